@@ -1,0 +1,66 @@
+"""Reading and writing the pipeline's tables, and logging for the workflow scripts.
+
+CSV output is written at full precision (``float_format="%.17g"``: every double
+round-trips exactly) and text cells that a spreadsheet would evaluate as a
+formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) are
+neutralised with a leading apostrophe (OWASP, "CSV Injection").
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\u2212")
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe.
+
+    Numbers stay numbers: only strings are touched, and a string that parses as a
+    number (e.g. ``"-0.35"``) is left alone.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as CSV at full precision with formula-looking text neutralised."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not (pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])):
+            safe[column] = safe[column].map(neutralise_formula)
+    safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    safe.to_csv(path, index=False, float_format="%.17g")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a table written by :func:`write_table` (identifiers stay text)."""
+    return pd.read_csv(path, dtype={"study_id": str}, keep_default_na=True)
+
+
+def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> logging.Logger:
+    """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    logger.handlers.clear()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    np.seterr(all="ignore")
+    return logger

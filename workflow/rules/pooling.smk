@@ -1,0 +1,41 @@
+# Stage 3: random-effects pooling of each family, and a first forest plot.
+
+
+rule pool:
+    input:
+        family_analysis_data,
+    output:
+        "results/{family}/pooled.csv",
+    params:
+        pooling=config["pooling"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+    log:
+        "logs/pool_{family}.log",
+    script:
+        "../scripts/pool.py"
+
+
+rule forest_plot:
+    input:
+        data=family_analysis_data,
+        pooled="results/{family}/pooled.csv",
+    output:
+        pdf="results/{family}/forest.pdf",
+        png="results/{family}/forest.png",
+        svg="results/{family}/forest.svg",
+    params:
+        main_method=MAIN_METHOD,
+        metric=lambda wildcards: config["metric"][wildcards.family],
+    log:
+        "logs/forest_plot_{family}.log",
+    script:
+        "../scripts/forest_plot.py"
+
+
+FINAL_TARGETS.extend(
+    expand(
+        "results/{family}/{name}",
+        family=FAMILIES,
+        name=["pooled.csv", "forest.pdf", "forest.png", "forest.svg"],
+    )
+)

@@ -1,0 +1,45 @@
+# Stage 1-2: validate the raw sheet, convert every statistic to the family's metric,
+# then split by family and handle dependent effect sizes.
+
+
+rule validate_sheet:
+    input:
+        config["sheet"],
+    output:
+        "data/processed/sheet.csv",
+    log:
+        "logs/validate_sheet.log",
+    script:
+        "../scripts/validate_sheet.py"
+
+
+rule convert_effect_sizes:
+    input:
+        "data/processed/sheet.csv",
+    output:
+        "data/processed/effect_sizes.csv",
+    params:
+        metric=config["metric"],
+    log:
+        "logs/convert_effect_sizes.log",
+    script:
+        "../scripts/convert_effect_sizes.py"
+
+
+rule prepare_family:
+    input:
+        "data/processed/effect_sizes.csv",
+    output:
+        effect_sizes="data/processed/{family}/effect_sizes.csv",
+        analysis="data/processed/{family}/analysis.csv",
+    params:
+        dependence=config["dependence"],
+        method=config["aggregate_method"],
+        rho=config["aggregate_rho"],
+    log:
+        "logs/prepare_family_{family}.log",
+    script:
+        "../scripts/prepare_family.py"
+
+
+FINAL_TARGETS.append("data/processed/effect_sizes.csv")
