@@ -13,6 +13,9 @@ wildcard_constraints:
     family="|".join(FAMILIES),
 
 
+# The software of every rule, for `--sdm conda` (relative to workflow/rules/).
+CONDA_ENV = "../../environment.yml"
+
 # Each stage's .smk appends the files it contributes to `make`'s default target.
 FINAL_TARGETS = []
 

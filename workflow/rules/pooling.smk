@@ -9,6 +9,8 @@ rule pool:
     params:
         pooling=config["pooling"],
         metric=lambda wildcards: config["metric"][wildcards.family],
+    conda:
+        CONDA_ENV
     log:
         "logs/pool_{family}.log",
     script:
@@ -26,6 +28,8 @@ rule forest_plot:
     params:
         main_method=MAIN_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
+    conda:
+        CONDA_ENV
     log:
         "logs/forest_plot_{family}.log",
     script:

@@ -7,6 +7,8 @@ rule validate_sheet:
         config["sheet"],
     output:
         "data/processed/sheet.csv",
+    conda:
+        CONDA_ENV
     log:
         "logs/validate_sheet.log",
     script:
@@ -20,6 +22,8 @@ rule convert_effect_sizes:
         "data/processed/effect_sizes.csv",
     params:
         metric=config["metric"],
+    conda:
+        CONDA_ENV
     log:
         "logs/convert_effect_sizes.log",
     script:
@@ -36,6 +40,8 @@ rule prepare_family:
         dependence=config["dependence"],
         method=config["aggregate_method"],
         rho=config["aggregate_rho"],
+    conda:
+        CONDA_ENV
     log:
         "logs/prepare_family_{family}.log",
     script:
