@@ -30,7 +30,9 @@ rule convert_effect_sizes:
         "../scripts/convert_effect_sizes.py"
 
 
-rule prepare_family:
+# A checkpoint: after it runs, Snakemake re-evaluates the jobs downstream and, by the
+# checksums it stores of small inputs, skips a family whose rows did not change.
+checkpoint prepare_family:
     input:
         "data/processed/effect_sizes.csv",
     output:
