@@ -14,7 +14,10 @@ score, where a higher score is worse). Unsigned statistics (F, chi², p) need
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,149 @@ INPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(c for kind in INPUT_KINDS f
 """Every numeric column that can hold part of an effect-size input."""
 
 FAMILIES = ("outcome", "dropout")
+
+# ---------------------------------------------------------------------------
+# Columns of the sheet
+# ---------------------------------------------------------------------------
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("study_id",)
+"""Columns every sheet must have (``study_id`` must also be filled on every row)."""
+
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("study_id", "es_id", "authors", "year", "label")
+"""Identify a row: independent sample, effect size, citation, year and a free label."""
+
+SIGN_COLUMNS: tuple[str, ...] = ("reverse", "direction")
+"""``reverse`` flips a signed statistic; ``direction`` signs an unsigned one (F, chi², p)."""
+
+WHOLE_NUMBER_COLUMNS: tuple[str, ...] = ("n", "n1", "n2", "n11", "n12", "n21", "n22", "n_covariates", "year")
+"""Numeric columns that must hold whole numbers (sample sizes, counts, the year)."""
+
+NUMERIC_COLUMNS: tuple[str, ...] = INPUT_COLUMNS + ("year",)
+"""Every column read as a number; anything else in these cells is a problem."""
+
+MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
+"""Cell texts read as empty (case-insensitive), besides a truly empty cell."""
+
+
+def vocabulary_key(text: str) -> str:
+    """Comparison key of a vocabulary entry: lower case, and hyphens, underscores and
+    runs of white space between words made one space (``Cognitive-Behavioral`` ->
+    ``cognitive behavioral``)."""
+    return re.sub(r"(?<=\w)[\s_\-]+(?=\w)", " ", str(text).strip().lower())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The allowed values of a coded column and the synonyms normalised to them.
+
+    Values are matched case-insensitively through :func:`vocabulary_key`; the
+    validated sheet holds the canonical spelling (``client`` -> ``patient``).
+    """
+
+    column: str
+    values: tuple[str, ...]
+    description: str
+    synonyms: Mapping[str, str] = field(default_factory=dict)
+    default: str | None = None
+
+    @property
+    def lookup(self) -> dict[str, str]:
+        """Key of every accepted spelling -> canonical value."""
+        table = {vocabulary_key(synonym): value for synonym, value in self.synonyms.items()}
+        table.update({vocabulary_key(value): value for value in self.values})
+        return table
+
+    def canonical(self, text: object) -> str | None:
+        """The canonical value for ``text``, or None when it is outside the vocabulary."""
+        return self.lookup.get(vocabulary_key(text))
+
+    def suggestion(self, text: object) -> str | None:
+        """The closest canonical value (difflib ratio >= 0.6), for a did-you-mean."""
+        matches = difflib.get_close_matches(vocabulary_key(text), list(self.lookup), n=1, cutoff=0.6)
+        return self.lookup[matches[0]] if matches else None
+
+
+YES_NO_SYNONYMS = {"y": "yes", "true": "yes", "1": "yes", "n": "no", "false": "no", "0": "no"}
+
+VOCABULARY_LIST: tuple[Vocabulary, ...] = (
+    Vocabulary("family", FAMILIES,
+               "effect-size family: alliance-outcome association or alliance of completers vs dropouts",
+               {"alliance outcome": "outcome", "drop out": "dropout", "drop-out": "dropout",
+                "attrition": "dropout", "retention": "dropout"},
+               default="outcome"),
+    Vocabulary("reverse", ("yes", "no"),
+               "yes = the statistic was reported the other way round (e.g. correlation with a "
+               "symptom score): its sign is flipped", YES_NO_SYNONYMS, default="no"),
+    Vocabulary("direction", ("positive", "negative"),
+               "sign of an unsigned statistic (F, chi², p): positive = stronger alliance, better "
+               "outcome or staying in treatment",
+               {"pos": "positive", "+": "positive", "neg": "negative", "\u2212": "negative"}),
+    Vocabulary("rater", ("patient", "therapist", "observer"), "who rated the alliance",
+               {"client": "patient", "self": "patient", "self report": "patient",
+                "patient rated": "patient", "client rated": "patient", "child": "patient",
+                "adolescent": "patient", "youth": "patient",
+                "clinician": "therapist", "counselor": "therapist", "counsellor": "therapist",
+                "therapist rated": "therapist",
+                "judge": "observer", "independent": "observer", "independent rater": "observer",
+                "external": "observer", "observer rated": "observer", "rater": "observer"}),
+    Vocabulary("modality", ("CBT", "psychodynamic", "humanistic", "interpersonal", "integrative", "other"),
+               "treatment approach",
+               {"cognitive behavioral": "CBT", "cognitive behavioural": "CBT",
+                "cognitive behavioral therapy": "CBT", "cognitive behavioural therapy": "CBT",
+                "cognitive": "CBT", "cognitive therapy": "CBT", "behavioral": "CBT",
+                "behavioural": "CBT", "behavior therapy": "CBT", "behaviour therapy": "CBT",
+                "DBT": "CBT", "ACT": "CBT",
+                "psychoanalytic": "psychodynamic", "dynamic": "psychodynamic", "PDT": "psychodynamic",
+                "psychodynamic therapy": "psychodynamic",
+                "client centered": "humanistic", "client centred": "humanistic",
+                "person centered": "humanistic", "person centred": "humanistic",
+                "experiential": "humanistic", "emotion focused": "humanistic", "EFT": "humanistic",
+                "gestalt": "humanistic",
+                "IPT": "interpersonal", "interpersonal therapy": "interpersonal",
+                "interpersonal psychotherapy": "interpersonal",
+                "eclectic": "integrative", "integrated": "integrative"}),
+    Vocabulary("measure", ("WAI", "CALPAS", "HAq", "VTAS", "Penn", "TARS", "other"),
+               "alliance measure",
+               {"working alliance inventory": "WAI", "WAI S": "WAI", "WAI SR": "WAI",
+                "WAI O": "WAI", "WAI T": "WAI", "CALTARS": "CALPAS", "CALPAS P": "CALPAS",
+                "CALPAS T": "CALPAS", "HAq II": "HAq", "HAQ-2": "HAq",
+                "helping alliance questionnaire": "HAq", "VPPS": "VTAS",
+                "Vanderbilt": "VTAS", "HAr": "Penn", "HAcs": "Penn",
+                "Penn helping alliance rating": "Penn",
+                "therapeutic alliance rating system": "TARS"}),
+    Vocabulary("timing", ("early", "mid", "late", "averaged"), "when the alliance was measured",
+               {"middle": "mid", "midpoint": "mid", "mid treatment": "mid", "end": "late",
+                "final": "late", "average": "averaged", "mean": "averaged",
+                "across sessions": "averaged", "beginning": "early", "start": "early"}),
+    Vocabulary("format", ("individual", "group", "couple", "family"), "treatment format",
+               {"couples": "couple", "marital": "couple", "families": "family",
+                "individual therapy": "individual", "group therapy": "group"}),
+    Vocabulary("population", ("adult", "youth"), "age group treated",
+               {"adults": "adult", "child": "youth", "children": "youth", "adolescent": "youth",
+                "adolescents": "youth", "young people": "youth", "minors": "youth"}),
+    Vocabulary("published", ("yes", "no"),
+               "published in a journal or book (yes) or not (thesis, dissertation, unpublished)",
+               {**YES_NO_SYNONYMS, "published": "yes", "journal": "yes", "book": "yes",
+                "unpublished": "no", "thesis": "no", "dissertation": "no"}),
+    Vocabulary("design", ("RCT", "naturalistic"), "study design",
+               {"randomized": "RCT", "randomised": "RCT", "randomized controlled trial": "RCT",
+                "randomised controlled trial": "RCT", "trial": "RCT", "observational": "naturalistic",
+                "uncontrolled": "naturalistic", "effectiveness": "naturalistic"}),
+    Vocabulary("simulated", ("yes", "no"),
+               "yes on rows of the simulated demo sheet: invented data, not a real study",
+               YES_NO_SYNONYMS, default="no"),
+)
+
+VOCABULARIES: dict[str, Vocabulary] = {vocabulary.column: vocabulary for vocabulary in VOCABULARY_LIST}
+"""Coded columns by name."""
+
+MODERATOR_COLUMNS: tuple[str, ...] = (
+    "rater", "modality", "measure", "timing", "format", "population", "published", "design",
+    "year", "country", "simulated",
+)
+"""Coded moderators of the codebook; any other column is accepted as a free moderator."""
+
+CODEBOOK_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
+    IDENTIFIER_COLUMNS + ("family",) + INPUT_COLUMNS + SIGN_COLUMNS + MODERATOR_COLUMNS
+))
+"""Every column the codebook defines, in the order of config/README.md."""
