@@ -1,0 +1,194 @@
+"""Mixed-effects meta-regression, as metafor's ``rma.uni(yi, vi, mods = ...)``.
+
+Model: y_i = x_i' beta + u_i + e_i, u_i ~ N(0, tau^2), e_i ~ N(0, v_i)
+(Viechtbauer 2010, J Stat Softw 36(3), sec. 2.3; Borenstein et al. 2009, ch. 20).
+tau^2 by any estimator of :mod:`alliance_meta.tau2_mods`; beta by weighted least
+squares with w_i = 1/(v_i + tau^2); Wald z tests and the omnibus Q_M (chi^2 on m
+df) or Knapp & Hartung (2003, Stat Med 22) t tests and F = Q_M / (m s^2) on
+(m, k - p) df with s^2 = sum w e^2 / (k - p); residual heterogeneity Q_E with
+k - p df (fixed-effects weights); I^2 with metafor's typical within-study variance
+(k - p) / tr P; pseudo R^2 = 100 max(0, (tau^2_RE - tau^2) / tau^2_RE) against the
+random-effects model fitted by the same estimator (Raudenbush 2009, in Cooper et
+al., Handbook of Research Synthesis, ch. 16; metafor's default ``r2def = "1"``).
+All costs are O(k p^2): no k x k matrix is formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from alliance_meta import tau2_mods
+from alliance_meta.design import Design, build_design
+
+
+def fixed_effects(X, y, v, tau2):
+    """WLS for a batch at given tau^2: ``(beta, A, s2)`` with ``A = (X'WX)^-1`` (the
+    Wald covariance) and the Knapp-Hartung scale ``s2 = sum w e^2 / (k - p)``
+    (0 when the weighted residual sum of squares is <= machine epsilon, as metafor)."""
+    k, p = X.shape
+    w = 1.0 / (v + tau2[:, None])
+    beta, residual, inverse = tau2_mods.weighted_fit(X, y, w)
+    rss = np.sum(w * residual**2, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+    return beta, inverse, scale
+
+
+def omnibus(beta, covariance, btt):
+    """Wald Q_M = b' V^-1 b over the coefficients ``btt``, for a batch."""
+    b = beta[:, btt]
+    block = covariance[:, btt][:, :, btt]
+    return np.einsum("bp,bp->b", b, np.linalg.solve(block, b[..., None])[..., 0])
+
+
+@dataclass(frozen=True)
+class MetaRegression:
+    """A fitted mixed-effects meta-regression (both Wald z and Knapp-Hartung tests)."""
+
+    columns: tuple[str, ...]
+    estimate: np.ndarray
+    covariance: np.ndarray
+    knha_scale: float
+    k: int
+    method: str
+    tau2: float
+    level: float
+    btt: tuple[int, ...]
+    qm: float
+    qm_p: float
+    f: float
+    f_p: float
+    qe: float
+    qe_p: float
+    i2: float
+    h2: float
+    r2: float
+    iterations: int
+    design: Design | None = None
+
+    @property
+    def p(self) -> int:
+        return len(self.columns)
+
+    @property
+    def qm_df(self) -> int:
+        return len(self.btt)
+
+    @property
+    def residual_df(self) -> int:
+        return self.k - self.p
+
+    def coefficients(self, test: str = "z") -> pd.DataFrame:
+        """Coefficient table of one test: estimate, se, statistic, p, CI."""
+        se = np.sqrt(np.diag(self.covariance))
+        alpha = 1 - self.level / 100
+        if test == "z":
+            critical, statistic = stats.norm.isf(alpha / 2), self.estimate / se
+            p = 2 * stats.norm.sf(np.abs(statistic))
+        elif test == "knha":
+            se = se * np.sqrt(self.knha_scale)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                statistic = self.estimate / se
+            df = self.residual_df
+            critical = stats.t.isf(alpha / 2, df) if df > 0 else np.nan
+            p = 2 * stats.t.sf(np.abs(statistic), df) if df > 0 else np.full(self.p, np.nan)
+        else:
+            raise ValueError(f"unknown test {test!r}; expected z or knha")
+        return pd.DataFrame({"term": self.columns, "estimate": self.estimate, "se": se,
+                             "statistic": statistic, "p": p, "ci_lower": self.estimate - critical * se,
+                             "ci_upper": self.estimate + critical * se})
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per coefficient: Wald z columns, then Knapp-Hartung (``*_knha``, t on k - p df)."""
+        wald = self.coefficients("z").rename(columns={"statistic": "z"})
+        knha = self.coefficients("knha").drop(columns=["term", "estimate"])
+        knha = knha.rename(columns={"statistic": "t"}).add_suffix("_knha").rename(columns={"t_knha": "t"})
+        frame = pd.concat([wald, knha], axis=1)
+        frame.insert(1, "k", self.k)
+        frame["df_knha"] = self.residual_df
+        return frame
+
+    def summary(self) -> dict:
+        """Model-level statistics with the contract's names (``moderators.csv``)."""
+        return {"k": self.k, "qm": self.qm, "qm_df": self.qm_df, "qm_p": self.qm_p, "f": self.f,
+                "f_df1": self.qm_df, "f_df2": self.residual_df, "f_p": self.f_p, "tau2": self.tau2,
+                "r2": self.r2, "qe": self.qe, "qe_df": self.residual_df, "qe_p": self.qe_p,
+                "i2": self.i2, "h2": self.h2}
+
+    def predict(self, X_new, test: str = "z"):
+        """Fitted means at rows of ``X_new`` with SE and CI: ``(mean, se, lower, upper)``."""
+        X_new = np.atleast_2d(np.asarray(X_new, float))
+        scale = self.knha_scale if test == "knha" else 1.0
+        mean = X_new @ self.estimate
+        se = np.sqrt(np.einsum("np,pq,nq->n", X_new, self.covariance, X_new) * scale)
+        alpha = 1 - self.level / 100
+        critical = stats.t.isf(alpha / 2, self.residual_df) if test == "knha" else stats.norm.isf(alpha / 2)
+        return mean, se, mean - critical * se, mean + critical * se
+
+
+def _heterogeneity(X, y, v):
+    """Q_E (fixed-effects weights, centred y as metafor), its p, and metafor's typical v."""
+    k, p = X.shape
+    if k <= p:
+        return 0.0, 1.0, 0.0
+    w = 1.0 / v[None, :]
+    centred = (y - y.mean())[None, :]
+    _, residual, inverse = tau2_mods.weighted_fit(X, centred, w)
+    qe = max(0.0, float(np.sum(w * residual**2)))
+    trace_p = float(np.sum(w) - np.trace(inverse[0] @ tau2_mods.weighted_gram(X, w**2)[0]))
+    return qe, float(stats.chi2.sf(qe, k - p)), (k - p) / trace_p
+
+
+def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=None,
+        design: Design | None = None) -> MetaRegression:
+    """Fit ``rma.uni(yi, vi, mods = X, intercept = FALSE, method = method)``.
+
+    ``X`` includes the intercept column when there is one. ``btt`` are the
+    coefficients of the omnibus test (default: all but an all-ones first column).
+    A single study with an intercept-only model gets tau^2 = 0, as metafor.
+    """
+    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    X = np.asarray(X, float).reshape(len(y), -1)
+    k, p = X.shape
+    columns = tuple(columns) if columns is not None else tuple(f"x{j}" for j in range(p))
+    intercept = bool(np.all(X[:, 0] == 1.0))
+    if btt is None:
+        btt = tuple(range(1, p)) if intercept and p > 1 else tuple(range(p))
+    intercept_only = intercept and p == 1
+    if not (intercept_only and k == 1) and p + 1 > k and method not in ("FE", "EE", "CE", "common"):
+        raise ValueError(f"{p} coefficients and tau^2 cannot be estimated from k = {k} rows")
+    if k == 1:
+        tau2, iterations = np.zeros(1), np.zeros(1, int)
+    else:
+        tau2, iterations = tau2_mods.estimate_tau2(X, y[None], v[None], method)
+    if np.isnan(tau2[0]):
+        raise RuntimeError(f"tau^2 estimator {method} did not converge")
+    beta, inverse, scale = fixed_effects(X, y[None], v[None], tau2)
+    beta, inverse, scale = beta[0], inverse[0], float(scale[0])
+    qm = float(omnibus(beta[None], inverse[None], list(btt))[0])
+    m, df = len(btt), k - p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = qm / m / scale
+    qe, qe_p, typical_v = _heterogeneity(X, y, v)
+    i2 = 0.0 if k <= p else 100 * tau2[0] / (typical_v + tau2[0])
+    h2 = 1.0 if k <= p else tau2[0] / typical_v + 1
+    r2 = np.nan
+    if intercept and not intercept_only:
+        tau2_re, _ = tau2_mods.estimate_tau2(np.ones((k, 1)), y[None], v[None], method)
+        r2 = 0.0 if tau2_re[0] == 0 else max(0.0, 100 * (tau2_re[0] - tau2[0]) / tau2_re[0])
+    return MetaRegression(
+        columns=columns, estimate=beta, covariance=inverse, knha_scale=scale, k=k, method=method,
+        tau2=float(tau2[0]), level=level, btt=tuple(btt), qm=qm, qm_p=float(stats.chi2.sf(qm, m)),
+        f=float(f), f_p=float(stats.f.sf(f, m, df)) if df > 0 else np.nan, qe=qe, qe_p=qe_p,
+        i2=float(i2), h2=float(h2), r2=float(r2), iterations=int(iterations[0]), design=design)
+
+
+def fit_formula(frame: pd.DataFrame, formula: str, method: str = "REML", level: float = 95.0,
+                continuous=(), reference_levels=None, centre: bool = False) -> MetaRegression:
+    """Meta-regression of ``frame.yi`` (variances ``frame.vi``) on a formula's terms."""
+    design = build_design(frame, formula, continuous, reference_levels, centre)
+    return fit(frame["yi"], frame["vi"], design.matrix, design.columns, method, level, design=design)

@@ -1,0 +1,240 @@
+"""Residual heterogeneity tau^2 of a mixed-effects meta-regression, batched.
+
+Every estimator works on a batch of ``B`` data sets that share the model matrix
+``X`` (k x p): ``y`` and ``v`` are (B, k). One data set is a batch of one; a
+permutation test is a batch of permuted (y, v). The algorithms, starting values
+and convergence rules are those of metafor 3.8 ``rma.uni`` (Viechtbauer 2010,
+J Stat Softw 36(3); Viechtbauer 2005, J Educ Behav Stat 30, 261-293), so each
+fit reproduces metafor's tau^2 to rounding error.
+
+metafor forms k x k matrices (``P = W - W X (X'WX)^-1 X'W``); here every term is
+reduced to p x p algebra with weights, O(k p^2):
+
+* ``y'P y = sum w e^2`` and ``y'P P y = sum (w e)^2`` with WLS residuals ``e``;
+* ``tr P = sum w - tr(A X'W^2X)`` with ``A = (X'WX)^-1``;
+* ``tr PP = sum w^2 - 2 tr(A X'W^3X) + tr((A X'W^2X)^2)``.
+
+As in metafor, tau^2 is estimated from the mean-centred ``y``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+THRESHOLD = 1e-5
+MAX_ITERATIONS = 100
+TAU2_MIN = 0.0
+ROOT_TOL = np.finfo(float).eps ** 0.25
+ITERATIVE = ("REML", "ML", "EB")
+ROOT_FINDING = ("PM", "PMM")
+CLOSED_FORM = ("DL", "HE", "HS", "HSk", "SJ")
+METHODS = ITERATIVE + ROOT_FINDING + CLOSED_FORM
+
+
+def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """X' diag(w) X for each row of w: (B, k) -> (B, p, p)."""
+    return np.matmul(X.T, w[..., :, None] * X)
+
+
+def weighted_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray):
+    """WLS for a batch: returns ``(beta, residual, A)`` with ``A = (X'WX)^-1``."""
+    inverse = np.linalg.inv(weighted_gram(X, w))
+    cross = (w * y) @ X
+    beta = np.einsum("bpq,bq->bp", inverse, cross)
+    return beta, y - beta @ X.T, inverse
+
+
+def _trace_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """tr(a b) for batches of square matrices."""
+    return np.einsum("bpq,bqp->b", a, b)
+
+
+def _residual_ss(X, y, w):
+    """y'P y = sum w e^2 (the generalised Q statistic) for a batch."""
+    _, residual, _ = weighted_fit(X, y, w)
+    return np.sum(w * residual**2, axis=-1)
+
+
+def _trace_p(X, w, inverse):
+    return np.sum(w, axis=-1) - _trace_product(inverse, weighted_gram(X, w**2))
+
+
+def hedges_estimate(X, y, v):
+    """Hedges (HE) estimator: (RSS_OLS - sum v_i (1 - h_ii)) / (k - p), unconstrained."""
+    k, p = X.shape
+    ols_inverse = np.linalg.inv(X.T @ X)
+    hat = np.sum((X @ ols_inverse) * X, axis=1)
+    residual = y - (y @ X @ ols_inverse) @ X.T
+    return (np.sum(residual**2, axis=-1) - v @ (1.0 - hat)) / (k - p)
+
+
+def _log_likelihood(X, y, v, tau2, method):
+    """ML or REML log-likelihood (without metafor's REMLf constant), for the ll0 check."""
+    k, p = X.shape
+    w = 1.0 / (v + tau2[:, None])
+    _, residual, inverse = weighted_fit(X, y, w)
+    rss = np.sum(w * residual**2, axis=-1)
+    if method == "ML":
+        return -0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(v + tau2[:, None]), axis=-1) - 0.5 * rss
+    log_det = -np.linalg.slogdet(inverse)[1]
+    return (-0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * np.sum(np.log(v + tau2[:, None]), axis=-1)
+            - 0.5 * log_det - 0.5 * rss)
+
+
+def fisher_scoring(X, y, v, method="REML", start=None):
+    """ML / REML / EB by Fisher scoring as metafor: start at max(0, HE), step-halving
+    at the boundary, stop when |change| <= 1e-5, fail after 100 iterations; then
+    ML/REML fall back to 0 when the likelihood at 0 is higher (metafor's ll0check).
+
+    Returns ``(tau2, iterations, converged)``; tau2 is NaN where scoring failed.
+    """
+    k, p = X.shape
+    tau2 = np.maximum(0.0, hedges_estimate(X, y, v)) if start is None else np.array(start, float)
+    tau2 = np.maximum(tau2, TAU2_MIN)
+    active = np.ones(len(y), dtype=bool)
+    iterations = np.zeros(len(y), dtype=int)
+    while active.any():
+        ya, va, old = y[active], v[active], tau2[active]
+        w = 1.0 / (va + old[:, None])
+        _, residual, inverse = weighted_fit(X, ya, w)
+        if method == "EB":
+            adjustment = (np.sum(w * residual**2, axis=-1) * k / (k - p) - k) / np.sum(w, axis=-1)
+        else:
+            we2 = np.sum((w * residual) ** 2, axis=-1)
+            if method == "ML":
+                adjustment = (we2 - np.sum(w, axis=-1)) / np.sum(w**2, axis=-1)
+            else:
+                a_w2 = np.matmul(inverse, weighted_gram(X, w**2))
+                trace_p = np.sum(w, axis=-1) - np.trace(a_w2, axis1=1, axis2=2)
+                trace_pp = (np.sum(w**2, axis=-1) - 2 * _trace_product(inverse, weighted_gram(X, w**3))
+                            + _trace_product(a_w2, a_w2))
+                adjustment = (we2 - trace_p) / trace_pp
+        adjustment = np.where(np.isnan(adjustment), 0.0, adjustment)
+        while np.any(low := old + adjustment < TAU2_MIN):
+            adjustment = np.where(low, adjustment / 2, adjustment)
+        new = old + adjustment
+        index = np.flatnonzero(active)
+        tau2[index] = new
+        iterations[index] += 1
+        done = np.abs(old - new) <= THRESHOLD
+        failed = iterations[index] > MAX_ITERATIONS
+        tau2[index[failed & ~done]] = np.nan
+        active[index[done | failed]] = False
+    converged = ~np.isnan(tau2)
+    if method in ("ML", "REML") and converged.any():
+        c = converged
+        ll0 = _log_likelihood(X, y[c], v[c], np.zeros(c.sum()), method)
+        ll = _log_likelihood(X, y[c], v[c], tau2[c], method)
+        stuck = (ll0 - ll > ROOT_TOL) & (tau2[c] > THRESHOLD)
+        tau2[np.flatnonzero(c)[stuck]] = 0.0
+    return tau2, iterations, converged
+
+
+def r_zeroin(function, lower, upper, f_lower, f_upper, tol=ROOT_TOL, max_iterations=MAX_ITERATIONS):
+    """R's ``uniroot`` (Brent's zeroin, R_zeroin2 in src/library/stats/src/zeroin.c), step for step."""
+    a, b, fa, fb = lower, upper, f_lower, f_upper
+    c, fc = a, fa
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    eps = np.finfo(float).eps
+    for _ in range(max_iterations + 1):
+        previous_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * eps * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b
+        if abs(previous_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p, q = cb * t1, 1.0 - t1
+            else:
+                q, t1, t2 = fa / fc, fb / fc, fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < 0.75 * cb * q - abs(tol_act * q) / 2 and p < abs(previous_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = function(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    raise RuntimeError("uniroot did not converge")
+
+
+def paule_mandel(X, y, v, median=False):
+    """Paule-Mandel (PM) or median-unbiased PMM: the tau^2 at which the generalised Q
+    equals k - p (or the median of chi^2_{k-p}); metafor's uniroot on [0, max(100,
+    10 mad(y)^2)] with tol = eps^0.25 (Viechtbauer et al. 2015, Res Synth Methods 6)."""
+    k, p = X.shape
+    target = stats.chi2.ppf(0.5, k - p) if median else k - p
+    out = np.empty(len(y))
+    for b in range(len(y)):
+        yb, vb = y[b:b + 1], v[b:b + 1]
+
+        def excess(tau2, yb=yb, vb=vb):
+            return float(_residual_ss(X, yb, 1.0 / (vb + tau2))[0] - target)
+
+        upper = max(100.0, 10 * (1.4826 * np.median(np.abs(yb - np.median(yb)))) ** 2)
+        f_lower = excess(TAU2_MIN)
+        if f_lower < 0:
+            out[b] = TAU2_MIN
+            continue
+        f_upper = excess(upper)
+        out[b] = np.nan if f_upper > 0 else r_zeroin(excess, TAU2_MIN, upper, f_lower, f_upper)
+    return out
+
+
+def closed_form(X, y, v, method):
+    """DL, HE, HS, HSk and (two-step) SJ as in metafor's rma.uni, before truncation at 0."""
+    k, p = X.shape
+    if method == "HE":
+        return hedges_estimate(X, y, v)
+    if method == "SJ":
+        start = np.mean(y**2, axis=-1)
+        return start * _residual_ss(X, y, 1.0 / (v + start[:, None])) / (k - p)
+    w = 1.0 / v
+    _, residual, inverse = weighted_fit(X, y, w)
+    rss = np.sum(w * residual**2, axis=-1)
+    if method == "DL":
+        return (rss - (k - p)) / _trace_p(X, w, inverse)
+    if method == "HS":
+        return (rss - k) / np.sum(w, axis=-1)
+    if method == "HSk":
+        return (k / (k - p) * rss - k) / np.sum(w, axis=-1)
+    raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
+
+
+def estimate_tau2(X, y, v, method="REML"):
+    """tau^2 for a batch (y, v are (B, k), X is k x p), truncated at 0 as metafor.
+
+    ``y`` is centred here as in metafor. Returns ``(tau2, iterations)``; NaN marks
+    a failed fit (no convergence, or tau2.max too low for PM).
+    """
+    y = np.atleast_2d(np.asarray(y, float))
+    v = np.atleast_2d(np.asarray(v, float))
+    centred = y - y.mean(axis=-1, keepdims=True)
+    iterations = np.zeros(len(y), dtype=int)
+    if method in ITERATIVE:
+        tau2, iterations, _ = fisher_scoring(X, centred, v, method)
+    elif method in ROOT_FINDING:
+        tau2 = paule_mandel(X, centred, v, median=method == "PMM")
+    elif method in CLOSED_FORM:
+        tau2 = closed_form(X, centred, v, method)
+    elif method in ("FE", "EE", "CE", "common"):
+        tau2 = np.zeros(len(y))
+    else:
+        raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
+    return np.maximum(TAU2_MIN, tau2), iterations

@@ -1,0 +1,115 @@
+# Reference values for alliance_meta.metareg / moderators / permutation: metafor's
+# rma.uni with moderators, Knapp-Hartung tests, subgroup fits and exact permutest
+# on metadat's dat.mcdaniel1994 and dat.molloy2014. Writes moderators.json.
+# Run from tests/reference/: Rscript moderators.R   (or `make reference`)
+suppressPackageStartupMessages({
+  library(metafor)
+  library(metadat)
+  library(jsonlite)
+})
+
+mcdaniel <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.mcdaniel1994)
+molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
+molloy$grp <- ifelse(seq_len(nrow(molloy)) == 1, "solo", molloy$a_measure)
+molloy$meanage_centred <- molloy$meanage - mean(molloy$meanage)
+
+summarise_fit <- function(fit, knha) {
+  list(
+    k = fit$k, tau2 = fit$tau2, columns = rownames(fit$beta),
+    beta = c(fit$beta), se = fit$se, zval = fit$zval, pval = fit$pval,
+    ci_lb = fit$ci.lb, ci_ub = fit$ci.ub, qm = fit$QM, qm_df = fit$QMdf[1], qm_p = fit$QMp,
+    se_knha = knha$se, tval = knha$zval, pval_knha = knha$pval,
+    ci_lb_knha = knha$ci.lb, ci_ub_knha = knha$ci.ub,
+    f = knha$QM, f_df1 = knha$QMdf[1], f_df2 = knha$QMdf[2], f_p = knha$QMp,
+    qe = fit$QE, qe_p = fit$QEp, i2 = fit$I2, h2 = fit$H2,
+    r2 = if (is.null(fit$R2)) NA else fit$R2
+  )
+}
+
+# Each model: data set, formula (R), our formula, reference levels (R's first level), centring.
+models <- list(
+  list(name = "mcdaniel_type", data = "mcdaniel", mods = ~ type, formula = "type"),
+  list(name = "mcdaniel_struct", data = "mcdaniel", mods = ~ struct, formula = "struct"),
+  list(name = "mcdaniel_type_struct", data = "mcdaniel", mods = ~ type + struct, formula = "type + struct"),
+  list(name = "mcdaniel_type_x_struct", data = "mcdaniel", mods = ~ type * struct, formula = "type * struct"),
+  list(name = "molloy_meanage", data = "molloy", mods = ~ meanage, formula = "meanage"),
+  list(name = "molloy_meanage_centred", data = "molloy", mods = ~ meanage_centred, formula = "meanage", centre = TRUE),
+  list(name = "molloy_controls_design", data = "molloy", mods = ~ controls + design, formula = "controls + design"),
+  list(name = "molloy_ameasure_meanage", data = "molloy", mods = ~ a_measure + meanage, formula = "a_measure + meanage"),
+  list(name = "molloy_design_x_meanage", data = "molloy", mods = ~ design * meanage, formula = "design * meanage")
+)
+methods <- c("REML", "ML", "DL", "HE", "SJ", "PM", "PMM", "EB", "HS", "HSk")
+
+data_sets <- list(mcdaniel = mcdaniel, molloy = molloy)
+out <- list(data = list(
+  mcdaniel = list(yi = c(mcdaniel$yi), vi = c(mcdaniel$vi), type = mcdaniel$type, struct = mcdaniel$struct),
+  molloy = list(yi = c(molloy$yi), vi = c(molloy$vi), controls = molloy$controls, design = molloy$design,
+                a_measure = molloy$a_measure, meanage = molloy$meanage, grp = molloy$grp)
+))
+
+out$models <- list()
+for (model in models) {
+  dat <- data_sets[[model$data]]
+  for (method in methods) {
+    fit <- rma(yi, vi, mods = model$mods, data = dat, method = method)
+    knha <- rma(yi, vi, mods = model$mods, data = dat, method = method, test = "knha")
+    entry <- summarise_fit(fit, knha)
+    entry$name <- model$name
+    entry$data <- model$data
+    entry$formula <- model$formula
+    entry$centre <- isTRUE(model$centre)
+    entry$method <- method
+    variables <- all.vars(model$mods)
+    entry$reference_levels <- lapply(dat[variables][sapply(dat[variables], is.character)],
+                                     function(x) sort(unique(na.omit(x)))[1])
+    out$models[[length(out$models) + 1]] <- entry
+  }
+}
+
+# Subgroups: REML within each level (Wald z), and the test of differences between
+# levels with a separate tau^2 per level (fixed-effects model on the level estimates).
+subgroup_cases <- list(
+  list(name = "mcdaniel_type", data = "mcdaniel", moderator = "type"),
+  list(name = "molloy_grp", data = "molloy", moderator = "grp"),
+  list(name = "molloy_controls", data = "molloy", moderator = "controls")
+)
+out$subgroups <- list()
+for (case in subgroup_cases) {
+  dat <- data_sets[[case$data]]
+  dat <- dat[!is.na(dat[[case$moderator]]), ]
+  levels <- sort(unique(dat[[case$moderator]]))
+  rows <- lapply(levels, function(level) {
+    fit <- rma(yi, vi, data = dat[dat[[case$moderator]] == level, ], method = "REML")
+    list(level = level, k = fit$k, estimate = c(fit$beta), se = fit$se, ci_lb = fit$ci.lb,
+         ci_ub = fit$ci.ub, tau2 = fit$tau2, i2 = fit$I2)
+  })
+  estimates <- sapply(rows, `[[`, "estimate")
+  ses <- sapply(rows, `[[`, "se")
+  between <- rma(estimates, sei = ses, method = "FE")
+  mixed <- rma(yi, vi, mods = as.formula(paste("~", case$moderator)), data = dat, method = "REML")
+  out$subgroups[[length(out$subgroups) + 1]] <- list(
+    name = case$name, data = case$data, moderator = case$moderator, levels = rows,
+    q_between_separate = between$QE, q_between_separate_df = between$k - 1,
+    q_between_separate_p = between$QEp, qm_common = mixed$QM, qm_common_p = mixed$QMp,
+    tau2_common = mixed$tau2)
+}
+
+# Exact permutation tests (every distinct permutation of the model matrix rows).
+permutation_cases <- list(
+  list(name = "molloy10_design_z", rows = 1:10, mods = ~ design, formula = "design", test = "z"),
+  list(name = "molloy10_design_knha", rows = 1:10, mods = ~ design, formula = "design", test = "knha"),
+  list(name = "molloy_controls_knha", rows = 1:16, mods = ~ controls, formula = "controls", test = "knha"),
+  list(name = "molloy6_meanage_z", rows = 1:6, mods = ~ meanage, formula = "meanage", test = "z")
+)
+out$permutations <- list()
+for (case in permutation_cases) {
+  fit <- rma(yi, vi, mods = case$mods, data = molloy[case$rows, ], method = "REML", test = case$test)
+  perm <- permutest(fit, exact = TRUE, progbar = FALSE)
+  out$permutations[[length(out$permutations) + 1]] <- list(
+    name = case$name, rows = case$rows, formula = case$formula, test = case$test,
+    iterations = nrow(perm$zval.perm), pval = perm$pval, qm_p = perm$QMp,
+    qm = fit$QM, statistic = c(fit$zval))
+}
+
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), "moderators.json")
+cat("wrote moderators.json\n")
