@@ -1,0 +1,340 @@
+"""Between-study variance (tau^2) of the random-effects model, as metafor's ``rma.uni``.
+
+Every estimator follows metafor 3.8-1 (Viechtbauer 2010, *J Stat Softw* 36(3);
+``help(rma.uni)``) step for step, including its control defaults, so that the
+numbers agree to rounding. The intercept-only model is assumed throughout, so
+metafor's k x k matrices reduce to sums: with weights ``a`` and
+``P = diag(a) - a a' / sum(a)``,
+
+* ``y' P y = sum a (y - ybar_a)^2`` (the generalised Q statistic),
+* ``tr(P) = sum a - sum a^2 / sum a``,
+* ``tr(P D P E) = sum a^2 d e - 2 sum a^3 d e / sum a + (sum a^2 d)(sum a^2 e) / (sum a)^2``
+  for diagonal ``D``, ``E``,
+
+and time and memory are O(k).
+
+Estimators (metafor's names): DL (DerSimonian & Laird 1986), HE (Hedges 1983,
+Hedges & Olkin 1985), HS and HSk (Hunter & Schmidt 2004; HSk with the k/(k-1)
+small-sample factor on Q), SJ (Sidik & Jonkman 2005), ML, REML (Fisher scoring;
+Viechtbauer 2005), EB (Morris 1983; Berkey et al. 1995), PM (Paule & Mandel
+1982; DerSimonian & Kacker 2007), PMM (median-unbiased Paule-Mandel, Viechtbauer
+2021 in metafor), GENQ (generalised Q, DerSimonian & Kacker 2007; Jackson 2013).
+Confidence interval: Q-profile (Viechtbauer 2007, *Stat Med* 26, 37-52).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
+DOUBLE_EPSILON = float(np.finfo(float).eps)
+UNIROOT_TOLERANCE = DOUBLE_EPSILON**0.25  # R's uniroot default, used by metafor
+
+
+@dataclass(frozen=True)
+class Control:
+    """Iteration settings; the defaults are metafor's ``rma.uni`` control defaults."""
+
+    threshold: float = 1e-5  # Fisher scoring stops when tau^2 changes by less
+    max_iterations: int = 100  # Fisher scoring and uniroot (PM, PMM)
+    step_adjustment: float = 1.0  # metafor's stepadj
+    tau2_max: float | None = None  # root-finding bracket; None: max(100, 10 mad(yi)^2)
+    tolerance: float = UNIROOT_TOLERANCE  # uniroot tolerance; ll0check tolerance
+    ll0_check: bool = True  # ML/REML: fall back to tau^2 = 0 if its likelihood is higher
+
+
+@dataclass(frozen=True)
+class Tau2Estimate:
+    """A tau^2 estimate; ``converged=False`` carries a message and ``tau2 = nan``."""
+
+    method: str
+    tau2: float
+    converged: bool = True
+    iterations: int = 0
+    message: str = ""
+
+
+def level_alpha(level: float) -> float:
+    """Two-sided error rate of a confidence level given in percent (metafor's ``.level``)."""
+    if not 0 < level < 100:
+        raise ValueError(f"level must be a percentage strictly between 0 and 100, got {level!r}")
+    return (100.0 - level) / 100.0
+
+
+def weighted_q(y: np.ndarray, weights: np.ndarray) -> float:
+    """Generalised Q: ``sum a (y - ybar_a)^2`` with ``ybar_a`` the a-weighted mean."""
+    sum_weights = weights.sum()
+    residuals = y - (weights @ y) / sum_weights
+    return float((weights * residuals) @ residuals)
+
+
+def trace_p(weights: np.ndarray) -> float:
+    """``tr(P)`` for ``P = diag(a) - a a'/sum(a)``."""
+    sum_weights = weights.sum()
+    return float(sum_weights - (weights @ weights) / sum_weights)
+
+
+def trace_pdpe(weights: np.ndarray, d: np.ndarray | float, e: np.ndarray | float) -> float:
+    """``tr(P D P E)`` for diagonal ``D = diag(d)``, ``E = diag(e)`` (``sum(P D * t(P E))``)."""
+    sum_weights = weights.sum()
+    squared = weights * weights
+    return float(
+        np.sum(squared * d * e)
+        - 2.0 * np.sum(squared * weights * d * e) / sum_weights
+        + np.sum(squared * d) * np.sum(squared * e) / sum_weights**2
+    )
+
+
+def typical_sampling_variance(vi: np.ndarray) -> float:
+    """Higgins & Thompson's (2002) typical within-study variance ``(k - 1) / tr(P)``, w = 1/vi.
+
+    This is metafor's default (``i2def = "1"``) for I^2 = 100 tau^2 / (tau^2 + s^2).
+    """
+    return (vi.size - 1) / trace_p(1.0 / vi)
+
+
+def median_absolute_deviation(values: np.ndarray) -> float:
+    """R's ``mad``: 1.4826 * median |x - median(x)|."""
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
+def zeroin(function, lower: float, upper: float, f_lower: float, f_upper: float,
+           tolerance: float = UNIROOT_TOLERANCE, max_iterations: int = 1000) -> tuple[float, int, bool]:
+    """Brent's root finder exactly as R's ``uniroot`` (R_zeroin2 in src/library/stats/src/zeroin.c).
+
+    Brent (1973), *Algorithms for Minimization without Derivatives*, ch. 4. Reproducing
+    R's iterates matters: metafor calls it with a coarse tolerance (eps^0.25), so the
+    returned root, not the exact one, is the reference. Returns (root, iterations, converged).
+    """
+    a, b, fa, fb = lower, upper, f_lower, f_upper
+    c, fc = a, fa
+    if fa == 0.0:
+        return a, 0, True
+    if fb == 0.0:
+        return b, 0, True
+    remaining = max_iterations + 1
+    while remaining:
+        remaining -= 1
+        previous_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tolerance_actual = 2.0 * DOUBLE_EPSILON * abs(b) + tolerance / 2.0
+        new_step = (c - b) / 2.0
+        if abs(new_step) <= tolerance_actual or fb == 0.0:
+            return b, max_iterations + 1 - remaining, True
+        if abs(previous_step) >= tolerance_actual and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tolerance_actual * q) / 2.0) and p < abs(previous_step * q / 2.0):
+                new_step = p / q
+        if abs(new_step) < tolerance_actual:
+            new_step = tolerance_actual if new_step > 0 else -tolerance_actual
+        a, fa = b, fb
+        b += new_step
+        fb = function(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b, max_iterations, False
+
+
+def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control | None = None) -> Tau2Estimate:
+    """tau^2 by one of metafor's estimators (see the module docstring), truncated at 0.
+
+    ``yi`` and ``vi`` are validated float arrays with ``vi > 0``. ``weights`` are the
+    GENQ weights (required for GENQ). ``k = 1`` gives tau^2 = 0 (metafor's "k1").
+    """
+    control = control or Control()
+    y = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    k = y.size
+    if method not in METHODS:
+        raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {', '.join(METHODS)}")
+    if k == 1:
+        return Tau2Estimate(method, 0.0, message="k = 1: tau^2 set to 0")
+    y = y - y.mean()  # metafor centres yi first (Ymc); Q is unchanged, rounding smaller
+    if method in ("HS", "HSk"):
+        inverse = 1.0 / vi
+        q = weighted_q(y, inverse)
+        factor = k / (k - 1) if method == "HSk" else 1.0
+        return _truncated(method, (factor * q - k) / inverse.sum())
+    if method == "DL":
+        inverse = 1.0 / vi
+        return _truncated(method, (weighted_q(y, inverse) - (k - 1)) / trace_p(inverse))
+    if method == "GENQ":
+        if weights is None:
+            raise ValueError("GENQ needs weights (e.g. 1/sqrt(vi), Jackson 2013)")
+        a = np.asarray(weights, dtype=float)
+        trace_pv = float(np.sum(a * vi) - np.sum(a * a * vi) / a.sum())
+        return _truncated(method, (weighted_q(y, a) - trace_pv) / trace_p(a))
+    if method == "SJ":
+        start = float(np.mean(y * y))  # var(yi) (k - 1) / k
+        return _truncated(method, start * weighted_q(y, 1.0 / (vi + start)) / (k - 1))
+    hedges = (float(y @ y) - float(vi.sum()) * (k - 1) / k) / (k - 1)
+    if method == "HE":
+        return _truncated(method, hedges)
+    if method in ("PM", "PMM"):
+        return _paule_mandel(y, vi, method, control)
+    return _fisher_scoring(y, vi, method, max(0.0, hedges), control)
+
+
+def _truncated(method: str, tau2: float) -> Tau2Estimate:
+    return Tau2Estimate(method, max(0.0, float(tau2)))
+
+
+def _tau2_max(y: np.ndarray, control: Control) -> float:
+    if control.tau2_max is not None:
+        return float(control.tau2_max)
+    return max(100.0, 10.0 * median_absolute_deviation(y) ** 2)
+
+
+def _paule_mandel(y: np.ndarray, vi: np.ndarray, method: str, control: Control) -> Tau2Estimate:
+    """Root of Q(tau^2) = k - 1 (PM) or = the chi^2_{k-1} median (PMM) by R's uniroot."""
+    k = y.size
+    target = float(special.chdtri(k - 1, 0.5)) if method == "PMM" else float(k - 1)
+
+    def objective(tau2: float) -> float:
+        return weighted_q(y, 1.0 / (vi + tau2)) - target
+
+    f_lower = objective(0.0)
+    if f_lower < 0:
+        return Tau2Estimate(method, 0.0)
+    upper = _tau2_max(y, control)
+    f_upper = objective(upper)
+    if f_upper > 0:
+        return Tau2Estimate(method, math.nan, False, 0,
+                            f"{method}: Q(tau2_max = {upper:g}) is still above its target; raise tau2_max")
+    root, iterations, converged = zeroin(objective, 0.0, upper, f_lower, f_upper,
+                                         control.tolerance, control.max_iterations)
+    if not converged:
+        return Tau2Estimate(method, math.nan, False, iterations,
+                            f"{method}: root finding did not converge in {control.max_iterations} iterations")
+    return Tau2Estimate(method, max(0.0, root), True, iterations)
+
+
+def _fisher_scoring(y: np.ndarray, vi: np.ndarray, method: str, tau2: float, control: Control) -> Tau2Estimate:
+    """ML, REML (Viechtbauer 2005, eq. 9-10) or EB by Fisher scoring from the HE estimate.
+
+    Steps are halved while they would cross 0; iteration stops when tau^2 changes by
+    at most ``threshold`` (metafor's rule), or fails after ``max_iterations``.
+    """
+    k = y.size
+    change = control.threshold + 1.0
+    iterations = 0
+    while change > control.threshold:
+        iterations += 1
+        previous = tau2
+        weights = 1.0 / (vi + tau2)
+        sum_weights = weights.sum()
+        if method == "EB":
+            adjustment = (weighted_q(y, weights) * k / (k - 1) - k) / sum_weights
+        else:
+            weighted_residuals = weights * (y - (weights @ y) / sum_weights)
+            score = float(weighted_residuals @ weighted_residuals)
+            sum_squared = float(weights @ weights)
+            if method == "ML":
+                adjustment = (score - sum_weights) / sum_squared
+            else:
+                trace = sum_weights - sum_squared / sum_weights
+                trace_pp = (sum_squared - 2.0 * float((weights * weights) @ weights) / sum_weights
+                            + sum_squared**2 / sum_weights**2)
+                adjustment = (score - trace) / trace_pp
+        adjustment = float(adjustment) * control.step_adjustment
+        if math.isnan(adjustment):
+            adjustment = 0.0
+        while tau2 + adjustment < 0.0:
+            adjustment /= 2.0
+        tau2 = tau2 + adjustment
+        change = abs(previous - tau2)
+        if iterations > control.max_iterations:
+            return Tau2Estimate(method, math.nan, False, iterations,
+                                f"{method}: Fisher scoring did not converge in {control.max_iterations} iterations")
+    message = ""
+    if method != "EB" and control.ll0_check and tau2 > control.threshold:
+        if _log_likelihood(y, vi, 0.0, method) - _log_likelihood(y, vi, tau2, method) > control.tolerance:
+            message = f"{method}: likelihood higher at tau^2 = 0 than at the Fisher scoring solution; tau^2 set to 0"
+            tau2 = 0.0
+    return Tau2Estimate(method, max(0.0, tau2), True, iterations, message)
+
+
+def _log_likelihood(y: np.ndarray, vi: np.ndarray, tau2: float, method: str) -> float:
+    """(Restricted) log likelihood of the intercept-only model (Viechtbauer 2005, eq. 3, 7)."""
+    variances = vi + tau2
+    weights = 1.0 / variances
+    k = y.size
+    value = -0.5 * float(np.log(variances).sum()) - 0.5 * weighted_q(y, weights)
+    if method == "ML":
+        return value - 0.5 * k * math.log(2 * math.pi)
+    return value - 0.5 * (k - 1) * math.log(2 * math.pi) - 0.5 * math.log(float(weights.sum()))
+
+
+def q_profile_interval(yi, vi, tau2: float, level: float = 95,
+                       control: Control | None = None) -> tuple[float, float, str]:
+    """Q-profile confidence interval for tau^2 (Viechtbauer 2007), as metafor's ``confint``.
+
+    Bounds solve Q(tau^2) = chi^2_{k-1} quantiles in [0, max(100, 10 tau^2)] with R's
+    uniroot (tolerance eps^0.25, at most 1000 iterations). A bound outside the bracket
+    is reported at the bracket's end, as metafor does, with a note.
+    Returns (lower, upper, note).
+    """
+    control = control or Control()
+    y = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    k = y.size
+    if k < 2:
+        return math.nan, math.nan, "k = 1: no tau^2 interval"
+    alpha = level_alpha(level)
+    critical_upper = float(special.chdtri(k - 1, alpha / 2))
+    critical_lower = float(special.chdtri(k - 1, 1 - alpha / 2))
+    upper_bracket = max(100.0, 10.0 * tau2) if control.tau2_max is None else float(control.tau2_max)
+
+    def q_at(value: float) -> float:
+        return weighted_q(y, 1.0 / (vi + value))
+
+    q_min, q_max = q_at(0.0), q_at(upper_bracket)
+    notes = []
+    lower = upper = math.nan
+    if q_min < critical_lower:
+        lower = upper = 0.0
+        notes.append("tau^2 interval is the null set; reported as [0, 0]")
+    elif q_max > critical_lower:
+        upper = upper_bracket
+        notes.append(f"upper tau^2 bound above {upper_bracket:g}")
+    else:
+        upper = _bound(q_at, critical_lower, upper_bracket, q_min, q_max, control)
+    if q_max > critical_upper:
+        lower = upper = upper_bracket
+        notes.append(f"tau^2 interval above {upper_bracket:g}")
+    elif q_min < critical_upper:
+        lower = 0.0
+    else:
+        lower = _bound(q_at, critical_upper, upper_bracket, q_min, q_max, control)
+    return lower, upper, "; ".join(notes)
+
+
+def _bound(q_at, target: float, upper_bracket: float, q_min: float, q_max: float, control: Control) -> float:
+    root, _, _ = zeroin(lambda value: q_at(value) - target, 0.0, upper_bracket,
+                        q_min - target, q_max - target, control.tolerance, 1000)
+    return root
+
+
+def i2_h2(tau2, typical_variance: float) -> tuple:
+    """I^2 = 100 tau^2 / (s^2 + tau^2) and H^2 = tau^2 / s^2 + 1 (Higgins & Thompson 2002)."""
+    return 100.0 * tau2 / (typical_variance + tau2), tau2 / typical_variance + 1.0

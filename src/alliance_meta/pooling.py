@@ -1,0 +1,270 @@
+"""Common-effect and random-effects pooling, as metafor's ``rma.uni``, ``predict`` and ``confint``.
+
+Intercept-only models with inverse-variance weights ``w = 1/(vi + tau^2)``
+(Borenstein et al. 2009, ch. 11-12; DerSimonian & Laird 1986), Wald (``z``) or
+Knapp & Hartung (2003) tests (``knha``: variance scaled by
+``s^2 = sum w (y - mu)^2 / (k - 1)`` and t with k - 1 df; ``adhoc``: ``s^2`` not
+below 1, metafor's ad hoc variant; Knapp & Hartung 2003, Roever et al. 2015),
+prediction interval ``mu +- crit sqrt(se^2 + tau^2)`` with the test's critical
+value (metafor's ``predict.rma``; Higgins, Thompson & Spiegelhalter 2009),
+Cochran's Q with 1/vi weights, I^2 and H^2 (Higgins & Thompson 2002) and their
+intervals from the Q-profile interval of tau^2 (Viechtbauer 2007).
+GENQ fits use the GENQ weights for the estimate with the sandwich variance
+``sum a^2 (vi + tau^2) / (sum a)^2``, as metafor does with ``weights``.
+Everything is O(k); no pandas inside a fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import special
+
+from alliance_meta.heterogeneity import (
+    METHODS,
+    DOUBLE_EPSILON,
+    Control,
+    estimate_tau2,
+    i2_h2,
+    level_alpha,
+    q_profile_interval,
+    trace_p,
+    weighted_q,
+)
+from alliance_meta.transforms import back_transform
+
+COMMON = "common"
+TESTS = ("z", "knha", "adhoc")
+CONTRACT_COLUMNS = (
+    "method", "test", "k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper",
+    "tau2", "tau2_ci_lower", "tau2_ci_upper", "i2", "h2", "q", "q_df", "q_p",
+)
+EXTRA_COLUMNS = (
+    "statistic", "p", "tau", "i2_ci_lower", "i2_ci_upper", "h2_ci_lower", "h2_ci_upper",
+    "converged", "iterations", "note",
+)
+BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
+
+
+@dataclass(frozen=True)
+class PoolingResult:
+    """One fitted model: estimate, test, intervals and heterogeneity (analysis metric)."""
+
+    method: str
+    test: str
+    k: int
+    estimate: float
+    se: float
+    statistic: float
+    p: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float
+    pi_upper: float
+    tau2: float
+    tau2_ci_lower: float
+    tau2_ci_upper: float
+    i2: float
+    i2_ci_lower: float
+    i2_ci_upper: float
+    h2: float
+    h2_ci_lower: float
+    h2_ci_upper: float
+    q: float
+    q_df: int
+    q_p: float
+    converged: bool = True
+    iterations: int = 0
+    note: str = ""
+    metric: str | None = None
+    level: float = 95.0
+
+    @property
+    def tau(self) -> float:
+        return math.sqrt(self.tau2) if self.tau2 >= 0 else math.nan
+
+    def as_row(self) -> dict:
+        """The contract's ``pooled.csv`` columns, the extra columns, then back-transformed ones."""
+        values = asdict(self)
+        row = {name: values[name] for name in CONTRACT_COLUMNS}
+        row.update({name: values[name] for name in EXTRA_COLUMNS if name != "tau"})
+        row["tau"] = self.tau
+        row = {name: row[name] for name in CONTRACT_COLUMNS + EXTRA_COLUMNS}
+        if self.metric is not None:
+            transformed = back_transform([values[name] for name in BACK_TRANSFORMED], self.metric)
+            for prefix, numbers in transformed.items():
+                row.update({prefix + suffix: float(v) for suffix, v in zip(BACK_SUFFIXES, numbers)})
+        return row
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([self.as_row()])
+
+
+def validate_inputs(yi, vi, weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Float arrays of equal length >= 1, finite ``yi``, finite positive ``vi``; else ValueError."""
+    y = np.asarray(yi, dtype=float).reshape(-1)
+    v = np.asarray(vi, dtype=float).reshape(-1)
+    if y.size != v.size:
+        raise ValueError(f"yi and vi differ in length ({y.size} and {v.size})")
+    if y.size == 0:
+        raise ValueError("no effect sizes to pool (k = 0)")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"yi has {int(np.sum(~np.isfinite(y)))} missing or infinite value(s)")
+    if not np.all(np.isfinite(v) & (v > 0)):
+        raise ValueError(f"vi must be finite and positive; {int(np.sum(~(np.isfinite(v) & (v > 0))))} value(s) are not")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).reshape(-1)
+        if weights.size != y.size or not np.all(np.isfinite(weights) & (weights > 0)):
+            raise ValueError("weights must be finite, positive and one per effect size")
+    return y, v, weights
+
+
+def default_genq_weights(vi: np.ndarray) -> np.ndarray:
+    """GENQ weights 1/sqrt(vi), the compromise between DL (1/vi) and HE (1) of Jackson (2013)."""
+    return 1.0 / np.sqrt(vi)
+
+
+def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weights=None,
+        control: Control | None = None, tau2_interval: bool = True, metric: str | None = None,
+        validate: bool = True) -> PoolingResult:
+    """Fit a common-effect (``method="common"``, metafor's "EE") or random-effects model.
+
+    ``test``: ``z``, ``knha`` or ``adhoc``. ``weights`` only for GENQ (default
+    1/sqrt(vi)). ``tau2_interval=False`` skips the Q-profile interval (NaN).
+    A non-converged tau^2 gives ``converged=False``, a note and NaN for everything
+    that depends on tau^2; no other estimator is substituted.
+    """
+    if method != COMMON and method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected common or one of {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise ValueError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
+    alpha = level_alpha(level)
+    if validate:
+        yi, vi, weights = validate_inputs(yi, vi, weights)
+    k = yi.size
+    if method == "GENQ" and weights is None:
+        weights = default_genq_weights(vi)
+    elif method != "GENQ":
+        weights = None
+    notes = []
+    engine_test = test
+    if k == 1:
+        q, q_df, q_p, typical_variance = 0.0, 0, 1.0, 0.0
+        notes.append("k = 1: tau^2 set to 0, no heterogeneity test")
+        if test != "z":  # as metafor: no residual df for Knapp-Hartung
+            engine_test = "z"
+            notes.append("k = 1: Wald (z) test used instead of Knapp-Hartung")
+    else:
+        inverse = 1.0 / vi
+        q = max(0.0, weighted_q(yi, inverse))
+        q_df = k - 1
+        q_p = float(special.chdtrc(q_df, q))
+        typical_variance = q_df / trace_p(inverse)
+    if method == COMMON:
+        tau2, converged, iterations = 0.0, True, 0
+    else:
+        estimate_ = estimate_tau2(yi, vi, method, weights, control) if k > 1 else None
+        tau2 = 0.0 if estimate_ is None else estimate_.tau2
+        converged = True if estimate_ is None else estimate_.converged
+        iterations = 0 if estimate_ is None else estimate_.iterations
+        if estimate_ is not None and estimate_.message:
+            notes.append(estimate_.message)
+    if engine_test == "adhoc":
+        notes.append("Knapp-Hartung ad hoc: scale factor not below 1")
+    nan = math.nan
+    if not converged:
+        return PoolingResult(method, test, k, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan,
+                             nan, nan, nan, nan, nan, nan, q, q_df, q_p, False, iterations,
+                             "; ".join(notes), metric, level)
+
+    inverse_total = 1.0 / (vi + tau2)
+    sum_inverse = float(inverse_total.sum())
+    mean_inverse = float(inverse_total @ yi) / sum_inverse
+    if weights is None:
+        estimate, variance = mean_inverse, 1.0 / sum_inverse
+    else:
+        sum_weights = float(weights.sum())
+        estimate = float(weights @ yi) / sum_weights
+        variance = float((weights * weights) @ (vi + tau2)) / sum_weights**2
+    if engine_test in ("knha", "adhoc"):
+        residuals = yi - mean_inverse
+        rss = float((inverse_total * residuals) @ residuals)
+        scale = 0.0 if rss <= DOUBLE_EPSILON else rss / (k - 1)
+        if engine_test == "adhoc":
+            scale = max(scale, 1.0)
+        variance *= scale
+        degrees = k - 1
+        critical = float(special.stdtrit(degrees, 1 - alpha / 2)) if degrees > 0 else nan
+    else:
+        critical = float(special.ndtri(1 - alpha / 2))
+    se = math.sqrt(variance)
+    statistic = estimate / se if se > 0 else (math.copysign(math.inf, estimate) if estimate != 0 else nan)
+    if engine_test == "z":
+        p = float(2 * special.ndtr(-abs(statistic)))
+    else:
+        p = float(2 * special.stdtr(degrees, -abs(statistic))) if degrees > 0 else nan
+    half_width = critical * se
+    prediction_half_width = critical * math.sqrt(variance + tau2)
+
+    tau2_lower = tau2_upper = nan
+    if method not in (COMMON, "GENQ") and k > 1 and tau2_interval:
+        tau2_lower, tau2_upper, interval_note = q_profile_interval(yi, vi, tau2, level, control)
+        if interval_note:
+            notes.append(interval_note)
+    elif method == "GENQ" and k > 1 and tau2_interval:
+        notes.append("generalised-Q interval for tau^2 (Jackson 2013) not computed")
+    if k == 1:
+        i2, h2 = 0.0, 1.0
+        i2_lower = i2_upper = h2_lower = h2_upper = nan
+    else:
+        if method == COMMON:
+            i2 = max(0.0, 100.0 * (q - q_df) / q) if q > 0 else 0.0
+            h2 = q / q_df
+        else:
+            i2, h2 = i2_h2(tau2, typical_variance)
+        i2_lower, h2_lower = i2_h2(tau2_lower, typical_variance)
+        i2_upper, h2_upper = i2_h2(tau2_upper, typical_variance)
+    return PoolingResult(
+        method, test, k, estimate, se, statistic, p, estimate - half_width, estimate + half_width,
+        estimate - prediction_half_width, estimate + prediction_half_width, tau2, tau2_lower,
+        tau2_upper, i2, i2_lower, i2_upper, h2, h2_lower, h2_upper, q, q_df, q_p, True, iterations,
+        "; ".join(notes), metric, level,
+    )
+
+
+def empty_frame(metric: str | None = None):
+    """The ``pooled.csv`` header for a family without effect sizes (k = 0)."""
+    import pandas as pd
+
+    columns = list(CONTRACT_COLUMNS + EXTRA_COLUMNS)
+    if metric is not None:
+        for prefix in back_transform([0.0], metric):
+            columns += [prefix + suffix for suffix in BACK_SUFFIXES]
+    return pd.DataFrame(columns=columns)
+
+
+def pool_all(yi, vi, methods=("common", "REML"), tests=("z", "knha"), metric: str | None = None,
+             level: float = 95, adhoc: bool = False, weights=None):
+    """One row per (method, test) in ``pooled.csv`` layout; ``adhoc`` runs ``knha`` as metafor's "adhoc".
+
+    ``weights`` are the GENQ weights (default 1/sqrt(vi)). With k = 0 the header only.
+    """
+    import pandas as pd
+
+    if np.asarray(yi).size == 0 and np.asarray(vi).size == 0:
+        return empty_frame(metric)
+    yi, vi, weights = validate_inputs(yi, vi, weights)
+    rows = []
+    for method in methods:
+        for test in tests:
+            engine_test = "adhoc" if (test == "knha" and adhoc) else test
+            result = fit(yi, vi, method, engine_test, level, weights, metric=metric, validate=False)
+            row = result.as_row()
+            row["test"] = test
+            rows.append(row)
+    return pd.DataFrame(rows)
