@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import metareg
+from alliance_meta import metareg, permutation
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "moderators.json").read_text())
 RTOL, ATOL = 1e-6, 1e-8
@@ -59,3 +59,16 @@ def test_meta_regression_matches_metafor(entry):
     assert summary["f_df2"] == entry["f_df2"]
     for name in ("qm", "qm_p", "f", "f_p", "qe", "qe_p", "i2", "h2", "r2"):
         close(summary[name], entry[name], name)
+
+
+@pytest.mark.parametrize("case", REFERENCE["permutations"], ids=lambda case: case["name"])
+def test_exact_permutation_test_matches_metafor_permutest(case):
+    frame = frame_of("molloy").iloc[np.asarray(case["rows"]) - 1]
+    references = {name: sorted(set(frame[name]))[0] for name in ("design", "controls")}  # R's coding
+    fit = metareg.fit_formula(frame, case["formula"], continuous=("meanage",), reference_levels=references)
+    design = fit.design
+    result = permutation.permutation_test(fit, frame.yi, frame.vi, design.matrix, iterations=1000)
+    assert result.exact and result.iterations == case["iterations"]
+    p, qm_p = (result.p, result.qm_p) if case["test"] == "z" else (result.p_knha, result.f_p)
+    close(p, case["pval"], "coefficient p")
+    close(qm_p, case["qm_p"], "omnibus p")
