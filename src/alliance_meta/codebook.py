@@ -18,6 +18,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class Vocabulary:
     synonyms: Mapping[str, str] = field(default_factory=dict)
     default: str | None = None
 
-    @property
+    @cached_property
     def lookup(self) -> dict[str, str]:
         """Key of every accepted spelling -> canonical value."""
         table = {vocabulary_key(synonym): value for synonym, value in self.synonyms.items()}
@@ -149,7 +150,7 @@ VOCABULARY_LIST: tuple[Vocabulary, ...] = (
                 "clinician": "therapist", "counselor": "therapist", "counsellor": "therapist",
                 "therapist rated": "therapist",
                 "judge": "observer", "independent": "observer", "independent rater": "observer",
-                "external": "observer", "observer rated": "observer", "rater": "observer"}),
+                "external": "observer", "observer rated": "observer"}),
     Vocabulary("modality", ("CBT", "psychodynamic", "humanistic", "interpersonal", "integrative", "other"),
                "treatment approach",
                {"cognitive behavioral": "CBT", "cognitive behavioural": "CBT",

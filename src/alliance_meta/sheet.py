@@ -47,8 +47,6 @@ MINIMUM_N = 4
 MINIMUM_GROUP_SIZE = 2
 """Each group needs two cases for an SD of its own; d's variance needs n1, n2 > 0
 and Hedges' correction needs n1 + n2 > 2 (Borenstein et al. 2009, eq. 4.18-4.23)."""
-DISAGREEMENT_TOLERANCE = 0.02
-"""Largest difference in r (or d) between two inputs of one row still put down to rounding."""
 FIRST_YEAR = 1900
 
 
@@ -229,48 +227,50 @@ def _rows_with_valid_values(frame: pd.DataFrame) -> pd.Series:
     return valid
 
 
-def complete_input_table(frame: pd.DataFrame) -> pd.DataFrame:
+def filled_input_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One boolean column per input kind: are all its columns filled on the row?
-
-    Delegates to ``alliance_meta.effect_sizes.complete_inputs`` when that module exists.
-    """
-    if importlib.util.find_spec("alliance_meta.effect_sizes") is not None:
-        from alliance_meta.effect_sizes import complete_inputs
-
-        return complete_inputs(frame)
+    (Ignores ``direction``; see :func:`complete_input_table`.)"""
     return pd.DataFrame({kind.name: frame.reindex(columns=list(kind.columns)).notna().all(axis=1)
                          for kind in INPUT_KINDS}, index=frame.index)
+
+
+def _effect_sizes_module():
+    """``alliance_meta.effect_sizes`` when installed (it owns the conversion rules)."""
+    if importlib.util.find_spec("alliance_meta.effect_sizes") is None:
+        return None
+    from alliance_meta import effect_sizes
+
+    return effect_sizes
+
+
+def complete_input_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One boolean column per input kind: can the row be converted with it?
+
+    ``alliance_meta.effect_sizes.complete_inputs`` (unsigned kinds also need
+    ``direction``); :func:`filled_input_table` until that module exists.
+    """
+    module = _effect_sizes_module()
+    if module is None:
+        return filled_input_table(frame)
+    with np.errstate(all="ignore"):
+        return module.complete_inputs(frame)
 
 
 def disagreeing_rows(frame: pd.DataFrame) -> dict[object, str]:
     """Rows (index -> description) where two complete inputs disagree beyond rounding.
 
-    Uses ``alliance_meta.effect_sizes.input_disagreements``; only rows whose values
-    pass the column checks are compared. Without that module nothing is compared.
+    ``alliance_meta.effect_sizes.input_disagreements`` decides (on the r scale, with
+    each statistic's rounding slack); only rows whose values pass the column checks
+    are compared. Without that module nothing is compared.
     """
-    if importlib.util.find_spec("alliance_meta.effect_sizes") is None:
+    module = _effect_sizes_module()
+    if module is None:
         return {}
-    from alliance_meta.effect_sizes import input_disagreements
-
     valid = frame[_rows_with_valid_values(frame)]
-    found: dict[object, str] = {}
-    for item in input_disagreements(valid, DISAGREEMENT_TOLERANCE):
-        index, description = _disagreement_parts(item)
-        found[index] = description
-    return found
-
-
-def _disagreement_parts(item: object) -> tuple[object, str]:
-    """(row index, description) of one item returned by ``input_disagreements``."""
-    for attribute in ("index", "row"):
-        if hasattr(item, attribute) and not callable(getattr(item, attribute)):
-            return getattr(item, attribute), getattr(item, "message", None) or str(item)
-    if isinstance(item, dict):
-        index = item.get("index", item.get("row"))
-        return index, str(item.get("message") or ", ".join(f"{k} {v}" for k, v in item.items() if k not in ("index", "row")))
-    if isinstance(item, tuple):
-        return item[0], " ".join(str(part) for part in item[1:])
-    return item, ""
+    with np.errstate(all="ignore"):
+        found = module.input_disagreements(valid)
+    return {item.row: (f"{item.kind} gives r = {item.r:.3f}, {item.other_kind} gives r = {item.other_r:.3f}; "
+                       f"rounding allows {item.allowed:.3f}") for item in found}
 
 
 def _has_complete_input(frame: pd.DataFrame) -> pd.Series:
@@ -278,10 +278,10 @@ def _has_complete_input(frame: pd.DataFrame) -> pd.Series:
 
 
 def _direction_given(frame: pd.DataFrame) -> pd.Series:
-    complete = complete_input_table(frame)
+    filled = filled_input_table(frame)
     signed = [kind.name for kind in INPUT_KINDS if not kind.needs_direction]
     unsigned = [kind.name for kind in INPUT_KINDS if kind.needs_direction]
-    needs = complete[unsigned].any(axis=1) & ~complete[signed].any(axis=1)
+    needs = filled[unsigned].any(axis=1) & ~filled[signed].any(axis=1)
     return ~needs | _column(frame, "direction").notna()
 
 
@@ -379,6 +379,8 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     partial = []
     for kind in INPUT_KINDS:
         filled = [c for c in kind.columns if pd.notna(row.get(c))]
+        if kind.needs_direction and len(filled) == len(kind.columns) and pd.isna(row.get("direction")):
+            partial.append(f"{kind.name} also needs direction")
         missing = [c for c in kind.columns if pd.isna(row.get(c))]
         if filled and missing:
             partial.append(f"{kind.name} also needs {' and '.join(missing)}")
@@ -421,7 +423,7 @@ RULES: dict[str, Rule] = {
     "odds_ratio_outside_ci": Rule("effect-size inputs", lambda column, value, row: (
         f"must lie inside its confidence interval [{row.get('or_ci_lower')}, {row.get('or_ci_upper')}]"),
         column="odds_ratio"),
-    "inputs_disagree": Rule("effect-size inputs", _constant("two inputs of this row disagree beyond rounding")),
+    "inputs_disagree": Rule("effect-size inputs", _constant("two inputs disagree beyond rounding")),
 }
 
 
@@ -443,7 +445,7 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, details: dict | None = No
         value = "" if value is None or pd.isna(value) else str(value)
         message = rule.message(column, value, row) if rule else f"fails the check {case.check}"
         if case.check == "inputs_disagree" and details and details.get(case.index):
-            message += f" ({details[case.index]})"
+            message += f": {details[case.index]}"
         problems.append(Problem(int(case.index), column, value, message, case.check))
     return problems
 
@@ -490,9 +492,10 @@ def validate_sheet(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
 
     # Row-wise checks come back once per column; a number written as text already
     # explains a missing input on its row.
+    # A missing direction or a number written as text already explains a missing input.
     problems = list(dict.fromkeys(problems))
-    text_rows = {p.row for p in problems if p.check == "number"}
-    problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in text_rows)]
+    explained = {p.row for p in problems if p.check in ("number", "direction_missing")}
+    problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     return clean.reset_index(drop=True), problems
@@ -539,7 +542,7 @@ def format_problems(problems: list[Problem], source: str = "the sheet") -> str:
 def summarise(clean: pd.DataFrame, source: str = "the sheet") -> str:
     """One paragraph on a valid sheet: rows, studies, families and input kinds."""
     complete = complete_input_table(clean)
-    first_kind = complete.idxmax(axis=1).where(complete.any(axis=1))
+    first_kind = complete.idxmax(axis=1).where(complete.any(axis=1))  # order of INPUT_KINDS
     families = clean["family"].value_counts()
     kinds = first_kind.value_counts()
     return (f"{source}: {len(clean)} effect sizes from {clean['study_id'].nunique()} studies, no problems.\n"
