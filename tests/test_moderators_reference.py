@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import metareg, permutation
+from alliance_meta import metareg, moderators, permutation
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "moderators.json").read_text())
 RTOL, ATOL = 1e-6, 1e-8
@@ -72,3 +72,22 @@ def test_exact_permutation_test_matches_metafor_permutest(case):
     p, qm_p = (result.p, result.qm_p) if case["test"] == "z" else (result.p_knha, result.f_p)
     close(p, case["pval"], "coefficient p")
     close(qm_p, case["qm_p"], "omnibus p")
+
+
+@pytest.mark.parametrize("case", REFERENCE["subgroups"], ids=lambda case: case["name"])
+def test_subgroups_and_tests_between_levels_match_metafor(case):
+    frame = frame_of(case["data"]).dropna(subset=[case["moderator"]])
+    table = moderators.subgroup_fits(frame, case["moderator"], "z")
+    levels = pd.DataFrame(case["levels"])
+    assert table["level"].tolist() == levels["level"].tolist()
+    assert table["k"].tolist() == levels["k"].tolist()
+    for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("ci_lower", "ci_lb"),
+                         ("ci_upper", "ci_ub"), ("tau2", "tau2"), ("i2", "i2")]:
+        close(table[ours], levels[theirs], ours)
+    close(table["r"], np.tanh(levels["estimate"]), "r")
+    q, df, p = moderators.q_between(table["estimate"], table["se"])
+    assert df == case["q_between_separate_df"]
+    close([q, p], [case["q_between_separate"], case["q_between_separate_p"]], "Q-between, separate tau^2")
+    fit, _ = moderators.fit_model(frame, case["moderator"], permutations=0)
+    close([fit.qm, fit.qm_p, fit.tau2], [case["qm_common"], case["qm_common_p"], case["tau2_common"]],
+          "mixed-effects model, common tau^2")

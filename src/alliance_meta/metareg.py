@@ -116,7 +116,7 @@ class MetaRegression:
         """Model-level statistics with the contract's names (``moderators.csv``)."""
         return {"k": self.k, "qm": self.qm, "qm_df": self.qm_df, "qm_p": self.qm_p, "f": self.f,
                 "f_df1": self.qm_df, "f_df2": self.residual_df, "f_p": self.f_p, "tau2": self.tau2,
-                "r2": self.r2, "qe": self.qe, "qe_df": self.residual_df, "qe_p": self.qe_p,
+                "r2": self.r2, "qe": self.qe, "qe_p": self.qe_p, "qe_df": self.residual_df,
                 "i2": self.i2, "h2": self.h2}
 
     def predict(self, X_new, test: str = "z"):
@@ -171,8 +171,7 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     beta, inverse, scale = beta[0], inverse[0], float(scale[0])
     qm = float(omnibus(beta[None], inverse[None], list(btt))[0])
     m, df = len(btt), k - p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = qm / m / scale
+    f = qm / m / scale if scale > 0 else np.nan  # metafor: Q_M is NA when s^2 = 0
     qe, qe_p, typical_v = _heterogeneity(X, y, v)
     i2 = 0.0 if k <= p else 100 * tau2[0] / (typical_v + tau2[0])
     h2 = 1.0 if k <= p else tau2[0] / typical_v + 1

@@ -1,0 +1,164 @@
+"""Moderator analyses: subgroups per level and mixed-effects meta-regressions.
+
+For each moderator the effect sizes are first aggregated within study x
+moderator level (:func:`alliance_meta.dependence.aggregate`), so a study
+contributes one row per level it reports; rows without a value of the
+moderator leave that moderator's analyses only (``k_dropped`` counts them).
+
+Differences between levels are tested two ways (Borenstein et al. 2009, ch. 19):
+
+* separate tau^2 per level: each level is pooled by REML on its own and the
+  level estimates are compared with a fixed-effects Q-between on L - 1 df (R's
+  ``meta::update(..., subgroup =)`` with separate tau^2, or metafor's
+  ``rma(estimates, sei = se, method = "FE")``);
+* common tau^2: the mixed-effects model with the levels as dummies, Q_M (Wald
+  chi^2) and its Knapp-Hartung F (metafor's ``rma(yi, vi, mods = ~ moderator)``).
+
+A level with a single study is pooled as metafor does with k = 1: tau^2 = 0,
+I^2 = 0, the estimate is that study's value with its own standard error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from alliance_meta import metareg
+from alliance_meta.design import build_design, formula_variables
+from alliance_meta.permutation import PermutationTest, permutation_test
+from alliance_meta.transforms import back_transform
+
+
+def usable_rows(effect_sizes: pd.DataFrame, variables, continuous=()) -> pd.DataFrame:
+    """Rows with a value for every variable (blank text counts as missing)."""
+    frame = effect_sizes.copy()
+    for name in variables:
+        if name not in frame:
+            raise KeyError(f"moderator column {name!r} is not in the data")
+        column = frame[name]
+        if name in continuous:
+            frame[name] = pd.to_numeric(column, errors="raise")
+        elif not pd.api.types.is_numeric_dtype(column):
+            frame[name] = column.astype("string").str.strip().replace("", pd.NA)
+    return frame.dropna(subset=list(variables))
+
+
+def aggregate_within(effect_sizes: pd.DataFrame, variables, method: str = "gls", rho: float = 0.5,
+                     continuous=()) -> tuple[pd.DataFrame, int]:
+    """One row per study x combination of the variables' values, and how many rows lacked a value."""
+    from alliance_meta.dependence import aggregate
+
+    usable = usable_rows(effect_sizes, variables, continuous)
+    combined = aggregate(usable, method=method, rho=rho, by=("study_id", *variables))
+    return combined.reset_index(drop=True), len(effect_sizes) - len(usable)
+
+
+@dataclass(frozen=True)
+class ModeratorAnalysis:
+    """Subgroups, the mixed-effects model and its permutation test for one moderator."""
+
+    moderator: str
+    continuous: bool
+    data: pd.DataFrame
+    k_dropped: int
+    model: metareg.MetaRegression | None
+    subgroups: pd.DataFrame
+    q_between_separate: float
+    q_between_separate_df: int
+    q_between_separate_p: float
+    permutation: PermutationTest | None
+
+    def summary(self) -> dict:
+        """The row of ``moderators.csv``."""
+        row = {"moderator": self.moderator, "k": len(self.data)}
+        empty = dict.fromkeys(("qm", "qm_df", "qm_p", "f", "f_df1", "f_df2", "f_p", "tau2", "r2", "qe",
+                               "qe_df", "qe_p", "i2"), np.nan)
+        row.update({name: value for name, value in (self.model.summary() if self.model else empty).items()
+                    if name not in ("k", "h2")})
+        row.update(q_between_separate=self.q_between_separate, q_between_separate_df=self.q_between_separate_df,
+                   q_between_separate_p=self.q_between_separate_p, n_levels=len(self.subgroups),
+                   n_studies=self.data["study_id"].nunique(), k_dropped=self.k_dropped,
+                   qm_p_permutation=self.permutation.qm_p if self.permutation else np.nan,
+                   f_p_permutation=self.permutation.f_p if self.permutation else np.nan,
+                   permutations=self.permutation.iterations if self.permutation else 0,
+                   permutation_exact=bool(self.permutation and self.permutation.exact))
+        return row
+
+
+def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float = 95.0) -> pd.DataFrame:
+    """REML random-effects fit (Wald z) of each level: the rows of ``subgroups.csv``."""
+    rows = []
+    for value, group in data.groupby(moderator, sort=True):
+        fit = metareg.fit(group["yi"], group["vi"], np.ones((len(group), 1)), ("intercept",), "REML", level)
+        table = fit.coefficients("z").iloc[0]
+        rows.append({"moderator": moderator, "level": value, "k": fit.k, "estimate": table.estimate,
+                     "se": table.se, "ci_lower": table.ci_lower, "ci_upper": table.ci_upper,
+                     "tau2": fit.tau2, "i2": fit.i2})
+    frame = pd.DataFrame(rows, columns=["moderator", "level", "k", "estimate", "se", "ci_lower",
+                                        "ci_upper", "tau2", "i2"])
+    for prefix in back_transform([], metric):
+        for column, suffix in (("estimate", ""), ("ci_lower", "_ci_lower"), ("ci_upper", "_ci_upper")):
+            frame[prefix + suffix] = back_transform(frame[column].to_numpy(float), metric)[prefix]
+    return frame
+
+
+def q_between(estimates, se) -> tuple[float, int, float]:
+    """Fixed-effects Q of level estimates: sum w (theta - theta_w)^2 on L - 1 df, w = 1/se^2."""
+    estimates, weights = np.asarray(estimates, float), 1.0 / np.asarray(se, float) ** 2
+    df = len(estimates) - 1
+    if df < 1:
+        return np.nan, max(df, 0), np.nan
+    q = float(np.sum(weights * (estimates - np.sum(weights * estimates) / np.sum(weights)) ** 2))
+    return q, df, float(stats.chi2.sf(q, df))
+
+
+def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, continuous=(),
+              reference_levels=None, centre=False, permutations=1000, seed=1):
+    """Meta-regression on a formula and its permutation test; ``(None, None)`` if not estimable."""
+    design = build_design(data, formula, continuous, reference_levels, centre)
+    if design.matrix.shape[1] < 2 or len(data) <= design.matrix.shape[1]:
+        return None, None
+    fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, method, level, design=design)
+    test = permutation_test(fit, data["yi"], data["vi"], design.matrix, permutations, seed) if permutations else None
+    return fit, test
+
+
+def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *, continuous: bool = False,
+                      aggregate_method="gls", rho=0.5, reference_level=None, centre=False, level=95.0,
+                      permutations=1000, seed=1) -> ModeratorAnalysis:
+    """Subgroups (categorical only), the REML mixed-effects model and its permutation test."""
+    numeric = (moderator,) if continuous else ()
+    data, dropped = aggregate_within(effect_sizes, (moderator,), aggregate_method, rho, numeric)
+    subgroups = subgroup_fits(data.iloc[:0] if continuous else data, moderator, metric, level)
+    references = {moderator: reference_level} if reference_level is not None else None
+    model, test = fit_model(data, moderator, "REML", level, numeric, references, centre, permutations, seed)
+    q, df, p = q_between(subgroups["estimate"], subgroups["se"]) if not continuous else (np.nan, 0, np.nan)
+    return ModeratorAnalysis(moderator, continuous, data, dropped, model, subgroups, q, df, p, test)
+
+
+def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(), aggregate_method="gls",
+                          rho=0.5, reference_levels=None, centre=False, level=95.0, permutations=1000,
+                          seed=1) -> pd.DataFrame:
+    """One row per model x coefficient (``meta_regression.csv``), with each model's omnibus tests."""
+    tables = []
+    for formula in dict.fromkeys(formulas):
+        variables = formula_variables(formula)
+        numeric = tuple(name for name in variables if name in continuous)
+        data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
+        fit, test = fit_model(data, formula, "REML", level, numeric, reference_levels, centre, permutations, seed)
+        if fit is None:
+            continue
+        table = fit.to_frame()
+        if test is not None:
+            table = table.merge(test.to_frame(), on="term", how="left")
+        model = {"model": formula, **{f"model_{name}": value for name, value in fit.summary().items()
+                                      if name not in ("k", "h2")},
+                 "n_studies": data["study_id"].nunique(), "k_dropped": dropped,
+                 "model_qm_p_permutation": test.qm_p if test else np.nan,
+                 "model_f_p_permutation": test.f_p if test else np.nan,
+                 "permutations": test.iterations if test else 0}
+        tables.append(table.assign(**model)[[*model][:1] + [c for c in table] + [*model][1:]])
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
