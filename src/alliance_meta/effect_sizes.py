@@ -1,0 +1,604 @@
+"""Effect sizes: every input kind of the codebook in the family's analysis metric.
+
+Three analysis metrics (``metric``):
+
+- ``z``: Fisher's z of the correlation, v = 1/(n - 3) (metafor ``ZCOR``);
+- ``smd``: Hedges' g with metafor's exact small-sample correction,
+  v = 1/n1 + 1/n2 + g^2 / (2 (n1 + n2)) (metafor ``SMD``, ``vtype = "LS"``, its default);
+- ``log_or``: the log odds ratio, v = sum of 1/cell (metafor ``OR``).
+
+Every input kind is first turned into one of four *base* statistics -- a correlation
+r (with n), a standardized mean difference d (with n1, n2), Hedges' g, or a log odds
+ratio (with its variance) -- and that base statistic into the metric. Exact routes:
+r, Fisher z -> z; d, g, means/SDs, t_groups, F_groups, p_groups -> smd; counts,
+OR with CI, log OR with SE -> log_or; t_df, F_df, p_n -> r (the t test of a correlation
+is exact). Approximations (documented in each function and in the ``conversion``
+column of every row): Spearman rho -> r; chi-square -> phi; d <-> r (point-biserial,
+Borenstein et al. 2009, eq. 7.5/7.6, normality within groups); d <-> log OR
+(Hasselblad & Hedges 1995, logistic distribution); partial r used as a zero-order r
+outside the ``z`` metric; the OR's SE recovered from a rounded CI.
+
+Sign convention (``codebook``): a positive effect favours the stronger alliance.
+``direction`` (``positive``/``negative``) signs unsigned statistics (F, chi-square, p);
+``reverse`` (yes/no, true/false, 1/0) flips the converted effect.
+
+References: Borenstein, Hedges, Higgins & Rothstein (2009), *Introduction to
+Meta-Analysis*, ch. 4-7; Lipsey & Wilson (2001), *Practical Meta-Analysis*, app. B;
+Viechtbauer (2010), metafor's ``escalc``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from alliance_meta.codebook import INPUT_KINDS, InputKind
+from alliance_meta.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
+
+METRICS = ("z", "smd", "log_or")
+DEFAULT_METRIC_BY_FAMILY = {"outcome": "z", "dropout": "smd"}
+LEADING_COLUMNS = ("es_id", "sheet_row", "study_id", "family", "yi", "vi", "metric",
+                   "input_kind", "conversion", "n")
+Z_975 = float(stats.norm.ppf(0.975))  # 1.959964 for 95% Wald intervals
+COUNT_COLUMNS = frozenset({"n", "n1", "n2", "df", "n_covariates", "n11", "n12", "n21", "n22"})
+"""Integer inputs: exact, never rounded (they get no rounding slack in disagreements)."""
+TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0"})
+FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", ""})
+
+_KINDS = {kind.name: kind for kind in INPUT_KINDS}
+
+
+# --------------------------------------------------------------------------------------
+# Formulas (vectorised on arrays)
+# --------------------------------------------------------------------------------------
+
+def spearman_to_pearson(rho):
+    """r = 2 sin(pi rho / 6): Pearson r under bivariate normality (Rupinski & Dunlap 1996).
+
+    An approximation: exact only for bivariate normal data.
+    """
+    return 2.0 * np.sin(np.pi * np.asarray(rho, dtype=float) / 6.0)
+
+
+def t_to_r(t, df):
+    """r = t / sqrt(t^2 + df): the t test of a correlation or slope (Lipsey & Wilson 2001, app. B)."""
+    t = np.asarray(t, dtype=float)
+    return t / np.sqrt(t**2 + np.asarray(df, dtype=float))
+
+
+def chi2_to_phi(chi2, n):
+    """|phi| = sqrt(chi^2 / n) for a 2x2 table (Lipsey & Wilson 2001, app. B).
+
+    phi is a correlation of two dichotomies; using it as r is an approximation.
+    """
+    return np.sqrt(np.asarray(chi2, dtype=float) / np.asarray(n, dtype=float))
+
+
+def p_to_t(p, df):
+    """|t| = qt(1 - p/2, df) for a two-sided p (Lipsey & Wilson 2001, app. B).
+
+    Exact for an exact p; a p rounded in the report carries its rounding into t.
+    """
+    return stats.t.isf(np.asarray(p, dtype=float) / 2.0, np.asarray(df, dtype=float))
+
+
+def d_from_means(m1, sd1, m2, sd2, n1, n2):
+    """d = (m1 - m2) / S_pooled, S_pooled^2 = ((n1-1) sd1^2 + (n2-1) sd2^2) / (n1 + n2 - 2).
+
+    Borenstein et al. (2009), eq. 4.18-4.19; metafor ``SMD`` before its correction.
+    """
+    n1, n2 = np.asarray(n1, dtype=float), np.asarray(n2, dtype=float)
+    pooled = np.sqrt(((n1 - 1) * np.asarray(sd1, float) ** 2 + (n2 - 1) * np.asarray(sd2, float) ** 2)
+                     / (n1 + n2 - 2))
+    return (np.asarray(m1, dtype=float) - np.asarray(m2, dtype=float)) / pooled
+
+
+def d_from_t(t, n1, n2):
+    """d = t sqrt(1/n1 + 1/n2) for an independent-groups t (Borenstein et al. 2009, ch. 4; metafor ``ti``)."""
+    return np.asarray(t, dtype=float) * np.sqrt(1.0 / np.asarray(n1, float) + 1.0 / np.asarray(n2, float))
+
+
+def hedges_correction(df):
+    """Exact J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), m = n1 + n2 - 2 (Hedges 1981).
+
+    Computed on the log scale as metafor's ``.cmicalc``; Borenstein's 1 - 3/(4m - 1)
+    approximates it.
+    """
+    m = np.asarray(df, dtype=float)
+    return np.exp(special.gammaln(m / 2.0) - np.log(np.sqrt(m / 2.0)) - special.gammaln((m - 1.0) / 2.0))
+
+
+def smd_variance(value, n1, n2):
+    """v = 1/n1 + 1/n2 + value^2 / (2 (n1 + n2)).
+
+    With value = g this is metafor's ``SMD`` variance (``vtype = "LS"``); with value = d it
+    is the variance of d (Borenstein et al. 2009, eq. 4.20).
+    """
+    n1, n2 = np.asarray(n1, dtype=float), np.asarray(n2, dtype=float)
+    return 1.0 / n1 + 1.0 / n2 + np.asarray(value, dtype=float) ** 2 / (2.0 * (n1 + n2))
+
+
+def r_to_d(r, n1=None, n2=None):
+    """d = r sqrt(a) / sqrt(1 - r^2), a = (n1 + n2)^2 / (n1 n2): the inverse of eq. 7.5.
+
+    With equal groups (a = 4) this is Borenstein et al. (2009), eq. 7.6, d = 2r/sqrt(1 - r^2).
+    An approximation: treats r as a point-biserial correlation.
+    """
+    r = np.asarray(r, dtype=float)
+    if n1 is None or n2 is None:
+        a = 4.0
+    else:
+        n1, n2 = np.asarray(n1, dtype=float), np.asarray(n2, dtype=float)
+        a = (n1 + n2) ** 2 / (n1 * n2)
+    return r * np.sqrt(a) / np.sqrt(1.0 - r**2)
+
+
+def correlation_variance_from_d(d, variance_d, n1=None, n2=None):
+    """Var(r) = a^2 Var(d) / (d^2 + a)^3 (Borenstein et al. 2009, eq. 7.8; a = 4 without n1, n2)."""
+    d = np.asarray(d, dtype=float)
+    if n1 is None or n2 is None:
+        a = 4.0
+    else:
+        a = (np.asarray(n1, float) + np.asarray(n2, float)) ** 2 / (np.asarray(n1, float) * np.asarray(n2, float))
+    return a**2 * np.asarray(variance_d, dtype=float) / (d**2 + a) ** 3
+
+
+def log_odds_ratio_from_counts(n11, n12, n21, n22):
+    """log OR = log(n11 n22 / (n12 n21)), v = 1/n11 + 1/n12 + 1/n21 + 1/n22.
+
+    Rows: stronger / weaker alliance; columns: favourable / unfavourable. As metafor's
+    ``escalc(measure = "OR")`` with its defaults ``add = 1/2, to = "only0"``: 1/2 is added
+    to every cell of a table with a zero cell (Borenstein et al. 2009, eq. 5.8-5.9).
+    Returns (log OR, variance, whether 1/2 was added).
+    """
+    cells = np.column_stack([np.asarray(c, dtype=float) for c in (n11, n12, n21, n22)])
+    corrected = (cells == 0).any(axis=1)
+    cells = cells + 0.5 * corrected[:, None]
+    log_or = np.log(cells[:, 0]) + np.log(cells[:, 3]) - np.log(cells[:, 1]) - np.log(cells[:, 2])
+    return log_or, (1.0 / cells).sum(axis=1), corrected
+
+
+def log_odds_ratio_se_from_ci(lower, upper, level=0.95):
+    """SE = (log upper - log lower) / (2 z_{1-alpha/2}) of a Wald CI of an OR (Borenstein et al. 2009, ch. 5).
+
+    An approximation when the reported limits are rounded.
+    """
+    z = stats.norm.ppf(0.5 + level / 2.0)
+    return (np.log(np.asarray(upper, dtype=float)) - np.log(np.asarray(lower, dtype=float))) / (2.0 * z)
+
+
+def fisher_z_variance(n):
+    """v = 1/(n - 3) of Fisher's z (Borenstein et al. 2009, eq. 6.3; metafor ``ZCOR``)."""
+    return 1.0 / (np.asarray(n, dtype=float) - 3.0)
+
+
+def log_odds_ratio_to_d(log_or, variance):
+    """d = log OR sqrt(3)/pi, v_d = v 3/pi^2 (Hasselblad & Hedges 1995; Borenstein et al. 2009, eq. 7.1-7.2).
+
+    metafor's ``OR2DL``. An approximation: assumes logistic distributions in both groups.
+    """
+    return np.asarray(log_or, dtype=float) / LOGIT_SCALE, np.asarray(variance, dtype=float) / LOGIT_SCALE**2
+
+
+def d_to_log_odds_ratio(d, variance):
+    """log OR = d pi/sqrt(3), v = v_d pi^2/3 (Borenstein et al. 2009, eq. 7.3-7.4; metafor ``D2ORL``)."""
+    return np.asarray(d, dtype=float) * LOGIT_SCALE, np.asarray(variance, dtype=float) * LOGIT_SCALE**2
+
+
+# --------------------------------------------------------------------------------------
+# Sheet columns: signs and completeness
+# --------------------------------------------------------------------------------------
+
+def parse_reverse(values) -> np.ndarray:
+    """``reverse`` as booleans: yes/no, true/false, 1/0 (any case), booleans; blank = no.
+
+    Raises ValueError on any other value.
+    """
+    series = pd.Series(values, dtype=object)
+    words = series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip().lower())
+    unknown = ~words.isin(TRUE_WORDS | FALSE_WORDS)
+    if unknown.any():
+        raise ValueError(f"reverse must be yes/no, true/false or 1/0; got {sorted(set(series[unknown].astype(str)))}")
+    return words.isin(TRUE_WORDS).to_numpy()
+
+
+def parse_direction(values) -> np.ndarray:
+    """``direction`` as a sign: ``positive`` -> +1, ``negative`` -> -1, anything else -> NaN."""
+    words = pd.Series(values, dtype=object).astype("string").str.strip().str.lower()
+    return pd.to_numeric(words.map({"positive": 1.0, "negative": -1.0}), errors="coerce").to_numpy(dtype=float)
+
+
+def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _direction(frame: pd.DataFrame) -> np.ndarray:
+    if "direction" not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return parse_direction(frame["direction"])
+
+
+def complete_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """One boolean column per input kind: are all its columns filled with numbers on the row?
+
+    A kind that ``needs_direction`` is complete only with ``direction`` = positive/negative.
+    """
+    has_direction = ~np.isnan(_direction(frame))
+    result = {}
+    for kind in INPUT_KINDS:
+        filled = np.logical_and.reduce([~np.isnan(_numeric(frame, c)) for c in kind.columns])
+        result[kind.name] = filled & has_direction if kind.needs_direction else filled
+    return pd.DataFrame(result, index=frame.index)
+
+
+def first_complete_kind(frame: pd.DataFrame) -> pd.Series:
+    """The first complete input kind of each row (order of ``INPUT_KINDS``), or NA."""
+    complete = complete_inputs(frame)
+    first = complete.idxmax(axis=1).astype(object)
+    return first.where(complete.any(axis=1), None)
+
+
+# --------------------------------------------------------------------------------------
+# Input kind -> base statistic
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class BaseStatistic:
+    """An input converted to r (scale ``r``), d, Hedges' g or a log OR, with what the metric needs."""
+
+    scale: str                    # "r", "d", "g" or "log_or"
+    value: np.ndarray
+    n: np.ndarray                 # total sample size (NaN when unknown)
+    n1: np.ndarray                # group sizes (NaN when unknown)
+    n2: np.ndarray
+    description: str              # the first steps in words
+    variance: np.ndarray | None = None   # log OR variance (scale log_or)
+    z_variance_n: np.ndarray | None = None  # n in v = 1/(n - 3) when not n (partial r)
+    given_z: np.ndarray | None = None       # Fisher z as reported
+
+
+def base_statistic(frame: pd.DataFrame, kind: InputKind | str) -> BaseStatistic:
+    """Convert the rows of ``frame`` (all complete for ``kind``) to the kind's base statistic."""
+    kind = _KINDS[kind] if isinstance(kind, str) else kind
+    col = {c: _numeric(frame, c) for c in set(kind.columns) | {"n", "n1", "n2"}}
+    sign = _direction(frame)
+    n, n1, n2 = col["n"], col["n1"], col["n2"]
+    name = kind.name
+    if name == "r":
+        return BaseStatistic("r", col["r"], n, n1, n2, "r")
+    if name == "rho":
+        return BaseStatistic("r", spearman_to_pearson(col["rho"]), n, n1, n2,
+                             "Spearman rho -> r (r = 2 sin(pi rho/6), Rupinski & Dunlap 1996)")
+    if name == "fisher_z":
+        return BaseStatistic("r", inverse_fisher_z(col["fisher_z"]), n, n1, n2, "Fisher z",
+                             given_z=col["fisher_z"])
+    if name == "partial_r":
+        return BaseStatistic("r", col["partial_r"], n, n1, n2, "partial r",
+                             z_variance_n=n - col["n_covariates"])
+    if name in ("g", "d"):
+        return BaseStatistic(name, col[name], col["n1"] + col["n2"], n1, n2, "Hedges' g" if name == "g" else "d")
+    if name == "means_sds":
+        d = d_from_means(col["m1"], col["sd1"], col["m2"], col["sd2"], n1, n2)
+        return BaseStatistic("d", d, n1 + n2, n1, n2, "means and SDs -> d (pooled SD)")
+    if name == "t_groups":
+        return BaseStatistic("d", d_from_t(col["t"], n1, n2), n1 + n2, n1, n2,
+                             "t between groups -> d (d = t sqrt(1/n1 + 1/n2))")
+    if name == "f_groups":
+        t = sign * np.sqrt(col["f"])
+        return BaseStatistic("d", d_from_t(t, n1, n2), n1 + n2, n1, n2,
+                             "F between groups -> t (t = ±sqrt(F), sign from direction) -> d (d = t sqrt(1/n1 + 1/n2))")
+    if name == "p_groups":
+        t = sign * p_to_t(col["p"], n1 + n2 - 2)
+        return BaseStatistic("d", d_from_t(t, n1, n2), n1 + n2, n1, n2,
+                             "two-sided p -> t (t = qt(1 - p/2, n1 + n2 - 2), sign from direction) "
+                             "-> d (d = t sqrt(1/n1 + 1/n2))")
+    if name == "t_df":
+        return BaseStatistic("r", t_to_r(col["t"], col["df"]), col["df"] + 2, n1, n2,
+                             "t with df -> r (r = t/sqrt(t^2 + df), n = df + 2)")
+    if name == "f_df":
+        t = sign * np.sqrt(col["f"])
+        return BaseStatistic("r", t_to_r(t, col["df"]), col["df"] + 2, n1, n2,
+                             "F with df -> t (t = ±sqrt(F), sign from direction) -> r (r = t/sqrt(t^2 + df), n = df + 2)")
+    if name == "chi2":
+        return BaseStatistic("r", sign * chi2_to_phi(col["chi2"], n), n, n1, n2,
+                             "chi-square -> phi (phi = ±sqrt(chi2/n), sign from direction)")
+    if name == "p_n":
+        t = sign * p_to_t(col["p"], n - 2)
+        return BaseStatistic("r", t_to_r(t, n - 2), n, n1, n2,
+                             "two-sided p -> t (t = qt(1 - p/2, n - 2), sign from direction) -> r (r = t/sqrt(t^2 + n - 2))")
+    if name == "counts":
+        log_or, variance, corrected = log_odds_ratio_from_counts(col["n11"], col["n12"], col["n21"], col["n22"])
+        description = np.where(corrected, "2x2 counts -> log OR (1/2 added to every cell: a cell was zero)",
+                               "2x2 counts -> log OR (log OR = log(n11 n22/(n12 n21)), v = sum of 1/cell)")
+        group1, group2 = col["n11"] + col["n12"], col["n21"] + col["n22"]
+        return BaseStatistic("log_or", log_or, group1 + group2, group1, group2, description, variance=variance)
+    total = np.where(np.isnan(n), n1 + n2, n)
+    if name == "or_ci":
+        se = log_odds_ratio_se_from_ci(col["or_ci_lower"], col["or_ci_upper"])
+        return BaseStatistic("log_or", np.log(col["odds_ratio"]), total, n1, n2,
+                             f"OR with 95% CI -> log OR (SE = (log upper - log lower)/(2 x {Z_975:.6f}))",
+                             variance=se**2)
+    if name == "log_or_se":
+        return BaseStatistic("log_or", col["log_or"], total, n1, n2, "log OR with SE", variance=col["log_or_se"] ** 2)
+    raise ValueError(f"unknown input kind {name!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Base statistic -> analysis metric
+# --------------------------------------------------------------------------------------
+
+def _text(*parts) -> np.ndarray:
+    """Concatenate strings and string arrays element-wise: ``_text(first, size, *rest)``."""
+    first, size, *rest = parts
+    text = np.full(size, "", dtype=object) + np.asarray(first, dtype=object)
+    for part in rest:
+        text = text + np.asarray(part, dtype=object)
+    return text
+
+
+def _group_sizes(base: BaseStatistic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n1, n2 of the row, or n/2 each when either is missing (equal groups assumed)."""
+    known = ~(np.isnan(base.n1) | np.isnan(base.n2))
+    return np.where(known, base.n1, base.n / 2.0), np.where(known, base.n2, base.n / 2.0), known
+
+
+def _d_of(base: BaseStatistic) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Uncorrected d with n1, n2 for scales r, d and g (g -> d = g / J)."""
+    if base.scale == "r":
+        n1, n2, known = _group_sizes(base)
+        d = r_to_d(base.value, n1, n2)
+        step = np.where(known, " -> d (d = r sqrt(a/(1 - r^2)), a = (n1+n2)^2/(n1 n2))",
+                        " -> d (d = 2r/sqrt(1 - r^2), equal groups of n/2 assumed)")
+        return d, n1, n2, step
+    if base.scale == "g":
+        return base.value / hedges_correction(base.n1 + base.n2 - 2), base.n1, base.n2, " -> d (d = g/J, exact J)"
+    return base.value, base.n1, base.n2, ""
+
+
+def to_metric(base: BaseStatistic, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """yi, vi, total n and the conversion in words of a base statistic in ``metric``."""
+    if metric == "z":
+        return _to_fisher_z(base)
+    if metric == "smd":
+        return _to_smd(base)
+    if metric == "log_or":
+        return _to_log_odds_ratio(base)
+    raise ValueError(f"unknown analysis metric {metric!r}; expected one of {METRICS}")
+
+
+def _to_fisher_z(base: BaseStatistic):
+    """Fisher z with v = 1/(n - 3) (metafor ``ZCOR``); partial r: v = 1/(n - n_covariates - 3).
+
+    A partial r with q covariates is distributed as a zero-order r from n - q cases
+    (Fisher 1924), so v = 1/(n - q - 3). metafor 3.8's ``ZPCOR`` (with ``mi`` = q + 1
+    predictors) uses 1/(n - mi - 1) = 1/(n - q - 2), one df fewer.
+    d-family inputs go to r by Borenstein et al. (2009) eq. 7.5 (a = 4 without n1, n2);
+    log ORs through d. Without a total n (OR with CI or log OR with SE and no n),
+    v comes from the reported SE by the delta method (eq. 7.8 and dz/dr = 1/(1 - r^2)).
+    """
+    n = base.n
+    if base.scale == "r":
+        yi = base.given_z if base.given_z is not None else fisher_z(base.value)
+        if base.z_variance_n is not None:
+            return yi, fisher_z_variance(base.z_variance_n), n, _text(
+                base.description, len(yi), " -> Fisher z (z = atanh(r), v = 1/(n - n_covariates - 3))")
+        step = " as reported (v = 1/(n - 3))" if base.given_z is not None else " -> Fisher z (z = atanh(r), v = 1/(n - 3))"
+        return yi, fisher_z_variance(n), n, _text(base.description, len(yi), step)
+    if base.scale == "log_or":
+        d, variance_d = log_odds_ratio_to_d(base.value, base.variance)
+        known = ~(np.isnan(base.n1) | np.isnan(base.n2))
+        a = np.where(known, (base.n1 + base.n2) ** 2 / (base.n1 * base.n2), 4.0)
+        r = d / np.sqrt(d**2 + a)
+        has_n = ~np.isnan(n)
+        delta = a**2 * variance_d / (d**2 + a) ** 3 / (1.0 - r**2) ** 2
+        vi = np.where(has_n, fisher_z_variance(n), delta)
+        text = _text(base.description, len(d), " -> d (d = log OR sqrt(3)/pi)",
+                     np.where(known, " -> r (r = d/sqrt(d^2 + a), a = (n1+n2)^2/(n1 n2))",
+                              " -> r (r = d/sqrt(d^2 + 4), equal groups assumed)"),
+                     np.where(has_n, " -> Fisher z (z = atanh(r), v = 1/(n - 3))",
+                              " -> Fisher z (z = atanh(r), v by the delta method from the SE: n unknown)"))
+        return fisher_z(r), vi, n, text
+    d, n1, n2, d_step = _d_of(base)
+    r = d_to_r(d, n1, n2)
+    text = _text(base.description, len(d), d_step,
+                 " -> r (r = d/sqrt(d^2 + a), a = (n1+n2)^2/(n1 n2)) -> Fisher z (z = atanh(r), v = 1/(n - 3), n = n1 + n2)")
+    total = n1 + n2
+    return fisher_z(r), fisher_z_variance(total), total, text
+
+
+def _to_smd(base: BaseStatistic):
+    """Hedges' g = J(n1 + n2 - 2) d with v = 1/n1 + 1/n2 + g^2/(2(n1 + n2)) (metafor ``SMD``).
+
+    r-family inputs go to d by the inverse of Borenstein et al. (2009) eq. 7.5 (eq. 7.6
+    with equal groups of n/2 when n1, n2 are missing). Log ORs go to d by Hasselblad &
+    Hedges (metafor ``OR2DL``: d = log OR sqrt(3)/pi, v = v_logOR 3/pi^2, no J).
+    """
+    size = len(base.value)
+    if base.scale == "log_or":
+        d, variance = log_odds_ratio_to_d(base.value, base.variance)
+        text = _text(base.description, size, " -> d (d = log OR sqrt(3)/pi, v = v_logOR 3/pi^2; Hasselblad & Hedges)")
+        return d, variance, base.n, text
+    if base.scale == "g":
+        g, n1, n2 = base.value, base.n1, base.n2
+        step = " as reported (v = 1/n1 + 1/n2 + g^2/(2(n1 + n2)))"
+    else:
+        d, n1, n2, d_step = _d_of(base)
+        g = hedges_correction(n1 + n2 - 2) * d
+        step = _text(d_step, size, " -> Hedges' g (g = J(n1 + n2 - 2) d, exact J; v = 1/n1 + 1/n2 + g^2/(2(n1 + n2)))")
+    text = _text(base.description, size, step)
+    return g, smd_variance(g, n1, n2), n1 + n2, text
+
+
+def _to_log_odds_ratio(base: BaseStatistic):
+    """log OR as reported or from counts (metafor ``OR``); d-family and r-family through d.
+
+    d (uncorrected; g -> d = g/J) with v_d = 1/n1 + 1/n2 + d^2/(2(n1 + n2)) goes to
+    log OR = d pi/sqrt(3), v = v_d pi^2/3 (metafor ``D2ORL``; Borenstein et al. 2009, eq. 7.3-7.4).
+    """
+    size = len(base.value)
+    if base.scale == "log_or":
+        return base.value, base.variance, base.n, _text(base.description, size)
+    d, n1, n2, d_step = _d_of(base)
+    yi, vi = d_to_log_odds_ratio(d, smd_variance(d, n1, n2))
+    text = _text(base.description, size, d_step,
+                 " -> log OR (log OR = d pi/sqrt(3), v = (1/n1 + 1/n2 + d^2/(2(n1 + n2))) pi^2/3)")
+    return yi, vi, n1 + n2, text
+
+
+def r_equivalent(base: BaseStatistic) -> np.ndarray:
+    """The base statistic as a correlation: r as is; d (g -> d = g/J) and log OR (-> d) by eq. 7.5."""
+    if base.scale == "r":
+        return np.asarray(base.value, dtype=float)
+    if base.scale == "log_or":
+        d = log_odds_ratio_to_d(base.value, base.variance)[0]
+        known = ~(np.isnan(base.n1) | np.isnan(base.n2))
+        a = np.where(known, (base.n1 + base.n2) ** 2 / (base.n1 * base.n2), 4.0)
+        return d / np.sqrt(d**2 + a)
+    d, n1, n2, _ = _d_of(base)
+    return d_to_r(d, n1, n2)
+
+
+# --------------------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------------------
+
+def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every row's first complete input kind in its family's metric (``effect_sizes.csv`` layout).
+
+    Columns: ``es_id`` (study_id-k, k counting the study's rows), ``sheet_row`` (taken
+    from the frame, else index + 2), ``study_id``, ``family`` (``outcome`` when missing),
+    ``yi``, ``vi``, ``metric``, ``input_kind``, ``conversion``, ``n`` (the total sample
+    size used: n, n1 + n2, df + 2 or the sum of the counts; replaces the sheet's n),
+    then ``authors``, ``year``, ``label`` (authors (year), else study_id, when the frame
+    has none) and every other column of the frame. A row without a complete input, or
+    whose numbers give a non-finite effect (|r| >= 1, n <= 3, ...), keeps yi = vi = NaN.
+    """
+    metric_by_family = {**DEFAULT_METRIC_BY_FAMILY, **(metric_by_family or {})}
+    unknown = {m for m in metric_by_family.values()} - set(METRICS)
+    if unknown:
+        raise ValueError(f"unknown analysis metric(s) {sorted(unknown)}; expected one of {METRICS}")
+    if "study_id" not in frame.columns:
+        raise KeyError("the sheet has no study_id column")
+    data = frame.reset_index(drop=True)
+    size = len(data)
+    family = (data["family"].astype(object).where(data["family"].notna(), "outcome")
+              if "family" in data.columns else pd.Series(["outcome"] * size, dtype=object))
+    missing = set(family) - set(metric_by_family)
+    if missing:
+        raise ValueError(f"no analysis metric for family {sorted(missing)}")
+    metric = family.map(metric_by_family).to_numpy(dtype=object)
+    chosen = first_complete_kind(data).to_numpy(dtype=object)
+    yi, vi, n = (np.full(size, np.nan) for _ in range(3))
+    conversion = np.full(size, "no complete input", dtype=object)
+    for kind in INPUT_KINDS:
+        for metric_name in METRICS:
+            rows = np.flatnonzero((chosen == kind.name) & (metric == metric_name))
+            if rows.size:
+                yi[rows], vi[rows], n[rows], conversion[rows] = to_metric(
+                    base_statistic(data.iloc[rows], kind), metric_name)
+    if "reverse" in data.columns:
+        reverse = parse_reverse(data["reverse"])
+        yi = np.where(reverse, -yi, yi)
+        conversion = np.where(reverse, conversion + "; sign reversed", conversion)
+    bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
+    yi[bad], vi[bad] = np.nan, np.nan
+    study_id = data["study_id"].astype(str)
+    leading = pd.DataFrame({
+        "es_id": study_id + "-" + (data.groupby("study_id", sort=False, dropna=False).cumcount() + 1).astype(str),
+        "sheet_row": data["sheet_row"] if "sheet_row" in data.columns else np.arange(size) + 2,
+        "study_id": study_id, "family": family, "yi": yi, "vi": vi, "metric": metric,
+        "input_kind": pd.Series(chosen, dtype=object), "conversion": conversion, "n": n,
+    })
+    if "label" not in data.columns:
+        data = data.assign(label=default_labels(data))
+    ordered = [c for c in ("authors", "year", "label") if c in data.columns]
+    rest = data[ordered + [c for c in data.columns if c not in ordered and c not in LEADING_COLUMNS]]
+    return pd.concat([leading, rest], axis=1)
+
+
+def default_labels(frame: pd.DataFrame) -> pd.Series:
+    """``authors (year)`` where both are given, ``authors`` alone, else ``study_id``."""
+    study = frame["study_id"].astype(str)
+    if "authors" not in frame.columns:
+        return study
+    authors = frame["authors"].astype("string").str.strip()
+    year = pd.to_numeric(frame["year"], errors="coerce") if "year" in frame.columns else pd.Series(np.nan, index=frame.index)
+    year_text = year.astype("Int64").astype("string")
+    label = authors.where(year_text.isna(), authors + " (" + year_text + ")")
+    return label.where(authors.notna() & (authors != ""), study).astype(object)
+
+
+@dataclass(frozen=True)
+class InputDisagreement:
+    """Two complete inputs of one row whose r-equivalents differ beyond rounding."""
+
+    row: object          # index label of the row in the frame
+    sheet_row: object
+    kind: str            # the row's first complete kind (the one converted)
+    other_kind: str
+    r: float
+    other_r: float
+    difference: float
+    allowed: float
+
+
+def rounding_slack(frame: pd.DataFrame, kind: InputKind | str, decimals: int = 2) -> np.ndarray:
+    """First-order bound on the change of the r-equivalent from rounding the reported statistics.
+
+    Each non-count column of the kind (r, t, F, p, means, SDs, OR and limits, ...) is
+    moved by half a unit of its last decimal (0.005 for two decimals) up and down; the
+    larger change of r is that column's share, and the shares add up. Counts, n, df
+    and the number of covariates are exact.
+    """
+    kind = _KINDS[kind] if isinstance(kind, str) else kind
+    half_unit = 0.5 * 10.0**-decimals
+    base_r = r_equivalent(base_statistic(frame, kind))
+    slack = np.zeros(len(frame))
+    for column in (c for c in kind.columns if c not in COUNT_COLUMNS):
+        values = _numeric(frame, column)
+        shifts = []
+        for step in (half_unit, -half_unit):
+            moved = frame.assign(**{column: values + step})
+            shifts.append(np.abs(r_equivalent(base_statistic(moved, kind)) - base_r))
+        slack += np.nan_to_num(np.fmax(shifts[0], shifts[1]), nan=0.0)
+    return slack
+
+
+def input_disagreements(frame: pd.DataFrame, tolerance: float = 0.005, decimals: int = 2) -> list[InputDisagreement]:
+    """Rows where another complete input disagrees with the converted (first complete) one.
+
+    Rule: on the r scale (:func:`r_equivalent`; signs from ``direction``, ``reverse`` is
+    common to both and ignored), the first complete kind and every other complete kind
+    disagree when |r_first - r_other| > tolerance + slack_first + slack_other, where the
+    slack is :func:`rounding_slack` for statistics reported to ``decimals`` decimals. The
+    tolerance absorbs the approximations between kinds (phi vs log OR, d vs r, ...).
+    """
+    complete = complete_inputs(frame)
+    first = first_complete_kind(frame)
+    r_by_kind, slack_by_kind = {}, {}
+    for kind in INPUT_KINDS:
+        rows = complete[kind.name].to_numpy()
+        if rows.any():
+            subset = frame.loc[rows]
+            r_by_kind[kind.name] = pd.Series(r_equivalent(base_statistic(subset, kind)), index=subset.index)
+            slack_by_kind[kind.name] = pd.Series(rounding_slack(subset, kind, decimals), index=subset.index)
+    found = []
+    for kind_name in r_by_kind:
+        for other_name in r_by_kind:
+            rows = first.index[(first == kind_name).to_numpy() & complete[other_name].to_numpy()]
+            if other_name == kind_name or rows.empty:
+                continue
+            r, other = r_by_kind[kind_name][rows], r_by_kind[other_name][rows]
+            allowed = tolerance + slack_by_kind[kind_name][rows] + slack_by_kind[other_name][rows]
+            difference = (r - other).abs()
+            flagged = rows[(difference > allowed).to_numpy() | (r.isna() != other.isna()).to_numpy()]
+            sheet_rows = frame["sheet_row"] if "sheet_row" in frame.columns else pd.Series(frame.index, index=frame.index)
+            found += [InputDisagreement(label, sheet_rows[label], kind_name, other_name, float(r[label]),
+                                        float(other[label]), float(difference[label]), float(allowed[label]))
+                      for label in flagged]
+    return sorted(found, key=lambda item: (str(item.sheet_row), item.other_kind))
