@@ -49,7 +49,7 @@ OUTCOME_KINDS = {"r": 0.36, "rho": 0.06, "fisher_z": 0.05, "partial_r": 0.07, "t
                  "p_n": 0.06, "chi2": 0.05, "counts": 0.05, "or_ci": 0.05, "log_or_se": 0.04,
                  "r_and_p": 0.07}
 DROPOUT_KINDS = {"g": 0.11, "d": 0.12, "means_sds": 0.16, "t_groups": 0.11, "f_groups": 0.09,
-                 "p_groups": 0.09, "counts": 0.09, "or_ci": 0.09, "log_or_se": 0.07, "chi2": 0.08}
+                 "p_groups": 0.12, "counts": 0.08, "or_ci": 0.09, "log_or_se": 0.07, "chi2": 0.07}
 MODALITIES = {"CBT": 0.42, "psychodynamic": 0.2, "humanistic": 0.1, "interpersonal": 0.08,
               "integrative": 0.12, "other": 0.08}
 MEASURES = {"WAI": 0.45, "CALPAS": 0.12, "HAq": 0.15, "VTAS": 0.07, "Penn": 0.05, "TARS": 0.06, "other": 0.1}
@@ -169,7 +169,8 @@ def outcome_rows(rng, rows: dict) -> dict:
     sign = np.where(r >= 0, "positive", "negative")
     reverse = (rng.random(size) < 0.2) & np.isin(kind, ["r", "t_df", "fisher_z", "partial_r"])
     flip = np.where(reverse, -1, 1)
-    counts = two_by_two(rng, 2 * r / np.sqrt(1 - r**2) * LOGIT_SCALE, n, 0.5)
+    true_r = np.tanh(true_z)  # counts carry their own (binomial) sampling error
+    counts = two_by_two(rng, 2 * true_r / np.sqrt(1 - true_r**2) * LOGIT_SCALE, n, 0.5)
     log_or = np.log(counts[:, 0] * counts[:, 3] / (counts[:, 1] * counts[:, 2]))
     log_or_se = np.sqrt((1 / counts).sum(axis=1))
     cells = {
@@ -213,7 +214,7 @@ def dropout_rows(rng, rows: dict) -> dict:
     sd1, sd2 = rng.uniform(0.7, 1.1, size), rng.uniform(0.7, 1.1, size)
     pooled = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
     m2 = rng.uniform(4.6, 5.4, size)
-    counts = two_by_two(rng, d * LOGIT_SCALE, n, 1 - n2 / n)
+    counts = two_by_two(rng, true_d * LOGIT_SCALE, n, 1 - n2 / n)
     log_or = d * LOGIT_SCALE
     log_or_se = standard_error * LOGIT_SCALE
     two_groups = ["g", "d", "means_sds", "t_groups", "f_groups", "p_groups"]
