@@ -1,0 +1,103 @@
+"""Dependent effect sizes: one composite per study (or per study x moderator level).
+
+Two composites of the m effect sizes y_1..y_m of a group with sampling variances
+v_1..v_m and an assumed correlation rho between their sampling errors, i.e. the
+compound-symmetric covariance V_ij = rho sqrt(v_i v_j), V_ii = v_i:
+
+- ``gls``: the inverse-variance GLS composite, y = 1'V^-1 y / 1'V^-1 1, v = 1 / 1'V^-1 1,
+  as metafor's ``aggregate.escalc(struct = "CS", rho, weighted = TRUE)``.
+  With V = S R S, S = diag(sqrt(v)), R = (1 - rho) I + rho 11', the inverse has the closed
+  form R^-1 = (I - c 11') / (1 - rho), c = rho / (1 + (m - 1) rho), so with u_i = 1/sqrt(v_i)
+  1'V^-1 1 = (sum u_i^2 - c (sum u_i)^2) / (1 - rho),
+  1'V^-1 y = (sum u_i^2 y_i - c (sum u_i)(sum u_i y_i)) / (1 - rho):
+  group sums only, O(k) time and memory, no matrices.
+  Needs -1/(m - 1) < rho < 1 (V positive definite) for groups of m > 1 rows.
+- ``mean``: Borenstein, Hedges, Higgins & Rothstein (2009), ch. 24: the simple mean with
+  v = (1/m)^2 (sum v_i + sum_{i != j} rho sqrt(v_i v_j)) = (sum v_i + rho ((sum sqrt v_i)^2 - sum v_i)) / m^2
+  (metafor's ``weighted = FALSE``; AC Del Re's MAc ``agg``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+METHODS = ("gls", "mean")
+MIXED = "mixed"
+STUDY_COLUMNS = ("authors", "year", "label")
+ROW_COLUMNS = ("es_id",)
+"""Columns that identify single effect sizes and are dropped from the composite."""
+
+
+def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
+              by: Sequence[str] = ("study_id",)) -> pd.DataFrame:
+    """Collapse the rows of ``frame`` (``yi``, ``vi``) into one composite per ``by`` group.
+
+    Columns: the ``by`` columns, ``yi``, ``vi``, ``n`` (the largest n of the group: the
+    effect sizes come from one sample, whose size is that of its largest analysis),
+    ``k_effect_sizes``, ``authors``, ``year``, ``label`` (the group's first non-missing
+    value), then every other column except ``es_id``: the group's value when all its
+    non-missing values agree, ``mixed`` when they differ, missing when all are missing.
+    Rows with a missing yi or vi are left out (metafor's ``na.rm = TRUE``). Groups keep
+    the order of their first row.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown aggregation method {method!r}; expected one of {METHODS}")
+    by = list(by)
+    missing = [c for c in by + ["yi", "vi"] if c not in frame.columns]
+    if missing:
+        raise KeyError(f"aggregate needs the columns {missing}")
+    data = frame.loc[frame["yi"].notna() & frame["vi"].notna()].reset_index(drop=True)
+    yi = data["yi"].to_numpy(dtype=float)
+    vi = data["vi"].to_numpy(dtype=float)
+    if (vi <= 0).any():
+        raise ValueError("sampling variances must be positive")
+    groups = data.groupby(by, sort=False, dropna=False)
+    codes = groups.ngroup().to_numpy()
+    size = groups.ngroups
+    m = np.bincount(codes, minlength=size).astype(float)
+    sums = {name: np.bincount(codes, weights=values, minlength=size)
+            for name, values in {"v": vi, "s": np.sqrt(vi), "u": 1 / np.sqrt(vi), "w": 1 / vi,
+                                 "wy": yi / vi, "uy": yi / np.sqrt(vi), "y": yi}.items()}
+    if method == "gls":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            composite_yi, composite_vi = _gls(sums, m, rho)
+    else:
+        composite_yi = sums["y"] / m
+        composite_vi = (sums["v"] + rho * (sums["s"] ** 2 - sums["v"])) / m**2
+    result = groups[by].head(1).reset_index(drop=True) if by else pd.DataFrame(index=range(size))
+    result = result.assign(yi=composite_yi, vi=composite_vi)
+    result["n"] = groups["n"].max().to_numpy() if "n" in data.columns else np.nan
+    result["k_effect_sizes"] = m.astype(int)
+    for column in STUDY_COLUMNS:
+        if column in data.columns:
+            result[column] = groups[column].first().to_numpy()
+    skip = set(by) | {"yi", "vi", "n", "k_effect_sizes"} | set(STUDY_COLUMNS) | set(ROW_COLUMNS)
+    for column in (c for c in data.columns if c not in skip):
+        result[column] = _common_value(groups[column])
+    return result
+
+
+def _gls(sums: dict[str, np.ndarray], m: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """GLS composite under compound symmetry from group sums (closed-form inverse of R)."""
+    multiple = m > 1
+    if multiple.any() and not (rho < 1 and (1 + (m[multiple] - 1) * rho > 0).all()):
+        raise ValueError(f"rho = {rho} makes the compound-symmetric covariance of a study's "
+                         "effect sizes singular or indefinite (need -1/(m - 1) < rho < 1)")
+    c = rho / (1 + (m - 1) * rho)
+    # the common factor 1/(1 - rho) cancels in yi; in vi it stays (and is exact for m = 1: c = rho)
+    precision = (sums["w"] - c * sums["u"] ** 2) / (1 - rho) if rho != 1 else sums["w"]
+    weighted_sum = (sums["wy"] - c * sums["u"] * sums["uy"]) / (1 - rho) if rho != 1 else sums["wy"]
+    single = m == 1  # a study with one effect size keeps it exactly
+    return (np.where(single, sums["y"], weighted_sum / precision),
+            np.where(single, sums["v"], 1 / precision))
+
+
+def _common_value(column: pd.core.groupby.SeriesGroupBy) -> pd.Series:
+    """The group's value when its non-missing values agree, ``mixed`` when not, missing when none."""
+    distinct = column.nunique(dropna=True).to_numpy()
+    first = column.first().reset_index(drop=True)
+    values = first.astype(object).where(distinct <= 1, MIXED)
+    return values.where(distinct > 0, np.nan) if (distinct == 0).any() else values

@@ -1,0 +1,109 @@
+"""Aggregation of dependent effect sizes against metafor's aggregate.escalc and by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alliance_meta.dependence import MIXED, aggregate
+
+REFERENCE = json.loads((Path(__file__).parent / "reference" / "effect_sizes.json").read_text())["aggregations"]
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_aggregate_matches_metafor(name):
+    case = REFERENCE[name]
+    rows = pd.DataFrame(case["rows"])
+    result = aggregate(rows, method=case["method"], rho=case["rho"])
+    # metafor sorts clusters; ours keep the order of first appearance
+    expected = pd.DataFrame({"study_id": case["study_id"], "yi": case["yi"], "vi": case["vi"]})
+    merged = result.merge(expected, on="study_id", suffixes=("", "_metafor"), validate="one_to_one")
+    assert len(merged) == len(expected) == rows["study_id"].nunique()
+    np.testing.assert_allclose(merged["yi"], merged["yi_metafor"], rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(merged["vi"], merged["vi_metafor"], rtol=1e-8, atol=1e-14)
+    assert list(result["study_id"]) == list(dict.fromkeys(rows["study_id"]))
+    counts = rows["study_id"].value_counts()
+    assert (result["k_effect_sizes"].to_numpy() == counts[result["study_id"]].to_numpy()).all()
+
+
+def test_gls_two_rows_by_hand():
+    # V = [[0.04, 0.5*0.2*0.1], [0.01, 0.01]] -> V^-1 by the 2x2 formula
+    rows = pd.DataFrame({"study_id": ["a", "a"], "yi": [0.3, 0.1], "vi": [0.04, 0.01]})
+    v11, v22, v12 = 0.04, 0.01, 0.5 * 0.2 * 0.1
+    det = v11 * v22 - v12**2
+    inverse = np.array([[v22, -v12], [-v12, v11]]) / det
+    weights = inverse.sum(axis=1)
+    result = aggregate(rows, "gls", 0.5)
+    assert result["yi"][0] == pytest.approx(weights @ [0.3, 0.1] / weights.sum(), rel=1e-12)
+    assert result["vi"][0] == pytest.approx(1 / weights.sum(), rel=1e-12)
+
+
+def test_mean_composite_by_hand():
+    # Borenstein et al. (2009), ch. 24: three outcomes, rho = 0.5
+    rows = pd.DataFrame({"study_id": ["s"] * 3, "yi": [0.2, 0.4, 0.9], "vi": [0.01, 0.04, 0.09]})
+    result = aggregate(rows, "mean", 0.5)
+    off_diagonal = 2 * 0.5 * (0.1 * 0.2 + 0.1 * 0.3 + 0.2 * 0.3)
+    assert result["yi"][0] == pytest.approx(0.5, rel=1e-12)
+    assert result["vi"][0] == pytest.approx((0.14 + off_diagonal) / 9, rel=1e-12)
+
+
+def test_single_rows_pass_through_and_columns():
+    rows = pd.DataFrame({
+        "es_id": ["a-1", "a-2", "b-1", "c-1", "c-2"],
+        "study_id": ["a", "a", "b", "c", "c"],
+        "yi": [0.3, 0.1, 0.25, 0.2, 0.4], "vi": [0.02, 0.03, 0.05, 0.01, 0.01],
+        "n": [50, 60, 20, 100, 100],
+        "authors": ["Ames", "Ames", "Bo", "Cy", "Cy"], "year": [2001, 2001, 2003, 2009, 2009],
+        "label": ["Ames (2001)"] * 2 + ["Bo (2003)"] + ["Cy (2009)"] * 2,
+        "rater": ["patient", "therapist", "patient", "observer", None],
+        "modality": ["CBT", "CBT", None, None, None],
+    })
+    result = aggregate(rows, "gls", 0.5)
+    assert list(result.columns[:8]) == ["study_id", "yi", "vi", "n", "k_effect_sizes", "authors", "year", "label"]
+    assert "es_id" not in result.columns
+    assert list(result["n"]) == [60, 20, 100]
+    assert list(result["k_effect_sizes"]) == [2, 1, 2]
+    assert result["yi"][1] == 0.25 and result["vi"][1] == 0.05
+    assert list(result["rater"]) == [MIXED, "patient", "observer"]
+    assert result["modality"][0] == "CBT" and pd.isna(result["modality"][1])
+
+
+def test_aggregate_by_study_and_moderator_and_missing_rows():
+    rows = pd.DataFrame({"study_id": ["a", "a", "a", "b"], "rater": ["patient", "patient", "therapist", "patient"],
+                         "yi": [0.2, 0.4, 0.1, np.nan], "vi": [0.02, 0.02, 0.03, 0.02]})
+    result = aggregate(rows, "mean", 0.0, by=("study_id", "rater"))
+    assert list(zip(result["study_id"], result["rater"])) == [("a", "patient"), ("a", "therapist")]
+    assert result["yi"][0] == pytest.approx(0.3) and result["vi"][0] == pytest.approx(0.01)
+
+
+def test_impossible_rho_is_rejected():
+    rows = pd.DataFrame({"study_id": ["a"] * 3, "yi": [0.1, 0.2, 0.3], "vi": [0.01] * 3})
+    with pytest.raises(ValueError, match="rho"):
+        aggregate(rows, "gls", -0.6)
+    with pytest.raises(ValueError, match="rho"):
+        aggregate(rows, "gls", 1.0)
+    with pytest.raises(ValueError, match="method"):
+        aggregate(rows, "median")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1, 1), st.floats(0.001, 1.0)), min_size=1, max_size=6),
+       st.floats(-0.15, 0.95))
+def test_gls_closed_form_equals_dense_generalised_least_squares(effects, rho):
+    yi = np.array([e[0] for e in effects])
+    vi = np.array([e[1] for e in effects])
+    sd = np.sqrt(vi)
+    covariance = rho * np.outer(sd, sd)
+    np.fill_diagonal(covariance, vi)
+    weights = np.linalg.solve(covariance, np.ones(len(yi)))
+    result = aggregate(pd.DataFrame({"study_id": "s", "yi": yi, "vi": vi}), "gls", rho)
+    assert result["vi"][0] == pytest.approx(1 / weights.sum(), rel=1e-7)
+    assert result["yi"][0] == pytest.approx(weights @ yi / weights.sum(), rel=1e-7, abs=1e-9)
+    assert math.isfinite(result["yi"][0])
