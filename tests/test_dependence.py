@@ -107,3 +107,15 @@ def test_gls_closed_form_equals_dense_generalised_least_squares(effects, rho):
     assert result["vi"][0] == pytest.approx(1 / weights.sum(), rel=1e-7)
     assert result["yi"][0] == pytest.approx(weights @ yi / weights.sum(), rel=1e-7, abs=1e-9)
     assert math.isfinite(result["yi"][0])
+
+
+def test_study_label_when_row_labels_differ():
+    rows = pd.DataFrame({"study_id": ["a", "a", "b"], "authors": ["Ames", "Ames", None], "year": [2001, 2001, 2004],
+                         "label": ["WAI, patient", "WAI, therapist", "CALPAS"],
+                         "rater": ["patient", "therapist", "patient"],
+                         "yi": [0.2, 0.3, 0.1], "vi": [0.01, 0.02, 0.03]})
+    assert list(aggregate(rows)["label"]) == ["Ames (2001)", "CALPAS"]
+    by_rater = aggregate(rows, by=("study_id", "rater"))
+    assert list(by_rater["label"]) == ["WAI, patient", "WAI, therapist", "CALPAS"]
+    rows["label"] = ["x", "y", "z"]
+    assert list(aggregate(rows.drop(columns="authors"))["label"]) == ["a", "z"]

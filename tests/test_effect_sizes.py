@@ -237,3 +237,8 @@ def test_t_of_a_correlation_round_trips(r, n):
     p = 2 * __import__("scipy.stats").stats.t.sf(abs(t), n - 2)
     if p > 1e-12:
         assert math.copysign(1, r) * es.p_to_t(p, n - 2) == pytest.approx(t, rel=1e-6, abs=1e-9)
+
+
+def test_sheet_es_id_is_kept_and_blanks_are_filled():
+    sheet = pd.DataFrame({"study_id": ["s1", "s1"], "es_id": ["S1-a", None], "r": [0.1, 0.2], "n": [40, 40]})
+    assert list(es.convert(sheet)["es_id"]) == ["S1-a", "s1-2"]

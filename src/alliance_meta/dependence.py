@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from alliance_meta.effect_sizes import default_labels
+
 METHODS = ("gls", "mean")
 MIXED = "mixed"
 STUDY_COLUMNS = ("authors", "year", "label")
@@ -37,8 +39,9 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
 
     Columns: the ``by`` columns, ``yi``, ``vi``, ``n`` (the largest n of the group: the
     effect sizes come from one sample, whose size is that of its largest analysis),
-    ``k_effect_sizes``, ``authors``, ``year``, ``label`` (the group's first non-missing
-    value), then every other column except ``es_id``: the group's value when all its
+    ``k_effect_sizes``, ``authors``, ``year`` (the group's first non-missing values),
+    ``label`` (the rows' label when they all agree, else ``authors (year)`` or the
+    study_id, with the other ``by`` values appended), then every other column except ``es_id``: the group's value when all its
     non-missing values agree, ``mixed`` when they differ, missing when all are missing.
     Rows with a missing yi or vi are left out (metafor's ``na.rm = TRUE``). Groups keep
     the order of their first row.
@@ -67,17 +70,32 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
     else:
         composite_yi = sums["y"] / m
         composite_vi = (sums["v"] + rho * (sums["s"] ** 2 - sums["v"])) / m**2
-    result = groups[by].head(1).reset_index(drop=True) if by else pd.DataFrame(index=range(size))
-    result = result.assign(yi=composite_yi, vi=composite_vi)
+    first_rows = groups.head(1).reset_index(drop=True)
+    result = first_rows[by].assign(yi=composite_yi, vi=composite_vi)
     result["n"] = groups["n"].max().to_numpy() if "n" in data.columns else np.nan
     result["k_effect_sizes"] = m.astype(int)
-    for column in STUDY_COLUMNS:
+    for column in ("authors", "year"):
         if column in data.columns:
             result[column] = groups[column].first().to_numpy()
+    if "label" in data.columns:
+        common = _common_value(groups["label"])
+        result["label"] = common.where(~common.isin([MIXED]) & common.notna(), _group_labels(result, by))
+    else:
+        result["label"] = _group_labels(result, by)
     skip = set(by) | {"yi", "vi", "n", "k_effect_sizes"} | set(STUDY_COLUMNS) | set(ROW_COLUMNS)
     for column in (c for c in data.columns if c not in skip):
         result[column] = _common_value(groups[column])
     return result
+
+
+def _group_labels(result: pd.DataFrame, by: list[str]) -> pd.Series:
+    """``authors (year)`` of a study (else its study_id), with any other ``by`` values appended."""
+    if "study_id" in by:
+        labels = default_labels(result).astype(str)
+        for column in (c for c in by if c != "study_id"):
+            labels = labels + ", " + result[column].astype(str)
+        return labels
+    return result[by].astype(str).agg(", ".join, axis=1)
 
 
 def _gls(sums: dict[str, np.ndarray], m: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
@@ -101,3 +119,38 @@ def _common_value(column: pd.core.groupby.SeriesGroupBy) -> pd.Series:
     first = column.first().reset_index(drop=True)
     values = first.astype(object).where(distinct <= 1, MIXED)
     return values.where(distinct > 0, np.nan) if (distinct == 0).any() else values
+
+
+DEPENDENCE = ("aggregate", "multilevel")
+
+
+def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "aggregate",
+                   method: str = "gls", rho: float = 0.5) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The rows of one family and the rows that are pooled, with notes for the log.
+
+    Returns (``effect_sizes``: the family's rows with a finite yi and vi; ``analysis``:
+    one :func:`aggregate` composite per study under ``dependence = "aggregate"``, the same
+    rows (with ``es_id``) under ``"multilevel"``; notes). Rows without a usable effect
+    are left out with a note; a family without rows gives empty tables with headers.
+    """
+    if dependence not in DEPENDENCE:
+        raise ValueError(f"unknown dependence {dependence!r}; expected one of {DEPENDENCE}")
+    notes = []
+    family_column = effect_sizes["family"] if "family" in effect_sizes.columns else pd.Series("outcome", index=effect_sizes.index)
+    rows = effect_sizes.loc[family_column == family]
+    usable = np.isfinite(rows["yi"].to_numpy(dtype=float)) & np.isfinite(rows["vi"].to_numpy(dtype=float))
+    if not usable.all():
+        left_out = rows.loc[~usable]
+        where = ", ".join(str(v) for v in left_out.get("sheet_row", left_out.index))
+        notes.append(f"{len(left_out)} row(s) of family {family} without a usable effect size left out "
+                     f"(sheet rows {where})")
+    rows = rows.loc[usable].reset_index(drop=True)
+    if rows.empty:
+        notes.append(f"family {family} has no effect sizes: tables with headers only")
+    if dependence == "multilevel":
+        analysis = rows
+    else:
+        analysis = aggregate(rows, method=method, rho=rho)
+        notes.append(f"family {family}: {len(rows)} effect size(s) aggregated into {len(analysis)} "
+                     f"study composite(s) ({method}, rho = {rho})")
+    return rows, analysis, notes

@@ -470,7 +470,7 @@ def r_equivalent(base: BaseStatistic) -> np.ndarray:
 def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None) -> pd.DataFrame:
     """Every row's first complete input kind in its family's metric (``effect_sizes.csv`` layout).
 
-    Columns: ``es_id`` (study_id-k, k counting the study's rows), ``sheet_row`` (taken
+    Columns: ``es_id`` (the frame's, else study_id-k, k counting the study's rows), ``sheet_row`` (taken
     from the frame, else index + 2), ``study_id``, ``family`` (``outcome`` when missing),
     ``yi``, ``vi``, ``metric``, ``input_kind``, ``conversion``, ``n`` (the total sample
     size used: n, n1 + n2, df + 2 or the sum of the counts; replaces the sheet's n),
@@ -508,8 +508,11 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
     bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
     yi[bad], vi[bad] = np.nan, np.nan
     study_id = data["study_id"].astype(str)
+    es_id = study_id + "-" + (data.groupby("study_id", sort=False, dropna=False).cumcount() + 1).astype(str)
+    if "es_id" in data.columns:
+        es_id = data["es_id"].astype(object).where(data["es_id"].notna(), es_id)
     leading = pd.DataFrame({
-        "es_id": study_id + "-" + (data.groupby("study_id", sort=False, dropna=False).cumcount() + 1).astype(str),
+        "es_id": es_id,
         "sheet_row": data["sheet_row"] if "sheet_row" in data.columns else np.arange(size) + 2,
         "study_id": study_id, "family": family, "yi": yi, "vi": vi, "metric": metric,
         "input_kind": pd.Series(chosen, dtype=object), "conversion": conversion, "n": n,
@@ -557,6 +560,11 @@ def rounding_slack(frame: pd.DataFrame, kind: InputKind | str, decimals: int = 2
     """
     kind = _KINDS[kind] if isinstance(kind, str) else kind
     half_unit = 0.5 * 10.0**-decimals
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _rounding_slack(frame, kind, half_unit)
+
+
+def _rounding_slack(frame: pd.DataFrame, kind: InputKind, half_unit: float) -> np.ndarray:
     base_r = r_equivalent(base_statistic(frame, kind))
     slack = np.zeros(len(frame))
     for column in (c for c in kind.columns if c not in COUNT_COLUMNS):
