@@ -1,0 +1,138 @@
+"""The exact (quadrature) posterior of the normal-normal model against brute force."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from alliance_meta.bayes.exact import NormalMixture, conditional_posterior, exact_posterior, typical_within_variance
+from alliance_meta.bayes.priors import EMPIRICAL_PRIORS, TauPrior, rescale_factor
+
+Y = np.array([0.30, 0.12, 0.45, 0.21, 0.05, 0.38])
+V = np.array([0.02, 0.01, 0.05, 0.015, 0.03, 0.04])
+
+
+def brute_force(prior: TauPrior, mu_sd=1.0, X=None):
+    """Posterior moments on a plain two-dimensional (mu, tau) grid: mu in [-1.5, 2] step
+    0.0025, tau in (0, 3) midpoints step 3/8000 (the cut at tau = 3 limits its accuracy
+    to ~1e-6 under the heavy-tailed half-Cauchy prior)."""
+    betas = np.linspace(-1.5, 2.0, 1401)
+    h = 3.0 / 8000
+    taus = (np.arange(8000) + 0.5) * h
+    X = np.ones((len(Y), 1)) if X is None else X
+    out = {}
+    log_post = stats.norm.logpdf(betas, 0, mu_sd)[None, :] + prior.logpdf(taus)[:, None]
+    for yi, vi in zip(Y, V):
+        log_post = log_post + stats.norm.logpdf(yi, betas[None, :], np.sqrt(vi + taus[:, None] ** 2))
+    top = log_post.max()
+    mass = np.exp(log_post - top)
+    out["log_evidence"] = top + math.log(mass.sum() * h * (betas[1] - betas[0]))
+    mass /= mass.sum()
+    mu_marginal, tau_marginal = mass.sum(0), mass.sum(1)
+    out["mu_mean"] = mu_marginal @ betas
+    out["mu_sd"] = math.sqrt(mu_marginal @ betas**2 - out["mu_mean"] ** 2)
+    out["tau_mean"] = tau_marginal @ taus
+    out["tau_sd"] = math.sqrt(tau_marginal @ taus**2 - out["tau_mean"] ** 2)
+    at = np.isclose(betas, 0.3)  # the grid point at 0.3 counts half
+    out["p_mu_gt_0.3"] = mu_marginal[(betas > 0.3) & ~at].sum() + 0.5 * mu_marginal[at].sum()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("prior", "tau_tolerance"),
+    [(TauPrior("half_normal", 0.5), 1e-6), (TauPrior("half_cauchy", 0.2), 1e-5), (TauPrior("log_normal", None, -3.7, 1.7), 1e-6)],
+)
+def test_quadrature_matches_a_two_dimensional_grid(prior, tau_tolerance):
+    post = exact_posterior(Y, V, prior, mu_sd=1.0)
+    brute = brute_force(prior)
+    mu = post.coefficient(0)
+    assert mu.mean() == pytest.approx(brute["mu_mean"], abs=1e-6)
+    assert mu.sd() == pytest.approx(brute["mu_sd"], abs=1e-6)
+    tau = post.tau_summary()
+    assert tau["mean"] == pytest.approx(brute["tau_mean"], abs=1e-6)
+    assert tau["sd"] == pytest.approx(brute["tau_sd"], abs=tau_tolerance)
+    assert post.log_evidence == pytest.approx(brute["log_evidence"], abs=1e-5)
+    assert mu.probability_above(0.3) == pytest.approx(brute["p_mu_gt_0.3"], abs=5e-5)  # O(h^2) grid error
+
+
+def test_heavy_tailed_log_t_prior_against_adaptive_quadrature():
+    prior = TauPrior.from_config("rhodes2015_mental_health", metric="z")
+    post = exact_posterior(Y, V, prior)
+    X = np.ones((len(Y), 1))
+
+    def integrand(s, power):
+        tau = math.exp(s)
+        log_lik = conditional_posterior(Y, V, X, np.ones(1), np.array([tau]))[2][0]
+        return tau**power * math.exp(prior.logpdf(tau) + log_lik + s)
+
+    z = integrate.quad(integrand, -400, 5, args=(0,), limit=1000, points=[-20, -5, -2])[0]
+    mean = integrate.quad(integrand, -400, 5, args=(1,), limit=1000, points=[-20, -5, -2])[0] / z
+    assert post.tau_summary()["mean"] == pytest.approx(mean, rel=1e-7)
+
+
+def test_grid_has_converged():
+    prior = TauPrior("half_normal", 0.5)
+    coarse, fine = exact_posterior(Y, V, prior, n_nodes=1000), exact_posterior(Y, V, prior, n_nodes=4000)
+    assert coarse.coefficient(0).mean() == pytest.approx(fine.coefficient(0).mean(), abs=1e-10)
+    assert coarse.tau_summary()["mean"] == pytest.approx(fine.tau_summary()["mean"], abs=1e-9)
+    assert coarse.tau_summary()["hdi_upper"] == pytest.approx(fine.tau_summary()["hdi_upper"], abs=1e-4)
+
+
+def test_bayes_factors_from_exact_evidence():
+    prior = TauPrior("half_normal", 0.5)
+    post = exact_posterior(Y, V, prior)
+    bf = post.bayes_factors()
+    # tau = 0: closed-form marginal likelihood with mu integrated out.
+    cov0 = np.diag(V) + np.ones((6, 6))
+    log_m0 = stats.multivariate_normal.logpdf(Y, np.zeros(6), cov0)
+    assert math.log(bf["tau"]) == pytest.approx(post.log_evidence - log_m0, abs=1e-8)
+    # mu = 0: one-dimensional integral over tau.
+    f = lambda t: math.exp(prior.logpdf(t) + stats.multivariate_normal.logpdf(Y, np.zeros(6), np.diag(V + t**2)))
+    m_mu0 = integrate.quad(f, 0, 10, limit=500)[0]
+    assert bf["mu"] == pytest.approx(math.exp(post.log_evidence) / m_mu0, rel=1e-6)
+
+
+def test_meta_regression_reduces_to_conjugate_normal_at_known_tau():
+    X = np.column_stack([np.ones(6), [0, 1, 0, 1, 1, 0]])
+    prior = TauPrior("log_normal", None, math.log(0.1**2), 1e-4)  # tau = 0.1 almost surely
+    post = exact_posterior(Y, V, prior, mu_sd=2.0, X=X)
+    w = 1 / (V + 0.01)
+    precision = X.T @ (w[:, None] * X) + np.eye(2) / 4.0
+    cov = np.linalg.inv(precision)
+    mean = cov @ X.T @ (w * Y)
+    assert post.coefficient(1).mean() == pytest.approx(mean[1], abs=1e-5)
+    assert post.coefficient(1).sd() == pytest.approx(math.sqrt(cov[1, 1]), rel=1e-4)
+    shrunk, _ = post.studies()
+    expected = (V / (V + 0.01)) * (X @ mean) + (0.01 / (V + 0.01)) * Y
+    np.testing.assert_allclose(shrunk, expected, atol=1e-5)
+
+
+def test_mixture_quantiles_and_hdi_of_a_single_normal():
+    mixture = NormalMixture(np.array([1.0]), np.array([0.2]), np.array([0.1]))
+    summary = mixture.summary()
+    assert summary["hdi_lower"] == pytest.approx(0.2 - 1.959964 * 0.1, abs=1e-5)
+    assert summary["hdi_upper"] == pytest.approx(0.2 + 1.959964 * 0.1, abs=1e-5)
+    assert mixture.quantile(np.array([0.975]))[0] == pytest.approx(0.2 + 0.1 * stats.norm.ppf(0.975), abs=1e-10)
+    r = mixture.summary(np.tanh)
+    draws = np.tanh(np.random.default_rng(1).normal(0.2, 0.1, 2_000_000))
+    assert r["mean"] == pytest.approx(draws.mean(), abs=2e-4)
+    assert r["sd"] == pytest.approx(draws.std(), abs=2e-4)
+
+
+def test_typical_within_variance_is_metafors():
+    w = 1 / V
+    assert typical_within_variance(V) == pytest.approx(5 * w.sum() / (w.sum() ** 2 - (w**2).sum()))
+
+
+def test_empirical_priors_rescale_between_metrics():
+    turner = TauPrior.from_config("turner2015_mental_health", metric="smd")
+    assert turner.mu == pytest.approx(-2.34 + 2 * math.log(math.sqrt(3) / math.pi))
+    assert rescale_factor("smd", "z") == 0.5
+    assert set(EMPIRICAL_PRIORS) >= {"turner2015_mental_health", "rhodes2015_general"}
+    # log(tau^2) ~ N(mu, sigma^2) means the median of tau is exp(mu / 2).
+    prior = TauPrior("log_normal", None, -3.0, 1.5)
+    assert prior.cdf(math.exp(-1.5)) == pytest.approx(0.5)
+    assert integrate.quad(prior.pdf, 0, np.inf)[0] == pytest.approx(1.0, abs=1e-7)
