@@ -119,3 +119,18 @@ def test_study_label_when_row_labels_differ():
     assert list(by_rater["label"]) == ["WAI, patient", "WAI, therapist", "CALPAS"]
     rows["label"] = ["x", "y", "z"]
     assert list(aggregate(rows.drop(columns="authors"))["label"]) == ["a", "z"]
+
+
+def test_prepare_family_splits_drops_unusable_rows_and_handles_empty_families():
+    from alliance_meta.dependence import prepare_family
+    effect_sizes = pd.DataFrame({"es_id": ["a-1", "a-2", "b-1", "c-1"], "sheet_row": [2, 3, 4, 5],
+                                 "study_id": ["a", "a", "b", "c"], "family": ["outcome", "outcome", "outcome", "dropout"],
+                                 "yi": [0.2, 0.3, np.nan, 0.5], "vi": [0.01, 0.02, np.nan, 0.04], "n": [50, 50, 30, 40]})
+    rows, analysis, notes = prepare_family(effect_sizes, "outcome", "aggregate", "mean", 0.5)
+    assert list(rows["es_id"]) == ["a-1", "a-2"] and list(analysis["study_id"]) == ["a"]
+    assert any("sheet rows 4" in note for note in notes)
+    rows, analysis, _ = prepare_family(effect_sizes, "outcome", "multilevel")
+    assert list(analysis["es_id"]) == ["a-1", "a-2"] and analysis["yi"].tolist() == [0.2, 0.3]
+    rows, analysis, notes = prepare_family(effect_sizes.iloc[:3], "dropout")
+    assert rows.empty and analysis.empty and {"study_id", "yi", "vi", "k_effect_sizes"} <= set(analysis.columns)
+    assert any("no effect sizes" in note for note in notes)

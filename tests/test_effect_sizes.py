@@ -118,8 +118,10 @@ def test_complete_inputs_require_direction_for_unsigned_statistics():
 
 
 def test_reverse_vocabulary():
-    assert list(es.parse_reverse(["yes", "No", True, 0, 1.0, None, "TRUE", "f", ""])) == \
-        [True, False, True, False, True, False, True, False, False]
+    assert list(es.parse_reverse(["yes", "No", True, 0, 1.0, None, "TRUE", "n", "", float("nan")])) == \
+        [True, False, True, False, True, False, True, False, False, False]
+    np.testing.assert_array_equal(es.parse_direction(["pos", "+", "Negative", "\u2212", "up", None]),
+                                  [1, 1, -1, -1, np.nan, np.nan])
     with pytest.raises(ValueError, match="reverse"):
         es.parse_reverse(["maybe"])
 

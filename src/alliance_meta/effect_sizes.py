@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from alliance_meta.codebook import INPUT_KINDS, InputKind
+from alliance_meta.codebook import INPUT_KINDS, VOCABULARIES, InputKind
 from alliance_meta.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
 
 METRICS = ("z", "smd", "log_or")
@@ -45,8 +45,6 @@ LEADING_COLUMNS = ("es_id", "sheet_row", "study_id", "family", "yi", "vi", "metr
 Z_975 = float(stats.norm.ppf(0.975))  # 1.959964 for 95% Wald intervals
 COUNT_COLUMNS = frozenset({"n", "n1", "n2", "df", "n_covariates", "n11", "n12", "n21", "n22"})
 """Integer inputs: exact, never rounded (they get no rounding slack in disagreements)."""
-TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0"})
-FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", ""})
 
 _KINDS = {kind.name: kind for kind in INPUT_KINDS}
 
@@ -192,23 +190,37 @@ def d_to_log_odds_ratio(d, variance):
 # Sheet columns: signs and completeness
 # --------------------------------------------------------------------------------------
 
+def _canonical(values, column: str) -> pd.Series:
+    """The codebook's canonical spelling of each value (None outside the vocabulary, NaN when blank)."""
+    series = pd.Series(values, dtype=object)
+    blank = _blank(series)
+    table = {value: VOCABULARIES[column].canonical(value) for value in pd.unique(series[~blank])}
+    return series.map(table).where(~blank, np.nan)
+
+
 def parse_reverse(values) -> np.ndarray:
-    """``reverse`` as booleans: yes/no, true/false, 1/0 (any case), booleans; blank = no.
+    """``reverse`` as booleans: the codebook's yes/no with synonyms (true/false, y/n, 1/0), booleans; blank = no.
 
     Raises ValueError on any other value.
     """
     series = pd.Series(values, dtype=object)
-    words = series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip().lower())
-    unknown = ~words.isin(TRUE_WORDS | FALSE_WORDS)
+    numbers = series.map(lambda v: int(v) if isinstance(v, (bool, int, float, np.number)) and v in (0, 1) else v)
+    canonical = _canonical(numbers, "reverse")
+    unknown = ~_blank(series) & ~canonical.isin(["yes", "no"])
     if unknown.any():
         raise ValueError(f"reverse must be yes/no, true/false or 1/0; got {sorted(set(series[unknown].astype(str)))}")
-    return words.isin(TRUE_WORDS).to_numpy()
+    return (canonical == "yes").to_numpy()
+
+
+def _blank(values) -> pd.Series:
+    series = pd.Series(values, dtype=object)
+    return series.isna() | (series.astype(str).str.strip() == "")
 
 
 def parse_direction(values) -> np.ndarray:
-    """``direction`` as a sign: ``positive`` -> +1, ``negative`` -> -1, anything else -> NaN."""
-    words = pd.Series(values, dtype=object).astype("string").str.strip().str.lower()
-    return pd.to_numeric(words.map({"positive": 1.0, "negative": -1.0}), errors="coerce").to_numpy(dtype=float)
+    """``direction`` as a sign: ``positive`` (pos, +) -> +1, ``negative`` (neg, -) -> -1, anything else -> NaN."""
+    canonical = _canonical(values, "direction")
+    return pd.to_numeric(canonical.map({"positive": 1.0, "negative": -1.0}), errors="coerce").to_numpy(dtype=float)
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
