@@ -34,7 +34,7 @@ from alliance_meta.transforms import back_transform
 
 #: Tight iteration control for the refits of trim and fill (the converged root, not
 #: the iterate at which metafor's default 1e-5 threshold stops).
-TIGHT_CONTROL = Control(threshold=1e-10, max_iterations=1000)
+TIGHT_CONTROL = Control(threshold=1e-13, max_iterations=1000)
 CONTRACT_COLUMNS = ("test", "statistic", "p", "estimate", "k_imputed")
 EXTRA_COLUMNS = ("se", "ci_lower", "ci_upper", "df", "side", "note")
 
@@ -75,7 +75,7 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFr
 
     tau^2 from :func:`alliance_meta.metareg.fit`; for the iterative estimators
     (REML, ML, EB) Fisher scoring is resumed from that value until tau^2 changes by
-    less than 1e-12 (the converged root, as the rest of this module).
+    less than 1e-13 (the converged root, as the rest of this module).
     """
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
@@ -85,7 +85,7 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFr
         for _ in range(200):
             previous = tau2
             tau2, _, _ = tau2_mods.fisher_scoring(X, centred, vi[None], method, start=previous)
-            if not abs(tau2[0] - previous[0]) > 1e-12:
+            if not abs(tau2[0] - previous[0]) > TIGHT_CONTROL.threshold:
                 break
         beta, covariance, _ = metareg.fixed_effects(X, yi[None], vi[None], tau2)
         fit = dataclasses.replace(fit, estimate=beta[0], covariance=covariance[0], tau2=float(tau2[0]))

@@ -2,7 +2,7 @@
 # alliance_meta.influence), computed with metafor on data sets of metadat.
 # Run from this folder: Rscript bias.R  ->  bias.json (committed; the tests need no R).
 #
-# All rma() fits use control = list(threshold = 1e-10) so that iterative tau^2
+# All rma() fits use control = list(threshold = 1e-13) so that iterative tau^2
 # estimators (REML, ML) report the converged root rather than the iterate at which
 # metafor's default threshold (1e-5 change in tau^2) stops; the Python code
 # converges to the root as well. selmodel() is run twice: with metafor's defaults
@@ -14,7 +14,7 @@ suppressPackageStartupMessages({
 pdf(NULL)  # baujat() draws; keep the plot off disk
 stopifnot(packageVersion("metafor") >= "3.8")
 
-control <- list(threshold = 1e-10, maxiter = 1000)
+control <- list(threshold = 1e-13, maxiter = 1000)
 
 datasets <- list(
   molloy2014 = within(escalc("ZCOR", ri = ri, ni = ni, data = dat.molloy2014), {
@@ -25,10 +25,12 @@ datasets <- list(
     label <- paste("Study", study)
   }),
   hackshaw1998 = within(dat.hackshaw1998, label <- paste(author, year)),
+  # the same studies with the sign reversed: missing studies on the right
+  hackshaw1998_reversed = within(dat.hackshaw1998, {yi <- -yi; label <- paste(author, year)}),
   bangertdrowns2004 = within(dat.bangertdrowns2004, label <- paste(author, year))
 )
 
-unclass_list <- function(x) lapply(x, function(v) if (is.numeric(v) || is.logical(v)) as.vector(v) else v)
+unclass_list <- function(x, names) lapply(unclass(x)[names], as.vector)
 
 one_fit <- function(fit) list(
   estimate = c(fit$beta), se = fit$se, ci_lower = fit$ci.lb, ci_upper = fit$ci.ub,
@@ -72,13 +74,13 @@ for (name in names(datasets)) {
       )
     }
     l1o <- leave1out(fit)
-    values$leave1out <- unclass_list(l1o[c("estimate", "se", "zval", "pval", "ci.lb", "ci.ub", "Q", "Qp", "tau2", "I2", "H2")])
+    values$leave1out <- unclass_list(l1o, c("estimate", "se", "zval", "pval", "ci.lb", "ci.ub", "Q", "Qp", "tau2", "I2", "H2"))
     infl <- influence(fit)
-    values$influence <- c(unclass_list(infl$inf[c("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight")]),
+    values$influence <- c(unclass_list(infl$inf, c("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight")),
                           list(dfbetas = infl$dfbs$intrcpt, is_influential = infl$is.infl))
     if (!all(is.na(dat$year))) {
       cum <- cumul(fit, order = dat$year)
-      values$cumulative <- c(unclass_list(cum[c("estimate", "se", "ci.lb", "ci.ub", "Q", "tau2", "I2", "H2")]),
+      values$cumulative <- c(unclass_list(cum, c("estimate", "se", "ci.lb", "ci.ub", "Q", "tau2", "I2", "H2")),
                              list(order = order(dat$year)))
     }
     b <- baujat(fit, progbar = FALSE)

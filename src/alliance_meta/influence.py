@@ -1,0 +1,304 @@
+"""Sensitivity analyses: leave-one-out, influence diagnostics, Baujat coordinates, cumulative fits.
+
+As metafor's ``leave1out``, ``influence`` (Viechtbauer & Cheung 2010, *Res Synth
+Methods* 1, 112-125), ``baujat`` (Baujat et al. 2002, *Stat Med* 21, 2641-2652) and
+``cumul`` (Lau et al. 1992, *NEJM* 327, 248-254) for the intercept-only model.
+
+All k deletions are fitted at once: the studies are processed in blocks of
+deletions (a ``block x k`` array of weights with the deleted study's weight set to
+0, at most ``MAX_BLOCK_ELEMENTS`` numbers), the closed-form estimators (DL, HE, HS,
+HSk, SJ) from weighted sums, and REML, ML and EB by batched Fisher scoring
+(Viechtbauer 2005, *J Educ Behav Stat* 30, 261-293) warm-started at the full-data
+tau^2 and iterated until tau^2 changes by less than 1e-13 (the converged root).
+PM, PMM and GENQ fall back to one :func:`alliance_meta.heterogeneity.estimate_tau2`
+per deletion. Hat values are w_i / sum(w) (no k x k hat matrix).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from alliance_meta import pooling
+from alliance_meta.bias import TIGHT_CONTROL
+from alliance_meta.heterogeneity import estimate_tau2
+from alliance_meta.transforms import back_transform
+
+MAX_BLOCK_ELEMENTS = 1 << 20  # 8 MB per block array
+CLOSED_FORM = ("common", "DL", "HE", "HS", "HSk", "SJ")
+SCORING = ("REML", "ML", "EB")
+DOUBLE_EPSILON = float(np.finfo(float).eps)
+
+
+@dataclass(frozen=True)
+class DeletionFits:
+    """The model refitted without each study in turn (arrays of length k)."""
+
+    estimate: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    p: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    q: np.ndarray
+    q_p: np.ndarray
+    tau2: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    knha_scale: np.ndarray
+    variance_all: np.ndarray  # 1 / sum over all k studies of 1/(v + tau2 without i): metafor's vb.del
+
+    def to_frame(self, study_id, metric: str | None = None) -> pd.DataFrame:
+        """``leave_one_out.csv``: contract columns, extras, back-transformed estimate and CI."""
+        frame = pd.DataFrame({"study_id": np.asarray(study_id), "estimate": self.estimate, "se": self.se,
+                              "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "tau2": self.tau2,
+                              "i2": self.i2, "h2": self.h2, "q": self.q, "q_p": self.q_p,
+                              "statistic": self.statistic, "p": self.p})
+        return _with_back_transform(frame, metric)
+
+
+def _with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+    if metric is not None:
+        for name in ("estimate", "ci_lower", "ci_upper"):
+            for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
+                frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values
+    return frame
+
+
+def _masked_weights(vi, tau2, rows):
+    """Weights 1/(v + tau2_b) for a block of deletions ``rows`` with the deleted study at 0."""
+    weights = 1.0 / (vi[None, :] + tau2[:, None])
+    weights[np.arange(rows.size), rows] = 0.0
+    return weights
+
+
+def _weighted_mean(weights, yi):
+    return (weights @ yi) / weights.sum(axis=1)
+
+
+def _closed_form_tau2(yi, vi, rows, method):
+    """DL, HE, HS, HSk, SJ (metafor's formulas) for a block of deletions."""
+    k = yi.size - 1
+    if method == "common":
+        return np.zeros(rows.size)
+    fixed = _masked_weights(vi, np.zeros(rows.size), rows)
+    residual = yi[None, :] - _weighted_mean(fixed, yi)[:, None]
+    q = np.sum(fixed * residual**2, axis=1)
+    sum_fixed = fixed.sum(axis=1)
+    if method == "DL":
+        tau2 = (q - (k - 1)) / (sum_fixed - np.sum(fixed**2, axis=1) / sum_fixed)
+    elif method in ("HS", "HSk"):
+        tau2 = ((k / (k - 1) if method == "HSk" else 1.0) * q - k) / sum_fixed
+    else:
+        present = (fixed > 0).astype(float)
+        centred = yi[None, :] - _weighted_mean(present, yi)[:, None]
+        squares = np.sum(present * centred**2, axis=1)
+        if method == "HE":
+            tau2 = (squares - (present @ vi) * (k - 1) / k) / (k - 1)
+        else:  # SJ: start at var(y)(k - 1)/k, one weighted step
+            start = squares / k
+            weights = _masked_weights(vi, start, rows)
+            residual = yi[None, :] - _weighted_mean(weights, yi)[:, None]
+            tau2 = start * np.sum(weights * residual**2, axis=1) / (k - 1)
+    return np.maximum(tau2, 0.0)
+
+
+def _log_likelihood(weights, yi, method):
+    """(Restricted) log likelihood up to constants for rows of weights (0 = deleted)."""
+    present = weights > 0
+    residual = yi[None, :] - _weighted_mean(weights, yi)[:, None]
+    value = 0.5 * np.sum(np.log(weights, where=present, out=np.zeros_like(weights)), axis=1)
+    value -= 0.5 * np.sum(weights * residual**2, axis=1)
+    return value - 0.5 * np.log(weights.sum(axis=1)) if method == "REML" else value
+
+
+def _scoring_tau2(yi, vi, rows, method, start, threshold, max_iterations):
+    """REML, ML or EB by Fisher scoring, batched over deletions, from ``start``."""
+    k = yi.size - 1
+    tau2 = np.full(rows.size, float(start))
+    active = np.arange(rows.size)
+    for _ in range(max_iterations):
+        weights = _masked_weights(vi, tau2[active], rows[active])
+        sum_w = weights.sum(axis=1)
+        residual = yi[None, :] - ((weights @ yi) / sum_w)[:, None]
+        if method == "EB":
+            step = (np.sum(weights * residual**2, axis=1) * k / (k - 1) - k) / sum_w
+        else:
+            score = np.sum((weights * residual) ** 2, axis=1)
+            sum_w2 = np.sum(weights**2, axis=1)
+            if method == "ML":
+                step = (score - sum_w) / sum_w2
+            else:
+                trace_pp = sum_w2 - 2 * np.sum(weights**3, axis=1) / sum_w + sum_w2**2 / sum_w**2
+                step = (score - (sum_w - sum_w2 / sum_w)) / trace_pp
+        old = tau2[active]
+        step = np.where((old <= 0) & (step < 0), 0.0, step)
+        while np.any(negative := old + step < 0):  # step halving at the boundary, as metafor
+            step = np.where(negative, step / 2, step)
+        new = old + step
+        tau2[active] = new
+        active = active[np.abs(new - old) > threshold]
+        if active.size == 0:
+            break
+    else:
+        tau2[active] = np.nan
+    if method != "EB":  # metafor's ll0check: tau2 = 0 when its likelihood is higher
+        positive = np.flatnonzero(tau2 > threshold)
+        if positive.size:
+            at_zero = _log_likelihood(_masked_weights(vi, np.zeros(positive.size), rows[positive]), yi, method)
+            at_tau2 = _log_likelihood(_masked_weights(vi, tau2[positive], rows[positive]), yi, method)
+            tau2[positive[at_zero - at_tau2 > DOUBLE_EPSILON**0.25]] = 0.0
+    return tau2
+
+
+def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
+                  block_size: int | None = None) -> DeletionFits:
+    """Refit the random-effects model without each study (metafor's ``leave1out``)."""
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    k = yi.size
+    if k < 3:
+        raise ValueError("leave-one-out needs at least 3 studies")
+    full = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False)
+    block_size = block_size or max(1, MAX_BLOCK_ELEMENTS // k)
+    tau2 = np.empty(k)
+    for first in range(0, k, block_size):
+        rows = np.arange(first, min(first + block_size, k))
+        if method in CLOSED_FORM:
+            tau2[rows] = _closed_form_tau2(yi, vi, rows, method)
+        elif method in SCORING:
+            tau2[rows] = _scoring_tau2(yi, vi, rows, method, full.tau2, TIGHT_CONTROL.threshold,
+                                       TIGHT_CONTROL.max_iterations)
+        else:
+            tau2[rows] = [estimate_tau2(np.delete(yi, i), np.delete(vi, i), method, control=TIGHT_CONTROL,
+                                        weights=1 / np.sqrt(np.delete(vi, i)) if method == "GENQ" else None).tau2
+                          for i in rows]
+    return _deletion_summaries(yi, vi, tau2, method, test, level)
+
+
+def _deletion_summaries(yi, vi, tau2, method, test, level) -> DeletionFits:
+    """Estimates, tests and heterogeneity of the k deletion fits from their tau^2 (O(k) each).
+
+    Sums over the remaining studies are full sums minus the deleted study's term;
+    Cochran's Q uses y centred at the full common-effect mean to limit cancellation.
+    """
+    k = yi.size - 1
+    sum_w = np.empty_like(tau2)
+    sum_wy = np.empty_like(tau2)
+    sum_wyy = np.empty_like(tau2)
+    for i, t in enumerate(tau2):  # O(k) per deletion, no k x k array
+        w = 1.0 / (vi + t)
+        w_i = w[i]
+        sum_w[i] = w.sum() - w_i
+        sum_wy[i] = w @ yi - w_i * yi[i]
+        sum_wyy[i] = (w * yi) @ yi - w_i * yi[i] ** 2
+    estimate = sum_wy / sum_w
+    variance = 1.0 / sum_w
+    variance_all = 1.0 / (sum_w + 1.0 / (vi + tau2))
+    scale = np.maximum(sum_wyy - sum_wy * estimate, 0.0) / (k - 1)
+    alpha = 1 - level / 100
+    if test == "knha":
+        variance = variance * scale
+        critical = stats.t.isf(alpha / 2, k - 1)
+    elif test == "z":
+        critical = stats.norm.isf(alpha / 2)
+    else:
+        raise ValueError(f"unknown test {test!r}; expected z or knha")
+    se = np.sqrt(variance)
+    statistic = estimate / se
+    p = 2 * (stats.t.sf(np.abs(statistic), k - 1) if test == "knha" else stats.norm.sf(np.abs(statistic)))
+    a = 1.0 / vi
+    centred = yi - (a @ yi) / a.sum()
+    a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
+    q = np.maximum(a_yy - a_y**2 / a_sum, 0.0)
+    typical = (k - 1) * a_sum / (a_sum**2 - a_sq)
+    if method == "common":
+        i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - (k - 1)) / np.where(q > 0, q, 1)), 0.0)
+        h2 = q / (k - 1)
+    else:
+        i2 = 100 * tau2 / (tau2 + typical)
+        h2 = (tau2 + typical) / typical
+    return DeletionFits(estimate, se, statistic, p, estimate - critical * se, estimate + critical * se, q,
+                        stats.chi2.sf(q, k - 1), tau2, i2, h2, scale if test == "knha" else np.ones_like(tau2),
+                        variance_all)
+
+
+@dataclass(frozen=True)
+class Influence:
+    """Case-deletion diagnostics of metafor's ``influence.rma.uni`` and Baujat coordinates."""
+
+    rstudent: np.ndarray
+    dffits: np.ndarray
+    cook_distance: np.ndarray
+    covariance_ratio: np.ndarray
+    tau2_deleted: np.ndarray
+    q_deleted: np.ndarray
+    hat: np.ndarray
+    weight: np.ndarray
+    dfbetas: np.ndarray
+    influential: np.ndarray
+    baujat_x: np.ndarray
+    baujat_y: np.ndarray
+    deletions: DeletionFits
+
+    def to_frame(self, study_id) -> pd.DataFrame:
+        """``influence.csv``: one row per study."""
+        return pd.DataFrame({
+            "study_id": np.asarray(study_id), "rstudent": self.rstudent, "dffits": self.dffits,
+            "cook_d": self.cook_distance, "cov_r": self.covariance_ratio, "tau2_del": self.tau2_deleted,
+            "qe_del": self.q_deleted, "hat": self.hat, "weight": self.weight, "dfbetas": self.dfbetas,
+            "influential": self.influential, "baujat_x": self.baujat_x, "baujat_y": self.baujat_y})
+
+
+def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
+              deletions: DeletionFits | None = None) -> Influence:
+    """Influence diagnostics (Viechtbauer & Cheung 2010, sec. 3; metafor's rules for ``inf``).
+
+    A study is flagged when |DFFITS| > 3 sqrt(1/(k-1)), P(chi^2_1 <= Cook's D) > .5,
+    hat > 3/k, or |DFBETAS| > 1.
+    """
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    k = yi.size
+    full = pooling.fit(yi, vi, method, test=test if test == "z" else "knha", level=level,
+                       control=TIGHT_CONTROL, tau2_interval=False)
+    deletions = deletions or leave_one_out(yi, vi, method, test, level)
+    weights = 1.0 / (vi + full.tau2)
+    hat = weights / weights.sum()
+    scale = deletions.knha_scale
+    difference = full.estimate - deletions.estimate
+    residual = yi - deletions.estimate
+    residual[np.abs(residual) < 100 * DOUBLE_EPSILON] = 0.0
+    rstudent = residual / np.sqrt(vi * scale + deletions.se**2 + deletions.tau2 * scale)
+    dffits = difference / np.sqrt(scale * hat * (deletions.tau2 + vi))
+    dfbetas = difference / np.sqrt(scale * deletions.variance_all)
+    cook = difference**2 / full.se**2
+    covariance_ratio = deletions.se**2 / full.se**2
+    influential = ((np.abs(dffits) > 3 * math.sqrt(1 / (k - 1))) | (stats.chi2.cdf(cook, 1) > 0.5)
+                   | (hat > 3 / k) | (np.abs(dfbetas) > 1))
+    baujat_x = (yi - full.estimate) ** 2 / (full.tau2 + vi)
+    baujat_y = difference**2 / deletions.se**2
+    return Influence(rstudent, dffits, cook, covariance_ratio, deletions.tau2, deletions.q, hat, 100 * hat,
+                     dfbetas, influential, baujat_x, baujat_y, deletions)
+
+
+def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: float = 95) -> pd.DataFrame:
+    """Cumulative meta-analysis (metafor's ``cumul``): fit the first 1, 2, ..., k studies.
+
+    ``order`` is a sort key (e.g. year); ties keep the data order and missing keys
+    come last, as R's ``order``. Returns one row per step with the study added.
+    """
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    key = pd.Series(np.asarray(order, dtype=float))
+    positions = np.asarray(key.sort_values(kind="stable", na_position="last").index)
+    rows = []
+    for step in range(1, yi.size + 1):
+        chosen = positions[:step]
+        fit = pooling.fit(yi[chosen], vi[chosen], method, test=test, level=level, control=TIGHT_CONTROL,
+                          tau2_interval=False)
+        rows.append({"position": int(positions[step - 1]), "k": step, "estimate": fit.estimate, "se": fit.se,
+                     "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper, "p": fit.p, "q": fit.q,
+                     "q_p": fit.q_p, "tau2": fit.tau2, "i2": fit.i2, "h2": fit.h2})
+    return pd.DataFrame(rows)
