@@ -134,16 +134,6 @@ def r_to_d(r, n1=None, n2=None):
     return r * np.sqrt(a) / np.sqrt(1.0 - r**2)
 
 
-def correlation_variance_from_d(d, variance_d, n1=None, n2=None):
-    """Var(r) = a^2 Var(d) / (d^2 + a)^3 (Borenstein et al. 2009, eq. 7.8; a = 4 without n1, n2)."""
-    d = np.asarray(d, dtype=float)
-    if n1 is None or n2 is None:
-        a = 4.0
-    else:
-        a = (np.asarray(n1, float) + np.asarray(n2, float)) ** 2 / (np.asarray(n1, float) * np.asarray(n2, float))
-    return a**2 * np.asarray(variance_d, dtype=float) / (d**2 + a) ** 3
-
-
 def log_odds_ratio_from_counts(n11, n12, n21, n22):
     """log OR = log(n11 n22 / (n12 n21)), v = 1/n11 + 1/n12 + 1/n21 + 1/n22.
 
