@@ -11,6 +11,7 @@ if Path("config/config.yaml").exists():
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sheet.smk"
 include: "workflow/rules/pooling.smk"
+include: "workflow/rules/moderators.smk"
 
 
 rule all:

@@ -87,6 +87,12 @@ class ModeratorAnalysis:
                    permutation_exact=bool(self.permutation and self.permutation.exact))
         return row
 
+    def coefficient_table(self) -> pd.DataFrame | None:
+        """This moderator's rows of ``meta_regression.csv`` (None when no model could be fitted)."""
+        if self.model is None:
+            return None
+        return model_table(self.moderator, self.data, self.k_dropped, self.model, self.permutation)
+
 
 def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float = 95.0) -> pd.DataFrame:
     """REML random-effects fit (Wald z) of each level: the rows of ``subgroups.csv``."""
@@ -118,6 +124,8 @@ def q_between(estimates, se) -> tuple[float, int, float]:
 def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, continuous=(),
               reference_levels=None, centre=False, permutations=1000, seed=1):
     """Meta-regression on a formula and its permutation test; ``(None, None)`` if not estimable."""
+    if len(data) < 3:
+        return None, None
     design = build_design(data, formula, continuous, reference_levels, centre)
     if design.matrix.shape[1] < 2 or len(data) <= design.matrix.shape[1]:
         return None, None
@@ -139,26 +147,30 @@ def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *
     return ModeratorAnalysis(moderator, continuous, data, dropped, model, subgroups, q, df, p, test)
 
 
+def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd.DataFrame:
+    """Rows of ``meta_regression.csv`` for one fitted model: coefficients, then the model's tests."""
+    table = fit.to_frame()
+    if test is not None:
+        table = table.merge(test.to_frame(), on="term", how="left")
+    model = {**{f"model_{name}": value for name, value in fit.summary().items() if name not in ("k", "h2")},
+             "n_studies": data["study_id"].nunique(), "k_dropped": dropped,
+             "model_qm_p_permutation": test.qm_p if test else np.nan,
+             "model_f_p_permutation": test.f_p if test else np.nan,
+             "permutations": test.iterations if test else 0}
+    table.insert(0, "model", formula)
+    return table.assign(**model)
+
+
 def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(), aggregate_method="gls",
                           rho=0.5, reference_levels=None, centre=False, level=95.0, permutations=1000,
                           seed=1) -> pd.DataFrame:
-    """One row per model x coefficient (``meta_regression.csv``), with each model's omnibus tests."""
+    """One row per model x coefficient (``meta_regression.csv``); models not estimable are left out."""
     tables = []
     for formula in dict.fromkeys(formulas):
         variables = formula_variables(formula)
         numeric = tuple(name for name in variables if name in continuous)
         data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
         fit, test = fit_model(data, formula, "REML", level, numeric, reference_levels, centre, permutations, seed)
-        if fit is None:
-            continue
-        table = fit.to_frame()
-        if test is not None:
-            table = table.merge(test.to_frame(), on="term", how="left")
-        model = {"model": formula, **{f"model_{name}": value for name, value in fit.summary().items()
-                                      if name not in ("k", "h2")},
-                 "n_studies": data["study_id"].nunique(), "k_dropped": dropped,
-                 "model_qm_p_permutation": test.qm_p if test else np.nan,
-                 "model_f_p_permutation": test.f_p if test else np.nan,
-                 "permutations": test.iterations if test else 0}
-        tables.append(table.assign(**model)[[*model][:1] + [c for c in table] + [*model][1:]])
+        if fit is not None:
+            tables.append(model_table(formula, data, dropped, fit, test))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])

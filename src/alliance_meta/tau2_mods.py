@@ -33,8 +33,14 @@ METHODS = ITERATIVE + ROOT_FINDING + CLOSED_FORM
 
 
 def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """X' diag(w) X for each row of w: (B, k) -> (B, p, p)."""
-    return np.matmul(X.T, w[..., :, None] * X)
+    """X' diag(w) X for each row of w: (B, k) -> (B, p, p), as one matrix product
+    of the weights with the column products x_i x_j (i <= j)."""
+    p = X.shape[1]
+    rows, cols = np.triu_indices(p)
+    gram = np.empty(w.shape[:-1] + (p, p))
+    gram[..., rows, cols] = w @ (X[:, rows] * X[:, cols])
+    gram[..., cols, rows] = gram[..., rows, cols]
+    return gram
 
 
 def weighted_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray):

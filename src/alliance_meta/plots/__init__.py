@@ -1,0 +1,1 @@
+"""Figures: forest, subgroup forest, bubble and other plots (PDF, PNG, SVG)."""

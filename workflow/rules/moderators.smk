@@ -1,0 +1,70 @@
+# Stage 4: moderator analyses of each family: subgroups per level, mixed-effects
+# meta-regressions with permutation tests, subgroup forest and bubble plots.
+
+MODERATORS = config["moderators"]
+CONTINUOUS_MODERATORS = config["continuous_moderators"]
+MODERATOR_OPTIONS = dict(
+    aggregate_method=config["aggregate_method"],
+    rho=config["aggregate_rho"],
+    centre=config["centre_continuous"],
+    level=config["pooling"]["level"],
+)
+PLOT_FORMATS = ["pdf", "png", "svg"]
+
+
+rule moderators:
+    input:
+        effect_sizes=family_effect_sizes,
+    output:
+        moderators="results/{family}/moderators.csv",
+        subgroups="results/{family}/subgroups.csv",
+        meta_regression="results/{family}/meta_regression.csv",
+    params:
+        moderators=MODERATORS,
+        continuous=CONTINUOUS_MODERATORS,
+        meta_regression=config["meta_regression"],
+        reference_levels=config["reference_levels"],
+        permutations=config["permutations"],
+        seed=config["permutation_seed"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        **MODERATOR_OPTIONS,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/moderators_{family}.log",
+    script:
+        "../scripts/moderators.py"
+
+
+rule moderator_plots:
+    input:
+        effect_sizes=family_effect_sizes,
+        moderators="results/{family}/moderators.csv",
+        subgroups="results/{family}/subgroups.csv",
+        pooled="results/{family}/pooled.csv",
+    output:
+        expand("results/{{family}}/subgroups_{moderator}.{ext}", moderator=MODERATORS, ext=PLOT_FORMATS),
+        expand("results/{{family}}/bubble_{moderator}.{ext}", moderator=CONTINUOUS_MODERATORS, ext=PLOT_FORMATS),
+    params:
+        moderators=MODERATORS,
+        continuous=CONTINUOUS_MODERATORS,
+        main_method=MAIN_METHOD,
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        **MODERATOR_OPTIONS,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/moderator_plots_{family}.log",
+    script:
+        "../scripts/moderator_plots.py"
+
+
+FINAL_TARGETS.extend(
+    expand(
+        "results/{family}/{name}",
+        family=FAMILIES,
+        name=["moderators.csv", "subgroups.csv", "meta_regression.csv"]
+        + expand("subgroups_{moderator}.{ext}", moderator=MODERATORS, ext=PLOT_FORMATS)
+        + expand("bubble_{moderator}.{ext}", moderator=CONTINUOUS_MODERATORS, ext=PLOT_FORMATS),
+    )
+)
