@@ -127,6 +127,8 @@ def _csv_rows(path: Path) -> pd.DataFrame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
+    if not text.strip():
+        raise SheetError(f"cannot read {path}: the file is empty")
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first_line.count)
     return pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
@@ -230,7 +232,9 @@ def _rows_with_valid_values(frame: pd.DataFrame) -> pd.Series:
 def filled_input_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One boolean column per input kind: are all its columns filled on the row?
     (Ignores ``direction``; see :func:`complete_input_table`.)"""
-    return pd.DataFrame({kind.name: frame.reindex(columns=list(kind.columns)).notna().all(axis=1)
+    filled = frame.reindex(columns=list(codebook.INPUT_COLUMNS)).notna().to_numpy()
+    position = {column: i for i, column in enumerate(codebook.INPUT_COLUMNS)}
+    return pd.DataFrame({kind.name: filled[:, [position[c] for c in kind.columns]].all(axis=1)
                          for kind in INPUT_KINDS}, index=frame.index)
 
 
@@ -266,7 +270,10 @@ def disagreeing_rows(frame: pd.DataFrame) -> dict[object, str]:
     module = _effect_sizes_module()
     if module is None:
         return {}
-    valid = frame[_rows_with_valid_values(frame)]
+    candidates = filled_input_table(frame).sum(axis=1) >= 2
+    if not candidates.any():
+        return {}
+    valid = frame[candidates & _rows_with_valid_values(frame)]
     with np.errstate(all="ignore"):
         found = module.input_disagreements(valid)
     return {item.row: (f"{item.kind} gives r = {item.r:.3f}, {item.other_kind} gives r = {item.other_r:.3f}; "
@@ -427,10 +434,18 @@ RULES: dict[str, Rule] = {
 }
 
 
-def _problems(error: SchemaErrors, text: pd.DataFrame, details: dict | None = None) -> list[Problem]:
-    """Translate pandera's failure cases into problems, with the cell as written."""
+def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | None = None) -> list[Problem]:
+    """Translate pandera's failure cases into problems, with the cell as written.
+
+    A row-wise check comes back once per column of the row: one problem is kept.
+    """
+    cases = error.failure_cases
+    row_wise = cases["schema_context"] == "DataFrameSchema"
+    cases = pd.concat([cases[~row_wise], cases[row_wise].drop_duplicates(["check", "index"])])
+    flagged = cases.loc[cases["check"] == "inputs_disagree", "index"].tolist()
+    details = disagreeing_rows(clean.loc[flagged]) if flagged and clean is not None else {}
     problems = []
-    for case in error.failure_cases.itertuples(index=False):
+    for case in cases.itertuples(index=False):
         rule = RULES.get(case.check)
         if case.index is None or pd.isna(case.index):  # a whole-column failure: the header
             column = str(case.failure_case if case.check == "column_in_dataframe" else case.column)
@@ -444,7 +459,7 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, details: dict | None = No
         value = row.get(column) if column else None
         value = "" if value is None or pd.isna(value) else str(value)
         message = rule.message(column, value, row) if rule else f"fails the check {case.check}"
-        if case.check == "inputs_disagree" and details and details.get(case.index):
+        if case.check == "inputs_disagree" and details.get(case.index):
             message += f": {details[case.index]}"
         problems.append(Problem(int(case.index), column, value, message, case.check))
     return problems
@@ -479,16 +494,15 @@ def validate_sheet(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
 
     problems: list[Problem] = []
     try:
-        TEXT_SCHEMA.validate(text, lazy=True)
+        TEXT_SCHEMA.validate(text, lazy=True, inplace=True)
     except SchemaErrors as error:
         problems += _problems(error, text)
 
     clean = _typed(text)
-    details = disagreeing_rows(clean)
     try:
-        VALUE_SCHEMA.validate(clean, lazy=True)
+        VALUE_SCHEMA.validate(clean, lazy=True, inplace=True)
     except SchemaErrors as error:
-        problems += _problems(error, text, details)
+        problems += _problems(error, text, clean)
 
     # Row-wise checks come back once per column; a number written as text already
     # explains a missing input on its row.

@@ -1,0 +1,470 @@
+"""Reading and validating the data sheet (alliance_meta.sheet), the codebook page and
+the simulated demo sheet."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alliance_meta import codebook
+from alliance_meta.sheet import (
+    Problem, SheetError, format_problems, main, read_sheet, suggest_number, validate_sheet,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "raw" / "studies.csv"
+
+
+def write_csv(folder: Path, text: str, name: str = "sheet.csv") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(folder: Path, text: str) -> list[Problem]:
+    return validate_sheet(read_sheet(write_csv(folder, text)))[1]
+
+
+def only(problems: list[Problem], check: str) -> Problem:
+    found = [p for p in problems if p.check == check]
+    assert len(found) == 1, problems
+    return found[0]
+
+
+HEADER = "study_id,family,r,n,rater\n"
+
+
+# ---------------------------------------------------------------------------
+# Codebook page
+# ---------------------------------------------------------------------------
+
+def test_codebook_page_lists_every_vocabulary_value_input_kind_and_column():
+    page = (ROOT / "config" / "README.md").read_text(encoding="utf-8")
+    page = re.sub(r"```.*?```", "", page, flags=re.DOTALL)
+    quoted = set(re.findall(r"`([^`]+)`", page))
+    for vocabulary in codebook.VOCABULARIES.values():
+        assert vocabulary.column in quoted
+        missing = set(vocabulary.values) - quoted
+        assert not missing, f"{vocabulary.column}: {missing}"
+    for kind in codebook.INPUT_KINDS:
+        assert kind.name in quoted
+    assert not set(codebook.INPUT_COLUMNS) - quoted
+    assert not set(codebook.CODEBOOK_COLUMNS) - quoted
+
+
+def test_every_synonym_maps_into_its_vocabulary_and_keys_do_not_collide():
+    for vocabulary in codebook.VOCABULARIES.values():
+        assert set(vocabulary.lookup.values()) <= set(vocabulary.values)
+        for synonym, value in vocabulary.synonyms.items():
+            assert vocabulary.canonical(synonym) == value
+            assert vocabulary.canonical(synonym.upper()) == value
+
+
+# ---------------------------------------------------------------------------
+# One rule at a time
+# ---------------------------------------------------------------------------
+
+def test_a_valid_sheet_is_typed_normalised_and_numbered(tmp_path):
+    text = ("Study_ID,r,n,Rater,modality,measure,timing,published\n"
+            "S1,0.30,50,Client,cognitive-behavioral,wai-sr,Middle,TRUE\n"
+            "\n"
+            "S2,-0.1,80,clinician,PDT,HAq-II,end,0\n")
+    clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, text)))
+    assert problems == []
+    assert clean["sheet_row"].tolist() == [2, 4]  # the blank row 3 still counts
+    assert clean["family"].tolist() == ["outcome", "outcome"]
+    assert clean["rater"].tolist() == ["patient", "therapist"]
+    assert clean["modality"].tolist() == ["CBT", "psychodynamic"]
+    assert clean["measure"].tolist() == ["WAI", "HAq"]
+    assert clean["timing"].tolist() == ["mid", "late"]
+    assert clean["published"].tolist() == ["yes", "no"]
+    assert clean["r"].dtype == float and clean["n"].tolist() == [50.0, 80.0]
+
+
+def test_missing_study_id(tmp_path):
+    problem = only(problems_of(tmp_path, HEADER + "S1,outcome,0.3,50,patient\n,outcome,0.2,40,patient\n"),
+                   "not_nullable")
+    assert (problem.row, problem.column, problem.value) == (3, "study_id", "")
+    assert "required" in problem.rule
+
+
+@pytest.mark.parametrize("column, value", [("r", "1.3"), ("r", "-1"), ("rho", "1"), ("partial_r", "-1.2")])
+def test_correlation_outside_minus_one_one(tmp_path, column, value):
+    extra = ",n_covariates" if column == "partial_r" else ""
+    text = f"study_id,{column},n{extra}\nS1,{value},50{',2' if extra else ''}\n"
+    problem = only(problems_of(tmp_path, text), "correlation_range")
+    assert (problem.row, problem.column, problem.value) == (2, column, value)
+    assert problem.rule == "must lie strictly between -1 and 1"
+    assert str(problem) == f'row 2, column {column}, value "{value}": must lie strictly between -1 and 1'
+
+
+def test_sample_sizes_too_small_for_the_metric(tmp_path):
+    text = ("study_id,r,n,partial_r,n_covariates,d,n1,n2,t,df\n"
+            "S1,0.3,3,,,,,,,\n"
+            "S2,,8,0.3,5,,,,,\n"
+            "S3,,,,,0.5,1,20,,\n"
+            "S4,,,,,,,,2.0,1\n"
+            "S5,0.3,45.5,,,,,,,\n")
+    problems = problems_of(tmp_path, text)
+    found = {(p.row, p.column, p.check) for p in problems}
+    assert found == {(2, "n", "n_minimum"), (3, "n", "partial_r_degrees_of_freedom"), (4, "n1", "group_minimum"),
+                     (5, "df", "df_minimum"), (6, "n", "whole_number")}
+    assert "n_covariates + 3" in only(problems, "partial_r_degrees_of_freedom").rule
+
+
+def test_negative_variances_standard_errors_and_counts(tmp_path):
+    text = ("study_id,family,m1,sd1,m2,sd2,n1,n2,log_or,log_or_se,n11,n12,n21,n22\n"
+            "S1,dropout,5,-0.9,4.5,0.8,30,20,,,,,,\n"
+            "S2,dropout,,,,,,,0.8,0,,,,\n"
+            "S3,dropout,,,,,,,,,10,-2,5,8\n")
+    problems = problems_of(tmp_path, text)
+    assert {(p.row, p.column, p.value, p.check) for p in problems} == {
+        (2, "sd1", "-0.9", "positive"), (3, "log_or_se", "0", "positive"), (4, "n12", "-2", "non_negative")}
+    assert "standard deviations must be positive" in problems[0].rule
+
+
+def test_no_complete_input_says_what_is_missing(tmp_path):
+    problems = problems_of(tmp_path, "study_id,r,n,t,df\nS1,0.3,,,\nS2,,,,\n")
+    first, second = problems
+    assert (first.row, first.column, first.check) == (2, "", "no_complete_input")
+    assert "r also needs n" in first.rule
+    assert (second.row, second.check) == (3, "no_complete_input")
+    assert str(first).startswith("row 2: has no complete effect-size input")
+
+
+def test_two_inputs_that_disagree(tmp_path):
+    pytest.importorskip("alliance_meta.effect_sizes")
+    problems = problems_of(tmp_path, "study_id,r,n,p,direction\nS1,0.30,50,0.035,positive\nS2,0.30,50,0.9,positive\n")
+    problem = only(problems, "inputs_disagree")
+    assert problem.row == 3
+    assert "disagree beyond rounding" in problem.rule and "p_n" in problem.rule
+
+
+def test_unknown_family_and_moderator_values_with_did_you_mean(tmp_path):
+    text = ("study_id,family,r,n,rater,modality,timing\n"
+            "S1,dropuot,0.3,50,patient,CBT,early\n"
+            "S2,outcome,0.3,50,pateint,CBT,early\n"
+            "S3,outcome,0.3,50,patient,psychodinamic,early\n"
+            "S4,outcome,0.3,50,patient,CBT,sometimes\n")
+    problems = problems_of(tmp_path, text)
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "family", "dropuot", "vocabulary"), (3, "rater", "pateint", "vocabulary"),
+        (4, "modality", "psychodinamic", "vocabulary"), (5, "timing", "sometimes", "vocabulary")]
+    assert problems[0].rule.endswith('did you mean "dropout"?')
+    assert 'did you mean "patient"?' in problems[1].rule
+    assert 'did you mean "psychodynamic"?' in problems[2].rule
+    assert "did you mean" not in problems[3].rule and "early, mid, late, averaged" in problems[3].rule
+
+
+@pytest.mark.parametrize("written, column, suggestion", [
+    ("0,35", "r", "0.35"), ("n=45", "n", "45"), ("1,200", "n", "1200"), ("−0.2", "r", "-0.2"), ("abc", "r", None)])
+def test_text_in_numeric_columns(tmp_path, written, column, suggestion):
+    row = {"r": f'S1,"{written}",50\n', "n": f'S1,0.3,"{written}"\n'}[column]
+    problems = problems_of(tmp_path, "study_id,r,n\n" + row)
+    problem = only(problems, "number")
+    assert (problem.row, problem.column, problem.value) == (2, column, written)
+    if suggestion:
+        assert f'write "{suggestion}"' in problem.rule
+    else:
+        assert "write" not in problem.rule
+    assert [p.check for p in problems] == ["number"]  # no second message about the missing input
+
+
+def test_unsigned_statistic_without_direction(tmp_path):
+    problems = problems_of(tmp_path, "study_id,f,df,chi2,n,direction\nS1,4.2,48,,,\nS2,,,3.1,60,\nS3,4.2,48,,,positive\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "direction", "direction_missing"),
+                                                              (3, "direction", "direction_missing")]
+    assert "positive or negative" in problems[0].rule
+
+
+def test_p_outside_zero_one(tmp_path):
+    problems = problems_of(tmp_path, "study_id,p,n,direction\nS1,0,50,positive\nS2,1.5,50,positive\nS3,1,50,negative\n")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "p", "0", "p_range"), (3, "p", "1.5", "p_range")]
+
+
+def test_odds_ratio_outside_its_ci(tmp_path):
+    problems = problems_of(tmp_path, "study_id,family,odds_ratio,or_ci_lower,or_ci_upper\n"
+                                     "S1,dropout,2.5,1.1,2.2\nS2,dropout,1.8,1.1,2.9\n")
+    problem = only(problems, "odds_ratio_outside_ci")
+    assert (problem.row, problem.column, problem.value) == (2, "odds_ratio", "2.5")
+    assert "[1.1, 2.2]" in problem.rule
+
+
+def test_missing_required_column_and_duplicate_column(tmp_path):
+    assert [(p.row, p.column, p.check) for p in problems_of(tmp_path, "r,n\n0.3,50\n")] == [
+        (1, "study_id", "column_in_dataframe")]
+    assert [(p.row, p.column, p.check) for p in problems_of(tmp_path, "study_id,r,n,r\nS1,0.3,50,0.3\n")] == [
+        (1, "r", "duplicate_column")]
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(SheetError, match="no such file"):
+        read_sheet(tmp_path / "absent.csv")
+    with pytest.raises(SheetError, match="expected a .csv or .xlsx"):
+        read_sheet(write_csv(tmp_path, "x", "sheet.txt"))
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a zip file")
+    with pytest.raises(SheetError, match="cannot read"):
+        read_sheet(broken)
+    with pytest.raises(SheetError, match="empty"):
+        read_sheet(write_csv(tmp_path, ""))
+
+
+def test_semicolon_csv_from_a_european_spreadsheet(tmp_path):
+    problems = problems_of(tmp_path, "study_id;r;n\nS1;0,35;50\n")
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "r", "0,35")]
+    assert 'write "0.35"' in problems[0].rule
+
+
+def test_xlsx_first_sheet_with_row_numbers(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["study_id", "r", "n", "rater"])
+    sheet.append(["S1", 0.3, 50, "patient"])
+    sheet.append(["S2", 1.3, 50, "patient"])
+    sheet.append(["S3", "0,2", 40, "judge"])
+    workbook.create_sheet("notes").append(["ignored"])
+    path = tmp_path / "sheet.xlsx"
+    workbook.save(path)
+    clean, problems = validate_sheet(read_sheet(path))
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (3, "r", "1.3", "correlation_range"), (4, "r", "0,2", "number")]
+    assert clean.loc[clean["study_id"] == "S3", "rater"].item() == "observer"
+
+
+def test_format_problems_groups_and_counts():
+    problems = [Problem(7, "r", "1.3", "must lie strictly between -1 and 1", "correlation_range"),
+                Problem(3, "r", "0,35", 'is not a number; write "0.35"', "number"),
+                Problem(9, "", "", "has no complete effect-size input", "no_complete_input")]
+    report = format_problems(problems, "studies.csv")
+    assert report.splitlines()[0].startswith("studies.csv: 3 problems in 3 rows")
+    assert '  row 7, column r, value "1.3": must lie strictly between -1 and 1' in report.splitlines()
+    assert "text in numeric columns (1):" in report and "row 9: has no complete" in report
+    assert format_problems([]) == "the sheet: no problems"
+
+
+def test_suggest_number():
+    assert suggest_number("p < .001") == "0.001"
+    assert suggest_number("35 %") == "35"
+    assert suggest_number("none") is None
+
+
+def test_cli_reports_and_exits(tmp_path):
+    bad = write_csv(tmp_path, HEADER + "S1,outcome,1.3,50,patient\n")
+    good = write_csv(tmp_path, HEADER + "S1,outcome,0.3,50,patient\n", "good.csv")
+    for path, code in ((bad, 1), (good, 0), (tmp_path / "absent.csv", 1)):
+        result = subprocess.run([sys.executable, "-m", "alliance_meta.sheet", str(path)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == code, result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+    assert 'row 2, column r, value "1.3"' in subprocess.run(
+        [sys.executable, "-m", "alliance_meta.sheet", str(bad)], capture_output=True, text=True).stdout
+
+
+# ---------------------------------------------------------------------------
+# The simulated demo sheet
+# ---------------------------------------------------------------------------
+
+def test_demo_sheet_is_valid_simulated_and_covers_the_codebook():
+    raw_bytes = DEMO.read_bytes()
+    clean, problems = validate_sheet(read_sheet(DEMO))
+    assert problems == [], format_problems(problems)
+    assert DEMO.read_bytes() == raw_bytes
+    assert (clean["simulated"] == "yes").all()
+    assert clean["authors"].str.fullmatch(r"Simulated study \d{3}").all()
+    studies = clean.groupby("family")["study_id"].nunique()
+    assert 140 <= clean["study_id"].nunique() <= 160 and 370 <= len(clean) <= 430
+    assert 20 <= studies["dropout"] <= 30
+    assert set(codebook.CODEBOOK_COLUMNS) <= set(clean.columns)
+    for column, vocabulary in codebook.VOCABULARIES.items():
+        if column not in ("reverse", "direction", "simulated"):
+            assert set(clean[column].dropna()) == set(vocabulary.values), column
+    filled = pd.DataFrame({kind.name: clean[list(kind.columns)].notna().all(axis=1) for kind in codebook.INPUT_KINDS})
+    assert (filled.sum() >= 4).all(), filled.sum()
+    assert (clean["reverse"] == "yes").sum() >= 10 and clean["direction"].notna().sum() >= 10
+
+
+def test_demo_sheet_is_reproduced_by_its_generator():
+    sys.path.insert(0, str(DEMO.parent))
+    try:
+        import make_demo_sheet
+    finally:
+        sys.path.pop(0)
+    rows = make_demo_sheet.make_demo_sheet()
+    with open(DEMO, newline="", encoding="utf-8") as handle:
+        assert list(csv.DictReader(handle)) == rows
+
+
+def test_demo_effects_look_like_the_published_figures():
+    effect_sizes = pytest.importorskip("alliance_meta.effect_sizes")
+    clean, _ = validate_sheet(read_sheet(DEMO))
+    with np.errstate(all="ignore"):
+        converted = effect_sizes.convert(clean)
+    assert converted[["yi", "vi"]].notna().all().all() and (converted["vi"] > 0).all()
+    outcome = converted[converted["family"] == "outcome"]
+    dropout = converted[converted["family"] == "dropout"]
+    assert 0.22 < np.tanh(np.average(outcome["yi"], weights=1 / outcome["vi"])) < 0.34
+    assert 0.35 < np.average(dropout["yi"], weights=1 / dropout["vi"]) < 0.75
+
+
+# ---------------------------------------------------------------------------
+# Property tests: malformed sheets (CSV and XLSX) never crash, never change the
+# file, and every planted problem is reported at its row and column.
+# ---------------------------------------------------------------------------
+
+def _misspell(word: str) -> st.SearchStrategy[str]:
+    return st.integers(0, len(word) - 1).map(lambda i: word[:i] + word[i + 1:] + "x")
+
+
+DEFECTS = {
+    # name: (column, strategy of the written cell, expected check)
+    "decimal_comma": ("r", st.tuples(st.integers(0, 0), st.integers(1, 99)).map(lambda t: f"{t[0]},{t[1]:02d}"), "number"),
+    "text_in_n": ("n", st.integers(10, 999).map(lambda n: f"n={n}"), "number"),
+    "r_out_of_range": ("r", st.floats(1.0, 9.0).map(lambda x: f"{x:.2f}") | st.floats(-9.0, -1.0).map(lambda x: f"{x:.2f}"),
+                       "correlation_range"),
+    "n_too_small": ("n", st.integers(-5, 3).map(str), "n_minimum"),
+    "rater_typo": ("rater", st.sampled_from(["patient", "therapist", "observer"]).flatmap(_misspell), "vocabulary"),
+    "unknown_family": ("family", st.sampled_from(["outcomes", "drop", "adherence", "remission"]), "vocabulary"),
+    "missing_study_id": ("study_id", st.just(""), "not_nullable"),
+    "no_input": ("", st.just(""), "no_complete_input"),
+}
+
+
+@st.composite
+def malformed_sheets(draw):
+    """(header, rows of cells, planted defects as (data-row index, column, written, check))."""
+    size = draw(st.integers(2, 6))
+    rows = [{"study_id": f"S{i + 1}", "family": draw(st.sampled_from(["outcome", "dropout", "Outcome"])),
+             "r": f"{draw(st.floats(-0.9, 0.9)):.2f}", "n": str(draw(st.integers(4, 900))),
+             "rater": draw(st.sampled_from(["patient", "therapist", "observer", "client", "Judge"]))}
+            for i in range(size)]
+    names = draw(st.lists(st.sampled_from(sorted(DEFECTS)), min_size=1, max_size=min(3, size)))
+    targets = draw(st.permutations(range(size)))[: len(names)]
+    planted = []
+    for name, index in zip(names, targets):
+        column, cell, check = DEFECTS[name]
+        written = draw(cell)
+        if name == "no_input":
+            rows[index]["r"] = rows[index]["n"] = ""
+        else:
+            rows[index][column] = written
+        planted.append((index, column, written, check))
+    blank_after = draw(st.none() | st.integers(0, size - 1))
+    return rows, planted, blank_after
+
+
+def _write(folder: Path, rows: list[dict], blank_after: int | None, kind: str) -> tuple[Path, list[int]]:
+    """Write the sheet; return its path and the spreadsheet row of every data row."""
+    columns = list(rows[0])
+    sheet_rows, row_number = [], 2
+    if kind == "csv":
+        lines = [",".join(columns)]
+        for index, row in enumerate(rows):
+            lines.append(",".join(f'"{row[c]}"' if "," in row[c] else row[c] for c in columns))
+            sheet_rows.append(row_number)
+            row_number += 1
+            if blank_after == index:
+                lines.append("")
+                row_number += 1
+        path = folder / "sheet.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path, sheet_rows
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(columns)
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row[column]
+            try:
+                cells.append(float(value) if column in ("r", "n") else value or None)
+            except ValueError:
+                cells.append(value)
+        sheet.append([c if c != "" else None for c in cells])
+    path = folder / "sheet.xlsx"
+    workbook.save(path)
+    return path, list(range(2, 2 + len(rows)))
+
+
+def _check_report(path: Path, sheet_rows: list[int], planted: list, problems: list[Problem]) -> None:
+    expected_rows = {sheet_rows[index] for index, *_ in planted}
+    assert problems, "a malformed sheet passed"
+    assert {p.row for p in problems} <= expected_rows, problems  # nothing reported on clean rows
+    for index, column, written, check in planted:
+        matches = [p for p in problems if p.row == sheet_rows[index] and p.check == check and p.column == column]
+        assert matches, (index, column, written, check, problems)
+        problem = matches[0]
+        assert problem.rule and len(problem.rule) > 10
+        if column and check != "not_nullable":  # XLSX stores 1.00 as the number 1
+            assert problem.value == written or float(problem.value) == float(written)
+        if check == "number" and column == "r":
+            assert f'write "{written.replace(",", ".")}"' in problem.rule
+    report = format_problems(problems, str(path))
+    assert f"{len(problems)} problem" in report.splitlines()[0]
+    assert all(str(p) in report for p in problems)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@settings(max_examples=650, **SETTINGS)
+@given(sheet=malformed_sheets(), kind=st.sampled_from(["csv", "csv", "csv", "xlsx"]))
+def test_property_every_planted_problem_is_reported(tmp_path_factory, sheet, kind):
+    rows, planted, blank_after = sheet
+    folder = tmp_path_factory.mktemp("sheet")
+    path, sheet_rows = _write(folder, rows, blank_after, kind)
+    before = _digest(path)
+    clean, problems = validate_sheet(read_sheet(path))
+    assert _digest(path) == before
+    _check_report(path, sheet_rows, planted, problems)
+
+
+@settings(max_examples=350, **SETTINGS)
+@given(sheet=malformed_sheets(), kind=st.sampled_from(["csv", "csv", "xlsx"]))
+def test_property_cli_exits_one_with_a_report(tmp_path_factory, sheet, kind):
+    rows, planted, blank_after = sheet
+    folder = tmp_path_factory.mktemp("cli")
+    path, sheet_rows = _write(folder, rows, blank_after, kind)
+    before = _digest(path)
+    output, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(errors):
+        code = main([str(path)])
+    assert code == 1
+    assert _digest(path) == before
+    report = output.getvalue()
+    assert "Traceback" not in report + errors.getvalue()
+    for index, column, written, check in planted:
+        assert re.search(rf"^  row {sheet_rows[index]}\b", report, re.MULTILINE), report
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(sheet=malformed_sheets(), kind=st.sampled_from(["csv", "xlsx"]))
+def test_property_cli_subprocess(tmp_path_factory, sheet, kind):
+    rows, planted, blank_after = sheet
+    folder = tmp_path_factory.mktemp("subprocess")
+    path, sheet_rows = _write(folder, rows, blank_after, kind)
+    before = _digest(path)
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.sheet", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert _digest(path) == before
+    for index, *_ in planted:
+        assert f"row {sheet_rows[index]}" in result.stdout
