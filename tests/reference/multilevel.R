@@ -1,0 +1,120 @@
+# Reference values for alliance_meta.multilevel and alliance_meta.robust:
+# metafor's rma.mv (three-level models, CHE model with vcalc) and clubSandwich's CR2
+# inference on metadat data sets with many effect sizes per study.
+# Run from tests/reference/: Rscript multilevel.R  (writes multilevel.json)
+suppressPackageStartupMessages({
+  library(metafor)
+  library(clubSandwich)
+  library(jsonlite)
+})
+
+# The optimiser (optim BFGS; nlminb stops with convergence = 1 at a tight rel.tol) runs to a
+# relative tolerance of 1e-15 and uniroot (profile CIs) to 1e-10, so the reference values are
+# the optimum itself rather than where metafor's default stopping rules land (defaults:
+# nlminb rel.tol 1e-10, uniroot tol eps^0.25; sigma^2 then differs by ~1e-7 relative).
+fit_control <- list(optimizer = "optim", optmethod = "BFGS", reltol = 1e-15, maxit = 10000)
+profile_control <- list(tol = 1e-10)
+
+i2_by_level <- function(res, V) {
+  W <- solve(V)
+  X <- model.matrix(res)
+  P <- W - W %*% X %*% solve(t(X) %*% W %*% X) %*% t(X) %*% W
+  typical <- (res$k - res$p) / sum(diag(P))
+  list(total = 100 * sum(res$sigma2) / (sum(res$sigma2) + typical),
+       between = 100 * res$sigma2[1] / (sum(res$sigma2) + typical),
+       within = 100 * res$sigma2[2] / (sum(res$sigma2) + typical),
+       typical = typical)
+}
+
+profile_ci <- function(res) {
+  out <- list()
+  for (j in 1:2) {
+    ci <- confint(res, sigma2 = j, control = profile_control)$random
+    out[[j]] <- unname(ci[1, 2:3])
+  }
+  list(between = out[[1]], within = out[[2]])
+}
+
+robust_results <- function(res, cluster, btt) {
+  vc <- vcovCR(res, cluster = cluster, type = "CR2")
+  ct <- coef_test(res, vcov = vc, test = "Satterthwaite")
+  out <- list(vcov = unname(as.matrix(vc)), beta = unname(ct$beta), se = unname(ct$SE),
+              tstat = unname(ct$tstat), df = unname(ct$df_Satt), p = unname(ct$p_Satt))
+  if (length(btt) > 0) {
+    wt <- Wald_test(res, constraints = constrain_zero(btt), vcov = vc, test = "HTZ")
+    out$wald <- list(btt = btt, Fstat = wt$Fstat, delta = wt$delta, df_num = wt$df_num,
+                     df_denom = wt$df_denom, p = wt$p_val)
+  }
+  out
+}
+
+run_case <- function(name, dat, mods, method, test = "z", rho = 0, lrt = TRUE, robust = TRUE) {
+  V <- if (rho == 0) diag(dat$vi) else vcalc(vi, cluster = study, obs = es, rho = rho, data = dat)
+  res <- rma.mv(yi, V, mods = mods, random = ~ 1 | study / es, data = dat, method = method,
+                test = test, control = fit_control)
+  X <- model.matrix(res)
+  out <- list(
+    name = name, method = method, test = test, rho = rho,
+    data = list(yi = dat$yi, vi = dat$vi, study = dat$study, es = dat$es,
+                X = unname(X), names = colnames(X)),
+    k = res$k, n_studies = length(unique(dat$study)),
+    beta = unname(as.vector(res$beta)), se = unname(res$se), zval = unname(res$zval),
+    pval = unname(res$pval), ci_lower = unname(res$ci.lb), ci_upper = unname(res$ci.ub),
+    sigma2 = unname(res$sigma2), loglik = as.numeric(logLik(res)),
+    fitstats = as.list(setNames(as.vector(fitstats(res)), c("loglik", "deviance", "aic", "bic", "aicc"))),
+    qe = res$QE, qe_p = res$QEp, qm = res$QM, qm_df = res$QMdf, qm_p = res$QMp,
+    btt = res$btt, i2 = i2_by_level(res, V), sigma2_ci = profile_ci(res))
+  if (res$p == 1) {
+    pr <- predict(res)
+    out$pi <- c(pr$pi.lb, pr$pi.ub)
+  }
+  if (lrt) {
+    reduced <- rma.mv(yi, V, mods = mods, random = ~ 1 | study / es, data = dat, method = method,
+                      test = test, sigma2 = c(0, NA), control = fit_control)
+    a <- anova(res, reduced)
+    out$lrt <- list(statistic = a$LRT, p = a$pval, loglik_reduced = as.numeric(logLik(reduced)),
+                    sigma2_within_reduced = reduced$sigma2[2])
+  }
+  if (robust) {
+    btt <- if (res$p > 1) 2:res$p else integer(0)
+    out$robust <- robust_results(res, dat$study, btt)
+  }
+  out
+}
+
+assink <- dat.assink2016
+assink <- data.frame(study = assink$study, es = assink$esid, yi = assink$yi, vi = assink$vi,
+                     deltype = assink$deltype, year = assink$year)
+
+konst <- dat.konstantopoulos2011
+konst <- data.frame(study = konst$district, es = konst$school, yi = konst$yi, vi = konst$vi,
+                    year = konst$year)
+
+# dat.craft2003: 10 studies x 6 correlations among anxiety, confidence and performance;
+# 6 correlations are not reported (NA) and dropped.
+craft <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.craft2003[!is.na(dat.craft2003$ri), ])
+craft <- data.frame(study = craft$study, es = ave(craft$study, craft$study, FUN = seq_along),
+                    yi = as.vector(craft$yi), vi = as.vector(craft$vi),
+                    pair = paste(craft$var1, craft$var2, sep = "-"))
+
+cases <- list(
+  run_case("assink_reml", assink, ~ 1, "REML"),
+  run_case("assink_ml", assink, ~ 1, "ML"),
+  run_case("assink_reml_t", assink, ~ 1, "REML", test = "t"),
+  run_case("assink_deltype_reml", assink, ~ factor(deltype), "REML"),
+  run_case("assink_deltype_ml_t", assink, ~ factor(deltype), "ML", test = "t"),
+  run_case("assink_che_reml", assink, ~ 1, "REML", rho = 0.6),
+  run_case("assink_che_deltype_reml", assink, ~ factor(deltype) + year, "REML", rho = 0.6),
+  run_case("konstantopoulos_reml", konst, ~ 1, "REML"),
+  run_case("konstantopoulos_ml", konst, ~ 1, "ML"),
+  run_case("konstantopoulos_year_reml", konst, ~ I(year - 1990), "REML"),
+  run_case("craft_reml", craft, ~ 1, "REML"),
+  run_case("craft_pair_reml", craft, ~ factor(pair), "REML"),
+  run_case("craft_che_pair_ml", craft, ~ factor(pair), "ML", rho = 0.6)
+)
+
+meta <- list(metafor = as.character(packageVersion("metafor")),
+             clubSandwich = as.character(packageVersion("clubSandwich")),
+             R = R.version.string)
+writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, pretty = FALSE),
+           "multilevel.json")

@@ -1,0 +1,127 @@
+"""Three-level models and CR2 inference agree with metafor's rma.mv and clubSandwich.
+
+Reference values: tests/reference/multilevel.R (dat.assink2016, dat.konstantopoulos2011,
+dat.craft2003; REML/ML, z/t, moderators, the CHE model with vcalc(rho = 0.6), profile CIs,
+LRT, I^2 by level, coef_test Satterthwaite, Wald_test HTZ) -> multilevel.json.
+
+Tolerance: 1e-5 relative throughout. Stated exceptions, each with its reason:
+* a sigma^2 on the boundary (metafor < 1e-8): metafor optimises log(sigma^2) and so can only
+  approach 0 (it stops near 1e-9 to 1e-11); we return exactly 0 with a log-likelihood at
+  least as high, so those components (and I^2 of that level, the LRT statistic, which is
+  then 0) are compared with an absolute tolerance of 1e-8 (I^2: 1e-6 percent);
+* profile-likelihood CI bounds add an absolute 1e-9 to the relative tolerance: the bounds
+  are roots found by uniroot to tol = 1e-10 in R and by Brent's method to 1e-10 here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alliance_meta import multilevel, robust
+
+REFERENCE = json.loads((Path(__file__).parent / "reference" / "multilevel.json").read_text())
+CASES = {case["name"]: case for case in REFERENCE["cases"]}
+RTOL = 1e-5
+BOUNDARY = 1e-8
+
+
+def _names(case):
+    names = case["data"]["names"]
+    return [names] if isinstance(names, str) else names
+
+
+@pytest.fixture(scope="module")
+def fits():
+    out = {}
+    for name, case in CASES.items():
+        data = case["data"]
+        X = np.array(data["X"], float).reshape(len(data["yi"]), -1)
+        fit = multilevel.fit(data["yi"], data["vi"], data["study"], X, method=case["method"],
+                             test=case["test"], rho=case["rho"], names=_names(case))
+        out[name] = (fit, robust.cr2(fit))
+    return out
+
+
+def _vector(value):
+    return np.atleast_1d(np.asarray(value, float))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fixed_effects_and_tests(fits, name):
+    case, (fit, _) = CASES[name], fits[name]
+    table = fit.coefficients()
+    np.testing.assert_allclose(fit.beta, _vector(case["beta"]), rtol=RTOL)
+    np.testing.assert_allclose(fit.se, _vector(case["se"]), rtol=RTOL)
+    np.testing.assert_allclose(table.statistic, _vector(case["zval"]), rtol=RTOL)
+    np.testing.assert_allclose(table.p, _vector(case["pval"]), rtol=RTOL)
+    np.testing.assert_allclose(table.ci_lower, _vector(case["ci_lower"]), rtol=RTOL)
+    np.testing.assert_allclose(table.ci_upper, _vector(case["ci_upper"]), rtol=RTOL)
+    np.testing.assert_allclose([fit.qe, fit.qe_p, fit.qm, fit.qm_p],
+                               [case["qe"], case["qe_p"], case["qm"], case["qm_p"]], rtol=RTOL)
+    reference_df = [value for value in case["qm_df"] if value != "NA"]  # z tests: (m, NA)
+    np.testing.assert_array_equal(fit.qm_df, reference_df)
+    if "pi" in case:
+        np.testing.assert_allclose(fit.prediction_interval(), case["pi"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_variance_components_and_likelihood(fits, name):
+    case, (fit, _) = CASES[name], fits[name]
+    reference = _vector(case["sigma2"])
+    on_boundary = reference < BOUNDARY
+    np.testing.assert_allclose(fit.sigma2[~on_boundary], reference[~on_boundary], rtol=RTOL)
+    np.testing.assert_array_equal(fit.sigma2[on_boundary], 0.0)
+    assert fit.loglik >= case["loglik"] - 1e-10  # never a worse optimum than metafor's
+    np.testing.assert_allclose(fit.loglik, case["loglik"], rtol=RTOL)
+    statistics = fit.fit_statistics()
+    for key in ("aic", "bic", "aicc"):
+        np.testing.assert_allclose(statistics[key], case["fitstats"][key], rtol=RTOL)
+    i2 = case["i2"]
+    np.testing.assert_allclose(fit.typical_variance, i2["typical"], rtol=RTOL)
+    np.testing.assert_allclose(fit.i2, [i2["total"], i2["between"], i2["within"]], rtol=RTOL, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_profile_likelihood_intervals(fits, name):
+    case, (fit, _) = CASES[name], fits[name]
+    reference = np.array([case["sigma2_ci"]["between"], case["sigma2_ci"]["within"]])
+    np.testing.assert_allclose(fit.sigma2_ci, reference, rtol=RTOL, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_likelihood_ratio_test_of_the_study_level(fits, name):
+    case, (fit, _) = CASES[name], fits[name]
+    lrt = case["lrt"]
+    assert fit.lrt["dropped"] == "sigma2_between"
+    np.testing.assert_allclose(fit.lrt["statistic"], lrt["statistic"], rtol=RTOL, atol=BOUNDARY)
+    np.testing.assert_allclose(fit.lrt["p"], lrt["p"], rtol=RTOL)
+    np.testing.assert_allclose(fit.lrt["loglik_reduced"], lrt["loglik_reduced"], rtol=RTOL)
+    np.testing.assert_allclose(fit.lrt["sigma2_within_reduced"], lrt["sigma2_within_reduced"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_cr2_coef_test(fits, name):
+    case, (_, robust_fit) = CASES[name], fits[name]
+    reference = case["robust"]
+    p = robust_fit.vcov.shape[0]
+    np.testing.assert_allclose(robust_fit.vcov, np.array(reference["vcov"], float).reshape(p, p), rtol=RTOL)
+    table = robust_fit.coef_test()
+    np.testing.assert_allclose(table.se, _vector(reference["se"]), rtol=RTOL)
+    np.testing.assert_allclose(table.statistic, _vector(reference["tstat"]), rtol=RTOL)
+    np.testing.assert_allclose(table.df, _vector(reference["df"]), rtol=RTOL)
+    np.testing.assert_allclose(table.p, _vector(reference["p"]), rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", [name for name, case in CASES.items() if "wald" in case["robust"]])
+def test_cr2_wald_test_htz(fits, name):
+    case, (_, robust_fit) = CASES[name], fits[name]
+    reference = case["robust"]["wald"]
+    test = robust_fit.wald_test(np.asarray(_vector(reference["btt"]), int) - 1)
+    np.testing.assert_allclose([test["f"], test["delta"], test["df_denom"], test["p"]],
+                               [reference["Fstat"], reference["delta"], reference["df_denom"], reference["p"]],
+                               rtol=RTOL)
+    assert test["df_num"] == reference["df_num"]
