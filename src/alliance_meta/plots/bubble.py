@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alliance_meta.plots.subgroups import STYLE, display_scale, format_p  # noqa: E402
+from alliance_meta.plots.subgroups import STYLE, _message, display_scale, format_p  # noqa: E402
 
 
 def bubble_plot(analysis, metric: str, level: float = 95.0):
@@ -19,15 +19,15 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
     label, transform, null = display_scale(metric)
     model, data, name = analysis.model, analysis.data, analysis.moderator
     if model is None:
-        return _no_model(name, len(data))
+        return _message(f"No meta-regression on {name}: {len(data)} rows with a value (at least 3 needed).")
     x = data[name].to_numpy(float)
     centre = model.design.centres.get(name, 0.0) if model.design else 0.0
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axis = plt.subplots(figsize=(5.5, 4.0))
         weights = 1.0 / (data["vi"].to_numpy(float) + model.tau2)
-        sizes = 250 * weights / weights.max()
+        sizes = 15 + 120 * weights / weights.max()
         axis.scatter(x, transform(data["yi"]), s=sizes, facecolor="#9ecae1", edgecolor="#1f4e79", lw=0.6,
-                     alpha=0.8, zorder=2)
+                     alpha=0.7, zorder=2)
         grid = np.linspace(x.min(), x.max(), 200)
         mean, _, lower, upper = model.predict(np.column_stack([np.ones_like(grid), grid - centre]))
         axis.fill_between(grid, transform(lower), transform(upper), color="0.85", lw=0, zorder=1,
@@ -39,17 +39,11 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
         axis.set_xlabel(name.replace("_", " ").capitalize())
         axis.set_ylabel(label)
         slope = model.coefficients("z").iloc[1]
-        axis.set_title(f"Slope {slope.estimate:.4f} ({metric} per unit) [{slope.ci_lower:.4f}, "
-                       f"{slope.ci_upper:.4f}], {format_p(slope.p)}; k = {model.k}; "
-                       f"R\u00b2 = {model.r2:.0f}%", fontsize=8, loc="left")
+        numbers = [f"{value:.4f}".replace("-", "\u2212") for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]
+        unit = {"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}[metric]
+        axis.set_title(f"Slope {numbers[0]} {unit} per unit, {level:g}% CI [{numbers[1]}, {numbers[2]}], "
+                       f"{format_p(slope.p)}; $k$ = {model.k}; $R^2$ = {model.r2:.0f}%", fontsize=8, loc="left")
         axis.legend(frameon=False, loc="best", fontsize=8)
         figure.tight_layout()
     return figure
 
-
-def _no_model(name: str, k: int):
-    figure, axis = plt.subplots(figsize=(5.5, 1.5))
-    axis.axis("off")
-    axis.text(0.5, 0.5, f"No meta-regression on {name}: {k} rows with a value (at least 3 needed).",
-              ha="center", va="center", transform=axis.transAxes)
-    return figure

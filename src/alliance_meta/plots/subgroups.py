@@ -15,8 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-SCALES = {"z": ("Correlation r", np.tanh, 0.0), "smd": ("Hedges' g", lambda x: np.asarray(x, float), 0.0),
+SCALES = {"z": ("Correlation $r$", np.tanh, 0.0), "smd": ("Hedges' $g$", lambda x: np.asarray(x, float), 0.0),
           "log_or": ("Odds ratio", np.exp, 1.0)}
+SYMBOLS = {"z": "$r$", "smd": "$g$", "log_or": "OR"}
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
          "svg.fonttype": "none", "pdf.fonttype": 42}
 
@@ -29,8 +30,8 @@ def display_scale(metric: str):
 def format_p(p: float) -> str:
     """APA-style p: three decimals, ``< .001`` below."""
     if not np.isfinite(p):
-        return "p = n/a"
-    return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".", 1)
+        return "$p$ = n/a"
+    return "$p$ < .001" if p < 0.001 else f"$p$ = {p:.3f}".replace("0.", ".", 1)
 
 
 def save_figure(figure, paths) -> None:
@@ -39,6 +40,14 @@ def save_figure(figure, paths) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=300, bbox_inches="tight")
     plt.close(figure)
+
+
+def format_number(value: float, metric: str) -> str:
+    """Two decimals with a typographic minus; no leading zero for correlations (APA)."""
+    text = f"{value:.2f}"
+    if metric == "z":
+        text = text.replace("0.", ".", 1)
+    return text.replace("-", "\u2212")
 
 
 def _diamond(axis, centre, lower, upper, y, colour, height=0.32):
@@ -52,34 +61,47 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
     label, transform, null = display_scale(metric)
     levels = subgroups.reset_index(drop=True)
     n = len(levels)
+    if n == 0:
+        return _message(f"No effect sizes with a value of {summary['moderator']}.")
     with plt.rc_context(STYLE):
         figure, axis = plt.subplots(figsize=(6.5, 1.35 + 0.34 * (n + 2)))
-        rows = [(f"{row.level} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1, "#1f4e79")
-                for i, row in enumerate(levels.itertuples())]
+        rows = [(f"{row.level} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
+                for i, row in enumerate(levels.itertuples(), start=1)]
         rows.append((f"Overall (k = {overall['k']} studies)", overall["estimate"], overall["ci_lower"],
                      overall["ci_upper"], 0, "#000000"))
         for text, estimate, lower, upper, y, colour in rows:
             centre, low, high = transform([estimate, lower, upper])
             _diamond(axis, centre, low, high, y, colour)
             axis.text(-0.02, y, text, transform=axis.get_yaxis_transform(), ha="right", va="center")
-            axis.text(1.02, y, f"{centre:.2f} [{low:.2f}, {high:.2f}]", transform=axis.get_yaxis_transform(),
-                      ha="left", va="center")
-        axis.axhline(0.8, color="0.6", lw=0.6)
+            numbers = [format_number(value, metric) for value in (centre, low, high)]
+            axis.text(1.02, y, f"{numbers[0]} [{numbers[1]}, {numbers[2]}]",
+                      transform=axis.get_yaxis_transform(), ha="left", va="center")
+        axis.axhline(0.6, color="0.6", lw=0.6)
         axis.axvline(null, color="0.3", lw=0.8)
         axis.axvline(transform(overall["estimate"]), color="0.3", lw=0.6, ls=(0, (3, 3)))
         if metric == "log_or":
             axis.set_xscale("log")
         axis.set_yticks([])
-        axis.set_ylim(-0.7, n + 1.8)
-        axis.set_xlabel(f"{label} ({level:g}% CI)")
-        axis.text(1.02, n + 1.5, f"{label.split()[-1]} [{level:g}% CI]", transform=axis.get_yaxis_transform(),
+        axis.set_ylim(-0.6, n + 1.2)
+        axis.set_xlabel(label)
+        axis.text(1.02, n + 0.9, f"{SYMBOLS[metric]} [{level:g}% CI]", transform=axis.get_yaxis_transform(),
                   ha="left", va="center", fontweight="bold")
-        axis.text(-0.02, n + 1.5, str(summary["moderator"]).replace("_", " ").capitalize(),
+        axis.text(-0.02, n + 0.9, str(summary["moderator"]).replace("_", " ").capitalize(),
                   transform=axis.get_yaxis_transform(), ha="right", va="center", fontweight="bold")
-        tests = (f"Common \u03c4\u00b2: Q_M({summary['qm_df']:.0f}) = {summary['qm']:.2f}, {format_p(summary['qm_p'])}; "
-                 f"F({summary['f_df1']:.0f}, {summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}.  "
-                 f"Separate \u03c4\u00b2: Q_between({summary['q_between_separate_df']:.0f}) = "
-                 f"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.")
-        figure.text(0.02, -0.02, tests, ha="left", va="top", fontsize=7.5, wrap=True)
+        lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
+                 rf"Differences between levels, common $\tau^2$: $Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
+                 rf"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; $F$({summary['f_df1']:.0f}, "
+                 rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
+                 rf"$\tau^2$: $Q_\mathrm{{between}}$({summary['q_between_separate_df']:.0f}) = "
+                 rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.")
+        figure.text(0.01, 0.0, "\n".join(lines), ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()
+    return figure
+
+
+def _message(text: str):
+    """A small figure that says why there is no plot (keeps the workflow's outputs complete)."""
+    figure, axis = plt.subplots(figsize=(5.5, 1.2))
+    axis.axis("off")
+    axis.text(0.5, 0.5, text, ha="center", va="center", transform=axis.transAxes)
     return figure
