@@ -65,17 +65,41 @@ def level_alpha(level: float) -> float:
     return (100.0 - level) / 100.0
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Inner product without BLAS threads (OpenBLAS ddot oversubscribes busy machines)."""
+    return float(np.einsum("i,i->", a, b))
+
+
 def weighted_q(y: np.ndarray, weights: np.ndarray) -> float:
     """Generalised Q: ``sum a (y - ybar_a)^2`` with ``ybar_a`` the a-weighted mean."""
     sum_weights = weights.sum()
-    residuals = y - (weights @ y) / sum_weights
-    return float((weights * residuals) @ residuals)
+    residuals = y - dot(weights, y) / sum_weights
+    return dot(weights * residuals, residuals)
+
+
+def moment_design(y_centred: np.ndarray) -> np.ndarray:
+    """Rows 1, y, y^2 of centred effects (3 x k): ``design @ a`` gives three weighted sums in one pass."""
+    design = np.empty((3, y_centred.size))
+    design[0] = 1.0
+    design[1] = y_centred
+    np.multiply(y_centred, y_centred, out=design[2])
+    return design
+
+
+def q_from_sums(sums: np.ndarray) -> float:
+    """Q from ``(sum a, sum a y, sum a y^2)`` of centred y: ``sum a y^2 - (sum a y)^2 / sum a``."""
+    return float(max(0.0, sums[2] - sums[1] * sums[1] / sums[0]))
+
+
+def _q_at(design: np.ndarray, vi: np.ndarray, tau2: float) -> float:
+    """Q(tau^2) with weights 1/(vi + tau^2); O(k), three passes over the data."""
+    return q_from_sums(design @ (1.0 / (vi + tau2)))
 
 
 def trace_p(weights: np.ndarray) -> float:
     """``tr(P)`` for ``P = diag(a) - a a'/sum(a)``."""
     sum_weights = weights.sum()
-    return float(sum_weights - (weights @ weights) / sum_weights)
+    return float(sum_weights - dot(weights, weights) / sum_weights)
 
 
 def trace_pdpe(weights: np.ndarray, d: np.ndarray | float, e: np.ndarray | float) -> float:
@@ -155,11 +179,13 @@ def zeroin(function, lower: float, upper: float, f_lower: float, f_upper: float,
     return b, max_iterations, False
 
 
-def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control | None = None) -> Tau2Estimate:
+def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control | None = None,
+                  design: np.ndarray | None = None) -> Tau2Estimate:
     """tau^2 by one of metafor's estimators (see the module docstring), truncated at 0.
 
     ``yi`` and ``vi`` are validated float arrays with ``vi > 0``. ``weights`` are the
     GENQ weights (required for GENQ). ``k = 1`` gives tau^2 = 0 (metafor's "k1").
+    ``design`` (optional) is :func:`moment_design` of the centred yi, to share between calls.
     """
     control = control or Control()
     y = np.asarray(yi, dtype=float)
@@ -187,12 +213,13 @@ def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control |
     if method == "SJ":
         start = float(np.mean(y * y))  # var(yi) (k - 1) / k
         return _truncated(method, start * weighted_q(y, 1.0 / (vi + start)) / (k - 1))
-    hedges = (float(y @ y) - float(vi.sum()) * (k - 1) / k) / (k - 1)
+    hedges = (dot(y, y) - float(vi.sum()) * (k - 1) / k) / (k - 1)
     if method == "HE":
         return _truncated(method, hedges)
+    design = moment_design(y) if design is None else design
     if method in ("PM", "PMM"):
-        return _paule_mandel(y, vi, method, control)
-    return _fisher_scoring(y, vi, method, max(0.0, hedges), control)
+        return _paule_mandel(y, vi, method, control, design)
+    return _fisher_scoring(design, vi, method, max(0.0, hedges), control)
 
 
 def _truncated(method: str, tau2: float) -> Tau2Estimate:
@@ -205,13 +232,14 @@ def _tau2_max(y: np.ndarray, control: Control) -> float:
     return max(100.0, 10.0 * median_absolute_deviation(y) ** 2)
 
 
-def _paule_mandel(y: np.ndarray, vi: np.ndarray, method: str, control: Control) -> Tau2Estimate:
+def _paule_mandel(y: np.ndarray, vi: np.ndarray, method: str, control: Control,
+                  design: np.ndarray) -> Tau2Estimate:
     """Root of Q(tau^2) = k - 1 (PM) or = the chi^2_{k-1} median (PMM) by R's uniroot."""
     k = y.size
     target = float(special.chdtri(k - 1, 0.5)) if method == "PMM" else float(k - 1)
 
     def objective(tau2: float) -> float:
-        return weighted_q(y, 1.0 / (vi + tau2)) - target
+        return _q_at(design, vi, tau2) - target
 
     f_lower = objective(0.0)
     if f_lower < 0:
@@ -229,31 +257,38 @@ def _paule_mandel(y: np.ndarray, vi: np.ndarray, method: str, control: Control) 
     return Tau2Estimate(method, max(0.0, root), True, iterations)
 
 
-def _fisher_scoring(y: np.ndarray, vi: np.ndarray, method: str, tau2: float, control: Control) -> Tau2Estimate:
+def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float,
+                    control: Control) -> Tau2Estimate:
     """ML, REML (Viechtbauer 2005, eq. 9-10) or EB by Fisher scoring from the HE estimate.
 
     Steps are halved while they would cross 0; iteration stops when tau^2 changes by
-    at most ``threshold`` (metafor's rule), or fails after ``max_iterations``.
+    at most ``threshold`` (metafor's rule), or fails after ``max_iterations``. Each
+    step takes a few passes over the data: weighted sums of 1, y, y^2 with w and w^2.
     """
-    k = y.size
+    k = vi.size
     change = control.threshold + 1.0
     iterations = 0
+    weights = np.empty_like(vi)
+    squared = np.empty_like(vi)
     while change > control.threshold:
         iterations += 1
         previous = tau2
-        weights = 1.0 / (vi + tau2)
-        sum_weights = weights.sum()
+        np.add(vi, tau2, out=weights)
+        np.divide(1.0, weights, out=weights)
+        sum_weights, sum_wy, sum_wyy = design @ weights
         if method == "EB":
-            adjustment = (weighted_q(y, weights) * k / (k - 1) - k) / sum_weights
+            q = sum_wyy - sum_wy * sum_wy / sum_weights
+            adjustment = (q * k / (k - 1) - k) / sum_weights
         else:
-            weighted_residuals = weights * (y - (weights @ y) / sum_weights)
-            score = float(weighted_residuals @ weighted_residuals)
-            sum_squared = float(weights @ weights)
+            np.multiply(weights, weights, out=squared)
+            sum_squared, sum_squared_y, sum_squared_yy = design @ squared
+            mean = sum_wy / sum_weights
+            score = sum_squared_yy - 2.0 * mean * sum_squared_y + mean * mean * sum_squared  # ||P y||^2
             if method == "ML":
                 adjustment = (score - sum_weights) / sum_squared
             else:
                 trace = sum_weights - sum_squared / sum_weights
-                trace_pp = (sum_squared - 2.0 * float((weights * weights) @ weights) / sum_weights
+                trace_pp = (sum_squared - 2.0 * dot(squared, weights) / sum_weights
                             + sum_squared**2 / sum_weights**2)
                 adjustment = (score - trace) / trace_pp
         adjustment = float(adjustment) * control.step_adjustment
@@ -268,25 +303,25 @@ def _fisher_scoring(y: np.ndarray, vi: np.ndarray, method: str, tau2: float, con
                                 f"{method}: Fisher scoring did not converge in {control.max_iterations} iterations")
     message = ""
     if method != "EB" and control.ll0_check and tau2 > control.threshold:
-        if _log_likelihood(y, vi, 0.0, method) - _log_likelihood(y, vi, tau2, method) > control.tolerance:
+        if _log_likelihood(design, vi, 0.0, method) - _log_likelihood(design, vi, tau2, method) > control.tolerance:
             message = f"{method}: likelihood higher at tau^2 = 0 than at the Fisher scoring solution; tau^2 set to 0"
             tau2 = 0.0
     return Tau2Estimate(method, max(0.0, tau2), True, iterations, message)
 
 
-def _log_likelihood(y: np.ndarray, vi: np.ndarray, tau2: float, method: str) -> float:
+def _log_likelihood(design: np.ndarray, vi: np.ndarray, tau2: float, method: str) -> float:
     """(Restricted) log likelihood of the intercept-only model (Viechtbauer 2005, eq. 3, 7)."""
     variances = vi + tau2
-    weights = 1.0 / variances
-    k = y.size
-    value = -0.5 * float(np.log(variances).sum()) - 0.5 * weighted_q(y, weights)
+    sums = design @ (1.0 / variances)
+    k = vi.size
+    value = -0.5 * float(np.log(variances).sum()) - 0.5 * q_from_sums(sums)
     if method == "ML":
         return value - 0.5 * k * math.log(2 * math.pi)
-    return value - 0.5 * (k - 1) * math.log(2 * math.pi) - 0.5 * math.log(float(weights.sum()))
+    return value - 0.5 * (k - 1) * math.log(2 * math.pi) - 0.5 * math.log(float(sums[0]))
 
 
-def q_profile_interval(yi, vi, tau2: float, level: float = 95,
-                       control: Control | None = None) -> tuple[float, float, str]:
+def q_profile_interval(yi, vi, tau2: float, level: float = 95, control: Control | None = None,
+                       design: np.ndarray | None = None) -> tuple[float, float, str]:
     """Q-profile confidence interval for tau^2 (Viechtbauer 2007), as metafor's ``confint``.
 
     Bounds solve Q(tau^2) = chi^2_{k-1} quantiles in [0, max(100, 10 tau^2)] with R's
@@ -305,8 +340,10 @@ def q_profile_interval(yi, vi, tau2: float, level: float = 95,
     critical_lower = float(special.chdtri(k - 1, 1 - alpha / 2))
     upper_bracket = max(100.0, 10.0 * tau2) if control.tau2_max is None else float(control.tau2_max)
 
+    design = moment_design(y - y.mean()) if design is None else design
+
     def q_at(value: float) -> float:
-        return weighted_q(y, 1.0 / (vi + value))
+        return _q_at(design, vi, value)
 
     q_min, q_max = q_at(0.0), q_at(upper_bracket)
     notes = []

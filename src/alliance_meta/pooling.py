@@ -29,9 +29,10 @@ from alliance_meta.heterogeneity import (
     estimate_tau2,
     i2_h2,
     level_alpha,
+    dot,
+    moment_design,
+    q_from_sums,
     q_profile_interval,
-    trace_p,
-    weighted_q,
 )
 from alliance_meta.transforms import back_transform
 
@@ -159,16 +160,18 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         if test != "z":  # as metafor: no residual df for Knapp-Hartung
             engine_test = "z"
             notes.append("k = 1: Wald (z) test used instead of Knapp-Hartung")
-    else:
+    design = moment_design(yi - yi.mean())  # one pass; every later sum reuses it
+    if k > 1:
         inverse = 1.0 / vi
-        q = max(0.0, weighted_q(yi, inverse))
+        inverse_sums = design @ inverse
+        q = q_from_sums(inverse_sums)
         q_df = k - 1
         q_p = float(special.chdtrc(q_df, q))
-        typical_variance = q_df / trace_p(inverse)
+        typical_variance = q_df / (inverse_sums[0] - dot(inverse, inverse) / inverse_sums[0])
     if method == COMMON:
         tau2, converged, iterations = 0.0, True, 0
     else:
-        estimate_ = estimate_tau2(yi, vi, method, weights, control) if k > 1 else None
+        estimate_ = estimate_tau2(yi, vi, method, weights, control, design) if k > 1 else None
         tau2 = 0.0 if estimate_ is None else estimate_.tau2
         converged = True if estimate_ is None else estimate_.converged
         iterations = 0 if estimate_ is None else estimate_.iterations
@@ -183,17 +186,17 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
                              "; ".join(notes), metric, level)
 
     inverse_total = 1.0 / (vi + tau2)
-    sum_inverse = float(inverse_total.sum())
-    mean_inverse = float(inverse_total @ yi) / sum_inverse
+    total_sums = design @ inverse_total
+    sum_inverse = float(total_sums[0])
+    mean_inverse = dot(inverse_total, yi) / sum_inverse
     if weights is None:
         estimate, variance = mean_inverse, 1.0 / sum_inverse
     else:
         sum_weights = float(weights.sum())
-        estimate = float(weights @ yi) / sum_weights
-        variance = float((weights * weights) @ (vi + tau2)) / sum_weights**2
+        estimate = dot(weights, yi) / sum_weights
+        variance = dot(weights * weights, vi + tau2) / sum_weights**2
     if engine_test in ("knha", "adhoc"):
-        residuals = yi - mean_inverse
-        rss = float((inverse_total * residuals) @ residuals)
+        rss = q_from_sums(total_sums)  # sum w (y - mu)^2 with w = 1/(vi + tau^2)
         scale = 0.0 if rss <= DOUBLE_EPSILON else rss / (k - 1)
         if engine_test == "adhoc":
             scale = max(scale, 1.0)
@@ -213,7 +216,7 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
 
     tau2_lower = tau2_upper = nan
     if method not in (COMMON, "GENQ") and k > 1 and tau2_interval:
-        tau2_lower, tau2_upper, interval_note = q_profile_interval(yi, vi, tau2, level, control)
+        tau2_lower, tau2_upper, interval_note = q_profile_interval(yi, vi, tau2, level, control, design)
         if interval_note:
             notes.append(interval_note)
     elif method == "GENQ" and k > 1 and tau2_interval:
