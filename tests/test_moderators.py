@@ -1,0 +1,121 @@
+"""Moderator analyses on small hand-made data: formulas, coding, missing values, k = 1 levels,
+permutation bookkeeping and plot smoke tests (agreement with metafor: test_moderators_reference)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta import metareg, moderators, permutation
+from alliance_meta.design import build_design, default_reference, parse_formula
+
+
+def effect_sizes(seed: int = 3, k: int = 24) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "study_id": [f"S{i:02d}" for i in range(k)],
+        "modality": rng.choice(["CBT", "psychodynamic", "humanistic"], k),
+        "year": rng.integers(1990, 2020, k).astype(float),
+        "vi": rng.uniform(0.005, 0.05, k), "n": 100})
+    frame["yi"] = 0.25 + 0.1 * (frame.modality == "CBT") + rng.normal(0, np.sqrt(frame.vi + 0.01))
+    return frame
+
+
+def test_formula_grammar():
+    assert parse_formula("modality + rater") == (("modality",), ("rater",))
+    assert parse_formula("modality * timing") == (("modality",), ("timing",), ("modality", "timing"))
+    assert parse_formula("year + modality:year + year") == (("year",), ("modality", "year"))
+    for bad in ("modality + ", "log(year)", "a * b:c"):
+        with pytest.raises(ValueError):
+            parse_formula(bad)
+
+
+def test_reference_level_is_most_frequent_then_alphabetical():
+    assert default_reference(pd.Series(["b", "a", "b", "c"])) == "b"
+    assert default_reference(pd.Series(["c", "a", "c", "a"])) == "a"
+
+
+def test_design_codes_dummies_centres_and_drops_redundant_columns():
+    frame = pd.DataFrame({"m": ["x", "y", "x", "z"], "year": [2000.0, 2002, 2004, 2006], "same": ["q"] * 4})
+    design = build_design(frame, "m + year + same", continuous=("year",), centre=True)
+    assert design.columns == ("intercept", "m[y]", "m[z]", "year")
+    assert design.reference_levels == {"m": "x", "same": "q"}
+    assert design.centres == {"year": 2003.0}
+    np.testing.assert_allclose(design.matrix[:, 3], [-3, -1, 1, 3])
+    twin = build_design(frame.assign(copy=frame.year), "year + copy", continuous=("year", "copy"))
+    assert twin.columns == ("intercept", "year") and twin.dropped == ("copy",)
+
+
+def test_reference_level_changes_coding_not_the_tests():
+    data = effect_sizes()
+    default = metareg.fit_formula(data, "modality")
+    other = metareg.fit_formula(data, "modality", reference_levels={"modality": "humanistic"})
+    assert default.columns != other.columns
+    for name in ("qm", "f", "tau2", "qe", "r2"):
+        assert getattr(default, name) == pytest.approx(getattr(other, name), rel=1e-10)
+
+
+def test_missing_values_leave_only_that_moderator_and_are_counted():
+    data = effect_sizes()
+    data.loc[:3, "modality"] = [np.nan, "", " ", None]
+    analysis = moderators.analyse_moderator(data, "modality", "z", permutations=0)
+    assert analysis.k_dropped == 4 and len(analysis.data) == len(data) - 4
+    assert analysis.summary()["k"] == len(data) - 4
+    year = moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0)
+    assert year.k_dropped == 0 and year.model.k == len(data)
+
+
+def test_rows_are_aggregated_within_study_and_level():
+    data = effect_sizes(k=6).assign(study_id=["A", "A", "B", "B", "C", "D"],
+                                    modality=["CBT", "CBT", "CBT", "other", "other", "CBT"])
+    analysis = moderators.analyse_moderator(data, "modality", "z", permutations=0)
+    assert sorted(zip(analysis.data.study_id, analysis.data.modality)) == [
+        ("A", "CBT"), ("B", "CBT"), ("B", "other"), ("C", "other"), ("D", "CBT")]
+
+
+def test_single_study_level_is_pooled_as_metafor_with_k_one():
+    data = effect_sizes(k=8).assign(modality=["solo"] + ["CBT"] * 7)
+    table = moderators.analyse_moderator(data, "modality", "z", permutations=0).subgroups.set_index("level")
+    assert table.loc["solo", "k"] == 1 and table.loc["solo", "tau2"] == 0 and table.loc["solo", "i2"] == 0
+    assert table.loc["solo", "estimate"] == pytest.approx(data.yi.iloc[0])
+    assert table.loc["solo", "se"] == pytest.approx(math.sqrt(data.vi.iloc[0]))
+
+
+def test_permutations_are_exact_when_few_and_reproducible_when_random():
+    labels, count = permutation.distinct_permutations(np.array([[1, 0], [1, 0], [1, 1], [1, 1], [1, 1]]))
+    assert count == 10 and len(permutation.multiset_permutations(labels)) == 10
+    data = effect_sizes()
+    fit = metareg.fit_formula(data, "modality")
+    first = permutation.permutation_test(fit, data.yi, data.vi, fit.design.matrix, 200, seed=7)
+    again = permutation.permutation_test(fit, data.yi, data.vi, fit.design.matrix, 200, seed=7)
+    assert not first.exact and first.iterations == 200
+    assert first.qm_p == again.qm_p and np.array_equal(first.p, again.p)
+    assert 1 / 200 <= first.qm_p <= 1
+
+
+def test_tables_have_the_contract_columns():
+    data = effect_sizes()
+    analysis = moderators.analyse_moderator(data, "modality", "z", permutations=50)
+    assert list(analysis.summary())[:13] == ["moderator", "k", "qm", "qm_df", "qm_p", "f", "f_df1", "f_df2",
+                                             "f_p", "tau2", "r2", "qe", "qe_p"]
+    assert list(analysis.subgroups.columns) == ["moderator", "level", "k", "estimate", "se", "ci_lower",
+                                                "ci_upper", "tau2", "i2", "r", "r_ci_lower", "r_ci_upper"]
+    table = moderators.meta_regression_table(data, ["modality + year"], continuous=("year",), permutations=0)
+    assert table.term.tolist() == ["intercept", "modality[humanistic]", "modality[psychodynamic]", "year"]
+
+
+def test_plots_are_written_in_three_formats(tmp_path):
+    from alliance_meta.plots.bubble import bubble_plot
+    from alliance_meta.plots.subgroups import save_figure, subgroup_forest
+
+    data = effect_sizes()
+    analysis = moderators.analyse_moderator(data, "modality", "z", permutations=0)
+    overall = {"estimate": 0.3, "ci_lower": 0.2, "ci_upper": 0.4, "k": 24}
+    paths = [tmp_path / f"subgroups.{ext}" for ext in ("pdf", "png", "svg")]
+    save_figure(subgroup_forest(analysis.subgroups, analysis.summary(), overall, "z"), paths)
+    year = moderators.analyse_moderator(data, "year", "smd", continuous=True, permutations=0)
+    save_figure(bubble_plot(year, "smd"), [tmp_path / "bubble.png"])
+    assert all(path.stat().st_size > 1000 for path in [*paths, tmp_path / "bubble.png"])
