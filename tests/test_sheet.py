@@ -454,7 +454,7 @@ def test_property_cli_exits_one_with_a_report(tmp_path_factory, sheet, kind):
         assert re.search(rf"^  row {sheet_rows[index]}\b", report, re.MULTILINE), report
 
 
-@settings(max_examples=6, **SETTINGS)
+@settings(max_examples=3, **SETTINGS)
 @given(sheet=malformed_sheets(), kind=st.sampled_from(["csv", "xlsx"]))
 def test_property_cli_subprocess(tmp_path_factory, sheet, kind):
     rows, planted, blank_after = sheet
