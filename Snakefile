@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/sheet.smk"
 include: "workflow/rules/pooling.smk"
 include: "workflow/rules/moderators.smk"
+include: "workflow/rules/bias.smk"
 
 
 rule all:

@@ -243,6 +243,8 @@ class Influence:
     baujat_x: np.ndarray
     baujat_y: np.ndarray
     deletions: DeletionFits
+    tau2: float = float("nan")  # full-data fit
+    q: float = float("nan")
 
     def to_frame(self, study_id) -> pd.DataFrame:
         """``influence.csv``: one row per study."""
@@ -281,7 +283,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     baujat_x = (yi - full.estimate) ** 2 / (full.tau2 + vi)
     baujat_y = difference**2 / deletions.se**2
     return Influence(rstudent, dffits, cook, covariance_ratio, deletions.tau2, deletions.q, hat, 100 * hat,
-                     dfbetas, influential, baujat_x, baujat_y, deletions)
+                     dfbetas, influential, baujat_x, baujat_y, deletions, full.tau2, full.q)
 
 
 def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: float = 95) -> pd.DataFrame:
@@ -302,3 +304,21 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
                      "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper, "p": fit.p, "q": fit.q,
                      "q_p": fit.q_p, "tau2": fit.tau2, "i2": fit.i2, "h2": fit.h2})
     return pd.DataFrame(rows)
+
+
+def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95):
+    """``leave_one_out``, ``influence`` and ``cumulative`` tables of an analysis data set
+    (``study_id``, ``yi``, ``vi``, optional ``year``), and the :class:`Influence` result.
+
+    With fewer than 3 studies the tables are empty (contract headers) and the result None.
+    """
+    if len(data) < 3:
+        empty = pd.DataFrame(columns=["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"])
+        return empty, pd.DataFrame(columns=["study_id", "rstudent"]), pd.DataFrame(columns=["k", "estimate"]), None
+    yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
+    result = influence(yi, vi, method, level=level)
+    year = data["year"] if "year" in data else np.arange(len(data))
+    table = cumulative(yi, vi, year, method, level=level)
+    table.insert(0, "study_id", ids[table["position"].to_numpy()])
+    return (result.deletions.to_frame(ids, metric), result.to_frame(ids),
+            _with_back_transform(table, metric), result)

@@ -1,0 +1,70 @@
+"""Contour-enhanced funnel plot (Peters et al. 2008, J Clin Epidemiol 61, 991-996; metafor's
+``funnel(level = c(90, 95, 99), refline = 0)``): effect sizes against their standard
+errors, shaded where a study's two-sided p-value against 0 is .10-.05, .05-.01 and
+< .01; trim-and-fill studies (Duval & Tweedie 2000) as open points; the pooled and
+the trim-and-fill estimates as vertical lines. Analysis metric on the x axis, with
+r (Fisher z) or the odds ratio (log OR) on a secondary axis.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from alliance_meta.plots.subgroups import STYLE  # noqa: E402
+
+METRIC_LABELS = {"z": "Fisher's z", "smd": "Standardized mean difference (g)", "log_or": "Log odds ratio"}
+SECONDARY_AXES = {"z": ("r", np.tanh, lambda r: np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))),
+                  "log_or": ("Odds ratio", np.exp, lambda odds: np.log(np.maximum(odds, 1e-300)))}
+CONTOURS = ((0.10, 0.05, "0.62"), (0.05, 0.01, "0.76"), (0.01, 0.0, "0.90"))
+
+
+def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=(), filled_vi=(),
+                adjusted_estimate: float | None = None, title: str | None = None):
+    """Figure of the contour-enhanced funnel plot; ``filled_*`` are trim-and-fill studies."""
+    yi, se = np.asarray(yi, float), np.sqrt(np.asarray(vi, float))
+    filled_yi, filled_se = np.asarray(filled_yi, float), np.sqrt(np.asarray(filled_vi, float))
+    se_max = 1.08 * max(se.max(initial=0.1), filled_se.max(initial=0.0))
+    grid = np.linspace(0, se_max, 200)
+    with plt.rc_context({**STYLE, "axes.spines.left": True}):
+        figure, axis = plt.subplots(figsize=(5.5, 4.4))
+        z_outer = stats.norm.isf(0.0005)
+        extent = max(np.abs(np.concatenate([yi, filled_yi])).max(initial=0.1), z_outer * se_max * 0.6) * 1.05
+        axis.fill_betweenx(grid, -extent * 2, extent * 2, color="white", zorder=0)
+        for upper_p, lower_p, colour in CONTOURS:
+            inner = stats.norm.isf(upper_p / 2) * grid
+            outer = stats.norm.isf(lower_p / 2) * grid if lower_p > 0 else np.full_like(grid, extent * 2)
+            for sign in (-1, 1):
+                axis.fill_betweenx(grid, sign * inner, sign * outer, color=colour, lw=0, zorder=1)
+        if estimate is not None:
+            axis.plot(estimate + 1.96 * np.array([-1, 0, 1]) * se_max * np.array([1, 0, 1]),
+                      [se_max, 0, se_max], color="0.2", lw=0.7, ls=":", zorder=2)
+            axis.axvline(estimate, color="black", lw=1.0, zorder=2, label="Random-effects estimate")
+        if adjusted_estimate is not None and filled_yi.size:
+            axis.axvline(adjusted_estimate, color="#b2182b", lw=1.0, ls="--", zorder=2,
+                         label="Trim-and-fill estimate")
+        axis.scatter(yi, se, s=14, color="black", edgecolor="white", lw=0.3, zorder=4, label=f"Studies (k = {yi.size})")
+        if filled_yi.size:
+            axis.scatter(filled_yi, filled_se, s=16, facecolor="white", edgecolor="black", lw=0.8, zorder=4,
+                         label=f"Imputed studies ({filled_yi.size})")
+        axis.set_xlim(-extent, extent)
+        axis.set_ylim(se_max, 0)
+        axis.set_xlabel(METRIC_LABELS.get(metric, metric))
+        axis.set_ylabel("Standard error")
+        if metric in SECONDARY_AXES:
+            name, forward, inverse = SECONDARY_AXES[metric]
+            top = axis.secondary_xaxis("top", functions=(forward, inverse))
+            top.set_xlabel(name)
+        handles, labels = axis.get_legend_handles_labels()
+        handles += [Patch(facecolor=c, edgecolor="0.5", lw=0.4) for *_, c in CONTOURS]
+        labels += [".10 > p > .05", ".05 > p > .01", "p < .01"]
+        axis.legend(handles, labels, loc="lower left", bbox_to_anchor=(1.02, 0.0), frameon=False, fontsize=8)
+        if title:
+            axis.set_title(title, loc="left", fontsize=10)
+        figure.tight_layout()
+    return figure

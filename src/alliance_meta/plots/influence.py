@@ -1,0 +1,95 @@
+"""Sensitivity figures: Baujat plot (Baujat et al. 2002, Stat Med 21, 2641-2652), influence
+panels as metafor's ``plot.infl.rma.uni`` (Viechtbauer & Cheung 2010), and the
+cumulative forest plot (Lau et al. 1992)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from alliance_meta.plots.subgroups import STYLE, display_scale  # noqa: E402
+
+FLAGGED = "#b2182b"
+
+
+def baujat_plot(result, labels, n_labels: int = 5):
+    """Contribution to heterogeneity (squared Pearson residual) against influence on the estimate."""
+    labels = np.asarray(labels, dtype=str)
+    with plt.rc_context({**STYLE, "axes.spines.left": True}):
+        figure, axis = plt.subplots(figsize=(5.0, 4.0))
+        axis.scatter(result.baujat_x, result.baujat_y, s=14, color="black", zorder=3)
+        score = result.baujat_x / max(result.baujat_x.max(), 1e-300) + result.baujat_y / max(result.baujat_y.max(), 1e-300)
+        for index in np.argsort(-score)[: min(n_labels, labels.size)]:
+            axis.annotate(labels[index], (result.baujat_x[index], result.baujat_y[index]), fontsize=7,
+                          xytext=(4, 3), textcoords="offset points")
+        axis.set_xlabel("Squared Pearson residual (contribution to heterogeneity)")
+        axis.set_ylabel("Influence on the pooled estimate")
+        figure.tight_layout()
+    return figure
+
+
+def influence_plot(result, k_parameters: int = 1):
+    """Eight panels by study: rstudent, DFFITS, Cook's D, COVRATIO, tau^2 and Q_E without the
+    study, hat value and weight; influential studies (metafor's rules) in red."""
+    k = result.hat.size
+    index = np.arange(1, k + 1)
+    colours = np.where(result.influential, FLAGGED, "black")
+    panels = [
+        ("rstudent", result.rstudent, [-1.96, 1.96]),
+        ("dffits", result.dffits, [3 * math.sqrt(k_parameters / (k - k_parameters))]),
+        ("cook.d", result.cook_distance, []),
+        ("cov.r", result.covariance_ratio, [1.0]),
+        ("tau2.del", result.tau2_deleted, [result.tau2]),
+        ("QE.del", result.q_deleted, [result.q]),
+        ("hat", result.hat, [3 * k_parameters / k]),
+        ("weight", result.weight, [100 / k]),
+    ]
+    with plt.rc_context({**STYLE, "axes.spines.left": True}):
+        figure, axes = plt.subplots(4, 2, figsize=(7.0, 8.0), sharex=True)
+        for axis, (name, values, lines) in zip(axes.ravel(), panels):
+            axis.plot(index, values, color="0.6", lw=0.6, zorder=1)
+            axis.scatter(index, values, s=10, c=colours, zorder=2)
+            for value in lines:
+                axis.axhline(value, color="0.4", lw=0.6, ls=(0, (3, 3)))
+            axis.set_ylabel(name)
+        for axis in axes[-1]:
+            axis.set_xlabel("Study")
+        figure.align_ylabels(axes[:, 0])
+        figure.tight_layout()
+    return figure
+
+
+def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0):
+    """Cumulative forest plot: the estimate and CI after adding each study (rows of
+    :func:`alliance_meta.influence.cumulative`), on the readers' scale."""
+    label, transform, null = display_scale(metric)
+    labels = [f"+ {text}" for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
+    k = len(table)
+    y = np.arange(k)[::-1]
+    with plt.rc_context(STYLE):
+        figure, axis = plt.subplots(figsize=(6.0, 1.2 + 0.22 * k))
+        axis.hlines(y, transform(table["ci_lower"]), transform(table["ci_upper"]), color="black", lw=0.9)
+        axis.scatter(transform(table["estimate"]), y, marker="s", s=14, color="black", zorder=3)
+        axis.axvline(null, color="0.4", lw=0.6, ls=(0, (3, 3)))
+        axis.set_yticks(y, labels)
+        axis.tick_params(axis="y", length=0)
+        if metric == "log_or":
+            axis.set_xscale("log")
+        axis.set_xlabel(f"{label} ({level:g}% CI), cumulative")
+        axis.set_ylim(-0.8, k - 0.2)
+        figure.tight_layout()
+    return figure
+
+
+def message_figure(text: str):
+    """A small figure that says why a plot is missing (e.g. too few studies)."""
+    figure, axis = plt.subplots(figsize=(4.0, 1.5))
+    axis.axis("off")
+    axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
+    return figure

@@ -1,0 +1,71 @@
+# Stage 5: publication bias (small-study tests, trim and fill, fail-safe N, PET-PEESE,
+# selection model) with the funnel plot, and sensitivity analyses (leave-one-out,
+# influence, cumulative) with their plots, each family fitted by the main estimator.
+
+BIAS_PARAMS = dict(
+    main_method=MAIN_METHOD,
+    level=config["pooling"]["level"],
+    metric=lambda wildcards: config["metric"][wildcards.family],
+)
+
+
+rule publication_bias:
+    input:
+        family_analysis_data,
+    output:
+        table="results/{family}/bias.csv",
+        pdf="results/{family}/funnel.pdf",
+        png="results/{family}/funnel.png",
+        svg="results/{family}/funnel.svg",
+    params:
+        bias=config["bias"],
+        **BIAS_PARAMS,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/publication_bias_{family}.log",
+    script:
+        "../scripts/publication_bias.py"
+
+
+rule sensitivity:
+    input:
+        family_analysis_data,
+    output:
+        leave_one_out="results/{family}/leave_one_out.csv",
+        influence="results/{family}/influence.csv",
+        cumulative="results/{family}/cumulative.csv",
+        baujat_pdf="results/{family}/baujat.pdf",
+        baujat_png="results/{family}/baujat.png",
+        influence_pdf="results/{family}/influence.pdf",
+        influence_png="results/{family}/influence.png",
+        cumulative_pdf="results/{family}/cumulative.pdf",
+        cumulative_png="results/{family}/cumulative.png",
+    params:
+        **BIAS_PARAMS,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/sensitivity_{family}.log",
+    script:
+        "../scripts/sensitivity.py"
+
+
+FINAL_TARGETS.extend(
+    expand(
+        "results/{family}/{name}",
+        family=FAMILIES,
+        name=[
+            "bias.csv",
+            "funnel.pdf",
+            "funnel.png",
+            "funnel.svg",
+            "leave_one_out.csv",
+            "influence.csv",
+            "cumulative.csv",
+            "baujat.pdf",
+            "influence.pdf",
+            "cumulative.pdf",
+        ],
+    )
+)
