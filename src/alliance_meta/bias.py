@@ -37,6 +37,8 @@ from alliance_meta.transforms import back_transform
 TIGHT_CONTROL = Control(threshold=1e-13, max_iterations=1000)
 CONTRACT_COLUMNS = ("test", "statistic", "p", "estimate", "k_imputed")
 EXTRA_COLUMNS = ("se", "ci_lower", "ci_upper", "df", "side", "note")
+TEST_ORDER = ("egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
+              "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model")
 
 
 @dataclass(frozen=True)
@@ -357,10 +359,12 @@ def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, le
         rows.extend(result if isinstance(result, list) else [result])
         return result
 
-    minimum = {"egger": 3, "egger_lm": 3, "rank": 3, "trim_and_fill": 3, "pet": 3, "selection_model": 4}
+    minimum = {"egger": 3, "egger_lm": 3, "rank": 3, "trim_and_fill": 3, "fail_safe_n": 1, "pet": 3,
+               "selection_model": 4}
     for name, needed in minimum.items():
         if yi.size < needed:
-            names = ["pet", "peese", "pet_peese"] if name == "pet" else [name]
+            names = {"pet": ["pet", "peese", "pet_peese"],
+                     "fail_safe_n": ["fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"]}.get(name, [name])
             rows.extend(BiasTest(n, math.nan, note=f"not computed: k = {yi.size} < {needed}") for n in names)
     if yi.size >= 3:
         attempt("egger", lambda: egger_test(yi, vi, method, level))
@@ -380,4 +384,5 @@ def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, le
         result = attempt("selection_model", lambda: selection_model(yi, vi, tuple(selection_steps) + (1.0,), level))
         if result is not None:
             rows[-1] = result.as_test()
+    rows.sort(key=lambda row: TEST_ORDER.index(row.test))
     return bias_frame(rows, metric), filled

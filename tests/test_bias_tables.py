@@ -1,0 +1,67 @@
+"""Contract tables of the bias and sensitivity stage, small-k behaviour, and plot smoke tests
+(the PNGs land in pytest's tmp folder for a look)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta import bias, influence
+from alliance_meta.plots.funnel import funnel_plot
+from alliance_meta.plots.influence import baujat_plot, cumulative_forest, influence_plot, message_figure
+from alliance_meta.plots.subgroups import save_figure
+
+DATASET = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())["datasets"]["molloy2014"]
+YI, VI = np.array(DATASET["yi"]), np.array(DATASET["vi"])
+TESTS = ["egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
+         "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model"]
+
+
+def test_bias_table_has_the_contract_rows_and_columns():
+    table, filled = bias.publication_bias(YI, VI, metric="z")
+    assert table["test"].tolist() == TESTS
+    assert list(table.columns[:5]) == ["test", "statistic", "p", "estimate", "k_imputed"]
+    assert {"se", "ci_lower", "ci_upper", "side", "note", "r", "r_ci_lower", "r_ci_upper"} <= set(table.columns)
+    row = table.set_index("test").loc["trim_and_fill"]
+    assert row.k_imputed == filled.k0 == 2 and row.side == "left"
+    np.testing.assert_allclose(table["r"], np.tanh(table["estimate"]))
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_too_few_studies_give_rows_with_notes(k):
+    table, filled = bias.publication_bias(YI[:k], VI[:k], metric="z")
+    assert filled is None
+    assert table["test"].tolist() == TESTS
+    assert table.set_index("test").loc["egger", "note"].startswith("not computed")
+    assert table.set_index("test").loc["fail_safe_n", "note"].startswith("not computed" if k == 0 else "Rosenthal")
+
+
+def test_sensitivity_tables_have_the_contract_columns():
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in range(YI.size)], "yi": YI, "vi": VI, "year": DATASET["year"]})
+    leave_one_out, influence_table, cumulative, result = influence.sensitivity_tables(data, metric="z")
+    assert list(leave_one_out.columns[:7]) == ["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"]
+    assert len(leave_one_out) == len(influence_table) == len(cumulative) == YI.size
+    assert cumulative["k"].tolist() == list(range(1, YI.size + 1))
+    empty = influence.sensitivity_tables(data.head(2))
+    assert empty[3] is None and len(empty[0]) == 0
+
+
+def test_plots_are_written(tmp_path):
+    _, filled = bias.publication_bias(YI, VI)
+    result = influence.influence(YI, VI)
+    labels = DATASET["label"]
+    figures = {
+        "funnel": funnel_plot(YI, VI, "z", 0.15, filled.filled_yi, filled.filled_vi, filled.fit.estimate),
+        "funnel_empty": funnel_plot([], [], "smd"),
+        "baujat": baujat_plot(result, labels),
+        "influence": influence_plot(result),
+        "cumulative": cumulative_forest(influence.cumulative(YI, VI, DATASET["year"]), labels, "z"),
+        "message": message_figure("k = 2: too few studies"),
+    }
+    for name, figure in figures.items():
+        save_figure(figure, [tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"])
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
