@@ -18,16 +18,16 @@ from alliance_meta.plots.subgroups import STYLE, display_scale  # noqa: E402
 FLAGGED = "#b2182b"
 
 
-def baujat_plot(result, labels, n_labels: int = 5):
+def baujat_plot(result, labels, n_labels: int = 3):
     """Contribution to heterogeneity (squared Pearson residual) against influence on the estimate."""
     labels = np.asarray(labels, dtype=str)
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axis = plt.subplots(figsize=(5.0, 4.0))
         axis.scatter(result.baujat_x, result.baujat_y, s=14, color="black", zorder=3)
         score = result.baujat_x / max(result.baujat_x.max(), 1e-300) + result.baujat_y / max(result.baujat_y.max(), 1e-300)
-        for index in np.argsort(-score)[: min(n_labels, labels.size)]:
+        for rank, index in enumerate(np.argsort(-score)[: min(n_labels, labels.size)]):
             axis.annotate(labels[index], (result.baujat_x[index], result.baujat_y[index]), fontsize=7,
-                          xytext=(4, 3), textcoords="offset points")
+                          xytext=(-4, 4 if rank % 2 == 0 else -10), textcoords="offset points", ha="right")
         axis.set_xlabel("Squared Pearson residual (contribution to heterogeneity)")
         axis.set_ylabel("Influence on the pooled estimate")
         figure.tight_layout()
