@@ -1,0 +1,255 @@
+"""The Bayesian stage: pooled model, study estimates, meta-regressions and prior
+sensitivity, every MCMC result next to the exact posterior.
+
+Diagnostics policy: divergent transitions, R-hat > ``r_hat_max`` (1.01) or bulk/tail
+ESS < ``ess_min`` (400) are written into the ``warning`` column and logged; the fit is
+then repeated once with ``retry.target_accept`` and ``retry.draws_factor`` times the
+draws (and tuning). If the MCMC means of mu or tau still differ from the exact
+posterior by more than 4 MCSE, :class:`ExactCheckError` is raised (the rule fails).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from ..transforms import back_transform
+from .exact import exact_posterior, typical_within_variance
+from .priors import Priors, TauPrior
+from .summaries import combine, derived_draws, exact_rows, summarise_draws
+
+log = logging.getLogger("alliance_meta")
+
+DEFAULT_SENSITIVITY_PRIORS = [
+    {"family": "half_normal", "scale": 0.5},
+    {"family": "half_normal", "scale": 0.2},
+    {"family": "half_cauchy", "scale": 0.1},
+    {"family": "turner2015_mental_health"},
+    {"family": "rhodes2015_mental_health"},
+]
+MISSING_LEVELS = {"", "mixed", "nan", "na", "missing"}
+
+
+class ExactCheckError(RuntimeError):
+    """MCMC and the exact posterior disagree beyond Monte Carlo error."""
+
+
+@dataclass(frozen=True)
+class BayesConfig:
+    """The ``bayes`` section of the config (see workflow/schemas/config.schema.yaml)."""
+
+    priors: Priors = Priors()
+    seed: int = 20181201
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.9
+    sampler: str = "auto"
+    cores: int = 2
+    thresholds: tuple = (0.0, 0.1, 0.3)
+    r_hat_max: float = 1.01
+    ess_min: float = 400
+    retry_target_accept: float = 0.99
+    retry_draws_factor: int = 2
+    hdi_prob: float = 0.95
+    sensitivity_priors: tuple = field(default_factory=lambda: tuple(DEFAULT_SENSITIVITY_PRIORS))
+
+    @classmethod
+    def from_config(cls, bayes: dict | None, metric: str, cores: int = 2) -> "BayesConfig":
+        bayes = bayes or {}
+        retry = bayes.get("retry", {})
+        diagnostics = bayes.get("diagnostics", {})
+        return cls(
+            priors=Priors.from_config(bayes.get("prior"), metric),
+            seed=int(bayes.get("seed", 20181201)),
+            draws=int(bayes.get("draws", 1000)),
+            tune=int(bayes.get("tune", 1000)),
+            chains=int(bayes.get("chains", 4)),
+            target_accept=float(bayes.get("target_accept", 0.9)),
+            sampler=bayes.get("sampler", "auto"),
+            cores=int(cores),
+            thresholds=tuple(float(t) for t in bayes.get("thresholds", (0.0, 0.1, 0.3))),
+            r_hat_max=float(diagnostics.get("r_hat_max", 1.01)),
+            ess_min=float(diagnostics.get("ess_min", 400)),
+            retry_target_accept=float(retry.get("target_accept", 0.99)),
+            retry_draws_factor=int(retry.get("draws_factor", 2)),
+            hdi_prob=float(bayes.get("hdi_prob", 0.95)),
+            sensitivity_priors=tuple(bayes.get("sensitivity_priors", DEFAULT_SENSITIVITY_PRIORS)),
+        )
+
+    def settings(self, retry: bool = False):
+        from .mcmc import SamplerSettings
+
+        factor = self.retry_draws_factor if retry else 1
+        return SamplerSettings(
+            draws=self.draws * factor,
+            tune=self.tune * factor,
+            chains=self.chains,
+            target_accept=self.retry_target_accept if retry else self.target_accept,
+            seed=self.seed,
+            cores=self.cores,
+            backend=self.sampler,
+        )
+
+
+@dataclass
+class PooledFit:
+    table: pd.DataFrame  # bayes.csv
+    studies: pd.DataFrame  # bayes_studies.csv
+    draws: dict  # (chain, draw) arrays for the plots
+    retried: bool
+
+
+def _needs_retry(table: pd.DataFrame, check: list[str]) -> bool:
+    bad_warning = table["warning"].fillna("").str.contains("divergent|r_hat|ess_")
+    disagrees = table["parameter"].isin(check) & (table["agrees_with_exact"] == False)  # noqa: E712
+    return bool(bad_warning.any() or disagrees.any())
+
+
+def _check_exact(table: pd.DataFrame, check: list[str], what: str) -> None:
+    bad = table[table["parameter"].isin(check) & (table["agrees_with_exact"] == False)]  # noqa: E712
+    if len(bad):
+        details = "; ".join(f"{r.parameter}: MCMC {r.mean:.6g} (MCSE {r.mcse_mean:.2g}) vs exact {r.exact_mean:.6g}" for r in bad.itertuples())
+        raise ExactCheckError(f"{what}: MCMC disagrees with the exact posterior by more than 4 MCSE after a retry ({details})")
+
+
+def _study_table(data: pd.DataFrame, draws, post, metric: str, cfg: BayesConfig, divergences: int) -> pd.DataFrame:
+    y, v = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
+    theta = {f"theta[{i}]": draws.theta[..., i] for i in range(len(y))}
+    summary = summarise_draws(theta, cfg.hdi_prob)
+    exact_mean, exact_sd = post.studies()
+    out = pd.DataFrame({"study_id": data["study_id"].astype(str).to_numpy()})
+    if "label" in data:
+        out["label"] = data["label"].to_numpy()
+    half = 1.959963984540054 * np.sqrt(v)
+    out["yi"], out["vi"], out["ci_lower"], out["ci_upper"] = y, v, y - half, y + half
+    for column in ["mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail", "mcse_mean"]:
+        out[column] = summary[column].to_numpy()
+    out["exact_mean"], out["exact_sd"] = exact_mean, exact_sd
+    out["agrees_with_exact"] = (out["mean"] - out["exact_mean"]).abs() <= 4 * out["mcse_mean"] + 1e-9
+    out["warning"] = [diagnostics_note(row, divergences, cfg) for _, row in out.iterrows()]
+    for key, values in back_transform(y, metric).items():
+        out[f"{key}_observed"] = values
+        out[f"{key}_ci_lower"] = back_transform(out["ci_lower"], metric)[key]
+        out[f"{key}_ci_upper"] = back_transform(out["ci_upper"], metric)[key]
+        out[f"{key}_mean"] = back_transform(draws.theta, metric)[key].mean(axis=(0, 1))
+        out[f"{key}_hdi_lower"] = back_transform(out["hdi_lower"], metric)[key]
+        out[f"{key}_hdi_upper"] = back_transform(out["hdi_upper"], metric)[key]
+    return out
+
+
+def diagnostics_note(row, divergences, cfg: BayesConfig) -> str:
+    from .summaries import diagnostics_warning
+
+    note = diagnostics_warning(row, divergences, cfg.r_hat_max, cfg.ess_min)
+    if not row["agrees_with_exact"]:
+        note = "; ".join(filter(None, [note, "MCMC mean differs from exact by more than 4 MCSE"]))
+    return note
+
+
+def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> PooledFit:
+    """Random-effects pooling by MCMC, summarised beside the exact posterior, with the
+    retry-once diagnostics policy and the exact check of mu and tau."""
+    y, v = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
+    s2 = typical_within_variance(v)
+    post = exact_posterior(y, v, cfg.priors.tau, cfg.priors.mu_sd)
+    exact = exact_rows(post, metric, s2, cfg.thresholds, cfg.hdi_prob)
+    for retry in (False, True):
+        settings = cfg.settings(retry)
+        draws = sampler.sample(y, v, settings=settings)
+        derived = derived_draws(draws.beta[..., 0], draws.tau, draws.eta_new, metric, s2, cfg.thresholds)
+        table = combine(summarise_draws(derived, cfg.hdi_prob), exact, draws.divergences, settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min)
+        studies = _study_table(data, draws, post, metric, cfg, draws.divergences)
+        if not (_needs_retry(table, ["mu", "tau"]) or studies["warning"].str.contains("divergent|r_hat|ess_").any()):
+            break
+        if not retry:
+            log.warning("Bayesian pooling: diagnostics or exact check failed; retrying with target_accept=%g and %d draws", cfg.retry_target_accept, cfg.draws * cfg.retry_draws_factor)
+    for row in table.itertuples():
+        if row.warning and not str(row.warning).startswith("exact only"):
+            log.warning("bayes %s: %s", row.parameter, row.warning)
+    _check_exact(table, ["mu", "tau"], "Bayesian pooling")
+    return PooledFit(table, studies, {**derived, "theta": draws.theta}, retried=retry)
+
+
+def moderator_design(data: pd.DataFrame, moderator: str):
+    """Dummy coding of a categorical moderator: the most frequent level (ties: first in
+    sort order) is the reference; rows with a missing or ``mixed`` value are dropped."""
+    values = data[moderator].astype("string").str.strip()
+    usable = values.notna() & ~values.str.lower().isin(MISSING_LEVELS)
+    kept = data[usable.to_numpy()].reset_index(drop=True)
+    levels_used = values[usable].to_numpy()
+    counts = pd.Series(levels_used).value_counts()
+    levels = sorted(counts.index, key=lambda level: (-counts[level], str(level)))
+    reference, others = (levels[0], levels[1:]) if levels else (None, [])
+    X = np.column_stack([np.ones(len(kept))] + [(levels_used == level).astype(float) for level in others])
+    return kept, X, reference, others, int((~usable).sum())
+
+
+def fit_moderators(sampler, data: pd.DataFrame, moderators, cfg: BayesConfig) -> pd.DataFrame:
+    """Bayesian meta-regression per moderator: coefficient posteriors (MCMC and exact)."""
+    frames = []
+    for moderator in moderators:
+        if moderator not in data:
+            log.warning("moderator %r is not a column of the analysis data; skipped", moderator)
+            frames.append(pd.DataFrame({"moderator": [moderator], "warning": ["not a column of the data"]}))
+            continue
+        kept, X, reference, others, dropped = moderator_design(data, moderator)
+        if len(others) == 0 or len(kept) <= X.shape[1]:
+            frames.append(pd.DataFrame({"moderator": [moderator], "k": [len(kept)], "k_dropped": [dropped], "warning": ["fewer than two levels or too few studies"]}))
+            continue
+        y, v = kept["yi"].to_numpy(float), kept["vi"].to_numpy(float)
+        post = exact_posterior(y, v, cfg.priors.tau, cfg.priors.mu_sd, X)
+        terms = ["intercept"] + [f"{level} vs {reference}" for level in others]
+        exact = {"tau": post.tau_summary(prob=cfg.hdi_prob)}
+        exact.update({f"beta[{j}]": post.coefficient(j).summary(prob=cfg.hdi_prob) for j in range(X.shape[1])})
+        exact = pd.DataFrame.from_dict(exact, orient="index").add_prefix("exact_").rename_axis("parameter").reset_index()
+        for retry in (False, True):
+            settings = cfg.settings(retry)
+            draws = sampler.sample(y, v, X, settings)
+            named = {f"beta[{j}]": draws.beta[..., j] for j in range(X.shape[1])} | {"tau": draws.tau}
+            table = combine(summarise_draws(named, cfg.hdi_prob), exact, draws.divergences, settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min)
+            if not _needs_retry(table, list(named)):
+                break
+        table.insert(0, "term", terms + ["tau"])
+        table.insert(0, "reference", reference)
+        table.insert(0, "k_dropped", dropped)
+        table.insert(0, "k", len(kept))
+        table.insert(0, "moderator", moderator)
+        for row in table.itertuples():
+            if row.warning:
+                log.warning("bayes moderator %s, %s: %s", moderator, row.term, row.warning)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=["moderator", "k", "k_dropped", "reference", "term", "parameter", "warning"])
+    table = pd.concat(frames, ignore_index=True)
+    table[["k", "k_dropped"]] = table[["k", "k_dropped"]].astype("Int64")
+    return table
+
+
+def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tuple[pd.DataFrame, dict]:
+    """Pooled effect, r, tau and the predictive r under the main and every sensitivity
+    prior of tau, by the exact quadrature. Returns the table and the posteriors."""
+    y, v = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
+    s2 = typical_within_variance(v)
+    priors = [replace(cfg.priors.tau, label=cfg.priors.tau.label or "main")]
+    for spec in cfg.sensitivity_priors:
+        prior = TauPrior.from_config(spec, metric)
+        if replace(prior, label=None) != replace(priors[0], label=None):
+            priors.append(prior)
+    rows, posts = [], {}
+    for prior in priors:
+        post = exact_posterior(y, v, prior, cfg.priors.mu_sd)
+        exact = exact_rows(post, metric, s2, cfg.thresholds, cfg.hdi_prob).set_index("parameter")
+        row = {"prior": prior.describe(), "tau_prior_family": prior.family, "tau_prior_scale": prior.scale,
+               "tau_prior_mu": prior.mu, "tau_prior_sigma": prior.sigma, "prior_mu_sd": cfg.priors.mu_sd, "k": len(y)}
+        for parameter in exact.index:
+            for stat in ("mean", "sd", "hdi_lower", "hdi_upper"):
+                value = exact.loc[parameter, f"exact_{stat}"]
+                if not (parameter.startswith(("p_", "bf_")) and stat != "mean"):
+                    row[f"{parameter}_{stat}" if stat != "mean" or not parameter.startswith(("p_", "bf_")) else parameter] = value
+        rows.append(row)
+        posts[prior.describe()] = (prior, post)
+    return pd.DataFrame(rows), posts

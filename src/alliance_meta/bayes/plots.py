@@ -1,0 +1,145 @@
+"""Figures of the Bayesian stage: posterior densities with the prior, the forest plot of
+observed against shrunken study effects, and the prior-sensitivity densities.
+
+Exact densities come from the quadrature: p(tau|y) = p(tau) p(y|tau) / p(y), and the
+pooled effect's density is the normal mixture transformed to r (change of variables).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..transforms import back_transform
+from .exact import ExactPosterior, conditional_posterior
+
+SCALE_LABEL = {"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "pdf.fonttype": 42})
+    return plt
+
+
+def display_scale(metric: str):
+    """(transform to the plotted scale, axis label): r for Fisher z, the metric otherwise."""
+    if metric == "z":
+        return (lambda x: back_transform(x, "z")["r"]), "correlation r"
+    return (lambda x: np.asarray(x, dtype=float)), SCALE_LABEL[metric]
+
+
+def tau_density(post: ExactPosterior, tau) -> np.ndarray:
+    """Exact marginal posterior density of tau."""
+    tau = np.asarray(tau, dtype=float)
+    log_lik = conditional_posterior(post.y, post.v, post.X, post.prior_sd, tau)[2]
+    return np.exp(post.tau_prior.logpdf(tau) + log_lik - post.log_evidence)
+
+
+def effect_density(post: ExactPosterior, metric: str, n: int = 600):
+    """(x, density) of the pooled effect on the display scale (exact)."""
+    mixture = post.coefficient(0)
+    grid = np.linspace(mixture.mean() - 6 * mixture.sd(), mixture.mean() + 6 * mixture.sd(), n)
+    to_display, _ = display_scale(metric)
+    x = to_display(grid)
+    return x, mixture.pdf(grid) / np.gradient(x, grid)
+
+
+def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str = ""):
+    """Two panels: pooled effect and tau; MCMC histogram, exact density, prior (dashed)."""
+    plt = _pyplot()
+    to_display, label = display_scale(metric)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 2.9), constrained_layout=True)
+    x, density = effect_density(post, metric)
+    left.hist(to_display(np.ravel(draws["mu"])), bins=60, density=True, color="0.82", edgecolor="none", label="MCMC draws")
+    left.plot(x, density, color="black", lw=1.4, label="exact posterior")
+    grid = np.linspace(x.min(), x.max(), 400)
+    inverse = {"z": np.arctanh}.get(metric, lambda v: v)
+    jac = np.gradient(to_display(inverse(grid)), inverse(grid))
+    prior = np.exp(-0.5 * (inverse(grid) / post.prior_sd[0]) ** 2) / (np.sqrt(2 * np.pi) * post.prior_sd[0]) / jac
+    left.plot(grid, prior, color="black", lw=1.0, ls="--", label="prior")
+    left.set_xlabel(f"pooled effect, {label}")
+    left.set_ylabel("density")
+    left.legend(frameon=False, fontsize=8, loc="upper left")
+    tau_draws = np.ravel(draws["tau"])
+    upper = max(np.quantile(tau_draws, 0.999), post.tau_summary()["hdi_upper"] * 1.3)
+    taus = np.linspace(0, upper, 500)
+    right.hist(tau_draws, bins=60, range=(0, upper), density=True, color="0.82", edgecolor="none")
+    right.plot(taus, tau_density(post, taus), color="black", lw=1.4)
+    right.plot(taus, post.tau_prior.pdf(taus), color="black", lw=1.0, ls="--")
+    right.set_xlabel(r"between-study SD $\tau$" + (" (Fisher z)" if metric == "z" else f" ({metric})"))
+    right.set_xlim(0, upper)
+    right.set_ylim(bottom=0)
+    left.set_ylim(bottom=0)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def forest_figure(studies, table, metric: str, title: str = ""):
+    """Observed estimates with 95% CIs (open squares) against posterior means with 95%
+    HDIs of the study effects (filled circles), and the pooled and predictive rows."""
+    plt = _pyplot()
+    to_display, label = display_scale(metric)
+    data = studies.sort_values("yi").reset_index(drop=True)
+    k = len(data)
+    height = max(3.0, 0.14 * (k + 4) + 0.9)
+    fig, ax = plt.subplots(figsize=(6.3, height), constrained_layout=True)
+    rows = np.arange(k)[::-1] + 3
+    offset = 0.18
+    ax.hlines(rows + offset, to_display(data["ci_lower"]), to_display(data["ci_upper"]), color="0.55", lw=0.8)
+    ax.plot(to_display(data["yi"]), rows + offset, "s", ms=3, mfc="white", mec="0.4", mew=0.7, label="observed (95% CI)")
+    ax.hlines(rows - offset, to_display(data["hdi_lower"]), to_display(data["hdi_upper"]), color="black", lw=0.9)
+    ax.plot(to_display(data["mean"]), rows - offset, "o", ms=2.6, color="black", label="shrunken (95% HDI)")
+    summary = table.set_index("parameter")
+    for row, name, text in ((1.5, "mu", "pooled effect"), (0.5, "theta_new", "new study (predictive)")):
+        lo, mid, hi = (to_display(summary.loc[name, c]) for c in ("hdi_lower", "mean", "hdi_upper"))
+        ax.fill([lo, mid, hi, mid], [row, row + 0.35, row, row - 0.35], color="black" if name == "mu" else "0.6")
+    labels = data["label"].astype(str).tolist() if "label" in data else data["study_id"].astype(str).tolist()
+    ax.set_yticks(list(rows) + [1.5, 0.5], labels + ["Pooled effect (95% HDI)", "New study (95% HDI)"], fontsize=6 if k > 40 else 8)
+    ax.axvline(0, color="0.3", lw=0.6, ls=":")
+    ax.axvline(to_display(summary.loc["mu", "mean"]), color="0.3", lw=0.6, ls="--")
+    ax.set_ylim(-0.2, k + 3.6)
+    ax.set_xlabel(label)
+    ax.spines["left"].set_visible(False)
+    ax.tick_params(axis="y", length=0)
+    ax.legend(frameon=False, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left", pad=14)
+    return fig
+
+
+def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
+    """Exact posterior densities of the pooled effect and of tau under each tau prior."""
+    plt = _pyplot()
+    _, label = display_scale(metric)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2), constrained_layout=True)
+    styles = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1))]
+    upper = max(post.tau_summary()["hdi_upper"] for _, post in posteriors.values()) * 1.4
+    taus = np.linspace(0, upper, 500)
+    for i, (name, (prior, post)) in enumerate(posteriors.items()):
+        style = dict(color=f"{0.0 + 0.12 * (i % 5):.2f}", ls=styles[i % len(styles)], lw=1.2)
+        left.plot(*effect_density(post, metric), label=name, **style)
+        right.plot(taus, tau_density(post, taus), **style)
+    left.set_xlabel(f"pooled effect, {label}")
+    left.set_ylabel("exact posterior density")
+    right.set_xlabel(r"between-study SD $\tau$" + (" (Fisher z)" if metric == "z" else f" ({metric})"))
+    right.set_xlim(0, upper)
+    for ax in (left, right):
+        ax.set_ylim(bottom=0)
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def save(fig, *paths) -> None:
+    """Save one figure to several files (format from the suffix) and close it."""
+    import matplotlib.pyplot as plt
+
+    for path in paths:
+        fig.savefig(path, dpi=200)
+    plt.close(fig)

@@ -1,0 +1,143 @@
+"""Posterior summaries of MCMC draws (ArviZ) beside the exact quadrature, and the
+agreement check between them.
+
+Rows of the pooled table (analysis metric unless stated): ``mu``, ``tau``, ``tau2``,
+``i2`` (100 tau^2 / (tau^2 + s^2), s^2 metafor's typical within-study variance;
+Higgins & Thompson 2002, eq. 9), the pooled effect back-transformed (``r``; ``or``
+for SMD and log OR), ``theta_new`` and ``r_new`` (effect of a new study, the
+predictive distribution; Higgins, Thompson & Spiegelhalter 2009, JRSS A 172(1)),
+``p_r_gt_<t>`` (posterior probability that the pooled r exceeds t) and the Bayes
+factors ``bf_mu`` (mu != 0) and ``bf_tau`` (tau > 0), which exist only exactly.
+
+MCMC and exact means agree when |mean - exact_mean| <= 4 mcse_mean (+ 1/draws for
+probabilities, whose MCSE is 0 when every draw is on one side): 4 MCSE is exceeded
+with probability 6e-5 per parameter when the CLT for MCMC holds (Vehtari et al.
+2021, Bayesian Analysis 16(2), on MCSE and ESS).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from ..transforms import back_transform
+from .exact import ExactPosterior
+
+CONTRACT_COLUMNS = ["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]
+EXTRA_COLUMNS = ["mcse_mean", "exact_mean", "exact_sd", "exact_hdi_lower", "exact_hdi_upper", "agrees_with_exact", "warning"]
+AGREEMENT_MCSE = 4.0
+
+
+def threshold_name(threshold: float) -> str:
+    return f"p_r_gt_{threshold:g}"
+
+
+def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.DataFrame:
+    """ArviZ summary (mean, sd, HDI, MCSE, bulk/tail ESS, rank-normalised R-hat) of
+    (chain, draw) arrays; HDI left empty for probabilities (0/1 indicators)."""
+    import arviz as az
+    import warnings
+
+    dataset = az.convert_to_dataset({name: np.asarray(values, dtype=float) for name, values in draws.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # R-hat of constant indicators is undefined (NaN)
+        table = az.summary(dataset, hdi_prob=prob, round_to="none", kind="all")
+    lower, upper = f"hdi_{(1 - prob) / 2 * 100:g}%", f"hdi_{(1 + prob) / 2 * 100:g}%"
+    table = table.rename(columns={lower: "hdi_lower", upper: "hdi_upper"})
+    table.index.name = "parameter"
+    table = table.reset_index()
+    indicator = table["parameter"].str.startswith("p_")
+    table.loc[indicator, ["hdi_lower", "hdi_upper"]] = np.nan
+    return table
+
+
+def _inverse(func, target: float, center: float) -> float:
+    """x with func(x) = target for an increasing func."""
+    lo, hi = center - 1.0, center + 1.0
+    while func(lo) > target:
+        lo -= 2 * (hi - lo)
+    while func(hi) < target:
+        hi += 2 * (hi - lo)
+    return optimize.brentq(lambda x: func(x) - target, lo, hi, xtol=1e-14)
+
+
+def derived_draws(beta0, tau, eta_new, metric: str, s2: float, thresholds) -> dict[str, np.ndarray]:
+    """Draws of every row of the pooled table from draws of mu, tau and eta_new."""
+    out = {"mu": beta0, "tau": tau, "tau2": tau**2}
+    if np.isfinite(s2):
+        out["i2"] = 100 * tau**2 / (tau**2 + s2)
+    pooled, theta_new = back_transform(beta0, metric), beta0 + tau * eta_new
+    out.update(pooled)
+    out["theta_new"] = theta_new
+    out.update({f"{key}_new": value for key, value in back_transform(theta_new, metric).items()})
+    for threshold in thresholds:
+        out[threshold_name(threshold)] = (pooled["r"] > threshold).astype(float)
+    return out
+
+
+def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: float = 0.95) -> pd.DataFrame:
+    """The same rows computed from the exact posterior."""
+    mu, new = post.coefficient(0), post.predictive()
+    rows = {"mu": mu.summary(prob=prob), "tau": post.tau_summary(prob=prob), "tau2": post.tau_summary(np.square, prob)}
+    if np.isfinite(s2):
+        rows["i2"] = post.tau_summary(lambda t: 100 * t**2 / (t**2 + s2), prob)
+    keys = list(back_transform(0.0, metric))
+    for key in keys:
+        rows[key] = mu.summary(lambda x, key=key: back_transform(x, metric)[key], prob)
+    rows["theta_new"] = new.summary(prob=prob)
+    for key in keys:
+        rows[f"{key}_new"] = new.summary(lambda x, key=key: back_transform(x, metric)[key], prob)
+    to_r = lambda x: float(back_transform(x, metric)["r"])
+    for threshold in thresholds:
+        p = mu.probability_above(_inverse(to_r, threshold, mu.mean()))
+        rows[threshold_name(threshold)] = {"mean": p, "sd": math.sqrt(max(p * (1 - p), 0.0)), "hdi_lower": np.nan, "hdi_upper": np.nan}
+    if post.X.shape[1] == 1:
+        bf = post.bayes_factors()
+        rows["bf_mu"] = {"mean": bf["mu"], "sd": np.nan, "hdi_lower": np.nan, "hdi_upper": np.nan}
+        rows["bf_tau"] = {"mean": bf["tau"], "sd": np.nan, "hdi_lower": np.nan, "hdi_upper": np.nan}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "parameter"
+    return table.add_prefix("exact_").reset_index()
+
+
+def diagnostics_warning(row, divergences: int, r_hat_max: float, ess_min: float) -> str:
+    """Text for the ``warning`` column: divergences, R-hat and ESS beyond the policy."""
+    notes = []
+    if divergences:
+        notes.append(f"{divergences} divergent transitions")
+    if pd.notna(row.get("r_hat")) and row["r_hat"] > r_hat_max:
+        notes.append(f"r_hat {row['r_hat']:.3f} > {r_hat_max:g}")
+    for column in ("ess_bulk", "ess_tail"):
+        if pd.notna(row.get(column)) and row[column] < ess_min:
+            notes.append(f"{column} {row[column]:.0f} < {ess_min:g}")
+    return "; ".join(notes)
+
+
+def agreement(table: pd.DataFrame, n_draws: int, multiplier: float = AGREEMENT_MCSE) -> pd.Series:
+    """|mean - exact_mean| <= multiplier * mcse_mean (+ 1/n_draws for probabilities)."""
+    slack = np.where(table["parameter"].str.startswith("p_"), 1.0 / n_draws, 0.0)
+    tolerance = multiplier * table["mcse_mean"].fillna(0) + slack + 1e-9 * (1 + table["exact_mean"].abs())
+    agrees = (table["mean"] - table["exact_mean"]).abs() <= tolerance
+    return agrees.where(table["mean"].notna() & table["exact_mean"].notna())
+
+
+def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: int, r_hat_max: float, ess_min: float) -> pd.DataFrame:
+    """The contract columns, then MCSE, the exact values, agreement and warnings."""
+    table = mcmc.merge(exact, on="parameter", how="outer", sort=False)
+    order = list(mcmc["parameter"]) + [p for p in exact["parameter"] if p not in set(mcmc["parameter"])]
+    table = table.set_index("parameter").loc[order].reset_index()
+    table["agrees_with_exact"] = agreement(table, n_draws)
+    warnings = []
+    for _, row in table.iterrows():
+        if pd.isna(row.get("mean")):
+            warnings.append("exact only: Bayes factor BF10 from the marginal likelihood" if row["parameter"].startswith("bf_") else "")
+            continue
+        note = diagnostics_warning(row, divergences, r_hat_max, ess_min) if not row["parameter"].startswith("p_") else ""
+        if row["agrees_with_exact"] is False or row["agrees_with_exact"] == 0:
+            note = "; ".join(filter(None, [note, f"MCMC mean differs from exact by more than {AGREEMENT_MCSE:g} MCSE"]))
+        warnings.append(note)
+    table["warning"] = warnings
+    return table[CONTRACT_COLUMNS + EXTRA_COLUMNS]
