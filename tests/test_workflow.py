@@ -1,0 +1,113 @@
+"""The Snakemake workflow: lint, dry run and real runs in a reviewer's own folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+
+OUTCOME_ROWS = [
+    # study_id, authors, year, r, n, modality, rater
+    ("s01", "Tiny A", 2001, 0.31, 60, "CBT", "patient"),
+    ("s02", "Tiny B", 2003, 0.12, 85, "psychodynamic", "therapist"),
+    ("s03", "Tiny C", 2005, 0.40, 40, "CBT", "client"),
+    ("s03", "Tiny C", 2005, 0.22, 40, "CBT", "observer"),
+    ("s04", "Tiny D", 2008, 0.05, 120, "humanistic", "patient"),
+    ("s05", "Tiny E", 2011, 0.35, 75, "psychodynamic", "patient"),
+    ("s06", "Tiny F", 2015, 0.28, 150, "CBT", "therapist"),
+]
+DROPOUT_ROWS = [
+    # study_id, authors, year, d, n1, n2, modality, rater
+    ("s07", "Tiny G", 2004, 0.61, 40, 18, "CBT", "patient"),
+    ("s08", "Tiny H", 2009, 0.35, 55, 25, "psychodynamic", "patient"),
+    ("s09", "Tiny I", 2012, 0.72, 30, 12, "CBT", "therapist"),
+    ("s10", "Tiny J", 2016, 0.48, 70, 30, "humanistic", "patient"),
+]
+
+
+def tiny_sheet() -> pd.DataFrame:
+    outcome = pd.DataFrame(OUTCOME_ROWS, columns=["study_id", "authors", "year", "r", "n", "modality", "rater"])
+    outcome["family"] = "outcome"
+    dropout = pd.DataFrame(DROPOUT_ROWS, columns=["study_id", "authors", "year", "d", "n1", "n2", "modality", "rater"])
+    dropout["family"] = "dropout"
+    return pd.concat([outcome, dropout], ignore_index=True)
+
+
+def snakemake(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
+               "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture()
+def review_folder(tmp_path: Path) -> Path:
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    tiny_sheet().to_csv(tmp_path / "data" / "raw" / "studies.csv", index=False)
+    return tmp_path
+
+
+def test_lint_reports_nothing():
+    result = subprocess.run([str(SNAKEMAKE), "--lint"], cwd=ROOT, capture_output=True, text=True)
+    assert "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert result.returncode == 0
+
+
+def test_dry_run_without_config_file_uses_schema_defaults(review_folder: Path):
+    result = snakemake(review_folder, "--dry-run")
+    assert "validate_sheet" in result.stdout
+    assert "pool" in result.stdout
+
+
+def test_real_run_writes_effect_sizes_and_pooled_tables(review_folder: Path):
+    targets = ["data/processed/effect_sizes.csv", "results/outcome/pooled.csv", "results/dropout/pooled.csv"]
+    snakemake(review_folder, *targets)
+    effect_sizes = pd.read_csv(review_folder / "data/processed/effect_sizes.csv")
+    assert len(effect_sizes) == len(OUTCOME_ROWS) + len(DROPOUT_ROWS)
+    assert {"study_id", "family", "yi", "vi", "input_kind"} <= set(effect_sizes.columns)
+    pooled = pd.read_csv(review_folder / "results/outcome/pooled.csv")
+    contract = ["method", "test", "k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper",
+                "tau2", "tau2_ci_lower", "tau2_ci_upper", "i2", "h2", "q", "q_df", "q_p"]
+    assert list(pooled.columns[: len(contract)]) == contract
+    assert set(pooled["k"]) == {6}  # s03's two correlations are aggregated into one composite
+
+
+def test_adding_an_outcome_study_reruns_only_the_outcome_family(review_folder: Path):
+    targets = ["results/outcome/pooled.csv", "results/dropout/pooled.csv"]
+    snakemake(review_folder, *targets)
+    outcome, dropout = (review_folder / target for target in targets)
+    before = {path: path.stat().st_mtime_ns for path in (outcome, dropout)}
+    sheet_path = review_folder / "data" / "raw" / "studies.csv"
+    sheet = pd.read_csv(sheet_path)
+    new_row = pd.DataFrame([{"study_id": "s11", "authors": "Tiny K", "year": 2020, "r": 0.25, "n": 90,
+                             "modality": "CBT", "rater": "patient", "family": "outcome"}])
+    pd.concat([sheet, new_row], ignore_index=True).to_csv(sheet_path, index=False)
+    snakemake(review_folder, *targets)
+    assert outcome.stat().st_mtime_ns > before[outcome]
+    assert dropout.stat().st_mtime_ns == before[dropout]
+    assert set(pd.read_csv(outcome)["k"]) == {7}
+
+
+def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: Path):
+    sheet_path = review_folder / "data" / "raw" / "studies.csv"
+    sheet = pd.read_csv(sheet_path, dtype=str)
+    sheet.loc[0, "r"] = "1.3"
+    sheet.loc[1, "r"] = "0,35"
+    sheet.loc[2, "study_id"] = ""
+    sheet.to_csv(sheet_path, index=False)
+    before = sheet_path.read_bytes()
+    result = snakemake(review_folder, "data/processed/effect_sizes.csv", check=False)
+    assert result.returncode != 0
+    log = (review_folder / "logs" / "validate_sheet.log").read_text()
+    assert "row 2" in log and "row 3" in log and "row 4" in log
+    assert "Traceback" not in log
+    assert sheet_path.read_bytes() == before
