@@ -28,6 +28,7 @@ rule forest_plot:
     params:
         main_method=MAIN_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
+        level=config["pooling"]["level"],
     conda:
         CONDA_ENV
     log:

@@ -1,0 +1,76 @@
+"""Smoke tests of the forest plot and of the pool / forest_plot workflow scripts."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib import image
+
+from alliance_meta.io import read_table, write_table
+from alliance_meta.pooling import CONTRACT_COLUMNS, fit
+from alliance_meta.plots.forest import save_forest_plot, study_labels
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+
+
+def simulated_family(k: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = rng.integers(25, 400, k)
+    yi = rng.normal(0.28, 0.12, k) + rng.normal(0, 1 / np.sqrt(n - 3))
+    return pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(k)], "yi": yi, "vi": 1 / (n - 3), "n": n,
+                         "authors": [f"Author{i} et al." for i in range(k)], "year": rng.integers(1985, 2020, k),
+                         "label": [""] * k})
+
+
+@pytest.mark.parametrize("metric", ["z", "smd", "log_or"])
+def test_forest_plot_writes_pdf_png_svg(tmp_path, metric):
+    data = simulated_family()
+    pooled = fit(data.yi, data.vi, "REML", "knha", metric=metric).as_row()
+    suffixes = ("png", "pdf", "svg") if metric == "z" else ("png",)
+    paths = [tmp_path / f"forest.{suffix}" for suffix in suffixes]
+    save_forest_plot(data, pooled, metric, paths)
+    assert all(path.stat().st_size > 1000 for path in paths)
+    height, width = image.imread(paths[0]).shape[:2]
+    assert height > width  # one row per study: a tall figure at k = 40
+    if metric == "z":
+        assert "Correlation" in paths[2].read_text()  # SVG keeps text as text
+
+
+def test_forest_plot_of_an_empty_family(tmp_path):
+    path = tmp_path / "forest.png"
+    save_forest_plot(simulated_family().iloc[:0], {}, "z", [path])
+    assert path.stat().st_size > 0
+
+
+def test_study_labels_fall_back_to_authors_and_id():
+    data = pd.DataFrame({"study_id": ["a", "b", "c"], "label": ["Smith 2001", "", np.nan],
+                         "authors": ["x", "Jones", np.nan], "year": [2001, 2005, np.nan]})
+    assert study_labels(data) == ["Smith 2001", "Jones (2005)", "c"]
+
+
+def run_script(name: str, **namespace) -> None:
+    runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": SimpleNamespace(**namespace)})
+
+
+@pytest.mark.parametrize("k", [40, 0])
+def test_pool_and_forest_scripts(tmp_path, k):
+    analysis = tmp_path / "analysis.csv"
+    write_table(simulated_family()[:k], analysis)
+    pooled = tmp_path / "pooled.csv"
+    pooling = {"methods": ["common", "DL", "REML"], "tests": ["z", "knha"], "knha_adhoc": False, "level": 95}
+    run_script("pool.py", input=[str(analysis)], output=[str(pooled)], log=[str(tmp_path / "pool.log")],
+               params=SimpleNamespace(pooling=pooling, metric="z"))
+    table = read_table(pooled)
+    assert list(table.columns[: len(CONTRACT_COLUMNS)]) == list(CONTRACT_COLUMNS)
+    assert len(table) == (6 if k else 0)
+    outputs = [str(tmp_path / f"forest.{suffix}") for suffix in ("pdf", "png", "svg")]
+    run_script("forest_plot.py", input=SimpleNamespace(data=str(analysis), pooled=str(pooled)), output=outputs,
+               log=[str(tmp_path / "forest.log")], params=SimpleNamespace(main_method="REML", metric="z", level=95))
+    assert all(Path(path).stat().st_size > 0 for path in outputs)
+    if k == 0:
+        assert "k = 0" in (tmp_path / "pool.log").read_text()
