@@ -1,0 +1,48 @@
+"""How each analysis metric is shown to readers: symbol, transform, null value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from alliance_meta.report.formatting import apa_number
+
+
+@dataclass(frozen=True)
+class Display:
+    """A metric as printed: ``r`` from Fisher z, ``g`` from smd, ``OR`` from log OR."""
+
+    symbol: str
+    name: str
+    transform: Callable
+    null: float
+    leading_zero: bool
+
+    def number(self, value: float) -> str:
+        """A transformed value, APA-rounded (two decimals; no leading zero for r)."""
+        return apa_number(float(self.transform(value)), 2, self.leading_zero)
+
+    def interval(self, lower: float, upper: float) -> str:
+        """``[.25, .30]`` of two analysis-metric bounds."""
+        return f"[{self.number(lower)}, {self.number(upper)}]"
+
+    def with_interval(self, estimate: float, lower: float, upper: float) -> str:
+        """``.28 [.25, .30]``."""
+        return f"{self.number(estimate)} {self.interval(lower, upper)}"
+
+
+DISPLAYS = {
+    "z": Display("r", "correlation", np.tanh, 0.0, False),
+    "smd": Display("g", "Hedges' g", lambda x: np.asarray(x, dtype=float), 0.0, True),
+    "log_or": Display("OR", "odds ratio", np.exp, 1.0, True),
+}
+
+
+def display(metric: str) -> Display:
+    """The :class:`Display` of an analysis metric (``z``, ``smd``, ``log_or``)."""
+    try:
+        return DISPLAYS[metric]
+    except KeyError:
+        raise ValueError(f"unknown analysis metric {metric!r}; expected one of {sorted(DISPLAYS)}") from None

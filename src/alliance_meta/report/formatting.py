@@ -1,0 +1,89 @@
+"""Numbers for reading: APA style (American Psychological Association 2020, sec. 6.36-6.40).
+
+Two decimals; no leading zero for values that cannot exceed 1 in magnitude
+(correlations, p); p below .001 as ``< .001``; a typographic minus sign.
+CSV files keep full precision; these helpers are for the report and manuscript tables only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+MINUS = "\u2212"
+#: Columns bounded by 1 in magnitude (APA: no leading zero).
+BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
+                   "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
+                   "model_qm_p", "model_f_p", "model_qe_p", "model_qm_p_permutation", "model_f_p_permutation",
+                   "q_between_separate_p", "kendall_tau"}
+INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_studies", "n_levels", "k_dropped",
+                   "permutations", "iterations", "position", "k_effect_sizes", "model_qm_df", "model_f_df1",
+                   "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail"}
+
+
+def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:
+    """``value`` rounded to ``decimals``, a typographic minus, optionally without the leading zero."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "\u2013"
+    text = f"{float(value):.{decimals}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    if not leading_zero:
+        text = text.replace("0.", ".", 1)
+    return text.replace("-", MINUS)
+
+
+def apa_p(p: float) -> str:
+    """APA p value: three decimals without leading zero, ``< .001`` below (no ``p =`` prefix)."""
+    if p is None or not math.isfinite(float(p)):
+        return "\u2013"
+    return "< .001" if p < 0.001 else apa_number(p, 3, leading_zero=False)
+
+
+def apa_p_clause(p: float) -> str:
+    """``p = .042`` or ``p < .001``."""
+    text = apa_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def apa_integer(value: float) -> str:
+    """Whole numbers with thousands separators (``12,345``)."""
+    if value is None or not math.isfinite(float(value)):
+        return "\u2013"
+    return f"{int(round(float(value))):,}"
+
+
+def is_bounded(column: str) -> bool:
+    """Whether a column holds values bounded by 1 (printed without a leading zero)."""
+    return column in BOUNDED_COLUMNS or column.startswith("r_") or column.endswith("_p")
+
+
+def format_cell(column: str, value: object) -> str:
+    """One table cell for reading: integers whole, p and r in APA style, other numbers 3 significant decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    number = float(value)
+    if not math.isfinite(number):
+        return MINUS + "\u221e" if number < 0 else ("\u221e" if number > 0 else "")
+    if column in INTEGER_COLUMNS or (column.endswith("_df") and number.is_integer()):
+        return apa_integer(number)
+    if column == "p" or column.endswith("_p") or "_p_" in column or column.startswith("p_"):
+        return apa_p(number)
+    if is_bounded(column):
+        return apa_number(number, 2, leading_zero=False)
+    if abs(number) >= 1000:
+        return apa_integer(number)
+    decimals = 2 if abs(number) >= 10 else 3
+    return apa_number(number, decimals)
+
+
+def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every cell formatted for reading (strings)."""
+    return pd.DataFrame({column: [format_cell(column, value) for value in frame[column]] for column in frame.columns},
+                        index=frame.index, dtype=object)

@@ -1,0 +1,132 @@
+"""The self-contained HTML report: Jinja2 template (autoescaped), inline CSS, images as base64 PNG.
+
+Nothing is loaded from the network: no scripts, fonts or style sheets from elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from alliance_meta.report.formatting import readable_frame
+from alliance_meta.report.summary import family_counts, is_simulated, moderator_counts
+from alliance_meta.report.text import results_paragraph
+
+#: Order and titles of the tables a family can have; others follow alphabetically.
+TABLE_TITLES = {
+    "studies": "Studies included", "pooled": "Pooled estimates (every estimator and test)",
+    "moderators": "Moderator tests", "subgroups": "Subgroup estimates", "meta_regression": "Meta-regression coefficients",
+    "bias": "Publication bias and small-study effects", "leave_one_out": "Leave-one-out analysis",
+    "influence": "Influence diagnostics", "cumulative": "Cumulative meta-analysis (by year)",
+    "bayes": "Bayesian model: posterior summaries", "bayes_studies": "Bayesian model: shrunken study estimates",
+    "bayes_moderators": "Bayesian model: moderators", "bayes_prior_sensitivity": "Bayesian model: prior sensitivity",
+    "multiverse": "Multiverse of specifications",
+}
+PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Baujat plot", "influence": "Influence plot",
+               "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot"}
+STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
+COLLAPSE_ROWS = 25
+
+
+@dataclass
+class HtmlTable:
+    """A table for the template: title, header and formatted rows (escaped by the template)."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    collapsed: bool = False
+    note: str = ""
+
+
+@dataclass
+class Figure:
+    """An image inlined as a data URI."""
+
+    title: str
+    data_uri: str
+
+
+@dataclass
+class FamilySection:
+    name: str
+    metric: str
+    paragraph: str
+    tables: list[HtmlTable] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: str = "") -> HtmlTable:
+    """Format ``frame`` for reading (APA rounding); long tables start collapsed."""
+    readable = readable_frame(frame.reset_index(drop=True))
+    return HtmlTable(name, title or TABLE_TITLES.get(name, name.replace("_", " ").capitalize()),
+                     [str(c) for c in frame.columns], readable.astype(str).values.tolist(),
+                     collapsed=len(frame) > COLLAPSE_ROWS, note=note)
+
+
+def inline_png(path: str | Path) -> str:
+    """A ``data:image/png;base64,...`` URI of a PNG file."""
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def plot_title(path: str | Path) -> str:
+    """``forest_rater.png`` -> ``Forest plot: rater``."""
+    stem = Path(path).stem
+    kind, _, detail = stem.partition("_")
+    title = PLOT_TITLES.get(kind, stem.replace("_", " ").capitalize())
+    return f"{title}: {detail.replace('_', ' ')}" if detail else title
+
+
+def ordered(names) -> list[str]:
+    known = [name for name in TABLE_TITLES if name in names]
+    return known + sorted(set(names) - set(known))
+
+
+def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], analysis: pd.DataFrame | None,
+                   images: list[str | Path], counts: dict, config: dict) -> FamilySection:
+    """Paragraph, tables and figures of one family."""
+    pooling = config.get("pooling", {})
+    paragraph = results_paragraph(family, metric, tables, counts, pooling.get("main_method", "REML"),
+                                  pooling.get("tests", ["z", "knha"]), pooling.get("level", 95))
+    section = FamilySection(family, metric, paragraph)
+    if analysis is not None:
+        columns = [c for c in STUDY_COLUMNS if c in analysis]
+        section.tables.append(html_table("studies", analysis[columns],
+                                         note=f"yi and vi in the analysis metric ({metric})."))
+    section.tables += [html_table(name, tables[name]) for name in ordered(tables)]
+    section.figures = [Figure(plot_title(path), inline_png(path)) for path in sorted(images, key=_figure_order)]
+    return section
+
+
+def _figure_order(path) -> tuple[int, str]:
+    kinds = list(PLOT_TITLES)
+    kind = Path(path).stem.partition("_")[0]
+    return (kinds.index(kind) if kind in kinds else len(kinds), Path(path).stem)
+
+
+def environment() -> jinja2.Environment:
+    """Jinja2 environment over the package's templates, with HTML autoescaping always on."""
+    loader = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
+                  config: dict, provenance: dict, methods: str) -> str:
+    """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``."""
+    counts = family_counts(effect_sizes, list(families))
+    count_of = {row["family"]: row for row in counts.to_dict("records")}
+    sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
+                               count_of.get(name, {}), config) for name, part in families.items()]
+    summary_tables = [html_table("families", counts, "Studies, effect sizes and patients per family",
+                                 note="N sums the largest n of each study's effect sizes."),
+                      html_table("moderator_levels", moderator_counts(effect_sizes, config.get("moderators", [])),
+                                 "Studies and effect sizes per moderator level")]
+    return environment().get_template("report.html.j2").render(
+        simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
+        provenance=provenance, title="Therapeutic alliance meta-analysis")

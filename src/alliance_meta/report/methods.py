@@ -1,0 +1,65 @@
+"""The methods paragraph: estimator, tests, dependence handling, priors and software."""
+
+from __future__ import annotations
+
+from alliance_meta.report.text import METRIC_NAMES, TEST_NAMES
+
+ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood", "DL": "DerSimonian\u2013Laird",
+              "PM": "Paule\u2013Mandel", "EB": "empirical Bayes", "HE": "Hedges", "HS": "Hunter\u2013Schmidt",
+              "SJ": "Sidik\u2013Jonkman", "HSk": "Hunter\u2013Schmidt (small-sample corrected)",
+              "PMM": "median-unbiased Paule\u2013Mandel", "GENQ": "generalised Q", "common": "common-effect"}
+
+
+def dependence_sentence(config: dict) -> str:
+    """How several effect sizes of one study were handled."""
+    rho = config.get("aggregate_rho", 0.5)
+    if config.get("dependence") == "multilevel":
+        return ("Dependent effect sizes were modelled with a three-level random-effects model "
+                "(effect sizes within studies).")
+    if config.get("aggregate_method") == "mean":
+        return (f"Dependent effect sizes within a study were combined into one composite (Borenstein et al., 2009, "
+                f"ch. 24) assuming a correlation of {rho:g} between them.")
+    return (f"Dependent effect sizes within a study were combined into one inverse-variance (GLS) composite under "
+            f"compound symmetry with an assumed correlation of {rho:g} between sampling errors.")
+
+
+def prior_sentence(config: dict) -> str:
+    """The priors of the Bayesian model."""
+    prior = config.get("bayes", {}).get("prior", {})
+    tau = prior.get("tau", {"family": "half_normal", "scale": 0.5})
+    tau_text = (f"log-normal prior on \u03c4\u00b2 (\u03bc = {tau.get('mu')}, \u03c3 = {tau.get('sigma')})"
+                if tau.get("family") == "log_normal"
+                else f"{tau.get('family', 'half_normal').replace('_', '-')}({tau.get('scale', 0.5):g}) prior on \u03c4")
+    return (f"The Bayesian normal\u2013normal hierarchical model used \u03bc ~ Normal(0, {prior.get('mu_sd', 1.0):g}) "
+            f"and a {tau_text} (seed {config.get('bayes', {}).get('seed', '')}).")
+
+
+def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str]) -> str:
+    """Methods text naming the metrics, estimator, tests, dependence handling, priors and software."""
+    pooling = config.get("pooling", {})
+    method = pooling.get("main_method", "REML")
+    tests = pooling.get("tests", ["z", "knha"])
+    metrics = config.get("metric", {})
+    level = pooling.get("level", 95)
+    sentences = [
+        f"Correlations were analysed as {METRIC_NAMES.get(metrics.get('outcome', 'z'))} and back-transformed to r; "
+        f"the dropout family was analysed as {METRIC_NAMES.get(metrics.get('dropout', 'smd'))}.",
+        dependence_sentence(config),
+        f"Random-effects models were fitted with the {ESTIMATORS.get(method, method)} estimator of \u03c4\u00b2 "
+        f"(other estimators as sensitivity analyses); {level:g}% confidence intervals used "
+        + " and ".join(TEST_NAMES.get(t, t) for t in tests)
+        + "; the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval follows Higgins et al. "
+        "(2009).",
+    ]
+    if "moderators" in stages:
+        sentences.append(f"Moderators were tested in mixed-effects meta-regressions ({method}) with omnibus QM and "
+                         f"Knapp\u2013Hartung F tests and {config.get('permutations', 1000)} permutations.")
+    if "bias" in stages:
+        sentences.append("Small-study effects were examined with the funnel plot, Egger's regression test, the rank "
+                         "correlation test, trim and fill, fail-safe N, PET-PEESE and a step-function selection "
+                         "model; influence with leave-one-out, influence diagnostics and cumulative analysis.")
+    if "bayes" in stages:
+        sentences.append(prior_sentence(config))
+    software = ", ".join(f"{name} {version}" for name, version in versions.items() if version != "not installed")
+    sentences.append(f"Analyses ran in alliance-meta {versions.get('alliance-meta', '')} (software: {software}).")
+    return " ".join(sentences)

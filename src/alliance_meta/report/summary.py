@@ -1,0 +1,46 @@
+"""Counts that describe the data: studies, effect sizes and patients per family and moderator level."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def total_n(effect_sizes: pd.DataFrame) -> tuple[int, int]:
+    """Patients summed over studies (largest n of each study's rows) and studies whose n is unknown."""
+    if "n" not in effect_sizes or effect_sizes.empty:
+        return 0, effect_sizes["study_id"].nunique() if "study_id" in effect_sizes else 0
+    per_study = pd.to_numeric(effect_sizes["n"], errors="coerce").groupby(effect_sizes["study_id"]).max()
+    return int(per_study.sum(skipna=True)), int(per_study.isna().sum())
+
+
+def family_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFrame:
+    """One row per family: ``family``, ``studies``, ``effect_sizes``, ``n`` and ``studies_without_n``."""
+    rows = []
+    for family in families:
+        rows_of_family = effect_sizes[effect_sizes["family"] == family]
+        n, unknown = total_n(rows_of_family)
+        rows.append({"family": family, "studies": rows_of_family["study_id"].nunique(),
+                     "effect_sizes": len(rows_of_family), "n": n, "studies_without_n": unknown})
+    return pd.DataFrame(rows, columns=["family", "studies", "effect_sizes", "n", "studies_without_n"])
+
+
+def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str]) -> pd.DataFrame:
+    """Studies and effect sizes per family, moderator and level (missing values as ``(not coded)``)."""
+    rows = []
+    for moderator in moderators:
+        if moderator not in effect_sizes:
+            continue
+        levels = effect_sizes[moderator].astype("string").fillna("(not coded)")
+        grouped = effect_sizes.assign(level=levels).groupby(["family", "level"], sort=True)
+        for (family, level), group in grouped:
+            rows.append({"family": family, "moderator": moderator, "level": level,
+                         "studies": group["study_id"].nunique(), "effect_sizes": len(group)})
+    return pd.DataFrame(rows, columns=["family", "moderator", "level", "studies", "effect_sizes"])
+
+
+def is_simulated(sheet: pd.DataFrame) -> bool:
+    """Whether any row of the sheet is marked ``simulated = yes`` (the bundled demo data)."""
+    if "simulated" not in sheet:
+        return False
+    values = sheet["simulated"].astype("string").str.strip().str.lower()
+    return bool(values.isin(["yes", "y", "true", "1"]).any())

@@ -1,0 +1,170 @@
+"""Manuscript tables (APA rounding) as Markdown and LaTeX (booktabs) from the pipeline's CSVs.
+
+Each builder takes one CSV's frame and the family's analysis metric and returns a
+:class:`ManuscriptTable` of strings; ``to_markdown`` and ``to_latex`` render it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from alliance_meta.report.effects import display
+from alliance_meta.report.formatting import apa_integer, apa_number, apa_p, readable_frame
+
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "<": "$<$", ">": "$>$", "\u2212": "$-$", "\u2013": "--", "\u221e": r"$\infty$",
+                  "\u03c4": r"$\tau$", "\u00b2": r"\textsuperscript{2}"}
+
+
+@dataclass(frozen=True)
+class ManuscriptTable:
+    """A titled table of already formatted cells, with a note below it."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str = ""
+    align: list[str] = field(default_factory=list)
+
+    def alignment(self) -> list[str]:
+        return self.align or ["l"] + ["r"] * (len(self.header) - 1)
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _interval(show, lower, upper) -> str:
+    return show.interval(lower, upper) if _finite(lower) and _finite(upper) else ""
+
+
+def _statistic(value: float) -> str:
+    """Two decimals; whole numbers with thousands separators from 1,000 on (fail-safe N)."""
+    return apa_integer(value) if abs(float(value)) >= 1000 else apa_number(value, 2)
+
+
+def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """One row per estimator and test: k, effect [CI], prediction interval, tau^2, I^2, Q."""
+    show = display(metric)
+    rows = [[row.method, row.test, apa_integer(row.k), show.with_interval(row.estimate, row.ci_lower, row.ci_upper),
+             _interval(show, row.pi_lower, row.pi_upper), apa_number(row.tau2, 3), apa_number(row.i2, 1),
+             f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})", apa_p(row.q_p)]
+            for row in frame.itertuples()]
+    header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
+              "Q (df)", "p"]
+    note = (f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
+            f"({metric}). CI = confidence interval; PI = prediction interval; test z = Wald, knha = Knapp\u2013Hartung.")
+    return ManuscriptTable("Pooled estimates", header, rows, note)
+
+
+def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """One row per moderator: omnibus Q_M and F tests, tau^2 and R^2."""
+    rows = []
+    for row in frame.itertuples():
+        permutation = getattr(row, "qm_p_permutation", float("nan"))
+        rows.append([str(row.moderator), apa_integer(row.k), f"{apa_number(row.qm, 2)} ({apa_integer(row.qm_df)})",
+                     apa_p(row.qm_p), f"{apa_number(row.f, 2)} ({apa_integer(row.f_df1)}, {apa_integer(row.f_df2)})",
+                     apa_p(row.f_p), apa_p(permutation) if _finite(permutation) else "", apa_number(row.tau2, 3),
+                     apa_number(row.r2, 1)])
+    header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
+              "\u03c4\u00b2", "R\u00b2 (%)"]
+    note = "Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment."
+    return ManuscriptTable("Moderator tests", header, rows, note)
+
+
+def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """One row per moderator level: k, effect [CI], tau^2."""
+    show = display(metric)
+    rows = [[str(row.moderator), str(row.level), apa_integer(row.k),
+             show.with_interval(row.estimate, row.ci_lower, row.ci_upper), apa_number(row.tau2, 3)]
+            for row in frame.itertuples()]
+    header = ["Moderator", "Level", "k", f"{show.symbol} [{level:g}% CI]", "\u03c4\u00b2"]
+    return ManuscriptTable("Subgroup estimates", header, rows, "Random-effects (REML) estimate within each level.",
+                           ["l", "l", "r", "r", "r"])
+
+
+def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """One row per small-study or bias test: statistic, p, adjusted estimate, studies imputed."""
+    show = display(metric)
+    rows = []
+    for row in frame.itertuples():
+        estimate = show.number(row.estimate) if _finite(row.estimate) else ""
+        imputed = apa_integer(row.k_imputed) if _finite(row.k_imputed) else ""
+        statistic = _statistic(row.statistic) if _finite(row.statistic) else ""
+        rows.append([str(row.test).replace("_", " "), statistic, apa_p(row.p) if _finite(row.p) else "",
+                     estimate, imputed])
+    header = ["Test", "Statistic", "p", f"Adjusted {show.symbol}", "k imputed"]
+    return ManuscriptTable("Publication bias and small-study effects", header, rows)
+
+
+def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """One row per posterior parameter: mean, SD, HDI, R-hat and effective sample sizes."""
+    readable = readable_frame(frame)
+    header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
+    rows = [[str(frame["parameter"].iloc[i]), readable["mean"].iloc[i], readable["sd"].iloc[i],
+             f"[{readable['hdi_lower'].iloc[i]}, {readable['hdi_upper'].iloc[i]}]",
+             readable.get("r_hat", pd.Series([""] * len(frame))).iloc[i],
+             readable.get("ess_bulk", pd.Series([""] * len(frame))).iloc[i],
+             readable.get("ess_tail", pd.Series([""] * len(frame))).iloc[i]] for i in range(len(frame))]
+    note = f"Posterior summaries in the analysis metric ({metric}); HDI = highest-density interval."
+    return ManuscriptTable("Bayesian random-effects model", header, rows, note)
+
+
+def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
+    """Every column of ``frame``, formatted for reading."""
+    readable = readable_frame(frame)
+    return ManuscriptTable(title, [str(c) for c in frame.columns], readable.astype(str).values.tolist())
+
+
+BUILDERS = {"pooled": pooled_table, "moderators": moderators_table, "subgroups": subgroups_table,
+            "bias": bias_table, "bayes": bayes_table}
+
+
+def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """The manuscript table of the CSV called ``name`` (``pooled``, ``bias`` ...); generic otherwise."""
+    builder = BUILDERS.get(name)
+    if builder is None:
+        return generic_table(frame, name.replace("_", " ").capitalize())
+    return builder(frame, metric, level)
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(table: ManuscriptTable) -> str:
+    """A GitHub/pandoc pipe table with the title above and the note below."""
+    rule = [":--" if a == "l" else "--:" for a in table.alignment()]
+    lines = [f"**{table.title}**", "", "| " + " | ".join(map(_markdown_cell, table.header)) + " |",
+             "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(map(_markdown_cell, row)) + " |" for row in table.rows]
+    if table.note:
+        lines += ["", f"*Note.* {table.note}"]
+    return "\n".join(lines) + "\n"
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX specials and map typographic characters to LaTeX."""
+    text = text.replace("R-hat", "\x00")
+    escaped = "".join(LATEX_SPECIALS.get(character, character) for character in text)
+    return escaped.replace("\x00", r"$\hat{R}$")
+
+
+def to_latex(table: ManuscriptTable) -> str:
+    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
+    lines = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{latex_escape(table.title)}}}",
+             rf"\begin{{tabular}}{{{''.join(table.alignment())}}}", r"\toprule",
+             " & ".join(latex_escape(h) for h in table.header) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.rows]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if table.note:
+        lines.append(rf"\par\smallskip{{\footnotesize\textit{{Note.}} {latex_escape(table.note)}}}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,126 @@
+"""APA-style results and methods paragraphs generated from the pipeline's numbers.
+
+Wording follows APA (2020, sec. 6.40-6.46): statistic, degrees of freedom, value,
+exact p to three decimals; intervals in brackets with their level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from alliance_meta.report.effects import display
+from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause
+
+FAMILY_PHRASES = {
+    "outcome": "The alliance\u2013outcome association",
+    "dropout": "The alliance\u2013dropout association",
+}
+DIRECTION_NOTES = {
+    "outcome": "",
+    "dropout": " (positive values: a stronger alliance among patients who stayed in treatment)",
+}
+METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "the log odds ratio"}
+TEST_NAMES = {"z": "Wald-type z tests", "knha": "the Knapp\u2013Hartung adjustment", "adhoc": "Knapp\u2013Hartung (ad hoc)"}
+
+
+def main_row(pooled: pd.DataFrame, method: str, tests: list[str]) -> pd.Series | None:
+    """The row of ``pooled.csv`` for the main estimator and the first configured test."""
+    for test in tests:
+        rows = pooled[(pooled["method"] == method) & (pooled["test"] == test)]
+        if len(rows):
+            return rows.iloc[0]
+    rows = pooled[pooled["method"] == method]
+    return rows.iloc[0] if len(rows) else None
+
+
+def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dict, level: float = 95) -> str:
+    """``The alliance-outcome association was r = .28, 95% CI [.25, .30], k = ... ; tau^2 ..., I^2 ...; PI``."""
+    subject = FAMILY_PHRASES.get(family, f"The {family} association")
+    if row is None or not math.isfinite(float(row["estimate"])):
+        return f"{subject} could not be estimated: the sheet holds no usable effect sizes of this family."
+    show = display(metric)
+    n_text = f"N = {apa_integer(counts.get('n', math.nan))}"
+    if counts.get("studies_without_n"):
+        n_text += f" (n unknown for {counts['studies_without_n']} studies)"
+    sentence = (f"{subject} was {show.symbol} = {show.number(row['estimate'])}, {level:g}% CI "
+                f"{show.interval(row['ci_lower'], row['ci_upper'])}{DIRECTION_NOTES.get(family, '')}, "
+                f"k = {apa_integer(row['k'])} studies ({apa_integer(counts.get('effect_sizes', math.nan))} effect "
+                f"sizes), {n_text}; \u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({METRIC_NAMES[metric]}), "
+                f"I\u00b2 = {apa_number(row['i2'], 1)}%")
+    if math.isfinite(float(row["pi_lower"])):
+        sentence += f"; {level:g}% prediction interval {show.interval(row['pi_lower'], row['pi_upper'])}"
+    sentence += "."
+    if math.isfinite(float(row["q"])) and row["q_df"] > 0:
+        sentence += (f" Heterogeneity: Q({apa_integer(row['q_df'])}) = {apa_number(row['q'], 2)}, "
+                     f"{apa_p_clause(row['q_p'])}.")
+    return sentence
+
+
+def moderators_sentence(moderators: pd.DataFrame) -> str:
+    """One clause per moderator: the omnibus Q_M test, its p and R^2."""
+    if moderators is None or moderators.empty:
+        return ""
+    clauses = []
+    for row in moderators.itertuples():
+        clause = f"{row.moderator}, QM({apa_integer(row.qm_df)}) = {apa_number(row.qm, 2)}, {apa_p_clause(row.qm_p)}"
+        permutation = getattr(row, "qm_p_permutation", math.nan)
+        if isinstance(permutation, float) and math.isfinite(permutation):
+            clause += f" (permutation {apa_p_clause(permutation)})"
+        if math.isfinite(float(row.r2)):
+            clause += f", R\u00b2 = {apa_number(row.r2, 1)}%"
+        clauses.append(clause)
+    return "Moderator tests (mixed-effects meta-regression, REML): " + "; ".join(clauses) + "."
+
+
+def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
+    """Egger's test, the rank test, trim and fill and the fail-safe N, when present."""
+    if bias is None or bias.empty:
+        return ""
+    show = display(metric)
+    rows = {row.test: row for row in bias.itertuples()}
+    clauses = []
+    if "egger" in rows:
+        clauses.append(f"Egger's regression test z = {apa_number(rows['egger'].statistic, 2)}, "
+                       f"{apa_p_clause(rows['egger'].p)}")
+    if "rank" in rows:
+        clauses.append(f"the rank correlation test Kendall's \u03c4 = {apa_number(rows['rank'].statistic, 2)}, "
+                       f"{apa_p_clause(rows['rank'].p)}")
+    if "trim_and_fill" in rows:
+        row = rows["trim_and_fill"]
+        imputed = row.k_imputed if math.isfinite(float(row.k_imputed)) else row.statistic
+        clauses.append(f"trim and fill imputed {apa_integer(imputed)} studies (adjusted {show.symbol} = "
+                       f"{show.number(row.estimate)})")
+    if "fail_safe_n" in rows:
+        clauses.append(f"Rosenthal's fail-safe N = {apa_integer(rows['fail_safe_n'].statistic)}")
+    return ("Small-study effects: " + "; ".join(clauses) + ".") if clauses else ""
+
+
+def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95) -> str:
+    """Posterior mean and HDI of mu (also back-transformed) and of tau."""
+    if bayes is None or bayes.empty or "parameter" not in bayes:
+        return ""
+    rows = {row.parameter: row for row in bayes.itertuples()}
+    show = display(metric)
+    parts = []
+    if "mu" in rows:
+        mu = rows["mu"]
+        parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {show.number(mu.mean)}), HDI "
+                     f"{show.interval(mu.hdi_lower, mu.hdi_upper)} on the {show.symbol} scale")
+    if "tau" in rows:
+        tau = rows["tau"]
+        parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, HDI [{apa_number(tau.hdi_lower, 3)}, "
+                     f"{apa_number(tau.hdi_upper, 3)}]")
+    return ("Bayesian random-effects model (posterior means): " + "; ".join(parts) + ".") if parts else ""
+
+
+def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame], counts: dict,
+                      method: str, tests: list[str], level: float = 95) -> str:
+    """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist."""
+    pooled = tables.get("pooled")
+    row = main_row(pooled, method, tests) if pooled is not None else None
+    sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
+                 moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
+                 bayes_sentence(tables.get("bayes"), metric, level)]
+    return " ".join(sentence for sentence in sentences if sentence)

@@ -1,0 +1,106 @@
+"""The report library: APA numbers, manuscript tables, escaping of sheet text, banner, self-containment."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from alliance_meta.pooling import pool_all  # noqa: E402
+from alliance_meta.report import manuscript_table, methods_paragraph, render_report, to_latex, to_markdown  # noqa: E402
+from alliance_meta.report.formatting import apa_number, apa_p, format_cell  # noqa: E402
+from alliance_meta.report.summary import family_counts, moderator_counts  # noqa: E402
+from alliance_meta.report.text import pooled_sentence  # noqa: E402
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_apa_numbers():
+    assert apa_number(0.2784, 2, leading_zero=False) == ".28"
+    assert apa_number(-0.0549, 2, leading_zero=False) == "\u2212.05"
+    assert apa_number(-0.001, 2) == "0.00"
+    assert apa_p(0.0004) == "< .001" and apa_p(0.04249) == ".042"
+    assert format_cell("k", 125.0) == "125" and format_cell("q_p", 0.5) == ".500"
+    assert format_cell("r_ci_lower", 0.251) == ".25" and format_cell("tau2", 0.011248) == "0.011"
+
+
+def effect_sizes_frame(label: str = "plain") -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    k = 8
+    return pd.DataFrame({
+        "study_id": [f"S{i // 2}" for i in range(k)], "family": "outcome", "yi": rng.normal(0.3, 0.1, k),
+        "vi": rng.uniform(0.005, 0.02, k), "n": [100, 100, 80, 80, 60, 60, np.nan, np.nan],
+        "authors": [label] * k, "year": 2000 + np.arange(k), "label": [label] * k,
+        "modality": ["CBT", "CBT", "psychodynamic", "psychodynamic", "CBT", "CBT", None, None],
+        "simulated": "yes"})
+
+
+def test_counts_per_family_and_level():
+    counts = family_counts(effect_sizes_frame(), ["outcome"]).iloc[0]
+    assert (counts.studies, counts.effect_sizes, counts.n, counts.studies_without_n) == (4, 8, 240, 1)
+    levels = moderator_counts(effect_sizes_frame(), ["modality"]).set_index("level")
+    assert levels.loc["CBT", "studies"] == 2 and levels.loc["(not coded)", "effect_sizes"] == 2
+
+
+def test_pooled_sentence_is_apa():
+    pooled = pool_all(np.arctanh([0.2, 0.3, 0.35, 0.25, 0.4]), np.full(5, 0.01), ["REML"], ["z"], metric="z")
+    text = pooled_sentence("outcome", "z", pooled.iloc[0], {"n": 1234, "effect_sizes": 7})
+    assert re.search(r"r = \.\d\d, 95% CI \[\.\d\d, \.\d\d\], k = 5 studies \(7 effect sizes\), N = 1,234", text)
+    assert "prediction interval [" in text and "I\u00b2 = " in text
+
+
+def test_manuscript_tables_markdown_and_latex():
+    pooled = pool_all(np.arctanh([0.2, 0.3, 0.35]), np.full(3, 0.01), ["REML"], ["z", "knha"], metric="z")
+    table = manuscript_table("pooled", pooled, "z")
+    markdown, latex = to_markdown(table), to_latex(table)
+    assert markdown.count("\n| REML |") == 2 and "r [95% CI]" in markdown
+    assert r"\toprule" in latex and r"\bottomrule" in latex
+    hostile = manuscript_table("subgroups", pd.DataFrame(
+        {"moderator": ["a_b"], "level": ["50% & $x$"], "k": [3], "estimate": [0.3], "se": [0.1], "ci_lower": [0.1],
+         "ci_upper": [0.5], "tau2": [0.0]}), "z")
+    assert r"50\% \& \$x\$" in to_latex(hostile) and r"a\_b" in to_latex(hostile)
+
+
+@pytest.fixture()
+def report_html(tmp_path) -> str:
+    effect_sizes = effect_sizes_frame(HOSTILE)
+    analysis = effect_sizes.groupby("study_id", as_index=False).first()
+    pooled = pool_all(analysis.yi, analysis.vi, ["REML"], ["z"], metric="z")
+    figure, axis = plt.subplots(figsize=(2, 1))
+    axis.plot([0, 1], [0, 1])
+    figure.savefig(tmp_path / "forest.png", dpi=50)
+    plt.close(figure)
+    config = {"moderators": ["modality"], "pooling": {"main_method": "REML", "tests": ["z"], "level": 95}}
+    provenance = {"sheet": "data/raw/studies.csv", "sheet_sha256": "ab" * 32, "run_date": "2026-01-01 00:00 UTC",
+                  "versions": {"alliance-meta": "0.1.0", "numpy": "2"}, "config_yaml": "sheet: x\n"}
+    return render_report(sheet=effect_sizes, effect_sizes=effect_sizes, config=config, provenance=provenance,
+                         families={"outcome": {"metric": "z", "tables": {"pooled": pooled}, "analysis": analysis,
+                                               "images": [tmp_path / "forest.png"]}},
+                         methods=methods_paragraph(config, set(), provenance["versions"]))
+
+
+def test_sheet_text_is_escaped(report_html):
+    assert "<script>" not in report_html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in report_html
+    assert "<img src=x" not in report_html
+
+
+def test_report_is_self_contained_and_flags_simulated_data(report_html):
+    assert 'id="simulated-banner"' in report_html and "Simulated demo data" in report_html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", report_html)
+    assert "data:image/png;base64," in report_html
+    assert "r = ." in report_html and "ab" * 32 in report_html
+
+
+def test_no_banner_without_simulated_rows(tmp_path):
+    sheet = effect_sizes_frame().assign(simulated="no")
+    html = render_report(sheet=sheet, effect_sizes=sheet, families={}, config={}, methods="",
+                         provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d",
+                                     "versions": {"alliance-meta": "0"}, "config_yaml": ""})
+    assert 'id="simulated-banner"' not in html

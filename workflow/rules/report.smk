@@ -1,0 +1,48 @@
+# Stage 6: manuscript tables (Markdown, LaTeX) and the self-contained HTML report.
+# The report's inputs are read from FINAL_TARGETS when the DAG is built, so it depends
+# on every table and plot of whichever stages are included, in any include order.
+
+include: "report_inputs.smk"
+
+
+rule manuscript_table:
+    input:
+        "results/{family}/{table}.csv",
+    output:
+        markdown="results/{family}/tables/{table}.md",
+        latex="results/{family}/tables/{table}.tex",
+    wildcard_constraints:
+        table="|".join(MANUSCRIPT_TABLES),
+    params:
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        level=config["pooling"]["level"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/manuscript_table_{family}_{table}.log",
+    script:
+        "../scripts/manuscript_table.py"
+
+
+rule report:
+    input:
+        sheet=config["sheet"],
+        validated_sheet="data/processed/sheet.csv",
+        effect_sizes="data/processed/effect_sizes.csv",
+        analysis=expand("data/processed/{family}/analysis.csv", family=FAMILIES),
+        tables=report_tables,
+        images=report_images,
+        manuscript_tables=manuscript_tables,
+    output:
+        report(REPORT_HTML, caption="../report/report.rst", category="Report"),
+    params:
+        families=FAMILIES,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report.log",
+    script:
+        "../scripts/report.py"
+
+
+FINAL_TARGETS.append(REPORT_HTML)

@@ -1,0 +1,26 @@
+"""Render results/report.html from the stage outputs (tables, PNG plots) and the run's provenance."""
+
+import json
+from pathlib import Path
+
+from alliance_meta.io import read_table, setup_logging
+from alliance_meta.report import methods_paragraph, render_report
+from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
+
+log = setup_logging(snakemake.log[0])  # noqa: F821
+inputs, config = snakemake.input, json.loads(json.dumps(dict(snakemake.config)))  # noqa: F821
+families = {}
+for family, analysis in zip(snakemake.params.families, inputs.analysis):  # noqa: F821
+    tables = {Path(path).stem: read_table(path) for path in inputs.tables if Path(path).parent.name == family}
+    families[family] = {"metric": config["metric"][family], "tables": tables, "analysis": read_table(analysis),
+                        "images": [path for path in inputs.images if Path(path).parent.name == family]}
+stages = {name for name in ("moderators", "bias", "bayes") if any(name in part["tables"] for part in families.values())}
+versions = package_versions()
+provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
+              "versions": versions, "config_yaml": config_yaml(config)}
+html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),
+                     families=families, config=config, provenance=provenance,
+                     methods=methods_paragraph(config, stages, versions))
+Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
+log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
+         len(inputs.images), len(html))
