@@ -253,3 +253,31 @@ def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tupl
         rows.append(row)
         posts[prior.describe()] = (prior, post)
     return pd.DataFrame(rows), posts
+
+
+@dataclass
+class StageResult:
+    table: pd.DataFrame
+    studies: pd.DataFrame
+    moderators: pd.DataFrame
+    draws: dict
+
+
+def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1) -> StageResult:
+    """The whole MCMC part of the stage for one family: one compiled model (sized for the
+    largest design) serves the pooled model and every meta-regression."""
+    from .mcmc import HierarchicalSampler
+
+    cfg = BayesConfig.from_config(bayes_config, metric, cores)
+    if len(data) == 0:
+        log.info("no studies in this family (k = 0): writing empty tables")
+        empty = pd.DataFrame(columns=["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"])
+        return StageResult(empty, pd.DataFrame(columns=["study_id", "yi", "vi", "mean"]), pd.DataFrame(columns=["moderator", "term"]), {})
+    width = max([1] + [moderator_design(data, m)[1].shape[1] for m in moderators if m in data])
+    sampler = HierarchicalSampler(cfg.priors, len(data), width, cfg.sampler)
+    log.info("sampler %s; prior mu ~ N(0, %g), tau ~ %s", sampler.backend, cfg.priors.mu_sd, cfg.priors.tau.describe())
+    fit = fit_pooled(sampler, data, metric, cfg)
+    for row in fit.table.itertuples():
+        log.info("%s: MCMC %.5g [%.5g, %.5g], exact %.5g; R-hat %.4f, ESS %.0f", row.parameter, row.mean,
+                 row.hdi_lower, row.hdi_upper, row.exact_mean, row.r_hat, row.ess_bulk)
+    return StageResult(fit.table, fit.studies, fit_moderators(sampler, data, moderators, cfg), fit.draws)

@@ -1,0 +1,83 @@
+# Stage: Bayesian hierarchical pooling (PyMC/nutpie), checked against the exact posterior
+# (quadrature over tau, as bayesmeta); meta-regressions, prior sensitivity and plots.
+
+
+rule bayes:
+    input:
+        family_analysis_data,
+    output:
+        table="results/{family}/bayes.csv",
+        studies="results/{family}/bayes_studies.csv",
+        moderators="results/{family}/bayes_moderators.csv",
+        draws="results/{family}/bayes_draws.npz",
+    params:
+        bayes=config["bayes"],
+        moderators=config["moderators"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+    threads: 1
+    conda:
+        CONDA_ENV
+    log:
+        "logs/bayes_{family}.log",
+    script:
+        "../scripts/bayes.py"
+
+
+rule bayes_prior_sensitivity:
+    input:
+        family_analysis_data,
+    output:
+        table="results/{family}/bayes_prior_sensitivity.csv",
+        pdf="results/{family}/bayes_prior_sensitivity.pdf",
+        png="results/{family}/bayes_prior_sensitivity.png",
+    params:
+        bayes=config["bayes"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/bayes_prior_sensitivity_{family}.log",
+    script:
+        "../scripts/bayes_prior_sensitivity.py"
+
+
+rule bayes_plots:
+    input:
+        data=family_analysis_data,
+        table="results/{family}/bayes.csv",
+        studies="results/{family}/bayes_studies.csv",
+        draws="results/{family}/bayes_draws.npz",
+    output:
+        posterior_pdf="results/{family}/bayes_posterior.pdf",
+        posterior_png="results/{family}/bayes_posterior.png",
+        forest_pdf="results/{family}/bayes_forest.pdf",
+        forest_png="results/{family}/bayes_forest.png",
+    params:
+        bayes=config["bayes"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/bayes_plots_{family}.log",
+    script:
+        "../scripts/bayes_plots.py"
+
+
+FINAL_TARGETS.extend(
+    expand(
+        "results/{family}/{name}",
+        family=FAMILIES,
+        name=[
+            "bayes.csv",
+            "bayes_studies.csv",
+            "bayes_moderators.csv",
+            "bayes_prior_sensitivity.csv",
+            "bayes_prior_sensitivity.pdf",
+            "bayes_prior_sensitivity.png",
+            "bayes_posterior.pdf",
+            "bayes_posterior.png",
+            "bayes_forest.pdf",
+            "bayes_forest.png",
+        ],
+    )
+)

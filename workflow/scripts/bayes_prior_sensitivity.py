@@ -1,0 +1,21 @@
+"""Rule bayes_prior_sensitivity: pooled effect and tau under several tau priors, by the
+exact quadrature (alliance_meta.bayes.analysis.prior_sensitivity), table and plot."""
+from alliance_meta.bayes import plots
+from alliance_meta.bayes.analysis import BayesConfig, prior_sensitivity
+from alliance_meta.io import read_table, setup_logging, write_table
+
+snakemake = globals()["snakemake"]
+logger = setup_logging(snakemake.log[0], "alliance_meta")
+data = read_table(snakemake.input[0])
+metric = snakemake.params.metric
+config = BayesConfig.from_config(snakemake.params.bayes, metric)
+if len(data) == 0:
+    logger.info("no studies in this family (k = 0): empty table and an empty plot")
+    import pandas as pd
+
+    table, posteriors = pd.DataFrame(columns=["prior", "k"]), {}
+else:
+    table, posteriors = prior_sensitivity(data, metric, config)
+write_table(table, snakemake.output.table)
+figure = plots.sensitivity_figure(posteriors, metric, f"{snakemake.wildcards.family}: prior sensitivity (exact posterior)")
+plots.save(figure, snakemake.output.pdf, snakemake.output.png)
