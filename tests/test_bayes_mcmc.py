@@ -1,0 +1,92 @@
+"""PyMC/nutpie sampling of the normal-normal model: seeded reproducibility, agreement
+with the exact posterior within 4 MCSE, the diagnostics/retry policy and the failing check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.bayes.analysis import BayesConfig, ExactCheckError, fit_moderators, fit_pooled, moderator_design
+from alliance_meta.bayes.exact import exact_posterior
+from alliance_meta.bayes.mcmc import Draws, SamplerSettings
+from alliance_meta.bayes.summaries import CONTRACT_COLUMNS, EXTRA_COLUMNS
+
+DATA = pd.DataFrame(
+    {
+        "study_id": [f"s{i}" for i in range(8)],
+        "yi": [0.30, 0.12, 0.45, 0.21, 0.05, 0.38, 0.27, 0.33],
+        "vi": [0.02, 0.01, 0.05, 0.015, 0.03, 0.04, 0.012, 0.025],
+        "rater": ["patient", "patient", "therapist", "patient", "observer", "therapist", "mixed", "patient"],
+    }
+)
+CONFIG = BayesConfig.from_config({"draws": 1000, "tune": 1000, "chains": 4}, "z", cores=1)
+
+
+@pytest.fixture(scope="module")
+def sampler():
+    from alliance_meta.bayes.mcmc import HierarchicalSampler
+
+    return HierarchicalSampler(CONFIG.priors, max_studies=len(DATA), max_coefficients=3)
+
+
+@pytest.mark.slow
+def test_same_seed_same_numbers(sampler):
+    settings = SamplerSettings(draws=200, tune=200, chains=2, seed=11, cores=1)
+    first = sampler.sample(DATA["yi"], DATA["vi"], settings=settings)
+    second = sampler.sample(DATA["yi"], DATA["vi"], settings=settings)
+    np.testing.assert_array_equal(first.beta, second.beta)
+    np.testing.assert_array_equal(first.tau, second.tau)
+    other = sampler.sample(DATA["yi"], DATA["vi"], settings=SamplerSettings(draws=200, tune=200, chains=2, seed=12, cores=1))
+    assert not np.array_equal(first.tau, other.tau)
+
+
+@pytest.mark.slow
+def test_mcmc_means_agree_with_exact_posterior(sampler):
+    fit = fit_pooled(sampler, DATA, "z", CONFIG)
+    table = fit.table.set_index("parameter")
+    assert list(fit.table.columns) == CONTRACT_COLUMNS + EXTRA_COLUMNS
+    for name in ("mu", "tau", "i2", "r", "theta_new"):
+        row = table.loc[name]
+        assert abs(row["mean"] - row["exact_mean"]) <= 4 * row["mcse_mean"], name
+    assert table.loc["r", "hdi_lower"] == pytest.approx(table.loc["r", "exact_hdi_lower"], abs=0.02)
+    assert table.loc["bf_tau", "exact_mean"] > 0
+    assert fit.studies["agrees_with_exact"].all()
+
+
+@pytest.mark.slow
+def test_meta_regression_agrees_with_exact(sampler):
+    table = fit_moderators(sampler, DATA, ["rater"], CONFIG)
+    assert set(table["term"]) == {"intercept", "observer vs patient", "therapist vs patient", "tau"}
+    assert (table["k"] == 7).all() and (table["k_dropped"] == 1).all()
+    assert table["agrees_with_exact"].all()
+
+
+@pytest.mark.slow
+def test_failed_diagnostics_trigger_one_retry_and_a_warning(sampler):
+    strict = BayesConfig.from_config({"draws": 200, "tune": 200, "chains": 2, "diagnostics": {"ess_min": 1e9}}, "z", cores=1)
+    fit = fit_pooled(sampler, DATA, "z", strict)
+    assert fit.retried
+    assert fit.table.set_index("parameter").loc["mu", "warning"].startswith("ess_bulk")
+
+
+class BiasedSampler:
+    """Returns draws of mu shifted far from the posterior: the exact check must fail."""
+
+    def sample(self, y, v, X=None, settings=SamplerSettings()):
+        rng = np.random.default_rng(0)
+        post = exact_posterior(y, v, CONFIG.priors.tau, CONFIG.priors.mu_sd)
+        mu = rng.normal(post.coefficient(0).mean() + 0.5, 0.01, (2, 500))
+        tau = np.abs(rng.normal(0.1, 0.01, (2, 500)))
+        return Draws(mu[..., None], tau, mu[..., None] + np.zeros((1, 1, len(y))), rng.normal(size=(2, 500)), 0, settings)
+
+
+def test_disagreement_with_exact_posterior_fails_loudly():
+    with pytest.raises(ExactCheckError, match="mu"):
+        fit_pooled(BiasedSampler(), DATA, "z", CONFIG)
+
+
+def test_moderator_design_uses_most_frequent_reference_and_drops_mixed():
+    kept, X, reference, others, dropped = moderator_design(DATA, "rater")
+    assert reference == "patient" and others == ["therapist", "observer"]  # by frequency
+    assert dropped == 1 and X.shape == (7, 3)
