@@ -1,0 +1,141 @@
+"""Multiverse: enumeration of specifications, their fits, batching and the summary table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta import multiverse, pooling
+from alliance_meta.bayes import TauPrior, exact_posterior
+from alliance_meta.dependence import aggregate
+from alliance_meta.influence import influence
+
+CONFIG = {"moderators": ["rater"], "methods": ["DL", "REML"], "tests": ["z", "knha"],
+          "aggregate_methods": ["gls", "mean"], "aggregate_rhos": [0.5, 0.8],
+          "publication": ["all", "published"], "minimum_n": [0, 60],
+          "priors": [{"family": "half_normal", "scale": 0.5}, "turner2015_mental_health"]}
+
+
+@pytest.fixture(scope="module")
+def effect_sizes() -> pd.DataFrame:
+    """14 studies, some with two effect sizes; one outlying study; a rater level with one study."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for study in range(14):
+        n = int(rng.integers(30, 200))
+        for rater in (["patient", "therapist"] if study % 3 == 0 else ["patient"]):
+            yi = rng.normal(0.3, 0.12) + (0.9 if study == 5 else 0.0)
+            rows.append({"study_id": f"s{study:02d}", "yi": yi, "vi": 1 / (n - 3), "n": n, "rater": rater,
+                         "published": "no" if study % 4 == 0 else "yes"})
+    rows.append({"study_id": "s20", "yi": 0.2, "vi": 0.01, "n": 103, "rater": "observer", "published": "yes"})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def specs(effect_sizes) -> pd.DataFrame:
+    return multiverse.specifications(CONFIG, effect_sizes)
+
+
+@pytest.fixture(scope="module")
+def table(specs, effect_sizes) -> pd.DataFrame:
+    return multiverse.run_batch(specs, effect_sizes, metric="z")
+
+
+def test_choices_come_first_then_the_contract_columns(table):
+    choices = ["aggregate_method", "aggregate_rho", "rater", "publication", "minimum_n", "outliers",
+               "method", "test", "prior"]
+    contract = ["k", "estimate", "ci_lower", "ci_upper", "p", "tau2"]
+    assert list(table.columns[: len(choices) + len(contract)]) == choices + contract
+    assert {"r", "r_ci_lower", "r_ci_upper"} <= set(table.columns)
+
+
+def test_impossible_combinations_are_excluded(specs, effect_sizes):
+    bayes = specs["method"] == "bayes"
+    assert (specs.loc[bayes, "test"] == "posterior").all() and (specs.loc[bayes, "prior"] != "none").all()
+    assert (specs.loc[~bayes, "test"].isin(["z", "knha"])).all() and (specs.loc[~bayes, "prior"] == "none").all()
+    assert "observer" not in set(specs["rater"])  # one study: k < 2
+    assert set(specs["rater"]) == {"all", "patient", "therapist"}
+    assert not specs.duplicated().any()
+    # therapist rows of published studies with n >= 60: fewer than 3 studies, so no outlier rules
+    for (rater, publication, minimum_n), part in specs.groupby(["rater", "publication", "minimum_n"]):
+        mask = multiverse.row_mask(effect_sizes, {"rater": rater, "publication": publication, "minimum_n": minimum_n})
+        k = effect_sizes.loc[mask, "study_id"].nunique()
+        assert k >= 2
+        assert (set(part["outliers"]) == {"none"}) == (k < 3)
+
+
+def test_the_product_has_the_expected_size(specs):
+    model = 2 * 2 + 2  # (DL, REML) x (z, knha), plus two priors
+    per_filter = specs.groupby(["rater", "publication", "minimum_n"])["outliers"].nunique()
+    assert len(specs) == 2 * 2 * model * per_filter.sum()
+
+
+def test_one_specification_equals_pooling_fit_on_its_subset(effect_sizes, table):
+    chosen = table.query("rater == 'patient' and publication == 'published' and minimum_n == 60 and "
+                         "aggregate_method == 'mean' and aggregate_rho == 0.8 and outliers == 'none' and "
+                         "method == 'REML' and test == 'knha'").iloc[0]
+    rows = effect_sizes.query("rater == 'patient' and published == 'yes' and n >= 60")
+    data = aggregate(rows, "mean", 0.8)
+    expected = pooling.fit(data["yi"], data["vi"], "REML", "knha")
+    assert chosen["k"] == len(data) == rows["study_id"].nunique()
+    for name in ("estimate", "ci_lower", "ci_upper", "p", "tau2"):
+        assert chosen[name] == pytest.approx(getattr(expected, name), rel=1e-12, abs=1e-15)
+    assert chosen["r"] == pytest.approx(np.tanh(expected.estimate), rel=1e-12)
+
+
+def test_outlier_rule_removes_the_studies_with_large_residuals(effect_sizes, table):
+    data = aggregate(effect_sizes, "gls", 0.5)
+    flagged = np.abs(influence(data["yi"], data["vi"], "REML").rstudent) > 2
+    assert flagged.any()
+    kept = data.loc[~flagged]
+    chosen = table.query("rater == 'all' and publication == 'all' and minimum_n == 0 and aggregate_method == 'gls' "
+                         "and aggregate_rho == 0.5 and outliers == 'rstudent' and method == 'DL' and test == 'z'").iloc[0]
+    expected = pooling.fit(kept["yi"], kept["vi"], "DL", "z")
+    assert chosen["k"] == len(kept) and chosen["outliers_removed"] == flagged.sum()
+    assert chosen["estimate"] == pytest.approx(expected.estimate, rel=1e-12)
+
+
+def test_bayesian_specification_is_the_exact_posterior(effect_sizes, table):
+    data = aggregate(effect_sizes, "gls", 0.5)
+    chosen = table.query("rater == 'all' and publication == 'all' and minimum_n == 0 and aggregate_method == 'gls' "
+                         "and aggregate_rho == 0.5 and outliers == 'none' and prior == 'half_normal(0.5)'").iloc[0]
+    posterior = exact_posterior(data["yi"], data["vi"], TauPrior("half_normal", 0.5), 1.0)
+    mu = posterior.coefficient(0)
+    assert chosen["estimate"] == pytest.approx(mu.mean(), rel=1e-12)
+    lower, upper = mu.quantile(np.array([0.025, 0.975]))
+    assert chosen["ci_lower"] == pytest.approx(lower, abs=1e-9) and chosen["ci_upper"] == pytest.approx(upper, abs=1e-9)
+    assert np.isnan(chosen["p"])
+
+
+def test_batches_give_the_same_table_as_one_batch(specs, effect_sizes, table):
+    size = 37
+    parts = [multiverse.run_batch(specs.iloc[multiverse.batch_slice(len(specs), size, b)], effect_sizes, metric="z")
+             for b in range(multiverse.batch_count(len(specs), size))]
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), table)
+
+
+def test_progress_is_reported(specs, effect_sizes):
+    calls = []
+    multiverse.run_batch(specs.iloc[:25], effect_sizes, progress=lambda done, total: calls.append(done),
+                         progress_every=10)
+    assert calls == [10, 20, 25]
+
+
+def test_prior_labels_read_back():
+    for spec in ({"family": "half_cauchy", "scale": 0.25}, {"family": "log_normal", "mu": -3.0, "sigma": 1.5},
+                 "rhodes2015_mental_health"):
+        prior = multiverse.parse_prior(multiverse.prior_label(spec), "z")
+        assert prior == TauPrior.from_config(spec, "z")
+
+
+def test_summary_counts_and_shares(table):
+    summary = multiverse.summarise(table, "z")
+    overall = summary.iloc[0]
+    assert (overall["choice"], overall["specifications"]) == ("all", len(table))
+    fitted = table.loc[table["estimate"].notna()]
+    assert overall["fitted"] == len(fitted) < len(table)  # small subsets lose studies to the outlier rules
+    assert overall["share_significant"] == pytest.approx(fitted["significant"].mean())
+    assert overall["median_r"] == pytest.approx(fitted["r"].median())
+    methods = summary.loc[summary["choice"] == "method"]
+    assert methods["specifications"].sum() == len(table)
