@@ -245,6 +245,19 @@ def _finish(table: pd.DataFrame, metric: str | None) -> pd.DataFrame:
     return table
 
 
+def read_specifications(path) -> pd.DataFrame:
+    """Read specifications (or a fitted table) with every choice kept as written: levels stay
+    text (no "NA" or "none" turned missing), rho and minimum n numbers."""
+    header = list(pd.read_csv(path, nrows=0).columns)
+    choices = header[: header.index("k")] if "k" in header else header
+    table = pd.read_csv(path, dtype={c: str for c in choices}, keep_default_na=False,
+                        na_values={c: ["", "nan", "NaN"] for c in header if c not in choices})
+    for column in ("aggregate_rho", "minimum_n"):
+        if column in table:
+            table[column] = pd.to_numeric(table[column])
+    return table
+
+
 def batch_slice(count: int, batch_size: int, batch: int) -> slice:
     """Rows of batch number ``batch`` (0-based) when ``count`` specifications are cut into ``batch_size``."""
     return slice(batch * batch_size, min((batch + 1) * batch_size, count))

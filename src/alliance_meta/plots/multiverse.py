@@ -1,0 +1,109 @@
+"""Specification-curve plot of a multiverse analysis.
+
+Top: every fitted specification's estimate with its interval, sorted by the estimate;
+below: which option of each choice the specification used (Simonsohn, Simmons & Nelson
+2020, *Nat Hum Behav* 4, "Specification curve analysis"; Voracek, Kossmeier & Tran 2019,
+*Z Psychol* 227(1), Fig. 2). Estimates on the scale readers know (r for Fisher z).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from alliance_meta.plots.subgroups import STYLE, display_scale, format_number  # noqa: E402
+
+IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
+SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
+CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed \u03c1", "publication": "Publication",
+                "minimum_n": "Minimum n", "outliers": "Outliers", "method": "Estimator", "test": "Inference",
+                "prior": "Prior on \u03c4"}
+OPTION_NAMES = {"gls": "GLS", "mean": "Mean (Borenstein)", "z": "Wald z", "knha": "Knapp\u2013Hartung",
+                "posterior": "Posterior", "bayes": "Bayes (exact)", "common": "Common effect",
+                "rstudent": "Large residual", "influential": "Influential", "published": "Published only"}
+
+
+def _option_name(choice: str, option) -> str:
+    if choice == "minimum_n":
+        return "none" if float(option) == 0 else f"\u2265 {int(float(option))}"
+    if choice == "prior" and option == "none":
+        return "none (frequentist)"
+    return OPTION_NAMES.get(str(option), str(option))
+
+
+def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
+    """True for the main analysis: ``main``'s choices, every subset ``all``, no filters, Wald test."""
+    choices = list(table.columns[: list(table.columns).index("k")])
+    wanted = {c: "all" for c in choices if c not in ("aggregate_method", "aggregate_rho", "minimum_n", "outliers",
+                                                    "method", "test", "prior")}
+    wanted.update(minimum_n=0, outliers="none", test="z", prior="none", **main)
+    mask = pd.Series(True, index=table.index)
+    for column, value in wanted.items():
+        if column in table:
+            mask &= table[column].astype(str) == str(value) if not isinstance(value, (int, float)) \
+                else pd.to_numeric(table[column]) == value
+    return mask
+
+
+def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, main: dict | None = None):
+    """The figure: sorted estimates with intervals over a panel of the choices (one row per option)."""
+    label, transform, null = display_scale(metric)
+    fitted = table.loc[table["estimate"].notna()].sort_values("estimate", kind="stable").reset_index(drop=True)
+    choices = [c for c in table.columns[: list(table.columns).index("k")] if fitted[c].nunique() > 1]
+    options = [(c, o) for c in choices for o in pd.unique(table[c]) if (c, o) not in IMPLIED]
+    rank = np.arange(1, len(fitted) + 1)
+    estimate, lower, upper = (transform(fitted[n].to_numpy(float)) for n in ("estimate", "ci_lower", "ci_upper"))
+    significant = fitted["significant"].to_numpy(bool)
+    is_main = main_specification(fitted, main or {}).to_numpy()
+    with plt.rc_context({**STYLE, "axes.spines.left": True}):
+        figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7.0, 2.8 + 0.16 * len(options)),
+                                             gridspec_kw={"height_ratios": [2.8, 0.16 * len(options) + 0.2],
+                                                          "hspace": 0.06})
+        colours = np.where(significant, SIGNIFICANT, NOT_SIGNIFICANT)
+        segments = np.stack([np.column_stack([rank, lower]), np.column_stack([rank, upper])], axis=1)
+        top.add_collection(LineCollection(segments, colors=colours, linewidths=0.5, alpha=0.35, rasterized=True))
+        top.scatter(rank, estimate, c=colours, s=3, lw=0, rasterized=True, zorder=2)
+        top.scatter(rank[is_main], estimate[is_main], marker="D", s=22, facecolor=MAIN, edgecolor="white", lw=0.6,
+                    zorder=3)
+        top.axhline(null, color="black", lw=0.7)
+        top.axhline(np.median(estimate), color="black", lw=0.7, ls=":")
+        top.set_ylabel(f"{label} ({level:g}% CI or CrI)")
+        top.set_yscale("log" if metric == "log_or" else "linear")
+        handles = [Line2D([], [], marker="o", ls="", color=SIGNIFICANT, label=f"Interval excludes {null:g}"),
+                   Line2D([], [], marker="o", ls="", color=NOT_SIGNIFICANT, label=f"Interval includes {null:g}"),
+                   Line2D([], [], marker="D", ls="", color=MAIN, label="Main analysis"),
+                   Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(fitted['estimate']), metric)}")]
+        top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8, ncol=4,
+                   handletextpad=0.3, columnspacing=1.2, borderaxespad=0)
+        _choice_panel(bottom, fitted, options, rank, colours)
+        bottom.set_xlabel(f"Specification (ranked by estimate; {len(fitted):,} of {len(table):,} fitted)")
+        bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+        bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
+    return figure
+
+
+def _choice_panel(axis, fitted, options, rank, colours) -> None:
+    """One row per option; a tick where a specification uses it; choices separated by rules."""
+    y_positions, labels, previous = [], [], None
+    for row, (choice, option) in enumerate(options):
+        y = len(options) - 1 - row
+        used = (fitted[choice].astype(str) == str(option)).to_numpy()
+        axis.scatter(rank[used], np.full(used.sum(), y), c=colours[used], marker="|", s=12, lw=0.6, rasterized=True)
+        if choice != previous and row > 0:
+            axis.axhline(y + 0.5, color="0.75", lw=0.5)
+        name = CHOICE_NAMES.get(choice, choice.replace("_", " ").capitalize())
+        labels.append(f"{name}: {_option_name(choice, option)}")
+        y_positions.append(y)
+        previous = choice
+    axis.set_yticks(y_positions, labels, fontsize=7)
+    axis.set_ylim(-0.6, len(options) - 0.4)
+    axis.tick_params(axis="y", length=0)
+    for side in ("left", "right", "top"):
+        axis.spines[side].set_visible(False)

@@ -1,0 +1,109 @@
+# Stage 6: multiverse analysis of each family (alliance_meta.multiverse). The specifications
+# depend on the data (subset levels, subsets with too few studies), so a checkpoint writes
+# them; the number of batch jobs is then ceil(count / batch_size), known once it has run.
+import csv
+
+MULTIVERSE = config["multiverse"]
+MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"]}
+
+
+checkpoint multiverse_specifications:
+    input:
+        family_effect_sizes,
+    output:
+        "data/processed/{family}/multiverse/specifications.csv",
+    params:
+        settings=MULTIVERSE_SETTINGS,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/multiverse_specifications_{family}.log",
+    script:
+        "../scripts/multiverse_specifications.py"
+
+
+rule multiverse_batch:
+    input:
+        specifications="data/processed/{family}/multiverse/specifications.csv",
+        effect_sizes=family_effect_sizes,
+    output:
+        temp("data/processed/{family}/multiverse/batch_{batch}.csv"),
+    wildcard_constraints:
+        batch=r"\d+",
+    params:
+        batch_size=MULTIVERSE["batch_size"],
+        progress_every=MULTIVERSE["progress_every"],
+        outlier_threshold=MULTIVERSE["outlier_threshold"],
+        detection_method=MAIN_METHOD,
+        level=config["pooling"]["level"],
+        mu_sd=config["bayes"]["prior"]["mu_sd"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/multiverse_batch_{family}_{batch}.log",
+    script:
+        "../scripts/multiverse_batch.py"
+
+
+def multiverse_batches(wildcards):
+    """The batch files of a family, once its specifications exist (checkpoint)."""
+    path = checkpoints.multiverse_specifications.get(family=wildcards.family).output[0]
+    with open(path, newline="") as handle:
+        count = sum(1 for _ in csv.reader(handle)) - 1
+    batches = max(1, -(-count // MULTIVERSE["batch_size"]))
+    return expand("data/processed/{family}/multiverse/batch_{batch:04d}.csv", family=wildcards.family,
+                  batch=range(batches))
+
+
+rule multiverse_table:
+    input:
+        multiverse_batches,
+    output:
+        table="results/{family}/multiverse.csv",
+        summary="results/{family}/multiverse_summary.csv",
+    params:
+        metric=lambda wildcards: config["metric"][wildcards.family],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/multiverse_table_{family}.log",
+    script:
+        "../scripts/multiverse_table.py"
+
+
+rule multiverse_plot:
+    input:
+        "results/{family}/multiverse.csv",
+    output:
+        pdf="results/{family}/multiverse.pdf",
+        png="results/{family}/multiverse.png",
+    params:
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        level=config["pooling"]["level"],
+        main={
+            "aggregate_method": config["aggregate_method"],
+            "aggregate_rho": config["aggregate_rho"],
+            "method": MAIN_METHOD,
+        },
+    conda:
+        CONDA_ENV
+    log:
+        "logs/multiverse_plot_{family}.log",
+    script:
+        "../scripts/multiverse_plot.py"
+
+
+MULTIVERSE_TARGETS = expand(
+    "results/{family}/{name}",
+    family=FAMILIES,
+    name=["multiverse.csv", "multiverse_summary.csv", "multiverse.pdf", "multiverse.png"],
+)
+
+
+rule multiverse:
+    input:
+        MULTIVERSE_TARGETS,
+
+
+FINAL_TARGETS.extend(MULTIVERSE_TARGETS)

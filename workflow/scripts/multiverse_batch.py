@@ -1,0 +1,23 @@
+"""Rule multiverse_batch: fit one slice of the specifications (alliance_meta.multiverse.run_batch)."""
+import time
+
+from alliance_meta import multiverse
+from alliance_meta.io import read_table, setup_logging, write_table
+
+snakemake = globals()["snakemake"]
+params, batch = snakemake.params, int(snakemake.wildcards.batch)
+logger = setup_logging(snakemake.log[0], f"multiverse_batch_{snakemake.wildcards.family}_{batch}")
+specifications = multiverse.read_specifications(snakemake.input.specifications)
+rows = multiverse.batch_slice(len(specifications), params.batch_size, batch)
+logger.info("batch %d: specifications %d to %d of %d", batch, rows.start + 1, rows.stop, len(specifications))
+started = time.perf_counter()
+
+
+def progress(done: int, total: int) -> None:
+    logger.info("%d of %d specifications fitted (%.1f s)", done, total, time.perf_counter() - started)
+
+
+table = multiverse.run_batch(specifications.iloc[rows], read_table(snakemake.input.effect_sizes), params.metric,
+                             params.level, params.mu_sd, params.outlier_threshold, params.detection_method,
+                             progress, params.progress_every)
+write_table(table, snakemake.output[0])

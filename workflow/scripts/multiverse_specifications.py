@@ -1,0 +1,15 @@
+"""Checkpoint multiverse_specifications: every possible specification of one family."""
+from alliance_meta import multiverse
+from alliance_meta.io import read_table, setup_logging, write_table
+
+snakemake = globals()["snakemake"]
+logger = setup_logging(snakemake.log[0], f"multiverse_specifications_{snakemake.wildcards.family}")
+settings = snakemake.params.settings
+specifications = multiverse.specifications(settings, read_table(snakemake.input[0]))
+if settings.get("priors") and multiverse.exact_posterior is None:
+    logger.warning("alliance_meta.bayes is not installed: Bayesian specifications skipped")
+batches = multiverse.batch_count(len(specifications), settings["batch_size"])
+logger.info("%d specifications in %d batch(es) of up to %d", len(specifications), batches, settings["batch_size"])
+for column in specifications.columns:
+    logger.info("%s: %s", column, ", ".join(map(str, specifications[column].unique())))
+write_table(specifications, snakemake.output[0])

@@ -1,0 +1,14 @@
+"""Rule multiverse_table: the batches joined into multiverse.csv, and its summary table."""
+import pandas as pd
+
+from alliance_meta import multiverse
+from alliance_meta.io import setup_logging, write_table
+
+snakemake = globals()["snakemake"]
+logger = setup_logging(snakemake.log[0], f"multiverse_table_{snakemake.wildcards.family}")
+table = pd.concat([multiverse.read_specifications(path) for path in snakemake.input], ignore_index=True)
+summary = multiverse.summarise(table, snakemake.params.metric)
+logger.info("%d specifications from %d batch(es); %d fitted", len(table), len(snakemake.input),
+            table["estimate"].notna().sum())
+write_table(table, snakemake.output.table)
+write_table(summary, snakemake.output.summary)
