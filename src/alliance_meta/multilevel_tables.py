@@ -31,6 +31,11 @@ from alliance_meta.transforms import back_transform
 METHODS = ("REML", "ML")
 BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
 BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
+MULTILEVEL_COLUMNS = (
+    "sigma2_between", "sigma2_within", "sigma2_between_ci_lower", "sigma2_between_ci_upper",
+    "sigma2_within_ci_lower", "sigma2_within_ci_upper", "i2_between", "i2_within", "n_studies", "df",
+    "rho", "loglik", "lrt_between", "lrt_between_p",
+)
 
 
 def _arrays(data: pd.DataFrame):
@@ -84,7 +89,11 @@ def pooled_table(data: pd.DataFrame, methods=METHODS, tests=("z", "knha"), *, rh
         notes.append("dependence = multilevel: rma.mv has no Knapp-Hartung test; test 't' (k - p df) written instead")
     rows = []
     if len(data) == 0:
-        return pd.DataFrame(rows), notes + ["no effect sizes: empty table"]
+        from alliance_meta.pooling import empty_frame
+
+        base = list(empty_frame(None).columns)
+        columns = base + list(MULTILEVEL_COLUMNS) + [c for c in empty_frame(metric).columns if c not in base]
+        return pd.DataFrame(columns=columns), notes + ["no effect sizes: header only"]
     yi, vi, study = _arrays(data)
     prepared = multilevel.prepare(yi, vi, study, rho=rho)
     for method in [m for m in METHODS if m in methods]:
@@ -163,16 +172,47 @@ def moderator_coefficients(data: pd.DataFrame, moderator: str, *, continuous: bo
 
 
 def egger_row(data: pd.DataFrame, *, rho: float = 0.0, method: str = "REML", level: float = 95.0) -> dict:
-    """``egger_multilevel``: the sqrt(vi) slope of a three-level model, CR2 Satterthwaite t test;
-    ``estimate`` is the intercept (the effect at se = 0)."""
+    """``egger_multilevel``: the sqrt(vi) slope of a three-level model with a CR2 Satterthwaite
+    t test (statistic, p, df); ``estimate`` is the intercept (the effect at se = 0) with its
+    CR2 se and t interval. Fields of :class:`alliance_meta.bias.BiasTest`."""
+    row = {"test": "egger_multilevel", "statistic": np.nan}
     if data["study_id"].nunique() < 3:
-        return {"test": "egger_multilevel", "statistic": np.nan, "p": np.nan, "estimate": np.nan,
-                "k_imputed": np.nan, "note": "needs at least 3 studies"}
+        return row | {"note": "needs at least 3 studies"}
     yi, vi, study = _arrays(data)
     X = np.column_stack([np.ones(yi.size), np.sqrt(vi)])
     fit = multilevel.fit(yi, vi, study, X, method=method, level=level, rho=rho, names=["intrcpt", "sei"],
                          profile=False, likelihood_ratio=False)
     table = robust.cr2(fit).coef_test()
-    return {"test": "egger_multilevel", "statistic": float(table.statistic[1]), "p": float(table.p[1]),
-            "estimate": float(fit.beta[0]), "k_imputed": np.nan,
-            "note": f"three-level model, sqrt(vi) moderator, CR2 t (df = {float(table.df[1]):.2f})"}
+    return row | {"statistic": float(table.statistic[1]), "p": float(table.p[1]), "df": float(table.df[1]),
+                  "estimate": float(fit.beta[0]), "se": float(table.se[0]),
+                  "ci_lower": float(table.ci_lower[0]), "ci_upper": float(table.ci_upper[0]),
+                  "note": f"three-level {method} model (rho = {rho}), sqrt(vi) moderator, CR2 Satterthwaite t"}
+
+
+def bias_rows(data: pd.DataFrame, metric: str | None = None, *, rho: float = 0.0, method: str = "REML",
+              level: float = 95.0) -> pd.DataFrame:
+    """bias.csv rows of the multilevel tests (:func:`egger_row`), in the bias table's layout."""
+    from alliance_meta.bias import BiasTest, bias_frame
+
+    return bias_frame([BiasTest(**egger_row(data, rho=rho, method=method, level=level))], metric)
+
+
+def add_moderator_columns(summary: pd.DataFrame, effect_sizes: pd.DataFrame, continuous=(), *, rho: float = 0.0,
+                          method: str = "REML", level: float = 95.0) -> pd.DataFrame:
+    """``summary`` (one row per moderator, column ``moderator``) with :func:`moderator_row`'s
+    numbers beside it as ``multilevel_*`` columns."""
+    if summary.empty or "moderator" not in summary:
+        return summary
+    rows = [moderator_row(effect_sizes, name, continuous=name in continuous, rho=rho, method=method, level=level)
+            for name in summary["moderator"]]
+    extra = pd.DataFrame(rows).drop(columns=["model"]).add_prefix("multilevel_")
+    return pd.concat([summary.reset_index(drop=True), extra.drop(columns=["multilevel_moderator"])], axis=1)
+
+
+def coefficient_rows(effect_sizes: pd.DataFrame, moderators, continuous=(), *, rho: float = 0.0,
+                     method: str = "REML", level: float = 95.0) -> pd.DataFrame:
+    """:func:`moderator_coefficients` of every moderator, stacked (model ``multilevel: <name>``)."""
+    tables = [moderator_coefficients(effect_sizes, name, continuous=name in continuous, rho=rho, method=method,
+                                     level=level) for name in moderators]
+    tables = [table for table in tables if len(table)]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

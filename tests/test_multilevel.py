@@ -1,0 +1,92 @@
+"""Unit tests of the block algebra, the three-level fit's edge cases and the workflow tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta import multilevel, multilevel_tables, robust
+from alliance_meta.study_blocks import BlockCovariance, dense_blocks, group_by_study
+
+
+def _dense(vi, blocks, rho, between, within):
+    matrix = np.zeros((vi.size, vi.size))
+    for _, rows in blocks.by_size():
+        stack = dense_blocks(vi, rows, rho, between, within)
+        for block, index in zip(stack, rows):
+            matrix[np.ix_(index, index)] = block
+    return matrix
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.6, -0.1])
+def test_woodbury_blocks_match_the_dense_matrix(rho):
+    rng = np.random.default_rng(7)
+    blocks = group_by_study(rng.integers(0, 8, 40))
+    vi = rng.uniform(0.01, 0.1, 40)
+    covariance = BlockCovariance(vi, blocks, rho, 0.05, 0.02)
+    dense = _dense(vi, blocks, rho, 0.05, 0.02)
+    values = rng.normal(size=(40, 3))
+    np.testing.assert_allclose(covariance.solve(values), np.linalg.solve(dense, values), rtol=1e-10)
+    np.testing.assert_allclose(covariance.solve(values[:, 0]), np.linalg.solve(dense, values[:, 0]), rtol=1e-10)
+    np.testing.assert_allclose(covariance.logdet, np.linalg.slogdet(dense)[1], rtol=1e-12)
+    np.testing.assert_allclose(covariance.inverse_diagonal(), np.diag(np.linalg.inv(dense)), rtol=1e-10)
+
+
+def test_gradient_is_the_derivative_of_the_likelihood():
+    rng = np.random.default_rng(3)
+    study = np.repeat(np.arange(15), 3)
+    vi = rng.uniform(0.02, 0.08, study.size)
+    yi = 0.3 + rng.normal(0, 0.2, 15)[study] + rng.normal(0, 0.25, study.size)
+    data = multilevel.prepare(yi, vi, study, np.column_stack([np.ones(yi.size), rng.normal(size=yi.size)]), rho=0.4)
+    for reml in (True, False):
+        point = np.array([0.03, 0.05])
+        gradient = multilevel.evaluate(data, point, reml).gradient
+        for j in range(2):
+            step = np.zeros(2)
+            step[j] = 1e-6
+            difference = (multilevel.evaluate(data, point + step, reml).loglik
+                          - multilevel.evaluate(data, point - step, reml).loglik) / 2e-6
+            np.testing.assert_allclose(gradient[j], difference, rtol=1e-6)
+
+
+def test_independent_effect_sizes_put_sigma2_between_on_the_boundary():
+    rng = np.random.default_rng(11)
+    study = np.repeat(np.arange(30), 4)
+    vi = np.full(study.size, 0.02)
+    yi = 0.2 + rng.normal(0, np.sqrt(0.02 + 0.03), study.size)  # no study-level variation
+    fit = multilevel.fit(yi, vi, study)
+    if fit.sigma2[0] == 0.0:  # the optimum is on the boundary: exactly 0, LRT statistic 0
+        assert fit.lrt["statistic"] == pytest.approx(0.0, abs=1e-9)
+        assert fit.sigma2_ci[0, 0] == 0.0
+    assert fit.sigma2[1] > 0
+
+
+def test_single_effect_size_studies_are_fine_and_cr2_runs():
+    rng = np.random.default_rng(5)
+    study = np.concatenate([np.arange(20), np.repeat(np.arange(20, 30), 3)])
+    vi = rng.uniform(0.01, 0.05, study.size)
+    yi = rng.normal(0.3, 0.2, study.size)
+    fit = multilevel.fit(yi, vi, study.astype(str))
+    table = robust.cr2(fit).coef_test()
+    assert fit.n_studies == 30 and np.isfinite(table.df[0]) and table.df[0] > 0
+
+
+def test_pooled_table_rows_and_columns():
+    rng = np.random.default_rng(2)
+    study = np.repeat([f"s{j}" for j in range(12)], 3)
+    data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
+                         "vi": rng.uniform(0.01, 0.05, study.size)})
+    table, notes = multilevel_tables.pooled_table(data, ["common", "REML", "ML"], ["z", "knha"], rho=0.5, metric="z")
+    assert list(zip(table.method, table.test)) == [("REML", "z"), ("REML", "t"), ("REML", "cr2"),
+                                                   ("ML", "z"), ("ML", "t"), ("ML", "cr2")]
+    assert {"sigma2_between", "sigma2_within", "r", "tau2", "i2", "pi_lower"} <= set(table.columns)
+    np.testing.assert_allclose(table.tau2, table.sigma2_between + table.sigma2_within)
+    assert any("common" in note for note in notes)
+    empty, _ = multilevel_tables.pooled_table(data.iloc[:0], metric="z")
+    assert len(empty) == 0 and "sigma2_between" in empty.columns
+
+
+def test_rho_outside_the_open_interval_is_refused():
+    with pytest.raises(ValueError):
+        multilevel.prepare([0.1, 0.2], [0.01, 0.02], [1, 1], rho=1.0)
