@@ -25,10 +25,12 @@ rule forest_plot:
         pdf="results/{family}/forest.pdf",
         png="results/{family}/forest.png",
         svg="results/{family}/forest.svg",
+        **({"tiff": "results/{family}/forest.tiff"} if config["plots"]["tiff"] else {}),
     params:
         main_method=MAIN_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
         level=config["pooling"]["level"],
+        plots=config["plots"],
     conda:
         CONDA_ENV
     log:

@@ -1,8 +1,35 @@
-# Stage 6: manuscript tables (Markdown, LaTeX) and the self-contained HTML report.
+# Stage 6: forest plots per moderator, manuscript tables (Markdown, LaTeX) and the
+# self-contained HTML report.
 # The report's inputs are read from FINAL_TARGETS when the DAG is built, so it depends
 # on every table and plot of whichever stages are included, in any include order.
 
 include: "report_inputs.smk"
+
+FOREST_FORMATS = ["pdf", "png", "svg"] + (["tiff"] if config["plots"]["tiff"] else [])
+
+
+rule moderator_forest_plot:
+    input:
+        effect_sizes=family_effect_sizes,
+        subgroups="results/{family}/subgroups.csv",
+        moderators="results/{family}/moderators.csv",
+        pooled="results/{family}/pooled.csv",
+    output:
+        expand("results/{{family}}/forest_{moderator}.{ext}", moderator=config["moderators"], ext=FOREST_FORMATS),
+    params:
+        moderators=config["moderators"],
+        main_method=MAIN_METHOD,
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        level=config["pooling"]["level"],
+        aggregate_method=config["aggregate_method"],
+        rho=config["aggregate_rho"],
+        plots=config["plots"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/moderator_forest_plot_{family}.log",
+    script:
+        "../scripts/moderator_forest_plot.py"
 
 
 rule manuscript_table:
@@ -45,4 +72,12 @@ rule report:
         "../scripts/report.py"
 
 
+FINAL_TARGETS.extend(
+    expand(
+        "results/{family}/forest_{moderator}.{ext}",
+        family=FAMILIES,
+        moderator=config["moderators"],
+        ext=FOREST_FORMATS,
+    )
+)
 FINAL_TARGETS.append(REPORT_HTML)

@@ -1,147 +1,162 @@
-"""Forest plot of one family: studies with CIs, squares sized by weight, pooled diamond and
-prediction interval (Lewis & Clarke 2001, BMJ 322, 1479-1480; metafor's ``forest.rma``;
-IntHout et al. 2016, BMJ Open 6, e010247 for showing the prediction interval).
+"""Publication forest plots: one family, or its studies grouped by a moderator's levels.
 
-Drawn on the scale readers know (r for Fisher z); weights are the random-effects
-weights 1/(v_i + tau^2) of the pooled model, in percent.
+Rows: label, n, estimate [CI] and weight (random-effects weights 1/(v_i + tau^2), in
+percent); squares with area proportional to weight; CI whiskers with arrows where they
+leave the axis; summary diamonds; the prediction interval (IntHout et al. 2016, BMJ Open 6,
+e010247); a reference line at no effect (Lewis & Clarke 2001, BMJ 322, 1479; metafor's
+``forest.rma``). The x axis is the analysis metric, labelled on the reader's scale (r for
+Fisher z, OR for log OR), so CIs keep their symmetric shape. PDF and SVG keep text as text.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
-import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.transforms import blended_transform_factory  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from scipy import special  # noqa: E402
 
-from alliance_meta.plots.subgroups import (  # noqa: E402
-    STYLE,
-    SYMBOLS,
-    display_scale,
-    format_number,
-    format_p,
-    save_figure,
-)
+from alliance_meta.plots import forest_draw  # noqa: E402
+from alliance_meta.plots.forest_layout import Row  # noqa: E402
+from alliance_meta.plots.forest_options import ForestOptions, sort_studies, study_labels, wrap  # noqa: E402
 
-STUDY_COLOUR = "#1f4e79"
-# Columns in figure coordinates: labels end, plot panel, CI text start, weights end.
-LABEL_RIGHT, PANEL_LEFT, PANEL_RIGHT, NUMBERS_LEFT, WEIGHT_RIGHT = 0.37, 0.39, 0.70, 0.72, 0.98
-METHOD_NAMES = {"common": "Common effect", "DL": "DerSimonian-Laird", "REML": "REML", "ML": "ML",
-                "PM": "Paule-Mandel", "PMM": "median-unbiased Paule-Mandel", "HE": "Hedges",
-                "HS": "Hunter-Schmidt", "HSk": "Hunter-Schmidt (k-corrected)", "SJ": "Sidik-Jonkman",
+__all__ = ["forest_plot", "save_forest_plot", "moderator_forest_plot", "save_moderator_forest_plot",
+           "study_labels", "ForestOptions"]
+METHOD_NAMES = {"common": "Common effect", "DL": "DerSimonian\u2013Laird", "REML": "REML", "ML": "ML",
+                "PM": "Paule\u2013Mandel", "PMM": "median-unbiased Paule\u2013Mandel", "HE": "Hedges",
+                "HS": "Hunter\u2013Schmidt", "HSk": "Hunter\u2013Schmidt (k-corrected)", "SJ": "Sidik\u2013Jonkman",
                 "EB": "empirical Bayes", "GENQ": "generalised Q"}
 
 
-def study_labels(data: pd.DataFrame) -> list[str]:
-    """``label``, else ``authors (year)``, else ``study_id``."""
-    labels = []
-    for row in data.itertuples(index=False):
-        label = getattr(row, "label", None)
-        if isinstance(label, str) and label.strip():
-            labels.append(label)
-            continue
-        authors, year = getattr(row, "authors", None), getattr(row, "year", None)
-        if isinstance(authors, str) and authors.strip():
-            labels.append(f"{authors} ({int(year)})" if pd.notna(year) else authors)
-        else:
-            labels.append(str(row.study_id))
-    return labels
+def _interval_text(options, metric, centre, lower, upper) -> str:
+    transform = forest_draw.SCALES[metric][1]
+    values = [options.number(float(transform(v)), metric) for v in (centre, lower, upper)]
+    return f"{values[0]} [{values[1]}, {values[2]}]"
 
 
-def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95.0):
-    """Figure of ``data`` (``study_id``, ``yi``, ``vi``, optional ``label``/``authors``/``year``)
-    and one row of ``pooled.csv`` (``pooled``, a mapping)."""
-    label, transform, null = display_scale(metric)
-    k = len(data)
+def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, options: ForestOptions) -> list[Row]:
+    """One row per study, sorted as configured; weights in percent of the rows given."""
     yi, vi = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     critical = special.ndtri(0.5 + level / 200)
-    lower, upper = transform(yi - critical * np.sqrt(vi)), transform(yi + critical * np.sqrt(vi))
-    centre = transform(yi)
-    tau2 = pooled["tau2"] if np.isfinite(pooled["tau2"]) else 0.0
-    weights = 1.0 / (vi + tau2)
+    weights = 1.0 / (vi + (tau2 if np.isfinite(tau2) else 0.0))
     percent = 100 * weights / weights.sum()
-    pooled_values = transform([pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"],
-                               pooled["pi_lower"], pooled["pi_upper"]])
-    with plt.rc_context(STYLE):
-        figure, axis = plt.subplots(figsize=(7.2, 1.5 + 0.2 * (k + 3)))
-        rows = np.arange(k, 0, -1) + 1.5
-        axis.hlines(rows, lower, upper, color=STUDY_COLOUR, lw=0.8, zorder=2)
-        axis.scatter(centre, rows, marker="s", s=8 + 90 * percent / percent.max(), color=STUDY_COLOUR,
-                     lw=0, zorder=3)
-        axis.fill([pooled_values[1], pooled_values[0], pooled_values[2], pooled_values[0]],
-                  [0.5, 0.82, 0.5, 0.18], color="black", lw=0, zorder=3)
-        if pooled["method"] != "common" and np.all(np.isfinite(pooled_values[3:])):
-            axis.hlines(0.5, pooled_values[3], pooled_values[1], color="black", lw=1.2, zorder=2)
-            axis.hlines(0.5, pooled_values[2], pooled_values[4], color="black", lw=1.2, zorder=2)
-            axis.vlines(pooled_values[3:], 0.3, 0.7, color="black", lw=1.2, zorder=2)
-        axis.axvline(null, color="0.35", lw=0.7, zorder=1)
-        axis.axhline(1.05, color="0.6", lw=0.6)
-        bounds = np.concatenate([lower, upper, pooled_values[np.isfinite(pooled_values)]])
-        left, right = np.nanmin(bounds), np.nanmax(bounds)
-        margin = 0.04 * (right - left)
-        left, right = min(left - margin, null), max(right + margin, null)
-        if metric == "z":
-            left, right = max(left, -1.0), min(right, 1.0)
-        if metric == "log_or":
-            axis.set_xscale("log")
-            left, right = min(np.nanmin(bounds) / 1.1, null), max(np.nanmax(bounds) * 1.1, null)
-            ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20) if left <= t <= right]
-            axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
-            axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        axis.set_xlim(left, right)
-        axis.set_ylim(-0.2, k + 2.9)
-        axis.set_yticks([])
-        texts = study_labels(data)
-        method = METHOD_NAMES.get(pooled["method"], pooled["method"])
-        model = "Common-effect model" if pooled["method"] == "common" else f"Random-effects model ({method})"
-        heading = blended_transform_factory(figure.transFigure, axis.transData)
-        for y, text, values, weight in zip(rows, texts, zip(centre, lower, upper), percent):
-            _row_text(axis, heading, y, text, [format_number(v, metric) for v in values], f"{weight:.1f}%")
-        pi_text = ""
-        if pooled["method"] != "common" and np.all(np.isfinite(pooled_values[3:])):
-            pi_text = f"PI [{format_number(pooled_values[3], metric)}, {format_number(pooled_values[4], metric)}]"
-        _row_text(axis, heading, 0.5, model, [format_number(v, metric) for v in pooled_values[:3]], "100%",
-                  bold=True)
-        if pi_text:
-            axis.text(NUMBERS_LEFT, -0.15, pi_text, transform=heading, ha="left", va="center", fontsize=8)
-        _row_text(axis, heading, k + 2.4, "Study", None, "Weight", bold=True,
-                  numbers_text=f"{SYMBOLS[metric]} [{level:g}% CI]")
-        axis.set_xlabel(label)
-        figure.text(0.01, 0.005, _footnote(pooled, level), ha="left", va="bottom", fontsize=7.5, wrap=True)
-        height = figure.get_figheight()
-        figure.subplots_adjust(left=PANEL_LEFT, right=PANEL_RIGHT, top=1 - 0.1 / height, bottom=0.75 / height)
-    return figure
+    labels = study_labels(data, options.labels)
+    n = pd.to_numeric(data["n"], errors="coerce").to_numpy(float) if "n" in data else np.full(len(data), np.nan)
+    rows = []
+    for i in sort_studies(data, weights, options.sort):
+        lower, upper = yi[i] - critical * np.sqrt(vi[i]), yi[i] + critical * np.sqrt(vi[i])
+        rows.append(Row("study", wrap(labels[i], options.label_width), f"{n[i]:,.0f}" if np.isfinite(n[i]) else "",
+                        _interval_text(options, metric, yi[i], lower, upper), f"{percent[i]:.1f}%",
+                        yi[i], lower, upper, weights[i] / weights.max()))
+    return rows
 
 
-def _row_text(axis, transform, y, label, numbers, weight, bold=False, numbers_text=None):
-    weight_style = "bold" if bold else "normal"
-    if numbers_text is None:
-        numbers_text = f"{numbers[0]} [{numbers[1]}, {numbers[2]}]"
-    for x, text, align in ((LABEL_RIGHT, label, "right"), (NUMBERS_LEFT, numbers_text, "left"),
-                           (WEIGHT_RIGHT, weight, "right")):
-        axis.text(x, y, text, transform=transform, ha=align, va="center", fontweight=weight_style)
+def summary_rows(label: str, estimate: dict, metric: str, options: ForestOptions, kind: str = "overall",
+                 interval: bool = True) -> list[Row]:
+    """A diamond row (``estimate``, ``ci_lower``, ``ci_upper``) and, when finite, the prediction interval row."""
+    rows = [Row(kind, wrap(label, options.label_width), "", _interval_text(
+        options, metric, estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"]),
+        "100%" if kind == "overall" else "", estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"])]
+    lower, upper = estimate.get("pi_lower", np.nan), estimate.get("pi_upper", np.nan)
+    if interval and estimate.get("method") != "common" and np.isfinite(lower) and np.isfinite(upper):
+        transform = forest_draw.SCALES[metric][1]
+        text = f"[{options.number(float(transform(lower)), metric)}, {options.number(float(transform(upper)), metric)}]"
+        rows.append(Row("interval", ["Prediction interval"], "", text, "", estimate["estimate"], lower, upper))
+    return rows
 
 
-def _footnote(pooled: dict, level: float) -> str:
-    heterogeneity = (f"Heterogeneity: $Q$({int(pooled['q_df'])}) = {pooled['q']:.2f}, {format_p(pooled['q_p'])}; "
-                     f"$\\tau^2$ = {pooled['tau2']:.4f}; $I^2$ = {pooled['i2']:.0f}%.")
-    if pooled["method"] == "common":
-        return f"Diamond: pooled estimate with {level:g}% CI. " + heterogeneity
-    test = "Knapp-Hartung" if pooled["test"] == "knha" else "Wald"
-    return (f"Diamond: pooled estimate with {level:g}% CI ({test}); whiskers: {level:g}% prediction interval. "
-            + heterogeneity)
+def model_name(pooled: dict) -> str:
+    method = pooled.get("method", "REML")
+    if method == "common":
+        return "Common-effect model"
+    return f"Random-effects model ({METHOD_NAMES.get(method, method)})"
 
 
-def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0) -> None:
-    """Draw and write the forest plot to every path (PDF, PNG at 300 dpi, SVG)."""
+def footnote(pooled: dict, level: float, extra: str = "") -> str:
+    """What the marks mean and the heterogeneity statistics."""
+    test = "Knapp\u2013Hartung" if pooled.get("test") == "knha" else "Wald"
+    text = (f"Squares: study estimates (area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
+            f"axis. Diamond: pooled estimate with {level:g}% CI ({test}).")
+    if np.isfinite(pooled.get("q", np.nan)):
+        text += (f" Heterogeneity: Q({int(pooled['q_df'])}) = {pooled['q']:.2f}, {forest_draw.p_text(pooled['q_p'])};"
+                 f" \u03c4\u00b2 = {pooled['tau2']:.4f}; I\u00b2 = {pooled['i2']:.0f}%.")
+    return text + (" " + extra if extra else "")
+
+
+def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95.0,
+                options: ForestOptions | None = None):
+    """Figure of ``data`` (``yi``, ``vi``, optional ``n``, ``label``, ``authors``, ``year``) with one row of
+    ``pooled.csv`` (a mapping); all studies on one page."""
+    return _figures(data, pooled, metric, level, options or ForestOptions(), paged=False)[0]
+
+
+def _figures(data, pooled, metric, level, options, paged):
+    rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options)
+    rows += summary_rows(f"{model_name(pooled)}, k = {len(data)}", pooled, metric, options)
+    return forest_draw.draw_pages(rows, metric, level, options, footnote(pooled, level), paged)
+
+
+def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.DataFrame, overall: dict, metric: str,
+                          level: float = 95.0, options: ForestOptions | None = None, summary: dict | None = None,
+                          paged: bool = False):
+    """Studies grouped by the levels of ``moderator`` (rows of ``data`` aggregated within study x level), each
+    level's subgroup diamond (``subgroups.csv``) and the overall diamond; list of figures (pages)."""
+    options = options or ForestOptions()
+    rows: list[Row] = []
+    for level_row in subgroups.itertuples():
+        members = data[data[moderator].astype(str) == str(level_row.level)]
+        rows.append(Row("group", wrap(f"{moderator}: {level_row.level}", options.label_width)))
+        rows += study_rows(members, level_row.tau2, metric, level, options)
+        rows += summary_rows(f"Subtotal, k = {level_row.k}", level_row._asdict(), metric, options, "subtotal",
+                             interval=False)
+    rows += summary_rows(f"{model_name(overall)}, k = {overall.get('k', len(data))}", overall, metric, options)
+    extra = "Weights in percent within each level."
+    if summary:
+        extra += (f" Test between levels: QM({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
+                  f"{forest_draw.p_text(summary['qm_p'])}.")
+    return forest_draw.draw_pages(rows, metric, level, options, footnote(overall, level, extra), paged)
+
+
+def save_pages(figures_of, paths, options: ForestOptions) -> None:
+    """Write PNG/SVG/TIFF as one figure, PDF page by page (``figures_of(paged)`` draws them)."""
+    single = None
+    with plt.rc_context(forest_draw.style(options)):  # font types are read when saving
+        for path in map(Path, paths):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".pdf":
+                with PdfPages(path) as pdf:
+                    for figure in figures_of(True):
+                        pdf.savefig(figure)
+                        plt.close(figure)
+                continue
+            single = single or figures_of(False)[0]
+            extra = {"pil_kwargs": {"compression": "tiff_lzw"}} if path.suffix in (".tif", ".tiff") else {}
+            single.savefig(path, dpi=options.dpi, **extra)
+    if single is not None:
+        plt.close(single)
+
+
+def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,
+                     options: ForestOptions | None = None) -> None:
+    """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies)."""
+    options = options or ForestOptions()
     if len(data) == 0:
-        figure, axis = plt.subplots(figsize=(5, 1.2))
-        axis.axis("off")
-        axis.text(0.5, 0.5, "No effect sizes in this family (k = 0).", ha="center", va="center")
-    else:
-        figure = forest_plot(data, pooled, metric, level)
-    save_figure(figure, paths)
+        return save_pages(lambda paged: [forest_draw.message("No effect sizes in this family (k = 0).")], paths,
+                          options)
+    save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged), paths, options)
+
+
+def save_moderator_forest_plot(data, moderator, subgroups, overall, metric, paths, level=95.0, options=None,
+                               summary=None) -> None:
+    """Draw and write the forest plot of one moderator to every path."""
+    options = options or ForestOptions()
+    if len(data) == 0 or len(subgroups) == 0:
+        return save_pages(lambda paged: [forest_draw.message(f"No effect sizes with a value of {moderator}.")],
+                          paths, options)
+    save_pages(lambda paged: moderator_forest_plot(data, moderator, subgroups, overall, metric, level, options,
+                                                   summary, paged), paths, options)

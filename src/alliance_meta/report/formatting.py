@@ -20,7 +20,8 @@ BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_p
                    "q_between_separate_p", "kendall_tau"}
 INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_studies", "n_levels", "k_dropped",
                    "permutations", "iterations", "position", "k_effect_sizes", "model_qm_df", "model_f_df1",
-                   "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail"}
+                   "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail", "studies",
+                   "effect_sizes", "studies_without_n"}
 
 
 def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:
@@ -84,6 +85,11 @@ def format_cell(column: str, value: object) -> str:
 
 
 def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every cell formatted for reading (strings)."""
-    return pd.DataFrame({column: [format_cell(column, value) for value in frame[column]] for column in frame.columns},
-                        index=frame.index, dtype=object)
+    """A copy of ``frame`` with every cell formatted for reading (strings); integer columns stay whole."""
+    columns = {}
+    for column in frame.columns:
+        if pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+            columns[column] = [apa_integer(value) for value in frame[column]]
+        else:
+            columns[column] = [format_cell(str(column), value) for value in frame[column]]
+    return pd.DataFrame(columns, index=frame.index, dtype=object)

@@ -6,11 +6,13 @@ Nothing is loaded from the network: no scripts, fonts or style sheets from elsew
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import pandas as pd
+from PIL import Image
 
 from alliance_meta.report.formatting import readable_frame
 from alliance_meta.report.summary import family_counts, is_simulated, moderator_counts
@@ -30,6 +32,7 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
                "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
+MAX_IMAGE_WIDTH, PALETTE_COLOURS = 1200, 64  # sharp on the screen, and a report small enough to e-mail
 
 
 @dataclass
@@ -69,9 +72,14 @@ def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: s
                      collapsed=len(frame) > COLLAPSE_ROWS, note=note)
 
 
-def inline_png(path: str | Path) -> str:
-    """A ``data:image/png;base64,...`` URI of a PNG file."""
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+def inline_png(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
+    """A ``data:image/png;base64,...`` URI of a PNG, scaled to ``max_width`` pixels and a 64-colour palette."""
+    with Image.open(path) as image:
+        if image.width > max_width:
+            image = image.resize((max_width, round(image.height * max_width / image.width)), Image.LANCZOS)
+        buffer = io.BytesIO()
+        image.convert("RGB").quantize(colors=PALETTE_COLOURS).save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def plot_title(path: str | Path) -> str:

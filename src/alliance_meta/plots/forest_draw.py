@@ -1,0 +1,170 @@
+"""Drawing the forest plot's rows (see ``forest_layout``) onto one figure per page."""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
+
+from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
+
+#: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
+SCALES = {
+    "z": ("Correlation r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0),
+    "smd": ("Hedges' g", lambda x: np.asarray(x, dtype=float), lambda g: np.asarray(g, dtype=float), 0.0),
+    "log_or": ("Odds ratio (log scale)", np.exp, lambda odds: np.log(odds), 0.0),
+}
+SYMBOLS = {"z": "r", "smd": "g", "log_or": "OR"}
+ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+FOOTER_LINES, AXIS_LINES = 3.2, 3.0
+
+
+def style(options) -> dict:
+    """rcParams: fonts embedded as text (SVG text, PDF TrueType), the configured font and size."""
+    return {"font.size": options.font_size, "font.family": options.font_family, "svg.fonttype": "none",
+            "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False}
+
+
+def p_text(p: float) -> str:
+    """``p = .042`` or ``p < .001`` (APA)."""
+    if not np.isfinite(p):
+        return "p = n/a"
+    return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".", 1)
+
+
+def message(text: str):
+    """A small figure saying why there is no plot (keeps the workflow's outputs complete)."""
+    figure, axis = plt.subplots(figsize=(5.5, 1.2))
+    axis.axis("off")
+    axis.text(0.5, 0.5, text, ha="center", va="center", transform=axis.transAxes)
+    return figure
+
+
+def x_limits(rows: list[Row], metric: str, options) -> tuple[float, float]:
+    """Axis range (analysis metric): configured, or the summaries, null and the central 96% of study CIs."""
+    inverse = SCALES[metric][2]
+    if options.xlim:
+        return tuple(float(v) for v in inverse(np.asarray(options.xlim, dtype=float)))
+    studies = [row for row in rows if row.kind == "study"]
+    lowers = np.array([row.lower for row in studies])
+    uppers = np.array([row.upper for row in studies])
+    trim = 0.02 if len(studies) >= 20 else 0.0
+    summary = [v for row in rows if row.kind != "study" for v in (row.lower, row.upper) if np.isfinite(v)]
+    low = min([np.quantile(lowers, trim) if len(studies) else 0.0, SCALES[metric][3], *summary])
+    high = max([np.quantile(uppers, 1 - trim) if len(studies) else 0.0, SCALES[metric][3], *summary])
+    pad = 0.04 * (high - low or 1.0)
+    low, high = low - pad, high + pad
+    if metric == "z":
+        low, high = max(low, float(inverse(-0.99))), min(high, float(inverse(0.99)))
+    return low, high
+
+
+def ticks(low: float, high: float, metric: str, options):
+    """Tick positions (analysis metric) at round values of the display scale, with their labels."""
+    _, transform, inverse, _ = SCALES[metric]
+    if metric == "log_or":
+        values = np.array([t for t in ODDS_TICKS if low <= np.log(t) <= high])
+    else:
+        values = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(transform(low), transform(high))
+        values = values[(inverse(values) >= low - 1e-9) & (inverse(values) <= high + 1e-9)]
+    decimals = next((d for d in range(4) if np.allclose(np.round(values, d), values, atol=1e-9)), 3)
+    labels = []
+    for value in values:
+        text = f"{value:g}" if metric == "log_or" else f"{value:.{decimals}f}"
+        if options.preset == "apa" and metric == "z":
+            text = text.replace("0.", ".", 1)
+        labels.append("0" if abs(value) < 1e-12 else text.replace("-", "\u2212"))
+    return inverse(values), labels
+
+
+def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float, options) -> None:
+    """Squares, whiskers with arrows, diamonds and the prediction interval."""
+    for row, top in zip(rows, tops):
+        y = top + row.lines / 2
+        if row.kind == "study":
+            colour = options.study_colour
+            axis.hlines(y, max(row.lower, low), min(row.upper, high), color=colour, lw=0.8, zorder=2)
+            for edge, beyond, marker in ((low, row.lower < low, "<"), (high, row.upper > high, ">")):
+                if beyond:
+                    axis.plot([edge], [y], marker=marker, ms=4, color=colour, clip_on=False, zorder=3)
+            if low <= row.centre <= high:
+                area = max(4.0, (0.8 * options.font_size * 1.45) ** 2 * row.size)  # points^2, area ~ weight
+                axis.scatter([row.centre], [y], marker="s", s=area, color=colour, lw=0, zorder=3)
+        elif row.kind in ("overall", "subtotal"):
+            colour = options.summary_colour if row.kind == "overall" else options.subgroup_colour
+            axis.fill([row.lower, row.centre, row.upper, row.centre], [y, y - 0.36, y, y + 0.36], color=colour,
+                      lw=0, zorder=3, clip_on=False)
+        elif row.kind == "interval":
+            left, right = max(row.lower, low), min(row.upper, high)
+            axis.hlines(y, left, right, color=options.summary_colour, lw=1.2, zorder=2)
+            axis.vlines([v for v in (row.lower, row.upper) if low <= v <= high], y - 0.25, y + 0.25,
+                        color=options.summary_colour, lw=1.2, zorder=2)
+
+
+def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
+    """The text columns, in inches from the left, and the rules above and below the rows."""
+    inches = blended_transform_factory(figure.dpi_scale_trans, axis.transData)
+    columns = [(layout.label_left, "left"), (layout.n_right, "right"), (layout.effect_right, "right"),
+               (layout.weight_right, "right")]
+    for (x, align), text in zip(columns, header):
+        axis.text(x, -0.75, text, transform=inches, ha=align, va="center", fontweight="bold", clip_on=False)
+    for y in (-0.15,):
+        figure.add_artist(Line2D([layout.label_left, layout.weight_right], [y, y], transform=inches,
+                                 color="0.2", lw=0.8))
+    for row, top in zip(rows, tops):
+        bold = "bold" if row.kind in ("group", "overall") else "normal"
+        for line_index, line in enumerate(row.label):
+            axis.text(layout.label_left, top + line_index + 0.5, line, transform=inches, ha="left", va="center",
+                      fontweight=bold, clip_on=False)
+        y = top + row.lines / 2
+        for (x, align), text in zip(columns[1:], (row.n, row.effect, row.weight)):
+            if text:
+                axis.text(x, y, text, transform=inches, ha=align, va="center", fontweight=bold, clip_on=False)
+
+
+def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):
+    """One figure: header, rows, axis and footnote; its height follows the rows."""
+    tops, total = row_positions(rows)
+    chars = int(layout.width / (0.52 * options.font_size / 72))
+    note_lines = textwrap.wrap(note + (" Continued on the next page." if continued else ""), chars)
+    line = layout.line
+    top_space, axis_space = 1.6 * line, AXIS_LINES * line
+    height = top_space + total * line + axis_space + (len(note_lines) + 0.6) * line * 0.85 + 0.1
+    figure = plt.figure(figsize=(layout.width, height))
+    panel_left, panel_right = layout.panel
+    axis = figure.add_axes([panel_left / layout.width, (height - top_space - total * line) / height,
+                            (panel_right - panel_left) / layout.width, total * line / height])
+    low, high = limits
+    axis.set_xlim(low, high)
+    axis.set_ylim(total, 0)
+    axis.set_yticks([])
+    positions, labels = ticks(low, high, metric, options)
+    axis.set_xticks(positions, labels)
+    axis.set_xlabel(SCALES[metric][0])
+    axis.axvline(SCALES[metric][3], color="0.3", lw=0.8, zorder=1)
+    overall = [row for row in rows if row.kind == "overall"]
+    if overall and low <= overall[0].centre <= high:
+        axis.axvline(overall[0].centre, color="0.55", lw=0.6, ls=(0, (2, 2)), zorder=1)
+    draw_rows(axis, rows, tops, low, high, options)
+    draw_text(figure, axis, rows, tops, layout, header, options)
+    figure.text(layout.label_left / layout.width, 0.05 / height, "\n".join(note_lines), ha="left", va="bottom",
+                fontsize=options.font_size * 0.85, linespacing=1.3)
+    return figure
+
+
+def draw_pages(rows: list[Row], metric: str, level: float, options, note: str, paged: bool) -> list:
+    """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each)."""
+    limits = x_limits(rows, metric, options)
+    header = ["Study", "n" if any(row.n for row in rows) else "", f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
+    layout = column_layout(rows, header, options.width, options.font_size, options.font_family)
+    chunks = pages(rows, options.rows_per_page) if paged else [rows]
+    with plt.rc_context(style(options)):
+        return [draw_page(chunk, metric, options, note, limits, index < len(chunks) - 1, layout, header)
+                for index, chunk in enumerate(chunks)]

@@ -1,0 +1,108 @@
+"""Rows and page layout of the publication forest plot: text columns measured, not guessed.
+
+A forest plot is a table with a plot panel in the middle (Lewis & Clarke 2001, BMJ 322,
+1479): label | n | panel | estimate [CI] | weight. Column widths come from the widest
+text in the font used; row heights from the number of wrapped label lines, so nothing
+overlaps or is cut; the figure grows with the number of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.font_manager import FontProperties
+
+GAP, MARGIN, MIN_PANEL = 0.14, 0.08, 1.8  # inches
+LINE = 1.45  # row line height in font sizes
+
+
+@dataclass
+class Row:
+    """One line group of the plot: a study, a group heading, a summary diamond or the prediction interval."""
+
+    kind: str  # study | group | subtotal | overall | interval
+    label: list[str]
+    n: str = ""
+    effect: str = ""
+    weight: str = ""
+    centre: float = np.nan  # analysis metric
+    lower: float = np.nan
+    upper: float = np.nan
+    size: float = 0.0  # weight relative to the largest (studies)
+
+    @property
+    def lines(self) -> int:
+        return max(1, len(self.label))
+
+
+@dataclass
+class Layout:
+    """Column edges (inches from the left), line height (inches) and the figure's width."""
+
+    width: float
+    line: float
+    label_left: float
+    n_right: float
+    panel: tuple[float, float]
+    effect_right: float
+    weight_right: float
+    positions: list[float] = field(default_factory=list)
+
+
+def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
+    """Width in inches of the widest text when drawn (Agg renderer at 72 dpi: pixels = points)."""
+    renderer = RendererAgg(10, 10, 72)
+    prop = FontProperties(family=family, size=font_size, weight="bold" if bold else "normal")
+    widths = [renderer.get_text_width_height_descent(t, prop, ismath=False)[0] for t in texts if t]
+    return max(widths, default=0.0) / 72.0
+
+
+def column_layout(rows: list[Row], header: list[str], width: float, font_size: float, family: str) -> Layout:
+    """Measure every column; the panel takes what is left of ``width`` (the figure widens if it must)."""
+    def measure(values, title):
+        return max(text_width(values, font_size, family), text_width([title], font_size, family, bold=True))
+
+    label = measure([line for row in rows for line in row.label], header[0])
+    bold_labels = text_width([line for row in rows if row.kind != "study" for line in row.label], font_size,
+                             family, bold=True)
+    label = max(label, bold_labels)
+    n = measure([row.n for row in rows], header[1]) if any(row.n for row in rows) else 0.0
+    effect = measure([row.effect for row in rows], header[2])
+    weight = measure([row.weight for row in rows], header[3])
+    fixed = 2 * MARGIN + label + (n + GAP if n else 0.0) + effect + weight + 4 * GAP
+    width = max(width, fixed + MIN_PANEL)
+    label_left = MARGIN
+    n_right = label_left + label + GAP + n
+    panel_left = n_right + GAP
+    panel_right = width - MARGIN - weight - GAP - effect - 2 * GAP
+    effect_right = panel_right + 2 * GAP + effect
+    return Layout(width, LINE * font_size / 72.0, label_left, n_right, (panel_left, panel_right), effect_right,
+                  width - MARGIN)
+
+
+def row_positions(rows: list[Row]) -> tuple[list[float], float]:
+    """Top of each row in line units (0 at the top) and the total height in lines; gaps before summaries."""
+    tops, y = [], 0.0
+    for index, row in enumerate(rows):
+        if row.kind in ("group", "overall") and index > 0:
+            y += 0.5
+        tops.append(y)
+        y += row.lines
+    return tops, y
+
+
+def pages(rows: list[Row], per_page: int) -> list[list[Row]]:
+    """Split the rows into pages of at most ``per_page`` studies; summaries stay on the last page."""
+    if sum(row.kind == "study" for row in rows) <= per_page:
+        return [rows]
+    result, current, studies = [], [], 0
+    for row in rows:
+        if row.kind == "study" and studies == per_page:
+            result.append(current)
+            current, studies = [], 0
+        current.append(row)
+        studies += row.kind == "study"
+    result.append(current)
+    return result

@@ -1,0 +1,96 @@
+"""Options of the publication forest plot (the config's ``plots`` keys) and the rows it draws.
+
+Journal preset ``apa``: correlations without a leading zero, two decimals (APA 2020,
+sec. 6.36); ``plain``: leading zeros everywhere. Colours default to the Okabe-Ito
+palette, which stays distinct under the common colour-vision deficiencies
+(Okabe & Ito 2008, "Color Universal Design").
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+
+SORT_ORDERS = ("sheet", "effect", "year", "weight")
+LABEL_MODES = ("authors_year", "label", "both")
+
+
+@dataclass(frozen=True)
+class ForestOptions:
+    """Size, font, journal preset, sorting, colours and export settings of forest plots."""
+
+    width: float = 7.0
+    font_size: float = 8.0
+    font_family: str = "DejaVu Sans"
+    preset: str = "apa"
+    decimals: int = 2
+    sort: str = "sheet"
+    labels: str = "authors_year"
+    label_width: int = 40
+    dpi: int = 300
+    tiff: bool = False
+    rows_per_page: int = 50
+    study_colour: str = "#0072B2"
+    subgroup_colour: str = "#D55E00"
+    summary_colour: str = "#000000"
+    xlim: list[float] | None = field(default=None)
+
+    @classmethod
+    def from_config(cls, plots: dict | None) -> "ForestOptions":
+        """Options from the config's ``plots`` mapping (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        options = cls(**{key: value for key, value in (plots or {}).items() if key in names})
+        if options.sort not in SORT_ORDERS or options.labels not in LABEL_MODES:
+            raise ValueError(f"plots.sort must be one of {SORT_ORDERS}, plots.labels one of {LABEL_MODES}")
+        return options
+
+    def number(self, value: float, metric: str) -> str:
+        """A value on the display scale: APA drops the leading zero of correlations; typographic minus."""
+        if not np.isfinite(value):
+            return "\u2013"
+        text = f"{value:.{self.decimals}f}"
+        if text.startswith("-") and float(text) == 0:
+            text = text[1:]
+        if self.preset == "apa" and metric == "z":
+            text = text.replace("0.", ".", 1)
+        return text.replace("-", "\u2212")
+
+
+def study_labels(data: pd.DataFrame, mode: str = "label") -> list[str]:
+    """Row labels: ``label`` (mode ``label``, the default), ``authors (year)`` (``authors_year``)
+    or both; each falls back to the other and finally to ``study_id``."""
+    labels = []
+    for row in data.itertuples(index=False):
+        label = getattr(row, "label", None)
+        label = label.strip() if isinstance(label, str) else ""
+        authors, year = getattr(row, "authors", None), getattr(row, "year", None)
+        citation = ""
+        if isinstance(authors, str) and authors.strip():
+            citation = f"{authors.strip()} ({int(year)})" if pd.notna(year) else authors.strip()
+        if mode == "both" and citation and label and not label.startswith(citation):
+            labels.append(f"{citation}, {label}")
+        elif mode == "authors_year":
+            labels.append(citation or label or str(row.study_id))
+        else:
+            labels.append(label or citation or str(row.study_id))
+    return labels
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` characters, breaking at spaces (a longer word stays whole)."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def sort_studies(data: pd.DataFrame, weights: np.ndarray, order: str) -> np.ndarray:
+    """Row order: ``sheet`` (as given), ``effect`` (ascending), ``year`` (then effect) or ``weight`` (descending)."""
+    if order == "effect":
+        return np.argsort(data["yi"].to_numpy(float), kind="stable")
+    if order == "year" and "year" in data:
+        year = pd.to_numeric(data["year"], errors="coerce").to_numpy(float)
+        return np.lexsort((data["yi"].to_numpy(float), np.nan_to_num(year, nan=np.inf)))
+    if order == "weight":
+        return np.argsort(-np.asarray(weights), kind="stable")
+    return np.arange(len(data))

@@ -1,0 +1,113 @@
+"""Publication forest plots: legible at k = 5, 40 and 300 (no overlapping or clipped text), vector
+exports with text as text, PDF pages, arrows, sorting, APA numbers, moderator subgroups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.plots.forest import (ForestOptions, forest_plot, moderator_forest_plot, save_forest_plot,
+                                        save_moderator_forest_plot)
+from alliance_meta.plots.forest_options import sort_studies, study_labels
+from alliance_meta.pooling import fit
+
+LONG_AUTHORS = "Very-Long-Surname, Another Surname, Third Author, Fourth Author & Fifth Author"
+
+
+def simulated_family(k: int, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = rng.integers(25, 400, k)
+    yi = rng.normal(0.28, 0.12, k) + rng.normal(0, 1 / np.sqrt(n - 3))
+    authors = [f"Author{i} et al." for i in range(k)]
+    authors[1] = LONG_AUTHORS
+    n[2], yi[2] = 12, 0.95  # a small study whose CI leaves the axis
+    return pd.DataFrame({"study_id": [f"S{i:03d}" for i in range(k)], "yi": yi, "vi": 1 / (n - 3), "n": n,
+                         "authors": authors, "year": rng.integers(1985, 2020, k),
+                         "modality": rng.choice(["CBT", "psychodynamic", "humanistic"], k)})
+
+
+def pooled_row(data: pd.DataFrame, metric: str = "z") -> dict:
+    return fit(data.yi, data.vi, "REML", "z", metric=metric).as_row()
+
+
+def text_boxes(figure) -> tuple[list[str], np.ndarray]:
+    figure.canvas.draw()  # places the axis label and tick labels
+    renderer = figure.canvas.get_renderer()
+    texts = [t for t in figure.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent"))
+             if t.get_visible() and t.get_text().strip()]
+    boxes = np.array([t.get_window_extent(renderer).extents for t in texts])
+    return [t.get_text() for t in texts], boxes
+
+
+@pytest.mark.parametrize("k", [5, 40, 300])
+def test_text_neither_overlaps_nor_leaves_the_figure(k):
+    data = simulated_family(k)
+    figure = forest_plot(data, pooled_row(data), "z")
+    texts, boxes = text_boxes(figure)
+    width, height = figure.bbox.width, figure.bbox.height
+    assert boxes[:, 0].min() >= 0 and boxes[:, 1].min() >= 0
+    assert boxes[:, 2].max() <= width and boxes[:, 3].max() <= height
+    shrink = 0.5  # pixels: touching edges are not overlaps
+    x0, y0, x1, y1 = (boxes[:, i][:, None] for i in range(4))
+    overlap = (x0 + shrink < boxes[:, 2]) & (boxes[:, 0] + shrink < x1) & (y0 + shrink < boxes[:, 3]) & \
+        (boxes[:, 1] + shrink < y1)
+    np.fill_diagonal(overlap, False)
+    pairs = [(texts[i], texts[j]) for i, j in zip(*np.nonzero(overlap))]
+    assert not pairs, pairs[:5]
+    assert height / figure.dpi > 0.15 * k  # grows with k: at least 0.15 inch per study
+    assert any("Fifth" in text for text in texts)  # the long label is wrapped, not cut
+    assert ".95" not in " ".join(texts) and any(text.startswith(".") for text in texts)  # APA: no leading zero
+
+
+def test_exports_keep_text_as_text_and_split_pdf_pages(tmp_path):
+    data = simulated_family(120)
+    paths = [tmp_path / f"forest.{suffix}" for suffix in ("pdf", "svg", "png", "tiff")]
+    save_forest_plot(data, pooled_row(data), "z", paths, options=ForestOptions(dpi=100, rows_per_page=50))
+    pdf = paths[0].read_bytes()
+    assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") >= 3
+    assert b"/FontFile2" in pdf  # TrueType (pdf.fonttype 42): text stays selectable
+    svg = paths[1].read_text()
+    assert "<text" in svg and "Author0 et al. (" in svg
+    assert paths[2].stat().st_size > 0 and paths[3].read_bytes()[:2] in (b"II", b"MM")
+
+
+def test_arrows_where_a_ci_leaves_the_axis():
+    data = simulated_family(40)
+    figure = forest_plot(data, pooled_row(data), "z", options=ForestOptions(xlim=[-0.2, 0.6]))
+    markers = [line.get_marker() for line in figure.axes[0].get_lines()]
+    assert ">" in markers and "<" in markers
+
+
+def test_sorting_and_labels():
+    data = simulated_family(6)
+    assert list(sort_studies(data, np.ones(6), "effect")) == list(np.argsort(data.yi.to_numpy()))
+    order = sort_studies(data, np.ones(6), "year")
+    assert np.all(np.diff(data.year.to_numpy()[order]) >= 0)
+    assert list(sort_studies(data, np.arange(6), "weight")) == [5, 4, 3, 2, 1, 0]
+    labelled = data.assign(label=["WAI, patient"] + [""] * 5)
+    assert study_labels(labelled, "both")[0].endswith("), WAI, patient")
+    assert study_labels(labelled, "authors_year")[0].startswith("Author0 et al. (")
+
+
+@pytest.mark.parametrize("metric", ["smd", "log_or"])
+def test_other_metrics(metric):
+    data = simulated_family(10)
+    figure = forest_plot(data, pooled_row(data, metric), metric, options=ForestOptions(preset="plain"))
+    texts, _ = text_boxes(figure)
+    assert any(text.startswith(("g [", "OR [")) for text in texts)
+
+
+def test_moderator_forest_has_a_diamond_per_level(tmp_path):
+    from alliance_meta.moderators import subgroup_fits
+
+    data = simulated_family(30)
+    subgroups = subgroup_fits(data, "modality", "z")
+    summary = {"qm": 1.5, "qm_df": 2, "qm_p": 0.47}
+    figures = moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", summary=summary)
+    texts, _ = text_boxes(figures[0])
+    assert sum(text.startswith("Subtotal") for text in texts) == 3
+    assert any("QM(2) = 1.50" in text for text in texts)
+    paths = [tmp_path / "forest_modality.png", tmp_path / "forest_modality.pdf"]
+    save_moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", paths)
+    assert all(path.stat().st_size > 1000 for path in paths)

@@ -1,0 +1,23 @@
+"""Rule moderator_forest_plot: per categorical moderator, the studies grouped by level with subgroup diamonds."""
+from pathlib import Path
+
+from alliance_meta.io import read_table, setup_logging
+from alliance_meta.moderators import aggregate_within
+from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot
+
+snakemake = globals()["snakemake"]
+params = snakemake.params
+logger = setup_logging(snakemake.log[0], "moderator_forest_plot")
+options = ForestOptions.from_config(params.plots)
+effect_sizes = read_table(snakemake.input.effect_sizes)
+subgroups, summaries = read_table(snakemake.input.subgroups), read_table(snakemake.input.moderators)
+pooled = read_table(snakemake.input.pooled)
+overall = pooled[pooled["method"] == params.main_method].iloc[0].to_dict() if len(pooled) else {}
+for name in params.moderators:
+    paths = [path for path in snakemake.output if Path(path).stem == f"forest_{name}"]
+    data = aggregate_within(effect_sizes, (name,), params.aggregate_method, params.rho)[0] if len(effect_sizes) else \
+        effect_sizes.assign(**{name: []})
+    levels = subgroups[subgroups["moderator"] == name]
+    summary = summaries.set_index("moderator").loc[name].to_dict() if name in set(summaries["moderator"]) else None
+    save_moderator_forest_plot(data, name, levels, overall, params.metric, paths, params.level, options, summary)
+    logger.info("forest plot of %s: %d rows in %d levels", name, len(data), len(levels))
