@@ -1,9 +1,11 @@
 """alliance_meta.pooling against metafor 3.8-1 (tests/reference/pooling.R -> pooling.json).
 
 Every figure of every data set x estimator x test must agree within 1e-6 relative
-(1e-8 absolute near zero). Where metafor stops with an error (confint() of an EE model
-or of k = 1; GENQ's generalised-Q interval, which needs CompQuadForm) the reference
-is NA and ours must be NaN too.
+(1e-8 absolute near zero), GENQ's generalised-Q interval of tau^2 (and the I^2 and H^2
+intervals from it) included: the reference computes it with metafor's confint() on a
+base-R stand-in for CompQuadForm (tests/reference/shims/CompQuadForm). Where metafor
+stops with an error (confint() of an EE model or of k = 1) the reference is NA and ours
+must be NaN too.
 """
 
 from __future__ import annotations
@@ -84,3 +86,12 @@ def test_agrees_with_metafor(name, method, test, quantity):
         return
     assert actual == pytest.approx(expected, rel=RELATIVE, abs=ABSOLUTE), \
         f"{name}/{method}/{test}/{quantity}: ours {actual!r}, metafor {expected!r}"
+
+
+def test_generalised_q_interval_is_in_the_reference():
+    """The GENQ rows carry metafor's generalised-Q interval, not NA (k > 1)."""
+    for dataset in reference()["datasets"]:
+        for entry in dataset["fits"]:
+            if entry["method"] == "GENQ" and len(dataset["yi"]) > 1:
+                assert entry["confint_error"] == "NA"
+                assert not math.isnan(number(entry["tau2_ci_upper"])), dataset["name"]

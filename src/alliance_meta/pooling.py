@@ -8,10 +8,12 @@ below 1, metafor's ad hoc variant; Knapp & Hartung 2003, Roever et al. 2015),
 prediction interval ``mu +- crit sqrt(se^2 + tau^2)`` with the test's critical
 value (metafor's ``predict.rma``; Higgins, Thompson & Spiegelhalter 2009),
 Cochran's Q with 1/vi weights, I^2 and H^2 (Higgins & Thompson 2002) and their
-intervals from the Q-profile interval of tau^2 (Viechtbauer 2007).
+intervals from the Q-profile interval of tau^2 (Viechtbauer 2007), or for GENQ
+fits from the generalised-Q interval (Jackson 2013; :mod:`generalised_q`).
 GENQ fits use the GENQ weights for the estimate with the sandwich variance
 ``sum a^2 (vi + tau^2) / (sum a)^2``, as metafor does with ``weights``.
-Everything is O(k); no pandas inside a fit.
+Everything is O(k) except the GENQ interval (O(k^2) per probability); no pandas
+inside a fit.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special
 
+from alliance_meta.generalised_q import genq_interval
 from alliance_meta.heterogeneity import (
     METHODS,
     DOUBLE_EPSILON,
@@ -136,7 +139,8 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
     """Fit a common-effect (``method="common"``, metafor's "EE") or random-effects model.
 
     ``test``: ``z``, ``knha`` or ``adhoc``. ``weights`` only for GENQ (default
-    1/sqrt(vi)). ``tau2_interval=False`` skips the Q-profile interval (NaN).
+    1/sqrt(vi)). ``tau2_interval=False`` skips the tau^2 interval (NaN): Q-profile,
+    or generalised Q for GENQ.
     A non-converged tau^2 gives ``converged=False``, a note and NaN for everything
     that depends on tau^2; no other estimator is substituted.
     """
@@ -220,7 +224,9 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         if interval_note:
             notes.append(interval_note)
     elif method == "GENQ" and k > 1 and tau2_interval:
-        notes.append("generalised-Q interval for tau^2 (Jackson 2013) not computed")
+        tau2_lower, tau2_upper, interval_note = genq_interval(yi, vi, weights, tau2, level, control)
+        if interval_note:
+            notes.append(interval_note)
     if k == 1:
         i2, h2 = 0.0, 1.0
         i2_lower = i2_upper = h2_lower = h2_upper = nan

@@ -1,16 +1,39 @@
 # Reference values for alliance_meta.pooling / heterogeneity, computed with metafor.
-# Run from the repository root:  Rscript tests/reference/pooling.R
-# Writes tests/reference/pooling.json (committed; the tests need no R).
+# Run from the repository root (Rscript tests/reference/pooling.R) or from
+# tests/reference (make reference). Writes tests/reference/pooling.json (committed;
+# the tests need no R).
 #
 # For every data set, estimator (EE = our "common", DL, HE, HS, HSk, SJ, ML, REML, EB,
 # PM, PMM, GENQ) and test (z, knha, adhoc): rma(), predict() and confint() results.
 # GENQ uses weights 1/sqrt(vi) (Jackson 2013). Where metafor stops with an error (e.g.
-# confint() of an EE model, of a k = 1 model, or the generalised-Q interval of GENQ,
-# which needs the CompQuadForm package), the figures are NA and the error is stored.
+# confint() of an EE model or of a k = 1 model) the figures are NA and the error is stored.
+#
+# CompQuadForm shim: confint() of a GENQ fit computes the generalised-Q interval of
+# tau^2 with CompQuadForm::farebrother(). CompQuadForm is not installable here (CRAN
+# unreachable, no Debian package), so shims/CompQuadForm, a tiny package with the same
+# farebrother() signature and return value (list(Qq = P[Q > q], ifault)) written in
+# base R (Imhof's 1961 integral on a rotated path, integrate(rel.tol = 1e-12); see
+# shims/CompQuadForm/R/farebrother.R), is installed into a temporary library and put
+# first on .libPaths(). The real farebrother() (Farebrother's AS 204, eps = 1e-10) and
+# the shim agree to ~1e-10 in probability; the interval bounds are uniroot iterates at
+# tolerance eps^0.25, so a different but equally accurate P[Q > q] moves them by far
+# less than 1e-6 relative. The shim replaces an installed CompQuadForm too, so the
+# numbers do not depend on the machine.
 suppressPackageStartupMessages({
   library(metafor)
   library(jsonlite)
 })
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
+})
+shim_lib <- file.path(tempdir(), "shim-library")
+dir.create(shim_lib, showWarnings = FALSE)
+install.packages(file.path(script_dir, "shims", "CompQuadForm"), repos = NULL, type = "source",
+                 lib = shim_lib, quiet = TRUE)
+.libPaths(c(shim_lib, .libPaths()))
+stopifnot(identical(dirname(find.package("CompQuadForm")), normalizePath(shim_lib)))
 
 zcor <- function(ri, ni) escalc(measure = "ZCOR", ri = ri, ni = ni)
 
@@ -95,7 +118,8 @@ for (name in names(datasets)) {
 }
 
 out <- list(metafor_version = as.character(packageVersion("metafor")),
+            compquadform = "shims/CompQuadForm (base-R Imhof stand-in for CompQuadForm::farebrother)",
             r_version = R.version.string, level = 95,
             datasets = unname(datasets))
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "string", pretty = TRUE),
-           "tests/reference/pooling.json")
+           file.path(script_dir, "pooling.json"))
