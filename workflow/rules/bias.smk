@@ -19,6 +19,9 @@ rule publication_bias:
         svg="results/{family}/funnel.svg",
     params:
         bias=config["bias"],
+        dependence=config["dependence"],
+        rho=config["aggregate_rho"],
+        multilevel=config["multilevel"],
         **BIAS_PARAMS,
     conda:
         CONDA_ENV

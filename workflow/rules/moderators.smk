@@ -27,6 +27,8 @@ rule moderators:
         permutations=config["permutations"],
         seed=config["permutation_seed"],
         metric=lambda wildcards: config["metric"][wildcards.family],
+        dependence=config["dependence"],
+        multilevel=config["multilevel"],
         **MODERATOR_OPTIONS,
     conda:
         CONDA_ENV

@@ -9,6 +9,9 @@ rule pool:
     params:
         pooling=config["pooling"],
         metric=lambda wildcards: config["metric"][wildcards.family],
+        dependence=config["dependence"],
+        rho=config["aggregate_rho"],
+        multilevel=config["multilevel"],
     conda:
         CONDA_ENV
     log:

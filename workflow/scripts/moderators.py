@@ -22,7 +22,16 @@ extra = [formula for formula in params.meta_regression if formula not in {a.mode
 tables = [a.coefficient_table() for a in analyses] + [meta_regression_table(
     effect_sizes, extra, continuous=params.continuous, reference_levels=params.reference_levels, **options)]
 tables = [table for table in tables if table is not None and len(table)]
-write_table(pd.DataFrame([a.summary() for a in analyses]), snakemake.output.moderators)
+summary = pd.DataFrame([a.summary() for a in analyses])
+if params.dependence == "multilevel":  # three-level models beside them (alliance_meta.multilevel_tables)
+    from alliance_meta.multilevel_tables import add_moderator_columns, coefficient_rows
+
+    multilevel_options = dict(rho=params.rho, method=params.multilevel["method"], level=params.level)
+    summary = add_moderator_columns(summary, effect_sizes, params.continuous, **multilevel_options)
+    tables.append(coefficient_rows(effect_sizes, list(summary.get("moderator", [])), params.continuous,
+                                   **multilevel_options))
+    tables = [table for table in tables if len(table)]
+write_table(summary, snakemake.output.moderators)
 write_table(pd.concat([a.subgroups for a in analyses], ignore_index=True), snakemake.output.subgroups)
 write_table(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"]),
             snakemake.output.meta_regression)

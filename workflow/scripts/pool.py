@@ -8,6 +8,17 @@ options = snakemake.params.pooling
 data = read_table(snakemake.input[0])
 if len(data) == 0:
     logger.info("no effect sizes in this family (k = 0): writing the header only")
+if snakemake.params.dependence == "multilevel":  # three-level models (alliance_meta.multilevel_tables)
+    from alliance_meta.multilevel_tables import pooled_table
+
+    table, notes = pooled_table(data, options["methods"], options["tests"], rho=float(snakemake.params.rho),
+                                level=options["level"], metric=snakemake.params.metric,
+                                cluster_robust=snakemake.params.multilevel["robust"],
+                                profile=snakemake.params.multilevel["profile"])
+    for note in notes:
+        logger.info("%s", note)
+    write_table(table, snakemake.output[0])
+    raise SystemExit(0)
 table = pool_all(data["yi"].to_numpy(float), data["vi"].to_numpy(float), options["methods"], options["tests"],
                  metric=snakemake.params.metric, level=options["level"], adhoc=options["knha_adhoc"])
 for row in table.itertuples():

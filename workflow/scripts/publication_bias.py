@@ -24,6 +24,13 @@ else:
 for row in table.itertuples():
     logger.info("%s: statistic = %.4g, p = %.4g, estimate = %.4g %s", row.test, row.statistic, row.p,
                 row.estimate, row.note)
+if params.dependence == "multilevel" and len(data):  # alliance_meta.multilevel_tables
+    import pandas as pd
+
+    from alliance_meta.multilevel_tables import bias_rows
+
+    table = pd.concat([table, bias_rows(data, params.metric, rho=params.rho, method=params.multilevel["method"],
+                                        level=params.level)], ignore_index=True)
 write_table(table, snakemake.output.table)
 estimate = pooling.fit(yi, vi, params.main_method, tau2_interval=False).estimate if len(data) else None
 figure = funnel_plot(yi, vi, params.metric, estimate,
