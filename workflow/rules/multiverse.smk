@@ -4,6 +4,14 @@
 import csv
 
 MULTIVERSE = config["multiverse"]
+
+# Seconds of work each: on a cluster they run where Snakemake runs; only the batches are submitted.
+localrules:
+    multiverse_specifications,
+    multiverse_table,
+    multiverse_plot,
+
+
 MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"]}
 
 
