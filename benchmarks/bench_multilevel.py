@@ -1,10 +1,11 @@
 """Three-level REML fit and CR2 tests: alliance_meta vs metafor's rma.mv / clubSandwich.
 
 Simulated data (seeded): 1,000 studies x 5 effect sizes (three-level model, sigma2_between
-= 0.04, sigma2_within = 0.02). metafor is timed inside R (``system.time``) in the same run,
-with its default dense matrices and with ``sparse = TRUE``; the ratio is printed. Then
-10,000 studies x 5 effect sizes for alliance_meta alone (metafor's dense k x k algebra at
-k = 50,000 would need 20 GB). Run: ``.venv/bin/python benchmarks/bench_multilevel.py``.
+= 0.04, sigma2_within = 0.02). metafor is timed inside R (``system.time``) in the same run
+with ``sparse = TRUE`` (its default dense k x k algebra did not finish within 17 minutes at
+k = 5,000 on the 2-core machine; ``--dense`` tries it too); the ratio is printed. Then
+10,000 studies x 5 effect sizes for alliance_meta alone (a dense 50,000 x 50,000 matrix
+would need 20 GB). Run: ``.venv/bin/python benchmarks/bench_multilevel.py [--dense]``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main() -> None:
     fit, python_fit, python_cr2 = time_python(frame)
     print(f"k = {len(frame)} effect sizes in 1,000 studies")
     print(f"  alliance_meta REML fit {python_fit:.3f} s, CR2 coef_test {python_cr2:.3f} s; sigma2 = {fit.sigma2}")
-    for mode in ("sparse", "dense"):
+    for mode in ("sparse", "dense") if "--dense" in sys.argv else ("sparse",):
         try:
             r = time_r(frame, mode)
         except (subprocess.CalledProcessError, FileNotFoundError) as error:
@@ -80,7 +81,7 @@ def main() -> None:
         if r["cr2"] is not None:
             print(f"  clubSandwich coef_test CR2 {r['cr2']:.3f} s; ratio = {r['cr2'] / python_cr2:.1f}")
     large = simulate(10_000, 5)
-    fit, python_fit, python_cr2 = time_python(large, repeats=1)
+    fit, python_fit, python_cr2 = time_python(large, repeats=3)
     print(f"k = {len(large)} effect sizes in 10,000 studies")
     print(f"  alliance_meta REML fit {python_fit:.3f} s, CR2 coef_test {python_cr2:.3f} s; sigma2 = {fit.sigma2}")
 
