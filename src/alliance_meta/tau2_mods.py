@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from alliance_meta.heterogeneity import zeroin
+
 THRESHOLD = 1e-5
 MAX_ITERATIONS = 100
 TAU2_MIN = 0.0
@@ -138,46 +140,11 @@ def fisher_scoring(X, y, v, method="REML", start=None):
 
 
 def r_zeroin(function, lower, upper, f_lower, f_upper, tol=ROOT_TOL, max_iterations=MAX_ITERATIONS):
-    """R's ``uniroot`` (Brent's zeroin, R_zeroin2 in src/library/stats/src/zeroin.c), step for step."""
-    a, b, fa, fb = lower, upper, f_lower, f_upper
-    c, fc = a, fa
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    eps = np.finfo(float).eps
-    for _ in range(max_iterations + 1):
-        previous_step = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2 * eps * abs(b) + tol / 2
-        new_step = (c - b) / 2
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(previous_step) >= tol_act and abs(fa) > abs(fb):
-            cb = c - b
-            if a == c:
-                t1 = fb / fa
-                p, q = cb * t1, 1.0 - t1
-            else:
-                q, t1, t2 = fa / fc, fb / fc, fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < 0.75 * cb * q - abs(tol_act * q) / 2 and p < abs(previous_step * q / 2):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = function(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    raise RuntimeError("uniroot did not converge")
+    """R's ``uniroot`` step for step (the project's port, :func:`heterogeneity.zeroin`); raises if it fails."""
+    root, _, converged = zeroin(function, lower, upper, f_lower, f_upper, tol, max_iterations)
+    if not converged:
+        raise RuntimeError("uniroot did not converge")
+    return root
 
 
 def paule_mandel(X, y, v, median=False):
