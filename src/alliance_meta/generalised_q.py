@@ -22,7 +22,7 @@ eigenvalues are 0 and the roots of the secular equation
 Bunch, Nielsen & Sorensen 1978), one strictly between each pair of consecutive
 distinct ``d_i``; tied ``d_i`` are eigenvalues themselves (deflation). Each root is
 found relative to its nearer pole (as LAPACK's dlaed4) by safeguarded Newton, all
-roots at once: O(k^2) time and memory per tau^2 instead of the O(k^3) of a dense
+roots at once (256 gaps per block): O(k^2) time and O(k) memory per tau^2 instead of the O(k^3) of a dense
 eigendecomposition, which is what the general (meta-regression) case would need.
 
 Distribution function. Imhof (1961, *Biometrika* 48, 419-426):
