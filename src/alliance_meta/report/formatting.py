@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 MINUS = "\u2212"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\u2212")
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -56,6 +57,11 @@ def apa_integer(value: float) -> str:
     return f"{int(round(float(value))):,}"
 
 
+def unneutralise(text: str) -> str:
+    """Undo ``io.write_table``'s apostrophe before formula-looking text (for display; HTML is escaped anyway)."""
+    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_STARTS else text
+
+
 def is_bounded(column: str) -> bool:
     """Whether a column holds values bounded by 1 (printed without a leading zero)."""
     return column in BOUNDED_COLUMNS or column.startswith("r_") or column.endswith("_p")
@@ -68,10 +74,12 @@ def format_cell(column: str, value: object) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if not isinstance(value, (int, float, np.integer, np.floating)):
-        return str(value)
+        return unneutralise(str(value))
     number = float(value)
     if not math.isfinite(number):
         return MINUS + "\u221e" if number < 0 else ("\u221e" if number > 0 else "")
+    if column == "year" and number.is_integer():
+        return str(int(number))
     if column in INTEGER_COLUMNS or (column.endswith("_df") and number.is_integer()):
         return apa_integer(number)
     if column == "p" or column.endswith("_p") or "_p_" in column or column.startswith("p_"):
@@ -88,7 +96,8 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with every cell formatted for reading (strings); integer columns stay whole."""
     columns = {}
     for column in frame.columns:
-        if pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+        if pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]) \
+            and column != "year":
             columns[column] = [apa_integer(value) for value in frame[column]]
         else:
             columns[column] = [format_cell(str(column), value) for value in frame[column]]

@@ -1,0 +1,83 @@
+"""The whole pipeline on a tiny sheet whose text cells look like formulas or HTML: every CSV
+under results/ and data/processed/ neutralises them and the report shows them as text.
+(Runs every stage, MCMC included: about two minutes on two busy cores.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+FORMULA_STARTS = ("=", "+", "-", "@", "\u2212")
+HOSTILE_LABEL = "<script>alert('label')</script>"
+ROWS = [  # study_id, authors, label, family, r, n, d, n1, n2, rater, site
+    ("s01", "=HYPERLINK(\"http://example.org\")", HOSTILE_LABEL, "outcome", 0.31, 60, None, None, None, "patient", "=A1"),
+    ("s02", "+Cmd|' /C calc'!A0", "@SUM(1+1)", "outcome", 0.12, 85, None, None, None, "therapist", "@home"),
+    ("s03", "-2+3", "WAI, patient", "outcome", 0.40, 40, None, None, None, "patient", "+clinic"),
+    ("s03", "-2+3", "WAI, observer", "outcome", 0.22, 40, None, None, None, "observer", "+clinic"),
+    ("s04", "\u2212Minus", "=1/0", "outcome", 0.05, 120, None, None, None, "patient", "=A1"),
+    ("s05", "Plain & Co", "<b>bold</b>", "outcome", 0.35, 75, None, None, None, "observer", "@home"),
+    ("s06", "@Author", "plain", "dropout", None, None, 0.61, 40, 18, "patient", "=A1"),
+    ("s07", "Tiny H", "-x", "dropout", None, None, 0.35, 55, 25, "therapist", "@home"),
+    ("s08", "Tiny I", "+y", "dropout", None, None, 0.72, 30, 12, "patient", "+clinic"),
+    ("s09", "Tiny J", "z", "dropout", None, None, 0.48, 70, 30, "patient", "=A1"),
+]
+CONFIG = {"moderators": ["rater", "site"], "permutations": 20,
+          "bayes": {"draws": 200, "tune": 200, "chains": 2, "sensitivity_priors": [{"family": "half_normal", "scale": 0.5}]},
+          "multiverse": {"methods": ["REML"], "tests": ["z"], "aggregate_methods": ["gls"], "aggregate_rhos": [0.5],
+                         "outliers": ["none"], "publication": ["all"], "minimum_n": [0]},
+          "plots": {"dpi": 72}}
+
+
+@pytest.fixture(scope="module")
+def review(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile_review")
+    (folder / "data" / "raw").mkdir(parents=True)
+    (folder / "config").mkdir()
+    columns = ["study_id", "authors", "label", "family", "r", "n", "d", "n1", "n2", "rater", "site"]
+    sheet = pd.DataFrame(ROWS, columns=columns).assign(year=range(2001, 2001 + len(ROWS)), simulated="yes")
+    sheet.to_csv(folder / "data" / "raw" / "studies.csv", index=False)
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    command = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder), "--cores", "2"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return folder
+
+
+def test_every_csv_neutralises_formula_cells(review):
+    tables = sorted((review / "results").rglob("*.csv")) + sorted((review / "data" / "processed").rglob("*.csv"))
+    assert len(tables) > 10
+    offenders = []
+    for path in tables:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            for value in [column, *frame[column]]:
+                if value.startswith(FORMULA_STARTS) and not _is_number(value):
+                    offenders.append((path.relative_to(review), column, value))
+    assert not offenders, offenders[:10]
+    analysis = pd.read_csv(review / "data/processed/outcome/analysis.csv", dtype=str)
+    assert "'=HYPERLINK(\"http://example.org\")" in set(analysis["authors"])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace("\u2212", "-"))
+    except ValueError:
+        return False
+    return True
+
+
+def test_report_shows_sheet_text_as_text(review):
+    html = (review / "results" / "report.html").read_text()
+    assert "<script>" not in html and "<b>bold</b>" not in html
+    assert "&lt;script&gt;alert(&#39;label&#39;)&lt;/script&gt;" in html
+    assert 'id="simulated-banner"' in html
+    assert (review / "results" / "outcome" / "tables" / "pooled.tex").read_text().count(r"\toprule") == 1
+    assert (review / "results" / "outcome" / "forest_site.svg").exists()
