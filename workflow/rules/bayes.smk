@@ -6,7 +6,7 @@ rule bayes:
     input:
         family_analysis_data,
     output:
-        table="results/{family}/bayes.csv",
+        table=report("results/{family}/bayes.csv", caption="../report/bayes.rst", category="Bayesian model", subcategory="{family}"),
         studies="results/{family}/bayes_studies.csv",
         moderators="results/{family}/bayes_moderators.csv",
         draws="results/{family}/bayes_draws.npz",
@@ -49,7 +49,7 @@ rule bayes_plots:
         draws="results/{family}/bayes_draws.npz",
     output:
         posterior_pdf="results/{family}/bayes_posterior.pdf",
-        posterior_png="results/{family}/bayes_posterior.png",
+        posterior_png=report("results/{family}/bayes_posterior.png", caption="../report/bayes_posterior.rst", category="Bayesian model", subcategory="{family}"),
         forest_pdf="results/{family}/bayes_forest.pdf",
         forest_png="results/{family}/bayes_forest.png",
     params:

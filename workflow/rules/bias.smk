@@ -13,9 +13,9 @@ rule publication_bias:
     input:
         family_analysis_data,
     output:
-        table="results/{family}/bias.csv",
+        table=report("results/{family}/bias.csv", caption="../report/bias.rst", category="Publication bias", subcategory="{family}"),
         pdf="results/{family}/funnel.pdf",
-        png="results/{family}/funnel.png",
+        png=report("results/{family}/funnel.png", caption="../report/funnel.rst", category="Publication bias", subcategory="{family}"),
         svg="results/{family}/funnel.svg",
     params:
         bias=config["bias"],
@@ -35,7 +35,7 @@ rule sensitivity:
     input:
         family_analysis_data,
     output:
-        leave_one_out="results/{family}/leave_one_out.csv",
+        leave_one_out=report("results/{family}/leave_one_out.csv", caption="../report/leave_one_out.rst", category="Sensitivity", subcategory="{family}"),
         influence="results/{family}/influence.csv",
         cumulative="results/{family}/cumulative.csv",
         baujat_pdf="results/{family}/baujat.pdf",

@@ -16,8 +16,8 @@ rule moderators:
     input:
         effect_sizes=family_effect_sizes,
     output:
-        moderators="results/{family}/moderators.csv",
-        subgroups="results/{family}/subgroups.csv",
+        moderators=report("results/{family}/moderators.csv", caption="../report/moderators.rst", category="Moderators", subcategory="{family}"),
+        subgroups=report("results/{family}/subgroups.csv", caption="../report/subgroups.rst", category="Moderators", subcategory="{family}"),
         meta_regression="results/{family}/meta_regression.csv",
     params:
         moderators=MODERATORS,

@@ -5,7 +5,7 @@ rule pool:
     input:
         family_analysis_data,
     output:
-        "results/{family}/pooled.csv",
+        report("results/{family}/pooled.csv", caption="../report/pooled.rst", category="Pooling", subcategory="{family}"),
     params:
         pooling=config["pooling"],
         metric=lambda wildcards: config["metric"][wildcards.family],
@@ -26,7 +26,7 @@ rule forest_plot:
         pooled="results/{family}/pooled.csv",
     output:
         pdf="results/{family}/forest.pdf",
-        png="results/{family}/forest.png",
+        png=report("results/{family}/forest.png", caption="../report/forest.rst", category="Forest plots", subcategory="{family}"),
         svg="results/{family}/forest.svg",
         **({"tiff": "results/{family}/forest.tiff"} if config["plots"]["tiff"] else {}),
     params:

@@ -15,7 +15,14 @@ rule moderator_forest_plot:
         moderators="results/{family}/moderators.csv",
         pooled="results/{family}/pooled.csv",
     output:
-        expand("results/{{family}}/forest_{moderator}.{ext}", moderator=config["moderators"], ext=FOREST_FORMATS),
+        [
+            report(path, caption="../report/forest_moderator.rst", category="Forest plots", subcategory="{family}")
+            if path.endswith(".png")
+            else path
+            for path in expand(
+                "results/{{family}}/forest_{moderator}.{ext}", moderator=config["moderators"], ext=FOREST_FORMATS
+            )
+        ],
     params:
         moderators=config["moderators"],
         main_method=MAIN_METHOD,
