@@ -104,3 +104,14 @@ def test_no_banner_without_simulated_rows(tmp_path):
                          provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d",
                                      "versions": {"alliance-meta": "0"}, "config_yaml": ""})
     assert 'id="simulated-banner"' not in html
+
+
+def test_bayes_table_formats_by_parameter():
+    frame = pd.DataFrame({"parameter": ["mu", "r", "i2", "bf_mu"], "mean": [0.3031, 0.2941, 56.43, np.nan],
+                          "sd": [0.013, 0.012, 6.0, np.nan], "hdi_lower": [0.277, 0.27, 44.6, np.nan],
+                          "hdi_upper": [0.328, 0.317, 68.2, np.nan], "r_hat": [1.001, 1.0, 1.0, np.nan],
+                          "ess_bulk": [3003.0, 3003.0, 1625.0, np.nan], "ess_tail": [3106.0, 3106.0, 2549.0, np.nan]})
+    rows = manuscript_table("bayes", frame, "z").rows
+    assert rows[0][:4] == ["mu", "0.303", "0.013", "[0.277, 0.328]"]
+    assert rows[1][1] == ".29" and rows[1][3] == "[.27, .32]" and rows[2][1] == "56.4"
+    assert rows[3] == ["bf_mu", "", "", "", "", "", ""] and rows[0][5] == "3,003"

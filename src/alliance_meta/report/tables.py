@@ -104,16 +104,29 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
     return ManuscriptTable("Publication bias and small-study effects", header, rows)
 
 
+def _posterior_number(parameter: str, value) -> str:
+    """Posterior summaries: correlations and probabilities APA-style, I^2 in percent, others 3 decimals."""
+    if not _finite(value):
+        return ""
+    if parameter in ("r", "r_new") or parameter.startswith("p_"):
+        return apa_number(value, 2 if parameter.startswith("r") else 3, leading_zero=False)
+    return apa_number(value, 1 if parameter == "i2" else 3)
+
+
 def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """One row per posterior parameter: mean, SD, HDI, R-hat and effective sample sizes."""
-    readable = readable_frame(frame)
+    rows = []
+    for row in frame.to_dict("records"):
+        name = str(row["parameter"])
+        lower, upper = (_posterior_number(name, row.get(key)) for key in ("hdi_lower", "hdi_upper"))
+        rows.append([name, _posterior_number(name, row.get("mean")), _posterior_number(name, row.get("sd")),
+                     f"[{lower}, {upper}]" if lower and upper else "",
+                     apa_number(row["r_hat"], 2) if _finite(row.get("r_hat")) else "",
+                     apa_integer(row["ess_bulk"]) if _finite(row.get("ess_bulk")) else "",
+                     apa_integer(row["ess_tail"]) if _finite(row.get("ess_tail")) else ""])
     header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
-    rows = [[str(frame["parameter"].iloc[i]), readable["mean"].iloc[i], readable["sd"].iloc[i],
-             f"[{readable['hdi_lower'].iloc[i]}, {readable['hdi_upper'].iloc[i]}]",
-             readable.get("r_hat", pd.Series([""] * len(frame))).iloc[i],
-             readable.get("ess_bulk", pd.Series([""] * len(frame))).iloc[i],
-             readable.get("ess_tail", pd.Series([""] * len(frame))).iloc[i]] for i in range(len(frame))]
-    note = f"Posterior summaries in the analysis metric ({metric}); HDI = highest-density interval."
+    note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({metric}), r on the correlation "
+            "scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 
