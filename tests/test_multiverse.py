@@ -65,6 +65,12 @@ def test_impossible_combinations_are_excluded(specs, effect_sizes):
         assert (set(part["outliers"]) == {"none"}) == (k < 3)
 
 
+def test_an_empty_subset_list_means_no_subsets(effect_sizes):
+    specs = multiverse.specifications({**CONFIG, "subsets": []}, effect_sizes)
+    assert "rater" not in specs.columns
+    assert "rater" in multiverse.specifications({**CONFIG, "subsets": None}, effect_sizes).columns
+
+
 def test_the_product_has_the_expected_size(specs):
     model = 2 * 2 + 2  # (DL, REML) x (z, knha), plus two priors
     per_filter = specs.groupby(["rater", "publication", "minimum_n"])["outliers"].nunique()

@@ -117,11 +117,12 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     """All possible specifications: one column per choice, one row per specification.
 
     ``config`` is the ``multiverse`` section (keys of ``DEFAULTS``; ``subsets`` None means
-    ``moderators``, also read from ``config``). The data are needed for the subset levels and
+    ``moderators``, also read from ``config``; an empty list means no subsets). The data are needed for the subset levels and
     to drop subsets with fewer than ``minimum_k`` studies.
     """
     settings = {**DEFAULTS, **{key: value for key, value in config.items() if value is not None}}
-    moderators = list(settings.get("subsets") or settings.get("moderators") or [])
+    subsets = settings.get("subsets")
+    moderators = list(settings.get("moderators") or []) if subsets is None else list(subsets)
     clash = set(moderators) & set(RESERVED)
     if clash:
         raise ValueError(f"subset moderators may not be named {sorted(clash)}")
