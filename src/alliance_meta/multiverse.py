@@ -240,9 +240,10 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
 def _finish(table: pd.DataFrame, metric: str | None) -> pd.DataFrame:
     table["significant"] = (table["ci_lower"] > 0) | (table["ci_upper"] < 0)
     if metric is not None:
-        for name in ("estimate", "ci_lower", "ci_upper"):
-            for prefix, values in back_transform(table[name].to_numpy(float), metric).items():
-                table[prefix if name == "estimate" else f"{prefix}_{name}"] = values
+        transformed = {name: back_transform(table[name].to_numpy(float), metric) for name in ("estimate", "ci_lower", "ci_upper")}
+        for prefix in transformed["estimate"]:  # r, r_ci_lower, r_ci_upper, then or, ...
+            for name, values in transformed.items():
+                table[prefix if name == "estimate" else f"{prefix}_{name}"] = values[prefix]
     return table
 
 

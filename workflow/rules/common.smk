@@ -28,3 +28,19 @@ def family_effect_sizes(wildcards):
 def family_analysis_data(wildcards):
     """Per-family analysis rows: one composite per study under `dependence: aggregate`."""
     return f"data/processed/{wildcards.family}/analysis.csv"
+
+
+def multiverse_batches(wildcards):
+    """A family's multiverse batch files: ceil(specifications / multiverse.batch_size), read
+    once the checkpoint multiverse_specifications has written the specifications."""
+    import csv
+
+    path = checkpoints.multiverse_specifications.get(family=wildcards.family).output[0]
+    with open(path, newline="") as handle:
+        count = sum(1 for _ in csv.reader(handle)) - 1
+    batches = max(1, -(-count // config["multiverse"]["batch_size"]))
+    return expand(
+        "data/processed/{family}/multiverse/batch_{batch:04d}.csv",
+        family=wildcards.family,
+        batch=range(batches),
+    )

@@ -1,8 +1,6 @@
 # Stage 6: multiverse analysis of each family (alliance_meta.multiverse). The specifications
 # depend on the data (subset levels, subsets with too few studies), so a checkpoint writes
 # them; the number of batch jobs is then ceil(count / batch_size), known once it has run.
-import csv
-
 MULTIVERSE = config["multiverse"]
 
 # Seconds of work each: on a cluster they run where Snakemake runs; only the batches are submitted.
@@ -52,16 +50,6 @@ rule multiverse_batch:
         "logs/multiverse_batch_{family}_{batch}.log",
     script:
         "../scripts/multiverse_batch.py"
-
-
-def multiverse_batches(wildcards):
-    """The batch files of a family, once its specifications exist (checkpoint)."""
-    path = checkpoints.multiverse_specifications.get(family=wildcards.family).output[0]
-    with open(path, newline="") as handle:
-        count = sum(1 for _ in csv.reader(handle)) - 1
-    batches = max(1, -(-count // MULTIVERSE["batch_size"]))
-    return expand("data/processed/{family}/multiverse/batch_{batch:04d}.csv", family=wildcards.family,
-                  batch=range(batches))
 
 
 rule multiverse_table:
