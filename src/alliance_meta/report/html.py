@@ -16,6 +16,7 @@ from PIL import Image
 
 from alliance_meta.report.formatting import readable_frame
 from alliance_meta.report.summary import family_counts, is_simulated, moderator_counts
+from alliance_meta.report.tables import BUILDERS, manuscript_table
 from alliance_meta.report.text import results_paragraph
 
 #: Order and titles of the tables a family can have; others follow alphabetically.
@@ -64,12 +65,23 @@ class FamilySection:
     figures: list[Figure] = field(default_factory=list)
 
 
-def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: str = "") -> HtmlTable:
+def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: str = "",
+               collapsed: bool | None = None) -> HtmlTable:
     """Format ``frame`` for reading (APA rounding); long tables start collapsed."""
     readable = readable_frame(frame.reset_index(drop=True))
     return HtmlTable(name, title or TABLE_TITLES.get(name, name.replace("_", " ").capitalize()),
                      [str(c) for c in frame.columns], readable.astype(str).values.tolist(),
-                     collapsed=len(frame) > COLLAPSE_ROWS, note=note)
+                     collapsed=len(frame) > COLLAPSE_ROWS if collapsed is None else collapsed, note=note)
+
+
+def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float) -> list[HtmlTable]:
+    """The manuscript layout of a table (when there is one), then every column of the CSV, collapsed."""
+    if name not in BUILDERS:
+        return [html_table(name, frame)]
+    table = manuscript_table(name, frame, metric, level)
+    return [HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note),
+            html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {name}.csv",
+                       collapsed=True)]
 
 
 def inline_png(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
@@ -106,7 +118,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
         columns = [c for c in STUDY_COLUMNS if c in analysis]
         section.tables.append(html_table("studies", analysis[columns],
                                          note=f"yi and vi in the analysis metric ({metric})."))
-    section.tables += [html_table(name, tables[name]) for name in ordered(tables)]
+    level = pooling.get("level", 95)
+    section.tables += [table for name in ordered(tables) for table in result_tables(name, tables[name], metric, level)]
     section.figures = [Figure(plot_title(path), inline_png(path)) for path in sorted(images, key=_figure_order)]
     return section
 
