@@ -145,3 +145,13 @@ def test_summary_counts_and_shares(table):
     assert overall["median_r"] == pytest.approx(fitted["r"].median())
     methods = summary.loc[summary["choice"] == "method"]
     assert methods["specifications"].sum() == len(table)
+
+
+def test_specification_curve_is_drawn(table, tmp_path):
+    from alliance_meta.plots.multiverse import main_specification, specification_curve
+    from alliance_meta.plots.subgroups import save_figure
+
+    main = {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "REML"}
+    assert main_specification(table, main).sum() == 1
+    save_figure(specification_curve(table, "z", 95, main), [tmp_path / "curve.png", tmp_path / "curve.pdf"])
+    assert (tmp_path / "curve.png").stat().st_size > 10_000 and (tmp_path / "curve.pdf").stat().st_size > 0

@@ -68,25 +68,40 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
                                                           "hspace": 0.06})
         colours = np.where(significant, SIGNIFICANT, NOT_SIGNIFICANT)
         segments = np.stack([np.column_stack([rank, lower]), np.column_stack([rank, upper])], axis=1)
-        top.add_collection(LineCollection(segments, colors=colours, linewidths=0.5, alpha=0.35, rasterized=True))
-        top.scatter(rank, estimate, c=colours, s=3, lw=0, rasterized=True, zorder=2)
+        top.add_collection(LineCollection(segments, colors=colours, linewidths=0.5, alpha=0.18, rasterized=True))
+        top.scatter(rank, estimate, c="black", s=2, lw=0, rasterized=True, zorder=2)
         top.scatter(rank[is_main], estimate[is_main], marker="D", s=22, facecolor=MAIN, edgecolor="white", lw=0.6,
                     zorder=3)
         top.axhline(null, color="black", lw=0.7)
         top.axhline(np.median(estimate), color="black", lw=0.7, ls=":")
+        low, high = _robust_limits(estimate, lower, upper, null, metric)
+        top.set_ylim(low, high)
+        cut = "; intervals cut at the axis" if (lower < low).any() or (upper > high).any() else ""
         top.set_ylabel(f"{label} ({level:g}% CI or CrI)")
         top.set_yscale("log" if metric == "log_or" else "linear")
-        handles = [Line2D([], [], marker="o", ls="", color=SIGNIFICANT, label=f"Interval excludes {null:g}"),
-                   Line2D([], [], marker="o", ls="", color=NOT_SIGNIFICANT, label=f"Interval includes {null:g}"),
+        handles = [Line2D([], [], marker="o", ls="", color="black", markersize=3, label="Estimate"),
+                   Line2D([], [], lw=3, color=SIGNIFICANT, label=f"Interval excludes {null:g}"),
+                   Line2D([], [], lw=3, color=NOT_SIGNIFICANT, label=f"Interval includes {null:g}"),
                    Line2D([], [], marker="D", ls="", color=MAIN, label="Main analysis"),
                    Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(fitted['estimate']), metric)}")]
-        top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8, ncol=4,
+        top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8, ncol=5,
                    handletextpad=0.3, columnspacing=1.2, borderaxespad=0)
         _choice_panel(bottom, fitted, options, rank, colours)
-        bottom.set_xlabel(f"Specification (ranked by estimate; {len(fitted):,} of {len(table):,} fitted)")
+        bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut})")
         bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
     return figure
+
+
+def _robust_limits(estimate, lower, upper, null, metric):
+    """Axis range showing every estimate and the null and 90% of the interval ends, so that a few
+    very wide intervals (e.g. Knapp-Hartung with k = 2) do not flatten the curve."""
+    scale = np.log if metric == "log_or" else (lambda values: values)
+    inverse = np.exp if metric == "log_or" else (lambda values: values)
+    low = min(np.quantile(scale(lower), 0.05), scale(estimate).min(), scale(null))
+    high = max(np.quantile(scale(upper), 0.95), scale(estimate).max(), scale(null))
+    pad = 0.05 * (high - low)
+    return inverse(low - pad), inverse(high + pad)
 
 
 def _choice_panel(axis, fitted, options, rank, colours) -> None:
