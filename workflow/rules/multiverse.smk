@@ -70,7 +70,8 @@ rule multiverse_table:
 
 rule multiverse_plot:
     input:
-        "results/{family}/multiverse.csv",
+        table="results/{family}/multiverse.csv",
+        effect_sizes=family_effect_sizes,
     output:
         pdf="results/{family}/multiverse.pdf",
         png="results/{family}/multiverse.png",

@@ -5,6 +5,7 @@ import numpy as np
 from alliance_meta.bayes import exact_posterior, plots
 from alliance_meta.bayes.analysis import BayesConfig
 from alliance_meta.io import read_table, setup_logging
+from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "alliance_meta")
@@ -24,5 +25,5 @@ else:
     post = exact_posterior(data["yi"], data["vi"], config.priors.tau, config.priors.mu_sd)
     post_fig = plots.posterior_figure(draws, post, metric, f"{family}: posterior (histogram MCMC, line exact, dashed prior)")
     forest_fig = plots.forest_figure(studies, table, metric, f"{family}: observed and shrunken study effects")
-plots.save(post_fig, snakemake.output.posterior_pdf, snakemake.output.posterior_png)
-plots.save(forest_fig, snakemake.output.forest_pdf, snakemake.output.forest_png)
+plots.save(post_fig, snakemake.output.posterior_pdf, snakemake.output.posterior_png, note=figure_note(data))
+plots.save(forest_fig, snakemake.output.forest_pdf, snakemake.output.forest_png, note=figure_note(data))

@@ -3,6 +3,7 @@ exact quadrature (alliance_meta.bayes.analysis.prior_sensitivity), table and plo
 from alliance_meta.bayes import plots
 from alliance_meta.bayes.analysis import BayesConfig, prior_sensitivity
 from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "alliance_meta")
@@ -18,4 +19,4 @@ else:
     table, posteriors = prior_sensitivity(data, metric, config)
 write_table(table, snakemake.output.table)
 figure = plots.sensitivity_figure(posteriors, metric, f"{snakemake.wildcards.family}: prior sensitivity (exact posterior)")
-plots.save(figure, snakemake.output.pdf, snakemake.output.png)
+plots.save(figure, snakemake.output.pdf, snakemake.output.png, note=figure_note(data))

@@ -4,6 +4,7 @@ from pathlib import Path
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.moderators import aggregate_within
 from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot
+from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
 params = snakemake.params
@@ -19,5 +20,6 @@ for name in params.moderators:
         effect_sizes.assign(**{name: []})
     levels = subgroups[subgroups["moderator"] == name]
     summary = summaries.set_index("moderator").loc[name].to_dict() if name in set(summaries["moderator"]) else None
-    save_moderator_forest_plot(data, name, levels, overall, params.metric, paths, params.level, options, summary)
+    save_moderator_forest_plot(data, name, levels, overall, params.metric, paths, params.level, options, summary,
+                               figure_note(effect_sizes))
     logger.info("forest plot of %s: %d rows in %d levels", name, len(data), len(levels))

@@ -5,6 +5,7 @@ from pathlib import Path
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.moderators import analyse_moderator
 from alliance_meta.plots.bubble import bubble_plot
+from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.subgroups import save_figure, subgroup_forest
 
 snakemake = globals()["snakemake"]
@@ -19,15 +20,16 @@ def outputs(stem):
 subgroups = read_table(snakemake.input.subgroups)
 summaries = read_table(snakemake.input.moderators).set_index("moderator")
 pooled = read_table(snakemake.input.pooled)
+effect_sizes = read_table(snakemake.input.effect_sizes)
+note = figure_note(effect_sizes)
 overall = pooled[(pooled["method"] == params.main_method) & (pooled["test"] == "z")].iloc[0]
 for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
                              overall.to_dict(), params.metric, params.level)
-    save_figure(figure, outputs(f"subgroups_{name}"))
-effect_sizes = read_table(snakemake.input.effect_sizes)
+    save_figure(figure, outputs(f"subgroups_{name}"), note)
 for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, params.metric, continuous=True, permutations=0,
                                  aggregate_method=params.aggregate_method, rho=params.rho,
                                  centre=params.centre, level=params.level)
-    save_figure(bubble_plot(analysis, params.metric, params.level), outputs(f"bubble_{name}"))
+    save_figure(bubble_plot(analysis, params.metric, params.level), outputs(f"bubble_{name}"), note)
     logger.info("bubble plot of %s: k = %d", name, len(analysis.data))

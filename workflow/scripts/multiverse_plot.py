@@ -1,16 +1,17 @@
 """Rule multiverse_plot: the specification curve of multiverse.csv."""
-from alliance_meta.io import setup_logging
+from alliance_meta.io import read_table, setup_logging
 from alliance_meta.multiverse import read_specifications
 from alliance_meta.plots.influence import message_figure
 from alliance_meta.plots.multiverse import specification_curve
+from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.subgroups import save_figure
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], f"multiverse_plot_{snakemake.wildcards.family}")
-table = read_specifications(snakemake.input[0])
+table = read_specifications(snakemake.input.table)
 if table["estimate"].notna().sum() == 0:
     logger.warning("no fitted specification: placeholder figure")
     figure = message_figure("No specification could be fitted (too few studies)")
 else:
     figure = specification_curve(table, snakemake.params.metric, snakemake.params.level, snakemake.params.main)
-save_figure(figure, [snakemake.output.pdf, snakemake.output.png])
+save_figure(figure, [snakemake.output.pdf, snakemake.output.png], figure_note(read_table(snakemake.input.effect_sizes)))

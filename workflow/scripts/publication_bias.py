@@ -5,6 +5,7 @@ from alliance_meta import pooling
 from alliance_meta.bias import bias_frame, publication_bias
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.funnel import funnel_plot
+from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.subgroups import save_figure
 
 snakemake = globals()["snakemake"]
@@ -36,4 +37,4 @@ estimate = pooling.fit(yi, vi, params.main_method, tau2_interval=False).estimate
 figure = funnel_plot(yi, vi, params.metric, estimate,
                      filled.filled_yi if filled else np.empty(0), filled.filled_vi if filled else np.empty(0),
                      filled.fit.estimate if filled else None)
-save_figure(figure, [snakemake.output.pdf, snakemake.output.png, snakemake.output.svg])
+save_figure(figure, [snakemake.output.pdf, snakemake.output.png, snakemake.output.svg], figure_note(data))

@@ -3,6 +3,7 @@
 from alliance_meta.influence import sensitivity_tables
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.influence import baujat_plot, cumulative_forest, influence_plot, message_figure
+from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.subgroups import save_figure
 
 snakemake = globals()["snakemake"]
@@ -24,4 +25,4 @@ else:
     figures = {"baujat": baujat_plot(result, labels), "influence": influence_plot(result),
                "cumulative": cumulative_forest(cumulative, labels, params.metric, params.level)}
 for name, figure in figures.items():
-    save_figure(figure, [output[f"{name}_pdf"], output[f"{name}_png"]])
+    save_figure(figure, [output[f"{name}_pdf"], output[f"{name}_png"]], figure_note(data))

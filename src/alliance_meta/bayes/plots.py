@@ -136,10 +136,13 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     return fig
 
 
-def save(fig, *paths) -> None:
-    """Save one figure to several files (format from the suffix) and close it."""
+def save(fig, *paths, note: str | None = None) -> None:
+    """Save one figure to several files (format from the suffix), ``note`` beneath it, and close it."""
     import matplotlib.pyplot as plt
 
+    from alliance_meta.plots.provenance import add_note
+
+    add_note(fig, note)
     for path in paths:
-        fig.savefig(path, dpi=200)
+        fig.savefig(path, dpi=200, bbox_inches="tight" if note else None)
     plt.close(fig)

@@ -89,21 +89,21 @@ def footnote(pooled: dict, level: float, extra: str = "") -> str:
 
 
 def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95.0,
-                options: ForestOptions | None = None):
+                options: ForestOptions | None = None, data_note: str | None = None):
     """Figure of ``data`` (``yi``, ``vi``, optional ``n``, ``label``, ``authors``, ``year``) with one row of
-    ``pooled.csv`` (a mapping); all studies on one page."""
-    return _figures(data, pooled, metric, level, options or ForestOptions(), paged=False)[0]
+    ``pooled.csv`` (a mapping); all studies on one page. ``data_note`` ends the footnote."""
+    return _figures(data, pooled, metric, level, options or ForestOptions(), False, data_note)[0]
 
 
-def _figures(data, pooled, metric, level, options, paged):
+def _figures(data, pooled, metric, level, options, paged, data_note=None):
     rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options)
     rows += summary_rows(f"{model_name(pooled)}, k = {len(data)}", pooled, metric, options)
-    return forest_draw.draw_pages(rows, metric, level, options, footnote(pooled, level), paged)
+    return forest_draw.draw_pages(rows, metric, level, options, footnote(pooled, level, data_note or ""), paged)
 
 
 def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.DataFrame, overall: dict, metric: str,
                           level: float = 95.0, options: ForestOptions | None = None, summary: dict | None = None,
-                          paged: bool = False):
+                          paged: bool = False, data_note: str | None = None):
     """Studies grouped by the levels of ``moderator`` (rows of ``data`` aggregated within study x level), each
     level's subgroup diamond (``subgroups.csv``) and the overall diamond; list of figures (pages)."""
     options = options or ForestOptions()
@@ -119,6 +119,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     if summary:
         extra += (f" Test between levels: QM({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
                   f"{forest_draw.p_text(summary['qm_p'])}.")
+    if data_note:
+        extra += " " + data_note
     return forest_draw.draw_pages(rows, metric, level, options, footnote(overall, level, extra), paged)
 
 
@@ -142,21 +144,22 @@ def save_pages(figures_of, paths, options: ForestOptions) -> None:
 
 
 def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,
-                     options: ForestOptions | None = None) -> None:
-    """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies)."""
+                     options: ForestOptions | None = None, data_note: str | None = None) -> None:
+    """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies);
+    ``data_note`` (e.g. that the data are simulated) ends the footnote of every page."""
     options = options or ForestOptions()
     if len(data) == 0:
         return save_pages(lambda paged: [forest_draw.message("No effect sizes in this family (k = 0).")], paths,
                           options)
-    save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged), paths, options)
+    save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note), paths, options)
 
 
 def save_moderator_forest_plot(data, moderator, subgroups, overall, metric, paths, level=95.0, options=None,
-                               summary=None) -> None:
+                               summary=None, data_note=None) -> None:
     """Draw and write the forest plot of one moderator to every path."""
     options = options or ForestOptions()
     if len(data) == 0 or len(subgroups) == 0:
         return save_pages(lambda paged: [forest_draw.message(f"No effect sizes with a value of {moderator}.")],
                           paths, options)
     save_pages(lambda paged: moderator_forest_plot(data, moderator, subgroups, overall, metric, level, options,
-                                                   summary, paged), paths, options)
+                                                   summary, paged, data_note), paths, options)

@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from alliance_meta.plots.provenance import add_note  # noqa: E402
+
 SCALES = {"z": ("Correlation $r$", np.tanh, 0.0), "smd": ("Hedges' $g$", lambda x: np.asarray(x, float), 0.0),
           "log_or": ("Odds ratio", np.exp, 1.0)}
 SYMBOLS = {"z": "$r$", "smd": "$g$", "log_or": "OR"}
@@ -34,8 +36,9 @@ def format_p(p: float) -> str:
     return "$p$ < .001" if p < 0.001 else f"$p$ = {p:.3f}".replace("0.", ".", 1)
 
 
-def save_figure(figure, paths) -> None:
-    """Write one figure to every path (format from the suffix; PNG at 300 dpi)."""
+def save_figure(figure, paths, note: str | None = None) -> None:
+    """Write one figure to every path (format from the suffix; PNG at 300 dpi), ``note`` beneath it."""
+    add_note(figure, note)
     for path in paths:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=300, bbox_inches="tight")

@@ -15,7 +15,8 @@ import pandas as pd
 from PIL import Image
 
 from alliance_meta.report.formatting import readable_frame
-from alliance_meta.report.summary import family_counts, is_simulated, moderator_counts
+from alliance_meta.plots.provenance import is_simulated
+from alliance_meta.report.summary import family_counts, moderator_counts
 from alliance_meta.report.tables import BUILDERS, manuscript_table
 from alliance_meta.report.text import results_paragraph
 

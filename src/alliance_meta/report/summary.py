@@ -36,11 +36,3 @@ def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str]) -> pd.Da
             rows.append({"family": family, "moderator": moderator, "level": level,
                          "studies": group["study_id"].nunique(), "effect_sizes": len(group)})
     return pd.DataFrame(rows, columns=["family", "moderator", "level", "studies", "effect_sizes"])
-
-
-def is_simulated(sheet: pd.DataFrame) -> bool:
-    """Whether any row of the sheet is marked ``simulated = yes`` (the bundled demo data)."""
-    if "simulated" not in sheet:
-        return False
-    values = sheet["simulated"].astype("string").str.strip().str.lower()
-    return bool(values.isin(["yes", "y", "true", "1"]).any())

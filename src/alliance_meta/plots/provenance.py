@@ -1,0 +1,32 @@
+"""A note on every figure drawn from the simulated demo sheet.
+
+The bundled demo sheet marks each row ``simulated = yes`` (codebook). Figures
+made from such rows carry :data:`SIMULATED_NOTE` beneath them, so that a plot
+copied out of the results folder cannot pass for one of real studies.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+SIMULATED_NOTE = "Simulated demo data: these are not real studies."
+SIMULATED_VALUES = ("yes", "y", "true", "1")
+
+
+def is_simulated(frame: pd.DataFrame) -> bool:
+    """Whether any row is marked ``simulated = yes`` (the bundled demo data)."""
+    if "simulated" not in frame:
+        return False
+    values = frame["simulated"].astype("string").str.strip().str.lower()
+    return bool(values.isin(SIMULATED_VALUES).any())
+
+
+def figure_note(frame: pd.DataFrame) -> str | None:
+    """The note to print beneath figures drawn from ``frame`` (None for real data)."""
+    return SIMULATED_NOTE if is_simulated(frame) else None
+
+
+def add_note(figure, note: str | None) -> None:
+    """Write ``note`` centred just below the figure's drawing area (saved with a tight box)."""
+    if note:
+        figure.text(0.5, 0.0, note, ha="center", va="top", fontsize=8, style="italic", color="#7f0000")
