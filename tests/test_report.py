@@ -115,3 +115,13 @@ def test_bayes_table_formats_by_parameter():
     assert rows[0][:4] == ["mu", "0.303", "0.013", "[0.277, 0.328]"]
     assert rows[1][1] == ".29" and rows[1][3] == "[.27, .32]" and rows[2][1] == "56.4"
     assert rows[3] == ["bf_mu", "", "", "", "", "", ""] and rows[0][5] == "3,003"
+
+
+def test_very_long_tables_are_cut_with_a_pointer_to_their_csv():
+    from alliance_meta.report.html import MAX_SHOWN_ROWS, html_table
+
+    frame = pd.DataFrame({"estimate": np.linspace(0, 1, MAX_SHOWN_ROWS + 50)})
+    table = html_table("multiverse", frame)
+    assert len(table.rows) == MAX_SHOWN_ROWS
+    assert f"{MAX_SHOWN_ROWS + 50:,} rows" in table.note and "multiverse.csv" in table.note
+    assert len(html_table("pooled", frame.head(10)).rows) == 10

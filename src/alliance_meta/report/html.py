@@ -34,6 +34,7 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
                "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
+MAX_SHOWN_ROWS = 200  # longer tables (a multiverse of thousands of specifications) stay in their CSV
 MAX_IMAGE_WIDTH, PALETTE_COLOURS = 1200, 64  # sharp on the screen, and a report small enough to e-mail
 
 
@@ -68,7 +69,12 @@ class FamilySection:
 
 def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: str = "",
                collapsed: bool | None = None) -> HtmlTable:
-    """Format ``frame`` for reading (APA rounding); long tables start collapsed."""
+    """Format ``frame`` for reading (APA rounding); long tables start collapsed, very long ones are cut
+    to their first :data:`MAX_SHOWN_ROWS` rows with a note pointing to the CSV."""
+    if len(frame) > MAX_SHOWN_ROWS:
+        note = (note + " " if note else "") + (f"First {MAX_SHOWN_ROWS} of {len(frame):,} rows; every row is in "
+                                                f"{name.removesuffix('-csv')}.csv.")
+        frame = frame.head(MAX_SHOWN_ROWS)
     readable = readable_frame(frame.reset_index(drop=True))
     return HtmlTable(name, title or TABLE_TITLES.get(name, name.replace("_", " ").capitalize()),
                      [str(c) for c in frame.columns], readable.astype(str).values.tolist(),
