@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from alliance_meta import multilevel, multilevel_tables, robust
+from alliance_meta.design import build_design
 from alliance_meta.study_blocks import BlockCovariance, dense_blocks, group_by_study
 
 
@@ -90,3 +91,26 @@ def test_pooled_table_rows_and_columns():
 def test_rho_outside_the_open_interval_is_refused():
     with pytest.raises(ValueError):
         multilevel.prepare([0.1, 0.2], [0.01, 0.02], [1, 1], rho=1.0)
+
+
+def test_multilevel_moderator_terms_code_levels_as_the_aggregated_analysis():
+    # meta_regression.csv holds both analyses: same reference level (configured, else the most
+    # frequent), term names and centring, or the rows of one moderator contradict each other
+    rng = np.random.default_rng(11)
+    study = np.repeat([f"s{j}" for j in range(16)], 2)
+    rater = np.where(np.arange(study.size) % 4 == 0, "observer", np.where(np.arange(study.size) % 4 == 1,
+                     "therapist", "patient"))
+    data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
+                         "vi": rng.uniform(0.01, 0.05, study.size), "rater": rater,
+                         "year": rng.integers(1990, 2020, study.size).astype(float)})
+    table = multilevel_tables.moderator_coefficients(data, "rater", rho=0.5)
+    aggregated = build_design(data, "rater")
+    assert list(table.term) == list(aggregated.columns) == ["intercept", "rater[observer]", "rater[therapist]"]
+    chosen = multilevel_tables.moderator_coefficients(data, "rater", rho=0.5, reference_level="observer")
+    assert list(chosen.term) == ["intercept", "rater[patient]", "rater[therapist]"]
+    raw = multilevel_tables.moderator_coefficients(data, "year", continuous=True, rho=0.5)
+    centred = multilevel_tables.moderator_coefficients(data, "year", continuous=True, rho=0.5, centre=True)
+    assert raw.estimate[1] == pytest.approx(centred.estimate[1], rel=1e-6)
+    assert abs(raw.estimate[0] - centred.estimate[0]) > 1e-3  # intercept at year 0 vs at the mean year
+    row = multilevel_tables.moderator_row(data, "rater", rho=0.5, reference_level="observer")
+    assert row["qm"] == pytest.approx(multilevel_tables.moderator_row(data, "rater", rho=0.5)["qm"], rel=1e-6)

@@ -26,6 +26,8 @@ import pandas as pd
 from scipy import stats
 
 from alliance_meta import multilevel, robust
+from alliance_meta.design import build_design
+from alliance_meta.moderators import usable_rows
 from alliance_meta.transforms import back_transform
 
 METHODS = ("REML", "ML")
@@ -112,21 +114,20 @@ def pooled_table(data: pd.DataFrame, methods=METHODS, tests=("z", "knha"), *, rh
     return pd.DataFrame(rows), notes
 
 
-def _design(data: pd.DataFrame, moderator: str, continuous: bool = False):
-    """Rows with a value, design matrix (intercept + dummies or the centred variable), names."""
-    usable = data.loc[data[moderator].notna()].reset_index(drop=True)
-    if continuous:
-        values = usable[moderator].astype(float)
-        X = np.column_stack([np.ones(len(usable)), values - values.mean()])
-        return usable, X, ["intrcpt", moderator]
-    levels = sorted(usable[moderator].astype(str).unique())
-    dummies = [(usable[moderator].astype(str) == level).to_numpy(float) for level in levels[1:]]
-    X = np.column_stack([np.ones(len(usable)), *dummies])
-    return usable, X, ["intrcpt"] + [f"{moderator}{level}" for level in levels[1:]]
+def _design(data: pd.DataFrame, moderator: str, continuous: bool = False, reference_level=None,
+            centre: bool = False):
+    """Rows with a value, model matrix and term names of the aggregated analysis
+    (:func:`alliance_meta.moderators.usable_rows`, :func:`alliance_meta.design.build_design`):
+    the same reference level (configured, else the most frequent), centring and names."""
+    numeric = (moderator,) if continuous else ()
+    usable = usable_rows(data, (moderator,), numeric).reset_index(drop=True)
+    references = {moderator: reference_level} if reference_level is not None else None
+    design = build_design(usable, moderator, numeric, references, centre)
+    return usable, design.matrix, list(design.columns)
 
 
-def _moderator_fits(data, moderator, continuous, rho, method, level):
-    usable, X, names = _design(data, moderator, continuous)
+def _moderator_fits(data, moderator, continuous, rho, method, level, reference_level=None, centre=False):
+    usable, X, names = _design(data, moderator, continuous, reference_level, centre)
     if X.shape[1] < 2 or len(usable) <= X.shape[1] or usable["study_id"].nunique() < 2:
         return None
     yi, vi, study = _arrays(usable)
@@ -137,10 +138,10 @@ def _moderator_fits(data, moderator, continuous, rho, method, level):
 
 
 def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = False, rho: float = 0.0,
-                  method: str = "REML", level: float = 95.0) -> dict:
+                  method: str = "REML", level: float = 95.0, reference_level=None, centre: bool = False) -> dict:
     """moderators.csv columns for a three-level mixed-effects model; ``r2`` is the percentage
     drop in sigma2_between + sigma2_within from the intercept-only model (floored at 0)."""
-    fits = _moderator_fits(data, moderator, continuous, rho, method, level)
+    fits = _moderator_fits(data, moderator, continuous, rho, method, level, reference_level, centre)
     row = {"moderator": moderator, "model": "multilevel"}
     if fits is None:
         return row | {"k": int(data[moderator].notna().sum()), "note": "too few studies or levels"}
@@ -157,9 +158,10 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
 
 
 def moderator_coefficients(data: pd.DataFrame, moderator: str, *, continuous: bool = False, rho: float = 0.0,
-                           method: str = "REML", level: float = 95.0) -> pd.DataFrame:
+                           method: str = "REML", level: float = 95.0, reference_level=None,
+                           centre: bool = False) -> pd.DataFrame:
     """meta_regression.csv-style rows: each coefficient with Wald z and CR2 Satterthwaite t."""
-    fits = _moderator_fits(data, moderator, continuous, rho, method, level)
+    fits = _moderator_fits(data, moderator, continuous, rho, method, level, reference_level, centre)
     if fits is None:
         return pd.DataFrame()
     wald = fits[0]
@@ -198,21 +200,26 @@ def bias_rows(data: pd.DataFrame, metric: str | None = None, *, rho: float = 0.0
 
 
 def add_moderator_columns(summary: pd.DataFrame, effect_sizes: pd.DataFrame, continuous=(), *, rho: float = 0.0,
-                          method: str = "REML", level: float = 95.0) -> pd.DataFrame:
+                          method: str = "REML", level: float = 95.0, reference_levels=None,
+                          centre: bool = False) -> pd.DataFrame:
     """``summary`` (one row per moderator, column ``moderator``) with :func:`moderator_row`'s
     numbers beside it as ``multilevel_*`` columns."""
     if summary.empty or "moderator" not in summary:
         return summary
-    rows = [moderator_row(effect_sizes, name, continuous=name in continuous, rho=rho, method=method, level=level)
-            for name in summary["moderator"]]
+    references = reference_levels or {}
+    rows = [moderator_row(effect_sizes, name, continuous=name in continuous, rho=rho, method=method, level=level,
+                          reference_level=references.get(name), centre=centre) for name in summary["moderator"]]
     extra = pd.DataFrame(rows).drop(columns=["model"]).add_prefix("multilevel_")
     return pd.concat([summary.reset_index(drop=True), extra.drop(columns=["multilevel_moderator"])], axis=1)
 
 
 def coefficient_rows(effect_sizes: pd.DataFrame, moderators, continuous=(), *, rho: float = 0.0,
-                     method: str = "REML", level: float = 95.0) -> pd.DataFrame:
+                     method: str = "REML", level: float = 95.0, reference_levels=None,
+                     centre: bool = False) -> pd.DataFrame:
     """:func:`moderator_coefficients` of every moderator, stacked (model ``multilevel: <name>``)."""
+    references = reference_levels or {}
     tables = [moderator_coefficients(effect_sizes, name, continuous=name in continuous, rho=rho, method=method,
-                                     level=level) for name in moderators]
+                                     level=level, reference_level=references.get(name), centre=centre)
+              for name in moderators]
     tables = [table for table in tables if len(table)]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

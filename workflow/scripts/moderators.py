@@ -26,7 +26,8 @@ summary = pd.DataFrame([a.summary() for a in analyses])
 if params.dependence == "multilevel":  # three-level models beside them (alliance_meta.multilevel_tables)
     from alliance_meta.multilevel_tables import add_moderator_columns, coefficient_rows
 
-    multilevel_options = dict(rho=params.rho, method=params.multilevel["method"], level=params.level)
+    multilevel_options = dict(rho=params.rho, method=params.multilevel["method"], level=params.level,
+                              reference_levels=params.reference_levels, centre=params.centre)
     summary = add_moderator_columns(summary, effect_sizes, params.continuous, **multilevel_options)
     tables.append(coefficient_rows(effect_sizes, list(summary.get("moderator", [])), params.continuous,
                                    **multilevel_options))
