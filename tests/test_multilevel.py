@@ -114,3 +114,18 @@ def test_multilevel_moderator_terms_code_levels_as_the_aggregated_analysis():
     assert abs(raw.estimate[0] - centred.estimate[0]) > 1e-3  # intercept at year 0 vs at the mean year
     row = multilevel_tables.moderator_row(data, "rater", rho=0.5, reference_level="observer")
     assert row["qm"] == pytest.approx(multilevel_tables.moderator_row(data, "rater", rho=0.5)["qm"], rel=1e-6)
+
+
+def test_a_maximisation_that_does_not_converge_is_reported_in_the_pooled_table(monkeypatch):
+    rng = np.random.default_rng(3)
+    study = np.repeat([f"s{j}" for j in range(10)], 2)
+    data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
+                         "vi": rng.uniform(0.01, 0.05, study.size)})
+    table, _ = multilevel_tables.pooled_table(data, ["REML"], ["z"], metric="z", profile=False)
+    assert table.converged.tolist() == [True, True]
+    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100: (x, False))
+    assert not multilevel.fit(data.yi, data.vi, data.study_id, profile=False).converged
+    table, _ = multilevel_tables.pooled_table(data, ["REML"], ["z"], metric="z", profile=False)
+    assert table.converged.tolist() == [False, False]
+    assert all("did not converge" in note for note in table.note)
+    assert multilevel_tables.moderator_row(data.assign(x=np.arange(study.size) % 2), "x")["converged"] is False

@@ -120,9 +120,14 @@ def evaluate(data: MultilevelData, sigma2, reml: bool) -> Evaluation:
 def maximise(data: MultilevelData, reml: bool, fixed=(None, None), start=None) -> np.ndarray:
     """Maximise the (restricted) likelihood over sigma2 >= 0, some components optionally fixed.
 
-    L-BFGS-B on the bounded scale, then projected Newton steps (Hessian by differences of
-    the analytic gradient) until the free gradient components vanish.
+    Projected Newton steps (Hessian by differences of the analytic gradient) until the free
+    gradient components vanish, after an L-BFGS-B run when they fail from the start.
     """
+    return maximise_with_status(data, reml, fixed, start)[0]
+
+
+def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), start=None):
+    """:func:`maximise` and whether it converged (``(sigma2, converged)``)."""
     fixed = np.array([np.nan if value is None else float(value) for value in fixed])
     free = np.isnan(fixed)
     if start is None:
@@ -143,7 +148,7 @@ def maximise(data: MultilevelData, reml: bool, fixed=(None, None), start=None) -
         return -result.loglik, -result.gradient[free] * scale
 
     if not free.any():
-        return fixed
+        return fixed, True
     x0 = np.asarray(start, float)[free] / scale
     x, converged = _projected_newton(objective, x0)
     if not converged:  # rare: a poor start far from the optimum; a quasi-Newton run first
@@ -152,7 +157,7 @@ def maximise(data: MultilevelData, reml: bool, fixed=(None, None), start=None) -
         x, converged = _projected_newton(objective, np.maximum(fit.x, 0.0))
     theta = full(x)
     theta[free & (theta <= BOUNDARY)] = 0.0
-    return theta
+    return theta, bool(converged)
 
 
 def _projected_newton(objective, x, max_steps: int = 100):
@@ -238,6 +243,7 @@ class MultilevelResult:
     typical_variance: float
     sigma2_ci: np.ndarray | None = None  # 2 x 2: rows (between, within), columns (lower, upper)
     lrt: dict | None = None
+    converged: bool = True  # the maximisation of the (restricted) likelihood
 
     @property
     def k(self) -> int:
@@ -330,7 +336,7 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
     if test not in ("z", "t"):
         raise ValueError("test must be 'z' or 't'")
     reml = method == "REML"
-    estimate = maximise(data, reml, fixed=sigma2)
+    estimate, converged = maximise_with_status(data, reml, fixed=sigma2)
     final = evaluate(data, estimate, reml)
     qe, qe_p, typical = _residual_heterogeneity(data)
     total = float(np.sum(estimate)) + typical
@@ -351,7 +357,7 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
                "p": float(stats.chi2.sf(statistic, 1)), "loglik_reduced": reduced_loglik,
                "sigma2_within_reduced": float(reduced[1])}
     return MultilevelResult(method, test, data, estimate, final.beta, final.vcov, final.loglik, level,
-                            data.blocks.n_studies, qe, qe_p, qm, qm_df, qm_p, i2, typical, ci, lrt)
+                            data.blocks.n_studies, qe, qe_p, qm, qm_df, qm_p, i2, typical, ci, lrt, converged)
 
 
 def _residual_heterogeneity(data: MultilevelData):

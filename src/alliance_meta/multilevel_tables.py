@@ -31,6 +31,7 @@ from alliance_meta.moderators import usable_rows
 from alliance_meta.transforms import back_transform
 
 METHODS = ("REML", "ML")
+NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge"
 BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
 BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
 MULTILEVEL_COLUMNS = (
@@ -62,7 +63,8 @@ def _row(fit: multilevel.MultilevelResult, test: str, estimate, se, df, metric, 
         "q": fit.qe, "q_df": fit.k - fit.data.p, "q_p": fit.qe_p,
         "statistic": statistic, "p": p, "tau": math.sqrt(float(np.sum(fit.sigma2))),
         "i2_ci_lower": np.nan, "i2_ci_upper": np.nan, "h2_ci_lower": np.nan, "h2_ci_upper": np.nan,
-        "converged": True, "iterations": 0, "note": note,
+        "converged": fit.converged, "iterations": 0,
+        "note": "; ".join(filter(None, [note, "" if fit.converged else NOT_CONVERGED])),
         "sigma2_between": fit.sigma2[0], "sigma2_within": fit.sigma2[1],
         "sigma2_between_ci_lower": ci[0, 0], "sigma2_between_ci_upper": ci[0, 1],
         "sigma2_within_ci_lower": ci[1, 0], "sigma2_within_ci_upper": ci[1, 1],
@@ -153,6 +155,7 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
         "f": t_fit.qm, "f_df1": t_fit.qm_df[0], "f_df2": t_fit.qm_df[1], "f_p": t_fit.qm_p,
         "tau2": total, "r2": 100 * max(0.0, (total_null - total) / total_null) if total_null > 0 else 0.0,
         "qe": wald.qe, "qe_p": wald.qe_p, "sigma2_between": wald.sigma2[0], "sigma2_within": wald.sigma2[1],
+        "converged": all(fit.converged for fit in fits),
         "cr2_f": htz["f"], "cr2_df1": htz["df_num"], "cr2_df2": htz["df_denom"], "cr2_p": htz["p"],
     }
 

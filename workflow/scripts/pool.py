@@ -17,6 +17,9 @@ if snakemake.params.dependence == "multilevel":  # three-level models (alliance_
                                 profile=snakemake.params.multilevel["profile"])
     for note in notes:
         logger.info("%s", note)
+    for row in table.itertuples():
+        if not row.converged:
+            logger.warning("%s (%s) did not converge: %s", row.method, row.test, row.note)
     write_table(table, snakemake.output[0])
     raise SystemExit(0)
 table = pool_all(data["yi"].to_numpy(float), data["vi"].to_numpy(float), options["methods"], options["tests"],
