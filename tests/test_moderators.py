@@ -119,3 +119,12 @@ def test_plots_are_written_in_three_formats(tmp_path):
     year = moderators.analyse_moderator(data, "year", "smd", continuous=True, permutations=0)
     save_figure(bubble_plot(year, "smd"), [tmp_path / "bubble.png"])
     assert all(path.stat().st_size > 1000 for path in [*paths, tmp_path / "bubble.png"])
+
+
+def test_text_in_a_continuous_moderator_is_reported_by_sheet_row_and_value():
+    frame = pd.DataFrame({"study_id": list("abcdef"), "yi": [0.1, 0.2, 0.3, 0.2, 0.4, 0.1], "vi": [0.01] * 6,
+                          "dose": ["1", "2", "high", "3", " ", "5"], "sheet_row": range(2, 8)})
+    with pytest.raises(ValueError, match=r"'dose' must hold numbers.*row 4: \"high\"$"):
+        moderators.analyse_moderator(frame, "dose", "z", continuous=True, permutations=0)
+    usable = moderators.usable_rows(frame.assign(dose=["1", "2", "2.5", "3", " ", "5"]), ["dose"], ["dose"])
+    assert usable["dose"].tolist() == [1.0, 2.0, 2.5, 3.0, 5.0]

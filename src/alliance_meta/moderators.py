@@ -40,10 +40,22 @@ def usable_rows(effect_sizes: pd.DataFrame, variables, continuous=()) -> pd.Data
             raise KeyError(f"moderator column {name!r} is not in the data")
         column = frame[name]
         if name in continuous:
-            frame[name] = pd.to_numeric(column, errors="raise")
+            frame[name] = _numbers(frame, name)
         elif not pd.api.types.is_numeric_dtype(column):
             frame[name] = column.astype("string").str.strip().replace("", pd.NA)
     return frame.dropna(subset=list(variables))
+
+
+def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A continuous moderator as numbers; ValueError naming each sheet row, value and the rule."""
+    text = frame[name].astype("string").str.strip().replace("", pd.NA)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = text.notna() & numbers.isna()
+    if bad.any():
+        rows = frame["sheet_row"] if "sheet_row" in frame else frame.index
+        cells = ", ".join(f'row {row}: "{value}"' for row, value in zip(rows[bad], text[bad]))
+        raise ValueError(f"continuous moderator {name!r} must hold numbers (decimal point, no text); {cells}")
+    return numbers.astype(float)
 
 
 def aggregate_within(effect_sizes: pd.DataFrame, variables, method: str = "gls", rho: float = 0.5,
