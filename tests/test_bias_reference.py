@@ -138,7 +138,5 @@ def test_pet_peese_rule():
     pet, peese, chosen = bias.pet_peese(yi, vi)
     expected = peese if pet.p / 2 < 0.05 else pet
     assert chosen.estimate == expected.estimate
-    pet_regression = bias.weighted_regression(yi, vi, np.sqrt(vi))
-    assert pet.estimate == pet_regression["estimate"][0]
     # PET is the same regression as Egger's classical test: its intercept is regtest(model="lm")'s limit estimate
     close(pet.estimate, DATASETS["hackshaw1998"]["methods"]["REML"]["regtest_lm"]["estimate"])
