@@ -7,15 +7,22 @@ declarative pandera schemas, collected lazily so that every failure is reported 
 once:
 
 1. ``TEXT_SCHEMA`` on the cells as written: ``study_id`` filled, numbers in numeric
-   columns, coded values inside their vocabularies;
+   columns (and in the configured continuous moderators, :func:`text_schema`), coded
+   values inside their vocabularies;
 2. ``VALUE_SCHEMA`` on the typed sheet: ranges (r in (-1, 1), p in (0, 1], ...),
    sample sizes large enough for the metric, and row-wise rules (a complete
    effect-size input, ``direction`` for unsigned statistics, the odds ratio inside
    its CI, inputs that agree).
 
+The moderator columns the config names (``moderators``, ``continuous_moderators``,
+the variables of the ``meta_regression`` formulas and ``multiverse.subsets``) must be
+in the header; a missing one is a problem of the header row naming the config key and
+the closest sheet column.
+
 Each failure becomes a :class:`Problem` with the row number the reviewer sees in a
 spreadsheet (header = row 1, first data row = 2). ``python -m alliance_meta.sheet
-SHEET`` prints the report and exits 1, or a summary and exits 0.
+SHEET [--moderators a,b] [--continuous c]`` prints the report and exits 1, or a
+summary and exits 0.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import difflib
 import importlib.util
 import io
 import re
@@ -38,6 +46,7 @@ from pandera.errors import SchemaErrors
 
 from alliance_meta import codebook
 from alliance_meta.codebook import INPUT_KINDS, NUMERIC_COLUMNS, VOCABULARIES, WHOLE_NUMBER_COLUMNS
+from alliance_meta.design import formula_variables
 
 SHEET_ROW = "sheet_row"
 HEADER_ROW = 1
@@ -342,6 +351,20 @@ VALUE_SCHEMA = pa.DataFrameSchema(
 """Typed values: ranges, sample sizes, and rules across the columns of a row."""
 
 
+def text_schema(continuous_moderators=()) -> pa.DataFrameSchema:
+    """``TEXT_SCHEMA`` plus a number check on every configured continuous moderator
+    (codebook numeric columns such as ``year`` are checked already)."""
+    extra = {}
+    for name in dict.fromkeys(continuous_moderators):
+        if name in NUMERIC_COLUMNS or name == "study_id":
+            continue
+        existing = TEXT_SCHEMA.columns.get(name)
+        checks = list(existing.checks) if existing is not None else []
+        extra[name] = pa.Column(nullable=True, required=False,
+                                checks=[*checks, pa.Check(_is_number, name="moderator_number")])
+    return TEXT_SCHEMA.add_columns(extra) if extra else TEXT_SCHEMA
+
+
 # ---------------------------------------------------------------------------
 # Messages
 # ---------------------------------------------------------------------------
@@ -382,6 +405,13 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     return f"is not in the vocabulary of {column} ({', '.join(vocabulary.values)}){hint}"
 
 
+def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
+    suggestion = suggest_number(value)
+    hint = f'; write "{suggestion}"' if suggestion else ""
+    return f"is a continuous moderator (continuous_moderators in the config) but not a number{hint} " \
+           "(decimal point, no text or units)"
+
+
 def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     partial = []
     for kind in INPUT_KINDS:
@@ -404,7 +434,11 @@ RULES: dict[str, Rule] = {
     "column_in_dataframe": Rule("missing columns", _constant("required column is missing from the header")),
     "duplicate_column": Rule("missing columns", _constant("column name appears more than once in the header")),
     "not_nullable": Rule("empty identifiers", _constant("is required on every row (the study the effect size comes from)")),
+    "moderator_column_missing": Rule("missing columns", _constant(
+        "moderator column named in the config is missing from the header")),
+    "moderator_formula": Rule("missing columns", _constant("meta_regression formula cannot be read")),
     "number": Rule("text in numeric columns", _number_message),
+    "moderator_number": Rule("text in numeric columns", _moderator_number_message),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
     "whole_number": Rule("sample sizes and counts", _constant("must be a whole number")),
     "n_minimum": Rule("sample sizes and counts", _constant(
@@ -469,8 +503,14 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
 # Validation
 # ---------------------------------------------------------------------------
 
-def validate_sheet(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
+                   subsets=None) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a sheet read by :func:`read_sheet` (or any frame of cells).
+
+    The keyword arguments are the config's moderator settings (``moderators``,
+    ``continuous_moderators``, ``meta_regression`` formulas, ``multiverse.subsets``):
+    every column they name must be in the header, and continuous moderators must hold
+    numbers. Free categorical moderators are accepted as written.
 
     Returns the clean frame (``sheet_row`` first; numeric columns as float, coded
     columns in their canonical spelling, ``family`` filled with ``outcome``,
@@ -486,15 +526,20 @@ def validate_sheet(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
                     for c in duplicated]
         problems += [Problem(HEADER_ROW, c, "", RULES["column_in_dataframe"].message(c, "", pd.Series()), "column_in_dataframe")
                      for c in codebook.REQUIRED_COLUMNS if c not in text]
+        problems += moderator_column_problems(text.columns, moderators=moderators,
+                                              continuous_moderators=continuous_moderators,
+                                              meta_regression=meta_regression, subsets=subsets)
         return text, problems
     text = text.set_index(SHEET_ROW, drop=False)
     text.index.name = None
     cells = text.drop(columns=SHEET_ROW).map(_text_cell)
     text = pd.concat([text[[SHEET_ROW]], cells], axis=1)
 
-    problems: list[Problem] = []
+    problems = moderator_column_problems(text.columns, moderators=moderators,
+                                         continuous_moderators=continuous_moderators,
+                                         meta_regression=meta_regression, subsets=subsets)
     try:
-        TEXT_SCHEMA.validate(text, lazy=True, inplace=True)
+        text_schema(continuous_moderators).validate(text, lazy=True, inplace=True)
     except SchemaErrors as error:
         problems += _problems(error, text)
 
@@ -513,6 +558,41 @@ def validate_sheet(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     return clean.reset_index(drop=True), problems
+
+
+def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
+                              subsets=None) -> list[Problem]:
+    """Header problems of the config's moderator settings: a formula that cannot be read,
+    and every named column missing from the sheet (once, with the config keys that name
+    it and the closest sheet column)."""
+    problems: list[Problem] = []
+    wanted: dict[str, list[str]] = {}
+    for name in moderators or ():
+        wanted.setdefault(name, []).append("moderators")
+    for name in continuous_moderators or ():
+        wanted.setdefault(name, []).append("continuous_moderators")
+    for formula in meta_regression or ():
+        try:
+            variables = formula_variables(formula)
+        except ValueError as error:
+            problems.append(Problem(HEADER_ROW, "", formula, f"meta_regression formula cannot be read: {error}",
+                                    "moderator_formula"))
+            continue
+        for name in variables:
+            wanted.setdefault(name, []).append(f'meta_regression "{formula}"')
+    for name in subsets or ():
+        wanted.setdefault(name, []).append("multiverse.subsets")
+    present = [str(c) for c in columns if c != SHEET_ROW]
+    by_key = {c.lower(): c for c in present}
+    for name, keys in wanted.items():
+        if name in present:
+            continue
+        close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.6)
+        hint = f'; did you mean "{by_key[close[0]]}"?' if close else ""
+        rule = (f"is named by the config ({', '.join(dict.fromkeys(keys))}) but is not a column of the sheet"
+                f"{hint}")
+        problems.append(Problem(HEADER_ROW, name, "", rule, "moderator_column_missing"))
+    return problems
 
 
 def _typed(text: pd.DataFrame) -> pd.DataFrame:
@@ -564,17 +644,27 @@ def summarise(clean: pd.DataFrame, source: str = "the sheet") -> str:
             f"  input kinds: {', '.join(f'{name} {count}' for name, count in kinds.items())}")
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m alliance_meta.sheet SHEET``: report problems (exit 1) or summarise (exit 0)."""
+    """``python -m alliance_meta.sheet SHEET [--moderators a,b] [--continuous c]``: report
+    problems (exit 1) or summarise (exit 0)."""
     parser = argparse.ArgumentParser(prog="python -m alliance_meta.sheet", description=main.__doc__)
     parser.add_argument("sheet", help="data sheet (.csv or .xlsx); it is only read, never changed")
+    parser.add_argument("--moderators", type=_names, default=[], metavar="A,B",
+                        help="categorical moderator columns (the config's moderators) that must be in the header")
+    parser.add_argument("--continuous", type=_names, default=[], metavar="C,D",
+                        help="continuous moderator columns (continuous_moderators): in the header, numbers only")
     arguments = parser.parse_args(argv)
     try:
         raw = read_sheet(arguments.sheet)
     except SheetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    clean, problems = validate_sheet(raw)
+    clean, problems = validate_sheet(raw, moderators=arguments.moderators,
+                                     continuous_moderators=arguments.continuous)
     if problems:
         print(format_problems(problems, arguments.sheet))
         return 1

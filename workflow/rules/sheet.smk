@@ -7,6 +7,11 @@ rule validate_sheet:
         config["sheet"],
     output:
         "data/processed/sheet.csv",
+    params:
+        moderators=config["moderators"],
+        continuous_moderators=config["continuous_moderators"],
+        meta_regression=config["meta_regression"],
+        subsets=config["multiverse"]["subsets"],
     conda:
         CONDA_ENV
     log:

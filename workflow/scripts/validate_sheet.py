@@ -1,4 +1,6 @@
-"""Rule validate_sheet: check the raw sheet against the codebook; write the typed sheet.
+"""Rule validate_sheet: check the raw sheet against the codebook and the config's moderator
+columns (params: moderators, continuous_moderators, meta_regression, subsets); write the
+typed sheet.
 
 On problems the report goes to the log and stderr and the rule fails (exit 1, no
 traceback); the raw sheet is only read.
@@ -11,8 +13,11 @@ from alliance_meta.sheet import SheetError, format_problems, read_sheet, summari
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "validate_sheet")
 sheet_path = str(snakemake.input[0])
+params = snakemake.params
 try:
-    clean, problems = validate_sheet(read_sheet(sheet_path))
+    clean, problems = validate_sheet(
+        read_sheet(sheet_path), moderators=params.moderators, continuous_moderators=params.continuous_moderators,
+        meta_regression=params.meta_regression, subsets=params.subsets)
 except SheetError as error:
     logger.error("%s", error)
     sys.exit(1)

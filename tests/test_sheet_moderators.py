@@ -1,0 +1,149 @@
+"""Validation of the moderator columns the config names: present in the header, and
+numbers in continuous moderators, reported with row, column, value and rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+from alliance_meta.sheet import format_problems, main, read_sheet, validate_sheet
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "raw" / "studies.csv"
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SHEET = ("study_id,r,n,modality,Mean_Age,year,setting\n"
+         "S1,0.30,50,CBT,about 30,2005,outpatient\n"
+         "S2,0.20,60,CBT,31.5,2006,Inpatient ward\n"
+         "S3,0.10,70,CBT,,2007,\n"
+         "S4,0.25,80,CBT,\"40,5\",2008,day clinic\n")
+
+
+def problems_of(folder: Path, text: str = SHEET, **settings):
+    path = folder / "sheet.csv"
+    path.write_text(text, encoding="utf-8")
+    return validate_sheet(read_sheet(path), **settings)[1]
+
+
+def summary(problems):
+    return [(p.row, p.column, p.value, p.check) for p in problems]
+
+
+def test_without_moderator_settings_nothing_changes(tmp_path):
+    assert problems_of(tmp_path) == []
+
+
+def test_configured_moderator_missing_from_the_header(tmp_path):
+    problems = problems_of(tmp_path, moderators=["modality", "rater", "setting"],
+                           continuous_moderators=["mean_age"])
+    missing = [p for p in problems if p.check == "moderator_column_missing"]
+    assert summary(missing) == [(1, "rater", "", "moderator_column_missing"),
+                                (1, "mean_age", "", "moderator_column_missing")]
+    rater, age = missing
+    assert "config (moderators)" in rater.rule and "did you mean" not in rater.rule
+    assert "config (continuous_moderators)" in age.rule and 'did you mean "Mean_Age"?' in age.rule
+    assert str(age).startswith("row 1, column mean_age: ")
+
+
+def test_formula_variables_and_subsets_must_be_columns_named_once(tmp_path):
+    problems = problems_of(tmp_path, moderators=["timing"], meta_regression=["modality * timing", "timing + Mean_Age"],
+                           subsets=["timing", "format"])
+    assert summary(problems) == [(1, "timing", "", "moderator_column_missing"),
+                                 (1, "format", "", "moderator_column_missing")]
+    timing = problems[0].rule
+    assert 'moderators, meta_regression "modality * timing", meta_regression "timing + Mean_Age", ' \
+           "multiverse.subsets" in timing
+
+
+def test_a_formula_that_cannot_be_read_is_reported(tmp_path):
+    problems = problems_of(tmp_path, meta_regression=["modality + ", "modality + year"])
+    assert summary(problems) == [(1, "", "modality + ", "moderator_formula")]
+    assert "meta_regression formula cannot be read" in problems[0].rule
+
+
+def test_text_in_a_continuous_moderator(tmp_path):
+    problems = problems_of(tmp_path, moderators=["setting"], continuous_moderators=["Mean_Age", "year"])
+    assert summary(problems) == [(2, "Mean_Age", "about 30", "moderator_number"),
+                                 (5, "Mean_Age", "40,5", "moderator_number")]
+    assert 'write "30"' in problems[0].rule and 'write "40.5"' in problems[1].rule
+    assert "continuous_moderators" in problems[0].rule
+    assert str(problems[0]).startswith('row 2, column Mean_Age, value "about 30": ')
+    report = format_problems(problems)
+    assert "text in numeric columns (2):" in report
+
+
+def test_year_as_continuous_moderator_is_reported_once(tmp_path):
+    text = "study_id,r,n,year\nS1,0.3,50,2005a\nS2,0.2,60,2006\n"
+    problems = problems_of(tmp_path, text, continuous_moderators=["year"], meta_regression=["year"])
+    assert summary(problems) == [(2, "year", "2005a", "number")]
+
+
+def test_free_categorical_moderators_stay_text_and_the_clean_sheet_keeps_cells(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_text(SHEET.replace("about 30", "30").replace('"40,5"', "40.5"), encoding="utf-8")
+    clean, problems = validate_sheet(read_sheet(path), moderators=["setting"], continuous_moderators=["Mean_Age"])
+    assert problems == []
+    assert clean["setting"].tolist()[:2] == ["outpatient", "Inpatient ward"]
+    assert clean["Mean_Age"].tolist()[:2] == ["30", "31.5"]
+
+
+def test_every_problem_at_once_even_without_study_id(tmp_path):
+    problems = problems_of(tmp_path, SHEET.replace("study_id", "study"), moderators=["rater"])
+    assert summary(problems) == [(1, "study_id", "", "column_in_dataframe"),
+                                 (1, "rater", "", "moderator_column_missing")]
+    problems = problems_of(tmp_path, SHEET.replace("0.30", "1.3"), moderators=["rater"],
+                           continuous_moderators=["Mean_Age"])
+    assert {p.check for p in problems} == {"moderator_column_missing", "correlation_range", "moderator_number"}
+
+
+def test_demo_sheet_validates_with_the_shipped_config():
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    validate(config, str(SCHEMA), set_default=True)
+    clean, problems = validate_sheet(
+        read_sheet(DEMO), moderators=config["moderators"], continuous_moderators=config["continuous_moderators"],
+        meta_regression=config["meta_regression"], subsets=config["multiverse"]["subsets"])
+    assert problems == [], format_problems(problems)
+
+
+def test_cli_moderator_flags(tmp_path, capsys):
+    path = tmp_path / "sheet.csv"
+    path.write_text(SHEET, encoding="utf-8")
+    assert main([str(path)]) == 0
+    capsys.readouterr()
+    assert main([str(path), "--moderators", "modality, rater", "--continuous", "Mean_Age"]) == 1
+    output = capsys.readouterr().out
+    assert "row 1, column rater: is named by the config (moderators)" in output
+    assert 'row 2, column Mean_Age, value "about 30"' in output
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.sheet", str(path), "--continuous", "mean_age"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and 'did you mean "Mean_Age"?' in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_workflow_stops_at_validate_sheet_on_text_in_continuous_moderators(tmp_path):
+    from test_workflow import snakemake, tiny_sheet
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    sheet = tiny_sheet().astype(str)
+    sheet["mean_age"] = "35"
+    sheet.loc[0, "year"] = "2005a"
+    sheet.loc[2, "mean_age"] = "about 30"
+    sheet_path = tmp_path / "data" / "raw" / "studies.csv"
+    sheet.to_csv(sheet_path, index=False)
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(
+        {"moderators": ["modality", "rater", "setting"], "continuous_moderators": ["year", "mean_age"]}))
+    before = sheet_path.read_bytes()
+    result = snakemake(tmp_path, "results/outcome/moderators.csv", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "logs" / "validate_sheet.log").read_text()
+    assert 'row 2, column year, value "2005a": is not a number; write "2005"' in log
+    assert 'row 4, column mean_age, value "about 30": is a continuous moderator' in log
+    assert "row 1, column setting: is named by the config (moderators)" in log
+    assert "Traceback" not in log
+    assert not (tmp_path / "data" / "processed" / "sheet.csv").exists()
+    assert not (tmp_path / "logs" / "convert_effect_sizes.log").exists()
+    assert sheet_path.read_bytes() == before
