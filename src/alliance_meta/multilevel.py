@@ -133,6 +133,7 @@ def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), s
     if start is None:
         total = max(0.001, _initial_total(data))
         start = np.full(2, total / 2.0)
+    start = np.asarray(start, float)
     scale = max(float(np.mean(start[free])) if free.any() else 1.0, 1e-8)
 
     def full(x):
@@ -314,29 +315,32 @@ class MultilevelResult:
 
 def fit(yi, vi, study_id, X=None, *, method: str = "REML", test: str = "z", rho: float = 0.0,
         level: float = 95.0, names=None, sigma2=(None, None), btt=None,
-        profile: bool = True, likelihood_ratio: bool = True) -> MultilevelResult:
+        profile: bool = True, likelihood_ratio: bool = True, start=None) -> MultilevelResult:
     """Fit ``rma.mv(yi, V, mods = X, random = ~ 1 | study_id / es_id, method, test)``.
 
     ``V`` is diag(vi) for ``rho = 0`` or the compound-symmetric matrix of ``vcalc(vi,
     cluster = study_id, obs = es_id, rho = rho)``. ``sigma2`` fixes components (None:
     estimated). ``btt``: coefficients of QM (default: all but an all-ones intercept column).
     ``profile`` adds profile-likelihood CIs of sigma^2; ``likelihood_ratio`` the LRT against
-    the model with sigma2_between = 0.
+    the model with sigma2_between = 0. ``start``: initial (sigma2_between, sigma2_within) of the
+    maximisation (metafor's ``control = list(sigma2.init = ...)``; default metafor's start).
     """
     return fit_prepared(prepare(yi, vi, study_id, X, rho, names), method=method, test=test, level=level,
-                        sigma2=sigma2, btt=btt, profile=profile, likelihood_ratio=likelihood_ratio)
+                        sigma2=sigma2, btt=btt, profile=profile, likelihood_ratio=likelihood_ratio, start=start)
 
 
 def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z", level: float = 95.0,
                  sigma2=(None, None), btt=None, profile: bool = True,
-                 likelihood_ratio: bool = True) -> MultilevelResult:
+                 likelihood_ratio: bool = True, start=None) -> MultilevelResult:
     """:func:`fit` on data already prepared (sorted) by :func:`prepare`."""
     if method not in ("REML", "ML"):
         raise ValueError("the three-level model is fitted by REML or ML")
     if test not in ("z", "t"):
         raise ValueError("test must be 'z' or 't'")
     reml = method == "REML"
-    estimate, converged = maximise_with_status(data, reml, fixed=sigma2)
+    estimate, converged = maximise_with_status(data, reml, fixed=sigma2, start=start)
+    if not converged and start is not None:  # a warm start that failed: metafor's default start
+        estimate, converged = maximise_with_status(data, reml, fixed=sigma2)
     final = evaluate(data, estimate, reml)
     qe, qe_p, typical = _residual_heterogeneity(data)
     total = float(np.sum(estimate)) + typical

@@ -1,6 +1,7 @@
 # Stage 5: publication bias (small-study tests, trim and fill, fail-safe N, PET-PEESE,
 # selection model) with the funnel plot, and sensitivity analyses (leave-one-out,
-# influence, cumulative) with their plots, each family fitted by the main estimator.
+# influence, cumulative) with their plots, each family fitted by the main estimator (under
+# dependence: multilevel by multilevel.method, deleting and adding whole studies).
 
 BIAS_PARAMS = dict(
     main_method=MAIN_METHOD,
@@ -45,6 +46,9 @@ rule sensitivity:
         cumulative_pdf="results/{family}/cumulative.pdf",
         cumulative_png="results/{family}/cumulative.png",
     params:
+        dependence=config["dependence"],
+        rho=config["aggregate_rho"],
+        multilevel=config["multilevel"],
         **BIAS_PARAMS,
     conda:
         CONDA_ENV

@@ -93,3 +93,32 @@ def message_figure(text: str):
     axis.axis("off")
     axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
     return figure
+
+
+def multilevel_influence_plot(result):
+    """Study-deletion diagnostics of the three-level model
+    (:class:`alliance_meta.multilevel_sensitivity.MultilevelInfluence`): Cook's distance,
+    DFBETAS, and sigma2_between and sigma2_within without each study (full fit dashed);
+    flagged studies in red."""
+    index = np.arange(1, result.study_id.size + 1)
+    colours = np.where(result.influential, FLAGGED, "black")
+    deletions = result.deletions
+    panels = [
+        ("cook.d", result.cook_distance, []),
+        ("dfbetas", result.dfbetas, [-1.0, 1.0]),
+        ("sigma2.between.del", deletions["sigma2_between"].to_numpy(float), [result.full.sigma2[0]]),
+        ("sigma2.within.del", deletions["sigma2_within"].to_numpy(float), [result.full.sigma2[1]]),
+    ]
+    with plt.rc_context({**STYLE, "axes.spines.left": True}):
+        figure, axes = plt.subplots(2, 2, figsize=(7.0, 4.6), sharex=True)
+        for axis, (name, values, lines) in zip(axes.ravel(), panels):
+            axis.plot(index, values, color="0.6", lw=0.6, zorder=1)
+            axis.scatter(index, values, s=10, c=colours, zorder=2)
+            for value in lines:
+                axis.axhline(value, color="0.4", lw=0.6, ls=(0, (3, 3)))
+            axis.set_ylabel(name)
+        for axis in axes[-1]:
+            axis.set_xlabel("Study (deleted with all its effect sizes)")
+        figure.align_ylabels(axes[:, 0])
+        figure.tight_layout()
+    return figure
