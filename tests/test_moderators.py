@@ -102,9 +102,12 @@ def test_tables_have_the_contract_columns():
     assert list(analysis.summary())[:13] == ["moderator", "k", "qm", "qm_df", "qm_p", "f", "f_df1", "f_df2",
                                              "f_p", "tau2", "r2", "qe", "qe_p"]
     assert list(analysis.subgroups.columns) == ["moderator", "level", "k", "estimate", "se", "ci_lower",
-                                                "ci_upper", "tau2", "i2", "r", "r_ci_lower", "r_ci_upper"]
+                                                "ci_upper", "tau2", "i2", "r", "r_ci_lower", "r_ci_upper",
+                                                "converged", "note"]
+    assert analysis.subgroups.converged.all() and analysis.summary()["converged"] is True
     table = moderators.meta_regression_table(data, ["modality + year"], continuous=("year",), permutations=0)
     assert table.term.tolist() == ["intercept", "modality[humanistic]", "modality[psychodynamic]", "year"]
+    assert table.converged.all() and (table.note == "").all()
 
 
 def test_plots_are_written_in_three_formats(tmp_path):

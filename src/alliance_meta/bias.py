@@ -77,11 +77,13 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFr
 
     tau^2 from :func:`alliance_meta.metareg.fit`; for the iterative estimators
     (REML, ML, EB) Fisher scoring is resumed from that value until tau^2 changes by
-    less than 1e-13 (the converged root, as the rest of this module).
+    less than 1e-13 (the converged root, as the rest of this module). A tau^2 that does
+    not converge raises RuntimeError (``strict``), which :func:`publication_bias` writes as
+    the test's ``not computed`` note.
     """
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
-    fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level)
+    fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True)
     if method in tau2_mods.ITERATIVE and fit.tau2 > 0:
         tau2, centred = np.array([fit.tau2]), (yi - yi.mean())[None]
         for _ in range(200):

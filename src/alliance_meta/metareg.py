@@ -11,6 +11,13 @@ k - p df (fixed-effects weights); I^2 with metafor's typical within-study varian
 random-effects model fitted by the same estimator (Raudenbush 2009, in Cooper et
 al., Handbook of Research Synthesis, ch. 16; metafor's default ``r2def = "1"``).
 All costs are O(k p^2): no k x k matrix is formed.
+
+A tau^2 estimate that does not converge (e.g. Fisher scoring past its iteration
+limit) gives a result with ``converged=False``, a ``note`` and NaN for every
+quantity that depends on tau^2 (coefficients, their covariance, Q_M, F, I^2, H^2,
+R^2); Q_E, which uses the fixed-effects weights only, is still reported. No other
+estimator is substituted. ``strict=True`` raises RuntimeError instead (for callers
+that report failures themselves, e.g. the Egger test of :mod:`alliance_meta.bias`).
 """
 
 from __future__ import annotations
@@ -69,6 +76,9 @@ class MetaRegression:
     r2: float
     iterations: int
     design: Design | None = None
+    converged: bool = True
+    note: str = ""
+    control: object | None = None  # heterogeneity.Control of the fit (None: metafor's defaults)
 
     @property
     def p(self) -> int:
@@ -113,11 +123,12 @@ class MetaRegression:
         return frame
 
     def summary(self) -> dict:
-        """Model-level statistics with the contract's names (``moderators.csv``)."""
+        """Model-level statistics with the contract's names (``moderators.csv``), then
+        ``converged`` and ``note``."""
         return {"k": self.k, "qm": self.qm, "qm_df": self.qm_df, "qm_p": self.qm_p, "f": self.f,
                 "f_df1": self.qm_df, "f_df2": self.residual_df, "f_p": self.f_p, "tau2": self.tau2,
                 "r2": self.r2, "qe": self.qe, "qe_p": self.qe_p, "qe_df": self.residual_df,
-                "i2": self.i2, "h2": self.h2}
+                "i2": self.i2, "h2": self.h2, "converged": self.converged, "note": self.note}
 
     def predict(self, X_new, test: str = "z"):
         """Fitted means at rows of ``X_new`` with SE and CI: ``(mean, se, lower, upper)``."""
@@ -143,13 +154,31 @@ def _heterogeneity(X, y, v):
     return qe, float(stats.chi2.sf(qe, k - p)), (k - p) / trace_p
 
 
+def _tau2(X, y, v, method, control):
+    """tau^2 of one data set and its iterations; NaN and a message when it failed."""
+    try:
+        tau2, iterations = tau2_mods.estimate_tau2(X, y[None], v[None], method, control)
+    except RuntimeError as error:  # e.g. uniroot of PM / PMM
+        return np.nan, 0, f"tau^2 estimator {method} did not converge ({error})"
+    if np.isnan(tau2[0]):
+        limit = control.max_iterations if control is not None else tau2_mods.MAX_ITERATIONS
+        detail = (f"Fisher scoring not converged after {limit} iterations" if method in tau2_mods.ITERATIVE
+                  else "no root in the search interval")
+        return np.nan, int(iterations[0]), f"tau^2 estimator {method} did not converge ({detail})"
+    return float(tau2[0]), int(iterations[0]), ""
+
+
 def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=None,
-        design: Design | None = None) -> MetaRegression:
+        design: Design | None = None, control=None, strict: bool = False) -> MetaRegression:
     """Fit ``rma.uni(yi, vi, mods = X, intercept = FALSE, method = method)``.
 
     ``X`` includes the intercept column when there is one. ``btt`` are the
     coefficients of the omnibus test (default: all but an all-ones first column).
     A single study with an intercept-only model gets tau^2 = 0, as metafor.
+    ``control``: a :class:`alliance_meta.heterogeneity.Control` (Fisher scoring's
+    threshold and iteration limit; None: metafor's defaults). When tau^2 does not
+    converge the result has ``converged=False``, a ``note`` and NaN for everything
+    that depends on tau^2 (``strict=True``: RuntimeError instead).
     """
     y, v = np.asarray(yi, float), np.asarray(vi, float)
     X = np.asarray(X, float).reshape(len(y), -1)
@@ -161,33 +190,41 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     intercept_only = intercept and p == 1
     if not (intercept_only and k == 1) and p + 1 > k and method not in ("FE", "EE", "CE", "common"):
         raise ValueError(f"{p} coefficients and tau^2 cannot be estimated from k = {k} rows")
-    if k == 1:
-        tau2, iterations = np.zeros(1), np.zeros(1, int)
-    else:
-        tau2, iterations = tau2_mods.estimate_tau2(X, y[None], v[None], method)
-    if np.isnan(tau2[0]):
-        raise RuntimeError(f"tau^2 estimator {method} did not converge")
-    beta, inverse, scale = fixed_effects(X, y[None], v[None], tau2)
+    tau2, iterations, note = (0.0, 0, "") if k == 1 else _tau2(X, y, v, method, control)
+    m, df = len(btt), k - p
+    qe, qe_p, typical_v = _heterogeneity(X, y, v)
+    common = dict(columns=columns, k=k, method=method, level=level, btt=tuple(btt), qe=qe, qe_p=qe_p,
+                  iterations=iterations, design=design, control=control)
+    if np.isnan(tau2):
+        if strict:
+            raise RuntimeError(note)
+        nan = np.nan
+        return MetaRegression(estimate=np.full(p, nan), covariance=np.full((p, p), nan), knha_scale=nan,
+                              tau2=nan, qm=nan, qm_p=nan, f=nan, f_p=nan, i2=nan, h2=nan, r2=nan,
+                              converged=False, note=note, **common)
+    beta, inverse, scale = fixed_effects(X, y[None], v[None], np.array([tau2]))
     beta, inverse, scale = beta[0], inverse[0], float(scale[0])
     qm = float(omnibus(beta[None], inverse[None], list(btt))[0])
-    m, df = len(btt), k - p
     f = qm / m / scale if scale > 0 else np.nan  # metafor: Q_M is NA when s^2 = 0
-    qe, qe_p, typical_v = _heterogeneity(X, y, v)
-    i2 = 0.0 if k <= p else 100 * tau2[0] / (typical_v + tau2[0])
-    h2 = 1.0 if k <= p else tau2[0] / typical_v + 1
+    i2 = 0.0 if k <= p else 100 * tau2 / (typical_v + tau2)
+    h2 = 1.0 if k <= p else tau2 / typical_v + 1
     r2 = np.nan
     if intercept and not intercept_only:
-        tau2_re, _ = tau2_mods.estimate_tau2(np.ones((k, 1)), y[None], v[None], method)
-        r2 = 0.0 if tau2_re[0] == 0 else max(0.0, 100 * (tau2_re[0] - tau2[0]) / tau2_re[0])
+        tau2_re, _, re_note = _tau2(np.ones((k, 1)), y, v, method, control)
+        if re_note:  # the model converged; only its pseudo R^2 is undefined
+            note = f"R^2 not computed: random-effects model: {re_note}"
+        else:
+            r2 = 0.0 if tau2_re == 0 else max(0.0, 100 * (tau2_re - tau2) / tau2_re)
     return MetaRegression(
-        columns=columns, estimate=beta, covariance=inverse, knha_scale=scale, k=k, method=method,
-        tau2=float(tau2[0]), level=level, btt=tuple(btt), qm=qm, qm_p=float(stats.chi2.sf(qm, m)),
-        f=float(f), f_p=float(stats.f.sf(f, m, df)) if df > 0 else np.nan, qe=qe, qe_p=qe_p,
-        i2=float(i2), h2=float(h2), r2=float(r2), iterations=int(iterations[0]), design=design)
+        estimate=beta, covariance=inverse, knha_scale=scale, tau2=tau2, qm=qm,
+        qm_p=float(stats.chi2.sf(qm, m)), f=float(f), f_p=float(stats.f.sf(f, m, df)) if df > 0 else np.nan,
+        i2=float(i2), h2=float(h2), r2=float(r2), note=note, **common)
 
 
 def fit_formula(frame: pd.DataFrame, formula: str, method: str = "REML", level: float = 95.0,
-                continuous=(), reference_levels=None, centre: bool = False) -> MetaRegression:
+                continuous=(), reference_levels=None, centre: bool = False, control=None,
+                strict: bool = False) -> MetaRegression:
     """Meta-regression of ``frame.yi`` (variances ``frame.vi``) on a formula's terms."""
     design = build_design(frame, formula, continuous, reference_levels, centre)
-    return fit(frame["yi"], frame["vi"], design.matrix, design.columns, method, level, design=design)
+    return fit(frame["yi"], frame["vi"], design.matrix, design.columns, method, level, design=design,
+               control=control, strict=strict)

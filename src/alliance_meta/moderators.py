@@ -16,6 +16,14 @@ Differences between levels are tested two ways (Borenstein et al. 2009, ch. 19):
 
 A level with a single study is pooled as metafor does with k = 1: tau^2 = 0,
 I^2 = 0, the estimate is that study's value with its own standard error.
+
+A fit whose tau^2 does not converge (a subgroup level or a model) is kept with
+``converged = False``, a ``note`` and NaN for what depends on tau^2 (no other
+estimator is substituted, :func:`alliance_meta.metareg.fit`); the other levels and
+models are unaffected. Q-between with separate tau^2 is then NaN, and a model that
+did not converge has no permutation test. :func:`convergence_messages` words the
+log warnings. ``subgroups.csv``, ``moderators.csv`` and ``meta_regression.csv``
+carry ``converged`` and ``note`` after the contract's columns.
 """
 
 from __future__ import annotations
@@ -89,7 +97,8 @@ class ModeratorAnalysis:
         empty = dict.fromkeys(("qm", "qm_df", "qm_p", "f", "f_df1", "f_df2", "f_p", "tau2", "r2", "qe",
                                "qe_df", "qe_p", "i2"), np.nan)
         row.update({name: value for name, value in (self.model.summary() if self.model else empty).items()
-                    if name not in ("k", "h2")})
+                    if name not in ("k", "h2", "converged", "note")})
+        row.update(converged=self.model.converged if self.model else None, note=self._note())
         row.update(q_between_separate=self.q_between_separate, q_between_separate_df=self.q_between_separate_df,
                    q_between_separate_p=self.q_between_separate_p, n_levels=len(self.subgroups),
                    n_studies=self.data["study_id"].nunique(), k_dropped=self.k_dropped,
@@ -99,6 +108,18 @@ class ModeratorAnalysis:
                    permutation_exact=bool(self.permutation and self.permutation.exact))
         return row
 
+    def _note(self) -> str:
+        notes = [self.model.note] if self.model else ["no mixed-effects model: too few rows for its coefficients"]
+        if self.model is not None and not self.model.converged:
+            notes.append("no permutation test")
+        if self.permutation is not None and self.permutation.failed:
+            notes.append(_permutation_note(self.permutation))
+        failed = self.subgroups.loc[self.subgroups["converged"].eq(False), "level"]
+        if len(failed):
+            notes.append(f"subgroup level(s) {', '.join(map(str, failed))} did not converge: "
+                         "Q-between (separate tau^2) not computed")
+        return "; ".join(filter(None, notes))
+
     def coefficient_table(self) -> pd.DataFrame | None:
         """This moderator's rows of ``meta_regression.csv`` (None when no model could be fitted)."""
         if self.model is None:
@@ -106,20 +127,24 @@ class ModeratorAnalysis:
         return model_table(self.moderator, self.data, self.k_dropped, self.model, self.permutation)
 
 
-def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float = 95.0) -> pd.DataFrame:
-    """REML random-effects fit (Wald z) of each level: the rows of ``subgroups.csv``."""
+def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float = 95.0,
+                  control=None) -> pd.DataFrame:
+    """REML random-effects fit (Wald z) of each level: the rows of ``subgroups.csv``
+    (``converged`` and ``note`` last; a level that did not converge has NaN estimates)."""
     rows = []
     for value, group in data.groupby(moderator, sort=True):
-        fit = metareg.fit(group["yi"], group["vi"], np.ones((len(group), 1)), ("intercept",), "REML", level)
+        fit = metareg.fit(group["yi"], group["vi"], np.ones((len(group), 1)), ("intercept",), "REML", level,
+                          control=control)
         table = fit.coefficients("z").iloc[0]
         rows.append({"moderator": moderator, "level": value, "k": fit.k, "estimate": table.estimate,
                      "se": table.se, "ci_lower": table.ci_lower, "ci_upper": table.ci_upper,
-                     "tau2": fit.tau2, "i2": fit.i2})
+                     "tau2": fit.tau2, "i2": fit.i2, "converged": fit.converged, "note": fit.note})
     frame = pd.DataFrame(rows, columns=["moderator", "level", "k", "estimate", "se", "ci_lower",
-                                        "ci_upper", "tau2", "i2"])
+                                        "ci_upper", "tau2", "i2", "converged", "note"])
     for prefix in back_transform([], metric):
         for column, suffix in (("estimate", ""), ("ci_lower", "_ci_lower"), ("ci_upper", "_ci_upper")):
-            frame[prefix + suffix] = back_transform(frame[column].to_numpy(float), metric)[prefix]
+            frame.insert(frame.columns.get_loc("converged"), prefix + suffix,
+                         back_transform(frame[column].to_numpy(float), metric)[prefix])
     return frame
 
 
@@ -134,27 +159,32 @@ def q_between(estimates, se) -> tuple[float, int, float]:
 
 
 def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, continuous=(),
-              reference_levels=None, centre=False, permutations=1000, seed=1):
-    """Meta-regression on a formula and its permutation test; ``(None, None)`` if not estimable."""
+              reference_levels=None, centre=False, permutations=1000, seed=1, control=None):
+    """Meta-regression on a formula and its permutation test; ``(None, None)`` if not estimable.
+    A model that did not converge is returned (``converged=False``) without a permutation test."""
     if len(data) < 3:
         return None, None
     design = build_design(data, formula, continuous, reference_levels, centre)
     if design.matrix.shape[1] < 2 or len(data) <= design.matrix.shape[1]:
         return None, None
-    fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, method, level, design=design)
-    test = permutation_test(fit, data["yi"], data["vi"], design.matrix, permutations, seed) if permutations else None
-    return fit, test
+    fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, method, level, design=design,
+                      control=control)
+    if not (permutations and fit.converged):
+        return fit, None
+    return fit, permutation_test(fit, data["yi"], data["vi"], design.matrix, permutations, seed)
 
 
 def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *, continuous: bool = False,
                       aggregate_method="gls", rho=0.5, reference_level=None, centre=False, level=95.0,
-                      permutations=1000, seed=1) -> ModeratorAnalysis:
-    """Subgroups (categorical only), the REML mixed-effects model and its permutation test."""
+                      permutations=1000, seed=1, control=None) -> ModeratorAnalysis:
+    """Subgroups (categorical only), the REML mixed-effects model and its permutation test.
+    ``control``: Fisher scoring settings (:class:`alliance_meta.heterogeneity.Control`)."""
     numeric = (moderator,) if continuous else ()
     data, dropped = aggregate_within(effect_sizes, (moderator,), aggregate_method, rho, numeric)
-    subgroups = subgroup_fits(data.iloc[:0] if continuous else data, moderator, metric, level)
+    subgroups = subgroup_fits(data.iloc[:0] if continuous else data, moderator, metric, level, control)
     references = {moderator: reference_level} if reference_level is not None else None
-    model, test = fit_model(data, moderator, "REML", level, numeric, references, centre, permutations, seed)
+    model, test = fit_model(data, moderator, "REML", level, numeric, references, centre, permutations, seed,
+                            control)
     q, df, p = q_between(subgroups["estimate"], subgroups["se"]) if not continuous else (np.nan, 0, np.nan)
     return ModeratorAnalysis(moderator, continuous, data, dropped, model, subgroups, q, df, p, test)
 
@@ -164,25 +194,50 @@ def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd
     table = fit.to_frame()
     if test is not None:
         table = table.merge(test.to_frame(), on="term", how="left")
-    model = {**{f"model_{name}": value for name, value in fit.summary().items() if name not in ("k", "h2")},
+    summary = fit.summary()
+    model = {**{f"model_{name}": value for name, value in summary.items()
+                if name not in ("k", "h2", "converged", "note")},
              "n_studies": data["study_id"].nunique(), "k_dropped": dropped,
              "model_qm_p_permutation": test.qm_p if test else np.nan,
              "model_f_p_permutation": test.f_p if test else np.nan,
              "permutations": test.iterations if test else 0}
+    notes = [fit.note, "" if fit.converged else "no permutation test",
+             _permutation_note(test) if test is not None and test.failed else ""]
     table.insert(0, "model", formula)
-    return table.assign(**model)
+    return table.assign(**model, converged=fit.converged, note="; ".join(filter(None, notes)))
+
+
+def _permutation_note(test: PermutationTest) -> str:
+    how = "left out" if test.exact else "redrawn"
+    return f"{test.failed} permutation fit(s) did not converge ({how}, as metafor's permutest)"
+
+
+def convergence_messages(subgroups: pd.DataFrame, regressions: pd.DataFrame) -> list[str]:
+    """One log warning per fit that did not converge: each level of ``subgroups.csv`` and each
+    model of ``meta_regression.csv`` (rows of other analyses, without ``converged``, are skipped)."""
+    messages = []
+    if "converged" in subgroups:
+        messages += [f"subgroup {row.moderator} = {row.level} (k = {row.k}): REML did not converge; "
+                     f"estimate, se, CI, tau2 and I2 are NaN: {row.note}"
+                     for row in subgroups[subgroups["converged"].eq(False)].itertuples()]
+    if "converged" in regressions:
+        failed = regressions[regressions["converged"].eq(False)].drop_duplicates("model")
+        messages += [f"meta-regression {row.model} (k = {row.k}): REML did not converge; coefficients, "
+                     f"QM, F, tau2, I2 and R2 are NaN: {row.note}" for row in failed.itertuples()]
+    return messages
 
 
 def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(), aggregate_method="gls",
                           rho=0.5, reference_levels=None, centre=False, level=95.0, permutations=1000,
-                          seed=1) -> pd.DataFrame:
+                          seed=1, control=None) -> pd.DataFrame:
     """One row per model x coefficient (``meta_regression.csv``); models not estimable are left out."""
     tables = []
     for formula in dict.fromkeys(formulas):
         variables = formula_variables(formula)
         numeric = tuple(name for name in variables if name in continuous)
         data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
-        fit, test = fit_model(data, formula, "REML", level, numeric, reference_levels, centre, permutations, seed)
+        fit, test = fit_model(data, formula, "REML", level, numeric, reference_levels, centre, permutations, seed,
+                              control)
         if fit is not None:
             tables.append(model_table(formula, data, dropped, fit, test))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])

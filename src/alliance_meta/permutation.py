@@ -10,7 +10,16 @@ When the number of distinct permutations (k! / prod n_j!, n_j = sizes of groups
 of identical rows of X) does not exceed the requested number, every distinct
 permutation is enumerated once (metafor's ``exact = TRUE``); otherwise random
 permutations are drawn from a seeded generator and, as in metafor, the first one
-is the observed arrangement. Fits with tau^2 not converging are left out.
+is the observed arrangement.
+
+Permutations whose tau^2 does not converge are handled as in metafor 3.8
+(``permutest.rma.uni`` wraps each refit in ``try`` and skips errors): in an exact
+test they are left out (the p-values are shares of the successful fits, R's
+``mean(..., na.rm = TRUE)``); with random permutations a failed one is replaced by
+a new draw, so ``iterations`` fits succeed (metafor redraws without limit; here at
+most :data:`MAX_REDRAW_ROUNDS` rounds, after which the rest are left out). ``failed``
+counts the fits that did not converge. A model that did not converge itself has no
+permutation test (ValueError).
 
 Speed: all permutations of a chunk are fitted at once (batched normal equations
 and batched Fisher scoring, :mod:`alliance_meta.tau2_mods`). Every fit starts
@@ -33,6 +42,7 @@ from alliance_meta.metareg import MetaRegression, fixed_effects, omnibus
 
 TOLERANCE = np.finfo(float).eps ** 0.5
 CHUNK_CELLS = 4_000_000
+MAX_REDRAW_ROUNDS = 100
 
 
 def distinct_permutations(X: np.ndarray) -> tuple[np.ndarray, int]:
@@ -63,9 +73,10 @@ def multiset_permutations(labels: np.ndarray) -> np.ndarray:
         rows.append(current.copy())
 
 
-def batch_statistics(X, y, v, method, btt):
-    """Wald z, Q_M, Knapp-Hartung t and F for a batch of (y, v) rows against one X."""
-    tau2, _ = tau2_mods.estimate_tau2(X, y, v, method)
+def batch_statistics(X, y, v, method, btt, control=None):
+    """Wald z, Q_M, Knapp-Hartung t and F for a batch of (y, v) rows against one X
+    (NaN in every statistic of a fit whose tau^2 did not converge)."""
+    tau2, _ = tau2_mods.estimate_tau2(X, y, v, method, control)
     beta, inverse, scale = fixed_effects(X, y, v, np.nan_to_num(tau2))
     z = beta / np.sqrt(np.diagonal(inverse, axis1=1, axis2=2))
     qm = omnibus(beta, inverse, list(btt))
@@ -90,6 +101,7 @@ class PermutationTest:
     qm_p: float
     p_knha: np.ndarray
     f_p: float
+    failed: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"term": self.columns, "p_permutation": self.p,
@@ -102,6 +114,8 @@ def permutation_test(fit: MetaRegression, yi, vi, X, iterations: int = 1000, see
     y, v, X = np.asarray(yi, float), np.asarray(vi, float), np.asarray(X, float)
     if fit.p == 1:
         raise ValueError("permutation tests need at least one moderator")
+    if not fit.converged:
+        raise ValueError(f"no permutation test of a model that did not converge: {fit.note}")
     labels, count = distinct_permutations(X)
     exact = exact or count <= iterations
     if exact:
@@ -111,17 +125,34 @@ def permutation_test(fit: MetaRegression, yi, vi, X, iterations: int = 1000, see
     else:
         rng = np.random.default_rng(seed)
         orders = np.vstack([np.arange(len(y))] + [rng.permutation(len(y)) for _ in range(iterations - 1)])
-    chunk = max(1, CHUNK_CELLS // (len(y) * fit.p))
-    parts = [batch_statistics(X, y[o], v[o], fit.method, fit.btt)
-             for o in (orders[s:s + chunk] for s in range(0, len(orders), chunk))]
-    z, qm, t, f = (np.concatenate(column) for column in zip(*parts))
+    z, qm, t, f = _statistics(fit, X, y, v, orders)
     wald, knha = fit.coefficients("z"), fit.coefficients("knha")
     if not exact:  # the first arrangement is the observed one, with the observed statistics
         z[0], qm[0], t[0], f[0] = wald.statistic, fit.qm, knha.statistic, fit.f
+    failed = np.isnan(qm)
+    failures = int(failed.sum())
+    for _ in range(MAX_REDRAW_ROUNDS if not exact else 0):  # metafor: a failed random permutation is redrawn
+        if not failed.any():
+            break
+        index = np.flatnonzero(failed)
+        redrawn = np.vstack([rng.permutation(len(y)) for _ in index])
+        for array, new in zip((z, qm, t, f), _statistics(fit, X, y, v, redrawn)):
+            array[index] = new
+        failed[index] = np.isnan(qm[index])
+        failures += int(failed[index].sum())
     return PermutationTest(
         columns=fit.columns, iterations=len(orders), exact=exact, seed=None if exact else seed,
         p=_share(np.abs(z), np.abs(wald.statistic.to_numpy())), qm_p=float(_share(qm, fit.qm)),
-        p_knha=_share(np.abs(t), np.abs(knha.statistic.to_numpy())), f_p=float(_share(f, fit.f)))
+        p_knha=_share(np.abs(t), np.abs(knha.statistic.to_numpy())), f_p=float(_share(f, fit.f)),
+        failed=failures)
+
+
+def _statistics(fit: MetaRegression, X, y, v, orders):
+    """:func:`batch_statistics` of the arrangements ``orders``, in chunks of bounded memory."""
+    chunk = max(1, CHUNK_CELLS // (len(y) * fit.p))
+    parts = [batch_statistics(X, y[o], v[o], fit.method, fit.btt, fit.control)
+             for o in (orders[s:s + chunk] for s in range(0, len(orders), chunk))]
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def _share(permuted: np.ndarray, observed) -> np.ndarray:

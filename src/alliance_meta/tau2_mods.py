@@ -90,10 +90,11 @@ def _log_likelihood(X, y, v, tau2, method):
             - 0.5 * log_det - 0.5 * rss)
 
 
-def fisher_scoring(X, y, v, method="REML", start=None):
+def fisher_scoring(X, y, v, method="REML", start=None, threshold=THRESHOLD, max_iterations=MAX_ITERATIONS):
     """ML / REML / EB by Fisher scoring as metafor: start at max(0, HE), step-halving
-    at the boundary, stop when |change| <= 1e-5, fail after 100 iterations; then
-    ML/REML fall back to 0 when the likelihood at 0 is higher (metafor's ll0check).
+    at the boundary, stop when |change| <= ``threshold`` (1e-5), fail after
+    ``max_iterations`` (100); then ML/REML fall back to 0 when the likelihood at 0 is
+    higher (metafor's ll0check).
 
     Returns ``(tau2, iterations, converged)``; tau2 is NaN where scoring failed.
     """
@@ -125,8 +126,8 @@ def fisher_scoring(X, y, v, method="REML", start=None):
         index = np.flatnonzero(active)
         tau2[index] = new
         iterations[index] += 1
-        done = np.abs(old - new) <= THRESHOLD
-        failed = iterations[index] > MAX_ITERATIONS
+        done = np.abs(old - new) <= threshold
+        failed = iterations[index] > max_iterations
         tau2[index[failed & ~done]] = np.nan
         active[index[done | failed]] = False
     converged = ~np.isnan(tau2)
@@ -190,18 +191,22 @@ def closed_form(X, y, v, method):
     raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
 
 
-def estimate_tau2(X, y, v, method="REML"):
+def estimate_tau2(X, y, v, method="REML", control=None):
     """tau^2 for a batch (y, v are (B, k), X is k x p), truncated at 0 as metafor.
 
     ``y`` is centred here as in metafor. Returns ``(tau2, iterations)``; NaN marks
-    a failed fit (no convergence, or tau2.max too low for PM).
+    a failed fit (no convergence, or tau2.max too low for PM). ``control`` (a
+    :class:`alliance_meta.heterogeneity.Control`; None: metafor's defaults) sets
+    Fisher scoring's ``threshold`` and ``max_iterations``.
     """
     y = np.atleast_2d(np.asarray(y, float))
     v = np.atleast_2d(np.asarray(v, float))
     centred = y - y.mean(axis=-1, keepdims=True)
     iterations = np.zeros(len(y), dtype=int)
     if method in ITERATIVE:
-        tau2, iterations, _ = fisher_scoring(X, centred, v, method)
+        settings = {} if control is None else dict(threshold=control.threshold,
+                                                  max_iterations=control.max_iterations)
+        tau2, iterations, _ = fisher_scoring(X, centred, v, method, **settings)
     elif method in ROOT_FINDING:
         tau2 = paule_mandel(X, centred, v, median=method == "PMM")
     elif method in CLOSED_FORM:

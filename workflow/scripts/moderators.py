@@ -3,7 +3,7 @@ and the configured meta-regressions (alliance_meta.moderators)."""
 import pandas as pd
 
 from alliance_meta.io import read_table, setup_logging, write_table
-from alliance_meta.moderators import analyse_moderator, meta_regression_table
+from alliance_meta.moderators import analyse_moderator, convergence_messages, meta_regression_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderators")
@@ -14,8 +14,7 @@ options = dict(aggregate_method=params.aggregate_method, rho=params.rho, centre=
 analyses = [analyse_moderator(effect_sizes, name, params.metric, continuous=name in params.continuous,
                               reference_level=params.reference_levels.get(name), **options)
             for name in dict.fromkeys([*params.moderators, *params.continuous])]
-for analysis in analyses:
-    row = analysis.summary()
+for row in (analysis.summary() for analysis in analyses):
     logger.info("%s: k = %d (%d effect sizes without a value), QM = %.3f, p = %.4f, permutation p = %.4f",
                 row["moderator"], row["k"], row["k_dropped"], row["qm"], row["qm_p"], row["qm_p_permutation"])
 extra = [formula for formula in params.meta_regression if formula not in {a.moderator for a in analyses}]
@@ -32,7 +31,10 @@ if params.dependence == "multilevel":  # three-level models beside them (allianc
     tables.append(coefficient_rows(effect_sizes, list(summary.get("moderator", [])), params.continuous,
                                    **multilevel_options))
     tables = [table for table in tables if len(table)]
+subgroups = pd.concat([a.subgroups for a in analyses], ignore_index=True)
+regressions = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
+for message in convergence_messages(subgroups, regressions):  # never a crash, never another estimator
+    logger.warning("%s", message)
 write_table(summary, snakemake.output.moderators)
-write_table(pd.concat([a.subgroups for a in analyses], ignore_index=True), snakemake.output.subgroups)
-write_table(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"]),
-            snakemake.output.meta_regression)
+write_table(subgroups, snakemake.output.subgroups)
+write_table(regressions, snakemake.output.meta_regression)
