@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta.bayes.analysis import BayesConfig, ExactCheckError, fit_moderators, fit_pooled, moderator_design
+from alliance_meta.bayes.analysis import BayesConfig, ExactCheckError, fit_pooled
 from alliance_meta.bayes.exact import exact_posterior
 from alliance_meta.bayes.mcmc import Draws, SamplerSettings
 from alliance_meta.bayes.summaries import CONTRACT_COLUMNS, EXTRA_COLUMNS
@@ -55,14 +55,6 @@ def test_mcmc_means_agree_with_exact_posterior(sampler):
 
 
 @pytest.mark.slow
-def test_meta_regression_agrees_with_exact(sampler):
-    table = fit_moderators(sampler, DATA, ["rater"], CONFIG)
-    assert set(table["term"]) == {"intercept", "observer vs patient", "therapist vs patient", "tau"}
-    assert (table["k"] == 7).all() and (table["k_dropped"] == 1).all()
-    assert table["agrees_with_exact"].all()
-
-
-@pytest.mark.slow
 def test_failed_diagnostics_trigger_one_retry_and_a_warning(sampler):
     strict = BayesConfig.from_config({"draws": 200, "tune": 200, "chains": 2, "diagnostics": {"ess_min": 1e9}}, "z", cores=1)
     fit = fit_pooled(sampler, DATA, "z", strict)
@@ -85,8 +77,3 @@ def test_disagreement_with_exact_posterior_fails_loudly():
     with pytest.raises(ExactCheckError, match="mu"):
         fit_pooled(BiasedSampler(), DATA, "z", CONFIG)
 
-
-def test_moderator_design_uses_most_frequent_reference_and_drops_mixed():
-    kept, X, reference, others, dropped = moderator_design(DATA, "rater")
-    assert reference == "patient" and others == ["therapist", "observer"]  # by frequency
-    assert dropped == 1 and X.shape == (7, 3)

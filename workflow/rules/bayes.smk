@@ -1,10 +1,13 @@
 # Stage: Bayesian hierarchical pooling (PyMC/nutpie), checked against the exact posterior
 # (quadrature over tau, as bayesmeta); meta-regressions, prior sensitivity and plots.
+# The pooled model uses the analysis rows (one per study); each moderator's model the
+# effect sizes aggregated within study x level and coded as in the moderators rule.
 
 
 rule bayes:
     input:
-        family_analysis_data,
+        data=family_analysis_data,
+        effect_sizes=family_effect_sizes,
     output:
         table=report("results/{family}/bayes.csv", caption="../report/bayes.rst", category="Bayesian model", subcategory="{family}"),
         studies="results/{family}/bayes_studies.csv",
@@ -13,6 +16,11 @@ rule bayes:
     params:
         bayes=config["bayes"],
         moderators=config["moderators"],
+        continuous=config["continuous_moderators"],
+        reference_levels=config["reference_levels"],
+        aggregate_method=config["aggregate_method"],
+        rho=config["aggregate_rho"],
+        centre=config["centre_continuous"],
         metric=lambda wildcards: config["metric"][wildcards.family],
     threads: 1
     conda:

@@ -6,6 +6,10 @@ ESS < ``ess_min`` (400) are written into the ``warning`` column and logged; the 
 then repeated once with ``retry.target_accept`` and ``retry.draws_factor`` times the
 draws (and tuning). If the MCMC means of mu or tau still differ from the exact
 posterior by more than 4 MCSE, :class:`ExactCheckError` is raised (the rule fails).
+
+The meta-regressions use the frequentist moderator models' rows and coding
+(:func:`moderator_data`: :func:`alliance_meta.moderators.aggregate_within` and
+:func:`alliance_meta.design.build_design`), one model per moderator.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ DEFAULT_SENSITIVITY_PRIORS = [
     {"family": "turner2015_mental_health"},
     {"family": "rhodes2015_mental_health"},
 ]
-MISSING_LEVELS = {"", "mixed", "nan", "na", "missing"}
 
 
 class ExactCheckError(RuntimeError):
@@ -174,58 +177,107 @@ def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> Po
     return PooledFit(table, studies, {**derived, "theta": draws.theta}, retried=retry)
 
 
-def moderator_design(data: pd.DataFrame, moderator: str):
-    """Dummy coding of a categorical moderator: the most frequent level (ties: first in
-    sort order) is the reference; rows with a missing or ``mixed`` value are dropped."""
-    values = data[moderator].astype("string").str.strip()
-    usable = values.notna() & ~values.str.lower().isin(MISSING_LEVELS)
-    kept = data[usable.to_numpy()].reset_index(drop=True)
-    levels_used = values[usable].to_numpy()
-    counts = pd.Series(levels_used).value_counts()
-    levels = sorted(counts.index, key=lambda level: (-counts[level], str(level)))
-    reference, others = (levels[0], levels[1:]) if levels else (None, [])
-    X = np.column_stack([np.ones(len(kept))] + [(levels_used == level).astype(float) for level in others])
-    return kept, X, reference, others, int((~usable).sum())
+@dataclass(frozen=True)
+class ModeratorOptions:
+    """How the moderator rows are formed and coded: as the frequentist moderator analysis
+    (config ``continuous_moderators``, ``aggregate_method``, ``aggregate_rho``,
+    ``reference_levels``, ``centre_continuous``)."""
+
+    continuous: tuple = ()
+    aggregate_method: str = "gls"
+    rho: float = 0.5
+    reference_levels: dict = field(default_factory=dict)
+    centre: bool = False
 
 
-def fit_moderators(sampler, data: pd.DataFrame, moderators, cfg: BayesConfig) -> pd.DataFrame:
-    """Bayesian meta-regression per moderator: coefficient posteriors (MCMC and exact)."""
+@dataclass
+class ModeratorData:
+    """One moderator's model rows (effect sizes aggregated within study x level), its
+    design and how many effect sizes had no value; ``note`` says why it is not fitted."""
+
+    moderator: str
+    data: pd.DataFrame | None = None
+    design: object = None  # alliance_meta.design.Design
+    k_dropped: int = 0
+    note: str = ""
+
+    @property
+    def k(self) -> int:
+        return 0 if self.data is None else len(self.data)
+
+
+def moderator_data(effect_sizes: pd.DataFrame, moderator: str, options: ModeratorOptions = ModeratorOptions()) -> ModeratorData:
+    """The rows and design matrix of the frequentist model of ``moderator``
+    (:func:`alliance_meta.moderators.aggregate_within`, :func:`alliance_meta.design.build_design`):
+    one row per study x level, the configured or most frequent level as reference, and
+    the model left out under the conditions of :func:`alliance_meta.moderators.fit_model`."""
+    from ..design import build_design
+    from ..moderators import aggregate_within
+
+    if moderator not in effect_sizes:
+        return ModeratorData(moderator, note="not a column of the effect sizes")
+    numeric = (moderator,) if moderator in options.continuous else ()
+    data, dropped = aggregate_within(effect_sizes, (moderator,), options.aggregate_method, options.rho, numeric)
+    if len(data) < 3:
+        return ModeratorData(moderator, data, None, dropped, "fewer than 3 rows")
+    reference = options.reference_levels.get(moderator)
+    design = build_design(data, moderator, numeric, {moderator: reference} if reference is not None else None, options.centre)
+    if design.matrix.shape[1] < 2 or len(data) <= design.matrix.shape[1]:
+        return ModeratorData(moderator, data, design, dropped, "fewer than two levels or too few rows for the coefficients")
+    return ModeratorData(moderator, data, design, dropped)
+
+
+def _posterior_scale(post) -> np.ndarray:
+    """Cholesky factor of the exact posterior covariance of beta (sampling preconditioner)."""
+    mean = post.weights @ post.coef_mean
+    second = np.einsum("g,gpq->pq", post.weights, post.coef_cov + np.einsum("gp,gq->gpq", post.coef_mean, post.coef_mean))
+    cov = second - np.outer(mean, mean)
+    return np.linalg.cholesky(0.5 * (cov + cov.T))
+
+
+def fit_moderators(sampler, models: list[ModeratorData], cfg: BayesConfig) -> pd.DataFrame:
+    """Bayesian meta-regression per moderator on the frequentist model's rows and design
+    (:func:`moderator_data`): coefficient posteriors (MCMC and exact), named as in
+    ``meta_regression.csv`` (``intercept``, ``rater[observer]``, ``year``)."""
     frames = []
-    for moderator in moderators:
-        if moderator not in data:
-            log.warning("moderator %r is not a column of the analysis data; skipped", moderator)
-            frames.append(pd.DataFrame({"moderator": [moderator], "warning": ["not a column of the data"]}))
+    for model in models:
+        moderator = model.moderator
+        if model.note:
+            log.warning("bayes moderator %s: not fitted (%s)", moderator, model.note)
+            frames.append(pd.DataFrame({"moderator": [moderator], "k": [model.k], "k_dropped": [model.k_dropped],
+                                        "warning": [model.note]}))
             continue
-        kept, X, reference, others, dropped = moderator_design(data, moderator)
-        if len(others) == 0 or len(kept) <= X.shape[1]:
-            frames.append(pd.DataFrame({"moderator": [moderator], "k": [len(kept)], "k_dropped": [dropped], "warning": ["fewer than two levels or too few studies"]}))
-            continue
-        y, v = kept["yi"].to_numpy(float), kept["vi"].to_numpy(float)
+        data, design = model.data, model.design
+        y, v, X = data["yi"].to_numpy(float), data["vi"].to_numpy(float), design.matrix
         post = exact_posterior(y, v, cfg.priors.tau, cfg.priors.mu_sd, X)
-        terms = ["intercept"] + [f"{level} vs {reference}" for level in others]
         exact = {"tau": post.tau_summary(prob=cfg.hdi_prob)}
         exact.update({f"beta[{j}]": post.coefficient(j).summary(prob=cfg.hdi_prob) for j in range(X.shape[1])})
         exact = pd.DataFrame.from_dict(exact, orient="index").add_prefix("exact_").rename_axis("parameter").reset_index()
+        scale = _posterior_scale(post)
         for retry in (False, True):
             settings = cfg.settings(retry)
-            draws = sampler.sample(y, v, X, settings)
+            draws = sampler.sample(y, v, X, settings, scale=scale)
             named = {f"beta[{j}]": draws.beta[..., j] for j in range(X.shape[1])} | {"tau": draws.tau}
             table = combine(summarise_draws(named, cfg.hdi_prob), exact, draws.divergences, settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min)
             if not _needs_retry(table, list(named)):
                 break
-        table.insert(0, "term", terms + ["tau"])
-        table.insert(0, "reference", reference)
-        table.insert(0, "k_dropped", dropped)
-        table.insert(0, "k", len(kept))
+        table.insert(0, "term", list(design.columns) + ["tau"])
+        table.insert(0, "centre", design.centres.get(moderator, np.nan))
+        table.insert(0, "reference", design.reference_levels.get(moderator, ""))
+        table.insert(0, "n_studies", data["study_id"].nunique())
+        table.insert(0, "k_dropped", model.k_dropped)
+        table.insert(0, "k", model.k)
         table.insert(0, "moderator", moderator)
         for row in table.itertuples():
             if row.warning:
                 log.warning("bayes moderator %s, %s: %s", moderator, row.term, row.warning)
         frames.append(table)
     if not frames:
-        return pd.DataFrame(columns=["moderator", "k", "k_dropped", "reference", "term", "parameter", "warning"])
+        return pd.DataFrame(columns=["moderator", "k", "k_dropped", "n_studies", "reference", "centre", "term", "parameter", "warning"])
     table = pd.concat(frames, ignore_index=True)
     table[["k", "k_dropped"]] = table[["k", "k_dropped"]].astype("Int64")
+    if "n_studies" in table:
+        table["n_studies"] = table["n_studies"].astype("Int64")
     return table
 
 
@@ -263,9 +315,12 @@ class StageResult:
     draws: dict
 
 
-def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1) -> StageResult:
+def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1, *,
+              effect_sizes: pd.DataFrame, options: ModeratorOptions = ModeratorOptions()) -> StageResult:
     """The whole MCMC part of the stage for one family: one compiled model (sized for the
-    largest design) serves the pooled model and every meta-regression."""
+    largest data set and design) serves the pooled model (``data``, one row per study) and
+    every meta-regression (``effect_sizes`` aggregated within study x moderator level, as
+    the frequentist moderator analysis; one model per moderator and continuous moderator)."""
     from .mcmc import HierarchicalSampler
 
     cfg = BayesConfig.from_config(bayes_config, metric, cores)
@@ -273,11 +328,18 @@ def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, modera
         log.info("no studies in this family (k = 0): writing empty tables")
         empty = pd.DataFrame(columns=["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"])
         return StageResult(empty, pd.DataFrame(columns=["study_id", "yi", "vi", "mean"]), pd.DataFrame(columns=["moderator", "term"]), {})
-    width = max([1] + [moderator_design(data, m)[1].shape[1] for m in moderators if m in data])
-    sampler = HierarchicalSampler(cfg.priors, len(data), width, cfg.sampler)
+    names = list(dict.fromkeys([*moderators, *options.continuous]))
+    models = [moderator_data(effect_sizes, name, options) for name in names]
+    fitted = [model for model in models if not model.note]
+    rows = max([len(data)] + [model.k for model in fitted])
+    width = max([1] + [model.design.matrix.shape[1] for model in fitted])
+    sampler = HierarchicalSampler(cfg.priors, rows, width, cfg.sampler)
     log.info("sampler %s; prior mu ~ N(0, %g), tau ~ %s", sampler.backend, cfg.priors.mu_sd, cfg.priors.tau.describe())
     fit = fit_pooled(sampler, data, metric, cfg)
     for row in fit.table.itertuples():
         log.info("%s: MCMC %.5g [%.5g, %.5g], exact %.5g; R-hat %.4f, ESS %.0f", row.parameter, row.mean,
                  row.hdi_lower, row.hdi_upper, row.exact_mean, row.r_hat, row.ess_bulk)
-    return StageResult(fit.table, fit.studies, fit_moderators(sampler, data, moderators, cfg), fit.draws)
+    for model in models:
+        log.info("moderator %s: k = %d rows (study x level), %d effect sizes without a value", model.moderator,
+                 model.k, model.k_dropped)
+    return StageResult(fit.table, fit.studies, fit_moderators(sampler, models, cfg), fit.draws)
