@@ -51,3 +51,29 @@ def test_forest_plot_svg_states_simulated_data(tmp_path):
     path = tmp_path / "forest.svg"
     save_forest_plot(data, pooled, "z", [path], data_note=figure_note(data))
     assert "Simulated demo data" in path.read_text()
+
+
+def test_note_sits_below_existing_footnotes():
+    figure = plt.figure(figsize=(4, 3))
+    figure.add_subplot().plot([0, 1], [0, 1])
+    footnote = figure.text(0.01, 0.0, "line one\nline two", va="top")
+    from alliance_meta.plots.provenance import add_note
+
+    add_note(figure, SIMULATED_NOTE)
+    renderer = figure.canvas.get_renderer()
+    note = next(text for text in figure.texts if text.get_text() == SIMULATED_NOTE)
+    assert note.get_window_extent(renderer).y1 < footnote.get_window_extent(renderer).y0
+    plt.close(figure)
+
+
+def test_subgroup_level_without_estimate_is_marked_not_estimated():
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    levels = pd.DataFrame({"level": ["a", "b"], "k": [3, 2], "estimate": [0.3, np.nan],
+                           "ci_lower": [0.2, np.nan], "ci_upper": [0.4, np.nan]})
+    summary = {"moderator": "m", "qm_df": 1, "qm": 1.0, "qm_p": 0.3, "f_df1": 1, "f_df2": 3, "f": 1.0, "f_p": 0.4,
+               "q_between_separate_df": 1, "q_between_separate": np.nan, "q_between_separate_p": np.nan}
+    figure = subgroup_forest(levels, summary, {"estimate": 0.3, "ci_lower": 0.2, "ci_upper": 0.4, "k": 5}, "z")
+    texts = [text.get_text() for axis in figure.axes for text in axis.texts]
+    assert "not estimated" in texts and not any("nan" in text for text in texts)
+    plt.close(figure)

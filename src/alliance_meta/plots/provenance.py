@@ -27,6 +27,9 @@ def figure_note(frame: pd.DataFrame) -> str | None:
 
 
 def add_note(figure, note: str | None) -> None:
-    """Write ``note`` centred just below the figure's drawing area (saved with a tight box)."""
-    if note:
-        figure.text(0.5, 0.0, note, ha="center", va="top", fontsize=8, style="italic", color="#7f0000")
+    """Write ``note`` centred below everything already drawn (footnotes included); save with a tight box."""
+    if not note:
+        return
+    bottom_inches = figure.get_tightbbox(figure.canvas.get_renderer()).y0
+    figure.text(0.5, (bottom_inches - 0.08) / figure.get_figheight(), note, ha="center", va="top", fontsize=8,
+                style="italic", color="#7f0000")

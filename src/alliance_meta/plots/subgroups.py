@@ -74,8 +74,12 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                      overall["ci_upper"], 0, "#000000"))
         for text, estimate, lower, upper, y, colour in rows:
             centre, low, high = transform([estimate, lower, upper])
-            _diamond(axis, centre, low, high, y, colour)
             axis.text(-0.02, y, text, transform=axis.get_yaxis_transform(), ha="right", va="center")
+            if not np.all(np.isfinite([centre, low, high])):  # a level whose fit did not converge
+                axis.text(1.02, y, "not estimated", transform=axis.get_yaxis_transform(), ha="left", va="center",
+                          style="italic")
+                continue
+            _diamond(axis, centre, low, high, y, colour)
             numbers = [format_number(value, metric) for value in (centre, low, high)]
             axis.text(1.02, y, f"{numbers[0]} [{numbers[1]}, {numbers[2]}]",
                       transform=axis.get_yaxis_transform(), ha="left", va="center")
