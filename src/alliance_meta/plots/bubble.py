@@ -27,7 +27,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
         weights = 1.0 / (data["vi"].to_numpy(float) + model.tau2)
         sizes = 15 + 120 * weights / weights.max()
         axis.scatter(x, transform(data["yi"]), s=sizes, facecolor="#9ecae1", edgecolor="#1f4e79", lw=0.6,
-                     alpha=0.7, zorder=2)
+                     alpha=0.7, zorder=2, label="Studies (area \u221d weight)")
         grid = np.linspace(x.min(), x.max(), 200)
         mean, _, lower, upper = model.predict(np.column_stack([np.ones_like(grid), grid - centre]))
         axis.fill_between(grid, transform(lower), transform(upper), color="0.85", lw=0, zorder=1,
@@ -43,7 +43,8 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
         unit = {"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}[metric]
         axis.set_title(f"Slope {numbers[0]} {unit} per unit, {level:g}% CI [{numbers[1]}, {numbers[2]}], "
                        f"{format_p(slope.p)}; $k$ = {model.k}; $R^2$ = {model.r2:.0f}%", fontsize=8, loc="left")
-        axis.legend(frameon=False, loc="best", fontsize=8)
+        # below the axis, so that no study hides under it
+        axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8)
         figure.tight_layout()
     return figure
 
