@@ -111,3 +111,16 @@ def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: P
     assert "row 2" in log and "row 3" in log and "row 4" in log
     assert "Traceback" not in log
     assert sheet_path.read_bytes() == before
+
+
+def test_multilevel_run_writes_variance_components_and_study_level_bias_tests(review_folder: Path):
+    targets = ["results/outcome/pooled.csv", "results/outcome/bias.csv", "results/outcome/leave_one_out.csv"]
+    snakemake(review_folder, *targets, "--config", "dependence=multilevel")
+    pooled = pd.read_csv(review_folder / targets[0])
+    assert {"sigma2_between", "sigma2_within"} <= set(pooled.columns)
+    assert set(pooled["method"]) <= {"REML", "ML"} and set(pooled["k"]) == {len(OUTCOME_ROWS)}
+    bias = pd.read_csv(review_folder / targets[1]).set_index("test")
+    assert "egger_multilevel" in bias.index
+    assert bias.loc["fail_safe_n_orwin", "statistic"] == 6  # one composite per study, not one row per effect size
+    leave_one_out = pd.read_csv(review_folder / targets[2])
+    assert sorted(leave_one_out["study_id"]) == sorted({row[0] for row in OUTCOME_ROWS})

@@ -21,6 +21,7 @@ rule publication_bias:
     params:
         bias=config["bias"],
         dependence=config["dependence"],
+        aggregate_method=config["aggregate_method"],
         rho=config["aggregate_rho"],
         multilevel=config["multilevel"],
         **BIAS_PARAMS,

@@ -1,8 +1,10 @@
 """Rule publication_bias: bias.csv (alliance_meta.bias) and the contour-enhanced funnel plot."""
 import numpy as np
+import pandas as pd
 
 from alliance_meta import pooling
 from alliance_meta.bias import bias_frame, publication_bias
+from alliance_meta.dependence import aggregate
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.funnel import funnel_plot
 from alliance_meta.plots.provenance import figure_note
@@ -11,7 +13,12 @@ from alliance_meta.plots.subgroups import save_figure
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "publication_bias")
 params, options = snakemake.params, snakemake.params.bias
-data = read_table(snakemake.input[0])
+rows = read_table(snakemake.input[0])
+data = rows  # under multilevel the univariate tests see one composite per study, as under aggregate
+if params.dependence == "multilevel" and len(rows):
+    data = aggregate(rows, params.aggregate_method, params.rho)
+    logger.info("multilevel: univariate tests on %d study composites; egger_multilevel on all %d rows",
+                len(data), len(rows))
 yi, vi = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
 filled = None
 if len(data):
@@ -25,12 +32,10 @@ else:
 for row in table.itertuples():
     logger.info("%s: statistic = %.4g, p = %.4g, estimate = %.4g %s", row.test, row.statistic, row.p,
                 row.estimate, row.note)
-if params.dependence == "multilevel" and len(data):  # alliance_meta.multilevel_tables
-    import pandas as pd
-
+if params.dependence == "multilevel" and len(rows):
     from alliance_meta.multilevel_tables import bias_rows
 
-    table = pd.concat([table, bias_rows(data, params.metric, rho=params.rho, method=params.multilevel["method"],
+    table = pd.concat([table, bias_rows(rows, params.metric, rho=params.rho, method=params.multilevel["method"],
                                         level=params.level)], ignore_index=True)
 write_table(table, snakemake.output.table)
 estimate = pooling.fit(yi, vi, params.main_method, tau2_interval=False).estimate if len(data) else None
