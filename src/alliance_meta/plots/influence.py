@@ -50,19 +50,7 @@ def influence_plot(result, k_parameters: int = 1):
         ("hat", result.hat, [3 * k_parameters / k]),
         ("weight", result.weight, [100 / k]),
     ]
-    with plt.rc_context({**STYLE, "axes.spines.left": True}):
-        figure, axes = plt.subplots(4, 2, figsize=(7.0, 8.0), sharex=True)
-        for axis, (name, values, lines) in zip(axes.ravel(), panels):
-            axis.plot(index, values, color="0.6", lw=0.6, zorder=1)
-            axis.scatter(index, values, s=10, c=colours, zorder=2)
-            for value in lines:
-                axis.axhline(value, color="0.4", lw=0.6, ls=(0, (3, 3)))
-            axis.set_ylabel(name)
-        for axis in axes[-1]:
-            axis.set_xlabel("Study")
-        figure.align_ylabels(axes[:, 0])
-        figure.tight_layout()
-    return figure
+    return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study")
 
 
 def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0):
@@ -109,8 +97,13 @@ def multilevel_influence_plot(result):
         ("sigma2.between.del", deletions["sigma2_between"].to_numpy(float), [result.full.sigma2[0]]),
         ("sigma2.within.del", deletions["sigma2_within"].to_numpy(float), [result.full.sigma2[1]]),
     ]
+    return _panel_figure(panels, index, colours, (2, 2), (7.0, 4.6), "Study (deleted with all its effect sizes)")
+
+
+def _panel_figure(panels, index, colours, shape, size, xlabel):
+    """One small panel per diagnostic (name, values, reference lines) against the study index."""
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
-        figure, axes = plt.subplots(2, 2, figsize=(7.0, 4.6), sharex=True)
+        figure, axes = plt.subplots(*shape, figsize=size, sharex=True)
         for axis, (name, values, lines) in zip(axes.ravel(), panels):
             axis.plot(index, values, color="0.6", lw=0.6, zorder=1)
             axis.scatter(index, values, s=10, c=colours, zorder=2)
@@ -118,7 +111,7 @@ def multilevel_influence_plot(result):
                 axis.axhline(value, color="0.4", lw=0.6, ls=(0, (3, 3)))
             axis.set_ylabel(name)
         for axis in axes[-1]:
-            axis.set_xlabel("Study (deleted with all its effect sizes)")
+            axis.set_xlabel(xlabel)
         figure.align_ylabels(axes[:, 0])
         figure.tight_layout()
     return figure
