@@ -125,3 +125,17 @@ def test_very_long_tables_are_cut_with_a_pointer_to_their_csv():
     assert len(table.rows) == MAX_SHOWN_ROWS
     assert f"{MAX_SHOWN_ROWS + 50:,} rows" in table.note and "multiverse.csv" in table.note
     assert len(html_table("pooled", frame.head(10)).rows) == 10
+
+
+def test_pooled_sentence_of_a_three_level_model_counts_studies_and_splits_the_variance():
+    from alliance_meta.report.text import pooled_sentence
+
+    row = pd.Series({"estimate": 0.30, "ci_lower": 0.27, "ci_upper": 0.33, "pi_lower": 0.06, "pi_upper": 0.54,
+                     "k": 337, "n_studies": 125, "tau2": 0.0148, "sigma2_between": 0.0090,
+                     "sigma2_within": 0.0058, "i2": 65.0, "q": 691.5, "q_df": 336, "q_p": 1e-27})
+    sentence = pooled_sentence("outcome", "z", row, {"effect_sizes": 337, "n": 11021})
+    assert "k = 125 studies (337 effect sizes)" in sentence
+    assert "between studies = 0.009" in sentence and "within studies = 0.006" in sentence
+    aggregated = pooled_sentence("outcome", "z", row.drop(["n_studies", "sigma2_between", "sigma2_within"]),
+                                 {"effect_sizes": 337, "n": 11021})
+    assert "k = 337 studies" in aggregated and "\u03c4\u00b2 = 0.015" in aggregated

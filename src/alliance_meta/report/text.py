@@ -44,11 +44,19 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
     n_text = f"N = {apa_integer(counts.get('n', math.nan))}"
     if counts.get("studies_without_n"):
         n_text += f" (n unknown for {counts['studies_without_n']} studies)"
+    multilevel = math.isfinite(float(row.get("sigma2_between", math.nan)))
+    studies = row["n_studies"] if multilevel else row["k"]
+    if multilevel:  # three-level model: k counts effect sizes; the variance is split by level
+        heterogeneity = (f"three-level model, \u03c3\u00b2 between studies = {apa_number(row['sigma2_between'], 3)}"
+                         f" and within studies = {apa_number(row['sigma2_within'], 3)} ({METRIC_NAMES[metric]}), "
+                         f"I\u00b2 = {apa_number(row['i2'], 1)}% in all")
+    else:
+        heterogeneity = (f"\u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({METRIC_NAMES[metric]}), "
+                         f"I\u00b2 = {apa_number(row['i2'], 1)}%")
     sentence = (f"{subject} was {show.symbol} = {show.number(row['estimate'])}, {level:g}% CI "
                 f"{show.interval(row['ci_lower'], row['ci_upper'])}{DIRECTION_NOTES.get(family, '')}, "
-                f"k = {apa_integer(row['k'])} studies ({apa_integer(counts.get('effect_sizes', math.nan))} effect "
-                f"sizes), {n_text}; \u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({METRIC_NAMES[metric]}), "
-                f"I\u00b2 = {apa_number(row['i2'], 1)}%")
+                f"k = {apa_integer(studies)} studies ({apa_integer(counts.get('effect_sizes', math.nan))} effect "
+                f"sizes), {n_text}; {heterogeneity}")
     if math.isfinite(float(row["pi_lower"])):
         sentence += f"; {level:g}% prediction interval {show.interval(row['pi_lower'], row['pi_upper'])}"
     sentence += "."
