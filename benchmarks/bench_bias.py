@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alliance_meta import influence
-
+from alliance_meta.analyses.sensitivity import univariate as influence
 R_SCRIPT = """
 suppressPackageStartupMessages(library(metafor))
 d <- read.csv("{path}")

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from alliance_meta import multilevel, robust
+from alliance_meta.models import multilevel
 
+from alliance_meta.engines import robust
 R_SCRIPT = r"""
 suppressPackageStartupMessages({library(metafor); library(clubSandwich)})
 args <- commandArgs(trailingOnly = TRUE)

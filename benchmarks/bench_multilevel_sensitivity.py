@@ -14,9 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from alliance_meta import multilevel_sensitivity as mls
-
-
+from alliance_meta.analyses.sensitivity import multilevel as mls
 def simulate(n_studies: int, per_study: int, seed: int = 20240601) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     study = np.repeat(np.arange(n_studies), per_study)

@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from alliance_meta import multiverse
-
+from alliance_meta.analyses import multiverse
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 2000
 WORKERS = 2

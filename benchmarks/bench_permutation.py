@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from alliance_meta import metareg, permutation
+from alliance_meta.models import metareg
 
+from alliance_meta.analyses import permutation
 R_SCRIPT = """
 suppressPackageStartupMessages(library(metafor))
 args <- commandArgs(trailingOnly = TRUE)

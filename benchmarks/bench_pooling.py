@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alliance_meta.pooling import fit
+from alliance_meta.models.univariate import fit
 
 SIZES = (300, 3_000, 1_000_000)
 

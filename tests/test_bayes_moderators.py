@@ -1,5 +1,5 @@
 """Bayesian meta-regressions on the frequentist moderator models' rows and coding:
-same k, k_dropped and coefficient names as alliance_meta.moderators, MCMC within 4 MCSE
+same k, k_dropped and coefficient names as alliance_meta.analyses.moderators, MCMC within 4 MCSE
 of the exact posterior, and (flat coefficient prior, tau fixed at the REML value) the
 posterior means of the coefficients at the REML estimates."""
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from alliance_meta.bayes.analysis import BayesConfig, ModeratorOptions, fit_moderators, moderator_data
-from alliance_meta.moderators import analyse_moderator
+from alliance_meta.analyses.moderators import analyse_moderator
 
 
 def effect_sizes(seed: int = 7, studies: int = 14) -> pd.DataFrame:

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alliance_meta import bias, selection
+from alliance_meta.analyses import bias
 
+from alliance_meta.analyses.bias import selection
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())
 DATASETS = REFERENCE["datasets"]
 CASES = [(name, method) for name in DATASETS for method in DATASETS[name]["methods"]]

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import bias, influence
+from alliance_meta.analyses import bias
+
+from alliance_meta.analyses.sensitivity import univariate as influence
 from alliance_meta.plots.funnel import funnel_plot
 from alliance_meta.plots.influence import baujat_plot, cumulative_forest, influence_plot, message_figure
 from alliance_meta.plots.subgroups import save_figure

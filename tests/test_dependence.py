@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_meta.dependence import MIXED, aggregate
+from alliance_meta.inputs.dependence import MIXED, aggregate
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "effect_sizes.json").read_text())["aggregations"]
 
@@ -122,7 +122,7 @@ def test_study_label_when_row_labels_differ():
 
 
 def test_prepare_family_splits_drops_unusable_rows_and_handles_empty_families():
-    from alliance_meta.dependence import prepare_family
+    from alliance_meta.inputs.dependence import prepare_family
     effect_sizes = pd.DataFrame({"es_id": ["a-1", "a-2", "b-1", "c-1"], "sheet_row": [2, 3, 4, 5],
                                  "study_id": ["a", "a", "b", "c"], "family": ["outcome", "outcome", "outcome", "dropout"],
                                  "yi": [0.2, 0.3, np.nan, 0.5], "vi": [0.01, 0.02, np.nan, 0.04], "n": [50, 50, 30, 40]})

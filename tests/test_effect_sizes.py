@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_meta import effect_sizes as es
-from alliance_meta.codebook import INPUT_KINDS
-from alliance_meta.transforms import fisher_z, inverse_fisher_z
+from alliance_meta.inputs import effect_sizes as es
+from alliance_meta.inputs.codebook import INPUT_KINDS
+from alliance_meta.engines.transforms import fisher_z, inverse_fisher_z
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "effect_sizes.json").read_text())
 CASES = REFERENCE["cases"]
@@ -228,7 +228,7 @@ def test_r_z_r_round_trip(r):
 
 @given(st.floats(-0.99, 0.99), st.integers(2, 500), st.integers(2, 500))
 def test_r_d_r_round_trip(r, n1, n2):
-    from alliance_meta.transforms import d_to_r
+    from alliance_meta.engines.transforms import d_to_r
     assert d_to_r(es.r_to_d(r, n1, n2), n1, n2) == pytest.approx(r, abs=1e-12)
 
 

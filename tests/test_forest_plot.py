@@ -12,7 +12,7 @@ import pytest
 from matplotlib import image
 
 from alliance_meta.io import read_table, write_table
-from alliance_meta.pooling import CONTRACT_COLUMNS, fit
+from alliance_meta.models.univariate import CONTRACT_COLUMNS, fit
 from alliance_meta.plots.forest import save_forest_plot, study_labels
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"

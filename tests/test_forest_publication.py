@@ -10,7 +10,7 @@ import pytest
 from alliance_meta.plots.forest import (ForestOptions, forest_plot, moderator_forest_plot, save_forest_plot,
                                         save_moderator_forest_plot)
 from alliance_meta.plots.forest_options import sort_studies, study_labels
-from alliance_meta.pooling import fit
+from alliance_meta.models.univariate import fit
 
 LONG_AUTHORS = "Very-Long-Surname, Another Surname, Third Author, Fourth Author & Fifth Author"
 
@@ -99,7 +99,7 @@ def test_other_metrics(metric):
 
 
 def test_moderator_forest_has_a_diamond_per_level(tmp_path):
-    from alliance_meta.moderators import subgroup_fits
+    from alliance_meta.analyses.moderators import subgroup_fits
 
     data = simulated_family(30)
     subgroups = subgroup_fits(data, "modality", "z")

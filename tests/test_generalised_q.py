@@ -1,4 +1,4 @@
-"""alliance_meta.generalised_q against independent computations.
+"""alliance_meta.engines.generalised_q against independent computations.
 
 The distribution function of ``sum lambda_j chi^2_1`` (Imhof's integral on a rotated
 ray) against: a scaled chi^2_n for equal weights; a numerical convolution for two
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from alliance_meta.generalised_q import genq_eigenvalues, genq_interval, secular_eigenvalues, survival
-from alliance_meta.heterogeneity import Control, estimate_tau2
+from alliance_meta.engines.generalised_q import genq_eigenvalues, genq_interval, secular_eigenvalues, survival
+from alliance_meta.engines.heterogeneity import Control, estimate_tau2
 
 TOLERANCE = 1e-13
 

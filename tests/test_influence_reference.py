@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alliance_meta import influence
-
+from alliance_meta.analyses.sensitivity import univariate as influence
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())
 DATASETS = REFERENCE["datasets"]
 CASES = [(name, method) for name in DATASETS for method in DATASETS[name]["methods"]]

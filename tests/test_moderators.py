@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import metareg, moderators, permutation
-from alliance_meta.design import build_design, default_reference, parse_formula
+from alliance_meta.models import metareg
+
+from alliance_meta.analyses import moderators
+
+from alliance_meta.analyses import permutation
+from alliance_meta.engines.design import build_design, default_reference, parse_formula
 
 
 def effect_sizes(seed: int = 3, k: int = 24) -> pd.DataFrame:

@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import bias, metareg, moderators, permutation
-from alliance_meta.heterogeneity import Control
+from alliance_meta.analyses import bias
+
+from alliance_meta.models import metareg
+
+from alliance_meta.analyses import moderators
+
+from alliance_meta.analyses import permutation
+from alliance_meta.engines.heterogeneity import Control
 
 RTOL = 1e-6
 

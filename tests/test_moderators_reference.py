@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import metareg, moderators, permutation
+from alliance_meta.models import metareg
 
+from alliance_meta.analyses import moderators
+
+from alliance_meta.analyses import permutation
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "moderators.json").read_text())
 RTOL, ATOL = 1e-6, 1e-8
 

@@ -6,9 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import multilevel, multilevel_tables, robust
-from alliance_meta.design import build_design
-from alliance_meta.study_blocks import BlockCovariance, dense_blocks, group_by_study
+from alliance_meta.models import multilevel
+
+from alliance_meta.analyses import multilevel_tables
+
+from alliance_meta.engines import robust
+from alliance_meta.engines.design import build_design
+from alliance_meta.engines.study_blocks import BlockCovariance, dense_blocks, group_by_study
 
 
 def _dense(vi, blocks, rho, between, within):

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alliance_meta import multilevel, robust
+from alliance_meta.models import multilevel
 
+from alliance_meta.engines import robust
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "multilevel.json").read_text())
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
 RTOL = 1e-5

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import multilevel_sensitivity as mls
-
+from alliance_meta.analyses.sensitivity import multilevel as mls
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "multilevel_sensitivity.json").read_text())
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
 RTOL = 1e-5

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta import multiverse, pooling
+from alliance_meta.analyses import multiverse
+
+from alliance_meta.models import univariate as pooling
 from alliance_meta.bayes import TauPrior, exact_posterior
-from alliance_meta.dependence import aggregate
-from alliance_meta.influence import influence
+from alliance_meta.inputs.dependence import aggregate
+from alliance_meta.analyses.sensitivity.univariate import influence
 
 CONFIG = {"moderators": ["rater"], "methods": ["DL", "REML"], "tests": ["z", "knha"],
           "aggregate_methods": ["gls", "mean"], "aggregate_rhos": [0.5, 0.8],

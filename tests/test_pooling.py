@@ -1,4 +1,4 @@
-"""Unit tests of alliance_meta.pooling / heterogeneity: hand-checked values and failure modes."""
+"""Unit tests of alliance_meta.models.univariate / heterogeneity: hand-checked values and failure modes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from alliance_meta.heterogeneity import Control, estimate_tau2, zeroin
-from alliance_meta.pooling import CONTRACT_COLUMNS, EXTRA_COLUMNS, fit, pool_all
+from alliance_meta.engines.heterogeneity import Control, estimate_tau2, zeroin
+from alliance_meta.models.univariate import CONTRACT_COLUMNS, EXTRA_COLUMNS, fit, pool_all
 
 
 def test_hand_checked_two_studies():

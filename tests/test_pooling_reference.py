@@ -1,4 +1,4 @@
-"""alliance_meta.pooling against metafor 3.8-1 (tests/reference/pooling.R -> pooling.json).
+"""alliance_meta.models.univariate against metafor 3.8-1 (tests/reference/pooling.R -> pooling.json).
 
 Every figure of every data set x estimator x test must agree within 1e-6 relative
 (1e-8 absolute near zero), GENQ's generalised-Q interval of tau^2 (and the I^2 and H^2
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from alliance_meta.pooling import fit
+from alliance_meta.models.univariate import fit
 
 REFERENCE = Path(__file__).parent / "reference" / "pooling.json"
 METHOD_NAMES = {"EE": "common"}

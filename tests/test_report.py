@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from alliance_meta.pooling import pool_all  # noqa: E402
+from alliance_meta.models.univariate import pool_all  # noqa: E402
 from alliance_meta.report import manuscript_table, methods_paragraph, render_report, to_latex, to_markdown  # noqa: E402
 from alliance_meta.report.formatting import apa_number, apa_p, format_cell  # noqa: E402
 from alliance_meta.report.summary import family_counts, moderator_counts  # noqa: E402

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from alliance_meta.plots.forest import ForestOptions, save_forest_plot
-from alliance_meta.pooling import pool_all
+from alliance_meta.models.univariate import pool_all
 from alliance_meta.report import methods_paragraph, render_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,4 +1,4 @@
-"""Reading and validating the data sheet (alliance_meta.sheet), the codebook page and
+"""Reading and validating the data sheet (alliance_meta.inputs.sheet), the codebook page and
 the simulated demo sheet."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alliance_meta import codebook
-from alliance_meta.sheet import (
+from alliance_meta.inputs import codebook
+from alliance_meta.inputs.sheet import (
     Problem, SheetError, format_problems, main, read_sheet, suggest_number, validate_sheet,
 )
 
@@ -146,7 +146,7 @@ def test_no_complete_input_says_what_is_missing(tmp_path):
 
 
 def test_two_inputs_that_disagree(tmp_path):
-    pytest.importorskip("alliance_meta.effect_sizes")
+    pytest.importorskip("alliance_meta.inputs.effect_sizes")
     problems = problems_of(tmp_path, "study_id,r,n,p,direction\nS1,0.30,50,0.035,positive\nS2,0.30,50,0.9,positive\n")
     problem = only(problems, "inputs_disagree")
     assert problem.row == 3
@@ -266,12 +266,12 @@ def test_cli_reports_and_exits(tmp_path):
     bad = write_csv(tmp_path, HEADER + "S1,outcome,1.3,50,patient\n")
     good = write_csv(tmp_path, HEADER + "S1,outcome,0.3,50,patient\n", "good.csv")
     for path, code in ((bad, 1), (good, 0), (tmp_path / "absent.csv", 1)):
-        result = subprocess.run([sys.executable, "-m", "alliance_meta.sheet", str(path)],
+        result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path)],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == code, result.stderr
         assert "Traceback" not in result.stdout + result.stderr
     assert 'row 2, column r, value "1.3"' in subprocess.run(
-        [sys.executable, "-m", "alliance_meta.sheet", str(bad)], capture_output=True, text=True).stdout
+        [sys.executable, "-m", "alliance_meta.inputs.sheet", str(bad)], capture_output=True, text=True).stdout
 
 
 # ---------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_demo_sheet_is_reproduced_by_its_generator():
 
 
 def test_demo_effects_look_like_the_published_figures():
-    effect_sizes = pytest.importorskip("alliance_meta.effect_sizes")
+    effect_sizes = pytest.importorskip("alliance_meta.inputs.effect_sizes")
     clean, _ = validate_sheet(read_sheet(DEMO))
     with np.errstate(all="ignore"):
         converted = effect_sizes.convert(clean)
@@ -461,7 +461,7 @@ def test_property_cli_subprocess(tmp_path_factory, sheet, kind):
     folder = tmp_path_factory.mktemp("subprocess")
     path, sheet_rows = _write(folder, rows, blank_after, kind)
     before = _digest(path)
-    result = subprocess.run([sys.executable, "-m", "alliance_meta.sheet", str(path)],
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-from alliance_meta.sheet import format_problems, main, read_sheet, validate_sheet
+from alliance_meta.inputs.sheet import format_problems, main, read_sheet, validate_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "raw" / "studies.csv"
@@ -117,7 +117,7 @@ def test_cli_moderator_flags(tmp_path, capsys):
     output = capsys.readouterr().out
     assert "row 1, column rater: is named by the config (moderators)" in output
     assert 'row 2, column Mean_Age, value "about 30"' in output
-    result = subprocess.run([sys.executable, "-m", "alliance_meta.sheet", str(path), "--continuous", "mean_age"],
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path), "--continuous", "mean_age"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and 'did you mean "Mean_Age"?' in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

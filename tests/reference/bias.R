@@ -1,5 +1,5 @@
-# Reference values for publication-bias and sensitivity analyses (alliance_meta.bias,
-# alliance_meta.influence), computed with metafor on data sets of metadat.
+# Reference values for publication-bias and sensitivity analyses (alliance_meta.analyses.bias,
+# alliance_meta.analyses.sensitivity.univariate), computed with metafor on data sets of metadat.
 # Run from this folder: Rscript bias.R  ->  bias.json (committed; the tests need no R).
 #
 # All rma() fits use control = list(threshold = 1e-13) so that iterative tau^2

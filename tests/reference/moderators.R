@@ -1,4 +1,4 @@
-# Reference values for alliance_meta.metareg / moderators / permutation: metafor's
+# Reference values for alliance_meta.models.metareg / moderators / permutation: metafor's
 # rma.uni with moderators, Knapp-Hartung tests, subgroup fits and exact permutest
 # on metadat's dat.mcdaniel1994 and dat.molloy2014. Writes moderators.json.
 # Run from tests/reference/: Rscript moderators.R   (or `make reference`)

@@ -1,4 +1,4 @@
-# Reference values for alliance_meta.multilevel and alliance_meta.robust:
+# Reference values for alliance_meta.models.multilevel and alliance_meta.engines.robust:
 # metafor's rma.mv (three-level models, CHE model with vcalc) and clubSandwich's CR2
 # inference on metadat data sets with many effect sizes per study.
 # Run from tests/reference/: Rscript multilevel.R  (writes multilevel.json)

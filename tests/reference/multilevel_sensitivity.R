@@ -1,4 +1,4 @@
-# Reference values for alliance_meta.multilevel_sensitivity: leave-one-study-out and
+# Reference values for alliance_meta.analyses.sensitivity.multilevel: leave-one-study-out and
 # cumulative three-level fits, Cook's distance and DFBETAS by study, with metafor's rma.mv.
 # metafor has no leave1out or cumul for rma.mv, so both are loops refitting
 # rma.mv(..., subset = ...) with the study (cluster) as the unit; cooks.distance.rma.mv and

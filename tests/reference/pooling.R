@@ -1,4 +1,4 @@
-# Reference values for alliance_meta.pooling / heterogeneity, computed with metafor.
+# Reference values for alliance_meta.models.univariate / heterogeneity, computed with metafor.
 # Run from the repository root (Rscript tests/reference/pooling.R) or from
 # tests/reference (make reference). Writes tests/reference/pooling.json (committed;
 # the tests need no R).

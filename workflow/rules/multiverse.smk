@@ -1,4 +1,4 @@
-# Stage 6: multiverse analysis of each family (alliance_meta.multiverse). The specifications
+# Stage 6: multiverse analysis of each family (alliance_meta.analyses.multiverse). The specifications
 # depend on the data (subset levels, subsets with too few studies), so a checkpoint writes
 # them; the number of batch jobs is then ceil(count / batch_size), known once it has run.
 MULTIVERSE = config["multiverse"]

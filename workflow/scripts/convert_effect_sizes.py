@@ -1,5 +1,5 @@
 """Rule convert_effect_sizes: every row of the validated sheet in its family's analysis metric."""
-from alliance_meta.effect_sizes import convert
+from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging
-from alliance_meta.moderators import aggregate_within
+from alliance_meta.analyses.moderators import aggregate_within
 from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot
 from alliance_meta.plots.provenance import figure_note
 

@@ -3,7 +3,7 @@ per continuous moderator, each as PDF, PNG and SVG."""
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging
-from alliance_meta.moderators import analyse_moderator
+from alliance_meta.analyses.moderators import analyse_moderator
 from alliance_meta.plots.bubble import bubble_plot
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.subgroups import save_figure, subgroup_forest

@@ -1,9 +1,9 @@
 """Rule moderators: subgroups, mixed-effects models and permutation tests of each moderator,
-and the configured meta-regressions (alliance_meta.moderators)."""
+and the configured meta-regressions (alliance_meta.analyses.moderators)."""
 import pandas as pd
 
 from alliance_meta.io import read_table, setup_logging, write_table
-from alliance_meta.moderators import analyse_moderator, convergence_messages, meta_regression_table
+from alliance_meta.analyses.moderators import analyse_moderator, convergence_messages, meta_regression_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderators")
@@ -22,8 +22,8 @@ tables = [a.coefficient_table() for a in analyses] + [meta_regression_table(
     effect_sizes, extra, continuous=params.continuous, reference_levels=params.reference_levels, **options)]
 tables = [table for table in tables if table is not None and len(table)]
 summary = pd.DataFrame([a.summary() for a in analyses])
-if params.dependence == "multilevel":  # three-level models beside them (alliance_meta.multilevel_tables)
-    from alliance_meta.multilevel_tables import add_moderator_columns, coefficient_rows
+if params.dependence == "multilevel":  # three-level models beside them (alliance_meta.analyses.multilevel_tables)
+    from alliance_meta.analyses.multilevel_tables import add_moderator_columns, coefficient_rows
 
     multilevel_options = dict(rho=params.rho, method=params.multilevel["method"], level=params.level,
                               reference_levels=params.reference_levels, centre=params.centre)

@@ -1,7 +1,7 @@
-"""Rule multiverse_batch: fit one slice of the specifications (alliance_meta.multiverse.run_batch)."""
+"""Rule multiverse_batch: fit one slice of the specifications (alliance_meta.analyses.multiverse.run_batch)."""
 import time
 
-from alliance_meta import multiverse
+from alliance_meta.analyses import multiverse
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]

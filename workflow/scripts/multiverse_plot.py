@@ -1,6 +1,6 @@
 """Rule multiverse_plot: the specification curve of multiverse.csv."""
 from alliance_meta.io import read_table, setup_logging
-from alliance_meta.multiverse import read_specifications
+from alliance_meta.analyses.multiverse import read_specifications
 from alliance_meta.plots.influence import message_figure
 from alliance_meta.plots.multiverse import specification_curve
 from alliance_meta.plots.provenance import figure_note

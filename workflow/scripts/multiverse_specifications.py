@@ -1,5 +1,5 @@
 """Checkpoint multiverse_specifications: every possible specification of one family."""
-from alliance_meta import multiverse
+from alliance_meta.analyses import multiverse
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]

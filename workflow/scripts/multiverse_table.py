@@ -1,7 +1,7 @@
 """Rule multiverse_table: the batches joined into multiverse.csv, and its summary table."""
 import pandas as pd
 
-from alliance_meta import multiverse
+from alliance_meta.analyses import multiverse
 from alliance_meta.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]

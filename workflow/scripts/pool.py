@@ -1,6 +1,6 @@
-"""Rule pool: every configured estimator x test on one family (alliance_meta.pooling.pool_all)."""
+"""Rule pool: every configured estimator x test on one family (alliance_meta.models.univariate.pool_all)."""
 from alliance_meta.io import read_table, setup_logging, write_table
-from alliance_meta.pooling import pool_all
+from alliance_meta.models.univariate import pool_all
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "pool")
@@ -8,8 +8,8 @@ options = snakemake.params.pooling
 data = read_table(snakemake.input[0])
 if len(data) == 0:
     logger.info("no effect sizes in this family (k = 0): writing the header only")
-if snakemake.params.dependence == "multilevel":  # three-level models (alliance_meta.multilevel_tables)
-    from alliance_meta.multilevel_tables import pooled_table
+if snakemake.params.dependence == "multilevel":  # three-level models (alliance_meta.analyses.multilevel_tables)
+    from alliance_meta.analyses.multilevel_tables import pooled_table
 
     table, notes = pooled_table(data, options["methods"], options["tests"], rho=float(snakemake.params.rho),
                                 level=options["level"], metric=snakemake.params.metric,

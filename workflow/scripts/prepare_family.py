@@ -1,5 +1,5 @@
 """Rule prepare_family: one family's effect sizes, and the rows it pools (composites or all rows)."""
-from alliance_meta.dependence import prepare_family
+from alliance_meta.inputs.dependence import prepare_family
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]

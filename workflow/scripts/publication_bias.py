@@ -1,10 +1,10 @@
-"""Rule publication_bias: bias.csv (alliance_meta.bias) and the contour-enhanced funnel plot."""
+"""Rule publication_bias: bias.csv (alliance_meta.analyses.bias) and the contour-enhanced funnel plot."""
 import numpy as np
 import pandas as pd
 
-from alliance_meta import pooling
-from alliance_meta.bias import bias_frame, publication_bias
-from alliance_meta.dependence import aggregate
+from alliance_meta.models import univariate as pooling
+from alliance_meta.analyses.bias import bias_frame, publication_bias
+from alliance_meta.inputs.dependence import aggregate
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.funnel import funnel_plot
 from alliance_meta.plots.provenance import figure_note
@@ -33,7 +33,7 @@ for row in table.itertuples():
     logger.info("%s: statistic = %.4g, p = %.4g, estimate = %.4g %s", row.test, row.statistic, row.p,
                 row.estimate, row.note)
 if params.dependence == "multilevel" and len(rows):
-    from alliance_meta.multilevel_tables import bias_rows
+    from alliance_meta.analyses.multilevel_tables import bias_rows
 
     table = pd.concat([table, bias_rows(rows, params.metric, rho=params.rho, method=params.multilevel["method"],
                                         level=params.level)], ignore_index=True)

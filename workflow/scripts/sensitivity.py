@@ -1,7 +1,7 @@
 """Rule sensitivity: leave-one-out, influence diagnostics, cumulative meta-analysis by year
-(alliance_meta.influence; under dependence = multilevel by study, alliance_meta.multilevel_sensitivity)
+(alliance_meta.analyses.sensitivity.univariate; under dependence = multilevel by study, alliance_meta.analyses.sensitivity.multilevel)
 and their figures."""
-from alliance_meta.influence import sensitivity_tables
+from alliance_meta.analyses.sensitivity.univariate import sensitivity_tables
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.influence import (baujat_plot, cumulative_forest, influence_plot, message_figure,
                                            multilevel_influence_plot)
@@ -14,7 +14,7 @@ params, output = snakemake.params, snakemake.output
 data = read_table(snakemake.input[0])
 multilevel = params.dependence == "multilevel"
 if multilevel:  # whole studies deleted and added; the three-level model refitted each time
-    from alliance_meta.multilevel_sensitivity import sensitivity_tables as multilevel_tables
+    from alliance_meta.analyses.sensitivity.multilevel import sensitivity_tables as multilevel_tables
 
     method = params.multilevel["method"]
     logger.info("dependence = multilevel: three-level %s refits (rho = %s), one study (all its effect sizes) "

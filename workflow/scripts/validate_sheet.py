@@ -8,7 +8,7 @@ traceback); the raw sheet is only read.
 import sys
 
 from alliance_meta.io import setup_logging, write_table
-from alliance_meta.sheet import SheetError, format_problems, read_sheet, summarise, validate_sheet
+from alliance_meta.inputs.sheet import SheetError, format_problems, read_sheet, summarise, validate_sheet
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "validate_sheet")

@@ -8,8 +8,8 @@ draws (and tuning). If the MCMC means of mu or tau still differ from the exact
 posterior by more than 4 MCSE, :class:`ExactCheckError` is raised (the rule fails).
 
 The meta-regressions use the frequentist moderator models' rows and coding
-(:func:`moderator_data`: :func:`alliance_meta.moderators.aggregate_within` and
-:func:`alliance_meta.design.build_design`), one model per moderator.
+(:func:`moderator_data`: :func:`alliance_meta.analyses.moderators.aggregate_within` and
+:func:`alliance_meta.engines.design.build_design`), one model per moderator.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..transforms import back_transform
+from alliance_meta.engines.transforms import back_transform
 from .exact import exact_posterior, typical_within_variance
 from .priors import Priors, TauPrior
 from .summaries import combine, derived_draws, exact_rows, summarise_draws
@@ -197,7 +197,7 @@ class ModeratorData:
 
     moderator: str
     data: pd.DataFrame | None = None
-    design: object = None  # alliance_meta.design.Design
+    design: object = None  # alliance_meta.engines.design.Design
     k_dropped: int = 0
     note: str = ""
 
@@ -208,11 +208,11 @@ class ModeratorData:
 
 def moderator_data(effect_sizes: pd.DataFrame, moderator: str, options: ModeratorOptions = ModeratorOptions()) -> ModeratorData:
     """The rows and design matrix of the frequentist model of ``moderator``
-    (:func:`alliance_meta.moderators.aggregate_within`, :func:`alliance_meta.design.build_design`):
+    (:func:`alliance_meta.analyses.moderators.aggregate_within`, :func:`alliance_meta.engines.design.build_design`):
     one row per study x level, the configured or most frequent level as reference, and
-    the model left out under the conditions of :func:`alliance_meta.moderators.fit_model`."""
-    from ..design import build_design
-    from ..moderators import aggregate_within
+    the model left out under the conditions of :func:`alliance_meta.analyses.moderators.fit_model`."""
+    from alliance_meta.engines.design import build_design
+    from alliance_meta.analyses.moderators import aggregate_within
 
     if moderator not in effect_sizes:
         return ModeratorData(moderator, note="not a column of the effect sizes")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..transforms import back_transform
+from alliance_meta.engines.transforms import back_transform
 from .exact import ExactPosterior, conditional_posterior
 
 SCALE_LABEL = {"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"}

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from ..transforms import back_transform
+from alliance_meta.engines.transforms import back_transform
 from .exact import ExactPosterior
 
 CONTRACT_COLUMNS = ["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]

@@ -15,7 +15,7 @@ from alliance_meta.plots.subgroups import STYLE, _message, display_scale, format
 
 
 def bubble_plot(analysis, metric: str, level: float = 95.0):
-    """Figure of a :class:`alliance_meta.moderators.ModeratorAnalysis` of a continuous moderator."""
+    """Figure of a :class:`alliance_meta.analyses.moderators.ModeratorAnalysis` of a continuous moderator."""
     label, transform, null = display_scale(metric)
     model, data, name = analysis.model, analysis.data, analysis.moderator
     if model is None:

@@ -55,7 +55,7 @@ def influence_plot(result, k_parameters: int = 1):
 
 def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0):
     """Cumulative forest plot: the estimate and CI after adding each study (rows of
-    :func:`alliance_meta.influence.cumulative`), on the readers' scale."""
+    :func:`alliance_meta.analyses.sensitivity.univariate.cumulative`), on the readers' scale."""
     label, transform, null = display_scale(metric)
     labels = [f"+ {text}" for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
     k = len(table)
@@ -85,7 +85,7 @@ def message_figure(text: str):
 
 def multilevel_influence_plot(result):
     """Study-deletion diagnostics of the three-level model
-    (:class:`alliance_meta.multilevel_sensitivity.MultilevelInfluence`): Cook's distance,
+    (:class:`alliance_meta.analyses.sensitivity.multilevel.MultilevelInfluence`): Cook's distance,
     DFBETAS, and sigma2_between and sigma2_within without each study (full fit dashed);
     flagged studies in red."""
     index = np.arange(1, result.study_id.size + 1)

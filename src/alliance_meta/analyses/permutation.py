@@ -22,7 +22,7 @@ counts the fits that did not converge. A model that did not converge itself has 
 permutation test (ValueError).
 
 Speed: all permutations of a chunk are fitted at once (batched normal equations
-and batched Fisher scoring, :mod:`alliance_meta.tau2_mods`). Every fit starts
+and batched Fisher scoring, :mod:`alliance_meta.engines.tau2_mods`). Every fit starts
 from metafor's default value (not from the observed tau^2): a warm start would
 change each statistic by up to the 1e-5 convergence threshold and could break
 the ties that the ``sqrt(eps)`` tolerance resolves, e.g. for label swaps of equal
@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from alliance_meta import tau2_mods
-from alliance_meta.metareg import MetaRegression, fixed_effects, omnibus
+from alliance_meta.engines import tau2_mods
+from alliance_meta.models.metareg import MetaRegression, fixed_effects, omnibus
 
 TOLERANCE = np.finfo(float).eps ** 0.5
 CHUNK_CELLS = 4_000_000
@@ -110,7 +110,7 @@ class PermutationTest:
 
 def permutation_test(fit: MetaRegression, yi, vi, X, iterations: int = 1000, seed: int | None = 1,
                      exact: bool = False) -> PermutationTest:
-    """Permutation test of ``fit`` (made by :func:`alliance_meta.metareg.fit` on yi, vi, X)."""
+    """Permutation test of ``fit`` (made by :func:`alliance_meta.models.metareg.fit` on yi, vi, X)."""
     y, v, X = np.asarray(yi, float), np.asarray(vi, float), np.asarray(X, float)
     if fit.p == 1:
         raise ValueError("permutation tests need at least one moderator")

@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from alliance_meta import pooling
-from alliance_meta.dependence import aggregate
-from alliance_meta.influence import influence
-from alliance_meta.transforms import back_transform
+from alliance_meta.models import univariate as pooling
+from alliance_meta.inputs.dependence import aggregate
+from alliance_meta.analyses.sensitivity.univariate import influence
+from alliance_meta.engines.transforms import back_transform
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
     from alliance_meta.bayes import EMPIRICAL_PRIORS, TauPrior, exact_posterior

@@ -2,7 +2,7 @@
 
 ``read_sheet`` reads a CSV (as text, so ``0,35`` is seen as written) or the first
 worksheet of an XLSX file, read-only. ``validate_sheet`` checks it against the
-codebook (:mod:`alliance_meta.codebook`, ``config/README.md``) with two
+codebook (:mod:`alliance_meta.inputs.codebook`, ``config/README.md``) with two
 declarative pandera schemas, collected lazily so that every failure is reported at
 once:
 
@@ -20,7 +20,7 @@ in the header; a missing one is a problem of the header row naming the config ke
 the closest sheet column.
 
 Each failure becomes a :class:`Problem` with the row number the reviewer sees in a
-spreadsheet (header = row 1, first data row = 2). ``python -m alliance_meta.sheet
+spreadsheet (header = row 1, first data row = 2). ``python -m alliance_meta.inputs.sheet
 SHEET [--moderators a,b] [--continuous c]`` prints the report and exits 1, or a
 summary and exits 0.
 """
@@ -44,9 +44,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from alliance_meta import codebook
-from alliance_meta.codebook import INPUT_KINDS, NUMERIC_COLUMNS, VOCABULARIES, WHOLE_NUMBER_COLUMNS
-from alliance_meta.design import formula_variables
+from alliance_meta.inputs import codebook
+from alliance_meta.inputs.codebook import INPUT_KINDS, NUMERIC_COLUMNS, VOCABULARIES, WHOLE_NUMBER_COLUMNS
+from alliance_meta.engines.design import formula_variables
 
 SHEET_ROW = "sheet_row"
 HEADER_ROW = 1
@@ -248,18 +248,17 @@ def filled_input_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _effect_sizes_module():
-    """``alliance_meta.effect_sizes`` when installed (it owns the conversion rules)."""
-    if importlib.util.find_spec("alliance_meta.effect_sizes") is None:
+    """``alliance_meta.inputs.effect_sizes`` when installed (it owns the conversion rules)."""
+    if importlib.util.find_spec("alliance_meta.inputs.effect_sizes") is None:
         return None
-    from alliance_meta import effect_sizes
-
+    from alliance_meta.inputs import effect_sizes
     return effect_sizes
 
 
 def complete_input_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One boolean column per input kind: can the row be converted with it?
 
-    ``alliance_meta.effect_sizes.complete_inputs`` (unsigned kinds also need
+    ``alliance_meta.inputs.effect_sizes.complete_inputs`` (unsigned kinds also need
     ``direction``); :func:`filled_input_table` until that module exists.
     """
     module = _effect_sizes_module()
@@ -272,7 +271,7 @@ def complete_input_table(frame: pd.DataFrame) -> pd.DataFrame:
 def disagreeing_rows(frame: pd.DataFrame) -> dict[object, str]:
     """Rows (index -> description) where two complete inputs disagree beyond rounding.
 
-    ``alliance_meta.effect_sizes.input_disagreements`` decides (on the r scale, with
+    ``alliance_meta.inputs.effect_sizes.input_disagreements`` decides (on the r scale, with
     each statistic's rounding slack); only rows whose values pass the column checks
     are compared. Without that module nothing is compared.
     """
@@ -649,9 +648,9 @@ def _names(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m alliance_meta.sheet SHEET [--moderators a,b] [--continuous c]``: report
+    """``python -m alliance_meta.inputs.sheet SHEET [--moderators a,b] [--continuous c]``: report
     problems (exit 1) or summarise (exit 0)."""
-    parser = argparse.ArgumentParser(prog="python -m alliance_meta.sheet", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m alliance_meta.inputs.sheet", description=main.__doc__)
     parser.add_argument("sheet", help="data sheet (.csv or .xlsx); it is only read, never changed")
     parser.add_argument("--moderators", type=_names, default=[], metavar="A,B",
                         help="categorical moderator columns (the config's moderators) that must be in the header")

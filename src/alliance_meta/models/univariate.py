@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special
 
-from alliance_meta.generalised_q import genq_interval
-from alliance_meta.heterogeneity import (
+from alliance_meta.engines.generalised_q import genq_interval
+from alliance_meta.engines.heterogeneity import (
     METHODS,
     DOUBLE_EPSILON,
     Control,
@@ -37,7 +37,7 @@ from alliance_meta.heterogeneity import (
     q_from_sums,
     q_profile_interval,
 )
-from alliance_meta.transforms import back_transform
+from alliance_meta.engines.transforms import back_transform
 
 COMMON = "common"
 TESTS = ("z", "knha", "adhoc")

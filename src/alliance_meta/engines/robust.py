@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_meta.multilevel import MultilevelResult
-from alliance_meta.study_blocks import dense_blocks
+from alliance_meta.models.multilevel import MultilevelResult
+from alliance_meta.engines.study_blocks import dense_blocks
 
 EIGEN_TOLERANCE = 1e-12  # clubSandwich's matrix_power drops eigenvalues <= 1e-12
 

@@ -9,7 +9,7 @@ with sampling errors e independent (``rho = 0``) or, for the correlated-and-hier
 effects (CHE) model of Pustejovsky & Tipton (2022, *Prev Sci* 23, 425-438), compound-
 symmetric within a study with correlation ``rho`` (metafor's ``vcalc``). The (restricted)
 log-likelihood is metafor's ``.ll.rma.mv`` term for term (REML includes +1/2 log|X'X|), its
-gradient is analytic, and the block algebra of :mod:`alliance_meta.study_blocks` keeps time
+gradient is analytic, and the block algebra of :mod:`alliance_meta.engines.study_blocks` keeps time
 and memory linear in the number of studies. Estimates on the boundary are exactly 0 (metafor
 sets sigma^2 <= 10 machine epsilon to 0).
 
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from alliance_meta.study_blocks import BlockCovariance, StudyBlocks, group_by_study
+from alliance_meta.engines.study_blocks import BlockCovariance, StudyBlocks, group_by_study
 
 BOUNDARY = 10 * float(np.finfo(float).eps)  # metafor: sigma^2 <= 10 eps is reported as 0
 LEVELS = ("between", "within")

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from alliance_meta.codebook import INPUT_KINDS, VOCABULARIES, InputKind
-from alliance_meta.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
+from alliance_meta.inputs.codebook import INPUT_KINDS, VOCABULARIES, InputKind
+from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
 
 METRICS = ("z", "smd", "log_or")
 DEFAULT_METRIC_BY_FAMILY = {"outcome": "z", "dropout": "smd"}

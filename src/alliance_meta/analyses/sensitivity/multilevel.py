@@ -5,7 +5,7 @@ The unit of deletion and of addition is the **study** (all its effect sizes), th
 ``rma.mv(yi, V, random = ~ 1 | study_id / es_id)``: deleting one effect size of a study would
 leave its other, dependent rows in the model. Each refit re-estimates sigma2_between and
 sigma2_within by the same method with the same sampling correlation ``rho``
-(:func:`alliance_meta.multilevel.fit_prepared`), warm-started at the full fit's variance
+(:func:`alliance_meta.models.multilevel.fit_prepared`), warm-started at the full fit's variance
 components (metafor's ``control$sigma2.init``, as ``cooks.distance.rma.mv`` does); a warm
 start that fails falls back to metafor's default start. Rows stay sorted by study, so a
 subset is a slice of the prepared arrays (no re-sorting), and each refit is O(k).
@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_meta import multilevel
-from alliance_meta.study_blocks import StudyBlocks
-from alliance_meta.transforms import back_transform
+from alliance_meta.models import multilevel
+from alliance_meta.engines.study_blocks import StudyBlocks
+from alliance_meta.engines.transforms import back_transform
 
 NOT_FITTED = "one effect size: the three-level model cannot be fitted (k <= 1)"
 LEAVE_ONE_OUT_COLUMNS = ("study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from alliance_meta.heterogeneity import zeroin
+from alliance_meta.engines.heterogeneity import zeroin
 
 THRESHOLD = 1e-5
 MAX_ITERATIONS = 100
@@ -196,7 +196,7 @@ def estimate_tau2(X, y, v, method="REML", control=None):
 
     ``y`` is centred here as in metafor. Returns ``(tau2, iterations)``; NaN marks
     a failed fit (no convergence, or tau2.max too low for PM). ``control`` (a
-    :class:`alliance_meta.heterogeneity.Control`; None: metafor's defaults) sets
+    :class:`alliance_meta.engines.heterogeneity.Control`; None: metafor's defaults) sets
     Fisher scoring's ``threshold`` and ``max_iterations``.
     """
     y = np.atleast_2d(np.asarray(y, float))

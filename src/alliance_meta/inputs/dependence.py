@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from alliance_meta.effect_sizes import default_labels
+from alliance_meta.inputs.effect_sizes import default_labels
 
 METHODS = ("gls", "mean")
 MIXED = "mixed"

@@ -1,7 +1,7 @@
 """Moderator analyses: subgroups per level and mixed-effects meta-regressions.
 
 For each moderator the effect sizes are first aggregated within study x
-moderator level (:func:`alliance_meta.dependence.aggregate`), so a study
+moderator level (:func:`alliance_meta.inputs.dependence.aggregate`), so a study
 contributes one row per level it reports; rows without a value of the
 moderator leave that moderator's analyses only (``k_dropped`` counts them).
 
@@ -19,7 +19,7 @@ I^2 = 0, the estimate is that study's value with its own standard error.
 
 A fit whose tau^2 does not converge (a subgroup level or a model) is kept with
 ``converged = False``, a ``note`` and NaN for what depends on tau^2 (no other
-estimator is substituted, :func:`alliance_meta.metareg.fit`); the other levels and
+estimator is substituted, :func:`alliance_meta.models.metareg.fit`); the other levels and
 models are unaffected. Q-between with separate tau^2 is then NaN, and a model that
 did not converge has no permutation test. :func:`convergence_messages` words the
 log warnings. ``subgroups.csv``, ``moderators.csv`` and ``meta_regression.csv``
@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_meta import metareg
-from alliance_meta.design import build_design, formula_variables
-from alliance_meta.permutation import PermutationTest, permutation_test
-from alliance_meta.transforms import back_transform
+from alliance_meta.models import metareg
+from alliance_meta.engines.design import build_design, formula_variables
+from alliance_meta.analyses.permutation import PermutationTest, permutation_test
+from alliance_meta.engines.transforms import back_transform
 
 
 def usable_rows(effect_sizes: pd.DataFrame, variables, continuous=()) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
 def aggregate_within(effect_sizes: pd.DataFrame, variables, method: str = "gls", rho: float = 0.5,
                      continuous=()) -> tuple[pd.DataFrame, int]:
     """One row per study x combination of the variables' values, and how many rows lacked a value."""
-    from alliance_meta.dependence import aggregate
+    from alliance_meta.inputs.dependence import aggregate
 
     usable = usable_rows(effect_sizes, variables, continuous)
     combined = aggregate(usable, method=method, rho=rho, by=("study_id", *variables))
@@ -178,7 +178,7 @@ def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *
                       aggregate_method="gls", rho=0.5, reference_level=None, centre=False, level=95.0,
                       permutations=1000, seed=1, control=None) -> ModeratorAnalysis:
     """Subgroups (categorical only), the REML mixed-effects model and its permutation test.
-    ``control``: Fisher scoring settings (:class:`alliance_meta.heterogeneity.Control`)."""
+    ``control``: Fisher scoring settings (:class:`alliance_meta.engines.heterogeneity.Control`)."""
     numeric = (moderator,) if continuous else ()
     data, dropped = aggregate_within(effect_sizes, (moderator,), aggregate_method, rho, numeric)
     subgroups = subgroup_fits(data.iloc[:0] if continuous else data, moderator, metric, level, control)

@@ -2,7 +2,7 @@
 
 Model: y_i = x_i' beta + u_i + e_i, u_i ~ N(0, tau^2), e_i ~ N(0, v_i)
 (Viechtbauer 2010, J Stat Softw 36(3), sec. 2.3; Borenstein et al. 2009, ch. 20).
-tau^2 by any estimator of :mod:`alliance_meta.tau2_mods`; beta by weighted least
+tau^2 by any estimator of :mod:`alliance_meta.engines.tau2_mods`; beta by weighted least
 squares with w_i = 1/(v_i + tau^2); Wald z tests and the omnibus Q_M (chi^2 on m
 df) or Knapp & Hartung (2003, Stat Med 22) t tests and F = Q_M / (m s^2) on
 (m, k - p) df with s^2 = sum w e^2 / (k - p); residual heterogeneity Q_E with
@@ -17,7 +17,7 @@ limit) gives a result with ``converged=False``, a ``note`` and NaN for every
 quantity that depends on tau^2 (coefficients, their covariance, Q_M, F, I^2, H^2,
 R^2); Q_E, which uses the fixed-effects weights only, is still reported. No other
 estimator is substituted. ``strict=True`` raises RuntimeError instead (for callers
-that report failures themselves, e.g. the Egger test of :mod:`alliance_meta.bias`).
+that report failures themselves, e.g. the Egger test of :mod:`alliance_meta.analyses.bias`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_meta import tau2_mods
-from alliance_meta.design import Design, build_design
+from alliance_meta.engines import tau2_mods
+from alliance_meta.engines.design import Design, build_design
 
 
 def fixed_effects(X, y, v, tau2):
@@ -175,7 +175,7 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     ``X`` includes the intercept column when there is one. ``btt`` are the
     coefficients of the omnibus test (default: all but an all-ones first column).
     A single study with an intercept-only model gets tau^2 = 0, as metafor.
-    ``control``: a :class:`alliance_meta.heterogeneity.Control` (Fisher scoring's
+    ``control``: a :class:`alliance_meta.engines.heterogeneity.Control` (Fisher scoring's
     threshold and iteration limit; None: metafor's defaults). When tau^2 does not
     converge the result has ``converged=False``, a ``note`` and NaN for everything
     that depends on tau^2 (``strict=True``: RuntimeError instead).

@@ -10,7 +10,7 @@ deletions (a ``block x k`` array of weights with the deleted study's weight set 
 HSk, SJ) from weighted sums, and REML, ML and EB by batched Fisher scoring
 (Viechtbauer 2005, *J Educ Behav Stat* 30, 261-293) warm-started at the full-data
 tau^2 and iterated until tau^2 changes by less than 1e-13 (the converged root).
-PM, PMM and GENQ fall back to one :func:`alliance_meta.heterogeneity.estimate_tau2`
+PM, PMM and GENQ fall back to one :func:`alliance_meta.engines.heterogeneity.estimate_tau2`
 per deletion. Hat values are w_i / sum(w) (no k x k hat matrix).
 """
 
@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_meta import pooling
-from alliance_meta.bias import TIGHT_CONTROL
-from alliance_meta.heterogeneity import estimate_tau2
-from alliance_meta.transforms import back_transform
+from alliance_meta.models import univariate as pooling
+from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
+from alliance_meta.engines.heterogeneity import estimate_tau2
+from alliance_meta.engines.transforms import back_transform
 
 MAX_BLOCK_ELEMENTS = 1 << 20  # 8 MB per block array
 CLOSED_FORM = ("common", "DL", "HE", "HS", "HSk", "SJ")

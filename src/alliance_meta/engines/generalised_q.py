@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from alliance_meta.heterogeneity import Control, level_alpha, weighted_q, zeroin
+from alliance_meta.engines.heterogeneity import Control, level_alpha, weighted_q, zeroin
 
 MAX_ROTATION = math.pi / 4  # angle of the integration ray below the real axis, at most
 MAX_AMPLIFICATION = 10.0  # bound on |G| along the ray, (1/cos(angle))^(n/2)

@@ -47,6 +47,11 @@ class Control:
     ll0_check: bool = True  # ML/REML: fall back to tau^2 = 0 if its likelihood is higher
 
 
+#: Tight iteration control for refits (trim and fill, leave-one-out, selection models):
+#: the converged root, not the iterate at which metafor's default 1e-5 threshold stops.
+TIGHT_CONTROL = Control(threshold=1e-13, max_iterations=1000)
+
+
 @dataclass(frozen=True)
 class Tau2Estimate:
     """A tau^2 estimate; ``converged=False`` carries a message and ``tau2 = nan``."""

@@ -22,14 +22,14 @@ with the unadjusted model fitted by ML (J - 1 df).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, stats
 
-from alliance_meta import pooling
-from alliance_meta.bias import TIGHT_CONTROL, BiasTest
+from alliance_meta.models import univariate as pooling
+from alliance_meta.analyses.bias.results import BiasTest
+from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 
 DELTA_MAX = 100.0  # metafor's delta.max for step functions
 

@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_meta import multilevel, robust
-from alliance_meta.design import build_design
-from alliance_meta.moderators import usable_rows
-from alliance_meta.transforms import back_transform
+from alliance_meta.models import multilevel
+
+from alliance_meta.engines import robust
+from alliance_meta.engines.design import build_design
+from alliance_meta.analyses.moderators import usable_rows
+from alliance_meta.engines.transforms import back_transform
 
 METHODS = ("REML", "ML")
 NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge"
@@ -93,7 +95,7 @@ def pooled_table(data: pd.DataFrame, methods=METHODS, tests=("z", "knha"), *, rh
         notes.append("dependence = multilevel: rma.mv has no Knapp-Hartung test; test 't' (k - p df) written instead")
     rows = []
     if len(data) == 0:
-        from alliance_meta.pooling import empty_frame
+        from alliance_meta.models.univariate import empty_frame
 
         base = list(empty_frame(None).columns)
         columns = base + list(MULTILEVEL_COLUMNS) + [c for c in empty_frame(metric).columns if c not in base]
@@ -119,7 +121,7 @@ def pooled_table(data: pd.DataFrame, methods=METHODS, tests=("z", "knha"), *, rh
 def _design(data: pd.DataFrame, moderator: str, continuous: bool = False, reference_level=None,
             centre: bool = False):
     """Rows with a value, model matrix and term names of the aggregated analysis
-    (:func:`alliance_meta.moderators.usable_rows`, :func:`alliance_meta.design.build_design`):
+    (:func:`alliance_meta.analyses.moderators.usable_rows`, :func:`alliance_meta.engines.design.build_design`):
     the same reference level (configured, else the most frequent), centring and names."""
     numeric = (moderator,) if continuous else ()
     usable = usable_rows(data, (moderator,), numeric).reset_index(drop=True)
@@ -179,7 +181,7 @@ def moderator_coefficients(data: pd.DataFrame, moderator: str, *, continuous: bo
 def egger_row(data: pd.DataFrame, *, rho: float = 0.0, method: str = "REML", level: float = 95.0) -> dict:
     """``egger_multilevel``: the sqrt(vi) slope of a three-level model with a CR2 Satterthwaite
     t test (statistic, p, df); ``estimate`` is the intercept (the effect at se = 0) with its
-    CR2 se and t interval. Fields of :class:`alliance_meta.bias.BiasTest`."""
+    CR2 se and t interval. Fields of :class:`alliance_meta.analyses.bias.BiasTest`."""
     row = {"test": "egger_multilevel", "statistic": np.nan}
     if data["study_id"].nunique() < 3:
         return row | {"note": "needs at least 3 studies"}
@@ -197,7 +199,7 @@ def egger_row(data: pd.DataFrame, *, rho: float = 0.0, method: str = "REML", lev
 def bias_rows(data: pd.DataFrame, metric: str | None = None, *, rho: float = 0.0, method: str = "REML",
               level: float = 95.0) -> pd.DataFrame:
     """bias.csv rows of the multilevel tests (:func:`egger_row`), in the bias table's layout."""
-    from alliance_meta.bias import BiasTest, bias_frame
+    from alliance_meta.analyses.bias import BiasTest, bias_frame
 
     return bias_frame([BiasTest(**egger_row(data, rho=rho, method=method, level=level))], metric)
 

@@ -1,0 +1,1 @@
+"""Analyses that take a fitted model: bias, sensitivity, moderators, permutation, multiverse."""

@@ -1,0 +1,67 @@
+"""Every publication-bias test as the rows of ``bias.csv`` (:func:`publication_bias`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.analyses.bias.fail_safe import fail_safe_n
+from alliance_meta.analyses.bias.rank import rank_test
+from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pet_peese
+from alliance_meta.analyses.bias.results import TEST_ORDER, BiasTest, _arrays, bias_frame
+from alliance_meta.analyses.bias.selection import selection_model
+from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill
+
+
+def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, level: float = 95,
+                     trimfill_estimator: str = "L0", trimfill_side: str | None = None,
+                     selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
+                     fail_safe_alpha: float = 0.05) -> tuple[pd.DataFrame, TrimFillResult | None]:
+    """Every test of this module as the rows of ``bias.csv``, and the trim-and-fill result.
+
+    A test that cannot be computed (e.g. too few studies) gives a row of NaN with the
+    reason in ``note``.
+    """
+
+    yi, vi = _arrays(yi, vi)
+    rows: list[BiasTest] = []
+    filled: TrimFillResult | None = None
+
+    def attempt(name, compute):
+        try:
+            result = compute()
+        except (ValueError, RuntimeError, np.linalg.LinAlgError, ZeroDivisionError) as error:
+            rows.append(BiasTest(name, math.nan, note=f"not computed: {error}"))
+            return None
+        rows.extend(result if isinstance(result, list) else [result])
+        return result
+
+    minimum = {"egger": 3, "egger_lm": 3, "rank": 3, "trim_and_fill": 3, "fail_safe_n": 1, "pet": 3,
+               "selection_model": 4}
+    for name, needed in minimum.items():
+        if yi.size < needed:
+            names = {"pet": ["pet", "peese", "pet_peese"],
+                     "fail_safe_n": ["fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"]}.get(name, [name])
+            rows.extend(BiasTest(n, math.nan, note=f"not computed: k = {yi.size} < {needed}") for n in names)
+    if yi.size >= 3:
+        attempt("egger", lambda: egger_test(yi, vi, method, level))
+        attempt("egger_lm", lambda: egger_lm_test(yi, vi, level))
+        attempt("rank", lambda: rank_test(yi, vi))
+        result = attempt("trim_and_fill", lambda: trim_and_fill(
+            yi, vi, method, trimfill_estimator, trimfill_side, level=level))
+        if result is not None:
+            rows[-1] = result.as_test()
+            filled = result
+    if yi.size >= 1:
+        for kind in ("Rosenthal", "Orwin", "Rosenberg"):
+            attempt("fail_safe_n" if kind == "Rosenthal" else f"fail_safe_n_{kind.lower()}", lambda kind=kind: fail_safe_n(yi, vi, kind, fail_safe_alpha))
+    if yi.size >= 3:
+        attempt("pet_peese", lambda: pet_peese(yi, vi, level, pet_peese_alpha, pet_peese_sided))
+    if yi.size >= 4:
+        result = attempt("selection_model", lambda: selection_model(yi, vi, tuple(selection_steps) + (1.0,), level))
+        if result is not None:
+            rows[-1] = result.as_test()
+    rows.sort(key=lambda row: TEST_ORDER.index(row.test))
+    return bias_frame(rows, metric), filled

@@ -1,0 +1,54 @@
+"""Fail-safe N, as metafor's ``fsn``.
+
+Rosenthal (1979, Psych Bull 86, 638-641; Stouffer), Orwin (1983, J Educ Stat 8,
+157-159), Rosenberg (2005, Evolution 59, 464-468).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from alliance_meta.analyses.bias.results import BiasTest, _arrays
+
+
+def fail_safe_n(yi, vi, kind: str = "Rosenthal", alpha: float = 0.05, target: float | None = None,
+                weighted: bool = False) -> BiasTest:
+    """Fail-safe N as metafor's ``fsn``: ``Rosenthal`` (Stouffer), ``Orwin``, ``Rosenberg``.
+
+    Orwin's target defaults to half the (unweighted, or with ``weighted`` the
+    inverse-variance) mean effect. The number is rounded up as metafor does.
+    """
+    yi, vi = _arrays(yi, vi)
+    k = yi.size
+    estimate = p = math.nan
+    if kind == "Rosenthal":
+        z_mean = abs(np.sum(yi / np.sqrt(vi)) / math.sqrt(k))
+        p = float(stats.norm.sf(z_mean))
+        number = max(0.0, k * (z_mean / stats.norm.isf(alpha)) ** 2 - k)
+        name, note = "fail_safe_n", f"Rosenthal (Stouffer), one-sided alpha = {alpha}"
+    elif kind == "Orwin":
+        estimate = float(np.average(yi, weights=1.0 / vi if weighted else None))
+        target = estimate / 2 if target is None else target
+        if target == 0:
+            number = math.inf
+        else:
+            target = -target if np.sign(target) != np.sign(estimate) else target
+            number = max(0.0, k * (estimate - target) / target)
+        name, note = "fail_safe_n_orwin", f"Orwin, target = {target:.6g}"
+    elif kind == "Rosenberg":
+        weights = 1.0 / vi
+        estimate = float(weights @ yi) / weights.sum()
+        p = float(2 * stats.norm.sf(abs(estimate * math.sqrt(weights.sum()))))
+        excess = (float(weights @ yi) / stats.norm.isf(alpha / 2)) ** 2 - weights.sum()
+        number = max(0.0, k * excess / weights.sum())
+        name, note = "fail_safe_n_rosenberg", f"Rosenberg (common-effect model), two-sided alpha = {alpha}"
+    else:
+        raise ValueError(f"unknown fail-safe N {kind!r}; expected Rosenthal, Orwin or Rosenberg")
+    if math.isfinite(number) and abs(number - round(number)) >= np.finfo(float).eps ** 0.5:
+        number = float(math.ceil(number))
+    else:
+        number = float(round(number)) if math.isfinite(number) else number
+    return BiasTest(name, number, p, estimate, note=note)

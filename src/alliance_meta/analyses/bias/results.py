@@ -1,0 +1,49 @@
+"""The rows of ``bias.csv``: one :class:`BiasTest` per test, in a fixed order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.engines.transforms import back_transform
+
+
+CONTRACT_COLUMNS = ("test", "statistic", "p", "estimate", "k_imputed")
+EXTRA_COLUMNS = ("se", "ci_lower", "ci_upper", "df", "side", "note")
+TEST_ORDER = ("egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
+              "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model")
+
+
+@dataclass(frozen=True)
+class BiasTest:
+    """One row of ``bias.csv``: a test statistic, its p-value and an (adjusted) estimate."""
+
+    test: str
+    statistic: float
+    p: float = math.nan
+    estimate: float = math.nan
+    k_imputed: float = math.nan
+    se: float = math.nan
+    ci_lower: float = math.nan
+    ci_upper: float = math.nan
+    df: float = math.nan
+    side: str = ""
+    note: str = ""
+
+
+def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
+    """The contract's ``bias.csv`` columns, extras, and back-transformed estimates."""
+    frame = pd.DataFrame([asdict(row) for row in rows], columns=list(CONTRACT_COLUMNS + EXTRA_COLUMNS))
+    if metric is not None:
+        for name in ("estimate", "ci_lower", "ci_upper"):
+            for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
+                frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values
+    return frame
+
+
+def _arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)

@@ -1,0 +1,95 @@
+"""Trim and fill (Duval & Tweedie 2000, Biometrics 56, 455-463; JASA 95, 89-98), as metafor's ``trimfill``.
+
+L0 and R0 estimators of the number of missing studies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from alliance_meta.analyses.bias.regression import sei_regression
+from alliance_meta.analyses.bias.results import BiasTest, _arrays
+from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, Control
+from alliance_meta.models import univariate as pooling
+
+
+@dataclass(frozen=True)
+class TrimFillResult:
+    """Trim and fill: the number of missing studies, the filled studies and the refit."""
+
+    estimator: str
+    side: str
+    k0: int
+    se_k0: float
+    p_k0: float
+    fit: pooling.PoolingResult
+    filled_yi: np.ndarray = field(repr=False)
+    filled_vi: np.ndarray = field(repr=False)
+    iterations: int = 0
+
+    def as_test(self) -> BiasTest:
+        fit = self.fit
+        return BiasTest("trim_and_fill", float(self.k0), self.p_k0, fit.estimate, float(self.k0), fit.se,
+                        fit.ci_lower, fit.ci_upper, side=self.side,
+                        note=f"{self.estimator}, {fit.method}; statistic = k0 (SE {self.se_k0:.4g})")
+
+
+def trimfill_side(yi, vi, method: str = "REML") -> str:
+    """metafor's default side: ``left`` unless the slope of ``rma(yi, vi, mods = sqrt(vi))`` is negative."""
+    return "right" if sei_regression(yi, vi, method).estimate[1] < 0 else "left"
+
+
+def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str | None = None,
+                  max_iterations: int = 100, level: float = 95, control: Control = TIGHT_CONTROL) -> TrimFillResult:
+    """Duval & Tweedie's trim and fill, step for step as metafor's ``trimfill.rma.uni``.
+
+    Studies are mirrored around the estimate of the trimmed data; the filled data are
+    refitted by ``method``. ``side`` (where studies are missing) defaults as
+    :func:`trimfill_side`. ``p_k0`` is the R0 test of k0 = 0 (Duval & Tweedie 2000b).
+    """
+    if estimator not in ("L0", "R0"):
+        raise ValueError(f"unknown trim-and-fill estimator {estimator!r}; expected L0 or R0")
+    yi, vi = _arrays(yi, vi)
+    side = side or trimfill_side(yi, vi, method)
+    sign = -1.0 if side == "right" else 1.0
+    order = np.argsort(sign * yi, kind="stable")
+    y, v = sign * yi[order], vi[order]
+    k = y.size
+    k0, previous, iterations = 0, -1, 0
+    while k0 != previous:
+        previous = k0
+        iterations += 1
+        if iterations > max_iterations:
+            raise RuntimeError("trim and fill did not converge")
+        beta = pooling.fit(y[: k - k0], v[: k - k0], method, control=control, tau2_interval=False).estimate
+        centred = y - beta
+        ranks = stats.rankdata(np.abs(centred), method="ordinal")
+        signed = np.sign(centred) * ranks
+        if estimator == "R0":
+            k0_raw = (k - np.max(-signed[signed < 0])) - 1
+            se_k0 = math.sqrt(2 * max(0, k0_raw) + 2)
+        else:
+            sum_ranks = float(np.sum(signed[signed > 0]))
+            k0_raw = (4 * sum_ranks - k * (k + 1)) / (2 * k - 1)
+            variance = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw**3 + 27 * k0_raw**2 + 17 * k0_raw
+                        - 18 * k * k0_raw**2 - 18 * k * k0_raw + 6 * k**2 * k0_raw) / 24
+            se_k0 = 4 * math.sqrt(variance) / (2 * k - 1)
+        k0 = int(max(0, np.round(k0_raw)))  # R's round(): half to even, as numpy
+        se_k0 = max(0.0, se_k0)
+    if k0 > 0:
+        filled_yi = sign * (2 * beta - y[k - k0:])
+        filled_vi = v[k - k0:]
+        fit = pooling.fit(np.concatenate([yi, filled_yi]), np.concatenate([vi, filled_vi]), method,
+                          level=level, control=control, tau2_interval=False)
+    else:
+        filled_yi, filled_vi = np.empty(0), np.empty(0)
+        fit = pooling.fit(yi, vi, method, level=level, control=control, tau2_interval=False)
+    p_k0 = math.nan
+    if estimator == "R0":
+        m = np.arange(-1, k0)
+        p_k0 = float(1 - np.sum([math.comb(int(j) + 1, int(j) + 1) * 0.5 ** (j + 2) for j in m]))
+    return TrimFillResult(estimator, side, k0, se_k0, p_k0, fit, filled_yi, filled_vi, iterations)

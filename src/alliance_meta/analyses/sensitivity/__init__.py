@@ -1,0 +1,1 @@
+"""Sensitivity analyses: leave-one-out, influence and cumulative meta-analysis, per model type."""

@@ -1,0 +1,1 @@
+"""Inputs: the data sheet, its codebook, effect sizes and dependence between them."""
