@@ -151,7 +151,7 @@ def test_summary_counts_and_shares(table):
 
 def test_specification_curve_is_drawn(table, tmp_path):
     from alliance_meta.plots.multiverse import main_specification, specification_curve
-    from alliance_meta.plots.subgroups import save_figure
+    from alliance_meta.plots.style import save_figure
 
     main = {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "REML"}
     assert main_specification(table, main).sum() == 1

@@ -1,4 +1,6 @@
 # Config validation (defaults from the schema) and small helpers shared by the rules.
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -6,7 +8,34 @@ min_version("9.0")
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
-FAMILIES = config["families"]
+# One run per review folder; a killed run's stale locks are removed (alliance_meta.runs).
+if workflow.is_main_process and not workflow.dryrun and not workflow.touch:
+    from alliance_meta.runs import RunInProgress, claim_folder, release_folder
+
+    try:
+        for _note in claim_folder():
+            logger.info(f"alliance-meta: {_note}")
+    except RunInProgress as _error:
+        raise WorkflowError(str(_error)) from None
+
+
+onsuccess:
+    from alliance_meta.runs import release_folder
+
+    release_folder()
+
+
+onerror:
+    from alliance_meta.runs import release_folder
+
+    release_folder()
+
+from alliance_meta.inputs.families import families_in_sheet
+
+# Families come from the data: a configured family without rows in the sheet gets no jobs.
+FAMILIES, ABSENT_FAMILIES = families_in_sheet(config["sheet"], config["families"])
+for _family in ABSENT_FAMILIES:
+    logger.info(f"The sheet has no {_family} rows: the {_family} family is not analysed.")
 MAIN_METHOD = config["pooling"]["main_method"]
 
 wildcard_constraints:
@@ -18,6 +47,13 @@ CONDA_ENV = "../../environment.yml"
 
 # Each stage's .smk appends the files it contributes to `make`'s default target.
 FINAL_TARGETS = []
+
+
+def fit_options(wildcards):
+    """The am.fit keywords of a family's main model (alliance_meta.models.fits.fit_options)."""
+    from alliance_meta.models.fits import fit_options as options
+
+    return options(config, wildcards.family)
 
 
 def family_effect_sizes(wildcards):

@@ -20,7 +20,8 @@ provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_
               "versions": versions, "config_yaml": config_yaml(config)}
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),
                      families=families, config=config, provenance=provenance,
-                     methods=methods_paragraph(config, stages, versions))
+                     methods=methods_paragraph(config, stages, versions),
+                     absent_families=snakemake.params.absent_families)  # noqa: F821
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
 log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
          len(inputs.images), len(html))

@@ -1,56 +1,68 @@
-"""Model matrices for meta-regression from a small formula grammar.
+"""Model matrices for meta-regression from Wilkinson formulas (formulaic).
 
-A formula is a sum of terms: ``"modality + rater"``, ``"year"``,
-``"modality * timing"`` (= ``modality + timing + modality:timing``),
-``"modality:year"``. An intercept is always included. Variable names are
-sheet columns (letters, digits, ``_`` and ``.``).
+Formulas are written as in R: ``"modality + rater"``, ``"year"``, ``"modality * timing"``
+(= ``modality + timing + modality:timing``), ``"modality:year"``, ``"I(year - 2000)"``,
+``"center(year)"``, ``"C(rater, Treatment('patient'))"``; a leading ``~`` is optional. They are
+parsed and expanded by the maintained formulaic library (Wilkinson & Rogers 1973 notation,
+with R's rules for coding a factor in an interaction without its main effect). An intercept is
+always included.
 
-Categorical variables become treatment dummies named ``variable[level]``
-against a reference level: the configured one, else the most frequent level
-among the rows of the model, ties broken alphabetically (metafor/R would take
-the first level alphabetically; the most frequent level gives the most precise
-contrasts). Continuous variables enter as numbers, optionally centred at their
-(unweighted) mean over the rows of the model. Interactions are products of the
-columns of their variables. Columns that are linearly dependent on earlier ones
-are dropped, as metafor drops redundant predictors.
+Plain categorical variables become treatment dummies named ``variable[level]`` against a
+reference level: the configured one, else the most frequent level among the rows of the model,
+ties broken alphabetically (R would take the first level alphabetically; the most frequent
+level gives the most precise contrasts). Variables listed as continuous enter as numbers,
+optionally centred at their (unweighted) mean over the rows of the model. Columns that are
+linearly dependent on earlier ones are dropped, as metafor drops redundant predictors.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+def _right_hand_side(formula: str) -> str:
+    text = formula.strip()
+    text = text.split("~", 1)[1] if "~" in text else text
+    if not text.strip():
+        raise ValueError(f"empty formula {formula!r}")
+    return text.strip()
 
 
-def parse_formula(formula: str) -> tuple[tuple[str, ...], ...]:
-    """Terms of a formula as tuples of variable names, in order, without duplicates."""
-    terms: list[tuple[str, ...]] = []
-    for chunk in formula.split("+"):
-        if "*" in chunk and ":" in chunk:
-            raise ValueError(f"mixing '*' and ':' in one term is not supported: {chunk.strip()!r}")
-        names = [name.strip() for name in re.split(r"[*:]", chunk)]
-        for name in names:
-            if not NAME.match(name):
-                raise ValueError(f"not a variable name in formula {formula!r}: {name!r}")
-        if "*" in chunk:
-            expanded = [combo for size in range(1, len(names) + 1)
-                        for combo in itertools.combinations(names, size)]
-        else:
-            expanded = [tuple(names)]
-        for term in expanded:
-            if term not in terms:
-                terms.append(term)
-    return tuple(terms)
+def _parsed(formula: str):
+    from formulaic import Formula
+
+    try:
+        return Formula(_right_hand_side(formula))
+    except Exception as error:  # formulaic's parser errors, reworded once
+        raise ValueError(f"cannot read the formula {formula!r}: {str(error).splitlines()[0]}") from None
 
 
 def formula_variables(formula: str) -> tuple[str, ...]:
-    """The distinct variables a formula uses, in order of appearance."""
-    return tuple(dict.fromkeys(name for term in parse_formula(formula) for name in term))
+    """The distinct data columns a formula uses, in order of appearance.
+
+    Every name in the formula's factors that is not called as a function (``C``, ``I``,
+    ``center``, ``log``, ...) and not a keyword argument is a column.
+    """
+    import ast
+
+    names: list[tuple[int, str]] = []
+    for term in _parsed(formula):
+        for factor in term.factors:
+            try:
+                tree = ast.parse(str(factor.expr), mode="eval")
+            except SyntaxError:
+                raise ValueError(f"cannot read the term {factor.expr!r} of formula {formula!r}") from None
+            called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+            names += [(node.col_offset, node.id) for node in ast.walk(tree)
+                      if isinstance(node, ast.Name) and id(node) not in called]
+    text = _right_hand_side(formula)
+    position = {name: (match.start() if (match := re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", text))
+                       else len(text)) for _, name in names}
+    return tuple(sorted(dict.fromkeys(name for _, name in names), key=lambda name: (position[name], name)))
 
 
 def default_reference(values: pd.Series) -> str:
@@ -70,38 +82,39 @@ class Design:
     dropped: tuple[str, ...] = ()
 
 
-def _variable_columns(values: pd.Series, name, continuous, reference, centre):
-    if continuous:
-        numbers = pd.to_numeric(values, errors="raise").to_numpy(float)
-        offset = float(numbers.mean()) if centre else 0.0
-        return {name: numbers - offset}, None, (offset if centre else None)
-    text = values.astype(str)
-    reference = default_reference(text) if reference is None else str(reference)
-    levels = sorted(set(text))
-    if reference not in levels:
-        raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
-    columns = {f"{name}[{level}]": (text == level).to_numpy(float) for level in levels if level != reference}
-    return columns, reference, None
+def _display_name(column: str) -> str:
+    """formulaic's ``x[T.level]`` as ``x[level]``; ``Intercept`` as ``intercept``."""
+    return "intercept" if column == "Intercept" else column.replace("[T.", "[")
 
 
 def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_levels=None,
                  centre: bool = False) -> Design:
     """The intercept-plus-terms model matrix of ``formula`` for the rows of ``frame``."""
+    from formulaic import model_matrix
+
     reference_levels = reference_levels or {}
-    coded, references, centres = {}, {}, {}
+    data, references, centres = frame.copy(), {}, {}
     for name in formula_variables(formula):
-        columns, reference, offset = _variable_columns(
-            frame[name], name, name in continuous, reference_levels.get(name), centre)
-        coded[name] = columns
-        if reference is not None:
-            references[name] = reference
-        if offset is not None:
-            centres[name] = offset
-    names, vectors = ["intercept"], [np.ones(len(frame))]
-    for term in parse_formula(formula):
-        for combination in itertools.product(*(coded[name].items() for name in term)):
-            names.append(":".join(label for label, _ in combination))
-            vectors.append(np.prod([vector for _, vector in combination], axis=0))
+        if name in continuous:
+            numbers = pd.to_numeric(frame[name], errors="raise").to_numpy(float)
+            if centre:
+                centres[name] = float(numbers.mean())
+                numbers = numbers - centres[name]
+            data[name] = numbers
+            continue
+        text = frame[name].astype(str)
+        reference = default_reference(text) if reference_levels.get(name) is None else str(reference_levels[name])
+        levels = sorted(set(text))
+        if reference not in levels:
+            raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
+        references[name] = reference
+        data[name] = pd.Categorical(text, categories=[reference] + [level for level in levels if level != reference])
+    matrix = model_matrix(_right_hand_side(formula), data.reset_index(drop=True), na_action="raise",
+                          ensure_full_rank=True)
+    names = [_display_name(str(column)) for column in matrix.columns]
+    vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
+    if "intercept" not in names:
+        names, vectors = ["intercept"] + names, [np.ones(len(frame))] + vectors
     kept, dropped = [], []
     for index, vector in enumerate(vectors):
         candidate = np.column_stack([vectors[i] for i in kept] + [vector])
@@ -109,5 +122,5 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
             kept.append(index)
         else:
             dropped.append(names[index])
-    matrix = np.column_stack([vectors[i] for i in kept])
-    return Design(matrix, tuple(names[i] for i in kept), references, centres, tuple(dropped))
+    return Design(np.column_stack([vectors[i] for i in kept]), tuple(names[i] for i in kept), references, centres,
+                  tuple(dropped))

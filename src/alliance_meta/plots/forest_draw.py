@@ -14,14 +14,12 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
+from alliance_meta.plots.style import SCALES as STYLE_SCALES  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
-SCALES = {
-    "z": ("Correlation r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0),
-    "smd": ("Hedges' g", lambda x: np.asarray(x, dtype=float), lambda g: np.asarray(g, dtype=float), 0.0),
-    "log_or": ("Odds ratio (log scale)", np.exp, lambda odds: np.log(odds), 0.0),
-}
-SYMBOLS = {"z": "r", "smd": "g", "log_or": "OR"}
+SCALES = {metric: (scale.plain_label, scale.to_display, scale.from_display, scale.null)
+          for metric, scale in STYLE_SCALES.items()}
+SYMBOLS = {metric: scale.symbol for metric, scale in STYLE_SCALES.items()}
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
 

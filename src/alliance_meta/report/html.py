@@ -145,8 +145,9 @@ def environment() -> jinja2.Environment:
 
 
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
-                  config: dict, provenance: dict, methods: str) -> str:
-    """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``."""
+                  config: dict, provenance: dict, methods: str, absent_families=()) -> str:
+    """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``;
+    ``absent_families`` are configured families without rows in the sheet (one sentence each)."""
     counts = family_counts(effect_sizes, list(families))
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
@@ -157,4 +158,4 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
                                  "Studies and effect sizes per moderator level")]
     return environment().get_template("report.html.j2").render(
         simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
-        provenance=provenance, title="Therapeutic alliance meta-analysis")
+        provenance=provenance, title="Therapeutic alliance meta-analysis", absent_families=list(absent_families))

@@ -1,4 +1,4 @@
-"""Every publication-bias test as the rows of ``bias.csv`` (:func:`publication_bias`)."""
+"""Every publication-bias test on one set of independent studies, as the rows of ``bias.csv``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from alliance_meta.analyses.bias.selection import selection_model
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill
 
 
-def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, level: float = 95,
+def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: float = 95,
                      trimfill_estimator: str = "L0", trimfill_side: str | None = None,
                      selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
                      fail_safe_alpha: float = 0.05) -> tuple[pd.DataFrame, TrimFillResult | None]:

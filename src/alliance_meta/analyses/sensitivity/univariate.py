@@ -306,7 +306,8 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
     return pd.DataFrame(rows)
 
 
-def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95):
+def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95,
+                       test: str = "z"):
     """``leave_one_out``, ``influence`` and ``cumulative`` tables of an analysis data set
     (``study_id``, ``yi``, ``vi``, optional ``year``), and the :class:`Influence` result.
 
@@ -316,9 +317,9 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
         empty = pd.DataFrame(columns=["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"])
         return empty, pd.DataFrame(columns=["study_id", "rstudent"]), pd.DataFrame(columns=["k", "estimate"]), None
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
-    result = influence(yi, vi, method, level=level)
+    result = influence(yi, vi, method, test, level=level)
     year = data["year"] if "year" in data else np.arange(len(data))
-    table = cumulative(yi, vi, year, method, level=level)
+    table = cumulative(yi, vi, year, method, test, level=level)
     table.insert(0, "study_id", ids[table["position"].to_numpy()])
     return (result.deletions.to_frame(ids, metric), result.to_frame(ids),
             _with_back_transform(table, metric), result)
