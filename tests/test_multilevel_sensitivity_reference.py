@@ -11,15 +11,13 @@ exactly 0 here and compared with an absolute 1e-8, as are tau^2 and I^2 (1e-6 pe
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_reference
 
 from alliance_meta.analyses.sensitivity import multilevel as mls
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "multilevel_sensitivity.json").read_text())
+REFERENCE = load_reference("multilevel_sensitivity")
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
 RTOL = 1e-5
 BOUNDARY = 1e-8
