@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_reference
 
 from alliance_meta.analyses import bias
 
@@ -18,7 +16,7 @@ from alliance_meta.plots.influence import baujat_plot, cumulative_forest, influe
 from alliance_meta.plots.style import message_figure
 from alliance_meta.plots.style import save_figure
 
-DATASET = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())["datasets"]["molloy2014"]
+DATASET = load_reference("bias")["datasets"]["molloy2014"]
 YI, VI = np.array(DATASET["yi"]), np.array(DATASET["vi"])
 TESTS = ["egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
          "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model"]

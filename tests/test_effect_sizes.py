@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import load_reference
 
 from alliance_meta.inputs import effect_sizes as es
 from alliance_meta.inputs.codebook import INPUT_KINDS
 from alliance_meta.engines.transforms import fisher_z, inverse_fisher_z
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "effect_sizes.json").read_text())
+REFERENCE = load_reference("effect_sizes")
 CASES = REFERENCE["cases"]
 
 
