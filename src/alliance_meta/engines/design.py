@@ -111,3 +111,44 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
             dropped.append(names[index])
     matrix = np.column_stack([vectors[i] for i in kept])
     return Design(matrix, tuple(names[i] for i in kept), references, centres, tuple(dropped))
+
+
+LABEL = re.compile(r"([A-Za-z_.][A-Za-z0-9_.]*)(?:\[(.*?)\])?(?::|$)")
+
+
+def _labels(column: str) -> list[tuple[str, str | None]]:
+    """``"a[x]:b"`` -> ``[("a", "x"), ("b", None)]``: the variables (and dummy levels) of a column."""
+    return [(match.group(1), match.group(2)) for match in LABEL.finditer(column) if match.group(1)]
+
+
+def design_variables(design: Design) -> tuple[str, ...]:
+    """The variables a design's columns use, in order of appearance."""
+    return tuple(dict.fromkeys(name for column in design.columns if column != "intercept"
+                               for name, _ in _labels(column)))
+
+
+def code_rows(design: Design, frame: pd.DataFrame) -> np.ndarray:
+    """Rows of ``frame`` coded exactly as ``design`` was (same columns, reference levels and
+    centres), e.g. new moderator values for a prediction (metafor's ``newmods``)."""
+    matrix = np.ones((len(frame), len(design.columns)))
+    for j, column in enumerate(design.columns):
+        if column == "intercept":
+            continue
+        for name, level in _labels(column):
+            if level is None:
+                values = pd.to_numeric(frame[name], errors="raise").to_numpy(float) - design.centres.get(name, 0.0)
+            else:
+                values = (frame[name].astype(str) == level).to_numpy(float)
+            matrix[:, j] *= values
+    return matrix
+
+
+def marginal_rows(design: Design, frame: pd.DataFrame, variable: str, values) -> np.ndarray:
+    """One coded row per value: the mean over ``frame``'s rows of the design row with
+    ``variable`` set to that value and every other variable as observed. ``row @ beta`` is
+    the marginal mean at that value (the prediction averaged over the observed covariates;
+    for an additive model, metafor's ``predict(fit, newmods = ...)`` with the other columns
+    at their means, i.e. dummies at their proportions: Viechtbauer, "Computing adjusted
+    effects based on meta-regression models", metafor website)."""
+    return np.vstack([code_rows(design, frame.assign(**{variable: [value] * len(frame)})).mean(axis=0)
+                      for value in values])
