@@ -121,10 +121,14 @@ def _labels(column: str) -> list[tuple[str, str | None]]:
     return [(match.group(1), match.group(2)) for match in LABEL.finditer(column) if match.group(1)]
 
 
+def column_variables(column: str) -> tuple[str, ...]:
+    """The variables of one model-matrix column: ``"a[x]:b"`` -> ``("a", "b")``."""
+    return () if column == "intercept" else tuple(name for name, _ in _labels(column))
+
+
 def design_variables(design: Design) -> tuple[str, ...]:
     """The variables a design's columns use, in order of appearance."""
-    return tuple(dict.fromkeys(name for column in design.columns if column != "intercept"
-                               for name, _ in _labels(column)))
+    return tuple(dict.fromkeys(name for column in design.columns for name in column_variables(column)))
 
 
 def code_rows(design: Design, frame: pd.DataFrame) -> np.ndarray:
