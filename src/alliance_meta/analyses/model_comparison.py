@@ -117,7 +117,7 @@ class Comparison:
             row.update(lrt=self.lrt if tested else np.nan, lrt_df=self.lrt_df if tested else np.nan,
                        lrt_p=self.lrt_p if tested else np.nan, r2=self.r2 if tested else np.nan)
             rows.append(row)
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame(rows).astype({"lrt_df": "Int64"})
         order = ["comparison", "model", "formula", "k", "method", "parameters", "loglik", "deviance", "aic", "bic",
                  "aicc", "lrt", "lrt_df", "lrt_p", "tau2", "r2", "qe", "qe_p", "converged", "note"]
         return frame[order]
@@ -278,11 +278,13 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
             else:
                 critical = stats.norm.isf(level_alpha(fit.level) / 2)
             half = critical * np.sqrt(se**2 + fit.tau2)
-            count = int((data[name].astype(str) == str(value)).sum()) if name not in continuous else np.nan
+            count = int((data[name].astype(str) == str(value)).sum()) if name not in continuous else pd.NA
             rows.append({"variable": name, "value": value, "k": count, "test": test, "estimate": mean, "se": se,
                          "ci_lower": lower, "ci_upper": upper, "pi_lower": mean - half, "pi_upper": mean + half,
                          "tau2": fit.tau2})
     frame = pd.DataFrame(rows)
+    if len(frame):
+        frame["k"] = frame["k"].astype("Int64")
     if metric is not None and len(frame):
         for prefix in back_transform([], metric):
             for column, suffix in (("estimate", ""), ("ci_lower", "_ci_lower"), ("ci_upper", "_ci_upper"),

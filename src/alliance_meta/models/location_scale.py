@@ -73,6 +73,16 @@ def _derivatives(alpha, y, v, X, Z, reml):
     return ll, Z.T @ gradient_eta, Z.T @ hessian_eta @ Z
 
 
+def _value(alpha, y, v, X, Z, reml) -> float:
+    """The profiled log-likelihood at alpha, -inf where it cannot be evaluated (overflow)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        try:
+            value = _loglik_parts(alpha, y, v, X, Z, reml)[0]
+        except (linalg.LinAlgError, ValueError):
+            return -np.inf
+    return value if np.isfinite(value) else -np.inf
+
+
 def _maximise(alpha, y, v, X, Z, reml):
     """Newton-Raphson with step halving (the negative Hessian made positive definite by
     its eigenvalues' absolute values where it is not). Returns alpha, iterations, converged."""
@@ -81,26 +91,20 @@ def _maximise(alpha, y, v, X, Z, reml):
         values, vectors = np.linalg.eigh(-hessian)
         values = np.maximum(np.abs(values), 1e-12 * max(1.0, np.abs(values).max()))
         step = vectors @ ((vectors.T @ gradient) / values)
-        decrement = float(gradient @ step)
-        if decrement < 1e-24 or np.max(np.abs(step)) < 1e-13:
+        if float(gradient @ step) < 1e-24 or np.max(np.abs(step)) < 1e-13:
             return alpha, iteration, True
         for _ in range(60):
-            candidate = alpha + step
-            try:
-                new = _derivatives(candidate, y, v, X, Z, reml)
-            except (linalg.LinAlgError, FloatingPointError):
-                new = None
-            if new is not None and np.isfinite(new[0]) and new[0] >= ll - 1e-12 * abs(ll):
+            value = _value(alpha + step, y, v, X, Z, reml)
+            if value >= ll - 1e-12 * abs(ll):
                 break
             step = step / 2
         else:
             return alpha, iteration, False
-        gain = new[0] - ll
-        boundary = np.any(np.exp(Z @ candidate) < BOUNDARY * v.min())
+        alpha = alpha + step
+        gain, (ll, gradient, hessian) = value - ll, _derivatives(alpha, y, v, X, Z, reml)
+        boundary = np.any(np.exp(Z @ alpha) < BOUNDARY * v.min())
         if gain <= 1e-15 * max(1.0, abs(ll)) and (np.max(np.abs(step)) < 1e-10 or boundary):
-            alpha, (ll, gradient, hessian) = candidate, new
             return alpha, iteration, True
-        alpha, (ll, gradient, hessian) = candidate, new
     return alpha, MAX_ITERATIONS, False
 
 
