@@ -26,7 +26,7 @@ columns <- list(bd = c("ni100", "meta", "gr"), bcg = c("ablat", "alloc"), molloy
                 konst = c("size", "yr"))
 continuous <- c("ni100", "meta", "ablat", "meanage", "yr")
 
-# name, data, location formula, scale formula (R), our formulas
+# name, data, location formula, scale formula (the same text is our formula)
 cases <- list(
   list(name = "bd_ni100", data = "bd", mods = ~ ni100, scale = ~ ni100),
   list(name = "bd_ni100_meta", data = "bd", mods = ~ ni100 + meta, scale = ~ ni100 + meta),
@@ -42,10 +42,7 @@ cases <- list(
   list(name = "konst_yr", data = "konst", mods = ~ yr, scale = ~ yr)
 )
 
-formula_text <- function(f) {
-  text <- paste(deparse(f[[2]]), collapse = "")
-  gsub(" ", " ", text)
-}
+formula_text <- function(f) paste(deparse(f[[2]]), collapse = "")
 
 stats_of <- function(fit, method) setNames(as.list(fit$fit.stats[[method]]), rownames(fit$fit.stats))
 
@@ -153,7 +150,8 @@ for (case in cases) {
     reduced <- rma(yi, vi, mods = case$mods, scale = ~ 1, data = dat, method = method)
     lrt <- anova(fit, reduced)
     # the model with one tau^2 by rma.uni's Fisher scoring run to convergence (its exact maximum)
-    constant <- rma(yi, vi, mods = case$mods, data = dat, method = method, control = list(threshold = 1e-12, maxiter = 1000))
+    constant <- rma(yi, vi, mods = case$mods, data = dat, method = method,
+                    control = list(threshold = 1e-12, maxiter = 1000))
     entry <- c(coefs(fit), list(
       name = case$name, data = case$data, method = method, k = fit$k,
       rows = as.integer(rownames(dat)),

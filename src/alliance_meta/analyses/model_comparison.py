@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_meta.analyses.moderators import aggregate_within
 from alliance_meta.engines.design import (Design, build_design, column_variables, design_variables,
                                           formula_variables, marginal_rows, parse_formula)
 from alliance_meta.engines.heterogeneity import level_alpha
@@ -172,6 +171,8 @@ def model_comparison_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(
     """Rows of ``model_comparison.csv``: every nested pair of ``formulas`` (:func:`nested_pairs`),
     both models fitted by ML to the full model's rows (aggregated as the moderator analyses
     aggregate them); pairs whose full model is not estimable are left out."""
+    from alliance_meta.analyses.moderators import aggregate_within  # here: moderators may import vif_column
+
     tables = []
     for full, reduced in nested_pairs(formulas, null):
         variables = _variables(full)
@@ -201,35 +202,41 @@ def term_groups(design: Design) -> dict[str, list[int]]:
     return groups
 
 
-def vif(fit: metareg.MetaRegression, groups=None) -> pd.DataFrame:
-    """metafor's ``vif(fit)`` (``groups`` None: one row per coefficient but the intercept) or
-    ``vif(fit, btt = groups)`` (a dict name -> column indices, e.g. :func:`term_groups`):
-    ``term``, ``coefficients``, ``m``, ``vif`` (generalised for m > 1), ``sif`` = vif^(1/(2m))."""
-    intercept = 0 not in fit.btt  # metareg.fit leaves a detected intercept out of the omnibus test
-    keep = [j for j in range(fit.p) if not (intercept and j == 0)]
+def vif_table(covariance, columns, intercept: bool = True, groups=None) -> pd.DataFrame:
+    """metafor's ``vif()`` from a coefficient covariance (any model: ``rma.uni``, ``rma.mv``):
+    ``groups`` None gives one row per coefficient but the intercept (``intercept=True``: the
+    first column is one and is left out, as metafor); a dict name -> column indices gives
+    ``vif(fit, btt = groups)``. Columns ``term``, ``coefficients``, ``m``, ``vif`` (generalised
+    for m > 1) and ``sif`` = vif^(1/(2m))."""
+    covariance, columns = np.asarray(covariance, float), list(columns)
+    keep = list(range(1, len(columns))) if intercept else list(range(len(columns)))
     if not keep:
         raise ValueError("VIFs are not defined for an intercept-only model")
-    covariance = fit.covariance[np.ix_(keep, keep)]
-    scale = np.sqrt(np.diag(covariance))
-    correlation = covariance / np.outer(scale, scale)
+    block = covariance[np.ix_(keep, keep)]
+    scale = np.sqrt(np.diag(block))
+    correlation = block / np.outer(scale, scale)
     position = {j: i for i, j in enumerate(keep)}
-    if groups is None:
-        groups = {fit.columns[j]: [j] for j in keep}
-    rows = []
-    full = np.linalg.det(correlation)
+    groups = {columns[j]: [j] for j in keep} if groups is None else groups
+    full, rows = np.linalg.det(correlation), []
     for name, indices in groups.items():
         inside = [position[j] for j in indices]
         outside = [i for i in range(len(keep)) if i not in inside]
         rest = np.linalg.det(correlation[np.ix_(outside, outside)]) if outside else 1.0
         value = np.linalg.det(correlation[np.ix_(inside, inside)]) * rest / full
-        rows.append({"term": name, "coefficients": ", ".join(fit.columns[j] for j in indices), "m": len(indices),
+        rows.append({"term": name, "coefficients": ", ".join(columns[j] for j in indices), "m": len(indices),
                      "vif": value, "sif": value ** (1 / (2 * len(indices)))})
     return pd.DataFrame(rows)
 
 
+def vif(fit: metareg.MetaRegression, groups=None) -> pd.DataFrame:
+    """:func:`vif_table` of a fitted meta-regression (its intercept detected by ``metareg.fit``)."""
+    return vif_table(fit.covariance, fit.columns, intercept=0 not in fit.btt, groups=groups)
+
+
 def vif_column(fit: metareg.MetaRegression) -> np.ndarray:
     """One VIF per coefficient of ``fit`` in its order, NaN for the intercept: the ``vif``
-    column of ``meta_regression.csv``. NaN throughout for a model that did not converge."""
+    column of ``meta_regression.csv``. NaN throughout for an intercept-only model or one that
+    did not converge."""
     column = np.full(fit.p, np.nan)
     if not fit.converged or fit.p < 2:
         return column
@@ -299,6 +306,8 @@ def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, conti
     """Rows of ``meta_regression_predictions.csv``: for each formula, the REML meta-regression on
     the rows the moderator analyses use (same k as ``meta_regression.csv``) and its marginal means
     (:func:`predictions`); models not estimable or not converged are left out."""
+    from alliance_meta.analyses.moderators import aggregate_within
+
     tables = []
     for formula in dict.fromkeys(formulas):
         variables = _variables(formula)

@@ -154,8 +154,9 @@ def _wald(estimate, covariance, indices):
     return q, len(indices), float(stats.chi2.sf(q, len(indices)))
 
 
-def _tests(indices_of_all, intercept):
-    return tuple(range(1, indices_of_all)) if intercept and indices_of_all > 1 else tuple(range(indices_of_all))
+def _omnibus_indices(count: int, intercept: bool) -> tuple[int, ...]:
+    """Coefficients of an omnibus test: all but the intercept (all of an intercept-only part), as metafor's btt/att."""
+    return tuple(range(1, count)) if intercept and count > 1 else tuple(range(count))
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,7 @@ def _assemble(alpha, y, v, X, Z, method, level, constant, location_columns, scal
         location_columns=tuple(location_columns or (f"x{j}" for j in range(p))),
         scale_columns=tuple(scale_columns or (f"z{j}" for j in range(q))), beta=beta, vb=vb, alpha=alpha, va=va,
         tau2=tau2, k=k, method=method, level=level, statistics=fit_statistics(loglik, y, v, k, p, p + q, method),
-        qm=_wald(beta, vb, _tests(p, x_intercept)), qs=_wald(alpha, va, _tests(q, z_intercept)),
+        qm=_wald(beta, vb, _omnibus_indices(p, x_intercept)), qs=_wald(alpha, va, _omnibus_indices(q, z_intercept)),
         qe=constant.qe, qe_p=constant.qe_p, tau2_constant=constant.tau2, loglik_constant=loglik_constant,
         lrt=lrt, lrt_df=lrt_df, lrt_p=lrt_p, iterations=iterations, converged=converged, note="; ".join(notes),
         location_design=location_design, scale_design=scale_design)
