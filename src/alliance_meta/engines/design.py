@@ -80,6 +80,11 @@ class Design:
     reference_levels: dict = field(default_factory=dict)
     centres: dict = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
+    variables: dict = field(default_factory=dict, repr=False)  # column -> the data columns it uses
+    spec: object = field(default=None, repr=False)  # formulaic ModelSpec: codes new rows the same way
+    kept: tuple[int, ...] = field(default=(), repr=False)  # the spec's columns kept (full rank)
+    formula: str = ""
+    levels: dict = field(default_factory=dict, repr=False)  # categorical variable -> its levels, reference first
 
 
 def _display_name(column: str) -> str:
@@ -93,14 +98,11 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
     from formulaic import model_matrix
 
     reference_levels = reference_levels or {}
-    data, references, centres = frame.copy(), {}, {}
+    references, centres = {}, {}
     for name in formula_variables(formula):
         if name in continuous:
-            numbers = pd.to_numeric(frame[name], errors="raise").to_numpy(float)
             if centre:
-                centres[name] = float(numbers.mean())
-                numbers = numbers - centres[name]
-            data[name] = numbers
+                centres[name] = float(pd.to_numeric(frame[name], errors="raise").to_numpy(float).mean())
             continue
         text = frame[name].astype(str)
         reference = default_reference(text) if reference_levels.get(name) is None else str(reference_levels[name])
@@ -108,13 +110,14 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
         if reference not in levels:
             raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
         references[name] = reference
-        data[name] = pd.Categorical(text, categories=[reference] + [level for level in levels if level != reference])
-    matrix = model_matrix(_right_hand_side(formula), data.reset_index(drop=True), na_action="raise",
-                          ensure_full_rank=True)
+    matrix = model_matrix(_right_hand_side(formula), _prepared(frame, formula, continuous, references, centres),
+                          na_action="raise", ensure_full_rank=True)
+    spec = matrix.model_spec
+    term_of = {column: str(term) for term, _, columns in spec.structure for column in columns}
     names = [_display_name(str(column)) for column in matrix.columns]
+    variables = {name: (() if term_of[column] == "1" else formula_variables(term_of[column]))
+                 for name, column in zip(names, matrix.columns)}
     vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
-    if "intercept" not in names:
-        names, vectors = ["intercept"] + names, [np.ones(len(frame))] + vectors
     kept, dropped = [], []
     for index, vector in enumerate(vectors):
         candidate = np.column_stack([vectors[i] for i in kept] + [vector])
@@ -123,4 +126,59 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
         else:
             dropped.append(names[index])
     return Design(np.column_stack([vectors[i] for i in kept]), tuple(names[i] for i in kept), references, centres,
-                  tuple(dropped))
+                  tuple(dropped), {names[i]: variables[names[i]] for i in kept}, spec, tuple(kept), formula,
+                  {name: [references[name]] + [v for v in sorted(set(frame[name].astype(str))) if v != references[name]]
+                   for name in references})
+
+
+def _prepared(frame: pd.DataFrame, formula: str, continuous, references: dict, centres: dict) -> pd.DataFrame:
+    """The formula's variables coded for formulaic: continuous ones as (centred) numbers, categorical
+    ones as categoricals with the reference level first (treatment coding against it)."""
+    data = frame.reset_index(drop=True).copy()
+    for name in formula_variables(formula):
+        if name in continuous:
+            data[name] = pd.to_numeric(data[name], errors="raise").to_numpy(float) - centres.get(name, 0.0)
+        else:
+            text, reference = data[name].astype(str), references[name]
+            data[name] = pd.Categorical(text, categories=[reference] + [v for v in sorted(set(text)) if v != reference])
+    return data
+
+
+def parse_formula(formula: str) -> tuple[tuple[str, ...], ...]:
+    """The terms of a formula (intercept left out), each as the tuple of data columns it uses."""
+    return tuple(dict.fromkeys(formula_variables(str(term)) for term in _parsed(formula) if str(term) != "1"))
+
+
+def column_variables(design: Design, column: str) -> tuple[str, ...]:
+    """The data columns one model-matrix column uses (``()`` for the intercept)."""
+    return design.variables.get(column, ())
+
+
+def design_variables(design: Design) -> tuple[str, ...]:
+    """The data columns a design's columns use, in order of appearance."""
+    return tuple(dict.fromkeys(name for column in design.columns for name in column_variables(design, column)))
+
+
+def code_rows(design: Design, frame: pd.DataFrame) -> np.ndarray:
+    """Rows of ``frame`` coded exactly as ``design`` was (same columns, reference levels and
+    centres), e.g. new moderator values for a prediction (metafor's ``newmods``)."""
+    continuous = tuple(name for name in formula_variables(design.formula) if name not in design.reference_levels)
+    data = frame.reset_index(drop=True).copy()
+    for name in continuous:
+        data[name] = pd.to_numeric(data[name], errors="raise").to_numpy(float) - design.centres.get(name, 0.0)
+    for name, levels in design.levels.items():
+        data[name] = pd.Categorical(data[name].astype(str), categories=levels)
+    matrix = design.spec.get_model_matrix(data, na_action="raise")
+    return np.asarray(matrix, dtype=float)[:, list(design.kept)]
+
+
+def marginal_rows(design: Design, frame: pd.DataFrame, variable: str, values) -> np.ndarray:
+    """One coded row per value: the mean over ``frame``'s rows of the design row with
+    ``variable`` set to that value and every other variable as observed. ``row @ beta`` is
+    the marginal mean at that value (the prediction averaged over the observed covariates;
+    for an additive model, metafor's ``predict(fit, newmods = ...)`` with the other columns
+    at their means, i.e. dummies at their proportions: Viechtbauer, "Computing adjusted
+    effects based on meta-regression models", metafor website)."""
+    return np.vstack([code_rows(design, frame.assign(**{variable: [value] * len(frame)})).mean(axis=0)
+                      for value in values])
+
