@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from alliance_meta.analyses.model_comparison import vif_table
 from alliance_meta.analyses.moderators.univariate import usable_rows
 from alliance_meta.engines import robust
 from alliance_meta.engines.design import build_design
@@ -76,6 +77,8 @@ def moderator_coefficients(data: pd.DataFrame, moderator: str, *, continuous: bo
         return pd.DataFrame()
     wald = fits[0]
     table = wald.coefficients()
+    vif = vif_table(wald.vcov, list(wald.data.names)).set_index("term")["vif"] if wald.data.p > 1 else {}
+    table.insert(table.columns.get_loc("ci_upper") + 1, "vif", table["term"].map(vif).astype(float))
     robust_table = robust.cr2(wald).coef_test()
     for column in ("se", "statistic", "df", "p", "ci_lower", "ci_upper"):
         table[f"cr2_{column}"] = robust_table[column].to_numpy()
