@@ -1,9 +1,46 @@
-# Config validation (defaults from the schema) and small helpers shared by the rules.
+# Config reading and checking (defaults from the schema) and small helpers shared by the rules.
+import sys
+from pathlib import Path
+
+import yaml
 from snakemake.utils import min_version, validate
+
+from alliance_meta.inputs.config_check import (
+    ConfigFileError,
+    check_config,
+    format_config_problems,
+    load_config_file,
+    merge_overrides,
+)
 
 min_version("9.0")
 
+CONFIG_FILE = Path("config/config.yaml")
+CONFIG_SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 
+
+def read_checked_config(overrides):
+    """config/config.yaml (absent, empty or comment-only: all defaults) with the
+    --config/--configfile values on top; every problem at once, before any job, without
+    a traceback."""
+    written = {}
+    if CONFIG_FILE.exists():
+        try:
+            written = load_config_file(CONFIG_FILE)
+        except ConfigFileError as error:
+            sys.exit(str(error))
+    merged = merge_overrides(written, overrides)
+    problems = check_config(merged, yaml.safe_load(CONFIG_SCHEMA.read_text()))
+    if problems:
+        sources = [str(CONFIG_FILE)] if CONFIG_FILE.exists() else []
+        sources += ["--config"] if overrides else []
+        sys.exit(format_config_problems(problems, " and ".join(sources) or "the config"))
+    return merged
+
+
+_checked = read_checked_config(dict(config))
+config.clear()
+config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 FAMILIES = config["families"]
