@@ -101,7 +101,7 @@ def test_command_line_config_overrides_the_file_key_by_key(review_folder: Path):
     result = snakemake(review_folder, "--dry-run", "--config", "dependence=multilevel",
                        "pooling={main_method: REML}", check=False)
     assert result.returncode != 0
-    assert "config/config.yaml and --config: 1 problem" in result.stderr + result.stdout
+    assert "config/config.yaml and --config/--configfile: 1 problem" in result.stderr + result.stdout
     assert "pooling.main_method: REML is not among pooling.methods (DL, PM)" in result.stderr + result.stdout
 
 

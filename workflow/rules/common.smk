@@ -33,7 +33,7 @@ def read_checked_config(overrides):
     problems = check_config(merged, yaml.safe_load(CONFIG_SCHEMA.read_text()))
     if problems:
         sources = [str(CONFIG_FILE)] if CONFIG_FILE.exists() else []
-        sources += ["--config"] if overrides else []
+        sources += ["--config/--configfile"] if overrides else []
         sys.exit(format_config_problems(problems, " and ".join(sources) or "the config"))
     return merged
 

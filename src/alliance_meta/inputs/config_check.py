@@ -20,8 +20,6 @@ from pathlib import Path
 
 import yaml
 
-from alliance_meta.engines.design import formula_variables
-
 
 class ConfigFileError(ValueError):
     """The config file cannot be read as a YAML mapping of keys."""
@@ -181,6 +179,8 @@ def _describe_branches(error, path: str) -> list[str]:
 def _cross_problems(config: dict) -> list[str]:
     """The rules between keys, on the config with its defaults (values of the wrong
     type are left to the schema's problems)."""
+    from alliance_meta.engines.design import formula_variables
+
     def strings(value) -> list[str]:
         return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
