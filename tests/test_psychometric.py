@@ -159,3 +159,33 @@ def test_options_from_config():
     assert (options.correction_method, options.cred_level, options.conf_level) == ("uvdrr", 0.9, 0.99)
     with pytest.raises(ValueError, match="missing_artifacts"):
         pm.PsychometricOptions(missing_artifacts="impute")
+
+
+def test_apa_sentence_reports_each_row():
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    table = pm.psychometric_table(dataset("roth_2015"), study="none")
+    text = psychometric_sentence(table)
+    bare, individual, distribution = (table.set_index("method").loc[m] for m in pm.METHODS)
+    assert f"k = 240 studies (N = 105,151)" in text
+    assert f"r\u0304 = .{round(bare['r_bar'] * 100):02d}" in text
+    assert "Correcting each of k = 161 correlations individually for unreliability" in text
+    assert f"\u03c1\u0304 = .{round(individual['rho'] * 100):02d}" in text
+    assert f"\u03c1\u0304 = .{round(distribution['rho'] * 100):02d}" in text
+    assert "80% credibility interval" in text and "95% CI" in text
+    only_bare = psychometric_sentence(pm.psychometric_table(dataset("mcleod_2007")))
+    assert "not corrected for unreliability" in only_bare and "\u03c1" not in only_bare
+    assert psychometric_sentence(pd.DataFrame(columns=pm.TABLE_COLUMNS)) == ""
+
+
+def test_forest_plot_is_written(tmp_path):
+    from alliance_meta.plots.psychometric import save_psychometric_forest
+
+    analysis = pm.psychometric_analysis(dataset("gonzalezmule_2014").assign(label=lambda d: d["sample"]),
+                                        study="none")
+    paths = [tmp_path / "psychometric_forest.png", tmp_path / "psychometric_forest.pdf"]
+    save_psychometric_forest(analysis.studies, analysis.to_frame(), paths)
+    assert all(path.stat().st_size > 10_000 for path in paths)
+    empty = [tmp_path / "empty.png"]
+    save_psychometric_forest(None, pm.psychometric_table(dataset("mcleod_2007")), empty)
+    assert empty[0].stat().st_size > 1_000

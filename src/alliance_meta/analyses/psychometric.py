@@ -599,7 +599,8 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     summary = "; ".join(f"{d.artifact}: k = {d.k}, mean = {d.mean_reliability:.3f}, SD = {d.sd_reliability:.3f}"
                         for d in (x, y) if d is not None)
     ad_note = f"interactive artifact distributions, unreliability only ({summary})"
-    if options.correction_method != "meas" and pd.to_numeric(frame.get("ux"), errors="coerce").notna().any():
+    has_ux = "ux" in frame and pd.to_numeric(frame["ux"], errors="coerce").notna().any()
+    if options.correction_method != "meas" and has_ux:
         ad_note += "; range restriction (ux) is corrected in the individual row only"
     distribution = artifact_distribution_meta_analysis(base, x, y, options, ad_note)
     return PsychometricAnalysis(base.result, individual.result, distribution, studies_table,
