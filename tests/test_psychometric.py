@@ -71,8 +71,9 @@ def test_individual_corrections_per_study_agree_with_psychmeta():
     analysis = pm.psychometric_analysis(dataset("gonzalezmule_2014"),
                                         pm.PsychometricOptions(correction_method="uvirr"), study="none")
     studies = analysis.studies
-    for column in ("rho", "var_e_c", "weight", "A", "a"):
-        np.testing.assert_allclose(studies[column], expected[column], rtol=RTOL, err_msg=column)
+    for column, name in (("r_corrected", "rho"), ("var_e_c", "var_e_c"), ("weight", "weight"), ("A", "A"),
+                         ("a", "a")):
+        np.testing.assert_allclose(studies[column], expected[name], rtol=RTOL, err_msg=column)
 
 
 @pytest.mark.parametrize("data", sorted(REFERENCE["distributions"]))
@@ -189,3 +190,20 @@ def test_forest_plot_is_written(tmp_path):
     empty = [tmp_path / "empty.png"]
     save_psychometric_forest(None, pm.psychometric_table(dataset("mcleod_2007")), empty)
     assert empty[0].stat().st_size > 1_000
+
+
+def test_effect_sizes_frame_with_sheet_columns_of_the_same_names(tmp_path):
+    """effect_sizes.csv carries the sheet's inputs (r, n, Spearman rho, ...): the analysis uses r = tanh(yi)
+    and the converted n, and its per-study columns do not clash with the sheet's."""
+    from alliance_meta.plots.psychometric import save_psychometric_forest
+
+    effect_sizes = pd.DataFrame({"study_id": ["a", "a", "b", "c"], "yi": np.arctanh([0.3, 0.2, 0.25, 0.4]),
+                                 "vi": [0.01] * 4, "n": [100, 100, 80, 60], "r": [0.3, np.nan, np.nan, 0.4],
+                                 "rho": [np.nan, 0.19, np.nan, np.nan], "weight": ["x"] * 4,
+                                 "rxx": [0.9, 0.8, 0.85, np.nan], "ryy": [0.8, 0.8, np.nan, 0.9]})
+    data = pm.correlations(effect_sizes)
+    analysis = pm.psychometric_analysis(data)
+    studies = analysis.studies
+    assert list(studies["study_id"]) == ["a"] and studies.columns.is_unique
+    assert studies["r_corrected"].iloc[0] == pytest.approx(pm.correct_r_bias(0.25, 100) / np.sqrt(0.85 * 0.8))
+    save_psychometric_forest(studies, analysis.to_frame(), [tmp_path / "forest.png"])

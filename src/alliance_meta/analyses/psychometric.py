@@ -40,6 +40,10 @@ MISSING_ARTIFACTS = ("drop", "mean", "unity")
 INTERVALS = ("t", "normal")
 ZERO_SUBSTITUTE = float(np.finfo(float).eps)
 """psychmeta (>= 2.5.2) replaces r = 0 by this in individual corrections so that A = r / r_c exists."""
+STUDY_COLUMNS = ("r", "n", "r_corrected", "A", "a", "var_e_c", "weight", "correction")
+"""Per-study columns of the individual corrections: r (bias-corrected when ``correct_bias``), n, the
+corrected correlation, the compound attenuation factor A = r / r_corrected, the range-restriction
+refinement factor a, the corrected sampling-error variance, the weight n A^2 and the correction."""
 CORRECTION_NAMES = {"meas": "unreliability", "uvdrr": "unreliability and direct range restriction (Case II)",
                     "uvirr": "unreliability and indirect range restriction (Case IV)"}
 
@@ -291,7 +295,7 @@ class IndividualCorrection:
     """The individual-correction analysis and its studies (psychmeta ``ma_r_ic``, true-score table)."""
 
     result: PsychometricResult
-    studies: pd.DataFrame  # r, n, rho (corrected r), A, a, var_e_c, weight, correction
+    studies: pd.DataFrame  # r, n, r_corrected, A, a, var_e_c, weight, correction
 
 
 def individual_correction(r, n, rxx=None, ryy=None, ux=None, options: PsychometricOptions | None = None,
@@ -320,7 +324,7 @@ def individual_correction(r, n, rxx=None, ryy=None, ux=None, options: Psychometr
     base = bare_bones(r, n, options)
     if k == 0:
         result = PsychometricResult("individual", 0, 0.0, note=note or "no studies with the needed artifacts")
-        return IndividualCorrection(result, pd.DataFrame(columns=["r", "n", "rho", "A", "a", "var_e_c", "weight"]))
+        return IndividualCorrection(result, pd.DataFrame(columns=list(STUDY_COLUMNS)))
     rho_i, a = correct_r(base.r, rxx, ryy, ux, method)
     attenuation = base.r / rho_i
     attenuation = np.where(np.isfinite(attenuation), attenuation, 1.0)
@@ -342,8 +346,8 @@ def individual_correction(r, n, rxx=None, ryy=None, ux=None, options: Psychometr
     text = f"corrected for {CORRECTION_NAMES[method]}" + (f"; {note}" if note else "")
     result = PsychometricResult("individual", k, bb.n, bb.r_bar, bb.var_r, bb.var_e, bb.var_res, bb.sd_res,
                                 rho, var_rho, sd_rho, se, ci[0], ci[1], cr[0], cr[1], 100 * var_e_c / var_r_c, text)
-    studies = pd.DataFrame({"r": base.r, "n": n, "rho": rho_i, "A": attenuation, "a": a, "var_e_c": var_e_c_i,
-                            "weight": weights, "correction": method})
+    studies = pd.DataFrame({"r": base.r, "n": n, "r_corrected": rho_i, "A": attenuation, "a": a,
+                            "var_e_c": var_e_c_i, "weight": weights, "correction": method})
     return IndividualCorrection(result, studies)
 
 
@@ -593,7 +597,7 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     individual = individual_correction(used["r"], used["n"], *(used[c] if c in setting.corrected else None
                                                                  for c in RELIABILITIES),
                                        used["ux"] if "ux" in used else None, options, note)
-    studies_table = pd.concat([used.drop(columns=["r", "n"]).reset_index(drop=True),
+    studies_table = pd.concat([used.drop(columns=[c for c in STUDY_COLUMNS if c in used]).reset_index(drop=True),
                                individual.studies.reset_index(drop=True)], axis=1)
     x, y = (setting.distributions.get(c) for c in RELIABILITIES)
     summary = "; ".join(f"{d.artifact}: k = {d.k}, mean = {d.mean_reliability:.3f}, SD = {d.sd_reliability:.3f}"

@@ -32,8 +32,8 @@ def _interval(options: ForestOptions, centre: float, lower: float, upper: float)
 
 
 def study_rows(studies: pd.DataFrame, level: float, options: ForestOptions) -> list[Row]:
-    """One row per study: corrected r (``rho``) with r_c -/+ z sqrt(``var_e_c``); weight n A^2 in percent."""
-    rho, variance = studies["rho"].to_numpy(float), studies["var_e_c"].to_numpy(float)
+    """One row per study: corrected r (``r_corrected``) -/+ z sqrt(``var_e_c``); weight n A^2 in percent."""
+    rho, variance = studies["r_corrected"].to_numpy(float), studies["var_e_c"].to_numpy(float)
     weights = studies["weight"].to_numpy(float)
     critical = special.ndtri(0.5 + level / 200)
     labels = study_labels(studies, options.labels)
