@@ -1,7 +1,11 @@
 """Rule psychometric: Hunter-Schmidt psychometric meta-analysis of the outcome family, overall and
 by moderator, with its artifact distributions and forest plot (alliance_meta.analyses.psychometric)."""
 from alliance_meta.analyses.psychometric import (
-    PsychometricOptions, correlations, fill_reliabilities, psychometric_analysis, psychometric_moderators,
+    PsychometricOptions,
+    correlations,
+    fill_reliabilities,
+    psychometric_analysis,
+    psychometric_moderators,
 )
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.forest_options import ForestOptions
@@ -13,7 +17,10 @@ logger = setup_logging(snakemake.log[0], "psychometric")
 params, output = snakemake.params, snakemake.output
 settings = dict(params.settings)
 options = PsychometricOptions.from_config(settings, level=params.level)
-rows = correlations(read_table(snakemake.input.effect_sizes))
+effect_sizes = read_table(snakemake.input.effect_sizes)
+rows = correlations(effect_sizes)
+if len(rows) < len(effect_sizes):
+    logger.warning("%d effect sizes without a sample size left out", len(effect_sizes) - len(rows))
 data = fill_reliabilities(rows, settings.get("reliability"), settings.get("outcome_reliability"))
 for column in ("rxx", "ryy", "ux"):
     logger.info("%s: %d of %d effect sizes report it, %d more from the config's defaults", column,

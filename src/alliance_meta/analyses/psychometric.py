@@ -85,13 +85,13 @@ class PsychometricOptions:
                 raise ValueError(f"{name} must lie strictly between 0 and 1 (e.g. 0.95), not {getattr(self, name)}")
 
     @classmethod
-    def hunter_schmidt(cls, **changes) -> "PsychometricOptions":
+    def hunter_schmidt(cls, **changes) -> PsychometricOptions:
         """psychmeta's ``hs_override = TRUE``: the textbook method (normal quantiles,
         variances weighted by n without k/(k - 1)), with bias-corrected correlations."""
         return cls(**{"correct_bias": True, "intervals": "normal", "unbiased_variances": False, **changes})
 
     @classmethod
-    def from_config(cls, section: dict | None, level: float = 95.0) -> "PsychometricOptions":
+    def from_config(cls, section: dict | None, level: float = 95.0) -> PsychometricOptions:
         """Options from the config's ``psychometric`` section and ``pooling.level`` (percent)."""
         section = dict(section or {})
         names = {f.name for f in fields(cls)}
@@ -152,6 +152,12 @@ def credibility_interval(mean, sd, k: int, level: float, intervals: str) -> tupl
     quantile = _quantile(level, k, intervals)
     sd = 0.0 if not np.isfinite(sd) else sd
     return mean - quantile * sd, mean + quantile * sd
+
+
+def _percent(part: float, whole: float) -> float:
+    """100 part / whole; inf when the whole variance is 0 (as psychmeta), NaN when undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(100 * np.float64(part) / np.float64(whole))
 
 
 def _sd(variance: float) -> float:
@@ -285,7 +291,7 @@ def bare_bones(r, n, options: PsychometricOptions | None = None, note: str = "")
     cr = credibility_interval(r_bar, sd_res, k, options.cred_level, options.intervals)
     result = PsychometricResult("bare_bones", k, float(n.sum()), r_bar, var_r, var_e, var_res, sd_res,
                                 rho=r_bar, var_rho=var_res, sd_rho=sd_res, se=se, ci_lower=ci[0], ci_upper=ci[1],
-                                cr_lower=cr[0], cr_upper=cr[1], percent_artifact_variance=100 * var_e / var_r,
+                                cr_lower=cr[0], cr_upper=cr[1], percent_artifact_variance=_percent(var_e, var_r),
                                 note=note)
     return BareBones(result, r, n, var_e_i, se, ci)
 
@@ -345,7 +351,7 @@ def individual_correction(r, n, rxx=None, ryy=None, ux=None, options: Psychometr
     bb = base.result
     text = f"corrected for {CORRECTION_NAMES[method]}" + (f"; {note}" if note else "")
     result = PsychometricResult("individual", k, bb.n, bb.r_bar, bb.var_r, bb.var_e, bb.var_res, bb.sd_res,
-                                rho, var_rho, sd_rho, se, ci[0], ci[1], cr[0], cr[1], 100 * var_e_c / var_r_c, text)
+                                rho, var_rho, sd_rho, se, ci[0], ci[1], cr[0], cr[1], _percent(var_e_c, var_r_c), text)
     studies = pd.DataFrame({"r": base.r, "n": n, "r_corrected": rho_i, "A": attenuation, "a": a,
                             "var_e_c": var_e_c_i, "weight": weights, "correction": method})
     return IndividualCorrection(result, studies)
@@ -358,7 +364,9 @@ class ArtifactDistribution:
     ``values``/``weights``: the distribution used (rounded to ``decimals``, grouped, and, with
     ``residual_artifacts``, shrunk to SD_res around the mean: psychmeta ``prepare_ad_int``).
     Summary: k, n, the n-weighted mean and variance of q, the sampling-error variance
-    var_e = sum(n (1 - q_bar^2)^2 / (n - 1)) / sum(n) and the residual variance (>= 0), and
+    var_e = sum(n (1 - q_bar^2)^2 / (n - 1)) / sum(n) (q treated as the correlation of observed
+    with true scores: psychmeta ``var_error_q`` without the number of items) and the residual
+    variance (>= 0), and
     the mean and SD of the reliabilities themselves.
     """
 
@@ -453,7 +461,7 @@ def artifact_distribution_meta_analysis(base: BareBones, distribution_x: Artifac
     return PsychometricResult("artifact_distribution", bb.k, bb.n, bb.r_bar, bb.var_r, bb.var_e, var_res,
                               _sd(var_res) if bb.k > 1 else np.nan, rho, var_rho, sd_rho, base.se / product,
                               base.ci[0] / product, base.ci[1] / product, cr[0], cr[1],
-                              100 * (bb.var_e + var_art) / bb.var_r, note)
+                              _percent(bb.var_e + var_art, bb.var_r), note)
 
 
 # --------------------------------------------------------------------------------------
@@ -594,9 +602,8 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     left_out = int((~complete).sum())
     note = f"{left_out} of {len(imputed)} studies without {' or '.join(setting.corrected)} left out" if left_out else ""
     used = imputed[complete]
-    individual = individual_correction(used["r"], used["n"], *(used[c] if c in setting.corrected else None
-                                                                 for c in RELIABILITIES),
-                                       used["ux"] if "ux" in used else None, options, note)
+    rxx, ryy = (used[c] if c in setting.corrected else None for c in RELIABILITIES)
+    individual = individual_correction(used["r"], used["n"], rxx, ryy, used.get("ux"), options, note)
     studies_table = pd.concat([used.drop(columns=[c for c in STUDY_COLUMNS if c in used]).reset_index(drop=True),
                                individual.studies.reset_index(drop=True)], axis=1)
     x, y = (setting.distributions.get(c) for c in RELIABILITIES)

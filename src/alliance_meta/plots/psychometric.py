@@ -18,7 +18,12 @@ from scipy import special
 from alliance_meta.plots import forest_draw
 from alliance_meta.plots.forest import save_pages
 from alliance_meta.plots.forest_layout import Row
-from alliance_meta.plots.forest_options import ForestOptions, sort_studies, study_labels, wrap
+from alliance_meta.plots.forest_options import (
+    ForestOptions,
+    sort_studies,
+    study_labels,
+    wrap,
+)
 
 SCALE = "r"
 SUMMARIES = (("individual", "Individual corrections, mean \u03c1", "overall"),
