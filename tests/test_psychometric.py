@@ -207,3 +207,42 @@ def test_effect_sizes_frame_with_sheet_columns_of_the_same_names(tmp_path):
     assert list(studies["study_id"]) == ["a"] and studies.columns.is_unique
     assert studies["r_corrected"].iloc[0] == pytest.approx(pm.correct_r_bias(0.25, 100) / np.sqrt(0.85 * 0.8))
     save_psychometric_forest(studies, analysis.to_frame(), [tmp_path / "forest.png"])
+
+
+def test_workflow_writes_the_psychometric_outputs(tmp_path):
+    """The rule on a small sheet (two studies without reliabilities), with a configured default."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    rows = pd.DataFrame({
+        "study_id": ["s1", "s2", "s3", "s3", "s4", "s5", "s6"],
+        "r": [0.31, 0.12, 0.40, 0.22, 0.05, 0.35, 0.28], "n": [60, 85, 40, 40, 120, 75, 150],
+        "modality": ["CBT", "psychodynamic", "CBT", "CBT", "humanistic", "psychodynamic", "CBT"],
+        "rater": ["patient", "therapist", "patient", "observer", "patient", "patient", "therapist"],
+        "measure": ["WAI", "CALPAS", "WAI", "WAI", "HAq", "WAI", "WAI"],
+        "rxx": [0.9, 0.85, np.nan, 0.88, np.nan, np.nan, 0.91], "ryy": [0.8, 0.85, 0.9, 0.9, np.nan, 0.82, 0.87],
+    })
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    rows.to_csv(tmp_path / "data" / "raw" / "studies.csv", index=False)
+    (tmp_path / "config" / "config.yaml").write_text("families: [outcome]\npsychometric:\n  reliability: {WAI: 0.9}\n")
+    targets = [f"results/outcome/{name}" for name in ("psychometric.csv", "psychometric_moderators.csv",
+                                                      "psychometric_artifacts.csv", "psychometric_forest.png")]
+    command = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(root / "Snakefile"),
+               "--directory", str(tmp_path), "--cores", "1", *targets]
+    path = os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])  # this checkout's library
+    result = subprocess.run(command, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path})
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = pd.read_csv(tmp_path / targets[0])
+    assert list(table["method"]) == list(pm.METHODS) and list(table.columns) == list(pm.TABLE_COLUMNS)
+    # s3's two rows are averaged; s5 gets WAI's default; s4 (HAq, no rxx, no ryy) is left out
+    assert table["k"].tolist() == [6, 5, 6]
+    expected = pm.psychometric_table(pm.fill_reliabilities(rows, {"WAI": 0.9}))
+    np.testing.assert_allclose(table[NUMBERS].to_numpy(float), expected[NUMBERS].to_numpy(float), rtol=1e-12)
+    moderators = pd.read_csv(tmp_path / targets[1])
+    assert set(moderators["moderator"]) == {"modality", "rater"}
+    assert pd.read_csv(tmp_path / targets[2])["artifact"].tolist() == ["rxx", "ryy"]
+    assert (tmp_path / targets[3]).stat().st_size > 10_000
