@@ -243,3 +243,24 @@ def test_t_of_a_correlation_round_trips(r, n):
 def test_sheet_es_id_is_kept_and_blanks_are_filled():
     sheet = pd.DataFrame({"study_id": ["s1", "s1"], "es_id": ["S1-a", None], "r": [0.1, 0.2], "n": [40, 40]})
     assert list(es.convert(sheet)["es_id"]) == ["S1-a", "s1-2"]
+
+
+def test_psychometric_artifacts_are_carried_into_the_family_effect_sizes(tmp_path):
+    """rxx, ryy and ux survive validation, conversion and the family split, row by row."""
+    from alliance_meta.inputs.dependence import prepare_family
+    from alliance_meta.inputs.sheet import validate_sheet
+    from alliance_meta.io import read_table, write_table
+
+    raw = pd.DataFrame({"study_id": ["s1", "s1", "s2", "s3"], "family": ["outcome", "outcome", "dropout", "outcome"],
+                        "r": ["0.3", "", "", "0.25"], "n": ["50", "", "", "60"], "t": ["", "2.1", "", ""],
+                        "df": ["", "40", "", ""], "d": ["", "", "0.4", ""], "n1": ["", "", "20", ""],
+                        "n2": ["", "", "22", ""], "rxx": ["0.91", "", "0.8", "0.85"], "ryy": ["0.8", "0.75", "", ""],
+                        "ux": ["", "0.9", "", ""]})
+    clean, problems = validate_sheet(raw)
+    assert problems == []
+    write_table(es.convert(clean), tmp_path / "effect_sizes.csv")
+    rows, _, _ = prepare_family(read_table(tmp_path / "effect_sizes.csv"), "outcome")
+    assert list(rows["study_id"]) == ["s1", "s1", "s3"]
+    np.testing.assert_array_equal(rows["rxx"], [0.91, np.nan, 0.85])
+    np.testing.assert_array_equal(rows["ryy"], [0.8, 0.75, np.nan])
+    np.testing.assert_array_equal(rows["ux"], [np.nan, 0.9, np.nan])

@@ -136,6 +136,24 @@ def test_negative_variances_standard_errors_and_counts(tmp_path):
     assert "standard deviations must be positive" in problems[0].rule
 
 
+def test_psychometric_artifacts_out_of_range(tmp_path):
+    text = ("study_id,r,n,rxx,ryy,ux\n"
+            "S1,0.3,50,0.88,0.9,0.8\n"
+            "S2,0.3,50,1.2,0,\n"
+            "S3,0.3,50,,1,-0.5\n"
+            "S4,0.3,50,0,85,0\n")
+    problems = problems_of(tmp_path, text)
+    assert {(p.row, p.column, p.value, p.check) for p in problems} == {
+        (3, "rxx", "1.2", "reliability_range"), (3, "ryy", "0", "reliability_range"),
+        (4, "ux", "-0.5", "u_ratio_positive"), (5, "rxx", "0", "reliability_range"),
+        (5, "ryy", "85", "reliability_range"), (5, "ux", "0", "u_ratio_positive")}
+    assert str([p for p in problems if p.row == 3 and p.column == "rxx"][0]) == (
+        'row 3, column rxx, value "1.2": a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)')
+    clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,rxx\nS1,0.3,50,\"0,9\"\n")))
+    assert [(p.column, p.value, p.check) for p in problems] == [("rxx", "0,9", "number")]
+    assert 'write "0.9"' in problems[0].rule
+
+
 def test_no_complete_input_says_what_is_missing(tmp_path):
     problems = problems_of(tmp_path, "study_id,r,n,t,df\nS1,0.3,,,\nS2,,,,\n")
     first, second = problems

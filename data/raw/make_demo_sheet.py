@@ -21,6 +21,13 @@ d; 3 for p and Fisher z; whole numbers for n and counts), some statistics report
 the other way round (``reverse = yes``) and unsigned F, chi2 and p with
 ``direction``. A few rows also give p beside r (two inputs that must agree).
 
+Psychometric artifacts (SIMULATED, from no source): about 80% of the outcome rows give
+the reliability of the alliance measure ``rxx`` (mean .88, SD .04, within [.70, .97]) and
+about 70% that of the outcome measure ``ryy`` (mean .85, SD .05, within [.65, .96]), two
+decimals; the other outcome rows and every dropout row give none, and ``ux`` is empty (no
+range restriction). They are drawn from a generator of their own (seed ``(SEED, 14)``) after
+everything else, so every other cell is the same as without them.
+
 Run: ``python data/raw/make_demo_sheet.py`` (writes studies.csv next to itself).
 """
 
@@ -44,6 +51,9 @@ RATER_SHIFT = {"patient": 0.03, "therapist": -0.03, "observer": 0.0}
 TIMING_SHIFT = {"early": -0.02, "mid": 0.0, "late": 0.04, "averaged": 0.01}
 YOUTH_SHIFT = -0.09
 LOGIT_SCALE = math.pi / math.sqrt(3.0)
+ARTIFACT_SEED = (SEED, 14)
+RELIABILITY = {"rxx": (0.88, 0.04, 0.70, 0.97, 0.80), "ryy": (0.85, 0.05, 0.65, 0.96, 0.70)}
+"""Simulated reliabilities: mean, SD, lower and upper limit, share of outcome rows reporting one."""
 
 OUTCOME_KINDS = {"r": 0.36, "rho": 0.06, "fisher_z": 0.05, "partial_r": 0.07, "t_df": 0.08, "f_df": 0.06,
                  "p_n": 0.06, "chi2": 0.05, "counts": 0.05, "or_ci": 0.05, "log_or_se": 0.04,
@@ -63,7 +73,7 @@ COLUMNS = ("study_id", "es_id", "authors", "year", "label", "family",
            "r", "n", "rho", "fisher_z", "partial_r", "n_covariates", "g", "d", "n1", "n2",
            "m1", "sd1", "m2", "sd2", "t", "df", "f", "chi2", "p", "n11", "n12", "n21", "n22",
            "odds_ratio", "or_ci_lower", "or_ci_upper", "log_or", "log_or_se", "reverse", "direction",
-           "rater", "modality", "measure", "timing", "format", "population", "published", "design",
+           "rxx", "ryy", "ux", "rater", "modality", "measure", "timing", "format", "population", "published", "design",
            "country", "setting", "internet", "simulated")
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
@@ -258,6 +268,19 @@ def _odds_ratio_cells(kind, counts, log_or, log_or_se) -> dict:
     return cells
 
 
+def artifact_cells(family: np.ndarray, seed=ARTIFACT_SEED) -> dict[str, np.ndarray]:
+    """Simulated reliabilities ``rxx``, ``ryy`` (two decimals) on most outcome rows and an empty
+    ``ux``, from a generator of their own so that the other columns do not change."""
+    rng = np.random.default_rng(seed)
+    outcome = family == "outcome"
+    cells = {}
+    for column, (mean, sd, low, high, share) in RELIABILITY.items():
+        values = np.round(np.clip(rng.normal(mean, sd, len(family)), low, high), 2)
+        cells[column] = np.where(outcome & (rng.random(len(family)) < share), values, np.nan)
+    cells["ux"] = np.full(len(family), np.nan)
+    return cells
+
+
 def format_cell(value) -> str:
     """A cell as a paper would print it: whole numbers without decimals, blanks for missing."""
     if isinstance(value, (float, np.floating)):
@@ -288,6 +311,7 @@ def make_demo_sheet(seed: int = SEED) -> list[dict[str, str]]:
     rows["label"] = np.char.add(np.char.add(rows["measure"].astype(str), ", "),
                                 np.char.add(np.char.add(rows["rater"].astype(str), ", "), rows["timing"].astype(str)))
     rows["simulated"] = np.full(size, "yes")
+    rows.update(artifact_cells(rows["family"]))
     return [{column: format_cell(rows[column][i]) for column in COLUMNS} for i in range(size)]
 
 

@@ -83,7 +83,15 @@ SIGN_COLUMNS: tuple[str, ...] = ("reverse", "direction")
 WHOLE_NUMBER_COLUMNS: tuple[str, ...] = ("n", "n1", "n2", "n11", "n12", "n21", "n22", "n_covariates", "year")
 """Numeric columns that must hold whole numbers (sample sizes, counts, the year)."""
 
-NUMERIC_COLUMNS: tuple[str, ...] = INPUT_COLUMNS + ("year",)
+ARTIFACT_COLUMNS: tuple[str, ...] = ("rxx", "ryy", "ux")
+"""Optional psychometric artifacts of an outcome row (``alliance_meta.analyses.psychometric``):
+``rxx`` reliability of the alliance measure in that sample, ``ryy`` reliability of the outcome
+measure, ``ux`` range-restriction ratio of the alliance SD (sample SD / reference-population SD)."""
+
+RELIABILITY_COLUMNS: tuple[str, ...] = ("rxx", "ryy")
+"""Reliabilities: in (0, 1]."""
+
+NUMERIC_COLUMNS: tuple[str, ...] = INPUT_COLUMNS + ("year",) + ARTIFACT_COLUMNS
 """Every column read as a number; anything else in these cells is a problem."""
 
 MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
@@ -209,6 +217,6 @@ MODERATOR_COLUMNS: tuple[str, ...] = (
 """Coded moderators of the codebook; any other column is accepted as a free moderator."""
 
 CODEBOOK_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
-    IDENTIFIER_COLUMNS + ("family",) + INPUT_COLUMNS + SIGN_COLUMNS + MODERATOR_COLUMNS
+    IDENTIFIER_COLUMNS + ("family",) + INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS + MODERATOR_COLUMNS
 ))
 """Every column the codebook defines, in the order of config/README.md."""

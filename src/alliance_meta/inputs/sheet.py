@@ -13,7 +13,8 @@ once:
 1. ``TEXT_SCHEMA`` on the cells as written: ``study_id`` filled, numbers in numeric
    columns (and in the configured continuous moderators, :func:`text_schema`), coded
    values inside their vocabularies;
-2. ``VALUE_SCHEMA`` on the typed sheet: ranges (r in (-1, 1), p in (0, 1], ...),
+2. ``VALUE_SCHEMA`` on the typed sheet: ranges (r in (-1, 1), p in (0, 1], reliabilities
+   ``rxx``, ``ryy`` in (0, 1], ``ux`` > 0, ...),
    sample sizes large enough for the metric, and row-wise rules (a complete
    effect-size input, ``direction`` for unsigned statistics, the odds ratio inside
    its CI, inputs that agree).
@@ -523,6 +524,8 @@ _add("df", "df_minimum", lambda v: v > MINIMUM_N - 3)
 _add(("sd1", "sd2", "log_or_se", "odds_ratio", "or_ci_lower", "or_ci_upper"), "positive", lambda v: v > 0)
 _add("p", "p_range", lambda v: (v > 0) & (v <= 1))
 _add("year", "year_range", lambda v: (v >= FIRST_YEAR) & (v <= datetime.date.today().year + 1))
+_add(codebook.RELIABILITY_COLUMNS, "reliability_range", lambda v: (v > 0) & (v <= 1))
+_add("ux", "u_ratio_positive", lambda v: v > 0)
 
 
 def _rows_with_valid_values(frame: pd.DataFrame) -> pd.Series:
@@ -755,6 +758,10 @@ RULES: dict[str, Rule] = {
         "standard errors must be positive" if column.endswith("_se") else "odds ratios must be positive")),
     "correlation_range": Rule("numbers out of range", _constant("must lie strictly between -1 and 1")),
     "p_range": Rule("numbers out of range", _constant("a p value must lie in (0, 1]")),
+    "reliability_range": Rule("numbers out of range", _constant(
+        "a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)")),
+    "u_ratio_positive": Rule("numbers out of range", _constant(
+        "the range-restriction ratio u (sample SD / reference SD) must be positive")),
     "year_range": Rule("numbers out of range", _constant(
         f"must be a year between {FIRST_YEAR} and {datetime.date.today().year + 1}")),
     "no_complete_input": Rule("effect-size inputs", _no_input_message),

@@ -53,6 +53,8 @@ SCALES = {
     "z": Scale("Correlation $r$", "Correlation r", "r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0),
     "smd": Scale("Hedges' $g$", "Hedges' g", "g", _identity, _identity, 0.0),
     "log_or": Scale("Odds ratio", "Odds ratio (log scale)", "OR", np.exp, np.log, 0.0, log_axis=True),
+    # correlations on their own scale (psychometric meta-analysis works on r, not Fisher z)
+    "r": Scale("Correlation", "Correlation", "Corrected r", _identity, _identity, 0.0),
 }
 
 
