@@ -37,8 +37,8 @@ def test_too_few_studies_give_rows_with_notes(k):
     table, filled = bias.bias_tests(YI[:k], VI[:k], metric="z")
     assert filled is None
     assert table["test"].tolist() == TESTS
-    assert table.set_index("test").loc["egger", "note"].startswith("not computed")
-    assert table.set_index("test").loc["fail_safe_n", "note"].startswith("not computed" if k == 0 else "Rosenthal")
+    assert table.set_index("test").loc["egger", "note"].startswith("not estimable")
+    assert table.set_index("test").loc["fail_safe_n", "note"].startswith("not estimable" if k == 0 else "Rosenthal")
 
 
 def test_sensitivity_tables_have_the_contract_columns():

@@ -522,15 +522,20 @@ def empty_pooled_frame(metric: str | None, dependence: str = "aggregate") -> pd.
     return pd.DataFrame(columns=base + list(MULTILEVEL_COLUMNS) + extra)
 
 
-def main_row(pooled: pd.DataFrame, main_method: str, test: str | None = None) -> dict:
-    """The pooled row the report, forest plot and captions quote: the main method (and test, if
-    given), else the first row; ``{}`` for an empty table."""
+def main_row(pooled: pd.DataFrame, main_method: str, test=None) -> dict:
+    """The pooled row the report, forest plots and captions quote: the main method with the first
+    of ``test`` (a test or a list in order of preference) that it has, else its first row, else the
+    table's first row (e.g. a three-level model when the main method is not REML or ML); ``{}``
+    for an empty table."""
+    if pooled is None or len(pooled) == 0:
+        return {}
     rows = pooled[pooled["method"] == main_method] if "method" in pooled else pooled.iloc[:0]
-    if test is not None and len(rows) and "test" in rows:
-        rows = rows[rows["test"] == test] if (rows["test"] == test).any() else rows
-    if len(rows) == 0:
-        rows = pooled
-    return rows.iloc[0].to_dict() if len(rows) else {}
+    preferences = [test] if isinstance(test, str) else list(test or [])
+    for choice in preferences:
+        chosen = rows[rows["test"] == choice] if "test" in rows else rows.iloc[:0]
+        if len(chosen):
+            return chosen.iloc[0].to_dict()
+    return (rows if len(rows) else pooled).iloc[0].to_dict()
 
 
 def fit_options(config: dict, family: str) -> dict:

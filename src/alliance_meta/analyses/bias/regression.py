@@ -31,7 +31,7 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFr
     (REML, ML, EB) Fisher scoring is resumed from that value until tau^2 changes by
     less than 1e-13 (the converged root, as the rest of this module). A tau^2 that does
     not converge raises RuntimeError (``strict``), which :func:`publication_bias` writes as
-    the test's ``not computed`` note.
+    the test's ``not estimable`` note.
     """
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
