@@ -167,14 +167,14 @@ class Fit:
         q, q_p = self.to_frame()["q"].iloc[0], self.to_frame()["q_p"].iloc[0]
         if np.isfinite(q):
             lines += ["", "Test for Heterogeneity:", f"Q(df = {int(q_df)}) = {q:.4f}, p-val {_p_text(q_p)}"]
-        statistic = "zval" if math.isinf(self.df) else "tval"
+        wald = math.isinf(self.df)
         lower, upper = self.conf_int()
-        lines += ["", "Model Results:", "",
-                  f"{'estimate':>10}{'se':>10}{statistic:>10}{'df' if statistic == 'tval' else '':>8}"
-                  f"{'pval':>10}{'ci.lb':>10}{'ci.ub':>10}",
-                  f"{self.estimate:>10.4f}{self.se:>10.4f}{self.estimate / self.se:>10.4f}"
-                  f"{_df_text(self.df) if statistic == 'tval' else '':>8}{_p_text(self.pvalue, bare=True):>10}"
-                  f"{lower:>10.4f}{upper:>10.4f}"]
+        header = ["estimate", "se", "zval" if wald else "tval"] + ([] if wald else ["df"]) + ["pval", "ci.lb", "ci.ub"]
+        values = [f"{self.estimate:.4f}", f"{self.se:.4f}", f"{self.estimate / self.se:.4f}"] + \
+            ([] if wald else [_df_text(self.df)]) + [_p_text(self.pvalue, bare=True), f"{lower:.4f}", f"{upper:.4f}"]
+        widths = [max(len(a), len(b)) + 2 for a, b in zip(header, values)]
+        lines += ["", "Model Results:", "", "".join(f"{h:>{w}}" for h, w in zip(header, widths)),
+                  "".join(f"{v:>{w}}" for v, w in zip(values, widths))]
         if self.metric is not None:
             prediction = self.predict()
             for scale, values in back_transform([prediction.estimate, prediction.ci_lower, prediction.ci_upper,

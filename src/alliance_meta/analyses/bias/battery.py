@@ -33,7 +33,7 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         try:
             result = compute()
         except (ValueError, RuntimeError, np.linalg.LinAlgError, ZeroDivisionError) as error:
-            rows.append(BiasTest(name, math.nan, note=f"not estimable: {error}"))
+            rows.append(BiasTest(test=name, statistic=math.nan, note=f"not estimable: {error}"))
             return None
         rows.extend(result if isinstance(result, list) else [result])
         return result
@@ -44,7 +44,7 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         if yi.size < needed:
             names = {"pet": ["pet", "peese", "pet_peese"],
                      "fail_safe_n": ["fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"]}.get(name, [name])
-            rows.extend(BiasTest(n, math.nan, note=f"not estimable: k = {yi.size} studies, the test needs at least {needed}") for n in names)
+            rows.extend(BiasTest(test=n, statistic=math.nan, note=f"not estimable: k = {yi.size} studies, the test needs at least {needed}") for n in names)
     if yi.size >= 3:
         attempt("egger", lambda: egger_test(yi, vi, method, level))
         attempt("egger_lm", lambda: egger_lm_test(yi, vi, level))

@@ -66,7 +66,7 @@ class SelectionModel:
     def as_test(self) -> BiasTest:
         lower, upper = self.ci
         deltas = ", ".join(f"{d:.4g}" for d in self.delta[1:])
-        return BiasTest("selection_model", self.lrt, self.lrt_p, self.estimate, se=self.se, ci_lower=lower,
+        return BiasTest(test="selection_model", statistic=self.lrt, p=self.lrt_p, estimate=self.estimate, se=self.se, ci_lower=lower,
                         ci_upper=upper, df=self.lrt_df,
                         note=f"step function at one-sided p = {', '.join(map(str, self.steps[:-1]))}; "
                              f"statistic = LRT; delta = {deltas}; tau2 = {self.tau2:.6g}; {self.note}".rstrip("; "))

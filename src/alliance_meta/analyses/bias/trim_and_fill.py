@@ -33,8 +33,9 @@ class TrimFillResult:
 
     def as_test(self) -> BiasTest:
         fit = self.fit
-        return BiasTest("trim_and_fill", float(self.k0), self.p_k0, fit.estimate, float(self.k0), fit.se,
-                        fit.ci_lower, fit.ci_upper, side=self.side,
+        return BiasTest(test="trim_and_fill", statistic=float(self.k0), p=self.p_k0, estimate=fit.estimate,
+                        k_imputed=float(self.k0), se=fit.se,
+                        ci_lower=fit.ci_lower, ci_upper=fit.ci_upper, side=self.side,
                         note=f"{self.estimator}, {fit.method}; statistic = k0 (SE {self.se_k0:.4g})")
 
 
