@@ -179,3 +179,19 @@ def test_rows_without_es_id_are_matched_by_their_position_in_the_study():
     result = compare_coders(one, two)
     assert result.n_matched == 2 and result.unmatched.empty
     assert set(result.disagreements["es_id"]) == {"A-2"}
+
+
+def test_report_has_a_double_coding_section():
+    from alliance_meta.report import render_report
+    from alliance_meta.report.html import coding_section
+
+    result = compare_coders(sheet(CODER1), sheet(CODER2))
+    section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv")
+    assert "on 4 effect sizes coded by both: 8 cells were coded differently and 2 rows" in section.paragraph
+    html = render_report(sheet=pd.DataFrame({"study_id": ["A"]}), effect_sizes=pd.DataFrame(
+        {"study_id": ["A"], "family": ["outcome"], "yi": [0.1], "vi": [0.01]}), families={}, config={}, methods="",
+        provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
+                    "config_yaml": ""}, coding=section)
+    assert 'id="double-coding"' in html and 'href="#double-coding"' in html
+    assert 'id="table-agreement"' in html and 'id="table-disagreements"' in html
+    assert "data/raw/coder2.csv" in html
