@@ -18,6 +18,7 @@ include: "workflow/rules/bayes.smk"
 include: "workflow/rules/multiverse.smk"
 include: "workflow/rules/beyond_intercept.smk"
 include: "workflow/rules/psychometric.smk"
+include: "workflow/rules/coding.smk"
 include: "workflow/rules/report.smk"  # keep last: the report collects every stage's outputs
 
 

@@ -86,6 +86,24 @@ def test_hand_calculations_of_single_rows():
     assert math.isnan(out["n"][3])
 
 
+def test_kendall_tau_and_beta_by_hand_with_beta_flagged():
+    rows = pd.DataFrame({
+        "study_id": ["a", "b", "c", "d", "e"],
+        "kendall_tau": [0.5, None, None, None, None],
+        "beta": [None, 0.3, -0.3, 0.62, 0.3], "n": [40, 50, 50, 50, 50],
+        "reverse": ["no", "no", "no", "no", "yes"],
+    })
+    out = es.convert(rows)
+    assert list(out["input_kind"]) == ["kendall_tau", "beta", "beta", "beta", "beta"]
+    # tau = .5: r = sin(pi/4) = 0.7071067811865476 (Kendall 1970)
+    assert out["yi"][0] == pytest.approx(math.atanh(math.sqrt(0.5)), rel=1e-12)
+    # Peterson & Brown: beta .3 -> r = .35; beta -.3 -> r = -.3; applied before reverse
+    np.testing.assert_allclose(out["yi"][1:], np.arctanh([0.35, -0.3, 0.67, -0.35]), rtol=1e-12)
+    np.testing.assert_allclose(out["vi"], 1 / (np.array([40, 50, 50, 50, 50]) - 3), rtol=1e-12)
+    assert out["conversion"].str.contains("Peterson & Brown 2005").sum() == 4
+    assert list(out["conversion"].str.contains("outside the range")) == [False, False, False, True, False]
+
+
 def test_convert_layout_and_first_complete_kind():
     sheet = pd.DataFrame({
         "study_id": ["s1", "s1", "s2", "s3"],
@@ -163,7 +181,8 @@ count = st.integers(0, 200)
 def valid_inputs():
     """One valid sheet row for every input kind, the direction of unsigned kinds included."""
     return st.fixed_dictionaries({
-        "r": correlation, "rho": correlation, "fisher_z": st.floats(-1.8, 1.8),
+        "r": correlation, "rho": correlation, "kendall_tau": correlation, "beta": st.floats(-0.9, 0.85),
+        "fisher_z": st.floats(-1.8, 1.8),
         "partial_r": correlation, "g": st.floats(-3, 3), "d": st.floats(-3, 3),
         "n": st.integers(30, 2000), "n_covariates": st.integers(0, 10),
         "n1": group, "n2": group,

@@ -101,7 +101,8 @@ def test_missing_study_id(tmp_path):
     assert "required" in problem.rule
 
 
-@pytest.mark.parametrize("column, value", [("r", "1.3"), ("r", "-1"), ("rho", "1"), ("partial_r", "-1.2")])
+@pytest.mark.parametrize("column, value", [("r", "1.3"), ("r", "-1"), ("rho", "1"), ("kendall_tau", "-1"),
+                                           ("partial_r", "-1.2")])
 def test_correlation_outside_minus_one_one(tmp_path, column, value):
     extra = ",n_covariates" if column == "partial_r" else ""
     text = f"study_id,{column},n{extra}\nS1,{value},50{',2' if extra else ''}\n"
@@ -109,6 +110,12 @@ def test_correlation_outside_minus_one_one(tmp_path, column, value):
     assert (problem.row, problem.column, problem.value) == (2, column, value)
     assert problem.rule == "must lie strictly between -1 and 1"
     assert str(problem) == f'row 2, column {column}, value "{value}": must lie strictly between -1 and 1'
+
+
+@pytest.mark.parametrize("value, fails", [("0.95", True), ("-1", True), ("0.94", False), ("-0.99", False)])
+def test_beta_range_keeps_the_imputed_r_inside_minus_one_one(tmp_path, value, fails):
+    problems = problems_of(tmp_path, f"study_id,beta,n\nS1,{value},50\n")
+    assert [p.check for p in problems] == (["beta_range"] if fails else [])
 
 
 def test_sample_sizes_too_small_for_the_metric(tmp_path):

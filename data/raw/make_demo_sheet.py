@@ -19,7 +19,10 @@ differ by a small within-study SD (0.05). Each effect size is reported as a stud
 would: one input kind drawn per row, rounded like a paper (2 decimals for r, t, F,
 d; 3 for p and Fisher z; whole numbers for n and counts), some statistics reported
 the other way round (``reverse = yes``) and unsigned F, chi2 and p with
-``direction``. A few rows also give p beside r (two inputs that must agree).
+``direction``. A few rows also give p beside r (two inputs that must agree). A few
+correlations are then re-expressed, with a random stream of their own (seed + 1, so the
+other rows stay as they were), as Kendall's tau (tau = 2 arcsin(r)/pi) and as a
+standardized regression coefficient (beta = r - .05 for r >= .05, Peterson & Brown 2005).
 
 Psychometric artifacts (SIMULATED, from no source): about 80% of the outcome rows give
 the reliability of the alliance measure ``rxx`` (mean .88, SD .04, within [.70, .97]) and
@@ -70,7 +73,7 @@ SETTINGS = {"outpatient": 0.8, "inpatient": 0.2}
 COUNTRIES = ("USA", "Germany", "United Kingdom", "Canada", "Netherlands", "Switzerland", "Australia",
              "Sweden", "Norway", "Italy", "Spain", "Israel")
 COLUMNS = ("study_id", "es_id", "authors", "year", "label", "family",
-           "r", "n", "rho", "fisher_z", "partial_r", "n_covariates", "g", "d", "n1", "n2",
+           "r", "n", "rho", "kendall_tau", "fisher_z", "partial_r", "n_covariates", "beta", "g", "d", "n1", "n2",
            "m1", "sd1", "m2", "sd2", "t", "df", "f", "chi2", "p", "n11", "n12", "n21", "n22",
            "odds_ratio", "or_ci_lower", "or_ci_upper", "log_or", "log_or_se", "reverse", "direction",
            "rxx", "ryy", "ux", "rater", "modality", "measure", "timing", "format", "population", "published", "design",
@@ -281,6 +284,28 @@ def artifact_cells(family: np.ndarray, seed=ARTIFACT_SEED) -> dict[str, np.ndarr
     return cells
 
 
+REEXPRESSED_ROWS = 5
+"""Correlations re-expressed as Kendall's tau and as beta (each), for every input kind on several rows."""
+
+
+def reexpress_correlations(rows: dict, seed: int) -> None:
+    """Turn a few reported r (outcome rows of kind ``r``) into Kendall's tau or a standardized
+    beta, in place: tau = 2 arcsin(r)/pi (inverse of r = sin(pi tau/2)); beta = r - .05 when
+    r >= .05, else r (inverse of Peterson & Brown's r = beta + .05 [beta >= 0]); 2 decimals."""
+    rng = np.random.default_rng(seed)
+    candidates = np.flatnonzero(rows["kind"] == "r")
+    chosen = rng.choice(candidates, size=2 * REEXPRESSED_ROWS, replace=False)
+    size = len(rows["family"])
+    for name in ("kendall_tau", "beta"):
+        rows[name] = np.full(size, np.nan)
+    tau_rows, beta_rows = chosen[:REEXPRESSED_ROWS], chosen[REEXPRESSED_ROWS:]
+    r = rows["r"]
+    rows["kendall_tau"][tau_rows] = np.round(2 * np.arcsin(r[tau_rows]) / np.pi, 2)
+    rows["beta"][beta_rows] = np.round(np.where(r[beta_rows] >= 0.05, r[beta_rows] - 0.05, r[beta_rows]), 2)
+    rows["kind"][tau_rows], rows["kind"][beta_rows] = "kendall_tau", "beta"
+    rows["r"] = np.where(np.isin(np.arange(size), chosen), np.nan, r)
+
+
 def format_cell(value) -> str:
     """A cell as a paper would print it: whole numbers without decimals, blanks for missing."""
     if isinstance(value, (float, np.floating)):
@@ -303,6 +328,7 @@ def make_demo_sheet(seed: int = SEED) -> list[dict[str, str]]:
         tables.append(rows)
     rows = {name: np.concatenate([table.get(name, np.full(len(table["family"]), np.nan)) for table in tables])
             for name in set(tables[0]) | set(tables[1])}
+    reexpress_correlations(rows, seed + 1)
     size = len(rows["family"])
     number = np.char.zfill(rows["study_number"].astype(str), 3)
     rows["study_id"] = np.char.add("S", number)

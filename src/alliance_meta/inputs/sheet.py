@@ -515,7 +515,8 @@ def _add(columns: tuple[str, ...] | str, name: str, function: Callable[[pd.Serie
 
 
 _add(WHOLE_NUMBER_COLUMNS, "whole_number", _is_whole)
-_add(("r", "rho", "partial_r"), "correlation_range", lambda v: (v > -1) & (v < 1))
+_add(("r", "rho", "kendall_tau", "partial_r"), "correlation_range", lambda v: (v > -1) & (v < 1))
+_add("beta", "beta_range", lambda v: (v > -1) & (v < 0.95))  # r = beta + .05 (beta >= 0) inside (-1, 1)
 _add("n", "n_minimum", lambda v: v >= MINIMUM_N)
 _add(("n1", "n2"), "group_minimum", lambda v: v >= MINIMUM_GROUP_SIZE)
 _add(("n11", "n12", "n21", "n22", "n_covariates"), "non_negative", lambda v: v >= 0)
@@ -757,6 +758,8 @@ RULES: dict[str, Rule] = {
         "standard deviations must be positive" if column.startswith("sd") else
         "standard errors must be positive" if column.endswith("_se") else "odds ratios must be positive")),
     "correlation_range": Rule("numbers out of range", _constant("must lie strictly between -1 and 1")),
+    "beta_range": Rule("numbers out of range", _constant(
+        "must lie strictly between -1 and 0.95 (r = beta + .05 for beta >= 0, Peterson & Brown 2005)")),
     "p_range": Rule("numbers out of range", _constant("a p value must lie in (0, 1]")),
     "reliability_range": Rule("numbers out of range", _constant(
         "a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)")),
