@@ -14,7 +14,7 @@ import pytest
 
 from alliance_meta.analyses import location_scale as ls_analysis
 from alliance_meta.analyses import model_comparison, moderators
-from alliance_meta.models import location_scale
+from alliance_meta.models import location_scale, metareg
 
 from test_workflow import snakemake, tiny_sheet  # noqa: F401  (the review_folder fixture is redefined below)
 
@@ -94,7 +94,7 @@ def test_predictions_have_the_moderator_tables_k():
 def test_vif_column_aligns_with_the_coefficients():
     data = effect_sizes()
     aggregated, _ = moderators.aggregate_within(data, ("modality", "rater", "year"), continuous=("year",))
-    fit = moderators.metareg.fit_formula(aggregated, "modality + rater + year", continuous=("year",))
+    fit = metareg.fit_formula(aggregated, "modality + rater + year", continuous=("year",))
     column = model_comparison.vif_column(fit)
     assert column.shape == (len(fit.columns),) and np.isnan(column[0]) and (column[1:] >= 1).all()
     grouped = model_comparison.vif(fit, model_comparison.term_groups(fit.design))

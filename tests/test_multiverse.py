@@ -162,7 +162,7 @@ def test_specification_curve_is_drawn(table, tmp_path):
 def test_rows_converted_from_beta_are_a_choice_only_where_there_are_some(effect_sizes):
     kinds = np.where(np.arange(len(effect_sizes)) % 5 == 0, "beta", "r")
     with_beta = effect_sizes.assign(input_kind=kinds)
-    config = {**CONFIG, "priors": []}
+    config = {**CONFIG, "priors": [], "beta_rows": ["include", "exclude"]}
     specs = multiverse.specifications(config, with_beta)
     assert set(specs["beta_rows"]) == {"include", "exclude"}
     assert multiverse.data_columns(specs).index("beta_rows") == multiverse.data_columns(specs).index("minimum_n") + 1

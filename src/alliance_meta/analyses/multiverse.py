@@ -58,7 +58,7 @@ RESULT_COLUMNS = ("k", "estimate", "ci_lower", "ci_upper", "p", "tau2", "se", "s
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
-    "minimum_n": [0], "beta_rows": [INCLUDE, EXCLUDE], "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
+    "minimum_n": [0], "beta_rows": [INCLUDE], "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
 }
 
 
