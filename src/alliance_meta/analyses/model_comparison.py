@@ -181,7 +181,11 @@ def model_comparison_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(
         design = _design(data, full, numeric, reference_levels, centre)
         if len(data) <= design.matrix.shape[1] + 1:
             continue
-        table = compare_formulas(data, full, reduced, numeric, reference_levels, centre, control).to_frame()
+        try:
+            table = compare_formulas(data, full, reduced, numeric, reference_levels, centre, control).to_frame()
+        except ValueError as error:  # e.g. a moderator with one level in these rows: nothing to compare
+            table = pd.DataFrame([{"comparison": f"{full} vs {reduced}", "model": "full", "formula": full,
+                                   "k": len(data), "note": f"not estimable: {error}"}])
         tables.append(table.assign(n_studies=data["study_id"].nunique(), k_dropped=dropped))
     if not tables:
         return pd.DataFrame(columns=["comparison", "model", "formula", "k", "parameters", "loglik", "aic", "bic",
