@@ -135,3 +135,17 @@ def test_rve_table_layout():
     assert rve.rve_table(frame.iloc[:3].assign(study_id="one")).empty
     with pytest.raises(ValueError, match="rho"):
         rve.robu(frame["yi"], frame["vi"], frame["study_id"], rho=1.5)
+
+
+def test_hierarchical_weights_with_one_effect_size_per_study():
+    """omega^2 is not identified: 0, and tau^2 the DL estimate (robumeta divides by ~0 here and,
+    on dat.bcg, stops with a singular matrix; on the typed-in 'single' data set it reports this)."""
+    from alliance_meta.models.univariate import fit
+
+    data = reference()["cr2"]
+    y, v = np.array(data["yi"], dtype=float), np.array(data["vi"], dtype=float)
+    result = rve.robu(y, v, np.arange(y.size), modelweights="HIER")
+    dl = fit(y, v, "DL")
+    assert result.omega2 == 0 and "not identified" in result.note
+    assert result.tau2 == pytest.approx(dl.tau2, rel=1e-12)
+    assert result.beta[0] == pytest.approx(dl.estimate, rel=1e-12)

@@ -5,7 +5,8 @@
 # tests/reference/rve.json (committed; the tests need no R).
 #
 # Data: robumeta's own examples (corrdat: 172 effect sizes from 39 studies; hierdat: 68 from
-# 15 groups) and metadat's dat.assink2016 (100 effect sizes, 17 studies). For each: robu()
+# 15 groups), metadat's dat.assink2016 (100 effect sizes, 17 studies) and four typed-in studies
+# with one effect size each. For each: robu()
 # with correlated (rho = .8 and .5) and hierarchical weights, intercept-only and with
 # moderators, small = TRUE and FALSE. The rho sensitivity table: robu() at rho = 0, .2, ...,
 # 1 at full precision; robumeta's sensitivity() prints the same numbers to 3-4 significant
@@ -32,7 +33,13 @@ datasets <- list(
                  description = "robumeta::hierdat (robumeta's hierarchical-effects example)"),
   assink2016 = list(data = dat.assink2016, y = "yi", v = "vi", study = "study",
                     moderators = c("year", "pubstatus"),
-                    description = "metadat::dat.assink2016 (delinquency, 17 studies)")
+                    description = "metadat::dat.assink2016 (delinquency, 17 studies)"),
+  # one effect size per study: the hierarchical model's omega^2 is not identified (robumeta's
+  # moment equations coincide and it divides by ~0; here the quotient is negative, so it
+  # reports omega^2 = 0 and the DL-type tau^2, which is what alliance_meta returns)
+  single = list(data = data.frame(y = c(0.6, 0.35, 0.7, 0.48), v = c(0.08, 0.059, 0.12, 0.049), s = 1:4),
+                y = "y", v = "v", study = "s", moderators = character(0),
+                description = "four studies with one effect size each (typed in)")
 )
 
 fit_entry <- function(spec, moderators, weights, rho, small) {
@@ -81,7 +88,7 @@ sensitivity_entry <- function(spec, moderators) {
 out_sets <- lapply(names(datasets), function(name) {
   spec <- datasets[[name]]
   fits <- list()
-  for (moderators in list(character(0), spec$moderators)) {
+  for (moderators in unique(list(character(0), spec$moderators))) {
     for (small in c(TRUE, FALSE)) {
       fits[[length(fits) + 1]] <- fit_entry(spec, moderators, "CORR", 0.8, small)
       fits[[length(fits) + 1]] <- fit_entry(spec, moderators, "CORR", 0.5, small)
@@ -94,7 +101,7 @@ out_sets <- lapply(names(datasets), function(name) {
        study = I(as.character(d[[spec$study]])),
        covariates = lapply(setNames(spec$moderators, spec$moderators), function(m) I(sprintf("%.17g", d[[m]]))),
        fits = fits,
-       sensitivity = list(sensitivity_entry(spec, character(0)), sensitivity_entry(spec, spec$moderators)))
+       sensitivity = lapply(unique(list(character(0), spec$moderators)), function(m) sensitivity_entry(spec, m)))
 })
 
 # CR2 (clubSandwich) for univariate rma.uni fits, one row per study (dat.bcg, log RR):

@@ -72,10 +72,13 @@ class RveResult:
     n_studies: int
     small: bool = True
     level: float = 95.0
+    note: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient in ``rve.csv`` layout (``model`` is ``corr`` or ``hier``)."""
         note = "small-sample corrected (Tipton 2015)" if self.small else "no small-sample correction"
+        if self.note:
+            note += f"; {self.note}"
         if np.any(self.df < 4):
             note += "; df < 4: do not trust the p value (Tipton 2015)"
         return pd.DataFrame({
@@ -160,7 +163,7 @@ def _corr_moments(data: _Prepared, rho: float):
 
 
 def _hier_moments(data: _Prepared):
-    """(tau^2, omega^2) of the hierarchical-effects model, both truncated at 0 (robumeta)."""
+    """(tau^2, omega^2, note) of the hierarchical-effects model, both truncated at 0 (robumeta)."""
     X, v = data.X, data.v
     w = 1.0 / v
     _, bread, e = _weighted_fit(data, w)
@@ -184,12 +187,16 @@ def _hier_moments(data: _Prepared):
     a2 = float(w.sum()) - _trace(bread, sum_xwjwx)
     b2 = float(w.sum()) - _trace(bread, sum_xwwx)
     c2 = m - p1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        omega2 = ((qa - c1) * a2 - (qe - c2) * a1) / (b1 * a2 - b2 * a1)
-        omega2 = max(0.0, omega2) if np.isfinite(omega2) else np.nan
-        tau2 = (qe - c2) / a2 - omega2 * (b2 / a2)
-        tau2 = max(0.0, tau2) if np.isfinite(tau2) else np.nan
-    return tau2, omega2
+    determinant = b1 * a2 - b2 * a1
+    if abs(determinant) <= 1e-10 * (abs(b1 * a2) + abs(b2 * a1)):
+        # one effect size per study: J = I makes A1 = B1 and A2 = B2, so the two moment
+        # equations coincide and omega^2 is not identified; as robumeta when its division by
+        # (numerically) zero comes out negative: omega^2 = 0 and tau^2 the DL-type estimate
+        return max(0.0, (qe - c2) / a2), 0.0, ("every study has one effect size: omega^2 is not "
+                                              "identified and set to 0")
+    omega2 = max(0.0, ((qa - c1) * a2 - (qe - c2) * a1) / determinant)
+    tau2 = max(0.0, (qe - c2) / a2 - omega2 * (b2 / a2))
+    return tau2, omega2, ""
 
 
 def _symmetric_inverse_root(matrices: np.ndarray) -> np.ndarray:
@@ -258,19 +265,20 @@ def robu(yi, vi, study_id, X=None, names=None, modelweights: str = "CORR", rho: 
     if modelweights == "CORR" and not 0 <= rho <= 1:
         raise ValueError("rho must be between 0 and 1")
     data = _prepare(yi, vi, study_id, X, names)
+    note = ""
     if modelweights == "CORR":
         tau2, _, _, i2 = _corr_moments(data, rho)
         omega2 = np.nan
         vbar = _study_sums(data, data.v) / data.blocks.sizes
         w = 1.0 / (data.sizes_per_row * (vbar[data.blocks.study_of_row] + tau2))
     else:
-        tau2, omega2 = _hier_moments(data)
+        tau2, omega2, note = _hier_moments(data)
         i2, rho = np.nan, np.nan
         w = 1.0 / (data.v + tau2 + omega2)
     beta, se, df, statistic, p, vcov, critical = _robust(data, w, modelweights, small, level)
     return RveResult(modelweights, data.names, beta, se, df, statistic, p, beta - critical * se,
                      beta + critical * se, vcov, float(tau2), float(omega2), float(rho), float(i2),
-                     int(data.y.size), data.blocks.n_studies, small, level)
+                     int(data.y.size), data.blocks.n_studies, small, level, note)
 
 
 def sensitivity(yi, vi, study_id, X=None, names=None, rhos=SENSITIVITY_RHOS, small: bool = True,

@@ -228,10 +228,10 @@ def mantel_haenszel(ai, bi, ci, di, level: float = 95, correct: bool = True) -> 
     yi, vi = log_odds_ratios(t)
     q = max(0.0, float(np.sum((yi - estimate) ** 2 / vi))) if t.k > 1 else 0.0
     q_p, i2, h2 = _heterogeneity(q, t.k - 1)
+    if (np.column_stack([a, b, c, d]) == 0).any():
+        notes.append("Q from log odds ratios with 1/2 added to tables with a zero cell (as metafor)")
     return CountResult("MH", t.k, estimate, se, statistic, p, lower, upper, lower, upper, 0.0,
-                       i2, h2, q, t.k - 1, q_p, t.double_zero, tests,
-                       note=_join(*notes, "Q from log odds ratios with 1/2 added to tables with a zero cell"),
-                       level=level)
+                       i2, h2, q, t.k - 1, q_p, t.double_zero, tests, note=_join(*notes), level=level)
 
 
 def _breslow_day(t: Tables, odds_ratio: float) -> dict:
