@@ -15,6 +15,7 @@ include: "workflow/rules/moderators.smk"
 include: "workflow/rules/bias.smk"
 include: "workflow/rules/bayes.smk"
 include: "workflow/rules/multiverse.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"  # keep last: the report collects every stage's outputs
 
 
