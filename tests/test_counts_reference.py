@@ -129,7 +129,7 @@ def test_glmm_against_metafor_defaults(name, entry):
     # glmer's default stopped short: the likelihood (equal to lme4's, test below) is higher at
     # our maximum than at glmer's estimates, and the gap in the estimate is real, not rounding
     point = entry["deviance_points"][0]
-    model = counts._Glmm.of(counts.tables(*cells(name)), entry["nagq"])
+    model = counts.GlmmLikelihood.of(counts.tables(*cells(name)), entry["nagq"])
     at_glmer = model.loglik(np.concatenate([point["alpha"], [point["beta"], point["theta"]]]))
     assert ours.tests["loglik"] > at_glmer + 1e-8
     assert not close(ours.estimate, entry["estimate"], 1e-5)
@@ -139,8 +139,8 @@ def test_glmm_against_metafor_defaults(name, entry):
 def test_glmm_likelihood_is_lme4s(name, entry):
     """Our quadrature of the marginal likelihood equals lme4's deviance function."""
     table = counts.tables(*cells(name))
-    model = counts._Glmm.of(table, entry["nagq"])
-    offset = 0.0 if entry["nagq"] == 1 else -2 * counts._saturated_loglik(table)
+    model = counts.GlmmLikelihood.of(table, entry["nagq"])
+    offset = 0.0 if entry["nagq"] == 1 else -2 * counts.saturated_loglik(table)
     tolerance = 1e-6 if entry["nagq"] == 1 else 1e-9
     for point in entry["deviance_points"]:
         theta = np.concatenate([point["alpha"], [point["beta"], point["theta"]]])
@@ -193,3 +193,17 @@ def test_count_rows_reverse_and_one_table_per_study():
     assert "13 further table(s)" in rows.loc[0, "note"]
     everything = counts.count_rows(doubled, methods=("MH",), duplicates="all")
     assert everything.loc[0, "k"] == 26
+
+
+def test_glmm_one_table_is_the_table_odds_ratio():
+    """With one table tau^2 = 0 (as metafor) and the model is saturated: the sample log OR, Woolf's SE."""
+    result = counts.glmm([5], [20], [10], [15])
+    assert result.tau2 == 0 and result.k == 1
+    assert result.estimate == pytest.approx(math.log(5 * 15 / (20 * 10)), rel=1e-9)
+    assert result.se == pytest.approx(math.sqrt(1 / 5 + 1 / 20 + 1 / 10 + 1 / 15), rel=1e-7)
+
+
+def test_glmm_separation_is_reported_not_estimated():
+    result = counts.glmm([0, 0, 0], [20, 30, 12], [10, 7, 3], [15, 25, 9])
+    assert not result.converged and math.isnan(result.estimate) and "diverges" in result.note
+    assert math.isnan(counts.mantel_haenszel([0, 0, 0], [20, 30, 12], [10, 7, 3], [15, 25, 9]).estimate)

@@ -46,6 +46,8 @@ from alliance_meta.engines.heterogeneity import i2_h2, level_alpha, typical_samp
 from alliance_meta.models.univariate import CONTRACT_COLUMNS, EXTRA_COLUMNS, PoolingResult
 
 METHODS = ("MH", "Peto", "GLMM")
+SEPARATION = 30.0
+"""|log OR| beyond which the GLMM estimate is taken as diverging (an odds ratio above 10^13)."""
 COUNT_COLUMNS = ("n11", "n12", "n21", "n22")
 """The codebook's 2x2 cells: rows stronger / weaker alliance, columns favourable / unfavourable."""
 
@@ -315,7 +317,7 @@ def _log1pexp(x):
 
 
 @dataclass(frozen=True)
-class _Glmm:
+class GlmmLikelihood:
     """The marginal log-likelihood of model UM.FS, one term per table, by adaptive quadrature."""
 
     t: Tables
@@ -465,7 +467,7 @@ def _fixed_effects_fit(t: Tables, beta_start: float = 0.0, max_iterations: int =
     return alpha, beta, current, False
 
 
-def _saturated_loglik(t: Tables) -> float:
+def saturated_loglik(t: Tables) -> float:
     """Binomial log-likelihood with each row's own proportion (0 log 0 = 0)."""
     def part(x, n):
         p = x / n
@@ -507,7 +509,7 @@ class GlmmFit:
 def maximise_glmm(t: Tables, nagq: int = 7, max_iterations: int = 200) -> GlmmFit:
     """Maximum likelihood of model UM.FS on the tables ``t`` (see :func:`glmm`)."""
     k = t.k
-    model = _Glmm.of(t, nagq)
+    model = GlmmLikelihood.of(t, nagq)
     alpha_fe, beta_fe, _, _ = _fixed_effects_fit(t)
     if k == 1:  # as metafor: tau^2 = 0, the fixed-effects fit
         theta = np.concatenate([alpha_fe, [beta_fe, 0.0]])
@@ -568,8 +570,14 @@ def glmm(ai, bi, ci, di, level: float = 95, nagq: int = 7, max_iterations: int =
     beta, tau2 = float(fit.theta[k]), float(fit.theta[k + 1] ** 2)
     variance = float(fit.covariance[k, k])
     se = math.sqrt(variance) if variance > 0 else math.nan
-    if not fit.converged:
+    converged = fit.converged
+    if not converged:
         notes.append(f"GLMM did not converge in {max_iterations} Newton steps")
+    elif abs(beta) > SEPARATION or not math.isfinite(se):
+        converged = False
+        notes.append("GLMM estimate diverges (separation: one outcome never occurs in one row of the tables)")
+    if not converged:
+        beta = se = tau2 = math.nan
     statistic, p, lower, upper, critical = _wald(beta, se, level)
     half_width = critical * math.sqrt(se * se + tau2)
     if k > 1:
@@ -577,18 +585,19 @@ def glmm(ai, bi, ci, di, level: float = 95, nagq: int = 7, max_iterations: int =
         if not fe_converged:
             notes.append("fixed-effects logistic model (for the heterogeneity tests) did not converge")
         q_wald = _wald_heterogeneity(t)
-        q_lrt = max(0.0, -2 * (loglik_fe - _saturated_loglik(t)))
+        q_lrt = max(0.0, -2 * (loglik_fe - saturated_loglik(t)))
         q_p = float(special.chdtrc(k - 1, q_wald))
         q_lrt_p = float(special.chdtrc(k - 1, q_lrt))
         i2, h2 = i2_h2(tau2, typical_sampling_variance(log_odds_ratios(t)[1]))
     else:
         q_wald = q_lrt = q_p = q_lrt_p = math.nan
         i2, h2 = 0.0, 1.0
-    notes.append(f"UM.FS by ML, adaptive Gauss-Hermite quadrature ({nagq} node{'s' if nagq > 1 else ''}); "
-                 f"Q is the Wald test of the saturated model (LRT {q_lrt:.4g})")
+    notes.append(f"UM.FS by ML, adaptive Gauss-Hermite quadrature ({nagq} node{'s' if nagq > 1 else ''})"
+                 + (f"; Q is the Wald test of the saturated model (LRT {q_lrt:.4g})" if k > 1 else
+                    "; one table: tau^2 = 0"))
     tests = {"q_lrt": q_lrt, "q_lrt_p": q_lrt_p, "loglik": fit.loglik, "nagq": nagq}
     return CountResult("GLMM", k, beta, se, statistic, p, lower, upper, beta - half_width, beta + half_width,
-                       tau2, float(i2), float(h2), q_wald, k - 1, q_p, t.double_zero, tests, fit.converged,
+                       tau2, float(i2), float(h2), q_wald, k - 1, q_p, t.double_zero, tests, converged,
                        fit.iterations, _join(*notes), level)
 
 
