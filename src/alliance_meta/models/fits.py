@@ -500,7 +500,8 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                 else:
                     chosen.append("cr2")
             rows += [fitted.with_test(test).to_frame() for test in chosen]
-        return (pd.concat(rows, ignore_index=True) if rows else empty_pooled_frame(metric, dependence)), notes
+        table = pd.concat(rows, ignore_index=True) if rows else empty_pooled_frame(metric, dependence)
+        return _with_count_rows(table, effect_sizes, metric, level, notes), notes
     composites = aggregate(as_frame(effect_sizes), method=aggregate_method, rho=rho)
     common = dict(effect_sizes=effect_sizes, metric=metric, aggregate_method=aggregate_method, rho=float(rho),
                   level=float(level))
@@ -510,7 +511,22 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
             row = _univariate(composites, method, engine_test, **common).to_frame()
             row["test"] = test
             rows.append(row)
-    return pd.concat(rows, ignore_index=True), notes
+    return _with_count_rows(pd.concat(rows, ignore_index=True), effect_sizes, metric, level, notes), notes
+
+
+def _with_count_rows(table: pd.DataFrame, effect_sizes: pd.DataFrame, metric, level, notes: list) -> pd.DataFrame:
+    """Under ``metric = "log_or"``, the rows ``MH``, ``Peto`` and ``GLMM`` of the family's 2x2 counts
+    (:func:`alliance_meta.models.counts.count_rows`: no continuity correction) below the others."""
+    if metric != "log_or":
+        return table
+    from alliance_meta.models.counts import count_rows
+
+    counts = count_rows(effect_sizes, metric, level=level)
+    if counts.empty:
+        notes.append("metric log_or: no rows with 2x2 counts, so no MH, Peto or GLMM rows")
+        return table
+    notes.append(f"2x2 counts: {counts['note'].iloc[0]}")
+    return pd.concat([table, counts], ignore_index=True)
 
 
 def empty_pooled_frame(metric: str | None, dependence: str = "aggregate") -> pd.DataFrame:
