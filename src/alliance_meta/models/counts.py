@@ -157,10 +157,12 @@ class CountResult:
     def pooling_result(self, metric: str | None = "log_or") -> PoolingResult:
         """The result as a :class:`PoolingResult` (``pooled.csv`` layout, test ``z``)."""
         nan = math.nan
-        return PoolingResult(self.method, "z", self.k, self.estimate, self.se, self.statistic, self.p,
-                             self.ci_lower, self.ci_upper, self.pi_lower, self.pi_upper, self.tau2,
-                             nan, nan, self.i2, nan, nan, self.h2, nan, nan, self.q, self.q_df,
-                             self.q_p, self.converged, self.iterations, self.note, metric, self.level)
+        return PoolingResult(
+            method=self.method, test="z", k=self.k, estimate=self.estimate, se=self.se, statistic=self.statistic,
+            p=self.p, ci_lower=self.ci_lower, ci_upper=self.ci_upper, pi_lower=self.pi_lower, pi_upper=self.pi_upper,
+            tau2=self.tau2, tau2_ci_lower=nan, tau2_ci_upper=nan, i2=self.i2, i2_ci_lower=nan, i2_ci_upper=nan,
+            h2=self.h2, h2_ci_lower=nan, h2_ci_upper=nan, q=self.q, q_df=self.q_df, q_p=self.q_p,
+            converged=self.converged, iterations=self.iterations, note=self.note, metric=metric, level=self.level)
 
     def as_row(self, metric: str | None = "log_or") -> dict:
         return self.pooling_result(metric).as_row()
