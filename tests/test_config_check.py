@@ -42,7 +42,7 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"multiverse": {"priors": [{"family": "log_t", "mu": -3.0}]}},
      "multiverse.priors[0]: needs the key sigma (a log_t prior)"),
     ({"moderator": ["rater"]}, "moderator: unknown key; did you mean moderators?"),
-    ({"zzz": 1}, "zzz: unknown key; allowed keys: sheet, sheet_name, decimal, families,"),
+    ({"zzz": 1}, "zzz: unknown key; allowed keys: sheet, sheet_name, decimal, second_coder, families,"),
     ({"pooling": {"main_method": "reml"}}, "pooling.main_method: 'reml' is not one of common, DL,"),
     ({"pooling": {"main_method": "DL", "methods": ["common", "REML"]}},
      "pooling.main_method: DL is not among pooling.methods (common, REML); add it there or choose one of them"),

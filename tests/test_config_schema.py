@@ -50,9 +50,11 @@ def test_every_object_of_the_schema_rejects_unknown_keys():
     objects = list(_objects(schema))
     open_objects = [path for path, spec in objects if "properties" in spec and spec.get("additionalProperties") is not False]
     assert len(objects) > 10 and not open_objects, f"objects that accept any key: {open_objects}"
-    # reference_levels is a mapping from moderator names (checked by alliance_meta.inputs.config_check)
-    maps = [path for path, spec in objects if "properties" not in spec]
-    assert maps == ["$/properties/reference_levels"]
+    # free mappings: moderator names to reference levels or prediction values (keys checked by
+    # alliance_meta.inputs.config_check), measure names to reliabilities
+    maps = {path for path, spec in objects if "properties" not in spec}
+    assert maps == {"$/properties/reference_levels", "$/properties/prediction_values",
+                    "$/properties/psychometric/properties/reliability"}
 
 
 def test_empty_config_gets_the_contract_defaults():

@@ -85,7 +85,7 @@ def test_config_problems_stop_the_run_at_once_before_any_job(review_folder: Path
     result = snakemake(review_folder, "--dry-run", check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    lines = [line.strip() for line in output.splitlines()]
+    lines = [line.strip() for line in output.splitlines() if not line.startswith("Using workflow specific profile")]
     assert lines[0].startswith("config/config.yaml: 3 problems"), output
     assert "bayes.draw: unknown key; did you mean bayes.draws?" in lines
     assert "bayes.prior.mu_sdd: unknown key; did you mean bayes.prior.mu_sd?" in lines

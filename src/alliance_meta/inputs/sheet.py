@@ -412,7 +412,8 @@ def _years(cells: pd.Series, epoch: datetime.datetime, notes: list[str]) -> pd.S
     """The ``year`` column with every date (a spreadsheet date, or a date written as text)
     replaced by its year; a year typed into a date-formatted cell is taken back."""
     converted = cells.map(lambda cell: _year_of_date(cell, epoch))
-    changed = [index + 1 for index in cells.index if converted[index] is not cells[index]]
+    changed = [index + 1 for index in cells.index
+               if not (converted[index] is cells[index] or str(converted[index]) == str(cells[index]))]
     if changed:
         notes.append(f"dates in the year column read as years (rows {', '.join(map(str, changed))})")
     return converted

@@ -143,6 +143,8 @@ NUMBER_RULES: dict[str, NumberRule] = {
     "n11": _COUNT, "n12": _COUNT, "n21": _COUNT, "n22": _COUNT,
     "odds_ratio": _POSITIVE, "or_ci_lower": _POSITIVE, "or_ci_upper": _POSITIVE,
     "log_or": NumberRule(), "log_or_se": _POSITIVE,
+    "rxx": NumberRule(minimum=0, maximum=1, strict_minimum=True), "ryy": NumberRule(minimum=0, maximum=1, strict_minimum=True),
+    "ux": _POSITIVE,
 }
 """The range of every numeric codebook column, as ``inputs.sheet`` checks it (a test compares them)."""
 

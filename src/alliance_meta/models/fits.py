@@ -488,7 +488,7 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
             notes.append("dependence = multilevel: rma.mv has no Knapp-Hartung test; test 't' (k - p df) "
                          "written instead")
     if len(effect_sizes) == 0:
-        return empty_pooled_frame(metric, dependence), notes + ["no effect sizes: header only"]
+        return empty_pooled_frame(metric, dependence), notes + ["no effect sizes in this family (k = 0): header only"]
     rows = []
     if dependence == "multilevel":
         for method in [m for m in MULTILEVEL_METHODS if m in methods]:
