@@ -118,7 +118,7 @@ def test_bad_input():
 
 def test_plot_draws(tmp_path):
     from alliance_meta.plots.gosh import gosh_plot
-    from alliance_meta.plots.subgroups import save_figure
+    from alliance_meta.plots.style import save_figure
 
     result = ours(reference()["full"]["name"], "REML")
     for highlight in ([], [0, 3]):

@@ -13,9 +13,9 @@ from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.inputs.dependence import aggregate
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.gosh import gosh_plot
-from alliance_meta.plots.influence import message_figure
+from alliance_meta.plots.style import message_figure
 from alliance_meta.plots.provenance import figure_note
-from alliance_meta.plots.subgroups import save_figure
+from alliance_meta.plots.style import save_figure
 
 snakemake = globals()["snakemake"]
 family = snakemake.wildcards.family

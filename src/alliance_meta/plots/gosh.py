@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
-from alliance_meta.plots.subgroups import STYLE, display_scale  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale  # noqa: E402
 
 WITH_COLOUR = "#b2182b"
 WITHOUT_COLOUR = "#4d4d4d"
