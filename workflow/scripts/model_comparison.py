@@ -17,7 +17,11 @@ if comparison is None:
     logger.info("no effect sizes in this family (k = 0): writing headers only")
     comparison = model_comparison_table(effect_sizes.iloc[:0], [])
     predictions = prediction_table(effect_sizes.iloc[:0], [], params.metric)
-for row in comparison[comparison["model"] == "full"].itertuples():
-    logger.info("%s: k = %d, LRT = %.3f on %d df, p = %.4f", row.comparison, row.k, row.lrt, row.lrt_df, row.lrt_p)
+for row in comparison[comparison["model"] == "full"].to_dict("records"):
+    if "lrt" in row and row["lrt"] == row["lrt"]:  # NaN: not estimable, said in the note
+        logger.info("%s: k = %d, LRT = %.3f on %d df, p = %.4f", row["comparison"], row["k"], row["lrt"],
+                    row["lrt_df"], row["lrt_p"])
+    else:
+        logger.info("%s: %s", row["comparison"], row.get("note", "not estimable"))
 write_table(comparison, snakemake.output.comparison)
 write_table(predictions, snakemake.output.predictions)
