@@ -12,7 +12,16 @@ import json
 import math
 from pathlib import Path
 
+import os
+
 import numpy as np
+from hypothesis import settings
+
+#: Property tests draw the same examples on every run (a CI result does not depend on luck);
+#: ``HYPOTHESIS_PROFILE=explore pytest ...`` draws new, more examples to look for bugs.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 

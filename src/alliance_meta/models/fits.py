@@ -295,7 +295,7 @@ class MultilevelFit(Fit):
 
     @property
     def pvalue(self) -> float:
-        statistic = abs(self.estimate / self.se)
+        statistic = abs(_ratio(self.estimate, self.se))
         return float(2 * (stats.norm.sf(statistic) if math.isinf(self.df) else stats.t.sf(statistic, self.df)))
 
     @property
@@ -326,7 +326,7 @@ class MultilevelFit(Fit):
         fitted, (se, df) = self.result, self._inference
         estimate = self.estimate
         critical = self.critical()
-        statistic = estimate / se
+        statistic = _ratio(estimate, se)
         half_pi = critical * math.sqrt(se**2 + self.tau2)
         ci = fitted.sigma2_ci if fitted.sigma2_ci is not None else np.full((2, 2), np.nan)
         i2 = self.i2
@@ -562,3 +562,8 @@ def fit_options(config: dict, family: str) -> dict:
     return dict(method=method, test="z", level=float(config["pooling"]["level"]), dependence=dependence,
                 rho=float(config["aggregate_rho"]), aggregate_method=config["aggregate_method"],
                 metric=config["metric"][family])
+
+
+def _ratio(estimate: float, se: float) -> float:
+    """estimate / se, NaN when the standard error is 0 (e.g. CR2 with identical effect sizes)."""
+    return estimate / se if se > 0 else math.nan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,9 @@ from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pe
 from alliance_meta.analyses.bias.results import TEST_ORDER, BiasTest, _arrays, bias_frame
 from alliance_meta.analyses.bias.selection import selection_model
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill
+
+EQUAL_VARIANCES = ("not estimable: every study has the same sampling variance, so a regression on the "
+                   "standard error (or their rank correlation) is undefined")
 
 
 def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: float = 95,
@@ -45,10 +49,15 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
             names = {"pet": ["pet", "peese", "pet_peese"],
                      "fail_safe_n": ["fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"]}.get(name, [name])
             rows.extend(BiasTest(test=n, statistic=math.nan, note=f"not estimable: k = {yi.size} studies, the test needs at least {needed}") for n in names)
-    if yi.size >= 3:
+    equal_variances = yi.size >= 3 and np.ptp(vi) <= 1e-12 * np.max(vi)
+    if equal_variances:  # the predictor of the regressions and the rank test is constant
+        rows.extend(BiasTest(test=n, statistic=math.nan, note=EQUAL_VARIANCES)
+                    for n in ("egger", "egger_lm", "rank", "pet", "peese", "pet_peese"))
+    if yi.size >= 3 and not equal_variances:
         attempt("egger", lambda: egger_test(yi, vi, method, level))
         attempt("egger_lm", lambda: egger_lm_test(yi, vi, level))
         attempt("rank", lambda: rank_test(yi, vi))
+    if yi.size >= 3:
         result = attempt("trim_and_fill", lambda: trim_and_fill(
             yi, vi, method, trimfill_estimator, trimfill_side, level=level))
         if result is not None:
@@ -57,11 +66,14 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
     if yi.size >= 1:
         for kind in ("Rosenthal", "Orwin", "Rosenberg"):
             attempt("fail_safe_n" if kind == "Rosenthal" else f"fail_safe_n_{kind.lower()}", lambda kind=kind: fail_safe_n(yi, vi, kind, fail_safe_alpha))
-    if yi.size >= 3:
+    if yi.size >= 3 and not equal_variances:
         attempt("pet_peese", lambda: pet_peese(yi, vi, level, pet_peese_alpha, pet_peese_sided))
     if yi.size >= 4:
         result = attempt("selection_model", lambda: selection_model(yi, vi, tuple(selection_steps) + (1.0,), level))
         if result is not None:
             rows[-1] = result.as_test()
+    rows = [row if not math.isnan(row.statistic) or row.note.startswith("not estimable")
+            else replace(row, note="; ".join(filter(None, ["not estimable: undefined for these data", row.note])))
+            for row in rows]
     rows.sort(key=lambda row: TEST_ORDER.index(row.test))
     return bias_frame(rows, metric), filled

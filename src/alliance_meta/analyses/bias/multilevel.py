@@ -24,7 +24,7 @@ def egger_row(data: pd.DataFrame, *, rho: float = 0.0, method: str = "REML", lev
     CR2 se and t interval. Fields of :class:`alliance_meta.analyses.bias.BiasTest`."""
     row = {"test": "egger_multilevel", "statistic": np.nan}
     if data["study_id"].nunique() < 3:
-        return row | {"note": "needs at least 3 studies"}
+        return row | {"note": "not estimable: the test needs at least 3 studies"}
     yi, vi, study = _arrays(data)
     X = np.column_stack([np.ones(yi.size), np.sqrt(vi)])
     fit = multilevel.fit(yi, vi, study, X, method=method, level=level, rho=rho, names=["intrcpt", "sei"],

@@ -78,9 +78,9 @@ def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str
             k0_raw = (4 * sum_ranks - k * (k + 1)) / (2 * k - 1)
             variance = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw**3 + 27 * k0_raw**2 + 17 * k0_raw
                         - 18 * k * k0_raw**2 - 18 * k * k0_raw + 6 * k**2 * k0_raw) / 24
-            se_k0 = 4 * math.sqrt(variance) / (2 * k - 1)
+            se_k0 = 4 * math.sqrt(variance) / (2 * k - 1) if variance >= 0 else math.nan  # R: NaN
         k0 = int(max(0, np.round(k0_raw)))  # R's round(): half to even, as numpy
-        se_k0 = max(0.0, se_k0)
+        se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)
     if k0 > 0:
         filled_yi = sign * (2 * beta - y[k - k0:])
         filled_vi = v[k - k0:]
