@@ -48,13 +48,28 @@ def csv_bytes(folder: Path) -> dict[str, bytes]:
             for top in ("results", "data/processed") for path in sorted((folder / top).rglob("*.csv"))}
 
 
+@pytest.fixture(scope="module")
+def completed(tmp_path_factory):
+    """Each case run once in this module: ``completed(case)`` is (folder, first run's result).
+
+    The byte-identical and killed-run tests compare against these runs instead of repeating them.
+    """
+    runs: dict[str, tuple[Path, subprocess.CompletedProcess, bytes]] = {}
+
+    def get(case: str):
+        if case not in runs:
+            folder = review_folder(case, tmp_path_factory.mktemp("completed"))
+            before = (folder / "data" / "raw" / "studies.csv").read_bytes()
+            runs[case] = folder, run(folder), before
+        return runs[case]
+    return get
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_case_runs_to_its_expected_outcome(case, tmp_path):
-    folder = review_folder(case, tmp_path)
+def test_case_runs_to_its_expected_outcome(case, completed):
+    folder, result, before = completed(case)
     expected = (folder / "expected.yaml").read_text().split("\n", 1)
     raw = folder / "data" / "raw" / "studies.csv"
-    before = raw.read_bytes()
-    result = run(folder)
     assert raw.read_bytes() == before, "the raw sheet was written to"
     assert not tracebacks(folder, result), f"traceback in {tracebacks(folder, result)}\n{result.stderr[-3000:]}"
     if expected[0].strip() == "report":
@@ -78,16 +93,18 @@ def test_families_without_rows_are_not_analysed(tmp_path):
     assert "results/dropout" not in result.stdout
 
 
-def test_two_runs_give_byte_identical_csvs(tmp_path):
-    first, second = review_folder("two_studies", tmp_path / "a"), review_folder("two_studies", tmp_path / "b")
-    assert run(first).returncode == 0
+def test_two_runs_give_byte_identical_csvs(tmp_path, completed):
+    first, first_result, _ = completed("two_studies")
+    second = review_folder("two_studies", tmp_path)
+    assert first_result.returncode == 0
     assert run(second).returncode == 0
-    assert csv_bytes(first) == csv_bytes(second)
+    assert csv_bytes(first) and csv_bytes(first) == csv_bytes(second)
 
 
-def test_killed_run_restarts_with_the_same_command(tmp_path):
-    reference, killed = review_folder("one_study", tmp_path / "a"), review_folder("one_study", tmp_path / "b")
-    assert run(reference).returncode == 0
+def test_killed_run_restarts_with_the_same_command(tmp_path, completed):
+    reference, reference_result, _ = completed("one_study")
+    killed = review_folder("one_study", tmp_path)
+    assert reference_result.returncode == 0
     command = [*SNAKEMAKE, "--directory", str(killed)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
