@@ -13,9 +13,10 @@ from alliance_meta.engines.transforms import back_transform
 
 
 CONTRACT_COLUMNS = ("test", "statistic", "p", "estimate", "k_imputed")
-EXTRA_COLUMNS = ("se", "ci_lower", "ci_upper", "df", "side", "note")
+EXTRA_COLUMNS = ("se", "ci_lower", "ci_upper", "df", "side", "note", "observed", "expected", "svalue_ci")
 TEST_ORDER = ("egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
-              "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model")
+              "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model", "tes", "henmi_copas",
+              "svalue")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class BiasTest:
     df: float = math.nan
     side: str = ""
     note: str = ""
+    observed: float = math.nan  # tes: observed number of significant studies
+    expected: float = math.nan  # tes: expected number
+    svalue_ci: float = math.nan  # svalue: the S-value of the confidence limit (statistic: of the estimate)
 
 
 def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
