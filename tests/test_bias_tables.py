@@ -20,7 +20,7 @@ from alliance_meta.plots.subgroups import save_figure
 DATASET = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())["datasets"]["molloy2014"]
 YI, VI = np.array(DATASET["yi"]), np.array(DATASET["vi"])
 TESTS = ["egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
-         "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model"]
+         "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model", "tes", "henmi_copas", "svalue"]
 
 
 def test_bias_table_has_the_contract_rows_and_columns():

@@ -594,7 +594,7 @@ def _with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFram
     return frame
 
 
-def selection_models(yi, vi, types=TYPES, steps=DEFAULT_STEPS, alternative: str = "greater",
+def fit_selection_models(yi, vi, types=TYPES, steps=DEFAULT_STEPS, alternative: str = "greater",
                      level: float = 95) -> dict[str, SelectionModel | str]:
     """Every selection model in ``types``: the fit, or the reason it could not be fitted."""
     fits: dict[str, SelectionModel | str] = {}
@@ -611,7 +611,7 @@ def selection_models_table(yi, vi, types=TYPES, steps=DEFAULT_STEPS, level: floa
     """``selection_models.csv``: one row per selection model type, with back-transformed columns
     for ``metric``; a model that cannot be fitted gives NaN and the reason in ``note``."""
     rows = []
-    for type_, fit in selection_models(yi, vi, types, steps, alternative, level).items():
+    for type_, fit in fit_selection_models(yi, vi, types, steps, alternative, level).items():
         if isinstance(fit, SelectionModel):
             rows.append(fit.as_row())
         else:

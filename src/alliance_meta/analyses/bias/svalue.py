@@ -87,10 +87,10 @@ class SValue:
                         note=self.note)
 
 
-def svalue(yi, vi, q: float = 0.0, level: float = 95, alpha_select: float = 0.05, favor_positive: bool | None = None,
+def s_values(yi, vi, q: float = 0.0, level: float = 95, alpha_select: float = 0.05, favor_positive: bool | None = None,
            eta_max: float = 200.0) -> SValue:
     """S-values for shifting the estimate and its confidence limit to ``q``; ``favor_positive``
-    None: publication bias favours the direction of the uncorrected estimate."""
+    None: publication bias favours the sign of the uncorrected estimate."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     if yi.size < 2:
         raise ValueError(f"S-values need at least 2 studies; got k = {yi.size}")
@@ -98,12 +98,12 @@ def svalue(yi, vi, q: float = 0.0, level: float = 95, alpha_select: float = 0.05
     base = 1 / (vi + tau2)
     uncorrected = robust_weighted_mean(yi, vi, base, level)
     if favor_positive is None:
-        favor_positive = uncorrected.estimate >= q
+        favor_positive = bool(uncorrected.estimate >= 0)
     sign = 1.0 if favor_positive else -1.0
     y, target = sign * yi, sign * q
-    if (uncorrected.estimate - q) * sign < 0:
-        raise ValueError(f"the uncorrected estimate {uncorrected.estimate:.4g} is not beyond q = {q} in the "
-                         "favoured direction")
+    if (uncorrected.estimate - q) * sign <= 0:
+        raise ValueError(f"q = {q:g} must lie between 0 and the uncorrected estimate {uncorrected.estimate:.4g} "
+                         "(on the favoured side)")
     affirmative = (2 * stats.norm.sf(np.abs(y) / np.sqrt(vi)) < alpha_select) & (y > 0)
     k_affirmative = int(affirmative.sum())
     if k_affirmative == 0 or k_affirmative == yi.size:
