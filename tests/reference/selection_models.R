@@ -9,7 +9,8 @@
 # - `tight`: control = list(reltol = 1e-12, maxit = 1000, intCtrl = list(rel.tol = 1e-10)).
 # With the default integration tolerance metafor's log likelihood is off by up to ~1e-3 and its
 # optimum by ~1e-3 where the likelihood is flat, so `loglik_at` also evaluates metafor's own
-# likelihood (.selmodel.ll.cont / .selmodel.ll.stepfun) at each optimum with rel.tol 1e-12, and
+# likelihood (.selmodel.ll.cont / .selmodel.ll.stepfun) at each optimum with rel.tol 1e-12 (NA where
+# integrate() fails), and
 # `likelihood` at fixed parameter values, to compare likelihoods rather than optimisers.
 suppressPackageStartupMessages({
   library(metafor)
@@ -64,16 +65,17 @@ loglik <- function(type, par, yi, vi, alternative) {
                tau2.transf = FALSE, tau2.max = Inf, beta.val = NA, alternative = alternative,
                pval.min = s$pval.min, verbose = FALSE, digits = c(est = 4, fit = 4, var = 4), dofit = TRUE,
                intCtrl = list(lower = -Inf, upper = Inf, subdivisions = 1000L, rel.tol = 1e-12))
+  value <- function(f) tryCatch(do.call(f, args)$ll, error = function(e) NA)  # NA: integrate() failed
   if (type == "stepfun") {
     args$steps <- steps
     args$pgrp <- sapply(pvals, function(p) which(p <= steps)[1])
     args$wi.fun <- function(x, delta, yi, vi, preci, alternative, steps) delta[sapply(x, function(p) which(p <= steps)[1])]
-    do.call(metafor:::.selmodel.ll.stepfun, args)$ll
+    value(metafor:::.selmodel.ll.stepfun)
   } else {
     args$steps <- 0
     args$pgrp <- NA
     args$wi.fun <- s$wi
-    do.call(metafor:::.selmodel.ll.cont, args)$ll
+    value(metafor:::.selmodel.ll.cont)
   }
 }
 

@@ -538,9 +538,17 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
     if type == "stepfun":
         counts = np.bincount(problem.groups, minlength=grid.size)
         if np.any(counts == 0):
-            raise ValueError(f"a p-value interval of the selection model has no studies: {counts.tolist()}")
+            edges = np.concatenate([[0.0], grid])
+            empty = ", ".join(f"({edges[j]:g}, {edges[j + 1]:g}]" for j in np.flatnonzero(counts == 0))
+            raise ValueError(f"the p-value interval {empty} has no studies (studies per interval: "
+                             f"{', '.join(map(str, counts))})")
     ml = pooling.fit(yi, vi, "ML", control=TIGHT_CONTROL, tau2_interval=False)
     theta = _maximise(problem, ml)
+    if 0 < theta[1] < 1e-12:  # metafor treats tau^2 < 10 eps as 0
+        at_zero = theta.copy()
+        at_zero[1] = 0.0
+        if problem(at_zero)[0] <= problem(theta)[0] + 1e-12:
+            theta = at_zero
     value = problem(theta)[0]
     hessian = _hessian(problem, theta)
     notes = []
