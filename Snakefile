@@ -13,6 +13,7 @@ include: "workflow/rules/sheet.smk"
 include: "workflow/rules/pooling.smk"
 include: "workflow/rules/moderators.smk"
 include: "workflow/rules/bias.smk"
+include: "workflow/rules/selection.smk"
 include: "workflow/rules/bayes.smk"
 include: "workflow/rules/multiverse.smk"
 include: "workflow/rules/report.smk"  # keep last: the report collects every stage's outputs

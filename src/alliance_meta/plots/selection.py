@@ -159,12 +159,15 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
                 axis.stairs(delta, np.concatenate([[0.0], steps]), color=ADJUSTED, lw=1.3, baseline=None)
             else:
                 axis.plot(grid, weights, color=ADJUSTED, lw=1.3)
-            shown = weights[grid >= 0.01]
+            shown = weights[(grid >= 0.01) & (grid <= 0.99)]
             top = max(1.0, float(np.nanmax(shown))) * 1.1
-            peak = float(np.nanmax(weights))
-            if peak > top:  # e.g. the beta weight rises steeply towards p = 0: say how far
-                axis.annotate(f"w \u2192 {peak:.3g}", (0.0, top), xytext=(0.06, 0.93 * top), fontsize=7,
-                              va="top", arrowprops={"arrowstyle": "-|>", "lw": 0.6, "color": "0.3"})
+            peak_at = int(np.nanargmax(weights))
+            peak = float(weights[peak_at])
+            if peak > top:  # the beta weight can rise steeply towards p = 0 or 1: clip and say how far
+                end = grid[peak_at]
+                axis.annotate(f"w \u2192 {peak:.3g}", (end, top), xytext=(abs(end - 0.08), 0.93 * top), fontsize=7,
+                              va="top", ha="left" if end < 0.5 else "right",
+                              arrowprops={"arrowstyle": "-|>", "lw": 0.6, "color": "0.3"})
             if observed.size:
                 axis.plot(observed, np.full(observed.size, -0.035 * top), "|", color="0.25", ms=5, mew=0.6,
                           clip_on=False)
