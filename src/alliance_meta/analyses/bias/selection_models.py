@@ -540,8 +540,9 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
         if np.any(counts == 0):
             edges = np.concatenate([[0.0], grid])
             empty = ", ".join(f"({edges[j]:g}, {edges[j + 1]:g}]" for j in np.flatnonzero(counts == 0))
-            raise ValueError(f"the p-value interval {empty} has no studies (studies per interval: "
-                             f"{', '.join(map(str, counts))})")
+            plural = "s" if np.sum(counts == 0) > 1 else ""
+            raise ValueError(f"the p-value interval{plural} {empty} ha{'ve' if plural else 's'} no studies "
+                             f"(studies per interval: {', '.join(map(str, counts))})")
     ml = pooling.fit(yi, vi, "ML", control=TIGHT_CONTROL, tau2_interval=False)
     theta = _maximise(problem, ml)
     if 0 < theta[1] < 1e-12:  # metafor treats tau^2 < 10 eps as 0
@@ -629,7 +630,7 @@ def selection_models_table(yi, vi, types=TYPES, steps=DEFAULT_STEPS, level: floa
     for name in TABLE_COLUMNS:
         if name not in ("type", "steps", "delta", "note", "converged"):
             frame[name] = frame[name].astype(float)
-    frame["delta"] = frame["delta"].fillna("")
+    frame["delta"] = frame["delta"].astype(object).where(frame["delta"].notna(), "")
     frame["converged"] = frame["converged"].astype(bool)
     return _with_back_transform(frame, metric)
 
