@@ -42,6 +42,12 @@ class BiasTest:
 def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
     """The contract's ``bias.csv`` columns, extras, and back-transformed estimates."""
     frame = pd.DataFrame([asdict(row) for row in rows], columns=list(CONTRACT_COLUMNS + EXTRA_COLUMNS))
+    return with_back_transform(frame, metric)
+
+
+def with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+    """``estimate``, ``ci_lower`` and ``ci_upper`` also on the scales readers know (``r``,
+    ``r_ci_lower``, ...; :func:`alliance_meta.engines.transforms.back_transform`)."""
     if metric is not None:
         for name in ("estimate", "ci_lower", "ci_upper"):
             for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():

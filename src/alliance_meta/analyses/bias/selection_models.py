@@ -24,19 +24,25 @@ stepfun     delta_j for s_(j-1) < p <= s_j, delta_1=1  [0, 100]       1         
 ==========  =========================================  =============  ===========  ========
 
 p-values are one-sided (``alternative = "greater"``, metafor's default: p = 1 - Phi(y / sqrt(v))),
-``"less"`` or ``"two.sided"``; clamped to [p clamp, 1 - p clamp] as metafor. The step function's
-A_i is a sum of normal probabilities (exact); for the continuous types A_i is computed by
-composite Gauss-Legendre quadrature over the standardised effect (panels at most 0.5 SD wide
-plus panels of 0.25 on the z = y / sqrt(v) scale where the weight changes, split at every kink
-of the clamped weight), accurate to ~1e-13; metafor integrates with ``integrate()`` at rel.tol
-1.2e-4. Unlike metafor (optim BFGS on log tau^2 and logit-mapped delta, numerical gradients),
-the likelihood is maximised on the (mu, tau^2, delta) scale within the same bounds by L-BFGS-B
-with analytic gradients and then polished by Newton steps, so the optimum is at least as high
-as metafor's. Standard errors come from the inverse Hessian of the log likelihood in
-(mu, tau^2, delta) over every free parameter, as metafor (``htransf = FALSE``); when it cannot
-be inverted the estimates stay and the standard errors are NaN (metafor: "Error when trying to
-invert Hessian"). The likelihood-ratio test compares with the unadjusted random-effects model
-fitted by ML (df = number of free delta).
+``"less"`` or ``"two.sided"``; clamped to [p clamp, 1 - p clamp] as metafor.
+
+A_i: for the step function a sum of normal probabilities (exact). For the continuous types
+composite Gauss-Legendre (10 nodes a panel) over the standardised effect t = (y - mu) / sd_i in
+[-12, 12]: panels at most 0.5 wide in t, at most 0.25 wide in z = y / sqrt(v_i) within |z| <= 9,
+split wherever log w changes by 2 and at every kink of the clamped weight (graded towards
+z = 0 for two-sided p-values), summed in log space; beyond |t| = 12 the largest weight times the
+normal tails is added, so that A_i is never underestimated. Checked against adaptive
+quadrature to 1e-10 (tests); metafor integrates with ``integrate()`` at rel.tol 1.2e-4.
+
+Maximisation: from metafor's start (the ML estimates, tau^2 + 0.001, delta.init), BFGS on
+metafor's scale (log tau^2, delta mapped to its bounds by the logistic function) and L-BFGS-B on
+(mu, tau^2, delta) within the bounds, both with the analytic gradient and polished by Newton
+steps; the higher optimum is kept. ``converged``: the Karush-Kuhn-Tucker conditions hold there.
+Standard errors come from the inverse Hessian of the log likelihood in (mu, tau^2, delta) over
+every free parameter, as metafor (``htransf = FALSE``); when it cannot be inverted the estimates
+stay and the standard errors are NaN (metafor: "Error when trying to invert Hessian"). The
+likelihood-ratio test compares with the unadjusted random-effects model fitted by ML (df =
+number of free delta).
 
 References: Vevea, J. L. & Hedges, L. V. (1995). *Psychometrika* 60, 419-435. Citkowicz, M. &
 Vevea, J. L. (2017). *Psychological Methods* 22, 28-41 (beta). Preston, C., Ashby, D. & Smyth,
@@ -53,9 +59,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from alliance_meta.analyses.bias.results import BiasTest
+from alliance_meta.analyses.bias.results import BiasTest, with_back_transform
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
-from alliance_meta.engines.transforms import back_transform
 from alliance_meta.models import univariate as pooling
 
 TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "negexppow", "stepfun")
@@ -140,8 +145,7 @@ def weight_function(type_: str, delta, p, steps=None, alternative: str = "greate
     return np.exp(_log_weight(type_, clamped, delta)[0])
 
 
-# Quadrature for A_i of the continuous types: composite Gauss-Legendre on the standardised
-# effect t = (y - mu) / sqrt(v_i + tau^2) over [-T, T].
+# Quadrature for A_i of the continuous types (see the module docstring).
 T_MAX = 12.0
 LOG_TAILS = math.log(2.0) + float(special.log_ndtr(-T_MAX))
 SQRT_2PI = math.sqrt(2 * math.pi)
@@ -150,8 +154,6 @@ NODES, NODE_WEIGHTS = np.polynomial.legendre.leggauss(10)
 T_GRID = np.arange(-T_MAX, T_MAX + 0.25, 0.5)
 Z_GRID = np.concatenate([-np.array([38.0, 27.0, 20.0, 15.0, 12.0, 10.0]), np.arange(-9.0, 9.0 + 0.125, 0.25),
                          np.array([10.0, 12.0, 15.0, 20.0, 27.0, 38.0])])
-
-
 FINE_Z = np.linspace(-40.0, 40.0, 4001)  # where the weight's variation is measured
 UNDERFLOW_Z = 37.677120720495  # 1 - Phi(z) is 0 in double precision beyond (R's pnorm: 37.519)
 LOG_W_STEP = 2.0  # at most this change of log w between break points (GL-10: error < 1e-12)
@@ -190,8 +192,7 @@ class _Problem:
         if self.type == "stepfun":
             self.p_obs = p
             self.groups = np.searchsorted(self.steps, p, side="left")  # first step with p <= step
-            self.spec = None
-            self.free = np.arange(1, self.steps.size)  # delta_1 = 1
+            self.spec = None  # delta_1 = 1 is fixed: the free parameters are delta_2 .. delta_J
             self.delta_min = np.zeros(self.steps.size - 1)
             self.delta_max = np.full(self.steps.size - 1, 100.0)
             self.delta_init = np.ones(self.steps.size - 1)
@@ -383,7 +384,7 @@ class SelectionModel:
                 "lrt_p": self.lrt_p, "converged": self.converged, "note": self.note}
 
     def to_frame(self, metric: str | None = None) -> pd.DataFrame:
-        return _with_back_transform(pd.DataFrame([self.as_row()], columns=list(TABLE_COLUMNS)), metric)
+        return with_back_transform(pd.DataFrame([self.as_row()], columns=list(TABLE_COLUMNS)), metric)
 
     def as_test(self) -> BiasTest:
         """The ``selection_model`` row of ``bias.csv`` (statistic: the likelihood-ratio test)."""
@@ -557,7 +558,7 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
     try:
         if not np.all(np.isfinite(hessian)):
             raise np.linalg.LinAlgError
-        covariance = special_inverse(hessian)
+        covariance = _cholesky_inverse(hessian)
         standard_errors = np.sqrt(np.diag(covariance))
     except np.linalg.LinAlgError:
         notes.append("Hessian not invertible: standard errors not computed")
@@ -587,7 +588,7 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
                           level, "; ".join(notes))
 
 
-def special_inverse(hessian: np.ndarray) -> np.ndarray:
+def _cholesky_inverse(hessian: np.ndarray) -> np.ndarray:
     """Inverse of a positive-definite Hessian through its Cholesky factor (metafor's chol2inv(chol(H)));
     LinAlgError when it is not positive definite."""
     factor = np.linalg.cholesky(hessian)
@@ -595,16 +596,8 @@ def special_inverse(hessian: np.ndarray) -> np.ndarray:
     return inverse_factor.T @ inverse_factor
 
 
-def _with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
-    if metric is not None:
-        for name in ("estimate", "ci_lower", "ci_upper"):
-            for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
-                frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values
-    return frame
-
-
 def fit_selection_models(yi, vi, types=TYPES, steps=DEFAULT_STEPS, alternative: str = "greater",
-                     level: float = 95) -> dict[str, SelectionModel | str]:
+                         level: float = 95) -> dict[str, SelectionModel | str]:
     """Every selection model in ``types``: the fit, or the reason it could not be fitted."""
     fits: dict[str, SelectionModel | str] = {}
     for type_ in types:
@@ -632,7 +625,7 @@ def selection_models_table(yi, vi, types=TYPES, steps=DEFAULT_STEPS, level: floa
             frame[name] = frame[name].astype(float)
     frame["delta"] = frame["delta"].astype(object).where(frame["delta"].notna(), "")
     frame["converged"] = frame["converged"].astype(bool)
-    return _with_back_transform(frame, metric)
+    return with_back_transform(frame, metric)
 
 
 def _full_steps(steps) -> np.ndarray:
