@@ -28,7 +28,7 @@ import pytest
 
 from alliance_meta.analyses.bias.excess_significance import excess_significance
 from alliance_meta.analyses.bias.henmi_copas import henmi_copas
-from alliance_meta.analyses.bias.selection_models import _Problem, fit_selection_model
+from alliance_meta.analyses.bias.selection_models import _hessian, _Problem, fit_selection_model
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "selection_models.json").read_text())
 DATASETS = REFERENCE["datasets"]
@@ -163,3 +163,18 @@ def test_henmi_copas_matches_hc(name):
     default = DATASETS[name]["hc"]["default"]
     result = henmi_copas(yi, vi)
     assert math.isclose(result.ci_lower, default["ci_lower"], rel_tol=1e-4, abs_tol=1e-5)
+
+
+def test_a_hessian_that_cannot_be_inverted_keeps_the_estimates():
+    # baskerville2012, beta: tau^2 = 0 and the Hessian is indefinite, also at metafor's own optimum;
+    # metafor's default run still reports standard errors, from a numDeriv Hessian of integrals
+    # accurate to 1e-4 only
+    name, key = "baskerville2012", "beta_greater"
+    result = fitted(name, key)
+    assert math.isnan(result.se) and math.isnan(result.ci[0]) and math.isfinite(result.estimate)
+    assert "Hessian not invertible" in result.note
+    run = DATASETS[name]["selmodel"][key]["default"]
+    hessian = _hessian(problem(name, "beta", "greater"), theta("beta", run["estimate"], run["tau2"], run["delta"]))
+    assert np.linalg.eigvalsh(hessian).min() < 0
+    row = result.as_row()
+    assert math.isnan(row["se"]) and row["estimate"] == result.estimate

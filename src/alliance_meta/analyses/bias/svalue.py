@@ -20,7 +20,8 @@ the corrected estimate, or its confidence limit, to the null q (paper, section 4
 No S-value exists ("Not possible" in PublicationBias; +inf here) when even the worst case,
 the meta-analysis of the nonaffirmative studies alone (eta -> infinity; same weights), stays
 beyond q; the S-value of the confidence limit is not applicable (NaN) when the uncorrected
-interval already contains q.
+interval already contains q. The worst case's interval is at ``level`` (PublicationBias: always
+95%).
 """
 
 from __future__ import annotations
