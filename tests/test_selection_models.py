@@ -175,3 +175,17 @@ def test_new_bias_rows():
     assert rows.loc["svalue", "statistic"] == s_values.svalue_estimate
     assert rows.loc["svalue", "svalue_ci"] == s_values.svalue_ci
     assert rows.loc["svalue", "estimate"] == s_values.worst.estimate
+
+
+def test_report_sentence_and_titles():
+    from alliance_meta.report.html import plot_title
+    from alliance_meta.report.text import selection_sentence
+
+    table = sm.selection_models_table(YI, VI, types=("halfnorm", "stepfun"), steps=(0.025, 0.5, 1))
+    table.loc[1, ["estimate", "lrt_p"]] = np.nan  # as if the step function had not been fitted
+    sentence = selection_sentence(table, "z")
+    halfnorm = table.iloc[0]
+    assert sentence.startswith("Adjusted for publication bias by 1 selection model (maximum likelihood)")
+    assert f"r = {np.tanh(halfnorm.estimate):.2f}".replace("0.", ".") in sentence
+    assert sentence.endswith("Not fitted: step function.")
+    assert plot_title("results/outcome/weight_functions.png") == "Selection models: fitted weight functions"

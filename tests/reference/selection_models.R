@@ -2,7 +2,7 @@
 # selmodel), .excess_significance (tes) and .henmi_copas (hc), computed with metafor 3.8 on
 # data sets of metadat with small-study effects.
 # Run from this folder: Rscript selection_models.R  ->  selection_models.json (committed; the
-# tests need no R). Takes about an hour: the tight selmodel runs integrate slowly.
+# tests need no R). Takes 40-60 minutes: the tight selmodel runs integrate slowly.
 #
 # selmodel() is run twice per type:
 # - `default`: metafor's defaults (optim BFGS with reltol 1e-8; integrate() at rel.tol 1.2e-4);
@@ -90,13 +90,26 @@ run <- function(fit, type, alternative, ctl) {
       warnings <<- c(warnings, conditionMessage(w))
       invokeRestart("muffleWarning")
     })
-  if (is.character(res)) return(list(error = res, warnings = warnings))
+  if (is.character(res)) return(list(error = res, warnings = I(warnings)))
   list(estimate = c(res$beta), se = res$se, ci_lower = res$ci.lb, ci_upper = res$ci.ub, pval = res$pval,
        tau2 = res$tau2, se_tau2 = res$se.tau2, delta = res$delta, se_delta = res$se.delta, ll = res$ll,
        ll0 = res$ll0, lrt = res$LRT, lrt_df = res$LRTdf, lrt_p = res$LRTp,
-       k_per_interval = if (is.data.frame(res$ptable)) res$ptable$k else NULL, warnings = warnings,
+       k_per_interval = if (is.data.frame(res$ptable)) res$ptable$k else NULL, warnings = I(warnings),
        loglik_at = loglik(type, c(res$beta, res$tau2, res$delta), fit$yi, fit$vi, alternative))
 }
+
+# metafor's hc() with one change: the integral in its equation for t0 at rel.tol 1e-13 instead of
+# integrate()'s default 1.2e-4 (which moves the 90% limits of dat.lehmann2018 by 2e-6 relative)
+hc_exact <- local({
+  code <- deparse(metafor:::hc.rma.uni)
+  target <- "integrate(integrand, lower = x, upper = Inf)"
+  stopifnot(sum(grepl(target, code, fixed = TRUE)) == 1)
+  code <- sub(target, "integrate(integrand, lower = x, upper = Inf, rel.tol = 1e-13, subdivisions = 1000L)",
+              code, fixed = TRUE)
+  f <- eval(parse(text = code))
+  environment(f) <- asNamespace("metafor")
+  f
+})
 
 reference <- list(metafor_version = as.character(packageVersion("metafor")), steps = steps, datasets = list())
 
@@ -129,11 +142,13 @@ for (name in names(datasets)) {
     entry$tes$reml$exact <- tes_values(tes(fit, test = "exact", progbar = FALSE, rel.tol = 1e-12))
   }
   dl <- rma(yi, vi, data = dat, method = "DL")
+  dl90 <- rma(yi, vi, data = dat, method = "DL", level = 90)
   hc_values <- function(res) list(estimate = res$beta, se = res$se, ci_lower = res$ci.lb, ci_upper = res$ci.ub,
                                   tau2 = res$tau2)
   entry$hc <- list(default = hc_values(hc(dl)), tight = hc_values(hc(dl, control = list(tol = 1e-12))),
-                   level90 = hc_values(hc(rma(yi, vi, data = dat, method = "DL", level = 90),
-                                          control = list(tol = 1e-12))))
+                   level90 = hc_values(hc(dl90, control = list(tol = 1e-12))),
+                   exact = hc_values(hc_exact(dl, control = list(tol = 1e-12))),
+                   exact90 = hc_values(hc_exact(dl90, control = list(tol = 1e-12))))
   reference$datasets[[name]] <- entry
 }
 

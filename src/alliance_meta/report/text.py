@@ -120,7 +120,8 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
     if fitted.empty:
         return "No selection model could be fitted."
     low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
-    sentence = (f"Adjusted for publication bias by {len(fitted)} selection models (maximum likelihood), the estimate "
+    models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}"
+    sentence = (f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
                 f"ranged from {show.symbol} = {show.number(low['estimate'])} ({SELECTION_NAMES.get(low['type'])}) "
                 f"to {show.number(high['estimate'])} ({SELECTION_NAMES.get(high['type'])})")
     p = fitted["lrt_p"].astype(float)
