@@ -153,7 +153,10 @@ def s_values(yi, vi, q: float = 0.0, level: float = 95, alpha_select: float = 0.
             notes.append(f"CI: S-value > {eta_max:g}")
     worst_original = worst if favor_positive else RobustMean(-worst.estimate, worst.se, worst.df, -worst.ci_upper,
                                                              -worst.ci_lower, worst.p)
-    note = (f"S-values for q = {q:g}: estimate {s_estimate:.4g}, CI limit {s_ci:.4g}; worst case: "
+    def shown(value: float) -> str:
+        return "not possible" if value == math.inf else "n/a" if math.isnan(value) else f"{value:.4g}"
+
+    note = (f"S-values for q = {q:g}: estimate {shown(s_estimate)}, CI limit {shown(s_ci)}; worst case: "
             f"{int(nonaffirmative.sum())} nonaffirmative of {yi.size} studies; robust, one-tailed selection at "
             f"p < {alpha_select:g}")
     if notes:
