@@ -9,8 +9,8 @@
 # - `tight`: control = list(reltol = 1e-12, maxit = 1000, intCtrl = list(rel.tol = 1e-10)).
 # With the default integration tolerance metafor's log likelihood is off by up to ~1e-3 and its
 # optimum by ~1e-3 where the likelihood is flat, so `loglik_at` also evaluates metafor's own
-# likelihood (.selmodel.ll.cont / .selmodel.ll.stepfun) at each optimum with rel.tol 1e-12 (NA where
-# integrate() fails), and
+# likelihood (.selmodel.ll.cont / .selmodel.ll.stepfun) at each optimum with rel.tol 1e-12 (1e-10
+# where integrate() fails at 1e-12), and
 # `likelihood` at fixed parameter values, to compare likelihoods rather than optimisers.
 suppressPackageStartupMessages({
   library(metafor)
@@ -65,7 +65,14 @@ loglik <- function(type, par, yi, vi, alternative) {
                tau2.transf = FALSE, tau2.max = Inf, beta.val = NA, alternative = alternative,
                pval.min = s$pval.min, verbose = FALSE, digits = c(est = 4, fit = 4, var = 4), dofit = TRUE,
                intCtrl = list(lower = -Inf, upper = Inf, subdivisions = 1000L, rel.tol = 1e-12))
-  value <- function(f) tryCatch(do.call(f, args)$ll, error = function(e) NA)  # NA: integrate() failed
+  value <- function(f) {  # rel.tol 1e-10 where integrate() fails at 1e-12; NA where it fails at both
+    for (tol in c(1e-12, 1e-10)) {
+      args$intCtrl$rel.tol <- tol
+      ll <- tryCatch(do.call(f, args)$ll, error = function(e) NA)
+      if (!is.na(ll)) return(ll)
+    }
+    NA
+  }
   if (type == "stepfun") {
     args$steps <- steps
     args$pgrp <- sapply(pvals, function(p) which(p <= steps)[1])
