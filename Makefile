@@ -37,7 +37,7 @@ benchmark: $(STAMP)
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip
-	.lock-venv/bin/pip install --quiet . setuptools wheel
+	.lock-venv/bin/pip install --quiet '.[bayes,workflow,test]' setuptools wheel
 	{ echo "# Exact versions installed by \`make\` (pip freeze of a fresh venv, Python 3.11)."; \
 	  echo "# Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
 	  .lock-venv/bin/pip freeze --all --exclude alliance-meta --exclude pip; } > requirements.lock

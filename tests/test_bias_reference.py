@@ -10,17 +10,15 @@ the parameters are checked to 1e-4 and the gradient at our optimum to be ~0.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import assert_close as close, load_reference
 
 from alliance_meta.analyses import bias
 
 from alliance_meta.analyses.bias import selection, selection_models
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())
+REFERENCE = load_reference("bias")
 DATASETS = REFERENCE["datasets"]
 CASES = [(name, method) for name in DATASETS for method in DATASETS[name]["methods"]]
 RTOL = 1e-6
@@ -28,11 +26,6 @@ RTOL = 1e-6
 
 def data(name):
     return np.array(DATASETS[name]["yi"], float), np.array(DATASETS[name]["vi"], float)
-
-
-def close(actual, expected, rtol=RTOL, atol=1e-12):
-    expected = np.array([np.nan if value is None else value for value in np.atleast_1d(expected)], float)
-    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, float)), expected, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("name,method", CASES)

@@ -3,28 +3,27 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_reference
 
 from alliance_meta.analyses import bias
 
 from alliance_meta.analyses.sensitivity import univariate as influence
 from alliance_meta.plots.funnel import funnel_plot
-from alliance_meta.plots.influence import baujat_plot, cumulative_forest, influence_plot, message_figure
-from alliance_meta.plots.subgroups import save_figure
+from alliance_meta.plots.influence import baujat_plot, cumulative_forest, influence_plot
+from alliance_meta.plots.style import message_figure
+from alliance_meta.plots.style import save_figure
 
-DATASET = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())["datasets"]["molloy2014"]
+DATASET = load_reference("bias")["datasets"]["molloy2014"]
 YI, VI = np.array(DATASET["yi"]), np.array(DATASET["vi"])
 TESTS = ["egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
          "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model", "tes", "henmi_copas", "svalue"]
 
 
 def test_bias_table_has_the_contract_rows_and_columns():
-    table, filled = bias.publication_bias(YI, VI, metric="z")
+    table, filled = bias.bias_tests(YI, VI, metric="z")
     assert table["test"].tolist() == TESTS
     assert list(table.columns[:5]) == ["test", "statistic", "p", "estimate", "k_imputed"]
     assert {"se", "ci_lower", "ci_upper", "side", "note", "r", "r_ci_lower", "r_ci_upper"} <= set(table.columns)
@@ -35,11 +34,11 @@ def test_bias_table_has_the_contract_rows_and_columns():
 
 @pytest.mark.parametrize("k", [0, 2])
 def test_too_few_studies_give_rows_with_notes(k):
-    table, filled = bias.publication_bias(YI[:k], VI[:k], metric="z")
+    table, filled = bias.bias_tests(YI[:k], VI[:k], metric="z")
     assert filled is None
     assert table["test"].tolist() == TESTS
-    assert table.set_index("test").loc["egger", "note"].startswith("not computed")
-    assert table.set_index("test").loc["fail_safe_n", "note"].startswith("not computed" if k == 0 else "Rosenthal")
+    assert table.set_index("test").loc["egger", "note"].startswith("not estimable")
+    assert table.set_index("test").loc["fail_safe_n", "note"].startswith("not estimable" if k == 0 else "Rosenthal")
 
 
 def test_sensitivity_tables_have_the_contract_columns():
@@ -53,7 +52,7 @@ def test_sensitivity_tables_have_the_contract_columns():
 
 
 def test_plots_are_written(tmp_path):
-    _, filled = bias.publication_bias(YI, VI)
+    _, filled = bias.bias_tests(YI, VI)
     result = influence.influence(YI, VI)
     labels = DATASET["label"]
     figures = {

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import load_reference
 
 from alliance_meta.inputs.dependence import MIXED, aggregate
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "effect_sizes.json").read_text())["aggregations"]
+REFERENCE = load_reference("effect_sizes")["aggregations"]
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))

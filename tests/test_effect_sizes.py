@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import load_reference
 
 from alliance_meta.inputs import effect_sizes as es
 from alliance_meta.inputs.codebook import INPUT_KINDS
 from alliance_meta.engines.transforms import fisher_z, inverse_fisher_z
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "effect_sizes.json").read_text())
+REFERENCE = load_reference("effect_sizes")
 CASES = REFERENCE["cases"]
 
 
@@ -85,6 +84,24 @@ def test_hand_calculations_of_single_rows():
     assert out["yi"][3] == pytest.approx(math.atanh(r), rel=1e-12)
     assert out["vi"][3] == pytest.approx(var_r / (1 - r * r) ** 2, rel=1e-12)
     assert math.isnan(out["n"][3])
+
+
+def test_kendall_tau_and_beta_by_hand_with_beta_flagged():
+    rows = pd.DataFrame({
+        "study_id": ["a", "b", "c", "d", "e"],
+        "kendall_tau": [0.5, None, None, None, None],
+        "beta": [None, 0.3, -0.3, 0.62, 0.3], "n": [40, 50, 50, 50, 50],
+        "reverse": ["no", "no", "no", "no", "yes"],
+    })
+    out = es.convert(rows)
+    assert list(out["input_kind"]) == ["kendall_tau", "beta", "beta", "beta", "beta"]
+    # tau = .5: r = sin(pi/4) = 0.7071067811865476 (Kendall 1970)
+    assert out["yi"][0] == pytest.approx(math.atanh(math.sqrt(0.5)), rel=1e-12)
+    # Peterson & Brown: beta .3 -> r = .35; beta -.3 -> r = -.3; applied before reverse
+    np.testing.assert_allclose(out["yi"][1:], np.arctanh([0.35, -0.3, 0.67, -0.35]), rtol=1e-12)
+    np.testing.assert_allclose(out["vi"], 1 / (np.array([40, 50, 50, 50, 50]) - 3), rtol=1e-12)
+    assert out["conversion"].str.contains("Peterson & Brown 2005").sum() == 4
+    assert list(out["conversion"].str.contains("outside the range")) == [False, False, False, True, False]
 
 
 def test_convert_layout_and_first_complete_kind():
@@ -164,7 +181,8 @@ count = st.integers(0, 200)
 def valid_inputs():
     """One valid sheet row for every input kind, the direction of unsigned kinds included."""
     return st.fixed_dictionaries({
-        "r": correlation, "rho": correlation, "fisher_z": st.floats(-1.8, 1.8),
+        "r": correlation, "rho": correlation, "kendall_tau": correlation, "beta": st.floats(-0.9, 0.85),
+        "fisher_z": st.floats(-1.8, 1.8),
         "partial_r": correlation, "g": st.floats(-3, 3), "d": st.floats(-3, 3),
         "n": st.integers(30, 2000), "n_covariates": st.integers(0, 10),
         "n1": group, "n2": group,
@@ -244,3 +262,24 @@ def test_t_of_a_correlation_round_trips(r, n):
 def test_sheet_es_id_is_kept_and_blanks_are_filled():
     sheet = pd.DataFrame({"study_id": ["s1", "s1"], "es_id": ["S1-a", None], "r": [0.1, 0.2], "n": [40, 40]})
     assert list(es.convert(sheet)["es_id"]) == ["S1-a", "s1-2"]
+
+
+def test_psychometric_artifacts_are_carried_into_the_family_effect_sizes(tmp_path):
+    """rxx, ryy and ux survive validation, conversion and the family split, row by row."""
+    from alliance_meta.inputs.dependence import prepare_family
+    from alliance_meta.inputs.sheet import validate_sheet
+    from alliance_meta.io import read_table, write_table
+
+    raw = pd.DataFrame({"study_id": ["s1", "s1", "s2", "s3"], "family": ["outcome", "outcome", "dropout", "outcome"],
+                        "r": ["0.3", "", "", "0.25"], "n": ["50", "", "", "60"], "t": ["", "2.1", "", ""],
+                        "df": ["", "40", "", ""], "d": ["", "", "0.4", ""], "n1": ["", "", "20", ""],
+                        "n2": ["", "", "22", ""], "rxx": ["0.91", "", "0.8", "0.85"], "ryy": ["0.8", "0.75", "", ""],
+                        "ux": ["", "0.9", "", ""]})
+    clean, problems = validate_sheet(raw)
+    assert problems == []
+    write_table(es.convert(clean), tmp_path / "effect_sizes.csv")
+    rows, _, _ = prepare_family(read_table(tmp_path / "effect_sizes.csv"), "outcome")
+    assert list(rows["study_id"]) == ["s1", "s1", "s3"]
+    np.testing.assert_array_equal(rows["rxx"], [0.91, np.nan, 0.85])
+    np.testing.assert_array_equal(rows["ryy"], [0.8, 0.75, np.nan])
+    np.testing.assert_array_equal(rows["ux"], [np.nan, 0.9, np.nan])

@@ -17,7 +17,8 @@ def _normalise(name: str) -> str:
 
 def _pyproject_dependencies() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_normalise(re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0]) for dep in project["dependencies"]}
+    names = list(project["dependencies"]) + [dep for extra in project["optional-dependencies"].values() for dep in extra]
+    return {_normalise(re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0]) for dep in names}
 
 
 def _lock() -> dict[str, str]:

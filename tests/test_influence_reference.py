@@ -1,5 +1,8 @@
 """Leave-one-out, influence diagnostics, Baujat coordinates and cumulative fits against
-metafor 3.8-1 (tests/reference/bias.R -> bias.json), to 1e-6 relative.
+metafor 3.8-1, to 1e-6 relative: REML and DL with cumul() on five data sets
+(tests/reference/bias.R -> bias.json), and every tau^2 estimator (EE, DL, HE, HS, HSk,
+SJ, ML, REML, EB, PM, PMM, GENQ) with the z and the Knapp-Hartung test on three
+(tests/reference/influence.R -> influence.json).
 
 The reference fits use control = list(threshold = 1e-13): both sides report the
 converged tau^2, so REML/ML deletion fits agree to far below 1e-6.
@@ -7,25 +10,19 @@ converged tau^2, so REML/ML deletion fits agree to far below 1e-6.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import assert_close as close, load_reference
 
 from alliance_meta.analyses.sensitivity import univariate as influence
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())
+from alliance_meta.engines.heterogeneity import METHODS
+REFERENCE = load_reference("bias")
 DATASETS = REFERENCE["datasets"]
 CASES = [(name, method) for name in DATASETS for method in DATASETS[name]["methods"]]
 
 
 def data(name):
     return np.array(DATASETS[name]["yi"], float), np.array(DATASETS[name]["vi"], float)
-
-
-def close(actual, expected, rtol=1e-6, atol=1e-12):
-    expected = np.array([np.nan if value is None else value for value in np.atleast_1d(expected)], float)
-    np.testing.assert_allclose(np.asarray(actual, float), expected, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("name,method", CASES)
@@ -77,3 +74,56 @@ def test_hat_values_sum_to_one_and_no_quadratic_memory():
     result = influence.influence(yi, vi, method="REML")
     assert abs(result.hat.sum() - 1) < 1e-12
     assert influence.MAX_BLOCK_ELEMENTS // yi.size * yi.size <= influence.MAX_BLOCK_ELEMENTS
+
+
+# Every tau^2 estimator, z and Knapp-Hartung tests (tests/reference/influence.R -> influence.json)
+EVERY = load_reference("influence")
+METHOD_NAMES = {"EE": "common"}
+EVERY_CASES = [pytest.param(name, fit["method"], fit["test"], id=f"{name}-{fit['method']}-{fit['test']}")
+               for name, dataset in EVERY["datasets"].items() for fit in dataset["fits"]]
+
+
+def every_data(name):
+    """The data set at full precision (written as text at 17 significant digits)."""
+    dataset = EVERY["datasets"][name]
+    return np.array(dataset["yi"], float), np.array(dataset["vi"], float)
+
+
+def every_fit(name, method, test):
+    return next(fit for fit in EVERY["datasets"][name]["fits"] if fit["method"] == method and fit["test"] == test)
+
+
+def test_reference_covers_every_estimator_and_both_tests():
+    assert len(EVERY["datasets"]) >= 2
+    for dataset in EVERY["datasets"].values():
+        pairs = {(METHOD_NAMES.get(fit["method"], fit["method"]), fit["test"]) for fit in dataset["fits"]}
+        assert pairs == {(method, test) for method in ("common", *METHODS) for test in ("z", "knha")}
+
+
+@pytest.mark.parametrize("name,method,test", EVERY_CASES)
+def test_leave_one_out_matches_leave1out_for_every_estimator(name, method, test):
+    expected = every_fit(name, method, test)["leave1out"]
+    result = influence.leave_one_out(*every_data(name), method=METHOD_NAMES.get(method, method), test=test)
+    fields = [("estimate", "estimate"), ("se", "se"), ("statistic", "zval" if test == "z" else "tval"),
+              ("p", "pval"), ("ci_lower", "ci.lb"), ("ci_upper", "ci.ub"), ("q", "Q"), ("q_p", "Qp"),
+              ("i2", "I2"), ("h2", "H2")]
+    if method == "EE":  # metafor's leave1out() of an EE model has no tau2 column
+        assert "tau2" not in expected and np.all(result.tau2 == 0)
+    else:
+        fields.append(("tau2", "tau2"))
+    for ours, theirs in fields:
+        close(getattr(result, ours), expected[theirs], atol=1e-300 if ours in ("p", "q_p") else 1e-12,
+              err_msg=ours)
+
+
+@pytest.mark.parametrize("name,method,test", EVERY_CASES)
+def test_influence_matches_metafor_for_every_estimator(name, method, test):
+    reference = every_fit(name, method, test)
+    expected = reference["influence"]
+    result = influence.influence(*every_data(name), method=METHOD_NAMES.get(method, method), test=test)
+    for ours, theirs in [("rstudent", "rstudent"), ("dffits", "dffits"), ("cook_distance", "cook.d"),
+                         ("covariance_ratio", "cov.r"), ("tau2_deleted", "tau2.del"), ("q_deleted", "QE.del"),
+                         ("hat", "hat"), ("weight", "weight"), ("dfbetas", "dfbetas"),
+                         ("baujat_x", None), ("baujat_y", None)]:
+        close(getattr(result, ours), expected[theirs] if theirs else reference["baujat"][ours[-1]], err_msg=ours)
+    assert result.influential.tolist() == expected["is_influential"]

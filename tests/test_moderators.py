@@ -14,7 +14,7 @@ from alliance_meta.models import metareg
 from alliance_meta.analyses import moderators
 
 from alliance_meta.analyses import permutation
-from alliance_meta.engines.design import build_design, default_reference, parse_formula
+from alliance_meta.engines.design import build_design, default_reference, formula_variables
 
 
 def effect_sizes(seed: int = 3, k: int = 24) -> pd.DataFrame:
@@ -28,13 +28,28 @@ def effect_sizes(seed: int = 3, k: int = 24) -> pd.DataFrame:
     return frame
 
 
-def test_formula_grammar():
-    assert parse_formula("modality + rater") == (("modality",), ("rater",))
-    assert parse_formula("modality * timing") == (("modality",), ("timing",), ("modality", "timing"))
-    assert parse_formula("year + modality:year + year") == (("year",), ("modality", "year"))
-    for bad in ("modality + ", "log(year)", "a * b:c"):
+def test_formulas_are_read_as_in_r():
+    assert formula_variables("modality + rater") == ("modality", "rater")
+    assert formula_variables("~ modality * timing") == ("modality", "timing")
+    assert formula_variables("year + modality:year + year") == ("year", "modality")
+    assert formula_variables("C(rater, Treatment('patient')) + I(year - 2000) + center(age)") == ("rater", "year", "age")
+    for bad in ("modality + ", "~", "a * (b"):
         with pytest.raises(ValueError):
-            parse_formula(bad)
+            formula_variables(bad)
+
+
+def test_formulaic_terms_match_r_model_matrix():
+    """R: model.matrix(~ m * year) has the m dummies, year and their products; ~ m:year alone codes m
+    in full (one slope per level), as R does for a factor in an interaction without its main effect."""
+    frame = pd.DataFrame({"m": ["x", "y", "x", "z", "y", "z", "x"], "year": [0.0, 1, 2, 3, 4, 5, 7]})
+    design = build_design(frame, "m * year", continuous=("year",), reference_levels={"m": "x"})
+    assert design.columns == ("intercept", "m[y]", "m[z]", "year", "m[y]:year", "m[z]:year")
+    np.testing.assert_array_equal(design.matrix[:, 4], [0, 1, 0, 0, 4, 0, 0])
+    slopes = build_design(frame, "m:year", continuous=("year",), reference_levels={"m": "x"})
+    assert slopes.columns == ("intercept", "m[x]:year", "m[y]:year", "m[z]:year")
+    shifted = build_design(frame, "I(year - 2000) + C(m, Treatment('z'))", continuous=("year",))
+    assert shifted.columns[1] == "I(year - 2000)" and shifted.columns[2].endswith("[x]")
+    np.testing.assert_array_equal(shifted.matrix[:, 1], frame["year"] - 2000)
 
 
 def test_reference_level_is_most_frequent_then_alphabetical():
@@ -116,7 +131,8 @@ def test_tables_have_the_contract_columns():
 
 def test_plots_are_written_in_three_formats(tmp_path):
     from alliance_meta.plots.bubble import bubble_plot
-    from alliance_meta.plots.subgroups import save_figure, subgroup_forest
+    from alliance_meta.plots.style import save_figure
+    from alliance_meta.plots.subgroups import subgroup_forest
 
     data = effect_sizes()
     analysis = moderators.analyse_moderator(data, "modality", "z", permutations=0)

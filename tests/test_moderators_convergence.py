@@ -69,9 +69,9 @@ def test_egger_keeps_reporting_a_failed_fit_as_not_computed(monkeypatch):
     monkeypatch.setattr(metareg.tau2_mods, "estimate_tau2", lambda *args: (np.array([np.nan]), np.array([101])))
     with pytest.raises(RuntimeError, match="did not converge"):
         bias.sei_regression(data.yi, data.vi)
-    table, _ = bias.publication_bias(data.yi, data.vi)
+    table, _ = bias.bias_tests(data.yi, data.vi)
     note = table.set_index("test").loc["egger", "note"]
-    assert note.startswith("not computed: tau^2 estimator REML did not converge")
+    assert note.startswith("not estimable: tau^2 estimator REML did not converge")
 
 
 def test_subgroup_level_that_does_not_converge_is_flagged_and_the_others_are_unaffected():

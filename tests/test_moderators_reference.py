@@ -8,19 +8,17 @@ Tolerance: 1e-6 relative, 1e-8 absolute (for values near zero).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close, load_reference
 
 from alliance_meta.models import metareg
 
 from alliance_meta.analyses import moderators
 
 from alliance_meta.analyses import permutation
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "moderators.json").read_text())
+REFERENCE = load_reference("moderators")
 RTOL, ATOL = 1e-6, 1e-8
 
 
@@ -29,9 +27,7 @@ def frame_of(name: str) -> pd.DataFrame:
 
 
 def close(ours, theirs, what: str):
-    ours = np.asarray(ours, float)
-    theirs = np.asarray([np.nan if t is None else t for t in np.atleast_1d(theirs)], float)
-    np.testing.assert_allclose(ours.ravel(), theirs.ravel(), rtol=RTOL, atol=ATOL, err_msg=what)
+    assert_close(np.ravel(ours), theirs, rtol=RTOL, atol=ATOL, err_msg=what)
 
 
 def model_id(entry):

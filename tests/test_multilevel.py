@@ -8,7 +8,8 @@ import pytest
 
 from alliance_meta.models import multilevel
 
-from alliance_meta.analyses import multilevel_tables
+from alliance_meta.analyses.moderators import multilevel as multilevel_moderators
+from alliance_meta.models.fits import pooled_table
 
 from alliance_meta.engines import robust
 from alliance_meta.engines.design import build_design
@@ -82,13 +83,14 @@ def test_pooled_table_rows_and_columns():
     study = np.repeat([f"s{j}" for j in range(12)], 3)
     data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
                          "vi": rng.uniform(0.01, 0.05, study.size)})
-    table, notes = multilevel_tables.pooled_table(data, ["common", "REML", "ML"], ["z", "knha"], rho=0.5, metric="z")
+    table, notes = pooled_table(data, ["common", "REML", "ML"], ["z", "knha"], dependence="multilevel", rho=0.5,
+                                 metric="z")
     assert list(zip(table.method, table.test)) == [("REML", "z"), ("REML", "t"), ("REML", "cr2"),
                                                    ("ML", "z"), ("ML", "t"), ("ML", "cr2")]
     assert {"sigma2_between", "sigma2_within", "r", "tau2", "i2", "pi_lower"} <= set(table.columns)
     np.testing.assert_allclose(table.tau2, table.sigma2_between + table.sigma2_within)
     assert any("common" in note for note in notes)
-    empty, _ = multilevel_tables.pooled_table(data.iloc[:0], metric="z")
+    empty, _ = pooled_table(data.iloc[:0], dependence="multilevel", metric="z")
     assert len(empty) == 0 and "sigma2_between" in empty.columns
 
 
@@ -107,17 +109,17 @@ def test_multilevel_moderator_terms_code_levels_as_the_aggregated_analysis():
     data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
                          "vi": rng.uniform(0.01, 0.05, study.size), "rater": rater,
                          "year": rng.integers(1990, 2020, study.size).astype(float)})
-    table = multilevel_tables.moderator_coefficients(data, "rater", rho=0.5)
+    table = multilevel_moderators.moderator_coefficients(data, "rater", rho=0.5)
     aggregated = build_design(data, "rater")
     assert list(table.term) == list(aggregated.columns) == ["intercept", "rater[observer]", "rater[therapist]"]
-    chosen = multilevel_tables.moderator_coefficients(data, "rater", rho=0.5, reference_level="observer")
+    chosen = multilevel_moderators.moderator_coefficients(data, "rater", rho=0.5, reference_level="observer")
     assert list(chosen.term) == ["intercept", "rater[patient]", "rater[therapist]"]
-    raw = multilevel_tables.moderator_coefficients(data, "year", continuous=True, rho=0.5)
-    centred = multilevel_tables.moderator_coefficients(data, "year", continuous=True, rho=0.5, centre=True)
+    raw = multilevel_moderators.moderator_coefficients(data, "year", continuous=True, rho=0.5)
+    centred = multilevel_moderators.moderator_coefficients(data, "year", continuous=True, rho=0.5, centre=True)
     assert raw.estimate[1] == pytest.approx(centred.estimate[1], rel=1e-6)
     assert abs(raw.estimate[0] - centred.estimate[0]) > 1e-3  # intercept at year 0 vs at the mean year
-    row = multilevel_tables.moderator_row(data, "rater", rho=0.5, reference_level="observer")
-    assert row["qm"] == pytest.approx(multilevel_tables.moderator_row(data, "rater", rho=0.5)["qm"], rel=1e-6)
+    row = multilevel_moderators.moderator_row(data, "rater", rho=0.5, reference_level="observer")
+    assert row["qm"] == pytest.approx(multilevel_moderators.moderator_row(data, "rater", rho=0.5)["qm"], rel=1e-6)
 
 
 def test_a_maximisation_that_does_not_converge_is_reported_in_the_pooled_table(monkeypatch):
@@ -125,11 +127,11 @@ def test_a_maximisation_that_does_not_converge_is_reported_in_the_pooled_table(m
     study = np.repeat([f"s{j}" for j in range(10)], 2)
     data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
                          "vi": rng.uniform(0.01, 0.05, study.size)})
-    table, _ = multilevel_tables.pooled_table(data, ["REML"], ["z"], metric="z", profile=False)
+    table, _ = pooled_table(data, ["REML"], ["z"], dependence="multilevel", rho=0.0, metric="z", profile=False)
     assert table.converged.tolist() == [True, True]
     monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100: (x, False))
     assert not multilevel.fit(data.yi, data.vi, data.study_id, profile=False).converged
-    table, _ = multilevel_tables.pooled_table(data, ["REML"], ["z"], metric="z", profile=False)
+    table, _ = pooled_table(data, ["REML"], ["z"], dependence="multilevel", rho=0.0, metric="z", profile=False)
     assert table.converged.tolist() == [False, False]
     assert all("did not converge" in note for note in table.note)
-    assert multilevel_tables.moderator_row(data.assign(x=np.arange(study.size) % 2), "x")["converged"] is False
+    assert multilevel_moderators.moderator_row(data.assign(x=np.arange(study.size) % 2), "x")["converged"] is False

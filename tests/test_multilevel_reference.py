@@ -15,16 +15,14 @@ Tolerance: 1e-5 relative throughout. Stated exceptions, each with its reason:
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_reference
 
 from alliance_meta.models import multilevel
 
 from alliance_meta.engines import robust
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "multilevel.json").read_text())
+REFERENCE = load_reference("multilevel")
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
 RTOL = 1e-5
 BOUNDARY = 1e-8

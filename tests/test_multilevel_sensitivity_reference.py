@@ -11,15 +11,13 @@ exactly 0 here and compared with an absolute 1e-8, as are tau^2 and I^2 (1e-6 pe
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_reference
 
 from alliance_meta.analyses.sensitivity import multilevel as mls
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "multilevel_sensitivity.json").read_text())
+REFERENCE = load_reference("multilevel_sensitivity")
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
 RTOL = 1e-5
 BOUNDARY = 1e-8
@@ -88,6 +86,14 @@ def test_deleting_a_study_removes_all_its_rows_and_one_row_cannot_be_fitted():
                            "vi": [0.01, 0.02, 0.02, 0.03, 0.01], "year": [1990, 1995, 1995, 2000, 2000]})
     table = mls.sensitivity_tables(single)[2]
     assert np.isnan(table["estimate"].iloc[0]) and not table["converged"].iloc[0]
-    assert table["note"].iloc[1] == "sigma2_between fixed to 0 (one study)" or table["n_studies"].iloc[1] == 2
+    assert table["note"].iloc[0] == mls.NOT_FITTED
+    assert table["n_studies"].iloc[1] == 2 and table["note"].iloc[1] == ""  # two studies: nothing fixed
+    # a first study with two effect sizes: fitted with sigma2_between fixed to 0, and only that step
+    # says so (metafor's rma.mv(..., sigma2 = c(0, NA)) on study b: 0.25, se 0.1 = sqrt(0.02 / 2))
+    first = mls.sensitivity_tables(single.assign(year=[2005, 1995, 1995, 2000, 2000]))[2]
+    assert first["study_id"].tolist() == ["b", "c", "a"] and first["n_studies"].iloc[0] == 1
+    assert first["note"].tolist() == ["sigma2_between fixed to 0 (one study)", "", ""]
+    assert first["sigma2_between"].iloc[0] == 0 and first["converged"].all()
+    np.testing.assert_allclose(first[["estimate", "se"]].iloc[0], [0.25, 0.1], rtol=1e-10)
     # fewer than 3 studies: contract headers only
     assert list(mls.sensitivity_tables(single[single.study_id != "a"])[0].columns) == list(mls.LEAVE_ONE_OUT_COLUMNS)

@@ -151,9 +151,27 @@ def test_summary_counts_and_shares(table):
 
 def test_specification_curve_is_drawn(table, tmp_path):
     from alliance_meta.plots.multiverse import main_specification, specification_curve
-    from alliance_meta.plots.subgroups import save_figure
+    from alliance_meta.plots.style import save_figure
 
     main = {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "REML"}
     assert main_specification(table, main).sum() == 1
     save_figure(specification_curve(table, "z", 95, main), [tmp_path / "curve.png", tmp_path / "curve.pdf"])
     assert (tmp_path / "curve.png").stat().st_size > 10_000 and (tmp_path / "curve.pdf").stat().st_size > 0
+
+
+def test_rows_converted_from_beta_are_a_choice_only_where_there_are_some(effect_sizes):
+    kinds = np.where(np.arange(len(effect_sizes)) % 5 == 0, "beta", "r")
+    with_beta = effect_sizes.assign(input_kind=kinds)
+    config = {**CONFIG, "priors": [], "beta_rows": ["include", "exclude"]}
+    specs = multiverse.specifications(config, with_beta)
+    assert set(specs["beta_rows"]) == {"include", "exclude"}
+    assert multiverse.data_columns(specs).index("beta_rows") == multiverse.data_columns(specs).index("minimum_n") + 1
+    mask = multiverse.row_mask(with_beta, {"beta_rows": "exclude"})
+    assert mask.sum() == (kinds != "beta").sum() and not (with_beta.loc[mask, "input_kind"] == "beta").any()
+    assert multiverse.row_mask(with_beta, {"beta_rows": "include"}).all()
+    without = multiverse.specifications(config, effect_sizes)
+    included = specs[specs["beta_rows"] == "include"].drop(columns="beta_rows").reset_index(drop=True)
+    pd.testing.assert_frame_equal(included, without)
+    assert 0 < (specs["beta_rows"] == "exclude").sum() < len(without)  # subsets too small without them go
+    assert "beta_rows" not in multiverse.specifications(config, effect_sizes.assign(input_kind="r"))
+    assert "beta_rows" not in multiverse.specifications({**config, "beta_rows": ["include"]}, with_beta)

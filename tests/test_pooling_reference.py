@@ -10,16 +10,14 @@ must be NaN too.
 
 from __future__ import annotations
 
-import json
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
+from conftest import load_reference, reference_number as number
 
 from alliance_meta.models.univariate import fit
 
-REFERENCE = Path(__file__).parent / "reference" / "pooling.json"
 METHOD_NAMES = {"EE": "common"}
 QUANTITIES = ("estimate", "se", "statistic", "p", "ci_lower", "ci_upper", "pi_lower", "pi_upper",
               "tau2", "tau2_ci_lower", "tau2_ci_upper", "i2", "i2_ci_lower", "i2_ci_upper",
@@ -27,17 +25,8 @@ QUANTITIES = ("estimate", "se", "statistic", "p", "ci_lower", "ci_upper", "pi_lo
 RELATIVE, ABSOLUTE = 1e-6, 1e-8
 
 
-SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
-
-
-def number(value) -> float:
-    """A figure of the JSON file: R's NA, NaN and +-Inf are written as strings."""
-    return SPECIAL[value] if isinstance(value, str) and value in SPECIAL else float(value)
-
-
-@lru_cache(maxsize=1)
 def reference() -> dict:
-    return json.loads(REFERENCE.read_text())
+    return load_reference("pooling")  # R's NA, NaN and +-Inf are strings there: read them with number()
 
 
 def cases():

@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 
 from alliance_meta.plots.forest import save_forest_plot  # noqa: E402
 from alliance_meta.plots.provenance import SIMULATED_NOTE, figure_note, is_simulated  # noqa: E402
-from alliance_meta.plots.subgroups import save_figure  # noqa: E402
+from alliance_meta.plots.style import save_figure  # noqa: E402
 from alliance_meta.models.univariate import pool_all  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from scipy import integrate, stats
 from alliance_meta.analyses import bias
 from alliance_meta.analyses.bias import selection_models as sm
 from alliance_meta.plots.selection import selection_estimates_plot, weight_functions_plot
-from alliance_meta.plots.subgroups import save_figure
+from alliance_meta.plots.style import save_figure
 
 DATASET = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())["datasets"]["molloy2014"]
 YI, VI = np.array(DATASET["yi"]), np.array(DATASET["vi"])
@@ -158,14 +158,14 @@ def test_step_function_refuses_an_empty_interval():
 
 @pytest.mark.parametrize("k", [0, 2])
 def test_new_bias_rows_need_three_studies(k):
-    table, _ = bias.publication_bias(YI[:k], VI[:k], metric="z")
+    table, _ = bias.bias_tests(YI[:k], VI[:k], metric="z")
     rows = table.set_index("test")
     for name in ("tes", "henmi_copas", "svalue"):
-        assert rows.loc[name, "note"] == f"not computed: k = {k} < 3"
+        assert rows.loc[name, "note"] == f"not estimable: k = {k} studies, the test needs at least 3"
 
 
 def test_new_bias_rows():
-    table, _ = bias.publication_bias(YI, VI, metric="z")
+    table, _ = bias.bias_tests(YI, VI, metric="z")
     rows = table.set_index("test")
     tes = bias.excess_significance(YI, VI)
     assert (rows.loc["tes", "observed"], rows.loc["tes", "expected"]) == (tes.observed, tes.expected)

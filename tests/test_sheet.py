@@ -101,7 +101,8 @@ def test_missing_study_id(tmp_path):
     assert "required" in problem.rule
 
 
-@pytest.mark.parametrize("column, value", [("r", "1.3"), ("r", "-1"), ("rho", "1"), ("partial_r", "-1.2")])
+@pytest.mark.parametrize("column, value", [("r", "1.3"), ("r", "-1"), ("rho", "1"), ("kendall_tau", "-1"),
+                                           ("partial_r", "-1.2")])
 def test_correlation_outside_minus_one_one(tmp_path, column, value):
     extra = ",n_covariates" if column == "partial_r" else ""
     text = f"study_id,{column},n{extra}\nS1,{value},50{',2' if extra else ''}\n"
@@ -109,6 +110,12 @@ def test_correlation_outside_minus_one_one(tmp_path, column, value):
     assert (problem.row, problem.column, problem.value) == (2, column, value)
     assert problem.rule == "must lie strictly between -1 and 1"
     assert str(problem) == f'row 2, column {column}, value "{value}": must lie strictly between -1 and 1'
+
+
+@pytest.mark.parametrize("value, fails", [("0.95", True), ("-1", True), ("0.94", False), ("-0.99", False)])
+def test_beta_range_keeps_the_imputed_r_inside_minus_one_one(tmp_path, value, fails):
+    problems = problems_of(tmp_path, f"study_id,beta,n\nS1,{value},50\n")
+    assert [p.check for p in problems] == (["beta_range"] if fails else [])
 
 
 def test_sample_sizes_too_small_for_the_metric(tmp_path):
@@ -134,6 +141,24 @@ def test_negative_variances_standard_errors_and_counts(tmp_path):
     assert {(p.row, p.column, p.value, p.check) for p in problems} == {
         (2, "sd1", "-0.9", "positive"), (3, "log_or_se", "0", "positive"), (4, "n12", "-2", "non_negative")}
     assert "standard deviations must be positive" in problems[0].rule
+
+
+def test_psychometric_artifacts_out_of_range(tmp_path):
+    text = ("study_id,r,n,rxx,ryy,ux\n"
+            "S1,0.3,50,0.88,0.9,0.8\n"
+            "S2,0.3,50,1.2,0,\n"
+            "S3,0.3,50,,1,-0.5\n"
+            "S4,0.3,50,0,85,0\n")
+    problems = problems_of(tmp_path, text)
+    assert {(p.row, p.column, p.value, p.check) for p in problems} == {
+        (3, "rxx", "1.2", "reliability_range"), (3, "ryy", "0", "reliability_range"),
+        (4, "ux", "-0.5", "u_ratio_positive"), (5, "rxx", "0", "reliability_range"),
+        (5, "ryy", "85", "reliability_range"), (5, "ux", "0", "u_ratio_positive")}
+    assert str([p for p in problems if p.row == 3 and p.column == "rxx"][0]) == (
+        'row 3, column rxx, value "1.2": a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)')
+    clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,rxx\nS1,0.3,50,\"0,9\"\n")))
+    assert [(p.column, p.value, p.check) for p in problems] == [("rxx", "0,9", "number")]
+    assert 'write "0.9"' in problems[0].rule
 
 
 def test_no_complete_input_says_what_is_missing(tmp_path):
@@ -224,9 +249,8 @@ def test_unreadable_files(tmp_path):
 
 
 def test_semicolon_csv_from_a_european_spreadsheet(tmp_path):
-    problems = problems_of(tmp_path, "study_id;r;n\nS1;0,35;50\n")
-    assert [(p.row, p.column, p.value) for p in problems] == [(2, "r", "0,35")]
-    assert 'write "0.35"' in problems[0].rule
+    clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, "study_id;r;n\nS1;0,35;50\n")))
+    assert problems == [] and clean["r"].item() == 0.35  # more dialects: tests/test_sheet_reading.py
 
 
 def test_xlsx_first_sheet_with_row_numbers(tmp_path):

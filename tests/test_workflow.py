@@ -68,6 +68,43 @@ def test_dry_run_without_config_file_uses_schema_defaults(review_folder: Path):
     assert "pool" in result.stdout
 
 
+def write_config(folder: Path, text: str) -> None:
+    (folder / "config").mkdir(exist_ok=True)
+    (folder / "config" / "config.yaml").write_text(text)
+
+
+@pytest.mark.parametrize("text", ["", "# every key at its default\n# sheet: data/raw/studies.csv\n"])
+def test_dry_run_with_an_empty_or_comment_only_config_file(review_folder: Path, text: str):
+    write_config(review_folder, text)
+    result = snakemake(review_folder, "--dry-run")
+    assert "validate_sheet" in result.stdout and "pool" in result.stdout
+
+
+def test_config_problems_stop_the_run_at_once_before_any_job(review_folder: Path):
+    write_config(review_folder, "bayes:\n  draw: 4000\n  prior: {mu_sdd: 2}\npooling: {main_method: reml}\n")
+    result = snakemake(review_folder, "--dry-run", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    lines = [line.strip() for line in output.splitlines() if not line.startswith("Using workflow specific profile")]
+    assert lines[0].startswith("config/config.yaml: 3 problems"), output
+    assert "bayes.draw: unknown key; did you mean bayes.draws?" in lines
+    assert "bayes.prior.mu_sdd: unknown key; did you mean bayes.prior.mu_sd?" in lines
+    assert any(line.startswith("pooling.main_method: 'reml' is not one of") and "did you mean REML?" in line
+               for line in lines)
+    assert "Traceback" not in output and 'File "' not in output and len(lines) == 4
+    assert not (review_folder / "logs").exists()
+
+
+def test_command_line_config_overrides_the_file_key_by_key(review_folder: Path):
+    write_config(review_folder, "dependence: nested\npooling: {methods: [DL, PM], main_method: DL}\n")
+    snakemake(review_folder, "--dry-run", "--config", "dependence=multilevel")
+    result = snakemake(review_folder, "--dry-run", "--config", "dependence=multilevel",
+                       "pooling={main_method: REML}", check=False)
+    assert result.returncode != 0
+    assert "config/config.yaml and --config/--configfile: 1 problem" in result.stderr + result.stdout
+    assert "pooling.main_method: REML is not among pooling.methods (DL, PM)" in result.stderr + result.stdout
+
+
 def test_real_run_writes_effect_sizes_and_pooled_tables(review_folder: Path):
     targets = ["data/processed/effect_sizes.csv", "results/outcome/pooled.csv", "results/dropout/pooled.csv"]
     snakemake(review_folder, *targets)

@@ -19,7 +19,17 @@ differ by a small within-study SD (0.05). Each effect size is reported as a stud
 would: one input kind drawn per row, rounded like a paper (2 decimals for r, t, F,
 d; 3 for p and Fisher z; whole numbers for n and counts), some statistics reported
 the other way round (``reverse = yes``) and unsigned F, chi2 and p with
-``direction``. A few rows also give p beside r (two inputs that must agree).
+``direction``. A few rows also give p beside r (two inputs that must agree). A few
+correlations are then re-expressed, with a random stream of their own (seed + 1, so the
+other rows stay as they were), as Kendall's tau (tau = 2 arcsin(r)/pi) and as a
+standardized regression coefficient (beta = r - .05 for r >= .05, Peterson & Brown 2005).
+
+Psychometric artifacts (SIMULATED, from no source): about 80% of the outcome rows give
+the reliability of the alliance measure ``rxx`` (mean .88, SD .04, within [.70, .97]) and
+about 70% that of the outcome measure ``ryy`` (mean .85, SD .05, within [.65, .96]), two
+decimals; the other outcome rows and every dropout row give none, and ``ux`` is empty (no
+range restriction). They are drawn from a generator of their own (seed ``(SEED, 14)``) after
+everything else, so every other cell is the same as without them.
 
 Run: ``python data/raw/make_demo_sheet.py`` (writes studies.csv next to itself).
 """
@@ -44,6 +54,9 @@ RATER_SHIFT = {"patient": 0.03, "therapist": -0.03, "observer": 0.0}
 TIMING_SHIFT = {"early": -0.02, "mid": 0.0, "late": 0.04, "averaged": 0.01}
 YOUTH_SHIFT = -0.09
 LOGIT_SCALE = math.pi / math.sqrt(3.0)
+ARTIFACT_SEED = (SEED, 14)
+RELIABILITY = {"rxx": (0.88, 0.04, 0.70, 0.97, 0.80), "ryy": (0.85, 0.05, 0.65, 0.96, 0.70)}
+"""Simulated reliabilities: mean, SD, lower and upper limit, share of outcome rows reporting one."""
 
 OUTCOME_KINDS = {"r": 0.36, "rho": 0.06, "fisher_z": 0.05, "partial_r": 0.07, "t_df": 0.08, "f_df": 0.06,
                  "p_n": 0.06, "chi2": 0.05, "counts": 0.05, "or_ci": 0.05, "log_or_se": 0.04,
@@ -60,10 +73,10 @@ SETTINGS = {"outpatient": 0.8, "inpatient": 0.2}
 COUNTRIES = ("USA", "Germany", "United Kingdom", "Canada", "Netherlands", "Switzerland", "Australia",
              "Sweden", "Norway", "Italy", "Spain", "Israel")
 COLUMNS = ("study_id", "es_id", "authors", "year", "label", "family",
-           "r", "n", "rho", "fisher_z", "partial_r", "n_covariates", "g", "d", "n1", "n2",
+           "r", "n", "rho", "kendall_tau", "fisher_z", "partial_r", "n_covariates", "beta", "g", "d", "n1", "n2",
            "m1", "sd1", "m2", "sd2", "t", "df", "f", "chi2", "p", "n11", "n12", "n21", "n22",
            "odds_ratio", "or_ci_lower", "or_ci_upper", "log_or", "log_or_se", "reverse", "direction",
-           "rater", "modality", "measure", "timing", "format", "population", "published", "design",
+           "rxx", "ryy", "ux", "rater", "modality", "measure", "timing", "format", "population", "published", "design",
            "country", "setting", "internet", "simulated")
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
@@ -258,6 +271,41 @@ def _odds_ratio_cells(kind, counts, log_or, log_or_se) -> dict:
     return cells
 
 
+def artifact_cells(family: np.ndarray, seed=ARTIFACT_SEED) -> dict[str, np.ndarray]:
+    """Simulated reliabilities ``rxx``, ``ryy`` (two decimals) on most outcome rows and an empty
+    ``ux``, from a generator of their own so that the other columns do not change."""
+    rng = np.random.default_rng(seed)
+    outcome = family == "outcome"
+    cells = {}
+    for column, (mean, sd, low, high, share) in RELIABILITY.items():
+        values = np.round(np.clip(rng.normal(mean, sd, len(family)), low, high), 2)
+        cells[column] = np.where(outcome & (rng.random(len(family)) < share), values, np.nan)
+    cells["ux"] = np.full(len(family), np.nan)
+    return cells
+
+
+REEXPRESSED_ROWS = 5
+"""Correlations re-expressed as Kendall's tau and as beta (each), for every input kind on several rows."""
+
+
+def reexpress_correlations(rows: dict, seed: int) -> None:
+    """Turn a few reported r (outcome rows of kind ``r``) into Kendall's tau or a standardized
+    beta, in place: tau = 2 arcsin(r)/pi (inverse of r = sin(pi tau/2)); beta = r - .05 when
+    r >= .05, else r (inverse of Peterson & Brown's r = beta + .05 [beta >= 0]); 2 decimals."""
+    rng = np.random.default_rng(seed)
+    candidates = np.flatnonzero(rows["kind"] == "r")
+    chosen = rng.choice(candidates, size=2 * REEXPRESSED_ROWS, replace=False)
+    size = len(rows["family"])
+    for name in ("kendall_tau", "beta"):
+        rows[name] = np.full(size, np.nan)
+    tau_rows, beta_rows = chosen[:REEXPRESSED_ROWS], chosen[REEXPRESSED_ROWS:]
+    r = rows["r"]
+    rows["kendall_tau"][tau_rows] = np.round(2 * np.arcsin(r[tau_rows]) / np.pi, 2)
+    rows["beta"][beta_rows] = np.round(np.where(r[beta_rows] >= 0.05, r[beta_rows] - 0.05, r[beta_rows]), 2)
+    rows["kind"][tau_rows], rows["kind"][beta_rows] = "kendall_tau", "beta"
+    rows["r"] = np.where(np.isin(np.arange(size), chosen), np.nan, r)
+
+
 def format_cell(value) -> str:
     """A cell as a paper would print it: whole numbers without decimals, blanks for missing."""
     if isinstance(value, (float, np.floating)):
@@ -280,6 +328,7 @@ def make_demo_sheet(seed: int = SEED) -> list[dict[str, str]]:
         tables.append(rows)
     rows = {name: np.concatenate([table.get(name, np.full(len(table["family"]), np.nan)) for table in tables])
             for name in set(tables[0]) | set(tables[1])}
+    reexpress_correlations(rows, seed + 1)
     size = len(rows["family"])
     number = np.char.zfill(rows["study_number"].astype(str), 3)
     rows["study_id"] = np.char.add("S", number)
@@ -288,6 +337,7 @@ def make_demo_sheet(seed: int = SEED) -> list[dict[str, str]]:
     rows["label"] = np.char.add(np.char.add(rows["measure"].astype(str), ", "),
                                 np.char.add(np.char.add(rows["rater"].astype(str), ", "), rows["timing"].astype(str)))
     rows["simulated"] = np.full(size, "yes")
+    rows.update(artifact_cells(rows["family"]))
     return [{column: format_cell(rows[column][i]) for column in COLUMNS} for i in range(size)]
 
 

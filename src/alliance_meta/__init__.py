@@ -1,8 +1,62 @@
 """alliance-meta: meta-analysis of therapeutic alliance-outcome and alliance-dropout associations.
 
-The statistics library behind the Snakemake pipeline. Pure functions and small
-result objects on NumPy arrays and pandas DataFrames; no Snakemake, no file
-paths, no global state.
+The statistics library behind the Snakemake pipeline, usable on its own::
+
+    import alliance_meta as am
+    fit = am.fit(yi, vi, method="REML", test="knha")          # univariate (rma.uni)
+    fit = am.fit(frame, dependence="multilevel", rho=0.5)      # three-level CHE model (rma.mv)
+    fit.estimate, fit.conf_int(), fit.predict(transform="r"), print(fit.summary())
+    am.publication_bias(fit).to_frame(); am.leave_one_out(fit).to_frame()
+
+Layers (arrows point down): ``inputs`` (sheet, codebook, effect sizes, dependence) ->
+``engines`` (tau^2 estimators, block algebra, CR2, formulas) -> ``models`` (univariate,
+multilevel, meta-regression; the fit objects) -> ``analyses`` (bias, sensitivity, moderators,
+multiverse) -> ``bayes``, ``plots``, ``report``. See docs/python-api.md and docs/architecture.md.
+
+Names are loaded on first use, so ``import alliance_meta`` stays fast and the core install
+(numpy, scipy, pandas, matplotlib) suffices for everything but the Bayesian sampler.
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+#: public name -> (module, attribute)
+_API = {
+    "fit": ("alliance_meta.models.fits", "fit"),
+    "pooled_table": ("alliance_meta.models.fits", "pooled_table"),
+    "UnivariateFit": ("alliance_meta.models.fits", "UnivariateFit"),
+    "MultilevelFit": ("alliance_meta.models.fits", "MultilevelFit"),
+    "NotApplicable": ("alliance_meta.models.fits", "NotApplicable"),
+    "read_sheet": ("alliance_meta.inputs.reading", "read_sheet"),
+    "effect_sizes": ("alliance_meta.inputs.reading", "effect_sizes"),
+    "SheetProblems": ("alliance_meta.inputs.reading", "SheetProblems"),
+    "publication_bias": ("alliance_meta.analyses.bias", "publication_bias"),
+    "selection_models": ("alliance_meta.analyses.bias.selection_models", "selection_models"),
+    "sensitivity": ("alliance_meta.analyses.sensitivity", "sensitivity"),
+    "leave_one_out": ("alliance_meta.analyses.sensitivity", "leave_one_out"),
+    "influence": ("alliance_meta.analyses.sensitivity", "influence"),
+    "cumulative": ("alliance_meta.analyses.sensitivity", "cumulative"),
+    "moderators": ("alliance_meta.analyses.moderators", "moderators"),
+    "meta_regression": ("alliance_meta.analyses.moderators", "meta_regression"),
+    "moderator_tables": ("alliance_meta.analyses.moderators", "moderator_tables"),
+    "bayes": ("alliance_meta.bayes", None),  # the package, callable as am.bayes(fit, ...)
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        module, attribute = _API[name]
+        value = importlib.import_module(module)
+        value = value if attribute is None else getattr(value, attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'alliance_meta' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_API))

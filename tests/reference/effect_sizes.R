@@ -39,6 +39,42 @@ n_rho <- c(25, 40, 61, 88, 120, 33, 210, 18)
 add_case("spearman_by_hand", "r = 2 sin(pi rho/6), z = atanh(r) = log((1+r)/(1-r))/2, v = 1/(n-3)",
          "outcome", "z", "rho", data.frame(rho = rho, n = n_rho),
          0.5 * log((1 + 2 * sin(pi * rho / 6)) / (1 - 2 * sin(pi * rho / 6))), 1 / (n_rho - 3))
+# Kendall's tau (r = sin(pi tau/2); Kendall 1970) of real data: datasets::swiss (n = 47), the
+# tau of Fertility with every other column; the cited formula by hand
+sw <- datasets::swiss
+tau_swiss <- sapply(names(sw)[-1], function(v) cor(sw$Fertility, sw[[v]], method = "kendall"))
+r_tau <- sin(pi * tau_swiss / 2)
+add_case("kendall_by_hand", "Kendall tau of Fertility with each column of datasets::swiss; r = sin(pi tau/2), z = atanh(r), v = 1/(n-3)",
+         "outcome", "z", "kendall_tau", data.frame(kendall_tau = unname(tau_swiss), n = nrow(sw)),
+         0.5 * log((1 + r_tau) / (1 - r_tau)), rep(1 / (nrow(sw) - 3), length(r_tau)))
+
+# Standardized regression coefficients (Peterson & Brown 2005: r = beta + .05 [beta >= 0]) of real
+# data: lm of scaled Fertility on the scaled other columns of datasets::swiss, and a model
+# with Education alone (|beta| > .5, outside the validated range); the cited formula by hand
+full <- lm(scale(Fertility) ~ scale(Agriculture) + scale(Examination) + scale(Education) +
+             scale(Catholic) + scale(Infant.Mortality), data = sw)
+single <- lm(scale(Fertility) ~ scale(Education), data = sw)
+beta_swiss <- c(unname(coef(full)[-1]), unname(coef(single)[2]))
+r_beta <- beta_swiss + 0.05 * (beta_swiss >= 0)
+add_case("beta_by_hand", "standardized betas of lm on datasets::swiss; r = beta + .05 (beta >= 0), z = atanh(r), v = 1/(n-3)",
+         "outcome", "z", "beta", data.frame(beta = beta_swiss, n = nrow(sw)),
+         0.5 * log((1 + r_beta) / (1 - r_beta)), rep(1 / (nrow(sw) - 3), length(r_beta)))
+
+# Two-level (HLM) slopes: nlme::lme of MathAch on student SES with a random intercept per
+# school (Raudenbush & Bryk 2002's High School and Beyond data, nlme::MathAchieve); the slope's
+# t and df as the paper would report them; r = t/sqrt(t^2 + df), n = df + 2, by hand
+hsb <- nlme::MathAchieve
+hlm <- function(rows) {
+  fit <- nlme::lme(MathAch ~ SES, random = ~ 1 | School, data = hsb[rows, ], method = "REML")
+  summary(fit)$tTable["SES", c("t-value", "DF")]
+}
+slopes <- rbind(hlm(TRUE), hlm(hsb$Minority == "Yes"), hlm(hsb$Sex == "Female"),
+                hlm(hsb$MEANSES < -0.5))
+r_hlm <- slopes[, 1] / sqrt(slopes[, 1]^2 + slopes[, 2])
+add_case("hlm_slope_by_hand", "t and df of the SES slope of nlme::lme(MathAch ~ SES, random = ~1|School) on nlme::MathAchieve and subsets; r = t/sqrt(t^2+df), v = 1/(df-1)",
+         "outcome", "z", "t_df", data.frame(t = unname(slopes[, 1]), df = unname(slopes[, 2])),
+         0.5 * log((1 + r_hlm) / (1 - r_hlm)), 1 / (slopes[, 2] - 1))
+
 t_values <- c(-3.2, -0.4, 0, 1.1, 2.05, 4.8)
 df_values <- c(30, 12, 57, 100, 45, 250)
 r_t <- t_values / sqrt(t_values^2 + df_values)

@@ -6,7 +6,6 @@
 
 rule bayes:
     input:
-        data=family_analysis_data,
         effect_sizes=family_effect_sizes,
     output:
         table=report("results/{family}/bayes.csv", caption="../report/bayes.rst", category="Bayesian model", subcategory="{family}"),
@@ -21,7 +20,7 @@ rule bayes:
         aggregate_method=config["aggregate_method"],
         rho=config["aggregate_rho"],
         centre=config["centre_continuous"],
-        metric=lambda wildcards: config["metric"][wildcards.family],
+        fit=fit_options,
     threads: 1
     conda:
         CONDA_ENV
@@ -33,7 +32,7 @@ rule bayes:
 
 rule bayes_prior_sensitivity:
     input:
-        family_analysis_data,
+        family_effect_sizes,
     output:
         table="results/{family}/bayes_prior_sensitivity.csv",
         pdf="results/{family}/bayes_prior_sensitivity.pdf",
@@ -41,6 +40,7 @@ rule bayes_prior_sensitivity:
     params:
         bayes=config["bayes"],
         metric=lambda wildcards: config["metric"][wildcards.family],
+        fit=fit_options,
     conda:
         CONDA_ENV
     log:
@@ -51,7 +51,7 @@ rule bayes_prior_sensitivity:
 
 rule bayes_plots:
     input:
-        data=family_analysis_data,
+        effect_sizes=family_effect_sizes,
         table="results/{family}/bayes.csv",
         studies="results/{family}/bayes_studies.csv",
         draws="results/{family}/bayes_draws.npz",
@@ -63,6 +63,7 @@ rule bayes_plots:
     params:
         bayes=config["bayes"],
         metric=lambda wildcards: config["metric"][wildcards.family],
+        fit=fit_options,
     conda:
         CONDA_ENV
     log:

@@ -3,16 +3,11 @@
 # influence, cumulative) with their plots, each family fitted by the main estimator (under
 # dependence: multilevel by multilevel.method, deleting and adding whole studies).
 
-BIAS_PARAMS = dict(
-    main_method=MAIN_METHOD,
-    level=config["pooling"]["level"],
-    metric=lambda wildcards: config["metric"][wildcards.family],
-)
 
 
 rule publication_bias:
     input:
-        family_analysis_data,
+        family_effect_sizes,
     output:
         table=report("results/{family}/bias.csv", caption="../report/bias.rst", category="Publication bias", subcategory="{family}"),
         pdf="results/{family}/funnel.pdf",
@@ -20,11 +15,7 @@ rule publication_bias:
         svg="results/{family}/funnel.svg",
     params:
         bias=config["bias"],
-        dependence=config["dependence"],
-        aggregate_method=config["aggregate_method"],
-        rho=config["aggregate_rho"],
-        multilevel=config["multilevel"],
-        **BIAS_PARAMS,
+        fit=fit_options,
     conda:
         CONDA_ENV
     log:
@@ -35,7 +26,7 @@ rule publication_bias:
 
 rule sensitivity:
     input:
-        family_analysis_data,
+        family_effect_sizes,
     output:
         leave_one_out=report("results/{family}/leave_one_out.csv", caption="../report/leave_one_out.rst", category="Sensitivity", subcategory="{family}"),
         influence="results/{family}/influence.csv",
@@ -47,10 +38,7 @@ rule sensitivity:
         cumulative_pdf="results/{family}/cumulative.pdf",
         cumulative_png="results/{family}/cumulative.png",
     params:
-        dependence=config["dependence"],
-        rho=config["aggregate_rho"],
-        multilevel=config["multilevel"],
-        **BIAS_PARAMS,
+        fit=fit_options,
     conda:
         CONDA_ENV
     log:

@@ -1,12 +1,78 @@
-# Config validation (defaults from the schema) and small helpers shared by the rules.
+# Config reading and checking (defaults from the schema) and small helpers shared by the rules.
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
+
+from alliance_meta.inputs.config_check import (
+    ConfigFileError,
+    check_config,
+    format_config_problems,
+    load_config_file,
+    merge_overrides,
+)
 
 min_version("9.0")
 
+CONFIG_FILE = Path("config/config.yaml")
+CONFIG_SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 
+
+def read_checked_config(overrides):
+    """config/config.yaml (absent, empty or comment-only: all defaults) with the
+    --config/--configfile values on top; every problem at once, before any job, without
+    a traceback."""
+    written = {}
+    if CONFIG_FILE.exists():
+        try:
+            written = load_config_file(CONFIG_FILE)
+        except ConfigFileError as error:
+            sys.exit(str(error))
+    merged = merge_overrides(written, overrides)
+    problems = check_config(merged, yaml.safe_load(CONFIG_SCHEMA.read_text()))
+    if problems:
+        sources = [str(CONFIG_FILE)] if CONFIG_FILE.exists() else []
+        sources += ["--config/--configfile"] if overrides else []
+        sys.exit(format_config_problems(problems, " and ".join(sources) or "the config"))
+    return merged
+
+
+_checked = read_checked_config(dict(config))
+config.clear()
+config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
-FAMILIES = config["families"]
+# One run per review folder; a killed run's stale locks are removed (alliance_meta.runs).
+if workflow.is_main_process and not workflow.dryrun and not workflow.touch:
+    from alliance_meta.runs import RunInProgress, claim_folder, release_folder
+
+    try:
+        for _note in claim_folder():
+            logger.info(f"alliance-meta: {_note}")
+    except RunInProgress as _error:
+        sys.exit(str(_error))
+
+
+onsuccess:
+    from alliance_meta.runs import release_folder
+
+    release_folder()
+
+
+onerror:
+    from alliance_meta.runs import release_folder
+
+    release_folder()
+
+from alliance_meta.inputs.families import families_in_sheet
+
+# Families come from the data: a configured family without rows in the sheet gets no jobs.
+FAMILIES, ABSENT_FAMILIES = families_in_sheet(config["sheet"], config["families"], sheet_name=config["sheet_name"],
+                                               decimal=config["decimal"])
+for _family in ABSENT_FAMILIES:
+    logger.info(f"The sheet has no {_family} rows: the {_family} family is not analysed.")
 MAIN_METHOD = config["pooling"]["main_method"]
 
 wildcard_constraints:
@@ -18,6 +84,13 @@ CONDA_ENV = "../../environment.yml"
 
 # Each stage's .smk appends the files it contributes to `make`'s default target.
 FINAL_TARGETS = []
+
+
+def fit_options(wildcards):
+    """The am.fit keywords of a family's main model (alliance_meta.models.fits.fit_options)."""
+    from alliance_meta.models.fits import fit_options as options
+
+    return options(config, wildcards.family)
 
 
 def family_effect_sizes(wildcards):

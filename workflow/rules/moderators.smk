@@ -26,10 +26,8 @@ rule moderators:
         reference_levels=config["reference_levels"],
         permutations=config["permutations"],
         seed=config["permutation_seed"],
-        metric=lambda wildcards: config["metric"][wildcards.family],
-        dependence=config["dependence"],
-        multilevel=config["multilevel"],
-        **MODERATOR_OPTIONS,
+        centre=config["centre_continuous"],
+        fit=fit_options,
     conda:
         CONDA_ENV
     log:

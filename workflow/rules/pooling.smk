@@ -3,14 +3,12 @@
 
 rule pool:
     input:
-        family_analysis_data,
+        family_effect_sizes,
     output:
         report("results/{family}/pooled.csv", caption="../report/pooled.rst", category="Pooling", subcategory="{family}"),
     params:
         pooling=config["pooling"],
-        metric=lambda wildcards: config["metric"][wildcards.family],
-        dependence=config["dependence"],
-        rho=config["aggregate_rho"],
+        fit=fit_options,
         multilevel=config["multilevel"],
     conda:
         CONDA_ENV

@@ -71,6 +71,7 @@ rule report:
         report(REPORT_HTML, caption="../report/report.rst", category="Report"),
     params:
         families=FAMILIES,
+        absent_families=ABSENT_FAMILIES,
     conda:
         CONDA_ENV
     log:

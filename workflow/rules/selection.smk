@@ -5,7 +5,7 @@
 
 rule selection_models:
     input:
-        family_analysis_data,
+        family_effect_sizes,
     output:
         table=report("results/{family}/selection_models.csv", caption="../report/selection_models.rst", category="Publication bias", subcategory="{family}"),
         estimates_pdf="results/{family}/selection_models.pdf",
@@ -14,12 +14,7 @@ rule selection_models:
         weights_png=report("results/{family}/weight_functions.png", caption="../report/weight_functions.rst", category="Publication bias", subcategory="{family}"),
     params:
         selection=config["bias"]["selection"],
-        main_method=MAIN_METHOD,
-        level=config["pooling"]["level"],
-        metric=lambda wildcards: config["metric"][wildcards.family],
-        dependence=config["dependence"],
-        aggregate_method=config["aggregate_method"],
-        rho=config["aggregate_rho"],
+        fit=fit_options,
     conda:
         CONDA_ENV
     log:

@@ -8,6 +8,8 @@ rule validate_sheet:
     output:
         "data/processed/sheet.csv",
     params:
+        sheet_name=config["sheet_name"],
+        decimal=config["decimal"],
         moderators=config["moderators"],
         continuous_moderators=config["continuous_moderators"],
         meta_regression=config["meta_regression"],

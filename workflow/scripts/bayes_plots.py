@@ -4,13 +4,14 @@ import numpy as np
 
 from alliance_meta.bayes import exact_posterior, plots
 from alliance_meta.bayes.analysis import BayesConfig
+from alliance_meta.inputs.dependence import studies_of
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "alliance_meta")
 family, metric = snakemake.wildcards.family, snakemake.params.metric
-data = read_table(snakemake.input.data)
+data = studies_of(read_table(snakemake.input.effect_sizes), snakemake.params.fit)
 studies, table = read_table(snakemake.input.studies), read_table(snakemake.input.table)
 draws = dict(np.load(snakemake.input.draws))
 config = BayesConfig.from_config(snakemake.params.bayes, metric)

@@ -2,12 +2,13 @@
 exact quadrature (alliance_meta.bayes.analysis.prior_sensitivity), table and plot."""
 from alliance_meta.bayes import plots
 from alliance_meta.bayes.analysis import BayesConfig, prior_sensitivity
+from alliance_meta.inputs.dependence import studies_of
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "alliance_meta")
-data = read_table(snakemake.input[0])
+data = studies_of(read_table(snakemake.input[0]), snakemake.params.fit)
 metric = snakemake.params.metric
 config = BayesConfig.from_config(snakemake.params.bayes, metric)
 if len(data) == 0:

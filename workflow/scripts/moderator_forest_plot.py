@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging
+from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import aggregate_within
 from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot
 from alliance_meta.plots.provenance import figure_note
@@ -13,7 +14,7 @@ options = ForestOptions.from_config(params.plots)
 effect_sizes = read_table(snakemake.input.effect_sizes)
 subgroups, summaries = read_table(snakemake.input.subgroups), read_table(snakemake.input.moderators)
 pooled = read_table(snakemake.input.pooled)
-overall = pooled[pooled["method"] == params.main_method].iloc[0].to_dict() if len(pooled) else {}
+overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
     paths = [path for path in snakemake.output if Path(path).stem == f"forest_{name}"]
     data = aggregate_within(effect_sizes, (name,), params.aggregate_method, params.rho)[0] if len(effect_sizes) else \

@@ -3,10 +3,12 @@ per continuous moderator, each as PDF, PNG and SVG."""
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging
+from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import analyse_moderator
 from alliance_meta.plots.bubble import bubble_plot
 from alliance_meta.plots.provenance import figure_note
-from alliance_meta.plots.subgroups import save_figure, subgroup_forest
+from alliance_meta.plots.style import save_figure
+from alliance_meta.plots.subgroups import subgroup_forest
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderator_plots")
@@ -22,10 +24,10 @@ summaries = read_table(snakemake.input.moderators).set_index("moderator")
 pooled = read_table(snakemake.input.pooled)
 effect_sizes = read_table(snakemake.input.effect_sizes)
 note = figure_note(effect_sizes)
-overall = pooled[(pooled["method"] == params.main_method) & (pooled["test"] == "z")].iloc[0]
+overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
-                             overall.to_dict(), params.metric, params.level)
+                             overall, params.metric, params.level)
     save_figure(figure, outputs(f"subgroups_{name}"), note)
 for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, params.metric, continuous=True, permutations=0,

@@ -1,10 +1,10 @@
 """Rule multiverse_plot: the specification curve of multiverse.csv."""
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.analyses.multiverse import read_specifications
-from alliance_meta.plots.influence import message_figure
+from alliance_meta.plots.style import message_figure
 from alliance_meta.plots.multiverse import specification_curve
 from alliance_meta.plots.provenance import figure_note
-from alliance_meta.plots.subgroups import save_figure
+from alliance_meta.plots.style import save_figure
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], f"multiverse_plot_{snakemake.wildcards.family}")

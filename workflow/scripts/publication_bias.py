@@ -1,45 +1,30 @@
-"""Rule publication_bias: bias.csv (alliance_meta.analyses.bias) and the contour-enhanced funnel plot."""
-import numpy as np
-import pandas as pd
-
-from alliance_meta.models import univariate as pooling
-from alliance_meta.analyses.bias import bias_frame, publication_bias
-from alliance_meta.inputs.dependence import aggregate
+"""Rule publication_bias: bias.csv (alliance_meta.publication_bias) and the contour-enhanced funnel plot."""
+import alliance_meta as am
+from alliance_meta.analyses.bias import bias_frame
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.funnel import funnel_plot
 from alliance_meta.plots.provenance import figure_note
-from alliance_meta.plots.subgroups import save_figure
+from alliance_meta.plots.style import save_figure
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "publication_bias")
-params, options = snakemake.params, snakemake.params.bias
+options, output = snakemake.params.bias, snakemake.output
 rows = read_table(snakemake.input[0])
-data = rows  # under multilevel the univariate tests see one composite per study, as under aggregate
-if params.dependence == "multilevel" and len(rows):
-    data = aggregate(rows, params.aggregate_method, params.rho)
-    logger.info("multilevel: univariate tests on %d study composites; egger_multilevel on all %d rows",
-                len(data), len(rows))
-yi, vi = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
-filled = None
-if len(data):
-    table, filled = publication_bias(
-        yi, vi, params.main_method, params.metric, params.level, options["trimfill_estimator"],
-        None if options["trimfill_side"] == "auto" else options["trimfill_side"], options["selection_steps"],
-        options["pet_peese_alpha"], options["pet_peese_sided"], options["fail_safe_alpha"])
+if len(rows):
+    result = am.publication_bias(
+        am.fit(rows, **snakemake.params.fit), trimfill_estimator=options["trimfill_estimator"],
+        trimfill_side=None if options["trimfill_side"] == "auto" else options["trimfill_side"],
+        selection_steps=options["selection_steps"], pet_peese_alpha=options["pet_peese_alpha"],
+        pet_peese_sided=options["pet_peese_sided"], fail_safe_alpha=options["fail_safe_alpha"])
+    table, figure, studies = result.table, result.funnel(), result.studies
+    for note in result.notes:
+        logger.info("%s", note)
 else:
     logger.warning("no studies in this family: empty bias table and funnel plot")
-    table = bias_frame([], params.metric)
+    table, studies = bias_frame([], snakemake.params.fit["metric"]), rows
+    figure = funnel_plot(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float), snakemake.params.fit["metric"], None)
 for row in table.itertuples():
     logger.info("%s: statistic = %.4g, p = %.4g, estimate = %.4g %s", row.test, row.statistic, row.p,
                 row.estimate, row.note)
-if params.dependence == "multilevel" and len(rows):
-    from alliance_meta.analyses.multilevel_tables import bias_rows
-
-    table = pd.concat([table, bias_rows(rows, params.metric, rho=params.rho, method=params.multilevel["method"],
-                                        level=params.level)], ignore_index=True)
-write_table(table, snakemake.output.table)
-estimate = pooling.fit(yi, vi, params.main_method, tau2_interval=False).estimate if len(data) else None
-figure = funnel_plot(yi, vi, params.metric, estimate,
-                     filled.filled_yi if filled else np.empty(0), filled.filled_vi if filled else np.empty(0),
-                     filled.fit.estimate if filled else None)
-save_figure(figure, [snakemake.output.pdf, snakemake.output.png, snakemake.output.svg], figure_note(data))
+write_table(table, output.table)
+save_figure(figure, [output.pdf, output.png, output.svg], figure_note(studies))

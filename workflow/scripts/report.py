@@ -4,7 +4,10 @@ import json
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging
+import pandas as pd
+
 from alliance_meta.report import methods_paragraph, render_report
+from alliance_meta.report.html import coding_section
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
@@ -18,9 +21,16 @@ stages = {name for name in ("moderators", "bias", "bayes") if any(name in part["
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}
+coding_tables = {Path(path).stem: pd.read_csv(path, dtype={"study_id": str, "es_id": str, "coder1": str, "coder2": str},
+                                              keep_default_na=False, na_values=[""])
+                 for path in inputs.tables if Path(path).parent.name == "results"
+                 and Path(path).stem in ("agreement", "disagreements")}
+coding = (coding_section(coding_tables["agreement"], coding_tables["disagreements"], config["second_coder"])
+          if len(coding_tables) == 2 else None)
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),
                      families=families, config=config, provenance=provenance,
-                     methods=methods_paragraph(config, stages, versions))
+                     methods=methods_paragraph(config, stages, versions), coding=coding,
+                     absent_families=snakemake.params.absent_families)  # noqa: F821
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
 log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
          len(inputs.images), len(html))

@@ -1,26 +1,34 @@
-"""Rule validate_sheet: check the raw sheet against the codebook and the config's moderator
-columns (params: moderators, continuous_moderators, meta_regression, subsets); write the
-typed sheet.
+"""Rule validate_sheet: read the raw sheet (params: sheet_name, decimal) and check it against
+the codebook and the config's moderator columns (params: moderators, continuous_moderators,
+meta_regression, subsets); write the typed sheet.
 
 On problems the report goes to the log and stderr and the rule fails (exit 1, no
 traceback); the raw sheet is only read.
 """
 import sys
 
+from alliance_meta.inputs.sheet import (
+    SheetError,
+    format_problems,
+    read_sheet,
+    summarise,
+    validate_sheet,
+)
 from alliance_meta.io import setup_logging, write_table
-from alliance_meta.inputs.sheet import SheetError, format_problems, read_sheet, summarise, validate_sheet
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "validate_sheet")
 sheet_path = str(snakemake.input[0])
 params = snakemake.params
 try:
-    clean, problems = validate_sheet(
-        read_sheet(sheet_path), moderators=params.moderators, continuous_moderators=params.continuous_moderators,
-        meta_regression=params.meta_regression, subsets=params.subsets)
+    raw = read_sheet(sheet_path, sheet_name=params.sheet_name, decimal=params.decimal)
 except SheetError as error:
     logger.error("%s", error)
     sys.exit(1)
+for note in raw.attrs.get("notes", []):
+    logger.info("%s: %s", sheet_path, note)
+clean, problems = validate_sheet(raw, moderators=params.moderators, continuous_moderators=params.continuous_moderators,
+                                 meta_regression=params.meta_regression, subsets=params.subsets)
 if problems:
     logger.error("the data sheet needs fixing before the analysis can run\n%s",
                  format_problems(problems, sheet_path))

@@ -9,6 +9,9 @@ analysis"; for meta-analysis Voracek, Kossmeier & Tran 2019, *Z Psychol* 227(1),
 - one column per subset moderator: ``all`` or one level (rows with that level only);
 - ``publication``: ``all`` or ``published`` (rows with ``published == "yes"``);
 - ``minimum_n``: rows with ``n`` at least this (rows without ``n`` only under 0);
+- ``beta_rows``: ``include`` or ``exclude`` the effect sizes converted from a standardized
+  regression coefficient (``input_kind == "beta"``, Peterson & Brown 2005's approximation);
+  a choice only in a family that has such rows;
 - ``outliers``: ``none``; ``rstudent`` (studies with |externally standardized residual|
   above the threshold); ``influential`` (metafor's influence rules). Both are detected
   in the ``detection_method`` (REML) fit with Wald tests (Viechtbauer & Cheung 2010), so
@@ -47,14 +50,15 @@ except ImportError:  # pragma: no cover
 
 BAYES, POSTERIOR, NO_PRIOR, ALL = "bayes", "posterior", "none", "all"
 OUTLIER_RULES = ("none", "rstudent", "influential")
-RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "outliers", "method",
+BETA_KIND, INCLUDE, EXCLUDE = "beta", "include", "exclude"
+RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "beta_rows", "outliers", "method",
             "test", "prior", "k", "estimate", "ci_lower", "ci_upper", "p", "tau2")
 RESULT_COLUMNS = ("k", "estimate", "ci_lower", "ci_upper", "p", "tau2", "se", "significant",
                   "k_effect_sizes", "outliers_removed", "note")
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
-    "minimum_n": [0], "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
+    "minimum_n": [0], "beta_rows": [INCLUDE], "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
 }
 
 
@@ -89,17 +93,28 @@ def subset_levels(effect_sizes: pd.DataFrame, moderator: str) -> list[str]:
     return [ALL] + sorted(effect_sizes[moderator].dropna().astype(str).unique())
 
 
-def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication, minimum_n) -> pd.DataFrame:
-    """Every combination of the row filters (subsets, publication, minimum n) with its number of studies."""
+def has_beta_rows(effect_sizes: pd.DataFrame) -> bool:
+    """Whether any effect size was converted from a standardized regression coefficient."""
+    return "input_kind" in effect_sizes and bool((effect_sizes["input_kind"] == BETA_KIND).any())
+
+
+def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication, minimum_n,
+                 beta_rows=None) -> pd.DataFrame:
+    """Every combination of the row filters (subsets, publication, minimum n and, when given, the
+    beta rows) with its number of studies."""
     options = [subset_levels(effect_sizes, m) for m in moderators] + [list(publication), list(minimum_n)]
-    combos = pd.DataFrame(list(itertools.product(*options)), columns=moderators + ["publication", "minimum_n"])
+    names = moderators + ["publication", "minimum_n"]
+    if beta_rows is not None:
+        options.append(list(beta_rows))
+        names.append("beta_rows")
+    combos = pd.DataFrame(list(itertools.product(*options)), columns=names)
     combos["k_studies"] = [effect_sizes.loc[row_mask(effect_sizes, dict(zip(combos.columns, row))), "study_id"]
                            .nunique() for row in combos.itertuples(index=False)]
     return combos
 
 
 def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
-    """The rows kept by a specification's subset, publication and minimum-n choices."""
+    """The rows kept by a specification's subset, publication, beta-rows and minimum-n choices."""
     mask = np.ones(len(effect_sizes), dtype=bool)
     for column, option in choices.items():
         if column in ("publication", "minimum_n", "k_studies") or option == ALL or column in RESERVED:
@@ -107,6 +122,8 @@ def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
         mask &= (effect_sizes[column].astype(str) == str(option)).to_numpy()
     if choices.get("publication", ALL) == "published":
         mask &= (effect_sizes["published"].astype(str) == "yes").to_numpy() if "published" in effect_sizes else False
+    if choices.get("beta_rows", INCLUDE) == EXCLUDE and "input_kind" in effect_sizes:
+        mask &= (effect_sizes["input_kind"] != BETA_KIND).to_numpy()
     minimum_n = float(choices.get("minimum_n", 0) or 0)
     if minimum_n > 0:
         mask &= (pd.to_numeric(effect_sizes["n"], errors="coerce") >= minimum_n).fillna(False).to_numpy()
@@ -127,7 +144,8 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     if clash:
         raise ValueError(f"subset moderators may not be named {sorted(clash)}")
     bayes = exact_posterior is not None and len(settings["priors"]) > 0
-    filters = _row_filters(effect_sizes, moderators, settings["publication"], settings["minimum_n"])
+    beta_rows = list(settings["beta_rows"]) if has_beta_rows(effect_sizes) and len(settings["beta_rows"]) > 1 else None
+    filters = _row_filters(effect_sizes, moderators, settings["publication"], settings["minimum_n"], beta_rows)
     filters = filters.loc[filters["k_studies"] >= int(settings["minimum_k"])]
     dependence = pd.DataFrame(list(itertools.product(settings["aggregate_methods"], settings["aggregate_rhos"])),
                               columns=["aggregate_method", "aggregate_rho"])
@@ -140,8 +158,8 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     table = dependence.merge(filters, how="cross").merge(outliers, how="cross")
     table = table.loc[(table["outliers"] == "none") | (table["k_studies"] >= 3)].drop(columns="k_studies")
     table = table.merge(model, how="cross")
-    columns = ["aggregate_method", "aggregate_rho", *moderators, "publication", "minimum_n", "outliers",
-               "method", "test", "prior"]
+    columns = ["aggregate_method", "aggregate_rho", *moderators, "publication", "minimum_n",
+               *(["beta_rows"] if beta_rows is not None else []), "outliers", "method", "test", "prior"]
     return table[columns].reset_index(drop=True)
 
 

@@ -6,7 +6,22 @@ the exact posterior; ``summaries``: the tables; ``plots``: figures. The modules 
 import PyMC are imported lazily, so the exact computations stay fast to load.
 """
 
+import sys as _sys
+import types as _types
+
 from .exact import ExactPosterior, NormalMixture, exact_posterior, typical_within_variance
 from .priors import EMPIRICAL_PRIORS, Priors, TauPrior
 
 __all__ = ["EMPIRICAL_PRIORS", "ExactPosterior", "NormalMixture", "Priors", "TauPrior", "exact_posterior", "typical_within_variance"]
+
+
+class _CallableModule(_types.ModuleType):
+    """``am.bayes(fit, ...)`` calls :func:`alliance_meta.bayes.api.bayes`; ``am.bayes.<module>`` stays the package."""
+
+    def __call__(self, fit, *args, **kwargs):
+        from alliance_meta.bayes.api import bayes
+
+        return bayes(fit, *args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -309,10 +309,15 @@ def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tupl
 
 @dataclass
 class StageResult:
+    """The Bayesian stage of one family: ``bayes.csv``, study estimates, moderator models, draws."""
+
     table: pd.DataFrame
     studies: pd.DataFrame
     moderators: pd.DataFrame
     draws: dict
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
 
 
 def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1, *,

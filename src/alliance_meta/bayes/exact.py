@@ -248,8 +248,13 @@ class NormalMixture:
         if transform is None:
             mean, sd = self.mean(), self.sd()
         else:
-            mean = self.expect(transform)
-            sd = math.sqrt(max(self.expect(lambda x: transform(x) ** 2) - mean**2, 0.0))
+            with np.errstate(over="ignore", invalid="ignore"):  # e.g. an odds ratio of a wide predictive
+                mean = self.expect(transform)
+                second = self.expect(lambda x: transform(x) ** 2)
+            if math.isfinite(mean) and math.isfinite(second) and abs(mean) < 1e150:
+                sd = math.sqrt(max(second - mean**2, 0.0))
+            else:  # the moment does not exist on this scale (heavy tail): no finite mean or sd
+                mean, sd = (mean if math.isfinite(mean) else math.inf), math.inf
         lower, upper = self.hdi(prob, transform)
         if transform is not None:
             lower, upper = transform(lower), transform(upper)

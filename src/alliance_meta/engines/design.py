@@ -1,56 +1,68 @@
-"""Model matrices for meta-regression from a small formula grammar.
+"""Model matrices for meta-regression from Wilkinson formulas (formulaic).
 
-A formula is a sum of terms: ``"modality + rater"``, ``"year"``,
-``"modality * timing"`` (= ``modality + timing + modality:timing``),
-``"modality:year"``. An intercept is always included. Variable names are
-sheet columns (letters, digits, ``_`` and ``.``).
+Formulas are written as in R: ``"modality + rater"``, ``"year"``, ``"modality * timing"``
+(= ``modality + timing + modality:timing``), ``"modality:year"``, ``"I(year - 2000)"``,
+``"center(year)"``, ``"C(rater, Treatment('patient'))"``; a leading ``~`` is optional. They are
+parsed and expanded by the maintained formulaic library (Wilkinson & Rogers 1973 notation,
+with R's rules for coding a factor in an interaction without its main effect). An intercept is
+always included.
 
-Categorical variables become treatment dummies named ``variable[level]``
-against a reference level: the configured one, else the most frequent level
-among the rows of the model, ties broken alphabetically (metafor/R would take
-the first level alphabetically; the most frequent level gives the most precise
-contrasts). Continuous variables enter as numbers, optionally centred at their
-(unweighted) mean over the rows of the model. Interactions are products of the
-columns of their variables. Columns that are linearly dependent on earlier ones
-are dropped, as metafor drops redundant predictors.
+Plain categorical variables become treatment dummies named ``variable[level]`` against a
+reference level: the configured one, else the most frequent level among the rows of the model,
+ties broken alphabetically (R would take the first level alphabetically; the most frequent
+level gives the most precise contrasts). Variables listed as continuous enter as numbers,
+optionally centred at their (unweighted) mean over the rows of the model. Columns that are
+linearly dependent on earlier ones are dropped, as metafor drops redundant predictors.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+def _right_hand_side(formula: str) -> str:
+    text = formula.strip()
+    text = text.split("~", 1)[1] if "~" in text else text
+    if not text.strip():
+        raise ValueError(f"empty formula {formula!r}")
+    return text.strip()
 
 
-def parse_formula(formula: str) -> tuple[tuple[str, ...], ...]:
-    """Terms of a formula as tuples of variable names, in order, without duplicates."""
-    terms: list[tuple[str, ...]] = []
-    for chunk in formula.split("+"):
-        if "*" in chunk and ":" in chunk:
-            raise ValueError(f"mixing '*' and ':' in one term is not supported: {chunk.strip()!r}")
-        names = [name.strip() for name in re.split(r"[*:]", chunk)]
-        for name in names:
-            if not NAME.match(name):
-                raise ValueError(f"not a variable name in formula {formula!r}: {name!r}")
-        if "*" in chunk:
-            expanded = [combo for size in range(1, len(names) + 1)
-                        for combo in itertools.combinations(names, size)]
-        else:
-            expanded = [tuple(names)]
-        for term in expanded:
-            if term not in terms:
-                terms.append(term)
-    return tuple(terms)
+def _parsed(formula: str):
+    from formulaic import Formula
+
+    try:
+        return Formula(_right_hand_side(formula))
+    except Exception as error:  # formulaic's parser errors, reworded once
+        raise ValueError(f"cannot read the formula {formula!r}: {str(error).splitlines()[0]}") from None
 
 
 def formula_variables(formula: str) -> tuple[str, ...]:
-    """The distinct variables a formula uses, in order of appearance."""
-    return tuple(dict.fromkeys(name for term in parse_formula(formula) for name in term))
+    """The distinct data columns a formula uses, in order of appearance.
+
+    Every name in the formula's factors that is not called as a function (``C``, ``I``,
+    ``center``, ``log``, ...) and not a keyword argument is a column.
+    """
+    import ast
+
+    names: list[tuple[int, str]] = []
+    for term in _parsed(formula):
+        for factor in term.factors:
+            try:
+                tree = ast.parse(str(factor.expr), mode="eval")
+            except SyntaxError:
+                raise ValueError(f"cannot read the term {factor.expr!r} of formula {formula!r}") from None
+            called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+            names += [(node.col_offset, node.id) for node in ast.walk(tree)
+                      if isinstance(node, ast.Name) and id(node) not in called]
+    text = _right_hand_side(formula)
+    position = {name: (match.start() if (match := re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", text))
+                       else len(text)) for _, name in names}
+    return tuple(sorted(dict.fromkeys(name for _, name in names), key=lambda name: (position[name], name)))
 
 
 def default_reference(values: pd.Series) -> str:
@@ -68,40 +80,44 @@ class Design:
     reference_levels: dict = field(default_factory=dict)
     centres: dict = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
+    variables: dict = field(default_factory=dict, repr=False)  # column -> the data columns it uses
+    spec: object = field(default=None, repr=False)  # formulaic ModelSpec: codes new rows the same way
+    kept: tuple[int, ...] = field(default=(), repr=False)  # the spec's columns kept (full rank)
+    formula: str = ""
+    levels: dict = field(default_factory=dict, repr=False)  # categorical variable -> its levels, reference first
 
 
-def _variable_columns(values: pd.Series, name, continuous, reference, centre):
-    if continuous:
-        numbers = pd.to_numeric(values, errors="raise").to_numpy(float)
-        offset = float(numbers.mean()) if centre else 0.0
-        return {name: numbers - offset}, None, (offset if centre else None)
-    text = values.astype(str)
-    reference = default_reference(text) if reference is None else str(reference)
-    levels = sorted(set(text))
-    if reference not in levels:
-        raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
-    columns = {f"{name}[{level}]": (text == level).to_numpy(float) for level in levels if level != reference}
-    return columns, reference, None
+def _display_name(column: str) -> str:
+    """formulaic's ``x[T.level]`` as ``x[level]``; ``Intercept`` as ``intercept``."""
+    return "intercept" if column == "Intercept" else column.replace("[T.", "[")
 
 
 def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_levels=None,
                  centre: bool = False) -> Design:
     """The intercept-plus-terms model matrix of ``formula`` for the rows of ``frame``."""
+    from formulaic import model_matrix
+
     reference_levels = reference_levels or {}
-    coded, references, centres = {}, {}, {}
+    references, centres = {}, {}
     for name in formula_variables(formula):
-        columns, reference, offset = _variable_columns(
-            frame[name], name, name in continuous, reference_levels.get(name), centre)
-        coded[name] = columns
-        if reference is not None:
-            references[name] = reference
-        if offset is not None:
-            centres[name] = offset
-    names, vectors = ["intercept"], [np.ones(len(frame))]
-    for term in parse_formula(formula):
-        for combination in itertools.product(*(coded[name].items() for name in term)):
-            names.append(":".join(label for label, _ in combination))
-            vectors.append(np.prod([vector for _, vector in combination], axis=0))
+        if name in continuous:
+            if centre:
+                centres[name] = float(pd.to_numeric(frame[name], errors="raise").to_numpy(float).mean())
+            continue
+        text = frame[name].astype(str)
+        reference = default_reference(text) if reference_levels.get(name) is None else str(reference_levels[name])
+        levels = sorted(set(text))
+        if reference not in levels:
+            raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
+        references[name] = reference
+    matrix = model_matrix(_right_hand_side(formula), _prepared(frame, formula, continuous, references, centres),
+                          na_action="raise", ensure_full_rank=True)
+    spec = matrix.model_spec
+    term_of = {column: str(term) for term, _, columns in spec.structure for column in columns}
+    names = [_display_name(str(column)) for column in matrix.columns]
+    variables = {name: (() if term_of[column] == "1" else formula_variables(term_of[column]))
+                 for name, column in zip(names, matrix.columns)}
+    vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
     kept, dropped = [], []
     for index, vector in enumerate(vectors):
         candidate = np.column_stack([vectors[i] for i in kept] + [vector])
@@ -109,5 +125,60 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
             kept.append(index)
         else:
             dropped.append(names[index])
-    matrix = np.column_stack([vectors[i] for i in kept])
-    return Design(matrix, tuple(names[i] for i in kept), references, centres, tuple(dropped))
+    return Design(np.column_stack([vectors[i] for i in kept]), tuple(names[i] for i in kept), references, centres,
+                  tuple(dropped), {names[i]: variables[names[i]] for i in kept}, spec, tuple(kept), formula,
+                  {name: [references[name]] + [v for v in sorted(set(frame[name].astype(str))) if v != references[name]]
+                   for name in references})
+
+
+def _prepared(frame: pd.DataFrame, formula: str, continuous, references: dict, centres: dict) -> pd.DataFrame:
+    """The formula's variables coded for formulaic: continuous ones as (centred) numbers, categorical
+    ones as categoricals with the reference level first (treatment coding against it)."""
+    data = frame.reset_index(drop=True).copy()
+    for name in formula_variables(formula):
+        if name in continuous:
+            data[name] = pd.to_numeric(data[name], errors="raise").to_numpy(float) - centres.get(name, 0.0)
+        else:
+            text, reference = data[name].astype(str), references[name]
+            data[name] = pd.Categorical(text, categories=[reference] + [v for v in sorted(set(text)) if v != reference])
+    return data
+
+
+def parse_formula(formula: str) -> tuple[tuple[str, ...], ...]:
+    """The terms of a formula (intercept left out), each as the tuple of data columns it uses."""
+    return tuple(dict.fromkeys(formula_variables(str(term)) for term in _parsed(formula) if str(term) != "1"))
+
+
+def column_variables(design: Design, column: str) -> tuple[str, ...]:
+    """The data columns one model-matrix column uses (``()`` for the intercept)."""
+    return design.variables.get(column, ())
+
+
+def design_variables(design: Design) -> tuple[str, ...]:
+    """The data columns a design's columns use, in order of appearance."""
+    return tuple(dict.fromkeys(name for column in design.columns for name in column_variables(design, column)))
+
+
+def code_rows(design: Design, frame: pd.DataFrame) -> np.ndarray:
+    """Rows of ``frame`` coded exactly as ``design`` was (same columns, reference levels and
+    centres), e.g. new moderator values for a prediction (metafor's ``newmods``)."""
+    continuous = tuple(name for name in formula_variables(design.formula) if name not in design.reference_levels)
+    data = frame.reset_index(drop=True).copy()
+    for name in continuous:
+        data[name] = pd.to_numeric(data[name], errors="raise").to_numpy(float) - design.centres.get(name, 0.0)
+    for name, levels in design.levels.items():
+        data[name] = pd.Categorical(data[name].astype(str), categories=levels)
+    matrix = design.spec.get_model_matrix(data, na_action="raise")
+    return np.asarray(matrix, dtype=float)[:, list(design.kept)]
+
+
+def marginal_rows(design: Design, frame: pd.DataFrame, variable: str, values) -> np.ndarray:
+    """One coded row per value: the mean over ``frame``'s rows of the design row with
+    ``variable`` set to that value and every other variable as observed. ``row @ beta`` is
+    the marginal mean at that value (the prediction averaged over the observed covariates;
+    for an additive model, metafor's ``predict(fit, newmods = ...)`` with the other columns
+    at their means, i.e. dummies at their proportions: Viechtbauer, "Computing adjusted
+    effects based on meta-regression models", metafor website)."""
+    return np.vstack([code_rows(design, frame.assign(**{variable: [value] * len(frame)})).mean(axis=0)
+                      for value in values])
+

@@ -36,15 +36,20 @@ class InputKind:
 INPUT_KINDS: tuple[InputKind, ...] = (
     InputKind("r", ("r", "n"), "Pearson correlation r with sample size n"),
     InputKind("rho", ("rho", "n"), "Spearman rank correlation rho with sample size n"),
+    InputKind("kendall_tau", ("kendall_tau", "n"), "Kendall's rank correlation tau with sample size n"),
     InputKind("fisher_z", ("fisher_z", "n"), "Fisher's z of a correlation with sample size n"),
     InputKind("partial_r", ("partial_r", "n", "n_covariates"),
               "partial correlation controlling for n_covariates covariates, sample size n"),
+    InputKind("beta", ("beta", "n"),
+              "standardized regression coefficient beta with sample size n (Peterson & Brown 2005 "
+              "approximation of r, validated for |beta| < .5)"),
     InputKind("g", ("g", "n1", "n2"), "Hedges' g (bias-corrected SMD) with group sizes n1, n2"),
     InputKind("d", ("d", "n1", "n2"), "Cohen's d (uncorrected SMD) with group sizes n1, n2"),
     InputKind("means_sds", ("m1", "sd1", "m2", "sd2", "n1", "n2"),
               "means and SDs of two groups (group 1 = the positive side, e.g. completers)"),
     InputKind("t_groups", ("t", "n1", "n2"), "independent-groups t statistic with group sizes n1, n2"),
-    InputKind("t_df", ("t", "df"), "t statistic of a correlation (or regression slope) with its df"),
+    InputKind("t_df", ("t", "df"),
+              "t statistic of a correlation or regression slope (also a two-level/HLM slope) with its df"),
     InputKind("f_groups", ("f", "n1", "n2"), "F(1, n1 + n2 - 2) of a two-group comparison",
               needs_direction=True),
     InputKind("f_df", ("f", "df"), "F(1, df) of a correlation or slope", needs_direction=True),
@@ -83,7 +88,15 @@ SIGN_COLUMNS: tuple[str, ...] = ("reverse", "direction")
 WHOLE_NUMBER_COLUMNS: tuple[str, ...] = ("n", "n1", "n2", "n11", "n12", "n21", "n22", "n_covariates", "year")
 """Numeric columns that must hold whole numbers (sample sizes, counts, the year)."""
 
-NUMERIC_COLUMNS: tuple[str, ...] = INPUT_COLUMNS + ("year",)
+ARTIFACT_COLUMNS: tuple[str, ...] = ("rxx", "ryy", "ux")
+"""Optional psychometric artifacts of an outcome row (``alliance_meta.analyses.psychometric``):
+``rxx`` reliability of the alliance measure in that sample, ``ryy`` reliability of the outcome
+measure, ``ux`` range-restriction ratio of the alliance SD (sample SD / reference-population SD)."""
+
+RELIABILITY_COLUMNS: tuple[str, ...] = ("rxx", "ryy")
+"""Reliabilities: in (0, 1]."""
+
+NUMERIC_COLUMNS: tuple[str, ...] = INPUT_COLUMNS + ("year",) + ARTIFACT_COLUMNS
 """Every column read as a number; anything else in these cells is a problem."""
 
 MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
@@ -209,6 +222,49 @@ MODERATOR_COLUMNS: tuple[str, ...] = (
 """Coded moderators of the codebook; any other column is accepted as a free moderator."""
 
 CODEBOOK_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
-    IDENTIFIER_COLUMNS + ("family",) + INPUT_COLUMNS + SIGN_COLUMNS + MODERATOR_COLUMNS
+    IDENTIFIER_COLUMNS + ("family",) + INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS + MODERATOR_COLUMNS
 ))
 """Every column the codebook defines, in the order of config/README.md."""
+
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    "study_id": "independent sample, required on every row; rows sharing it are dependent effect sizes",
+    "es_id": "identifier of the effect size (unique within the sheet; double coding matches rows on "
+             "study_id and es_id)",
+    "authors": "citation label, e.g. Smith & Jones",
+    "year": "publication year, a whole number from 1900 to next year; also a moderator",
+    "label": "free text shown in plots (e.g. measure, rater, timing)",
+    "r": "Pearson correlation between alliance and outcome (or staying in treatment)",
+    "n": "sample size (whole number, at least 4)",
+    "rho": "Spearman rank correlation; converted by r = 2 sin(pi rho / 6)",
+    "kendall_tau": "Kendall's rank correlation tau; converted by r = sin(pi tau / 2)",
+    "fisher_z": "Fisher's z of a correlation, as reported",
+    "partial_r": "partial correlation controlling for n_covariates covariates",
+    "n_covariates": "number of covariates partialled out of partial_r (whole number)",
+    "beta": "standardized regression coefficient of the alliance; converted by r = beta + .05 "
+            "(beta >= 0) or r = beta (beta < 0), Peterson & Brown 2005, validated for |beta| < .5",
+    "g": "Hedges' g (bias-corrected standardized mean difference)",
+    "d": "Cohen's d (uncorrected standardized mean difference)",
+    "n1": "size of group 1, the positive side (e.g. completers); whole number, at least 2",
+    "n2": "size of group 2 (e.g. dropouts); whole number, at least 2",
+    "m1": "mean alliance (or outcome) of group 1",
+    "sd1": "standard deviation of group 1 (positive)",
+    "m2": "mean of group 2",
+    "sd2": "standard deviation of group 2 (positive)",
+    "t": "t statistic: with n1, n2 an independent-groups t; with df the t of a correlation or of a "
+         "regression or two-level (HLM) slope, r = t / sqrt(t^2 + df)",
+    "df": "degrees of freedom of t or F (more than 1)",
+    "f": "F(1, df) statistic (non-negative; needs direction)",
+    "chi2": "chi-square with 1 df of a 2x2 table of n cases (non-negative; needs direction)",
+    "p": "two-sided p value in (0, 1] (needs direction)",
+    "n11": "2x2 count: stronger alliance, favourable (improved or stayed)",
+    "n12": "2x2 count: stronger alliance, unfavourable (not improved or dropped out)",
+    "n21": "2x2 count: weaker alliance, favourable",
+    "n22": "2x2 count: weaker alliance, unfavourable",
+    "odds_ratio": "odds ratio (favourable outcome, stronger vs weaker alliance), positive",
+    "or_ci_lower": "lower limit of the odds ratio's 95% CI",
+    "or_ci_upper": "upper limit of the odds ratio's 95% CI",
+    "log_or": "log odds ratio",
+    "log_or_se": "standard error of the log odds ratio (positive)",
+    "country": "country of the sample (free text)",
+}
+"""What each codebook column without a vocabulary holds (the vocabularies describe themselves)."""

@@ -154,3 +154,11 @@ def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "a
         notes.append(f"family {family}: {len(rows)} effect size(s) aggregated into {len(analysis)} "
                      f"study composite(s) ({method}, rho = {rho})")
     return rows, analysis, notes
+
+
+def studies_of(effect_sizes: pd.DataFrame, options: dict) -> pd.DataFrame:
+    """One composite per study (what univariate analyses of any model see), with the ``aggregate_method``
+    and ``rho`` of a fit's ``options`` (:func:`alliance_meta.models.fits.fit_options`)."""
+    if len(effect_sizes) == 0:
+        return effect_sizes
+    return aggregate(effect_sizes, method=options["aggregate_method"], rho=options["rho"])

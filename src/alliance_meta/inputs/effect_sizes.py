@@ -13,7 +13,8 @@ ratio (with its variance) -- and that base statistic into the metric. Exact rout
 r, Fisher z -> z; d, g, means/SDs, t_groups, F_groups, p_groups -> smd; counts,
 OR with CI, log OR with SE -> log_or; t_df, F_df, p_n -> r (the t test of a correlation
 is exact). Approximations (documented in each function and in the ``conversion``
-column of every row): Spearman rho -> r; chi-square -> phi; d <-> r (point-biserial,
+column of every row): Spearman rho -> r; Kendall's tau -> r; standardized beta -> r
+(Peterson & Brown 2005); chi-square -> phi; d <-> r (point-biserial,
 Borenstein et al. 2009, eq. 7.5/7.6, normality within groups); d <-> log OR
 (Hasselblad & Hedges 1995, logistic distribution); partial r used as a zero-order r
 outside the ``z`` metric; the OR's SE recovered from a rounded CI.
@@ -61,8 +62,34 @@ def spearman_to_pearson(rho):
     return 2.0 * np.sin(np.pi * np.asarray(rho, dtype=float) / 6.0)
 
 
+def kendall_to_pearson(tau):
+    """r = sin(pi tau / 2): Pearson r under bivariate normality (Greiner's relation; Kendall 1970,
+    *Rank Correlation Methods*, 4th ed., sec. 10.3; Walker 2003, *JMASM* 2(2), eq. 2).
+
+    An approximation: exact only for bivariate normal data and Kendall's tau-a.
+    """
+    return np.sin(np.pi * np.asarray(tau, dtype=float) / 2.0)
+
+
+BETA_VALID_LIMIT = 0.5
+"""Peterson & Brown (2005) validated their imputation for |beta| < .50 only."""
+
+
+def beta_to_r(beta):
+    """r = beta + .05 lambda, lambda = 1 when beta >= 0 and 0 otherwise (Peterson & Brown 2005,
+    *J Appl Psychol* 90(1), 175-181, eq. 2).
+
+    An approximation of the zero-order r from a standardized regression coefficient, fitted to
+    1,504 pairs of published r and beta; validated for |beta| < .5 (:data:`BETA_VALID_LIMIT`).
+    """
+    beta = np.asarray(beta, dtype=float)
+    return beta + 0.05 * (beta >= 0)
+
+
 def t_to_r(t, df):
-    """r = t / sqrt(t^2 + df): the t test of a correlation or slope (Lipsey & Wilson 2001, app. B)."""
+    """r = t / sqrt(t^2 + df): the t test of a correlation or slope (Lipsey & Wilson 2001, app. B;
+    Rosenthal 1991, *Meta-Analytic Procedures for Social Research*, ch. 2). A two-level (HLM)
+    slope is converted the same way with the df of its t test as reported."""
     t = np.asarray(t, dtype=float)
     return t / np.sqrt(t**2 + np.asarray(df, dtype=float))
 
@@ -276,6 +303,16 @@ def base_statistic(frame: pd.DataFrame, kind: InputKind | str) -> BaseStatistic:
     if name == "rho":
         return BaseStatistic("r", spearman_to_pearson(col["rho"]), n, n1, n2,
                              "Spearman rho -> r (r = 2 sin(pi rho/6), Rupinski & Dunlap 1996)")
+    if name == "kendall_tau":
+        return BaseStatistic("r", kendall_to_pearson(col["kendall_tau"]), n, n1, n2,
+                             "Kendall tau -> r (r = sin(pi tau/2), Kendall 1970)")
+    if name == "beta":
+        outside = np.abs(col["beta"]) >= BETA_VALID_LIMIT
+        description = np.where(
+            outside, "beta -> r (r = beta + .05 [beta >= 0], Peterson & Brown 2005; approximation; "
+                     "|beta| >= .5 is outside the range where it was validated)",
+            "beta -> r (r = beta + .05 [beta >= 0], Peterson & Brown 2005; approximation)")
+        return BaseStatistic("r", beta_to_r(col["beta"]), n, n1, n2, description)
     if name == "fisher_z":
         return BaseStatistic("r", inverse_fisher_z(col["fisher_z"]), n, n1, n2, "Fisher z",
                              given_z=col["fisher_z"])

@@ -1,7 +1,11 @@
 """Reading and validating the reviewer's data sheet (one row per effect size).
 
-``read_sheet`` reads a CSV (as text, so ``0,35`` is seen as written) or the first
-worksheet of an XLSX file, read-only. ``validate_sheet`` checks it against the
+``read_sheet`` reads a CSV (as text; semicolon-separated with decimal commas, as
+Excel writes it in German, French or Swiss locales, or any sheet under ``decimal=","``)
+or one worksheet of an XLSX file (cached formula results, dates in the year column
+as years, vertically merged cells filled), read-only; the cells it cannot take as they
+are (a formula never computed, an error value, a hidden row, a merged header...) are
+problems like the others. ``validate_sheet`` checks it against the
 codebook (:mod:`alliance_meta.inputs.codebook`, ``config/README.md``) with two
 declarative pandera schemas, collected lazily so that every failure is reported at
 once:
@@ -9,7 +13,8 @@ once:
 1. ``TEXT_SCHEMA`` on the cells as written: ``study_id`` filled, numbers in numeric
    columns (and in the configured continuous moderators, :func:`text_schema`), coded
    values inside their vocabularies;
-2. ``VALUE_SCHEMA`` on the typed sheet: ranges (r in (-1, 1), p in (0, 1], ...),
+2. ``VALUE_SCHEMA`` on the typed sheet: ranges (r in (-1, 1), p in (0, 1], reliabilities
+   ``rxx``, ``ryy`` in (0, 1], ``ux`` > 0, ...),
    sample sizes large enough for the metric, and row-wise rules (a complete
    effect-size input, ``direction`` for unsigned statistics, the odds ratio inside
    its CI, inputs that agree).
@@ -21,13 +26,14 @@ the closest sheet column.
 
 Each failure becomes a :class:`Problem` with the row number the reviewer sees in a
 spreadsheet (header = row 1, first data row = 2). ``python -m alliance_meta.inputs.sheet
-SHEET [--moderators a,b] [--continuous c]`` prints the report and exits 1, or a
-summary and exits 0.
+SHEET [--moderators a,b] [--continuous c] [--sheet-name NAME] [--decimal ,]`` prints the
+report and exits 1, or a summary and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import difflib
@@ -35,18 +41,25 @@ import importlib.util
 import io
 import re
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from alliance_meta.inputs import codebook
-from alliance_meta.inputs.codebook import INPUT_KINDS, NUMERIC_COLUMNS, VOCABULARIES, WHOLE_NUMBER_COLUMNS
 from alliance_meta.engines.design import formula_variables
+from alliance_meta.inputs import codebook
+from alliance_meta.inputs.codebook import (
+    INPUT_KINDS,
+    NUMERIC_COLUMNS,
+    VOCABULARIES,
+    WHOLE_NUMBER_COLUMNS,
+)
 
 SHEET_ROW = "sheet_row"
 HEADER_ROW = 1
@@ -91,27 +104,65 @@ class Problem:
 # Reading
 # ---------------------------------------------------------------------------
 
-def read_sheet(path: str | Path) -> pd.DataFrame:
+DECIMALS = ("auto", ".", ",")
+"""``decimal`` settings: ``auto`` = a comma in a semicolon-separated CSV, else a point."""
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+"""Error values a failed spreadsheet formula shows (and CSV exports write)."""
+_DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d*,\d+(?:[eE][-+]?\d+)?")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?")
+_DAY_FIRST_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]+)?")
+_SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: [\d:.]+)?")
+_EXCEL_EPOCH = datetime.datetime(1899, 12, 30)
+
+
+@dataclass(frozen=True)
+class _Issue:
+    """A cell the reader could not take as it is: spreadsheet ``row`` and 0-based ``column``
+    position (None: the whole row)."""
+
+    row: int
+    column: int | None
+    value: str
+    rule: str
+    check: str
+
+
+def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str = "auto") -> pd.DataFrame:
     """Read a ``.csv`` or ``.xlsx`` sheet as text, never modifying the file.
 
     Every cell is a ``str`` (or missing); header names are stripped and codebook
-    columns matched case-insensitively (``Study_ID`` -> ``study_id``). A
-    ``sheet_row`` column holds each row's spreadsheet row number; completely empty
-    rows and unnamed empty columns are dropped. CSV: UTF-8 (with or without BOM),
-    else Windows-1252; the delimiter (``,``, ``;`` or tab) is sniffed from the
-    header line. Raises :class:`SheetError` when the file cannot be read.
+    columns matched case-insensitively (``Study_ID`` -> ``study_id``). A ``sheet_row``
+    column holds each row's spreadsheet row number; completely empty rows and unnamed
+    empty columns are dropped (trailing ones included).
+
+    CSV: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 (Latin-1);
+    the delimiter (``,``, ``;`` or tab) is sniffed from the header line, or taken from
+    Excel's ``sep=`` first line. ``decimal``: ``auto`` reads decimal commas (``0,35``)
+    in a semicolon-separated CSV, as Excel writes it in German, French or Swiss
+    locales; ``","`` reads them in any sheet, ``"."`` never.
+
+    XLSX: the worksheet ``sheet_name``, or the only one, or the one visible worksheet
+    with a ``study_id`` header; the values formulas last computed (cached); a date in
+    the ``year`` column gives its year (a year typed into a date-formatted cell, which
+    Excel stores as the date with that serial number, gives the year typed); vertically
+    merged cells give their value to every row they span.
+
+    What cannot be read as it is becomes a :class:`Problem` in ``frame.attrs["problems"]``
+    (reported by :func:`validate_sheet`): a formula without a saved value, an Excel
+    error value, a hidden row or column holding data, a header cell merged over several
+    columns or into the data, a cell merged across columns, data in a column without a
+    header. ``frame.attrs["notes"]`` says what was converted. Raises
+    :class:`SheetError` when the file cannot be read at all.
     """
     path = Path(path)
+    if decimal not in DECIMALS:
+        raise ValueError(f"decimal must be one of {DECIMALS}, not {decimal!r}")
     if not path.is_file():
         raise SheetError(f"cannot read {path}: no such file")
-    suffix = path.suffix.lower()
+    notes: list[str] = []
     try:
-        if suffix == ".csv":
-            rows = _csv_rows(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            rows = _xlsx_rows(path)
-        else:
-            raise SheetError(f"cannot read {path}: expected a .csv or .xlsx file, not {suffix or 'no suffix'}")
+        rows, issues, epoch, comma = _rows(path, sheet_name, decimal, notes)
     except SheetError:
         raise
     except Exception as error:  # every parser failure becomes one readable message
@@ -119,41 +170,290 @@ def read_sheet(path: str | Path) -> pd.DataFrame:
     if rows.empty:
         raise SheetError(f"cannot read {path}: the file is empty")
     header = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[0])]
-    frame = rows.iloc[1:].copy()
-    frame.columns = header
+    frame = rows.iloc[1:].copy()  # index i = spreadsheet row i + 1
+    frame.columns = range(len(header))
+    for position in (i for i, name in enumerate(header) if name == "year"):
+        frame[position] = _years(frame[position], epoch, notes)
     frame = frame.map(_text_cell)
-    frame.insert(0, SHEET_ROW, np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame)))
+    if comma:
+        frame = frame.map(_decimal_point)
+    errors = frame.isin(EXCEL_ERRORS)
+    issues += [_Issue(index + 1, position, frame.at[index, position], "is an error value of a spreadsheet formula: "
+                      "fix the formula, type the value, or leave the cell empty", "excel_error")
+               for position in frame.columns for index in frame.index[errors[position]]]
+    frame = frame.mask(errors)
+    issues += _unnamed_columns(frame, header, {issue.column for issue in issues if issue.check == "merged_header"})
+    problems = [Problem(issue.row, _column_label(header, issue.column), issue.value or "", issue.rule, issue.check)
+                for issue in issues]
+    frame.columns = header
+    frame.insert(0, SHEET_ROW, frame.index.to_numpy() + 1)
     unnamed_empty = [name for name in header if name.startswith("unnamed_") and frame[name].isna().all()]
     frame = frame.drop(columns=unnamed_empty)
     filled = frame.drop(columns=SHEET_ROW).notna().any(axis=1)
-    return frame[filled].reset_index(drop=True)
+    frame = frame[filled].reset_index(drop=True)
+    frame.attrs["problems"] = sorted(problems, key=lambda p: (p.row, header.index(p.column) if p.column in header else -1))
+    frame.attrs["notes"] = notes
+    return frame
 
 
-def _csv_rows(path: Path) -> pd.DataFrame:
-    with open(path, "rb") as handle:  # read-only
-        data = handle.read()
+def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
+    """The cells of the file (row i = spreadsheet row i + 1), the cells the reader cannot
+    take as they are, the date epoch, and whether decimal commas are read."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows, delimiter = _csv_rows(path)
+        comma = decimal == "," or (decimal == "auto" and delimiter == ";")
+        if comma:
+            notes.append("decimal commas read as decimal points ("
+                         f"{'semicolon-separated CSV' if decimal == 'auto' else 'decimal: ,'})")
+        if sheet_name is not None:
+            notes.append(f"sheet_name {sheet_name!r} ignored: a CSV file has one sheet")
+        return rows, [], _EXCEL_EPOCH, comma
+    if suffix in (".xlsx", ".xlsm"):
+        rows, issues, epoch = _xlsx_rows(path, sheet_name, notes)
+        return rows, issues, epoch, decimal == ","
+    if suffix in (".xls", ".ods", ".numbers"):
+        raise SheetError(f"cannot read {path}: save it as .xlsx (Excel workbook) or .csv first")
+    raise SheetError(f"cannot read {path}: expected a .csv or .xlsx file, not {suffix or 'no suffix'}")
+
+
+def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set) -> list[_Issue]:
+    """Columns without a header name that hold data (not already explained by a merged header)."""
+    issues = []
+    for position, name in enumerate(header):
+        holding = frame.index[frame[position].notna()]
+        if name.startswith("unnamed_") and len(holding) and position not in explained:
+            shown = ", ".join(str(i + 1) for i in holding[:5]) + (", ..." if len(holding) > 5 else "")
+            issues.append(_Issue(HEADER_ROW, position, "", f"has no name in the header row but holds data "
+                                 f"(rows {shown}): name the column, or delete its cells", "unnamed_column"))
+    return issues
+
+
+def _column_label(header: list[str], position: int | None) -> str:
+    """The header name of a column, or its spreadsheet letter when it has none."""
+    from openpyxl.utils import get_column_letter
+
+    if position is None:
+        return ""
+    if position < len(header) and not header[position].startswith("unnamed_"):
+        return header[position]
+    return get_column_letter(position + 1)
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
+        return data.decode("utf-16")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+        pass
+    try:
+        return data.decode("cp1252")  # Windows' Latin-1
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # every byte is a character
+
+
+def _csv_rows(path: Path) -> tuple[pd.DataFrame, str]:
+    """The cells of a CSV (row i = spreadsheet row i + 1) and its delimiter."""
+    with open(path, "rb") as handle:  # read-only
+        text = _decode(handle.read())
     if not text.strip():
         raise SheetError(f"cannot read {path}: the file is empty")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", ";", "\t"], key=first_line.count)
-    return pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
-                       skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    hint = re.fullmatch(r'"?sep=(.)"?', first_line.strip(), flags=re.IGNORECASE)
+    if hint:  # Excel's delimiter line; Excel does not show it as a row
+        delimiter = hint.group(1)
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    else:
+        delimiter = max([",", ";", "\t"], key=first_line.count)
+    records = [record for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    width = max((len(record) for record in records), default=0)
+    return pd.DataFrame([record + [""] * (width - len(record)) for record in records], dtype=object), delimiter
 
 
-def _xlsx_rows(path: Path) -> pd.DataFrame:
+def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd.DataFrame, list[_Issue], datetime.datetime]:
+    """The cached cell values of one worksheet (row i = spreadsheet row i + 1), the
+    cells that cannot be taken as they are, and the workbook's date epoch."""
     import openpyxl
 
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    values = openpyxl.load_workbook(path, data_only=True)  # not read-only: merged cells, hidden rows
     try:
-        rows = list(workbook.worksheets[0].iter_rows(min_row=1, values_only=True))
+        worksheet = _worksheet(values, sheet_name, path, notes)
+        rows = [list(row) for row in worksheet.iter_rows(values_only=True)]
+        while rows and all(_text_cell(cell) is None for cell in rows[-1]):
+            rows.pop()
+        width = max((i + 1 for row in rows for i, cell in enumerate(row) if _text_cell(cell) is not None), default=0)
+        rows = [row[:width] + [None] * (width - len(row)) for row in rows]
+        issues = _merged_cells(worksheet, rows, notes) + _hidden_cells(worksheet, rows)
+        title, epoch = worksheet.title, values.epoch
     finally:
-        workbook.close()
-    width = max((len(row) for row in rows), default=0)
-    return pd.DataFrame([list(row) + [None] * (width - len(row)) for row in rows], dtype=object)
+        values.close()
+    issues += _formulas_without_values(path, title)
+    return pd.DataFrame(rows, dtype=object), issues, epoch
+
+
+def _worksheet(workbook, sheet_name: str | None, path: Path, notes: list[str]):
+    names = workbook.sheetnames
+    if sheet_name is not None:
+        if sheet_name in names:
+            return workbook[sheet_name]
+        close = difflib.get_close_matches(sheet_name, names, n=1, cutoff=0.6)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        raise SheetError(f'cannot read {path}: it has no worksheet "{sheet_name}" (sheet_name in the config){hint} '
+                         f"Worksheets: {', '.join(names)}")
+    if len(names) == 1:
+        return workbook.worksheets[0]
+    visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
+    with_ids = [sheet for sheet in visible if any(
+        _text_cell(cell) is not None and _text_cell(cell).lower() == "study_id"
+        for row in sheet.iter_rows(min_row=1, max_row=1, values_only=True) for cell in row)]
+    if len(with_ids) == 1:
+        notes.append(f'worksheet "{with_ids[0].title}" read (the one with a study_id column; '
+                     f"the workbook has {', '.join(names)}); sheet_name in the config chooses another")
+        return with_ids[0]
+    found = "none has" if not with_ids else f"{', '.join(sheet.title for sheet in with_ids)} have"
+    raise SheetError(f"cannot read {path}: it has {len(names)} worksheets ({', '.join(names)}) and {found} a "
+                     "study_id column in row 1; set sheet_name in config/config.yaml to the worksheet to read")
+
+
+def _merged_cells(worksheet, rows: list[list], notes: list[str]) -> list[_Issue]:
+    """Fill vertically merged data cells with their value; report the merges that hide
+    which column (or row) a value belongs to."""
+    issues, filled = [], []
+    height, width = len(rows), len(rows[0]) if rows else 0
+    for merged in sorted(worksheet.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col)):
+        top, left = merged.min_row, merged.min_col
+        if top > height or left > width:
+            continue
+        value = rows[top - 1][left - 1]
+        bottom, right = min(merged.max_row, height), min(merged.max_col, width)
+        if top == HEADER_ROW:
+            if bottom > top:
+                issues.append(_Issue(top, left - 1, _text_cell(value) or "",
+                                     f"is a header cell merged with the data below it ({merged.coord}): "
+                                     "unmerge it; the header is row 1 alone", "merged_header"))
+            for column in range(left + 1, right + 1):
+                if any(_text_cell(row[column - 1]) is not None for row in rows[1:]):
+                    issues.append(_Issue(top, column - 1, "",
+                                         f"has no name of its own: header cell {merged.coord} is merged over "
+                                         "several columns; unmerge it and name every column", "merged_header"))
+        elif right > left:
+            if _text_cell(value) is not None:
+                issues.append(_Issue(top, left - 1, _text_cell(value),
+                                     f"is merged over several columns ({merged.coord}): unmerge it and fill "
+                                     "each cell of its own column", "merged_cells"))
+        elif bottom > top:
+            for row in range(top + 1, bottom + 1):
+                rows[row - 1][left - 1] = value
+            filled.append(merged.coord)
+    if filled:
+        notes.append(f"merged cells {', '.join(filled)}: their value is read on every row they span")
+    return issues
+
+
+def _hidden_cells(worksheet, rows: list[list]) -> list[_Issue]:
+    """Hidden rows and columns that hold data: the reviewer decides whether they count."""
+    issues = []
+    for number, dimension in worksheet.row_dimensions.items():
+        if dimension.hidden and number <= len(rows) and any(_text_cell(c) is not None for c in rows[number - 1]):
+            issues.append(_Issue(number, None, "", "is hidden in the spreadsheet: unhide it to have it analysed, "
+                                 "or delete it to leave it out", "hidden_row"))
+    width = len(rows[0]) if rows else 0
+    hidden_columns = sorted({column for dimension in worksheet.column_dimensions.values() if dimension.hidden
+                             for column in range((dimension.min or 1), (dimension.max or dimension.min or 1) + 1)})
+    for column in hidden_columns:
+        if column <= width and any(_text_cell(row[column - 1]) is not None for row in rows):
+            issues.append(_Issue(HEADER_ROW, column - 1, "", "is a hidden column: unhide it to have it analysed, "
+                                 "or delete it to leave it out", "hidden_column"))
+    return issues
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _formulas_without_values(path: Path, title: str) -> list[_Issue]:
+    """Formula cells without a saved result: their value is unknown.
+
+    In the worksheet's XML such a cell has ``<f>`` and no or an empty ``<v>`` (a file
+    written by a program, e.g. openpyxl, and never opened in a spreadsheet); a formula
+    whose result is empty text has type ``t="str"`` and an empty ``<v>``, and is empty.
+    (openpyxl reads both alike, as None.)"""
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    with zipfile.ZipFile(path) as archive:  # read-only
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        relation = next((sheet.get(f"{_RELATIONSHIPS}id") for sheet in workbook.iter(f"{_MAIN}sheet")
+                         if sheet.get("name") == title), None)
+        links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        target = next((link.get("Target") for link in links if link.get("Id") == relation), None)
+        if target is None:  # a layout openpyxl reads but this check does not know
+            return []
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        issues = []
+        with archive.open(part) as handle:
+            for _, cell in ElementTree.iterparse(handle):
+                if cell.tag != f"{_MAIN}c":
+                    continue
+                formula = cell.find(f"{_MAIN}f")
+                value = cell.find(f"{_MAIN}v")
+                saved = value is not None and (bool(value.text) or cell.get("t") == "str")
+                if formula is not None and not saved:
+                    letters, number = coordinate_from_string(cell.get("r"))
+                    issues.append(_Issue(number, column_index_from_string(letters) - 1,
+                                         f"={formula.text}" if formula.text else "",
+                                         "is a formula whose result was never saved: open the file in Excel or "
+                                         "LibreOffice and save it, or type the value", "formula_without_value"))
+                cell.clear()
+    return issues
+
+
+def _years(cells: pd.Series, epoch: datetime.datetime, notes: list[str]) -> pd.Series:
+    """The ``year`` column with every date (a spreadsheet date, or a date written as text)
+    replaced by its year; a year typed into a date-formatted cell is taken back."""
+    converted = cells.map(lambda cell: _year_of_date(cell, epoch))
+    changed = [index + 1 for index in cells.index
+               if not (converted[index] is cells[index] or str(converted[index]) == str(cells[index]))]
+    if changed:
+        notes.append(f"dates in the year column read as years (rows {', '.join(map(str, changed))})")
+    return converted
+
+
+def _year_of_date(cell: object, epoch: datetime.datetime) -> object:
+    """A date's year, or the cell unchanged (not a date, or an ambiguous one).
+
+    A spreadsheet stores a date as a serial day number from ``epoch``; a year typed
+    into a date-formatted cell is shown (and exported) as the date with that serial
+    (2004 -> 1905-06-26 in Excel's 1900 date system): a midnight date whose serial is a
+    plausible year gives that serial back. A text date d/m/yyyy that also reads as
+    m/d/yyyy and gives two different answers is left as written (reported as not a number).
+    """
+    if isinstance(cell, datetime.datetime | datetime.date):
+        moment = cell if isinstance(cell, datetime.datetime) else datetime.datetime.combine(cell, datetime.time())
+        moments = [moment]
+    elif isinstance(cell, str):
+        moments = []
+        text = cell.strip()
+        for pattern, orders in ((_ISO_DATE, ((1, 2, 3),)), (_DAY_FIRST_DATE, ((3, 2, 1),)),
+                                (_SLASH_DATE, ((3, 2, 1), (3, 1, 2)))):
+            match = pattern.fullmatch(text)
+            for year, month, day in orders if match else ():
+                with contextlib.suppress(ValueError):
+                    moments.append(datetime.datetime(int(match[year]), int(match[month]), int(match[day])))
+    else:
+        return cell
+    answers = {_year_answer(moment, epoch) for moment in moments}
+    return answers.pop() if len(answers) == 1 else cell
+
+
+def _year_answer(moment: datetime.datetime, epoch: datetime.datetime) -> str:
+    serial = (moment - epoch).days
+    typed = moment.time() == datetime.time() and FIRST_YEAR <= serial <= datetime.date.today().year + 1
+    return str(serial if typed else moment.year)
+
+
+def _decimal_point(cell: object) -> object:
+    return cell.replace(",", ".") if isinstance(cell, str) and _DECIMAL_COMMA.fullmatch(cell) else cell
 
 
 def _column_name(cell: object, position: int) -> str:
@@ -216,7 +516,8 @@ def _add(columns: tuple[str, ...] | str, name: str, function: Callable[[pd.Serie
 
 
 _add(WHOLE_NUMBER_COLUMNS, "whole_number", _is_whole)
-_add(("r", "rho", "partial_r"), "correlation_range", lambda v: (v > -1) & (v < 1))
+_add(("r", "rho", "kendall_tau", "partial_r"), "correlation_range", lambda v: (v > -1) & (v < 1))
+_add("beta", "beta_range", lambda v: (v > -1) & (v < 0.95))  # r = beta + .05 (beta >= 0) inside (-1, 1)
 _add("n", "n_minimum", lambda v: v >= MINIMUM_N)
 _add(("n1", "n2"), "group_minimum", lambda v: v >= MINIMUM_GROUP_SIZE)
 _add(("n11", "n12", "n21", "n22", "n_covariates"), "non_negative", lambda v: v >= 0)
@@ -225,6 +526,8 @@ _add("df", "df_minimum", lambda v: v > MINIMUM_N - 3)
 _add(("sd1", "sd2", "log_or_se", "odds_ratio", "or_ci_lower", "or_ci_upper"), "positive", lambda v: v > 0)
 _add("p", "p_range", lambda v: (v > 0) & (v <= 1))
 _add("year", "year_range", lambda v: (v >= FIRST_YEAR) & (v <= datetime.date.today().year + 1))
+_add(codebook.RELIABILITY_COLUMNS, "reliability_range", lambda v: (v > 0) & (v <= 1))
+_add("ux", "u_ratio_positive", lambda v: v > 0)
 
 
 def _rows_with_valid_values(frame: pd.DataFrame) -> pd.Series:
@@ -379,6 +682,11 @@ class Rule:
 
 
 def _number_message(column: str, value: str, row: pd.Series) -> str:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T[\d:.]+)?", value):
+        return ("is a date, not a number: the cell is formatted as a date in the spreadsheet; "
+                "format it as a number and type the value")
+    if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):
+        return "is not a year: write the year of publication (e.g. 2004)"
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
     hint = f'; write "{suggestion}"' if suggestion else ""
     return f"is not a number{hint} (decimal point, no text or units)"
@@ -451,7 +759,13 @@ RULES: dict[str, Rule] = {
         "standard deviations must be positive" if column.startswith("sd") else
         "standard errors must be positive" if column.endswith("_se") else "odds ratios must be positive")),
     "correlation_range": Rule("numbers out of range", _constant("must lie strictly between -1 and 1")),
+    "beta_range": Rule("numbers out of range", _constant(
+        "must lie strictly between -1 and 0.95 (r = beta + .05 for beta >= 0, Peterson & Brown 2005)")),
     "p_range": Rule("numbers out of range", _constant("a p value must lie in (0, 1]")),
+    "reliability_range": Rule("numbers out of range", _constant(
+        "a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)")),
+    "u_ratio_positive": Rule("numbers out of range", _constant(
+        "the range-restriction ratio u (sample SD / reference SD) must be positive")),
     "year_range": Rule("numbers out of range", _constant(
         f"must be a year between {FIRST_YEAR} and {datetime.date.today().year + 1}")),
     "no_complete_input": Rule("effect-size inputs", _no_input_message),
@@ -464,7 +778,20 @@ RULES: dict[str, Rule] = {
         f"must lie inside its confidence interval [{row.get('or_ci_lower')}, {row.get('or_ci_upper')}]"),
         column="odds_ratio"),
     "inputs_disagree": Rule("effect-size inputs", _constant("two inputs disagree beyond rounding")),
+    **{check: Rule("spreadsheet cells that cannot be read as they are", _constant(text))
+       for check, text in {
+           "formula_without_value": "is a formula whose result was never saved",
+           "excel_error": "is an error value of a spreadsheet formula",
+           "merged_cells": "is merged over several columns",
+           "merged_header": "header cell is merged",
+           "hidden_row": "is hidden in the spreadsheet",
+           "hidden_column": "is a hidden column",
+           "unnamed_column": "has no name in the header row but holds data",
+       }.items()},
 }
+READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
+                  "hidden_column", "unnamed_column")
+"""Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
 def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | None = None) -> list[Problem]:
@@ -516,6 +843,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     ``reverse`` with ``no``; every other column as written) and the problems,
     sorted by row. The clean frame is only meant for use when there are no problems.
     """
+    reading = list(raw.attrs.get("problems", []))
     text = raw.copy()
     if SHEET_ROW not in text:
         text.insert(0, SHEET_ROW, np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(text)))
@@ -528,7 +856,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         problems += moderator_column_problems(text.columns, moderators=moderators,
                                               continuous_moderators=continuous_moderators,
                                               meta_regression=meta_regression, subsets=subsets)
-        return text, problems
+        return text, reading + problems
     text = text.set_index(SHEET_ROW, drop=False)
     text.index.name = None
     cells = text.drop(columns=SHEET_ROW).map(_text_cell)
@@ -551,8 +879,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     # Row-wise checks come back once per column; a number written as text already
     # explains a missing input on its row.
     # A missing direction or a number written as text already explains a missing input.
-    problems = list(dict.fromkeys(problems))
-    explained = {p.row for p in problems if p.check in ("number", "direction_missing")}
+    problems = list(dict.fromkeys(reading + problems))
+    explained = {p.row for p in problems if p.check in ("number", "direction_missing", *READING_CHECKS)}
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
@@ -648,20 +976,26 @@ def _names(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m alliance_meta.inputs.sheet SHEET [--moderators a,b] [--continuous c]``: report
-    problems (exit 1) or summarise (exit 0)."""
+    """``python -m alliance_meta.inputs.sheet SHEET [--moderators a,b] [--continuous c]
+    [--sheet-name NAME] [--decimal ,]``: report problems (exit 1) or summarise (exit 0)."""
     parser = argparse.ArgumentParser(prog="python -m alliance_meta.inputs.sheet", description=main.__doc__)
     parser.add_argument("sheet", help="data sheet (.csv or .xlsx); it is only read, never changed")
     parser.add_argument("--moderators", type=_names, default=[], metavar="A,B",
                         help="categorical moderator columns (the config's moderators) that must be in the header")
     parser.add_argument("--continuous", type=_names, default=[], metavar="C,D",
                         help="continuous moderator columns (continuous_moderators): in the header, numbers only")
+    parser.add_argument("--sheet-name", default=None, metavar="NAME",
+                        help="worksheet of an .xlsx file (the config's sheet_name)")
+    parser.add_argument("--decimal", choices=DECIMALS, default="auto",
+                        help="decimal separator of numbers written as text (the config's decimal)")
     arguments = parser.parse_args(argv)
     try:
-        raw = read_sheet(arguments.sheet)
+        raw = read_sheet(arguments.sheet, sheet_name=arguments.sheet_name, decimal=arguments.decimal)
     except SheetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    for note in raw.attrs.get("notes", []):
+        print(f"note: {note}")
     clean, problems = validate_sheet(raw, moderators=arguments.moderators,
                                      continuous_moderators=arguments.continuous)
     if problems:

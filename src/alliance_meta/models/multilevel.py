@@ -222,7 +222,7 @@ def _initial_total(data: MultilevelData) -> float:
     return float(np.var(data.yi - data.X @ beta, ddof=1) - 1.0 / np.mean(1.0 / data.vi))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class MultilevelResult:
     """A fitted three-level model; ``coefficients()`` and ``to_frame()`` tabulate it."""
 
@@ -249,6 +249,10 @@ class MultilevelResult:
     @property
     def k(self) -> int:
         return self.data.k
+
+    def __repr__(self) -> str:
+        return (f"MultilevelResult({self.method}/{self.test}: k = {self.k}, {self.n_studies} studies, "
+                f"beta = {np.array2string(self.beta, precision=4)}, sigma2 = {np.array2string(self.sigma2, precision=4)})")
 
     @property
     def se(self) -> np.ndarray:
@@ -360,8 +364,10 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
         lrt = {"dropped": "sigma2_between", "statistic": statistic, "df": 1,
                "p": float(stats.chi2.sf(statistic, 1)), "loglik_reduced": reduced_loglik,
                "sigma2_within_reduced": float(reduced[1])}
-    return MultilevelResult(method, test, data, estimate, final.beta, final.vcov, final.loglik, level,
-                            data.blocks.n_studies, qe, qe_p, qm, qm_df, qm_p, i2, typical, ci, lrt, converged)
+    return MultilevelResult(method=method, test=test, data=data, sigma2=estimate, beta=final.beta, vcov=final.vcov,
+                            loglik=final.loglik, level=level, n_studies=data.blocks.n_studies, qe=qe, qe_p=qe_p,
+                            qm=qm, qm_df=qm_df, qm_p=qm_p, i2=i2, typical_variance=typical, sigma2_ci=ci, lrt=lrt,
+                            converged=converged)
 
 
 def _residual_heterogeneity(data: MultilevelData):

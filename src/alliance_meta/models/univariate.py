@@ -53,7 +53,7 @@ BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
 BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class PoolingResult:
     """One fitted model: estimate, test, intervals and heterogeneity (analysis metric)."""
 
@@ -89,6 +89,10 @@ class PoolingResult:
     @property
     def tau(self) -> float:
         return math.sqrt(self.tau2) if self.tau2 >= 0 else math.nan
+
+    def __repr__(self) -> str:
+        return (f"PoolingResult({self.method}/{self.test}: k = {self.k}, estimate = {self.estimate:.4g} "
+                f"[{self.ci_lower:.4g}, {self.ci_upper:.4g}], tau2 = {self.tau2:.4g}, I2 = {self.i2:.3g}%)")
 
     def as_row(self) -> dict:
         """The contract's ``pooled.csv`` columns, the extra columns, then back-transformed ones."""
@@ -185,9 +189,11 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         notes.append("Knapp-Hartung ad hoc: scale factor not below 1")
     nan = math.nan
     if not converged:
-        return PoolingResult(method, test, k, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan,
-                             nan, nan, nan, nan, nan, nan, q, q_df, q_p, False, iterations,
-                             "; ".join(notes), metric, level)
+        return PoolingResult(
+            method=method, test=test, k=k, estimate=nan, se=nan, statistic=nan, p=nan, ci_lower=nan, ci_upper=nan,
+            pi_lower=nan, pi_upper=nan, tau2=nan, tau2_ci_lower=nan, tau2_ci_upper=nan, i2=nan, i2_ci_lower=nan,
+            i2_ci_upper=nan, h2=nan, h2_ci_lower=nan, h2_ci_upper=nan, q=q, q_df=q_df, q_p=q_p, converged=False,
+            iterations=iterations, note="; ".join(notes), metric=metric, level=level)
 
     inverse_total = 1.0 / (vi + tau2)
     total_sums = design @ inverse_total
@@ -239,10 +245,12 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         i2_lower, h2_lower = i2_h2(tau2_lower, typical_variance)
         i2_upper, h2_upper = i2_h2(tau2_upper, typical_variance)
     return PoolingResult(
-        method, test, k, estimate, se, statistic, p, estimate - half_width, estimate + half_width,
-        estimate - prediction_half_width, estimate + prediction_half_width, tau2, tau2_lower,
-        tau2_upper, i2, i2_lower, i2_upper, h2, h2_lower, h2_upper, q, q_df, q_p, True, iterations,
-        "; ".join(notes), metric, level,
+        method=method, test=test, k=k, estimate=estimate, se=se, statistic=statistic, p=p,
+        ci_lower=estimate - half_width, ci_upper=estimate + half_width,
+        pi_lower=estimate - prediction_half_width, pi_upper=estimate + prediction_half_width,
+        tau2=tau2, tau2_ci_lower=tau2_lower, tau2_ci_upper=tau2_upper, i2=i2, i2_ci_lower=i2_lower,
+        i2_ci_upper=i2_upper, h2=h2, h2_ci_lower=h2_lower, h2_ci_upper=h2_upper, q=q, q_df=q_df, q_p=q_p,
+        converged=True, iterations=iterations, note="; ".join(notes), metric=metric, level=level,
     )
 
 

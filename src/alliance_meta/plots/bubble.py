@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alliance_meta.plots.subgroups import STYLE, _message, display_scale, format_p  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_p, message_figure  # noqa: E402
 
 
 def bubble_plot(analysis, metric: str, level: float = 95.0):
@@ -19,7 +19,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
     label, transform, null = display_scale(metric)
     model, data, name = analysis.model, analysis.data, analysis.moderator
     if model is None:
-        return _message(f"No meta-regression on {name}: {len(data)} rows with a value (at least 3 needed).")
+        return message_figure(f"No meta-regression on {name}: {len(data)} rows with a value (at least 3 needed).")
     x = data[name].to_numpy(float)
     centre = model.design.centres.get(name, 0.0) if model.design else 0.0
     with plt.rc_context({**STYLE, "axes.spines.left": True}):

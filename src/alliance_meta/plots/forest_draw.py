@@ -14,14 +14,13 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
+from alliance_meta.plots.style import SCALES as STYLE_SCALES  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
-SCALES = {
-    "z": ("Correlation r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0),
-    "smd": ("Hedges' g", lambda x: np.asarray(x, dtype=float), lambda g: np.asarray(g, dtype=float), 0.0),
-    "log_or": ("Odds ratio (log scale)", np.exp, lambda odds: np.log(odds), 0.0),
-}
-SYMBOLS = {"z": "r", "smd": "g", "log_or": "OR"}
+SCALES = {metric: (scale.plain_label, scale.to_display, scale.from_display, scale.null)
+          for metric, scale in STYLE_SCALES.items()}
+SYMBOLS = {metric: scale.symbol for metric, scale in STYLE_SCALES.items()}
+CORRELATION_SCALES = ("z", "r")  # APA: no leading zero
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
 
@@ -78,7 +77,7 @@ def ticks(low: float, high: float, metric: str, options):
     labels = []
     for value in values:
         text = f"{value:g}" if metric == "log_or" else f"{value:.{decimals}f}"
-        if options.preset == "apa" and metric == "z":
+        if options.preset == "apa" and metric in CORRELATION_SCALES:
             text = text.replace("0.", ".", 1)
         labels.append("0" if abs(value) < 1e-12 else text.replace("-", "\u2212"))
     return inverse(values), labels

@@ -54,7 +54,7 @@ class ForestOptions:
         text = f"{value:.{self.decimals}f}"
         if text.startswith("-") and float(text) == 0:
             text = text[1:]
-        if self.preset == "apa" and metric == "z":
+        if self.preset == "apa" and metric in ("z", "r"):
             text = text.replace("0.", ".", 1)
         return text.replace("-", "\u2212")
 

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from alliance_meta.plots.subgroups import STYLE  # noqa: E402
+from alliance_meta.plots.style import STYLE  # noqa: E402
 
 METRIC_LABELS = {"z": "Fisher's z", "smd": "Standardized mean difference (g)", "log_or": "Log odds ratio"}
 SECONDARY_AXES = {"z": ("r", np.tanh, lambda r: np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))),

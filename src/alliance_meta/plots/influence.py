@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from alliance_meta.plots.subgroups import STYLE, display_scale  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, message_figure  # noqa: E402
 
 FLAGGED = "#b2182b"
 
@@ -75,14 +75,6 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
     return figure
 
 
-def message_figure(text: str):
-    """A small figure that says why a plot is missing (e.g. too few studies)."""
-    figure, axis = plt.subplots(figsize=(4.0, 1.5))
-    axis.axis("off")
-    axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
-    return figure
-
-
 def multilevel_influence_plot(result):
     """Study-deletion diagnostics of the three-level model
     (:class:`alliance_meta.analyses.sensitivity.multilevel.MultilevelInfluence`): Cook's distance,
@@ -115,3 +107,22 @@ def _panel_figure(panels, index, colours, shape, size, xlabel):
         figure.align_ylabels(axes[:, 0])
         figure.tight_layout()
     return figure
+
+
+def sensitivity_figures(sensitivity) -> dict:
+    """The Baujat, influence and cumulative figures of a
+    :class:`alliance_meta.analyses.sensitivity.Sensitivity` (a message where one is not defined)."""
+    fit, details = sensitivity.fit, sensitivity.details
+    if details is None:
+        text = f"{sensitivity.n_studies} studies: too few for sensitivity analyses"
+        return {name: message_figure(text) for name in ("baujat", "influence", "cumulative")}
+    if fit.kind == "multilevel":
+        return {"baujat": message_figure("Baujat plot: not defined for the three-level model\n"
+                                         "(metafor's baujat refuses rma.mv); see influence.csv"),
+                "influence": multilevel_influence_plot(details),
+                "cumulative": cumulative_forest(sensitivity.cumulative, fit.data["study_id"].to_numpy(str),
+                                                fit.metric, fit.level)}
+    data = fit.data
+    labels = (data["label"].fillna(data["study_id"]) if "label" in data else data["study_id"]).to_numpy(str)
+    return {"baujat": baujat_plot(details, labels), "influence": influence_plot(details),
+            "cumulative": cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level)}

@@ -18,16 +18,17 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from alliance_meta.plots.subgroups import STYLE, display_scale, format_number  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number  # noqa: E402
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
 CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed \u03c1", "publication": "Publication",
-                "minimum_n": "Minimum n", "outliers": "Outliers", "method": "Estimator", "test": "Inference",
-                "prior": "Prior on \u03c4"}
+                "minimum_n": "Minimum n", "beta_rows": "Rows from \u03b2", "outliers": "Outliers",
+                "method": "Estimator", "test": "Inference", "prior": "Prior on \u03c4"}
 OPTION_NAMES = {"gls": "GLS", "mean": "Mean (Borenstein)", "z": "Wald z", "knha": "Knapp\u2013Hartung",
                 "posterior": "Posterior", "bayes": "Bayes (exact)", "common": "Common effect",
-                "rstudent": "Large residual", "influential": "Influential", "published": "Published only"}
+                "rstudent": "Large residual", "influential": "Influential", "published": "Published only",
+                "include": "included", "exclude": "left out"}
 
 
 def _option_name(choice: str, option) -> str:

@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
-from alliance_meta.plots.subgroups import STYLE, SYMBOLS, display_scale, format_number, format_p  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number, format_p  # noqa: E402
+from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
 
 NAMES = {"beta": "Beta", "halfnorm": "Half-normal", "negexp": "Negative exponential", "logistic": "Logistic",
          "power": "Power", "negexppow": "Negative exponential power", "stepfun": "Step function"}
@@ -50,7 +51,7 @@ def model_label(row) -> str:
 
 
 # layout of the estimates figure, in inches from the left edge
-LABEL_RIGHT, AXIS_LEFT, AXIS_WIDTH, INTERVAL_LEFT, LRT_LEFT, WIDTH = 2.95, 3.1, 2.5, 5.75, 7.15, 7.95
+LABEL_RIGHT, AXIS_LEFT, AXIS_WIDTH, INTERVAL_LEFT, LRT_LEFT, WIDTH = 2.95, 3.1, 2.5, 5.9, 7.3, 8.1
 
 
 def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str, level: float = 95.0):
@@ -79,7 +80,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
                         fontweight="bold" if i == 0 else "normal")
             centre, low, high = (float(value) for value in transform(np.array([estimate, lower, upper], float)))
             if not math.isfinite(centre):
-                reason = note.removeprefix("not computed: ") if note else "not fitted"
+                reason = note.removeprefix("not computed: ").replace("; study composites (dependence: multilevel)", "") if note else "not fitted"
                 figure.text(at["axis"][0], y, "not fitted: " + _shorten(reason, 85), transform=at["axis"][1],
                             ha="left", va="center", style="italic", color="0.35", fontsize=7)
                 continue

@@ -6,7 +6,6 @@ with tanh), Hedges' g for ``smd``, odds ratios (log axis) for ``log_or``.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib
 
@@ -15,42 +14,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from alliance_meta.plots.provenance import add_note  # noqa: E402
+from alliance_meta.plots.style import (SCALES, STYLE, display_scale, format_number, format_p,  # noqa: E402,F401
+                                       message_figure)
 
-SCALES = {"z": ("Correlation $r$", np.tanh, 0.0), "smd": ("Hedges' $g$", lambda x: np.asarray(x, float), 0.0),
-          "log_or": ("Odds ratio", np.exp, 1.0)}
-SYMBOLS = {"z": "$r$", "smd": "$g$", "log_or": "OR"}
-STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
-         "svg.fonttype": "none", "pdf.fonttype": 42}
-
-
-def display_scale(metric: str):
-    """``(axis label, transform from the analysis metric, null value)`` of a metric."""
-    return SCALES[metric]
-
-
-def format_p(p: float) -> str:
-    """APA-style p: three decimals, ``< .001`` below."""
-    if not np.isfinite(p):
-        return "$p$ = n/a"
-    return "$p$ < .001" if p < 0.001 else f"$p$ = {p:.3f}".replace("0.", ".", 1)
-
-
-def save_figure(figure, paths, note: str | None = None) -> None:
-    """Write one figure to every path (format from the suffix; PNG at 300 dpi), ``note`` beneath it."""
-    add_note(figure, note)
-    for path in paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=300, bbox_inches="tight")
-    plt.close(figure)
-
-
-def format_number(value: float, metric: str) -> str:
-    """Two decimals with a typographic minus; no leading zero for correlations (APA)."""
-    text = f"{value:.2f}"
-    if metric == "z":
-        text = text.replace("0.", ".", 1)
-    return text.replace("-", "\u2212")
+SYMBOLS = {metric: f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol for metric, scale in SCALES.items()}
 
 
 def _diamond(axis, centre, lower, upper, y, colour, height=0.32):
@@ -65,7 +32,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
     levels = subgroups.reset_index(drop=True)
     n = len(levels)
     if n == 0:
-        return _message(f"No effect sizes with a value of {summary['moderator']}.")
+        return message_figure(f"No effect sizes with a value of {summary['moderator']}.")
     with plt.rc_context(STYLE):
         figure, axis = plt.subplots(figsize=(6.5, 1.35 + 0.34 * (n + 2)))
         rows = [(f"{row.level} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
@@ -103,12 +70,4 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                  rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.")
         figure.text(0.01, 0.0, "\n".join(lines), ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()
-    return figure
-
-
-def _message(text: str):
-    """A small figure that says why there is no plot (keeps the workflow's outputs complete)."""
-    figure, axis = plt.subplots(figsize=(5.5, 1.2))
-    axis.axis("off")
-    axis.text(0.5, 0.5, text, ha="center", va="center", transform=axis.transAxes)
     return figure

@@ -22,7 +22,8 @@ BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_p
 INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_studies", "n_levels", "k_dropped",
                    "permutations", "iterations", "position", "k_effect_sizes", "model_qm_df", "model_f_df1",
                    "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail", "studies",
-                   "effect_sizes", "studies_without_n"}
+                   "effect_sizes", "studies_without_n", "n_compared", "n_one_coder", "sheet_row_coder1",
+                   "sheet_row_coder2"}
 
 
 def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:

@@ -148,9 +148,40 @@ def environment() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
+@dataclass
+class CodingSection:
+    """Double coding: a sentence and the agreement and disagreement tables."""
+
+    paragraph: str
+    tables: list[HtmlTable] = field(default_factory=list)
+
+
+def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_coder: str) -> CodingSection:
+    """The report's double-coding section from ``results/agreement.csv`` and ``results/disagreements.csv``."""
+    disagreements = disagreements.astype({column: float for column in ("sheet_row_coder1", "sheet_row_coder2")
+                                          if column in disagreements})  # a missing row is NaN, not pd.NA
+    whole = disagreements["column"].astype(str) == "(row)"
+    compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
+    paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet, row by row on "
+                 f"study_id and es_id{f', on {int(compared.iloc[0])} effect sizes coded by both' if len(compared) else ''}: "
+                 f"{int((~whole).sum())} cells were coded differently and {int(whole.sum())} rows were coded by one "
+                 "coder only. Agreement per column: percent agreement of the cells both coders filled, Cohen's kappa "
+                 "and Gwet's AC1 for categorical columns, ICC(2,1) (absolute agreement, single rater) for numeric "
+                 "columns and for the converted effect sizes (yi) and variances (vi). The analysis uses the data "
+                 "sheet alone.")
+    return CodingSection(paragraph, [
+        html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False),
+        html_table("disagreements", disagreements, "Disagreements to resolve (spreadsheet rows of both sheets)",
+                   note="Rows with column (row) were coded by one coder only."),
+    ])
+
+
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
-                  config: dict, provenance: dict, methods: str) -> str:
-    """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``."""
+                  config: dict, provenance: dict, methods: str, absent_families=(),
+                  coding: CodingSection | None = None) -> str:
+    """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``;
+    ``absent_families`` are configured families without rows in the sheet (one sentence each); ``coding``
+    is the double-coding section (:func:`coding_section`), when there is a second coder."""
     counts = family_counts(effect_sizes, list(families))
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
@@ -161,4 +192,5 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
                                  "Studies and effect sizes per moderator level")]
     return environment().get_template("report.html.j2").render(
         simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
-        provenance=provenance, title="Therapeutic alliance meta-analysis")
+        provenance=provenance, coding=coding, title="Therapeutic alliance meta-analysis",
+        absent_families=list(absent_families))

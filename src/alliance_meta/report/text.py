@@ -11,7 +11,9 @@ import math
 import pandas as pd
 
 from alliance_meta.report.effects import display
+from alliance_meta.models.fits import main_row
 from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause
+from alliance_meta.report.psychometric import psychometric_sentence
 
 FAMILY_PHRASES = {
     "outcome": "The alliance\u2013outcome association",
@@ -23,16 +25,6 @@ DIRECTION_NOTES = {
 }
 METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "the log odds ratio"}
 TEST_NAMES = {"z": "Wald-type z tests", "knha": "the Knapp\u2013Hartung adjustment", "adhoc": "Knapp\u2013Hartung (ad hoc)"}
-
-
-def main_row(pooled: pd.DataFrame, method: str, tests: list[str]) -> pd.Series | None:
-    """The row of ``pooled.csv`` for the main estimator and the first configured test."""
-    for test in tests:
-        rows = pooled[(pooled["method"] == method) & (pooled["test"] == test)]
-        if len(rows):
-            return rows.iloc[0]
-    rows = pooled[pooled["method"] == method]
-    return rows.iloc[0] if len(rows) else None
 
 
 def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dict, level: float = 95) -> str:
@@ -156,8 +148,10 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                       method: str, tests: list[str], level: float = 95) -> str:
     """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist."""
     pooled = tables.get("pooled")
-    row = main_row(pooled, method, tests) if pooled is not None else None
+    row = main_row(pooled, method, tests) or None
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
-                 selection_sentence(tables.get("selection_models"), metric), bayes_sentence(tables.get("bayes"), metric, level)]
+                 selection_sentence(tables.get("selection_models"), metric),
+                 bayes_sentence(tables.get("bayes"), metric, level),
+                 psychometric_sentence(tables["psychometric"], level) if "psychometric" in tables else ""]
     return " ".join(sentence for sentence in sentences if sentence)

@@ -4,25 +4,90 @@
 :mod:`.trim_and_fill`, :mod:`.fail_safe`, :mod:`.selection` (the step-function
 selection model of the battery), :mod:`.selection_models` (every selection model of
 metafor's ``selmodel``), :mod:`.excess_significance` (``tes``), :mod:`.henmi_copas` (``hc``),
-:mod:`.svalue` (S-values); :mod:`.results` holds the row type of ``bias.csv`` and
-:mod:`.battery` runs them all on one set of studies.
+:mod:`.svalue` (S-values), :mod:`.multilevel` (Egger's test in the three-level model);
+:mod:`.results` holds the row type of ``bias.csv`` and :mod:`.battery` runs the
+univariate tests on one set of independent studies. :func:`publication_bias` takes a fit.
 """
 
-from alliance_meta.analyses.bias.battery import publication_bias
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.analyses.bias.battery import bias_tests
 from alliance_meta.analyses.bias.excess_significance import ExcessSignificance, excess_significance
 from alliance_meta.analyses.bias.fail_safe import fail_safe_n
 from alliance_meta.analyses.bias.henmi_copas import HenmiCopas, henmi_copas
+from alliance_meta.analyses.bias.multilevel import bias_rows as multilevel_bias_rows
 from alliance_meta.analyses.bias.rank import kendall_permutation_cdf, kendall_test, rank_test
 from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pet_peese, sei_regression
-from alliance_meta.analyses.bias.results import BiasTest, bias_frame
+from alliance_meta.analyses.bias.results import BiasTest, bias_frame, independent_studies
 from alliance_meta.analyses.bias.selection import selection_model
 from alliance_meta.analyses.bias.selection_models import (SelectionModel, fit_selection_model, fit_selection_models,
                                                           selection_models_table)
 from alliance_meta.analyses.bias.svalue import SValue, s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill, trimfill_side
+from alliance_meta.models import univariate
+from alliance_meta.models.fits import Fit, MultilevelFit
 
-__all__ = ["BiasTest", "ExcessSignificance", "HenmiCopas", "SValue", "SelectionModel", "TrimFillResult", "bias_frame",
-           "egger_lm_test", "egger_test", "excess_significance", "fail_safe_n", "fit_selection_model",
-           "fit_selection_models", "henmi_copas", "kendall_permutation_cdf", "kendall_test", "pet_peese",
-           "publication_bias", "rank_test", "s_values", "selection_model", "selection_models_table",
-           "sei_regression", "trim_and_fill", "trimfill_side"]
+__all__ = ["BiasResult", "BiasTest", "ExcessSignificance", "HenmiCopas", "SValue", "SelectionModel",
+           "TrimFillResult", "bias_frame", "bias_tests", "egger_lm_test", "egger_test", "excess_significance",
+           "fail_safe_n", "fit_selection_model", "fit_selection_models", "henmi_copas", "kendall_permutation_cdf",
+           "kendall_test", "pet_peese", "publication_bias", "rank_test", "s_values", "selection_model",
+           "selection_models_table", "independent_studies", "sei_regression", "trim_and_fill", "trimfill_side"]
+
+
+@dataclass(frozen=True, repr=False)
+class BiasResult:
+    """``bias.csv`` of a fit, the studies the univariate tests saw, and trim and fill's result."""
+
+    table: pd.DataFrame
+    studies: pd.DataFrame  # yi, vi of the independent studies (the composites of a three-level fit)
+    filled: TrimFillResult | None
+    estimate: float | None  # the studies' pooled estimate by the fit's method (the funnel's centre)
+    metric: str | None
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def funnel(self):
+        """The contour-enhanced funnel plot (:func:`alliance_meta.plots.funnel.funnel_plot`) of these studies."""
+        from alliance_meta.plots.funnel import funnel_plot
+
+        filled = self.filled
+        return funnel_plot(self.studies["yi"].to_numpy(float), self.studies["vi"].to_numpy(float), self.metric,
+                           self.estimate, filled.filled_yi if filled else np.empty(0),
+                           filled.filled_vi if filled else np.empty(0), filled.fit.estimate if filled else None)
+
+    def __repr__(self) -> str:
+        return f"<BiasResult: {len(self.table)} tests on k = {len(self.studies)}>"
+
+
+def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side: str | None = None,
+                     selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
+                     fail_safe_alpha: float = 0.05, tes_alpha: float = 0.05,
+                     svalue_alpha: float = 0.05) -> BiasResult:
+    """Every bias test of ``fit`` as the rows of ``bias.csv``.
+
+    A univariate fit is tested as it is. A three-level fit is tested on one composite per study
+    (the univariate tests assume independent studies) and adds ``egger_multilevel``: Egger's
+    test in the three-level model with a CR2 t test. A test that cannot be computed (too few
+    studies...) gives a row with the reason in ``note``.
+    """
+    multilevel = isinstance(fit, MultilevelFit)
+    studies = independent_studies(fit)
+    notes = ((f"multilevel: univariate tests on {len(studies)} study composites; egger_multilevel on all "
+              f"{len(fit.data)} rows"),) if multilevel else ()
+    yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
+    table, filled = bias_tests(yi, vi, fit.method, fit.metric, fit.level, trimfill_estimator, trimfill_side,
+                               selection_steps, pet_peese_alpha, pet_peese_sided, fail_safe_alpha, tes_alpha,
+                               svalue_alpha)
+    if multilevel:
+        table = pd.concat([table, multilevel_bias_rows(fit.data, fit.metric, rho=fit.rho, method=fit.method,
+                                                       level=fit.level)], ignore_index=True)
+    estimate = univariate.fit(yi, vi, fit.method, tau2_interval=False).estimate
+    return BiasResult(table, studies, filled, estimate, fit.metric, notes)
+

@@ -1,8 +1,9 @@
-"""Every publication-bias test as the rows of ``bias.csv`` (:func:`publication_bias`)."""
+"""Every publication-bias test on one set of independent studies, as the rows of ``bias.csv``."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -17,12 +18,15 @@ from alliance_meta.analyses.bias.selection import selection_model
 from alliance_meta.analyses.bias.svalue import s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill
 
+EQUAL_VARIANCES = ("not estimable: every study has the same sampling variance, so a regression on the "
+                   "standard error (or their rank correlation) is undefined")
 
-def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, level: float = 95,
-                     trimfill_estimator: str = "L0", trimfill_side: str | None = None,
-                     selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
-                     fail_safe_alpha: float = 0.05, tes_alpha: float = 0.05,
-                     svalue_alpha: float = 0.05) -> tuple[pd.DataFrame, TrimFillResult | None]:
+
+def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: float = 95,
+               trimfill_estimator: str = "L0", trimfill_side: str | None = None,
+               selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
+               fail_safe_alpha: float = 0.05, tes_alpha: float = 0.05,
+               svalue_alpha: float = 0.05) -> tuple[pd.DataFrame, TrimFillResult | None]:
     """Every test of this module as the rows of ``bias.csv``, and the trim-and-fill result.
 
     A test that cannot be computed (e.g. too few studies) gives a row of NaN with the
@@ -37,7 +41,7 @@ def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, le
         try:
             result = compute()
         except (ValueError, RuntimeError, np.linalg.LinAlgError, ZeroDivisionError) as error:
-            rows.append(BiasTest(name, math.nan, note=f"not computed: {error}"))
+            rows.append(BiasTest(test=name, statistic=math.nan, note=f"not estimable: {error}"))
             return None
         rows.extend(result if isinstance(result, list) else [result])
         return result
@@ -48,11 +52,16 @@ def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, le
         if yi.size < needed:
             names = {"pet": ["pet", "peese", "pet_peese"],
                      "fail_safe_n": ["fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"]}.get(name, [name])
-            rows.extend(BiasTest(n, math.nan, note=f"not computed: k = {yi.size} < {needed}") for n in names)
-    if yi.size >= 3:
+            rows.extend(BiasTest(test=n, statistic=math.nan, note=f"not estimable: k = {yi.size} studies, the test needs at least {needed}") for n in names)
+    equal_variances = yi.size >= 3 and np.ptp(vi) <= 1e-12 * np.max(vi)
+    if equal_variances:  # the predictor of the regressions and the rank test is constant
+        rows.extend(BiasTest(test=n, statistic=math.nan, note=EQUAL_VARIANCES)
+                    for n in ("egger", "egger_lm", "rank", "pet", "peese", "pet_peese"))
+    if yi.size >= 3 and not equal_variances:
         attempt("egger", lambda: egger_test(yi, vi, method, level))
         attempt("egger_lm", lambda: egger_lm_test(yi, vi, level))
         attempt("rank", lambda: rank_test(yi, vi))
+    if yi.size >= 3:
         result = attempt("trim_and_fill", lambda: trim_and_fill(
             yi, vi, method, trimfill_estimator, trimfill_side, level=level))
         if result is not None:
@@ -61,7 +70,7 @@ def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, le
     if yi.size >= 1:
         for kind in ("Rosenthal", "Orwin", "Rosenberg"):
             attempt("fail_safe_n" if kind == "Rosenthal" else f"fail_safe_n_{kind.lower()}", lambda kind=kind: fail_safe_n(yi, vi, kind, fail_safe_alpha))
-    if yi.size >= 3:
+    if yi.size >= 3 and not equal_variances:
         attempt("pet_peese", lambda: pet_peese(yi, vi, level, pet_peese_alpha, pet_peese_sided))
     if yi.size >= 4:
         result = attempt("selection_model", lambda: selection_model(yi, vi, tuple(selection_steps) + (1.0,), level))
@@ -74,5 +83,8 @@ def publication_bias(yi, vi, method: str = "REML", metric: str | None = None, le
             result = attempt(name, compute)
             if result is not None:
                 rows[-1] = result.as_test()
+    rows = [row if not math.isnan(row.statistic) or row.note.startswith("not estimable")
+            else replace(row, note="; ".join(filter(None, ["not estimable: undefined for these data", row.note])))
+            for row in rows]
     rows.sort(key=lambda row: TEST_ORDER.index(row.test))
     return bias_frame(rows, metric), filled

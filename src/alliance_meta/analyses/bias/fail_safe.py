@@ -51,4 +51,4 @@ def fail_safe_n(yi, vi, kind: str = "Rosenthal", alpha: float = 0.05, target: fl
         number = float(math.ceil(number))
     else:
         number = float(round(number)) if math.isfinite(number) else number
-    return BiasTest(name, number, p, estimate, note=note)
+    return BiasTest(test=name, statistic=number, p=p, estimate=estimate, note=note)

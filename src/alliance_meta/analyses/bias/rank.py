@@ -67,4 +67,4 @@ def rank_test(yi, vi) -> BiasTest:
     theta = float(weights @ yi) / weights.sum()
     standardised = (yi - theta) / np.sqrt(vi - 1.0 / weights.sum())
     tau, p, note = kendall_test(standardised, vi)
-    return BiasTest("rank", tau, p, note=f"Kendall's tau; p {note}")
+    return BiasTest(test="rank", statistic=tau, p=p, note=f"Kendall's tau; p {note}")

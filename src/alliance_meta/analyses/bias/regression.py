@@ -31,7 +31,7 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFr
     (REML, ML, EB) Fisher scoring is resumed from that value until tau^2 changes by
     less than 1e-13 (the converged root, as the rest of this module). A tau^2 that does
     not converge raises RuntimeError (``strict``), which :func:`publication_bias` writes as
-    the test's ``not computed`` note.
+    the test's ``not estimable`` note.
     """
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
@@ -54,7 +54,7 @@ def egger_test(yi, vi, method: str = "REML", level: float = 95) -> BiasTest:
     The estimate is the intercept with its Wald CI (the limit estimate).
     """
     table = sei_regression(yi, vi, method, level)
-    return BiasTest("egger", table.statistic[1], table.p[1], table.estimate[0], se=table.se[0],
+    return BiasTest(test="egger", statistic=table.statistic[1], p=table.p[1], estimate=table.estimate[0], se=table.se[0],
                     ci_lower=table.ci_lower[0], ci_upper=table.ci_upper[0], note=f"tau2 {method}")
 
 
@@ -82,7 +82,7 @@ def egger_lm_test(yi, vi, level: float = 95) -> BiasTest:
     """metafor's ``regtest(model = "lm")``: t test of the slope on sqrt(vi), intercept as estimate."""
     _, vi_ = _arrays(yi, vi)
     fit = weighted_regression(yi, vi, np.sqrt(vi_), level)
-    return BiasTest("egger_lm", fit["t"][1], fit["p"][1], fit["estimate"][0], se=fit["se"][0],
+    return BiasTest(test="egger_lm", statistic=fit["t"][1], p=fit["p"][1], estimate=fit["estimate"][0], se=fit["se"][0],
                     ci_lower=fit["ci_lower"][0], ci_upper=fit["ci_upper"][0], df=fit["df"])
 
 
@@ -100,7 +100,7 @@ def pet_peese(yi, vi, level: float = 95, alpha: float = 0.05, sided: str = "one"
     rows = []
     for name, predictor in (("pet", np.sqrt(vi_)), ("peese", vi_)):
         fit = weighted_regression(yi, vi, predictor, level)
-        rows.append(BiasTest(name, fit["t"][0], fit["p"][0], fit["estimate"][0], se=fit["se"][0],
+        rows.append(BiasTest(test=name, statistic=fit["t"][0], p=fit["p"][0], estimate=fit["estimate"][0], se=fit["se"][0],
                              ci_lower=fit["ci_lower"][0], ci_upper=fit["ci_upper"][0], df=fit["df"],
                              note="t test of the intercept"))
     pet, peese = rows
@@ -110,6 +110,6 @@ def pet_peese(yi, vi, level: float = 95, alpha: float = 0.05, sided: str = "one"
     chosen = peese if p_rule < alpha else pet
     note = (f"PET intercept p ({sided}-sided) = {p_rule:.4g} {'<' if chosen is peese else '>='} {alpha}: "
             f"{chosen.test.upper()} estimate")
-    rows.append(BiasTest("pet_peese", chosen.statistic, chosen.p, chosen.estimate, se=chosen.se,
+    rows.append(BiasTest(test="pet_peese", statistic=chosen.statistic, p=chosen.p, estimate=chosen.estimate, se=chosen.se,
                          ci_lower=chosen.ci_lower, ci_upper=chosen.ci_upper, df=chosen.df, note=note))
     return rows

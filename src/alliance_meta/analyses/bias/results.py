@@ -57,3 +57,11 @@ def with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame
 
 def _arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+
+
+def independent_studies(fit) -> pd.DataFrame:
+    """The independent studies univariate bias methods assume: the rows of a univariate fit,
+    one composite per study of a three-level fit."""
+    from alliance_meta.models.fits import MultilevelFit
+
+    return fit.composites() if isinstance(fit, MultilevelFit) else fit.data

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from alliance_meta.analyses.bias.results import BiasTest, with_back_transform
+from alliance_meta.analyses.bias.results import BiasTest, independent_studies, with_back_transform
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import univariate as pooling
 
@@ -631,3 +631,59 @@ def selection_models_table(yi, vi, types=TYPES, steps=DEFAULT_STEPS, level: floa
 def _full_steps(steps) -> np.ndarray:
     grid = np.unique(np.asarray(steps, float))
     return grid if grid.size and grid[-1] == 1.0 else np.append(grid, 1.0)
+
+
+@dataclass(frozen=True, repr=False)
+class SelectionModelsResult:
+    """``selection_models.csv`` of a fit, the studies the models saw and the unadjusted fit of them."""
+
+    table: pd.DataFrame
+    studies: pd.DataFrame
+    unadjusted: pooling.PoolingResult
+    metric: str | None
+    level: float
+    alternative: str
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def estimates_plot(self):
+        """The adjusted estimates beside the unadjusted one (:mod:`alliance_meta.plots.selection`)."""
+        from alliance_meta.plots.selection import selection_estimates_plot
+
+        fit, k = self.unadjusted, len(self.studies)
+        unit = "study composites" if self.notes else "studies"
+        unadjusted = {"estimate": fit.estimate, "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper,
+                      "label": f"Unadjusted, {fit.method}\n(k = {k} {unit})"}
+        return selection_estimates_plot(self.table, unadjusted, self.metric, self.level)
+
+    def weight_functions_plot(self):
+        """The fitted weight functions against the one-sided p-value."""
+        from alliance_meta.plots.selection import weight_functions_plot
+
+        return weight_functions_plot(self.table, self.studies["yi"].to_numpy(float),
+                                     self.studies["vi"].to_numpy(float), self.alternative)
+
+    def __repr__(self) -> str:
+        return f"<SelectionModelsResult: {len(self.table)} models on k = {len(self.studies)}>"
+
+
+def selection_models(fit, *, types=TYPES, steps=(0.025,), sided: str = "one") -> SelectionModelsResult:
+    """Every selection model of metafor's ``selmodel`` fitted to the independent studies of ``fit``
+    (one composite per study for a three-level fit), with ``fit``'s level and metric.
+
+    ``sided="one"`` selects on one-sided p-values (``alternative = "greater"``), ``"two"`` on two-sided.
+    """
+    from alliance_meta.models.fits import MultilevelFit
+
+    studies = independent_studies(fit)
+    alternative = "two.sided" if sided == "two" else "greater"
+    yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
+    table = selection_models_table(yi, vi, types, steps, fit.level, fit.metric, alternative)
+    notes: tuple[str, ...] = ()
+    if isinstance(fit, MultilevelFit):
+        notes = (f"multilevel: selection models fitted to {len(studies)} study composites of {len(fit.data)} rows",)
+        table["note"] = [f"{note}; study composites (dependence: multilevel)".lstrip("; ") for note in table["note"]]
+    unadjusted = pooling.fit(yi, vi, fit.method, level=fit.level, tau2_interval=False)
+    return SelectionModelsResult(table, studies, unadjusted, fit.metric, fit.level, alternative, notes)

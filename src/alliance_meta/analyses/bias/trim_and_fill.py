@@ -33,8 +33,9 @@ class TrimFillResult:
 
     def as_test(self) -> BiasTest:
         fit = self.fit
-        return BiasTest("trim_and_fill", float(self.k0), self.p_k0, fit.estimate, float(self.k0), fit.se,
-                        fit.ci_lower, fit.ci_upper, side=self.side,
+        return BiasTest(test="trim_and_fill", statistic=float(self.k0), p=self.p_k0, estimate=fit.estimate,
+                        k_imputed=float(self.k0), se=fit.se,
+                        ci_lower=fit.ci_lower, ci_upper=fit.ci_upper, side=self.side,
                         note=f"{self.estimator}, {fit.method}; statistic = k0 (SE {self.se_k0:.4g})")
 
 
@@ -77,9 +78,9 @@ def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str
             k0_raw = (4 * sum_ranks - k * (k + 1)) / (2 * k - 1)
             variance = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw**3 + 27 * k0_raw**2 + 17 * k0_raw
                         - 18 * k * k0_raw**2 - 18 * k * k0_raw + 6 * k**2 * k0_raw) / 24
-            se_k0 = 4 * math.sqrt(variance) / (2 * k - 1)
+            se_k0 = 4 * math.sqrt(variance) / (2 * k - 1) if variance >= 0 else math.nan  # R: NaN
         k0 = int(max(0, np.round(k0_raw)))  # R's round(): half to even, as numpy
-        se_k0 = max(0.0, se_k0)
+        se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)
     if k0 > 0:
         filled_yi = sign * (2 * beta - y[k - k0:])
         filled_vi = v[k - k0:]

@@ -1,1 +1,104 @@
-"""Sensitivity analyses: leave-one-out, influence and cumulative meta-analysis, per model type."""
+"""Sensitivity analyses of a fit: leave-one-out, influence diagnostics, cumulative meta-analysis.
+
+Each function takes a fit and dispatches on its type, as metafor's ``leave1out.rma.uni`` /
+``cooks.distance.rma.mv``: a univariate fit deletes and adds single (composite) studies
+(:mod:`.univariate`); a three-level fit deletes and adds whole studies, all their effect sizes,
+and refits the three-level model (:mod:`.multilevel`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.analyses.results import AnalysisResult
+from alliance_meta.analyses.sensitivity import multilevel, univariate
+from alliance_meta.models.fits import Fit, MultilevelFit
+
+MINIMUM_STUDIES = 3
+
+
+@dataclass(frozen=True, repr=False)
+class Sensitivity:
+    """All three sensitivity tables of one fit and the diagnostics behind them (None with < 3 studies)."""
+
+    fit: Fit
+    leave_one_out: pd.DataFrame
+    influence: pd.DataFrame
+    cumulative: pd.DataFrame
+    details: object | None
+    notes: tuple[str, ...]
+
+    @property
+    def n_studies(self) -> int:
+        return int(self.fit.data["study_id"].nunique())
+
+    @property
+    def influential(self) -> list[str]:
+        """Studies flagged by metafor's rules (``inf`` of ``influence``; Cook's D / DFBETAS for rma.mv)."""
+        if self.details is None:
+            return []
+        if isinstance(self.fit, MultilevelFit):
+            return list(self.influence["study_id"].astype(str)[self.influence["influential"].astype(bool)])
+        return list(np.asarray(self.fit.data["study_id"].astype(str))[self.details.influential])
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.leave_one_out.copy()
+
+    def __repr__(self) -> str:
+        return (f"<Sensitivity ({self.fit.kind}): {self.n_studies} studies, influential: "
+                f"{', '.join(self.influential) or 'none'}>")
+
+
+def _order(fit: Fit, order) -> np.ndarray | None:
+    """A cumulative order: a column name, values per row of ``fit.data``, or None (year, else data order)."""
+    if order is None:
+        return fit.data["year"].to_numpy() if "year" in fit.data else None
+    if isinstance(order, str):
+        if order not in fit.data:
+            raise ValueError(f"cumulative: no column {order!r} to order by")
+        return fit.data[order].to_numpy()
+    order = np.asarray(order)
+    if order.size != len(fit.data):
+        raise ValueError(f"cumulative: order has {order.size} values for {len(fit.data)} rows")
+    return order
+
+
+def sensitivity(fit: Fit, order=None) -> Sensitivity:
+    """Leave-one-out, influence and cumulative tables of ``fit`` (empty tables with < 3 studies)."""
+    data = fit.data
+    if isinstance(fit, MultilevelFit):
+        notes = (f"three-level {fit.method} refits (rho = {fit.rho:g}), one study (all its effect sizes) deleted "
+                 "or added at a time; influence.csv has Cook's distance and DFBETAS by study "
+                 "(metafor's cooks.distance/dfbetas.rma.mv, cluster = study)",)
+        ordered = data if order is None else data.assign(year=_order(fit, order))
+        tables = multilevel.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, float(fit.rho))
+    else:
+        test = "z" if fit.test == "z" else "knha"
+        notes = () if fit.test != "adhoc" else ("deletions use Knapp-Hartung without the ad hoc floor",)
+        ordered = data if order is None else data.assign(year=_order(fit, order))
+        tables = univariate.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, test)
+    leave_one_out, influence_table, cumulative_table, details = tables
+    if details is None:
+        notes += (f"{data['study_id'].nunique()} studies: sensitivity analyses need at least {MINIMUM_STUDIES}",)
+    return Sensitivity(fit, leave_one_out, influence_table, cumulative_table, details, notes)
+
+
+def leave_one_out(fit: Fit) -> AnalysisResult:
+    """The model refitted without each study (metafor's ``leave1out``); ``leave_one_out.csv``."""
+    result = sensitivity(fit)
+    return AnalysisResult("leave_one_out", result.leave_one_out, result.notes, result.details)
+
+
+def influence(fit: Fit) -> AnalysisResult:
+    """Case-deletion diagnostics (metafor's ``influence`` / ``cooks.distance.rma.mv``); ``influence.csv``."""
+    result = sensitivity(fit)
+    return AnalysisResult("influence", result.influence, result.notes, result.details)
+
+
+def cumulative(fit: Fit, order=None) -> AnalysisResult:
+    """Cumulative meta-analysis (metafor's ``cumul``) by ``order`` (a column, values, or year by default)."""
+    result = sensitivity(fit, order)
+    return AnalysisResult("cumulative", result.cumulative, result.notes, result.details)

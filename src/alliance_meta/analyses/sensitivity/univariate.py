@@ -12,6 +12,11 @@ HSk, SJ) from weighted sums, and REML, ML and EB by batched Fisher scoring
 tau^2 and iterated until tau^2 changes by less than 1e-13 (the converged root).
 PM, PMM and GENQ fall back to one :func:`alliance_meta.engines.heterogeneity.estimate_tau2`
 per deletion. Hat values are w_i / sum(w) (no k x k hat matrix).
+
+GENQ fits, as metafor's ``rma(..., weights = a, method = "GENQ")``, estimate the mean with
+the GENQ weights ``a = 1/sqrt(v)`` (Jackson 2013) and the sandwich variance
+``sum a^2 (v + tau^2) / (sum a)^2``; so do their deletions, and the hat values, DFFITS and
+DFBETAS of ``influence.rma.uni`` then use ``H = X (X'AX)^-1 X'A`` (its "weights" branch).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ class DeletionFits:
     i2: np.ndarray
     h2: np.ndarray
     knha_scale: np.ndarray
-    variance_all: np.ndarray  # 1 / sum over all k studies of 1/(v + tau2 without i): metafor's vb.del
+    variance_all: np.ndarray  # metafor's vb.del: 1 / sum over all k of 1/(v + tau2 without i); GENQ: sandwich
 
     def to_frame(self, study_id, metric: str | None = None) -> pd.DataFrame:
         """``leave_one_out.csv``: contract columns, extras, back-transformed estimate and CI."""
@@ -163,6 +168,7 @@ def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 
     if k < 3:
         raise ValueError("leave-one-out needs at least 3 studies")
     full = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False)
+    weights = pooling.default_genq_weights(vi) if method == "GENQ" else None
     block_size = block_size or max(1, MAX_BLOCK_ELEMENTS // k)
     tau2 = np.empty(k)
     for first in range(0, k, block_size):
@@ -174,16 +180,18 @@ def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 
                                        TIGHT_CONTROL.max_iterations)
         else:
             tau2[rows] = [estimate_tau2(np.delete(yi, i), np.delete(vi, i), method, control=TIGHT_CONTROL,
-                                        weights=1 / np.sqrt(np.delete(vi, i)) if method == "GENQ" else None).tau2
+                                        weights=None if weights is None else np.delete(weights, i)).tau2
                           for i in rows]
-    return _deletion_summaries(yi, vi, tau2, method, test, level)
+    return _deletion_summaries(yi, vi, tau2, method, test, level, weights)
 
 
-def _deletion_summaries(yi, vi, tau2, method, test, level) -> DeletionFits:
+def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> DeletionFits:
     """Estimates, tests and heterogeneity of the k deletion fits from their tau^2 (O(k) each).
 
     Sums over the remaining studies are full sums minus the deleted study's term;
     Cochran's Q uses y centred at the full common-effect mean to limit cancellation.
+    ``weights`` (GENQ): the estimate is the a-weighted mean with variance
+    ``sum a^2 (v + tau^2) / (sum a)^2``; the Knapp-Hartung factor keeps 1/(v + tau^2).
     """
     k = yi.size - 1
     sum_w = np.empty_like(tau2)
@@ -199,6 +207,12 @@ def _deletion_summaries(yi, vi, tau2, method, test, level) -> DeletionFits:
     variance = 1.0 / sum_w
     variance_all = 1.0 / (sum_w + 1.0 / (vi + tau2))
     scale = np.maximum(sum_wyy - sum_wy * estimate, 0.0) / (k - 1)
+    if weights is not None:  # metafor's rma.uni with weights: beta = (X'AX)^-1 X'Ay, vb = sandwich
+        a, a2 = weights, weights * weights
+        sum_a = a.sum() - a
+        estimate = (a @ yi - a * yi) / sum_a
+        variance = (a2 @ vi - a2 * vi + tau2 * (a2.sum() - a2)) / sum_a**2
+        variance_all = (a2 @ vi + tau2 * a2.sum()) / a.sum() ** 2
     alpha = 1 - level / 100
     if test == "knha":
         variance = variance * scale
@@ -267,14 +281,17 @@ def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     full = pooling.fit(yi, vi, method, test=test if test == "z" else "knha", level=level,
                        control=TIGHT_CONTROL, tau2_interval=False)
     deletions = deletions or leave_one_out(yi, vi, method, test, level)
-    weights = 1.0 / (vi + full.tau2)
+    weights = pooling.default_genq_weights(vi) if method == "GENQ" else 1.0 / (vi + full.tau2)
     hat = weights / weights.sum()
     scale = deletions.knha_scale
     difference = full.estimate - deletions.estimate
     residual = yi - deletions.estimate
     residual[np.abs(residual) < 100 * DOUBLE_EPSILON] = 0.0
     rstudent = residual / np.sqrt(vi * scale + deletions.se**2 + deletions.tau2 * scale)
-    dffits = difference / np.sqrt(scale * hat * (deletions.tau2 + vi))
+    if method == "GENQ":  # (H diag(v + tau2_del) H')_ii with H = 1 a'/sum(a): metafor's vb.del
+        dffits = difference / np.sqrt(scale * deletions.variance_all)
+    else:
+        dffits = difference / np.sqrt(scale * hat * (deletions.tau2 + vi))
     dfbetas = difference / np.sqrt(scale * deletions.variance_all)
     cook = difference**2 / full.se**2
     covariance_ratio = deletions.se**2 / full.se**2
@@ -306,7 +323,8 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
     return pd.DataFrame(rows)
 
 
-def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95):
+def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95,
+                       test: str = "z"):
     """``leave_one_out``, ``influence`` and ``cumulative`` tables of an analysis data set
     (``study_id``, ``yi``, ``vi``, optional ``year``), and the :class:`Influence` result.
 
@@ -316,9 +334,9 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
         empty = pd.DataFrame(columns=["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"])
         return empty, pd.DataFrame(columns=["study_id", "rstudent"]), pd.DataFrame(columns=["k", "estimate"]), None
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
-    result = influence(yi, vi, method, level=level)
+    result = influence(yi, vi, method, test, level=level)
     year = data["year"] if "year" in data else np.arange(len(data))
-    table = cumulative(yi, vi, year, method, level=level)
+    table = cumulative(yi, vi, year, method, test, level=level)
     table.insert(0, "study_id", ids[table["position"].to_numpy()])
     return (result.deletions.to_frame(ids, metric), result.to_frame(ids),
             _with_back_transform(table, metric), result)

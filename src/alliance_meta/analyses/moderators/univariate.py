@@ -36,6 +36,7 @@ from scipy import stats
 
 from alliance_meta.models import metareg
 from alliance_meta.engines.design import build_design, formula_variables
+from alliance_meta.analyses.model_comparison import vif_column
 from alliance_meta.analyses.permutation import PermutationTest, permutation_test
 from alliance_meta.engines.transforms import back_transform
 
@@ -192,6 +193,7 @@ def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *
 def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd.DataFrame:
     """Rows of ``meta_regression.csv`` for one fitted model: coefficients, then the model's tests."""
     table = fit.to_frame()
+    table.insert(table.columns.get_loc("ci_upper") + 1, "vif", vif_column(fit))  # metafor's vif()
     if test is not None:
         table = table.merge(test.to_frame(), on="term", how="left")
     summary = fit.summary()

@@ -1,0 +1,295 @@
+"""Agreement between two coders of the same studies (double coding).
+
+Systematic reviews code every study twice, independently, and report the agreement
+of the coders before they resolve their disagreements (PRISMA 2020 item 9; Cochrane
+Handbook ch. 5). :func:`compare_coders` takes the two coders' sheets, validates both
+against the codebook, matches their rows on ``study_id`` and ``es_id`` and returns,
+for every coded column and for the converted effect size ``yi``, the agreement of the
+cells both coders filled:
+
+- ``percent_agreement``: the share of those cells with the same value (0-100);
+- categorical columns: Cohen's kappa (:func:`cohen_kappa`) and Gwet's AC1
+  (:func:`gwet_ac1`, over the column's vocabulary when it has one);
+- numeric columns and the converted ``yi`` and ``vi``: ICC(2,1), absolute agreement of
+  single ratings (:func:`icc_agreement`).
+
+Coded values are compared in their canonical spelling (``client`` and ``patient``
+agree), numbers as numbers (``0.30`` and ``0.3`` agree). A cell filled by one coder
+only is a disagreement too (counted in ``n_one_coder``, listed, left out of the
+coefficients). The first coder's sheet is the one the analysis uses; nothing here
+changes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.inputs import codebook
+from alliance_meta.inputs.effect_sizes import convert
+from alliance_meta.inputs.sheet import SHEET_ROW, format_problems, validate_sheet
+
+KEYS = ("study_id", "es_id")
+CODERS = ("coder1", "coder2")
+AGREEMENT_COLUMNS = ("column", "kind", "n_compared", "percent_agreement", "kappa", "ac1", "icc", "n_one_coder")
+DISAGREEMENT_COLUMNS = ("study_id", "es_id", "column", "coder1", "coder2", "sheet_row_coder1", "sheet_row_coder2",
+                        "yi_coder1", "yi_coder2")
+CONVERTED = ("yi", "vi")
+"""The converted effect size and its sampling variance, compared like numeric columns."""
+EFFECT_SIZE_COLUMNS = frozenset(codebook.INPUT_COLUMNS + codebook.SIGN_COLUMNS + ("family",) + CONVERTED)
+"""Columns whose disagreements change the converted effect size: listed with both coders' yi."""
+WHOLE_ROW = "(row)"
+"""The ``column`` of a disagreement row naming a row that only one coder has."""
+
+
+# ---------------------------------------------------------------------------
+# Coefficients (complete ratings: one row per unit, one column per rater)
+# ---------------------------------------------------------------------------
+
+def cohen_kappa(first, second) -> float:
+    """Cohen's kappa of two raters: (p_o - p_e) / (1 - p_e), p_e = sum_k p_k. p_.k.
+
+    Cohen (1960), *Educ Psychol Meas* 20(1), 37-46, eq. 1; mirrors R irr's ``kappa2``
+    (unweighted). NaN when p_e = 1 (both raters used one and the same category) or no units.
+    """
+    first, second = np.asarray(first, dtype=object), np.asarray(second, dtype=object)
+    if first.shape != second.shape or first.ndim != 1:
+        raise ValueError("cohen_kappa needs two ratings of the same units (two vectors of equal length)")
+    if first.size == 0:
+        return float("nan")
+    categories, codes = np.unique(np.concatenate([first, second]).astype(str), return_inverse=True)
+    a, b = codes[: first.size], codes[first.size:]
+    observed = np.mean(a == b)
+    expected = np.bincount(a, minlength=categories.size) @ np.bincount(b, minlength=categories.size) / first.size**2
+    return float("nan") if expected == 1 else float((observed - expected) / (1 - expected))
+
+
+def gwet_ac1(ratings, categories: Sequence[str] | None = None) -> float:
+    """Gwet's AC1 of r >= 2 raters with complete ratings (units x raters).
+
+    AC1 = (p_a - p_e) / (1 - p_e) with p_a = mean over units of
+    sum_k r_ik (r_ik - 1) / (r (r - 1)), p_e = sum_k pi_k (1 - pi_k) / (q - 1) and
+    pi_k = mean over units of r_ik / r, where r_ik raters put unit i in category k and q is
+    the number of categories (Gwet 2008, *Br J Math Stat Psychol* 61(1), 29-48; Gwet 2014,
+    *Handbook of Inter-Rater Reliability*, 4th ed., ch. 4). ``categories`` are the possible
+    categories (q counts them, used or not); by default those used. Mirrors
+    ``irrCAC::gwet.ac1.raw`` (pe with q < 2 set to 1 - 1e-15, as there).
+    """
+    table = np.asarray(ratings, dtype=object)
+    if table.ndim != 2 or table.shape[1] < 2:
+        raise ValueError("gwet_ac1 needs a units x raters table with at least two raters")
+    if table.shape[0] == 0:
+        return float("nan")
+    labels = table.astype(str)
+    used = np.unique(labels)
+    categories = used if categories is None else np.asarray(list(dict.fromkeys(map(str, categories))))
+    unknown = np.setdiff1d(used, categories)
+    if unknown.size:
+        raise ValueError(f"ratings outside the categories: {sorted(unknown)}")
+    counts = (labels[:, :, None] == categories[None, None, :]).sum(axis=1)  # units x categories
+    raters, q = table.shape[1], categories.size
+    agreement = np.mean((counts * (counts - 1)).sum(axis=1) / (raters * (raters - 1)))
+    pi = counts.mean(axis=0) / raters
+    expected = (pi * (1 - pi)).sum() / (q - 1) if q >= 2 else 1 - 1e-15
+    return float((agreement - expected) / (1 - expected))
+
+
+def icc_agreement(ratings) -> float:
+    """ICC(2,1): two-way random effects, absolute agreement, single rater (units x raters).
+
+    ICC = (MS_R - MS_E) / (MS_R + (k - 1) MS_E + k (MS_C - MS_E) / n), with the mean
+    squares of rows (units), columns (raters) and error of the two-way ANOVA without
+    interaction, n units and k raters (Shrout & Fleiss 1979, *Psychol Bull* 86(2), 420-428,
+    ICC(2,1); McGraw & Wong 1996, *Psychol Methods* 1(1), 30-46, ICC(A,1), Table 4);
+    mirrors R irr's ``icc(model = "twoway", type = "agreement", unit = "single")``.
+    NaN with fewer than two units or when every rating is the same.
+    """
+    table = np.asarray(ratings, dtype=float)
+    if table.ndim != 2 or table.shape[1] < 2:
+        raise ValueError("icc_agreement needs a units x raters table with at least two raters")
+    if not np.isfinite(table).all():
+        raise ValueError("icc_agreement needs complete, finite ratings")
+    n, k = table.shape
+    if n < 2:
+        return float("nan")
+    grand = table.mean()
+    ss_rows = k * ((table.mean(axis=1) - grand) ** 2).sum()
+    ss_columns = n * ((table.mean(axis=0) - grand) ** 2).sum()
+    ss_error = ((table - grand) ** 2).sum() - ss_rows - ss_columns
+    ms_rows, ms_columns = ss_rows / (n - 1), ss_columns / (k - 1)
+    ms_error = ss_error / ((n - 1) * (k - 1))
+    denominator = ms_rows + (k - 1) * ms_error + k * (ms_columns - ms_error) / n
+    return float("nan") if denominator == 0 else float((ms_rows - ms_error) / denominator)
+
+
+# ---------------------------------------------------------------------------
+# Two coders' sheets
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CoderAgreement:
+    """Agreement of two coders: one row per compared column, every disagreeing cell, unmatched rows.
+
+    ``agreement``: ``column``, ``kind`` (categorical / numeric), ``n_compared`` (cells both
+    coders filled), ``percent_agreement`` (0-100), ``kappa``, ``ac1`` (categorical), ``icc``
+    (numeric), ``n_one_coder`` (cells only one coder filled). ``disagreements``: ``study_id``,
+    ``es_id``, ``column``, ``coder1``, ``coder2`` (the cells; empty when not filled),
+    ``sheet_row_coder1``, ``sheet_row_coder2`` (spreadsheet rows, header = 1), ``yi_coder1``,
+    ``yi_coder2`` (for effect-size inputs); rows that only one coder has come first, with
+    ``column`` = ``(row)``. ``unmatched``: ``study_id``, ``es_id``, ``coder`` (who has the
+    row), ``sheet_row``.
+    """
+
+    agreement: pd.DataFrame
+    disagreements: pd.DataFrame
+    unmatched: pd.DataFrame
+    n_matched: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """The agreement table (``results/agreement.csv``)."""
+        return self.agreement.copy()
+
+
+def _validated(sheet: pd.DataFrame, name: str) -> pd.DataFrame:
+    clean, problems = validate_sheet(sheet)
+    if problems:
+        raise ValueError(f"the {name} does not pass the codebook's checks; fix it first:\n"
+                         + format_problems(problems, name))
+    return clean
+
+
+def _keyed(clean: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The sheet indexed by (study_id, es_id); a missing es_id is study_id-k (k-th row of the study)."""
+    frame = clean.copy()
+    frame["study_id"] = frame["study_id"].astype(str)
+    position = frame.groupby("study_id", sort=False).cumcount() + 1
+    fallback = frame["study_id"] + "-" + position.astype(str)
+    frame["es_id"] = (frame["es_id"].astype(object).where(frame["es_id"].notna(), fallback)
+                      if "es_id" in frame else fallback).astype(str)
+    duplicated = frame.duplicated(list(KEYS), keep=False)
+    if duplicated.any():
+        rows = ", ".join(str(row) for row in frame.loc[duplicated, SHEET_ROW])
+        raise ValueError(f"the {name} has rows with the same study_id and es_id (sheet rows {rows}): "
+                         "give every effect size its own es_id")
+    return frame.set_index(list(KEYS))
+
+
+def _display(values: pd.Series, numeric: bool) -> pd.Series:
+    """Cells as text for the disagreements table: numbers with 15 significant digits, blanks empty."""
+    if numeric:
+        return values.map(lambda x: "" if pd.isna(x) else f"{float(x):.15g}")
+    return values.map(lambda x: "" if pd.isna(x) else str(x))
+
+
+def _same(first: pd.Series, second: pd.Series, numeric: bool, tolerance: float) -> np.ndarray:
+    if numeric:
+        a, b = first.to_numpy(dtype=float), second.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            return np.abs(a - b) <= tolerance * np.fmax(np.abs(a), np.abs(b))
+    return (first.astype(str) == second.astype(str)).to_numpy()
+
+
+def _all_numbers(column: str, first: pd.Series, second: pd.Series) -> bool:
+    """A column outside the codebook is numeric when every filled cell of both coders is a number."""
+    if column in codebook.CODEBOOK_COLUMNS:
+        return False
+    values = pd.concat([first, second]).dropna()
+    return len(values) > 0 and bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+
+def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: Mapping[str, str] | None = None,
+                   columns: Sequence[str] | None = None, tolerance: float = 1e-9) -> CoderAgreement:
+    """Agreement of two coders' sheets (frames as :func:`alliance_meta.inputs.sheet.read_sheet` returns).
+
+    Both sheets are validated (a ValueError lists the problems of either) and converted
+    with :func:`alliance_meta.inputs.effect_sizes.convert` (``metric_by_family`` as the
+    config's ``metric``). Rows are matched on ``study_id`` and ``es_id``. ``columns``
+    limits the comparison (default: every column of either sheet but the keys, codebook
+    columns first); ``yi`` and ``vi`` are always compared, on rows whose effect sizes both
+    coders converted to the same metric. A free column whose cells are all numbers is
+    numeric. Numbers agree when they differ by at most ``tolerance`` relative.
+    """
+    clean = {"coder1": _validated(first, "first coder's sheet"), "coder2": _validated(second, "second coder's sheet")}
+    keyed = {coder: _keyed(frame, f"{'first' if coder == 'coder1' else 'second'} coder's sheet")
+             for coder, frame in clean.items()}
+    effects = {}
+    for coder, frame in clean.items():
+        with np.errstate(all="ignore"):
+            converted = convert(frame, dict(metric_by_family or {}))
+        converted.index = keyed[coder].index
+        effects[coder] = converted[["yi", "vi", "metric"]]
+    one, two = keyed["coder1"], keyed["coder2"]
+    matched = one.index.intersection(two.index, sort=False)
+    unmatched = pd.concat([
+        pd.DataFrame({"coder": "coder1", SHEET_ROW: one.loc[one.index.difference(two.index, sort=False), SHEET_ROW]}),
+        pd.DataFrame({"coder": "coder2", SHEET_ROW: two.loc[two.index.difference(one.index, sort=False), SHEET_ROW]}),
+    ]).reset_index()
+
+    if columns is None:
+        present = [c for c in dict.fromkeys(list(one.columns) + list(two.columns)) if c != SHEET_ROW]
+        order = {name: position for position, name in enumerate(codebook.CODEBOOK_COLUMNS)}
+        columns = sorted(present, key=lambda c: (order.get(c, len(order)), present.index(c)))
+    rows, listed = [], []
+    yi = {coder: effects[coder].loc[matched] for coder in CODERS}
+    same_metric = (yi["coder1"]["metric"] == yi["coder2"]["metric"]).to_numpy()
+    cells = {column: (one.reindex(matched)[column] if column in one else pd.Series(np.nan, index=matched),
+                      two.reindex(matched)[column] if column in two else pd.Series(np.nan, index=matched))
+             for column in columns if column not in KEYS}
+    for name in CONVERTED:
+        cells[name] = (yi["coder1"][name].where(same_metric), yi["coder2"][name].where(same_metric))
+    for column, (a, b) in cells.items():
+        numeric = column in codebook.NUMERIC_COLUMNS or column in CONVERTED or _all_numbers(column, a, b)
+        if numeric:
+            a, b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+        both = (a.notna() & b.notna()).to_numpy()
+        only_one = (a.notna() ^ b.notna()).to_numpy()
+        if column in CONVERTED:
+            only_one = only_one & same_metric
+        same = _same(a, b, numeric, tolerance) & both
+        row = {"column": column, "kind": "numeric" if numeric else "categorical", "n_compared": int(both.sum()),
+               "percent_agreement": 100 * same.sum() / both.sum() if both.any() else np.nan,
+               "kappa": np.nan, "ac1": np.nan, "icc": np.nan, "n_one_coder": int(only_one.sum())}
+        pair = np.column_stack([a.to_numpy()[both], b.to_numpy()[both]])
+        if numeric:
+            row["icc"] = icc_agreement(pair.astype(float))
+        elif both.any():
+            vocabulary = codebook.VOCABULARIES.get(column)
+            row["kappa"] = cohen_kappa(pair[:, 0], pair[:, 1])
+            row["ac1"] = gwet_ac1(pair, vocabulary.values if vocabulary is not None else None)
+        rows.append(row)
+        differ = (both & ~same) | only_one
+        if differ.any():
+            index = matched[differ]
+            listed.append(pd.DataFrame({
+                "column": column, "coder1": _display(a[differ], numeric).to_numpy(),
+                "coder2": _display(b[differ], numeric).to_numpy(),
+                "sheet_row_coder1": one.loc[index, SHEET_ROW].to_numpy(),
+                "sheet_row_coder2": two.loc[index, SHEET_ROW].to_numpy(),
+                "yi_coder1": effects["coder1"].loc[index, "yi"].to_numpy() if column in EFFECT_SIZE_COLUMNS else np.nan,
+                "yi_coder2": effects["coder2"].loc[index, "yi"].to_numpy() if column in EFFECT_SIZE_COLUMNS else np.nan,
+            }, index=index))
+    whole_rows = pd.DataFrame({
+        "study_id": unmatched["study_id"], "es_id": unmatched["es_id"], "column": WHOLE_ROW,
+        "coder1": np.where(unmatched["coder"] == "coder1", "present", "absent"),
+        "coder2": np.where(unmatched["coder"] == "coder2", "present", "absent"),
+        "sheet_row_coder1": unmatched[SHEET_ROW].where(unmatched["coder"] == "coder1"),
+        "sheet_row_coder2": unmatched[SHEET_ROW].where(unmatched["coder"] == "coder2"),
+        "yi_coder1": [effects[c].loc[(s, e), "yi"] if c == "coder1" else np.nan
+                      for c, s, e in zip(unmatched["coder"], unmatched["study_id"], unmatched["es_id"])],
+        "yi_coder2": [effects[c].loc[(s, e), "yi"] if c == "coder2" else np.nan
+                      for c, s, e in zip(unmatched["coder"], unmatched["study_id"], unmatched["es_id"])],
+    })
+    cell_rows = (pd.concat(listed).reset_index() if listed
+                 else pd.DataFrame(columns=list(DISAGREEMENT_COLUMNS)))
+    position = {key: i for i, key in enumerate(matched)}
+    if len(cell_rows):  # in the first coder's row order, then by column
+        cell_rows = cell_rows.assign(_order=[position[(s, e)] for s, e in zip(cell_rows["study_id"], cell_rows["es_id"])])
+        cell_rows = cell_rows.sort_values("_order", kind="stable").drop(columns="_order")
+    disagreements = pd.concat([whole_rows, cell_rows], ignore_index=True)[list(DISAGREEMENT_COLUMNS)]
+    for column in ("sheet_row_coder1", "sheet_row_coder2"):
+        disagreements[column] = disagreements[column].astype("Int64")
+    return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements,
+                          unmatched[["study_id", "es_id", "coder", SHEET_ROW]], len(matched))

@@ -1,0 +1,296 @@
+"""GOSH: the model fitted to all (or many random) subsets of the studies, as metafor's ``gosh()``.
+
+Olkin, Dahabreh & Trikalinos (2012), *Res Synth Methods* 3, 214-223 ("graphical display of
+study heterogeneity"). For each subset of studies the intercept-only model gives the
+estimate, Cochran's Q, I^2, H^2 and tau^2; plotting I^2 against the estimate shows clusters
+that a few studies create. All 2^k - 1 subsets are fitted when that is at most ``subsets``
+(metafor's default 10^6); otherwise ``subsets`` random subsets, each study in with
+probability 1/2 and at least one study (metafor's draw: a binomial(k, 1/2) size, then a
+uniform subset of that size, which is the same distribution), from a seeded generator.
+
+Vectorised: subsets are rows of a boolean matrix, fitted a batch at a time; every sum is a
+masked matrix product. Estimators as metafor's ``rma.uni``: ``common`` (metafor's "EE"), DL,
+HE, HS, HSk and SJ in closed form; ML, REML and EB by Fisher scoring with metafor's
+stopping rule (change in tau^2 at most 1e-5), step halving at 0 and its ``ll0check``, the
+iterations run for all subsets of a batch at once. With ``common`` and DL, I^2 and H^2 come
+from Q (as metafor's fast path); otherwise I^2 = 100 tau^2 / (s^2 + tau^2) with the typical
+within-study variance s^2 = (k - 1) / tr(P) of the subset (Higgins & Thompson 2002). The
+rows are ordered by subset size (stably; for all subsets the order of metafor's
+``expand.grid``, study 1 varying fastest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.engines.heterogeneity import Control
+
+ESTIMATORS = ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB")
+DEFAULT_SUBSETS = 1_000_000
+DEFAULT_SEED = 20120901
+COLUMNS = ("k", "q", "i2", "h2", "tau2", "estimate")
+
+
+@dataclass(frozen=True)
+class GoshResult:
+    """The fits of every subset (rows) with the subsets themselves (``included``)."""
+
+    method: str
+    exact: bool  # all subsets (True) or random ones
+    included: np.ndarray  # (n, k) bool: study j in subset i
+    k: np.ndarray
+    q: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    tau2: np.ndarray
+    estimate: np.ndarray
+    study_id: tuple
+    seed: int | None = None
+
+    @property
+    def n_subsets(self) -> int:
+        return int(self.k.size)
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """Subsets whose fit succeeded (metafor's ``fit``): every figure finite."""
+        return np.isfinite(self.estimate) & np.isfinite(self.i2) & np.isfinite(self.tau2)
+
+    def to_frame(self, with_subsets: bool = False) -> pd.DataFrame:
+        """One row per subset: ``k``, ``q``, ``i2``, ``h2``, ``tau2``, ``estimate`` (and 0/1 study columns)."""
+        frame = pd.DataFrame({name: getattr(self, name) for name in COLUMNS})
+        if with_subsets:
+            studies = pd.DataFrame(self.included.astype(np.int8), columns=[str(s) for s in self.study_id])
+            frame = pd.concat([frame, studies], axis=1)
+        return frame
+
+    def summary(self) -> pd.DataFrame:
+        """Mean, SD, min, quartiles and max of each figure over the fitted subsets."""
+        frame = self.to_frame().loc[self.fitted]
+        return frame.describe().T.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"})
+
+    def study_shift(self) -> pd.DataFrame:
+        """Per study: mean estimate and I^2 over the subsets with and without it, and the shifts.
+
+        A study whose inclusion moves the GOSH cloud (Olkin et al. 2012, sec. 4) has a large
+        ``estimate_shift`` or ``i2_shift``.
+        """
+        ok = self.fitted
+        inside = self.included[ok].astype(float)
+        outside = 1.0 - inside
+        rows = {}
+        for name in ("estimate", "i2"):
+            values = getattr(self, name)[ok]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_in = values @ inside / inside.sum(axis=0)
+                mean_out = values @ outside / outside.sum(axis=0)
+            rows[f"{name}_with"], rows[f"{name}_without"], rows[f"{name}_shift"] = mean_in, mean_out, mean_in - mean_out
+        return pd.DataFrame({"study_id": list(self.study_id), "n_with": inside.sum(axis=0).astype(int), **rows})
+
+
+# --------------------------------------------------------------------------------------
+# Subsets
+# --------------------------------------------------------------------------------------
+
+def all_subsets(k: int) -> np.ndarray:
+    """Every non-empty subset of k studies, in the order of metafor's ``gosh`` (by size, then binary)."""
+    codes = np.arange(1, 2**k, dtype=np.int64)
+    included = ((codes[:, None] >> np.arange(k)) & 1).astype(bool)
+    return included[np.argsort(included.sum(axis=1), kind="stable")]
+
+
+def random_subsets(k: int, n: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:
+    """``n`` random non-empty subsets: each study in with probability 1/2, empty draws redrawn."""
+    generator = np.random.default_rng(seed)
+    included = generator.random((n, k)) < 0.5
+    while (empty := ~included.any(axis=1)).any():
+        included[empty] = generator.random((int(empty.sum()), k)) < 0.5
+    return included[np.argsort(included.sum(axis=1), kind="stable")]
+
+
+def choose_subsets(k: int, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED) -> tuple[np.ndarray, bool]:
+    """All subsets when 2^k - 1 <= ``subsets``, else ``subsets`` random ones; (matrix, exact)."""
+    subsets = int(round(subsets))
+    if subsets < 2:
+        raise ValueError("gosh needs subsets >= 2")
+    if k < 2:
+        raise ValueError("gosh needs at least two studies")
+    if k < 63 and 2**k - 1 <= subsets:
+        return all_subsets(k), True
+    return random_subsets(k, subsets, seed), False
+
+
+# --------------------------------------------------------------------------------------
+# Fits of a batch of subsets
+# --------------------------------------------------------------------------------------
+
+def _moments(y: np.ndarray) -> np.ndarray:
+    """Columns 1, y, y^2 (k x 3): ``w @ moments`` gives sum w, sum w y, sum w y^2 per row of w."""
+    return np.column_stack([np.ones_like(y), y, y * y])
+
+
+def _weights(mask: np.ndarray, v: np.ndarray, tau2) -> np.ndarray:
+    """1 / (v + tau^2) inside each subset (rows of ``mask``), 0 outside."""
+    return mask / (v[None, :] + np.asarray(tau2, dtype=float).reshape(-1, 1))
+
+
+def _q(sums: np.ndarray) -> np.ndarray:
+    """Q = sum w y^2 - (sum w y)^2 / sum w from the columns of ``w @ moments``."""
+    return np.maximum(sums[:, 2] - sums[:, 1] ** 2 / sums[:, 0], 0.0)
+
+
+def _closed_form_tau2(mask, y, v, size, method, fixed=None):
+    """DL, HS, HSk (from the common-effect sums ``fixed``), HE and SJ of each subset, truncated at 0."""
+    moments = _moments(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method in ("DL", "HS", "HSk"):
+            q = _q(fixed)
+        if method == "DL":
+            sum_w2 = mask @ (1.0 / v**2)
+            tau2 = (q - (size - 1)) / (fixed[:, 0] - sum_w2 / fixed[:, 0])
+        elif method in ("HS", "HSk"):
+            factor = size / (size - 1) if method == "HSk" else 1.0
+            tau2 = (factor * q - size) / fixed[:, 0]
+        else:
+            plain = mask @ moments
+            squares = plain[:, 2] - plain[:, 1] ** 2 / size
+            if method == "HE":
+                tau2 = (squares - (mask @ v) * (size - 1) / size) / (size - 1)
+            else:  # SJ: start at var(y)(k - 1)/k, one weighted step
+                start = squares / size
+                tau2 = start * _q(_weights(mask, v, start) @ moments) / (size - 1)
+    return np.maximum(np.where(size > 1, tau2, 0.0), 0.0)
+
+
+def _log_likelihood(mask, y, v, tau2, method):
+    """(Restricted) log-likelihood of each subset's model up to constants (Viechtbauer 2005)."""
+    weights = _weights(mask, v, tau2)
+    sums = weights @ _moments(y)
+    log_weights = -np.log(v[None, :] + tau2[:, None])
+    value = 0.5 * np.einsum("ij,ij->i", mask, log_weights) - 0.5 * _q(sums)
+    return value - 0.5 * np.log(sums[:, 0]) if method == "REML" else value
+
+
+def _scoring_tau2(mask, y, v, size, method, control: Control):
+    """ML, REML or EB by Fisher scoring from the HE estimate, all subsets of a batch at once.
+
+    Per subset as metafor's rma.uni: the step (score / information) is halved while it would
+    make tau^2 negative, iteration stops when tau^2 changes by at most ``threshold``, and the
+    ll0check sets tau^2 = 0 when the likelihood is higher there. Converged subsets leave the
+    active set, so later iterations touch only the slow ones.
+    """
+    tau2 = _closed_form_tau2(mask, y, v, size, "HE")
+    moments = _moments(y)
+    active = np.flatnonzero(size > 1)
+    rows = mask[active]
+    for _ in range(control.max_iterations + 1):
+        if active.size == 0:
+            break
+        k = size[active]
+        w = _weights(rows, v, tau2[active])
+        sums = w @ moments  # sum w, sum w y, sum w y^2
+        sum_w = sums[:, 0]
+        if method == "EB":
+            step = (_q(sums) * k / (k - 1) - k) / sum_w
+        else:
+            w2 = w * w
+            sums2 = w2 @ moments
+            mean = sums[:, 1] / sum_w
+            score = sums2[:, 2] - 2 * mean * sums2[:, 1] + mean * mean * sums2[:, 0]  # ||P y||^2
+            if method == "ML":
+                step = (score - sum_w) / sums2[:, 0]
+            else:
+                sum_w3 = np.einsum("ij,ij->i", w2, w)
+                trace_pp = sums2[:, 0] - 2 * sum_w3 / sum_w + sums2[:, 0] ** 2 / sum_w**2
+                step = (score - (sum_w - sums2[:, 0] / sum_w)) / trace_pp
+        step = np.nan_to_num(step * control.step_adjustment, nan=0.0)
+        old = tau2[active]
+        # metafor halves the step until tau^2 >= 0; from tau^2 = 0 a negative step halves to 0
+        step = np.where((old <= 0) & (step < 0), 0.0, step)
+        while np.any(negative := old + step < 0):
+            step = np.where(negative, step / 2, step)
+        new = old + step
+        tau2[active] = new
+        moving = np.abs(new - old) > control.threshold
+        if not moving.all():
+            active, rows = active[moving], rows[moving]
+    tau2[active] = np.nan  # not converged within max_iterations: metafor's fit fails (NA)
+    if method != "EB" and control.ll0_check:
+        positive = np.flatnonzero(tau2 > control.threshold)
+        if positive.size:
+            zero = np.zeros(positive.size)
+            difference = (_log_likelihood(mask[positive], y, v, zero, method)
+                          - _log_likelihood(mask[positive], y, v, tau2[positive], method))
+            tau2[positive[difference > control.tolerance]] = 0.0
+    return tau2
+
+
+def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, control: Control):
+    size = mask @ np.ones(v.size)
+    fixed = _weights(mask, v, 0.0) @ _moments(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(size > 1, _q(fixed), 0.0)
+        df = size - 1
+        if method == "common":
+            tau2 = np.zeros(size.shape)
+        elif method in ("ML", "REML", "EB"):
+            tau2 = _scoring_tau2(mask, y, v, size, method, control)
+        else:
+            tau2 = _closed_form_tau2(mask, y, v, size, method, fixed)
+        if method in ("common", "DL"):  # metafor's fast path: I^2 and H^2 from Q
+            i2 = np.where(size > 1, np.maximum(0.0, 100 * (q - df) / q), 0.0)
+            h2 = np.where(size > 1, q / df, 1.0)
+        else:
+            sum_w2 = mask @ (1.0 / v**2)
+            typical = df / (fixed[:, 0] - sum_w2 / fixed[:, 0])
+            i2 = np.where(size > 1, 100 * tau2 / (typical + tau2), 0.0)
+            h2 = np.where(size > 1, tau2 / typical + 1, 1.0)
+        sums = fixed if method == "common" else _weights(mask, v, np.nan_to_num(tau2)) @ _moments(y)
+        estimate = sums[:, 1] / sums[:, 0]
+    failed = np.isnan(tau2)
+    return q, np.where(failed, np.nan, i2), np.where(failed, np.nan, h2), tau2, np.where(failed, np.nan, estimate)
+
+
+def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED,
+         study_id=None, batch_size: int | None = None, control: Control | None = None) -> GoshResult:
+    """Fit the intercept-only model ``method`` to every (or ``subsets`` random) subset of studies.
+
+    ``yi``, ``vi``: one effect per study (e.g. the study composites). ``batch_size``: subsets
+    per batch (default about 4 million matrix cells per batch). ``control``: the iteration
+    settings of ML, REML and EB (default metafor's). Subsets whose iterations do not
+    converge get NaN, as metafor's failed fits get NA.
+    """
+    if method not in ESTIMATORS:
+        raise ValueError(f"gosh supports the estimators {', '.join(ESTIMATORS)}; got {method!r}")
+    y = np.asarray(yi, dtype=float).reshape(-1)
+    v = np.asarray(vi, dtype=float).reshape(-1)
+    if y.size != v.size or not (np.all(np.isfinite(y)) and np.all(np.isfinite(v) & (v > 0))):
+        raise ValueError("yi and vi must be finite, of equal length, with vi > 0")
+    k = y.size
+    included, exact = choose_subsets(k, subsets, seed)
+    control = control or Control()
+    y_centred = y - y.mean()  # as metafor: sums of centred effects round less
+    batch = batch_size or max(1, 4_000_000 // k)
+    n = included.shape[0]
+    out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}
+    for start in range(0, n, batch):
+        mask = included[start:start + batch].astype(float)
+        q, i2, h2, tau2, estimate = _fit_batch(mask, y_centred, v, method, control)
+        for name, values in zip(("q", "i2", "h2", "tau2", "estimate"), (q, i2, h2, tau2, estimate)):
+            out[name][start:start + batch] = values
+    out["estimate"] += y.mean()
+    study_id = tuple(str(s) for s in (study_id if study_id is not None else range(1, k + 1)))
+    return GoshResult(method, exact, included, included.sum(axis=1), out["q"], out["i2"], out["h2"],
+                      out["tau2"], out["estimate"], study_id, None if exact else seed)
+
+
+def gosh_summary_frame(result: GoshResult) -> pd.DataFrame:
+    """A one-row-per-figure summary with how the subsets were chosen (for logs and reports)."""
+    summary = result.summary().reset_index().rename(columns={"index": "figure"})
+    summary.insert(0, "method", result.method)
+    summary["subsets"] = "all" if result.exact else f"{result.n_subsets} random (seed {result.seed})"
+    return summary
+

@@ -1,0 +1,73 @@
+"""Location-scale analyses of a family: does a moderator change the *variability* of the effects?
+
+Each configured model is a formula of moderators of log tau^2 (and of the mean: by default
+the same formula enters both parts, so that a difference in means is not mistaken for one in
+heterogeneity; Viechtbauer & López-López 2022, Res Synth Methods 13, sec. 2), or a mapping
+``{location: ..., scale: ...}``. Rows enter as in the moderator analyses
+(:func:`alliance_meta.analyses.moderators.aggregate_within`: one per study x combination of
+the model's variables), and the model is fitted by
+:func:`alliance_meta.models.location_scale.fit_formula` (REML, log link).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.analyses.moderators import aggregate_within
+from alliance_meta.engines.design import formula_variables
+from alliance_meta.models import location_scale
+
+COLUMNS = ["model", "location_formula", "scale_formula", "part", "term", "estimate", "se", "statistic", "pval",
+           "ci_lower", "ci_upper"]
+TAU2_COLUMNS = ["model", "variable", "level", "k", "log_tau2", "log_tau2_se", "tau2", "tau2_ci_lower",
+                "tau2_ci_upper"]
+
+
+def model_spec(entry) -> tuple[str, str, str]:
+    """``(name, location formula, scale formula)`` of a config entry: a formula (both parts) or
+    a mapping with ``scale`` and optionally ``location`` (default: the scale formula)."""
+    if isinstance(entry, str):
+        return entry, entry, entry
+    if not isinstance(entry, dict) or "scale" not in entry:
+        raise ValueError(f"a location_scale entry is a formula or a mapping with 'scale' (and 'location'): {entry!r}")
+    scale = str(entry["scale"])
+    location = str(entry.get("location", scale))
+    return (scale if location == scale else f"{location} | {scale}"), location, scale
+
+
+def _variables(formula: str) -> tuple[str, ...]:
+    return () if formula.strip() in ("", "1") else formula_variables(formula)
+
+
+def location_scale_tables(effect_sizes: pd.DataFrame, models, *, method: str = "REML", continuous=(),
+                          aggregate_method: str = "gls", rho: float = 0.5, reference_levels=None,
+                          centre: bool = False, level: float = 95.0, values=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``location_scale.csv`` rows (coefficients of both parts with the model's fit statistics and
+    LRT, ``n_studies``, ``k_dropped``) and tau^2 per level of each scale moderator. A model that
+    cannot be fitted (too few rows, rank-deficient) gets one row with its ``note``."""
+    tables, levels = [], []
+    for entry in models:
+        name, location, scale = model_spec(entry)
+        variables = tuple(dict.fromkeys(_variables(location) + _variables(scale)))
+        numeric = tuple(v for v in variables if v in continuous)
+        data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
+        extra = {"n_studies": data["study_id"].nunique() if len(data) else 0, "k_dropped": dropped}
+        try:
+            fit = location_scale.fit_formula(data, location, scale, method, level, numeric, reference_levels, centre)
+        except (ValueError, KeyError, np.linalg.LinAlgError) as error:
+            tables.append(pd.DataFrame([{"model": name, "location_formula": location, "scale_formula": scale,
+                                         "k": len(data), **extra, "converged": False,
+                                         "note": f"not fitted: {error}"}]))
+            continue
+        table = fit.to_frame().assign(**extra)
+        table.insert(0, "scale_formula", scale)
+        table.insert(0, "location_formula", location)
+        table.insert(0, "model", name)
+        tables.append(table)
+        per_level = location_scale.tau2_by_level(fit, data, numeric, values)
+        per_level.insert(0, "model", name)
+        levels.append(per_level)
+    coefficients = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
+    per_level = pd.concat(levels, ignore_index=True) if levels else pd.DataFrame(columns=TAU2_COLUMNS)
+    return coefficients.reindex(columns=list(dict.fromkeys(COLUMNS + list(coefficients.columns)))), per_level

@@ -1,0 +1,117 @@
+"""Moderator analyses that take a fit and dispatch on its type.
+
+Every fit gets the analyses of aggregated data (:mod:`.univariate`: the effect sizes aggregated
+within study x moderator level, subgroups, the REML mixed-effects model, its permutation test);
+a three-level fit adds the three-level mixed-effects model of the same moderator
+(:mod:`.multilevel`) beside them (``multilevel_*`` columns and ``multilevel: <name>`` rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from alliance_meta.analyses.moderators import multilevel as three_level
+from alliance_meta.analyses.moderators.univariate import (ModeratorAnalysis, aggregate_within, analyse_moderator,
+                                                          fit_model, meta_regression_table, model_table)
+from alliance_meta.analyses.results import AnalysisResult
+from alliance_meta.engines.design import formula_variables
+from alliance_meta.models.fits import Fit, MultilevelFit
+
+
+@dataclass(frozen=True, repr=False)
+class ModeratorResult:
+    """One moderator of a fit: its ``moderators.csv`` row, ``subgroups.csv`` rows and coefficients."""
+
+    analysis: ModeratorAnalysis
+    row: dict
+    coefficients: pd.DataFrame
+
+    @property
+    def moderator(self) -> str:
+        return self.analysis.moderator
+
+    @property
+    def subgroups(self) -> pd.DataFrame:
+        return self.analysis.subgroups
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.row])
+
+    def __repr__(self) -> str:
+        row = self.row
+        return (f"<ModeratorResult {self.moderator}: k = {row['k']}, QM({row.get('qm_df')}) = {row.get('qm', float('nan')):.3f}, "
+                f"p = {row.get('qm_p', float('nan')):.4g}, {len(self.subgroups)} levels>")
+
+
+def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
+    return dict(aggregate_method=fit.aggregate_method, rho=fit.rho, centre=centre, level=fit.level,
+                permutations=permutations, seed=seed)
+
+
+def moderators(fit: Fit, moderator: str, *, continuous: bool = False, reference_level=None, centre: bool = False,
+               permutations: int = 1000, seed: int = 1) -> ModeratorResult:
+    """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
+    (and, for a three-level fit, the three-level mixed-effects model beside them)."""
+    analysis = analyse_moderator(fit.effect_sizes, moderator, fit.metric, continuous=continuous,
+                                 reference_level=reference_level, **_options(fit, permutations, seed, centre))
+    row = analysis.summary()
+    tables = [analysis.coefficient_table()]
+    if isinstance(fit, MultilevelFit):
+        summary = three_level.add_moderator_columns(
+            pd.DataFrame([row]), fit.effect_sizes, (moderator,) if continuous else (), rho=fit.rho,
+            method=fit.method, level=fit.level, reference_levels={moderator: reference_level} if reference_level
+            is not None else None, centre=centre)
+        row = summary.iloc[0].to_dict()
+        tables.append(three_level.moderator_coefficients(
+            fit.effect_sizes, moderator, continuous=continuous, rho=fit.rho, method=fit.method, level=fit.level,
+            reference_level=reference_level, centre=centre))
+    tables = [table for table in tables if table is not None and len(table)]
+    coefficients = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
+    return ModeratorResult(analysis, row, coefficients)
+
+
+def meta_regression(fit: Fit, formula: str, *, continuous=(), reference_levels=None, centre: bool = False,
+                    permutations: int = 1000, seed: int = 1) -> AnalysisResult:
+    """A REML meta-regression on ``formula`` (e.g. ``"~ rater + year"``) of the effect sizes
+    aggregated within study x the formula's variables, with its permutation test
+    (``meta_regression.csv`` rows); not estimable: an empty table and a note."""
+    formula = formula.strip().removeprefix("~").strip()
+    variables = formula_variables(formula)
+    numeric = tuple(name for name in variables if name in continuous)
+    options = _options(fit, permutations, seed, centre)
+    data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
+                                     numeric)
+    model, test = fit_model(data, formula, "REML", fit.level, numeric, reference_levels, centre, permutations,
+                            seed)
+    if model is None:
+        return AnalysisResult("meta_regression", pd.DataFrame(columns=["model", "term"]),
+                              (f"{formula}: not estimable (too few rows for its coefficients)",))
+    return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), (), model)
+
+
+def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
+                     centre: bool = False, permutations: int = 1000, seed: int = 1):
+    """``moderators.csv``, ``subgroups.csv`` and ``meta_regression.csv`` of every configured
+    moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula."""
+    references = dict(reference_levels or {})
+    options = _options(fit, permutations, seed, centre)
+    analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,
+                                  reference_level=references.get(name), **options)
+                for name in dict.fromkeys([*moderators, *continuous])]
+    extra = [formula for formula in formulas if formula not in {a.moderator for a in analyses}]
+    tables = [a.coefficient_table() for a in analyses] + [meta_regression_table(
+        fit.effect_sizes, extra, continuous=continuous, reference_levels=references, **options)]
+    tables = [table for table in tables if table is not None and len(table)]
+    summary = pd.DataFrame([a.summary() for a in analyses])
+    if isinstance(fit, MultilevelFit):
+        three = dict(rho=fit.rho, method=fit.method, level=fit.level, reference_levels=references, centre=centre)
+        summary = three_level.add_moderator_columns(summary, fit.effect_sizes, continuous, **three)
+        tables.append(three_level.coefficient_rows(fit.effect_sizes, list(summary.get("moderator", [])),
+                                                   continuous, **three))
+        tables = [table for table in tables if len(table)]
+    subgroups = pd.concat([a.subgroups for a in analyses], ignore_index=True) if analyses else pd.DataFrame(
+        columns=["moderator", "level", "k", "estimate", "se", "ci_lower", "ci_upper", "tau2"])
+    regressions = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
+    return summary, subgroups, regressions

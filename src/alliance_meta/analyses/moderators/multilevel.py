@@ -1,0 +1,112 @@
+"""Moderators of a three-level model: each moderator's omnibus test and coefficients.
+
+:func:`moderator_row` / :func:`moderator_coefficients` fit the three-level mixed-effects model
+(``rma.mv(yi, V, mods = ~ moderator, random = ~ 1 | study_id / es_id)``) on the effect sizes
+with a value of the moderator, coded as the aggregated analysis codes it
+(:func:`alliance_meta.engines.design.build_design`), with Wald, t (k - p df) and CR2 HTZ tests
+(Pustejovsky & Tipton 2018, J Bus Econ Stat 36, 672-683). The sampling errors of one study
+are compound-symmetric with ``rho`` (Pustejovsky & Tipton 2022).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.analyses.model_comparison import vif_table
+from alliance_meta.analyses.moderators.univariate import usable_rows
+from alliance_meta.engines import robust
+from alliance_meta.engines.design import build_design
+from alliance_meta.models import multilevel
+
+
+def _arrays(data: pd.DataFrame):
+    return data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].astype(str).to_numpy()
+
+
+def _design(data: pd.DataFrame, moderator: str, continuous: bool = False, reference_level=None,
+            centre: bool = False):
+    """Rows with a value, model matrix and term names of the aggregated analysis
+    (:func:`alliance_meta.analyses.moderators.usable_rows`, :func:`alliance_meta.engines.design.build_design`):
+    the same reference level (configured, else the most frequent), centring and names."""
+    numeric = (moderator,) if continuous else ()
+    usable = usable_rows(data, (moderator,), numeric).reset_index(drop=True)
+    references = {moderator: reference_level} if reference_level is not None else None
+    design = build_design(usable, moderator, numeric, references, centre)
+    return usable, design.matrix, list(design.columns)
+
+
+def _moderator_fits(data, moderator, continuous, rho, method, level, reference_level=None, centre=False):
+    usable, X, names = _design(data, moderator, continuous, reference_level, centre)
+    if X.shape[1] < 2 or len(usable) <= X.shape[1] or usable["study_id"].nunique() < 2:
+        return None
+    yi, vi, study = _arrays(usable)
+    prepared = multilevel.prepare(yi, vi, study, X, rho=rho, names=names)
+    common = dict(method=method, level=level, profile=False, likelihood_ratio=False)
+    return (multilevel.fit_prepared(prepared, test="z", **common), multilevel.fit_prepared(prepared, test="t", **common),
+            multilevel.fit_prepared(multilevel.prepare(yi, vi, study, rho=rho), **common))
+
+
+def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = False, rho: float = 0.0,
+                  method: str = "REML", level: float = 95.0, reference_level=None, centre: bool = False) -> dict:
+    """moderators.csv columns for a three-level mixed-effects model; ``r2`` is the percentage
+    drop in sigma2_between + sigma2_within from the intercept-only model (floored at 0)."""
+    fits = _moderator_fits(data, moderator, continuous, rho, method, level, reference_level, centre)
+    row = {"moderator": moderator, "model": "multilevel"}
+    if fits is None:
+        return row | {"k": int(data[moderator].notna().sum()), "note": "too few studies or levels"}
+    wald, t_fit, null = fits
+    total, total_null = float(np.sum(wald.sigma2)), float(np.sum(null.sigma2))
+    htz = robust.cr2(wald).wald_test()
+    return row | {
+        "k": wald.k, "n_studies": wald.n_studies, "qm": wald.qm, "qm_df": wald.qm_df[0], "qm_p": wald.qm_p,
+        "f": t_fit.qm, "f_df1": t_fit.qm_df[0], "f_df2": t_fit.qm_df[1], "f_p": t_fit.qm_p,
+        "tau2": total, "r2": 100 * max(0.0, (total_null - total) / total_null) if total_null > 0 else 0.0,
+        "qe": wald.qe, "qe_p": wald.qe_p, "sigma2_between": wald.sigma2[0], "sigma2_within": wald.sigma2[1],
+        "converged": all(fit.converged for fit in fits),
+        "cr2_f": htz["f"], "cr2_df1": htz["df_num"], "cr2_df2": htz["df_denom"], "cr2_p": htz["p"],
+    }
+
+
+def moderator_coefficients(data: pd.DataFrame, moderator: str, *, continuous: bool = False, rho: float = 0.0,
+                           method: str = "REML", level: float = 95.0, reference_level=None,
+                           centre: bool = False) -> pd.DataFrame:
+    """meta_regression.csv-style rows: each coefficient with Wald z and CR2 Satterthwaite t."""
+    fits = _moderator_fits(data, moderator, continuous, rho, method, level, reference_level, centre)
+    if fits is None:
+        return pd.DataFrame()
+    wald = fits[0]
+    table = wald.coefficients()
+    vif = vif_table(wald.vcov, list(wald.data.names)).set_index("term")["vif"] if wald.data.p > 1 else {}
+    table.insert(table.columns.get_loc("ci_upper") + 1, "vif", table["term"].map(vif).astype(float))
+    robust_table = robust.cr2(wald).coef_test()
+    for column in ("se", "statistic", "df", "p", "ci_lower", "ci_upper"):
+        table[f"cr2_{column}"] = robust_table[column].to_numpy()
+    table.insert(0, "model", f"multilevel: {moderator}")
+    return table
+
+
+def add_moderator_columns(summary: pd.DataFrame, effect_sizes: pd.DataFrame, continuous=(), *, rho: float = 0.0,
+                          method: str = "REML", level: float = 95.0, reference_levels=None,
+                          centre: bool = False) -> pd.DataFrame:
+    """``summary`` (one row per moderator, column ``moderator``) with :func:`moderator_row`'s
+    numbers beside it as ``multilevel_*`` columns."""
+    if summary.empty or "moderator" not in summary:
+        return summary
+    references = reference_levels or {}
+    rows = [moderator_row(effect_sizes, name, continuous=name in continuous, rho=rho, method=method, level=level,
+                          reference_level=references.get(name), centre=centre) for name in summary["moderator"]]
+    extra = pd.DataFrame(rows).drop(columns=["model"]).add_prefix("multilevel_")
+    return pd.concat([summary.reset_index(drop=True), extra.drop(columns=["multilevel_moderator"])], axis=1)
+
+
+def coefficient_rows(effect_sizes: pd.DataFrame, moderators, continuous=(), *, rho: float = 0.0,
+                     method: str = "REML", level: float = 95.0, reference_levels=None,
+                     centre: bool = False) -> pd.DataFrame:
+    """:func:`moderator_coefficients` of every moderator, stacked (model ``multilevel: <name>``)."""
+    references = reference_levels or {}
+    tables = [moderator_coefficients(effect_sizes, name, continuous=name in continuous, rho=rho, method=method,
+                                     level=level, reference_level=references.get(name), centre=centre)
+              for name in moderators]
+    tables = [table for table in tables if len(table)]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

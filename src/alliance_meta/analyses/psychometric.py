@@ -1,0 +1,678 @@
+"""Hunter-Schmidt psychometric meta-analysis of correlations (bare-bones, individual
+corrections, artifact distributions), mirroring R's psychmeta 2.x ``ma_r``.
+
+Source: Schmidt & Hunter (2015), *Methods of Meta-Analysis: Correcting Error and Bias in
+Research Findings* (3rd ed.), ch. 3 (bare-bones and individually corrected correlations)
+and ch. 4 (artifact distributions, interactive method); Dahlke & Wiernik (2019),
+"psychmeta: An R package for psychometric meta-analysis", *Applied Psychological
+Measurement* 43(5), 415-416. Each function names the psychmeta function it mirrors; the
+defaults are psychmeta's (``control_psychmeta()``), which differ from the textbook in three
+ways: correlations are corrected for their small-sample bias (``correct_bias = TRUE``),
+weighted variances are multiplied by k/(k - 1) (``var_unbiased = TRUE``), and confidence
+and credibility intervals use t with k - 1 df (``conf_method = cred_method = "t"``).
+:meth:`PsychometricOptions.hunter_schmidt` gives psychmeta's ``hs_override`` (normal
+quantiles, variances divided by the sum of weights).
+
+x is the alliance measure (reliability ``rxx``, range-restriction ratio ``ux`` = SD in the
+sample / SD in the reference population), y the outcome measure (``ryy``). Reliabilities
+are sample ("incumbent") internal-consistency estimates and ``ux`` is an observed-score
+ratio (psychmeta's defaults ``rxx_restricted = TRUE``, ``rxx_type = "alpha"``,
+``ux_observed = TRUE``). A row without ``ux`` is taken as unrestricted (u = 1, which makes
+the range-restriction corrections reduce to the correction for unreliability).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+METHODS = ("bare_bones", "individual", "artifact_distribution")
+TABLE_COLUMNS = ("method", "k", "n", "r_bar", "var_r", "var_e", "var_res", "sd_res", "rho", "var_rho", "sd_rho",
+                 "se", "ci_lower", "ci_upper", "cr_lower", "cr_upper", "percent_artifact_variance", "note")
+"""Columns of ``psychometric.csv``; ``psychometric_moderators.csv`` puts ``moderator`` and ``level`` first."""
+RELIABILITIES = ("rxx", "ryy")
+ARTIFACTS = ("rxx", "ryy", "ux")
+CORRECTION_METHODS = ("auto", "meas", "uvdrr", "uvirr")
+MISSING_ARTIFACTS = ("drop", "mean", "unity")
+INTERVALS = ("t", "normal")
+ZERO_SUBSTITUTE = float(np.finfo(float).eps)
+"""psychmeta (>= 2.5.2) replaces r = 0 by this in individual corrections so that A = r / r_c exists."""
+STUDY_COLUMNS = ("r", "n", "r_corrected", "A", "a", "var_e_c", "weight", "correction")
+"""Per-study columns of the individual corrections: r (bias-corrected when ``correct_bias``), n, the
+corrected correlation, the compound attenuation factor A = r / r_corrected, the range-restriction
+refinement factor a, the corrected sampling-error variance, the weight n A^2 and the correction."""
+CORRECTION_NAMES = {"meas": "unreliability", "uvdrr": "unreliability and direct range restriction (Case II)",
+                    "uvirr": "unreliability and indirect range restriction (Case IV)"}
+
+
+@dataclass(frozen=True)
+class PsychometricOptions:
+    """Settings of the analysis; the defaults are psychmeta's ``control_psychmeta()``.
+
+    ``intervals``: ``t`` (k - 1 df) or ``normal`` quantiles for the confidence and
+    credibility intervals. ``correction_method``: ``auto`` (Case IV where any row has
+    ``ux``, else unreliability only, as psychmeta's ``ma_r_ic`` defaults), ``meas``,
+    ``uvdrr`` (Case II) or ``uvirr`` (Case IV). ``missing_artifacts`` (individual
+    corrections): ``drop`` rows without a reliability that other rows report, fill them
+    with the ``mean`` (sample-size weighted; psychmeta ``impute_method = "wt_mean_full"``)
+    or with ``unity`` (no correction; ``"replace_unity"``). ``decimals``: artifact values
+    are rounded to this many decimals before the interactive artifact distribution is
+    formed (psychmeta ``decimals = 2``; None = no rounding). ``residual_artifacts``: shrink
+    the artifact distributions by their sampling error (psychmeta ``residual_ads``).
+    """
+
+    correct_bias: bool = True
+    conf_level: float = 0.95
+    cred_level: float = 0.80
+    intervals: str = "t"
+    unbiased_variances: bool = True
+    correction_method: str = "auto"
+    missing_artifacts: str = "drop"
+    residual_artifacts: bool = True
+    decimals: int | None = 2
+
+    def __post_init__(self):
+        checks = {"intervals": INTERVALS, "correction_method": CORRECTION_METHODS,
+                  "missing_artifacts": MISSING_ARTIFACTS}
+        for name, allowed in checks.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+        for name in ("conf_level", "cred_level"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie strictly between 0 and 1 (e.g. 0.95), not {getattr(self, name)}")
+
+    @classmethod
+    def hunter_schmidt(cls, **changes) -> PsychometricOptions:
+        """psychmeta's ``hs_override = TRUE``: the textbook method (normal quantiles,
+        variances weighted by n without k/(k - 1)), with bias-corrected correlations."""
+        return cls(**{"correct_bias": True, "intervals": "normal", "unbiased_variances": False, **changes})
+
+    @classmethod
+    def from_config(cls, section: dict | None, level: float = 95.0) -> PsychometricOptions:
+        """Options from the config's ``psychometric`` section and ``pooling.level`` (percent)."""
+        section = dict(section or {})
+        names = {f.name for f in fields(cls)}
+        values = {key: value for key, value in section.items() if key in names}
+        if "credibility_level" in section:
+            values["cred_level"] = float(section["credibility_level"]) / 100
+        return cls(conf_level=float(level) / 100, **values)
+
+
+# --------------------------------------------------------------------------------------
+# Building blocks
+# --------------------------------------------------------------------------------------
+
+def weighted_mean(x, weights) -> float:
+    """sum(w x) / sum(w) (psychmeta ``wt_mean``)."""
+    x, weights = np.asarray(x, float), np.asarray(weights, float)
+    return float(np.sum(weights * x) / np.sum(weights))
+
+
+def weighted_variance(x, weights, unbiased: bool = True) -> float:
+    """sum(w (x - mean)^2) / sum(w), times k/(k - 1) when ``unbiased`` (0 for k = 1)
+    (psychmeta ``wt_var`` with ``df_type = "count"``)."""
+    x, weights = np.asarray(x, float), np.asarray(weights, float)
+    variance = float(np.sum(weights * (x - weighted_mean(x, weights)) ** 2) / np.sum(weights))
+    if unbiased:
+        return 0.0 if len(x) == 1 else variance * len(x) / (len(x) - 1)
+    return variance
+
+
+def correct_r_bias(r, n):
+    """r / ((2n - 2) / (2n - 1)): the small-sample bias of r removed (Schmidt & Hunter 2015,
+    ch. 3, "correcting for bias in the correlation"; psychmeta ``correct_r_bias``)."""
+    n = np.asarray(n, float)
+    return np.asarray(r, float) * (2 * n - 1) / (2 * n - 2)
+
+
+def sampling_error_variance(r_bar, n):
+    """(1 - r_bar^2)^2 / (n - 1) per study, at the mean correlation (Schmidt & Hunter 2015,
+    ch. 3; psychmeta ``var_error_r`` with ``error_type = "mean"``)."""
+    return (1 - np.asarray(r_bar, float) ** 2) ** 2 / (np.asarray(n, float) - 1)
+
+
+def _quantile(level: float, k: int, intervals: str) -> float:
+    if intervals == "t":
+        return float(stats.t.ppf(0.5 + level / 2, k - 1)) if k > 1 else np.nan
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def confidence_interval(mean, se, k: int, level: float, intervals: str) -> tuple[float, float]:
+    """mean -/+ q se, q from t(k - 1) or the normal; the normal for k = 1 (psychmeta ``confidence``)."""
+    quantile = _quantile(level, k, intervals) if k > 1 else float(stats.norm.ppf(0.5 + level / 2))
+    return mean - quantile * se, mean + quantile * se
+
+
+def credibility_interval(mean, sd, k: int, level: float, intervals: str) -> tuple[float, float]:
+    """mean -/+ q SD of the true correlations (an undefined SD counts as 0); with t, undefined
+    for k = 1 (psychmeta ``credibility``; Schmidt & Hunter 2015, ch. 3, credibility intervals)."""
+    quantile = _quantile(level, k, intervals)
+    sd = 0.0 if not np.isfinite(sd) else sd
+    return mean - quantile * sd, mean + quantile * sd
+
+
+def _percent(part: float, whole: float) -> float:
+    """100 part / whole; inf when the whole variance is 0 (as psychmeta), NaN when undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(100 * np.float64(part) / np.float64(whole))
+
+
+def _sd(variance: float) -> float:
+    """Square root of a variance; 0 when it is negative (psychmeta sets the NaN SD to 0)."""
+    return float(np.sqrt(variance)) if variance >= 0 else (0.0 if np.isfinite(variance) else np.nan)
+
+
+def estimate_rxxa(rxxi, ux):
+    """Reference-population reliability of an internal-consistency estimate:
+    rxxa = 1 - ux^2 (1 - rxxi) (psychmeta ``estimate_rxxa`` for alpha-type rxxi, which uses
+    this formula for direct and indirect range restriction; Schmidt & Hunter 2015, ch. 3)."""
+    return 1 - np.asarray(ux, float) ** 2 * (1 - np.asarray(rxxi, float))
+
+
+def estimate_ut(ux, rxxi):
+    """True-score u ratio ut = sqrt(rxxi ux^2 / (1 + rxxi ux^2 - ux^2)) (psychmeta
+    ``estimate_ut`` with a sample reliability; Hunter, Schmidt & Le 2006, eq. 22)."""
+    ux, rxxi = np.asarray(ux, float), np.asarray(rxxi, float)
+    return np.sqrt(rxxi * ux**2 / (1 + rxxi * ux**2 - ux**2))
+
+
+def correct_r(r, rxx, ryy, ux, method: str):
+    """Corrected correlations and the refinement factor a of their sampling variance.
+
+    ``meas``: r / sqrt(rxx ryy), a = 1. ``uvdrr`` (Case II, Thorndike's direct range
+    restriction): r_xp = r / sqrt(ryy), rho = r_xp / (ux sqrt((ux^-2 - 1) r_xp^2 + 1)) /
+    sqrt(rxxa), a = 1 / ((ux^-2 - 1) r^2 + 1). ``uvirr`` (Case IV, Hunter, Schmidt & Le
+    2006): r_tp = r / sqrt(rxx ryy), rho = r_tp / (ut sqrt((ut^-2 - 1) r_tp^2 + 1)),
+    a = 1 / ((ut^-2 - 1) r^2 + 1). Schmidt & Hunter (2015), ch. 3; psychmeta
+    ``.correct_r_uvdrr``, ``.correct_r_uvirr``, ``.refine_var_rr``.
+    """
+    r, rxx, ryy, ux = (np.asarray(v, float) for v in (r, rxx, ryy, ux))
+    if method == "meas":
+        return r / np.sqrt(rxx * ryy), np.ones_like(r)
+    if method == "uvdrr":
+        r_xp = r / np.sqrt(ryy)
+        rho = r_xp / (ux * np.sqrt((1 / ux**2 - 1) * r_xp**2 + 1)) / np.sqrt(estimate_rxxa(rxx, ux))
+        return rho, 1 / ((ux**-2 - 1) * r**2 + 1)
+    if method == "uvirr":
+        ut = estimate_ut(ux, rxx)
+        r_tp = r / np.sqrt(rxx * ryy)
+        return r_tp / (ut * np.sqrt((1 / ut**2 - 1) * r_tp**2 + 1)), 1 / ((ut**-2 - 1) * r**2 + 1)
+    raise ValueError(f"correction method must be one of {CORRECTION_METHODS[1:]}, not {method!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PsychometricResult:
+    """One row of ``psychometric.csv``.
+
+    ``r_bar``, ``var_r``, ``var_e``: the bare-bones mean of the (bias-corrected) observed
+    correlations, their weighted variance and the mean sampling-error variance of the rows
+    analysed. ``var_res`` = var_r - var_e (artifact distributions: var_r - var_e - the
+    variance due to differences in reliability). ``rho``, ``var_rho``, ``sd_rho``, ``se``,
+    CI and CR: the mean corrected correlation (bare-bones: the observed mean r, ``var_res``)
+    with its standard error, confidence and credibility intervals.
+    ``percent_artifact_variance``: the predicted artifactual variance in percent of the
+    observed (psychmeta ``heterogeneity``: var_e / var_r; individual: var_e_c / var_r_c;
+    artifact distributions: (var_e + var_art) / var_r).
+    """
+
+    method: str
+    k: int
+    n: float
+    r_bar: float = np.nan
+    var_r: float = np.nan
+    var_e: float = np.nan
+    var_res: float = np.nan
+    sd_res: float = np.nan
+    rho: float = np.nan
+    var_rho: float = np.nan
+    sd_rho: float = np.nan
+    se: float = np.nan
+    ci_lower: float = np.nan
+    ci_upper: float = np.nan
+    cr_lower: float = np.nan
+    cr_upper: float = np.nan
+    percent_artifact_variance: float = np.nan
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in TABLE_COLUMNS}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()], columns=list(TABLE_COLUMNS))
+
+
+@dataclass(frozen=True)
+class BareBones:
+    """The bare-bones analysis with its per-study pieces (psychmeta ``.ma_r_bb``)."""
+
+    result: PsychometricResult
+    r: np.ndarray            # bias-corrected correlations when ``correct_bias``
+    n: np.ndarray
+    var_e_i: np.ndarray      # (1 - r_bar^2)^2 / (n - 1)
+    se: float                # SD(r) / sqrt(k) (k = 1: sqrt(var_e))
+    ci: tuple[float, float]
+
+
+def bare_bones(r, n, options: PsychometricOptions | None = None, note: str = "") -> BareBones:
+    """Sample-size-weighted bare-bones meta-analysis (Schmidt & Hunter 2015, ch. 3;
+    psychmeta ``ma_r_bb`` with ``wt_type = "sample_size"``, ``error_type = "mean"``).
+
+    r_bar = sum(n r) / sum(n); var_r = sum(n (r - r_bar)^2) / sum(n) (times k/(k - 1));
+    var_e = sum(n v_e) / sum(n) with v_e = (1 - r_bar^2)^2 / (n - 1); var_res = var_r - var_e;
+    SE = sqrt(var_r / k); CI around r_bar with SE, credibility interval with SD_res.
+    """
+    options = options or PsychometricOptions()
+    r, n = np.asarray(r, float), np.asarray(n, float)
+    k = len(r)
+    if k == 0:
+        return BareBones(PsychometricResult("bare_bones", 0, 0.0, note=note or "no studies"), r, n, r, np.nan,
+                         (np.nan, np.nan))
+    if options.correct_bias:
+        r = correct_r_bias(r, n)
+    r_bar = weighted_mean(r, n)
+    var_e_i = sampling_error_variance(r_bar, n)
+    var_e = weighted_mean(var_e_i, n)
+    if k == 1:
+        var_r = var_res = np.nan
+        se = float(np.sqrt(var_e))
+    else:
+        var_r = weighted_variance(r, n, options.unbiased_variances)
+        var_res = var_r - var_e
+        se = float(np.sqrt(var_r / k))
+    sd_res = _sd(var_res)
+    ci = confidence_interval(r_bar, se, k, options.conf_level, options.intervals)
+    cr = credibility_interval(r_bar, sd_res, k, options.cred_level, options.intervals)
+    result = PsychometricResult("bare_bones", k, float(n.sum()), r_bar, var_r, var_e, var_res, sd_res,
+                                rho=r_bar, var_rho=var_res, sd_rho=sd_res, se=se, ci_lower=ci[0], ci_upper=ci[1],
+                                cr_lower=cr[0], cr_upper=cr[1], percent_artifact_variance=_percent(var_e, var_r),
+                                note=note)
+    return BareBones(result, r, n, var_e_i, se, ci)
+
+
+@dataclass(frozen=True)
+class IndividualCorrection:
+    """The individual-correction analysis and its studies (psychmeta ``ma_r_ic``, true-score table)."""
+
+    result: PsychometricResult
+    studies: pd.DataFrame  # r, n, r_corrected, A, a, var_e_c, weight, correction
+
+
+def individual_correction(r, n, rxx=None, ryy=None, ux=None, options: PsychometricOptions | None = None,
+                          note: str = "") -> IndividualCorrection:
+    """Each correlation corrected for its own artifacts, then meta-analysed (Schmidt &
+    Hunter 2015, ch. 3; psychmeta ``ma_r_ic`` with ``wt_type = "sample_size"``).
+
+    rho_i from :func:`correct_r` (bias-corrected r, r = 0 replaced by machine epsilon as
+    psychmeta does); compound attenuation factor A_i = r_i / rho_i; weights w_i = n_i A_i^2;
+    corrected sampling-error variances v_c,i = v_e,i a_i^2 / A_i^2 (v_e,i from the bare-bones
+    analysis at r_bar); rho_bar = sum(w rho) / sum(w); var_r_c = weighted variance of rho_i
+    (times k/(k - 1)); var_e_c = sum(w v_c) / sum(w); var_rho = var_r_c - var_e_c;
+    SE = sqrt(var_r_c / k). Missing artifacts must have been handled before (NaN ux = 1).
+    """
+    options = options or PsychometricOptions()
+    r = np.asarray(r, float)
+    r = np.where(r == 0, ZERO_SUBSTITUTE, r)
+    n = np.asarray(n, float)
+    k = len(r)
+    ones = np.ones(k)
+    rxx, ryy = (ones if v is None else np.asarray(v, float) for v in (rxx, ryy))
+    ux = ones if ux is None else np.where(np.isfinite(np.asarray(ux, float)), np.asarray(ux, float), 1.0)
+    method = options.correction_method
+    if method == "auto":
+        method = "uvirr" if np.any(ux != 1) else "meas"
+    base = bare_bones(r, n, options)
+    if k == 0:
+        result = PsychometricResult("individual", 0, 0.0, note=note or "no studies with the needed artifacts")
+        return IndividualCorrection(result, pd.DataFrame(columns=list(STUDY_COLUMNS)))
+    rho_i, a = correct_r(base.r, rxx, ryy, ux, method)
+    attenuation = base.r / rho_i
+    attenuation = np.where(np.isfinite(attenuation), attenuation, 1.0)
+    var_e_c_i = base.var_e_i / attenuation**2 * a**2
+    weights = n * attenuation**2
+    rho = weighted_mean(rho_i, weights)
+    var_e_c = weighted_mean(var_e_c_i, weights)
+    if k == 1:
+        var_r_c = var_rho = np.nan
+        se = float(np.sqrt(var_e_c))
+    else:
+        var_r_c = weighted_variance(rho_i, weights, options.unbiased_variances)
+        var_rho = var_r_c - var_e_c
+        se = float(np.sqrt(var_r_c / k))
+    sd_rho = _sd(var_rho)
+    ci = confidence_interval(rho, se, k, options.conf_level, options.intervals)
+    cr = credibility_interval(rho, sd_rho, k, options.cred_level, options.intervals)
+    bb = base.result
+    text = f"corrected for {CORRECTION_NAMES[method]}" + (f"; {note}" if note else "")
+    result = PsychometricResult("individual", k, bb.n, bb.r_bar, bb.var_r, bb.var_e, bb.var_res, bb.sd_res,
+                                rho, var_rho, sd_rho, se, ci[0], ci[1], cr[0], cr[1], _percent(var_e_c, var_r_c), text)
+    studies = pd.DataFrame({"r": base.r, "n": n, "r_corrected": rho_i, "A": attenuation, "a": a,
+                            "var_e_c": var_e_c_i, "weight": weights, "correction": method})
+    return IndividualCorrection(result, studies)
+
+
+@dataclass(frozen=True)
+class ArtifactDistribution:
+    """An interactive artifact distribution of q = sqrt(reliability) (psychmeta ``create_ad_int``).
+
+    ``values``/``weights``: the distribution used (rounded to ``decimals``, grouped, and, with
+    ``residual_artifacts``, shrunk to SD_res around the mean: psychmeta ``prepare_ad_int``).
+    Summary: k, n, the n-weighted mean and variance of q, the sampling-error variance
+    var_e = sum(n (1 - q_bar^2)^2 / (n - 1)) / sum(n) (q treated as the correlation of observed
+    with true scores: psychmeta ``var_error_q`` without the number of items) and the residual
+    variance (>= 0), and
+    the mean and SD of the reliabilities themselves.
+    """
+
+    artifact: str
+    k: int
+    n: float
+    mean_q: float
+    var_q: float
+    var_e_q: float
+    var_res_q: float
+    mean_reliability: float
+    sd_reliability: float
+    values: np.ndarray = field(repr=False)
+    weights: np.ndarray = field(repr=False)
+
+    def summary(self) -> dict:
+        return {"artifact": self.artifact, "k": self.k, "n": self.n, "mean_reliability": self.mean_reliability,
+                "sd_reliability": self.sd_reliability, "mean_q": self.mean_q, "sd_q": _sd(self.var_q),
+                "sd_e_q": _sd(self.var_e_q), "sd_res_q": _sd(self.var_res_q),
+                "mean_q_used": weighted_mean(self.values, self.weights)}
+
+
+def artifact_distribution(reliability, n, artifact: str, options: PsychometricOptions | None = None
+                          ) -> ArtifactDistribution | None:
+    """The interactive distribution of q = sqrt(reliability) from the rows that report one,
+    weighted by n (Schmidt & Hunter 2015, ch. 4; psychmeta ``create_ad_int`` and
+    ``prepare_ad_int``); None when no row reports it."""
+    options = options or PsychometricOptions()
+    reliability, n = np.asarray(reliability, float), np.asarray(n, float)
+    keep = np.isfinite(reliability)
+    if not keep.any():
+        return None
+    reliability, n = reliability[keep], n[keep]
+    q = np.sqrt(reliability)
+    mean_q = weighted_mean(q, n)
+    var_q = weighted_variance(q, n, options.unbiased_variances)
+    var_e_q = weighted_mean(sampling_error_variance(mean_q, n), n)
+    var_res_q = max(var_q - var_e_q, 0.0)
+    values, weights = _grouped(q, n, options.decimals)
+    if options.residual_artifacts:
+        centre, sd_res = weighted_mean(values, weights), np.sqrt(var_res_q)
+        if sd_res == 0 or len(values) == 1:
+            values, weights = np.array([centre]), np.array([weights.sum()])
+        else:
+            values = (values - centre) / np.sqrt(var_q) * sd_res + centre
+    return ArtifactDistribution(artifact, int(keep.sum()), float(n.sum()), mean_q, var_q, var_e_q, var_res_q,
+                                weighted_mean(reliability, n),
+                                _sd(weighted_variance(reliability, n, options.unbiased_variances)), values, weights)
+
+
+def _grouped(values, weights, decimals):
+    """Distinct values (rounded to ``decimals`` when there is more than one) with their summed
+    weights as proportions (psychmeta ``.create_ad_int``, applied twice)."""
+    values, inverse = np.unique(values, return_inverse=True)
+    weights = np.bincount(inverse, weights=weights)
+    if decimals is not None and len(values) > 1:
+        values, inverse = np.unique(np.round(values, decimals), return_inverse=True)
+        weights = np.bincount(inverse, weights=weights)
+    return values, weights / weights.sum()
+
+
+def artifact_distribution_meta_analysis(base: BareBones, distribution_x: ArtifactDistribution | None,
+                                        distribution_y: ArtifactDistribution | None,
+                                        options: PsychometricOptions | None = None, note: str = ""
+                                        ) -> PsychometricResult:
+    """Interactive artifact-distribution meta-analysis, correcting for unreliability in x and y
+    (Schmidt & Hunter 2015, ch. 4; Law, Schmidt & Hunter 1994; psychmeta ``ma_r_ad.int_meas``).
+
+    rho = r_bar / (q_x q_y) with the means of the distributions used; the artifact variance
+    var_art = weighted variance of rho q_x q_y over every combination of the two
+    distributions (weights multiplied, times L/(L - 1) for L combinations); var_res =
+    var_r - var_e - var_art; var_rho = var_res / (q_x q_y)^2; SE and CI of r_bar divided by
+    q_x q_y; credibility interval from SD_rho.
+    """
+    options = options or PsychometricOptions()
+    bb = base.result
+    if bb.k == 0:
+        return PsychometricResult("artifact_distribution", 0, 0.0, note=note or "no studies")
+    unity = (np.array([1.0]), np.array([1.0]))
+    qx, wx = (distribution_x.values, distribution_x.weights) if distribution_x else unity
+    qy, wy = (distribution_y.values, distribution_y.weights) if distribution_y else unity
+    mean_qx, mean_qy = weighted_mean(qx, wx), weighted_mean(qy, wy)
+    product = mean_qx * mean_qy
+    rho = bb.r_bar / product
+    grid_weights = np.outer(wx, wy).ravel()
+    var_art = weighted_variance(rho * np.outer(qx, qy).ravel(), grid_weights / grid_weights.sum(),
+                                options.unbiased_variances)
+    var_res = bb.var_r - bb.var_e - var_art
+    var_rho = var_res / product**2
+    sd_rho = _sd(var_rho) if bb.k > 1 else np.nan
+    cr = credibility_interval(rho, sd_rho, bb.k, options.cred_level, options.intervals)
+    return PsychometricResult("artifact_distribution", bb.k, bb.n, bb.r_bar, bb.var_r, bb.var_e, var_res,
+                              _sd(var_res) if bb.k > 1 else np.nan, rho, var_rho, sd_rho, base.se / product,
+                              base.ci[0] / product, base.ci[1] / product, cr[0], cr[1],
+                              _percent(bb.var_e + var_art, bb.var_r), note)
+
+
+# --------------------------------------------------------------------------------------
+# Frames: defaults, missing artifacts, dependent effect sizes
+# --------------------------------------------------------------------------------------
+
+def correlations(effect_sizes: pd.DataFrame) -> pd.DataFrame:
+    """Rows of an outcome family's ``effect_sizes.csv`` as correlations: r = tanh(yi) (Fisher z
+    back-transformed; the sign convention applied), n, and every other column; rows without
+    an effect or n dropped."""
+    frame = effect_sizes.copy()
+    frame["r"] = np.tanh(pd.to_numeric(frame["yi"], errors="coerce"))
+    frame["n"] = pd.to_numeric(frame["n"], errors="coerce")
+    for column in ARTIFACTS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
+    return frame[np.isfinite(frame["r"]) & (frame["n"] > 1)].reset_index(drop=True)
+
+
+def fill_reliabilities(frame: pd.DataFrame, reliability: dict | None = None,
+                       outcome_reliability: float | None = None) -> pd.DataFrame:
+    """``rxx`` where the row gives none from ``reliability`` by the row's ``measure``
+    (config ``psychometric.reliability``), ``ryy`` from ``outcome_reliability``
+    (``psychometric.outcome_reliability``); reported values are never replaced."""
+    frame = frame.copy()
+    for column in ARTIFACTS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
+    if reliability and "measure" in frame:
+        defaults = pd.to_numeric(frame["measure"].map({str(k): v for k, v in reliability.items()}), errors="coerce")
+        frame["rxx"] = frame["rxx"].fillna(defaults)
+    if outcome_reliability is not None:
+        frame["ryy"] = frame["ryy"].fillna(float(outcome_reliability))
+    return frame
+
+
+def reported_reliabilities(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The reliabilities (``rxx``, ``ryy``) at least one row gives: the ones corrected for."""
+    return tuple(c for c in RELIABILITIES if c in frame and pd.to_numeric(frame[c], errors="coerce").notna().any())
+
+
+def impute_missing(frame: pd.DataFrame, how: str, artifacts=RELIABILITIES) -> pd.DataFrame:
+    """Missing reliabilities for the individual corrections: ``mean`` = the n-weighted mean of
+    the rows that give one (psychmeta ``impute_method = "wt_mean_full"``), ``unity`` = 1
+    (``"replace_unity"``), ``drop`` = left missing (the rows are left out)."""
+    frame = frame.copy()
+    for column in artifacts:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        if how == "mean" and values.notna().any():
+            known = values.notna()
+            frame[column] = values.fillna(weighted_mean(values[known], frame.loc[known, "n"]))
+        elif how == "unity":
+            frame[column] = values.fillna(1.0)
+    return frame
+
+
+def collapse_within_study(frame: pd.DataFrame, study: str = "study_id") -> pd.DataFrame:
+    """One row per study: the n-weighted means of r and of each artifact given (missing ones
+    ignored), and n = sum(n^2) / sum(n) (psychmeta ``ma_r`` with ``collapse_method = "average"``);
+    other columns from the study's first row. Frames without ``study`` are returned as they are."""
+    if study not in frame or frame[study].is_unique:
+        return frame.reset_index(drop=True)
+    data = frame.copy()
+    n = data["n"].to_numpy(float)
+    sums = {"_n": n, "_n2": n**2, "_nr": n * data["r"].to_numpy(float)}
+    for column in ARTIFACTS:
+        if column in data:
+            values = pd.to_numeric(data[column], errors="coerce").to_numpy(float)
+            known = np.isfinite(values)
+            sums[f"_nx_{column}"] = np.where(known, n * values, 0.0)
+            sums[f"_nk_{column}"] = np.where(known, n, 0.0)
+    grouped = pd.DataFrame(sums, index=data.index).groupby(data[study].to_numpy(), sort=False).sum()
+    first = data.groupby(study, sort=False).first()
+    first["r"] = grouped["_nr"] / grouped["_n"]
+    first["n"] = grouped["_n2"] / grouped["_n"]
+    for column in ARTIFACTS:
+        if column in data:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                first[column] = grouped[f"_nx_{column}"] / grouped[f"_nk_{column}"].where(grouped[f"_nk_{column}"] > 0)
+    return first.reset_index()
+
+
+# --------------------------------------------------------------------------------------
+# The analysis of a frame
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PsychometricAnalysis:
+    """The three analyses of one set of studies (``individual`` and ``artifact_distribution``
+    are None when no reliability is given) and the artifact distributions used."""
+
+    bare_bones: PsychometricResult
+    individual: PsychometricResult | None = None
+    artifact_distribution: PsychometricResult | None = None
+    studies: pd.DataFrame | None = None
+    distributions: tuple[ArtifactDistribution, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """``psychometric.csv``: one row per method that applies."""
+        rows = [r.to_dict() for r in (self.bare_bones, self.individual, self.artifact_distribution) if r is not None]
+        return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+    def artifact_table(self) -> pd.DataFrame:
+        """One row per artifact distribution (``rxx``, ``ryy``): k, n, reliabilities and q."""
+        columns = ["artifact", "k", "n", "mean_reliability", "sd_reliability", "mean_q", "sd_q", "sd_e_q",
+                   "sd_res_q", "mean_q_used"]
+        return pd.DataFrame([d.summary() for d in self.distributions], columns=columns)
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What the whole data set fixes for every subset: options, reliabilities corrected for,
+    and the artifact distributions (psychmeta's default: not recomputed within moderator levels)."""
+
+    options: PsychometricOptions
+    corrected: tuple[str, ...]
+    distributions: dict
+    study: str
+
+
+def _setting(frame: pd.DataFrame, options: PsychometricOptions, study: str) -> _Setting:
+    corrected = reported_reliabilities(frame)
+    studies = collapse_within_study(frame, study)
+    distributions = {c: artifact_distribution(studies[c], studies["n"], c, options) for c in corrected}
+    return _Setting(options, corrected, distributions, study)
+
+
+def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
+    """Bare-bones of every row; individual corrections of the rows with the artifacts needed
+    (after ``missing_artifacts``); artifact distributions of the whole data set."""
+    options = setting.options
+    studies = collapse_within_study(frame, setting.study)
+    base = bare_bones(studies["r"], studies["n"], options)
+    if not setting.corrected:
+        note = "no reliabilities (rxx, ryy) in the sheet or the config: bare-bones analysis only"
+        return PsychometricAnalysis(_with_note(base.result, note))
+    imputed = collapse_within_study(impute_missing(frame, options.missing_artifacts, setting.corrected),
+                                    setting.study)
+    complete = imputed[list(setting.corrected)].notna().all(axis=1).to_numpy()
+    left_out = int((~complete).sum())
+    note = f"{left_out} of {len(imputed)} studies without {' or '.join(setting.corrected)} left out" if left_out else ""
+    used = imputed[complete]
+    rxx, ryy = (used[c] if c in setting.corrected else None for c in RELIABILITIES)
+    individual = individual_correction(used["r"], used["n"], rxx, ryy, used.get("ux"), options, note)
+    studies_table = pd.concat([used.drop(columns=[c for c in STUDY_COLUMNS if c in used]).reset_index(drop=True),
+                               individual.studies.reset_index(drop=True)], axis=1)
+    x, y = (setting.distributions.get(c) for c in RELIABILITIES)
+    summary = "; ".join(f"{d.artifact}: k = {d.k}, mean = {d.mean_reliability:.3f}, SD = {d.sd_reliability:.3f}"
+                        for d in (x, y) if d is not None)
+    ad_note = f"interactive artifact distributions, unreliability only ({summary})"
+    has_ux = "ux" in frame and pd.to_numeric(frame["ux"], errors="coerce").notna().any()
+    if options.correction_method != "meas" and has_ux:
+        ad_note += "; range restriction (ux) is corrected in the individual row only"
+    distribution = artifact_distribution_meta_analysis(base, x, y, options, ad_note)
+    return PsychometricAnalysis(base.result, individual.result, distribution, studies_table,
+                                tuple(d for d in (x, y) if d is not None))
+
+
+def _with_note(result: PsychometricResult, note: str) -> PsychometricResult:
+    values = result.to_dict()
+    values["note"] = "; ".join(t for t in (result.note, note) if t)
+    return PsychometricResult(**values)
+
+
+def psychometric_analysis(frame: pd.DataFrame, options: PsychometricOptions | None = None,
+                          study: str = "study_id") -> PsychometricAnalysis:
+    """All three analyses of ``frame`` (columns ``r``, ``n`` and any of ``rxx``, ``ryy``, ``ux``;
+    rows sharing ``study`` are first averaged by :func:`collapse_within_study`)."""
+    options = options or PsychometricOptions()
+    _check(frame)
+    return _analyse(frame, _setting(frame, options, study))
+
+
+def psychometric_table(frame: pd.DataFrame, options: PsychometricOptions | None = None,
+                       study: str = "study_id") -> pd.DataFrame:
+    """``psychometric.csv``: rows ``bare_bones``, ``individual``, ``artifact_distribution``
+    (only ``bare_bones`` when no row gives a reliability), columns :data:`TABLE_COLUMNS`."""
+    return psychometric_analysis(frame, options, study).to_frame()
+
+
+def psychometric_moderators(frame: pd.DataFrame, moderators, options: PsychometricOptions | None = None,
+                            study: str = "study_id") -> pd.DataFrame:
+    """``psychometric_moderators.csv``: the analyses within each level of each moderator
+    (columns ``moderator``, ``level`` and :data:`TABLE_COLUMNS`). Missing reliabilities are
+    imputed over all rows and the artifact distributions come from all rows, as psychmeta does
+    by default (``moderated_ads = FALSE``); rows without a value of the moderator are left out."""
+    options = options or PsychometricOptions()
+    _check(frame)
+    setting = _setting(frame, options, study)
+    tables = []
+    for moderator in dict.fromkeys(moderators):
+        if moderator not in frame:
+            continue
+        values = frame[moderator]
+        for level in sorted(values.dropna().astype(str).unique()):
+            table = _analyse(frame[values.astype(str) == level], setting).to_frame()
+            table.insert(0, "level", level)
+            table.insert(0, "moderator", moderator)
+            tables.append(table)
+    columns = ["moderator", "level", *TABLE_COLUMNS]
+    return pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
+
+
+def _check(frame: pd.DataFrame) -> None:
+    missing = [c for c in ("r", "n") if c not in frame]
+    if missing:
+        raise ValueError(f"the psychometric meta-analysis needs columns r and n; missing: {missing}")
+    r, n = (pd.to_numeric(frame[c], errors="coerce") for c in ("r", "n"))
+    if ((r.abs() >= 1) | r.isna()).any() or ((n <= 1) | n.isna()).any():
+        raise ValueError("every row needs a correlation strictly between -1 and 1 and a sample size above 1")
+    for column in RELIABILITIES:
+        values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(dtype=float)
+        if ((values <= 0) | (values > 1)).any():
+            raise ValueError(f"{column} must lie in (0, 1]")
+    if "ux" in frame and (pd.to_numeric(frame["ux"], errors="coerce") <= 0).any():
+        raise ValueError("ux must be positive")

@@ -1,0 +1,29 @@
+"""The result of an analysis of a fit: a table, notes for the log, and the details behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True, repr=False)
+class AnalysisResult:
+    """``to_frame()`` gives the analysis' table (the CSV the pipeline writes); ``details`` holds
+    the computation behind it (e.g. the influence diagnostics a plot needs); ``notes`` what the
+    log and the report should say."""
+
+    name: str
+    table: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    details: object = field(default=None)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def __repr__(self) -> str:
+        notes = f"; {'; '.join(self.notes)}" if self.notes else ""
+        return f"<{self.name}: {len(self.table)} rows{notes}>"
+
+    def _repr_html_(self) -> str:  # notebooks show the table
+        return self.table._repr_html_()

@@ -1,0 +1,38 @@
+"""``am.bayes(fit)``: the Bayesian normal-normal model of a fit's studies, MCMC checked against the exact posterior."""
+
+from __future__ import annotations
+
+import logging
+
+from alliance_meta.bayes.analysis import ModeratorOptions, StageResult, run_stage
+from alliance_meta.models.fits import Fit, MultilevelFit
+
+log = logging.getLogger("alliance_meta")
+
+
+def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
+          centre: bool = False, cores: int = 1) -> StageResult:
+    """Bayesian random-effects pooling of ``fit``'s studies and meta-regressions of its moderators.
+
+    Parameters
+    ----------
+    fit : a univariate fit; a three-level fit is analysed through its study composites (the
+        Bayesian model is the univariate normal-normal model; the log says so).
+    config : the ``bayes`` section of the config (priors, draws, seed...); None for the defaults.
+    moderators, continuous, reference_levels, centre : the moderator models, coded as the
+        frequentist ones (effect sizes aggregated within study x level).
+    cores : chains sampled in parallel.
+
+    Returns
+    -------
+    StageResult with ``table`` (bayes.csv), ``studies``, ``moderators`` and ``draws``; ``to_frame()``
+    gives the table. Needs PyMC (``pip install 'alliance-meta[bayes]'``).
+    """
+    if fit.metric is None:
+        raise ValueError("am.bayes needs the analysis metric for its priors: fit(..., metric='z')")
+    studies = fit.composites() if isinstance(fit, MultilevelFit) else fit.data
+    if isinstance(fit, MultilevelFit):
+        log.info("three-level fit: the Bayesian normal-normal model uses %d study composites", len(studies))
+    options = ModeratorOptions(continuous=tuple(continuous), aggregate_method=fit.aggregate_method, rho=fit.rho,
+                               reference_levels=dict(reference_levels or {}), centre=centre)
+    return run_stage(studies, fit.metric, config, moderators, cores, effect_sizes=fit.effect_sizes, options=options)

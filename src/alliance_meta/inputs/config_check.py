@@ -1,0 +1,217 @@
+"""Checking the pipeline's config (config/config.yaml) against its JSON schema.
+
+:func:`check_config` returns every problem at once, one line each, with the full
+dotted path of the key (``bayes.draw: unknown key; did you mean bayes.draws?``):
+unknown keys with the closest allowed key at their level (:mod:`difflib`), values
+outside an enum with the closest allowed value, every other schema violation, and the
+rules JSON Schema cannot express (``pooling.main_method`` one of ``pooling.methods``;
+the keys of ``reference_levels`` categorical moderators). :func:`load_config_file`
+reads the YAML file, an empty or comment-only file being "all defaults", and
+:func:`merge_overrides` lays ``--config key=value`` overrides on top, as Snakemake's
+``configfile:`` does. The workflow (workflow/rules/common.smk) stops with
+:func:`format_config_problems` before any job runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+
+import yaml
+
+
+class ConfigFileError(ValueError):
+    """The config file cannot be read as a YAML mapping of keys."""
+
+
+def load_config_file(path: str | Path) -> dict:
+    """The keys of a YAML config file; ``{}`` for an empty or comment-only file.
+
+    Raises :class:`ConfigFileError` with a readable sentence for invalid YAML or a file
+    whose top level is not a mapping of keys (a list, a bare value).
+    """
+    path = Path(path)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigFileError(f"{path}: not valid YAML{line}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigFileError(f"{path}: cannot be read: {error}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigFileError(f"{path}: must hold keys at the top level (key: value lines), "
+                              f"not a {type(loaded).__name__}")
+    return loaded
+
+
+def merge_overrides(base: dict, overrides: dict) -> dict:
+    """``base`` with ``overrides`` laid on top, nested mappings merged key by key (as
+    snakemake.utils.update_config); neither argument is changed."""
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_overrides(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def fill_defaults(config: dict, schema: dict) -> dict:
+    """A copy of ``config`` with the schema's defaults of missing keys, level by level
+    through ``properties`` (as snakemake.utils.validate(set_default=True))."""
+    filled = copy.deepcopy(config)
+    _fill(filled, schema)
+    return filled
+
+
+def _fill(instance: dict, schema: dict) -> None:
+    for name, sub in schema.get("properties", {}).items():
+        if "default" in sub and name not in instance:
+            instance[name] = copy.deepcopy(sub["default"])
+        if isinstance(instance.get(name), dict):
+            _fill(instance[name], sub)
+
+
+def check_config(config: dict, schema: dict) -> list[str]:
+    """Every problem of ``config`` against ``schema`` (a loaded JSON Schema), one line
+    each, sorted by key path; ``[]`` when the config is valid.
+
+    ``config`` is the config as written (before defaults); it is not changed.
+    """
+    from jsonschema import Draft202012Validator
+
+    if not isinstance(config, dict):
+        return [f"the config must be a mapping of keys, not a {type(config).__name__}"]
+    validator = Draft202012Validator(schema)
+    problems: list[str] = []
+    for error in validator.iter_errors(config):
+        problems.extend(_describe(error))
+    flagged = {_path_key(problem)[0] for problem in problems}
+    problems += [problem for problem in _cross_problems(fill_defaults(config, schema))
+                 if _path_key(problem)[0] not in flagged]
+    return sorted(dict.fromkeys(problems), key=_path_key)
+
+
+def _path_key(problem: str) -> tuple:
+    return (problem.split(":", 1)[0], problem)
+
+
+def dotted(path) -> str:
+    """``("bayes", "sensitivity_priors", 2, "famly")`` -> ``bayes.sensitivity_priors[2].famly``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the config"
+
+
+def _join(path: str, key: str) -> str:
+    return key if path == "the config" else f"{path}.{key}"
+
+
+def _describe(error) -> list[str]:
+    path = dotted(error.absolute_path)
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        problems = []
+        for key in error.instance:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = (f"did you mean {_join(path, close[0])}?" if close else
+                    f"allowed keys: {', '.join(allowed)}")
+            problems.append(f"{_join(path, str(key))}: unknown key; {hint}")
+        return problems
+    if kind in ("anyOf", "oneOf") and error.context:
+        return _describe_branches(error, path)
+    if kind == "enum":
+        allowed = [_value(value) for value in error.validator_value]
+        by_key = {str(value).lower(): _value(value) for value in error.validator_value}
+        close = difflib.get_close_matches(str(error.instance).lower(), list(by_key), n=1, cutoff=0.6)
+        hint = f"; did you mean {by_key[close[0]]}?" if close else ""
+        return [f"{path}: {error.instance!r} is not one of {', '.join(allowed)}{hint}"]
+    if kind == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return [f"{path}: needs the key{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+                + _family_reason(error.instance)]
+    if kind == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return [f"{path}: {error.instance!r} is not {' or '.join(_article(t) for t in wanted)}"]
+    return [f"{path}: {error.message}"]
+
+
+def _value(value) -> str:
+    """An allowed value as written in YAML: bare when a plain word, else quoted."""
+    return value if isinstance(value, str) and value.replace("_", "").isalnum() else repr(value)
+
+
+def _family_reason(instance) -> str:
+    family = instance.get("family") if isinstance(instance, dict) else None
+    return f" (a {family} prior)" if family else ""
+
+
+def _article(type_name: str) -> str:
+    names = {"null": "null", "integer": "an integer", "object": "a mapping of keys", "array": "a list"}
+    return names.get(type_name, f"a {type_name}")
+
+
+def _describe_branches(error, path: str) -> list[str]:
+    """An anyOf/oneOf failure: the problems of the branch meant for the value's type."""
+    branches: dict[int, list] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    meant = [errors for errors in branches.values()
+             if not any(sub.validator == "type" and not sub.relative_path for sub in errors)]
+    if len(meant) == 1:
+        return [line for sub in meant[0] for line in _describe(sub)]
+    kinds = [sub.validator_value for errors in branches.values() for sub in errors
+             if sub.validator == "type" and not sub.relative_path]
+    if kinds and len(meant) == 0:
+        return [f"{path}: {error.instance!r} is not {' or '.join(_article(k) for k in kinds)}"]
+    return [f"{path}: {error.message}"]
+
+
+def _cross_problems(config: dict) -> list[str]:
+    """The rules between keys, on the config with its defaults (values of the wrong
+    type are left to the schema's problems)."""
+    from alliance_meta.engines.design import formula_variables
+
+    def strings(value) -> list[str]:
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+    problems = []
+    pooling = config.get("pooling") if isinstance(config.get("pooling"), dict) else {}
+    main, methods = pooling.get("main_method"), strings(pooling.get("methods"))
+    if isinstance(main, str) and methods and main not in methods:
+        problems.append(f"pooling.main_method: {main} is not among pooling.methods ({', '.join(methods)}); "
+                        "add it there or choose one of them")
+    continuous = strings(config.get("continuous_moderators"))
+    categorical = strings(config.get("moderators"))
+    for formula in strings(config.get("meta_regression")):
+        try:
+            categorical += [name for name in formula_variables(formula) if name not in continuous]
+        except ValueError:
+            continue  # the sheet's validation reports a formula it cannot read
+    categorical = list(dict.fromkeys(categorical))
+    levels = config.get("reference_levels")
+    for key in levels if isinstance(levels, dict) else {}:
+        if key in categorical:
+            continue
+        close = difflib.get_close_matches(str(key), categorical, n=1, cutoff=0.6)
+        hint = (f"did you mean reference_levels.{close[0]}?" if close else
+                f"categorical moderators: {', '.join(categorical) or 'none'}")
+        problems.append(f"reference_levels.{key}: not a categorical moderator (moderators, or a variable of "
+                        f"meta_regression not in continuous_moderators); {hint}")
+    return problems
+
+
+def format_config_problems(problems: list[str], source: str = "config/config.yaml") -> str:
+    """One message: a count, then one indented line per problem."""
+    noun = "problem" if len(problems) == 1 else "problems"
+    first = f"{source}: {len(problems)} {noun} (keys and values: workflow/schemas/config.schema.yaml; nothing was run)"
+    return "\n".join([first, *(f"  {problem}" for problem in problems)])

@@ -1,0 +1,569 @@
+"""Fitted models with one interface: :class:`UnivariateFit` and :class:`MultilevelFit`.
+
+:func:`fit` (``am.fit``) is the entry point. A univariate fit is metafor's ``rma.uni``
+(one composite per study when a study reports several effect sizes,
+:func:`alliance_meta.inputs.dependence.aggregate`); a three-level fit is ``rma.mv(yi, V,
+random = ~ 1 | study_id / es_id)`` with compound-symmetric sampling errors (the CHE model of
+Pustejovsky & Tipton 2022). Both answer the same questions the same way (``estimate``,
+``se``, ``pvalue``, ``tau2``, ``i2``, ``k``, ``conf_int()``, ``predict()``, ``summary()``,
+``to_frame()``, ``plot_forest()``), and the analyses of :mod:`alliance_meta.analyses` take
+either and dispatch on its type, as metafor's methods dispatch on ``rma.uni`` / ``rma.mv``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from alliance_meta.engines.transforms import back_transform
+from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
+from alliance_meta.models import multilevel, univariate
+
+DEFAULT_RHO = 0.5  # the config's aggregate_rho default: assumed correlation within a study
+MULTILEVEL_METHODS = ("REML", "ML")
+MULTILEVEL_TESTS = ("z", "t", "cr2")
+BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
+MULTILEVEL_COLUMNS = (
+    "sigma2_between", "sigma2_within", "sigma2_between_ci_lower", "sigma2_between_ci_upper",
+    "sigma2_within_ci_lower", "sigma2_within_ci_upper", "i2_between", "i2_within", "n_studies", "df",
+    "rho", "loglik", "lrt_between", "lrt_between_p",
+)
+NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge"
+CR2_NOTE = "CR2 (clubSandwich) standard error, Satterthwaite t df"
+
+
+class NotApplicable(TypeError):
+    """An analysis that is not defined for this model type (as metafor's ``.chkclass``)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The pooled effect with its confidence and prediction intervals (metafor's ``predict.rma``)."""
+
+    estimate: float
+    se: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float
+    pi_upper: float
+    level: float
+    transform: str | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{name: getattr(self, name) for name in
+                              ("estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "level")}])
+
+    def __repr__(self) -> str:
+        scale = f" ({self.transform})" if self.transform else ""
+        return (f"Prediction{scale}: {self.estimate:.4f}, {self.level:g}% CI [{self.ci_lower:.4f}, "
+                f"{self.ci_upper:.4f}], PI [{self.pi_lower:.4f}, {self.pi_upper:.4f}]")
+
+
+@dataclass(frozen=True, repr=False, kw_only=True)
+class Fit:
+    """What every fitted model has: its rows, how they were made, and the shared interface.
+
+    ``data`` are the rows the model was fitted to (one composite per study for an aggregated
+    univariate fit), ``effect_sizes`` the rows before aggregation (moderator analyses
+    aggregate them within study x moderator level), ``metric`` the analysis metric (``z``,
+    ``smd``, ``log_or``) that back-transformed columns and plots use.
+    """
+
+    kind: ClassVar[str] = "model"
+    data: pd.DataFrame = field(repr=False)
+    effect_sizes: pd.DataFrame = field(repr=False)
+    metric: str | None = None
+    aggregate_method: str = "gls"
+    rho: float = DEFAULT_RHO
+
+    # -- what subclasses provide -------------------------------------------------------
+    method: str
+    test: str
+    level: float
+
+    @property
+    def df(self) -> float:
+        """Degrees of freedom of the test (inf for z)."""
+        raise NotImplementedError
+
+    # -- the shared interface --------------------------------------------------------------
+    @property
+    def yi(self) -> np.ndarray:
+        return self.data["yi"].to_numpy(float)
+
+    @property
+    def vi(self) -> np.ndarray:
+        return self.data["vi"].to_numpy(float)
+
+    @property
+    def study_id(self) -> np.ndarray:
+        return self.data["study_id"].astype(str).to_numpy()
+
+    def critical(self, level: float | None = None) -> float:
+        """Critical value of the test at ``level`` percent (normal, or t with :attr:`df`)."""
+        level = self.level if level is None else float(level)
+        upper = 1 - (1 - level / 100) / 2
+        return float(special.ndtri(upper) if math.isinf(self.df) else special.stdtrit(self.df, upper))
+
+    def conf_int(self, level: float | None = None) -> tuple[float, float]:
+        """Confidence interval of the pooled effect (analysis metric) at ``level`` percent."""
+        if level is None or float(level) == float(self.level):
+            return self._ci
+        half = self.critical(level) * self.se
+        return self.estimate - half, self.estimate + half
+
+    def predict(self, level: float | None = None, transform: str | None = None) -> Prediction:
+        """Estimate, confidence and prediction interval (metafor's ``predict.rma``).
+
+        ``transform``: ``None`` (analysis metric), or a back-transformed scale of the fit's
+        metric (``"r"`` for Fisher z or SMD, ``"or"`` for log odds ratios or SMD).
+        """
+        level = self.level if level is None else float(level)
+        critical = self.critical(level)
+        half = critical * self.se
+        half_pi = critical * math.sqrt(self.se**2 + self.tau2) if math.isfinite(self.tau2) else math.nan
+        values = np.array([self.estimate, self.estimate - half, self.estimate + half,
+                           self.estimate - half_pi, self.estimate + half_pi])
+        se = self.se
+        if transform is not None:
+            if self.metric is None:
+                raise ValueError(f"transform={transform!r} needs the analysis metric: fit(..., metric='z')")
+            scales = back_transform(values, self.metric)
+            if transform not in scales:
+                raise ValueError(f"transform={transform!r} is not a scale of metric {self.metric!r}; "
+                                 f"expected one of {', '.join(scales)}")
+            values, se = scales[transform], math.nan
+        return Prediction(float(values[0]), se, *(float(v) for v in values[1:]), level=level, transform=transform)
+
+    def composites(self) -> pd.DataFrame:
+        """One composite effect size per study (the rows univariate analyses use)."""
+        return aggregate(self.effect_sizes, method=self.aggregate_method, rho=self.rho)
+
+    def plot_forest(self, path, options=None, note: str | None = None) -> None:
+        """The publication forest plot, written to ``path`` (one path or a list; format from the suffix).
+
+        ``options``: a :class:`alliance_meta.plots.forest.ForestOptions` or the config's ``plots`` dict.
+        """
+        from alliance_meta.plots.forest import ForestOptions, save_forest_plot
+
+        if not isinstance(options, ForestOptions):
+            options = ForestOptions.from_config(options)
+        paths = [str(p) for p in path] if isinstance(path, (list, tuple)) else [str(path)]
+        row = self.to_frame().iloc[0].to_dict()
+        save_forest_plot(self.data, row, self.metric or "smd", paths, level=self.level, options=options,
+                         data_note=note)
+
+    def summary(self) -> str:
+        """A printable text table of the fit, laid out as metafor's ``print.rma``."""
+        lines = [self._title(), ""]
+        lines += self._heterogeneity_lines()
+        q_df = self.to_frame()["q_df"].iloc[0]
+        q, q_p = self.to_frame()["q"].iloc[0], self.to_frame()["q_p"].iloc[0]
+        if np.isfinite(q):
+            lines += ["", "Test for Heterogeneity:", f"Q(df = {int(q_df)}) = {q:.4f}, p-val {_p_text(q_p)}"]
+        wald = math.isinf(self.df)
+        lower, upper = self.conf_int()
+        header = ["estimate", "se", "zval" if wald else "tval"] + ([] if wald else ["df"]) + ["pval", "ci.lb", "ci.ub"]
+        values = [f"{self.estimate:.4f}", f"{self.se:.4f}", f"{self.estimate / self.se:.4f}"] + \
+            ([] if wald else [_df_text(self.df)]) + [_p_text(self.pvalue, bare=True), f"{lower:.4f}", f"{upper:.4f}"]
+        widths = [max(len(a), len(b)) + 2 for a, b in zip(header, values)]
+        lines += ["", "Model Results:", "", "".join(f"{h:>{w}}" for h, w in zip(header, widths)),
+                  "".join(f"{v:>{w}}" for v, w in zip(values, widths))]
+        if self.metric is not None:
+            prediction = self.predict()
+            for scale, values in back_transform([prediction.estimate, prediction.ci_lower, prediction.ci_upper,
+                                                 prediction.pi_lower, prediction.pi_upper], self.metric).items():
+                lines += ["", f"{scale} = {values[0]:.4f}, {self.level:g}% CI [{values[1]:.4f}, {values[2]:.4f}], "
+                              f"PI [{values[3]:.4f}, {values[4]:.4f}]"]
+                break
+        if self.note:
+            lines += ["", f"Note: {self.note}"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        lower, upper = self.conf_int()
+        return (f"<{type(self).__name__} {self.method}/{self.test}: k = {self.k}, estimate = {self.estimate:.4f} "
+                f"[{lower:.4f}, {upper:.4f}], tau2 = {self.tau2:.4g}, I2 = {self.i2:.1f}%"
+                f"{'' if self.converged else ', NOT CONVERGED'}>")
+
+    def refit(self, **changes) -> Fit:
+        """The same rows fitted again with other options (``method``, ``test``, ``level``, ``rho``...)."""
+        options = dict(method=self.method, test=self.test, level=self.level, metric=self.metric,
+                       rho=self.rho, aggregate_method=self.aggregate_method, dependence=self.dependence)
+        options.update(changes)
+        return fit(self.effect_sizes, **options)
+
+
+@dataclass(frozen=True, repr=False, kw_only=True)
+class UnivariateFit(Fit):
+    """A random-effects (or common-effect) model of independent effect sizes, as ``rma.uni``."""
+
+    kind: ClassVar[str] = "univariate"
+    dependence: ClassVar[str] = "aggregate"
+    result: univariate.PoolingResult
+    method: str = "REML"
+    test: str = "z"
+    level: float = 95.0
+
+    estimate = property(lambda self: self.result.estimate)
+    se = property(lambda self: self.result.se)
+    pvalue = property(lambda self: self.result.p)
+    tau2 = property(lambda self: self.result.tau2)
+    i2 = property(lambda self: self.result.i2)
+    h2 = property(lambda self: self.result.h2)
+    k = property(lambda self: self.result.k)
+    q = property(lambda self: self.result.q)
+    converged = property(lambda self: self.result.converged)
+    note = property(lambda self: self.result.note)
+    _ci = property(lambda self: (self.result.ci_lower, self.result.ci_upper))
+
+    @property
+    def df(self) -> float:
+        return float(self.k - 1) if self.test in ("knha", "adhoc") and self.k > 1 else math.inf
+
+    def tau2_conf_int(self) -> tuple[float, float]:
+        """Q-profile (or generalised-Q for GENQ) confidence interval of tau^2."""
+        return self.result.tau2_ci_lower, self.result.tau2_ci_upper
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with the ``pooled.csv`` columns (contract, extras, back-transformed)."""
+        return self.result.to_frame()
+
+    def _title(self) -> str:
+        if self.method == univariate.COMMON:
+            return f"Common-effect model (k = {self.k})"
+        return f"Random-effects model (k = {self.k}; tau^2 estimator: {self.method})"
+
+    def _heterogeneity_lines(self) -> list[str]:
+        if self.method == univariate.COMMON:
+            return [f"I^2 (total heterogeneity / total variability):  {self.i2:.2f}%",
+                    f"H^2 (total variability / sampling variability): {self.h2:.2f}"]
+        lower, upper = self.tau2_conf_int()
+        interval = f" [{lower:.4f}, {upper:.4f}]" if np.isfinite(lower) else ""
+        return [f"tau^2 (estimated amount of total heterogeneity): {self.tau2:.4f}{interval}",
+                f"tau (square root of estimated tau^2 value):      {math.sqrt(max(self.tau2, 0)):.4f}",
+                f"I^2 (total heterogeneity / total variability):   {self.i2:.2f}%",
+                f"H^2 (total variability / sampling variability):  {self.h2:.2f}"]
+
+
+@dataclass(frozen=True, repr=False, kw_only=True)
+class MultilevelFit(Fit):
+    """A three-level model (effect sizes within studies), as ``rma.mv``; ``test`` is z, t or cr2."""
+
+    kind: ClassVar[str] = "multilevel"
+    dependence: ClassVar[str] = "multilevel"
+    result: multilevel.MultilevelResult
+    method: str = "REML"
+    test: str = "z"
+    level: float = 95.0
+
+    @property
+    def _inference(self) -> tuple[float, float]:
+        """(se, df) of the intercept under this fit's test."""
+        if self.test == "cr2":
+            return self._robust
+        if self.test == "t":
+            return float(self.result.se[0]), float(self.result.k - self.result.data.p)
+        return float(self.result.se[0]), math.inf
+
+    @property
+    def _robust(self) -> tuple[float, float]:
+        from alliance_meta.engines import robust
+
+        table = robust.cr2(self.result).coef_test()
+        return float(table.se[0]), float(table.df[0])
+
+    estimate = property(lambda self: float(self.result.beta[0]))
+    se = property(lambda self: self._inference[0])
+    df = property(lambda self: self._inference[1])
+    k = property(lambda self: self.result.k)
+    n_studies = property(lambda self: self.result.n_studies)
+    tau2 = property(lambda self: float(np.sum(self.result.sigma2)))
+    sigma2 = property(lambda self: (float(self.result.sigma2[0]), float(self.result.sigma2[1])))
+    i2 = property(lambda self: float(self.result.i2[0]))
+    q = property(lambda self: self.result.qe)
+    converged = property(lambda self: self.result.converged)
+
+    @property
+    def pvalue(self) -> float:
+        statistic = abs(_ratio(self.estimate, self.se))
+        return float(2 * (stats.norm.sf(statistic) if math.isinf(self.df) else stats.t.sf(statistic, self.df)))
+
+    @property
+    def _ci(self) -> tuple[float, float]:
+        half = self.critical() * self.se
+        return self.estimate - half, self.estimate + half
+
+    @property
+    def note(self) -> str:
+        notes = [CR2_NOTE if self.test == "cr2" else "", "" if self.converged else NOT_CONVERGED]
+        return "; ".join(filter(None, notes))
+
+    def sigma2_conf_int(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Profile-likelihood CIs of (sigma2_between, sigma2_within), as ``confint.rma.mv``."""
+        ci = self.result.sigma2_ci if self.result.sigma2_ci is not None else np.full((2, 2), np.nan)
+        return (float(ci[0, 0]), float(ci[0, 1])), (float(ci[1, 0]), float(ci[1, 1]))
+
+    def tau2_conf_int(self):
+        raise NotApplicable("tau2_conf_int: not defined for a three-level fit (rma.mv has one variance per "
+                            "level); use sigma2_conf_int()")
+
+    def with_test(self, test: str) -> MultilevelFit:
+        """The same fitted model under another test (z, t or cr2): no refit."""
+        return replace(self, test=_multilevel_test(test))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with the ``pooled.csv`` columns, ``sigma2_between``/``sigma2_within`` and their CIs."""
+        fitted, (se, df) = self.result, self._inference
+        estimate = self.estimate
+        critical = self.critical()
+        statistic = _ratio(estimate, se)
+        half_pi = critical * math.sqrt(se**2 + self.tau2)
+        ci = fitted.sigma2_ci if fitted.sigma2_ci is not None else np.full((2, 2), np.nan)
+        i2 = self.i2
+        row = {
+            "method": self.method, "test": self.test, "k": self.k, "estimate": estimate, "se": se,
+            "ci_lower": estimate - critical * se, "ci_upper": estimate + critical * se,
+            "pi_lower": estimate - half_pi, "pi_upper": estimate + half_pi,
+            "tau2": self.tau2, "tau2_ci_lower": np.nan, "tau2_ci_upper": np.nan,
+            "i2": i2, "h2": 100.0 / (100.0 - i2) if i2 < 100 else math.inf,
+            "q": fitted.qe, "q_df": fitted.k - fitted.data.p, "q_p": fitted.qe_p,
+            "statistic": statistic, "p": self.pvalue, "tau": math.sqrt(self.tau2),
+            "i2_ci_lower": np.nan, "i2_ci_upper": np.nan, "h2_ci_lower": np.nan, "h2_ci_upper": np.nan,
+            "converged": fitted.converged, "iterations": 0, "note": self.note,
+            "sigma2_between": fitted.sigma2[0], "sigma2_within": fitted.sigma2[1],
+            "sigma2_between_ci_lower": ci[0, 0], "sigma2_between_ci_upper": ci[0, 1],
+            "sigma2_within_ci_lower": ci[1, 0], "sigma2_within_ci_upper": ci[1, 1],
+            "i2_between": fitted.i2[1], "i2_within": fitted.i2[2], "n_studies": fitted.n_studies, "df": df,
+            "rho": fitted.data.rho, "loglik": fitted.loglik,
+            "lrt_between": fitted.lrt["statistic"] if fitted.lrt else np.nan,
+            "lrt_between_p": fitted.lrt["p"] if fitted.lrt else np.nan,
+        }
+        if self.metric is not None:
+            transformed = back_transform([row[name] for name in BACK_TRANSFORMED], self.metric)
+            for prefix, numbers in transformed.items():
+                row.update({prefix + suffix: float(value) for suffix, value in zip(BACK_SUFFIXES, numbers)})
+        return pd.DataFrame([row])
+
+    def _title(self) -> str:
+        return (f"Multivariate meta-analysis model (k = {self.k}; method: {self.method}; "
+                f"{self.n_studies} studies; rho = {self.rho:g})")
+
+    def _heterogeneity_lines(self) -> list[str]:
+        between, within = self.sigma2
+        return ["Variance Components:", "",
+                f"{'':12}{'estim':>10}{'sqrt':>10}{'nlvls':>8}  factor",
+                f"{'sigma^2.1':12}{between:>10.4f}{math.sqrt(between):>10.4f}{self.n_studies:>8}  study_id",
+                f"{'sigma^2.2':12}{within:>10.4f}{math.sqrt(within):>10.4f}{self.k:>8}  study_id/es_id",
+                "", f"I^2 (total / between / within): {self.i2:.2f}% / {self.result.i2[1]:.2f}% / "
+                    f"{self.result.i2[2]:.2f}%"]
+
+
+def _p_text(p: float, bare: bool = False) -> str:
+    if not np.isfinite(p):
+        return "NA"
+    if p < 1e-4:
+        return "<.0001"
+    return f"{p:.4f}" if bare else f"= {p:.4f}"
+
+
+def _df_text(df: float) -> str:
+    return f"{df:.0f}" if float(df).is_integer() else f"{df:.2f}"
+
+
+def _multilevel_test(test: str) -> str:
+    """rma.mv has no Knapp-Hartung adjustment: ``knha``/``adhoc`` mean its t test (k - p df)."""
+    test = {"knha": "t", "adhoc": "t"}.get(test, test)
+    if test not in MULTILEVEL_TESTS:
+        raise ValueError(f"unknown test {test!r} for a three-level model; expected one of z, t (knha), cr2")
+    return test
+
+
+def as_frame(data, vi=None) -> pd.DataFrame:
+    """Effect sizes as a frame with ``yi``, ``vi``, ``study_id`` (default 1..k) and ``es_id``."""
+    if isinstance(data, pd.DataFrame):
+        if vi is not None:
+            raise TypeError("give either a DataFrame with yi and vi columns, or arrays yi and vi")
+        missing = [name for name in ("yi", "vi") if name not in data.columns]
+        if missing:
+            raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}")
+        frame = data.reset_index(drop=True).copy()
+    else:
+        if vi is None:
+            raise TypeError("fit(yi, vi): the sampling variances vi are missing")
+        yi, vi = univariate.validate_inputs(data, vi)[:2]
+        frame = pd.DataFrame({"yi": yi, "vi": vi})
+    if "study_id" not in frame:
+        frame["study_id"] = [str(i + 1) for i in range(len(frame))]
+    frame["study_id"] = frame["study_id"].astype(str)
+    if "es_id" not in frame:
+        frame["es_id"] = frame.groupby("study_id").cumcount() + 1
+    return frame
+
+
+def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 95.0,
+        dependence: str = "aggregate", rho: float = DEFAULT_RHO, aggregate_method: str = "gls",
+        metric: str | None = None, tau2_interval: bool = True, profile: bool = True,
+        likelihood_ratio: bool = True, weights=None, control=None) -> Fit:
+    """Fit a meta-analytic model: ``fit(yi, vi, ...)`` or ``fit(frame, ...)``.
+
+    Parameters
+    ----------
+    data, vi : arrays of effect sizes and sampling variances, or a DataFrame with ``yi``, ``vi``
+        and optionally ``study_id`` (rows sharing it are dependent), ``es_id``, ``label``, ``year``.
+    method : the tau^2 estimator (``common``, ``DL``, ``REML``, ``ML``, ``PM``, ... as metafor's
+        ``rma``); three-level models take ``REML`` or ``ML``.
+    test : ``z`` (Wald), ``knha`` (Knapp-Hartung) or ``adhoc``; three-level models ``z``, ``t``
+        (``knha`` is read as ``t``) or ``cr2`` (CR2 cluster-robust, Satterthwaite df).
+    level : confidence level in percent.
+    dependence : ``aggregate`` (one composite per study, then ``rma.uni``) or ``multilevel``
+        (three-level CHE model, ``rma.mv``).
+    rho : assumed correlation between the sampling errors of one study's effect sizes.
+    aggregate_method : ``gls`` (metafor's ``aggregate.escalc``) or ``mean`` (Borenstein's composite).
+    metric : the analysis metric (``z``, ``smd``, ``log_or``) for back-transformed columns and plots.
+    tau2_interval, profile, likelihood_ratio : skip the tau^2 CI (univariate) or the profile CIs of
+        sigma^2 and the LRT of the study level (three-level) when False.
+    weights, control : GENQ weights and iteration control of the univariate model.
+
+    Returns
+    -------
+    UnivariateFit or MultilevelFit, with the same interface.
+    """
+    if dependence not in DEPENDENCE:
+        raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
+    rows = as_frame(data, vi)
+    if len(rows) == 0:
+        raise ValueError("no effect sizes to pool (k = 0)")
+    if metric is None and "metric" in rows and rows["metric"].nunique() == 1:
+        metric = str(rows["metric"].iloc[0])
+    common = dict(effect_sizes=rows, metric=metric, aggregate_method=aggregate_method, rho=float(rho),
+                  level=float(level))
+    if dependence == "multilevel":
+        if method not in MULTILEVEL_METHODS:
+            raise ValueError(f"the three-level model is fitted by REML or ML (rma.mv), not {method!r}")
+        prepared = multilevel.prepare(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
+                                      rows["study_id"].to_numpy(), rho=float(rho))
+        result = multilevel.fit_prepared(prepared, method=method, level=float(level), profile=profile,
+                                         likelihood_ratio=likelihood_ratio)
+        return MultilevelFit(data=rows, result=result, method=method, test=_multilevel_test(test), **common)
+    return _univariate(aggregate(rows, method=aggregate_method, rho=rho), method, test, weights, control,
+                       tau2_interval, **common)
+
+
+def _univariate(composites: pd.DataFrame, method: str, test: str, weights=None, control=None,
+                tau2_interval: bool = True, **common) -> UnivariateFit:
+    """A univariate fit of rows already aggregated into one composite per study."""
+    result = univariate.fit(composites["yi"].to_numpy(float), composites["vi"].to_numpy(float), method, test,
+                            common["level"], weights, control, tau2_interval, common["metric"])
+    return UnivariateFit(data=composites, result=result, method=method, test=test, **common)
+
+
+def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *, dependence: str = "aggregate",
+                 rho: float = DEFAULT_RHO, aggregate_method: str = "gls", level: float = 95.0,
+                 metric: str | None = None, knha_adhoc: bool = False, cluster_robust: bool = True,
+                 profile: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """``pooled.csv``: one row per (method, test) of one family's effect sizes, and notes for the log.
+
+    Univariate fits run every method x test (``knha_adhoc`` runs ``knha`` as metafor's ``adhoc``).
+    Three-level fits run REML and ML (the estimators ``rma.mv`` defines; others are skipped with a
+    note) with tests ``z``, ``t`` (in place of ``knha``) and, with ``cluster_robust``, ``cr2``.
+    """
+    options = dict(dependence=dependence, rho=rho, aggregate_method=aggregate_method, level=level, metric=metric)
+    notes: list[str] = []
+    if dependence == "multilevel":
+        skipped = [m for m in methods if m not in MULTILEVEL_METHODS]
+        if skipped:
+            notes.append(f"dependence = multilevel: {', '.join(skipped)} not defined for three-level models "
+                         "(rma.mv fits REML and ML only); no rows written for them")
+        if "knha" in tests:
+            notes.append("dependence = multilevel: rma.mv has no Knapp-Hartung test; test 't' (k - p df) "
+                         "written instead")
+    if len(effect_sizes) == 0:
+        return empty_pooled_frame(metric, dependence), notes + ["no effect sizes in this family (k = 0): header only"]
+    rows = []
+    if dependence == "multilevel":
+        for method in [m for m in MULTILEVEL_METHODS if m in methods]:
+            fitted = fit(effect_sizes, method=method, profile=profile, **options)
+            chosen = [t for t in ("z", "t") if t in tests or (t == "t" and "knha" in tests)]
+            if cluster_robust:
+                if fitted.n_studies < 2:
+                    notes.append(f"{method}: CR2 needs at least 2 studies; no cr2 row")
+                else:
+                    chosen.append("cr2")
+            rows += [fitted.with_test(test).to_frame() for test in chosen]
+        table = pd.concat(rows, ignore_index=True) if rows else empty_pooled_frame(metric, dependence)
+        return _with_count_rows(table, effect_sizes, metric, level, notes), notes
+    composites = aggregate(as_frame(effect_sizes), method=aggregate_method, rho=rho)
+    common = dict(effect_sizes=effect_sizes, metric=metric, aggregate_method=aggregate_method, rho=float(rho),
+                  level=float(level))
+    for method in methods:
+        for test in tests:
+            engine_test = "adhoc" if (test == "knha" and knha_adhoc) else test
+            row = _univariate(composites, method, engine_test, **common).to_frame()
+            row["test"] = test
+            rows.append(row)
+    return _with_count_rows(pd.concat(rows, ignore_index=True), effect_sizes, metric, level, notes), notes
+
+
+def _with_count_rows(table: pd.DataFrame, effect_sizes: pd.DataFrame, metric, level, notes: list) -> pd.DataFrame:
+    """Under ``metric = "log_or"``, the rows ``MH``, ``Peto`` and ``GLMM`` of the family's 2x2 counts
+    (:func:`alliance_meta.models.counts.count_rows`: no continuity correction) below the others."""
+    if metric != "log_or":
+        return table
+    from alliance_meta.models.counts import count_rows
+
+    counts = count_rows(effect_sizes, metric, level=level)
+    if counts.empty:
+        notes.append("metric log_or: no rows with 2x2 counts, so no MH, Peto or GLMM rows")
+        return table
+    notes.append(f"2x2 counts: {counts['note'].iloc[0]}")
+    return pd.concat([table, counts], ignore_index=True)
+
+
+def empty_pooled_frame(metric: str | None, dependence: str = "aggregate") -> pd.DataFrame:
+    """The ``pooled.csv`` header for a family without effect sizes (k = 0)."""
+    base = list(univariate.empty_frame(None).columns)
+    if dependence != "multilevel":
+        return univariate.empty_frame(metric)
+    extra = [c for c in univariate.empty_frame(metric).columns if c not in base]
+    return pd.DataFrame(columns=base + list(MULTILEVEL_COLUMNS) + extra)
+
+
+def main_row(pooled: pd.DataFrame, main_method: str, test=None) -> dict:
+    """The pooled row the report, forest plots and captions quote: the main method with the first
+    of ``test`` (a test or a list in order of preference) that it has, else its first row, else the
+    table's first row (e.g. a three-level model when the main method is not REML or ML); ``{}``
+    for an empty table."""
+    if pooled is None or len(pooled) == 0:
+        return {}
+    rows = pooled[pooled["method"] == main_method] if "method" in pooled else pooled.iloc[:0]
+    preferences = [test] if isinstance(test, str) else list(test or [])
+    for choice in preferences:
+        chosen = rows[rows["test"] == choice] if "test" in rows else rows.iloc[:0]
+        if len(chosen):
+            return chosen.iloc[0].to_dict()
+    return (rows if len(rows) else pooled).iloc[0].to_dict()
+
+
+def fit_options(config: dict, family: str) -> dict:
+    """The :func:`fit` keywords of the pipeline's main model of ``family``, from the (validated) config:
+    ``pooling.main_method`` for aggregated studies, ``multilevel.method`` for the three-level model."""
+    dependence = config["dependence"]
+    method = config["multilevel"]["method"] if dependence == "multilevel" else config["pooling"]["main_method"]
+    return dict(method=method, test="z", level=float(config["pooling"]["level"]), dependence=dependence,
+                rho=float(config["aggregate_rho"]), aggregate_method=config["aggregate_method"],
+                metric=config["metric"][family])
+
+
+def _ratio(estimate: float, se: float) -> float:
+    """estimate / se, NaN when the standard error is 0 (e.g. CR2 with identical effect sizes)."""
+    return estimate / se if se > 0 else math.nan

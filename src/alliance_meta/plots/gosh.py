@@ -1,0 +1,122 @@
+"""GOSH plot (Olkin, Dahabreh & Trikalinos 2012): I^2 against the pooled estimate of every subset.
+
+As metafor's ``plot.gosh.rma(x, out = study)``: one panel per highlighted study, the subsets
+that contain it in red and the others in grey, with the distributions of the estimates above
+and of I^2 to the right. Estimates are drawn on the readers' scale (r for Fisher z, g for
+SMD, odds ratios on a log axis for log OR). Few subsets are drawn as translucent points in
+random order (neither group hides the other). Many (more than ``hexbin_above``) are drawn as
+hexagonal bins, so a million subsets stay legible and the PDF small: a light grey layer
+shaded by the log of the count shows where subsets fall, and hexagons with at least five
+subsets are coloured by the share of them that contain the study (grey 0, red 1).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib import colors as mcolors  # noqa: E402
+from matplotlib import ticker  # noqa: E402
+
+from alliance_meta.plots.style import STYLE, display_scale  # noqa: E402
+
+WITH_COLOUR = "#b2182b"
+WITHOUT_COLOUR = "#4d4d4d"
+HEXBIN_ABOVE = 20_000
+
+
+def _panel(figure, spec, x, i2, with_study, title, log_x, hexbin, x_label, bins_x, bins_y, show_y_label):
+    grid = spec.subgridspec(2, 2, width_ratios=(4.0, 1.0), height_ratios=(1.0, 4.0), wspace=0.05, hspace=0.05)
+    main = figure.add_subplot(grid[1, 0])
+    top = figure.add_subplot(grid[0, 0], sharex=main)
+    right = figure.add_subplot(grid[1, 1], sharey=main)
+    split = with_study.any() and not with_study.all()
+    scale = "log" if log_x else "linear"
+    if hexbin:
+        # every subset as a light count background; where a hexagon holds enough subsets, its
+        # colour is the share that contain the study (grey 0 -> red 1), so neither group hides the other
+        main.hexbin(x, i2, gridsize=60, bins="log", cmap=_ramp("#e3e3e3", "#9e9e9e"), mincnt=1, linewidths=0,
+                    xscale=scale)
+        if split:
+            shares = main.hexbin(x, i2, C=with_study.astype(float), reduce_C_function=np.mean, gridsize=60,
+                                 cmap=SHARE_COLOURS, vmin=0, vmax=1, mincnt=5, linewidths=0, xscale=scale)
+            corner = figure.add_subplot(grid[0, 1])
+            corner.axis("off")
+            bar = figure.colorbar(shares, cax=corner.inset_axes([0.08, 0.45, 0.84, 0.14]),
+                                  orientation="horizontal", ticks=[0, 0.5, 1])
+            bar.ax.tick_params(labelsize=6, length=2, pad=1)
+            bar.ax.set_xticklabels(["0", ".5", "1"])
+            bar.ax.set_title("share with it", fontsize=6, pad=2)
+    else:
+        order = np.random.default_rng(0).permutation(x.size)  # neither group drawn on top of the other
+        colours = np.where(with_study[order], WITH_COLOUR, WITHOUT_COLOUR)
+        main.scatter(x[order], i2[order], s=4, c=colours, alpha=0.35, linewidths=0, rasterized=True)
+    groups = [(~with_study, WITHOUT_COLOUR), (with_study, WITH_COLOUR)] if split else [(np.ones_like(with_study), WITHOUT_COLOUR)]
+    for rows, colour in groups:
+        top.hist(x[rows], bins=bins_x, color=colour, alpha=0.55, density=True)
+        right.hist(i2[rows], bins=bins_y, color=colour, alpha=0.55, density=True, orientation="horizontal")
+    if log_x:
+        main.set_xscale("log")
+        main.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        main.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        main.xaxis.set_minor_formatter(ticker.NullFormatter())
+    low, high = (np.log(x.min()), np.log(x.max())) if log_x else (x.min(), x.max())
+    pad = 0.04 * (high - low) if high > low else 0.05
+    main.set_xlim(*((np.exp(low - pad), np.exp(high + pad)) if log_x else (low - pad, high + pad)))
+    main.set_xlabel(x_label)
+    if show_y_label:
+        main.set_ylabel(r"$I^2$ (%)")
+    main.set_ylim(-2, 102)
+    for axis in (top, right):
+        axis.tick_params(which="both", labelleft=False, labelbottom=False, left=False, bottom=False)
+        for side in ("left", "bottom", "top", "right"):
+            axis.spines[side].set_visible(False)
+    main.spines["left"].set_visible(True)
+    top.set_title(title, fontsize=9, loc="left")
+    return main
+
+
+def _ramp(*colours):
+    return mcolors.LinearSegmentedColormap.from_list("ramp", list(colours))
+
+
+SHARE_COLOURS = _ramp(WITHOUT_COLOUR, "#f0f0f0", WITH_COLOUR)
+
+
+def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_above: int = HEXBIN_ABOVE):
+    """The GOSH figure of a :class:`~alliance_meta.analyses.gosh.GoshResult`.
+
+    ``highlight``: study positions (0-based) to show one panel each (at most 3), e.g. the
+    influential studies; none gives one panel with all subsets. ``labels``: study labels
+    (default the result's ``study_id``).
+    """
+    ok = result.fitted
+    label_text, transform, _ = display_scale(metric)
+    x = np.asarray(transform(result.estimate[ok]), dtype=float)
+    i2 = result.i2[ok]
+    included = result.included[ok]
+    labels = list(labels) if labels is not None else list(result.study_id)
+    highlight = list(highlight)[:3]
+    log_x = metric == "log_or"
+    hexbin = x.size > hexbin_above
+    span = np.log(x) if log_x else x
+    edges = np.linspace(span.min(), span.max(), 41) if span.max() > span.min() else 40
+    bins_x = np.exp(edges) if log_x and not isinstance(edges, int) else edges
+    bins_y = np.linspace(0, 100, 41)
+    panels = highlight or [None]
+    how = "all" if result.exact else f"{result.n_subsets:,} random"
+    with plt.rc_context({**STYLE, "axes.spines.left": True}):
+        figure = plt.figure(figsize=(3.4 * len(panels) + 0.4, 3.9))
+        outer = figure.add_gridspec(1, len(panels), wspace=0.28)
+        for n, study in enumerate(panels):
+            if study is None:
+                with_study = np.zeros(x.size, dtype=bool)
+                title = f"{how} subsets of {included.shape[1]} studies"
+            else:
+                with_study = included[:, study]
+                title = f"{labels[study]}\nsubsets with it (red), without (grey)"
+            _panel(figure, outer[0, n], x, i2, with_study, title, log_x, hexbin,
+                   f"{label_text} ({result.method})", bins_x, bins_y, n == 0)
+    return figure

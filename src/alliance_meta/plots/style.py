@@ -1,0 +1,96 @@
+"""One style for every figure: the display scale of a metric, the colours, and the figure saver.
+
+Estimates are analysed on the metric's scale (Fisher z, Hedges' g, log odds ratio) and shown on
+the scale readers know (r, g, OR): :data:`SCALES` is the one definition of that mapping
+(label, symbol, transform and its inverse, the null). :func:`save_figure` writes one figure to
+every path (format from the suffix) with the provenance note beneath it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from alliance_meta.plots.provenance import add_note  # noqa: E402
+
+#: Okabe-Ito colours (readable with colour-vision deficiencies) and the project's blues.
+COLOURS = {"study": "#0072B2", "subgroup": "#D55E00", "summary": "#000000", "highlight": "#b2182b",
+           "muted": "#b0b0b0", "dark": "#1f4e79", "light": "#9ecae1", "note": "#7f0000"}
+STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
+         "svg.fonttype": "none", "pdf.fonttype": 42}
+DPI = 300
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How a metric is shown: axis label (mathtext), plain label, symbol, transform, inverse, null."""
+
+    label: str
+    plain_label: str
+    symbol: str
+    to_display: Callable
+    from_display: Callable
+    null: float  # no effect, in the analysis metric
+    log_axis: bool = False
+
+    @property
+    def null_display(self) -> float:
+        return float(self.to_display(self.null))
+
+
+def _identity(x):
+    return np.asarray(x, dtype=float)
+
+
+SCALES = {
+    "z": Scale("Correlation $r$", "Correlation r", "r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0),
+    "smd": Scale("Hedges' $g$", "Hedges' g", "g", _identity, _identity, 0.0),
+    "log_or": Scale("Odds ratio", "Odds ratio (log scale)", "OR", np.exp, np.log, 0.0, log_axis=True),
+    # correlations on their own scale (psychometric meta-analysis works on r, not Fisher z)
+    "r": Scale("Correlation", "Correlation", "Corrected r", _identity, _identity, 0.0),
+}
+
+
+def display_scale(metric: str):
+    """``(axis label, transform from the analysis metric, null on the display scale)`` of a metric."""
+    scale = SCALES[metric]
+    return scale.label, scale.to_display, scale.null_display
+
+
+def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:
+    """Write one figure to every path (format from the suffix; PNG at ``dpi``), ``note`` beneath it, and close it."""
+    add_note(figure, note)
+    for path in paths:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+
+
+def format_number(value: float, metric: str) -> str:
+    """Two decimals with a typographic minus; no leading zero for correlations (APA)."""
+    text = f"{value:.2f}"
+    if metric == "z":
+        text = text.replace("0.", ".", 1)
+    return text.replace("-", "\u2212")
+
+
+def format_p(p: float) -> str:
+    """APA-style p: three decimals, ``< .001`` below."""
+    if not np.isfinite(p):
+        return "$p$ = n/a"
+    return "$p$ < .001" if p < 0.001 else f"$p$ = {p:.3f}".replace("0.", ".", 1)
+
+
+def message_figure(text: str, size=(6.0, 1.2)):
+    """A small figure that says why there is no plot (k too small, no levels...)."""
+    figure, axis = plt.subplots(figsize=size)
+    axis.axis("off")
+    axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, wrap=True)
+    return figure

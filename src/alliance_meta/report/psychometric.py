@@ -1,0 +1,70 @@
+"""APA-style sentences for the psychometric meta-analysis (``psychometric.csv``).
+
+Wording: APA (2020, sec. 6.36-6.46) for numbers and intervals; Schmidt & Hunter (2015,
+ch. 3-4) for the quantities reported (mean observed r, percent of variance due to
+sampling error and artifacts, mean true correlation rho with SD_rho, confidence and
+credibility intervals).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from alliance_meta.report.formatting import apa_integer, apa_number
+
+RELIABILITY_NAMES = {"rxx": "the alliance measure", "ryy": "the outcome measure"}
+
+
+def _r(value: float) -> str:
+    return apa_number(value, 2, leading_zero=False)
+
+
+def _interval(lower: float, upper: float) -> str:
+    return f"[{_r(lower)}, {_r(upper)}]"
+
+
+def _rows(table: pd.DataFrame) -> dict:
+    return {row["method"]: row for _, row in table.iterrows()} if table is not None and len(table) else {}
+
+
+def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: float = 80) -> str:
+    """A paragraph on the rows of ``psychometric.csv`` that exist, e.g. ``A Hunter-Schmidt
+    psychometric meta-analysis of k = 120 studies (N = 9,876) gave a mean observed correlation
+    of r = .25, 95% CI [.22, .28]; ...``. Empty when there is no bare-bones row."""
+    rows = _rows(table)
+    bare = rows.get("bare_bones")
+    if bare is None or not math.isfinite(float(bare["r_bar"])):
+        return ""
+    text = (f"A Hunter\u2013Schmidt psychometric meta-analysis (Schmidt & Hunter, 2015) of "
+            f"k = {apa_integer(bare['k'])} studies (N = {apa_integer(bare['n'])}) gave a sample-size-weighted "
+            f"mean observed correlation of r\u0304 = {_r(bare['r_bar'])}, {level:g}% CI "
+            f"{_interval(bare['ci_lower'], bare['ci_upper'])}")
+    if math.isfinite(float(bare["percent_artifact_variance"])):
+        text += (f"; sampling error accounted for {apa_number(bare['percent_artifact_variance'], 1)}% of the "
+                 f"variance of the observed correlations (SD_res = {_r(bare['sd_res'])}, {cred_level:g}% "
+                 f"credibility interval {_interval(bare['cr_lower'], bare['cr_upper'])})")
+    sentences = [text + "."]
+    individual = rows.get("individual")
+    if individual is not None and math.isfinite(float(individual["rho"])):
+        corrected = str(individual["note"]).split(";")[0].removeprefix("corrected for ").strip() or "artifacts"
+        sentences.append(
+            f"Correcting each of k = {apa_integer(individual['k'])} correlations individually for {corrected}, "
+            f"the mean true correlation was \u03c1\u0304 = {_r(individual['rho'])}, {level:g}% CI "
+            f"{_interval(individual['ci_lower'], individual['ci_upper'])}, SD_\u03c1 = {_r(individual['sd_rho'])}, "
+            f"{cred_level:g}% credibility interval {_interval(individual['cr_lower'], individual['cr_upper'])}.")
+    distribution = rows.get("artifact_distribution")
+    if distribution is not None and math.isfinite(float(distribution["rho"])):
+        sentences.append(
+            f"Correcting the mean of all k = {apa_integer(distribution['k'])} correlations with artifact "
+            f"distributions of the reliabilities (interactive method) gave \u03c1\u0304 = {_r(distribution['rho'])}, "
+            f"{level:g}% CI {_interval(distribution['ci_lower'], distribution['ci_upper'])}, "
+            f"SD_\u03c1 = {_r(distribution['sd_rho'])}, {cred_level:g}% credibility interval "
+            f"{_interval(distribution['cr_lower'], distribution['cr_upper'])}; sampling error and differences in "
+            f"reliability accounted for {apa_number(distribution['percent_artifact_variance'], 1)}% of the "
+            "observed variance.")
+    if individual is None and distribution is None:
+        sentences.append("No study reported the reliability of its measures, so the correlations were not "
+                         "corrected for unreliability.")
+    return " ".join(sentences)

@@ -1,0 +1,83 @@
+"""One run per review folder, and a clean restart after a run was killed.
+
+Snakemake locks a working directory while it runs, but after SIGKILL (or a power cut) its
+lock files stay and the next run stops with "Directory cannot be locked" until the reviewer
+types ``--unlock``. :func:`claim_folder` tells the two cases apart: the run records its process
+id in ``.snakemake/alliance-meta-run.json``; a later run finds that process alive (another run
+is in progress: refused with one sentence) or gone (the lock is stale: removed, and the new run
+proceeds; ``--rerun-incomplete`` in the workflow profile redoes the interrupted jobs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+RUN_FILE = "alliance-meta-run.json"
+
+
+class RunInProgress(RuntimeError):
+    """Another run of the pipeline is working in this folder."""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine and is a Snakemake (or Python) process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    return "snakemake" in command or "python" in command
+
+
+def claim_folder(folder: str | Path = ".", pid: int | None = None) -> list[str]:
+    """Record this run in ``folder/.snakemake``; remove a killed run's stale locks. Returns notes.
+
+    Raises :class:`RunInProgress` when a live run (this machine) or a run on another machine
+    holds the folder.
+    """
+    state = Path(folder) / ".snakemake"
+    record, locks = state / RUN_FILE, state / "locks"
+    pid = os.getpid() if pid is None else pid
+    host = socket.gethostname()
+    notes = []
+    if record.exists():
+        try:
+            holder = json.loads(record.read_text())
+        except (OSError, ValueError):
+            holder = {}
+        other_pid, other_host = int(holder.get("pid", -1)), holder.get("host", host)
+        if other_pid != pid and other_pid > 0:
+            if other_host != host:
+                raise RunInProgress(
+                    f"Another run (process {other_pid} on {other_host}) is working in this folder; wait for it to "
+                    f"finish, or if it was stopped, delete {record} and run again.")
+            if _alive(other_pid):
+                raise RunInProgress(f"Another run (process {other_pid}) is working in this folder; wait for it "
+                                    "to finish or stop it, then run again.")
+            notes.append(f"the previous run (process {other_pid}) was interrupted: its locks are removed and "
+                         "unfinished jobs run again")
+            if locks.exists():
+                shutil.rmtree(locks, ignore_errors=True)
+    state.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"pid": pid, "host": host}))
+    return notes
+
+
+def release_folder(folder: str | Path = ".", pid: int | None = None) -> None:
+    """Forget this run's record (at the end of a run, successful or not)."""
+    record = Path(folder) / ".snakemake" / RUN_FILE
+    pid = os.getpid() if pid is None else pid
+    try:
+        if json.loads(record.read_text()).get("pid") == pid:
+            record.unlink()
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,62 @@
+"""Shared helpers of the reference tests: the metafor figures of tests/reference/*.json and
+the comparison with them.
+
+Test modules import these directly (``from conftest import load_reference, assert_close``):
+parametrisation needs the reference values at collection time, before fixtures exist.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+import os
+
+import numpy as np
+from hypothesis import settings
+
+#: Property tests draw the same examples on every run (a CI result does not depend on luck);
+#: ``HYPOTHESIS_PROFILE=explore pytest ...`` draws new, more examples to look for bugs.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+
+#: How R's special values reach the JSON files: jsonlite writes NA as null (na = "null")
+#: or, with na = "string", NA, NaN and +-Inf as strings.
+R_SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
+
+
+@functools.cache
+def load_reference(name: str) -> dict:
+    """``tests/reference/<name>.json`` (written by ``<name>.R``), parsed once per session.
+
+    The same object is shared by every caller: read it, never modify it.
+    """
+    return json.loads((REFERENCE_DIR / f"{name}.json").read_text())
+
+
+def reference_number(value) -> float:
+    """One reference figure as a float: None and R's NA/NaN become NaN, "Inf"/"-Inf" +-inf."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str) and value in R_SPECIAL:
+        return R_SPECIAL[value]
+    return float(value)
+
+
+def reference_array(values) -> np.ndarray:
+    """Reference figures (a number, list or Series) as a float array of at least one dimension."""
+    return np.array([reference_number(value) for value in np.atleast_1d(values)], float)
+
+
+def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-12, err_msg: str = "") -> None:
+    """``np.testing.assert_allclose(actual, expected, rtol, atol)`` with the reference
+    side read by :func:`reference_array`: NaN must be NaN on both sides (NaN positions agree),
+    +-inf must match exactly, shapes must agree.
+    """
+    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, float)), reference_array(expected),
+                               rtol=rtol, atol=atol, err_msg=err_msg)

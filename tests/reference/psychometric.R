@@ -1,0 +1,202 @@
+# Reference values for alliance_meta.analyses.psychometric from psychmeta (Dahlke & Wiernik 2019).
+#
+# psychmeta is not packaged by Debian: it was installed from its source repository
+# (github.com/psychmeta/psychmeta, version 2.7.0) with `R CMD INSTALL --no-docs <folder>`
+# after the Debian packages r-cran-metafor, r-cran-dplyr, r-cran-tidyr, r-cran-tibble,
+# r-cran-purrr, r-cran-rlang, r-cran-progress, r-cran-ggplot2, r-cran-boot, r-cran-curl.
+# Run from the repository root:  Rscript tests/reference/psychometric.R
+# It writes tests/reference/psychometric.json: the data sets (so the tests need no R) and,
+# for each case, psychmeta's meta-analysis table translated to psychometric.csv's columns.
+#
+# Data sets (real, shipped with psychmeta):
+#   data_r_gonzalezmule_2014: Gonzalez-Mule, Mount & Oh (2014, J Appl Psychol 99(6)),
+#     general mental ability and citizenship behaviour, 43 samples with rxx, ryy and ux
+#     (the worked example of Schmidt & Hunter 2015, ch. 3-4, as used in psychmeta's examples);
+#   data_r_roth_2015: Roth et al. (2015, Intelligence 53), intelligence and school grades,
+#     240 samples, rxx on 161 and ux on 61 of them (sporadic artifacts), no ryy;
+#   data_r_mcleod_2007: McLeod, Weisz & Wood (2007, Clin Psychol Rev 27), parenting and
+#     childhood depression, 45 samples without artifacts.
+suppressPackageStartupMessages({
+  library(psychmeta)
+  library(jsonlite)
+})
+options(psychmeta.show_progress = FALSE)
+stopifnot(packageVersion("psychmeta") >= "2.6.0")
+
+columns <- c("k", "n", "r_bar", "var_r", "var_e", "var_res", "sd_res", "rho", "var_rho", "sd_rho", "se",
+             "ci_lower", "ci_upper", "cr_lower", "cr_upper", "percent_artifact_variance")
+
+# psychmeta's tables in psychometric.csv's columns (percentages from psychmeta's heterogeneity()).
+translate <- function(table, method, percent) {
+  t <- as.list(as.data.frame(table))
+  ci <- grep("^CI_", names(t), value = TRUE)
+  cr <- grep("^CR_", names(t), value = TRUE)
+  if (method == "bare_bones") {
+    out <- list(t$k, t$N, t$mean_r, t$var_r, t$var_e, t$var_res, t$sd_res, t$mean_r, t$var_res, t$sd_res,
+                t$se_r, t[[ci[1]]], t[[ci[2]]], t[[cr[1]]], t[[cr[2]]], percent)
+  } else {
+    out <- list(t$k, t$N, t$mean_r, t$var_r, t$var_e, t$var_res, t$sd_res, t$mean_rho, t$var_rho, t$sd_rho,
+                t$se_r_c, t[[ci[1]]], t[[ci[2]]], t[[cr[1]]], t[[cr[2]]], percent)
+  }
+  setNames(lapply(out, as.numeric), columns)
+}
+
+percent_total <- function(ma, method) {
+  h <- heterogeneity(ma)$heterogeneity[[1]]
+  part <- switch(method, bare_bones = h$barebones, individual = h$individual_correction$true_score,
+                 artifact_distribution = h$artifact_distribution$true_score)
+  as.numeric(part$percent_var_accounted["total"])
+}
+
+cases <- list()
+add_case <- function(name, data, method, options, ma, rows = "all", description = "", table = NULL) {
+  if (is.null(table)) {
+    table <- switch(method, bare_bones = ma$meta_tables[[1]]$barebones,
+                    individual = ma$meta_tables[[1]]$individual_correction$true_score,
+                    artifact_distribution = ma$meta_tables[[1]]$artifact_distribution$true_score)
+  }
+  cases[[length(cases) + 1]] <<- list(name = name, data = data, method = method, rows = rows,
+                                      options = options, description = description,
+                                      expected = translate(table, method, percent_total(ma, method)))
+}
+
+# ---------------------------------------------------------------------------------------------
+# Gonzalez-Mule et al. (2014): every artifact on every row
+# ---------------------------------------------------------------------------------------------
+gm <- as.data.frame(data_r_gonzalezmule_2014)
+gm_data <- list(r = gm$rxyi, n = gm$n, rxx = gm$rxxi, ryy = gm$ryyi, ux = gm$ux,
+                rating_source = gm$`Rating source`, sample = gm$Study)
+
+ma <- ma_r_bb(r = rxyi, n = n, data = gm)
+add_case("gm_bb_default", "gonzalezmule_2014", "bare_bones", list(), ma,
+         description = "ma_r_bb with psychmeta's defaults")
+ma <- ma_r_bb(r = rxyi, n = n, correct_bias = FALSE, conf_method = "norm", cred_method = "norm", data = gm)
+add_case("gm_bb_textbook", "gonzalezmule_2014", "bare_bones",
+         list(correct_bias = FALSE, intervals = "normal"), ma,
+         description = "psychmeta's example replicating the text: correct_bias = FALSE, normal intervals")
+ma <- ma_r_bb(r = rxyi, n = n, hs_override = TRUE, data = gm)
+add_case("gm_bb_hs", "gonzalezmule_2014", "bare_bones", list(hunter_schmidt = TRUE), ma,
+         description = "hs_override = TRUE")
+
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, correct_rr_x = FALSE, correct_rr_y = FALSE, data = gm)
+add_case("gm_ic_meas", "gonzalezmule_2014", "individual", list(correction_method = "meas"), ma,
+         description = "unreliability in x and y")
+gm_ic_meas <- ma
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux, indirect_rr_x = TRUE, correct_rr_y = FALSE,
+              data = gm)
+add_case("gm_ic_uvirr", "gonzalezmule_2014", "individual", list(correction_method = "uvirr"), ma,
+         description = "Case IV: indirect range restriction in x")
+gm_ic_uvirr <- ma
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux, indirect_rr_x = FALSE, correct_rr_y = FALSE,
+              data = gm)
+add_case("gm_ic_uvdrr", "gonzalezmule_2014", "individual", list(correction_method = "uvdrr"), ma,
+         description = "Case II: direct range restriction in x")
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux, indirect_rr_x = TRUE, correct_rr_y = FALSE,
+              hs_override = TRUE, data = gm)
+add_case("gm_ic_uvirr_hs", "gonzalezmule_2014", "individual",
+         list(correction_method = "uvirr", hunter_schmidt = TRUE), ma,
+         description = "Case IV with hs_override = TRUE (psychmeta's published example)")
+
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi,
+           correct_rr_x = FALSE, correct_rr_y = FALSE, data = gm)
+add_case("gm_ad_meas", "gonzalezmule_2014", "artifact_distribution", list(), ma,
+         description = "interactive artifact distributions of rxx and ryy")
+gm_ad <- ma
+ad_summary <- function(ad) {
+  s <- attributes(ad)$summary
+  list(k = s["qxi_irr", "k"], n = s["qxi_irr", "N"], mean_q = s["qxi_irr", "mean"], sd_q = s["qxi_irr", "sd"],
+       sd_e_q = s["qxi_irr", "sd_e"], sd_res_q = s["qxi_irr", "sd_res"], mean_reliability = s["rxxi_irr", "mean"],
+       sd_reliability = s["rxxi_irr", "sd"])
+}
+gm_distributions <- list(rxx = ad_summary(gm_ad$ad[[1]]$ad$ad_x), ryy = ad_summary(gm_ad$ad[[1]]$ad$ad_y))
+
+# Per-study individual corrections (Case IV): the forest plot's values.
+escalc <- gm_ic_uvirr$escalc[[1]]$individual_correction$true_score
+gm_studies <- list(rho = escalc$yi, var_e_c = escalc$vi, weight = escalc$weight, A = escalc$A, a = escalc$a)
+
+# Moderator (rating source): each level separately; artifact distributions from all rows.
+moderator_cases <- list()
+add_moderator_cases <- function(ma, method, options) {
+  tables <- ma$meta_tables
+  for (i in seq_len(nrow(ma))) {
+    if (ma$analysis_type[i] != "Simple Moderator") next
+    table <- switch(method, bare_bones = tables[[i]]$barebones,
+                    individual = tables[[i]]$individual_correction$true_score,
+                    artifact_distribution = tables[[i]]$artifact_distribution$true_score)
+    level <- as.character(ma$`Rating source`[i])
+    expected <- translate(table, method, NA)
+    expected$percent_artifact_variance <- NULL
+    moderator_cases[[length(moderator_cases) + 1]] <<- list(
+      data = "gonzalezmule_2014", moderator = "rating_source", level = level, method = method,
+      options = options, expected = expected)
+  }
+}
+ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, correct_rr_x = FALSE,
+           correct_rr_y = FALSE, moderators = "Rating source", data = gm)
+add_moderator_cases(ma, "bare_bones", list())
+add_moderator_cases(ma, "individual", list(correction_method = "meas"))
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, correct_rr_x = FALSE,
+           correct_rr_y = FALSE, moderators = "Rating source", data = gm)
+add_moderator_cases(ma, "artifact_distribution", list())
+
+# ---------------------------------------------------------------------------------------------
+# Roth et al. (2015): sporadic artifacts (rxx on 161 of 240 samples, ux on 61), no ryy
+# ---------------------------------------------------------------------------------------------
+roth <- as.data.frame(data_r_roth_2015)
+roth_data <- list(r = roth$rxyi, n = roth$n, rxx = roth$rxxi, ux = roth$ux, sample = roth$`Author (year)`)
+has_rxx <- !is.na(roth$rxxi)
+
+ma <- ma_r_bb(r = rxyi, n = n, data = roth)
+add_case("roth_bb", "roth_2015", "bare_bones", list(), ma)
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE, data = roth[has_rxx, ])
+add_case("roth_ic_drop", "roth_2015", "individual", list(correction_method = "meas"), ma, rows = "rxx",
+         description = "the 161 samples that report rxx")
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
+              impute_method = "wt_mean_full", data = roth)
+add_case("roth_ic_mean", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "mean"),
+         ma, description = "missing rxx imputed by the n-weighted mean (impute_method = wt_mean_full)")
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
+              impute_method = "replace_unity", data = roth)
+add_case("roth_ic_unity", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "unity"),
+         ma, description = "missing rxx set to 1 (impute_method = replace_unity)")
+roth_u <- roth[has_rxx, ]
+roth_u$ux[is.na(roth_u$ux)] <- 1  # alliance_meta: a row without ux is unrestricted
+ma <- ma_r_ic(rxyi = rxyi, n = n, rxx = rxxi, ux = ux, indirect_rr_x = TRUE, correct_rr_y = FALSE, data = roth_u)
+add_case("roth_ic_drop_uvirr", "roth_2015", "individual", list(correction_method = "uvirr"), ma, rows = "rxx",
+         description = "Case IV on the samples with rxx; ux missing = 1")
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE,
+           correct_rr_y = FALSE, data = roth)
+add_case("roth_ad_meas", "roth_2015", "artifact_distribution", list(), ma,
+         description = "interactive artifact distribution of the 161 rxx values, applied to all 240 samples")
+roth_distributions <- list(rxx = ad_summary(ma$ad[[1]]$ad$ad_x))
+
+# Samples of one publication treated as dependent: averaged within `Author (year)`
+# (collapse_method = "average"), r and artifacts weighted by n, n = sum(n^2) / sum(n).
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE,
+           correct_rr_y = FALSE, sample_id = `Author (year)`, collapse_method = "average", data = roth)
+add_case("roth_collapsed_bb", "roth_2015", "bare_bones", list(), ma, rows = "collapse",
+         description = "collapsed within Author (year)")
+add_case("roth_collapsed_ad", "roth_2015", "artifact_distribution", list(), ma, rows = "collapse",
+         description = "collapsed within Author (year)")
+
+# ---------------------------------------------------------------------------------------------
+# McLeod et al. (2007): no artifacts (bare-bones only)
+# ---------------------------------------------------------------------------------------------
+mcleod <- as.data.frame(data_r_mcleod_2007)
+mcleod_data <- list(r = mcleod$r, n = mcleod$N)
+ma <- ma_r_bb(r = r, n = N, data = mcleod)
+add_case("mcleod_bb", "mcleod_2007", "bare_bones", list(), ma)
+ma <- ma_r_bb(r = r, n = N, hs_override = TRUE, data = mcleod)
+add_case("mcleod_bb_hs", "mcleod_2007", "bare_bones", list(hunter_schmidt = TRUE), ma)
+
+out <- list(
+  source = paste0("psychmeta ", packageVersion("psychmeta"), " (", R.version.string, "); ",
+                  "tests/reference/psychometric.R"),
+  datasets = list(gonzalezmule_2014 = gm_data, roth_2015 = roth_data, mcleod_2007 = mcleod_data),
+  cases = cases,
+  moderator_cases = moderator_cases,
+  distributions = list(gonzalezmule_2014 = gm_distributions, roth_2015 = roth_distributions),
+  studies = list(gonzalezmule_2014_uvirr = gm_studies)
+)
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), "tests/reference/psychometric.json")
+cat("wrote tests/reference/psychometric.json:", length(cases), "cases,", length(moderator_cases), "moderator cases\n")

@@ -1,0 +1,197 @@
+"""Double coding: kappa, AC1 and ICC(2,1) against R (irr, irrCAC; tests/reference/agreement.json),
+and the comparison of two coders' sheets."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.analyses.agreement import (
+    AGREEMENT_COLUMNS, DISAGREEMENT_COLUMNS, WHOLE_ROW, cohen_kappa, compare_coders, gwet_ac1, icc_agreement,
+)
+from alliance_meta.inputs.sheet import read_sheet
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = json.loads((ROOT / "tests" / "reference" / "agreement.json").read_text())
+FIRST, SECOND = ROOT / "data" / "raw" / "studies.csv", ROOT / "data" / "raw" / "studies_coder2.csv"
+RTOL = 1e-9
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["kappa"]))
+def test_cohen_kappa_matches_irr_kappa2(name):
+    case = REFERENCE["kappa"][name]
+    assert cohen_kappa(case["first"], case["second"]) == pytest.approx(case["kappa"], rel=RTOL)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["ac1"]))
+def test_gwet_ac1_matches_irrcac(name):
+    case = REFERENCE["ac1"][name]
+    ratings = np.column_stack(list(case["ratings"].values()))
+    assert gwet_ac1(ratings, case["categories"]) == pytest.approx(case["ac1"], rel=RTOL)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["icc"]))
+def test_icc_agreement_matches_irr_icc(name):
+    case = REFERENCE["icc"][name]
+    value = icc_agreement(np.column_stack(list(case["ratings"].values())))
+    assert value == pytest.approx(case["icc"], rel=RTOL)
+    if "published" in case:  # Shrout & Fleiss (1979): ICC(2,1) = .29
+        assert round(value, 2) == case["published"]
+
+
+def test_ac1_counts_unused_categories_and_differs_from_kappa_under_skew():
+    """With all units in one category kappa is undefined and AC1 is 1 (Gwet 2008's paradox);
+    q counts the possible categories: AC1 over 5 diagnoses differs from AC1 over the 3 used."""
+    assert math.isnan(cohen_kappa(["yes"] * 5, ["yes"] * 5))
+    assert gwet_ac1(np.array([["yes", "yes"]] * 5), ["yes", "no"]) == 1.0
+    case = REFERENCE["ac1"]["diagnoses_1_2_all_categories"]
+    ratings = np.column_stack(list(case["ratings"].values()))
+    assert gwet_ac1(ratings, case["categories"] + ["6. Something else"]) != pytest.approx(case["ac1"], rel=1e-3)
+    with pytest.raises(ValueError, match="outside the categories"):
+        gwet_ac1(ratings, case["categories"][:2])
+
+
+def test_icc_needs_two_units_and_complete_ratings():
+    assert math.isnan(icc_agreement([[1.0, 2.0]]))
+    with pytest.raises(ValueError, match="complete"):
+        icc_agreement([[1.0, np.nan], [2.0, 3.0]])
+    with pytest.raises(ValueError, match="two raters"):
+        icc_agreement([1.0, 2.0])
+
+
+def test_demo_coders_agree_with_r_on_the_same_columns():
+    result = compare_coders(read_sheet(FIRST), read_sheet(SECOND))
+    demo = REFERENCE["demo"]
+    assert result.n_matched == demo["n_matched"]
+    table = result.agreement.set_index("column")
+    for column, expected in demo["columns"].items():
+        row = table.loc[column]
+        assert row["kind"] == expected["kind"] and row["n_compared"] == expected["n_compared"]
+        assert row["percent_agreement"] == pytest.approx(expected["percent_agreement"], rel=RTOL)
+        for coefficient in ("kappa", "ac1", "icc", "n_one_coder"):
+            if coefficient in expected:
+                assert row[coefficient] == pytest.approx(expected[coefficient], rel=RTOL), (column, coefficient)
+    assert list(result.agreement.columns) == list(AGREEMENT_COLUMNS)
+    assert list(result.disagreements.columns) == list(DISAGREEMENT_COLUMNS)
+    assert {"yi", "vi"} <= set(table.index) and table.loc["yi", "kind"] == "numeric"
+
+
+def test_second_coder_sheet_is_reproduced_by_its_generator():
+    sys.path.insert(0, str(FIRST.parent))
+    try:
+        import make_second_coder
+    finally:
+        sys.path.pop(0)
+    with open(FIRST, newline="", encoding="utf-8") as handle:
+        first = list(csv.DictReader(handle))
+    with open(SECOND, newline="", encoding="utf-8") as handle:
+        assert list(csv.DictReader(handle)) == make_second_coder.make_second_coder(first)
+
+
+def sheet(rows: list[dict]) -> pd.DataFrame:
+    """A sheet as read_sheet returns it: text cells and the spreadsheet row."""
+    frame = pd.DataFrame(rows).astype(object).where(lambda f: f.notna(), None)
+    frame = frame.map(lambda v: None if v is None else str(v))
+    frame.insert(0, "sheet_row", np.arange(2, 2 + len(frame)))
+    return frame
+
+
+CODER1 = [
+    {"study_id": "A", "es_id": "A-1", "r": "0.30", "n": "50", "rater": "patient", "setting": "outpatient"},
+    {"study_id": "A", "es_id": "A-2", "r": "0.20", "n": "50", "rater": "therapist", "setting": "outpatient"},
+    {"study_id": "B", "es_id": "B-1", "r": "0.25", "n": "80", "rater": "patient", "setting": "inpatient"},
+    {"study_id": "C", "es_id": "C-1", "t": "2.5", "df": "60", "rater": "observer", "setting": "inpatient"},
+    {"study_id": "D", "es_id": "D-1", "r": "0.10", "n": "40", "rater": "patient", "setting": "inpatient"},
+]
+CODER2 = [
+    {"study_id": "B", "es_id": "B-1", "r": "0.25", "n": "80", "rater": "Client", "setting": "inpatient"},  # synonym
+    {"study_id": "A", "es_id": "A-1", "r": "0.3", "n": "50", "rater": "patient", "setting": "outpatient"},  # 0.3 = 0.30
+    {"study_id": "A", "es_id": "A-2", "r": "-0.20", "n": "50", "rater": "observer", "setting": "outpatient"},
+    {"study_id": "C", "es_id": "C-1", "r": "0.31", "n": "62", "rater": "observer", "setting": "inpatient"},
+    {"study_id": "E", "es_id": "E-1", "r": "0.40", "n": "30", "rater": "patient", "setting": "inpatient"},
+]
+
+
+def test_rows_are_matched_on_keys_and_every_disagreement_listed():
+    result = compare_coders(sheet(CODER1), sheet(CODER2))
+    assert result.n_matched == 4
+    assert result.unmatched[["study_id", "es_id", "coder", "sheet_row"]].values.tolist() == [
+        ["D", "D-1", "coder1", 6], ["E", "E-1", "coder2", 6]]
+    listed = result.disagreements
+    whole = listed[listed["column"] == WHOLE_ROW]
+    assert whole[["es_id", "coder1", "coder2"]].values.tolist() == [["D-1", "present", "absent"],
+                                                                    ["E-1", "absent", "present"]]
+    assert whole["yi_coder1"].iloc[0] == pytest.approx(math.atanh(0.10)) and math.isnan(whole["yi_coder2"].iloc[0])
+    cells = listed[listed["column"] != WHOLE_ROW].set_index(["es_id", "column"])
+    assert sorted(cells.index) == sorted([("A-2", "r"), ("A-2", "rater"), ("A-2", "yi"), ("C-1", "r"), ("C-1", "n"),
+                                          ("C-1", "t"), ("C-1", "df"), ("C-1", "yi")])  # n = df + 2: same vi
+    assert cells.loc[("A-2", "r"), ["coder1", "coder2"]].tolist() == ["0.2", "-0.2"]
+    assert cells.loc[("A-2", "r"), ["sheet_row_coder1", "sheet_row_coder2"]].tolist() == [3, 4]
+    assert cells.loc[("A-2", "r"), ["yi_coder1", "yi_coder2"]].tolist() == pytest.approx(
+        [math.atanh(0.2), math.atanh(-0.2)])
+    assert math.isnan(cells.loc[("A-2", "rater"), "yi_coder1"])  # not an effect-size input
+    assert cells.loc[("C-1", "t"), ["coder1", "coder2"]].tolist() == ["2.5", ""]
+    r_t = 2.5 / math.sqrt(2.5**2 + 60)
+    assert cells.loc[("C-1", "yi"), ["yi_coder1", "yi_coder2"]].tolist() == pytest.approx(
+        [math.atanh(r_t), math.atanh(0.31)])
+
+    table = result.agreement.set_index("column")
+    assert table.loc["r", ["n_compared", "n_one_coder"]].tolist() == [3, 1]
+    assert table.loc["r", "percent_agreement"] == pytest.approx(200 / 3)
+    assert table.loc["rater", ["n_compared", "percent_agreement"]].tolist() == [4, 75.0]  # Client = patient
+    assert table.loc["rater", "kappa"] == pytest.approx(cohen_kappa(["patient", "therapist", "patient", "observer"],
+                                                                    ["patient", "observer", "patient", "observer"]))
+    assert table.loc["rater", "ac1"] == pytest.approx(gwet_ac1(
+        [["patient", "patient"], ["therapist", "observer"], ["patient", "patient"], ["observer", "observer"]],
+        ["patient", "therapist", "observer"]))
+    assert table.loc["setting", "kind"] == "categorical" and table.loc["setting", "percent_agreement"] == 100
+    assert table.loc["yi", "n_compared"] == 4 and table.loc["yi", "percent_agreement"] == 50.0
+    assert list(table.index[:3]) == ["family", "r", "n"]  # codebook order, free columns and yi, vi last
+    assert list(table.index[-3:]) == ["setting", "yi", "vi"]
+
+
+def test_a_free_column_of_numbers_is_numeric():
+    one = sheet([{**row, "mean_age": "30"} for row in CODER1])
+    two = sheet([{**row, "mean_age": "30.0"} for row in CODER2])
+    table = compare_coders(one, two).agreement.set_index("column")
+    assert table.loc["mean_age", "kind"] == "numeric" and table.loc["mean_age", "percent_agreement"] == 100
+
+
+def test_invalid_or_ambiguous_sheets_are_refused_with_the_reason():
+    bad = sheet([{**CODER2[0], "r": "0,25"}])
+    with pytest.raises(ValueError, match=r"second coder's sheet does not pass[\s\S]*row 2, column r"):
+        compare_coders(sheet(CODER1), bad)
+    twice = sheet([CODER1[0], CODER1[0]])
+    with pytest.raises(ValueError, match="same study_id and es_id .sheet rows 2, 3"):
+        compare_coders(twice, sheet(CODER2))
+
+
+def test_rows_without_es_id_are_matched_by_their_position_in_the_study():
+    one = sheet([{k: v for k, v in row.items() if k != "es_id"} for row in CODER1[:2]])
+    two = sheet([{k: v for k, v in row.items() if k != "es_id"} for row in CODER2[1:3]])
+    result = compare_coders(one, two)
+    assert result.n_matched == 2 and result.unmatched.empty
+    assert set(result.disagreements["es_id"]) == {"A-2"}
+
+
+def test_report_has_a_double_coding_section():
+    from alliance_meta.report import render_report
+    from alliance_meta.report.html import coding_section
+
+    result = compare_coders(sheet(CODER1), sheet(CODER2))
+    section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv")
+    assert "on 4 effect sizes coded by both: 8 cells were coded differently and 2 rows" in section.paragraph
+    html = render_report(sheet=pd.DataFrame({"study_id": ["A"]}), effect_sizes=pd.DataFrame(
+        {"study_id": ["A"], "family": ["outcome"], "yi": [0.1], "vi": [0.01]}), families={}, config={}, methods="",
+        provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
+                    "config_yaml": ""}, coding=section)
+    assert 'id="double-coding"' in html and 'href="#double-coding"' in html
+    assert 'id="table-agreement"' in html and 'id="table-disagreements"' in html
+    assert "data/raw/coder2.csv" in html

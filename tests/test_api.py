@@ -1,0 +1,180 @@
+"""The public API: am.fit for both model types, one interface, analyses that take a fit.
+
+Numbers are checked against the committed metafor references (pooling.json: rma.uni on
+dat.molloy2014; multilevel.json: rma.mv on dat.assink2016), not against the library itself.
+"""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance_meta as am
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+def _number(value):
+    return math.nan if value == "NA" else float(value)
+
+
+@pytest.fixture(scope="module")
+def molloy():
+    data = json.loads((REFERENCE / "pooling.json").read_text())["datasets"]
+    case = next(d for d in data if d["name"] == "molloy2014")
+    yi = np.array([float(v) for v in case["yi"]])
+    vi = np.array([float(v) for v in case["vi"]])
+    return yi, vi, {(f["method"], f["test"]): f for f in case["fits"]}
+
+
+@pytest.fixture(scope="module")
+def assink():
+    cases = json.loads((REFERENCE / "multilevel.json").read_text())["cases"]
+    case = next(c for c in cases if c["name"] == "assink_reml")
+    frame = pd.DataFrame({"study_id": [str(s) for s in case["data"]["study"]], "yi": case["data"]["yi"],
+                          "vi": case["data"]["vi"]})
+    return frame, case
+
+
+@pytest.mark.parametrize("method,test", [("REML", "z"), ("DL", "knha"), ("PM", "z"), ("common", "z")])
+def test_univariate_fit_matches_rma_uni(molloy, method, test):
+    yi, vi, fits = molloy
+    reference = fits[("EE" if method == "common" else method, test)]
+    fit = am.fit(yi, vi, method=method, test=test, metric="z")
+    assert isinstance(fit, am.UnivariateFit) and fit.k == yi.size
+    for name, value in (("estimate", fit.estimate), ("se", fit.se), ("pvalue", fit.pvalue), ("tau2", fit.tau2),
+                        ("i2", fit.i2)):
+        key = {"pvalue": "p"}.get(name, name)
+        assert value == pytest.approx(_number(reference[key]), rel=1e-6, abs=1e-12), name
+    assert fit.conf_int() == pytest.approx((reference["ci_lower"], reference["ci_upper"]), rel=1e-6)
+    prediction = fit.predict()
+    assert (prediction.pi_lower, prediction.pi_upper) == pytest.approx(
+        (reference["pi_lower"], reference["pi_upper"]), rel=1e-6)
+    back = fit.predict(transform="r")
+    assert back.estimate == pytest.approx(math.tanh(reference["estimate"]), rel=1e-6)
+    row = fit.to_frame()
+    assert list(row.columns[:17]) == ["method", "test", "k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower",
+                                      "pi_upper", "tau2", "tau2_ci_lower", "tau2_ci_upper", "i2", "h2", "q", "q_df",
+                                      "q_p"]
+    assert row["r"].iloc[0] == pytest.approx(math.tanh(reference["estimate"]), rel=1e-6)
+
+
+def test_conf_int_at_another_level_uses_the_tests_critical_value(molloy):
+    yi, vi, _ = molloy
+    fit = am.fit(yi, vi, test="knha")
+    lower, upper = fit.conf_int(level=90)
+    from scipy import stats
+
+    half = stats.t.isf(0.05, yi.size - 1) * fit.se
+    assert (lower, upper) == pytest.approx((fit.estimate - half, fit.estimate + half), rel=1e-12)
+    assert fit.conf_int(90)[1] - fit.conf_int(90)[0] < fit.conf_int()[1] - fit.conf_int()[0]
+
+
+def test_frame_input_aggregates_dependent_rows_like_the_pipeline(molloy):
+    yi, vi, fits = molloy
+    frame = pd.DataFrame({"yi": yi, "vi": vi})
+    assert am.fit(frame).estimate == pytest.approx(fits[("REML", "z")]["estimate"], rel=1e-6)
+    dependent = pd.DataFrame({"study_id": ["a", "a", "b", "c", "c", "d"], "yi": [.1, .3, .2, .5, .4, .0],
+                              "vi": [.01, .02, .015, .03, .02, .01]})
+    fit = am.fit(dependent, rho=0.5)
+    assert fit.k == 4 and list(fit.data["study_id"]) == ["a", "b", "c", "d"]
+    # GLS composite of study a under compound symmetry (aggregate.escalc): weights 1'V^-1
+    v = np.array([[.01, .5 * math.sqrt(.01 * .02)], [.5 * math.sqrt(.01 * .02), .02]])
+    weights = np.linalg.solve(v, np.ones(2))
+    assert fit.data["yi"].iloc[0] == pytest.approx(weights @ np.array([.1, .3]) / weights.sum(), rel=1e-12)
+
+
+def test_multilevel_fit_matches_rma_mv(assink):
+    frame, case = assink
+    fit = am.fit(frame, method="REML", dependence="multilevel", rho=0.0)
+    assert isinstance(fit, am.MultilevelFit)
+    assert fit.k == case["k"] and fit.n_studies == case["n_studies"]
+    assert fit.estimate == pytest.approx(case["beta"], rel=1e-6)
+    assert fit.se == pytest.approx(case["se"], rel=1e-6)
+    assert fit.pvalue == pytest.approx(case["pval"], rel=1e-6)
+    assert fit.sigma2 == pytest.approx(tuple(case["sigma2"]), rel=1e-6)
+    assert fit.tau2 == pytest.approx(sum(case["sigma2"]), rel=1e-6)
+    assert fit.i2 == pytest.approx(case["i2"]["total"], rel=1e-6)
+    assert fit.conf_int() == pytest.approx((case["ci_lower"], case["ci_upper"]), rel=1e-6)
+    prediction = fit.predict()
+    assert (prediction.pi_lower, prediction.pi_upper) == pytest.approx(tuple(case["pi"]), rel=1e-6)
+    robust = fit.with_test("cr2")
+    assert robust.se == pytest.approx(case["robust"]["se"], rel=1e-6)
+    assert robust.df == pytest.approx(case["robust"]["df"], rel=1e-6)
+    row = fit.to_frame()
+    assert row["sigma2_between"].iloc[0] == pytest.approx(case["sigma2"][0], rel=1e-6)
+    with pytest.raises(am.NotApplicable, match="three-level"):
+        fit.tau2_conf_int()
+
+
+def test_summary_and_repr_are_short_and_readable(molloy, assink):
+    yi, vi, _ = molloy
+    univariate = am.fit(yi, vi, metric="z")
+    text = univariate.summary()
+    assert "Random-effects model (k = 16; tau^2 estimator: REML)" in text and "Model Results" in text
+    assert "r = " in text
+    assert repr(univariate).startswith("<UnivariateFit REML/z: k = 16") and "\n" not in repr(univariate)
+    multilevel = am.fit(assink[0], dependence="multilevel", rho=0.0)
+    assert "sigma^2.1" in multilevel.summary() and "17" in multilevel.summary()
+    assert repr(multilevel).startswith("<MultilevelFit REML/z: k = 100")
+
+
+def test_bad_arguments_say_what_is_wrong(molloy):
+    yi, vi, _ = molloy
+    with pytest.raises(ValueError, match="REML or ML"):
+        am.fit(pd.DataFrame({"yi": yi, "vi": vi}), method="DL", dependence="multilevel")
+    with pytest.raises(ValueError, match="dependence"):
+        am.fit(yi, vi, dependence="three-level")
+    with pytest.raises(TypeError, match="vi"):
+        am.fit(yi)
+    with pytest.raises(ValueError, match="metric"):
+        am.fit(yi, vi).predict(transform="r")
+
+
+def test_analyses_take_either_fit_and_return_tables(molloy, assink):
+    yi, vi, _ = molloy
+    univariate = am.fit(yi, vi, metric="z")
+    loo = am.leave_one_out(univariate)
+    assert len(loo.to_frame()) == 16 and {"study_id", "estimate", "tau2"} <= set(loo.to_frame().columns)
+    assert len(am.influence(univariate).to_frame()) == 16
+    assert len(am.cumulative(univariate).to_frame()) == 16
+    bias = am.publication_bias(univariate).to_frame()
+    assert {"egger", "rank", "trim_and_fill"} <= set(bias["test"])
+    three = am.fit(assink[0], dependence="multilevel", rho=0.0, metric="smd")
+    assert len(am.leave_one_out(three).to_frame()) == 17  # whole studies deleted
+    bias = am.publication_bias(three)
+    assert "egger_multilevel" in set(bias.to_frame()["test"]) and len(bias.studies) == 17
+
+
+def test_moderators_and_meta_regression_take_a_fit():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"study_id": np.repeat([f"s{i}" for i in range(12)], 2),
+                          "rater": np.tile(["patient", "observer"], 12),
+                          "year": np.repeat(np.arange(2000, 2012), 2).astype(float)})
+    frame["yi"] = 0.3 + 0.1 * (frame["rater"] == "observer") + rng.normal(0, 0.1, len(frame))
+    frame["vi"] = rng.uniform(0.01, 0.03, len(frame))
+    fit = am.fit(frame, metric="z")
+    result = am.moderators(fit, "rater", permutations=0)
+    assert result.to_frame()["k"].iloc[0] == 24 and len(result.subgroups) == 2
+    regression = am.meta_regression(fit, "~ rater + year", continuous=("year",), permutations=0).to_frame()
+    assert set(regression["term"]) >= {"year"}
+    three = am.fit(frame, dependence="multilevel", metric="z")
+    assert "multilevel_qm" in am.moderators(three, "rater", permutations=0).to_frame()
+
+
+def test_plot_forest_writes_the_file(molloy, tmp_path):
+    yi, vi, _ = molloy
+    path = tmp_path / "forest.png"
+    am.fit(yi, vi, metric="z").plot_forest(path)
+    assert path.stat().st_size > 10_000
+
+
+def test_import_stays_light():
+    code = "import sys, alliance_meta as am; am.fit([.1, .2, .3], [.01, .02, .01]); print('pymc' in sys.modules, 'snakemake' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

@@ -1,0 +1,136 @@
+"""Location-scale tables, model comparisons and predictions of a family, and their workflow rules.
+
+The numbers of the models are checked against metafor in test_location_scale_reference.py and
+test_model_comparison_reference.py; here: which rows enter (aggregated as the moderator
+analyses aggregate them, so k matches moderators.csv), how models that cannot be fitted are
+reported, and that the rules write the tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.analyses import location_scale as ls_analysis
+from alliance_meta.analyses import model_comparison, moderators
+from alliance_meta.models import location_scale, metareg
+
+from test_workflow import snakemake, tiny_sheet  # noqa: F401  (the review_folder fixture is redefined below)
+
+
+def effect_sizes(seed: int = 3, studies: int = 40) -> pd.DataFrame:
+    """Two effect sizes in some studies (dependent rows), rater-dependent heterogeneity."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for study in range(studies):
+        n_rows = 2 if study % 4 == 0 else 1
+        for j in range(n_rows):
+            rater = ["patient", "observer", "therapist"][(study + j) % 3]
+            vi = 1 / rng.integers(40, 300)
+            tau = 0.25 if rater == "observer" else 0.08
+            rows.append({"study_id": f"s{study:02d}", "rater": rater, "modality": ["CBT", "PDT"][study % 2],
+                         "year": 1990 + study % 25, "yi": 0.3 + rng.normal(0, tau) + rng.normal(0, np.sqrt(vi)),
+                         "vi": vi})
+    return pd.DataFrame(rows)
+
+
+def test_rows_are_aggregated_as_in_the_moderator_analyses():
+    data = effect_sizes()
+    table, per_level = ls_analysis.location_scale_tables(data, ["rater"])
+    expected_k = moderators.analyse_moderator(data, "rater", "z", permutations=0).summary()["k"]
+    assert set(table["k"]) == {expected_k} and expected_k > data["study_id"].nunique()
+    assert list(table.part) == ["location"] * 3 + ["scale"] * 3
+    assert list(per_level.level) == ["observer", "patient", "therapist"]
+    observer = per_level.set_index("level").loc["observer", "tau2"]
+    assert observer > per_level.set_index("level").loc["patient", "tau2"]  # the simulated difference is found
+    aggregated, _ = moderators.aggregate_within(data, ("rater",))
+    direct = location_scale.location_scale_table(aggregated, "rater")
+    np.testing.assert_allclose(table.estimate, direct.estimate, rtol=1e-12)
+
+
+def test_separate_location_and_scale_formulas_and_unfittable_models():
+    data = effect_sizes()
+    entry = {"location": "modality + rater", "scale": "rater"}
+    assert ls_analysis.model_spec(entry) == ("modality + rater | rater", "modality + rater", "rater")
+    assert ls_analysis.model_spec("rater") == ("rater", "rater", "rater")
+    with pytest.raises(ValueError, match="mapping"):
+        ls_analysis.model_spec({"location": "rater"})
+    table, _ = ls_analysis.location_scale_tables(data.iloc[:5], [entry, "rater"])
+    assert set(table.model) == {"modality + rater | rater", "rater"}
+    failed = table[table.converged.eq(False)]
+    assert len(failed) and failed.note.str.startswith("not fitted").all()
+
+
+def test_comparisons_fit_both_models_to_the_full_models_rows():
+    data = effect_sizes()
+    table = model_comparison.model_comparison_table(data, ["rater", "modality", "modality + rater", "year"],
+                                                    continuous=("year",), centre=True)
+    pairs = table.drop_duplicates("comparison")["comparison"].tolist()
+    assert pairs == ["rater vs 1", "modality vs 1", "modality + rater vs rater", "modality + rater vs modality",
+                     "modality + rater vs 1", "year vs 1"]
+    for _, pair in table.groupby("comparison"):
+        assert pair["k"].nunique() == 1 and list(pair.model) == ["full", "reduced"]
+        assert pair.lrt.iloc[0] >= 0 and pair.lrt.iloc[1:].isna().all()
+    rater_k = moderators.analyse_moderator(data, "rater", "z", permutations=0).summary()["k"]
+    assert table.set_index("comparison").loc["rater vs 1", "k"].tolist() == [rater_k, rater_k]
+
+
+def test_predictions_have_the_moderator_tables_k():
+    data = effect_sizes()
+    table = model_comparison.prediction_table(data, ["rater", "year"], "z", continuous=("year",), centre=True,
+                                              values={"year": [1995, 2005]})
+    regression = moderators.meta_regression_table(data, ["rater"], permutations=0)
+    rater = table[(table.model == "rater") & (table.test == "z")]
+    assert rater.k.sum() == regression.k.iloc[0]
+    subgroups = moderators.analyse_moderator(data, "rater", "z", permutations=0).subgroups
+    assert rater.set_index("value").k.to_dict() == subgroups.set_index("level").k.to_dict()
+    years = table[table.model == "year"]
+    assert sorted(set(years.value)) == ["1995", "2005"] and set(years.test) == {"z", "knha"}
+    assert years.k.isna().all()
+    assert (table.pi_lower <= table.ci_lower).all() and np.allclose(table.r, np.tanh(table.estimate))
+
+
+def test_vif_column_aligns_with_the_coefficients():
+    data = effect_sizes()
+    aggregated, _ = moderators.aggregate_within(data, ("modality", "rater", "year"), continuous=("year",))
+    fit = metareg.fit_formula(aggregated, "modality + rater + year", continuous=("year",))
+    column = model_comparison.vif_column(fit)
+    assert column.shape == (len(fit.columns),) and np.isnan(column[0]) and (column[1:] >= 1).all()
+    grouped = model_comparison.vif(fit, model_comparison.term_groups(fit.design))
+    assert list(grouped.term) == ["modality", "rater", "year"] and list(grouped.m) == [1, 2, 1]
+
+
+def test_empty_family_gives_header_only_tables():
+    empty = effect_sizes().iloc[:0]
+    table, per_level = ls_analysis.location_scale_tables(empty, [])
+    assert table.empty and list(table.columns[:4]) == ["model", "location_formula", "scale_formula", "part"]
+    assert model_comparison.model_comparison_table(empty, []).empty
+    assert model_comparison.prediction_table(empty, [], "z").empty
+
+
+@pytest.fixture()
+def review_folder(tmp_path):
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    tiny_sheet().to_csv(tmp_path / "data" / "raw" / "studies.csv", index=False)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(
+        "location_scale: [rater, {location: '1', scale: modality}]\ncontinuous_moderators: [year]\n")
+    return tmp_path
+
+
+def test_rules_write_the_tables(review_folder):
+    targets = [f"results/{family}/{name}" for family in ("outcome", "dropout")
+               for name in ("location_scale.csv", "location_scale_tau2.csv", "model_comparison.csv",
+                            "meta_regression_predictions.csv")]
+    snakemake(review_folder, *targets)
+    location = pd.read_csv(review_folder / "results/outcome/location_scale.csv")
+    assert list(location.columns[:11]) == ["model", "location_formula", "scale_formula", "part", "term",
+                                           "estimate", "se", "statistic", "pval", "ci_lower", "ci_upper"]
+    assert set(location.model) == {"rater", "1 | modality"}
+    comparison = pd.read_csv(review_folder / "results/outcome/model_comparison.csv")
+    assert {"comparison", "model", "formula", "parameters", "loglik", "aic", "bic", "aicc", "lrt", "lrt_p",
+            "r2"} <= set(comparison.columns)
+    assert "year vs 1" in set(comparison.comparison)
+    predictions = pd.read_csv(review_folder / "results/outcome/meta_regression_predictions.csv")
+    assert {"modality", "rater", "year"} <= set(predictions.model)

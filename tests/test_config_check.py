@@ -1,0 +1,112 @@
+"""alliance_meta.inputs.config_check: every problem of the config at once, with the full
+key path and a did-you-mean; an empty config file means all defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alliance_meta.inputs.config_check import (
+    ConfigFileError,
+    check_config,
+    dotted,
+    fill_defaults,
+    format_config_problems,
+    load_config_file,
+    merge_overrides,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def test_the_shipped_config_and_the_empty_config_have_no_problems():
+    assert check_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), SCHEMA) == []
+    assert check_config({}, SCHEMA) == []
+    assert check_config(fill_defaults({}, SCHEMA), SCHEMA) == []
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"bayes": {"draw": 4000}}, "bayes.draw: unknown key; did you mean bayes.draws?"),
+    ({"bayes": {"prior": {"mu_sdd": 2}}}, "bayes.prior.mu_sdd: unknown key; did you mean bayes.prior.mu_sd?"),
+    ({"bayes": {"prior": {"tau": {"famly": "half_cauchy"}}}},
+     "bayes.prior.tau.famly: unknown key; did you mean bayes.prior.tau.family?"),
+    ({"bayes": {"retry": {"draw_factor": 3}}},
+     "bayes.retry.draw_factor: unknown key; did you mean bayes.retry.draws_factor?"),
+    ({"bayes": {"diagnostics": {"rhat_max": 1.05}}},
+     "bayes.diagnostics.rhat_max: unknown key; did you mean bayes.diagnostics.r_hat_max?"),
+    ({"bayes": {"sensitivity_priors": ["rhodes2015_general", {"family": "half_normal", "scal": 0.2}]}},
+     "bayes.sensitivity_priors[1].scal: unknown key; did you mean bayes.sensitivity_priors[1].scale?"),
+    ({"multiverse": {"priors": [{"family": "log_t", "mu": -3.0}]}},
+     "multiverse.priors[0]: needs the key sigma (a log_t prior)"),
+    ({"moderator": ["rater"]}, "moderator: unknown key; did you mean moderators?"),
+    ({"zzz": 1}, "zzz: unknown key; allowed keys: sheet, sheet_name, decimal, second_coder, families,"),
+    ({"pooling": {"main_method": "reml"}}, "pooling.main_method: 'reml' is not one of common, DL,"),
+    ({"pooling": {"main_method": "DL", "methods": ["common", "REML"]}},
+     "pooling.main_method: DL is not among pooling.methods (common, REML); add it there or choose one of them"),
+    ({"pooling": {"methods": ["DL", "PM"]}},  # the default main method REML is not fitted
+     "pooling.main_method: REML is not among pooling.methods (DL, PM)"),
+    ({"reference_levels": {"modalty": "CBT"}},
+     ("reference_levels.modalty: not a categorical moderator (moderators, or a variable of meta_regression not "
+      "in continuous_moderators); did you mean reference_levels.modality?")),
+    ({"decimal": ";"}, "decimal: ';' is not one of auto, '.', ','"),
+    ({"sheet_name": 2}, "sheet_name: 2 is not a string or null"),
+    ({"pooling": "REML"}, "pooling: 'REML' is not a mapping of keys"),
+])
+def test_one_problem(config, expected):
+    problems = check_config(config, SCHEMA)
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_every_problem_at_once_in_key_order():
+    config = {"bayes": {"draw": 4000, "prior": {"mu_sdd": 2}}, "pooling": {"main_method": "XX"},
+              "aggregate_rho": 2, "plots": {"width": "7in"}, "reference_levels": {"setting": "inpatient"},
+              "meta_regression": ["setting + year"], "continuous_moderators": ["year"]}
+    problems = check_config(config, SCHEMA)
+    assert [problem.split(":")[0] for problem in problems] == [
+        "aggregate_rho", "bayes.draw", "bayes.prior.mu_sdd", "plots.width", "pooling.main_method"]
+    assert "reference_levels.setting" not in str(problems)  # a categorical variable of a formula
+    message = format_config_problems(problems, "config/config.yaml")
+    assert message.splitlines()[0].startswith("config/config.yaml: 5 problems")
+    assert "  bayes.draw: unknown key; did you mean bayes.draws?" in message.splitlines()
+
+
+def test_main_method_in_the_configured_methods_is_accepted():
+    assert check_config({"pooling": {"methods": ["common", "DL"], "main_method": "DL"}}, SCHEMA) == []
+
+
+def test_the_config_is_not_changed():
+    config = {"pooling": {"methods": ["DL"]}, "bayes": {"draw": 1}}
+    check_config(config, SCHEMA)
+    assert config == {"pooling": {"methods": ["DL"]}, "bayes": {"draw": 1}}
+
+
+def test_dotted_paths():
+    assert dotted(["bayes", "sensitivity_priors", 2, "famly"]) == "bayes.sensitivity_priors[2].famly"
+    assert dotted([]) == "the config"
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# all defaults\n# sheet: data/raw/studies.csv\n", "---\n", "\ufeff# bom\n"])
+def test_an_empty_or_comment_only_file_means_all_defaults(tmp_path, text):
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_config_file(path) == {}
+
+
+def test_a_file_that_is_not_a_mapping_or_not_yaml(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("- sheet\n- families\n")
+    with pytest.raises(ConfigFileError, match="must hold keys at the top level"):
+        load_config_file(path)
+    path.write_text("bayes:\n  draws: [1000\n")
+    with pytest.raises(ConfigFileError, match=r"not valid YAML \(line 3"):
+        load_config_file(path)
+
+
+def test_overrides_win_and_merge_key_by_key():
+    written = {"pooling": {"methods": ["DL", "REML"], "main_method": "DL"}, "dependence": "aggregate"}
+    merged = merge_overrides(written, {"pooling": {"main_method": "REML"}, "dependence": "multilevel"})
+    assert merged == {"pooling": {"methods": ["DL", "REML"], "main_method": "REML"}, "dependence": "multilevel"}
+    assert written["pooling"]["main_method"] == "DL"

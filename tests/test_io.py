@@ -1,0 +1,73 @@
+"""Tables written by alliance_meta.io.write_table read back bit for bit with read_table."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.io import read_table, write_table
+
+EDGE_VALUES = [
+    1e-9, 1 / 3, 2 / 3, 0.1 + 0.2, 0.1, 1e300, -1e300, sys.float_info.max, -sys.float_info.max,
+    sys.float_info.min,                # smallest normal
+    sys.float_info.min * (1 - 2**-52),  # largest subnormal
+    5e-324, -5e-324,                   # smallest subnormals
+    1 + sys.float_info.epsilon, 1 - sys.float_info.epsilon / 2, 2**53 + 2.0, 123456789.123456789,
+    np.pi, -np.e, np.tanh(0.3), np.nextafter(0.25, 1), 0.0, -0.0, np.inf, -np.inf, np.nan,
+]
+
+
+def bits(values) -> np.ndarray:
+    """The IEEE 754 bit patterns, so that -0.0 != 0.0 and NaN positions count."""
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+
+
+def round_trip(frame: pd.DataFrame, tmp_path) -> pd.DataFrame:
+    path = tmp_path / "table.csv"
+    write_table(frame, path)
+    return read_table(path)
+
+
+def test_edge_values_round_trip_bitwise(tmp_path):
+    values = np.array(EDGE_VALUES, dtype=float)
+    frame = pd.DataFrame({"study_id": [f"s{i}" for i in range(values.size)], "x": values, "reversed": values[::-1]})
+    back = round_trip(frame, tmp_path)
+    assert list(back.columns) == ["study_id", "x", "reversed"]
+    for column in ("x", "reversed"):
+        assert back[column].dtype == np.float64
+        mismatch = bits(back[column]) != bits(frame[column])
+        assert not mismatch.any(), f"{column}: {frame[column][mismatch].tolist()} read back as {back[column][mismatch].tolist()}"
+
+
+def test_values_that_six_decimals_would_lose_are_kept(tmp_path):
+    values = np.array([1e-9, 1 / 3, 0.1 + 0.2, 1e300, 5e-324, 0.123456789012345])
+    back = round_trip(pd.DataFrame({"x": values}), tmp_path)["x"].to_numpy()
+    assert back.tolist() == values.tolist()
+    assert float("%.6f" % values[0]) != values[0]  # what a fixed-point format would have written
+
+
+def test_nan_positions_and_text_survive(tmp_path):
+    x = np.array([np.nan, 0.5, np.nan, -0.0, 1e-300, np.nan])
+    frame = pd.DataFrame({"study_id": ["001", "b", "NA-study", "d", "e", "f"], "x": x,
+                          "note": ["", "tau^2 set to 0", None, "ok", "x", ""]})
+    back = round_trip(frame, tmp_path)
+    assert back["study_id"].tolist() == ["001", "b", "NA-study", "d", "e", "f"]
+    np.testing.assert_array_equal(np.isnan(back["x"].to_numpy()), np.isnan(x))
+    assert (bits(back["x"]) == bits(x))[~np.isnan(x)].all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_doubles_over_the_whole_range_round_trip(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    random_bits = rng.integers(0, 2**63 - 1, 5_000, dtype=np.int64, endpoint=True)
+    values = random_bits.view(np.float64)
+    values = values[np.isfinite(values)]
+    values = values * rng.choice([-1.0, 1.0], values.size)
+    frame = pd.DataFrame({"x": values, "scaled": rng.standard_normal(values.size) * 10.0 ** rng.integers(-320, 300, values.size)})
+    back = round_trip(frame, tmp_path)
+    for column in frame:
+        mismatch = bits(back[column]) != bits(frame[column])
+        assert not mismatch.any(), f"{column}: {frame[column][mismatch].tolist()[:5]}"

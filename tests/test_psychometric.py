@@ -1,0 +1,248 @@
+"""Hunter-Schmidt psychometric meta-analysis against psychmeta 2.x (tests/reference/psychometric.R)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.analyses import psychometric as pm
+
+REFERENCE = json.loads((Path(__file__).parent / "reference" / "psychometric.json").read_text())
+RTOL = 1e-6
+NUMBERS = [c for c in pm.TABLE_COLUMNS if c not in ("method", "note")]
+
+
+def dataset(name: str) -> pd.DataFrame:
+    """A reference data set as a frame with r, n and its artifacts (JSON null -> NaN)."""
+    frame = pd.DataFrame(REFERENCE["datasets"][name])
+    for column in ("r", "n", "rxx", "ryy", "ux"):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def options_of(case: dict) -> pm.PsychometricOptions:
+    settings = dict(case["options"])
+    if settings.pop("hunter_schmidt", False):
+        return pm.PsychometricOptions.hunter_schmidt(**settings)
+    return pm.PsychometricOptions(**settings)
+
+
+def rows_of(case: dict) -> tuple[pd.DataFrame, str]:
+    frame = dataset(case["data"])
+    if case["rows"] == "rxx":
+        frame = frame[frame["rxx"].notna()]
+    study = "sample" if case["rows"] == "collapse" else "no_such_column"
+    return frame, study
+
+
+def compare(actual: dict, expected: dict, label: str) -> None:
+    for column, value in expected.items():
+        if value is None:
+            assert not np.isfinite(actual[column]), f"{label} {column}: expected undefined, got {actual[column]}"
+            continue
+        assert actual[column] == pytest.approx(value, rel=RTOL, abs=1e-12), f"{label} {column}"
+
+
+@pytest.mark.parametrize("case", REFERENCE["cases"], ids=[c["name"] for c in REFERENCE["cases"]])
+def test_agrees_with_psychmeta(case):
+    frame, study = rows_of(case)
+    table = pm.psychometric_table(frame, options_of(case), study=study).set_index("method")
+    assert case["method"] in table.index
+    compare(table.loc[case["method"]].to_dict(), case["expected"], case["name"])
+
+
+@pytest.mark.parametrize("case", REFERENCE["moderator_cases"],
+                         ids=[f"{c['level']}-{c['method']}" for c in REFERENCE["moderator_cases"]])
+def test_moderator_levels_agree_with_psychmeta(case):
+    frame = dataset(case["data"])
+    table = pm.psychometric_moderators(frame, [case["moderator"]], options_of(case), study="no_such_column")
+    row = table[(table["level"] == case["level"]) & (table["method"] == case["method"])]
+    assert len(row) == 1
+    compare(row.iloc[0].to_dict(), case["expected"], f"{case['level']} {case['method']}")
+
+
+def test_individual_corrections_per_study_agree_with_psychmeta():
+    expected = REFERENCE["studies"]["gonzalezmule_2014_uvirr"]
+    analysis = pm.psychometric_analysis(dataset("gonzalezmule_2014"),
+                                        pm.PsychometricOptions(correction_method="uvirr"), study="none")
+    studies = analysis.studies
+    for column, name in (("r_corrected", "rho"), ("var_e_c", "var_e_c"), ("weight", "weight"), ("A", "A"),
+                         ("a", "a")):
+        np.testing.assert_allclose(studies[column], expected[name], rtol=RTOL, err_msg=column)
+
+
+@pytest.mark.parametrize("data", sorted(REFERENCE["distributions"]))
+def test_artifact_distributions_agree_with_psychmeta(data):
+    analysis = pm.psychometric_analysis(dataset(data), study="none")
+    summaries = analysis.artifact_table().set_index("artifact")
+    for artifact, expected in REFERENCE["distributions"][data].items():
+        compare(summaries.loc[artifact].to_dict(), expected, f"{data} {artifact}")
+
+
+def test_sheet_without_reliabilities_gives_bare_bones_only():
+    frame = dataset("mcleod_2007")
+    table = pm.psychometric_table(frame)
+    assert list(table["method"]) == ["bare_bones"]
+    assert list(table.columns) == list(pm.TABLE_COLUMNS)
+    assert "no reliabilities" in table.loc[0, "note"]
+    # empty reliability columns are the same as none
+    table = pm.psychometric_table(frame.assign(rxx=np.nan, ryy=np.nan, ux=np.nan))
+    assert list(table["method"]) == ["bare_bones"]
+
+
+def test_table_has_the_contract_columns_and_three_rows():
+    table = pm.psychometric_table(dataset("gonzalezmule_2014"))
+    assert list(table.columns) == list(pm.TABLE_COLUMNS)
+    assert list(table["method"]) == list(pm.METHODS)
+    moderators = pm.psychometric_moderators(dataset("gonzalezmule_2014"), ["rating_source"])
+    assert list(moderators.columns) == ["moderator", "level", *pm.TABLE_COLUMNS]
+    assert sorted(moderators["level"].unique()) == ["Self", "Supervisor"]
+
+
+def test_dropped_rows_are_counted_in_the_note():
+    table = pm.psychometric_table(dataset("roth_2015"), study="none").set_index("method")
+    assert table.loc["individual", "k"] == 161
+    assert "79 of 240 studies without rxx left out" in table.loc["individual", "note"]
+    assert table.loc["artifact_distribution", "k"] == 240
+
+
+def test_hand_computed_two_studies():
+    """Two studies, r = .2 and .4, n = 50 and 150, rxx = .81 and .64, ryy = 1, textbook options."""
+    frame = pd.DataFrame({"r": [0.2, 0.4], "n": [50, 150], "rxx": [0.81, 0.64]})
+    options = pm.PsychometricOptions(correct_bias=False, intervals="normal", unbiased_variances=False)
+    table = pm.psychometric_table(frame, options).set_index("method")
+    r_bar = (50 * 0.2 + 150 * 0.4) / 200
+    var_r = (50 * (0.2 - r_bar) ** 2 + 150 * (0.4 - r_bar) ** 2) / 200
+    var_e = (50 * (1 - r_bar**2) ** 2 / 49 + 150 * (1 - r_bar**2) ** 2 / 149) / 200
+    assert table.loc["bare_bones", "r_bar"] == pytest.approx(r_bar)
+    assert table.loc["bare_bones", "var_r"] == pytest.approx(var_r)
+    assert table.loc["bare_bones", "var_e"] == pytest.approx(var_e)
+    rho = np.array([0.2 / 0.9, 0.4 / 0.8])
+    weights = np.array([50 * 0.81, 150 * 0.64])
+    assert table.loc["individual", "rho"] == pytest.approx(np.sum(weights * rho) / weights.sum())
+    assert table.loc["individual", "ci_upper"] - table.loc["individual", "rho"] == pytest.approx(
+        1.959963984540054 * table.loc["individual", "se"])
+
+
+def test_config_defaults_fill_only_missing_reliabilities():
+    frame = pd.DataFrame({"r": [0.3, 0.2, 0.25], "n": [80, 60, 40], "measure": ["WAI", "HAq", "WAI"],
+                          "rxx": [0.85, np.nan, np.nan]})
+    filled = pm.fill_reliabilities(frame, {"WAI": 0.9}, outcome_reliability=0.8)
+    assert filled["rxx"].tolist()[0] == 0.85 and filled["rxx"].tolist()[2] == 0.9
+    assert np.isnan(filled["rxx"].tolist()[1])
+    assert filled["ryy"].tolist() == [0.8, 0.8, 0.8]
+
+
+def test_collapse_averages_within_study():
+    frame = pd.DataFrame({"study_id": ["a", "a", "b"], "r": [0.1, 0.3, 0.2], "n": [100, 300, 50],
+                          "rxx": [0.8, np.nan, 0.9]})
+    collapsed = pm.collapse_within_study(frame)
+    assert collapsed["r"].tolist() == pytest.approx([0.25, 0.2])
+    assert collapsed["n"].tolist() == pytest.approx([(100**2 + 300**2) / 400, 50])
+    assert collapsed["rxx"].tolist() == pytest.approx([0.8, 0.9])
+
+
+@pytest.mark.parametrize("column,value", [("rxx", 1.2), ("ryy", 0.0), ("ux", -0.5)])
+def test_invalid_artifacts_raise(column, value):
+    frame = pd.DataFrame({"r": [0.3, 0.2], "n": [80, 60], column: [value, 0.8]})
+    with pytest.raises(ValueError, match=column):
+        pm.psychometric_table(frame)
+
+
+def test_options_from_config():
+    options = pm.PsychometricOptions.from_config({"correction_method": "uvdrr", "credibility_level": 90,
+                                                  "intervals": "normal", "reliability": {"WAI": 0.9}}, level=99)
+    assert (options.correction_method, options.cred_level, options.conf_level) == ("uvdrr", 0.9, 0.99)
+    with pytest.raises(ValueError, match="missing_artifacts"):
+        pm.PsychometricOptions(missing_artifacts="impute")
+
+
+def test_apa_sentence_reports_each_row():
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    table = pm.psychometric_table(dataset("roth_2015"), study="none")
+    text = psychometric_sentence(table)
+    bare, individual, distribution = (table.set_index("method").loc[m] for m in pm.METHODS)
+    assert "k = 240 studies (N = 105,151)" in text
+    assert f"r\u0304 = .{round(bare['r_bar'] * 100):02d}" in text
+    assert "Correcting each of k = 161 correlations individually for unreliability" in text
+    assert f"\u03c1\u0304 = .{round(individual['rho'] * 100):02d}" in text
+    assert f"\u03c1\u0304 = .{round(distribution['rho'] * 100):02d}" in text
+    assert "80% credibility interval" in text and "95% CI" in text
+    only_bare = psychometric_sentence(pm.psychometric_table(dataset("mcleod_2007")))
+    assert "not corrected for unreliability" in only_bare and "\u03c1" not in only_bare
+    assert psychometric_sentence(pd.DataFrame(columns=pm.TABLE_COLUMNS)) == ""
+
+
+def test_forest_plot_is_written(tmp_path):
+    from alliance_meta.plots.psychometric import save_psychometric_forest
+
+    analysis = pm.psychometric_analysis(dataset("gonzalezmule_2014").assign(label=lambda d: d["sample"]),
+                                        study="none")
+    paths = [tmp_path / "psychometric_forest.png", tmp_path / "psychometric_forest.pdf"]
+    save_psychometric_forest(analysis.studies, analysis.to_frame(), paths)
+    assert all(path.stat().st_size > 10_000 for path in paths)
+    empty = [tmp_path / "empty.png"]
+    save_psychometric_forest(None, pm.psychometric_table(dataset("mcleod_2007")), empty)
+    assert empty[0].stat().st_size > 1_000
+
+
+def test_effect_sizes_frame_with_sheet_columns_of_the_same_names(tmp_path):
+    """effect_sizes.csv carries the sheet's inputs (r, n, Spearman rho, ...): the analysis uses r = tanh(yi)
+    and the converted n, and its per-study columns do not clash with the sheet's."""
+    from alliance_meta.plots.psychometric import save_psychometric_forest
+
+    effect_sizes = pd.DataFrame({"study_id": ["a", "a", "b", "c"], "yi": np.arctanh([0.3, 0.2, 0.25, 0.4]),
+                                 "vi": [0.01] * 4, "n": [100, 100, 80, 60], "r": [0.3, np.nan, np.nan, 0.4],
+                                 "rho": [np.nan, 0.19, np.nan, np.nan], "weight": ["x"] * 4,
+                                 "rxx": [0.9, 0.8, 0.85, np.nan], "ryy": [0.8, 0.8, np.nan, 0.9]})
+    data = pm.correlations(effect_sizes)
+    analysis = pm.psychometric_analysis(data)
+    studies = analysis.studies
+    assert list(studies["study_id"]) == ["a"] and studies.columns.is_unique
+    assert studies["r_corrected"].iloc[0] == pytest.approx(pm.correct_r_bias(0.25, 100) / np.sqrt(0.85 * 0.8))
+    save_psychometric_forest(studies, analysis.to_frame(), [tmp_path / "forest.png"])
+
+
+def test_workflow_writes_the_psychometric_outputs(tmp_path):
+    """The rule on a small sheet (two studies without reliabilities), with a configured default."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    rows = pd.DataFrame({
+        "study_id": ["s1", "s2", "s3", "s3", "s4", "s5", "s6"],
+        "r": [0.31, 0.12, 0.40, 0.22, 0.05, 0.35, 0.28], "n": [60, 85, 40, 40, 120, 75, 150],
+        "modality": ["CBT", "psychodynamic", "CBT", "CBT", "humanistic", "psychodynamic", "CBT"],
+        "rater": ["patient", "therapist", "patient", "observer", "patient", "patient", "therapist"],
+        "measure": ["WAI", "CALPAS", "WAI", "WAI", "HAq", "WAI", "WAI"],
+        "rxx": [0.9, 0.85, np.nan, 0.88, np.nan, np.nan, 0.91], "ryy": [0.8, 0.85, 0.9, 0.9, np.nan, 0.82, 0.87],
+    })
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    rows.to_csv(tmp_path / "data" / "raw" / "studies.csv", index=False)
+    (tmp_path / "config" / "config.yaml").write_text("families: [outcome]\npsychometric:\n  reliability: {WAI: 0.9}\n")
+    targets = [f"results/outcome/{name}" for name in ("psychometric.csv", "psychometric_moderators.csv",
+                                                      "psychometric_artifacts.csv", "psychometric_forest.png")]
+    command = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(root / "Snakefile"),
+               "--directory", str(tmp_path), "--cores", "1", *targets]
+    path = os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])  # this checkout's library
+    result = subprocess.run(command, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path})
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = pd.read_csv(tmp_path / targets[0])
+    assert list(table["method"]) == list(pm.METHODS) and list(table.columns) == list(pm.TABLE_COLUMNS)
+    # s3's two rows are averaged; s5 gets WAI's default; s4 (HAq, no rxx, no ryy) is left out
+    assert table["k"].tolist() == [6, 5, 6]
+    expected = pm.psychometric_table(pm.fill_reliabilities(rows, {"WAI": 0.9}))
+    np.testing.assert_allclose(table[NUMBERS].to_numpy(float), expected[NUMBERS].to_numpy(float), rtol=1e-12)
+    moderators = pd.read_csv(tmp_path / targets[1])
+    assert set(moderators["moderator"]) == {"modality", "rater"}
+    assert pd.read_csv(tmp_path / targets[2])["artifact"].tolist() == ["rxx", "ryy"]
+    assert (tmp_path / targets[3]).stat().st_size > 10_000

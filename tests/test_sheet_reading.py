@@ -1,0 +1,349 @@
+"""Spreadsheets as they arrive: CSV dialects and encodings, and Excel workbooks with
+formulas, dates, merged cells, hidden rows and several worksheets
+(alliance_meta.inputs.sheet.read_sheet). Each case gives the right data or a problem
+with row and column; the file is never written to. Every workbook is built here."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.utils.datetime import from_excel
+
+from alliance_meta.inputs.sheet import (
+    SheetError,
+    format_problems,
+    read_sheet,
+    validate_sheet,
+)
+
+
+def fingerprint(path: Path) -> tuple[str, int]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def read(path: Path, **options):
+    """read_sheet + validate_sheet, asserting that the file did not change."""
+    before = fingerprint(path)
+    raw = read_sheet(path, **options)
+    clean, problems = validate_sheet(raw)
+    assert fingerprint(path) == before
+    return raw, clean, problems
+
+
+def where(problems) -> list[tuple[int, str, str]]:
+    return [(p.row, p.column, p.check) for p in problems]
+
+
+def write_bytes(folder: Path, data: bytes, name: str = "sheet.csv") -> Path:
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def save(workbook: openpyxl.Workbook, folder: Path, name: str = "sheet.xlsx") -> Path:
+    path = folder / name
+    workbook.save(path)
+    return path
+
+
+def edit_sheet_xml(path: Path, edit, part: str = "xl/worksheets/sheet1.xml") -> None:
+    """Rewrite one worksheet's XML inside the .xlsx (to store what Excel stores and
+    openpyxl cannot write: the saved results of formulas)."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts[part] = edit(parts[part].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+# ---------------------------------------------------------------------------
+# CSV dialects and encodings
+# ---------------------------------------------------------------------------
+
+GERMAN_EXCEL = ("study_id;authors;year;family;r;n;d;n1;n2\r\n"
+                "S1;Müller & Weiß;2004;outcome;0,35;50;;;\r\n"
+                "S2;Dupont;2010;outcome;-0,12;80;;;\r\n"
+                "S3;Zürcher;2012;dropout;;;0,61;40;18\r\n"
+                ";;;;;;;;\r\n")
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig", "utf-8"])
+def test_semicolon_csv_with_decimal_commas_in_any_excel_encoding(tmp_path, encoding):
+    raw, clean, problems = read(write_bytes(tmp_path, GERMAN_EXCEL.encode(encoding)))
+    assert problems == []
+    assert list(clean["r"].iloc[:2]) == [0.35, -0.12]
+    assert clean["d"].iloc[2] == 0.61 and list(clean["n"].iloc[:2]) == [50, 80]
+    assert list(clean["authors"]) == ["Müller & Weiß", "Dupont", "Zürcher"]
+    assert list(clean["sheet_row"]) == [2, 3, 4]  # the trailing empty row is dropped
+    assert any("decimal commas" in note for note in raw.attrs["notes"])
+
+
+def test_latin1_bytes_undefined_in_windows_1252_are_still_read(tmp_path):
+    data = "study_id,authors,r,n\nS1,Gro\u00df,0.3,50\n".encode("latin-1") + b"S2,A\x81B,0.2,60\n"
+    _, clean, problems = read(write_bytes(tmp_path, data))
+    assert problems == []
+    assert list(clean["authors"]) == ["Groß", "A\x81B"]
+
+
+def test_utf8_bom_before_the_first_header_name(tmp_path):
+    path = write_bytes(tmp_path, "\ufeffStudy_ID,r,n\nS1,0.3,50\n".encode("utf-8"))
+    _, clean, problems = read(path)
+    assert problems == [] and list(clean.columns[:2]) == ["sheet_row", "study_id"]
+
+
+def test_utf16_tab_separated_text_as_excel_saves_unicode_text(tmp_path):
+    path = write_bytes(tmp_path, "study_id\tauthors\tr\tn\r\nS1\tŁukasz\t0.3\t50\r\n".encode("utf-16"))
+    _, clean, problems = read(path)
+    assert problems == [] and clean["authors"].item() == "Łukasz" and clean["r"].item() == 0.3
+
+
+def test_decimal_key_reads_commas_in_a_comma_or_tab_separated_sheet(tmp_path):
+    quoted = write_bytes(tmp_path, b'study_id,r,n\nS1,"0,35",50\n')
+    _, clean, problems = read(quoted, decimal=",")
+    assert problems == [] and clean["r"].item() == 0.35
+    tabbed = write_bytes(tmp_path, b"study_id\tr\tn\nS1\t0,35\t50\n", "tabbed.csv")
+    assert read(tabbed, decimal=",")[1]["r"].item() == 0.35
+    _, _, problems = read(tabbed)  # auto: a comma is a decimal comma only in a semicolon CSV
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "r", "0,35")]
+    assert 'write "0.35"' in problems[0].rule
+
+
+def test_decimal_point_setting_keeps_commas_as_written(tmp_path):
+    path = write_bytes(tmp_path, b"study_id;r;n\nS1;0,35;50\n")
+    _, _, problems = read(path, decimal=".")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "r", "0,35", "number")]
+    assert 'write "0.35"' in problems[0].rule
+    with pytest.raises(ValueError, match="decimal"):
+        read_sheet(path, decimal=";")
+
+
+def test_excel_separator_line_is_not_a_row(tmp_path):
+    path = write_bytes(tmp_path, b"sep=;\r\nstudy_id;r;n\r\nS1;0,3;50\r\nS2;1,3;50\r\n")
+    _, clean, problems = read(path)
+    assert list(clean["study_id"]) == ["S1", "S2"]
+    assert where(problems) == [(3, "r", "correlation_range")]
+
+
+def test_trailing_empty_rows_and_columns_and_a_value_beyond_the_header(tmp_path):
+    text = "study_id,r,n,,\nS1,0.3,50,,\nS2,0.2,60,,\n,,,,\n , , ,,\n,,,,\n"
+    raw, clean, problems = read(write_bytes(tmp_path, text.encode()))
+    assert problems == [] and list(raw.columns) == ["sheet_row", "study_id", "r", "n"] and len(clean) == 2
+    ragged = "study_id,r,n\nS1,0.3,50\nS2,0.2,60,oops\n"
+    _, _, problems = read(write_bytes(tmp_path, ragged.encode(), "ragged.csv"))
+    assert where(problems) == [(1, "D", "unnamed_column")]
+    assert "rows 3" in problems[0].rule
+
+
+def test_dates_written_as_text_in_the_year_column(tmp_path):
+    text = ("study_id,year,r,n\nS1,2004-03-15,0.3,50\nS2,15.03.2010,0.2,60\nS3,3/15/2011,0.2,60\n"
+            "S4,26.06.1905,0.2,60\nS5,4/5/1905,0.2,60\nS6,1999,0.1,70\n")
+    raw, clean, problems = read(write_bytes(tmp_path, text.encode()))
+    # 26.06.1905 is the year 2004 typed into a date-formatted cell (serial 2004); 4/5/1905
+    # reads as two different serials (day/month or month/day) and is left to the reviewer
+    assert list(clean["year"].iloc[:4]) == [2004, 2010, 2011, 2004] and clean["year"].iloc[5] == 1999
+    assert [(p.row, p.column, p.value) for p in problems] == [(6, "year", "4/5/1905")]
+    assert "write the year of publication" in problems[0].rule
+    assert any("rows 2, 3, 4, 5" in note for note in raw.attrs["notes"])
+
+
+# ---------------------------------------------------------------------------
+# Excel workbooks
+# ---------------------------------------------------------------------------
+
+def workbook_with(rows, title: str = "Data") -> openpyxl.Workbook:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    return workbook
+
+
+def test_formulas_give_their_saved_results(tmp_path):
+    workbook = workbook_with([["study_id", "r", "n", "note"],
+                              ["S1", "=0.6/2", 50, '=IF(1=1,"","x")'],
+                              ["S2", "=1/0", 60, None],
+                              ["S3", "=0.4/2", "=30+30", None]])
+    path = save(workbook, tmp_path)
+
+    def as_excel_saves_it(xml: str) -> str:  # Excel stores each formula's last result
+        xml = xml.replace('<c r="B2"><f>0.6/2</f><v /></c>', '<c r="B2"><f>0.6/2</f><v>0.3</v></c>')
+        xml = xml.replace('<c r="D2"><f>IF(1=1,"","x")</f><v /></c>',
+                          '<c r="D2" t="str"><f>IF(1=1,"","x")</f><v></v></c>')
+        xml = xml.replace('<c r="B3"><f>1/0</f><v /></c>', '<c r="B3" t="e"><f>1/0</f><v>#DIV/0!</v></c>')
+        return xml
+
+    edit_sheet_xml(path, as_excel_saves_it)
+    raw, clean, problems = read(path)
+    assert clean.loc[0, "r"] == 0.3 and clean.loc[0, "n"] == 50 and raw.loc[0, "note"] is None
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (3, "r", "#DIV/0!", "excel_error"),
+        (4, "r", "=0.4/2", "formula_without_value"), (4, "n", "=30+30", "formula_without_value")]
+    assert "never saved" in problems[1].rule
+    report = format_problems(problems, "sheet.xlsx")
+    assert "spreadsheet cells that cannot be read as they are (3):" in report
+    assert "has no effect-size input" not in report  # the formula explains the empty r
+
+
+def test_dates_in_the_year_column_of_a_workbook(tmp_path):
+    workbook = workbook_with([["study_id", "year", "r", "n"],
+                              ["S1", datetime.datetime(2004, 3, 15), 0.3, 50],
+                              ["S2", from_excel(2011), 0.2, 60],  # 2011 typed into a date-formatted cell
+                              ["S3", 2015, 0.1, 70],
+                              ["S4", 2016, datetime.datetime(1900, 1, 30), 70]])
+    workbook.active["B3"].number_format = "dd.mm.yyyy"
+    _, clean, problems = read(save(workbook, tmp_path))
+    assert list(clean["year"]) == [2004, 2011, 2015, 2016]
+    assert where(problems) == [(5, "r", "number")]
+    assert "is a date, not a number" in problems[0].rule
+
+
+def test_a_workbook_in_the_1904_date_system(tmp_path):
+    workbook = workbook_with([["study_id", "year", "r", "n"]])
+    workbook.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    workbook.active.append(["S1", from_excel(2008, epoch=workbook.epoch), 0.3, 50])
+    workbook.active["B2"].number_format = "yyyy-mm-dd"
+    _, clean, problems = read(save(workbook, tmp_path))
+    assert problems == [] and clean["year"].item() == 2008
+
+
+def test_merged_cells(tmp_path):
+    workbook = workbook_with([["study_id", "authors", "r", "n", "note", None],
+                              ["S1", "Smith", 0.3, 50, "first", "second"],
+                              [None, None, 0.2, 50],
+                              [None, None, 0.25, 50],
+                              ["S2", "Jones", 0.1, None]])
+    sheet = workbook.active
+    sheet.merge_cells("A2:A4")  # one study over its three effect sizes: every row gets S1
+    sheet.merge_cells("B2:B4")
+    sheet.merge_cells("E1:F1")  # "note" over two columns: the second has no name
+    sheet.merge_cells("D5:E5")  # which column does 45 belong to?
+    sheet["D5"] = 45
+    _, clean, problems = read(save(workbook, tmp_path))
+    assert list(clean["study_id"]) == ["S1", "S1", "S1", "S2"]
+    assert list(clean["authors"]) == ["Smith"] * 3 + ["Jones"]
+    assert where(problems) == [(1, "F", "merged_header"), (5, "n", "merged_cells")]
+    assert "E1:F1" in problems[0].rule and "D5:E5" in problems[1].rule and problems[1].value == "45"
+
+
+def test_a_header_cell_merged_into_the_data(tmp_path):
+    workbook = workbook_with([["study_id", "r", "n"], [None, 0.3, 50]])
+    workbook.active.merge_cells("A1:A2")
+    _, _, problems = read(save(workbook, tmp_path))
+    assert (1, "study_id", "merged_header") in where(problems)
+
+
+def test_hidden_rows_and_columns_holding_data_are_problems(tmp_path):
+    workbook = workbook_with([["study_id", "r", "n", "helper"],
+                              ["S1", 0.3, 50, 1], ["S2", 0.2, 60, 2], [None, None, None, None], ["S3", 0.1, 70, 3]])
+    sheet = workbook.active
+    sheet.row_dimensions[3].hidden = True
+    sheet.row_dimensions[4].hidden = True  # empty: nothing to decide
+    sheet.column_dimensions["D"].hidden = True
+    _, _, problems = read(save(workbook, tmp_path))
+    assert where(problems) == [(1, "helper", "hidden_column"), (3, "", "hidden_row")]
+    assert "unhide it" in problems[1].rule and "delete it" in problems[1].rule
+
+
+def test_trailing_empty_and_blank_cells_of_a_workbook(tmp_path):
+    workbook = workbook_with([["study_id", "r", "n", None, " "], ["S1", 0.3, 50, None, None], ["S2", 0.2, 60, "", " "]])
+    sheet = workbook.active
+    for row in range(4, 40):  # formatted but empty rows and columns, as a spreadsheet leaves them
+        sheet.cell(row=row, column=8).number_format = "0.00"
+        sheet.cell(row=row, column=1).value = "  "
+    raw, clean, problems = read(save(workbook, tmp_path))
+    assert problems == [] and list(raw.columns) == ["sheet_row", "study_id", "r", "n"]
+    assert list(clean["study_id"]) == ["S1", "S2"]
+
+
+def test_several_worksheets(tmp_path):
+    workbook = workbook_with([["Codebook: one row per effect size"]], title="Read me")
+    data = workbook.create_sheet("Data")
+    for row in (["study_id", "r", "n"], ["S1", 0.3, 50], ["S2", 0.2, 60]):
+        data.append(row)
+    hidden = workbook.create_sheet("Old")
+    hidden.append(["study_id", "r", "n"])
+    hidden.sheet_state = "hidden"
+    path = save(workbook, tmp_path)
+    raw, clean, problems = read(path)
+    assert problems == [] and list(clean["study_id"]) == ["S1", "S2"]
+    assert any('worksheet "Data"' in note for note in raw.attrs["notes"])
+    assert len(read(path, sheet_name="Old")[1]) == 0
+    with pytest.raises(SheetError, match='no worksheet "data2".*did you mean "Data"'):
+        read_sheet(path, sheet_name="data2")
+    workbook.create_sheet("Data (2)").append(["Study_ID", "r", "n"])
+    path = save(workbook, tmp_path, "two.xlsx")
+    with pytest.raises(SheetError, match=r"4 worksheets .*Data, Data \(2\) have a study_id column.*sheet_name"):
+        read_sheet(path)
+    assert list(read(path, sheet_name="Data (2)")[0].columns) == ["sheet_row", "study_id", "r", "n"]
+
+
+def test_other_spreadsheet_formats_are_named(tmp_path):
+    with pytest.raises(SheetError, match="save it as .xlsx"):
+        read_sheet(write_bytes(tmp_path, b"\xd0\xcf\x11\xe0", "sheet.xls"))
+
+
+def test_cli_takes_the_worksheet_and_the_decimal_separator(tmp_path):
+    workbook = workbook_with([["notes"]], title="Notes")
+    workbook.create_sheet("Main").append(["study_id", "r", "n"])
+    workbook["Main"].append(["S1", "0,3", 50])
+    path = save(workbook, tmp_path)
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path), "--sheet-name", "Main",
+                             "--decimal", ","], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 effect sizes from 1 studies" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path), "--sheet-name", "Mian"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1 and re.search(r'did you mean "Main"', result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------
+# Through the workflow: the config's sheet_name and decimal reach the reader
+# ---------------------------------------------------------------------------
+
+def test_workflow_reads_a_german_csv_and_a_chosen_worksheet(tmp_path):
+    import pandas as pd
+    import yaml
+    from test_workflow import snakemake, tiny_sheet
+
+    sheet = tiny_sheet()
+    german = tmp_path / "german"
+    (german / "data" / "raw").mkdir(parents=True)
+    csv_path = german / "data" / "raw" / "studies.csv"
+    csv_path.write_bytes(sheet.to_csv(index=False, sep=";", decimal=",").encode("cp1252"))
+    before = fingerprint(csv_path)
+    snakemake(german, "data/processed/sheet.csv")
+    assert fingerprint(csv_path) == before
+    read_back = pd.read_csv(german / "data" / "processed" / "sheet.csv")
+    assert list(read_back["r"].dropna()) == list(sheet["r"].dropna())
+    assert list(read_back["d"].dropna()) == list(sheet["d"].dropna())
+    assert "decimal commas read" in (german / "logs" / "validate_sheet.log").read_text()
+
+    workbook = workbook_with([["study_id", "r", "n"], ["OLD", 0.9, 10]], title="Old")
+    current = workbook.create_sheet("Studies")
+    current.append(list(sheet.columns))
+    for row in sheet.itertuples(index=False):
+        current.append([None if pd.isna(value) else value for value in row])
+    excel = tmp_path / "excel"
+    (excel / "data" / "raw").mkdir(parents=True)
+    (excel / "config").mkdir()
+    xlsx_path = save(workbook, excel / "data" / "raw", "studies.xlsx")
+    (excel / "config" / "config.yaml").write_text(yaml.safe_dump({"sheet": "data/raw/studies.xlsx"}))
+    result = snakemake(excel, "data/processed/sheet.csv", check=False)
+    assert result.returncode != 0 and "set sheet_name" in (excel / "logs" / "validate_sheet.log").read_text()
+    (excel / "config" / "config.yaml").write_text(yaml.safe_dump({"sheet": "data/raw/studies.xlsx",
+                                                                  "sheet_name": "Studies"}))
+    before = fingerprint(xlsx_path)
+    snakemake(excel, "data/processed/sheet.csv")
+    assert fingerprint(xlsx_path) == before
+    assert list(pd.read_csv(excel / "data" / "processed" / "sheet.csv")["study_id"]) == list(sheet["study_id"])

@@ -1,0 +1,23 @@
+# Double coding: agreement of a second coder's sheet with the sheet (config `second_coder`).
+# The analysis runs on `sheet` alone; this stage only compares the two coders.
+
+
+if config.get("second_coder"):
+
+    rule coder_agreement:
+        input:
+            first=config["sheet"],
+            second=config["second_coder"],
+        output:
+            agreement="results/agreement.csv",
+            disagreements="results/disagreements.csv",
+        params:
+            metric=config["metric"],
+        conda:
+            CONDA_ENV
+        log:
+            "logs/coder_agreement.log",
+        script:
+            "../scripts/agreement.py"
+
+    FINAL_TARGETS.extend(["results/agreement.csv", "results/disagreements.csv"])

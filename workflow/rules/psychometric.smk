@@ -1,0 +1,41 @@
+# Stage 7: psychometric (Hunter-Schmidt) meta-analysis of the outcome family: correlations
+# corrected for unreliability (and range restriction), individually and with artifact
+# distributions, overall and by moderator (alliance_meta.analyses.psychometric; psychmeta's ma_r).
+PSYCHOMETRIC = config["psychometric"]
+PSYCHOMETRIC_MODERATORS = (
+    config["moderators"] if PSYCHOMETRIC["moderators"] is None else PSYCHOMETRIC["moderators"]
+)
+
+
+rule psychometric:
+    input:
+        effect_sizes=family_effect_sizes,
+    output:
+        table=report("results/{family}/psychometric.csv", caption="../report/psychometric.rst", category="Psychometric", subcategory="{family}"),
+        moderators="results/{family}/psychometric_moderators.csv",
+        artifacts="results/{family}/psychometric_artifacts.csv",
+        pdf="results/{family}/psychometric_forest.pdf",
+        png=report("results/{family}/psychometric_forest.png", caption="../report/psychometric_forest.rst", category="Psychometric", subcategory="{family}"),
+    wildcard_constraints:
+        family="outcome",  # correlations only
+    params:
+        settings=PSYCHOMETRIC,
+        moderators=PSYCHOMETRIC_MODERATORS,
+        level=config["pooling"]["level"],
+        plots=config["plots"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/psychometric_{family}.log",
+    script:
+        "../scripts/psychometric.py"
+
+
+if "outcome" in FAMILIES:
+    FINAL_TARGETS.extend(
+        expand(
+            "results/outcome/{name}",
+            name=["psychometric.csv", "psychometric_moderators.csv", "psychometric_artifacts.csv",
+                  "psychometric_forest.pdf", "psychometric_forest.png"],
+        )
+    )

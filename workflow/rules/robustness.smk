@@ -1,0 +1,55 @@
+# Stage 5b: robustness of each family's result to dependence and to single studies:
+# robust variance estimation (robumeta's correlated and hierarchical weights, the rho
+# sensitivity table, and CR2 tests of the aggregated model) and the GOSH plot.
+
+ROBUSTNESS_OPTIONS = dict(
+    aggregate_method=config["aggregate_method"],
+    rho=config["aggregate_rho"],
+    main_method=MAIN_METHOD,
+    level=config["pooling"]["level"],
+    metric=lambda wildcards: config["metric"][wildcards.family],
+)
+
+
+rule rve:
+    input:
+        family_effect_sizes,
+    output:
+        table="results/{family}/rve.csv",
+        sensitivity="results/{family}/rve_sensitivity.csv",
+    params:
+        **ROBUSTNESS_OPTIONS,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/rve_{family}.log",
+    script:
+        "../scripts/rve.py"
+
+
+rule gosh:
+    input:
+        family_effect_sizes,
+    output:
+        pdf="results/{family}/gosh.pdf",
+        png="results/{family}/gosh.png",
+        studies="results/{family}/gosh_studies.csv",
+    params:
+        subsets=config["gosh"]["subsets"],
+        seed=config["gosh"]["seed"],
+        **ROBUSTNESS_OPTIONS,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/gosh_{family}.log",
+    script:
+        "../scripts/gosh.py"
+
+
+FINAL_TARGETS.extend(
+    expand(
+        "results/{family}/{name}",
+        family=FAMILIES,
+        name=["rve.csv", "rve_sensitivity.csv", "gosh.pdf", "gosh.png", "gosh_studies.csv"],
+    )
+)

@@ -1,0 +1,24 @@
+"""Rule coder_agreement: agreement of the second coder's sheet with the first (alliance_meta.analyses.agreement).
+
+Writes results/agreement.csv and results/disagreements.csv; a sheet that fails the codebook's
+checks or has duplicate (study_id, es_id) stops the rule with the reason in the log.
+"""
+import sys
+
+from alliance_meta.analyses.agreement import WHOLE_ROW, compare_coders
+from alliance_meta.inputs.sheet import SheetError, read_sheet
+from alliance_meta.io import setup_logging, write_table
+
+snakemake = globals()["snakemake"]
+logger = setup_logging(snakemake.log[0], "coder_agreement")
+try:
+    result = compare_coders(read_sheet(snakemake.input.first), read_sheet(snakemake.input.second),
+                            dict(snakemake.params.metric))
+except (SheetError, ValueError) as error:
+    logger.error("%s", error)
+    sys.exit(1)
+cells = result.disagreements["column"] != WHOLE_ROW
+logger.info("%d rows coded by both coders, %d by one only; %d disagreeing cells",
+            result.n_matched, len(result.unmatched), int(cells.sum()))
+write_table(result.agreement, snakemake.output.agreement)
+write_table(result.disagreements, snakemake.output.disagreements)

@@ -1,0 +1,38 @@
+"""Rule psychometric: Hunter-Schmidt psychometric meta-analysis of the outcome family, overall and
+by moderator, with its artifact distributions and forest plot (alliance_meta.analyses.psychometric)."""
+from alliance_meta.analyses.psychometric import (
+    PsychometricOptions,
+    correlations,
+    fill_reliabilities,
+    psychometric_analysis,
+    psychometric_moderators,
+)
+from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.plots.forest_options import ForestOptions
+from alliance_meta.plots.provenance import figure_note
+from alliance_meta.plots.psychometric import save_psychometric_forest
+
+snakemake = globals()["snakemake"]
+logger = setup_logging(snakemake.log[0], "psychometric")
+params, output = snakemake.params, snakemake.output
+settings = dict(params.settings)
+options = PsychometricOptions.from_config(settings, level=params.level)
+effect_sizes = read_table(snakemake.input.effect_sizes)
+rows = correlations(effect_sizes)
+if len(rows) < len(effect_sizes):
+    logger.warning("%d effect sizes without a sample size left out", len(effect_sizes) - len(rows))
+data = fill_reliabilities(rows, settings.get("reliability"), settings.get("outcome_reliability"))
+for column in ("rxx", "ryy", "ux"):
+    logger.info("%s: %d of %d effect sizes report it, %d more from the config's defaults", column,
+                rows[column].notna().sum(), len(rows), data[column].notna().sum() - rows[column].notna().sum())
+analysis = psychometric_analysis(data, options)
+table = analysis.to_frame()
+for row in table.itertuples():
+    logger.info("%s: k = %d, rho = %.4f [%.4f, %.4f], SD_rho = %.4f; %s", row.method, row.k, row.rho,
+                row.ci_lower, row.ci_upper, row.sd_rho, row.note)
+write_table(table, output.table)
+write_table(psychometric_moderators(data, params.moderators, options), output.moderators)
+write_table(analysis.artifact_table(), output.artifacts)
+save_psychometric_forest(analysis.studies, table, [output.pdf, output.png], level=params.level,
+                         cred_level=100 * options.cred_level, options=ForestOptions.from_config(params.plots),
+                         data_note=figure_note(data))
