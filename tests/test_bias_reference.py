@@ -16,7 +16,8 @@ from conftest import assert_close as close, load_reference
 
 from alliance_meta.analyses import bias
 
-from alliance_meta.analyses.bias import selection
+from alliance_meta.analyses.bias import selection, selection_models
+
 REFERENCE = load_reference("bias")
 DATASETS = REFERENCE["datasets"]
 CASES = [(name, method) for name in DATASETS for method in DATASETS[name]["methods"]]
@@ -119,11 +120,8 @@ def test_selection_model_matches_selmodel(name):
 def test_selection_model_is_at_the_maximum(name):
     yi, vi = data(name)
     result = selection.selection_model(yi, vi)
-    steps = np.array(result.steps)
-    groups = np.searchsorted(steps, selection.stats.norm.sf(yi / np.sqrt(vi)))
-    theta = np.array([result.estimate, result.tau2, *result.delta[1:]])
-    _, gradient = selection._negative_log_likelihood(theta, yi, vi, selection._cut_points(vi, steps), groups,
-                                                     np.ones(steps.size, bool))
+    problem = selection_models._Problem(yi, vi, "stepfun", "greater", np.array(result.steps))
+    _, gradient = problem(np.array([result.estimate, result.tau2, *result.delta[1:]]))
     assert np.max(np.abs(gradient)) < 1e-6
 
 

@@ -19,7 +19,7 @@ from alliance_meta.plots.style import save_figure
 DATASET = load_reference("bias")["datasets"]["molloy2014"]
 YI, VI = np.array(DATASET["yi"]), np.array(DATASET["vi"])
 TESTS = ["egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
-         "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model"]
+         "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model", "tes", "henmi_copas", "svalue"]
 
 
 def test_bias_table_has_the_contract_rows_and_columns():

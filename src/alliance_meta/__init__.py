@@ -34,6 +34,7 @@ _API = {
     "effect_sizes": ("alliance_meta.inputs.reading", "effect_sizes"),
     "SheetProblems": ("alliance_meta.inputs.reading", "SheetProblems"),
     "publication_bias": ("alliance_meta.analyses.bias", "publication_bias"),
+    "selection_models": ("alliance_meta.analyses.bias.selection_models", "selection_models"),
     "sensitivity": ("alliance_meta.analyses.sensitivity", "sensitivity"),
     "leave_one_out": ("alliance_meta.analyses.sensitivity", "leave_one_out"),
     "influence": ("alliance_meta.analyses.sensitivity", "influence"),

@@ -28,10 +28,12 @@ TABLE_TITLES = {
     "influence": "Influence diagnostics", "cumulative": "Cumulative meta-analysis (by year)",
     "bayes": "Bayesian model: posterior summaries", "bayes_studies": "Bayesian model: shrunken study estimates",
     "bayes_moderators": "Bayesian model: moderators", "bayes_prior_sensitivity": "Bayesian model: prior sensitivity",
-    "multiverse": "Multiverse of specifications",
+    "multiverse": "Multiverse of specifications", "selection_models": "Selection models (metafor's selmodel)",
 }
 PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Baujat plot", "influence": "Influence plot",
-               "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot"}
+               "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot",
+               "selection_models": "Selection models: adjusted estimates",
+               "weight_functions": "Selection models: fitted weight functions"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
 MAX_SHOWN_ROWS = 200  # longer tables (a multiverse of thousands of specifications) stay in their CSV
@@ -104,6 +106,8 @@ def inline_png(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
 def plot_title(path: str | Path) -> str:
     """``forest_rater.png`` -> ``Forest plot: rater``."""
     stem = Path(path).stem
+    if stem in PLOT_TITLES:
+        return PLOT_TITLES[stem]
     kind, _, detail = stem.partition("_")
     title = PLOT_TITLES.get(kind, stem.replace("_", " ").capitalize())
     return f"{title}: {detail.replace('_', ' ')}" if detail else title

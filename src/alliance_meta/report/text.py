@@ -97,6 +97,35 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
     return ("Small-study effects: " + "; ".join(clauses) + ".") if clauses else ""
 
 
+SELECTION_NAMES = {"beta": "beta", "halfnorm": "half-normal", "negexp": "negative exponential",
+                   "logistic": "logistic", "power": "power", "negexppow": "negative exponential power",
+                   "stepfun": "step function"}
+
+
+def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
+    """The range of the estimates adjusted by the selection models and of their likelihood-ratio tests."""
+    if selection is None or selection.empty:
+        return ""
+    show = display(metric)
+    fitted = selection[selection["estimate"].map(lambda value: math.isfinite(float(value)))]
+    missing = [SELECTION_NAMES.get(name, name) for name in selection["type"] if name not in set(fitted["type"])]
+    if fitted.empty:
+        return "No selection model could be fitted."
+    low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
+    models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}"
+    sentence = (f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
+                f"ranged from {show.symbol} = {show.number(low['estimate'])} ({SELECTION_NAMES.get(low['type'])}) "
+                f"to {show.number(high['estimate'])} ({SELECTION_NAMES.get(high['type'])})")
+    p = fitted["lrt_p"].astype(float)
+    if p.notna().any():
+        low_p, high_p = apa_p_clause(p.min()), apa_p_clause(p.max())
+        sentence += f"; likelihood-ratio tests of selection {low_p}" + (f" to {high_p}" if high_p != low_p else "")
+    sentence += "."
+    if missing:
+        sentence += f" Not fitted: {', '.join(missing)}."
+    return sentence
+
+
 def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95) -> str:
     """Posterior mean and HDI of mu (also back-transformed) and of tau."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
@@ -122,6 +151,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     row = main_row(pooled, method, tests) or None
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
+                 selection_sentence(tables.get("selection_models"), metric),
                  bayes_sentence(tables.get("bayes"), metric, level),
                  psychometric_sentence(tables["psychometric"], level) if "psychometric" in tables else ""]
     return " ".join(sentence for sentence in sentences if sentence)

@@ -1,8 +1,10 @@
 """Small-study effects and publication bias, one module per method family.
 
 :mod:`.regression` (Egger, PET-PEESE), :mod:`.rank` (Begg-Mazumdar),
-:mod:`.trim_and_fill`, :mod:`.fail_safe`, :mod:`.selection` (step-function
-selection model), :mod:`.multilevel` (Egger's test in the three-level model);
+:mod:`.trim_and_fill`, :mod:`.fail_safe`, :mod:`.selection` (the step-function
+selection model of the battery), :mod:`.selection_models` (every selection model of
+metafor's ``selmodel``), :mod:`.excess_significance` (``tes``), :mod:`.henmi_copas` (``hc``),
+:mod:`.svalue` (S-values), :mod:`.multilevel` (Egger's test in the three-level model);
 :mod:`.results` holds the row type of ``bias.csv`` and :mod:`.battery` runs the
 univariate tests on one set of independent studies. :func:`publication_bias` takes a fit.
 """
@@ -15,19 +17,26 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.analyses.bias.battery import bias_tests
+from alliance_meta.analyses.bias.excess_significance import ExcessSignificance, excess_significance
 from alliance_meta.analyses.bias.fail_safe import fail_safe_n
+from alliance_meta.analyses.bias.henmi_copas import HenmiCopas, henmi_copas
 from alliance_meta.analyses.bias.multilevel import bias_rows as multilevel_bias_rows
 from alliance_meta.analyses.bias.rank import kendall_permutation_cdf, kendall_test, rank_test
 from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pet_peese, sei_regression
-from alliance_meta.analyses.bias.results import BiasTest, bias_frame
-from alliance_meta.analyses.bias.selection import SelectionModel, selection_model
+from alliance_meta.analyses.bias.results import BiasTest, bias_frame, independent_studies
+from alliance_meta.analyses.bias.selection import selection_model
+from alliance_meta.analyses.bias.selection_models import (SelectionModel, fit_selection_model, fit_selection_models,
+                                                          selection_models_table)
+from alliance_meta.analyses.bias.svalue import SValue, s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill, trimfill_side
 from alliance_meta.models import univariate
 from alliance_meta.models.fits import Fit, MultilevelFit
 
-__all__ = ["BiasResult", "BiasTest", "SelectionModel", "TrimFillResult", "bias_frame", "bias_tests",
-           "egger_lm_test", "egger_test", "fail_safe_n", "kendall_permutation_cdf", "kendall_test", "pet_peese",
-           "publication_bias", "rank_test", "selection_model", "sei_regression", "trim_and_fill", "trimfill_side"]
+__all__ = ["BiasResult", "BiasTest", "ExcessSignificance", "HenmiCopas", "SValue", "SelectionModel",
+           "TrimFillResult", "bias_frame", "bias_tests", "egger_lm_test", "egger_test", "excess_significance",
+           "fail_safe_n", "fit_selection_model", "fit_selection_models", "henmi_copas", "kendall_permutation_cdf",
+           "kendall_test", "pet_peese", "publication_bias", "rank_test", "s_values", "selection_model",
+           "selection_models_table", "independent_studies", "sei_regression", "trim_and_fill", "trimfill_side"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -59,7 +68,8 @@ class BiasResult:
 
 def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side: str | None = None,
                      selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
-                     fail_safe_alpha: float = 0.05) -> BiasResult:
+                     fail_safe_alpha: float = 0.05, tes_alpha: float = 0.05,
+                     svalue_alpha: float = 0.05) -> BiasResult:
     """Every bias test of ``fit`` as the rows of ``bias.csv``.
 
     A univariate fit is tested as it is. A three-level fit is tested on one composite per study
@@ -68,14 +78,16 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
     studies...) gives a row with the reason in ``note``.
     """
     multilevel = isinstance(fit, MultilevelFit)
-    studies = fit.composites() if multilevel else fit.data
+    studies = independent_studies(fit)
     notes = ((f"multilevel: univariate tests on {len(studies)} study composites; egger_multilevel on all "
               f"{len(fit.data)} rows"),) if multilevel else ()
     yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
     table, filled = bias_tests(yi, vi, fit.method, fit.metric, fit.level, trimfill_estimator, trimfill_side,
-                               selection_steps, pet_peese_alpha, pet_peese_sided, fail_safe_alpha)
+                               selection_steps, pet_peese_alpha, pet_peese_sided, fail_safe_alpha, tes_alpha,
+                               svalue_alpha)
     if multilevel:
         table = pd.concat([table, multilevel_bias_rows(fit.data, fit.metric, rho=fit.rho, method=fit.method,
                                                        level=fit.level)], ignore_index=True)
     estimate = univariate.fit(yi, vi, fit.method, tau2_interval=False).estimate
     return BiasResult(table, studies, filled, estimate, fit.metric, notes)
+

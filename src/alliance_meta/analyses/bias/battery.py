@@ -8,11 +8,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from alliance_meta.analyses.bias.excess_significance import excess_significance
 from alliance_meta.analyses.bias.fail_safe import fail_safe_n
+from alliance_meta.analyses.bias.henmi_copas import henmi_copas
 from alliance_meta.analyses.bias.rank import rank_test
 from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pet_peese
 from alliance_meta.analyses.bias.results import TEST_ORDER, BiasTest, _arrays, bias_frame
 from alliance_meta.analyses.bias.selection import selection_model
+from alliance_meta.analyses.bias.svalue import s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill
 
 EQUAL_VARIANCES = ("not estimable: every study has the same sampling variance, so a regression on the "
@@ -20,9 +23,10 @@ EQUAL_VARIANCES = ("not estimable: every study has the same sampling variance, s
 
 
 def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: float = 95,
-                     trimfill_estimator: str = "L0", trimfill_side: str | None = None,
-                     selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
-                     fail_safe_alpha: float = 0.05) -> tuple[pd.DataFrame, TrimFillResult | None]:
+               trimfill_estimator: str = "L0", trimfill_side: str | None = None,
+               selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
+               fail_safe_alpha: float = 0.05, tes_alpha: float = 0.05,
+               svalue_alpha: float = 0.05) -> tuple[pd.DataFrame, TrimFillResult | None]:
     """Every test of this module as the rows of ``bias.csv``, and the trim-and-fill result.
 
     A test that cannot be computed (e.g. too few studies) gives a row of NaN with the
@@ -43,7 +47,7 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         return result
 
     minimum = {"egger": 3, "egger_lm": 3, "rank": 3, "trim_and_fill": 3, "fail_safe_n": 1, "pet": 3,
-               "selection_model": 4}
+               "selection_model": 4, "tes": 3, "henmi_copas": 3, "svalue": 3}
     for name, needed in minimum.items():
         if yi.size < needed:
             names = {"pet": ["pet", "peese", "pet_peese"],
@@ -72,6 +76,13 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         result = attempt("selection_model", lambda: selection_model(yi, vi, tuple(selection_steps) + (1.0,), level))
         if result is not None:
             rows[-1] = result.as_test()
+    if yi.size >= 3:
+        for name, compute in (("tes", lambda: excess_significance(yi, vi, method=method, alpha=tes_alpha)),
+                              ("henmi_copas", lambda: henmi_copas(yi, vi, level)),
+                              ("svalue", lambda: s_values(yi, vi, level=level, alpha_select=svalue_alpha))):
+            result = attempt(name, compute)
+            if result is not None:
+                rows[-1] = result.as_test()
     rows = [row if not math.isnan(row.statistic) or row.note.startswith("not estimable")
             else replace(row, note="; ".join(filter(None, ["not estimable: undefined for these data", row.note])))
             for row in rows]

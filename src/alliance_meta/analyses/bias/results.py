@@ -13,9 +13,10 @@ from alliance_meta.engines.transforms import back_transform
 
 
 CONTRACT_COLUMNS = ("test", "statistic", "p", "estimate", "k_imputed")
-EXTRA_COLUMNS = ("se", "ci_lower", "ci_upper", "df", "side", "note")
+EXTRA_COLUMNS = ("se", "ci_lower", "ci_upper", "df", "side", "note", "observed", "expected", "svalue_ci")
 TEST_ORDER = ("egger", "egger_lm", "rank", "trim_and_fill", "fail_safe_n", "fail_safe_n_orwin",
-              "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model")
+              "fail_safe_n_rosenberg", "pet", "peese", "pet_peese", "selection_model", "tes", "henmi_copas",
+              "svalue")
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,20 @@ class BiasTest:
     df: float = math.nan
     side: str = ""
     note: str = ""
+    observed: float = math.nan  # tes: observed number of significant studies
+    expected: float = math.nan  # tes: expected number
+    svalue_ci: float = math.nan  # svalue: the S-value of the confidence limit (statistic: of the estimate)
 
 
 def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
     """The contract's ``bias.csv`` columns, extras, and back-transformed estimates."""
     frame = pd.DataFrame([asdict(row) for row in rows], columns=list(CONTRACT_COLUMNS + EXTRA_COLUMNS))
+    return with_back_transform(frame, metric)
+
+
+def with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+    """``estimate``, ``ci_lower`` and ``ci_upper`` also on the scales readers know (``r``,
+    ``r_ci_lower``, ...; :func:`alliance_meta.engines.transforms.back_transform`)."""
     if metric is not None:
         for name in ("estimate", "ci_lower", "ci_upper"):
             for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
@@ -47,3 +57,11 @@ def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
 
 def _arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+
+
+def independent_studies(fit) -> pd.DataFrame:
+    """The independent studies univariate bias methods assume: the rows of a univariate fit,
+    one composite per study of a three-level fit."""
+    from alliance_meta.models.fits import MultilevelFit
+
+    return fit.composites() if isinstance(fit, MultilevelFit) else fit.data

@@ -1,0 +1,689 @@
+"""Selection models of metafor's ``selmodel()``: beta, half-normal, negative-exponential,
+logistic, power, negative-exponential-power and step function.
+
+A study with effect y_i ~ N(mu, v_i + tau^2) and p-value p_i is observed with relative
+probability w(p_i; delta); the likelihood of the observed studies (Vevea & Hedges 1995,
+eq. 5; Citkowicz & Vevea 2017, eq. 2; Preston, Ashby & Smyth 2004) is
+
+    L = prod_i w(p_i; delta) phi(y_i; mu, v_i + tau^2) / A_i,
+    A_i = integral w(p(y); delta) phi(y; mu, v_i + tau^2) dy.
+
+Weight functions, defaults, bounds and p-value clamping are metafor 3.8's
+(``selmodel.rma.uni``, ``.selmodel.ll.cont``, ``.selmodel.ll.stepfun``):
+
+==========  =========================================  =============  ===========  ========
+type        w(p; delta)                                delta bounds   start        p clamp
+==========  =========================================  =============  ===========  ========
+beta        p^(d1 - 1) (1 - p)^(d2 - 1)                [1e-5, 100]^2  (1, 1)       1e-5
+halfnorm    exp(-d p^2)                                [0, 100]       1            0
+negexp      exp(-d p)                                  [0, 100]       1            0
+logistic    2 exp(-d p) / (1 + exp(-d p))              [0, 100]       1            0
+power       (1 - p)^d                                  [0, 100]       1            1e-5
+negexppow   exp(-d1 p^(1 / d2))                        [0, 100]^2     (1, 1)       0
+stepfun     delta_j for s_(j-1) < p <= s_j, delta_1=1  [0, 100]       1            0
+==========  =========================================  =============  ===========  ========
+
+p-values are one-sided (``alternative = "greater"``, metafor's default: p = 1 - Phi(y / sqrt(v))),
+``"less"`` or ``"two.sided"``; clamped to [p clamp, 1 - p clamp] as metafor.
+
+A_i: for the step function a sum of normal probabilities (exact). For the continuous types
+composite Gauss-Legendre (10 nodes a panel) over the standardised effect t = (y - mu) / sd_i in
+[-12, 12]: panels at most 0.5 wide in t, at most 0.25 wide in z = y / sqrt(v_i) within |z| <= 9,
+split wherever log w changes by 2 and at every kink of the clamped weight (graded towards
+z = 0 for two-sided p-values), summed in log space; beyond |t| = 12 the largest weight times the
+normal tails is added, so that A_i is never underestimated. Checked against adaptive
+quadrature to 1e-10 (tests); metafor integrates with ``integrate()`` at rel.tol 1.2e-4.
+
+Maximisation: from metafor's start (the ML estimates, tau^2 + 0.001, delta.init), BFGS on
+metafor's scale (log tau^2, delta mapped to its bounds by the logistic function) and L-BFGS-B on
+(mu, tau^2, delta) within the bounds, both with the analytic gradient and polished by Newton
+steps; the higher optimum is kept. ``converged``: the Karush-Kuhn-Tucker conditions hold there.
+Standard errors come from the inverse Hessian of the log likelihood in (mu, tau^2, delta) over
+every free parameter, as metafor (``htransf = FALSE``); when it cannot be inverted the estimates
+stay and the standard errors are NaN (metafor: "Error when trying to invert Hessian"). The
+likelihood-ratio test compares with the unadjusted random-effects model fitted by ML (df =
+number of free delta).
+
+References: Vevea, J. L. & Hedges, L. V. (1995). *Psychometrika* 60, 419-435. Citkowicz, M. &
+Vevea, J. L. (2017). *Psychological Methods* 22, 28-41 (beta). Preston, C., Ashby, D. & Smyth,
+R. (2004). *Statistics in Medicine* 23, 1759-1772 (half-normal, negative-exponential,
+logistic, power). Viechtbauer, W. metafor 3.8, ``help(selmodel)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from alliance_meta.analyses.bias.results import BiasTest, independent_studies, with_back_transform
+from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
+from alliance_meta.models import univariate as pooling
+
+TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "negexppow", "stepfun")
+DEFAULT_STEPS = (0.025, 0.10, 0.50, 1.0)
+ALTERNATIVES = ("greater", "less", "two.sided")
+TABLE_COLUMNS = ("type", "steps", "estimate", "se", "ci_lower", "ci_upper", "pval", "tau2", "delta", "loglik",
+                 "lrt", "lrt_p", "converged", "note")
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """A weight function of metafor's ``selmodel`` with its bounds and defaults."""
+
+    type: str
+    delta_min: tuple[float, ...]
+    delta_max: tuple[float, ...]
+    delta_init: tuple[float, ...]
+    pval_min: float
+    h0: tuple[float, ...]  # delta under no selection (metafor's H0.delta)
+
+    @property
+    def size(self) -> int:
+        return len(self.delta_min)
+
+
+SPECS = {
+    "beta": WeightSpec("beta", (1e-5, 1e-5), (100.0, 100.0), (1.0, 1.0), 1e-5, (1.0, 1.0)),
+    "halfnorm": WeightSpec("halfnorm", (0.0,), (100.0,), (1.0,), 0.0, (0.0,)),
+    "negexp": WeightSpec("negexp", (0.0,), (100.0,), (1.0,), 0.0, (0.0,)),
+    "logistic": WeightSpec("logistic", (0.0,), (100.0,), (1.0,), 0.0, (0.0,)),
+    "power": WeightSpec("power", (0.0,), (100.0,), (1.0,), 1e-5, (0.0,)),
+    "negexppow": WeightSpec("negexppow", (0.0, 0.0), (100.0, 100.0), (1.0, 1.0), 0.0, (0.0, 0.0)),
+}
+
+
+def p_values(yi, vi, alternative: str = "greater") -> np.ndarray:
+    """p-values of the studies as metafor's ``.selmodel.pval``."""
+    z = np.asarray(yi, float) / np.sqrt(np.asarray(vi, float))
+    if alternative == "greater":
+        return special.ndtr(-z)
+    if alternative == "less":
+        return special.ndtr(z)
+    if alternative == "two.sided":
+        return 2 * special.ndtr(-np.abs(z))
+    raise ValueError(f"unknown alternative {alternative!r}; expected one of {', '.join(ALTERNATIVES)}")
+
+
+def _log_weight(type_: str, p: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log w(p; delta) and its derivative in each delta (leading axis), for the continuous types
+    (metafor's ``wi.fun`` with the default ``steps = 0``, so no normalising constant)."""
+    if type_ == "beta":
+        log_p, log_q = np.log(p), np.log1p(-p)
+        return (delta[0] - 1) * log_p + (delta[1] - 1) * log_q, np.stack([log_p, log_q])
+    if type_ == "halfnorm":
+        return -delta[0] * p**2, (-p**2)[None]
+    if type_ == "negexp":
+        return -delta[0] * p, (-p)[None]
+    if type_ == "logistic":
+        x = delta[0] * p
+        return math.log(2.0) - x - np.logaddexp(0.0, -x), (-p * special.expit(x))[None]
+    if type_ == "power":
+        log_q = np.log1p(-p)
+        return delta[0] * log_q, log_q[None]
+    if type_ == "negexppow":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = p ** (1.0 / delta[1])
+            d_root = np.where(p > 0, root * np.log(np.where(p > 0, p, 1.0)) * (-1.0 / delta[1] ** 2), 0.0)
+        return -delta[0] * root, np.stack([-root, -delta[0] * d_root])
+    raise ValueError(f"unknown selection model type {type_!r}; expected one of {', '.join(TYPES)}")
+
+
+def weight_function(type_: str, delta, p, steps=None, alternative: str = "greater") -> np.ndarray:
+    """The fitted relative probability of selection w(p) at p-values ``p`` (for plots):
+    clamped as metafor; ``steps`` for ``stepfun``."""
+    p = np.asarray(p, float)
+    delta = np.asarray(delta, float)
+    if type_ == "stepfun":
+        steps = np.asarray(steps, float)
+        return delta[np.minimum(np.searchsorted(steps, p, side="left"), steps.size - 1)]
+    spec = SPECS[type_]
+    clamped = np.clip(p, spec.pval_min, 1 - spec.pval_min)
+    return np.exp(_log_weight(type_, clamped, delta)[0])
+
+
+# Quadrature for A_i of the continuous types (see the module docstring).
+T_MAX = 12.0
+LOG_TAILS = math.log(2.0) + float(special.log_ndtr(-T_MAX))
+SQRT_2PI = math.sqrt(2 * math.pi)
+LOG_SQRT_2PI = math.log(SQRT_2PI)
+NODES, NODE_WEIGHTS = np.polynomial.legendre.leggauss(10)
+T_GRID = np.arange(-T_MAX, T_MAX + 0.25, 0.5)
+Z_GRID = np.concatenate([-np.array([38.0, 27.0, 20.0, 15.0, 12.0, 10.0]), np.arange(-9.0, 9.0 + 0.125, 0.25),
+                         np.array([10.0, 12.0, 15.0, 20.0, 27.0, 38.0])])
+FINE_Z = np.linspace(-40.0, 40.0, 4001)  # where the weight's variation is measured
+UNDERFLOW_Z = 37.677120720495  # 1 - Phi(z) is 0 in double precision beyond (R's pnorm: 37.519)
+LOG_W_STEP = 2.0  # at most this change of log w between break points (GL-10: error < 1e-12)
+MAX_ADAPTIVE_BREAKS = 600
+
+
+def _z_breaks(spec: WeightSpec, alternative: str) -> np.ndarray:
+    """Where the weight, as a function of z = y / sqrt(v), changes: a grid, and the kinks."""
+    kinks = []
+    if spec.pval_min > 0:
+        kinks += [stats.norm.isf(spec.pval_min), stats.norm.isf(1 - spec.pval_min)]
+        if alternative == "two.sided":
+            kinks = [stats.norm.isf(spec.pval_min / 2), stats.norm.isf((1 - spec.pval_min) / 2)]
+    kinks += [UNDERFLOW_Z, -UNDERFLOW_Z]  # p jumps to 0 (or 1)
+    if alternative == "two.sided":  # p = 2 Phi(-|z|): a cusp at 0, w ~ |z|^d nearby; panels graded towards it
+        graded = list(10.0 ** np.arange(-6.0, -0.9, 0.5))
+        kinks = [0.0] + kinks + [-k for k in kinks] + graded + [-g for g in graded]
+    return np.unique(np.concatenate([Z_GRID, kinks]))
+
+
+@dataclass
+class _Problem:
+    """Negative log likelihood (and gradient) of one selection model on one data set."""
+
+    yi: np.ndarray
+    vi: np.ndarray
+    type: str
+    alternative: str
+    steps: np.ndarray | None = None
+    p_obs: np.ndarray = field(init=False)
+    groups: np.ndarray | None = field(init=False, default=None)
+
+    def __post_init__(self):
+        self.sei = np.sqrt(self.vi)
+        p = p_values(self.yi, self.vi, self.alternative)
+        if self.type == "stepfun":
+            self.p_obs = p
+            self.groups = np.searchsorted(self.steps, p, side="left")  # first step with p <= step
+            self.spec = None  # delta_1 = 1 is fixed: the free parameters are delta_2 .. delta_J
+            self.delta_min = np.zeros(self.steps.size - 1)
+            self.delta_max = np.full(self.steps.size - 1, 100.0)
+            self.delta_init = np.ones(self.steps.size - 1)
+            self._cuts()
+        else:
+            self.spec = SPECS[self.type]
+            self.p_obs = np.clip(p, self.spec.pval_min, 1 - self.spec.pval_min)
+            self.delta_min = np.array(self.spec.delta_min)
+            self.delta_max = np.array(self.spec.delta_max)
+            self.delta_init = np.array(self.spec.delta_init)
+            self.z_breaks = _z_breaks(self.spec, self.alternative)
+            fine_p = np.clip(p_values(FINE_Z, 1.0, self.alternative), self.spec.pval_min, 1 - self.spec.pval_min)
+            self.fine_p = fine_p
+
+    # -- step function: A_i = sum_j delta_j P(s_(j-1) < p_i <= s_j), normal probabilities ---------
+    def _cuts(self):
+        """P(p <= s_j) = P(y >= upper_j) + P(y <= lower_j): one column per step, s_0 = 0 first."""
+        steps = np.concatenate([[0.0], self.steps])
+        k = self.vi.size
+        upper = np.full((k, steps.size), np.inf)
+        lower = np.full((k, steps.size), -np.inf)
+        if self.alternative == "greater":
+            upper = self.sei[:, None] * stats.norm.isf(steps)[None, :]
+        elif self.alternative == "less":
+            lower = -self.sei[:, None] * stats.norm.isf(steps)[None, :]
+        else:
+            upper = self.sei[:, None] * stats.norm.isf(steps / 2)[None, :]
+            lower = -upper
+        self.upper, self.lower = upper, lower
+
+    def _step_a(self, mu, sd, delta):
+        """log A_i and d log A_i / d(mu, sd, delta_j) for the step function."""
+        u_up = (self.upper - mu) / sd[:, None]
+        u_lo = (self.lower - mu) / sd[:, None]
+        cdf = special.ndtr(-u_up) + special.ndtr(u_lo)  # P(p <= s_j)
+        finite_up, finite_lo = np.isfinite(u_up), np.isfinite(u_lo)
+        uf_up, uf_lo = np.where(finite_up, u_up, 0.0), np.where(finite_lo, u_lo, 0.0)
+        pdf_up = np.where(finite_up, np.exp(-0.5 * uf_up**2) / SQRT_2PI, 0.0)
+        pdf_lo = np.where(finite_lo, np.exp(-0.5 * uf_lo**2) / SQRT_2PI, 0.0)
+        d_mu = (pdf_up - pdf_lo) / sd[:, None]
+        d_sd = (pdf_up * uf_up - pdf_lo * uf_lo) / sd[:, None]
+        interval = np.diff(cdf, axis=1)
+        a = interval @ delta
+        with np.errstate(divide="ignore"):
+            return (np.log(a), (np.diff(d_mu, axis=1) @ delta) / a, (np.diff(d_sd, axis=1) @ delta) / a,
+                    interval.T / a[None, :])
+
+    # -- continuous weights: A_i by quadrature over t --------------------------------------------
+    def _adaptive_breaks(self, delta) -> np.ndarray:
+        """Extra z break points wherever log w changes by more than LOG_W_STEP between them."""
+        log_w = _log_weight(self.type, self.fine_p, delta)[0]
+        variation = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(np.maximum(log_w, -1e300))))])
+        step = max(LOG_W_STEP, variation[-1] / MAX_ADAPTIVE_BREAKS)
+        crossings = np.flatnonzero(np.diff(np.floor(variation / step)) > 0)
+        return FINE_Z[crossings]
+
+    def _nodes(self, mu, sd, delta):
+        """Nodes t (per study) and log of their quadrature weight times the normal density."""
+        breaks = np.concatenate([self.z_breaks, self._adaptive_breaks(delta)])
+        z_as_t = (self.sei[:, None] * breaks[None, :] - mu) / sd[:, None]
+        grid = np.broadcast_to(T_GRID, (self.vi.size, T_GRID.size))
+        edges = np.sort(np.clip(np.hstack([grid, z_as_t]), -T_MAX, T_MAX), axis=1)
+        half = np.diff(edges, axis=1) / 2
+        centre = (edges[:, 1:] + edges[:, :-1]) / 2
+        t = (centre[:, :, None] + half[:, :, None] * NODES).reshape(self.vi.size, -1)
+        with np.errstate(divide="ignore"):
+            log_weight = np.log((half[:, :, None] * NODE_WEIGHTS).reshape(self.vi.size, -1)) - 0.5 * t**2 - LOG_SQRT_2PI
+        return t, log_weight
+
+    def _continuous_a(self, mu, sd, delta):
+        """log A_i and d log A_i / d(mu, sd, delta), summed in log space (no underflow)."""
+        t, log_weight = self._nodes(mu, sd, delta)
+        p = p_values(mu + sd[:, None] * t, self.vi[:, None], self.alternative)
+        p = np.clip(p, self.spec.pval_min, 1 - self.spec.pval_min)
+        log_w, d_log_w = _log_weight(self.type, p, delta)
+        terms = log_w + log_weight
+        top = np.max(terms, axis=1, keepdims=True)
+        scaled = np.exp(terms - top)
+        total = scaled.sum(axis=1)
+        # beyond |t| = T_MAX: at most sup w times the normal tails; adding this bound keeps A_i from
+        # being underestimated (and the likelihood from being overestimated) even where the weight
+        # is astronomically smaller in the bulk than in the tails
+        # (treated as constant in the gradient)
+        log_inner = top[:, 0] + np.log(total)
+        log_a = np.logaddexp(log_inner, self._log_sup_weight(delta) + LOG_TAILS)
+        norm = total * np.exp(log_a - log_inner)  # = (inner + tail) in the units of `scaled`
+        return (log_a, (scaled * t).sum(axis=1) / (sd * norm), (scaled * (t**2 - 1)).sum(axis=1) / (sd * norm),
+                (d_log_w * scaled).sum(axis=2) / norm)
+
+    def _log_sup_weight(self, delta) -> float:
+        """log of the largest weight over the clamped p-values (ends, and the beta mode)."""
+        points = [self.spec.pval_min, 1 - self.spec.pval_min]
+        if self.type == "beta" and delta[0] > 1 and delta[1] > 1:
+            points.append((delta[0] - 1) / (delta[0] + delta[1] - 2))
+        return float(np.max(_log_weight(self.type, np.array(points), delta)[0]))
+
+    # -- the likelihood ---------------------------------------------------------------------------
+    def full_delta(self, free_delta):
+        if self.type == "stepfun":
+            return np.concatenate([[1.0], free_delta])
+        return np.asarray(free_delta, float)
+
+    def __call__(self, theta):
+        """Negative log likelihood and its gradient in theta = (mu, tau^2, free delta)."""
+        mu, tau2 = theta[0], theta[1]
+        delta = self.full_delta(theta[2:])
+        total = self.vi + tau2
+        if np.any(total <= 0):
+            return np.inf, np.full(theta.size, np.nan)
+        sd = np.sqrt(total)
+        residual = self.yi - mu
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.type == "stepfun":
+                log_a, a_mu, a_sd, a_delta = self._step_a(mu, sd, delta)
+                log_w_obs = np.log(delta[self.groups])
+                counts = np.bincount(self.groups, minlength=delta.size)
+                d_log_w_obs_sum = np.where(counts > 0, counts / np.where(delta == 0, 1.0, delta), 0.0)[1:]
+                a_delta = a_delta[1:]
+            else:
+                log_a, a_mu, a_sd, a_delta = self._continuous_a(mu, sd, delta)
+                log_w_obs, d_log_w = _log_weight(self.type, self.p_obs, delta)
+                d_log_w_obs_sum = d_log_w.sum(axis=1)
+            value = np.sum(log_w_obs) - 0.5 * np.sum(np.log(2 * np.pi * total) + residual**2 / total) - np.sum(log_a)
+        gradient = np.empty(theta.size)
+        gradient[0] = np.sum(residual / total) - np.sum(a_mu)
+        gradient[1] = np.sum(-0.5 / total + 0.5 * residual**2 / total**2) - np.sum(a_sd / (2 * sd))
+        gradient[2:] = d_log_w_obs_sum - np.sum(a_delta, axis=1)
+        if not np.isfinite(value):
+            return np.inf, gradient
+        return -value, -gradient
+
+
+def _hessian(problem, theta, relative_step=1e-5):
+    """Central-difference Hessian of the negative log likelihood from its analytic gradient,
+    over every parameter (also past a bound, as metafor's numDeriv::hessian)."""
+    size = theta.size
+    hessian = np.empty((size, size))
+    for j in range(size):
+        step = relative_step * max(abs(theta[j]), 1e-3)
+        up, down = theta.copy(), theta.copy()
+        up[j] += step
+        down[j] -= step
+        hessian[:, j] = (problem(up)[1] - problem(down)[1]) / (2 * step)
+    return (hessian + hessian.T) / 2
+
+
+@dataclass(frozen=True)
+class SelectionModel:
+    """Maximum-likelihood fit of one selection model (metafor's ``selmodel``)."""
+
+    type: str
+    alternative: str
+    steps: tuple[float, ...]
+    estimate: float
+    se: float
+    tau2: float
+    se_tau2: float
+    delta: np.ndarray
+    se_delta: np.ndarray
+    log_likelihood: float
+    log_likelihood_unadjusted: float
+    lrt: float
+    lrt_df: int
+    lrt_p: float
+    k_per_interval: np.ndarray
+    converged: bool = True
+    level: float = 95.0
+    note: str = ""
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        critical = stats.norm.isf((1 - self.level / 100) / 2)
+        return self.estimate - critical * self.se, self.estimate + critical * self.se
+
+    @property
+    def p(self) -> float:
+        return float(2 * stats.norm.sf(abs(self.estimate / self.se)))
+
+    def weights(self, p) -> np.ndarray:
+        """The fitted weight function at p-values ``p``."""
+        return weight_function(self.type, self.delta, p, self.steps, self.alternative)
+
+    def as_row(self) -> dict:
+        """The row of ``selection_models.csv`` (without back-transformed columns)."""
+        lower, upper = self.ci
+        return {"type": self.type, "steps": _join(self.steps) if self.type == "stepfun" else "",
+                "estimate": self.estimate, "se": self.se, "ci_lower": lower, "ci_upper": upper, "pval": self.p,
+                "tau2": self.tau2, "delta": _join(self.delta), "loglik": self.log_likelihood, "lrt": self.lrt,
+                "lrt_p": self.lrt_p, "converged": self.converged, "note": self.note}
+
+    def to_frame(self, metric: str | None = None) -> pd.DataFrame:
+        return with_back_transform(pd.DataFrame([self.as_row()], columns=list(TABLE_COLUMNS)), metric)
+
+    def as_test(self) -> BiasTest:
+        """The ``selection_model`` row of ``bias.csv`` (statistic: the likelihood-ratio test)."""
+        lower, upper = self.ci
+        deltas = ", ".join(f"{d:.4g}" for d in self.delta[1:])
+        return BiasTest("selection_model", self.lrt, self.lrt_p, self.estimate, se=self.se, ci_lower=lower,
+                        ci_upper=upper, df=self.lrt_df,
+                        note=f"step function at one-sided p = {', '.join(map(str, self.steps[:-1]))}; "
+                             f"statistic = LRT; delta = {deltas}; tau2 = {self.tau2:.6g}; {self.note}".rstrip("; "))
+
+
+def _join(values) -> str:
+    return ";".join(repr(float(value)) for value in values)
+
+
+def _interior(problem: _Problem, theta, tolerance=1e-8) -> np.ndarray:
+    delta = theta[2:]
+    return np.concatenate([[True, theta[1] > tolerance],
+                           (delta > problem.delta_min + tolerance) & (delta < problem.delta_max - tolerance)])
+
+
+def _limits(problem: _Problem) -> tuple[np.ndarray, np.ndarray]:
+    return (np.concatenate([[-np.inf, 0.0], problem.delta_min]),
+            np.concatenate([[np.inf, np.inf], problem.delta_max]))
+
+
+def _metafor_route(problem: _Problem, start: np.ndarray) -> np.ndarray:
+    """metafor's own route: BFGS on (mu, log tau^2, delta mapped to (min, max) by the logistic
+    function; metafor's ``.mapfun``), here with the analytic gradient."""
+    low, high = problem.delta_min, problem.delta_max
+
+    def parameters(x):
+        return np.concatenate([[x[0], math.exp(min(x[1], 700.0))], low + (high - low) * special.expit(x[2:])])
+
+    def objective(x):
+        theta = parameters(x)
+        value, gradient = problem(theta)
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(x)
+        share = special.expit(x[2:])
+        chain = np.concatenate([[1.0, theta[1]], (high - low) * share * (1 - share)])
+        return value, gradient * chain
+
+    share = np.clip((start[2:] - low) / (high - low), 1e-12, 1 - 1e-12)
+    x0 = np.concatenate([[start[0], math.log(max(start[1], 1e-12))], special.logit(share)])
+    result = optimize.minimize(objective, x0, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 3000})
+    return parameters(result.x)
+
+
+def _bounded_route(problem: _Problem, start: np.ndarray) -> np.ndarray:
+    """L-BFGS-B on (mu, tau^2, delta) within the bounds (reaches a bound exactly)."""
+    lower, upper = _limits(problem)
+    bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lower, upper)]
+    result = optimize.minimize(problem, np.clip(start, lower, upper), jac=True, method="L-BFGS-B", bounds=bounds,
+                               options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000, "maxcor": 20})
+    return np.clip(result.x, lower, upper)
+
+
+def _polish(problem: _Problem, theta: np.ndarray) -> np.ndarray:
+    """Newton steps with backtracking on the parameters inside their bounds."""
+    lower, upper = _limits(problem)
+    value = problem(theta)[0]
+    for _ in range(50):
+        interior = _interior(problem, theta)
+        try:
+            hessian = _hessian(problem, theta)[np.ix_(interior, interior)]
+            step = np.linalg.solve(hessian, problem(theta)[1][interior])
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
+            break
+        for shrink in 0.5 ** np.arange(12):
+            candidate = theta.copy()
+            candidate[interior] -= shrink * step
+            if np.all(candidate >= lower) and np.all(candidate <= upper):
+                new_value = problem(candidate)[0]
+                if new_value <= value:
+                    break
+        else:
+            break
+        improvement = value - new_value
+        theta, value = candidate, new_value
+        if np.max(np.abs(shrink * step)) < 1e-13 or improvement < 1e-15:
+            break
+    return theta
+
+
+def _stationary(problem: _Problem, theta: np.ndarray) -> bool:
+    """Karush-Kuhn-Tucker conditions: no ascent direction within the bounds (Newton decrement of
+    the parameters inside their bounds below 1e-9; at a bound the gradient points outwards)."""
+    _, gradient = problem(theta)
+    interior = _interior(problem, theta)
+    at_lower = ~interior & (theta <= _limits(problem)[0] + 1e-8)
+    if np.any(gradient[at_lower] < -1e-6) or np.any(gradient[~interior & ~at_lower] > 1e-6):
+        return False
+    try:
+        hessian = _hessian(problem, theta)[np.ix_(interior, interior)]
+        factor = np.linalg.cholesky(hessian)
+    except np.linalg.LinAlgError:
+        return False
+    solved = np.linalg.solve(factor, gradient[interior])
+    return bool(solved @ solved < 1e-9)
+
+
+def _maximise(problem: _Problem, ml) -> np.ndarray:
+    """The highest optimum from metafor's start (ML estimate, tau^2 + 0.001, delta.init) by
+    metafor's route and by the bounded route, each polished."""
+    start = np.concatenate([[ml.estimate, ml.tau2 + 0.001], problem.delta_init])
+    candidates = []
+    for route in (_metafor_route, _bounded_route):
+        try:
+            theta = _bounded_route(problem, route(problem, start)) if route is _metafor_route else route(problem, start)
+        except (ValueError, FloatingPointError, OverflowError):
+            continue
+        theta = _polish(problem, theta)
+        candidates.append((problem(theta)[0], theta))
+    finite = [c for c in candidates if np.isfinite(c[0])]
+    if not finite:
+        raise ValueError(f"the {problem.type} selection model could not be fitted (no finite likelihood)")
+    return min(finite, key=lambda c: c[0])[1]
+
+
+def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alternative: str = "greater",
+                        level: float = 95) -> SelectionModel:
+    """Fit one selection model of metafor's ``selmodel(rma(yi, vi), type, alternative, steps)``
+    by maximum likelihood (``steps`` only for ``stepfun``: p-value cut-points, 1 added).
+
+    Raises ValueError, as metafor, when k is too small for the parameters or (stepfun) an
+    interval of p-values has no studies.
+    """
+    if type not in TYPES:
+        raise ValueError(f"unknown selection model type {type!r}; expected one of {', '.join(TYPES)}")
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"unknown alternative {alternative!r}; expected one of {', '.join(ALTERNATIVES)}")
+    yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    if yi.shape != vi.shape or yi.ndim != 1:
+        raise ValueError("yi and vi must be one-dimensional arrays of the same length")
+    if np.any(vi <= 0) or not np.all(np.isfinite(yi)) or not np.all(np.isfinite(vi)):
+        raise ValueError("a selection model needs finite effect sizes and positive sampling variances")
+    grid = None
+    if type == "stepfun":
+        grid = np.unique(np.asarray(steps, float))
+        if grid.size == 0 or grid[0] <= 0 or grid[-1] > 1:
+            raise ValueError(f"step-function cut-points must lie in (0, 1]; got {list(steps)}")
+        if grid[-1] != 1.0:
+            grid = np.append(grid, 1.0)
+    problem = _Problem(yi, vi, type, alternative, grid)
+    parameters = 2 + problem.delta_init.size
+    if yi.size < parameters:
+        raise ValueError(f"k = {yi.size} is too small to fit the {type} selection model ({parameters} parameters)")
+    counts = np.empty(0, int)
+    if type == "stepfun":
+        counts = np.bincount(problem.groups, minlength=grid.size)
+        if np.any(counts == 0):
+            edges = np.concatenate([[0.0], grid])
+            empty = ", ".join(f"({edges[j]:g}, {edges[j + 1]:g}]" for j in np.flatnonzero(counts == 0))
+            plural = "s" if np.sum(counts == 0) > 1 else ""
+            raise ValueError(f"the p-value interval{plural} {empty} ha{'ve' if plural else 's'} no studies "
+                             f"(studies per interval: {', '.join(map(str, counts))})")
+    ml = pooling.fit(yi, vi, "ML", control=TIGHT_CONTROL, tau2_interval=False)
+    theta = _maximise(problem, ml)
+    if 0 < theta[1] < 1e-12:  # metafor treats tau^2 < 10 eps as 0
+        at_zero = theta.copy()
+        at_zero[1] = 0.0
+        if problem(at_zero)[0] <= problem(theta)[0] + 1e-12:
+            theta = at_zero
+    value = problem(theta)[0]
+    hessian = _hessian(problem, theta)
+    notes = []
+    standard_errors = np.full(theta.size, np.nan)
+    try:
+        if not np.all(np.isfinite(hessian)):
+            raise np.linalg.LinAlgError
+        covariance = _cholesky_inverse(hessian)
+        standard_errors = np.sqrt(np.diag(covariance))
+    except np.linalg.LinAlgError:
+        notes.append("Hessian not invertible: standard errors not computed")
+    converged = _stationary(problem, theta)
+    if not converged:
+        notes.append("not at a maximum (no stationary point with a positive-definite Hessian)")
+    delta = problem.full_delta(theta[2:])
+    free = theta[2:]
+    near = (free <= problem.delta_min + np.finfo(float).eps ** 0.25) | \
+           (free >= problem.delta_max - 100 * np.finfo(float).eps ** 0.25)
+    if near.any():
+        notes.append("delta at its bound (" + ", ".join(f"delta{j + 1 + (type == 'stepfun')}" for j in
+                                                       np.flatnonzero(near)) + ")")
+    if theta[1] <= 1e-10:
+        notes.append("tau2 = 0")
+    total = vi + ml.tau2
+    unadjusted = -0.5 * float(np.sum(np.log(2 * np.pi * total) + (yi - ml.estimate) ** 2 / total))
+    log_likelihood = -float(value)
+    lrt = max(0.0, 2 * (log_likelihood - unadjusted))
+    df = free.size
+    se_delta = standard_errors[2:]
+    if type == "stepfun":
+        se_delta = np.concatenate([[np.nan], se_delta])
+    return SelectionModel(type, alternative, tuple(grid.tolist()) if grid is not None else (), float(theta[0]),
+                          float(standard_errors[0]), float(theta[1]), float(standard_errors[1]), delta, se_delta,
+                          log_likelihood, unadjusted, lrt, df, float(stats.chi2.sf(lrt, df)), counts, converged,
+                          level, "; ".join(notes))
+
+
+def _cholesky_inverse(hessian: np.ndarray) -> np.ndarray:
+    """Inverse of a positive-definite Hessian through its Cholesky factor (metafor's chol2inv(chol(H)));
+    LinAlgError when it is not positive definite."""
+    factor = np.linalg.cholesky(hessian)
+    inverse_factor = np.linalg.inv(factor)
+    return inverse_factor.T @ inverse_factor
+
+
+def fit_selection_models(yi, vi, types=TYPES, steps=DEFAULT_STEPS, alternative: str = "greater",
+                         level: float = 95) -> dict[str, SelectionModel | str]:
+    """Every selection model in ``types``: the fit, or the reason it could not be fitted."""
+    fits: dict[str, SelectionModel | str] = {}
+    for type_ in types:
+        try:
+            fits[type_] = fit_selection_model(yi, vi, type_, steps, alternative, level)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            fits[type_] = f"not computed: {error}"
+    return fits
+
+
+def selection_models_table(yi, vi, types=TYPES, steps=DEFAULT_STEPS, level: float = 95, metric: str | None = None,
+                           alternative: str = "greater") -> pd.DataFrame:
+    """``selection_models.csv``: one row per selection model type, with back-transformed columns
+    for ``metric``; a model that cannot be fitted gives NaN and the reason in ``note``."""
+    rows = []
+    for type_, fit in fit_selection_models(yi, vi, types, steps, alternative, level).items():
+        if isinstance(fit, SelectionModel):
+            rows.append(fit.as_row())
+        else:
+            rows.append({"type": type_, "steps": _join(_full_steps(steps)) if type_ == "stepfun" else "",
+                         "converged": False, "note": fit})
+    frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    for name in TABLE_COLUMNS:
+        if name not in ("type", "steps", "delta", "note", "converged"):
+            frame[name] = frame[name].astype(float)
+    frame["delta"] = frame["delta"].astype(object).where(frame["delta"].notna(), "")
+    frame["converged"] = frame["converged"].astype(bool)
+    return with_back_transform(frame, metric)
+
+
+def _full_steps(steps) -> np.ndarray:
+    grid = np.unique(np.asarray(steps, float))
+    return grid if grid.size and grid[-1] == 1.0 else np.append(grid, 1.0)
+
+
+@dataclass(frozen=True, repr=False)
+class SelectionModelsResult:
+    """``selection_models.csv`` of a fit, the studies the models saw and the unadjusted fit of them."""
+
+    table: pd.DataFrame
+    studies: pd.DataFrame
+    unadjusted: pooling.PoolingResult
+    metric: str | None
+    level: float
+    alternative: str
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def estimates_plot(self):
+        """The adjusted estimates beside the unadjusted one (:mod:`alliance_meta.plots.selection`)."""
+        from alliance_meta.plots.selection import selection_estimates_plot
+
+        fit, k = self.unadjusted, len(self.studies)
+        unit = "study composites" if self.notes else "studies"
+        unadjusted = {"estimate": fit.estimate, "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper,
+                      "label": f"Unadjusted, {fit.method}\n(k = {k} {unit})"}
+        return selection_estimates_plot(self.table, unadjusted, self.metric, self.level)
+
+    def weight_functions_plot(self):
+        """The fitted weight functions against the one-sided p-value."""
+        from alliance_meta.plots.selection import weight_functions_plot
+
+        return weight_functions_plot(self.table, self.studies["yi"].to_numpy(float),
+                                     self.studies["vi"].to_numpy(float), self.alternative)
+
+    def __repr__(self) -> str:
+        return f"<SelectionModelsResult: {len(self.table)} models on k = {len(self.studies)}>"
+
+
+def selection_models(fit, *, types=TYPES, steps=(0.025,), sided: str = "one") -> SelectionModelsResult:
+    """Every selection model of metafor's ``selmodel`` fitted to the independent studies of ``fit``
+    (one composite per study for a three-level fit), with ``fit``'s level and metric.
+
+    ``sided="one"`` selects on one-sided p-values (``alternative = "greater"``), ``"two"`` on two-sided.
+    """
+    from alliance_meta.models.fits import MultilevelFit
+
+    studies = independent_studies(fit)
+    alternative = "two.sided" if sided == "two" else "greater"
+    yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
+    table = selection_models_table(yi, vi, types, steps, fit.level, fit.metric, alternative)
+    notes: tuple[str, ...] = ()
+    if isinstance(fit, MultilevelFit):
+        notes = (f"multilevel: selection models fitted to {len(studies)} study composites of {len(fit.data)} rows",)
+        table["note"] = [f"{note}; study composites (dependence: multilevel)".lstrip("; ") for note in table["note"]]
+    unadjusted = pooling.fit(yi, vi, fit.method, level=fit.level, tau2_interval=False)
+    return SelectionModelsResult(table, studies, unadjusted, fit.metric, fit.level, alternative, notes)

@@ -1,0 +1,203 @@
+"""Selection-model figures: (a) each model's adjusted estimate beside the unadjusted
+random-effects estimate, (b) the fitted weight functions, relative probability of
+selection against the p-value (metafor's ``plot.rma.uni.selmodel``), one panel per model.
+
+Both take the rows of ``selection_models.csv``
+(:func:`alliance_meta.analyses.bias.selection_models.selection_models_table`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import ticker, transforms  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number, format_p  # noqa: E402
+from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
+
+NAMES = {"beta": "Beta", "halfnorm": "Half-normal", "negexp": "Negative exponential", "logistic": "Logistic",
+         "power": "Power", "negexppow": "Negative exponential power", "stepfun": "Step function"}
+UNADJUSTED = "#000000"
+ADJUSTED = "#1f4e79"
+
+
+def _values(text) -> np.ndarray:
+    """A ``;``-separated column of ``selection_models.csv`` as numbers."""
+    if not isinstance(text, str) or not text:
+        return np.empty(0)
+    return np.array([float(value) for value in text.split(";")])
+
+
+def _step_text(value: float) -> str:
+    """.025, .10, .50 (at least two decimals, no leading zero)."""
+    text = f"{value:.3f}".rstrip("0")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return (text + "0" * max(0, 2 - decimals)).lstrip("0")
+
+
+def model_label(row) -> str:
+    """``Step function (.025, .10, .50)`` and the like."""
+    name = NAMES.get(row.type, str(row.type))
+    if row.type == "stepfun":
+        name += f" ({', '.join(_step_text(value) for value in _values(row.steps)[:-1])})"
+    return name
+
+
+# layout of the estimates figure, in inches from the left edge
+LABEL_RIGHT, AXIS_LEFT, AXIS_WIDTH, INTERVAL_LEFT, LRT_LEFT, WIDTH = 2.95, 3.1, 2.5, 5.9, 7.3, 8.1
+
+
+def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str, level: float = 95.0):
+    """One row per selection model: its estimate and CI (open marker without a CI when the
+    Hessian could not be inverted; the reason when the model could not be fitted), below the
+    unadjusted random-effects estimate (``unadjusted``: ``estimate``, ``ci_lower``, ``ci_upper``,
+    optional ``label``)."""
+    label, transform, null = display_scale(metric)
+    rows = [(unadjusted.get("label", "Random effects, unadjusted"), unadjusted["estimate"], unadjusted["ci_lower"],
+             unadjusted["ci_upper"], math.nan, "", UNADJUSTED)]
+    for row in table.itertuples():
+        rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, row.lrt_p, str(row.note),
+                     ADJUSTED))
+    n = len(rows)
+    height = 1.5 + 0.3 * n
+    with plt.rc_context(STYLE):
+        figure = plt.figure(figsize=(WIDTH, height))
+        axis = figure.add_axes((AXIS_LEFT / WIDTH, 0.95 / height, AXIS_WIDTH / WIDTH, (0.3 * n + 0.2) / height))
+        column = lambda inches: transforms.blended_transform_factory(figure.dpi_scale_trans, axis.transData)  # noqa: E731
+        at = {name: (inches, column(inches)) for name, inches in
+              (("label", LABEL_RIGHT), ("interval", INTERVAL_LEFT), ("lrt", LRT_LEFT), ("axis", AXIS_LEFT))}
+        finite = []
+        for i, (text, estimate, lower, upper, lrt_p, note, colour) in enumerate(rows):
+            y = n - 1 - i + (0.3 if i == 0 else 0.0)
+            figure.text(at["label"][0], y, text, transform=at["label"][1], ha="right", va="center",
+                        fontweight="bold" if i == 0 else "normal")
+            centre, low, high = (float(value) for value in transform(np.array([estimate, lower, upper], float)))
+            if not math.isfinite(centre):
+                reason = note.removeprefix("not computed: ").replace("; study composites (dependence: multilevel)", "") if note else "not fitted"
+                figure.text(at["axis"][0], y, "not fitted: " + _shorten(reason, 85), transform=at["axis"][1],
+                            ha="left", va="center", style="italic", color="0.35", fontsize=7)
+                continue
+            finite.append(centre)
+            if math.isfinite(low) and math.isfinite(high):
+                axis.hlines(y, low, high, color=colour, lw=1.1)
+                finite += [low, high]
+                axis.scatter(centre, y, marker="D" if i == 0 else "s", s=26 if i == 0 else 20, color=colour,
+                             zorder=3)
+                interval = (f"{format_number(centre, metric)} [{format_number(low, metric)}, "
+                            f"{format_number(high, metric)}]")
+            else:
+                axis.scatter(centre, y, marker="s", s=20, facecolor="white", edgecolor=colour, zorder=3)
+                interval = f"{format_number(centre, metric)} (no CI)"
+            figure.text(at["interval"][0], y, interval, transform=at["interval"][1], ha="left", va="center")
+            if math.isfinite(lrt_p):
+                figure.text(at["lrt"][0], y, format_p(lrt_p), transform=at["lrt"][1], ha="left", va="center")
+        axis.axhline(n - 1 - 0.35, color="0.6", lw=0.6)
+        axis.axvline(null, color="0.3", lw=0.8)
+        if math.isfinite(float(unadjusted["estimate"])):
+            axis.axvline(float(transform(np.array([unadjusted["estimate"]], float))[0]), color="0.3", lw=0.6,
+                         ls=(0, (3, 3)))
+        if metric == "log_or":
+            axis.set_xscale("log")
+            axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+            axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+        if finite:
+            low, high = min(finite + [null]), max(finite + [null])
+            if metric == "log_or":
+                axis.set_xlim(low / 1.12, high * 1.12)
+            else:
+                pad = 0.06 * (high - low or 1.0)
+                axis.set_xlim(low - pad, high + pad)
+        axis.set_yticks([])
+        axis.set_ylim(-0.6, n - 0.3)
+        axis.set_xlabel(label)
+        header = n - 0.05
+        for name, text, align in (("label", "Model", "right"), ("interval", f"{SYMBOLS[metric]} [{level:g}% CI]",
+                                                                  "left"), ("lrt", "LRT", "left")):
+            figure.text(at[name][0], header, text, transform=at[name][1], ha=align, va="bottom", fontweight="bold")
+        figure.text(0.12 / WIDTH, 0.12 / height, "Squares: estimate adjusted by each selection model (open: Hessian "
+                    "not invertible, no CI); diamond and dashed line:\nunadjusted estimate. LRT: likelihood-ratio "
+                    "test of the selection parameters against the unadjusted model fitted by ML.", ha="left",
+                    va="bottom", fontsize=7, linespacing=1.5)
+    return figure
+
+
+def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: str = "greater"):
+    """The fitted weight function w(p) of every model, one panel each (the reason in the panel when
+    the model could not be fitted), with the studies' p-values as ticks (``yi``, ``vi``)."""
+    rows = list(table.itertuples())
+    if not rows:
+        return _message("No selection model was fitted.")
+    columns = min(4, len(rows))
+    n_rows = math.ceil(len(rows) / columns)
+    grid = np.linspace(0.0, 1.0, 2001)
+    observed = p_values(yi, vi, alternative) if yi is not None and len(yi) else np.empty(0)
+    side = "Two-sided" if alternative == "two.sided" else "One-sided"
+    with plt.rc_context({**STYLE, "axes.spines.left": True}):
+        figure, axes = plt.subplots(n_rows, columns, figsize=(2.1 * columns + 0.4, 2.0 * n_rows + 0.5),
+                                    squeeze=False)
+        for axis, row in zip(axes.ravel(), rows):
+            axis.set_title(model_label(row), fontsize=8.5, loc="left")
+            axis.tick_params(labelsize=7.5)
+            axis.set_xlim(0, 1)
+            axis.set_xticks([0, 0.5, 1], ["0", ".5", "1"])
+            if not (isinstance(row.delta, str) and row.delta):
+                reason = str(row.note).removeprefix("not computed: ")
+                axis.text(0.5, 0.5, "not fitted:\n" + _wrap(reason, 28), transform=axis.transAxes, ha="center",
+                          va="center", fontsize=7, style="italic", color="0.35")
+                axis.set_axis_off()
+                continue
+            delta, steps = _values(row.delta), _values(row.steps)
+            weights = weight_function(row.type, delta, grid, steps, alternative)
+            if row.type == "stepfun":
+                axis.stairs(delta, np.concatenate([[0.0], steps]), color=ADJUSTED, lw=1.3, baseline=None)
+            else:
+                axis.plot(grid, weights, color=ADJUSTED, lw=1.3)
+            shown = weights[(grid >= 0.01) & (grid <= 0.99)]
+            top = max(1.0, float(np.nanmax(shown))) * 1.1
+            peak_at = int(np.nanargmax(weights))
+            peak = float(weights[peak_at])
+            if peak > top:  # the beta weight can rise steeply towards p = 0 or 1: clip and say how far
+                end = grid[peak_at]
+                axis.annotate(f"w \u2192 {peak:.3g}", (end, top), xytext=(abs(end - 0.08), 0.93 * top), fontsize=7,
+                              va="top", ha="left" if end < 0.5 else "right",
+                              arrowprops={"arrowstyle": "-|>", "lw": 0.6, "color": "0.3"})
+            if observed.size:
+                axis.plot(observed, np.full(observed.size, -0.035 * top), "|", color="0.25", ms=5, mew=0.6,
+                          clip_on=False)
+            axis.axhline(1.0, color="0.6", lw=0.5, ls=(0, (3, 3)))
+            axis.set_ylim(0, top)
+        for axis in axes.ravel()[len(rows):]:
+            axis.axis("off")
+        for axis in axes[:, 0]:
+            axis.set_ylabel("Relative probability\nof selection", fontsize=8)
+        for index in range(max(0, len(rows) - columns), len(rows)):  # the lowest panel of every column
+            axes.ravel()[index].set_xlabel(f"{side} p-value", fontsize=8)
+        figure.tight_layout()
+        figure.text(0.01, 0.0, "Ticks below each axis: the studies' p-values. Only ratios of weights matter (step "
+                    "function: relative to the first interval).", ha="left", va="top", fontsize=7)
+    return figure
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _message(text: str):
+    figure, axis = plt.subplots(figsize=(5.5, 1.2))
+    axis.axis("off")
+    axis.text(0.5, 0.5, text, ha="center", va="center", transform=axis.transAxes)
+    return figure

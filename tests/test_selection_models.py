@@ -1,0 +1,191 @@
+"""Selection models: the likelihood's pieces checked independently (quadrature against adaptive
+integration, exact step-function normaliser, analytic gradient, metafor's weight functions),
+selection_models.csv, the new bias.csv rows, and the figures (PNGs land in pytest's tmp folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from alliance_meta.analyses import bias
+from alliance_meta.analyses.bias import selection_models as sm
+from alliance_meta.plots.selection import selection_estimates_plot, weight_functions_plot
+from alliance_meta.plots.style import save_figure
+
+DATASET = json.loads((Path(__file__).parent / "reference" / "bias.json").read_text())["datasets"]["molloy2014"]
+YI, VI = np.array(DATASET["yi"]), np.array(DATASET["vi"])
+CONTINUOUS = ["beta", "halfnorm", "negexp", "logistic", "power", "negexppow"]
+DELTAS = {"beta": [0.6, 1.7], "halfnorm": [4.0], "negexp": [2.5], "logistic": [3.0], "power": [0.7],
+          "negexppow": [2.0, 0.6]}
+STEP_DELTA = np.array([1.0, 0.6, 0.3, 0.15])
+
+
+def adaptive_normaliser(type_, alternative, mu, tau2, delta, vi, steps=None):
+    """A_i by QUADPACK on the z = y / sqrt(v) scale, split at the weight's kinks and steps."""
+    sei, sd = np.sqrt(vi), np.sqrt(vi + tau2)
+    if type_ == "stepfun":
+        cuts = stats.norm.isf(np.asarray(steps[:-1]) / (2 if alternative == "two.sided" else 1))
+    else:
+        clamp = sm.SPECS[type_].pval_min or 1e-300
+        cuts = stats.norm.isf(np.array([clamp, 1 - clamp]) / (2 if alternative == "two.sided" else 1))
+    points = np.unique(np.concatenate([cuts, -cuts, [0.0]]))
+
+    def integrand(z):
+        p = sm.p_values(np.array([sei * z]), np.array([vi]), alternative)
+        w = sm.weight_function(type_, delta, p, steps, alternative)[0]
+        return w * stats.norm.pdf(sei * z, mu, sd) * sei
+
+    centre, spread = mu / sei, sd / sei
+    edges = np.unique(np.concatenate([[centre - 14 * spread, centre + 14 * spread], points]))
+    edges = edges[(edges >= centre - 14 * spread) & (edges <= centre + 14 * spread)]
+    return sum(integrate.quad(integrand, a, b, epsabs=0, epsrel=1e-12, limit=400)[0]
+               for a, b in zip(edges[:-1], edges[1:]))
+
+
+@pytest.mark.parametrize("alternative", sm.ALTERNATIVES)
+@pytest.mark.parametrize("type_", CONTINUOUS)
+def test_quadrature_matches_adaptive_integration(type_, alternative):
+    problem = sm._Problem(YI[:3], VI[:3], type_, alternative)
+    for mu, tau2 in ((0.15, 0.01), (-0.2, 0.0), (0.4, 0.3)):
+        log_a = problem._continuous_a(mu, np.sqrt(VI[:3] + tau2), np.array(DELTAS[type_]))[0]
+        expected = [adaptive_normaliser(type_, alternative, mu, tau2, DELTAS[type_], v) for v in VI[:3]]
+        np.testing.assert_allclose(np.exp(log_a), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("alternative", sm.ALTERNATIVES)
+def test_step_function_normaliser_matches_integration(alternative):
+    steps = np.array(sm.DEFAULT_STEPS)
+    problem = sm._Problem(YI[:3], VI[:3], "stepfun", alternative, steps)
+    for mu, tau2 in ((0.15, 0.01), (-0.2, 0.0)):
+        log_a = problem._step_a(mu, np.sqrt(VI[:3] + tau2), STEP_DELTA)[0]
+        expected = [adaptive_normaliser("stepfun", alternative, mu, tau2, STEP_DELTA, v, steps) for v in VI[:3]]
+        np.testing.assert_allclose(np.exp(log_a), expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("alternative", sm.ALTERNATIVES)
+@pytest.mark.parametrize("type_", CONTINUOUS + ["stepfun"])
+def test_gradient_matches_finite_differences(type_, alternative):
+    steps = np.array(sm.DEFAULT_STEPS) if type_ == "stepfun" else None
+    problem = sm._Problem(YI, VI, type_, alternative, steps)
+    theta = np.concatenate([[0.12, 0.006], STEP_DELTA[1:] if type_ == "stepfun" else DELTAS[type_]])
+    _, gradient = problem(theta)
+    numeric = np.empty_like(theta)
+    for j in range(theta.size):
+        step = 1e-6 * max(abs(theta[j]), 1e-2)
+        up, down = theta.copy(), theta.copy()
+        up[j] += step
+        down[j] -= step
+        numeric[j] = (problem(up)[0] - problem(down)[0]) / (2 * step)
+    np.testing.assert_allclose(gradient, numeric, rtol=2e-5, atol=1e-6)
+
+
+def test_weight_functions_are_metafors():
+    p = np.array([0.0, 1e-6, 0.01, 0.3, 0.99, 1.0])
+    clamped = np.clip(p, 1e-5, 1 - 1e-5)  # beta and power: metafor's pval.min = 1e-5
+    expected = {
+        "beta": clamped ** (0.6 - 1) * (1 - clamped) ** (1.7 - 1),
+        "halfnorm": np.exp(-4.0 * p**2),
+        "negexp": np.exp(-2.5 * p),
+        "logistic": 2 * np.exp(-3.0 * p) / (1 + np.exp(-3.0 * p)),
+        "power": (1 - clamped) ** 0.7,
+        "negexppow": np.exp(-2.0 * p ** (1 / 0.6)),
+    }
+    for type_, values in expected.items():
+        np.testing.assert_allclose(sm.weight_function(type_, DELTAS[type_], p), values, rtol=1e-14)
+    steps = sm.DEFAULT_STEPS
+    np.testing.assert_array_equal(sm.weight_function("stepfun", STEP_DELTA, [0.01, 0.025, 0.05, 0.2, 0.7], steps),
+                                  [1.0, 1.0, 0.6, 0.3, 0.15])
+
+
+def test_p_values_follow_the_alternative():
+    z = np.array([-2.0, 0.5, 3.0])
+    np.testing.assert_allclose(sm.p_values(z, 1.0, "greater"), stats.norm.sf(z))
+    np.testing.assert_allclose(sm.p_values(z, 1.0, "less"), stats.norm.cdf(z))
+    np.testing.assert_allclose(sm.p_values(z, 1.0, "two.sided"), 2 * stats.norm.sf(np.abs(z)))
+
+
+def test_two_sided_step_function_treats_both_signs_alike():
+    # with two-sided p-values the likelihood is unchanged when every effect changes sign and mu too
+    steps = np.array(sm.DEFAULT_STEPS)
+    theta = np.array([0.12, 0.006, 0.6, 0.3, 0.15])
+    plus = sm._Problem(YI, VI, "stepfun", "two.sided", steps)(theta)[0]
+    minus = sm._Problem(-YI, VI, "stepfun", "two.sided", steps)(theta * [-1, 1, 1, 1, 1])[0]
+    assert plus == pytest.approx(minus, rel=1e-13)
+
+
+def test_table_has_the_contract_columns_and_every_type(tmp_path):
+    table = sm.selection_models_table(YI, VI, metric="z")
+    assert list(table.columns) == list(sm.TABLE_COLUMNS) + ["r", "r_ci_lower", "r_ci_upper"]
+    assert table["type"].tolist() == list(sm.TYPES)
+    row = table.set_index("type").loc["stepfun"]
+    assert row.steps == "0.025;0.1;0.5;1.0"
+    assert [float(value) for value in row.delta.split(";")][0] == 1.0
+    assert table["converged"].all()
+    np.testing.assert_allclose(table["r"], np.tanh(table["estimate"]))
+    unadjusted = bias.fit_selection_model(YI, VI, "halfnorm").log_likelihood_unadjusted
+    np.testing.assert_allclose(table["lrt"], np.maximum(0, 2 * (table["loglik"] - unadjusted)), atol=1e-12)
+    fit = bias.fit_selection_model(YI, VI, "power")
+    assert fit.to_frame("z").iloc[0].estimate == table.set_index("type").loc["power", "estimate"]
+    figures = {"estimates": selection_estimates_plot(table, {"estimate": 0.15, "ci_lower": 0.09, "ci_upper": 0.21}, "z"),
+               "weights": weight_functions_plot(table, YI, VI)}
+    for name, figure in figures.items():
+        save_figure(figure, [tmp_path / f"{name}.png"])
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_models_that_cannot_be_fitted_give_rows_with_reasons(tmp_path):
+    table = sm.selection_models_table(YI[:2], VI[:2], metric="smd")
+    assert table["type"].tolist() == list(sm.TYPES)
+    assert table["estimate"].isna().all() and not table["converged"].any()
+    assert table["note"].str.startswith("not computed: k = 2 is too small").all()
+    assert {"r", "or", "or_ci_upper"} <= set(table.columns)
+    save_figure(selection_estimates_plot(table, {"estimate": 0.2, "ci_lower": 0.0, "ci_upper": 0.4}, "log_or"),
+                [tmp_path / "estimates_log_or.png"])
+    save_figure(weight_functions_plot(table), [tmp_path / "weights_none.png"])
+
+
+def test_step_function_refuses_an_empty_interval():
+    z = np.array([3.0, 2.5, 2.2, 1.5, 1.4, 0.5, 0.3, 0.2])  # one-sided p: three below .025, two to .10, three to .50
+    with pytest.raises(ValueError, match=r"interval \(0.5, 1\] has no studies \(studies per interval: 3, 2, 3, 0\)"):
+        sm.fit_selection_model(z * np.sqrt(VI[:8]), VI[:8], "stepfun")
+    with pytest.raises(ValueError, match=r"intervals \(0.1, 0.5\], \(0.5, 1\] have no studies"):
+        sm.fit_selection_model(z[:5] * np.sqrt(VI[:5]), VI[:5], "stepfun")
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_new_bias_rows_need_three_studies(k):
+    table, _ = bias.bias_tests(YI[:k], VI[:k], metric="z")
+    rows = table.set_index("test")
+    for name in ("tes", "henmi_copas", "svalue"):
+        assert rows.loc[name, "note"] == f"not estimable: k = {k} studies, the test needs at least 3"
+
+
+def test_new_bias_rows():
+    table, _ = bias.bias_tests(YI, VI, metric="z")
+    rows = table.set_index("test")
+    tes = bias.excess_significance(YI, VI)
+    assert (rows.loc["tes", "observed"], rows.loc["tes", "expected"]) == (tes.observed, tes.expected)
+    assert rows.loc["tes", "statistic"] == tes.statistic and rows.loc["tes", "p"] == tes.p
+    assert rows.loc["henmi_copas", "estimate"] == bias.henmi_copas(YI, VI).estimate
+    s_values = bias.s_values(YI, VI)
+    assert rows.loc["svalue", "statistic"] == s_values.svalue_estimate
+    assert rows.loc["svalue", "svalue_ci"] == s_values.svalue_ci
+    assert rows.loc["svalue", "estimate"] == s_values.worst.estimate
+
+
+def test_report_sentence_and_titles():
+    from alliance_meta.report.html import plot_title
+    from alliance_meta.report.text import selection_sentence
+
+    table = sm.selection_models_table(YI, VI, types=("halfnorm", "stepfun"), steps=(0.025, 0.5, 1))
+    table.loc[1, ["estimate", "lrt_p"]] = np.nan  # as if the step function had not been fitted
+    sentence = selection_sentence(table, "z")
+    halfnorm = table.iloc[0]
+    assert sentence.startswith("Adjusted for publication bias by 1 selection model (maximum likelihood)")
+    assert f"r = {np.tanh(halfnorm.estimate):.2f}".replace("0.", ".") in sentence
+    assert sentence.endswith("Not fitted: step function.")
+    assert plot_title("results/outcome/weight_functions.png") == "Selection models: fitted weight functions"

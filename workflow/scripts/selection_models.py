@@ -1,0 +1,20 @@
+"""Rule selection_models: selection_models.csv (alliance_meta.selection_models) and its two figures."""
+import alliance_meta as am
+from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.plots.provenance import figure_note
+from alliance_meta.plots.style import save_figure
+
+snakemake = globals()["snakemake"]
+logger = setup_logging(snakemake.log[0], "selection_models")
+output, options = snakemake.output, snakemake.params.selection
+result = am.selection_models(am.fit(read_table(snakemake.input[0]), **snakemake.params.fit),
+                             steps=options["steps"], sided=options["sided"])
+for note in result.notes:
+    logger.info("%s", note)
+for row in result.table.itertuples():
+    logger.info("%s: estimate = %.4g, se = %.4g, tau2 = %.4g, delta = %s, loglik = %.6f, LRT p = %.4g %s",
+                row.type, row.estimate, row.se, row.tau2, row.delta, row.loglik, row.lrt_p, row.note)
+write_table(result.table, output.table)
+note = figure_note(result.studies)
+save_figure(result.estimates_plot(), [output.estimates_pdf, output.estimates_png], note)
+save_figure(result.weight_functions_plot(), [output.weights_pdf, output.weights_png], note)
