@@ -20,8 +20,10 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 
+# Two workers; a module's (or test class's) tests stay on one worker so that its
+# module-scoped fixtures (pipeline runs) are built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

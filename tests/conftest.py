@@ -25,6 +25,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 
+
 #: How R's special values reach the JSON files: jsonlite writes NA as null (na = "null")
 #: or, with na = "string", NA, NaN and +-Inf as strings.
 R_SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}

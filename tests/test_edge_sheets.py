@@ -50,7 +50,7 @@ def csv_bytes(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def completed(tmp_path_factory):
-    """Each case run once in this module: ``completed(case)`` is (folder, first run's result).
+    """Each case run once per worker: ``completed(case)`` is (folder, first run's result, raw bytes).
 
     The byte-identical and killed-run tests compare against these runs instead of repeating them.
     """
@@ -65,60 +65,86 @@ def completed(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_case_runs_to_its_expected_outcome(case, completed):
-    folder, result, before = completed(case)
-    expected = (folder / "expected.yaml").read_text().split("\n", 1)
-    raw = folder / "data" / "raw" / "studies.csv"
-    assert raw.read_bytes() == before, "the raw sheet was written to"
-    assert not tracebacks(folder, result), f"traceback in {tracebacks(folder, result)}\n{result.stderr[-3000:]}"
-    if expected[0].strip() == "report":
-        assert result.returncode == 0, result.stderr[-4000:]
-        assert (folder / "results" / "report.html").stat().st_size > 10_000
-        again = run(folder)
-        assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
-    else:
-        assert result.returncode != 0
-        log = (folder / "logs" / "validate_sheet.log").read_text()
-        for line in filter(None, (line.strip() for line in expected[1].splitlines())):
-            assert line in log, f"expected problem line missing: {line}\n{log}"
-        assert not (folder / "results" / "report.html").exists()
+class ReviewFolder:
+    """The tests of one review folder of ``.test/``. One class per folder, so that ``make test``
+    (``pytest -n 2 --dist loadscope``) runs the folders on both workers, and the tests that reuse a
+    folder's run sit on the worker that made it."""
+
+    case = ""
+
+    def test_runs_to_its_expected_outcome(self, completed):
+        folder, result, before = completed(self.case)
+        expected = (folder / "expected.yaml").read_text().split("\n", 1)
+        raw = folder / "data" / "raw" / "studies.csv"
+        assert raw.read_bytes() == before, "the raw sheet was written to"
+        assert not tracebacks(folder, result), f"traceback in {tracebacks(folder, result)}\n{result.stderr[-3000:]}"
+        if expected[0].strip() == "report":
+            assert result.returncode == 0, result.stderr[-4000:]
+            assert (folder / "results" / "report.html").stat().st_size > 10_000
+            again = run(folder)
+            assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+        else:
+            assert result.returncode != 0
+            log = (folder / "logs" / "validate_sheet.log").read_text()
+            for line in filter(None, (line.strip() for line in expected[1].splitlines())):
+                assert line in log, f"expected problem line missing: {line}\n{log}"
+            assert not (folder / "results" / "report.html").exists()
 
 
-def test_families_without_rows_are_not_analysed(tmp_path):
-    folder = review_folder("outcome_only", tmp_path)
-    result = run(folder, "-n")
-    assert result.returncode == 0
-    assert "The sheet has no dropout rows: the dropout family is not analysed." in result.stdout + result.stderr
-    assert "results/dropout" not in result.stdout
+class TestOutcomeOnly(ReviewFolder):
+    case = "outcome_only"
+
+    def test_families_without_rows_are_not_analysed(self, tmp_path):
+        folder = review_folder(self.case, tmp_path)
+        result = run(folder, "-n")
+        assert result.returncode == 0
+        assert "The sheet has no dropout rows: the dropout family is not analysed." in result.stdout + result.stderr
+        assert "results/dropout" not in result.stdout
 
 
-def test_two_runs_give_byte_identical_csvs(tmp_path, completed):
-    first, first_result, _ = completed("two_studies")
-    second = review_folder("two_studies", tmp_path)
-    assert first_result.returncode == 0
-    assert run(second).returncode == 0
-    assert csv_bytes(first) and csv_bytes(first) == csv_bytes(second)
+class TestTwoStudies(ReviewFolder):
+    case = "two_studies"
+
+    def test_two_runs_give_byte_identical_csvs(self, tmp_path, completed):
+        first, first_result, _ = completed(self.case)
+        second = review_folder(self.case, tmp_path)
+        assert first_result.returncode == 0
+        assert run(second).returncode == 0
+        assert csv_bytes(first) and csv_bytes(first) == csv_bytes(second)
 
 
-def test_killed_run_restarts_with_the_same_command(tmp_path, completed):
-    reference, reference_result, _ = completed("one_study")
-    killed = review_folder("one_study", tmp_path)
-    assert reference_result.returncode == 0
-    command = [*SNAKEMAKE, "--directory", str(killed)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.time() + 600
-    while time.time() < deadline and not list((killed / "results").rglob("pooled.csv")):
-        time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGKILL)  # snakemake and the job it was running, mid-run
-    process.wait()
-    assert not (killed / "results" / "report.html").exists(), "the run finished before it could be killed"
-    restarted = run(killed)
-    assert restarted.returncode == 0, restarted.stderr[-4000:]
-    assert "was interrupted" in restarted.stderr + restarted.stdout
-    assert csv_bytes(killed).keys() == csv_bytes(reference).keys()
-    assert csv_bytes(killed) == csv_bytes(reference)
+class TestOneStudy(ReviewFolder):
+    case = "one_study"
+
+    def test_killed_run_restarts_with_the_same_command(self, tmp_path, completed):
+        reference, reference_result, _ = completed(self.case)
+        killed = review_folder(self.case, tmp_path)
+        assert reference_result.returncode == 0
+        command = [*SNAKEMAKE, "--directory", str(killed)]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        deadline = time.time() + 600
+        while time.time() < deadline and not list((killed / "results").rglob("pooled.csv")):
+            time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGKILL)  # snakemake and the job it was running, mid-run
+        process.wait()
+        assert not (killed / "results" / "report.html").exists(), "the run finished before it could be killed"
+        restarted = run(killed)
+        assert restarted.returncode == 0, restarted.stderr[-4000:]
+        assert "was interrupted" in restarted.stderr + restarted.stdout
+        assert csv_bytes(killed).keys() == csv_bytes(reference).keys()
+        assert csv_bytes(killed) == csv_bytes(reference)
+
+
+# every other folder of .test/: a class of its own
+for _case in sorted(set(CASES) - {"outcome_only", "two_studies", "one_study"}):
+    _name = "Test" + "".join(part.title() for part in _case.split("_"))
+    globals()[_name] = type(_name, (ReviewFolder,), {"case": _case})
+
+
+def test_every_folder_of_the_corpus_has_its_class():
+    classes = {cls.case for cls in ReviewFolder.__subclasses__()}
+    assert classes == set(CASES)
 
 
 def test_a_second_run_in_a_busy_folder_is_refused(tmp_path):
