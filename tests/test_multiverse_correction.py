@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from alliance_meta.analyses import multiverse, psychometric
+from conftest import load_reference
 
 CONFIG = {"moderators": ["rater"], "methods": ["common", "DL"], "tests": ["z"], "aggregate_methods": ["gls"],
           "aggregate_rhos": [0.5], "publication": ["all"], "minimum_n": [0], "outliers": ["none", "rstudent"],
@@ -164,3 +165,29 @@ def test_the_choice_is_skipped_where_it_does_not_apply(effect_sizes):
     chosen = _pick(multiverse.run_batch(with_default, bare, metric="z", psychometric_settings=PSYCHOMETRIC),
                    rater="all", correction="individual", outliers="none", method="common")
     assert chosen["k"] == 3 and chosen["artifact_missing"] == (bare["measure"] == "WAI").sum()
+
+
+@pytest.mark.parametrize("correction_method", ["uvirr", "meas"])
+def test_individual_specifications_agree_with_psychmeta_and_metafor(correction_method):
+    """Gonzalez-Mule et al. (2014) as an outcome family: the ``individual`` specifications equal
+    metafor's rma on psychmeta's individually corrected correlations and variances."""
+    reference = load_reference("psychometric")
+    data = pd.DataFrame(reference["datasets"]["gonzalezmule_2014"])
+    frame = pd.DataFrame({"study_id": [f"row{i:02d}" for i in range(len(data))], "yi": np.arctanh(data["r"]),
+                          "vi": 1 / (data["n"] - 3), "n": data["n"], "metric": "z", "rxx": data["rxx"],
+                          "ryy": data["ryy"], "ux": data["ux"] if correction_method == "uvirr" else np.nan})
+    config = {"methods": ["common", "DL", "REML"], "tests": ["z", "knha"], "aggregate_methods": ["gls"],
+              "aggregate_rhos": [0.5], "publication": ["all"], "minimum_n": [0], "outliers": ["none"],
+              "priors": [], "subsets": [], "correction": ["individual"]}
+    settings = {"correction_method": correction_method}
+    table = multiverse.run_batch(multiverse.specifications({**config, "psychometric": settings}, frame), frame,
+                                 metric="z", psychometric_settings=settings)
+    expected = reference["multiverse_individual"]["gonzalezmule_2014"][correction_method]
+    for name, (method, test) in {"common_z": ("common", "z"), "DL_z": ("DL", "z"),
+                                 "REML_knha": ("REML", "knha")}.items():
+        chosen = _pick(table, method=method, test=test)
+        assert chosen["k"] == len(frame) and chosen["artifact_missing"] == 0
+        actual = {"estimate": chosen["r"], "se": chosen["se"], "ci_lower": chosen["r_ci_lower"],
+                  "ci_upper": chosen["r_ci_upper"], "p": chosen["p"], "tau2": chosen["tau2"]}
+        for key, value in expected[name].items():
+            assert actual[key] == pytest.approx(value, rel=1e-6, abs=1e-12), f"{name} {key}"

@@ -114,6 +114,21 @@ gm_distributions <- list(rxx = ad_summary(gm_ad$ad[[1]]$ad$ad_x), ryy = ad_summa
 escalc <- gm_ic_uvirr$escalc[[1]]$individual_correction$true_score
 gm_studies <- list(rho = escalc$yi, var_e_c = escalc$vi, weight = escalc$weight, A = escalc$A, a = escalc$a)
 
+# Multiverse `correction: individual`: psychmeta's individually corrected correlations and their
+# corrected sampling-error variances (escalc of ma_r_ic), pooled by metafor's rma like any other
+# specification (one row per sample, so no aggregation).
+pool_corrected <- function(escalc) {
+  fits <- list(common_z = list("FE", "z"), DL_z = list("DL", "z"), REML_knha = list("REML", "knha"))
+  lapply(fits, function(f) {
+    fit <- metafor::rma(yi = escalc$yi, vi = escalc$vi, method = f[[1]], test = f[[2]])
+    list(estimate = as.numeric(fit$b), se = fit$se, ci_lower = fit$ci.lb, ci_upper = fit$ci.ub, p = fit$pval,
+         tau2 = fit$tau2)
+  })
+}
+gm_multiverse <- list(
+  uvirr = pool_corrected(escalc),
+  meas = pool_corrected(gm_ic_meas$escalc[[1]]$individual_correction$true_score))
+
 # Moderator (rating source): each level separately; artifact distributions from all rows.
 moderator_cases <- list()
 add_moderator_cases <- function(ma, method, options) {
@@ -196,7 +211,8 @@ out <- list(
   cases = cases,
   moderator_cases = moderator_cases,
   distributions = list(gonzalezmule_2014 = gm_distributions, roth_2015 = roth_distributions),
-  studies = list(gonzalezmule_2014_uvirr = gm_studies)
+  studies = list(gonzalezmule_2014_uvirr = gm_studies),
+  multiverse_individual = list(gonzalezmule_2014 = gm_multiverse)
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), "tests/reference/psychometric.json")
 cat("wrote tests/reference/psychometric.json:", length(cases), "cases,", length(moderator_cases), "moderator cases\n")
