@@ -99,7 +99,7 @@ add_case("gm_ic_uvirr_hs", "gonzalezmule_2014", "individual",
 
 ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi,
            correct_rr_x = FALSE, correct_rr_y = FALSE, data = gm)
-add_case("gm_ad_meas", "gonzalezmule_2014", "artifact_distribution", list(), ma,
+add_case("gm_ad_meas", "gonzalezmule_2014", "artifact_distribution", list(correction_method = "meas"), ma,
          description = "interactive artifact distributions of rxx and ryy")
 gm_ad <- ma
 ad_summary <- function(ad) {
@@ -108,7 +108,23 @@ ad_summary <- function(ad) {
        sd_e_q = s["qxi_irr", "sd_e"], sd_res_q = s["qxi_irr", "sd_res"], mean_reliability = s["rxxi_irr", "mean"],
        sd_reliability = s["rxxi_irr", "sd"])
 }
-gm_distributions <- list(rxx = ad_summary(gm_ad$ad[[1]]$ad$ad_x), ryy = ad_summary(gm_ad$ad[[1]]$ad$ad_y))
+u_summary <- function(ad) {
+  s <- attributes(ad)$summary
+  list(k = s["ut", "k"], n = s["ut", "N"], mean_q = s["ut", "mean"], sd_q = s["ut", "sd"], sd_e_q = s["ut", "sd_e"],
+       sd_res_q = s["ut", "sd_res"])
+}
+
+# Indirect range restriction (Case IV) in the interactive artifact distributions (ma_r_ad.int_uvirr):
+# distributions of qx, qy and ut = estimate_ut(ux, mean rxxi). Here without rounding the artifacts
+# (decimals = Inf): every ux of this data set is 0.63, but inside ma_r two of them (the samples of
+# n = 117 and 215) become 0.62999999999999989, so with the default decimals = 2 the ut distribution
+# has two distinct values, is rounded and becomes 0.60 instead of 0.5998; docs/psychometric.md.
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correct_rr_y = FALSE, indirect_rr_x = TRUE, control = control_psychmeta(decimals = Inf), data = gm)
+add_case("gm_ad_uvirr", "gonzalezmule_2014", "artifact_distribution", list(correction_method = "uvirr", decimals = NA),
+         ma, description = "interactive artifact distributions of rxx, ryy and ut (Case IV), no rounding")
+gm_distributions <- list(rxx = ad_summary(gm_ad$ad[[1]]$ad$ad_x), ryy = ad_summary(gm_ad$ad[[1]]$ad$ad_y),
+                         ut = u_summary(ma$ad[[1]]$ad$ad_x))
 
 # Per-study individual corrections (Case IV): the forest plot's values.
 escalc <- gm_ic_uvirr$escalc[[1]]$individual_correction$true_score
@@ -152,7 +168,10 @@ add_moderator_cases(ma, "bare_bones", list())
 add_moderator_cases(ma, "individual", list(correction_method = "meas"))
 ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, correct_rr_x = FALSE,
            correct_rr_y = FALSE, moderators = "Rating source", data = gm)
-add_moderator_cases(ma, "artifact_distribution", list())
+add_moderator_cases(ma, "artifact_distribution", list(correction_method = "meas"))
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux, correct_rr_y = FALSE,
+           indirect_rr_x = TRUE, moderators = "Rating source", control = control_psychmeta(decimals = Inf), data = gm)
+add_moderator_cases(ma, "artifact_distribution", list(correction_method = "uvirr", decimals = NA))
 
 # ---------------------------------------------------------------------------------------------
 # Roth et al. (2015): sporadic artifacts (rxx on 161 of 240 samples, ux on 61), no ryy
@@ -181,9 +200,14 @@ add_case("roth_ic_drop_uvirr", "roth_2015", "individual", list(correction_method
          description = "Case IV on the samples with rxx; ux missing = 1")
 ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE,
            correct_rr_y = FALSE, data = roth)
-add_case("roth_ad_meas", "roth_2015", "artifact_distribution", list(), ma,
+add_case("roth_ad_meas", "roth_2015", "artifact_distribution", list(correction_method = "meas"), ma,
          description = "interactive artifact distribution of the 161 rxx values, applied to all 240 samples")
 roth_distributions <- list(rxx = ad_summary(ma$ad[[1]]$ad$ad_x))
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ux = ux, correct_rr_y = FALSE,
+           indirect_rr_x = TRUE, data = roth)
+add_case("roth_ad_uvirr", "roth_2015", "artifact_distribution", list(correction_method = "uvirr"), ma,
+         description = "Case IV artifact distributions: rxx on 161, ux on 61 of 240 samples (psychmeta's defaults)")
+roth_distributions$ut <- u_summary(ma$ad[[1]]$ad$ad_x)
 
 # Samples of one publication treated as dependent: averaged within `Author (year)`
 # (collapse_method = "average"), r and artifacts weighted by n, n = sum(n^2) / sum(n).
@@ -191,8 +215,12 @@ ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, co
            correct_rr_y = FALSE, sample_id = `Author (year)`, collapse_method = "average", data = roth)
 add_case("roth_collapsed_bb", "roth_2015", "bare_bones", list(), ma, rows = "collapse",
          description = "collapsed within Author (year)")
-add_case("roth_collapsed_ad", "roth_2015", "artifact_distribution", list(), ma, rows = "collapse",
-         description = "collapsed within Author (year)")
+add_case("roth_collapsed_ad", "roth_2015", "artifact_distribution", list(correction_method = "meas"), ma,
+         rows = "collapse", description = "collapsed within Author (year)")
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ux = ux, correct_rr_y = FALSE,
+           indirect_rr_x = TRUE, sample_id = `Author (year)`, collapse_method = "average", data = roth)
+add_case("roth_collapsed_ad_uvirr", "roth_2015", "artifact_distribution", list(correction_method = "uvirr"), ma,
+         rows = "collapse", description = "Case IV artifact distributions, collapsed within Author (year)")
 
 # ---------------------------------------------------------------------------------------------
 # McLeod et al. (2007): no artifacts (bare-bones only)
