@@ -125,6 +125,13 @@ add_case("gm_ad_uvirr", "gonzalezmule_2014", "artifact_distribution", list(corre
          ma, description = "interactive artifact distributions of rxx, ryy and ut (Case IV), no rounding")
 gm_distributions <- list(rxx = ad_summary(gm_ad$ad[[1]]$ad$ad_x), ryy = ad_summary(gm_ad$ad[[1]]$ad$ad_y),
                          ut = u_summary(ma$ad[[1]]$ad$ad_x))
+# Direct range restriction (Case II) in the artifact distributions (ma_r_ad.int_uvdrr): q_xa from rxxi
+# and the mean ux, and the distribution of ux; again without rounding.
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correction_method = "uvdrr", correct_rr_y = FALSE, indirect_rr_x = FALSE,
+           control = control_psychmeta(decimals = Inf), data = gm)
+add_case("gm_ad_uvdrr", "gonzalezmule_2014", "artifact_distribution", list(correction_method = "uvdrr", decimals = NA),
+         ma, description = "interactive artifact distributions of q_xa, ryy and ux (Case II), no rounding")
 
 # Per-study individual corrections (Case IV): the forest plot's values.
 escalc <- gm_ic_uvirr$escalc[[1]]$individual_correction$true_score
@@ -223,6 +230,25 @@ add_case("roth_collapsed_ad_uvirr", "roth_2015", "artifact_distribution", list(c
          rows = "collapse", description = "Case IV artifact distributions, collapsed within Author (year)")
 
 # ---------------------------------------------------------------------------------------------
+# psychmeta's data_r_uvdrr: 50 hypothetical samples with rxx, ryy and ux varying (psychmeta's own
+# example data for direct range restriction; its rxxi_type column is not used: reliabilities are
+# taken as alpha, as alliance_meta does). Case II artifact distributions with psychmeta's defaults.
+uv <- as.data.frame(data_r_uvdrr)
+uv_data <- list(r = uv$rxyi, n = uv$n, rxx = uv$rxxi, ryy = uv$ryyi, ux = uv$ux)
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correction_method = "uvdrr", correct_rr_y = FALSE, indirect_rr_x = FALSE, data = uv)
+add_case("uvdrr_ad_uvdrr", "psychmeta_uvdrr", "artifact_distribution", list(correction_method = "uvdrr"), ma,
+         description = "Case II artifact distributions, every artifact varying (decimals = 2)")
+s <- attributes(ma$ad[[1]]$ad$ad_x)$summary
+uv_direct <- lapply(c(qxa = "qxa_drr", ux = "ux"), function(row)
+  list(k = s[row, "k"], n = s[row, "N"], mean_q = s[row, "mean"], sd_q = s[row, "sd"], sd_e_q = s[row, "sd_e"],
+       sd_res_q = s[row, "sd_res"]))
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correct_rr_y = FALSE, indirect_rr_x = TRUE, data = uv)
+add_case("uvdrr_ad_uvirr", "psychmeta_uvdrr", "artifact_distribution", list(correction_method = "uvirr"), ma,
+         description = "the same samples with Case IV artifact distributions (decimals = 2)")
+
+# ---------------------------------------------------------------------------------------------
 # McLeod et al. (2007): no artifacts (bare-bones only)
 # ---------------------------------------------------------------------------------------------
 mcleod <- as.data.frame(data_r_mcleod_2007)
@@ -235,11 +261,13 @@ add_case("mcleod_bb_hs", "mcleod_2007", "bare_bones", list(hunter_schmidt = TRUE
 out <- list(
   source = paste0("psychmeta ", packageVersion("psychmeta"), " (", R.version.string, "); ",
                   "tests/reference/psychometric.R"),
-  datasets = list(gonzalezmule_2014 = gm_data, roth_2015 = roth_data, mcleod_2007 = mcleod_data),
+  datasets = list(gonzalezmule_2014 = gm_data, roth_2015 = roth_data, mcleod_2007 = mcleod_data,
+                  psychmeta_uvdrr = uv_data),
   cases = cases,
   moderator_cases = moderator_cases,
   distributions = list(gonzalezmule_2014 = gm_distributions, roth_2015 = roth_distributions),
   studies = list(gonzalezmule_2014_uvirr = gm_studies),
+  direct_distributions = list(psychmeta_uvdrr = uv_direct),
   multiverse_individual = list(gonzalezmule_2014 = gm_multiverse)
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), "tests/reference/psychometric.json")

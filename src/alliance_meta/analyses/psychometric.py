@@ -193,9 +193,7 @@ def correct_r(r, rxx, ryy, ux, method: str):
     if method == "meas":
         return r / np.sqrt(rxx * ryy), np.ones_like(r)
     if method == "uvdrr":
-        r_xp = r / np.sqrt(ryy)
-        rho = r_xp / (ux * np.sqrt((1 / ux**2 - 1) * r_xp**2 + 1)) / np.sqrt(estimate_rxxa(rxx, ux))
-        return rho, 1 / ((ux**-2 - 1) * r**2 + 1)
+        return correct_r_uvdrr(r, np.sqrt(estimate_rxxa(rxx, ux)), np.sqrt(ryy), ux), 1 / ((ux**-2 - 1) * r**2 + 1)
     if method == "uvirr":
         ut = estimate_ut(ux, rxx)
         return correct_r_uvirr(r, np.sqrt(rxx), np.sqrt(ryy), ut), 1 / ((ut**-2 - 1) * r**2 + 1)
@@ -208,6 +206,20 @@ def correct_r_uvirr(r, qx, qy, ut):
     r_tp = np.asarray(r, float) / (np.asarray(qx, float) * np.asarray(qy, float))
     ut = np.asarray(ut, float)
     return r_tp / (ut * np.sqrt((1 / ut**2 - 1) * r_tp**2 + 1))
+
+
+def correct_r_uvdrr(r, qxa, qy, ux):
+    """Case II correction: r_xp = r / qy, rho = r_xp / (ux sqrt((ux^-2 - 1) r_xp^2 + 1)) / qxa
+    (Thorndike's Case II; Schmidt & Hunter 2015, ch. 3; psychmeta ``.correct_r_uvdrr``)."""
+    r_xp, ux = np.asarray(r, float) / np.asarray(qy, float), np.asarray(ux, float)
+    return r_xp / (ux * np.sqrt((1 / ux**2 - 1) * r_xp**2 + 1)) / np.asarray(qxa, float)
+
+
+def attenuate_r_uvdrr(rho, qxa, qy, ux):
+    """The inverse of :func:`correct_r_uvdrr`: r_xp = rho qxa, r = ux r_xp / sqrt((ux^2 - 1) r_xp^2 + 1) qy
+    (psychmeta ``.attenuate_r_uvdrr``)."""
+    r_xp, ux = np.asarray(rho, float) * np.asarray(qxa, float), np.asarray(ux, float)
+    return ux * r_xp / np.sqrt((ux**2 - 1) * r_xp**2 + 1) * np.asarray(qy, float)
 
 
 def attenuate_r_uvirr(rho, qx, qy, ut):
@@ -466,6 +478,38 @@ def true_score_u_distribution(ux, rxx, n, options: PsychometricOptions | None = 
                                 np.nan, np.nan, values, weights)
 
 
+def range_restriction_distributions(ux, rxx, n, options: PsychometricOptions | None = None
+                                    ) -> tuple[ArtifactDistribution, ArtifactDistribution] | None:
+    """The distributions of Case II (direct range restriction; psychmeta ``create_ad_int`` as
+    used by ``ma_r_ad.int_uvdrr``): the reference-population q_xa = sqrt(:func:`estimate_rxxa`
+    (rxx_i, mean ux)) of every row with rxx, and the observed ux of every row with ux, both
+    weighted by n. Sampling-error variances: of q_xa, b^2 var_e(q_xi) with
+    b = q ux^2 / sqrt((q^2 - 1) ux^2 + 1) at the mean q_xi and mean ux (psychmeta
+    ``estimate_var_qxa_ux_irr``, which psychmeta uses for internal-consistency reliabilities);
+    of ux, the n-weighted mean of :func:`var_error_u` (mean ux, n). None without ux or rxx.
+    """
+    options = options or PsychometricOptions()
+    ux, rxx, n = (np.asarray(v, float) for v in (ux, rxx, n))
+    has_u, has_r = np.isfinite(ux), np.isfinite(rxx)
+    if not has_u.any() or not has_r.any():
+        return None
+    mean_ux = weighted_mean(ux[has_u], n[has_u])
+    reliability = artifact_distribution(rxx, n, "rxx", options)
+    n_r, n_u = n[has_r], n[has_u]
+    qxa = np.sqrt(estimate_rxxa(rxx[has_r], mean_ux))
+    mean_q = reliability.mean_q
+    b = mean_q * mean_ux**2 / np.sqrt((mean_q**2 - 1) * mean_ux**2 + 1)
+    distributions = []
+    for name, values, weights, var_e in (("qxa", qxa, n_r, b**2 * reliability.var_e_q),
+                                         ("ux", ux[has_u], n_u, weighted_mean(var_error_u(mean_ux, n_u), n_u))):
+        mean, variance = weighted_mean(values, weights), weighted_variance(values, weights, options.unbiased_variances)
+        var_res = max(variance - var_e, 0.0)
+        used, used_weights = _prepared(values, weights, variance, var_res, options)
+        distributions.append(ArtifactDistribution(name, len(values), float(weights.sum()), mean, variance, float(var_e),
+                                                  var_res, np.nan, np.nan, used, used_weights))
+    return distributions[0], distributions[1]
+
+
 def _prepared(values, n, variance, residual_variance, options):
     """The distribution used: values rounded and grouped (:func:`_grouped`), then, with
     ``residual_artifacts``, moved towards their mean so that their SD is the residual SD
@@ -494,7 +538,8 @@ def _grouped(values, weights, decimals):
 def artifact_distribution_meta_analysis(base: BareBones, distribution_x: ArtifactDistribution | None,
                                         distribution_y: ArtifactDistribution | None,
                                         options: PsychometricOptions | None = None, note: str = "",
-                                        distribution_u: ArtifactDistribution | None = None) -> PsychometricResult:
+                                        distribution_u: ArtifactDistribution | None = None,
+                                        range_restriction: str = "uvirr") -> PsychometricResult:
     """Interactive artifact-distribution meta-analysis, correcting for unreliability in x and y
     (Schmidt & Hunter 2015, ch. 4; Law, Schmidt & Hunter 1994; psychmeta ``ma_r_ad.int_meas``).
 
@@ -502,8 +547,10 @@ def artifact_distribution_meta_analysis(base: BareBones, distribution_x: Artifac
     var_art = weighted variance of rho q_x q_y over every combination of the two
     distributions (weights multiplied, times L/(L - 1) for L combinations); var_res =
     var_r - var_e - var_art; var_rho = var_res / (q_x q_y)^2; SE and CI of r_bar divided by
-    q_x q_y; credibility interval from SD_rho. With ``distribution_u`` (true-score u ratios),
-    :func:`_interactive_case_iv` corrects for indirect range restriction too.
+    q_x q_y; credibility interval from SD_rho. With ``distribution_u``,
+    :func:`_interactive_range_restriction` corrects for range restriction too: ``uvirr`` (Case IV;
+    ``distribution_u`` of ut, ``distribution_x`` of q_xi) or ``uvdrr`` (Case II; ux, and q_xa
+    from :func:`range_restriction_distributions`).
     """
     options = options or PsychometricOptions()
     bb = base.result
@@ -513,8 +560,9 @@ def artifact_distribution_meta_analysis(base: BareBones, distribution_x: Artifac
     qx, wx = (distribution_x.values, distribution_x.weights) if distribution_x else unity
     qy, wy = (distribution_y.values, distribution_y.weights) if distribution_y else unity
     if distribution_u is not None:
-        return _interactive_case_iv(base, (qx, wx), (qy, wy), (distribution_u.values, distribution_u.weights),
-                                    options, note)
+        return _interactive_range_restriction(base, (qx, wx), (qy, wy),
+                                              (distribution_u.values, distribution_u.weights), range_restriction,
+                                              options, note)
     mean_qx, mean_qy = weighted_mean(qx, wx), weighted_mean(qy, wy)
     product = mean_qx * mean_qy
     rho = bb.r_bar / product
@@ -531,27 +579,31 @@ def artifact_distribution_meta_analysis(base: BareBones, distribution_x: Artifac
                               _percent(bb.var_e + var_art, bb.var_r), note)
 
 
-def _interactive_case_iv(base: BareBones, x, y, u, options: PsychometricOptions, note: str) -> PsychometricResult:
-    """Interactive artifact distributions with indirect range restriction (Case IV; Hunter,
-    Schmidt & Le 2006; Schmidt & Hunter 2015, ch. 4; psychmeta ``ma_r_ad.int_uvirr``).
+def _interactive_range_restriction(base: BareBones, x, y, u, method: str, options: PsychometricOptions,
+                                   note: str) -> PsychometricResult:
+    """Interactive artifact distributions with range restriction: indirect (``uvirr``, Case IV;
+    Hunter, Schmidt & Le 2006; psychmeta ``ma_r_ad.int_uvirr``) or direct (``uvdrr``, Case II;
+    psychmeta ``ma_r_ad.int_uvdrr``); Schmidt & Hunter 2015, ch. 4.
 
-    rho = :func:`correct_r_uvirr` (r_bar, mean q_x, mean q_y, mean ut); the artifact variance
-    var_art = weighted variance (times L/(L - 1)) of :func:`attenuate_r_uvirr` (rho, q_x, q_y, ut)
+    rho = correct(r_bar, mean q_x, mean q_y, mean u) (:func:`correct_r_uvirr` with q_xi and ut,
+    :func:`correct_r_uvdrr` with q_xa and ux); the artifact variance var_art = weighted variance
+    (times L/(L - 1)) of the attenuated rho (:func:`attenuate_r_uvirr`, :func:`attenuate_r_uvdrr`)
     over every combination of the three distributions; var_res = var_r - var_e - var_art. As the
     correction is not linear, each variance V on the r scale is carried to the rho scale as
     the integral of (rho - correct(x))^2 over x ~ Normal(r_bar, V) within r_bar -/+ 4 sqrt(V)
-    (psychmeta ``estimate_var_rho_int_uvirr``; R's ``integrate`` = QUADPACK dqags with its
+    (psychmeta ``estimate_var_rho_int_uvirr``, ``_uvdrr``; R's ``integrate`` = QUADPACK dqags with its
     tolerances 1.2e-4, as scipy's ``quad``): var_rho from var_res (0 when var_res < 0), the SE
     from SE(r_bar)^2; the CI is the corrected CI of r_bar; percent = var_pre_c / var_r_c.
     """
     bb = base.result
+    correct, attenuate = {"uvirr": (correct_r_uvirr, attenuate_r_uvirr),
+                          "uvdrr": (correct_r_uvdrr, attenuate_r_uvdrr)}[method]
     (qx, wx), (qy, wy), (ut, wu) = x, y, u
     mean_qx, mean_qy, mean_ut = weighted_mean(qx, wx), weighted_mean(qy, wy), weighted_mean(ut, wu)
-    rho = float(correct_r_uvirr(bb.r_bar, mean_qx, mean_qy, mean_ut))
+    rho = float(correct(bb.r_bar, mean_qx, mean_qy, mean_ut))
     grid = [g.ravel() for g in np.meshgrid(qx, qy, ut, indexing="ij")]
     grid_weights = np.einsum("i,j,k->ijk", wx, wy, wu).ravel()
-    var_art = weighted_variance(attenuate_r_uvirr(rho, *grid), grid_weights / grid_weights.sum(),
-                                options.unbiased_variances)
+    var_art = weighted_variance(attenuate(rho, *grid), grid_weights / grid_weights.sum(), options.unbiased_variances)
     var_pre = bb.var_e + var_art
     var_res = bb.var_r - var_pre
 
@@ -564,13 +616,13 @@ def _interactive_case_iv(base: BareBones, x, y, u, options: PsychometricOptions,
         tolerance = np.finfo(float).eps ** 0.25  # R integrate()'s rel.tol and abs.tol
 
         def integrand(value):
-            return (rho - correct_r_uvirr(value, mean_qx, mean_qy, mean_ut)) ** 2 * stats.norm.pdf(value, bb.r_bar, sd)
+            return (rho - correct(value, mean_qx, mean_qy, mean_ut)) ** 2 * stats.norm.pdf(value, bb.r_bar, sd)
         return float(integrate.quad(integrand, bb.r_bar - 4 * sd, bb.r_bar + 4 * sd, epsabs=tolerance,
                                     epsrel=tolerance, limit=100)[0])
 
     var_rho = corrected(var_res)
     sd_rho = _sd(var_rho) if bb.k > 1 else np.nan
-    ci = correct_r_uvirr(np.array(base.ci), mean_qx, mean_qy, mean_ut)
+    ci = correct(np.array(base.ci), mean_qx, mean_qy, mean_ut)
     cr = credibility_interval(rho, sd_rho, bb.k, options.cred_level, options.intervals)
     return PsychometricResult("artifact_distribution", bb.k, bb.n, bb.r_bar, bb.var_r, bb.var_e, var_res,
                               _sd(var_res) if bb.k > 1 else np.nan, rho, var_rho, sd_rho,
@@ -703,6 +755,10 @@ def _setting(frame: pd.DataFrame, options: PsychometricOptions, study: str) -> _
         distribution_u = true_score_u_distribution(studies["ux"], studies["rxx"], studies["n"], options)
         if distribution_u is not None:
             distributions["ut"] = distribution_u
+    if "rxx" in corrected and options.correction_method == "uvdrr" and "ux" in studies:
+        direct = range_restriction_distributions(studies["ux"], studies["rxx"], studies["n"], options)
+        if direct is not None:
+            distributions["qxa"], distributions["ux"] = direct
     return _Setting(options, corrected, distributions, study)
 
 
@@ -728,19 +784,22 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     x, y, u = (setting.distributions.get(c) for c in (*RELIABILITIES, "ut"))
     summary = "; ".join(f"{d.artifact}: k = {d.k}, mean = {d.mean_reliability:.3f}, SD = {d.sd_reliability:.3f}"
                         for d in (x, y) if d is not None)
+    method = "uvirr"
+    if "ux" in setting.distributions:  # Case II: q_xa in place of q_xi, ux in place of ut
+        method, u = "uvdrr", setting.distributions["ux"]
     if u is not None:
-        summary += f"; ut: k = {u.k}, mean = {u.mean_q:.3f}, SD = {_sd(u.var_q):.3f}"
-        ad_note = f"interactive artifact distributions, {CORRECTION_NAMES['uvirr']} ({summary})"
+        summary += f"; {u.artifact}: k = {u.k}, mean = {u.mean_q:.3f}, SD = {_sd(u.var_q):.3f}"
+        ad_note = f"interactive artifact distributions, {CORRECTION_NAMES[method]} ({summary})"
     else:
         ad_note = f"interactive artifact distributions, unreliability only ({summary})"
         has_ux = "ux" in frame and pd.to_numeric(frame["ux"], errors="coerce").notna().any()
         if options.correction_method != "meas" and has_ux:
-            ad_note += ("; range restriction (ux) is corrected in the individual row only"
-                        + (" (Case II artifact distributions are not implemented)"
-                           if options.correction_method == "uvdrr" else " (no rxx for true-score u ratios)"))
-    distribution = artifact_distribution_meta_analysis(base, x, y, options, ad_note, u)
+            ad_note += "; range restriction (ux) is corrected in the individual row only (no rxx is given)"
+    x_used = setting.distributions["qxa"] if method == "uvdrr" else x
+    distribution = artifact_distribution_meta_analysis(base, x_used, y, options, ad_note, u, method)
+    shown = (x, y, setting.distributions.get("qxa") if method == "uvdrr" else None, u)
     return PsychometricAnalysis(base.result, individual.result, distribution, studies_table,
-                                tuple(d for d in (x, y, u) if d is not None))
+                                tuple(d for d in shown if d is not None))
 
 
 def _with_note(result: PsychometricResult, note: str) -> PsychometricResult:
