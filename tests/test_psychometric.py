@@ -194,6 +194,10 @@ def test_apa_sentence_reports_each_row():
     assert f"\u03c1\u0304 = .{round(individual['rho'] * 100):02d}" in text
     assert f"\u03c1\u0304 = .{round(distribution['rho'] * 100):02d}" in text
     assert "80% credibility interval" in text and "95% CI" in text
+    assert "distributions of the reliabilities and of range restriction (interactive method, Case IV)" in text
+    meas = psychometric_sentence(pm.psychometric_table(dataset("roth_2015"), pm.PsychometricOptions(
+        correction_method="meas"), study="none"))
+    assert "distributions of the reliabilities (interactive method)" in meas
     only_bare = psychometric_sentence(pm.psychometric_table(dataset("mcleod_2007")))
     assert "not corrected for unreliability" in only_bare and "\u03c1" not in only_bare
     assert psychometric_sentence(pd.DataFrame(columns=pm.TABLE_COLUMNS)) == ""
