@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_reference
 from scipy import stats
 
 from alliance_meta.analyses import multiverse, psychometric
-from conftest import load_reference
 
 CONFIG = {"moderators": ["rater"], "methods": ["common", "DL"], "tests": ["z"], "aggregate_methods": ["gls"],
           "aggregate_rhos": [0.5], "publication": ["all"], "minimum_n": [0], "outliers": ["none", "rstudent"],

@@ -44,10 +44,10 @@ import pandas as pd
 from scipy import optimize
 
 from alliance_meta.analyses import psychometric
-from alliance_meta.models import univariate as pooling
-from alliance_meta.inputs.dependence import aggregate
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.inputs.dependence import aggregate
+from alliance_meta.models import univariate as pooling
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
     from alliance_meta.bayes import EMPIRICAL_PRIORS, TauPrior, exact_posterior
@@ -148,7 +148,7 @@ def corrected_rows(effect_sizes: pd.DataFrame, settings: dict | None = None) -> 
                           for c in psychometric.ARTIFACTS}, index=rows.index)
     data = pd.DataFrame({"r": np.tanh(pd.to_numeric(rows["yi"], errors="coerce")),
                          "n": pd.to_numeric(rows["n"], errors="coerce") if "n" in rows else np.nan,
-                         "measure": rows["measure"] if "measure" in rows else np.nan, **given})
+                         "measure": rows.get("measure", np.nan), **given})
     filled = psychometric.fill_reliabilities(data, settings.get("reliability"), settings.get("outcome_reliability"))
     corrected = psychometric.reported_reliabilities(filled)
     if not corrected:
@@ -178,8 +178,8 @@ def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Correcti
                          "vi": result.studies["var_e_c"].to_numpy(float)})
     defaults, missing = (int((mask & frame[c].to_numpy()).sum()) for c in ("default", "missing"))
     method = str(result.studies["correction"].iloc[0]) if len(used) else corrections.options.correction_method
-    notes = [f"corrected for {psychometric.CORRECTION_NAMES.get(method, method)}, pooled on the r scale "
-             "(estimate and interval as Fisher z, se and tau2 of r)"]
+    notes = [(f"corrected for {psychometric.CORRECTION_NAMES.get(method, method)}, pooled on the r scale "
+              "(estimate and interval as Fisher z, se and tau2 of r)")]
     if defaults:
         notes.append(f"{defaults} effect sizes with a default reliability from the config")
     if missing:
