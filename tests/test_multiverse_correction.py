@@ -191,3 +191,15 @@ def test_individual_specifications_agree_with_psychmeta_and_metafor(correction_m
                   "ci_upper": chosen["r_ci_upper"], "p": chosen["p"], "tau2": chosen["tau2"]}
         for key, value in expected[name].items():
             assert actual[key] == pytest.approx(value, rel=1e-6, abs=1e-12), f"{name} {key}"
+
+
+def test_rows_without_n_cannot_be_corrected(effect_sizes):
+    no_n = effect_sizes.copy()
+    no_n.loc[0, "n"] = np.nan  # s00's patient row: WAI with rxx and ryy
+    specs = multiverse.specifications({**CONFIG, "psychometric": PSYCHOMETRIC, "subsets": []}, no_n)
+    table = multiverse.run_batch(specs, no_n, metric="z", psychometric_settings=PSYCHOMETRIC)
+    corrected = _pick(table, correction="individual", outliers="none", method="common")
+    uncorrected = _pick(table, correction="none", outliers="none", method="common")
+    assert "1 effect sizes without n left out" in corrected["note"]
+    assert corrected["k_effect_sizes"] == len(no_n) - no_n["ryy"].isna().sum() - 1
+    assert uncorrected["k_effect_sizes"] == len(no_n)

@@ -186,7 +186,7 @@ def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Correcti
         what = {"drop": "left out", "mean": "given the n-weighted mean", "unity": "not corrected (reliability 1)"}
         notes.append(f"{missing} effect sizes without {' or '.join(corrections.corrected)} "
                      f"{what[corrections.options.missing_artifacts]}")
-    no_n = int((mask & ~frame["missing"].to_numpy() & ~frame["usable"].to_numpy()).sum())
+    no_n = int((mask & ~frame["missing"].to_numpy() & ~(frame["n"] > 1).to_numpy()).sum())
     if no_n:
         notes.append(f"{no_n} effect sizes without n left out")
     return rows, {"artifact_defaults": defaults, "artifact_missing": missing, "note": "; ".join(notes)}
