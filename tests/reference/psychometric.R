@@ -15,7 +15,11 @@
 #   data_r_roth_2015: Roth et al. (2015, Intelligence 53), intelligence and school grades,
 #     240 samples, rxx on 161 and ux on 61 of them (sporadic artifacts), no ryy;
 #   data_r_mcleod_2007: McLeod, Weisz & Wood (2007, Clin Psychol Rev 27), parenting and
-#     childhood depression, 45 samples without artifacts.
+#     childhood depression, 45 samples without artifacts;
+#   data_r_uvdrr: psychmeta's hypothetical example of direct range restriction, 50 samples with
+#     rxx, ryy and ux all varying (for the Case II and IV artifact distributions).
+# It also pools psychmeta's individually corrected correlations with metafor's rma, the reference
+# of the multiverse's `correction: individual` specifications (tests/test_multiverse_correction.py).
 suppressPackageStartupMessages({
   library(psychmeta)
   library(jsonlite)
