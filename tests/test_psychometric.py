@@ -84,6 +84,26 @@ def test_artifact_distributions_agree_with_psychmeta(data):
         compare(summaries.loc[artifact].to_dict(), expected, f"{data} {artifact}")
 
 
+def test_case_ii_distributions_agree_with_psychmeta():
+    options = pm.PsychometricOptions(correction_method="uvdrr")
+    summaries = pm.psychometric_analysis(dataset("psychmeta_uvdrr"), options, study="none").artifact_table()
+    summaries = summaries.set_index("artifact")
+    for artifact, expected in REFERENCE["direct_distributions"]["psychmeta_uvdrr"].items():
+        compare(summaries.loc[artifact].to_dict(), expected, f"Case II {artifact}")
+
+
+def test_range_restriction_reaches_the_artifact_distribution_row_only_with_rxx():
+    frame = dataset("roth_2015")
+    analysis = pm.psychometric_analysis(frame, study="none")
+    assert "indirect range restriction" in analysis.artifact_distribution.note
+    assert list(analysis.artifact_table()["artifact"]) == ["rxx", "ut"]
+    meas = pm.psychometric_analysis(frame, pm.PsychometricOptions(correction_method="meas"), study="none")
+    assert meas.artifact_distribution.rho < analysis.artifact_distribution.rho  # ux < 1 on average: larger rho
+    no_rxx = frame.drop(columns="rxx").assign(ryy=0.8)
+    only_y = pm.psychometric_analysis(no_rxx, study="none").artifact_distribution
+    assert "unreliability only" in only_y.note and "no rxx" in only_y.note
+
+
 def test_sheet_without_reliabilities_gives_bare_bones_only():
     frame = dataset("mcleod_2007")
     table = pm.psychometric_table(frame)
@@ -174,6 +194,10 @@ def test_apa_sentence_reports_each_row():
     assert f"\u03c1\u0304 = .{round(individual['rho'] * 100):02d}" in text
     assert f"\u03c1\u0304 = .{round(distribution['rho'] * 100):02d}" in text
     assert "80% credibility interval" in text and "95% CI" in text
+    assert "distributions of the reliabilities and of range restriction (interactive method, Case IV)" in text
+    meas = psychometric_sentence(pm.psychometric_table(dataset("roth_2015"), pm.PsychometricOptions(
+        correction_method="meas"), study="none"))
+    assert "distributions of the reliabilities (interactive method)" in meas
     only_bare = psychometric_sentence(pm.psychometric_table(dataset("mcleod_2007")))
     assert "not corrected for unreliability" in only_bare and "\u03c1" not in only_bare
     assert psychometric_sentence(pd.DataFrame(columns=pm.TABLE_COLUMNS)) == ""

@@ -15,7 +15,11 @@
 #   data_r_roth_2015: Roth et al. (2015, Intelligence 53), intelligence and school grades,
 #     240 samples, rxx on 161 and ux on 61 of them (sporadic artifacts), no ryy;
 #   data_r_mcleod_2007: McLeod, Weisz & Wood (2007, Clin Psychol Rev 27), parenting and
-#     childhood depression, 45 samples without artifacts.
+#     childhood depression, 45 samples without artifacts;
+#   data_r_uvdrr: psychmeta's hypothetical example of direct range restriction, 50 samples with
+#     rxx, ryy and ux all varying (for the Case II and IV artifact distributions).
+# It also pools psychmeta's individually corrected correlations with metafor's rma, the reference
+# of the multiverse's `correction: individual` specifications (tests/test_multiverse_correction.py).
 suppressPackageStartupMessages({
   library(psychmeta)
   library(jsonlite)
@@ -99,7 +103,7 @@ add_case("gm_ic_uvirr_hs", "gonzalezmule_2014", "individual",
 
 ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi,
            correct_rr_x = FALSE, correct_rr_y = FALSE, data = gm)
-add_case("gm_ad_meas", "gonzalezmule_2014", "artifact_distribution", list(), ma,
+add_case("gm_ad_meas", "gonzalezmule_2014", "artifact_distribution", list(correction_method = "meas"), ma,
          description = "interactive artifact distributions of rxx and ryy")
 gm_ad <- ma
 ad_summary <- function(ad) {
@@ -108,11 +112,49 @@ ad_summary <- function(ad) {
        sd_e_q = s["qxi_irr", "sd_e"], sd_res_q = s["qxi_irr", "sd_res"], mean_reliability = s["rxxi_irr", "mean"],
        sd_reliability = s["rxxi_irr", "sd"])
 }
-gm_distributions <- list(rxx = ad_summary(gm_ad$ad[[1]]$ad$ad_x), ryy = ad_summary(gm_ad$ad[[1]]$ad$ad_y))
+u_summary <- function(ad) {
+  s <- attributes(ad)$summary
+  list(k = s["ut", "k"], n = s["ut", "N"], mean_q = s["ut", "mean"], sd_q = s["ut", "sd"], sd_e_q = s["ut", "sd_e"],
+       sd_res_q = s["ut", "sd_res"])
+}
+
+# Indirect range restriction (Case IV) in the interactive artifact distributions (ma_r_ad.int_uvirr):
+# distributions of qx, qy and ut = estimate_ut(ux, mean rxxi). Here without rounding the artifacts
+# (decimals = Inf): every ux of this data set is 0.63, but inside ma_r two of them (the samples of
+# n = 117 and 215) become 0.62999999999999989, so with the default decimals = 2 the ut distribution
+# has two distinct values, is rounded and becomes 0.60 instead of 0.5998; docs/psychometric.md.
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correct_rr_y = FALSE, indirect_rr_x = TRUE, control = control_psychmeta(decimals = Inf), data = gm)
+add_case("gm_ad_uvirr", "gonzalezmule_2014", "artifact_distribution", list(correction_method = "uvirr", decimals = NA),
+         ma, description = "interactive artifact distributions of rxx, ryy and ut (Case IV), no rounding")
+gm_distributions <- list(rxx = ad_summary(gm_ad$ad[[1]]$ad$ad_x), ryy = ad_summary(gm_ad$ad[[1]]$ad$ad_y),
+                         ut = u_summary(ma$ad[[1]]$ad$ad_x))
+# Direct range restriction (Case II) in the artifact distributions (ma_r_ad.int_uvdrr): q_xa from rxxi
+# and the mean ux, and the distribution of ux; again without rounding.
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correction_method = "uvdrr", correct_rr_y = FALSE, indirect_rr_x = FALSE,
+           control = control_psychmeta(decimals = Inf), data = gm)
+add_case("gm_ad_uvdrr", "gonzalezmule_2014", "artifact_distribution", list(correction_method = "uvdrr", decimals = NA),
+         ma, description = "interactive artifact distributions of q_xa, ryy and ux (Case II), no rounding")
 
 # Per-study individual corrections (Case IV): the forest plot's values.
 escalc <- gm_ic_uvirr$escalc[[1]]$individual_correction$true_score
 gm_studies <- list(rho = escalc$yi, var_e_c = escalc$vi, weight = escalc$weight, A = escalc$A, a = escalc$a)
+
+# Multiverse `correction: individual`: psychmeta's individually corrected correlations and their
+# corrected sampling-error variances (escalc of ma_r_ic), pooled by metafor's rma like any other
+# specification (one row per sample, so no aggregation).
+pool_corrected <- function(escalc) {
+  fits <- list(common_z = list("FE", "z"), DL_z = list("DL", "z"), REML_knha = list("REML", "knha"))
+  lapply(fits, function(f) {
+    fit <- metafor::rma(yi = escalc$yi, vi = escalc$vi, method = f[[1]], test = f[[2]])
+    list(estimate = as.numeric(fit$b), se = fit$se, ci_lower = fit$ci.lb, ci_upper = fit$ci.ub, p = fit$pval,
+         tau2 = fit$tau2)
+  })
+}
+gm_multiverse <- list(
+  uvirr = pool_corrected(escalc),
+  meas = pool_corrected(gm_ic_meas$escalc[[1]]$individual_correction$true_score))
 
 # Moderator (rating source): each level separately; artifact distributions from all rows.
 moderator_cases <- list()
@@ -137,7 +179,10 @@ add_moderator_cases(ma, "bare_bones", list())
 add_moderator_cases(ma, "individual", list(correction_method = "meas"))
 ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, correct_rr_x = FALSE,
            correct_rr_y = FALSE, moderators = "Rating source", data = gm)
-add_moderator_cases(ma, "artifact_distribution", list())
+add_moderator_cases(ma, "artifact_distribution", list(correction_method = "meas"))
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux, correct_rr_y = FALSE,
+           indirect_rr_x = TRUE, moderators = "Rating source", control = control_psychmeta(decimals = Inf), data = gm)
+add_moderator_cases(ma, "artifact_distribution", list(correction_method = "uvirr", decimals = NA))
 
 # ---------------------------------------------------------------------------------------------
 # Roth et al. (2015): sporadic artifacts (rxx on 161 of 240 samples, ux on 61), no ryy
@@ -166,9 +211,14 @@ add_case("roth_ic_drop_uvirr", "roth_2015", "individual", list(correction_method
          description = "Case IV on the samples with rxx; ux missing = 1")
 ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE,
            correct_rr_y = FALSE, data = roth)
-add_case("roth_ad_meas", "roth_2015", "artifact_distribution", list(), ma,
+add_case("roth_ad_meas", "roth_2015", "artifact_distribution", list(correction_method = "meas"), ma,
          description = "interactive artifact distribution of the 161 rxx values, applied to all 240 samples")
 roth_distributions <- list(rxx = ad_summary(ma$ad[[1]]$ad$ad_x))
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ux = ux, correct_rr_y = FALSE,
+           indirect_rr_x = TRUE, data = roth)
+add_case("roth_ad_uvirr", "roth_2015", "artifact_distribution", list(correction_method = "uvirr"), ma,
+         description = "Case IV artifact distributions: rxx on 161, ux on 61 of 240 samples (psychmeta's defaults)")
+roth_distributions$ut <- u_summary(ma$ad[[1]]$ad$ad_x)
 
 # Samples of one publication treated as dependent: averaged within `Author (year)`
 # (collapse_method = "average"), r and artifacts weighted by n, n = sum(n^2) / sum(n).
@@ -176,8 +226,31 @@ ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, co
            correct_rr_y = FALSE, sample_id = `Author (year)`, collapse_method = "average", data = roth)
 add_case("roth_collapsed_bb", "roth_2015", "bare_bones", list(), ma, rows = "collapse",
          description = "collapsed within Author (year)")
-add_case("roth_collapsed_ad", "roth_2015", "artifact_distribution", list(), ma, rows = "collapse",
-         description = "collapsed within Author (year)")
+add_case("roth_collapsed_ad", "roth_2015", "artifact_distribution", list(correction_method = "meas"), ma,
+         rows = "collapse", description = "collapsed within Author (year)")
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ux = ux, correct_rr_y = FALSE,
+           indirect_rr_x = TRUE, sample_id = `Author (year)`, collapse_method = "average", data = roth)
+add_case("roth_collapsed_ad_uvirr", "roth_2015", "artifact_distribution", list(correction_method = "uvirr"), ma,
+         rows = "collapse", description = "Case IV artifact distributions, collapsed within Author (year)")
+
+# ---------------------------------------------------------------------------------------------
+# psychmeta's data_r_uvdrr: 50 hypothetical samples with rxx, ryy and ux varying (psychmeta's own
+# example data for direct range restriction; its rxxi_type column is not used: reliabilities are
+# taken as alpha, as alliance_meta does). Case II artifact distributions with psychmeta's defaults.
+uv <- as.data.frame(data_r_uvdrr)
+uv_data <- list(r = uv$rxyi, n = uv$n, rxx = uv$rxxi, ryy = uv$ryyi, ux = uv$ux)
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correction_method = "uvdrr", correct_rr_y = FALSE, indirect_rr_x = FALSE, data = uv)
+add_case("uvdrr_ad_uvdrr", "psychmeta_uvdrr", "artifact_distribution", list(correction_method = "uvdrr"), ma,
+         description = "Case II artifact distributions, every artifact varying (decimals = 2)")
+s <- attributes(ma$ad[[1]]$ad$ad_x)$summary
+uv_direct <- lapply(c(qxa = "qxa_drr", ux = "ux"), function(row)
+  list(k = s[row, "k"], n = s[row, "N"], mean_q = s[row, "mean"], sd_q = s[row, "sd"], sd_e_q = s[row, "sd_e"],
+       sd_res_q = s[row, "sd_res"]))
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryyi, ux = ux,
+           correct_rr_y = FALSE, indirect_rr_x = TRUE, data = uv)
+add_case("uvdrr_ad_uvirr", "psychmeta_uvdrr", "artifact_distribution", list(correction_method = "uvirr"), ma,
+         description = "the same samples with Case IV artifact distributions (decimals = 2)")
 
 # ---------------------------------------------------------------------------------------------
 # McLeod et al. (2007): no artifacts (bare-bones only)
@@ -192,11 +265,14 @@ add_case("mcleod_bb_hs", "mcleod_2007", "bare_bones", list(hunter_schmidt = TRUE
 out <- list(
   source = paste0("psychmeta ", packageVersion("psychmeta"), " (", R.version.string, "); ",
                   "tests/reference/psychometric.R"),
-  datasets = list(gonzalezmule_2014 = gm_data, roth_2015 = roth_data, mcleod_2007 = mcleod_data),
+  datasets = list(gonzalezmule_2014 = gm_data, roth_2015 = roth_data, mcleod_2007 = mcleod_data,
+                  psychmeta_uvdrr = uv_data),
   cases = cases,
   moderator_cases = moderator_cases,
   distributions = list(gonzalezmule_2014 = gm_distributions, roth_2015 = roth_distributions),
-  studies = list(gonzalezmule_2014_uvirr = gm_studies)
+  studies = list(gonzalezmule_2014_uvirr = gm_studies),
+  direct_distributions = list(psychmeta_uvdrr = uv_direct),
+  multiverse_individual = list(gonzalezmule_2014 = gm_multiverse)
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), "tests/reference/psychometric.json")
 cat("wrote tests/reference/psychometric.json:", length(cases), "cases,", length(moderator_cases), "moderator cases\n")

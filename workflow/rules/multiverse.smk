@@ -10,7 +10,7 @@ localrules:
     multiverse_plot,
 
 
-MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"]}
+MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"], "psychometric": config["psychometric"]}
 
 
 checkpoint multiverse_specifications:
@@ -44,6 +44,7 @@ rule multiverse_batch:
         level=config["pooling"]["level"],
         mu_sd=config["bayes"]["prior"]["mu_sd"],
         metric=lambda wildcards: config["metric"][wildcards.family],
+        psychometric=config["psychometric"],
     conda:
         CONDA_ENV
     log:

@@ -19,5 +19,5 @@ def progress(done: int, total: int) -> None:
 
 table = multiverse.run_batch(specifications.iloc[rows], read_table(snakemake.input.effect_sizes), params.metric,
                              params.level, params.mu_sd, params.outlier_threshold, params.detection_method,
-                             progress, params.progress_every)
+                             progress, params.progress_every, params.psychometric)
 write_table(table, snakemake.output[0])

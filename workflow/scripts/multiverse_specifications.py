@@ -8,6 +8,9 @@ settings = snakemake.params.settings
 specifications = multiverse.specifications(settings, read_table(snakemake.input[0]))
 if settings.get("priors") and multiverse.exact_posterior is None:
     logger.warning("alliance_meta.bayes is not installed: Bayesian specifications skipped")
+if multiverse.INDIVIDUAL in settings.get("correction", []) and "correction" not in specifications:
+    logger.warning("correction: individual skipped: the family's effect sizes are not correlations, or no row "
+                   "(nor psychometric.reliability / outcome_reliability) gives a reliability")
 batches = multiverse.batch_count(len(specifications), settings["batch_size"])
 logger.info("%d specifications in %d batch(es) of up to %d", len(specifications), batches, settings["batch_size"])
 for column in specifications.columns:

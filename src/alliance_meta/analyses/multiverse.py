@@ -12,6 +12,10 @@ analysis"; for meta-analysis Voracek, Kossmeier & Tran 2019, *Z Psychol* 227(1),
 - ``beta_rows``: ``include`` or ``exclude`` the effect sizes converted from a standardized
   regression coefficient (``input_kind == "beta"``, Peterson & Brown 2005's approximation);
   a choice only in a family that has such rows;
+- ``correction``: ``none`` or ``individual`` (each correlation corrected for unreliability,
+  and range restriction where ``ux`` is given, with the individual corrections of
+  :mod:`alliance_meta.analyses.psychometric`; see :func:`corrected_rows`); a choice only in
+  a family of correlations (metric ``z``) where some row has a reliability;
 - ``outliers``: ``none``; ``rstudent`` (studies with |externally standardized residual|
   above the threshold); ``influential`` (metafor's influence rules). Both are detected
   in the ``detection_method`` (REML) fit with Wald tests (Viechtbauer & Cheung 2010), so
@@ -33,15 +37,17 @@ import itertools
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from alliance_meta.models import univariate as pooling
-from alliance_meta.inputs.dependence import aggregate
+from alliance_meta.analyses import psychometric
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.inputs.dependence import aggregate
+from alliance_meta.models import univariate as pooling
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
     from alliance_meta.bayes import EMPIRICAL_PRIORS, TauPrior, exact_posterior
@@ -51,14 +57,21 @@ except ImportError:  # pragma: no cover
 BAYES, POSTERIOR, NO_PRIOR, ALL = "bayes", "posterior", "none", "all"
 OUTLIER_RULES = ("none", "rstudent", "influential")
 BETA_KIND, INCLUDE, EXCLUDE = "beta", "include", "exclude"
-RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "beta_rows", "outliers", "method",
-            "test", "prior", "k", "estimate", "ci_lower", "ci_upper", "p", "tau2")
+NO_CORRECTION, INDIVIDUAL = "none", "individual"
+CORRECTIONS = (NO_CORRECTION, INDIVIDUAL)
+RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "beta_rows", "correction", "outliers",
+            "method", "test", "prior", "k", "estimate", "ci_lower", "ci_upper", "p", "tau2")
 RESULT_COLUMNS = ("k", "estimate", "ci_lower", "ci_upper", "p", "tau2", "se", "significant",
                   "k_effect_sizes", "outliers_removed", "note")
+CORRECTION_COLUMNS = ("artifact_defaults", "artifact_missing")
+"""Result columns of a multiverse with the ``correction`` choice: effect sizes of the specification
+whose reliability came from the config's defaults, and effect sizes without a reliability that
+other rows give (left out, or imputed, as ``psychometric.missing_artifacts`` says); empty under ``none``."""
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
-    "minimum_n": [0], "beta_rows": [INCLUDE], "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
+    "minimum_n": [0], "beta_rows": [INCLUDE], "correction": [NO_CORRECTION],
+    "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
 }
 
 
@@ -96,6 +109,87 @@ def subset_levels(effect_sizes: pd.DataFrame, moderator: str) -> list[str]:
 def has_beta_rows(effect_sizes: pd.DataFrame) -> bool:
     """Whether any effect size was converted from a standardized regression coefficient."""
     return "input_kind" in effect_sizes and bool((effect_sizes["input_kind"] == BETA_KIND).any())
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """The effect sizes of a family of correlations prepared for the ``individual`` choice.
+
+    ``frame`` (one row per effect size, in the order of the family's rows): ``r`` = tanh(yi),
+    ``n``, ``rxx``, ``ryy``, ``ux`` (config defaults and ``missing_artifacts`` applied),
+    ``default`` (a corrected reliability came from the config), ``missing`` (the row gives no
+    reliability that other rows give, even with the defaults), ``usable`` (the row can be
+    corrected). ``corrected``: the reliabilities corrected for.
+    """
+
+    frame: pd.DataFrame
+    corrected: tuple[str, ...]
+    options: psychometric.PsychometricOptions
+
+
+def corrected_rows(effect_sizes: pd.DataFrame, settings: dict | None = None) -> Corrections | None:
+    """What the ``individual`` choice needs, or None where it does not apply (rows that are not
+    correlations, i.e. metric other than ``z``, or no reliability in any row or the config).
+
+    ``settings`` is the config's ``psychometric`` section, read as the psychometric analysis
+    reads it: rows without ``rxx`` get the default for their ``measure``
+    (``psychometric.reliability``), rows without ``ryy`` ``psychometric.outcome_reliability``
+    (:func:`psychometric.fill_reliabilities`); a reliability no row gives is not corrected for
+    (:func:`psychometric.reported_reliabilities`); rows still without one are left out
+    (``missing_artifacts: drop``) or get the n-weighted mean of the family's rows (``mean``) or 1
+    (``unity``) (:func:`psychometric.impute_missing`, over the whole family, as
+    ``psychometric_moderators.csv`` does). Rows without n are left out.
+    """
+    if "metric" not in effect_sizes or not effect_sizes["metric"].eq("z").all() or effect_sizes.empty:
+        return None
+    settings = dict(settings or {})
+    rows = effect_sizes.reset_index(drop=True)
+    given = pd.DataFrame({c: pd.to_numeric(rows[c], errors="coerce") if c in rows else np.nan
+                          for c in psychometric.ARTIFACTS}, index=rows.index)
+    data = pd.DataFrame({"r": np.tanh(pd.to_numeric(rows["yi"], errors="coerce")),
+                         "n": pd.to_numeric(rows["n"], errors="coerce") if "n" in rows else np.nan,
+                         "measure": rows.get("measure", np.nan), **given})
+    filled = psychometric.fill_reliabilities(data, settings.get("reliability"), settings.get("outcome_reliability"))
+    corrected = psychometric.reported_reliabilities(filled)
+    if not corrected:
+        return None
+    options = psychometric.PsychometricOptions.from_config(settings)
+    valid = (np.isfinite(filled["r"]) & (filled["n"] > 1)).to_numpy()
+    imputed = filled.copy()
+    imputed.loc[valid] = psychometric.impute_missing(filled.loc[valid], options.missing_artifacts, corrected)
+    columns = list(corrected)
+    frame = imputed[["r", "n", *psychometric.ARTIFACTS]].assign(
+        default=(given[columns].isna() & filled[columns].notna()).any(axis=1),
+        missing=filled[columns].isna().any(axis=1),
+        usable=valid & imputed[columns].notna().all(axis=1).to_numpy())
+    return Corrections(frame, corrected, options)
+
+
+def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Corrections) -> tuple[pd.DataFrame, dict]:
+    """The rows of ``mask`` individually corrected (:func:`psychometric.individual_correction`):
+    ``yi`` = corrected r, ``vi`` = its corrected sampling-error variance, with the artifact counts and a note."""
+    frame = corrections.frame
+    keep = mask & frame["usable"].to_numpy()
+    used = frame.loc[keep]
+    rxx, ryy = (used[c] if c in corrections.corrected else None for c in psychometric.RELIABILITIES)
+    result = psychometric.individual_correction(used["r"], used["n"], rxx, ryy, used["ux"], corrections.options)
+    rows = pd.DataFrame({"study_id": effect_sizes.loc[keep, "study_id"].to_numpy(),
+                         "yi": result.studies["r_corrected"].to_numpy(float),
+                         "vi": result.studies["var_e_c"].to_numpy(float)})
+    defaults, missing = (int((mask & frame[c].to_numpy()).sum()) for c in ("default", "missing"))
+    method = str(result.studies["correction"].iloc[0]) if len(used) else corrections.options.correction_method
+    notes = [(f"corrected for {psychometric.CORRECTION_NAMES.get(method, method)}, pooled on the r scale "
+              "(estimate and interval as Fisher z, se and tau2 of r)")]
+    if defaults:
+        notes.append(f"{defaults} effect sizes with a default reliability from the config")
+    if missing:
+        what = {"drop": "left out", "mean": "given the n-weighted mean", "unity": "not corrected (reliability 1)"}
+        notes.append(f"{missing} effect sizes without {' or '.join(corrections.corrected)} "
+                     f"{what[corrections.options.missing_artifacts]}")
+    no_n = int((mask & ~frame["missing"].to_numpy() & ~(frame["n"] > 1).to_numpy()).sum())
+    if no_n:
+        notes.append(f"{no_n} effect sizes without n left out")
+    return rows, {"artifact_defaults": defaults, "artifact_missing": missing, "note": "; ".join(notes)}
 
 
 def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication, minimum_n,
@@ -146,6 +240,13 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     bayes = exact_posterior is not None and len(settings["priors"]) > 0
     beta_rows = list(settings["beta_rows"]) if has_beta_rows(effect_sizes) and len(settings["beta_rows"]) > 1 else None
     filters = _row_filters(effect_sizes, moderators, settings["publication"], settings["minimum_n"], beta_rows)
+    corrections = correction_options(settings, effect_sizes)
+    if corrections is not None:
+        filters = filters.merge(pd.DataFrame({"correction": corrections[0]}), how="cross")
+        usable = corrections[1].frame["usable"].to_numpy()
+        for index in filters.index[filters["correction"] == INDIVIDUAL]:
+            mask = row_mask(effect_sizes, filters.loc[index].to_dict()) & usable
+            filters.loc[index, "k_studies"] = effect_sizes.loc[mask, "study_id"].nunique()
     filters = filters.loc[filters["k_studies"] >= int(settings["minimum_k"])]
     dependence = pd.DataFrame(list(itertools.product(settings["aggregate_methods"], settings["aggregate_rhos"])),
                               columns=["aggregate_method", "aggregate_rho"])
@@ -159,8 +260,22 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     table = table.loc[(table["outliers"] == "none") | (table["k_studies"] >= 3)].drop(columns="k_studies")
     table = table.merge(model, how="cross")
     columns = ["aggregate_method", "aggregate_rho", *moderators, "publication", "minimum_n",
-               *(["beta_rows"] if beta_rows is not None else []), "outliers", "method", "test", "prior"]
+               *(["beta_rows"] if beta_rows is not None else []), *(["correction"] if corrections is not None else []),
+               "outliers", "method", "test", "prior"]
     return table[columns].reset_index(drop=True)
+
+
+def correction_options(settings: dict, effect_sizes: pd.DataFrame) -> tuple[list[str], Corrections] | None:
+    """The options of the ``correction`` choice and the prepared rows, or None when there is no
+    such choice: only ``none`` asked for, or the family is not one of correlations with reliabilities."""
+    options = list(settings.get("correction") or [NO_CORRECTION])
+    unknown = set(options) - set(CORRECTIONS)
+    if unknown:
+        raise ValueError(f"correction options must be among {CORRECTIONS}, not {sorted(unknown)}")
+    if INDIVIDUAL not in options:
+        return None
+    corrections = corrected_rows(effect_sizes, settings.get("psychometric"))
+    return None if corrections is None else (options, corrections)
 
 
 def data_columns(specs: pd.DataFrame) -> list[str]:
@@ -169,11 +284,20 @@ def data_columns(specs: pd.DataFrame) -> list[str]:
     return columns[: columns.index("method")]
 
 
-def _data_set(effect_sizes, choices: dict):
-    """Aggregated (yi, vi, number of effect sizes) of one data choice, before outlier removal."""
-    rows = effect_sizes.loc[row_mask(effect_sizes, choices), ["study_id", "yi", "vi"]]
+def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = None):
+    """Aggregated (yi, vi, number of effect sizes) of one data choice, before outlier removal, and
+    the artifact columns and note of an ``individual`` correction (empty otherwise)."""
+    mask = row_mask(effect_sizes, choices)
+    extra = {}
+    if choices.get("correction", NO_CORRECTION) == INDIVIDUAL:
+        if corrections is None:
+            raise ValueError("the individual correction needs correlations (metric z) with reliabilities")
+        rows, extra = _correct(effect_sizes, mask, corrections)
+    else:
+        rows = effect_sizes.loc[mask, ["study_id", "yi", "vi"]]
     composite = aggregate(rows, choices["aggregate_method"], float(choices["aggregate_rho"]))
-    return composite["yi"].to_numpy(float), composite["vi"].to_numpy(float), composite["k_effect_sizes"].to_numpy()
+    return (composite["yi"].to_numpy(float), composite["vi"].to_numpy(float), composite["k_effect_sizes"].to_numpy(),
+            extra)
 
 
 def _outliers(yi, vi, rule: str, threshold: float, method: str, level: float, cache: dict) -> np.ndarray:
@@ -218,7 +342,8 @@ def mixture_quantile(mixture, probability: float) -> float:
 
 def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | None = None, level: float = 95,
               mu_sd: float = 1.0, outlier_threshold: float = 2.0, detection_method: str = "REML",
-              progress: Callable[[int, int], None] | None = None, progress_every: int = 500) -> pd.DataFrame:
+              progress: Callable[[int, int], None] | None = None, progress_every: int = 500,
+              psychometric_settings: dict | None = None) -> pd.DataFrame:
     """Fit every specification of ``specs`` (rows of :func:`specifications`) on ``effect_sizes``.
 
     Returns the specifications with ``RESULT_COLUMNS`` and back-transformed estimate and
@@ -226,16 +351,27 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
     excludes 0 (for Wald and Knapp-Hartung the same as p below 1 - level/100). A
     specification left with fewer than 2 studies after outlier removal gets missing
     numbers and a note. ``progress(done, total)`` is called every ``progress_every`` rows.
+
+    With a ``correction`` column, :data:`CORRECTION_COLUMNS` follow. An ``individual``
+    specification pools the corrected correlations (and their corrected sampling variances) on
+    the r scale; its ``estimate``, ``ci_lower`` and ``ci_upper`` are their Fisher z (+-inf
+    where the r-scale bound reaches +-1), so that the columns keep the family's metric, and ``r``,
+    ``r_ci_lower``, ``r_ci_upper`` are the pooled corrected correlation and its interval
+    themselves; ``se`` and ``tau2`` are on the r scale. ``psychometric_settings``: the config's
+    ``psychometric`` section (defaults, missing artifacts, corrections; :func:`corrected_rows`).
     """
     choice_columns = data_columns(specs)
     base_columns = [c for c in choice_columns if c != "outliers"]
+    correcting = "correction" in specs.columns
+    corrections = corrected_rows(effect_sizes, psychometric_settings) if correcting else None
+    extra_columns = [*CORRECTION_COLUMNS, *_RHO_COLUMNS] if correcting else []
     rows, cache, cache_key, done = [], {}, None, 0
     for key, group in specs.groupby(choice_columns, sort=False, dropna=False):
         choices = dict(zip(choice_columns, key))
         base_key = tuple(choices[c] for c in base_columns)
         if base_key != cache_key:  # the table is sorted: one data set in memory at a time
-            cache, cache_key = {"data": _data_set(effect_sizes, choices)}, base_key
-        yi, vi, counts = cache["data"]
+            cache, cache_key = {"data": _data_set(effect_sizes, choices, corrections)}, base_key
+        yi, vi, counts, extra = cache["data"]
         removed = _outliers(yi, vi, choices["outliers"], outlier_threshold, detection_method, level, cache)
         y, v = yi[~removed], vi[~removed]
         shared = {"k": int(y.size), "k_effect_sizes": int(counts[~removed].sum()), "outliers_removed": int(removed.sum())}
@@ -247,12 +383,24 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
             else:
                 row.update(estimate=math.nan, ci_lower=math.nan, ci_upper=math.nan, p=math.nan, tau2=math.nan,
                            se=math.nan, note=f"k = {y.size} after outlier removal: not fitted")
+            if correcting:
+                row.update(dict.fromkeys(CORRECTION_COLUMNS, math.nan))
+            if extra:
+                row.update({name: extra[name] for name in CORRECTION_COLUMNS})
+                row["note"] = "; ".join(text for text in (extra["note"], row["note"]) if text)
+                values = [row[name] for name in ("estimate", "ci_lower", "ci_upper")]
+                row.update(zip(_RHO_COLUMNS, values))
+                with np.errstate(divide="ignore"):
+                    row.update(zip(("estimate", "ci_lower", "ci_upper"), np.arctanh(np.clip(values, -1, 1))))
             rows.append(row)
             done += 1
             if progress is not None and (done % progress_every == 0 or done == len(specs)):
                 progress(done, len(specs))
-    table = pd.DataFrame(rows, columns=list(specs.columns) + list(RESULT_COLUMNS) + ["position"])
+    table = pd.DataFrame(rows, columns=list(specs.columns) + list(RESULT_COLUMNS) + extra_columns + ["position"])
     return _finish(table.sort_values("position", kind="stable").drop(columns="position").reset_index(drop=True), metric)
+
+
+_RHO_COLUMNS = ("_rho", "_rho_lower", "_rho_upper")  # r-scale results of individual corrections, until _finish
 
 
 def _finish(table: pd.DataFrame, metric: str | None) -> pd.DataFrame:
@@ -262,6 +410,12 @@ def _finish(table: pd.DataFrame, metric: str | None) -> pd.DataFrame:
         for prefix in transformed["estimate"]:  # r, r_ci_lower, r_ci_upper, then or, ...
             for name, values in transformed.items():
                 table[prefix if name == "estimate" else f"{prefix}_{name}"] = values[prefix]
+    if _RHO_COLUMNS[0] in table:
+        corrected = (table["correction"] == INDIVIDUAL).to_numpy()
+        if "r" in table:
+            for target, source in zip(("r", "r_ci_lower", "r_ci_upper"), _RHO_COLUMNS):
+                table.loc[corrected, target] = table.loc[corrected, source]
+        table = table.drop(columns=list(_RHO_COLUMNS))
     return table
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import integrate, stats
 
 METHODS = ("bare_bones", "individual", "artifact_distribution")
 TABLE_COLUMNS = ("method", "k", "n", "r_bar", "var_r", "var_e", "var_res", "sd_res", "rho", "var_rho", "sd_rho",
@@ -193,14 +193,54 @@ def correct_r(r, rxx, ryy, ux, method: str):
     if method == "meas":
         return r / np.sqrt(rxx * ryy), np.ones_like(r)
     if method == "uvdrr":
-        r_xp = r / np.sqrt(ryy)
-        rho = r_xp / (ux * np.sqrt((1 / ux**2 - 1) * r_xp**2 + 1)) / np.sqrt(estimate_rxxa(rxx, ux))
-        return rho, 1 / ((ux**-2 - 1) * r**2 + 1)
+        return correct_r_uvdrr(r, np.sqrt(estimate_rxxa(rxx, ux)), np.sqrt(ryy), ux), 1 / ((ux**-2 - 1) * r**2 + 1)
     if method == "uvirr":
         ut = estimate_ut(ux, rxx)
-        r_tp = r / np.sqrt(rxx * ryy)
-        return r_tp / (ut * np.sqrt((1 / ut**2 - 1) * r_tp**2 + 1)), 1 / ((ut**-2 - 1) * r**2 + 1)
+        return correct_r_uvirr(r, np.sqrt(rxx), np.sqrt(ryy), ut), 1 / ((ut**-2 - 1) * r**2 + 1)
     raise ValueError(f"correction method must be one of {CORRECTION_METHODS[1:]}, not {method!r}")
+
+
+def correct_r_uvirr(r, qx, qy, ut):
+    """Case IV correction: r_tp = r / (qx qy), rho = r_tp / (ut sqrt((ut^-2 - 1) r_tp^2 + 1))
+    (Hunter, Schmidt & Le 2006, eq. 22-24; psychmeta ``.correct_r_uvirr``)."""
+    r_tp = np.asarray(r, float) / (np.asarray(qx, float) * np.asarray(qy, float))
+    ut = np.asarray(ut, float)
+    return r_tp / (ut * np.sqrt((1 / ut**2 - 1) * r_tp**2 + 1))
+
+
+def correct_r_uvdrr(r, qxa, qy, ux):
+    """Case II correction: r_xp = r / qy, rho = r_xp / (ux sqrt((ux^-2 - 1) r_xp^2 + 1)) / qxa
+    (Thorndike's Case II; Schmidt & Hunter 2015, ch. 3; psychmeta ``.correct_r_uvdrr``)."""
+    r_xp, ux = np.asarray(r, float) / np.asarray(qy, float), np.asarray(ux, float)
+    return r_xp / (ux * np.sqrt((1 / ux**2 - 1) * r_xp**2 + 1)) / np.asarray(qxa, float)
+
+
+def attenuate_r_uvdrr(rho, qxa, qy, ux):
+    """The inverse of :func:`correct_r_uvdrr`: r_xp = rho qxa, r = ux r_xp / sqrt((ux^2 - 1) r_xp^2 + 1) qy
+    (psychmeta ``.attenuate_r_uvdrr``)."""
+    r_xp, ux = np.asarray(rho, float) * np.asarray(qxa, float), np.asarray(ux, float)
+    return ux * r_xp / np.sqrt((ux**2 - 1) * r_xp**2 + 1) * np.asarray(qy, float)
+
+
+def attenuate_r_uvirr(rho, qx, qy, ut):
+    """The inverse of :func:`correct_r_uvirr`: r = ut rho / sqrt((ut^2 - 1) rho^2 + 1) qx qy
+    (psychmeta ``.attenuate_r_uvirr``)."""
+    rho, ut = np.asarray(rho, float), np.asarray(ut, float)
+    return ut * rho / np.sqrt((ut**2 - 1) * rho**2 + 1) * (np.asarray(qx, float) * np.asarray(qy, float))
+
+
+def var_error_u(u, n):
+    """Sampling-error variance of a u ratio, u^2 / (2 (n - 1)) (psychmeta ``var_error_u`` with the
+    reference SD known; Schmidt & Hunter 2015, ch. 4)."""
+    return 0.5 * np.asarray(u, float) ** 2 / (np.asarray(n, float) - 1)
+
+
+def estimate_var_ut(rxxi, ux, var_ux):
+    """Variance of ut = :func:`estimate_ut` (ux, rxxi) from the variance of ux by the delta method,
+    rxxi fixed: b^2 var_ux, b = rxxi ux / (sqrt(rxxi ux^2 / d) d^2), d = (rxxi - 1) ux^2 + 1
+    (psychmeta ``estimate_var_ut_rxxi`` with ``var_rxxi = 0``)."""
+    d = (rxxi - 1) * ux**2 + 1
+    return (rxxi * ux / (np.sqrt(rxxi * ux**2 / d) * d**2)) ** 2 * var_ux
 
 
 # --------------------------------------------------------------------------------------
@@ -405,16 +445,83 @@ def artifact_distribution(reliability, n, artifact: str, options: PsychometricOp
     var_q = weighted_variance(q, n, options.unbiased_variances)
     var_e_q = weighted_mean(sampling_error_variance(mean_q, n), n)
     var_res_q = max(var_q - var_e_q, 0.0)
-    values, weights = _grouped(q, n, options.decimals)
-    if options.residual_artifacts:
-        centre, sd_res = weighted_mean(values, weights), np.sqrt(var_res_q)
-        if sd_res == 0 or len(values) == 1:
-            values, weights = np.array([centre]), np.array([weights.sum()])
-        else:
-            values = (values - centre) / np.sqrt(var_q) * sd_res + centre
+    values, weights = _prepared(q, n, var_q, var_res_q, options)
     return ArtifactDistribution(artifact, int(keep.sum()), float(n.sum()), mean_q, var_q, var_e_q, var_res_q,
                                 weighted_mean(reliability, n),
                                 _sd(weighted_variance(reliability, n, options.unbiased_variances)), values, weights)
+
+
+def true_score_u_distribution(ux, rxx, n, options: PsychometricOptions | None = None) -> ArtifactDistribution | None:
+    """The interactive distribution of true-score u ratios for Case IV (psychmeta ``create_ad_int``,
+    its ``ut`` from ``ux`` and ``rxxi``, then ``prepare_ad_int``); None without ux or rxx.
+
+    ut_i = :func:`estimate_ut` (ux_i, mean rxx) for every row with ux, weighted by n (the mean
+    reliability is the n-weighted mean of the rows with rxx); its sampling-error variance is
+    :func:`estimate_var_ut` at the mean ux of the n-weighted mean of :func:`var_error_u` (mean ux, n);
+    rounded, grouped and shrunk to its residual SD like the reliabilities. In the summary the
+    ``*_q`` columns describe ut (no reliability columns).
+    """
+    options = options or PsychometricOptions()
+    ux, rxx, n = (np.asarray(v, float) for v in (ux, rxx, n))
+    has_u, has_r = np.isfinite(ux), np.isfinite(rxx)
+    if not has_u.any() or not has_r.any():
+        return None
+    mean_rxx = weighted_mean(rxx[has_r], n[has_r])
+    ux, n = ux[has_u], n[has_u]
+    ut = estimate_ut(ux, mean_rxx)
+    mean_ux = weighted_mean(ux, n)
+    mean_ut, var_ut = weighted_mean(ut, n), weighted_variance(ut, n, options.unbiased_variances)
+    var_e_ut = float(estimate_var_ut(mean_rxx, mean_ux, weighted_mean(var_error_u(mean_ux, n), n)))
+    var_res_ut = max(var_ut - var_e_ut, 0.0)
+    values, weights = _prepared(ut, n, var_ut, var_res_ut, options)
+    return ArtifactDistribution("ut", int(has_u.sum()), float(n.sum()), mean_ut, var_ut, var_e_ut, var_res_ut,
+                                np.nan, np.nan, values, weights)
+
+
+def range_restriction_distributions(ux, rxx, n, options: PsychometricOptions | None = None
+                                    ) -> tuple[ArtifactDistribution, ArtifactDistribution] | None:
+    """The distributions of Case II (direct range restriction; psychmeta ``create_ad_int`` as
+    used by ``ma_r_ad.int_uvdrr``): the reference-population q_xa = sqrt(:func:`estimate_rxxa`
+    (rxx_i, mean ux)) of every row with rxx, and the observed ux of every row with ux, both
+    weighted by n. Sampling-error variances: of q_xa, b^2 var_e(q_xi) with
+    b = q ux^2 / sqrt((q^2 - 1) ux^2 + 1) at the mean q_xi and mean ux (psychmeta
+    ``estimate_var_qxa_ux_irr``, which psychmeta uses for internal-consistency reliabilities);
+    of ux, the n-weighted mean of :func:`var_error_u` (mean ux, n). None without ux or rxx.
+    """
+    options = options or PsychometricOptions()
+    ux, rxx, n = (np.asarray(v, float) for v in (ux, rxx, n))
+    has_u, has_r = np.isfinite(ux), np.isfinite(rxx)
+    if not has_u.any() or not has_r.any():
+        return None
+    mean_ux = weighted_mean(ux[has_u], n[has_u])
+    reliability = artifact_distribution(rxx, n, "rxx", options)
+    n_r, n_u = n[has_r], n[has_u]
+    qxa = np.sqrt(estimate_rxxa(rxx[has_r], mean_ux))
+    mean_q = reliability.mean_q
+    b = mean_q * mean_ux**2 / np.sqrt((mean_q**2 - 1) * mean_ux**2 + 1)
+    distributions = []
+    for name, values, weights, var_e in (("qxa", qxa, n_r, b**2 * reliability.var_e_q),
+                                         ("ux", ux[has_u], n_u, weighted_mean(var_error_u(mean_ux, n_u), n_u))):
+        mean, variance = weighted_mean(values, weights), weighted_variance(values, weights, options.unbiased_variances)
+        var_res = max(variance - var_e, 0.0)
+        used, used_weights = _prepared(values, weights, variance, var_res, options)
+        distributions.append(ArtifactDistribution(name, len(values), float(weights.sum()), mean, variance, float(var_e),
+                                                  var_res, np.nan, np.nan, used, used_weights))
+    return distributions[0], distributions[1]
+
+
+def _prepared(values, n, variance, residual_variance, options):
+    """The distribution used: values rounded and grouped (:func:`_grouped`), then, with
+    ``residual_artifacts``, moved towards their mean so that their SD is the residual SD
+    (psychmeta ``prepare_ad_int``)."""
+    values, weights = _grouped(values, n, options.decimals)
+    if options.residual_artifacts:
+        centre, sd_res = weighted_mean(values, weights), np.sqrt(residual_variance)
+        if sd_res == 0 or len(values) == 1:
+            values, weights = np.array([centre]), np.array([weights.sum()])
+        else:
+            values = (values - centre) / np.sqrt(variance) * sd_res + centre
+    return values, weights
 
 
 def _grouped(values, weights, decimals):
@@ -430,8 +537,9 @@ def _grouped(values, weights, decimals):
 
 def artifact_distribution_meta_analysis(base: BareBones, distribution_x: ArtifactDistribution | None,
                                         distribution_y: ArtifactDistribution | None,
-                                        options: PsychometricOptions | None = None, note: str = ""
-                                        ) -> PsychometricResult:
+                                        options: PsychometricOptions | None = None, note: str = "",
+                                        distribution_u: ArtifactDistribution | None = None,
+                                        range_restriction: str = "uvirr") -> PsychometricResult:
     """Interactive artifact-distribution meta-analysis, correcting for unreliability in x and y
     (Schmidt & Hunter 2015, ch. 4; Law, Schmidt & Hunter 1994; psychmeta ``ma_r_ad.int_meas``).
 
@@ -439,7 +547,10 @@ def artifact_distribution_meta_analysis(base: BareBones, distribution_x: Artifac
     var_art = weighted variance of rho q_x q_y over every combination of the two
     distributions (weights multiplied, times L/(L - 1) for L combinations); var_res =
     var_r - var_e - var_art; var_rho = var_res / (q_x q_y)^2; SE and CI of r_bar divided by
-    q_x q_y; credibility interval from SD_rho.
+    q_x q_y; credibility interval from SD_rho. With ``distribution_u``,
+    :func:`_interactive_range_restriction` corrects for range restriction too: ``uvirr`` (Case IV;
+    ``distribution_u`` of ut, ``distribution_x`` of q_xi) or ``uvdrr`` (Case II; ux, and q_xa
+    from :func:`range_restriction_distributions`).
     """
     options = options or PsychometricOptions()
     bb = base.result
@@ -448,6 +559,10 @@ def artifact_distribution_meta_analysis(base: BareBones, distribution_x: Artifac
     unity = (np.array([1.0]), np.array([1.0]))
     qx, wx = (distribution_x.values, distribution_x.weights) if distribution_x else unity
     qy, wy = (distribution_y.values, distribution_y.weights) if distribution_y else unity
+    if distribution_u is not None:
+        return _interactive_range_restriction(base, (qx, wx), (qy, wy),
+                                              (distribution_u.values, distribution_u.weights), range_restriction,
+                                              options, note)
     mean_qx, mean_qy = weighted_mean(qx, wx), weighted_mean(qy, wy)
     product = mean_qx * mean_qy
     rho = bb.r_bar / product
@@ -462,6 +577,57 @@ def artifact_distribution_meta_analysis(base: BareBones, distribution_x: Artifac
                               _sd(var_res) if bb.k > 1 else np.nan, rho, var_rho, sd_rho, base.se / product,
                               base.ci[0] / product, base.ci[1] / product, cr[0], cr[1],
                               _percent(bb.var_e + var_art, bb.var_r), note)
+
+
+def _interactive_range_restriction(base: BareBones, x, y, u, method: str, options: PsychometricOptions,
+                                   note: str) -> PsychometricResult:
+    """Interactive artifact distributions with range restriction: indirect (``uvirr``, Case IV;
+    Hunter, Schmidt & Le 2006; psychmeta ``ma_r_ad.int_uvirr``) or direct (``uvdrr``, Case II;
+    psychmeta ``ma_r_ad.int_uvdrr``); Schmidt & Hunter 2015, ch. 4.
+
+    rho = correct(r_bar, mean q_x, mean q_y, mean u) (:func:`correct_r_uvirr` with q_xi and ut,
+    :func:`correct_r_uvdrr` with q_xa and ux); the artifact variance var_art = weighted variance
+    (times L/(L - 1)) of the attenuated rho (:func:`attenuate_r_uvirr`, :func:`attenuate_r_uvdrr`)
+    over every combination of the three distributions; var_res = var_r - var_e - var_art. As the
+    correction is not linear, each variance V on the r scale is carried to the rho scale as
+    the integral of (rho - correct(x))^2 over x ~ Normal(r_bar, V) within r_bar -/+ 4 sqrt(V)
+    (psychmeta ``estimate_var_rho_int_uvirr``, ``_uvdrr``; R's ``integrate`` = QUADPACK dqags with its
+    tolerances 1.2e-4, as scipy's ``quad``): var_rho from var_res (0 when var_res < 0), the SE
+    from SE(r_bar)^2; the CI is the corrected CI of r_bar; percent = var_pre_c / var_r_c.
+    """
+    bb = base.result
+    correct, attenuate = {"uvirr": (correct_r_uvirr, attenuate_r_uvirr),
+                          "uvdrr": (correct_r_uvdrr, attenuate_r_uvdrr)}[method]
+    (qx, wx), (qy, wy), (ut, wu) = x, y, u
+    mean_qx, mean_qy, mean_ut = weighted_mean(qx, wx), weighted_mean(qy, wy), weighted_mean(ut, wu)
+    rho = float(correct(bb.r_bar, mean_qx, mean_qy, mean_ut))
+    grid = [g.ravel() for g in np.meshgrid(qx, qy, ut, indexing="ij")]
+    grid_weights = np.einsum("i,j,k->ijk", wx, wy, wu).ravel()
+    var_art = weighted_variance(attenuate(rho, *grid), grid_weights / grid_weights.sum(), options.unbiased_variances)
+    var_pre = bb.var_e + var_art
+    var_res = bb.var_r - var_pre
+
+    def corrected(variance: float) -> float:
+        if not np.isfinite(variance):
+            return np.nan
+        if variance < 0:
+            return 0.0
+        sd = np.sqrt(variance)
+        tolerance = np.finfo(float).eps ** 0.25  # R integrate()'s rel.tol and abs.tol
+
+        def integrand(value):
+            return (rho - correct(value, mean_qx, mean_qy, mean_ut)) ** 2 * stats.norm.pdf(value, bb.r_bar, sd)
+        return float(integrate.quad(integrand, bb.r_bar - 4 * sd, bb.r_bar + 4 * sd, epsabs=tolerance,
+                                    epsrel=tolerance, limit=100)[0])
+
+    var_rho = corrected(var_res)
+    sd_rho = _sd(var_rho) if bb.k > 1 else np.nan
+    ci = correct(np.array(base.ci), mean_qx, mean_qy, mean_ut)
+    cr = credibility_interval(rho, sd_rho, bb.k, options.cred_level, options.intervals)
+    return PsychometricResult("artifact_distribution", bb.k, bb.n, bb.r_bar, bb.var_r, bb.var_e, var_res,
+                              _sd(var_res) if bb.k > 1 else np.nan, rho, var_rho, sd_rho,
+                              float(np.sqrt(corrected(base.se**2))), float(ci[0]), float(ci[1]), cr[0], cr[1],
+                              _percent(corrected(var_pre), corrected(bb.var_r)), note)
 
 
 # --------------------------------------------------------------------------------------
@@ -563,7 +729,8 @@ class PsychometricAnalysis:
         return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
     def artifact_table(self) -> pd.DataFrame:
-        """One row per artifact distribution (``rxx``, ``ryy``): k, n, reliabilities and q."""
+        """One row per artifact distribution (``rxx``, ``ryy``: k, n, reliabilities and q = their
+        square roots; ``ut`` under Case IV: the true-score u ratios in the ``*_q`` columns)."""
         columns = ["artifact", "k", "n", "mean_reliability", "sd_reliability", "mean_q", "sd_q", "sd_e_q",
                    "sd_res_q", "mean_q_used"]
         return pd.DataFrame([d.summary() for d in self.distributions], columns=columns)
@@ -584,6 +751,14 @@ def _setting(frame: pd.DataFrame, options: PsychometricOptions, study: str) -> _
     corrected = reported_reliabilities(frame)
     studies = collapse_within_study(frame, study)
     distributions = {c: artifact_distribution(studies[c], studies["n"], c, options) for c in corrected}
+    if "rxx" in corrected and options.correction_method in ("auto", "uvirr") and "ux" in studies:
+        distribution_u = true_score_u_distribution(studies["ux"], studies["rxx"], studies["n"], options)
+        if distribution_u is not None:
+            distributions["ut"] = distribution_u
+    if "rxx" in corrected and options.correction_method == "uvdrr" and "ux" in studies:
+        direct = range_restriction_distributions(studies["ux"], studies["rxx"], studies["n"], options)
+        if direct is not None:
+            distributions["qxa"], distributions["ux"] = direct
     return _Setting(options, corrected, distributions, study)
 
 
@@ -606,16 +781,25 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     individual = individual_correction(used["r"], used["n"], rxx, ryy, used.get("ux"), options, note)
     studies_table = pd.concat([used.drop(columns=[c for c in STUDY_COLUMNS if c in used]).reset_index(drop=True),
                                individual.studies.reset_index(drop=True)], axis=1)
-    x, y = (setting.distributions.get(c) for c in RELIABILITIES)
+    x, y, u = (setting.distributions.get(c) for c in (*RELIABILITIES, "ut"))
     summary = "; ".join(f"{d.artifact}: k = {d.k}, mean = {d.mean_reliability:.3f}, SD = {d.sd_reliability:.3f}"
                         for d in (x, y) if d is not None)
-    ad_note = f"interactive artifact distributions, unreliability only ({summary})"
-    has_ux = "ux" in frame and pd.to_numeric(frame["ux"], errors="coerce").notna().any()
-    if options.correction_method != "meas" and has_ux:
-        ad_note += "; range restriction (ux) is corrected in the individual row only"
-    distribution = artifact_distribution_meta_analysis(base, x, y, options, ad_note)
+    method = "uvirr"
+    if "ux" in setting.distributions:  # Case II: q_xa in place of q_xi, ux in place of ut
+        method, u = "uvdrr", setting.distributions["ux"]
+    if u is not None:
+        summary += f"; {u.artifact}: k = {u.k}, mean = {u.mean_q:.3f}, SD = {_sd(u.var_q):.3f}"
+        ad_note = f"interactive artifact distributions, {CORRECTION_NAMES[method]} ({summary})"
+    else:
+        ad_note = f"interactive artifact distributions, unreliability only ({summary})"
+        has_ux = "ux" in frame and pd.to_numeric(frame["ux"], errors="coerce").notna().any()
+        if options.correction_method != "meas" and has_ux:
+            ad_note += "; range restriction (ux) is corrected in the individual row only (no rxx is given)"
+    x_used = setting.distributions["qxa"] if method == "uvdrr" else x
+    distribution = artifact_distribution_meta_analysis(base, x_used, y, options, ad_note, u, method)
+    shown = (x, y, setting.distributions.get("qxa") if method == "uvdrr" else None, u)
     return PsychometricAnalysis(base.result, individual.result, distribution, studies_table,
-                                tuple(d for d in (x, y) if d is not None))
+                                tuple(d for d in shown if d is not None))
 
 
 def _with_note(result: PsychometricResult, note: str) -> PsychometricResult:

@@ -23,12 +23,13 @@ from alliance_meta.plots.style import STYLE, display_scale, format_number  # noq
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
 CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed \u03c1", "publication": "Publication",
-                "minimum_n": "Minimum n", "beta_rows": "Rows from \u03b2", "outliers": "Outliers",
+                "minimum_n": "Minimum n", "beta_rows": "Rows from \u03b2", "correction": "Artifact correction",
+                "outliers": "Outliers",
                 "method": "Estimator", "test": "Inference", "prior": "Prior on \u03c4"}
 OPTION_NAMES = {"gls": "GLS", "mean": "Mean (Borenstein)", "z": "Wald z", "knha": "Knapp\u2013Hartung",
                 "posterior": "Posterior", "bayes": "Bayes (exact)", "common": "Common effect",
                 "rstudent": "Large residual", "influential": "Influential", "published": "Published only",
-                "include": "included", "exclude": "left out"}
+                "include": "included", "exclude": "left out", "individual": "individual (\u03c1)"}
 
 
 def _option_name(choice: str, option) -> str:
@@ -42,9 +43,9 @@ def _option_name(choice: str, option) -> str:
 def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
     """True for the main analysis: ``main``'s choices, every subset ``all``, no filters, Wald test."""
     choices = list(table.columns[: list(table.columns).index("k")])
-    wanted = {c: "all" for c in choices if c not in ("aggregate_method", "aggregate_rho", "minimum_n", "outliers",
-                                                    "method", "test", "prior")}
-    wanted.update(minimum_n=0, outliers="none", test="z", prior="none", **main)
+    wanted = {c: "all" for c in choices if c not in ("aggregate_method", "aggregate_rho", "minimum_n", "correction",
+                                                    "outliers", "method", "test", "prior")}
+    wanted.update(minimum_n=0, correction="none", outliers="none", test="z", prior="none", **main)
     mask = pd.Series(True, index=table.index)
     for column, value in wanted.items():
         if column in table:

@@ -56,14 +56,19 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
             f"{cred_level:g}% credibility interval {_interval(individual['cr_lower'], individual['cr_upper'])}.")
     distribution = rows.get("artifact_distribution")
     if distribution is not None and math.isfinite(float(distribution["rho"])):
+        note = str(distribution["note"])
+        restricted = "range restriction" in note.split("(")[0]
+        artifacts = ("the reliabilities and of range restriction" if restricted else "the reliabilities")
         sentences.append(
             f"Correcting the mean of all k = {apa_integer(distribution['k'])} correlations with artifact "
-            f"distributions of the reliabilities (interactive method) gave \u03c1\u0304 = {_r(distribution['rho'])}, "
+            f"distributions of {artifacts} (interactive method"
+            f"{', ' + ('Case IV' if 'Case IV' in note else 'Case II') if restricted else ''}) gave "
+            f"\u03c1\u0304 = {_r(distribution['rho'])}, "
             f"{level:g}% CI {_interval(distribution['ci_lower'], distribution['ci_upper'])}, "
             f"SD_\u03c1 = {_r(distribution['sd_rho'])}, {cred_level:g}% credibility interval "
             f"{_interval(distribution['cr_lower'], distribution['cr_upper'])}; sampling error and differences in "
-            f"reliability accounted for {apa_number(distribution['percent_artifact_variance'], 1)}% of the "
-            "observed variance.")
+            f"{'the artifacts' if restricted else 'reliability'} accounted for "
+            f"{apa_number(distribution['percent_artifact_variance'], 1)}% of the observed variance.")
     if individual is None and distribution is None:
         sentences.append("No study reported the reliability of its measures, so the correlations were not "
                          "corrected for unreliability.")
