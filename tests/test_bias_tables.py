@@ -66,3 +66,15 @@ def test_plots_are_written(tmp_path):
     for name, figure in figures.items():
         save_figure(figure, [tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"])
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_equal_sampling_variances_make_the_sei_tests_not_estimable_and_nothing_else():
+    yi, vi = np.array([0.1, 0.3, 0.2, 0.5, 0.4]), np.full(5, 0.02)
+    table = bias.bias_tests(yi, vi, metric="z")[0].set_index("test")
+    for name in ("egger", "egger_lm", "rank", "pet", "peese", "pet_peese"):
+        assert np.isnan(table.loc[name, "statistic"])
+        assert table.loc[name, "note"].startswith("not estimable: every study has the same sampling variance")
+    assert "set bias.trimfill_side" in table.loc["trim_and_fill", "note"]
+    assert bias.bias_tests(yi, vi, trimfill_side="left")[0].set_index("test").loc["trim_and_fill", "statistic"] == 0
+    assert np.isfinite(table.loc["henmi_copas", "estimate"])
+    assert not table.loc["henmi_copas", "note"].startswith("not estimable")

@@ -61,7 +61,11 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         attempt("egger", lambda: egger_test(yi, vi, method, level))
         attempt("egger_lm", lambda: egger_lm_test(yi, vi, level))
         attempt("rank", lambda: rank_test(yi, vi))
-    if yi.size >= 3:
+    if yi.size >= 3 and equal_variances and trimfill_side is None:  # metafor stops here too
+        rows.append(BiasTest(test="trim_and_fill", statistic=math.nan, note=(
+            "not estimable: the side of the missing studies comes from a regression on the standard error, "
+            "undefined when every study has the same sampling variance; set bias.trimfill_side")))
+    elif yi.size >= 3:
         result = attempt("trim_and_fill", lambda: trim_and_fill(
             yi, vi, method, trimfill_estimator, trimfill_side, level=level))
         if result is not None:
@@ -83,7 +87,8 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
             result = attempt(name, compute)
             if result is not None:
                 rows[-1] = result.as_test()
-    rows = [row if not math.isnan(row.statistic) or row.note.startswith("not estimable")
+    # a row with neither a statistic nor an estimate says so (e.g. a regression on identical SEs)
+    rows = [row if not (math.isnan(row.statistic) and math.isnan(row.estimate)) or row.note.startswith("not estimable")
             else replace(row, note="; ".join(filter(None, ["not estimable: undefined for these data", row.note])))
             for row in rows]
     rows.sort(key=lambda row: TEST_ORDER.index(row.test))
