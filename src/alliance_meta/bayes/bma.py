@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -634,5 +634,6 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
     from alliance_meta.analyses.bias.results import independent_studies
 
     studies = independent_studies(fit)
-    return robma(studies["yi"].to_numpy(float), studies["vi"].to_numpy(float), fit.metric or "smd",
-                 prior_scale, priors, bias)
+    result = robma(studies["yi"].to_numpy(float), studies["vi"].to_numpy(float), fit.metric or "smd",
+                   prior_scale, priors, bias)
+    return replace(result, studies=studies)
