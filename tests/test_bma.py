@@ -104,3 +104,15 @@ def test_report_sentence_reads_the_summary():
     sentence = bma_sentence(B.robma(y, v, metric="z", bias=False).summary, "z")
     assert sentence.startswith("Robust Bayesian model averaging (RoBMA-PSMA) gave evidence for an effect")
     assert "model-averaged estimate was r = ." in sentence
+
+
+def test_a_single_study_gives_empty_tables_and_a_message_figure():
+    import pandas as pd
+
+    import alliance_meta as am
+    from alliance_meta.bayes.bma import bma
+
+    fit = am.fit(pd.DataFrame({"study_id": ["a"], "yi": [0.2], "vi": [0.01]}))
+    result = bma(fit)
+    assert result.table.empty and result.summary.empty
+    result.plot()

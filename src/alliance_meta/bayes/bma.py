@@ -552,6 +552,11 @@ class BmaResult:
         return np.concatenate(values), w / w.sum()
 
     def plot(self):
+        """Prior and posterior model probabilities and the model-averaged posterior of mu."""
+        if not self.fits:
+            from alliance_meta.plots.style import message_figure
+
+            return message_figure(f"Model averaging needs at least two studies (k = {len(self.studies)}).")
         from .bma_plot import bma_figure
 
         return bma_figure(self)
@@ -634,6 +639,13 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
     from alliance_meta.analyses.bias.results import independent_studies
 
     studies = independent_studies(fit)
+    if len(studies) < 2:
+        columns = ["effect", "heterogeneity", "bias", "prior_prob", "log_marglik", "posterior_prob",
+                   "log_marglik_error", "method"]
+        return BmaResult((), fit.metric or "smd", BmaPriors.from_config(fit.metric or "smd", prior_scale, priors),
+                         studies, pd.DataFrame(columns=columns),
+                         pd.DataFrame(columns=["quantity", "name", "type", "scale", "prior_prob", "posterior_prob",
+                                               "inclusion_bf", "mean", "median", "ci_lower", "ci_upper"]))
     result = robma(studies["yi"].to_numpy(float), studies["vi"].to_numpy(float), fit.metric or "smd",
                    prior_scale, priors, bias)
     return replace(result, studies=studies)
