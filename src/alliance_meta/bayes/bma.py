@@ -310,8 +310,8 @@ def _exact_normal_log_marglik(model: Model, y, v, priors: BmaPriors) -> float:
 
 EDGE = 30.0  # each grid axis ends where the integrand is below exp(-EDGE) of its maximum
 STEP = {"fine": 1 / 3, "coarse": 1 / 2}  # trapezoid step in Laplace SDs of the coordinate ...
-NODES = {False: (96, 480), True: (44, 96)}  # ... within these node counts (without / with omega)
-OMEGA_NODES = {"fine": {1: 24, 2: 16, 3: 10}, "coarse": {1: 16, 2: 10, 3: 7}}  # Gauss-Legendre per dimension
+NODES = {False: (96, 480), True: (40, 72)}  # ... within these node counts (without / with omega)
+OMEGA_NODES = {"fine": {1: 24, 2: 16, 3: 8}, "coarse": {1: 16, 2: 10, 3: 6}}  # Gauss-Legendre per dimension
 
 
 def omega_nodes(m: int, n: int):
