@@ -29,11 +29,13 @@ TABLE_TITLES = {
     "bayes": "Bayesian model: posterior summaries", "bayes_studies": "Bayesian model: shrunken study estimates",
     "bayes_moderators": "Bayesian model: moderators", "bayes_prior_sensitivity": "Bayesian model: prior sensitivity",
     "multiverse": "Multiverse of specifications", "selection_models": "Selection models (metafor's selmodel)",
+    "bma": "Robust Bayesian model averaging: models", "bma_summary": "Robust Bayesian model averaging: summary",
 }
 PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Baujat plot", "influence": "Influence plot",
                "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot",
                "selection_models": "Selection models: adjusted estimates",
-               "weight_functions": "Selection models: fitted weight functions"}
+               "weight_functions": "Selection models: fitted weight functions",
+               "bma": "Robust Bayesian model averaging"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
 MAX_SHOWN_ROWS = 200  # longer tables (a multiverse of thousands of specifications) stay in their CSV

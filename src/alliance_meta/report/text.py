@@ -144,6 +144,41 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95) -> str:
     return ("Bayesian random-effects model (posterior means): " + "; ".join(parts) + ".") if parts else ""
 
 
+def _bf_text(bf: float) -> str:
+    if not math.isfinite(bf):
+        return "BF > 10^6" if bf == math.inf else "BF not defined"
+    if bf >= 1e6:
+        return "BF > 10^6"
+    return f"BF = {apa_number(bf, 2)}" if bf >= 0.01 else "BF < 0.01"
+
+
+def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
+    """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu
+    (robust Bayesian model averaging, bma_summary.csv)."""
+    if summary is None or summary.empty or "quantity" not in summary:
+        return ""
+    show = display(metric)
+    parts = []
+    for row in summary[summary["quantity"] == "component"].itertuples():
+        bf = float(row.inclusion_bf)
+        if not math.isfinite(bf) and bf != math.inf:
+            continue
+        strength = "evidence for" if bf >= 3 else ("evidence against" if bf <= 1 / 3 else "inconclusive evidence on")
+        noun = {"effect": "an effect", "bias": "publication bias"}.get(row.name, row.name)
+        parts.append(f"{strength} {noun} (inclusion {_bf_text(bf)}, posterior probability "
+                     f"{apa_number(float(row.posterior_prob), 2)})")
+    mu = summary[(summary["quantity"] == "estimate") & (summary["name"] == "mu") & (summary["type"] == "averaged")
+                 & (summary["scale"] == "analysis")]
+    sentence = ""
+    if parts:
+        sentence = "Robust Bayesian model averaging (RoBMA-PSMA) gave " + ", ".join(parts)
+    if not mu.empty:
+        row = mu.iloc[0]
+        sentence += (f"; the model-averaged estimate was {show.symbol} = {show.number(row['median'])}, "
+                     f"95% CrI {show.interval(row['ci_lower'], row['ci_upper'])}")
+    return (sentence + ".") if sentence else ""
+
+
 def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame], counts: dict,
                       method: str, tests: list[str], level: float = 95) -> str:
     """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist."""
@@ -153,5 +188,6 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
                  selection_sentence(tables.get("selection_models"), metric),
                  bayes_sentence(tables.get("bayes"), metric, level),
+                 bma_sentence(tables.get("bma_summary"), metric),
                  psychometric_sentence(tables["psychometric"], level) if "psychometric" in tables else ""]
     return " ".join(sentence for sentence in sentences if sentence)

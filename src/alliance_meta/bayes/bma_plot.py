@@ -1,0 +1,47 @@
+"""Figure of a robust Bayesian model-averaging ensemble: prior and posterior probabilities
+of the effect, heterogeneity and bias components and of the bias models, and the
+model-averaged posterior of mu (spike at 0 from the models without an effect)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alliance_meta.plots.style import COLOURS, STYLE, display_scale
+
+
+def bma_figure(result):
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(STYLE):
+        fig, (ax_models, ax_mu) = plt.subplots(1, 2, figsize=(9.0, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
+        table = result.table
+        rows = [("Effect", table["effect"] == 1), ("Heterogeneity", table["heterogeneity"] == 1)]
+        rows += [(f"Bias: {label}", table["bias"] == label) for label in dict.fromkeys(table["bias"])]
+        labels = [label for label, _ in rows]
+        prior = [float(table.loc[mask, "prior_prob"].sum()) for _, mask in rows]
+        post = [float(table.loc[mask, "posterior_prob"].sum()) for _, mask in rows]
+        pos = np.arange(len(rows))[::-1]
+        ax_models.barh(pos + 0.2, prior, height=0.38, color=COLOURS["muted"], label="Prior")
+        ax_models.barh(pos - 0.2, post, height=0.38, color=COLOURS["dark"], label="Posterior")
+        ax_models.set_yticks(pos, labels)
+        ax_models.set_xlim(0, 1)
+        ax_models.set_xlabel("Probability")
+        ax_models.legend(frameon=False, loc="lower right")
+        ax_models.set_title("Components and bias models", loc="left", fontsize=9)
+
+        label, to_display, null = display_scale(result.metric)
+        values, weights = result.draws("mu")
+        spike = float(weights[values == 0.0].sum())
+        slab = values != 0.0
+        shown = to_display(values[slab])
+        if slab.any():
+            lo, hi = np.quantile(shown, [0.0005, 0.9995])
+            lo, hi = lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo)
+            ax_mu.hist(shown, bins=np.linspace(lo, hi, 60), weights=weights[slab] / max(1.0 - spike, 1e-12) * (1 - spike),
+                       density=False, color=COLOURS["light"], edgecolor="none", label="Model-averaged posterior (slab)")
+        ax_mu.axvline(null, color=COLOURS["muted"], lw=0.8)
+        ax_mu.set_xlabel(f"Overall effect ({label})")
+        ax_mu.set_ylabel("Posterior probability per bin")
+        ax_mu.set_title(f"Model-averaged μ: P(μ = 0) = {spike:.2f}", loc="left", fontsize=9)
+        fig.tight_layout()
+    return fig

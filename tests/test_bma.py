@@ -1,0 +1,118 @@
+"""Robust Bayesian model averaging (alliance_meta.bayes.bma): the ensemble, its quadrature,
+the normal-model part against the exact Bayes factors of bayes/exact.py, and RoBMA 3.6.1
+itself (tests/reference/robma.R -> robma.json)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from alliance_meta.bayes import bma as B
+from alliance_meta.bayes.exact import exact_posterior
+from alliance_meta.bayes.priors import TauPrior
+
+# an illustrative set of 16 correlations and sample sizes (the RoBMA comparisons use robma.json)
+RI = np.array([0.187, 0.162, 0.34, 0.32, 0.1, 0.05, 0.064, 0.1, 0.37, 0.07, 0.19, 0.26, 0.0, 0.149, 0.14, 0.35])
+NI = np.array([109, 749, 55, 107, 72, 65, 135, 108, 58, 1034, 116, 162, 60, 110, 186, 64], dtype=float)
+
+
+def test_ensemble_prior_probabilities_match_robma_defaults():
+    models = B.ensemble(True)
+    assert len(models) == 36
+    probs = np.array([p for _, p in models])
+    assert probs.sum() == pytest.approx(1.0)
+    by_bias = {}
+    for model, p in models:
+        by_bias[model.bias.label] = by_bias.get(model.bias.label, 0.0) + p
+    assert by_bias["none"] == pytest.approx(0.5)
+    assert by_bias["PET"] == pytest.approx(0.125) and by_bias["PEESE"] == pytest.approx(0.125)
+    assert by_bias["one-sided (0.025, 0.05, 0.5)"] == pytest.approx(1 / 24)
+    assert [m.bias.kind for m, _ in B.ensemble(False)] == ["none"] * 4
+
+
+def test_cohens_d_priors_are_scaled_as_robma_does_for_fisher_z():
+    priors = B.BmaPriors.from_config("z")
+    assert (priors.mu_sd, priors.tau.scale, priors.pet_scale, priors.peese_scale) == (0.5, 0.075, 1.0, 10.0)
+    analysis = B.BmaPriors.from_config("z", "analysis", {"mu": {"sd": 0.3}})
+    assert (analysis.mu_sd, analysis.tau.scale, analysis.peese_scale) == (0.3, 0.15, 5.0)
+    with pytest.raises(ValueError, match="prior_scale"):
+        B.BmaPriors.from_config("z", "d")
+
+
+def test_normal_models_agree_with_exact_bayes_factors():
+    """The grid quadrature of the normal models (mu integrated analytically, trapezoid over
+    log tau) reproduces the exact Bayes factors of bayes/exact.py."""
+    y, v = np.arctanh(RI), 1.0 / (NI - 3)
+    tau_prior = TauPrior("half_normal", 0.3)
+    exact = exact_posterior(y, v, tau_prior, mu_sd=0.5).bayes_factors()
+    priors = B.BmaPriors(0.0, 0.5, tau_prior, 1.0, 10.0, 0.5)
+    lml = {}
+    for effect in (False, True):
+        for het in (False, True):
+            model = B.Model(effect, het, B.BIAS_SPECS[0])
+            gm = B._GridModel(model, y, np.sqrt(v), priors, "z")
+            if het:
+                lo, hi = B._find_range(gm, np.array([-2.5]), np.array([0.5]))
+                lml[effect, het] = B._integrate(gm, lo, hi, np.array([0.5]), "fine")[0]
+            else:
+                lml[effect, het] = float(gm.evaluate([])[0][0])
+            assert lml[effect, het] == pytest.approx(B._exact_normal_log_marglik(model, y, v, priors), abs=1e-8)
+    assert math.exp(lml[True, True] - lml[False, True]) == pytest.approx(exact["mu"], rel=1e-7)
+    assert math.exp(lml[True, True] - lml[True, False]) == pytest.approx(exact["tau"], rel=1e-7)
+
+
+def test_weight_function_evidence_against_brute_force_integration():
+    """One-sided (0.05) selection model with mu, omega_1 (tau = 0): the quadrature against
+    scipy's adaptive dblquad of the same likelihood written out directly."""
+    y, se = np.arctanh(RI[:8]), 1.0 / np.sqrt(NI[:8] - 3)
+    priors = B.BmaPriors.from_config("z")
+    spec = B.BIAS_SPECS[3]
+    fit = B.fit_model(B.Model(True, False, spec), y, se, priors, "z")
+    crit = stats.t.isf(0.05, NI[:8] - 2) * se  # t quantile, df n - 2 (RoBMA's z input)
+    significant = y >= crit
+
+    # brute force: 400 x 400 Gauss-Legendre nodes over mu in [-0.5, 1], omega_1 in [0, 1]
+    x, w = np.polynomial.legendre.leggauss(400)
+    mu = (x + 1) * 0.75 - 0.5
+    omega = (x + 1) / 2
+    M, O = np.meshgrid(mu, omega, indexing="ij")
+    M, O = M[..., None], O[..., None]
+    weights = np.where(significant, 1.0, O)
+    norm = O * stats.norm.cdf(crit, M, se) + stats.norm.sf(crit, M, se)
+    lik = np.prod(weights * stats.norm.pdf(y, M, se) / norm, axis=2) * stats.norm.pdf(M[..., 0], 0.0, 0.5)
+    value = float(w * 0.75 @ lik @ (w / 2))
+    assert fit.log_marglik == pytest.approx(math.log(value), abs=1e-6)
+    assert fit.log_marglik_error < 1e-6
+
+
+def test_bias_false_keeps_the_four_normal_models_and_errors_are_small():
+    y, v = np.arctanh(RI), 1.0 / (NI - 3)
+    result = B.robma(y, v, metric="z", bias=False)
+    assert len(result.table) == 4 and set(result.table["bias"]) == {"none"}
+    assert result.table["posterior_prob"].sum() == pytest.approx(1.0)
+    bias_row = result.summary.query("name == 'bias'")
+    assert bias_row.empty or math.isnan(bias_row["inclusion_bf"].iloc[0])
+
+
+def test_report_sentence_reads_the_summary():
+    from alliance_meta.report.text import bma_sentence
+
+    y, v = np.arctanh(RI), 1.0 / (NI - 3)
+    sentence = bma_sentence(B.robma(y, v, metric="z", bias=False).summary, "z")
+    assert sentence.startswith("Robust Bayesian model averaging (RoBMA-PSMA) gave evidence for an effect")
+    assert "model-averaged estimate was r = ." in sentence
+
+
+def test_a_single_study_gives_empty_tables_and_a_message_figure():
+    import pandas as pd
+
+    import alliance_meta as am
+    from alliance_meta.bayes.bma import bma
+
+    fit = am.fit(pd.DataFrame({"study_id": ["a"], "yi": [0.2], "vi": [0.01]}))
+    result = bma(fit)
+    assert result.table.empty and result.summary.empty
+    result.plot()

@@ -1,0 +1,29 @@
+# Stage: robust Bayesian model averaging (RoBMA-PSMA, alliance_meta.bayes.bma): 36 models
+# (effect x heterogeneity x publication bias) weighed by marginal likelihoods computed by
+# quadrature. Fitted to the independent studies of the main model (study composites under
+# dependence: multilevel).
+
+
+rule bma:
+    input:
+        family_effect_sizes,
+    output:
+        table=report("results/{family}/bma.csv", caption="../report/bma.rst", category="Bayesian model", subcategory="{family}"),
+        summary="results/{family}/bma_summary.csv",
+        pdf="results/{family}/bma.pdf",
+        png=report("results/{family}/bma.png", caption="../report/bma.rst", category="Bayesian model", subcategory="{family}"),
+    params:
+        bma=config["bma"],
+        fit=fit_options,
+    threads: 1
+    conda:
+        CONDA_ENV
+    log:
+        "logs/bma_{family}.log",
+    script:
+        "../scripts/bma.py"
+
+
+FINAL_TARGETS.extend(
+    expand("results/{family}/{name}", family=FAMILIES, name=["bma.csv", "bma_summary.csv", "bma.pdf", "bma.png"])
+)
