@@ -7,7 +7,7 @@ from alliance_meta.io import read_table, setup_logging
 import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
-from alliance_meta.report.html import coding_section
+from alliance_meta.report.html import changes_section, coding_section
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
@@ -27,10 +27,15 @@ coding_tables = {Path(path).stem: pd.read_csv(path, dtype={"study_id": str, "es_
                  and Path(path).stem in ("agreement", "disagreements")}
 coding = (coding_section(coding_tables["agreement"], coding_tables["disagreements"], config["second_coder"])
           if len(coding_tables) == 2 else None)
+results_tables = {Path(path).stem: path for path in inputs.tables if Path(path).parent.name == "results"}
+extra_sections = []
+if "changes" in results_tables:
+    extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),
                      families=families, config=config, provenance=provenance,
                      methods=methods_paragraph(config, stages, versions), coding=coding,
-                     absent_families=snakemake.params.absent_families)  # noqa: F821
+                     absent_families=snakemake.params.absent_families,  # noqa: F821
+                     extra_sections=extra_sections)
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
 log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
          len(inputs.images), len(html))

@@ -7,7 +7,7 @@ Each builder takes one CSV's frame and the family's analysis metric and returns 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -146,6 +146,11 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
     if builder is None:
         return generic_table(frame, name.replace("_", " ").capitalize())
     return builder(frame, metric, level)
+
+
+def family_title(table: ManuscriptTable, family: str) -> ManuscriptTable:
+    """``table`` titled with its family ("Pooled estimates: outcome family"), for documents holding both."""
+    return replace(table, title=f"{table.title}: {family} family")
 
 
 def _markdown_cell(text: str) -> str:
