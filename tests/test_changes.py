@@ -1,7 +1,8 @@
 """What changed since the previous run: snapshots in results/history/ and results/changes.csv.
 
 The comparison logic is checked on hand-made snapshots; one workflow test runs the demo review
-in a temporary folder up to results/changes.csv, adds three studies, and reruns.
+in a temporary folder up to results/changes.csv (and the PRISMA diagram), adds three studies, and
+reruns: changes.csv lists them, and the PRISMA counts no longer match the sheet.
 """
 
 from __future__ import annotations
@@ -120,12 +121,14 @@ def test_three_added_studies_are_listed_with_the_estimate_change(tmp_path):
     (folder / "config").mkdir()
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 
-    def run(*extra):
-        result = subprocess.run([*SNAKEMAKE, "--directory", str(folder), "results/changes.csv", *extra],
+    def run(*extra, target="results/changes.csv", ok=True):
+        result = subprocess.run([*SNAKEMAKE, "--directory", str(folder), target, *extra],
                                 capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stderr[-3000:]
+        assert (result.returncode == 0) == ok, result.stderr[-3000:]
+        return result
 
-    run()
+    run("results/prisma.png")
+    assert (folder / "results" / "prisma.svg").exists()
     assert read_table(folder / "results" / "changes.csv")["change"].tolist() == ["no_previous_run"]
     before = main_row(read_table(folder / "results" / "outcome" / "pooled.csv"), "REML", ["z"])
     first_snapshot = sorted((folder / "results" / "history").glob("*.json"))
@@ -155,6 +158,13 @@ def test_three_added_studies_are_listed_with_the_estimate_change(tmp_path):
     saved = [path.read_bytes() for path in outputs]
     run("--forcerun", "changes")
     assert [path.read_bytes() for path in outputs] == saved
+
+    # the demo's (simulated) PRISMA counts now disagree with the sheet: a clear problem, no traceback
+    failed = run(target="results/prisma.png", ok=False)
+    log = (folder / "logs" / "prisma.log").read_text()
+    assert "prisma.included_studies is 150 but the sheet has 153 studies (distinct study_id)" in log
+    assert "prisma.included_effect_sizes is 395 but the sheet has 398 rows" in log
+    assert "Traceback" not in log + failed.stderr
 
 
 def test_report_section_lists_the_changes():

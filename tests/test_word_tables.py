@@ -44,10 +44,16 @@ def frames() -> dict[str, pd.DataFrame]:
     subgroups = pd.DataFrame({"moderator": ["alloc", "alloc"], "level": ["random", "alternate"], "k": [7, 2],
                               "estimate": [-0.97, -0.47], "se": [0.3, 0.4], "ci_lower": [-1.5, -1.2],
                               "ci_upper": [-0.4, 0.3], "tau2": [0.39, 0.0]})
-    return {"pooled": pooled, "bias": bias, "moderators": moderators, "subgroups": subgroups}
+    from alliance_meta.models.fits import main_row
+    from alliance_meta.report.grade import summary_of_findings
+
+    studies = pd.DataFrame({"study_id": [f"s{i}" for i in range(13)], "vi": BCG_VI, "n": 100})
+    sof = summary_of_findings("dropout", "smd", main_row(pooled, "REML", ["z"]), studies, studies[["study_id"]], bias)
+    return {"pooled": pooled, "bias": bias, "moderators": moderators, "subgroups": subgroups,
+            "summary_of_findings": sof}
 
 
-@pytest.mark.parametrize("name", ["pooled", "bias", "moderators", "subgroups"])
+@pytest.mark.parametrize("name", ["pooled", "bias", "moderators", "subgroups", "summary_of_findings"])
 def test_word_table_reads_back_as_the_markdown_table(name, frames, tmp_path):
     table = manuscript_table(name, frames[name], "smd")
     write_docx([table], tmp_path / "table.docx")

@@ -50,3 +50,54 @@ rule changes:
 
 
 FINAL_TARGETS.append("results/changes.csv")
+
+
+# PRISMA 2020 flow diagram, only when the config has a `prisma:` block.
+if config["prisma"]:
+
+    rule prisma:
+        input:
+            sheet="data/processed/sheet.csv",
+        output:
+            expand("results/prisma.{ext}", ext=["pdf", "png", "svg"]),
+        params:
+            prisma=config["prisma"],
+        conda:
+            CONDA_ENV
+        log:
+            "logs/prisma.log",
+        script:
+            "../scripts/prisma.py"
+
+    FINAL_TARGETS.extend(expand("results/prisma.{ext}", ext=["pdf", "png", "svg"]))
+
+
+def grade_inputs(wildcards):
+    """bias.csv and selection_models.csv of the family when the run produces them."""
+    produced = set(FINAL_TARGETS)
+    return {name: f"results/{wildcards.family}/{name}.csv" for name in ("bias", "selection_models")
+            if f"results/{wildcards.family}/{name}.csv" in produced}
+
+
+rule summary_of_findings:
+    input:
+        unpack(grade_inputs),
+        pooled="results/{family}/pooled.csv",
+        analysis="data/processed/{family}/analysis.csv",
+        effect_sizes=family_effect_sizes,
+    output:
+        "results/{family}/summary_of_findings.csv",
+    params:
+        grade=config["grade"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        main_method=MAIN_METHOD,
+        tests=config["pooling"]["tests"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/summary_of_findings_{family}.log",
+    script:
+        "../scripts/summary_of_findings.py"
+
+
+FINAL_TARGETS.extend(expand("results/{family}/summary_of_findings.csv", family=FAMILIES))

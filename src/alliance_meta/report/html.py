@@ -23,6 +23,7 @@ from alliance_meta.report.text import results_paragraph
 #: Order and titles of the tables a family can have; others follow alphabetically.
 TABLE_TITLES = {
     "studies": "Studies included", "pooled": "Pooled estimates (every estimator and test)",
+    "summary_of_findings": "Summary of findings (GRADE): suggested certainty for the reviewers to confirm",
     "moderators": "Moderator tests", "subgroups": "Subgroup estimates", "meta_regression": "Meta-regression coefficients",
     "bias": "Publication bias and small-study effects", "leave_one_out": "Leave-one-out analysis",
     "influence": "Influence diagnostics", "cumulative": "Cumulative meta-analysis (by year)",

@@ -130,6 +130,38 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 
+def _judgement(downgrade, reason) -> str:
+    """A domain's cell: ``Not serious``, ``Serious (−1)``, ``Very serious (−2)``, ``Not assessed``."""
+    reason = str(reason)
+    if reason.startswith("not assessed") or reason.startswith("not assessable"):
+        return "Not assessed"
+    if reason.startswith("reviewers:"):
+        return f"Reviewers ({apa_integer(downgrade)})" if downgrade else "Reviewers: not serious"
+    words = {0: "Not serious", -1: "Serious (−1)", -2: "Very serious (−2)"}
+    return words.get(int(downgrade), apa_integer(downgrade))
+
+
+def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """GRADE summary of findings: k (N), effect [CI], PI, each domain's suggested judgement, certainty."""
+    show = display(metric)
+    domains = [("risk_of_bias", "Risk of bias"), ("inconsistency", "Inconsistency"), ("indirectness", "Indirectness"),
+               ("imprecision", "Imprecision"), ("publication_bias", "Publication bias")]
+    rows, reasons = [], []
+    for row in frame.to_dict("records"):
+        rows.append([str(row["outcome"]), f"{apa_integer(row['k'])} ({apa_integer(row['n'])})",
+                     show.with_interval(row["estimate"], row["ci_lower"], row["ci_upper"]),
+                     _interval(show, row["pi_lower"], row["pi_upper"])]
+                    + [_judgement(row[f"{d}_downgrade"], row[f"{d}_reason"]) for d, _ in domains]
+                    + [f"{str(row['certainty']).capitalize()} (suggested)"])
+        reasons += [f"{label}: {row[f'{d}_reason']}" for d, label in domains]
+    header = ["Outcome", "k (N)", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", *(label for _, label in domains),
+              "Certainty"]
+    start = str(frame["start"].iloc[0]) if len(frame) else "low"
+    note = (f"GRADE certainty suggested from the results, starting at {start}; the reviewers confirm or override each "
+            "domain. N = total sample size of the studies. " + "; ".join(reasons) + ".")
+    return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
+
+
 def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
     """Every column of ``frame``, formatted for reading."""
     readable = readable_frame(frame)
@@ -137,7 +169,7 @@ def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
 
 
 BUILDERS = {"pooled": pooled_table, "moderators": moderators_table, "subgroups": subgroups_table,
-            "bias": bias_table, "bayes": bayes_table}
+            "bias": bias_table, "bayes": bayes_table, "summary_of_findings": summary_of_findings_table}
 
 
 def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
