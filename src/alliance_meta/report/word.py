@@ -117,6 +117,18 @@ def _cell_text(cell, text: str, align: str, bold: bool = False):
     _font(paragraph.add_run(text), TABLE_SIZE, bold=bold)
 
 
+def _column_widths(grid, table: ManuscriptTable, text_width: float = 9.0) -> None:
+    """Columns as wide as their longest cell (10-pt Times: about 0.075 in per character), scaled down to
+    the page's text width when wider: numbers stay on one line."""
+    chars = [max([len(table.header[j])] + [len(row[j]) for row in table.rows]) for j in range(len(table.header))]
+    widths = [max(0.45, 0.075 * n + 0.15) for n in chars]
+    scale = min(1.0, text_width / sum(widths))
+    grid.autofit = False
+    for j, width in enumerate(widths):
+        for cell in grid.columns[j].cells:
+            cell.width = Inches(width * scale)
+
+
 def add_table(document, table: ManuscriptTable, number: int) -> None:
     """Append one APA table (number, title, table, note) to ``document``."""
     label = document.add_paragraph()
@@ -141,6 +153,7 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
             cell = grid.cell(i, j)
             _cell_text(cell, text, align[j])
             _borders(cell, bottom="single" if i == last else "nil")
+    _column_widths(grid, table)
     if not table.rows:  # a header alone still closes with the bottom rule
         for j in range(len(table.header)):
             _borders(grid.cell(0, j), top="single", bottom="single")
