@@ -1,27 +1,7 @@
 # Stage: from results to the manuscript and the next update: what changed since the previous
-# run (results/history/, results/changes.csv). Word tables are written in report.smk.
-import hashlib
-
-
-def _sheet_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-SHEET_SHA256 = _sheet_sha256(config["sheet"])
-CHANGES_ANALYSES = {"moderators": "moderators.csv", "influence": "influence.csv", "bayes": "bayes.csv"}
-
-
-def changes_tables(wildcards):
-    """pooled.csv of every family, and the moderators, influence and Bayes tables that
-    `changes.analyses` names and the run produces (FINAL_TARGETS)."""
-    wanted = ["pooled.csv"] + [CHANGES_ANALYSES[name] for name in config["changes"]["analyses"]]
-    produced = set(FINAL_TARGETS)
-    return [f"results/{family}/{name}" for family in FAMILIES for name in wanted
-            if name == "pooled.csv" or f"results/{family}/{name}" in produced]
+# run (results/history/, results/changes.csv), the PRISMA 2020 flow diagram and the suggested
+# GRADE summary of findings. Word tables are written in report.smk.
+include: "manuscript_inputs.smk"
 
 
 # The previous run's snapshot is read from results/history/ inside the job, before this run's
@@ -36,7 +16,7 @@ rule changes:
     params:
         sheet=config["sheet"],
         sheet_sha256=SHEET_SHA256,
-        history="results/history",
+        history=lambda wildcards, output: str(Path(output.snapshot).parent),
         families=FAMILIES,
         metrics=config["metric"],
         main_method=MAIN_METHOD,
@@ -70,13 +50,6 @@ if config["prisma"]:
             "../scripts/prisma.py"
 
     FINAL_TARGETS.extend(expand("results/prisma.{ext}", ext=["pdf", "png", "svg"]))
-
-
-def grade_inputs(wildcards):
-    """bias.csv and selection_models.csv of the family when the run produces them."""
-    produced = set(FINAL_TARGETS)
-    return {name: f"results/{wildcards.family}/{name}.csv" for name in ("bias", "selection_models")
-            if f"results/{wildcards.family}/{name}.csv" in produced}
 
 
 rule summary_of_findings:
