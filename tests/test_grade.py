@@ -56,7 +56,9 @@ def test_imprecision_width_null_and_information_size():
 
 
 def test_publication_bias_and_the_floor():
-    assert sof(bias=BIAS.assign(p=[0.05, 0.3]))["publication_bias_downgrade"] == -1
+    flagged = sof(bias=BIAS.assign(p=[0.05, 0.3]))
+    assert flagged["publication_bias_downgrade"] == -1
+    assert flagged["publication_bias_reason"] == "suspected: Egger's test p = .050"
     assert sof({"k": 8})["publication_bias_reason"].startswith("not assessed: fewer than 10")
     selection = pd.DataFrame({"type": ["stepfun"], "lrt_p": [0.01], "ci_lower": [-0.05], "ci_upper": [0.3]})
     assert sof(selection=selection)["publication_bias_downgrade"] == -1

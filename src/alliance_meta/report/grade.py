@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.report.effects import display
+from alliance_meta.report.formatting import apa_p_clause
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
 START = {"high": 4, "low": 2}
@@ -105,14 +106,14 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
         p = float(bias.loc[bias["test"] == "egger", "p"].iloc[0])
         if _finite(p):
             found |= p < 0.10
-            reasons.append(f"Egger's test p = {p:.3f}")
+            reasons.append(f"Egger's test {apa_p_clause(p)}")
     if selection is not None and (selection["type"] == "stepfun").any():
         step = selection[selection["type"] == "stepfun"].iloc[0]
         if _finite(step.get("lrt_p")) and _finite(step.get("ci_lower")):
             flips = (_includes(step["ci_lower"], step["ci_upper"])
                      and not _includes(row["ci_lower"], row["ci_upper"]))
             found |= bool(step["lrt_p"] < 0.05 and flips)
-            reasons.append(f"step-function selection model LRT p = {step['lrt_p']:.3f}, adjusted CI "
+            reasons.append(f"step-function selection model LRT {apa_p_clause(step['lrt_p'])}, adjusted CI "
                            f"{'includes' if _includes(step['ci_lower'], step['ci_upper']) else 'excludes'} the null")
     if not reasons:
         return 0, "not assessed: no bias tests"
