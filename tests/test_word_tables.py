@@ -49,11 +49,16 @@ def frames() -> dict[str, pd.DataFrame]:
 
     studies = pd.DataFrame({"study_id": [f"s{i}" for i in range(13)], "vi": BCG_VI, "n": 100})
     sof = summary_of_findings("dropout", "smd", main_row(pooled, "REML", ["z"]), studies, studies[["study_id"]], bias)
+    psychometric = pd.DataFrame({"method": ["bare_bones", "individual"], "k": [13, 12], "n": [1300.4, 1200.0],
+                                 "r_bar": [0.29, 0.291], "sd_res": [0.083, 0.084], "rho": [0.29, 0.337],
+                                 "sd_rho": [0.083, 0.097], "ci_lower": [0.27, 0.31], "ci_upper": [0.32, 0.37],
+                                 "cr_lower": [0.19, 0.21], "cr_upper": [0.40, 0.46],
+                                 "percent_artifact_variance": [58.6, 57.8]})
     return {"pooled": pooled, "bias": bias, "moderators": moderators, "subgroups": subgroups,
-            "summary_of_findings": sof}
+            "summary_of_findings": sof, "psychometric": psychometric}
 
 
-@pytest.mark.parametrize("name", ["pooled", "bias", "moderators", "subgroups", "summary_of_findings"])
+@pytest.mark.parametrize("name", ["pooled", "bias", "moderators", "subgroups", "summary_of_findings", "psychometric"])
 def test_word_table_reads_back_as_the_markdown_table(name, frames, tmp_path):
     table = manuscript_table(name, frames[name], "smd")
     write_docx([table], tmp_path / "table.docx")

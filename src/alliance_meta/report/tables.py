@@ -17,7 +17,7 @@ from alliance_meta.report.formatting import apa_integer, apa_number, apa_p, read
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "<": "$<$", ">": "$>$", "\u2212": "$-$", "\u2013": "--", "\u221e": r"$\infty$",
-                  "\u03c4": r"$\tau$", "\u00b2": r"\textsuperscript{2}"}
+                  "\u03c4": r"$\tau$", "\u03c1": r"$\rho$", "\u00b2": r"\textsuperscript{2}"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,25 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 
+def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """Hunter-Schmidt meta-analysis (psychometric.csv): one row per method (bare-bones, corrections)."""
+    def r(value):
+        return apa_number(value, 2, leading_zero=False) if _finite(value) else ""
+
+    rows = [[str(row["method"]).replace("_", " "), apa_integer(row["k"]), apa_integer(row["n"]), r(row["r_bar"]),
+             apa_number(row["sd_res"], 3) if _finite(row["sd_res"]) else "", r(row["rho"]),
+             apa_number(row["sd_rho"], 3) if _finite(row["sd_rho"]) else "",
+             f"[{r(row['ci_lower'])}, {r(row['ci_upper'])}]" if _finite(row["ci_lower"]) else "",
+             f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if _finite(row["cr_lower"]) else "",
+             apa_number(row["percent_artifact_variance"], 1) if _finite(row["percent_artifact_variance"]) else ""]
+            for row in frame.to_dict("records")]
+    header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI", "CR",
+              "% artifact variance"]
+    note = ("Psychometric (Hunter–Schmidt) meta-analysis as psychmeta's ma_r: mean r = sample-size-weighted mean "
+            "correlation; ρ = corrected mean; CR = credibility interval.")
+    return ManuscriptTable("Psychometric meta-analysis", header, rows, note)
+
+
 def _judgement(downgrade, reason) -> str:
     """A domain's cell: ``Not serious``, ``Serious (−1)``, ``Very serious (−2)``, ``Not assessed``."""
     reason = str(reason)
@@ -169,7 +188,8 @@ def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
 
 
 BUILDERS = {"pooled": pooled_table, "moderators": moderators_table, "subgroups": subgroups_table,
-            "bias": bias_table, "bayes": bayes_table, "summary_of_findings": summary_of_findings_table}
+            "bias": bias_table, "bayes": bayes_table, "summary_of_findings": summary_of_findings_table,
+            "psychometric": psychometric_table}
 
 
 def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
