@@ -1,4 +1,5 @@
-# Stage 6: forest plots per moderator, manuscript tables (Markdown, LaTeX) and the
+# Stage 6: forest plots per moderator, manuscript tables (Markdown, LaTeX, Word; all in
+# results/tables.docx) and the
 # self-contained HTML report.
 # The report's inputs are read from FINAL_TARGETS when the DAG is built, so it depends
 # on every table and plot of whichever stages are included, in any include order.
@@ -45,6 +46,7 @@ rule manuscript_table:
     output:
         markdown="results/{family}/tables/{table}.md",
         latex="results/{family}/tables/{table}.tex",
+        word="results/{family}/tables/{table}.docx",
     wildcard_constraints:
         table="|".join(MANUSCRIPT_TABLES),
     params:
@@ -56,6 +58,22 @@ rule manuscript_table:
         "logs/manuscript_table_{family}_{table}.log",
     script:
         "../scripts/manuscript_table.py"
+
+
+rule word_tables:
+    input:
+        word_table_sources,
+    output:
+        WORD_TABLES,
+    params:
+        metrics=config["metric"],
+        level=config["pooling"]["level"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/word_tables.log",
+    script:
+        "../scripts/word_tables.py"
 
 
 rule report:
@@ -88,4 +106,5 @@ FINAL_TARGETS.extend(
         ext=FOREST_FORMATS,
     )
 )
+FINAL_TARGETS.append(WORD_TABLES)
 FINAL_TARGETS.append(REPORT_HTML)

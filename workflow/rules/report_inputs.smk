@@ -1,14 +1,15 @@
 # Input functions of the report stage (report.smk): what the configured stages produce.
 
-MANUSCRIPT_TABLES = ["pooled", "moderators", "subgroups", "bias", "bayes"]
+MANUSCRIPT_TABLES = ["pooled", "summary_of_findings", "moderators", "subgroups", "bias", "bayes", "psychometric"]
 REPORT_HTML = "results/report.html"
+WORD_TABLES = "results/tables.docx"
 
 
 def stage_outputs():
     """CSVs and PNGs that the stages add to FINAL_TARGETS (and the PNG beside each PDF)."""
     paths = set()
     for path in FINAL_TARGETS:
-        if not path.startswith("results/") or path == REPORT_HTML:
+        if not path.startswith("results/") or path in (REPORT_HTML, WORD_TABLES):
             continue
         if path.endswith(".pdf"):
             png = path[: -len(".pdf")] + ".png"
@@ -30,10 +31,18 @@ def report_images(wildcards):
 
 
 def manuscript_tables(wildcards):
-    """Markdown and LaTeX versions of the tables in MANUSCRIPT_TABLES that the stages produce."""
+    """Markdown, LaTeX and Word versions of the tables in MANUSCRIPT_TABLES that the stages produce."""
     tables = []
-    for path in report_tables(wildcards):
+    for path in word_table_sources(wildcards):
         folder, _, name = path[: -len(".csv")].rpartition("/")
-        if name in MANUSCRIPT_TABLES:
-            tables += [f"{folder}/tables/{name}.md", f"{folder}/tables/{name}.tex"]
+        tables += [f"{folder}/tables/{name}.{ext}" for ext in ("md", "tex", "docx")]
     return tables
+
+
+def word_table_sources(wildcards):
+    """The CSVs behind the manuscript tables, in the order of results/tables.docx: family by family
+    (as configured), each in MANUSCRIPT_TABLES order."""
+    produced = set(report_tables(wildcards))
+    return [f"results/{family}/{name}.csv"
+            for family in FAMILIES for name in MANUSCRIPT_TABLES
+            if f"results/{family}/{name}.csv" in produced]

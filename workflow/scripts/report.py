@@ -7,7 +7,7 @@ from alliance_meta.io import read_table, setup_logging
 import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
-from alliance_meta.report.html import coding_section
+from alliance_meta.report.html import ExtraSection, Figure, changes_section, coding_section, inline_png
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
@@ -27,10 +27,24 @@ coding_tables = {Path(path).stem: pd.read_csv(path, dtype={"study_id": str, "es_
                  and Path(path).stem in ("agreement", "disagreements")}
 coding = (coding_section(coding_tables["agreement"], coding_tables["disagreements"], config["second_coder"])
           if len(coding_tables) == 2 else None)
+results_tables = {Path(path).stem: path for path in inputs.tables if Path(path).parent.name == "results"}
+extra_sections = []
+prisma = [path for path in inputs.images if Path(path).parent.name == "results" and Path(path).stem == "prisma"]
+if prisma:
+    counts = config["prisma"]
+    extra_sections.append(ExtraSection(
+        "prisma", "Study selection (PRISMA 2020)",
+        ("SIMULATED counts from the demo configuration, showing the layout only. " if counts.get("simulated") else "")
+        + f"Flow diagram of the config's prisma: counts (Page et al. 2021): {counts['included_studies']} studies in "
+        f"{counts['included_reports']} reports included; results/prisma.pdf, .png and .svg.",
+        figures=[Figure("PRISMA 2020 flow diagram", inline_png(prisma[0]))]))
+if "changes" in results_tables:
+    extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),
                      families=families, config=config, provenance=provenance,
                      methods=methods_paragraph(config, stages, versions), coding=coding,
-                     absent_families=snakemake.params.absent_families)  # noqa: F821
+                     absent_families=snakemake.params.absent_families,  # noqa: F821
+                     extra_sections=extra_sections)
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
 log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
          len(inputs.images), len(html))

@@ -23,6 +23,7 @@ from alliance_meta.report.text import results_paragraph
 #: Order and titles of the tables a family can have; others follow alphabetically.
 TABLE_TITLES = {
     "studies": "Studies included", "pooled": "Pooled estimates (every estimator and test)",
+    "summary_of_findings": "Summary of findings (GRADE): suggested certainty for the reviewers to confirm",
     "moderators": "Moderator tests", "subgroups": "Subgroup estimates", "meta_regression": "Meta-regression coefficients",
     "bias": "Publication bias and small-study effects", "leave_one_out": "Leave-one-out analysis",
     "influence": "Influence diagnostics", "cumulative": "Cumulative meta-analysis (by year)",
@@ -178,12 +179,36 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     ])
 
 
+@dataclass
+class ExtraSection:
+    """A report section of its own: an id, a heading, a paragraph, tables and figures."""
+
+    id: str
+    title: str
+    paragraph: str
+    tables: list[HtmlTable] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSection:
+    """"Changes since the previous run" from ``results/changes.csv``."""
+    from alliance_meta.report.changes import changes_paragraph
+
+    tables = []
+    if not changes["change"].isin(["no_previous_run", "no_change"]).all():
+        tables.append(html_table("changes", changes, "What changed since the previous run (results/changes.csv)",
+                                 note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
+                                      "analysis metric; snapshots of every run in results/history/."))
+    return ExtraSection("changes", "Changes since the previous run", changes_paragraph(changes, metrics), tables)
+
+
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
                   config: dict, provenance: dict, methods: str, absent_families=(),
-                  coding: CodingSection | None = None) -> str:
+                  coding: CodingSection | None = None, extra_sections=()) -> str:
     """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``;
     ``absent_families`` are configured families without rows in the sheet (one sentence each); ``coding``
-    is the double-coding section (:func:`coding_section`), when there is a second coder."""
+    is the double-coding section (:func:`coding_section`), when there is a second coder; ``extra_sections``
+    (:class:`ExtraSection`: study selection, certainty of evidence, changes) follow the results."""
     counts = family_counts(effect_sizes, list(families))
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
@@ -195,4 +220,4 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     return environment().get_template("report.html.j2").render(
         simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
         provenance=provenance, coding=coding, title="Therapeutic alliance meta-analysis",
-        absent_families=list(absent_families))
+        absent_families=list(absent_families), extra_sections=list(extra_sections))

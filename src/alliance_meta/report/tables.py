@@ -7,7 +7,7 @@ Each builder takes one CSV's frame and the family's analysis metric and returns 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -17,7 +17,7 @@ from alliance_meta.report.formatting import apa_integer, apa_number, apa_p, read
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "<": "$<$", ">": "$>$", "\u2212": "$-$", "\u2013": "--", "\u221e": r"$\infty$",
-                  "\u03c4": r"$\tau$", "\u00b2": r"\textsuperscript{2}"}
+                  "\u03c4": r"$\tau$", "\u03c1": r"$\rho$", "\u00b2": r"\textsuperscript{2}"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,57 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 
+def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """Hunter-Schmidt meta-analysis (psychometric.csv): one row per method (bare-bones, corrections)."""
+    def r(value):
+        return apa_number(value, 2, leading_zero=False) if _finite(value) else ""
+
+    rows = [[str(row["method"]).replace("_", " "), apa_integer(row["k"]), apa_integer(row["n"]), r(row["r_bar"]),
+             apa_number(row["sd_res"], 3) if _finite(row["sd_res"]) else "", r(row["rho"]),
+             apa_number(row["sd_rho"], 3) if _finite(row["sd_rho"]) else "",
+             f"[{r(row['ci_lower'])}, {r(row['ci_upper'])}]" if _finite(row["ci_lower"]) else "",
+             f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if _finite(row["cr_lower"]) else "",
+             apa_number(row["percent_artifact_variance"], 1) if _finite(row["percent_artifact_variance"]) else ""]
+            for row in frame.to_dict("records")]
+    header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI", "CR",
+              "% artifact variance"]
+    note = ("Psychometric (Hunter–Schmidt) meta-analysis as psychmeta's ma_r: mean r = sample-size-weighted mean "
+            "correlation; ρ = corrected mean; CR = credibility interval.")
+    return ManuscriptTable("Psychometric meta-analysis", header, rows, note)
+
+
+def _judgement(downgrade, reason) -> str:
+    """A domain's cell: ``Not serious``, ``Serious (−1)``, ``Very serious (−2)``, ``Not assessed``."""
+    reason = str(reason)
+    if reason.startswith("not assessed") or reason.startswith("not assessable"):
+        return "Not assessed"
+    if reason.startswith("reviewers:"):
+        return f"Reviewers ({apa_integer(downgrade)})" if downgrade else "Reviewers: not serious"
+    words = {0: "Not serious", -1: "Serious (−1)", -2: "Very serious (−2)"}
+    return words.get(int(downgrade), apa_integer(downgrade))
+
+
+def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """GRADE summary of findings: k (N), effect [CI], PI, each domain's suggested judgement, certainty."""
+    show = display(metric)
+    domains = [("risk_of_bias", "Risk of bias"), ("inconsistency", "Inconsistency"), ("indirectness", "Indirectness"),
+               ("imprecision", "Imprecision"), ("publication_bias", "Publication bias")]
+    rows, reasons = [], []
+    for row in frame.to_dict("records"):
+        rows.append([str(row["outcome"]), f"{apa_integer(row['k'])} ({apa_integer(row['n'])})",
+                     show.with_interval(row["estimate"], row["ci_lower"], row["ci_upper"]),
+                     _interval(show, row["pi_lower"], row["pi_upper"])]
+                    + [_judgement(row[f"{d}_downgrade"], row[f"{d}_reason"]) for d, _ in domains]
+                    + [f"{str(row['certainty']).capitalize()} (suggested)"])
+        reasons += [f"{label}: {row[f'{d}_reason']}" for d, label in domains]
+    header = ["Outcome", "k (N)", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", *(label for _, label in domains),
+              "Certainty"]
+    start = str(frame["start"].iloc[0]) if len(frame) else "low"
+    note = (f"GRADE certainty suggested from the results, starting at {start}; the reviewers confirm or override each "
+            "domain. N = total sample size of the studies. " + "; ".join(reasons) + ".")
+    return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
+
+
 def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
     """Every column of ``frame``, formatted for reading."""
     readable = readable_frame(frame)
@@ -137,7 +188,8 @@ def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
 
 
 BUILDERS = {"pooled": pooled_table, "moderators": moderators_table, "subgroups": subgroups_table,
-            "bias": bias_table, "bayes": bayes_table}
+            "bias": bias_table, "bayes": bayes_table, "summary_of_findings": summary_of_findings_table,
+            "psychometric": psychometric_table}
 
 
 def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
@@ -146,6 +198,11 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
     if builder is None:
         return generic_table(frame, name.replace("_", " ").capitalize())
     return builder(frame, metric, level)
+
+
+def family_title(table: ManuscriptTable, family: str) -> ManuscriptTable:
+    """``table`` titled with its family ("Pooled estimates: outcome family"), for documents holding both."""
+    return replace(table, title=f"{table.title}: {family} family")
 
 
 def _markdown_cell(text: str) -> str:

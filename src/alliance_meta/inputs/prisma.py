@@ -1,0 +1,127 @@
+"""Counts of the PRISMA 2020 flow diagram (config ``prisma:``) and their checks.
+
+Page, M. J., McKenzie, J. E., Bossuyt, P. M., et al. (2021). The PRISMA 2020 statement: an updated
+guideline for reporting systematic reviews. *BMJ*, 372, n71 (Figure 1: flow diagram for new
+systematic reviews which included searches of databases, registers and other sources).
+
+The boxes must add up (records screened = identified - removed before screening; reports sought =
+screened - excluded; assessed = sought - not retrieved; included reports = assessed - excluded with
+reasons, over both routes), and the included studies (and, where the sheet says so, reports and
+effect sizes) must be those of the data sheet. Every disagreement is a :class:`PrismaProblem` line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class OtherMethods:
+    """The right-hand route: websites, organisations, citation searching, ..."""
+
+    sources: dict[str, int]
+    sought: int
+    not_retrieved: int
+    assessed: int
+    excluded_reasons: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PrismaCounts:
+    """Every box of the flow diagram."""
+
+    databases: dict[str, int]
+    registers: dict[str, int]
+    duplicates_removed: int
+    automation_removed: int
+    other_removed: int
+    screened: int
+    excluded_screening: int
+    sought: int
+    not_retrieved: int
+    assessed: int
+    excluded_reasons: dict[str, int]
+    included_studies: int
+    included_reports: int
+    included_effect_sizes: int | None = None
+    other_methods: OtherMethods | None = None
+    simulated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def identified(self) -> int:
+        return sum(self.databases.values()) + sum(self.registers.values())
+
+
+def prisma_counts(block: dict) -> PrismaCounts:
+    """:class:`PrismaCounts` of the config's ``prisma:`` block (checked by the schema)."""
+    other = block.get("other_methods")
+    return PrismaCounts(
+        databases=dict(block.get("databases") or {}), registers=dict(block.get("registers") or {}),
+        duplicates_removed=block.get("duplicates_removed", 0), automation_removed=block.get("automation_removed", 0),
+        other_removed=block.get("other_removed", 0), screened=block["screened"],
+        excluded_screening=block["excluded_screening"], sought=block["sought"],
+        not_retrieved=block.get("not_retrieved", 0), assessed=block["assessed"],
+        excluded_reasons=dict(block.get("excluded_reasons") or {}), included_studies=block["included_studies"],
+        included_reports=block["included_reports"], included_effect_sizes=block.get("included_effect_sizes"),
+        other_methods=None if not other else OtherMethods(
+            sources=dict(other.get("sources") or {}), sought=other["sought"],
+            not_retrieved=other.get("not_retrieved", 0), assessed=other["assessed"],
+            excluded_reasons=dict(other.get("excluded_reasons") or {})),
+        simulated=bool(block.get("simulated", False)))
+
+
+def arithmetic_problems(counts: PrismaCounts) -> list[str]:
+    """Boxes that do not add up, one sentence each."""
+    problems = []
+
+    def expect(name: str, given: int, expected: int, how: str):
+        if given != expected:
+            problems.append(f"prisma.{name} is {given:,} but {how} gives {expected:,}")
+
+    removed = counts.duplicates_removed + counts.automation_removed + counts.other_removed
+    expect("screened", counts.screened, counts.identified - removed,
+           f"records identified ({counts.identified:,}) minus removed before screening ({removed:,})")
+    expect("sought", counts.sought, counts.screened - counts.excluded_screening,
+           "prisma.screened minus prisma.excluded_screening")
+    expect("assessed", counts.assessed, counts.sought - counts.not_retrieved, "prisma.sought minus prisma.not_retrieved")
+    included = counts.assessed - sum(counts.excluded_reasons.values())
+    how = "prisma.assessed minus the reports excluded with reasons"
+    other = counts.other_methods
+    if other is not None:
+        if other.assessed != other.sought - other.not_retrieved:
+            problems.append(f"prisma.other_methods.assessed is {other.assessed:,} but prisma.other_methods.sought "
+                            f"minus not_retrieved gives {other.sought - other.not_retrieved:,}")
+        included += other.assessed - sum(other.excluded_reasons.values())
+        how += " (databases and registers, and other methods)"
+    expect("included_reports", counts.included_reports, included, how)
+    return problems
+
+
+def sheet_problems(counts: PrismaCounts, sheet: pd.DataFrame) -> list[str]:
+    """Included studies (distinct ``study_id``), reports (distinct ``report_id``, when the sheet has that
+    column) and effect sizes (rows, when ``included_effect_sizes`` is given) against the sheet."""
+    problems = []
+    studies = sheet["study_id"].dropna().astype(str).nunique()
+    if counts.included_studies != studies:
+        problems.append(f"prisma.included_studies is {counts.included_studies:,} but the sheet has {studies:,} "
+                        "studies (distinct study_id)")
+    if "report_id" in sheet:
+        reports = sheet["report_id"].dropna().astype(str).nunique()
+        if counts.included_reports != reports:
+            problems.append(f"prisma.included_reports is {counts.included_reports:,} but the sheet has {reports:,} "
+                            "reports (distinct report_id)")
+    if counts.included_effect_sizes is not None and counts.included_effect_sizes != len(sheet):
+        problems.append(f"prisma.included_effect_sizes is {counts.included_effect_sizes:,} but the sheet has "
+                        f"{len(sheet):,} rows (effect sizes)")
+    return problems
+
+
+def format_problems(problems: list[str]) -> str:
+    """The message a reviewer reads when the PRISMA counts disagree."""
+    lines = [f"The PRISMA counts in the config (prisma:) have {len(problems)} problem(s):"]
+    lines += [f"  - {problem}" for problem in problems]
+    lines.append("Correct the counts in config/config.yaml (or the sheet) and run again.")
+    return "\n".join(lines)

@@ -1,0 +1,276 @@
+"""What changed since the previous run: a compact snapshot of a run's main results, and the
+comparison of two snapshots (``results/changes.csv`` and the report's paragraph).
+
+Semantics (documented in README.md): every run stores ``results/history/<sheet SHA-256>.json``.
+A snapshot remembers the run order (``sequence``) and which snapshot it is compared with
+(``previous``: the most recent snapshot of a *different* sheet in ``results/history/``). A rerun
+of the same sheet (e.g. after a config change) overwrites its own snapshot and is compared with
+the same previous sheet again, so the same sheet and config always give the same bytes. The
+first run of a folder has no previous snapshot and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.report.effects import display
+from alliance_meta.report.formatting import apa_number, apa_p
+
+SNAPSHOT_VERSION = 1
+POOLED_FIELDS = ("k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "i2", "p")
+COMPARED = ("estimate", "ci_lower", "ci_upper", "tau2", "pi_lower", "pi_upper", "i2", "k")
+MODERATOR_TESTS = {"qm_p": "Wald QM test", "f_p": "Knapp\u2013Hartung F test"}
+ALPHA = 0.05
+#: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values).
+DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion", "n"}
+COLUMNS = ["change", "family", "study_id", "es_id", "sheet_row", "sheet_row_previous", "quantity", "previous",
+           "current", "difference", "note"]
+
+
+def _number(value):
+    """A finite float or None (JSON has no NaN)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _effect_size_keys(frame: pd.DataFrame) -> list[str]:
+    """``es_id`` where given, otherwise ``study_id#n`` (the n-th row of the study)."""
+    ordinal = frame.groupby("study_id", sort=False).cumcount() + 1
+    es_id = frame["es_id"] if "es_id" in frame else pd.Series("", index=frame.index)
+    return [f"{study}|{es}" if es else f"{study}#{n}" for study, es, n in zip(frame["study_id"], es_id, ordinal)]
+
+
+def snapshot(effect_sizes: pd.DataFrame, families: dict[str, dict], *, sheet: str, sheet_sha256: str,
+             main_method: str, tests) -> dict:
+    """The compact record of one run.
+
+    ``effect_sizes`` is ``data/processed/effect_sizes.csv`` read as text (``dtype=str``, empty cells
+    ``""``); ``families`` maps a family to its tables (``pooled``, and where run ``moderators``,
+    ``influence``, ``bayes``) as frames. The pooled row is :func:`alliance_meta.models.fits.main_row`
+    (``main_method``, first of ``tests`` available).
+    """
+    from alliance_meta.models.fits import main_row
+
+    rows = []
+    cells = [c for c in effect_sizes.columns if c not in DERIVED]
+    for key, record in zip(_effect_size_keys(effect_sizes), effect_sizes.to_dict("records")):
+        rows.append({"key": key, "study_id": record["study_id"], "es_id": record.get("es_id", ""),
+                     "family": record.get("family", ""), "sheet_row": int(record["sheet_row"]),
+                     "yi": _number(record["yi"]), "vi": _number(record["vi"]),
+                     "cells": {c: record[c] for c in cells if record[c] != ""}})
+    out = {"version": SNAPSHOT_VERSION, "sheet": sheet, "sheet_sha256": sheet_sha256, "effect_sizes": rows,
+           "families": {}}
+    for family, tables in families.items():
+        part = {}
+        row = main_row(tables["pooled"], main_method, list(tests))
+        if row:
+            part["pooled"] = {"method": str(row.get("method")), "test": str(row.get("test")), "metric": tables["metric"],
+                              **{name: _number(row.get(name)) for name in POOLED_FIELDS}}
+        if tables.get("moderators") is not None:
+            part["moderators"] = {str(r["moderator"]): {name: _number(r.get(name)) for name in MODERATOR_TESTS}
+                                  for r in tables["moderators"].to_dict("records")}
+        if tables.get("influence") is not None and "influential" in tables["influence"]:
+            flags = tables["influence"]["influential"].astype(str).str.lower().isin(["true", "1", "yes"])
+            part["influential"] = sorted(tables["influence"]["study_id"].astype(str)[flags.to_numpy()])
+        if tables.get("bayes") is not None:
+            mu = tables["bayes"][tables["bayes"]["parameter"] == "mu"]
+            if len(mu):
+                part["bayes_mu"] = {name: _number(mu.iloc[0][name]) for name in ("mean", "hdi_lower", "hdi_upper")}
+        out["families"][family] = part
+    return out
+
+
+def write_snapshot(record: dict, path: str | Path) -> None:
+    """Sorted keys, one line per effect size: the same run gives the same bytes."""
+    Path(path).write_text(json.dumps(record, sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def previous_snapshot(history: str | Path, sheet_sha256: str) -> dict | None:
+    """The most recent snapshot (largest ``sequence``) in ``history`` of a sheet other than ``sheet_sha256``."""
+    candidates = []
+    for path in sorted(Path(history).glob("*.json")):
+        if path.stem == sheet_sha256:
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("version") == SNAPSHOT_VERSION:
+            candidates.append(record)
+    return max(candidates, key=lambda r: (r.get("sequence", 0), r["sheet_sha256"])) if candidates else None
+
+
+def chain(record: dict, previous: dict | None) -> dict:
+    """``record`` with its place in the history: ``sequence`` (1 for the first run) and ``previous``."""
+    return {**record, "sequence": (previous or {}).get("sequence", 0) + 1,
+            "previous": previous["sheet_sha256"] if previous else None}
+
+
+def _row(change, family="", study_id="", es_id="", sheet_row=None, sheet_row_previous=None, quantity="",
+         previous=None, current=None, difference=None, note=""):
+    return dict(change=change, family=family, study_id=study_id, es_id=es_id, sheet_row=sheet_row,
+                sheet_row_previous=sheet_row_previous, quantity=quantity, previous=previous, current=current,
+                difference=difference, note=note)
+
+
+def _significant(pooled: dict, null: float = 0.0) -> bool | None:
+    lower, upper = pooled.get("ci_lower"), pooled.get("ci_upper")
+    if lower is None or upper is None:
+        return None
+    return bool(lower > null or upper < null)
+
+
+def _data_changes(previous: dict, current: dict) -> list[dict]:
+    before = {row["key"]: row for row in previous["effect_sizes"]}
+    after = {row["key"]: row for row in current["effect_sizes"]}
+    studies_before = {row["study_id"] for row in previous["effect_sizes"]}
+    studies_after = {row["study_id"] for row in current["effect_sizes"]}
+    rows = []
+    for study in sorted(studies_after - studies_before):
+        members = [row for row in current["effect_sizes"] if row["study_id"] == study]
+        rows.append(_row("study_added", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
+                         note=f"{len(members)} effect size(s) on sheet row(s) "
+                              + ", ".join(str(m["sheet_row"]) for m in members)))
+    for study in sorted(studies_before - studies_after):
+        members = [row for row in previous["effect_sizes"] if row["study_id"] == study]
+        rows.append(_row("study_removed", members[0]["family"], study, sheet_row_previous=members[0]["sheet_row"],
+                         note=f"{len(members)} effect size(s), previously on sheet row(s) "
+                              + ", ".join(str(m["sheet_row"]) for m in members)))
+    for key in sorted(after.keys() - before.keys(), key=lambda k: after[k]["sheet_row"]):
+        row = after[key]
+        rows.append(_row("effect_size_added", row["family"], row["study_id"], row["es_id"], row["sheet_row"],
+                         current=row["yi"]))
+    for key in sorted(before.keys() - after.keys(), key=lambda k: before[k]["sheet_row"]):
+        row = before[key]
+        rows.append(_row("effect_size_removed", row["family"], row["study_id"], row["es_id"],
+                         sheet_row_previous=row["sheet_row"], previous=row["yi"]))
+    for key in sorted(after.keys() & before.keys(), key=lambda k: after[k]["sheet_row"]):
+        old, new = before[key], after[key]
+        edited = sorted(c for c in old["cells"].keys() | new["cells"].keys()
+                        if old["cells"].get(c, "") != new["cells"].get(c, ""))
+        if edited:
+            detail = "; ".join(f"{c}: {old['cells'].get(c, '') or '(empty)'} -> {new['cells'].get(c, '') or '(empty)'}"
+                               for c in edited)
+            difference = (new["yi"] - old["yi"]) if None not in (new["yi"], old["yi"]) else None
+            rows.append(_row("effect_size_edited", new["family"], new["study_id"], new["es_id"], new["sheet_row"],
+                             old["sheet_row"], "yi", old["yi"], new["yi"], difference, detail))
+    return rows
+
+
+def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
+    rows = []
+    if "pooled" in old and "pooled" in new:
+        a, b = old["pooled"], new["pooled"]
+        metric = b.get("metric", "")
+        for name in COMPARED:
+            difference = b[name] - a[name] if None not in (a[name], b[name]) else None
+            rows.append(_row("pooled", family, quantity=name, previous=a[name], current=b[name],
+                             difference=difference, note=f"{b['method']}, test {b['test']}; {metric} metric"
+                             if name not in ("k", "i2") else ""))
+        was, now = _significant(a), _significant(b)
+        if None not in (was, now) and was != now:
+            rows.append(_row("significance_flip", family, quantity="ci_excludes_0", previous=float(was),
+                             current=float(now), note="the pooled estimate's CI " + (
+                                 "now excludes 0" if now else "now includes 0")))
+    if "bayes_mu" in old and "bayes_mu" in new:
+        was, now = (_significant({"ci_lower": part["hdi_lower"], "ci_upper": part["hdi_upper"]})
+                    for part in (old["bayes_mu"], new["bayes_mu"]))
+        if None not in (was, now) and was != now:
+            rows.append(_row("credible_interval_flip", family, quantity="hdi_excludes_0", previous=float(was),
+                             current=float(now), note="the posterior HDI of mu " + (
+                                 "now excludes 0" if now else "now includes 0")))
+    for moderator in sorted(old.get("moderators", {}).keys() & new.get("moderators", {}).keys()):
+        for name, label in MODERATOR_TESTS.items():
+            a, b = old["moderators"][moderator].get(name), new["moderators"][moderator].get(name)
+            if None not in (a, b) and (a < ALPHA) != (b < ALPHA):
+                rows.append(_row("moderator_test_flip", family, quantity=f"{moderator}: {name}", previous=a,
+                                 current=b, difference=b - a,
+                                 note=f"{label} of {moderator} now {'significant' if b < ALPHA else 'not significant'}"
+                                      f" at {ALPHA:g}"))
+    if "influential" in new:
+        for study in sorted(set(new["influential"]) - set(old.get("influential", []))):
+            rows.append(_row("newly_influential", family, study,
+                             note="flagged influential (influence.csv)" + (
+                                 "" if "influential" in old else "; no influence diagnostics in the previous run")))
+    return rows
+
+
+def compare(previous: dict | None, current: dict) -> pd.DataFrame:
+    """``results/changes.csv``: one row per change from ``previous`` to ``current`` (snapshots)."""
+    if previous is None:
+        rows = [_row("no_previous_run", note="no previous run in results/history/ to compare with: "
+                                            "this run's snapshot is the first")]
+        return pd.DataFrame(rows, columns=COLUMNS)
+    rows = _data_changes(previous, current)
+    for family in sorted(previous["families"].keys() | current["families"].keys()):
+        if family not in previous["families"]:
+            rows.append(_row("family_added", family, note="not analysed in the previous run"))
+        elif family not in current["families"]:
+            rows.append(_row("family_removed", family, note="not analysed in this run"))
+        else:
+            rows += _result_changes(family, previous["families"][family], current["families"][family])
+    if not any(row["change"] != "pooled" or (row["difference"] or 0) != 0 for row in rows):
+        rows.insert(0, _row("no_change", note="the data and the compared results equal those of the previous run"))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame.attrs["previous"] = previous["sheet_sha256"]
+    return frame
+
+
+def _count(frame: pd.DataFrame, change: str) -> int:
+    return int((frame["change"] == change).sum())
+
+
+def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = None) -> str:
+    """Sentences for the report: what was added, removed or edited, and how the estimates moved."""
+    if (changes["change"] == "no_previous_run").any():
+        return ("There is no previous run to compare with: this run's snapshot is the first in results/history/. "
+                "After the sheet changes, the next run lists here what changed.")
+    if (changes["change"] == "no_change").any():
+        return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
+    parts = []
+    counts = [(change, _count(changes, change)) for change in
+              ("study_added", "study_removed", "effect_size_added", "effect_size_removed", "effect_size_edited")]
+    words = {"study_added": "studies added", "study_removed": "studies removed",
+             "effect_size_added": "effect sizes added", "effect_size_removed": "effect sizes removed",
+             "effect_size_edited": "effect sizes edited"}
+    listed = [f"{n} {words[c]}" for c, n in counts if n]
+    parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
+                 + ".")
+    pooled = changes[changes["change"] == "pooled"]
+    for family in dict.fromkeys(pooled["family"]):
+        rows = pooled[pooled["family"] == family].set_index("quantity")
+        show = display((metrics or {}).get(family, "z"))
+        old, new = rows.loc["estimate", "previous"], rows.loc["estimate", "current"]
+        if not (_finite(old) and _finite(new)):
+            continue
+        interval = ""
+        if all(_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
+            interval = " " + show.interval(rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"])
+        parts.append(f"The {family} estimate moved from {show.symbol} = {show.number(old)} to {show.number(new)}"
+                     f"{interval} (k {int(rows.loc['k', 'previous'])} \u2192 {int(rows.loc['k', 'current'])}; "
+                     f"\u03c4\u00b2 {apa_number(rows.loc['tau2', 'previous'], 3)} \u2192 "
+                     f"{apa_number(rows.loc['tau2', 'current'], 3)}).")
+    for row in changes[changes["change"].isin(["significance_flip", "credible_interval_flip"])].itertuples():
+        parts.append(f"In the {row.family} family, {row.note}.")
+    for row in changes[changes["change"] == "moderator_test_flip"].itertuples():
+        parts.append(f"{row.family}: the {row.note} (p {apa_p(row.previous)} \u2192 {apa_p(row.current)}).")
+    influential = changes[changes["change"] == "newly_influential"]
+    if len(influential):
+        parts.append("Newly influential: " + ", ".join(f"{r.study_id} ({r.family})" for r in influential.itertuples())
+                     + ".")
+    return " ".join(parts)
+
+
+def _finite(value) -> bool:
+    try:
+        return bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,156 @@
+"""A *suggested* GRADE certainty rating per family (summary of findings), computed from the results.
+
+GRADE: Guyatt et al. (2011), J Clin Epidemiol 64:383-394 (the series); the domains as in
+Guyatt et al. (2011a-e): risk of bias (64:407), inconsistency (64:1294), imprecision (64:1283),
+publication bias (64:1277); Schünemann et al. (2013), GRADE Handbook, sec. 5. Evidence from
+observational (correlational) studies starts at low certainty, from randomised trials at high
+(config ``grade.start``). Every domain's downgrade here is a rule of thumb applied to the numbers
+and says why; the reviewers confirm or override it (config ``grade.overrides``). Indirectness
+cannot be judged from the data and is left to the reviewers.
+
+Rules:
+
+- risk of bias (only with a ``rob_overall`` column): share of the random-effects weight
+  (1/(v_i + tau^2)) from studies with any effect size rated high risk (``high``, ``serious``,
+  ``critical``): more than half -> -1.
+- inconsistency: the prediction interval includes the null and I^2 >= 50% -> -1; I^2 >= 75% -> -2.
+- imprecision: the CI includes the null, or is wider than ``grade.imprecision_width`` on the display
+  scale (r, g or OR), -> -1; total N below the optimal information size ``grade.optimal_information_size``
+  -> a further -1 (Guyatt et al. 2011, imprecision: the OIS rule of thumb).
+- publication bias (k >= 10; fewer studies: not assessed): Egger's test p < .10, or the step-function
+  selection model's likelihood-ratio test p < .05 with its adjusted CI including the null while the
+  unadjusted does not, -> -1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.report.effects import display
+from alliance_meta.report.formatting import apa_p_clause
+
+LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
+START = {"high": 4, "low": 2}
+DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
+HIGH_RISK = {"high", "serious", "critical"}
+OUTCOMES = {"outcome": "Alliance and treatment outcome (correlation)",
+            "dropout": "Alliance of completers versus dropouts"}
+SUGGESTION = ("Suggested rating computed from the results; the reviewers confirm or override each domain "
+              "(config grade.overrides).")
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _includes(lower, upper, null: float = 0.0) -> bool:
+    return bool(lower <= null <= upper)
+
+
+def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float) -> tuple[int, str]:
+    if "rob_overall" not in effect_sizes:
+        return 0, "not assessed: the sheet has no rob_overall column"
+    rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
+    high = set(effect_sizes.loc[rated.isin(HIGH_RISK).fillna(False).to_numpy(), "study_id"].astype(str))
+    weights = 1 / (analysis["vi"].to_numpy(float) + (tau2 if _finite(tau2) else 0.0))
+    share = float(weights[analysis["study_id"].astype(str).isin(high).to_numpy()].sum() / weights.sum())
+    text = f"{share:.0%} of the weight from studies at high risk of bias"
+    return (-1, f"serious: {text}") if share > 0.5 else (0, f"not serious: {text}")
+
+
+def inconsistency(row: dict) -> tuple[int, str]:
+    i2, lower, upper = row.get("i2"), row.get("pi_lower"), row.get("pi_upper")
+    if not (_finite(i2) and _finite(lower) and _finite(upper)):
+        return 0, "not assessable: no I\u00b2 or prediction interval"
+    spans = _includes(lower, upper)
+    text = f"I\u00b2 = {i2:.0f}%, prediction interval {'includes' if spans else 'excludes'} the null"
+    if spans and i2 >= 75:
+        return -2, f"very serious: {text}"
+    if spans and i2 >= 50:
+        return -1, f"serious: {text}"
+    return 0, f"not serious: {text}"
+
+
+def imprecision(row: dict, n: float, metric: str, width: float, ois: int) -> tuple[int, str]:
+    show = display(metric)
+    lower, upper = row.get("ci_lower"), row.get("ci_upper")
+    if not (_finite(lower) and _finite(upper)):
+        return 0, "not assessable: no confidence interval"
+    shown = float(show.transform(upper)) - float(show.transform(lower))
+    reasons, downgrade = [], 0
+    if _includes(lower, upper, 0.0) or shown > width:
+        downgrade -= 1
+        reasons.append(f"CI {show.interval(lower, upper)} " + ("includes the null" if _includes(lower, upper)
+                                                                else f"wider than {width:g}"))
+    if _finite(n) and n < ois:
+        downgrade -= 1
+        reasons.append(f"N = {int(n):,} below the optimal information size {ois:,}")
+    if downgrade:
+        return downgrade, ("very serious: " if downgrade < -1 else "serious: ") + "; ".join(reasons)
+    return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}), "
+               f"N = {int(n):,} \u2265 {ois:,}" if _finite(n) else "not serious")
+
+
+def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFrame | None) -> tuple[int, str]:
+    k = row.get("k")
+    if not _finite(k) or k < 10:
+        return 0, "not assessed: fewer than 10 studies (the tests have too little power)"
+    reasons, found = [], False
+    if bias is not None and (bias["test"] == "egger").any():
+        p = float(bias.loc[bias["test"] == "egger", "p"].iloc[0])
+        if _finite(p):
+            found |= p < 0.10
+            reasons.append(f"Egger's test {apa_p_clause(p)}")
+    if selection is not None and (selection["type"] == "stepfun").any():
+        step = selection[selection["type"] == "stepfun"].iloc[0]
+        if _finite(step.get("lrt_p")) and _finite(step.get("ci_lower")):
+            flips = (_includes(step["ci_lower"], step["ci_upper"])
+                     and not _includes(row["ci_lower"], row["ci_upper"]))
+            found |= bool(step["lrt_p"] < 0.05 and flips)
+            reasons.append(f"step-function selection model LRT {apa_p_clause(step['lrt_p'])}, adjusted CI "
+                           f"{'includes' if _includes(step['ci_lower'], step['ci_upper']) else 'excludes'} the null")
+    if not reasons:
+        return 0, "not assessed: no bias tests"
+    return (-1 if found else 0), ("suspected: " if found else "not suspected: ") + "; ".join(reasons)
+
+
+def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd.DataFrame,
+                        effect_sizes: pd.DataFrame, bias: pd.DataFrame | None = None,
+                        selection: pd.DataFrame | None = None, options: dict | None = None) -> pd.DataFrame:
+    """``results/{family}/summary_of_findings.csv``: one row with k, N, the pooled estimate with CI and PI
+    (analysis metric and back-transformed), and per domain the suggested downgrade (0, -1, -2) and why."""
+    options = options or {}
+    show = display(metric)
+    n = float(pd.to_numeric(analysis["n"], errors="coerce").sum()) if "n" in analysis else float("nan")
+    judged = {
+        "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row.get("tau2")),
+        "inconsistency": inconsistency(pooled_row),
+        "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
+                            "alliance measures and outcomes"),
+        "imprecision": imprecision(pooled_row, n, metric, options.get("imprecision_width", {}).get(family, 0.2),
+                                   options.get("optimal_information_size", 400)),
+        "publication_bias": publication_bias(pooled_row, bias, selection),
+    }
+    for domain, override in (options.get("overrides", {}).get(family) or {}).items():
+        judged[domain] = (-int(override["downgrade"]), f"reviewers: {override.get('reason', 'override')}")
+    start = options.get("start", "low")
+    points = max(1, START[start] + sum(d for d, _ in judged.values()))
+    row = {"family": family, "outcome": OUTCOMES.get(family, family), "k": pooled_row.get("k"), "n": n,
+           "method": pooled_row.get("method"), "test": pooled_row.get("test"), "metric": metric,
+           "effect_measure": show.symbol}
+    for name in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"):
+        value = pooled_row.get(name)
+        row[name] = value
+        row["effect" if name == "estimate" else f"effect_{name}"] = (
+            float(show.transform(value)) if _finite(value) else np.nan)
+    row.update(tau2=pooled_row.get("tau2"), i2=pooled_row.get("i2"), start=start)
+    for domain, (downgrade, reason) in judged.items():
+        row[f"{domain}_downgrade"], row[f"{domain}_reason"] = downgrade, reason
+    row.update(certainty_points=points, certainty=LEVELS[points], note=SUGGESTION)
+    return pd.DataFrame([row])

@@ -1,0 +1,225 @@
+"""Manuscript tables as Word documents in APA 7 style (python-docx).
+
+APA Publication Manual, 7th ed. (2020), sec. 7.8-7.14 and Table 7.1: the table number in bold
+("Table 1"), the title on the next line in italic title case, horizontal rules only (above and
+below the column headings and below the last row; no vertical rules), column headings centred,
+numbers right-aligned (every number of a column has the same decimals, so the decimals line
+up), and the note below the table starting with *Note.* in italics.
+
+The table number is a Word ``SEQ Table`` field whose shown value is the number given here: a
+table pasted into a manuscript renumbers itself when Word updates its fields. The documents are
+written byte for byte the same for the same tables (fixed document dates and zip timestamps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Inches, Pt
+
+from alliance_meta.report.tables import ManuscriptTable
+
+FONT = "Times New Roman"
+TEXT_SIZE, TABLE_SIZE = Pt(12), Pt(10)
+RULE_WIDTH = "8"  # eighths of a point: 1-pt rules
+FIXED_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+MINOR_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "nor", "of", "on", "or", "per", "so", "the",
+               "to", "up", "vs", "with", "yet"}
+
+
+def title_case(text: str) -> str:
+    """APA title case: major words (and every part of a hyphenated word) capitalised, minor words of
+    three letters or fewer lower case except the first; words with capitals or symbols kept as written."""
+    words = text.split(" ")
+    out = []
+    for position, word in enumerate(words):
+        parts = re.split(r"([-\u2013])", word)
+        fixed = []
+        for part in parts:
+            lead = len(part) - len(part.lstrip("([\"'"))
+            core = part[lead:]
+            if not core or not core[0].isalpha() or core != core.lower() or (position > 0 and core in MINOR_WORDS):
+                fixed.append(part)
+            else:
+                fixed.append(part[:lead] + core[0].upper() + core[1:])
+        out.append("".join(fixed))
+    return " ".join(out)
+
+
+def _font(run, size=TEXT_SIZE, bold=False, italic=False):
+    run.font.name, run.font.size, run.bold, run.italic = FONT, size, bold, italic
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    return run
+
+
+def _field_run(paragraph, instruction: str, shown: str):
+    """A Word field (``SEQ Table``) whose result reads ``shown`` until Word updates it."""
+    def char(kind):
+        run = _font(paragraph.add_run(), bold=True)
+        element = OxmlElement("w:fldChar")
+        element.set(qn("w:fldCharType"), kind)
+        run._element.append(element)
+
+    char("begin")
+    run = _font(paragraph.add_run(), bold=True)
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    run._element.append(instr)
+    char("separate")
+    _font(paragraph.add_run(shown), bold=True)
+    char("end")
+
+
+def _borders(cell, **sides):
+    """Set the cell's borders: ``top="single"`` etc.; sides not named get no border."""
+    properties = cell._tc.get_or_add_tcPr()
+    borders = OxmlElement("w:tcBorders")
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{side}")
+        kind = sides.get(side, "nil")
+        element.set(qn("w:val"), kind)
+        if kind != "nil":
+            element.set(qn("w:sz"), RULE_WIDTH)
+            element.set(qn("w:space"), "0")
+            element.set(qn("w:color"), "000000")
+        borders.append(element)
+    properties.append(borders)
+
+
+def _no_table_borders(table):
+    """The table itself draws no border at all (the cells draw the horizontal rules)."""
+    properties = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{side}")
+        element.set(qn("w:val"), "nil")
+        borders.append(element)
+    properties.append(borders)
+
+
+def _cell_text(cell, text: str, align: str, bold: bool = False):
+    paragraph = cell.paragraphs[0]
+    paragraph.alignment = {"l": WD_ALIGN_PARAGRAPH.LEFT, "r": WD_ALIGN_PARAGRAPH.RIGHT,
+                           "c": WD_ALIGN_PARAGRAPH.CENTER}[align]
+    paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
+    _font(paragraph.add_run(text), TABLE_SIZE, bold=bold)
+
+
+def _column_widths(grid, table: ManuscriptTable, text_width: float = 9.0) -> None:
+    """Columns as wide as their longest cell (10-pt Times: about 0.075 in per character), scaled down to
+    the page's text width when wider: numbers stay on one line."""
+    chars = [max([len(table.header[j])] + [len(row[j]) for row in table.rows]) for j in range(len(table.header))]
+    widths = [max(0.45, 0.075 * n + 0.15) for n in chars]
+    scale = min(1.0, text_width / sum(widths))
+    grid.autofit = False
+    for j, width in enumerate(widths):
+        for cell in grid.columns[j].cells:
+            cell.width = Inches(width * scale)
+
+
+def add_table(document, table: ManuscriptTable, number: int) -> None:
+    """Append one APA table (number, title, table, note) to ``document``."""
+    label = document.add_paragraph()
+    label.paragraph_format.keep_with_next = True
+    _font(label.add_run("Table "), bold=True)
+    _field_run(label, "SEQ Table \\* ARABIC", str(number))
+    title = document.add_paragraph()
+    title.paragraph_format.keep_with_next = True
+    _font(title.add_run(title_case(table.title)), italic=True)
+
+    align = table.alignment()
+    grid = document.add_table(rows=1 + len(table.rows), cols=len(table.header))
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _no_table_borders(grid)
+    last = len(table.rows)
+    for j, heading in enumerate(table.header):
+        cell = grid.cell(0, j)
+        _cell_text(cell, heading, "l" if align[j] == "l" else "c")
+        _borders(cell, top="single", bottom="single")
+    for i, row in enumerate(table.rows, start=1):
+        for j, text in enumerate(row):
+            cell = grid.cell(i, j)
+            _cell_text(cell, text, align[j])
+            _borders(cell, bottom="single" if i == last else "nil")
+    _column_widths(grid, table)
+    if not table.rows:  # a header alone still closes with the bottom rule
+        for j in range(len(table.header)):
+            _borders(grid.cell(0, j), top="single", bottom="single")
+    if table.note:
+        note = document.add_paragraph()
+        note.paragraph_format.space_before = Pt(6)
+        _font(note.add_run("Note."), italic=True)
+        _font(note.add_run(f" {table.note}"))
+
+
+def _document():
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.name, style.font.size = FONT, TEXT_SIZE
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Inches(11), Inches(8.5)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Inches(1))
+    properties = document.core_properties
+    properties.author = properties.last_modified_by = "alliance-meta"
+    properties.created = properties.modified = FIXED_DATE.replace(tzinfo=None)
+    properties.revision = 1
+    return document
+
+
+def save_deterministic(document, path: str | Path) -> None:
+    """Save ``document`` with every zip member dated 1980-01-01, so equal tables give equal bytes."""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    buffer.seek(0)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(item.filename))
+    Path(path).write_bytes(out.getvalue())
+
+
+def write_docx(tables: Sequence[ManuscriptTable], path: str | Path, title: str | None = None) -> None:
+    """Write ``tables`` to one Word document, numbered Table 1, 2, ... in order, each from a new page;
+    ``title`` (optional) is a heading above the first."""
+    document = _document()
+    if title:
+        heading = document.add_paragraph()
+        _font(heading.add_run(title), bold=True)
+    for number, table in enumerate(tables, start=1):
+        if number > 1:
+            document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        add_table(document, table, number)
+    save_deterministic(document, path)
+
+
+def read_docx_tables(path: str | Path) -> list[dict]:
+    """Each table of a document written by :func:`write_docx`: ``label`` ("Table 1"), ``title``,
+    ``header``, ``rows`` and ``note`` as text (for checks and tests)."""
+    document = Document(str(path))
+    paragraphs = [p.text for p in document.paragraphs]
+    labels = [i for i, text in enumerate(paragraphs) if re.fullmatch(r"Table \d+", text)]
+    out = []
+    for index, grid in zip(labels, document.tables):
+        cells = [[cell.text for cell in row.cells] for row in grid.rows]
+        following = [text for text in paragraphs[index + 2:] if text.strip()]
+        note = following[0] if following and following[0].startswith("Note.") else ""
+        out.append({"label": paragraphs[index], "title": paragraphs[index + 1], "header": cells[0],
+                    "rows": cells[1:], "note": note.removeprefix("Note. ")})
+    return out

@@ -1,0 +1,179 @@
+"""What changed since the previous run: snapshots in results/history/ and results/changes.csv.
+
+The comparison logic is checked on hand-made snapshots; one workflow test runs the demo review
+in a temporary folder up to results/changes.csv (and the PRISMA diagram), adds three studies, and
+reruns: changes.csv lists them, and the PRISMA counts no longer match the sheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from alliance_meta.io import read_table
+from alliance_meta.models.fits import main_row
+from alliance_meta.report.changes import chain, changes_paragraph, compare, previous_snapshot, write_snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [str(ROOT / ".venv" / "bin" / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--cores", "2"]
+
+
+def es(study, es_id, row, yi, **cells):
+    return {"key": f"{study}|{es_id}", "study_id": study, "es_id": es_id, "family": "outcome", "sheet_row": row,
+            "yi": yi, "vi": 0.01, "cells": {"study_id": study, "es_id": es_id, **cells}}
+
+
+def record(sha, effect_sizes, pooled, moderators=None, influential=None, bayes=None):
+    family = {"pooled": {"method": "REML", "test": "z", "metric": "z", **pooled}}
+    if moderators is not None:
+        family["moderators"] = moderators
+    if influential is not None:
+        family["influential"] = influential
+    if bayes is not None:
+        family["bayes_mu"] = bayes
+    return {"version": 1, "sheet": "s.csv", "sheet_sha256": sha, "effect_sizes": effect_sizes,
+            "families": {"outcome": family}}
+
+
+POOLED_A = dict(k=3, estimate=0.10, se=0.06, ci_lower=-0.02, ci_upper=0.22, pi_lower=-0.3, pi_upper=0.5, tau2=0.02,
+                i2=40.0, p=0.1)
+POOLED_B = dict(k=3, estimate=0.30, se=0.06, ci_lower=0.18, ci_upper=0.42, pi_lower=0.0, pi_upper=0.6, tau2=0.01,
+                i2=30.0, p=0.001)
+
+
+def test_added_removed_edited_rows_and_result_flips():
+    before = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2"), es("S3", "1", 4, 0.3)],
+                    POOLED_A, {"rater": {"qm_p": 0.20, "f_p": 0.03}}, ["S1"], {"mean": 0.1, "hdi_lower": -0.01,
+                                                                               "hdi_upper": 0.2})
+    after = record("b", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 4, 0.25, r="0.25"), es("S4", "1", 3, 0.4),
+                         es("S1", "2", 5, 0.5)],
+                   POOLED_B, {"rater": {"qm_p": 0.01, "f_p": 0.04}}, ["S1", "S2"], {"mean": 0.3, "hdi_lower": 0.1,
+                                                                                    "hdi_upper": 0.5})
+    changes = compare(before, after)
+    kinds = changes.groupby("change")["study_id"].apply(list).to_dict()
+    assert kinds["study_added"] == ["S4"] and kinds["study_removed"] == ["S3"]
+    assert kinds["effect_size_added"] == ["S4", "S1"]  # by sheet row
+    assert kinds["effect_size_removed"] == ["S3"]
+    edited = changes[changes["change"] == "effect_size_edited"].iloc[0]
+    assert (edited.study_id, edited.sheet_row, edited.sheet_row_previous) == ("S2", 4, 3)
+    assert edited.note == "r: 0.2 -> 0.25" and edited.difference == pytest.approx(0.05)
+    pooled = changes[changes["change"] == "pooled"].set_index("quantity")
+    assert pooled.loc["estimate", ["previous", "current"]].tolist() == [0.10, 0.30]
+    assert pooled.loc["estimate", "difference"] == pytest.approx(0.20)
+    assert pooled.loc["tau2", "difference"] == pytest.approx(-0.01)
+    assert kinds["significance_flip"] == [""] and kinds["credible_interval_flip"] == [""]
+    flips = changes[changes["change"] == "moderator_test_flip"]
+    assert flips["quantity"].tolist() == ["rater: qm_p"]  # f_p stays below .05
+    assert kinds["newly_influential"] == ["S2"]
+    text = changes_paragraph(changes, {"outcome": "z"})
+    assert "1 studies added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
+
+
+def test_first_run_and_unchanged_data():
+    current = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)
+    first = compare(None, current)
+    assert first["change"].tolist() == ["no_previous_run"]
+    assert "no previous run" in changes_paragraph(first)
+    same = compare(record("b", [es("S1", "1", 2, 0.1)], POOLED_A), current)
+    assert same["change"].iloc[0] == "no_change"
+
+
+def test_history_picks_the_latest_other_sheet(tmp_path):
+    older = chain(record("a", [], POOLED_A), None)
+    newer = chain(record("b", [], POOLED_B), older)
+    write_snapshot(older, tmp_path / "a.json")
+    write_snapshot(newer, tmp_path / "b.json")
+    assert (older["sequence"], newer["sequence"], newer["previous"]) == (1, 2, "a")
+    assert previous_snapshot(tmp_path, "c")["sheet_sha256"] == "b"
+    assert previous_snapshot(tmp_path, "b")["sheet_sha256"] == "a"  # a rerun of b compares with a again
+    assert previous_snapshot(tmp_path / "none", "a") is None
+
+
+def add_studies(sheet: Path, ids: list[str]) -> None:
+    """Append outcome studies (copies of the first r/n row with new ids and correlations)."""
+    with sheet.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    template = next(row for row in rows if row["r"] and row["n"] and row["family"] == "outcome")
+    for number, study in enumerate(ids):
+        rows.append({**template, "study_id": study, "es_id": f"{study}-1", "authors": f"Simulated study {study}",
+                     "r": f"{0.55 + 0.05 * number:.2f}", "n": "250"})
+    with sheet.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.mark.slow
+def test_three_added_studies_are_listed_with_the_estimate_change(tmp_path):
+    folder = tmp_path / "review"
+    (folder / "data" / "raw").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "raw" / "studies.csv", folder / "data" / "raw" / "studies.csv")
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config.update(families=["outcome"], second_coder=None, changes={"analyses": []},
+                  pooling={**config["pooling"], "methods": ["REML"], "tests": ["z"]})
+    (folder / "config").mkdir()
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+
+    def run(*extra, target="results/changes.csv", ok=True):
+        result = subprocess.run([*SNAKEMAKE, "--directory", str(folder), target, *extra],
+                                capture_output=True, text=True, timeout=600)
+        assert (result.returncode == 0) == ok, result.stderr[-3000:]
+        return result
+
+    run("results/prisma.png")
+    assert (folder / "results" / "prisma.svg").exists()
+    assert read_table(folder / "results" / "changes.csv")["change"].tolist() == ["no_previous_run"]
+    before = main_row(read_table(folder / "results" / "outcome" / "pooled.csv"), "REML", ["z"])
+    first_snapshot = sorted((folder / "results" / "history").glob("*.json"))
+    assert len(first_snapshot) == 1
+
+    added = ["NEW1", "NEW2", "NEW3"]
+    add_studies(folder / "data" / "raw" / "studies.csv", added)
+    run()
+    changes = read_table(folder / "results" / "changes.csv")
+    after = main_row(read_table(folder / "results" / "outcome" / "pooled.csv"), "REML", ["z"])
+    assert sorted(changes.loc[changes["change"] == "study_added", "study_id"]) == added
+    assert sorted(changes.loc[changes["change"] == "effect_size_added", "study_id"]) == added
+    assert not changes["change"].isin(["study_removed", "effect_size_removed", "effect_size_edited"]).any()
+    assert changes.loc[changes["change"] == "effect_size_added", "sheet_row"].tolist() == [397, 398, 399]
+    pooled = changes[changes["change"] == "pooled"].set_index("quantity")
+    assert pooled.loc["estimate", "previous"] == before["estimate"]
+    assert pooled.loc["estimate", "current"] == after["estimate"] != before["estimate"]
+    assert pooled.loc["k", "difference"] == 3
+    assert pooled.loc["tau2", "current"] == after["tau2"]
+    history = sorted((folder / "results" / "history").glob("*.json"))
+    assert len(history) == 2 and first_snapshot[0] in history
+    snapshot = json.loads(next(p for p in history if p != first_snapshot[0]).read_text())
+    assert snapshot["sequence"] == 2 and snapshot["previous"] == first_snapshot[0].stem
+
+    # the same sheet and config again: byte-identical snapshot and changes
+    outputs = [folder / "results" / "changes.csv", *history]
+    saved = [path.read_bytes() for path in outputs]
+    run("--forcerun", "changes")
+    assert [path.read_bytes() for path in outputs] == saved
+
+    # the demo's (simulated) PRISMA counts now disagree with the sheet: a clear problem, no traceback
+    failed = run(target="results/prisma.png", ok=False)
+    log = (folder / "logs" / "prisma.log").read_text()
+    assert "prisma.included_studies is 150 but the sheet has 153 studies (distinct study_id)" in log
+    assert "prisma.included_effect_sizes is 395 but the sheet has 398 rows" in log
+    assert "Traceback" not in log + failed.stderr
+
+
+def test_report_section_lists_the_changes():
+    from alliance_meta.report.html import changes_section
+
+    changes = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
+                      record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], POOLED_B))
+    section = changes_section(changes, {"outcome": "z"})
+    assert section.paragraph.startswith("Since the previous run: 1 studies added, 1 effect sizes added.")
+    assert "The outcome estimate moved from r = .10 to .29 [.18, .40]" in section.paragraph
+    assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
+    assert changes_section(compare(None, record("a", [], POOLED_A)), {}).tables == []

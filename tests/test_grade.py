@@ -1,0 +1,81 @@
+"""Suggested GRADE ratings: each domain's rule on hand-made results, overrides, the table."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from alliance_meta.report.grade import summary_of_findings
+from alliance_meta.report.tables import manuscript_table, to_markdown
+
+ANALYSIS = pd.DataFrame({"study_id": [f"s{i}" for i in range(12)], "vi": [0.01] * 6 + [0.04] * 6,
+                         "n": [100] * 12})
+ROW = dict(method="REML", test="z", k=12, estimate=math.atanh(0.3), ci_lower=math.atanh(0.25),
+           ci_upper=math.atanh(0.35), pi_lower=math.atanh(0.1), pi_upper=math.atanh(0.5), tau2=0.0, i2=40.0)
+BIAS = pd.DataFrame({"test": ["egger", "rank"], "p": [0.5, 0.3]})
+
+
+def sof(row=None, effect_sizes=None, bias=BIAS, selection=None, **options):
+    effect_sizes = ANALYSIS[["study_id"]] if effect_sizes is None else effect_sizes
+    return summary_of_findings("outcome", "z", {**ROW, **(row or {})}, ANALYSIS, effect_sizes, bias, selection,
+                               options).iloc[0]
+
+
+def test_clean_evidence_stays_at_its_start():
+    row = sof()
+    assert row["certainty"] == "low" and row["start"] == "low"
+    assert sof(start="high")["certainty"] == "high"
+    assert row["risk_of_bias_reason"] == "not assessed: the sheet has no rob_overall column"
+    assert row["effect"] == pytest.approx(0.3) and row["effect_pi_upper"] == pytest.approx(0.5)
+    assert row["n"] == 1200 and "Suggested" in row["note"]
+
+
+def test_risk_of_bias_share_of_weight():
+    rated = ANALYSIS[["study_id"]].assign(rob_overall=["high"] * 4 + ["low"] * 8)
+    # weights 100 (s0-s5) and 25 (s6-s11): 400 of 750 = 53% from high risk
+    row = sof(effect_sizes=rated, start="high")
+    assert row["risk_of_bias_downgrade"] == -1 and "53% of the weight" in row["risk_of_bias_reason"]
+    rated["rob_overall"] = ["high"] * 3 + ["some concerns"] * 9
+    assert sof(effect_sizes=rated)["risk_of_bias_downgrade"] == 0
+
+
+@pytest.mark.parametrize("i2, pi_lower, expected", [(40, -0.1, 0), (60, -0.1, -1), (80, -0.1, -2), (80, 0.05, 0)])
+def test_inconsistency(i2, pi_lower, expected):
+    assert sof({"i2": i2, "pi_lower": pi_lower})["inconsistency_downgrade"] == expected
+
+
+def test_imprecision_width_null_and_information_size():
+    assert sof()["imprecision_downgrade"] == 0
+    assert sof(imprecision_width={"outcome": 0.05})["imprecision_downgrade"] == -1
+    assert sof({"ci_lower": -0.01})["imprecision_downgrade"] == -1
+    both = sof({"ci_lower": -0.01}, optimal_information_size=2000)
+    assert both["imprecision_downgrade"] == -2 and "below the optimal information size 2,000" in \
+        both["imprecision_reason"]
+
+
+def test_publication_bias_and_the_floor():
+    flagged = sof(bias=BIAS.assign(p=[0.05, 0.3]))
+    assert flagged["publication_bias_downgrade"] == -1
+    assert flagged["publication_bias_reason"] == "suspected: Egger's test p = .050"
+    assert sof({"k": 8})["publication_bias_reason"].startswith("not assessed: fewer than 10")
+    selection = pd.DataFrame({"type": ["stepfun"], "lrt_p": [0.01], "ci_lower": [-0.05], "ci_upper": [0.3]})
+    assert sof(selection=selection)["publication_bias_downgrade"] == -1
+    worst = sof({"i2": 90, "pi_lower": -0.2, "ci_lower": -0.01}, bias=BIAS.assign(p=[0.01, 0.3]))
+    assert worst["certainty_points"] == 1 and worst["certainty"] == "very low"
+
+
+def test_reviewers_override_a_domain():
+    row = sof(start="high", overrides={"outcome": {"indirectness": {"downgrade": 1, "reason": "student therapists"}}})
+    assert (row["indirectness_downgrade"], row["indirectness_reason"]) == (-1, "reviewers: student therapists")
+    assert row["certainty"] == "moderate"
+
+
+def test_summary_of_findings_table():
+    frame = summary_of_findings("outcome", "z", ROW, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None, {})
+    table = manuscript_table("summary_of_findings", frame, "z")
+    assert table.rows == [["Alliance and treatment outcome (correlation)", "12 (1,200)", ".30 [.25, .35]",
+                           "[.10, .50]", "Not assessed", "Not serious", "Not assessed", "Not serious", "Not serious",
+                           "Low (suggested)"]]
+    assert "starting at low" in table.note and "| Certainty |" in to_markdown(table)

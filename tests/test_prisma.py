@@ -1,0 +1,63 @@
+"""PRISMA 2020 flow diagram: the counts must add up and match the sheet; the figure draws both routes."""
+
+from __future__ import annotations
+
+import copy
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import yaml
+
+from alliance_meta.inputs.prisma import arithmetic_problems, format_problems, prisma_counts, sheet_problems
+from alliance_meta.plots.prisma import SIMULATED_LABEL, prisma_figure
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["prisma"]
+
+
+def test_demo_counts_add_up_and_match_the_demo_sheet():
+    counts = prisma_counts(DEMO)
+    sheet = pd.read_csv(ROOT / "data" / "raw" / "studies.csv", dtype=str)
+    assert counts.simulated and arithmetic_problems(counts) == [] and sheet_problems(counts, sheet) == []
+    assert counts.identified == 5443
+
+
+def test_every_disagreement_is_one_readable_line():
+    block = copy.deepcopy(DEMO)
+    block.update(screened=3500, included_reports=150, included_studies=151)
+    counts = prisma_counts(block)
+    sheet = pd.DataFrame({"study_id": ["a", "a", "b"], "report_id": ["r1", "r1", "r1"]})
+    problems = arithmetic_problems(counts) + sheet_problems(counts, sheet)
+    assert problems == [
+        "prisma.screened is 3,500 but records identified (5,443) minus removed before screening (1,915) gives 3,528",
+        "prisma.sought is 427 but prisma.screened minus prisma.excluded_screening gives 399",
+        "prisma.included_reports is 150 but prisma.assessed minus the reports excluded with reasons (databases and "
+        "registers, and other methods) gives 152",
+        "prisma.included_studies is 151 but the sheet has 2 studies (distinct study_id)",
+        "prisma.included_reports is 150 but the sheet has 1 reports (distinct report_id)",
+        "prisma.included_effect_sizes is 395 but the sheet has 3 rows (effect sizes)",
+    ]
+    assert format_problems(problems).startswith("The PRISMA counts in the config (prisma:) have 6 problem(s):")
+
+
+@pytest.mark.parametrize("other", [True, False])
+def test_figure_shows_every_box(other):
+    block = copy.deepcopy(DEMO)
+    if not other:
+        block["other_methods"] = None
+        block["included_reports"] = 136
+    figure = prisma_figure(prisma_counts(block))
+    texts = [text.get_text().replace("\u00a0", " ") for text in figure.axes[0].texts] + \
+        [text.get_text() for text in figure.texts]
+    plt.close(figure)
+    joined = "\n".join(texts)
+    for expected in ("Records screened\n(n = 3,528)", "Records excluded\n(n = 3,101)", "Reports not retrieved\n(n = 19)",
+                     "Reports assessed for eligibility\n(n = 408)", "Studies included in review\n(n = 150)",
+                     "Duplicate records removed (n = 1,903)", "PsycINFO (n = 2,140)", "Identification", "Screening",
+                     "Included", SIMULATED_LABEL):
+        assert expected in joined, expected
+    assert ("Identification of studies via other methods" in joined) == other
+    assert ("Citation searching (n = 58)" in joined) == other

@@ -1,0 +1,76 @@
+# Stage: from results to the manuscript and the next update: what changed since the previous
+# run (results/history/, results/changes.csv), the PRISMA 2020 flow diagram and the suggested
+# GRADE summary of findings. Word tables are written in report.smk.
+include: "manuscript_inputs.smk"
+
+
+# The previous run's snapshot is read from results/history/ inside the job, before this run's
+# snapshot is written; snapshots of other sheets are never outputs, so Snakemake never deletes them.
+rule changes:
+    input:
+        effect_sizes="data/processed/effect_sizes.csv",
+        tables=changes_tables,
+    output:
+        snapshot=f"results/history/{SHEET_SHA256}.json",
+        changes="results/changes.csv",
+    params:
+        sheet=config["sheet"],
+        sheet_sha256=SHEET_SHA256,
+        history=lambda wildcards, output: str(Path(output.snapshot).parent),
+        families=FAMILIES,
+        metrics=config["metric"],
+        main_method=MAIN_METHOD,
+        tests=config["pooling"]["tests"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/changes.log",
+    script:
+        "../scripts/changes.py"
+
+
+FINAL_TARGETS.append("results/changes.csv")
+
+
+# PRISMA 2020 flow diagram, only when the config has a `prisma:` block.
+if config["prisma"]:
+
+    rule prisma:
+        input:
+            sheet="data/processed/sheet.csv",
+        output:
+            expand("results/prisma.{ext}", ext=["pdf", "png", "svg"]),
+        params:
+            prisma=config["prisma"],
+        conda:
+            CONDA_ENV
+        log:
+            "logs/prisma.log",
+        script:
+            "../scripts/prisma.py"
+
+    FINAL_TARGETS.extend(expand("results/prisma.{ext}", ext=["pdf", "png", "svg"]))
+
+
+rule summary_of_findings:
+    input:
+        unpack(grade_inputs),
+        pooled="results/{family}/pooled.csv",
+        analysis="data/processed/{family}/analysis.csv",
+        effect_sizes=family_effect_sizes,
+    output:
+        "results/{family}/summary_of_findings.csv",
+    params:
+        grade=config["grade"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        main_method=MAIN_METHOD,
+        tests=config["pooling"]["tests"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/summary_of_findings_{family}.log",
+    script:
+        "../scripts/summary_of_findings.py"
+
+
+FINAL_TARGETS.extend(expand("results/{family}/summary_of_findings.csv", family=FAMILIES))

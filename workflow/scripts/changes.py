@@ -1,0 +1,24 @@
+"""Snapshot this run's main results in results/history/ and compare them with the previous run's."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.report.changes import chain, compare, previous_snapshot, snapshot, write_snapshot
+
+log = setup_logging(snakemake.log[0])  # noqa: F821
+params = snakemake.params  # noqa: F821
+effect_sizes = pd.read_csv(snakemake.input.effect_sizes, dtype=str, keep_default_na=False)  # noqa: F821
+families = {family: {"metric": params.metrics[family]} for family in params.families}
+for path in map(Path, snakemake.input.tables):  # noqa: F821
+    families[path.parent.name][path.stem] = read_table(path)
+current = snapshot(effect_sizes, families, sheet=params.sheet, sheet_sha256=params.sheet_sha256,
+                   main_method=params.main_method, tests=params.tests)
+previous = previous_snapshot(params.history, params.sheet_sha256)  # read before this run's snapshot is written
+current = chain(current, previous)
+changes = compare(previous, current)
+write_table(changes, snakemake.output.changes)  # noqa: F821
+write_snapshot(current, snakemake.output.snapshot)  # noqa: F821
+log.info("snapshot %s (run %d); compared with %s: %d rows in changes.csv", params.sheet_sha256, current["sequence"],
+         current["previous"] or "no previous run", len(changes))

@@ -1,0 +1,27 @@
+"""Draw results/prisma.{pdf,png,svg} from the config's prisma: block, after checking its counts."""
+
+import sys
+
+import matplotlib.pyplot as plt
+
+from alliance_meta.inputs.prisma import arithmetic_problems, format_problems, prisma_counts, sheet_problems
+from alliance_meta.io import read_table, setup_logging
+from alliance_meta.plots.prisma import prisma_figure
+from alliance_meta.plots.provenance import add_note, figure_note
+
+log = setup_logging(snakemake.log[0])  # noqa: F821
+counts = prisma_counts(snakemake.params.prisma)  # noqa: F821
+sheet = read_table(snakemake.input.sheet)  # noqa: F821
+problems = arithmetic_problems(counts) + sheet_problems(counts, sheet)
+if problems:
+    log.error(format_problems(problems))
+    sys.exit(1)  # the problems are in the log and on stderr; no traceback
+figure = prisma_figure(counts)
+if not counts.simulated:
+    add_note(figure, figure_note(sheet))
+for path in snakemake.output:  # noqa: F821
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(path.rsplit(".", 1)[1])
+    figure.savefig(path, dpi=300, bbox_inches="tight", metadata=metadata)
+plt.close(figure)
+log.info("PRISMA flow diagram: %d records identified, %d studies and %d reports included", counts.identified,
+         counts.included_studies, counts.included_reports)
