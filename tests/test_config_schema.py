@@ -51,10 +51,11 @@ def test_every_object_of_the_schema_rejects_unknown_keys():
     open_objects = [path for path, spec in objects if "properties" in spec and spec.get("additionalProperties") is not False]
     assert len(objects) > 10 and not open_objects, f"objects that accept any key: {open_objects}"
     # free mappings: moderator names to reference levels or prediction values (keys checked by
-    # alliance_meta.inputs.config_check), measure names to reliabilities
+    # alliance_meta.inputs.config_check), measure names to reliabilities, forest-plot columns to headers
     maps = {path for path, spec in objects if "properties" not in spec}
     assert maps == {"$/properties/reference_levels", "$/properties/prediction_values",
-                    "$/properties/psychometric/properties/reliability"}
+                    "$/properties/psychometric/properties/reliability",
+                    "$/properties/plots/properties/column_labels"}
 
 
 def test_empty_config_gets_the_contract_defaults():

@@ -1,0 +1,148 @@
+"""Risk of bias: codebook (tools, vocabularies, did-you-mean), overall judgement, figures,
+forest-plot columns, moderator rows and the multiverse choice."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.inputs import risk_of_bias as rob
+from alliance_meta.inputs.sheet import format_problems, validate_sheet
+
+QUIPS_DOMAINS = [f"rob_{d}" for d in rob.QUIPS.domains]
+
+
+def _sheet(**columns):
+    k = len(next(iter(columns.values())))
+    base = {"study_id": [f"s{i}" for i in range(k)], "r": ["0.3"] * k, "n": ["50"] * k}
+    return pd.DataFrame({**base, **columns})
+
+
+def _quips_rows(rows):
+    """Sheet with one study per row of QUIPS judgements (six domains)."""
+    return _sheet(**{c: [row[j] for row in rows] for j, c in enumerate(QUIPS_DOMAINS)})
+
+
+# --- codebook and validation ------------------------------------------------
+
+def test_quips_synonyms_are_normalised():
+    clean, problems = validate_sheet(_quips_rows([["Low", "L", "low risk", "LOW", "+", "low"],
+                                                  ["moderate risk", "M", "Medium", "high-risk", "H", "low"]]))
+    assert problems == []
+    assert clean.loc[0, QUIPS_DOMAINS].tolist() == ["low"] * 6
+    assert clean.loc[1, QUIPS_DOMAINS].tolist() == ["moderate", "moderate", "moderate", "high", "high", "low"]
+
+
+def test_rob2_vocabulary_and_no_unclear():
+    domains = [f"rob_{d}" for d in rob.ROB2.domains]
+    sheet = _sheet(**{c: ["Some Concerns", "SC", "low", "some-concerns"] for c in domains[:4]},
+                   **{domains[4]: ["unclear", "low", "hihg", "high"]})
+    clean, problems = validate_sheet(sheet, risk_of_bias={"tool": "rob2"})
+    assert clean.loc[0, domains[0]] == "some concerns"
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "rob_selection", "unclear", "rob_vocabulary"), (4, "rob_selection", "hihg", "rob_vocabulary")]
+    assert 'did you mean "high"?' in problems[1].rule
+    assert "low, some concerns, high" in problems[0].rule
+
+
+def test_robins_i_accepts_unclear_as_no_information():
+    domains = [f"rob_{d}" for d in rob.ROBINS_I.domains]
+    clean, problems = validate_sheet(_sheet(**{c: ["Unclear"] for c in domains}),
+                                     risk_of_bias={"tool": "robins_i"})
+    assert problems == []
+    assert clean.loc[0, "rob_overall"] == "no information"
+
+
+def test_unknown_domain_column_and_misspelt_judgement_are_problems():
+    sheet = _quips_rows([["low", "low", "low", "low", "low", "modrate"]])
+    sheet["rob_partcipation"] = ["low"]
+    _, problems = validate_sheet(sheet)
+    text = format_problems(problems)
+    assert [(p.row, p.column, p.check) for p in problems] == [(1, "rob_partcipation", "rob_column"),
+                                                              (2, "rob_analysis", "rob_vocabulary")]
+    assert 'did you mean "rob_participation"?' in text
+    assert 'value "modrate"' in text and 'did you mean "moderate"?' in text
+
+
+def test_study_judgement_on_one_row_is_copied_and_disagreement_reported():
+    sheet = _quips_rows([["low"] * 6, [None] * 6, ["high"] + ["low"] * 5])
+    sheet["study_id"] = ["a", "a", "a"]
+    _, problems = validate_sheet(sheet)
+    assert {(p.row, p.column, p.check) for p in problems} == {
+        (2, "rob_participation", "rob_inconsistent"), (4, "rob_participation", "rob_inconsistent")}
+    clean, problems = validate_sheet(sheet.iloc[:2])
+    assert problems == []
+    assert clean["rob_overall"].tolist() == ["low", "low"]
+
+
+def test_rob_overall_as_moderator_needs_no_column_when_derived():
+    _, problems = validate_sheet(_quips_rows([["low"] * 6]), moderators=["rob_overall"])
+    assert problems == []
+    _, problems = validate_sheet(_sheet(rater=["patient"]), moderators=["rob_overall"])
+    assert [p.check for p in problems] == ["moderator_column_missing"]
+
+
+def test_sheet_without_rob_columns_is_unchanged():
+    clean, problems = validate_sheet(_sheet(rater=["patient", "observer"]))
+    assert problems == [] and not any(c.startswith("rob_") for c in clean.columns)
+    assert clean.attrs["notes"] == []
+
+
+# --- overall judgement ------------------------------------------------------
+
+@pytest.mark.parametrize("ratings, expected", [
+    (["low"] * 6, "low"),
+    (["moderate"] + ["low"] * 5, "low"),                      # at most one moderate
+    (["moderate", "moderate"] + ["low"] * 4, "moderate"),
+    (["moderate"] * 3 + ["low"] * 3, "high"),                 # three or more moderate
+    (["high"] + ["low"] * 5, "high"),
+])
+def test_quips_overall_grooten_2019(ratings, expected):
+    domains = pd.DataFrame([ratings], columns=QUIPS_DOMAINS)
+    assert rob.QUIPS.derive_overall(domains).tolist() == [expected]
+
+
+@pytest.mark.parametrize("ratings, expected", [
+    (["low"] * 5, "low"),
+    (["some concerns"] + ["low"] * 4, "some concerns"),
+    (["some concerns"] * 5, "some concerns"),
+    (["high"] + ["some concerns"] * 4, "high"),
+])
+def test_rob2_overall_sterne_2019(ratings, expected):
+    domains = pd.DataFrame([ratings])
+    assert rob.ROB2.derive_overall(domains).tolist() == [expected]
+
+
+@pytest.mark.parametrize("ratings, expected", [
+    (["low"] * 7, "low"),
+    (["moderate"] + ["low"] * 6, "moderate"),
+    (["serious", "moderate", "critical"] + ["low"] * 4, "critical"),
+    (["no information", "moderate"] + ["low"] * 5, "no information"),
+    (["no information", "serious"] + ["low"] * 5, "serious"),
+])
+def test_robins_i_overall_worst_domain(ratings, expected):
+    assert rob.ROBINS_I.derive_overall(pd.DataFrame([ratings])).tolist() == [expected]
+
+
+def test_custom_tool_and_incomplete_domains():
+    tool = rob.tool_from_config({"tool": "custom", "domains": ["blinding", "fidelity"],
+                                 "levels": ["low", "unclear", "high"]})
+    assert tool.columns == ("rob_blinding", "rob_fidelity", "rob_overall")
+    frame = pd.DataFrame({"rob_blinding": ["low", "unclear", "low"], "rob_fidelity": ["low", "low", None]})
+    assert tool.derive_overall(frame).tolist() == ["low", "unclear", None]
+    with pytest.raises(ValueError, match="domains"):
+        rob.tool_from_config({"tool": "custom"})
+
+
+def test_written_overall_is_kept():
+    sheet = _quips_rows([["low"] * 6])
+    sheet["rob_overall"] = ["high"]  # the reviewer's judgement overrides the rule
+    clean, problems = validate_sheet(sheet)
+    assert problems == [] and clean.loc[0, "rob_overall"] == "high"
+    assert clean.attrs["notes"][1:] == []
+
+
+def test_high_risk_mask():
+    frame = pd.DataFrame({"rob_overall": ["low", "serious", "critical", "moderate"]})
+    assert rob.high_risk_mask(frame, rob.ROBINS_I).tolist() == [False, True, True, False]
+    assert rob.high_risk_mask(frame.replace({"serious": "high"}), rob.QUIPS).tolist() == [False, True, False, False]
+    assert np.array_equal(rob.QUIPS.severity(["low", None, "high"]), [0, np.nan, 2], equal_nan=True)
