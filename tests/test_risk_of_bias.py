@@ -1,6 +1,8 @@
 """Risk of bias: codebook (tools, vocabularies, did-you-mean), overall judgement, figures,
 forest-plot columns, moderator rows and the multiverse choice."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,3 +148,57 @@ def test_high_risk_mask():
     assert rob.high_risk_mask(frame, rob.ROBINS_I).tolist() == [False, True, True, False]
     assert rob.high_risk_mask(frame.replace({"serious": "high"}), rob.QUIPS).tolist() == [False, True, False, False]
     assert np.array_equal(rob.QUIPS.severity(["low", None, "high"]), [0, np.nan, 2], equal_nan=True)
+
+
+# --- figures ----------------------------------------------------------------
+
+def _judgements(k, tool=rob.QUIPS, seed=3):
+    rng = np.random.default_rng(seed)
+    domains = [f"rob_{d}" for d in tool.domains]
+    frame = pd.DataFrame({c: rng.choice(tool.judgements, size=k) for c in domains})
+    frame["rob_overall"] = tool.derive_overall(frame[domains])
+    frame.insert(0, "study_id", [f"S{i}" for i in range(k)])
+    frame["authors"], frame["year"] = [f"Author {i}" for i in range(k)], 2000
+    return frame
+
+
+def test_traffic_light_and_summary_files(tmp_path):
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot, summary_table, traffic_light
+
+    judgements = _judgements(12, rob.ROBINS_I)
+    paths = [tmp_path / f"tl.{s}" for s in ("pdf", "png", "svg")]
+    save_rob_figures(lambda paged: traffic_light(judgements, rob.ROBINS_I, rows_per_page=5 if paged else None), paths)
+    svg = paths[2].read_text()
+    assert all(p.stat().st_size > 1000 for p in paths)
+    for text in ("Judgement", "Critical", "No information", "Overall", "D7: Selection of the reported result",
+                 "Author 11 (2000)"):
+        assert text in svg
+    assert len(re.findall(rb"/Type\s*/Page(?![a-z])", paths[0].read_bytes())) == 3  # 12 studies, pages of 5
+    save_rob_figures(lambda paged: [summary_plot(judgements, rob.ROBINS_I, np.arange(1, 13))], [tmp_path / "s.svg"])
+    svg = (tmp_path / "s.svg").read_text()
+    assert "Percent of the main model's weight" in svg and "Serious" in svg
+
+
+def test_summary_table_weighted_shares():
+    from alliance_meta.plots.risk_of_bias import summary_table
+
+    frame = pd.DataFrame({"rob_participation": ["low", "high", "high", None], "rob_overall": ["low"] * 4})
+    table = summary_table(frame, rob.QUIPS)
+    assert table.loc[0, ["low", "moderate", "high"]].tolist() == pytest.approx([100 / 3, 0, 200 / 3])
+    assert table.loc[0, "k"] == 3
+    weighted = summary_table(frame, rob.QUIPS, weights=[2.0, 1.0, 1.0, 5.0])
+    assert weighted.loc[0, ["low", "high"]].tolist() == pytest.approx([50.0, 50.0])
+    with pytest.raises(ValueError, match="weights"):
+        summary_table(frame, rob.QUIPS, weights=[1.0])
+
+
+def test_high_risk_sentence():
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+
+    frame = pd.DataFrame({"study_id": list("abcd"),
+                          "rob_participation": ["low", "high", "low", "low"],
+                          "rob_confounding": ["high", "high", "low", "moderate"],
+                          "rob_overall": ["high", "high", "low", "low"]})
+    assert high_risk_sentence(frame, rob.QUIPS) == (
+        "Of 4 studies, 2 were at high risk of bias, mostly in study confounding (rated high in 2 of the 2 "
+        "high-risk studies; QUIPS, Hayden et al. 2013).")

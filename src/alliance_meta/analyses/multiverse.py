@@ -12,6 +12,9 @@ analysis"; for meta-analysis Voracek, Kossmeier & Tran 2019, *Z Psychol* 227(1),
 - ``beta_rows``: ``include`` or ``exclude`` the effect sizes converted from a standardized
   regression coefficient (``input_kind == "beta"``, Peterson & Brown 2005's approximation);
   a choice only in a family that has such rows;
+- ``risk_of_bias``: ``all``, ``exclude_high`` (studies whose ``rob_overall`` is high risk left
+  out: ``high``, or ``serious``/``critical`` under ROBINS-I) or ``low_only`` (``rob_overall`` =
+  ``low``); a choice only in a family with ``rob_overall`` judgements;
 - ``outliers``: ``none``; ``rstudent`` (studies with |externally standardized residual|
   above the threshold); ``influential`` (metafor's influence rules). Both are detected
   in the ``detection_method`` (REML) fit with Wald tests (Viechtbauer & Cheung 2010), so
@@ -42,6 +45,7 @@ from alliance_meta.models import univariate as pooling
 from alliance_meta.inputs.dependence import aggregate
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
     from alliance_meta.bayes import EMPIRICAL_PRIORS, TauPrior, exact_posterior
@@ -51,14 +55,16 @@ except ImportError:  # pragma: no cover
 BAYES, POSTERIOR, NO_PRIOR, ALL = "bayes", "posterior", "none", "all"
 OUTLIER_RULES = ("none", "rstudent", "influential")
 BETA_KIND, INCLUDE, EXCLUDE = "beta", "include", "exclude"
-RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "beta_rows", "outliers", "method",
+ROB_CHOICES = (ALL, "exclude_high", "low_only")
+RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "beta_rows", "risk_of_bias", "outliers",
+            "method",
             "test", "prior", "k", "estimate", "ci_lower", "ci_upper", "p", "tau2")
 RESULT_COLUMNS = ("k", "estimate", "ci_lower", "ci_upper", "p", "tau2", "se", "significant",
                   "k_effect_sizes", "outliers_removed", "note")
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
-    "minimum_n": [0], "beta_rows": [INCLUDE], "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
+    "minimum_n": [0], "beta_rows": [INCLUDE], "risk_of_bias": [ALL], "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
 }
 
 
@@ -98,15 +104,23 @@ def has_beta_rows(effect_sizes: pd.DataFrame) -> bool:
     return "input_kind" in effect_sizes and bool((effect_sizes["input_kind"] == BETA_KIND).any())
 
 
+def has_risk_of_bias(effect_sizes: pd.DataFrame) -> bool:
+    """Whether the rows carry overall risk-of-bias judgements (``rob_overall``)."""
+    return "rob_overall" in effect_sizes and bool(effect_sizes["rob_overall"].notna().any())
+
+
 def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication, minimum_n,
-                 beta_rows=None) -> pd.DataFrame:
+                 beta_rows=None, risk_of_bias=None) -> pd.DataFrame:
     """Every combination of the row filters (subsets, publication, minimum n and, when given, the
-    beta rows) with its number of studies."""
+    beta rows and the risk-of-bias choice) with its number of studies."""
     options = [subset_levels(effect_sizes, m) for m in moderators] + [list(publication), list(minimum_n)]
     names = moderators + ["publication", "minimum_n"]
     if beta_rows is not None:
         options.append(list(beta_rows))
         names.append("beta_rows")
+    if risk_of_bias is not None:
+        options.append(list(risk_of_bias))
+        names.append("risk_of_bias")
     combos = pd.DataFrame(list(itertools.product(*options)), columns=names)
     combos["k_studies"] = [effect_sizes.loc[row_mask(effect_sizes, dict(zip(combos.columns, row))), "study_id"]
                            .nunique() for row in combos.itertuples(index=False)]
@@ -114,7 +128,8 @@ def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication,
 
 
 def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
-    """The rows kept by a specification's subset, publication, beta-rows and minimum-n choices."""
+    """The rows kept by a specification's subset, publication, beta-rows, risk-of-bias and minimum-n
+    choices (``exclude_high`` keeps rows without a judgement; ``low_only`` does not)."""
     mask = np.ones(len(effect_sizes), dtype=bool)
     for column, option in choices.items():
         if column in ("publication", "minimum_n", "k_studies") or option == ALL or column in RESERVED:
@@ -124,6 +139,10 @@ def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
         mask &= (effect_sizes["published"].astype(str) == "yes").to_numpy() if "published" in effect_sizes else False
     if choices.get("beta_rows", INCLUDE) == EXCLUDE and "input_kind" in effect_sizes:
         mask &= (effect_sizes["input_kind"] != BETA_KIND).to_numpy()
+    rob = choices.get("risk_of_bias", ALL)
+    if rob != ALL:
+        overall = effect_sizes["rob_overall"] if "rob_overall" in effect_sizes else pd.Series(index=effect_sizes.index)
+        mask &= (~overall.isin(HIGH_JUDGEMENTS) if rob == "exclude_high" else overall == "low").to_numpy()
     minimum_n = float(choices.get("minimum_n", 0) or 0)
     if minimum_n > 0:
         mask &= (pd.to_numeric(effect_sizes["n"], errors="coerce") >= minimum_n).fillna(False).to_numpy()
@@ -145,7 +164,9 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"subset moderators may not be named {sorted(clash)}")
     bayes = exact_posterior is not None and len(settings["priors"]) > 0
     beta_rows = list(settings["beta_rows"]) if has_beta_rows(effect_sizes) and len(settings["beta_rows"]) > 1 else None
-    filters = _row_filters(effect_sizes, moderators, settings["publication"], settings["minimum_n"], beta_rows)
+    rob = list(settings["risk_of_bias"]) if has_risk_of_bias(effect_sizes) and settings["risk_of_bias"] != [ALL] \
+        else None
+    filters = _row_filters(effect_sizes, moderators, settings["publication"], settings["minimum_n"], beta_rows, rob)
     filters = filters.loc[filters["k_studies"] >= int(settings["minimum_k"])]
     dependence = pd.DataFrame(list(itertools.product(settings["aggregate_methods"], settings["aggregate_rhos"])),
                               columns=["aggregate_method", "aggregate_rho"])
@@ -159,7 +180,8 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     table = table.loc[(table["outliers"] == "none") | (table["k_studies"] >= 3)].drop(columns="k_studies")
     table = table.merge(model, how="cross")
     columns = ["aggregate_method", "aggregate_rho", *moderators, "publication", "minimum_n",
-               *(["beta_rows"] if beta_rows is not None else []), "outliers", "method", "test", "prior"]
+               *(["beta_rows"] if beta_rows is not None else []), *(["risk_of_bias"] if rob is not None else []),
+               "outliers", "method", "test", "prior"]
     return table[columns].reset_index(drop=True)
 
 

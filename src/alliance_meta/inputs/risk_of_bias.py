@@ -37,6 +37,8 @@ from alliance_meta.inputs.codebook import Vocabulary
 PREFIX = "rob_"
 OVERALL = "rob_overall"
 TOOLS = ("quips", "rob2", "robins_i", "custom")
+HIGH_JUDGEMENTS = ("high", "serious", "critical")
+"""Overall judgements that mean high risk in the built-in tools (ROBINS-I: serious and critical)."""
 
 _LOW = {"low risk": "low", "low risk of bias": "low", "l": "low", "+": "low", "green": "low"}
 _HIGH = {"high risk": "high", "high risk of bias": "high", "h": "high", "-": "high", "red": "high"}
@@ -286,6 +288,6 @@ def high_risk_mask(frame: pd.DataFrame, tool: RobTool) -> pd.Series:
     ``critical`` under ROBINS-I, whose two worst levels are both high risk)."""
     if OVERALL not in frame:
         raise ValueError("the data have no rob_overall column")
-    worst = set(tool.levels[-2:]) if tool.name == "robins_i" else {tool.levels[-1]}
+    worst = set(HIGH_JUDGEMENTS) & set(tool.levels) if tool.name != "custom" else {tool.levels[-1]}
     return frame[OVERALL].isin(worst)
 
