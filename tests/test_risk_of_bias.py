@@ -202,3 +202,44 @@ def test_high_risk_sentence():
     assert high_risk_sentence(frame, rob.QUIPS) == (
         "Of 4 studies, 2 were at high risk of bias, mostly in study confounding (rated high in 2 of the 2 "
         "high-risk studies; QUIPS, Hayden et al. 2013).")
+
+
+# --- forest plot columns ----------------------------------------------------
+
+def _svg_text(path) -> str:
+    """The SVG's text elements (wrapped footnote lines joined by spaces)."""
+    import html
+
+    return " ".join(html.unescape(t) for t in re.findall(r">([^<>]+)</text>", path.read_text()))
+
+
+def test_forest_columns_headers_truncation_and_rob_legend(tmp_path):
+    from alliance_meta.plots.forest import ForestOptions, save_forest_plot
+    from alliance_meta.plots.forest_options import cell_text
+
+    assert cell_text("Working Alliance Inventory", 10) == ("Working A\u2026", True)
+    assert cell_text(1200.0, 10) == ("1,200", False) and cell_text(0.5, 10) == ("0.5", False)
+    data = _judgements(6).assign(yi=np.linspace(0.1, 0.4, 6), vi=0.01, n=[40, 50, 60, 70, 80, 1200],
+                                 rater=["patient", "therapist", "observer", "patient", "patient", "patient"],
+                                 measure=["Working Alliance Inventory short revised"] + ["WAI"] * 5)
+    pooled = {"estimate": 0.25, "ci_lower": 0.17, "ci_upper": 0.33, "tau2": 0.0, "method": "REML"}
+    options = ForestOptions.from_config({"columns": ["n", "rater", "measure"], "rob": True,
+                                         "column_labels": {"rater": "Who rated"}}, {"tool": "quips"})
+    save_forest_plot(data, pooled, "z", [tmp_path / "f.svg"], options=options)
+    svg = _svg_text(tmp_path / "f.svg")
+    for text in ("Who rated", "measure", "1,200", "therapist", "Working Allia\u2026", "D6", "Overall",
+                 "Risk of bias, QUIPS", "symbols: + low, \u2212 moderate, \u00d7 high", "text cut at 14 characters"):
+        assert text in svg, text
+    assert "Working Alliance Inventory short" not in svg
+    # without the options: no new headers; rob requested on data without rob columns: no symbols
+    save_forest_plot(data.drop(columns=[c for c in data if c.startswith("rob_")]), pooled, "z",
+                     [tmp_path / "g.svg"], options=ForestOptions.from_config({"rob": True}))
+    svg = _svg_text(tmp_path / "g.svg")
+    assert "Who rated" not in svg and "Risk of bias" not in svg and "Overall" not in svg
+
+
+def test_plots_columns_are_checked_against_the_header():
+    _, problems = validate_sheet(_sheet(rater=["patient"]), figure_columns=["rater", "raters", "timing"])
+    assert [(p.column, p.check) for p in problems] == [("raters", "moderator_column_missing"),
+                                                       ("timing", "moderator_column_missing")]
+    assert "plots.columns" in problems[0].rule and 'did you mean "rater"?' in problems[0].rule

@@ -15,6 +15,7 @@ rule validate_sheet:
         meta_regression=config["meta_regression"],
         subsets=config["multiverse"]["subsets"],
         risk_of_bias=config["risk_of_bias"],
+        figure_columns=config["plots"]["columns"],
     conda:
         CONDA_ENV
     log:

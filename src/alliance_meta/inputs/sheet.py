@@ -834,7 +834,7 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
 # ---------------------------------------------------------------------------
 
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                   subsets=None, risk_of_bias=None) -> tuple[pd.DataFrame, list[Problem]]:
+                   subsets=None, risk_of_bias=None, figure_columns=()) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a sheet read by :func:`read_sheet` (or any frame of cells).
 
     The keyword arguments are the config's moderator settings (``moderators``,
@@ -843,7 +843,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     numbers. Free categorical moderators are accepted as written. ``risk_of_bias`` is the
     config's block of that name: the tool whose vocabularies the ``rob_*`` columns follow
     (:mod:`alliance_meta.inputs.risk_of_bias`; ``rob_overall`` is derived where empty and the
-    clean frame's ``attrs["notes"]`` say how).
+    clean frame's ``attrs["notes"]`` say how). ``figure_columns`` (``plots.columns``) must be
+    in the header too.
 
     Returns the clean frame (``sheet_row`` first; numeric columns as float, coded
     columns in their canonical spelling, ``family`` filled with ``outcome``,
@@ -862,7 +863,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                      for c in codebook.REQUIRED_COLUMNS if c not in text]
         problems += moderator_column_problems(text.columns, moderators=moderators,
                                               continuous_moderators=continuous_moderators,
-                                              meta_regression=meta_regression, subsets=subsets)
+                                              meta_regression=meta_regression, subsets=subsets,
+                                              figure_columns=figure_columns)
         return text, reading + problems
     text = text.set_index(SHEET_ROW, drop=False)
     text.index.name = None
@@ -872,7 +874,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     header = list(text.columns) + ([OVERALL] if has_risk_of_bias(text.columns) else [])
     problems = moderator_column_problems(header, moderators=moderators,
                                          continuous_moderators=continuous_moderators,
-                                         meta_regression=meta_regression, subsets=subsets)
+                                         meta_regression=meta_regression, subsets=subsets,
+                                         figure_columns=figure_columns)
     try:
         text_schema(continuous_moderators).validate(text, lazy=True, inplace=True)
     except SchemaErrors as error:
@@ -901,7 +904,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
 
 
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                              subsets=None) -> list[Problem]:
+                              subsets=None, figure_columns=()) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,
     and every named column missing from the sheet (once, with the config keys that name
     it and the closest sheet column)."""
@@ -922,6 +925,8 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             wanted.setdefault(name, []).append(f'meta_regression "{formula}"')
     for name in subsets or ():
         wanted.setdefault(name, []).append("multiverse.subsets")
+    for name in figure_columns or ():
+        wanted.setdefault(name, []).append("plots.columns")
     present = [str(c) for c in columns if c != SHEET_ROW]
     by_key = {c.lower(): c for c in present}
     for name, keys in wanted.items():
