@@ -243,3 +243,90 @@ def test_plots_columns_are_checked_against_the_header():
     assert [(p.column, p.check) for p in problems] == [("raters", "moderator_column_missing"),
                                                        ("timing", "moderator_column_missing")]
     assert "plots.columns" in problems[0].rule and 'did you mean "rater"?' in problems[0].rule
+
+
+# --- analysis ---------------------------------------------------------------
+
+def test_rob_overall_as_moderator_subgroups_and_meta_regression():
+    import alliance_meta as am
+
+    rows = _rows_with_rob()
+    fit = am.fit(rows, method="REML", metric="z")
+    moderators, subgroups, regression = am.moderator_tables(fit, ["rob_overall"], formulas=["rob_overall"],
+                                                            permutations=0)
+    assert sorted(subgroups.loc[subgroups["moderator"] == "rob_overall", "level"]) == ["high", "low", "moderate"]
+    assert subgroups.loc[subgroups["level"] == "high", "k"].item() == 8
+    assert moderators.loc[moderators["moderator"] == "rob_overall", "qm_df"].item() == 2
+    assert len(regression) >= 3  # intercept and two contrasts
+
+
+def _rows_with_rob(k=24, seed=5):
+    rng = np.random.default_rng(seed)
+    overall = np.array(["low", "moderate", "high"])[np.arange(k) % 3]
+    yi = 0.25 + 0.15 * (overall == "high") + rng.normal(0, 0.05, k)
+    return pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "yi": yi, "vi": 1 / (rng.integers(40, 200, k) - 3),
+                         "rob_overall": overall,
+                         "rob_participation": np.where(overall == "low", "low", "high")})
+
+
+def test_multiverse_risk_of_bias_choice():
+    from alliance_meta.analyses import multiverse
+
+    rows = _rows_with_rob()
+    config = {"methods": ["REML"], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none"],
+              "subsets": [], "publication": ["all"], "priors": [], "minimum_k": 2}
+    assert "risk_of_bias" not in multiverse.specifications(config, rows).columns  # default: all only
+    specs = multiverse.specifications({**config, "risk_of_bias": ["all", "exclude_high", "low_only"]}, rows)
+    assert specs["risk_of_bias"].tolist() == ["all", "exclude_high", "low_only"]
+    assert multiverse.row_mask(rows, {"risk_of_bias": "exclude_high"}).sum() == 16
+    assert multiverse.row_mask(rows, {"risk_of_bias": "low_only"}).sum() == 8
+    table = multiverse.run_batch(specs, rows, metric="z")
+    assert table["k"].tolist() == [24, 16, 8]
+    # a sheet without judgements: no choice; a subset below minimum_k: skipped
+    assert "risk_of_bias" not in multiverse.specifications(
+        {**config, "risk_of_bias": ["all", "exclude_high"]}, rows.drop(columns="rob_overall")).columns
+    few = rows.assign(rob_overall=["low"] + ["high"] * 23)
+    specs = multiverse.specifications({**config, "risk_of_bias": ["all", "low_only"]}, few)
+    assert specs["risk_of_bias"].tolist() == ["all"]
+
+
+def test_sensitivity_without_high_risk_studies_matches_a_fit_of_the_subset():
+    import alliance_meta as am
+    from alliance_meta.analyses.risk_of_bias import risk_of_bias_sensitivity, study_weights
+
+    rows = _rows_with_rob()
+    fit = am.fit(rows, method="REML", metric="z")
+    table = risk_of_bias_sensitivity(fit, rob.QUIPS).to_frame()
+    assert table["subset"].tolist() == ["all", "exclude_high", "low_only"]
+    assert table["k_studies"].tolist() == [24, 16, 8]
+    assert table.loc[0, "estimate"] == pytest.approx(fit.estimate, rel=1e-12)
+    kept = rows[rows["rob_overall"] != "high"]
+    direct = am.fit(kept[["study_id", "yi", "vi"]], method="REML")  # judgements do not change the fit
+    assert table.loc[1, "estimate"] == pytest.approx(direct.estimate, rel=1e-10)
+    assert table.loc[1, "estimate"] < table.loc[0, "estimate"]  # the high-risk studies had larger effects
+    three_level = am.fit(rows, method="REML", metric="z", dependence="multilevel")
+    assert risk_of_bias_sensitivity(three_level, rob.QUIPS).to_frame()["k_studies"].tolist() == [24, 16, 8]
+    weights = study_weights(fit)
+    assert weights.to_numpy() == pytest.approx(1 / (rows["vi"].to_numpy() + fit.tau2))
+
+
+# --- report -----------------------------------------------------------------
+
+def test_report_sentence_and_figure_titles():
+    import alliance_meta as am
+    from alliance_meta.analyses.risk_of_bias import risk_of_bias_sensitivity
+    from alliance_meta.report.html import plot_title
+    from alliance_meta.report.text import risk_of_bias_sentence
+
+    rows = _rows_with_rob()
+    fit = am.fit(rows, method="REML", metric="z")
+    sensitivity = risk_of_bias_sensitivity(fit, rob.QUIPS).to_frame()
+    text = risk_of_bias_sentence(rows, {"tool": "quips"}, sensitivity, "z")
+    assert text.startswith("Of 24 studies, 8 were at high risk of bias, mostly in study participation "
+                           "(rated high in 8 of the 8 high-risk studies; QUIPS, Hayden et al. 2013).")
+    estimate = np.tanh(sensitivity.loc[1, "estimate"])
+    assert f"Without the high-risk studies the pooled estimate was r = {estimate:.2f}".replace("0.", ".") in text
+    assert "(k = 16)" in text
+    assert risk_of_bias_sentence(rows.drop(columns=["rob_overall", "rob_participation"]), None, None, "z") == ""
+    assert plot_title("results/outcome/rob_traffic_light.png") == "Risk of bias: judgements per study and domain"
+    assert plot_title("rob_summary.png") == "Risk of bias: summary per domain"
