@@ -330,3 +330,18 @@ def test_report_sentence_and_figure_titles():
     assert risk_of_bias_sentence(rows.drop(columns=["rob_overall", "rob_participation"]), None, None, "z") == ""
     assert plot_title("results/outcome/rob_traffic_light.png") == "Risk of bias: judgements per study and domain"
     assert plot_title("rob_summary.png") == "Risk of bias: summary per domain"
+
+
+def test_without_overall_judgements_and_without_rob_columns(tmp_path):
+    import alliance_meta as am
+    from alliance_meta.analyses.risk_of_bias import risk_of_bias_sensitivity
+
+    rows = _rows_with_rob().drop(columns="rob_overall")
+    table = risk_of_bias_sensitivity(am.fit(rows, metric="z"), rob.QUIPS).to_frame()
+    assert table["k_studies"].tolist()[0] == 24 and table["estimate"].isna().tolist() == [False, True, True]
+    assert "rob_overall" in table.loc[1, "rob_note"]
+    path = tmp_path / "s.csv"
+    _sheet(rater=["patient"]).to_csv(path, index=False)
+    assert not rob.sheet_has_risk_of_bias(path)
+    _quips_rows([["low"] * 6]).to_csv(path, index=False)
+    assert rob.sheet_has_risk_of_bias(path)

@@ -1,7 +1,7 @@
 """Rule risk_of_bias: traffic-light and summary plots (robvis style) of one family's studies, and the
 main model refitted without high-risk studies and to low-risk studies only (rob_sensitivity.csv)."""
 import alliance_meta as am
-from alliance_meta.analyses.risk_of_bias import high_risk_sentence, risk_of_bias_sensitivity, study_weights
+from alliance_meta.analyses.risk_of_bias import high_risk_sentence, study_weights
 from alliance_meta.inputs.risk_of_bias import study_judgements, tool_from_config
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.provenance import figure_note
@@ -25,7 +25,7 @@ save_rob_figures(lambda paged: traffic_light(judgements, tool, rows_per_page=par
                  [output.traffic_pdf, output.traffic_png, output.traffic_svg])
 save_rob_figures(lambda paged: [summary_plot(judgements, tool, weights, note=note)],
                  [output.summary_pdf, output.summary_png, output.summary_svg])
-sensitivity = risk_of_bias_sensitivity(fit, tool).to_frame()
+sensitivity = am.risk_of_bias_sensitivity(fit, tool).to_frame()
 for row in sensitivity.itertuples():
     logger.info("%s: k = %d studies, estimate %.4f %s", row.subset, row.k_studies, row.estimate, row.note)
 write_table(sensitivity, output.sensitivity)

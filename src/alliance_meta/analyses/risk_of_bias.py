@@ -61,16 +61,18 @@ class RiskOfBiasSensitivity:
 def risk_of_bias_sensitivity(fit: Fit, tool: RobTool) -> RiskOfBiasSensitivity:
     """Pooled estimate of ``fit``'s model on each risk-of-bias subset (:data:`SUBSETS`).
 
-    A subset with no studies, or identical to all studies, is reported with a note and, when
-    empty, NaN estimates."""
+    A subset with no studies, identical to all studies or undefined (no ``rob_overall``) is
+    reported with a note and, when empty or undefined, NaN estimates."""
     rows = fit.effect_sizes
-    if OVERALL not in rows:
-        raise ValueError("the fit's rows have no rob_overall column: no risk-of-bias sensitivity analysis")
+    judged = OVERALL in rows and rows[OVERALL].notna().any()
     frames = []
     for subset in SUBSETS:
-        kept = subset_rows(rows, subset, tool)
+        kept = subset_rows(rows, subset, tool) if judged else rows
         studies = kept["study_id"].nunique() if len(kept) else 0
-        if subset != "all" and studies == rows["study_id"].nunique():
+        if subset != "all" and not judged:
+            frame = pd.DataFrame({"estimate": [np.nan]})
+            note = "no overall judgements (rob_overall): rate every domain or write rob_overall"
+        elif subset != "all" and studies == rows["study_id"].nunique():
             frame = fit.to_frame().iloc[:1].copy()
             note = "no study left out: the same as all studies"
         elif studies == 0:

@@ -72,8 +72,13 @@ def _legend_handles(tool: RobTool, styles, present) -> list:
             for j in tool.judgements if j in present]
 
 
+def domain_code(tool: RobTool, column: str) -> str:
+    """``D1`` ... in the tool's order of domains (the same in every figure), ``Overall``."""
+    return "Overall" if column == OVERALL else f"D{tool.domains.index(column.removeprefix('rob_')) + 1}"
+
+
 def _domain_key(tool: RobTool, columns) -> str:
-    parts = [f"D{i + 1}: {tool.label(c)}" for i, c in enumerate(columns) if c != OVERALL]
+    parts = [f"{domain_code(tool, c)}: {tool.label(c)}" for c in columns if c != OVERALL]
     return "; ".join(parts) + "."
 
 
@@ -144,7 +149,7 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
             for i in missing:
                 axis.text(j, i, "\u2013", ha="center", va="center", fontsize=font, color="#555555")
         axis.set_xticks(range(len(columns)))
-        axis.set_xticklabels([("Overall" if c == OVERALL else f"D{i + 1}") for i, c in enumerate(columns)])
+        axis.set_xticklabels([domain_code(tool, c) for c in columns])
         axis.xaxis.tick_top()
         axis.set_yticks(range(k))
         axis.set_yticklabels(names)
