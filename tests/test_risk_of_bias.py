@@ -330,6 +330,11 @@ def test_report_sentence_and_figure_titles():
     assert risk_of_bias_sentence(rows.drop(columns=["rob_overall", "rob_participation"]), None, None, "z") == ""
     assert plot_title("results/outcome/rob_traffic_light.png") == "Risk of bias: judgements per study and domain"
     assert plot_title("rob_summary.png") == "Risk of bias: summary per domain"
+    from alliance_meta.report.methods import methods_paragraph
+
+    text = methods_paragraph({"risk_of_bias": {"tool": "rob2"}}, {"risk_of_bias"}, {})
+    assert "rated with RoB 2 (Sterne et al. 2019)" in text and "high if any is high" in text
+    assert "Risk of bias" not in methods_paragraph({}, set(), {})
 
 
 def test_without_overall_judgements_and_without_rob_columns(tmp_path):
