@@ -23,6 +23,7 @@ include: "workflow/rules/psychometric.smk"
 include: "workflow/rules/coding.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/manuscript.smk"
+include: "workflow/rules/risk_of_bias.smk"
 include: "workflow/rules/report.smk"  # keep last: the report collects every stage's outputs
 
 

@@ -52,13 +52,14 @@ def test_every_object_of_the_schema_rejects_unknown_keys():
     assert len(objects) > 10 and not open_objects, f"objects that accept any key: {open_objects}"
     # free mappings: moderator names to reference levels or prediction values (keys checked by
     # alliance_meta.inputs.config_check), measure names to reliabilities, PRISMA sources and
-    # reasons to counts, GRADE domains (propertyNames) to judgements
+    # reasons to counts, GRADE domains (propertyNames) to judgements, forest-plot columns to headers
     maps = {path for path, spec in objects if "properties" not in spec}
     prisma = "$/$defs/prisma/properties"
     assert maps == {"$/properties/reference_levels", "$/properties/prediction_values",
                     "$/properties/psychometric/properties/reliability", f"{prisma}/databases",
                     f"{prisma}/registers", f"{prisma}/excluded_reasons", "$/$defs/prisma_other_methods/properties/sources",
-                    "$/$defs/prisma_other_methods/properties/excluded_reasons", "$/$defs/grade_overrides"}
+                    "$/$defs/prisma_other_methods/properties/excluded_reasons", "$/$defs/grade_overrides",
+                    "$/properties/plots/properties/column_labels"}
 
 
 def test_empty_config_gets_the_contract_defaults():

@@ -4,6 +4,7 @@ under results/ and data/processed/ neutralises them and the report shows them as
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,10 @@ CONFIG = {"moderators": ["rater", "site"], "permutations": 20,
           "bayes": {"draws": 200, "tune": 200, "chains": 2, "sensitivity_priors": [{"family": "half_normal", "scale": 0.5}]},
           "multiverse": {"methods": ["REML"], "tests": ["z"], "aggregate_methods": ["gls"], "aggregate_rhos": [0.5],
                          "outliers": ["none"], "publication": ["all"], "minimum_n": [0]},
-          "plots": {"dpi": 72}}
+          "plots": {"dpi": 72, "columns": ["n", "rater", "site"], "column_labels": {"site": "Site"}, "rob": True}}
+ROB = {"rob_participation": ["low", "L", "high", "high", "moderate", "low", "low", "high risk", "low", "low"],
+       "rob_confounding": ["moderate", "low", "moderate", "moderate", "low", "low", "moderate", "low", "low", "low"]}
+"""QUIPS judgements of two domains (the others absent, so rob_overall stays empty)."""
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,7 @@ def review(tmp_path_factory) -> Path:
     (folder / "data" / "raw").mkdir(parents=True)
     (folder / "config").mkdir()
     columns = ["study_id", "authors", "label", "family", "r", "n", "d", "n1", "n2", "rater", "site"]
-    sheet = pd.DataFrame(ROWS, columns=columns).assign(year=range(2001, 2001 + len(ROWS)), simulated="yes")
+    sheet = pd.DataFrame(ROWS, columns=columns).assign(year=range(2001, 2001 + len(ROWS)), simulated="yes", **ROB)
     sheet.to_csv(folder / "data" / "raw" / "studies.csv", index=False)
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(CONFIG))
     command = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder), "--cores", "2"]
@@ -81,3 +85,17 @@ def test_report_shows_sheet_text_as_text(review):
     assert 'id="simulated-banner"' in html
     assert (review / "results" / "outcome" / "tables" / "pooled.tex").read_text().count(r"\toprule") == 1
     assert (review / "results" / "outcome" / "forest_site.svg").exists()
+
+
+def test_risk_of_bias_figures_and_forest_columns(review):
+    results = review / "results"
+    for family in ("outcome", "dropout"):
+        for name in ("rob_traffic_light", "rob_summary"):
+            for suffix in ("pdf", "png", "svg"):
+                assert (results / family / f"{name}.{suffix}").stat().st_size > 1000
+        assert (results / family / "rob_sensitivity.csv").exists()
+    svg = " ".join(re.findall(r">([^<>]+)</text>", (results / "outcome" / "forest.svg").read_text()))
+    for text in ("Site", "rater", "D1", "Overall", "Risk of bias, QUIPS", "D1 study participation"):
+        assert text in svg, text
+    html = (results / "report.html").read_text()
+    assert "Risk of bias: judgements per study and domain" in html and "Risk of bias: summary per domain" in html

@@ -77,7 +77,8 @@ COLUMNS = ("study_id", "es_id", "authors", "year", "label", "family",
            "m1", "sd1", "m2", "sd2", "t", "df", "f", "chi2", "p", "n11", "n12", "n21", "n22",
            "odds_ratio", "or_ci_lower", "or_ci_upper", "log_or", "log_or_se", "reverse", "direction",
            "rxx", "ryy", "ux", "rater", "modality", "measure", "timing", "format", "population", "published", "design",
-           "country", "setting", "internet", "simulated")
+           "country", "setting", "internet", "rob_participation", "rob_attrition", "rob_prognostic_factor",
+           "rob_outcome", "rob_confounding", "rob_analysis", "rob_overall", "simulated")
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
 
@@ -284,6 +285,27 @@ def artifact_cells(family: np.ndarray, seed=ARTIFACT_SEED) -> dict[str, np.ndarr
     return cells
 
 
+ROB_SEED = (20181201, 15)
+ROB_SHARES = {  # QUIPS domain: shares of low, moderate, high (SIMULATED, no source)
+    "participation": (0.8, 0.15, 0.05), "attrition": (0.7, 0.22, 0.08), "prognostic_factor": (0.85, 0.13, 0.02),
+    "outcome": (0.8, 0.16, 0.04), "confounding": (0.55, 0.33, 0.12), "analysis": (0.8, 0.16, 0.04),
+}
+
+
+def risk_of_bias_cells(study_id: np.ndarray, seed=ROB_SEED) -> dict[str, np.ndarray]:
+    """Simulated QUIPS judgements, one per study and domain, written on every row of the study;
+    ``rob_overall`` left empty (validation derives it). A generator of its own, so that the
+    other columns do not change."""
+    rng = np.random.default_rng(seed)
+    studies, position = np.unique(study_id, return_inverse=True)
+    cells = {}
+    for domain, shares in ROB_SHARES.items():
+        judged = np.array(["low", "moderate", "high"])[rng.choice(3, size=len(studies), p=shares)]
+        cells[f"rob_{domain}"] = judged[position]
+    cells["rob_overall"] = np.full(len(study_id), "")
+    return cells
+
+
 REEXPRESSED_ROWS = 5
 """Correlations re-expressed as Kendall's tau and as beta (each), for every input kind on several rows."""
 
@@ -338,6 +360,7 @@ def make_demo_sheet(seed: int = SEED) -> list[dict[str, str]]:
                                 np.char.add(np.char.add(rows["rater"].astype(str), ", "), rows["timing"].astype(str)))
     rows["simulated"] = np.full(size, "yes")
     rows.update(artifact_cells(rows["family"]))
+    rows.update(risk_of_bias_cells(rows["study_id"]))
     return [{column: format_cell(rows[column][i]) for column in COLUMNS} for i in range(size)]
 
 

@@ -32,6 +32,7 @@ rule forest_plot:
         metric=lambda wildcards: config["metric"][wildcards.family],
         level=config["pooling"]["level"],
         plots=config["plots"],
+        risk_of_bias=config["risk_of_bias"],
     conda:
         CONDA_ENV
     log:

@@ -32,6 +32,7 @@ rule moderator_forest_plot:
         aggregate_method=config["aggregate_method"],
         rho=config["aggregate_rho"],
         plots=config["plots"],
+        risk_of_bias=config["risk_of_bias"],
     conda:
         CONDA_ENV
     log:

@@ -14,6 +14,8 @@ rule validate_sheet:
         continuous_moderators=config["continuous_moderators"],
         meta_regression=config["meta_regression"],
         subsets=config["multiverse"]["subsets"],
+        risk_of_bias=config["risk_of_bias"],
+        figure_columns=config["plots"]["columns"],
     conda:
         CONDA_ENV
     log:

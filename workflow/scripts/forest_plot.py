@@ -9,6 +9,7 @@ logger = setup_logging(snakemake.log[0], "forest_plot")
 data = read_table(snakemake.input.data)
 row = main_row(read_table(snakemake.input.pooled), snakemake.params.main_method)
 logger.info("forest plot: k = %d, %s (%s test)", len(data), row.get("method"), row.get("test"))
-options = ForestOptions.from_config(getattr(snakemake.params, "plots", None))
+options = ForestOptions.from_config(getattr(snakemake.params, "plots", None),
+                                    getattr(snakemake.params, "risk_of_bias", None))
 save_forest_plot(data, row, snakemake.params.metric, list(snakemake.output), level=snakemake.params.level,
                  options=options, data_note=figure_note(data))

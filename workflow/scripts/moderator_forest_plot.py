@@ -10,7 +10,7 @@ from alliance_meta.plots.provenance import figure_note
 snakemake = globals()["snakemake"]
 params = snakemake.params
 logger = setup_logging(snakemake.log[0], "moderator_forest_plot")
-options = ForestOptions.from_config(params.plots)
+options = ForestOptions.from_config(params.plots, getattr(params, "risk_of_bias", None))
 effect_sizes = read_table(snakemake.input.effect_sizes)
 subgroups, summaries = read_table(snakemake.input.subgroups), read_table(snakemake.input.moderators)
 pooled = read_table(snakemake.input.pooled)

@@ -18,6 +18,7 @@ for family, analysis in zip(snakemake.params.families, inputs.analysis):  # noqa
     families[family] = {"metric": config["metric"][family], "tables": tables, "analysis": read_table(analysis),
                         "images": [path for path in inputs.images if Path(path).parent.name == family]}
 stages = {name for name in ("moderators", "bias", "bayes") if any(name in part["tables"] for part in families.values())}
+stages |= {"risk_of_bias"} if any("rob_sensitivity" in part["tables"] for part in families.values()) else set()
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}

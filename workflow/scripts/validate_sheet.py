@@ -1,6 +1,6 @@
 """Rule validate_sheet: read the raw sheet (params: sheet_name, decimal) and check it against
 the codebook and the config's moderator columns (params: moderators, continuous_moderators,
-meta_regression, subsets); write the typed sheet.
+meta_regression, subsets) and the risk-of-bias tool (params: risk_of_bias); write the typed sheet.
 
 On problems the report goes to the log and stderr and the rule fails (exit 1, no
 traceback); the raw sheet is only read.
@@ -28,10 +28,14 @@ except SheetError as error:
 for note in raw.attrs.get("notes", []):
     logger.info("%s: %s", sheet_path, note)
 clean, problems = validate_sheet(raw, moderators=params.moderators, continuous_moderators=params.continuous_moderators,
-                                 meta_regression=params.meta_regression, subsets=params.subsets)
+                                 meta_regression=params.meta_regression, subsets=params.subsets,
+                                 risk_of_bias=getattr(params, "risk_of_bias", None),
+                                 figure_columns=getattr(params, "figure_columns", ()))
 if problems:
     logger.error("the data sheet needs fixing before the analysis can run\n%s",
                  format_problems(problems, sheet_path))
     sys.exit(1)
 logger.info("%s", summarise(clean, sheet_path))
+for note in clean.attrs.get("notes", []):
+    logger.info("%s: %s", sheet_path, note)
 write_table(clean, snakemake.output[0])

@@ -16,6 +16,9 @@ analysis"; for meta-analysis Voracek, Kossmeier & Tran 2019, *Z Psychol* 227(1),
   and range restriction where ``ux`` is given, with the individual corrections of
   :mod:`alliance_meta.analyses.psychometric`; see :func:`corrected_rows`); a choice only in
   a family of correlations (metric ``z``) where some row has a reliability;
+- ``risk_of_bias``: ``all``, ``exclude_high`` (studies whose ``rob_overall`` is high risk left
+  out: ``high``, or ``serious``/``critical`` under ROBINS-I) or ``low_only`` (``rob_overall`` =
+  ``low``); a choice only in a family with ``rob_overall`` judgements;
 - ``outliers``: ``none``; ``rstudent`` (studies with |externally standardized residual|
   above the threshold); ``influential`` (metafor's influence rules). Both are detected
   in the ``detection_method`` (REML) fit with Wald tests (Viechtbauer & Cheung 2010), so
@@ -47,6 +50,7 @@ from alliance_meta.analyses import psychometric
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import aggregate
+from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS
 from alliance_meta.models import univariate as pooling
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
@@ -59,8 +63,10 @@ OUTLIER_RULES = ("none", "rstudent", "influential")
 BETA_KIND, INCLUDE, EXCLUDE = "beta", "include", "exclude"
 NO_CORRECTION, INDIVIDUAL = "none", "individual"
 CORRECTIONS = (NO_CORRECTION, INDIVIDUAL)
-RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "beta_rows", "correction", "outliers",
-            "method", "test", "prior", "k", "estimate", "ci_lower", "ci_upper", "p", "tau2")
+ROB_CHOICES = (ALL, "exclude_high", "low_only")
+RESERVED = ("aggregate_method", "aggregate_rho", "publication", "minimum_n", "beta_rows", "risk_of_bias",
+            "correction", "outliers", "method", "test", "prior", "k", "estimate", "ci_lower", "ci_upper", "p",
+            "tau2")
 RESULT_COLUMNS = ("k", "estimate", "ci_lower", "ci_upper", "p", "tau2", "se", "significant",
                   "k_effect_sizes", "outliers_removed", "note")
 CORRECTION_COLUMNS = ("artifact_defaults", "artifact_missing")
@@ -70,7 +76,7 @@ other rows give (left out, or imputed, as ``psychometric.missing_artifacts`` say
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
-    "minimum_n": [0], "beta_rows": [INCLUDE], "correction": [NO_CORRECTION],
+    "minimum_n": [0], "beta_rows": [INCLUDE], "risk_of_bias": [ALL], "correction": [NO_CORRECTION],
     "priors": [{"family": "half_normal", "scale": 0.5}], "minimum_k": 2,
 }
 
@@ -192,15 +198,23 @@ def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Correcti
     return rows, {"artifact_defaults": defaults, "artifact_missing": missing, "note": "; ".join(notes)}
 
 
+def has_risk_of_bias(effect_sizes: pd.DataFrame) -> bool:
+    """Whether the rows carry overall risk-of-bias judgements (``rob_overall``)."""
+    return "rob_overall" in effect_sizes and bool(effect_sizes["rob_overall"].notna().any())
+
+
 def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication, minimum_n,
-                 beta_rows=None) -> pd.DataFrame:
+                 beta_rows=None, risk_of_bias=None) -> pd.DataFrame:
     """Every combination of the row filters (subsets, publication, minimum n and, when given, the
-    beta rows) with its number of studies."""
+    beta rows and the risk-of-bias choice) with its number of studies."""
     options = [subset_levels(effect_sizes, m) for m in moderators] + [list(publication), list(minimum_n)]
     names = moderators + ["publication", "minimum_n"]
     if beta_rows is not None:
         options.append(list(beta_rows))
         names.append("beta_rows")
+    if risk_of_bias is not None:
+        options.append(list(risk_of_bias))
+        names.append("risk_of_bias")
     combos = pd.DataFrame(list(itertools.product(*options)), columns=names)
     combos["k_studies"] = [effect_sizes.loc[row_mask(effect_sizes, dict(zip(combos.columns, row))), "study_id"]
                            .nunique() for row in combos.itertuples(index=False)]
@@ -208,7 +222,8 @@ def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication,
 
 
 def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
-    """The rows kept by a specification's subset, publication, beta-rows and minimum-n choices."""
+    """The rows kept by a specification's subset, publication, beta-rows, risk-of-bias and minimum-n
+    choices (``exclude_high`` keeps rows without a judgement; ``low_only`` does not)."""
     mask = np.ones(len(effect_sizes), dtype=bool)
     for column, option in choices.items():
         if column in ("publication", "minimum_n", "k_studies") or option == ALL or column in RESERVED:
@@ -218,6 +233,10 @@ def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
         mask &= (effect_sizes["published"].astype(str) == "yes").to_numpy() if "published" in effect_sizes else False
     if choices.get("beta_rows", INCLUDE) == EXCLUDE and "input_kind" in effect_sizes:
         mask &= (effect_sizes["input_kind"] != BETA_KIND).to_numpy()
+    rob = choices.get("risk_of_bias", ALL)
+    if rob != ALL:
+        overall = effect_sizes["rob_overall"] if "rob_overall" in effect_sizes else pd.Series(index=effect_sizes.index)
+        mask &= (~overall.isin(HIGH_JUDGEMENTS) if rob == "exclude_high" else overall == "low").to_numpy()
     minimum_n = float(choices.get("minimum_n", 0) or 0)
     if minimum_n > 0:
         mask &= (pd.to_numeric(effect_sizes["n"], errors="coerce") >= minimum_n).fillna(False).to_numpy()
@@ -239,7 +258,9 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"subset moderators may not be named {sorted(clash)}")
     bayes = exact_posterior is not None and len(settings["priors"]) > 0
     beta_rows = list(settings["beta_rows"]) if has_beta_rows(effect_sizes) and len(settings["beta_rows"]) > 1 else None
-    filters = _row_filters(effect_sizes, moderators, settings["publication"], settings["minimum_n"], beta_rows)
+    rob = list(settings["risk_of_bias"]) if has_risk_of_bias(effect_sizes) and settings["risk_of_bias"] != [ALL] \
+        else None
+    filters = _row_filters(effect_sizes, moderators, settings["publication"], settings["minimum_n"], beta_rows, rob)
     corrections = correction_options(settings, effect_sizes)
     if corrections is not None:
         filters = filters.merge(pd.DataFrame({"correction": corrections[0]}), how="cross")
@@ -260,7 +281,8 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     table = table.loc[(table["outliers"] == "none") | (table["k_studies"] >= 3)].drop(columns="k_studies")
     table = table.merge(model, how="cross")
     columns = ["aggregate_method", "aggregate_rho", *moderators, "publication", "minimum_n",
-               *(["beta_rows"] if beta_rows is not None else []), *(["correction"] if corrections is not None else []),
+               *(["beta_rows"] if beta_rows is not None else []), *(["risk_of_bias"] if rob is not None else []),
+               *(["correction"] if corrections is not None else []),
                "outliers", "method", "test", "prior"]
     return table[columns].reset_index(drop=True)
 

@@ -22,7 +22,7 @@ class SheetProblems(ValueError):
 
 
 def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), meta_regression=(),
-               **reading) -> pd.DataFrame:
+               risk_of_bias=None, **reading) -> pd.DataFrame:
     """Read and validate a data sheet (``.csv`` or ``.xlsx``; the file is only read).
 
     Parameters
@@ -30,6 +30,8 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     path : the sheet, one row per effect size (columns as in config/README.md).
     moderators, continuous_moderators, meta_regression : columns the analysis will use; each must
         be in the header (continuous ones hold numbers).
+    risk_of_bias : the config's ``risk_of_bias`` block (e.g. ``{"tool": "rob2"}``; default QUIPS),
+        the tool of the ``rob_*`` columns.
     **reading : options of the reader (e.g. ``decimal``, ``sheet_name``) where it has them.
 
     Returns
@@ -46,7 +48,7 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     except SheetError as error:
         raise SheetProblems(str(error)) from None
     clean, problems = validate_sheet(raw, moderators=moderators, continuous_moderators=continuous_moderators,
-                                     meta_regression=meta_regression)
+                                     meta_regression=meta_regression, risk_of_bias=risk_of_bias)
     if problems:
         raise SheetProblems(format_problems(problems, str(path)), problems)
     return clean

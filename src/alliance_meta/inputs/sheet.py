@@ -60,6 +60,7 @@ from alliance_meta.inputs.codebook import (
     VOCABULARIES,
     WHOLE_NUMBER_COLUMNS,
 )
+from alliance_meta.inputs.risk_of_bias import OVERALL, check_risk_of_bias, has_risk_of_bias
 
 SHEET_ROW = "sheet_row"
 HEADER_ROW = 1
@@ -747,6 +748,9 @@ RULES: dict[str, Rule] = {
     "number": Rule("text in numeric columns", _number_message),
     "moderator_number": Rule("text in numeric columns", _moderator_number_message),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
+    "rob_vocabulary": Rule("values outside a vocabulary", _constant("is not a risk-of-bias judgement")),
+    "rob_column": Rule("missing columns", _constant("is not a domain of the risk-of-bias tool")),
+    "rob_inconsistent": Rule("risk of bias", _constant("differs between the rows of one study")),
     "whole_number": Rule("sample sizes and counts", _constant("must be a whole number")),
     "n_minimum": Rule("sample sizes and counts", _constant(
         f"must be at least {MINIMUM_N}: Fisher's z has variance 1/(n - 3)")),
@@ -830,13 +834,17 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
 # ---------------------------------------------------------------------------
 
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                   subsets=None) -> tuple[pd.DataFrame, list[Problem]]:
+                   subsets=None, risk_of_bias=None, figure_columns=()) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a sheet read by :func:`read_sheet` (or any frame of cells).
 
     The keyword arguments are the config's moderator settings (``moderators``,
     ``continuous_moderators``, ``meta_regression`` formulas, ``multiverse.subsets``):
     every column they name must be in the header, and continuous moderators must hold
-    numbers. Free categorical moderators are accepted as written.
+    numbers. Free categorical moderators are accepted as written. ``risk_of_bias`` is the
+    config's block of that name: the tool whose vocabularies the ``rob_*`` columns follow
+    (:mod:`alliance_meta.inputs.risk_of_bias`; ``rob_overall`` is derived where empty and the
+    clean frame's ``attrs["notes"]`` say how). ``figure_columns`` (``plots.columns``) must be
+    in the header too.
 
     Returns the clean frame (``sheet_row`` first; numeric columns as float, coded
     columns in their canonical spelling, ``family`` filled with ``outcome``,
@@ -855,16 +863,19 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                      for c in codebook.REQUIRED_COLUMNS if c not in text]
         problems += moderator_column_problems(text.columns, moderators=moderators,
                                               continuous_moderators=continuous_moderators,
-                                              meta_regression=meta_regression, subsets=subsets)
+                                              meta_regression=meta_regression, subsets=subsets,
+                                              figure_columns=figure_columns)
         return text, reading + problems
     text = text.set_index(SHEET_ROW, drop=False)
     text.index.name = None
     cells = text.drop(columns=SHEET_ROW).map(_text_cell)
     text = pd.concat([text[[SHEET_ROW]], cells], axis=1)
 
-    problems = moderator_column_problems(text.columns, moderators=moderators,
+    header = list(text.columns) + ([OVERALL] if has_risk_of_bias(text.columns) else [])
+    problems = moderator_column_problems(header, moderators=moderators,
                                          continuous_moderators=continuous_moderators,
-                                         meta_regression=meta_regression, subsets=subsets)
+                                         meta_regression=meta_regression, subsets=subsets,
+                                         figure_columns=figure_columns)
     try:
         text_schema(continuous_moderators).validate(text, lazy=True, inplace=True)
     except SchemaErrors as error:
@@ -875,6 +886,9 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         VALUE_SCHEMA.validate(clean, lazy=True, inplace=True)
     except SchemaErrors as error:
         problems += _problems(error, text, clean)
+    rob = check_risk_of_bias(clean, risk_of_bias, row_column=SHEET_ROW, header_row=HEADER_ROW)
+    clean = rob.frame
+    problems += [Problem(*problem) for problem in rob.problems]
 
     # Row-wise checks come back once per column; a number written as text already
     # explains a missing input on its row.
@@ -884,11 +898,13 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
-    return clean.reset_index(drop=True), problems
+    clean = clean.reset_index(drop=True)
+    clean.attrs["notes"] = list(rob.notes)
+    return clean, problems
 
 
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                              subsets=None) -> list[Problem]:
+                              subsets=None, figure_columns=()) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,
     and every named column missing from the sheet (once, with the config keys that name
     it and the closest sheet column)."""
@@ -909,6 +925,8 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             wanted.setdefault(name, []).append(f'meta_regression "{formula}"')
     for name in subsets or ():
         wanted.setdefault(name, []).append("multiverse.subsets")
+    for name in figure_columns or ():
+        wanted.setdefault(name, []).append("plots.columns")
     present = [str(c) for c in columns if c != SHEET_ROW]
     by_key = {c.lower(): c for c in present}
     for name, keys in wanted.items():

@@ -23,7 +23,14 @@ from scipy import special  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
-from alliance_meta.plots.forest_options import ForestOptions, sort_studies, study_labels, wrap  # noqa: E402
+from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
+from alliance_meta.plots.forest_options import (  # noqa: E402
+    ForestOptions,
+    cell_text,
+    sort_studies,
+    study_labels,
+    wrap,
+)
 
 __all__ = ["forest_plot", "save_forest_plot", "moderator_forest_plot", "save_moderator_forest_plot",
            "study_labels", "ForestOptions"]
@@ -47,13 +54,35 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
     percent = 100 * weights / weights.sum()
     labels = study_labels(data, options.labels)
     n = pd.to_numeric(data["n"], errors="coerce").to_numpy(float) if "n" in data else np.full(len(data), np.nan)
+    if "n" in options.columns:  # shown among the configured columns instead
+        n = np.full(len(data), np.nan)
+    extra, judgements = study_columns(data, options)
     rows = []
     for i in sort_studies(data, weights, options.sort):
         lower, upper = yi[i] - critical * np.sqrt(vi[i]), yi[i] + critical * np.sqrt(vi[i])
         rows.append(Row("study", wrap(labels[i], options.label_width), f"{n[i]:,.0f}" if np.isfinite(n[i]) else "",
                         _interval_text(options, metric, yi[i], lower, upper), f"{percent[i]:.1f}%",
-                        yi[i], lower, upper, weights[i] / weights.max()))
+                        yi[i], lower, upper, weights[i] / weights.max(), extra=extra[i], rob=judgements[i]))
     return rows
+
+
+def study_columns(data: pd.DataFrame, options: ForestOptions) -> tuple[list[list[str]], list[list]]:
+    """Per row: the ``plots.columns`` cells (cut with an ellipsis beyond ``plots.column_width``)
+    and, with ``plots.rob``, the risk-of-bias judgements of every domain and the overall."""
+    # validate_sheet checks that the sheet has every plots.columns column; rows without one
+    # (e.g. composites within a moderator's levels) show it empty
+    extra = [[cell_text(value, options.column_width)[0] for value in values]
+             for values in zip(*(data[c].tolist() if c in data else [None] * len(data) for c in options.columns))] \
+        if options.columns else []
+    extra = extra or [[] for _ in range(len(data))]
+    judgements = [[] for _ in range(len(data))]
+    if options.rob:
+        tool = tool_from_config(options.risk_of_bias)
+        if not any(c in data for c in tool.columns):  # a sheet without risk of bias: no symbols
+            return extra, judgements
+        judgements = [list(values) for values in zip(*(
+            data[c].tolist() if c in data else [None] * len(data) for c in tool.columns))]
+    return extra, judgements
 
 
 def summary_rows(label: str, estimate: dict, metric: str, options: ForestOptions, kind: str = "overall",

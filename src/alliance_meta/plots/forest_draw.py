@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import matplotlib
@@ -13,7 +14,9 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
+from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
+from alliance_meta.plots.risk_of_bias import judgement_style  # noqa: E402
 from alliance_meta.plots.style import SCALES as STYLE_SCALES  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
@@ -29,6 +32,14 @@ def style(options) -> dict:
     """rcParams: fonts embedded as text (SVG text, PDF TrueType), the configured font and size."""
     return {"font.size": options.font_size, "font.family": options.font_family, "svg.fonttype": "none",
             "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False}
+
+
+def rob_legend(tool) -> str:
+    """Footnote of the risk-of-bias symbols: the domains and what each symbol means."""
+    styles = judgement_style(tool)
+    domains = "; ".join(f"D{i + 1} {tool.label('rob_' + d).lower()}" for i, d in enumerate(tool.domains))
+    symbols = ", ".join(f"{styles[j].glyph} {j}" for j in tool.judgements)
+    return f"Risk of bias, {tool.title}: {domains}; symbols: {symbols}."
 
 
 def p_text(p: float) -> str:
@@ -112,10 +123,20 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
     inches = blended_transform_factory(figure.dpi_scale_trans, axis.transData)
     columns = [(layout.label_left, "left"), (layout.n_right, "right"), (layout.effect_right, "right"),
                (layout.weight_right, "right")]
-    for (x, align), text in zip(columns, header):
+    columns_header, rob_header, styles = header[4] if len(header) > 4 else ([], [], {})
+    for (x, align), text in zip(columns, header[:4]):
         axis.text(x, -0.75, text, transform=inches, ha=align, va="center", fontweight="bold", clip_on=False)
+    numeric = [all(re.fullmatch(r"[\d,.\u2212-]+", row.extra[j]) for row in rows if len(row.extra) > j and
+                   row.extra[j]) for j in range(len(columns_header))]
+    extra_x = [(right, "right") if number else (left, "left")
+               for left, right, number in zip(layout.extra_left, layout.extra_right, numeric)]
+    for (x, align), text in zip(extra_x, columns_header):
+        axis.text(x, -0.75, text, transform=inches, ha=align, va="center", fontweight="bold", clip_on=False)
+    for x, text in zip(layout.rob_centres, rob_header):
+        axis.text(x, -0.75, text, transform=inches, ha="center", va="center", fontweight="bold", clip_on=False)
+    right = layout.rob_centres[-1] + 0.5 * layout.line if layout.rob_centres else layout.weight_right
     for y in (-0.15,):
-        figure.add_artist(Line2D([layout.label_left, layout.weight_right], [y, y], transform=inches,
+        figure.add_artist(Line2D([layout.label_left, right], [y, y], transform=inches,
                                  color="0.2", lw=0.8))
     for row, top in zip(rows, tops):
         bold = "bold" if row.kind in ("group", "overall") else "normal"
@@ -126,6 +147,17 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
         for (x, align), text in zip(columns[1:], (row.n, row.effect, row.weight)):
             if text:
                 axis.text(x, y, text, transform=inches, ha=align, va="center", fontweight=bold, clip_on=False)
+        for (x, align), text in zip(extra_x, row.extra):
+            if text:
+                axis.text(x, y, text, transform=inches, ha=align, va="center", clip_on=False)
+        for x, judgement in zip(layout.rob_centres, row.rob):
+            style = styles.get(judgement)
+            if style is None:
+                continue
+            axis.scatter([x], [y], transform=inches, marker=style.marker, s=(0.95 * options.font_size) ** 2,
+                         c=style.colour, edgecolors="black", linewidths=0.4, clip_on=False, zorder=4)
+            axis.text(x, y, style.glyph, transform=inches, ha="center", va="center", color=style.glyph_colour,
+                      fontsize=options.font_size * 0.75, fontweight="bold", clip_on=False, zorder=5)
 
 
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):
@@ -162,7 +194,18 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: str, p
     """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each)."""
     limits = x_limits(rows, metric, options)
     header = ["Study", "n" if any(row.n for row in rows) else "", f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
-    layout = column_layout(rows, header, options.width, options.font_size, options.font_family)
+    extra_header = [options.column_labels.get(c, c) for c in options.columns] if any(row.extra for row in rows) else []
+    rob_header, styles = [], {}
+    if any(row.rob for row in rows):
+        tool = tool_from_config(options.risk_of_bias)
+        styles = judgement_style(tool)
+        rob_header = [f"D{i + 1}" for i in range(len(tool.domains))] + ["Overall"]
+        note = (note + " " + rob_legend(tool)).strip()
+    if any(text.endswith("\u2026") for row in rows for text in row.extra):
+        note = (note + f" \u2026 text cut at {options.column_width} characters (plots.column_width).").strip()
+    header = header + [(extra_header, rob_header, styles)]
+    layout = column_layout(rows, header[:4], options.width, options.font_size, options.font_family,
+                           extra_header, rob_header)
     chunks = pages(rows, options.rows_per_page) if paged else [rows]
     with plt.rc_context(style(options)):
         return [draw_page(chunk, metric, options, note, limits, index < len(chunks) - 1, layout, header)

@@ -31,6 +31,8 @@ class Row:
     lower: float = np.nan
     upper: float = np.nan
     size: float = 0.0  # weight relative to the largest (studies)
+    extra: list[str] = field(default_factory=list)  # plots.columns cells (studies)
+    rob: list = field(default_factory=list)  # risk-of-bias judgements per domain, then overall (studies)
 
     @property
     def lines(self) -> int:
@@ -49,6 +51,9 @@ class Layout:
     effect_right: float
     weight_right: float
     positions: list[float] = field(default_factory=list)
+    extra_left: list[float] = field(default_factory=list)  # left edge of each plots.columns column
+    extra_right: list[float] = field(default_factory=list)  # right edge (numbers are right-aligned)
+    rob_centres: list[float] = field(default_factory=list)  # centre of each risk-of-bias symbol column
 
 
 def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
@@ -59,8 +64,11 @@ def text_width(texts, font_size: float, family: str, bold: bool = False) -> floa
     return max(widths, default=0.0) / 72.0
 
 
-def column_layout(rows: list[Row], header: list[str], width: float, font_size: float, family: str) -> Layout:
-    """Measure every column; the panel takes what is left of ``width`` (the figure widens if it must)."""
+def column_layout(rows: list[Row], header: list[str], width: float, font_size: float, family: str,
+                  extra_header: list[str] = (), rob_header: list[str] = ()) -> Layout:
+    """Measure every column; the panel takes what is left of ``width`` (the figure widens if it must).
+
+    Label | n | ``extra_header`` text columns | panel | estimate | weight | ``rob_header`` symbols."""
     def measure(values, title):
         return max(text_width(values, font_size, family), text_width([title], font_size, family, bold=True))
 
@@ -71,15 +79,31 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
     n = measure([row.n for row in rows], header[1]) if any(row.n for row in rows) else 0.0
     effect = measure([row.effect for row in rows], header[2])
     weight = measure([row.weight for row in rows], header[3])
-    fixed = 2 * MARGIN + label + (n + GAP if n else 0.0) + effect + weight + 4 * GAP
+    extra = [measure([row.extra[j] for row in rows if len(row.extra) > j], title)
+             for j, title in enumerate(extra_header)]
+    cell = LINE * font_size / 72.0 * 1.15
+    rob = [max(cell, text_width([title], font_size, family, bold=True) + 0.04) for title in rob_header]
+    rob_total = sum(rob) + (GAP if rob else 0.0)
+    fixed = (2 * MARGIN + label + (n + GAP if n else 0.0) + sum(w + GAP for w in extra) + effect + weight + 4 * GAP
+             + rob_total)
     width = max(width, fixed + MIN_PANEL)
     label_left = MARGIN
     n_right = label_left + label + GAP + n
-    panel_left = n_right + GAP
-    panel_right = width - MARGIN - weight - GAP - effect - 2 * GAP
+    extra_left, x = [], n_right + GAP
+    for w in extra:
+        extra_left.append(x)
+        x += w + GAP
+    panel_left = x if extra else n_right + GAP
+    weight_right = width - MARGIN - rob_total
+    panel_right = weight_right - weight - GAP - effect - 2 * GAP
     effect_right = panel_right + 2 * GAP + effect
+    centres, x = [], weight_right + GAP
+    for w in rob:
+        centres.append(x + w / 2)
+        x += w
     return Layout(width, LINE * font_size / 72.0, label_left, n_right, (panel_left, panel_right), effect_right,
-                  width - MARGIN)
+                  weight_right, extra_left=extra_left, extra_right=[x + w for x, w in zip(extra_left, extra)],
+                  rob_centres=centres)
 
 
 def row_positions(rows: list[Row]) -> tuple[list[float], float]:

@@ -37,12 +37,22 @@ class ForestOptions:
     subgroup_colour: str = "#D55E00"
     summary_colour: str = "#000000"
     xlim: list[float] | None = field(default=None)
+    columns: list[str] = field(default_factory=list)
+    column_labels: dict[str, str] = field(default_factory=dict)
+    column_width: int = 14
+    rob: bool = False
+    risk_of_bias: dict = field(default_factory=dict)
+    """The config's ``risk_of_bias`` block (the tool of the ``rob`` symbols)."""
 
     @classmethod
-    def from_config(cls, plots: dict | None) -> "ForestOptions":
-        """Options from the config's ``plots`` mapping (unknown keys are ignored)."""
+    def from_config(cls, plots: dict | None, risk_of_bias: dict | None = None) -> "ForestOptions":
+        """Options from the config's ``plots`` mapping (unknown keys are ignored) and its
+        ``risk_of_bias`` block (the tool of ``plots.rob``)."""
         names = {f.name for f in fields(cls)}
-        options = cls(**{key: value for key, value in (plots or {}).items() if key in names})
+        values = {key: value for key, value in (plots or {}).items() if key in names}
+        if risk_of_bias is not None:
+            values["risk_of_bias"] = dict(risk_of_bias)
+        options = cls(**values)
         if options.sort not in SORT_ORDERS or options.labels not in LABEL_MODES:
             raise ValueError(f"plots.sort must be one of {SORT_ORDERS}, plots.labels one of {LABEL_MODES}")
         return options
@@ -94,3 +104,17 @@ def sort_studies(data: pd.DataFrame, weights: np.ndarray, order: str) -> np.ndar
     if order == "weight":
         return np.argsort(-np.asarray(weights), kind="stable")
     return np.arange(len(data))
+
+
+def cell_text(value, width: int) -> tuple[str, bool]:
+    """A ``plots.columns`` cell: whole numbers with thousands separators, other numbers with up to
+    two decimals, text cut to ``width`` characters with an ellipsis; ``(text, was_cut)``."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)) or value is pd.NA:
+        return "", False
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+        return (f"{number:,.0f}" if number.is_integer() else f"{number:.2f}".rstrip("0")), False
+    text = str(value).strip()
+    if len(text) > width:
+        return text[: width - 1].rstrip() + "\u2026", True
+    return text, False

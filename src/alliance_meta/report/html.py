@@ -18,7 +18,7 @@ from alliance_meta.report.formatting import readable_frame
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.summary import family_counts, moderator_counts
 from alliance_meta.report.tables import BUILDERS, manuscript_table
-from alliance_meta.report.text import results_paragraph
+from alliance_meta.report.text import results_paragraph, risk_of_bias_sentence
 
 #: Order and titles of the tables a family can have; others follow alphabetically.
 TABLE_TITLES = {
@@ -31,12 +31,15 @@ TABLE_TITLES = {
     "bayes_moderators": "Bayesian model: moderators", "bayes_prior_sensitivity": "Bayesian model: prior sensitivity",
     "multiverse": "Multiverse of specifications", "selection_models": "Selection models (metafor's selmodel)",
     "bma": "Robust Bayesian model averaging: models", "bma_summary": "Robust Bayesian model averaging: summary",
+    "rob_sensitivity": "Risk of bias: pooled estimate of all studies, without high-risk studies, low-risk only",
 }
 PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Baujat plot", "influence": "Influence plot",
                "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot",
                "selection_models": "Selection models: adjusted estimates",
                "weight_functions": "Selection models: fitted weight functions",
-               "bma": "Robust Bayesian model averaging"}
+               "bma": "Robust Bayesian model averaging",
+               "rob_traffic_light": "Risk of bias: judgements per study and domain",
+               "rob_summary": "Risk of bias: summary per domain"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
 MAX_SHOWN_ROWS = 200  # longer tables (a multiverse of thousands of specifications) stay in their CSV
@@ -127,7 +130,9 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     pooling = config.get("pooling", {})
     paragraph = results_paragraph(family, metric, tables, counts, pooling.get("main_method", "REML"),
                                   pooling.get("tests", ["z", "knha"]), pooling.get("level", 95))
-    section = FamilySection(family, metric, paragraph)
+    rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
+                                pooling.get("level", 95))
+    section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob) if p))
     if analysis is not None:
         columns = [c for c in STUDY_COLUMNS if c in analysis]
         section.tables.append(html_table("studies", analysis[columns],

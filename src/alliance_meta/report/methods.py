@@ -34,6 +34,16 @@ def prior_sentence(config: dict) -> str:
             f"and a {tau_text} (seed {config.get('bayes', {}).get('seed', '')}).")
 
 
+def risk_of_bias_methods(config: dict) -> str:
+    """Which tool rated risk of bias, how an empty overall judgement was derived, how it was used."""
+    from alliance_meta.inputs.risk_of_bias import tool_from_config
+
+    tool = tool_from_config(config.get("risk_of_bias"))
+    return (f"Risk of bias was rated with {tool.title}; an empty overall judgement was derived from the domains "
+            f"({tool.overall_rule}). The main model was refitted without studies at high risk of bias and to "
+            "studies at low risk only.")
+
+
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str]) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software."""
     pooling = config.get("pooling", {})
@@ -60,6 +70,8 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str]) 
                          "model; influence with leave-one-out, influence diagnostics and cumulative analysis.")
     if "bayes" in stages:
         sentences.append(prior_sentence(config))
+    if "risk_of_bias" in stages:
+        sentences.append(risk_of_bias_methods(config))
     software = ", ".join(f"{name} {version}" for name, version in versions.items() if version != "not installed")
     sentences.append(f"Analyses ran in alliance-meta {versions.get('alliance-meta', '')} (software: {software}).")
     return " ".join(sentences)

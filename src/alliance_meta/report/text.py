@@ -179,6 +179,27 @@ def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
     return (sentence + ".") if sentence else ""
 
 
+def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
+                          sensitivity: pd.DataFrame | None, metric: str, level: float = 95) -> str:
+    """"Of k studies, x were at high risk of bias, mostly in <domain> (...)." and the pooled estimate
+    without them (``rob_sensitivity.csv``); empty without risk-of-bias columns."""
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+    from alliance_meta.inputs.risk_of_bias import has_risk_of_bias, study_judgements, tool_from_config
+
+    if analysis is None or not has_risk_of_bias(analysis.columns):
+        return ""
+    tool = tool_from_config(options)
+    sentence = high_risk_sentence(study_judgements(analysis, tool), tool)
+    if sensitivity is not None and len(sensitivity):
+        rows = sensitivity.set_index("subset")
+        if "exclude_high" in rows.index and math.isfinite(float(rows.loc["exclude_high", "estimate"])):
+            row, show = rows.loc["exclude_high"], display(metric)
+            sentence += (f" Without the high-risk studies the pooled estimate was {show.symbol} = "
+                         f"{show.number(row['estimate'])}, {level:g}% CI {show.interval(row['ci_lower'], row['ci_upper'])}"
+                         f" (k = {apa_integer(row['k_studies'])}).")
+    return sentence
+
+
 def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame], counts: dict,
                       method: str, tests: list[str], level: float = 95) -> str:
     """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist."""

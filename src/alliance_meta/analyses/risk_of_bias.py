@@ -1,0 +1,116 @@
+"""Risk of bias in the analysis: the main model's study weights, the pooled estimate without
+high-risk studies, and the sentence of the report.
+
+Works on any fit (``am.fit``): subsets are refitted with ``am.fit`` and the fit's own options,
+so a three-level model stays three-level (Cochrane Handbook 2022, sec. 7.7 and 10.14: a
+sensitivity analysis restricted to studies at low risk of bias).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, high_risk_mask
+from alliance_meta.models.fits import Fit, fit as fit_model
+
+SUBSETS = ("all", "exclude_high", "low_only")
+
+
+def study_weights(fit: Fit) -> pd.Series:
+    """Random-effects weight of each study, 1 / (v_i + tau^2), of the study composites
+    (metafor's ``weights.rma.uni``; for a three-level fit the composites' weights with the
+    total tau^2 = sigma^2_between + sigma^2_within, an approximation), indexed by ``study_id``."""
+    studies = fit.composites()
+    tau2 = fit.tau2 if np.isfinite(fit.tau2) else 0.0
+    weights = 1.0 / (studies["vi"].to_numpy(float) + tau2)
+    return pd.Series(weights, index=studies["study_id"].astype(str).to_numpy(), name="weight")
+
+
+def _options(fit: Fit) -> dict:
+    return dict(method=fit.method, test=fit.test, level=fit.level, metric=fit.metric, rho=fit.rho,
+                aggregate_method=fit.aggregate_method, dependence=fit.dependence)
+
+
+def subset_rows(effect_sizes: pd.DataFrame, subset: str, tool: RobTool) -> pd.DataFrame:
+    """The rows of ``all`` studies, of those not at high risk (``exclude_high``; rows without
+    a judgement stay) or only of those at low risk (``low_only``)."""
+    if subset == "all":
+        return effect_sizes
+    if subset == "exclude_high":
+        return effect_sizes.loc[~high_risk_mask(effect_sizes, tool)]
+    if subset == "low_only":
+        return effect_sizes.loc[effect_sizes[OVERALL] == tool.levels[0]]
+    raise ValueError(f"unknown risk-of-bias subset {subset!r}; expected one of {', '.join(SUBSETS)}")
+
+
+@dataclass(frozen=True)
+class RiskOfBiasSensitivity:
+    """The main model refitted to ``all`` studies, without high-risk studies and to low-risk
+    studies only: one row per subset (the fit's ``to_frame()`` columns, ``subset``,
+    ``k_studies``, ``note``)."""
+
+    table: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def risk_of_bias_sensitivity(fit: Fit, tool: RobTool) -> RiskOfBiasSensitivity:
+    """Pooled estimate of ``fit``'s model on each risk-of-bias subset (:data:`SUBSETS`).
+
+    A subset with no studies, identical to all studies or undefined (no ``rob_overall``) is
+    reported with a note and, when empty or undefined, NaN estimates."""
+    rows = fit.effect_sizes
+    judged = OVERALL in rows and rows[OVERALL].notna().any()
+    frames = []
+    for subset in SUBSETS:
+        kept = subset_rows(rows, subset, tool) if judged else rows
+        studies = kept["study_id"].nunique() if len(kept) else 0
+        if subset != "all" and not judged:
+            frame = pd.DataFrame({"estimate": [np.nan]})
+            note = "no overall judgements (rob_overall): rate every domain or write rob_overall"
+        elif subset != "all" and studies == rows["study_id"].nunique():
+            frame = fit.to_frame().iloc[:1].copy()
+            note = "no study left out: the same as all studies"
+        elif studies == 0:
+            frame = pd.DataFrame({"estimate": [np.nan]})
+            note = "no studies in this subset"
+        else:
+            frame = fit_model(kept, **_options(fit)).to_frame().iloc[:1].copy()
+            note = ""
+        frame.insert(0, "subset", subset)
+        frame.insert(1, "k_studies", studies)
+        frame["rob_note"] = note
+        frames.append(frame)
+    return RiskOfBiasSensitivity(pd.concat(frames, ignore_index=True))
+
+
+def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
+    """"Of k studies, x were at high risk of bias, mostly in <domain> (...)" from
+    :func:`alliance_meta.inputs.risk_of_bias.study_judgements` (one row per study)."""
+    k = len(judgements)
+    if OVERALL not in judgements or judgements[OVERALL].isna().all():
+        return f"Risk of bias was assessed in {k} studies with {tool.title}; no overall judgement is available."
+    high = high_risk_mask(judgements, tool).to_numpy()
+    x = int(high.sum())
+    text = f"Of {k} studies, {x} {'was' if x == 1 else 'were'} at high risk of bias"
+    source = tool.title.replace(" (", ", ").rstrip(")")
+    domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
+    if x and domains:
+        # the domain judged worst most often among the high-risk studies: rated high (serious or
+        # critical) if any is, else rated anything but low
+        worst = set(tool.levels[-1:]) | ({"serious", "critical"} & set(tool.levels))
+        rated_high = {c: int(judgements.loc[high, c].isin(worst).sum()) for c in domains}
+        counts, how = rated_high, "rated high"
+        if max(rated_high.values()) == 0:
+            counts = {c: int((judgements.loc[high, c].notna() & (judgements.loc[high, c] != tool.levels[0])).sum())
+                      for c in domains}
+            how = f"rated worse than {tool.levels[0]}"
+        domain = max(counts, key=counts.get)
+        if counts[domain] > 0:
+            return (text + f", mostly in {tool.label(domain).lower()} ({how} in {counts[domain]} of the {x} "
+                    f"high-risk studies; {source}).")
+    return text + f" ({source})."

@@ -1,0 +1,293 @@
+"""Risk-of-bias coding: the tools, their domains and vocabularies, and the overall judgement.
+
+The config's ``risk_of_bias.tool`` names the sheet columns ``rob_<domain>`` and
+``rob_overall`` and the judgements allowed in them:
+
+- ``quips`` (default; prognostic-factor studies, Hayden et al. 2013, Ann Intern Med 158:280):
+  six domains ``participation`` (study participation), ``attrition`` (study attrition),
+  ``prognostic_factor`` (prognostic factor measurement), ``outcome`` (outcome measurement),
+  ``confounding`` (study confounding), ``analysis`` (statistical analysis and reporting);
+  judgements low / moderate / high.
+- ``rob2`` (randomised trials, Sterne et al. 2019, BMJ 366:l4898): ``randomisation``,
+  ``deviations`` (from intended interventions), ``missing_data`` (missing outcome data),
+  ``measurement`` (of the outcome), ``selection`` (of the reported result); low / some
+  concerns / high.
+- ``robins_i`` (non-randomised studies of interventions, Sterne et al. 2016, BMJ 355:i4919):
+  ``confounding``, ``selection`` (of participants), ``classification`` (of interventions),
+  ``deviations``, ``missing_data``, ``measurement`` (of outcomes), ``reporting`` (selection
+  of the reported result); low / moderate / serious / critical / no information.
+- ``custom``: ``risk_of_bias.domains`` (snake_case names) and ``risk_of_bias.levels``
+  (best first; default low / moderate / high).
+
+An empty ``rob_overall`` is derived from the domains (:func:`derive_overall`) when every
+domain of the study is rated; the rule each tool uses is ``RobTool.overall_rule``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.inputs.codebook import Vocabulary
+
+PREFIX = "rob_"
+OVERALL = "rob_overall"
+TOOLS = ("quips", "rob2", "robins_i", "custom")
+HIGH_JUDGEMENTS = ("high", "serious", "critical")
+"""Overall judgements that mean high risk in the built-in tools (ROBINS-I: serious and critical)."""
+
+_LOW = {"low risk": "low", "low risk of bias": "low", "l": "low", "+": "low", "green": "low"}
+_HIGH = {"high risk": "high", "high risk of bias": "high", "h": "high", "-": "high", "red": "high"}
+_MODERATE = {"moderate risk": "moderate", "moderate risk of bias": "moderate", "m": "moderate",
+             "medium": "moderate", "partly": "moderate", "partial": "moderate", "yellow": "moderate"}
+
+
+@dataclass(frozen=True)
+class RobTool:
+    """One risk-of-bias tool: domains (column ``rob_<domain>``), judgements best first,
+    synonyms of the judgements and the rule deriving the overall judgement."""
+
+    name: str
+    title: str
+    domains: tuple[str, ...]
+    domain_labels: Mapping[str, str]
+    levels: tuple[str, ...]
+    overall_rule: str
+    synonyms: Mapping[str, str] = field(default_factory=dict)
+    unrated: str | None = None
+    """A judgement outside the order of severity (ROBINS-I's ``no information``)."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The domain columns, then ``rob_overall``."""
+        return tuple(PREFIX + domain for domain in self.domains) + (OVERALL,)
+
+    @property
+    def judgements(self) -> tuple[str, ...]:
+        """Every allowed judgement: the ordered levels, then the unrated one if the tool has it."""
+        return self.levels + ((self.unrated,) if self.unrated else ())
+
+    def vocabulary(self, column: str) -> Vocabulary:
+        """The vocabulary of a ``rob_*`` column (the same for every domain and the overall)."""
+        label = "overall judgement" if column == OVERALL else self.label(column)
+        return Vocabulary(column, self.judgements, f"{self.title}: {label}", dict(self.synonyms))
+
+    def label(self, column: str) -> str:
+        """Readable name of a domain column (``rob_prognostic_factor`` -> ``Prognostic factor``)."""
+        if column == OVERALL:
+            return "Overall"
+        domain = column.removeprefix(PREFIX)
+        return self.domain_labels.get(domain, domain.replace("_", " ").capitalize())
+
+    def severity(self, values) -> np.ndarray:
+        """0 = best level ... len(levels) - 1 = worst; NaN for missing or unrated."""
+        order = {level: float(i) for i, level in enumerate(self.levels)}
+        return np.array([order.get(v, np.nan) if isinstance(v, str) else np.nan for v in values], dtype=float)
+
+    def derive_overall(self, domains: pd.DataFrame) -> pd.Series:
+        """The overall judgement of each row whose domains are all rated (else missing).
+
+        - ``rob2``: Sterne et al. 2019 (RoB 2 guidance, Table 3): low if every domain is low,
+          high if any domain is high, otherwise some concerns. (RoB 2 also lets reviewers call a
+          study high when some concerns in several domains lower confidence substantially; that
+          is a judgement left to the reviewer, who then writes ``rob_overall``.)
+        - ``robins_i``: Sterne et al. 2016 (Table 2): the worst domain; ``no information`` when
+          no domain is serious or critical and at least one has no information.
+        - ``quips``: Grooten et al. 2019 (Diagn Progn Res 3:5): low if every domain is low or at
+          most one is moderate (none high); high if any domain is high or three or more are
+          moderate; moderate otherwise.
+        - ``custom``: the worst domain.
+        """
+        values = domains.to_numpy(dtype=object)
+        filled = pd.notna(domains).to_numpy().all(axis=1)
+        severity = np.column_stack([self.severity(values[:, j]) for j in range(values.shape[1])]) \
+            if values.shape[1] else np.zeros((len(domains), 0))
+        worst = np.nanmax(np.where(np.isnan(severity), -1.0, severity), axis=1, initial=-1.0)
+        top = len(self.levels) - 1
+        if self.name == "quips":
+            moderate = (severity == 1).sum(axis=1)
+            index = np.where(worst >= 2, 2, np.where(moderate >= 3, 2, np.where(moderate >= 2, 1, 0)))
+        elif self.name == "rob2":
+            index = np.where(worst >= 2, 2, np.where(worst >= 1, 1, 0))
+        else:
+            index = np.clip(worst, 0, top).astype(int)
+        result = np.array([self.levels[int(i)] for i in index], dtype=object)
+        if self.unrated:
+            unrated = (values == self.unrated).any(axis=1) & (worst < self.levels.index("serious"))
+            result[unrated] = self.unrated
+        return pd.Series(np.where(filled, result, None), index=domains.index, dtype=object)
+
+
+QUIPS = RobTool(
+    "quips", "QUIPS (Hayden et al. 2013)",
+    ("participation", "attrition", "prognostic_factor", "outcome", "confounding", "analysis"),
+    {"participation": "Study participation", "attrition": "Study attrition",
+     "prognostic_factor": "Prognostic factor measurement", "outcome": "Outcome measurement",
+     "confounding": "Study confounding", "analysis": "Statistical analysis and reporting"},
+    ("low", "moderate", "high"),
+    "Grooten et al. 2019: low if all domains are low or at most one is moderate; high if any is "
+    "high or three or more are moderate; moderate otherwise",
+    {**_LOW, **_MODERATE, **_HIGH},
+)
+ROB2 = RobTool(
+    "rob2", "RoB 2 (Sterne et al. 2019)",
+    ("randomisation", "deviations", "missing_data", "measurement", "selection"),
+    {"randomisation": "Randomisation process", "deviations": "Deviations from intended interventions",
+     "missing_data": "Missing outcome data", "measurement": "Measurement of the outcome",
+     "selection": "Selection of the reported result"},
+    ("low", "some concerns", "high"),
+    "Sterne et al. 2019: low if all domains are low, high if any is high, some concerns otherwise",
+    {**_LOW, **_HIGH, "some concern": "some concerns", "some": "some concerns", "s": "some concerns",
+     "sc": "some concerns", "concerns": "some concerns", "moderate": "some concerns", "yellow": "some concerns"},
+)
+ROBINS_I = RobTool(
+    "robins_i", "ROBINS-I (Sterne et al. 2016)",
+    ("confounding", "selection", "classification", "deviations", "missing_data", "measurement", "reporting"),
+    {"confounding": "Confounding", "selection": "Selection of participants",
+     "classification": "Classification of interventions", "deviations": "Deviations from intended interventions",
+     "missing_data": "Missing data", "measurement": "Measurement of outcomes",
+     "reporting": "Selection of the reported result"},
+    ("low", "moderate", "serious", "critical"),
+    "Sterne et al. 2016: the worst domain; no information when none is serious or critical and "
+    "one or more lack information",
+    {**_LOW, **{k: v for k, v in _MODERATE.items() if k != "yellow"}, "serious risk": "serious", "s": "serious",
+     "critical risk": "critical", "c": "critical", "ni": "no information", "no info": "no information",
+     "unclear": "no information", "unknown": "no information"},
+    unrated="no information",
+)
+BUILT_IN = {tool.name: tool for tool in (QUIPS, ROB2, ROBINS_I)}
+
+
+def tool_from_config(options: Mapping | None) -> RobTool:
+    """The tool of the config's ``risk_of_bias`` block (None or {}: QUIPS)."""
+    options = dict(options or {})
+    name = options.get("tool", "quips")
+    if name in BUILT_IN:
+        return BUILT_IN[name]
+    if name != "custom":
+        raise ValueError(f'risk_of_bias.tool must be one of {", ".join(TOOLS)}, not "{name}"')
+    domains = tuple(options.get("domains") or ())
+    if not domains:
+        raise ValueError("risk_of_bias.tool custom needs risk_of_bias.domains (a list of domain names)")
+    levels = tuple(options.get("levels") or ("low", "moderate", "high"))
+    synonyms = {k: v for k, v in {**_LOW, **_MODERATE, **_HIGH}.items() if v in levels}
+    return RobTool("custom", "custom risk-of-bias tool", domains, {}, levels,
+                   "the worst domain", synonyms)
+
+
+def rob_columns(columns) -> list[str]:
+    """The sheet's ``rob_*`` columns, in sheet order."""
+    return [str(c) for c in columns if str(c).startswith(PREFIX)]
+
+
+def has_risk_of_bias(columns) -> bool:
+    """Does the sheet code risk of bias (any ``rob_*`` column)?"""
+    return bool(rob_columns(columns))
+
+
+def sheet_has_risk_of_bias(path, **reading) -> bool:
+    """Does the raw sheet at ``path`` have ``rob_*`` columns (False when it cannot be read:
+    validation then says why)? Read when the workflow is parsed, as the families are."""
+    from alliance_meta.inputs.sheet import read_sheet
+
+    try:
+        return has_risk_of_bias(read_sheet(path, **reading).columns)
+    except Exception:  # noqa: BLE001 - validation reports an unreadable sheet with its reason
+        return False
+
+
+@dataclass(frozen=True)
+class RobCheck:
+    """Outcome of :func:`check_risk_of_bias`: the cleaned frame, the problems as tuples
+    ``(row, column, value, rule, check)`` (``sheet.Problem`` fields) and log notes."""
+
+    frame: pd.DataFrame
+    problems: tuple[tuple[int, str, str, str, str], ...]
+    notes: tuple[str, ...]
+
+
+def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, row_column: str = "sheet_row",
+                       header_row: int = 1) -> RobCheck:
+    """Validate and normalise the ``rob_*`` columns of a sheet of text cells.
+
+    Problems: a ``rob_*`` column the tool does not define (with the closest domain
+    column), a judgement outside the tool's vocabulary (with a did-you-mean), rows of one
+    study with different judgements. A study's judgement written on one of its rows is
+    copied to its other rows; an empty ``rob_overall`` is derived when all domains are rated.
+    """
+    frame = text.copy()
+    present = rob_columns(frame.columns)
+    if not present:
+        return RobCheck(frame, (), ())
+    tool = tool_from_config(options)
+    problems: list[tuple[int, str, str, str, str]] = []
+    for column in present:
+        if column not in tool.columns:
+            close = difflib.get_close_matches(column, list(tool.columns), n=1, cutoff=0.6)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            problems.append((header_row, column, "",
+                             f"is not a domain of {tool.title} (columns: {', '.join(tool.columns)}){hint}",
+                             "rob_column"))
+    known = [c for c in tool.columns if c in frame]
+    for column in known:
+        vocabulary = tool.vocabulary(column)
+        cells = frame[column]
+        canonical = cells.map(lambda v: vocabulary.canonical(v) if isinstance(v, str) else None)
+        for index in cells.index[cells.notna() & canonical.isna()]:
+            value = str(cells[index])
+            suggestion = vocabulary.suggestion(value)
+            hint = f'; did you mean "{suggestion}"?' if suggestion else ""
+            problems.append((int(frame.at[index, row_column]), column, value,
+                             f"is not a {tool.title} judgement ({', '.join(tool.judgements)}){hint}",
+                             "rob_vocabulary"))
+        frame[column] = canonical.where(canonical.notna(), None)
+    if "study_id" in frame and known:
+        for column in known:
+            groups = frame.groupby("study_id", sort=False)[column]
+            counts = groups.transform("nunique")
+            for index in frame.index[(counts > 1) & frame[column].notna()]:
+                value = text.at[index, column]
+                problems.append((int(frame.at[index, row_column]), column, "" if pd.isna(value) else str(value),
+                                 f"differs between the rows of study {frame.at[index, 'study_id']}: risk of bias "
+                                 "is judged once per study", "rob_inconsistent"))
+            frame[column] = groups.transform("first")
+    notes = [f"risk of bias coded with {tool.title}: columns {', '.join(known)}"]
+    domains = [PREFIX + d for d in tool.domains]
+    if all(c in frame for c in domains):
+        if OVERALL not in frame:
+            frame[OVERALL] = None
+        derived = tool.derive_overall(frame[domains])
+        empty = frame[OVERALL].isna() & derived.notna()
+        frame.loc[empty, OVERALL] = derived[empty]
+        if empty.any():
+            studies = frame.loc[empty, "study_id"].nunique() if "study_id" in frame else int(empty.sum())
+            notes.append(f"rob_overall derived for {studies} studies ({tool.overall_rule})")
+    return RobCheck(frame, tuple(problems), tuple(notes))
+
+
+def study_judgements(frame: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
+    """One row per study (first row of each ``study_id``): ``study_id`` and the tool's columns
+    present in ``frame``, judgements normalised to the tool's vocabulary."""
+    columns = [c for c in tool.columns if c in frame]
+    if not columns:
+        raise ValueError(f"the data have no risk-of-bias columns of {tool.title} ({', '.join(tool.columns)})")
+    studies = frame.drop_duplicates("study_id") if "study_id" in frame else frame
+    out = studies[[c for c in ("study_id", "authors", "year", "label") if c in studies] + columns].copy()
+    for column in columns:
+        vocabulary = tool.vocabulary(column)
+        out[column] = out[column].map(lambda v: vocabulary.canonical(v) if isinstance(v, str) else None)
+    return out.reset_index(drop=True)
+
+
+def high_risk_mask(frame: pd.DataFrame, tool: RobTool) -> pd.Series:
+    """Rows whose overall judgement is the tool's worst level (``high``; ``serious`` or
+    ``critical`` under ROBINS-I, whose two worst levels are both high risk)."""
+    if OVERALL not in frame:
+        raise ValueError("the data have no rob_overall column")
+    worst = set(HIGH_JUDGEMENTS) & set(tool.levels) if tool.name != "custom" else {tool.levels[-1]}
+    return frame[OVERALL].isin(worst)
+

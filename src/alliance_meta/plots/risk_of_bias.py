@@ -1,0 +1,257 @@
+"""Risk-of-bias figures in the style of robvis (McGuinness & Higgins 2021, Res Synth Methods 12:55).
+
+- :func:`traffic_light`: one row per study, one symbol per domain and the overall judgement.
+- :func:`summary_plot`: one stacked horizontal bar per domain, the share of studies (or of the
+  main model's weight) at each judgement.
+
+Every judgement has its own colour (robvis' palette), marker shape, glyph and (in the summary)
+hatching, so the figures stay readable in greyscale. :func:`judgement_style` is the one
+definition, also used by the forest plot's risk-of-bias columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
+from alliance_meta.plots.provenance import add_note  # noqa: E402
+from alliance_meta.plots.style import STYLE  # noqa: E402
+
+# robvis colours: low, some concerns / moderate, high, critical; no information
+_COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
+_MARKERS = ("o", "D", "s", "^")
+_GLYPHS = ("+", "\u2212", "\u00d7", "!")
+_HATCHES = ("", "///", "xxx", "...")
+_UNRATED = ("#4EA1F7", "h", "?", "ooo")
+ROW_INCHES = 0.24
+"""Height of a study row of the traffic light; compact layouts shrink it to 0.12."""
+
+
+@dataclass(frozen=True)
+class JudgementStyle:
+    """How one judgement is drawn: fill colour, marker, glyph (text inside), glyph colour, hatching."""
+
+    colour: str
+    marker: str
+    glyph: str
+    glyph_colour: str
+    hatch: str
+
+
+def judgement_style(tool: RobTool) -> dict[str, JudgementStyle]:
+    """Style of every judgement of ``tool``: best level green ``+`` circle, middle levels yellow
+    ``−`` diamond, worst red ``×`` square (ROBINS-I: critical dark red ``!`` triangle), no
+    information blue ``?`` hexagon. Levels of a custom tool are spread over the palette."""
+    n = len(tool.levels)
+    if n == 4:
+        slots = [0, 1, 2, 3]
+    else:
+        slots = [0] + [1] * (n - 2) + [2] if n >= 2 else [0]
+    styles = {}
+    for level, slot in zip(tool.levels, slots):
+        styles[level] = JudgementStyle(_COLOURS[slot], _MARKERS[slot], _GLYPHS[slot],
+                                       "white" if slot >= 2 else "black", _HATCHES[slot])
+    if tool.unrated:
+        styles[tool.unrated] = JudgementStyle(_UNRATED[0], _UNRATED[1], _UNRATED[2], "black", _UNRATED[3])
+    return styles
+
+
+def _legend_handles(tool: RobTool, styles, present) -> list:
+    return [Line2D([], [], linestyle="", marker=styles[j].marker, markersize=8, markerfacecolor=styles[j].colour,
+                   markeredgecolor="black", markeredgewidth=0.6, label=j.capitalize())
+            for j in tool.judgements if j in present]
+
+
+def domain_code(tool: RobTool, column: str) -> str:
+    """``D1`` ... in the tool's order of domains (the same in every figure), ``Overall``."""
+    return "Overall" if column == OVERALL else f"D{tool.domains.index(column.removeprefix('rob_')) + 1}"
+
+
+def _domain_key(tool: RobTool, columns) -> str:
+    parts = [f"{domain_code(tool, c)}: {tool.label(c)}" for c in columns if c != OVERALL]
+    return "; ".join(parts) + "."
+
+
+def study_names(studies: pd.DataFrame) -> list[str]:
+    """``authors (year)`` when the sheet has them, else ``label``, else ``study_id``."""
+    names = []
+    for row in studies.itertuples(index=False):
+        authors, year = getattr(row, "authors", None), getattr(row, "year", None)
+        if isinstance(authors, str) and authors.strip():
+            names.append(f"{authors.strip()} ({int(year)})" if pd.notna(year) else authors.strip())
+        else:
+            label = getattr(row, "label", None)
+            names.append(label if isinstance(label, str) and label.strip() else str(row.study_id))
+    return names
+
+
+def traffic_light(judgements: pd.DataFrame, tool: RobTool, *, rows_per_page: int | None = None,
+                  note: str | None = None) -> list:
+    """Traffic-light plot(s) of :func:`alliance_meta.inputs.risk_of_bias.study_judgements`: one
+    figure, or one per page of ``rows_per_page`` studies. Beyond 60 studies on one figure the
+    rows shrink and the glyphs are left out (shape and colour still tell the judgements apart)."""
+    columns = [c for c in tool.columns if c in judgements]
+    if not columns:
+        raise ValueError("no risk-of-bias columns to plot")
+    names = study_names(judgements)
+    k = len(judgements)
+    size = rows_per_page or max(k, 1)
+    starts = range(0, max(k, 1), size)
+    figures = []
+    for page, start in enumerate(starts):
+        block = judgements.iloc[start:start + size]
+        page_text = f" (page {page + 1} of {len(starts)})" if len(starts) > 1 else ""
+        figures.append(_traffic_light_page(block, names[start:start + size], tool, columns, note, page_text))
+    return figures
+
+
+def _traffic_light_page(block, names, tool, columns, note, page_text):
+    styles = judgement_style(tool)
+    k = len(block)
+    compact = k > 60
+    row = 0.12 if compact else ROW_INCHES
+    font = 5.5 if compact else 8
+    label_chars = max((len(n) for n in names), default=10)
+    label_inches = min(3.2, 0.4 + label_chars * font / 72 * 0.55)
+    col_inches = 0.34 if not compact else 0.2
+    width = max(4.0, label_inches + col_inches * len(columns) + 0.4)
+    height = 0.75 + row * k + 0.9
+    with plt.rc_context({**STYLE, "font.size": font}):
+        figure = plt.figure(figsize=(width, height))
+        left = label_inches / width
+        axis = figure.add_axes((left, 0.9 / height, col_inches * len(columns) / width, row * k / height))
+        axis.set_xlim(-0.5, len(columns) - 0.5)
+        axis.set_ylim(k - 0.5, -0.5)
+        marker_size = (row * 72 * (0.68 if compact else 0.72)) ** 2
+        for j, column in enumerate(columns):
+            values = block[column].tolist()
+            for judgement, style in styles.items():
+                y = [i for i, v in enumerate(values) if v == judgement]
+                if not y:
+                    continue
+                axis.scatter([j] * len(y), y, s=marker_size, marker=style.marker, c=style.colour,
+                             edgecolors="black", linewidths=0.5, zorder=3)
+                if not compact:
+                    for i in y:
+                        axis.text(j, i, style.glyph, ha="center", va="center", fontsize=font - 1,
+                                  color=style.glyph_colour, fontweight="bold", zorder=4)
+            missing = [i for i, v in enumerate(values) if not isinstance(v, str)]
+            for i in missing:
+                axis.text(j, i, "\u2013", ha="center", va="center", fontsize=font, color="#555555")
+        axis.set_xticks(range(len(columns)))
+        axis.set_xticklabels([domain_code(tool, c) for c in columns])
+        axis.xaxis.tick_top()
+        axis.set_yticks(range(k))
+        axis.set_yticklabels(names)
+        axis.tick_params(length=0)
+        for spine in axis.spines.values():
+            spine.set_visible(False)
+        if OVERALL in columns and len(columns) > 1:
+            axis.axvline(len(columns) - 1.5, color="#999999", linewidth=0.6)
+        axis.set_axisbelow(True)
+        axis.grid(True, color="#e6e6e6", linewidth=0.5)
+        figure.text(0.02, 1 - 0.25 / height, f"Risk of bias: {tool.title}{page_text}", fontsize=font + 1,
+                    fontweight="bold", va="top")
+        present = set(pd.unique(block[columns].to_numpy().ravel()))
+        legend = axis.legend(handles=_legend_handles(tool, styles, present), title="Judgement", loc="upper left",
+                             bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=font, title_fontsize=font)
+        legend._legend_box.align = "left"
+        figure.text(0.02, 0.55 / height, _wrap(_domain_key(tool, columns), int(width * 72 / font * 1.6)),
+                    fontsize=font, va="top")
+        add_note(figure, note)
+    return figure
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(width, 30)))
+
+
+def summary_table(judgements: pd.DataFrame, tool: RobTool, weights=None) -> pd.DataFrame:
+    """Percent of studies (or of ``weights``, one per row of ``judgements``) at each judgement,
+    one row per domain (rows: ``column``, ``domain``, one column per judgement); studies
+    without a judgement of a domain are left out of that domain's bar."""
+    columns = [c for c in tool.columns if c in judgements]
+    w = np.ones(len(judgements)) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (len(judgements),) or not np.all(np.isfinite(w) & (w >= 0)):
+        raise ValueError("weights must be one finite non-negative number per study")
+    rows = []
+    for column in columns:
+        values = judgements[column]
+        rated = values.notna().to_numpy()
+        total = w[rated].sum()
+        shares = {j: (100 * w[(values == j).to_numpy()].sum() / total if total > 0 else np.nan)
+                  for j in tool.judgements}
+        rows.append({"column": column, "domain": tool.label(column), "k": int(rated.sum()), **shares})
+    return pd.DataFrame(rows)
+
+
+def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: str | None = None):
+    """Stacked horizontal bars per domain (robvis ``rob_summary``): share of studies at each
+    judgement, or share of the main model's weight when ``weights`` are given."""
+    table = summary_table(judgements, tool, weights)
+    styles = judgement_style(tool)
+    n = len(table)
+    height = 1.3 + 0.36 * n
+    with plt.rc_context({**STYLE, "font.size": 8, "hatch.linewidth": 0.6}):
+        figure, axis = plt.subplots(figsize=(7.0, height))
+        y = np.arange(n)[::-1]
+        left = np.zeros(n)
+        present = []
+        for judgement in tool.judgements:
+            share = np.nan_to_num(table[judgement].to_numpy(float))
+            if not share.any():
+                continue
+            present.append(judgement)
+            style = styles[judgement]
+            axis.barh(y, share, left=left, height=0.7, color=style.colour, edgecolor="black", linewidth=0.5,
+                      hatch=style.hatch, label=judgement.capitalize())
+            for yi, l, s in zip(y, left, share):
+                if s >= 8:
+                    axis.text(l + s / 2, yi, f"{s:.0f}%", ha="center", va="center", fontsize=7,
+                              color=style.glyph_colour,
+                              bbox={"boxstyle": "round,pad=0.1", "facecolor": style.colour, "linewidth": 0})
+            left += share
+        axis.set_yticks(y)
+        axis.set_yticklabels([f"{d} (k = {k})" if c != OVERALL else f"Overall risk of bias (k = {k})"
+                              for c, d, k in zip(table["column"], table["domain"], table["k"])])
+        axis.set_xlim(0, 100)
+        axis.set_xlabel("Percent of the main model's weight" if weights is not None else "Percent of studies")
+        axis.tick_params(axis="y", length=0)
+        axis.set_title(f"Risk of bias: {tool.title}", fontsize=9, fontweight="bold", loc="left")
+        figure.legend(loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=len(present), frameon=False)
+        figure.tight_layout(rect=(0, 0.35 / height, 1, 1))
+        add_note(figure, note)
+    return figure
+
+
+def save_rob_figures(figures_of, paths) -> None:
+    """Write one figure to PNG/SVG and every page (``figures_of(paged=True)``) to a PDF."""
+    single = None
+    with plt.rc_context(STYLE):
+        for path in map(Path, paths):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".pdf":
+                with PdfPages(path) as pdf:
+                    for figure in figures_of(True):
+                        pdf.savefig(figure, bbox_inches="tight")
+                        plt.close(figure)
+                continue
+            single = single or figures_of(False)[0]
+            single.savefig(path, dpi=300, bbox_inches="tight")
+    if single is not None:
+        plt.close(single)
+
+
+__all__ = ["judgement_style", "traffic_light", "summary_plot", "summary_table", "save_rob_figures"]

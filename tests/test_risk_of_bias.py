@@ -1,0 +1,352 @@
+"""Risk of bias: codebook (tools, vocabularies, did-you-mean), overall judgement, figures,
+forest-plot columns, moderator rows and the multiverse choice."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_meta.inputs import risk_of_bias as rob
+from alliance_meta.inputs.sheet import format_problems, validate_sheet
+
+QUIPS_DOMAINS = [f"rob_{d}" for d in rob.QUIPS.domains]
+
+
+def _sheet(**columns):
+    k = len(next(iter(columns.values())))
+    base = {"study_id": [f"s{i}" for i in range(k)], "r": ["0.3"] * k, "n": ["50"] * k}
+    return pd.DataFrame({**base, **columns})
+
+
+def _quips_rows(rows):
+    """Sheet with one study per row of QUIPS judgements (six domains)."""
+    return _sheet(**{c: [row[j] for row in rows] for j, c in enumerate(QUIPS_DOMAINS)})
+
+
+# --- codebook and validation ------------------------------------------------
+
+def test_quips_synonyms_are_normalised():
+    clean, problems = validate_sheet(_quips_rows([["Low", "L", "low risk", "LOW", "+", "low"],
+                                                  ["moderate risk", "M", "Medium", "high-risk", "H", "low"]]))
+    assert problems == []
+    assert clean.loc[0, QUIPS_DOMAINS].tolist() == ["low"] * 6
+    assert clean.loc[1, QUIPS_DOMAINS].tolist() == ["moderate", "moderate", "moderate", "high", "high", "low"]
+
+
+def test_rob2_vocabulary_and_no_unclear():
+    domains = [f"rob_{d}" for d in rob.ROB2.domains]
+    sheet = _sheet(**{c: ["Some Concerns", "SC", "low", "some-concerns"] for c in domains[:4]},
+                   **{domains[4]: ["unclear", "low", "hihg", "high"]})
+    clean, problems = validate_sheet(sheet, risk_of_bias={"tool": "rob2"})
+    assert clean.loc[0, domains[0]] == "some concerns"
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "rob_selection", "unclear", "rob_vocabulary"), (4, "rob_selection", "hihg", "rob_vocabulary")]
+    assert 'did you mean "high"?' in problems[1].rule
+    assert "low, some concerns, high" in problems[0].rule
+
+
+def test_robins_i_accepts_unclear_as_no_information():
+    domains = [f"rob_{d}" for d in rob.ROBINS_I.domains]
+    clean, problems = validate_sheet(_sheet(**{c: ["Unclear"] for c in domains}),
+                                     risk_of_bias={"tool": "robins_i"})
+    assert problems == []
+    assert clean.loc[0, "rob_overall"] == "no information"
+
+
+def test_unknown_domain_column_and_misspelt_judgement_are_problems():
+    sheet = _quips_rows([["low", "low", "low", "low", "low", "modrate"]])
+    sheet["rob_partcipation"] = ["low"]
+    _, problems = validate_sheet(sheet)
+    text = format_problems(problems)
+    assert [(p.row, p.column, p.check) for p in problems] == [(1, "rob_partcipation", "rob_column"),
+                                                              (2, "rob_analysis", "rob_vocabulary")]
+    assert 'did you mean "rob_participation"?' in text
+    assert 'value "modrate"' in text and 'did you mean "moderate"?' in text
+
+
+def test_study_judgement_on_one_row_is_copied_and_disagreement_reported():
+    sheet = _quips_rows([["low"] * 6, [None] * 6, ["high"] + ["low"] * 5])
+    sheet["study_id"] = ["a", "a", "a"]
+    _, problems = validate_sheet(sheet)
+    assert {(p.row, p.column, p.check) for p in problems} == {
+        (2, "rob_participation", "rob_inconsistent"), (4, "rob_participation", "rob_inconsistent")}
+    clean, problems = validate_sheet(sheet.iloc[:2])
+    assert problems == []
+    assert clean["rob_overall"].tolist() == ["low", "low"]
+
+
+def test_rob_overall_as_moderator_needs_no_column_when_derived():
+    _, problems = validate_sheet(_quips_rows([["low"] * 6]), moderators=["rob_overall"])
+    assert problems == []
+    _, problems = validate_sheet(_sheet(rater=["patient"]), moderators=["rob_overall"])
+    assert [p.check for p in problems] == ["moderator_column_missing"]
+
+
+def test_sheet_without_rob_columns_is_unchanged():
+    clean, problems = validate_sheet(_sheet(rater=["patient", "observer"]))
+    assert problems == [] and not any(c.startswith("rob_") for c in clean.columns)
+    assert clean.attrs["notes"] == []
+
+
+# --- overall judgement ------------------------------------------------------
+
+@pytest.mark.parametrize("ratings, expected", [
+    (["low"] * 6, "low"),
+    (["moderate"] + ["low"] * 5, "low"),                      # at most one moderate
+    (["moderate", "moderate"] + ["low"] * 4, "moderate"),
+    (["moderate"] * 3 + ["low"] * 3, "high"),                 # three or more moderate
+    (["high"] + ["low"] * 5, "high"),
+])
+def test_quips_overall_grooten_2019(ratings, expected):
+    domains = pd.DataFrame([ratings], columns=QUIPS_DOMAINS)
+    assert rob.QUIPS.derive_overall(domains).tolist() == [expected]
+
+
+@pytest.mark.parametrize("ratings, expected", [
+    (["low"] * 5, "low"),
+    (["some concerns"] + ["low"] * 4, "some concerns"),
+    (["some concerns"] * 5, "some concerns"),
+    (["high"] + ["some concerns"] * 4, "high"),
+])
+def test_rob2_overall_sterne_2019(ratings, expected):
+    domains = pd.DataFrame([ratings])
+    assert rob.ROB2.derive_overall(domains).tolist() == [expected]
+
+
+@pytest.mark.parametrize("ratings, expected", [
+    (["low"] * 7, "low"),
+    (["moderate"] + ["low"] * 6, "moderate"),
+    (["serious", "moderate", "critical"] + ["low"] * 4, "critical"),
+    (["no information", "moderate"] + ["low"] * 5, "no information"),
+    (["no information", "serious"] + ["low"] * 5, "serious"),
+])
+def test_robins_i_overall_worst_domain(ratings, expected):
+    assert rob.ROBINS_I.derive_overall(pd.DataFrame([ratings])).tolist() == [expected]
+
+
+def test_custom_tool_and_incomplete_domains():
+    tool = rob.tool_from_config({"tool": "custom", "domains": ["blinding", "fidelity"],
+                                 "levels": ["low", "unclear", "high"]})
+    assert tool.columns == ("rob_blinding", "rob_fidelity", "rob_overall")
+    frame = pd.DataFrame({"rob_blinding": ["low", "unclear", "low"], "rob_fidelity": ["low", "low", None]})
+    assert tool.derive_overall(frame).tolist() == ["low", "unclear", None]
+    with pytest.raises(ValueError, match="domains"):
+        rob.tool_from_config({"tool": "custom"})
+
+
+def test_written_overall_is_kept():
+    sheet = _quips_rows([["low"] * 6])
+    sheet["rob_overall"] = ["high"]  # the reviewer's judgement overrides the rule
+    clean, problems = validate_sheet(sheet)
+    assert problems == [] and clean.loc[0, "rob_overall"] == "high"
+    assert clean.attrs["notes"][1:] == []
+
+
+def test_high_risk_mask():
+    frame = pd.DataFrame({"rob_overall": ["low", "serious", "critical", "moderate"]})
+    assert rob.high_risk_mask(frame, rob.ROBINS_I).tolist() == [False, True, True, False]
+    assert rob.high_risk_mask(frame.replace({"serious": "high"}), rob.QUIPS).tolist() == [False, True, False, False]
+    assert np.array_equal(rob.QUIPS.severity(["low", None, "high"]), [0, np.nan, 2], equal_nan=True)
+
+
+# --- figures ----------------------------------------------------------------
+
+def _judgements(k, tool=rob.QUIPS, seed=3):
+    rng = np.random.default_rng(seed)
+    domains = [f"rob_{d}" for d in tool.domains]
+    frame = pd.DataFrame({c: rng.choice(tool.judgements, size=k) for c in domains})
+    frame["rob_overall"] = tool.derive_overall(frame[domains])
+    frame.insert(0, "study_id", [f"S{i}" for i in range(k)])
+    frame["authors"], frame["year"] = [f"Author {i}" for i in range(k)], 2000
+    return frame
+
+
+def test_traffic_light_and_summary_files(tmp_path):
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot, summary_table, traffic_light
+
+    judgements = _judgements(12, rob.ROBINS_I)
+    paths = [tmp_path / f"tl.{s}" for s in ("pdf", "svg")]  # PNG: same figure, rasterised
+    save_rob_figures(lambda paged: traffic_light(judgements, rob.ROBINS_I, rows_per_page=5 if paged else None), paths)
+    svg = paths[1].read_text()
+    assert all(p.stat().st_size > 1000 for p in paths)
+    for text in ("Judgement", "Critical", "No information", "Overall", "D7: Selection of the reported result",
+                 "Author 11 (2000)"):
+        assert text in svg
+    assert len(re.findall(rb"/Type\s*/Page(?![a-z])", paths[0].read_bytes())) == 3  # 12 studies, pages of 5
+    save_rob_figures(lambda paged: [summary_plot(judgements, rob.ROBINS_I, np.arange(1, 13))], [tmp_path / "s.svg"])
+    svg = (tmp_path / "s.svg").read_text()
+    assert "Percent of the main model's weight" in svg and "Serious" in svg
+
+
+def test_summary_table_weighted_shares():
+    from alliance_meta.plots.risk_of_bias import summary_table
+
+    frame = pd.DataFrame({"rob_participation": ["low", "high", "high", None], "rob_overall": ["low"] * 4})
+    table = summary_table(frame, rob.QUIPS)
+    assert table.loc[0, ["low", "moderate", "high"]].tolist() == pytest.approx([100 / 3, 0, 200 / 3])
+    assert table.loc[0, "k"] == 3
+    weighted = summary_table(frame, rob.QUIPS, weights=[2.0, 1.0, 1.0, 5.0])
+    assert weighted.loc[0, ["low", "high"]].tolist() == pytest.approx([50.0, 50.0])
+    with pytest.raises(ValueError, match="weights"):
+        summary_table(frame, rob.QUIPS, weights=[1.0])
+
+
+def test_high_risk_sentence():
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+
+    frame = pd.DataFrame({"study_id": list("abcd"),
+                          "rob_participation": ["low", "high", "low", "low"],
+                          "rob_confounding": ["high", "high", "low", "moderate"],
+                          "rob_overall": ["high", "high", "low", "low"]})
+    assert high_risk_sentence(frame, rob.QUIPS) == (
+        "Of 4 studies, 2 were at high risk of bias, mostly in study confounding (rated high in 2 of the 2 "
+        "high-risk studies; QUIPS, Hayden et al. 2013).")
+
+
+# --- forest plot columns ----------------------------------------------------
+
+def _svg_text(path) -> str:
+    """The SVG's text elements (wrapped footnote lines joined by spaces)."""
+    import html
+
+    return " ".join(html.unescape(t) for t in re.findall(r">([^<>]+)</text>", path.read_text()))
+
+
+def test_forest_columns_headers_truncation_and_rob_legend(tmp_path):
+    from alliance_meta.plots.forest import ForestOptions, save_forest_plot
+    from alliance_meta.plots.forest_options import cell_text
+
+    assert cell_text("Working Alliance Inventory", 10) == ("Working A\u2026", True)
+    assert cell_text(1200.0, 10) == ("1,200", False) and cell_text(0.5, 10) == ("0.5", False)
+    data = _judgements(6).assign(yi=np.linspace(0.1, 0.4, 6), vi=0.01, n=[40, 50, 60, 70, 80, 1200],
+                                 rater=["patient", "therapist", "observer", "patient", "patient", "patient"],
+                                 measure=["Working Alliance Inventory short revised"] + ["WAI"] * 5)
+    pooled = {"estimate": 0.25, "ci_lower": 0.17, "ci_upper": 0.33, "tau2": 0.0, "method": "REML"}
+    options = ForestOptions.from_config({"columns": ["n", "rater", "measure"], "rob": True,
+                                         "column_labels": {"rater": "Who rated"}}, {"tool": "quips"})
+    save_forest_plot(data, pooled, "z", [tmp_path / "f.svg"], options=options)
+    svg = _svg_text(tmp_path / "f.svg")
+    for text in ("Who rated", "measure", "1,200", "therapist", "Working Allia\u2026", "D6", "Overall",
+                 "Risk of bias, QUIPS", "symbols: + low, \u2212 moderate, \u00d7 high", "text cut at 14 characters"):
+        assert text in svg, text
+    assert "Working Alliance Inventory short" not in svg
+    # without the options: no new headers; rob requested on data without rob columns: no symbols
+    save_forest_plot(data.drop(columns=[c for c in data if c.startswith("rob_")]), pooled, "z",
+                     [tmp_path / "g.svg"], options=ForestOptions.from_config({"rob": True}))
+    svg = _svg_text(tmp_path / "g.svg")
+    assert "Who rated" not in svg and "Risk of bias" not in svg and "Overall" not in svg
+
+
+def test_plots_columns_are_checked_against_the_header():
+    _, problems = validate_sheet(_sheet(rater=["patient"]), figure_columns=["rater", "raters", "timing"])
+    assert [(p.column, p.check) for p in problems] == [("raters", "moderator_column_missing"),
+                                                       ("timing", "moderator_column_missing")]
+    assert "plots.columns" in problems[0].rule and 'did you mean "rater"?' in problems[0].rule
+
+
+# --- analysis ---------------------------------------------------------------
+
+def test_rob_overall_as_moderator_subgroups_and_meta_regression():
+    import alliance_meta as am
+
+    rows = _rows_with_rob()
+    fit = am.fit(rows, method="REML", metric="z")
+    moderators, subgroups, regression = am.moderator_tables(fit, ["rob_overall"], formulas=["rob_overall"],
+                                                            permutations=0)
+    assert sorted(subgroups.loc[subgroups["moderator"] == "rob_overall", "level"]) == ["high", "low", "moderate"]
+    assert subgroups.loc[subgroups["level"] == "high", "k"].item() == 8
+    assert moderators.loc[moderators["moderator"] == "rob_overall", "qm_df"].item() == 2
+    assert len(regression) >= 3  # intercept and two contrasts
+
+
+def _rows_with_rob(k=24, seed=5):
+    rng = np.random.default_rng(seed)
+    overall = np.array(["low", "moderate", "high"])[np.arange(k) % 3]
+    yi = 0.25 + 0.15 * (overall == "high") + rng.normal(0, 0.05, k)
+    return pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "yi": yi, "vi": 1 / (rng.integers(40, 200, k) - 3),
+                         "rob_overall": overall,
+                         "rob_participation": np.where(overall == "low", "low", "high")})
+
+
+def test_multiverse_risk_of_bias_choice():
+    from alliance_meta.analyses import multiverse
+
+    rows = _rows_with_rob()
+    config = {"methods": ["REML"], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none"],
+              "subsets": [], "publication": ["all"], "priors": [], "minimum_k": 2}
+    assert "risk_of_bias" not in multiverse.specifications(config, rows).columns  # default: all only
+    specs = multiverse.specifications({**config, "risk_of_bias": ["all", "exclude_high", "low_only"]}, rows)
+    assert specs["risk_of_bias"].tolist() == ["all", "exclude_high", "low_only"]
+    assert multiverse.row_mask(rows, {"risk_of_bias": "exclude_high"}).sum() == 16
+    assert multiverse.row_mask(rows, {"risk_of_bias": "low_only"}).sum() == 8
+    table = multiverse.run_batch(specs, rows, metric="z")
+    assert table["k"].tolist() == [24, 16, 8]
+    # a sheet without judgements: no choice; a subset below minimum_k: skipped
+    assert "risk_of_bias" not in multiverse.specifications(
+        {**config, "risk_of_bias": ["all", "exclude_high"]}, rows.drop(columns="rob_overall")).columns
+    few = rows.assign(rob_overall=["low"] + ["high"] * 23)
+    specs = multiverse.specifications({**config, "risk_of_bias": ["all", "low_only"]}, few)
+    assert specs["risk_of_bias"].tolist() == ["all"]
+
+
+def test_sensitivity_without_high_risk_studies_matches_a_fit_of_the_subset():
+    import alliance_meta as am
+    from alliance_meta.analyses.risk_of_bias import risk_of_bias_sensitivity, study_weights
+
+    rows = _rows_with_rob()
+    fit = am.fit(rows, method="REML", metric="z")
+    table = risk_of_bias_sensitivity(fit, rob.QUIPS).to_frame()
+    assert table["subset"].tolist() == ["all", "exclude_high", "low_only"]
+    assert table["k_studies"].tolist() == [24, 16, 8]
+    assert table.loc[0, "estimate"] == pytest.approx(fit.estimate, rel=1e-12)
+    kept = rows[rows["rob_overall"] != "high"]
+    direct = am.fit(kept[["study_id", "yi", "vi"]], method="REML")  # judgements do not change the fit
+    assert table.loc[1, "estimate"] == pytest.approx(direct.estimate, rel=1e-10)
+    assert table.loc[1, "estimate"] < table.loc[0, "estimate"]  # the high-risk studies had larger effects
+    three_level = am.fit(rows, method="REML", metric="z", dependence="multilevel")
+    assert risk_of_bias_sensitivity(three_level, rob.QUIPS).to_frame()["k_studies"].tolist() == [24, 16, 8]
+    weights = study_weights(fit)
+    assert weights.to_numpy() == pytest.approx(1 / (rows["vi"].to_numpy() + fit.tau2))
+
+
+# --- report -----------------------------------------------------------------
+
+def test_report_sentence_and_figure_titles():
+    import alliance_meta as am
+    from alliance_meta.analyses.risk_of_bias import risk_of_bias_sensitivity
+    from alliance_meta.report.html import plot_title
+    from alliance_meta.report.text import risk_of_bias_sentence
+
+    rows = _rows_with_rob()
+    fit = am.fit(rows, method="REML", metric="z")
+    sensitivity = risk_of_bias_sensitivity(fit, rob.QUIPS).to_frame()
+    text = risk_of_bias_sentence(rows, {"tool": "quips"}, sensitivity, "z")
+    assert text.startswith("Of 24 studies, 8 were at high risk of bias, mostly in study participation "
+                           "(rated high in 8 of the 8 high-risk studies; QUIPS, Hayden et al. 2013).")
+    estimate = np.tanh(sensitivity.loc[1, "estimate"])
+    assert f"Without the high-risk studies the pooled estimate was r = {estimate:.2f}".replace("0.", ".") in text
+    assert "(k = 16)" in text
+    assert risk_of_bias_sentence(rows.drop(columns=["rob_overall", "rob_participation"]), None, None, "z") == ""
+    assert plot_title("results/outcome/rob_traffic_light.png") == "Risk of bias: judgements per study and domain"
+    assert plot_title("rob_summary.png") == "Risk of bias: summary per domain"
+    from alliance_meta.report.methods import methods_paragraph
+
+    text = methods_paragraph({"risk_of_bias": {"tool": "rob2"}}, {"risk_of_bias"}, {})
+    assert "rated with RoB 2 (Sterne et al. 2019)" in text and "high if any is high" in text
+    assert "Risk of bias" not in methods_paragraph({}, set(), {})
+
+
+def test_without_overall_judgements_and_without_rob_columns(tmp_path):
+    import alliance_meta as am
+    from alliance_meta.analyses.risk_of_bias import risk_of_bias_sensitivity
+
+    rows = _rows_with_rob().drop(columns="rob_overall")
+    table = risk_of_bias_sensitivity(am.fit(rows, metric="z"), rob.QUIPS).to_frame()
+    assert table["k_studies"].tolist()[0] == 24 and table["estimate"].isna().tolist() == [False, True, True]
+    assert "rob_overall" in table.loc[1, "rob_note"]
+    path = tmp_path / "s.csv"
+    _sheet(rater=["patient"]).to_csv(path, index=False)
+    assert not rob.sheet_has_risk_of_bias(path)
+    _quips_rows([["low"] * 6]).to_csv(path, index=False)
+    assert rob.sheet_has_risk_of_bias(path)

@@ -1,0 +1,42 @@
+# Risk of bias (robvis-style figures, pooled estimate without high-risk studies): only when the
+# sheet has rob_* columns, read when the workflow is parsed (as the families in common.smk).
+
+from alliance_meta.inputs.risk_of_bias import sheet_has_risk_of_bias
+
+HAS_RISK_OF_BIAS = sheet_has_risk_of_bias(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
+if not HAS_RISK_OF_BIAS:
+    logger.info("The sheet has no rob_* columns: no risk-of-bias figures.")
+
+
+rule risk_of_bias:
+    input:
+        family_effect_sizes,
+    output:
+        traffic_pdf="results/{family}/rob_traffic_light.pdf",
+        traffic_png=report("results/{family}/rob_traffic_light.png", caption="../report/rob_traffic_light.rst", category="Risk of bias", subcategory="{family}"),
+        traffic_svg="results/{family}/rob_traffic_light.svg",
+        summary_pdf="results/{family}/rob_summary.pdf",
+        summary_png=report("results/{family}/rob_summary.png", caption="../report/rob_summary.rst", category="Risk of bias", subcategory="{family}"),
+        summary_svg="results/{family}/rob_summary.svg",
+        sensitivity="results/{family}/rob_sensitivity.csv",
+    params:
+        fit=fit_options,
+        risk_of_bias=config["risk_of_bias"],
+        rows_per_page=config["plots"]["rows_per_page"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/risk_of_bias_{family}.log",
+    script:
+        "../scripts/risk_of_bias.py"
+
+
+if HAS_RISK_OF_BIAS:
+    FINAL_TARGETS.extend(
+        expand(
+            "results/{family}/{name}",
+            family=FAMILIES,
+            name=[f"rob_{figure}.{suffix}" for figure in ("traffic_light", "summary") for suffix in ("pdf", "png", "svg")]
+            + ["rob_sensitivity.csv"],
+        )
+    )
