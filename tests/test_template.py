@@ -114,7 +114,9 @@ def test_round_trip_of_the_demo_sheet_validates_and_keeps_every_value(tmp_path):
     path = write_template(tmp_path / "studies.xlsx", DEMO)
     workbook = openpyxl.load_workbook(path)
     header = [cell.value for cell in workbook[DATA_SHEET][1]]
-    assert header == list(codebook.CODEBOOK_COLUMNS) + ["setting", "internet"]  # free columns follow
+    quips = ["rob_participation", "rob_attrition", "rob_prognostic_factor", "rob_outcome", "rob_confounding",
+             "rob_analysis", "rob_overall"]
+    assert header == list(codebook.CODEBOOK_COLUMNS) + ["setting", "internet", *quips]  # free columns follow
     assert len(validations_by_column(workbook[DATA_SHEET])) == len(codebook.VOCABULARIES) + len(codebook.NUMERIC_COLUMNS)
     round_trip, problems = validate_sheet(read_sheet(path))
     assert problems == []

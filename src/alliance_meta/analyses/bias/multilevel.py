@@ -26,10 +26,16 @@ def egger_row(data: pd.DataFrame, *, rho: float = 0.0, method: str = "REML", lev
     if data["study_id"].nunique() < 3:
         return row | {"note": "not estimable: the test needs at least 3 studies"}
     yi, vi, study = _arrays(data)
+    if np.ptp(vi) <= 1e-12 * np.max(vi):
+        return row | {"note": "not estimable: every effect size has the same sampling variance, so the "
+                              "regression on the standard error is undefined"}
     X = np.column_stack([np.ones(yi.size), np.sqrt(vi)])
-    fit = multilevel.fit(yi, vi, study, X, method=method, level=level, rho=rho, names=["intrcpt", "sei"],
-                         profile=False, likelihood_ratio=False)
-    table = robust.cr2(fit).coef_test()
+    try:
+        fit = multilevel.fit(yi, vi, study, X, method=method, level=level, rho=rho, names=["intrcpt", "sei"],
+                             profile=False, likelihood_ratio=False)
+        table = robust.cr2(fit).coef_test()
+    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
+        return row | {"note": f"not estimable: {error}"}
     return row | {"statistic": float(table.statistic[1]), "p": float(table.p[1]), "df": float(table.df[1]),
                   "estimate": float(fit.beta[0]), "se": float(table.se[0]),
                   "ci_lower": float(table.ci_lower[0]), "ci_upper": float(table.ci_upper[0]),
