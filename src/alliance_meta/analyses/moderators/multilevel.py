@@ -57,7 +57,12 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
         return row | {"k": int(data[moderator].notna().sum()), "note": "too few studies or levels"}
     wald, t_fit, null = fits
     total, total_null = float(np.sum(wald.sigma2)), float(np.sum(null.sigma2))
-    htz = robust.cr2(wald).wald_test()
+    note = ""
+    try:
+        htz = robust.cr2(wald).wald_test()
+    except np.linalg.LinAlgError:  # e.g. identical effect sizes: the robust covariance is singular
+        htz = {"f": np.nan, "df_num": np.nan, "df_denom": np.nan, "p": np.nan}
+        note = "CR2 test not estimable: the cluster-robust covariance is singular"
     return row | {
         "k": wald.k, "n_studies": wald.n_studies, "qm": wald.qm, "qm_df": wald.qm_df[0], "qm_p": wald.qm_p,
         "f": t_fit.qm, "f_df1": t_fit.qm_df[0], "f_df2": t_fit.qm_df[1], "f_p": t_fit.qm_p,
@@ -65,6 +70,7 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
         "qe": wald.qe, "qe_p": wald.qe_p, "sigma2_between": wald.sigma2[0], "sigma2_within": wald.sigma2[1],
         "converged": all(fit.converged for fit in fits),
         "cr2_f": htz["f"], "cr2_df1": htz["df_num"], "cr2_df2": htz["df_denom"], "cr2_p": htz["p"],
+        **({"note": note} if note else {}),
     }
 
 
