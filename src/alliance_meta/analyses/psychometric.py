@@ -300,6 +300,26 @@ class BareBones:
     ci: tuple[float, float]
 
 
+def _moments(values, weights, mean, var_e_i, options):
+    """The steps shared by the bare-bones and individual-correction rows (Schmidt & Hunter 2015,
+    ch. 3-4): weighted sampling-error variance, observed and residual variance, SE of the mean
+    (sqrt(var_obs / k); sqrt(var_e) for one study), residual SD and the confidence and
+    credibility intervals. Returns (var_e, var_obs, var_res, sd_res, se, ci, cr)."""
+    k = len(values)
+    var_e = weighted_mean(var_e_i, weights)
+    if k == 1:
+        var_obs = var_res = np.nan
+        se = float(np.sqrt(var_e))
+    else:
+        var_obs = weighted_variance(values, weights, options.unbiased_variances)
+        var_res = var_obs - var_e
+        se = float(np.sqrt(var_obs / k))
+    sd_res = _sd(var_res)
+    ci = confidence_interval(mean, se, k, options.conf_level, options.intervals)
+    cr = credibility_interval(mean, sd_res, k, options.cred_level, options.intervals)
+    return var_e, var_obs, var_res, sd_res, se, ci, cr
+
+
 def bare_bones(r, n, options: PsychometricOptions | None = None, note: str = "") -> BareBones:
     """Sample-size-weighted bare-bones meta-analysis (Schmidt & Hunter 2015, ch. 3;
     psychmeta ``ma_r_bb`` with ``wt_type = "sample_size"``, ``error_type = "mean"``).
@@ -318,17 +338,7 @@ def bare_bones(r, n, options: PsychometricOptions | None = None, note: str = "")
         r = correct_r_bias(r, n)
     r_bar = weighted_mean(r, n)
     var_e_i = sampling_error_variance(r_bar, n)
-    var_e = weighted_mean(var_e_i, n)
-    if k == 1:
-        var_r = var_res = np.nan
-        se = float(np.sqrt(var_e))
-    else:
-        var_r = weighted_variance(r, n, options.unbiased_variances)
-        var_res = var_r - var_e
-        se = float(np.sqrt(var_r / k))
-    sd_res = _sd(var_res)
-    ci = confidence_interval(r_bar, se, k, options.conf_level, options.intervals)
-    cr = credibility_interval(r_bar, sd_res, k, options.cred_level, options.intervals)
+    var_e, var_r, var_res, sd_res, se, ci, cr = _moments(r, n, r_bar, var_e_i, options)
     result = PsychometricResult("bare_bones", k, float(n.sum()), r_bar, var_r, var_e, var_res, sd_res,
                                 rho=r_bar, var_rho=var_res, sd_rho=sd_res, se=se, ci_lower=ci[0], ci_upper=ci[1],
                                 cr_lower=cr[0], cr_upper=cr[1], percent_artifact_variance=_percent(var_e, var_r),
@@ -377,17 +387,7 @@ def individual_correction(r, n, rxx=None, ryy=None, ux=None, options: Psychometr
     var_e_c_i = base.var_e_i / attenuation**2 * a**2
     weights = n * attenuation**2
     rho = weighted_mean(rho_i, weights)
-    var_e_c = weighted_mean(var_e_c_i, weights)
-    if k == 1:
-        var_r_c = var_rho = np.nan
-        se = float(np.sqrt(var_e_c))
-    else:
-        var_r_c = weighted_variance(rho_i, weights, options.unbiased_variances)
-        var_rho = var_r_c - var_e_c
-        se = float(np.sqrt(var_r_c / k))
-    sd_rho = _sd(var_rho)
-    ci = confidence_interval(rho, se, k, options.conf_level, options.intervals)
-    cr = credibility_interval(rho, sd_rho, k, options.cred_level, options.intervals)
+    var_e_c, var_r_c, var_rho, sd_rho, se, ci, cr = _moments(rho_i, weights, rho, var_e_c_i, options)
     bb = base.result
     text = f"corrected for {CORRECTION_NAMES[method]}" + (f"; {note}" if note else "")
     result = PsychometricResult("individual", k, bb.n, bb.r_bar, bb.var_r, bb.var_e, bb.var_res, bb.sd_res,
