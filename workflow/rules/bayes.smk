@@ -26,6 +26,8 @@ rule bayes:
         CONDA_ENV
     log:
         "logs/bayes_{family}.log",
+    benchmark:
+        "logs/benchmarks/bayes_{family}.tsv"
     script:
         "../scripts/bayes.py"
 
@@ -45,6 +47,8 @@ rule bayes_prior_sensitivity:
         CONDA_ENV
     log:
         "logs/bayes_prior_sensitivity_{family}.log",
+    benchmark:
+        "logs/benchmarks/bayes_prior_sensitivity_{family}.tsv"
     script:
         "../scripts/bayes_prior_sensitivity.py"
 
@@ -68,6 +72,8 @@ rule bayes_plots:
         CONDA_ENV
     log:
         "logs/bayes_plots_{family}.log",
+    benchmark:
+        "logs/benchmarks/bayes_plots_{family}.tsv"
     script:
         "../scripts/bayes_plots.py"
 

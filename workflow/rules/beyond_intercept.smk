@@ -26,6 +26,8 @@ rule location_scale:
         CONDA_ENV
     log:
         "logs/location_scale_{family}.log",
+    benchmark:
+        "logs/benchmarks/location_scale_{family}.tsv"
     script:
         "../scripts/location_scale.py"
 
@@ -46,6 +48,8 @@ rule model_comparison:
         CONDA_ENV
     log:
         "logs/model_comparison_{family}.log",
+    benchmark:
+        "logs/benchmarks/model_comparison_{family}.tsv"
     script:
         "../scripts/model_comparison.py"
 

@@ -20,6 +20,8 @@ rule publication_bias:
         CONDA_ENV
     log:
         "logs/publication_bias_{family}.log",
+    benchmark:
+        "logs/benchmarks/publication_bias_{family}.tsv"
     script:
         "../scripts/publication_bias.py"
 
@@ -43,6 +45,8 @@ rule sensitivity:
         CONDA_ENV
     log:
         "logs/sensitivity_{family}.log",
+    benchmark:
+        "logs/benchmarks/sensitivity_{family}.tsv"
     script:
         "../scripts/sensitivity.py"
 

@@ -20,6 +20,8 @@ rule bma:
         CONDA_ENV
     log:
         "logs/bma_{family}.log",
+    benchmark:
+        "logs/benchmarks/bma_{family}.tsv"
     script:
         "../scripts/bma.py"
 

@@ -17,6 +17,8 @@ if config.get("second_coder"):
             CONDA_ENV
         log:
             "logs/coder_agreement.log",
+        benchmark:
+            "logs/benchmarks/coder_agreement.tsv"
         script:
             "../scripts/agreement.py"
 

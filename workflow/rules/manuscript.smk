@@ -25,6 +25,8 @@ rule changes:
         CONDA_ENV
     log:
         "logs/changes.log",
+    benchmark:
+        "logs/benchmarks/changes.tsv"
     script:
         "../scripts/changes.py"
 
@@ -46,6 +48,8 @@ if config["prisma"]:
             CONDA_ENV
         log:
             "logs/prisma.log",
+        benchmark:
+            "logs/benchmarks/prisma.tsv"
         script:
             "../scripts/prisma.py"
 
@@ -69,6 +73,8 @@ rule summary_of_findings:
         CONDA_ENV
     log:
         "logs/summary_of_findings_{family}.log",
+    benchmark:
+        "logs/benchmarks/summary_of_findings_{family}.tsv"
     script:
         "../scripts/summary_of_findings.py"
 

@@ -32,6 +32,8 @@ rule moderators:
         CONDA_ENV
     log:
         "logs/moderators_{family}.log",
+    benchmark:
+        "logs/benchmarks/moderators_{family}.tsv"
     script:
         "../scripts/moderators.py"
 
@@ -55,6 +57,8 @@ rule moderator_plots:
         CONDA_ENV
     log:
         "logs/moderator_plots_{family}.log",
+    benchmark:
+        "logs/benchmarks/moderator_plots_{family}.tsv"
     script:
         "../scripts/moderator_plots.py"
 

@@ -24,6 +24,8 @@ checkpoint multiverse_specifications:
         CONDA_ENV
     log:
         "logs/multiverse_specifications_{family}.log",
+    benchmark:
+        "logs/benchmarks/multiverse_specifications_{family}.tsv"
     script:
         "../scripts/multiverse_specifications.py"
 
@@ -49,6 +51,8 @@ rule multiverse_batch:
         CONDA_ENV
     log:
         "logs/multiverse_batch_{family}_{batch}.log",
+    benchmark:
+        "logs/benchmarks/multiverse_batch_{family}_{batch}.tsv"
     script:
         "../scripts/multiverse_batch.py"
 
@@ -65,6 +69,8 @@ rule multiverse_table:
         CONDA_ENV
     log:
         "logs/multiverse_table_{family}.log",
+    benchmark:
+        "logs/benchmarks/multiverse_table_{family}.tsv"
     script:
         "../scripts/multiverse_table.py"
 
@@ -88,6 +94,8 @@ rule multiverse_plot:
         CONDA_ENV
     log:
         "logs/multiverse_plot_{family}.log",
+    benchmark:
+        "logs/benchmarks/multiverse_plot_{family}.tsv"
     script:
         "../scripts/multiverse_plot.py"
 

@@ -14,6 +14,8 @@ rule pool:
         CONDA_ENV
     log:
         "logs/pool_{family}.log",
+    benchmark:
+        "logs/benchmarks/pool_{family}.tsv"
     script:
         "../scripts/pool.py"
 
@@ -37,6 +39,8 @@ rule forest_plot:
         CONDA_ENV
     log:
         "logs/forest_plot_{family}.log",
+    benchmark:
+        "logs/benchmarks/forest_plot_{family}.tsv"
     script:
         "../scripts/forest_plot.py"
 

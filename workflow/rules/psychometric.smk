@@ -27,6 +27,8 @@ rule psychometric:
         CONDA_ENV
     log:
         "logs/psychometric_{family}.log",
+    benchmark:
+        "logs/benchmarks/psychometric_{family}.tsv"
     script:
         "../scripts/psychometric.py"
 

@@ -30,7 +30,7 @@ def report_images(wildcards):
     return [path for path in stage_outputs() if path.endswith(".png")]
 
 
-def manuscript_tables(wildcards):
+def manuscript_table_files(wildcards=None):
     """Markdown, LaTeX and Word versions of the tables in MANUSCRIPT_TABLES that the stages produce."""
     tables = []
     for path in word_table_sources(wildcards):

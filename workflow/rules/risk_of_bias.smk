@@ -27,6 +27,8 @@ rule risk_of_bias:
         CONDA_ENV
     log:
         "logs/risk_of_bias_{family}.log",
+    benchmark:
+        "logs/benchmarks/risk_of_bias_{family}.tsv"
     script:
         "../scripts/risk_of_bias.py"
 

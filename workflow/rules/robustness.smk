@@ -23,6 +23,8 @@ rule rve:
         CONDA_ENV
     log:
         "logs/rve_{family}.log",
+    benchmark:
+        "logs/benchmarks/rve_{family}.tsv"
     script:
         "../scripts/rve.py"
 
@@ -42,6 +44,8 @@ rule gosh:
         CONDA_ENV
     log:
         "logs/gosh_{family}.log",
+    benchmark:
+        "logs/benchmarks/gosh_{family}.tsv"
     script:
         "../scripts/gosh.py"
 

@@ -19,6 +19,8 @@ rule selection_models:
         CONDA_ENV
     log:
         "logs/selection_models_{family}.log",
+    benchmark:
+        "logs/benchmarks/selection_models_{family}.tsv"
     script:
         "../scripts/selection_models.py"
 

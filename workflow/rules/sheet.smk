@@ -20,6 +20,8 @@ rule validate_sheet:
         CONDA_ENV
     log:
         "logs/validate_sheet.log",
+    benchmark:
+        "logs/benchmarks/validate_sheet.tsv"
     script:
         "../scripts/validate_sheet.py"
 
@@ -35,6 +37,8 @@ rule convert_effect_sizes:
         CONDA_ENV
     log:
         "logs/convert_effect_sizes.log",
+    benchmark:
+        "logs/benchmarks/convert_effect_sizes.tsv"
     script:
         "../scripts/convert_effect_sizes.py"
 
@@ -55,6 +59,8 @@ checkpoint prepare_family:
         CONDA_ENV
     log:
         "logs/prepare_family_{family}.log",
+    benchmark:
+        "logs/benchmarks/prepare_family_{family}.tsv"
     script:
         "../scripts/prepare_family.py"
 

@@ -96,6 +96,7 @@ def ticks(low: float, high: float, metric: str, options):
 
 def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float, options) -> None:
     """Squares, whiskers with arrows, diamonds and the prediction interval."""
+    squares = []  # (x, y, area): drawn as one collection (one scatter per study is slow at large k)
     for row, top in zip(rows, tops):
         y = top + row.lines / 2
         if row.kind == "study":
@@ -106,7 +107,7 @@ def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float,
                     axis.plot([edge], [y], marker=marker, ms=4, color=colour, clip_on=False, zorder=3)
             if low <= row.centre <= high:
                 area = max(4.0, (0.8 * options.font_size * 1.45) ** 2 * row.size)  # points^2, area ~ weight
-                axis.scatter([row.centre], [y], marker="s", s=area, color=colour, lw=0, zorder=3)
+                squares.append((row.centre, y, area))
         elif row.kind in ("overall", "subtotal"):
             colour = options.summary_colour if row.kind == "overall" else options.subgroup_colour
             axis.fill([row.lower, row.centre, row.upper, row.centre], [y, y - 0.36, y, y + 0.36], color=colour,
@@ -116,6 +117,9 @@ def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float,
             axis.hlines(y, left, right, color=options.summary_colour, lw=1.2, zorder=2)
             axis.vlines([v for v in (row.lower, row.upper) if low <= v <= high], y - 0.25, y + 0.25,
                         color=options.summary_colour, lw=1.2, zorder=2)
+    if squares:
+        x, y, area = zip(*squares)
+        axis.scatter(x, y, marker="s", s=area, color=options.study_colour, lw=0, zorder=3)
 
 
 def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
@@ -138,6 +142,7 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
     for y in (-0.15,):
         figure.add_artist(Line2D([layout.label_left, right], [y, y], transform=inches,
                                  color="0.2", lw=0.8))
+    symbols: dict[str, list] = {}  # judgement -> (x, y) of its RoB symbols, one collection each
     for row, top in zip(rows, tops):
         bold = "bold" if row.kind in ("group", "overall") else "normal"
         for line_index, line in enumerate(row.label):
@@ -154,10 +159,14 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
             style = styles.get(judgement)
             if style is None:
                 continue
-            axis.scatter([x], [y], transform=inches, marker=style.marker, s=(0.95 * options.font_size) ** 2,
-                         c=style.colour, edgecolors="black", linewidths=0.4, clip_on=False, zorder=4)
+            symbols.setdefault(judgement, []).append((x, y))
             axis.text(x, y, style.glyph, transform=inches, ha="center", va="center", color=style.glyph_colour,
                       fontsize=options.font_size * 0.75, fontweight="bold", clip_on=False, zorder=5)
+    for judgement, points in symbols.items():
+        style = styles[judgement]
+        x, y = zip(*points)
+        axis.scatter(x, y, transform=inches, marker=style.marker, s=(0.95 * options.font_size) ** 2,
+                     c=style.colour, edgecolors="black", linewidths=0.4, clip_on=False, zorder=4)
 
 
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):

@@ -1,0 +1,199 @@
+"""The everyday loop, timed: the default pipeline on the (SIMULATED) demo sheet, a rerun after
+adding one outcome study, a no-op rerun, and pooling alone at k = 3,000 beside a metafor script.
+
+Run after ``make setup``: ``make benchmark`` or ``.venv/bin/python benchmarks/bench_pipeline.py``
+(``--skip-demo`` or ``--skip-pooling`` for one half, ``--metafor-confint``, ``--cores N`` (default 2)). Each review folder
+is a fresh temporary copy of ``config/`` and the demo sheet, run with this checkout's Snakefile.
+
+Printed: wall time of each run against its target, the jobs that ran (from Snakemake's output)
+and, per rule, the number of jobs and their summed run time from the ``benchmark:`` files
+(``logs/benchmarks/*.tsv``) written by that run. Targets (issue "The everyday loop in seconds"):
+cold run <= 40 s, rerun after one outcome study <= 20 s with no job of the dropout family,
+pooling-only at k = 3,000 at least 1.5x faster than the metafor script, report < 3 MB.
+Wall times depend on the machine and its load; the ratio of the last part is measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+
+
+def snakemake(folder: Path, cores: int, *targets: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    result = subprocess.run([str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
+                             "--cores", str(cores), *targets], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if result.returncode:
+        sys.exit(f"snakemake failed in {folder}:\n{result.stderr[-4000:]}")
+    return wall, result.stderr + result.stdout
+
+
+def jobs_run(output: str) -> list[str]:
+    """'rule' or 'rule[family]' for every job Snakemake started (the aggregate rule ``all`` left out)."""
+    jobs = []
+    for block in re.split(r"\n(?=\[)", output):
+        rule = re.search(r"^(?:local)?(?:rule|checkpoint) (\w+):", block, re.M)
+        if not rule or rule.group(1) == "all":
+            continue
+        family = re.search(r"wildcards:.*family=(\w+)", block)
+        jobs.append(f"{rule.group(1)}[{family.group(1)}]" if family else rule.group(1))
+    return jobs
+
+
+def job_times(folder: Path, since: float) -> dict[str, list[float]]:
+    """Run time (s) of each job of this run, by rule, from the benchmark files written since ``since``."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for path in sorted((folder / "logs" / "benchmarks").glob("*.tsv")):
+        if path.stat().st_mtime >= since:
+            rule = re.sub(r"_(outcome|dropout)(_.*)?$", "", path.stem)
+            times[rule].append(float(pd.read_csv(path, sep="\t")["s"].iloc[0]))
+    return times
+
+
+def report_run(title: str, wall: float, target: float | None, jobs: list[str], times: dict[str, list[float]]):
+    goal = f"   (target <= {target:.0f} s: {'met' if wall <= target else 'NOT met'})" if target else ""
+    print(f"\n## {title}: {wall:.1f} s wall, {len(jobs)} jobs, {sum(map(sum, times.values())):.1f} s of job time{goal}")
+    for rule, values in sorted(times.items(), key=lambda item: -sum(item[1])):
+        print(f"   {sum(values):7.1f} s  {len(values):3d} x {rule}")
+
+
+def demo_folder(parent: Path) -> Path:
+    folder = parent / "demo"
+    (folder / "data" / "raw").mkdir(parents=True)
+    shutil.copytree(ROOT / "config", folder / "config")
+    for name in ("studies.csv", "studies_coder2.csv"):
+        shutil.copy(ROOT / "data" / "raw" / name, folder / "data" / "raw" / name)
+    return folder
+
+
+def add_outcome_study(folder: Path) -> None:
+    """One new outcome study (a copy of a correlation row under a new id), as a reviewer adds it, and
+    the PRISMA counts that go with it (found by citation searching)."""
+    path = folder / "data" / "raw" / "studies.csv"
+    sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = sheet[(sheet["family"] == "outcome") & (sheet["r"] != "")].iloc[[0]].copy()
+    number = 1 + max(int(s[1:]) for s in sheet["study_id"])
+    row["study_id"], row["es_id"] = f"S{number:03d}", f"S{number:03d}-1"
+    row["authors"], row["year"], row["r"], row["n"] = f"Simulated study {number:03d}", "2026", "0.27", "118"
+    pd.concat([sheet, row]).to_csv(path, index=False)
+    config_path = folder / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    prisma = config.get("prisma")
+    if prisma:
+        other = prisma["other_methods"]
+        other["sources"]["Citation searching"] += 1
+        other["sought"] += 1
+        other["assessed"] += 1
+        for key in ("included_studies", "included_reports", "included_effect_sizes"):
+            prisma[key] += 1
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def bench_demo(parent: Path, cores: int) -> None:
+    folder = demo_folder(parent)
+    since = time.time()
+    wall, output = snakemake(folder, cores)
+    report_run("Cold default run (demo sheet)", wall, 40, jobs_run(output), job_times(folder, since))
+    size = (folder / "results" / "report.html").stat().st_size / 2**20
+    print(f"   report.html: {size:.1f} MB (target < 3 MB: {'met' if size < 3 else 'NOT met'})")
+
+    add_outcome_study(folder)
+    since = time.time()
+    wall, output = snakemake(folder, cores)
+    jobs = jobs_run(output)
+    report_run("Rerun after adding one outcome study", wall, 20, jobs, job_times(folder, since))
+    dropout = [job for job in jobs if job.endswith("[dropout]")]
+    print(f"   jobs of the dropout family: {len(dropout)} (target 0){': ' + ', '.join(dropout) if dropout else ''}")
+    print(f"   jobs that ran: {', '.join(jobs)}")
+
+    wall, output = snakemake(folder, cores)
+    print(f"\n## No-op rerun: {wall:.1f} s wall, {len(jobs_run(output))} jobs")
+
+
+def pooling_sheet(k: int, seed: int = 20261130) -> pd.DataFrame:
+    """A SIMULATED correlation sheet of k studies (one row each)."""
+    rng = np.random.default_rng(seed)
+    n = rng.integers(40, 400, k)
+    z = rng.normal(0.25, np.sqrt(0.02 + 1 / (n - 3)))
+    ids = [f"S{i:05d}" for i in range(1, k + 1)]
+    return pd.DataFrame({"study_id": ids, "es_id": [f"{i}-1" for i in ids], "authors": [f"Simulated study {i}" for i in ids],
+                         "year": 2000 + np.arange(k) % 25, "r": np.round(np.tanh(z), 4), "n": n, "simulated": "yes"})
+
+
+METAFOR_SCRIPT = r"""
+suppressPackageStartupMessages(library(metafor))
+confint_too <- commandArgs(trailingOnly = TRUE)[1] == "confint"
+sheet <- read.csv("data/raw/studies.csv")
+dat <- escalc(measure = "ZCOR", ri = r, ni = n, data = sheet)
+num <- function(x) if (length(x)) x[1] else NA
+rows <- list()
+for (test in c("z", "knha")) {
+  res <- rma(yi, vi, data = dat, method = "REML", test = test)
+  pred <- predict(res)
+  ci <- if (confint_too) confint(res)$random else matrix(NA, 3, 3)
+  rows[[length(rows) + 1]] <- data.frame(method = "REML", test, estimate = res$b[1], se = res$se, tau2 = res$tau2,
+    pi_lower = num(pred$pi.lb), pi_upper = num(pred$pi.ub), tau2_lower = ci[1, 2], tau2_upper = ci[1, 3],
+    q = res$QE, i2 = res$I2)
+}
+write.csv(do.call(rbind, rows), "pooled_metafor.csv", row.names = FALSE)
+"""
+
+
+def bench_pooling(parent: Path, cores: int, confint: bool, k: int = 3_000) -> None:
+    folder = parent / "pooling"
+    (folder / "data" / "raw").mkdir(parents=True)
+    (folder / "config").mkdir()
+    pooling_sheet(k).to_csv(folder / "data" / "raw" / "studies.csv", index=False)
+    (folder / "config" / "config.yaml").write_text("families: [outcome]\nmetric: {outcome: z}\nmoderators: []\ncontinuous_moderators: []\n"
+        "meta_regression: []\nlocation_scale: []\npooling: {methods: [REML], tests: [z, knha]}\n")
+    since = time.time()
+    ours, output = snakemake(folder, cores, "results/outcome/pooled.csv")
+    report_run(f"Pooling only, k = {k:,} (validate, convert, prepare, pool; REML, z and Knapp-Hartung)", ours, None,
+               jobs_run(output), job_times(folder, since))
+    if not shutil.which("Rscript"):
+        print("   Rscript not found: the metafor side is not measured")
+        return
+    (folder / "metafor.R").write_text(METAFOR_SCRIPT)
+    for what, argument in (("rma + predict", "plain"), ("rma + predict + confint", "confint"))[: 1 + confint]:
+        start = time.perf_counter()
+        subprocess.run(["Rscript", "metafor.R", argument], cwd=folder, check=True, capture_output=True)
+        theirs = time.perf_counter() - start
+        ratio = theirs / ours
+        print(f"   metafor script (read.csv, escalc, {what}; REML, z and knha): {theirs:.1f} s, "
+              f"ratio metafor / pipeline {ratio:.2f}x (target >= 1.5x: {'met' if ratio >= 1.5 else 'NOT met'})")
+    if not confint:
+        print("   (the pipeline also computes the Q-profile interval of tau^2; --metafor-confint times metafor's "
+              "confint() too, which takes minutes at this k)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-pooling", action="store_true")
+    parser.add_argument("--metafor-confint", action="store_true", help="also time metafor with confint()")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as parent:
+        if not args.skip_demo:
+            bench_demo(Path(parent), args.cores)
+        if not args.skip_pooling:
+            bench_pooling(Path(parent), args.cores, args.metafor_confint)
+
+
+if __name__ == "__main__":
+    main()
