@@ -94,7 +94,7 @@ def test_sheet_text_is_escaped(report_html):
 def test_report_is_self_contained_and_flags_simulated_data(report_html):
     assert 'id="simulated-banner"' in report_html and "Simulated demo data" in report_html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", report_html)
-    assert "data:image/png;base64," in report_html
+    assert "data:image/webp;base64," in report_html
     assert "r = ." in report_html and "ab" * 32 in report_html
 
 
