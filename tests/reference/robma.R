@@ -1,6 +1,9 @@
 # Reference values for robust Bayesian model averaging (RoBMA-PSMA, RoBMA 3.6.1,
 # BayesTools 0.2.22, JAGS 4) -> tests/reference/robma.json.
-# Run: Rscript tests/reference/robma.R   (about 3-4 minutes per data set)
+# Run: Rscript tests/reference/robma.R   (about 20 minutes per data set on this shared machine)
+# Per-set runs are combined by robma_combine.R. The committed robma.json came from the version
+# before the per-model columns were fixed (BayesTools names them prior_prob / marglik /
+# post_prob), so its "models" entries hold the labels only.
 #      Rscript tests/reference/robma.R molloy6 out.json   (one data set, to run them in parallel;
 #      the per-set JSON objects are the entries of robma.json)
 #
@@ -26,13 +29,20 @@ run <- function(name, args) {
     name = name, seconds = secs,
     components = list(names = rownames(comp), prior_prob = comp$prior_prob,
                       post_prob = comp$post_prob, inclusion_bf = comp$inclusion_BF),
+    # ensemble_estimates_table has no Monte Carlo error column: sd / sqrt(ESS) of the mixed draws
     estimates = list(names = rownames(est), mean = est$Mean, median = est$Median,
-                     lower = est$`0.025`, upper = est$`0.975`, mcmc_error = est$error),
+                     lower = est$`0.025`, upper = est$`0.975`,
+                     mcmc_error = sapply(rownames(est), function(p) tryCatch({
+                       x <- as.numeric(fit$RoBMA$posteriors[[p]])
+                       sd(x) / sqrt(coda::effectiveSize(x))
+                     }, error = function(e) NA))),
     conditional = list(names = rownames(cest), mean = cest$Mean, median = cest$Median,
                        lower = cest$`0.025`, upper = cest$`0.975`),
     models = list(effect = as.character(sm$Effect), heterogeneity = as.character(sm$Heterogeneity),
-                  bias = as.character(sm$Bias), prior_prob = sm$`Prior prob.`,
-                  log_marglik = sm[["log(marglik)"]], post_prob = sm$`Post. prob.`),
+                  bias = as.character(sm$Bias), prior_prob = sm$prior_prob,
+                  log_marglik = sm$marglik, post_prob = sm$post_prob,
+                  bridge_cv = sapply(fit$models, function(m) tryCatch(
+                    bridgesampling::error_measures(m$marglik)$cv, error = function(e) NA))),
     diagnostics = diag,
     mu_samples_sd = sd(fit$RoBMA$posteriors$mu), tau_samples_sd = sd(fit$RoBMA$posteriors$tau),
     n_samples = length(fit$RoBMA$posteriors$mu)
