@@ -109,7 +109,7 @@ def bench_demo(parent: Path, cores: int) -> None:
     since = time.time()
     wall, output = snakemake(folder, cores)
     report_run("Cold default run (demo sheet)", wall, 40, jobs_run(output), job_times(folder, since))
-    size = (folder / "results" / "report.html").stat().st_size / 2**20
+    size = (folder / "results" / "report.html").stat().st_size / 1e6
     print(f"   report.html: {size:.1f} MB (target < 3 MB: {'met' if size < 3 else 'NOT met'})")
 
     add_outcome_study(folder)

@@ -7,7 +7,7 @@ from alliance_meta.io import read_table, setup_logging
 import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
-from alliance_meta.report.html import ExtraSection, Figure, changes_section, coding_section, inline_png
+from alliance_meta.report.html import ExtraSection, Figure, changes_section, coding_section, inline_image
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
@@ -38,7 +38,7 @@ if prisma:
         ("SIMULATED counts from the demo configuration, showing the layout only. " if counts.get("simulated") else "")
         + f"Flow diagram of the config's prisma: counts (Page et al. 2021): {counts['included_studies']} studies in "
         f"{counts['included_reports']} reports included; results/prisma.pdf, .png and .svg.",
-        figures=[Figure("PRISMA 2020 flow diagram", inline_png(prisma[0]))]))
+        figures=[Figure("PRISMA 2020 flow diagram", inline_image(prisma[0]))]))
 if "changes" in results_tables:
     extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),

@@ -43,9 +43,9 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
                "rob_summary": "Risk of bias: summary per domain"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
-MAX_SHOWN_ROWS = 200  # longer tables (a multiverse of thousands of specifications) stay in their CSV
-# Sharp enough on the screen, and a report small enough to e-mail (the demo's 42 figures: about 3 MB).
-MAX_IMAGE_WIDTH, MIN_IMAGE_WIDTH, MAX_IMAGE_PIXELS, PALETTE_COLOURS = 1000, 700, 2_500_000, 16
+MAX_SHOWN_ROWS = 100  # longer tables (a multiverse of thousands of specifications) stay in their CSV
+# Sharp enough on the screen, and a report small enough to e-mail (the demo report: under 3 MB).
+MAX_IMAGE_WIDTH, MIN_IMAGE_WIDTH, MAX_IMAGE_PIXELS, PALETTE_COLOURS = 800, 700, 900_000, 16
 
 
 @dataclass
