@@ -8,17 +8,16 @@ from alliance_meta.report import family_title, manuscript_table, to_latex, to_ma
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
+# output.tables lists .md, .tex, .docx for each input, in input order (report_inputs.smk).
+outputs = [snakemake.output.tables[i:i + 3] for i in range(0, len(snakemake.output.tables), 3)]
 tables = []
-for path in map(Path, snakemake.input):
+for path, (markdown, latex, word) in zip(map(Path, snakemake.input), outputs, strict=True):
     family = path.parent.name
     table = manuscript_table(path.stem, read_table(path), snakemake.params.metrics[family], snakemake.params.level)
-    titled = family_title(table, family)
-    stem = path.parent / "tables" / path.stem
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".md").write_text(to_markdown(table), encoding="utf-8")
-    stem.with_suffix(".tex").write_text(to_latex(table), encoding="utf-8")
-    write_docx([titled], stem.with_suffix(".docx"))
+    Path(markdown).write_text(to_markdown(table), encoding="utf-8")
+    Path(latex).write_text(to_latex(table), encoding="utf-8")
+    tables.append(family_title(table, family))
+    write_docx([tables[-1]], word)
     log.info("%s/%s: %d rows as Markdown, LaTeX and Word", family, path.stem, len(table.rows))
-    tables.append(titled)
 write_docx(tables, snakemake.output.docx)
 log.info("tables.docx: %d tables", len(tables))
