@@ -1,5 +1,5 @@
 # Stage 1-2: validate the raw sheet, convert every statistic to the family's metric,
-# then split by family and handle dependent effect sizes.
+# split by family and handle dependent effect sizes.
 
 
 rule validate_sheet:
@@ -26,13 +26,23 @@ rule validate_sheet:
         "../scripts/validate_sheet.py"
 
 
-rule convert_effect_sizes:
+# A checkpoint: after it runs, Snakemake re-evaluates the jobs downstream and, by the checksums
+# it stores of small inputs, skips every family whose rows did not change. Conversion and the
+# split by family are one job (each alone is mostly start-up), and it belongs to no family, so a
+# newly coded outcome study runs no job of the dropout family.
+checkpoint convert_effect_sizes:
     input:
         "data/processed/sheet.csv",
     output:
-        "data/processed/effect_sizes.csv",
+        converted="data/processed/effect_sizes.csv",
+        effect_sizes=expand("data/processed/{family}/effect_sizes.csv", family=FAMILIES),
+        analysis=expand("data/processed/{family}/analysis.csv", family=FAMILIES),
     params:
         metric=config["metric"],
+        families=FAMILIES,
+        dependence=config["dependence"],
+        method=config["aggregate_method"],
+        rho=config["aggregate_rho"],
     conda:
         CONDA_ENV
     log:
@@ -41,28 +51,6 @@ rule convert_effect_sizes:
         "logs/benchmarks/convert_effect_sizes.tsv"
     script:
         "../scripts/convert_effect_sizes.py"
-
-
-# A checkpoint: after it runs, Snakemake re-evaluates the jobs downstream and, by the
-# checksums it stores of small inputs, skips a family whose rows did not change.
-checkpoint prepare_family:
-    input:
-        "data/processed/effect_sizes.csv",
-    output:
-        effect_sizes="data/processed/{family}/effect_sizes.csv",
-        analysis="data/processed/{family}/analysis.csv",
-    params:
-        dependence=config["dependence"],
-        method=config["aggregate_method"],
-        rho=config["aggregate_rho"],
-    conda:
-        CONDA_ENV
-    log:
-        "logs/prepare_family_{family}.log",
-    benchmark:
-        "logs/benchmarks/prepare_family_{family}.tsv"
-    script:
-        "../scripts/prepare_family.py"
 
 
 FINAL_TARGETS.append("data/processed/effect_sizes.csv")

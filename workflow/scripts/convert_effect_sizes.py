@@ -1,11 +1,14 @@
-"""Rule convert_effect_sizes: every row of the validated sheet in its family's analysis metric."""
+"""Rule convert_effect_sizes: every row of the validated sheet in its family's analysis metric, then,
+for each family, its effect sizes and the rows it pools (composites or all rows)."""
+from alliance_meta.inputs.dependence import prepare_family
 from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
+params = snakemake.params
 logger = setup_logging(snakemake.log[0], "convert_effect_sizes")
 sheet = read_table(snakemake.input[0])
-converted = convert(sheet, dict(snakemake.params.metric))
+converted = convert(sheet, dict(params.metric))
 counts = converted.groupby(["family", "metric", "input_kind"], dropna=False).size()
 logger.info("%d effect sizes converted, by family, metric and input kind:\n%s",
             len(converted), counts.to_string())
@@ -13,4 +16,12 @@ unusable = converted.loc[converted["yi"].isna() | converted["vi"].isna()]
 if len(unusable):
     logger.warning("no usable effect size on sheet rows %s (left out of the analyses)",
                    ", ".join(str(row) for row in unusable["sheet_row"]))
-write_table(converted, snakemake.output[0])
+write_table(converted, snakemake.output.converted)
+converted = read_table(snakemake.output.converted)  # each family from the file as written, as before
+for family, rows_path, analysis_path in zip(params.families, snakemake.output.effect_sizes, snakemake.output.analysis):
+    rows, analysis, notes = prepare_family(converted, family, dependence=params.dependence,
+                                           method=params.method, rho=float(params.rho))
+    for note in notes:
+        logger.info("%s: %s", family, note)
+    write_table(rows, rows_path)
+    write_table(analysis, analysis_path)
