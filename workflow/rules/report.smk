@@ -78,6 +78,7 @@ rule report:
     params:
         families=FAMILIES,
         absent_families=ABSENT_FAMILIES,
+    threads: 2  # figures are inlined in parallel (at most --cores)
     conda:
         CONDA_ENV
     log:

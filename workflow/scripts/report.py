@@ -45,7 +45,7 @@ html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read
                      families=families, config=config, provenance=provenance,
                      methods=methods_paragraph(config, stages, versions), coding=coding,
                      absent_families=snakemake.params.absent_families,  # noqa: F821
-                     extra_sections=extra_sections)
+                     extra_sections=extra_sections, image_workers=snakemake.threads)  # noqa: F821
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
 log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
          len(inputs.images), len(html))

@@ -117,6 +117,18 @@ def inline_image(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def inline_images(paths, workers: int = 1) -> list[str]:
+    """:func:`inline_image` of every path, in order; ``workers`` threads at once (Pillow decodes, resizes
+    and encodes without holding the GIL, so the report's dozens of figures take half the time on 2 cores)."""
+    paths = list(paths)
+    if workers <= 1 or len(paths) < 2:
+        return [inline_image(path) for path in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(inline_image, paths))
+
+
 def plot_title(path: str | Path) -> str:
     """``forest_rater.png`` -> ``Forest plot: rater``."""
     stem = Path(path).stem
@@ -133,8 +145,8 @@ def ordered(names) -> list[str]:
 
 
 def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], analysis: pd.DataFrame | None,
-                   images: list[str | Path], counts: dict, config: dict) -> FamilySection:
-    """Paragraph, tables and figures of one family."""
+                   images: list[str | Path], counts: dict, config: dict, image_workers: int = 1) -> FamilySection:
+    """Paragraph, tables and figures of one family (figures inlined by ``image_workers`` threads)."""
     pooling = config.get("pooling", {})
     paragraph = results_paragraph(family, metric, tables, counts, pooling.get("main_method", "REML"),
                                   pooling.get("tests", ["z", "knha"]), pooling.get("level", 95))
@@ -147,7 +159,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          note=f"yi and vi in the analysis metric ({metric})."))
     level = pooling.get("level", 95)
     section.tables += [table for name in ordered(tables) for table in result_tables(name, tables[name], metric, level)]
-    section.figures = [Figure(plot_title(path), inline_image(path)) for path in sorted(images, key=_figure_order)]
+    paths = sorted(images, key=_figure_order)
+    section.figures = [Figure(plot_title(path), uri) for path, uri in zip(paths, inline_images(paths, image_workers))]
     return section
 
 
@@ -217,15 +230,16 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSect
 
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
                   config: dict, provenance: dict, methods: str, absent_families=(),
-                  coding: CodingSection | None = None, extra_sections=()) -> str:
+                  coding: CodingSection | None = None, extra_sections=(), image_workers: int = 1) -> str:
     """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``;
     ``absent_families`` are configured families without rows in the sheet (one sentence each); ``coding``
     is the double-coding section (:func:`coding_section`), when there is a second coder; ``extra_sections``
-    (:class:`ExtraSection`: study selection, certainty of evidence, changes) follow the results."""
+    (:class:`ExtraSection`: study selection, certainty of evidence, changes) follow the results;
+    ``image_workers``: threads that inline the figures."""
     counts = family_counts(effect_sizes, list(families))
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
-                               count_of.get(name, {}), config) for name, part in families.items()]
+                               count_of.get(name, {}), config, image_workers) for name, part in families.items()]
     summary_tables = [html_table("families", counts, "Studies, effect sizes and patients per family",
                                  note="N sums the largest n of each study's effect sizes."),
                       html_table("moderator_levels", moderator_counts(effect_sizes, config.get("moderators", [])),

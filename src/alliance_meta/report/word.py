@@ -144,19 +144,21 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     _no_table_borders(grid)
     last = len(table.rows)
+    # each row's cells taken once: python-docx's grid.cell(i, j) re-reads the whole table (quadratic)
+    grid_rows = [row.cells for row in grid.rows]
     for j, heading in enumerate(table.header):
-        cell = grid.cell(0, j)
+        cell = grid_rows[0][j]
         _cell_text(cell, heading, "l" if align[j] == "l" else "c")
         _borders(cell, top="single", bottom="single")
     for i, row in enumerate(table.rows, start=1):
         for j, text in enumerate(row):
-            cell = grid.cell(i, j)
+            cell = grid_rows[i][j]
             _cell_text(cell, text, align[j])
             _borders(cell, bottom="single" if i == last else "nil")
     _column_widths(grid, table)
     if not table.rows:  # a header alone still closes with the bottom rule
-        for j in range(len(table.header)):
-            _borders(grid.cell(0, j), top="single", bottom="single")
+        for cell in grid_rows[0]:
+            _borders(cell, top="single", bottom="single")
     if table.note:
         note = document.add_paragraph()
         note.paragraph_format.space_before = Pt(6)
