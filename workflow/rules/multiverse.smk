@@ -75,14 +75,6 @@ rule multiverse_table:
         "../scripts/multiverse_table.py"
 
 
-def multiverse_table_file(wildcards):
-    """results/{family}/multiverse.csv, asked for only once the checkpoint multiverse_specifications
-    is evaluated: a family whose rows did not change then keeps its plot (Snakemake would
-    otherwise plan the plot in its first pass, before the checkpoints, and rerun it)."""
-    checkpoints.multiverse_specifications.get(family=wildcards.family)
-    return f"results/{wildcards.family}/multiverse.csv"
-
-
 rule multiverse_plot:
     input:
         table=multiverse_table_file,
