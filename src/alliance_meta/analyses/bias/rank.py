@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from alliance_meta.analyses.bias.results import BiasTest, _arrays
+from alliance_meta.engines import distributions as dist
 
 
 def kendall_permutation_cdf(n: int) -> np.ndarray:
@@ -34,6 +34,8 @@ def kendall_test(x, y, max_exact_n: int = 1000) -> tuple[float, float, str]:
     Without ties: exact p-value (for n <= ``max_exact_n``); with ties: the normal
     approximation with the tie-corrected variance of S (Kendall 1970, ch. 4).
     """
+    from scipy import stats  # here, not at module level: importing scipy.stats takes ~1 s
+
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = x.size
     tau = float(stats.kendalltau(x, y).statistic)
@@ -54,7 +56,7 @@ def kendall_test(x, y, max_exact_n: int = 1000) -> tuple[float, float, str]:
                 + np.sum(x_ties * (x_ties - 1) * (x_ties - 2)) * np.sum(y_ties * (y_ties - 1) * (y_ties - 2))
                 / (9 * n * (n - 1) * (n - 2)))
     z = s / math.sqrt(variance)
-    return tau, float(2 * stats.norm.sf(abs(z))), "normal approximation (ties)" if ties else "normal approximation"
+    return tau, float(2 * dist.norm.sf(abs(z))), "normal approximation (ties)" if ties else "normal approximation"
 
 
 def rank_test(yi, vi) -> BiasTest:

@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from alliance_meta.analyses.bias.regression import sei_regression
 from alliance_meta.analyses.bias.results import BiasTest, _arrays
@@ -52,6 +51,8 @@ def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str
     refitted by ``method``. ``side`` (where studies are missing) defaults as
     :func:`trimfill_side`. ``p_k0`` is the R0 test of k0 = 0 (Duval & Tweedie 2000b).
     """
+    from scipy import stats  # here, not at module level: importing scipy.stats takes ~1 s
+
     if estimator not in ("L0", "R0"):
         raise ValueError(f"unknown trim-and-fill estimator {estimator!r}; expected L0 or R0")
     yi, vi = _arrays(yi, vi)
