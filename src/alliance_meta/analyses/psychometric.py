@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
-from scipy import integrate
 
 from alliance_meta.engines import distributions as dist
 
@@ -597,6 +596,8 @@ def _interactive_range_restriction(base: BareBones, x, y, u, method: str, option
     tolerances 1.2e-4, as scipy's ``quad``): var_rho from var_res (0 when var_res < 0), the SE
     from SE(r_bar)^2; the CI is the corrected CI of r_bar; percent = var_pre_c / var_r_c.
     """
+    from scipy import integrate  # here, not at module level: jobs that never need it start faster
+
     bb = base.result
     correct, attenuate = {"uvirr": (correct_r_uvirr, attenuate_r_uvirr),
                           "uvdrr": (correct_r_uvdrr, attenuate_r_uvdrr)}[method]

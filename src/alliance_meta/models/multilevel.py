@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.study_blocks import BlockCovariance, StudyBlocks, group_by_study
@@ -154,6 +153,8 @@ def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), s
     x0 = np.asarray(start, float)[free] / scale
     x, converged = _projected_newton(objective, x0)
     if not converged:  # rare: a poor start far from the optimum; a quasi-Newton run first
+        from scipy import optimize  # here, not at module level: jobs that never need it start faster
+
         fit = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * x0.size,
                                 options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 1000})
         x, converged = _projected_newton(objective, np.maximum(fit.x, 0.0))
@@ -408,6 +409,8 @@ def profile_interval(data, reml, estimate, loglik, component, level=95.0, fixed=
     returned as the bound (metafor prints it with "<" or ">"). Roots by Brent's method to
     ``tolerance`` (metafor uses uniroot's eps^0.25 unless told otherwise).
     """
+    from scipy import optimize  # here, not at module level: jobs that never need it start faster
+
     if fixed[component] is not None:
         return np.array([np.nan, np.nan])
     critical = dist.chi2.isf(1.0 - level / 100.0, 1)
