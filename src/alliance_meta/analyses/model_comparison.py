@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.design import (Design, build_design, column_variables, design_variables,
                                           formula_variables, marginal_rows, parse_formula)
 from alliance_meta.engines.heterogeneity import level_alpha
@@ -138,7 +138,7 @@ def compare(yi, vi, X_full, X_reduced, full_formula: str = "full", reduced_formu
                      for formula, fit, X in zip((full_formula, reduced_formula), fits, (X_full, X_reduced)))
     df = full.parameters - reduced.parameters
     lrt = max(0.0, reduced.deviance - full.deviance) if full.converged and reduced.converged else np.nan
-    lrt_p = float(stats.chi2.sf(lrt, df)) if np.isfinite(lrt) else np.nan
+    lrt_p = float(dist.chi2.sf(lrt, df)) if np.isfinite(lrt) else np.nan
     if not np.isfinite(reduced.tau2) or not np.isfinite(full.tau2):
         r2 = np.nan
     else:
@@ -285,9 +285,9 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
             x = marginal_rows(fit.design, data, name, [value])
             mean, se, lower, upper = (float(part[0]) for part in fit.predict(x, test))
             if test == "knha":
-                critical = stats.t.isf(level_alpha(fit.level) / 2, fit.residual_df)
+                critical = dist.t.isf(level_alpha(fit.level) / 2, fit.residual_df)
             else:
-                critical = stats.norm.isf(level_alpha(fit.level) / 2)
+                critical = dist.norm.isf(level_alpha(fit.level) / 2)
             half = critical * np.sqrt(se**2 + fit.tau2)
             count = int((data[name].astype(str) == str(value)).sum()) if name not in continuous else pd.NA
             rows.append({"variable": name, "value": value, "k": count, "test": test, "estimate": mean, "se": se,

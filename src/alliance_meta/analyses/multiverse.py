@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from alliance_meta.analyses import psychometric
 from alliance_meta.analyses.sensitivity.univariate import influence
@@ -357,6 +356,8 @@ def fit_specification(yi, vi, method: str, test: str, prior: str, level: float =
 def mixture_quantile(mixture, probability: float) -> float:
     """Quantile of a normal mixture by Brent's method on its CDF (about 40 CDF evaluations,
     instead of a CDF table on a 1,001-point grid); within 1e-12 of the root."""
+    from scipy import optimize  # here, not at module level: jobs that never need it start faster
+
     centre, spread = mixture.mean(), mixture.sd()
     lower, upper = centre - 40 * spread, centre + 40 * spread
     return float(optimize.brentq(lambda x: mixture.cdf(x)[0] - probability, lower, upper, xtol=1e-13, rtol=1e-13))

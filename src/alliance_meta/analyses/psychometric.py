@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, stats
+
+from alliance_meta.engines import distributions as dist
 
 METHODS = ("bare_bones", "individual", "artifact_distribution")
 TABLE_COLUMNS = ("method", "k", "n", "r_bar", "var_r", "var_e", "var_res", "sd_res", "rho", "var_rho", "sd_rho",
@@ -136,13 +137,13 @@ def sampling_error_variance(r_bar, n):
 
 def _quantile(level: float, k: int, intervals: str) -> float:
     if intervals == "t":
-        return float(stats.t.ppf(0.5 + level / 2, k - 1)) if k > 1 else np.nan
-    return float(stats.norm.ppf(0.5 + level / 2))
+        return float(dist.t.ppf(0.5 + level / 2, k - 1)) if k > 1 else np.nan
+    return float(dist.norm.ppf(0.5 + level / 2))
 
 
 def confidence_interval(mean, se, k: int, level: float, intervals: str) -> tuple[float, float]:
     """mean -/+ q se, q from t(k - 1) or the normal; the normal for k = 1 (psychmeta ``confidence``)."""
-    quantile = _quantile(level, k, intervals) if k > 1 else float(stats.norm.ppf(0.5 + level / 2))
+    quantile = _quantile(level, k, intervals) if k > 1 else float(dist.norm.ppf(0.5 + level / 2))
     return mean - quantile * se, mean + quantile * se
 
 
@@ -595,6 +596,8 @@ def _interactive_range_restriction(base: BareBones, x, y, u, method: str, option
     tolerances 1.2e-4, as scipy's ``quad``): var_rho from var_res (0 when var_res < 0), the SE
     from SE(r_bar)^2; the CI is the corrected CI of r_bar; percent = var_pre_c / var_r_c.
     """
+    from scipy import integrate  # here, not at module level: jobs that never need it start faster
+
     bb = base.result
     correct, attenuate = {"uvirr": (correct_r_uvirr, attenuate_r_uvirr),
                           "uvdrr": (correct_r_uvdrr, attenuate_r_uvdrr)}[method]
@@ -616,7 +619,7 @@ def _interactive_range_restriction(base: BareBones, x, y, u, method: str, option
         tolerance = np.finfo(float).eps ** 0.25  # R integrate()'s rel.tol and abs.tol
 
         def integrand(value):
-            return (rho - correct(value, mean_qx, mean_qy, mean_ut)) ** 2 * stats.norm.pdf(value, bb.r_bar, sd)
+            return (rho - correct(value, mean_qx, mean_qy, mean_ut)) ** 2 * dist.norm.pdf(value, bb.r_bar, sd)
         return float(integrate.quad(integrand, bb.r_bar - 4 * sd, bb.r_bar + 4 * sd, epsabs=tolerance,
                                     epsrel=tolerance, limit=100)[0])
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import robust
 from alliance_meta.engines.study_blocks import group_by_study
 from alliance_meta.models import multilevel
@@ -249,8 +249,8 @@ def _robust(data: _Prepared, w: np.ndarray, model: str, small: bool, level: floa
             df[i] = np.trace(gram) ** 2 / np.sum(gram * gram)
     se = np.sqrt(np.diag(vcov))
     statistic = beta / se
-    critical = stats.t.isf(alpha / 2, df)
-    return beta, se, df, statistic, 2 * stats.t.sf(np.abs(statistic), df), vcov, critical
+    critical = dist.t.isf(alpha / 2, df)
+    return beta, se, df, statistic, 2 * dist.t.sf(np.abs(statistic), df), vcov, critical
 
 
 def robu(yi, vi, study_id, X=None, names=None, modelweights: str = "CORR", rho: float = 0.8,

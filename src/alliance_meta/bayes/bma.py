@@ -62,7 +62,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import interpolate, special, stats
+from scipy import interpolate, special
+
+from alliance_meta.engines import distributions as dist
 
 from .exact import LOG_2PI, T0_FACTOR, conditional_posterior, log_tau_grid
 
@@ -120,6 +122,8 @@ class InvGammaPrior:
         return np.where(tau > 0, out, -np.inf)
 
     def cdf(self, tau) -> np.ndarray:
+        from scipy import stats  # here, not at module level: importing scipy.stats takes ~1 s
+
         return stats.invgamma.cdf(np.asarray(tau, dtype=float), self.shape, scale=self.scale)
 
 
@@ -157,8 +161,8 @@ def cutoffs(se: np.ndarray, spec: BiasSpec, metric: str) -> np.ndarray:
     tail = steps if spec.sides == "one-sided" else steps / 2.0
     if metric == "z":
         df = 1.0 / se**2 + 1.0  # n - 2 with n = 1/se^2 + 3
-        return stats.t.isf(tail[None, :], df[:, None]) * se[:, None]
-    return stats.norm.isf(tail)[None, :] * se[:, None]
+        return dist.t.isf(tail[None, :], df[:, None]) * se[:, None]
+    return dist.norm.isf(tail)[None, :] * se[:, None]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from .priors import TauPrior
 
@@ -229,6 +229,8 @@ class NormalMixture:
         for width in (20, len(lower_tail)):
             a, b = lower_tail[max(best - width, 0)], lower_tail[min(best + width, len(lower_tail) - 1)]
             if a < b and gap(a) * gap(b) < 0:
+                from scipy import optimize  # here, not at module level: jobs that never need it start faster
+
                 p = optimize.brentq(gap, a, b, xtol=1e-13)
                 break
         lower, upper = self.quantile(np.array([p, p + prob]))

@@ -31,7 +31,8 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
+
+from alliance_meta.engines import distributions as dist
 
 TAU_FAMILIES = ("half_normal", "half_cauchy", "log_normal", "log_t")
 
@@ -123,13 +124,13 @@ class TauPrior:
         positive = tau > 0 if self.family in ("log_normal", "log_t") else tau >= 0
         t = tau[positive]
         if self.family == "half_normal":
-            out[positive] = math.log(2.0) + stats.norm.logpdf(t, 0.0, self.scale)
+            out[positive] = math.log(2.0) + dist.norm.logpdf(t, 0.0, self.scale)
         elif self.family == "half_cauchy":
             out[positive] = math.log(2.0 / (math.pi * self.scale)) - np.log1p((t / self.scale) ** 2)
         elif self.family == "log_normal":
-            out[positive] = stats.norm.logpdf(np.log(t), self.mu / 2.0, self.sigma / 2.0) - np.log(t)
+            out[positive] = dist.norm.logpdf(np.log(t), self.mu / 2.0, self.sigma / 2.0) - np.log(t)
         else:
-            out[positive] = stats.t.logpdf(np.log(t), self.df, self.mu / 2.0, self.sigma / 2.0) - np.log(t)
+            out[positive] = dist.t.logpdf(np.log(t), self.df, self.mu / 2.0, self.sigma / 2.0) - np.log(t)
         return out
 
     def pdf(self, tau) -> np.ndarray:
@@ -140,14 +141,14 @@ class TauPrior:
         tau = np.asarray(tau, dtype=float)
         t = np.maximum(tau, 0.0)
         if self.family == "half_normal":
-            return 2.0 * stats.norm.cdf(t, 0.0, self.scale) - 1.0
+            return 2.0 * dist.norm.cdf(t, 0.0, self.scale) - 1.0
         if self.family == "half_cauchy":
             return 2.0 / math.pi * np.arctan(t / self.scale)
         with np.errstate(divide="ignore"):
             log_t = np.log(t)
         if self.family == "log_normal":
-            return stats.norm.cdf(log_t, self.mu / 2.0, self.sigma / 2.0)
-        return stats.t.cdf(log_t, self.df, self.mu / 2.0, self.sigma / 2.0)
+            return dist.norm.cdf(log_t, self.mu / 2.0, self.sigma / 2.0)
+        return dist.t.cdf(log_t, self.df, self.mu / 2.0, self.sigma / 2.0)
 
     def pymc_variable(self, name: str = "tau"):
         """The tau random variable inside an open ``pm.Model`` context."""

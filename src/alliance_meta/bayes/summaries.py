@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from alliance_meta.engines.transforms import back_transform
 from .exact import ExactPosterior
@@ -56,6 +55,8 @@ def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.Data
 
 def _inverse(func, target: float, center: float) -> float:
     """x with func(x) = target for an increasing func."""
+    from scipy import optimize  # here, not at module level: jobs that never need it start faster
+
     lo, hi = center - 1.0, center + 1.0
     while func(lo) > target:
         lo -= 2 * (hi - lo)

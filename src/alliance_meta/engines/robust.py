@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.models.multilevel import MultilevelResult
 from alliance_meta.engines.study_blocks import dense_blocks
 
@@ -102,9 +102,9 @@ class RobustResult:
         p = beta.size
         df = np.array([self.satterthwaite_df(np.eye(p)[j]) for j in range(p)])
         statistic = beta / se
-        critical = stats.t.isf((1 - self.level / 100) / 2, df)
+        critical = dist.t.isf((1 - self.level / 100) / 2, df)
         return pd.DataFrame({"term": list(self.fit.data.names), "estimate": beta, "se": se,
-                             "statistic": statistic, "df": df, "p": 2 * stats.t.sf(np.abs(statistic), df),
+                             "statistic": statistic, "df": df, "p": 2 * dist.t.sf(np.abs(statistic), df),
                              "ci_lower": beta - critical * se, "ci_upper": beta + critical * se})
 
     def wald_test(self, constraints=None) -> dict:
@@ -131,7 +131,7 @@ class RobustResult:
         delta = max((nu - q + 1) / nu, 0.0)
         df_denominator = nu - q + 1
         f_statistic = delta * statistic / q
-        p_value = float(stats.f.sf(f_statistic, q, df_denominator)) if df_denominator > 0 else np.nan
+        p_value = float(dist.f.sf(f_statistic, q, df_denominator)) if df_denominator > 0 else np.nan
         return {"q": q, "wald": statistic, "f": f_statistic, "delta": delta, "df_num": q,
                 "df_denom": df_denominator, "p": p_value}
 

@@ -20,8 +20,8 @@ As in metafor, tau^2 is estimated from the mean-centred ``y``.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import zeroin
 
 THRESHOLD = 1e-5
@@ -153,7 +153,7 @@ def paule_mandel(X, y, v, median=False):
     equals k - p (or the median of chi^2_{k-p}); metafor's uniroot on [0, max(100,
     10 mad(y)^2)] with tol = eps^0.25 (Viechtbauer et al. 2015, Res Synth Methods 6)."""
     k, p = X.shape
-    target = stats.chi2.ppf(0.5, k - p) if median else k - p
+    target = dist.chi2.ppf(0.5, k - p) if median else k - p
     out = np.empty(len(y))
     for b in range(len(y)):
         yb, vb = y[b:b + 1], v[b:b + 1]

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.inputs.codebook import INPUT_KINDS, VOCABULARIES, InputKind
 from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
 
@@ -43,7 +44,7 @@ METRICS = ("z", "smd", "log_or")
 DEFAULT_METRIC_BY_FAMILY = {"outcome": "z", "dropout": "smd"}
 LEADING_COLUMNS = ("es_id", "sheet_row", "study_id", "family", "yi", "vi", "metric",
                    "input_kind", "conversion", "n")
-Z_975 = float(stats.norm.ppf(0.975))  # 1.959964 for 95% Wald intervals
+Z_975 = float(dist.norm.ppf(0.975))  # 1.959964 for 95% Wald intervals
 COUNT_COLUMNS = frozenset({"n", "n1", "n2", "df", "n_covariates", "n11", "n12", "n21", "n22"})
 """Integer inputs: exact, never rounded (they get no rounding slack in disagreements)."""
 
@@ -107,7 +108,7 @@ def p_to_t(p, df):
 
     Exact for an exact p; a p rounded in the report carries its rounding into t.
     """
-    return stats.t.isf(np.asarray(p, dtype=float) / 2.0, np.asarray(df, dtype=float))
+    return dist.t.isf(np.asarray(p, dtype=float) / 2.0, np.asarray(df, dtype=float))
 
 
 def d_from_means(m1, sd1, m2, sd2, n1, n2):
@@ -181,7 +182,7 @@ def log_odds_ratio_se_from_ci(lower, upper, level=0.95):
 
     An approximation when the reported limits are rounded.
     """
-    z = stats.norm.ppf(0.5 + level / 2.0)
+    z = dist.norm.ppf(0.5 + level / 2.0)
     return (np.log(np.asarray(upper, dtype=float)) - np.log(np.asarray(lower, dtype=float))) / (2.0 * z)
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special
 
 from alliance_meta.engines.heterogeneity import i2_h2, level_alpha, typical_sampling_variance
 from alliance_meta.models.univariate import CONTRACT_COLUMNS, EXTRA_COLUMNS, PoolingResult

@@ -18,8 +18,9 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
 from alliance_meta.models import multilevel, univariate
@@ -296,7 +297,7 @@ class MultilevelFit(Fit):
     @property
     def pvalue(self) -> float:
         statistic = abs(_ratio(self.estimate, self.se))
-        return float(2 * (stats.norm.sf(statistic) if math.isinf(self.df) else stats.t.sf(statistic, self.df)))
+        return float(2 * (dist.norm.sf(statistic) if math.isinf(self.df) else dist.t.sf(statistic, self.df)))
 
     @property
     def _ci(self) -> tuple[float, float]:

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.design import Design, build_design, design_variables, marginal_rows
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, level_alpha
 from alliance_meta.models import metareg
@@ -131,7 +132,7 @@ def fit_statistics(loglik: float, y, v, k: int, p: int, parameters: int, method:
     against the saturated model, -2 (ll - sum log N(y_i; y_i, v_i)))."""
     n = k if method == "ML" else k - p
     if method == "ML":
-        saturated = float(np.sum(stats.norm.logpdf(y, y, np.sqrt(v))))
+        saturated = float(np.sum(dist.norm.logpdf(y, y, np.sqrt(v))))
         deviance = -2 * (loglik - saturated) if k > p else 0.0
     else:
         deviance = -2 * loglik
@@ -151,7 +152,7 @@ def _wald(estimate, covariance, indices):
         q = float(b @ np.linalg.solve(block, b))
     except np.linalg.LinAlgError:
         return np.nan, len(indices), np.nan
-    return q, len(indices), float(stats.chi2.sf(q, len(indices)))
+    return q, len(indices), float(dist.chi2.sf(q, len(indices)))
 
 
 def _omnibus_indices(count: int, intercept: bool) -> tuple[int, ...]:
@@ -196,7 +197,7 @@ class LocationScaleFit:
     def coefficients(self) -> pd.DataFrame:
         """One row per coefficient: ``part`` (location | scale), ``term``, ``estimate``, ``se``,
         ``statistic`` (z), ``pval``, ``ci_lower``, ``ci_upper``."""
-        critical = stats.norm.isf(level_alpha(self.level) / 2)
+        critical = dist.norm.isf(level_alpha(self.level) / 2)
         parts = []
         for part, columns, estimate, covariance in (("location", self.location_columns, self.beta, self.vb),
                                                     ("scale", self.scale_columns, self.alpha, self.va)):
@@ -204,7 +205,7 @@ class LocationScaleFit:
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = estimate / se
             parts.append(pd.DataFrame({"part": part, "term": columns, "estimate": estimate, "se": se,
-                                       "statistic": z, "pval": 2 * stats.norm.sf(np.abs(z)),
+                                       "statistic": z, "pval": 2 * dist.norm.sf(np.abs(z)),
                                        "ci_lower": estimate - critical * se, "ci_upper": estimate + critical * se}))
         return pd.concat(parts, ignore_index=True)
 
@@ -228,7 +229,7 @@ class LocationScaleFit:
         Z_new = np.atleast_2d(np.asarray(Z_new, float))
         log_tau2 = Z_new @ self.alpha
         se = np.sqrt(np.einsum("nq,qr,nr->n", Z_new, self.va, Z_new))
-        critical = stats.norm.isf(level_alpha(self.level) / 2)
+        critical = dist.norm.isf(level_alpha(self.level) / 2)
         return pd.DataFrame({"log_tau2": log_tau2, "log_tau2_se": se, "tau2": np.exp(log_tau2),
                              "tau2_ci_lower": np.exp(log_tau2 - critical * se),
                              "tau2_ci_upper": np.exp(log_tau2 + critical * se)})
@@ -328,7 +329,7 @@ def _assemble(alpha, y, v, X, Z, method, level, constant, location_columns, scal
     z_intercept, x_intercept = bool(np.all(Z[:, 0] == 1.0)), bool(np.all(X[:, 0] == 1.0))
     lrt = max(0.0, 2 * (loglik - loglik_constant)) if z_intercept else np.nan
     lrt_df = q - 1 if z_intercept else 0
-    lrt_p = float(stats.chi2.sf(lrt, lrt_df)) if z_intercept and lrt_df > 0 else np.nan
+    lrt_p = float(dist.chi2.sf(lrt, lrt_df)) if z_intercept and lrt_df > 0 else np.nan
     return LocationScaleFit(
         location_columns=tuple(location_columns or (f"x{j}" for j in range(p))),
         scale_columns=tuple(scale_columns or (f"z{j}" for j in range(q))), beta=beta, vb=vb, alpha=alpha, va=va,

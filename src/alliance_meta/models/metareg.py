@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.design import Design, build_design
 
@@ -97,15 +97,15 @@ class MetaRegression:
         se = np.sqrt(np.diag(self.covariance))
         alpha = 1 - self.level / 100
         if test == "z":
-            critical, statistic = stats.norm.isf(alpha / 2), self.estimate / se
-            p = 2 * stats.norm.sf(np.abs(statistic))
+            critical, statistic = dist.norm.isf(alpha / 2), self.estimate / se
+            p = 2 * dist.norm.sf(np.abs(statistic))
         elif test == "knha":
             se = se * np.sqrt(self.knha_scale)
             with np.errstate(divide="ignore", invalid="ignore"):
                 statistic = self.estimate / se
             df = self.residual_df
-            critical = stats.t.isf(alpha / 2, df) if df > 0 else np.nan
-            p = 2 * stats.t.sf(np.abs(statistic), df) if df > 0 else np.full(self.p, np.nan)
+            critical = dist.t.isf(alpha / 2, df) if df > 0 else np.nan
+            p = 2 * dist.t.sf(np.abs(statistic), df) if df > 0 else np.full(self.p, np.nan)
         else:
             raise ValueError(f"unknown test {test!r}; expected z or knha")
         return pd.DataFrame({"term": self.columns, "estimate": self.estimate, "se": se,
@@ -137,7 +137,7 @@ class MetaRegression:
         mean = X_new @ self.estimate
         se = np.sqrt(np.einsum("np,pq,nq->n", X_new, self.covariance, X_new) * scale)
         alpha = 1 - self.level / 100
-        critical = stats.t.isf(alpha / 2, self.residual_df) if test == "knha" else stats.norm.isf(alpha / 2)
+        critical = dist.t.isf(alpha / 2, self.residual_df) if test == "knha" else dist.norm.isf(alpha / 2)
         return mean, se, mean - critical * se, mean + critical * se
 
 
@@ -151,7 +151,7 @@ def _heterogeneity(X, y, v):
     _, residual, inverse = tau2_mods.weighted_fit(X, centred, w)
     qe = max(0.0, float(np.sum(w * residual**2)))
     trace_p = float(np.sum(w) - np.trace(inverse[0] @ tau2_mods.weighted_gram(X, w**2)[0]))
-    return qe, float(stats.chi2.sf(qe, k - p)), (k - p) / trace_p
+    return qe, float(dist.chi2.sf(qe, k - p)), (k - p) / trace_p
 
 
 def _tau2(X, y, v, method, control):
@@ -217,7 +217,7 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
             r2 = 0.0 if tau2_re == 0 else max(0.0, 100 * (tau2_re - tau2) / tau2_re)
     return MetaRegression(
         estimate=beta, covariance=inverse, knha_scale=scale, tau2=tau2, qm=qm,
-        qm_p=float(stats.chi2.sf(qm, m)), f=float(f), f_p=float(stats.f.sf(f, m, df)) if df > 0 else np.nan,
+        qm_p=float(dist.chi2.sf(qm, m)), f=float(f), f_p=float(dist.f.sf(f, m, df)) if df > 0 else np.nan,
         i2=float(i2), h2=float(h2), r2=float(r2), note=note, **common)
 
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.study_blocks import BlockCovariance, StudyBlocks, group_by_study
 
 BOUNDARY = 10 * float(np.finfo(float).eps)  # metafor: sigma^2 <= 10 eps is reported as 0
@@ -153,6 +153,8 @@ def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), s
     x0 = np.asarray(start, float)[free] / scale
     x, converged = _projected_newton(objective, x0)
     if not converged:  # rare: a poor start far from the optimum; a quasi-Newton run first
+        from scipy import optimize  # here, not at module level: jobs that never need it start faster
+
         fit = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * x0.size,
                                 options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 1000})
         x, converged = _projected_newton(objective, np.maximum(fit.x, 0.0))
@@ -266,7 +268,7 @@ class MultilevelResult:
     @property
     def critical(self) -> float:
         alpha = 1.0 - self.level / 100.0
-        return float(stats.norm.isf(alpha / 2) if self.test == "z" else stats.t.isf(alpha / 2, self.df))
+        return float(dist.norm.isf(alpha / 2) if self.test == "z" else dist.t.isf(alpha / 2, self.df))
 
     def fit_statistics(self) -> dict:
         """logLik, AIC, BIC, AICc as metafor's ``fitstats`` (parameters: p + 2 variances)."""
@@ -281,9 +283,9 @@ class MultilevelResult:
         """One row per coefficient: estimate, se, statistic, p, CI (z or t)."""
         statistic = self.beta / self.se
         if self.test == "t":
-            p = 2 * stats.t.sf(np.abs(statistic), self.df)
+            p = 2 * dist.t.sf(np.abs(statistic), self.df)
         else:
-            p = 2 * stats.norm.sf(np.abs(statistic))
+            p = 2 * dist.norm.sf(np.abs(statistic))
         return pd.DataFrame({"term": list(self.data.names), "estimate": self.beta, "se": self.se,
                              "statistic": statistic, "p": p,
                              "ci_lower": self.beta - self.critical * self.se,
@@ -362,7 +364,7 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
         reduced_loglik = evaluate(data, reduced, reml).loglik
         statistic = max(2.0 * (final.loglik - reduced_loglik), 0.0)
         lrt = {"dropped": "sigma2_between", "statistic": statistic, "df": 1,
-               "p": float(stats.chi2.sf(statistic, 1)), "loglik_reduced": reduced_loglik,
+               "p": float(dist.chi2.sf(statistic, 1)), "loglik_reduced": reduced_loglik,
                "sigma2_within_reduced": float(reduced[1])}
     return MultilevelResult(method=method, test=test, data=data, sigma2=estimate, beta=final.beta, vcov=final.vcov,
                             loglik=final.loglik, level=level, n_studies=data.blocks.n_studies, qe=qe, qe_p=qe_p,
@@ -383,7 +385,7 @@ def _residual_heterogeneity(data: MultilevelData):
     qe = float((data.yi - data.X @ beta) @ (Wy - WX @ beta))
     df = data.k - data.p
     trace = np.sum(covariance.inverse_diagonal()) - np.sum(information_inverse * (WX.T @ WX))
-    qe_p = float(stats.chi2.sf(qe, df)) if df > 0 else 1.0
+    qe_p = float(dist.chi2.sf(qe, df)) if df > 0 else 1.0
     return qe, qe_p, float(df / trace)
 
 
@@ -394,8 +396,8 @@ def _omnibus(beta, vcov, btt, test, data):
     m = index.size
     if test == "t":
         df2 = max(data.k - data.p, 1)
-        return qm / m, (m, df2), float(stats.f.sf(qm / m, m, df2))
-    return qm, (m,), float(stats.chi2.sf(qm, m))
+        return qm / m, (m, df2), float(dist.f.sf(qm / m, m, df2))
+    return qm, (m,), float(dist.chi2.sf(qm, m))
 
 
 def profile_interval(data, reml, estimate, loglik, component, level=95.0, fixed=(None, None),
@@ -407,9 +409,11 @@ def profile_interval(data, reml, estimate, loglik, component, level=95.0, fixed=
     returned as the bound (metafor prints it with "<" or ">"). Roots by Brent's method to
     ``tolerance`` (metafor uses uniroot's eps^0.25 unless told otherwise).
     """
+    from scipy import optimize  # here, not at module level: jobs that never need it start faster
+
     if fixed[component] is not None:
         return np.array([np.nan, np.nan])
-    critical = stats.chi2.isf(1.0 - level / 100.0, 1)
+    critical = dist.chi2.isf(1.0 - level / 100.0, 1)
     value = estimate[component]
     upper_end = max(10.0 if value <= math.sqrt(np.finfo(float).eps) else max(10.0, value * 100.0), 0.0)
     other = 1 - component

@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from scipy import stats  # noqa: E402
 
+from alliance_meta.engines import distributions as dist  # noqa: E402
 from alliance_meta.plots.style import STYLE  # noqa: E402
 
 METRIC_LABELS = {"z": "Fisher's z", "smd": "Standardized mean difference (g)", "log_or": "Log odds ratio"}
@@ -33,12 +33,12 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
     grid = np.linspace(0, se_max, 200)
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axis = plt.subplots(figsize=(5.5, 4.4))
-        z_outer = stats.norm.isf(0.0005)
+        z_outer = dist.norm.isf(0.0005)
         extent = max(np.abs(np.concatenate([yi, filled_yi])).max(initial=0.1), z_outer * se_max * 0.6) * 1.05
         axis.fill_betweenx(grid, -extent * 2, extent * 2, color="white", zorder=0)
         for upper_p, lower_p, colour in CONTOURS:
-            inner = stats.norm.isf(upper_p / 2) * grid
-            outer = stats.norm.isf(lower_p / 2) * grid if lower_p > 0 else np.full_like(grid, extent * 2)
+            inner = dist.norm.isf(upper_p / 2) * grid
+            outer = dist.norm.isf(lower_p / 2) * grid if lower_p > 0 else np.full_like(grid, extent * 2)
             for sign in (-1, 1):
                 axis.fill_betweenx(grid, sign * inner, sign * outer, color=colour, lw=0, zorder=1)
         if estimate is not None:

@@ -22,9 +22,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from alliance_meta.analyses.bias.results import BiasTest
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import univariate as pooling
 
@@ -75,7 +76,7 @@ def _mixture_power(theta, tau, sei, critical, alternative):
                                        steep.reshape(sei.size, -1)]), -5.0, 5.0), axis=1)
     half = np.diff(edges, axis=1) / 2
     x = ((edges[:, 1:] + edges[:, :-1]) / 2)[:, :, None] + half[:, :, None] * NODES
-    weights = half[:, :, None] * NODE_WEIGHTS * stats.norm.pdf(x)
+    weights = half[:, :, None] * NODE_WEIGHTS * dist.norm.pdf(x)
     return np.sum(_power(theta + tau * x, sei[:, None, None], critical, alternative) * weights, axis=(1, 2))
 
 
@@ -102,11 +103,11 @@ def excess_significance(yi, vi, theta: float | None = None, tau2: float | None =
         theta = fit.estimate if theta is None else theta
         tau2 = fit.tau2 if tau2 is None else tau2
     if alternative == "two.sided":
-        critical = stats.norm.isf(alpha / 2)
+        critical = dist.norm.isf(alpha / 2)
     elif alternative == "greater":
-        critical = stats.norm.isf(alpha)
+        critical = dist.norm.isf(alpha)
     elif alternative == "less":
-        critical = stats.norm.ppf(alpha)
+        critical = dist.norm.ppf(alpha)
     else:
         raise ValueError(f"unknown alternative {alternative!r}; expected two.sided, greater or less")
     sei = np.sqrt(vi)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from alliance_meta.analyses.bias.results import BiasTest, _arrays
+from alliance_meta.engines import distributions as dist
 
 
 def fail_safe_n(yi, vi, kind: str = "Rosenthal", alpha: float = 0.05, target: float | None = None,
@@ -26,8 +26,8 @@ def fail_safe_n(yi, vi, kind: str = "Rosenthal", alpha: float = 0.05, target: fl
     estimate = p = math.nan
     if kind == "Rosenthal":
         z_mean = abs(np.sum(yi / np.sqrt(vi)) / math.sqrt(k))
-        p = float(stats.norm.sf(z_mean))
-        number = max(0.0, k * (z_mean / stats.norm.isf(alpha)) ** 2 - k)
+        p = float(dist.norm.sf(z_mean))
+        number = max(0.0, k * (z_mean / dist.norm.isf(alpha)) ** 2 - k)
         name, note = "fail_safe_n", f"Rosenthal (Stouffer), one-sided alpha = {alpha}"
     elif kind == "Orwin":
         estimate = float(np.average(yi, weights=1.0 / vi if weighted else None))
@@ -41,8 +41,8 @@ def fail_safe_n(yi, vi, kind: str = "Rosenthal", alpha: float = 0.05, target: fl
     elif kind == "Rosenberg":
         weights = 1.0 / vi
         estimate = float(weights @ yi) / weights.sum()
-        p = float(2 * stats.norm.sf(abs(estimate * math.sqrt(weights.sum()))))
-        excess = (float(weights @ yi) / stats.norm.isf(alpha / 2)) ** 2 - weights.sum()
+        p = float(2 * dist.norm.sf(abs(estimate * math.sqrt(weights.sum()))))
+        excess = (float(weights @ yi) / dist.norm.isf(alpha / 2)) ** 2 - weights.sum()
         number = max(0.0, k * excess / weights.sum())
         name, note = "fail_safe_n_rosenberg", f"Rosenberg (common-effect model), two-sided alpha = {alpha}"
     else:

@@ -24,9 +24,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, optimize, special, stats
+from scipy import integrate, optimize, special
 
 from alliance_meta.analyses.bias.results import BiasTest
+from alliance_meta.engines import distributions as dist
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def henmi_copas(yi, vi, level: float = 95) -> HenmiCopas:
         mean, variance = eq(sdr * r), vq(sdr * r)
         shape, scale = mean**2 / variance, variance / mean
         value = (w1 / w2 - 1) * ((r / x) ** 2 - 1) + (k - 1)
-        return special.gammainc(shape, max(value, 0.0) / scale) * stats.norm.pdf(r)
+        return special.gammainc(shape, max(value, 0.0) / scale) * dist.norm.pdf(r)
 
     def equation(x):
         if x <= 0:

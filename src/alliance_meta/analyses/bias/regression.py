@@ -16,9 +16,9 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from alliance_meta.analyses.bias.results import BiasTest, _arrays
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import metareg
@@ -73,8 +73,8 @@ def weighted_regression(yi, vi, predictor, level: float = 95) -> dict:
     covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
     se = np.sqrt(np.diag(covariance))
     t = coefficients / se
-    critical = stats.t.isf((1 - level / 100) / 2, df)
-    return {"estimate": coefficients, "se": se, "t": t, "p": 2 * stats.t.sf(np.abs(t), df), "df": df,
+    critical = dist.t.isf((1 - level / 100) / 2, df)
+    return {"estimate": coefficients, "se": se, "t": t, "p": 2 * dist.t.sf(np.abs(t), df), "df": df,
             "ci_lower": coefficients - critical * se, "ci_upper": coefficients + critical * se}
 
 

@@ -57,9 +57,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from alliance_meta.analyses.bias.results import BiasTest, independent_studies, with_back_transform
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import univariate as pooling
 
@@ -164,9 +165,9 @@ def _z_breaks(spec: WeightSpec, alternative: str) -> np.ndarray:
     """Where the weight, as a function of z = y / sqrt(v), changes: a grid, and the kinks."""
     kinks = []
     if spec.pval_min > 0:
-        kinks += [stats.norm.isf(spec.pval_min), stats.norm.isf(1 - spec.pval_min)]
+        kinks += [dist.norm.isf(spec.pval_min), dist.norm.isf(1 - spec.pval_min)]
         if alternative == "two.sided":
-            kinks = [stats.norm.isf(spec.pval_min / 2), stats.norm.isf((1 - spec.pval_min) / 2)]
+            kinks = [dist.norm.isf(spec.pval_min / 2), dist.norm.isf((1 - spec.pval_min) / 2)]
     kinks += [UNDERFLOW_Z, -UNDERFLOW_Z]  # p jumps to 0 (or 1)
     if alternative == "two.sided":  # p = 2 Phi(-|z|): a cusp at 0, w ~ |z|^d nearby; panels graded towards it
         graded = list(10.0 ** np.arange(-6.0, -0.9, 0.5))
@@ -215,11 +216,11 @@ class _Problem:
         upper = np.full((k, steps.size), np.inf)
         lower = np.full((k, steps.size), -np.inf)
         if self.alternative == "greater":
-            upper = self.sei[:, None] * stats.norm.isf(steps)[None, :]
+            upper = self.sei[:, None] * dist.norm.isf(steps)[None, :]
         elif self.alternative == "less":
-            lower = -self.sei[:, None] * stats.norm.isf(steps)[None, :]
+            lower = -self.sei[:, None] * dist.norm.isf(steps)[None, :]
         else:
-            upper = self.sei[:, None] * stats.norm.isf(steps / 2)[None, :]
+            upper = self.sei[:, None] * dist.norm.isf(steps / 2)[None, :]
             lower = -upper
         self.upper, self.lower = upper, lower
 
@@ -364,12 +365,12 @@ class SelectionModel:
 
     @property
     def ci(self) -> tuple[float, float]:
-        critical = stats.norm.isf((1 - self.level / 100) / 2)
+        critical = dist.norm.isf((1 - self.level / 100) / 2)
         return self.estimate - critical * self.se, self.estimate + critical * self.se
 
     @property
     def p(self) -> float:
-        return float(2 * stats.norm.sf(abs(self.estimate / self.se)))
+        return float(2 * dist.norm.sf(abs(self.estimate / self.se)))
 
     def weights(self, p) -> np.ndarray:
         """The fitted weight function at p-values ``p``."""
@@ -584,7 +585,7 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
         se_delta = np.concatenate([[np.nan], se_delta])
     return SelectionModel(type, alternative, tuple(grid.tolist()) if grid is not None else (), float(theta[0]),
                           float(standard_errors[0]), float(theta[1]), float(standard_errors[1]), delta, se_delta,
-                          log_likelihood, unadjusted, lrt, df, float(stats.chi2.sf(lrt, df)), counts, converged,
+                          log_likelihood, unadjusted, lrt, df, float(dist.chi2.sf(lrt, df)), counts, converged,
                           level, "; ".join(notes))
 
 

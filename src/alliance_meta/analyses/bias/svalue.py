@@ -30,9 +30,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from alliance_meta.analyses.bias.results import BiasTest
+from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
 
 
@@ -63,8 +64,8 @@ def robust_weighted_mean(yi, vi, weights, level: float = 95) -> RobustMean:
     g = residual_maker.T * (adjustment * w / total)[None, :]  # column j: (I - H)_j' A_j w_j / W
     cross = g.T @ g
     df = float(np.trace(cross) ** 2 / np.sum(cross**2))
-    critical = stats.t.isf((1 - level / 100) / 2, df)
-    p = float(2 * stats.t.sf(abs(estimate / se), df))
+    critical = dist.t.isf((1 - level / 100) / 2, df)
+    p = float(2 * dist.t.sf(abs(estimate / se), df))
     return RobustMean(estimate, se, df, estimate - critical * se, estimate + critical * se, p)
 
 
@@ -105,7 +106,7 @@ def s_values(yi, vi, q: float = 0.0, level: float = 95, alpha_select: float = 0.
     if (uncorrected.estimate - q) * sign <= 0:
         raise ValueError(f"q = {q:g} must lie between 0 and the uncorrected estimate {uncorrected.estimate:.4g} "
                          "(on the favoured side)")
-    affirmative = (2 * stats.norm.sf(np.abs(y) / np.sqrt(vi)) < alpha_select) & (y > 0)
+    affirmative = (2 * dist.norm.sf(np.abs(y) / np.sqrt(vi)) < alpha_select) & (y > 0)
     k_affirmative = int(affirmative.sum())
     if k_affirmative == 0 or k_affirmative == yi.size:
         kind = "affirmative" if k_affirmative == 0 else "nonaffirmative"
@@ -113,10 +114,10 @@ def s_values(yi, vi, q: float = 0.0, level: float = 95, alpha_select: float = 0.
     nonaffirmative = ~affirmative
     if nonaffirmative.sum() == 1:
         j = np.flatnonzero(nonaffirmative)[0]
-        critical = stats.norm.isf((1 - level / 100) / 2)
+        critical = dist.norm.isf((1 - level / 100) / 2)
         se = math.sqrt(vi[j])
         worst = RobustMean(y[j], se, math.inf, y[j] - critical * se, y[j] + critical * se,
-                           float(2 * stats.norm.sf(abs(y[j]) / se)))
+                           float(2 * dist.norm.sf(abs(y[j]) / se)))
     else:
         worst = robust_weighted_mean(y[nonaffirmative], vi[nonaffirmative], base[nonaffirmative], level)
 

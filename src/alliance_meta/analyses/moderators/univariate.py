@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.models import metareg
 from alliance_meta.engines.design import build_design, formula_variables
 from alliance_meta.analyses.model_comparison import vif_column
@@ -156,7 +156,7 @@ def q_between(estimates, se) -> tuple[float, int, float]:
     if df < 1:
         return np.nan, max(df, 0), np.nan
     q = float(np.sum(weights * (estimates - np.sum(weights * estimates) / np.sum(weights)) ** 2))
-    return q, df, float(stats.chi2.sf(q, df))
+    return q, df, float(dist.chi2.sf(q, df))
 
 
 def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, continuous=(),

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.models import multilevel
 from alliance_meta.engines.study_blocks import StudyBlocks
 from alliance_meta.engines.transforms import back_transform
@@ -72,14 +72,14 @@ def refit(data: multilevel.MultilevelData, method: str, level: float, start=None
     fit = multilevel.fit_prepared(data, method=method, level=level, sigma2=fixed, profile=False,
                                   likelihood_ratio=False, start=start)
     estimate, se = float(fit.beta[0]), float(fit.se[0])
-    critical = stats.norm.isf((1.0 - level / 100.0) / 2)
+    critical = dist.norm.isf((1.0 - level / 100.0) / 2)
     statistic = estimate / se
     total = float(np.sum(fit.sigma2))
     i2 = float(fit.i2[0])
     return row | {
         "estimate": estimate, "se": se, "ci_lower": estimate - critical * se, "ci_upper": estimate + critical * se,
         "tau2": total, "i2": i2, "h2": 100.0 / (100.0 - i2) if i2 < 100 else math.inf,
-        "q": fit.qe, "q_p": fit.qe_p, "statistic": statistic, "p": float(2 * stats.norm.sf(abs(statistic))),
+        "q": fit.qe, "q_p": fit.qe_p, "statistic": statistic, "p": float(2 * dist.norm.sf(abs(statistic))),
         "sigma2_between": float(fit.sigma2[0]), "sigma2_within": float(fit.sigma2[1]),
         "i2_between": float(fit.i2[1]), "i2_within": float(fit.i2[2]), "converged": fit.converged,
         "note": "sigma2_between fixed to 0 (one study)" if single else "",
@@ -151,7 +151,7 @@ def leave_one_study_out(yi, vi, study_id, *, method: str = "REML", rho: float = 
             at_deleted = multilevel.evaluate(data, (row["sigma2_between"], row["sigma2_within"]), reml)
             dfbetas[position] = difference / math.sqrt(at_deleted.vcov[0, 0])
     deletions = _with_back_transform(_order_columns(pd.DataFrame(rows)), metric)
-    influential = (stats.chi2.cdf(np.nan_to_num(cook), 1) > 0.5) | (np.abs(np.nan_to_num(dfbetas)) > 1)
+    influential = (dist.chi2.cdf(np.nan_to_num(cook), 1) > 0.5) | (np.abs(np.nan_to_num(dfbetas)) > 1)
     sizes = data.blocks.sizes[[index[label] for label in ids]]
     return MultilevelInfluence(full, ids, sizes, deletions, cook, dfbetas, influential)
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.engines.heterogeneity import estimate_tau2
@@ -216,14 +216,14 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
     alpha = 1 - level / 100
     if test == "knha":
         variance = variance * scale
-        critical = stats.t.isf(alpha / 2, k - 1)
+        critical = dist.t.isf(alpha / 2, k - 1)
     elif test == "z":
-        critical = stats.norm.isf(alpha / 2)
+        critical = dist.norm.isf(alpha / 2)
     else:
         raise ValueError(f"unknown test {test!r}; expected z or knha")
     se = np.sqrt(variance)
     statistic = estimate / se
-    p = 2 * (stats.t.sf(np.abs(statistic), k - 1) if test == "knha" else stats.norm.sf(np.abs(statistic)))
+    p = 2 * (dist.t.sf(np.abs(statistic), k - 1) if test == "knha" else dist.norm.sf(np.abs(statistic)))
     a = 1.0 / vi
     centred = yi - (a @ yi) / a.sum()
     a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
@@ -236,7 +236,7 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
         i2 = 100 * tau2 / (tau2 + typical)
         h2 = (tau2 + typical) / typical
     return DeletionFits(estimate, se, statistic, p, estimate - critical * se, estimate + critical * se, q,
-                        stats.chi2.sf(q, k - 1), tau2, i2, h2, scale if test == "knha" else np.ones_like(tau2),
+                        dist.chi2.sf(q, k - 1), tau2, i2, h2, scale if test == "knha" else np.ones_like(tau2),
                         variance_all)
 
 
@@ -295,7 +295,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     dfbetas = difference / np.sqrt(scale * deletions.variance_all)
     cook = difference**2 / full.se**2
     covariance_ratio = deletions.se**2 / full.se**2
-    influential = ((np.abs(dffits) > 3 * math.sqrt(1 / (k - 1))) | (stats.chi2.cdf(cook, 1) > 0.5)
+    influential = ((np.abs(dffits) > 3 * math.sqrt(1 / (k - 1))) | (dist.chi2.cdf(cook, 1) > 0.5)
                    | (hat > 3 / k) | (np.abs(dfbetas) > 1))
     baujat_x = (yi - full.estimate) ** 2 / (full.tau2 + vi)
     baujat_y = difference**2 / deletions.se**2
