@@ -9,6 +9,7 @@ overlaps or is cut; the figure grows with the number of rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from matplotlib.backends.backend_agg import RendererAgg
@@ -58,10 +59,22 @@ class Layout:
 
 def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
     """Width in inches of the widest text when drawn (Agg renderer at 72 dpi: pixels = points)."""
-    renderer = RendererAgg(10, 10, 72)
-    prop = FontProperties(family=family, size=font_size, weight="bold" if bold else "normal")
-    widths = [renderer.get_text_width_height_descent(t, prop, ismath=False)[0] for t in texts if t]
-    return max(widths, default=0.0) / 72.0
+    family = family if isinstance(family, str) else tuple(family)  # hashable for the cache
+    return max((_width_points(t, font_size, family, bold) for t in set(texts) if t), default=0.0) / 72.0
+
+
+@lru_cache(maxsize=None)
+def _width_points(text: str, font_size: float, family: str, bold: bool) -> float:
+    """Drawn width of one text in points; each distinct text is measured once per process (a forest
+    plot measures its columns for every page layout, and most cells repeat)."""
+    prop = FontProperties(family=family if isinstance(family, str) else list(family), size=font_size,
+                          weight="bold" if bold else "normal")
+    return _renderer().get_text_width_height_descent(text, prop, ismath=False)[0]
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> RendererAgg:
+    return RendererAgg(10, 10, 72)
 
 
 def column_layout(rows: list[Row], header: list[str], width: float, font_size: float, family: str,
