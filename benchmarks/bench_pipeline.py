@@ -163,8 +163,8 @@ def bench_pooling(parent: Path, cores: int, confint: bool, k: int = 3_000) -> No
         "meta_regression: []\nlocation_scale: []\npooling: {methods: [REML], tests: [z, knha]}\n")
     since = time.time()
     ours, output = snakemake(folder, cores, "results/outcome/pooled.csv")
-    report_run(f"Pooling only, k = {k:,} (validate, convert, prepare, pool; REML, z and Knapp-Hartung)", ours, None,
-               jobs_run(output), job_times(folder, since))
+    report_run(f"Pooling only, k = {k:,} (validate, convert and split the families, pool; REML, z and "
+               "Knapp-Hartung)", ours, None, jobs_run(output), job_times(folder, since))
     if not shutil.which("Rscript"):
         print("   Rscript not found: the metafor side is not measured")
         return
