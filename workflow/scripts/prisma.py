@@ -8,6 +8,7 @@ from alliance_meta.inputs.prisma import arithmetic_problems, format_problems, pr
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.prisma import prisma_figure
 from alliance_meta.plots.provenance import add_note, figure_note
+from alliance_meta.plots.style import save_file
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
 counts = prisma_counts(snakemake.params.prisma)  # noqa: F821
@@ -20,8 +21,7 @@ figure = prisma_figure(counts)
 if not counts.simulated:
     add_note(figure, figure_note(sheet))
 for path in snakemake.output:  # noqa: F821
-    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(path.rsplit(".", 1)[1])
-    figure.savefig(path, dpi=300, bbox_inches="tight", metadata=metadata)
+    save_file(figure, path, dpi=300, bbox_inches="tight")
 plt.close(figure)
 log.info("PRISMA flow diagram: %d records identified, %d studies and %d reports included", counts.identified,
          counts.included_studies, counts.included_reports)

@@ -141,8 +141,9 @@ def save(fig, *paths, note: str | None = None) -> None:
     import matplotlib.pyplot as plt
 
     from alliance_meta.plots.provenance import add_note
+    from alliance_meta.plots.style import save_file
 
     add_note(fig, note)
     for path in paths:
-        fig.savefig(path, dpi=200, bbox_inches="tight" if note else None)
+        save_file(fig, path, dpi=200, bbox_inches="tight" if note else None)
     plt.close(fig)

@@ -23,6 +23,7 @@ from scipy import special  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
+from alliance_meta.plots.style import file_metadata, save_file  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -160,14 +161,14 @@ def save_pages(figures_of, paths, options: ForestOptions) -> None:
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".pdf":
-                with PdfPages(path) as pdf:
+                with PdfPages(path, metadata=file_metadata(path)) as pdf:
                     for figure in figures_of(True):
                         pdf.savefig(figure)
                         plt.close(figure)
                 continue
             single = single or figures_of(False)[0]
             extra = {"pil_kwargs": {"compression": "tiff_lzw"}} if path.suffix in (".tif", ".tiff") else {}
-            single.savefig(path, dpi=options.dpi, **extra)
+            save_file(single, path, dpi=options.dpi, **extra)
     if single is not None:
         plt.close(single)
 

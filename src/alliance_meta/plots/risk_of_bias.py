@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
-from alliance_meta.plots.style import STYLE  # noqa: E402
+from alliance_meta.plots.style import STYLE, file_metadata, save_file  # noqa: E402
 
 # robvis colours: low, some concerns / moderate, high, critical; no information
 _COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
@@ -243,13 +243,13 @@ def save_rob_figures(figures_of, paths) -> None:
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".pdf":
-                with PdfPages(path) as pdf:
+                with PdfPages(path, metadata=file_metadata(path)) as pdf:
                     for figure in figures_of(True):
                         pdf.savefig(figure, bbox_inches="tight")
                         plt.close(figure)
                 continue
             single = single or figures_of(False)[0]
-            single.savefig(path, dpi=300, bbox_inches="tight")
+            save_file(single, path, dpi=300, bbox_inches="tight")
     if single is not None:
         plt.close(single)
 

@@ -26,6 +26,9 @@ COLOURS = {"study": "#0072B2", "subgroup": "#D55E00", "summary": "#000000", "hig
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
          "svg.fonttype": "none", "pdf.fonttype": 42}
 DPI = 300
+#: SVG ids are hashed from their content with this salt instead of drawn at random (matplotlib's
+#: ``svg.hashsalt``), so that the same figure gives the same SVG bytes.
+SVG_HASH_SALT = "alliance-meta"
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,19 @@ def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:
     add_note(figure, note)
     for path in paths:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=dpi, bbox_inches="tight")
+        save_file(figure, path, dpi=dpi, bbox_inches="tight")
     plt.close(figure)
+
+
+def file_metadata(path) -> dict | None:
+    """savefig's ``metadata`` without a creation date (PDF, SVG): the same figure, the same bytes."""
+    return {".pdf": {"CreationDate": None}, ".svg": {"Date": None}}.get(Path(path).suffix.lower())
+
+
+def save_file(figure, path, **kwargs) -> None:
+    """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content."""
+    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+        figure.savefig(path, metadata=file_metadata(path), **kwargs)
 
 
 def format_number(value: float, metric: str) -> str:
