@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from alliance_meta.analyses.bias.rank import kendall_tau_b
+from alliance_meta.analyses.bias.rank import PAIRWISE_MAX_N, kendall_tau_b
 from alliance_meta.analyses.bias.trim_and_fill import ordinal_ranks
 
 
@@ -59,3 +59,11 @@ def test_ordinal_ranks_as_scipy():
 def test_kendall_tau_b_rejects_unequal_lengths():
     with pytest.raises(ValueError, match="same length"):
         kendall_tau_b([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize("n", [PAIRWISE_MAX_N, PAIRWISE_MAX_N + 1])
+def test_kendall_tau_b_on_either_side_of_the_pairwise_limit(n):
+    """The pairwise count (up to PAIRWISE_MAX_N) and scipy's count above it agree with scipy."""
+    rng = np.random.default_rng(n)
+    x, y = np.round(rng.standard_normal(n), 1), rng.standard_normal(n)
+    assert same_bits(kendall_tau_b(x, y), float(stats.kendalltau(x, y).statistic))

@@ -145,3 +145,10 @@ def test_does_not_import_scipy_stats():
     code = "import sys, alliance_meta.engines.distributions; print('scipy.stats' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name, method", [("t", "pdf"), ("chi2", "logpdf"), ("f", "cdf"), ("f", "ppf")])
+def test_untranscribed_methods_say_so(name, method):
+    """A method the library does not use is not transcribed: it raises instead of returning nan or 0."""
+    with pytest.raises(NotImplementedError, match=f"scipy.stats.{name}"):
+        getattr(getattr(distributions, name), method)(0.5, 3.0, *((4.0,) if name == "f" else ()))

@@ -43,6 +43,13 @@ class _Continuous:
             cond = np.logical_and(cond, np.asarray(arg) > 0)
         return cond
 
+    def _require(self, core: str) -> None:
+        """Only the methods the library uses are transcribed; any other says so (not a silent nan)."""
+        if not hasattr(self, core):
+            name = type(self).__name__.lstrip("_").lower()
+            raise NotImplementedError(f"distributions.{name}.{core.lstrip('_')} is not implemented; "
+                                      f"use scipy.stats.{name}")
+
     def _standardise(self, x, args, kwds):
         args, loc, scale = self._parse_args(*args, **kwds)
         x, loc, scale = map(np.asarray, (x, loc, scale))
@@ -52,6 +59,7 @@ class _Continuous:
         return x, args, scale, dtyp, self._argcheck(*args) & (scale > 0)
 
     def pdf(self, x, *args, **kwds):
+        self._require("_pdf")
         x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
         with np.errstate(invalid="ignore"):
             cond = cond0 & ((self.a <= x) & (x <= self.b)) & (scale > 0)
@@ -63,6 +71,7 @@ class _Continuous:
         return _scalar(output)
 
     def logpdf(self, x, *args, **kwds):
+        self._require("_logpdf")
         x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
         with np.errstate(invalid="ignore"):
             cond = cond0 & ((self.a <= x) & (x <= self.b)) & (scale > 0)
@@ -75,6 +84,7 @@ class _Continuous:
         return _scalar(output)
 
     def cdf(self, x, *args, **kwds):
+        self._require("_cdf")
         x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
         with np.errstate(invalid="ignore"):
             cond = cond0 & ((self.a < x) & (x < self.b)) & (scale > 0)
@@ -86,6 +96,7 @@ class _Continuous:
         return _scalar(output)
 
     def sf(self, x, *args, **kwds):
+        self._require("_sf")
         x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
         with np.errstate(invalid="ignore"):
             cond = cond0 & ((self.a < x) & (x < self.b)) & (scale > 0)
@@ -112,9 +123,11 @@ class _Continuous:
         return _scalar(output)
 
     def ppf(self, q, *args, **kwds):
+        self._require("_ppf")
         return self._quantile(q, args, kwds, self._ppf, self.a, self.b)
 
     def isf(self, q, *args, **kwds):
+        self._require("_isf")
         return self._quantile(q, args, kwds, self._isf, self.b, self.a)
 
 

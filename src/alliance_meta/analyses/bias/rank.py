@@ -13,18 +13,27 @@ import numpy as np
 from alliance_meta.analyses.bias.results import BiasTest, _arrays
 from alliance_meta.engines import distributions as dist
 
+#: Largest n for the pairwise count (n^2 / 2 pairs of int8: 2 MB at 2,000).
+PAIRWISE_MAX_N = 2000
 
 def kendall_tau_b(x, y) -> float:
     """Kendall's tau-b, bit for bit as ``scipy.stats.kendalltau(x, y).statistic`` (1.17.1,
     scipy/stats/_stats_py.py: the same integer counts of concordant minus discordant pairs and
     of pairs tied in x and in y, and the same final arithmetic), without importing scipy.stats
     (~1 s of a job's start-up). nan for nan or empty input and for all-tied x or y.
+
+    The pair counts here take O(n^2) memory; above ``PAIRWISE_MAX_N`` values scipy's own
+    O(n log n) count is imported and used instead.
     """
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
     if x.size != y.size:
         raise ValueError("x and y must have the same length")
     if x.size == 0 or np.isnan(x).any() or np.isnan(y).any():
         return math.nan
+    if x.size > PAIRWISE_MAX_N:
+        from scipy import stats
+
+        return float(stats.kendalltau(x, y).statistic)
     upper = np.triu_indices(x.size, 1)
     sx, sy = ((np.greater.outer(v, v).astype(np.int8) - np.less.outer(v, v))[upper] for v in (x, y))
     tot = x.size * (x.size - 1) // 2
