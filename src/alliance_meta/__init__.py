@@ -19,7 +19,7 @@ Names are loaded on first use, so ``import alliance_meta`` stays fast and the co
 
 from __future__ import annotations
 
-import importlib
+from alliance_meta._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -49,15 +49,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str):
-    if name in _API:
-        module, attribute = _API[name]
-        value = importlib.import_module(module)
-        value = value if attribute is None else getattr(value, attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'alliance_meta' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_API))
+__getattr__, __dir__ = lazy_names(globals(), _API)

@@ -58,54 +58,43 @@ class _Continuous:
         x = np.asarray((x - loc) / scale, dtype=dtyp)
         return x, args, scale, dtyp, self._argcheck(*args) & (scale > 0)
 
-    def pdf(self, x, *args, **kwds):
-        self._require("_pdf")
+    def _density(self, x, args, kwds, core: str, outside: float, rescale):
+        """pdf and logpdf: ``rescale(core(x), scale)`` on the support, ``outside`` off it."""
+        self._require(core)
         x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
         with np.errstate(invalid="ignore"):
             cond = cond0 & ((self.a <= x) & (x <= self.b)) & (scale > 0)
-        output = np.zeros(np.shape(cond), dtyp)
+        output = np.full(np.shape(cond), outside, dtyp)
         np.putmask(output, (1 - cond0) + np.isnan(x), np.nan)
         if np.any(cond):
             *goodargs, scale = _argsreduce(cond, x, *args, scale)
-            np.place(output, cond, self._pdf(*goodargs) / scale)
+            np.place(output, cond, rescale(getattr(self, core)(*goodargs), scale))
         return _scalar(output)
 
+    def pdf(self, x, *args, **kwds):
+        return self._density(x, args, kwds, "_pdf", 0.0, lambda value, scale: value / scale)
+
     def logpdf(self, x, *args, **kwds):
-        self._require("_logpdf")
+        return self._density(x, args, kwds, "_logpdf", -np.inf, lambda value, scale: value - np.log(scale))
+
+    def _tail(self, x, args, kwds, core: str, one_beyond_support):
+        """cdf and sf: ``core`` inside the support, 1 where ``one_beyond_support(x)``, else 0."""
+        self._require(core)
         x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
         with np.errstate(invalid="ignore"):
-            cond = cond0 & ((self.a <= x) & (x <= self.b)) & (scale > 0)
-        output = np.empty(np.shape(cond), dtyp)
-        output.fill(-np.inf)
-        np.putmask(output, (1 - cond0) + np.isnan(x), np.nan)
+            cond = cond0 & ((self.a < x) & (x < self.b)) & (scale > 0)
+        output = np.zeros(np.shape(cond), dtyp)
+        np.place(output, (1 - cond0) + np.isnan(x), np.nan)
+        np.place(output, one_beyond_support(x) & cond0, 1.0)
         if np.any(cond):
-            *goodargs, scale = _argsreduce(cond, x, *args, scale)
-            np.place(output, cond, self._logpdf(*goodargs) - np.log(scale))
+            np.place(output, cond, getattr(self, core)(*_argsreduce(cond, x, *args)))
         return _scalar(output)
 
     def cdf(self, x, *args, **kwds):
-        self._require("_cdf")
-        x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
-        with np.errstate(invalid="ignore"):
-            cond = cond0 & ((self.a < x) & (x < self.b)) & (scale > 0)
-        output = np.zeros(np.shape(cond), dtyp)
-        np.place(output, (1 - cond0) + np.isnan(x), np.nan)
-        np.place(output, (x >= np.asarray(self.b)) & cond0, 1.0)
-        if np.any(cond):
-            np.place(output, cond, self._cdf(*_argsreduce(cond, x, *args)))
-        return _scalar(output)
+        return self._tail(x, args, kwds, "_cdf", lambda x: x >= np.asarray(self.b))
 
     def sf(self, x, *args, **kwds):
-        self._require("_sf")
-        x, args, scale, dtyp, cond0 = self._standardise(x, args, kwds)
-        with np.errstate(invalid="ignore"):
-            cond = cond0 & ((self.a < x) & (x < self.b)) & (scale > 0)
-        output = np.zeros(np.shape(cond), dtyp)
-        np.place(output, (1 - cond0) + np.isnan(x), np.nan)
-        np.place(output, cond0 & (x <= self.a), 1.0)
-        if np.any(cond):
-            np.place(output, cond, self._sf(*_argsreduce(cond, x, *args)))
-        return _scalar(output)
+        return self._tail(x, args, kwds, "_sf", lambda x: x <= self.a)
 
     def _quantile(self, q, args, kwds, core, at_zero, at_one):
         """ppf and isf: ``core`` inside (0, 1), the support bounds at q = 0 and q = 1."""

@@ -6,25 +6,19 @@ Names are loaded on first use, so a job that needs one submodule (``report.grade
 
 from __future__ import annotations
 
-import importlib
+from alliance_meta._lazy import lazy_names
 
-#: public name -> module
+#: public name -> (module, attribute)
 _API = {
-    "render_report": "alliance_meta.report.html",
-    "methods_paragraph": "alliance_meta.report.methods",
-    "family_title": "alliance_meta.report.tables",
-    "manuscript_table": "alliance_meta.report.tables",
-    "to_latex": "alliance_meta.report.tables",
-    "to_markdown": "alliance_meta.report.tables",
-    "write_docx": "alliance_meta.report.word",
+    "render_report": ("alliance_meta.report.html", "render_report"),
+    "methods_paragraph": ("alliance_meta.report.methods", "methods_paragraph"),
+    "family_title": ("alliance_meta.report.tables", "family_title"),
+    "manuscript_table": ("alliance_meta.report.tables", "manuscript_table"),
+    "to_latex": ("alliance_meta.report.tables", "to_latex"),
+    "to_markdown": ("alliance_meta.report.tables", "to_markdown"),
+    "write_docx": ("alliance_meta.report.word", "write_docx"),
 }
 
 __all__ = list(_API)
 
-
-def __getattr__(name: str):
-    if name in _API:
-        value = getattr(importlib.import_module(_API[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'alliance_meta.report' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(globals(), _API)
