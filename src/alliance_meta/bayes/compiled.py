@@ -1,0 +1,167 @@
+"""nutpie's compiled model of a PyMC model whose data are fixed-shape ``pm.Data``, with lean C callbacks.
+
+``nutpie.compile_pymc_model`` compiles the model's log density and gradient with PyTensor's numba
+backend (cached on disk by PyTensor) and wraps them in two ``numba.cfunc`` callbacks that read the
+data through a generic record of pointers, sizes and shapes and catch exceptions. Typing that
+generic code takes numba about 15 s in every process, and the callbacks cannot be cached ("uses
+dynamic globals"). The data of :class:`~alliance_meta.bayes.mcmc.HierarchicalSampler` have fixed,
+known shapes, so here they live in one float64 buffer at fixed offsets and the callbacks only slice
+it: they compile in about 4 s. The PyTensor functions, the initial points (PyMC's support point with
+jitter, nutpie's default) and the sampler are nutpie's own, so the draws are bit for bit those of
+``nutpie.compile_pymc_model`` (``tests/test_bayes_compiled.py``).
+
+The callbacks have no ``try``/``except`` (that alone costs numba about 15 s to compile). They return
+nutpie's status codes for a non-finite gradient (3) or log density (4); a model whose graph has an
+operation that raises (PyTensor's ``CheckAndRaise``: ``Assert``, PyMC's parameter checks) is handed to
+``nutpie.compile_pymc_model`` instead. ``SpecifyShape`` cannot fail: the buffer holds the compiled shapes.
+
+Written against nutpie 0.16.8 (pinned in environment.yml); it uses nutpie's ``_make_functions`` and
+``CompiledPyMCModel``, as its own ``compile_pymc_model`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+
+import numba
+import numpy as np
+from nutpie import compile_pymc as nutpie_pymc
+
+log = logging.getLogger("alliance_meta")
+
+# The callbacks return nutpie's status codes (nutpie.compile_pymc._make_c_logp_func, _make_c_expand_func).
+_CALLBACK_SOURCE = '''
+def make_callbacks(numba, np, logp_fn, expand_fn, n_dim, n_expanded, size):
+    def logp_callback(dim, x_, out_, logp_, user_data):
+        if dim != n_dim:
+            return -1
+        buffer = numba.carray(user_data, (size,), np.float64)
+        data = ({views})
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_dim,))
+        logp = numba.carray(logp_, ())
+        value, grad = logp_fn(x, {logp_args})
+        logp[()] = value
+        for i in range(n_dim):
+            out[i] = grad[i]
+        for i in range(n_dim):
+            if not np.isfinite(out[i]):
+                return 3
+        if not np.isfinite(value):
+            return 4
+        return 0
+
+    def expand_callback(dim, expanded, x_, out_, user_data):
+        if dim != n_dim or expanded != n_expanded:
+            return -1
+        buffer = numba.carray(user_data, (size,), np.float64)
+        data = ({views})
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_expanded,))
+        (values,) = expand_fn(x, {expand_args})
+        for i in range(n_expanded):
+            out[i] = values[i]
+        return 0
+
+    return logp_callback, expand_callback
+'''
+
+
+def compile_fixed_data_model(model, data_shapes: dict[str, tuple[int, ...]], var_names):
+    """nutpie's compiled model of ``model`` whose ``pm.Data`` are exactly ``data_shapes`` (name -> shape);
+    ``with_data`` takes arrays of those shapes. Same PyTensor functions, initial points (PyMC's support
+    point with jitter, as nutpie's default) and draws as ``nutpie.compile_pymc_model(model, var_names=...)``."""
+    from pymc.initial_point import make_initial_point_fn
+
+    initial_point = nutpie_pymc._wrap_with_lock(make_initial_point_fn(
+        model=model, overrides=None, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
+        return_transformed=True))
+    n_dim, n_expanded, logp_pt, expand_pt, initial_point_fn, shape_info = nutpie_pymc._make_functions(
+        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point,
+        var_names=var_names)
+
+    if raising_operations(logp_pt, expand_pt):
+        log.info("the model has operations that raise %s; compiling it with nutpie.compile_pymc_model",
+                 raising_operations(logp_pt, expand_pt))
+        import nutpie
+
+        return nutpie.compile_pymc_model(model, var_names=var_names)
+    layout = DataLayout(data_shapes)
+    logp_names = [variable.name for variable in logp_pt.get_shared()]
+    expand_names = [variable.name for variable in expand_pt.get_shared()]
+    unknown = set(logp_names + expand_names) - set(data_shapes)
+    if unknown:
+        raise ValueError(f"the model has data {sorted(unknown)} that are not in data_shapes")
+    namespace: dict = {}
+    exec(_CALLBACK_SOURCE.format(  # noqa: S102 - generated from our own names, as numba needs literal argument lists
+        views=", ".join(f"buffer[{start}:{stop}].reshape({shape})" for start, stop, shape in layout.slots) + ",",
+        logp_args=", ".join(f"data[{layout.index[name]}]" for name in logp_names),
+        expand_args=", ".join(f"data[{layout.index[name]}]" for name in expand_names)), namespace)
+    logp_callback, expand_callback = namespace["make_callbacks"](
+        numba, np, logp_pt.vm.jit_fn, expand_pt.vm.jit_fn, n_dim, n_expanded, layout.size)
+
+    types = numba.types
+    pointer = types.CPointer(types.double)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=numba.NumbaWarning)
+        compiled_logp = numba.cfunc(types.int64(types.uint64, pointer, pointer, pointer, types.voidptr))(logp_callback)
+        compiled_expand = numba.cfunc(types.int64(types.uint64, types.uint64, pointer, pointer, types.voidptr))(
+            expand_callback)
+
+    shared = {variable.name: np.array(variable.get_value(), order="C", copy=True)
+              for variable in [*logp_pt.get_shared(), *expand_pt.get_shared()]}
+    dims, coords = nutpie_pymc._prepare_dims_and_coords(model, shape_info)
+    return FixedDataModel(
+        _n_dim=n_dim, dims=dims, _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info)},
+        compiled_logp_func=compiled_logp, compiled_expand_func=compiled_expand,
+        initial_point_func=initial_point_fn, shared_data=shared, user_data=layout.pack(shared),
+        n_expanded=n_expanded, shape_info=shape_info, logp_func=logp_pt, expand_func=expand_pt, layout=layout)
+
+
+def raising_operations(*functions) -> list[str]:
+    """Names of the operations in compiled PyTensor ``functions`` that raise instead of returning a value."""
+    from pytensor.raise_op import CheckAndRaise
+
+    return sorted({type(node.op).__name__ for function in functions for node in function.maker.fgraph.apply_nodes
+                   if isinstance(node.op, CheckAndRaise)})
+
+
+class DataLayout:
+    """Where each data array lives in the one float64 buffer the callbacks read (C order, fixed shapes)."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]]):
+        self.shapes = {name: tuple(int(n) for n in shape) for name, shape in shapes.items()}
+        self.index = {name: i for i, name in enumerate(self.shapes)}
+        self.slots, start = [], 0
+        for shape in self.shapes.values():
+            stop = start + int(np.prod(shape, dtype=int))
+            self.slots.append((start, stop, shape))
+            start = stop
+        self.size = start
+
+    def pack(self, data: dict[str, np.ndarray], into: np.ndarray | None = None) -> np.ndarray:
+        buffer = np.zeros(self.size) if into is None else into
+        for name, value in data.items():
+            if name not in self.index:
+                raise KeyError(f"Unknown data variable: {name}")
+            value = np.asarray(value, dtype=np.float64)
+            if value.shape != self.shapes[name]:
+                raise ValueError(f"data {name!r} has shape {value.shape}; the model was compiled for {self.shapes[name]}")
+            start, stop, _ = self.slots[self.index[name]]
+            buffer[start:stop] = value.ravel()
+        return buffer
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedDataModel(nutpie_pymc.CompiledPyMCModel):
+    """nutpie's compiled model whose ``with_data`` writes the one data buffer of ``layout``."""
+
+    layout: DataLayout | None = None
+
+    def with_data(self, **updates):
+        shared = {**self.shared_data, **{name: np.array(value, dtype=np.float64, order="C", copy=True)
+                                         for name, value in updates.items()}}
+        return dataclasses.replace(self, shared_data=shared, user_data=self.layout.pack(updates, self.user_data.copy()))
