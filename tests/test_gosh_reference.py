@@ -89,6 +89,31 @@ def test_random_subsets_are_seeded_and_fair():
     assert np.abs(first.mean(axis=0) - 0.5).max() < 0.015
 
 
+def test_random_subsets_drawn_in_chunks_are_one_stream(monkeypatch):
+    """Chunked drawing gives the subsets of one n x k draw (the published GOSH results stay reproducible)."""
+    k, n, seed = 3, 1_001, 9  # with k = 3, about 1 in 8 draws is empty and redrawn
+    generator = np.random.default_rng(seed)
+    one_draw = generator.random((n, k)) < 0.5
+    while (empty := ~one_draw.any(axis=1)).any():
+        one_draw[empty] = generator.random((int(empty.sum()), k)) < 0.5
+    one_draw = one_draw[np.argsort(one_draw.sum(axis=1), kind="stable")]
+    monkeypatch.setattr(gosh_module, "RANDOM_CHUNK_CELLS", 100)  # 33 rows per chunk, the last one partial
+    np.testing.assert_array_equal(gosh_module.random_subsets(k, n, seed), one_draw)
+
+
+def test_study_shift_means_over_subsets_with_and_without():
+    y, v = inputs(reference()["full"])
+    result = gosh(y, v, "DL", subsets=300, seed=4)
+    shift = result.study_shift()
+    for j in (0, 5):
+        inside = result.included[:, j]
+        assert shift["n_with"][j] == inside.sum()
+        np.testing.assert_allclose(shift["estimate_with"][j], result.estimate[inside].mean(), rtol=1e-12)
+        np.testing.assert_allclose(shift["i2_without"][j], result.i2[~inside].mean(), rtol=1e-12)
+        np.testing.assert_allclose(shift["estimate_shift"][j],
+                                   result.estimate[inside].mean() - result.estimate[~inside].mean(), rtol=1e-10)
+
+
 def test_random_mode_above_the_limit():
     y, v = inputs(reference()["full"])
     exact = gosh(y, v, "DL")

@@ -31,6 +31,7 @@ from alliance_meta.engines.heterogeneity import Control
 ESTIMATORS = ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB")
 DEFAULT_SUBSETS = 1_000_000
 DEFAULT_SEED = 20120901
+RANDOM_CHUNK_CELLS = 4_000_000  # uniforms per chunk when drawing random subsets (32 MB)
 COLUMNS = ("k", "q", "i2", "h2", "tau2", "estimate")
 
 
@@ -79,16 +80,19 @@ class GoshResult:
         ``estimate_shift`` or ``i2_shift``.
         """
         ok = self.fitted
-        inside = self.included[ok].astype(float)
-        outside = 1.0 - inside
+        values = {name: getattr(self, name)[ok] for name in ("estimate", "i2")}
+        indicator = self.included[ok].astype(float)  # 1 where the study is in the subset
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n_with = indicator.sum(axis=0)
+            mean_with = {name: value @ indicator / n_with for name, value in values.items()}
+            np.subtract(1.0, indicator, out=indicator)  # 1 where it is not: in place, one n x k copy at a time
+            n_without = indicator.sum(axis=0)
+            mean_without = {name: value @ indicator / n_without for name, value in values.items()}
         rows = {}
-        for name in ("estimate", "i2"):
-            values = getattr(self, name)[ok]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean_in = values @ inside / inside.sum(axis=0)
-                mean_out = values @ outside / outside.sum(axis=0)
-            rows[f"{name}_with"], rows[f"{name}_without"], rows[f"{name}_shift"] = mean_in, mean_out, mean_in - mean_out
-        return pd.DataFrame({"study_id": list(self.study_id), "n_with": inside.sum(axis=0).astype(int), **rows})
+        for name in values:
+            rows[f"{name}_with"], rows[f"{name}_without"] = mean_with[name], mean_without[name]
+            rows[f"{name}_shift"] = mean_with[name] - mean_without[name]
+        return pd.DataFrame({"study_id": list(self.study_id), "n_with": n_with.astype(int), **rows})
 
 
 # --------------------------------------------------------------------------------------
@@ -105,7 +109,10 @@ def all_subsets(k: int) -> np.ndarray:
 def random_subsets(k: int, n: int, seed: int | None = DEFAULT_SEED) -> np.ndarray:
     """``n`` random non-empty subsets: each study in with probability 1/2, empty draws redrawn."""
     generator = np.random.default_rng(seed)
-    included = generator.random((n, k)) < 0.5
+    included = np.empty((n, k), dtype=bool)
+    rows = max(1, RANDOM_CHUNK_CELLS // k)  # uniforms drawn in chunks of rows: the same stream, no n x k doubles
+    for start in range(0, n, rows):
+        included[start:start + rows] = generator.random((min(rows, n - start), k)) < 0.5
     while (empty := ~included.any(axis=1)).any():
         included[empty] = generator.random((int(empty.sum()), k)) < 0.5
     return included[np.argsort(included.sum(axis=1), kind="stable")]
