@@ -1,4 +1,6 @@
 """The lean nutpie callbacks of alliance_meta.bayes.compiled: the same draws as nutpie.compile_pymc_model."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,9 +16,10 @@ from alliance_meta.bayes.mcmc import HierarchicalSampler, SamplerSettings  # noq
 from alliance_meta.bayes.priors import Priors  # noqa: E402
 
 SETTINGS = SamplerSettings(draws=300, tune=300, chains=2, cores=1)
+VAR_NAMES = ["beta", "tau", "eta_new", "theta"]
 
 
-def draws_of(sampler):
+def draws_of(sampler, settings):
     """A pooled fit and a meta-regression with a scale matrix, as the analyses run them."""
     rng = np.random.default_rng(20261201)
     out = []
@@ -24,20 +27,35 @@ def draws_of(sampler):
         y, v = rng.normal(0.3, 0.2, k), rng.uniform(0.01, 0.05, k)
         X = np.column_stack([np.ones(k), rng.normal(size=k)]) if regression else None
         scale = np.array([[0.1, 0.0], [-0.02, 0.05]]) if regression else None
-        draws = sampler.sample(y, v, X, SETTINGS, scale=scale)
+        draws = sampler.sample(y, v, X, settings, scale=scale)
         out += [draws.beta, draws.tau, draws.theta, draws.eta_new, np.array(draws.divergences)]
     return out
 
 
-def test_draws_are_those_of_nutpie_compile_pymc_model():
-    lean = HierarchicalSampler(Priors.from_config(None, "z"), 12, 2)
+@pytest.mark.parametrize("tau_prior, cores", [(None, 1), ({"family": "log_t", "mu": -3.0, "sigma": 1.5, "df": 5}, 2)])
+def test_draws_are_those_of_nutpie_compile_pymc_model(tau_prior, cores):
+    """The default half-normal prior on one thread; the log-t prior (tau a deterministic of log tau) on two."""
+    priors = Priors.from_config(None if tau_prior is None else {"tau": tau_prior}, "z")
+    settings = dataclasses.replace(SETTINGS, cores=cores)
+    lean = HierarchicalSampler(priors, 12, 2)
     assert isinstance(lean._compiled, compiled.FixedDataModel)
-    reference = HierarchicalSampler(Priors.from_config(None, "z"), 12, 2, backend="pymc")
+    reference = HierarchicalSampler(priors, 12, 2, backend="pymc")
     reference.backend = "nutpie"
-    reference._compiled = nutpie.compile_pymc_model(reference.model, var_names=["beta", "tau", "eta_new", "theta"])
+    reference._compiled = nutpie.compile_pymc_model(reference.model, var_names=VAR_NAMES)
     assert not isinstance(reference._compiled, compiled.FixedDataModel)
-    for ours, theirs in zip(draws_of(lean), draws_of(reference), strict=True):
+    for ours, theirs in zip(draws_of(lean, settings), draws_of(reference, settings), strict=True):
         np.testing.assert_array_equal(ours, theirs)
+    # with_data copies: the compiled model's buffer is unchanged, the other data are kept
+    before = lean._compiled.user_data.copy()
+    updated = lean._compiled.with_data(y=np.arange(12.0))
+    np.testing.assert_array_equal(lean._compiled.user_data, before)
+    layout = lean._compiled.layout
+    y_slot = slice(*layout.slots[layout.index["y"]][:2])
+    np.testing.assert_array_equal(updated.user_data[y_slot], np.arange(12.0))
+    others = np.ones(layout.size, dtype=bool)
+    others[y_slot] = False
+    np.testing.assert_array_equal(updated.user_data[others], before[others])
+    assert not updated.user_data.flags.writeable
 
 
 def test_layout_packs_in_c_order_and_rejects_other_shapes():
@@ -50,9 +68,14 @@ def test_layout_packs_in_c_order_and_rejects_other_shapes():
         layout.pack({"z": np.zeros(3)})
 
 
-def test_operations_that_raise_are_found():
+def test_models_the_lean_callbacks_cannot_stand_in_for_go_to_nutpie():
     x = pt.dvector("x")
-    checked = pytensor.function([x], Assert("x must be positive")(x, pt.all(x > 0)))
-    plain = pytensor.function([x], pt.exp(x))
-    assert compiled.raising_operations(checked) == ["Assert"]
-    assert compiled.raising_operations(plain) == []
+    y = pytensor.shared(np.ones(3), name="y")
+    counts = pytensor.shared(np.ones(3, dtype="int64"), name="counts")
+    plain = pytensor.function([x], pt.sum(x * y))
+    checked = pytensor.function([x], Assert("x must be positive")(x * y, pt.all(x > 0)))
+    integer = pytensor.function([x], pt.sum(x * counts))
+    assert compiled.unvetted(plain, plain, {"y": (3,)}) == ""
+    assert "Assert" in compiled.unvetted(checked, plain, {"y": (3,)})
+    assert "not float64" in compiled.unvetted(integer, plain, {"y": (3,), "counts": (3,)})
+    assert "['y'] of unknown shape" in compiled.unvetted(plain, plain, {})

@@ -11,9 +11,10 @@ jitter, nutpie's default) and the sampler are nutpie's own, so the draws are bit
 ``nutpie.compile_pymc_model`` (``tests/test_bayes_compiled.py``).
 
 The callbacks have no ``try``/``except`` (that alone costs numba about 15 s to compile). They return
-nutpie's status codes for a non-finite gradient (3) or log density (4); a model whose graph has an
-operation that raises (PyTensor's ``CheckAndRaise``: ``Assert``, PyMC's parameter checks) is handed to
-``nutpie.compile_pymc_model`` instead. ``SpecifyShape`` cannot fail: the buffer holds the compiled shapes.
+nutpie's status codes for a non-finite gradient (3) or log density (4). numba would swallow an
+exception and return 0, so the outputs are set to NaN before each call; and a model whose graphs have
+an operation outside ``VETTED_OPERATIONS`` (which cannot raise when the data have the compiled shapes,
+as the buffer ensures), or data that are not float64, is handed to ``nutpie.compile_pymc_model``.
 
 Written against nutpie 0.16.8 (pinned in environment.yml); it uses nutpie's ``_make_functions`` and
 ``CompiledPyMCModel``, as its own ``compile_pymc_model`` does.
@@ -42,6 +43,8 @@ def make_callbacks(numba, np, logp_fn, expand_fn, n_dim, n_expanded, size):
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_dim,))
         logp = numba.carray(logp_, ())
+        logp[()] = np.nan  # an exception would be swallowed by numba (status 0): leave NaN, not stale values
+        out[:] = np.nan
         value, grad = logp_fn(x, {logp_args})
         logp[()] = value
         for i in range(n_dim):
@@ -60,6 +63,7 @@ def make_callbacks(numba, np, logp_fn, expand_fn, n_dim, n_expanded, size):
         data = ({views})
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_expanded,))
+        out[:] = np.nan
         (values,) = expand_fn(x, {expand_args})
         for i in range(n_expanded):
             out[i] = values[i]
@@ -82,18 +86,15 @@ def compile_fixed_data_model(model, data_shapes: dict[str, tuple[int, ...]], var
         model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point,
         var_names=var_names)
 
-    if raising_operations(logp_pt, expand_pt):
-        log.info("the model has operations that raise %s; compiling it with nutpie.compile_pymc_model",
-                 raising_operations(logp_pt, expand_pt))
+    problems = unvetted(logp_pt, expand_pt, data_shapes)
+    if problems:
+        log.info("compiling the model with nutpie.compile_pymc_model (%s)", problems)
         import nutpie
 
         return nutpie.compile_pymc_model(model, var_names=var_names)
     layout = DataLayout(data_shapes)
     logp_names = [variable.name for variable in logp_pt.get_shared()]
     expand_names = [variable.name for variable in expand_pt.get_shared()]
-    unknown = set(logp_names + expand_names) - set(data_shapes)
-    if unknown:
-        raise ValueError(f"the model has data {sorted(unknown)} that are not in data_shapes")
     namespace: dict = {}
     exec(_CALLBACK_SOURCE.format(  # noqa: S102 - generated from our own names, as numba needs literal argument lists
         views=", ".join(f"buffer[{start}:{stop}].reshape({shape})" for start, stop, shape in layout.slots) + ",",
@@ -113,20 +114,37 @@ def compile_fixed_data_model(model, data_shapes: dict[str, tuple[int, ...]], var
     shared = {variable.name: np.array(variable.get_value(), order="C", copy=True)
               for variable in [*logp_pt.get_shared(), *expand_pt.get_shared()]}
     dims, coords = nutpie_pymc._prepare_dims_and_coords(model, shape_info)
+    user_data = layout.pack(shared)
+    user_data.flags.writeable = False  # as nutpie's data: the sampler threads read it
     return FixedDataModel(
         _n_dim=n_dim, dims=dims, _coords=coords,
         _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info)},
         compiled_logp_func=compiled_logp, compiled_expand_func=compiled_expand,
-        initial_point_func=initial_point_fn, shared_data=shared, user_data=layout.pack(shared),
+        initial_point_func=initial_point_fn, shared_data=shared, user_data=user_data,
         n_expanded=n_expanded, shape_info=shape_info, logp_func=logp_pt, expand_func=expand_pt, layout=layout)
 
 
-def raising_operations(*functions) -> list[str]:
-    """Names of the operations in compiled PyTensor ``functions`` that raise instead of returning a value."""
-    from pytensor.raise_op import CheckAndRaise
+# Operations of the hierarchical model's graphs (every tau prior) that cannot raise once the data have the
+# compiled shapes (which DataLayout.pack enforces); PyMC's parameter checks are already -inf switches there.
+VETTED_OPERATIONS = frozenset({"All", "DimShuffle", "Dot", "Elemwise", "Join", "SpecifyShape", "Subtensor", "Sum"})
 
-    return sorted({type(node.op).__name__ for function in functions for node in function.maker.fgraph.apply_nodes
-                   if isinstance(node.op, CheckAndRaise)})
+
+def unvetted(logp_pt, expand_pt, data_shapes) -> str:
+    """Why the lean callbacks cannot stand in for nutpie's (which catch exceptions) for these compiled PyTensor
+    functions: operations outside VETTED_OPERATIONS, data that are not float64 or not in ``data_shapes``."""
+    functions = (logp_pt, expand_pt)
+    operations = {type(node.op).__name__ for function in functions for node in function.maker.fgraph.apply_nodes}
+    shared = [variable for function in functions for variable in function.get_shared()]
+    problems = []
+    if operations - VETTED_OPERATIONS:
+        problems.append(f"operations {sorted(operations - VETTED_OPERATIONS)}")
+    if any(variable.type.dtype != "float64" for variable in shared):
+        problems.append("data that are not float64")
+    if {variable.name for variable in shared} - set(data_shapes):
+        problems.append(f"data {sorted({variable.name for variable in shared} - set(data_shapes))} of unknown shape")
+    if len({variable.name for variable in shared}) != len(set(shared)):
+        problems.append("two data variables with one name")
+    return "; ".join(problems)
 
 
 class DataLayout:
@@ -164,4 +182,6 @@ class FixedDataModel(nutpie_pymc.CompiledPyMCModel):
     def with_data(self, **updates):
         shared = {**self.shared_data, **{name: np.array(value, dtype=np.float64, order="C", copy=True)
                                          for name, value in updates.items()}}
-        return dataclasses.replace(self, shared_data=shared, user_data=self.layout.pack(updates, self.user_data.copy()))
+        user_data = self.layout.pack(updates, self.user_data.copy())
+        user_data.flags.writeable = False
+        return dataclasses.replace(self, shared_data=shared, user_data=user_data)
