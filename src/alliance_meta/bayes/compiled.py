@@ -73,9 +73,9 @@ def make_callbacks(numba, np, logp_fn, expand_fn, n_dim, n_expanded, size):
 '''
 
 
-def compile_fixed_data_model(model, data_shapes: dict[str, tuple[int, ...]], var_names):
-    """nutpie's compiled model of ``model`` whose ``pm.Data`` are exactly ``data_shapes`` (name -> shape);
-    ``with_data`` takes arrays of those shapes. Same PyTensor functions, initial points (PyMC's support
+def compile_fixed_data_model(model, var_names):
+    """nutpie's compiled model of ``model`` whose ``with_data`` takes arrays of the shapes its ``pm.Data`` have
+    now (the shapes are compiled in). Same PyTensor functions, initial points (PyMC's support
     point with jitter, as nutpie's default) and draws as ``nutpie.compile_pymc_model(model, var_names=...)``."""
     from pymc.initial_point import make_initial_point_fn
 
@@ -86,13 +86,15 @@ def compile_fixed_data_model(model, data_shapes: dict[str, tuple[int, ...]], var
         model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point,
         var_names=var_names)
 
-    problems = unvetted(logp_pt, expand_pt, data_shapes)
+    problems = unvetted(logp_pt, expand_pt)
     if problems:
         log.info("compiling the model with nutpie.compile_pymc_model (%s)", problems)
         import nutpie
 
         return nutpie.compile_pymc_model(model, var_names=var_names)
-    layout = DataLayout(data_shapes)
+    shared = {variable.name: np.array(variable.get_value(), order="C", copy=True)
+              for variable in [*logp_pt.get_shared(), *expand_pt.get_shared()]}
+    layout = DataLayout({name: value.shape for name, value in shared.items()})
     logp_names = [variable.name for variable in logp_pt.get_shared()]
     expand_names = [variable.name for variable in expand_pt.get_shared()]
     namespace: dict = {}
@@ -111,8 +113,6 @@ def compile_fixed_data_model(model, data_shapes: dict[str, tuple[int, ...]], var
         compiled_expand = numba.cfunc(types.int64(types.uint64, types.uint64, pointer, pointer, types.voidptr))(
             expand_callback)
 
-    shared = {variable.name: np.array(variable.get_value(), order="C", copy=True)
-              for variable in [*logp_pt.get_shared(), *expand_pt.get_shared()]}
     dims, coords = nutpie_pymc._prepare_dims_and_coords(model, shape_info)
     user_data = layout.pack(shared)
     user_data.flags.writeable = False  # as nutpie's data: the sampler threads read it
@@ -129,9 +129,9 @@ def compile_fixed_data_model(model, data_shapes: dict[str, tuple[int, ...]], var
 VETTED_OPERATIONS = frozenset({"All", "DimShuffle", "Dot", "Elemwise", "Join", "SpecifyShape", "Subtensor", "Sum"})
 
 
-def unvetted(logp_pt, expand_pt, data_shapes) -> str:
+def unvetted(logp_pt, expand_pt) -> str:
     """Why the lean callbacks cannot stand in for nutpie's (which catch exceptions) for these compiled PyTensor
-    functions: operations outside VETTED_OPERATIONS, data that are not float64 or not in ``data_shapes``."""
+    functions: operations outside VETTED_OPERATIONS, data that are not float64, two data with one name."""
     functions = (logp_pt, expand_pt)
     operations = {type(node.op).__name__ for function in functions for node in function.maker.fgraph.apply_nodes}
     shared = [variable for function in functions for variable in function.get_shared()]
@@ -140,8 +140,6 @@ def unvetted(logp_pt, expand_pt, data_shapes) -> str:
         problems.append(f"operations {sorted(operations - VETTED_OPERATIONS)}")
     if any(variable.type.dtype != "float64" for variable in shared):
         problems.append("data that are not float64")
-    if {variable.name for variable in shared} - set(data_shapes):
-        problems.append(f"data {sorted({variable.name for variable in shared} - set(data_shapes))} of unknown shape")
     if len({variable.name for variable in shared}) != len(set(shared)):
         problems.append("two data variables with one name")
     return "; ".join(problems)

@@ -10,8 +10,8 @@ the effect of a new study, theta_new = x_new' beta + tau eta_new.
 One compiled model serves every fit of a process: the data (y, SE, X and a 0/1 mask)
 are ``pm.Data`` and are padded to a fixed number of studies and coefficients, so
 nutpie's ``with_data`` swaps data sets without recompiling (numba compilation of the
-callbacks takes ~4 s with the fixed data layout of :mod:`.compiled`, sampling ~0.5 s). Masked studies contribute nothing to the
-likelihood; padded coefficients and etas are sampled from their N(0, .) priors and
+callbacks of :mod:`.compiled` takes ~4 s, sampling ~0.5 s). Masked studies contribute
+nothing to the likelihood; padded coefficients and etas are sampled from their N(0, .) priors and
 dropped. With nutpie missing (or ``backend="pymc"``) PyMC's NUTS is used instead.
 
 The coefficients are sampled as beta = A gamma (gamma flat, the N(0, mu_sd^2) prior of
@@ -96,12 +96,7 @@ class HierarchicalSampler:
         if self.backend == "nutpie":
             from .compiled import compile_fixed_data_model
 
-            self._compiled = compile_fixed_data_model(model, self.data_shapes, var_names=["beta", "tau", "eta_new", "theta"])
-
-    @property
-    def data_shapes(self) -> dict[str, tuple[int, ...]]:
-        """The model's ``pm.Data`` and their (padded) shapes."""
-        return {"y": (self.k,), "se": (self.k,), "X": (self.k, self.p), "mask": (self.k,), "A": (self.p, self.p)}
+            self._compiled = compile_fixed_data_model(model, var_names=["beta", "tau", "eta_new", "theta"])
 
     def _padded(self, y, v, X, scale):
         k, p = X.shape
