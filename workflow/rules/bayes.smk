@@ -5,6 +5,7 @@
 
 
 rule bayes:
+    priority: 1  # among the longest jobs: started early (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
     output:

@@ -13,6 +13,7 @@ PLOT_FORMATS = ["pdf", "png", "svg"]
 
 
 rule moderators:
+    priority: 2  # short, and the moderator forest plots wait for it (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
     output:

@@ -14,6 +14,9 @@ MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"], "psycho
 
 
 checkpoint multiverse_specifications:
+    # the longest chain of jobs of a family (specifications, batches, table, plot): started first, so
+    # that a run on a few cores does not end with it alone (Snakemake runs higher priorities first)
+    priority: 2
     input:
         family_effect_sizes,
     output:
@@ -31,6 +34,7 @@ checkpoint multiverse_specifications:
 
 
 rule multiverse_batch:
+    priority: 2
     input:
         specifications="data/processed/{family}/multiverse/specifications.csv",
         effect_sizes=family_effect_sizes,

@@ -2,6 +2,7 @@
 
 
 rule pool:
+    priority: 2  # short, and the forest and moderator plots wait for it (see multiverse_specifications)
     input:
         family_effect_sizes,
     output:
