@@ -141,7 +141,11 @@ def _moments(y: np.ndarray) -> np.ndarray:
 
 def _weights(mask: np.ndarray, v: np.ndarray, tau2) -> np.ndarray:
     """1 / (v + tau^2) inside each subset (rows of ``mask``), 0 outside."""
-    return mask / (v[None, :] + np.asarray(tau2, dtype=float).reshape(-1, 1))
+    weights = v[None, :] + np.asarray(tau2, dtype=float).reshape(-1, 1)
+    if weights.shape != mask.shape:  # one tau^2 for all rows
+        weights = np.broadcast_to(weights, mask.shape)
+        return mask / weights
+    return np.divide(mask, weights, out=weights)  # in place: one n x k array, not two
 
 
 def _q(sums: np.ndarray) -> np.ndarray:
@@ -176,8 +180,9 @@ def _log_likelihood(mask, y, v, tau2, method):
     """(Restricted) log-likelihood of each subset's model up to constants (Viechtbauer 2005)."""
     weights = _weights(mask, v, tau2)
     sums = weights @ _moments(y)
-    log_weights = -np.log(v[None, :] + tau2[:, None])
-    value = 0.5 * np.einsum("ij,ij->i", mask, log_weights) - 0.5 * _q(sums)
+    log_weights = v[None, :] + tau2[:, None]
+    np.log(log_weights, out=log_weights)
+    value = -0.5 * np.einsum("ij,ij->i", mask, log_weights) - 0.5 * _q(sums)
     return value - 0.5 * np.log(sums[:, 0]) if method == "REML" else value
 
 
