@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from conftest import load_reference
 
-from alliance_meta.inputs.dependence import MIXED, aggregate
+from alliance_meta.inputs.dependence import MIXED, aggregate, composite_effects
 
 REFERENCE = load_reference("effect_sizes")["aggregations"]
 
@@ -133,3 +133,20 @@ def test_prepare_family_splits_drops_unusable_rows_and_handles_empty_families():
     rows, analysis, notes = prepare_family(effect_sizes.iloc[:3], "dropout")
     assert rows.empty and analysis.empty and {"study_id", "yi", "vi", "k_effect_sizes"} <= set(analysis.columns)
     assert any("no effect sizes" in note for note in notes)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+@pytest.mark.parametrize("method", ["gls", "mean"])
+def test_composite_effects_are_aggregate_bit_for_bit(name, method):
+    """The multiverse's lean composites: metafor's clusters, and exactly aggregate()'s numbers and order."""
+    case = REFERENCE[name]
+    rows = pd.DataFrame(case["rows"])
+    expected = aggregate(rows, method=method, rho=case["rho"])
+    yi, vi, counts = composite_effects(rows["study_id"], rows["yi"], rows["vi"], method, case["rho"])
+    np.testing.assert_array_equal(yi, expected["yi"].to_numpy())
+    np.testing.assert_array_equal(vi, expected["vi"].to_numpy())
+    np.testing.assert_array_equal(counts, expected["k_effect_sizes"].to_numpy())
+    if method == case["method"]:  # and metafor's composites, in the order of first appearance
+        order = {study: i for i, study in enumerate(case["study_id"])}
+        first_seen = list(dict.fromkeys(rows["study_id"]))
+        np.testing.assert_allclose(yi, [case["yi"][order[s]] for s in first_seen], rtol=1e-8, atol=1e-14)

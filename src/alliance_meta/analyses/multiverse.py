@@ -48,7 +48,7 @@ import pandas as pd
 from alliance_meta.analyses import psychometric
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines.transforms import back_transform
-from alliance_meta.inputs.dependence import aggregate
+from alliance_meta.inputs.dependence import aggregate, composite_effects  # noqa: F401 (aggregate: the reference definition)
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS
 from alliance_meta.models import univariate as pooling
 
@@ -315,10 +315,16 @@ def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = Non
             raise ValueError("the individual correction needs correlations (metric z) with reliabilities")
         rows, extra = _correct(effect_sizes, mask, corrections)
     else:
-        rows = effect_sizes.loc[mask, ["study_id", "yi", "vi"]]
-    composite = aggregate(rows, choices["aggregate_method"], float(choices["aggregate_rho"]))
-    return (composite["yi"].to_numpy(float), composite["vi"].to_numpy(float), composite["k_effect_sizes"].to_numpy(),
-            extra)
+        rows = effect_sizes
+    study_id, yi, vi = rows["study_id"].to_numpy(), rows["yi"].to_numpy(float), rows["vi"].to_numpy(float)
+    if rows is effect_sizes:
+        study_id, yi, vi = study_id[mask], yi[mask], vi[mask]
+    complete = ~(np.isnan(yi) | np.isnan(vi))  # as aggregate(): incomplete rows left out
+    if (vi[complete] <= 0).any():
+        raise ValueError("sampling variances must be positive")
+    yi, vi, counts = composite_effects(study_id[complete], yi[complete], vi[complete], choices["aggregate_method"],
+                                       float(choices["aggregate_rho"]))
+    return yi, vi, counts, extra
 
 
 def _outliers(yi, vi, rule: str, threshold: float, method: str, level: float, cache: dict) -> np.ndarray:
@@ -389,6 +395,8 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
     corrections = corrected_rows(effect_sizes, psychometric_settings) if correcting else None
     extra_columns = [*CORRECTION_COLUMNS, *_RHO_COLUMNS] if correcting else []
     rows, cache, cache_key, done = [], {}, None, 0
+    records = dict(zip(specs.index, specs.itertuples(index=False, name=None)))  # once, not per group
+    names = list(specs.columns)
     for key, group in specs.groupby(choice_columns, sort=False, dropna=False):
         choices = dict(zip(choice_columns, key))
         base_key = tuple(choices[c] for c in base_columns)
@@ -398,8 +406,8 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
         removed = _outliers(yi, vi, choices["outliers"], outlier_threshold, detection_method, level, cache)
         y, v = yi[~removed], vi[~removed]
         shared = {"k": int(y.size), "k_effect_sizes": int(counts[~removed].sum()), "outliers_removed": int(removed.sum())}
-        for position, values in zip(group.index, group.itertuples(index=False, name=None)):
-            spec = dict(zip(group.columns, values))
+        for position in group.index:
+            spec = dict(zip(names, records[position]))
             row = {**spec, **shared, "position": position}
             if y.size >= 2:
                 row.update(fit_specification(y, v, spec["method"], spec["test"], spec["prior"], level, mu_sd, metric))

@@ -58,18 +58,7 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
     if (vi <= 0).any():
         raise ValueError("sampling variances must be positive")
     groups = data.groupby(by, sort=False, dropna=False)
-    codes = groups.ngroup().to_numpy()
-    size = groups.ngroups
-    m = np.bincount(codes, minlength=size).astype(float)
-    sums = {name: np.bincount(codes, weights=values, minlength=size)
-            for name, values in {"v": vi, "s": np.sqrt(vi), "u": 1 / np.sqrt(vi), "w": 1 / vi,
-                                 "wy": yi / vi, "uy": yi / np.sqrt(vi), "y": yi}.items()}
-    if method == "gls":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            composite_yi, composite_vi = _gls(sums, m, rho)
-    else:
-        composite_yi = sums["y"] / m
-        composite_vi = (sums["v"] + rho * (sums["s"] ** 2 - sums["v"])) / m**2
+    composite_yi, composite_vi, m = _composites(groups.ngroup().to_numpy(), groups.ngroups, yi, vi, method, rho)
     first_rows = groups.head(1).reset_index(drop=True)
     result = first_rows[by].assign(yi=composite_yi, vi=composite_vi)
     result["n"] = groups["n"].max().to_numpy() if "n" in data.columns else np.nan
@@ -86,6 +75,33 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
     for column in (c for c in data.columns if c not in skip):
         result[column] = _common_value(groups[column])
     return result
+
+
+def composite_effects(study_id, yi, vi, method: str = "gls", rho: float = 0.5):
+    """(yi, vi, number of effect sizes) of each study's composite, studies in the order of their first
+    row: the numbers of :func:`aggregate` without its table (for the many data sets of a multiverse).
+    ``yi`` and ``vi`` must be finite with ``vi`` > 0."""
+    if method not in METHODS:
+        raise ValueError(f"unknown aggregation method {method!r}; expected one of {METHODS}")
+    codes, uniques = pd.factorize(np.asarray(study_id), sort=False)  # codes in order of first appearance
+    yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    composite_yi, composite_vi, m = _composites(codes, uniques.size, yi, vi, method, rho)
+    return composite_yi, composite_vi, m.astype(int)
+
+
+def _composites(codes: np.ndarray, size: int, yi: np.ndarray, vi: np.ndarray, method: str, rho: float):
+    """Composite yi and vi and group sizes m from group codes 0..size-1 (group sums in row order)."""
+    m = np.bincount(codes, minlength=size).astype(float)
+    sums = {name: np.bincount(codes, weights=values, minlength=size)
+            for name, values in {"v": vi, "s": np.sqrt(vi), "u": 1 / np.sqrt(vi), "w": 1 / vi,
+                                 "wy": yi / vi, "uy": yi / np.sqrt(vi), "y": yi}.items()}
+    if method == "gls":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            composite_yi, composite_vi = _gls(sums, m, rho)
+    else:
+        composite_yi = sums["y"] / m
+        composite_vi = (sums["v"] + rho * (sums["s"] ** 2 - sums["v"])) / m**2
+    return composite_yi, composite_vi, m
 
 
 def _group_labels(result: pd.DataFrame, by: list[str]) -> pd.Series:
