@@ -142,8 +142,7 @@ def _moments(y: np.ndarray) -> np.ndarray:
 def _weights(mask: np.ndarray, v: np.ndarray, tau2) -> np.ndarray:
     """1 / (v + tau^2) inside each subset (rows of ``mask``), 0 outside."""
     weights = v[None, :] + np.asarray(tau2, dtype=float).reshape(-1, 1)
-    if weights.shape != mask.shape:  # one tau^2 for all rows
-        weights = np.broadcast_to(weights, mask.shape)
+    if weights.shape != mask.shape:  # one tau^2 for all rows: a single row, broadcast
         return mask / weights
     return np.divide(mask, weights, out=weights)  # in place: one n x k array, not two
 

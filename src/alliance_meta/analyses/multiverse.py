@@ -314,16 +314,10 @@ def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = Non
         if corrections is None:
             raise ValueError("the individual correction needs correlations (metric z) with reliabilities")
         rows, extra = _correct(effect_sizes, mask, corrections)
+        study_id, yi, vi = (rows[column].to_numpy() for column in ("study_id", "yi", "vi"))
     else:
-        rows = effect_sizes
-    study_id, yi, vi = rows["study_id"].to_numpy(), rows["yi"].to_numpy(float), rows["vi"].to_numpy(float)
-    if rows is effect_sizes:
-        study_id, yi, vi = study_id[mask], yi[mask], vi[mask]
-    complete = ~(np.isnan(yi) | np.isnan(vi))  # as aggregate(): incomplete rows left out
-    if (vi[complete] <= 0).any():
-        raise ValueError("sampling variances must be positive")
-    yi, vi, counts = composite_effects(study_id[complete], yi[complete], vi[complete], choices["aggregate_method"],
-                                       float(choices["aggregate_rho"]))
+        study_id, yi, vi = (effect_sizes[column].to_numpy()[mask] for column in ("study_id", "yi", "vi"))
+    yi, vi, counts = composite_effects(study_id, yi, vi, choices["aggregate_method"], float(choices["aggregate_rho"]))
     return yi, vi, counts, extra
 
 

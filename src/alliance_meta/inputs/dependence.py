@@ -55,8 +55,6 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
     data = frame.loc[frame["yi"].notna() & frame["vi"].notna()].reset_index(drop=True)
     yi = data["yi"].to_numpy(dtype=float)
     vi = data["vi"].to_numpy(dtype=float)
-    if (vi <= 0).any():
-        raise ValueError("sampling variances must be positive")
     groups = data.groupby(by, sort=False, dropna=False)
     composite_yi, composite_vi, m = _composites(groups.ngroup().to_numpy(), groups.ngroups, yi, vi, method, rho)
     first_rows = groups.head(1).reset_index(drop=True)
@@ -80,17 +78,20 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
 def composite_effects(study_id, yi, vi, method: str = "gls", rho: float = 0.5):
     """(yi, vi, number of effect sizes) of each study's composite, studies in the order of their first
     row: the numbers of :func:`aggregate` without its table (for the many data sets of a multiverse).
-    ``yi`` and ``vi`` must be finite with ``vi`` > 0."""
+    Rows with a missing yi or vi are left out, as there."""
     if method not in METHODS:
         raise ValueError(f"unknown aggregation method {method!r}; expected one of {METHODS}")
-    codes, uniques = pd.factorize(np.asarray(study_id), sort=False)  # codes in order of first appearance
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
-    composite_yi, composite_vi, m = _composites(codes, uniques.size, yi, vi, method, rho)
+    complete = ~(np.isnan(yi) | np.isnan(vi))
+    codes, uniques = pd.factorize(np.asarray(study_id)[complete], sort=False)  # in order of first appearance
+    composite_yi, composite_vi, m = _composites(codes, uniques.size, yi[complete], vi[complete], method, rho)
     return composite_yi, composite_vi, m.astype(int)
 
 
 def _composites(codes: np.ndarray, size: int, yi: np.ndarray, vi: np.ndarray, method: str, rho: float):
     """Composite yi and vi and group sizes m from group codes 0..size-1 (group sums in row order)."""
+    if (vi <= 0).any():
+        raise ValueError("sampling variances must be positive")
     m = np.bincount(codes, minlength=size).astype(float)
     sums = {name: np.bincount(codes, weights=values, minlength=size)
             for name, values in {"v": vi, "s": np.sqrt(vi), "u": 1 / np.sqrt(vi), "w": 1 / vi,
