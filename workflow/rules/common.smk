@@ -1,4 +1,5 @@
 # Config reading and checking (defaults from the schema) and small helpers shared by the rules.
+import os
 import sys
 from pathlib import Path
 
@@ -54,16 +55,30 @@ if workflow.is_main_process and not workflow.dryrun and not workflow.touch:
     except RunInProgress as _error:
         sys.exit(str(_error))
 
+# The jobs' scripts run in processes forked from one that has numpy, pandas, matplotlib and
+# alliance_meta imported (alliance_meta.warm_start; a job runs in place where it cannot, and
+# every job does with ALLIANCE_META_WARM_START=0).
+WARM_START = None
+if workflow.is_main_process and not workflow.dryrun and not workflow.touch \
+        and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0":
+    from alliance_meta.warm_start import start_server
+
+    WARM_START = start_server()
+
 
 onsuccess:
     from alliance_meta.runs import release_folder
+    from alliance_meta.warm_start import stop_server
 
+    stop_server(WARM_START)
     release_folder()
 
 
 onerror:
     from alliance_meta.runs import release_folder
+    from alliance_meta.warm_start import stop_server
 
+    stop_server(WARM_START)
     release_folder()
 
 from alliance_meta.inputs.families import families_in_sheet

@@ -3,6 +3,10 @@
 Writes results/agreement.csv and results/disagreements.csv; a sheet that fails the codebook's
 checks or has duplicate (study_id, es_id) stops the rule with the reason in the log.
 """
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import sys
 
 from alliance_meta.analyses.agreement import WHOLE_ROW, compare_coders

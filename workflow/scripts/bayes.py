@@ -1,6 +1,10 @@
 """Rule bayes: MCMC pooling, study estimates and meta-regressions of the family's studies, each checked
 against the exact posterior (alliance_meta.bayes); fails on disagreement. The meta-regressions use the
 moderators rule's rows (effect sizes aggregated within study x level) and coding."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals(), stack="bayes")  # runs the job in a process with PyMC imported (docs/performance.md)
+
 import numpy as np
 
 import alliance_meta as am

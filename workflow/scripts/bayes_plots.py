@@ -1,5 +1,9 @@
 """Rule bayes_plots: posterior densities (MCMC, exact, prior) of the pooled effect and tau,
 and the forest plot of observed against shrunken study effects (alliance_meta.bayes.plots)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import numpy as np
 
 from alliance_meta.bayes import exact_posterior, plots

@@ -1,5 +1,9 @@
 """Rule bayes_prior_sensitivity: pooled effect and tau under several tau priors, by the
 exact quadrature (alliance_meta.bayes.analysis.prior_sensitivity), table and plot."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.bayes import plots
 from alliance_meta.bayes.analysis import BayesConfig, prior_sensitivity
 from alliance_meta.inputs.dependence import studies_of

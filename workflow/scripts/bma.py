@@ -1,4 +1,8 @@
 """Rule bma: bma.csv, bma_summary.csv and the figure (alliance_meta.bayes.bma)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import alliance_meta as am
 from alliance_meta.bayes.bma import bma
 from alliance_meta.io import read_table, setup_logging, write_table

@@ -1,5 +1,9 @@
 """Rule convert_effect_sizes: every row of the validated sheet in its family's analysis metric, then,
 for each family, its effect sizes and the rows it pools (composites or all rows)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.inputs.dependence import prepare_family
 from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.io import read_table, setup_logging, write_table

@@ -1,4 +1,8 @@
 """Rule forest_plot: forest plot of one family with the main method's pooled row."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.plots.forest import ForestOptions, save_forest_plot

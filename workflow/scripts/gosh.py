@@ -6,6 +6,10 @@ the studies flagged by metafor's influence rules (at most three, those moving th
 estimates most), or, when none is flagged, the study that moves them most.
 gosh_studies.csv: per study, the mean estimate and I^2 of the subsets with and without it.
 """
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import numpy as np
 
 from alliance_meta.analyses.gosh import gosh

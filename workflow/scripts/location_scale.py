@@ -1,5 +1,9 @@
 """Rule location_scale: location-scale models of each configured formula (moderators of log tau^2)
 and tau^2 per level of their scale moderators (alliance_meta.analyses.location_scale)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.analyses.location_scale import location_scale_tables
 from alliance_meta.io import read_table, setup_logging, write_table
 

@@ -1,5 +1,9 @@
 """Rule model_comparison: likelihood-ratio tests of the nested meta-regressions (ML refits, as
 metafor's anova) and the predicted effects of each model (alliance_meta.analyses.model_comparison)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.analyses.model_comparison import model_comparison_table, prediction_table
 from alliance_meta.io import read_table, setup_logging, write_table
 

@@ -1,4 +1,8 @@
 """Rule moderator_forest_plot: per categorical moderator, the studies grouped by level with subgroup diamonds."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging

@@ -1,5 +1,9 @@
 """Rule moderator_plots: a subgroup forest plot per categorical moderator and a bubble plot
 per continuous moderator, each as PDF, PNG and SVG."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging

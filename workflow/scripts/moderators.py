@@ -1,5 +1,9 @@
 """Rule moderators: subgroups, mixed-effects models and permutation tests of each moderator, and the
 configured meta-regressions, of the family's main model (alliance_meta.moderator_tables)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import pandas as pd
 
 import alliance_meta as am

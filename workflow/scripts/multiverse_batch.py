@@ -1,4 +1,8 @@
 """Rule multiverse_batch: fit one slice of the specifications (alliance_meta.analyses.multiverse.run_batch)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import time
 
 from alliance_meta.analyses import multiverse

@@ -1,4 +1,8 @@
 """Rule multiverse_plot: the specification curve of multiverse.csv."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.analyses.multiverse import read_specifications
 from alliance_meta.plots.style import message_figure

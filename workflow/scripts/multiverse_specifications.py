@@ -1,4 +1,8 @@
 """Checkpoint multiverse_specifications: every possible specification of one family."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.analyses import multiverse
 from alliance_meta.io import read_table, setup_logging, write_table
 

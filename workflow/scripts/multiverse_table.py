@@ -1,4 +1,8 @@
 """Rule multiverse_table: the batches joined into multiverse.csv, and its summary table."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import pandas as pd
 
 from alliance_meta.analyses import multiverse

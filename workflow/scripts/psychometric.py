@@ -1,5 +1,9 @@
 """Rule psychometric: Hunter-Schmidt psychometric meta-analysis of the outcome family, overall and
 by moderator, with its artifact distributions and forest plot (alliance_meta.analyses.psychometric)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 from alliance_meta.analyses.psychometric import (
     PsychometricOptions,
     correlations,

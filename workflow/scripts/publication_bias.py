@@ -1,4 +1,8 @@
 """Rule publication_bias: bias.csv (alliance_meta.publication_bias) and the contour-enhanced funnel plot."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import alliance_meta as am
 from alliance_meta.analyses.bias import bias_frame
 from alliance_meta.io import read_table, setup_logging, write_table

@@ -1,5 +1,9 @@
 """Rule risk_of_bias: traffic-light and summary plots (robvis style) of one family's studies, and the
 main model refitted without high-risk studies and to low-risk studies only (rob_sensitivity.csv)."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import alliance_meta as am
 from alliance_meta.analyses.risk_of_bias import high_risk_sentence, study_weights
 from alliance_meta.inputs.risk_of_bias import study_judgements, tool_from_config

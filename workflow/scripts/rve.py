@@ -5,6 +5,10 @@ weights, small-sample corrected, and a `cr2` row: the aggregated model (one comp
 study, pooling.main_method) with its CR2 standard error and Satterthwaite df (clubSandwich).
 rve_sensitivity.csv: the correlated-effects fit at rho = 0, .2, ..., 1 (robumeta's sensitivity()).
 """
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import pandas as pd
 
 from alliance_meta.analyses import rve

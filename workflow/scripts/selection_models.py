@@ -1,4 +1,8 @@
 """Rule selection_models: selection_models.csv (alliance_meta.selection_models) and its two figures."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import alliance_meta as am
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.provenance import figure_note

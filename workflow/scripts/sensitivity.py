@@ -1,5 +1,9 @@
 """Rule sensitivity: leave-one-out, influence diagnostics and cumulative meta-analysis by year of the
 family's main model (alliance_meta.sensitivity; whole studies for a three-level fit), and their figures."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 import alliance_meta as am
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.influence import sensitivity_figures

@@ -1,4 +1,8 @@
 """Write results/{family}/summary_of_findings.csv: a suggested GRADE rating from the family's results."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.models.fits import main_row

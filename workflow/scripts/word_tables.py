@@ -1,5 +1,9 @@
 """Every manuscript table of the run: Markdown, LaTeX (booktabs) and Word (APA 7) beside its CSV
 (results/{family}/tables/), and all of them in order, numbered Table 1, 2, ..., in results/tables.docx."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
 
 from pathlib import Path
 

@@ -1,0 +1,365 @@
+"""Warm start for the pipeline's jobs: each job script runs in a process forked from a server
+that has already imported numpy, pandas, matplotlib and alliance_meta.
+
+Every Snakemake ``script:`` job is a new Python process, and importing the scientific stack
+takes 1.3-2 s of each job (more where ``PYTHONDONTWRITEBYTECODE`` keeps the package's bytecode
+from being cached), which on the demo is a quarter of the run's job time. The main Snakemake
+process starts one :func:`serve` process per run (``workflow/rules/common.smk``); the first line
+of every job script calls :func:`run_in_warm_process`, which hands the job (its ``snakemake``
+object, working directory, environment and standard streams) to the server over a Unix socket.
+The server forks; the child runs the script exactly as Snakemake would have, and the job's
+process exits with the child's exit status. This is the preloading fork server of
+``multiprocessing`` (``set_forkserver_preload``) applied to whole job scripts.
+
+The job runs in place, as before, whenever the server cannot take it: no server for this run
+(a dry run, a script run outside the pipeline, a job on another machine of a cluster), a
+different Python (``--use-conda``, containers), or the server gone. Results do not depend on
+where the job ran. What does differ: Snakemake's ``benchmark:`` files measure the job's own
+process, so their wall time ``s`` is right but their memory and CPU columns no longer include
+the script's work.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+#: environment variable with the directory of the servers' sockets (set by the main Snakemake process)
+SOCKET_ENV = "ALLIANCE_META_WARM_SOCKETS"
+_IN_CHILD_ENV = "ALLIANCE_META_WARM_CHILD"
+_HEADER = struct.Struct("!Q")
+_STATUS = struct.Struct("!i")
+#: imported once by the server, with every module of alliance_meta (a failed import is skipped:
+#: the job that needs it reports the error itself)
+PRELOAD = ("snakemake.io", "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas",
+           "matplotlib.pyplot", "pyarrow.pandas_compat")
+#: stacks that only some jobs import, each preloaded by a second server forked from the first
+#: once it has the common imports (so the first serves at once): a job script names its stack
+STACKS = {"bayes": ("pymc", "arviz", "nutpie", "alliance_meta.bayes.compiled")}
+NOT_PRELOADED = ("alliance_meta.bayes.compiled",)  # by the first server: it is in the bayes stack
+
+
+#: read by the linear-algebra libraries when they load; Snakemake sets them to a job's threads,
+#: and the number of BLAS threads changes the order of its sums (and the last bits of results)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+SERVER_THREADS = "1"  # the jobs of single-threaded rules (the rest run in place)
+
+
+def _identity() -> tuple:
+    """Jobs may be forked only from a server with the same interpreter, package and threads."""
+    return (os.path.realpath(sys.executable), sys.version, os.path.realpath(os.path.dirname(__file__)),
+            tuple(os.environ.get(name) for name in THREAD_VARIABLES))
+
+
+# -- the main Snakemake process's side ---------------------------------------------------------
+
+def start_server() -> subprocess.Popen:
+    """Start this run's servers and point the jobs (which inherit the environment) at them.
+
+    The listening sockets are bound here, before the servers have imported anything, so a job
+    that starts early waits in the backlog instead of missing its server."""
+    directory = tempfile.mkdtemp(prefix="alliance-meta-warm-")
+    listeners = []
+    for name in ("jobs", *STACKS):
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(os.path.join(directory, f"{name}.sock"))
+        listener.listen(64)
+        listeners.append(listener)
+    package_root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    environment.update(dict.fromkeys(THREAD_VARIABLES, SERVER_THREADS))
+    fds = [listener.fileno() for listener in listeners]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "alliance_meta.warm_start", directory, str(os.getpid()), *map(str, fds)],
+        pass_fds=fds, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    for listener in listeners:
+        listener.close()
+    os.environ[SOCKET_ENV] = directory
+    return server
+
+
+def stop_server(server: subprocess.Popen | None) -> None:
+    """Stop the servers (their sockets go with them); jobs started later run in place."""
+    directory = os.environ.pop(SOCKET_ENV, None)
+    if server is not None and server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# -- the job's side ----------------------------------------------------------------------------
+
+def run_in_warm_process(script_globals: dict, stack: str | None = None) -> None:
+    """Run the calling job script in a process forked from the run's warm server (the one with
+    ``stack`` imported, a key of :data:`STACKS`), and exit with its status; return (and let the
+    script go on here) when no server can take it."""
+    if os.environ.get(_IN_CHILD_ENV) or SOCKET_ENV not in os.environ or "snakemake" not in script_globals:
+        return
+    try:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(os.path.join(os.environ[SOCKET_ENV], f"{stack or 'jobs'}.sock"))
+        job = pickle.dumps({
+            "identity": _identity(),
+            "script": script_globals["__file__"],
+            "snakemake": script_globals["snakemake"],
+            "cwd": os.getcwd(),
+            "environ": dict(os.environ),
+            "path": list(sys.path),
+        }, protocol=pickle.HIGHEST_PROTOCOL)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        socket.send_fds(connection, [_HEADER.pack(len(job))], [0, 1, 2])
+        connection.sendall(job)
+    except (OSError, pickle.PicklingError):
+        return  # no server (or it left): run here
+    if _receive_status(connection) != _ACCEPTED:
+        return  # declined (another interpreter or package), or no server after all: run here
+    status = _receive_status(connection)
+    if status == _RUN_HERE:
+        return
+    if status is None:
+        sys.exit("alliance-meta: the warm-start server ended while this job ran; rerun the pipeline.")
+    sys.exit(status)
+
+
+def _receive_status(connection: socket.socket) -> int | None:
+    reply = _receive_exactly(connection, _STATUS.size)
+    return None if reply is None else _STATUS.unpack(reply)[0]
+
+
+def _receive_exactly(connection: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        try:
+            chunk = connection.recv(size - len(data))
+        except InterruptedError:
+            continue
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+#: replies other than an exit status
+_ACCEPTED, _DECLINED, _RUN_HERE = -(2**31), -(2**31) + 1, -(2**31) + 2
+
+
+# -- the server's side -------------------------------------------------------------------------
+
+def _preload(names: tuple[str, ...], package: bool = True) -> None:
+    import importlib
+    import pkgutil
+
+    import alliance_meta
+
+    modules = [info.name for info in pkgutil.walk_packages(alliance_meta.__path__, "alliance_meta.")
+               if not info.name.startswith(NOT_PRELOADED)] if package else []
+    for name in (*names, *modules):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the job that needs it reports the error itself
+            pass
+
+
+def serve(directory: str, parent: int, jobs_fd: int, *stack_fds: int) -> None:
+    """Import :data:`PRELOAD` and alliance_meta, fork one server per stack of :data:`STACKS`
+    (listening on ``stack_fds``, in order), then fork one child per job that connects to the
+    listening socket ``jobs_fd``, until SIGTERM or until process ``parent`` (which started the
+    server) ends; then remove the sockets' ``directory``."""
+    listener = socket.socket(fileno=jobs_fd)
+    _preload(PRELOAD)
+    stack_servers, server = [], os.getpid()
+    for name, fd in zip(STACKS, stack_fds):
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            for other in stack_fds:
+                if other != fd:
+                    os.close(other)
+            try:
+                os.setpgid(0, 0)
+                _preload(STACKS[name], package=False)
+                _serve_jobs(socket.socket(fileno=fd), server)
+            finally:
+                os._exit(0)
+        stack_servers.append(pid)
+    for fd in stack_fds:
+        os.close(fd)
+    try:
+        _serve_jobs(listener, parent)
+    finally:
+        for pid in stack_servers:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _serve_jobs(listener: socket.socket, parent: int) -> None:
+    """Fork a child for each job that connects to ``listener``, until SIGTERM or ``parent`` ends."""
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    children: dict[int, socket.socket] = {}
+    try:
+        while not stopping and os.getppid() == parent:
+            try:
+                ready, _, _ = select.select([listener, *children.values()], [], [], 0.05)
+            except InterruptedError:
+                continue
+            for connection in ready:
+                if connection is listener:
+                    _accept(listener, children)
+                elif _closed(connection):  # the job's process is gone: stop its script too
+                    _kill(next(pid for pid, c in children.items() if c is connection))
+            _reap(children)
+    finally:
+        for pid in list(children):
+            _kill(pid)
+        deadline = time.monotonic() + 5
+        while children and time.monotonic() < deadline:
+            _reap(children)
+            time.sleep(0.01)
+        listener.close()
+
+
+def _closed(connection: socket.socket) -> bool:
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _reap(children: dict[int, socket.socket]) -> None:
+    """Send each finished child's exit status to its job's process."""
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        connection = children.pop(pid, None)
+        if connection is None:
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        try:
+            connection.sendall(_STATUS.pack(code if code >= 0 else 128 - code))
+        except OSError:
+            pass
+        connection.close()
+
+
+def _accept(listener: socket.socket, children: dict[int, socket.socket]) -> None:
+    connection, _ = listener.accept()
+    connection.settimeout(30)
+    try:
+        header, fds, _, _ = socket.recv_fds(connection, _HEADER.size, 3)
+        if len(header) < _HEADER.size:
+            raise OSError("short header")
+        job = pickle.loads(_receive_exactly(connection, _HEADER.unpack(header)[0]) or b"")
+    except Exception:  # noqa: BLE001 - a broken request: the job runs in its own process
+        connection.close()
+        return
+    if job.get("identity") != _identity() or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        connection.sendall(_STATUS.pack(_DECLINED))
+        connection.close()
+        return
+    connection.sendall(_STATUS.pack(_ACCEPTED))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+    except OSError:
+        pid = None
+    if pid == 0:
+        listener.close()
+        for other in children.values():
+            other.close()
+        connection.close()
+        _run_child(job, fds)  # never returns
+    for fd in fds:
+        os.close(fd)
+    if pid is None:
+        connection.sendall(_STATUS.pack(_RUN_HERE))
+        connection.close()
+        return
+    connection.settimeout(None)
+    children[pid] = connection
+
+
+def _run_child(job: dict, fds: list[int]) -> None:
+    """In the forked child: become the job (streams, directory, environment) and run its script."""
+    code = 1
+    try:
+        os.setpgid(0, 0)  # the server stops the job's whole group if the job's process dies
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(job["cwd"])
+        os.environ.clear()
+        os.environ.update(job["environ"])
+        os.environ[_IN_CHILD_ENV] = "1"
+        sys.path[:] = job["path"]
+        sys.argv = [job["script"]]
+        tempfile.tempdir = None  # the job's TMPDIR (a Snakemake resource) if it has one
+        import runpy
+
+        names = runpy.run_path(job["script"], init_globals={"snakemake": job["snakemake"]}, run_name="__main__")
+        names.clear()  # as at the end of a process: the script's objects are finalised (files closed)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if stop.code is not None and not isinstance(stop.code, int):
+            print(stop.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - reported as Python reports an uncaught exception
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            import atexit
+            import gc
+
+            gc.collect()
+            atexit._run_exitfuncs()  # logging.shutdown() and the like, as at interpreter exit
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)  # not the server's clean-up, which the child inherited
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], *map(int, sys.argv[2:]))

@@ -1,0 +1,215 @@
+"""Warm start (alliance_meta.warm_start): job scripts run in processes forked from a server that
+has the imports done, with the job's directory, environment, streams and exit status, and the
+same results as in a process of their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alliance_meta import warm_start
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+
+# A job script as the pipeline's: the warm-start line first, then the work.
+JOB_SCRIPT = '''
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals(){stack})
+
+import json, os, sys, time
+snakemake = globals()["snakemake"]
+warm = "pandas" in sys.modules  # this script never imports pandas; the server did
+json.dump({{"pid": os.getpid(), "ppid": os.getppid(), "warm": warm, "pymc": "pymc" in sys.modules, "cwd": os.getcwd(),
+           "mark": os.environ.get("WARM_TEST_MARK"), "value": snakemake["value"]}},
+          open(snakemake["output"], "w"))
+print("job says hello")
+print("job warns", file=sys.stderr)
+if snakemake.get("sleep"):
+    time.sleep(snakemake["sleep"])
+if snakemake.get("fail"):
+    raise ValueError("the job failed")
+if snakemake.get("exit"):
+    sys.exit(snakemake["exit"])
+'''
+
+# What Snakemake's script preamble does: a `snakemake` object in the globals, __file__ the script.
+LAUNCHER = '''
+import pickle, sys
+path, job = sys.argv[1], pickle.loads(bytes.fromhex(sys.argv[2]))
+code = compile(open(path).read(), path, "exec")
+exec(code, {"__name__": "__main__", "__file__": path, "snakemake": job})
+'''
+
+
+@pytest.fixture()
+def server(monkeypatch):
+    monkeypatch.delenv(warm_start.SOCKET_ENV, raising=False)
+    process = warm_start.start_server()
+    sockets = os.environ[warm_start.SOCKET_ENV]
+    yield process
+    warm_start.stop_server(process)
+    assert not Path(sockets).exists()
+
+
+def run_job(tmp_path: Path, env: dict | None = None, wait: bool = True, stack: str | None = None, **job):
+    script = tmp_path / "job.py"
+    script.write_text(JOB_SCRIPT.format(stack=f", stack={stack!r}" if stack else ""))
+    output = tmp_path / "out.json"
+    job = {"value": 42, "output": str(output), **job}
+    environment = {**os.environ, **dict.fromkeys(warm_start.THREAD_VARIABLES, "1"), "WARM_TEST_MARK": "seen",
+                   **(env or {})}
+    command = [sys.executable, "-c", LAUNCHER, str(script), pickle.dumps(job).hex()]
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    if not wait:
+        return subprocess.Popen(command, cwd=work, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE), output
+    result = subprocess.run(command, cwd=work, env=environment, capture_output=True, text=True, timeout=120)
+    return result, (json.loads(output.read_text()) if output.exists() else None)
+
+
+def test_a_job_runs_forked_from_the_server_with_its_directory_environment_and_streams(server, tmp_path):
+    result, seen = run_job(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert seen["ppid"] == server.pid and seen["warm"] and not seen["pymc"]
+    assert seen["cwd"] == str(tmp_path / "work")
+    assert seen["mark"] == "seen" and seen["value"] == 42
+    assert "job says hello" in result.stdout
+    assert "job warns" in result.stderr
+
+
+def test_a_job_naming_the_bayes_stack_runs_where_pymc_is_imported(server, tmp_path):
+    result, seen = run_job(tmp_path, stack="bayes")
+    assert result.returncode == 0, result.stderr
+    assert seen["warm"] and seen["pymc"]
+    stack_server = seen["ppid"]
+    assert stack_server != server.pid
+    assert int(Path(f"/proc/{stack_server}/stat").read_text().rsplit(")", 1)[1].split()[1]) == server.pid
+    assert "job says hello" in result.stdout
+
+
+def test_the_job_process_exits_with_the_scripts_status(server, tmp_path):
+    failed, _ = run_job(tmp_path, fail=True)
+    assert failed.returncode == 1
+    assert "ValueError: the job failed" in failed.stderr
+    assert f"{tmp_path / 'job.py'}" in failed.stderr  # the traceback names the script
+    stopped, _ = run_job(tmp_path, exit=3)
+    assert stopped.returncode == 3
+
+
+def test_a_job_with_other_thread_settings_runs_in_place(server, tmp_path):
+    # Snakemake sets OPENBLAS_NUM_THREADS & co. to a rule's threads; the server loaded BLAS with 1.
+    result, seen = run_job(tmp_path, env={"OPENBLAS_NUM_THREADS": "2"})
+    assert result.returncode == 0, result.stderr
+    assert seen["ppid"] != server.pid and not seen["warm"]
+    assert seen["value"] == 42
+
+
+def test_without_a_server_the_job_runs_in_place(tmp_path, monkeypatch):
+    monkeypatch.setenv(warm_start.SOCKET_ENV, str(tmp_path / "no-server"))
+    result, seen = run_job(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not seen["warm"]
+    monkeypatch.delenv(warm_start.SOCKET_ENV)
+    result, seen = run_job(tmp_path, exit=4)
+    assert result.returncode == 4 and not seen["warm"]
+
+
+def _gone(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` ends within ``seconds`` (a zombie nobody reaps has ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_killing_the_jobs_process_stops_its_script(server, tmp_path):
+    process, output = run_job(tmp_path, wait=False, sleep=60)
+    deadline = time.monotonic() + 30
+    while not output.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    script_pid = json.loads(output.read_text())["pid"]
+    assert script_pid != process.pid
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert _gone(script_pid, 10)
+    assert server.poll() is None  # the server goes on serving
+
+
+@pytest.mark.parametrize("lifetime", [0.0, 2.0, 15.0])  # while importing, while the stack imports, serving
+def test_the_servers_end_with_the_process_that_started_them(tmp_path, lifetime):
+    # The starting process prints the server's session (the server and, once forked, its stack
+    # server) just before it ends.
+    code = ("import os, sys, time; sys.path.insert(0, sys.argv[2]); from test_warm_start import _session; "
+            "from alliance_meta import warm_start; server = warm_start.start_server().pid; "
+            "time.sleep(float(sys.argv[1])); print(os.environ[warm_start.SOCKET_ENV], *_session(server))")
+    sockets, *session = subprocess.run([sys.executable, "-c", code, str(lifetime), str(Path(__file__).parent)],
+                                       capture_output=True, text=True, check=True).stdout.split()
+    assert len(session) == (2 if lifetime > 10 else len(session)) and session
+    for member in map(int, session):
+        assert _gone(member, 30)
+    assert not Path(sockets).exists()
+
+
+def _session(leader: int) -> list[int]:
+    """The processes of session ``leader``."""
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+            and _session_of(int(entry.name)) == leader]
+
+
+def _session_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return None
+
+
+def test_pipeline_outputs_are_byte_identical_with_and_without_warm_start(tmp_path):
+    # The dropout family's selection models are the demo's most sensitive fit: with the server's
+    # BLAS threads left at the machine's default their last digits changed.
+    targets = ["results/dropout/selection_models.csv", "results/dropout/pooled.csv",
+               "results/dropout/forest.svg"]
+    outputs = {}
+    for mode in ("0", "1"):
+        folder = tmp_path / f"warm{mode}"
+        (folder / "data" / "raw").mkdir(parents=True)
+        for sheet in (ROOT / "data" / "raw").iterdir():
+            (folder / "data" / "raw" / sheet.name).write_bytes(sheet.read_bytes())
+        (folder / "config").mkdir()
+        for name in (ROOT / "config").iterdir():
+            (folder / "config" / name.name).write_bytes(name.read_bytes())
+        result = subprocess.run([str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
+                                 "--cores", "2", *targets], capture_output=True, text=True,
+                                env={**os.environ, "ALLIANCE_META_WARM_START": mode})
+        assert result.returncode == 0, result.stderr
+        outputs[mode] = {target: (folder / target).read_bytes() for target in targets}
+    for target in targets:
+        assert outputs["0"][target] == outputs["1"][target], target
+
+
+def test_every_job_script_starts_with_the_warm_start_line():
+    import ast
+
+    for script in sorted((ROOT / "workflow" / "scripts").glob("*.py")):
+        body = ast.parse(script.read_text()).body
+        statements = [node for node in body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+        first_call = ast.unparse(statements[1]) if len(statements) > 1 else None
+        assert ast.unparse(statements[0]) == "from alliance_meta.warm_start import run_in_warm_process", script.name
+        expected = "run_in_warm_process(globals(), stack='bayes')" if script.name == "bayes.py" else \
+            "run_in_warm_process(globals())"
+        assert first_call == expected, script.name
