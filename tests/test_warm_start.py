@@ -28,7 +28,7 @@ run_in_warm_process(globals(){stack})
 
 import json, os, sys, time
 snakemake = globals()["snakemake"]
-warm = "pandas" in sys.modules  # this script never imports pandas; the server did
+warm = "pandas" in sys.modules  # this script never imports pandas; the server does, soon after it starts
 json.dump({{"pid": os.getpid(), "ppid": os.getppid(), "warm": warm, "pymc": "pymc" in sys.modules, "cwd": os.getcwd(),
            "mark": os.environ.get("WARM_TEST_MARK"), "value": snakemake["value"]}},
           open(snakemake["output"], "w"))
@@ -80,21 +80,35 @@ def run_job(tmp_path: Path, env: dict | None = None, wait: bool = True, stack: s
 def test_a_job_runs_forked_from_the_server_with_its_directory_environment_and_streams(server, tmp_path):
     result, seen = run_job(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert seen["ppid"] == server.pid and seen["warm"] and not seen["pymc"]
+    assert seen["ppid"] == server.pid and not seen["pymc"]
     assert seen["cwd"] == str(tmp_path / "work")
     assert seen["mark"] == "seen" and seen["value"] == 42
     assert "job says hello" in result.stdout
     assert "job warns" in result.stderr
 
 
+def _until(condition, tmp_path, seconds=60, **job):
+    """Run the job until what it saw satisfies ``condition`` (the servers import between jobs)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result, seen = run_job(tmp_path, **job)
+        assert result.returncode == 0, result.stderr
+        if condition(seen) or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.5)
+
+
+def test_jobs_started_later_find_the_imports_done(server, tmp_path):
+    seen = _until(lambda seen: seen["warm"], tmp_path)
+    assert seen["warm"] and seen["ppid"] == server.pid and not seen["pymc"]
+
+
 def test_a_job_naming_the_bayes_stack_runs_where_pymc_is_imported(server, tmp_path):
-    result, seen = run_job(tmp_path, stack="bayes")
-    assert result.returncode == 0, result.stderr
+    seen = _until(lambda seen: seen["pymc"], tmp_path, stack="bayes")
     assert seen["warm"] and seen["pymc"]
     stack_server = seen["ppid"]
     assert stack_server != server.pid
     assert int(Path(f"/proc/{stack_server}/stat").read_text().rsplit(")", 1)[1].split()[1]) == server.pid
-    assert "job says hello" in result.stdout
 
 
 def test_the_job_process_exits_with_the_scripts_status(server, tmp_path):

@@ -21,6 +21,7 @@ the script's work.
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import select
@@ -32,18 +33,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 #: environment variable with the directory of the servers' sockets (set by the main Snakemake process)
 SOCKET_ENV = "ALLIANCE_META_WARM_SOCKETS"
 _IN_CHILD_ENV = "ALLIANCE_META_WARM_CHILD"
 _HEADER = struct.Struct("!Q")
 _STATUS = struct.Struct("!i")
-#: imported once by the server, with every module of alliance_meta (a failed import is skipped:
+#: imported by the server first, then every module of alliance_meta (a failed import is skipped:
 #: the job that needs it reports the error itself)
 PRELOAD = ("snakemake.io", "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas",
            "matplotlib.pyplot", "pyarrow.pandas_compat")
-#: stacks that only some jobs import, each preloaded by a second server forked from the first
-#: once it has the common imports (so the first serves at once): a job script names its stack
+#: stacks that only some jobs import, each preloaded by a server of its own (forked from the
+#: first once it has its imports): a job script names its stack
 STACKS = {"bayes": ("pymc", "arviz", "nutpie", "alliance_meta.bayes.compiled")}
 NOT_PRELOADED = ("alliance_meta.bayes.compiled",)  # by the first server: it is in the bayes stack
 
@@ -165,47 +167,51 @@ _ACCEPTED, _DECLINED, _RUN_HERE = -(2**31), -(2**31) + 1, -(2**31) + 2
 
 # -- the server's side -------------------------------------------------------------------------
 
-def _preload(names: tuple[str, ...], package: bool = True) -> None:
-    import importlib
-    import pkgutil
+def _package_modules() -> list[str]:
+    """alliance_meta's modules but :data:`NOT_PRELOADED`, found without importing them."""
+    root = Path(__file__).resolve().parent
+    names = (".".join(("alliance_meta", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+             for path in sorted(root.rglob("*.py")))
+    return [name for name in names if not name.startswith(NOT_PRELOADED)]
 
-    import alliance_meta
 
-    modules = [info.name for info in pkgutil.walk_packages(alliance_meta.__path__, "alliance_meta.")
-               if not info.name.startswith(NOT_PRELOADED)] if package else []
-    for name in (*names, *modules):
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - the job that needs it reports the error itself
-            pass
+def _import(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - the job that needs it reports the error itself
+        pass
 
 
 def serve(directory: str, parent: int, jobs_fd: int, *stack_fds: int) -> None:
-    """Import :data:`PRELOAD` and alliance_meta, fork one server per stack of :data:`STACKS`
-    (listening on ``stack_fds``, in order), then fork one child per job that connects to the
-    listening socket ``jobs_fd``, until SIGTERM or until process ``parent`` (which started the
-    server) ends; then remove the sockets' ``directory``."""
-    listener = socket.socket(fileno=jobs_fd)
-    _preload(PRELOAD)
-    stack_servers, server = [], os.getpid()
-    for name, fd in zip(STACKS, stack_fds):
-        pid = os.fork()
-        if pid == 0:
-            listener.close()
-            for other in stack_fds:
-                if other != fd:
-                    os.close(other)
-            try:
-                os.setpgid(0, 0)
-                _preload(STACKS[name], package=False)
-                _serve_jobs(socket.socket(fileno=fd), server)
-            finally:
-                os._exit(0)
-        stack_servers.append(pid)
-    for fd in stack_fds:
-        os.close(fd)
+    """Import :data:`PRELOAD`, then fork one child per job that connects to the listening
+    socket ``jobs_fd`` while importing alliance_meta's modules one by one between jobs; once
+    they are in, fork one server per stack of :data:`STACKS` (listening on ``stack_fds``, in
+    order). Serve until SIGTERM or until process ``parent`` (which started the server) ends;
+    then remove the sockets' ``directory``."""
+    for name in PRELOAD:  # what nearly every job imports first
+        _import(name)
+    server, stack_servers = os.getpid(), []
+
+    def start_stack_servers(inherited: list[socket.socket]) -> None:
+        for name, fd in zip(STACKS, stack_fds):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.setpgid(0, 0)
+                    for other in inherited:
+                        other.close()
+                    for other in stack_fds:
+                        if other != fd:
+                            os.close(other)
+                    _serve_jobs(socket.socket(fileno=fd), server, list(STACKS[name]))
+                finally:
+                    os._exit(0)
+            stack_servers.append(pid)
+        for fd in stack_fds:
+            os.close(fd)
+
     try:
-        _serve_jobs(listener, parent)
+        _serve_jobs(socket.socket(fileno=jobs_fd), parent, _package_modules(), start_stack_servers)
     finally:
         for pid in stack_servers:
             try:
@@ -215,15 +221,17 @@ def serve(directory: str, parent: int, jobs_fd: int, *stack_fds: int) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _serve_jobs(listener: socket.socket, parent: int) -> None:
-    """Fork a child for each job that connects to ``listener``, until SIGTERM or ``parent`` ends."""
-    stopping = []
+def _serve_jobs(listener: socket.socket, parent: int, preload: list[str], when_loaded=None) -> None:
+    """Fork a child for each job that connects to ``listener``, importing ``preload`` in the
+    meantime (then calling ``when_loaded`` with the sockets a further fork must close), until
+    SIGTERM or until ``parent`` ends."""
+    stopping, pending = [], preload[::-1]
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     children: dict[int, socket.socket] = {}
     try:
         while not stopping and os.getppid() == parent:
             try:
-                ready, _, _ = select.select([listener, *children.values()], [], [], 0.05)
+                ready, _, _ = select.select([listener, *children.values()], [], [], 0 if pending else 0.05)
             except InterruptedError:
                 continue
             for connection in ready:
@@ -232,6 +240,10 @@ def _serve_jobs(listener: socket.socket, parent: int) -> None:
                 elif _closed(connection):  # the job's process is gone: stop its script too
                     _kill(next(pid for pid, c in children.items() if c is connection))
             _reap(children)
+            if pending:
+                _import(pending.pop())
+                if not pending and when_loaded is not None:
+                    when_loaded([listener, *children.values()])
     finally:
         for pid in list(children):
             _kill(pid)
