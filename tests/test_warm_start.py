@@ -227,3 +227,16 @@ def test_every_job_script_starts_with_the_warm_start_line():
         expected = "run_in_warm_process(globals(), stack='bayes')" if script.name == "bayes.py" else \
             "run_in_warm_process(globals())"
         assert first_call == expected, script.name
+
+
+def test_no_warm_start_where_the_server_cannot_start(tmp_path, monkeypatch):
+    monkeypatch.delenv(warm_start.SOCKET_ENV, raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / ("x" * 120)))  # longer than a Unix socket path may be
+    (tmp_path / ("x" * 120)).mkdir()
+    monkeypatch.setattr(warm_start.tempfile, "tempdir", None)
+    assert warm_start.start_server() is None
+    assert warm_start.SOCKET_ENV not in os.environ
+    assert list((tmp_path / ("x" * 120)).iterdir()) == []
+    warm_start.stop_server(None)  # what the Snakefile's onsuccess then does
+    monkeypatch.delattr(warm_start.socket, "send_fds")
+    assert warm_start.start_server() is None

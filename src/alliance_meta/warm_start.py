@@ -65,29 +65,38 @@ def _identity() -> tuple:
 
 # -- the main Snakemake process's side ---------------------------------------------------------
 
-def start_server() -> subprocess.Popen:
-    """Start this run's servers and point the jobs (which inherit the environment) at them.
+def start_server() -> subprocess.Popen | None:
+    """Start this run's servers and point the jobs (which inherit the environment) at them;
+    None (every job runs in place) where the system has no fork or Unix sockets, or the
+    server cannot be started.
 
     The listening sockets are bound here, before the servers have imported anything, so a job
     that starts early waits in the backlog instead of missing its server."""
+    if not (hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")):
+        return None
     directory = tempfile.mkdtemp(prefix="alliance-meta-warm-")
     listeners = []
-    for name in ("jobs", *STACKS):
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(os.path.join(directory, f"{name}.sock"))
-        listener.listen(64)
-        listeners.append(listener)
-    package_root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    environment.update(dict.fromkeys(THREAD_VARIABLES, SERVER_THREADS))
-    fds = [listener.fileno() for listener in listeners]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "alliance_meta.warm_start", directory, str(os.getpid()), *map(str, fds)],
-        pass_fds=fds, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True)
-    for listener in listeners:
-        listener.close()
+    try:
+        for name in ("jobs", *STACKS):
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listeners.append(listener)
+            listener.bind(os.path.join(directory, f"{name}.sock"))
+            listener.listen(64)
+        package_root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+        environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+        environment.update(dict.fromkeys(THREAD_VARIABLES, SERVER_THREADS))
+        fds = [listener.fileno() for listener in listeners]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "alliance_meta.warm_start", directory, str(os.getpid()), *map(str, fds)],
+            pass_fds=fds, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:  # e.g. a socket path too long for the system: no warm start
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
+    finally:
+        for listener in listeners:
+            listener.close()
     os.environ[SOCKET_ENV] = directory
     return server
 
