@@ -9,6 +9,7 @@ from conftest import load_reference
 from scipy import stats
 
 from alliance_meta.analyses import multiverse, psychometric
+from alliance_meta.inputs.dependence import aggregate
 
 CONFIG = {"moderators": ["rater"], "methods": ["common", "DL"], "tests": ["z"], "aggregate_methods": ["gls"],
           "aggregate_rhos": [0.5], "publication": ["all"], "minimum_n": [0], "outliers": ["none", "rstudent"],
@@ -146,7 +147,7 @@ def test_range_restriction_follows_the_psychometric_correction_method(effect_siz
     ic = psychometric.individual_correction(np.tanh(data["yi"]), data["n"],
                                             data["rxx"].fillna(data["measure"].map(PSYCHOMETRIC["reliability"])),
                                             data["ryy"], data["ux"], psychometric.PsychometricOptions(correction_method="uvdrr"))
-    composite = multiverse.aggregate(pd.DataFrame({"study_id": data["study_id"], "yi": ic.studies["r_corrected"].to_numpy(),
+    composite = aggregate(pd.DataFrame({"study_id": data["study_id"], "yi": ic.studies["r_corrected"].to_numpy(),
                                                    "vi": ic.studies["var_e_c"].to_numpy()}), "gls", 0.5)
     w = 1 / composite["vi"]
     assert chosen["r"] == pytest.approx(np.sum(w * composite["yi"]) / np.sum(w), rel=1e-10)

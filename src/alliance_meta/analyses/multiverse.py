@@ -48,7 +48,7 @@ import pandas as pd
 from alliance_meta.analyses import psychometric
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines.transforms import back_transform
-from alliance_meta.inputs.dependence import aggregate, composite_effects  # noqa: F401 (aggregate: the reference definition)
+from alliance_meta.inputs.dependence import composite_effects
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS
 from alliance_meta.models import univariate as pooling
 
