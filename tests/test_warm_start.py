@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -240,3 +241,20 @@ def test_no_warm_start_where_the_server_cannot_start(tmp_path, monkeypatch):
     warm_start.stop_server(None)  # what the Snakefile's onsuccess then does
     monkeypatch.delattr(warm_start.socket, "send_fds")
     assert warm_start.start_server() is None
+
+
+def test_the_server_goes_on_when_a_job_leaves_before_its_answer(server, tmp_path):
+    # A job's process that dies right after sending its job must not stop the server.
+    for _ in range(3):
+        job = pickle.dumps({"identity": None, "script": "gone.py", "snakemake": {}, "cwd": str(tmp_path),
+                            "environ": {}, "path": []})
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(os.path.join(os.environ[warm_start.SOCKET_ENV], "jobs.sock"))
+        socket.send_fds(connection, [warm_start._HEADER.pack(len(job))], [0, 1, 2])
+        connection.sendall(job)
+        connection.close()
+    time.sleep(0.5)
+    assert server.poll() is None
+    result, seen = run_job(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert seen["ppid"] == server.pid

@@ -13,7 +13,8 @@ process exits with the child's exit status. This is the preloading fork server o
 
 The job runs in place, as before, whenever the server cannot take it: no server for this run
 (a dry run, a script run outside the pipeline, a job on another machine of a cluster), a
-different Python (``--use-conda``, containers), or the server gone. Results do not depend on
+different Python (``--use-conda``, containers), other BLAS thread settings (a rule with more
+than one thread), or the server gone. Results do not depend on
 where the job ran. What does differ: Snakemake's ``benchmark:`` files measure the job's own
 process, so their wall time ``s`` is right but their memory and CPU columns no longer include
 the script's work.
@@ -310,13 +311,16 @@ def _accept(listener: socket.socket, children: dict[int, socket.socket]) -> None
     except Exception:  # noqa: BLE001 - a broken request: the job runs in its own process
         connection.close()
         return
-    if job.get("identity") != _identity() or len(fds) != 3:
+    accepted = job.get("identity") == _identity() and len(fds) == 3
+    try:
+        connection.sendall(_STATUS.pack(_ACCEPTED if accepted else _DECLINED))
+    except OSError:  # the job's process is gone already
+        accepted = False
+    if not accepted:
         for fd in fds:
             os.close(fd)
-        connection.sendall(_STATUS.pack(_DECLINED))
         connection.close()
         return
-    connection.sendall(_STATUS.pack(_ACCEPTED))
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -332,7 +336,10 @@ def _accept(listener: socket.socket, children: dict[int, socket.socket]) -> None
     for fd in fds:
         os.close(fd)
     if pid is None:
-        connection.sendall(_STATUS.pack(_RUN_HERE))
+        try:
+            connection.sendall(_STATUS.pack(_RUN_HERE))
+        except OSError:
+            pass
         connection.close()
         return
     connection.settimeout(None)
