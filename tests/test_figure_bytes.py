@@ -44,3 +44,77 @@ def test_the_same_figure_gives_the_same_bytes(tmp_path, writer):
         assert first == second, f"{writer}: the two {ext.upper()} files differ"
     assert b"CreationDate" not in files["pdf"][0]
     assert b"<dc:date>" not in files["svg"][0]
+
+
+# --------------------------------------------------------------------------------------
+# Faster writing, the same figure (docs/performance.md)
+# --------------------------------------------------------------------------------------
+
+def _png_chunks(data: bytes):
+    """(type, payload) of every chunk of a PNG file (PNG spec, section 5.3)."""
+    position = 8
+    while position < len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        yield data[position + 4:position + 8], data[position + 8:position + 8 + length]
+        position += 12 + length
+
+
+def test_png_is_written_at_the_fast_zlib_level_with_the_same_pixels(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from alliance_meta.plots.style import PNG_COMPRESS_LEVEL, save_file
+
+    figure = _figure()
+    save_file(figure, tmp_path / "fast.png", dpi=100)
+    figure.savefig(tmp_path / "default.png", dpi=100)  # Pillow's default level (6)
+    plt.close(figure)
+    idat = b"".join(payload for kind, payload in _png_chunks((tmp_path / "fast.png").read_bytes()) if kind == b"IDAT")
+    # the zlib header's FLEVEL (RFC 1950, 2.2): 1 for levels 2-5, 2 for the default level 6
+    assert idat[1] >> 6 == {1: 0, 2: 1, 3: 1, 4: 1, 5: 1, 6: 2}[PNG_COMPRESS_LEVEL] == 1
+    with Image.open(tmp_path / "fast.png") as fast, Image.open(tmp_path / "default.png") as default:
+        assert fast.size == default.size
+        assert np.array_equal(np.asarray(fast), np.asarray(default))
+
+
+def _embedded_fonts(pdf: bytes):
+    """The TrueType programs (``/FontFile2`` streams) embedded in a PDF written by matplotlib."""
+    import io
+    import re
+    import zlib
+
+    from fontTools.ttLib import TTFont
+
+    fonts = []
+    for match in re.finditer(rb"/Length1 \d+.*?stream\r?\n", pdf, re.S):
+        header = pdf[pdf.rfind(b"<<", 0, match.start()):match.end()]
+        length = int(re.search(rb"/Length (\d+)", header).group(1))
+        data = pdf[match.end():match.end() + length]
+        fonts.append(TTFont(io.BytesIO(zlib.decompress(data) if b"FlateDecode" in header else data)))
+    return fonts
+
+
+def test_pdf_fonts_leave_out_the_layout_tables_only_inside_the_pipelines_writers(tmp_path):
+    from matplotlib.backends import _backend_pdf_ps
+
+    from alliance_meta.plots.style import UNUSED_PDF_FONT_TABLES, save_file
+
+    original = _backend_pdf_ps.subset
+    with plt.rc_context({"pdf.fonttype": 42}):
+        figure = _figure()
+        figure.suptitle("Fit \u2212 weight")  # a second font subset for the minus sign
+        save_file(figure, tmp_path / "lean.pdf")
+        figure.savefig(tmp_path / "plain.pdf")  # a notebook's own savefig: matplotlib's full fonts
+        plt.close(figure)
+    assert _backend_pdf_ps.subset is original
+    lean, plain = (_embedded_fonts((tmp_path / name).read_bytes()) for name in ("lean.pdf", "plain.pdf"))
+    assert lean and len(lean) == len(plain)
+    for font in lean:
+        assert {"glyf", "head", "hhea", "hmtx", "loca", "maxp"} <= set(font.keys())
+        assert not set(UNUSED_PDF_FONT_TABLES) & set(font.keys())
+        assert "GPOS" not in font and "GSUB" not in font  # DejaVu Sans's kerning and substitutions
+    assert any("GPOS" in font for font in plain)
+    # the same glyphs at the same advance widths: the text is drawn as before
+    for lean_font, plain_font in zip(lean, plain):
+        assert lean_font.getGlyphOrder() == plain_font.getGlyphOrder()
+        assert lean_font["hmtx"].metrics == plain_font["hmtx"].metrics

@@ -18,12 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from scipy import special  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
-from alliance_meta.plots.style import file_metadata, save_file  # noqa: E402
+from alliance_meta.plots.style import save_file, save_pdf_pages  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -161,10 +160,7 @@ def save_pages(figures_of, paths, options: ForestOptions) -> None:
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".pdf":
-                with PdfPages(path, metadata=file_metadata(path)) as pdf:
-                    for figure in figures_of(True):
-                        pdf.savefig(figure)
-                        plt.close(figure)
+                save_pdf_pages(figures_of(True), path)
                 continue
             single = single or figures_of(False)[0]
             extra = {"pil_kwargs": {"compression": "tiff_lzw"}} if path.suffix in (".tif", ".tiff") else {}

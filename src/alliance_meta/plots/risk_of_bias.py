@@ -20,12 +20,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
-from alliance_meta.plots.style import STYLE, file_metadata, save_file  # noqa: E402
+from alliance_meta.plots.style import STYLE, save_file, save_pdf_pages  # noqa: E402
 
 # robvis colours: low, some concerns / moderate, high, critical; no information
 _COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
@@ -243,10 +242,7 @@ def save_rob_figures(figures_of, paths) -> None:
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".pdf":
-                with PdfPages(path, metadata=file_metadata(path)) as pdf:
-                    for figure in figures_of(True):
-                        pdf.savefig(figure, bbox_inches="tight")
-                        plt.close(figure)
+                save_pdf_pages(figures_of(True), path, bbox_inches="tight")
                 continue
             single = single or figures_of(False)[0]
             save_file(single, path, dpi=300, bbox_inches="tight")

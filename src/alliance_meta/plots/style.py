@@ -8,6 +8,7 @@ every path (format from the suffix) with the provenance note beneath it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,6 +27,12 @@ COLOURS = {"study": "#0072B2", "subgroup": "#D55E00", "summary": "#000000", "hig
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
          "svg.fonttype": "none", "pdf.fonttype": 42}
 DPI = 300
+#: zlib level of the PNGs: level 3 writes the figures in about 60% of the time of Pillow's default (6), and the
+#: files are within 1% of the same size (docs/performance.md).
+PNG_COMPRESS_LEVEL = 3
+#: OpenType layout tables that a PDF never reads (its text is placed glyph by glyph): left out of the fonts
+#: embedded in the PDFs, which spares fontTools decompiling them for every font of every PDF (docs/performance.md).
+UNUSED_PDF_FONT_TABLES = ("GDEF", "GPOS", "GSUB", "kern", "MATH")
 #: SVG ids are hashed from their content with this salt instead of drawn at random (matplotlib's
 #: ``svg.hashsalt``), so that the same figure gives the same SVG bytes.
 SVG_HASH_SALT = "alliance-meta"
@@ -82,9 +89,58 @@ def file_metadata(path) -> dict | None:
 
 
 def save_file(figure, path, **kwargs) -> None:
-    """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content."""
-    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+    """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content; PNG at
+    :data:`PNG_COMPRESS_LEVEL`, PDF fonts without :data:`UNUSED_PDF_FONT_TABLES`."""
+    if Path(path).suffix.lower() == ".png":
+        kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **kwargs.get("pil_kwargs", {})}
+    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), lean_pdf_fonts():
         figure.savefig(path, metadata=file_metadata(path), **kwargs)
+
+
+def save_pdf_pages(figures, path, **kwargs) -> None:
+    """Write ``figures`` as the pages of one PDF (``savefig`` keywords ``kwargs``) and close them: no date,
+    fonts without :data:`UNUSED_PDF_FONT_TABLES`."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    with lean_pdf_fonts(), PdfPages(path, metadata=file_metadata(path)) as pdf:  # fonts are written on close
+        for figure in figures:
+            pdf.savefig(figure, **kwargs)
+            plt.close(figure)
+
+
+class _LeanFontSubsetting:
+    """``fontTools.subset`` as matplotlib's PDF backend uses it, with options that drop the layout tables."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+    def Options(self, **kwargs):  # noqa: N802 (fontTools' name)
+        options = self._module.Options(**kwargs)
+        options.drop_tables += [tag for tag in UNUSED_PDF_FONT_TABLES if tag not in options.drop_tables]
+        return options
+
+
+@contextmanager
+def lean_pdf_fonts():
+    """While in the block, the fonts that matplotlib embeds in PDFs (TrueType subsets, ``pdf.fonttype`` 42)
+    leave out :data:`UNUSED_PDF_FONT_TABLES`: a PDF positions every glyph itself and reads only the
+    outlines and metrics (PDF 32000-1:2008, 9.9), and fontTools no longer decompiles the large kerning and
+    substitution tables of DejaVu Sans for each font of each PDF (about 0.1 s each). Only inside the
+    block, so that a notebook's own PDFs are left alone."""
+    from matplotlib.backends import _backend_pdf_ps as pdf_ps
+
+    original = getattr(pdf_ps, "subset", None)
+    if original is None or isinstance(original, _LeanFontSubsetting):  # another matplotlib, or already lean
+        yield
+        return
+    pdf_ps.subset = _LeanFontSubsetting(original)
+    try:
+        yield
+    finally:
+        pdf_ps.subset = original
 
 
 def format_number(value: float, metric: str) -> str:
