@@ -62,9 +62,11 @@ def server(monkeypatch):
     assert not Path(sockets).exists()
 
 
-def run_job(tmp_path: Path, env: dict | None = None, wait: bool = True, stack: str | None = None, **job):
+def run_job(tmp_path: Path, env: dict | None = None, wait: bool = True, stack: str | None = None,
+            linear_algebra: bool = True, **job):
     script = tmp_path / "job.py"
-    script.write_text(JOB_SCRIPT.format(stack=f", stack={stack!r}" if stack else ""))
+    arguments = (f", stack={stack!r}" if stack else "") + ("" if linear_algebra else ", linear_algebra=False")
+    script.write_text(JOB_SCRIPT.format(stack=arguments))
     output = tmp_path / "out.json"
     job = {"value": 42, "output": str(output), **job}
     environment = {**os.environ, **dict.fromkeys(warm_start.THREAD_VARIABLES, "1"), "WARM_TEST_MARK": "seen",
@@ -127,6 +129,14 @@ def test_a_job_with_other_thread_settings_runs_in_place(server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert seen["ppid"] != server.pid and not seen["warm"]
     assert seen["value"] == 42
+
+
+def test_a_job_without_linear_algebra_runs_warm_whatever_its_threads(server, tmp_path):
+    # e.g. the report's figure previews: Pillow on two threads, no BLAS
+    seen = _until(lambda seen: seen["warm"], tmp_path, env={"OPENBLAS_NUM_THREADS": "2"}, linear_algebra=False)
+    assert seen["ppid"] == server.pid and seen["warm"]
+    result, seen = run_job(tmp_path, env={"OPENBLAS_NUM_THREADS": "2"})  # a job that does linear algebra
+    assert result.returncode == 0 and not seen["warm"]
 
 
 def test_without_a_server_the_job_runs_in_place(tmp_path, monkeypatch):
@@ -225,8 +235,9 @@ def test_every_job_script_starts_with_the_warm_start_line():
         statements = [node for node in body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
         first_call = ast.unparse(statements[1]) if len(statements) > 1 else None
         assert ast.unparse(statements[0]) == "from alliance_meta.warm_start import run_in_warm_process", script.name
-        expected = "run_in_warm_process(globals(), stack='bayes')" if script.name == "bayes.py" else \
-            "run_in_warm_process(globals())"
+        expected = {"bayes.py": "run_in_warm_process(globals(), stack='bayes')",
+                    "report_figures.py": "run_in_warm_process(globals(), linear_algebra=False)",  # Pillow only
+                    }.get(script.name, "run_in_warm_process(globals())")
         assert first_call == expected, script.name
 
 

@@ -14,7 +14,7 @@ process exits with the child's exit status. This is the preloading fork server o
 The job runs in place, as before, whenever the server cannot take it: no server for this run
 (a dry run, a script run outside the pipeline, a job on another machine of a cluster), a
 different Python (``--use-conda``, containers), other BLAS thread settings (a rule with more
-than one thread), or the server gone. Results do not depend on
+than one thread, unless its script declares that it does no linear algebra), or the server gone. Results do not depend on
 where the job ran. What does differ: Snakemake's ``benchmark:`` files measure the job's own
 process, so their wall time ``s`` is right but their memory and CPU columns no longer include
 the script's work.
@@ -58,10 +58,11 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS
 SERVER_THREADS = "1"  # the jobs of single-threaded rules (the rest run in place)
 
 
-def _identity() -> tuple:
-    """Jobs may be forked only from a server with the same interpreter, package and threads."""
-    return (os.path.realpath(sys.executable), sys.version, os.path.realpath(os.path.dirname(__file__)),
-            tuple(os.environ.get(name) for name in THREAD_VARIABLES))
+def _identity(linear_algebra: bool = True) -> tuple:
+    """Jobs may be forked only from a server with the same interpreter, package and (for a job that
+    does linear algebra) BLAS threads."""
+    threads = tuple(os.environ.get(name) for name in THREAD_VARIABLES) if linear_algebra else None
+    return (os.path.realpath(sys.executable), sys.version, os.path.realpath(os.path.dirname(__file__)), threads)
 
 
 # -- the main Snakemake process's side ---------------------------------------------------------
@@ -118,17 +119,20 @@ def stop_server(server: subprocess.Popen | None) -> None:
 
 # -- the job's side ----------------------------------------------------------------------------
 
-def run_in_warm_process(script_globals: dict, stack: str | None = None) -> None:
+def run_in_warm_process(script_globals: dict, stack: str | None = None, linear_algebra: bool = True) -> None:
     """Run the calling job script in a process forked from the run's warm server (the one with
     ``stack`` imported, a key of :data:`STACKS`), and exit with its status; return (and let the
-    script go on here) when no server can take it."""
+    script go on here) when no server can take it. A script that does no linear algebra
+    (``linear_algebra=False``: its results cannot depend on how BLAS splits its sums) is taken
+    whatever its rule's thread count; it may start threads of its own."""
     if os.environ.get(_IN_CHILD_ENV) or SOCKET_ENV not in os.environ or "snakemake" not in script_globals:
         return
     try:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(os.path.join(os.environ[SOCKET_ENV], f"{stack or 'jobs'}.sock"))
         job = pickle.dumps({
-            "identity": _identity(),
+            "identity": _identity(linear_algebra),
+            "linear_algebra": linear_algebra,
             "script": script_globals["__file__"],
             "snakemake": script_globals["snakemake"],
             "cwd": os.getcwd(),
@@ -311,7 +315,7 @@ def _accept(listener: socket.socket, children: dict[int, socket.socket]) -> None
     except Exception:  # noqa: BLE001 - a broken request: the job runs in its own process
         connection.close()
         return
-    accepted = job.get("identity") == _identity() and len(fds) == 3
+    accepted = job.get("identity") == _identity(job.get("linear_algebra", True)) and len(fds) == 3
     try:
         connection.sendall(_STATUS.pack(_ACCEPTED if accepted else _DECLINED))
     except OSError:  # the job's process is gone already

@@ -65,6 +65,25 @@ rule word_tables:
         "../scripts/word_tables.py"
 
 
+# Each family's plots right-sized for the report (WebP data URIs, results/{family}/report_figures.json):
+# made as soon as the family's plots are done, beside the other jobs, rather than all at the end in
+# the report job; a rerun after a change in one family remakes only that family's.
+rule report_figures:
+    input:
+        family_report_images,
+    output:
+        "results/{family}/report_figures.json",
+    threads: 2  # Pillow decodes, resizes and encodes without the GIL (at most --cores)
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report_figures_{family}.log",
+    benchmark:
+        "logs/benchmarks/report_figures_{family}.tsv"
+    script:
+        "../scripts/report_figures.py"
+
+
 rule report:
     input:
         sheet=config["sheet"],
@@ -72,14 +91,14 @@ rule report:
         effect_sizes="data/processed/effect_sizes.csv",
         analysis=expand("data/processed/{family}/analysis.csv", family=FAMILIES),
         tables=report_tables,
-        images=report_images,
+        images=run_report_images,
+        figures=expand("results/{family}/report_figures.json", family=FAMILIES),
         manuscript_tables=manuscript_table_files,
     output:
         report(REPORT_HTML, caption="../report/report.rst", category="Report"),
     params:
         families=FAMILIES,
         absent_families=ABSENT_FAMILIES,
-    threads: 2  # figures are inlined in parallel (at most --cores)
     conda:
         CONDA_ENV
     log:

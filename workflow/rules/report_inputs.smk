@@ -30,6 +30,19 @@ def report_images(wildcards):
     return [path for path in stage_outputs() if path.endswith(".png")]
 
 
+def family_report_images(wildcards):
+    """The PNG plots of one family (results/{family}/), made ready for the report by rule report_figures;
+    asked for only once the checkpoint convert_effect_sizes is evaluated, so that a family whose rows did
+    not change keeps its previews (as multiverse_table_file)."""
+    checkpoints.convert_effect_sizes.get()
+    return [path for path in report_images(wildcards) if path.startswith(f"results/{wildcards.family}/")]
+
+
+def run_report_images(wildcards):
+    """The PNG plots of the whole run (results/*.png: the PRISMA diagram), inlined by the report itself."""
+    return [path for path in report_images(wildcards) if path.count("/") == 1]
+
+
 def manuscript_table_files(wildcards=None):
     """Markdown, LaTeX and Word versions of the tables in MANUSCRIPT_TABLES that the stages produce."""
     tables = []

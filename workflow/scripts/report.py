@@ -17,10 +17,11 @@ from alliance_meta.report.provenance import config_yaml, package_versions, run_d
 log = setup_logging(snakemake.log[0])  # noqa: F821
 inputs, config = snakemake.input, json.loads(json.dumps(dict(snakemake.config)))  # noqa: F821
 families = {}
-for family, analysis in zip(snakemake.params.families, inputs.analysis):  # noqa: F821
+for family, analysis, figures in zip(snakemake.params.families, inputs.analysis, inputs.figures):  # noqa: F821
     tables = {Path(path).stem: read_table(path) for path in inputs.tables if Path(path).parent.name == family}
+    inlined = json.loads(Path(figures).read_text(encoding="utf-8"))  # rule report_figures
     families[family] = {"metric": config["metric"][family], "tables": tables, "analysis": read_table(analysis),
-                        "images": [path for path in inputs.images if Path(path).parent.name == family]}
+                        "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
 stages = {name for name in ("moderators", "bias", "bayes") if any(name in part["tables"] for part in families.values())}
 stages |= {"risk_of_bias"} if any("rob_sensitivity" in part["tables"] for part in families.values()) else set()
 versions = package_versions()
@@ -49,7 +50,7 @@ html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read
                      families=families, config=config, provenance=provenance,
                      methods=methods_paragraph(config, stages, versions), coding=coding,
                      absent_families=snakemake.params.absent_families,  # noqa: F821
-                     extra_sections=extra_sections, image_workers=snakemake.threads)  # noqa: F821
+                     extra_sections=extra_sections)
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
 log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
          len(inputs.images), len(html))

@@ -109,12 +109,19 @@ def inline_image(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
     with Image.open(path) as image:
         area_scale = math.sqrt(MAX_IMAGE_PIXELS / (image.width * image.height))
         scale = min(1.0, max_width / image.width, max(MIN_IMAGE_WIDTH / image.width, area_scale))
+        image = image.convert("RGB")  # the plots are opaque: three channels to resize, not four
         if scale < 1.0:
             image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
         buffer = io.BytesIO()
-        image.convert("RGB").quantize(colors=PALETTE_COLOURS).convert("RGB").save(
-            buffer, format="WEBP", lossless=True, method=4)
+        image.quantize(colors=PALETTE_COLOURS).convert("RGB").save(buffer, format="WEBP", lossless=True, method=4)
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def inline_figures(paths, workers: int = 1) -> dict[str, str]:
+    """``{file name: data URI}`` of the PNG plots ``paths`` (:func:`inline_images`): the previews that a
+    pipeline job writes to ``results/{family}/report_figures.json`` for the report to inline."""
+    paths = list(paths)
+    return {Path(path).name: uri for path, uri in zip(paths, inline_images(paths, workers))}
 
 
 def inline_images(paths, workers: int = 1) -> list[str]:
@@ -145,8 +152,10 @@ def ordered(names) -> list[str]:
 
 
 def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], analysis: pd.DataFrame | None,
-                   images: list[str | Path], counts: dict, config: dict, image_workers: int = 1) -> FamilySection:
-    """Paragraph, tables and figures of one family (figures inlined by ``image_workers`` threads)."""
+                   images: list[str | Path], counts: dict, config: dict, image_workers: int = 1,
+                   inlined: dict[str, str] | None = None) -> FamilySection:
+    """Paragraph, tables and figures of one family. ``inlined`` maps an image's file name to its data URI
+    (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads."""
     pooling = config.get("pooling", {})
     paragraph = results_paragraph(family, metric, tables, counts, pooling.get("main_method", "REML"),
                                   pooling.get("tests", ["z", "knha"]), pooling.get("level", 95))
@@ -160,7 +169,10 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     level = pooling.get("level", 95)
     section.tables += [table for name in ordered(tables) for table in result_tables(name, tables[name], metric, level)]
     paths = sorted(images, key=_figure_order)
-    section.figures = [Figure(plot_title(path), uri) for path, uri in zip(paths, inline_images(paths, image_workers))]
+    inlined = dict(inlined or {})
+    missing = [path for path in paths if Path(path).name not in inlined]
+    inlined.update(inline_figures(missing, image_workers))
+    section.figures = [Figure(plot_title(path), inlined[Path(path).name]) for path in paths]
     return section
 
 
@@ -231,7 +243,8 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSect
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
                   config: dict, provenance: dict, methods: str, absent_families=(),
                   coding: CodingSection | None = None, extra_sections=(), image_workers: int = 1) -> str:
-    """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis`` and ``images``;
+    """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis``, ``images`` and
+    optionally ``inlined`` (file name -> data URI of images inlined beforehand, :func:`inline_figures`);
     ``absent_families`` are configured families without rows in the sheet (one sentence each); ``coding``
     is the double-coding section (:func:`coding_section`), when there is a second coder; ``extra_sections``
     (:class:`ExtraSection`: study selection, certainty of evidence, changes) follow the results;
@@ -239,7 +252,8 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     counts = family_counts(effect_sizes, list(families))
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
-                               count_of.get(name, {}), config, image_workers) for name, part in families.items()]
+                               count_of.get(name, {}), config, image_workers, part.get("inlined"))
+                for name, part in families.items()]
     summary_tables = [html_table("families", counts, "Studies, effect sizes and patients per family",
                                  note="N sums the largest n of each study's effect sizes."),
                       html_table("moderator_levels", moderator_counts(effect_sizes, config.get("moderators", [])),

@@ -1,0 +1,16 @@
+"""Rule report_figures: a family's PNG plots right-sized for the report, as WebP data URIs in one JSON file."""
+from alliance_meta.warm_start import run_in_warm_process
+
+run_in_warm_process(globals(), linear_algebra=False)  # Pillow on the rule's threads, no BLAS (docs/performance.md)
+
+import json
+from pathlib import Path
+
+from alliance_meta.io import setup_logging
+from alliance_meta.report.html import inline_figures
+
+snakemake = globals()["snakemake"]
+logger = setup_logging(snakemake.log[0], "report_figures")
+figures = inline_figures(snakemake.input, workers=snakemake.threads)
+Path(snakemake.output[0]).write_text(json.dumps(figures, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+logger.info("%d plots inlined for the report (%d bytes)", len(figures), sum(map(len, figures.values())))
