@@ -16,7 +16,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
-from alliance_meta.plots.risk_of_bias import judgement_style  # noqa: E402
+from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import SCALES as STYLE_SCALES  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
@@ -160,13 +160,13 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
             if style is None:
                 continue
             symbols.setdefault(judgement, []).append((x, y))
-            axis.text(x, y, style.glyph, transform=inches, ha="center", va="center", color=style.glyph_colour,
-                      fontsize=options.font_size * 0.75, fontweight="bold", clip_on=False, zorder=5)
     for judgement, points in symbols.items():
         style = styles[judgement]
         x, y = zip(*points)
         axis.scatter(x, y, transform=inches, marker=style.marker, s=(0.95 * options.font_size) ** 2,
                      c=style.colour, edgecolors="black", linewidths=0.4, clip_on=False, zorder=4)
+        draw_glyphs(axis, x, y, style.glyph, options.font_size * 0.75, style.glyph_colour, transform=inches,
+                    clip_on=False, zorder=5)
 
 
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):

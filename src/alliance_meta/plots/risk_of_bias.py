@@ -12,6 +12,7 @@ definition, also used by the forest plot's risk-of-bias columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -20,7 +21,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.markers import MarkerStyle  # noqa: E402
+from matplotlib.textpath import TextPath  # noqa: E402
+from matplotlib.transforms import Affine2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
@@ -63,6 +68,33 @@ def judgement_style(tool: RobTool) -> dict[str, JudgementStyle]:
     if tool.unrated:
         styles[tool.unrated] = JudgementStyle(_UNRATED[0], _UNRATED[1], _UNRATED[2], "black", _UNRATED[3])
     return styles
+
+
+GLYPH_OUTLINE = 0.04
+"""Width of the outline drawn around each judgement glyph, in font sizes."""
+
+
+@lru_cache(maxsize=None)
+def _glyph_outline(glyph: str, family: tuple[str, ...]) -> tuple[MarkerStyle, float]:
+    """``glyph`` in bold as a marker centred on its ink, and the marker size (in font sizes) at which
+    the glyph is as large as in text (a custom marker is scaled so that its largest coordinate is half
+    the marker size; matplotlib.markers)."""
+    path = TextPath((0, 0), glyph, size=1.0, prop=FontProperties(family=list(family), weight="bold"))
+    box = path.get_extents()
+    centred = path.transformed(Affine2D().translate(-(box.x0 + box.x1) / 2, -(box.y0 + box.y1) / 2))
+    return MarkerStyle(centred), 2 * float(np.abs(centred.vertices).max())
+
+
+def draw_glyphs(axis, x, y, glyph: str, font_size: float, colour: str, **scatter) -> None:
+    """The judgement glyph (``+``, ``−``, ``×``, ``!``, ``?``) at every point (x, y), bold at ``font_size``
+    points: one marker collection, where a text per cell would be laid out and drawn again for every
+    cell of every page and format (docs/performance.md)."""
+    import matplotlib as mpl
+
+    marker, size = _glyph_outline(glyph, tuple(mpl.rcParams["font.family"]))
+    # a thin outline in the glyph's colour: filled outlines draw lighter than the hinted text they replace
+    axis.scatter(x, y, marker=marker, s=(size * font_size) ** 2, c=colour, edgecolors=colour,
+                 linewidths=GLYPH_OUTLINE * font_size, **scatter)
 
 
 def _legend_handles(tool: RobTool, styles, present) -> list:
@@ -141,9 +173,7 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
                 axis.scatter([j] * len(y), y, s=marker_size, marker=style.marker, c=style.colour,
                              edgecolors="black", linewidths=0.5, zorder=3)
                 if not compact:
-                    for i in y:
-                        axis.text(j, i, style.glyph, ha="center", va="center", fontsize=font - 1,
-                                  color=style.glyph_colour, fontweight="bold", zorder=4)
+                    draw_glyphs(axis, [j] * len(y), y, style.glyph, font - 1, style.glyph_colour, zorder=4)
             missing = [i for i, v in enumerate(values) if not isinstance(v, str)]
             for i in missing:
                 axis.text(j, i, "\u2013", ha="center", va="center", fontsize=font, color="#555555")
