@@ -350,3 +350,26 @@ def test_without_overall_judgements_and_without_rob_columns(tmp_path):
     assert not rob.sheet_has_risk_of_bias(path)
     _quips_rows([["low"] * 6]).to_csv(path, index=False)
     assert rob.sheet_has_risk_of_bias(path)
+
+
+def test_glyphs_are_one_marker_collection_as_large_as_the_bold_text():
+    import matplotlib.pyplot as plt
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    from alliance_meta.plots.risk_of_bias import draw_glyphs
+
+    for glyph in ("+", "\u2212", "\u00d7", "!", "?"):
+        figure, axis = plt.subplots()
+        draw_glyphs(axis, [0, 1, 2], [0, 0, 0], glyph, 8.0, "white")
+        assert len(axis.collections) == 1 and not axis.texts
+        collection = axis.collections[0]
+        path = collection.get_paths()[0]
+        # matplotlib scales a custom marker so that its largest coordinate is half the marker size
+        scale = 0.5 / abs(path.vertices).max() * collection.get_sizes()[0] ** 0.5
+        drawn = path.get_extents()
+        text = TextPath((0, 0), glyph, size=8.0, prop=FontProperties(weight="bold")).get_extents()
+        assert drawn.width * scale == pytest.approx(text.width, rel=1e-9)
+        assert drawn.height * scale == pytest.approx(text.height, rel=1e-9)
+        assert (drawn.x0 + drawn.x1) == pytest.approx(0, abs=1e-9) and (drawn.y0 + drawn.y1) == pytest.approx(0, abs=1e-9)
+        plt.close(figure)
