@@ -139,3 +139,22 @@ def test_pooled_sentence_of_a_three_level_model_counts_studies_and_splits_the_va
     aggregated = pooled_sentence("outcome", "z", row.drop(["n_studies", "sigma2_between", "sigma2_within"]),
                                  {"effect_sizes": 337, "n": 11021})
     assert "k = 337 studies" in aggregated and "\u03c4\u00b2 = 0.015" in aggregated
+
+
+def test_figures_inlined_beforehand_are_used_as_they_are(tmp_path):
+    # rule report_figures writes the data URIs; the report inlines only the images not among them
+    from alliance_meta.report.html import family_section, inline_figures
+
+    for name in ("forest.png", "funnel.png"):
+        figure, axis = plt.subplots(figsize=(2, 1))
+        axis.plot([0, 1], [0, 1])
+        figure.savefig(tmp_path / name, dpi=50)
+        plt.close(figure)
+    inlined = inline_figures([tmp_path / "forest.png"])
+    assert list(inlined) == ["forest.png"] and inlined["forest.png"].startswith("data:image/webp;base64,")
+    marked = {"forest.png": "data:image/webp;base64,UHJldmlldw=="}  # not what inlining the file gives
+    section = family_section("outcome", "z", {}, None, [tmp_path / "funnel.png", tmp_path / "forest.png"], {}, {},
+                             inlined=marked)
+    uris = {figure.title: figure.data_uri for figure in section.figures}
+    assert uris["Forest plot"] == marked["forest.png"]
+    assert uris["Funnel plot"] == inline_figures([tmp_path / "funnel.png"])["funnel.png"]

@@ -35,12 +35,13 @@ def family_report_images(wildcards):
     asked for only once the checkpoint convert_effect_sizes is evaluated, so that a family whose rows did
     not change keeps its previews (as multiverse_table_file)."""
     checkpoints.convert_effect_sizes.get()
-    return [path for path in report_images(wildcards) if path.startswith(f"results/{wildcards.family}/")]
+    folder = Path("results", wildcards.family)
+    return [path for path in report_images(wildcards) if Path(path).parent == folder]
 
 
 def run_report_images(wildcards):
     """The PNG plots of the whole run (results/*.png: the PRISMA diagram), inlined by the report itself."""
-    return [path for path in report_images(wildcards) if path.count("/") == 1]
+    return [path for path in report_images(wildcards) if Path(path).parent == Path("results")]
 
 
 def manuscript_table_files(wildcards=None):

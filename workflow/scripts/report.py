@@ -53,4 +53,4 @@ html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read
                      extra_sections=extra_sections)
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
 log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
-         len(inputs.images), len(html))
+         len(inputs.images) + sum(len(part["inlined"]) for part in families.values()), len(html))

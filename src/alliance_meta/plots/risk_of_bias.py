@@ -75,11 +75,11 @@ GLYPH_OUTLINE = 0.04
 
 
 @lru_cache(maxsize=None)
-def _glyph_outline(glyph: str, family: tuple[str, ...]) -> tuple[MarkerStyle, float]:
-    """``glyph`` in bold as a marker centred on its ink, and the marker size (in font sizes) at which
-    the glyph is as large as in text (a custom marker is scaled so that its largest coordinate is half
-    the marker size; matplotlib.markers)."""
-    path = TextPath((0, 0), glyph, size=1.0, prop=FontProperties(family=list(family), weight="bold"))
+def _glyph_outline(glyph: str, font_file: str) -> tuple[MarkerStyle, float]:
+    """``glyph`` of ``font_file`` as a marker centred on its ink, and the marker size (in font sizes) at
+    which the glyph is as large as in text (a custom marker is scaled so that its largest coordinate is
+    half the marker size; matplotlib.markers)."""
+    path = TextPath((0, 0), glyph, size=1.0, prop=FontProperties(fname=font_file))
     box = path.get_extents()
     centred = path.transformed(Affine2D().translate(-(box.x0 + box.x1) / 2, -(box.y0 + box.y1) / 2))
     return MarkerStyle(centred), 2 * float(np.abs(centred.vertices).max())
@@ -89,9 +89,9 @@ def draw_glyphs(axis, x, y, glyph: str, font_size: float, colour: str, **scatter
     """The judgement glyph (``+``, ``−``, ``×``, ``!``, ``?``) at every point (x, y), bold at ``font_size``
     points: one marker collection, where a text per cell would be laid out and drawn again for every
     cell of every page and format (docs/performance.md)."""
-    import matplotlib as mpl
+    from matplotlib.font_manager import findfont
 
-    marker, size = _glyph_outline(glyph, tuple(mpl.rcParams["font.family"]))
+    marker, size = _glyph_outline(glyph, findfont(FontProperties(weight="bold")))  # the font the text had
     # a thin outline in the glyph's colour: filled outlines draw lighter than the hinted text they replace
     axis.scatter(x, y, marker=marker, s=(size * font_size) ** 2, c=colour, edgecolors=colour,
                  linewidths=GLYPH_OUTLINE * font_size, **scatter)

@@ -92,7 +92,7 @@ def save_file(figure, path, **kwargs) -> None:
     """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content; PNG at
     :data:`PNG_COMPRESS_LEVEL`, PDF fonts without :data:`UNUSED_PDF_FONT_TABLES`."""
     if Path(path).suffix.lower() == ".png":
-        kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **kwargs.get("pil_kwargs", {})}
+        kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **(kwargs.get("pil_kwargs") or {})}
     with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), lean_pdf_fonts():
         figure.savefig(path, metadata=file_metadata(path), **kwargs)
 
@@ -129,7 +129,8 @@ def lean_pdf_fonts():
     leave out :data:`UNUSED_PDF_FONT_TABLES`: a PDF positions every glyph itself and reads only the
     outlines and metrics (PDF 32000-1:2008, 9.9), and fontTools no longer decompiles the large kerning and
     substitution tables of DejaVu Sans for each font of each PDF (about 0.1 s each). Only inside the
-    block, so that a notebook's own PDFs are left alone."""
+    block, so that a notebook's own PDFs are left alone (the switch is process-wide while the block runs:
+    a PDF that another thread writes meanwhile gets the lean fonts too, which are as valid)."""
     from matplotlib.backends import _backend_pdf_ps as pdf_ps
 
     original = getattr(pdf_ps, "subset", None)
