@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.font_manager import FontProperties, findfont  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.markers import MarkerStyle  # noqa: E402
 from matplotlib.textpath import TextPath  # noqa: E402
@@ -89,8 +89,6 @@ def draw_glyphs(axis, x, y, glyph: str, font_size: float, colour: str, **scatter
     """The judgement glyph (``+``, ``−``, ``×``, ``!``, ``?``) at every point (x, y), bold at ``font_size``
     points: one marker collection, where a text per cell would be laid out and drawn again for every
     cell of every page and format (docs/performance.md)."""
-    from matplotlib.font_manager import findfont
-
     marker, size = _glyph_outline(glyph, findfont(FontProperties(weight="bold")))  # the font the text had
     # a thin outline in the glyph's colour: filled outlines draw lighter than the hinted text they replace
     axis.scatter(x, y, marker=marker, s=(size * font_size) ** 2, c=colour, edgecolors=colour,
