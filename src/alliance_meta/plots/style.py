@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from alliance_meta.plots.provenance import add_note  # noqa: E402
+from alliance_meta.plots.text_cache import reused_text  # noqa: E402
 
 #: Okabe-Ito colours (readable with colour-vision deficiencies) and the project's blues.
 COLOURS = {"study": "#0072B2", "subgroup": "#D55E00", "summary": "#000000", "highlight": "#b2182b",
@@ -90,19 +91,20 @@ def file_metadata(path) -> dict | None:
 
 def save_file(figure, path, **kwargs) -> None:
     """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content; PNG at
-    :data:`PNG_COMPRESS_LEVEL`, PDF fonts without :data:`UNUSED_PDF_FONT_TABLES`."""
+    :data:`PNG_COMPRESS_LEVEL`, PDF fonts without :data:`UNUSED_PDF_FONT_TABLES`; texts measured and shaped
+    once per process (:func:`alliance_meta.plots.text_cache.reused_text`)."""
     if Path(path).suffix.lower() == ".png":
         kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **(kwargs.get("pil_kwargs") or {})}
-    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), lean_pdf_fonts():
+    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), lean_pdf_fonts(), reused_text():
         figure.savefig(path, metadata=file_metadata(path), **kwargs)
 
 
 def save_pdf_pages(figures, path, **kwargs) -> None:
     """Write ``figures`` as the pages of one PDF (``savefig`` keywords ``kwargs``) and close them: no date,
-    fonts without :data:`UNUSED_PDF_FONT_TABLES`."""
+    fonts without :data:`UNUSED_PDF_FONT_TABLES`, texts reused as in :func:`save_file`."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    with lean_pdf_fonts(), PdfPages(path, metadata=file_metadata(path)) as pdf:  # fonts are written on close
+    with lean_pdf_fonts(), reused_text(), PdfPages(path, metadata=file_metadata(path)) as pdf:  # fonts are written on close
         for figure in figures:
             pdf.savefig(figure, **kwargs)
             plt.close(figure)

@@ -1,0 +1,211 @@
+"""Text measured, shaped and rasterised once per process while the pipeline writes its figures.
+
+matplotlib 3.11 shapes a string with HarfBuzz (libraqm) every time it measures or draws it, about
+2 ms for a forest-plot label, and the Agg renderer then rasterises each glyph again, with a small
+NumPy matrix product per glyph. The pipeline's figures repeat their texts: a moderator's forest
+plot lists the studies of every other moderator's plot, a paged PDF repeats the column heads, and
+each figure is written as PDF, PNG and SVG, each format measuring and drawing every text again.
+
+While in :func:`reused_text`, matplotlib's own results are kept and reused for the same inputs:
+
+* the size of a string (``get_text_width_height_descent`` of the Agg, PDF/PS and SVG text-to-path
+  renderers), keyed by the renderer's method, the font files, size, dpi, string and hinting;
+* the Agg renderer's glyph layout of a string and each glyph's rasterised bitmap, keyed by the
+  font object, size, dpi, glyph, angle and the position's fraction of a pixel (FreeType renders
+  an outline moved by whole pixels to the same bitmap, moved), drawn by the same Agg call;
+* the PDF renderer's glyph layout of a string (``_text_helpers.layout``).
+
+Nothing else of the drawing changes, so the files are byte-identical with and without the block
+(``tests/test_text_cache.py`` compares PNG, PDF and SVG bytes of a figure with rotated, bold,
+aliased, multi-line and math text). Math text and TeX go through matplotlib unchanged. The
+methods are swapped only inside the block and restored after it, so a notebook's own figures
+are left alone; with another matplotlib whose internals differ, the block changes nothing.
+Written for matplotlib 3.11's ``backend_agg``, ``backend_pdf`` and ``textpath``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from contextlib import contextmanager
+
+import matplotlib as mpl
+import numpy as np
+
+#: Entries per cache before it is emptied (a process writing many different figures stays small).
+MAX_ENTRIES = 100_000
+
+_SIZES: dict = {}
+_LAYOUTS: dict = {}
+_BITMAPS: dict = {}
+_MATRICES: dict = {}
+_lock = threading.Lock()
+_depth = 0
+
+
+def clear() -> None:
+    """Forget every kept measurement, layout and bitmap."""
+    for cache in (_SIZES, _LAYOUTS, _BITMAPS, _MATRICES):
+        cache.clear()
+
+
+def _remember(cache: dict, key, value):
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def _font_files(prop) -> tuple:
+    from matplotlib import font_manager
+
+    return tuple(font_manager.fontManager._find_fonts_by_props(prop))
+
+
+def _kept_size(original):
+    """``get_text_width_height_descent`` that reuses ``original``'s result for the same inputs."""
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        if ismath:
+            return original(self, s, prop, ismath)
+        from matplotlib.backends.backend_agg import get_hinting_flag
+
+        afm = mpl.rcParams[self._use_afm_rc_name] if hasattr(self, "_use_afm_rc_name") else None
+        key = (original, _font_files(prop), prop.get_size_in_points(), getattr(self, "dpi", None), s,
+               get_hinting_flag(), afm, threading.get_ident())
+        size = _SIZES.get(key)
+        return size if size is not None else _remember(_SIZES, key, original(self, s, prop, ismath))
+
+    get_text_width_height_descent.__wrapped__ = original
+    return get_text_width_height_descent
+
+
+def _agg_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+    """``RendererAgg.draw_text`` of matplotlib 3.11 with its layout and glyph bitmaps kept."""
+    if ismath:
+        return self.draw_mathtext(gc, x, y, s, prop, angle)
+    from matplotlib.backends.backend_agg import get_hinting_flag
+    from matplotlib.ft2font import RenderMode
+
+    features = mtext.get_fontfeatures() if mtext is not None else None
+    language = mtext.get_language() if mtext is not None else None
+    flags = get_hinting_flag()
+    size = prop.get_size_in_points()
+    key = (_font_files(prop), size, self.dpi, s, flags, features, language, threading.get_ident())
+    items = _LAYOUTS.get(key)
+    if items is None:
+        font = self._prepare_font(prop)
+        items = _remember(_LAYOUTS, key, tuple(
+            (item.ft_object, item.glyph_index, item.x, item.y)
+            for item in font._layout(s, flags=flags, features=features, language=language)))
+    # as RendererAgg._draw_text_glyphs_and_boxes (plain text: no slant, no extension, no boxes)
+    cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    matrix = _MATRICES.get(angle)
+    if matrix is None:
+        matrix = _remember(_MATRICES, angle, (0x10000 * np.array([[cos, -sin], [sin, cos]])
+                                              @ [[1, 0], [0, 1]]).round().astype(int))
+    antialiased = gc.get_antialiased()
+    height = self.height
+    for font, glyph_index, dx, dy in items:  # dy is upwards
+        x64 = round(0x40 * (x + dx * cos - dy * sin))
+        y64 = round(0x40 * (height - y + dx * sin + dy * cos))  # FreeType's y is upwards
+        glyph_key = (font, size, self.dpi, glyph_index, angle, x64 & 63, y64 & 63, flags, antialiased)
+        bitmap = _BITMAPS.get(glyph_key)
+        if bitmap is None:  # rendered at the fraction of a pixel; the whole pixels are added below
+            font.set_size(size, self.dpi)
+            font._set_transform(matrix, [x64 & 63, y64 & 63])
+            rendered = font._render_glyph(glyph_index, flags, RenderMode.NORMAL if antialiased else RenderMode.MONO)
+            buffer = rendered.buffer if antialiased else rendered.buffer * 0xff
+            bitmap = _remember(_BITMAPS, glyph_key, (buffer, rendered.left, rendered.top))
+        buffer, left, top = bitmap
+        # draw_text_image's y is downwards and the bitmap's bottom side
+        self._renderer.draw_text_image(buffer, left + (x64 >> 6), int(height) - (top + (y64 >> 6)) + buffer.shape[0],
+                                       0, gc)
+
+
+class _KeptPdfLayout:
+    """``matplotlib._text_helpers`` as the PDF backend uses it, with ``layout`` kept per string.
+
+    :meth:`RendererPdf.draw_text` asks for the layout of its string with the font it has just
+    sized from ``prop``; the wrapper around it (:func:`_pdf_draw_text`) tells this object which
+    font files and size that font has, and only that font's layouts are kept.
+    """
+
+    def __init__(self, module):
+        self._module = module
+        self.current = None  # (font files, size) of the text RendererPdf.draw_text is drawing
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+    def layout(self, string, font, *, features=None, language=None):
+        if self.current is None:
+            return self._module.layout(string, font, features=features, language=language)
+        key = ("pdf", font, *self.current, string, features, language)
+        items = _LAYOUTS.get(key)
+        if items is None:
+            items = _remember(_LAYOUTS, key, tuple(self._module.layout(string, font, features=features,
+                                                                       language=language)))
+        return iter(items)
+
+
+def _pdf_draw_text(original, helpers: _KeptPdfLayout):
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        helpers.current = None if ismath else (_font_files(prop), prop.get_size_in_points(), threading.get_ident())
+        try:
+            return original(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+        finally:
+            helpers.current = None
+
+    draw_text.__wrapped__ = original
+    return draw_text
+
+
+def _swaps():
+    """``[(owner, name, replacement)]`` for this matplotlib, or ``[]`` when its internals differ."""
+    try:
+        from matplotlib import _text_helpers, textpath
+        from matplotlib.backends import _backend_pdf_ps, backend_agg, backend_pdf
+    except ImportError:  # pragma: no cover - matplotlib without these modules
+        return []
+    agg, pdf_ps = backend_agg.RendererAgg, _backend_pdf_ps.RendererPDFPSBase
+    needed = [(agg, "draw_text"), (agg, "_prepare_font"), (agg, "_draw_text_glyphs_and_boxes"),
+              (agg, "get_text_width_height_descent"), (pdf_ps, "get_text_width_height_descent"),
+              (pdf_ps, "_get_font_ttf"), (backend_pdf.RendererPdf, "draw_text"),
+              (textpath.TextToPath, "get_text_width_height_descent"), (_text_helpers, "layout")]
+    present = all(name in vars(owner) for owner, name in needed) and hasattr(backend_pdf, "_text_helpers")
+    if mpl.__version__.split(".")[:2] != ["3", "11"] or not present:
+        return []
+    helpers = _KeptPdfLayout(backend_pdf._text_helpers)
+    return [
+        (agg, "get_text_width_height_descent", _kept_size(agg.get_text_width_height_descent)),
+        (pdf_ps, "get_text_width_height_descent", _kept_size(pdf_ps.get_text_width_height_descent)),
+        (textpath.TextToPath, "get_text_width_height_descent",
+         _kept_size(textpath.TextToPath.get_text_width_height_descent)),
+        (agg, "draw_text", _agg_draw_text),
+        (backend_pdf.RendererPdf, "draw_text", _pdf_draw_text(backend_pdf.RendererPdf.draw_text, helpers)),
+        (backend_pdf, "_text_helpers", helpers),
+    ]
+
+
+@contextmanager
+def reused_text():
+    """While in the block, matplotlib's text sizes, layouts and Agg glyph bitmaps are reused (module doc).
+
+    The swap is process-wide while the block runs (text drawn by another thread meanwhile is
+    reused as well, with the same result); nested blocks swap once.
+    """
+    global _depth
+    with _lock:
+        swaps = _swaps() if _depth == 0 else []
+        originals = [(owner, name, vars(owner)[name]) for owner, name, _ in swaps]
+        for owner, name, replacement in swaps:
+            setattr(owner, name, replacement)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            for owner, name, original in originals:
+                setattr(owner, name, original)

@@ -1,0 +1,93 @@
+"""Texts reused while figures are written (plots.text_cache): the same bytes, fewer layouts.
+
+The figure has what the pipeline's figures have and more: repeated labels, bold and italic,
+several sizes, rotated and multi-line text, text without antialiasing, math text, a minus sign
+and a multiplication sign, colours with alpha, and a second figure at another dpi. Each format
+is written without the cache and then twice with it (the second time from the kept layouts and
+bitmaps); the bytes must be the same.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.backends import backend_agg, backend_pdf  # noqa: E402
+
+from alliance_meta.plots import text_cache  # noqa: E402
+from alliance_meta.plots.style import file_metadata  # noqa: E402
+
+LABELS = ["Smith et al. (2011)", "Jones & Brown (2019)", "0.31 [0.12, 0.45]", "−0.08 [−0.21, 0.05]", "k × n"]
+
+
+def _figure():
+    figure, axis = plt.subplots(figsize=(4, 3))
+    for row in range(12):
+        label = LABELS[row % len(LABELS)]
+        axis.text(0.02, row / 12, label, fontsize=6 + row % 3, weight="bold" if row % 4 == 0 else "normal",
+                  style="italic" if row % 5 == 1 else "normal", color=(0.1, 0.2, 0.6, 0.5 + row / 30))
+    axis.text(0.6, 0.5, "rotated label", rotation=90)
+    axis.text(0.7, 0.3, "at 33 degrees", rotation=33.0)
+    axis.text(0.5, 0.9, "two\nlines", ha="center")
+    axis.text(0.5, 0.1, "aliased text", antialiased=False)
+    axis.set_title(r"$\hat\tau^2$ and $I^2$ = 35%")
+    axis.set_xlabel("Correlation (r)")
+    return figure
+
+
+def _write(path, dpi):
+    figure = _figure()
+    figure.savefig(path, dpi=dpi, metadata=file_metadata(path), bbox_inches="tight")
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("ext", ["png", "pdf", "svg"])
+def test_files_are_byte_identical_with_the_cache(tmp_path, ext):
+    text_cache.clear()
+    with plt.rc_context({"svg.hashsalt": "test"}):
+        for dpi in (150, 300):
+            _write(tmp_path / f"plain.{ext}", dpi)
+            for run in ("first", "second"):
+                with text_cache.reused_text():
+                    _write(tmp_path / f"{run}.{ext}", dpi)
+                assert (tmp_path / f"{run}.{ext}").read_bytes() == (tmp_path / f"plain.{ext}").read_bytes(), \
+                    f"{ext.upper()} at {dpi} dpi, {run} run with the cache, differs from matplotlib's own"
+
+
+def test_each_string_is_laid_out_once_per_font_size_and_dpi(tmp_path):
+    """The second PNG, PDF and the repeated labels come from the cache: no new layout, no new bitmap."""
+    text_cache.clear()
+    with text_cache.reused_text():
+        _write(tmp_path / "a.png", 300)
+        _write(tmp_path / "a.pdf", 300)
+        kept = (len(text_cache._LAYOUTS), len(text_cache._SIZES), len(text_cache._BITMAPS))
+        _write(tmp_path / "b.png", 300)
+        _write(tmp_path / "b.pdf", 300)
+        assert (len(text_cache._LAYOUTS), len(text_cache._SIZES), len(text_cache._BITMAPS)) == kept
+    agg_layouts = [key for key in text_cache._LAYOUTS if key[0] != "pdf"]
+    # five labels in three sizes, two weights and two styles: far fewer layouts than the 12 rows drawn
+    assert len({key[3] for key in agg_layouts if key[3] in LABELS}) == len(LABELS)
+    assert kept[2] > 0 and any(key[0] == "pdf" for key in text_cache._LAYOUTS)
+    measured = {key[0].__qualname__ for key in text_cache._SIZES}
+    assert {"RendererAgg.get_text_width_height_descent", "RendererPDFPSBase.get_text_width_height_descent"} <= measured
+
+
+def test_matplotlib_is_restored_after_the_block():
+    before = (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.get_text_width_height_descent,
+              backend_pdf.RendererPdf.draw_text, backend_pdf._text_helpers)
+    with text_cache.reused_text():
+        assert backend_agg.RendererAgg.draw_text is not before[0]
+        with text_cache.reused_text():  # nested: swapped once
+            assert backend_pdf._text_helpers is not before[3]
+        assert backend_agg.RendererAgg.draw_text is not before[0]
+    after = (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.get_text_width_height_descent,
+             backend_pdf.RendererPdf.draw_text, backend_pdf._text_helpers)
+    assert after == before
+
+
+def test_caches_are_bounded(monkeypatch, tmp_path):
+    monkeypatch.setattr(text_cache, "MAX_ENTRIES", 5)
+    text_cache.clear()
+    with text_cache.reused_text():
+        _write(tmp_path / "a.png", 100)
+    assert all(len(cache) <= 5 for cache in (text_cache._LAYOUTS, text_cache._SIZES, text_cache._BITMAPS))
