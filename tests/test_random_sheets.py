@@ -1,10 +1,13 @@
 """Small random valid sheets (1-6 studies, one or both families, random moderator levels) through
-every stage of the library: no exception, and a note wherever a statistic is not estimable."""
+every stage of the library: no exception, and a note wherever a statistic is not estimable. The
+degenerate sheets hypothesis found (one study, identical effects) also give no RuntimeWarning: their
+undefined statistics are NaN without numpy's 0/0 and overflow warnings."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +40,42 @@ def sheets(draw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sheets(), st.sampled_from(["aggregate", "multilevel"]))
 def test_every_stage_runs_on_small_random_sheets(raw, dependence):
+    run_every_stage(raw, dependence)
+
+
+def _sheet(effects, family="outcome", raters=None):
+    """Rows (study, effect) with the same n: identical effects where ``effects`` repeat."""
+    rows = []
+    for number, (study, value) in enumerate(effects):
+        row = {"study_id": study, "es_id": f"{study}-{number}", "year": "2001", "family": family,
+               "rater": (raters or RATERS)[number % len(raters or RATERS)], "simulated": "yes"}
+        row |= {"r": f"{value:.3f}", "n": "10"} if family == "outcome" else {"d": f"{value:.3f}", "n1": "5", "n2": "5"}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# Sheets that hypothesis found: one study, identical effects (every se and Q is 0), a multilevel
+# moderator model whose CR2 variance rounds below 0. Their undefined statistics are NaN (as in
+# metafor and clubSandwich) and must come without numpy's division and overflow warnings.
+DEGENERATE = {
+    "one outcome study": (_sheet([("S0", 0.0)]), "aggregate"),
+    "one dropout study": (_sheet([("S0", 0.0)], family="dropout"), "aggregate"),
+    "one study, multilevel": (_sheet([("S0", 0.0)]), "multilevel"),
+    "three identical effects": (_sheet([("S0", 0.0), ("S1", 0.0), ("S2", 0.0)], raters=["patient"]), "aggregate"),
+    "identical effects, multilevel": (_sheet([("S0", 0.0), ("S1", 0.0), ("S1", 0.0), ("S2", 0.0), ("S3", 0.582)],
+                                             raters=["therapist", "therapist", "therapist", "patient", "patient"]),
+                                      "multilevel"),
+}
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("name", DEGENERATE)
+def test_degenerate_sheets_give_no_runtime_warning(name):
+    raw, dependence = DEGENERATE[name]
+    run_every_stage(raw.copy(), dependence)
+
+
+def run_every_stage(raw, dependence):
     raw.insert(0, "sheet_row", np.arange(2, len(raw) + 2))
     sheet, problems = validate_sheet(raw, moderators=["rater"])
     assert not problems, problems

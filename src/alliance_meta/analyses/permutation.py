@@ -158,4 +158,5 @@ def _statistics(fit: MetaRegression, X, y, v, orders):
 def _share(permuted: np.ndarray, observed) -> np.ndarray:
     """Share of successful permutations with a statistic >= observed - sqrt(eps)."""
     valid = ~np.isnan(permuted)
-    return np.sum((permuted >= observed - TOLERANCE) & valid, axis=0) / np.sum(valid, axis=0)
+    with np.errstate(invalid="ignore"):  # no successful permutation: the share is undefined (NaN)
+        return np.sum((permuted >= observed - TOLERANCE) & valid, axis=0) / np.sum(valid, axis=0)

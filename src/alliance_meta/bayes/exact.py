@@ -219,11 +219,13 @@ class NormalMixture:
             if transform is None:
                 return self.pdf(x)
             step = 1e-6 * (1.0 + np.abs(x))
-            return self.pdf(x) * (2 * step) / (transform(x + step) - transform(x - step))
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # f flat in floating point:
+                return self.pdf(x) * (2 * step) / (transform(x + step) - transform(x - step))  # inf or NaN
 
         def gap(p):
             lower, upper = self.quantile(np.array([p, p + prob]))
-            return float(density(lower)[0] - density(upper)[0])
+            with np.errstate(invalid="ignore"):  # inf - inf where f is flat: NaN, no root bracketed
+                return float(density(lower)[0] - density(upper)[0])
 
         p = lower_tail[best]
         for width in (20, len(lower_tail)):

@@ -61,7 +61,8 @@ class RobustResult:
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
+        with np.errstate(invalid="ignore"):  # a variance rounded below 0 (residuals ~ 0): NaN, as R's sqrt
+            return np.sqrt(np.diag(self.vcov))
 
     def _contrast_terms(self, contrasts: np.ndarray):
         """Per-study a_j (J, q, q) and k_j (J, q, p) of the contrast rows."""
@@ -101,7 +102,8 @@ class RobustResult:
         beta, se = self.fit.beta, self.se
         p = beta.size
         df = np.array([self.satterthwaite_df(np.eye(p)[j]) for j in range(p)])
-        statistic = beta / se
+        with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (no variation): undefined (NaN), as R
+            statistic = beta / se
         critical = dist.t.isf((1 - self.level / 100) / 2, df)
         return pd.DataFrame({"term": list(self.fit.data.names), "estimate": beta, "se": se,
                              "statistic": statistic, "df": df, "p": 2 * dist.t.sf(np.abs(statistic), df),

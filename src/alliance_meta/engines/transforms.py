@@ -48,8 +48,9 @@ def back_transform(values, metric: str) -> dict[str, np.ndarray]:
     values = np.asarray(values, dtype=float)
     if metric == "z":
         return {"r": inverse_fisher_z(values)}
-    if metric == "smd":
-        return {"r": d_to_r(values), "or": np.exp(d_to_log_odds_ratio(values))}
-    if metric == "log_or":
-        return {"or": np.exp(values), "r": d_to_r(log_odds_ratio_to_d(values))}
+    with np.errstate(over="ignore"):  # an odds ratio beyond 1.8e308 (a vague predictive bound) is inf
+        if metric == "smd":
+            return {"r": d_to_r(values), "or": np.exp(d_to_log_odds_ratio(values))}
+        if metric == "log_or":
+            return {"or": np.exp(values), "r": d_to_r(log_odds_ratio_to_d(values))}
     raise ValueError(f"unknown analysis metric {metric!r}; expected z, smd or log_or")

@@ -131,7 +131,8 @@ def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), s
     fixed = np.array([np.nan if value is None else float(value) for value in fixed])
     free = np.isnan(fixed)
     if start is None:
-        total = max(0.001, _initial_total(data))
+        total = _initial_total(data)
+        total = total if total > 0.001 else 0.001  # also when it is undefined (NaN: one effect)
         start = np.full(2, total / 2.0)
     start = np.asarray(start, float)
     scale = max(float(np.mean(start[free])) if free.any() else 1.0, 1e-8)
@@ -221,6 +222,8 @@ def _initial_total(data: MultilevelData) -> float:
     covariance = data.covariance((0.0, 0.0))
     WX = covariance.solve(data.X)
     beta = np.linalg.solve(data.X.T @ WX, WX.T @ data.yi)
+    if data.k < 2:  # var() of one residual is undefined (R's NA)
+        return math.nan
     return float(np.var(data.yi - data.X @ beta, ddof=1) - 1.0 / np.mean(1.0 / data.vi))
 
 
@@ -386,7 +389,9 @@ def _residual_heterogeneity(data: MultilevelData):
     df = data.k - data.p
     trace = np.sum(covariance.inverse_diagonal()) - np.sum(information_inverse * (WX.T @ WX))
     qe_p = float(dist.chi2.sf(qe, df)) if df > 0 else 1.0
-    return qe, qe_p, float(df / trace)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no residual df (k = p): 0 / 0, NaN as metafor's
+        typical = df / trace
+    return qe, qe_p, float(typical)
 
 
 def _omnibus(beta, vcov, btt, test, data):

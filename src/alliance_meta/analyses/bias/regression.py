@@ -72,7 +72,8 @@ def weighted_regression(yi, vi, predictor, level: float = 95) -> dict:
     dispersion = float(residuals @ residuals) / df
     covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
     se = np.sqrt(np.diag(covariance))
-    t = coefficients / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # identical effects: se = 0, t undefined (NaN), as R
+        t = coefficients / se
     critical = dist.t.isf((1 - level / 100) / 2, df)
     return {"estimate": coefficients, "se": se, "t": t, "p": 2 * dist.t.sf(np.abs(t), df), "df": df,
             "ci_lower": coefficients - critical * se, "ci_upper": coefficients + critical * se}

@@ -65,7 +65,8 @@ def robust_weighted_mean(yi, vi, weights, level: float = 95) -> RobustMean:
     cross = g.T @ g
     df = float(np.trace(cross) ** 2 / np.sum(cross**2))
     critical = dist.t.isf((1 - level / 100) / 2, df)
-    p = float(2 * dist.t.sf(abs(estimate / se), df))
+    with np.errstate(divide="ignore", invalid="ignore"):  # identical effects: se = 0, p undefined (NaN)
+        p = float(2 * dist.t.sf(abs(estimate / se), df))
     return RobustMean(estimate, se, df, estimate - critical * se, estimate + critical * se, p)
 
 
