@@ -1,10 +1,12 @@
 """Texts reused while figures are written (plots.text_cache): the same bytes, fewer layouts.
 
 The figure has what the pipeline's figures have and more: repeated labels, bold and italic,
-several sizes, rotated and multi-line text, text without antialiasing, math text, a minus sign
-and a multiplication sign, colours with alpha, and a second figure at another dpi. Each format
+several sizes, rotated and multi-line text, text without antialiasing, math text, a minus sign,
+a multiplication sign and a glyph no bundled font has, colours with alpha, two dpi. Each format
 is written without the cache and then twice with it (the second time from the kept layouts and
-bitmaps); the bytes must be the same.
+bitmaps) under a series of rcParams (hinting, antialiasing, last-resort font, kerning factor,
+families, the PDF core fonts, SVG text as text), the cache kept from one to the next; the bytes
+must be the same.
 """
 
 import matplotlib
@@ -17,7 +19,10 @@ from matplotlib.backends import backend_agg, backend_pdf  # noqa: E402
 from alliance_meta.plots import text_cache  # noqa: E402
 from alliance_meta.plots.style import file_metadata  # noqa: E402
 
-LABELS = ["Smith et al. (2011)", "Jones & Brown (2019)", "0.31 [0.12, 0.45]", "−0.08 [−0.21, 0.05]", "k × n"]
+pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # the CJK label, on purpose
+
+LABELS = ["Smith et al. (2011)", "Jones & Brown (2019)", "0.31 [0.12, 0.45]", "−0.08 [−0.21, 0.05]", "k × n",
+          "Wang 中 (2020)"]
 
 
 def _figure():
@@ -41,17 +46,34 @@ def _write(path, dpi):
     plt.close(figure)
 
 
+# Settings that change how matplotlib measures, shapes or draws a text, applied one after the other
+# with the cache kept from one to the next: a setting missing from a cache key makes a file differ.
+SETTINGS = [
+    {},
+    {"text.hinting": "none"},
+    {"text.antialiased": False},
+    {"font.enable_last_resort": False},  # the CJK glyph: last-resort box, or missing
+    {"text.kerning_factor": 6},
+    {"font.family": "serif"},
+    {"pdf.use14corefonts": True, "font.family": "serif"},  # PDF core fonts, measured from AFM files
+    {"pdf.use14corefonts": True, "font.family": "monospace"},
+    {"svg.fonttype": "none"},  # as the pipeline writes SVGs
+]
+
+
+@pytest.mark.filterwarnings("ignore:.*kerning_factor")
 @pytest.mark.parametrize("ext", ["png", "pdf", "svg"])
 def test_files_are_byte_identical_with_the_cache(tmp_path, ext):
     text_cache.clear()
-    with plt.rc_context({"svg.hashsalt": "test"}):
-        for dpi in (150, 300):
-            _write(tmp_path / f"plain.{ext}", dpi)
-            for run in ("first", "second"):
-                with text_cache.reused_text():
-                    _write(tmp_path / f"{run}.{ext}", dpi)
-                assert (tmp_path / f"{run}.{ext}").read_bytes() == (tmp_path / f"plain.{ext}").read_bytes(), \
-                    f"{ext.upper()} at {dpi} dpi, {run} run with the cache, differs from matplotlib's own"
+    for setting in SETTINGS:
+        with plt.rc_context({"svg.hashsalt": "test", **setting}):
+            for dpi in (150, 300):
+                _write(tmp_path / f"plain.{ext}", dpi)
+                for run in ("first", "second"):
+                    with text_cache.reused_text():
+                        _write(tmp_path / f"{run}.{ext}", dpi)
+                    assert (tmp_path / f"{run}.{ext}").read_bytes() == (tmp_path / f"plain.{ext}").read_bytes(), \
+                        f"{ext.upper()} at {dpi} dpi with {setting}, {run} run with the cache, differs from matplotlib's"
 
 
 def test_each_string_is_laid_out_once_per_font_size_and_dpi(tmp_path):
@@ -72,17 +94,28 @@ def test_each_string_is_laid_out_once_per_font_size_and_dpi(tmp_path):
     assert {"RendererAgg.get_text_width_height_descent", "RendererPDFPSBase.get_text_width_height_descent"} <= measured
 
 
+def _swapped():
+    from matplotlib import textpath
+    from matplotlib.backends import _backend_pdf_ps
+
+    return (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.get_text_width_height_descent,
+            _backend_pdf_ps.RendererPDFPSBase.get_text_width_height_descent,
+            textpath.TextToPath.get_text_width_height_descent, backend_pdf.RendererPdf.draw_text,
+            backend_pdf._text_helpers)
+
+
 def test_matplotlib_is_restored_after_the_block():
-    before = (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.get_text_width_height_descent,
-              backend_pdf.RendererPdf.draw_text, backend_pdf._text_helpers)
+    before = _swapped()
     with text_cache.reused_text():
-        assert backend_agg.RendererAgg.draw_text is not before[0]
+        inside = _swapped()
+        assert all(a is not b for a, b in zip(inside, before)), "every method is swapped inside the block"
         with text_cache.reused_text():  # nested: swapped once
-            assert backend_pdf._text_helpers is not before[3]
-        assert backend_agg.RendererAgg.draw_text is not before[0]
-    after = (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.get_text_width_height_descent,
-             backend_pdf.RendererPdf.draw_text, backend_pdf._text_helpers)
-    assert after == before
+            assert _swapped() == inside
+        assert _swapped() == inside
+    assert _swapped() == before
+    with pytest.raises(RuntimeError), text_cache.reused_text():
+        raise RuntimeError("a figure that fails to draw")
+    assert _swapped() == before
 
 
 def test_caches_are_bounded(monkeypatch, tmp_path):

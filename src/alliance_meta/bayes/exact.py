@@ -219,8 +219,9 @@ class NormalMixture:
             if transform is None:
                 return self.pdf(x)
             step = 1e-6 * (1.0 + np.abs(x))
-            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # f flat in floating point:
-                return self.pdf(x) * (2 * step) / (transform(x + step) - transform(x - step))  # inf or NaN
+            difference = transform(x + step) - transform(x - step)
+            with np.errstate(divide="ignore", invalid="ignore"):  # f flat in floating point: inf or NaN
+                return self.pdf(x) * (2 * step) / difference
 
         def gap(p):
             lower, upper = self.quantile(np.array([p, p + prob]))

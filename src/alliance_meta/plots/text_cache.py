@@ -56,23 +56,24 @@ def _remember(cache: dict, key, value):
     return value
 
 
-def _font_files(prop) -> tuple:
+def _font_key(prop) -> tuple:
+    """What ``font_manager.get_font`` makes the font object of ``prop`` from (its ``_get_font`` cache key)."""
     from matplotlib import font_manager
 
-    return tuple(font_manager.fontManager._find_fonts_by_props(prop))
+    return (tuple(font_manager.fontManager._find_fonts_by_props(prop)), mpl.rcParams["text.kerning_factor"],
+            mpl.rcParams["font.enable_last_resort"], threading.get_ident())
 
 
 def _kept_size(original):
     """``get_text_width_height_descent`` that reuses ``original``'s result for the same inputs."""
 
     def get_text_width_height_descent(self, s, prop, ismath):
-        if ismath:
-            return original(self, s, prop, ismath)
+        if ismath or (hasattr(self, "_use_afm_rc_name") and mpl.rcParams[self._use_afm_rc_name]):
+            return original(self, s, prop, ismath)  # math text, or the PDF/PS core fonts (AFM): not kept
         from matplotlib.backends.backend_agg import get_hinting_flag
 
-        afm = mpl.rcParams[self._use_afm_rc_name] if hasattr(self, "_use_afm_rc_name") else None
-        key = (original, _font_files(prop), prop.get_size_in_points(), getattr(self, "dpi", None), s,
-               get_hinting_flag(), afm, threading.get_ident())
+        key = (original, type(self), _font_key(prop), prop.get_size_in_points(), getattr(self, "dpi", None), s,
+               get_hinting_flag())
         size = _SIZES.get(key)
         return size if size is not None else _remember(_SIZES, key, original(self, s, prop, ismath))
 
@@ -91,7 +92,7 @@ def _agg_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
     language = mtext.get_language() if mtext is not None else None
     flags = get_hinting_flag()
     size = prop.get_size_in_points()
-    key = (_font_files(prop), size, self.dpi, s, flags, features, language, threading.get_ident())
+    key = (_font_key(prop), size, self.dpi, s, flags, features, language)
     items = _LAYOUTS.get(key)
     if items is None:
         font = self._prepare_font(prop)
@@ -133,10 +134,18 @@ class _KeptPdfLayout:
 
     def __init__(self, module):
         self._module = module
-        self.current = None  # (font files, size) of the text RendererPdf.draw_text is drawing
+        self._drawing = threading.local()  # .current: (font key, size) of the text RendererPdf.draw_text draws
 
     def __getattr__(self, name):
         return getattr(self._module, name)
+
+    @property
+    def current(self):
+        return getattr(self._drawing, "current", None)
+
+    @current.setter
+    def current(self, value):
+        self._drawing.current = value
 
     def layout(self, string, font, *, features=None, language=None):
         if self.current is None:
@@ -151,7 +160,7 @@ class _KeptPdfLayout:
 
 def _pdf_draw_text(original, helpers: _KeptPdfLayout):
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        helpers.current = None if ismath else (_font_files(prop), prop.get_size_in_points(), threading.get_ident())
+        helpers.current = None if ismath else (_font_key(prop), prop.get_size_in_points())
         try:
             return original(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
         finally:
@@ -192,8 +201,11 @@ def _swaps():
 def reused_text():
     """While in the block, matplotlib's text sizes, layouts and Agg glyph bitmaps are reused (module doc).
 
-    The swap is process-wide while the block runs (text drawn by another thread meanwhile is
-    reused as well, with the same result); nested blocks swap once.
+    The swap is process-wide while the block runs: text drawn by another thread meanwhile is
+    reused as well (every key holds the thread, as matplotlib's fonts are per thread), and when
+    blocks of several threads overlap, the first to leave restores matplotlib for all. Nested
+    blocks swap once. A kept layout does not repeat matplotlib's warning about a glyph missing
+    from every font: it comes once per process.
     """
     global _depth
     with _lock:
