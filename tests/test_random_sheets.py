@@ -45,10 +45,10 @@ def test_every_stage_runs_on_small_random_sheets(raw, dependence):
 
 def _sheet(effects, family="outcome", raters=None):
     """Rows (study, effect) with the same n: identical effects where ``effects`` repeat."""
-    rows = []
+    raters, rows = raters or RATERS, []
     for number, (study, value) in enumerate(effects):
         row = {"study_id": study, "es_id": f"{study}-{number}", "year": "2001", "family": family,
-               "rater": (raters or RATERS)[number % len(raters or RATERS)], "simulated": "yes"}
+               "rater": raters[number % len(raters)], "simulated": "yes"}
         row |= {"r": f"{value:.3f}", "n": "10"} if family == "outcome" else {"d": f"{value:.3f}", "n1": "5", "n2": "5"}
         rows.append(row)
     return pd.DataFrame(rows)

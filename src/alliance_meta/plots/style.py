@@ -104,7 +104,8 @@ def save_pdf_pages(figures, path, **kwargs) -> None:
     fonts without :data:`UNUSED_PDF_FONT_TABLES`, texts reused as in :func:`save_file`."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    with lean_pdf_fonts(), reused_text(), PdfPages(path, metadata=file_metadata(path)) as pdf:  # fonts are written on close
+    # the fonts are written when PdfPages closes: inside lean_pdf_fonts
+    with lean_pdf_fonts(), reused_text(), PdfPages(path, metadata=file_metadata(path)) as pdf:
         for figure in figures:
             pdf.savefig(figure, **kwargs)
             plt.close(figure)
