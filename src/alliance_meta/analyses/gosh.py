@@ -175,23 +175,30 @@ def _closed_form_tau2(mask, y, v, size, method, fixed=None):
     return np.maximum(np.where(size > 1, tau2, 0.0), 0.0)
 
 
-def _log_likelihood(mask, y, v, tau2, method):
-    """(Restricted) log-likelihood of each subset's model up to constants (Viechtbauer 2005)."""
-    weights = _weights(mask, v, tau2)
-    sums = weights @ _moments(y)
-    log_weights = v[None, :] + tau2[:, None]
-    np.log(log_weights, out=log_weights)
+def _log_likelihood(mask, y, v, tau2, method, sums=None):
+    """(Restricted) log-likelihood of each subset's model up to constants (Viechtbauer 2005).
+
+    ``sums``: the rows' ``weights @ moments`` when already computed. At tau^2 = 0 the log term
+    needs only log(v_j), broadcast, instead of a logarithm per cell (the same values)."""
+    if sums is None:
+        sums = _weights(mask, v, tau2) @ _moments(y)
+    if np.any(tau2):
+        log_weights = v[None, :] + tau2[:, None]
+        np.log(log_weights, out=log_weights)
+    else:
+        log_weights = np.broadcast_to(np.log(v), mask.shape)
     value = -0.5 * np.einsum("ij,ij->i", mask, log_weights) - 0.5 * _q(sums)
     return value - 0.5 * np.log(sums[:, 0]) if method == "REML" else value
 
 
-def _scoring_tau2(mask, y, v, size, method, control: Control):
+def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
     """ML, REML or EB by Fisher scoring from the HE estimate, all subsets of a batch at once.
 
     Per subset as metafor's rma.uni: the step (score / information) is halved while it would
     make tau^2 negative, iteration stops when tau^2 changes by at most ``threshold``, and the
     ll0check sets tau^2 = 0 when the likelihood is higher there. Converged subsets leave the
-    active set, so later iterations touch only the slow ones.
+    active set, so later iterations touch only the slow ones. ``fixed``: the batch's common-effect
+    sums (``_weights(mask, v, 0) @ moments``), which are the likelihood's sums at tau^2 = 0.
     """
     tau2 = _closed_form_tau2(mask, y, v, size, "HE")
     moments = _moments(y)
@@ -232,9 +239,9 @@ def _scoring_tau2(mask, y, v, size, method, control: Control):
     if method != "EB" and control.ll0_check:
         positive = np.flatnonzero(tau2 > control.threshold)
         if positive.size:
-            zero = np.zeros(positive.size)
-            difference = (_log_likelihood(mask[positive], y, v, zero, method)
-                          - _log_likelihood(mask[positive], y, v, tau2[positive], method))
+            rows = mask if positive.size == mask.shape[0] else mask[positive]  # no copy when every subset is
+            at_zero = _log_likelihood(mask, y, v, np.zeros(mask.shape[0]), method, sums=fixed)[positive]
+            difference = at_zero - _log_likelihood(rows, y, v, tau2[positive], method)
             tau2[positive[difference > control.tolerance]] = 0.0
     return tau2
 
@@ -248,7 +255,7 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
         if method == "common":
             tau2 = np.zeros(size.shape)
         elif method in ("ML", "REML", "EB"):
-            tau2 = _scoring_tau2(mask, y, v, size, method, control)
+            tau2 = _scoring_tau2(mask, y, v, size, method, control, fixed)
         else:
             tau2 = _closed_form_tau2(mask, y, v, size, method, fixed)
         if method in ("common", "DL"):  # metafor's fast path: I^2 and H^2 from Q
