@@ -134,3 +134,18 @@ def test_rules_write_the_tables(review_folder):
     assert "year vs 1" in set(comparison.comparison)
     predictions = pd.read_csv(review_folder / "results/outcome/meta_regression_predictions.csv")
     assert {"modality", "rater", "year"} <= set(predictions.model)
+
+
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_without_moderators_the_tables_keep_their_columns(dependence):
+    import alliance_meta as am
+
+    fit = am.fit(effect_sizes(), metric="z", dependence=dependence)
+    analysed = moderators.moderator_tables(fit, ["rater"], permutations=0)
+    none = moderators.moderator_tables(fit, [], permutations=0)
+    (summary, subgroups, _), (no_summary, no_subgroups, no_regressions) = analysed, none
+    assert len(no_summary) == len(no_subgroups) == len(no_regressions) == 0
+    # the three-level model adds multilevel_* columns beside each analysed moderator
+    assert list(no_summary.columns) == [c for c in summary.columns if not c.startswith("multilevel_")]
+    assert list(no_subgroups.columns) == list(subgroups.columns)
+    assert list(no_regressions.columns) == ["model", "term"]

@@ -102,6 +102,18 @@ class TestOutcomeOnly(ReviewFolder):
         assert "results/dropout" not in result.stdout
 
 
+class TestDefaultsOnly(ReviewFolder):
+    case = "defaults_only"
+
+    def test_default_moderators_the_sheet_lacks_are_left_out(self, completed):
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        assert ("the default moderators modality, rater are not columns of the sheet and are left out"
+                in result.stdout + result.stderr)
+        header = (folder / "results" / "outcome" / "moderators.csv").read_text().splitlines()
+        assert header[0].startswith("moderator,k,qm,") and len(header) == 1  # the header, no rows
+
+
 class TestTwoStudies(ReviewFolder):
     case = "two_studies"
 
@@ -137,7 +149,7 @@ class TestOneStudy(ReviewFolder):
 
 
 # every other folder of .test/: a class of its own
-for _case in sorted(set(CASES) - {"outcome_only", "two_studies", "one_study"}):
+for _case in sorted(set(CASES) - {"outcome_only", "defaults_only", "two_studies", "one_study"}):
     _name = "Test" + "".join(part.title() for part in _case.split("_"))
     globals()[_name] = type(_name, (ReviewFolder,), {"case": _case})
 

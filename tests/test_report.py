@@ -158,3 +158,12 @@ def test_figures_inlined_beforehand_are_used_as_they_are(tmp_path):
     uris = {figure.title: figure.data_uri for figure in section.figures}
     assert uris["Forest plot"] == marked["forest.png"]
     assert uris["Funnel plot"] == inline_figures([tmp_path / "funnel.png"])["funnel.png"]
+
+
+def test_methods_say_when_no_moderator_was_analysed():
+    analysed = methods_paragraph({"moderators": ["rater"]}, {"moderators"}, {})
+    assert "Moderators were tested in mixed-effects meta-regressions" in analysed
+    for config in ({"moderators": []}, {"moderators": [], "continuous_moderators": [], "meta_regression": []}):
+        text = methods_paragraph(config, {"moderators"}, {})
+        assert "No moderator was analysed" in text and "Moderators were tested" not in text
+    assert "Moderators were tested" in methods_paragraph({"continuous_moderators": ["year"]}, {"moderators"}, {})

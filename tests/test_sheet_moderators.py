@@ -147,3 +147,35 @@ def test_workflow_stops_at_validate_sheet_on_text_in_continuous_moderators(tmp_p
     assert not (tmp_path / "data" / "processed" / "sheet.csv").exists()
     assert not (tmp_path / "logs" / "convert_effect_sizes.log").exists()
     assert sheet_path.read_bytes() == before
+
+
+def test_default_moderators_are_narrowed_to_the_columns_of_the_sheet(tmp_path):
+    from alliance_meta.inputs.sheet import columns_in_sheet
+
+    path = tmp_path / "sheet.csv"
+    path.write_text("study_id,r,n,Rater\nS1,0.3,50,patient\n", encoding="utf-8")
+    assert columns_in_sheet(["modality", "rater"], path) == (["rater"], ["modality"])  # codebook names in any case
+    path.write_text("study_id,r,n\nS1,0.3,50\n", encoding="utf-8")
+    assert columns_in_sheet(["modality", "rater"], path) == ([], ["modality", "rater"])
+    # a sheet that cannot be read keeps the names: validate_sheet reports why it cannot
+    assert columns_in_sheet(["modality"], tmp_path / "absent.csv") == (["modality"], [])
+
+
+def test_workflow_leaves_out_default_moderators_but_checks_named_ones(tmp_path):
+    from test_workflow import snakemake
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "data" / "raw" / "studies.csv").write_text(
+        "study_id,r,n,rater\nS1,0.3,50,patient\nS2,0.2,60,therapist\nS3,0.25,70,patient\n")
+    (tmp_path / "config" / "config.yaml").write_text("# every key a default\n")
+    plan = snakemake(tmp_path, "-n", check=False)
+    output = plan.stdout + plan.stderr
+    assert plan.returncode == 0, output[-3000:]
+    assert "the default moderator modality is not a column of the sheet and is left out" in output
+    assert "subgroups_rater" in output and "subgroups_modality" not in output
+    # named by the reviewer: a missing column is a problem of the sheet, as always
+    result = snakemake(tmp_path, "data/processed/sheet.csv", "--config", "moderators=[modality,rater]", check=False)
+    assert result.returncode != 0
+    assert "row 1, column modality: is named by the config (moderators)" in (
+        tmp_path / "logs" / "validate_sheet.log").read_text()

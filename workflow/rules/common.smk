@@ -45,6 +45,17 @@ config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
+# The default moderators (modality, rater) are analysed where the sheet has them: a sheet of only
+# study_id, r and n runs. Moderators the reviewer names must be columns (validate_sheet says so).
+DEFAULT_MODERATORS_LEFT_OUT = []
+if "moderators" not in _checked:
+    from alliance_meta.inputs.sheet import columns_in_sheet, moderators_left_out_note
+
+    config["moderators"], DEFAULT_MODERATORS_LEFT_OUT = columns_in_sheet(
+        config["moderators"], config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
+    if DEFAULT_MODERATORS_LEFT_OUT and workflow.is_main_process:
+        logger.info(f"alliance-meta: {moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT)}")
+
 # One run per review folder; a killed run's stale locks are removed (alliance_meta.runs).
 if workflow.is_main_process and not workflow.dryrun and not workflow.touch:
     from alliance_meta.runs import RunInProgress, claim_folder, release_folder

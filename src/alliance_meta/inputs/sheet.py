@@ -903,6 +903,30 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     return clean, problems
 
 
+def columns_in_sheet(names, path: str | Path, *, sheet_name: str | None = None,
+                     decimal: str = "auto") -> tuple[list[str], list[str]]:
+    """Split ``names`` into the columns the sheet at ``path`` has (codebook columns in any case,
+    as :func:`read_sheet` names them) and those it lacks.
+
+    For the config's *default* moderators: a sheet of only ``study_id``, ``r``, ``n`` runs without
+    them. A sheet that cannot be read keeps every name; ``validate_sheet`` then says why it cannot.
+    """
+    try:
+        columns = set(read_sheet(path, sheet_name=sheet_name, decimal=decimal).columns)
+    except (SheetError, OSError, ValueError):
+        return list(names), []
+    return [n for n in names if n in columns], [n for n in names if n not in columns]
+
+
+def moderators_left_out_note(names) -> str:
+    """The log line for default moderators the sheet does not have."""
+    names = list(names)
+    plural = len(names) > 1
+    return (f"the default moderator{'s' if plural else ''} {', '.join(names)} {'are' if plural else 'is'} not "
+            f"{'columns' if plural else 'a column'} of the sheet and {'are' if plural else 'is'} left out; "
+            "name the moderators in config/config.yaml (moderators: [...]) to choose them")
+
+
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
                               subsets=None, figure_columns=()) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,

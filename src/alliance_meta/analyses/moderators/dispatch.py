@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from alliance_meta.analyses.moderators import multilevel as three_level
-from alliance_meta.analyses.moderators.univariate import (ModeratorAnalysis, aggregate_within, analyse_moderator,
-                                                          fit_model, meta_regression_table, model_table)
+from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
+                                                          analyse_moderator, fit_model, meta_regression_table,
+                                                          model_table, no_subgroups)
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit
@@ -104,14 +105,14 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     tables = [a.coefficient_table() for a in analyses] + [meta_regression_table(
         fit.effect_sizes, extra, continuous=continuous, reference_levels=references, **options)]
     tables = [table for table in tables if table is not None and len(table)]
-    summary = pd.DataFrame([a.summary() for a in analyses])
+    summary = pd.DataFrame([a.summary() for a in analyses]) if analyses else pd.DataFrame(columns=SUMMARY_COLUMNS)
     if isinstance(fit, MultilevelFit):
         three = dict(rho=fit.rho, method=fit.method, level=fit.level, reference_levels=references, centre=centre)
         summary = three_level.add_moderator_columns(summary, fit.effect_sizes, continuous, **three)
         tables.append(three_level.coefficient_rows(fit.effect_sizes, list(summary.get("moderator", [])),
                                                    continuous, **three))
         tables = [table for table in tables if len(table)]
-    subgroups = pd.concat([a.subgroups for a in analyses], ignore_index=True) if analyses else pd.DataFrame(
-        columns=["moderator", "level", "k", "estimate", "se", "ci_lower", "ci_upper", "tau2"])
+    subgroups = (pd.concat([a.subgroups for a in analyses], ignore_index=True) if analyses
+                 else no_subgroups(fit.metric))
     regressions = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
     return summary, subgroups, regressions

@@ -40,6 +40,13 @@ from alliance_meta.analyses.model_comparison import vif_column
 from alliance_meta.analyses.permutation import PermutationTest, permutation_test
 from alliance_meta.engines.transforms import back_transform
 
+# The columns of moderators.csv, in the order ModeratorAnalysis.summary() gives them (also when no
+# moderator is analysed: the table still has its header).
+SUMMARY_COLUMNS = ("moderator", "k", "qm", "qm_df", "qm_p", "f", "f_df1", "f_df2", "f_p", "tau2", "r2", "qe",
+                   "qe_p", "qe_df", "i2", "converged", "note", "q_between_separate", "q_between_separate_df",
+                   "q_between_separate_p", "n_levels", "n_studies", "k_dropped", "qm_p_permutation",
+                   "f_p_permutation", "permutations", "permutation_exact")
+
 
 def usable_rows(effect_sizes: pd.DataFrame, variables, continuous=()) -> pd.DataFrame:
     """Rows with a value for every variable (blank text counts as missing)."""
@@ -147,6 +154,11 @@ def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float 
             frame.insert(frame.columns.get_loc("converged"), prefix + suffix,
                          back_transform(frame[column].to_numpy(float), metric)[prefix])
     return frame
+
+
+def no_subgroups(metric: str) -> pd.DataFrame:
+    """``subgroups.csv`` when no moderator is analysed: the columns of :func:`subgroup_fits`, no rows."""
+    return subgroup_fits(pd.DataFrame({"level": [], "yi": [], "vi": []}), "level", metric)
 
 
 def q_between(estimates, se) -> tuple[float, int, float]:
