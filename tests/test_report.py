@@ -167,3 +167,22 @@ def test_methods_say_when_no_moderator_was_analysed():
         text = methods_paragraph(config, {"moderators"}, {})
         assert "No moderator was analysed" in text and "Moderators were tested" not in text
     assert "Moderators were tested" in methods_paragraph({"continuous_moderators": ["year"]}, {"moderators"}, {})
+
+
+def test_a_table_without_rows_says_so(tmp_path):
+    from alliance_meta.analyses.moderators.univariate import SUMMARY_COLUMNS
+
+    effect_sizes = effect_sizes_frame()
+    analysis = effect_sizes.groupby("study_id", as_index=False).first()
+    pooled = pool_all(analysis.yi, analysis.vi, ["REML"], ["z"], metric="z")
+    config = {"moderators": [], "pooling": {"main_method": "REML", "tests": ["z"], "level": 95}}
+    provenance = {"sheet": "data/raw/studies.csv", "sheet_sha256": "ab" * 32, "run_date": "2026-01-01 00:00 UTC",
+                  "versions": {"alliance-meta": "0.1.0"}, "config_yaml": "{}\n"}
+    html = render_report(sheet=effect_sizes, effect_sizes=effect_sizes, config=config, provenance=provenance,
+                         families={"outcome": {"metric": "z", "analysis": analysis, "images": [], "tables": {
+                             "pooled": pooled, "moderators": pd.DataFrame(columns=SUMMARY_COLUMNS)}}},
+                         methods=methods_paragraph(config, {"moderators"}, provenance["versions"]))
+    tables = re.findall(r'<figure class="table" id="table-([^"]+)">(.*?)</figure>', html, flags=re.S)
+    empty = [body for name, body in tables if "moderators" in name]
+    assert empty and all("No rows." in body and "<table>" not in body for body in empty)
+    assert all("No rows." not in body for name, body in tables if "pooled" in name)
