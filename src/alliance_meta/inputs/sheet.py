@@ -899,8 +899,19 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
-    clean.attrs["notes"] = list(rob.notes)
+    clean.attrs["notes"] = list(rob.notes) + _family_notes(text)
     return clean, problems
+
+
+def _family_notes(text: pd.DataFrame) -> list[str]:
+    """Without a ``family`` column every row is an outcome effect size, also a two-group comparison
+    (its d is converted to r): say so, since completer-vs-dropout comparisons need ``family = dropout``."""
+    groups = [c for c in ("d", "n1", "n2") if c in text and text[c].notna().any()]
+    if "family" in text or not groups:
+        return []
+    return ["the sheet has no family column, so every row is in the outcome family (alliance-outcome "
+            f"association), also the rows with {', '.join(groups)} (converted to r); write family = dropout "
+            "on the rows that compare completers with dropouts"]
 
 
 def columns_in_sheet(names, path: str | Path, *, sheet_name: str | None = None,
