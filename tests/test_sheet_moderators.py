@@ -179,3 +179,21 @@ def test_workflow_leaves_out_default_moderators_but_checks_named_ones(tmp_path):
     assert result.returncode != 0
     assert "row 1, column modality: is named by the config (moderators)" in (
         tmp_path / "logs" / "validate_sheet.log").read_text()
+
+
+def test_without_a_sheet_key_a_workbook_named_studies_xlsx_is_the_sheet(tmp_path):
+    import pandas as pd
+    from test_workflow import snakemake
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    pd.DataFrame({"study_id": ["S1", "S2", "S3"], "r": [0.3, 0.2, 0.25], "n": [50, 60, 70]}).to_excel(
+        tmp_path / "data" / "raw" / "studies.xlsx", index=False)
+    result = snakemake(tmp_path, "data/processed/sheet.csv", check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "the sheet is data/raw/studies.xlsx" in result.stdout + result.stderr
+    assert len(pd.read_csv(tmp_path / "data" / "processed" / "sheet.csv")) == 3
+    # a sheet the config names is used as named, even when it does not exist
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("sheet: data/raw/studies.csv\n")
+    named = snakemake(tmp_path, "-n", check=False)
+    assert named.returncode != 0 and "data/raw/studies.csv" in named.stdout + named.stderr

@@ -45,6 +45,12 @@ config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
+# Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
+if "sheet" not in _checked and not Path(config["sheet"]).exists() and Path(config["sheet"]).with_suffix(".xlsx").exists():
+    config["sheet"] = str(Path(config["sheet"]).with_suffix(".xlsx"))
+    if workflow.is_main_process:
+        logger.info(f"alliance-meta: the sheet is {config['sheet']} (no {CONFIG_FILE} key `sheet`, no studies.csv)")
+
 # The default moderators (modality, rater) are analysed where the sheet has them: a sheet of only
 # study_id, r and n runs. Moderators the reviewer names must be columns (validate_sheet says so).
 DEFAULT_MODERATORS_LEFT_OUT = []
