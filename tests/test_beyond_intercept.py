@@ -149,3 +149,15 @@ def test_without_moderators_the_tables_keep_their_columns(dependence):
     assert list(no_summary.columns) == [c for c in summary.columns if not c.startswith("multilevel_")]
     assert list(no_subgroups.columns) == list(subgroups.columns)
     assert list(no_regressions.columns) == ["model", "term"]
+
+
+def test_moderators_csv_has_one_column_order_with_and_without_a_model():
+    import alliance_meta as am
+    from alliance_meta.analyses.moderators.univariate import SUMMARY_COLUMNS
+
+    data = effect_sizes().assign(setting="outpatient")  # one level: no mixed-effects model
+    summary = moderators.moderator_tables(am.fit(data, metric="z"), ["rater", "setting"], permutations=0)[0]
+    assert summary.set_index("moderator")["note"]["setting"].startswith("no mixed-effects model")
+    fitted, unfitted = (moderators.analyse_moderator(data, name, "z", permutations=0).summary()
+                        for name in ("rater", "setting"))
+    assert list(fitted) == list(unfitted) == list(SUMMARY_COLUMNS) == list(summary.columns)

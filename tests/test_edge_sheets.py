@@ -108,7 +108,7 @@ class TestDefaultsOnly(ReviewFolder):
     def test_default_moderators_the_sheet_lacks_are_left_out(self, completed):
         folder, result, _ = completed(self.case)
         assert result.returncode == 0, result.stderr[-4000:]
-        assert ("the default moderators modality, rater are not columns of the sheet and are left out"
+        assert ("the default moderators modality, rater have no values in the sheet and are left out"
                 in result.stdout + result.stderr)
         header = (folder / "results" / "outcome" / "moderators.csv").read_text().splitlines()
         assert header[0].startswith("moderator,k,qm,") and len(header) == 1  # the header, no rows

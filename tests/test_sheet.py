@@ -497,7 +497,9 @@ def test_property_cli_subprocess(tmp_path_factory, sheet, kind):
 def test_group_comparisons_without_a_family_column_are_noted(tmp_path):
     clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,d,n1,n2\nS1,0.3,40,20\n")))
     assert problems == [] and clean["family"].tolist() == ["outcome"]
-    assert any("no family column" in note and "family = dropout" in note for note in clean.attrs["notes"])
+    assert any("no family column" in note and "comparisons (d;" in note and "family = dropout" in note
+               for note in clean.attrs["notes"])
     with_family = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,family,d,n1,n2\nS1,dropout,0.3,40,20\n")))[0]
-    correlations = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\nS1,0.3,40\n")))[0]
+    # correlations, also with the group sizes noted beside them
+    correlations = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,n1,n2\nS1,0.3,40,25,15\n")))[0]
     assert not any("family" in note for note in with_family.attrs["notes"] + correlations.attrs["notes"])

@@ -149,16 +149,25 @@ def test_workflow_stops_at_validate_sheet_on_text_in_continuous_moderators(tmp_p
     assert sheet_path.read_bytes() == before
 
 
-def test_default_moderators_are_narrowed_to_the_columns_of_the_sheet(tmp_path):
-    from alliance_meta.inputs.sheet import columns_in_sheet
+def test_default_moderators_are_narrowed_to_those_the_sheet_codes(tmp_path):
+    from alliance_meta.inputs.planning import coded_moderators, families_in_sheet, planning_cells
 
     path = tmp_path / "sheet.csv"
     path.write_text("study_id,r,n,Rater\nS1,0.3,50,patient\n", encoding="utf-8")
-    assert columns_in_sheet(["modality", "rater"], path) == (["rater"], ["modality"])  # codebook names in any case
+    cells = planning_cells(path)
+    assert coded_moderators(cells, ["modality", "rater"]) == (["rater"], ["modality"])  # codebook names in any case
+    assert families_in_sheet(cells) == (["outcome"], ["dropout"])
     path.write_text("study_id,r,n\nS1,0.3,50\n", encoding="utf-8")
-    assert columns_in_sheet(["modality", "rater"], path) == ([], ["modality", "rater"])
-    # a sheet that cannot be read keeps the names: validate_sheet reports why it cannot
-    assert columns_in_sheet(["modality"], tmp_path / "absent.csv") == (["modality"], [])
+    assert coded_moderators(planning_cells(path), ["modality", "rater"]) == ([], ["modality", "rater"])
+    # a sheet made from the template has the columns, empty
+    path.write_text("study_id,family,r,n,modality,rater\nS1,dropout,0.3,50,, \n", encoding="utf-8")
+    cells = planning_cells(path)
+    assert coded_moderators(cells, ["modality", "rater"]) == ([], ["modality", "rater"])
+    assert families_in_sheet(cells) == (["dropout"], ["outcome"])
+    # a sheet that cannot be read keeps the names and the families: validate_sheet reports why it cannot
+    assert planning_cells(tmp_path / "absent.csv") is None
+    assert coded_moderators(None, ["modality"]) == (["modality"], [])
+    assert families_in_sheet(None) == (["outcome", "dropout"], [])
 
 
 def test_workflow_leaves_out_default_moderators_but_checks_named_ones(tmp_path):
@@ -172,7 +181,7 @@ def test_workflow_leaves_out_default_moderators_but_checks_named_ones(tmp_path):
     plan = snakemake(tmp_path, "-n", check=False)
     output = plan.stdout + plan.stderr
     assert plan.returncode == 0, output[-3000:]
-    assert "the default moderator modality is not a column of the sheet and is left out" in output
+    assert "the default moderator modality has no values in the sheet and is left out" in output
     assert "subgroups_rater" in output and "subgroups_modality" not in output
     # named by the reviewer: a missing column is a problem of the sheet, as always
     result = snakemake(tmp_path, "data/processed/sheet.csv", "--config", "moderators=[modality,rater]", check=False)
@@ -190,7 +199,7 @@ def test_without_a_sheet_key_a_workbook_named_studies_xlsx_is_the_sheet(tmp_path
         tmp_path / "data" / "raw" / "studies.xlsx", index=False)
     result = snakemake(tmp_path, "data/processed/sheet.csv", check=False)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert "the sheet is data/raw/studies.xlsx" in result.stdout + result.stderr
+    assert "the sheet is data/raw/studies.xlsx (no key `sheet`" in result.stdout + result.stderr
     assert len(pd.read_csv(tmp_path / "data" / "processed" / "sheet.csv")) == 3
     # a sheet the config names is used as named, even when it does not exist
     (tmp_path / "config").mkdir()

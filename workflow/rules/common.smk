@@ -46,20 +46,31 @@ config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 # Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
-if "sheet" not in _checked and not Path(config["sheet"]).exists() and Path(config["sheet"]).with_suffix(".xlsx").exists():
-    config["sheet"] = str(Path(config["sheet"]).with_suffix(".xlsx"))
+_csv = Path(config["sheet"])
+if "sheet" not in _checked and _csv.with_suffix(".xlsx").exists():
+    if _csv.exists():
+        _note = f"the sheet is {_csv}; {_csv.with_suffix('.xlsx')} is not read (set `sheet` in {CONFIG_FILE} to analyse it)"
+    else:
+        config["sheet"] = str(_csv.with_suffix(".xlsx"))
+        _note = f"the sheet is {config['sheet']} (no key `sheet` in {CONFIG_FILE}, no {_csv.name})"
     if workflow.is_main_process:
-        logger.info(f"alliance-meta: the sheet is {config['sheet']} (no {CONFIG_FILE} key `sheet`, no studies.csv)")
+        logger.info(f"alliance-meta: {_note}")
 
-# The default moderators (modality, rater) are analysed where the sheet has them: a sheet of only
-# study_id, r and n runs. Moderators the reviewer names must be columns (validate_sheet says so).
+from alliance_meta.inputs.planning import coded_moderators, families_in_sheet, moderators_left_out_note, planning_cells
+
+# What the sheet holds, read once: a configured family without rows gets no jobs, and the default
+# moderators (no `moderators` key) are those the sheet codes, so a sheet of only study_id, r and n
+# runs. Moderators the reviewer names must be columns (validate_sheet says so).
+_cells = planning_cells(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
+FAMILIES, ABSENT_FAMILIES = families_in_sheet(_cells, config["families"])
 DEFAULT_MODERATORS_LEFT_OUT = []
 if "moderators" not in _checked:
-    from alliance_meta.inputs.sheet import columns_in_sheet, moderators_left_out_note
-
-    config["moderators"], DEFAULT_MODERATORS_LEFT_OUT = columns_in_sheet(
-        config["moderators"], config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
-    if DEFAULT_MODERATORS_LEFT_OUT and workflow.is_main_process:
+    config["moderators"], DEFAULT_MODERATORS_LEFT_OUT = coded_moderators(_cells, config["moderators"])
+del _cells
+if workflow.is_main_process:
+    for _family in ABSENT_FAMILIES:
+        logger.info(f"The sheet has no {_family} rows: the {_family} family is not analysed.")
+    if DEFAULT_MODERATORS_LEFT_OUT:
         logger.info(f"alliance-meta: {moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT)}")
 
 # One run per review folder; a killed run's stale locks are removed (alliance_meta.runs).
@@ -98,13 +109,6 @@ onerror:
     stop_server(WARM_START)
     release_folder()
 
-from alliance_meta.inputs.families import families_in_sheet
-
-# Families come from the data: a configured family without rows in the sheet gets no jobs.
-FAMILIES, ABSENT_FAMILIES = families_in_sheet(config["sheet"], config["families"], sheet_name=config["sheet_name"],
-                                               decimal=config["decimal"])
-for _family in ABSENT_FAMILIES:
-    logger.info(f"The sheet has no {_family} rows: the {_family} family is not analysed.")
 MAIN_METHOD = config["pooling"]["main_method"]
 
 wildcard_constraints:

@@ -8,6 +8,7 @@ import pandas as pd
 
 import alliance_meta as am
 from alliance_meta.analyses.moderators import convergence_messages
+from alliance_meta.analyses.moderators.univariate import SUMMARY_COLUMNS, no_coefficients, no_subgroups
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
@@ -21,9 +22,8 @@ if len(effect_sizes):
         permutations=params.permutations, seed=params.seed)
 else:
     logger.warning("no effect sizes in this family: tables with headers only")
-    summary, subgroups, regressions = (pd.DataFrame(columns=["moderator", "k"]),
-                                       pd.DataFrame(columns=["moderator", "level", "k"]),
-                                       pd.DataFrame(columns=["model", "term"]))
+    summary, subgroups, regressions = (pd.DataFrame(columns=SUMMARY_COLUMNS), no_subgroups(params.fit["metric"]),
+                                       no_coefficients())
 for row in summary.to_dict("records"):
     logger.info("%s: k = %d (%d effect sizes without a value), QM = %.3f, p = %.4f, permutation p = %.4f",
                 row["moderator"], row["k"], row["k_dropped"], row["qm"], row["qm_p"], row["qm_p_permutation"])

@@ -899,43 +899,25 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
-    clean.attrs["notes"] = list(rob.notes) + _family_notes(text)
+    clean.attrs["notes"] = list(rob.notes) + _family_notes(text, clean)
     return clean, problems
 
 
-def _family_notes(text: pd.DataFrame) -> list[str]:
+def _family_notes(text: pd.DataFrame, clean: pd.DataFrame) -> list[str]:
     """Without a ``family`` column every row is an outcome effect size, also a two-group comparison
-    (its d is converted to r): say so, since completer-vs-dropout comparisons need ``family = dropout``."""
-    groups = [c for c in ("d", "n1", "n2") if c in text and text[c].notna().any()]
-    if "family" in text or not groups:
+    (converted to r): say so, since completer-vs-dropout comparisons need ``family = dropout``."""
+    if "family" in text or clean.empty:
+        return []
+    complete = complete_input_table(clean)
+    kinds = [kind.name for kind in codebook.INPUT_KINDS if kind.name in complete]
+    first = complete[kinds].idxmax(axis=1).where(complete[kinds].any(axis=1))  # the kind each row is converted from
+    groups = {kind.name for kind in codebook.INPUT_KINDS if "n1" in kind.columns}
+    found = [kind for kind in kinds if kind in groups and (first == kind).any()]
+    if not found:
         return []
     return ["the sheet has no family column, so every row is in the outcome family (alliance-outcome "
-            f"association), also the rows with {', '.join(groups)} (converted to r); write family = dropout "
-            "on the rows that compare completers with dropouts"]
-
-
-def columns_in_sheet(names, path: str | Path, *, sheet_name: str | None = None,
-                     decimal: str = "auto") -> tuple[list[str], list[str]]:
-    """Split ``names`` into the columns the sheet at ``path`` has (codebook columns in any case,
-    as :func:`read_sheet` names them) and those it lacks.
-
-    For the config's *default* moderators: a sheet of only ``study_id``, ``r``, ``n`` runs without
-    them. A sheet that cannot be read keeps every name; ``validate_sheet`` then says why it cannot.
-    """
-    try:
-        columns = set(read_sheet(path, sheet_name=sheet_name, decimal=decimal).columns)
-    except (SheetError, OSError, ValueError):
-        return list(names), []
-    return [n for n in names if n in columns], [n for n in names if n not in columns]
-
-
-def moderators_left_out_note(names) -> str:
-    """The log line for default moderators the sheet does not have."""
-    names = list(names)
-    plural = len(names) > 1
-    return (f"the default moderator{'s' if plural else ''} {', '.join(names)} {'are' if plural else 'is'} not "
-            f"{'columns' if plural else 'a column'} of the sheet and {'are' if plural else 'is'} left out; "
-            "name the moderators in config/config.yaml (moderators: [...]) to choose them")
+            f"association), also the two-group comparisons ({', '.join(found)}; converted to r); write "
+            "family = dropout on the rows that compare completers with dropouts"]
 
 
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),

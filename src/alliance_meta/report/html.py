@@ -96,9 +96,11 @@ def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float) -> 
     if name not in BUILDERS:
         return [html_table(name, frame)]
     table = manuscript_table(name, frame, metric, level)
-    return [HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note),
-            html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {name}.csv",
-                       collapsed=True)]
+    layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note)
+    if frame.empty:  # "No rows." once, not again for the CSV's columns
+        return [layout]
+    return [layout, html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {name}.csv",
+                               collapsed=True)]
 
 
 def inline_image(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:

@@ -61,9 +61,9 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str]) 
         + "; the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval follows Higgins et al. "
         "(2009).",
     ]
-    analysed = any(config.get(key) for key in ("moderators", "continuous_moderators", "meta_regression"))
+    analysed = config.get("moderators", True) or config.get("continuous_moderators") or config.get("meta_regression")
     if "moderators" in stages and not analysed:
-        sentences.append("No moderator was analysed (the sheet codes none that the configuration names).")
+        sentences.append("No moderator was analysed.")
     elif "moderators" in stages:
         sentences.append(f"Moderators were tested in mixed-effects meta-regressions ({method}) with omnibus QM and "
                          f"Knapp\u2013Hartung F tests and {config.get('permutations', 1000)} permutations.")

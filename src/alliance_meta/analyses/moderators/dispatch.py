@@ -15,7 +15,7 @@ import pandas as pd
 from alliance_meta.analyses.moderators import multilevel as three_level
 from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
                                                           analyse_moderator, fit_model, meta_regression_table,
-                                                          model_table, no_subgroups)
+                                                          model_table, no_coefficients, no_subgroups)
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit
@@ -69,7 +69,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool = False, reference_
             fit.effect_sizes, moderator, continuous=continuous, rho=fit.rho, method=fit.method, level=fit.level,
             reference_level=reference_level, centre=centre))
     tables = [table for table in tables if table is not None and len(table)]
-    coefficients = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
+    coefficients = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
     return ModeratorResult(analysis, row, coefficients)
 
 
@@ -87,7 +87,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=(), reference_levels=N
     model, test = fit_model(data, formula, "REML", fit.level, numeric, reference_levels, centre, permutations,
                             seed)
     if model is None:
-        return AnalysisResult("meta_regression", pd.DataFrame(columns=["model", "term"]),
+        return AnalysisResult("meta_regression", no_coefficients(),
                               (f"{formula}: not estimable (too few rows for its coefficients)",))
     return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), (), model)
 
@@ -114,5 +114,5 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
         tables = [table for table in tables if len(table)]
     subgroups = (pd.concat([a.subgroups for a in analyses], ignore_index=True) if analyses
                  else no_subgroups(fit.metric))
-    regressions = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
+    regressions = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
     return summary, subgroups, regressions

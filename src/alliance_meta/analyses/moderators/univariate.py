@@ -48,6 +48,11 @@ SUMMARY_COLUMNS = ("moderator", "k", "qm", "qm_df", "qm_p", "f", "f_df1", "f_df2
                    "f_p_permutation", "permutations", "permutation_exact")
 
 
+def no_coefficients() -> pd.DataFrame:
+    """``meta_regression.csv`` without a fitted model: its two key columns, no rows."""
+    return pd.DataFrame(columns=["model", "term"])
+
+
 def usable_rows(effect_sizes: pd.DataFrame, variables, continuous=()) -> pd.DataFrame:
     """Rows with a value for every variable (blank text counts as missing)."""
     frame = effect_sizes.copy()
@@ -102,8 +107,7 @@ class ModeratorAnalysis:
     def summary(self) -> dict:
         """The row of ``moderators.csv``."""
         row = {"moderator": self.moderator, "k": len(self.data)}
-        empty = dict.fromkeys(("qm", "qm_df", "qm_p", "f", "f_df1", "f_df2", "f_p", "tau2", "r2", "qe",
-                               "qe_df", "qe_p", "i2"), np.nan)
+        empty = dict.fromkeys(SUMMARY_COLUMNS[SUMMARY_COLUMNS.index("qm"):SUMMARY_COLUMNS.index("converged")], np.nan)
         row.update({name: value for name, value in (self.model.summary() if self.model else empty).items()
                     if name not in ("k", "h2", "converged", "note")})
         row.update(converged=self.model.converged if self.model else None, note=self._note())
@@ -254,4 +258,4 @@ def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=()
                               control)
         if fit is not None:
             tables.append(model_table(formula, data, dropped, fit, test))
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["model", "term"])
+    return pd.concat(tables, ignore_index=True) if tables else no_coefficients()

@@ -1,0 +1,66 @@
+"""What the raw sheet holds when the workflow is planned: its families and its default moderators.
+
+A family with no rows in the sheet is not analysed (no jobs, one line in the log and the
+report), and a default moderator (config without a ``moderators`` key) that the sheet does not
+code is left out. The sheet is read once, when the workflow is parsed; a sheet that cannot be
+read yet keeps every configured family and moderator (validation then reports why it cannot be
+read).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from alliance_meta.inputs.codebook import VOCABULARIES
+
+
+def planning_cells(path: str | Path, **reading) -> pd.DataFrame | None:
+    """The sheet's cells as :func:`~alliance_meta.inputs.sheet.read_sheet` reads them (``reading``:
+    its ``sheet_name`` and ``decimal``), or None when it cannot be read."""
+    from alliance_meta.inputs.sheet import read_sheet
+
+    try:
+        return read_sheet(path, **reading)
+    except Exception:  # noqa: BLE001 - validation reports an unreadable sheet with its reason
+        return None
+
+
+def families_in_sheet(cells: pd.DataFrame | None, configured=("outcome", "dropout")) -> tuple[list[str], list[str]]:
+    """``(analysed, absent)``: the configured families with at least one row, and those without.
+
+    A missing or empty ``family`` cell means ``outcome`` (the codebook's default); values are
+    read with the codebook's synonyms (``drop-out`` -> ``dropout``); values outside the
+    vocabulary are left to validation.
+    """
+    if cells is None:
+        return list(configured), []
+    vocabulary = VOCABULARIES["family"]
+    if "family" not in cells:
+        present = {vocabulary.default}
+    else:
+        present = {vocabulary.canonical(value) if isinstance(value, str) else vocabulary.default
+                   for value in cells["family"]}
+    if not present & set(configured):  # nothing to analyse: let validation and the report say so
+        return list(configured), []
+    return [f for f in configured if f in present], [f for f in configured if f not in present]
+
+
+def coded_moderators(cells: pd.DataFrame | None, names) -> tuple[list[str], list[str]]:
+    """``(coded, left_out)``: the moderators among ``names`` with a value in at least one row, and the
+    others (no column, or an empty one, as in a sheet made from the template). Codebook columns
+    match in any case, as :func:`~alliance_meta.inputs.sheet.read_sheet` names them."""
+    if cells is None:
+        return list(names), []
+    coded = [name for name in names if name in cells and cells[name].notna().any()]
+    return coded, [name for name in names if name not in coded]
+
+
+def moderators_left_out_note(names) -> str:
+    """The log line for default moderators the sheet does not code."""
+    names = list(names)
+    plural = len(names) > 1
+    return (f"the default moderator{'s' if plural else ''} {', '.join(names)} {'have' if plural else 'has'} no "
+            f"values in the sheet and {'are' if plural else 'is'} left out; name the moderators in "
+            "config/config.yaml (moderators: [...]) to choose them")
