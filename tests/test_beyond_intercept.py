@@ -149,6 +149,10 @@ def test_without_moderators_the_tables_keep_their_columns(dependence):
     assert list(no_summary.columns) == [c for c in summary.columns if not c.startswith("multilevel_")]
     assert list(no_subgroups.columns) == list(subgroups.columns)
     assert list(no_regressions.columns) == ["model", "term"]
+    # a family without effect sizes (rule moderators) writes the same headers
+    empty = moderators.empty_moderator_tables("z")
+    assert [list(table.columns) for table in empty] == [list(no_summary.columns), list(no_subgroups.columns),
+                                                        ["model", "term"]] and not any(len(t) for t in empty)
 
 
 def test_moderators_csv_has_one_column_order_with_and_without_a_model():

@@ -206,3 +206,19 @@ def test_without_a_sheet_key_a_workbook_named_studies_xlsx_is_the_sheet(tmp_path
     (tmp_path / "config" / "config.yaml").write_text("sheet: data/raw/studies.csv\n")
     named = snakemake(tmp_path, "-n", check=False)
     assert named.returncode != 0 and "data/raw/studies.csv" in named.stdout + named.stderr
+
+
+def test_the_default_sheet_may_be_a_workbook(tmp_path, monkeypatch):
+    from alliance_meta.inputs.planning import sheet_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    default = "data/raw/studies.csv"
+    assert sheet_path(default, named=False) == (default, None)  # neither file: validation names studies.csv
+    (tmp_path / default).with_suffix(".xlsx").write_bytes(b"")
+    path, note = sheet_path(default, named=False)
+    assert path == "data/raw/studies.xlsx" and "no studies.csv" in note
+    assert sheet_path(default, named=True) == (default, None)  # named by the config: used as named
+    (tmp_path / default).write_text("study_id,r,n\n")
+    path, note = sheet_path(default, named=False)
+    assert path == default and "data/raw/studies.xlsx is not read" in note

@@ -45,18 +45,13 @@ config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
-# Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
-_csv = Path(config["sheet"])
-if "sheet" not in _checked and _csv.with_suffix(".xlsx").exists():
-    if _csv.exists():
-        _note = f"the sheet is {_csv}; {_csv.with_suffix('.xlsx')} is not read (set `sheet` in {CONFIG_FILE} to analyse it)"
-    else:
-        config["sheet"] = str(_csv.with_suffix(".xlsx"))
-        _note = f"the sheet is {config['sheet']} (no key `sheet` in {CONFIG_FILE}, no {_csv.name})"
-    if workflow.is_main_process:
-        logger.info(f"alliance-meta: {_note}")
+from alliance_meta.inputs.planning import (coded_moderators, families_in_sheet, moderators_left_out_note,
+                                           planning_cells, sheet_path)
 
-from alliance_meta.inputs.planning import coded_moderators, families_in_sheet, moderators_left_out_note, planning_cells
+# Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
+config["sheet"], _note = sheet_path(config["sheet"], named="sheet" in _checked)
+if _note and workflow.is_main_process:
+    logger.info(f"alliance-meta: {_note}")
 
 # What the sheet holds, read once: a configured family without rows gets no jobs, and the default
 # moderators (no `moderators` key) are those the sheet codes, so a sheet of only study_id, r and n

@@ -4,11 +4,8 @@ from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
-import pandas as pd
-
 import alliance_meta as am
-from alliance_meta.analyses.moderators import convergence_messages
-from alliance_meta.analyses.moderators.univariate import SUMMARY_COLUMNS, no_coefficients, no_subgroups
+from alliance_meta.analyses.moderators import convergence_messages, empty_moderator_tables
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
@@ -22,8 +19,7 @@ if len(effect_sizes):
         permutations=params.permutations, seed=params.seed)
 else:
     logger.warning("no effect sizes in this family: tables with headers only")
-    summary, subgroups, regressions = (pd.DataFrame(columns=SUMMARY_COLUMNS), no_subgroups(params.fit["metric"]),
-                                       no_coefficients())
+    summary, subgroups, regressions = empty_moderator_tables(params.fit["metric"])
 for row in summary.to_dict("records"):
     logger.info("%s: k = %d (%d effect sizes without a value), QM = %.3f, p = %.4f, permutation p = %.4f",
                 row["moderator"], row["k"], row["k_dropped"], row["qm"], row["qm_p"], row["qm_p_permutation"])

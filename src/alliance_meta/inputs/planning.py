@@ -1,4 +1,5 @@
-"""What the raw sheet holds when the workflow is planned: its families and its default moderators.
+"""What the raw sheet holds when the workflow is planned: which file it is, its families and its
+default moderators.
 
 A family with no rows in the sheet is not analysed (no jobs, one line in the log and the
 report), and a default moderator (config without a ``moderators`` key) that the sheet does not
@@ -14,6 +15,17 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_meta.inputs.codebook import VOCABULARIES
+
+
+def sheet_path(configured: str, named: bool) -> tuple[str, str | None]:
+    """The sheet to read and a note for the log (or None). A sheet the config names is used as named;
+    otherwise the default ``data/raw/studies.csv``, or ``studies.xlsx`` beside it when only that exists."""
+    csv, workbook = Path(configured), Path(configured).with_suffix(".xlsx")
+    if named or not workbook.exists():
+        return configured, None
+    if csv.exists():
+        return configured, f"the sheet is {csv}; {workbook} is not read (set `sheet` in the config to analyse it)"
+    return str(workbook), f"the sheet is {workbook} (no key `sheet` in the config, no {csv.name})"
 
 
 def planning_cells(path: str | Path, **reading) -> pd.DataFrame | None:

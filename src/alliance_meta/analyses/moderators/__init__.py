@@ -5,12 +5,12 @@
 :func:`meta_regression` and :func:`moderator_tables` take a fit and dispatch on its type.
 """
 
-from alliance_meta.analyses.moderators.dispatch import (ModeratorResult, meta_regression, moderator_tables,
-                                                        moderators)
+from alliance_meta.analyses.moderators.dispatch import (ModeratorResult, empty_moderator_tables, meta_regression,
+                                                        moderator_tables, moderators)
 from alliance_meta.analyses.moderators.univariate import (ModeratorAnalysis, aggregate_within, analyse_moderator,
                                                           convergence_messages, fit_model, meta_regression_table,
                                                           q_between, subgroup_fits, usable_rows)
 
 __all__ = ["ModeratorAnalysis", "ModeratorResult", "aggregate_within", "analyse_moderator", "convergence_messages",
-           "fit_model", "meta_regression", "meta_regression_table", "moderator_tables", "moderators", "q_between",
+           "empty_moderator_tables", "fit_model", "meta_regression", "meta_regression_table", "moderator_tables", "moderators", "q_between",
            "subgroup_fits", "usable_rows"]

@@ -92,6 +92,12 @@ def meta_regression(fit: Fit, formula: str, *, continuous=(), reference_levels=N
     return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), (), model)
 
 
+def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``moderators.csv``, ``subgroups.csv`` and ``meta_regression.csv`` without rows (a family with no
+    effect sizes), with the columns :func:`moderator_tables` gives them when nothing is analysed."""
+    return pd.DataFrame(columns=SUMMARY_COLUMNS), no_subgroups(metric), no_coefficients()
+
+
 def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
                      centre: bool = False, permutations: int = 1000, seed: int = 1):
     """``moderators.csv``, ``subgroups.csv`` and ``meta_regression.csv`` of every configured
