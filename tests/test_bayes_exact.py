@@ -136,3 +136,30 @@ def test_empirical_priors_rescale_between_metrics():
     prior = TauPrior("log_normal", None, -3.0, 1.5)
     assert prior.cdf(math.exp(-1.5)) == pytest.approx(0.5)
     assert integrate.quad(prior.pdf, 0, np.inf)[0] == pytest.approx(1.0, abs=1e-7)
+
+
+def test_a_bayes_factor_beyond_the_largest_double_is_inf_with_a_note():
+    # Correlations from -0.95 to 0.99 (a SIMULATED sheet): BF10 of tau > 0 is about e^900,
+    # which math.exp could not return (the Bayes job stopped with OverflowError).
+    import pandas as pd
+
+    from alliance_meta.bayes.summaries import combine, exact_rows
+
+    r = np.array([-0.95, 0.97, 0.99, -0.5, 0.3, 0.518, 0.421, -0.02, 0.04, 0.499, -0.196, 0.457])
+    n = np.array([59, 320, 54, 191, 328, 126, 141, 117, 290, 107, 396, 182])
+    y, v = np.arctanh(r), 1.0 / (n - 3)
+    post = exact_posterior(y, v, TauPrior("half_normal", 0.5))
+    log_bf = post.log_bayes_factors()
+    log_m0 = stats.multivariate_normal.logpdf(y, np.zeros(y.size), np.diag(v) + np.ones((y.size, y.size)))
+    assert log_bf["tau"] == pytest.approx(post.log_evidence - log_m0, rel=1e-10)
+    assert log_bf["tau"] > math.log(np.finfo(float).max)
+    bf = post.bayes_factors()
+    assert bf["tau"] == math.inf
+    assert bf["mu"] == math.exp(log_bf["mu"]) and math.isfinite(bf["mu"])
+    exact = exact_rows(post, "z", typical_within_variance(v), thresholds=())
+    mcmc = pd.DataFrame({"parameter": ["mu"], "mean": [0.3], "sd": [0.3], "hdi_lower": [-0.3], "hdi_upper": [0.9],
+                         "r_hat": [1.0], "ess_bulk": [4000.0], "ess_tail": [4000.0], "mcse_mean": [0.005]})
+    table = combine(mcmc, exact, divergences=0, n_draws=4000, r_hat_max=1.01, ess_min=400).set_index("parameter")
+    assert table.loc["bf_tau", "exact_mean"] == math.inf
+    assert "larger than the largest double" in table.loc["bf_tau", "warning"]
+    assert "larger than" not in table.loc["bf_mu", "warning"]

@@ -170,6 +170,16 @@ def test_default_moderators_are_narrowed_to_those_the_sheet_codes(tmp_path):
     assert families_in_sheet(None) == (["outcome", "dropout"], [])
 
 
+def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():
+    from alliance_meta.inputs.planning import moderators_left_out_note
+
+    assert "not used" not in moderators_left_out_note(["modality"], {"rater": "patient"})
+    assert "left out; reference_levels.modality is not used;" in moderators_left_out_note(
+        ["modality", "rater"], {"modality": "CBT"})
+    assert "reference_levels.modality, reference_levels.rater are not used" in moderators_left_out_note(
+        ["modality", "rater"], {"modality": "CBT", "rater": "patient"})
+
+
 def test_workflow_leaves_out_default_moderators_but_checks_named_ones(tmp_path):
     from test_workflow import snakemake
 
@@ -177,11 +187,12 @@ def test_workflow_leaves_out_default_moderators_but_checks_named_ones(tmp_path):
     (tmp_path / "config").mkdir()
     (tmp_path / "data" / "raw" / "studies.csv").write_text(
         "study_id,r,n,rater\nS1,0.3,50,patient\nS2,0.2,60,therapist\nS3,0.25,70,patient\n")
-    (tmp_path / "config" / "config.yaml").write_text("# every key a default\n")
+    (tmp_path / "config" / "config.yaml").write_text("# every key but one a default\nreference_levels: {modality: CBT}\n")
     plan = snakemake(tmp_path, "-n", check=False)
     output = plan.stdout + plan.stderr
     assert plan.returncode == 0, output[-3000:]
-    assert "the default moderator modality has no values in the sheet and is left out" in output
+    assert ("the default moderator modality has no values in the sheet and is left out; "
+            "reference_levels.modality is not used") in output
     assert "subgroups_rater" in output and "subgroups_modality" not in output
     # named by the reviewer: a missing column is a problem of the sheet, as always
     result = snakemake(tmp_path, "data/processed/sheet.csv", "--config", "moderators=[modality,rater]", check=False)

@@ -66,7 +66,7 @@ if workflow.is_main_process:
     for _family in ABSENT_FAMILIES:
         logger.info(f"The sheet has no {_family} rows: the {_family} family is not analysed.")
     if DEFAULT_MODERATORS_LEFT_OUT:
-        logger.info(f"alliance-meta: {moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT)}")
+        logger.info(f"alliance-meta: {moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT, config['reference_levels'])}")
 
 # One run per review folder; a killed run's stale locks are removed (alliance_meta.runs).
 if workflow.is_main_process and not workflow.dryrun and not workflow.touch:

@@ -49,6 +49,14 @@ T0_FACTOR = 1e-6  # below t0 = 1e-6 sqrt(min v_i), tau^2 < 1e-12 v_i: p(y|tau) =
 GH_NODES, GH_WEIGHTS = np.polynomial.hermite.hermgauss(40)
 
 
+def _exp_or_inf(value: float) -> float:
+    """exp(value), ``inf`` beyond the largest double instead of OverflowError."""
+    try:
+        return math.exp(value)
+    except OverflowError:
+        return math.inf
+
+
 def conditional_posterior(y, v, X, prior_sd, tau):
     """beta | tau, y for every tau: means (G, p), covariances (G, p, p), log p(y|tau) (G,)."""
     tau = np.atleast_1d(np.asarray(tau, dtype=float))
@@ -333,7 +341,13 @@ class ExactPosterior:
     def bayes_factors(self) -> dict:
         """Bayes factors BF_10 from the exact marginal likelihoods (intercept-only model):
         ``tau``: tau > 0 (prior p(tau)) against tau = 0; ``mu``: mu ~ N(0, mu_sd^2)
-        against mu = 0, tau having its prior under both (Röver 2020, section 3.5)."""
+        against mu = 0, tau having its prior under both (Röver 2020, section 3.5).
+        A factor beyond the largest double (e.g. tau > 0 for wildly heterogeneous studies) is
+        ``inf``; :meth:`log_bayes_factors` has it finite."""
+        return {name: _exp_or_inf(value) for name, value in self.log_bayes_factors().items()}
+
+    def log_bayes_factors(self) -> dict:
+        """The natural logarithms of :meth:`bayes_factors`."""
         _, _, log_lik_tau0 = conditional_posterior(self.y, self.v, self.X, self.prior_sd, np.zeros(1))
 
         def log_likelihood_mu0(tau):
@@ -341,10 +355,7 @@ class ExactPosterior:
             return -0.5 * np.sum(LOG_2PI + np.log(var) + self.y[None, :] ** 2 / var, axis=1)
 
         log_evidence_mu0 = log_tau_grid(log_likelihood_mu0, self.tau_prior, self.grid.tau[1]).log_evidence
-        return {
-            "tau": math.exp(self.log_evidence - float(log_lik_tau0[0])),
-            "mu": math.exp(self.log_evidence - log_evidence_mu0),
-        }
+        return {"tau": self.log_evidence - float(log_lik_tau0[0]), "mu": self.log_evidence - log_evidence_mu0}
 
 
 def exact_posterior(y, v, tau_prior: TauPrior, mu_sd: float = 1.0, X=None, n_nodes: int = 1000) -> ExactPosterior:

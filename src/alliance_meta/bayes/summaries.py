@@ -18,6 +18,7 @@ with probability 6e-5 per parameter when the CLT for MCMC holds (Vehtari et al.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pandas as pd
@@ -134,7 +135,10 @@ def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: 
     warnings = []
     for _, row in table.iterrows():
         if pd.isna(row.get("mean")):
-            warnings.append("exact only: Bayes factor BF10 from the marginal likelihood" if row["parameter"].startswith("bf_") else "")
+            note = "exact only: Bayes factor BF10 from the marginal likelihood" if row["parameter"].startswith("bf_") else ""
+            if note and row["exact_mean"] == math.inf:
+                note += f"; larger than the largest double ({sys.float_info.max:.3g})"
+            warnings.append(note)
             continue
         note = diagnostics_warning(row, divergences, r_hat_max, ess_min) if not row["parameter"].startswith("p_") else ""
         if row["agrees_with_exact"] is False or row["agrees_with_exact"] == 0:

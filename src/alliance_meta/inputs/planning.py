@@ -69,10 +69,14 @@ def coded_moderators(cells: pd.DataFrame | None, names) -> tuple[list[str], list
     return coded, [name for name in names if name not in coded]
 
 
-def moderators_left_out_note(names) -> str:
-    """The log line for default moderators the sheet does not code."""
+def moderators_left_out_note(names, reference_levels=()) -> str:
+    """The log line for default moderators the sheet does not code (``reference_levels``: the
+    config's keys, so that a reference level set for a moderator left out is said to be unused)."""
     names = list(names)
     plural = len(names) > 1
+    unused = [name for name in names if name in set(reference_levels)]
+    unused_note = (f"; reference_levels.{', reference_levels.'.join(unused)} {'are' if len(unused) > 1 else 'is'} "
+                   "not used" if unused else "")
     return (f"the default moderator{'s' if plural else ''} {', '.join(names)} {'have' if plural else 'has'} no "
-            f"values in the sheet and {'are' if plural else 'is'} left out; name the moderators in "
+            f"values in the sheet and {'are' if plural else 'is'} left out{unused_note}; name the moderators in "
             "config/config.yaml (moderators: [...]) to choose them")
