@@ -71,3 +71,32 @@ def test_random_doubles_over_the_whole_range_round_trip(tmp_path, seed):
     for column in frame:
         mismatch = bits(back[column]) != bits(frame[column])
         assert not mismatch.any(), f"{column}: {frame[column][mismatch].tolist()[:5]}"
+
+
+def test_characters_missing_from_the_figure_font_are_logged_once_with_the_fix(tmp_path):
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.io import setup_logging
+
+    log, shown = tmp_path / "job.log", []
+    with warnings.catch_warnings():  # restores warnings.showwarning afterwards
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, *rest, **keywords: shown.append(str(message))
+        setup_logging(log, "glyph_test")
+        figure, axes = plt.subplots()
+        axes.set_title("治疗 (therapy), 治疗 again")
+        figure.savefig(tmp_path / "figure.png")
+        figure.savefig(tmp_path / "figure.pdf")
+        plt.close(figure)
+        warnings.warn("an unrelated warning", UserWarning)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2, lines  # one line per character, however often it is drawn
+    assert "the character 治 (CJK UNIFIED IDEOGRAPH-6CBB) is not in the font DejaVu Sans" in lines[0]
+    assert "plots.font_family" in lines[0]
+    assert lines[1].endswith("the character 疗 (CJK UNIFIED IDEOGRAPH-7597) is not in the font DejaVu Sans either")
+    assert shown == ["an unrelated warning"]  # other warnings are shown as before

@@ -9,7 +9,10 @@ neutralised with a leading apostrophe (OWASP, "CSV Injection").
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import unicodedata
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +53,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> logging.Logger:
-    """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps."""
+    """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps; matplotlib's warnings
+    about characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`)."""
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     logger.handlers.clear()
@@ -63,4 +67,39 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     np.seterr(all="ignore")
+    _log_missing_glyphs(logger)
     return logger
+
+
+MISSING_GLYPH = re.compile(r"Glyph \d+ \((?P<glyph>.+)\) missing from font\(s\) (?P<fonts>.+)\.")
+"""matplotlib's warning for a character that no font of a figure's text has (drawn as an empty box)."""
+
+
+def _log_missing_glyphs(logger: logging.Logger) -> None:
+    """Route matplotlib's missing-glyph warnings to ``logger``: one line per character, naming it and
+    the fix, instead of two unexplained stderr lines per character and text call."""
+    seen: set[str] = set()
+    shown = getattr(warnings.showwarning, "__wrapped__", warnings.showwarning)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        match = MISSING_GLYPH.fullmatch(str(message))
+        if match is None:
+            return shown(message, category, filename, lineno, file, line)
+        glyph = match["glyph"]
+        if glyph not in seen:
+            seen.add(glyph)
+            try:  # matplotlib writes the character as \N{NAME}
+                character = glyph.encode("ascii", "backslashreplace").decode("unicode_escape")
+            except UnicodeDecodeError:
+                character = glyph
+            name = unicodedata.name(character, "") if len(character) == 1 else ""
+            described = f"{character} ({name})" if name else character
+            if len(seen) == 1:
+                logger.warning("figure text: the character %s is not in the font %s and is drawn as an empty box; "
+                               "install a font that has it and name it in plots.font_family (forest plots), or "
+                               "recode the sheet's value", described, match["fonts"])
+            else:
+                logger.warning("figure text: the character %s is not in the font %s either", described, match["fonts"])
+
+    show.__wrapped__ = shown
+    warnings.showwarning = show
