@@ -143,6 +143,17 @@ def test_written_overall_is_kept():
     assert clean.attrs["notes"][1:] == []
 
 
+def test_studies_without_an_overall_judgement_are_named():
+    # the second study leaves a domain empty and has no rob_overall: nothing can be derived
+    sheet = _quips_rows([["low"] * 6, ["high", "low", "low", "low", "low", None], ["moderate"] * 6])
+    clean, problems = validate_sheet(sheet)
+    assert problems == [] and clean["rob_overall"].isna().tolist() == [False, True, False]
+    assert any(note.startswith("no overall risk-of-bias judgement for 1 study (s1): rob_overall is empty")
+               for note in clean.attrs["notes"])
+    clean, _ = validate_sheet(_quips_rows([["low"] * 6]))
+    assert not any("no overall" in note for note in clean.attrs["notes"])
+
+
 def test_high_risk_mask():
     frame = pd.DataFrame({"rob_overall": ["low", "serious", "critical", "moderate"]})
     assert rob.high_risk_mask(frame, rob.ROBINS_I).tolist() == [False, True, True, False]
@@ -177,6 +188,10 @@ def test_traffic_light_and_summary_files(tmp_path):
     save_rob_figures(lambda paged: [summary_plot(judgements, rob.ROBINS_I, np.arange(1, 13))], [tmp_path / "s.svg"])
     svg = (tmp_path / "s.svg").read_text()
     assert "Percent of the main model's weight" in svg and "Serious" in svg
+    assert "Not rated" not in (tmp_path / "tl.svg").read_text()  # every cell rated
+    judgements.loc[2, "rob_confounding"] = None  # a dash in the cell, and its legend entry
+    save_rob_figures(lambda paged: traffic_light(judgements, rob.ROBINS_I), [tmp_path / "tl_missing.svg"])
+    assert "Not rated" in (tmp_path / "tl_missing.svg").read_text()
 
 
 def test_summary_table_weighted_shares():
@@ -202,6 +217,9 @@ def test_high_risk_sentence():
     assert high_risk_sentence(frame, rob.QUIPS) == (
         "Of 4 studies, 2 were at high risk of bias, mostly in study confounding (rated high in 2 of the 2 "
         "high-risk studies; QUIPS, Hayden et al. 2013).")
+    frame.loc[3, "rob_overall"] = None
+    assert high_risk_sentence(frame, rob.QUIPS).startswith(
+        "Of 4 studies (1 without an overall judgement), 2 were at high risk of bias, mostly in study confounding")
 
 
 # --- forest plot columns ----------------------------------------------------

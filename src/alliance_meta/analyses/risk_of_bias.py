@@ -96,7 +96,9 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
         return f"Risk of bias was assessed in {k} studies with {tool.title}; no overall judgement is available."
     high = high_risk_mask(judgements, tool).to_numpy()
     x = int(high.sum())
-    text = f"Of {k} studies, {x} {'was' if x == 1 else 'were'} at high risk of bias"
+    unjudged = int(judgements[OVERALL].isna().sum())
+    without = f" ({unjudged} without an overall judgement)" if unjudged else ""
+    text = f"Of {k} studies{without}, {x} {'was' if x == 1 else 'were'} at high risk of bias"
     source = tool.title.replace(" (", ", ").rstrip(")")
     domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
     if x and domains:

@@ -39,6 +39,7 @@ _HATCHES = ("", "///", "xxx", "...")
 _UNRATED = ("#4EA1F7", "h", "?", "ooo")
 ROW_INCHES = 0.24
 """Height of a study row of the traffic light; compact layouts shrink it to 0.12."""
+NOT_RATED_COLOUR = "#555555"  # the dash of a cell without a judgement
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,15 @@ def draw_glyphs(axis, x, y, glyph: str, font_size: float, colour: str, **scatter
                  linewidths=GLYPH_OUTLINE * font_size, **scatter)
 
 
-def _legend_handles(tool: RobTool, styles, present) -> list:
-    return [Line2D([], [], linestyle="", marker=styles[j].marker, markersize=8, markerfacecolor=styles[j].colour,
-                   markeredgecolor="black", markeredgewidth=0.6, label=j.capitalize())
-            for j in tool.judgements if j in present]
+def _legend_handles(tool: RobTool, styles, present, not_rated: bool = False) -> list:
+    """One entry per judgement in ``present``, and ``Not rated`` (the cells' dash) when ``not_rated``."""
+    handles = [Line2D([], [], linestyle="", marker=styles[j].marker, markersize=8, markerfacecolor=styles[j].colour,
+                      markeredgecolor="black", markeredgewidth=0.6, label=j.capitalize())
+               for j in tool.judgements if j in present]
+    if not_rated:
+        handles.append(Line2D([], [], linestyle="", marker="_", markersize=5, markeredgecolor=NOT_RATED_COLOUR,
+                              markeredgewidth=0.9, label="Not rated"))
+    return handles
 
 
 def domain_code(tool: RobTool, column: str) -> str:
@@ -162,6 +168,7 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
         axis.set_xlim(-0.5, len(columns) - 0.5)
         axis.set_ylim(k - 0.5, -0.5)
         marker_size = (row * 72 * (0.68 if compact else 0.72)) ** 2
+        not_rated = False
         for j, column in enumerate(columns):
             values = block[column].tolist()
             for judgement, style in styles.items():
@@ -173,8 +180,9 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
                 if not compact:
                     draw_glyphs(axis, [j] * len(y), y, style.glyph, font - 1, style.glyph_colour, zorder=4)
             missing = [i for i, v in enumerate(values) if not isinstance(v, str)]
+            not_rated = not_rated or bool(missing)
             for i in missing:
-                axis.text(j, i, "\u2013", ha="center", va="center", fontsize=font, color="#555555")
+                axis.text(j, i, "\u2013", ha="center", va="center", fontsize=font, color=NOT_RATED_COLOUR)
         axis.set_xticks(range(len(columns)))
         axis.set_xticklabels([domain_code(tool, c) for c in columns])
         axis.xaxis.tick_top()
@@ -190,7 +198,7 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
         figure.text(0.02, 1 - 0.25 / height, f"Risk of bias: {tool.title}{page_text}", fontsize=font + 1,
                     fontweight="bold", va="top")
         present = set(pd.unique(block[columns].to_numpy().ravel()))
-        legend = axis.legend(handles=_legend_handles(tool, styles, present), title="Judgement", loc="upper left",
+        legend = axis.legend(handles=_legend_handles(tool, styles, present, not_rated), title="Judgement", loc="upper left",
                              bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=font, title_fontsize=font)
         legend._legend_box.align = "left"
         figure.text(0.02, 0.55 / height, _wrap(_domain_key(tool, columns), int(width * 72 / font * 1.6)),
