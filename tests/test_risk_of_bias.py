@@ -249,6 +249,10 @@ def test_forest_columns_headers_truncation_and_rob_legend(tmp_path):
                  "Risk of bias, QUIPS", "symbols: + low, \u2212 moderate, \u00d7 high", "text cut at 14 characters"):
         assert text in svg, text
     assert "Working Alliance Inventory short" not in svg
+    assert "not rated" not in svg  # every cell rated
+    data.loc[1, "rob_attrition"] = None  # a blank cell, and the footnote says what it means
+    save_forest_plot(data, pooled, "z", [tmp_path / "blank.svg"], options=options)
+    assert "symbols: + low, \u2212 moderate, \u00d7 high; blank: not rated." in _svg_text(tmp_path / "blank.svg")
     # without the options: no new headers; rob requested on data without rob columns: no symbols
     save_forest_plot(data.drop(columns=[c for c in data if c.startswith("rob_")]), pooled, "z",
                      [tmp_path / "g.svg"], options=ForestOptions.from_config({"rob": True}))

@@ -34,12 +34,14 @@ def style(options) -> dict:
             "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False}
 
 
-def rob_legend(tool) -> str:
-    """Footnote of the risk-of-bias symbols: the domains and what each symbol means."""
+def rob_legend(tool, not_rated: bool = False) -> str:
+    """Footnote of the risk-of-bias symbols: the domains and what each symbol means (and that a blank
+    cell is not rated, when ``not_rated``)."""
     styles = judgement_style(tool)
     domains = "; ".join(f"D{i + 1} {tool.label('rob_' + d).lower()}" for i, d in enumerate(tool.domains))
     symbols = ", ".join(f"{styles[j].glyph} {j}" for j in tool.judgements)
-    return f"Risk of bias, {tool.title}: {domains}; symbols: {symbols}."
+    blank = "; blank: not rated" if not_rated else ""
+    return f"Risk of bias, {tool.title}: {domains}; symbols: {symbols}{blank}."
 
 
 def p_text(p: float) -> str:
@@ -209,7 +211,8 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: str, p
         tool = tool_from_config(options.risk_of_bias)
         styles = judgement_style(tool)
         rob_header = [f"D{i + 1}" for i in range(len(tool.domains))] + ["Overall"]
-        note = (note + " " + rob_legend(tool)).strip()
+        not_rated = any(judgement not in styles for row in rows if row.rob for judgement in row.rob)
+        note = (note + " " + rob_legend(tool, not_rated)).strip()
     if any(text.endswith("\u2026") for row in rows for text in row.extra):
         note = (note + f" \u2026 text cut at {options.column_width} characters (plots.column_width).").strip()
     header = header + [(extra_header, rob_header, styles)]
