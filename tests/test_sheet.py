@@ -503,3 +503,22 @@ def test_group_comparisons_without_a_family_column_are_noted(tmp_path):
     # correlations, also with the group sizes noted beside them
     correlations = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,n1,n2\nS1,0.3,40,25,15\n")))[0]
     assert not any("family" in note for note in with_family.attrs["notes"] + correlations.attrs["notes"])
+
+
+def test_rows_repeated_in_every_column_are_noted(tmp_path):
+    # "S2 " is S2 once its space is trimmed: rows 3 and 4 repeat each other, as do 5, 6 and 7
+    path = write_csv(tmp_path, "study_id,r,n,measure\nS1,0.3,50,WAI\nS2,0.2,40,WAI\nS2 ,0.2,40,WAI\n"
+                               "S3,0.25,60,\nS3,0.25,60,\nS3,0.25,60,\nS3,0.25,60,CALPAS\n")
+    clean, problems = validate_sheet(read_sheet(path))
+    assert problems == []
+    notes = [note for note in clean.attrs["notes"] if note.startswith("rows with the same cells")]
+    assert notes == ["rows with the same cells in every column, each analysed as a separate effect size of its "
+                     "study: 3 = 4 (study S2), 5 = 6 = 7 (study S3); delete a row pasted twice, or tell the effect "
+                     "sizes apart (e.g. es_id, measure)"]
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and "note: rows with the same cells in every column" in result.stdout
+    # rows that differ in any column (here measure) are not repeats
+    distinct = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,measure\nS1,0.3,50,WAI\nS1,0.3,50,HAq\n",
+                                                   "distinct.csv")))[0]
+    assert not any(note.startswith("rows with the same") for note in distinct.attrs["notes"])

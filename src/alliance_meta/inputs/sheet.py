@@ -899,8 +899,26 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
-    clean.attrs["notes"] = list(rob.notes) + _family_notes(text, clean)
+    clean.attrs["notes"] = list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
     return clean, problems
+
+
+def _repeated_row_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
+    """Rows that repeat another row in every column (a row pasted twice?): each is analysed as one
+    more dependent effect size of its study, which makes the study look more precise. A note, not a
+    problem: two outcomes of one sample can have the same rounded r and n."""
+    cells = text.drop(columns=SHEET_ROW).fillna("\0")
+    repeated = cells.duplicated(keep=False)
+    if not repeated.any():
+        return []
+    keys = cells[repeated].apply(tuple, axis=1)
+    groups = list(text.loc[repeated, SHEET_ROW].groupby(keys, sort=False).apply(list))
+    study = dict(zip(text[SHEET_ROW], text["study_id"])) if "study_id" in text else {}
+    described = [" = ".join(map(str, rows)) + (f" (study {study[rows[0]]})" if study else "") for rows in groups[:shown]]
+    more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
+    return [f"rows with the same cells in every column, each analysed as a separate effect size of its study: "
+            f"{', '.join(described)}{more}; delete a row pasted twice, or tell the effect sizes apart (e.g. es_id, "
+            "measure)"]
 
 
 def _family_notes(text: pd.DataFrame, clean: pd.DataFrame) -> list[str]:
@@ -1037,6 +1055,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_problems(problems, arguments.sheet))
         return 1
     print(summarise(clean, arguments.sheet))
+    for note in clean.attrs.get("notes", []):
+        print(f"note: {note}")
     return 0
 
 
