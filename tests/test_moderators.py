@@ -129,6 +129,25 @@ def test_tables_have_the_contract_columns():
     assert table.converged.all() and (table.note == "").all()
 
 
+def test_a_moderator_without_variation_and_a_redundant_term_are_explained():
+    import alliance_meta as am
+
+    data = effect_sizes().assign(year=2020.0)  # every study from one year
+    analysis = moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0)
+    assert analysis.model is None
+    assert analysis.summary()["note"] == "no mixed-effects model: year has one value (2020) in every row: nothing to compare"
+    # in a model with other terms the constant is left out, as metafor drops redundant predictors
+    table = moderators.meta_regression_table(data, ["modality + year"], continuous=("year",), permutations=0)
+    assert table.term.tolist() == ["intercept", "modality[humanistic]", "modality[psychodynamic]"]
+    assert (table.note == "left out as redundant (no variation, or a combination of the other terms; as metafor): "
+                          "year").all()
+    result = am.meta_regression(am.fit(data), "year", continuous=("year",), permutations=0)
+    assert result.to_frame().empty
+    assert result.notes == ("year: not estimable (year has one value (2020) in every row: nothing to compare)",)
+    too_few = am.meta_regression(am.fit(data.iloc[:2]), "modality", permutations=0)
+    assert too_few.notes == ("modality: not estimable (too few rows for its coefficients)",)
+
+
 def test_plots_are_written_in_three_formats(tmp_path):
     from alliance_meta.plots.bubble import bubble_plot
     from alliance_meta.plots.style import save_figure

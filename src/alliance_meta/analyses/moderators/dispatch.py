@@ -15,7 +15,8 @@ import pandas as pd
 from alliance_meta.analyses.moderators import multilevel as three_level
 from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
                                                           analyse_moderator, fit_model, meta_regression_table,
-                                                          model_table, no_coefficients, no_subgroups)
+                                                          model_table, no_coefficients, no_subgroups,
+                                                          not_estimable_reason)
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit
@@ -88,7 +89,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=(), reference_levels=N
                             seed)
     if model is None:
         return AnalysisResult("meta_regression", no_coefficients(),
-                              (f"{formula}: not estimable (too few rows for its coefficients)",))
+                              (f"{formula}: not estimable ({not_estimable_reason(data, variables)})",))
     return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), (), model)
 
 

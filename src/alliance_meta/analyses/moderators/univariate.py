@@ -121,7 +121,8 @@ class ModeratorAnalysis:
         return row
 
     def _note(self) -> str:
-        notes = [self.model.note] if self.model else ["no mixed-effects model: too few rows for its coefficients"]
+        notes = [self.model.note] if self.model else [
+            f"no mixed-effects model: {not_estimable_reason(self.data, (self.moderator,))}"]
         if self.model is not None and not self.model.converged:
             notes.append("no permutation test")
         if self.permutation is not None and self.permutation.failed:
@@ -220,9 +221,30 @@ def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd
              "model_f_p_permutation": test.f_p if test else np.nan,
              "permutations": test.iterations if test else 0}
     notes = [fit.note, "" if fit.converged else "no permutation test",
-             _permutation_note(test) if test is not None and test.failed else ""]
+             _permutation_note(test) if test is not None and test.failed else "", _dropped_note(fit.design)]
     table.insert(0, "model", formula)
     return table.assign(**model, converged=fit.converged, note="; ".join(filter(None, notes)))
+
+
+def not_estimable_reason(data: pd.DataFrame, variables) -> str:
+    """Why :func:`fit_model` gave no model: a variable with one value in every usable row, else too
+    few rows for the coefficients."""
+    constant = [name for name in variables if name in data and len(data) and data[name].nunique(dropna=True) <= 1]
+    if constant:
+        value = data[constant[0]].dropna().iloc[0] if data[constant[0]].notna().any() else ""
+        value = f"{value:g}" if isinstance(value, float) else value
+        return (f"{constant[0]} has one value ({value}) in every row: nothing to compare" if len(constant) == 1 else
+                f"{', '.join(constant)} each have one value in every row: nothing to compare")
+    return "too few rows for its coefficients"
+
+
+def _dropped_note(design) -> str:
+    """The terms left out of a design because they are redundant (metafor drops them too)."""
+    dropped = design.dropped if design is not None else ()
+    if not dropped:
+        return ""
+    return (f"left out as redundant (no variation, or a combination of the other terms; as metafor): "
+            f"{', '.join(dropped)}")
 
 
 def _permutation_note(test: PermutationTest) -> str:
