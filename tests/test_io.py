@@ -94,9 +94,16 @@ def test_characters_missing_from_the_figure_font_are_logged_once_with_the_fix(tm
         figure.savefig(tmp_path / "figure.pdf")
         plt.close(figure)
         warnings.warn("an unrelated warning", UserWarning)
+        setup_logging(tmp_path / "private.log", "glyph_test")  # a character no font draws
+        figure, axes = plt.subplots()
+        axes.set_title("label\ue000")
+        figure.savefig(tmp_path / "private.png")
+        plt.close(figure)
+    private = (tmp_path / "private.log").read_text(encoding="utf-8")
+    assert "the character U+E000 is not in the font(s) DejaVu Sans" in private and "remove it" in private
     lines = log.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2, lines  # one line per character, however often it is drawn
-    assert "the character 治 (CJK UNIFIED IDEOGRAPH-6CBB) is not in the font DejaVu Sans" in lines[0]
+    assert "the character 治 (U+6CBB CJK UNIFIED IDEOGRAPH-6CBB) is not in the font(s) DejaVu Sans" in lines[0]
     assert "plots.font_family" in lines[0]
-    assert lines[1].endswith("the character 疗 (CJK UNIFIED IDEOGRAPH-7597) is not in the font DejaVu Sans either")
+    assert lines[1].endswith("the character 疗 (U+7597 CJK UNIFIED IDEOGRAPH-7597) is not in the font(s) DejaVu Sans either")
     assert shown == ["an unrelated warning"]  # other warnings are shown as before

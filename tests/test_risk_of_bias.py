@@ -217,6 +217,7 @@ def test_high_risk_sentence():
     assert high_risk_sentence(frame, rob.QUIPS) == (
         "Of 4 studies, 2 were at high risk of bias, mostly in study confounding (rated high in 2 of the 2 "
         "high-risk studies; QUIPS, Hayden et al. 2013).")
+    assert high_risk_sentence(frame.iloc[:1], rob.QUIPS).startswith("Of 1 study, 1 was at high risk of bias")
     frame.loc[3, "rob_overall"] = None
     assert high_risk_sentence(frame, rob.QUIPS).startswith(
         "Of 4 studies (1 without an overall judgement), 2 were at high risk of bias, mostly in study confounding")

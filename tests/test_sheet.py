@@ -512,12 +512,14 @@ def test_rows_repeated_in_every_column_are_noted(tmp_path):
     clean, problems = validate_sheet(read_sheet(path))
     assert problems == []
     notes = [note for note in clean.attrs["notes"] if note.startswith("rows with the same cells")]
-    assert notes == ["rows with the same cells in every column, each analysed as a separate effect size of its "
+    assert notes == ["rows with the same cells in every column, each counted as one more effect size of its "
                      "study: 3 = 4 (study S2), 5 = 6 = 7 (study S3); delete a row pasted twice, or tell the effect "
                      "sizes apart (e.g. es_id, measure)"]
     result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path)], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0 and "note: rows with the same cells in every column" in result.stdout
+    many = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\n" + "S1,0.3,50\n" * 7, "many.csv")))[0]
+    assert "2 = 3 = 4 = 5 = 6 = ... (7 rows) (study S1);" in many.attrs["notes"][-1]
     # rows that differ in any column (here measure) are not repeats
     distinct = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,measure\nS1,0.3,50,WAI\nS1,0.3,50,HAq\n",
                                                    "distinct.csv")))[0]

@@ -57,6 +57,8 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
     about characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`)."""
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
+    for handler in logger.handlers:  # a second call in one process (tests, notebooks) closes the first's file
+        handler.close()
     logger.handlers.clear()
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -77,29 +79,41 @@ MISSING_GLYPH = re.compile(r"Glyph \d+ \((?P<glyph>.+)\) missing from font\(s\) 
 
 def _log_missing_glyphs(logger: logging.Logger) -> None:
     """Route matplotlib's missing-glyph warnings to ``logger``: one line per character, naming it and
-    the fix, instead of two unexplained stderr lines per character and text call."""
+    the fix, instead of two unexplained stderr lines per character and text call. The last call in a
+    process takes over (one job script per process); other warnings are shown as before."""
     seen: set[str] = set()
-    shown = getattr(warnings.showwarning, "__wrapped__", warnings.showwarning)
+    shown = getattr(warnings.showwarning, "_alliance_meta_shown", warnings.showwarning)
 
     def show(message, category, filename, lineno, file=None, line=None):
         match = MISSING_GLYPH.fullmatch(str(message))
         if match is None:
             return shown(message, category, filename, lineno, file, line)
         glyph = match["glyph"]
-        if glyph not in seen:
-            seen.add(glyph)
-            try:  # matplotlib writes the character as \N{NAME}
-                character = glyph.encode("ascii", "backslashreplace").decode("unicode_escape")
-            except UnicodeDecodeError:
-                character = glyph
-            name = unicodedata.name(character, "") if len(character) == 1 else ""
-            described = f"{character} ({name})" if name else character
-            if len(seen) == 1:
-                logger.warning("figure text: the character %s is not in the font %s and is drawn as an empty box; "
-                               "install a font that has it and name it in plots.font_family (forest plots), or "
-                               "recode the sheet's value", described, match["fonts"])
-            else:
-                logger.warning("figure text: the character %s is not in the font %s either", described, match["fonts"])
+        if glyph in seen:
+            return None
+        seen.add(glyph)
+        try:  # matplotlib writes the character as \N{NAME}
+            character = glyph.encode("ascii", "backslashreplace").decode("unicode_escape")
+        except UnicodeDecodeError:
+            character = glyph
+        if len(character) != 1:
+            described, control = glyph, False
+        else:
+            name = unicodedata.name(character, "")
+            control = unicodedata.category(character).startswith("C")
+            code = f"U+{ord(character):04X}"
+            described = f"{code}{f' {name}' if name else ''}" if control else f"{character} ({code}{f' {name}' if name else ''})"
+        fonts = match["fonts"]
+        if len(seen) > 1:
+            logger.warning("figure text: the character %s is not in the font(s) %s either", described, fonts)
+        elif control:  # a tab, a private-use character: no font draws it
+            logger.warning("figure text: the character %s is not in the font(s) %s and is drawn as an empty box; "
+                           "remove it from the sheet's value or the config's label", described, fonts)
+        else:
+            logger.warning("figure text: the character %s is not in the font(s) %s and is drawn as an empty box; "
+                           "install a font that has it and name it in plots.font_family (forest plots), or "
+                           "change the sheet's value or the config's label", described, fonts)
+        return None
 
-    show.__wrapped__ = shown
+    show._alliance_meta_shown = shown
     warnings.showwarning = show

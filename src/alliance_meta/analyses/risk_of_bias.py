@@ -93,12 +93,13 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
     :func:`alliance_meta.inputs.risk_of_bias.study_judgements` (one row per study)."""
     k = len(judgements)
     if OVERALL not in judgements or judgements[OVERALL].isna().all():
-        return f"Risk of bias was assessed in {k} studies with {tool.title}; no overall judgement is available."
+        return (f"Risk of bias was assessed in {k} {'study' if k == 1 else 'studies'} with {tool.title}; "
+                "no overall judgement is available.")
     high = high_risk_mask(judgements, tool).to_numpy()
     x = int(high.sum())
     unjudged = int(judgements[OVERALL].isna().sum())
     without = f" ({unjudged} without an overall judgement)" if unjudged else ""
-    text = f"Of {k} studies{without}, {x} {'was' if x == 1 else 'were'} at high risk of bias"
+    text = f"Of {k} {'study' if k == 1 else 'studies'}{without}, {x} {'was' if x == 1 else 'were'} at high risk of bias"
     source = tool.title.replace(" (", ", ").rstrip(")")
     domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
     if x and domains:

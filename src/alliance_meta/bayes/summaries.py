@@ -97,9 +97,11 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
         p = mu.probability_above(_inverse(to_r, threshold, mu.mean()))
         rows[threshold_name(threshold)] = {"mean": p, "sd": math.sqrt(max(p * (1 - p), 0.0)), "hdi_lower": np.nan, "hdi_upper": np.nan}
     if post.X.shape[1] == 1:
-        bf = post.bayes_factors()
-        rows["bf_mu"] = {"mean": bf["mu"], "sd": np.nan, "hdi_lower": np.nan, "hdi_upper": np.nan}
-        rows["bf_tau"] = {"mean": bf["tau"], "sd": np.nan, "hdi_lower": np.nan, "hdi_upper": np.nan}
+        bf, log_bf = post.bayes_factors(), post.log_bayes_factors()
+        for name in ("mu", "tau"):  # a factor beyond the largest double is inf: its log goes in the warning
+            note = f"log BF10 = {log_bf[name]:.6g}" if bf[name] == math.inf else np.nan
+            rows[f"bf_{name}"] = {"mean": bf[name], "sd": np.nan, "hdi_lower": np.nan, "hdi_upper": np.nan,
+                                  "note": note}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "parameter"
     return table.add_prefix("exact_").reset_index()
@@ -137,7 +139,7 @@ def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: 
         if pd.isna(row.get("mean")):
             note = "exact only: Bayes factor BF10 from the marginal likelihood" if row["parameter"].startswith("bf_") else ""
             if note and row["exact_mean"] == math.inf:
-                note += f"; larger than the largest double ({sys.float_info.max:.3g})"
+                note += f"; larger than the largest double ({sys.float_info.max:.3g}): {row['exact_note']}"
             warnings.append(note)
             continue
         note = diagnostics_warning(row, divergences, r_hat_max, ess_min) if not row["parameter"].startswith("p_") else ""

@@ -904,21 +904,25 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
 
 
 def _repeated_row_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
-    """Rows that repeat another row in every column (a row pasted twice?): each is analysed as one
-    more dependent effect size of its study, which makes the study look more precise. A note, not a
+    """Rows that repeat another row in every column (a row pasted twice?): each counts as one more
+    dependent effect size of its study, which makes the study look more precise. A note, not a
     problem: two outcomes of one sample can have the same rounded r and n."""
-    cells = text.drop(columns=SHEET_ROW).fillna("\0")
+    cells = text.drop(columns=SHEET_ROW)
     repeated = cells.duplicated(keep=False)
     if not repeated.any():
         return []
-    keys = cells[repeated].apply(tuple, axis=1)
-    groups = list(text.loc[repeated, SHEET_ROW].groupby(keys, sort=False).apply(list))
+    keys = cells[repeated].groupby(list(cells.columns), dropna=False, sort=False).ngroup()
+    groups = list(text.loc[repeated, SHEET_ROW].groupby(keys.to_numpy(), sort=False).apply(list))
     study = dict(zip(text[SHEET_ROW], text["study_id"])) if "study_id" in text else {}
-    described = [" = ".join(map(str, rows)) + (f" (study {study[rows[0]]})" if study else "") for rows in groups[:shown]]
+
+    def described(rows: list) -> str:
+        listed = " = ".join(map(str, rows[:shown])) + (f" = ... ({len(rows)} rows)" if len(rows) > shown else "")
+        return listed + (f" (study {study[rows[0]]})" if study else "")
+
     more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
-    return [f"rows with the same cells in every column, each analysed as a separate effect size of its study: "
-            f"{', '.join(described)}{more}; delete a row pasted twice, or tell the effect sizes apart (e.g. es_id, "
-            "measure)"]
+    return [f"rows with the same cells in every column, each counted as one more effect size of its study: "
+            f"{', '.join(described(rows) for rows in groups[:shown])}{more}; delete a row pasted twice, or tell the "
+            "effect sizes apart (e.g. es_id, measure)"]
 
 
 def _family_notes(text: pd.DataFrame, clean: pd.DataFrame) -> list[str]:
