@@ -160,6 +160,18 @@ def test_figures_inlined_beforehand_are_used_as_they_are(tmp_path):
     assert uris["Funnel plot"] == inline_figures([tmp_path / "funnel.png"])["funnel.png"]
 
 
+def test_methods_name_the_metric_of_the_families_analysed_only():
+    config = {"metric": {"outcome": "z", "dropout": "smd"}}
+    both = methods_paragraph(config, set(), {})
+    assert both.startswith("Correlations were analysed as Fisher's z and back-transformed to r; the dropout family "
+                           "was analysed as Hedges' g. ")
+    outcome = methods_paragraph(config, set(), {}, families=["outcome"])
+    assert outcome.startswith("Correlations were analysed as Fisher's z and back-transformed to r. ")
+    assert "dropout" not in outcome
+    assert methods_paragraph(config, set(), {}, families=["dropout"]).startswith(
+        "The dropout family was analysed as Hedges' g. ")
+
+
 def test_methods_say_when_no_moderator_was_analysed():
     analysed = methods_paragraph({"moderators": ["rater"]}, {"moderators"}, {})
     assert "Moderators were tested in mixed-effects meta-regressions" in analysed

@@ -48,7 +48,7 @@ if "changes" in results_tables:
     extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),
                      families=families, config=config, provenance=provenance,
-                     methods=methods_paragraph(config, stages, versions), coding=coding,
+                     methods=methods_paragraph(config, stages, versions, list(families)), coding=coding,
                      absent_families=snakemake.params.absent_families,  # noqa: F821
                      extra_sections=extra_sections)
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821

@@ -44,16 +44,26 @@ def risk_of_bias_methods(config: dict) -> str:
             "studies at low risk only.")
 
 
-def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str]) -> str:
-    """Methods text naming the metrics, estimator, tests, dependence handling, priors and software."""
+def metric_sentence(config: dict, families=("outcome", "dropout")) -> str:
+    """The analysis metric of each family analysed."""
+    metrics = config.get("metric", {})
+    parts = {"outcome": f"correlations were analysed as {METRIC_NAMES.get(metrics.get('outcome', 'z'))} and "
+                        "back-transformed to r",
+             "dropout": f"the dropout family was analysed as {METRIC_NAMES.get(metrics.get('dropout', 'smd'))}"}
+    sentence = "; ".join(text for family, text in parts.items() if family in families) or "; ".join(parts.values())
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
+                      families=("outcome", "dropout")) -> str:
+    """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
+    (``families``: those analysed, i.e. with rows in the sheet)."""
     pooling = config.get("pooling", {})
     method = pooling.get("main_method", "REML")
     tests = pooling.get("tests", ["z", "knha"])
-    metrics = config.get("metric", {})
     level = pooling.get("level", 95)
     sentences = [
-        f"Correlations were analysed as {METRIC_NAMES.get(metrics.get('outcome', 'z'))} and back-transformed to r; "
-        f"the dropout family was analysed as {METRIC_NAMES.get(metrics.get('dropout', 'smd'))}.",
+        metric_sentence(config, families),
         dependence_sentence(config),
         f"Random-effects models were fitted with the {ESTIMATORS.get(method, method)} estimator of \u03c4\u00b2 "
         f"(other estimators as sensitivity analyses); {level:g}% confidence intervals used "
