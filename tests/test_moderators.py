@@ -144,6 +144,11 @@ def test_a_moderator_without_variation_and_a_redundant_term_are_explained():
     result = am.meta_regression(am.fit(data), "year", continuous=("year",), permutations=0)
     assert result.to_frame().empty
     assert result.notes == ("year: not estimable (year has one value (2020) in every row: nothing to compare)",)
+    # the pipeline's tables: a formula without a model is left out of meta_regression.csv, with its reason
+    _, _, regressions = am.moderator_tables(am.fit(data, metric="z"), ["modality"], formulas=["year", "modality"], permutations=0)
+    assert set(regressions.model) == {"modality"}
+    assert regressions.attrs["notes"] == ["year: not estimable (year has one value (2020) in every row: nothing to "
+                                          "compare)"]
     too_few = am.meta_regression(am.fit(data.iloc[:2]), "modality", permutations=0)
     assert too_few.notes == ("modality: not estimable (too few rows for its coefficients)",)
 

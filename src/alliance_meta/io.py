@@ -101,8 +101,8 @@ def _log_missing_glyphs(logger: logging.Logger) -> None:
         else:
             name = unicodedata.name(character, "")
             control = unicodedata.category(character).startswith("C")
-            code = f"U+{ord(character):04X}"
-            described = f"{code}{f' {name}' if name else ''}" if control else f"{character} ({code}{f' {name}' if name else ''})"
+            code = f"U+{ord(character):04X} {name}".strip()
+            described = code if control else f"{character} ({code})"
         fonts = match["fonts"]
         if len(seen) > 1:
             logger.warning("figure text: the character %s is not in the font(s) %s either", described, fonts)

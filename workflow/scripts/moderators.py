@@ -12,12 +12,11 @@ snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderators")
 params = snakemake.params
 effect_sizes = read_table(snakemake.input.effect_sizes)
-settings = dict(continuous=params.continuous, reference_levels=params.reference_levels, centre=params.centre)
 if len(effect_sizes):
-    fit = am.fit(effect_sizes, **params.fit)
     summary, subgroups, regressions = am.moderator_tables(
-        fit, params.moderators, formulas=params.meta_regression, permutations=params.permutations,
-        seed=params.seed, **settings)
+        am.fit(effect_sizes, **params.fit), params.moderators, continuous=params.continuous,
+        formulas=params.meta_regression, reference_levels=params.reference_levels, centre=params.centre,
+        permutations=params.permutations, seed=params.seed)
 else:
     logger.warning("no effect sizes in this family: tables with headers only")
     summary, subgroups, regressions = empty_moderator_tables(params.fit["metric"])
@@ -25,10 +24,8 @@ for row in summary.to_dict("records"):
     logger.info("%s: k = %d (%d effect sizes without a value), QM = %.3f, p = %.4f, permutation p = %.4f%s",
                 row["moderator"], row["k"], row["k_dropped"], row["qm"], row["qm_p"], row["qm_p_permutation"],
                 f" ({row['note']})" if isinstance(row["note"], str) and row["note"] else "")
-analysed = {*params.moderators, *params.continuous, *regressions["model"]}
-for formula in [formula for formula in params.meta_regression if formula not in analysed] if len(effect_sizes) else []:
-    for note in am.meta_regression(fit, formula, permutations=0, **settings).notes:  # why it has no rows
-        logger.warning("meta-regression %s", note)
+for note in regressions.attrs.get("notes", []):  # formulas without a model, and why
+    logger.warning("meta-regression %s", note)
 for message in convergence_messages(subgroups, regressions):  # never a crash, never another estimator
     logger.warning("%s", message)
 write_table(summary, snakemake.output.moderators)

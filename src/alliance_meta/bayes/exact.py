@@ -49,7 +49,7 @@ T0_FACTOR = 1e-6  # below t0 = 1e-6 sqrt(min v_i), tau^2 < 1e-12 v_i: p(y|tau) =
 GH_NODES, GH_WEIGHTS = np.polynomial.hermite.hermgauss(40)
 
 
-def _exp_or_inf(value: float) -> float:
+def exp_or_inf(value: float) -> float:
     """exp(value), ``inf`` beyond the largest double instead of OverflowError."""
     try:
         return math.exp(value)
@@ -344,7 +344,7 @@ class ExactPosterior:
         against mu = 0, tau having its prior under both (Röver 2020, section 3.5).
         A factor beyond the largest double (e.g. tau > 0 for wildly heterogeneous studies) is
         ``inf``; :meth:`log_bayes_factors` has it finite."""
-        return {name: _exp_or_inf(value) for name, value in self.log_bayes_factors().items()}
+        return {name: exp_or_inf(value) for name, value in self.log_bayes_factors().items()}
 
     def log_bayes_factors(self) -> dict:
         """The natural logarithms of :meth:`bayes_factors`."""

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines.transforms import back_transform
-from .exact import ExactPosterior
+from .exact import ExactPosterior, exp_or_inf
 
 CONTRACT_COLUMNS = ["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]
 EXTRA_COLUMNS = ["mcse_mean", "exact_mean", "exact_sd", "exact_hdi_lower", "exact_hdi_upper", "agrees_with_exact", "warning"]
@@ -97,11 +97,12 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
         p = mu.probability_above(_inverse(to_r, threshold, mu.mean()))
         rows[threshold_name(threshold)] = {"mean": p, "sd": math.sqrt(max(p * (1 - p), 0.0)), "hdi_lower": np.nan, "hdi_upper": np.nan}
     if post.X.shape[1] == 1:
-        bf, log_bf = post.bayes_factors(), post.log_bayes_factors()
-        for name in ("mu", "tau"):  # a factor beyond the largest double is inf: its log goes in the warning
-            note = f"log BF10 = {log_bf[name]:.6g}" if bf[name] == math.inf else np.nan
-            rows[f"bf_{name}"] = {"mean": bf[name], "sd": np.nan, "hdi_lower": np.nan, "hdi_upper": np.nan,
-                                  "note": note}
+        log_bfs = post.log_bayes_factors()
+        for name in ("mu", "tau"):  # beyond the largest double: inf, its log in the warning
+            log_bf = log_bfs[name]
+            bf = exp_or_inf(log_bf)
+            rows[f"bf_{name}"] = {"mean": bf, "sd": np.nan, "hdi_lower": np.nan, "hdi_upper": np.nan,
+                                  "note": f"log BF10 = {log_bf:.6g}" if bf == math.inf else np.nan}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "parameter"
     return table.add_prefix("exact_").reset_index()

@@ -12,5 +12,5 @@ from alliance_meta.analyses.moderators.univariate import (ModeratorAnalysis, agg
                                                           q_between, subgroup_fits, usable_rows)
 
 __all__ = ["ModeratorAnalysis", "ModeratorResult", "aggregate_within", "analyse_moderator", "convergence_messages",
-           "empty_moderator_tables", "fit_model", "meta_regression", "meta_regression_table", "moderator_tables", "moderators", "q_between",
-           "subgroup_fits", "usable_rows"]
+           "empty_moderator_tables", "fit_model", "meta_regression", "meta_regression_table", "moderator_tables",
+           "moderators", "q_between", "subgroup_fits", "usable_rows"]

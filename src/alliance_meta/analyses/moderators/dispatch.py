@@ -16,7 +16,7 @@ from alliance_meta.analyses.moderators import multilevel as three_level
 from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
                                                           analyse_moderator, fit_model, meta_regression_table,
                                                           model_table, no_coefficients, no_subgroups,
-                                                          not_estimable_reason)
+                                                          not_estimable_note)
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit
@@ -89,7 +89,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=(), reference_levels=N
                             seed)
     if model is None:
         return AnalysisResult("meta_regression", no_coefficients(),
-                              (f"{formula}: not estimable ({not_estimable_reason(data, variables)})",))
+                              (not_estimable_note(formula, data, variables),))
     return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), (), model)
 
 
@@ -102,15 +102,18 @@ def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.
 def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
                      centre: bool = False, permutations: int = 1000, seed: int = 1):
     """``moderators.csv``, ``subgroups.csv`` and ``meta_regression.csv`` of every configured
-    moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula."""
+    moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula; a
+    formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
+    reason is in its ``note``)."""
     references = dict(reference_levels or {})
     options = _options(fit, permutations, seed, centre)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,
                                   reference_level=references.get(name), **options)
                 for name in dict.fromkeys([*moderators, *continuous])]
     extra = [formula for formula in formulas if formula not in {a.moderator for a in analyses}]
-    tables = [a.coefficient_table() for a in analyses] + [meta_regression_table(
-        fit.effect_sizes, extra, continuous=continuous, reference_levels=references, **options)]
+    formula_table = meta_regression_table(fit.effect_sizes, extra, continuous=continuous, reference_levels=references,
+                                          **options)
+    tables = [a.coefficient_table() for a in analyses] + [formula_table]
     tables = [table for table in tables if table is not None and len(table)]
     summary = pd.DataFrame([a.summary() for a in analyses]) if analyses else pd.DataFrame(columns=SUMMARY_COLUMNS)
     if isinstance(fit, MultilevelFit):
@@ -122,4 +125,5 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     subgroups = (pd.concat([a.subgroups for a in analyses], ignore_index=True) if analyses
                  else no_subgroups(fit.metric))
     regressions = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
+    regressions.attrs["notes"] = formula_table.attrs["notes"]
     return summary, subgroups, regressions

@@ -238,6 +238,11 @@ def not_estimable_reason(data: pd.DataFrame, variables) -> str:
     return "too few rows for its coefficients"
 
 
+def not_estimable_note(formula: str, data: pd.DataFrame, variables) -> str:
+    """The note of a meta-regression formula without a model: ``<formula>: not estimable (<reason>)``."""
+    return f"{formula}: not estimable ({not_estimable_reason(data, variables)})"
+
+
 def _dropped_note(design) -> str:
     """The terms left out of a design because they are redundant (metafor drops them too)."""
     dropped = design.dropped if design is not None else ()
@@ -270,8 +275,9 @@ def convergence_messages(subgroups: pd.DataFrame, regressions: pd.DataFrame) -> 
 def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(), aggregate_method="gls",
                           rho=0.5, reference_levels=None, centre=False, level=95.0, permutations=1000,
                           seed=1, control=None) -> pd.DataFrame:
-    """One row per model x coefficient (``meta_regression.csv``); models not estimable are left out."""
-    tables = []
+    """One row per model x coefficient (``meta_regression.csv``); models not estimable are left out,
+    each with a line in ``attrs["notes"]`` (:func:`not_estimable_note`)."""
+    tables, notes = [], []
     for formula in dict.fromkeys(formulas):
         variables = formula_variables(formula)
         numeric = tuple(name for name in variables if name in continuous)
@@ -280,4 +286,8 @@ def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=()
                               control)
         if fit is not None:
             tables.append(model_table(formula, data, dropped, fit, test))
-    return pd.concat(tables, ignore_index=True) if tables else no_coefficients()
+        else:
+            notes.append(not_estimable_note(formula, data, variables))
+    table = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
+    table.attrs["notes"] = notes
+    return table
