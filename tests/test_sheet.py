@@ -195,7 +195,8 @@ def test_unknown_family_and_moderator_values_with_did_you_mean(tmp_path):
 
 
 @pytest.mark.parametrize("written, column, suggestion", [
-    ("0,35", "r", "0.35"), ("n=45", "n", "45"), ("1,200", "n", "1200"), ("−0.2", "r", "-0.2"), ("abc", "r", None)])
+    ("0,35", "r", "0.35"), ("n=45", "n", "45"), ("1,200", "n", "1200"), ("1 200", "n", "1200"),
+    ("1'200", "n", "1200"), ("−0.2", "r", "-0.2"), ("abc", "r", None)])
 def test_text_in_numeric_columns(tmp_path, written, column, suggestion):
     row = {"r": f'S1,"{written}",50\n', "n": f'S1,0.3,"{written}"\n'}[column]
     problems = problems_of(tmp_path, "study_id,r,n\n" + row)
@@ -284,6 +285,29 @@ def test_suggest_number():
     assert suggest_number("p < .001") == "0.001"
     assert suggest_number("35 %") == "35"
     assert suggest_number("none") is None
+    assert suggest_number("12 000 000", whole=True) == "12000000"
+    assert suggest_number("1 200") == "1"  # not a count: no thousands separator is assumed
+
+
+def test_fractional_sample_size_names_the_rounded_value(tmp_path):
+    problems = problems_of(tmp_path, "study_id,r,n,year\nS1,0.3,45.5,2001\nS2,0.3,45,2001.5\n")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "n", "45.5", "whole_number"),
+                                                                      (3, "year", "2001.5", "whole_number")]
+    assert problems[0].rule.endswith('write "46")')
+    assert problems[1].rule == "must be a whole number"
+
+
+def test_study_ids_that_differ_only_in_case_or_spacing_are_noted(tmp_path):
+    path = write_csv(tmp_path, "study_id,r,n\nS001,0.1,50\nS001 ,0.2,60\ns001,0.3,70\nS 001,0.2,90\n"
+                               "S002,0.3,100\nS-002,0.1,40\nS003,0.2,50\n")
+    clean, problems = validate_sheet(read_sheet(path))
+    assert problems == []
+    assert [note for note in clean.attrs["notes"] if note.startswith("study_id values")] == [
+        'study_id values that differ only in case, spaces or punctuation are analysed as different studies: '
+        '"S001" (rows 2, 3) vs "s001" (row 4) vs "S 001" (row 5); "S002" (row 6) vs "S-002" (row 7); '
+        'write them alike if they are one sample']
+    alike = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\nS1,0.1,50\nS1,0.2,60\nS2,0.3,70\n", "alike.csv")))[0]
+    assert not any(note.startswith("study_id values") for note in alike.attrs["notes"])
 
 
 def test_cli_reports_and_exits(tmp_path):

@@ -39,6 +39,7 @@ import datetime
 import difflib
 import importlib.util
 import io
+import math
 import re
 import sys
 import zipfile
@@ -695,10 +696,11 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
 
 def suggest_number(text: str, whole: bool = False) -> str | None:
     """The number a reviewer probably meant: ``"0,35"`` -> ``"0.35"``, ``"n=45"`` ->
-    ``"45"``, ``"p < .001"`` -> ``"0.001"``, ``"1,200"`` -> ``"1200"`` in a count."""
+    ``"45"``, ``"p < .001"`` -> ``"0.001"``, ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"``
+    in a count."""
     text = text.strip().replace("\u2212", "-").replace("\u2013", "-")
-    if whole and re.fullmatch(r"\d{1,3}(,\d{3})+", text):
-        return text.replace(",", "")
+    if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
+        return re.sub(r"\D", "", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
     if match is None:
@@ -734,6 +736,14 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     return "has no effect-size input: fill e.g. r and n (input kinds: config/README.md)"
 
 
+def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
+    """A fractional n is usually a mean over arms or occasions: say what to write."""
+    number = pd.to_numeric(value, errors="coerce")
+    if column == "year" or not np.isfinite(number):
+        return "must be a whole number"
+    return f'must be a whole number (an n averaged over groups or occasions: write "{math.floor(number + 0.5)}")'
+
+
 def _constant(text: str) -> Callable[[str, str, pd.Series], str]:
     return lambda column, value, row: text
 
@@ -751,7 +761,7 @@ RULES: dict[str, Rule] = {
     "rob_vocabulary": Rule("values outside a vocabulary", _constant("is not a risk-of-bias judgement")),
     "rob_column": Rule("missing columns", _constant("is not a domain of the risk-of-bias tool")),
     "rob_inconsistent": Rule("risk of bias", _constant("differs between the rows of one study")),
-    "whole_number": Rule("sample sizes and counts", _constant("must be a whole number")),
+    "whole_number": Rule("sample sizes and counts", _whole_number_message),
     "n_minimum": Rule("sample sizes and counts", _constant(
         f"must be at least {MINIMUM_N}: Fisher's z has variance 1/(n - 3)")),
     "group_minimum": Rule("sample sizes and counts", _constant(
@@ -899,8 +909,36 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
-    clean.attrs["notes"] = list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
+    clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
+                            + _similar_study_id_notes(text))
     return clean, problems
+
+
+def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
+    """``study_id`` values that differ only in case, spaces, hyphens, underscores or dots
+    (``S001``, ``s001``, ``S 001``) are different studies to the analysis; a reviewer who typed
+    one study two ways would get two independent samples. A note, not a problem: the values may
+    be meant to differ."""
+    ids = text["study_id"].dropna()
+    keys = ids.map(lambda value: re.sub(r"[\s\-_.]+", "", value.casefold()))
+    spellings = ids.groupby(keys.to_numpy(), sort=False).unique()
+    groups = [list(values) for values in spellings if len(values) > 1]
+    if not groups:
+        return []
+    rows = text.groupby("study_id", sort=False)[SHEET_ROW].apply(list)
+
+    def described(values: list) -> str:
+        return " vs ".join(f'"{value}" ({_rows_phrase(rows[value], shown)})' for value in values)
+
+    more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
+    return ["study_id values that differ only in case, spaces or punctuation are analysed as different "
+            f"studies: {'; '.join(described(values) for values in groups[:shown])}{more}; write them alike if "
+            "they are one sample"]
+
+
+def _rows_phrase(rows: list, shown: int) -> str:
+    listed = ", ".join(map(str, rows[:shown])) + (f", ... ({len(rows)} rows)" if len(rows) > shown else "")
+    return ("row " if len(rows) == 1 else "rows ") + listed
 
 
 def _repeated_row_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
