@@ -76,6 +76,14 @@ def test_comparisons_fit_both_models_to_the_full_models_rows():
     assert table.set_index("comparison").loc["rater vs 1", "k"].tolist() == [rater_k, rater_k]
 
 
+def test_a_moderator_coded_in_no_row_is_left_out_of_comparisons_and_predictions():
+    data = effect_sizes().assign(setting=np.nan)
+    table = model_comparison.model_comparison_table(data, ["rater", "setting"])
+    assert table.drop_duplicates("comparison")["comparison"].tolist() == ["rater vs 1"]
+    predictions = model_comparison.prediction_table(data, ["rater", "setting"], "z")
+    assert set(predictions.model) == {"rater"}
+
+
 def test_predictions_have_the_moderator_tables_k():
     data = effect_sizes()
     table = model_comparison.prediction_table(data, ["rater", "year"], "z", continuous=("year",), centre=True,

@@ -101,6 +101,14 @@ class TestOutcomeOnly(ReviewFolder):
         assert "The sheet has no dropout rows: the dropout family is not analysed." in result.stdout + result.stderr
         assert "results/dropout" not in result.stdout
 
+    def test_families_the_config_leaves_out_are_named(self, tmp_path):
+        folder = review_folder("aggregate", tmp_path)  # both families in the sheet
+        result = run(folder, "-n", "--config", "families=[outcome]")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert ("The sheet has 5 dropout rows, but the config's families does not list dropout: the dropout family "
+                "is not analysed.") in result.stdout + result.stderr
+        assert "results/dropout" not in result.stdout and "results/outcome/pooled.csv" in result.stdout
+
 
 class TestDefaultsOnly(ReviewFolder):
     case = "defaults_only"

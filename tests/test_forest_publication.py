@@ -40,10 +40,25 @@ def text_boxes(figure) -> tuple[list[str], np.ndarray]:
     return [t.get_text() for t in texts], boxes
 
 
+def overlapping_texts(figure) -> tuple[list[str], list[tuple[str, str]]]:
+    """The figure's texts, and the pairs that overlap or leave the figure."""
+    texts, boxes = text_boxes(figure)
+    width, height = figure.bbox.width, figure.bbox.height
+    outside = [(texts[i], "outside") for i in np.nonzero((boxes[:, 0] < 0) | (boxes[:, 1] < 0) |
+                                                          (boxes[:, 2] > width) | (boxes[:, 3] > height))[0]]
+    shrink = 0.5  # pixels: touching edges are not overlaps
+    x0, y0, x1, y1 = (boxes[:, i][:, None] for i in range(4))
+    overlap = (x0 + shrink < boxes[:, 2]) & (boxes[:, 0] + shrink < x1) & (y0 + shrink < boxes[:, 3]) & \
+        (boxes[:, 1] + shrink < y1)
+    np.fill_diagonal(overlap, False)
+    return texts, outside + [(texts[i], texts[j]) for i, j in zip(*np.nonzero(overlap))]
+
+
 @pytest.mark.parametrize("k", [5, 40, 300])
 def test_text_neither_overlaps_nor_leaves_the_figure(k):
     data = simulated_family(k)
     figure = forest_plot(data, pooled_row(data), "z")
+    assert not overlapping_texts(figure)[1]
     texts, boxes = text_boxes(figure)
     width, height = figure.bbox.width, figure.bbox.height
     assert boxes[:, 0].min() >= 0 and boxes[:, 1].min() >= 0

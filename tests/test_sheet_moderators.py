@@ -170,6 +170,21 @@ def test_default_moderators_are_narrowed_to_those_the_sheet_codes(tmp_path):
     assert families_in_sheet(None) == (["outcome", "dropout"], [])
 
 
+def test_families_with_rows_that_the_config_leaves_out_are_named(tmp_path):
+    from alliance_meta.inputs.planning import families_left_out, family_left_out_sentence, planning_cells
+
+    path = tmp_path / "sheet.csv"
+    path.write_text("study_id,family,r,n,d,n1,n2\nS1,,0.3,50,,,\nS2,Drop-out,,,0.2,30,20\nS3,dropout,,,0.4,30,20\n"
+                    "S4,relapse,0.1,40,,,\n", encoding="utf-8")
+    cells = planning_cells(path)
+    assert families_left_out(cells, ["outcome"]) == {"dropout": 2}  # synonyms counted, unknown values left to validation
+    assert families_left_out(cells, ["dropout"]) == {"outcome": 1}
+    assert families_left_out(cells, ["outcome", "dropout"]) == {}
+    assert families_left_out(None, ["outcome"]) == {}
+    assert family_left_out_sentence("dropout", 1) == ("The sheet has 1 dropout row, but the config's families does "
+                                                      "not list dropout: the dropout family is not analysed.")
+
+
 def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():
     from alliance_meta.inputs.planning import moderators_left_out_note
 

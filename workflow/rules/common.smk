@@ -45,8 +45,9 @@ config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
-from alliance_meta.inputs.planning import (coded_moderators, families_in_sheet, moderators_left_out_note,
-                                           planning_cells, sheet_path)
+from alliance_meta.inputs.planning import (coded_moderators, families_in_sheet, families_left_out,
+                                           family_left_out_sentence, moderators_left_out_note, planning_cells,
+                                           sheet_path)
 
 # Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
 config["sheet"], _note = sheet_path(config["sheet"], named="sheet" in _checked)
@@ -58,6 +59,8 @@ if _note and workflow.is_main_process:
 # runs. Moderators the reviewer names must be columns (validate_sheet says so).
 _cells = planning_cells(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
 FAMILIES, ABSENT_FAMILIES = families_in_sheet(_cells, config["families"])
+FAMILIES_LEFT_OUT = [family_left_out_sentence(family, rows)
+                     for family, rows in families_left_out(_cells, config["families"]).items()]
 DEFAULT_MODERATORS_LEFT_OUT = []
 if "moderators" not in _checked:
     config["moderators"], DEFAULT_MODERATORS_LEFT_OUT = coded_moderators(_cells, config["moderators"])
@@ -65,6 +68,8 @@ del _cells
 if workflow.is_main_process:
     for _family in ABSENT_FAMILIES:
         logger.info(f"The sheet has no {_family} rows: the {_family} family is not analysed.")
+    for _sentence in FAMILIES_LEFT_OUT:
+        logger.info(_sentence)
     if DEFAULT_MODERATORS_LEFT_OUT:
         logger.info(f"alliance-meta: {moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT, config['reference_levels'])}")
 

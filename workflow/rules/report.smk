@@ -99,6 +99,7 @@ rule report:
     params:
         families=FAMILIES,
         absent_families=ABSENT_FAMILIES,
+        families_left_out=FAMILIES_LEFT_OUT,
     conda:
         CONDA_ENV
     log:

@@ -178,6 +178,8 @@ def model_comparison_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(
         variables = _variables(full)
         numeric = tuple(name for name in variables if name in continuous)
         data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
+        if len(data) < 3:  # e.g. a moderator coded in no row: moderators.csv says why
+            continue
         design = _design(data, full, numeric, reference_levels, centre)
         if len(data) <= design.matrix.shape[1] + 1:
             continue

@@ -59,6 +59,27 @@ def families_in_sheet(cells: pd.DataFrame | None, configured=("outcome", "dropou
     return [f for f in configured if f in present], [f for f in configured if f not in present]
 
 
+def families_left_out(cells: pd.DataFrame | None, configured) -> dict[str, int]:
+    """Families with rows in the sheet that the config's ``families`` does not list, with their
+    numbers of rows: they are validated and converted but not analysed, which the log and the
+    report say (:func:`family_left_out_sentence`)."""
+    if cells is None:
+        return {}
+    vocabulary = VOCABULARIES["family"]
+    if "family" not in cells:
+        values = pd.Series(vocabulary.default, index=cells.index)
+    else:
+        values = cells["family"].map(lambda value: vocabulary.canonical(value) if isinstance(value, str)
+                                     else vocabulary.default)
+    counts = values[values.isin(vocabulary.values) & ~values.isin(list(configured))].value_counts()
+    return {family: int(counts[family]) for family in vocabulary.values if family in counts}
+
+
+def family_left_out_sentence(family: str, rows: int) -> str:
+    return (f"The sheet has {rows} {family} row{'s' if rows != 1 else ''}, but the config's families does not list "
+            f"{family}: the {family} family is not analysed.")
+
+
 def coded_moderators(cells: pd.DataFrame | None, names) -> tuple[list[str], list[str]]:
     """``(coded, left_out)``: the moderators among ``names`` with a value in at least one row, and the
     others (no column, or an empty one, as in a sheet made from the template). Codebook columns
