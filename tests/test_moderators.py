@@ -151,6 +151,11 @@ def test_a_moderator_without_variation_and_a_redundant_term_are_explained():
                                           "compare)"]
     too_few = am.meta_regression(am.fit(data.iloc[:2]), "modality", permutations=0)
     assert too_few.notes == ("modality: not estimable (too few rows for its coefficients)",)
+    # a column with no value in any row (a template column left empty)
+    empty = moderators.analyse_moderator(data.assign(setting=np.nan), "setting", "z", permutations=0)
+    assert empty.summary()["note"] == "no mixed-effects model: setting has no value in any row"
+    both = am.meta_regression(am.fit(data.assign(setting=np.nan)), "modality + setting", permutations=0)
+    assert both.notes == ("modality + setting: not estimable (no row has a value of each of modality, setting)",)
 
 
 def test_plots_are_written_in_three_formats(tmp_path):

@@ -21,8 +21,8 @@ else:
     logger.warning("no effect sizes in this family: tables with headers only")
     summary, subgroups, regressions = empty_moderator_tables(params.fit["metric"])
 for row in summary.to_dict("records"):
-    logger.info("%s: k = %d (%d effect sizes without a value), QM = %.3f, p = %.4f, permutation p = %.4f%s",
-                row["moderator"], row["k"], row["k_dropped"], row["qm"], row["qm_p"], row["qm_p_permutation"],
+    logger.info("%s: k = %d (%d effect size%s without a value), QM = %.3f, p = %.4f, permutation p = %.4f%s",
+                row["moderator"], row["k"], row["k_dropped"], "" if row["k_dropped"] == 1 else "s", row["qm"], row["qm_p"], row["qm_p_permutation"],
                 f" ({row['note']})" if isinstance(row["note"], str) and row["note"] else "")
 for note in regressions.attrs.get("notes", []):  # formulas without a model, and why
     logger.warning("meta-regression %s", note)

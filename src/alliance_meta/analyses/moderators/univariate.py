@@ -227,8 +227,12 @@ def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd
 
 
 def not_estimable_reason(data: pd.DataFrame, variables) -> str:
-    """Why :func:`fit_model` gave no model: a variable with one value in every usable row, else too
-    few rows for the coefficients."""
+    """Why :func:`fit_model` gave no model: no usable row, a variable with one value in every usable
+    row, else too few rows for the coefficients."""
+    variables = list(variables)
+    if len(data) == 0 and variables:
+        return (f"{variables[0]} has no value in any row" if len(variables) == 1 else
+                f"no row has a value of each of {', '.join(variables)}")
     constant = [name for name in variables if name in data and len(data) and data[name].nunique(dropna=True) <= 1]
     if constant:
         value = data[constant[0]].dropna().iloc[0] if data[constant[0]].notna().any() else ""
