@@ -73,7 +73,7 @@ def test_added_removed_edited_rows_and_result_flips():
     assert flips["quantity"].tolist() == ["rater: qm_p"]  # f_p stays below .05
     assert kinds["newly_influential"] == ["S2"]
     text = changes_paragraph(changes, {"outcome": "z"})
-    assert "1 studies added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
+    assert "1 study added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
 
 
 def test_first_run_and_unchanged_data():
@@ -173,7 +173,16 @@ def test_report_section_lists_the_changes():
     changes = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
                       record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], POOLED_B))
     section = changes_section(changes, {"outcome": "z"})
-    assert section.paragraph.startswith("Since the previous run: 1 studies added, 1 effect sizes added.")
-    assert "The outcome estimate moved from r = .10 to .29 [.18, .40]" in section.paragraph
+    assert section.paragraph.startswith("Since the previous run: 1 study added, 1 effect size added.")
+    assert "The outcome estimate moved from r = .10 to .29 [.18, .40] (k 3; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
     assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
+    k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
+    assert k_row[7:10] == ["3", "3", "0"]  # previous, current, difference: whole, not 3.00
     assert changes_section(compare(None, record("a", [], POOLED_A)), {}).tables == []
+    # the same rows in another order: the estimate differs in its last bits only, and is said to be unchanged
+    reordered = compare(record("a", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], POOLED_A),
+                        record("b", [es("S2", "1", 2, 0.2), es("S1", "1", 3, 0.1)],
+                               {**POOLED_A, "estimate": POOLED_A["estimate"] + 5e-17}))
+    paragraph = changes_section(reordered, {"outcome": "z"}).paragraph
+    assert paragraph == ("Since the previous run: no studies or effect sizes changed. The outcome estimate is "
+                         "unchanged at r = .10 [\u2212.02, .22] (k 3; \u03c4\u00b2 0.020).")

@@ -238,10 +238,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     parts = []
     counts = [(change, _count(changes, change)) for change in
               ("study_added", "study_removed", "effect_size_added", "effect_size_removed", "effect_size_edited")]
-    words = {"study_added": "studies added", "study_removed": "studies removed",
-             "effect_size_added": "effect sizes added", "effect_size_removed": "effect sizes removed",
-             "effect_size_edited": "effect sizes edited"}
-    listed = [f"{n} {words[c]}" for c, n in counts if n]
+    listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
     pooled = changes[changes["change"] == "pooled"]
@@ -254,10 +251,14 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         interval = ""
         if all(_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
             interval = " " + show.interval(rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"])
-        parts.append(f"The {family} estimate moved from {show.symbol} = {show.number(old)} to {show.number(new)}"
-                     f"{interval} (k {int(rows.loc['k', 'previous'])} \u2192 {int(rows.loc['k', 'current'])}; "
-                     f"\u03c4\u00b2 {apa_number(rows.loc['tau2', 'previous'], 3)} \u2192 "
-                     f"{apa_number(rows.loc['tau2', 'current'], 3)}).")
+        k = _moved(int(rows.loc["k", "previous"]), int(rows.loc["k", "current"]))
+        tau2 = _moved(apa_number(rows.loc["tau2", "previous"], 3), apa_number(rows.loc["tau2", "current"], 3))
+        if show.number(old) == show.number(new):  # e.g. rows reordered: equal as reported
+            parts.append(f"The {family} estimate is unchanged at {show.symbol} = {show.number(new)}{interval} "
+                         f"(k {k}; \u03c4\u00b2 {tau2}).")
+        else:
+            parts.append(f"The {family} estimate moved from {show.symbol} = {show.number(old)} to "
+                         f"{show.number(new)}{interval} (k {k}; \u03c4\u00b2 {tau2}).")
     for row in changes[changes["change"].isin(["significance_flip", "credible_interval_flip"])].itertuples():
         parts.append(f"In the {row.family} family, {row.note}.")
     for row in changes[changes["change"] == "moderator_test_flip"].itertuples():
@@ -267,6 +268,17 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         parts.append("Newly influential: " + ", ".join(f"{r.study_id} ({r.family})" for r in influential.itertuples())
                      + ".")
     return " ".join(parts)
+
+
+def _noun(change: str, count: int) -> str:
+    """``study`` / ``studies``, ``effect size`` / ``effect sizes`` for a change such as ``study_added``."""
+    noun = "study" if change.startswith("study") else "effect size"
+    return noun if count == 1 else ("studies" if noun == "study" else "effect sizes")
+
+
+def _moved(previous, current) -> str:
+    """``16`` when equal, else ``14 → 16``."""
+    return f"{current}" if previous == current else f"{previous} \u2192 {current}"
 
 
 def _finite(value) -> bool:

@@ -236,7 +236,11 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSect
 
     tables = []
     if not changes["change"].isin(["no_previous_run", "no_change"]).all():
-        tables.append(html_table("changes", changes, "What changed since the previous run (results/changes.csv)",
+        shown = changes.astype({column: object for column in ("previous", "current", "difference")})
+        counts = shown["quantity"].eq("k")  # the number of studies, whole as in the paragraph
+        for column in ("previous", "current", "difference"):
+            shown.loc[counts, column] = [f"{value:g}" if value == value else "" for value in changes.loc[counts, column]]
+        tables.append(html_table("changes", shown, "What changed since the previous run (results/changes.csv)",
                                  note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
                                       "analysis metric; snapshots of every run in results/history/."))
     return ExtraSection("changes", "Changes since the previous run", changes_paragraph(changes, metrics), tables)
