@@ -243,7 +243,13 @@ def test_unreadable_files(tmp_path):
         read_sheet(write_csv(tmp_path, "x", "sheet.txt"))
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a zip file")
-    with pytest.raises(SheetError, match="cannot read"):
+    with pytest.raises(SheetError, match="cannot read .*a text file \\(a CSV\\?\\) with an .xlsx name; name it .csv"):
+        read_sheet(broken)
+    broken.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))  # the start of an Excel 97-2003 file
+    with pytest.raises(SheetError, match=r"an Excel 97-2003 workbook \(.xls\) with an .xlsx name; open it and save"):
+        read_sheet(broken)
+    broken.write_bytes(bytes(range(256)))
+    with pytest.raises(SheetError, match=r"not an Excel workbook \(.xlsx files are zip archives\)"):
         read_sheet(broken)
     with pytest.raises(SheetError, match="empty"):
         read_sheet(write_csv(tmp_path, ""))
@@ -295,6 +301,12 @@ def test_fractional_sample_size_names_the_rounded_value(tmp_path):
                                                                       (3, "year", "2001.5", "whole_number")]
     assert problems[0].rule.endswith('write "46")')
     assert problems[1].rule == "must be a whole number"
+
+
+def test_a_header_without_rows_is_a_problem(tmp_path):
+    problems = problems_of(tmp_path, "study_id,r,n\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "", "no_rows")]
+    assert "no rows below its header" in problems[0].rule
 
 
 def test_study_ids_that_differ_only_in_case_or_spacing_are_noted(tmp_path):

@@ -167,6 +167,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
         rows, issues, epoch, comma = _rows(path, sheet_name, decimal, notes)
     except SheetError:
         raise
+    except zipfile.BadZipFile as error:  # an .xlsx is a zip archive
+        raise SheetError(f"cannot read {path}: {_not_a_workbook(path)}") from error
     except Exception as error:  # every parser failure becomes one readable message
         raise SheetError(f"cannot read {path}: {type(error).__name__}: {error}") from error
     if rows.empty:
@@ -217,6 +219,20 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
     if suffix in (".xls", ".ods", ".numbers"):
         raise SheetError(f"cannot read {path}: save it as .xlsx (Excel workbook) or .csv first")
     raise SheetError(f"cannot read {path}: expected a .csv or .xlsx file, not {suffix or 'no suffix'}")
+
+
+def _not_a_workbook(path: Path) -> str:
+    """What a file named .xlsx that is not a zip archive probably is, and what to do."""
+    start = path.read_bytes()[:4096]
+    if start.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Excel 97-2003 (.xls), also when renamed
+        return "it is an Excel 97-2003 workbook (.xls) with an .xlsx name; open it and save it as .xlsx"
+    try:
+        text = not any(ord(character) < 32 and character not in "\t\r\n" for character in _decode(start))
+    except UnicodeDecodeError:  # e.g. UTF-16 cut inside a character
+        text = False
+    if text:
+        return "it is a text file (a CSV?) with an .xlsx name; name it .csv (and the config's sheet)"
+    return "it is not an Excel workbook (.xlsx files are zip archives); open it in the spreadsheet and save it as .xlsx"
 
 
 def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set) -> list[_Issue]:
@@ -749,6 +765,8 @@ def _constant(text: str) -> Callable[[str, str, pd.Series], str]:
 
 
 RULES: dict[str, Rule] = {
+    "no_rows": Rule("empty sheet", _constant("the sheet has no rows below its header: enter one row per effect size "
+                                            "(config/README.md)")),
     "column_in_dataframe": Rule("missing columns", _constant("required column is missing from the header")),
     "duplicate_column": Rule("missing columns", _constant("column name appears more than once in the header")),
     "not_nullable": Rule("empty identifiers", _constant("is required on every row (the study the effect size comes from)")),
@@ -904,6 +922,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     # explains a missing input on its row.
     # A missing direction or a number written as text already explains a missing input.
     problems = list(dict.fromkeys(reading + problems))
+    if text.empty:  # a header only (e.g. the template, not filled in yet): nothing to analyse
+        problems.append(Problem(FIRST_DATA_ROW, "", "", RULES["no_rows"].message("", "", pd.Series()), "no_rows"))
     explained = {p.row for p in problems if p.check in ("number", "direction_missing", *READING_CHECKS)}
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     order = {name: position for position, name in enumerate(text.columns)}
