@@ -115,6 +115,8 @@ def diagnostics_warning(row, divergences: int, r_hat_max: float, ess_min: float)
         notes.append(f"{divergences} divergent transitions")
     if pd.notna(row.get("r_hat")) and row["r_hat"] > r_hat_max:
         notes.append(f"r_hat {row['r_hat']:.3f} > {r_hat_max:g}")
+    elif pd.isna(row.get("r_hat")) and pd.notna(row.get("ess_bulk")):  # ArviZ's R-hat compares chains
+        notes.append("no r_hat: it needs at least 2 chains (bayes.chains)")
     for column in ("ess_bulk", "ess_tail"):
         if pd.notna(row.get(column)) and row[column] < ess_min:
             notes.append(f"{column} {row[column]:.0f} < {ess_min:g}")
