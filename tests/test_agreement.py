@@ -181,6 +181,23 @@ def test_rows_without_es_id_are_matched_by_their_position_in_the_study():
     assert set(result.disagreements["es_id"]) == {"A-2"}
 
 
+def test_identifiers_spelled_differently_are_named():
+    """Rows are matched on the identifiers as written; rows that would match ignoring case and spacing are named."""
+    two = sheet([{**row, "study_id": row["study_id"].lower(), "es_id": row["es_id"].lower().replace("-", " ")}
+                 for row in CODER2])
+    result = compare_coders(sheet(CODER1), two)
+    assert result.n_matched == 0
+    assert result.notes == ("4 rows of the second coder match a row of the first only when case, spaces and "
+                            "punctuation of study_id and es_id are ignored (A / A-1 vs a / a 1; A / A-2 vs a / a 2; "
+                            "B / B-1 vs b / b 1; ...): rows are compared on the identifiers as written, so write "
+                            "them alike in both sheets",)
+    assert compare_coders(sheet(CODER1), sheet(CODER2)).notes == ()  # D-1 and E-1 are different rows
+    from alliance_meta.report.html import coding_section
+
+    section = coding_section(result.agreement, result.disagreements, "coder2.csv")
+    assert section.paragraph.endswith(f" Note: {result.notes[0]}.")
+
+
 def test_report_has_a_double_coding_section():
     from alliance_meta.report import render_report
     from alliance_meta.report.html import coding_section

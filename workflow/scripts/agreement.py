@@ -24,5 +24,7 @@ except (SheetError, ValueError) as error:
 cells = result.disagreements["column"] != WHOLE_ROW
 logger.info("%d rows coded by both coders, %d by one only; %d disagreeing cells",
             result.n_matched, len(result.unmatched), int(cells.sum()))
+for note in result.notes:
+    logger.warning("%s", note)
 write_table(result.agreement, snakemake.output.agreement)
 write_table(result.disagreements, snakemake.output.disagreements)

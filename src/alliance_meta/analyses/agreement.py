@@ -22,6 +22,7 @@ changes it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -147,6 +148,7 @@ class CoderAgreement:
     disagreements: pd.DataFrame
     unmatched: pd.DataFrame
     n_matched: int
+    notes: tuple[str, ...] = ()  # e.g. rows left unmatched by the spelling of their identifiers
 
     def to_frame(self) -> pd.DataFrame:
         """The agreement table (``results/agreement.csv``)."""
@@ -291,5 +293,30 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     disagreements = pd.concat([whole_rows, cell_rows], ignore_index=True)[list(DISAGREEMENT_COLUMNS)]
     for column in ("sheet_row_coder1", "sheet_row_coder2"):
         disagreements[column] = disagreements[column].astype("Int64")
-    return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements,
-                          unmatched[["study_id", "es_id", "coder", SHEET_ROW]], len(matched))
+    unmatched = unmatched[["study_id", "es_id", "coder", SHEET_ROW]]
+    notes = tuple(filter(None, [near_key_note(unmatched)]))
+    return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
+                          len(matched), notes)
+
+
+def near_key_note(unmatched: pd.DataFrame, shown: int = 3) -> str:
+    """Unmatched rows of the two coders whose ``study_id`` and ``es_id`` differ only in case, spaces,
+    hyphens, underscores or dots (``S001`` vs ``s001``): they are probably the same effect size,
+    but rows are matched on the identifiers as written, so the note asks for one spelling."""
+    def key(value) -> str:
+        return re.sub(r"[\s\-_.]+", "", str(value).casefold())
+
+    first = unmatched[unmatched["coder"] == "coder1"]
+    by_key = {(key(s), key(e)): (s, e) for s, e in zip(first["study_id"], first["es_id"])}
+    second = unmatched[unmatched["coder"] == "coder2"]
+    pairs = [(by_key[(key(s), key(e))], (s, e)) for s, e in zip(second["study_id"], second["es_id"])
+             if (key(s), key(e)) in by_key]
+    order = {ids: position for position, ids in enumerate(by_key.values())}  # the first coder's row order
+    pairs.sort(key=lambda pair: order[pair[0]])
+    if not pairs:
+        return ""
+    examples = "; ".join(f"{a[0]} / {a[1]} vs {b[0]} / {b[1]}" for a, b in pairs[:shown])
+    return (f"{len(pairs)} row{'s' if len(pairs) != 1 else ''} of the second coder match{'' if len(pairs) != 1 else 'es'} "
+            f"a row of the first only when case, spaces and punctuation of study_id and es_id are ignored "
+            f"({examples}{'; ...' if len(pairs) > shown else ''}): rows are compared on the identifiers as "
+            "written, so write them alike in both sheets")

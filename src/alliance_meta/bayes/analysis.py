@@ -106,8 +106,12 @@ class PooledFit:
     retried: bool
 
 
+#: Warnings a retry with more draws and a higher target acceptance can cure (not "no r_hat" of one chain).
+RETRY_WARNINGS = r"divergent|r_hat \d|ess_"
+
+
 def _needs_retry(table: pd.DataFrame, check: list[str]) -> bool:
-    bad_warning = table["warning"].fillna("").str.contains("divergent|r_hat|ess_")
+    bad_warning = table["warning"].fillna("").str.contains(RETRY_WARNINGS)
     disagrees = table["parameter"].isin(check) & (table["agrees_with_exact"] == False)  # noqa: E712
     return bool(bad_warning.any() or disagrees.any())
 
@@ -166,7 +170,7 @@ def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> Po
         derived = derived_draws(draws.beta[..., 0], draws.tau, draws.eta_new, metric, s2, cfg.thresholds)
         table = combine(summarise_draws(derived, cfg.hdi_prob), exact, draws.divergences, settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min)
         studies = _study_table(data, draws, post, metric, cfg, draws.divergences)
-        if not (_needs_retry(table, ["mu", "tau"]) or studies["warning"].str.contains("divergent|r_hat|ess_").any()):
+        if not (_needs_retry(table, ["mu", "tau"]) or studies["warning"].str.contains(RETRY_WARNINGS).any()):
             break
         if not retry:
             log.warning("Bayesian pooling: diagnostics or exact check failed; retrying with target_accept=%g and %d draws", cfg.retry_target_accept, cfg.draws * cfg.retry_draws_factor)

@@ -212,6 +212,13 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                  "and Gwet's AC1 for categorical columns, ICC(2,1) (absolute agreement, single rater) for numeric "
                  "columns and for the converted effect sizes (yi) and variances (vi). The analysis uses the data "
                  "sheet alone.")
+    from alliance_meta.analyses.agreement import near_key_note
+
+    rows = disagreements[whole]
+    note = near_key_note(pd.DataFrame({"study_id": rows["study_id"].astype(str), "es_id": rows["es_id"].astype(str),
+                                       "coder": ["coder1" if cell == "present" else "coder2" for cell in rows["coder1"]]}))
+    if note:
+        paragraph += f" Note: {note}."
     return CodingSection(paragraph, [
         html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False),
         html_table("disagreements", disagreements, "Disagreements to resolve (spreadsheet rows of both sheets)",
