@@ -78,3 +78,14 @@ def test_equal_sampling_variances_make_the_sei_tests_not_estimable_and_nothing_e
     assert bias.bias_tests(yi, vi, trimfill_side="left")[0].set_index("test").loc["trim_and_fill", "statistic"] == 0
     assert np.isfinite(table.loc["henmi_copas", "estimate"])
     assert not table.loc["henmi_copas", "note"].startswith("not estimable")
+
+
+def test_the_cumulative_plot_says_how_studies_without_a_year_are_ordered():
+    from alliance_meta.plots.influence import cumulative_order_note
+
+    assert cumulative_order_note([1999, 2004]) == ""
+    assert cumulative_order_note([1999, np.nan, None]) == "by year; 2 without a year last, in sheet order"
+    assert cumulative_order_note(None) == cumulative_order_note([np.nan]) == "in sheet order (no year in the sheet)"
+    figure = cumulative_forest(influence.cumulative(YI, VI, np.full(YI.size, np.nan)), DATASET["label"], "z",
+                               order_note=cumulative_order_note(None))
+    assert figure.axes[0].get_xlabel().endswith("cumulative\nin sheet order (no year in the sheet)")

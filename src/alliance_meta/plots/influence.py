@@ -53,9 +53,20 @@ def influence_plot(result, k_parameters: int = 1):
     return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study")
 
 
-def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0):
+def cumulative_order_note(years) -> str:
+    """How the studies of a cumulative analysis by year are ordered when years are missing ("" when
+    every study has one): the analysis adds them in sheet order, studies without a year last."""
+    missing = pd.isna(pd.Series(np.asarray(years if years is not None else [np.nan], dtype=object), dtype=float))
+    if not missing.any():
+        return ""
+    return ("in sheet order (no year in the sheet)" if missing.all()
+            else f"by year; {int(missing.sum())} without a year last, in sheet order")
+
+
+def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0, order_note: str = ""):
     """Cumulative forest plot: the estimate and CI after adding each study (rows of
-    :func:`alliance_meta.analyses.sensitivity.univariate.cumulative`), on the readers' scale."""
+    :func:`alliance_meta.analyses.sensitivity.univariate.cumulative`), on the readers' scale;
+    ``order_note`` (:func:`cumulative_order_note`) is added to the axis label."""
     label, transform, null = display_scale(metric)
     labels = [f"+ {text}" for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
     k = len(table)
@@ -69,7 +80,7 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
         axis.tick_params(axis="y", length=0)
         if metric == "log_or":
             axis.set_xscale("log")
-        axis.set_xlabel(f"{label} ({level:g}% CI), cumulative")
+        axis.set_xlabel(f"{label} ({level:g}% CI), cumulative" + (f"\n{order_note}" if order_note else ""))
         axis.set_ylim(-0.8, k - 0.2)
         figure.tight_layout()
     return figure
@@ -121,8 +132,17 @@ def sensitivity_figures(sensitivity) -> dict:
                                          "(metafor's baujat refuses rma.mv); see influence.csv"),
                 "influence": multilevel_influence_plot(details),
                 "cumulative": cumulative_forest(sensitivity.cumulative, fit.data["study_id"].to_numpy(str),
-                                                fit.metric, fit.level)}
+                                                fit.metric, fit.level, _order_note(fit.data))}
     data = fit.data
     labels = (data["label"].fillna(data["study_id"]) if "label" in data else data["study_id"]).to_numpy(str)
     return {"baujat": baujat_plot(details, labels), "influence": influence_plot(details),
-            "cumulative": cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level)}
+            "cumulative": cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
+                                            _order_note(data))}
+
+
+def _order_note(data: pd.DataFrame) -> str:
+    """The order note of a fit's rows (per study: a study with a year on any row has one)."""
+    if "year" not in data:
+        return cumulative_order_note(None)
+    years = pd.to_numeric(data["year"], errors="coerce").groupby(data["study_id"], sort=False).max()
+    return cumulative_order_note(years.to_numpy())
