@@ -303,6 +303,15 @@ def test_fractional_sample_size_names_the_rounded_value(tmp_path):
     assert problems[1].rule == "must be a whole number"
 
 
+def test_a_sample_size_without_a_statistic_asks_for_one(tmp_path):
+    problems = problems_of(tmp_path, "study_id,r,n,n1,n2,df,t\nA,,150,,,,\nB,,,30,20,,\nC,,,,,48,\nD,0.3,,,,,\n")
+    assert [p.rule for p in problems] == [
+        "has n but no effect size: fill e.g. r beside it (input kinds: config/README.md)",
+        "has n1 and n2 but no effect size: fill e.g. d beside them (input kinds: config/README.md)",
+        "has df but no effect size: fill e.g. t beside it (input kinds: config/README.md)",
+        "has no complete effect-size input: r also needs n"]
+
+
 def test_a_header_without_rows_is_a_problem(tmp_path):
     problems = problems_of(tmp_path, "study_id,r,n\n")
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "", "no_rows")]

@@ -348,3 +348,21 @@ def test_workflow_reads_a_german_csv_and_a_chosen_worksheet(tmp_path):
     snakemake(excel, "data/processed/sheet.csv")
     assert fingerprint(xlsx_path) == before
     assert list(pd.read_csv(excel / "data" / "processed" / "sheet.csv")["study_id"]) == list(sheet["study_id"])
+
+
+def test_a_title_above_the_header_names_the_header_row(tmp_path):
+    workbook = workbook_with([["Alliance coding sheet (SIMULATED)"], ["study_id", "r", "n"], ["S1", 0.3, 50]])
+    _, _, problems = read(save(workbook, tmp_path))
+    assert where(problems) == [(1, "", "header_below"), (1, "study_id", "column_in_dataframe")]
+    assert problems[0].rule == "the column names must be row 1, but row 2 has study_id: delete the row above it"
+    csv_path = write_bytes(tmp_path, b"Alliance coding sheet\n\nstudy_id,r,n\nS1,0.3,50\n")
+    assert read(csv_path)[2][0].rule.endswith("row 3 has study_id: delete the 2 rows above it")
+    # no unnamed-column problems for the cells below the title: the header is lower down
+    assert not any(p.check == "unnamed_column" for p in problems)
+
+
+def test_codebook_columns_with_spaces_or_hyphens_between_words(tmp_path):
+    path = write_bytes(tmp_path, b"Study ID,ES-ID,R,N,Rater ,Treatment Modality\nS1,S1-1,0.3,50,patient,CBT\n")
+    raw, clean, problems = read(path)
+    assert problems == []
+    assert list(raw.columns[1:]) == ["study_id", "es_id", "r", "n", "rater", "Treatment Modality"]  # free columns as written

@@ -174,6 +174,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     if rows.empty:
         raise SheetError(f"cannot read {path}: the file is empty")
     header = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[0])]
+    issues += _header_below(rows, header)
     frame = rows.iloc[1:].copy()  # index i = spreadsheet row i + 1
     frame.columns = range(len(header))
     for position in (i for i, name in enumerate(header) if name == "year"):
@@ -186,7 +187,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                       "fix the formula, type the value, or leave the cell empty", "excel_error")
                for position in frame.columns for index in frame.index[errors[position]]]
     frame = frame.mask(errors)
-    issues += _unnamed_columns(frame, header, {issue.column for issue in issues if issue.check == "merged_header"})
+    if not any(issue.check == "header_below" for issue in issues):  # the real header is lower down
+        issues += _unnamed_columns(frame, header, {issue.column for issue in issues if issue.check == "merged_header"})
     problems = [Problem(issue.row, _column_label(header, issue.column), issue.value or "", issue.rule, issue.check)
                 for issue in issues]
     frame.columns = header
@@ -475,10 +477,24 @@ def _decimal_point(cell: object) -> object:
 
 
 def _column_name(cell: object, position: int) -> str:
+    """A header cell as a column name: codebook columns in any case, with spaces or hyphens between
+    words (``Study ID`` -> ``study_id``); other names as written."""
     name = _text_cell(cell)
     if name is None:
         return f"unnamed_{position + 1}"
-    return _CODEBOOK_NAMES.get(name.lower(), name)
+    return _CODEBOOK_NAMES.get(re.sub(r"[\s\-]+", "_", name.lower()), name)
+
+
+def _header_below(rows: pd.DataFrame, header: list[str], looked_at: int = 20) -> list[_Issue]:
+    """A title or notes above the header (the header must be row 1): the row below that has study_id."""
+    if "study_id" in header:
+        return []
+    for index in range(1, min(len(rows), looked_at)):
+        names = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[index])]
+        if "study_id" in names:
+            return [_Issue(HEADER_ROW, None, "", f"the column names must be row 1, but row {index + 1} has study_id: "
+                           f"delete the {'row' if index == 1 else f'{index} rows'} above it", "header_below")]
+    return []
 
 
 _CODEBOOK_NAMES = {column.lower(): column for column in codebook.CODEBOOK_COLUMNS}
@@ -738,9 +754,15 @@ def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
            "(decimal point, no text or units)"
 
 
+#: Columns that size a statistic (shared by many input kinds): alone they are not an effect size.
+SIZE_COLUMNS = ("n", "n1", "n2", "df", "n_covariates")
+
+
 def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     partial = []
     for kind in INPUT_KINDS:
+        if not any(pd.notna(row.get(c)) for c in kind.columns if c not in SIZE_COLUMNS):
+            continue  # e.g. n alone does not start an r, a rho or a chi2
         filled = [c for c in kind.columns if pd.notna(row.get(c))]
         if kind.needs_direction and len(filled) == len(kind.columns) and pd.isna(row.get("direction")):
             partial.append(f"{kind.name} also needs direction")
@@ -749,6 +771,11 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
             partial.append(f"{kind.name} also needs {' and '.join(missing)}")
     if partial:
         return "has no complete effect-size input: " + "; ".join(dict.fromkeys(partial))
+    sizes = [c for c in SIZE_COLUMNS if pd.notna(row.get(c))]
+    if sizes:
+        statistic = "d" if {"n1", "n2"} & set(sizes) else ("t" if "df" in sizes else "r")
+        return (f"has {' and '.join(sizes)} but no effect size: fill e.g. {statistic} beside "
+                f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md)")
     return "has no effect-size input: fill e.g. r and n (input kinds: config/README.md)"
 
 
@@ -819,10 +846,11 @@ RULES: dict[str, Rule] = {
            "hidden_row": "is hidden in the spreadsheet",
            "hidden_column": "is a hidden column",
            "unnamed_column": "has no name in the header row but holds data",
+           "header_below": "the column names are below row 1",
        }.items()},
 }
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
-                  "hidden_column", "unnamed_column")
+                  "hidden_column", "unnamed_column", "header_below")
 """Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
