@@ -98,6 +98,23 @@ def test_report_is_self_contained_and_flags_simulated_data(report_html):
     assert "r = ." in report_html and "ab" * 32 in report_html
 
 
+def test_sheet_notes_and_left_out_families_are_in_the_data_section(tmp_path):
+    sheet = effect_sizes_frame()
+    html = render_report(sheet=sheet, effect_sizes=sheet, families={}, config={}, methods="",
+                         provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d",
+                                     "versions": {"alliance-meta": "0"}, "config_yaml": ""},
+                         sheet_notes=['rows with the same cells in every column: 3 = 4 (study <S2>)'],
+                         families_left_out=["The sheet has 8 dropout rows, but the config's families does not list "
+                                            "dropout: the dropout family is not analysed."])
+    data = html[html.index('<section id="data">'):html.index("</section>", html.index('<section id="data">'))]
+    assert '<ul id="sheet-notes"><li>rows with the same cells in every column: 3 = 4 (study &lt;S2&gt;)</li></ul>' in data
+    assert "The sheet has 8 dropout rows" in data
+    plain = render_report(sheet=sheet, effect_sizes=sheet, families={}, config={}, methods="",
+                          provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d",
+                                      "versions": {"alliance-meta": "0"}, "config_yaml": ""})
+    assert 'id="sheet-notes"' not in plain
+
+
 def test_no_banner_without_simulated_rows(tmp_path):
     sheet = effect_sizes_frame().assign(simulated="no")
     html = render_report(sheet=sheet, effect_sizes=sheet, families={}, config={}, methods="",

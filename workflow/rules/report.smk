@@ -88,6 +88,7 @@ rule report:
     input:
         sheet=config["sheet"],
         validated_sheet="data/processed/sheet.csv",
+        sheet_notes="data/processed/sheet_notes.txt",
         effect_sizes="data/processed/effect_sizes.csv",
         analysis=expand("data/processed/{family}/analysis.csv", family=FAMILIES),
         tables=report_tables,

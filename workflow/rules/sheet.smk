@@ -6,7 +6,8 @@ rule validate_sheet:
     input:
         config["sheet"],
     output:
-        "data/processed/sheet.csv",
+        sheet="data/processed/sheet.csv",
+        notes="data/processed/sheet_notes.txt",
     params:
         sheet_name=config["sheet_name"],
         decimal=config["decimal"],

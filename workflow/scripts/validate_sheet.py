@@ -1,6 +1,7 @@
 """Rule validate_sheet: read the raw sheet (params: sheet_name, decimal) and check it against
 the codebook and the config's moderator columns (params: moderators, continuous_moderators,
-meta_regression, subsets) and the risk-of-bias tool (params: risk_of_bias); write the typed sheet.
+meta_regression, subsets) and the risk-of-bias tool (params: risk_of_bias); write the typed sheet
+and the notes of reading and validation (one per line; the report's Data section lists them).
 
 On problems the report goes to the log and stderr and the rule fails (exit 1, no
 traceback); the raw sheet is only read.
@@ -10,6 +11,7 @@ from alliance_meta.warm_start import run_in_warm_process
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
 import sys
+from pathlib import Path
 
 from alliance_meta.inputs.sheet import (
     SheetError,
@@ -42,4 +44,6 @@ if problems:
 logger.info("%s", summarise(clean, sheet_path))
 for note in clean.attrs.get("notes", []):
     logger.info("%s: %s", sheet_path, note)
-write_table(clean, snakemake.output[0])
+write_table(clean, snakemake.output.sheet)
+notes = [*raw.attrs.get("notes", []), *clean.attrs.get("notes", [])]
+Path(snakemake.output.notes).write_text("".join(f"{' '.join(note.split())}\n" for note in notes), encoding="utf-8")
