@@ -89,7 +89,9 @@ def test_diagnostics_warning_names_each_failure():
     assert diagnostics_warning(row, 3, 1.01, 400) == "3 divergent transitions; r_hat 1.050 > 1.01; ess_bulk 250 < 400"
     assert diagnostics_warning({"r_hat": 1.0, "ess_bulk": 900.0, "ess_tail": 900.0}, 0, 1.01, 400) == ""
     # one chain: ArviZ gives no R-hat, and the table says why; a retry cannot cure it
-    one_chain = diagnostics_warning({"r_hat": float("nan"), "ess_bulk": 900.0, "ess_tail": 900.0}, 0, 1.01, 400)
+    one_chain = diagnostics_warning({"r_hat": float("nan"), "ess_bulk": 900.0, "ess_tail": 900.0}, 0, 1.01, 400, 1)
     assert one_chain == "no r_hat: it needs at least 2 chains (bayes.chains)"
+    # with several chains a missing R-hat (a constant parameter) is not put down to the chains
+    assert diagnostics_warning({"r_hat": float("nan"), "ess_bulk": 900.0, "ess_tail": 900.0}, 0, 1.01, 400, 4) == ""
     warnings = ["3 divergent transitions", "r_hat 1.050 > 1.01", "ess_tail 90 < 400", one_chain]
     assert [bool(re.search(RETRY_WARNINGS, text)) for text in warnings] == [True, True, True, False]

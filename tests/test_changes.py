@@ -186,3 +186,8 @@ def test_report_section_lists_the_changes():
     paragraph = changes_section(reordered, {"outcome": "z"}).paragraph
     assert paragraph == ("Since the previous run: no studies or effect sizes changed. The outcome estimate is "
                          "unchanged at r = .10 [\u2212.02, .22] (k 3; \u03c4\u00b2 0.020).")
+    # a study added that leaves the estimate equal as reported: it "stays at", with k's change
+    added = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
+                    record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.1)], {**POOLED_A, "k": 4}))
+    assert "The outcome estimate stays at r = .10 [\u2212.02, .22] (k 3 \u2192 4; " in changes_section(
+        added, {"outcome": "z"}).paragraph

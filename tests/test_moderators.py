@@ -155,7 +155,7 @@ def test_a_moderator_without_variation_and_a_redundant_term_are_explained():
     empty = moderators.analyse_moderator(data.assign(setting=np.nan), "setting", "z", permutations=0)
     assert empty.summary()["note"] == "no mixed-effects model: setting has no value in any row"
     both = am.meta_regression(am.fit(data.assign(setting=np.nan)), "modality + setting", permutations=0)
-    assert both.notes == ("modality + setting: not estimable (no row has a value of each of modality, setting)",)
+    assert both.notes == ("modality + setting: not estimable (no row has a value for all of modality, setting)",)
 
 
 def test_plots_are_written_in_three_formats(tmp_path):

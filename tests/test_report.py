@@ -104,8 +104,8 @@ def test_sheet_notes_and_left_out_families_are_in_the_data_section(tmp_path):
                          provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d",
                                      "versions": {"alliance-meta": "0"}, "config_yaml": ""},
                          sheet_notes=['rows with the same cells in every column: 3 = 4 (study <S2>)'],
-                         families_left_out=["The sheet has 8 dropout rows, but the config's families does not list "
-                                            "dropout: the dropout family is not analysed."])
+                         families_left_out=["The sheet has 8 dropout rows, but families in config/config.yaml does not "
+                                            "include dropout: the dropout family is not analysed."])
     data = html[html.index('<section id="data">'):html.index("</section>", html.index('<section id="data">'))]
     assert '<ul id="sheet-notes"><li>rows with the same cells in every column: 3 = 4 (study &lt;S2&gt;)</li></ul>' in data
     assert "The sheet has 8 dropout rows" in data

@@ -251,6 +251,15 @@ def test_unreadable_files(tmp_path):
     broken.write_bytes(bytes(range(256)))
     with pytest.raises(SheetError, match=r"not an Excel workbook \(.xlsx files are zip archives\)"):
         read_sheet(broken)
+    broken.write_bytes(b"")
+    with pytest.raises(SheetError, match="the file is empty"):
+        read_sheet(broken)
+    broken.write_bytes(b"PK\x03\x04" + bytes(100))  # a zip cut short
+    with pytest.raises(SheetError, match="damaged or incomplete"):
+        read_sheet(broken)
+    broken.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600) + "EncryptedPackage".encode("utf-16-le"))
+    with pytest.raises(SheetError, match="protected by a password"):
+        read_sheet(broken)
     with pytest.raises(SheetError, match="empty"):
         read_sheet(write_csv(tmp_path, ""))
 
@@ -296,11 +305,14 @@ def test_suggest_number():
 
 
 def test_fractional_sample_size_names_the_rounded_value(tmp_path):
-    problems = problems_of(tmp_path, "study_id,r,n,year\nS1,0.3,45.5,2001\nS2,0.3,45,2001.5\n")
+    problems = problems_of(tmp_path, "study_id,r,n,year,n11,n12,n21,n22\nS1,0.3,45.5,2001,,,,\nS2,0.3,45,2001.5,,,,\n"
+                                     "S3,,,,3.5,20,4,18\n")
     assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "n", "45.5", "whole_number"),
-                                                                      (3, "year", "2001.5", "whole_number")]
+                                                                      (3, "year", "2001.5", "whole_number"),
+                                                                      (4, "n11", "3.5", "whole_number")]
     assert problems[0].rule.endswith('write "46")')
     assert problems[1].rule == "must be a whole number"
+    assert problems[2].rule == "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
 
 
 def test_a_sample_size_without_a_statistic_asks_for_one(tmp_path):
@@ -327,6 +339,10 @@ def test_study_ids_that_differ_only_in_case_or_spacing_are_noted(tmp_path):
         'study_id values that differ only in case, spaces or punctuation are analysed as different studies: '
         '"S001" (rows 2, 3) vs "s001" (row 4) vs "S 001" (row 5); "S002" (row 6) vs "S-002" (row 7); '
         'write them alike if they are one sample']
+    from alliance_meta.inputs.sheet import identifier_key
+
+    assert identifier_key("S 001") == identifier_key("s-001") == identifier_key("S_001") != identifier_key("S1.2")
+    assert identifier_key("S1.2") != identifier_key("S12") and identifier_key("E-1") == identifier_key("e 1")
     alike = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\nS1,0.1,50\nS1,0.2,60\nS2,0.3,70\n", "alike.csv")))[0]
     assert not any(note.startswith("study_id values") for note in alike.attrs["notes"])
 

@@ -181,8 +181,9 @@ def test_families_with_rows_that_the_config_leaves_out_are_named(tmp_path):
     assert families_left_out(cells, ["dropout"]) == {"outcome": 1}
     assert families_left_out(cells, ["outcome", "dropout"]) == {}
     assert families_left_out(None, ["outcome"]) == {}
-    assert family_left_out_sentence("dropout", 1) == ("The sheet has 1 dropout row, but the config's families does "
-                                                      "not list dropout: the dropout family is not analysed.")
+    assert family_left_out_sentence("dropout", 1) == (
+        "The sheet has 1 dropout row, but families in config/config.yaml does not include dropout: the dropout family "
+        "is not analysed (add dropout to families to analyse it).")
 
 
 def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():

@@ -366,3 +366,9 @@ def test_codebook_columns_with_spaces_or_hyphens_between_words(tmp_path):
     raw, clean, problems = read(path)
     assert problems == []
     assert list(raw.columns[1:]) == ["study_id", "es_id", "r", "n", "rater", "Treatment Modality"]  # free columns as written
+    workbook = workbook_with([["Notes"], ["coded 2026"]], title="Readme")  # the worksheet with "Study ID" is chosen
+    data = workbook.create_sheet("Data")
+    for row in (["Study ID", "r", "n"], ["S1", 0.3, 50]):
+        data.append(row)
+    raw, _, problems = read(save(workbook, tmp_path))
+    assert problems == [] and raw["study_id"].tolist() == ["S1"]

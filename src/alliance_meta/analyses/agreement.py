@@ -22,7 +22,6 @@ changes it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ import pandas as pd
 
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.effect_sizes import convert
-from alliance_meta.inputs.sheet import SHEET_ROW, format_problems, validate_sheet
+from alliance_meta.inputs.sheet import SHEET_ROW, format_problems, identifier_key, validate_sheet
 
 KEYS = ("study_id", "es_id")
 CODERS = ("coder1", "coder2")
@@ -303,14 +302,11 @@ def near_key_note(unmatched: pd.DataFrame, shown: int = 3) -> str:
     """Unmatched rows of the two coders whose ``study_id`` and ``es_id`` differ only in case, spaces,
     hyphens, underscores or dots (``S001`` vs ``s001``): they are probably the same effect size,
     but rows are matched on the identifiers as written, so the note asks for one spelling."""
-    def key(value) -> str:
-        return re.sub(r"[\s\-_.]+", "", str(value).casefold())
-
     first = unmatched[unmatched["coder"] == "coder1"]
-    by_key = {(key(s), key(e)): (s, e) for s, e in zip(first["study_id"], first["es_id"])}
+    by_key = {(identifier_key(s), identifier_key(e)): (s, e) for s, e in zip(first["study_id"], first["es_id"])}
     second = unmatched[unmatched["coder"] == "coder2"]
-    pairs = [(by_key[(key(s), key(e))], (s, e)) for s, e in zip(second["study_id"], second["es_id"])
-             if (key(s), key(e)) in by_key]
+    pairs = [(by_key[(identifier_key(s), identifier_key(e))], (s, e))
+             for s, e in zip(second["study_id"], second["es_id"]) if (identifier_key(s), identifier_key(e)) in by_key]
     order = {ids: position for position, ids in enumerate(by_key.values())}  # the first coder's row order
     pairs.sort(key=lambda pair: order[pair[0]])
     if not pairs:

@@ -151,7 +151,7 @@ def _study_table(data: pd.DataFrame, draws, post, metric: str, cfg: BayesConfig,
 def diagnostics_note(row, divergences, cfg: BayesConfig) -> str:
     from .summaries import diagnostics_warning
 
-    note = diagnostics_warning(row, divergences, cfg.r_hat_max, cfg.ess_min)
+    note = diagnostics_warning(row, divergences, cfg.r_hat_max, cfg.ess_min, cfg.chains)
     if not row["agrees_with_exact"]:
         note = "; ".join(filter(None, [note, "MCMC mean differs from exact by more than 4 MCSE"]))
     return note
@@ -168,7 +168,8 @@ def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> Po
         settings = cfg.settings(retry)
         draws = sampler.sample(y, v, settings=settings)
         derived = derived_draws(draws.beta[..., 0], draws.tau, draws.eta_new, metric, s2, cfg.thresholds)
-        table = combine(summarise_draws(derived, cfg.hdi_prob), exact, draws.divergences, settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min)
+        table = combine(summarise_draws(derived, cfg.hdi_prob), exact, draws.divergences,
+                        settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min, settings.chains)
         studies = _study_table(data, draws, post, metric, cfg, draws.divergences)
         if not (_needs_retry(table, ["mu", "tau"]) or studies["warning"].str.contains(RETRY_WARNINGS).any()):
             break
@@ -262,7 +263,8 @@ def fit_moderators(sampler, models: list[ModeratorData], cfg: BayesConfig) -> pd
             settings = cfg.settings(retry)
             draws = sampler.sample(y, v, X, settings, scale=scale)
             named = {f"beta[{j}]": draws.beta[..., j] for j in range(X.shape[1])} | {"tau": draws.tau}
-            table = combine(summarise_draws(named, cfg.hdi_prob), exact, draws.divergences, settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min)
+            table = combine(summarise_draws(named, cfg.hdi_prob), exact, draws.divergences,
+                            settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min, settings.chains)
             if not _needs_retry(table, list(named)):
                 break
         table.insert(0, "term", list(design.columns) + ["tau"])

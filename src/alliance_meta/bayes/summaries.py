@@ -108,14 +108,15 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
     return table.add_prefix("exact_").reset_index()
 
 
-def diagnostics_warning(row, divergences: int, r_hat_max: float, ess_min: float) -> str:
-    """Text for the ``warning`` column: divergences, R-hat and ESS beyond the policy."""
+def diagnostics_warning(row, divergences: int, r_hat_max: float, ess_min: float, chains: int | None = None) -> str:
+    """Text for the ``warning`` column: divergences, R-hat and ESS beyond the policy; with one chain
+    (``chains``), that there is no R-hat."""
     notes = []
     if divergences:
         notes.append(f"{divergences} divergent transitions")
     if pd.notna(row.get("r_hat")) and row["r_hat"] > r_hat_max:
         notes.append(f"r_hat {row['r_hat']:.3f} > {r_hat_max:g}")
-    elif pd.isna(row.get("r_hat")) and pd.notna(row.get("ess_bulk")):  # ArviZ's R-hat compares chains
+    elif chains == 1 and pd.isna(row.get("r_hat")):  # ArviZ's R-hat compares chains
         notes.append("no r_hat: it needs at least 2 chains (bayes.chains)")
     for column in ("ess_bulk", "ess_tail"):
         if pd.notna(row.get(column)) and row[column] < ess_min:
@@ -131,7 +132,8 @@ def agreement(table: pd.DataFrame, n_draws: int, multiplier: float = AGREEMENT_M
     return agrees.where(table["mean"].notna() & table["exact_mean"].notna())
 
 
-def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: int, r_hat_max: float, ess_min: float) -> pd.DataFrame:
+def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: int, r_hat_max: float, ess_min: float,
+            chains: int | None = None) -> pd.DataFrame:
     """The contract columns, then MCSE, the exact values, agreement and warnings."""
     table = mcmc.merge(exact, on="parameter", how="outer", sort=False)
     order = list(mcmc["parameter"]) + [p for p in exact["parameter"] if p not in set(mcmc["parameter"])]
@@ -145,7 +147,8 @@ def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: 
                 note += f"; larger than the largest double ({sys.float_info.max:.3g}): {row['exact_note']}"
             warnings.append(note)
             continue
-        note = diagnostics_warning(row, divergences, r_hat_max, ess_min) if not row["parameter"].startswith("p_") else ""
+        note = (diagnostics_warning(row, divergences, r_hat_max, ess_min, chains)
+                if not row["parameter"].startswith("p_") else "")
         if row["agrees_with_exact"] is False or row["agrees_with_exact"] == 0:
             note = "; ".join(filter(None, [note, f"MCMC mean differs from exact by more than {AGREEMENT_MCSE:g} MCSE"]))
         warnings.append(note)

@@ -76,8 +76,9 @@ def families_left_out(cells: pd.DataFrame | None, configured) -> dict[str, int]:
 
 
 def family_left_out_sentence(family: str, rows: int) -> str:
-    return (f"The sheet has {rows} {family} row{'s' if rows != 1 else ''}, but the config's families does not list "
-            f"{family}: the {family} family is not analysed.")
+    return (f"The sheet has {rows} {family} row{'s' if rows != 1 else ''}, but families in config/config.yaml does not "
+            f"include {family}: the {family} family is not analysed (add {family} to families to analyse "
+            f"{'them' if rows != 1 else 'it'}).")
 
 
 def coded_moderators(cells: pd.DataFrame | None, names) -> tuple[list[str], list[str]]:

@@ -225,8 +225,15 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
 
 def _not_a_workbook(path: Path) -> str:
     """What a file named .xlsx that is not a zip archive probably is, and what to do."""
-    start = path.read_bytes()[:4096]
-    if start.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Excel 97-2003 (.xls), also when renamed
+    data = path.read_bytes()
+    start = data[:4096]
+    if not data:
+        return "the file is empty"
+    if start.startswith(b"PK"):
+        return "the workbook is damaged or incomplete (cut short when copied?); open it in the spreadsheet and save it again"
+    if start.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: a password-protected .xlsx, or Excel 97-2003 (.xls)
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            return "the workbook is protected by a password; save a copy without the password and read that"
         return "it is an Excel 97-2003 workbook (.xls) with an .xlsx name; open it and save it as .xlsx"
     try:
         text = not any(ord(character) < 32 and character not in "\t\r\n" for character in _decode(start))
@@ -325,7 +332,7 @@ def _worksheet(workbook, sheet_name: str | None, path: Path, notes: list[str]):
         return workbook.worksheets[0]
     visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
     with_ids = [sheet for sheet in visible if any(
-        _text_cell(cell) is not None and _text_cell(cell).lower() == "study_id"
+        _text_cell(cell) is not None and _column_name(cell, 0) == "study_id"
         for row in sheet.iter_rows(min_row=1, max_row=1, values_only=True) for cell in row)]
     if len(with_ids) == 1:
         notes.append(f'worksheet "{with_ids[0].title}" read (the one with a study_id column; '
@@ -780,9 +787,12 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
 
 
 def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
-    """A fractional n is usually a mean over arms or occasions: say what to write."""
+    """A fractional n is usually a mean over arms or occasions: say what to write; a fractional 2x2
+    count is usually a count with a continuity correction already added."""
     number = pd.to_numeric(value, errors="coerce")
-    if column == "year" or not np.isfinite(number):
+    if column in ("n11", "n12", "n21", "n22"):
+        return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
+    if column not in ("n", "n1", "n2") or not np.isfinite(number) or number < 0:
         return "must be a whole number"
     return f'must be a whole number (an n averaged over groups or occasions: write "{math.floor(number + 0.5)}")'
 
@@ -968,7 +978,7 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
     one study two ways would get two independent samples. A note, not a problem: the values may
     be meant to differ."""
     ids = text["study_id"].dropna()
-    keys = ids.map(lambda value: re.sub(r"[\s\-_.]+", "", value.casefold()))
+    keys = ids.map(identifier_key)
     spellings = ids.groupby(keys.to_numpy(), sort=False).unique()
     groups = [list(values) for values in spellings if len(values) > 1]
     if not groups:
@@ -982,6 +992,14 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
     return ["study_id values that differ only in case, spaces or punctuation are analysed as different "
             f"studies: {'; '.join(described(values) for values in groups[:shown])}{more}; write them alike if "
             "they are one sample"]
+
+
+def identifier_key(value: object) -> str:
+    """An identifier without case, spaces, hyphens, underscores and dots (``S 001``, ``s-001`` ->
+    ``s001``), keeping a separator between two numbers (``S1.2`` is not ``S12``): spellings of one
+    identifier that the notes on study_id and on two coders' rows point out."""
+    text = re.sub(r"(?<=\d)[\s\-_.]+(?=\d)", "|", str(value).casefold())
+    return re.sub(r"[\s\-_.]+", "", text)
 
 
 def _rows_phrase(rows: list, shown: int) -> str:

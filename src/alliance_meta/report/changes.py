@@ -254,7 +254,8 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         k = _moved(int(rows.loc["k", "previous"]), int(rows.loc["k", "current"]))
         tau2 = _moved(apa_number(rows.loc["tau2", "previous"], 3), apa_number(rows.loc["tau2", "current"], 3))
         if show.number(old) == show.number(new):  # e.g. rows reordered: equal as reported
-            parts.append(f"The {family} estimate is unchanged at {show.symbol} = {show.number(new)}{interval} "
+            unchanged = "is unchanged at" if "\u2192" not in k else "stays at"
+            parts.append(f"The {family} estimate {unchanged} {show.symbol} = {show.number(new)}{interval} "
                          f"(k {k}; \u03c4\u00b2 {tau2}).")
         else:
             parts.append(f"The {family} estimate moved from {show.symbol} = {show.number(old)} to "

@@ -232,7 +232,7 @@ def not_estimable_reason(data: pd.DataFrame, variables) -> str:
     variables = list(variables)
     if len(data) == 0 and variables:
         return (f"{variables[0]} has no value in any row" if len(variables) == 1 else
-                f"no row has a value of each of {', '.join(variables)}")
+                f"no row has a value for all of {', '.join(variables)}")
     constant = [name for name in variables if name in data and len(data) and data[name].nunique(dropna=True) <= 1]
     if constant:
         value = data[constant[0]].dropna().iloc[0] if data[constant[0]].notna().any() else ""
