@@ -86,6 +86,7 @@ def report_html(tmp_path) -> str:
 
 
 def test_sheet_text_is_escaped(report_html):
+    assert "Studies and effect sizes per moderator level" in report_html  # config moderators: [modality]
     assert "<script>" not in report_html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in report_html
     assert "<img src=x" not in report_html
@@ -113,6 +114,7 @@ def test_sheet_notes_and_left_out_families_are_in_the_data_section(tmp_path):
                           provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d",
                                       "versions": {"alliance-meta": "0"}, "config_yaml": ""})
     assert 'id="sheet-notes"' not in plain
+    assert "per moderator level" not in plain  # no moderators analysed: no empty table
 
 
 def test_no_banner_without_simulated_rows(tmp_path):
