@@ -92,6 +92,14 @@ def test_pooled_table_rows_and_columns():
     assert any("common" in note for note in notes)
     empty, _ = pooled_table(data.iloc[:0], dependence="multilevel", metric="z")
     assert len(empty) == 0 and "sigma2_between" in empty.columns
+    assert not any("one effect size" in note for note in notes) and not table["note"].fillna("").str.contains(
+        "not separately identified").any()
+    # one effect size per study: the split of tau2 into the two levels is arbitrary, and the table says so
+    one_level, notes = pooled_table(data.drop_duplicates("study_id"), ["REML"], ["z"], dependence="multilevel",
+                                    metric="z")
+    assert one_level["note"].str.contains("sigma2_between and sigma2_within are not separately identified").all()
+    assert one_level.set_index("test").loc["cr2", "note"].startswith("CR2 (clubSandwich) standard error")
+    assert any(note.startswith("dependence = multilevel: every study has one effect size") for note in notes)
 
 
 def test_rho_outside_the_open_interval_is_refused():
