@@ -54,6 +54,7 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"decimal": ";"}, "decimal: ';' is not one of auto, '.', ','"),
     ({"sheet_name": 2}, "sheet_name: 2 is not a string or null"),
     ({"pooling": "REML"}, "pooling: 'REML' is not a mapping of keys"),
+    ({"risk_of_bias": {"tool": "custom"}}, "risk_of_bias.domains: the custom tool needs its domains"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)

@@ -110,6 +110,14 @@ class TestOutcomeOnly(ReviewFolder):
         assert "results/dropout" not in result.stdout and "results/outcome/pooled.csv" in result.stdout
 
 
+    def test_a_sheet_or_second_coder_that_does_not_exist_stops_before_any_job(self, tmp_path):
+        folder = review_folder(self.case, tmp_path)
+        result = run(folder, "-n", "--config", "sheet=data/raw/typo.csv", "second_coder=data/raw/coder2.xlsx")
+        assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
+        assert "  second_coder: data/raw/coder2.xlsx does not exist (paths are relative to the review folder" in result.stderr
+        assert "  sheet: data/raw/typo.csv does not exist" in result.stderr
+
+
 class TestDefaultsOnly(ReviewFolder):
     case = "defaults_only"
 

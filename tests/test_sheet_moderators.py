@@ -170,6 +170,17 @@ def test_default_moderators_are_narrowed_to_those_the_sheet_codes(tmp_path):
     assert families_in_sheet(None) == (["outcome", "dropout"], [])
 
 
+def test_files_the_config_names_must_exist(tmp_path, monkeypatch):
+    from alliance_meta.inputs.planning import missing_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sheet.csv").write_text("study_id,r,n\nS1,0.3,50\n")
+    assert missing_files({"sheet": "sheet.csv", "second_coder": None}) == []
+    assert missing_files({"sheet": "data/raw/studies.csv", "second_coder": "coder2.csv"}, named={"second_coder"}) == [
+        f"sheet: data/raw/studies.csv (the default) does not exist (paths are relative to the review folder {tmp_path})",
+        f"second_coder: coder2.csv does not exist (paths are relative to the review folder {tmp_path})"]
+
+
 def test_families_with_rows_that_the_config_leaves_out_are_named(tmp_path):
     from alliance_meta.inputs.planning import families_left_out, family_left_out_sentence, planning_cells
 

@@ -4,7 +4,8 @@
 dotted path of the key (``bayes.draw: unknown key; did you mean bayes.draws?``):
 unknown keys with the closest allowed key at their level (:mod:`difflib`), values
 outside an enum with the closest allowed value, every other schema violation, and the
-rules JSON Schema cannot express (``pooling.main_method`` one of ``pooling.methods``;
+rules JSON Schema cannot express (``pooling.main_method`` one of ``pooling.methods``; a custom
+risk-of-bias tool with its ``domains``;
 the keys of ``reference_levels`` categorical moderators). :func:`load_config_file`
 reads the YAML file, an empty or comment-only file being "all defaults", and
 :func:`merge_overrides` lays ``--config key=value`` overrides on top, as Snakemake's
@@ -190,6 +191,10 @@ def _cross_problems(config: dict) -> list[str]:
     if isinstance(main, str) and methods and main not in methods:
         problems.append(f"pooling.main_method: {main} is not among pooling.methods ({', '.join(methods)}); "
                         "add it there or choose one of them")
+    rob = config.get("risk_of_bias") if isinstance(config.get("risk_of_bias"), dict) else {}
+    if rob.get("tool") == "custom" and not strings(rob.get("domains")):
+        problems.append("risk_of_bias.domains: the custom tool needs its domains, e.g. domains: [selection, "
+                        "measurement] for the sheet columns rob_selection, rob_measurement")
     continuous = strings(config.get("continuous_moderators"))
     categorical = strings(config.get("moderators"))
     for formula in strings(config.get("meta_regression")):

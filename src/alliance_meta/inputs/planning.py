@@ -28,6 +28,18 @@ def sheet_path(configured: str, named: bool) -> tuple[str, str | None]:
     return str(workbook), f"the sheet is {workbook} (no key `sheet` in the config, no {csv.name})"
 
 
+def missing_files(paths: dict, named=()) -> list[str]:
+    """Config problems for the files the config names (``sheet``, ``second_coder``: key -> path, None
+    when not used) that do not exist; ``named``: the keys the reviewer wrote (others are defaults).
+    Paths are relative to the review folder."""
+    problems = []
+    for key, path in paths.items():
+        if path and not Path(path).is_file():
+            where = "" if key in named else " (the default)"
+            problems.append(f"{key}: {path}{where} does not exist (paths are relative to the review folder {Path.cwd()})")
+    return problems
+
+
 def planning_cells(path: str | Path, **reading) -> pd.DataFrame | None:
     """The sheet's cells as :func:`~alliance_meta.inputs.sheet.read_sheet` reads them (``reading``:
     its ``sheet_name`` and ``decimal``), or None when it cannot be read."""
