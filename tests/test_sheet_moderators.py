@@ -177,8 +177,12 @@ def test_files_the_config_names_must_exist(tmp_path, monkeypatch):
     (tmp_path / "sheet.csv").write_text("study_id,r,n\nS1,0.3,50\n")
     assert missing_files({"sheet": "sheet.csv", "second_coder": None}) == []
     assert missing_files({"sheet": "data/raw/studies.csv", "second_coder": "coder2.csv"}, named={"second_coder"}) == [
-        f"sheet: data/raw/studies.csv (the default) does not exist (paths are relative to the review folder {tmp_path})",
+        "sheet: data/raw/studies.csv does not exist, nor does data/raw/studies.xlsx (the default sheet; or set sheet in "
+        f"the config) (paths are relative to the review folder {tmp_path})",
         f"second_coder: coder2.csv does not exist (paths are relative to the review folder {tmp_path})"]
+    (tmp_path / "folder.csv").mkdir()
+    assert missing_files({"sheet": str(tmp_path / "folder.csv")}, named={"sheet"}) == [
+        f"sheet: {tmp_path / 'folder.csv'} is a folder, not a file"]
 
 
 def test_families_with_rows_that_the_config_leaves_out_are_named(tmp_path):

@@ -21,6 +21,13 @@ CONFIG_FILE = Path("config/config.yaml")
 CONFIG_SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 
 
+def config_sources(overrides) -> str:
+    """Where the config came from, for its problem messages."""
+    sources = [str(CONFIG_FILE)] if CONFIG_FILE.exists() else []
+    sources += ["--config/--configfile"] if overrides else []
+    return " and ".join(sources) or "the config"
+
+
 def read_checked_config(overrides):
     """config/config.yaml (absent, empty or comment-only: all defaults) with the
     --config/--configfile values on top; every problem at once, before any job, without
@@ -34,13 +41,12 @@ def read_checked_config(overrides):
     merged = merge_overrides(written, overrides)
     problems = check_config(merged, yaml.safe_load(CONFIG_SCHEMA.read_text()))
     if problems:
-        sources = [str(CONFIG_FILE)] if CONFIG_FILE.exists() else []
-        sources += ["--config/--configfile"] if overrides else []
-        sys.exit(format_config_problems(problems, " and ".join(sources) or "the config"))
+        sys.exit(format_config_problems(problems, config_sources(overrides)))
     return merged
 
 
-_checked = read_checked_config(dict(config))
+_overrides = dict(config)
+_checked = read_checked_config(_overrides)
 config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
@@ -55,7 +61,7 @@ if _note and workflow.is_main_process:
     logger.info(f"alliance-meta: {_note}")
 _missing = missing_files({"sheet": config["sheet"], "second_coder": config.get("second_coder")}, named=_checked)
 if _missing:
-    sys.exit(format_config_problems(_missing, str(CONFIG_FILE) if CONFIG_FILE.exists() else "the config"))
+    sys.exit(format_config_problems(_missing, config_sources(_overrides)))
 
 # What the sheet holds, read once: a configured family without rows gets no jobs, and the default
 # moderators (no `moderators` key) are those the sheet codes, so a sheet of only study_id, r and n

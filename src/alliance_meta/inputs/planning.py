@@ -34,9 +34,13 @@ def missing_files(paths: dict, named=()) -> list[str]:
     Paths are relative to the review folder."""
     problems = []
     for key, path in paths.items():
-        if path and not Path(path).is_file():
-            where = "" if key in named else " (the default)"
-            problems.append(f"{key}: {path}{where} does not exist (paths are relative to the review folder {Path.cwd()})")
+        if not path or Path(path).is_file():
+            continue
+        what = "is a folder, not a file" if Path(path).is_dir() else "does not exist"
+        if key not in named:  # the default sheet, data/raw/studies.csv or .xlsx
+            what += f", nor does {Path(path).with_suffix('.xlsx')} (the default sheet; or set {key} in the config)"
+        relative = "" if Path(path).is_absolute() else f" (paths are relative to the review folder {Path.cwd()})"
+        problems.append(f"{key}: {path} {what}{relative}")
     return problems
 
 

@@ -38,7 +38,8 @@ MULTILEVEL_COLUMNS = (
 NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge"
 CR2_NOTE = "CR2 (clubSandwich) standard error, Satterthwaite t df"
 ONE_LEVEL_NOTE = ("every study has one effect size: sigma2_between and sigma2_within are not separately identified "
-                  "(only their sum, tau2, is); dependence: aggregate fits the same model with one variance")
+                  "(only their sum, tau2, is; so are not their I2 shares, intervals and tests); dependence: aggregate "
+                  "fits the same model with one variance")
 
 
 class NotApplicable(TypeError):
@@ -504,7 +505,7 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                     chosen.append("cr2")
             rows += [fitted.with_test(test).to_frame() for test in chosen]
         table = pd.concat(rows, ignore_index=True) if rows else empty_pooled_frame(metric, dependence)
-        if rows and effect_sizes["study_id"].nunique() == len(effect_sizes):
+        if rows and fitted.n_studies == len(effect_sizes):
             notes.append(f"dependence = multilevel: {ONE_LEVEL_NOTE}")
             table["note"] = [f"{note}; {ONE_LEVEL_NOTE}" if isinstance(note, str) and note else ONE_LEVEL_NOTE
                              for note in table["note"]]

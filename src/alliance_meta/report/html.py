@@ -271,9 +271,9 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
                 for name, part in families.items()]
     summary_tables = [html_table("families", counts, "Studies, effect sizes and patients per family",
                                  note="N sums the largest n of each study's effect sizes.")]
-    if config.get("moderators"):  # no moderators analysed: no empty table
-        summary_tables.append(html_table("moderator_levels", moderator_counts(effect_sizes, config["moderators"]),
-                                         "Studies and effect sizes per moderator level"))
+    levels = moderator_counts(effect_sizes, config.get("moderators", []))
+    if len(levels):  # no categorical moderator coded: no empty table
+        summary_tables.append(html_table("moderator_levels", levels, "Studies and effect sizes per moderator level"))
     return environment().get_template("report.html.j2").render(
         simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
         provenance=provenance, coding=coding, title="Therapeutic alliance meta-analysis",
