@@ -126,3 +126,25 @@ def test_moderator_forest_has_a_diamond_per_level(tmp_path):
     paths = [tmp_path / "forest_modality.png", tmp_path / "forest_modality.pdf"]
     save_moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", paths)
     assert all(path.stat().st_size > 1000 for path in paths)
+
+
+def test_dollar_signs_from_the_sheet_are_drawn_as_written():
+    """'$5 to $10' is sheet text, not mathtext (which would draw an italic '5to10')."""
+    from alliance_meta.plots.influence import cumulative_forest
+    from alliance_meta.analyses.sensitivity import univariate
+
+    data = simulated_family(6).assign(fee=["$5 to $10", "free", "$5 to $10", "free", "free", "$0"])
+    data.loc[0, "authors"] = "Author $x$ & Co"
+    pooled = pooled_row(data)
+    figures = [forest_plot(data, pooled, "z", options=ForestOptions(columns=["fee"])),
+               cumulative_forest(univariate.cumulative(data.yi, data.vi, data.year), ["$a$ b"] * 6, "z")]
+    for figure in figures:
+        figure.canvas.draw()
+        texts = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if "$" in t.get_text()
+                 and ("Author" in t.get_text() or "to" in t.get_text() or "b" in t.get_text())]
+        assert texts
+        for text in texts:
+            shown, is_math = text._preprocess_math(text.get_text())
+            assert not is_math and "\\" not in shown, shown
+    shown = {t._preprocess_math(t.get_text())[0] for t in figures[0].findobj(lambda a: hasattr(a, "get_text"))}
+    assert "$5 to $10" in shown and any(s.startswith("Author $x$ & Co") for s in shown)

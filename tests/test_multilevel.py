@@ -143,3 +143,14 @@ def test_a_maximisation_that_does_not_converge_is_reported_in_the_pooled_table(m
     assert table.converged.tolist() == [False, False]
     assert all("did not converge" in note for note in table.note)
     assert multilevel_moderators.moderator_row(data.assign(x=np.arange(study.size) % 2), "x")["converged"] is False
+
+
+def test_a_moderator_without_values_or_variation_gives_its_reason_not_a_crash():
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"study_id": np.repeat(list("ABCDEF"), 2), "yi": rng.normal(0.2, 0.1, 12), "vi": 0.02,
+                         "year": np.nan, "rater": "patient"})
+    empty = multilevel_moderators.moderator_row(data, "year", continuous=True)
+    assert (empty["k"], empty["note"]) == (0, "year has no value in any row")
+    constant = multilevel_moderators.moderator_row(data, "rater")
+    assert constant["note"] == "rater has one value (patient) in every row: nothing to compare"
+    assert multilevel_moderators.moderator_coefficients(data, "year", continuous=True).empty

@@ -22,7 +22,7 @@ from scipy import special  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
-from alliance_meta.plots.style import save_file, save_pdf_pages  # noqa: E402
+from alliance_meta.plots.style import plain_text, save_file, save_pdf_pages  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -139,7 +139,7 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     rows: list[Row] = []
     for level_row in subgroups.itertuples():
         members = data[data[moderator].astype(str) == str(level_row.level)]
-        rows.append(Row("group", wrap(f"{moderator}: {level_row.level}", options.label_width)))
+        rows.append(Row("group", wrap(plain_text(f"{moderator}: {level_row.level}"), options.label_width)))
         rows += study_rows(members, level_row.tau2, metric, level, options)
         rows += summary_rows(f"Subtotal, k = {level_row.k}", level_row._asdict(), metric, options, "subtotal",
                              interval=False)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
+from alliance_meta.plots.style import plain_text
+
 SORT_ORDERS = ("sheet", "effect", "year", "weight")
 LABEL_MODES = ("authors_year", "label", "both")
 
@@ -86,7 +88,7 @@ def study_labels(data: pd.DataFrame, mode: str = "label") -> list[str]:
             labels.append(citation or label or str(row.study_id))
         else:
             labels.append(label or citation or str(row.study_id))
-    return labels
+    return [plain_text(label) for label in labels]
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -116,5 +118,5 @@ def cell_text(value, width: int) -> tuple[str, bool]:
         return (f"{number:,.0f}" if number.is_integer() else f"{number:.2f}".rstrip("0")), False
     text = str(value).strip()
     if len(text) > width:
-        return text[: width - 1].rstrip() + "\u2026", True
-    return text, False
+        return plain_text(text[: width - 1].rstrip()) + "\u2026", True
+    return plain_text(text), False

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, plain_text  # noqa: E402
 
 WITH_COLOUR = "#b2182b"
 WITHOUT_COLOUR = "#4d4d4d"
@@ -97,7 +97,7 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
     x = np.asarray(transform(result.estimate[ok]), dtype=float)
     i2 = result.i2[ok]
     included = result.included[ok]
-    labels = list(labels) if labels is not None else list(result.study_id)
+    labels = [plain_text(label) for label in (labels if labels is not None else result.study_id)]
     highlight = list(highlight)[:3]
     log_x = metric == "log_or"
     hexbin = x.size > hexbin_above

@@ -13,14 +13,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale, message_figure  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, message_figure, plain_text  # noqa: E402
 
 FLAGGED = "#b2182b"
 
 
 def baujat_plot(result, labels, n_labels: int = 3):
     """Contribution to heterogeneity (squared Pearson residual) against influence on the estimate."""
-    labels = np.asarray(labels, dtype=str)
+    labels = np.asarray([plain_text(label) for label in labels], dtype=str)
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axis = plt.subplots(figsize=(5.0, 4.0))
         axis.scatter(result.baujat_x, result.baujat_y, s=14, color="black", zorder=3)
@@ -68,7 +68,7 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
     :func:`alliance_meta.analyses.sensitivity.univariate.cumulative`), on the readers' scale;
     ``order_note`` (:func:`cumulative_order_note`) is added to the axis label."""
     label, transform, null = display_scale(metric)
-    labels = [f"+ {text}" for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
+    labels = [f"+ {plain_text(text)}" for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
     k = len(table)
     y = np.arange(k)[::-1]
     with plt.rc_context(STYLE):

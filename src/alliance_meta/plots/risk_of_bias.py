@@ -29,7 +29,7 @@ from matplotlib.transforms import Affine2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
-from alliance_meta.plots.style import STYLE, save_file, save_pdf_pages  # noqa: E402
+from alliance_meta.plots.style import STYLE, plain_text, save_file, save_pdf_pages  # noqa: E402
 
 # robvis colours: low, some concerns / moderate, high, critical; no information
 _COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
@@ -127,7 +127,7 @@ def study_names(studies: pd.DataFrame) -> list[str]:
         else:
             label = getattr(row, "label", None)
             names.append(label if isinstance(label, str) and label.strip() else str(row.study_id))
-    return names
+    return [plain_text(name) for name in names]
 
 
 def traffic_light(judgements: pd.DataFrame, tool: RobTool, *, rows_per_page: int | None = None,

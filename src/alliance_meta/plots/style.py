@@ -56,6 +56,12 @@ class Scale:
         return float(self.to_display(self.null))
 
 
+def plain_text(text: object) -> str:
+    """Text from the sheet drawn as written: a ``$`` would start matplotlib's mathtext ("$5 to $10"
+    drawn as italic "5to10", or a parse error); matplotlib draws ``\\$`` as ``$``."""
+    return str(text).replace("$", r"\$")
+
+
 def _identity(x):
     return np.asarray(x, dtype=float)
 

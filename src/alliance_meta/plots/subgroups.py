@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from alliance_meta.plots.style import (SCALES, STYLE, display_scale, format_number, format_p,  # noqa: E402,F401
+from alliance_meta.plots.style import (SCALES, STYLE, display_scale, format_number, format_p, plain_text,  # noqa: E402,F401
                                        message_figure)
 
 SYMBOLS = {metric: f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol for metric, scale in SCALES.items()}
@@ -35,7 +35,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         return message_figure(f"No effect sizes with a value of {summary['moderator']}.")
     with plt.rc_context(STYLE):
         figure, axis = plt.subplots(figsize=(6.5, 1.35 + 0.34 * (n + 2)))
-        rows = [(f"{row.level} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
+        rows = [(f"{plain_text(row.level)} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
                 for i, row in enumerate(levels.itertuples(), start=1)]
         rows.append((f"Overall (k = {overall['k']} studies)", overall["estimate"], overall["ci_lower"],
                      overall["ci_upper"], 0, "#000000"))

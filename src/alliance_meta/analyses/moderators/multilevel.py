@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.analyses.model_comparison import vif_table
-from alliance_meta.analyses.moderators.univariate import usable_rows
+from alliance_meta.analyses.moderators.univariate import not_estimable_reason, usable_rows
 from alliance_meta.engines import robust
 from alliance_meta.engines.design import build_design
 from alliance_meta.models import multilevel
@@ -31,6 +31,8 @@ def _design(data: pd.DataFrame, moderator: str, continuous: bool = False, refere
     the same reference level (configured, else the most frequent), centring and names."""
     numeric = (moderator,) if continuous else ()
     usable = usable_rows(data, (moderator,), numeric).reset_index(drop=True)
+    if len(usable) < 2:  # e.g. a moderator with no value in this family: no model (moderator_row says why)
+        return usable, np.ones((len(usable), 1)), ["intercept"]
     references = {moderator: reference_level} if reference_level is not None else None
     design = build_design(usable, moderator, numeric, references, centre)
     return usable, design.matrix, list(design.columns)
@@ -54,7 +56,10 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
     fits = _moderator_fits(data, moderator, continuous, rho, method, level, reference_level, centre)
     row = {"moderator": moderator, "model": "multilevel"}
     if fits is None:
-        return row | {"k": int(data[moderator].notna().sum()), "note": "too few studies or levels"}
+        usable = usable_rows(data, (moderator,), (moderator,) if continuous else ())
+        reason = (not_estimable_reason(usable, [moderator]) if len(usable) == 0 or usable[moderator].nunique() <= 1
+                  else "too few studies or levels")
+        return row | {"k": int(data[moderator].notna().sum()), "note": reason}
     wald, t_fit, null = fits
     total, total_null = float(np.sum(wald.sigma2)), float(np.sum(null.sigma2))
     note = ""
