@@ -82,6 +82,8 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
 def forest_figure(studies, table, metric: str, title: str = ""):
     """Observed estimates with 95% CIs (open squares) against posterior means with 95%
     HDIs of the study effects (filled circles), and the pooled and predictive rows."""
+    from alliance_meta.plots.style import plain_text
+
     plt = _pyplot()
     to_display, label = display_scale(metric)
     data = studies.sort_values("yi").reset_index(drop=True)
@@ -98,7 +100,7 @@ def forest_figure(studies, table, metric: str, title: str = ""):
     for row, name, text in ((1.5, "mu", "pooled effect"), (0.5, "theta_new", "new study (predictive)")):
         lo, mid, hi = (to_display(summary.loc[name, c]) for c in ("hdi_lower", "mean", "hdi_upper"))
         ax.fill([lo, mid, hi, mid], [row, row + 0.35, row, row - 0.35], color="black" if name == "mu" else "0.6")
-    labels = data["label"].astype(str).tolist() if "label" in data else data["study_id"].astype(str).tolist()
+    labels = [plain_text(label) for label in (data["label"] if "label" in data else data["study_id"]).astype(str)]
     ax.set_yticks(list(rows) + [1.5, 0.5], labels + ["Pooled effect (95% HDI)", "New study (95% HDI)"], fontsize=6 if k > 40 else 8)
     ax.axvline(0, color="0.3", lw=0.6, ls=":")
     ax.axvline(to_display(summary.loc["mu", "mean"]), color="0.3", lw=0.6, ls="--")
