@@ -64,12 +64,7 @@ def families_in_sheet(cells: pd.DataFrame | None, configured=("outcome", "dropou
     """
     if cells is None:
         return list(configured), []
-    vocabulary = VOCABULARIES["family"]
-    if "family" not in cells:
-        present = {vocabulary.default}
-    else:
-        present = {vocabulary.canonical(value) if isinstance(value, str) else vocabulary.default
-                   for value in cells["family"]}
+    present = set(_family_of_rows(cells)) if "family" in cells else {VOCABULARIES["family"].default}
     if not present & set(configured):  # nothing to analyse: let validation and the report say so
         return list(configured), []
     return [f for f in configured if f in present], [f for f in configured if f not in present]
@@ -82,13 +77,19 @@ def families_left_out(cells: pd.DataFrame | None, configured) -> dict[str, int]:
     if cells is None:
         return {}
     vocabulary = VOCABULARIES["family"]
-    if "family" not in cells:
-        values = pd.Series(vocabulary.default, index=cells.index)
-    else:
-        values = cells["family"].map(lambda value: vocabulary.canonical(value) if isinstance(value, str)
-                                     else vocabulary.default)
+    values = _family_of_rows(cells)
     counts = values[values.isin(vocabulary.values) & ~values.isin(list(configured))].value_counts()
     return {family: int(counts[family]) for family in vocabulary.values if family in counts}
+
+
+def _family_of_rows(cells: pd.DataFrame) -> pd.Series:
+    """Each row's family as the codebook reads it: an empty cell or no column is ``outcome``, synonyms
+    canonical (``drop-out`` -> ``dropout``), values outside the vocabulary None (validation reports them)."""
+    vocabulary = VOCABULARIES["family"]
+    if "family" not in cells:
+        return pd.Series(vocabulary.default, index=cells.index, dtype=object)
+    return cells["family"].map(lambda value: vocabulary.canonical(value) if isinstance(value, str)
+                               else vocabulary.default)
 
 
 def family_left_out_sentence(family: str, rows: int) -> str:

@@ -251,10 +251,11 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         interval = ""
         if all(_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
             interval = " " + show.interval(rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"])
-        k = _moved(int(rows.loc["k", "previous"]), int(rows.loc["k", "current"]))
+        k_old, k_new = int(rows.loc["k", "previous"]), int(rows.loc["k", "current"])
+        k = _moved(k_old, k_new)
         tau2 = _moved(apa_number(rows.loc["tau2", "previous"], 3), apa_number(rows.loc["tau2", "current"], 3))
         if show.number(old) == show.number(new):  # e.g. rows reordered: equal as reported
-            unchanged = "is unchanged at" if "\u2192" not in k else "stays at"
+            unchanged = "is unchanged at" if k_old == k_new else "stays at"
             parts.append(f"The {family} estimate {unchanged} {show.symbol} = {show.number(new)}{interval} "
                          f"(k {k}; \u03c4\u00b2 {tau2}).")
         else:
