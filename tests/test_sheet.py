@@ -236,11 +236,23 @@ def test_missing_required_column_and_duplicate_column(tmp_path):
         (1, "r", "duplicate_column")]
 
 
+def test_tab_separated_text_as_excel_saves_it(tmp_path):
+    """Excel's "Text (Tab delimited) (*.txt)" (Windows code page) and "Unicode Text (*.txt)" (UTF-16)."""
+    text = "study_id\tauthors\tr\tn\r\nS1\tM\u00fcller\t0.3\t50\r\nS2\tNu\u00f1ez\t0.2\t80\r\n"
+    for name, encoding in (("sheet.txt", "cp1252"), ("unicode.txt", "utf-16"), ("sheet.tsv", "utf-8")):
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        frame = read_sheet(path)
+        assert list(frame["authors"]) == ["M\u00fcller", "Nu\u00f1ez"] and list(frame["n"]) == ["50", "80"], name
+
+
 def test_unreadable_files(tmp_path):
     with pytest.raises(SheetError, match="no such file"):
         read_sheet(tmp_path / "absent.csv")
-    with pytest.raises(SheetError, match="expected a .csv or .xlsx"):
-        read_sheet(write_csv(tmp_path, "x", "sheet.txt"))
+    with pytest.raises(SheetError, match=r"expected a .csv or .xlsx file \(or tab-separated .tsv or .txt\), not .json"):
+        read_sheet(write_csv(tmp_path, "x", "sheet.json"))
+    with pytest.raises(SheetError, match=r"a .ods file cannot be read: save it as .xlsx \(Excel workbook\) or .csv"):
+        read_sheet(write_csv(tmp_path, "x", "sheet.ods"))
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a zip file")
     with pytest.raises(SheetError, match="cannot read .*a text file \\(a CSV\\?\\) with an .xlsx name; name it .csv"):

@@ -171,18 +171,25 @@ def test_default_moderators_are_narrowed_to_those_the_sheet_codes(tmp_path):
 
 
 def test_files_the_config_names_must_exist(tmp_path, monkeypatch):
-    from alliance_meta.inputs.planning import missing_files
+    from alliance_meta.inputs.planning import unusable_files
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sheet.csv").write_text("study_id,r,n\nS1,0.3,50\n")
-    assert missing_files({"sheet": "sheet.csv", "second_coder": None}) == []
-    assert missing_files({"sheet": "data/raw/studies.csv", "second_coder": "coder2.csv"}, named={"second_coder"}) == [
+    assert unusable_files({"sheet": "sheet.csv", "second_coder": None}) == []
+    assert unusable_files({"sheet": "data/raw/studies.csv", "second_coder": "coder2.csv"}, named={"second_coder"}) == [
         "sheet: data/raw/studies.csv does not exist, nor does data/raw/studies.xlsx (the default sheet; or set sheet in "
         f"the config) (paths are relative to the review folder {tmp_path})",
         f"second_coder: coder2.csv does not exist (paths are relative to the review folder {tmp_path})"]
     (tmp_path / "folder.csv").mkdir()
-    assert missing_files({"sheet": str(tmp_path / "folder.csv")}, named={"sheet"}) == [
+    assert unusable_files({"sheet": str(tmp_path / "folder.csv")}, named={"sheet"}) == [
         f"sheet: {tmp_path / 'folder.csv'} is a folder, not a file"]
+    for name in ("sheet.ods", "coder2.xls", "sheet.json"):
+        (tmp_path / name).write_text("study_id,r,n\nS1,0.3,50\n")
+    assert unusable_files({"sheet": "sheet.ods", "second_coder": "coder2.xls"}, named={"sheet", "second_coder"}) == [
+        "sheet: sheet.ods: a .ods file cannot be read: save it as .xlsx (Excel workbook) or .csv first",
+        "second_coder: coder2.xls: a .xls file cannot be read: save it as .xlsx (Excel workbook) or .csv first"]
+    assert unusable_files({"sheet": "sheet.json"}, named={"sheet"}) == [
+        "sheet: sheet.json: expected a .csv or .xlsx file (or tab-separated .tsv or .txt), not .json"]
 
 
 def test_families_with_rows_that_the_config_leaves_out_are_named(tmp_path):

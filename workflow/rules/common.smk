@@ -52,14 +52,14 @@ config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 from alliance_meta.inputs.planning import (coded_moderators, families_in_sheet, families_left_out,
-                                           family_left_out_sentence, missing_files, moderators_left_out_note,
+                                           family_left_out_sentence, unusable_files, moderators_left_out_note,
                                            planning_cells, sheet_path)
 
 # Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
 config["sheet"], _note = sheet_path(config["sheet"], named="sheet" in _checked)
 if _note and workflow.is_main_process:
     logger.info(f"alliance-meta: {_note}")
-_missing = missing_files({"sheet": config["sheet"], "second_coder": config.get("second_coder")}, named=_checked)
+_missing = unusable_files({"sheet": config["sheet"], "second_coder": config.get("second_coder")}, named=_checked)
 if _missing:
     sys.exit(format_config_problems(_missing, config_sources(_overrides)))
 

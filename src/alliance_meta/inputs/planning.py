@@ -28,13 +28,19 @@ def sheet_path(configured: str, named: bool) -> tuple[str, str | None]:
     return str(workbook), f"the sheet is {workbook} (no key `sheet` in the config, no {csv.name})"
 
 
-def missing_files(paths: dict, named=()) -> list[str]:
+def unusable_files(paths: dict, named=()) -> list[str]:
     """Config problems for the files the config names (``sheet``, ``second_coder``: key -> path, None
-    when not used) that do not exist; ``named``: the keys the reviewer wrote (others are defaults).
-    Paths are relative to the review folder."""
+    when not used) that do not exist or are of a type no sheet can have; ``named``: the keys the
+    reviewer wrote (others are defaults). Paths are relative to the review folder."""
+    from alliance_meta.inputs.sheet import unsupported_type
+
     problems = []
     for key, path in paths.items():
-        if not path or Path(path).is_file():
+        if not path:
+            continue
+        if Path(path).is_file():
+            if (reason := unsupported_type(path)) is not None:
+                problems.append(f"{key}: {path}: {reason}")
             continue
         what = "is a folder, not a file" if Path(path).is_dir() else "does not exist"
         if key not in named:  # the default sheet, data/raw/studies.csv or .xlsx

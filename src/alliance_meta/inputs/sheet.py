@@ -206,7 +206,7 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
     """The cells of the file (row i = spreadsheet row i + 1), the cells the reader cannot
     take as they are, the date epoch, and whether decimal commas are read."""
     suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if suffix in TEXT_SUFFIXES:
         rows, delimiter = _csv_rows(path)
         comma = decimal == "," or (decimal == "auto" and delimiter == ";")
         if comma:
@@ -215,12 +215,25 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
         if sheet_name is not None:
             notes.append(f"sheet_name {sheet_name!r} ignored: a CSV file has one sheet")
         return rows, [], _EXCEL_EPOCH, comma
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in WORKBOOK_SUFFIXES:
         rows, issues, epoch = _xlsx_rows(path, sheet_name, notes)
         return rows, issues, epoch, decimal == ","
+    raise SheetError(f"cannot read {path}: {unsupported_type(path)}")
+
+
+#: delimited text (comma, semicolon or tab, found from the header line), as spreadsheets save it
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def unsupported_type(path: str | Path) -> str | None:
+    """Why a sheet of this file type cannot be read (None when it can), with what to do."""
+    suffix = Path(path).suffix.lower()
+    if suffix in TEXT_SUFFIXES + WORKBOOK_SUFFIXES:
+        return None
     if suffix in (".xls", ".ods", ".numbers"):
-        raise SheetError(f"cannot read {path}: save it as .xlsx (Excel workbook) or .csv first")
-    raise SheetError(f"cannot read {path}: expected a .csv or .xlsx file, not {suffix or 'no suffix'}")
+        return f"a {suffix} file cannot be read: save it as .xlsx (Excel workbook) or .csv first"
+    return f"expected a .csv or .xlsx file (or tab-separated .tsv or .txt), not {suffix or 'a name without suffix'}"
 
 
 def _not_a_workbook(path: Path) -> str:
