@@ -101,15 +101,20 @@ def test_missing_study_id(tmp_path):
     assert "required" in problem.rule
 
 
-@pytest.mark.parametrize("column, value", [("r", "1.3"), ("r", "-1"), ("rho", "1"), ("kendall_tau", "-1"),
-                                           ("partial_r", "-1.2")])
-def test_correlation_outside_minus_one_one(tmp_path, column, value):
+ONE = ": |r| = 1 has no Fisher z and no sampling variance (check the source)"
+
+
+@pytest.mark.parametrize("column, value, detail", [
+    ("r", "1.3", ""), ("r", "-1", ONE), ("rho", "1", ONE), ("kendall_tau", "-1.0", ONE), ("partial_r", "-1.2", ""),
+    ("r", "38", '; a correlation written times 100? write "0.38"'), ("r", "-7", '; a correlation written times 100? write "-0.07"'),
+    ("r", "250", "")])
+def test_correlation_outside_minus_one_one(tmp_path, column, value, detail):
     extra = ",n_covariates" if column == "partial_r" else ""
     text = f"study_id,{column},n{extra}\nS1,{value},50{',2' if extra else ''}\n"
     problem = only(problems_of(tmp_path, text), "correlation_range")
     assert (problem.row, problem.column, problem.value) == (2, column, value)
-    assert problem.rule == "must lie strictly between -1 and 1"
-    assert str(problem) == f'row 2, column {column}, value "{value}": must lie strictly between -1 and 1'
+    assert problem.rule == "must lie strictly between -1 and 1" + detail
+    assert str(problem) == f'row 2, column {column}, value "{value}": must lie strictly between -1 and 1{detail}'
 
 
 @pytest.mark.parametrize("value, fails", [("0.95", True), ("-1", True), ("0.94", False), ("-0.99", False)])

@@ -760,6 +760,20 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     return re.sub(r"^(-?)\.", r"\g<1>0.", match.group(0))
 
 
+def _correlation_message(column: str, value: str, row: pd.Series) -> str:
+    """Out of (-1, 1): |r| = 1 has no Fisher z; 2 <= |r| < 100 is probably r written times 100."""
+    message = "must lie strictly between -1 and 1"
+    try:
+        number = float(str(value).replace(",", "."))
+    except ValueError:
+        return message
+    if abs(number) == 1:
+        return f"{message}: |r| = 1 has no Fisher z and no sampling variance (check the source)"
+    if 2 <= abs(number) < 100:
+        return f'{message}; a correlation written times 100? write "{number / 100:g}"'
+    return message
+
+
 def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     vocabulary = VOCABULARIES[column]
     suggestion = vocabulary.suggestion(value)
@@ -840,7 +854,7 @@ RULES: dict[str, Rule] = {
     "positive": Rule("numbers out of range", lambda column, value, row: (
         "standard deviations must be positive" if column.startswith("sd") else
         "standard errors must be positive" if column.endswith("_se") else "odds ratios must be positive")),
-    "correlation_range": Rule("numbers out of range", _constant("must lie strictly between -1 and 1")),
+    "correlation_range": Rule("numbers out of range", _correlation_message),
     "beta_range": Rule("numbers out of range", _constant(
         "must lie strictly between -1 and 0.95 (r = beta + .05 for beta >= 0, Peterson & Brown 2005)")),
     "p_range": Rule("numbers out of range", _constant("a p value must lie in (0, 1]")),
