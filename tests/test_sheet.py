@@ -583,6 +583,21 @@ def test_group_comparisons_without_a_family_column_are_noted(tmp_path):
     assert not any("family" in note for note in with_family.attrs["notes"] + correlations.attrs["notes"])
 
 
+def test_rows_of_one_study_with_different_citations_are_noted(tmp_path):
+    # S1: two authors and two years (a different study typed with its id?); S2: the same citation
+    # in other case and spacing, and a row without authors; S3: one row
+    path = write_csv(tmp_path, "study_id,authors,year,r,n\nS1,Smith & Lee,2004,0.3,50\nS2,Park,2010,0.2,40\n"
+                               "S1,Ortiz,2009,0.1,80\nS2,park ,2010,0.25,40\nS2,,2010,0.3,40\nS3,Ng,2001,0.2,60\n")
+    clean, problems = validate_sheet(read_sheet(path))
+    assert problems == []
+    notes = [note for note in clean.attrs["notes"] if note.startswith("rows of one study_id")]
+    assert notes == ['rows of one study_id with different authors or year are pooled as one sample, labelled with the '
+                     'first row\'s citation: study S1: authors "Smith & Lee" vs "Ortiz", year "2004" vs "2009" (rows 2, '
+                     '4); give each study its own study_id if they are different samples']
+    same = write_csv(tmp_path, "study_id,authors,year,r,n\nS1,Smith,2004,0.3,50\nS1,Smith,2004,0.2,50\n", "same.csv")
+    assert not any(note.startswith("rows of one study_id") for note in validate_sheet(read_sheet(same))[0].attrs["notes"])
+
+
 def test_rows_repeated_in_every_column_are_noted(tmp_path):
     # "S2 " is S2 once its space is trimmed: rows 3 and 4 repeat each other, as do 5, 6 and 7
     path = write_csv(tmp_path, "study_id,r,n,measure\nS1,0.3,50,WAI\nS2,0.2,40,WAI\nS2 ,0.2,40,WAI\n"

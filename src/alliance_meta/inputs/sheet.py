@@ -995,7 +995,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
     clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
-                            + _similar_study_id_notes(text))
+                            + _similar_study_id_notes(text) + _study_citation_notes(text))
     return clean, problems
 
 
@@ -1019,6 +1019,36 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
     return ["study_id values that differ only in case, spaces or punctuation are analysed as different "
             f"studies: {'; '.join(described(values) for values in groups[:shown])}{more}; write them alike if "
             "they are one sample"]
+
+
+def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
+    """Rows of one ``study_id`` that name different ``authors`` or ``year`` (two studies typed with one
+    id?): they are pooled as one sample, and its labels use the first row's citation. A note, not a
+    problem: a sample reported in two papers has two citations. Case and spacing do not count."""
+    columns = [column for column in ("authors", "year") if column in text]
+    if "study_id" not in text or not columns:
+        return []
+    rows = text.dropna(subset=["study_id"])
+    keys = rows[columns].apply(lambda cells: cells.map(lambda value: " ".join(str(value).casefold().split()),
+                                                       na_action="ignore"))
+    counts = keys.groupby(rows["study_id"].to_numpy(), sort=False).nunique()
+    studies = counts.index[(counts > 1).any(axis=1)]
+    if not len(studies):
+        return []
+    differing = []
+    for study in studies[:shown]:
+        of_study = rows["study_id"] == study
+        details = []
+        for column in columns:
+            spellings = rows.loc[of_study, column].dropna().groupby(keys.loc[of_study, column].dropna().to_numpy(),
+                                                                    sort=False).first()
+            if len(spellings) > 1:
+                details.append(f"{column} " + " vs ".join(f'"{value}"' for value in spellings.iloc[:3]))
+        differing.append(f"study {study}: {', '.join(details)} ({_rows_phrase(list(rows.loc[of_study, SHEET_ROW]), shown)})")
+    more = f" and {len(studies) - shown} more" if len(studies) > shown else ""
+    return ["rows of one study_id with different authors or year are pooled as one sample, labelled with the "
+            f"first row's citation: {'; '.join(differing)}{more}; give each study its own study_id if "
+            "they are different samples"]
 
 
 def identifier_key(value: object) -> str:
