@@ -75,6 +75,14 @@ def test_conf_int_at_another_level_uses_the_tests_critical_value(molloy):
     assert fit.conf_int(90)[1] - fit.conf_int(90)[0] < fit.conf_int()[1] - fit.conf_int()[0]
 
 
+def test_a_level_written_as_a_proportion_is_refused_with_the_percentage(molloy):
+    yi, vi, _ = molloy
+    with pytest.raises(ValueError, match=r"level is a percentage, got 0.95 \(a 0.95% interval\): write level=95"):
+        am.fit(yi, vi, level=0.95)
+    with pytest.raises(ValueError, match="write level=90"):
+        am.fit(yi, vi).conf_int(level=0.9)
+
+
 def test_frame_input_aggregates_dependent_rows_like_the_pipeline(molloy):
     yi, vi, fits = molloy
     frame = pd.DataFrame({"yi": yi, "vi": vi})

@@ -55,6 +55,9 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"sheet_name": 2}, "sheet_name: 2 is not a string or null"),
     ({"pooling": "REML"}, "pooling: 'REML' is not a mapping of keys"),
     ({"risk_of_bias": {"tool": "custom"}}, "risk_of_bias.domains: the custom tool needs its domains"),
+    ({"pooling": {"level": 0.95}}, "pooling.level: 0.95 is read in percent (a 0.95% interval): write 95"),
+    ({"psychometric": {"credibility_level": 0.8}},
+     "psychometric.credibility_level: 0.8 is read in percent (a 0.8% interval): write 80"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)

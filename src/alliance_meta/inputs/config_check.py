@@ -191,6 +191,12 @@ def _cross_problems(config: dict) -> list[str]:
     if isinstance(main, str) and methods and main not in methods:
         problems.append(f"pooling.main_method: {main} is not among pooling.methods ({', '.join(methods)}); "
                         "add it there or choose one of them")
+    for section, key in (("pooling", "level"), ("psychometric", "credibility_level")):
+        values = config.get(section) if isinstance(config.get(section), dict) else {}
+        level = values.get(key)
+        if isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level <= 1:
+            problems.append(f"{section}.{key}: {level:g} is read in percent (a {level:g}% interval): "
+                            f"write {100 * level:g}")
     rob = config.get("risk_of_bias") if isinstance(config.get("risk_of_bias"), dict) else {}
     if rob.get("tool") == "custom" and not strings(rob.get("domains")):
         problems.append("risk_of_bias.domains: the custom tool needs its domains, e.g. domains: [selection, "

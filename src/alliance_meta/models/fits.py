@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import special
 
 from alliance_meta.engines import distributions as dist
+from alliance_meta.engines.heterogeneity import level_alpha
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
 from alliance_meta.models import multilevel, univariate
@@ -112,6 +113,7 @@ class Fit:
     def critical(self, level: float | None = None) -> float:
         """Critical value of the test at ``level`` percent (normal, or t with :attr:`df`)."""
         level = self.level if level is None else float(level)
+        level_alpha(level)  # a level in percent, or a clear error
         upper = 1 - (1 - level / 100) / 2
         return float(special.ndtri(upper) if math.isinf(self.df) else special.stdtrit(self.df, upper))
 
@@ -444,6 +446,7 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     """
     if dependence not in DEPENDENCE:
         raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
+    level_alpha(float(level))  # a level in percent, or a clear error
     rows = as_frame(data, vi)
     if len(rows) == 0:
         raise ValueError("no effect sizes to pool (k = 0)")
