@@ -75,6 +75,26 @@ def test_conf_int_at_another_level_uses_the_tests_critical_value(molloy):
     assert fit.conf_int(90)[1] - fit.conf_int(90)[0] < fit.conf_int()[1] - fit.conf_int()[0]
 
 
+def test_rows_that_cannot_be_pooled_are_named():
+    frame = pd.DataFrame({"yi": [0.1, 0.2, np.nan, 0.3, 0.2], "vi": [0.01, 0.02, 0.01, -1.0, 0.02],
+                          "study_id": ["a", "b", None, "c", "d"]}, index=[10, 11, 12, 13, 14])
+    with pytest.raises(ValueError) as error:
+        am.fit(frame)
+    assert str(error.value) == ("cannot pool these rows: yi is missing or infinite on row 12; vi is missing, infinite "
+                                "or not positive on row 13; study_id is missing on row 12 (rows without it would be "
+                                "pooled as one study)")
+    with pytest.raises(ValueError, match=r"yi is not a number on row 1$"):
+        am.fit(pd.DataFrame({"yi": [0.1, "x"], "vi": [0.01, 0.02]}))
+    both = pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.01, 0.02, 0.03], "family": ["outcome", "dropout", "outcome"]})
+    with pytest.raises(ValueError, match=r"more than one family \(outcome, dropout\): fit each on its own"):
+        am.fit(both, dependence="multilevel")
+    with pytest.raises(ValueError, match="one-dimensional"):
+        am.fit(np.ones((2, 2)), np.ones((2, 2)))
+    # numbers as text are numbers
+    assert am.fit(pd.DataFrame({"yi": ["0.1", "0.2", "0.3"], "vi": [0.01, 0.02, 0.03]})).estimate == \
+        am.fit(np.array([0.1, 0.2, 0.3]), np.array([0.01, 0.02, 0.03])).estimate
+
+
 def test_a_level_written_as_a_proportion_is_refused_with_the_percentage(molloy):
     yi, vi, _ = molloy
     with pytest.raises(ValueError, match=r"level is a percentage, got 0.95 \(a 0.95% interval\): write level=95"):

@@ -394,6 +394,35 @@ def _multilevel_test(test: str) -> str:
     return test
 
 
+def _check_frame(data: pd.DataFrame) -> None:
+    """ValueError naming the rows (index labels) whose yi or vi cannot be pooled or whose study_id is
+    missing, and for rows of more than one family or metric (pool each on its own)."""
+    def listed(mask) -> str:
+        labels = [str(label) for label in data.index[np.asarray(mask)]]
+        shown = ", ".join(labels[:10]) + (f", ... ({len(labels)} rows)" if len(labels) > 10 else "")
+        return ("row " if len(labels) == 1 else "rows ") + shown
+
+    problems = []
+    numbers = {name: pd.to_numeric(data[name], errors="coerce").astype(float) for name in ("yi", "vi")}
+    for name, values in numbers.items():
+        text = data[name].notna() & values.isna()
+        if text.any():
+            problems.append(f"{name} is not a number on {listed(text)}")
+        bad = values.notna() & ~(np.isfinite(values) & ((values > 0) if name == "vi" else True))
+        if (missing := data[name].isna() | bad).any():
+            what = "missing, infinite or not positive" if name == "vi" else "missing or infinite"
+            problems.append(f"{name} is {what} on {listed(missing)}")
+    if "study_id" in data and (no_id := data["study_id"].isna()).any():
+        problems.append(f"study_id is missing on {listed(no_id)} (rows without it would be pooled as one study)")
+    for column in ("family", "metric"):
+        if column in data and data[column].nunique() > 1:
+            values = ", ".join(map(str, data[column].dropna().unique()))
+            problems.append(f"the rows hold more than one {column} ({values}): fit each on its own, e.g. "
+                            f"rows[rows[{column!r}] == {str(data[column].dropna().iloc[0])!r}]")
+    if problems:
+        raise ValueError("cannot pool these rows: " + "; ".join(problems))
+
+
 def as_frame(data, vi=None) -> pd.DataFrame:
     """Effect sizes as a frame with ``yi``, ``vi``, ``study_id`` (default 1..k) and ``es_id``."""
     if isinstance(data, pd.DataFrame):
@@ -402,10 +431,15 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         missing = [name for name in ("yi", "vi") if name not in data.columns]
         if missing:
             raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}")
+        _check_frame(data)
         frame = data.reset_index(drop=True).copy()
+        frame["yi"], frame["vi"] = (frame[name].astype(float) for name in ("yi", "vi"))
     else:
         if vi is None:
             raise TypeError("fit(yi, vi): the sampling variances vi are missing")
+        if max(np.ndim(data), np.ndim(vi)) > 1:
+            raise ValueError(f"yi and vi must be one-dimensional (one value per effect size), got arrays of shapes "
+                             f"{np.shape(data)} and {np.shape(vi)}")
         yi, vi = univariate.validate_inputs(data, vi)[:2]
         frame = pd.DataFrame({"yi": yi, "vi": vi})
     if "study_id" not in frame:
