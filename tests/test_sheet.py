@@ -353,13 +353,21 @@ def test_study_ids_that_differ_only_in_case_or_spacing_are_noted(tmp_path):
     clean, problems = validate_sheet(read_sheet(path))
     assert problems == []
     assert [note for note in clean.attrs["notes"] if note.startswith("study_id values")] == [
-        'study_id values that differ only in case, spaces or punctuation are analysed as different studies: '
+        'study_id values that differ only in case, spaces, punctuation or leading zeros are analysed as different studies: '
         '"S001" (rows 2, 3) vs "s001" (row 4) vs "S 001" (row 5); "S002" (row 6) vs "S-002" (row 7); '
         'write them alike if they are one sample']
     from alliance_meta.inputs.sheet import identifier_key
 
     assert identifier_key("S 001") == identifier_key("s-001") == identifier_key("S_001") != identifier_key("S1.2")
     assert identifier_key("S1.2") != identifier_key("S12") and identifier_key("E-1") == identifier_key("e 1")
+    # whole numbers however written; other numbers keep their digits apart
+    assert identifier_key("1") == identifier_key("01") == identifier_key("1.0") != identifier_key("10")
+    assert identifier_key("1.5") != identifier_key("15") and identifier_key("0") == identifier_key("00")
+    numbers = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\n1,0.1,50\n1.0,0.2,60\n02,0.3,70\n2,0.1,40\n",
+                                                  "numbers.csv")))[0]
+    assert [note for note in numbers.attrs["notes"] if note.startswith("study_id values")] == [
+        'study_id values that differ only in case, spaces, punctuation or leading zeros are analysed as different studies: '
+        '"1" (row 2) vs "1.0" (row 3); "02" (row 4) vs "2" (row 5); write them alike if they are one sample']
     alike = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\nS1,0.1,50\nS1,0.2,60\nS2,0.3,70\n", "alike.csv")))[0]
     assert not any(note.startswith("study_id values") for note in alike.attrs["notes"])
 

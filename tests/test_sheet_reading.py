@@ -255,6 +255,23 @@ def test_hidden_rows_and_columns_holding_data_are_problems(tmp_path):
     assert "unhide it" in problems[1].rule and "delete it" in problems[1].rule
 
 
+def test_rows_hidden_by_a_filter_say_to_clear_the_filter(tmp_path):
+    from openpyxl.worksheet.filters import FilterColumn, Filters
+
+    workbook = workbook_with([["study_id", "r", "n", "rater"], ["S1", 0.3, 50, "patient"],
+                              ["S2", 0.2, 60, "therapist"], ["S3", 0.1, 70, "patient"]])
+    sheet = workbook.active
+    sheet.auto_filter.ref = "A1:D4"
+    sheet.auto_filter.filterColumn.append(FilterColumn(colId=3, filters=Filters(filter=["patient"])))
+    sheet.row_dimensions[3].hidden = True  # what Excel does for S2
+    _, _, problems = read(save(workbook, tmp_path))
+    assert where(problems) == [(3, "", "hidden_row")]
+    assert problems[0].rule.startswith("is hidden by the worksheet's filter: clear the filter")
+    sheet.auto_filter.filterColumn.clear()  # filter buttons without criteria: a row hidden by hand
+    _, _, problems = read(save(workbook, tmp_path))
+    assert problems[0].rule.startswith("is hidden in the spreadsheet: unhide it")
+
+
 def test_trailing_empty_and_blank_cells_of_a_workbook(tmp_path):
     workbook = workbook_with([["study_id", "r", "n", None, " "], ["S1", 0.3, 50, None, None], ["S2", 0.2, 60, "", " "]])
     sheet = workbook.active

@@ -394,10 +394,13 @@ def _merged_cells(worksheet, rows: list[list], notes: list[str]) -> list[_Issue]
 def _hidden_cells(worksheet, rows: list[list]) -> list[_Issue]:
     """Hidden rows and columns that hold data: the reviewer decides whether they count."""
     issues = []
+    filtered = _filtered_rows(worksheet)
     for number, dimension in worksheet.row_dimensions.items():
         if dimension.hidden and number <= len(rows) and any(_text_cell(c) is not None for c in rows[number - 1]):
-            issues.append(_Issue(number, None, "", "is hidden in the spreadsheet: unhide it to have it analysed, "
-                                 "or delete it to leave it out", "hidden_row"))
+            rule = ("is hidden by the worksheet's filter: clear the filter (Data > Filter) to have it analysed, or "
+                    "delete the row to leave it out") if number in filtered else (
+                   "is hidden in the spreadsheet: unhide it to have it analysed, or delete it to leave it out")
+            issues.append(_Issue(number, None, "", rule, "hidden_row"))
     width = len(rows[0]) if rows else 0
     hidden_columns = sorted({column for dimension in worksheet.column_dimensions.values() if dimension.hidden
                              for column in range((dimension.min or 1), (dimension.max or dimension.min or 1) + 1)})
@@ -406,6 +409,18 @@ def _hidden_cells(worksheet, rows: list[list]) -> list[_Issue]:
             issues.append(_Issue(HEADER_ROW, column - 1, "", "is a hidden column: unhide it to have it analysed, "
                                  "or delete it to leave it out", "hidden_column"))
     return issues
+
+
+def _filtered_rows(worksheet) -> range:
+    """The rows an active filter (an autofilter with criteria) applies to: a row it hides comes back
+    when the filter is cleared, not with Unhide."""
+    from openpyxl.utils.cell import range_boundaries
+
+    autofilter = worksheet.auto_filter
+    if not autofilter.ref or not autofilter.filterColumn:
+        return range(0)
+    _, first, _, last = range_boundaries(autofilter.ref)
+    return range(first + 1, last + 1)  # below the filter's header row
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -1000,10 +1015,10 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
 
 
 def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
-    """``study_id`` values that differ only in case, spaces, hyphens, underscores or dots
-    (``S001``, ``s001``, ``S 001``) are different studies to the analysis; a reviewer who typed
-    one study two ways would get two independent samples. A note, not a problem: the values may
-    be meant to differ."""
+    """``study_id`` values that differ only in case, spaces, hyphens, underscores, dots or leading
+    zeros (``S001``, ``s001``, ``S 001``; ``1``, ``01``, ``1.0``) are different studies to the
+    analysis; a reviewer who typed one study two ways would get two independent samples. A note,
+    not a problem: the values may be meant to differ."""
     ids = text["study_id"].dropna()
     keys = ids.map(identifier_key)
     spellings = ids.groupby(keys.to_numpy(), sort=False).unique()
@@ -1016,7 +1031,7 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
         return " vs ".join(f'"{value}" ({_rows_phrase(rows[value], shown)})' for value in values)
 
     more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
-    return ["study_id values that differ only in case, spaces or punctuation are analysed as different "
+    return ["study_id values that differ only in case, spaces, punctuation or leading zeros are analysed as different "
             f"studies: {'; '.join(described(values) for values in groups[:shown])}{more}; write them alike if "
             "they are one sample"]
 
@@ -1054,7 +1069,11 @@ def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
 def identifier_key(value: object) -> str:
     """An identifier without case, spaces, hyphens, underscores and dots (``S 001``, ``s-001`` ->
     ``s001``), keeping a separator between two numbers (``S1.2`` is not ``S12``): spellings of one
-    identifier that the notes on study_id and on two coders' rows point out."""
+    identifier that the notes on study_id and on two coders' rows point out. A whole number is
+    one identifier however written (``1``, ``01``, ``1.0``)."""
+    whole = re.fullmatch(r"\s*0*(\d+?)(?:\.0+)?\s*", str(value))
+    if whole:
+        return whole.group(1)
     text = re.sub(r"(?<=\d)[\s\-_.]+(?=\d)", "|", str(value).casefold())
     return re.sub(r"[\s\-_.]+", "", text)
 
