@@ -191,6 +191,17 @@ def test_moderators_and_meta_regression_take_a_fit():
     assert result.to_frame()["k"].iloc[0] == 24 and len(result.subgroups) == 2
     regression = am.meta_regression(fit, "~ rater + year", continuous=("year",), permutations=0).to_frame()
     assert set(regression["term"]) >= {"year"}
+    # a numeric column is a slope by default (metafor's mods =), its levels only when asked
+    default = am.meta_regression(fit, "~ rater + year", permutations=0).to_frame()
+    pd.testing.assert_frame_equal(default, regression)
+    with pytest.raises(ValueError, match=r"am.moderators needs the analysis metric .*fit\(..., metric='z'\)"):
+        am.moderators(am.fit(frame), "rater", permutations=0)
+    coarse = am.fit(frame.assign(year=np.repeat([2000.0, 2005.0, 2010.0], 8)), metric="z")
+    as_levels = am.meta_regression(coarse, "~ year", continuous=(), permutations=0).to_frame()
+    assert list(as_levels["term"]) == ["intercept", "year[2005.0]", "year[2010.0]"]
+    assert list(am.meta_regression(coarse, "~ year", permutations=0).to_frame()["term"]) == ["intercept", "year"]
+    assert am.moderators(coarse, "year", permutations=0).to_frame()["qm_df"].iloc[0] == 1
+    assert am.moderators(coarse, "year", continuous=False, permutations=0).to_frame()["qm_df"].iloc[0] == 2
     three = am.fit(frame, dependence="multilevel", metric="z")
     assert "multilevel_qm" in am.moderators(three, "rater", permutations=0).to_frame()
 

@@ -156,12 +156,12 @@ def test_step_function_refuses_an_empty_interval():
         sm.fit_selection_model(z[:5] * np.sqrt(VI[:5]), VI[:5], "stepfun")
 
 
-@pytest.mark.parametrize("k", [0, 2])
-def test_new_bias_rows_need_three_studies(k):
+@pytest.mark.parametrize("k, studies", [(0, "0 studies"), (1, "1 study"), (2, "2 studies")])
+def test_new_bias_rows_need_three_studies(k, studies):
     table, _ = bias.bias_tests(YI[:k], VI[:k], metric="z")
     rows = table.set_index("test")
     for name in ("tes", "henmi_copas", "svalue"):
-        assert rows.loc[name, "note"] == f"not estimable: k = {k} studies, the test needs at least 3"
+        assert rows.loc[name, "note"] == f"not estimable: k = {studies}, the test needs at least 3"
 
 
 def test_new_bias_rows():

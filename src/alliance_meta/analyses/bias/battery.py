@@ -52,7 +52,9 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         if yi.size < needed:
             names = {"pet": ["pet", "peese", "pet_peese"],
                      "fail_safe_n": ["fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"]}.get(name, [name])
-            rows.extend(BiasTest(test=n, statistic=math.nan, note=f"not estimable: k = {yi.size} studies, the test needs at least {needed}") for n in names)
+            studies = "1 study" if yi.size == 1 else f"{yi.size} studies"
+            rows.extend(BiasTest(test=n, statistic=math.nan, note=f"not estimable: k = {studies}, the test needs at "
+                                 f"least {needed}") for n in names)
     equal_variances = yi.size >= 3 and np.ptp(vi) <= 1e-12 * np.max(vi)
     if equal_variances:  # the predictor of the regressions and the rank test is constant
         rows.extend(BiasTest(test=n, statistic=math.nan, note=EQUAL_VARIANCES)

@@ -47,15 +47,32 @@ class ModeratorResult:
                 f"p = {row.get('qm_p', float('nan')):.4g}, {len(self.subgroups)} levels>")
 
 
+def _needs_metric(fit: Fit, what: str) -> None:
+    if fit.metric is None:
+        raise ValueError(f"{what} needs the analysis metric for the subgroups' back-transformed columns: "
+                         "fit(..., metric='z') (or 'smd', 'log_or')")
+
+
 def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
     return dict(aggregate_method=fit.aggregate_method, rho=fit.rho, centre=centre, level=fit.level,
                 permutations=permutations, seed=seed)
 
 
-def moderators(fit: Fit, moderator: str, *, continuous: bool = False, reference_level=None, centre: bool = False,
-               permutations: int = 1000, seed: int = 1) -> ModeratorResult:
+def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
+    """The ``names`` whose column holds numbers (as in metafor's ``mods =``, where a numeric
+    variable is a slope unless made a factor): the default of the analyses' ``continuous``."""
+    return tuple(name for name in names if name in effect_sizes and pd.api.types.is_numeric_dtype(effect_sizes[name])
+                 and not pd.api.types.is_bool_dtype(effect_sizes[name]))
+
+
+def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,
+               centre: bool = False, permutations: int = 1000, seed: int = 1) -> ModeratorResult:
     """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
-    (and, for a three-level fit, the three-level mixed-effects model beside them)."""
+    (and, for a three-level fit, the three-level mixed-effects model beside them). ``continuous``:
+    a slope (True) or levels (False); None: a slope when the column holds numbers."""
+    _needs_metric(fit, "am.moderators")
+    if continuous is None:
+        continuous = bool(numeric_columns(fit.effect_sizes, [moderator]))
     analysis = analyse_moderator(fit.effect_sizes, moderator, fit.metric, continuous=continuous,
                                  reference_level=reference_level, **_options(fit, permutations, seed, centre))
     row = analysis.summary()
@@ -74,13 +91,16 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool = False, reference_
     return ModeratorResult(analysis, row, coefficients)
 
 
-def meta_regression(fit: Fit, formula: str, *, continuous=(), reference_levels=None, centre: bool = False,
+def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels=None, centre: bool = False,
                     permutations: int = 1000, seed: int = 1) -> AnalysisResult:
     """A REML meta-regression on ``formula`` (e.g. ``"~ rater + year"``) of the effect sizes
     aggregated within study x the formula's variables, with its permutation test
-    (``meta_regression.csv`` rows); not estimable: an empty table and a note."""
+    (``meta_regression.csv`` rows); not estimable: an empty table and a note. ``continuous``: the
+    variables entered as slopes; None: those whose column holds numbers (``year``)."""
     formula = formula.strip().removeprefix("~").strip()
     variables = formula_variables(formula)
+    if continuous is None:
+        continuous = numeric_columns(fit.effect_sizes, variables)
     numeric = tuple(name for name in variables if name in continuous)
     options = _options(fit, permutations, seed, centre)
     data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
@@ -105,6 +125,7 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula; a
     formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
     reason is in its ``note``)."""
+    _needs_metric(fit, "am.moderator_tables")
     references = dict(reference_levels or {})
     options = _options(fit, permutations, seed, centre)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,
