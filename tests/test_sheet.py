@@ -606,6 +606,17 @@ def test_rows_of_one_study_with_different_citations_are_noted(tmp_path):
     assert not any(note.startswith("rows of one study_id") for note in validate_sheet(read_sheet(same))[0].attrs["notes"])
 
 
+def test_a_study_copied_under_another_id_is_noted(tmp_path):
+    # S9 copies S2 (citation, r, n); S3 and S4 share r and n only, without a citation: not noted
+    path = write_csv(tmp_path, "study_id,authors,year,r,n\nS1,Ng,2001,0.3,50\nS2,Park,2010,0.2,40\n"
+                               "S3,,,0.25,60\nS4,,,0.25,60\nS9,Park,2010,0.2,40\n")
+    clean, problems = validate_sheet(read_sheet(path))
+    assert problems == []
+    assert [note for note in clean.attrs["notes"] if "entered twice" in note] == [
+        "rows of different study_ids with the same cells in every other column, citation included (one study "
+        "entered twice?): row 3 (study S2) = row 6 (study S9); delete the copy, or check the effect sizes"]
+
+
 def test_rows_repeated_in_every_column_are_noted(tmp_path):
     # "S2 " is S2 once its space is trimmed: rows 3 and 4 repeat each other, as do 5, 6 and 7
     path = write_csv(tmp_path, "study_id,r,n,measure\nS1,0.3,50,WAI\nS2,0.2,40,WAI\nS2 ,0.2,40,WAI\n"

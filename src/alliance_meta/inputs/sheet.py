@@ -1010,7 +1010,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
     clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
-                            + _similar_study_id_notes(text) + _study_citation_notes(text))
+                            + _similar_study_id_notes(text) + _study_citation_notes(text)
+                            + _copied_under_another_id_notes(text))
     return clean, problems
 
 
@@ -1103,6 +1104,31 @@ def _repeated_row_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
     return [f"rows with the same cells in every column, each counted as one more effect size of its study: "
             f"{', '.join(described(rows) for rows in groups[:shown])}{more}; delete a row pasted twice, or tell the "
             "effect sizes apart (e.g. es_id, measure)"]
+
+
+def _copied_under_another_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
+    """Rows that repeat a row of another ``study_id`` in every other column, citation included (one
+    study entered twice under two ids?): the sample would count twice. A note, not a problem; rows
+    without ``authors`` or ``year`` are left out (equal r and n alone can be chance)."""
+    citation = [column for column in ("authors", "year") if column in text]
+    if "study_id" not in text or not citation:
+        return []
+    cells = text.drop(columns=[SHEET_ROW, "study_id", *(["es_id"] if "es_id" in text else [])])
+    candidates = text[citation].notna().any(axis=1) & text["study_id"].notna()
+    repeated = cells.duplicated(keep=False) & candidates
+    if not repeated.any():
+        return []
+    keys = cells[repeated].groupby(list(cells.columns), dropna=False, sort=False).ngroup().to_numpy()
+    groups = []
+    for _, rows in text.loc[repeated, [SHEET_ROW, "study_id"]].groupby(keys, sort=False):
+        if rows["study_id"].nunique() > 1:
+            groups.append(" = ".join(f"row {row} (study {study})" for row, study in
+                                     zip(rows[SHEET_ROW].iloc[:shown], rows["study_id"].iloc[:shown])))
+    if not groups:
+        return []
+    more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
+    return ["rows of different study_ids with the same cells in every other column, citation included (one study "
+            f"entered twice?): {'; '.join(groups[:shown])}{more}; delete the copy, or check the effect sizes"]
 
 
 def _family_notes(text: pd.DataFrame, clean: pd.DataFrame) -> list[str]:
