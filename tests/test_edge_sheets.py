@@ -164,8 +164,33 @@ class TestOneStudy(ReviewFolder):
         assert csv_bytes(killed) == csv_bytes(reference)
 
 
+class TestAggregate(ReviewFolder):
+    case = "aggregate"  # both families, moderators [rater]
+
+    def test_an_earlier_run_s_outputs_that_the_config_no_longer_makes_are_named(self, tmp_path, completed):
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        copy = tmp_path / self.case
+        shutil.copytree(folder, copy)
+        plan = run(copy, "-n", "--config", "families=[outcome]", "moderators=[]")
+        output = plan.stdout + plan.stderr
+        assert plan.returncode == 0, output[-3000:]
+        assert output.count("outputs of an earlier run that this config no longer makes") == 1
+        assert "  results/dropout/ (" in output and "the dropout family is not analysed (not in the config's families)" in output
+        assert ("results/outcome/forest_rater (.pdf, .png, .svg), results/outcome/subgroups_rater (.pdf, .png, .svg): "
+                "rater is not in the config's moderators") in output
+        assert (copy / "results" / "dropout" / "pooled.csv").exists()  # named, never deleted
+        asked = run(copy, "-n", "--config", "families=[outcome]", "--", "results/dropout/forest.pdf")
+        assert asked.returncode != 0 and "Traceback" not in asked.stderr
+        assert ("results/dropout/forest.pdf is not made with this config: the dropout family is not analysed (not in the "
+                "config's families). The file there is an earlier run's") in asked.stderr
+        assert "No rule to produce" not in asked.stderr
+        again = run(copy, "-n")  # the config of the run: nothing to name
+        assert again.returncode == 0 and "earlier run" not in again.stdout + again.stderr
+
+
 # every other folder of .test/: a class of its own
-for _case in sorted(set(CASES) - {"outcome_only", "defaults_only", "two_studies", "one_study"}):
+for _case in sorted(set(CASES) - {"outcome_only", "defaults_only", "two_studies", "one_study", "aggregate"}):
     _name = "Test" + "".join(part.title() for part in _case.split("_"))
     globals()[_name] = type(_name, (ReviewFolder,), {"case": _case})
 

@@ -1,4 +1,5 @@
 # Config reading and checking (defaults from the schema) and small helpers shared by the rules.
+import functools
 import os
 import sys
 from pathlib import Path
@@ -51,9 +52,11 @@ config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
-from alliance_meta.inputs.planning import (coded_moderators, families_in_sheet, families_left_out,
-                                           family_left_out_sentence, unusable_files, moderators_left_out_note,
-                                           planning_cells, sheet_path)
+from alliance_meta.inputs.planning import (coded_moderators, earlier_outputs, earlier_outputs_lines,
+                                           earlier_outputs_note, families_in_sheet, families_left_out,
+                                           family_left_out_sentence, left_out_pattern, left_out_target,
+                                           moderators_left_out_note, output_files, planning_cells, sheet_path,
+                                           unusable_files)
 
 # Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
 config["sheet"], _note = sheet_path(config["sheet"], named="sheet" in _checked)
@@ -81,6 +84,12 @@ if workflow.is_main_process:
         logger.info(_sentence)
     if DEFAULT_MODERATORS_LEFT_OUT:
         logger.info(f"alliance-meta: {moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT, config['reference_levels'])}")
+
+# What the planned families and moderators leave out (left_out.smk, included last): the files of a family not
+# analysed and the per-moderator plots of moderators not listed.
+LEFT_OUT_PLAN = dict(families=FAMILIES, configured_families=config["families"], moderators=config["moderators"],
+                     continuous_moderators=config["continuous_moderators"],
+                     uncoded_moderators=DEFAULT_MODERATORS_LEFT_OUT)
 
 # One run per review folder; a killed run's stale locks are removed (alliance_meta.runs).
 if workflow.is_main_process and not workflow.dryrun and not workflow.touch:
@@ -170,3 +179,23 @@ def multiverse_table_file(wildcards):
     otherwise plan the plot in its first pass, before the checkpoints, and rerun it)."""
     checkpoints.multiverse_specifications.get(family=wildcards.family)
     return f"results/{wildcards.family}/multiverse.csv"
+
+
+def explain_left_out(wildcards):
+    """Stops the run, before any job, with the reason (the input function of config_leaves_out in left_out.smk)."""
+    sys.exit(left_out_target(wildcards.left_out, **LEFT_OUT_PLAN))
+
+
+@functools.cache
+def earlier_run_outputs():
+    """The files under results/ (but results/history/) and data/processed/ that this config does not make, by
+    reason (alliance_meta.inputs.planning.earlier_outputs); looked for once, when every rule is defined."""
+    producers = [rule for rule in workflow.rules if rule.name != "config_leaves_out"]
+    return earlier_outputs(output_files(), lambda path: any(rule.is_producer(path) for rule in producers),
+                           **LEFT_OUT_PLAN)
+
+
+def earlier_results(wildcards=None):
+    """The lines of the report's Data section on an earlier run's files under results/ that this config no longer
+    makes (a param of rule report)."""
+    return earlier_outputs_lines(earlier_run_outputs(), folders=("results",))

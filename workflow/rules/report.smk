@@ -101,6 +101,7 @@ rule report:
         families=FAMILIES,
         absent_families=ABSENT_FAMILIES,
         families_left_out=FAMILIES_LEFT_OUT,
+        earlier_outputs=earlier_results,  # common.smk: results/ files this config no longer makes
     conda:
         CONDA_ENV
     log:

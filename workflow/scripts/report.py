@@ -51,6 +51,7 @@ html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read
                      methods=methods_paragraph(config, stages, versions, list(families)), coding=coding,
                      absent_families=snakemake.params.absent_families,  # noqa: F821
                      families_left_out=snakemake.params.families_left_out,  # noqa: F821
+                     earlier_outputs=snakemake.params.earlier_outputs,  # noqa: F821
                      sheet_notes=Path(inputs.sheet_notes).read_text(encoding="utf-8").splitlines(),
                      extra_sections=extra_sections)
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821

@@ -6,10 +6,17 @@ report), and a default moderator (config without a ``moderators`` key) that the 
 code is left out. The sheet is read once, when the workflow is parsed; a sheet that cannot be
 read yet keeps every configured family and moderator (validation then reports why it cannot be
 read).
+
+Files of an earlier run that the config no longer makes (a family no longer analysed, a moderator no
+longer listed, an option switched off) are found when the workflow is planned, for one note in the log
+and the report; they are never deleted.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -125,3 +132,148 @@ def moderators_left_out_note(names, reference_levels=()) -> str:
     return (f"the default moderator{'s' if plural else ''} {', '.join(names)} {'have' if plural else 'has'} no "
             f"values in the sheet and {'are' if plural else 'is'} left out{unused_note}; name the moderators in "
             "config/config.yaml (moderators: [...]) to choose them")
+
+
+# Outputs of an earlier run that the current config no longer makes --------------------------------------
+
+#: Per-moderator plots (results/{family}/<kind>_<moderator>.<ext>) and the config key that lists their moderators.
+PER_MODERATOR_PLOTS = {"forest": "moderators", "subgroups": "moderators", "bubble": "continuous_moderators"}
+#: Folders whose files the workflow makes, and the folder kept across runs by design (never reported).
+OUTPUT_FOLDERS = ("results", "data/processed")
+KEPT_FOLDERS = ("results/history",)
+#: The reason given for a file that no rule makes with this config, when neither the families nor the moderators
+#: explain it (an option such as ``plots: {tiff: true}``, ``prisma`` or ``second_coder`` switched off since).
+NOT_MADE = "this config makes no such file (an option switched off since that run, or a file put there by hand)"
+_PER_MODERATOR = re.compile(rf"^(?P<kind>{'|'.join(PER_MODERATOR_PLOTS)})_(?P<moderator>.+)\.[^./]+$")
+
+
+@dataclass(frozen=True)
+class EarlierOutputs:
+    """Files of an earlier run that this config does not make, for one reason. ``kind``: ``family`` (a family
+    not analysed), ``moderator`` (a moderator not listed) or ``other``."""
+
+    kind: str
+    reason: str
+    paths: tuple[str, ...]
+
+    def line(self, folders=OUTPUT_FOLDERS, most: int = 6) -> str | None:
+        """The files under ``folders`` and the reason, or None when there are none: a family's folder as one item
+        with its number of files, the formats of one file name together, at most ``most`` items."""
+        items: dict[str, list[str]] = {}
+        for path in sorted(self.paths, key=lambda path: (not path.startswith("results/"), path)):
+            if not path.startswith(tuple(f"{folder}/" for folder in folders)):
+                continue
+            if self.kind == "family":
+                items.setdefault(_family_folder(path), []).append(path)
+                continue
+            stem, _, extension = path.rpartition(".")
+            stem, extension = (stem, f".{extension}") if stem and "/" not in extension else (path, "")
+            items.setdefault(stem, []).append(extension)
+        if not items:
+            return None
+        shown = [f"{item} ({len(members)} file{'s' if len(members) != 1 else ''})" if self.kind == "family"
+                 else item + members[0] if len(members) == 1 else f"{item} ({', '.join(members)})"
+                 for item, members in items.items()]
+        more = f" and {len(shown) - most} more" if len(shown) > most else ""
+        return f"{', '.join(shown[:most])}{more}: {self.reason}"
+
+
+def output_files(folders=OUTPUT_FOLDERS, kept=KEPT_FOLDERS) -> list[str]:
+    """The files under ``folders`` (relative to the review folder, ``/``-separated, sorted), without the ``kept``
+    folders, hidden files (``.snakemake_timestamp``, LibreOffice's ``.~lock.*#``) and Office's ``~$`` lock files."""
+    found = []
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            root = Path(root).as_posix()
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and f"{root}/{d}" not in kept)
+            found += [f"{root}/{name}" for name in files if not name.startswith((".", "~$"))]
+    return sorted(found)
+
+
+def left_out(path: str, *, families, configured_families, moderators, continuous_moderators,
+             uncoded_moderators=()) -> tuple[str, str] | None:
+    """``(kind, reason)`` when ``path`` is a file of a family (``results/{family}/...``,
+    ``data/processed/{family}/...``) or a per-moderator plot (``results/{family}/forest_{moderator}.*``,
+    ``subgroups_*``, ``bubble_*``) that the analysed ``families`` or the configured moderators leave out; None for
+    any other path. ``configured_families``: the config's ``families`` (one there without rows in the sheet is not
+    analysed either); ``uncoded_moderators``: default moderators left out for having no values in the sheet."""
+    parts = path.split("/")
+    if parts[:2] == ["data", "processed"]:
+        parts = ["data/processed", *parts[2:]]
+    if len(parts) < 3 or parts[0] not in OUTPUT_FOLDERS or parts[1] not in VOCABULARIES["family"].values:
+        return None
+    family = parts[1]
+    if family not in families:
+        why = f"the sheet has no {family} rows" if family in configured_families else "not in the config's families"
+        return "family", f"the {family} family is not analysed ({why})"
+    match = _PER_MODERATOR.match(parts[2]) if parts[0] == "results" and len(parts) == 3 else None
+    if match is None:
+        return None
+    moderator, key = match["moderator"], PER_MODERATOR_PLOTS[match["kind"]]
+    if moderator in (moderators if key == "moderators" else continuous_moderators):
+        return None
+    if key == "moderators" and moderator in uncoded_moderators:
+        return "moderator", f"the default moderator {moderator} has no values in the sheet"
+    return "moderator", f"{moderator} is not in the config's {key}"
+
+
+def left_out_pattern(families, moderators, continuous_moderators) -> str:
+    """A regular expression of the paths that :func:`left_out` explains (for the rule that says why when one is
+    asked for by name): every file of a family not analysed, and the per-moderator plots of the analysed families
+    for moderators the config does not list."""
+    def alternatives(names):
+        return "|".join(re.escape(name) for name in names)
+
+    patterns = []
+    if not_analysed := [family for family in VOCABULARIES["family"].values if family not in families]:
+        patterns.append(rf"(?:results|data/processed)/(?:{alternatives(not_analysed)})/.+")
+    if families:
+        for kinds, listed in (("forest|subgroups", moderators), ("bubble", continuous_moderators)):
+            unlisted = rf"(?!(?:{alternatives(listed)})\.[^./]+$)" if listed else ""
+            patterns.append(rf"results/(?:{alternatives(families)})/(?:{kinds})_{unlisted}[^/]+\.[^./]+")
+    return "|".join(f"(?:{pattern})" for pattern in patterns)
+
+
+def left_out_target(path: str, **planned) -> str:
+    """Why a file that :func:`left_out` explains (``planned``: its keywords), asked for by name, is not made;
+    said of the file in the folder too, if there is one."""
+    _, reason = left_out(path, **planned)
+    earlier = (" The file there is an earlier run's, with that run's numbers (delete it so that no one takes it "
+               "for this run's).") if Path(path).exists() else ""
+    return f"{path} is not made with this config: {reason}.{earlier}"
+
+
+def earlier_outputs(paths, is_made, **planned) -> list[EarlierOutputs]:
+    """The ``paths`` that this config does not make, grouped by reason: those of :func:`left_out` (``planned``: its
+    keywords; every file of a family not analysed, even one a rule could make, as rule psychometric could
+    results/outcome/ files), then other files that no rule makes (``is_made(path)`` false): :data:`NOT_MADE`.
+    Families first, then moderators."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for path in paths:
+        why = left_out(path, **planned)
+        if (why is not None and why[0] == "family") or not is_made(path):
+            groups.setdefault(why or ("other", NOT_MADE), []).append(path)
+    order = {"family": 0, "moderator": 1, "other": 2}
+    return [EarlierOutputs(kind, reason, tuple(sorted(groups[kind, reason])))
+            for kind, reason in sorted(groups, key=lambda key: (order[key[0]], key[1]))]
+
+
+def earlier_outputs_lines(groups, folders=OUTPUT_FOLDERS) -> list[str]:
+    """One line per reason (:meth:`EarlierOutputs.line`) for the files under ``folders``."""
+    return [line for group in groups if (line := group.line(folders)) is not None]
+
+
+def _family_folder(path: str) -> str:
+    for folder in OUTPUT_FOLDERS:
+        if path.startswith(f"{folder}/"):
+            return f"{folder}/{path[len(folder) + 1:].split('/')[0]}/"
+    return path
+
+
+def earlier_outputs_note(lines) -> str:
+    """The one log message on the outputs of an earlier run that this config no longer makes (``lines``:
+    :func:`earlier_outputs_lines`)."""
+    return ("alliance-meta: outputs of an earlier run that this config no longer makes; this run leaves them as "
+            "they were, with that run's numbers. Delete them so that no one takes them for this run's (nothing is "
+            "deleted automatically; results/history/ is kept by design):\n"
+            + "\n".join(f"  {line}" for line in lines))

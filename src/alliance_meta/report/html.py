@@ -255,11 +255,14 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSect
 
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
                   config: dict, provenance: dict, methods: str, absent_families=(),
-                  families_left_out=(), sheet_notes=(), coding: CodingSection | None = None, extra_sections=(), image_workers: int = 1) -> str:
+                  families_left_out=(), earlier_outputs=(), sheet_notes=(), coding: CodingSection | None = None,
+                  extra_sections=(), image_workers: int = 1) -> str:
     """The report's HTML. ``families`` maps a family to ``metric``, ``tables``, ``analysis``, ``images`` and
     optionally ``inlined`` (file name -> data URI of images inlined beforehand, :func:`inline_figures`);
     ``absent_families`` are configured families without rows in the sheet (one sentence each);
     ``families_left_out`` are sentences on families with rows that the config does not list;
+    ``earlier_outputs``: files under results/ of an earlier run that this config no longer makes, one line per
+    reason (alliance_meta.inputs.planning.earlier_outputs_lines);
     ``sheet_notes`` are the notes of reading and validating the sheet (listed in the Data section); ``coding``
     is the double-coding section (:func:`coding_section`), when there is a second coder; ``extra_sections``
     (:class:`ExtraSection`: study selection, certainty of evidence, changes) follow the results;
@@ -278,4 +281,5 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
         simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
         provenance=provenance, coding=coding, title="Therapeutic alliance meta-analysis",
         absent_families=list(absent_families), families_left_out=list(families_left_out),
+        earlier_outputs=list(earlier_outputs),
         sheet_notes=list(sheet_notes), extra_sections=list(extra_sections))

@@ -1,0 +1,114 @@
+"""Outputs of an earlier run that the config no longer makes (a family not analysed, a moderator no longer
+listed, an option switched off): found when the workflow is planned, named in one log note and in the report,
+never deleted; one of them asked for by name stops the run with the reason (alliance_meta.inputs.planning,
+workflow/rules/left_out.smk). The whole-workflow checks are in test_edge_sheets.py (TestAggregate)."""
+
+from __future__ import annotations
+
+import re
+
+from alliance_meta.inputs.planning import (NOT_MADE, earlier_outputs, earlier_outputs_lines, earlier_outputs_note,
+                                           left_out, left_out_pattern, left_out_target, output_files)
+
+PLAN = dict(families=["outcome"], configured_families=["outcome"], moderators=["rater"],
+            continuous_moderators=["year"], uncoded_moderators=())
+DROPOUT = [f"results/dropout/{name}" for name in ("pooled.csv", "forest.pdf", "forest.png", "tables/pooled.md")]
+PATHS = [*DROPOUT, "data/processed/dropout/analysis.csv", "data/processed/outcome/analysis.csv",
+         "results/outcome/pooled.csv", "results/outcome/psychometric.csv",
+         "results/outcome/forest_rater.pdf", "results/outcome/forest_rater.png",
+         "results/outcome/forest_setting.pdf", "results/outcome/forest_setting.png", "results/outcome/forest_setting.svg",
+         "results/outcome/subgroups_setting.pdf", "results/outcome/bubble_year.pdf", "results/outcome/bubble_age.pdf",
+         "results/outcome/forest.tiff", "results/notes.txt", "results/report.html"]
+#: what the rules of this plan make: the outcome family's files but a switched-off TIFF and the moderators left out
+MADE = {"data/processed/outcome/analysis.csv", "results/outcome/pooled.csv", "results/outcome/psychometric.csv",
+        "results/outcome/forest_rater.pdf", "results/outcome/forest_rater.png", "results/outcome/bubble_year.pdf",
+        "results/report.html"}
+
+
+def test_the_files_under_results_and_data_processed_but_the_history(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for path in ["results/outcome/pooled.csv", "results/history/abc.json", "results/.snakemake_timestamp",
+                 "results/~$tables.docx", "results/.~lock.tables.docx#", "results/dropout/tables/pooled.md",
+                 "data/processed/sheet.csv", "data/raw/studies.csv", "logs/pool_outcome.log"]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    assert output_files() == ["data/processed/sheet.csv", "results/dropout/tables/pooled.md",
+                              "results/outcome/pooled.csv"]
+    assert output_files(folders=("results", "data/processed", "nothing")) == output_files()  # a missing folder
+
+
+def test_an_earlier_run_s_files_are_named_by_reason_families_first():
+    groups = earlier_outputs(PATHS, MADE.__contains__, **PLAN)
+    assert [(group.kind, group.reason) for group in groups] == [
+        ("family", "the dropout family is not analysed (not in the config's families)"),
+        ("moderator", "age is not in the config's continuous_moderators"),
+        ("moderator", "setting is not in the config's moderators"),
+        ("other", NOT_MADE)]
+    assert set(groups[0].paths) == {*DROPOUT, "data/processed/dropout/analysis.csv"}
+    assert groups[3].paths == ("results/notes.txt", "results/outcome/forest.tiff")
+    lines = earlier_outputs_lines(groups)
+    assert lines == [
+        "results/dropout/ (4 files), data/processed/dropout/ (1 file): the dropout family is not analysed (not in the "
+        "config's families)",
+        "results/outcome/bubble_age.pdf: age is not in the config's continuous_moderators",
+        "results/outcome/forest_setting (.pdf, .png, .svg), results/outcome/subgroups_setting.pdf: setting is not in "
+        "the config's moderators",
+        f"results/notes.txt, results/outcome/forest.tiff: {NOT_MADE}"]
+    assert earlier_outputs_lines(groups, folders=("results",))[0].startswith("results/dropout/ (4 files): the dropout")
+    note = earlier_outputs_note(lines)
+    assert note.count("\n") == len(lines) and "Delete them" in note and "results/history/ is kept" in note
+    assert earlier_outputs(PATHS, lambda path: True, **PLAN)[0].kind == "family"  # a rule that could: not analysed
+    assert earlier_outputs(MADE, MADE.__contains__, **PLAN) == []
+
+
+def test_the_reasons_name_the_sheet_or_the_config():
+    absent = dict(PLAN, configured_families=["outcome", "dropout"])
+    assert left_out("results/dropout/pooled.csv", **absent) == (
+        "family", "the dropout family is not analysed (the sheet has no dropout rows)")
+    uncoded = dict(PLAN, moderators=[], uncoded_moderators=["rater"])
+    assert left_out("results/outcome/subgroups_rater.png", **uncoded) == (
+        "moderator", "the default moderator rater has no values in the sheet")
+    for other in ["results/outcome/pooled.csv", "results/outcome/tables/forest_setting.md", "results/relapse/x.csv",
+                  "results/prisma.pdf", "logs/dropout/x.log", "results/outcome/bayes_forest.pdf"]:
+        assert left_out(other, **PLAN) is None, other
+
+
+def test_the_rule_s_pattern_matches_exactly_what_the_reasons_explain():
+    candidates = PATHS + ["results/outcome/forest_rater.tiff", "results/outcome/forest_rater.x.pdf",
+                          "results/outcome/forest_mean.age.pdf", "results/outcome/bubble_year.svg",
+                          "results/history/abc.json", "data/processed/effect_sizes.csv"]
+    for plan in (PLAN, dict(PLAN, moderators=[], continuous_moderators=[]),
+                 dict(PLAN, families=["outcome", "dropout"], moderators=["mean.age", "rater"]),
+                 dict(PLAN, families=["dropout"], configured_families=["dropout"])):
+        pattern = re.compile(left_out_pattern(plan["families"], plan["moderators"], plan["continuous_moderators"]))
+        for path in candidates:
+            assert bool(pattern.fullmatch(path)) == (left_out(path, **plan) is not None), (plan, path)
+
+
+def test_a_left_out_file_asked_for_by_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert left_out_target("results/dropout/forest.pdf", **PLAN) == (
+        "results/dropout/forest.pdf is not made with this config: the dropout family is not analysed (not in the "
+        "config's families).")
+    (tmp_path / "results" / "outcome").mkdir(parents=True)
+    (tmp_path / "results" / "outcome" / "forest_setting.pdf").write_text("old")
+    assert left_out_target("results/outcome/forest_setting.pdf", **PLAN) == (
+        "results/outcome/forest_setting.pdf is not made with this config: setting is not in the config's moderators. "
+        "The file there is an earlier run's, with that run's numbers (delete it so that no one takes it for this "
+        "run's).")
+
+
+def test_the_report_names_them_in_the_data_section():
+    from test_report import effect_sizes_frame
+
+    from alliance_meta.report import render_report
+
+    sheet = effect_sizes_frame()
+    common = dict(sheet=sheet, effect_sizes=sheet, families={}, config={}, methods="",
+                  provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
+                              "config_yaml": ""})
+    html = render_report(**common, earlier_outputs=["results/outcome/forest_setting (.pdf, .png): setting is not in "
+                                                    "the config's moderators"])
+    data = html[html.index('<section id="data">'):html.index("</section>", html.index('<section id="data">'))]
+    assert 'id="earlier-outputs"' in data and "results/outcome/forest_setting (.pdf, .png): setting" in data
+    assert 'id="earlier-outputs"' not in render_report(**common)

@@ -1,0 +1,21 @@
+# What this config leaves out, once every rule is defined (included last; the functions are in common.smk):
+# the outputs of an earlier run that the config no longer makes (a family not analysed, a moderator no longer
+# listed, an option switched off) get one note in the log and in the report's Data section, and are never
+# deleted; a file of a family or moderator the config leaves out, asked for by name, stops the run with the
+# reason instead of Snakemake's "No rule to produce".
+
+
+rule config_leaves_out:
+    """The files of a family the config does not analyse and the per-moderator plots of moderators it does not
+    list: asked for by name, they stop the run with the reason."""
+    output:
+        "{left_out}",
+    wildcard_constraints:
+        left_out=left_out_pattern(FAMILIES, config["moderators"], config["continuous_moderators"]),
+    input:
+        explain_left_out,
+    localrule: True
+
+
+if workflow.is_main_process and (_lines := earlier_outputs_lines(earlier_run_outputs())):
+    logger.warning(earlier_outputs_note(_lines))
