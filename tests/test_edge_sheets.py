@@ -167,6 +167,19 @@ class TestOneStudy(ReviewFolder):
 class TestAggregate(ReviewFolder):
     case = "aggregate"  # both families, moderators [rater]
 
+    def test_dry_runs_and_runs_with_nothing_to_do_leave_no_run_record(self, tmp_path, completed):
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        copy = tmp_path / "again"
+        shutil.copytree(folder, copy)
+        record = copy / ".snakemake" / "alliance-meta-run.json"
+        assert not record.exists()  # the completed run released the folder
+        for extra in (("-n",), ()):
+            again = run(copy, *extra)
+            output = again.stdout + again.stderr
+            assert again.returncode == 0 and "Nothing to be done" in output, output[-3000:]
+            assert not record.exists() and "was interrupted" not in output, extra
+
     def test_an_earlier_run_s_outputs_that_the_config_no_longer_makes_are_named(self, tmp_path, completed):
         folder, result, _ = completed(self.case)
         assert result.returncode == 0, result.stderr[-4000:]

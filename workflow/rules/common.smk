@@ -91,12 +91,15 @@ LEFT_OUT_PLAN = dict(families=FAMILIES, configured_families=config["families"], 
                      continuous_moderators=config["continuous_moderators"],
                      uncoded_moderators=DEFAULT_MODERATORS_LEFT_OUT)
 
-# One run per review folder; a killed run's stale locks are removed (alliance_meta.runs).
-if workflow.is_main_process and not workflow.dryrun and not workflow.touch:
-    from alliance_meta.runs import RunInProgress, claim_folder, release_folder
+# One run per review folder (alliance_meta.runs): a live run in the folder stops this one here, and a
+# killed run's stale locks are removed before Snakemake looks at them. The run is recorded, and the
+# jobs' warm-start server started, only when jobs start (onstart: not for a dry run or a run with
+# nothing to do, which Snakemake ends without onsuccess).
+if workflow.is_main_process:
+    from alliance_meta.runs import RunInProgress, claim_folder
 
     try:
-        for _note in claim_folder():
+        for _note in claim_folder(record=False):
             logger.info(f"alliance-meta: {_note}")
     except RunInProgress as _error:
         sys.exit(str(_error))
@@ -104,19 +107,27 @@ if workflow.is_main_process and not workflow.dryrun and not workflow.touch:
 # The jobs' scripts run in processes forked from one that has numpy, pandas, matplotlib and
 # alliance_meta imported (alliance_meta.warm_start; a job runs in place where it cannot, and
 # every job does with ALLIANCE_META_WARM_START=0).
-WARM_START = None
-if workflow.is_main_process and not workflow.dryrun and not workflow.touch \
-        and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0":
-    from alliance_meta.warm_start import start_server
+WARM_START = {}
 
-    WARM_START = start_server()
+
+onstart:
+    from alliance_meta.runs import RunInProgress, claim_folder
+
+    try:
+        claim_folder()
+    except RunInProgress as _error:  # started between reading the Snakefile and now: Snakemake's lock decides
+        logger.warning(f"alliance-meta: {_error}")
+    if not workflow.touch and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0":
+        from alliance_meta.warm_start import start_server
+
+        WARM_START["server"] = start_server()
 
 
 onsuccess:
     from alliance_meta.runs import release_folder
     from alliance_meta.warm_start import stop_server
 
-    stop_server(WARM_START)
+    stop_server(WARM_START.get("server"))
     release_folder()
 
 
@@ -124,7 +135,7 @@ onerror:
     from alliance_meta.runs import release_folder
     from alliance_meta.warm_start import stop_server
 
-    stop_server(WARM_START)
+    stop_server(WARM_START.get("server"))
     release_folder()
 
 MAIN_METHOD = config["pooling"]["main_method"]
