@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import alliance_meta as am
 from alliance_meta.models import multilevel
 
 from alliance_meta.analyses.moderators import multilevel as multilevel_moderators
@@ -154,3 +155,62 @@ def test_a_moderator_without_values_or_variation_gives_its_reason_not_a_crash():
     constant = multilevel_moderators.moderator_row(data, "rater")
     assert constant["note"] == "rater has one value (patient) in every row: nothing to compare"
     assert multilevel_moderators.moderator_coefficients(data, "year", continuous=True).empty
+
+
+def _one_study(k: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(8)
+    return pd.DataFrame({"study_id": "S1", "yi": rng.normal(0.3, 0.15, k), "vi": rng.uniform(0.004, 0.012, k)})
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_one_study_fixes_sigma2_between_to_zero_in_the_table_and_its_notes():
+    # rma.mv: "Single-level factor(s) found in 'random' argument. Corresponding 'sigma2' value(s) fixed to 0."
+    data = _one_study()
+    table, notes = pooled_table(data, ["REML", "ML"], ["z", "knha"], dependence="multilevel", rho=0.5, metric="z")
+    assert list(zip(table.method, table.test)) == [("REML", "z"), ("REML", "t"), ("ML", "z"), ("ML", "t")]
+    assert (table.sigma2_between == 0).all() and (table.sigma2_within > 0).all()
+    np.testing.assert_allclose(table.tau2, table.sigma2_within)
+    assert table.sigma2_between_ci_lower.isna().all() and table.lrt_between.isna().all()
+    assert table.note.str.contains("sigma2_between is not estimable and is fixed to 0").all()
+    assert not table.note.str.contains("not separately identified").any()
+    assert f"dependence = multilevel: {multilevel.ONE_STUDY_NOTE}" in notes
+    assert "REML: CR2 needs at least 2 studies; no cr2 row" in notes
+    # REML and ML now differ only as rma.mv's do: no arbitrary sigma2_between left at its start
+    fit = multilevel.fit(data.yi, data.vi, data.study_id, rho=0.5)
+    assert fit.single_level == ("between",) and fit.sigma2_fixed == (True, False) and fit.lrt is None
+    assert fit.fit_statistics()["aic"] == pytest.approx(-2 * fit.loglik + 2 * 2)  # p + 1 estimated variance
+
+
+def test_a_sigma2_the_caller_fixed_is_kept_with_one_study():
+    data = _one_study()
+    fit = multilevel.fit(data.yi, data.vi, data.study_id, sigma2=(0.01, None))  # rma.mv keeps it too
+    assert fit.sigma2[0] == 0.01 and fit.single_level == () and fit.note == ""
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_one_study_cr2_is_nan_with_a_note_and_the_engine_refuses():
+    fit = am.fit(_one_study(), dependence="multilevel", rho=0.5)
+    robust_fit = fit.with_test("cr2")
+    assert all(np.isnan(value) for value in (robust_fit.se, robust_fit.df, robust_fit.pvalue, *robust_fit.conf_int()))
+    assert robust_fit.note.startswith("CR2 (cluster-robust) inference needs at least 2 studies")
+    row = robust_fit.to_frame().iloc[0]
+    assert np.isnan([row.se, row.df, row.ci_lower, row.ci_upper, row.p, row.statistic]).all()
+    assert "NA" in robust_fit.summary()
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        robust.cr2(fit.result)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_one_effect_size_fixes_both_sigma2_and_says_so():
+    # rma.mv stops at k <= 1; here both factors have one level, so both sigma2 are 0: the effect
+    # size with its sampling variance, as the univariate fit with k = 1
+    data = _one_study(1)
+    fit = am.fit(data, dependence="multilevel")
+    assert fit.sigma2 == (0.0, 0.0) and fit.result.single_level == ("between", "within")
+    assert fit.estimate == pytest.approx(data.yi[0]) and fit.se == pytest.approx(np.sqrt(data.vi[0]))
+    assert fit.i2 == 0.0 and fit.note == multilevel.ONE_EFFECT_SIZE_NOTE
+    assert np.isnan(fit.with_test("t").conf_int()).all() and np.isnan(fit.with_test("t").pvalue)
+    table, notes = pooled_table(data, ["REML"], ["z", "knha"], dependence="multilevel", metric="z")
+    assert list(table.test) == ["z", "t"] and (table.note == multilevel.ONE_EFFECT_SIZE_NOTE).all()
+    assert not any("not separately identified" in note for note in notes)
+    assert np.isnan(table.sigma2_within_ci_lower).all()

@@ -2,7 +2,12 @@
 
 Reference values: tests/reference/multilevel.R (dat.assink2016, dat.konstantopoulos2011,
 dat.craft2003; REML/ML, z/t, moderators, the CHE model with vcalc(rho = 0.6), profile CIs,
-LRT, I^2 by level, coef_test Satterthwaite, Wald_test HTZ) -> multilevel.json.
+LRT, I^2 by level, coef_test Satterthwaite, Wald_test HTZ) -> multilevel.json; and
+``single_level_cases``: one study of those data sets, where rma.mv fixes sigma2_between to 0
+("Single-level factor(s) found in 'random' argument"), confint refuses that component and
+clubSandwich's vcovCR stops (one cluster). These are compared at 1e-6 relative, with metafor's
+figures at sigma2_within polished to the optimum of its own log-likelihood (multilevel.R says
+why) and the boundary exception below (an ML sigma2_within of 0).
 
 Tolerance: 1e-5 relative throughout. Stated exceptions, each with its reason:
 * a sigma^2 on the boundary (metafor < 1e-8): metafor optimises log(sigma^2) and so can only
@@ -124,3 +129,73 @@ def test_cr2_wald_test_htz(fits, name):
                                [reference["Fstat"], reference["delta"], reference["df_denom"], reference["p"]],
                                rtol=RTOL)
     assert test["df_num"] == reference["df_num"]
+
+
+# --------------------------------------------------------------------------------------
+# One study (single_level_cases): rma.mv fixes sigma2_between of the single-level factor to 0
+# --------------------------------------------------------------------------------------
+
+SINGLE_LEVEL = {case["name"]: case for case in REFERENCE["single_level_cases"]}
+RTOL_SINGLE = 1e-6
+
+
+@pytest.fixture(scope="module")
+def single_level_fits():
+    out = {}
+    for name, case in SINGLE_LEVEL.items():
+        data = case["data"]
+        X = np.array(data["X"], float).reshape(len(data["yi"]), -1)
+        out[name] = multilevel.fit(data["yi"], data["vi"], data["study"], X, method=case["method"],
+                                   test=case["test"], rho=case["rho"], names=_names(case))
+    return out
+
+
+@pytest.mark.parametrize("name", SINGLE_LEVEL)
+def test_one_study_fixes_sigma2_between_to_zero_as_metafor(single_level_fits, name):
+    case, fit = SINGLE_LEVEL[name], single_level_fits[name]
+    assert case["n_studies"] == fit.n_studies == 1
+    assert any(warning.startswith("Single-level factor(s) found in 'random' argument") for warning in
+               np.atleast_1d(case["warnings"]))
+    assert fit.sigma2_fixed == tuple(case["sigma2_fixed"]) == (True, False)
+    assert fit.single_level == ("between",) and fit.note == multilevel.ONE_STUDY_NOTE
+    assert fit.sigma2[0] == 0.0
+    within = case["sigma2"][1]
+    if within < BOUNDARY:  # ML on the boundary: metafor stops near 1e-10, we return exactly 0
+        assert fit.sigma2[1] == 0.0 and fit.loglik >= case["loglik"] - 1e-10
+    else:
+        np.testing.assert_allclose(fit.sigma2[1], within, rtol=RTOL_SINGLE)
+    np.testing.assert_allclose(fit.loglik, case["loglik"], rtol=RTOL_SINGLE)
+    statistics = fit.fit_statistics()  # parameters: p + 1 (the fixed sigma2 is not one)
+    for key in ("aic", "bic", "aicc"):
+        np.testing.assert_allclose(statistics[key], case["fitstats"][key], rtol=RTOL_SINGLE)
+    i2 = case["i2"]
+    np.testing.assert_allclose(fit.typical_variance, i2["typical"], rtol=RTOL_SINGLE)
+    np.testing.assert_allclose(fit.i2, [i2["total"], i2["between"], i2["within"]], rtol=RTOL_SINGLE, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", SINGLE_LEVEL)
+def test_one_study_fixed_effects_and_tests(single_level_fits, name):
+    case, fit = SINGLE_LEVEL[name], single_level_fits[name]
+    table = fit.coefficients()
+    for column, key in (("estimate", "beta"), ("se", "se"), ("statistic", "zval"), ("p", "pval"),
+                        ("ci_lower", "ci_lower"), ("ci_upper", "ci_upper")):
+        np.testing.assert_allclose(table[column], _vector(case[key]), rtol=RTOL_SINGLE, err_msg=column)
+    np.testing.assert_allclose([fit.qe, fit.qe_p, fit.qm, fit.qm_p],
+                               [case["qe"], case["qe_p"], case["qm"], case["qm_p"]], rtol=RTOL_SINGLE)
+    np.testing.assert_array_equal(fit.qm_df, [value for value in case["qm_df"] if value != "NA"])
+    if "pi" in case:
+        np.testing.assert_allclose(fit.prediction_interval(), case["pi"], rtol=RTOL_SINGLE)
+
+
+@pytest.mark.parametrize("name", SINGLE_LEVEL)
+def test_one_study_intervals_tests_and_cr2_are_those_metafor_and_clubsandwich_define(single_level_fits, name):
+    case, fit = SINGLE_LEVEL[name], single_level_fits[name]
+    # confint(res, sigma2 = 1) stops ("Specified 'sigma2' component was fixed"): NaN here
+    assert case["confint_between_error"] == "Specified 'sigma2' component was fixed."
+    assert np.isnan(fit.sigma2_ci[0]).all()
+    np.testing.assert_allclose(fit.sigma2_ci[1], case["sigma2_ci"]["within"], rtol=RTOL_SINGLE, atol=1e-9)
+    assert fit.lrt is None  # sigma2_between is fixed: no study level to test
+    # vcovCR stops with one cluster; so does robust.cr2, with clubSandwich's reason
+    assert "only includes a single cluster" in case["cr2_error"]
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        robust.cr2(fit)

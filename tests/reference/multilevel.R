@@ -1,6 +1,7 @@
 # Reference values for alliance_meta.models.multilevel and alliance_meta.engines.robust:
 # metafor's rma.mv (three-level models, CHE model with vcalc) and clubSandwich's CR2
-# inference on metadat data sets with many effect sizes per study.
+# inference on metadat data sets with many effect sizes per study; and (single_level_cases)
+# one study of those data sets, where rma.mv fixes sigma2_between to 0 (a single-level factor).
 # Run from tests/reference/: Rscript multilevel.R  (writes multilevel.json)
 suppressPackageStartupMessages({
   library(metafor)
@@ -113,8 +114,74 @@ cases <- list(
   run_case("craft_che_pair_ml", craft, ~ factor(pair), "ML", rho = 0.6)
 )
 
+# One study (a single level-3 cluster): rma.mv fixes the sigma2 of a single-level factor to 0
+# with a warning, confint() refuses that component, and clubSandwich's vcovCR stops (one
+# cluster). The warning and the error messages are recorded with the figures.
+# With one free sigma2 no optimizer of rma.mv gets close enough to the optimum for 1e-6
+# comparisons (BFGS as above stops up to 5e-7 short, the REML gradient there ~1e-6; bobyqa,
+# ucminf, nlm do no better in every case; a p of 1e-35 then moves by 2e-6). So sigma2_within
+# is polished to the root of the derivative (central differences, step 1e-4 sigma2) of
+# metafor's own log-likelihood, logLik(rma.mv(..., sigma2 = c(0, s))), by uniroot (an ML
+# optimum at 0 stays 0), and every figure but the fit statistics, the profile CI and the
+# messages is taken from rma.mv with sigma2 = c(0, polished); those three come from the free
+# fit (its log-likelihood equals the polished one to ~1e-14; sigma2_metafor is its estimate).
+single_level_case <- function(name, dat, mods, method, test = "z", rho = 0) {
+  V <- if (rho == 0) diag(dat$vi, nrow = nrow(dat)) else vcalc(vi, cluster = study, obs = es, rho = rho, data = dat)
+  warnings <- character(0)
+  free <- withCallingHandlers(
+    rma.mv(yi, V, mods = mods, random = ~ 1 | study / es, data = dat, method = method, test = test,
+           control = fit_control),
+    warning = function(w) {
+      warnings <<- c(warnings, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    })
+  at <- function(s) rma.mv(yi, V, mods = mods, random = ~ 1 | study / es, data = dat, method = method,
+                           test = test, sigma2 = c(0, s))
+  loglik_at <- function(s) as.numeric(logLik(at(s)))
+  slope <- function(s) (loglik_at(s * (1 + 1e-4)) - loglik_at(s * (1 - 1e-4))) / (2e-4 * s)
+  start <- free$sigma2[2]
+  polished <- if (start < 1e-8 && loglik_at(1e-10) <= loglik_at(0)) 0 else
+    uniroot(slope, start * c(1 - 1e-3, 1 + 1e-3), extendInt = "downX", tol = 1e-14 * start)$root
+  res <- at(polished)
+  X <- model.matrix(res)
+  within_ci <- confint(free, sigma2 = 2, control = profile_control)$random
+  between_ci <- tryCatch(confint(free, sigma2 = 1), error = function(e) conditionMessage(e))
+  robust <- tryCatch(vcovCR(free, cluster = dat$study, type = "CR2"), error = function(e) conditionMessage(e))
+  out <- list(
+    name = name, method = method, test = test, rho = rho,
+    data = list(yi = dat$yi, vi = dat$vi, study = dat$study, es = dat$es,
+                X = unname(X), names = colnames(X)),
+    k = res$k, n_studies = length(unique(dat$study)), warnings = warnings,
+    sigma2_fixed = unname(free$vc.fix$sigma2), sigma2_metafor = unname(free$sigma2),
+    beta = unname(as.vector(res$beta)), se = unname(res$se), zval = unname(res$zval),
+    pval = unname(res$pval), ci_lower = unname(res$ci.lb), ci_upper = unname(res$ci.ub),
+    sigma2 = unname(res$sigma2), loglik = as.numeric(logLik(res)),
+    fitstats = as.list(setNames(as.vector(fitstats(free)), c("loglik", "deviance", "aic", "bic", "aicc"))),
+    qe = res$QE, qe_p = res$QEp, qm = res$QM, qm_df = res$QMdf, qm_p = res$QMp,
+    btt = res$btt, i2 = i2_by_level(res, V),
+    sigma2_ci = list(between = c(NA, NA), within = unname(within_ci[1, 2:3])),
+    confint_between_error = between_ci, cr2_error = robust)
+  if (res$p == 1) {
+    pr <- predict(res)
+    out$pi <- c(pr$pi.lb, pr$pi.ub)
+  }
+  out
+}
+
+one_study <- function(dat, id) dat[dat$study == id, ]
+
+single_level_cases <- list(
+  single_level_case("assink_study11_reml", one_study(assink, 11), ~ 1, "REML"),
+  single_level_case("assink_study11_ml_t", one_study(assink, 11), ~ 1, "ML", test = "t"),
+  single_level_case("assink_study11_deltype_reml", one_study(assink, 11), ~ factor(deltype), "REML"),
+  single_level_case("assink_study16_che_reml", one_study(assink, 16), ~ 1, "REML", rho = 0.6),
+  single_level_case("konstantopoulos_district58_reml", one_study(konst, 58), ~ 1, "REML"),
+  single_level_case("konstantopoulos_district58_ml", one_study(konst, 58), ~ 1, "ML")
+)
+
 meta <- list(metafor = as.character(packageVersion("metafor")),
              clubSandwich = as.character(packageVersion("clubSandwich")),
              R = R.version.string)
-writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, pretty = FALSE),
+writeLines(toJSON(list(meta = meta, cases = cases, single_level_cases = single_level_cases), digits = NA,
+                  auto_unbox = TRUE, pretty = FALSE),
            "multilevel.json")

@@ -138,8 +138,19 @@ class RobustResult:
                 "df_denom": df_denominator, "p": p_value}
 
 
+ONE_CLUSTER = ("CR2 cluster-robust inference needs at least 2 clusters (studies); this fit has {n} "
+               "(clubSandwich: \"Cluster-robust variance estimation will not work when the data only includes a "
+               "single cluster.\")")
+
+
 def cr2(fit: MultilevelResult, level: float | None = None) -> RobustResult:
-    """CR2 covariance of ``fit`` clustered by study, with the model's own weights."""
+    """CR2 covariance of ``fit`` clustered by study, with the model's own weights.
+
+    Raises ValueError for a fit of fewer than 2 studies: with one cluster the robust variance
+    is undefined (clubSandwich's ``vcovCR`` stops), not a number.
+    """
+    if fit.n_studies < 2:
+        raise ValueError(ONE_CLUSTER.format(n=fit.n_studies))
     data = fit.data
     bread = fit.vcov
     residuals = data.yi - data.X @ fit.beta

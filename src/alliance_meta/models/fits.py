@@ -38,6 +38,8 @@ MULTILEVEL_COLUMNS = (
 )
 NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge"
 CR2_NOTE = "CR2 (clubSandwich) standard error, Satterthwaite t df"
+CR2_ONE_STUDY_NOTE = ("CR2 (cluster-robust) inference needs at least 2 studies (clubSandwich stops with one cluster): "
+                      "se, df, CI and p are NaN")
 ONE_LEVEL_NOTE = ("every study has one effect size: sigma2_between and sigma2_within are not separately identified "
                   "(only their sum, tau2, is; so are not their I2 shares, intervals and tests); dependence: aggregate "
                   "fits the same model with one variance")
@@ -176,8 +178,8 @@ class Fit:
         wald = math.isinf(self.df)
         lower, upper = self.conf_int()
         header = ["estimate", "se", "zval" if wald else "tval"] + ([] if wald else ["df"]) + ["pval", "ci.lb", "ci.ub"]
-        values = [f"{self.estimate:.4f}", f"{self.se:.4f}", f"{self.estimate / self.se:.4f}"] + \
-            ([] if wald else [_df_text(self.df)]) + [_p_text(self.pvalue, bare=True), f"{lower:.4f}", f"{upper:.4f}"]
+        values = [_number(self.estimate), _number(self.se), _number(_ratio(self.estimate, self.se))] + \
+            ([] if wald else [_df_text(self.df)]) + [_p_text(self.pvalue, bare=True), _number(lower), _number(upper)]
         widths = [max(len(a), len(b)) + 2 for a, b in zip(header, values)]
         lines += ["", "Model Results:", "", "".join(f"{h:>{w}}" for h, w in zip(header, widths)),
                   "".join(f"{v:>{w}}" for v, w in zip(values, widths))]
@@ -285,6 +287,8 @@ class MultilevelFit(Fit):
     def _robust(self) -> tuple[float, float]:
         from alliance_meta.engines import robust
 
+        if self.n_studies < 2:  # one cluster: undefined (clubSandwich stops), not a number
+            return math.nan, math.nan
         table = robust.cr2(self.result).coef_test()
         return float(table.se[0]), float(table.df[0])
 
@@ -301,6 +305,8 @@ class MultilevelFit(Fit):
 
     @property
     def pvalue(self) -> float:
+        if not self.df > 0:  # no df: CR2 with one study, or t with k - p = 0
+            return math.nan
         statistic = abs(_ratio(self.estimate, self.se))
         return float(2 * (dist.norm.sf(statistic) if math.isinf(self.df) else dist.t.sf(statistic, self.df)))
 
@@ -311,7 +317,8 @@ class MultilevelFit(Fit):
 
     @property
     def note(self) -> str:
-        notes = [CR2_NOTE if self.test == "cr2" else "", "" if self.converged else NOT_CONVERGED]
+        robust = (CR2_NOTE if self.n_studies >= 2 else CR2_ONE_STUDY_NOTE) if self.test == "cr2" else ""
+        notes = [robust, self.result.note, "" if self.converged else NOT_CONVERGED]
         return "; ".join(filter(None, notes))
 
     def sigma2_conf_int(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -366,10 +373,14 @@ class MultilevelFit(Fit):
 
     def _heterogeneity_lines(self) -> list[str]:
         between, within = self.sigma2
+        fixed = self.result.single_level  # as print.rma.mv: a "fixed" column when a component is fixed
+        column = (lambda level: f"{'yes' if level in fixed else 'no':>7}") if fixed else (lambda level: "")
         return ["Variance Components:", "",
-                f"{'':12}{'estim':>10}{'sqrt':>10}{'nlvls':>8}  factor",
-                f"{'sigma^2.1':12}{between:>10.4f}{math.sqrt(between):>10.4f}{self.n_studies:>8}  study_id",
-                f"{'sigma^2.2':12}{within:>10.4f}{math.sqrt(within):>10.4f}{self.k:>8}  study_id/es_id",
+                f"{'':12}{'estim':>10}{'sqrt':>10}{'nlvls':>8}{'  fixed' if fixed else ''}  factor",
+                f"{'sigma^2.1':12}{between:>10.4f}{math.sqrt(between):>10.4f}{self.n_studies:>8}{column('between')}"
+                "  study_id",
+                f"{'sigma^2.2':12}{within:>10.4f}{math.sqrt(within):>10.4f}{self.k:>8}{column('within')}"
+                "  study_id/es_id",
                 "", f"I^2 (total / between / within): {self.i2:.2f}% / {self.result.i2[1]:.2f}% / "
                     f"{self.result.i2[2]:.2f}%"]
 
@@ -383,7 +394,14 @@ def _p_text(p: float, bare: bool = False) -> str:
 
 
 def _df_text(df: float) -> str:
+    if not np.isfinite(df):
+        return "NA"
     return f"{df:.0f}" if float(df).is_integer() else f"{df:.2f}"
+
+
+def _number(value: float) -> str:
+    """A figure of the printed table with four decimals; NA when undefined (as R prints it)."""
+    return f"{value:.4f}" if np.isfinite(value) else "NA"
 
 
 def _multilevel_test(test: str) -> str:
@@ -542,7 +560,9 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                     chosen.append("cr2")
             rows += [fitted.with_test(test).to_frame() for test in chosen]
         table = pd.concat(rows, ignore_index=True) if rows else empty_pooled_frame(metric, dependence)
-        if rows and fitted.n_studies == len(effect_sizes):
+        if rows and fitted.result.note:  # a single-level factor: its sigma2 fixed at 0 (in each row's note too)
+            notes.append(f"dependence = multilevel: {fitted.result.note}")
+        if rows and fitted.n_studies == len(effect_sizes) > 1:
             notes.append(f"dependence = multilevel: {ONE_LEVEL_NOTE}")
             table["note"] = [f"{note}; {ONE_LEVEL_NOTE}" if isinstance(note, str) and note else ONE_LEVEL_NOTE
                              for note in table["note"]]

@@ -13,6 +13,13 @@ gradient is analytic, and the block algebra of :mod:`alliance_meta.engines.study
 and memory linear in the number of studies. Estimates on the boundary are exactly 0 (metafor
 sets sigma^2 <= 10 machine epsilon to 0).
 
+A random factor with a single level is fixed at sigma^2 = 0, as ``rma.mv`` does ("Single-level
+factor(s) found in 'random' argument. Corresponding 'sigma2' value(s) fixed to 0."): with one
+study, sigma2_between (its random effect is confounded with the intercept, the restricted
+likelihood is flat in it); with one effect size (k = 1, where ``rma.mv`` stops: "k <= 1"),
+sigma2_within too, so the fit is the effect size with its sampling variance. The result's
+``note`` says so; a component the caller fixed is left as given (metafor too).
+
 Also: profile-likelihood CIs of each sigma^2 (as ``confint.rma.mv``), I^2 by level with
 metafor's typical sampling variance (k - p) / tr(P_V) (Cheung 2014; metafor website,
 "I^2 for multilevel and multivariate models"), the likelihood-ratio test of the study level
@@ -33,6 +40,12 @@ from alliance_meta.engines.study_blocks import BlockCovariance, StudyBlocks, gro
 
 BOUNDARY = 10 * float(np.finfo(float).eps)  # metafor: sigma^2 <= 10 eps is reported as 0
 LEVELS = ("between", "within")
+ONE_STUDY_NOTE = ("one study: sigma2_between is not estimable and is fixed to 0, as metafor's rma.mv does for a "
+                  "single-level factor; all heterogeneity is in sigma2_within, with no interval or likelihood-ratio "
+                  "test of sigma2_between")
+ONE_EFFECT_SIZE_NOTE = ("k = 1: one effect size, so neither sigma2 is estimable; both are fixed to 0 (metafor's "
+                        "rma.mv stops at k <= 1): the estimate is the effect size with its sampling variance, with no "
+                        "heterogeneity test and no t test (k - p = 0 df)")
 
 
 @dataclass(frozen=True)
@@ -250,6 +263,15 @@ class MultilevelResult:
     sigma2_ci: np.ndarray | None = None  # 2 x 2: rows (between, within), columns (lower, upper)
     lrt: dict | None = None
     converged: bool = True  # the maximisation of the (restricted) likelihood
+    single_level: tuple[str, ...] = ()  # levels ("between", "within") fixed at 0: their factor has one level
+    sigma2_fixed: tuple[bool, bool] = (False, False)  # components not estimated (fixed by the caller or single-level)
+
+    @property
+    def note(self) -> str:
+        """Why a sigma^2 was fixed at 0 (a single-level factor, as rma.mv); "" when none was."""
+        if "within" in self.single_level:
+            return ONE_EFFECT_SIZE_NOTE
+        return ONE_STUDY_NOTE if "between" in self.single_level else ""
 
     @property
     def k(self) -> int:
@@ -274,9 +296,9 @@ class MultilevelResult:
         return float(dist.norm.isf(alpha / 2) if self.test == "z" else dist.t.isf(alpha / 2, self.df))
 
     def fit_statistics(self) -> dict:
-        """logLik, AIC, BIC, AICc as metafor's ``fitstats`` (parameters: p + 2 variances)."""
+        """logLik, AIC, BIC, AICc as metafor's ``fitstats`` (parameters: p + the variances estimated, not fixed)."""
         k, p = self.k, self.data.p
-        parms = p + 2
+        parms = p + sum(not fixed for fixed in self.sigma2_fixed)
         n = k - p if self.method == "REML" else k
         return {"loglik": self.loglik, "aic": -2 * self.loglik + 2 * parms,
                 "bic": -2 * self.loglik + parms * math.log(n),
@@ -347,13 +369,17 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
     if test not in ("z", "t"):
         raise ValueError("test must be 'z' or 't'")
     reml = method == "REML"
+    sigma2, single = single_level_fixed(data, sigma2)
     estimate, converged = maximise_with_status(data, reml, fixed=sigma2, start=start)
     if not converged and start is not None:  # a warm start that failed: metafor's default start
         estimate, converged = maximise_with_status(data, reml, fixed=sigma2)
     final = evaluate(data, estimate, reml)
     qe, qe_p, typical = _residual_heterogeneity(data)
     total = float(np.sum(estimate)) + typical
-    i2 = 100.0 * np.array([np.sum(estimate), estimate[0], estimate[1]]) / total
+    if data.k == 1 and not np.any(estimate):  # no typical variance (k - p = 0): I^2 of sigma^2 = 0 is 0
+        i2 = np.zeros(3)
+    else:
+        i2 = 100.0 * np.array([np.sum(estimate), estimate[0], estimate[1]]) / total
     if btt is None:
         intercept = np.all(data.X[:, 0] == 1.0)
         btt = list(range(1, data.p)) if intercept and data.p > 1 else list(range(data.p))
@@ -372,7 +398,24 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
     return MultilevelResult(method=method, test=test, data=data, sigma2=estimate, beta=final.beta, vcov=final.vcov,
                             loglik=final.loglik, level=level, n_studies=data.blocks.n_studies, qe=qe, qe_p=qe_p,
                             qm=qm, qm_df=qm_df, qm_p=qm_p, i2=i2, typical_variance=typical, sigma2_ci=ci, lrt=lrt,
-                            converged=converged)
+                            converged=converged, single_level=single,
+                            sigma2_fixed=tuple(value is not None for value in sigma2))
+
+
+def single_level_fixed(data: MultilevelData, sigma2=(None, None)) -> tuple[tuple, tuple[str, ...]]:
+    """``sigma2`` with the components of single-level factors fixed at 0, and their levels.
+
+    As ``rma.mv``: a component to be estimated (None) whose factor has one level (``study_id``
+    with one study; ``study_id/es_id`` with one effect size) is fixed to 0; one the caller
+    fixed stays as given.
+    """
+    levels = (data.blocks.n_studies, data.k)
+    fixed, single = list(sigma2), []
+    for component, count in enumerate(levels):
+        if count == 1 and fixed[component] is None:
+            fixed[component] = 0.0
+            single.append(LEVELS[component])
+    return tuple(fixed), tuple(single)
 
 
 def _residual_heterogeneity(data: MultilevelData):

@@ -38,7 +38,14 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         n_text += f" (n unknown for {counts['studies_without_n']} studies)"
     multilevel = math.isfinite(float(row.get("sigma2_between", math.nan)))
     studies = row["n_studies"] if multilevel else row["k"]
-    if multilevel:  # three-level model: k counts effect sizes; the variance is split by level
+    if multilevel and row["k"] == 1:  # one effect size: both sigma2 fixed at 0 (single-level factors)
+        heterogeneity = ("three-level model with one effect size, \u03c3\u00b2 between and within studies fixed "
+                         "at 0 (not estimable)")
+    elif multilevel and row["n_studies"] == 1:  # one study: sigma2_between fixed at 0 (a single-level factor)
+        heterogeneity = (f"three-level model with one study, \u03c3\u00b2 between studies fixed at 0 (not "
+                         f"estimable) and within the study = {apa_number(row['sigma2_within'], 3)} "
+                         f"({METRIC_NAMES[metric]}), I\u00b2 = {apa_number(row['i2'], 1)}% in all")
+    elif multilevel:  # three-level model: k counts effect sizes; the variance is split by level
         heterogeneity = (f"three-level model, \u03c3\u00b2 between studies = {apa_number(row['sigma2_between'], 3)}"
                          f" and within studies = {apa_number(row['sigma2_within'], 3)} ({METRIC_NAMES[metric]}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}% in all")
