@@ -256,7 +256,7 @@ def test_unreadable_files(tmp_path):
         read_sheet(tmp_path / "absent.csv")
     with pytest.raises(SheetError, match=r"expected a .csv or .xlsx file \(or tab-separated .tsv or .txt\), not .json"):
         read_sheet(write_csv(tmp_path, "x", "sheet.json"))
-    with pytest.raises(SheetError, match=r"a .ods file cannot be read: save it as .xlsx \(Excel workbook\) or .csv"):
+    with pytest.raises(SheetError, match=r"save it as .xlsx \(Excel workbook\) or .csv first \(.ods files are not read\)"):
         read_sheet(write_csv(tmp_path, "x", "sheet.ods"))
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a zip file")
@@ -353,7 +353,7 @@ def test_study_ids_that_differ_only_in_case_or_spacing_are_noted(tmp_path):
     clean, problems = validate_sheet(read_sheet(path))
     assert problems == []
     assert [note for note in clean.attrs["notes"] if note.startswith("study_id values")] == [
-        'study_id values that differ only in case, spaces, punctuation or leading zeros are analysed as different studies: '
+        'study_id values that differ only in case, spaces, punctuation or how a number is written are analysed as different studies: '
         '"S001" (rows 2, 3) vs "s001" (row 4) vs "S 001" (row 5); "S002" (row 6) vs "S-002" (row 7); '
         'write them alike if they are one sample']
     from alliance_meta.inputs.sheet import identifier_key
@@ -366,7 +366,7 @@ def test_study_ids_that_differ_only_in_case_or_spacing_are_noted(tmp_path):
     numbers = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\n1,0.1,50\n1.0,0.2,60\n02,0.3,70\n2,0.1,40\n",
                                                   "numbers.csv")))[0]
     assert [note for note in numbers.attrs["notes"] if note.startswith("study_id values")] == [
-        'study_id values that differ only in case, spaces, punctuation or leading zeros are analysed as different studies: '
+        'study_id values that differ only in case, spaces, punctuation or how a number is written are analysed as different studies: '
         '"1" (row 2) vs "1.0" (row 3); "02" (row 4) vs "2" (row 5); write them alike if they are one sample']
     alike = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n\nS1,0.1,50\nS1,0.2,60\nS2,0.3,70\n", "alike.csv")))[0]
     assert not any(note.startswith("study_id values") for note in alike.attrs["notes"])

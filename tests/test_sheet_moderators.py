@@ -186,8 +186,8 @@ def test_files_the_config_names_must_exist(tmp_path, monkeypatch):
     for name in ("sheet.ods", "coder2.xls", "sheet.json"):
         (tmp_path / name).write_text("study_id,r,n\nS1,0.3,50\n")
     assert unusable_files({"sheet": "sheet.ods", "second_coder": "coder2.xls"}, named={"sheet", "second_coder"}) == [
-        "sheet: sheet.ods: a .ods file cannot be read: save it as .xlsx (Excel workbook) or .csv first",
-        "second_coder: coder2.xls: a .xls file cannot be read: save it as .xlsx (Excel workbook) or .csv first"]
+        "sheet: sheet.ods: save it as .xlsx (Excel workbook) or .csv first (.ods files are not read)",
+        "second_coder: coder2.xls: save it as .xlsx (Excel workbook) or .csv first (.xls files are not read)"]
     assert unusable_files({"sheet": "sheet.json"}, named={"sheet"}) == [
         "sheet: sheet.json: expected a .csv or .xlsx file (or tab-separated .tsv or .txt), not .json"]
 

@@ -65,11 +65,11 @@ class Tau2Estimate:
 
 def level_alpha(level: float) -> float:
     """Two-sided error rate of a confidence level given in percent (metafor's ``.level`` for
-    levels of at least 1). A level of at most 1 (0.95) is refused, not read as a proportion:
-    it would otherwise give a 0.95% interval without a word."""
+    levels of at least 1). A level below 1 (0.95) is refused, not read as a proportion: it would
+    otherwise give a 0.95% interval without a word."""
     if not 0 < level < 100:
         raise ValueError(f"level must be a percentage strictly between 0 and 100, got {level!r}")
-    if level <= 1:
+    if level < 1:
         raise ValueError(f"level is a percentage, got {level!r} (a {level:g}% interval): write level={100 * level:g}")
     return (100.0 - level) / 100.0
 

@@ -194,7 +194,7 @@ def _cross_problems(config: dict) -> list[str]:
     for section, key in (("pooling", "level"), ("psychometric", "credibility_level")):
         values = config.get(section) if isinstance(config.get(section), dict) else {}
         level = values.get(key)
-        if isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level <= 1:
+        if isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level < 1:
             problems.append(f"{section}.{key}: {level:g} is read in percent (a {level:g}% interval): "
                             f"write {100 * level:g}")
     rob = config.get("risk_of_bias") if isinstance(config.get("risk_of_bias"), dict) else {}

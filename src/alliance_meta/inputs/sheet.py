@@ -213,7 +213,7 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
             notes.append("decimal commas read as decimal points ("
                          f"{'semicolon-separated CSV' if decimal == 'auto' else 'decimal: ,'})")
         if sheet_name is not None:
-            notes.append(f"sheet_name {sheet_name!r} ignored: a CSV file has one sheet")
+            notes.append(f"sheet_name {sheet_name!r} ignored: a {suffix} file has one sheet")
         return rows, [], _EXCEL_EPOCH, comma
     if suffix in WORKBOOK_SUFFIXES:
         rows, issues, epoch = _xlsx_rows(path, sheet_name, notes)
@@ -232,7 +232,7 @@ def unsupported_type(path: str | Path) -> str | None:
     if suffix in TEXT_SUFFIXES + WORKBOOK_SUFFIXES:
         return None
     if suffix in (".xls", ".ods", ".numbers"):
-        return f"a {suffix} file cannot be read: save it as .xlsx (Excel workbook) or .csv first"
+        return f"save it as .xlsx (Excel workbook) or .csv first ({suffix} files are not read)"
     return f"expected a .csv or .xlsx file (or tab-separated .tsv or .txt), not {suffix or 'a name without suffix'}"
 
 
@@ -419,8 +419,11 @@ def _filtered_rows(worksheet) -> range:
     autofilter = worksheet.auto_filter
     if not autofilter.ref or not autofilter.filterColumn:
         return range(0)
-    _, first, _, last = range_boundaries(autofilter.ref)
-    return range(first + 1, last + 1)  # below the filter's header row
+    try:
+        _, first, _, last = range_boundaries(autofilter.ref)
+    except ValueError:
+        return range(0)
+    return range((first or 1) + 1, (last or worksheet.max_row) + 1)  # below the filter's header row ("A:F": all)
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -1032,9 +1035,9 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
         return " vs ".join(f'"{value}" ({_rows_phrase(rows[value], shown)})' for value in values)
 
     more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
-    return ["study_id values that differ only in case, spaces, punctuation or leading zeros are analysed as different "
-            f"studies: {'; '.join(described(values) for values in groups[:shown])}{more}; write them alike if "
-            "they are one sample"]
+    return ["study_id values that differ only in case, spaces, punctuation or how a number is written are analysed "
+            f"as different studies: {'; '.join(described(values) for values in groups[:shown])}{more}; write them "
+            "alike if they are one sample"]
 
 
 def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:

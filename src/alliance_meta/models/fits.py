@@ -369,7 +369,7 @@ class MultilevelFit(Fit):
 
     def _title(self) -> str:
         return (f"Multivariate meta-analysis model (k = {self.k}; method: {self.method}; "
-                f"{self.n_studies} studies; rho = {self.rho:g})")
+                f"{self.n_studies} {'study' if self.n_studies == 1 else 'studies'}; rho = {self.rho:g})")
 
     def _heterogeneity_lines(self) -> list[str]:
         between, within = self.sigma2
@@ -436,7 +436,7 @@ def _check_frame(data: pd.DataFrame) -> None:
         if column in data and data[column].nunique() > 1:
             values = ", ".join(map(str, data[column].dropna().unique()))
             problems.append(f"the rows hold more than one {column} ({values}): fit each on its own, e.g. "
-                            f"rows[rows[{column!r}] == {str(data[column].dropna().iloc[0])!r}]")
+                            f"rows[rows[{column!r}] == {data[column].dropna().iloc[0]!r}]")
     if problems:
         raise ValueError("cannot pool these rows: " + "; ".join(problems))
 
