@@ -38,22 +38,23 @@ def _alive(pid: int) -> bool:
     return "snakemake" in command or "python" in command
 
 
-def claim_folder(folder: str | Path = ".", pid: int | None = None) -> list[str]:
-    """Record this run in ``folder/.snakemake``; remove a killed run's stale locks. Returns notes.
+def claim_folder(folder: str | Path = ".", pid: int | None = None, record: bool = True) -> list[str]:
+    """Record this run in ``folder/.snakemake`` (``record``); remove a killed run's stale locks and
+    record. Returns notes.
 
     Raises :class:`RunInProgress` when a live run (this machine) or a run on another machine
-    holds the folder. The pipeline claims the folder while the Snakefile is read (before
-    Snakemake looks at its locks) and releases it when its process exits (``atexit``), so a dry
-    run or a run with nothing to do leaves no record behind.
+    holds the folder. The pipeline checks with ``record=False`` while the Snakefile is read
+    (before Snakemake looks at its locks) and records when jobs start (``onstart``), so a dry run
+    or a run with nothing to do leaves no record behind.
     """
     state = Path(folder) / ".snakemake"
-    record, locks = state / RUN_FILE, state / "locks"
+    record_file, locks = state / RUN_FILE, state / "locks"
     pid = os.getpid() if pid is None else pid
     host = socket.gethostname()
     notes = []
-    if record.exists():
+    if record_file.exists():
         try:
-            holder = json.loads(record.read_text())
+            holder = json.loads(record_file.read_text())
         except (OSError, ValueError):
             holder = {}
         other_pid, other_host = int(holder.get("pid", -1)), holder.get("host", host)
@@ -61,7 +62,7 @@ def claim_folder(folder: str | Path = ".", pid: int | None = None) -> list[str]:
             if other_host != host:
                 raise RunInProgress(
                     f"Another run (process {other_pid} on {other_host}) is working in this folder; wait for it to "
-                    f"finish, or if it was stopped, delete {record} and run again.")
+                    f"finish, or if it was stopped, delete {record_file} and run again.")
             if _alive(other_pid):
                 raise RunInProgress(f"Another run (process {other_pid}) is working in this folder; wait for it "
                                     "to finish or stop it, then run again.")
@@ -69,8 +70,10 @@ def claim_folder(folder: str | Path = ".", pid: int | None = None) -> list[str]:
                          "unfinished jobs run again")
             if locks.exists():
                 shutil.rmtree(locks, ignore_errors=True)
-    state.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"pid": pid, "host": host}))
+            record_file.unlink(missing_ok=True)
+    if record:
+        state.mkdir(parents=True, exist_ok=True)
+        record_file.write_text(json.dumps({"pid": pid, "host": host}))
     return notes
 
 

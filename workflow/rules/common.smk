@@ -92,20 +92,17 @@ LEFT_OUT_PLAN = dict(families=FAMILIES, configured_families=config["families"], 
                      uncoded_moderators=DEFAULT_MODERATORS_LEFT_OUT)
 
 # One run per review folder (alliance_meta.runs): a live run in the folder stops this one here, and a
-# killed run's stale locks are removed before Snakemake looks at them. The record is released when
-# this process exits, also after a dry run or a run with nothing to do (which Snakemake ends without
-# onsuccess). The jobs' warm-start server starts only when jobs start (onstart).
+# killed run's stale locks are removed before Snakemake looks at them. The run is recorded, and the
+# jobs' warm-start server started, only when jobs start (onstart: not for a dry run or a run with
+# nothing to do, which Snakemake ends without onsuccess).
 if workflow.is_main_process:
-    import atexit
-
-    from alliance_meta.runs import RunInProgress, claim_folder, release_folder
+    from alliance_meta.runs import RunInProgress, claim_folder
 
     try:
-        for _note in claim_folder():
+        for _note in claim_folder(record=False):
             logger.info(f"alliance-meta: {_note}")
     except RunInProgress as _error:
         sys.exit(str(_error))
-    atexit.register(release_folder)
 
 # The jobs' scripts run in processes forked from one that has numpy, pandas, matplotlib and
 # alliance_meta imported (alliance_meta.warm_start; a job runs in place where it cannot, and
@@ -114,13 +111,16 @@ WARM_START = {}
 
 
 onstart:
-    if not workflow.touch and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0":
-        import atexit
+    from alliance_meta.runs import RunInProgress, claim_folder
 
-        from alliance_meta.warm_start import start_server, stop_server
+    try:
+        claim_folder()
+    except RunInProgress as _error:  # started between reading the Snakefile and now: Snakemake's lock decides
+        logger.warning(f"alliance-meta: {_error}")
+    if not workflow.touch and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0":
+        from alliance_meta.warm_start import start_server
 
         WARM_START["server"] = start_server()
-        atexit.register(stop_server, WARM_START["server"])  # also when the run ends without onsuccess/onerror
 
 
 onsuccess:
