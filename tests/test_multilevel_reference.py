@@ -80,13 +80,18 @@ def test_variance_components_and_likelihood(fits, name):
     np.testing.assert_allclose(fit.sigma2[~on_boundary], reference[~on_boundary], rtol=RTOL)
     np.testing.assert_array_equal(fit.sigma2[on_boundary], 0.0)
     assert fit.loglik >= case["loglik"] - 1e-10  # never a worse optimum than metafor's
-    np.testing.assert_allclose(fit.loglik, case["loglik"], rtol=RTOL)
+    assert_likelihood_and_i2(fit, case, RTOL)
+
+
+def assert_likelihood_and_i2(fit, case, rtol):
+    """logLik, AIC/BIC/AICc (metafor's fitstats), the typical variance and I^2 by level against ``case``."""
+    np.testing.assert_allclose(fit.loglik, case["loglik"], rtol=rtol)
     statistics = fit.fit_statistics()
     for key in ("aic", "bic", "aicc"):
-        np.testing.assert_allclose(statistics[key], case["fitstats"][key], rtol=RTOL)
+        np.testing.assert_allclose(statistics[key], case["fitstats"][key], rtol=rtol)
     i2 = case["i2"]
-    np.testing.assert_allclose(fit.typical_variance, i2["typical"], rtol=RTOL)
-    np.testing.assert_allclose(fit.i2, [i2["total"], i2["between"], i2["within"]], rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(fit.typical_variance, i2["typical"], rtol=rtol)
+    np.testing.assert_allclose(fit.i2, [i2["total"], i2["between"], i2["within"]], rtol=rtol, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -164,13 +169,7 @@ def test_one_study_fixes_sigma2_between_to_zero_as_metafor(single_level_fits, na
         assert fit.sigma2[1] == 0.0 and fit.loglik >= case["loglik"] - 1e-10
     else:
         np.testing.assert_allclose(fit.sigma2[1], within, rtol=RTOL_SINGLE)
-    np.testing.assert_allclose(fit.loglik, case["loglik"], rtol=RTOL_SINGLE)
-    statistics = fit.fit_statistics()  # parameters: p + 1 (the fixed sigma2 is not one)
-    for key in ("aic", "bic", "aicc"):
-        np.testing.assert_allclose(statistics[key], case["fitstats"][key], rtol=RTOL_SINGLE)
-    i2 = case["i2"]
-    np.testing.assert_allclose(fit.typical_variance, i2["typical"], rtol=RTOL_SINGLE)
-    np.testing.assert_allclose(fit.i2, [i2["total"], i2["between"], i2["within"]], rtol=RTOL_SINGLE, atol=1e-6)
+    assert_likelihood_and_i2(fit, case, RTOL_SINGLE)  # parameters: p + 1 (the fixed sigma2 is not one)
 
 
 @pytest.mark.parametrize("name", SINGLE_LEVEL)
