@@ -5,7 +5,9 @@ lock files stay and the next run stops with "Directory cannot be locked" until t
 types ``--unlock``. :func:`claim_folder` tells the two cases apart: the run records its process
 id in ``.snakemake/alliance-meta-run.json``; a later run finds that process alive (another run
 is in progress: refused with one sentence) or gone (the lock is stale: removed, and the new run
-proceeds; ``--rerun-incomplete`` in the workflow profile redoes the interrupted jobs).
+proceeds; ``--rerun-incomplete`` in the workflow profile redoes the interrupted jobs). A run is
+recorded only once its jobs start; a run killed before that (while Snakemake checks what to do)
+leaves locks without a record, and those are stale when no Snakemake process works in the folder.
 """
 
 from __future__ import annotations
@@ -38,6 +40,41 @@ def _alive(pid: int) -> bool:
     return "snakemake" in command or "python" in command
 
 
+def _ancestors() -> set[int]:
+    """This process and the processes that started it (a ``make`` or shell that runs snakemake)."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def _is_snakemake(command: list[str]) -> bool:
+    """Whether an argv runs Snakemake (its script or ``python -m snakemake``), not a tool opening its files."""
+    return any(Path(arg).name == "snakemake" for arg in command[:2]) or "-m snakemake" in " ".join(command[:3])
+
+
+def snakemake_processes_in(folder: str | Path) -> list[int] | None:
+    """Process ids of other Snakemake runs working in ``folder`` (None where /proc is not there to tell)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "cwd").exists():
+        return None
+    here, mine, found = os.path.realpath(folder), _ancestors(), []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            if _is_snakemake(command) and os.path.realpath(entry / "cwd") == here:
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or another user's
+            continue
+    return sorted(found)
+
+
 def claim_folder(folder: str | Path = ".", pid: int | None = None, record: bool = True) -> list[str]:
     """Record this run in ``folder/.snakemake`` (``record``); remove a killed run's stale locks and
     record. Returns notes.
@@ -45,7 +82,8 @@ def claim_folder(folder: str | Path = ".", pid: int | None = None, record: bool 
     Raises :class:`RunInProgress` when a live run (this machine) or a run on another machine
     holds the folder. The pipeline checks with ``record=False`` while the Snakefile is read
     (before Snakemake looks at its locks) and records when jobs start (``onstart``), so a dry run
-    or a run with nothing to do leaves no record behind.
+    or a run with nothing to do leaves no record behind. The check also removes locks left without a
+    record when no other Snakemake process works in the folder (where /proc can tell).
     """
     state = Path(folder) / ".snakemake"
     record_file, locks = state / RUN_FILE, state / "locks"
@@ -71,6 +109,14 @@ def claim_folder(folder: str | Path = ".", pid: int | None = None, record: bool 
             if locks.exists():
                 shutil.rmtree(locks, ignore_errors=True)
             record_file.unlink(missing_ok=True)
+    elif not record and locks.is_dir() and any(locks.iterdir()):  # before Snakemake takes its own locks
+        others = snakemake_processes_in(folder)
+        if others:
+            raise RunInProgress(f"Another run (process {others[0]}) is working in this folder; wait for it "
+                                "to finish or stop it, then run again.")
+        if others is not None:  # locks without a record and no run: killed before its jobs started
+            notes.append("a previous run was stopped before its jobs started: its locks are removed")
+            shutil.rmtree(locks, ignore_errors=True)
     if record:
         state.mkdir(parents=True, exist_ok=True)
         record_file.write_text(json.dumps({"pid": pid, "host": host}))
