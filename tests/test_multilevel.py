@@ -174,7 +174,8 @@ def test_one_study_fixes_sigma2_between_to_zero_in_the_table_and_its_notes():
     assert table.note.str.contains("sigma2_between is not estimable and is fixed to 0").all()
     assert not table.note.str.contains("not separately identified").any()
     assert f"dependence = multilevel: {multilevel.ONE_STUDY_NOTE}" in notes
-    assert "REML: CR2 needs at least 2 studies; no cr2 row" in notes
+    assert ("REML: CR2 (cluster-robust) inference needs at least 2 studies (clubSandwich stops with one "
+            "cluster); no cr2 row") in notes
     # REML and ML now differ only as rma.mv's do: no arbitrary sigma2_between left at its start
     fit = multilevel.fit(data.yi, data.vi, data.study_id, rho=0.5)
     assert fit.single_level == ("between",) and fit.sigma2_fixed == (True, False) and fit.lrt is None
@@ -196,7 +197,7 @@ def test_one_study_cr2_is_nan_with_a_note_and_the_engine_refuses():
     row = robust_fit.to_frame().iloc[0]
     assert np.isnan([row.se, row.df, row.ci_lower, row.ci_upper, row.p, row.statistic]).all()
     assert "NA" in robust_fit.summary()
-    with pytest.raises(ValueError, match="at least 2 clusters"):
+    with pytest.raises(ValueError, match="at least 2 studies .*this fit has 1"):
         robust.cr2(fit.result)
 
 

@@ -196,5 +196,5 @@ def test_one_study_intervals_tests_and_cr2_are_those_metafor_and_clubsandwich_de
     assert fit.lrt is None  # sigma2_between is fixed: no study level to test
     # vcovCR stops with one cluster; so does robust.cr2, with clubSandwich's reason
     assert "only includes a single cluster" in case["cr2_error"]
-    with pytest.raises(ValueError, match="at least 2 clusters"):
+    with pytest.raises(ValueError, match="at least 2 studies .*this fit has 1"):
         robust.cr2(fit)

@@ -138,9 +138,15 @@ class RobustResult:
                 "df_denom": df_denominator, "p": p_value}
 
 
-ONE_CLUSTER = ("CR2 cluster-robust inference needs at least 2 clusters (studies); this fit has {n} "
-               "(clubSandwich: \"Cluster-robust variance estimation will not work when the data only includes a "
-               "single cluster.\")")
+CR2_MIN_STUDIES = 2
+CR2_TOO_FEW = "CR2 (cluster-robust) inference needs at least 2 studies (clubSandwich stops with one cluster)"
+ONE_CLUSTER = (CR2_TOO_FEW + "; this fit has {n} (clubSandwich: \"Cluster-robust variance estimation will not "
+               "work when the data only includes a single cluster.\")")
+
+
+def cr2_defined(n_studies: int) -> bool:
+    """Whether CR2 inference is defined for a fit of ``n_studies`` clusters (at least 2)."""
+    return n_studies >= CR2_MIN_STUDIES
 
 
 def cr2(fit: MultilevelResult, level: float | None = None) -> RobustResult:
@@ -149,7 +155,7 @@ def cr2(fit: MultilevelResult, level: float | None = None) -> RobustResult:
     Raises ValueError for a fit of fewer than 2 studies: with one cluster the robust variance
     is undefined (clubSandwich's ``vcovCR`` stops), not a number.
     """
-    if fit.n_studies < 2:
+    if not cr2_defined(fit.n_studies):
         raise ValueError(ONE_CLUSTER.format(n=fit.n_studies))
     data = fit.data
     bread = fit.vcov

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import special
 
 from alliance_meta.engines import distributions as dist
+from alliance_meta.engines import robust
 from alliance_meta.engines.heterogeneity import level_alpha
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
@@ -38,8 +39,7 @@ MULTILEVEL_COLUMNS = (
 )
 NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge"
 CR2_NOTE = "CR2 (clubSandwich) standard error, Satterthwaite t df"
-CR2_ONE_STUDY_NOTE = ("CR2 (cluster-robust) inference needs at least 2 studies (clubSandwich stops with one cluster): "
-                      "se, df, CI and p are NaN")
+CR2_ONE_STUDY_NOTE = robust.CR2_TOO_FEW + ": se, df, CI and p are NaN"
 ONE_LEVEL_NOTE = ("every study has one effect size: sigma2_between and sigma2_within are not separately identified "
                   "(only their sum, tau2, is; so are not their I2 shares, intervals and tests); dependence: aggregate "
                   "fits the same model with one variance")
@@ -285,9 +285,7 @@ class MultilevelFit(Fit):
 
     @property
     def _robust(self) -> tuple[float, float]:
-        from alliance_meta.engines import robust
-
-        if self.n_studies < 2:  # one cluster: undefined (clubSandwich stops), not a number
+        if not robust.cr2_defined(self.n_studies):  # one cluster: undefined (clubSandwich stops), not a number
             return math.nan, math.nan
         table = robust.cr2(self.result).coef_test()
         return float(table.se[0]), float(table.df[0])
@@ -317,8 +315,8 @@ class MultilevelFit(Fit):
 
     @property
     def note(self) -> str:
-        robust = (CR2_NOTE if self.n_studies >= 2 else CR2_ONE_STUDY_NOTE) if self.test == "cr2" else ""
-        notes = [robust, self.result.note, "" if self.converged else NOT_CONVERGED]
+        robust_note = (CR2_NOTE if robust.cr2_defined(self.n_studies) else CR2_ONE_STUDY_NOTE) if self.test == "cr2" else ""
+        notes = [robust_note, self.result.note, "" if self.converged else NOT_CONVERGED]
         return "; ".join(filter(None, notes))
 
     def sigma2_conf_int(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -554,8 +552,8 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
             fitted = fit(effect_sizes, method=method, profile=profile, **options)
             chosen = [t for t in ("z", "t") if t in tests or (t == "t" and "knha" in tests)]
             if cluster_robust:
-                if fitted.n_studies < 2:
-                    notes.append(f"{method}: CR2 needs at least 2 studies; no cr2 row")
+                if not robust.cr2_defined(fitted.n_studies):
+                    notes.append(f"{method}: {robust.CR2_TOO_FEW}; no cr2 row")
                 else:
                     chosen.append("cr2")
             rows += [fitted.with_test(test).to_frame() for test in chosen]
