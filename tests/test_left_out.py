@@ -69,18 +69,29 @@ def test_the_reasons_name_the_sheet_or_the_config():
     assert left_out("results/outcome/subgroups_rater.png", **uncoded) == (
         "moderator", "the default moderator rater has no values in the sheet")
     for other in ["results/outcome/pooled.csv", "results/outcome/tables/forest_setting.md", "results/relapse/x.csv",
-                  "results/prisma.pdf", "logs/dropout/x.log", "results/outcome/bayes_forest.pdf"]:
+                  "results/prisma.pdf", "logs/dropout/x.log", "results/outcome/bayes_forest.pdf",
+                  "results/outcome/rob_summary.pdf"]:
         assert left_out(other, **PLAN) is None, other
+    no_rob = dict(PLAN, risk_of_bias=False)
+    for rob in ["results/outcome/rob_summary.pdf", "results/outcome/rob_traffic_light.svg",
+                "results/outcome/rob_sensitivity.csv"]:
+        assert left_out(rob, **no_rob) == ("other", "the sheet has no rob_* columns"), rob
+    assert left_out("results/dropout/rob_summary.pdf", **no_rob)[0] == "family"  # the family explains it first
+    assert left_out("results/outcome/tables/rob_summary.csv", **no_rob) is None
 
 
 def test_the_rule_s_pattern_matches_exactly_what_the_reasons_explain():
     candidates = PATHS + ["results/outcome/forest_rater.tiff", "results/outcome/forest_rater.x.pdf",
                           "results/outcome/forest_mean.age.pdf", "results/outcome/bubble_year.svg",
-                          "results/history/abc.json", "data/processed/effect_sizes.csv"]
+                          "results/history/abc.json", "data/processed/effect_sizes.csv",
+                          "results/outcome/rob_summary.png", "results/dropout/rob_sensitivity.csv",
+                          "results/outcome/rob_overall.pdf", "results/rob_summary.pdf"]
     for plan in (PLAN, dict(PLAN, moderators=[], continuous_moderators=[]),
                  dict(PLAN, families=["outcome", "dropout"], moderators=["mean.age", "rater"]),
-                 dict(PLAN, families=["dropout"], configured_families=["dropout"])):
-        pattern = re.compile(left_out_pattern(plan["families"], plan["moderators"], plan["continuous_moderators"]))
+                 dict(PLAN, families=["dropout"], configured_families=["dropout"]),
+                 dict(PLAN, risk_of_bias=False), dict(PLAN, families=["outcome", "dropout"], risk_of_bias=False)):
+        pattern = re.compile(left_out_pattern(plan["families"], plan["moderators"], plan["continuous_moderators"],
+                                              risk_of_bias=plan.get("risk_of_bias", True)))
         for path in candidates:
             assert bool(pattern.fullmatch(path)) == (left_out(path, **plan) is not None), (plan, path)
 

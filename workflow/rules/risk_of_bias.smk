@@ -1,39 +1,41 @@
 # Risk of bias (robvis-style figures, pooled estimate without high-risk studies): only when the
-# sheet has rob_* columns, read when the workflow is parsed (as the families in common.smk).
+# sheet has rob_* columns, read when the workflow is parsed (as the families in common.smk). Without
+# them the rule is not defined: an earlier run's rob_* files are named as left out (left_out.smk).
 
 from alliance_meta.inputs.risk_of_bias import sheet_has_risk_of_bias
 
 HAS_RISK_OF_BIAS = sheet_has_risk_of_bias(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
 if not HAS_RISK_OF_BIAS:
     logger.info("The sheet has no rob_* columns: no risk-of-bias figures.")
-
-
-rule risk_of_bias:
-    input:
-        family_effect_sizes,
-    output:
-        traffic_pdf="results/{family}/rob_traffic_light.pdf",
-        traffic_png=report("results/{family}/rob_traffic_light.png", caption="../report/rob_traffic_light.rst", category="Risk of bias", subcategory="{family}"),
-        traffic_svg="results/{family}/rob_traffic_light.svg",
-        summary_pdf="results/{family}/rob_summary.pdf",
-        summary_png=report("results/{family}/rob_summary.png", caption="../report/rob_summary.rst", category="Risk of bias", subcategory="{family}"),
-        summary_svg="results/{family}/rob_summary.svg",
-        sensitivity="results/{family}/rob_sensitivity.csv",
-    params:
-        fit=fit_options,
-        risk_of_bias=config["risk_of_bias"],
-        rows_per_page=config["plots"]["rows_per_page"],
-    conda:
-        CONDA_ENV
-    log:
-        "logs/risk_of_bias_{family}.log",
-    benchmark:
-        "logs/benchmarks/risk_of_bias_{family}.tsv"
-    script:
-        "../scripts/risk_of_bias.py"
+LEFT_OUT_PLAN["risk_of_bias"] = HAS_RISK_OF_BIAS
 
 
 if HAS_RISK_OF_BIAS:
+
+    rule risk_of_bias:
+        input:
+            family_effect_sizes,
+        output:
+            traffic_pdf="results/{family}/rob_traffic_light.pdf",
+            traffic_png=report("results/{family}/rob_traffic_light.png", caption="../report/rob_traffic_light.rst", category="Risk of bias", subcategory="{family}"),
+            traffic_svg="results/{family}/rob_traffic_light.svg",
+            summary_pdf="results/{family}/rob_summary.pdf",
+            summary_png=report("results/{family}/rob_summary.png", caption="../report/rob_summary.rst", category="Risk of bias", subcategory="{family}"),
+            summary_svg="results/{family}/rob_summary.svg",
+            sensitivity="results/{family}/rob_sensitivity.csv",
+        params:
+            fit=fit_options,
+            risk_of_bias=config["risk_of_bias"],
+            rows_per_page=config["plots"]["rows_per_page"],
+        conda:
+            CONDA_ENV
+        log:
+            "logs/risk_of_bias_{family}.log",
+        benchmark:
+            "logs/benchmarks/risk_of_bias_{family}.tsv"
+        script:
+            "../scripts/risk_of_bias.py"
+
     FINAL_TARGETS.extend(
         expand(
             "results/{family}/{name}",

@@ -144,6 +144,9 @@ KEPT_FOLDERS = ("results/history",)
 #: The reason given for a file that no rule makes with this config, when neither the families nor the moderators
 #: explain it (an option such as ``plots: {tiff: true}``, ``prisma`` or ``second_coder`` switched off since).
 NOT_MADE = "this config makes no such file (an option switched off since that run, or a file put there by hand)"
+#: The risk-of-bias files of a family (results/{family}/...), made only when the sheet has rob_* columns.
+_RISK_OF_BIAS = re.compile(r"^rob_(?:traffic_light|summary|sensitivity)\.[^./]+$")
+NO_RISK_OF_BIAS = "the sheet has no rob_* columns"
 _PER_MODERATOR = re.compile(rf"^(?P<kind>{'|'.join(PER_MODERATOR_PLOTS)})_(?P<moderator>.+)\.[^./]+$")
 
 
@@ -191,11 +194,12 @@ def output_files(folders=OUTPUT_FOLDERS, kept=KEPT_FOLDERS) -> list[str]:
 
 
 def left_out(path: str, *, families, configured_families, moderators, continuous_moderators,
-             uncoded_moderators=()) -> tuple[str, str] | None:
+             uncoded_moderators=(), risk_of_bias=True) -> tuple[str, str] | None:
     """``(kind, reason)`` when ``path`` is a file of a family (``results/{family}/...``,
-    ``data/processed/{family}/...``) or a per-moderator plot (``results/{family}/forest_{moderator}.*``,
-    ``subgroups_*``, ``bubble_*``) that the analysed ``families`` or the configured moderators leave out; None for
-    any other path. ``configured_families``: the config's ``families`` (one there without rows in the sheet is not
+    ``data/processed/{family}/...``), a per-moderator plot (``results/{family}/forest_{moderator}.*``,
+    ``subgroups_*``, ``bubble_*``) or a risk-of-bias file (``results/{family}/rob_*``) that the analysed ``families``,
+    the configured moderators or a sheet without rob_* columns (``risk_of_bias`` false) leave out; None for any
+    other path. ``configured_families``: the config's ``families`` (one there without rows in the sheet is not
     analysed either); ``uncoded_moderators``: default moderators left out for having no values in the sheet."""
     parts = path.split("/")
     if parts[:2] == ["data", "processed"]:
@@ -206,7 +210,10 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
     if family not in families:
         why = f"the sheet has no {family} rows" if family in configured_families else "not in the config's families"
         return "family", f"the {family} family is not analysed ({why})"
-    match = _PER_MODERATOR.match(parts[2]) if parts[0] == "results" and len(parts) == 3 else None
+    name = parts[2] if parts[0] == "results" and len(parts) == 3 else ""
+    if not risk_of_bias and _RISK_OF_BIAS.match(name):
+        return "other", NO_RISK_OF_BIAS
+    match = _PER_MODERATOR.match(name)
     if match is None:
         return None
     moderator, key = match["moderator"], PER_MODERATOR_PLOTS[match["kind"]]
@@ -217,10 +224,10 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
     return "moderator", f"{moderator} is not in the config's {key}"
 
 
-def left_out_pattern(families, moderators, continuous_moderators) -> str:
+def left_out_pattern(families, moderators, continuous_moderators, risk_of_bias=True) -> str:
     """A regular expression of the paths that :func:`left_out` explains (for the rule that says why when one is
-    asked for by name): every file of a family not analysed, and the per-moderator plots of the analysed families
-    for moderators the config does not list."""
+    asked for by name): every file of a family not analysed, the per-moderator plots of the analysed families
+    for moderators the config does not list, and their risk-of-bias files when ``risk_of_bias`` is false."""
     def alternatives(names):
         return "|".join(re.escape(name) for name in names)
 
@@ -231,6 +238,8 @@ def left_out_pattern(families, moderators, continuous_moderators) -> str:
         for kinds, listed in (("forest|subgroups", moderators), ("bubble", continuous_moderators)):
             unlisted = rf"(?!(?:{alternatives(listed)})\.[^./]+$)" if listed else ""
             patterns.append(rf"results/(?:{alternatives(families)})/(?:{kinds})_{unlisted}[^/]+\.[^./]+")
+        if not risk_of_bias:
+            patterns.append(rf"results/(?:{alternatives(families)})/{_RISK_OF_BIAS.pattern[1:-1]}")
     return "|".join(f"(?:{pattern})" for pattern in patterns)
 
 
