@@ -162,6 +162,19 @@ def test_bad_arguments_say_what_is_wrong(molloy):
         am.fit(yi)
     with pytest.raises(ValueError, match="metric"):
         am.fit(yi, vi).predict(transform="r")
+    with pytest.raises(ValueError, match="control: unknown key maxiter; expected threshold, max_iterations"):
+        am.fit(yi, vi, control={"maxiter": 5})
+    with pytest.raises(TypeError, match="control: a dict of threshold"):
+        am.fit(yi, vi, control=5)
+
+
+def test_control_as_a_dict_is_metafor_s_control(molloy):
+    yi, vi, _ = molloy
+    default, loose = am.fit(yi, vi, method="REML"), am.fit(yi, vi, method="REML", control={"threshold": 0.1})
+    assert loose.tau2 != default.tau2  # Fisher scoring stopped earlier: the dict reached the estimator
+    strict = am.fit(yi, vi, method="REML", control={"threshold": 1e-12, "max_iterations": 1000})
+    assert strict.tau2 != default.tau2  # past metafor's default threshold of 1e-5, to the root
+    assert abs(strict.tau2 - default.tau2) < abs(loose.tau2 - default.tau2)
 
 
 def test_analyses_take_either_fit_and_return_tables(molloy, assink):

@@ -3,7 +3,7 @@
 The statistics library behind the Snakemake pipeline, usable on its own::
 
     import alliance_meta as am
-    fit = am.fit(yi, vi, method="REML", test="knha")          # univariate (rma.uni)
+    fit = am.fit(yi, vi, method="REML", test="knha", metric="z")  # univariate (rma.uni)
     fit = am.fit(frame, dependence="multilevel", rho=0.5)      # three-level CHE model (rma.mv)
     fit.estimate, fit.conf_int(), fit.predict(transform="r"), print(fit.summary())
     am.publication_bias(fit).to_frame(); am.leave_one_out(fit).to_frame()
@@ -14,7 +14,8 @@ multilevel, meta-regression; the fit objects) -> ``analyses`` (bias, sensitivity
 multiverse) -> ``bayes``, ``plots``, ``report``. See docs/python-api.md and docs/architecture.md.
 
 Names are loaded on first use, so ``import alliance_meta`` stays fast and the core install
-(numpy, scipy, pandas, matplotlib) suffices for everything but the Bayesian sampler.
+(numpy, scipy, pandas, matplotlib, openpyxl, pandera, formulaic) suffices for everything but the
+Bayesian sampler.
 """
 
 from __future__ import annotations

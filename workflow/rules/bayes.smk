@@ -1,7 +1,7 @@
 # Stage: Bayesian hierarchical pooling (PyMC/nutpie), checked against the exact posterior
 # (quadrature over tau, as bayesmeta); meta-regressions, prior sensitivity and plots.
-# The pooled model uses the analysis rows (one per study); each moderator's model the
-# effect sizes aggregated within study x level and coded as in the moderators rule.
+# The pooled model uses the family's study composites (as the analysis rows); each moderator's
+# model the effect sizes aggregated within study x level and coded as in the moderators rule.
 
 
 rule bayes:

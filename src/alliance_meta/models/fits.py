@@ -22,7 +22,7 @@ from scipy import special
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import robust
-from alliance_meta.engines.heterogeneity import level_alpha
+from alliance_meta.engines.heterogeneity import Control, level_alpha
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
 from alliance_meta.models import multilevel, univariate
@@ -488,7 +488,10 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     metric : the analysis metric (``z``, ``smd``, ``log_or``) for back-transformed columns and plots.
     tau2_interval, profile, likelihood_ratio : skip the tau^2 CI (univariate) or the profile CIs of
         sigma^2 and the LRT of the study level (three-level) when False.
-    weights, control : GENQ weights and iteration control of the univariate model.
+    weights : GENQ weights of the univariate model.
+    control : iteration control of the univariate model: a dict of
+        :class:`~alliance_meta.engines.heterogeneity.Control` fields (``threshold``, ``max_iterations``,
+        ``step_adjustment``, ``tau2_max``, ``tolerance``, ``ll0_check``; metafor's ``control``) or a ``Control``.
 
     Returns
     -------
@@ -497,6 +500,7 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     if dependence not in DEPENDENCE:
         raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
     level_alpha(float(level))  # a level in percent, or a clear error
+    control = _control(control)
     rows = as_frame(data, vi)
     if len(rows) == 0:
         raise ValueError("no effect sizes to pool (k = 0)")
@@ -514,6 +518,20 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
         return MultilevelFit(data=rows, result=result, method=method, test=_multilevel_test(test), **common)
     return _univariate(aggregate(rows, method=aggregate_method, rho=rho), method, test, weights, control,
                        tau2_interval, **common)
+
+
+def _control(control) -> Control | None:
+    """A :class:`Control` from a dict of its fields (or a Control, or None), with a clear error otherwise."""
+    if control is None or isinstance(control, Control):
+        return control
+    fields = [name for name in Control.__dataclass_fields__]
+    if not isinstance(control, dict):
+        raise TypeError(f"control: a dict of {', '.join(fields)} (or a Control), not {type(control).__name__}")
+    unknown = [key for key in control if key not in fields]
+    if unknown:
+        raise ValueError(f"control: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(str, unknown))}; "
+                         f"expected {', '.join(fields)}")
+    return Control(**control)
 
 
 def _univariate(composites: pd.DataFrame, method: str, test: str, weights=None, control=None,
