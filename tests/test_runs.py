@@ -79,3 +79,12 @@ def test_a_killed_run_s_record_and_locks_are_removed(tmp_path):
     assert notes == [f"the previous run (process {gone.pid}) was interrupted: its locks are removed and unfinished "
                      "jobs run again"]
     assert not locks.exists() and not (tmp_path / ".snakemake" / runs.RUN_FILE).exists()
+
+
+def test_a_run_that_ended_without_releasing_its_record_is_not_said_to_hold_locks(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # an error Snakemake ends without onerror
+    gone.wait()
+    (tmp_path / ".snakemake").mkdir()
+    (tmp_path / ".snakemake" / runs.RUN_FILE).write_text(json.dumps({"pid": gone.pid, "host": os.uname().nodename}))
+    assert runs.claim_folder(tmp_path, record=False) == [
+        f"the previous run (process {gone.pid}) was interrupted: unfinished jobs run again"]

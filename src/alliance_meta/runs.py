@@ -104,8 +104,9 @@ def claim_folder(folder: str | Path = ".", pid: int | None = None, record: bool 
             if _alive(other_pid):
                 raise RunInProgress(f"Another run (process {other_pid}) is working in this folder; wait for it "
                                     "to finish or stop it, then run again.")
-            notes.append(f"the previous run (process {other_pid}) was interrupted: its locks are removed and "
-                         "unfinished jobs run again")
+            held = locks.is_dir() and any(locks.iterdir())
+            notes.append(f"the previous run (process {other_pid}) was interrupted: "
+                         f"{'its locks are removed and ' if held else ''}unfinished jobs run again")
             if locks.exists():
                 shutil.rmtree(locks, ignore_errors=True)
             record_file.unlink(missing_ok=True)
