@@ -181,6 +181,34 @@ def test_rows_without_es_id_are_matched_by_their_position_in_the_study():
     assert set(result.disagreements["es_id"]) == {"A-2"}
 
 
+def test_when_one_sheet_has_no_es_id_both_are_matched_by_position_with_a_note():
+    one = sheet([{**row, "es_id": f"{row['study_id'].lower()}{i}"} for i, row in enumerate(CODER1[:2])])  # a0, a1
+    two = sheet([{k: v for k, v in row.items() if k != "es_id"} for row in CODER2[1:3]])
+    result = compare_coders(one, two)
+    assert result.n_matched == 2 and result.unmatched.empty
+    assert set(result.disagreements["es_id"]) == {"A-2"}
+    assert result.notes == ("the second coder's sheet has no es_id: rows are matched by their position within each "
+                            "study (study_id-1, -2, ...); give both sheets the same es_id to match them by name",)
+
+
+def test_a_blank_es_id_that_takes_another_row_s_id_is_explained():
+    two = sheet([CODER1[1], {**CODER1[0], "es_id": None}, *CODER1[2:]])  # the blank row is A's 2nd: "A-2"
+    with pytest.raises(ValueError, match=r"sheet rows 2, 3; row 3 without an es_id took study_id-k \(its position "
+                                         r"in the study\), which another row has as its es_id\)"):
+        compare_coders(sheet(CODER1), two)
+
+
+def test_both_sheets_are_checked_with_the_config_s_risk_of_bias_tool():
+    rob2 = {"rob_randomisation": "low", "rob_deviations": "some concerns", "rob_missing_data": "low",
+            "rob_measurement": "high", "rob_selection": "low"}
+    one = sheet([{**row, **rob2} for row in CODER1])
+    two = sheet([{**row, **rob2, "rob_measurement": "low"} for row in CODER1])
+    with pytest.raises(ValueError, match="is not a domain of QUIPS"):
+        compare_coders(one, two)
+    table = compare_coders(one, two, risk_of_bias={"tool": "rob2"}).agreement.set_index("column")
+    assert table.loc["rob_measurement", "percent_agreement"] == 0 and table.loc["rob_deviations", "percent_agreement"] == 100
+
+
 def test_identifiers_spelled_differently_are_named():
     """Rows are matched on the identifiers as written; rows that would match ignoring case and spacing are named."""
     two = sheet([{**row, "study_id": row["study_id"].lower(), "es_id": row["es_id"].lower().replace("-", " ")}

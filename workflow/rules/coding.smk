@@ -13,6 +13,9 @@ if config.get("second_coder"):
             disagreements="results/disagreements.csv",
         params:
             metric=config["metric"],
+            sheet_name=config["sheet_name"],
+            decimal=config["decimal"],
+            risk_of_bias=config["risk_of_bias"],
         conda:
             CONDA_ENV
         log:

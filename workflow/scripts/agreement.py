@@ -1,6 +1,7 @@
 """Rule coder_agreement: agreement of the second coder's sheet with the first (alliance_meta.analyses.agreement).
 
-Writes results/agreement.csv and results/disagreements.csv; a sheet that fails the codebook's
+Both sheets are read and checked with the config's sheet_name, decimal and risk_of_bias, as the
+sheet is by validate_sheet. Writes results/agreement.csv and results/disagreements.csv; a sheet that fails the codebook's
 checks or has duplicate (study_id, es_id) stops the rule with the reason in the log.
 """
 from alliance_meta.warm_start import run_in_warm_process
@@ -16,8 +17,10 @@ from alliance_meta.io import setup_logging, write_table
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "coder_agreement")
 try:
-    result = compare_coders(read_sheet(snakemake.input.first), read_sheet(snakemake.input.second),
-                            dict(snakemake.params.metric))
+    params = snakemake.params
+    sheets = [read_sheet(path, sheet_name=params.sheet_name, decimal=params.decimal)
+              for path in (snakemake.input.first, snakemake.input.second)]
+    result = compare_coders(*sheets, dict(params.metric), risk_of_bias=params.risk_of_bias)
 except (SheetError, ValueError) as error:
     logger.error("%s", error)
     sys.exit(1)

@@ -154,26 +154,34 @@ class CoderAgreement:
         return self.agreement.copy()
 
 
-def _validated(sheet: pd.DataFrame, name: str) -> pd.DataFrame:
-    clean, problems = validate_sheet(sheet)
+def _validated(sheet: pd.DataFrame, name: str, risk_of_bias=None) -> pd.DataFrame:
+    clean, problems = validate_sheet(sheet, risk_of_bias=risk_of_bias)
     if problems:
         raise ValueError(f"the {name} does not pass the codebook's checks; fix it first:\n"
                          + format_problems(problems, name))
     return clean
 
 
-def _keyed(clean: pd.DataFrame, name: str) -> pd.DataFrame:
-    """The sheet indexed by (study_id, es_id); a missing es_id is study_id-k (k-th row of the study)."""
+def _has_es_id(clean: pd.DataFrame) -> bool:
+    return "es_id" in clean and bool(clean["es_id"].notna().any())
+
+
+def _keyed(clean: pd.DataFrame, name: str, by_position: bool = False) -> pd.DataFrame:
+    """The sheet indexed by (study_id, es_id); a missing es_id (every es_id with ``by_position``) is
+    study_id-k, the k-th row of the study."""
     frame = clean.copy()
     frame["study_id"] = frame["study_id"].astype(str)
     position = frame.groupby("study_id", sort=False).cumcount() + 1
     fallback = frame["study_id"] + "-" + position.astype(str)
-    frame["es_id"] = (frame["es_id"].astype(object).where(frame["es_id"].notna(), fallback)
-                      if "es_id" in frame else fallback).astype(str)
+    given = frame["es_id"].notna() if "es_id" in frame and not by_position else pd.Series(False, index=frame.index)
+    frame["es_id"] = (frame["es_id"].astype(object).where(given, fallback) if given.any() else fallback).astype(str)
     duplicated = frame.duplicated(list(KEYS), keep=False)
     if duplicated.any():
         rows = ", ".join(str(row) for row in frame.loc[duplicated, SHEET_ROW])
-        raise ValueError(f"the {name} has rows with the same study_id and es_id (sheet rows {rows}): "
+        blank = frame.loc[duplicated & ~given, SHEET_ROW].tolist()
+        why = (f"; row{'s' if len(blank) > 1 else ''} {', '.join(map(str, blank))} without an es_id took "
+               "study_id-k (its position in the study), which another row has as its es_id" if blank else "")
+        raise ValueError(f"the {name} has rows with the same study_id and es_id (sheet rows {rows}{why}): "
                          "give every effect size its own es_id")
     return frame.set_index(list(KEYS))
 
@@ -202,19 +210,24 @@ def _all_numbers(column: str, first: pd.Series, second: pd.Series) -> bool:
 
 
 def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: Mapping[str, str] | None = None,
-                   columns: Sequence[str] | None = None, tolerance: float = 1e-9) -> CoderAgreement:
+                   columns: Sequence[str] | None = None, tolerance: float = 1e-9,
+                   risk_of_bias: Mapping | None = None) -> CoderAgreement:
     """Agreement of two coders' sheets (frames as :func:`alliance_meta.inputs.sheet.read_sheet` returns).
 
     Both sheets are validated (a ValueError lists the problems of either) and converted
     with :func:`alliance_meta.inputs.effect_sizes.convert` (``metric_by_family`` as the
-    config's ``metric``). Rows are matched on ``study_id`` and ``es_id``. ``columns``
+    config's ``metric``). Rows are matched on ``study_id`` and ``es_id`` (by their position within the
+    study when only one sheet has ``es_id``, with a note). ``columns``
     limits the comparison (default: every column of either sheet but the keys, codebook
     columns first); ``yi`` and ``vi`` are always compared, on rows whose effect sizes both
     coders converted to the same metric. A free column whose cells are all numbers is
-    numeric. Numbers agree when they differ by at most ``tolerance`` relative.
+    numeric. Numbers agree when they differ by at most ``tolerance`` relative. ``risk_of_bias``:
+    the config's block of that name (the tool whose ``rob_*`` columns both sheets follow).
     """
-    clean = {"coder1": _validated(first, "first coder's sheet"), "coder2": _validated(second, "second coder's sheet")}
-    keyed = {coder: _keyed(frame, f"{'first' if coder == 'coder1' else 'second'} coder's sheet")
+    clean = {"coder1": _validated(first, "first coder's sheet", risk_of_bias),
+             "coder2": _validated(second, "second coder's sheet", risk_of_bias)}
+    by_position = _has_es_id(clean["coder1"]) != _has_es_id(clean["coder2"])
+    keyed = {coder: _keyed(frame, f"{'first' if coder == 'coder1' else 'second'} coder's sheet", by_position)
              for coder, frame in clean.items()}
     effects = {}
     for coder, frame in clean.items():
@@ -293,7 +306,10 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     for column in ("sheet_row_coder1", "sheet_row_coder2"):
         disagreements[column] = disagreements[column].astype("Int64")
     unmatched = unmatched[["study_id", "es_id", "coder", SHEET_ROW]]
-    notes = tuple(filter(None, [near_key_note(unmatched)]))
+    position_note = (f"the {'second' if _has_es_id(clean['coder1']) else 'first'} coder's sheet has no es_id: rows "
+                     "are matched by their position within each study (study_id-1, -2, ...); give both sheets the "
+                     "same es_id to match them by name" if by_position else "")
+    notes = tuple(filter(None, [position_note, near_key_note(unmatched)]))
     return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
                           len(matched), notes)
 
