@@ -234,6 +234,27 @@ def test_odds_ratio_outside_its_ci(tmp_path):
     assert "[1.1, 2.2]" in problem.rule
 
 
+def test_odds_ratio_ci_without_width_or_written_upper_limit_first(tmp_path):
+    problems = problems_of(tmp_path, "study_id,family,odds_ratio,or_ci_lower,or_ci_upper\n"
+                                     "S1,dropout,1.0,1.0,1.0\nS2,dropout,2.0,2.5,1.5\n")
+    assert [(p.row, p.check) for p in problems] == [(2, "odds_ratio_outside_ci"), (3, "odds_ratio_outside_ci")]
+    assert problems[0].rule == "its confidence interval [1.0, 1.0] has no width: check or_ci_lower and or_ci_upper"
+    assert problems[1].rule == ("its confidence interval is written upper limit first (2.5, 1.5): swap or_ci_lower "
+                                "and or_ci_upper")
+
+
+def test_a_2x2_table_with_an_empty_group_is_a_problem(tmp_path):
+    problems = problems_of(tmp_path, "study_id,family,n11,n12,n21,n22\n"
+                                     "S1,dropout,0,0,10,5\nS2,dropout,0,0,0,0\nS3,dropout,12,0,0,9\n"
+                                     "S4,dropout,3,4,0,0\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (2, "n11", "counts_empty_group"), (3, "n11", "counts_empty_group"), (5, "n11", "counts_empty_group")]
+    assert problems[0].rule.startswith("the 2x2 table has no patients in the stronger-alliance group (n11 + n12 = 0): "
+                                       "the odds ratio is not defined")
+    assert problems[1].rule.startswith("every count of the 2x2 table is 0")
+    assert "weaker-alliance group (n21 + n22 = 0)" in problems[2].rule  # row 4 (two zero cells, one per group) is fine
+
+
 def test_missing_required_column_and_duplicate_column(tmp_path):
     assert [(p.row, p.column, p.check) for p in problems_of(tmp_path, "r,n\n0.3,50\n")] == [
         (1, "study_id", "column_in_dataframe")]

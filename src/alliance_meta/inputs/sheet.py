@@ -687,6 +687,14 @@ def _odds_ratio_inside_ci(frame: pd.DataFrame) -> pd.Series:
     return ~applies | ((lower <= odds) & (odds <= upper) & (lower < upper))
 
 
+def _counts_in_both_groups(frame: pd.DataFrame) -> pd.Series:
+    """A 2x2 table has patients in both alliance groups (n11 + n12 > 0 and n21 + n22 > 0): with an
+    empty group the odds ratio is not defined, and a continuity correction would invent one."""
+    n11, n12, n21, n22 = (_column(frame, c) for c in ("n11", "n12", "n21", "n22"))
+    applies = n11.notna() & n12.notna() & n21.notna() & n22.notna()
+    return ~applies | ((n11 + n12 > 0) & (n21 + n22 > 0))
+
+
 def _inputs_agree(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(~frame.index.isin(list(disagreeing_rows(frame))), index=frame.index)
 
@@ -717,6 +725,7 @@ VALUE_SCHEMA = pa.DataFrameSchema(
         pa.Check(_direction_given, name="direction_missing", ignore_na=False),
         pa.Check(_partial_r_degrees_of_freedom, name="partial_r_degrees_of_freedom", ignore_na=False),
         pa.Check(_odds_ratio_inside_ci, name="odds_ratio_outside_ci", ignore_na=False),
+        pa.Check(_counts_in_both_groups, name="counts_empty_group", ignore_na=False),
         pa.Check(_inputs_agree, name="inputs_disagree", ignore_na=False),
     ],
     strict=False,
@@ -751,6 +760,34 @@ class Rule:
     heading: str
     message: Callable[[str, str, pd.Series], str]
     column: str = ""
+
+
+def _odds_ratio_ci_message(row: pd.Series) -> str:
+    lower, upper = row.get("or_ci_lower"), row.get("or_ci_upper")
+    try:
+        low, high = float(lower), float(upper)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if low > high:
+        return f"its confidence interval is written upper limit first ({lower}, {upper}): swap or_ci_lower and or_ci_upper"
+    if low == high:
+        return f"its confidence interval [{lower}, {upper}] has no width: check or_ci_lower and or_ci_upper"
+    return f"must lie inside its confidence interval [{lower}, {upper}]"
+
+
+def _empty_group_message(row: pd.Series) -> str:
+    empty = [f"no patients in the {name} group ({' + '.join(cells)} = 0)"
+             for name, cells in (("stronger-alliance", ("n11", "n12")), ("weaker-alliance", ("n21", "n22")))
+             if all(_as_float(row.get(cell)) == 0 for cell in cells)]
+    what = "every count of the 2x2 table is 0" if len(empty) == 2 else f"the 2x2 table has {empty[0]}"
+    return f"{what}: the odds ratio is not defined; check the counts or leave the row out"
+
+
+def _as_float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _number_message(column: str, value: str, row: pd.Series) -> str:
@@ -888,9 +925,10 @@ RULES: dict[str, Rule] = {
     "partial_r_degrees_of_freedom": Rule("sample sizes and counts", lambda column, value, row: (
         f"must exceed n_covariates + 3 = {row.get('n_covariates')} + 3 for a partial correlation "
         "(variance 1/(n - n_covariates - 3))"), column="n"),
-    "odds_ratio_outside_ci": Rule("effect-size inputs", lambda column, value, row: (
-        f"must lie inside its confidence interval [{row.get('or_ci_lower')}, {row.get('or_ci_upper')}]"),
-        column="odds_ratio"),
+    "odds_ratio_outside_ci": Rule("effect-size inputs", lambda column, value, row: _odds_ratio_ci_message(row),
+                                  column="odds_ratio"),
+    "counts_empty_group": Rule("effect-size inputs", lambda column, value, row: _empty_group_message(row),
+                               column="n11"),
     "inputs_disagree": Rule("effect-size inputs", _constant("two inputs disagree beyond rounding")),
     **{check: Rule("spreadsheet cells that cannot be read as they are", _constant(text))
        for check, text in {
