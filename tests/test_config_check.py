@@ -58,6 +58,8 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"pooling": {"level": 0.95}}, "pooling.level: 0.95 is read in percent (a 0.95% interval): write 95"),
     ({"psychometric": {"credibility_level": 0.8}},
      "psychometric.credibility_level: 0.8 is read in percent (a 0.8% interval): write 80"),
+    ({"psychometric": {"reliability": {"WAI-SR": 0.91, "calpass": 0.85}}},  # WAI-SR is a synonym of WAI
+     "psychometric.reliability.calpass: not a value of the measure column; did you mean CALPAS? measures: WAI,"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)

@@ -158,6 +158,12 @@ def test_config_defaults_fill_only_missing_reliabilities():
     assert filled["ryy"].tolist() == [0.8, 0.8, 0.8]
 
 
+def test_reliability_defaults_are_keyed_by_measure_as_the_sheet_reads_it():
+    frame = pd.DataFrame({"r": [0.3, 0.2, 0.25], "n": [80, 60, 40], "measure": ["WAI", "CALPAS", "Penn"]})
+    filled = pm.fill_reliabilities(frame, {"WAI-SR": 0.91, "calpas": 0.85})  # a synonym and another case
+    assert filled["rxx"].tolist()[:2] == [0.91, 0.85] and np.isnan(filled["rxx"].tolist()[2])
+
+
 def test_collapse_averages_within_study():
     frame = pd.DataFrame({"study_id": ["a", "a", "b"], "r": [0.1, 0.3, 0.2], "n": [100, 300, 50],
                           "rxx": [0.8, np.nan, 0.9]})

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines import distributions as dist
+from alliance_meta.inputs.codebook import VOCABULARIES
 
 METHODS = ("bare_bones", "individual", "artifact_distribution")
 TABLE_COLUMNS = ("method", "k", "n", "r_bar", "var_r", "var_e", "var_res", "sd_res", "rho", "var_rho", "sd_rho",
@@ -652,13 +653,17 @@ def correlations(effect_sizes: pd.DataFrame) -> pd.DataFrame:
 def fill_reliabilities(frame: pd.DataFrame, reliability: dict | None = None,
                        outcome_reliability: float | None = None) -> pd.DataFrame:
     """``rxx`` where the row gives none from ``reliability`` by the row's ``measure``
-    (config ``psychometric.reliability``), ``ryy`` from ``outcome_reliability``
+    (config ``psychometric.reliability``; keys are read as the sheet's measure values are, so
+    ``WAI-SR`` is ``WAI``), ``ryy`` from ``outcome_reliability``
     (``psychometric.outcome_reliability``); reported values are never replaced."""
     frame = frame.copy()
     for column in ARTIFACTS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
     if reliability and "measure" in frame:
-        defaults = pd.to_numeric(frame["measure"].map({str(k): v for k, v in reliability.items()}), errors="coerce")
+        measures = VOCABULARIES["measure"]
+        by_measure = {measures.canonical(str(key)) or str(key): value for key, value in reliability.items()}
+        measure = frame["measure"].map(lambda value: measures.canonical(value) if isinstance(value, str) else value)
+        defaults = pd.to_numeric(measure.map(by_measure), errors="coerce")
         frame["rxx"] = frame["rxx"].fillna(defaults)
     if outcome_reliability is not None:
         frame["ryy"] = frame["ryy"].fillna(float(outcome_reliability))

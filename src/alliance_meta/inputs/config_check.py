@@ -181,6 +181,7 @@ def _cross_problems(config: dict) -> list[str]:
     """The rules between keys, on the config with its defaults (values of the wrong
     type are left to the schema's problems)."""
     from alliance_meta.engines.design import formula_variables
+    from alliance_meta.inputs.codebook import VOCABULARIES
 
     def strings(value) -> list[str]:
         return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
@@ -197,6 +198,16 @@ def _cross_problems(config: dict) -> list[str]:
         if isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level < 1:
             problems.append(f"{section}.{key}: {level:g} is read in percent (a {level:g}% interval): "
                             f"write {100 * level:g}")
+    psychometric = config.get("psychometric") if isinstance(config.get("psychometric"), dict) else {}
+    reliability = psychometric.get("reliability")
+    measures = VOCABULARIES["measure"]
+    for key in reliability if isinstance(reliability, dict) else {}:
+        if measures.canonical(str(key)) is None:
+            lower = {value.lower(): value for value in measures.values}
+            close = difflib.get_close_matches(str(key).lower(), list(lower), n=1, cutoff=0.5)
+            hint = f"did you mean {lower[close[0]]}? " if close else ""
+            problems.append(f"psychometric.reliability.{key}: not a value of the measure column; {hint}measures: "
+                            f"{', '.join(measures.values)} (and their synonyms, config/README.md)")
     rob = config.get("risk_of_bias") if isinstance(config.get("risk_of_bias"), dict) else {}
     if rob.get("tool") == "custom" and not strings(rob.get("domains")):
         problems.append("risk_of_bias.domains: the custom tool needs its domains, e.g. domains: [selection, "
