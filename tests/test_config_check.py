@@ -116,3 +116,34 @@ def test_overrides_win_and_merge_key_by_key():
     merged = merge_overrides(written, {"pooling": {"main_method": "REML"}, "dependence": "multilevel"})
     assert merged == {"pooling": {"methods": ["DL", "REML"], "main_method": "REML"}, "dependence": "multilevel"}
     assert written["pooling"]["main_method"] == "DL"
+
+
+def test_the_same_settings_in_another_key_order_are_one_config():
+    from alliance_meta.inputs.config_check import canonical_order
+
+    written = {"metric": {"dropout": "smd", "outcome": "z"}, "moderators": ["rater", "modality"],
+               "psychometric": {"reliability": {"WAI": 0.9, "CALPAS": 0.85}},
+               "bayes": {"seed": 7, "prior": {"tau": {"scale": 0.5, "family": "half_normal"}, "mu_sd": 1.0}}}
+    reordered = {"bayes": {"prior": {"mu_sd": 1.0, "tau": {"family": "half_normal", "scale": 0.5}}, "seed": 7},
+                 "psychometric": {"reliability": {"CALPAS": 0.85, "WAI": 0.9}}, "moderators": ["rater", "modality"],
+                 "metric": {"outcome": "z", "dropout": "smd"}}
+    one, two = canonical_order(written, SCHEMA), canonical_order(reordered, SCHEMA)
+    assert repr(one) == repr(two)  # Snakemake compares a rule's params as written
+    assert list(one) == ["moderators", "metric", "bayes", "psychometric"]  # the schema's order
+    assert list(one["metric"]) == ["outcome", "dropout"] and one["moderators"] == ["rater", "modality"]  # lists kept
+
+
+def test_nested_command_line_values_get_the_schema_s_types():
+    from snakemake.cli import parse_config
+
+    from alliance_meta.inputs.config_check import typed_overrides
+
+    overrides = parse_config(["bayes={draws: 500, chains: 2}", "bias={selection: {steps: [0.025, 0.5]}}",
+                              "pooling={level: 90}", "reference_levels={rater: 1}", "plots={tiff: true}"])
+    assert overrides["bayes"]["draws"] == "500"  # Snakemake reads nested values as text
+    typed = typed_overrides(overrides, SCHEMA)
+    assert typed == {"bayes": {"draws": 500, "chains": 2}, "bias": {"selection": {"steps": [0.025, 0.5]}},
+                     "pooling": {"level": 90}, "reference_levels": {"rater": "1"}, "plots": {"tiff": True}}
+    assert check_config(typed, SCHEMA) == []
+    assert check_config(typed_overrides(parse_config(["bayes={draws: many}"]), SCHEMA), SCHEMA) == [
+        "bayes.draws: 'many' is not an integer"]

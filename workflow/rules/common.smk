@@ -10,10 +10,12 @@ from snakemake.utils import min_version, validate
 
 from alliance_meta.inputs.config_check import (
     ConfigFileError,
+    canonical_order,
     check_config,
     format_config_problems,
     load_config_file,
     merge_overrides,
+    typed_overrides,
 )
 
 min_version("9.0")
@@ -39,8 +41,9 @@ def read_checked_config(overrides):
             written = load_config_file(CONFIG_FILE)
         except ConfigFileError as error:
             sys.exit(str(error))
-    merged = merge_overrides(written, overrides)
-    problems = check_config(merged, yaml.safe_load(CONFIG_SCHEMA.read_text()))
+    schema = yaml.safe_load(CONFIG_SCHEMA.read_text())
+    merged = merge_overrides(written, typed_overrides(overrides, schema))
+    problems = check_config(merged, schema)
     if problems:
         sys.exit(format_config_problems(problems, config_sources(overrides)))
     return merged
@@ -51,6 +54,9 @@ _checked = read_checked_config(_overrides)
 config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
+_ordered = canonical_order(dict(config), yaml.safe_load(CONFIG_SCHEMA.read_text()))  # key order reruns nothing
+config.clear()
+config.update(_ordered)
 
 from alliance_meta.inputs.planning import (coded_moderators, earlier_outputs, earlier_outputs_lines,
                                            earlier_outputs_note, families_in_sheet, families_left_out,

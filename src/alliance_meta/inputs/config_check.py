@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from pathlib import Path
 
 import yaml
@@ -62,6 +63,34 @@ def merge_overrides(base: dict, overrides: dict) -> dict:
     return merged
 
 
+def typed_overrides(value, schema: dict):
+    """``--config`` values with the types the schema asks for. Snakemake reads a nested value
+    (``--config "bayes={draws: 500}"``) as text; where the schema wants a number or a boolean and
+    the text is one, it becomes one (top-level values Snakemake types itself)."""
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties") if isinstance(schema.get("additionalProperties"), dict) else {}
+        return {key: typed_overrides(item, properties.get(key, extra)) for key, item in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        return [typed_overrides(item, items) for item in value]
+    if not isinstance(value, str):
+        return value
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    text = value.strip()
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if ("integer" in types or "number" in types) and re.fullmatch(r"[+-]?\d+", text):
+        return int(text)  # as YAML reads 90 in config.yaml
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            return value
+    return value
+
+
 def fill_defaults(config: dict, schema: dict) -> dict:
     """A copy of ``config`` with the schema's defaults of missing keys, level by level
     through ``properties`` (as snakemake.utils.validate(set_default=True))."""
@@ -76,6 +105,22 @@ def _fill(instance: dict, schema: dict) -> None:
             instance[name] = copy.deepcopy(sub["default"])
         if isinstance(instance.get(name), dict):
             _fill(instance[name], sub)
+
+
+def canonical_order(config, schema: dict):
+    """``config`` with every mapping's keys in one order: the schema's properties in schema order,
+    then other keys (a ``reliability`` or ``reference_levels`` mapping) sorted. The same settings
+    written in another order are then the same rule params, and rerun nothing."""
+    if isinstance(config, list):
+        return [canonical_order(item, schema.get("items", {}) if isinstance(schema.get("items"), dict) else {})
+                for item in config]
+    if not isinstance(config, dict):
+        return config
+    properties = schema.get("properties", {})
+    extra = schema.get("additionalProperties") if isinstance(schema.get("additionalProperties"), dict) else {}
+    known = [key for key in properties if key in config]
+    others = sorted((key for key in config if key not in properties), key=str)
+    return {key: canonical_order(config[key], properties.get(key, extra)) for key in known + others}
 
 
 def check_config(config: dict, schema: dict) -> list[str]:
