@@ -8,12 +8,13 @@ sensitivity analysis restricted to studies at low risk of bias).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, high_risk_mask
+from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, high_risk_mask, tool_from_config
 from alliance_meta.models.fits import Fit, fit as fit_model
 
 SUBSETS = ("all", "exclude_high", "low_only")
@@ -58,12 +59,45 @@ class RiskOfBiasSensitivity:
         return self.table.copy()
 
 
-def risk_of_bias_sensitivity(fit: Fit, tool: RobTool) -> RiskOfBiasSensitivity:
+def as_tool(tool) -> RobTool:
+    """A :class:`RobTool`, a tool's name (``"quips"``, ``"rob2"``, ``"robins_i"``) or the config's
+    ``risk_of_bias`` block, as the tool (:func:`alliance_meta.inputs.risk_of_bias.tool_from_config`)."""
+    if isinstance(tool, RobTool):
+        return tool
+    if isinstance(tool, str):
+        return tool_from_config({"tool": tool})
+    if isinstance(tool, Mapping):
+        return tool_from_config(tool)
+    raise TypeError(f"tool: a RobTool, a tool name (quips, rob2, robins_i) or the config's risk_of_bias block, "
+                    f"not {type(tool).__name__}")
+
+
+def normalised_overall(rows: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
+    """``rows`` with ``rob_overall`` in the tool's spelling, matched as the sheet reader matches it
+    (case, blanks and synonyms: ``High`` -> ``high``); ValueError listing values that are not a
+    judgement of the tool."""
+    if OVERALL not in rows:
+        return rows
+    vocabulary = tool.vocabulary(OVERALL)
+    cells = rows[OVERALL]
+    canonical = cells.map(lambda v: vocabulary.canonical(v) if isinstance(v, str) else None)
+    given = cells.notna() & cells.map(lambda v: not (isinstance(v, str) and not v.strip()))
+    unknown = list(dict.fromkeys(str(v) for v in cells[given & canonical.isna()]))
+    if unknown:
+        raise ValueError(f"rob_overall holds {', '.join(map(repr, unknown))}: not a {tool.title} judgement "
+                         f"({', '.join(tool.judgements)})")
+    return rows.assign(**{OVERALL: canonical.where(canonical.notna(), None).astype(object)})
+
+
+def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
     """Pooled estimate of ``fit``'s model on each risk-of-bias subset (:data:`SUBSETS`).
 
-    A subset with no studies, identical to all studies or undefined (no ``rob_overall``) is
-    reported with a note and, when empty or undefined, NaN estimates."""
-    rows = fit.effect_sizes
+    ``tool``: a :class:`RobTool` or its name (:func:`as_tool`). ``rob_overall`` is matched as the
+    sheet reader matches it (:func:`normalised_overall`). A subset with no studies, identical to
+    all studies or undefined (no ``rob_overall``) is reported with a note and, when empty or
+    undefined, NaN estimates."""
+    tool = as_tool(tool)
+    rows = normalised_overall(fit.effect_sizes, tool)
     judged = OVERALL in rows and rows[OVERALL].notna().any()
     frames = []
     for subset in SUBSETS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from alliance_meta.bayes.analysis import ModeratorOptions, StageResult, run_stage
 from alliance_meta.models.fits import Fit, MultilevelFit
@@ -28,6 +29,11 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     StageResult with ``table`` (bayes.csv), ``studies``, ``moderators`` and ``draws``; ``to_frame()``
     gives the table. Needs PyMC (``pip install 'alliance-meta[bayes]'``).
     """
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError(f"am.bayes: config is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
+                        f"not {type(config).__name__}")
+    moderators = (moderators,) if isinstance(moderators, str) else tuple(moderators)
+    continuous = (continuous,) if isinstance(continuous, str) else tuple(continuous)
     if fit.metric is None:
         raise ValueError("am.bayes needs the analysis metric for its priors: fit(..., metric='z')")
     studies = fit.composites() if isinstance(fit, MultilevelFit) else fit.data

@@ -13,6 +13,7 @@ either and dispatch on its type, as metafor's methods dispatch on ``rma.uni`` / 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -25,6 +26,7 @@ from alliance_meta.engines import robust
 from alliance_meta.engines.heterogeneity import Control, level_alpha
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
+from alliance_meta.inputs.effect_sizes import METRICS
 from alliance_meta.models import multilevel, univariate
 
 DEFAULT_RHO = 0.5  # the config's aggregate_rho default: assumed correlation within a study
@@ -160,6 +162,9 @@ class Fit:
         """
         from alliance_meta.plots.forest import ForestOptions, save_forest_plot
 
+        if not isinstance(options, (ForestOptions, Mapping)) and options is not None:
+            raise TypeError(f"plot_forest: options is a dict of the config's plots keys (e.g. {{'sort': 'year'}}) "
+                            f"or a ForestOptions, not {type(options).__name__}")
         if not isinstance(options, ForestOptions):
             options = ForestOptions.from_config(options)
         paths = [str(p) for p in path] if isinstance(path, (list, tuple)) else [str(path)]
@@ -504,8 +509,7 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     rows = as_frame(data, vi)
     if len(rows) == 0:
         raise ValueError("no effect sizes to pool (k = 0)")
-    if metric is None and "metric" in rows and rows["metric"].nunique() == 1:
-        metric = str(rows["metric"].iloc[0])
+    metric = _metric(metric, rows)
     common = dict(effect_sizes=rows, metric=metric, aggregate_method=aggregate_method, rho=float(rho),
                   level=float(level))
     if dependence == "multilevel":
@@ -518,6 +522,19 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
         return MultilevelFit(data=rows, result=result, method=method, test=_multilevel_test(test), **common)
     return _univariate(aggregate(rows, method=aggregate_method, rho=rho), method, test, weights, control,
                        tau2_interval, **common)
+
+
+def _metric(metric: str | None, rows: pd.DataFrame) -> str | None:
+    """The analysis metric: ``metric=`` (one of :data:`METRICS`), else the rows' single ``metric`` value;
+    ValueError when the two disagree or the metric is unknown."""
+    stated = str(rows["metric"].dropna().iloc[0]) if "metric" in rows and rows["metric"].nunique() == 1 else None
+    if metric is not None and stated is not None and metric != stated:
+        raise ValueError(f"metric={metric!r} contradicts the rows' metric column ({stated!r}): their yi are in "
+                         f"{stated!r}; drop metric= or convert the rows")
+    metric = stated if metric is None else metric
+    if metric is not None and metric not in METRICS:
+        raise ValueError(f"unknown analysis metric {metric!r}; expected one of {METRICS}")
+    return metric
 
 
 def _control(control) -> Control | None:

@@ -38,6 +38,8 @@ __all__ = ["BiasResult", "BiasTest", "ExcessSignificance", "HenmiCopas", "SValue
            "kendall_test", "pet_peese", "publication_bias", "rank_test", "s_values", "selection_model",
            "selection_models_table", "independent_studies", "sei_regression", "trim_and_fill", "trimfill_side"]
 
+TRIMFILL_SIDES = (None, "left", "right")
+
 
 @dataclass(frozen=True, repr=False)
 class BiasResult:
@@ -77,6 +79,13 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
     test in the three-level model with a CR2 t test. A test that cannot be computed (too few
     studies...) gives a row with the reason in ``note``.
     """
+    if trimfill_side not in TRIMFILL_SIDES:
+        raise ValueError(f"unknown trimfill_side {trimfill_side!r}; expected None (metafor's default side), "
+                         "'left' or 'right' (metafor's side)")
+    for name, alpha in (("pet_peese_alpha", pet_peese_alpha), ("fail_safe_alpha", fail_safe_alpha),
+                        ("tes_alpha", tes_alpha), ("svalue_alpha", svalue_alpha)):
+        if not (isinstance(alpha, (int, float, np.number)) and 0 < alpha < 1):
+            raise ValueError(f"{name} must be a number between 0 and 1 (exclusive), not {alpha!r}")
     multilevel = isinstance(fit, MultilevelFit)
     studies = independent_studies(fit)
     notes = ((f"multilevel: univariate tests on {len(studies)} study composites; egger_multilevel on all "

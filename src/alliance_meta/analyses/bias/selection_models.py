@@ -670,16 +670,23 @@ class SelectionModelsResult:
         return f"<SelectionModelsResult: {len(self.table)} models on k = {len(self.studies)}>"
 
 
+SIDES = {"one": "greater", "greater": "greater", "less": "less", "two": "two.sided", "two.sided": "two.sided"}
+
+
 def selection_models(fit, *, types=TYPES, steps=(0.025,), sided: str = "one") -> SelectionModelsResult:
     """Every selection model of metafor's ``selmodel`` fitted to the independent studies of ``fit``
     (one composite per study for a three-level fit), with ``fit``'s level and metric.
 
-    ``sided="one"`` selects on one-sided p-values (``alternative = "greater"``), ``"two"`` on two-sided.
+    ``types``: a type or a list of :data:`TYPES`. ``steps``: the ``stepfun`` cut-points in (0, 1].
+    ``sided``: ``"one"`` (= metafor's ``alternative = "greater"``), ``"two"`` (``"two.sided"``), or
+    ``"less"`` (one-sided p-values for negative effects).
     """
     from alliance_meta.models.fits import MultilevelFit
 
+    alternative = _alternative(sided)
+    types = _types(types)
+    steps = check_steps(steps)
     studies = independent_studies(fit)
-    alternative = "two.sided" if sided == "two" else "greater"
     yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
     table = selection_models_table(yi, vi, types, steps, fit.level, fit.metric, alternative)
     notes: tuple[str, ...] = ()
@@ -688,3 +695,37 @@ def selection_models(fit, *, types=TYPES, steps=(0.025,), sided: str = "one") ->
         table["note"] = [f"{note}; study composites (dependence: multilevel)".lstrip("; ") for note in table["note"]]
     unadjusted = pooling.fit(yi, vi, fit.method, level=fit.level, tau2_interval=False)
     return SelectionModelsResult(table, studies, unadjusted, fit.metric, fit.level, alternative, notes)
+
+
+def _alternative(sided) -> str:
+    """metafor's ``alternative`` of ``sided`` (``one``/``two`` or metafor's own spellings)."""
+    if not isinstance(sided, str) or sided not in SIDES:
+        raise ValueError(f"unknown sided {sided!r}; expected one of {', '.join(SIDES)}")
+    return SIDES[sided]
+
+
+def _types(types) -> tuple[str, ...]:
+    """The selection model types asked for: one name or a list of names of :data:`TYPES`."""
+    chosen = (types,) if isinstance(types, str) else tuple(types)
+    unknown = [t for t in chosen if t not in TYPES]
+    if unknown or not chosen:
+        raise ValueError(f"unknown selection model type{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown)) or '(none given)'}; expected one or more of {', '.join(TYPES)}")
+    return chosen
+
+
+def check_steps(steps) -> tuple[float, ...]:
+    """The step-function cut-points, checked as metafor's ``selmodel`` checks ``steps``."""
+    try:
+        values = np.asarray(steps, float).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"'steps' must be numbers in (0, 1]; got {steps!r}") from None
+    if values.size == 0:
+        raise ValueError("'steps' is empty: give at least one p-value cut-point in (0, 1]")
+    if np.isnan(values).any():
+        raise ValueError("No missing values allowed in 'steps' argument.")
+    if np.any((values < 0) | (values > 1)):
+        raise ValueError(f"Value(s) specified for 'steps' argument must be between 0 and 1 (got {values.tolist()}).")
+    if values.min() == 0:
+        raise ValueError("Lowest 'steps' value must be > 0.")
+    return tuple(values.tolist())

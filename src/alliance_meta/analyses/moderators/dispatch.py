@@ -8,7 +8,9 @@ a three-level fit adds the three-level mixed-effects model of the same moderator
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numbers
+import re
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -54,8 +56,74 @@ def _needs_metric(fit: Fit, what: str) -> None:
 
 
 def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
+    if isinstance(permutations, bool) or not isinstance(permutations, numbers.Integral):
+        raise TypeError(f"permutations: a whole number (0 for none), not {type(permutations).__name__}")
+    if permutations < 0:
+        raise ValueError(f"permutations must be 0 (no permutation test) or more, not {permutations}")
     return dict(aggregate_method=fit.aggregate_method, rho=fit.rho, centre=centre, level=fit.level,
                 permutations=permutations, seed=seed)
+
+
+def _moderator_names(fit: Fit, names, what: str = "moderator") -> list[str]:
+    """``names`` (one name or a list) checked against the fit's columns: each a column, not study_id
+    (the clustering variable); ValueError naming the available columns otherwise."""
+    try:
+        listed = [names] if isinstance(names, str) else list(names)
+    except TypeError:
+        listed = None
+    if listed is None or not all(isinstance(name, str) for name in listed):
+        raise TypeError(f"{what}: a column name or a list of column names, not {names!r}")
+    names = listed
+    columns = fit.effect_sizes.columns
+    for name in names:
+        if name == "study_id":
+            raise ValueError("study_id cannot be a moderator: it is the clustering variable of the model "
+                             "(studies are its units)")
+        if name not in columns:
+            available = ", ".join(str(c) for c in columns if c not in ("yi", "vi", "study_id", "es_id"))
+            raise ValueError(f"{what} {name!r} is not a column of the fit's rows; available: {available}")
+    return list(names)
+
+
+def _plain(name: str) -> bool:
+    """Whether the formula engine reads ``name`` as the one column of that name."""
+    try:
+        return formula_variables(name) == (name,)
+    except ValueError:
+        return False
+
+
+def _aliased(frame: pd.DataFrame, names) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``frame`` with each column of ``names`` the formula engine cannot read (``a.b``, ``my var``)
+    renamed to a plain alias; the aliases, to restore the names in the results (:func:`_restored`)."""
+    aliases: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        if not _plain(name):
+            alias = f"moderator_column_{len(aliases) + 1}"
+            while alias in frame.columns:
+                alias += "_"
+            aliases[alias] = name
+    return (frame.rename(columns={name: alias for alias, name in aliases.items()}) if aliases else frame), aliases
+
+
+def _restored(value, aliases: dict[str, str]):
+    """A table, dict or text of results with the aliases of :func:`_aliased` replaced by the column names."""
+    if not aliases:
+        return value
+    pattern = re.compile("|".join(rf"\b{re.escape(alias)}\b" for alias in sorted(aliases, key=len, reverse=True)))
+    if isinstance(value, str):
+        return pattern.sub(lambda match: aliases[match.group(0)], value)
+    if isinstance(value, dict):
+        return {key: _restored(item, aliases) for key, item in value.items()}
+    if isinstance(value, pd.DataFrame):
+        table = value.rename(columns=aliases)
+        for column in ("moderator", "model", "term", "note"):
+            if column in table:
+                table[column] = [_restored(item, aliases) if isinstance(item, str) else item for item in table[column]]
+        table.attrs = {key: ([_restored(n, aliases) for n in item] if key == "notes" else item)
+                       for key, item in value.attrs.items()}
+        return table
+    return value
 
 
 def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
@@ -71,24 +139,34 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     (and, for a three-level fit, the three-level mixed-effects model beside them). ``continuous``:
     a slope (True) or levels (False); None: a slope when the column holds numbers."""
     _needs_metric(fit, "am.moderators")
+    if not isinstance(moderator, str):
+        raise TypeError(f"am.moderators: moderator is one column name, not {moderator!r} "
+                        "(several: am.moderator_tables or am.meta_regression)")
+    name = _moderator_names(fit, moderator)[0]
+    options = _options(fit, permutations, seed, centre)
     if continuous is None:
         continuous = bool(numeric_columns(fit.effect_sizes, [moderator]))
-    analysis = analyse_moderator(fit.effect_sizes, moderator, fit.metric, continuous=continuous,
-                                 reference_level=reference_level, **_options(fit, permutations, seed, centre))
+    effect_sizes, aliases = _aliased(fit.effect_sizes, [name])
+    moderator = next(iter(aliases), name)
+    analysis = analyse_moderator(effect_sizes, moderator, fit.metric, continuous=continuous,
+                                 reference_level=reference_level, **options)
     row = analysis.summary()
     tables = [analysis.coefficient_table()]
     if isinstance(fit, MultilevelFit):
         summary = three_level.add_moderator_columns(
-            pd.DataFrame([row]), fit.effect_sizes, (moderator,) if continuous else (), rho=fit.rho,
+            pd.DataFrame([row]), effect_sizes, (moderator,) if continuous else (), rho=fit.rho,
             method=fit.method, level=fit.level, reference_levels={moderator: reference_level} if reference_level
             is not None else None, centre=centre)
         row = summary.iloc[0].to_dict()
         tables.append(three_level.moderator_coefficients(
-            fit.effect_sizes, moderator, continuous=continuous, rho=fit.rho, method=fit.method, level=fit.level,
+            effect_sizes, moderator, continuous=continuous, rho=fit.rho, method=fit.method, level=fit.level,
             reference_level=reference_level, centre=centre))
     tables = [table for table in tables if table is not None and len(table)]
     coefficients = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
-    return ModeratorResult(analysis, row, coefficients)
+    if aliases:
+        analysis = replace(analysis, moderator=name, data=analysis.data.rename(columns=aliases),
+                           subgroups=_restored(analysis.subgroups, aliases))
+    return ModeratorResult(analysis, _restored(row, aliases), _restored(coefficients, aliases))
 
 
 def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels=None, centre: bool = False,
@@ -97,6 +175,8 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     aggregated within study x the formula's variables, with its permutation test
     (``meta_regression.csv`` rows); not estimable: an empty table and a note. ``continuous``: the
     variables entered as slopes; None: those whose column holds numbers (``year``)."""
+    if not isinstance(formula, str):
+        raise TypeError(f"am.meta_regression: formula is a string such as '~ rater + year', not {formula!r}")
     formula = formula.strip().removeprefix("~").strip()
     variables = formula_variables(formula)
     if continuous is None:
@@ -126,6 +206,9 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
     reason is in its ``note``)."""
     _needs_metric(fit, "am.moderator_tables")
+    moderators = _moderator_names(fit, moderators, "moderators")
+    continuous = _moderator_names(fit, continuous, "continuous")
+    formulas = [formulas] if isinstance(formulas, str) else list(formulas)
     references = dict(reference_levels or {})
     options = _options(fit, permutations, seed, centre)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,

@@ -60,10 +60,28 @@ def _order(fit: Fit, order) -> np.ndarray | None:
         if order not in fit.data:
             raise ValueError(f"cumulative: no column {order!r} to order by")
         return fit.data[order].to_numpy()
-    order = np.asarray(order)
-    if order.size != len(fit.data):
+    if isinstance(order, (pd.Series, pd.Index)):
+        order = order.to_numpy()
+    order = np.asarray(order, dtype=object if not isinstance(order, np.ndarray) else None)
+    if order.ndim != 1 or order.size != len(fit.data):
         raise ValueError(f"cumulative: order has {order.size} values for {len(fit.data)} rows")
     return order
+
+
+def sort_key(values) -> tuple[np.ndarray, dict]:
+    """Numbers that sort as ``values`` sort (R's ``order``): the values as numbers when they are numbers,
+    else the rank of each text among the distinct texts (code-point order), missing (None, NaN) as NaN
+    (last); and the map from a text's rank back to the text (empty for numbers)."""
+    try:
+        return np.asarray(values, dtype=float), {}
+    except (TypeError, ValueError):
+        pass
+    values = np.asarray(values, dtype=object)
+    missing = np.array([v is None or (not isinstance(v, str) and bool(pd.isna(v))) for v in values], dtype=bool)
+    texts = [str(v) for v in values]
+    ranks = {text: float(rank) for rank, text in enumerate(sorted(set(np.asarray(texts, dtype=object)[~missing])))}
+    key = np.array([np.nan if gone else ranks[text] for text, gone in zip(texts, missing)], dtype=float)
+    return key, {rank: text for text, rank in ranks.items()}
 
 
 def sensitivity(fit: Fit, order=None) -> Sensitivity:
@@ -73,12 +91,15 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
         notes = (f"three-level {fit.method} refits (rho = {fit.rho:g}), one study (all its effect sizes) deleted "
                  "or added at a time; influence.csv has Cook's distance and DFBETAS by study "
                  "(metafor's cooks.distance/dfbetas.rma.mv, cluster = study)",)
-        ordered = data if order is None else data.assign(year=_order(fit, order))
+        key, texts = sort_key(_order(fit, order)) if order is not None else (None, {})
+        ordered = data if order is None else data.assign(year=key)
         tables = multilevel.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, float(fit.rho))
+        if texts and "year" in tables[2]:  # the order's texts, not their ranks
+            tables[2]["year"] = tables[2]["year"].map(texts)
     else:
         test = "z" if fit.test == "z" else "knha"
         notes = () if fit.test != "adhoc" else ("deletions use Knapp-Hartung without the ad hoc floor",)
-        ordered = data if order is None else data.assign(year=_order(fit, order))
+        ordered = data if order is None else data.assign(year=sort_key(_order(fit, order))[0])
         tables = univariate.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, test)
     leave_one_out, influence_table, cumulative_table, details = tables
     if details is None:
@@ -99,6 +120,7 @@ def influence(fit: Fit) -> AnalysisResult:
 
 
 def cumulative(fit: Fit, order=None) -> AnalysisResult:
-    """Cumulative meta-analysis (metafor's ``cumul``) by ``order`` (a column, values, or year by default)."""
+    """Cumulative meta-analysis (metafor's ``cumul``) by ``order`` (a column, values, or year by default);
+    numbers or texts, ties in data order, missing last (R's ``order``)."""
     result = sensitivity(fit, order)
     return AnalysisResult("cumulative", result.cumulative, result.notes, result.details)

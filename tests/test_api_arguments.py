@@ -1,0 +1,221 @@
+"""Arguments of the public API: a wrong value is refused with one line saying what is expected,
+and spellings that mean the same (metafor's, a single name for a list) give the same result.
+
+Where numbers are compared, they are compared to metafor's value (pooling.json) or to an
+equivalent call, never to the library's own output of the same call.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance_meta as am
+from alliance_meta.inputs.risk_of_bias import ROB2
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+@pytest.fixture(scope="module")
+def molloy():
+    data = json.loads((REFERENCE / "pooling.json").read_text())["datasets"]
+    case = next(d for d in data if d["name"] == "molloy2014")
+    yi = np.array([float(v) for v in case["yi"]])
+    vi = np.array([float(v) for v in case["vi"]])
+    return yi, vi, {(f["method"], f["test"]): f for f in case["fits"]}
+
+
+def simulated(seed: int = 5, k: int = 18) -> pd.DataFrame:
+    """Simulated effect sizes (Fisher z) with a text moderator, a column with a dot and labels."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(k)],
+                          "grp": rng.choice(["a", "b", "c"], k), "vi": rng.uniform(0.005, 0.05, k),
+                          "label": [f"Study {chr(ord('A') + (7 * i) % k)}" for i in range(k)], "metric": "z"})
+    frame["yi"] = 0.2 + 0.15 * (frame["grp"] == "b") + rng.normal(0, np.sqrt(frame["vi"] + 0.01))
+    frame["a.b"] = frame["grp"]
+    return frame
+
+
+# 1. metric ----------------------------------------------------------------------------------------
+def test_metric_that_contradicts_the_rows_is_refused(molloy):
+    yi, vi, fits = molloy
+    rows = pd.DataFrame({"yi": yi, "vi": vi, "metric": "smd"})
+    with pytest.raises(ValueError, match=r"metric='z'.*'smd'"):
+        am.fit(rows, metric="z")
+    same = am.fit(rows.assign(metric="z"), metric="z")
+    assert same.estimate == pytest.approx(float(fits[("REML", "z")]["estimate"]), rel=1e-6)
+    assert am.fit(rows).metric == "smd"
+
+
+@pytest.mark.parametrize("metric", ["bogus", "SMD", ""])
+def test_unknown_metric_is_refused_listing_the_metrics(molloy, metric):
+    yi, vi, _ = molloy
+    with pytest.raises(ValueError, match=r"unknown analysis metric.*'z', 'smd', 'log_or'"):
+        am.fit(yi, vi, metric=metric)
+
+
+# 2. selection models ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def molloy_fit(molloy):
+    yi, vi, _ = molloy
+    return am.fit(yi, vi, metric="z")
+
+
+def test_sided_takes_metafors_spellings(molloy, molloy_fit):
+    yi, vi, _ = molloy
+    for ours, theirs in (("two", "two.sided"), ("one", "greater")):
+        a = am.selection_models(molloy_fit, types="halfnorm", sided=ours).to_frame()
+        b = am.selection_models(molloy_fit, types="halfnorm", sided=theirs).to_frame()
+        pd.testing.assert_frame_equal(a, b)
+    # "less": one-sided p-values for negative effects, i.e. "greater" on the negated effects
+    less = am.selection_models(molloy_fit, types="halfnorm", sided="less").to_frame()
+    mirrored = am.selection_models(am.fit(-yi, vi, metric="z"), types="halfnorm").to_frame()
+    assert less["estimate"].iloc[0] == pytest.approx(-mirrored["estimate"].iloc[0], rel=1e-6)
+    assert less["estimate"].iloc[0] != pytest.approx(
+        am.selection_models(molloy_fit, types="halfnorm").to_frame()["estimate"].iloc[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("sided", ["both", "two-sided", "One", None, 1])
+def test_unknown_sided_is_refused(molloy_fit, sided):
+    with pytest.raises(ValueError, match="unknown sided"):
+        am.selection_models(molloy_fit, types="halfnorm", sided=sided)
+
+
+def test_types_as_one_name_and_unknown_types(molloy_fit):
+    table = am.selection_models(molloy_fit, types="negexp").to_frame()
+    assert list(table["type"]) == ["negexp"]
+    pd.testing.assert_frame_equal(table, am.selection_models(molloy_fit, types=["negexp"]).to_frame())
+    with pytest.raises(ValueError, match="expected one or more of beta, halfnorm"):
+        am.selection_models(molloy_fit, types=["beta", "bogus"])
+    with pytest.raises(ValueError, match="expected one or more of"):
+        am.selection_models(molloy_fit, types=[])
+
+
+@pytest.mark.parametrize("steps,message", [([0.025, np.nan], "No missing values allowed in 'steps'"),
+                                           ([1.5], "must be between 0 and 1"), ([-0.1, 0.5], "between 0 and 1"),
+                                           ([0, 0.5], "Lowest 'steps' value must be > 0"), ([], "empty")])
+def test_bad_steps_are_refused_as_metafor_does(molloy_fit, steps, message):
+    with pytest.raises(ValueError, match=message):
+        am.selection_models(molloy_fit, types="stepfun", steps=steps)
+
+
+# 3. permutations ----------------------------------------------------------------------------------
+def test_negative_permutations_are_refused():
+    fit = am.fit(simulated())
+    with pytest.raises(ValueError, match="permutations must be 0"):
+        am.moderators(fit, "grp", permutations=-1)
+    with pytest.raises(ValueError, match="permutations must be 0"):
+        am.meta_regression(fit, "~ grp", permutations=-5)
+
+
+# 4. publication bias ------------------------------------------------------------------------------
+def test_trimfill_side_and_alphas_are_checked(molloy_fit):
+    with pytest.raises(ValueError, match="trimfill_side"):
+        am.publication_bias(molloy_fit, trimfill_side="up")
+    for name in ("fail_safe_alpha", "svalue_alpha"):
+        for alpha in (0, 1, 1.5, -0.05):
+            with pytest.raises(ValueError, match=name):
+                am.publication_bias(molloy_fit, **{name: alpha})
+
+
+# 5. risk of bias ----------------------------------------------------------------------------------
+def _rob_frame(judgements):
+    frame = simulated(k=len(judgements))
+    return frame.assign(rob_overall=judgements)
+
+
+def test_rob_overall_is_matched_as_the_sheet_reader_matches_it():
+    spelled = ["High", "HIGH", "Low", "Some concerns", " low ", None, "high", "some concerns", "LOW"]
+    canonical = ["high", "high", "low", "some concerns", "low", None, "high", "some concerns", "low"]
+    ours = am.risk_of_bias_sensitivity(am.fit(_rob_frame(spelled)), ROB2).to_frame()
+    reference = am.risk_of_bias_sensitivity(am.fit(_rob_frame(canonical)), ROB2).to_frame()
+    pd.testing.assert_frame_equal(ours, reference)
+    assert list(ours["k_studies"]) == [9, 6, 3]
+
+
+def test_rob_overall_outside_the_tool_is_refused_and_tool_names_are_accepted():
+    with pytest.raises(ValueError, match=r"'unclear'.*not a RoB 2"):
+        am.risk_of_bias_sensitivity(am.fit(_rob_frame(["low", "unclear", "high"])), ROB2)
+    frame = _rob_frame(["low", "high", "some concerns", "low"])
+    by_name = am.risk_of_bias_sensitivity(am.fit(frame), "rob2").to_frame()
+    pd.testing.assert_frame_equal(by_name, am.risk_of_bias_sensitivity(am.fit(frame), ROB2).to_frame())
+    with pytest.raises(ValueError, match="risk_of_bias.tool must be one of"):
+        am.risk_of_bias_sensitivity(am.fit(frame), "rob3")
+
+
+# 6. cumulative ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_cumulative_sorts_text_as_r_order(dependence):
+    frame = simulated(k=8)
+    texts = ["delta", "alpha", None, "charlie", "alpha", "bravo", np.nan, "echo"]
+    ranks = [3, 0, np.nan, 2, 0, 1, np.nan, 4]  # ties keep data order, missing last
+    fit = am.fit(frame.assign(label=[t if isinstance(t, str) else "zulu" for t in texts]), dependence=dependence)
+    by_text = am.cumulative(fit, texts).to_frame()
+    by_number = am.cumulative(fit, ranks).to_frame()
+    assert list(by_text["study_id"]) == ["S01", "S04", "S05", "S03", "S00", "S07", "S02", "S06"]
+    columns = [c for c in by_number.columns if c != "year"]
+    pd.testing.assert_frame_equal(by_text[columns], by_number[columns])
+    by_label = am.cumulative(fit, "label").to_frame()  # a text column: "zulu" sorts last, ties in data order
+    assert list(by_label["study_id"]) == ["S01", "S04", "S05", "S03", "S00", "S07", "S02", "S06"]
+    if dependence == "multilevel":
+        assert list(by_text["year"].iloc[:6]) == ["alpha", "alpha", "bravo", "charlie", "delta", "echo"]
+
+
+# 7. argument types --------------------------------------------------------------------------------
+def test_wrong_argument_types_give_one_line_type_errors(tmp_path):
+    fit = am.fit(simulated())
+    with pytest.raises(TypeError, match="formula is a string"):
+        am.meta_regression(fit, ["grp"])
+    with pytest.raises(TypeError, match="config is a dict"):
+        am.bayes(fit, 200)
+    with pytest.raises(TypeError, match="options is a dict"):
+        fit.plot_forest(tmp_path / "forest.png", ["sort"])
+    with pytest.raises(TypeError, match="one column name"):
+        am.moderators(fit, ["grp"])
+
+
+def test_moderator_tables_takes_one_name_as_one_moderator():
+    fit = am.fit(simulated())
+    one = am.moderator_tables(fit, "grp", permutations=0)
+    listed = am.moderator_tables(fit, ["grp"], permutations=0)
+    for a, b in zip(one, listed):
+        pd.testing.assert_frame_equal(a, b)
+    assert list(one[0]["moderator"]) == ["grp"]
+
+
+# 8. moderator names -------------------------------------------------------------------------------
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_a_column_with_a_dot_is_that_column(dependence):
+    frame = simulated()
+    fit = am.fit(frame, dependence=dependence)
+    dotted = am.moderators(fit, "a.b", permutations=20)
+    plain = am.moderators(fit, "grp", permutations=20)
+    assert dotted.moderator == "a.b" and dotted.row["moderator"] == "a.b"
+    for name in ("k", "qm", "qm_p", "qm_p_permutation"):
+        assert dotted.row[name] == pytest.approx(plain.row[name], rel=1e-10), name
+    assert list(dotted.subgroups["moderator"].unique()) == ["a.b"]
+    pd.testing.assert_frame_equal(dotted.subgroups.drop(columns="moderator"),
+                                  plain.subgroups.drop(columns="moderator"))
+    renamed = plain.coefficients.replace({"grp": "a.b"}, regex=True)
+    pd.testing.assert_frame_equal(dotted.coefficients[["model", "term", "estimate"]],
+                                  renamed[["model", "term", "estimate"]])
+
+
+def test_study_id_and_missing_columns_are_refused():
+    fit = am.fit(simulated())
+    with pytest.raises(ValueError, match="study_id cannot be a moderator"):
+        am.moderators(fit, "study_id")
+    with pytest.raises(ValueError, match=r"'nope' is not a column.*available: grp"):
+        am.moderators(fit, "nope")
+    with pytest.raises(ValueError, match="'nope' is not a column"):
+        am.moderator_tables(fit, ["grp", "nope"], permutations=0)
+
+
+def test_unchanged_calls_still_agree_with_metafor(molloy):
+    yi, vi, fits = molloy
+    fit = am.fit(pd.DataFrame({"yi": yi, "vi": vi, "metric": "z"}))
+    assert fit.predict(transform="r").estimate == pytest.approx(math.tanh(float(fits[("REML", "z")]["estimate"])),
+                                                              rel=1e-6)
