@@ -52,6 +52,9 @@ def test_every_codebook_column_in_order_with_its_rule_as_header_comment(empty_te
     assert "Values: patient, therapist, observer" in sheet["A1"].parent.cell(
         row=1, column=header.index("rater") + 1).comment.text
     assert "strictly between -1 and 1" in column_rule("r") and "input kinds: r" in column_rule("r")
+    free = [column for column in codebook.CODEBOOK_COLUMNS if "outside the codebook" in column_rule(column)]
+    assert free == []  # rxx, ryy and ux were described as free moderators
+    assert column_rule("ux").startswith("ux: range restriction of the alliance")
 
 
 def test_drop_down_on_every_vocabulary_and_number_validation_on_every_numeric_column(empty_template):
@@ -174,3 +177,29 @@ def test_command_line_writes_and_never_overwrites_without_force(tmp_path):
     forced = subprocess.run(command[:4] + ["--force"], capture_output=True, text=True, check=False)
     assert forced.returncode == 0 and openpyxl.load_workbook(path)[DATA_SHEET].max_row == 1
     assert not np.any([cell.value for cell in openpyxl.load_workbook(path)[DATA_SHEET][2]])
+
+
+def test_command_line_reads_and_checks_with_the_review_s_settings(tmp_path):
+    """--rob-tool, --sheet-name and --decimal as the config's risk_of_bias.tool, sheet_name and decimal."""
+    source = tmp_path / "rob2_SIMULATED.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Old draft"
+    workbook.active.append(["study_id", "r", "n"])
+    coding = workbook.create_sheet("Coding")
+    coding.append(["study_id", "r", "n", "rob_randomisation", "rob_deviations", "rob_missing_data",
+                   "rob_measurement", "rob_selection"])
+    coding.append(["S1", "0,30", "80", "low", "some concerns", "low", "high", "low"])
+    workbook.save(source)
+    command = [sys.executable, "-m", "alliance_meta.template", str(tmp_path / "t.xlsx"), "--from", str(source)]
+    refused = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "2 worksheets" in refused.stderr
+    quips = subprocess.run(command + ["--sheet-name", "Coding", "--decimal", ","], capture_output=True, text=True,
+                           check=False)
+    assert quips.returncode == 1 and "is not a domain of QUIPS" in quips.stdout  # a problem: exit 1
+    rob2 = subprocess.run(command + ["--sheet-name", "Coding", "--decimal", ",", "--rob-tool", "rob2", "--force"],
+                          capture_output=True, text=True, check=False)
+    assert rob2.returncode == 0 and "no problems" in rob2.stdout, rob2.stdout + rob2.stderr
+    from alliance_meta.inputs.sheet import main as check
+
+    assert check([str(source), "--sheet-name", "Coding", "--decimal", ",", "--rob-tool", "rob2"]) == 0
+    assert check([str(source), "--sheet-name", "Coding", "--decimal", ","]) == 1

@@ -233,6 +233,11 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "authors": "citation label, e.g. Smith & Jones",
     "year": "publication year, a whole number from 1900 to next year; also a moderator",
     "label": "free text shown in plots (e.g. measure, rater, timing)",
+    "rxx": "reliability of the alliance measure in that sample (e.g. coefficient alpha), for the psychometric "
+           "correction of an outcome row",
+    "ryy": "reliability of the outcome measure in that sample, for the psychometric correction of an outcome row",
+    "ux": "range restriction of the alliance: its SD in the sample divided by its SD in the reference population, "
+          "for the psychometric correction of an outcome row",
     "r": "Pearson correlation between alliance and outcome (or staying in treatment)",
     "n": "sample size (whole number, at least 4)",
     "rho": "Spearman rank correlation; converted by r = 2 sin(pi rho / 6)",

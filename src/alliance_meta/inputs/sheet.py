@@ -1279,9 +1279,25 @@ def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def add_risk_of_bias_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line form of the config's ``risk_of_bias`` block (``--rob-tool``, ``--rob-domains``)."""
+    from alliance_meta.inputs.risk_of_bias import TOOLS
+
+    parser.add_argument("--rob-tool", choices=TOOLS, default="quips",
+                        help="the risk-of-bias tool of the rob_* columns (the config's risk_of_bias.tool)")
+    parser.add_argument("--rob-domains", type=_names, default=[], metavar="A,B",
+                        help="the domains of --rob-tool custom (risk_of_bias.domains)")
+
+
+def risk_of_bias_options(arguments: argparse.Namespace) -> dict:
+    """The config's ``risk_of_bias`` block from :func:`add_risk_of_bias_arguments`' options."""
+    return {"tool": arguments.rob_tool, **({"domains": arguments.rob_domains} if arguments.rob_domains else {})}
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m alliance_meta.inputs.sheet SHEET [--moderators a,b] [--continuous c]
-    [--sheet-name NAME] [--decimal ,]``: report problems (exit 1) or summarise (exit 0)."""
+    [--sheet-name NAME] [--decimal ,] [--rob-tool rob2] [--rob-domains a,b]``: report problems (exit 1) or
+    summarise (exit 0)."""
     parser = argparse.ArgumentParser(prog="python -m alliance_meta.inputs.sheet", description=main.__doc__)
     parser.add_argument("sheet", help="data sheet (.csv or .xlsx); it is only read, never changed")
     parser.add_argument("--moderators", type=_names, default=[], metavar="A,B",
@@ -1292,6 +1308,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="worksheet of an .xlsx file (the config's sheet_name)")
     parser.add_argument("--decimal", choices=DECIMALS, default="auto",
                         help="decimal separator of numbers written as text (the config's decimal)")
+    add_risk_of_bias_arguments(parser)
     arguments = parser.parse_args(argv)
     try:
         raw = read_sheet(arguments.sheet, sheet_name=arguments.sheet_name, decimal=arguments.decimal)
@@ -1301,7 +1318,8 @@ def main(argv: list[str] | None = None) -> int:
     for note in raw.attrs.get("notes", []):
         print(f"note: {note}")
     clean, problems = validate_sheet(raw, moderators=arguments.moderators,
-                                     continuous_moderators=arguments.continuous)
+                                     continuous_moderators=arguments.continuous,
+                                     risk_of_bias=risk_of_bias_options(arguments))
     if problems:
         print(format_problems(problems, arguments.sheet))
         return 1

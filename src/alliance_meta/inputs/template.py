@@ -352,21 +352,29 @@ def _write_codebook(sheet, columns: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m alliance_meta.template PATH.xlsx [--from SHEET] [--force]``: write the template
-    workbook, filled from SHEET when given, and check the filled sheet against the codebook."""
-    from alliance_meta.inputs.sheet import SheetError, format_problems, summarise, validate_sheet
+    workbook, filled from SHEET when given, and check the filled sheet against the codebook (exit 1 when
+    it has problems)."""
+    from alliance_meta.inputs.sheet import (DECIMALS, SheetError, add_risk_of_bias_arguments, format_problems,
+                                            risk_of_bias_options, summarise, validate_sheet)
 
     parser = argparse.ArgumentParser(prog="python -m alliance_meta.template", description=main.__doc__)
     parser.add_argument("path", help="the workbook to write (.xlsx)")
     parser.add_argument("--from", dest="from_sheet", metavar="SHEET",
                         help="a data sheet (.csv or .xlsx) whose rows are written into the template")
     parser.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    parser.add_argument("--sheet-name", default=None, metavar="NAME",
+                        help="worksheet of an .xlsx SHEET (the config's sheet_name)")
+    parser.add_argument("--decimal", choices=DECIMALS, default="auto",
+                        help="decimal separator of SHEET's numbers written as text (the config's decimal)")
+    add_risk_of_bias_arguments(parser)
     arguments = parser.parse_args(argv)
     path = Path(arguments.path)
     if path.exists() and not arguments.force:
         print(f"error: {path} exists; add --force to overwrite it", file=sys.stderr)
         return 1
     try:
-        source = read_sheet(arguments.from_sheet) if arguments.from_sheet else None
+        source = (read_sheet(arguments.from_sheet, sheet_name=arguments.sheet_name, decimal=arguments.decimal)
+                  if arguments.from_sheet else None)
         write_template(path, source)
     except (SheetError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -375,8 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {path}: {len(template_columns(list(source.columns) if source is not None else ()))} columns, "
           f"{rows} rows; codebook in the '{CODEBOOK_SHEET}' worksheet")
     if source is not None:
-        clean, problems = validate_sheet(read_sheet(path))
+        clean, problems = validate_sheet(read_sheet(path), risk_of_bias=risk_of_bias_options(arguments))
         print(format_problems(problems, str(path)) if problems else summarise(clean, str(path)))
+        return 1 if problems else 0
     return 0
 
 
