@@ -4,6 +4,7 @@ permutation bookkeeping and plot smoke tests (agreement with metafor: test_moder
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,8 @@ from alliance_meta.analyses import moderators
 
 from alliance_meta.analyses import permutation
 from alliance_meta.engines.design import build_design, default_reference, formula_variables
+
+DEMO_SHEET = Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"  # SIMULATED
 
 
 def effect_sizes(seed: int = 3, k: int = 24) -> pd.DataFrame:
@@ -36,6 +39,23 @@ def test_formulas_are_read_as_in_r():
     for bad in ("modality + ", "~", "a * (b"):
         with pytest.raises(ValueError):
             formula_variables(bad)
+    # quoted names, for columns that are not Python names (Q() was read as no column at all)
+    assert formula_variables("Q('rater') + `mean age`:`a.b`") == ("rater", "mean age", "a.b")
+
+
+def test_a_quoted_moderator_is_the_same_model_as_the_bare_name():
+    import alliance_meta as am
+
+    rows = am.effect_sizes(am.read_sheet(DEMO_SHEET))
+    outcome = rows[rows["family"] == "outcome"].assign(**{"rater code": lambda f: f["rater"]})
+    fit = am.fit(outcome, metric="z")
+    tables = {formula: am.meta_regression(fit, formula, permutations=0).to_frame()
+              for formula in ("~ rater", "~ Q('rater')", "~ `rater code`")}
+    bare = tables["~ rater"]
+    for formula, table in tables.items():
+        assert table["k"].iloc[0] == bare["k"].iloc[0] == 214, formula  # effect sizes aggregated by rater level
+        np.testing.assert_array_equal(table["estimate"], bare["estimate"])
+        assert table["model_qm"].iloc[0] == bare["model_qm"].iloc[0]
 
 
 def test_formulaic_terms_match_r_model_matrix():

@@ -45,24 +45,38 @@ def formula_variables(formula: str) -> tuple[str, ...]:
     """The distinct data columns a formula uses, in order of appearance.
 
     Every name in the formula's factors that is not called as a function (``C``, ``I``,
-    ``center``, ``log``, ...) and not a keyword argument is a column.
+    ``center``, ``log``, ...) and not a keyword argument is a column; so are a quoted name
+    (`` `mean age` ``, ``Q("mean.age")``, for columns that are not Python names).
     """
+    text = _right_hand_side(formula)
+    quoted = set(re.findall(r"`([^`]+)`", text))
+    names = [name for term in _parsed(formula) for name in _term_variables(term, quoted, formula)]
+    position = {name: (match.start() if (match := re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", text))
+                       else len(text)) for name in names}
+    return tuple(sorted(dict.fromkeys(names), key=lambda name: (position[name], name)))
+
+
+def _term_variables(term, quoted: set[str], formula: str) -> list[str]:
+    """The data columns of one formulaic term: the names of its factors that are not called as
+    functions, the argument of ``Q("...")``, and a factor that was a `` `quoted name` ``."""
     import ast
 
-    names: list[tuple[int, str]] = []
-    for term in _parsed(formula):
-        for factor in term.factors:
-            try:
-                tree = ast.parse(str(factor.expr), mode="eval")
-            except SyntaxError:
-                raise ValueError(f"cannot read the term {factor.expr!r} of formula {formula!r}") from None
-            called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-            names += [(node.col_offset, node.id) for node in ast.walk(tree)
-                      if isinstance(node, ast.Name) and id(node) not in called]
-    text = _right_hand_side(formula)
-    position = {name: (match.start() if (match := re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", text))
-                       else len(text)) for _, name in names}
-    return tuple(sorted(dict.fromkeys(name for _, name in names), key=lambda name: (position[name], name)))
+    names = []
+    for factor in term.factors:
+        if str(factor.expr) in quoted:
+            names.append(str(factor.expr))
+            continue
+        try:
+            tree = ast.parse(str(factor.expr), mode="eval")
+        except SyntaxError:
+            raise ValueError(f"cannot read the term {factor.expr!r} of formula {formula!r}") from None
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        called = {id(node.func) for node in calls}
+        names += [node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called]
+        names += [node.args[0].value for node in calls
+                  if isinstance(node.func, ast.Name) and node.func.id == "Q" and len(node.args) == 1
+                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
+    return names
 
 
 def default_reference(values: pd.Series) -> str:
@@ -113,9 +127,11 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
     matrix = model_matrix(_right_hand_side(formula), _prepared(frame, formula, continuous, references, centres),
                           na_action="raise", ensure_full_rank=True)
     spec = matrix.model_spec
-    term_of = {column: str(term) for term, _, columns in spec.structure for column in columns}
+    term_of = {column: term for term, _, columns in spec.structure for column in columns}
     names = [_display_name(str(column)) for column in matrix.columns]
-    variables = {name: (() if term_of[column] == "1" else formula_variables(term_of[column]))
+    quoted = set(re.findall(r"`([^`]+)`", _right_hand_side(formula)))
+    variables = {name: (() if str(term_of[column]) == "1"
+                        else tuple(dict.fromkeys(_term_variables(term_of[column], quoted, formula))))
                  for name, column in zip(names, matrix.columns)}
     vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
     kept, dropped = [], []
