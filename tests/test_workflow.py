@@ -134,6 +134,23 @@ def test_adding_an_outcome_study_reruns_only_the_outcome_family(review_folder: P
     assert set(pd.read_csv(outcome)["k"]) == {7}
 
 
+def test_removing_an_outcome_row_above_the_dropout_rows_leaves_the_dropout_family_alone(review_folder: Path):
+    """The family files leave out sheet_row: a row removed in one family moves the other's sheet rows only."""
+    targets = ["results/outcome/pooled.csv", "results/dropout/pooled.csv"]
+    snakemake(review_folder, *targets)
+    dropout = review_folder / targets[1]
+    before = dropout.stat().st_mtime_ns
+    sheet_path = review_folder / "data" / "raw" / "studies.csv"
+    sheet = pd.read_csv(sheet_path)
+    assert sheet.index[sheet["study_id"] == "s02"][0] < sheet.index[sheet["family"] == "dropout"].min()
+    sheet[sheet["study_id"] != "s02"].to_csv(sheet_path, index=False)
+    snakemake(review_folder, *targets)
+    assert set(pd.read_csv(review_folder / targets[0])["k"]) == {5}
+    assert dropout.stat().st_mtime_ns == before
+    assert "sheet_row" not in pd.read_csv(review_folder / "data/processed/dropout/effect_sizes.csv").columns
+    assert "sheet_row" in pd.read_csv(review_folder / "data/processed/effect_sizes.csv").columns
+
+
 def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: Path):
     sheet_path = review_folder / "data" / "raw" / "studies.csv"
     sheet = pd.read_csv(sheet_path, dtype=str)

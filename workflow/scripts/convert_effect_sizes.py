@@ -1,5 +1,9 @@
 """Rule convert_effect_sizes: every row of the validated sheet in its family's analysis metric, then,
-for each family, its effect sizes and the rows it pools (composites or all rows)."""
+for each family, its effect sizes and the rows it pools (composites or all rows).
+
+The family files leave out ``sheet_row`` (data/processed/effect_sizes.csv keeps it): a row added or
+removed in one family moves the sheet rows of the other, whose files, and so its analyses, stay as
+they were."""
 from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
@@ -27,5 +31,5 @@ for family, rows_path, analysis_path in zip(params.families, snakemake.output.ef
                                            method=params.method, rho=float(params.rho))
     for note in notes:
         logger.info("%s: %s", family, note)
-    write_table(rows, rows_path)
-    write_table(analysis, analysis_path)
+    write_table(rows.drop(columns="sheet_row", errors="ignore"), rows_path)
+    write_table(analysis.drop(columns="sheet_row", errors="ignore"), analysis_path)
