@@ -214,6 +214,13 @@ def test_text_in_numeric_columns(tmp_path, written, column, suggestion):
     assert [p.check for p in problems] == ["number"]  # no second message about the missing input
 
 
+def test_no_guess_where_a_letter_touches_the_digits_and_percent_reliabilities_as_proportions(tmp_path):
+    problems = problems_of(tmp_path, 'study_id,r,n,ryy\nS1,0.3,12o,0.8\nS2,0.3,50,90%\n')
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "n", "number"), (3, "ryy", "number")]
+    assert "write" not in problems[0].rule  # 12, 120 or 12.0?
+    assert 'write "0.9"' in problems[1].rule  # not "90", which is out of range for a reliability
+
+
 def test_unsigned_statistic_without_direction(tmp_path):
     problems = problems_of(tmp_path, "study_id,f,df,chi2,n,direction\nS1,4.2,48,,,\nS2,,,3.1,60,\nS3,4.2,48,,,positive\n")
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "direction", "direction_missing"),

@@ -797,6 +797,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):
         return "is not a year: write the year of publication (e.g. 2004)"
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
+    if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p"):  # 90% of a proportion
+        suggestion = f"{float(suggestion) / 100:g}"
     hint = f'; write "{suggestion}"' if suggestion else ""
     return f"is not a number{hint} (decimal point, no text or units)"
 
@@ -804,13 +806,13 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
 def suggest_number(text: str, whole: bool = False) -> str | None:
     """The number a reviewer probably meant: ``"0,35"`` -> ``"0.35"``, ``"n=45"`` ->
     ``"45"``, ``"p < .001"`` -> ``"0.001"``, ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"``
-    in a count."""
+    in a count; nothing where a letter touches the digits (``"12o"``: 12, 120 or 12.0?)."""
     text = text.strip().replace("\u2212", "-").replace("\u2013", "-")
     if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
         return re.sub(r"\D", "", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
-    if match is None:
+    if match is None or re.search(r"[^\W\d_]$", text[:match.start()]) or re.match(r"[^\W\d_]", text[match.end():]):
         return None
     return re.sub(r"^(-?)\.", r"\g<1>0.", match.group(0))
 
