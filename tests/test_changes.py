@@ -76,6 +76,30 @@ def test_added_removed_edited_rows_and_result_flips():
     assert "1 study added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
 
 
+def test_rows_numbered_by_position_are_followed_by_their_cells():
+    """Without es_id in the sheet, rows are numbered S1-1, S1-2, ...: removing S1's 2nd row renumbers the
+    3rd, which is still the same effect size (it was reported as the 2nd edited and the 3rd removed)."""
+    def numbered(study, k, row, yi, **cells):
+        return es(study, f"{study}-{k}", row, yi, **cells)
+
+    before = record("a", [numbered("S1", 1, 2, 0.30, r="0.30000000000000004", rater="patient"),
+                          numbered("S1", 2, 3, 0.10, r="0.10000000000000001", rater="therapist", timing="mid"),
+                          numbered("S1", 3, 4, 0.45, r="0.45000000000000001", rater="observer", timing="late")],
+                     POOLED_A)
+    after = record("b", [numbered("S1", 1, 2, 0.30, r="0.30000000000000004", rater="patient"),
+                         numbered("S1", 2, 3, 0.45, r="0.45000000000000001", rater="observer", timing="late")],
+                   POOLED_A)
+    changes = compare(before, after).set_index("change")
+    assert "effect_size_edited" not in changes.index
+    removed = changes.loc[["effect_size_removed"]]
+    assert removed[["es_id", "sheet_row_previous", "previous"]].values.tolist() == [["S1-2", 3, 0.10]]
+    edit = record("c", [numbered("S1", 1, 2, 0.30, r="0.30000000000000004", rater="patient"),
+                        numbered("S1", 2, 3, 0.05, r="0.050000000000000003", rater="observer", timing="late")],
+                  POOLED_A)
+    edited = compare(after, edit).set_index("change").loc["effect_size_edited"]
+    assert edited["note"] == "r: 0.45 -> 0.05"  # shortest form of the numbers, not 0.45000000000000001
+
+
 def test_first_run_and_unchanged_data():
     current = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)
     first = compare(None, current)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -128,9 +129,55 @@ def _significant(pooled: dict, null: float = 0.0) -> bool | None:
     return bool(lower > null or upper < null)
 
 
+def _shown(cell: str) -> str:
+    """A cell for the change note: a number in its shortest form (0.27, not 0.27000000000000002)."""
+    if cell == "":
+        return "(empty)"
+    number = _number(cell)
+    return repr(number) if number is not None and not re.fullmatch(r"-?\d+", cell.strip()) else cell
+
+
+def _numbered_by_position(rows: list[dict]) -> bool:
+    """Whether a study's es_id are study_id-1, -2, ... (as the conversion numbers rows without one)."""
+    return all(re.fullmatch(rf"{re.escape(str(row['study_id']))}-\d+", str(row.get("es_id", ""))) for row in rows)
+
+
+def _rekeyed_by_content(previous: list[dict], current: list[dict]) -> list[dict]:
+    """``current`` with the keys of ``previous`` rows they continue, for studies whose effect sizes are
+    numbered by position: a row whose cells (but es_id) are unchanged keeps its key wherever it moved, so
+    that removing a study's 2nd row is that row removed, not the 2nd edited into the 3rd and the 3rd
+    removed; the remaining rows pair in order (edits), and the rest are added or removed."""
+    def content(row):
+        return {column: value for column, value in row["cells"].items() if column != "es_id"}
+
+    old_by_study, new_by_study = {}, {}
+    for row in previous:
+        old_by_study.setdefault(row["study_id"], []).append(row)
+    for row in current:
+        new_by_study.setdefault(row["study_id"], []).append(row)
+    rekeyed = {}
+    for study, new_rows in new_by_study.items():
+        old_rows = old_by_study.get(study, [])
+        if not old_rows or not _numbered_by_position(old_rows + new_rows):
+            continue
+        unpaired_old, unpaired_new = list(old_rows), []
+        for row in new_rows:
+            same = next((old for old in unpaired_old if content(old) == content(row)), None)
+            if same is None:
+                unpaired_new.append(row)
+            else:
+                unpaired_old.remove(same)
+                rekeyed[id(row)] = same["key"]
+        for old, row in zip(unpaired_old, unpaired_new):
+            rekeyed[id(row)] = old["key"]
+        for number, row in enumerate(unpaired_new[len(unpaired_old):], start=1):
+            rekeyed[id(row)] = f"{row['key']}#added{number}"
+    return [{**row, "key": rekeyed.get(id(row), row["key"])} for row in current]
+
+
 def _data_changes(previous: dict, current: dict) -> list[dict]:
     before = {row["key"]: row for row in previous["effect_sizes"]}
-    after = {row["key"]: row for row in current["effect_sizes"]}
+    after = {row["key"]: row for row in _rekeyed_by_content(previous["effect_sizes"], current["effect_sizes"])}
     studies_before = {row["study_id"] for row in previous["effect_sizes"]}
     studies_after = {row["study_id"] for row in current["effect_sizes"]}
     rows = []
@@ -154,10 +201,11 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
                          sheet_row_previous=row["sheet_row"], previous=row["yi"]))
     for key in sorted(after.keys() & before.keys(), key=lambda k: after[k]["sheet_row"]):
         old, new = before[key], after[key]
+        renumbered = {"es_id"} if _numbered_by_position([old, new]) else set()  # moved up, not edited
         edited = sorted(c for c in old["cells"].keys() | new["cells"].keys()
-                        if old["cells"].get(c, "") != new["cells"].get(c, ""))
+                        if old["cells"].get(c, "") != new["cells"].get(c, "") and c not in renumbered)
         if edited:
-            detail = "; ".join(f"{c}: {old['cells'].get(c, '') or '(empty)'} -> {new['cells'].get(c, '') or '(empty)'}"
+            detail = "; ".join(f"{c}: {_shown(old['cells'].get(c, ''))} -> {_shown(new['cells'].get(c, ''))}"
                                for c in edited)
             difference = (new["yi"] - old["yi"]) if None not in (new["yi"], old["yi"]) else None
             rows.append(_row("effect_size_edited", new["family"], new["study_id"], new["es_id"], new["sheet_row"],
