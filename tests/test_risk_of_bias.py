@@ -221,6 +221,11 @@ def test_high_risk_sentence():
     frame.loc[3, "rob_overall"] = None
     assert high_risk_sentence(frame, rob.QUIPS).startswith(
         "Of 4 studies (1 without an overall judgement), 2 were at high risk of bias, mostly in study confounding")
+    frame.loc[1, "rob_confounding"] = "low"  # a tie: 1 of the 2 in each domain, no "mostly"
+    assert high_risk_sentence(frame, rob.QUIPS) == (
+        "Of 4 studies (1 without an overall judgement), 2 were at high risk of bias, most often in study "
+        "participation and study confounding (rated high in 1 of the 2 high-risk studies each; QUIPS, Hayden et al. "
+        "2013).")
 
 
 # --- forest plot columns ----------------------------------------------------

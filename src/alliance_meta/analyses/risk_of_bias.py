@@ -146,8 +146,11 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
             counts = {c: int((judgements.loc[high, c].notna() & (judgements.loc[high, c] != tool.levels[0])).sum())
                       for c in domains}
             how = f"rated worse than {tool.levels[0]}"
-        domain = max(counts, key=counts.get)
-        if counts[domain] > 0:
-            return (text + f", mostly in {tool.label(domain).lower()} ({how} in {counts[domain]} of the {x} "
-                    f"high-risk studies; {source}).")
+        most = max(counts.values())
+        top = [tool.label(domain).lower() for domain in domains if counts[domain] == most]
+        if most > 0 and len(top) == 1:
+            return text + f", mostly in {top[0]} ({how} in {most} of the {x} high-risk studies; {source})."
+        if most > 0:  # a tie: no single domain
+            named = ", ".join(top[:-1]) + f" and {top[-1]}"
+            return text + f", most often in {named} ({how} in {most} of the {x} high-risk studies each; {source})."
     return text + f" ({source})."
