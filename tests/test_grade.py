@@ -37,8 +37,13 @@ def test_risk_of_bias_share_of_weight():
     # weights 100 (s0-s5) and 25 (s6-s11): 400 of 750 = 53% from high risk
     row = sof(effect_sizes=rated, start="high")
     assert row["risk_of_bias_downgrade"] == -1 and "53% of the weight" in row["risk_of_bias_reason"]
+    assert "without an overall judgement" not in row["risk_of_bias_reason"]
     rated["rob_overall"] = ["high"] * 3 + ["some concerns"] * 9
     assert sof(effect_sizes=rated)["risk_of_bias_downgrade"] == 0
+    rated["rob_overall"] = ["high"] * 4 + ["low"] * 6 + [None, None]  # s10, s11 not judged: 50 of 750
+    assert sof(effect_sizes=rated)["risk_of_bias_reason"] == (
+        "serious: 53% of the weight from studies at high risk of bias (2 studies without an overall judgement, "
+        "7% of the weight)")
 
 
 @pytest.mark.parametrize("i2, pi_lower, expected", [(40, -0.1, 0), (60, -0.1, -1), (80, -0.1, -2), (80, 0.05, 0)])

@@ -60,7 +60,13 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float
     high = set(effect_sizes.loc[rated.isin(HIGH_RISK).fillna(False).to_numpy(), "study_id"].astype(str))
     weights = 1 / (analysis["vi"].to_numpy(float) + (tau2 if _finite(tau2) else 0.0))
     share = float(weights[analysis["study_id"].astype(str).isin(high).to_numpy()].sum() / weights.sum())
+    rated_studies = set(effect_sizes.loc[rated.notna().to_numpy() & (rated != "").fillna(False).to_numpy(),
+                                         "study_id"].astype(str))
+    unrated = analysis["study_id"].astype(str).map(lambda study: study not in rated_studies).to_numpy()
     text = f"{share:.0%} of the weight from studies at high risk of bias"
+    if unrated.any():
+        text += (f" ({int(unrated.sum())} {'study' if unrated.sum() == 1 else 'studies'} without an overall judgement, "
+                 f"{float(weights[unrated].sum() / weights.sum()):.0%} of the weight)")
     return (-1, f"serious: {text}") if share > 0.5 else (0, f"not serious: {text}")
 
 
