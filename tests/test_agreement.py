@@ -58,6 +58,11 @@ def test_ac1_counts_unused_categories_and_differs_from_kappa_under_skew():
         gwet_ac1(ratings, case["categories"][:2])
 
 
+def test_icc_of_identical_ratings_is_exactly_one():
+    ratings = np.array([0.79, 0.3, 0.45, 0.13, 0.4, 0.2, 0.26])
+    assert icc_agreement(np.column_stack([ratings, ratings])) == 1.0  # was 1.0000000000000002 on such data
+
+
 def test_icc_needs_two_units_and_complete_ratings():
     assert math.isnan(icc_agreement([[1.0, 2.0]]))
     with pytest.raises(ValueError, match="complete"):

@@ -118,7 +118,8 @@ def icc_agreement(ratings) -> float:
     grand = table.mean()
     ss_rows = k * ((table.mean(axis=1) - grand) ** 2).sum()
     ss_columns = n * ((table.mean(axis=0) - grand) ** 2).sum()
-    ss_error = ((table - grand) ** 2).sum() - ss_rows - ss_columns
+    residuals = table - table.mean(axis=1, keepdims=True) - table.mean(axis=0, keepdims=True) + grand
+    ss_error = (residuals ** 2).sum()  # directly, not total - rows - columns: 0 (ICC 1) for identical ratings
     ms_rows, ms_columns = ss_rows / (n - 1), ss_columns / (k - 1)
     ms_error = ss_error / ((n - 1) * (k - 1))
     denominator = ms_rows + (k - 1) * ms_error + k * (ms_columns - ms_error) / n
