@@ -78,6 +78,10 @@ def test_the_reasons_name_the_sheet_or_the_config():
         assert left_out(rob, **no_rob) == ("other", "the sheet has no rob_* columns"), rob
     assert left_out("results/dropout/rob_summary.pdf", **no_rob)[0] == "family"  # the family explains it first
     assert left_out("results/outcome/tables/rob_summary.csv", **no_rob) is None
+    steps_off = dict(PLAN, steps_off=("second_coder", "prisma"))
+    assert left_out("results/agreement.csv", **steps_off) == ("other", "second_coder is not set in the config")
+    assert left_out("results/prisma.svg", **steps_off) == ("other", "prisma is not set in the config")
+    assert left_out("results/prisma.svg", **PLAN) is None and left_out("results/tables.docx", **steps_off) is None
 
 
 def test_the_rule_s_pattern_matches_exactly_what_the_reasons_explain():
@@ -85,13 +89,16 @@ def test_the_rule_s_pattern_matches_exactly_what_the_reasons_explain():
                           "results/outcome/forest_mean.age.pdf", "results/outcome/bubble_year.svg",
                           "results/history/abc.json", "data/processed/effect_sizes.csv",
                           "results/outcome/rob_summary.png", "results/dropout/rob_sensitivity.csv",
-                          "results/outcome/rob_overall.pdf", "results/rob_summary.pdf"]
+                          "results/outcome/rob_overall.pdf", "results/rob_summary.pdf", "results/agreement.csv",
+                          "results/prisma.png", "results/prisma.pngx", "results/report.html"]
     for plan in (PLAN, dict(PLAN, moderators=[], continuous_moderators=[]),
                  dict(PLAN, families=["outcome", "dropout"], moderators=["mean.age", "rater"]),
                  dict(PLAN, families=["dropout"], configured_families=["dropout"]),
-                 dict(PLAN, risk_of_bias=False), dict(PLAN, families=["outcome", "dropout"], risk_of_bias=False)):
+                 dict(PLAN, risk_of_bias=False), dict(PLAN, families=["outcome", "dropout"], risk_of_bias=False),
+                 dict(PLAN, steps_off=("prisma",)), dict(PLAN, families=[], steps_off=("second_coder", "prisma"))):
         pattern = re.compile(left_out_pattern(plan["families"], plan["moderators"], plan["continuous_moderators"],
-                                              risk_of_bias=plan.get("risk_of_bias", True)))
+                                              risk_of_bias=plan.get("risk_of_bias", True),
+                                              steps_off=plan.get("steps_off", ())))
         for path in candidates:
             assert bool(pattern.fullmatch(path)) == (left_out(path, **plan) is not None), (plan, path)
 

@@ -95,7 +95,8 @@ if workflow.is_main_process:
 # analysed and the per-moderator plots of moderators not listed.
 LEFT_OUT_PLAN = dict(families=FAMILIES, configured_families=config["families"], moderators=config["moderators"],
                      continuous_moderators=config["continuous_moderators"],
-                     uncoded_moderators=DEFAULT_MODERATORS_LEFT_OUT)
+                     uncoded_moderators=DEFAULT_MODERATORS_LEFT_OUT,
+                     steps_off=tuple(key for key in ("second_coder", "prisma") if not config.get(key)))
 
 # One run per review folder (alliance_meta.runs): a live run in the folder stops this one here, and a
 # killed run's stale locks are removed before Snakemake looks at them. The run is recorded, and the

@@ -13,7 +13,7 @@ rule config_leaves_out:
         "{left_out}",
     wildcard_constraints:
         left_out=left_out_pattern(FAMILIES, config["moderators"], config["continuous_moderators"],
-                                  risk_of_bias=HAS_RISK_OF_BIAS),
+                                  risk_of_bias=HAS_RISK_OF_BIAS, steps_off=LEFT_OUT_PLAN["steps_off"]),
     input:
         explain_left_out,
     localrule: True

@@ -142,11 +142,14 @@ PER_MODERATOR_PLOTS = {"forest": "moderators", "subgroups": "moderators", "bubbl
 OUTPUT_FOLDERS = ("results", "data/processed")
 KEPT_FOLDERS = ("results/history",)
 #: The reason given for a file that no rule makes with this config, when neither the families nor the moderators
-#: explain it (an option such as ``plots: {tiff: true}``, ``prisma`` or ``second_coder`` switched off since).
+#: explain it (an option such as ``plots: {tiff: true}`` switched off since, or a file put there by hand).
 NOT_MADE = "this config makes no such file (an option switched off since that run, or a file put there by hand)"
 #: The risk-of-bias files of a family (results/{family}/...), made only when the sheet has rob_* columns.
 _RISK_OF_BIAS = re.compile(r"^rob_(?:traffic_light|summary|sensitivity)\.[^./]+$")
 NO_RISK_OF_BIAS = "the sheet has no rob_* columns"
+#: The files of the config's optional sheet-wide steps, made only when their key is set.
+OPTIONAL_STEP_FILES = {"second_coder": ("results/agreement.csv", "results/disagreements.csv"),
+                       "prisma": ("results/prisma.pdf", "results/prisma.png", "results/prisma.svg")}
 _PER_MODERATOR = re.compile(rf"^(?P<kind>{'|'.join(PER_MODERATOR_PLOTS)})_(?P<moderator>.+)\.[^./]+$")
 
 
@@ -194,13 +197,17 @@ def output_files(folders=OUTPUT_FOLDERS, kept=KEPT_FOLDERS) -> list[str]:
 
 
 def left_out(path: str, *, families, configured_families, moderators, continuous_moderators,
-             uncoded_moderators=(), risk_of_bias=True) -> tuple[str, str] | None:
+             uncoded_moderators=(), risk_of_bias=True, steps_off=()) -> tuple[str, str] | None:
     """``(kind, reason)`` when ``path`` is a file of a family (``results/{family}/...``,
     ``data/processed/{family}/...``), a per-moderator plot (``results/{family}/forest_{moderator}.*``,
     ``subgroups_*``, ``bubble_*``) or a risk-of-bias file (``results/{family}/rob_*``) that the analysed ``families``,
     the configured moderators or a sheet without rob_* columns (``risk_of_bias`` false) leave out; None for any
     other path. ``configured_families``: the config's ``families`` (one there without rows in the sheet is not
-    analysed either); ``uncoded_moderators``: default moderators left out for having no values in the sheet."""
+    analysed either); ``uncoded_moderators``: default moderators left out for having no values in the sheet;
+    ``steps_off``: the keys of :data:`OPTIONAL_STEP_FILES` not set in the config (their files are left out)."""
+    for key in steps_off:
+        if path in OPTIONAL_STEP_FILES[key]:
+            return "other", f"{key} is not set in the config"
     parts = path.split("/")
     if parts[:2] == ["data", "processed"]:
         parts = ["data/processed", *parts[2:]]
@@ -224,14 +231,15 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
     return "moderator", f"{moderator} is not in the config's {key}"
 
 
-def left_out_pattern(families, moderators, continuous_moderators, risk_of_bias=True) -> str:
+def left_out_pattern(families, moderators, continuous_moderators, risk_of_bias=True, steps_off=()) -> str:
     """A regular expression of the paths that :func:`left_out` explains (for the rule that says why when one is
     asked for by name): every file of a family not analysed, the per-moderator plots of the analysed families
-    for moderators the config does not list, and their risk-of-bias files when ``risk_of_bias`` is false."""
+    for moderators the config does not list, their risk-of-bias files when ``risk_of_bias`` is false, and the
+    files of the optional steps in ``steps_off``."""
     def alternatives(names):
         return "|".join(re.escape(name) for name in names)
 
-    patterns = []
+    patterns = [re.escape(path) for key in steps_off for path in OPTIONAL_STEP_FILES[key]]
     if not_analysed := [family for family in VOCABULARIES["family"].values if family not in families]:
         patterns.append(rf"(?:results|data/processed)/(?:{alternatives(not_analysed)})/.+")
     if families:
