@@ -7,8 +7,21 @@ from collections.abc import Mapping
 
 from alliance_meta.bayes.analysis import ModeratorOptions, StageResult, run_stage
 from alliance_meta.models.fits import Fit, MultilevelFit
+from alliance_meta.plots.forest_options import check_options
 
 log = logging.getLogger("alliance_meta")
+
+#: The keys of the config's ``bayes`` block (nested mappings with theirs), as BayesConfig.from_config
+#: reads them: the check of ``config`` when the config schema is not installed (``prior.tau`` is
+#: checked by alliance_meta.bayes.priors.TauPrior).
+BAYES_KEYS = {
+    "prior": {"mu_sd": None, "tau": None},
+    "seed": None, "sampler": None, "draws": None, "tune": None, "chains": None, "target_accept": None,
+    "hdi_prob": None, "thresholds": None,
+    "diagnostics": {"r_hat_max": None, "ess_min": None},
+    "retry": {"target_accept": None, "draws_factor": None},
+    "sensitivity_priors": None,
+}
 
 
 def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
@@ -20,6 +33,8 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     fit : a univariate fit; a three-level fit is analysed through its study composites (the
         Bayesian model is the univariate normal-normal model; the log says so).
     config : the ``bayes`` section of the config (priors, draws, seed...); None for the defaults.
+        Checked as that section: an unknown key (``draw``) or value raises one ValueError listing
+        every problem (``bayes.draw: unknown key; did you mean bayes.draws?``).
     moderators, continuous, reference_levels, centre : the moderator models, coded as the
         frequentist ones (effect sizes aggregated within study x level).
     cores : chains sampled in parallel.
@@ -32,6 +47,7 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     if config is not None and not isinstance(config, Mapping):
         raise TypeError(f"am.bayes: config is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
                         f"not {type(config).__name__}")
+    check_options("bayes", config, BAYES_KEYS, "am.bayes", enums={"sampler": ("auto", "nutpie", "pymc")})
     moderators = (moderators,) if isinstance(moderators, str) else tuple(moderators)
     continuous = (continuous,) if isinstance(continuous, str) else tuple(continuous)
     if fit.metric is None:

@@ -1,0 +1,118 @@
+"""The API's option dicts (fit.plot_forest's plots options, am.bayes's settings) are checked as the config's
+``plots`` and ``bayes`` blocks: a misspelled key or an unknown value raises one ValueError listing every
+problem, worded as the config check words it; a valid dict (the pipeline's full blocks) behaves as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import alliance_meta as am
+from alliance_meta.bayes import api as bayes_api
+from alliance_meta.inputs.config_check import fill_defaults, load_config_file
+from alliance_meta.plots import forest_options
+from alliance_meta.plots.forest_options import ForestOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(params=["schema", "fallback"])
+def checker(request, monkeypatch):
+    """Both checks: against the config schema (a source checkout) and against the known keys (an
+    install without the workflow folder)."""
+    forest_options._config_schema.cache_clear()
+    if request.param == "fallback":
+        monkeypatch.setattr(forest_options, "CONFIG_SCHEMA", ROOT / "no-such-folder" / "config.schema.yaml")
+    assert (forest_options._config_schema() is None) == (request.param == "fallback")
+    yield request.param
+    forest_options._config_schema.cache_clear()
+
+
+@pytest.fixture
+def demo_config():
+    """config/config.yaml with the schema's defaults: the blocks the pipeline passes, with every key."""
+    return fill_defaults(load_config_file(ROOT / "config" / "config.yaml"), SCHEMA)
+
+
+def small_fit():
+    yi = np.array([0.10, 0.25, 0.32, 0.18, 0.41, 0.05])
+    vi = np.array([0.010, 0.020, 0.015, 0.030, 0.012, 0.025])
+    return am.fit(yi, vi, metric="z")
+
+
+def test_plot_forest_names_a_misspelled_key(tmp_path, checker):
+    with pytest.raises(ValueError, match=r"plots\.sortt: unknown key; did you mean plots\.sort\?"):
+        small_fit().plot_forest(tmp_path / "forest.png", {"sortt": "effect"})
+    assert not (tmp_path / "forest.png").exists()
+
+
+def test_plot_forest_names_an_unknown_preset(tmp_path, checker):
+    with pytest.raises(ValueError, match=r"plots\.preset: 'nejm' is not one of apa, plain"):
+        small_fit().plot_forest(tmp_path / "forest.png", {"preset": "nejm"})
+
+
+def test_plot_forest_rejects_a_zero_width(tmp_path):
+    with pytest.raises(ValueError, match=r"plots\.width: 0 "):
+        small_fit().plot_forest(tmp_path / "forest.png", {"width": 0})
+
+
+def test_every_problem_in_one_error(checker):
+    with pytest.raises(ValueError) as error:
+        ForestOptions.from_config({"sortt": "effect", "preset": "nejm", "labls": "both"})
+    message = str(error.value)
+    assert message.startswith("forest plot options: 3 problems")
+    assert "plots.sortt: unknown key; did you mean plots.sort?" in message
+    assert "plots.labls: unknown key; did you mean plots.labels?" in message
+    assert "plots.preset: 'nejm' is not one of apa, plain" in message
+
+
+def test_bayes_names_a_misspelled_key_before_sampling(checker):
+    with pytest.raises(ValueError) as error:
+        am.bayes(small_fit(), {"draw": 200, "diagnostics": {"rhat_max": 1.05}})
+    message = str(error.value)
+    assert message.startswith("am.bayes: 2 problems")
+    assert "bayes.draw: unknown key; did you mean bayes.draws?" in message
+    assert "bayes.diagnostics.rhat_max: unknown key; did you mean bayes.diagnostics.r_hat_max?" in message
+
+
+def test_bayes_names_an_unknown_sampler(checker):
+    with pytest.raises(ValueError, match=r"bayes\.sampler: 'nutpy' is not one of auto, nutpie, pymc; did you mean nutpie\?"):
+        am.bayes(small_fit(), {"sampler": "nutpy"})
+
+
+def test_the_pipelines_full_blocks_are_accepted(demo_config, checker):
+    plots, bayes = demo_config["plots"], demo_config["bayes"]
+    options = ForestOptions.from_config(plots, demo_config["risk_of_bias"])
+    assert options == ForestOptions(**{**plots, "risk_of_bias": demo_config["risk_of_bias"]})
+    assert ForestOptions.from_config(plots) == ForestOptions(**plots)
+    forest_options.check_options("bayes", bayes, bayes_api.BAYES_KEYS, "am.bayes")  # as am.bayes does
+
+
+def test_valid_api_values_stay_accepted(tmp_path, checker):
+    """Tuples and NumPy numbers, which YAML never gives, are read as before."""
+    options = ForestOptions.from_config({"xlim": (-0.5, np.float64(1.0)), "decimals": np.int64(3),
+                                         "sort": "effect", "columns": ()})
+    assert options.xlim == (-0.5, 1.0) and options.decimals == 3 and options.sort == "effect"
+    assert ForestOptions.from_config(None) == ForestOptions() == ForestOptions.from_config({})
+    small_fit().plot_forest(tmp_path / "forest.png", {"sort": "effect", "preset": "plain"})
+    assert (tmp_path / "forest.png").stat().st_size > 0
+    forest_options.check_options("bayes", {"draws": np.int64(500), "thresholds": np.array([0.0, 0.2])},
+                                 bayes_api.BAYES_KEYS, "am.bayes")
+
+
+def test_the_fallback_keys_are_the_schemas():
+    """The keys checked without the schema are the schema's own (they cannot drift apart)."""
+    plots = SCHEMA["properties"]["plots"]["properties"]
+    assert set(forest_options.ForestOptions.__dataclass_fields__) - {"risk_of_bias"} == set(plots)
+    assert set(plots["preset"]["enum"]) == set(forest_options.PRESETS)
+    assert set(plots["sort"]["enum"]) == set(forest_options.SORT_ORDERS)
+    assert set(plots["labels"]["enum"]) == set(forest_options.LABEL_MODES)
+    bayes = SCHEMA["properties"]["bayes"]["properties"]
+    assert set(bayes_api.BAYES_KEYS) == set(bayes)
+    for key, nested in bayes_api.BAYES_KEYS.items():
+        if isinstance(nested, dict):
+            assert set(nested) == set(bayes[key]["properties"]), key
