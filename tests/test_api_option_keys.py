@@ -13,6 +13,7 @@ import yaml
 import alliance_meta as am
 from alliance_meta.bayes import api as bayes_api
 from alliance_meta.inputs.config_check import fill_defaults, load_config_file
+from alliance_meta.inputs import options as option_checks
 from alliance_meta.plots import forest_options
 from alliance_meta.plots.forest_options import ForestOptions
 
@@ -24,12 +25,12 @@ SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").r
 def checker(request, monkeypatch):
     """Both checks: against the config schema (a source checkout) and against the known keys (an
     install without the workflow folder)."""
-    forest_options._config_schema.cache_clear()
+    option_checks._config_schema.cache_clear()
     if request.param == "fallback":
-        monkeypatch.setattr(forest_options, "CONFIG_SCHEMA", ROOT / "no-such-folder" / "config.schema.yaml")
-    assert (forest_options._config_schema() is None) == (request.param == "fallback")
+        monkeypatch.setattr(option_checks, "CONFIG_SCHEMA", ROOT / "no-such-folder" / "config.schema.yaml")
+    assert (option_checks._config_schema() is None) == (request.param == "fallback")
     yield request.param
-    forest_options._config_schema.cache_clear()
+    option_checks._config_schema.cache_clear()
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_the_pipelines_full_blocks_are_accepted(demo_config, checker):
     options = ForestOptions.from_config(plots, demo_config["risk_of_bias"])
     assert options == ForestOptions(**{**plots, "risk_of_bias": demo_config["risk_of_bias"]})
     assert ForestOptions.from_config(plots) == ForestOptions(**plots)
-    forest_options.check_options("bayes", bayes, bayes_api.BAYES_KEYS, "am.bayes")  # as am.bayes does
+    option_checks.check_options("bayes", bayes, bayes_api.BAYES_KEYS, "am.bayes")  # as am.bayes does
 
 
 def test_valid_api_values_stay_accepted(tmp_path, checker):
@@ -100,7 +101,7 @@ def test_valid_api_values_stay_accepted(tmp_path, checker):
     assert ForestOptions.from_config(None) == ForestOptions() == ForestOptions.from_config({})
     small_fit().plot_forest(tmp_path / "forest.png", {"sort": "effect", "preset": "plain"})
     assert (tmp_path / "forest.png").stat().st_size > 0
-    forest_options.check_options("bayes", {"draws": np.int64(500), "thresholds": np.array([0.0, 0.2])},
+    option_checks.check_options("bayes", {"draws": np.int64(500), "thresholds": np.array([0.0, 0.2])},
                                  bayes_api.BAYES_KEYS, "am.bayes")
 
 

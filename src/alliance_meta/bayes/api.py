@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from alliance_meta.bayes.analysis import ModeratorOptions, StageResult, run_stage
 from alliance_meta.models.fits import Fit, MultilevelFit
-from alliance_meta.plots.forest_options import check_options
+from alliance_meta.inputs.options import check_options
 
 log = logging.getLogger("alliance_meta")
 

@@ -1,0 +1,103 @@
+"""API option dicts that stand for a block of the pipeline's config (``plots``, ``bayes``): checked as the
+config is (:func:`alliance_meta.inputs.config_check.check_config`), so a misspelled key is an error that says
+what was meant, not a setting silently ignored."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+#: The pipeline's config schema; present in a source checkout (and an editable install), absent when
+#: the package was installed without the workflow folder.
+CONFIG_SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def _config_schema() -> dict | None:
+    """The loaded config schema, or None when this install cannot use it (no workflow folder, or no
+    pyyaml / jsonschema: the core install needs neither)."""
+    try:
+        import jsonschema  # noqa: F401
+        import yaml
+    except ImportError:
+        return None
+    try:
+        schema = yaml.safe_load(CONFIG_SCHEMA.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
+def _plain(value):
+    """Options as YAML would give them: tuples and arrays as lists, NumPy scalars as Python numbers
+    (the API accepts ``xlim=(-0.5, 1)`` or ``np.int64`` values that JSON Schema types would not)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(item) for item in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def option_problems(section: str, options: Mapping, known: dict, enums: dict | None = None) -> list[str]:
+    """Every problem of an API option dict that stands for the config's ``section`` block, one line each
+    as :func:`alliance_meta.inputs.config_check.check_config` words them (``plots.sortt: unknown key;
+    did you mean plots.sort?``).
+
+    With the config schema at hand (a source checkout) the dict is checked against its ``section``
+    sub-schema, keys and values. Without it (``pip install .`` alone) only the keys are checked, against
+    ``known`` (key -> None, or the known keys of a nested mapping), and the values of ``enums``
+    (key -> allowed values).
+    """
+    options = _plain(options)
+    schema = _config_schema()
+    if schema is not None and section in schema.get("properties", {}):
+        from alliance_meta.inputs.config_check import check_config
+
+        only = {key: value for key, value in schema.items() if key not in ("properties", "required")}
+        only["properties"] = {section: schema["properties"][section]}
+        return check_config({section: options}, only)
+    problems = _key_problems(section, options, known) + _enum_problems(section, options, enums or {})
+    return sorted(problems, key=lambda problem: (problem.split(":", 1)[0], problem))
+
+
+def _key_problems(path: str, options: dict, known: dict) -> list[str]:
+    problems = []
+    for key, value in options.items():
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+            hint = f"did you mean {path}.{close[0]}?" if close else f"allowed keys: {', '.join(known)}"
+            problems.append(f"{path}.{key}: unknown key; {hint}")
+        elif isinstance(known[key], dict) and isinstance(value, dict):
+            problems += _key_problems(f"{path}.{key}", value, known[key])
+    return problems
+
+
+def _enum_problems(path: str, options: dict, enums: dict) -> list[str]:
+    problems = []
+    for key, allowed in enums.items():
+        value = options.get(key, allowed[0])
+        if value not in allowed:
+            close = difflib.get_close_matches(str(value).lower(), list(allowed), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(f"{path}.{key}: {value!r} is not one of {', '.join(allowed)}{hint}")
+    return problems
+
+
+def check_options(section: str, options: Mapping | None, known: dict, caller: str,
+                  enums: dict | None = None) -> None:
+    """Raise one ValueError listing every problem of ``options`` (:func:`option_problems`); nothing
+    for None or a valid dict."""
+    if not options:
+        return
+    problems = option_problems(section, options, known, enums)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ValueError("\n".join([f"{caller}: {len(problems)} {noun} in the options (the config's "
+                                    f"{section} keys, workflow/schemas/config.schema.yaml)",
+                                    *(f"  {problem}" for problem in problems)]))
