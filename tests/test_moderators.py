@@ -200,3 +200,16 @@ def test_text_in_a_continuous_moderator_is_reported_by_sheet_row_and_value():
         moderators.analyse_moderator(frame, "dose", "z", continuous=True, permutations=0)
     usable = moderators.usable_rows(frame.assign(dose=["1", "2", "2.5", "3", " ", "5"]), ["dose"], ["dose"])
     assert usable["dose"].tolist() == [1.0, 2.0, 2.5, 3.0, 5.0]
+
+
+def test_a_model_without_intercept_is_fitted_and_an_intercept_only_formula_is_explained():
+    import alliance_meta as am
+
+    rows = am.effect_sizes(am.read_sheet(DEMO_SHEET))
+    fit = am.fit(rows[rows["family"] == "outcome"], metric="z")
+    slope = am.meta_regression(fit, "~ year - 1", permutations=0).to_frame()  # metafor: mods = ~ year - 1
+    assert slope["term"].tolist() == ["year"] and slope["model_qm_df"].iloc[0] == 1
+    only = am.meta_regression(fit, "~ 1", permutations=0)
+    assert only.to_frame().empty
+    assert only.notes == ("1: not estimable (no moderator in the formula: the intercept-only model is the pooled "
+                          "model itself)",)

@@ -36,7 +36,10 @@ models <- list(
   list(name = "molloy_meanage_centred", data = "molloy", mods = ~ meanage_centred, formula = "meanage", centre = TRUE),
   list(name = "molloy_controls_design", data = "molloy", mods = ~ controls + design, formula = "controls + design"),
   list(name = "molloy_ameasure_meanage", data = "molloy", mods = ~ a_measure + meanage, formula = "a_measure + meanage"),
-  list(name = "molloy_design_x_meanage", data = "molloy", mods = ~ design * meanage, formula = "design * meanage")
+  list(name = "molloy_design_x_meanage", data = "molloy", mods = ~ design * meanage, formula = "design * meanage"),
+  # without intercept: one slope (QM tests it alone), and one mean per level (QM tests that all are 0)
+  list(name = "molloy_meanage_no_intercept", data = "molloy", mods = ~ meanage - 1, formula = "meanage - 1"),
+  list(name = "molloy_design_no_intercept", data = "molloy", mods = ~ design - 1, formula = "design - 1")
 )
 methods <- c("REML", "ML", "DL", "HE", "SJ", "PM", "PMM", "EB", "HS", "HSk")
 

@@ -112,7 +112,7 @@ def permutation_test(fit: MetaRegression, yi, vi, X, iterations: int = 1000, see
                      exact: bool = False) -> PermutationTest:
     """Permutation test of ``fit`` (made by :func:`alliance_meta.models.metareg.fit` on yi, vi, X)."""
     y, v, X = np.asarray(yi, float), np.asarray(vi, float), np.asarray(X, float)
-    if fit.p == 1:
+    if fit.p == 1 and np.all(X[:, 0] == 1.0):  # intercept only (~ x - 1 is a moderator without intercept)
         raise ValueError("permutation tests need at least one moderator")
     if not fit.converged:
         raise ValueError(f"no permutation test of a model that did not converge: {fit.note}")

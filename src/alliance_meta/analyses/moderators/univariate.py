@@ -183,7 +183,7 @@ def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, conti
     if len(data) < 3:
         return None, None
     design = build_design(data, formula, continuous, reference_levels, centre)
-    if design.matrix.shape[1] < 2 or len(data) <= design.matrix.shape[1]:
+    if _intercept_only(design) or len(data) <= design.matrix.shape[1]:
         return None, None
     fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, method, level, design=design,
                       control=control)
@@ -226,11 +226,18 @@ def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd
     return table.assign(**model, converged=fit.converged, note="; ".join(filter(None, notes)))
 
 
+def _intercept_only(design) -> bool:
+    """No moderator term: the pooled model itself (a model without intercept, ``~ x - 1``, is one, as in metafor)."""
+    return list(design.columns) in ([], ["intercept"])
+
+
 def not_estimable_reason(data: pd.DataFrame, variables) -> str:
     """Why :func:`fit_model` gave no model: no usable row, a variable with one value in every usable
     row, else too few rows for the coefficients."""
     variables = list(variables)
-    if len(data) == 0 and variables:
+    if not variables:
+        return "no moderator in the formula: the intercept-only model is the pooled model itself"
+    if len(data) == 0:
         return (f"{variables[0]} has no value in any row" if len(variables) == 1 else
                 f"no row has a value for all of {', '.join(variables)}")
     constant = [name for name in variables if name in data and len(data) and data[name].nunique(dropna=True) <= 1]
