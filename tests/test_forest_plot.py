@@ -76,3 +76,17 @@ def test_pool_and_forest_scripts(tmp_path, k):
     assert all(Path(path).stat().st_size > 0 for path in outputs)
     if k == 0:
         assert "k = 0" in (tmp_path / "pool.log").read_text()
+
+
+def test_a_three_level_fit_is_named_as_one_with_its_test_and_variances():
+    import alliance_meta as am
+    from alliance_meta.plots.forest import footnote, model_name
+
+    frame = pd.DataFrame({"study_id": ["a", "a", "b", "c", "c", "d"], "yi": [0.2, 0.3, 0.1, 0.4, 0.35, 0.25],
+                          "vi": [0.01, 0.012, 0.02, 0.015, 0.01, 0.02]})  # SIMULATED
+    row = am.fit(frame, dependence="multilevel", test="cr2", metric="z").to_frame().iloc[0].to_dict()
+    assert model_name(row) == "Three-level model (REML)"
+    note = footnote(row, 95)
+    assert "(CR2 cluster-robust)" in note and "\u03c3\u00b2 between studies = " in note and "\u03c4\u00b2" not in note
+    univariate = am.fit(frame, test="knha", metric="z").to_frame().iloc[0].to_dict()
+    assert model_name(univariate) == "Random-effects model (REML)" and "(Knapp\u2013Hartung)" in footnote(univariate, 95)

@@ -99,21 +99,35 @@ def summary_rows(label: str, estimate: dict, metric: str, options: ForestOptions
     return rows
 
 
+def _three_level(pooled: dict) -> bool:
+    """A row of a three-level fit (``dependence: multilevel``): it has sigma2_between."""
+    try:
+        return bool(np.isfinite(float(pooled.get("sigma2_between", np.nan))))
+    except (TypeError, ValueError):
+        return False
+
+
 def model_name(pooled: dict) -> str:
     method = pooled.get("method", "REML")
     if method == "common":
         return "Common-effect model"
-    return f"Random-effects model ({METHOD_NAMES.get(method, method)})"
+    kind = "Three-level model" if _three_level(pooled) else "Random-effects model"
+    return f"{kind} ({METHOD_NAMES.get(method, method)})"
+
+
+TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-robust", "z": "Wald"}
 
 
 def footnote(pooled: dict, level: float, extra: str = "") -> str:
     """What the marks mean and the heterogeneity statistics."""
-    test = "Knapp\u2013Hartung" if pooled.get("test") == "knha" else "Wald"
+    test = TEST_NAMES.get(pooled.get("test"), "Wald")
     text = (f"Squares: study estimates (area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
             f"axis. Diamond: pooled estimate with {level:g}% CI ({test}).")
     if np.isfinite(pooled.get("q", np.nan)):
+        variance = (f"\u03c3\u00b2 between studies = {pooled['sigma2_between']:.4f}, within studies = "
+                    f"{pooled['sigma2_within']:.4f}" if _three_level(pooled) else f"\u03c4\u00b2 = {pooled['tau2']:.4f}")
         text += (f" Heterogeneity: Q({int(pooled['q_df'])}) = {pooled['q']:.2f}, {forest_draw.p_text(pooled['q_p'])};"
-                 f" \u03c4\u00b2 = {pooled['tau2']:.4f}; I\u00b2 = {pooled['i2']:.0f}%.")
+                 f" {variance}; I\u00b2 = {pooled['i2']:.0f}%.")
     return text + (" " + extra if extra else "")
 
 
