@@ -46,6 +46,16 @@ def test_rob2_vocabulary_and_no_unclear():
     assert "low, some concerns, high" in problems[0].rule
 
 
+def test_robins_i_judgements_it_does_not_have_get_its_words():
+    domains = [f"rob_{d}" for d in rob.ROBINS_I.domains]
+    sheet = _sheet(**{c: ["low", "low", "low"] for c in domains[1:]}, **{domains[0]: ["HIGH", "?", "Lowish"]})
+    _, problems = validate_sheet(sheet, risk_of_bias={"tool": "robins_i"})
+    assert [(p.row, p.value) for p in problems] == [(2, "HIGH"), (3, "?"), (4, "Lowish")]
+    assert problems[0].rule.endswith('ROBINS-I has no "high": write "serious" or "critical"')
+    assert problems[1].rule.endswith('did you mean "no information"?')
+    assert problems[2].rule.endswith('did you mean "low"?')
+
+
 def test_robins_i_accepts_unclear_as_no_information():
     domains = [f"rob_{d}" for d in rob.ROBINS_I.domains]
     clean, problems = validate_sheet(_sheet(**{c: ["Unclear"] for c in domains}),

@@ -40,6 +40,19 @@ TOOLS = ("quips", "rob2", "robins_i", "custom")
 HIGH_JUDGEMENTS = ("high", "serious", "critical")
 """Overall judgements that mean high risk in the built-in tools (ROBINS-I: serious and critical)."""
 
+def _judgement_hint(value: str, vocabulary, tool: "RobTool") -> str:
+    """The did-you-mean of a judgement outside the tool: the closest judgement, ``no information`` for a
+    question mark, and the tool's two worst levels for a ``high`` that it does not have (ROBINS-I)."""
+    key = " ".join(value.strip().lower().split())
+    if key in ("?", "??") and tool.unrated:
+        return f'; did you mean "{tool.unrated}"?'
+    if (key == "high" or key in _HIGH) and "high" not in tool.levels:
+        worst = tool.levels[-2:]
+        return f'; {tool.name.replace("_", "-").upper()} has no "high": write "{worst[0]}" or "{worst[1]}"'
+    suggestion = vocabulary.suggestion(value)
+    return f'; did you mean "{suggestion}"?' if suggestion else ""
+
+
 _LOW = {"low risk": "low", "low risk of bias": "low", "l": "low", "+": "low", "green": "low"}
 _HIGH = {"high risk": "high", "high risk of bias": "high", "h": "high", "-": "high", "red": "high"}
 _MODERATE = {"moderate risk": "moderate", "moderate risk of bias": "moderate", "m": "moderate",
@@ -239,8 +252,7 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
         canonical = cells.map(lambda v: vocabulary.canonical(v) if isinstance(v, str) else None)
         for index in cells.index[cells.notna() & canonical.isna()]:
             value = str(cells[index])
-            suggestion = vocabulary.suggestion(value)
-            hint = f'; did you mean "{suggestion}"?' if suggestion else ""
+            hint = _judgement_hint(value, vocabulary, tool)
             problems.append((int(frame.at[index, row_column]), column, value,
                              f"is not a {tool.title} judgement ({', '.join(tool.judgements)}){hint}",
                              "rob_vocabulary"))
