@@ -169,7 +169,8 @@ def test_new_bias_rows():
     rows = table.set_index("test")
     tes = bias.excess_significance(YI, VI)
     assert (rows.loc["tes", "observed"], rows.loc["tes", "expected"]) == (tes.observed, tes.expected)
-    assert rows.loc["tes", "statistic"] == tes.statistic and rows.loc["tes", "p"] == tes.p
+    assert rows.loc["tes", "statistic"] == tes.statistic and rows.loc["tes", "p"] == tes.as_test().p
+    assert rows.loc["tes", "p"] == (tes.p_exact if tes.test == "exact" else tes.p)
     assert rows.loc["henmi_copas", "estimate"] == bias.henmi_copas(YI, VI).estimate
     s_values = bias.s_values(YI, VI)
     assert rows.loc["svalue", "statistic"] == s_values.svalue_estimate

@@ -154,6 +154,10 @@ def test_tes_matches_metafor(name):
         np.testing.assert_allclose(result.power, values["power"], rtol=rtol)
     if "exact" in reml:
         assert result.p_exact == pytest.approx(reml["exact"]["p"], rel=RTOL)
+    # bias.csv gives the p of metafor's default test: exact where tes.R found it feasible (<= 1e6 terms)
+    assert result.test == ("exact" if "exact" in reml else "chi2")
+    row = result.as_test()
+    assert row.p == (result.p_exact if "exact" in reml else result.p)
     # the estimate and tau^2 of our own REML fit give the same test
     own = excess_significance(yi, vi)
     assert own.expected == pytest.approx(reml["chi2_tight"]["E"], rel=RTOL)

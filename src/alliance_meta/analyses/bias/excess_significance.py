@@ -13,7 +13,9 @@ E = sum power_i is the expected and O the observed number of significant studies
 chi-square test is metafor's ``test = "chi2"`` (``prop.test(O, k, E / k, correct = FALSE)``,
 one-sided ``tes.alternative = "greater"``): X^2 = (O - E)^2 / (E (1 - E / k)),
 p = 1 - Phi(sign(O - E) sqrt(X^2)). The exact p (``test = "exact"``) is P(X >= O) for the
-Poisson-binomial distribution of the number of significant studies.
+Poisson-binomial distribution of the number of significant studies. ``bias.csv`` gives the p of
+the test metafor's ``tes()`` uses by default: exact while the tail has at most 10^6 terms
+(sum of choose(k, j) for j = O..k), chi-square beyond.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ PANELS = np.linspace(-5.0, 5.0, 41)  # panels of 1/4 SD over metafor's theta +- 
 STEEP = np.linspace(-8.0, 8.0, 33)  # and of 1/2 sei where the power rises
 
 
+#: metafor's tes() uses the exact test while its tail sum has at most this many terms.
+EXACT_TERMS = 10**6
+
+
 @dataclass(frozen=True)
 class ExcessSignificance:
     """Observed and expected numbers of significant studies and the tests of their difference."""
@@ -49,12 +55,26 @@ class ExcessSignificance:
     theta: float
     tau2: float
 
+    @property
+    def test(self) -> str:
+        """metafor's default test: ``exact`` while sum_{j=O..k} choose(k, j) <= 10^6, else ``chi2``."""
+        terms = 0
+        for j in range(self.observed, self.k + 1):
+            terms += math.comb(self.k, j)
+            if terms > EXACT_TERMS:
+                return "chi2"
+        return "exact"
+
     def as_test(self) -> BiasTest:
-        return BiasTest("tes", self.statistic, self.p, df=1, side="greater", observed=float(self.observed),
-                        expected=self.expected,
+        """The ``bias.csv`` row: X^2 and the p of metafor's default test, the other p in the note."""
+        exact = self.test == "exact"
+        other = f"chi-square p = {self.p:.4g}" if exact else f"exact p = {self.p_exact:.4g}"
+        return BiasTest("tes", self.statistic, self.p_exact if exact else self.p, df=1, side="greater",
+                        observed=float(self.observed), expected=self.expected,
                         note=f"observed {self.observed} vs expected {self.expected:.4g} significant studies "
-                             f"(O/E = {self.observed / self.expected:.4g}); chi-square test (one-sided); "
-                             f"exact p = {self.p_exact:.4g}")
+                             f"(O/E = {self.observed / self.expected:.4g}); "
+                             f"{'exact' if exact else 'chi-square'} test (one-sided, metafor's default at this k); "
+                             f"{other}")
 
 
 def _power(theta, sei, critical, alternative):
