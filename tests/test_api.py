@@ -162,6 +162,9 @@ def test_bad_arguments_say_what_is_wrong(molloy):
         am.fit(yi)
     with pytest.raises(ValueError, match="metric"):
         am.fit(yi, vi).predict(transform="r")
+    with pytest.raises(ValueError, match="transform='d' is not a scale of metric 'z'; expected one of r"):
+        am.fit(yi, vi, metric="z").predict(transform="d")
+    assert am.fit(yi, vi, metric="z").predict(transform="z") == am.fit(yi, vi, metric="z").predict()  # identity
     with pytest.raises(ValueError, match="control: unknown key maxiter; expected threshold, max_iterations"):
         am.fit(yi, vi, control={"maxiter": 5})
     with pytest.raises(TypeError, match="control: a dict of threshold"):

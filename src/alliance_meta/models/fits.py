@@ -141,6 +141,8 @@ class Fit:
         values = np.array([self.estimate, self.estimate - half, self.estimate + half,
                            self.estimate - half_pi, self.estimate + half_pi])
         se = self.se
+        if transform is not None and transform == self.metric:  # the analysis metric itself: nothing to do
+            transform = None
         if transform is not None:
             if self.metric is None:
                 raise ValueError(f"transform={transform!r} needs the analysis metric: fit(..., metric='z')")
