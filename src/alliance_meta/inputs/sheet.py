@@ -806,13 +806,14 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
 def suggest_number(text: str, whole: bool = False) -> str | None:
     """The number a reviewer probably meant: ``"0,35"`` -> ``"0.35"``, ``"n=45"`` ->
     ``"45"``, ``"p < .001"`` -> ``"0.001"``, ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"``
-    in a count; nothing where a letter touches the digits (``"12o"``: 12, 120 or 12.0?)."""
+    in a count, ``"2005a"`` -> ``"2005"``; nothing where a letter that looks like a digit (o, O, l, I)
+    touches the digits (``"12o"``: 12, 120 or 12.0?)."""
     text = text.strip().replace("\u2212", "-").replace("\u2013", "-")
     if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
         return re.sub(r"\D", "", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
-    if match is None or re.search(r"[^\W\d_]$", text[:match.start()]) or re.match(r"[^\W\d_]", text[match.end():]):
+    if match is None or re.search(r"[oOlI]$", text[:match.start()]) or re.match(r"[oOlI]", text[match.end():]):
         return None
     return re.sub(r"^(-?)\.", r"\g<1>0.", match.group(0))
 
