@@ -251,12 +251,6 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
     return rows
 
 
-def _rounding(difference, previous, relative: float = 1e-12) -> bool:
-    """Whether a difference is none, or floating-point rounding (the same rows summed in another order, as after
-    sorting the sheet: 5.5e-17)."""
-    return not difference or abs(difference) <= relative * max(1.0, abs(previous or 0.0))
-
-
 def compare(previous: dict | None, current: dict) -> pd.DataFrame:
     """``results/changes.csv``: one row per change from ``previous`` to ``current`` (snapshots)."""
     if previous is None:
@@ -271,7 +265,7 @@ def compare(previous: dict | None, current: dict) -> pd.DataFrame:
             rows.append(_row("family_removed", family, note="not analysed in this run"))
         else:
             rows += _result_changes(family, previous["families"][family], current["families"][family])
-    if not any(row["change"] != "pooled" or not _rounding(row["difference"], row["previous"]) for row in rows):
+    if not any(row["change"] != "pooled" or (row["difference"] or 0) != 0 for row in rows):
         rows.insert(0, _row("no_change", note="the data and the compared results equal those of the previous run"))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.attrs["previous"] = previous["sheet_sha256"]
