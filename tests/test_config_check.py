@@ -60,6 +60,8 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
      "psychometric.credibility_level: 0.8 is read in percent (a 0.8% interval): write 80"),
     ({"psychometric": {"reliability": {"WAI-SR": 0.91, "calpass": 0.85}}},  # WAI-SR is a synonym of WAI
      "psychometric.reliability.calpass: not a value of the measure column; did you mean CALPAS? measures: WAI,"),
+    ({"psychometric": {"reliability": {"WAI": 0.93, "WAI-SR": 0.85}}},
+     "psychometric.reliability: WAI and WAI-SR name the same measure (WAI); keep one"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)
@@ -122,7 +124,7 @@ def test_the_same_settings_in_another_key_order_are_one_config():
     from alliance_meta.inputs.config_check import canonical_order
 
     written = {"metric": {"dropout": "smd", "outcome": "z"}, "moderators": ["rater", "modality"],
-               "psychometric": {"reliability": {"WAI": 0.9, "CALPAS": 0.85}},
+               "psychometric": {"reliability": {"CALPAS": 0.85, "WAI": 0.9}},
                "bayes": {"seed": 7, "prior": {"tau": {"scale": 0.5, "family": "half_normal"}, "mu_sd": 1.0}}}
     reordered = {"bayes": {"prior": {"mu_sd": 1.0, "tau": {"family": "half_normal", "scale": 0.5}}, "seed": 7},
                  "psychometric": {"reliability": {"CALPAS": 0.85, "WAI": 0.9}}, "moderators": ["rater", "modality"],
@@ -131,6 +133,11 @@ def test_the_same_settings_in_another_key_order_are_one_config():
     assert repr(one) == repr(two)  # Snakemake compares a rule's params as written
     assert list(one) == ["moderators", "metric", "bayes", "psychometric"]  # the schema's order
     assert list(one["metric"]) == ["outcome", "dropout"] and one["moderators"] == ["rater", "modality"]  # lists kept
+    prisma = {"prisma": {"excluded_reasons": {"wrong population": 40, "no alliance measure": 25, "review": 3},
+                         "databases": {"PsycINFO": 900, "MEDLINE": 700}}}
+    kept = canonical_order(prisma, SCHEMA)["prisma"]  # keys the schema does not list keep the reviewer's order
+    assert list(kept["excluded_reasons"]) == ["wrong population", "no alliance measure", "review"]
+    assert list(kept["databases"]) == ["PsycINFO", "MEDLINE"]
 
 
 def test_nested_command_line_values_get_the_schema_s_types():
@@ -147,3 +154,8 @@ def test_nested_command_line_values_get_the_schema_s_types():
     assert check_config(typed, SCHEMA) == []
     assert check_config(typed_overrides(parse_config(["bayes={draws: many}"]), SCHEMA), SCHEMA) == [
         "bayes.draws: 'many' is not an integer"]
+    # through $ref and anyOf, and null
+    deeper = typed_overrides(parse_config(["prisma={duplicates_removed: 3}", "psychometric={outcome_reliability: null}",
+                                           "bayes={sensitivity_priors: [{family: half_normal, scale: 0.3}]}"]), SCHEMA)
+    assert deeper == {"prisma": {"duplicates_removed": 3}, "psychometric": {"outcome_reliability": None},
+                      "bayes": {"sensitivity_priors": [{"family": "half_normal", "scale": 0.3}]}}

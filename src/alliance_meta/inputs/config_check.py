@@ -63,22 +63,33 @@ def merge_overrides(base: dict, overrides: dict) -> dict:
     return merged
 
 
-def typed_overrides(value, schema: dict):
+def typed_overrides(value, schema: dict, root: dict | None = None):
     """``--config`` values with the types the schema asks for. Snakemake reads a nested value
-    (``--config "bayes={draws: 500}"``) as text; where the schema wants a number or a boolean and
-    the text is one, it becomes one (top-level values Snakemake types itself)."""
+    (``--config "bayes={draws: 500}"``) as text; where the schema wants a number, a boolean or null
+    and the text is one, it becomes one (top-level values Snakemake types itself). ``$ref`` and
+    ``anyOf``/``oneOf``/``allOf`` branches are followed."""
+    root = schema if root is None else root
+    branches = _branches(schema, root)
     if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties") if isinstance(schema.get("additionalProperties"), dict) else {}
-        return {key: typed_overrides(item, properties.get(key, extra)) for key, item in value.items()}
+        properties, extra = {}, {}
+        for branch in branches:
+            for key, sub in branch.get("properties", {}).items():
+                properties.setdefault(key, sub)
+            if isinstance(branch.get("additionalProperties"), dict) and not extra:
+                extra = branch["additionalProperties"]
+        return {key: typed_overrides(item, properties.get(key, extra), root) for key, item in value.items()}
     if isinstance(value, list):
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
-        return [typed_overrides(item, items) for item in value]
+        items = next((branch["items"] for branch in branches if isinstance(branch.get("items"), dict)), {})
+        return [typed_overrides(item, items, root) for item in value]
     if not isinstance(value, str):
         return value
-    types = schema.get("type", [])
-    types = [types] if isinstance(types, str) else list(types)
+    types = set()
+    for branch in branches:
+        kind = branch.get("type", [])
+        types |= {kind} if isinstance(kind, str) else set(kind)
     text = value.strip()
+    if "null" in types and text in ("null", "~", "None"):
+        return None
     if "boolean" in types and text.lower() in ("true", "false"):
         return text.lower() == "true"
     if ("integer" in types or "number" in types) and re.fullmatch(r"[+-]?\d+", text):
@@ -89,6 +100,24 @@ def typed_overrides(value, schema: dict):
         except ValueError:
             return value
     return value
+
+
+def _branches(schema: dict, root: dict, depth: int = 0) -> list[dict]:
+    """The sub-schemas that ``schema`` stands for: itself with its ``$ref`` resolved (a JSON pointer into
+    ``root``), and the branches of its ``anyOf``, ``oneOf`` and ``allOf``."""
+    if not isinstance(schema, dict) or depth > 20:
+        return []
+    found = [schema]
+    reference = schema.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/"):
+        target = root
+        for part in reference[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        found += _branches(target, root, depth + 1)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key, []):
+            found += _branches(branch, root, depth + 1)
+    return found
 
 
 def fill_defaults(config: dict, schema: dict) -> dict:
@@ -108,9 +137,9 @@ def _fill(instance: dict, schema: dict) -> None:
 
 
 def canonical_order(config, schema: dict):
-    """``config`` with every mapping's keys in one order: the schema's properties in schema order,
-    then other keys (a ``reliability`` or ``reference_levels`` mapping) sorted. The same settings
-    written in another order are then the same rule params, and rerun nothing."""
+    """``config`` with every mapping's keys in one order: the schema's properties in schema order, then
+    other keys as written (a ``prisma`` block's databases and exclusion reasons are shown in that order).
+    The same settings written in another order are then the same rule params, and rerun nothing."""
     if isinstance(config, list):
         return [canonical_order(item, schema.get("items", {}) if isinstance(schema.get("items"), dict) else {})
                 for item in config]
@@ -119,7 +148,7 @@ def canonical_order(config, schema: dict):
     properties = schema.get("properties", {})
     extra = schema.get("additionalProperties") if isinstance(schema.get("additionalProperties"), dict) else {}
     known = [key for key in properties if key in config]
-    others = sorted((key for key in config if key not in properties), key=str)
+    others = [key for key in config if key not in properties]
     return {key: canonical_order(config[key], properties.get(key, extra)) for key in known + others}
 
 
@@ -246,13 +275,19 @@ def _cross_problems(config: dict) -> list[str]:
     psychometric = config.get("psychometric") if isinstance(config.get("psychometric"), dict) else {}
     reliability = psychometric.get("reliability")
     measures = VOCABULARIES["measure"]
+    named: dict[str, list[str]] = {}
     for key in reliability if isinstance(reliability, dict) else {}:
+        named.setdefault(measures.canonical(str(key)) or "", []).append(str(key))
         if measures.canonical(str(key)) is None:
             lower = {value.lower(): value for value in measures.values}
             close = difflib.get_close_matches(str(key).lower(), list(lower), n=1, cutoff=0.5)
             hint = f"did you mean {lower[close[0]]}? " if close else ""
             problems.append(f"psychometric.reliability.{key}: not a value of the measure column; {hint}measures: "
                             f"{', '.join(measures.values)} (and their synonyms, config/README.md)")
+    for measure, keys in named.items():
+        if measure and len(keys) > 1:
+            problems.append(f"psychometric.reliability: {' and '.join(keys)} name the same measure ({measure}); "
+                            "keep one")
     rob = config.get("risk_of_bias") if isinstance(config.get("risk_of_bias"), dict) else {}
     if rob.get("tool") == "custom" and not strings(rob.get("domains")):
         problems.append("risk_of_bias.domains: the custom tool needs its domains, e.g. domains: [selection, "
