@@ -13,10 +13,12 @@ import pytest
 from alliance_meta import runs
 
 
-def _locks(folder):
+def _locks(folder, age: float = 0.0):
     locks = folder / ".snakemake" / "locks"
     locks.mkdir(parents=True)
-    (locks / "0.output.lock").write_text(str(folder / "results" / "report.html"))
+    lock = locks / "0.output.lock"
+    lock.write_text(str(folder / "results" / "report.html"))
+    os.utime(lock, (time.time() - age, time.time() - age))
     return locks
 
 
@@ -33,10 +35,18 @@ def _pretend_snakemake(folder):
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/cwd"), reason="needs /proc")
 def test_locks_left_without_a_record_by_a_killed_run_are_removed_before_snakemake_looks(tmp_path):
-    locks = _locks(tmp_path)
+    locks = _locks(tmp_path, age=runs.UNRECORDED_LOCKS_STALE_AFTER + 5)
     notes = runs.claim_folder(tmp_path, record=False)
     assert notes == ["a previous run was stopped before its jobs started: its locks are removed"]
     assert not locks.exists() and not (tmp_path / ".snakemake" / runs.RUN_FILE).exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/cwd"), reason="needs /proc")
+def test_fresh_unrecorded_locks_are_left_to_snakemake(tmp_path):
+    """A run on another machine, between taking its locks and recording itself, is not in this /proc."""
+    locks = _locks(tmp_path, age=1.0)
+    assert runs.claim_folder(tmp_path, record=False) == []
+    assert locks.exists()
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/cwd"), reason="needs /proc")

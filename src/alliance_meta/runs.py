@@ -16,9 +16,14 @@ import json
 import os
 import shutil
 import socket
+import time
 from pathlib import Path
 
 RUN_FILE = "alliance-meta-run.json"
+#: Locks without a run record are taken for a killed run's only when older than this (seconds): a run on
+#: another machine of a shared filesystem, between taking its locks and recording itself, is not seen in
+#: this machine's /proc, and its fresh locks are left to Snakemake's own check.
+UNRECORDED_LOCKS_STALE_AFTER = 60.0
 
 
 class RunInProgress(RuntimeError):
@@ -115,7 +120,12 @@ def claim_folder(folder: str | Path = ".", pid: int | None = None, record: bool 
         if others:
             raise RunInProgress(f"Another run (process {others[0]}) is working in this folder; wait for it "
                                 "to finish or stop it, then run again.")
-        if others is not None:  # locks without a record and no run: killed before its jobs started
+        try:
+            newest = max((entry.stat().st_mtime for entry in locks.iterdir()), default=0.0)
+        except OSError:  # released meanwhile: a live run
+            newest = time.time()
+        if others is not None and time.time() - newest > UNRECORDED_LOCKS_STALE_AFTER:
+            # locks without a record, no run here, not fresh: a run killed before its jobs started
             notes.append("a previous run was stopped before its jobs started: its locks are removed")
             shutil.rmtree(locks, ignore_errors=True)
     if record:
