@@ -313,6 +313,7 @@ def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, conti
     the rows the moderator analyses use (same k as ``meta_regression.csv``) and its marginal means
     (:func:`predictions`); models not estimable or not converged are left out."""
     from alliance_meta.analyses.moderators import aggregate_within
+    from alliance_meta.analyses.moderators.univariate import estimable
 
     tables = []
     for formula in dict.fromkeys(formulas):
@@ -322,7 +323,7 @@ def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, conti
         if len(data) < 3:
             continue
         design = build_design(data, formula, numeric, reference_levels, centre)
-        if design.matrix.shape[1] < 2 or len(data) <= design.matrix.shape[1]:
+        if not estimable(design, len(data)):
             continue
         fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, "REML", level, design=design,
                           control=control)

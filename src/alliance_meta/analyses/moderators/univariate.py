@@ -183,7 +183,7 @@ def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, conti
     if len(data) < 3:
         return None, None
     design = build_design(data, formula, continuous, reference_levels, centre)
-    if _intercept_only(design) or len(data) <= design.matrix.shape[1]:
+    if not estimable(design, len(data)):
         return None, None
     fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, method, level, design=design,
                       control=control)
@@ -226,9 +226,11 @@ def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd
     return table.assign(**model, converged=fit.converged, note="; ".join(filter(None, notes)))
 
 
-def _intercept_only(design) -> bool:
-    """No moderator term: the pooled model itself (a model without intercept, ``~ x - 1``, is one, as in metafor)."""
-    return list(design.columns) in ([], ["intercept"])
+def estimable(design, rows: int) -> bool:
+    """Whether a meta-regression of ``design`` on ``rows`` rows is fitted: it has a moderator term (a model
+    without intercept, ``~ x - 1``, has one, as in metafor; ``~ 1`` is the pooled model itself) and more rows
+    than coefficients."""
+    return list(design.columns) not in ([], ["intercept"]) and rows > design.matrix.shape[1]
 
 
 def not_estimable_reason(data: pd.DataFrame, variables) -> str:
