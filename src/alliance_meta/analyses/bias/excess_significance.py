@@ -66,15 +66,18 @@ class ExcessSignificance:
         return "exact"
 
     def as_test(self) -> BiasTest:
-        """The ``bias.csv`` row: X^2 and the p of metafor's default test, the other p in the note."""
+        """The ``bias.csv`` row of metafor's default test: the exact p (no statistic), or X^2 (1 df) and its
+        p; the other test in the note."""
         exact = self.test == "exact"
-        other = f"chi-square p = {self.p:.4g}" if exact else f"exact p = {self.p_exact:.4g}"
-        return BiasTest("tes", self.statistic, self.p_exact if exact else self.p, df=1, side="greater",
+        other = (f"chi-square X2 = {self.statistic:.4g}, p = {self.p:.4g}" if exact
+                 else f"exact p = {self.p_exact:.4g}")
+        return BiasTest("tes", math.nan if exact else self.statistic, self.p_exact if exact else self.p,
+                        df=math.nan if exact else 1, side="greater",
                         observed=float(self.observed), expected=self.expected,
                         note=f"observed {self.observed} vs expected {self.expected:.4g} significant studies "
                              f"(O/E = {self.observed / self.expected:.4g}); "
-                             f"{'exact' if exact else 'chi-square'} test (one-sided, metafor's default at this k); "
-                             f"{other}")
+                             f"{'exact' if exact else 'chi-square'} test (one-sided; metafor's default for these "
+                             f"k and O); {other}")
 
 
 def _power(theta, sei, critical, alternative):
