@@ -117,3 +117,8 @@ def test_the_fallback_keys_are_the_schemas():
     for key, nested in bayes_api.BAYES_KEYS.items():
         if isinstance(nested, dict):
             assert set(nested) == set(bayes[key]["properties"]), key
+
+
+def test_a_risk_of_bias_block_may_come_with_the_plots_options():
+    options = ForestOptions.from_config({"sort": "year", "risk_of_bias": {"tool": "rob2"}})
+    assert options.sort == "year" and options.risk_of_bias == {"tool": "rob2"}

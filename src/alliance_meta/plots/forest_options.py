@@ -51,12 +51,17 @@ class ForestOptions:
     @classmethod
     def from_config(cls, plots: dict | None, risk_of_bias: dict | None = None) -> "ForestOptions":
         """Options from the config's ``plots`` mapping and its ``risk_of_bias`` block (the tool of
-        ``plots.rob``). The mapping is checked as the config's ``plots`` block: an unknown key
-        (``sortt``) or value (``preset: nejm``) raises one ValueError listing every problem."""
+        ``plots.rob``; an API caller may also put ``risk_of_bias`` in the mapping). The mapping is checked as
+        the config's ``plots`` block: an unknown key (``sortt``) or value (``preset: nejm``) raises one
+        ValueError listing every problem."""
+        plots = dict(plots or {})
+        if "risk_of_bias" in plots:
+            given = plots.pop("risk_of_bias")
+            risk_of_bias = given if risk_of_bias is None else risk_of_bias
         names = {f.name: None for f in fields(cls) if f.name != "risk_of_bias"}
         check_options("plots", plots, names, "forest plot options",
                       enums={"sort": SORT_ORDERS, "labels": LABEL_MODES, "preset": PRESETS})
-        values = {key: value for key, value in (plots or {}).items() if key in names}
+        values = {key: value for key, value in plots.items() if key in names}
         if risk_of_bias is not None:
             values["risk_of_bias"] = dict(risk_of_bias)
         options = cls(**values)
