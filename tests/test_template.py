@@ -203,3 +203,6 @@ def test_command_line_reads_and_checks_with_the_review_s_settings(tmp_path):
 
     assert check([str(source), "--sheet-name", "Coding", "--decimal", ",", "--rob-tool", "rob2"]) == 0
     assert check([str(source), "--sheet-name", "Coding", "--decimal", ","]) == 1
+    with pytest.raises(SystemExit) as usage:  # a usage error, not a traceback
+        check([str(source), "--rob-tool", "custom"])
+    assert usage.value.code == 2

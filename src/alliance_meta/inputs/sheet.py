@@ -1292,8 +1292,12 @@ def add_risk_of_bias_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the domains of --rob-tool custom (risk_of_bias.domains)")
 
 
-def risk_of_bias_options(arguments: argparse.Namespace) -> dict:
-    """The config's ``risk_of_bias`` block from :func:`add_risk_of_bias_arguments`' options."""
+def risk_of_bias_options(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """The config's ``risk_of_bias`` block from :func:`add_risk_of_bias_arguments`' options (a usage
+    error, exit 2, for ``custom`` without domains or domains without ``custom``)."""
+    if (arguments.rob_tool == "custom") != bool(arguments.rob_domains):
+        parser.error("--rob-tool custom needs --rob-domains (e.g. --rob-domains selection,measurement), and "
+                     "--rob-domains needs --rob-tool custom")
     return {"tool": arguments.rob_tool, **({"domains": arguments.rob_domains} if arguments.rob_domains else {})}
 
 
@@ -1313,6 +1317,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="decimal separator of numbers written as text (the config's decimal)")
     add_risk_of_bias_arguments(parser)
     arguments = parser.parse_args(argv)
+    risk_of_bias = risk_of_bias_options(arguments, parser)
     try:
         raw = read_sheet(arguments.sheet, sheet_name=arguments.sheet_name, decimal=arguments.decimal)
     except SheetError as error:
@@ -1322,7 +1327,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     clean, problems = validate_sheet(raw, moderators=arguments.moderators,
                                      continuous_moderators=arguments.continuous,
-                                     risk_of_bias=risk_of_bias_options(arguments))
+                                     risk_of_bias=risk_of_bias)
     if problems:
         print(format_problems(problems, arguments.sheet))
         return 1

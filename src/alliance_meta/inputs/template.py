@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="decimal separator of SHEET's numbers written as text (the config's decimal)")
     add_risk_of_bias_arguments(parser)
     arguments = parser.parse_args(argv)
+    risk_of_bias = risk_of_bias_options(arguments, parser)
     path = Path(arguments.path)
     if path.exists() and not arguments.force:
         print(f"error: {path} exists; add --force to overwrite it", file=sys.stderr)
@@ -383,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {path}: {len(template_columns(list(source.columns) if source is not None else ()))} columns, "
           f"{rows} rows; codebook in the '{CODEBOOK_SHEET}' worksheet")
     if source is not None:
-        clean, problems = validate_sheet(read_sheet(path), risk_of_bias=risk_of_bias_options(arguments))
+        clean, problems = validate_sheet(read_sheet(path), risk_of_bias=risk_of_bias)
         print(format_problems(problems, str(path)) if problems else summarise(clean, str(path)))
         return 1 if problems else 0
     return 0
