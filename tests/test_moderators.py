@@ -41,6 +41,7 @@ def test_formulas_are_read_as_in_r():
             formula_variables(bad)
     # quoted names, for columns that are not Python names (Q() was read as no column at all)
     assert formula_variables("Q('rater') + `mean age`:`a.b`") == ("rater", "mean age", "a.b")
+    assert formula_variables("C(`a.b`) + center(`mean age`)") == ("a.b", "mean age")
 
 
 def test_a_quoted_moderator_is_the_same_model_as_the_bare_name():

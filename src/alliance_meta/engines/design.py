@@ -63,11 +63,15 @@ def _term_variables(term, quoted: set[str], formula: str) -> list[str]:
 
     names = []
     for factor in term.factors:
-        if str(factor.expr) in quoted:
-            names.append(str(factor.expr))
+        expression = str(factor.expr)
+        if expression in quoted:
+            names.append(expression)
             continue
+        inside = re.findall(r"`([^`]+)`", expression)  # C(`a.b`): the quoted column, then the rest
+        names += inside
+        expression = re.sub(r"`[^`]+`", "0", expression)
         try:
-            tree = ast.parse(str(factor.expr), mode="eval")
+            tree = ast.parse(expression, mode="eval")
         except SyntaxError:
             raise ValueError(f"cannot read the term {factor.expr!r} of formula {formula!r}") from None
         calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
