@@ -15,6 +15,7 @@ from pathlib import Path
 import os
 
 import numpy as np
+import pytest
 from hypothesis import settings
 
 #: Property tests draw the same examples on every run (a CI result does not depend on luck);
@@ -61,3 +62,12 @@ def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-12, err_
     """
     np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, float)), reference_array(expected),
                                rtol=rtol, atol=atol, err_msg=err_msg)
+
+
+@pytest.fixture(scope="session")
+def molloy():
+    """metadat's dat.molloy2014 as pooling.json has it: yi, vi and metafor's fits by (method, test)."""
+    case = next(d for d in load_reference("pooling")["datasets"] if d["name"] == "molloy2014")
+    yi = np.array([float(v) for v in case["yi"]])
+    vi = np.array([float(v) for v in case["vi"]])
+    return yi, vi, {(f["method"], f["test"]): f for f in case["fits"]}

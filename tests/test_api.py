@@ -24,15 +24,6 @@ def _number(value):
 
 
 @pytest.fixture(scope="module")
-def molloy():
-    data = json.loads((REFERENCE / "pooling.json").read_text())["datasets"]
-    case = next(d for d in data if d["name"] == "molloy2014")
-    yi = np.array([float(v) for v in case["yi"]])
-    vi = np.array([float(v) for v in case["vi"]])
-    return yi, vi, {(f["method"], f["test"]): f for f in case["fits"]}
-
-
-@pytest.fixture(scope="module")
 def assink():
     cases = json.loads((REFERENCE / "multilevel.json").read_text())["cases"]
     case = next(c for c in cases if c["name"] == "assink_reml")

@@ -5,9 +5,7 @@ Where numbers are compared, they are compared to metafor's value (pooling.json) 
 equivalent call, never to the library's own output of the same call.
 """
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,17 +13,6 @@ import pytest
 
 import alliance_meta as am
 from alliance_meta.inputs.risk_of_bias import ROB2
-
-REFERENCE = Path(__file__).parent / "reference"
-
-
-@pytest.fixture(scope="module")
-def molloy():
-    data = json.loads((REFERENCE / "pooling.json").read_text())["datasets"]
-    case = next(d for d in data if d["name"] == "molloy2014")
-    yi = np.array([float(v) for v in case["yi"]])
-    vi = np.array([float(v) for v in case["vi"]])
-    return yi, vi, {(f["method"], f["test"]): f for f in case["fits"]}
 
 
 def simulated(seed: int = 5, k: int = 18) -> pd.DataFrame:
