@@ -38,16 +38,17 @@ def _names(case):
     return [names] if isinstance(names, str) else names
 
 
+def _fit(case):
+    """The three-level fit of one reference case, as multilevel.R fits it."""
+    data = case["data"]
+    X = np.array(data["X"], float).reshape(len(data["yi"]), -1)
+    return multilevel.fit(data["yi"], data["vi"], data["study"], X, method=case["method"], test=case["test"],
+                          rho=case["rho"], names=_names(case))
+
+
 @pytest.fixture(scope="module")
 def fits():
-    out = {}
-    for name, case in CASES.items():
-        data = case["data"]
-        X = np.array(data["X"], float).reshape(len(data["yi"]), -1)
-        fit = multilevel.fit(data["yi"], data["vi"], data["study"], X, method=case["method"],
-                             test=case["test"], rho=case["rho"], names=_names(case))
-        out[name] = (fit, robust.cr2(fit))
-    return out
+    return {name: (fit := _fit(case), robust.cr2(fit)) for name, case in CASES.items()}
 
 
 def _vector(value):
@@ -146,13 +147,7 @@ RTOL_SINGLE = 1e-6
 
 @pytest.fixture(scope="module")
 def single_level_fits():
-    out = {}
-    for name, case in SINGLE_LEVEL.items():
-        data = case["data"]
-        X = np.array(data["X"], float).reshape(len(data["yi"]), -1)
-        out[name] = multilevel.fit(data["yi"], data["vi"], data["study"], X, method=case["method"],
-                                   test=case["test"], rho=case["rho"], names=_names(case))
-    return out
+    return {name: _fit(case) for name, case in SINGLE_LEVEL.items()}
 
 
 @pytest.mark.parametrize("name", SINGLE_LEVEL)

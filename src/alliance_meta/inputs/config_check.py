@@ -279,9 +279,8 @@ def _cross_problems(config: dict) -> list[str]:
     for key in reliability if isinstance(reliability, dict) else {}:
         named.setdefault(measures.canonical(str(key)) or "", []).append(str(key))
         if measures.canonical(str(key)) is None:
-            lower = {value.lower(): value for value in measures.values}
-            close = difflib.get_close_matches(str(key).lower(), list(lower), n=1, cutoff=0.5)
-            hint = f"did you mean {lower[close[0]]}? " if close else ""
+            close = measures.suggestion(key)  # the sheet's did-you-mean for the measure column
+            hint = f"did you mean {close}? " if close else ""
             problems.append(f"psychometric.reliability.{key}: not a value of the measure column; {hint}measures: "
                             f"{', '.join(measures.values)} (and their synonyms, config/README.md)")
     for measure, keys in named.items():

@@ -764,10 +764,7 @@ class Rule:
 
 def _odds_ratio_ci_message(row: pd.Series) -> str:
     lower, upper = row.get("or_ci_lower"), row.get("or_ci_upper")
-    try:
-        low, high = float(lower), float(upper)
-    except (TypeError, ValueError):
-        low = high = math.nan
+    low, high = _as_float(lower), _as_float(upper)
     if low > high:
         return f"its confidence interval is written upper limit first ({lower}, {upper}): swap or_ci_lower and or_ci_upper"
     if low == high:
@@ -784,6 +781,7 @@ def _empty_group_message(row: pd.Series) -> str:
 
 
 def _as_float(value) -> float:
+    """A cell of a row-wise message as a number (NaN when it is none)."""
     try:
         return float(value)
     except (TypeError, ValueError):
