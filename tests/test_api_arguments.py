@@ -191,6 +191,29 @@ def test_a_column_with_a_dot_is_that_column(dependence):
                                   renamed[["model", "term", "estimate"]])
 
 
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+@pytest.mark.parametrize("name", ["a.b", "my var", "class"])
+def test_moderator_tables_read_a_column_the_formula_engine_cannot_name(dependence, name):
+    """A dot, a space or a Python keyword in a moderator's name: the column of that name, with the
+    numbers of the same column under a plain name (formulas quote it, terms read ``<name>[level]``)."""
+    frame = simulated().assign(**{name: lambda f: f["grp"], "my.year": lambda f: np.arange(len(f), dtype=float)})
+    fit = am.fit(frame, dependence=dependence)
+    odd = am.moderator_tables(fit, [name], continuous=["my.year"], permutations=0)
+    plain = am.moderator_tables(fit, ["grp"], continuous=["my.year"], permutations=0)
+    assert list(odd[0]["moderator"]) == [name, "my.year"]
+    numbers = odd[0].select_dtypes("number").columns
+    pd.testing.assert_frame_equal(odd[0][numbers], plain[0][numbers])
+    assert set(odd[2]["term"]) == {"intercept", f"{name}[b]", f"{name}[c]", "my.year"}
+    pd.testing.assert_series_equal(odd[2]["estimate"], plain[2]["estimate"])
+    assert list(odd[1]["moderator"].unique()) == [name]
+
+
+def test_a_moderator_name_with_a_backtick_is_refused_with_the_reason():
+    frame = simulated().assign(**{"a`b": lambda f: f["grp"]})
+    with pytest.raises(ValueError, match="backtick"):
+        am.moderator_tables(am.fit(frame), ["a`b"], permutations=0)
+
+
 def test_study_id_and_missing_columns_are_refused():
     fit = am.fit(simulated())
     with pytest.raises(ValueError, match="study_id cannot be a moderator"):

@@ -216,8 +216,9 @@ def moderator_data(effect_sizes: pd.DataFrame, moderator: str, options: Moderato
     (:func:`alliance_meta.analyses.moderators.aggregate_within`, :func:`alliance_meta.engines.design.build_design`):
     one row per study x level, the configured or most frequent level as reference, and
     the model left out under the conditions of :func:`alliance_meta.analyses.moderators.fit_model`."""
-    from alliance_meta.engines.design import build_design
+    from alliance_meta.engines.design import build_design, column_term
     from alliance_meta.analyses.moderators import aggregate_within
+    from alliance_meta.analyses.moderators.univariate import estimable
 
     if moderator not in effect_sizes:
         return ModeratorData(moderator, note="not a column of the effect sizes")
@@ -226,8 +227,9 @@ def moderator_data(effect_sizes: pd.DataFrame, moderator: str, options: Moderato
     if len(data) < 3:
         return ModeratorData(moderator, data, None, dropped, "fewer than 3 rows")
     reference = options.reference_levels.get(moderator)
-    design = build_design(data, moderator, numeric, {moderator: reference} if reference is not None else None, options.centre)
-    if design.matrix.shape[1] < 2 or len(data) <= design.matrix.shape[1]:
+    design = build_design(data, column_term(moderator), numeric, {moderator: reference} if reference is not None else None,
+                          options.centre)
+    if not estimable(design, len(data)):
         return ModeratorData(moderator, data, design, dropped, "fewer than two levels or too few rows for the coefficients")
     return ModeratorData(moderator, data, design, dropped)
 

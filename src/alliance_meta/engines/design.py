@@ -56,6 +56,20 @@ def formula_variables(formula: str) -> tuple[str, ...]:
     return tuple(sorted(dict.fromkeys(names), key=lambda name: (position[name], name)))
 
 
+def column_term(name: str) -> str:
+    """The formula term of the one column ``name``: the name itself when the formula engine reads it
+    as that column (``rater``), else quoted (`` `a.b` ``, `` `mean age` ``), which gives the same
+    term names (``a.b[level]``)."""
+    try:
+        if formula_variables(name) == (name,):
+            return name
+    except ValueError:
+        pass
+    if "`" in name:
+        raise ValueError(f"column {name!r}: a name with a backtick cannot be written in a formula; rename the column")
+    return f"`{name}`"
+
+
 def _term_variables(term, quoted: set[str], formula: str) -> list[str]:
     """The data columns of one formulaic term: the names of its factors that are not called as
     functions, the argument of ``Q("...")``, and a factor that was a `` `quoted name` ``."""

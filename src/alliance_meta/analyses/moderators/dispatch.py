@@ -9,8 +9,7 @@ a three-level fit adds the three-level mixed-effects model of the same moderator
 from __future__ import annotations
 
 import numbers
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -85,47 +84,6 @@ def _moderator_names(fit: Fit, names, what: str = "moderator") -> list[str]:
     return list(names)
 
 
-def _plain(name: str) -> bool:
-    """Whether the formula engine reads ``name`` as the one column of that name."""
-    try:
-        return formula_variables(name) == (name,)
-    except ValueError:
-        return False
-
-
-def _aliased(frame: pd.DataFrame, names) -> tuple[pd.DataFrame, dict[str, str]]:
-    """``frame`` with each column of ``names`` the formula engine cannot read (``a.b``, ``my var``)
-    renamed to a plain alias; the aliases, to restore the names in the results (:func:`_restored`)."""
-    aliases: dict[str, str] = {}
-    for name in dict.fromkeys(names):
-        if not _plain(name):
-            alias = f"moderator_column_{len(aliases) + 1}"
-            while alias in frame.columns:
-                alias += "_"
-            aliases[alias] = name
-    return (frame.rename(columns={name: alias for alias, name in aliases.items()}) if aliases else frame), aliases
-
-
-def _restored(value, aliases: dict[str, str]):
-    """A table, dict or text of results with the aliases of :func:`_aliased` replaced by the column names."""
-    if not aliases:
-        return value
-    pattern = re.compile("|".join(rf"\b{re.escape(alias)}\b" for alias in sorted(aliases, key=len, reverse=True)))
-    if isinstance(value, str):
-        return pattern.sub(lambda match: aliases[match.group(0)], value)
-    if isinstance(value, dict):
-        return {key: _restored(item, aliases) for key, item in value.items()}
-    if isinstance(value, pd.DataFrame):
-        table = value.rename(columns=aliases)
-        for column in ("moderator", "model", "term", "note"):
-            if column in table:
-                table[column] = [_restored(item, aliases) if isinstance(item, str) else item for item in table[column]]
-        table.attrs = {key: ([_restored(n, aliases) for n in item] if key == "notes" else item)
-                       for key, item in value.attrs.items()}
-        return table
-    return value
-
-
 def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
     """The ``names`` whose column holds numbers (as in metafor's ``mods =``, where a numeric
     variable is a slope unless made a factor): the default of the analyses' ``continuous``."""
@@ -145,28 +103,23 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     name = _moderator_names(fit, moderator)[0]
     options = _options(fit, permutations, seed, centre)
     if continuous is None:
-        continuous = bool(numeric_columns(fit.effect_sizes, [moderator]))
-    effect_sizes, aliases = _aliased(fit.effect_sizes, [name])
-    moderator = next(iter(aliases), name)
-    analysis = analyse_moderator(effect_sizes, moderator, fit.metric, continuous=continuous,
+        continuous = bool(numeric_columns(fit.effect_sizes, [name]))
+    analysis = analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=continuous,
                                  reference_level=reference_level, **options)
     row = analysis.summary()
     tables = [analysis.coefficient_table()]
     if isinstance(fit, MultilevelFit):
         summary = three_level.add_moderator_columns(
-            pd.DataFrame([row]), effect_sizes, (moderator,) if continuous else (), rho=fit.rho,
-            method=fit.method, level=fit.level, reference_levels={moderator: reference_level} if reference_level
+            pd.DataFrame([row]), fit.effect_sizes, (name,) if continuous else (), rho=fit.rho,
+            method=fit.method, level=fit.level, reference_levels={name: reference_level} if reference_level
             is not None else None, centre=centre)
         row = summary.iloc[0].to_dict()
         tables.append(three_level.moderator_coefficients(
-            effect_sizes, moderator, continuous=continuous, rho=fit.rho, method=fit.method, level=fit.level,
+            fit.effect_sizes, name, continuous=continuous, rho=fit.rho, method=fit.method, level=fit.level,
             reference_level=reference_level, centre=centre))
     tables = [table for table in tables if table is not None and len(table)]
     coefficients = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
-    if aliases:
-        analysis = replace(analysis, moderator=name, data=analysis.data.rename(columns=aliases),
-                           subgroups=_restored(analysis.subgroups, aliases))
-    return ModeratorResult(analysis, _restored(row, aliases), _restored(coefficients, aliases))
+    return ModeratorResult(analysis, row, coefficients)
 
 
 def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels=None, centre: bool = False,

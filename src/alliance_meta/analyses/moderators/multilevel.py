@@ -16,7 +16,7 @@ import pandas as pd
 from alliance_meta.analyses.model_comparison import vif_table
 from alliance_meta.analyses.moderators.univariate import not_estimable_reason, usable_rows
 from alliance_meta.engines import robust
-from alliance_meta.engines.design import build_design
+from alliance_meta.engines.design import build_design, column_term
 from alliance_meta.models import multilevel
 
 
@@ -34,7 +34,7 @@ def _design(data: pd.DataFrame, moderator: str, continuous: bool = False, refere
     if len(usable) < 2:  # e.g. a moderator with no value in this family: no model (moderator_row says why)
         return usable, np.ones((len(usable), 1)), ["intercept"]
     references = {moderator: reference_level} if reference_level is not None else None
-    design = build_design(usable, moderator, numeric, references, centre)
+    design = build_design(usable, column_term(moderator), numeric, references, centre)
     return usable, design.matrix, list(design.columns)
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import metareg
-from alliance_meta.engines.design import build_design, formula_variables
+from alliance_meta.engines.design import build_design, column_term, formula_variables
 from alliance_meta.analyses.model_comparison import vif_column
 from alliance_meta.analyses.permutation import PermutationTest, permutation_test
 from alliance_meta.engines.transforms import back_transform
@@ -201,7 +201,7 @@ def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *
     data, dropped = aggregate_within(effect_sizes, (moderator,), aggregate_method, rho, numeric)
     subgroups = subgroup_fits(data.iloc[:0] if continuous else data, moderator, metric, level, control)
     references = {moderator: reference_level} if reference_level is not None else None
-    model, test = fit_model(data, moderator, "REML", level, numeric, references, centre, permutations, seed,
+    model, test = fit_model(data, column_term(moderator), "REML", level, numeric, references, centre, permutations, seed,
                             control)
     q, df, p = q_between(subgroups["estimate"], subgroups["se"]) if not continuous else (np.nan, 0, np.nan)
     return ModeratorAnalysis(moderator, continuous, data, dropped, model, subgroups, q, df, p, test)
