@@ -214,3 +214,20 @@ def test_a_model_without_intercept_is_fitted_and_an_intercept_only_formula_is_ex
     assert only.to_frame().empty
     assert only.notes == ("1: not estimable (no moderator in the formula: the intercept-only model is the pooled "
                           "model itself)",)
+
+
+def test_levels_are_listed_in_the_order_of_their_vocabulary():
+    """timing: early, mid, late, averaged; a risk-of-bias judgement best first; other columns as
+    sorted. Only the listing changes: Q-between is that of the levels in any order."""
+    frame = effect_sizes(k=30)
+    frame["timing"] = np.resize(["averaged", "early", "late", "mid"], 30)
+    frame["rob_overall"] = np.resize(["high", "low", "some concerns"], 30)
+    frame["site"] = np.resize(["b", "c", "a"], 30)
+    expected = {"timing": ["early", "mid", "late", "averaged"], "rob_overall": ["low", "some concerns", "high"],
+                "site": ["a", "b", "c"], "modality": ["CBT", "psychodynamic", "humanistic"]}
+    for name, levels in expected.items():
+        analysis = moderators.analyse_moderator(frame, name, "z", permutations=0)
+        assert list(analysis.subgroups["level"]) == levels, name
+        by_name = analysis.subgroups.sort_values("level")
+        q = moderators.q_between(by_name["estimate"], by_name["se"])[0]
+        assert analysis.q_between_separate == pytest.approx(q, rel=1e-12)

@@ -175,6 +175,12 @@ ROBINS_I = RobTool(
 BUILT_IN = {tool.name: tool for tool in (QUIPS, ROB2, ROBINS_I)}
 
 
+JUDGEMENT_ORDER: tuple[str, ...] = ("low", "some concerns", "moderate", "serious", "high", "critical",
+                                    "no information")
+"""The built-in tools' judgements, best first (each tool's levels are in this order), for listing the
+levels of a ``rob_*`` moderator."""
+
+
 def tool_from_config(options: Mapping | None) -> RobTool:
     """The tool of the config's ``risk_of_bias`` block (None or {}: QUIPS)."""
     options = dict(options or {})

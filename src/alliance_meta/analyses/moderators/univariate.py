@@ -14,6 +14,9 @@ Differences between levels are tested two ways (Borenstein et al. 2009, ch. 19):
 * common tau^2: the mixed-effects model with the levels as dummies, Q_M (Wald
   chi^2) and its Knapp-Hartung F (metafor's ``rma(yi, vi, mods = ~ moderator)``).
 
+Levels are listed in their vocabulary's order (``timing``: early, mid, late, averaged; a
+``rob_*`` judgement best first), other columns' levels sorted (:func:`display_order`).
+
 A level with a single study is pooled as metafor does with k = 1: tau^2 = 0,
 I^2 = 0, the estimate is that study's value with its own standard error.
 
@@ -161,6 +164,19 @@ def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float 
     return frame
 
 
+def display_order(moderator: str, levels) -> list[int]:
+    """Positions of ``levels`` in the order a table or plot lists them: a coded column's vocabulary
+    order (``timing``: early, mid, late, averaged), a ``rob_*`` column's judgements best first (low,
+    some concerns, high); levels outside them, and other columns' levels, after them as given."""
+    from alliance_meta.inputs.codebook import VOCABULARIES
+    from alliance_meta.inputs.risk_of_bias import JUDGEMENT_ORDER, PREFIX
+
+    order = (VOCABULARIES[moderator].values if moderator in VOCABULARIES
+             else JUDGEMENT_ORDER if moderator.startswith(PREFIX) else ())
+    rank = {value: position for position, value in enumerate(order)}
+    return sorted(range(len(levels)), key=lambda i: (rank.get(str(levels[i]), len(rank)), i))
+
+
 def no_subgroups(metric: str) -> pd.DataFrame:
     """``subgroups.csv`` when no moderator is analysed: the columns of :func:`subgroup_fits`, no rows."""
     return subgroup_fits(pd.DataFrame({"level": [], "yi": [], "vi": []}), "level", metric)
@@ -204,6 +220,7 @@ def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *
     model, test = fit_model(data, column_term(moderator), "REML", level, numeric, references, centre, permutations, seed,
                             control)
     q, df, p = q_between(subgroups["estimate"], subgroups["se"]) if not continuous else (np.nan, 0, np.nan)
+    subgroups = subgroups.iloc[display_order(moderator, list(subgroups["level"]))].reset_index(drop=True)
     return ModeratorAnalysis(moderator, continuous, data, dropped, model, subgroups, q, df, p, test)
 
 
