@@ -47,8 +47,12 @@ def test_sensitivity_tables_have_the_contract_columns():
     assert list(leave_one_out.columns[:7]) == ["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"]
     assert len(leave_one_out) == len(influence_table) == len(cumulative) == YI.size
     assert cumulative["k"].tolist() == list(range(1, YI.size + 1))
-    empty = influence.sensitivity_tables(data.head(2))
-    assert empty[3] is None and len(empty[0]) == 0
+    two = influence.sensitivity_tables(data.head(2), metric="z")  # each deletion: a k = 1 fit, as metafor
+    assert two[3] is not None and len(two[0]) == len(two[1]) == len(two[2]) == 2
+    assert list(two[0].columns) == list(leave_one_out.columns) and list(two[1].columns) == list(influence_table.columns)
+    one = influence.sensitivity_tables(data.head(1), metric="z")  # metafor's leave1out/influence stop at k = 1
+    assert one[3] is None and len(one[0]) == len(one[1]) == 0 and len(one[2]) == 1
+    assert list(one[0].columns) == ["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"]
 
 
 def test_plots_are_written(tmp_path):

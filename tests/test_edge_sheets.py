@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,6 +140,30 @@ class TestTwoStudies(ReviewFolder):
         assert first_result.returncode == 0
         assert run(second).returncode == 0
         assert csv_bytes(first) and csv_bytes(first) == csv_bytes(second)
+
+    def test_sensitivity_tables_at_two_studies_and_one(self, completed):
+        """As metafor: two outcome studies give a row per study in each table (each deletion fit is the other
+        study alone, tau^2 = 0, Q = 0); the one dropout study has no leave-one-out or influence rows
+        (leave1out and influence stop at k = 1), one cumulative row, and the log says why."""
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        tables = {(family, name): pd.read_csv(folder / "results" / family / f"{name}.csv")
+                  for family in ("outcome", "dropout") for name in ("leave_one_out", "influence", "cumulative")}
+        outcome = tables["outcome", "leave_one_out"]
+        assert outcome["study_id"].tolist() == ["S01", "S02"] and len(tables["outcome", "influence"]) == 2
+        assert (outcome[["tau2", "q", "i2"]] == 0).all().all() and (outcome[["h2", "q_p"]] == 1).all().all()
+        assert tables["outcome", "cumulative"]["k"].tolist() == [1, 2]
+        assert tables["dropout", "leave_one_out"].empty and tables["dropout", "influence"].empty
+        assert list(tables["dropout", "leave_one_out"].columns) == ["study_id", "estimate", "se", "ci_lower",
+                                                                     "ci_upper", "tau2", "i2"]
+        assert tables["dropout", "cumulative"]["study_id"].tolist() == ["D01"]
+        logs = {family: (folder / "logs" / f"sensitivity_{family}.log").read_text()
+                for family in ("outcome", "dropout")}
+        assert "2 studies: each leave-one-out fit is the other study alone" in logs["outcome"]
+        assert "1 study: leave-one-out and influence diagnostics need at least 2 studies" in logs["dropout"]
+        for family in ("outcome", "dropout"):
+            for name in ("baujat", "influence", "cumulative"):
+                assert (folder / "results" / family / f"{name}.png").stat().st_size > 1000
 
 
 class TestOneStudy(ReviewFolder):

@@ -127,3 +127,92 @@ def test_influence_matches_metafor_for_every_estimator(name, method, test):
                          ("baujat_x", None), ("baujat_y", None)]:
         close(getattr(result, ours), expected[theirs] if theirs else reference["baujat"][ours[-1]], err_msg=ours)
     assert result.influential.tolist() == expected["is_influential"]
+
+
+# Two studies and one (influence.R: molloy2014_k2, bcg_k2 and k1)
+TWO_STUDY_CASES = [case for case in EVERY_CASES if len(EVERY["datasets"][case.values[0]]["yi"]) == 2]
+
+
+def test_reference_has_two_study_cases_for_every_estimator():
+    assert {case.values[0] for case in TWO_STUDY_CASES} == {"molloy2014_k2", "bcg_k2"}
+    assert len(TWO_STUDY_CASES) == 2 * 2 * (1 + len(METHODS))
+    assert any(fit["full"]["tau2"] > 0.1 for fit in EVERY["datasets"]["bcg_k2"]["fits"])  # heterogeneous pair
+
+
+@pytest.mark.parametrize("name,method,test", TWO_STUDY_CASES)
+def test_two_studies_cumulative_matches_cumul(name, method, test):
+    """cumul() by year at k = 2: step 1 is a k = 1 fit (tau^2 = 0, Q = 0, z test even under knha)."""
+    expected = every_fit(name, method, test)["cumulative"]
+    result = influence.cumulative(*every_data(name), order=EVERY["datasets"][name]["year"],
+                                  method=METHOD_NAMES.get(method, method), test=test)
+    assert (result.position + 1).tolist() == expected["order"]
+    statistic = result.estimate / result.se
+    fields = [("estimate", "estimate"), ("se", "se"), ("p", "pvals"), ("ci_lower", "ci.lb"), ("ci_upper", "ci.ub"),
+              ("q", "Q"), ("q_p", "Qp"), ("i2", "I2"), ("h2", "H2")]
+    for ours, theirs in fields + ([("tau2", "tau2")] if method != "EE" else []):
+        close(result[ours], expected[theirs], atol=1e-300 if ours in ("p", "q_p") else 1e-12, err_msg=ours)
+    close(statistic, expected["zval" if test == "z" else "tval"])
+
+
+@pytest.mark.parametrize("name,method,test", TWO_STUDY_CASES)
+def test_two_studies_deletions_are_one_study_fits(name, method, test):
+    """Each deletion fit is metafor's rma.uni at k = 1: the other study's own estimate and variance."""
+    yi, vi = every_data(name)
+    result = influence.leave_one_out(yi, vi, method=METHOD_NAMES.get(method, method), test=test)
+    np.testing.assert_array_equal(result.estimate, yi[::-1])
+    np.testing.assert_allclose(result.se, np.sqrt(vi[::-1]), rtol=1e-15)
+    assert (result.tau2 == 0).all() and (result.q == 0).all() and (result.q_p == 1).all()
+    assert (result.i2 == 0).all() and (result.h2 == 1).all() and (result.knha_scale == 1).all()
+
+
+def test_two_studies_through_the_notebook_api():
+    """am.leave_one_out / am.influence / am.cumulative on a two-study fit: metafor's rows (bcg_k2, REML, knha)."""
+    import pandas as pd
+
+    import alliance_meta as am
+
+    yi, vi = every_data("bcg_k2")
+    year = EVERY["datasets"]["bcg_k2"]["year"]
+    reference = every_fit("bcg_k2", "REML", "knha")
+    fit = am.fit(pd.DataFrame({"study_id": ["Vandiviere", "Stein"], "yi": yi, "vi": vi, "year": year}),
+                 method="REML", test="knha", metric="log_or")
+    loo, infl, cumulative = (am.leave_one_out(fit), am.influence(fit), am.cumulative(fit))
+    assert len(loo.to_frame()) == len(infl.to_frame()) == len(cumulative.to_frame()) == 2
+    assert any(note.startswith("2 studies: each leave-one-out fit is the other study alone") for note in loo.notes)
+    close(loo.to_frame()["estimate"], reference["leave1out"]["estimate"])
+    close(loo.to_frame()["ci_lower"], reference["leave1out"]["ci.lb"])
+    close(loo.to_frame()["tau2"], reference["leave1out"]["tau2"])
+    close(infl.to_frame()["cook_d"], reference["influence"]["cook.d"])
+    close(infl.to_frame()["cov_r"], reference["influence"]["cov.r"])
+    assert infl.to_frame()["influential"].tolist() == reference["influence"]["is_influential"]
+    table = cumulative.to_frame()
+    assert table["study_id"].tolist() == ["Stein", "Vandiviere"]  # by year: 1953, then 1973
+    close(table["ci_upper"], reference["cumulative"]["ci.ub"])
+    close(table["estimate"], reference["cumulative"]["estimate"])
+
+
+@pytest.mark.parametrize("fit", EVERY["k1"]["fits"], ids=lambda fit: fit["test"])
+def test_one_study_as_metafor(fit):
+    """k = 1: metafor's leave1out and influence stop; we raise with its words, the tables are empty with a note,
+    and cumul's one row is there."""
+    import pandas as pd
+
+    import alliance_meta as am
+
+    yi, vi = (np.array(EVERY["k1"][name], float) for name in ("yi", "vi"))
+    assert fit["leave1out_error"] == fit["influence_error"] == "Stopped because k = 1."
+    with pytest.raises(ValueError, match="Stopped because k = 1."):
+        influence.leave_one_out(yi, vi, method="REML", test=fit["test"])
+    with pytest.raises(ValueError, match="Stopped because k = 1."):
+        influence.influence(yi, vi, method="REML", test=fit["test"])
+    result = am.sensitivity(am.fit(pd.DataFrame({"study_id": ["a"], "yi": yi, "vi": vi}), method="REML",
+                                   test=fit["test"]))
+    assert result.leave_one_out.empty and result.influence.empty and result.details is None
+    assert any(note.startswith("1 study: leave-one-out and influence diagnostics need at least 2 studies")
+               for note in result.notes)
+    expected, row = fit["cumulative"], result.cumulative
+    assert len(row) == 1
+    for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("p", "pvals"), ("ci_lower", "ci.lb"),
+                         ("ci_upper", "ci.ub"), ("q", "Q"), ("q_p", "Qp"), ("tau2", "tau2"), ("i2", "I2"),
+                         ("h2", "H2")]:
+        close(row[ours], expected[theirs], err_msg=ours)

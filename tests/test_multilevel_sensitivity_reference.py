@@ -2,7 +2,9 @@
 metafor (tests/reference/multilevel_sensitivity.R -> multilevel_sensitivity.json: rma.mv
 refitted with subset = study != s and on the first j studies by year; cooks.distance and
 dfbetas of rma.mv with cluster = study), on dat.konstantopoulos2011 and dat.assink2016,
-REML and ML, rho = 0 and the CHE model with rho = 0.6.
+REML and ML, rho = 0 and the CHE model with rho = 0.6; and on two studies of each (``*_k2``), where
+every deletion leaves one study (sigma2_between fixed to 0, or not fitted with one effect size:
+metafor's "k <= 1", NA in cooks.distance and dfbetas).
 
 Tolerance: 1e-5 relative, with the boundary exception of test_multilevel_reference.py: a
 sigma^2 that metafor leaves below 1e-8 (it optimises log sigma^2, so it only approaches 0) is
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_reference
+from conftest import assert_close as close, load_reference
 
 from alliance_meta.analyses.sensitivity import multilevel as mls
 REFERENCE = load_reference("multilevel_sensitivity")
@@ -36,9 +38,12 @@ def results():
 
 def _compare(table: pd.DataFrame, reference: list[dict]):
     assert list(table["study_id"]) == [str(row["study"]) for row in reference]
-    assert all(row["fitted"] for row in reference)
-    expected = pd.DataFrame(reference)
-    np.testing.assert_array_equal(table["k"], expected["k"])
+    np.testing.assert_array_equal(table["k"], [row["k"] for row in reference])
+    fitted = np.array([row["fitted"] for row in reference])
+    assert (table["converged"].to_numpy(bool) == fitted).all()
+    missing = table[~fitted]  # metafor: "Processing terminated since k <= 1."
+    assert missing["estimate"].isna().all() and (missing["note"] == mls.NOT_FITTED).all()
+    table, expected = table[fitted], pd.DataFrame([row for row in reference if row["fitted"]])
     for column in ("estimate", "se", "ci_lower", "ci_upper", "p", "qe", "qe_p"):
         ours = table["q" if column == "qe" else "q_p" if column == "qe_p" else column]
         np.testing.assert_allclose(ours, expected[column], rtol=RTOL, err_msg=column)
@@ -49,7 +54,9 @@ def _compare(table: pd.DataFrame, reference: list[dict]):
     np.testing.assert_array_equal(ours[boundary], 0.0)
     np.testing.assert_allclose(table["tau2"], expected["tau2"], rtol=RTOL, atol=BOUNDARY)
     np.testing.assert_allclose(table["i2"], expected["i2"], rtol=RTOL, atol=1e-6)
-    assert table["converged"].all()
+    single = table["n_studies"].to_numpy() == 1  # metafor fixes a single-level factor's sigma2 to 0
+    assert (table.loc[single, "sigma2_between"] == 0).all()
+    assert (table.loc[single, "note"] == "sigma2_between fixed to 0 (one study)").all()
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -61,8 +68,14 @@ def test_leave_one_study_out(results, name):
 def test_cooks_distance_and_dfbetas_by_study(results, name):
     case, result = CASES[name], results[name][0]
     np.testing.assert_allclose(result.full.beta[0], case["full"]["estimate"], rtol=RTOL)
-    np.testing.assert_allclose(result.cook_distance, case["cook"], rtol=RTOL)
-    np.testing.assert_allclose(result.dfbetas, case["dfbetas"], rtol=RTOL)
+    close(result.cook_distance, case["cook"], rtol=RTOL)  # NA (study not fitted) must be NaN here
+    close(result.dfbetas, case["dfbetas"], rtol=RTOL)
+
+
+def test_reference_has_two_study_cases():
+    two = [name for name in CASES if name.endswith("_k2") or "_k2_" in name]
+    assert len(two) == 4 and all(len(set(CASES[name]["data"]["study"])) == 2 for name in two)
+    assert any(not row["fitted"] for name in two for row in CASES[name]["leave_one_out"])
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -95,5 +108,31 @@ def test_deleting_a_study_removes_all_its_rows_and_one_row_cannot_be_fitted():
     assert first["note"].tolist() == ["sigma2_between fixed to 0 (one study)", "", ""]
     assert first["sigma2_between"].iloc[0] == 0 and first["converged"].all()
     np.testing.assert_allclose(first[["estimate", "se"]].iloc[0], [0.25, 0.1], rtol=1e-10)
-    # fewer than 3 studies: contract headers only
-    assert list(mls.sensitivity_tables(single[single.study_id != "a"])[0].columns) == list(mls.LEAVE_ONE_OUT_COLUMNS)
+    # two studies: a row per study; deleting c leaves b alone (sigma2_between fixed to 0)
+    loo, influence, cumulative, result = mls.sensitivity_tables(single[single.study_id != "a"])
+    assert loo["study_id"].tolist() == ["b", "c"] and len(influence) == len(cumulative) == 2
+    assert loo["note"].tolist() == ["sigma2_between fixed to 0 (one study)"] * 2 and result is not None
+    # one study: leave-one-out and influence have the contract headers only (nothing left to fit),
+    # the cumulative table its one step
+    loo, influence, cumulative, result = mls.sensitivity_tables(single[single.study_id == "b"])
+    assert list(loo.columns) == list(mls.LEAVE_ONE_OUT_COLUMNS) and loo.empty and influence.empty
+    assert result is None and len(cumulative) == 1 and cumulative["converged"].all()
+    np.testing.assert_allclose(cumulative[["estimate", "se"]].iloc[0], [0.25, 0.1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["assink_k2_reml", "assink_k2_che_reml"])
+def test_two_studies_through_the_notebook_api(name):
+    """am.leave_one_out / am.influence / am.cumulative of a two-study three-level fit: metafor's rows."""
+    import alliance_meta as am
+
+    case = CASES[name]
+    data = case["data"]
+    frame = pd.DataFrame({"study_id": [str(s) for s in data["study"]], "yi": data["yi"], "vi": data["vi"],
+                          "year": data["year"]})
+    fit = am.fit(frame, dependence="multilevel", rho=case["rho"], method=case["method"], metric="smd")
+    loo, influence, cumulative = am.leave_one_out(fit), am.influence(fit), am.cumulative(fit)
+    assert any(note.startswith("2 studies: each leave-one-out fit is the other study alone") for note in loo.notes)
+    _compare(loo.to_frame(), case["leave_one_out"])
+    _compare(cumulative.to_frame(), case["cumulative"])
+    close(influence.to_frame()["cook_d"], case["cook"], rtol=RTOL)
+    close(influence.to_frame()["dfbetas"], case["dfbetas"], rtol=RTOL)

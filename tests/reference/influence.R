@@ -12,6 +12,14 @@
 #   bangertdrowns2004 (k = 48, standardised mean differences).
 # For each: leave1out(), influence() (inf, dfbs, is.infl) and baujat() coordinates.
 #
+# Two studies (k = 2), where every deletion fit is a fit of one study (rma.uni with k = 1:
+# tau^2 = 0, QE = 0, QEp = 1, I2 = 0, H2 = 1, test switched to z), with cumul() by year as well:
+#   molloy2014_k2 (the first two rows of dat.molloy2014: tau^2 = 0 for every estimator but SJ),
+#   bcg_k2        (dat.bcg trials 7 and 6, log risk ratios: heterogeneous, tau^2 > 0; listed
+#                  against year order, so cumul() reorders them).
+# And one study (k1): leave1out(), influence() and baujat() stop ("Stopped because k = 1."), cumul()
+# gives its one row; the messages and the row are written for REML with both tests.
+#
 # Fits use control = list(threshold = 1e-13) so that REML, ML and EB report the converged
 # root (as bias.R). Inputs are written as text at 17 significant digits (exact doubles;
 # jsonlite's digits = NA keeps only 15), results with digits = NA.
@@ -34,8 +42,11 @@ tests <- c("z", "knha")
 datasets <- list(
   molloy2014 = escalc("ZCOR", ri = ri, ni = ni, data = dat.molloy2014),
   hackshaw1998 = dat.hackshaw1998,
-  bangertdrowns2004 = dat.bangertdrowns2004
+  bangertdrowns2004 = dat.bangertdrowns2004,
+  molloy2014_k2 = escalc("ZCOR", ri = ri, ni = ni, data = dat.molloy2014)[1:2, ],
+  bcg_k2 = escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)[c(7, 6), ]
 )
+two_studies <- c("molloy2014_k2", "bcg_k2")
 
 unclass_list <- function(x, names) lapply(unclass(x)[intersect(names, names(unclass(x)))], as.vector)
 
@@ -46,6 +57,7 @@ for (name in names(datasets)) {
   dat <- datasets[[name]]
   dat <- dat[!is.na(dat$yi) & !is.na(dat$vi), ]
   entry <- list(yi = I(sprintf("%.17g", dat$yi)), vi = I(sprintf("%.17g", dat$vi)), fits = list())
+  if (name %in% two_studies) entry$year <- dat$year
   # refit on exactly the doubles written above
   yi <- as.numeric(entry$yi)
   vi <- as.numeric(entry$vi)
@@ -71,9 +83,32 @@ for (name in names(datasets)) {
                       list(dfbetas = infl$dfbs$intrcpt, is_influential = infl$is.infl)),
         baujat = list(x = b$x, y = b$y)
       )
+      if (name %in% two_studies) {
+        cum <- cumul(fit, order = dat$year)
+        entry$fits[[length(entry$fits)]]$cumulative <- c(
+          unclass_list(cum, c("estimate", "se", "zval", "tval", "pvals", "ci.lb", "ci.ub", "Q", "Qp", "tau2",
+                              "I2", "H2")),
+          list(order = order(dat$year)))
+      }
     }
   }
   reference$datasets[[name]] <- entry
+}
+
+# one study: what metafor refuses and what it fits
+one <- datasets$molloy2014[1, ]
+message_of <- function(expr) tryCatch({expr; NA_character_}, error = function(e) conditionMessage(e))
+reference$k1 <- list(yi = I(sprintf("%.17g", one$yi)), vi = I(sprintf("%.17g", one$vi)), fits = list())
+for (test in tests) {
+  fit <- suppressWarnings(rma(as.numeric(reference$k1$yi), as.numeric(reference$k1$vi), method = "REML",
+                              test = test, control = control))
+  cum <- cumul(fit)
+  reference$k1$fits[[length(reference$k1$fits) + 1]] <- list(
+    method = "REML", test = test,
+    leave1out_error = message_of(leave1out(fit)), influence_error = message_of(influence(fit)),
+    baujat_error = message_of(baujat(fit, progbar = FALSE)),
+    cumulative = unclass_list(cum, c("estimate", "se", "zval", "pvals", "ci.lb", "ci.ub", "Q", "Qp", "tau2",
+                                     "I2", "H2")))
 }
 
 writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),

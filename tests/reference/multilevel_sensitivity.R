@@ -4,6 +4,10 @@
 # rma.mv(..., subset = ...) with the study (cluster) as the unit; cooks.distance.rma.mv and
 # dfbetas.rma.mv with cluster = study are metafor's own.
 # Run from tests/reference/: Rscript multilevel_sensitivity.R  (writes multilevel_sensitivity.json)
+#
+# Two-study cases (*_k2): each deletion leaves one study, which rma.mv fits with the single-level
+# study factor's sigma2 fixed to 0, or, when that study has one effect size, not at all
+# ("Processing terminated since k <= 1."): fitted = FALSE, and cooks.distance / dfbetas give NA.
 suppressPackageStartupMessages({
   library(metafor)
   library(jsonlite)
@@ -62,7 +66,13 @@ cases <- list(
   run_case("konstantopoulos_reml", konst, "REML"),
   run_case("konstantopoulos_ml", konst, "ML"),
   run_case("assink_reml", assink, "REML"),
-  run_case("assink_che_reml", assink, "REML", rho = 0.6)
+  run_case("assink_che_reml", assink, "REML", rho = 0.6),
+  # two studies: districts 11 and 12 (4 schools each); assink studies 1 (6 effect sizes) and
+  # 4 (one, and the earlier year: the first cumulative step is not fitted); studies 1 and 3, CHE
+  run_case("konstantopoulos_k2_reml", konst[konst$study %in% c(11, 12), ], "REML"),
+  run_case("konstantopoulos_k2_ml", konst[konst$study %in% c(11, 12), ], "ML"),
+  run_case("assink_k2_reml", assink[assink$study %in% c(1, 4), ], "REML"),
+  run_case("assink_k2_che_reml", assink[assink$study %in% c(1, 3), ], "REML", rho = 0.6)
 )
 
 meta <- list(metafor = as.character(packageVersion("metafor")), R = R.version.string)

@@ -4,6 +4,13 @@ Each function takes a fit and dispatches on its type, as metafor's ``leave1out.r
 ``cooks.distance.rma.mv``: a univariate fit deletes and adds single (composite) studies
 (:mod:`.univariate`); a three-level fit deletes and adds whole studies, all their effect sizes,
 and refits the three-level model (:mod:`.multilevel`).
+
+Small families follow metafor 3.8-1. With 2 studies every table has its rows: each deletion fit
+is a fit of the other study alone (``rma.uni`` with k = 1: tau^2 = 0, Q = 0, I^2 = 0, H^2 = 1, the
+z test in place of Knapp-Hartung; three-level: sigma2_between fixed to 0, or no fit when that
+study has one effect size). With one study ``leave1out`` and ``influence`` stop ("Stopped
+because k = 1."): the leave-one-out and influence tables are empty and the notes say why, while
+``cumul`` fits its one step.
 """
 
 from __future__ import annotations
@@ -17,12 +24,14 @@ from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.analyses.sensitivity import multilevel, univariate
 from alliance_meta.models.fits import Fit, MultilevelFit
 
-MINIMUM_STUDIES = 3
+#: leave-one-out and influence need 2 studies (metafor's leave1out and influence stop at k = 1);
+#: cumulative needs 1
+MINIMUM_STUDIES = 2
 
 
 @dataclass(frozen=True, repr=False)
 class Sensitivity:
-    """All three sensitivity tables of one fit and the diagnostics behind them (None with < 3 studies)."""
+    """All three sensitivity tables of one fit and the diagnostics behind them (None with < 2 studies)."""
 
     fit: Fit
     leave_one_out: pd.DataFrame
@@ -48,7 +57,8 @@ class Sensitivity:
         return self.leave_one_out.copy()
 
     def __repr__(self) -> str:
-        return (f"<Sensitivity ({self.fit.kind}): {self.n_studies} studies, influential: "
+        studies = "1 study" if self.n_studies == 1 else f"{self.n_studies} studies"
+        return (f"<Sensitivity ({self.fit.kind}): {studies}, influential: "
                 f"{', '.join(self.influential) or 'none'}>")
 
 
@@ -85,7 +95,8 @@ def sort_key(values) -> tuple[np.ndarray, dict]:
 
 
 def sensitivity(fit: Fit, order=None) -> Sensitivity:
-    """Leave-one-out, influence and cumulative tables of ``fit`` (empty tables with < 3 studies)."""
+    """Leave-one-out, influence and cumulative tables of ``fit``; with one study the leave-one-out and
+    influence tables are empty (metafor's ``leave1out`` and ``influence`` stop at k = 1)."""
     data = fit.data
     if isinstance(fit, MultilevelFit):
         notes = (f"three-level {fit.method} refits (rho = {fit.rho:g}), one study (all its effect sizes) deleted "
@@ -102,9 +113,26 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
         ordered = data if order is None else data.assign(year=sort_key(_order(fit, order))[0])
         tables = univariate.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, test)
     leave_one_out, influence_table, cumulative_table, details = tables
-    if details is None:
-        notes += (f"{data['study_id'].nunique()} studies: sensitivity analyses need at least {MINIMUM_STUDIES}",)
+    multilevel_fit = isinstance(fit, MultilevelFit)
+    notes += small_family_notes(data["study_id"].nunique() if multilevel_fit else len(data), multilevel_fit)
     return Sensitivity(fit, leave_one_out, influence_table, cumulative_table, details, notes)
+
+
+def small_family_notes(n_studies: int, multilevel: bool = False) -> tuple[str, ...]:
+    """What the tables of a family with fewer than 3 studies hold, and why (nothing at 3 or more)."""
+    if n_studies >= 3:
+        return ()
+    if n_studies == 2:
+        if multilevel:
+            return ("2 studies: each leave-one-out fit is the other study alone (sigma2_between fixed to 0; "
+                    "not fitted when that study has one effect size)",)
+        return ("2 studies: each leave-one-out fit is the other study alone (as metafor's rma.uni with k = 1: "
+                "tau^2 = 0, Q = 0, I^2 = 0, H^2 = 1, z test)",)
+    if n_studies == 1:
+        return (f"1 study: leave-one-out and influence diagnostics need at least {MINIMUM_STUDIES} studies "
+                "(deleting the only study leaves no data; metafor's leave1out and influence stop at k = 1); "
+                "the cumulative table has its one step",)
+    return ("0 studies: no sensitivity analyses",)
 
 
 def leave_one_out(fit: Fit) -> AnalysisResult:

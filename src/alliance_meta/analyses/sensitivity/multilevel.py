@@ -196,12 +196,23 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
                        rho: float = 0.0):
     """``leave_one_out``, ``influence`` and ``cumulative`` tables of a family's effect sizes
     under ``dependence: multilevel`` (``study_id``, ``yi``, ``vi``, optional ``year``) and the
-    :class:`MultilevelInfluence` result; empty tables and None with fewer than 3 studies."""
-    if data["study_id"].nunique() < 3 if len(data) else True:
-        return (pd.DataFrame(columns=list(LEAVE_ONE_OUT_COLUMNS)), pd.DataFrame(columns=["study_id", "cook_d"]),
+    :class:`MultilevelInfluence` result.
+
+    With 2 studies each deletion leaves one study: its effect sizes are fitted with sigma2_between
+    fixed to 0, or, when it has a single effect size, not at all (a row of NaN with a note; metafor's
+    ``cooks.distance`` / ``dfbetas.rma.mv`` give NA). With one study the leave-one-out and influence
+    tables are empty (contract headers) and the result None (deleting it leaves no data; metafor's
+    ``leave1out`` and ``influence`` stop at k = 1); the cumulative table has its one row. No rows:
+    every table empty."""
+    leave_one_out_header = pd.DataFrame(columns=list(LEAVE_ONE_OUT_COLUMNS))
+    if not len(data):
+        return (leave_one_out_header, pd.DataFrame(columns=["study_id", "cook_d"]),
                 pd.DataFrame(columns=["study_id", "k", "estimate"]), None)
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
-    result = leave_one_study_out(yi, vi, ids, method=method, rho=rho, level=level, metric=metric)
+    result = (leave_one_study_out(yi, vi, ids, method=method, rho=rho, level=level, metric=metric)
+              if data["study_id"].nunique() > 1 else None)
     table = cumulative(yi, vi, ids, data["year"] if "year" in data else None, method=method, rho=rho,
                        level=level, metric=metric)
+    if result is None:
+        return leave_one_out_header, pd.DataFrame(columns=["study_id", "cook_d"]), table, None
     return result.deletions, result.to_frame(), table, result

@@ -17,6 +17,11 @@ GENQ fits, as metafor's ``rma(..., weights = a, method = "GENQ")``, estimate the
 the GENQ weights ``a = 1/sqrt(v)`` (Jackson 2013) and the sandwich variance
 ``sum a^2 (v + tau^2) / (sum a)^2``; so do their deletions, and the hat values, DFFITS and
 DFBETAS of ``influence.rma.uni`` then use ``H = X (X'AX)^-1 X'A`` (its "weights" branch).
+
+Two studies: each deletion fit has one study, fitted as metafor's ``rma.uni`` does at k = 1
+(:func:`_one_study_deletions`); one study: :func:`leave_one_out` and :func:`influence` raise, as
+metafor's ``leave1out`` and ``influence`` ("Stopped because k = 1."), and :func:`cumulative` has
+its one step.
 """
 
 from __future__ import annotations
@@ -165,8 +170,10 @@ def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 
     """Refit the random-effects model without each study (metafor's ``leave1out``)."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
-    if k < 3:
-        raise ValueError("leave-one-out needs at least 3 studies")
+    if k < 2:
+        raise ValueError("leave-one-out needs at least 2 studies (metafor's leave1out: \"Stopped because k = 1.\")")
+    if k == 2:
+        return _one_study_deletions(yi, vi, method, test, level)
     full = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False)
     weights = pooling.default_genq_weights(vi) if method == "GENQ" else None
     block_size = block_size or max(1, MAX_BLOCK_ELEMENTS // k)
@@ -183,6 +190,30 @@ def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 
                                         weights=None if weights is None else np.delete(weights, i)).tau2
                           for i in rows]
     return _deletion_summaries(yi, vi, tau2, method, test, level, weights)
+
+
+def _one_study_deletions(yi, vi, method, test, level) -> DeletionFits:
+    """The two deletion fits of a two-study model: each is a fit of the other study alone.
+
+    As metafor's ``leave1out.rma.uni`` / ``influence.rma.uni``, which refit ``rma.uni(..., subset = -i)``:
+    ``rma.uni`` with k = 1 sets tau^2 = 0 (whatever the estimator), Q = 0 with p = 1, I^2 = 0,
+    H^2 = 1, and the Wald z test in place of Knapp-Hartung (no residual df; its ``s2w`` stays 1).
+    The estimate is the study's own, with variance v (a GENQ weight cancels). ``variance_all`` is
+    metafor's ``vb.del`` at tau^2 = 0 over both studies: 1 / sum(1/v), or for GENQ the sandwich
+    ``sum a^2 v / (sum a)^2``.
+    """
+    if test not in ("z", "knha"):
+        raise ValueError(f"unknown test {test!r}; expected z or knha")
+    fits = [pooling.fit(yi[[1 - i]], vi[[1 - i]], method, test=test, level=level, control=TIGHT_CONTROL,
+                        tau2_interval=False) for i in (0, 1)]
+    column = {name: np.array([getattr(fit, name) for fit in fits], float)
+              for name in ("estimate", "se", "statistic", "p", "ci_lower", "ci_upper", "q", "q_p", "tau2", "i2", "h2")}
+    if method == "GENQ":
+        a = pooling.default_genq_weights(vi)
+        variance_all = np.full(2, float((a * a) @ vi / a.sum() ** 2))
+    else:
+        variance_all = np.full(2, 1.0 / float(np.sum(1.0 / vi)))
+    return DeletionFits(**column, knha_scale=np.ones(2), variance_all=variance_all)
 
 
 def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> DeletionFits:
@@ -328,15 +359,20 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     """``leave_one_out``, ``influence`` and ``cumulative`` tables of an analysis data set
     (``study_id``, ``yi``, ``vi``, optional ``year``), and the :class:`Influence` result.
 
-    With fewer than 3 studies the tables are empty (contract headers) and the result None.
+    With 2 studies each deletion fit is a one-study fit (:func:`_one_study_deletions`). With one
+    study the leave-one-out and influence tables are empty (contract headers) and the result None,
+    as metafor's ``leave1out`` and ``influence`` stop at k = 1; the cumulative table has its one
+    row (``cumul`` fits k = 1). No rows: every table empty.
     """
-    if len(data) < 3:
-        empty = pd.DataFrame(columns=["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"])
+    empty = pd.DataFrame(columns=["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"])
+    if len(data) == 0:
         return empty, pd.DataFrame(columns=["study_id", "rstudent"]), pd.DataFrame(columns=["k", "estimate"]), None
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
-    result = influence(yi, vi, method, test, level=level)
+    result = influence(yi, vi, method, test, level=level) if len(data) > 1 else None
     year = data["year"] if "year" in data else np.arange(len(data))
     table = cumulative(yi, vi, year, method, test, level=level)
     table.insert(0, "study_id", ids[table["position"].to_numpy()])
+    if result is None:
+        return empty, pd.DataFrame(columns=["study_id", "rstudent"]), _with_back_transform(table, metric), None
     return (result.deletions.to_frame(ids, metric), result.to_frame(ids),
             _with_back_transform(table, metric), result)
