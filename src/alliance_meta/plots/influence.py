@@ -75,6 +75,7 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
         figure, axis = plt.subplots(figsize=(6.0, 1.2 + 0.22 * k))
         axis.hlines(y, transform(table["ci_lower"]), transform(table["ci_upper"]), color="black", lw=0.9)
         axis.scatter(transform(table["estimate"]), y, marker="s", s=14, color="black", zorder=3)
+        _not_fitted_rows(axis, table, y)
         axis.axvline(null, color="0.4", lw=0.6, ls=(0, (3, 3)))
         axis.set_yticks(y, labels)
         axis.tick_params(axis="y", length=0)
@@ -84,6 +85,15 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
         axis.set_ylim(-0.8, k - 0.2)
         figure.tight_layout()
     return figure
+
+
+def _not_fitted_rows(axis, table: pd.DataFrame, y) -> None:
+    """Say so on a step without a fit (a three-level step with one effect size), which has no CI to draw."""
+    missing = np.flatnonzero(pd.isna(table["estimate"]).to_numpy())
+    notes = table["note"].fillna("").astype(str).to_numpy() if "note" in table else np.full(len(table), "")
+    for row in missing:
+        axis.text(0.5, y[row], notes[row] or "not fitted", transform=axis.get_yaxis_transform(), ha="center",
+                  va="center", fontsize=7, color="0.35")
 
 
 def multilevel_influence_plot(result):
@@ -113,6 +123,10 @@ def _panel_figure(panels, index, colours, shape, size, xlabel):
             for value in lines:
                 axis.axhline(value, color="0.4", lw=0.6, ls=(0, (3, 3)))
             axis.set_ylabel(name)
+            _not_fitted_points(axis, index, values)
+        if index.size < 3:  # a tick per study (matplotlib's default ticks fall between 1 and 2)
+            axes[-1][0].set_xticks(index)
+            axes[-1][0].set_xlim(0.5, index.size + 0.5)
         for axis in axes[-1]:
             axis.set_xlabel(xlabel)
         figure.align_ylabels(axes[:, 0])
@@ -120,13 +134,31 @@ def _panel_figure(panels, index, colours, shape, size, xlabel):
     return figure
 
 
+def _not_fitted_points(axis, index, values) -> None:
+    """A study whose deletion fit did not run (three-level: the other study has one effect size; NaN in
+    the table) is marked "not fitted" in each panel, not left out without a word."""
+    for position in np.flatnonzero(np.isnan(np.asarray(values, float))):
+        axis.text(index[position], 0.5, "not fitted", transform=axis.get_xaxis_transform(), ha="center",
+                  va="center", fontsize=7, color="0.35", zorder=4,
+                  bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+
+
 def sensitivity_figures(sensitivity) -> dict:
     """The Baujat, influence and cumulative figures of a
     :class:`alliance_meta.analyses.sensitivity.Sensitivity` (a message where one is not defined)."""
     fit, details = sensitivity.fit, sensitivity.details
-    if details is None:
-        text = f"{sensitivity.n_studies} studies: too few for sensitivity analyses"
-        return {name: message_figure(text) for name in ("baujat", "influence", "cumulative")}
+    if details is None:  # one study: no deletions (metafor's leave1out, influence, baujat stop at k = 1)
+        n = sensitivity.n_studies
+        text = (f"{n} {'study' if n == 1 else 'studies'}: leave-one-out and influence diagnostics\n"
+                "need at least 2 studies")
+        figures = {name: message_figure(text) for name in ("baujat", "influence", "cumulative")}
+        if len(sensitivity.cumulative) and "ci_lower" in sensitivity.cumulative:
+            labels = fit.data["study_id"].to_numpy(str)
+            if fit.kind != "multilevel" and "label" in fit.data:
+                labels = fit.data["label"].fillna(fit.data["study_id"]).to_numpy(str)
+            figures["cumulative"] = cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
+                                                      _order_note(fit.data))
+        return figures
     if fit.kind == "multilevel":
         return {"baujat": message_figure("Baujat plot: not defined for the three-level model\n"
                                          "(metafor's baujat refuses rma.mv); see influence.csv"),
