@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale, format_p, message_figure  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_p, log_metric_axis, message_figure  # noqa: E402
 
 
 def bubble_plot(analysis, metric: str, level: float = 95.0):
@@ -35,7 +35,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
         axis.plot(grid, transform(mean), color="#08306b", lw=1.5, zorder=3, label="Meta-regression")
         axis.axhline(null, color="0.4", lw=0.6, ls=(0, (3, 3)))
         if metric == "log_or":
-            axis.set_yscale("log")
+            log_metric_axis(axis, "y")
         axis.set_xlabel(name.replace("_", " ").capitalize())
         axis.set_ylabel(label)
         slope = model.coefficients("z").iloc[1]

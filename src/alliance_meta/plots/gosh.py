@@ -18,9 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
-from matplotlib import ticker  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale, plain_text  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, log_metric_axis, plain_text  # noqa: E402
 
 WITH_COLOUR = "#b2182b"
 WITHOUT_COLOUR = "#4d4d4d"
@@ -58,10 +57,7 @@ def _panel(figure, spec, x, i2, with_study, title, log_x, hexbin, x_label, bins_
         top.hist(x[rows], bins=bins_x, color=colour, alpha=0.55, density=True)
         right.hist(i2[rows], bins=bins_y, color=colour, alpha=0.55, density=True, orientation="horizontal")
     if log_x:
-        main.set_xscale("log")
-        main.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        main.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-        main.xaxis.set_minor_formatter(ticker.NullFormatter())
+        log_metric_axis(main)
     low, high = (np.log(x.min()), np.log(x.max())) if log_x else (x.min(), x.max())
     pad = 0.04 * (high - low) if high > low else 0.05
     main.set_xlim(*((np.exp(low - pad), np.exp(high + pad)) if log_x else (low - pad, high + pad)))

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale, message_figure, plain_text  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, log_metric_axis, message_figure, plain_text  # noqa: E402
 
 FLAGGED = "#b2182b"
 
@@ -80,7 +80,7 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
         axis.set_yticks(y, labels)
         axis.tick_params(axis="y", length=0)
         if metric == "log_or":
-            axis.set_xscale("log")
+            log_metric_axis(axis)
         axis.set_xlabel(f"{label} ({level:g}% CI), cumulative" + (f"\n{order_note}" if order_note else ""))
         axis.set_ylim(-0.8, k - 0.2)
         figure.tight_layout()

@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale, format_number  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number, log_metric_axis  # noqa: E402
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
@@ -80,7 +80,8 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         top.set_ylim(low, high)
         cut = "; intervals cut at the axis" if (lower < low).any() or (upper > high).any() else ""
         top.set_ylabel(f"{label} ({level:g}% CI or CrI)")
-        top.set_yscale("log" if metric == "log_or" else "linear")
+        if metric == "log_or":
+            log_metric_axis(top, "y")
         handles = [Line2D([], [], marker="o", ls="", color="black", markersize=3, label="Estimate"),
                    Line2D([], [], lw=3, color=SIGNIFICANT, label=f"Interval excludes {null:g}"),
                    Line2D([], [], lw=3, color=NOT_SIGNIFICANT, label=f"Interval includes {null:g}"),

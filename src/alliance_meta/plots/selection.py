@@ -14,12 +14,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import ticker, transforms  # noqa: E402
+from matplotlib import transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, format_number, format_p  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number, format_p, log_metric_axis  # noqa: E402
 from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
 
 NAMES = {"beta": "Beta", "halfnorm": "Half-normal", "negexp": "Negative exponential", "logistic": "Logistic",
@@ -104,10 +104,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
             axis.axvline(float(transform(np.array([unadjusted["estimate"]], float))[0]), color="0.3", lw=0.6,
                          ls=(0, (3, 3)))
         if metric == "log_or":
-            axis.set_xscale("log")
-            axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-            axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-            axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+            log_metric_axis(axis)
         if finite:
             low, high = min(finite + [null]), max(finite + [null])
             if metric == "log_or":

@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from alliance_meta.plots.provenance import add_note  # noqa: E402
@@ -79,6 +80,25 @@ def display_scale(metric: str):
     """``(axis label, transform from the analysis metric, null on the display scale)`` of a metric."""
     scale = SCALES[metric]
     return scale.label, scale.to_display, scale.null_display
+
+
+class _PlainLogFormatter(matplotlib.ticker.LogFormatter):
+    """matplotlib's choice of which log-axis ticks to label, written as plain numbers (0.3, not 3e-01)."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:g}"
+
+
+def log_metric_axis(axis, which: str = "x") -> None:
+    """A log axis for odds ratios: major ticks at 1, 2 and 5 times a power of ten, labelled as plain
+    numbers, and, where these leave the axis nearly bare (a range within one decade), labelled minor ticks."""
+    from matplotlib import ticker
+
+    target = axis.xaxis if which == "x" else axis.yaxis
+    (axis.set_xscale if which == "x" else axis.set_yscale)("log")
+    target.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
 
 
 def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.plots.style import (SCALES, STYLE, display_scale, format_number, format_p, plain_text,  # noqa: E402,F401
-                                       message_figure)
+                                       log_metric_axis, message_figure)
 
 SYMBOLS = {metric: f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol for metric, scale in SCALES.items()}
 
@@ -54,7 +54,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         axis.axvline(null, color="0.3", lw=0.8)
         axis.axvline(transform(overall["estimate"]), color="0.3", lw=0.6, ls=(0, (3, 3)))
         if metric == "log_or":
-            axis.set_xscale("log")
+            log_metric_axis(axis)
         axis.set_yticks([])
         axis.set_ylim(-0.6, n + 1.2)
         axis.set_xlabel(label)
