@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -127,6 +128,8 @@ def _panel_figure(panels, index, colours, shape, size, xlabel):
         if index.size < 3:  # a tick per study (matplotlib's default ticks fall between 1 and 2)
             axes[-1][0].set_xticks(index)
             axes[-1][0].set_xlim(0.5, index.size + 0.5)
+        else:  # studies are counted: no tick at 2.5
+            axes[-1][0].xaxis.set_major_locator(MaxNLocator(integer=True))
         for axis in axes[-1]:
             axis.set_xlabel(xlabel)
         figure.align_ylabels(axes[:, 0])
