@@ -86,7 +86,7 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
                    Line2D([], [], lw=3, color=SIGNIFICANT, label=f"Interval excludes {null:g}"),
                    Line2D([], [], lw=3, color=NOT_SIGNIFICANT, label=f"Interval includes {null:g}"),
                    Line2D([], [], marker="D", ls="", color=MAIN, label="Main analysis"),
-                   Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(fitted['estimate']), metric)}")]
+                   Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(estimate), metric)}")]
         top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8, ncol=5,
                    handletextpad=0.3, columnspacing=1.2, borderaxespad=0)
         _choice_panel(bottom, fitted, options, rank, colours)
