@@ -114,3 +114,15 @@ def test_a_single_study_gives_empty_tables_and_a_message_figure():
     result = bma(fit)
     assert result.table.empty and result.summary.empty
     result.plot()
+
+
+@pytest.mark.parametrize("metric, title, log_axis", [("z", "P(r = 0)", False), ("log_or", "P(OR = 1)", True)])
+def test_the_effect_panel_names_no_effect_on_the_readers_scale(metric, title, log_axis):
+    """The spike at mu = 0 is 'P(r = 0)' or 'P(OR = 1)', and odds ratios are drawn on a log axis (the
+    panel said P(mu = 0) and showed odds ratios below 0 on a linear axis)."""
+    y, v = np.arctanh(RI), 1.0 / (NI - 3)
+    figure = B.robma(y, v, metric=metric, bias=False).plot()
+    effect = figure.axes[1]
+    assert title in effect.get_title(loc="left")
+    assert (effect.get_xscale() == "log") == log_axis
+    assert effect.get_xlim()[0] > 0 or not log_axis

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alliance_meta.plots.style import COLOURS, STYLE, display_scale
+from alliance_meta.plots.style import COLOURS, SCALES, STYLE, display_scale, log_metric_axis
 
 
 def bma_figure(result):
@@ -30,18 +30,24 @@ def bma_figure(result):
         ax_models.set_title("Components and bias models", loc="left", fontsize=9)
 
         label, to_display, null = display_scale(result.metric)
+        scale = SCALES[result.metric]
         values, weights = result.draws("mu")
         spike = float(weights[values == 0.0].sum())
         slab = values != 0.0
-        shown = to_display(values[slab])
         if slab.any():
-            lo, hi = np.quantile(shown, [0.0005, 0.9995])
+            # bins equal on the axis: the analysis scale for a log axis (odds ratios), else the display scale
+            binned = values[slab] if scale.log_axis else to_display(values[slab])
+            lo, hi = np.quantile(binned, [0.0005, 0.9995])
             lo, hi = lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo)
-            ax_mu.hist(shown, bins=np.linspace(lo, hi, 60), weights=weights[slab] / max(1.0 - spike, 1e-12) * (1 - spike),
+            edges = np.linspace(lo, hi, 60)
+            ax_mu.hist(to_display(values[slab]), bins=to_display(edges) if scale.log_axis else edges,
+                       weights=weights[slab] / max(1.0 - spike, 1e-12) * (1 - spike),
                        density=False, color=COLOURS["light"], edgecolor="none", label="Model-averaged posterior (slab)")
+        if scale.log_axis:
+            log_metric_axis(ax_mu)
         ax_mu.axvline(null, color=COLOURS["muted"], lw=0.8)
         ax_mu.set_xlabel(f"Overall effect ({label})")
         ax_mu.set_ylabel("Posterior probability per bin")
-        ax_mu.set_title(f"Model-averaged μ: P(μ = 0) = {spike:.2f}", loc="left", fontsize=9)
+        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) = {spike:.2f}", loc="left", fontsize=9)
         fig.tight_layout()
     return fig
