@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -99,3 +100,37 @@ def test_risk_of_bias_figures_and_forest_columns(review):
         assert text in svg, text
     html = (results / "report.html").read_text()
     assert "Risk of bias: judgements per study and domain" in html and "Risk of bias: summary per domain" in html
+
+
+def _note_rows_and_ink_below(path: Path) -> tuple[range, int]:
+    """The pixel rows of the provenance note (the lowest band of the note's dark red, #7f0000; empty for a
+    figure without it: a message that there is nothing to plot, or a forest plot, whose note is in its black
+    footnote) and how many other dark pixels lie in or below those rows."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    note = (red >= 100) & (red <= 150) & (green < 30) & (blue < 30)
+    ink = (pixels.max(axis=2) < 110) & (np.abs(red - green) < 40) & (np.abs(green - blue) < 40)
+    rows = np.flatnonzero(note.any(axis=1))
+    if not rows.size or rows[-1] < 0.9 * len(pixels):  # none, or red marks in the figure (a risk-of-bias cross)
+        return range(0), 0
+    top = rows[-1]
+    while top - 1 in set(rows) or top - 2 in set(rows):
+        top -= 1 if top - 1 in set(rows) else 2
+    return range(top, rows[-1] + 1), int(ink[top:].sum())
+
+
+def test_the_simulated_note_lies_below_everything_in_every_figure(review):
+    """The provenance note's rows hold nothing else: the prior-sensitivity figure's legend, placed again by
+    constrained layout in the tight box that includes the note, had its last row on the note."""
+    figures = sorted((review / "results").rglob("*.png"))
+    assert len(figures) > 20
+    crowded, noted = {}, 0
+    for path in figures:
+        band, other = _note_rows_and_ink_below(path)
+        noted += len(band) > 3
+        if other:
+            crowded[path.relative_to(review).as_posix()] = other
+    assert noted > 20 and "bayes_prior_sensitivity" in str(figures), noted
+    assert not crowded, crowded

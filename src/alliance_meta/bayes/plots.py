@@ -118,7 +118,12 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     """Exact posterior densities of the pooled effect and of tau under each tau prior."""
     plt = _pyplot()
     _, label = display_scale(metric)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2), constrained_layout=True)
+    rows = -(-len(posteriors) // 2)  # the legend's rows, two priors to a row
+    # the legend in an axes row of its own and tight_layout: with constrained layout and a figure legend at the
+    # bottom, saving in a tight box that includes the provenance note (add_note) drew the legend on the note
+    fig, axes = plt.subplot_mosaic([["left", "right"], ["legend", "legend"]], figsize=(7.0, 2.8 + 0.16 * rows),
+                                   height_ratios=[2.6, 0.16 * rows + 0.05])
+    left, right, key = axes["left"], axes["right"], axes["legend"]
     styles = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1))]
     upper = max(post.tau_summary()["hdi_upper"] for _, post in posteriors.values()) * 1.4
     taus = np.linspace(0, upper, 500)
@@ -132,9 +137,11 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     right.set_xlim(0, upper)
     for ax in (left, right):
         ax.set_ylim(bottom=0)
-    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False, fontsize=7)
+    key.axis("off")
+    key.legend(*left.get_legend_handles_labels(), loc="center", ncols=2, frameon=False, fontsize=7, borderaxespad=0)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig
 
 
