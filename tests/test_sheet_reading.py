@@ -126,6 +126,21 @@ def test_decimal_point_setting_keeps_commas_as_written(tmp_path):
         read_sheet(path, decimal=";")
 
 
+def test_a_point_between_thousands_in_a_decimal_comma_sheet_is_a_problem_not_a_decimal_point(tmp_path):
+    """German Excel writes ten thousand as 10.000: read as 10 before (n = 10, with no problem). Such a
+    cell of a numeric column is now a problem naming both readings; 2.500,5 (points between thousands and
+    a decimal comma) is unambiguous: 2500.5. Text columns (es_id 1.001) and 0.35 are left alone."""
+    path = write_bytes(tmp_path, "study_id;es_id;r;n;sessions\nA;1.001;0,35;10.000;12\n"
+                                 "B;1.002;0.25;2.500,0;1.500\nC;2;-0,1;85;8\n".encode("utf-8"))
+    raw, clean, problems = read(path)
+    found = [(p.row, p.column, p.value, p.check) for p in problems if p.check == "ambiguous_point"]
+    assert found == [(2, "n", "10.000", "ambiguous_point"), (3, "sessions", "1.500", "ambiguous_point")]
+    message = next(p.rule for p in problems if p.value == "10.000")
+    assert 'write "10000" if the point separates thousands, or "10,000" if it is a decimal point' in message
+    assert raw["n"].tolist()[1:] == ["2500.0", "85"] and raw["r"].tolist()[1] == "0.25"
+    assert raw["es_id"].tolist()[:2] == ["1.001", "1.002"]
+
+
 def test_excel_separator_line_is_not_a_row(tmp_path):
     path = write_bytes(tmp_path, b"sep=;\r\nstudy_id;r;n\r\nS1;0,3;50\r\nS2;1,3;50\r\n")
     _, clean, problems = read(path)

@@ -112,6 +112,8 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
 """Error values a failed spreadsheet formula shows (and CSV exports write)."""
 _DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d*,\d+(?:[eE][-+]?\d+)?")
+_GROUPED_POINTS = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+")  # 10.000: ten thousand, or ten?
+_GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+")  # 2.500,5: points between thousands
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?")
 _DAY_FIRST_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]+)?")
 _SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: [\d:.]+)?")
@@ -181,6 +183,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
         frame[position] = _years(frame[position], epoch, notes)
     frame = frame.map(_text_cell)
     if comma:
+        issues += _ambiguous_points(frame, header)
         frame = frame.map(_decimal_point)
     errors = frame.isin(EXCEL_ERRORS)
     issues += [_Issue(index + 1, position, frame.at[index, position], "is an error value of a spreadsheet formula: "
@@ -511,7 +514,34 @@ def _year_answer(moment: datetime.datetime, epoch: datetime.datetime) -> str:
 
 
 def _decimal_point(cell: object) -> object:
+    """A number written with a decimal comma, and points between groups of thousands (``2.500,5``), with a
+    decimal point."""
+    if isinstance(cell, str) and _GROUPED_DECIMAL_COMMA.fullmatch(cell):
+        cell = cell.replace(".", "")
     return cell.replace(",", ".") if isinstance(cell, str) and _DECIMAL_COMMA.fullmatch(cell) else cell
+
+
+def _ambiguous_points(frame: pd.DataFrame, header: list[str]) -> list[_Issue]:
+    """Cells of numeric columns such as ``10.000`` in a sheet read with decimal commas: Excel writes ten
+    thousand so in a German locale (the point separates thousands), but it may be a decimal point (ten).
+    Numeric columns: the codebook's, and columns outside the codebook whose every cell is a number."""
+    issues = []
+    for position, name in enumerate(header):
+        cells = frame[position].dropna()
+        cells = cells[cells.map(lambda cell: isinstance(cell, str))]
+        ambiguous = cells[cells.str.fullmatch(_GROUPED_POINTS.pattern)]
+        if ambiguous.empty:
+            continue
+        numeric = name in codebook.NUMERIC_COLUMNS or (name not in codebook.CODEBOOK_COLUMNS
+                                                         and cells.str.fullmatch(r"[-+\u2212]?[\d.,]+").all())
+        if not numeric:
+            continue
+        issues += [_Issue(index + 1, position, value,
+                          f'has a point in a sheet read with decimal commas: write "{value.replace(".", "")}" if '
+                          f'the point separates thousands, or "{value.replace(".", ",")}" if it is a decimal point',
+                          "ambiguous_point")
+                   for index, value in ambiguous.items()]
+    return issues
 
 
 def _column_name(cell: object, position: int) -> str:
@@ -941,10 +971,11 @@ RULES: dict[str, Rule] = {
            "hidden_column": "is a hidden column",
            "unnamed_column": "has no name in the header row but holds data",
            "header_below": "the column names are below row 1",
+           "ambiguous_point": "has a point in a sheet read with decimal commas",
        }.items()},
 }
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
-                  "hidden_column", "unnamed_column", "header_below")
+                  "hidden_column", "unnamed_column", "header_below", "ambiguous_point")
 """Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
