@@ -229,3 +229,23 @@ def test_unchanged_calls_still_agree_with_metafor(molloy):
     fit = am.fit(pd.DataFrame({"yi": yi, "vi": vi, "metric": "z"}))
     assert fit.predict(transform="r").estimate == pytest.approx(math.tanh(float(fits[("REML", "z")]["estimate"])),
                                                               rel=1e-6)
+
+
+def test_numbers_read_as_text_are_a_slope_by_default_and_many_numeric_categories_are_noted():
+    """am.read_sheet reads free columns as text: 'sessions' written as '12' was fitted as one dummy per
+    number (QM on 24 df) with no word. As text or as numbers it is now the same slope; listed as a
+    categorical moderator, the row says it holds numbers."""
+    frame = simulated(k=40)
+    rng = np.random.default_rng(11)
+    numbers = rng.integers(8, 40, len(frame))
+    as_text, as_numbers = frame.assign(sessions=[str(n) for n in numbers]), frame.assign(sessions=numbers)
+    text_fit, number_fit = am.fit(as_text), am.fit(as_numbers)
+    slope = am.moderators(number_fit, "sessions", permutations=0)
+    assert slope.row["qm_df"] == 1
+    assert am.moderators(text_fit, "sessions", permutations=0).row["qm"] == pytest.approx(slope.row["qm"], rel=1e-12)
+    pd.testing.assert_frame_equal(am.meta_regression(text_fit, "~ sessions", permutations=0).to_frame(),
+                                  am.meta_regression(number_fit, "~ sessions", permutations=0).to_frame())
+    summary, _, regressions = am.moderator_tables(text_fit, ["sessions", "grp"], permutations=0)
+    notes = dict(zip(summary["moderator"], summary["note"]))
+    assert "sessions holds numbers but was entered as" in notes["sessions"] and "holds numbers" not in notes["grp"]
+    assert regressions.loc[regressions["model"] == "sessions", "note"].str.contains("holds numbers").all()

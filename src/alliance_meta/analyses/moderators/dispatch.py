@@ -85,10 +85,20 @@ def _moderator_names(fit: Fit, names, what: str = "moderator") -> list[str]:
 
 
 def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
-    """The ``names`` whose column holds numbers (as in metafor's ``mods =``, where a numeric
+    """The ``names`` whose column holds numbers, also as text (as in metafor's ``mods =``, where a numeric
     variable is a slope unless made a factor): the default of the analyses' ``continuous``."""
-    return tuple(name for name in names if name in effect_sizes and pd.api.types.is_numeric_dtype(effect_sizes[name])
-                 and not pd.api.types.is_bool_dtype(effect_sizes[name]))
+    return tuple(name for name in names if name in effect_sizes and _holds_numbers(effect_sizes[name]))
+
+
+def _holds_numbers(column: pd.Series) -> bool:
+    """Numbers, or text that is numbers in every filled cell (``am.read_sheet`` reads free columns as text)."""
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    text = column.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return bool(len(text)) and pd.to_numeric(text, errors="coerce").notna().all()
 
 
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,

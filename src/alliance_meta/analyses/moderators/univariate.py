@@ -51,6 +51,23 @@ SUMMARY_COLUMNS = ("moderator", "k", "qm", "qm_df", "qm_p", "f", "f_df1", "f_df2
                    "f_p_permutation", "permutations", "permutation_exact")
 
 
+#: More distinct numbers than this in a variable entered as categories earns a note (:func:`numbers_as_levels`).
+MANY_NUMERIC_LEVELS = 5
+
+
+def numbers_as_levels(data: pd.DataFrame, variables) -> str:
+    """A note for each categorical variable whose values are all numbers, more than
+    :data:`MANY_NUMERIC_LEVELS` of them (``sessions``: one dummy per number of sessions); "" if none."""
+    notes = []
+    for name in variables:
+        values = data[name].dropna().astype(str).str.strip()
+        numbers = pd.to_numeric(values, errors="coerce")
+        if len(values) and numbers.notna().all() and numbers.nunique() > MANY_NUMERIC_LEVELS:
+            notes.append(f"{name} holds numbers but was entered as {numbers.nunique()} categories; for a slope, "
+                         "list it as continuous (continuous_moderators)")
+    return "; ".join(notes)
+
+
 def no_coefficients() -> pd.DataFrame:
     """``meta_regression.csv`` without a fitted model: its two key columns, no rows."""
     return pd.DataFrame(columns=["model", "term"])
@@ -126,6 +143,8 @@ class ModeratorAnalysis:
     def _note(self) -> str:
         notes = [self.model.note] if self.model else [
             f"no mixed-effects model: {not_estimable_reason(self.data, (self.moderator,))}"]
+        if not self.continuous:
+            notes.append(numbers_as_levels(self.data, [self.moderator]))
         if self.model is not None and not self.model.converged:
             notes.append("no permutation test")
         if self.permutation is not None and self.permutation.failed:
@@ -238,7 +257,8 @@ def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd
              "model_f_p_permutation": test.f_p if test else np.nan,
              "permutations": test.iterations if test else 0}
     notes = [fit.note, "" if fit.converged else "no permutation test",
-             _permutation_note(test) if test is not None and test.failed else "", _dropped_note(fit.design)]
+             _permutation_note(test) if test is not None and test.failed else "", _dropped_note(fit.design),
+             numbers_as_levels(data, list(fit.design.reference_levels))]
     table.insert(0, "model", formula)
     return table.assign(**model, converged=fit.converged, note="; ".join(filter(None, notes)))
 
