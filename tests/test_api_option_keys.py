@@ -61,6 +61,32 @@ def test_plot_forest_rejects_a_zero_width(tmp_path):
         small_fit().plot_forest(tmp_path / "forest.png", {"width": 0})
 
 
+@pytest.mark.parametrize(("metric", "xlim", "why"), [
+    ("log_or", [-1, 1.5], r"plots\.xlim \[-1, 1\.5\]: metric log_or is shown as odds ratios, whose axis needs limits "
+                          r"above 0$"),
+    ("log_or", (0, 2), r"plots\.xlim \[0, 2\]: metric log_or is shown as odds ratios"),
+    ("z", [0.1, 3], r"plots\.xlim \[0\.1, 3\]: metric z is shown as correlations, whose axis needs limits "
+                    r"within \[-1, 1\]$"),
+    ("z", [-1.2, 0.5], r"plots\.xlim \[-1\.2, 0\.5\]: metric z is shown as correlations"),
+    ("smd", [1, -1], r"plots\.xlim \[1, -1\]: needs two finite limits, the lower first"),
+])
+def test_plot_forest_refuses_an_xlim_off_the_metric_s_scale(tmp_path, metric, xlim, why):
+    yi = np.array([0.10, 0.25, 0.32, 0.18, 0.41, 0.05])
+    vi = np.array([0.010, 0.020, 0.015, 0.030, 0.012, 0.025])
+    with pytest.raises(ValueError, match=why):
+        am.fit(yi, vi, metric=metric).plot_forest(tmp_path / "forest.png", {"xlim": xlim})
+    assert not (tmp_path / "forest.png").exists()
+
+
+@pytest.mark.parametrize(("metric", "xlim"), [("log_or", [0.5, 2]), ("z", [-1, 1]), ("z", [-0.2, 0.6]),
+                                              ("smd", [-1, 1.5])])
+def test_plot_forest_takes_an_xlim_on_the_metric_s_scale(tmp_path, metric, xlim):
+    yi = np.array([0.10, 0.25, 0.32, 0.18, 0.41, 0.05])
+    vi = np.array([0.010, 0.020, 0.015, 0.030, 0.012, 0.025])
+    am.fit(yi, vi, metric=metric).plot_forest(tmp_path / "forest.png", {"xlim": xlim})
+    assert (tmp_path / "forest.png").stat().st_size > 1000
+
+
 def test_every_problem_in_one_error(checker):
     with pytest.raises(ValueError) as error:
         ForestOptions.from_config({"sortt": "effect", "preset": "nejm", "labls": "both"})

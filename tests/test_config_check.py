@@ -62,6 +62,11 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
      "psychometric.reliability.calpass: not a value of the measure column; did you mean CALPAS? measures: WAI,"),
     ({"psychometric": {"reliability": {"WAI": 0.93, "WAI-SR": 0.85}}},
      "psychometric.reliability: WAI and WAI-SR name the same measure (WAI); keep one"),
+    ({"families": ["dropout"], "metric": {"dropout": "log_or"}, "plots": {"xlim": [-1, 1.5]}},
+     "plots.xlim [-1, 1.5]: the dropout family is shown as odds ratios, whose axis needs limits above 0"),
+    ({"plots": {"xlim": [0.1, 3]}},  # the outcome family (Fisher z) is drawn as r
+     "plots.xlim [0.1, 3]: the outcome family is shown as correlations, whose axis needs limits within [-1, 1]"),
+    ({"plots": {"xlim": [0.5, -0.5]}}, "plots.xlim [0.5, -0.5]: needs two finite limits, the lower first"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)
@@ -83,6 +88,19 @@ def test_every_problem_at_once_in_key_order():
 
 def test_main_method_in_the_configured_methods_is_accepted():
     assert check_config({"pooling": {"methods": ["common", "DL"], "main_method": "DL"}}, SCHEMA) == []
+
+
+def test_xlim_on_every_family_s_display_scale():
+    """One xlim serves the forest plots of every family: each family's scale is checked, each
+    refusal a line of its own; a range valid on every scale, or an smd family, passes."""
+    config = {"metric": {"dropout": "log_or"}, "plots": {"xlim": [-1, 1.5]}}
+    assert check_config(config, SCHEMA) == [
+        "plots.xlim [-1, 1.5]: the dropout family is shown as odds ratios, whose axis needs limits above 0",
+        "plots.xlim [-1, 1.5]: the outcome family is shown as correlations, whose axis needs limits within [-1, 1]"]
+    assert check_config({"metric": {"dropout": "log_or"}, "plots": {"xlim": [0.2, 1]}}, SCHEMA) == []
+    assert check_config({"families": ["dropout"], "plots": {"xlim": [-1, 1.5]}}, SCHEMA) == []  # smd
+    assert check_config({"families": ["dropout"], "metric": {"dropout": "log_or"}, "plots": {"xlim": [0.5, 4]}},
+                        SCHEMA) == []
 
 
 def test_the_config_is_not_changed():

@@ -5,7 +5,8 @@ dotted path of the key (``bayes.draw: unknown key; did you mean bayes.draws?``):
 unknown keys with the closest allowed key at their level (:mod:`difflib`), values
 outside an enum with the closest allowed value, every other schema violation, and the
 rules JSON Schema cannot express (``pooling.main_method`` one of ``pooling.methods``; a custom
-risk-of-bias tool with its ``domains``;
+risk-of-bias tool with its ``domains``; ``plots.xlim`` on the display scale of every family's
+metric, :func:`xlim_problem`;
 the keys of ``reference_levels`` categorical moderators). :func:`load_config_file`
 reads the YAML file, an empty or comment-only file being "all defaults", and
 :func:`merge_overrides` lays ``--config key=value`` overrides on top, as Snakemake's
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import re
 from pathlib import Path
 
@@ -251,6 +253,33 @@ def _describe_branches(error, path: str) -> list[str]:
     return [f"{path}: {error.message}"]
 
 
+#: How each analysis metric is shown on a forest plot's axis, and the limits that axis allows.
+XLIM_SCALES = {"log_or": ("odds ratios", "needs limits above 0"),
+               "z": ("correlations", "needs limits within [-1, 1]"),
+               "r": ("correlations", "needs limits within [-1, 1]")}
+
+
+def xlim_problem(xlim, metric: str, family: str | None = None) -> str | None:
+    """Why ``plots.xlim`` cannot be a forest plot's axis range for ``metric`` (one line, with the
+    key and value), or None. Odds ratios (``log_or``) are drawn on a log axis: limits must be
+    above 0; correlations (``z``, shown as r, and ``r``) lie within [-1, 1]; and the first
+    limit must be below the second. Values that are not two numbers are left to the schema."""
+    if not isinstance(xlim, (list, tuple)) or len(xlim) != 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in xlim):
+        return None
+    low, high = (float(v) for v in xlim)
+    value = f"[{', '.join(f'{float(v):g}' for v in xlim)}]"
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        return f"plots.xlim {value}: needs two finite limits, the lower first"
+    shown, allowed = XLIM_SCALES.get(metric, (None, None))
+    if shown is None:
+        return None
+    if (metric == "log_or" and low <= 0) or (metric != "log_or" and (low < -1 or high > 1)):
+        whose = f"the {family} family is shown as {shown}" if family else f"metric {metric} is shown as {shown}"
+        return f"plots.xlim {value}: {whose}, whose axis {allowed}"
+    return None
+
+
 def _cross_problems(config: dict) -> list[str]:
     """The rules between keys, on the config with its defaults (values of the wrong
     type are left to the schema's problems)."""
@@ -287,6 +316,12 @@ def _cross_problems(config: dict) -> list[str]:
         if measure and len(keys) > 1:
             problems.append(f"psychometric.reliability: {' and '.join(keys)} name the same measure ({measure}); "
                             "keep one")
+    plots = config.get("plots") if isinstance(config.get("plots"), dict) else {}
+    metrics = config.get("metric") if isinstance(config.get("metric"), dict) else {}
+    for family in strings(config.get("families")):  # the forest plots of every family share plots.xlim
+        problem = xlim_problem(plots.get("xlim"), metrics.get(family), family) if metrics.get(family) else None
+        if problem and problem not in problems:
+            problems.append(problem)
     rob = config.get("risk_of_bias") if isinstance(config.get("risk_of_bias"), dict) else {}
     if rob.get("tool") == "custom" and not strings(rob.get("domains")):
         problems.append("risk_of_bias.domains: the custom tool needs its domains, e.g. domains: [selection, "

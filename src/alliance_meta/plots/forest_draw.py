@@ -16,6 +16,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
+from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import SCALES as STYLE_SCALES  # noqa: E402
 
@@ -63,6 +64,7 @@ def x_limits(rows: list[Row], metric: str, options) -> tuple[float, float]:
     """Axis range (analysis metric): configured, or the summaries, null and the central 96% of study CIs."""
     inverse = SCALES[metric][2]
     if options.xlim:
+        check_xlim(options.xlim, metric)
         return tuple(float(v) for v in inverse(np.asarray(options.xlim, dtype=float)))
     studies = [row for row in rows if row.kind == "study"]
     lowers = np.array([row.lower for row in studies])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
+from alliance_meta.inputs.config_check import xlim_problem
 from alliance_meta.inputs.options import check_options
 from alliance_meta.plots.style import plain_text
 
@@ -79,6 +80,22 @@ class ForestOptions:
         if self.preset == "apa" and metric in ("z", "r"):
             text = text.replace("0.", ".", 1)
         return text.replace("-", "\u2212")
+
+
+def check_xlim(xlim, metric: str) -> None:
+    """Refuse an axis range the metric's display scale cannot have, with one line naming the key, the
+    value and why: odds ratios (``log_or``) need limits above 0 (a log axis), correlations (``z``
+    shown as r, ``r``) limits within [-1, 1]; the lower limit first (as the config check words it)."""
+    problem = xlim_problem(_plain_list(xlim), metric)
+    if problem:
+        raise ValueError(problem)
+
+
+def _plain_list(xlim):
+    try:
+        return [float(v) for v in xlim] if xlim is not None and len(xlim) == 2 else xlim
+    except (TypeError, ValueError):
+        return xlim
 
 
 def study_labels(data: pd.DataFrame, mode: str = "label") -> list[str]:
