@@ -218,3 +218,32 @@ def test_a_table_without_rows_says_so(tmp_path):
     empty = [body for name, body in tables if "moderators" in name]
     assert len(empty) == 1 and "No rows." in empty[0] and "<table>" not in empty[0]
     assert all("No rows." not in body for name, body in tables if "pooled" in name)
+
+
+def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run():
+    """Moderators are REML whatever the main estimator (it said '(SJ)'); under dependence: multilevel the
+    text names the three-level model's estimator and tests (not Knapp-Hartung, which rma.mv lacks), the
+    composites the one-per-study analyses use, and the three-level moderator tests."""
+    single = methods_paragraph({"pooling": {"main_method": "SJ"}, "moderators": ["rater"]}, {"moderators"}, {})
+    assert "Sidik\u2013Jonkman estimator" in single and "meta-regressions (REML)" in single and "(SJ)" not in single
+    three = methods_paragraph({"dependence": "multilevel", "multilevel": {"method": "ML"}, "aggregate_rho": 0.6,
+                               "moderators": ["rater"]}, {"moderators"}, {})
+    assert "three-level model was fitted by maximum likelihood" in three
+    assert "cluster-robust (CR2) standard errors" in three and "Knapp\u2013Hartung adjustment" not in three
+    assert "used inverse-variance (GLS) composites" in three and "correlation of 0.6" in three
+    assert "in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests" in three
+
+
+def test_moderator_sentence_gives_the_three_level_test_beside_the_composite_one():
+    from alliance_meta.report.text import moderators_sentence
+
+    row = {"moderator": "measure", "qm": 7.07, "qm_df": 6, "qm_p": 0.314, "qm_p_permutation": float("nan"),
+           "r2": 12.0}
+    aggregated = moderators_sentence(pd.DataFrame([row]))
+    assert aggregated.startswith("Moderator tests (mixed-effects meta-regression, REML): measure, QM(6) = 7.07")
+    three = moderators_sentence(pd.DataFrame([{**row, "multilevel_qm": 13.54, "multilevel_qm_df": 6,
+                                               "multilevel_qm_p": 0.035, "multilevel_cr2_f": 2.1,
+                                               "multilevel_cr2_df1": 6, "multilevel_cr2_df2": 14.3,
+                                               "multilevel_cr2_p": 0.12}]))
+    assert three.startswith("Moderator tests (mixed-effects meta-regression of the study composites, REML)")
+    assert "[three-level model: QM(6) = 13.54, p = .035; CR2 F(6, 14.3) = 2.10, p = .120]" in three

@@ -14,8 +14,13 @@ def dependence_sentence(config: dict) -> str:
     """How several effect sizes of one study were handled."""
     rho = config.get("aggregate_rho", 0.5)
     if config.get("dependence") == "multilevel":
-        return ("Dependent effect sizes were modelled with a three-level random-effects model "
-                "(effect sizes within studies).")
+        composite = ("composites (Borenstein et al., 2009, ch. 24)" if config.get("aggregate_method") == "mean"
+                     else "inverse-variance (GLS) composites under compound symmetry")
+        return ("Dependent effect sizes were modelled with a three-level random-effects model (effect sizes within "
+                f"studies); the analyses that take one effect size per study (moderator subgroups and "
+                f"meta-regressions, small-study tests other than the three-level Egger test, selection models and "
+                f"the Bayesian models) used {composite} "
+                f"within each study, assuming a correlation of {rho:g} between sampling errors.")
     if config.get("aggregate_method") == "mean":
         return (f"Dependent effect sizes within a study were combined into one composite (Borenstein et al., 2009, "
                 f"ch. 24) assuming a correlation of {rho:g} between them.")
@@ -62,21 +67,36 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     method = pooling.get("main_method", "REML")
     tests = pooling.get("tests", ["z", "knha"])
     level = pooling.get("level", 95)
-    sentences = [
-        metric_sentence(config, families),
-        dependence_sentence(config),
-        f"Random-effects models were fitted with the {ESTIMATORS.get(method, method)} estimator of \u03c4\u00b2 "
-        f"(other estimators as sensitivity analyses); {level:g}% confidence intervals used "
-        + " and ".join(TEST_NAMES.get(t, t) for t in tests)
-        + "; the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval follows Higgins et al. "
-        "(2009).",
-    ]
+    sentences = [metric_sentence(config, families), dependence_sentence(config)]
+    if config.get("dependence") == "multilevel":
+        multilevel = config.get("multilevel", {})
+        estimator = multilevel.get("method", "REML")
+        tests_text = "Wald-type z tests and t tests with k \u2212 1 degrees of freedom (k effect sizes)"
+        if multilevel.get("robust", True):
+            tests_text += (", and cluster-robust (CR2) standard errors with Satterthwaite t tests "
+                           "(Pustejovsky & Tipton, 2018)")
+        sentences.append(
+            f"The three-level model was fitted by {ESTIMATORS.get(estimator, estimator)}; {level:g}% confidence "
+            f"intervals used {tests_text}"
+            + ("; the variance components have profile-likelihood intervals." if multilevel.get("profile", True)
+               else "."))
+    else:
+        sentences.append(
+            f"Random-effects models were fitted with the {ESTIMATORS.get(method, method)} estimator of "
+            f"\u03c4\u00b2 (other estimators as sensitivity analyses); {level:g}% confidence intervals used "
+            + " and ".join(TEST_NAMES.get(t, t) for t in tests)
+            + "; the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval follows "
+            "Higgins et al. (2009).")
     analysed = config.get("moderators", True) or config.get("continuous_moderators") or config.get("meta_regression")
     if "moderators" in stages and not analysed:
         sentences.append("No moderator was analysed.")
     elif "moderators" in stages:
-        sentences.append(f"Moderators were tested in mixed-effects meta-regressions ({method}) with omnibus QM and "
-                         f"Knapp\u2013Hartung F tests and {config.get('permutations', 1000)} permutations.")
+        sentence = (f"Moderators were tested in mixed-effects meta-regressions (REML) with omnibus QM and "
+                    f"Knapp\u2013Hartung F tests and {config.get('permutations', 1000)} permutations")
+        if config.get("dependence") == "multilevel":
+            sentence += (", and in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests "
+                         "(Pustejovsky & Tipton, 2018)")
+        sentences.append(sentence + ".")
     if "bias" in stages:
         sentences.append("Small-study effects were examined with the funnel plot, Egger's regression test, the rank "
                          "correlation test, trim and fill, fail-safe N, PET-PEESE and a step-function selection "

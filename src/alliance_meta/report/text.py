@@ -66,9 +66,11 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
 
 
 def moderators_sentence(moderators: pd.DataFrame) -> str:
-    """One clause per moderator: the omnibus Q_M test, its p and R^2."""
+    """One clause per moderator: the omnibus Q_M test, its p and R^2; beside it, for a three-level fit
+    (``multilevel_*`` columns), the three-level model's Q_M and its cluster-robust (CR2) F test."""
     if moderators is None or moderators.empty:
         return ""
+    three_level = "multilevel_qm" in moderators
     clauses = []
     for row in moderators.itertuples():
         clause = f"{row.moderator}, QM({apa_integer(row.qm_df)}) = {apa_number(row.qm, 2)}, {apa_p_clause(row.qm_p)}"
@@ -77,8 +79,17 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
             clause += f" (permutation {apa_p_clause(permutation)})"
         if math.isfinite(float(row.r2)):
             clause += f", R\u00b2 = {apa_number(row.r2, 1)}%"
+        if three_level and math.isfinite(float(row.multilevel_qm)):
+            clause += (f" [three-level model: QM({apa_integer(row.multilevel_qm_df)}) = "
+                       f"{apa_number(row.multilevel_qm, 2)}, {apa_p_clause(row.multilevel_qm_p)}")
+            if math.isfinite(float(getattr(row, "multilevel_cr2_p", math.nan))):
+                clause += (f"; CR2 F({apa_number(row.multilevel_cr2_df1, 0)}, {apa_number(row.multilevel_cr2_df2, 1)})"
+                           f" = {apa_number(row.multilevel_cr2_f, 2)}, {apa_p_clause(row.multilevel_cr2_p)}")
+            clause += "]"
         clauses.append(clause)
-    return "Moderator tests (mixed-effects meta-regression, REML): " + "; ".join(clauses) + "."
+    model = ("mixed-effects meta-regression of the study composites, REML" if three_level
+             else "mixed-effects meta-regression, REML")
+    return f"Moderator tests ({model}): " + "; ".join(clauses) + "."
 
 
 def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
