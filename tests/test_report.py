@@ -140,10 +140,29 @@ def test_very_long_tables_are_cut_with_a_pointer_to_their_csv():
     from alliance_meta.report.html import MAX_SHOWN_ROWS, html_table
 
     frame = pd.DataFrame({"estimate": np.linspace(0, 1, MAX_SHOWN_ROWS + 50)})
-    table = html_table("multiverse", frame)
+    table = html_table("multiverse", frame, source="results/outcome/multiverse.csv")
     assert len(table.rows) == MAX_SHOWN_ROWS
-    assert f"{MAX_SHOWN_ROWS + 50:,} rows" in table.note and "multiverse.csv" in table.note
+    assert table.note == f"First {MAX_SHOWN_ROWS} of {MAX_SHOWN_ROWS + 50:,} rows; every row is in " \
+        "results/outcome/multiverse.csv."
+    assert html_table("multiverse", frame).note == f"First {MAX_SHOWN_ROWS} of {MAX_SHOWN_ROWS + 50:,} rows."
     assert len(html_table("pooled", frame.head(10)).rows) == 10
+
+
+def test_a_cut_table_names_the_file_that_really_holds_every_row():
+    # the studies table is data/processed/{family}/analysis.csv (there is no studies.csv); result
+    # tables are results/{family}/{name}.csv
+    from alliance_meta.report.html import MAX_SHOWN_ROWS, family_section
+
+    k = MAX_SHOWN_ROWS + 103
+    analysis = pd.DataFrame({"study_id": [f"S{i}" for i in range(k)], "yi": np.linspace(-1, 1, k), "vi": 0.01})
+    multiverse = pd.DataFrame({"estimate": np.linspace(0, 1, k), "k": 5})
+    section = family_section("dropout", "smd", {"multiverse": multiverse}, analysis, [], {}, {})
+    notes = {table.name: table.note for table in section.tables}
+    assert notes["studies"].endswith(f"First {MAX_SHOWN_ROWS} of {k} rows; every row is in "
+                                     "data/processed/dropout/analysis.csv.")
+    assert "studies.csv" not in " ".join(notes.values())
+    cut = [note for name, note in notes.items() if name.startswith("multiverse")]
+    assert cut and all(note.endswith("every row is in results/dropout/multiverse.csv.") for note in cut), notes
 
 
 def test_pooled_sentence_of_a_three_level_model_counts_studies_and_splits_the_variance():

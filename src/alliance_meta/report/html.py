@@ -78,12 +78,13 @@ class FamilySection:
 
 
 def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: str = "",
-               collapsed: bool | None = None) -> HtmlTable:
+               collapsed: bool | None = None, source: str | None = None) -> HtmlTable:
     """Format ``frame`` for reading (APA rounding); long tables start collapsed, very long ones are cut
-    to their first :data:`MAX_SHOWN_ROWS` rows with a note pointing to the CSV."""
+    to their first :data:`MAX_SHOWN_ROWS` rows with a note naming ``source``, the file that holds every
+    row (a path relative to the run's folder; without one the note says only that rows were cut)."""
     if len(frame) > MAX_SHOWN_ROWS:
-        note = (note + " " if note else "") + (f"First {MAX_SHOWN_ROWS} of {len(frame):,} rows; every row is in "
-                                                f"{name.removesuffix('-csv')}.csv.")
+        where = f"; every row is in {source}" if source else ""
+        note = (note + " " if note else "") + f"First {MAX_SHOWN_ROWS} of {len(frame):,} rows{where}."
         frame = frame.head(MAX_SHOWN_ROWS)
     readable = readable_frame(frame.reset_index(drop=True))
     return HtmlTable(name, title or TABLE_TITLES.get(name, name.replace("_", " ").capitalize()),
@@ -91,16 +92,19 @@ def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: s
                      collapsed=len(frame) > COLLAPSE_ROWS if collapsed is None else collapsed, note=note)
 
 
-def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float) -> list[HtmlTable]:
-    """The manuscript layout of a table (when there is one), then every column of the CSV, collapsed."""
+def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
+                  family: str | None = None) -> list[HtmlTable]:
+    """The manuscript layout of a table (when there is one), then every column of the CSV
+    (``results/{family}/{name}.csv``), collapsed."""
+    source = f"results/{family}/{name}.csv" if family else f"{name}.csv"
     if name not in BUILDERS:
-        return [html_table(name, frame)]
+        return [html_table(name, frame, source=source)]
     table = manuscript_table(name, frame, metric, level)
     layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note)
     if frame.empty:  # "No rows." once, not again for the CSV's columns
         return [layout]
-    return [layout, html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {name}.csv",
-                               collapsed=True)]
+    return [layout, html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {source}",
+                               collapsed=True, source=source)]
 
 
 def inline_image(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
@@ -167,9 +171,11 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     if analysis is not None:
         columns = [c for c in STUDY_COLUMNS if c in analysis]
         section.tables.append(html_table("studies", analysis[columns],
-                                         note=f"yi and vi in the analysis metric ({metric})."))
+                                         note=f"yi and vi in the analysis metric ({metric}).",
+                                         source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
-    section.tables += [table for name in ordered(tables) for table in result_tables(name, tables[name], metric, level)]
+    section.tables += [table for name in ordered(tables)
+                       for table in result_tables(name, tables[name], metric, level, family)]
     paths = sorted(images, key=_figure_order)
     inlined = dict(inlined or {})
     missing = [path for path in paths if Path(path).name not in inlined]
@@ -220,9 +226,11 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     if note:
         paragraph += f" Note: {note}."
     return CodingSection(paragraph, [
-        html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False),
+        html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False,
+                   source="results/agreement.csv"),
         html_table("disagreements", disagreements, "Disagreements to resolve (spreadsheet rows of both sheets)",
-                   note="Rows with column (row) were coded by one coder only."),
+                   note="Rows with column (row) were coded by one coder only.",
+                   source="results/disagreements.csv"),
     ])
 
 
@@ -249,7 +257,8 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSect
             shown.loc[counts, column] = [f"{value:g}" if value == value else "" for value in changes.loc[counts, column]]
         tables.append(html_table("changes", shown, "What changed since the previous run (results/changes.csv)",
                                  note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
-                                      "analysis metric; snapshots of every run in results/history/."))
+                                      "analysis metric; snapshots of every run in results/history/.",
+                                 source="results/changes.csv"))
     return ExtraSection("changes", "Changes since the previous run", changes_paragraph(changes, metrics), tables)
 
 
