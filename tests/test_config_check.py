@@ -67,6 +67,9 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"plots": {"xlim": [0.1, 3]}},  # the outcome family (Fisher z) is drawn as r
      "plots.xlim [0.1, 3]: the outcome family is shown as correlations, whose axis needs limits within [-1, 1]"),
     ({"plots": {"xlim": [0.5, -0.5]}}, "plots.xlim [0.5, -0.5]: needs two finite limits, the lower first"),
+    ({"moderators": ["setting/format"]},  # its figures would be written into a folder forest_setting/
+     "moderators: 'setting/format' cannot name the figure files of the moderator "
+     "(results/<family>/forest_setting/format.png); rename the sheet column, e.g. setting_format"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)

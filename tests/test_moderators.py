@@ -231,3 +231,12 @@ def test_levels_are_listed_in_the_order_of_their_vocabulary():
         by_name = analysis.subgroups.sort_values("level")
         q = moderators.q_between(by_name["estimate"], by_name["se"])[0]
         assert analysis.q_between_separate == pytest.approx(q, rel=1e-12)
+
+
+def test_terms_of_a_formula_with_quoted_names():
+    """parse_formula (the model comparison's nesting) read a quoted name such as `mean age` as two names."""
+    from alliance_meta.engines.design import parse_formula
+
+    assert parse_formula("`Thérapie dauer`") == (("Thérapie dauer",),)
+    assert set(parse_formula("rater * `mean age`")) == {("rater",), ("mean age",), ("rater", "mean age")}
+    assert parse_formula("modality + I(year - 2000) + rater:year") == (("modality",), ("year",), ("rater", "year"))

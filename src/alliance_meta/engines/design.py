@@ -180,7 +180,9 @@ def _prepared(frame: pd.DataFrame, formula: str, continuous, references: dict, c
 
 def parse_formula(formula: str) -> tuple[tuple[str, ...], ...]:
     """The terms of a formula (intercept left out), each as the tuple of data columns it uses."""
-    return tuple(dict.fromkeys(formula_variables(str(term)) for term in _parsed(formula) if str(term) != "1"))
+    quoted = set(re.findall(r"`([^`]+)`", _right_hand_side(formula)))
+    return tuple(dict.fromkeys(tuple(dict.fromkeys(_term_variables(term, quoted, formula)))
+                               for term in _parsed(formula) if str(term) != "1"))
 
 
 def column_variables(design: Design, column: str) -> tuple[str, ...]:

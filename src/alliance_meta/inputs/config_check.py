@@ -328,6 +328,12 @@ def _cross_problems(config: dict) -> list[str]:
                         "measurement] for the sheet columns rob_selection, rob_measurement")
     continuous = strings(config.get("continuous_moderators"))
     categorical = strings(config.get("moderators"))
+    for key, names in (("moderators", categorical), ("continuous_moderators", continuous)):
+        for name in names:  # each names figure files (results/{family}/forest_<name>.png)
+            if re.search(r"[/\\]", name):
+                problems.append(f"{key}: {name!r} cannot name the figure files of the moderator "
+                                f"(results/<family>/forest_{name}.png); rename the sheet column, e.g. "
+                                f"{re.sub(r'[^0-9A-Za-z]+', '_', name).strip('_') or 'moderator'}")
     for formula in strings(config.get("meta_regression")):
         try:
             categorical += [name for name in formula_variables(formula) if name not in continuous]
