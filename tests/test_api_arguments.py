@@ -249,3 +249,12 @@ def test_numbers_read_as_text_are_a_slope_by_default_and_many_numeric_categories
     notes = dict(zip(summary["moderator"], summary["note"]))
     assert "sessions holds numbers but was entered as" in notes["sessions"] and "holds numbers" not in notes["grp"]
     assert regressions.loc[regressions["model"] == "sessions", "note"].str.contains("holds numbers").all()
+
+
+def test_a_misspelt_variable_is_named_with_a_did_you_mean():
+    """am.meta_regression(fit, '~ gpr') raised a bare KeyError('gpr')."""
+    fit = am.fit(simulated())
+    with pytest.raises(ValueError, match=r"formula's variable 'gpr' is not a column.*did you mean 'grp'\?"):
+        am.meta_regression(fit, "~ gpr")
+    with pytest.raises(ValueError, match=r"moderator 'gpr' is not a column.*did you mean 'grp'\?"):
+        am.moderators(fit, "gpr")

@@ -8,6 +8,7 @@ a three-level fit adds the three-level mixed-effects model of the same moderator
 
 from __future__ import annotations
 
+import difflib
 import numbers
 from dataclasses import dataclass
 
@@ -79,8 +80,11 @@ def _moderator_names(fit: Fit, names, what: str = "moderator") -> list[str]:
             raise ValueError("study_id cannot be a moderator: it is the clustering variable of the model "
                              "(studies are its units)")
         if name not in columns:
-            available = ", ".join(str(c) for c in columns if c not in ("yi", "vi", "study_id", "es_id"))
-            raise ValueError(f"{what} {name!r} is not a column of the fit's rows; available: {available}")
+            candidates = [str(c) for c in columns if c not in ("yi", "vi", "study_id", "es_id")]
+            close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"{what} {name!r} is not a column of the fit's rows; {hint}available: "
+                             f"{', '.join(candidates)}")
     return list(names)
 
 
@@ -142,6 +146,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
         raise TypeError(f"am.meta_regression: formula is a string such as '~ rater + year', not {formula!r}")
     formula = formula.strip().removeprefix("~").strip()
     variables = formula_variables(formula)
+    _moderator_names(fit, variables, "am.meta_regression: the formula's variable")
     if continuous is None:
         continuous = numeric_columns(fit.effect_sizes, variables)
     numeric = tuple(name for name in variables if name in continuous)
