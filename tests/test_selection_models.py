@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import integrate, stats
 
@@ -193,3 +194,14 @@ def test_report_sentence_and_titles():
     assert f"r = {np.tanh(halfnorm.estimate):.2f}".replace("0.", ".") in sentence
     assert sentence.endswith("Not fitted: step function.")
     assert plot_title("results/outcome/weight_functions.png") == "Selection models: fitted weight functions"
+
+
+def test_report_sentence_gives_no_range_when_the_estimates_round_alike():
+    """'ranged from r = .31 (logistic) to .31 (beta)' is no range."""
+    from alliance_meta.report.text import selection_sentence
+
+    table = pd.DataFrame({"type": ["beta", "logistic", "power"], "estimate": [0.3101, 0.3104, 0.2],
+                          "lrt_p": [0.5, 0.6, 0.7]})
+    assert "ranged from r = .20 (power) to .30 (logistic)" in selection_sentence(table, "z")
+    same = selection_sentence(table.iloc[:2], "z")
+    assert "the estimate was r = .30 under each;" in same and "ranged" not in same

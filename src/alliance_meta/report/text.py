@@ -131,9 +131,14 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
         return "No selection model could be fitted."
     low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
     models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}"
-    sentence = (f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
-                f"ranged from {show.symbol} = {show.number(low['estimate'])} ({SELECTION_NAMES.get(low['type'])}) "
-                f"to {show.number(high['estimate'])} ({SELECTION_NAMES.get(high['type'])})")
+    sentence = f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
+    if show.number(low["estimate"]) == show.number(high["estimate"]):  # the same when rounded: no range
+        sentence += (f"was {show.symbol} = {show.number(low['estimate'])}" if len(fitted) == 1 else
+                     f"was {show.symbol} = {show.number(low['estimate'])} under each")
+    else:
+        sentence += (f"ranged from {show.symbol} = {show.number(low['estimate'])} "
+                     f"({SELECTION_NAMES.get(low['type'])}) to {show.number(high['estimate'])} "
+                     f"({SELECTION_NAMES.get(high['type'])})")
     p = fitted["lrt_p"].astype(float)
     if p.notna().any():
         low_p, high_p = apa_p_clause(p.min()), apa_p_clause(p.max())
