@@ -122,6 +122,7 @@ def test_single_study_level_is_pooled_as_metafor_with_k_one():
     assert table.loc["solo", "k"] == 1 and table.loc["solo", "tau2"] == 0 and table.loc["solo", "i2"] == 0
     assert table.loc["solo", "estimate"] == pytest.approx(data.yi.iloc[0])
     assert table.loc["solo", "se"] == pytest.approx(math.sqrt(data.vi.iloc[0]))
+    assert table.loc["solo", "note"] == moderators.univariate.SINGLE_STUDY_LEVEL and table.loc["CBT", "note"] == ""
 
 
 def test_permutations_are_exact_when_few_and_reproducible_when_random():

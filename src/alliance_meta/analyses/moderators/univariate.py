@@ -162,6 +162,10 @@ class ModeratorAnalysis:
         return model_table(self.moderator, self.data, self.k_dropped, self.model, self.permutation)
 
 
+SINGLE_STUDY_LEVEL = "one study: its own estimate and standard error; tau^2 and I^2 are 0 by definition"
+"""The note of a subgroup level with one study (pooled as metafor pools k = 1)."""
+
+
 def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float = 95.0,
                   control=None) -> pd.DataFrame:
     """REML random-effects fit (Wald z) of each level: the rows of ``subgroups.csv``
@@ -173,7 +177,8 @@ def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float 
         table = fit.coefficients("z").iloc[0]
         rows.append({"moderator": moderator, "level": value, "k": fit.k, "estimate": table.estimate,
                      "se": table.se, "ci_lower": table.ci_lower, "ci_upper": table.ci_upper,
-                     "tau2": fit.tau2, "i2": fit.i2, "converged": fit.converged, "note": fit.note})
+                     "tau2": fit.tau2, "i2": fit.i2, "converged": fit.converged,
+                     "note": "; ".join(filter(None, [fit.note, SINGLE_STUDY_LEVEL if fit.k == 1 else ""]))})
     frame = pd.DataFrame(rows, columns=["moderator", "level", "k", "estimate", "se", "ci_lower",
                                         "ci_upper", "tau2", "i2", "converged", "note"])
     for prefix in back_transform([], metric):
