@@ -21,7 +21,7 @@ rule bayes:
         aggregate_method=config["aggregate_method"],
         rho=config["aggregate_rho"],
         centre=config["centre_continuous"],
-        fit=fit_options,
+        fit=composite_options,
     threads: 1
     conda:
         CONDA_ENV
@@ -43,7 +43,7 @@ rule bayes_prior_sensitivity:
     params:
         bayes=config["bayes"],
         metric=lambda wildcards: config["metric"][wildcards.family],
-        fit=fit_options,
+        fit=composite_options,
     conda:
         CONDA_ENV
     log:
@@ -68,7 +68,7 @@ rule bayes_plots:
     params:
         bayes=config["bayes"],
         metric=lambda wildcards: config["metric"][wildcards.family],
-        fit=fit_options,
+        fit=composite_options,
     conda:
         CONDA_ENV
     log:

@@ -14,7 +14,7 @@ rule bma:
         png=report("results/{family}/bma.png", caption="../report/bma.rst", category="Bayesian model", subcategory="{family}"),
     params:
         bma=config["bma"],
-        fit=fit_options,
+        fit=composite_options,
     threads: 1
     conda:
         CONDA_ENV

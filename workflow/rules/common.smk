@@ -165,6 +165,14 @@ def fit_options(wildcards):
     return options(config, wildcards.family)
 
 
+def composite_options(wildcards):
+    """The am.fit keywords that decide a family's study composites (alliance_meta.models.fits.composite_options):
+    the Bayesian rules read no more of the fit, so pooling.main_method or level changes do not rerun them."""
+    from alliance_meta.models.fits import composite_options as options
+
+    return options(config, wildcards.family)
+
+
 def family_effect_sizes(wildcards):
     """Per-family effect sizes, one row per effect size (before aggregation)."""
     return f"data/processed/{wildcards.family}/effect_sizes.csv"

@@ -40,7 +40,7 @@ rule gosh:
     params:
         subsets=config["gosh"]["subsets"],
         seed=config["gosh"]["seed"],
-        **ROBUSTNESS_OPTIONS,
+        **{key: value for key, value in ROBUSTNESS_OPTIONS.items() if key != "level"},  # no interval: no rerun
     conda:
         CONDA_ENV
     log:

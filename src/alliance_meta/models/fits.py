@@ -664,6 +664,14 @@ def fit_options(config: dict, family: str) -> dict:
                 metric=config["metric"][family])
 
 
+def composite_options(config: dict, family: str) -> dict:
+    """The :func:`fit` keywords that decide the study composites of ``family`` (how dependent effect sizes
+    are combined, the metric): all that the Bayesian models and model averaging read of a fit. Without
+    the estimator, test and level, so that changing those does not rerun them."""
+    options = fit_options(config, family)
+    return {key: options[key] for key in ("dependence", "rho", "aggregate_method", "metric")}
+
+
 def _ratio(estimate: float, se: float) -> float:
     """estimate / se, NaN when the standard error is 0 (e.g. CR2 with identical effect sizes)."""
     return estimate / se if se > 0 else math.nan
