@@ -178,3 +178,25 @@ def test_multilevel_run_writes_variance_components_and_study_level_bias_tests(re
     assert bias.loc["fail_safe_n_orwin", "statistic"] == 6  # one composite per study, not one row per effect size
     leave_one_out = pd.read_csv(review_folder / targets[2])
     assert sorted(leave_one_out["study_id"]) == sorted({row[0] for row in OUTCOME_ROWS})
+
+
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_the_bayesian_rules_see_only_what_decides_the_composites(dependence):
+    """bayes, bayes_plots, bayes_prior_sensitivity and bma take composite_options as their params, so a new
+    pooling.level or main_method does not rerun them: their data, the study composites, do not depend on
+    either (checked here on the demo sheet)."""
+    import alliance_meta as am
+    from alliance_meta.models.fits import composite_options, fit_options
+
+    config = {"dependence": dependence, "multilevel": {"method": "REML"}, "pooling": {"main_method": "REML",
+              "level": 95}, "aggregate_rho": 0.5, "aggregate_method": "gls", "metric": {"outcome": "z"}}
+    options = composite_options(config, "outcome")
+    assert set(options) == {"dependence", "rho", "aggregate_method", "metric"}
+    rows = am.effect_sizes(am.read_sheet(ROOT / "data" / "raw" / "studies.csv"))
+    rows = rows[rows["family"] == "outcome"]
+    fits = [am.fit(rows, **fit_options(config, "outcome")), am.fit(rows, **options, method="ML", level=80.0)]
+    data = [fit.composites() if dependence == "multilevel" else fit.data for fit in fits]
+    pd.testing.assert_frame_equal(data[0], data[1])
+    for rule in ("bayes", "bma"):
+        text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
+        assert "fit=composite_options" in text and "fit=fit_options" not in text
