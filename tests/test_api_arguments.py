@@ -6,6 +6,7 @@ equivalent call, never to the library's own output of the same call.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ import pytest
 
 import alliance_meta as am
 from alliance_meta.inputs.risk_of_bias import ROB2
+
+DEMO_SHEET = Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"  # SIMULATED
 
 
 def simulated(seed: int = 5, k: int = 18) -> pd.DataFrame:
@@ -258,3 +261,15 @@ def test_a_misspelt_variable_is_named_with_a_did_you_mean():
         am.meta_regression(fit, "~ gpr")
     with pytest.raises(ValueError, match=r"moderator 'gpr' is not a column.*did you mean 'grp'\?"):
         am.moderators(fit, "gpr")
+
+
+def test_a_reference_level_in_a_synonym_is_the_codebook_level(molloy):
+    """reference_levels={'rater': 'client'} stopped with 'not among its levels': the rows hold 'patient',
+    as the sheet reader writes every synonym."""
+    rows = am.effect_sizes(am.read_sheet(DEMO_SHEET))
+    fit = am.fit(rows[rows["family"] == "outcome"], metric="z")
+    for synonym in ("client", "Client rated"):
+        pd.testing.assert_frame_equal(am.moderators(fit, "rater", reference_level=synonym, permutations=0).coefficients,
+                                      am.moderators(fit, "rater", reference_level="patient", permutations=0).coefficients)
+        table = am.meta_regression(fit, "~ rater", reference_levels={"rater": synonym}, permutations=0).to_frame()
+        assert list(table["term"]) == ["intercept", "rater[observer]", "rater[therapist]"]

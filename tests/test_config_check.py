@@ -67,6 +67,8 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"plots": {"xlim": [0.1, 3]}},  # the outcome family (Fisher z) is drawn as r
      "plots.xlim [0.1, 3]: the outcome family is shown as correlations, whose axis needs limits within [-1, 1]"),
     ({"plots": {"xlim": [0.5, -0.5]}}, "plots.xlim [0.5, -0.5]: needs two finite limits, the lower first"),
+    ({"moderators": ["rater"], "reference_levels": {"rater": "client"}},  # the rows hold "patient"
+     "reference_levels.rater: 'client' is not a level of rater; write patient (the codebook's spelling"),
     ({"moderators": ["setting/format"]},  # its figures would be written into a folder forest_setting/
      "moderators: 'setting/format' cannot name the figure files of the moderator "
      "(results/<family>/forest_setting/format.png); rename the sheet column, e.g. setting_format"),
@@ -167,11 +169,11 @@ def test_nested_command_line_values_get_the_schema_s_types():
     from alliance_meta.inputs.config_check import typed_overrides
 
     overrides = parse_config(["bayes={draws: 500, chains: 2}", "bias={selection: {steps: [0.025, 0.5]}}",
-                              "pooling={level: 90}", "reference_levels={rater: 1}", "plots={tiff: true}"])
+                              "pooling={level: 90}", "reference_levels={rater: therapist}", "plots={tiff: true}"])
     assert overrides["bayes"]["draws"] == "500"  # Snakemake reads nested values as text
     typed = typed_overrides(overrides, SCHEMA)
     assert typed == {"bayes": {"draws": 500, "chains": 2}, "bias": {"selection": {"steps": [0.025, 0.5]}},
-                     "pooling": {"level": 90}, "reference_levels": {"rater": "1"}, "plots": {"tiff": True}}
+                     "pooling": {"level": 90}, "reference_levels": {"rater": "therapist"}, "plots": {"tiff": True}}
     assert check_config(typed, SCHEMA) == []
     assert check_config(typed_overrides(parse_config(["bayes={draws: many}"]), SCHEMA), SCHEMA) == [
         "bayes.draws: 'many' is not an integer"]

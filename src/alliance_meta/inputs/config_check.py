@@ -342,6 +342,13 @@ def _cross_problems(config: dict) -> list[str]:
     categorical = list(dict.fromkeys(categorical))
     levels = config.get("reference_levels")
     for key in levels if isinstance(levels, dict) else {}:
+        vocabulary = VOCABULARIES.get(key)
+        value = levels[key]
+        if vocabulary and isinstance(value, str) and value not in vocabulary.values:
+            canonical = vocabulary.canonical(value) or vocabulary.suggestion(value)
+            hint = f"write {canonical} (the codebook's spelling, which the analysed rows hold)" if canonical else \
+                f"levels: {', '.join(vocabulary.values)}"
+            problems.append(f"reference_levels.{key}: {value!r} is not a level of {key}; {hint}")
         if key in categorical:
             continue
         close = difflib.get_close_matches(str(key), categorical, n=1, cutoff=0.6)

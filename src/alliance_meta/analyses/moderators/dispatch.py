@@ -64,6 +64,17 @@ def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
                 permutations=permutations, seed=seed)
 
 
+def _codebook_levels(references):
+    """Reference levels in the codebook's spelling where the column has a vocabulary (``rater: client`` is
+    ``patient`` in the analysed rows, as the sheet reader writes it)."""
+    from alliance_meta.inputs.codebook import VOCABULARIES
+
+    if references is None:
+        return None
+    return {name: (VOCABULARIES[name].canonical(level) or level) if name in VOCABULARIES and isinstance(level, str)
+            else level for name, level in dict(references).items()}
+
+
 def _moderator_names(fit: Fit, names, what: str = "moderator") -> list[str]:
     """``names`` (one name or a list) checked against the fit's columns: each a column, not study_id
     (the clustering variable); ValueError naming the available columns otherwise."""
@@ -118,6 +129,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     options = _options(fit, permutations, seed, centre)
     if continuous is None:
         continuous = bool(numeric_columns(fit.effect_sizes, [name]))
+    reference_level = (_codebook_levels({name: reference_level}) or {}).get(name)
     analysis = analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=continuous,
                                  reference_level=reference_level, **options)
     row = analysis.summary()
@@ -150,6 +162,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     if continuous is None:
         continuous = numeric_columns(fit.effect_sizes, variables)
     numeric = tuple(name for name in variables if name in continuous)
+    reference_levels = _codebook_levels(reference_levels)
     options = _options(fit, permutations, seed, centre)
     data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
                                      numeric)
@@ -177,7 +190,7 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     moderators = _moderator_names(fit, moderators, "moderators")
     continuous = _moderator_names(fit, continuous, "continuous")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
-    references = dict(reference_levels or {})
+    references = _codebook_levels(reference_levels or {})
     options = _options(fit, permutations, seed, centre)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,
                                   reference_level=references.get(name), **options)
