@@ -273,3 +273,13 @@ def test_a_reference_level_in_a_synonym_is_the_codebook_level(molloy):
                                       am.moderators(fit, "rater", reference_level="patient", permutations=0).coefficients)
         table = am.meta_regression(fit, "~ rater", reference_levels={"rater": synonym}, permutations=0).to_frame()
         assert list(table["term"]) == ["intercept", "rater[observer]", "rater[therapist]"]
+
+
+def test_a_forest_plot_path_without_a_figure_suffix_is_refused(tmp_path):
+    """fit.plot_forest('forest') wrote forest.png beside it without a word."""
+    fit = am.fit(simulated())
+    with pytest.raises(ValueError, match=r"'.*forest' has no figure suffix; end the name in one of \.png"):
+        fit.plot_forest(tmp_path / "forest")
+    assert not list(tmp_path.iterdir())
+    fit.plot_forest([tmp_path / "forest.PNG", tmp_path / "forest.pdf"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forest.PNG", "forest.pdf"]

@@ -13,6 +13,7 @@ either and dispatch on its type, as metafor's methods dispatch on ``rma.uni`` / 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
@@ -170,6 +171,11 @@ class Fit:
         if not isinstance(options, ForestOptions):
             options = ForestOptions.from_config(options)
         paths = [str(p) for p in path] if isinstance(path, (list, tuple)) else [str(path)]
+        formats = (".png", ".pdf", ".svg", ".tif", ".tiff", ".jpg", ".jpeg", ".eps", ".ps")
+        for name in paths:  # matplotlib would write "forest" as forest.png without a word
+            if Path(name).suffix.lower() not in formats:
+                raise ValueError(f"plot_forest: {name!r} has no figure suffix; end the name in one of "
+                                 f"{', '.join(formats)} (the format is read from it)")
         row = self.to_frame().iloc[0].to_dict()
         save_forest_plot(self.data, row, self.metric or "smd", paths, level=self.level, options=options,
                          data_note=note)
