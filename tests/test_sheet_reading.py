@@ -270,6 +270,47 @@ def test_hidden_rows_and_columns_holding_data_are_problems(tmp_path):
     assert "unhide it" in problems[1].rule and "delete it" in problems[1].rule
 
 
+def test_a_hidden_column_with_a_header_and_no_data_is_a_note(tmp_path):
+    # README: only a hidden row or column *holding data* is a problem; a header alone holds nothing
+    workbook = workbook_with([["study_id", "r", "n", "hidden_empty", "helper"],
+                              ["S1", 0.3, 50, None, 1], ["S2", 0.2, 60, None, None]])
+    workbook.active.column_dimensions["D"].hidden = True
+    workbook.active.column_dimensions["E"].hidden = True  # holds data: still a problem
+    raw, _, problems = read(save(workbook, tmp_path))
+    assert where(problems) == [(1, "helper", "hidden_column")]
+    assert "hidden column D (hidden_empty) has a header and no data: read as an empty column" in raw.attrs["notes"]
+    workbook.active.column_dimensions["E"].hidden = False
+    raw, clean, problems = read(save(workbook, tmp_path))
+    assert problems == [] and list(clean["study_id"]) == ["S1", "S2"]
+
+
+def test_hidden_rows_are_named_in_one_line_per_cause(tmp_path):
+    from openpyxl.worksheet.filters import FilterColumn, Filters
+
+    rows = [["study_id", "r", "n", "rater"]] + [[f"S{i}", 0.3, 50, "patient" if i % 2 else "therapist"]
+                                               for i in range(1, 11)]
+    workbook = workbook_with(rows)
+    sheet = workbook.active
+    sheet.auto_filter.ref = "A1:D11"
+    sheet.auto_filter.filterColumn.append(FilterColumn(colId=3, filters=Filters(filter=["patient"])))
+    for row in (3, 5, 7, 8, 9, 11):  # what Excel hides for "therapist" (and rows 8, 9 as well)
+        sheet.row_dimensions[row].hidden = True
+    path = save(workbook, tmp_path)
+    _, _, problems = read(path)
+    assert [p.row for p in problems] == [3, 5, 7, 8, 9, 11]  # one problem per row, as before
+    report = format_problems(problems, "sheet.xlsx")
+    assert report.splitlines()[0] == "sheet.xlsx: 6 problems in 6 rows (rows as numbered in a spreadsheet, header = row 1)"
+    lines = [line.strip() for line in report.splitlines()[3:]]
+    assert lines == ["rows 3, 5, 7-9, 11 are hidden by the worksheet's filter: clear the filter (Data > Filter) to "
+                     "have them analysed, or delete the rows to leave them out"]
+    sheet.auto_filter.filterColumn.clear()  # no criteria: rows hidden by hand, also in one line
+    sheet.row_dimensions[11].hidden = False
+    report = format_problems(read(save(workbook, tmp_path))[2], "sheet.xlsx")
+    assert [line.strip() for line in report.splitlines()[3:]] == [
+        "rows 3, 5, 7-9 are hidden in the spreadsheet: unhide them to have them analysed, or delete them to leave "
+        "them out"]
+
+
 def test_rows_hidden_by_a_filter_say_to_clear_the_filter(tmp_path):
     from openpyxl.worksheet.filters import FilterColumn, Filters
 

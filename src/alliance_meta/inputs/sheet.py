@@ -327,7 +327,7 @@ def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd
             rows.pop()
         width = max((i + 1 for row in rows for i, cell in enumerate(row) if _text_cell(cell) is not None), default=0)
         rows = [row[:width] + [None] * (width - len(row)) for row in rows]
-        issues = _merged_cells(worksheet, rows, notes) + _hidden_cells(worksheet, rows)
+        issues = _merged_cells(worksheet, rows, notes) + _hidden_cells(worksheet, rows, notes)
         title, epoch = worksheet.title, values.epoch
     finally:
         values.close()
@@ -394,23 +394,39 @@ def _merged_cells(worksheet, rows: list[list], notes: list[str]) -> list[_Issue]
     return issues
 
 
-def _hidden_cells(worksheet, rows: list[list]) -> list[_Issue]:
-    """Hidden rows and columns that hold data: the reviewer decides whether they count."""
+_HIDDEN_ROW = "is hidden in the spreadsheet: unhide it to have it analysed, or delete it to leave it out"
+_FILTERED_ROW = ("is hidden by the worksheet's filter: clear the filter (Data > Filter) to have it analysed, or "
+                 "delete the row to leave it out")
+#: The hidden-row rules said once for several rows (:func:`format_problems`).
+_HIDDEN_ROWS = {_HIDDEN_ROW: "are hidden in the spreadsheet: unhide them to have them analysed, or delete them "
+                             "to leave them out",
+                _FILTERED_ROW: "are hidden by the worksheet's filter: clear the filter (Data > Filter) to have them "
+                               "analysed, or delete the rows to leave them out"}
+
+
+def _hidden_cells(worksheet, rows: list[list], notes: list[str]) -> list[_Issue]:
+    """Hidden rows and columns that hold data: the reviewer decides whether they count. A hidden
+    column with a header and no data holds nothing to decide: a note."""
+    from openpyxl.utils import get_column_letter
+
     issues = []
     filtered = _filtered_rows(worksheet)
     for number, dimension in worksheet.row_dimensions.items():
         if dimension.hidden and number <= len(rows) and any(_text_cell(c) is not None for c in rows[number - 1]):
-            rule = ("is hidden by the worksheet's filter: clear the filter (Data > Filter) to have it analysed, or "
-                    "delete the row to leave it out") if number in filtered else (
-                   "is hidden in the spreadsheet: unhide it to have it analysed, or delete it to leave it out")
+            rule = _FILTERED_ROW if number in filtered else _HIDDEN_ROW
             issues.append(_Issue(number, None, "", rule, "hidden_row"))
     width = len(rows[0]) if rows else 0
     hidden_columns = sorted({column for dimension in worksheet.column_dimensions.values() if dimension.hidden
                              for column in range((dimension.min or 1), (dimension.max or dimension.min or 1) + 1)})
     for column in hidden_columns:
-        if column <= width and any(_text_cell(row[column - 1]) is not None for row in rows):
+        if column > width:
+            continue
+        if any(_text_cell(row[column - 1]) is not None for row in rows[HEADER_ROW:]):
             issues.append(_Issue(HEADER_ROW, column - 1, "", "is a hidden column: unhide it to have it analysed, "
                                  "or delete it to leave it out", "hidden_column"))
+        elif rows and _text_cell(rows[0][column - 1]) is not None:
+            notes.append(f"hidden column {get_column_letter(column)} ({_text_cell(rows[0][column - 1])}) has a "
+                         "header and no data: read as an empty column")
     return issues
 
 
@@ -1292,8 +1308,37 @@ def format_problems(problems: list[Problem], source: str = "the sheet") -> str:
         group = [p for p in problems if headings[p.check] == heading]
         lines.append("")
         lines.append(f"{heading} ({len(group)}):")
-        lines.extend(f"  {problem}" for problem in group)
+        lines.extend(f"  {line}" for line in _problem_lines(group))
     return "\n".join(lines)
+
+
+def _problem_lines(problems: list[Problem]) -> list[str]:
+    """One line per problem, except that rows hidden alike (by hand, or by the worksheet's filter) are
+    named in one line where the first of them stands: "rows 21-24, 30 are hidden by the worksheet's filter: ..."."""
+    hidden: dict[str, list[int]] = {}
+    for problem in problems:
+        if problem.check == "hidden_row" and problem.rule in _HIDDEN_ROWS:
+            hidden.setdefault(problem.rule, []).append(problem.row)
+    lines = []
+    for problem in problems:
+        rows = hidden.get(problem.rule) if problem.check == "hidden_row" else None
+        if rows and len(rows) > 1:
+            if problem.row == rows[0]:
+                lines.append(f"rows {_row_ranges(rows)} {_HIDDEN_ROWS[problem.rule]}")
+            continue
+        lines.append(str(problem))
+    return lines
+
+
+def _row_ranges(rows: list[int]) -> str:
+    """``21, 22, 23, 24, 30, 31`` as ``21-24, 30, 31``: runs of three or more rows as ranges."""
+    runs: list[list[int]] = []
+    for row in sorted(set(rows)):
+        if runs and row == runs[-1][-1] + 1:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)) for run in runs)
 
 
 def summarise(clean: pd.DataFrame, source: str = "the sheet") -> str:
