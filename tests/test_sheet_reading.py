@@ -155,7 +155,7 @@ def test_trailing_empty_rows_and_columns_and_a_value_beyond_the_header(tmp_path)
     ragged = "study_id,r,n\nS1,0.3,50\nS2,0.2,60,oops\n"
     _, _, problems = read(write_bytes(tmp_path, ragged.encode(), "ragged.csv"))
     assert where(problems) == [(1, "D", "unnamed_column")]
-    assert "rows 3" in problems[0].rule
+    assert "holds data (row 3)" in problems[0].rule  # one row: "row", not "rows 3"
 
 
 def test_dates_written_as_text_in_the_year_column(tmp_path):

@@ -268,7 +268,8 @@ def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set) -> 
         if name.startswith("unnamed_") and len(holding) and position not in explained:
             shown = ", ".join(str(i + 1) for i in holding[:5]) + (", ..." if len(holding) > 5 else "")
             issues.append(_Issue(HEADER_ROW, position, "", f"has no name in the header row but holds data "
-                                 f"(rows {shown}): name the column, or delete its cells", "unnamed_column"))
+                                 f"({'row' if len(holding) == 1 else 'rows'} {shown}): name the column, or delete "
+                                 "its cells", "unnamed_column"))
     return issues
 
 
