@@ -129,7 +129,7 @@ def _panel_figure(panels, index, colours, shape, size, xlabel):
             axes[-1][0].set_xticks(index)
             axes[-1][0].set_xlim(0.5, index.size + 0.5)
         else:  # studies are counted: no tick at 2.5
-            axes[-1][0].xaxis.set_major_locator(MaxNLocator(integer=True))
+            axes[-1][0].xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
         for axis in axes[-1]:
             axis.set_xlabel(xlabel)
         figure.align_ylabels(axes[:, 0])
