@@ -3,7 +3,9 @@
 All subsets are enumerated, so metafor's results are deterministic: dat.normand1999 (511
 subsets) is compared row by row (the subsets themselves too) for EE, DL, HE, SJ, ML and REML;
 dat.bcg (8191 subsets) and dat.molloy2014 (65535) by their summary statistics and the mean
-estimate with and without each study, for EE, DL and REML. All within 1e-6 relative. Random
+estimate with and without each study, for EE, DL and REML. PM, PMM and GENQ (tests/reference/gosh_pm.R
+-> gosh_pm.json): dat.normand1999 row by row, dat.molloy2014 and dat.bcg scaled by 10 (so that many
+subsets' root-finding bracket is 10 mad(yi)^2, not 100) by their summaries. All within 1e-6 relative. Random
 subsets (when 2^k - 1 exceeds ``subsets``) cannot be compared with R's generator: their
 distribution and reproducibility are tested instead.
 """
@@ -21,6 +23,7 @@ from alliance_meta.analyses import gosh as gosh_module
 from alliance_meta.analyses.gosh import gosh
 
 REFERENCE = Path(__file__).parent / "reference" / "gosh.json"
+REFERENCE_PM = Path(__file__).parent / "reference" / "gosh_pm.json"
 RELATIVE, ABSOLUTE = 1e-6, 1e-10
 METHODS = {"EE": "common"}
 FIGURES = {"k": "k", "QE": "q", "I2": "i2", "H2": "h2", "tau2": "tau2", "estimate": "estimate"}
@@ -31,21 +34,38 @@ def reference() -> dict:
     return json.loads(REFERENCE.read_text())
 
 
+@lru_cache(maxsize=1)
+def reference_pm() -> dict:
+    return json.loads(REFERENCE_PM.read_text())
+
+
 def inputs(entry: dict):
     return np.array(entry["yi"], dtype=float), np.array(entry["vi"], dtype=float)
 
 
+def references() -> dict:
+    return {"gosh": reference(), "gosh_pm": reference_pm()}
+
+
 @lru_cache(maxsize=None)
-def ours(name: str, method: str):
-    entry = reference()["full"] if name == reference()["full"]["name"] else next(
-        s for s in reference()["summaries"] if s["name"] == name)
+def ours(name: str, method: str, source: str = "gosh"):
+    data = references()[source]
+    entry = data["full"] if name == data["full"]["name"] else next(
+        s for s in data["summaries"] if s["name"] == name)
     return gosh(*inputs(entry), METHODS.get(method, method))
 
 
-@pytest.mark.parametrize("method", [fit["method"] for fit in reference()["full"]["fits"]])
-def test_every_subset(method):
-    theirs = next(fit for fit in reference()["full"]["fits"] if fit["method"] == method)
-    result = ours(reference()["full"]["name"], method)
+def full_cases():
+    for source, data in references().items():
+        for fit in data["full"]["fits"]:
+            yield pytest.param(source, fit["method"], id=f"{source}-{fit['method']}")
+
+
+@pytest.mark.parametrize(("source", "method"), list(full_cases()))
+def test_every_subset(source, method):
+    data = references()[source]
+    theirs = next(fit for fit in data["full"]["fits"] if fit["method"] == method)
+    result = ours(data["full"]["name"], method, source)
     assert result.exact and result.n_subsets == 2**9 - 1
     np.testing.assert_array_equal(result.included.astype(int), np.column_stack(theirs["included"]))
     for key, attribute in FIGURES.items():
@@ -54,16 +74,18 @@ def test_every_subset(method):
 
 
 def summary_cases():
-    for dataset in reference()["summaries"]:
-        for fit in dataset["fits"]:
-            yield pytest.param(dataset["name"], fit["method"], id=f"{dataset['name']}-{fit['method']}")
+    for source, data in references().items():
+        for dataset in data["summaries"]:
+            for fit in dataset["fits"]:
+                yield pytest.param(source, dataset["name"], fit["method"],
+                                   id=f"{source}-{dataset['name']}-{fit['method']}")
 
 
-@pytest.mark.parametrize(("name", "method"), list(summary_cases()))
-def test_summary_statistics(name, method):
-    dataset = next(s for s in reference()["summaries"] if s["name"] == name)
+@pytest.mark.parametrize(("source", "name", "method"), list(summary_cases()))
+def test_summary_statistics(source, name, method):
+    dataset = next(s for s in references()[source]["summaries"] if s["name"] == name)
     theirs = next(fit for fit in dataset["fits"] if fit["method"] == method)
-    result = ours(name, method)
+    result = ours(name, method, source)
     assert result.n_subsets == theirs["n"] and int(result.fitted.sum()) == theirs["n_fitted"]
     ok = result.fitted
     for key, attribute in list(FIGURES.items())[1:]:
@@ -73,6 +95,8 @@ def test_summary_statistics(name, method):
         for statistic, value in ours_stats.items():
             assert value == pytest.approx(theirs["stats"][key][statistic], rel=RELATIVE, abs=ABSOLUTE), \
                 (key, statistic)
+    if "n_tau2_positive" in theirs:  # the root was searched (not tau^2 = 0 at once) in these subsets
+        assert int((result.tau2[ok] > 0).sum()) == theirs["n_tau2_positive"]
     shift = result.study_shift()
     np.testing.assert_allclose(shift["estimate_with"], theirs["estimate_with"], rtol=RELATIVE)
     np.testing.assert_allclose(shift["estimate_without"], theirs["estimate_without"], rtol=RELATIVE)
@@ -134,9 +158,45 @@ def test_batches_do_not_change_results():
     np.testing.assert_allclose(batched.estimate, whole.estimate, rtol=1e-13)
 
 
+@pytest.mark.parametrize("method", ["PM", "PMM", "GENQ"])
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_root_finding_and_genq_subsets_are_the_single_fits(method, scale):
+    """Each subset's PM / PMM / GENQ fit is the pipeline's own single fit of that subset (the
+    same uniroot iterates, so to rounding); at scale 10 many brackets are 10 mad(yi)^2 > 100."""
+    from alliance_meta.models.univariate import fit
+
+    rng = np.random.default_rng(3)
+    y, v = rng.normal(0.3, 0.4, 10) * scale, rng.uniform(0.01, 0.1, 10) * scale**2
+    result = gosh(y, v, method)
+    assert (result.tau2 > 0).sum() > 100
+    for i in range(0, result.n_subsets, 7):
+        inside = result.included[i]
+        single = fit(y[inside], v[inside], method, tau2_interval=False)
+        if not single.converged:  # Q(tau2_max) above its target (here at scale 10): no fit, as metafor
+            assert not result.fitted[i] and np.isnan(result.tau2[i])
+            continue
+        for attribute in ("tau2", "estimate", "i2", "h2", "q"):
+            assert getattr(result, attribute)[i] == pytest.approx(getattr(single, attribute), rel=1e-12, abs=1e-14), \
+                (i, attribute)
+    assert result.fitted.sum() > 0.9 * result.n_subsets
+    batched = gosh(y, v, method, batch_size=37)
+    np.testing.assert_allclose(batched.tau2, result.tau2, rtol=1e-13, atol=1e-15)
+
+
+def test_a_bracket_too_low_is_a_failed_subset_fit_as_in_metafor():
+    """Q(tau2_max) above its target: metafor's rma.uni stops ('tau2.max too low'), gosh records NA."""
+    from alliance_meta.engines.heterogeneity import Control
+
+    y, v = np.array([0.0, 2.0, 4.0, 1.0]), np.full(4, 0.01)
+    result = gosh(y, v, "PM", control=Control(tau2_max=0.5))
+    failed = ~result.fitted
+    assert failed.any() and np.isnan(result.estimate[failed]).all() and np.isnan(result.tau2[failed]).all()
+    assert np.isnan(result.q[failed]).all() and np.isfinite(result.q[~failed]).all()  # metafor: QE NA too
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="estimators"):
-        gosh([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], "GENQ")
+        gosh([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], "MLE")
     with pytest.raises(ValueError, match="two studies"):
         gosh([0.1], [0.01])
 

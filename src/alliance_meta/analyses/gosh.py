@@ -12,8 +12,15 @@ Vectorised: subsets are rows of a boolean matrix, fitted a batch at a time; ever
 masked matrix product. Estimators as metafor's ``rma.uni``: ``common`` (metafor's "EE"), DL,
 HE, HS, HSk and SJ in closed form; ML, REML and EB by Fisher scoring with metafor's
 stopping rule (change in tau^2 at most 1e-5), step halving at 0 and its ``ll0check``, the
-iterations run for all subsets of a batch at once. With ``common`` and DL, I^2 and H^2 come
-from Q (as metafor's fast path); otherwise I^2 = 100 tau^2 / (s^2 + tau^2) with the typical
+iterations run for all subsets of a batch at once. PM and PMM solve Q(tau^2) = k - 1 (PM) or
+the chi^2_{k-1} median (PMM) per subset by R's ``uniroot`` (Brent's zeroin, iterate by iterate
+as :func:`alliance_meta.engines.heterogeneity.zeroin`, tolerance eps^0.25, at most 100
+iterations) on [0, max(100, 10 mad(yi)^2)] of the subset, run for all subsets at once; tau^2 = 0
+when Q(0) is below the target, a failed fit (NaN, metafor's NA) when Q(tau2_max) is above it.
+GENQ (metafor's ``rma(..., weights = 1/sqrt(vi), method = "GENQ")``, the pipeline's GENQ
+weights) is closed form, its estimate the weighted mean with those weights. A failed subset fit
+has NaN for every figure but k, as metafor's NA. With ``common`` and DL, I^2 and H^2 come from
+Q (as metafor's fast path); otherwise I^2 = 100 tau^2 / (s^2 + tau^2) with the typical
 within-study variance s^2 = (k - 1) / tr(P) of the subset (Higgins & Thompson 2002). The
 rows are ordered by subset size (stably; for all subsets the order of metafor's
 ``expand.grid``, study 1 varying fastest).
@@ -26,9 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from alliance_meta.engines.heterogeneity import Control
+from scipy import special
 
-ESTIMATORS = ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB")
+from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control
+
+ESTIMATORS = ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
 DEFAULT_SUBSETS = 1_000_000
 DEFAULT_SEED = 20120901
 RANDOM_CHUNK_CELLS = 4_000_000  # uniforms per chunk when drawing random subsets (32 MB)
@@ -246,6 +255,122 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
     return tau2
 
 
+def _tau2_max(mask: np.ndarray, y: np.ndarray, size: np.ndarray, control: Control) -> np.ndarray:
+    """metafor's root-finding bracket per subset: max(100, 10 mad(yi)^2) of the subset's yi.
+
+    The subset's MAD is computed only when it can matter: 10 (1.4826 range(y))^2 bounds every
+    subset's 10 mad^2, so below 100 the bracket is 100 for all subsets."""
+    if control.tau2_max is not None:
+        return np.full(size.shape, float(control.tau2_max))
+    bracket = np.full(size.shape, 100.0)
+    if 10.0 * (1.4826 * float(np.ptp(y))) ** 2 <= 100.0:
+        return bracket
+    values = np.where(mask > 0, y[None, :], np.nan)
+    median = np.nanmedian(values, axis=1)
+    mad = 1.4826 * np.nanmedian(np.abs(values - median[:, None]), axis=1)
+    return np.maximum(bracket, 10.0 * mad**2)
+
+
+def _zeroin_rows(function, lower, upper, f_lower, f_upper, tolerance: float, max_iterations: int):
+    """:func:`alliance_meta.engines.heterogeneity.zeroin` (R's uniroot) for many roots at once.
+
+    ``function(rows, points)`` evaluates the functions of the given rows at ``points``. Every
+    row takes exactly the scalar version's steps (the same branches, elementwise); rows leave
+    once converged. Returns (root, converged); a row not converged in ``max_iterations`` keeps
+    its last iterate with ``converged`` False."""
+    a, b, fa, fb = (np.array(value, dtype=float) for value in (lower, upper, f_lower, f_upper))
+    c, fc = a.copy(), fa.copy()
+    root = np.where(fa == 0.0, a, b)
+    converged = (fa == 0.0) | (fb == 0.0)
+    active = np.flatnonzero(~converged)
+    a, b, c, fa, fb, fc = (x[active] for x in (a, b, c, fa, fb, fc))
+    for _ in range(max_iterations + 1):
+        if active.size == 0:
+            break
+        previous_step = b - a
+        swap = np.abs(fc) < np.abs(fb)
+        a, b, c = np.where(swap, b, a), np.where(swap, c, b), np.where(swap, b, c)
+        fa, fb, fc = np.where(swap, fb, fa), np.where(swap, fc, fb), np.where(swap, fb, fc)
+        tolerance_actual = 2.0 * DOUBLE_EPSILON * np.abs(b) + tolerance / 2.0
+        new_step = (c - b) / 2.0
+        done = (np.abs(new_step) <= tolerance_actual) | (fb == 0.0)
+        if done.any():
+            root[active[done]], converged[active[done]] = b[done], True
+            keep = ~done
+            active = active[keep]
+            a, b, c, fa, fb, fc, previous_step, tolerance_actual, new_step = (
+                x[keep] for x in (a, b, c, fa, fb, fc, previous_step, tolerance_actual, new_step))
+            if active.size == 0:
+                break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            interpolate = (np.abs(previous_step) >= tolerance_actual) & (np.abs(fa) > np.abs(fb))
+            cb = c - b
+            secant = a == c
+            t1_secant = fb / fa
+            q_inverse, t1, t2 = fa / fc, fb / fc, fb / fa
+            p = np.where(secant, cb * t1_secant,
+                         t2 * (cb * q_inverse * (q_inverse - t1) - (b - a) * (t1 - 1.0)))
+            q = np.where(secant, 1.0 - t1_secant, (q_inverse - 1.0) * (t1 - 1.0) * (t2 - 1.0))
+            positive = p > 0
+            q = np.where(positive, -q, q)
+            p = np.where(positive, p, -p)
+            accept = interpolate & (p < 0.75 * cb * q - np.abs(tolerance_actual * q) / 2.0) \
+                & (p < np.abs(previous_step * q / 2.0))
+            new_step = np.where(accept, p / q, new_step)
+        small = np.abs(new_step) < tolerance_actual
+        new_step = np.where(small, np.where(new_step > 0, tolerance_actual, -tolerance_actual), new_step)
+        a, fa = b, fb
+        b = b + new_step
+        fb = function(active, b)
+        same_sign = ((fb > 0) & (fc > 0)) | ((fb < 0) & (fc < 0))
+        c, fc = np.where(same_sign, a, c), np.where(same_sign, fa, fc)
+    root[active] = b
+    return root, converged
+
+
+def _paule_mandel_tau2(mask, y, v, size, method, control: Control, fixed):
+    """PM (target k - 1) or PMM (target the chi^2_{k-1} median) of each subset, as metafor.
+
+    metafor's rma.uni: tau^2 = 0 when Q(0) < target; no fit (NaN) when Q(tau2_max) > target;
+    otherwise uniroot on [0, tau2_max]. A root search that does not converge gives NaN, as
+    :func:`alliance_meta.engines.heterogeneity.estimate_tau2` does for one fit."""
+    moments = _moments(y)
+    df = size - 1
+    target = special.chdtri(np.maximum(df, 1), 0.5) if method == "PMM" else df
+    tau2 = np.zeros(size.shape)
+    f_lower = _q(fixed) - target
+    candidates = np.flatnonzero((size > 1) & (f_lower >= 0))
+    if candidates.size == 0:
+        return tau2
+    rows = mask[candidates]
+    upper = _tau2_max(rows, y, size[candidates], control)
+    f_upper = _q(_weights(rows, v, upper) @ moments) - target[candidates]
+    too_low = f_upper > 0
+    tau2[candidates[too_low]] = np.nan
+    solve = ~too_low
+    candidates, rows = candidates[solve], rows[solve]
+    if candidates.size == 0:
+        return tau2
+
+    def objective(active, points):
+        return _q(_weights(rows[active], v, points) @ moments) - target[candidates[active]]
+
+    root, converged = _zeroin_rows(objective, np.zeros(candidates.size), upper[solve], f_lower[candidates],
+                                   f_upper[solve], control.tolerance, control.max_iterations)
+    tau2[candidates] = np.where(converged, np.maximum(root, 0.0), np.nan)
+    return tau2
+
+
+def _genq_tau2(mask, y, v, size, weights):
+    """GENQ with fixed weights ``a`` of each subset: (Q_a - tr(P_a V)) / tr(P_a), truncated at 0."""
+    sums = (mask * weights[None, :]) @ _moments(y)
+    sum_a2 = mask @ (weights**2)
+    trace_pv = mask @ (weights * v) - (mask @ (weights**2 * v)) / sums[:, 0]
+    trace = sums[:, 0] - sum_a2 / sums[:, 0]
+    tau2 = (_q(sums) - trace_pv) / trace
+    return np.maximum(np.where(size > 1, tau2, 0.0), 0.0), sums
+
+
 def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, control: Control):
     size = mask @ np.ones(v.size)
     fixed = _weights(mask, v, 0.0) @ _moments(y)
@@ -256,6 +381,10 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
             tau2 = np.zeros(size.shape)
         elif method in ("ML", "REML", "EB"):
             tau2 = _scoring_tau2(mask, y, v, size, method, control, fixed)
+        elif method in ("PM", "PMM"):
+            tau2 = _paule_mandel_tau2(mask, y, v, size, method, control, fixed)
+        elif method == "GENQ":
+            tau2, genq_sums = _genq_tau2(mask, y, v, size, 1.0 / np.sqrt(v))
         else:
             tau2 = _closed_form_tau2(mask, y, v, size, method, fixed)
         if method in ("common", "DL"):  # metafor's fast path: I^2 and H^2 from Q
@@ -266,10 +395,16 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
             typical = df / (fixed[:, 0] - sum_w2 / fixed[:, 0])
             i2 = np.where(size > 1, 100 * tau2 / (typical + tau2), 0.0)
             h2 = np.where(size > 1, tau2 / typical + 1, 1.0)
-        sums = fixed if method == "common" else _weights(mask, v, np.nan_to_num(tau2)) @ _moments(y)
+        if method == "common":
+            sums = fixed
+        elif method == "GENQ":  # the estimate weighted by the GENQ weights, as metafor's rma(weights = a)
+            sums = genq_sums
+        else:
+            sums = _weights(mask, v, np.nan_to_num(tau2)) @ _moments(y)
         estimate = sums[:, 1] / sums[:, 0]
-    failed = np.isnan(tau2)
-    return q, np.where(failed, np.nan, i2), np.where(failed, np.nan, h2), tau2, np.where(failed, np.nan, estimate)
+    failed = np.isnan(tau2)  # metafor's failed fit: every figure NA (the subset's k kept here)
+    q, i2, h2, estimate = (np.where(failed, np.nan, value) for value in (q, i2, h2, estimate))
+    return q, i2, h2, tau2, estimate
 
 
 def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED,
@@ -278,8 +413,9 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
 
     ``yi``, ``vi``: one effect per study (e.g. the study composites). ``batch_size``: subsets
     per batch (default about 4 million matrix cells per batch). ``control``: the iteration
-    settings of ML, REML and EB (default metafor's). Subsets whose iterations do not
-    converge get NaN, as metafor's failed fits get NA.
+    settings of ML, REML, EB, PM and PMM (default metafor's). Subsets whose iterations do not
+    converge get NaN, as metafor's failed fits get NA. GENQ uses the weights 1/sqrt(vi), as the
+    pipeline's GENQ fits (:func:`alliance_meta.models.univariate.default_genq_weights`).
     """
     if method not in ESTIMATORS:
         raise ValueError(f"gosh supports the estimators {', '.join(ESTIMATORS)}; got {method!r}")
