@@ -205,3 +205,11 @@ def test_report_sentence_gives_no_range_when_the_estimates_round_alike():
     assert "ranged from r = .20 (power) to .30 (logistic)" in selection_sentence(table, "z")
     same = selection_sentence(table.iloc[:2], "z")
     assert "the estimate was r = .30 under each;" in same and "ranged" not in same
+
+
+def test_a_model_with_one_degree_of_freedom_left_says_it_is_weakly_identified():
+    """Beta (4 parameters) on 5 studies: the likelihood is nearly flat (metafor gives no warning, and its
+    integrate() and our quadrature then reach estimates apart); the note says so. Not at 10 studies."""
+    few = sm.fit_selection_model(YI[:5], VI[:5], "beta")
+    assert few.note.startswith("k = 5 studies for 4 parameters: weakly identified")
+    assert "weakly identified" not in sm.fit_selection_model(YI[:10], VI[:10], "beta").note

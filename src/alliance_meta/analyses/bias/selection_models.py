@@ -555,6 +555,9 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
     value = problem(theta)[0]
     hessian = _hessian(problem, theta)
     notes = []
+    if yi.size <= parameters + 1:  # one degree of freedom or none: a nearly flat likelihood
+        notes.append(f"k = {yi.size} studies for {parameters} parameters: weakly identified, the estimates rest "
+                     "on very few p-values")
     standard_errors = np.full(theta.size, np.nan)
     try:
         if not np.all(np.isfinite(hessian)):
