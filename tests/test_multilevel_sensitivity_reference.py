@@ -136,3 +136,17 @@ def test_two_studies_through_the_notebook_api(name):
     _compare(cumulative.to_frame(), case["cumulative"])
     close(influence.to_frame()["cook_d"], case["cook"], rtol=RTOL)
     close(influence.to_frame()["dfbetas"], case["dfbetas"], rtol=RTOL)
+
+
+def test_a_deletion_leaving_one_effect_size_is_logged_as_not_fitted_not_as_a_failure():
+    """Two studies, one with a single effect size: deleting the other leaves nothing a three-level
+    model can fit (metafor stops too); the log says 'not fitted', not 'did not converge'."""
+    import pandas as pd
+
+    import alliance_meta as am
+
+    frame = pd.DataFrame({"study_id": ["A", "B", "B", "B"], "yi": [0.3, 0.1, 0.25, 0.4],
+                          "vi": [0.02, 0.03, 0.025, 0.04], "metric": "z"})
+    messages = am.sensitivity(am.fit(frame, dependence="multilevel")).deletion_messages()
+    assert messages == [("info", "leave-one-out without B: not fitted (one effect size: the three-level "
+                                 "model cannot be fitted (k <= 1))")]

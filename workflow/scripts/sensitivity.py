@@ -5,7 +5,6 @@ from alliance_meta.warm_start import run_in_warm_process
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
 import alliance_meta as am
-from alliance_meta.analyses.sensitivity import multilevel
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.plots.influence import sensitivity_figures
 from alliance_meta.plots.provenance import figure_note
@@ -21,12 +20,8 @@ if len(rows):
     for note in result.notes:
         logger.info("%s", note)
     logger.info("influential (metafor's rules): %s", ", ".join(result.influential) or "none")
-    for row in result.leave_one_out.itertuples():
-        if not getattr(row, "converged", True):
-            if row.note == multilevel.NOT_FITTED:  # two studies, the other with one effect size (as metafor)
-                logger.info("leave-one-out without %s: not fitted (%s)", row.study_id, row.note)
-            else:
-                logger.warning("leave-one-out without %s did not converge: %s", row.study_id, row.note)
+    for level, message in result.deletion_messages():
+        getattr(logger, level)("%s", message)
 else:
     logger.warning("no studies in this family: empty tables")
     tables = (rows.iloc[:0][["study_id"]],) * 3

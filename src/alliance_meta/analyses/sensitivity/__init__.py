@@ -53,6 +53,22 @@ class Sensitivity:
             return list(self.influence["study_id"].astype(str)[self.influence["influential"].astype(bool)])
         return list(np.asarray(self.fit.data["study_id"].astype(str))[self.details.influential])
 
+    def deletion_messages(self) -> list[tuple[str, str]]:
+        """``(level, text)`` for the log of each leave-one-out refit without a fit: "info" for a deletion
+        that leaves one effect size (no three-level model, as metafor), "warning" for one that did not
+        converge."""
+        from alliance_meta.analyses.sensitivity.multilevel import NOT_FITTED
+
+        messages = []
+        for row in self.leave_one_out.itertuples():
+            if getattr(row, "converged", True):
+                continue
+            if row.note == NOT_FITTED:
+                messages.append(("info", f"leave-one-out without {row.study_id}: not fitted ({row.note})"))
+            else:
+                messages.append(("warning", f"leave-one-out without {row.study_id} did not converge: {row.note}"))
+        return messages
+
     def to_frame(self) -> pd.DataFrame:
         return self.leave_one_out.copy()
 
