@@ -16,9 +16,9 @@ import pandas as pd
 
 from alliance_meta.analyses.moderators import multilevel as three_level
 from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
-                                                          analyse_moderator, fit_model, meta_regression_table,
-                                                          model_table, no_coefficients, no_subgroups,
-                                                          not_estimable_note)
+                                                          analyse_moderator, fit_model, holds_numbers,
+                                                          meta_regression_table, model_table, no_coefficients,
+                                                          no_subgroups, not_estimable_note)
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit
@@ -102,18 +102,9 @@ def _moderator_names(fit: Fit, names, what: str = "moderator") -> list[str]:
 def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
     """The ``names`` whose column holds numbers, also as text (as in metafor's ``mods =``, where a numeric
     variable is a slope unless made a factor): the default of the analyses' ``continuous``."""
-    return tuple(name for name in names if name in effect_sizes and _holds_numbers(effect_sizes[name]))
+    return tuple(name for name in names if name in effect_sizes and holds_numbers(effect_sizes[name]))
 
 
-def _holds_numbers(column: pd.Series) -> bool:
-    """Numbers, or text that is numbers in every filled cell (``am.read_sheet`` reads free columns as text)."""
-    if pd.api.types.is_bool_dtype(column):
-        return False
-    if pd.api.types.is_numeric_dtype(column):
-        return True
-    text = column.dropna().astype(str).str.strip()
-    text = text[text != ""]
-    return bool(len(text)) and pd.to_numeric(text, errors="coerce").notna().all()
 
 
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,

@@ -55,14 +55,24 @@ SUMMARY_COLUMNS = ("moderator", "k", "qm", "qm_df", "qm_p", "f", "f_df1", "f_df2
 MANY_NUMERIC_LEVELS = 5
 
 
+def holds_numbers(column: pd.Series) -> bool:
+    """Numbers, or text that is numbers in every filled cell (``am.read_sheet`` reads free columns as text)."""
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    text = column.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return bool(len(text)) and pd.to_numeric(text, errors="coerce").notna().all()
+
+
 def numbers_as_levels(data: pd.DataFrame, variables) -> str:
-    """A note for each categorical variable whose values are all numbers, more than
+    """A note for each categorical variable whose values are all numbers (:func:`holds_numbers`), more than
     :data:`MANY_NUMERIC_LEVELS` of them (``sessions``: one dummy per number of sessions); "" if none."""
     notes = []
     for name in variables:
-        values = data[name].dropna().astype(str).str.strip()
-        numbers = pd.to_numeric(values, errors="coerce")
-        if len(values) and numbers.notna().all() and numbers.nunique() > MANY_NUMERIC_LEVELS:
+        numbers = pd.to_numeric(data[name].dropna().astype(str).str.strip(), errors="coerce")
+        if holds_numbers(data[name]) and numbers.nunique() > MANY_NUMERIC_LEVELS:
             notes.append(f"{name} holds numbers but was entered as {numbers.nunique()} categories; for a slope, "
                          "list it as continuous (continuous_moderators)")
     return "; ".join(notes)
