@@ -41,7 +41,8 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
         slope = model.coefficients("z").iloc[1]
         numbers = [f"{value:.4f}".replace("-", "\u2212") for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]
         unit = {"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}[metric]
-        axis.set_title(f"Slope {numbers[0]} {unit} per unit, {level:g}% CI [{numbers[1]}, {numbers[2]}], "
+        # two lines: one would run past the axes (and the figure) once the numbers are wide
+        axis.set_title(f"Slope {numbers[0]} {unit} per unit, {level:g}% CI [{numbers[1]}, {numbers[2]}]\n"
                        f"{format_p(slope.p)}; $k$ = {model.k}; $R^2$ = {model.r2:.0f}%", fontsize=8, loc="left")
         # below the axis, so that no study hides under it
         axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8)
