@@ -664,3 +664,22 @@ def test_rows_repeated_in_every_column_are_noted(tmp_path):
     distinct = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,measure\nS1,0.3,50,WAI\nS1,0.3,50,HAq\n",
                                                    "distinct.csv")))[0]
     assert not any(note.startswith("rows with the same") for note in distinct.attrs["notes"])
+
+
+def test_a_coded_column_with_no_value_of_its_vocabulary_is_named_once_in_the_header(tmp_path):
+    """A reviewer's own `design` column (cross-sectional, prospective) shares a codebook name: besides
+    one problem per cell, one header problem says the column looks like another variable."""
+    foreign = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,cross-sectional\nS2,0.2,60,prospective\n"
+                                    "S3,0.1,70,retrospective\n")
+    header = only(foreign, "vocabulary_column")
+    assert (header.row, header.column) == (1, "design")
+    assert "RCT, naturalistic" in header.rule and "study_design" in header.rule
+    assert sum(p.check == "vocabulary" for p in foreign) == 3
+    # one value of the vocabulary (or a single filled cell) is a typo, not another variable
+    mixed = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,RCT\nS2,0.2,60,prospective\n")
+    single = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,prospective\nS2,0.2,60,\n")
+    assert not [p for p in mixed + single if p.check == "vocabulary_column"]
+    assert [p.check for p in mixed] == [p.check for p in single] == ["vocabulary"]
+    # every cell misspelt alike is a typo too
+    misspelt = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,randomised controled\nS2,0.2,60,RTC\n")
+    assert [p.check for p in misspelt] == ["vocabulary", "vocabulary"]

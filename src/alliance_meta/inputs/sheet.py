@@ -943,6 +943,10 @@ RULES: dict[str, Rule] = {
     "number": Rule("text in numeric columns", _number_message),
     "moderator_number": Rule("text in numeric columns", _moderator_number_message),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
+    "vocabulary_column": Rule("values outside a vocabulary", lambda column, values, row: (
+        f"no filled cell of the column is in the codebook's vocabulary of {column} ({values}): if the column "
+        f"records something else, give it a name of its own (e.g. study_{column}; config/README.md lists the "
+        "codebook's columns)")),
     "rob_vocabulary": Rule("values outside a vocabulary", _constant("is not a risk-of-bias judgement")),
     "rob_column": Rule("missing columns", _constant("is not a domain of the risk-of-bias tool")),
     "rob_inconsistent": Rule("risk of bias", _constant("differs between the rows of one study")),
@@ -1096,6 +1100,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         problems.append(Problem(FIRST_DATA_ROW, "", "", RULES["no_rows"].message("", "", pd.Series()), "no_rows"))
     explained = {p.row for p in problems if p.check in ("number", "direction_missing", *READING_CHECKS)}
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
+    problems += _foreign_vocabulary_columns(text, problems)
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
@@ -1103,6 +1108,27 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                             + _similar_study_id_notes(text) + _study_citation_notes(text)
                             + _copied_under_another_id_notes(text))
     return clean, problems
+
+
+def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
+    """A header problem for a coded column none of whose (two or more) filled cells is in its vocabulary,
+    and most of whose values are not even near a value of it: most likely a column of the reviewer's own
+    that happens to share a codebook name (e.g. ``design`` holding cross-sectional/prospective), which
+    the cell problems alone do not say. (Values that are all misspelt, ``atient``, are not flagged.)"""
+    outside: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.check == "vocabulary":
+            outside.setdefault(problem.column, []).append(problem.value)
+    found = []
+    for column, values in outside.items():
+        filled = int(text[column].notna().sum()) if column in text else 0
+        distinct = set(values)
+        unlike = sum(VOCABULARIES[column].suggestion(value) is None for value in distinct)
+        if len(values) == filled >= 2 and unlike > len(distinct) / 2:
+            values = ", ".join(VOCABULARIES[column].values)
+            found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, values, pd.Series()),
+                                 "vocabulary_column"))
+    return found
 
 
 def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
