@@ -200,3 +200,30 @@ def test_the_bayesian_rules_see_only_what_decides_the_composites(dependence):
     for rule in ("bayes", "bma"):
         text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
         assert "fit=composite_options" in text and "fit=fit_options" not in text
+
+
+def test_the_headline_row_is_the_main_models_and_pooled_csv_always_has_it():
+    """Under dependence multilevel the main model is fitted by multilevel.method (rma.mv: REML or ML), so the
+    report, forest plots and summary of findings quote that row, not pooling.main_method's; and pooled.csv
+    holds it even when pooling.methods lists no three-level estimator (it crashed the forest plots)."""
+    import alliance_meta as am
+    from alliance_meta.models.fits import fit_options, headline_method, main_row, pooled_methods
+
+    aggregate = {"dependence": "aggregate", "multilevel": {"method": "ML"}, "pooling": {"main_method": "DL"}}
+    multilevel = {**aggregate, "dependence": "multilevel"}
+    assert headline_method(aggregate) == "DL" and headline_method(multilevel) == "ML"
+    assert headline_method({}) == "REML"
+    config = {**multilevel, "pooling": {"main_method": "DL", "level": 95}, "aggregate_rho": 0.5,
+              "aggregate_method": "gls", "metric": {"outcome": "z"}}
+    assert fit_options(config, "outcome")["method"] == "ML"
+    assert pooled_methods(["DL", "PM"], "ML") == ["DL", "PM", "ML"]
+    assert pooled_methods(["REML", "DL"], "DL") == ["REML", "DL"]  # the order of pooling.methods is kept
+    rows = am.effect_sizes(am.read_sheet(ROOT / "data" / "raw" / "studies.csv"))
+    rows = rows[rows["family"] == "outcome"]
+    table, notes = am.pooled_table(rows, pooled_methods(["DL", "PM"], "ML"), ["z"], dependence="multilevel",
+                                   metric="z", profile=False, cluster_robust=False)
+    assert list(table["method"]) == ["ML"] and "DL, PM not defined" in notes[0]
+    assert main_row(table, headline_method(config))["method"] == "ML"
+    for rule in ("pooling", "moderators", "manuscript", "report"):
+        text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
+        assert "main_method=HEADLINE_METHOD" in text and "main_method=MAIN_METHOD" not in text

@@ -145,7 +145,16 @@ onerror:
     stop_server(WARM_START.get("server"))
     release_folder()
 
-MAIN_METHOD = config["pooling"]["main_method"]
+MAIN_METHOD = config["pooling"]["main_method"]  # the estimator of univariate fits of the study composites
+
+
+def _headline_method():
+    from alliance_meta.models.fits import headline_method
+
+    return headline_method(config)
+
+
+HEADLINE_METHOD = _headline_method()  # the estimator of the pooled row quoted by plots, tables and the report
 
 wildcard_constraints:
     family="|".join(FAMILIES),

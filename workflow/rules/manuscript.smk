@@ -19,7 +19,7 @@ rule changes:
         history=lambda wildcards, output: str(Path(output.snapshot).parent),
         families=FAMILIES,
         metrics=config["metric"],
-        main_method=MAIN_METHOD,
+        main_method=HEADLINE_METHOD,
         tests=config["pooling"]["tests"],
     conda:
         CONDA_ENV
@@ -67,7 +67,7 @@ rule summary_of_findings:
     params:
         grade=config["grade"],
         metric=lambda wildcards: config["metric"][wildcards.family],
-        main_method=MAIN_METHOD,
+        main_method=HEADLINE_METHOD,
         tests=config["pooling"]["tests"],
     conda:
         CONDA_ENV

@@ -51,7 +51,7 @@ rule moderator_plots:
     params:
         moderators=MODERATORS,
         continuous=CONTINUOUS_MODERATORS,
-        main_method=MAIN_METHOD,
+        main_method=HEADLINE_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
         **MODERATOR_OPTIONS,
     conda:

@@ -31,7 +31,7 @@ rule forest_plot:
         svg="results/{family}/forest.svg",
         **({"tiff": "results/{family}/forest.tiff"} if config["plots"]["tiff"] else {}),
     params:
-        main_method=MAIN_METHOD,
+        main_method=HEADLINE_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
         level=config["pooling"]["level"],
         plots=config["plots"],

@@ -27,7 +27,7 @@ rule moderator_forest_plot:
         ],
     params:
         moderators=config["moderators"],
-        main_method=MAIN_METHOD,
+        main_method=HEADLINE_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
         level=config["pooling"]["level"],
         aggregate_method=config["aggregate_method"],

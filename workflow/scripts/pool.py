@@ -5,11 +5,13 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 import alliance_meta as am
 from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.models.fits import pooled_methods
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "pool")
 options, fit = snakemake.params.pooling, snakemake.params.fit
-table, notes = am.pooled_table(read_table(snakemake.input[0]), options["methods"], options["tests"],
+table, notes = am.pooled_table(read_table(snakemake.input[0]), pooled_methods(options["methods"], fit["method"]),
+                               options["tests"],
                                dependence=fit["dependence"], rho=fit["rho"], aggregate_method=fit["aggregate_method"],
                                level=options["level"], metric=fit["metric"], knha_adhoc=options["knha_adhoc"],
                                cluster_robust=snakemake.params.multilevel["robust"],

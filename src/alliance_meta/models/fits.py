@@ -660,12 +660,27 @@ def main_row(pooled: pd.DataFrame, main_method: str, test=None) -> dict:
     return (rows if len(rows) else pooled).iloc[0].to_dict()
 
 
+def headline_method(config: dict) -> str:
+    """The estimator of the pipeline's main model (the pooled row that the report, the forest plots and the
+    summary of findings quote), from the config: ``pooling.main_method`` for aggregated studies,
+    ``multilevel.method`` for the three-level model (which rma.mv fits by REML or ML only); keys left
+    out take the schema's defaults (aggregate, REML)."""
+    if config.get("dependence", "aggregate") == "multilevel":
+        return config.get("multilevel", {}).get("method", "REML")
+    return config.get("pooling", {}).get("main_method", "REML")
+
+
+def pooled_methods(methods, headline: str) -> list[str]:
+    """The estimators of ``pooled.csv``: ``pooling.methods`` and always the :func:`headline_method`, which under
+    ``dependence: multilevel`` the list need not hold (e.g. ``[DL, PM]``, which rma.mv does not fit)."""
+    return list(dict.fromkeys([*methods, headline]))
+
+
 def fit_options(config: dict, family: str) -> dict:
-    """The :func:`fit` keywords of the pipeline's main model of ``family``, from the (validated) config:
-    ``pooling.main_method`` for aggregated studies, ``multilevel.method`` for the three-level model."""
+    """The :func:`fit` keywords of the pipeline's main model of ``family``, from the (validated) config
+    (estimator: :func:`headline_method`)."""
     dependence = config["dependence"]
-    method = config["multilevel"]["method"] if dependence == "multilevel" else config["pooling"]["main_method"]
-    return dict(method=method, test="z", level=float(config["pooling"]["level"]), dependence=dependence,
+    return dict(method=headline_method(config), test="z", level=float(config["pooling"]["level"]), dependence=dependence,
                 rho=float(config["aggregate_rho"]), aggregate_method=config["aggregate_method"],
                 metric=config["metric"][family])
 

@@ -15,6 +15,7 @@ import jinja2
 import pandas as pd
 from PIL import Image
 
+from alliance_meta.models.fits import headline_method
 from alliance_meta.report.formatting import readable_frame
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.summary import family_counts, moderator_counts
@@ -163,7 +164,7 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     """Paragraph, tables and figures of one family. ``inlined`` maps an image's file name to its data URI
     (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads."""
     pooling = config.get("pooling", {})
-    paragraph = results_paragraph(family, metric, tables, counts, pooling.get("main_method", "REML"),
+    paragraph = results_paragraph(family, metric, tables, counts, headline_method(config),
                                   pooling.get("tests", ["z", "knha"]), pooling.get("level", 95))
     rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
                                 pooling.get("level", 95))
