@@ -3,7 +3,7 @@
 All subsets are enumerated, so metafor's results are deterministic: dat.normand1999 (511
 subsets) is compared row by row (the subsets themselves too) for EE, DL, HE, SJ, ML and REML;
 dat.bcg (8191 subsets) and dat.molloy2014 (65535) by their summary statistics and the mean
-estimate with and without each study, for EE, DL and REML. PM, PMM and GENQ (tests/reference/gosh_pm.R
+estimate with and without each study, for EE, DL and REML. PM, PMM and GENQ (the same script
 -> gosh_pm.json): dat.normand1999 row by row, dat.molloy2014 and dat.bcg scaled by 10 (so that many
 subsets' root-finding bracket is 10 mad(yi)^2, not 100) by their summaries. All within 1e-6 relative. Random
 subsets (when 2^k - 1 exceeds ``subsets``) cannot be compared with R's generator: their

@@ -1,6 +1,6 @@
 # Reference values for alliance_meta.analyses.gosh, computed with metafor 3.8-1's gosh().
 # Run from the repository root (Rscript tests/reference/gosh.R) or from tests/reference
-# (make reference). Writes tests/reference/gosh.json (committed; the tests need no R).
+# (make reference). Writes tests/reference/gosh.json and gosh_pm.json (committed; the tests need no R).
 #
 # All subsets are enumerated (2^k - 1 fits), so metafor's results are deterministic:
 # - dat.normand1999 (SMD, k = 9, 511 subsets): every subset's k, QE, I2, H2, tau2 and
@@ -22,7 +22,8 @@ num <- function(x) unname(as.numeric(x))
 figures <- c("k", "QE", "I2", "H2", "tau2", "estimate")
 
 run_gosh <- function(es, method) {
-  fit <- rma(yi, vi, data = es, method = method)
+  fit <- if (method == "GENQ") rma(yi, vi, data = es, method = "GENQ", weights = 1 / sqrt(vi))
+         else rma(yi, vi, data = es, method = method)
   g <- gosh(fit, progbar = FALSE)
   stopifnot(g$k == nrow(es), nrow(g$res) == 2^nrow(es) - 1)
   g
@@ -34,7 +35,7 @@ full_entry <- function(es, method) {
     list(included = lapply(seq_len(ncol(g$incl)), function(j) I(as.integer(g$incl[, j])))))
 }
 
-summary_entry <- function(es, method) {
+summary_entry <- function(es, method, count_positive = FALSE) {
   g <- run_gosh(es, method)
   ok <- g$fit
   stats <- lapply(setNames(figures[-1], figures[-1]), function(f) {
@@ -43,9 +44,10 @@ summary_entry <- function(es, method) {
   })
   incl <- g$incl[ok, , drop = FALSE]
   est <- g$res$estimate[ok]
-  list(method = method, n = nrow(g$res), n_fitted = sum(ok), stats = stats,
-       estimate_with = num(apply(incl, 2, function(col) mean(est[col]))),
-       estimate_without = num(apply(incl, 2, function(col) mean(est[!col]))))
+  c(list(method = method, n = nrow(g$res), n_fitted = sum(ok), stats = stats),
+    if (count_positive) list(n_tau2_positive = sum(g$res$tau2[ok] > 0)),
+    list(estimate_with = num(apply(incl, 2, function(col) mean(est[col]))),
+         estimate_without = num(apply(incl, 2, function(col) mean(est[!col])))))
 }
 
 normand <- escalc(measure = "SMD", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i,
@@ -68,3 +70,23 @@ out <- list(
 )
 write_json(out, file.path(script_dir, "gosh.json"), digits = NA, auto_unbox = TRUE, pretty = FALSE)
 cat("wrote", file.path(script_dir, "gosh.json"), "\n")
+
+# PM, PMM and GENQ (written to gosh_pm.json; GENQ with metafor's weights = 1/sqrt(vi), as the pipeline):
+# - dat.normand1999: every subset, row by row;
+# - dat.molloy2014: summaries, with the number of subsets with tau^2 > 0;
+# - dat.bcg with yi x 10, vi x 100 (k = 13): PM summaries where many subsets' root-finding bracket is
+#   10 mad(yi)^2 > 100, not 100.
+bcg_scaled <- data.frame(yi = 10 * as.numeric(bcg$yi), vi = 100 * as.numeric(bcg$vi))
+pm <- list(
+  generated_by = "tests/reference/gosh.R",
+  metafor = as.character(packageVersion("metafor")),
+  full = c(list(name = "normand1999"), as_inputs(normand),
+           list(fits = lapply(c("PM", "PMM", "GENQ"), function(m) full_entry(normand, m)))),
+  summaries = list(
+    c(list(name = "molloy2014"), as_inputs(molloy),
+      list(fits = lapply(c("PM", "PMM", "GENQ"), function(m) summary_entry(molloy, m, count_positive = TRUE)))),
+    c(list(name = "bcg_x10"), as_inputs(bcg_scaled), list(fits = list(summary_entry(bcg_scaled, "PM", count_positive = TRUE))))
+  )
+)
+write_json(pm, file.path(script_dir, "gosh_pm.json"), digits = NA, auto_unbox = TRUE, pretty = FALSE)
+cat("wrote", file.path(script_dir, "gosh_pm.json"), "\n")
