@@ -211,3 +211,20 @@ def test_plot_draws(tmp_path):
         assert len(figure.axes) == 3 * max(1, len(highlight))
         save_figure(figure, [tmp_path / "gosh.png"])
     assert (tmp_path / "gosh.png").stat().st_size > 10_000
+def test_study_shift_allocates_without_huge_pages_and_restores_numpys_setting():
+    """The 1 GB-scale indicator of study_shift is allocated with numpy's huge-page advice off (a page fault
+    that compacts memory cost 2-3 s there); the setting is restored afterwards, also after an error."""
+    from numpy._core import multiarray
+
+    from alliance_meta.analyses.gosh import _small_pages
+
+    before = multiarray._set_madvise_hugepage(True)
+    try:
+        with _small_pages():
+            assert multiarray._set_madvise_hugepage(False) is False  # off inside
+        assert multiarray._set_madvise_hugepage(True) is True  # restored
+        with pytest.raises(RuntimeError), _small_pages():
+            raise RuntimeError
+        assert multiarray._set_madvise_hugepage(True) is True
+    finally:
+        multiarray._set_madvise_hugepage(before)
