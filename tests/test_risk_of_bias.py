@@ -238,6 +238,35 @@ def test_high_risk_sentence():
         "2013).")
 
 
+def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_for_one_study():
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+
+    frame = pd.DataFrame({"study_id": list("abcd"),
+                          "rob_participation": ["high", "low", "low", "low"],
+                          "rob_confounding": ["high", "high", "low", "low"],
+                          "rob_attrition": ["low", "low", "high", "low"],
+                          "rob_overall": ["high", "high", "high", "low"]})
+    assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 3: a majority
+        "Of 4 studies, 3 were at high risk of bias, mostly in study confounding (rated high in 2 of the 3 "
+        "high-risk studies; QUIPS, Hayden et al. 2013).")
+    frame["rob_overall"] = ["high", "high", "high", "high"]
+    frame.loc[3, "rob_participation"] = "high"
+    frame.loc[:, "rob_confounding"] = ["high", "low", "low", "low"]
+    frame.loc[:, "rob_attrition"] = ["low", "high", "low", "low"]
+    frame.loc[2, "rob_participation"] = "low"
+    frame.loc[2, "rob_attrition"] = "high"
+    assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 4 (participation a, d): not "mostly"
+        "Of 4 studies, 4 were at high risk of bias, most often in study participation and study attrition (rated "
+        "high in 2 of the 4 high-risk studies each; QUIPS, Hayden et al. 2013).")
+    frame.loc[1, "rob_attrition"] = "low"
+    assert high_risk_sentence(frame, rob.QUIPS) == (
+        "Of 4 studies, 4 were at high risk of bias, most often in study participation (rated high in 2 of the 4 "
+        "high-risk studies; QUIPS, Hayden et al. 2013).")
+    one = pd.DataFrame({"study_id": ["a", "b"], "rob_attrition": ["high", "low"], "rob_overall": ["high", "low"]})
+    assert high_risk_sentence(one, rob.QUIPS) == (
+        "Of 2 studies, 1 was at high risk of bias, rated high in study attrition (QUIPS, Hayden et al. 2013).")
+
+
 # --- forest plot columns ----------------------------------------------------
 
 def _svg_text(path) -> str:

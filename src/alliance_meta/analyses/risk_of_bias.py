@@ -148,9 +148,12 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
             how = f"rated worse than {tool.levels[0]}"
         most = max(counts.values())
         top = [tool.label(domain).lower() for domain in domains if counts[domain] == most]
-        if most > 0 and len(top) == 1:
-            return text + f", mostly in {top[0]} ({how} in {most} of the {x} high-risk studies; {source})."
+        named = ", ".join(top[:-1]) + f" and {top[-1]}" if len(top) > 1 else top[0]
+        if most > 0 and x == 1:  # one high-risk study: its domains, no "1 of the 1"
+            return text + f", {how} in {named} ({source})."
+        if most > 0 and len(top) == 1:  # "mostly" only for a majority of the high-risk studies
+            often = "mostly" if 2 * most > x else "most often"
+            return text + f", {often} in {top[0]} ({how} in {most} of the {x} high-risk studies; {source})."
         if most > 0:  # a tie: no single domain
-            named = ", ".join(top[:-1]) + f" and {top[-1]}"
             return text + f", most often in {named} ({how} in {most} of the {x} high-risk studies each; {source})."
     return text + f" ({source})."
