@@ -100,7 +100,9 @@ def test_report_sentence_reads_the_summary():
 
     y, v = np.arctanh(RI), 1.0 / (NI - 3)
     sentence = bma_sentence(B.robma(y, v, metric="z", bias=False).summary, "z")
-    assert sentence.startswith("Robust Bayesian model averaging (RoBMA-PSMA) gave evidence for an effect")
+    # bias=False: the four normal models, not RoBMA-PSMA
+    assert sentence.startswith("Bayesian model averaging over effect and heterogeneity (no publication-bias models) "
+                               "gave evidence for an effect")
     assert "model-averaged estimate was r = ." in sentence
 
 

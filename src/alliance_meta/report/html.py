@@ -16,7 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from alliance_meta.models.fits import headline_method
-from alliance_meta.report.formatting import readable_frame
+from alliance_meta.report.formatting import counted, readable_frame
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.summary import family_counts, moderator_counts
 from alliance_meta.report.tables import BUILDERS, manuscript_table
@@ -165,7 +165,7 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads."""
     pooling = config.get("pooling", {})
     paragraph = results_paragraph(family, metric, tables, counts, headline_method(config),
-                                  pooling.get("tests", ["z", "knha"]), pooling.get("level", 95))
+                                  pooling.get("tests", ["z", "knha"]), pooling.get("level", 95), config)
     rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
                                 pooling.get("level", 95))
     section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob) if p))
@@ -194,8 +194,10 @@ def _figure_order(path) -> tuple[int, str]:
 def environment() -> jinja2.Environment:
     """Jinja2 environment over the package's templates, with HTML autoescaping always on."""
     loader = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
-    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["counted"] = counted  # {{ rows | length | counted("row") }}: "1 row", "2 rows"
+    return env
 
 
 @dataclass

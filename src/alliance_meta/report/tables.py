@@ -53,14 +53,20 @@ def _statistic(value: float) -> str:
 def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """One row per estimator and test: k, effect [CI], prediction interval, tau^2, I^2, Q."""
     show = display(metric)
+    # the common-effect model has no prediction interval (pooled.csv repeats its CI there): left empty
     rows = [[row.method, row.test, apa_integer(row.k), show.with_interval(row.estimate, row.ci_lower, row.ci_upper),
-             _interval(show, row.pi_lower, row.pi_upper), apa_number(row.tau2, 3), apa_number(row.i2, 1),
-             f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})", apa_p(row.q_p)]
+             "" if row.method == "common" else _interval(show, row.pi_lower, row.pi_upper), apa_number(row.tau2, 3),
+             apa_number(row.i2, 1), f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})", apa_p(row.q_p)]
             for row in frame.itertuples()]
     header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
               "Q (df)", "p"]
+    notes = frame["note"].astype(str) if "note" in frame else pd.Series([], dtype=str)
+    adhoc = bool(notes.str.contains("ad hoc", case=False).any())  # pooling.knha_adhoc, noted on each knha row
+    knha = ("Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)" if adhoc else "Knapp\u2013Hartung")
     note = (f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
-            f"({metric}). CI = confidence interval; PI = prediction interval; test z = Wald, knha = Knapp\u2013Hartung.")
+            f"({metric}). CI = confidence interval; PI = prediction interval"
+            + (" (none for the common-effect model)" if (frame["method"] == "common").any() else "")
+            + f"; test z = Wald, knha = {knha}.")
     return ManuscriptTable("Pooled estimates", header, rows, note)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
-from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause
+from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted
 from alliance_meta.report.psychometric import psychometric_sentence
 
 FAMILY_PHRASES = {
@@ -23,8 +23,28 @@ DIRECTION_NOTES = {
     "outcome": "",
     "dropout": " (positive values: a stronger alliance among patients who stayed in treatment)",
 }
+#: The direction note on a ratio scale, where no effect is 1 rather than 0.
+RATIO_DIRECTION_NOTES = {
+    "dropout": " (OR > 1: a stronger alliance among patients who stayed in treatment)",
+}
+RATIO_METRICS = {"log_or"}
 METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "the log odds ratio"}
-TEST_NAMES = {"z": "Wald-type z tests", "knha": "the Knapp\u2013Hartung adjustment", "adhoc": "Knapp\u2013Hartung (ad hoc)"}
+TEST_NAMES = {"z": "Wald-type z tests", "knha": "the Knapp\u2013Hartung adjustment",
+              "adhoc": "the Knapp\u2013Hartung adjustment (ad hoc variant: scale factor not below 1)"}
+
+
+def direction_note(family: str, metric: str) -> str:
+    """What a positive effect means in ``family``, on the scale of ``metric`` (OR > 1 for odds ratios)."""
+    if metric in RATIO_METRICS and family in RATIO_DIRECTION_NOTES:
+        return RATIO_DIRECTION_NOTES[family]
+    return DIRECTION_NOTES.get(family, "")
+
+
+def test_names(tests, knha_adhoc: bool = False) -> str:
+    """``Wald-type z tests and the Knapp-Hartung adjustment`` for pooling.tests (the ad hoc variant named when
+    pooling.knha_adhoc is true)."""
+    return " and ".join(TEST_NAMES["adhoc" if t == "knha" and knha_adhoc else t] if t in TEST_NAMES else t
+                        for t in tests)
 
 
 def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dict, level: float = 95) -> str:
@@ -35,7 +55,7 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
     show = display(metric)
     n_text = f"N = {apa_integer(counts.get('n', math.nan))}"
     if counts.get("studies_without_n"):
-        n_text += f" (n unknown for {counts['studies_without_n']} studies)"
+        n_text += f" (n unknown for {counted(counts['studies_without_n'], 'study', 'studies')})"
     multilevel = math.isfinite(float(row.get("sigma2_between", math.nan)))
     studies = row["n_studies"] if multilevel else row["k"]
     if multilevel and row["k"] == 1:  # one effect size: both sigma2 fixed at 0 (single-level factors)
@@ -53,10 +73,11 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         heterogeneity = (f"\u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({METRIC_NAMES[metric]}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}%")
     sentence = (f"{subject} was {show.symbol} = {show.number(row['estimate'])}, {level:g}% CI "
-                f"{show.interval(row['ci_lower'], row['ci_upper'])}{DIRECTION_NOTES.get(family, '')}, "
-                f"k = {apa_integer(studies)} studies ({apa_integer(counts.get('effect_sizes', math.nan))} effect "
-                f"sizes), {n_text}; {heterogeneity}")
-    if math.isfinite(float(row["pi_lower"])):
+                f"{show.interval(row['ci_lower'], row['ci_upper'])}{direction_note(family, metric)}, "
+                f"k = {counted(studies, 'study', 'studies')} "
+                f"({counted(counts.get('effect_sizes', math.nan), 'effect size')}), {n_text}; {heterogeneity}")
+    # a common-effect model has no prediction interval (pooled.csv repeats its CI there), as in the forest plot
+    if math.isfinite(float(row["pi_lower"])) and row.get("method") != "common":
         sentence += f"; {level:g}% prediction interval {show.interval(row['pi_lower'], row['pi_upper'])}"
     sentence += "."
     if math.isfinite(float(row["q"])) and row["q_df"] > 0:
@@ -65,14 +86,38 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
     return sentence
 
 
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _grouped_reasons(names_notes: list[tuple[str, str]]) -> str:
+    """``modality, rater (too few rows); year (one value)``: names sharing a reason listed before it once."""
+    reasons: dict[str, list[str]] = {}
+    for name, note in names_notes:
+        reasons.setdefault(note, []).append(name)
+    return "; ".join(", ".join(names) + (f" ({note})" if note else "") for note, names in reasons.items())
+
+
+def _note(row) -> str:
+    note = getattr(row, "note", "")
+    return str(note).strip() if isinstance(note, str) else ""
+
+
 def moderators_sentence(moderators: pd.DataFrame) -> str:
     """One clause per moderator: the omnibus Q_M test, its p and R^2; beside it, for a three-level fit
-    (``multilevel_*`` columns), the three-level model's Q_M and its cluster-robust (CR2) F test."""
+    (``multilevel_*`` columns), the three-level model's Q_M and its cluster-robust (CR2) F test. Moderators
+    without a test (too few rows, one value) are named once with the CSV's note, not given empty numbers."""
     if moderators is None or moderators.empty:
         return ""
     three_level = "multilevel_qm" in moderators
-    clauses = []
+    clauses, untested = [], []
     for row in moderators.itertuples():
+        if not _finite(row.qm):
+            untested.append((str(row.moderator), _note(row)))
+            continue
         clause = f"{row.moderator}, QM({apa_integer(row.qm_df)}) = {apa_number(row.qm, 2)}, {apa_p_clause(row.qm_p)}"
         permutation = getattr(row, "qm_p_permutation", math.nan)
         if isinstance(permutation, float) and math.isfinite(permutation):
@@ -89,30 +134,66 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
         clauses.append(clause)
     model = ("mixed-effects meta-regression of the study composites, REML" if three_level
              else "mixed-effects meta-regression, REML")
-    return f"Moderator tests ({model}): " + "; ".join(clauses) + "."
+    sentences = [f"Moderator tests ({model}): " + "; ".join(clauses) + "."] if clauses else []
+    if untested:
+        sentences.append(("Moderator tests were not estimable: " if not clauses else "Not estimable: ")
+                         + _grouped_reasons(untested) + ".")
+    return " ".join(sentences)
+
+
+BIAS_NAMES = {"egger": "Egger's regression test", "rank": "the rank correlation test",
+              "trim_and_fill": "trim and fill", "fail_safe_n": "Rosenthal's fail-safe N"}
+
+
+def _not_estimable_reason(notes: list[str]) -> str:
+    """``k = 2 studies, the test needs at least 3`` from the CSV notes (``not estimable: ...``), once when shared."""
+    reasons = list(dict.fromkeys(note.removeprefix("not estimable:").strip() for note in notes if note))
+    return "; ".join(reasons)
 
 
 def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
-    """Egger's test, the rank test, trim and fill and the fail-safe N, when present."""
+    """Egger's test, the rank test, trim and fill and the fail-safe N, when present; tests that could not
+    run (too few studies) are named once with the reason instead of empty numbers."""
     if bias is None or bias.empty:
         return ""
     show = display(metric)
     rows = {row.test: row for row in bias.itertuples()}
-    clauses = []
+    clauses, skipped = [], []
     if "egger" in rows:
-        clauses.append(f"Egger's regression test z = {apa_number(rows['egger'].statistic, 2)}, "
-                       f"{apa_p_clause(rows['egger'].p)}")
+        if _finite(rows["egger"].statistic):
+            clauses.append(f"Egger's regression test z = {apa_number(rows['egger'].statistic, 2)}, "
+                           f"{apa_p_clause(rows['egger'].p)}")
+        else:
+            skipped.append(("egger", _note(rows["egger"])))
     if "rank" in rows:
-        clauses.append(f"the rank correlation test Kendall's \u03c4 = {apa_number(rows['rank'].statistic, 2)}, "
-                       f"{apa_p_clause(rows['rank'].p)}")
+        if _finite(rows["rank"].statistic):
+            clauses.append(f"the rank correlation test Kendall's \u03c4 = {apa_number(rows['rank'].statistic, 2)}, "
+                           f"{apa_p_clause(rows['rank'].p)}")
+        else:
+            skipped.append(("rank", _note(rows["rank"])))
     if "trim_and_fill" in rows:
         row = rows["trim_and_fill"]
-        imputed = row.k_imputed if math.isfinite(float(row.k_imputed)) else row.statistic
-        clauses.append(f"trim and fill imputed {apa_integer(imputed)} studies (adjusted {show.symbol} = "
-                       f"{show.number(row.estimate)})")
+        imputed = row.k_imputed if _finite(row.k_imputed) else row.statistic
+        if _finite(imputed) and _finite(row.estimate):
+            clauses.append(f"trim and fill imputed {counted(imputed, 'study', 'studies')} (adjusted {show.symbol} = "
+                           f"{show.number(row.estimate)})")
+        else:
+            skipped.append(("trim_and_fill", _note(row)))
     if "fail_safe_n" in rows:
-        clauses.append(f"Rosenthal's fail-safe N = {apa_integer(rows['fail_safe_n'].statistic)}")
-    return ("Small-study effects: " + "; ".join(clauses) + ".") if clauses else ""
+        if _finite(rows["fail_safe_n"].statistic):
+            clauses.append(f"Rosenthal's fail-safe N = {apa_integer(rows['fail_safe_n'].statistic)}")
+        else:
+            skipped.append(("fail_safe_n", _note(rows["fail_safe_n"])))
+    reason = _not_estimable_reason([note for _, note in skipped])
+    reason = f" ({reason})" if reason else ""
+    if not clauses:
+        return f"Small-study effects were not tested{reason}." if skipped else ""
+    sentence = "Small-study effects: " + "; ".join(clauses) + "."
+    if skipped:
+        names = [BIAS_NAMES[name] for name, _ in skipped]
+        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+        sentence += f" {named[0].upper() + named[1:]} could not be run{reason}."
+    return sentence
 
 
 SELECTION_NAMES = {"beta": "beta", "halfnorm": "half-normal", "negexp": "negative exponential",
@@ -125,10 +206,16 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
     if selection is None or selection.empty:
         return ""
     show = display(metric)
-    fitted = selection[selection["estimate"].map(lambda value: math.isfinite(float(value)))]
-    missing = [SELECTION_NAMES.get(name, name) for name in selection["type"] if name not in set(fitted["type"])]
+    estimated = selection[selection["estimate"].map(_finite)]
+    missing = [SELECTION_NAMES.get(name, name) for name in selection["type"] if name not in set(estimated["type"])]
+    # a fit without standard errors (Hessian not invertible) or that did not converge is left out of the range
+    usable = estimated["se"].map(_finite) if "se" in estimated else pd.Series(True, index=estimated.index)
+    if "converged" in estimated:
+        usable &= ~estimated["converged"].map(lambda value: str(value).strip().lower() in ("false", "0", "0.0"))
+    fitted, failed = estimated[usable], estimated[~usable]
     if fitted.empty:
-        return "No selection model could be fitted."
+        return "No selection model could be fitted." if failed.empty else (
+            f"No selection model could be fitted with standard errors ({_failed_fits(failed)}).")
     low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
     models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}"
     sentence = f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
@@ -143,26 +230,45 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
     if p.notna().any():
         low_p, high_p = apa_p_clause(p.min()), apa_p_clause(p.max())
         sentence += f"; likelihood-ratio tests of selection {low_p}" + (f" to {high_p}" if high_p != low_p else "")
+    if len(failed):
+        sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed)})"
     sentence += "."
     if missing:
         sentence += f" Not fitted: {', '.join(missing)}."
     return sentence
 
 
-def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95) -> str:
-    """Posterior mean and HDI of mu (also back-transformed) and of tau."""
+def _failed_fits(failed: pd.DataFrame) -> str:
+    """``the beta model's Hessian was not invertible`` for the selection fits left out of the range."""
+    parts = []
+    for row in failed.itertuples():
+        name = SELECTION_NAMES.get(row.type, row.type)
+        note = _note(row).lower()
+        if "hessian" in note:
+            parts.append(f"the {name} model's Hessian was not invertible")
+        elif str(getattr(row, "converged", "")).strip().lower() in ("false", "0", "0.0"):
+            parts.append(f"the {name} model did not converge")
+        else:
+            parts.append(f"the {name} model has no standard error")
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95) -> str:
+    """Posterior mean and HDI of mu (also back-transformed) and of tau; ``hdi_prob`` (bayes.hdi_prob) is
+    printed as the HDI's level when it is not the default 0.95."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
     rows = {row.parameter: row for row in bayes.itertuples()}
     show = display(metric)
+    hdi = "HDI" if math.isclose(hdi_prob, 0.95) else f"{100 * hdi_prob:g}% HDI"
     parts = []
     if "mu" in rows:
         mu = rows["mu"]
-        parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {show.number(mu.mean)}), HDI "
+        parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {show.number(mu.mean)}), {hdi} "
                      f"{show.interval(mu.hdi_lower, mu.hdi_upper)} on the {show.symbol} scale")
     if "tau" in rows:
         tau = rows["tau"]
-        parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, HDI [{apa_number(tau.hdi_lower, 3)}, "
+        parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, {hdi} [{apa_number(tau.hdi_lower, 3)}, "
                      f"{apa_number(tau.hdi_upper, 3)}]")
     return ("Bayesian random-effects model (posterior means): " + "; ".join(parts) + ".") if parts else ""
 
@@ -173,6 +279,20 @@ def _bf_text(bf: float) -> str:
     if bf >= 1e6:
         return "BF > 10^6"
     return f"BF = {apa_number(bf, 2)}" if bf >= 0.01 else "BF < 0.01"
+
+
+def bma_has_bias_models(summary: pd.DataFrame) -> bool:
+    """Whether the ensemble of bma_summary.csv held publication-bias models (bma.bias true): a ``bias``
+    component with prior probability above 0."""
+    bias = summary[(summary["quantity"] == "component") & (summary["name"] == "bias")]
+    return bool(len(bias)) and _finite(bias["prior_prob"].iloc[0]) and float(bias["prior_prob"].iloc[0]) > 0
+
+
+def bma_name(summary: pd.DataFrame) -> str:
+    """RoBMA-PSMA with the bias models; without them (bma.bias false) plain model averaging."""
+    if bma_has_bias_models(summary):
+        return "Robust Bayesian model averaging (RoBMA-PSMA)"
+    return "Bayesian model averaging over effect and heterogeneity (no publication-bias models)"
 
 
 def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
@@ -194,7 +314,7 @@ def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
                  & (summary["scale"] == "analysis")]
     sentence = ""
     if parts:
-        sentence = "Robust Bayesian model averaging (RoBMA-PSMA) gave " + ", ".join(parts)
+        sentence = f"{bma_name(summary)} gave " + ", ".join(parts)
     if not mu.empty:
         row = mu.iloc[0]
         sentence += (f"; the model-averaged estimate was {show.symbol} = {show.number(row['median'])}, "
@@ -217,21 +337,28 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
         rows = sensitivity.set_index("subset")
         if "exclude_high" in rows.index and math.isfinite(float(rows.loc["exclude_high", "estimate"])):
             row, show = rows.loc["exclude_high"], display(metric)
-            sentence += (f" Without the high-risk studies the pooled estimate was {show.symbol} = "
+            single = _finite(row["k_studies"]) and int(row["k_studies"]) == 1
+            what = ("the estimate of the single remaining study" if single else "the pooled estimate")
+            sentence += (f" Without the high-risk studies {what} was {show.symbol} = "
                          f"{show.number(row['estimate'])}, {level:g}% CI {show.interval(row['ci_lower'], row['ci_upper'])}"
-                         f" (k = {apa_integer(row['k_studies'])}).")
+                         + ("." if single else f" (k = {apa_integer(row['k_studies'])})."))
     return sentence
 
 
 def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame], counts: dict,
-                      method: str, tests: list[str], level: float = 95) -> str:
-    """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist."""
+                      method: str, tests: list[str], level: float = 95, config: dict | None = None) -> str:
+    """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist; ``config``
+    (the run's, defaults filled in) gives bayes.hdi_prob and psychometric.credibility_level."""
+    config = config or {}
+    hdi_prob = float((config.get("bayes") or {}).get("hdi_prob", 0.95))
+    cred_level = float((config.get("psychometric") or {}).get("credibility_level", 80))
     pooled = tables.get("pooled")
     row = main_row(pooled, method, tests) or None
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
                  selection_sentence(tables.get("selection_models"), metric),
-                 bayes_sentence(tables.get("bayes"), metric, level),
+                 bayes_sentence(tables.get("bayes"), metric, level, hdi_prob),
                  bma_sentence(tables.get("bma_summary"), metric),
-                 psychometric_sentence(tables["psychometric"], level) if "psychometric" in tables else ""]
+                 psychometric_sentence(tables["psychometric"], level, cred_level) if "psychometric" in tables
+                 else ""]
     return " ".join(sentence for sentence in sentences if sentence)

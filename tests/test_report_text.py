@@ -1,0 +1,146 @@
+"""Report wording under configurations other than the demo's (review of the HTML report): the sentences
+say what was run, with the configured levels, without placeholders for tests that could not run."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from alliance_meta.report.text import (bayes_sentence, bias_sentence, bma_sentence, moderators_sentence,
+                                       pooled_sentence, results_paragraph, risk_of_bias_sentence, selection_sentence)
+
+NAN = math.nan
+
+
+def pooled_row(**changes) -> pd.Series:
+    row = {"method": "REML", "test": "z", "k": 5, "estimate": 0.30, "se": 0.05, "ci_lower": 0.20, "ci_upper": 0.40,
+           "pi_lower": 0.05, "pi_upper": 0.55, "tau2": 0.01, "i2": 50.0, "q": 8.0, "q_df": 4, "q_p": 0.09,
+           "note": ""}
+    return pd.Series({**row, **changes})
+
+
+# 3. no prediction interval for the common-effect model (sentence and manuscript table)
+def test_common_effect_model_has_no_prediction_interval():
+    from alliance_meta.report.tables import pooled_table
+
+    common = pooled_row(method="common", pi_lower=0.20, pi_upper=0.40, tau2=0.0)
+    assert "prediction interval" not in pooled_sentence("outcome", "z", common, {"n": 500, "effect_sizes": 5})
+    assert "95% prediction interval" in pooled_sentence("outcome", "z", pooled_row(), {"n": 500, "effect_sizes": 5})
+    table = pooled_table(pd.DataFrame([common, pooled_row()]), "z")
+    pi = table.header.index("95% PI")
+    assert table.rows[0][pi] == "" and table.rows[1][pi] == "[.05, .50]"
+    assert "none for the common-effect model" in table.note
+
+
+# 5. the configured credibility level reaches the psychometric sentence
+def test_psychometric_credibility_level_is_the_configured_one():
+    psychometric = pd.DataFrame([{"method": "bare_bones", "k": 6, "n": 573, "r_bar": 0.28, "ci_lower": 0.21,
+                                  "ci_upper": 0.35, "percent_artifact_variance": 60.0, "sd_res": 0.05,
+                                  "cr_lower": 0.20, "cr_upper": 0.36, "rho": NAN, "sd_rho": NAN, "note": ""}])
+    text = results_paragraph("outcome", "z", {"psychometric": psychometric}, {}, "REML", ["z"],
+                             config={"psychometric": {"credibility_level": 90}})
+    assert "90% credibility interval [.20, .36]" in text and "80%" not in text
+    assert "80% credibility interval" in results_paragraph("outcome", "z", {"psychometric": psychometric}, {},
+                                                           "REML", ["z"])
+
+
+# 8. model averaging without the bias models is not called RoBMA-PSMA
+def test_bma_without_bias_models_is_not_called_robma_psma():
+    def summary(bias_prior):
+        return pd.DataFrame({"quantity": ["component"] * 3, "name": ["effect", "heterogeneity", "bias"],
+                             "type": "", "scale": "", "prior_prob": [0.5, 0.5, bias_prior],
+                             "posterior_prob": [0.9, 0.4, bias_prior], "inclusion_bf": [9.0, 0.67, NAN],
+                             "mean": NAN, "median": NAN, "ci_lower": NAN, "ci_upper": NAN})
+    plain = bma_sentence(summary(0.0), "z")
+    assert "RoBMA" not in plain and plain.startswith(
+        "Bayesian model averaging over effect and heterogeneity (no publication-bias models) gave")
+    assert bma_sentence(summary(0.5), "z").startswith("Robust Bayesian model averaging (RoBMA-PSMA) gave")
+
+
+# 9. the dropout direction note on the odds-ratio scale
+def test_dropout_direction_note_on_the_odds_ratio_scale():
+    counts = {"n": 200, "effect_sizes": 5}
+    odds = pooled_sentence("dropout", "log_or", pooled_row(), counts)
+    assert "(OR > 1: a stronger alliance among patients who stayed in treatment)" in odds
+    assert "positive values" not in odds
+    assert "(positive values: a stronger alliance" in pooled_sentence("dropout", "smd", pooled_row(), counts)
+
+
+# 10. tests that could not run are named once with the reason, not printed as dashes
+def test_tests_that_could_not_run_have_no_placeholders():
+    moderators = pd.DataFrame({"moderator": ["modality", "rater", "year"], "qm": NAN, "qm_df": NAN, "qm_p": NAN,
+                               "r2": NAN, "note": ["no mixed-effects model: too few rows for its coefficients"] * 2
+                               + ["no mixed-effects model: year has one value (1988) in every row"]})
+    text = moderators_sentence(moderators)
+    assert "\u2013" not in text
+    assert text == ("Moderator tests were not estimable: modality, rater (no mixed-effects model: too few rows for "
+                    "its coefficients); year (no mixed-effects model: year has one value (1988) in every row).")
+    mixed = moderators_sentence(pd.concat([pd.DataFrame({"moderator": ["setting"], "qm": [3.2], "qm_df": [1],
+                                                         "qm_p": [0.07], "r2": [5.0], "note": [""]}), moderators]))
+    assert mixed.startswith("Moderator tests (mixed-effects meta-regression, REML): setting, QM(1) = 3.20, p = .070")
+    assert "Not estimable: modality, rater (" in mixed
+    note = "not estimable: k = 2 studies, the test needs at least 3"
+    bias = pd.DataFrame({"test": ["egger", "rank", "trim_and_fill", "fail_safe_n"],
+                         "statistic": [NAN, NAN, NAN, 2.0], "p": [NAN, NAN, NAN, 0.01], "estimate": NAN,
+                         "k_imputed": NAN, "note": [note] * 3 + ["Rosenthal (Stouffer)"]})
+    text = bias_sentence(bias, "smd")
+    assert text == ("Small-study effects: Rosenthal's fail-safe N = 2. Egger's regression test, the rank correlation "
+                    "test and trim and fill could not be run (k = 2 studies, the test needs at least 3).")
+    assert bias_sentence(bias.iloc[:3], "smd") == (
+        "Small-study effects were not tested (k = 2 studies, the test needs at least 3).")
+
+
+# 11. selection fits without standard errors or convergence stay out of the range
+def test_selection_range_leaves_out_failed_fits():
+    selection = pd.DataFrame({
+        "type": ["beta", "halfnorm", "negexp", "stepfun"],
+        "estimate": [0.372, 0.273, 0.277, NAN], "se": [NAN, 0.068, 0.067, NAN],
+        "lrt_p": [0.016, 0.156, 0.280, NAN], "converged": [True, True, True, False],
+        "note": ["Hessian not invertible: standard errors not computed; tau2 = 0", "", "", "not computed"]})
+    text = selection_sentence(selection, "z")
+    assert "(beta)" not in text and ".36" not in text and "p = .016" not in text
+    assert "by 2 selection models" in text and "p = .156 to p = .280" in text
+    assert "(2 of 4 models; the beta model's Hessian was not invertible)." in text
+    assert text.endswith("Not fitted: step function.")
+    selection.loc[1, "converged"] = False
+    assert "the half-normal model did not converge" in selection_sentence(selection, "z")
+
+
+# 13. singular for one
+def test_one_is_singular():
+    from alliance_meta.report.formatting import counted
+    from alliance_meta.report.html import environment
+
+    one = pooled_sentence("outcome", "z", pooled_row(k=1), {"n": 80, "effect_sizes": 1, "studies_without_n": 1})
+    assert "k = 1 study (1 effect size)" in one and "(n unknown for 1 study)" in one
+    assert "k = 5 studies (7 effect sizes)" in pooled_sentence("outcome", "z", pooled_row(), {"effect_sizes": 7})
+    bias = pd.DataFrame({"test": ["trim_and_fill"], "statistic": [1.0], "p": [NAN], "estimate": [0.3],
+                         "k_imputed": [1.0], "note": [""]})
+    assert "trim and fill imputed 1 study (adjusted r = .29)" in bias_sentence(bias, "z")
+    assert counted(1, "row") == "1 row" and counted(2, "row") == "2 rows" and counted(1234, "row") == "1,234 rows"
+    template = environment().from_string('{{ rows | length | counted("row") }}')
+    assert template.render(rows=[1]) == "1 row" and template.render(rows=[1, 2]) == "2 rows"
+
+
+# 14. the HDI's level when bayes.hdi_prob is not 0.95
+def test_hdi_level_is_printed():
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.3, 0.1], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.2]})
+    text = results_paragraph("outcome", "z", {"bayes": bayes}, {}, "REML", ["z"], config={"bayes": {"hdi_prob": 0.9}})
+    assert "90% HDI [.20, .38]" in text and "\u03c4 = 0.100, 90% HDI [0.000, 0.200]" in text
+    assert "), HDI [.20, .38]" in bayes_sentence(bayes, "z")
+
+
+# 15. one remaining study gives its estimate, not a pooled one
+def test_single_study_estimate_is_not_called_pooled():
+    analysis = pd.DataFrame({"study_id": ["a", "b"], "rob_participation": ["high", "low"],
+                             "rob_overall": ["high", "low"]})
+    sensitivity = pd.DataFrame({"subset": ["exclude_high"], "k_studies": [1], "estimate": [0.4],
+                                "ci_lower": [0.12], "ci_upper": [0.69]})
+    text = risk_of_bias_sentence(analysis, {"tool": "quips"}, sensitivity, "smd")
+    assert "Without the high-risk studies the estimate of the single remaining study was g = 0.40" in text
+    assert "pooled" not in text and "(k = 1)" not in text
+    sensitivity.loc[0, "k_studies"] = 3
+    assert "the pooled estimate was g = 0.40, 95% CI [0.12, 0.69] (k = 3)." in risk_of_bias_sentence(
+        analysis, {"tool": "quips"}, sensitivity, "smd")
