@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from alliance_meta.report.methods import methods_paragraph, prior_sentence
 from alliance_meta.report.text import (bayes_sentence, bias_sentence, bma_sentence, moderators_sentence,
                                        pooled_sentence, results_paragraph, risk_of_bias_sentence, selection_sentence)
 
@@ -18,6 +19,28 @@ def pooled_row(**changes) -> pd.Series:
            "pi_lower": 0.05, "pi_upper": 0.55, "tau2": 0.01, "i2": 50.0, "q": 8.0, "q_df": 4, "q_p": 0.09,
            "note": ""}
     return pd.Series({**row, **changes})
+
+
+# 1. three-level Methods name only the tests pooled.csv has
+def test_three_level_methods_name_only_the_tests_run():
+    config = {"dependence": "multilevel", "pooling": {"tests": ["z"]}, "multilevel": {"robust": False}}
+    text = methods_paragraph(config, set(), {})
+    assert "intervals used Wald-type z tests" in text
+    assert "t tests with k" not in text and "CR2" not in text
+    only_t = methods_paragraph({**config, "pooling": {"tests": ["knha"]}, "multilevel": {}}, set(), {})
+    assert "Wald-type z tests" not in only_t
+    assert "intervals used t tests with k \u2212 1 degrees of freedom (k effect sizes), and cluster-robust (CR2)" in only_t
+    both = methods_paragraph({"dependence": "multilevel"}, set(), {})  # defaults: [z, knha], robust
+    assert ("Wald-type z tests and t tests with k \u2212 1 degrees of freedom (k effect sizes), and "
+            "cluster-robust (CR2)") in both
+
+
+# 2. a common-effect main model is not called a random-effects model
+def test_common_effect_main_model_is_described_as_such():
+    text = methods_paragraph({"pooling": {"main_method": "common", "tests": ["z"]}}, set(), {})
+    assert "Random-effects models were fitted with the common-effect estimator" not in text
+    assert "The main model was a common-effect (fixed-effect, inverse-variance) model" in text
+    assert "random-effects models with the other estimators of \u03c4\u00b2 were sensitivity analyses" in text
 
 
 # 3. no prediction interval for the common-effect model (sentence and manuscript table)
@@ -33,6 +56,19 @@ def test_common_effect_model_has_no_prediction_interval():
     assert "none for the common-effect model" in table.note
 
 
+# 4. the ad hoc Knapp-Hartung variant is named as such
+def test_knha_adhoc_is_named():
+    from alliance_meta.report.tables import pooled_table
+
+    text = methods_paragraph({"pooling": {"tests": ["z", "knha"], "knha_adhoc": True}}, set(), {})
+    assert "the Knapp\u2013Hartung adjustment (ad hoc variant: scale factor not below 1)" in text
+    plain = methods_paragraph({"pooling": {"tests": ["z", "knha"]}}, set(), {})
+    assert "ad hoc" not in plain and "Wald-type z tests and the Knapp\u2013Hartung adjustment;" in plain
+    rows = pd.DataFrame([pooled_row(test="knha", note="Knapp-Hartung ad hoc: scale factor not below 1")])
+    assert "knha = Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)." in pooled_table(rows, "z").note
+    assert pooled_table(pd.DataFrame([pooled_row(test="knha")]), "z").note.endswith("knha = Knapp\u2013Hartung.")
+
+
 # 5. the configured credibility level reaches the psychometric sentence
 def test_psychometric_credibility_level_is_the_configured_one():
     psychometric = pd.DataFrame([{"method": "bare_bones", "k": 6, "n": 573, "r_bar": 0.28, "ci_lower": 0.21,
@@ -43,6 +79,37 @@ def test_psychometric_credibility_level_is_the_configured_one():
     assert "90% credibility interval [.20, .36]" in text and "80%" not in text
     assert "80% credibility interval" in results_paragraph("outcome", "z", {"psychometric": psychometric}, {},
                                                            "REML", ["z"])
+
+
+# 6. the prior sentence describes the prior actually used
+def test_prior_sentence_describes_each_tau_prior_family():
+    def sentence(tau, families=("outcome", "dropout")):
+        return prior_sentence({"bayes": {"prior": {"tau": tau}, "seed": 1},
+                               "metric": {"outcome": "z", "dropout": "smd"}}, families)
+
+    turner = sentence({"family": "turner2015_mental_health"})
+    assert ("the log-normal prior on \u03c4\u00b2 of Turner et al. (2015) for mental-health outcomes, "
+            "log \u03c4\u00b2 ~ N(\u22122.34, 1.72\u00b2) for log odds ratios, rescaled to the analysis metric "
+            "(outcome, Fisher's z: N(\u22124.92, 1.72\u00b2); dropout, Hedges' g: N(\u22123.53, 1.72\u00b2))") in turner
+    assert "(0.5)" not in turner and "turner2015" not in turner
+    assert "Turner et al. (2015) for withdrawals and dropouts" in sentence({"family": "turner2015_dropout"})
+    rhodes = sentence({"family": "rhodes2015_mental_health"}, ["dropout"])
+    assert ("the log-t prior on \u03c4\u00b2 of Rhodes et al. (2015) for mental-health outcomes (location and "
+            "scale of log \u03c4\u00b2, 5 df), log \u03c4\u00b2 ~ t5(\u22123.85, 1.93) for standardised mean "
+            "differences") in rhodes and "rescaled" not in rhodes
+    assert "Rhodes et al. (2015) for any outcome" in sentence({"family": "rhodes2015_general"})
+    assert "a log-normal prior on \u03c4\u00b2, log \u03c4\u00b2 ~ N(\u22123.00, 1.50\u00b2)" in sentence(
+        {"family": "log_normal", "mu": -3.0, "sigma": 1.5})
+    assert "log \u03c4\u00b2 ~ t4(\u22123.00, 1.50)" in sentence({"family": "log_t", "mu": -3.0, "sigma": 1.5, "df": 4})
+    assert "a half-Cauchy(0.1) prior on \u03c4" in sentence({"family": "half_cauchy", "scale": 0.1})
+    assert "a half-normal(0.5) prior on \u03c4 (seed 1)" in sentence({"family": "half_normal", "scale": 0.5})
+
+
+# 7. no permutations: no permutation tests in the Methods
+def test_no_permutations_are_not_mentioned():
+    text = methods_paragraph({"permutations": 0}, {"moderators"}, {})
+    assert "permutation" not in text and "Knapp\u2013Hartung F tests." in text
+    assert "Knapp\u2013Hartung F tests and 1000 permutations." in methods_paragraph({}, {"moderators"}, {})
 
 
 # 8. model averaging without the bias models is not called RoBMA-PSMA

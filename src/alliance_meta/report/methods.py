@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alliance_meta.report.text import METRIC_NAMES, TEST_NAMES
+from alliance_meta.report.text import METRIC_NAMES, test_names
 
 ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood", "DL": "DerSimonian\u2013Laird",
               "PM": "Paule\u2013Mandel", "EB": "empirical Bayes", "HE": "Hedges", "HS": "Hunter\u2013Schmidt",
@@ -28,15 +28,70 @@ def dependence_sentence(config: dict) -> str:
             f"compound symmetry with an assumed correlation of {rho:g} between sampling errors.")
 
 
-def prior_sentence(config: dict) -> str:
-    """The priors of the Bayesian model."""
+EMPIRICAL_SOURCES = {"turner2015_mental_health": "Turner et al. (2015) for mental-health outcomes",
+                     "turner2015_dropout": "Turner et al. (2015) for withdrawals and dropouts",
+                     "rhodes2015_mental_health": "Rhodes et al. (2015) for mental-health outcomes",
+                     "rhodes2015_general": "Rhodes et al. (2015) for any outcome"}
+PRIOR_FAMILY_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "log_normal": "log-normal",
+                      "log_t": "log-t"}
+SOURCE_METRIC_NAMES = {"smd": "standardised mean differences", "log_or": "log odds ratios", "z": "Fisher's z"}
+DEFAULT_METRICS = {"outcome": "z", "dropout": "smd"}
+
+
+def _distribution(prior) -> str:
+    """``half-normal(0.5)`` of tau, ``N(−4.92, 1.72²)`` or ``t₅(−3.85, 1.93)`` of log tau² (Unicode minus)."""
+    from alliance_meta.report.formatting import apa_number
+
+    if prior.family in ("half_normal", "half_cauchy"):
+        return f"{PRIOR_FAMILY_NAMES[prior.family]}({prior.scale:g})"
+    if prior.family == "log_normal":
+        return f"N({apa_number(prior.mu, 2)}, {apa_number(prior.sigma, 2)}\u00b2)"
+    return f"t{prior.df:g}({apa_number(prior.mu, 2)}, {apa_number(prior.sigma, 2)})"
+
+
+def tau_prior_text(tau: dict | str, metrics: dict[str, str]) -> str:
+    """What the prior on tau (bayes.prior.tau) is, as used: an empirical prior (EMPIRICAL_PRIORS) or a
+    log-normal/log-t prior on log tau² with its parameters, rescaled from its ``source_metric`` to each
+    family's metric (``metrics``: family -> metric of the families analysed)."""
+    from alliance_meta.bayes.priors import EMPIRICAL_PRIORS, TauPrior
+
+    spec = {"family": tau} if isinstance(tau, str) else dict(tau or {"family": "half_normal", "scale": 0.5})
+    name = spec.get("family", "half_normal")
+    spec.setdefault("family", name)
+    if name in ("half_normal", "half_cauchy"):
+        spec.setdefault("scale", 0.5)
+    published = TauPrior.from_config(spec)  # as given (or published), not rescaled
+    source = spec.get("source_metric", EMPIRICAL_PRIORS.get(name, {}).get("source_metric"))
+    on = "\u03c4" if published.family in ("half_normal", "half_cauchy") else "\u03c4\u00b2"
+    if name in EMPIRICAL_SOURCES:
+        kind = "log-normal" if published.family == "log_normal" else "log-t"
+        text = f"the {kind} prior on \u03c4\u00b2 of {EMPIRICAL_SOURCES[name]}"
+    else:
+        text = f"a {PRIOR_FAMILY_NAMES[published.family]} prior on {on}"
+    log = "" if published.family in ("half_normal", "half_cauchy") else "log \u03c4\u00b2 ~ "
+    if published.family in ("half_normal", "half_cauchy") and not source:
+        return f"a {_distribution(published)} prior on \u03c4"  # "a half-normal(0.5) prior on τ"
+    if published.family == "log_t":
+        text += f" (location and scale of log \u03c4\u00b2, {published.df:g} df)"
+    if not source:
+        return f"{text}, {log}{_distribution(published)}"
+    rescaled = {family: TauPrior.from_config(spec, metric) for family, metric in metrics.items()}
+    published_text = f"{log}{_distribution(published)} for {SOURCE_METRIC_NAMES.get(source, source)}"
+    if all(metric == source for metric in metrics.values()):
+        return f"{text}, {published_text}"
+    parts = "; ".join(f"{family}, {METRIC_NAMES.get(metrics[family], metrics[family])}: {_distribution(prior)}"
+                      for family, prior in rescaled.items())
+    return f"{text}, {published_text}, rescaled to the analysis metric ({parts})"
+
+
+def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
+    """The priors of the Bayesian model, as used in each family's metric."""
     prior = config.get("bayes", {}).get("prior", {})
     tau = prior.get("tau", {"family": "half_normal", "scale": 0.5})
-    tau_text = (f"log-normal prior on \u03c4\u00b2 (\u03bc = {tau.get('mu')}, \u03c3 = {tau.get('sigma')})"
-                if tau.get("family") == "log_normal"
-                else f"{tau.get('family', 'half_normal').replace('_', '-')}({tau.get('scale', 0.5):g}) prior on \u03c4")
+    configured = config.get("metric", {})
+    metrics = {family: configured.get(family, DEFAULT_METRICS.get(family, "smd")) for family in families}
     return (f"The Bayesian normal\u2013normal hierarchical model used \u03bc ~ Normal(0, {prior.get('mu_sd', 1.0):g}) "
-            f"and a {tau_text} (seed {config.get('bayes', {}).get('seed', '')}).")
+            f"and {tau_prior_text(tau, metrics)} (seed {config.get('bayes', {}).get('seed', '')}).")
 
 
 def risk_of_bias_methods(config: dict) -> str:
@@ -71,28 +126,39 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     if config.get("dependence") == "multilevel":
         multilevel = config.get("multilevel", {})
         estimator = multilevel.get("method", "REML")
-        tests_text = "Wald-type z tests and t tests with k \u2212 1 degrees of freedom (k effect sizes)"
+        # pooled.csv's rows: z if asked for, rma.mv's t in place of Knapp-Hartung, CR2 with multilevel.robust
+        named = (["Wald-type z tests"] if "z" in tests else []) + (
+            ["t tests with k \u2212 1 degrees of freedom (k effect sizes)"] if {"knha", "t"} & set(tests) else [])
+        tests_text = " and ".join(named)
         if multilevel.get("robust", True):
-            tests_text += (", and cluster-robust (CR2) standard errors with Satterthwaite t tests "
-                           "(Pustejovsky & Tipton, 2018)")
+            tests_text += ((", and " if named else "") + "cluster-robust (CR2) standard errors with Satterthwaite "
+                           "t tests (Pustejovsky & Tipton, 2018)")
         sentences.append(
             f"The three-level model was fitted by {ESTIMATORS.get(estimator, estimator)}; {level:g}% confidence "
             f"intervals used {tests_text}"
             + ("; the variance components have profile-likelihood intervals." if multilevel.get("profile", True)
                else "."))
+    elif method == "common":
+        sentences.append(
+            "The main model was a common-effect (fixed-effect, inverse-variance) model; random-effects models "
+            "with the other estimators of \u03c4\u00b2 were sensitivity analyses; "
+            f"{level:g}% confidence intervals used {test_names(tests, pooling.get('knha_adhoc', False))}; for the "
+            "random-effects models the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval "
+            "follows Higgins et al. (2009).")
     else:
         sentences.append(
             f"Random-effects models were fitted with the {ESTIMATORS.get(method, method)} estimator of "
             f"\u03c4\u00b2 (other estimators as sensitivity analyses); {level:g}% confidence intervals used "
-            + " and ".join(TEST_NAMES.get(t, t) for t in tests)
+            + test_names(tests, pooling.get("knha_adhoc", False))
             + "; the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval follows "
             "Higgins et al. (2009).")
     analysed = config.get("moderators", True) or config.get("continuous_moderators") or config.get("meta_regression")
     if "moderators" in stages and not analysed:
         sentences.append("No moderator was analysed.")
     elif "moderators" in stages:
-        sentence = (f"Moderators were tested in mixed-effects meta-regressions (REML) with omnibus QM and "
-                    f"Knapp\u2013Hartung F tests and {config.get('permutations', 1000)} permutations")
+        permutations = config.get("permutations", 1000)
+        sentence = ("Moderators were tested in mixed-effects meta-regressions (REML) with omnibus QM and "
+                    "Knapp\u2013Hartung F tests" + (f" and {permutations} permutations" if permutations else ""))
         if config.get("dependence") == "multilevel":
             sentence += (", and in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests "
                          "(Pustejovsky & Tipton, 2018)")
@@ -102,7 +168,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          "correlation test, trim and fill, fail-safe N, PET-PEESE and a step-function selection "
                          "model; influence with leave-one-out, influence diagnostics and cumulative analysis.")
     if "bayes" in stages:
-        sentences.append(prior_sentence(config))
+        sentences.append(prior_sentence(config, families))
     if "risk_of_bias" in stages:
         sentences.append(risk_of_bias_methods(config))
     software = ", ".join(f"{name} {version}" for name, version in versions.items() if version != "not installed")
