@@ -15,7 +15,7 @@ import jinja2
 import pandas as pd
 from PIL import Image
 
-from alliance_meta.models.fits import headline_method
+from alliance_meta.models.fits import headline_method, main_row
 from alliance_meta.report.formatting import counted, readable_frame
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.summary import family_counts, moderator_counts
@@ -166,8 +166,9 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     pooling = config.get("pooling", {})
     paragraph = results_paragraph(family, metric, tables, counts, headline_method(config),
                                   pooling.get("tests", ["z", "knha"]), pooling.get("level", 95), config)
+    headline = main_row(tables.get("pooled"), headline_method(config), pooling.get("tests", ["z", "knha"]))
     rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
-                                pooling.get("level", 95))
+                                pooling.get("level", 95), main_test=headline.get("test"))
     section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob) if p))
     if analysis is not None:
         columns = [c for c in STUDY_COLUMNS if c in analysis]

@@ -322,10 +322,16 @@ def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
     return (sentence + ".") if sentence else ""
 
 
+#: the CI of a row whose test differs from the headline estimate's, named after it
+CI_TEST_LABELS = {"z": "Wald z CI", "knha": "Knapp\u2013Hartung CI", "t": "t CI", "cr2": "CR2 CI"}
+
+
 def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
-                          sensitivity: pd.DataFrame | None, metric: str, level: float = 95) -> str:
+                          sensitivity: pd.DataFrame | None, metric: str, level: float = 95,
+                          main_test: str | None = None) -> str:
     """"Of k studies, x were at high risk of bias, mostly in <domain> (...)." and the pooled estimate
-    without them (``rob_sensitivity.csv``); empty without risk-of-bias columns."""
+    without them (``rob_sensitivity.csv``); empty without risk-of-bias columns. Where that table's test
+    is not ``main_test`` (the headline estimate's, e.g. knha), its CI is named after its own test."""
     from alliance_meta.analyses.risk_of_bias import high_risk_sentence
     from alliance_meta.inputs.risk_of_bias import has_risk_of_bias, study_judgements, tool_from_config
 
@@ -339,9 +345,12 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
             row, show = rows.loc["exclude_high"], display(metric)
             single = _finite(row["k_studies"]) and int(row["k_studies"]) == 1
             what = ("the estimate of the single remaining study" if single else "the pooled estimate")
+            test = str(row.get("test", "")) if pd.notna(row.get("test", "")) else ""
+            named = CI_TEST_LABELS.get(test, f"{test} CI") if test and main_test and test != main_test else ""
+            details = ([] if single else [f"k = {apa_integer(row['k_studies'])}"]) + ([named] if named else [])
             sentence += (f" Without the high-risk studies {what} was {show.symbol} = "
                          f"{show.number(row['estimate'])}, {level:g}% CI {show.interval(row['ci_lower'], row['ci_upper'])}"
-                         + ("." if single else f" (k = {apa_integer(row['k_studies'])})."))
+                         + (f" ({'; '.join(details)})." if details else "."))
     return sentence
 
 
