@@ -228,3 +228,16 @@ def test_risk_of_bias_ci_names_its_test_when_the_headline_uses_another():
     sensitivity.loc[0, "k_studies"] = 1
     assert risk_of_bias_sentence(analysis, {"tool": "quips"}, sensitivity, "smd",
                                  main_test="knha").endswith("95% CI [0.12, 0.69] (Wald z CI).")
+
+
+def test_psychometric_n_says_why_it_differs_from_the_pooled_n():
+    """The pooled sentence sums each study's largest n; the psychometric one each study's mean n over its
+    correlations (psychmeta's collapse): the demo gave N = 11,021 and N = 10,895 for the same 125 studies."""
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    table = pd.DataFrame({"method": ["bare_bones"], "k": [3], "n": [100.0], "r_bar": [0.3], "ci_lower": [0.2],
+                          "ci_upper": [0.4], "percent_artifact_variance": [float("nan")]})
+    why = "a study with several correlations counts with their mean n"
+    assert why in psychometric_sentence(table, counts={"studies": 3, "n": 120})
+    for counts in ({"studies": 3, "n": 100}, {"studies": 4, "n": 120}, None):  # same N; other studies; unknown
+        assert why not in psychometric_sentence(table, counts=counts)

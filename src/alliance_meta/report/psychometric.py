@@ -29,16 +29,25 @@ def _rows(table: pd.DataFrame) -> dict:
     return {row["method"]: row for _, row in table.iterrows()} if table is not None and len(table) else {}
 
 
-def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: float = 80) -> str:
+def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: float = 80,
+                          counts: dict | None = None) -> str:
     """A paragraph on the rows of ``psychometric.csv`` that exist, e.g. ``A Hunter-Schmidt
     psychometric meta-analysis of k = 120 studies (N = 9,876) gave a mean observed correlation
-    of r = .25, 95% CI [.22, .28]; ...``. Empty when there is no bare-bones row."""
+    of r = .25, 95% CI [.22, .28]; ...``. Empty when there is no bare-bones row. Where it has the same
+    studies as the pooled sentence (``counts``: ``studies``, ``n``, each study's largest n) but another N,
+    it says why."""
     rows = _rows(table)
     bare = rows.get("bare_bones")
     if bare is None or not math.isfinite(float(bare["r_bar"])):
         return ""
+    n_text = f"N = {apa_integer(bare['n'])}"
+    counts = counts or {}
+    same_studies = counts.get("studies") == bare["k"] and math.isfinite(float(counts.get("n", math.nan)))
+    if same_studies and round(float(counts["n"])) != round(float(bare["n"])):
+        n_text += (": a study with several correlations counts with their mean n, \u03a3n\u00b2/\u03a3n, "
+                   "as psychmeta averages them")
     text = (f"A Hunter\u2013Schmidt psychometric meta-analysis (Schmidt & Hunter, 2015) of "
-            f"k = {apa_integer(bare['k'])} studies (N = {apa_integer(bare['n'])}) gave a sample-size-weighted "
+            f"k = {apa_integer(bare['k'])} studies ({n_text}) gave a sample-size-weighted "
             f"mean observed correlation of r\u0304 = {_r(bare['r_bar'])}, {level:g}% CI "
             f"{_interval(bare['ci_lower'], bare['ci_upper'])}")
     if math.isfinite(float(bare["percent_artifact_variance"])):

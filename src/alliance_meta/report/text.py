@@ -368,6 +368,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                  selection_sentence(tables.get("selection_models"), metric),
                  bayes_sentence(tables.get("bayes"), metric, level, hdi_prob),
                  bma_sentence(tables.get("bma_summary"), metric),
-                 psychometric_sentence(tables["psychometric"], level, cred_level) if "psychometric" in tables
+                 psychometric_sentence(tables["psychometric"], level, cred_level, counts)
+                 if "psychometric" in tables
                  else ""]
     return " ".join(sentence for sentence in sentences if sentence)
