@@ -241,3 +241,16 @@ def test_psychometric_n_says_why_it_differs_from_the_pooled_n():
     assert why in psychometric_sentence(table, counts={"studies": 3, "n": 120})
     for counts in ({"studies": 3, "n": 100}, {"studies": 4, "n": 120}, None):  # same N; other studies; unknown
         assert why not in psychometric_sentence(table, counts=counts)
+
+
+def test_methods_say_which_interval_the_results_give():
+    """With two or more kinds of CI (z and Knapp-Hartung; z, t and CR2) the Methods say the Results quote
+    the first (main_row's choice); with one kind they say nothing more."""
+    from alliance_meta.report.methods import methods_paragraph
+
+    which = "The Results give the interval of the first of these tests"
+    assert which in methods_paragraph({"pooling": {"tests": ["z", "knha"]}}, set(), {})
+    assert which not in methods_paragraph({"pooling": {"tests": ["knha"]}}, set(), {})
+    three_level = {"dependence": "multilevel", "pooling": {"tests": ["z"]}}
+    assert which in methods_paragraph(three_level, set(), {})  # z and CR2
+    assert which not in methods_paragraph({**three_level, "multilevel": {"robust": False}}, set(), {})

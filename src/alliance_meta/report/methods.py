@@ -152,6 +152,10 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
             + test_names(tests, pooling.get("knha_adhoc", False))
             + "; the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval follows "
             "Higgins et al. (2009).")
+    intervals = (len(named) + bool(multilevel.get("robust", True)) if config.get("dependence") == "multilevel"
+                 else len(tests))
+    if intervals > 1:  # the Results quote main_row's: the first test of pooling.tests that was fitted
+        sentences.append("The Results give the interval of the first of these tests; the pooled table gives all.")
     analysed = config.get("moderators", True) or config.get("continuous_moderators") or config.get("meta_regression")
     if "moderators" in stages and not analysed:
         sentences.append("No moderator was analysed.")
