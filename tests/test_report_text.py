@@ -254,3 +254,15 @@ def test_methods_say_which_interval_the_results_give():
     three_level = {"dependence": "multilevel", "pooling": {"tests": ["z"]}}
     assert which in methods_paragraph(three_level, set(), {})  # z and CR2
     assert which not in methods_paragraph({**three_level, "multilevel": {"robust": False}}, set(), {})
+
+
+def test_psychometric_variance_share_over_100_percent_is_explained():
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    table = pd.DataFrame({"method": ["bare_bones"], "k": [6], "n": [573.0], "r_bar": [0.28], "ci_lower": [0.21],
+                          "ci_upper": [0.35], "percent_artifact_variance": [200.5], "sd_res": [0.0],
+                          "cr_lower": [0.28], "cr_upper": [0.28]})
+    text = psychometric_sentence(table)
+    assert "accounted for 200.5% (over 100%: the correlations vary less than sampling error alone" in text
+    table.loc[0, "percent_artifact_variance"] = 58.6
+    assert "accounted for 58.6% of the variance" in psychometric_sentence(table)

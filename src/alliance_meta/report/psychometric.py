@@ -25,6 +25,15 @@ def _interval(lower: float, upper: float) -> str:
     return f"[{_r(lower)}, {_r(upper)}]"
 
 
+def _percent(value: float) -> str:
+    """``58.6%``; above 100% (Schmidt & Hunter's ratio of expected to observed variance, uncapped as in
+    psychmeta) with what it means, which otherwise reads as an error."""
+    text = f"{apa_number(value, 1)}%"
+    if float(value) > 100:
+        text += " (over 100%: the correlations vary less than sampling error alone would make them)"
+    return text
+
+
 def _rows(table: pd.DataFrame) -> dict:
     return {row["method"]: row for _, row in table.iterrows()} if table is not None and len(table) else {}
 
@@ -51,7 +60,7 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
             f"mean observed correlation of r\u0304 = {_r(bare['r_bar'])}, {level:g}% CI "
             f"{_interval(bare['ci_lower'], bare['ci_upper'])}")
     if math.isfinite(float(bare["percent_artifact_variance"])):
-        text += (f"; sampling error accounted for {apa_number(bare['percent_artifact_variance'], 1)}% of the "
+        text += (f"; sampling error accounted for {_percent(bare['percent_artifact_variance'])} of the "
                  f"variance of the observed correlations (SD_res = {_r(bare['sd_res'])}, {cred_level:g}% "
                  f"credibility interval {_interval(bare['cr_lower'], bare['cr_upper'])})")
     sentences = [text + "."]
@@ -77,7 +86,7 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
             f"SD_\u03c1 = {_r(distribution['sd_rho'])}, {cred_level:g}% credibility interval "
             f"{_interval(distribution['cr_lower'], distribution['cr_upper'])}; sampling error and differences in "
             f"{'the artifacts' if restricted else 'reliability'} accounted for "
-            f"{apa_number(distribution['percent_artifact_variance'], 1)}% of the observed variance.")
+            f"{_percent(distribution['percent_artifact_variance'])} of the observed variance.")
     if individual is None and distribution is None:
         sentences.append("No study reported the reliability of its measures, so the correlations were not "
                          "corrected for unreliability.")
