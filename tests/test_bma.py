@@ -128,3 +128,21 @@ def test_the_effect_panel_names_no_effect_on_the_readers_scale(metric, title, lo
     assert title in effect.get_title(loc="left")
     assert (effect.get_xscale() == "log") == log_axis
     assert effect.get_xlim()[0] > 0 or not log_axis
+
+
+def test_inclusion_bayes_factors_do_not_saturate_when_the_evidence_is_overwhelming():
+    """Posterior odds over prior odds from probabilities that round to 1 gave inf (or ~1e14 for a true
+    ~1e27); the inclusion Bayes factor is a ratio of summed marginal likelihoods, computed in log space.
+    Checked against the four normal models' exact evidence (bias=False: equal prior probabilities)."""
+    y, v = np.linspace(-1.0, 1.0, 13), np.full(13, 0.01)  # wildly heterogeneous: BF of tau ~ 1e95
+    result = B.robma(y, v, metric="smd", bias=False)
+    components = result.summary.set_index("name")
+    priors = B.BmaPriors.from_config("smd", "cohens_d", None)
+    lml = {(effect, het): B._exact_normal_log_marglik(B.Model(effect, het, B.BIAS_SPECS[0]), y, v, priors)
+           for effect in (False, True) for het in (False, True)}
+    log_bf = (np.logaddexp(lml[False, True], lml[True, True]) - np.logaddexp(lml[False, False], lml[True, False]))
+    assert 200 < log_bf < 700  # far beyond what a probability near 1 can hold, within a double
+    assert math.log(components.loc["heterogeneity", "inclusion_bf"]) == pytest.approx(log_bf, rel=1e-9)
+    # a moderate Bayes factor is the posterior odds over the prior odds, as before
+    effect = (np.logaddexp(lml[True, False], lml[True, True]) - np.logaddexp(lml[False, False], lml[False, True]))
+    assert math.log(components.loc["effect", "inclusion_bf"]) == pytest.approx(effect, rel=1e-9)

@@ -727,7 +727,11 @@ class BmaResult:
         return bma_figure(self)
 
 
-def _summaries(fits, post_probs, metric: str) -> pd.DataFrame:
+def _summaries(fits, post_probs, log_post: np.ndarray, metric: str) -> pd.DataFrame:
+    """Component rows (prior and posterior inclusion probabilities, inclusion Bayes factors) and the
+    model-averaged estimates. ``log_post``: log prior probability + log marginal likelihood of each model,
+    from which the inclusion Bayes factors are computed in log space (as posterior odds over prior odds, they
+    saturate once a posterior probability rounds to 1: inf, or 1e14 for a Bayes factor of 1e27)."""
     prior = np.array([f.prior_prob for f in fits])
     rows = []
     components = {
@@ -740,8 +744,9 @@ def _summaries(fits, post_probs, metric: str) -> pd.DataFrame:
         if not included.any() or included.all():
             bf = math.nan
         else:
-            with np.errstate(divide="ignore"):
-                bf = (p_post / (1 - p_post)) / (p_prior / (1 - p_prior)) if p_post < 1 else math.inf
+            log_odds = special.logsumexp(log_post[included]) - special.logsumexp(log_post[~included])
+            with np.errstate(over="ignore"):
+                bf = float(np.exp(log_odds - math.log(p_prior / (1 - p_prior))))
         rows.append({"quantity": "component", "name": name, "type": "", "scale": "", "prior_prob": p_prior,
                      "posterior_prob": p_post, "inclusion_bf": bf})
     for parameter in ("mu", "tau"):
@@ -786,7 +791,7 @@ def robma(yi, vi, metric: str = "smd", prior_scale: str = "cohens_d", priors: di
         "method": [f.method for f in fits],
     })
     studies = pd.DataFrame({"yi": y, "vi": v})
-    return BmaResult(tuple(fits), metric, pr, studies, table, _summaries(fits, post, metric))
+    return BmaResult(tuple(fits), metric, pr, studies, table, _summaries(fits, post, log_post, metric))
 
 
 def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bool = True) -> BmaResult:
