@@ -65,8 +65,8 @@ def test_pool_and_forest_scripts(tmp_path, k):
     pooling = {"methods": ["common", "DL", "REML"], "tests": ["z", "knha"], "knha_adhoc": False, "level": 95}
     run_script("pool.py", input=[str(analysis)], output=[str(pooled)], log=[str(tmp_path / "pool.log")],
                params=SimpleNamespace(pooling=pooling, multilevel={"robust": True, "profile": True},
-                                      fit={"dependence": "aggregate", "rho": 0.5, "aggregate_method": "gls",
-                                           "metric": "z"}))
+                                      fit={"method": "REML", "dependence": "aggregate", "rho": 0.5,
+                                           "aggregate_method": "gls", "metric": "z"}))
     table = read_table(pooled)
     assert list(table.columns[: len(CONTRACT_COLUMNS)]) == list(CONTRACT_COLUMNS)
     assert len(table) == (6 if k else 0)
