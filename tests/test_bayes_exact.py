@@ -163,3 +163,37 @@ def test_a_bayes_factor_beyond_the_largest_double_is_inf_with_a_note():
     assert table.loc["bf_tau", "exact_mean"] == math.inf
     assert f"larger than the largest double (1.8e+308): log BF10 = {log_bf['tau']:.6g}" in table.loc["bf_tau", "warning"]
     assert "larger than" not in table.loc["bf_mu", "warning"]
+
+
+def test_odds_ratio_of_a_new_study_has_no_mean_or_sd_under_heavy_tailed_tau_priors():
+    """E[OR_new] needs E[exp(a^2 tau^2 / 2)] and its SD E[exp(2 a^2 tau^2)]: finite only under a half-normal
+    prior with c < 1/(2 s^2). Beyond that the truncated quadrature printed numbers such as 8e31."""
+    import pandas as pd
+
+    from alliance_meta.bayes.summaries import combine, exact_rows
+
+    half_normal = TauPrior("half_normal", 0.5)
+    # the boundary, checked on the prior itself: E[exp(c tau^2)] = 1 / sqrt(1 - 2 c s^2) below it
+    for c in (0.5, 1.0, 1.9):
+        value = integrate.quad(lambda t: 2 * math.exp(c * t * t + stats.norm.logpdf(t, scale=0.5)), 0, np.inf)[0]
+        assert value == pytest.approx(1 / math.sqrt(1 - 2 * c * 0.25), rel=1e-8)
+        assert half_normal.exp_tau2_moment_finite(c)
+    assert not half_normal.exp_tau2_moment_finite(2.0) and half_normal.exp_tau2_moment_finite(0.0)
+    for heavy in (TauPrior("half_cauchy", 0.5), TauPrior.from_config("turner2015_mental_health")):
+        assert not heavy.exp_tau2_moment_finite(1e-6)
+
+    s2 = typical_within_variance(V)
+    light = exact_rows(exact_posterior(Y, V, TauPrior("half_normal", 0.3)), "log_or", s2, ()).set_index("parameter")
+    assert np.isfinite(light.loc["or_new", ["exact_mean", "exact_sd"]].astype(float)).all()
+    # SMD: OR = exp(pi/sqrt(3) d), so under half-normal(0.5) the mean exists (a s = 0.91) but not the SD
+    smd = exact_rows(exact_posterior(Y, V, half_normal), "smd", s2, ()).set_index("parameter")
+    assert math.isfinite(smd.loc["or_new", "exact_mean"]) and smd.loc["or_new", "exact_sd"] == math.inf
+    cauchy = exact_rows(exact_posterior(Y, V, TauPrior("half_cauchy", 0.5)), "log_or", s2, ())
+    row = cauchy.set_index("parameter").loc["or_new"]
+    assert row["exact_mean"] == row["exact_sd"] == math.inf and "use the HDI" in row["exact_note"]
+    assert np.isfinite(cauchy.set_index("parameter").loc["or", ["exact_mean", "exact_sd"]].astype(float)).all()
+    mcmc = pd.DataFrame({"parameter": ["or_new"], "mean": [3.0], "sd": [2.0], "hdi_lower": [1.0], "hdi_upper": [9.0],
+                         "r_hat": [1.0], "ess_bulk": [1000.0], "ess_tail": [1000.0], "mcse_mean": [0.05]})
+    table = combine(mcmc, cauchy, 0, 4000, 1.01, 400).set_index("parameter")
+    assert pd.isna(table.loc["or_new", "agrees_with_exact"])
+    assert "infinite under the half_cauchy(0.5) prior" in table.loc["or_new", "warning"]

@@ -101,6 +101,15 @@ class TauPrior:
             prior = prior.rescaled(rescale_factor(source, metric))
         return prior
 
+    def exp_tau2_moment_finite(self, c: float) -> bool:
+        """Whether E[exp(c tau^2)] is finite under this prior times a likelihood that falls only
+        polynomially in tau (the normal-normal model's, ~ tau^-k). Only a half-normal prior's Gaussian
+        tail outweighs exp(c tau^2), when c < 1 / (2 scale^2); half-Cauchy, log-normal and log-t tails
+        (on tau or tau^2) never do. It decides whether an odds ratio of a new study has a mean and an SD."""
+        if c <= 0:
+            return True
+        return self.family == "half_normal" and c < 1.0 / (2.0 * self.scale**2)
+
     def rescaled(self, factor: float) -> "TauPrior":
         """The prior of c * tau."""
         if self.family in ("half_normal", "half_cauchy"):

@@ -23,7 +23,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from alliance_meta.engines.transforms import back_transform
+from alliance_meta.engines.transforms import LOGIT_SCALE, back_transform
 from .exact import ExactPosterior, exp_or_inf
 
 CONTRACT_COLUMNS = ["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]
@@ -92,6 +92,8 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
     rows["theta_new"] = new.summary(prob=prob)
     for key in keys:
         rows[f"{key}_new"] = new.summary(lambda x, key=key: back_transform(x, metric)[key], prob)
+    if "or" in keys:
+        rows["or_new"].update(_odds_ratio_moments(post, metric))
     to_r = lambda x: float(back_transform(x, metric)["r"])
     for threshold in thresholds:
         p = mu.probability_above(_inverse(to_r, threshold, mu.mean()))
@@ -106,6 +108,28 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "parameter"
     return table.add_prefix("exact_").reset_index()
+
+
+#: log OR per unit of the analysis metric: the odds ratio is exp(OR_RATE * x)
+OR_RATE = {"log_or": 1.0, "smd": float(LOGIT_SCALE)}
+
+
+def _odds_ratio_moments(post: ExactPosterior, metric: str) -> dict:
+    """Infinite mean and/or SD of the odds ratio of a new study where they do not exist.
+
+    OR_new = exp(a theta_new) with theta_new ~ N(mu, tau^2): E[OR_new] involves E[exp(a^2 tau^2 / 2)] and
+    E[OR_new^2] E[exp(2 a^2 tau^2)], finite only under a light-tailed prior on tau
+    (:meth:`TauPrior.exp_tau2_moment_finite`). Where they are infinite, quadrature over a truncated tau grid
+    (and the mean of draws) still gives finite numbers, which estimate nothing."""
+    a = OR_RATE[metric]
+    prior = post.tau_prior
+    if not prior.exp_tau2_moment_finite(a * a / 2):
+        return {"mean": math.inf, "sd": math.inf, "note": f"the mean and SD of or_new are infinite under the "
+                f"{prior.describe()} prior on tau (its tail outweighs exp(tau^2 / 2)); use the HDI"}
+    if not prior.exp_tau2_moment_finite(2 * a * a):
+        return {"sd": math.inf, "note": f"the SD of or_new is infinite under the {prior.describe()} prior on tau "
+                "(its tail outweighs exp(2 a^2 tau^2)); use the HDI"}
+    return {}
 
 
 def diagnostics_warning(row, divergences: int, r_hat_max: float, ess_min: float, chains: int | None = None) -> str:
@@ -129,7 +153,7 @@ def agreement(table: pd.DataFrame, n_draws: int, multiplier: float = AGREEMENT_M
     slack = np.where(table["parameter"].str.startswith("p_"), 1.0 / n_draws, 0.0)
     tolerance = multiplier * table["mcse_mean"].fillna(0) + slack + 1e-9 * (1 + table["exact_mean"].abs())
     agrees = (table["mean"] - table["exact_mean"]).abs() <= tolerance
-    return agrees.where(table["mean"].notna() & table["exact_mean"].notna())
+    return agrees.where(table["mean"].notna() & np.isfinite(table["exact_mean"].astype(float)))
 
 
 def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: int, r_hat_max: float, ess_min: float,
@@ -149,6 +173,8 @@ def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: 
             continue
         note = (diagnostics_warning(row, divergences, r_hat_max, ess_min, chains)
                 if not row["parameter"].startswith("p_") else "")
+        if isinstance(row.get("exact_note"), str) and row["exact_note"]:  # e.g. a moment that does not exist
+            note = "; ".join(filter(None, [note, row["exact_note"]]))
         if row["agrees_with_exact"] is False or row["agrees_with_exact"] == 0:
             note = "; ".join(filter(None, [note, f"MCMC mean differs from exact by more than {AGREEMENT_MCSE:g} MCSE"]))
         warnings.append(note)
