@@ -16,11 +16,10 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_number, apa_p
+from alliance_meta.report.formatting import apa_number, apa_p, is_finite
 
 SNAPSHOT_VERSION = 1
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "i2", "p")
@@ -294,10 +293,10 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         rows = pooled[pooled["family"] == family].set_index("quantity")
         show = display((metrics or {}).get(family, "z"))
         old, new = rows.loc["estimate", "previous"], rows.loc["estimate", "current"]
-        if not (_finite(old) and _finite(new)):
+        if not (is_finite(old) and is_finite(new)):
             continue
         interval = ""
-        if all(_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
+        if all(is_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
             interval = " " + show.interval(rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"])
         k_old, k_new = int(rows.loc["k", "previous"]), int(rows.loc["k", "current"])
         k = _moved(k_old, k_new)
@@ -329,10 +328,3 @@ def _noun(change: str, count: int) -> str:
 def _moved(previous, current) -> str:
     """``16`` when equal, else ``14 → 16``."""
     return f"{current}" if previous == current else f"{previous} \u2192 {current}"
-
-
-def _finite(value) -> bool:
-    try:
-        return bool(np.isfinite(float(value)))
-    except (TypeError, ValueError):
-        return False

@@ -26,6 +26,14 @@ INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_
                    "sheet_row_coder2"}
 
 
+def is_finite(value) -> bool:
+    """A finite number (also from a CSV cell: text, None and NaN are not)."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:
     """``value`` rounded to ``decimals``, a typographic minus, optionally without the leading zero."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):

@@ -24,13 +24,11 @@ Rules:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_p_clause
+from alliance_meta.report.formatting import apa_p_clause, is_finite
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
 START = {"high": 4, "low": 2}
@@ -42,12 +40,6 @@ SUGGESTION = ("Suggested rating computed from the results; the reviewers confirm
               "(config grade.overrides).")
 
 
-def _finite(value) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
 
 def _includes(lower, upper, null: float = 0.0) -> bool:
     return bool(lower <= null <= upper)
@@ -58,7 +50,7 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float
         return 0, "not assessed: the sheet has no rob_overall column"
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
     high = set(effect_sizes.loc[rated.isin(HIGH_RISK).fillna(False).to_numpy(), "study_id"].astype(str))
-    weights = 1 / (analysis["vi"].to_numpy(float) + (tau2 if _finite(tau2) else 0.0))
+    weights = 1 / (analysis["vi"].to_numpy(float) + (tau2 if is_finite(tau2) else 0.0))
     share = float(weights[analysis["study_id"].astype(str).isin(high).to_numpy()].sum() / weights.sum())
     rated_studies = set(effect_sizes.loc[rated.notna().to_numpy() & (rated != "").fillna(False).to_numpy(),
                                          "study_id"].astype(str))
@@ -72,7 +64,7 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float
 
 def inconsistency(row: dict) -> tuple[int, str]:
     i2, lower, upper = row.get("i2"), row.get("pi_lower"), row.get("pi_upper")
-    if not (_finite(i2) and _finite(lower) and _finite(upper)):
+    if not (is_finite(i2) and is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no I\u00b2 or prediction interval"
     spans = _includes(lower, upper)
     text = f"I\u00b2 = {i2:.0f}%, prediction interval {'includes' if spans else 'excludes'} the null"
@@ -86,7 +78,7 @@ def inconsistency(row: dict) -> tuple[int, str]:
 def imprecision(row: dict, n: float, metric: str, width: float, ois: int) -> tuple[int, str]:
     show = display(metric)
     lower, upper = row.get("ci_lower"), row.get("ci_upper")
-    if not (_finite(lower) and _finite(upper)):
+    if not (is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no confidence interval"
     shown = float(show.transform(upper)) - float(show.transform(lower))
     reasons, downgrade = [], 0
@@ -94,28 +86,28 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int) -> tup
         downgrade -= 1
         reasons.append(f"CI {show.interval(lower, upper)} " + ("includes the null" if _includes(lower, upper)
                                                                 else f"wider than {width:g}"))
-    if _finite(n) and n < ois:
+    if is_finite(n) and n < ois:
         downgrade -= 1
         reasons.append(f"N = {int(n):,} below the optimal information size {ois:,}")
     if downgrade:
         return downgrade, ("very serious: " if downgrade < -1 else "serious: ") + "; ".join(reasons)
     return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}), "
-               f"N = {int(n):,} \u2265 {ois:,}" if _finite(n) else "not serious")
+               f"N = {int(n):,} \u2265 {ois:,}" if is_finite(n) else "not serious")
 
 
 def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFrame | None) -> tuple[int, str]:
     k = row.get("k")
-    if not _finite(k) or k < 10:
+    if not is_finite(k) or k < 10:
         return 0, "not assessed: fewer than 10 studies (the tests have too little power)"
     reasons, found = [], False
     if bias is not None and (bias["test"] == "egger").any():
         p = float(bias.loc[bias["test"] == "egger", "p"].iloc[0])
-        if _finite(p):
+        if is_finite(p):
             found |= p < 0.10
             reasons.append(f"Egger's test {apa_p_clause(p)}")
     if selection is not None and (selection["type"] == "stepfun").any():
         step = selection[selection["type"] == "stepfun"].iloc[0]
-        if _finite(step.get("lrt_p")) and _finite(step.get("ci_lower")):
+        if is_finite(step.get("lrt_p")) and is_finite(step.get("ci_lower")):
             flips = (_includes(step["ci_lower"], step["ci_upper"])
                      and not _includes(row["ci_lower"], row["ci_upper"]))
             found |= bool(step["lrt_p"] < 0.05 and flips)
@@ -154,7 +146,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
         value = pooled_row.get(name)
         row[name] = value
         row["effect" if name == "estimate" else f"effect_{name}"] = (
-            float(show.transform(value)) if _finite(value) else np.nan)
+            float(show.transform(value)) if is_finite(value) else np.nan)
     row.update(tau2=pooled_row.get("tau2"), i2=pooled_row.get("i2"), start=start)
     for domain, (downgrade, reason) in judged.items():
         row[f"{domain}_downgrade"], row[f"{domain}_reason"] = downgrade, reason

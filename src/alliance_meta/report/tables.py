@@ -6,13 +6,12 @@ Each builder takes one CSV's frame and the family's analysis metric and returns 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_integer, apa_number, apa_p, readable_frame
+from alliance_meta.report.formatting import apa_integer, apa_number, apa_p, is_finite, readable_frame
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -34,15 +33,9 @@ class ManuscriptTable:
         return self.align or ["l"] + ["r"] * (len(self.header) - 1)
 
 
-def _finite(value) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
 
 def _interval(show, lower, upper) -> str:
-    return show.interval(lower, upper) if _finite(lower) and _finite(upper) else ""
+    return show.interval(lower, upper) if is_finite(lower) and is_finite(upper) else ""
 
 
 def _statistic(value: float) -> str:
@@ -77,7 +70,7 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Man
         permutation = getattr(row, "qm_p_permutation", float("nan"))
         rows.append([str(row.moderator), apa_integer(row.k), f"{apa_number(row.qm, 2)} ({apa_integer(row.qm_df)})",
                      apa_p(row.qm_p), f"{apa_number(row.f, 2)} ({apa_integer(row.f_df1)}, {apa_integer(row.f_df2)})",
-                     apa_p(row.f_p), apa_p(permutation) if _finite(permutation) else "", apa_number(row.tau2, 3),
+                     apa_p(row.f_p), apa_p(permutation) if is_finite(permutation) else "", apa_number(row.tau2, 3),
                      apa_number(row.r2, 1)])
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
@@ -101,10 +94,10 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
     show = display(metric)
     rows = []
     for row in frame.itertuples():
-        estimate = show.number(row.estimate) if _finite(row.estimate) else ""
-        imputed = apa_integer(row.k_imputed) if _finite(row.k_imputed) else ""
-        statistic = _statistic(row.statistic) if _finite(row.statistic) else ""
-        rows.append([str(row.test).replace("_", " "), statistic, apa_p(row.p) if _finite(row.p) else "",
+        estimate = show.number(row.estimate) if is_finite(row.estimate) else ""
+        imputed = apa_integer(row.k_imputed) if is_finite(row.k_imputed) else ""
+        statistic = _statistic(row.statistic) if is_finite(row.statistic) else ""
+        rows.append([str(row.test).replace("_", " "), statistic, apa_p(row.p) if is_finite(row.p) else "",
                      estimate, imputed])
     header = ["Test", "Statistic", "p", f"Adjusted {show.symbol}", "k imputed"]
     return ManuscriptTable("Publication bias and small-study effects", header, rows)
@@ -112,7 +105,7 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
 
 def _posterior_number(parameter: str, value) -> str:
     """Posterior summaries: correlations and probabilities APA-style, I^2 in percent, others 3 decimals."""
-    if not _finite(value):
+    if not is_finite(value):
         return ""
     if parameter in ("r", "r_new") or parameter.startswith("p_"):
         return apa_number(value, 2 if parameter.startswith("r") else 3, leading_zero=False)
@@ -127,9 +120,9 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
         lower, upper = (_posterior_number(name, row.get(key)) for key in ("hdi_lower", "hdi_upper"))
         rows.append([name, _posterior_number(name, row.get("mean")), _posterior_number(name, row.get("sd")),
                      f"[{lower}, {upper}]" if lower and upper else "",
-                     apa_number(row["r_hat"], 2) if _finite(row.get("r_hat")) else "",
-                     apa_integer(row["ess_bulk"]) if _finite(row.get("ess_bulk")) else "",
-                     apa_integer(row["ess_tail"]) if _finite(row.get("ess_tail")) else ""])
+                     apa_number(row["r_hat"], 2) if is_finite(row.get("r_hat")) else "",
+                     apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
+                     apa_integer(row["ess_tail"]) if is_finite(row.get("ess_tail")) else ""])
     header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
     note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({metric}), r on the correlation "
             "scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
@@ -139,14 +132,14 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
 def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """Hunter-Schmidt meta-analysis (psychometric.csv): one row per method (bare-bones, corrections)."""
     def r(value):
-        return apa_number(value, 2, leading_zero=False) if _finite(value) else ""
+        return apa_number(value, 2, leading_zero=False) if is_finite(value) else ""
 
     rows = [[str(row["method"]).replace("_", " "), apa_integer(row["k"]), apa_integer(row["n"]), r(row["r_bar"]),
-             apa_number(row["sd_res"], 3) if _finite(row["sd_res"]) else "", r(row["rho"]),
-             apa_number(row["sd_rho"], 3) if _finite(row["sd_rho"]) else "",
-             f"[{r(row['ci_lower'])}, {r(row['ci_upper'])}]" if _finite(row["ci_lower"]) else "",
-             f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if _finite(row["cr_lower"]) else "",
-             apa_number(row["percent_artifact_variance"], 1) if _finite(row["percent_artifact_variance"]) else ""]
+             apa_number(row["sd_res"], 3) if is_finite(row["sd_res"]) else "", r(row["rho"]),
+             apa_number(row["sd_rho"], 3) if is_finite(row["sd_rho"]) else "",
+             f"[{r(row['ci_lower'])}, {r(row['ci_upper'])}]" if is_finite(row["ci_lower"]) else "",
+             f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if is_finite(row["cr_lower"]) else "",
+             apa_number(row["percent_artifact_variance"], 1) if is_finite(row["percent_artifact_variance"]) else ""]
             for row in frame.to_dict("records")]
     header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI", "CR",
               "% artifact variance"]

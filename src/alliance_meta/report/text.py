@@ -12,7 +12,7 @@ import pandas as pd
 
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
-from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted
+from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted, is_finite
 from alliance_meta.report.psychometric import psychometric_sentence
 
 FAMILY_PHRASES = {
@@ -86,12 +86,6 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
     return sentence
 
 
-def _finite(value) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
 
 def _grouped_reasons(names_notes: list[tuple[str, str]]) -> str:
     """``modality, rater (too few rows); year (one value)``: names sharing a reason listed before it once."""
@@ -115,7 +109,7 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
     three_level = "multilevel_qm" in moderators
     clauses, untested = [], []
     for row in moderators.itertuples():
-        if not _finite(row.qm):
+        if not is_finite(row.qm):
             untested.append((str(row.moderator), _note(row)))
             continue
         clause = f"{row.moderator}, QM({apa_integer(row.qm_df)}) = {apa_number(row.qm, 2)}, {apa_p_clause(row.qm_p)}"
@@ -160,27 +154,27 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
     rows = {row.test: row for row in bias.itertuples()}
     clauses, skipped = [], []
     if "egger" in rows:
-        if _finite(rows["egger"].statistic):
+        if is_finite(rows["egger"].statistic):
             clauses.append(f"Egger's regression test z = {apa_number(rows['egger'].statistic, 2)}, "
                            f"{apa_p_clause(rows['egger'].p)}")
         else:
             skipped.append(("egger", _note(rows["egger"])))
     if "rank" in rows:
-        if _finite(rows["rank"].statistic):
+        if is_finite(rows["rank"].statistic):
             clauses.append(f"the rank correlation test Kendall's \u03c4 = {apa_number(rows['rank'].statistic, 2)}, "
                            f"{apa_p_clause(rows['rank'].p)}")
         else:
             skipped.append(("rank", _note(rows["rank"])))
     if "trim_and_fill" in rows:
         row = rows["trim_and_fill"]
-        imputed = row.k_imputed if _finite(row.k_imputed) else row.statistic
-        if _finite(imputed) and _finite(row.estimate):
+        imputed = row.k_imputed if is_finite(row.k_imputed) else row.statistic
+        if is_finite(imputed) and is_finite(row.estimate):
             clauses.append(f"trim and fill imputed {counted(imputed, 'study', 'studies')} (adjusted {show.symbol} = "
                            f"{show.number(row.estimate)})")
         else:
             skipped.append(("trim_and_fill", _note(row)))
     if "fail_safe_n" in rows:
-        if _finite(rows["fail_safe_n"].statistic):
+        if is_finite(rows["fail_safe_n"].statistic):
             clauses.append(f"Rosenthal's fail-safe N = {apa_integer(rows['fail_safe_n'].statistic)}")
         else:
             skipped.append(("fail_safe_n", _note(rows["fail_safe_n"])))
@@ -206,12 +200,12 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
     if selection is None or selection.empty:
         return ""
     show = display(metric)
-    estimated = selection[selection["estimate"].map(_finite)]
+    estimated = selection[selection["estimate"].map(is_finite)]
     missing = [SELECTION_NAMES.get(name, name) for name in selection["type"] if name not in set(estimated["type"])]
     # a fit without standard errors (Hessian not invertible) or that did not converge is left out of the range
-    usable = estimated["se"].map(_finite) if "se" in estimated else pd.Series(True, index=estimated.index)
+    usable = estimated["se"].map(is_finite) if "se" in estimated else pd.Series(True, index=estimated.index)
     if "converged" in estimated:
-        usable &= ~estimated["converged"].map(lambda value: str(value).strip().lower() in ("false", "0", "0.0"))
+        usable &= ~estimated["converged"].map(_not_converged)
     fitted, failed = estimated[usable], estimated[~usable]
     if fitted.empty:
         return "No selection model could be fitted." if failed.empty else (
@@ -238,6 +232,11 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
     return sentence
 
 
+def _not_converged(value) -> bool:
+    """A ``converged`` cell that says no (False, or 0 as a spreadsheet writes it)."""
+    return str(value).strip().lower() in ("false", "0", "0.0")
+
+
 def _failed_fits(failed: pd.DataFrame) -> str:
     """``the beta model's Hessian was not invertible`` for the selection fits left out of the range."""
     parts = []
@@ -246,7 +245,7 @@ def _failed_fits(failed: pd.DataFrame) -> str:
         note = _note(row).lower()
         if "hessian" in note:
             parts.append(f"the {name} model's Hessian was not invertible")
-        elif str(getattr(row, "converged", "")).strip().lower() in ("false", "0", "0.0"):
+        elif _not_converged(getattr(row, "converged", "")):
             parts.append(f"the {name} model did not converge")
         else:
             parts.append(f"the {name} model has no standard error")
@@ -285,7 +284,7 @@ def bma_has_bias_models(summary: pd.DataFrame) -> bool:
     """Whether the ensemble of bma_summary.csv held publication-bias models (bma.bias true): a ``bias``
     component with prior probability above 0."""
     bias = summary[(summary["quantity"] == "component") & (summary["name"] == "bias")]
-    return bool(len(bias)) and _finite(bias["prior_prob"].iloc[0]) and float(bias["prior_prob"].iloc[0]) > 0
+    return bool(len(bias)) and is_finite(bias["prior_prob"].iloc[0]) and float(bias["prior_prob"].iloc[0]) > 0
 
 
 def bma_name(summary: pd.DataFrame) -> str:
@@ -343,7 +342,7 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
         rows = sensitivity.set_index("subset")
         if "exclude_high" in rows.index and math.isfinite(float(rows.loc["exclude_high", "estimate"])):
             row, show = rows.loc["exclude_high"], display(metric)
-            single = _finite(row["k_studies"]) and int(row["k_studies"]) == 1
+            single = is_finite(row["k_studies"]) and int(row["k_studies"]) == 1
             what = ("the estimate of the single remaining study" if single else "the pooled estimate")
             test = str(row.get("test", "")) if pd.notna(row.get("test", "")) else ""
             named = CI_TEST_LABELS.get(test, f"{test} CI") if test and main_test and test != main_test else ""
