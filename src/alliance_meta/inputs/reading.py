@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_meta.inputs.effect_sizes import convert
+from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert
 from alliance_meta.inputs.sheet import SheetError, format_problems, validate_sheet
 from alliance_meta.inputs.sheet import read_sheet as read_cells
-
-DEFAULT_METRICS = {"outcome": "z", "dropout": "smd"}
 
 
 class SheetProblems(ValueError):
@@ -61,4 +59,4 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
     without a complete input keep ``yi = vi = NaN``; :func:`alliance_meta.fit` needs them dropped
     (``frame.dropna(subset=["yi", "vi"])``) and one family at a time.
     """
-    return convert(sheet, {**DEFAULT_METRICS, **(metric or {})})
+    return convert(sheet, {**DEFAULT_METRIC_BY_FAMILY, **(metric or {})})

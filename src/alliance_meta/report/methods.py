@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.text import METRIC_NAMES, test_names
 
 ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood", "DL": "DerSimonian\u2013Laird",
@@ -35,7 +36,6 @@ EMPIRICAL_SOURCES = {"turner2015_mental_health": "Turner et al. (2015) for menta
 PRIOR_FAMILY_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "log_normal": "log-normal",
                       "log_t": "log-t"}
 SOURCE_METRIC_NAMES = {"smd": "standardised mean differences", "log_or": "log odds ratios", "z": "Fisher's z"}
-DEFAULT_METRICS = {"outcome": "z", "dropout": "smd"}
 
 
 def _distribution(prior) -> str:
@@ -89,7 +89,7 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
     prior = config.get("bayes", {}).get("prior", {})
     tau = prior.get("tau", {"family": "half_normal", "scale": 0.5})
     configured = config.get("metric", {})
-    metrics = {family: configured.get(family, DEFAULT_METRICS.get(family, "smd")) for family in families}
+    metrics = {family: configured.get(family, DEFAULT_METRIC_BY_FAMILY.get(family, "smd")) for family in families}
     return (f"The Bayesian normal\u2013normal hierarchical model used \u03bc ~ Normal(0, {prior.get('mu_sd', 1.0):g}) "
             f"and {tau_prior_text(tau, metrics)} (seed {config.get('bayes', {}).get('seed', '')}).")
 
