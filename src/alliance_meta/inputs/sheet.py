@@ -943,8 +943,9 @@ RULES: dict[str, Rule] = {
     "number": Rule("text in numeric columns", _number_message),
     "moderator_number": Rule("text in numeric columns", _moderator_number_message),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
-    "vocabulary_column": Rule("values outside a vocabulary", lambda column, values, row: (
-        f"no filled cell of the column is in the codebook's vocabulary of {column} ({values}): if the column "
+    "vocabulary_column": Rule("values outside a vocabulary", lambda column, value, row: (
+        f"no filled cell of the column is in the codebook's vocabulary of {column} "
+        f"({', '.join(VOCABULARIES[column].values)}): if the column "
         f"records something else, give it a name of its own (e.g. study_{column}; config/README.md lists the "
         "codebook's columns)")),
     "rob_vocabulary": Rule("values outside a vocabulary", _constant("is not a risk-of-bias judgement")),
@@ -1125,8 +1126,7 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
         distinct = set(values)
         unlike = sum(VOCABULARIES[column].suggestion(value) is None for value in distinct)
         if len(values) == filled >= 2 and unlike > len(distinct) / 2:
-            values = ", ".join(VOCABULARIES[column].values)
-            found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, values, pd.Series()),
+            found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, "", pd.Series()),
                                  "vocabulary_column"))
     return found
 

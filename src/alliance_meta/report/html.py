@@ -164,9 +164,9 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     """Paragraph, tables and figures of one family. ``inlined`` maps an image's file name to its data URI
     (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads."""
     pooling = config.get("pooling", {})
-    paragraph = results_paragraph(family, metric, tables, counts, headline_method(config),
-                                  pooling.get("tests", ["z", "knha"]), pooling.get("level", 95), config)
-    headline = main_row(tables.get("pooled"), headline_method(config), pooling.get("tests", ["z", "knha"]))
+    method, tests = headline_method(config), pooling.get("tests", ["z", "knha"])
+    paragraph = results_paragraph(family, metric, tables, counts, method, tests, pooling.get("level", 95), config)
+    headline = main_row(tables.get("pooled"), method, tests)
     rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
                                 pooling.get("level", 95), main_test=headline.get("test"))
     section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob) if p))
