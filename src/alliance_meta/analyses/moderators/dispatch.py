@@ -105,8 +105,6 @@ def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
     return tuple(name for name in names if name in effect_sizes and holds_numbers(effect_sizes[name]))
 
 
-
-
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,
                centre: bool = False, permutations: int = 1000, seed: int = 1) -> ModeratorResult:
     """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
