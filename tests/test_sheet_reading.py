@@ -445,3 +445,17 @@ def test_codebook_columns_with_spaces_or_hyphens_between_words(tmp_path):
         data.append(row)
     raw, _, problems = read(save(workbook, tmp_path))
     assert problems == [] and raw["study_id"].tolist() == ["S1"]
+
+
+def test_decimal_commas_leave_numbers_an_xlsx_stores_as_numbers_alone(tmp_path):
+    """Under decimal: "," only cells written as text are read with decimal commas. A number the
+    workbook stores as a number (log_or 0.971, n 10000) has no separator to read: it was reported
+    as an ambiguous point ('write "0971" if the point separates thousands')."""
+    workbook = workbook_with([["study_id", "r", "n", "log_or", "log_or_se", "family"],
+                              ["S1", "0,35", 10000, None, None, None],
+                              ["S2", None, None, 0.971, 0.386, "dropout"],
+                              ["S3", "0,2", "1.500", None, None, None]])
+    raw, clean, problems = read(save(workbook, tmp_path), decimal=",")
+    assert [(p.row, p.column, p.value) for p in problems if p.check == "ambiguous_point"] == [(4, "n", "1.500")]
+    assert raw["log_or"].tolist()[1] == "0.971" and raw["n"].tolist()[0] == "10000"
+    assert raw["r"].tolist()[::2] == ["0.35", "0.2"]

@@ -181,10 +181,12 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     frame.columns = range(len(header))
     for position in (i for i, name in enumerate(header) if name == "year"):
         frame[position] = _years(frame[position], epoch, notes)
+    written_as_text = frame.map(lambda cell: isinstance(cell, str))
     frame = frame.map(_text_cell)
-    if comma:
-        issues += _ambiguous_points(frame, header)
-        frame = frame.map(_decimal_point)
+    if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
+        text_cells = frame.where(written_as_text)
+        issues += _ambiguous_points(text_cells, header)
+        frame = frame.mask(written_as_text, text_cells.map(_decimal_point))
     errors = frame.isin(EXCEL_ERRORS)
     issues += [_Issue(index + 1, position, frame.at[index, position], "is an error value of a spreadsheet formula: "
                       "fix the formula, type the value, or leave the cell empty", "excel_error")
