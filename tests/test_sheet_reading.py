@@ -459,3 +459,13 @@ def test_decimal_commas_leave_numbers_an_xlsx_stores_as_numbers_alone(tmp_path):
     assert [(p.row, p.column, p.value) for p in problems if p.check == "ambiguous_point"] == [(4, "n", "1.500")]
     assert raw["log_or"].tolist()[1] == "0.971" and raw["n"].tolist()[0] == "10000"
     assert raw["r"].tolist()[::2] == ["0.35", "0.2"]
+
+
+def test_a_point_after_a_leading_zero_is_a_decimal_point_in_a_decimal_comma_sheet(tmp_path):
+    """0.971 in a semicolon CSV has no reading with a point between thousands (no number is written
+    with a leading zero group): it was a problem suggesting "0971"."""
+    path = write_bytes(tmp_path, "study_id;family;log_or;log_or_se;n\nA;dropout;0.971;0,386;\nB;;;;-0.500\n"
+                       "C;outcome;;;10.000\n".encode())
+    raw, _, problems = read(path)
+    assert [(p.row, p.column, p.value) for p in problems if p.check == "ambiguous_point"] == [(4, "n", "10.000")]
+    assert raw["log_or"].tolist()[0] == "0.971" and raw["log_or_se"].tolist()[0] == "0.386"

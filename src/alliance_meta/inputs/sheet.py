@@ -112,7 +112,7 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
 """Error values a failed spreadsheet formula shows (and CSV exports write)."""
 _DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d*,\d+(?:[eE][-+]?\d+)?")
-_GROUPED_POINTS = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+")  # 10.000: ten thousand, or ten?
+_GROUPED_POINTS = re.compile(r"[-+\u2212]?(?!0)\d{1,3}(?:\.\d{3})+")  # 10.000: ten thousand, or ten? (0.971: no thousands)
 _GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+")  # 2.500,5: points between thousands
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?")
 _DAY_FIRST_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]+)?")
