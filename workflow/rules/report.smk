@@ -65,15 +65,14 @@ rule word_tables:
         "../scripts/word_tables.py"
 
 
-# Each family's plots right-sized for the report (WebP data URIs, results/{family}/report_figures.json):
-# made as soon as the family's plots are done, beside the other jobs, rather than all at the end in
-# the report job; a rerun after a change in one family remakes only that family's.
+# Each family's plots right-sized for the report (WebP data URIs, results/{family}/report_figures.json),
+# collected from the previews that the plotting jobs stored beside their PNGs (a preview is made here only
+# for a PNG without one); a rerun after a change in one family remakes only that family's.
 rule report_figures:
     input:
         family_report_images,
     output:
         "results/{family}/report_figures.json",
-    threads: 2  # Pillow decodes, resizes and encodes without the GIL (at most --cores)
     conda:
         CONDA_ENV
     log:

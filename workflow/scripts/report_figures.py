@@ -1,7 +1,8 @@
-"""Rule report_figures: a family's PNG plots right-sized for the report, as WebP data URIs in one JSON file."""
+"""Rule report_figures: a family's PNG plots right-sized for the report, as WebP data URIs in one JSON file (the
+previews stored by the jobs that wrote the PNGs: alliance_meta.plots.previews)."""
 from alliance_meta.warm_start import run_in_warm_process
 
-run_in_warm_process(globals(), linear_algebra=False)  # Pillow on the rule's threads, no BLAS (docs/performance.md)
+run_in_warm_process(globals(), linear_algebra=False)  # Pillow only, no BLAS (docs/performance.md)
 
 import json
 from pathlib import Path

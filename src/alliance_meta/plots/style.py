@@ -8,7 +8,8 @@ every path (format from the suffix) with the provenance note beneath it.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import os
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from alliance_meta.plots import previews  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
 
@@ -118,11 +120,36 @@ def file_metadata(path) -> dict | None:
 def save_file(figure, path, **kwargs) -> None:
     """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content; PNG at
     :data:`PNG_COMPRESS_LEVEL`, PDF fonts without :data:`UNUSED_PDF_FONT_TABLES`; texts measured and shaped
-    once per process (:func:`alliance_meta.plots.text_cache.reused_text`)."""
-    if Path(path).suffix.lower() == ".png":
+    once per process (:func:`alliance_meta.plots.text_cache.reused_text`). A PNG's report preview is stored
+    from its pixels where the pipeline asks for previews (:mod:`alliance_meta.plots.previews`)."""
+    png = Path(path).suffix.lower() == ".png"
+    if png:
         kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **(kwargs.get("pil_kwargs") or {})}
-    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), lean_pdf_fonts(), reused_text():
+    with (plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), lean_pdf_fonts(), reused_text(),
+          stored_previews() if png and previews.wanted(path) else nullcontext()):
         figure.savefig(path, metadata=file_metadata(path), **kwargs)
+
+
+@contextmanager
+def stored_previews():
+    """While in the block, each PNG that matplotlib's Agg backend writes to a file also gets its report preview
+    (:func:`alliance_meta.plots.previews.store_preview`), made from the pixels it was written from: the backend
+    hands them to ``matplotlib.image.imsave``, which is wrapped here and restored after the block."""
+    import matplotlib.image
+
+    original = matplotlib.image.imsave
+
+    def imsave(fname, arr, **kwargs):
+        result = original(fname, arr, **kwargs)
+        if isinstance(fname, (str, os.PathLike)) and str(fname).lower().endswith(".png"):
+            previews.store_preview(fname, arr)  # the file is closed; arr is still the renderer's buffer
+        return result
+
+    matplotlib.image.imsave = imsave
+    try:
+        yield
+    finally:
+        matplotlib.image.imsave = original
 
 
 def save_pdf_pages(figures, path, **kwargs) -> None:

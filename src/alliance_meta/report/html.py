@@ -5,18 +5,15 @@ Nothing is loaded from the network: no scripts, fonts or style sheets from elsew
 
 from __future__ import annotations
 
-import base64
-import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import pandas as pd
-from PIL import Image
 
 from alliance_meta.models.fits import headline_method, main_row
 from alliance_meta.report.formatting import counted, readable_frame
+from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.summary import family_counts, moderator_counts
 from alliance_meta.report.tables import BUILDERS, manuscript_table
@@ -45,8 +42,6 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
 MAX_SHOWN_ROWS = 100  # longer tables (a multiverse of thousands of specifications) stay in their CSV
-# Sharp enough on the screen, and a report small enough to e-mail (the demo report: under 3 MB).
-MAX_IMAGE_WIDTH, MIN_IMAGE_WIDTH, MAX_IMAGE_PIXELS, PALETTE_COLOURS = 800, 700, 900_000, 16
 
 
 @dataclass
@@ -108,20 +103,12 @@ def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
                                collapsed=True, source=source)]
 
 
-def inline_image(path: str | Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
-    """A ``data:image/webp;base64,...`` URI of a PNG plot, right-sized for the screen: at most ``max_width``
-    pixels wide and MAX_IMAGE_PIXELS in all (tall forest plots keep at least MIN_IMAGE_WIDTH), reduced to a
-    PALETTE_COLOURS-colour palette and stored as lossless WebP (a third smaller than PNG). The full-resolution
-    PNG, PDF and SVG stay beside the report."""
-    with Image.open(path) as image:
-        area_scale = math.sqrt(MAX_IMAGE_PIXELS / (image.width * image.height))
-        scale = min(1.0, max_width / image.width, max(MIN_IMAGE_WIDTH / image.width, area_scale))
-        image = image.convert("RGB")  # the plots are opaque: three channels to resize, not four
-        if scale < 1.0:
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
-        buffer = io.BytesIO()
-        image.quantize(colors=PALETTE_COLOURS).convert("RGB").save(buffer, format="WEBP", lossless=True, method=4)
-    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def inline_image(path: str | Path) -> str:
+    """A ``data:image/webp;base64,...`` URI of a PNG plot, right-sized for the screen
+    (:func:`alliance_meta.plots.previews.preview_uri`); the preview stored when the PNG was written, if any
+    (:func:`~alliance_meta.plots.previews.preview_of_png`). The full-resolution PNG, PDF and SVG stay beside
+    the report."""
+    return preview_of_png(path)
 
 
 def inline_figures(paths, workers: int = 1) -> dict[str, str]:

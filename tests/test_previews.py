@@ -1,0 +1,86 @@
+"""The report's previews made while a PNG is written (alliance_meta.plots.previews): the same bytes as a preview
+made from the file, used only for the file they were made from."""
+
+import json
+
+import matplotlib.pyplot as plt
+import pytest
+from PIL import Image
+
+from alliance_meta.plots import previews
+from alliance_meta.plots.style import save_figure, save_file
+from alliance_meta.report.html import inline_image
+
+
+def _figure(height=3.0, label="forest"):
+    figure, axis = plt.subplots(figsize=(4.0, height))
+    axis.plot([0, 1, 2], [1, 0, 2], color="#0072B2")
+    axis.set_title(f"{label}: r = 0.28 [0.21, 0.34]")
+    return figure
+
+
+@pytest.fixture
+def review(tmp_path, monkeypatch):
+    """A review folder as the working directory, with the pipeline's previews folder set."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(previews.PREVIEWS_ENV, "data/processed/previews")
+    (tmp_path / "results" / "outcome").mkdir(parents=True)
+    return tmp_path
+
+
+def _made_from_file(path):
+    with Image.open(path) as image:
+        return previews.preview_uri(image)
+
+
+@pytest.mark.parametrize("height", [3.0, 40.0])  # kept at full size / resized (a tall forest plot)
+def test_a_stored_preview_has_the_bytes_of_one_made_from_the_file(review, height):
+    png = "results/outcome/forest.png"
+    figure = _figure(height)
+    save_file(figure, png, dpi=300, bbox_inches="tight")
+    plt.close(figure)
+    stored = review / "data/processed/previews/results/outcome/forest.png.json"
+    assert stored.is_file()
+    uri = previews.stored_preview(png)
+    assert uri is not None and uri.startswith("data:image/webp;base64,")
+    assert uri == _made_from_file(png)
+    assert inline_image(png) == uri
+
+
+def test_the_report_uses_the_stored_preview(review):
+    png = "results/outcome/funnel.png"
+    save_figure(_figure(), [png], note="Simulated demo data: these are not real studies.")
+    stored = review / "data/processed/previews/results/outcome/funnel.png.json"
+    content = json.loads(stored.read_text())
+    content["uri"] = "data:image/webp;base64,stored"
+    stored.write_text(json.dumps(content))
+    assert inline_image(png) == "data:image/webp;base64,stored"
+
+
+def test_a_preview_of_another_version_of_the_png_is_not_used(review, monkeypatch):
+    png = "results/outcome/forest.png"
+    first = _figure(label="first")
+    save_file(first, png, dpi=300)
+    plt.close(first)
+    monkeypatch.delenv(previews.PREVIEWS_ENV)  # the PNG rewritten outside the pipeline: no preview stored
+    second = _figure(label="second")
+    save_file(second, png, dpi=300)
+    plt.close(second)
+    monkeypatch.setenv(previews.PREVIEWS_ENV, "data/processed/previews")
+    assert (review / "data/processed/previews/results/outcome/forest.png.json").is_file()
+    assert previews.stored_preview(png) is None
+    assert inline_image(png) == _made_from_file(png)
+    (review / "data/processed/previews/results/outcome/forest.png.json").write_text("{not json")
+    assert previews.stored_preview(png) is None
+
+
+def test_no_preview_outside_the_pipeline_or_the_working_directory(review, tmp_path_factory, monkeypatch):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "forest.png"
+    figure = _figure()
+    save_file(figure, elsewhere, dpi=100)
+    monkeypatch.delenv(previews.PREVIEWS_ENV)
+    save_file(figure, "results/outcome/forest.png", dpi=100)
+    save_file(figure, "results/outcome/forest.pdf")
+    plt.close(figure)
+    assert not (review / "data").exists()
+    assert inline_image("results/outcome/forest.png") == _made_from_file("results/outcome/forest.png")
