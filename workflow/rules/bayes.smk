@@ -5,7 +5,7 @@
 
 
 rule bayes:
-    priority: 1  # among the longest jobs: started early (see multiverse_specifications)
+    priority: 2  # among the longest jobs: started early (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
     output:
@@ -55,6 +55,7 @@ rule bayes_prior_sensitivity:
 
 
 rule bayes_plots:
+    priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
         table="results/{family}/bayes.csv",

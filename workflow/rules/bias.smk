@@ -27,6 +27,7 @@ rule publication_bias:
 
 
 rule sensitivity:
+    priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
         family_effect_sizes,
     output:

@@ -5,6 +5,7 @@
 
 
 rule bma:
+    priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
         family_effect_sizes,
     output:

@@ -13,7 +13,7 @@ PLOT_FORMATS = ["pdf", "png", "svg"]
 
 
 rule moderators:
-    priority: 2  # short, and the moderator forest plots wait for it (see multiverse_specifications)
+    priority: 3  # short, and the moderator forest plots wait for it (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
     output:
@@ -40,6 +40,7 @@ rule moderators:
 
 
 rule moderator_plots:
+    priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
         moderators="results/{family}/moderators.csv",

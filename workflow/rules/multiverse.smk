@@ -15,8 +15,9 @@ MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"], "psycho
 
 checkpoint multiverse_specifications:
     # the longest chain of jobs of a family (specifications, batches, table, plot): started first, so
-    # that a run on a few cores does not end with it alone (Snakemake runs higher priorities first)
-    priority: 2
+    # that a run on a few cores does not end with it alone (Snakemake runs higher priorities first); then
+    # the longest jobs (priority 2), the jobs of a few seconds (1) and last the shortest (0)
+    priority: 3
     input:
         family_effect_sizes,
     output:
@@ -34,7 +35,7 @@ checkpoint multiverse_specifications:
 
 
 rule multiverse_batch:
-    priority: 2
+    priority: 3
     input:
         specifications="data/processed/{family}/multiverse/specifications.csv",
         effect_sizes=family_effect_sizes,
@@ -80,6 +81,7 @@ rule multiverse_table:
 
 
 rule multiverse_plot:
+    priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
         table=multiverse_table_file,
         effect_sizes=family_effect_sizes,

@@ -2,7 +2,7 @@
 
 
 rule pool:
-    priority: 2  # short, and the forest and moderator plots wait for it (see multiverse_specifications)
+    priority: 3  # short, and the forest and moderator plots wait for it (see multiverse_specifications)
     input:
         family_effect_sizes,
     output:
@@ -22,6 +22,7 @@ rule pool:
 
 
 rule forest_plot:
+    priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
         data=family_analysis_data,
         pooled="results/{family}/pooled.csv",

@@ -10,7 +10,7 @@ FOREST_FORMATS = ["pdf", "png", "svg"] + (["tiff"] if config["plots"]["tiff"] el
 
 
 rule moderator_forest_plot:
-    priority: 1  # among the longest jobs: started early (see multiverse_specifications)
+    priority: 2  # among the longest jobs: started early (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
         subgroups="results/{family}/subgroups.csv",

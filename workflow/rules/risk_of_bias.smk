@@ -13,6 +13,7 @@ LEFT_OUT_PLAN["risk_of_bias"] = HAS_RISK_OF_BIAS
 if HAS_RISK_OF_BIAS:
 
     rule risk_of_bias:
+        priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
         input:
             family_effect_sizes,
         output:

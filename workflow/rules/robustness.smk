@@ -30,7 +30,7 @@ rule rve:
 
 
 rule gosh:
-    priority: 1  # among the longest jobs: started early (see multiverse_specifications)
+    priority: 2  # among the longest jobs: started early (see multiverse_specifications)
     input:
         family_effect_sizes,
     output:

@@ -4,7 +4,7 @@
 
 
 rule selection_models:
-    priority: 1  # among the longest jobs: started early (see multiverse_specifications)
+    priority: 2  # among the longest jobs: started early (see multiverse_specifications)
     input:
         family_effect_sizes,
     output:
