@@ -162,6 +162,27 @@ def test_rows_are_matched_on_keys_and_every_disagreement_listed():
     assert list(table.index[-3:]) == ["setting", "yi", "vi"]
 
 
+def test_a_column_only_one_sheet_has_is_not_listed_cell_by_cell():
+    """A second coder who coded the effect sizes but not the labels (a column the sheet lacks) has not
+    disagreed on every label: those cells were all listed (3583 rows on the demo sheet without rob_*,
+    label and simulated). Effect-size inputs one sheet lacks (t, df) are still listed: the coders chose
+    different inputs."""
+    one = sheet([{**row, "label": f"label {i}"} for i, row in enumerate(CODER1)])
+    two = sheet([{**row, "informant": "parent"} for row in CODER2])
+    result = compare_coders(one, two)
+    cells = result.disagreements[result.disagreements["column"] != WHOLE_ROW]
+    assert set(cells["column"]) == {"r", "n", "rater", "t", "df", "yi"}
+    assert len(cells) == 8  # as without the extra columns
+    table = result.agreement.set_index("column")
+    assert table.loc["label", ["n_compared", "n_one_coder"]].tolist() == [0, 4]
+    assert table.loc["informant", ["n_compared", "n_one_coder"]].tolist() == [0, 4]
+    assert result.notes == (
+        "column label only in the first coder's sheet: not double-coded, so not listed as disagreements "
+        "(agreement.csv counts the filled cells in n_one_coder); column informant only in the second coder's "
+        "sheet: not double-coded, so not listed as disagreements (agreement.csv counts the filled cells in "
+        "n_one_coder)",)
+
+
 def test_a_free_column_of_numbers_is_numeric():
     one = sheet([{**row, "mean_age": "30"} for row in CODER1])
     two = sheet([{**row, "mean_age": "30.0"} for row in CODER2])

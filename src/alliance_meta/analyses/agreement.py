@@ -255,6 +255,12 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
              for column in columns if column not in KEYS}
     for name in CONVERTED:
         cells[name] = (yi["coder1"][name].where(same_metric), yi["coder2"][name].where(same_metric))
+    # A column one sheet lacks (a second coder who coded the effect sizes but not the labels or risk of bias)
+    # was not double-coded: its cells are no disagreements to resolve. An effect-size input column is an
+    # exception: a coder without it chose another kind of input, and its cells show which.
+    single = {coder: [column for column in cells if column not in EFFECT_SIZE_COLUMNS
+                      and column in frame and column not in other]
+              for coder, frame, other in (("first", one, two), ("second", two, one))}
     for column, (a, b) in cells.items():
         numeric = column in codebook.NUMERIC_COLUMNS or column in CONVERTED or _all_numbers(column, a, b)
         if numeric:
@@ -276,7 +282,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
             row["ac1"] = gwet_ac1(pair, vocabulary.values if vocabulary is not None else None)
         rows.append(row)
         differ = (both & ~same) | only_one
-        if differ.any():
+        if differ.any() and column not in single["first"] + single["second"]:
             index = matched[differ]
             listed.append(pd.DataFrame({
                 "column": column, "coder1": _display(a[differ], numeric).to_numpy(),
@@ -310,7 +316,11 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     position_note = (f"the {'second' if _has_es_id(clean['coder1']) else 'first'} coder's sheet has no es_id: rows "
                      "are matched by their position within each study (study_id-1, -2, ...); give both sheets the "
                      "same es_id to match them by name" if by_position else "")
-    notes = tuple(filter(None, [position_note, near_key_note(unmatched)]))
+    single_note = "; ".join(
+        f"column{'s' if len(names) > 1 else ''} {', '.join(names)} only in the {coder} coder's sheet: not double-coded, "
+        "so not listed as disagreements (agreement.csv counts the filled cells in n_one_coder)"
+        for coder, names in single.items() if names)
+    notes = tuple(filter(None, [position_note, single_note, near_key_note(unmatched)]))
     return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
                           len(matched), notes)
 
