@@ -208,6 +208,26 @@ def test_families_with_rows_that_the_config_leaves_out_are_named(tmp_path):
         "is not analysed (add dropout to families to analyse it).")
 
 
+def test_a_sheet_without_rows_of_any_configured_family_is_a_config_problem(tmp_path):
+    """families: [dropout] on a sheet of outcome rows ran every dropout job on no effect sizes and
+    stopped with tracebacks ("no effect sizes to pool (k = 0)"); now the run stops before any job."""
+    from alliance_meta.inputs.planning import no_configured_family_problem, planning_cells
+
+    path = tmp_path / "sheet.csv"
+    path.write_text("study_id,family,r,n\nS1,,0.3,50\nS2,outcome,0.2,40\n", encoding="utf-8")
+    cells = planning_cells(path)
+    assert no_configured_family_problem(cells, ["dropout"]) == (
+        "families: [dropout], but the sheet has no row of that family (it has 2 outcome rows): nothing would be "
+        "analysed; add outcome to families")
+    assert no_configured_family_problem(cells, ["outcome"]) is None
+    assert no_configured_family_problem(cells, ["outcome", "dropout"]) is None
+    path.write_text("study_id,family,r,n\nS1,dropuot,0.3,50\nS2,outcome,0.2,40\n", encoding="utf-8")
+    assert no_configured_family_problem(planning_cells(path), ["dropout"]) is None  # the typo: validation's
+    path.write_text("study_id,r,n\n", encoding="utf-8")
+    assert no_configured_family_problem(planning_cells(path), ["dropout"]) is None  # header only: validation's
+    assert no_configured_family_problem(None, ["dropout"]) is None
+
+
 def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():
     from alliance_meta.inputs.planning import moderators_left_out_note
 

@@ -61,8 +61,8 @@ config.update(_ordered)
 from alliance_meta.inputs.planning import (coded_moderators, earlier_outputs, earlier_outputs_lines,
                                            earlier_outputs_note, families_in_sheet, families_left_out,
                                            family_left_out_sentence, left_out_pattern, left_out_target,
-                                           moderators_left_out_note, output_files, planning_cells, sheet_path,
-                                           unusable_files)
+                                           moderators_left_out_note, no_configured_family_problem, output_files,
+                                           planning_cells, sheet_path, unusable_files)
 
 # Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
 config["sheet"], _note = sheet_path(config["sheet"], named="sheet" in _checked)
@@ -77,6 +77,8 @@ if _missing:
 # runs. Moderators the reviewer names must be columns (validate_sheet says so).
 _cells = planning_cells(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
 FAMILIES, ABSENT_FAMILIES = families_in_sheet(_cells, config["families"])
+if (_problem := no_configured_family_problem(_cells, config["families"])) is not None:
+    sys.exit(format_config_problems([_problem], config_sources(_overrides)))
 FAMILIES_LEFT_OUT = [family_left_out_sentence(family, rows)
                      for family, rows in families_left_out(_cells, config["families"]).items()]
 DEFAULT_MODERATORS_LEFT_OUT = []

@@ -95,6 +95,25 @@ def families_left_out(cells: pd.DataFrame | None, configured) -> dict[str, int]:
     return {family: int(counts[family]) for family in vocabulary.values if family in counts}
 
 
+def no_configured_family_problem(cells: pd.DataFrame | None, configured) -> str | None:
+    """A config problem when every row of the sheet belongs to a family the config's ``families`` leaves
+    out: nothing would be analysed (the family jobs had no effect sizes and stopped with a traceback).
+    None when some row is in a configured family, when the sheet has no rows or cannot be read, or when
+    a ``family`` value is outside the vocabulary (validation reports it, with a did-you-mean)."""
+    if cells is None or cells.empty:
+        return None
+    values = _family_of_rows(cells)
+    if values.isna().any() or values.isin(list(configured)).any():
+        return None
+    counts = values.value_counts()
+    has = " and ".join(f"{counts[family]} {family} row{'s' if counts[family] != 1 else ''}"
+                       for family in VOCABULARIES["family"].values if family in counts)
+    missing = [family for family in VOCABULARIES["family"].values if family in counts]
+    return (f"families: [{', '.join(configured)}], but the sheet has no row of "
+            f"{'that family' if len(configured) == 1 else 'these families'} (it has {has}): nothing would be "
+            f"analysed; add {' and '.join(missing)} to families")
+
+
 def _family_of_rows(cells: pd.DataFrame) -> pd.Series:
     """Each row's family as the codebook reads it: an empty cell or no column is ``outcome``, synonyms
     canonical (``drop-out`` -> ``dropout``), values outside the vocabulary None (validation reports them)."""
