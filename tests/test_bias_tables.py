@@ -93,3 +93,14 @@ def test_the_cumulative_plot_says_how_studies_without_a_year_are_ordered():
     figure = cumulative_forest(influence.cumulative(YI, VI, np.full(YI.size, np.nan)), DATASET["label"], "z",
                                order_note=cumulative_order_note(None))
     assert figure.axes[0].get_xlabel().endswith("cumulative\nin sheet order (no year in the sheet)")
+
+
+def test_trim_and_fill_says_when_the_se_of_k0_is_not_defined():
+    """Studies with one and the same effect make L0's variance of k0 negative (NaN in metafor): the
+    note, printed in the report, read "statistic = k0 (SE nan)"."""
+    yi = np.full(10, np.arctanh(0.3))
+    vi = 1 / (np.array([40, 55, 60, 80, 120, 35, 90, 150, 64, 72]) - 3)
+    row = bias.bias_tests(yi, vi, metric="z")[0].set_index("test").loc["trim_and_fill"]
+    assert row["note"] == "L0, REML; statistic = k0 (its SE is not defined for these data)"
+    finite = bias.bias_tests(YI, VI, metric="z")[0].set_index("test").loc["trim_and_fill", "note"]
+    assert finite.startswith("L0, REML; statistic = k0 (SE ") and "nan" not in finite

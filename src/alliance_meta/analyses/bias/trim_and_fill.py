@@ -35,7 +35,12 @@ class TrimFillResult:
         return BiasTest(test="trim_and_fill", statistic=float(self.k0), p=self.p_k0, estimate=fit.estimate,
                         k_imputed=float(self.k0), se=fit.se,
                         ci_lower=fit.ci_lower, ci_upper=fit.ci_upper, side=self.side,
-                        note=f"{self.estimator}, {fit.method}; statistic = k0 (SE {self.se_k0:.4g})")
+                        note=f"{self.estimator}, {fit.method}; statistic = k0 ({self._se_k0_text()})")
+
+    def _se_k0_text(self) -> str:
+        if math.isnan(self.se_k0):  # L0's variance formula is negative (NaN in metafor), e.g. for equal effects
+            return "its SE is not defined for these data"
+        return f"SE {self.se_k0:.4g}"
 
 
 def ordinal_ranks(values) -> np.ndarray:
