@@ -124,3 +124,35 @@ def test_caches_are_bounded(monkeypatch, tmp_path):
     with text_cache.reused_text():
         _write(tmp_path / "a.png", 100)
     assert all(len(cache) <= 5 for cache in (text_cache._LAYOUTS, text_cache._SIZES, text_cache._BITMAPS))
+
+
+_JOB = """
+import sys
+from alliance_meta.plots import text_cache
+from alliance_meta.plots.style import save_figure
+from matplotlib.backends import backend_agg
+import matplotlib.pyplot as plt
+print(backend_agg.RendererAgg.draw_text is text_cache._agg_draw_text)
+figure, axis = plt.subplots(figsize=(4, 3), constrained_layout=True)
+axis.set_yticks(range(6), ["Smith et al. (2011)", "Jones & Brown (2019)", "0.31 [0.12, 0.45]", "k × n", "a", "b"])
+axis.set_title("Subgroups: rater")
+save_figure(figure, [sys.argv[1] + ".png", sys.argv[1] + ".pdf", sys.argv[1] + ".svg"], note="A note beneath")
+"""
+
+
+def test_a_pipeline_job_keeps_texts_for_its_whole_process_with_the_same_bytes(tmp_path):
+    # the Snakefile sets ALLIANCE_META_REUSE_TEXT for the jobs: the swap is made when plots.style is imported
+    # and the figures (laid out, with a note measured beneath them, before they are written) keep their bytes
+    import os
+    import subprocess
+    import sys
+
+    printed = {}
+    for value in ("0", "1"):
+        env = {**os.environ, text_cache.PROCESS_ENV: value}
+        result = subprocess.run([sys.executable, "-c", _JOB, str(tmp_path / value)], env=env, capture_output=True,
+                                text=True, check=True)
+        printed[value] = result.stdout.strip()
+    assert printed == {"0": "False", "1": "True"}
+    for suffix in (".png", ".pdf", ".svg"):
+        assert (tmp_path / f"0{suffix}").read_bytes() == (tmp_path / f"1{suffix}").read_bytes(), suffix

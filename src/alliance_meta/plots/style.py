@@ -21,9 +21,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alliance_meta.plots import previews  # noqa: E402
+from alliance_meta.plots import previews, text_cache  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
+
+if os.environ.get(text_cache.PROCESS_ENV, "0") != "0":  # a pipeline job (the Snakefile sets it): texts kept while figures are built too
+    text_cache.reuse_for_process()
 
 #: Okabe-Ito colours (readable with colour-vision deficiencies) and the project's blues.
 COLOURS = {"study": "#0072B2", "subgroup": "#D55E00", "summary": "#000000", "highlight": "#b2182b",

@@ -15,6 +15,11 @@ While in :func:`reused_text`, matplotlib's own results are kept and reused for t
   an outline moved by whole pixels to the same bitmap, moved), drawn by the same Agg call;
 * the PDF renderer's glyph layout of a string (``_text_helpers.layout``).
 
+Where the environment variable :data:`PROCESS_ENV` is set and not ``0`` (the ``Snakefile`` sets it for the pipeline's
+jobs), the block lasts the whole process (:func:`reuse_for_process`, called by :mod:`alliance_meta.plots.style`
+when imported): the texts measured while a figure is built and laid out (column widths, the note beneath it,
+constrained layout) are then kept as well as those of the writers.
+
 Nothing else of the drawing changes, so the files are byte-identical with and without the block
 (``tests/test_text_cache.py`` compares PNG, PDF and SVG bytes of a figure with rotated, bold,
 aliased, multi-line and math text). Math text and TeX go through matplotlib unchanged. The
@@ -32,6 +37,8 @@ from contextlib import contextmanager
 import matplotlib as mpl
 import numpy as np
 
+#: environment variable: where set, texts are reused for the whole process (:func:`reuse_for_process`)
+PROCESS_ENV = "ALLIANCE_META_REUSE_TEXT"
 #: Entries per cache before it is emptied (a process writing many different figures stays small).
 MAX_ENTRIES = 100_000
 
@@ -221,3 +228,15 @@ def reused_text():
             _depth -= 1
             for owner, name, original in originals:
                 setattr(owner, name, original)
+
+
+_process_block = None
+
+
+def reuse_for_process() -> None:
+    """Enter :func:`reused_text` for the rest of the process (once): the pipeline's jobs, each a process that
+    draws only the pipeline's own figures."""
+    global _process_block
+    if _process_block is None:
+        _process_block = reused_text()
+        _process_block.__enter__()
