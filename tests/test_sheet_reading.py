@@ -469,3 +469,17 @@ def test_a_point_after_a_leading_zero_is_a_decimal_point_in_a_decimal_comma_shee
     raw, _, problems = read(path)
     assert [(p.row, p.column, p.value) for p in problems if p.check == "ambiguous_point"] == [(4, "n", "10.000")]
     assert raw["log_or"].tolist()[0] == "0.971" and raw["log_or_se"].tolist()[0] == "0.386"
+
+
+def test_row_names_written_by_r_are_named_as_such(tmp_path):
+    """R's write.csv writes the row names 1, 2, ... as a first column with an empty header: the problem
+    says so instead of only asking to name the column."""
+    path = write_bytes(tmp_path, b'"","study_id","r","n"\n"1","A",0.3,50\n"2","B",0.2,40\n"3","C",NA,NA\n')
+    _, _, problems = read(path)
+    assert [(p.row, p.column, p.check) for p in problems if p.check == "unnamed_column"] == [(1, "A", "unnamed_column")]
+    rule = next(p.rule for p in problems if p.check == "unnamed_column")
+    assert rule.endswith("(rows 2, 3, 4): it numbers the rows 1, 2, ..., as the row names R's write.csv writes: "
+                         "delete the column (write.csv(..., row.names = FALSE) leaves it out)")
+    other = write_bytes(tmp_path, b',study_id,r,n\nx,A,0.3,50\n,B,0.2,40\n', "other.csv")
+    assert next(p.rule for p in read(other)[2] if p.check == "unnamed_column").endswith(
+        "name the column, or delete its cells")

@@ -269,9 +269,13 @@ def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set) -> 
         holding = frame.index[frame[position].notna()]
         if name.startswith("unnamed_") and len(holding) and position not in explained:
             shown = ", ".join(str(i + 1) for i in holding[:5]) + (", ..." if len(holding) > 5 else "")
+            row_names = position == 0 and len(holding) > 1 and frame.loc[holding, position].tolist() == [
+                str(number) for number in range(1, len(holding) + 1)]
+            advice = ("it numbers the rows 1, 2, ..., as the row names R's write.csv writes: delete the column "
+                      "(write.csv(..., row.names = FALSE) leaves it out)" if row_names
+                      else "name the column, or delete its cells")
             issues.append(_Issue(HEADER_ROW, position, "", f"has no name in the header row but holds data "
-                                 f"({'row' if len(holding) == 1 else 'rows'} {shown}): name the column, or delete "
-                                 "its cells", "unnamed_column"))
+                                 f"({'row' if len(holding) == 1 else 'rows'} {shown}): {advice}", "unnamed_column"))
     return issues
 
 
