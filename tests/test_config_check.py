@@ -69,6 +69,8 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"plots": {"xlim": [0.5, -0.5]}}, "plots.xlim [0.5, -0.5]: needs two finite limits, the lower first"),
     ({"moderators": ["rater"], "reference_levels": {"rater": "client"}},  # the rows hold "patient"
      "reference_levels.rater: 'client' is not a level of rater; write patient (the codebook's spelling"),
+    ({"bias": {"selection": {"steps": [1]}}},  # fitted the random-effects model with an LRT p of nan
+     "bias.selection.steps [1]: no p-value cut-point below 1, so the step function has one interval"),
     ({"moderators": ["setting/format"]},  # its figures would be written into a folder forest_setting/
      "moderators: 'setting/format' cannot name the figure files of the moderator "
      "(results/<family>/forest_setting/format.png); rename the sheet column, e.g. setting_format"),

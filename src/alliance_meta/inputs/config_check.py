@@ -322,6 +322,13 @@ def _cross_problems(config: dict) -> list[str]:
         problem = xlim_problem(plots.get("xlim"), metrics.get(family), family) if metrics.get(family) else None
         if problem and problem not in problems:
             problems.append(problem)
+    bias = config.get("bias") if isinstance(config.get("bias"), dict) else {}
+    selection = bias.get("selection") if isinstance(bias.get("selection"), dict) else {}
+    steps = selection.get("steps")
+    if (isinstance(steps, list) and steps and all(isinstance(step, (int, float)) for step in steps)
+            and not any(0 < step < 1 for step in steps)):
+        problems.append(f"bias.selection.steps {steps}: no p-value cut-point below 1, so the step function has one "
+                        "interval and models no selection; give cut-points such as [0.025, 0.10, 0.50, 1]")
     rob = config.get("risk_of_bias") if isinstance(config.get("risk_of_bias"), dict) else {}
     if rob.get("tool") == "custom" and not strings(rob.get("domains")):
         problems.append("risk_of_bias.domains: the custom tool needs its domains, e.g. domains: [selection, "
