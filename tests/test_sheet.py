@@ -692,3 +692,32 @@ def test_a_coded_column_with_no_value_of_its_vocabulary_is_named_once_in_the_hea
     # every cell misspelt alike is a typo too
     misspelt = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,randomised controled\nS2,0.2,60,RTC\n")
     assert [p.check for p in misspelt] == ["vocabulary", "vocabulary"]
+
+
+def test_an_es_id_repeated_within_a_study_is_a_problem_on_each_of_its_rows(tmp_path):
+    """Two rows of S1 with es_id S1-1: the second coder's comparison refuses the sheet and
+    results/changes.csv would see one effect size; every row of the pair is reported."""
+    path = write_csv(tmp_path, "study_id,es_id,r,n\nS1,S1-1,0.3,50\nS1,S1-2,0.2,60\nS1,S1-1,0.25,70\n"
+                               "S2,S2-1,0.1,40\n")
+    problems = [p for p in validate_sheet(read_sheet(path))[1] if p.check == "es_id_repeated"]
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "es_id", "S1-1"), (4, "es_id", "S1-1")]
+    assert problems[0].rule.startswith("is also the es_id of row 4 of study S1: give each effect size of a "
+                                       "study its own es_id")
+    report = format_problems(validate_sheet(read_sheet(path))[1])
+    assert "repeated identifiers (2):" in report and 'row 4, column es_id, value "S1-1": is also the es_id of row 2' in report
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_same_es_id_in_two_studies_and_empty_es_ids_are_not_repeats(tmp_path):
+    # es_id 1 in S1 and in S2 (two effect sizes); S3's two rows without es_id; S4's blank row is S4-2, unused
+    path = write_csv(tmp_path, "study_id,es_id,r,n\nS1,1,0.3,50\nS2,1,0.2,60\nS3,,0.25,70\nS3,,0.1,40\n"
+                               "S4,S4-1,0.2,50\nS4,,0.3,50\n")
+    clean, problems = validate_sheet(read_sheet(path))
+    assert problems == []
+    # a row without es_id is numbered study_id-k by its place (effect_sizes.csv, the coder comparison):
+    # here S1-2, which row 2 has as its es_id
+    taken = problems_of(tmp_path, "study_id,es_id,r,n\nS1,S1-2,0.3,50\nS1,,0.2,60\n")
+    assert [(p.row, p.value, p.check) for p in taken] == [(2, "S1-2", "es_id_repeated"), (3, "", "es_id_repeated")]
+    assert "is empty, so the row is numbered S1-2 by its place among the rows of study S1" in taken[1].rule

@@ -19,6 +19,9 @@ once:
    effect-size input, ``direction`` for unsigned statistics, the odds ratio inside
    its CI, inputs that agree).
 
+An ``es_id`` shared by two rows of one study (a row without one counts as study_id-k, its
+place in the study) is a problem on each of those rows.
+
 The moderator columns the config names (``moderators``, ``continuous_moderators``,
 the variables of the ``meta_regression`` formulas and ``multiverse.subsets``) must be
 in the header; a missing one is a problem of the header row naming the config key and
@@ -943,6 +946,8 @@ RULES: dict[str, Rule] = {
     "column_in_dataframe": Rule("missing columns", _constant("required column is missing from the header")),
     "duplicate_column": Rule("missing columns", _constant("column name appears more than once in the header")),
     "not_nullable": Rule("empty identifiers", _constant("is required on every row (the study the effect size comes from)")),
+    "es_id_repeated": Rule("repeated identifiers", _constant(
+        "is the es_id of another row of the same study: give each effect size of a study its own es_id")),
     "moderator_column_missing": Rule("missing columns", _constant(
         "moderator column named in the config is missing from the header")),
     "moderator_formula": Rule("missing columns", _constant("meta_regression formula cannot be read")),
@@ -1108,6 +1113,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     explained = {p.row for p in problems if p.check in ("number", "direction_missing", *READING_CHECKS)}
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     problems += _foreign_vocabulary_columns(text, problems)
+    problems += _repeated_es_id_problems(text)
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
@@ -1135,6 +1141,39 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
             found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, "", pd.Series()),
                                  "vocabulary_column"))
     return found
+
+
+def _repeated_es_id_problems(text: pd.DataFrame, shown: int = 5) -> list[Problem]:
+    """A problem on every row of a study whose ``es_id`` another row of that study has: the second coder's
+    comparison refuses the sheet, and ``results/changes.csv`` keys effect sizes by study_id and es_id, so
+    that of two such rows it sees only the last (an edit of the first goes unreported, deleting one reads
+    as the other edited). A row without ``es_id`` is numbered study_id-k by its place among the study's
+    rows (as ``effect_sizes.csv`` and the comparison number it): it repeats a row whose es_id is that.
+    Empty es_id cells never repeat each other, and one es_id in two studies is two effect sizes."""
+    if "es_id" not in text or "study_id" not in text:
+        return []
+    rows = text[text["study_id"].notna()]
+    study = rows["study_id"].astype(str)
+    numbered = study + "-" + (rows.groupby("study_id", sort=False).cumcount() + 1).astype(str)
+    key = rows["es_id"].astype(object).where(rows["es_id"].notna(), numbered).astype(str)
+    repeated = pd.DataFrame({"study": study, "key": key}).duplicated(keep=False)
+    problems = []
+    for (study_id, es_id), group in rows[repeated].groupby([study[repeated], key[repeated]], sort=False):
+        for row, written in zip(group[SHEET_ROW], group["es_id"]):
+            others = group[group[SHEET_ROW] != row]
+            blank = others.loc[others["es_id"].isna(), SHEET_ROW].tolist()
+            if pd.isna(written):
+                where = (f"is empty, so the row is numbered {es_id} by its place among the rows of study {study_id}, "
+                         f"the es_id of {_rows_phrase(others[SHEET_ROW].tolist(), shown)}")
+            else:
+                where = f"is also the es_id of {_rows_phrase(others[SHEET_ROW].tolist(), shown)} of study {study_id}"
+                if blank:  # one row at most: rows without es_id have different places
+                    where += f" (row {blank[0]} has no es_id and is numbered {es_id} by its place in the study)"
+            problems.append(Problem(int(row), "es_id", "" if pd.isna(written) else str(written),
+                                    f"{where}: give each effect size of a study its own es_id (the second coder's "
+                                    "comparison and results/changes.csv tell effect sizes apart by study_id and es_id)",
+                                    "es_id_repeated"))
+    return problems
 
 
 def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
