@@ -11,9 +11,6 @@ from pathlib import Path
 # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD). The numbers do not change. A value set outside wins.
 os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(32 * 2**20))
 os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(4 * 2**30))
-# The report's previews of the PNG figures are made by the jobs that write them, from their pixels, and kept
-# here with each PNG's hash (src/alliance_meta/plots/previews.py: ALLIANCE_META_PREVIEWS).
-os.environ.setdefault("ALLIANCE_META_PREVIEWS", "data/processed/previews")
 # Each job keeps the texts it measures and draws for its whole process, not only while it writes
 # (src/alliance_meta/plots/text_cache.py: ALLIANCE_META_REUSE_TEXT); the figures are the same bytes.
 os.environ.setdefault("ALLIANCE_META_REUSE_TEXT", "1")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-from alliance_meta.inputs.planning import (NOT_MADE, earlier_outputs, earlier_outputs_lines, earlier_outputs_note,
-                                           left_out, left_out_pattern, left_out_target, output_files)
+from alliance_meta.inputs.planning import (KEPT_FOLDERS, NOT_MADE, PREVIEWS_FOLDER, earlier_outputs,
+                                           earlier_outputs_lines, earlier_outputs_note, left_out, left_out_pattern,
+                                           left_out_target, output_files)
 
 PLAN = dict(families=["outcome"], configured_families=["outcome"], moderators=["rater"],
             continuous_moderators=["year"], uncoded_moderators=())
@@ -35,6 +36,20 @@ def test_the_files_under_results_and_data_processed_but_the_history(tmp_path, mo
     assert output_files() == ["data/processed/sheet.csv", "results/dropout/tables/pooled.md",
                               "results/outcome/pooled.csv"]
     assert output_files(folders=("results", "data/processed", "nothing")) == output_files()  # a missing folder
+
+
+def test_the_plots_report_previews_are_kept_across_runs(tmp_path, monkeypatch):
+    # made by the plotting jobs beside no rule's outputs, and used only for the PNG they were made from: never
+    # named as an earlier run's outputs (a moderator's preview stays when the moderator is dropped)
+    from alliance_meta.plots import previews
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(previews.PREVIEWS_ENV, PREVIEWS_FOLDER)
+    for path in ["results/outcome/forest_rater.png", previews._store_path("results/outcome/forest_rater.png")]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    assert PREVIEWS_FOLDER in KEPT_FOLDERS
+    assert output_files() == ["results/outcome/forest_rater.png"]
 
 
 def test_an_earlier_run_s_files_are_named_by_reason_families_first():

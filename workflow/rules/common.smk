@@ -62,7 +62,11 @@ from alliance_meta.inputs.planning import (coded_moderators, earlier_outputs, ea
                                            earlier_outputs_note, families_in_sheet, families_left_out,
                                            family_left_out_sentence, left_out_pattern, left_out_target,
                                            moderators_left_out_note, no_configured_family_problem, output_files,
-                                           planning_cells, sheet_path, unusable_files)
+                                           planning_cells, PREVIEWS_FOLDER, sheet_path, unusable_files)
+
+# The report's previews of the PNG figures are made by the jobs that write them, from their pixels, and kept
+# with each PNG's hash (src/alliance_meta/plots/previews.py; the jobs inherit this environment).
+os.environ.setdefault("ALLIANCE_META_PREVIEWS", PREVIEWS_FOLDER)
 
 # Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
 config["sheet"], _note = sheet_path(config["sheet"], named="sheet" in _checked)

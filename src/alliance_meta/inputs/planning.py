@@ -157,9 +157,12 @@ def moderators_left_out_note(names, reference_levels=()) -> str:
 
 #: Per-moderator plots (results/{family}/<kind>_<moderator>.<ext>) and the config key that lists their moderators.
 PER_MODERATOR_PLOTS = {"forest": "moderators", "subgroups": "moderators", "bubble": "continuous_moderators"}
-#: Folders whose files the workflow makes, and the folder kept across runs by design (never reported).
+#: Folders whose files the workflow makes, and the folders kept across runs by design (never reported): the
+#: history, and the plots' report previews that the plotting jobs store beside their outputs
+#: (:mod:`alliance_meta.plots.previews`; each is used only for the PNG it was made from).
 OUTPUT_FOLDERS = ("results", "data/processed")
-KEPT_FOLDERS = ("results/history",)
+PREVIEWS_FOLDER = "data/processed/previews"
+KEPT_FOLDERS = ("results/history", PREVIEWS_FOLDER)
 #: The reason given for a file that no rule makes with this config, when neither the families nor the moderators
 #: explain it (an option such as ``plots: {tiff: true}`` switched off since, or a file put there by hand).
 NOT_MADE = "this config makes no such file (an option switched off since that run, or a file put there by hand)"
