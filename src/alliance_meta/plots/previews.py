@@ -7,10 +7,10 @@ The HTML report shows each PNG plot right-sized for the screen (:func:`preview_u
 PNG file, a preview first decodes the 300-dpi image (a third of its time), and the pipeline made all of a
 family's previews at the end of the run, when the other core had nothing left to do.
 
-Where the environment variable :data:`PREVIEWS_ENV` names a folder (``workflow/rules/common.smk`` sets it for
-the pipeline's jobs: ``data/processed/previews``, a folder kept across runs), :func:`alliance_meta.plots.style.save_file` hands the pixels it has just
-written to a PNG to :func:`store_preview`, which stores the preview there with the SHA-256 of the PNG
-file. :func:`preview_of_png` uses a stored preview only for the PNG with that hash, and makes the others
+Where the environment variable :data:`PREVIEWS_ENV` names a folder (``workflow/rules/common.smk`` sets it
+for the pipeline's jobs: ``data/processed/previews``, a folder kept across runs),
+:func:`alliance_meta.plots.style.save_file` hands the pixels it has just written to a PNG to
+:func:`store_preview`, which stores the preview there with the SHA-256 of the PNG file. :func:`preview_of_png` uses a stored preview only for the PNG with that hash, and makes the others
 from the file: a PNG is lossless, so both give the same bytes (``tests/test_previews.py``).
 """
 
