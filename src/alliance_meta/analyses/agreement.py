@@ -167,23 +167,16 @@ def _has_es_id(clean: pd.DataFrame) -> bool:
     return "es_id" in clean and bool(clean["es_id"].notna().any())
 
 
-def _keyed(clean: pd.DataFrame, name: str, by_position: bool = False) -> pd.DataFrame:
-    """The sheet indexed by (study_id, es_id); a missing es_id (every es_id with ``by_position``) is
-    study_id-k, the k-th row of the study."""
+def _keyed(clean: pd.DataFrame, by_position: bool = False) -> pd.DataFrame:
+    """The validated sheet indexed by (study_id, es_id); a missing es_id (every es_id with ``by_position``)
+    is study_id-k, the k-th row of the study. The keys are unique: the sheet check refuses an es_id
+    that two rows of a study share, a blank one's study_id-k included (rule ``es_id_repeated``)."""
     frame = clean.copy()
     frame["study_id"] = frame["study_id"].astype(str)
     position = frame.groupby("study_id", sort=False).cumcount() + 1
     fallback = frame["study_id"] + "-" + position.astype(str)
     given = frame["es_id"].notna() if "es_id" in frame and not by_position else pd.Series(False, index=frame.index)
     frame["es_id"] = (frame["es_id"].astype(object).where(given, fallback) if given.any() else fallback).astype(str)
-    duplicated = frame.duplicated(list(KEYS), keep=False)
-    if duplicated.any():
-        rows = ", ".join(str(row) for row in frame.loc[duplicated, SHEET_ROW])
-        blank = frame.loc[duplicated & ~given, SHEET_ROW].tolist()
-        why = (f"; row{'s' if len(blank) > 1 else ''} {', '.join(map(str, blank))} without an es_id took "
-               "study_id-k (its position in the study), which another row has as its es_id" if blank else "")
-        raise ValueError(f"the {name} has rows with the same study_id and es_id (sheet rows {rows}{why}): "
-                         "give every effect size its own es_id")
     return frame.set_index(list(KEYS))
 
 
@@ -228,8 +221,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     clean = {"coder1": _validated(first, "first coder's sheet", risk_of_bias),
              "coder2": _validated(second, "second coder's sheet", risk_of_bias)}
     by_position = _has_es_id(clean["coder1"]) != _has_es_id(clean["coder2"])
-    keyed = {coder: _keyed(frame, f"{'first' if coder == 'coder1' else 'second'} coder's sheet", by_position)
-             for coder, frame in clean.items()}
+    keyed = {coder: _keyed(frame, by_position) for coder, frame in clean.items()}
     effects = {}
     for coder, frame in clean.items():
         with np.errstate(all="ignore"):
