@@ -204,6 +204,20 @@ def test_traffic_light_and_summary_files(tmp_path):
     assert "Not rated" in (tmp_path / "tl_missing.svg").read_text()
 
 
+def test_summary_plot_of_a_family_without_any_judgement(tmp_path):
+    """The rob_* columns rated only the outcome studies: the dropout family's summary plot has empty bars and
+    says so; it raised in matplotlib's legend (ncol=0) and stopped the run."""
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot, summary_table
+
+    judgements = _judgements(4, rob.ROB2)
+    judgements[[*rob.ROB2.columns]] = None
+    assert summary_table(judgements, rob.ROB2)["k"].eq(0).all()
+    paths = [tmp_path / f"s.{suffix}" for suffix in ("pdf", "png", "svg")]
+    save_rob_figures(lambda paged: [summary_plot(judgements, rob.ROB2)], paths)
+    assert all(path.stat().st_size > 1000 for path in paths)
+    assert "No study has a judgement in any domain (not rated)" in paths[2].read_text()
+
+
 def test_summary_table_weighted_shares():
     from alliance_meta.plots.risk_of_bias import summary_table
 

@@ -265,7 +265,11 @@ def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: st
         axis.set_xlabel("Percent of the main model's weight" if weights is not None else "Percent of studies")
         axis.tick_params(axis="y", length=0)
         axis.set_title(f"Risk of bias: {tool.title}", fontsize=9, fontweight="bold", loc="left")
-        figure.legend(loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=len(present), frameon=False)
+        if present:
+            figure.legend(loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=len(present), frameon=False)
+        else:  # e.g. a family whose studies have empty rob_* cells while the other family's are rated
+            axis.text(50, (n - 1) / 2, "No study has a judgement in any domain (not rated)", ha="center",
+                      va="center", fontsize=8, color=NOT_RATED_COLOUR)
         figure.tight_layout(rect=(0, 0.35 / height, 1, 1))
         add_note(figure, note)
     return figure
