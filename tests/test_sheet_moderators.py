@@ -228,6 +228,30 @@ def test_a_sheet_without_rows_of_any_configured_family_is_a_config_problem(tmp_p
     assert no_configured_family_problem(None, ["dropout"]) is None
 
 
+def test_an_aggregate_rho_gls_cannot_use_is_a_config_problem(tmp_path):
+    """aggregate_rho: 1 ("perfectly correlated") with the default gls composite stopped convert_effect_sizes with a
+    ValueError traceback; now the run stops before any job and names the studies. Per family, as aggregated."""
+    from alliance_meta.inputs.planning import aggregate_rho_problem, planning_cells
+
+    path = tmp_path / "sheet.csv"
+    path.write_text("study_id,family,r,n,d,n1,n2\nS1,,0.3,50,,,\nS1,,0.2,50,,,\nS2,,0.1,40,,,\nS3,,0.2,40,,,\n"
+                    "S3,,0.1,40,,,\nS3,,0.3,40,,,\nS2,dropout,,,0.3,20,20\n", encoding="utf-8")
+    cells = planning_cells(path)
+    assert aggregate_rho_problem(cells, "gls", 1.0) == (
+        "aggregate_rho: 1 with aggregate_method: gls makes the covariance of the effect sizes of studies with several "
+        "rows (S1 (2 rows), S3 (3 rows)) singular or indefinite, so no composite can be computed; GLS needs "
+        "-0.5 < aggregate_rho < 1: choose e.g. 0.99, or aggregate_method: mean (Borenstein's composite, which "
+        "allows 1)")
+    assert "(S3 (3 rows))" in aggregate_rho_problem(cells, "gls", -0.5)
+    for method, rho in (("gls", 0.5), ("gls", -0.49), ("gls", 0.0), ("mean", 1.0)):
+        assert aggregate_rho_problem(cells, method, rho) is None
+    single = tmp_path / "single.csv"  # one effect size per study (S2 is in both families): any rho is fine
+    single.write_text("study_id,family,r,n,d,n1,n2\nS1,,0.3,50,,,\nS2,,0.1,40,,,\nS2,dropout,,,0.3,20,20\n",
+                      encoding="utf-8")
+    assert aggregate_rho_problem(planning_cells(single), "gls", 1.0) is None
+    assert aggregate_rho_problem(None, "gls", 1.0) is None
+
+
 def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():
     from alliance_meta.inputs.planning import moderators_left_out_note
 

@@ -58,11 +58,11 @@ _ordered = canonical_order(dict(config), yaml.safe_load(CONFIG_SCHEMA.read_text(
 config.clear()
 config.update(_ordered)
 
-from alliance_meta.inputs.planning import (coded_moderators, earlier_outputs, earlier_outputs_lines,
-                                           earlier_outputs_note, families_in_sheet, families_left_out,
-                                           family_left_out_sentence, left_out_pattern, left_out_target,
-                                           moderators_left_out_note, no_configured_family_problem, output_files,
-                                           planning_cells, PREVIEWS_FOLDER, sheet_path, unusable_files)
+from alliance_meta.inputs.planning import (aggregate_rho_problem, coded_moderators, earlier_outputs,
+                                           earlier_outputs_lines, earlier_outputs_note, families_in_sheet,
+                                           families_left_out, family_left_out_sentence, left_out_pattern,
+                                           left_out_target, moderators_left_out_note, no_configured_family_problem,
+                                           output_files, planning_cells, PREVIEWS_FOLDER, sheet_path, unusable_files)
 
 # The report's previews of the PNG figures are made by the jobs that write them, from their pixels, and kept
 # with each PNG's hash (src/alliance_meta/plots/previews.py; the jobs inherit this environment).
@@ -81,8 +81,11 @@ if _missing:
 # runs. Moderators the reviewer names must be columns (validate_sheet says so).
 _cells = planning_cells(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
 FAMILIES, ABSENT_FAMILIES = families_in_sheet(_cells, config["families"])
-if (_problem := no_configured_family_problem(_cells, config["families"])) is not None:
-    sys.exit(format_config_problems([_problem], config_sources(_overrides)))
+_planning_problems = [problem for problem in (
+    no_configured_family_problem(_cells, config["families"]),
+    aggregate_rho_problem(_cells, config["aggregate_method"], config["aggregate_rho"])) if problem is not None]
+if _planning_problems:
+    sys.exit(format_config_problems(_planning_problems, config_sources(_overrides)))
 FAMILIES_LEFT_OUT = [family_left_out_sentence(family, rows)
                      for family, rows in families_left_out(_cells, config["families"]).items()]
 DEFAULT_MODERATORS_LEFT_OUT = []

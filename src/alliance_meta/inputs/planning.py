@@ -114,6 +114,29 @@ def no_configured_family_problem(cells: pd.DataFrame | None, configured) -> str 
             f"analysed; add {' and '.join(missing)} to families")
 
 
+def aggregate_rho_problem(cells: pd.DataFrame | None, method: str, rho: float) -> str | None:
+    """A config problem when ``aggregate_method: gls`` cannot build the composite of a study with its
+    ``aggregate_rho``: the compound-symmetric covariance of m effect sizes is singular or indefinite unless
+    -1/(m - 1) < rho < 1 (``aggregate_rho: 1``, "perfectly correlated", stopped convert_effect_sizes with a
+    traceback). Studies are counted per family, as they are aggregated. None when every study fits, the
+    method is ``mean``, or the sheet cannot be read (validation says why)."""
+    if cells is None or cells.empty or method != "gls" or "study_id" not in cells:
+        return None
+    rows = pd.DataFrame({"family": _family_of_rows(cells), "study_id": cells["study_id"]}).dropna()
+    sizes = rows.groupby(["family", "study_id"], sort=False).size()
+    bad = sizes[(sizes > 1) & ~((-1 / (sizes - 1).clip(lower=1) < rho) & (rho < 1))]
+    if bad.empty:
+        return None
+    named = ", ".join(f"{study} ({m} rows)" for (_, study), m in bad.head(5).items())
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    largest = int(bad.max())
+    allowed = f"{-1 / (largest - 1):.3g} < aggregate_rho < 1" if largest > 2 else "-1 < aggregate_rho < 1"
+    return (f"aggregate_rho: {rho:g} with aggregate_method: gls makes the covariance of the effect sizes of "
+            f"{'a study' if len(bad) == 1 else 'studies'} with several rows ({named}{more}) singular or "
+            f"indefinite, so no composite can be computed; GLS needs {allowed}: choose e.g. "
+            f"{0.99 if rho >= 1 else 0.0:g}, or aggregate_method: mean (Borenstein's composite, which allows 1)")
+
+
 def _family_of_rows(cells: pd.DataFrame) -> pd.Series:
     """Each row's family as the codebook reads it: an empty cell or no column is ``outcome``, synonyms
     canonical (``drop-out`` -> ``dropout``), values outside the vocabulary None (validation reports them)."""
