@@ -75,6 +75,19 @@ def test_unknown_domain_column_and_misspelt_judgement_are_problems():
     assert 'value "modrate"' in text and 'did you mean "moderate"?' in text
 
 
+def test_columns_of_another_tool_name_the_tool_to_set():
+    """A RoB 2 sheet checked under the default QUIPS: each column's problem says to set risk_of_bias.tool: rob2
+    (the did-you-mean pointed rob_randomisation at rob_attrition); columns of no one tool keep the did-you-mean."""
+    sheet = _sheet(**{f"rob_{d}": ["low"] for d in rob.ROB2.domains}, rob_overall=["low"])
+    _, problems = validate_sheet(sheet)
+    assert [p.column for p in problems] == [f"rob_{d}" for d in rob.ROB2.domains if f"rob_{d}" not in rob.QUIPS.columns]
+    assert all(p.rule.endswith("the sheet's rob_* columns are those of RoB 2 (Sterne et al. 2019): set "
+                                  "risk_of_bias.tool: rob2") for p in problems)
+    assert not validate_sheet(sheet, risk_of_bias={"tool": "rob2"})[1]
+    sheet["rob_partcipation"] = ["low"]
+    assert 'did you mean "rob_participation"?' in format_problems(validate_sheet(sheet)[1])
+
+
 def test_study_judgement_on_one_row_is_copied_and_disagreement_reported():
     sheet = _quips_rows([["low"] * 6, [None] * 6, ["high"] + ["low"] * 5])
     sheet["study_id"] = ["a", "a", "a"]

@@ -244,13 +244,19 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
         return RobCheck(frame, (), ())
     tool = tool_from_config(options)
     problems: list[tuple[int, str, str, str, str]] = []
-    for column in present:
-        if column not in tool.columns:
+    foreign = [column for column in present if column not in tool.columns]
+    # the sheet's rob_* columns are all another built-in tool's (RoB 2 columns under the default QUIPS)
+    other = next((t for t in BUILT_IN.values() if t.name != tool.name and foreign
+                  and set(present) <= set(t.columns)), None)
+    for column in foreign:
+        if other is not None:
+            hint = f"; the sheet's rob_* columns are those of {other.title}: set risk_of_bias.tool: {other.name}"
+        else:
             close = difflib.get_close_matches(column, list(tool.columns), n=1, cutoff=0.6)
             hint = f'; did you mean "{close[0]}"?' if close else ""
-            problems.append((header_row, column, "",
-                             f"is not a domain of {tool.title} (columns: {', '.join(tool.columns)}){hint}",
-                             "rob_column"))
+        problems.append((header_row, column, "",
+                         f"is not a domain of {tool.title} (columns: {', '.join(tool.columns)}){hint}",
+                         "rob_column"))
     known = [c for c in tool.columns if c in frame]
     for column in known:
         vocabulary = tool.vocabulary(column)
