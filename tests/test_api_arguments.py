@@ -283,3 +283,50 @@ def test_a_forest_plot_path_without_a_figure_suffix_is_refused(tmp_path):
     assert not list(tmp_path.iterdir())
     fit.plot_forest([tmp_path / "forest.PNG", tmp_path / "forest.pdf"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["forest.PNG", "forest.pdf"]
+
+
+# 6. robustness sweep of am.fit and the analyses ----------------------------------------------------
+def test_series_yi_and_vi_are_paired_by_label_not_position(molloy):
+    """am.fit(rows['yi'], other['vi']) with the same labels in another order paired one study's effect
+    with another's variance by position: a wrong estimate without a word."""
+    yi, vi, fits = molloy
+    labels = [f"s{i}" for i in range(len(yi))]
+    y = pd.Series(yi, index=labels)
+    v = pd.Series(vi, index=labels).iloc[::-1]
+    assert am.fit(y, v).estimate == pytest.approx(float(fits[("REML", "z")]["estimate"]), rel=1e-6)
+    filtered = pd.DataFrame({"yi": yi, "vi": vi}).iloc[3:]  # a default index after filtering: labels 3..k-1
+    assert am.fit(filtered["yi"], filtered["vi"]).estimate == am.fit(filtered).estimate
+    with pytest.raises(ValueError, match=r"yi and vi are pandas Series with different index labels"):
+        am.fit(filtered["yi"], filtered["vi"].reset_index(drop=True))
+
+
+def test_weights_are_refused_where_they_would_be_ignored(molloy):
+    """am.fit(yi, vi, weights=w) with method='REML' (or a three-level fit) dropped the weights silently
+    (metafor's rma would use them); only GENQ reads them."""
+    yi, vi, _ = molloy
+    with pytest.raises(ValueError, match=r"weights are used by the GENQ estimator only.*method='REML'"):
+        am.fit(yi, vi, weights=np.ones(len(yi)))
+    rows = simulated()
+    rows["study_id"] = [f"S{i // 2}" for i in range(len(rows))]
+    with pytest.raises(ValueError, match=r"dependence='multilevel'"):
+        am.fit(rows, dependence="multilevel", weights=np.ones(len(rows)))
+    with pytest.raises(ValueError, match=r"weights: one per study composite .*\(9 from 18 rows\), got 18"):
+        am.fit(rows, method="GENQ", weights=np.ones(len(rows)))
+    default = am.fit(yi, vi, method="GENQ")
+    assert am.fit(yi, vi, method="GENQ", weights=1 / np.sqrt(vi)).estimate == pytest.approx(default.estimate, rel=1e-12)
+
+
+@pytest.mark.parametrize("rho", [2, -1.5, "a", float("nan"), None])
+def test_rho_outside_minus_one_to_one_is_refused(rho):
+    """rho = 2 passed when every study had one row; rho = 'a' stopped with float()'s bare message."""
+    with pytest.raises(ValueError, match=r"rho must be a number between -1 and 1"):
+        am.fit(simulated(), rho=rho)
+
+
+def test_bad_effect_sizes_are_named_with_where_they_are():
+    with pytest.raises(ValueError, match=r"yi must be numbers, one per effect size.*'a'"):
+        am.fit(["a", 0.1], [0.01, 0.02])
+    with pytest.raises(ValueError, match=r"vi must be finite and positive; 2 value\(s\) are not at positions 1 \(0\), 2 \(-0.1\)"):
+        am.fit([0.1, 0.2, 0.3], [0.01, 0.0, -0.1])
+    with pytest.raises(ValueError, match=r"yi has 1 missing or infinite value\(s\) at position 0 \(nan\)"):
+        am.fit([np.nan, 0.2], [0.01, 0.02])

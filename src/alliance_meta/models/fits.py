@@ -469,6 +469,7 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         if max(np.ndim(data), np.ndim(vi)) > 1:
             raise ValueError(f"yi and vi must be one-dimensional (one value per effect size), got arrays of shapes "
                              f"{np.shape(data)} and {np.shape(vi)}")
+        vi = _aligned(data, vi)
         yi, vi = univariate.validate_inputs(data, vi)[:2]
         frame = pd.DataFrame({"yi": yi, "vi": vi})
     if "study_id" not in frame:
@@ -477,6 +478,34 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     if "es_id" not in frame:
         frame["es_id"] = frame.groupby("study_id").cumcount() + 1
     return frame
+
+
+def _aligned(yi, vi):
+    """``vi`` paired with ``yi`` by index label when both are pandas Series (as pandas pairs them): the same
+    labels in another order are reordered as ``yi``; different labels are a ValueError (by position they
+    would pair one row's effect with another row's variance without a word)."""
+    if not (isinstance(yi, pd.Series) and isinstance(vi, pd.Series)) or yi.index.equals(vi.index):
+        return vi
+    if yi.index.is_unique and vi.index.is_unique and len(yi) == len(vi) and set(yi.index) == set(vi.index):
+        return vi.reindex(yi.index)
+    only_yi = [str(label) for label in yi.index.difference(vi.index)[:5]]
+    only_vi = [str(label) for label in vi.index.difference(yi.index)[:5]]
+    raise ValueError("yi and vi are pandas Series with different index labels (only in yi: "
+                     f"{', '.join(only_yi) or '-'}; only in vi: {', '.join(only_vi) or '-'}), so which variance "
+                     "belongs to which effect size is unclear: take both from the same rows (rows['yi'], rows['vi']), "
+                     "pass the rows themselves (am.fit(rows)), or pass arrays (.to_numpy()) to pair them by position")
+
+
+def _rho(rho) -> float:
+    """``rho`` as a float in [-1, 1] (the config's ``aggregate_rho`` range), or a ValueError naming it."""
+    try:
+        value = float(rho)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(rho, bool) or not -1 <= value <= 1:
+        raise ValueError(f"rho must be a number between -1 and 1 (the assumed correlation between the sampling "
+                         f"errors of one study's effect sizes), not {rho!r}")
+    return value
 
 
 def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 95.0,
@@ -513,6 +542,10 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     if dependence not in DEPENDENCE:
         raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
     level_alpha(float(level))  # a level in percent, or a clear error
+    rho = _rho(rho)
+    if weights is not None and (dependence == "multilevel" or method != "GENQ"):
+        raise ValueError(f"weights are used by the GENQ estimator only (method='GENQ', dependence='aggregate'); "
+                         f"with method={method!r}, dependence={dependence!r} they would be ignored")
     control = _control(control)
     rows = as_frame(data, vi)
     if len(rows) == 0:
@@ -528,8 +561,11 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
         result = multilevel.fit_prepared(prepared, method=method, level=float(level), profile=profile,
                                          likelihood_ratio=likelihood_ratio)
         return MultilevelFit(data=rows, result=result, method=method, test=_multilevel_test(test), **common)
-    return _univariate(aggregate(rows, method=aggregate_method, rho=rho), method, test, weights, control,
-                       tau2_interval, **common)
+    composites = aggregate(rows, method=aggregate_method, rho=rho)
+    if weights is not None and np.size(weights) != len(composites):
+        raise ValueError(f"weights: one per study composite in the order of the studies' first rows "
+                         f"({len(composites)} from {len(rows)} rows), got {np.size(weights)}")
+    return _univariate(composites, method, test, weights, control, tau2_interval, **common)
 
 
 def _metric(metric: str | None, rows: pd.DataFrame) -> str | None:

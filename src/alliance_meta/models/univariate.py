@@ -115,21 +115,38 @@ class PoolingResult:
 
 def validate_inputs(yi, vi, weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Float arrays of equal length >= 1, finite ``yi``, finite positive ``vi``; else ValueError."""
-    y = np.asarray(yi, dtype=float).reshape(-1)
-    v = np.asarray(vi, dtype=float).reshape(-1)
+    y, v = _numbers(yi, "yi"), _numbers(vi, "vi")
     if y.size != v.size:
         raise ValueError(f"yi and vi differ in length ({y.size} and {v.size})")
     if y.size == 0:
         raise ValueError("no effect sizes to pool (k = 0)")
     if not np.all(np.isfinite(y)):
-        raise ValueError(f"yi has {int(np.sum(~np.isfinite(y)))} missing or infinite value(s)")
+        raise ValueError(f"yi has {int(np.sum(~np.isfinite(y)))} missing or infinite value(s){_where(y, ~np.isfinite(y))}")
     if not np.all(np.isfinite(v) & (v > 0)):
-        raise ValueError(f"vi must be finite and positive; {int(np.sum(~(np.isfinite(v) & (v > 0))))} value(s) are not")
+        bad = ~(np.isfinite(v) & (v > 0))
+        raise ValueError(f"vi must be finite and positive; {int(np.sum(bad))} value(s) are not{_where(v, bad)}")
     if weights is not None:
         weights = np.asarray(weights, dtype=float).reshape(-1)
         if weights.size != y.size or not np.all(np.isfinite(weights) & (weights > 0)):
             raise ValueError("weights must be finite, positive and one per effect size")
     return y, v, weights
+
+
+def _numbers(values, name: str) -> np.ndarray:
+    """``values`` as a flat float array, or a ValueError naming the argument (not numpy's bare message)."""
+    try:
+        return np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numbers, one per effect size (an array, list or Series); got "
+                         f"{type(values).__name__}: {error}") from None
+
+
+def _where(values: np.ndarray, bad: np.ndarray, shown: int = 5) -> str:
+    """`` at position 3 (nan), ...``: where the bad values are (0-based positions) and what they are."""
+    positions = np.flatnonzero(bad)
+    listed = ", ".join(f"{i} ({values[i]:g})" for i in positions[:shown])
+    more = f", ... ({positions.size} in all)" if positions.size > shown else ""
+    return f" at position{'s' if positions.size > 1 else ''} {listed}{more}"
 
 
 def default_genq_weights(vi: np.ndarray) -> np.ndarray:
