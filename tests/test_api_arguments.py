@@ -330,3 +330,17 @@ def test_bad_effect_sizes_are_named_with_where_they_are():
         am.fit([0.1, 0.2, 0.3], [0.01, 0.0, -0.1])
     with pytest.raises(ValueError, match=r"yi has 1 missing or infinite value\(s\) at position 0 \(nan\)"):
         am.fit([np.nan, 0.2], [0.01, 0.02])
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: am.publication_bias(x), lambda x: am.selection_models(x), lambda x: am.sensitivity(x),
+    lambda x: am.leave_one_out(x), lambda x: am.influence(x), lambda x: am.cumulative(x),
+    lambda x: am.moderators(x, "grp"), lambda x: am.meta_regression(x, "~ grp"), lambda x: am.moderator_tables(x),
+    lambda x: am.risk_of_bias_sensitivity(x, "rob2"), lambda x: am.bayes(x)])
+def test_analyses_refuse_what_is_not_a_fit(call):
+    """am.publication_bias(rows) stopped with pandas' "'DataFrame' object has no attribute 'data'"."""
+    with pytest.raises(TypeError, match=r"takes a fitted model from am.fit \(UnivariateFit or MultilevelFit\), "
+                                        r"not DataFrame \(fit the rows first"):
+        call(simulated())
+    with pytest.raises(TypeError, match=r"not NoneType"):
+        call(None)

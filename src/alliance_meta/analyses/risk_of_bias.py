@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, high_risk_mask, tool_from_config
-from alliance_meta.models.fits import Fit, fit as fit_model
+from alliance_meta.models.fits import Fit, fit as fit_model, require_fit
 
 SUBSETS = ("all", "exclude_high", "low_only")
 
@@ -96,6 +96,7 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
     sheet reader matches it (:func:`normalised_overall`). A subset with no studies, identical to
     all studies or undefined (no ``rob_overall``) is reported with a note and, when empty or
     undefined, NaN estimates."""
+    require_fit(fit, "am.risk_of_bias_sensitivity")
     tool = as_tool(tool)
     rows = normalised_overall(fit.effect_sizes, tool)
     judged = OVERALL in rows and rows[OVERALL].notna().any()

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from alliance_meta.bayes.analysis import ModeratorOptions, StageResult, run_stage
-from alliance_meta.models.fits import Fit, MultilevelFit
+from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 from alliance_meta.inputs.options import check_options
 
 log = logging.getLogger("alliance_meta")
@@ -44,6 +44,7 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     StageResult with ``table`` (bayes.csv), ``studies``, ``moderators`` and ``draws``; ``to_frame()``
     gives the table. Needs PyMC (``pip install 'alliance-meta[bayes]'``).
     """
+    require_fit(fit, "am.bayes")
     if config is not None and not isinstance(config, Mapping):
         raise TypeError(f"am.bayes: config is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
                         f"not {type(config).__name__}")

@@ -798,7 +798,9 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
     """RoBMA-PSMA model averaging of the independent studies of ``fit`` (study composites of a
     three-level fit), on the fit's metric."""
     from alliance_meta.analyses.bias.results import independent_studies
+    from alliance_meta.models.fits import require_fit
 
+    require_fit(fit, "bma")
     studies = independent_studies(fit)
     if len(studies) < 2:
         columns = ["effect", "heterogeneity", "bias", "prior_prob", "log_marglik", "posterior_prob",

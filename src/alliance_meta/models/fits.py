@@ -52,6 +52,17 @@ class NotApplicable(TypeError):
     """An analysis that is not defined for this model type (as metafor's ``.chkclass``)."""
 
 
+def require_fit(fit, caller: str) -> None:
+    """TypeError unless ``fit`` is a fit of :func:`fit` (``UnivariateFit`` or ``MultilevelFit``), the one
+    thing the analyses take (as metafor's ``.chkclass``): a DataFrame or arrays would fail deep inside."""
+    if isinstance(fit, Fit):
+        return
+    hint = " (fit the rows first: am.fit(rows) or am.fit(yi, vi))" if isinstance(fit, (pd.DataFrame, pd.Series,
+                                                                                          np.ndarray, list, tuple)) else ""
+    raise TypeError(f"{caller} takes a fitted model from am.fit (UnivariateFit or MultilevelFit), "
+                    f"not {type(fit).__name__}{hint}")
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The pooled effect with its confidence and prediction intervals (metafor's ``predict.rma``)."""

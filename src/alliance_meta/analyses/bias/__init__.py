@@ -30,7 +30,7 @@ from alliance_meta.analyses.bias.selection_models import (SelectionModel, fit_se
 from alliance_meta.analyses.bias.svalue import SValue, s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill, trimfill_side
 from alliance_meta.models import univariate
-from alliance_meta.models.fits import Fit, MultilevelFit
+from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 
 __all__ = ["BiasResult", "BiasTest", "ExcessSignificance", "HenmiCopas", "SValue", "SelectionModel",
            "TrimFillResult", "bias_frame", "bias_tests", "egger_lm_test", "egger_test", "excess_significance",
@@ -79,6 +79,7 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
     test in the three-level model with a CR2 t test. A test that cannot be computed (too few
     studies...) gives a row with the reason in ``note``.
     """
+    require_fit(fit, "am.publication_bias")
     if trimfill_side not in TRIMFILL_SIDES:
         raise ValueError(f"unknown trimfill_side {trimfill_side!r}; expected None (metafor's default side), "
                          "'left' or 'right' (metafor's side)")

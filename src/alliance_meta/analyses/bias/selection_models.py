@@ -684,8 +684,9 @@ def selection_models(fit, *, types=TYPES, steps=(0.025,), sided: str = "one") ->
     ``sided``: ``"one"`` (= metafor's ``alternative = "greater"``), ``"two"`` (``"two.sided"``), or
     ``"less"`` (one-sided p-values for negative effects).
     """
-    from alliance_meta.models.fits import MultilevelFit
+    from alliance_meta.models.fits import MultilevelFit, require_fit
 
+    require_fit(fit, "am.selection_models")
     alternative = _alternative(sided)
     types = _types(types)
     steps = check_steps(steps)

@@ -21,7 +21,7 @@ from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, Moder
                                                           no_subgroups, not_estimable_note)
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.engines.design import formula_variables
-from alliance_meta.models.fits import Fit, MultilevelFit
+from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 
 
 @dataclass(frozen=True, repr=False)
@@ -50,6 +50,7 @@ class ModeratorResult:
 
 
 def _needs_metric(fit: Fit, what: str) -> None:
+    require_fit(fit, what)
     if fit.metric is None:
         raise ValueError(f"{what} needs the analysis metric for the subgroups' back-transformed columns: "
                          "fit(..., metric='z') (or 'smd', 'log_or')")
@@ -143,6 +144,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     aggregated within study x the formula's variables, with its permutation test
     (``meta_regression.csv`` rows); not estimable: an empty table and a note. ``continuous``: the
     variables entered as slopes; None: those whose column holds numbers (``year``)."""
+    require_fit(fit, "am.meta_regression")
     if not isinstance(formula, str):
         raise TypeError(f"am.meta_regression: formula is a string such as '~ rater + year', not {formula!r}")
     formula = formula.strip().removeprefix("~").strip()

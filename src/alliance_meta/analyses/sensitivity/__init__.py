@@ -22,7 +22,7 @@ import pandas as pd
 
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.analyses.sensitivity import multilevel, univariate
-from alliance_meta.models.fits import Fit, MultilevelFit
+from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 
 #: leave-one-out and influence need 2 studies (metafor's leave1out and influence stop at k = 1);
 #: cumulative needs 1
@@ -113,6 +113,7 @@ def sort_key(values) -> tuple[np.ndarray, dict]:
 def sensitivity(fit: Fit, order=None) -> Sensitivity:
     """Leave-one-out, influence and cumulative tables of ``fit``; with one study the leave-one-out and
     influence tables are empty (metafor's ``leave1out`` and ``influence`` stop at k = 1)."""
+    require_fit(fit, "am.sensitivity (and am.leave_one_out, am.influence, am.cumulative)")
     data = fit.data
     if isinstance(fit, MultilevelFit):
         notes = (f"three-level {fit.method} refits (rho = {fit.rho:g}), one study (all its effect sizes) deleted "
