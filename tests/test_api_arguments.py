@@ -344,3 +344,14 @@ def test_analyses_refuse_what_is_not_a_fit(call):
         call(simulated())
     with pytest.raises(TypeError, match=r"not NoneType"):
         call(None)
+
+
+def test_steps_without_a_cut_point_below_one_are_refused(molloy_fit):
+    """steps=[1] fitted a 'selection model' of one interval (no selection: the random-effects model)
+    reported as converged with an LRT p of nan; metafor's selmodel stops. publication_bias wrote a
+    selection_model row 'step function at one-sided p = ; delta = ;' for () or (1,)."""
+    with pytest.raises(ValueError, match=r"no p-value cut-point below 1"):
+        am.selection_models(molloy_fit, types="stepfun", steps=[1])
+    for steps, message in (((1,), "no p-value cut-point below 1"), ((), "empty"), ((2,), "between 0 and 1")):
+        with pytest.raises(ValueError, match=rf"selection_steps: .*{message}"):
+            am.publication_bias(molloy_fit, selection_steps=steps)

@@ -25,8 +25,8 @@ from alliance_meta.analyses.bias.rank import kendall_permutation_cdf, kendall_te
 from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pet_peese, sei_regression
 from alliance_meta.analyses.bias.results import BiasTest, bias_frame, independent_studies
 from alliance_meta.analyses.bias.selection import selection_model
-from alliance_meta.analyses.bias.selection_models import (SelectionModel, fit_selection_model, fit_selection_models,
-                                                          selection_models_table)
+from alliance_meta.analyses.bias.selection_models import (SelectionModel, check_steps, fit_selection_model,
+                                                          fit_selection_models, selection_models_table)
 from alliance_meta.analyses.bias.svalue import SValue, s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill, trimfill_side
 from alliance_meta.models import univariate
@@ -87,6 +87,10 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
                         ("tes_alpha", tes_alpha), ("svalue_alpha", svalue_alpha)):
         if not (isinstance(alpha, (int, float, np.number)) and 0 < alpha < 1):
             raise ValueError(f"{name} must be a number between 0 and 1 (exclusive), not {alpha!r}")
+    try:  # as am.selection_models checks its steps (else a not-estimable row, or with [1] a model of no selection)
+        check_steps(selection_steps)
+    except ValueError as error:
+        raise ValueError(f"selection_steps: {error}") from None
     multilevel = isinstance(fit, MultilevelFit)
     studies = independent_studies(fit)
     notes = ((f"multilevel: univariate tests on {len(studies)} study composites; egger_multilevel on all "

@@ -732,4 +732,7 @@ def check_steps(steps) -> tuple[float, ...]:
         raise ValueError(f"Value(s) specified for 'steps' argument must be between 0 and 1 (got {values.tolist()}).")
     if values.min() == 0:
         raise ValueError("Lowest 'steps' value must be > 0.")
+    if values.min() == 1:  # metafor's optimiser fails; here the model would select nothing without a word
+        raise ValueError(f"'steps' {values.tolist()}: no p-value cut-point below 1, so the step function has one "
+                         "interval and models no selection; give cut-points such as (0.025, 0.10, 0.50)")
     return tuple(values.tolist())
