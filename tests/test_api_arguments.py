@@ -355,3 +355,26 @@ def test_steps_without_a_cut_point_below_one_are_refused(molloy_fit):
     for steps, message in (((1,), "no p-value cut-point below 1"), ((), "empty"), ((2,), "between 0 and 1")):
         with pytest.raises(ValueError, match=rf"selection_steps: .*{message}"):
             am.publication_bias(molloy_fit, selection_steps=steps)
+
+
+def test_a_three_level_fit_of_one_effect_size_per_study_says_its_split_is_not_identified():
+    """am.fit(yi, vi, dependence='multilevel') reported sigma2_between and sigma2_within (any split of
+    their sum fits equally) without the note pooled.csv gives them."""
+    rows = simulated()
+    three = am.fit(rows, dependence="multilevel")
+    assert "not separately identified" in three.note and "not separately identified" in three.summary()
+    assert three.to_frame()["note"].iloc[0] == three.note
+    table, _ = am.pooled_table(rows, methods=["REML"], tests=["z"], dependence="multilevel")
+    assert all(note.count("not separately identified") == 1 for note in table["note"])
+    rows["study_id"] = [f"S{i // 2}" for i in range(len(rows))]
+    assert "not separately identified" not in am.fit(rows, dependence="multilevel").note
+
+
+def test_pooled_table_takes_one_method_and_test_name():
+    """am.pooled_table(rows, methods='REML') iterated the letters: unknown method 'R'."""
+    rows = simulated()
+    one, _ = am.pooled_table(rows, methods="REML", tests="knha")
+    listed, _ = am.pooled_table(rows, methods=["REML"], tests=["knha"])
+    pd.testing.assert_frame_equal(one, listed)
+    with pytest.raises(TypeError, match=r"pooled_table: effect_sizes is a DataFrame"):
+        am.pooled_table(rows["yi"].to_numpy())

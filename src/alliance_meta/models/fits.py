@@ -340,7 +340,8 @@ class MultilevelFit(Fit):
     @property
     def note(self) -> str:
         robust_note = (CR2_NOTE if robust.cr2_defined(self.n_studies) else CR2_ONE_STUDY_NOTE) if self.test == "cr2" else ""
-        notes = [robust_note, self.result.note, "" if self.converged else NOT_CONVERGED]
+        one_level = ONE_LEVEL_NOTE if self.n_studies == self.k > 1 else ""  # sigma2 split not identified
+        notes = [robust_note, self.result.note, "" if self.converged else NOT_CONVERGED, one_level]
         return "; ".join(filter(None, notes))
 
     def sigma2_conf_int(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -624,6 +625,11 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
     Three-level fits run REML and ML (the estimators ``rma.mv`` defines; others are skipped with a
     note) with tests ``z``, ``t`` (in place of ``knha``) and, with ``cluster_robust``, ``cr2``.
     """
+    if not isinstance(effect_sizes, pd.DataFrame):
+        raise TypeError(f"pooled_table: effect_sizes is a DataFrame with yi, vi (and study_id) columns, not "
+                        f"{type(effect_sizes).__name__}")
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)  # "REML" is one method, not R, E, M, L
+    tests = (tests,) if isinstance(tests, str) else tuple(tests)
     options = dict(dependence=dependence, rho=rho, aggregate_method=aggregate_method, level=level, metric=metric)
     notes: list[str] = []
     if dependence == "multilevel":
@@ -652,7 +658,8 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
             notes.append(f"dependence = multilevel: {fitted.result.note}")
         if rows and fitted.n_studies == len(effect_sizes) > 1:
             notes.append(f"dependence = multilevel: {ONE_LEVEL_NOTE}")
-            table["note"] = [f"{note}; {ONE_LEVEL_NOTE}" if isinstance(note, str) and note else ONE_LEVEL_NOTE
+            table["note"] = [note if isinstance(note, str) and ONE_LEVEL_NOTE in note  # the fit's note has it
+                             else f"{note}; {ONE_LEVEL_NOTE}" if isinstance(note, str) and note else ONE_LEVEL_NOTE
                              for note in table["note"]]
         return _with_count_rows(table, effect_sizes, metric, level, notes), notes
     composites = aggregate(as_frame(effect_sizes), method=aggregate_method, rho=rho)
