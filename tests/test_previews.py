@@ -47,6 +47,18 @@ def test_a_stored_preview_has_the_bytes_of_one_made_from_the_file(review, height
     assert inline_image(png) == uri
 
 
+def test_a_preview_of_a_forest_plot_taller_than_webp_allows():
+    """The forest plot of 400 studies: at the preview's minimum width it was taller than WebP's 16383 pixels, and
+    saving the preview raised 'Image size exceeds WebP limit' and stopped the forest_plot job."""
+    import base64
+    import io
+
+    tall = Image.new("RGB", (2400, 80_000), "white")  # a 300-dpi PNG of 8 x 267 inches
+    uri = previews.preview_uri(tall)
+    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as preview:
+        assert preview.height <= previews.WEBP_MAX_SIDE and preview.width == round(2400 * 16383 / 80_000)
+
+
 def test_the_report_uses_the_stored_preview(review):
     png = "results/outcome/funnel.png"
     save_figure(_figure(), [png], note="Simulated demo data: these are not real studies.")

@@ -30,6 +30,9 @@ import numpy as np
 PREVIEWS_ENV = "ALLIANCE_META_PREVIEWS"
 #: sharp enough on the screen, and a report small enough to e-mail (the demo report: under 3 MB)
 MAX_IMAGE_WIDTH, MIN_IMAGE_WIDTH, MAX_IMAGE_PIXELS, PALETTE_COLOURS = 800, 700, 900_000, 16
+#: WebP's largest side in pixels: the forest plot of a review of some 400 studies is taller than this at
+#: MIN_IMAGE_WIDTH, so such a preview is narrower
+WEBP_MAX_SIDE = 16383
 
 
 def preview_uri(image) -> str:
@@ -37,7 +40,8 @@ def preview_uri(image) -> str:
     from PIL import Image
 
     area_scale = math.sqrt(MAX_IMAGE_PIXELS / (image.width * image.height))
-    scale = min(1.0, MAX_IMAGE_WIDTH / image.width, max(MIN_IMAGE_WIDTH / image.width, area_scale))
+    scale = min(1.0, MAX_IMAGE_WIDTH / image.width, max(MIN_IMAGE_WIDTH / image.width, area_scale),
+                WEBP_MAX_SIDE / image.height)
     image = image.convert("RGB")  # the plots are opaque: three channels to resize, not four
     if scale < 1.0:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
