@@ -378,3 +378,12 @@ def test_pooled_table_takes_one_method_and_test_name():
     pd.testing.assert_frame_equal(one, listed)
     with pytest.raises(TypeError, match=r"pooled_table: effect_sizes is a DataFrame"):
         am.pooled_table(rows["yi"].to_numpy())
+
+
+def test_bayes_refuses_study_id_as_a_moderator_before_sampling():
+    """am.bayes(fit, moderators=['study_id']) sampled the pooled model, then stopped with pandas' 'Cannot set
+    a DataFrame with multiple columns to the single column label'; am.moderators refuses it up front."""
+    fit = am.fit(simulated(), metric="z")
+    for keyword in ("moderators", "continuous"):
+        with pytest.raises(ValueError, match=r"am.bayes: study_id cannot be a moderator"):
+            am.bayes(fit, {"draws": 100, "tune": 100}, **{keyword: ["study_id"]})

@@ -51,6 +51,9 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     check_options("bayes", config, BAYES_KEYS, "am.bayes", enums={"sampler": ("auto", "nutpie", "pymc")})
     moderators = (moderators,) if isinstance(moderators, str) else tuple(moderators)
     continuous = (continuous,) if isinstance(continuous, str) else tuple(continuous)
+    if "study_id" in moderators or "study_id" in continuous:  # as am.moderators; else a pandas error after sampling
+        raise ValueError("am.bayes: study_id cannot be a moderator: it is the clustering variable of the model "
+                         "(studies are its units)")
     if fit.metric is None:
         raise ValueError("am.bayes needs the analysis metric for its priors: fit(..., metric='z')")
     studies = fit.composites() if isinstance(fit, MultilevelFit) else fit.data
