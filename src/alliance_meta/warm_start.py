@@ -45,6 +45,10 @@ _STATUS = struct.Struct("!i")
 #: the job that needs it reports the error itself)
 PRELOAD = ("snakemake.io", "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas",
            "matplotlib.pyplot", "pyarrow.pandas_compat")
+#: imported by the server after alliance_meta's modules: what the package imports only where it is used
+#: and several jobs use (formulas, scipy.stats, the PDF and SVG backends, the preview's WebP writer, ...)
+LATER = ("formulaic", "scipy.stats", "scipy.ndimage", "jsonschema", "matplotlib.backends.backend_pdf",
+         "matplotlib.backends.backend_svg", "pandas.io.formats.csvs", "PIL.WebPImagePlugin")
 #: stacks that only some jobs import, each preloaded by a server of its own (forked from the
 #: first once it has its imports): a job script names its stack
 STACKS = {"bayes": ("pymc", "arviz", "nutpie", "alliance_meta.bayes.compiled")}
@@ -198,7 +202,7 @@ def _import(name: str) -> None:
 
 def serve(directory: str, parent: int, jobs_fd: int, *stack_fds: int) -> None:
     """Import :data:`PRELOAD`, then fork one child per job that connects to the listening
-    socket ``jobs_fd`` while importing alliance_meta's modules one by one between jobs; once
+    socket ``jobs_fd`` while importing alliance_meta's modules and :data:`LATER` one by one between jobs; once
     they are in, fork one server per stack of :data:`STACKS` (listening on ``stack_fds``, in
     order). Serve until SIGTERM or until process ``parent`` (which started the server) ends;
     then remove the sockets' ``directory``."""
@@ -225,7 +229,7 @@ def serve(directory: str, parent: int, jobs_fd: int, *stack_fds: int) -> None:
             os.close(fd)
 
     try:
-        _serve_jobs(socket.socket(fileno=jobs_fd), parent, _package_modules(), start_stack_servers)
+        _serve_jobs(socket.socket(fileno=jobs_fd), parent, [*_package_modules(), *LATER], start_stack_servers)
     finally:
         for pid in stack_servers:
             try:

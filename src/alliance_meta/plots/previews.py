@@ -37,7 +37,7 @@ WEBP_MAX_SIDE = 16383
 
 def preview_uri(image) -> str:
     """A ``data:image/webp;base64,...`` URI of the PIL image of a plot, right-sized (module docstring)."""
-    from PIL import Image
+    from PIL import Image, WebPImagePlugin  # imported, WebP is registered: the save loads no other plugin
 
     area_scale = math.sqrt(MAX_IMAGE_PIXELS / (image.width * image.height))
     scale = min(1.0, MAX_IMAGE_WIDTH / image.width, max(MIN_IMAGE_WIDTH / image.width, area_scale),
@@ -46,7 +46,8 @@ def preview_uri(image) -> str:
     if scale < 1.0:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
     buffer = io.BytesIO()
-    image.quantize(colors=PALETTE_COLOURS).convert("RGB").save(buffer, format="WEBP", lossless=True, method=4)
+    webp = WebPImagePlugin.WebPImageFile.format
+    image.quantize(colors=PALETTE_COLOURS).convert("RGB").save(buffer, format=webp, lossless=True, method=4)
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
