@@ -1,5 +1,6 @@
 """The everyday loop, timed: the default pipeline on the (SIMULATED) demo sheet, a rerun after
-adding one outcome study, a no-op rerun, and pooling alone at k = 3,000 beside a metafor script.
+adding one outcome study, a no-op rerun, the pooled estimate and forest plot alone after adding
+another, and pooling alone at k = 3,000 beside a metafor script.
 
 Run after ``make setup``: ``make benchmark`` or ``.venv/bin/python benchmarks/bench_pipeline.py``
 (``--skip-demo`` or ``--skip-pooling`` for one half, ``--metafor-confint``, ``--cores N`` (default 2)). Each review folder
@@ -31,6 +32,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+#: what a reviewer looks at while coding: Snakemake runs only the jobs these need (docs/performance.md)
+QUICK_TARGETS = ("results/outcome/pooled.csv", "results/outcome/forest.pdf")
 
 
 def snakemake(folder: Path, cores: int, *targets: str) -> tuple[float, str]:
@@ -123,6 +126,14 @@ def bench_demo(parent: Path, cores: int) -> None:
 
     wall, output = snakemake(folder, cores)
     print(f"\n## No-op rerun: {wall:.1f} s wall, {len(jobs_run(output))} jobs")
+
+    add_outcome_study(folder)
+    since = time.time()
+    wall, output = snakemake(folder, cores, *QUICK_TARGETS)
+    jobs = jobs_run(output)
+    report_run(f"Only {' and '.join(QUICK_TARGETS)}, after adding another outcome study", wall, None, jobs,
+               job_times(folder, since))
+    print(f"   jobs that ran: {', '.join(jobs)} (the next full run brings the other outputs up to date)")
 
 
 def pooling_sheet(k: int, seed: int = 20261130) -> pd.DataFrame:
