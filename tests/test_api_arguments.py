@@ -387,3 +387,13 @@ def test_bayes_refuses_study_id_as_a_moderator_before_sampling():
     for keyword in ("moderators", "continuous"):
         with pytest.raises(ValueError, match=r"am.bayes: study_id cannot be a moderator"):
             am.bayes(fit, {"draws": 100, "tune": 100}, **{keyword: ["study_id"]})
+
+
+def test_a_column_name_with_a_space_unquoted_in_a_formula_is_told_to_use_backticks():
+    """'~ my mod' stopped with formulaic's 'Missing operator between `my` and `mod`' and no way out."""
+    fit = am.fit(simulated().assign(**{"my mod": lambda frame: frame["grp"]}))
+    with pytest.raises(ValueError, match=r"cannot read the formula 'my mod'.*goes in backticks: ~ `mean age`"):
+        am.meta_regression(fit, "~ my mod", permutations=0)
+    quoted = am.meta_regression(fit, "~ `my mod`", permutations=0).to_frame()
+    plain = am.meta_regression(fit, "~ grp", permutations=0).to_frame()
+    np.testing.assert_allclose(quoted["estimate"], plain["estimate"], rtol=1e-12)

@@ -38,7 +38,10 @@ def _parsed(formula: str):
     try:
         return Formula(_right_hand_side(formula))
     except Exception as error:  # formulaic's parser errors, reworded once
-        raise ValueError(f"cannot read the formula {formula!r}: {str(error).splitlines()[0]}") from None
+        message = str(error).splitlines()[0]
+        if "Missing operator between" in message:  # "~ mean age": two names, or one column name with a space
+            message += " (a column name with spaces or other signs goes in backticks: ~ `mean age`)"
+        raise ValueError(f"cannot read the formula {formula!r}: {message}") from None
 
 
 def formula_variables(formula: str) -> tuple[str, ...]:
