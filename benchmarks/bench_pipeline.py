@@ -3,7 +3,8 @@ adding one outcome study, a no-op rerun, the pooled estimate and forest plot alo
 another, and pooling alone at k = 3,000 beside a metafor script.
 
 Run after ``make setup``: ``make benchmark`` or ``.venv/bin/python benchmarks/bench_pipeline.py``
-(``--skip-demo`` or ``--skip-pooling`` for one half, ``--metafor-confint``, ``--cores N`` (default 2)). Each review folder
+(``--skip-demo`` or ``--skip-pooling`` for one half, ``--metafor-confint``, ``--cores N`` (default 2), ``--config
+KEY=VALUE ...`` for the demo runs). Each review folder
 is a fresh temporary copy of ``config/`` and the demo sheet, run with this checkout's Snakefile.
 
 Printed: wall time of each run against its target, the jobs that ran (from Snakemake's output)
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +38,11 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 QUICK_TARGETS = ("results/outcome/pooled.csv", "results/outcome/forest.pdf")
 
 
-def snakemake(folder: Path, cores: int, *targets: str) -> tuple[float, str]:
+def snakemake(folder: Path, cores: int, *targets: str, config: Sequence[str] = ()) -> tuple[float, str]:
     start = time.perf_counter()
     result = subprocess.run([str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
-                             "--cores", str(cores), *targets], capture_output=True, text=True)
+                             "--cores", str(cores), *targets, *(["--config", *config] if config else [])],
+                            capture_output=True, text=True)
     wall = time.perf_counter() - start
     if result.returncode:
         sys.exit(f"snakemake failed in {folder}:\n{result.stderr[-4000:]}")
@@ -107,29 +110,29 @@ def add_outcome_study(folder: Path) -> None:
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def bench_demo(parent: Path, cores: int) -> None:
+def bench_demo(parent: Path, cores: int, config: Sequence[str] = ()) -> None:
     folder = demo_folder(parent)
     since = time.time()
-    wall, output = snakemake(folder, cores)
+    wall, output = snakemake(folder, cores, config=config)
     report_run("Cold default run (demo sheet)", wall, 40, jobs_run(output), job_times(folder, since))
     size = (folder / "results" / "report.html").stat().st_size / 1e6
     print(f"   report.html: {size:.1f} MB (target < 3 MB: {'met' if size < 3 else 'NOT met'})")
 
     add_outcome_study(folder)
     since = time.time()
-    wall, output = snakemake(folder, cores)
+    wall, output = snakemake(folder, cores, config=config)
     jobs = jobs_run(output)
     report_run("Rerun after adding one outcome study", wall, 20, jobs, job_times(folder, since))
     dropout = [job for job in jobs if job.endswith("[dropout]")]
     print(f"   jobs of the dropout family: {len(dropout)} (target 0){': ' + ', '.join(dropout) if dropout else ''}")
     print(f"   jobs that ran: {', '.join(jobs)}")
 
-    wall, output = snakemake(folder, cores)
+    wall, output = snakemake(folder, cores, config=config)
     print(f"\n## No-op rerun: {wall:.1f} s wall, {len(jobs_run(output))} jobs")
 
     add_outcome_study(folder)
     since = time.time()
-    wall, output = snakemake(folder, cores, *QUICK_TARGETS)
+    wall, output = snakemake(folder, cores, *QUICK_TARGETS, config=config)
     jobs = jobs_run(output)
     report_run(f"Only {' and '.join(QUICK_TARGETS)}, after adding another outcome study", wall, None, jobs,
                job_times(folder, since))
@@ -198,10 +201,12 @@ def main() -> None:
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--skip-pooling", action="store_true")
     parser.add_argument("--metafor-confint", action="store_true", help="also time metafor with confint()")
+    parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="passed to Snakemake's --config in the demo part, e.g. 'gosh={subsets: 100000}'")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as parent:
         if not args.skip_demo:
-            bench_demo(Path(parent), args.cores)
+            bench_demo(Path(parent), args.cores, args.config)
         if not args.skip_pooling:
             bench_pooling(Path(parent), args.cores, args.metafor_confint)
 
