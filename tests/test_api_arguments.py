@@ -397,3 +397,13 @@ def test_a_column_name_with_a_space_unquoted_in_a_formula_is_told_to_use_backtic
     quoted = am.meta_regression(fit, "~ `my mod`", permutations=0).to_frame()
     plain = am.meta_regression(fit, "~ grp", permutations=0).to_frame()
     np.testing.assert_allclose(quoted["estimate"], plain["estimate"], rtol=1e-12)
+
+
+def test_bias_tests_of_a_genq_fit_say_genq_is_not_implemented_for_moderators(molloy):
+    """egger and trim_and_fill of a GENQ fit were 'not estimable: unknown tau^2 estimator 'GENQ''; GENQ is
+    known (am.fit fits it), the meta-regression these tests need is what lacks it."""
+    yi, vi, _ = molloy
+    table = am.publication_bias(am.fit(yi, vi, method="GENQ")).to_frame().set_index("test")
+    for test in ("egger", "trim_and_fill"):
+        assert "GENQ estimator is not implemented for models with moderators" in table.loc[test, "note"]
+        assert "unknown" not in table.loc[test, "note"]

@@ -213,6 +213,9 @@ def estimate_tau2(X, y, v, method="REML", control=None):
         tau2 = closed_form(X, centred, v, method)
     elif method in ("FE", "EE", "CE", "common"):
         tau2 = np.zeros(len(y))
+    elif method == "GENQ":  # known to the intercept-only model, not here: say so rather than "unknown"
+        raise ValueError(f"the GENQ estimator is not implemented for models with moderators (metafor fits them "
+                         f"with the GENQ weights); use one of {', '.join(METHODS)}")
     else:
         raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
     return np.maximum(TAU2_MIN, tau2), iterations
