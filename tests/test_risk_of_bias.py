@@ -341,6 +341,17 @@ def test_plots_columns_are_checked_against_the_header():
 
 # --- analysis ---------------------------------------------------------------
 
+def test_plots_columns_the_conversion_derives_need_no_sheet_column():
+    """plots.columns: [n, ...] (the example config's) on a dropout sheet of n1, n2 or counts stopped validation with
+    'n is not a column of the sheet', though every analysed row has n (n1 + n2, the counts' total, df + 2)."""
+    sheet = pd.DataFrame({"study_id": ["D1", "D2"], "family": ["dropout"] * 2, "d": ["0.3", "0.2"],
+                          "n1": ["20", "30"], "n2": ["15", "25"], "rater": ["patient", "therapist"]})
+    _, problems = validate_sheet(sheet, figure_columns=["n", "k_effect_sizes", "rater"])
+    assert not problems
+    _, problems = validate_sheet(sheet, figure_columns=["n", "sessions"])
+    assert [p.column for p in problems] == ["sessions"]
+
+
 def test_rob_overall_as_moderator_subgroups_and_meta_regression():
     import alliance_meta as am
 

@@ -1309,6 +1309,11 @@ def _family_notes(text: pd.DataFrame, clean: pd.DataFrame) -> list[str]:
             "family = dropout on the rows that compare completers with dropouts"]
 
 
+#: ``plots.columns`` the conversion gives every analysed row, whether or not the sheet has the column: ``n``
+#: (the sample size, also from n1 + n2, df + 2 or the 2x2 counts) and ``k_effect_sizes`` (a study's effect sizes)
+DERIVED_FIGURE_COLUMNS = ("n", "k_effect_sizes")
+
+
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
                               subsets=None, figure_columns=()) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,
@@ -1332,7 +1337,8 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
     for name in subsets or ():
         wanted.setdefault(name, []).append("multiverse.subsets")
     for name in figure_columns or ():
-        wanted.setdefault(name, []).append("plots.columns")
+        if name not in DERIVED_FIGURE_COLUMNS:
+            wanted.setdefault(name, []).append("plots.columns")
     present = [str(c) for c in columns if c != SHEET_ROW]
     by_key = {c.lower(): c for c in present}
     for name, keys in wanted.items():
