@@ -407,3 +407,14 @@ def test_bias_tests_of_a_genq_fit_say_genq_is_not_implemented_for_moderators(mol
     for test in ("egger", "trim_and_fill"):
         assert "GENQ estimator is not implemented for models with moderators" in table.loc[test, "note"]
         assert "unknown" not in table.loc[test, "note"]
+
+
+def test_bias_options_outside_their_choices_are_refused(molloy_fit):
+    """pet_peese_sided='both' left out pet and peese and wrote a not-estimable pet_peese row, and
+    trimfill_estimator='Q1' a not-estimable trim_and_fill row, without an error."""
+    with pytest.raises(ValueError, match=r"unknown pet_peese_sided 'both'; expected one of one, two"):
+        am.publication_bias(molloy_fit, pet_peese_sided="both")
+    with pytest.raises(ValueError, match=r"unknown trimfill_estimator 'Q1'; expected one of L0, R0"):
+        am.publication_bias(molloy_fit, trimfill_estimator="Q1")
+    table = am.publication_bias(molloy_fit, pet_peese_sided="two", trimfill_estimator="R0").to_frame()
+    assert {"pet", "peese", "pet_peese", "trim_and_fill"} <= set(table["test"])

@@ -39,6 +39,8 @@ __all__ = ["BiasResult", "BiasTest", "ExcessSignificance", "HenmiCopas", "SValue
            "selection_models_table", "independent_studies", "sei_regression", "trim_and_fill", "trimfill_side"]
 
 TRIMFILL_SIDES = (None, "left", "right")
+TRIMFILL_ESTIMATORS = ("L0", "R0")  # as bias.trim_and_fill fits them
+PET_PEESE_SIDES = ("one", "two")  # as bias.regression.pet_peese tests them
 
 
 @dataclass(frozen=True, repr=False)
@@ -83,6 +85,11 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
     if trimfill_side not in TRIMFILL_SIDES:
         raise ValueError(f"unknown trimfill_side {trimfill_side!r}; expected None (metafor's default side), "
                          "'left' or 'right' (metafor's side)")
+    if trimfill_estimator not in TRIMFILL_ESTIMATORS:  # else a not-estimable row
+        raise ValueError(f"unknown trimfill_estimator {trimfill_estimator!r}; expected one of "
+                         f"{', '.join(TRIMFILL_ESTIMATORS)} (metafor's estimator)")
+    if pet_peese_sided not in PET_PEESE_SIDES:  # else pet and peese left out and a not-estimable pet_peese row
+        raise ValueError(f"unknown pet_peese_sided {pet_peese_sided!r}; expected one of {', '.join(PET_PEESE_SIDES)}")
     for name, alpha in (("pet_peese_alpha", pet_peese_alpha), ("fail_safe_alpha", fail_safe_alpha),
                         ("tes_alpha", tes_alpha), ("svalue_alpha", svalue_alpha)):
         if not (isinstance(alpha, (int, float, np.number)) and 0 < alpha < 1):
