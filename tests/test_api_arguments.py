@@ -418,3 +418,23 @@ def test_bias_options_outside_their_choices_are_refused(molloy_fit):
         am.publication_bias(molloy_fit, trimfill_estimator="Q1")
     table = am.publication_bias(molloy_fit, pet_peese_sided="two", trimfill_estimator="R0").to_frame()
     assert {"pet", "peese", "pet_peese", "trim_and_fill"} <= set(table["test"])
+
+
+def test_three_level_members_of_a_univariate_fit_say_why_and_levels_are_checked(molloy):
+    """fit.sigma2, fit.sigma2_conf_int() and fit.with_test('t') of a univariate fit were AttributeErrors;
+    level='x' stopped with float()'s message; a frame with two yi columns inside pandas."""
+    yi, vi, _ = molloy
+    fit = am.fit(yi, vi)
+    with pytest.raises(am.NotApplicable, match=r"sigma2: defined for a three-level fit"):
+        fit.sigma2
+    with pytest.raises(am.NotApplicable, match=r"sigma2_conf_int: defined for a three-level fit.*tau2_conf_int"):
+        fit.sigma2_conf_int()
+    with pytest.raises(am.NotApplicable, match=r"with_test\('t'\): defined for a three-level fit.*refit\(test="):
+        fit.with_test("t")
+    assert fit.refit(test="knha").test == "knha"
+    for call in (lambda: am.fit(yi, vi, level="x"), lambda: fit.conf_int("x"), lambda: fit.predict(level=None or "x")):
+        with pytest.raises(ValueError, match=r"level must be a percentage strictly between 0 and 100, got 'x'"):
+            call()
+    rows = pd.DataFrame({"yi": yi, "vi": vi})
+    with pytest.raises(ValueError, match=r"more than one column named yi"):
+        am.fit(pd.concat([rows, rows[["yi"]]], axis=1))

@@ -128,14 +128,14 @@ class Fit:
 
     def critical(self, level: float | None = None) -> float:
         """Critical value of the test at ``level`` percent (normal, or t with :attr:`df`)."""
-        level = self.level if level is None else float(level)
+        level = self.level if level is None else _percent(level)
         level_alpha(level)  # a level in percent, or a clear error
         upper = 1 - (1 - level / 100) / 2
         return float(special.ndtri(upper) if math.isinf(self.df) else special.stdtrit(self.df, upper))
 
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
         """Confidence interval of the pooled effect (analysis metric) at ``level`` percent."""
-        if level is None or float(level) == float(self.level):
+        if level is None or _percent(level) == float(self.level):
             return self._ci
         half = self.critical(level) * self.se
         return self.estimate - half, self.estimate + half
@@ -146,7 +146,7 @@ class Fit:
         ``transform``: ``None`` (analysis metric), or a back-transformed scale of the fit's
         metric (``"r"`` for Fisher z or SMD, ``"or"`` for log odds ratios or SMD).
         """
-        level = self.level if level is None else float(level)
+        level = self.level if level is None else _percent(level)
         critical = self.critical(level)
         half = critical * self.se
         half_pi = critical * math.sqrt(self.se**2 + self.tau2) if math.isfinite(self.tau2) else math.nan
@@ -265,6 +265,20 @@ class UnivariateFit(Fit):
     def tau2_conf_int(self) -> tuple[float, float]:
         """Q-profile (or generalised-Q for GENQ) confidence interval of tau^2."""
         return self.result.tau2_ci_lower, self.result.tau2_ci_upper
+
+    # the three-level members: one line saying why, as MultilevelFit.tau2_conf_int (not an AttributeError)
+    @property
+    def sigma2(self):
+        raise NotApplicable("sigma2: defined for a three-level fit (dependence='multilevel'); a univariate fit has "
+                            "one variance, tau2")
+
+    def sigma2_conf_int(self):
+        raise NotApplicable("sigma2_conf_int: defined for a three-level fit (dependence='multilevel'); a univariate "
+                            "fit has tau2_conf_int()")
+
+    def with_test(self, test: str):
+        raise NotApplicable(f"with_test({test!r}): defined for a three-level fit (z, t, cr2 without a refit); a "
+                            f"univariate fit is refitted with another test: refit(test=...) with z, knha or adhoc")
 
     def to_frame(self) -> pd.DataFrame:
         """One row with the ``pooled.csv`` columns (contract, extras, back-transformed)."""
@@ -470,6 +484,9 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         if vi is not None:
             raise TypeError("give either a DataFrame with yi and vi columns, or arrays yi and vi")
         missing = [name for name in ("yi", "vi") if name not in data.columns]
+        twice = sorted({str(name) for name in data.columns[data.columns.duplicated()]} & {"yi", "vi", "study_id"})
+        if twice:
+            raise ValueError(f"the DataFrame has more than one column named {', '.join(twice)}: keep one of each")
         if missing:
             raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}")
         _check_frame(data)
@@ -506,6 +523,16 @@ def _aligned(yi, vi):
                      f"{', '.join(only_yi) or '-'}; only in vi: {', '.join(only_vi) or '-'}), so which variance "
                      "belongs to which effect size is unclear: take both from the same rows (rows['yi'], rows['vi']), "
                      "pass the rows themselves (am.fit(rows)), or pass arrays (.to_numpy()) to pair them by position")
+
+
+def _percent(level) -> float:
+    """A confidence level in percent as a float (:func:`level_alpha`'s checks), or a ValueError naming it."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(f"level must be a percentage strictly between 0 and 100, got {level!r}") from None
+    level_alpha(value)
+    return value
 
 
 def _rho(rho) -> float:
@@ -553,7 +580,7 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     """
     if dependence not in DEPENDENCE:
         raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
-    level_alpha(float(level))  # a level in percent, or a clear error
+    level = _percent(level)  # a level in percent, or a clear error
     rho = _rho(rho)
     if weights is not None and (dependence == "multilevel" or method != "GENQ"):
         raise ValueError(f"weights are used by the GENQ estimator only (method='GENQ', dependence='aggregate'); "
