@@ -43,6 +43,19 @@ def test_common_effect_main_model_is_described_as_such():
     assert "random-effects models with the other estimators of \u03c4\u00b2 were sensitivity analyses" in text
 
 
+def test_methods_name_sensitivity_estimators_only_when_fitted():
+    """pooling.methods: [common] (or only the main estimator) gave 'random-effects models with the other estimators of
+    tau^2 were sensitivity analyses' although no other model was fitted."""
+    only_common = methods_paragraph({"pooling": {"methods": ["common"], "main_method": "common", "tests": ["knha"]}},
+                                    set(), {})
+    assert "The model was a common-effect (fixed-effect, inverse-variance) model (no random-effects model" in only_common
+    assert "sensitivity analyses" not in only_common and "Q-profile" not in only_common
+    only_reml = methods_paragraph({"pooling": {"methods": ["REML"], "main_method": "REML"}}, set(), {})
+    assert "sensitivity analyses" not in only_reml and "estimator of \u03c4\u00b2; 95% confidence" in only_reml
+    several = methods_paragraph({"pooling": {"methods": ["DL", "REML"], "main_method": "REML"}}, set(), {})
+    assert "(other estimators as sensitivity analyses)" in several
+
+
 # 3. no prediction interval for the common-effect model (sentence and manuscript table)
 def test_common_effect_model_has_no_prediction_interval():
     from alliance_meta.report.tables import pooled_table

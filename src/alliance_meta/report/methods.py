@@ -122,6 +122,8 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     method = pooling.get("main_method", "REML")
     tests = pooling.get("tests", ["z", "knha"])
     level = pooling.get("level", 95)
+    # the other estimators fitted beside the main one (pooling.methods; without the key: all of them)
+    others = [name for name in pooling.get("methods") or ("common", "REML") if name != method]
     sentences = [metric_sentence(config, families), dependence_sentence(config)]
     if config.get("dependence") == "multilevel":
         multilevel = config.get("multilevel", {})
@@ -138,6 +140,10 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
             f"intervals used {tests_text}"
             + ("; the variance components have profile-likelihood intervals." if multilevel.get("profile", True)
                else "."))
+    elif method == "common" and not others:
+        sentences.append(
+            "The model was a common-effect (fixed-effect, inverse-variance) model (no random-effects model was "
+            f"fitted); {level:g}% confidence intervals used {test_names(tests, pooling.get('knha_adhoc', False))}.")
     elif method == "common":
         sentences.append(
             "The main model was a common-effect (fixed-effect, inverse-variance) model; random-effects models "
@@ -148,7 +154,8 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     else:
         sentences.append(
             f"Random-effects models were fitted with the {ESTIMATORS.get(method, method)} estimator of "
-            f"\u03c4\u00b2 (other estimators as sensitivity analyses); {level:g}% confidence intervals used "
+            f"\u03c4\u00b2{' (other estimators as sensitivity analyses)' if others else ''}; {level:g}% confidence "
+            "intervals used "
             + test_names(tests, pooling.get("knha_adhoc", False))
             + "; the \u03c4\u00b2 interval is the Q-profile interval and the prediction interval follows "
             "Higgins et al. (2009).")
