@@ -59,6 +59,37 @@ def test_nan_positions_and_text_survive(tmp_path):
     assert (bits(back["x"]) == bits(x))[~np.isnan(x)].all()
 
 
+def test_categorical_moderators_coded_as_numbers_keep_their_levels(tmp_path, monkeypatch):
+    """A moderator coded 1, 2, 3 with a blank cell: a CSV reader makes it floats, and subgroups.csv, the forest
+    plots and the report named its levels 1.0, 2.0, 3.0. The pipeline's jobs read the config's categorical
+    moderators as text (ALLIANCE_META_TEXT_COLUMNS, set by common.smk) in its data tables only."""
+    from alliance_meta.io import TEXT_COLUMNS_ENV
+
+    data = tmp_path / "effect_sizes.csv"
+    write_table(pd.DataFrame({"study_id": ["1", "2", "3"], "yi": [0.1, 0.2, 0.3], "n": [40.0, np.nan, 50.0],
+                              "dose": ["1", None, "3"], "age": [30.5, np.nan, 41.0]}), data)
+    table = tmp_path / "subgroups.csv"
+    write_table(pd.DataFrame({"dose": [1, 2], "k": [3, 4]}), table)
+    monkeypatch.delenv(TEXT_COLUMNS_ENV, raising=False)
+    assert read_table(data)["dose"].tolist()[0] == 1.0  # as before, without the pipeline's setting
+    monkeypatch.setenv(TEXT_COLUMNS_ENV, '["dose", "absent"]')
+    frame = read_table(data)
+    assert frame["dose"].tolist()[0::2] == ["1", "3"] and frame["dose"].isna().tolist() == [False, True, False]
+    assert frame["n"].dtype == float and frame["age"].dtype == float and frame["study_id"].tolist() == ["1", "2", "3"]
+    assert read_table(table)["dose"].tolist() == [1, 2]  # not a data table: no yi or sheet_row column
+    assert read_table(data, text=())["dose"].tolist()[0] == 1.0
+
+
+def test_categorical_columns_of_the_config():
+    from alliance_meta.inputs.planning import categorical_columns
+
+    config = {"moderators": ["rater", "dose level", "year"], "continuous_moderators": ["age"],
+              "meta_regression": ["rater + age", "setting * `dose level`"], "location_scale": [{"location": "a",
+                                                                                               "scale": "b"}],
+              "multiverse": {"subsets": ["rater", "c"]}, "psychometric": {"moderators": None}}
+    assert categorical_columns(config) == ["rater", "dose level", "setting", "a", "b", "c"]
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_random_doubles_over_the_whole_range_round_trip(tmp_path, seed):
     rng = np.random.default_rng(seed)

@@ -8,7 +8,9 @@ neutralised with a leading apostrophe (OWASP, "CSV Injection").
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import sys
 import unicodedata
@@ -47,9 +49,24 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     safe.to_csv(path, index=False, float_format="%.17g")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_table` (identifiers stay text)."""
-    return pd.read_csv(path, dtype={"study_id": str}, keep_default_na=True)
+#: environment variable: a JSON list of the columns :func:`read_table` reads as text in a data table (one with a
+#: ``yi`` or ``sheet_row`` column). ``workflow/rules/common.smk`` sets it for the jobs to the config's categorical
+#: moderators (``alliance_meta.inputs.planning.categorical_columns``): a moderator coded 1, 2, 3 with a blank
+#: cell was read as the numbers 1.0, 2.0, 3.0, and its levels were named so in every table, plot and the report.
+TEXT_COLUMNS_ENV = "ALLIANCE_META_TEXT_COLUMNS"
+
+
+def read_table(path: str | Path, text=None) -> pd.DataFrame:
+    """Read a table written by :func:`write_table` (identifiers stay text; so do the columns ``text`` names in a
+    data table, by default those of :data:`TEXT_COLUMNS_ENV`)."""
+    if text is None:
+        text = json.loads(os.environ.get(TEXT_COLUMNS_ENV) or "[]")
+    dtype = {"study_id": str}
+    if text:
+        header = pd.read_csv(path, nrows=0).columns
+        if "yi" in header or "sheet_row" in header:
+            dtype.update({str(column): str for column in text if column in header})
+    return pd.read_csv(path, dtype=dtype, keep_default_na=True)
 
 
 def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> logging.Logger:

@@ -1,5 +1,6 @@
 # Config reading and checking (defaults from the schema) and small helpers shared by the rules.
 import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -58,11 +59,13 @@ _ordered = canonical_order(dict(config), yaml.safe_load(CONFIG_SCHEMA.read_text(
 config.clear()
 config.update(_ordered)
 
-from alliance_meta.inputs.planning import (aggregate_rho_problem, coded_moderators, earlier_outputs,
-                                           earlier_outputs_lines, earlier_outputs_note, families_in_sheet,
-                                           families_left_out, family_left_out_sentence, left_out_pattern,
-                                           left_out_target, moderators_left_out_note, no_configured_family_problem,
-                                           output_files, planning_cells, PREVIEWS_FOLDER, sheet_path, unusable_files)
+from alliance_meta.inputs.planning import (aggregate_rho_problem, categorical_columns, coded_moderators,
+                                           earlier_outputs, earlier_outputs_lines, earlier_outputs_note,
+                                           families_in_sheet, families_left_out, family_left_out_sentence,
+                                           left_out_pattern, left_out_target, moderators_left_out_note,
+                                           no_configured_family_problem, output_files, planning_cells,
+                                           PREVIEWS_FOLDER, sheet_path, unusable_files)
+from alliance_meta.io import TEXT_COLUMNS_ENV
 
 # The report's previews of the PNG figures are made by the jobs that write them, from their pixels, and kept
 # with each PNG's hash (src/alliance_meta/plots/previews.py; the jobs inherit this environment).
@@ -92,6 +95,9 @@ DEFAULT_MODERATORS_LEFT_OUT = []
 if "moderators" not in _checked:
     config["moderators"], DEFAULT_MODERATORS_LEFT_OUT = coded_moderators(_cells, config["moderators"])
 del _cells
+# The jobs read the categorical moderators as text (a moderator coded 1, 2, 3 keeps the levels 1, 2, 3).
+TEXT_COLUMNS = categorical_columns(config)
+os.environ[TEXT_COLUMNS_ENV] = json.dumps(TEXT_COLUMNS)
 if workflow.is_main_process:
     for _family in ABSENT_FAMILIES:
         logger.info(f"The sheet has no {_family} rows: the {_family} family is not analysed.")

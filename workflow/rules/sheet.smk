@@ -44,6 +44,7 @@ checkpoint convert_effect_sizes:
         dependence=config["dependence"],
         method=config["aggregate_method"],
         rho=config["aggregate_rho"],
+        text_columns=TEXT_COLUMNS,  # read as text (common.smk): a rerun when they change
     conda:
         CONDA_ENV
     log:

@@ -114,6 +114,37 @@ def no_configured_family_problem(cells: pd.DataFrame | None, configured) -> str 
             f"analysed; add {' and '.join(missing)} to families")
 
 
+def categorical_columns(config: dict) -> list[str]:
+    """The sheet columns the config analyses as categories: ``moderators``, the variables of ``meta_regression``
+    and ``location_scale`` formulas, ``multiverse.subsets`` and ``psychometric.moderators``, less
+    ``continuous_moderators`` and the codebook's numeric columns. The pipeline's jobs read them as text
+    (:data:`alliance_meta.io.TEXT_COLUMNS_ENV`): a moderator coded 1, 2, 3 with a blank cell is a column of
+    numbers with a gap to a CSV reader, and its levels were named 1.0, 2.0, 3.0 in every table and plot."""
+    from alliance_meta.engines.design import formula_variables
+    from alliance_meta.inputs.codebook import NUMERIC_COLUMNS
+
+    def names(value) -> list[str]:
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+    formulas = names(config.get("meta_regression"))
+    for entry in config.get("location_scale") or []:
+        formulas += [entry] if isinstance(entry, str) else [part for part in dict(entry).values()
+                                                            if isinstance(part, str)]
+    variables = []
+    for formula in formulas:
+        try:
+            variables += formula_variables(formula)
+        except ValueError:
+            continue  # validation reports a formula it cannot read
+    multiverse = config.get("multiverse") if isinstance(config.get("multiverse"), dict) else {}
+    psychometric = config.get("psychometric") if isinstance(config.get("psychometric"), dict) else {}
+    wanted = [*names(config.get("moderators")), *variables, *names(multiverse.get("subsets")),
+              *names(psychometric.get("moderators"))]
+    left_out = {*names(config.get("continuous_moderators")), *NUMERIC_COLUMNS, "yi", "vi", "sheet_row",
+                "k_effect_sizes", "study_id"}
+    return [name for name in dict.fromkeys(wanted) if name not in left_out]
+
+
 def aggregate_rho_problem(cells: pd.DataFrame | None, method: str, rho: float) -> str | None:
     """A config problem when ``aggregate_method: gls`` cannot build the composite of a study with its
     ``aggregate_rho``: the compound-symmetric covariance of m effect sizes is singular or indefinite unless
