@@ -49,6 +49,29 @@ class RobustMean:
     p: float
 
 
+DENSE_MAX = 2000  # above this many studies, the same se and df in O(k) (_robust_se_df)
+
+
+def _robust_se_df(vi, w, residual) -> tuple[float, float]:
+    """The se and Satterthwaite df of :func:`robust_weighted_mean` without its k x k matrices.
+
+    With u = w / W, H = 1 u' (every row u), so (I - H)_j V (I - H)_j' = v_j (1 - 2 u_j) + sum u^2 v, and
+    with c_j = A_j u_j the cross product of the g columns is c_j c_l (delta_jl - u_j - u_l + Q), Q = sum u^2:
+    tr = sum c^2 (1 - 2u + Q), and the sum of its squares expands into sums of c^2, c^2 u, c^2 u^2 and c^4
+    (the same numbers as the dense form up to rounding; used for k > DENSE_MAX, e.g. k = 10^5)."""
+    total = w.sum()
+    u = w / total
+    inside = vi * (1 - 2 * u) + np.sum(u * u * vi)
+    adjustment = np.where(inside < 1e-10, 0.0, np.sqrt(vi) / np.sqrt(np.where(inside < 1e-10, 1.0, inside)))
+    se = math.sqrt(np.sum((w * adjustment * residual) ** 2)) / total
+    c2 = (adjustment * u) ** 2
+    q = float(np.sum(u * u))
+    trace = float(np.sum(c2 * (1 - 2 * u + q)))
+    s0, s1, s2 = float(c2.sum()), float(np.sum(c2 * u)), float(np.sum(c2 * u * u))
+    squares = float(np.sum(c2 * c2 * (1 + 2 * q - 4 * u))) + q * q * s0 * s0 + 2 * s0 * s2 - 4 * q * s0 * s1 + 2 * s1 * s1
+    return se, trace**2 / squares
+
+
 def robust_weighted_mean(yi, vi, weights, level: float = 95) -> RobustMean:
     """robumeta 2.1's ``robu(yi ~ 1, studynum = 1:k, var.eff.size = vi, userweights = weights,
     small = TRUE)`` with metabias' ``robu_ci`` interval: CR2 adjustment matrices from the
@@ -57,13 +80,16 @@ def robust_weighted_mean(yi, vi, weights, level: float = 95) -> RobustMean:
     total = w.sum()
     estimate = float(w @ yi / total)
     residual = yi - estimate
-    residual_maker = np.eye(yi.size) - np.outer(np.ones(yi.size), w) / total  # I - H
-    inside = (residual_maker**2) @ vi  # (I - H)_j V (I - H)_j'
-    adjustment = np.where(inside < 1e-10, 0.0, np.sqrt(vi) / np.sqrt(np.where(inside < 1e-10, 1.0, inside)))
-    se = math.sqrt(np.sum((w * adjustment * residual) ** 2)) / total
-    g = residual_maker.T * (adjustment * w / total)[None, :]  # column j: (I - H)_j' A_j w_j / W
-    cross = g.T @ g
-    df = float(np.trace(cross) ** 2 / np.sum(cross**2))
+    if yi.size > DENSE_MAX:  # the k x k matrices below need O(k^2) memory and O(k^3) time
+        se, df = _robust_se_df(vi, w, residual)
+    else:
+        residual_maker = np.eye(yi.size) - np.outer(np.ones(yi.size), w) / total  # I - H
+        inside = (residual_maker**2) @ vi  # (I - H)_j V (I - H)_j'
+        adjustment = np.where(inside < 1e-10, 0.0, np.sqrt(vi) / np.sqrt(np.where(inside < 1e-10, 1.0, inside)))
+        se = math.sqrt(np.sum((w * adjustment * residual) ** 2)) / total
+        g = residual_maker.T * (adjustment * w / total)[None, :]  # column j: (I - H)_j' A_j w_j / W
+        cross = g.T @ g
+        df = float(np.trace(cross) ** 2 / np.sum(cross**2))
     critical = dist.t.isf((1 - level / 100) / 2, df)
     with np.errstate(divide="ignore", invalid="ignore"):  # identical effects: se = 0, p undefined (NaN)
         p = float(2 * dist.t.sf(abs(estimate / se), df))
