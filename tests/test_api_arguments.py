@@ -296,8 +296,13 @@ def test_series_yi_and_vi_are_paired_by_label_not_position(molloy):
     assert am.fit(y, v).estimate == pytest.approx(float(fits[("REML", "z")]["estimate"]), rel=1e-6)
     filtered = pd.DataFrame({"yi": yi, "vi": vi}).iloc[3:]  # a default index after filtering: labels 3..k-1
     assert am.fit(filtered["yi"], filtered["vi"]).estimate == am.fit(filtered).estimate
-    with pytest.raises(ValueError, match=r"yi and vi are pandas Series with different index labels"):
+    with pytest.raises(ValueError, match=r"yi and vi are pandas Series with different index labels "
+                                         r"\(only in yi: \d+, \d+, \d+; only in vi: 0, 1, 2\)"):
         am.fit(filtered["yi"], filtered["vi"].reset_index(drop=True))
+    repeated = pd.Series(yi[:4], index=["a", "a", "b", "b"])
+    with pytest.raises(ValueError, match=r"with repeated index labels in a different order"):
+        am.fit(repeated, pd.Series(vi[:4], index=["a", "b", "a", "b"]))
+    assert am.fit(repeated, pd.Series(vi[:4], index=repeated.index)).estimate == am.fit(yi[:4], vi[:4]).estimate
 
 
 def test_weights_are_refused_where_they_would_be_ignored(molloy):
@@ -326,7 +331,8 @@ def test_rho_outside_minus_one_to_one_is_refused(rho):
 def test_bad_effect_sizes_are_named_with_where_they_are():
     with pytest.raises(ValueError, match=r"yi must be numbers, one per effect size.*'a'"):
         am.fit(["a", 0.1], [0.01, 0.02])
-    with pytest.raises(ValueError, match=r"vi must be finite and positive; 2 value\(s\) are not at positions 1 \(0\), 2 \(-0.1\)"):
+    with pytest.raises(ValueError, match=r"vi must be finite and positive; 2 value\(s\) are not at positions "
+                                         r"1 \(0\), 2 \(-0.1\)"):
         am.fit([0.1, 0.2, 0.3], [0.01, 0.0, -0.1])
     with pytest.raises(ValueError, match=r"yi has 1 missing or infinite value\(s\) at position 0 \(nan\)"):
         am.fit([np.nan, 0.2], [0.01, 0.02])

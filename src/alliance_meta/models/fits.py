@@ -57,8 +57,8 @@ def require_fit(fit, caller: str) -> None:
     thing the analyses take (as metafor's ``.chkclass``): a DataFrame or arrays would fail deep inside."""
     if isinstance(fit, Fit):
         return
-    hint = " (fit the rows first: am.fit(rows) or am.fit(yi, vi))" if isinstance(fit, (pd.DataFrame, pd.Series,
-                                                                                          np.ndarray, list, tuple)) else ""
+    data_like = isinstance(fit, (pd.DataFrame, pd.Series, np.ndarray, list, tuple))
+    hint = " (fit the rows first: am.fit(rows) or am.fit(yi, vi))" if data_like else ""
     raise TypeError(f"{caller} takes a fitted model from am.fit (UnivariateFit or MultilevelFit), "
                     f"not {type(fit).__name__}{hint}")
 
@@ -519,8 +519,9 @@ def _aligned(yi, vi):
         return vi.reindex(yi.index)
     only_yi = [str(label) for label in yi.index.difference(vi.index)[:5]]
     only_vi = [str(label) for label in vi.index.difference(yi.index)[:5]]
-    raise ValueError("yi and vi are pandas Series with different index labels (only in yi: "
-                     f"{', '.join(only_yi) or '-'}; only in vi: {', '.join(only_vi) or '-'}), so which variance "
+    how = (f"different index labels (only in yi: {', '.join(only_yi) or '-'}; only in vi: {', '.join(only_vi) or '-'})"
+           if only_yi or only_vi else "repeated index labels in a different order")
+    raise ValueError(f"yi and vi are pandas Series with {how}, so which variance "
                      "belongs to which effect size is unclear: take both from the same rows (rows['yi'], rows['vi']), "
                      "pass the rows themselves (am.fit(rows)), or pass arrays (.to_numpy()) to pair them by position")
 

@@ -121,7 +121,8 @@ def validate_inputs(yi, vi, weights=None) -> tuple[np.ndarray, np.ndarray, np.nd
     if y.size == 0:
         raise ValueError("no effect sizes to pool (k = 0)")
     if not np.all(np.isfinite(y)):
-        raise ValueError(f"yi has {int(np.sum(~np.isfinite(y)))} missing or infinite value(s){_where(y, ~np.isfinite(y))}")
+        bad = ~np.isfinite(y)
+        raise ValueError(f"yi has {int(np.sum(bad))} missing or infinite value(s){_where(y, bad)}")
     if not np.all(np.isfinite(v) & (v > 0)):
         bad = ~(np.isfinite(v) & (v > 0))
         raise ValueError(f"vi must be finite and positive; {int(np.sum(bad))} value(s) are not{_where(v, bad)}")

@@ -68,7 +68,8 @@ def _robust_se_df(vi, w, residual) -> tuple[float, float]:
     q = float(np.sum(u * u))
     trace = float(np.sum(c2 * (1 - 2 * u + q)))
     s0, s1, s2 = float(c2.sum()), float(np.sum(c2 * u)), float(np.sum(c2 * u * u))
-    squares = float(np.sum(c2 * c2 * (1 + 2 * q - 4 * u))) + q * q * s0 * s0 + 2 * s0 * s2 - 4 * q * s0 * s1 + 2 * s1 * s1
+    squares = (float(np.sum(c2 * c2 * (1 + 2 * q - 4 * u))) + q * q * s0 * s0 + 2 * s0 * s2 - 4 * q * s0 * s1
+               + 2 * s1 * s1)
     return se, trace**2 / squares
 
 
