@@ -252,6 +252,25 @@ def test_an_aggregate_rho_gls_cannot_use_is_a_config_problem(tmp_path):
     assert aggregate_rho_problem(None, "gls", 1.0) is None
 
 
+def test_a_reference_level_no_row_has_is_a_sheet_problem():
+    """reference_levels: {setting: inpatient} after the sheet's level was renamed in-patient: the moderator and
+    Bayesian jobs stopped with "reference level 'inpatient' of 'setting' not among its levels" tracebacks."""
+    import pandas as pd
+
+    from alliance_meta.inputs.sheet import validate_sheet
+
+    sheet = pd.DataFrame({"study_id": ["S1", "S2", "S3"], "r": ["0.3", "0.2", "0.1"], "n": ["50", "60", "70"],
+                          "setting": ["in-patient", "outpatient", None], "dose": ["1", "2", None],
+                          "rater": ["Client", "therapist", "patient"]})
+    _, problems = validate_sheet(sheet, moderators=["setting", "dose", "rater"],
+                                 reference_levels={"setting": "inpatient", "dose": "2", "rater": "patient"})
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(1, "setting", "inpatient", "reference_level")]
+    assert problems[0].rule == ("is the config's reference level (reference_levels.setting) but no row has it "
+                                '(setting: in-patient, outpatient); did you mean "in-patient"?')
+    _, problems = validate_sheet(sheet, reference_levels={"rater": "observer", "absent": "x"})
+    assert [(p.column, p.value) for p in problems] == [("rater", "observer")]  # 'absent': not this check's
+
+
 def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():
     from alliance_meta.inputs.planning import moderators_left_out_note
 

@@ -17,6 +17,7 @@ rule validate_sheet:
         subsets=config["multiverse"]["subsets"],
         risk_of_bias=config["risk_of_bias"],
         figure_columns=config["plots"]["columns"],
+        reference_levels=config["reference_levels"],
     conda:
         CONDA_ENV
     log:

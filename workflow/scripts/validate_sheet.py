@@ -36,7 +36,8 @@ for note in raw.attrs.get("notes", []):
 clean, problems = validate_sheet(raw, moderators=params.moderators, continuous_moderators=params.continuous_moderators,
                                  meta_regression=params.meta_regression, subsets=params.subsets,
                                  risk_of_bias=getattr(params, "risk_of_bias", None),
-                                 figure_columns=getattr(params, "figure_columns", ()))
+                                 figure_columns=getattr(params, "figure_columns", ()),
+                                 reference_levels=getattr(params, "reference_levels", None))
 if problems:
     logger.error("the data sheet needs fixing before the analysis can run\n%s",
                  format_problems(problems, sheet_path))

@@ -951,6 +951,8 @@ RULES: dict[str, Rule] = {
     "moderator_column_missing": Rule("missing columns", _constant(
         "moderator column named in the config is missing from the header")),
     "moderator_formula": Rule("missing columns", _constant("meta_regression formula cannot be read")),
+    "reference_level": Rule("values outside a vocabulary", _constant(
+        "reference level named in the config is not a value of its column")),
     "number": Rule("text in numeric columns", _number_message),
     "moderator_number": Rule("text in numeric columns", _moderator_number_message),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
@@ -1048,7 +1050,8 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
 # ---------------------------------------------------------------------------
 
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                   subsets=None, risk_of_bias=None, figure_columns=()) -> tuple[pd.DataFrame, list[Problem]]:
+                   subsets=None, risk_of_bias=None, figure_columns=(),
+                   reference_levels=None) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a sheet read by :func:`read_sheet` (or any frame of cells).
 
     The keyword arguments are the config's moderator settings (``moderators``,
@@ -1058,7 +1061,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     config's block of that name: the tool whose vocabularies the ``rob_*`` columns follow
     (:mod:`alliance_meta.inputs.risk_of_bias`; ``rob_overall`` is derived where empty and the
     clean frame's ``attrs["notes"]`` say how). ``figure_columns`` (``plots.columns``) must be
-    in the header too.
+    in the header too, and each of the config's ``reference_levels`` a value of its column.
 
     Returns the clean frame (``sheet_row`` first; numeric columns as float, coded
     columns in their canonical spelling, ``family`` filled with ``outcome``,
@@ -1114,6 +1117,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     problems += _foreign_vocabulary_columns(text, problems)
     problems += _repeated_es_id_problems(text)
+    problems += _reference_level_problems(clean, reference_levels)
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
@@ -1121,6 +1125,28 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                             + _similar_study_id_notes(text) + _study_citation_notes(text)
                             + _copied_under_another_id_notes(text))
     return clean, problems
+
+
+def _reference_level_problems(clean: pd.DataFrame, reference_levels) -> list[Problem]:
+    """A header problem for each of the config's ``reference_levels`` that no row of its column has (a level
+    renamed in the sheet, ``inpatient`` -> ``in-patient``, or one the sheet never coded): every moderator and
+    Bayesian job stopped with 'reference level ... not among its levels'. Columns the sheet lacks are
+    the moderator-column problems'."""
+    found = []
+    for column, level in (reference_levels or {}).items():
+        if column not in clean or level is None:
+            continue
+        values = clean[column].dropna().astype(str).str.strip()
+        values = list(dict.fromkeys(values[values != ""]))
+        if str(level).strip() in values:
+            continue
+        close = difflib.get_close_matches(str(level), values, n=1, cutoff=0.6)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
+        rule = (f"is the config's reference level (reference_levels.{column}) but no row has it "
+                f"({column}: {shown or 'no values'}){hint}")
+        found.append(Problem(HEADER_ROW, str(column), str(level), rule, "reference_level"))
+    return found
 
 
 def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
