@@ -271,6 +271,21 @@ def test_a_reference_level_no_row_has_is_a_sheet_problem():
     assert [(p.column, p.value) for p in problems] == [("rater", "observer")]  # 'absent': not this check's
 
 
+def test_a_reference_level_one_family_lacks_is_left_to_the_default_there():
+    """reference_levels: {rater: therapist} where the dropout studies are all patient-rated: the dropout family's
+    moderator jobs stopped with "reference level 'therapist' of 'rater' not among its levels"."""
+    import pandas as pd
+
+    from alliance_meta.inputs.planning import family_reference_levels
+
+    dropout = pd.DataFrame({"rater": ["patient", "patient"], "dose": ["1", None]})
+    kept, notes = family_reference_levels(dropout, {"rater": "therapist", "dose": "1", "other": "x"})
+    assert kept == {"dose": "1", "other": "x"}
+    assert notes == ["reference_levels.rater: therapist is not a level of rater in this family's rows (patient); "
+                     "rater takes its most frequent level as the reference here"]
+    assert family_reference_levels(dropout, {}) == ({}, [])
+
+
 def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():
     from alliance_meta.inputs.planning import moderators_left_out_note
 

@@ -9,14 +9,18 @@ import numpy as np
 
 import alliance_meta as am
 from alliance_meta.bayes.analysis import run_stage
+from alliance_meta.inputs.planning import family_reference_levels
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
-setup_logging(snakemake.log[0], "alliance_meta")
+logger = setup_logging(snakemake.log[0], "alliance_meta")
 params = snakemake.params
 effect_sizes = read_table(snakemake.input.effect_sizes)
+reference_levels, notes = family_reference_levels(effect_sizes, params.reference_levels)
+for note in notes:
+    logger.info("%s", note)
 options = dict(moderators=params.moderators, continuous=params.continuous,
-               reference_levels=params.reference_levels, centre=params.centre, cores=snakemake.threads)
+               reference_levels=reference_levels, centre=params.centre, cores=snakemake.threads)
 if len(effect_sizes):
     result = am.bayes(am.fit(effect_sizes, **params.fit), params.bayes, **options)
 else:  # headers only

@@ -5,15 +5,19 @@ from alliance_meta.warm_start import run_in_warm_process
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
 from alliance_meta.analyses.location_scale import location_scale_tables
+from alliance_meta.inputs.planning import family_reference_levels
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "location_scale")
 params = snakemake.params
 effect_sizes = read_table(snakemake.input.effect_sizes)
+reference_levels, notes = family_reference_levels(effect_sizes, params.reference_levels)
+for note in notes:
+    logger.info("%s", note)
 coefficients, per_level = location_scale_tables(
     effect_sizes, params.models, continuous=params.continuous, aggregate_method=params.aggregate_method,
-    rho=params.rho, reference_levels=params.reference_levels, centre=params.centre, level=params.level,
+    rho=params.rho, reference_levels=reference_levels, centre=params.centre, level=params.level,
     values=params.values)
 for model in coefficients.drop_duplicates("model").itertuples():
     if model.note:

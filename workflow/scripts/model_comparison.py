@@ -6,16 +6,20 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 from alliance_meta.analyses.model_comparison import model_comparison_table, prediction_table
 from alliance_meta.engines.design import column_term
+from alliance_meta.inputs.planning import family_reference_levels
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "model_comparison")
 params = snakemake.params
 effect_sizes = read_table(snakemake.input.effect_sizes)
+reference_levels, notes = family_reference_levels(effect_sizes, params.reference_levels)
+for note in notes:
+    logger.info("%s", note)
 # a moderator is the formula of its one column, quoted where its name is not a formula ("mean age")
 formulas = list(dict.fromkeys([*map(column_term, [*params.moderators, *params.continuous]), *params.meta_regression]))
 options = dict(continuous=params.continuous, aggregate_method=params.aggregate_method, rho=params.rho,
-               reference_levels=params.reference_levels, centre=params.centre)
+               reference_levels=reference_levels, centre=params.centre)
 comparison = model_comparison_table(effect_sizes, formulas, **options) if len(effect_sizes) else None
 predictions = prediction_table(effect_sizes, formulas, params.metric, values=params.values, tests=params.tests,
                                level=params.level, **options) if len(effect_sizes) else None

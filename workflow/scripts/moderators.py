@@ -6,16 +6,20 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 import alliance_meta as am
 from alliance_meta.analyses.moderators import convergence_messages, empty_moderator_tables
+from alliance_meta.inputs.planning import family_reference_levels
 from alliance_meta.io import read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderators")
 params = snakemake.params
 effect_sizes = read_table(snakemake.input.effect_sizes)
+reference_levels, notes = family_reference_levels(effect_sizes, params.reference_levels)
+for note in notes:
+    logger.info("%s", note)
 if len(effect_sizes):
     summary, subgroups, regressions = am.moderator_tables(
         am.fit(effect_sizes, **params.fit), params.moderators, continuous=params.continuous,
-        formulas=params.meta_regression, reference_levels=params.reference_levels, centre=params.centre,
+        formulas=params.meta_regression, reference_levels=reference_levels, centre=params.centre,
         permutations=params.permutations, seed=params.seed)
 else:
     logger.warning("no effect sizes in this family: tables with headers only")

@@ -145,6 +145,25 @@ def categorical_columns(config: dict) -> list[str]:
     return [name for name in dict.fromkeys(wanted) if name not in left_out]
 
 
+def family_reference_levels(effect_sizes: pd.DataFrame, reference_levels) -> tuple[dict, list[str]]:
+    """The config's ``reference_levels`` that a family's rows have, and a note for each one they lack (e.g.
+    ``rater: therapist`` where the dropout studies are all patient-rated): that moderator takes its default
+    reference in this family. Every moderator job of such a family stopped with "reference level 'therapist'
+    of 'rater' not among its levels" (validation checks that some row of the sheet has each level)."""
+    kept, notes = {}, []
+    for column, level in dict(reference_levels or {}).items():
+        if column in effect_sizes:
+            values = effect_sizes[column].dropna().astype(str).str.strip()
+            present = list(dict.fromkeys(values[values != ""]))
+            if str(level).strip() not in present:
+                notes.append(f"reference_levels.{column}: {level} is not a level of {column} in this family's rows "
+                             f"({', '.join(present[:10]) or 'none'}); {column} takes its most frequent level as "
+                             "the reference here")
+                continue
+        kept[column] = level
+    return kept, notes
+
+
 def aggregate_rho_problem(cells: pd.DataFrame | None, method: str, rho: float) -> str | None:
     """A config problem when ``aggregate_method: gls`` cannot build the composite of a study with its
     ``aggregate_rho``: the compound-symmetric covariance of m effect sizes is singular or indefinite unless
