@@ -721,3 +721,14 @@ def test_the_same_es_id_in_two_studies_and_empty_es_ids_are_not_repeats(tmp_path
     taken = problems_of(tmp_path, "study_id,es_id,r,n\nS1,S1-2,0.3,50\nS1,,0.2,60\n")
     assert [(p.row, p.value, p.check) for p in taken] == [(2, "S1-2", "es_id_repeated"), (3, "", "es_id_repeated")]
     assert "is empty, so the row is numbered S1-2 by its place among the rows of study S1" in taken[1].rule
+
+
+def test_a_row_of_totals_below_the_studies_is_a_problem():
+    """A spreadsheet's 'Total' row with the mean r and the summed n was analysed as one more study, silently."""
+    sheet = pd.DataFrame({"study_id": ["S1", "S2", "Total", None, "S3"], "authors": ["Smith", "Jones", None, "Mean:",
+                                                                                   "Total Care Group"],
+                          "r": ["0.3", "0.2", "0.25", "0.25", "0.1"], "n": ["100", "80", "180", "90", "50"]})
+    _, problems = validate_sheet(sheet)
+    summary = [(p.row, p.column, p.value) for p in problems if p.check == "summary_row"]
+    assert summary == [(4, "study_id", "Total"), (5, "authors", "Mean:")]  # a real author's name is not one
+    assert "delete the row (it would be analysed as one more study)" in format_problems(problems)

@@ -951,6 +951,7 @@ RULES: dict[str, Rule] = {
     "moderator_column_missing": Rule("missing columns", _constant(
         "moderator column named in the config is missing from the header")),
     "moderator_formula": Rule("missing columns", _constant("meta_regression formula cannot be read")),
+    "summary_row": Rule("summary rows", _constant("looks like a row of totals or means, not a study")),
     "reference_level": Rule("values outside a vocabulary", _constant(
         "reference level named in the config is not a value of its column")),
     "number": Rule("text in numeric columns", _number_message),
@@ -1118,6 +1119,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems += _foreign_vocabulary_columns(text, problems)
     problems += _repeated_es_id_problems(text)
     problems += _reference_level_problems(clean, reference_levels)
+    problems += _summary_row_problems(text)
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
@@ -1125,6 +1127,28 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                             + _similar_study_id_notes(text) + _study_citation_notes(text)
                             + _copied_under_another_id_notes(text))
     return clean, problems
+
+
+#: ``study_id`` or ``authors`` cells of a spreadsheet's row of totals or means (English, German, French, Spanish)
+SUMMARY_ROW_WORDS = frozenset({"total", "totals", "grand total", "sum", "mean", "means", "average", "averages",
+                               "weighted mean", "weighted average", "overall", "pooled", "summary", "gesamt",
+                               "summe", "mittelwert", "durchschnitt", "moyenne", "somme", "promedio", "suma"})
+
+
+def _summary_row_problems(text: pd.DataFrame) -> list[Problem]:
+    """A problem on each row whose ``study_id`` or ``authors`` is a word of :data:`SUMMARY_ROW_WORDS` (``Total``,
+    ``Mean:``): a spreadsheet's row of totals below the studies. With an r in it, it was analysed as one
+    more study without a word."""
+    found = []
+    for column in ("study_id", "authors"):
+        if column not in text:
+            continue
+        for row, value in zip(text[SHEET_ROW], text[column]):
+            if isinstance(value, str) and value.strip().rstrip(":").strip().casefold() in SUMMARY_ROW_WORDS:
+                rule = ("looks like a row of totals or means below the studies, not a study: delete the row "
+                        "(it would be analysed as one more study)")
+                found.append(Problem(int(row), column, value, rule, "summary_row"))
+    return list({problem.row: problem for problem in reversed(found)}.values())[::-1]
 
 
 def _reference_level_problems(clean: pd.DataFrame, reference_levels) -> list[Problem]:
