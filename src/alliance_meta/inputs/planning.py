@@ -145,6 +145,12 @@ def categorical_columns(config: dict) -> list[str]:
     return [name for name in dict.fromkeys(wanted) if name not in left_out]
 
 
+def levels_present(values: pd.Series) -> list[str]:
+    """The distinct filled values of a moderator column as text, in order of appearance (blanks left out)."""
+    text = values.dropna().astype(str).str.strip()
+    return list(dict.fromkeys(text[text != ""]))
+
+
 def family_reference_levels(effect_sizes: pd.DataFrame, reference_levels) -> tuple[dict, list[str]]:
     """The config's ``reference_levels`` that a family's rows have, and a note for each one they lack (e.g.
     ``rater: therapist`` where the dropout studies are all patient-rated): that moderator takes its default
@@ -153,8 +159,7 @@ def family_reference_levels(effect_sizes: pd.DataFrame, reference_levels) -> tup
     kept, notes = {}, []
     for column, level in dict(reference_levels or {}).items():
         if column in effect_sizes:
-            values = effect_sizes[column].dropna().astype(str).str.strip()
-            present = list(dict.fromkeys(values[values != ""]))
+            present = levels_present(effect_sizes[column])
             if str(level).strip() not in present:
                 notes.append(f"reference_levels.{column}: {level} is not a level of {column} in this family's rows "
                              f"({', '.join(present[:10]) or 'none'}); {column} takes its most frequent level as "

@@ -64,6 +64,7 @@ from alliance_meta.inputs.codebook import (
     VOCABULARIES,
     WHOLE_NUMBER_COLUMNS,
 )
+from alliance_meta.inputs.planning import levels_present
 from alliance_meta.inputs.risk_of_bias import OVERALL, check_risk_of_bias, has_risk_of_bias
 
 SHEET_ROW = "sheet_row"
@@ -1160,8 +1161,7 @@ def _reference_level_problems(clean: pd.DataFrame, reference_levels) -> list[Pro
     for column, level in (reference_levels or {}).items():
         if column not in clean or level is None:
             continue
-        values = clean[column].dropna().astype(str).str.strip()
-        values = list(dict.fromkeys(values[values != ""]))
+        values = levels_present(clean[column])
         if str(level).strip() in values:
             continue
         close = difflib.get_close_matches(str(level), values, n=1, cutoff=0.6)
