@@ -182,6 +182,28 @@ def test_count_rows_in_pooled_layout():
     assert counts.count_rows(frame, metric="smd").empty
 
 
+def test_pooled_table_reads_the_metric_column_for_the_count_rows():
+    """am.pooled_table without metric= took no metric at all: rows coded log_or got no MH/Peto/GLMM rows."""
+    import alliance_meta as am
+
+    ai, bi, ci, di = cells("bcg")
+    sheet = pd.DataFrame({"study_id": [f"S{i}" for i in range(ai.size)], "n11": ai, "n12": bi, "n21": ci,
+                          "n22": di, "reverse": "no"})
+    rows = sheet.assign(**{name: values for name, values in _log_or(ai, bi, ci, di).items()}, metric="log_or")
+    stated, _ = am.pooled_table(rows, "REML", "z", metric="log_or")
+    read, _ = am.pooled_table(rows, "REML", "z")
+    assert list(read["method"]) == ["REML", "MH", "Peto", "GLMM"]
+    pd.testing.assert_frame_equal(read, stated)
+    with pytest.raises(ValueError, match="contradicts the rows' metric column"):
+        am.pooled_table(rows, "REML", "z", metric="z")
+
+
+def _log_or(ai, bi, ci, di) -> dict:
+    """Log odds ratios and their variances (Woolf), as escalc(measure = "OR") without zero cells."""
+    a, b, c, d = (np.asarray(x, float) for x in (ai, bi, ci, di))
+    return {"yi": np.log(a * d / (b * c)), "vi": 1 / a + 1 / b + 1 / c + 1 / d}
+
+
 def test_count_rows_reverse_and_one_table_per_study():
     ai, bi, ci, di = cells("bcg")
     frame = pd.DataFrame({"study_id": [f"S{i}" for i in range(ai.size)],

@@ -658,6 +658,8 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                         f"{type(effect_sizes).__name__}")
     methods = (methods,) if isinstance(methods, str) else tuple(methods)  # "REML" is one method, not R, E, M, L
     tests = (tests,) if isinstance(tests, str) else tuple(tests)
+    if len(effect_sizes):  # metric=None: the rows' metric column, as fit() reads it (log_or adds the count rows)
+        metric = _metric(metric, as_frame(effect_sizes))
     options = dict(dependence=dependence, rho=rho, aggregate_method=aggregate_method, level=level, metric=metric)
     notes: list[str] = []
     if dependence == "multilevel":
