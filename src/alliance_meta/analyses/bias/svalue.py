@@ -74,8 +74,9 @@ def _robust_se_df(vi, w, residual) -> tuple[float, float]:
 
 
 def robust_weighted_mean(yi, vi, weights, level: float = 95) -> RobustMean:
-    """robumeta 2.1's ``robu(yi ~ 1, studynum = 1:k, var.eff.size = vi, userweights = weights,
-    small = TRUE)`` with metabias' ``robu_ci`` interval: CR2 adjustment matrices from the
+    """robumeta's ``robu(yi ~ 1, studynum = 1:k, var.eff.size = vi, userweights = weights,
+    small = TRUE)`` (robumeta 2.0, the version of tests/reference/svalue.json) with metabias'
+    ``robu_ci`` interval: CR2 adjustment matrices from the
     working variances vi, Satterthwaite df = tr(B)^2 / tr(B^2) (Tipton 2015, eq. 11)."""
     yi, vi, w = (np.asarray(a, float) for a in (yi, vi, weights))
     total = w.sum()
