@@ -265,6 +265,18 @@ def test_high_risk_sentence():
         "2013).")
 
 
+def test_high_risk_sentence_without_overall_judgements_counts_the_studies_rated():
+    """It said "assessed in 4 studies" for a family in which no study, or only some, had a judgement."""
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+
+    frame = pd.DataFrame({"study_id": list("abcd"), "rob_participation": ["low", "high", None, None],
+                          "rob_overall": [None] * 4})
+    assert high_risk_sentence(frame, rob.QUIPS) == (
+        f"Risk of bias was assessed in 2 of 4 studies with {rob.QUIPS.title}; no overall judgement is available.")
+    assert high_risk_sentence(frame.iloc[:2], rob.QUIPS).startswith("Risk of bias was assessed in 2 studies with")
+    assert high_risk_sentence(frame.iloc[2:], rob.QUIPS) == (
+        f"None of the 2 studies has a risk-of-bias judgement ({rob.QUIPS.title}).")
+
 def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_for_one_study():
     from alliance_meta.analyses.risk_of_bias import high_risk_sentence
 

@@ -128,8 +128,11 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
     :func:`alliance_meta.inputs.risk_of_bias.study_judgements` (one row per study)."""
     k = len(judgements)
     if OVERALL not in judgements or judgements[OVERALL].isna().all():
-        return (f"Risk of bias was assessed in {k} {'study' if k == 1 else 'studies'} with {tool.title}; "
-                "no overall judgement is available.")
+        rated = int(judgements[[c for c in judgements.columns if c.startswith(PREFIX)]].notna().any(axis=1).sum())
+        if rated == 0:
+            return f"None of the {k} {'study' if k == 1 else 'studies'} has a risk-of-bias judgement ({tool.title})."
+        of = f"{rated} of {k} studies" if rated < k else f"{k} {'study' if k == 1 else 'studies'}"
+        return f"Risk of bias was assessed in {of} with {tool.title}; no overall judgement is available."
     high = high_risk_mask(judgements, tool).to_numpy()
     x = int(high.sum())
     unjudged = int(judgements[OVERALL].isna().sum())
