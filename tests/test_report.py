@@ -266,3 +266,17 @@ def test_moderator_sentence_gives_the_three_level_test_beside_the_composite_one(
                                                "multilevel_cr2_p": 0.12}]))
     assert three.startswith("Moderator tests (mixed-effects meta-regression of the study composites, REML)")
     assert "[three-level model: QM(6) = 13.54, p = .035; CR2 F(6, 14.3) = 2.10, p = .120]" in three
+
+
+def test_every_figure_of_a_family_has_a_caption_that_names_it_once():
+    """Figures without an entry of their own were captioned from their file name twice over: "Bayes forest:
+    forest", "Bayes prior sensitivity: prior sensitivity", "Psychometric forest: forest", "Gosh"."""
+    from alliance_meta.report.html import plot_title
+
+    assert plot_title("results/outcome/forest_rater.png") == "Forest plot: rater"
+    assert plot_title("subgroups_modality.png") == "Subgroup forest plot: modality"
+    assert plot_title("bayes_forest.png") == "Bayesian model: observed and shrunken study estimates"
+    assert plot_title("bayes_prior_sensitivity.png") == "Bayesian model: prior sensitivity"
+    assert plot_title("psychometric_forest.png") == "Psychometric meta-analysis: corrected correlations"
+    assert plot_title("gosh.png") == "GOSH plot"
+    assert plot_title("some_new_plot.png") == "Some new plot"

@@ -38,7 +38,12 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
                "weight_functions": "Selection models: fitted weight functions",
                "bma": "Robust Bayesian model averaging",
                "rob_traffic_light": "Risk of bias: judgements per study and domain",
-               "rob_summary": "Risk of bias: summary per domain"}
+               "rob_summary": "Risk of bias: summary per domain",
+               "bayes_forest": "Bayesian model: observed and shrunken study estimates",
+               "bayes_posterior": "Bayesian model: posterior of the pooled effect and \u03c4",
+               "bayes_prior_sensitivity": "Bayesian model: prior sensitivity", "gosh": "GOSH plot",
+               "multiverse": "Multiverse: specification curve",
+               "psychometric_forest": "Psychometric meta-analysis: corrected correlations"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
 COLLAPSE_ROWS = 25
 MAX_SHOWN_ROWS = 100  # longer tables (a multiverse of thousands of specifications) stay in their CSV
@@ -136,8 +141,9 @@ def plot_title(path: str | Path) -> str:
     if stem in PLOT_TITLES:
         return PLOT_TITLES[stem]
     kind, _, detail = stem.partition("_")
-    title = PLOT_TITLES.get(kind, stem.replace("_", " ").capitalize())
-    return f"{title}: {detail.replace('_', ' ')}" if detail else title
+    if kind not in PLOT_TITLES:  # the whole name once (not "Bayes forest: forest")
+        return stem.replace("_", " ").capitalize()
+    return f"{PLOT_TITLES[kind]}: {detail.replace('_', ' ')}" if detail else PLOT_TITLES[kind]
 
 
 def ordered(names) -> list[str]:
