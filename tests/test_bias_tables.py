@@ -104,3 +104,49 @@ def test_trim_and_fill_says_when_the_se_of_k0_is_not_defined():
     assert row["note"] == "L0, REML; statistic = k0 (its SE is not defined for these data)"
     finite = bias.bias_tests(YI, VI, metric="z")[0].set_index("test").loc["trim_and_fill", "note"]
     assert finite.startswith("L0, REML; statistic = k0 (SE ") and "nan" not in finite
+
+
+def test_baujat_labels_neither_overlap_nor_leave_the_figure():
+    """The three most extreme studies of the demo's outcome family lie close together: their names, written
+    beside the points, ran into each other and over the points. They are numbered, and named below the axis."""
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(baujat_x=np.array([6.6, 6.0, 5.56, 1.2, 0.4, 0.0]),
+                             baujat_y=np.array([0.067, 0.068, 0.0689, 0.012, 0.004, 0.0]))
+    labels = ["Simulated study 071 (2013)", "Simulated study 117 (2003)", "Simulated study 010 (2017)",
+              "S4", "S5", "Very-Long-Surname, Another Surname, Third Author & Fourth Author (2019)"]
+    figure = baujat_plot(result, labels)
+    figure.canvas.draw()
+    renderer, axis = figure.canvas.get_renderer(), figure.axes[0]
+    ticks = [tick.label1 for scale in (axis.xaxis, axis.yaxis) for tick in scale.get_major_ticks()
+             if min(scale.get_view_interval()) <= tick.get_loc() <= max(scale.get_view_interval())]
+    texts = [*axis.texts, *figure.texts, axis.xaxis.label, axis.yaxis.label, *ticks]
+    boxes = [text.get_window_extent(renderer) for text in texts]
+    assert all(box.x0 >= 0 and box.y0 >= 0 and box.x1 <= figure.bbox.width and box.y1 <= figure.bbox.height
+               for box in boxes)
+    overlaps = [(a.get_text(), b.get_text()) for i, (a, box) in enumerate(zip(texts, boxes))
+                for b, other in zip(texts[i + 1:], boxes[i + 1:]) if box.overlaps(other)]
+    assert not overlaps, overlaps
+    key = " ".join(text.get_text() for text in texts).replace("\n", " ")
+    for number, name in enumerate(labels[:3], start=1):
+        assert f"{number} {name}" in key
+
+
+def test_sensitivity_figures_name_the_studies_as_the_forest_plot():
+    """A study with one effect size kept the sheet's label of that effect size ("WAI, patient, early") in
+    analysis.csv: the cumulative, Baujat and Bayesian plots named it so, beside "Author (year)" for the
+    others and the forest plot's "Author (year)" for all, and two studies could read alike."""
+    import alliance_meta as am
+    from alliance_meta.plots.forest_options import study_labels
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in range(YI.size)], "yi": YI, "vi": VI,
+                         "authors": [f"Author {i}" for i in range(YI.size)], "year": DATASET["year"],
+                         "label": ["WAI, patient, early"] * 2 + [f"Author {i} ({y})" for i, y in
+                                                                 enumerate(DATASET["year"])][2:]})
+    figures = sensitivity_figures(am.sensitivity(am.fit(data, metric="z")))
+    ticks = [tick.get_text() for tick in figures["cumulative"].axes[0].get_yticklabels()]
+    assert sorted(ticks) == sorted(f"+ {label}" for label in study_labels(data, "authors_year"))
+    assert not any("WAI" in tick for tick in ticks)
+    label_mode = sensitivity_figures(am.sensitivity(am.fit(data, metric="z")), "label")["cumulative"]
+    assert any("WAI" in tick.get_text() for tick in label_mode.axes[0].get_yticklabels())

@@ -70,6 +70,7 @@ rule bayes_plots:
         bayes=config["bayes"],
         metric=lambda wildcards: config["metric"][wildcards.family],
         fit=composite_options,
+        labels=config["plots"]["labels"],  # studies named as in the forest plot
     conda:
         CONDA_ENV
     log:

@@ -42,6 +42,7 @@ rule sensitivity:
         cumulative_png="results/{family}/cumulative.png",
     params:
         fit=fit_options,
+        labels=config["plots"]["labels"],  # studies named as in the forest plot
     conda:
         CONDA_ENV
     log:

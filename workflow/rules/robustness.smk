@@ -40,6 +40,7 @@ rule gosh:
     params:
         subsets=config["gosh"]["subsets"],
         seed=config["gosh"]["seed"],
+        labels=config["plots"]["labels"],  # studies named as in the forest plot
         **{key: value for key, value in ROBUSTNESS_OPTIONS.items() if key != "level"},  # no interval: no rerun
     conda:
         CONDA_ENV

@@ -10,6 +10,7 @@ from alliance_meta.bayes import exact_posterior, plots
 from alliance_meta.bayes.analysis import BayesConfig
 from alliance_meta.inputs.dependence import studies_of
 from alliance_meta.io import read_table, setup_logging
+from alliance_meta.plots.forest_options import study_labels
 from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
@@ -27,6 +28,8 @@ if len(data) == 0:
     empty.text(0.5, 0.5, f"{family}: no studies", ha="center")
     post_fig, forest_fig = empty, empty
 else:
+    names = dict(zip(data["study_id"], study_labels(data, snakemake.params.labels, escape=False)))
+    studies = studies.assign(label=studies["study_id"].map(names).fillna(studies["study_id"]))  # as in the forest plot
     post = exact_posterior(data["yi"], data["vi"], config.priors.tau, config.priors.mu_sd)
     post_fig = plots.posterior_figure(draws, post, metric, f"{family}: posterior (histogram MCMC, line exact, dashed prior)")
     forest_fig = plots.forest_figure(studies, table, metric, f"{family}: observed and shrunken study effects")

@@ -16,6 +16,7 @@ from alliance_meta.analyses.gosh import gosh
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.inputs.dependence import aggregate
 from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.plots.forest_options import study_labels
 from alliance_meta.plots.gosh import gosh_plot
 from alliance_meta.plots.style import message_figure
 from alliance_meta.plots.provenance import figure_note
@@ -51,6 +52,6 @@ else:
         highlight = list(order[:1])
         logger.info("no influential study by metafor's rules; highlighted the study moving the GOSH "
                     "estimates most: %s", studies["study_id"].iloc[highlight[0]])
-    labels = studies["label"].fillna(studies["study_id"]).astype(str).to_numpy() if "label" in studies else None
+    labels = study_labels(studies, params.labels, escape=False)  # as in the forest plot
     figure = gosh_plot(result, highlight, labels, params.metric)
 save_figure(figure, [output.pdf, output.png], figure_note(rows))

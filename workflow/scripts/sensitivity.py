@@ -16,7 +16,7 @@ output = snakemake.output
 rows = read_table(snakemake.input[0])
 if len(rows):
     result = am.sensitivity(am.fit(rows, **snakemake.params.fit))
-    tables, figures = (result.leave_one_out, result.influence, result.cumulative), sensitivity_figures(result)
+    tables, figures = (result.leave_one_out, result.influence, result.cumulative), sensitivity_figures(result, snakemake.params.labels)
     for note in result.notes:
         logger.info("%s", note)
     logger.info("influential (metafor's rules): %s", ", ".join(result.influential) or "none")

@@ -98,9 +98,10 @@ def _plain_list(xlim):
         return xlim
 
 
-def study_labels(data: pd.DataFrame, mode: str = "label") -> list[str]:
+def study_labels(data: pd.DataFrame, mode: str = "label", escape: bool = True) -> list[str]:
     """Row labels: ``label`` (mode ``label``, the default), ``authors (year)`` (``authors_year``)
-    or both; each falls back to the other and finally to ``study_id``."""
+    or both; each falls back to the other and finally to ``study_id``. ``escape``: ready for matplotlib
+    (:func:`~alliance_meta.plots.style.plain_text`); else as written, for a plot that escapes them itself."""
     labels = []
     for row in data.itertuples(index=False):
         label = getattr(row, "label", None)
@@ -115,7 +116,7 @@ def study_labels(data: pd.DataFrame, mode: str = "label") -> list[str]:
             labels.append(citation or label or str(row.study_id))
         else:
             labels.append(label or citation or str(row.study_id))
-    return [plain_text(label) for label in labels]
+    return [plain_text(label) for label in labels] if escape else labels
 
 
 def wrap(text: str, width: int) -> list[str]:

@@ -20,19 +20,46 @@ FLAGGED = "#b2182b"
 
 
 def baujat_plot(result, labels, n_labels: int = 3):
-    """Contribution to heterogeneity (squared Pearson residual) against influence on the estimate."""
+    """Contribution to heterogeneity (squared Pearson residual) against influence on the estimate; the
+    ``n_labels`` most extreme studies numbered beside their points and named in a key below the axis
+    (names beside the points ran into each other and over the points when two studies lay close)."""
+    import textwrap
+
     labels = np.asarray([plain_text(label) for label in labels], dtype=str)
+    x, y = np.asarray(result.baujat_x, float), np.asarray(result.baujat_y, float)
+    score = x / max(x.max(), 1e-300) + y / max(y.max(), 1e-300)
+    marked = np.argsort(-score)[: min(n_labels, labels.size)]
+    key = "; ".join(f"{number} {labels[index]}" for number, index in enumerate(marked, start=1))
+    key_lines = textwrap.wrap(f"Numbered: {key}.", 95) if marked.size else []
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
-        figure, axis = plt.subplots(figsize=(5.0, 4.0))
-        axis.scatter(result.baujat_x, result.baujat_y, s=14, color="black", zorder=3)
-        score = result.baujat_x / max(result.baujat_x.max(), 1e-300) + result.baujat_y / max(result.baujat_y.max(), 1e-300)
-        for rank, index in enumerate(np.argsort(-score)[: min(n_labels, labels.size)]):
-            axis.annotate(labels[index], (result.baujat_x[index], result.baujat_y[index]), fontsize=7,
-                          xytext=(-4, 4 if rank % 2 == 0 else -10), textcoords="offset points", ha="right")
+        height = 4.0 + 0.13 * len(key_lines)
+        figure, axis = plt.subplots(figsize=(5.0, height))
+        axis.scatter(x, y, s=14, color="black", zorder=3)
         axis.set_xlabel("Squared Pearson residual (contribution to heterogeneity)")
         axis.set_ylabel("Influence on the pooled estimate")
-        figure.tight_layout()
+        figure.tight_layout(rect=(0, (0.1 + 0.13 * len(key_lines)) / height, 1, 1))
+        _number_points(axis, x[marked], y[marked])
+        if key_lines:
+            figure.text(0.02, 0.06 / height, "\n".join(key_lines), fontsize=7, ha="left", va="bottom",
+                        linespacing=1.3)
     return figure
+
+
+def _number_points(axis, x, y) -> None:
+    """Number the points (x, y) 1, 2, ... at the first of four corners beside each point where the number
+    does not cover a number already placed."""
+    to_pixels = axis.transData.transform
+    placed: list[np.ndarray] = []
+    size = 7 * axis.figure.dpi / 72  # the numbers' height in pixels
+    for number, point in enumerate(zip(x, y), start=1):
+        centre = to_pixels(point)
+        for dx, dy in ((5, 4), (5, -11), (-11, 4), (-11, -11)):
+            corner = centre + np.array([dx, dy]) * axis.figure.dpi / 72
+            if all(np.abs(corner - other).max() > 1.2 * size for other in placed):
+                break
+        placed.append(corner)
+        axis.annotate(str(number), point, xytext=(dx, dy), textcoords="offset points", fontsize=7,
+                      ha="left", va="bottom", fontweight="bold")
 
 
 def influence_plot(result, k_parameters: int = 1):
@@ -146,9 +173,12 @@ def _not_fitted_points(axis, index, values) -> None:
                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
 
 
-def sensitivity_figures(sensitivity) -> dict:
+def sensitivity_figures(sensitivity, label_mode: str = "authors_year") -> dict:
     """The Baujat, influence and cumulative figures of a
-    :class:`alliance_meta.analyses.sensitivity.Sensitivity` (a message where one is not defined)."""
+    :class:`alliance_meta.analyses.sensitivity.Sensitivity` (a message where one is not defined); studies
+    named as in the forest plot (``label_mode``: the config's ``plots.labels``)."""
+    from alliance_meta.plots.forest_options import study_labels
+
     fit, details = sensitivity.fit, sensitivity.details
     if details is None:  # one study: no deletions (metafor's leave1out, influence, baujat stop at k = 1)
         n = sensitivity.n_studies
@@ -157,8 +187,8 @@ def sensitivity_figures(sensitivity) -> dict:
         figures = {name: message_figure(text) for name in ("baujat", "influence", "cumulative")}
         if len(sensitivity.cumulative) and "ci_lower" in sensitivity.cumulative:
             labels = fit.data["study_id"].to_numpy(str)
-            if fit.kind != "multilevel" and "label" in fit.data:
-                labels = fit.data["label"].fillna(fit.data["study_id"]).to_numpy(str)
+            if fit.kind != "multilevel":
+                labels = np.asarray(study_labels(fit.data, label_mode, escape=False), dtype=str)
             figures["cumulative"] = cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
                                                       _order_note(fit.data))
         return figures
@@ -169,7 +199,7 @@ def sensitivity_figures(sensitivity) -> dict:
                 "cumulative": cumulative_forest(sensitivity.cumulative, fit.data["study_id"].to_numpy(str),
                                                 fit.metric, fit.level, _order_note(fit.data))}
     data = fit.data
-    labels = (data["label"].fillna(data["study_id"]) if "label" in data else data["study_id"]).to_numpy(str)
+    labels = np.asarray(study_labels(data, label_mode, escape=False), dtype=str)
     return {"baujat": baujat_plot(details, labels), "influence": influence_plot(details),
             "cumulative": cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
                                             _order_note(data))}
