@@ -197,3 +197,19 @@ def test_odds_ratio_of_a_new_study_has_no_mean_or_sd_under_heavy_tailed_tau_prio
     table = combine(mcmc, cauchy, 0, 4000, 1.01, 400).set_index("parameter")
     assert pd.isna(table.loc["or_new", "agrees_with_exact"])
     assert "infinite under the half_cauchy(0.5) prior" in table.loc["or_new", "warning"]
+
+
+@pytest.mark.parametrize(("metric", "name"), [("z", "Fisher z"), ("smd", "Hedges' g"), ("log_or", "log odds ratio")])
+def test_figures_name_the_metric_of_tau_in_words(metric, name):
+    """The tau axis of the posterior and prior-sensitivity figures read "(smd)" and "(log_or)", the config's codes."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.bayes import plots
+
+    prior = TauPrior("half_normal", 0.5)
+    post = exact_posterior(Y, V, prior, mu_sd=1.0)
+    draws = {"mu": np.random.default_rng(1).normal(0.3, 0.05, 400), "tau": np.abs(np.random.default_rng(2).normal(0.1, 0.03, 400))}
+    for figure in (plots.posterior_figure(draws, post, metric), plots.sensitivity_figure({"main": (prior, post)}, metric)):
+        label = figure.axes[1].get_xlabel()
+        assert label.endswith(f"({name})") and "_" not in label.replace("$", ""), label
+        plt.close(figure)

@@ -13,6 +13,13 @@ from alliance_meta.engines.transforms import back_transform
 from .exact import ExactPosterior, conditional_posterior
 
 SCALE_LABEL = {"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"}
+#: the analysis metric in which tau is drawn, in words (not the config's code: "(smd)", "(log_or)")
+METRIC_NAME = {"z": "Fisher z", "smd": "Hedges' g", "log_or": "log odds ratio"}
+
+
+def tau_label(metric: str) -> str:
+    """x label of tau: the between-study SD in the analysis metric."""
+    return rf"between-study SD $\tau$ ({METRIC_NAME.get(metric, metric)})"
 
 
 def _pyplot():
@@ -70,7 +77,7 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     right.hist(tau_draws, bins=60, range=(0, upper), density=True, color="0.82", edgecolor="none")
     right.plot(taus, tau_density(post, taus), color="black", lw=1.4)
     right.plot(taus, post.tau_prior.pdf(taus), color="black", lw=1.0, ls="--")
-    right.set_xlabel(r"between-study SD $\tau$" + (" (Fisher z)" if metric == "z" else f" ({metric})"))
+    right.set_xlabel(tau_label(metric))
     right.set_xlim(0, upper)
     right.set_ylim(bottom=0)
     left.set_ylim(bottom=0)
@@ -133,7 +140,7 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
         right.plot(taus, tau_density(post, taus), **style)
     left.set_xlabel(f"pooled effect, {label}")
     left.set_ylabel("exact posterior density")
-    right.set_xlabel(r"between-study SD $\tau$" + (" (Fisher z)" if metric == "z" else f" ({metric})"))
+    right.set_xlabel(tau_label(metric))
     right.set_xlim(0, upper)
     for ax in (left, right):
         ax.set_ylim(bottom=0)
