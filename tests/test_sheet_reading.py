@@ -223,6 +223,16 @@ def test_dates_in_the_year_column_of_a_workbook(tmp_path):
     assert "is a date, not a number" in problems[0].rule
 
 
+def test_a_number_below_1_in_a_date_formatted_cell_is_named_a_time_not_given_a_wrong_suggestion(tmp_path):
+    workbook = workbook_with([["study_id", "r", "n"], ["S1", 0.25, 50], ["S2", 0.3, 60]])
+    workbook.active["B2"].number_format = "dd.mm.yyyy"  # Excel shows 30.12.1899, openpyxl reads 06:00:00
+    _, _, problems = read(save(workbook, tmp_path))
+    assert where(problems) == [(2, "r", "number")]
+    assert problems[0].value == "06:00:00"
+    assert "is a time of day, not a number: the cell is formatted as a date or time" in problems[0].rule
+    assert 'write "06"' not in problems[0].rule  # was: is not a number; write "06"
+
+
 def test_a_workbook_in_the_1904_date_system(tmp_path):
     workbook = workbook_with([["study_id", "year", "r", "n"]])
     workbook.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904

@@ -849,6 +849,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T[\d:.]+)?", value):
         return ("is a date, not a number: the cell is formatted as a date in the spreadsheet; "
                 "format it as a number and type the value")
+    if re.fullmatch(r"\d{2}:\d{2}:\d{2}(\.\d+)?", value):  # a number below 1 in a date- or time-formatted cell
+        return ("is a time of day, not a number: the cell is formatted as a date or time in the spreadsheet; "
+                "format it as a number and type the value")
     if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):
         return "is not a year: write the year of publication (e.g. 2004)"
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
