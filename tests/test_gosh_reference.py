@@ -228,3 +228,20 @@ def test_study_shift_allocates_without_huge_pages_and_restores_numpys_setting():
         assert multiarray._set_madvise_hugepage(True) is True
     finally:
         multiarray._set_madvise_hugepage(before)
+
+
+def test_subsets_with_and_without_the_study_differ_in_greyscale():
+    """The red of subsets with the study and the dark grey of those without printed as the same grey (relative
+    luminance 0.10 and 0.07): in a greyscale print the panels could not be read. The grey is light now, and the
+    share colours darken steadily from 0 to 1."""
+    from matplotlib.colors import to_rgb
+
+    from alliance_meta.plots.gosh import SHARE_COLOURS, WITH_COLOUR, WITHOUT_COLOUR
+
+    def luminance(colour):
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    assert luminance(WITHOUT_COLOUR) > 2.5 * luminance(WITH_COLOUR)
+    shares = [luminance(SHARE_COLOURS(value)[:3]) for value in np.linspace(0, 1, 21)]
+    assert all(a > b for a, b in zip(shares, shares[1:]))

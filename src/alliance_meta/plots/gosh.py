@@ -21,8 +21,11 @@ from matplotlib import colors as mcolors  # noqa: E402
 
 from alliance_meta.plots.style import STYLE, display_scale, log_metric_axis, plain_text  # noqa: E402
 
+# Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
+# as the red, and subsets with and without the study could not be told apart); one panel of all subsets: dark grey.
 WITH_COLOUR = "#b2182b"
-WITHOUT_COLOUR = "#4d4d4d"
+WITHOUT_COLOUR = "#a3a3a3"
+ALL_COLOUR = "#4d4d4d"
 HEXBIN_ABOVE = 20_000
 
 
@@ -50,9 +53,9 @@ def _panel(figure, spec, x, i2, with_study, title, log_x, hexbin, x_label, bins_
             bar.ax.set_title("share with it", fontsize=6, pad=2)
     else:
         order = np.random.default_rng(0).permutation(x.size)  # neither group drawn on top of the other
-        colours = np.where(with_study[order], WITH_COLOUR, WITHOUT_COLOUR)
+        colours = np.where(with_study[order], WITH_COLOUR, WITHOUT_COLOUR if split else ALL_COLOUR)
         main.scatter(x[order], i2[order], s=4, c=colours, alpha=0.35, linewidths=0, rasterized=True)
-    groups = [(~with_study, WITHOUT_COLOUR), (with_study, WITH_COLOUR)] if split else [(np.ones_like(with_study), WITHOUT_COLOUR)]
+    groups = [(~with_study, WITHOUT_COLOUR), (with_study, WITH_COLOUR)] if split else [(np.ones_like(with_study), ALL_COLOUR)]
     for rows, colour in groups:
         top.hist(x[rows], bins=bins_x, color=colour, alpha=0.55, density=True)
         right.hist(i2[rows], bins=bins_y, color=colour, alpha=0.55, density=True, orientation="horizontal")
@@ -78,7 +81,7 @@ def _ramp(*colours):
     return mcolors.LinearSegmentedColormap.from_list("ramp", list(colours))
 
 
-SHARE_COLOURS = _ramp(WITHOUT_COLOUR, "#f0f0f0", WITH_COLOUR)
+SHARE_COLOURS = _ramp(WITHOUT_COLOUR, WITH_COLOUR)  # darker with the share: ordered in greyscale too
 
 
 def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_above: int = HEXBIN_ABOVE):
