@@ -267,3 +267,32 @@ def test_report_has_a_double_coding_section():
     assert 'id="double-coding"' in html and 'href="#double-coding"' in html
     assert 'id="table-agreement"' in html and 'id="table-disagreements"' in html
     assert "data/raw/coder2.csv" in html
+
+
+def test_a_second_coders_workbook_without_the_sheets_worksheet_name_is_read(tmp_path):
+    """sheet_name names the consensus workbook's worksheet; the second coder's own workbook has another name
+    (the rule stopped with 'it has no worksheet "Studies"'). With that worksheet, it is read."""
+    import openpyxl
+
+    from alliance_meta.analyses.agreement import read_coder_sheets
+
+    def workbook(path, title, rows, extra=None):
+        book = openpyxl.Workbook()
+        book.active.title = title
+        columns = list(dict.fromkeys(column for row in rows for column in row))
+        book.active.append(columns)
+        for row in rows:
+            book.active.append([row.get(column) for column in columns])
+        if extra:
+            book.create_sheet(extra).append(["column", "meaning"])
+        book.save(path)
+        return path
+
+    first = workbook(tmp_path / "studies.xlsx", "Studies", CODER1, extra="Codebook")
+    second = workbook(tmp_path / "coder2.xlsx", "Coding", CODER2)
+    one, two, notes = read_coder_sheets(first, second, sheet_name="Studies")
+    assert list(two["study_id"]) == [row["study_id"] for row in CODER2]
+    assert notes[0].startswith(f'the second coder\'s workbook {second} has no worksheet "Studies"')
+    assert compare_coders(one, two).n_matched == 4
+    workbook(second, "Studies", CODER2)
+    assert read_coder_sheets(first, second, sheet_name="Studies")[2] == ()

@@ -1,7 +1,7 @@
 """Rule coder_agreement: agreement of the second coder's sheet with the first (alliance_meta.analyses.agreement).
 
 Both sheets are read and checked with the config's sheet_name, decimal and risk_of_bias, as the
-sheet is by validate_sheet. Writes results/agreement.csv and results/disagreements.csv; a sheet that fails the codebook's
+sheet is by validate_sheet (a second coder's workbook without that worksheet: as without sheet_name). Writes results/agreement.csv and results/disagreements.csv; a sheet that fails the codebook's
 checks or has duplicate (study_id, es_id) stops the rule with the reason in the log.
 """
 from alliance_meta.warm_start import run_in_warm_process
@@ -10,17 +10,19 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 import sys
 
-from alliance_meta.analyses.agreement import WHOLE_ROW, compare_coders
-from alliance_meta.inputs.sheet import SheetError, read_sheet
+from alliance_meta.analyses.agreement import WHOLE_ROW, compare_coders, read_coder_sheets
+from alliance_meta.inputs.sheet import SheetError
 from alliance_meta.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "coder_agreement")
 try:
     params = snakemake.params
-    sheets = [read_sheet(path, sheet_name=params.sheet_name, decimal=params.decimal)
-              for path in (snakemake.input.first, snakemake.input.second)]
-    result = compare_coders(*sheets, dict(params.metric), risk_of_bias=params.risk_of_bias)
+    first, second, reading_notes = read_coder_sheets(snakemake.input.first, snakemake.input.second,
+                                                     sheet_name=params.sheet_name, decimal=params.decimal)
+    for note in reading_notes:
+        logger.info("note: %s", note)
+    result = compare_coders(first, second, dict(params.metric), risk_of_bias=params.risk_of_bias)
 except (SheetError, ValueError) as error:
     logger.error("%s", error)
     sys.exit(1)

@@ -30,7 +30,14 @@ import pandas as pd
 
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.effect_sizes import convert
-from alliance_meta.inputs.sheet import SHEET_ROW, format_problems, identifier_key, validate_sheet
+from alliance_meta.inputs.sheet import (
+    SHEET_ROW,
+    format_problems,
+    identifier_key,
+    read_sheet,
+    validate_sheet,
+    worksheet_names,
+)
 
 KEYS = ("study_id", "es_id")
 CODERS = ("coder1", "coder2")
@@ -153,6 +160,21 @@ class CoderAgreement:
     def to_frame(self) -> pd.DataFrame:
         """The agreement table (``results/agreement.csv``)."""
         return self.agreement.copy()
+
+
+def read_coder_sheets(first, second, *, sheet_name: str | None = None,
+                      decimal: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    """The two coders' sheets, read as the config reads the sheet (:func:`alliance_meta.inputs.sheet.read_sheet`),
+    and notes. ``sheet_name`` (the config's) names the worksheet of the first coder's (the consensus) workbook; a
+    second coder's workbook without a worksheet of that name is read as with ``sheet_name: null`` (its only
+    worksheet, or the one with a ``study_id`` column), with a note."""
+    names = worksheet_names(second)
+    own = sheet_name if sheet_name is None or not names or sheet_name in names else None
+    sheets = read_sheet(first, sheet_name=sheet_name, decimal=decimal), read_sheet(second, sheet_name=own, decimal=decimal)
+    notes = () if own == sheet_name else (
+        f'the second coder\'s workbook {second} has no worksheet "{sheet_name}" (sheet_name in the config, the '
+        f"sheet's worksheet): read as without sheet_name ({', '.join(names)})",)
+    return *sheets, notes + tuple(sheets[1].attrs.get("notes", ()))
 
 
 def _validated(sheet: pd.DataFrame, name: str, risk_of_bias=None) -> pd.DataFrame:

@@ -346,6 +346,23 @@ def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd
     return pd.DataFrame(rows, dtype=object), issues, epoch
 
 
+def worksheet_names(path: str | Path) -> tuple[str, ...]:
+    """The worksheets of an .xlsx workbook, in order; () for a text sheet or a file that cannot be opened
+    (:func:`read_sheet` says why)."""
+    if Path(path).suffix.lower() not in WORKBOOK_SUFFIXES:
+        return ()
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # noqa: BLE001 - read_sheet reports the file
+        return ()
+    try:
+        return tuple(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
 def _worksheet(workbook, sheet_name: str | None, path: Path, notes: list[str]):
     names = workbook.sheetnames
     if sheet_name is not None:
