@@ -217,6 +217,25 @@ def test_traffic_light_and_summary_files(tmp_path):
     assert "Not rated" in (tmp_path / "tl_missing.svg").read_text()
 
 
+@pytest.mark.parametrize(("k", "tool"), [(12, rob.QUIPS), (125, rob.QUIPS), (125, rob.ROBINS_I), (80, rob.ROB2)])
+def test_traffic_light_column_headers_do_not_touch(k, tool):
+    """Beyond 60 studies the columns narrow to 0.2 inch, and "Overall" ran into the last domain's code
+    ("D6Overall", the demo's 125 outcome studies): the overall column moves right as far as its header needs;
+    and the legend's 8-point symbols touched each other beside the 5.5-point text."""
+    from alliance_meta.plots.risk_of_bias import traffic_light
+
+    figure = traffic_light(_judgements(k, tool), tool)[0]
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in figure.axes[0].get_xticklabels()]
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()][-1] == "Overall"
+    gaps = [right.x0 - left.x1 for left, right in zip(boxes, boxes[1:])]
+    assert min(gaps) > 0.02 * figure.dpi, gaps  # at least 0.02 inch between neighbouring headers
+    legend = figure.axes[0].get_legend()  # its symbols no taller than a line of its text: they do not touch
+    assert all(handle.get_markersize() <= 1.1 * legend.get_texts()[0].get_fontsize()
+               for handle in legend.legend_handles)
+
+
 def test_summary_plot_of_a_family_without_any_judgement(tmp_path):
     """The rob_* columns rated only the outcome studies: the dropout family's summary plot has empty bars and
     says so; it raised in matplotlib's legend (ncol=0) and stopped the run."""

@@ -28,6 +28,7 @@ from matplotlib.textpath import TextPath  # noqa: E402
 from matplotlib.transforms import Affine2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
+from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.style import STYLE, plain_text, save_file, save_pdf_pages  # noqa: E402
 
@@ -96,9 +97,10 @@ def draw_glyphs(axis, x, y, glyph: str, font_size: float, colour: str, **scatter
                  linewidths=GLYPH_OUTLINE * font_size, **scatter)
 
 
-def _legend_handles(tool: RobTool, styles, present, not_rated: bool = False) -> list:
-    """One entry per judgement in ``present``, and ``Not rated`` (the cells' dash) when ``not_rated``."""
-    handles = [Line2D([], [], linestyle="", marker=styles[j].marker, markersize=8, markerfacecolor=styles[j].colour,
+def _legend_handles(tool: RobTool, styles, present, not_rated: bool = False, size: float = 8) -> list:
+    """One entry per judgement in ``present``, and ``Not rated`` (the cells' dash) when ``not_rated``; markers
+    of ``size`` points."""
+    handles = [Line2D([], [], linestyle="", marker=styles[j].marker, markersize=size, markerfacecolor=styles[j].colour,
                       markeredgecolor="black", markeredgewidth=0.6, label=j.capitalize())
                for j in tool.judgements if j in present]
     if not_rated:
@@ -159,32 +161,39 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
     label_chars = max((len(n) for n in names), default=10)
     label_inches = min(3.2, 0.4 + label_chars * font / 72 * 0.55)
     col_inches = 0.34 if not compact else 0.2
-    width = max(4.0, label_inches + col_inches * len(columns) + 0.4)
+    codes = [domain_code(tool, c) for c in columns]
+    xs = np.arange(len(columns), dtype=float)  # column centres; the overall column moved right if its header
+    if OVERALL in columns and len(columns) > 1:  # would touch the last domain's (compact rows: "D6Overall")
+        family = plt.rcParams["font.family"]
+        needed = (text_width([codes[-1]], font, family) + text_width([codes[-2]], font, family)) / 2 + 0.06
+        xs[-1] += max(0.0, needed / col_inches - 1)
+    span = xs[-1] + 1  # axis width in columns
+    width = max(4.0, label_inches + col_inches * span + 0.4)
     height = 0.75 + row * k + 0.9
     with plt.rc_context({**STYLE, "font.size": font}):
         figure = plt.figure(figsize=(width, height))
         left = label_inches / width
-        axis = figure.add_axes((left, 0.9 / height, col_inches * len(columns) / width, row * k / height))
-        axis.set_xlim(-0.5, len(columns) - 0.5)
+        axis = figure.add_axes((left, 0.9 / height, col_inches * span / width, row * k / height))
+        axis.set_xlim(-0.5, span - 0.5)
         axis.set_ylim(k - 0.5, -0.5)
         marker_size = (row * 72 * (0.68 if compact else 0.72)) ** 2
         not_rated = False
-        for j, column in enumerate(columns):
+        for x, column in zip(xs, columns):
             values = block[column].tolist()
             for judgement, style in styles.items():
                 y = [i for i, v in enumerate(values) if v == judgement]
                 if not y:
                     continue
-                axis.scatter([j] * len(y), y, s=marker_size, marker=style.marker, c=style.colour,
+                axis.scatter([x] * len(y), y, s=marker_size, marker=style.marker, c=style.colour,
                              edgecolors="black", linewidths=0.5, zorder=3)
                 if not compact:
-                    draw_glyphs(axis, [j] * len(y), y, style.glyph, font - 1, style.glyph_colour, zorder=4)
+                    draw_glyphs(axis, [x] * len(y), y, style.glyph, font - 1, style.glyph_colour, zorder=4)
             missing = [i for i, v in enumerate(values) if not isinstance(v, str)]
             not_rated = not_rated or bool(missing)
             for i in missing:
-                axis.text(j, i, "\u2013", ha="center", va="center", fontsize=font, color=NOT_RATED_COLOUR)
-        axis.set_xticks(range(len(columns)))
-        axis.set_xticklabels([domain_code(tool, c) for c in columns])
+                axis.text(x, i, "\u2013", ha="center", va="center", fontsize=font, color=NOT_RATED_COLOUR)
+        axis.set_xticks(xs)
+        axis.set_xticklabels(codes)
         axis.xaxis.tick_top()
         axis.set_yticks(range(k))
         axis.set_yticklabels(names)
@@ -192,13 +201,15 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
         for spine in axis.spines.values():
             spine.set_visible(False)
         if OVERALL in columns and len(columns) > 1:
-            axis.axvline(len(columns) - 1.5, color="#999999", linewidth=0.6)
+            axis.axvline((xs[-2] + xs[-1]) / 2, color="#999999", linewidth=0.6)
         axis.set_axisbelow(True)
         axis.grid(True, color="#e6e6e6", linewidth=0.5)
         figure.text(0.02, 1 - 0.25 / height, f"Risk of bias: {tool.title}{page_text}", fontsize=font + 1,
                     fontweight="bold", va="top")
         present = set(pd.unique(block[columns].to_numpy().ravel()))
-        legend = axis.legend(handles=_legend_handles(tool, styles, present, not_rated), title="Judgement", loc="upper left",
+        # compact rows: smaller markers, else the 8-point symbols of neighbouring entries touch at the small font
+        legend = axis.legend(handles=_legend_handles(tool, styles, present, not_rated, 6 if compact else 8),
+                             title="Judgement", loc="upper left",
                              bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=font, title_fontsize=font)
         legend._legend_box.align = "left"
         figure.text(0.02, 0.55 / height, _wrap(_domain_key(tool, columns), int(width * 72 / font * 1.6)),
