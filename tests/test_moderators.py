@@ -195,6 +195,28 @@ def test_plots_are_written_in_three_formats(tmp_path):
     assert all(path.stat().st_size > 1000 for path in [*paths, tmp_path / "bubble.png"])
 
 
+def test_subgroup_plot_keeps_its_panel_beside_a_long_level_name():
+    """A level named "United Kingdom of Great Britain and Northern Ireland" took the 6.5-inch figure's width from
+    the panel, which shrank to about an inch with two ticks; the figure widens instead."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    levels = pd.DataFrame({"level": ["Germany", "United Kingdom of Great Britain and Northern Ireland"],
+                           "k": [8, 9], "estimate": [0.27, 0.32], "ci_lower": [0.17, 0.27], "ci_upper": [0.36, 0.37]})
+    summary = {"moderator": "country", "qm_df": 1, "qm": 1.0, "qm_p": 0.3, "f_df1": 1, "f_df2": 15, "f": 1.0,
+               "f_p": 0.4, "q_between_separate_df": 1, "q_between_separate": 1.1, "q_between_separate_p": 0.3}
+    overall = {"estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 17}
+    for names, width in ((levels, None), (levels.assign(level=["a", "b"]), 6.5)):
+        figure = subgroup_forest(names, summary, overall, "z")
+        figure.canvas.draw()
+        panel = figure.axes[0].get_window_extent(figure.canvas.get_renderer()).width / figure.dpi
+        assert panel >= 2.8, panel
+        if width:  # short names: the figure as before
+            assert figure.get_figwidth() == width
+        plt.close(figure)
+
+
 def test_text_in_a_continuous_moderator_is_reported_by_sheet_row_and_value():
     frame = pd.DataFrame({"study_id": list("abcdef"), "yi": [0.1, 0.2, 0.3, 0.2, 0.4, 0.1], "vi": [0.01] * 6,
                           "dose": ["1", "2", "high", "3", " ", "5"], "sheet_row": range(2, 8)})

@@ -14,9 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (SCALES, STYLE, display_scale, format_number, format_p, plain_text,  # noqa: E402,F401
                                        log_metric_axis, message_figure)
 
+MIN_PANEL = 3.0  # inches of the panel at the least
 SYMBOLS = {metric: f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol for metric, scale in SCALES.items()}
 
 
@@ -34,11 +36,13 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
     if n == 0:
         return message_figure(f"No effect sizes with a value of {summary['moderator']}.")
     with plt.rc_context(STYLE):
-        figure, axis = plt.subplots(figsize=(6.5, 1.35 + 0.34 * (n + 2)))
         rows = [(f"{plain_text(row.level)} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
                 for i, row in enumerate(levels.itertuples(), start=1)]
         rows.append((f"Overall (k = {overall['k']} studies)", overall["estimate"], overall["ci_lower"],
                      overall["ci_upper"], 0, "#000000"))
+        # wider than 6.5 inches where the level names need it: a long name squeezed the panel to a sliver
+        names = text_width([row[0] for row in rows], plt.rcParams["font.size"], plt.rcParams["font.family"])
+        figure, axis = plt.subplots(figsize=(max(6.5, names + 1.2 + MIN_PANEL + 0.5), 1.35 + 0.34 * (n + 2)))
         for text, estimate, lower, upper, y, colour in rows:
             centre, low, high = transform([estimate, lower, upper])
             axis.text(-0.02, y, text, transform=axis.get_yaxis_transform(), ha="right", va="center")
