@@ -95,6 +95,17 @@ def test_the_cumulative_plot_says_how_studies_without_a_year_are_ordered():
     assert figure.axes[0].get_xlabel().endswith("cumulative\nin sheet order (no year in the sheet)")
 
 
+def test_egger_lm_of_studies_with_one_and_the_same_effect_is_not_estimable():
+    """Every study r = .30: the classical Egger regression fits exactly; its slope's t was the ratio of two
+    rounding errors (0.67, p = .55 in bias.csv), not a test."""
+    yi = np.full(5, np.arctanh(0.3))
+    vi = 1 / (np.array([50, 120, 80, 200, 65]) - 3)
+    row = bias.bias_tests(yi, vi, metric="z")[0].set_index("test").loc["egger_lm"]
+    assert np.isnan(row["statistic"]) and np.isnan(row["p"])
+    assert row["note"] == ("not estimable: every study has the same effect, so the regression fits exactly and "
+                           "the t test of its slope is 0/0")
+
+
 def test_trim_and_fill_says_when_the_se_of_k0_is_not_defined():
     """Studies with one and the same effect make L0's variance of k0 negative (NaN in metafor): the
     note, printed in the report, read "statistic = k0 (SE nan)"."""
@@ -150,3 +161,30 @@ def test_sensitivity_figures_name_the_studies_as_the_forest_plot():
     assert not any("WAI" in tick for tick in ticks)
     label_mode = sensitivity_figures(am.sensitivity(am.fit(data, metric="z")), "label")["cumulative"]
     assert any("WAI" in tick.get_text() for tick in label_mode.axes[0].get_yticklabels())
+
+
+def test_long_study_labels_wrap_beside_the_cumulative_and_bayesian_rows():
+    """Labels of 90 characters (plots.labels: both) were drawn on one line: the cumulative plot's panel shrank to
+    about an inch of a 17-inch-wide image, and the Bayesian forest plot's likewise. They wrap, rows grow."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.bayes.plots import forest_figure
+
+    k = 8
+    labels = [f"Very-Long-Surname, Another Surname, Third Author and Colleagues {i:03d} ({1990 + i}), Working "
+              f"Alliance Inventory short form" for i in range(k)]
+    cumulative = cumulative_forest(influence.cumulative(YI[:k], VI[:k], DATASET["year"][:k]), labels, "z")
+    studies = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "label": labels, "yi": YI[:k],
+                            "ci_lower": YI[:k] - 0.2, "ci_upper": YI[:k] + 0.2, "mean": YI[:k], "hdi_lower": YI[:k] - 0.1,
+                            "hdi_upper": YI[:k] + 0.1})
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.6]})
+    for figure in (cumulative, forest_figure(studies, table, "z")):
+        figure.canvas.draw()
+        renderer, axis = figure.canvas.get_renderer(), figure.axes[0]
+        whole = figure.get_tightbbox(renderer)
+        assert whole.width <= 7.5, whole.width  # inches
+        assert axis.get_window_extent(renderer).width / figure.dpi >= 2.0
+        boxes = [label.get_window_extent(renderer) for label in axis.get_yticklabels()]
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        plt.close(figure)

@@ -80,8 +80,16 @@ def weighted_regression(yi, vi, predictor, level: float = 95) -> dict:
 
 
 def egger_lm_test(yi, vi, level: float = 95) -> BiasTest:
-    """metafor's ``regtest(model = "lm")``: t test of the slope on sqrt(vi), intercept as estimate."""
-    _, vi_ = _arrays(yi, vi)
+    """metafor's ``regtest(model = "lm")``: t test of the slope on sqrt(vi), intercept as estimate.
+
+    Studies with one and the same effect lie exactly on a flat line: the slope is 0 with a residual
+    variance of 0, and its t is 0/0 (a ValueError says so; in floating point, and in R's ``lm``, the
+    t of two rounding errors).
+    """
+    yi_, vi_ = _arrays(yi, vi)
+    if yi_.size and np.ptp(yi_) == 0:
+        raise ValueError("every study has the same effect, so the regression fits exactly and the t test of "
+                         "its slope is 0/0")
     fit = weighted_regression(yi, vi, np.sqrt(vi_), level)
     return BiasTest(test="egger_lm", statistic=fit["t"][1], p=fit["p"][1], estimate=fit["estimate"][0], se=fit["se"][0],
                     ci_lower=fit["ci_lower"][0], ci_upper=fit["ci_upper"][0], df=fit["df"])
