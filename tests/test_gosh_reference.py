@@ -245,3 +245,15 @@ def test_subsets_with_and_without_the_study_differ_in_greyscale():
     assert luminance(WITHOUT_COLOUR) > 2.5 * luminance(WITH_COLOUR)
     shares = [luminance(SHARE_COLOURS(value)[:3]) for value in np.linspace(0, 1, 21)]
     assert all(a > b for a, b in zip(shares, shares[1:]))
+
+
+def test_a_long_study_label_wraps_within_its_panel():
+    """A 90-character label in the panel's title made the image 13 inches wide for a 3.8-inch figure."""
+    from alliance_meta.plots.gosh import gosh_plot
+
+    result = ours(reference()["full"]["name"], "REML")
+    label = ("Very-Long-Surname, Another Surname, Third Author and Colleagues 010 (1995), Working Alliance "
+             "Inventory short form")
+    figure = gosh_plot(result, [0], [label] * result.included.shape[1], metric="smd")
+    figure.canvas.draw()
+    assert figure.get_tightbbox(figure.canvas.get_renderer()).width <= figure.get_figwidth() + 0.5

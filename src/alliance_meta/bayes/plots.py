@@ -93,9 +93,15 @@ def forest_figure(studies, table, metric: str, title: str = ""):
 
     plt = _pyplot()
     to_display, label = display_scale(metric)
+    import textwrap
+
     data = studies.sort_values("yi").reset_index(drop=True)
     k = len(data)
-    height = max(3.0, 0.14 * (k + 4) + 0.9)
+    # long labels wrap, the rows as tall as the longest needs (unwrapped, they left the panel an inch)
+    labels = ["\n".join(textwrap.wrap(plain_text(label), 45, break_long_words=False)) or plain_text(label)
+              for label in (data["label"] if "label" in data else data["study_id"]).astype(str)]
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    height = max(3.0, 0.14 * lines * (k + 4) + 0.9)
     fig, ax = plt.subplots(figsize=(6.3, height), constrained_layout=True)
     rows = np.arange(k)[::-1] + 3
     offset = 0.18
@@ -107,7 +113,6 @@ def forest_figure(studies, table, metric: str, title: str = ""):
     for row, name, text in ((1.5, "mu", "pooled effect"), (0.5, "theta_new", "new study (predictive)")):
         lo, mid, hi = (to_display(summary.loc[name, c]) for c in ("hdi_lower", "mean", "hdi_upper"))
         ax.fill([lo, mid, hi, mid], [row, row + 0.35, row, row - 0.35], color="black" if name == "mu" else "0.6")
-    labels = [plain_text(label) for label in (data["label"] if "label" in data else data["study_id"]).astype(str)]
     ax.set_yticks(list(rows) + [1.5, 0.5], labels + ["Pooled effect (95% HDI)", "New study (95% HDI)"], fontsize=6 if k > 40 else 8)
     ax.axvline(0, color="0.3", lw=0.6, ls=":")
     ax.axvline(to_display(summary.loc["mu", "mean"]), color="0.3", lw=0.6, ls="--")

@@ -12,6 +12,8 @@ subsets are coloured by the share of them that contain the study (grey 0, red 1)
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -115,7 +117,8 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
                 title = f"{how} subsets of {included.shape[1]} studies"
             else:
                 with_study = included[:, study]
-                title = f"{labels[study]}\nsubsets with it (red), without (grey)"
+                name = "\n".join(textwrap.wrap(labels[study], 48, break_long_words=False))  # within its panel
+                title = f"{name}\nsubsets with it (red), without (grey)"
             _panel(figure, outer[0, n], x, i2, with_study, title, log_x, hexbin,
                    f"{label_text} ({result.method})", bins_x, bins_y, n == 0)
     return figure

@@ -14,9 +14,11 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from alliance_meta.plots.forest_options import wrap  # noqa: E402
 from alliance_meta.plots.style import STYLE, display_scale, log_metric_axis, message_figure, plain_text  # noqa: E402
 
 FLAGGED = "#b2182b"
+LABEL_CHARS = 45  # characters per line of a study label beside a plot's rows
 
 
 def baujat_plot(result, labels, n_labels: int = 3):
@@ -96,11 +98,14 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
     :func:`alliance_meta.analyses.sensitivity.univariate.cumulative`), on the readers' scale;
     ``order_note`` (:func:`cumulative_order_note`) is added to the axis label."""
     label, transform, null = display_scale(metric)
-    labels = [f"+ {plain_text(text)}" for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
+    # long labels wrap (rows as tall as the longest needs): unwrapped, a 90-character label left the panel an inch
+    labels = ["\n".join(wrap(f"+ {plain_text(text)}", LABEL_CHARS))
+              for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
     k = len(table)
     y = np.arange(k)[::-1]
+    row = max(0.22, 0.16 * max((label.count("\n") + 1 for label in labels), default=1) + 0.06)
     with plt.rc_context(STYLE):
-        figure, axis = plt.subplots(figsize=(6.0, 1.2 + 0.22 * k))
+        figure, axis = plt.subplots(figsize=(6.0, 1.2 + row * k))
         axis.hlines(y, transform(table["ci_lower"]), transform(table["ci_upper"]), color="black", lw=0.9)
         axis.scatter(transform(table["estimate"]), y, marker="s", s=14, color="black", zorder=3)
         _not_fitted_rows(axis, table, y)
