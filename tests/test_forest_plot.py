@@ -86,7 +86,22 @@ def test_a_three_level_fit_is_named_as_one_with_its_test_and_variances():
                           "vi": [0.01, 0.012, 0.02, 0.015, 0.01, 0.02]})  # SIMULATED
     row = am.fit(frame, dependence="multilevel", test="cr2", metric="z").to_frame().iloc[0].to_dict()
     assert model_name(row) == "Three-level model (REML)"
-    note = footnote(row, 95)
+    note = footnote(row, 95).replace("\u00a0", " ")
     assert "(CR2 cluster-robust)" in note and "\u03c3\u00b2 between studies = " in note and "\u03c4\u00b2" not in note
     univariate = am.fit(frame, test="knha", metric="z").to_frame().iloc[0].to_dict()
     assert model_name(univariate) == "Random-effects model (REML)" and "(Knapp\u2013Hartung)" in footnote(univariate, 95)
+
+
+def test_footnote_rounds_heterogeneity_as_the_report_and_keeps_each_statistic_on_one_line():
+    """The footnote gave tau^2 = 0.0113 and I^2 = 56% where the report's table and Results give 0.011 (Fisher's z)
+    and 56.2%; and the wrapped footnote broke "tau^2 / = 0.0077" across lines."""
+    from alliance_meta.plots.forest import footnote
+    from alliance_meta.report.tables import manuscript_table
+
+    row = {"method": "REML", "test": "z", "k": 125, "estimate": 0.3, "se": 0.01, "ci_lower": 0.28, "ci_upper": 0.32,
+           "pi_lower": 0.1, "pi_upper": 0.5, "tau2": 0.011349, "i2": 56.2189, "q": 273.36, "q_df": 124, "q_p": 1e-9}
+    note = footnote(row, 95, metric="z")
+    assert "\u03c4\u00b2\u00a0=\u00a00.011 (Fisher's z)" in note and "I\u00b2\u00a0=\u00a056.2%" in note
+    table = manuscript_table("pooled", pd.DataFrame([{**row, "h2": 2.3, "tau2_ci_lower": 0.0, "tau2_ci_upper": 0.1}]), "z")
+    cells = " ".join(cell for row in table.rows for cell in row)
+    assert "0.011" in cells and "56.2" in cells

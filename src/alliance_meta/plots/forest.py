@@ -118,16 +118,25 @@ def model_name(pooled: dict) -> str:
 TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-robust", "z": "Wald"}
 
 
-def footnote(pooled: dict, level: float, extra: str = "") -> str:
-    """What the marks mean and the heterogeneity statistics."""
+#: the analysis metric of tau^2, in the report's words (report.text.METRIC_NAMES)
+METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "log odds ratio"}
+NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnote never splits "tau^2 = 0.011"
+
+
+def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None) -> str:
+    """What the marks mean and the heterogeneity statistics, rounded as the report's tables round them
+    (tau^2 and sigma^2 to three decimals, in the analysis ``metric``; I^2 to one)."""
     test = TEST_NAMES.get(pooled.get("test"), "Wald")
     text = (f"Squares: study estimates (area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
             f"axis. Diamond: pooled estimate with {level:g}% CI ({test}).")
     if np.isfinite(pooled.get("q", np.nan)):
-        variance = (f"\u03c3\u00b2 between studies = {pooled['sigma2_between']:.4f}, within studies = "
-                    f"{pooled['sigma2_within']:.4f}" if _three_level(pooled) else f"\u03c4\u00b2 = {pooled['tau2']:.4f}")
-        text += (f" Heterogeneity: Q({int(pooled['q_df'])}) = {pooled['q']:.2f}, {forest_draw.p_text(pooled['q_p'])};"
-                 f" {variance}; I\u00b2 = {pooled['i2']:.0f}%.")
+        unit = f" ({METRIC_NAMES[metric]})" if metric in METRIC_NAMES else ""
+        variance = (f"\u03c3\u00b2 between studies = {pooled['sigma2_between']:.3f}, within studies = "
+                    f"{pooled['sigma2_within']:.3f}{unit}" if _three_level(pooled)
+                    else f"\u03c4\u00b2 = {pooled['tau2']:.3f}{unit}")
+        statistics = (f"Q({int(pooled['q_df'])}) = {pooled['q']:.2f}, {forest_draw.p_text(pooled['q_p'])};"
+                      f" {variance}; I\u00b2 = {pooled['i2']:.1f}%")
+        text += f" Heterogeneity: {statistics.replace(' = ', NBSP + '=' + NBSP)}."
     return text + (" " + extra if extra else "")
 
 
@@ -141,7 +150,7 @@ def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95
 def _figures(data, pooled, metric, level, options, paged, data_note=None):
     rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options)
     rows += summary_rows(f"{model_name(pooled)}, k = {len(data)}", pooled, metric, options)
-    return forest_draw.draw_pages(rows, metric, level, options, footnote(pooled, level, data_note or ""), paged)
+    return forest_draw.draw_pages(rows, metric, level, options, footnote(pooled, level, data_note or "", metric), paged)
 
 
 def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.DataFrame, overall: dict, metric: str,
@@ -164,7 +173,7 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                   f"{forest_draw.p_text(summary['qm_p'])}.")
     if data_note:
         extra += " " + data_note
-    return forest_draw.draw_pages(rows, metric, level, options, footnote(overall, level, extra), paged)
+    return forest_draw.draw_pages(rows, metric, level, options, footnote(overall, level, extra, metric), paged)
 
 
 def save_pages(figures_of, paths, options: ForestOptions) -> None:
