@@ -279,3 +279,13 @@ def test_psychometric_variance_share_over_100_percent_is_explained():
     assert "accounted for 200.5% (over 100%: the correlations vary less than sampling error alone" in text
     table.loc[0, "percent_artifact_variance"] = 58.6
     assert "accounted for 58.6% of the variance" in psychometric_sentence(table)
+
+
+def test_bayes_factors_are_written_for_reading():
+    """The Results wrote "inclusion BF = 3890.92" (no thousands separator, unlike every other number there) and
+    "BF > 10^6" with the caret of code."""
+    from alliance_meta.report.text import _bf_text
+
+    assert _bf_text(3890.9213) == "BF = 3,890.92" and _bf_text(2.1249) == "BF = 2.12"
+    assert _bf_text(2e7) == _bf_text(float("inf")) == "BF > 10\u2076"
+    assert _bf_text(0.001) == "BF < 0.01" and _bf_text(float("nan")) == "BF not defined"

@@ -273,11 +273,13 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
 
 
 def _bf_text(bf: float) -> str:
+    """``BF = 2.12``, ``BF = 3,890.92`` (thousands separated, as every other count of the Results),
+    ``BF > 10\u2076`` (a superscript, not the caret of code), ``BF < 0.01``."""
     if not math.isfinite(bf):
-        return "BF > 10^6" if bf == math.inf else "BF not defined"
+        return "BF > 10\u2076" if bf == math.inf else "BF not defined"
     if bf >= 1e6:
-        return "BF > 10^6"
-    return f"BF = {apa_number(bf, 2)}" if bf >= 0.01 else "BF < 0.01"
+        return "BF > 10\u2076"
+    return f"BF = {bf:,.2f}" if bf >= 0.01 else "BF < 0.01"
 
 
 def bma_has_bias_models(summary: pd.DataFrame) -> bool:
