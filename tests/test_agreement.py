@@ -296,3 +296,15 @@ def test_a_second_coders_workbook_without_the_sheets_worksheet_name_is_read(tmp_
     assert compare_coders(one, two).n_matched == 4
     workbook(second, "Studies", CODER2)
     assert read_coder_sheets(first, second, sheet_name="Studies")[2] == ()
+
+
+def test_a_free_column_headed_in_another_case_by_the_second_coder_is_compared():
+    """Coder 1 heads a free column setting, coder 2 Setting (free columns keep their header as written): the
+    column was two columns of 0 compared cells, and A-1's outpatient vs inpatient was no disagreement."""
+    two = sheet([{("Setting" if key == "setting" else key): value for key, value in row.items()} for row in CODER2])
+    result = compare_coders(sheet(CODER1), two)
+    table = result.agreement.set_index("column")
+    assert "Setting" not in table.index and table.loc["setting", "n_compared"] == 4
+    assert result.notes[0] == ("column names that differ only in case or spacing compared as one column (second "
+                               "coder's with first coder's): Setting with setting")
+    assert compare_coders(sheet(CODER1), sheet(CODER2)).agreement.equals(result.agreement)

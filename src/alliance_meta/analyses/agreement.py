@@ -32,6 +32,7 @@ from alliance_meta.inputs import codebook
 from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.inputs.sheet import (
     SHEET_ROW,
+    column_key,
     format_problems,
     identifier_key,
     read_sheet,
@@ -185,6 +186,20 @@ def _validated(sheet: pd.DataFrame, name: str, risk_of_bias=None) -> pd.DataFram
     return clean
 
 
+def _named_as_first(first: pd.DataFrame, second: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The second coder's sheet with a column the first coder named in another case or spacing (``Setting``,
+    ``setting``; free columns keep the header as written) renamed as the first's, and a note naming them."""
+    by_key = {column_key(str(column)): column for column in first.columns}
+    renamed = {column: by_key[column_key(str(column))] for column in second.columns
+               if column not in first.columns and column_key(str(column)) in by_key
+               and by_key[column_key(str(column))] not in second.columns}
+    if not renamed:
+        return second, ""
+    pairs = ", ".join(f"{theirs} with {ours}" for theirs, ours in renamed.items())
+    return second.rename(columns=renamed), (f"column names that differ only in case or spacing compared as one "
+                                            f"column (second coder's with first coder's): {pairs}")
+
+
 def _has_es_id(clean: pd.DataFrame) -> bool:
     return "es_id" in clean and bool(clean["es_id"].notna().any())
 
@@ -242,6 +257,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     """
     clean = {"coder1": _validated(first, "first coder's sheet", risk_of_bias),
              "coder2": _validated(second, "second coder's sheet", risk_of_bias)}
+    clean["coder2"], renamed_note = _named_as_first(clean["coder1"], clean["coder2"])
     by_position = _has_es_id(clean["coder1"]) != _has_es_id(clean["coder2"])
     keyed = {coder: _keyed(frame, by_position) for coder, frame in clean.items()}
     effects = {}
@@ -334,7 +350,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
         f"column{'s' if len(names) > 1 else ''} {', '.join(names)} only in the {coder} coder's sheet: not double-coded, "
         "so not listed as disagreements (agreement.csv counts the filled cells in n_one_coder)"
         for coder, names in single.items() if names)
-    notes = tuple(filter(None, [position_note, single_note, near_key_note(unmatched)]))
+    notes = tuple(filter(None, [renamed_note, position_note, single_note, near_key_note(unmatched)]))
     return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
                           len(matched), notes)
 

@@ -594,7 +594,13 @@ def _column_name(cell: object, position: int) -> str:
     name = _text_cell(cell)
     if name is None:
         return f"unnamed_{position + 1}"
-    return _CODEBOOK_NAMES.get(re.sub(r"[\s\-]+", "_", name.lower()), name)
+    return _CODEBOOK_NAMES.get(column_key(name), name)
+
+
+def column_key(name: str) -> str:
+    """A column name without case, with spaces or hyphens between words read as an underscore (``Study ID``
+    -> ``study_id``): how a header cell is matched to a codebook column, and one coder's column to the other's."""
+    return re.sub(r"[\s\-]+", "_", name.lower())
 
 
 def _header_below(rows: pd.DataFrame, header: list[str], looked_at: int = 20) -> list[_Issue]:
