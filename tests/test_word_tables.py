@@ -113,3 +113,20 @@ def test_apa_title_case():
     assert title_case("Publication bias and small-study effects") == "Publication Bias and Small-Study Effects"
     assert title_case("Pooled estimates (every estimator and test)") == "Pooled Estimates (Every Estimator and Test)"
     assert title_case("Summary of findings (GRADE): outcome family") == "Summary of Findings (GRADE): Outcome Family"
+
+
+def test_table_notes_name_the_analysis_metric_in_words():
+    """The notes said "tau2 in the analysis metric (smd)" or "(z)", the config's codes, and that Hedges' g
+    estimates were "back-transformed to Hedges' g (g)", which they never are."""
+    from alliance_meta.report.tables import manuscript_table
+
+    row = {"method": "REML", "test": "z", "k": 10, "estimate": 0.3, "se": 0.05, "ci_lower": 0.2, "ci_upper": 0.4,
+           "pi_lower": 0.1, "pi_upper": 0.5, "tau2": 0.01, "i2": 40.0, "q": 15.0, "q_df": 9, "q_p": 0.09}
+    notes = {metric: manuscript_table("pooled", pd.DataFrame([row]), metric).note for metric in ("z", "smd", "log_or")}
+    assert notes["z"].startswith("Estimates back-transformed to correlation (r); \u03c4\u00b2 in the analysis metric "
+                                 "(Fisher's z). ")
+    assert notes["smd"].startswith("Estimates and \u03c4\u00b2 in the analysis metric (Hedges' g). ")
+    assert "(log odds ratio)" in notes["log_or"]
+    bayes = pd.DataFrame([{"parameter": "mu", "mean": 0.5, "sd": 0.1, "hdi_lower": 0.3, "hdi_upper": 0.7,
+                           "r_hat": 1.0, "ess_bulk": 4000, "ess_tail": 3000}])
+    assert "analysis metric (Hedges' g)" in manuscript_table("bayes", bayes, "smd").note

@@ -56,8 +56,11 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     notes = frame["note"].astype(str) if "note" in frame else pd.Series([], dtype=str)
     adhoc = bool(notes.str.contains("ad hoc", case=False).any())  # pooling.knha_adhoc, noted on each knha row
     knha = ("Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)" if adhoc else "Knapp\u2013Hartung")
-    note = (f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
-            f"({metric}). CI = confidence interval; PI = prediction interval"
+    # Hedges' g is analysed as it is shown: nothing is back-transformed
+    effects = (f"Estimates and \u03c4\u00b2 in the analysis metric ({show.metric_name})" if metric == "smd" else
+               f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
+               f"({show.metric_name})")
+    note = (f"{effects}. CI = confidence interval; PI = prediction interval"
             + (" (none for the common-effect model)" if (frame["method"] == "common").any() else "")
             + f"; test z = Wald, knha = {knha}.")
     return ManuscriptTable("Pooled estimates", header, rows, note)
@@ -124,8 +127,8 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
                      apa_integer(row["ess_tail"]) if is_finite(row.get("ess_tail")) else ""])
     header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
-    note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({metric}), r on the correlation "
-            "scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
+    note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({display(metric).metric_name}), "
+            "r on the correlation scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 
