@@ -233,6 +233,19 @@ def test_a_number_below_1_in_a_date_formatted_cell_is_named_a_time_not_given_a_w
     assert 'write "06"' not in problems[0].rule  # was: is not a number; write "06"
 
 
+def test_numbers_of_a_workbook_are_read_as_the_spreadsheet_shows_them(tmp_path):
+    """A formula's result keeps the binary rounding Excel does not show: =7%*100 is stored as
+    7.0000000000000009, shown as 7. It was read as 7.000000000000001, an n1 that is not a whole number."""
+    workbook = workbook_with([["study_id", "family", "d", "n1", "n2", "r", "n"],
+                              ["D1", "dropout", 0.3, 0.07 * 100, 40, None, None],
+                              ["D2", "dropout", 0.2, 0.57 * 100, 31, None, None],
+                              ["S1", "outcome", None, None, None, 0.1 + 0.2, 50]])
+    assert 0.07 * 100 != 7 and 0.57 * 100 != 57 and 0.1 + 0.2 != 0.3
+    _, clean, problems = read(save(workbook, tmp_path))
+    assert problems == []
+    assert clean["n1"].tolist()[:2] == [7, 57] and clean["r"].tolist()[2] == 0.3
+
+
 def test_a_workbook_in_the_1904_date_system(tmp_path):
     workbook = workbook_with([["study_id", "year", "r", "n"]])
     workbook.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904

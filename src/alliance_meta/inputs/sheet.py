@@ -619,13 +619,16 @@ _CODEBOOK_NAMES = {column.lower(): column for column in codebook.CODEBOOK_COLUMN
 
 
 def _text_cell(value: object) -> str | None:
-    """A cell as the reviewer wrote it; None when empty or a missing-value marker."""
+    """A cell as the reviewer wrote it; None when empty or a missing-value marker. A number of a workbook
+    has the 15 significant digits a spreadsheet keeps (and shows) of it."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, bool):
         text = "yes" if value else "no"
     elif isinstance(value, float) and value.is_integer():
         text = str(int(value))
+    elif isinstance(value, float):  # as the spreadsheet shows it: 15 significant digits (=0.07*100 is 7, not
+        text = f"{value:.15g}"      # 7.000000000000001, an n that is not a whole number)
     elif isinstance(value, (datetime.date, datetime.datetime)):
         text = value.isoformat()
     else:
