@@ -221,6 +221,13 @@ def test_no_guess_where_a_letter_touches_the_digits_and_percent_reliabilities_as
     assert 'write "0.9"' in problems[1].rule  # not "90", which is out of range for a reliability
 
 
+def test_a_percent_correlation_from_a_percent_formatted_cell_is_suggested_as_a_proportion(tmp_path):
+    """An r cell formatted as percent in Excel is saved in a CSV as 25%: the suggestion was "25" (out of range)."""
+    problems = problems_of(tmp_path, "study_id,r,n\nS1,25%,50\nS2,-12 %,60\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "r", "number"), (3, "r", "number")]
+    assert 'write "0.25"' in problems[0].rule and 'write "-0.12"' in problems[1].rule
+
+
 def test_unsigned_statistic_without_direction(tmp_path):
     problems = problems_of(tmp_path, "study_id,f,df,chi2,n,direction\nS1,4.2,48,,,\nS2,,,3.1,60,\nS3,4.2,48,,,positive\n")
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "direction", "direction_missing"),

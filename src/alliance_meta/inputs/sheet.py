@@ -671,7 +671,8 @@ def _add(columns: tuple[str, ...] | str, name: str, function: Callable[[pd.Serie
 
 
 _add(WHOLE_NUMBER_COLUMNS, "whole_number", _is_whole)
-_add(("r", "rho", "kendall_tau", "partial_r"), "correlation_range", lambda v: (v > -1) & (v < 1))
+CORRELATION_COLUMNS = ("r", "rho", "kendall_tau", "partial_r")
+_add(CORRELATION_COLUMNS, "correlation_range", lambda v: (v > -1) & (v < 1))
 _add("beta", "beta_range", lambda v: (v > -1) & (v < 0.95))  # r = beta + .05 (beta >= 0) inside (-1, 1)
 _add("n", "n_minimum", lambda v: v >= MINIMUM_N)
 _add(("n1", "n2"), "group_minimum", lambda v: v >= MINIMUM_GROUP_SIZE)
@@ -881,7 +882,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):
         return "is not a year: write the year of publication (e.g. 2004)"
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
-    if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p"):  # 90% of a proportion
+    if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p", *CORRELATION_COLUMNS):
+        # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
     hint = f'; write "{suggestion}"' if suggestion else ""
     return f"is not a number{hint} (decimal point, no text or units)"
