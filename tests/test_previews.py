@@ -96,3 +96,29 @@ def test_no_preview_outside_the_pipeline_or_the_working_directory(review, tmp_pa
     plt.close(figure)
     assert not (review / "data").exists()
     assert inline_image("results/outcome/forest.png") == _made_from_file("results/outcome/forest.png")
+
+
+def test_a_preview_keeps_the_colours_of_a_few_pixels():
+    """Median cut, Pillow's default, spent the 16 colours on the white and the greys of the text: in the report,
+    the forest plot's blue squares and its green, yellow and red risk-of-bias symbols came out grey-green."""
+    import base64
+    import io
+
+    import numpy as np
+
+    colours = {"study": "#0072B2", "subgroup": "#D55E00", "low": "#02C100", "moderate": "#E2DF07", "high": "#BF0000"}
+    figure, axis = plt.subplots(figsize=(8.0, 10.0))
+    for row in range(60):  # mostly text, as a forest plot
+        axis.text(0.0, row, f"Simulated study {row:03d} ({1980 + row})   n = {100 + row}   .28 [.21, .34]", fontsize=7)
+        for column, colour in enumerate(colours.values()):
+            axis.plot([0.8 + 0.03 * column], [row], marker="s", markersize=4, color=colour)
+    axis.set_xlim(0, 1)
+    axis.set_ylim(-1, 60)
+    figure.canvas.draw()
+    image = Image.frombuffer("RGBA", figure.canvas.get_width_height(), figure.canvas.buffer_rgba())
+    plt.close(figure)
+    uri = previews.preview_uri(image)
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")).reshape(-1, 3)
+    for name, colour in colours.items():
+        target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        assert np.abs(pixels.astype(int) - target).max(axis=1).min() <= 30, name
