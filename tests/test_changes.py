@@ -8,6 +8,7 @@ reruns: changes.csv lists them, and the PRISMA counts no longer match the sheet.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import subprocess
@@ -189,6 +190,24 @@ def test_three_added_studies_are_listed_with_the_estimate_change(tmp_path):
     assert "prisma.included_studies is 150 but the sheet has 153 studies (distinct study_id)" in log
     assert "prisma.included_effect_sizes is 395 but the sheet has 398 rows" in log
     assert "Traceback" not in log + failed.stderr
+
+
+def test_report_section_names_a_family_added_or_removed_and_shows_whole_sheet_rows():
+    """The paragraph said nothing when the first dropout study was added (changes.csv had family_added), and the
+    table showed sheet rows read back from changes.csv as 28.00."""
+    from alliance_meta.report.html import changes_section
+
+    dropout = dict(record("a", [], POOLED_A)["families"]["outcome"])
+    before = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1), {**es("D1", "1", 28, 0.2), "family": "dropout"}], POOLED_A)
+    after["families"]["dropout"] = dropout
+    added = compare(before, after)
+    assert "The dropout family is analysed for the first time in this run." in changes_section(added, {}).paragraph
+    removed = changes_section(compare(after, before), {}).paragraph
+    assert "The dropout family, analysed in the previous run, is not analysed in this one." in removed
+    table = changes_section(pd.read_csv(io.StringIO(added.to_csv(index=False))), {}).tables[0]
+    rows = [row[table.columns.index("sheet_row")] for row in table.rows]
+    assert "28" in rows and not any("." in value for value in rows)
 
 
 def test_report_section_lists_the_changes():

@@ -288,6 +288,9 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
+    for row in changes[changes["change"].isin(["family_added", "family_removed"])].itertuples():
+        parts.append(f"The {row.family} family is analysed for the first time in this run." if row.change == "family_added"
+                     else f"The {row.family} family, analysed in the previous run, is not analysed in this one.")
     pooled = changes[changes["change"] == "pooled"]
     for family in dict.fromkeys(pooled["family"]):
         rows = pooled[pooled["family"] == family].set_index("quantity")

@@ -252,6 +252,8 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSect
         counts = shown["quantity"].eq("k")  # the number of studies, whole as in the paragraph
         for column in ("previous", "current", "difference"):
             shown.loc[counts, column] = [f"{value:g}" if value == value else "" for value in changes.loc[counts, column]]
+        for column in ("sheet_row", "sheet_row_previous"):  # spreadsheet rows, whole (a column with blanks is float)
+            shown[column] = [f"{value:.0f}" if pd.notna(value) else "" for value in changes[column]]
         tables.append(html_table("changes", shown, "What changed since the previous run (results/changes.csv)",
                                  note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
                                       "analysis metric; snapshots of every run in results/history/.",
