@@ -220,6 +220,24 @@ def test_methods_say_when_no_moderator_was_analysed():
     assert "Moderators were tested" in methods_paragraph({}, {"moderators"}, {})  # no key: the default moderators
 
 
+def test_methods_name_the_bias_and_sensitivity_analyses_the_run_made():
+    """The Methods named 'a step-function selection model' beside a Results section of seven selection models, and
+    left out the test of excess significance, the Henmi-Copas interval, S-values, GOSH, model averaging and the
+    multiverse."""
+    bias_only = methods_paragraph({}, {"bias"}, {})
+    assert "PET-PEESE, the test of excess significance, the Henmi\u2013Copas interval, S-values and a step-function " \
+           "selection model; influence with leave-one-out, influence diagnostics and cumulative analysis." in bias_only
+    assert "model averaging" not in bias_only and "multiverse" not in bias_only
+    everything = methods_paragraph({}, {"bias", "selection_models", "gosh", "bma", "multiverse"}, {})
+    assert "S-values and selection models with a step function and six continuous weight functions" in everything
+    assert "cumulative analysis and GOSH plots (Olkin et al., 2012)." in everything
+    assert "(RoBMA-PSMA; Barto\u0161 et al., 2023) averaged models with and without an effect, heterogeneity and " \
+           "publication bias (six weight functions, PET and PEESE)" in everything
+    assert "A multiverse analysis (Voracek et al., 2019)" in everything
+    no_bias = methods_paragraph({"bma": {"bias": False}}, {"bma"}, {})
+    assert "(Barto\u0161 et al., 2023) averaged models with and without an effect and heterogeneity," in no_bias
+
+
 def test_a_table_without_rows_says_so(tmp_path):
     from alliance_meta.analyses.moderators.univariate import SUMMARY_COLUMNS
 

@@ -24,6 +24,8 @@ for family, analysis, figures in zip(snakemake.params.families, inputs.analysis,
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
 stages = {name for name in ("moderators", "bias", "bayes") if any(name in part["tables"] for part in families.values())}
 stages |= {"risk_of_bias"} if any("rob_sensitivity" in part["tables"] for part in families.values()) else set()
+stages |= {stage for stage, table in (("selection_models", "selection_models"), ("bma", "bma"), ("gosh", "gosh_studies"),
+                                      ("multiverse", "multiverse")) if any(table in part["tables"] for part in families.values())}
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}

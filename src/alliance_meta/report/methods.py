@@ -175,9 +175,23 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          "(Pustejovsky & Tipton, 2018)")
         sentences.append(sentence + ".")
     if "bias" in stages:
+        selection = ("selection models with a step function and six continuous weight functions (Vevea & Hedges, "
+                     "1995; Citkowicz & Vevea, 2017; as metafor's selmodel)" if "selection_models" in stages
+                     else "a step-function selection model")
+        influence = ("leave-one-out, influence diagnostics, cumulative analysis and GOSH plots (Olkin et al., 2012)"
+                     if "gosh" in stages else "leave-one-out, influence diagnostics and cumulative analysis")
         sentences.append("Small-study effects were examined with the funnel plot, Egger's regression test, the rank "
-                         "correlation test, trim and fill, fail-safe N, PET-PEESE and a step-function selection "
-                         "model; influence with leave-one-out, influence diagnostics and cumulative analysis.")
+                         "correlation test, trim and fill, fail-safe N, PET-PEESE, the test of excess significance, "
+                         f"the Henmi\u2013Copas interval, S-values and {selection}; influence with {influence}.")
+    if "bma" in stages:
+        bias = config.get("bma", {}).get("bias", True)
+        components = ("an effect, heterogeneity and publication bias (six weight functions, PET and PEESE)" if bias
+                      else "an effect and heterogeneity")
+        sentences.append(f"Robust Bayesian model averaging ({'RoBMA-PSMA; ' if bias else ''}Barto\u0161 et al., 2023) "
+                         f"averaged models with and without {components}, weighted by their posterior probabilities.")
+    if "multiverse" in stages:
+        sentences.append("A multiverse analysis (Voracek et al., 2019) refitted the pooled model under every "
+                         "combination of the specification choices.")
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
     if "risk_of_bias" in stages:
