@@ -28,9 +28,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
-# Regenerate the committed metafor reference values (needs R with metafor, metadat, jsonlite).
+# Regenerate the committed reference values (R packages: tests/reference/README.md); scripts
+# whose non-Debian package is missing skip themselves; robma_combine.R is robma.R's helper.
 reference:
-	cd tests/reference && for script in *.R; do Rscript "$$script" || exit 1; done
+	cd tests/reference && for script in *.R; do \
+	  [ "$$script" = robma_combine.R ] && continue; \
+	  Rscript "$$script" || exit 1; \
+	done
 
 benchmark: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(BIN)/python "$$script" || exit 1; done

@@ -1,15 +1,27 @@
 # Reference values for src/alliance_meta/analyses/agreement.py: Cohen's kappa and ICC(2,1) from
 # R's irr (kappa2; icc(model = "twoway", type = "agreement", unit = "single")) and Gwet's AC1
 # from irrCAC (gwet.ac1.raw, by Gwet himself), on the real rating data the packages ship and on
-# the simulated demo's two coders. Writes agreement.json (committed).
+# the simulated demo's two coders.
 # irr: apt-get install r-cran-lpsolve, then R CMD INSTALL the CRAN source of irr 0.84.1;
 # irrCAC 1.0: R CMD INSTALL its CRAN source (neither is packaged by Debian).
-# Run: cd tests/reference && Rscript agreement.R
+# Without them this script says so and leaves agreement.json as it is.
+# Run from the repository root (Rscript tests/reference/agreement.R) or from tests/reference
+# (Rscript agreement.R, make reference): writes agreement.json next to the script (committed).
+if (!requireNamespace("irr", quietly = TRUE) || !requireNamespace("irrCAC", quietly = TRUE)) {
+  message("irr and irrCAC are not both installed: agreement.json left unchanged")
+  quit(status = 0)
+}
 suppressPackageStartupMessages({
   library(irr)
   library(irrCAC)
   library(jsonlite)
 })
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
+})
+
 data(diagnoses, package = "irr")
 data(anxiety, package = "irr")
 data(video, package = "irr")
@@ -63,8 +75,9 @@ add_icc("shrout_fleiss_1979", "Shrout & Fleiss (1979) Table 2, 6 targets x 4 jud
         shrout_fleiss, published = 0.29)
 
 # --- the simulated demo's two coders (data/raw/studies.csv, studies_coder2.csv) ------------------
-first <- read.csv("../../data/raw/studies.csv", colClasses = "character", na.strings = "")
-second <- read.csv("../../data/raw/studies_coder2.csv", colClasses = "character", na.strings = "")
+raw <- file.path(script_dir, "..", "..", "data", "raw")
+first <- read.csv(file.path(raw, "studies.csv"), colClasses = "character", na.strings = "")
+second <- read.csv(file.path(raw, "studies_coder2.csv"), colClasses = "character", na.strings = "")
 both <- merge(first, second, by = c("study_id", "es_id"), suffixes = c(".1", ".2"))
 synonyms <- c(client = "patient", "cognitive-behavioral" = "CBT")  # the synonyms the second coder used
 canonical <- function(x) ifelse(x %in% names(synonyms), synonyms[x], x)
@@ -94,4 +107,5 @@ for (column in c("r", "n", "year")) {
 write_json(list(irr = as.character(packageVersion("irr")), irrCAC = as.character(packageVersion("irrCAC")),
                 kappa = kappa_cases, ac1 = ac1_cases, icc = icc_cases,
                 demo = list(n_matched = nrow(both), columns = demo)),
-           "agreement.json", digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE, null = "null")
+           file.path(script_dir, "agreement.json"),
+           digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE, null = "null")

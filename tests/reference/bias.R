@@ -1,6 +1,8 @@
 # Reference values for publication-bias and sensitivity analyses (alliance_meta.analyses.bias,
 # alliance_meta.analyses.sensitivity.univariate), computed with metafor on data sets of metadat.
-# Run from this folder: Rscript bias.R  ->  bias.json (committed; the tests need no R).
+# Run from the repository root (Rscript tests/reference/bias.R) or from tests/reference
+# (Rscript bias.R, make reference): writes bias.json next to the script
+# (committed; the tests need no R).
 #
 # All rma() fits use control = list(threshold = 1e-13) so that iterative tau^2
 # estimators (REML, ML) report the converged root rather than the iterate at which
@@ -13,6 +15,11 @@ suppressPackageStartupMessages({
 })
 pdf(NULL)  # baujat() draws; keep the plot off disk
 stopifnot(packageVersion("metafor") >= "3.8")
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
+})
 
 control <- list(threshold = 1e-13, maxiter = 1000)
 
@@ -105,4 +112,5 @@ for (name in names(datasets)) {
   reference$datasets[[name]] <- entry
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE), "bias.json")
+writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
+           file.path(script_dir, "bias.json"))

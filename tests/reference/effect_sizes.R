@@ -1,10 +1,16 @@
 # Reference values for src/alliance_meta/effect_sizes.py and dependence.py, computed with
 # metafor on real rows of metadat where metafor has the conversion, and by the cited
-# formula in plain R arithmetic where it has not. Writes effect_sizes.json (committed).
-# Run: cd tests/reference && Rscript effect_sizes.R   (or `make reference`)
+# formula in plain R arithmetic where it has not.
+# Run from the repository root (Rscript tests/reference/effect_sizes.R) or from tests/reference
+# (Rscript effect_sizes.R, make reference): writes effect_sizes.json next to the script (committed).
 suppressPackageStartupMessages({
   library(metafor)
   library(jsonlite)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
 })
 
 cases <- list()
@@ -214,4 +220,5 @@ add_aggregation("konstantopoulos2011_gls_0.3", "aggregate.escalc(struct = CS, rh
 
 write_json(list(metafor = as.character(packageVersion("metafor")), cases = cases,
                 aggregations = aggregations),
-           "effect_sizes.json", digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE)
+           file.path(script_dir, "effect_sizes.json"),
+           digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE)

@@ -4,12 +4,18 @@
 # both parts, fit statistics, Q_M / Q_S / Q_E, the LRT against scale = ~ 1 (anova), and tau^2
 # per level of the scale moderators (predict(newscale = ..., transf = exp), with an accurate
 # numerical Hessian, see derivatives()), and each fit polished to the maximum of metafor's own
-# likelihood (see polish()). Writes location_scale.json.
-# Run from tests/reference/: Rscript location_scale.R   (or `make reference`)
+# likelihood (see polish()).
+# Run from the repository root (Rscript tests/reference/location_scale.R) or from tests/reference
+# (Rscript location_scale.R, make reference): writes location_scale.json next to the script.
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
   library(jsonlite)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
 })
 
 bd <- dat.bangertdrowns2004
@@ -171,6 +177,6 @@ for (case in cases) {
   }
 }
 
-path <- if (basename(getwd()) == "reference") "location_scale.json" else "tests/reference/location_scale.json"
+path <- file.path(script_dir, "location_scale.json")
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE), path)
 cat("wrote", path, "\n")

@@ -4,11 +4,17 @@
 # VIFs of coefficient sets) and predict(fit, newmods = ...) at marginal rows (each level of a
 # categorical moderator, or mean -+ SD of a continuous one, the other moderators averaged over
 # the rows), Wald and Knapp-Hartung, on metadat's dat.bcg, dat.molloy2014 and dat.mcdaniel1994.
-# Writes model_comparison.json. Run from tests/reference/: Rscript model_comparison.R
+# Run from the repository root (Rscript tests/reference/model_comparison.R) or from tests/reference
+# (Rscript model_comparison.R, make reference): writes model_comparison.json next to the script.
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
   library(jsonlite)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
 })
 
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
@@ -127,6 +133,6 @@ out$predictions <- lapply(prediction_cases, function(case) {
        tests = tests)
 })
 
-path <- if (basename(getwd()) == "reference") "model_comparison.json" else "tests/reference/model_comparison.json"
+path <- file.path(script_dir, "model_comparison.json")
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE), path)
 cat("wrote", path, "\n")

@@ -1,11 +1,17 @@
 # Reference values for alliance_meta.models.metareg / moderators / permutation: metafor's
 # rma.uni with moderators, Knapp-Hartung tests, subgroup fits and exact permutest
-# on metadat's dat.mcdaniel1994 and dat.molloy2014. Writes moderators.json.
-# Run from tests/reference/: Rscript moderators.R   (or `make reference`)
+# on metadat's dat.mcdaniel1994 and dat.molloy2014.
+# Run from the repository root (Rscript tests/reference/moderators.R) or from tests/reference
+# (Rscript moderators.R, make reference): writes moderators.json next to the script.
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
   library(jsonlite)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
 })
 
 mcdaniel <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.mcdaniel1994)
@@ -114,5 +120,6 @@ for (case in permutation_cases) {
     qm = fit$QM, statistic = c(fit$zval))
 }
 
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), "moderators.json")
-cat("wrote moderators.json\n")
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
+           file.path(script_dir, "moderators.json"))
+cat("wrote", file.path(script_dir, "moderators.json"), "\n")

@@ -2,11 +2,17 @@
 # metafor's rma.mv (three-level models, CHE model with vcalc) and clubSandwich's CR2
 # inference on metadat data sets with many effect sizes per study; and (single_level_cases)
 # one study of those data sets, where rma.mv fixes sigma2_between to 0 (a single-level factor).
-# Run from tests/reference/: Rscript multilevel.R  (writes multilevel.json)
+# Run from the repository root (Rscript tests/reference/multilevel.R) or from tests/reference
+# (Rscript multilevel.R, make reference): writes multilevel.json next to the script.
 suppressPackageStartupMessages({
   library(metafor)
   library(clubSandwich)
   library(jsonlite)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
 })
 
 # The optimiser (optim BFGS; nlminb stops with convergence = 1 at a tight rel.tol) runs to a
@@ -184,4 +190,4 @@ meta <- list(metafor = as.character(packageVersion("metafor")),
              R = R.version.string)
 writeLines(toJSON(list(meta = meta, cases = cases, single_level_cases = single_level_cases), digits = NA,
                   auto_unbox = TRUE, pretty = FALSE),
-           "multilevel.json")
+           file.path(script_dir, "multilevel.json"))

@@ -3,7 +3,9 @@
 # metafor has no leave1out or cumul for rma.mv, so both are loops refitting
 # rma.mv(..., subset = ...) with the study (cluster) as the unit; cooks.distance.rma.mv and
 # dfbetas.rma.mv with cluster = study are metafor's own.
-# Run from tests/reference/: Rscript multilevel_sensitivity.R  (writes multilevel_sensitivity.json)
+# Run from the repository root (Rscript tests/reference/multilevel_sensitivity.R) or from
+# tests/reference (Rscript multilevel_sensitivity.R, make reference): writes
+# multilevel_sensitivity.json next to the script.
 #
 # Two-study cases (*_k2): each deletion leaves one study, which rma.mv fits with the single-level
 # study factor's sigma2 fixed to 0, or, when that study has one effect size, not at all
@@ -11,6 +13,11 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(jsonlite)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
 })
 
 # The same optimiser settings as multilevel.R (optim BFGS to a relative tolerance of 1e-15).
@@ -77,4 +84,4 @@ cases <- list(
 
 meta <- list(metafor = as.character(packageVersion("metafor")), R = R.version.string)
 writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, pretty = FALSE),
-           "multilevel_sensitivity.json")
+           file.path(script_dir, "multilevel_sensitivity.json"))

@@ -4,9 +4,11 @@
 # (github.com/psychmeta/psychmeta, version 2.7.0) with `R CMD INSTALL --no-docs <folder>`
 # after the Debian packages r-cran-metafor, r-cran-dplyr, r-cran-tidyr, r-cran-tibble,
 # r-cran-purrr, r-cran-rlang, r-cran-progress, r-cran-ggplot2, r-cran-boot, r-cran-curl.
-# Run from the repository root:  Rscript tests/reference/psychometric.R
-# It writes tests/reference/psychometric.json: the data sets (so the tests need no R) and,
-# for each case, psychmeta's meta-analysis table translated to psychometric.csv's columns.
+# Without it this script says so and leaves psychometric.json as it is.
+# Run from the repository root (Rscript tests/reference/psychometric.R) or from tests/reference
+# (Rscript psychometric.R, make reference): writes psychometric.json next to the script: the
+# data sets (so the tests need no R) and, for each case, psychmeta's meta-analysis table
+# translated to psychometric.csv's columns.
 #
 # Data sets (real, shipped with psychmeta):
 #   data_r_gonzalezmule_2014: Gonzalez-Mule, Mount & Oh (2014, J Appl Psychol 99(6)),
@@ -20,10 +22,20 @@
 #     rxx, ryy and ux all varying (for the Case II and IV artifact distributions).
 # It also pools psychmeta's individually corrected correlations with metafor's rma, the reference
 # of the multiverse's `correction: individual` specifications (tests/test_multiverse_correction.py).
+if (!requireNamespace("psychmeta", quietly = TRUE)) {
+  message("psychmeta is not installed: psychometric.json left unchanged")
+  quit(status = 0)
+}
 suppressPackageStartupMessages({
   library(psychmeta)
   library(jsonlite)
 })
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
+})
+
 options(psychmeta.show_progress = FALSE)
 stopifnot(packageVersion("psychmeta") >= "2.6.0")
 
@@ -274,5 +286,6 @@ out <- list(
   direct_distributions = list(psychmeta_uvdrr = uv_direct),
   multiverse_individual = list(gonzalezmule_2014 = gm_multiverse)
 )
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), "tests/reference/psychometric.json")
-cat("wrote tests/reference/psychometric.json:", length(cases), "cases,", length(moderator_cases), "moderator cases\n")
+path <- file.path(script_dir, "psychometric.json")
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), path)
+cat("wrote", path, "-", length(cases), "cases,", length(moderator_cases), "moderator cases\n")

@@ -1,18 +1,30 @@
 # Reference values for robust Bayesian model averaging (RoBMA-PSMA, RoBMA 3.6.1,
-# BayesTools 0.2.22, JAGS 4) -> tests/reference/robma.json.
-# Run: Rscript tests/reference/robma.R   (about 20 minutes per data set on this shared machine)
+# BayesTools 0.2.22, JAGS 4), not packaged by Debian: without RoBMA (or JAGS) this script says so
+# and leaves robma.json as it is.
+# Run from the repository root (Rscript tests/reference/robma.R) or from tests/reference
+# (Rscript robma.R, make reference): writes robma.json next to the script
+# (about 20 minutes per data set on this shared machine).
 # Per-set runs are combined by robma_combine.R. The committed robma.json came from the version
 # before the per-model columns were fixed (BayesTools names them prior_prob / marglik /
 # post_prob), so its "models" entries hold the labels only.
-#      Rscript tests/reference/robma.R molloy6 out.json   (one data set, to run them in parallel;
-#      the per-set JSON objects are the entries of robma.json)
+#      Rscript tests/reference/robma.R molloy6 /tmp/robma/molloy6.json   (one data set, to run
+#      them in parallel; the per-set JSON objects are the entries of robma.json)
 #
 # Data sets
 #  molloy:  dat.molloy2014 (metafor/metadat; correlations, k = 16), Fisher z with
 #           se = 1/sqrt(n - 3), passed as z = , se = : priors on Cohen's d (RoBMA default).
 #  molloy6: its first 6 studies (a small sheet where the evidence is equivocal).
 #  bcg:     dat.bcg log risk ratios (k = 13) passed as y = , se = (priors on the analysis scale).
+if (!requireNamespace("RoBMA", quietly = TRUE)) {
+  message("RoBMA (with JAGS) is not installed: robma.json left unchanged")
+  quit(status = 0)
+}
 suppressPackageStartupMessages({library(RoBMA); library(metafor); library(jsonlite)})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
+})
 
 run <- function(name, args) {
   t0 <- Sys.time()
@@ -60,7 +72,7 @@ sets <- list(
 )
 args <- commandArgs(trailingOnly = TRUE)
 chosen <- if (length(args) >= 1) args[1] else names(sets)
-path <- if (length(args) >= 2) args[2] else "tests/reference/robma.json"
+path <- if (length(args) >= 2) args[2] else file.path(script_dir, "robma.json")
 out <- lapply(sets[chosen], function(f) f())
 out$versions <- list(RoBMA = as.character(packageVersion("RoBMA")), BayesTools = as.character(packageVersion("BayesTools")))
 write_json(out, path, digits = NA, auto_unbox = TRUE, pretty = TRUE)

@@ -1,8 +1,10 @@
 # Reference values for alliance_meta.analyses.bias.selection_models (every type of metafor's
 # selmodel), .excess_significance (tes) and .henmi_copas (hc), computed with metafor 3.8 on
 # data sets of metadat with small-study effects.
-# Run from this folder: Rscript selection_models.R  ->  selection_models.json (committed; the
-# tests need no R). Takes 40-60 minutes: the tight selmodel runs integrate slowly.
+# Run from the repository root (Rscript tests/reference/selection_models.R) or from
+# tests/reference (Rscript selection_models.R, make reference): writes selection_models.json next
+# to the script (committed; the tests need no R). Takes 40-60 minutes: the tight selmodel runs
+# integrate slowly.
 #
 # selmodel() is run twice per type:
 # - `default`: metafor's defaults (optim BFGS with reltol 1e-8; integrate() at rel.tol 1.2e-4);
@@ -17,6 +19,11 @@ suppressPackageStartupMessages({
   library(jsonlite)
 })
 stopifnot(packageVersion("metafor") >= "3.8")
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
+})
 
 control <- list(threshold = 1e-13, maxiter = 1000)
 tight <- list(reltol = 1e-12, maxit = 1000, intCtrl = list(rel.tol = 1e-10))
@@ -159,4 +166,5 @@ for (name in names(datasets)) {
   reference$datasets[[name]] <- entry
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE), "selection_models.json")
+writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
+           file.path(script_dir, "selection_models.json"))

@@ -1,6 +1,8 @@
 # Reference values for alliance_meta.analyses.bias.svalue: S-values for publication bias
 # (Mathur & VanderWeele 2020) from the R package PublicationBias 2.4.0 (robust model, q = 0 and 0.1).
-# Run from this folder: Rscript svalue.R  ->  svalue.json (committed; the tests need no R).
+# Run from the repository root (Rscript tests/reference/svalue.R) or from tests/reference
+# (Rscript svalue.R, make reference): writes svalue.json next to the script
+# (committed; the tests need no R).
 #
 # PublicationBias is not on Debian: fetch the CRAN mirrors cran/metabias (0.1.1) and
 # cran/PublicationBias (2.4.0), `R CMD INSTALL --no-docs -l <lib> <folder>` each, and run with
@@ -17,6 +19,11 @@ suppressPackageStartupMessages({
   library(metafor)
   library(jsonlite)
   library(PublicationBias)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
 })
 
 datasets <- list(
@@ -73,4 +80,5 @@ for (name in names(cases)) {
   )
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE), "svalue.json")
+writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
+           file.path(script_dir, "svalue.json"))
