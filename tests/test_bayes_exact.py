@@ -199,7 +199,7 @@ def test_odds_ratio_of_a_new_study_has_no_mean_or_sd_under_heavy_tailed_tau_prio
     assert "infinite under the half_cauchy(0.5) prior" in table.loc["or_new", "warning"]
 
 
-@pytest.mark.parametrize(("metric", "name"), [("z", "Fisher z"), ("smd", "Hedges' g"), ("log_or", "log odds ratio")])
+@pytest.mark.parametrize(("metric", "name"), [("z", "Fisher's z"), ("smd", "Hedges' g"), ("log_or", "log odds ratio")])
 def test_figures_name_the_metric_of_tau_in_words(metric, name):
     """The tau axis of the posterior and prior-sensitivity figures read "(smd)" and "(log_or)", the config's codes."""
     import matplotlib.pyplot as plt

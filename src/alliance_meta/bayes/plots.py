@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from alliance_meta.engines.transforms import back_transform
+from alliance_meta.engines.transforms import METRIC_NAMES, back_transform
 from .exact import ExactPosterior, conditional_posterior
 
 SCALE_LABEL = {"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"}
-#: the analysis metric in which tau is drawn, in words (not the config's code: "(smd)", "(log_or)")
-METRIC_NAME = {"z": "Fisher z", "smd": "Hedges' g", "log_or": "log odds ratio"}
 
 
 def tau_label(metric: str) -> str:
     """x label of tau: the between-study SD in the analysis metric."""
-    return rf"between-study SD $\tau$ ({METRIC_NAME.get(metric, metric)})"
+    return rf"between-study SD $\tau$ ({METRIC_NAMES.get(metric, metric)})"
 
 
 def _pyplot():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 LOGIT_SCALE = np.pi / np.sqrt(3.0)
+#: the analysis metrics in words, for axis labels and notes (not the config's codes "z", "smd", "log_or")
+METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "log odds ratio"}
 
 
 def fisher_z(r):

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import special  # noqa: E402
 
+from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
 from alliance_meta.plots.style import plain_text, save_file, save_pdf_pages  # noqa: E402
@@ -118,8 +119,6 @@ def model_name(pooled: dict) -> str:
 TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-robust", "z": "Wald"}
 
 
-#: the analysis metric of tau^2, in the report's words (report.text.METRIC_NAMES)
-METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "log odds ratio"}
 NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnote never splits "tau^2 = 0.011"
 
 

@@ -19,7 +19,6 @@ class Display:
     transform: Callable
     null: float
     leading_zero: bool
-    metric_name: str = ""  # the analysis metric in words, for notes ("Fisher's z", not the config's "z")
 
     def number(self, value: float) -> str:
         """A transformed value, APA-rounded (two decimals; no leading zero for r)."""
@@ -35,9 +34,9 @@ class Display:
 
 
 DISPLAYS = {
-    "z": Display("r", "correlation", np.tanh, 0.0, False, "Fisher's z"),
-    "smd": Display("g", "Hedges' g", lambda x: np.asarray(x, dtype=float), 0.0, True, "Hedges' g"),
-    "log_or": Display("OR", "odds ratio", np.exp, 1.0, True, "log odds ratio"),
+    "z": Display("r", "correlation", np.tanh, 0.0, False),
+    "smd": Display("g", "Hedges' g", lambda x: np.asarray(x, dtype=float), 0.0, True),
+    "log_or": Display("OR", "odds ratio", np.exp, 1.0, True),
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_integer, apa_number, apa_p, is_finite, readable_frame
 
@@ -57,9 +58,9 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     adhoc = bool(notes.str.contains("ad hoc", case=False).any())  # pooling.knha_adhoc, noted on each knha row
     knha = ("Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)" if adhoc else "Knapp\u2013Hartung")
     # Hedges' g is analysed as it is shown: nothing is back-transformed
-    effects = (f"Estimates and \u03c4\u00b2 in the analysis metric ({show.metric_name})" if metric == "smd" else
+    effects = (f"Estimates and \u03c4\u00b2 in the analysis metric ({METRIC_NAMES[metric]})" if metric == "smd" else
                f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
-               f"({show.metric_name})")
+               f"({METRIC_NAMES[metric]})")
     note = (f"{effects}. CI = confidence interval; PI = prediction interval"
             + (" (none for the common-effect model)" if (frame["method"] == "common").any() else "")
             + f"; test z = Wald, knha = {knha}.")
@@ -127,7 +128,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
                      apa_integer(row["ess_tail"]) if is_finite(row.get("ess_tail")) else ""])
     header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
-    note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({display(metric).metric_name}), "
+    note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({METRIC_NAMES[metric]}), "
             "r on the correlation scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
