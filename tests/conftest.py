@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import math
-from pathlib import Path
-
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +62,19 @@ def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-12, err_
     """
     np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, float)), reference_array(expected),
                                rtol=rtol, atol=atol, err_msg=err_msg)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the pyplot figures a test leaves open (the notebook API returns open figures).
+
+    Without it a worker's open figures pile up across tests, and once there are more than 20
+    matplotlib warns, which reaches whichever test happens to collect warnings next.
+    """
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
 
 
 @pytest.fixture(scope="session")
