@@ -166,9 +166,14 @@ def test_a_moderator_without_variation_and_a_redundant_term_are_explained():
     result = am.meta_regression(am.fit(data), "year", continuous=("year",), permutations=0)
     assert result.to_frame().empty
     assert result.notes == ("year: not estimable (year has one value (2020) in every row: nothing to compare)",)
-    # the pipeline's tables: a formula without a model is left out of meta_regression.csv, with its reason
+    # the pipeline's tables: a formula without a model has a row without coefficients in meta_regression.csv,
+    # with its reason (the report shows the CSV), and a line in the log
     _, _, regressions = am.moderator_tables(am.fit(data, metric="z"), ["modality"], formulas=["year", "modality"], permutations=0)
-    assert set(regressions.model) == {"modality"}
+    assert regressions.model.tolist() == ["modality"] * 3 + ["year"]
+    unfitted = regressions.iloc[-1]
+    assert unfitted.term == "" and np.isnan(unfitted.estimate) and unfitted.k == len(data) and unfitted.permutations == 0
+    assert unfitted.note == "not estimable (year has one value (2020) in every row: nothing to compare)"
+    assert moderators.convergence_messages(pd.DataFrame(), regressions) == []  # not a fit that failed to converge
     assert regressions.attrs["notes"] == ["year: not estimable (year has one value (2020) in every row: nothing to "
                                           "compare)"]
     too_few = am.meta_regression(am.fit(data.iloc[:2]), "modality", permutations=0)

@@ -340,8 +340,8 @@ def convergence_messages(subgroups: pd.DataFrame, regressions: pd.DataFrame) -> 
 def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(), aggregate_method="gls",
                           rho=0.5, reference_levels=None, centre=False, level=95.0, permutations=1000,
                           seed=1, control=None) -> pd.DataFrame:
-    """One row per model x coefficient (``meta_regression.csv``); models not estimable are left out,
-    each with a line in ``attrs["notes"]`` (:func:`not_estimable_note`)."""
+    """One row per model x coefficient (``meta_regression.csv``); a formula without a model has one row
+    without a term, its reason in ``note``, and a line in ``attrs["notes"]`` (:func:`not_estimable_note`)."""
     tables, notes = [], []
     for formula in dict.fromkeys(formulas):
         variables = formula_variables(formula)
@@ -353,6 +353,10 @@ def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=()
             tables.append(model_table(formula, data, dropped, fit, test))
         else:
             notes.append(not_estimable_note(formula, data, variables))
+            tables.append(pd.DataFrame({"model": [formula], "term": [""], "k": [len(data)],
+                                        "n_studies": [data["study_id"].nunique()], "k_dropped": [dropped],
+                                        "permutations": [0],
+                                        "note": [f"not estimable ({not_estimable_reason(data, variables)})"]}))
     table = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
     table.attrs["notes"] = notes
     return table
