@@ -51,6 +51,12 @@ def test_inconsistency(i2, pi_lower, expected):
     assert sof({"i2": i2, "pi_lower": pi_lower})["inconsistency_downgrade"] == expected
 
 
+def test_inconsistency_reason_gives_i2_as_the_pooled_table_does():
+    """I\u00b2 = 49.96% read "I\u00b2 = 50%" beside "not serious", and the tables and the report's text say 50.0%."""
+    reason = sof({"i2": 49.96, "pi_lower": -0.1})["inconsistency_reason"]
+    assert reason == "not serious: I\u00b2 = 50.0%, prediction interval includes the null"
+
+
 def test_imprecision_width_null_and_information_size():
     assert sof()["imprecision_downgrade"] == 0
     assert sof(imprecision_width={"outcome": 0.05})["imprecision_downgrade"] == -1

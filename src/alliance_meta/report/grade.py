@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.report.effects import display
+from alliance_meta.report.formatting import apa_number
 from alliance_meta.report.formatting import apa_p_clause, is_finite
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
@@ -67,7 +68,7 @@ def inconsistency(row: dict) -> tuple[int, str]:
     if not (is_finite(i2) and is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no I\u00b2 or prediction interval"
     spans = _includes(lower, upper)
-    text = f"I\u00b2 = {i2:.0f}%, prediction interval {'includes' if spans else 'excludes'} the null"
+    text = f"I\u00b2 = {apa_number(i2, 1)}%, prediction interval {'includes' if spans else 'excludes'} the null"
     if spans and i2 >= 75:
         return -2, f"very serious: {text}"
     if spans and i2 >= 50:
