@@ -101,6 +101,36 @@ def test_rows_numbered_by_position_are_followed_by_their_cells():
     assert edited["note"] == "r: 0.45 -> 0.05"  # shortest form of the numbers, not 0.45000000000000001
 
 
+def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
+    """Correcting a study_id ("Smith2010" -> "Smith 2010") was listed as a study removed and a study added, with
+    each of its effect sizes removed and added again."""
+    def numbered(study, k, row, yi, **cells):
+        return es(study, f"{study}-{k}", row, yi, **cells)
+
+    cells = [dict(r="0.3", n="40", rater="patient"), dict(r="0.1", n="40", rater="observer")]
+    before = record("a", [numbered("Smith2010", 1, 2, 0.30, **cells[0]), numbered("Smith2010", 2, 3, 0.10, **cells[1]),
+                          es("Lee", "1", 4, 0.2, r="0.2")], POOLED_A)
+    after = record("b", [es("Lee", "1", 2, 0.2, r="0.2"), numbered("Smith 2010", 1, 3, 0.30, **cells[0]),
+                         numbered("Smith 2010", 2, 4, 0.10, **cells[1])], POOLED_A)
+    changes = compare(before, after)
+    assert changes["change"].tolist() == ["study_renamed"] + ["pooled"] * 8
+    renamed = changes.iloc[0]
+    assert (renamed.study_id, renamed.sheet_row, renamed.sheet_row_previous) == ("Smith 2010", 3, 2)
+    assert renamed.note == "previously Smith2010; its 2 effect size(s) are unchanged, on sheet row(s) 3, 4"
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the previous run: 1 study renamed.")
+    # a renamed study whose cells changed too, and two candidates with the same cells, stay removed and added
+    edited = record("c", [es("Lee", "1", 2, 0.2, r="0.2"), numbered("Smith 2010", 1, 3, 0.30, **cells[0]),
+                          numbered("Smith 2010", 2, 4, 0.10, **{**cells[1], "rater": "therapist"})], POOLED_A)
+    assert {"study_added", "study_removed"} <= set(compare(before, edited)["change"])
+    assert "study_renamed" not in set(compare(record("e", [es("Lee", "1", 2, 0.2, r="0.2"),
+                                                          es("Kim", "1", 3, 0.2, r="0.2")], POOLED_A),
+                                              record("f", [es("Lee2", "1", 2, 0.2, r="0.2"),
+                                                           es("Kim2", "1", 3, 0.2, r="0.2")], POOLED_A))["change"])
+    assert "study_renamed" not in set(compare(record("g", [es("Lee", "1", 2, 0.2, r="0.2")], POOLED_A),
+                                              record("h", [es("Lee2", "1", 2, 0.2, r="0.2"),
+                                                           es("Kim2", "1", 3, 0.2, r="0.2")], POOLED_A))["change"])
+
+
 def test_first_run_and_unchanged_data():
     current = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)
     first = compare(None, current)

@@ -174,12 +174,50 @@ def _rekeyed_by_content(previous: list[dict], current: list[dict]) -> list[dict]
     return [{**row, "key": rekeyed.get(id(row), row["key"])} for row in current]
 
 
+def _study_content(rows: list[dict]) -> list[str]:
+    """A study's effect sizes without its name: family, yi, vi and every cell but study_id (and es_id where the
+    conversion numbered them by position, ``<study_id>-1`` ...), in an order independent of the sheet's."""
+    ignored = {"study_id", "es_id"} if _numbered_by_position(rows) else {"study_id"}
+    return sorted(json.dumps([row["family"], row["yi"], row["vi"],
+                              {c: v for c, v in row["cells"].items() if c not in ignored}], sort_keys=True)
+                  for row in rows)
+
+
+def _renamed_studies(previous: list[dict], current: list[dict], removed, added) -> dict[str, str]:
+    """``{new study_id: old study_id}`` for studies whose every effect size is unchanged under another
+    study_id (a corrected name), where exactly one removed and one added study have that content."""
+    def contents(rows, studies):
+        return {study: _study_content([row for row in rows if row["study_id"] == study]) for study in studies}
+
+    old, new = contents(previous, removed), contents(current, added)
+    pairs = {}
+    for study, content in new.items():
+        same_old = [name for name, other in old.items() if other == content]
+        same_new = [name for name, other in new.items() if other == content]
+        if len(same_old) == 1 and len(same_new) == 1:
+            pairs[study] = same_old[0]
+    return pairs
+
+
 def _data_changes(previous: dict, current: dict) -> list[dict]:
-    before = {row["key"]: row for row in previous["effect_sizes"]}
-    after = {row["key"]: row for row in _rekeyed_by_content(previous["effect_sizes"], current["effect_sizes"])}
     studies_before = {row["study_id"] for row in previous["effect_sizes"]}
     studies_after = {row["study_id"] for row in current["effect_sizes"]}
+    renamed = _renamed_studies(previous["effect_sizes"], current["effect_sizes"], studies_before - studies_after,
+                               studies_after - studies_before)
+    kept_before = [row for row in previous["effect_sizes"] if row["study_id"] not in set(renamed.values())]
+    kept_after = [row for row in current["effect_sizes"] if row["study_id"] not in renamed]
+    before = {row["key"]: row for row in kept_before}
+    after = {row["key"]: row for row in _rekeyed_by_content(kept_before, kept_after)}
     rows = []
+    for study, old_name in sorted(renamed.items()):
+        members = [row for row in current["effect_sizes"] if row["study_id"] == study]
+        old_rows = [row for row in previous["effect_sizes"] if row["study_id"] == old_name]
+        rows.append(_row("study_renamed", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
+                         sheet_row_previous=old_rows[0]["sheet_row"],
+                         note=f"previously {old_name}; its {len(members)} effect size(s) are unchanged, on sheet "
+                              f"row(s) " + ", ".join(str(m["sheet_row"]) for m in members)))
+    studies_before -= set(renamed.values())
+    studies_after -= set(renamed)
     for study in sorted(studies_after - studies_before):
         members = [row for row in current["effect_sizes"] if row["study_id"] == study]
         rows.append(_row("study_added", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
@@ -284,7 +322,8 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
     parts = []
     counts = [(change, _count(changes, change)) for change in
-              ("study_added", "study_removed", "effect_size_added", "effect_size_removed", "effect_size_edited")]
+              ("study_added", "study_removed", "study_renamed", "effect_size_added", "effect_size_removed",
+               "effect_size_edited")]
     listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
