@@ -118,6 +118,10 @@ def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
     assert (renamed.study_id, renamed.sheet_row, renamed.sheet_row_previous) == ("Smith 2010", 3, 2)
     assert renamed.note == "previously Smith2010; its 2 effect size(s) are unchanged, on sheet row(s) 3, 4"
     assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the previous run: 1 study renamed.")
+    # es_id typed in the sheet and kept under the new name (S004-1 under "S004 (corrected)")
+    kept = record("k", [es("Lee", "1", 2, 0.2, r="0.2"), es("Smith 2010", "Smith2010-1", 3, 0.30, **cells[0]),
+                        es("Smith 2010", "Smith2010-2", 4, 0.10, **cells[1])], POOLED_A)
+    assert compare(before, kept)["change"].tolist() == ["study_renamed"] + ["pooled"] * 8
     # a renamed study whose cells changed too, and two candidates with the same cells, stay removed and added
     edited = record("c", [es("Lee", "1", 2, 0.2, r="0.2"), numbered("Smith 2010", 1, 3, 0.30, **cells[0]),
                           numbered("Smith 2010", 2, 4, 0.10, **{**cells[1], "rater": "therapist"})], POOLED_A)

@@ -175,12 +175,11 @@ def _rekeyed_by_content(previous: list[dict], current: list[dict]) -> list[dict]
 
 
 def _study_content(rows: list[dict]) -> list[str]:
-    """A study's effect sizes without its name: family, yi, vi and every cell but study_id (and es_id where the
-    conversion numbered them by position, ``<study_id>-1`` ...), in an order independent of the sheet's."""
-    ignored = {"study_id", "es_id"} if _numbered_by_position(rows) else {"study_id"}
+    """A study's effect sizes without their names: family, yi, vi and every cell but study_id and es_id (which
+    a rename may keep, as ``S004-1`` under ``S004 (corrected)``, or change), in an order independent of the sheet's."""
     return sorted(json.dumps([row["family"], row["yi"], row["vi"],
-                              {c: v for c, v in row["cells"].items() if c not in ignored}], sort_keys=True)
-                  for row in rows)
+                              {c: v for c, v in row["cells"].items() if c not in ("study_id", "es_id")}],
+                             sort_keys=True) for row in rows)
 
 
 def _renamed_studies(previous: list[dict], current: list[dict], removed, added) -> dict[str, str]:
