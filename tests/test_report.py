@@ -208,6 +208,9 @@ def test_methods_name_the_metric_of_the_families_analysed_only():
     assert "dropout" not in outcome
     assert methods_paragraph(config, set(), {}, families=["dropout"]).startswith(
         "The dropout family was analysed as Hedges' g. ")
+    # a common noun takes its article (one list of metric names: engines.transforms.METRIC_NAMES)
+    assert methods_paragraph({"metric": {"dropout": "log_or"}}, set(), {}, families=["dropout"]).startswith(
+        "The dropout family was analysed as the log odds ratio. ")
 
 
 def test_methods_say_when_no_moderator_was_analysed():

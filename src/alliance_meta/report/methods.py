@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
-from alliance_meta.report.text import METRIC_NAMES, test_names
+from alliance_meta.report.text import metric_in_prose, test_names
 
 ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood", "DL": "DerSimonian\u2013Laird",
               "PM": "Paule\u2013Mandel", "EB": "empirical Bayes", "HE": "Hedges", "HS": "Hunter\u2013Schmidt",
@@ -79,7 +79,7 @@ def tau_prior_text(tau: dict | str, metrics: dict[str, str]) -> str:
     published_text = f"{log}{_distribution(published)} for {SOURCE_METRIC_NAMES.get(source, source)}"
     if all(metric == source for metric in metrics.values()):
         return f"{text}, {published_text}"
-    parts = "; ".join(f"{family}, {METRIC_NAMES.get(metrics[family], metrics[family])}: {_distribution(prior)}"
+    parts = "; ".join(f"{family}, {metric_in_prose(metrics[family])}: {_distribution(prior)}"
                       for family, prior in rescaled.items())
     return f"{text}, {published_text}, rescaled to the analysis metric ({parts})"
 
@@ -107,9 +107,9 @@ def risk_of_bias_methods(config: dict) -> str:
 def metric_sentence(config: dict, families=("outcome", "dropout")) -> str:
     """The analysis metric of each family analysed."""
     metrics = config.get("metric", {})
-    parts = {"outcome": f"correlations were analysed as {METRIC_NAMES.get(metrics.get('outcome', 'z'))} and "
+    parts = {"outcome": f"correlations were analysed as {metric_in_prose(metrics.get('outcome', 'z'))} and "
                         "back-transformed to r",
-             "dropout": f"the dropout family was analysed as {METRIC_NAMES.get(metrics.get('dropout', 'smd'))}"}
+             "dropout": f"the dropout family was analysed as {metric_in_prose(metrics.get('dropout', 'smd'))}"}
     sentence = "; ".join(text for family, text in parts.items() if family in families) or "; ".join(parts.values())
     return sentence[0].upper() + sentence[1:] + "."
 

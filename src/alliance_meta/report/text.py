@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted, is_finite
@@ -28,7 +29,13 @@ RATIO_DIRECTION_NOTES = {
     "dropout": " (OR > 1: a stronger alliance among patients who stayed in treatment)",
 }
 RATIO_METRICS = {"log_or"}
-METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "the log odds ratio"}
+
+
+def metric_in_prose(metric: str) -> str:
+    """The analysis metric's name in a sentence (:data:`~alliance_meta.engines.transforms.METRIC_NAMES`), with an
+    article before a common noun: "Fisher's z", "Hedges' g", "the log odds ratio"."""
+    name = METRIC_NAMES.get(metric, metric)
+    return f"the {name}" if name[:1].islower() else name
 TEST_NAMES = {"z": "Wald-type z tests", "knha": "the Knapp\u2013Hartung adjustment",
               "adhoc": "the Knapp\u2013Hartung adjustment (ad hoc variant: scale factor not below 1)"}
 
@@ -64,13 +71,13 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
     elif multilevel and row["n_studies"] == 1:  # one study: sigma2_between fixed at 0 (a single-level factor)
         heterogeneity = (f"three-level model with one study, \u03c3\u00b2 between studies fixed at 0 (not "
                          f"estimable) and within the study = {apa_number(row['sigma2_within'], 3)} "
-                         f"({METRIC_NAMES[metric]}), I\u00b2 = {apa_number(row['i2'], 1)}% in all")
+                         f"({metric_in_prose(metric)}), I\u00b2 = {apa_number(row['i2'], 1)}% in all")
     elif multilevel:  # three-level model: k counts effect sizes; the variance is split by level
         heterogeneity = (f"three-level model, \u03c3\u00b2 between studies = {apa_number(row['sigma2_between'], 3)}"
-                         f" and within studies = {apa_number(row['sigma2_within'], 3)} ({METRIC_NAMES[metric]}), "
+                         f" and within studies = {apa_number(row['sigma2_within'], 3)} ({metric_in_prose(metric)}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}% in all")
     else:
-        heterogeneity = (f"\u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({METRIC_NAMES[metric]}), "
+        heterogeneity = (f"\u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({metric_in_prose(metric)}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}%")
     sentence = (f"{subject} was {show.symbol} = {show.number(row['estimate'])}, {level:g}% CI "
                 f"{show.interval(row['ci_lower'], row['ci_upper'])}{direction_note(family, metric)}, "
