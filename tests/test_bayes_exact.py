@@ -213,3 +213,30 @@ def test_figures_name_the_metric_of_tau_in_words(metric, name):
         label = figure.axes[1].get_xlabel()
         assert label.endswith(f"({name})") and "_" not in label.replace("$", ""), label
         plt.close(figure)
+
+
+def test_family_figures_name_the_studies_as_the_forest_plot_and_say_when_there_are_none():
+    """Rule bayes_plots' figures (bayes.plots.family_figures): the shrinkage plot's rows carry the forest plot's
+    labels (plots.labels), not the study ids; a family without studies gets a figure that says so."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.priors import Priors
+
+    k = len(Y)
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "yi": Y, "vi": V,
+                         "authors": [f"Author {i}" for i in range(k)], "year": [2000 + i for i in range(k)]})
+    studies = data[["study_id", "yi"]].assign(ci_lower=Y - 0.2, ci_upper=Y + 0.2, mean=Y, hdi_lower=Y - 0.1,
+                                              hdi_upper=Y + 0.1)
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.6]})
+    draws = {"mu": np.random.default_rng(1).normal(0.3, 0.05, 400),
+             "tau": np.abs(np.random.default_rng(2).normal(0.1, 0.03, 400))}
+    posterior, forest = plots.family_figures(data, studies, table, draws, "z", Priors(), "outcome", "authors_year")
+    ticks = {tick.get_text() for tick in forest.axes[0].get_yticklabels()}
+    assert {f"Author {i} ({2000 + i})" for i in range(k)} <= ticks and not ticks & set(data["study_id"])
+    assert posterior.get_suptitle().startswith("outcome: posterior")
+    empty, same = plots.family_figures(data.iloc[:0], studies.iloc[:0], table, draws, "z", Priors(), "dropout")
+    assert empty is same and [text.get_text() for text in empty.axes[0].texts] == ["dropout: no studies"]
+    plt.close("all")

@@ -124,6 +124,30 @@ def forest_figure(studies, table, metric: str, title: str = ""):
     return fig
 
 
+def family_figures(data, studies, table, draws: dict, metric: str, priors, family: str, labels=None):
+    """The two figures of rule ``bayes_plots`` for a family: the posterior densities (MCMC, exact, prior) and
+    the forest plot of observed against shrunken effects, with the studies named as in the family's forest
+    plot (``labels``: config ``plots.labels``).
+
+    ``data`` are the family's studies, one row each (``yi``, ``vi``, the label columns); ``studies`` and
+    ``table`` are ``bayes_studies.csv`` and ``bayes.csv``; ``priors`` those of the fit
+    (:class:`~alliance_meta.bayes.priors.Priors`). Without studies, each is a figure that says so.
+    """
+    from alliance_meta.plots.forest_options import study_labels
+    from alliance_meta.plots.style import message_figure
+
+    from .exact import exact_posterior
+
+    if len(data) == 0:
+        empty = message_figure(f"{family}: no studies", size=(4, 1))
+        return empty, empty
+    names = dict(zip(data["study_id"], study_labels(data, labels, escape=False)))
+    studies = studies.assign(label=studies["study_id"].map(names).fillna(studies["study_id"]))
+    post = exact_posterior(data["yi"], data["vi"], priors.tau, priors.mu_sd)
+    return (posterior_figure(draws, post, metric, f"{family}: posterior (histogram MCMC, line exact, dashed prior)"),
+            forest_figure(studies, table, metric, f"{family}: observed and shrunken study effects"))
+
+
 def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     """Exact posterior densities of the pooled effect and of tau under each tau prior."""
     plt = _pyplot()
