@@ -131,6 +131,19 @@ def test_dropped_rows_are_counted_in_the_note():
     assert table.loc["artifact_distribution", "k"] == 240
 
 
+def test_rows_without_a_sample_size_are_named_by_sheet_row():
+    """The log said "30 effect sizes without a sample size left out": not which rows, nor why."""
+    rows = pd.DataFrame({"yi": [0.2, 0.3, 0.1, 0.25], "n": [50, np.nan, 80, np.nan], "sheet_row": [2, 5, 6, 9]})
+    assert len(pm.correlations(rows)) == 2
+    assert pm.left_out_note(rows) == ("2 of 4 effect sizes have no sample size (n) and are left out of the "
+                                      "psychometric corrections, which weight by n (sheet rows 5, 9); code n for "
+                                      "them to include them")
+    assert pm.left_out_note(rows.iloc[[0, 2]]) == ""
+    many = pd.DataFrame({"yi": [0.2] * 25, "n": [np.nan] * 25, "sheet_row": range(2, 27)})
+    assert pm.left_out_note(many).endswith("(sheet rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
+                                           "19, 20, 21 and 5 more); code n for them to include them")
+
+
 def test_hand_computed_two_studies():
     """Two studies, r = .2 and .4, n = 50 and 150, rxx = .81 and .64, ryy = 1, textbook options."""
     frame = pd.DataFrame({"r": [0.2, 0.4], "n": [50, 150], "rxx": [0.81, 0.64]})

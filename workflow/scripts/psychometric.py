@@ -8,6 +8,7 @@ from alliance_meta.analyses.psychometric import (
     PsychometricOptions,
     correlations,
     fill_reliabilities,
+    left_out_note,
     psychometric_analysis,
     psychometric_moderators,
 )
@@ -23,8 +24,8 @@ settings = dict(params.settings)
 options = PsychometricOptions.from_config(settings, level=params.level)
 effect_sizes = read_table(snakemake.input.effect_sizes)
 rows = correlations(effect_sizes)
-if len(rows) < len(effect_sizes):
-    logger.warning("%d effect sizes without a sample size left out", len(effect_sizes) - len(rows))
+if note := left_out_note(effect_sizes):
+    logger.warning("%s", note)
 data = fill_reliabilities(rows, settings.get("reliability"), settings.get("outcome_reliability"))
 for column in ("rxx", "ryy", "ux"):
     logger.info("%s: %d of %d effect sizes report it, %d more from the config's defaults", column,
