@@ -444,3 +444,30 @@ def test_three_level_members_of_a_univariate_fit_say_why_and_levels_are_checked(
     rows = pd.DataFrame({"yi": yi, "vi": vi})
     with pytest.raises(ValueError, match=r"more than one column named yi"):
         am.fit(pd.concat([rows, rows[["yi"]]], axis=1))
+
+
+def test_read_sheet_takes_one_moderator_name_as_one_column(tmp_path):
+    """am.read_sheet(path, moderators='rater') checked the columns r, a, t, e: four 'not a column' problems."""
+    path = tmp_path / "sheet.csv"
+    path.write_text("study_id,r,n,rater,year\nS1,0.3,100,client,2001\nS2,0.2,80,therapist,2003\n", encoding="utf-8")
+    one = am.read_sheet(path, moderators="rater", continuous_moderators="year", meta_regression="~ rater + year")
+    listed = am.read_sheet(path, moderators=["rater"], continuous_moderators=["year"],
+                           meta_regression=["~ rater + year"])
+    pd.testing.assert_frame_equal(one, listed)
+    with pytest.raises(am.SheetProblems, match=r"1 problem in 1 row[\s\S]*column modality: is named by the config"):
+        am.read_sheet(path, moderators="modality")
+
+
+
+def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):
+    """am.effect_sizes('studies.csv') was an AttributeError from inside; metric='z' "'str' object is not a
+    mapping"; metric={'outcomes': 'smd'} was ignored and the outcome rows converted to Fisher z."""
+    sheet = pd.DataFrame({"study_id": ["a", "b"], "r": [0.3, 0.2], "n": [50, 60]})
+    with pytest.raises(TypeError, match=r"am.effect_sizes takes the sheet as a DataFrame \(am.read_sheet\(path\)\), "
+                                        r"not str"):
+        am.effect_sizes(str(DEMO_SHEET))
+    with pytest.raises(TypeError, match=r"metric maps each family to its metric.*not 'z'"):
+        am.effect_sizes(sheet, metric="z")
+    with pytest.raises(ValueError, match=r"unknown family 'outcomes'; the families are outcome, dropout"):
+        am.effect_sizes(sheet, metric={"outcomes": "smd"})
+    assert list(am.effect_sizes(sheet, metric={"outcome": "z"})["metric"]) == ["z", "z"]

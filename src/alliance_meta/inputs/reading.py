@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +42,9 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     SheetProblems
         listing every problem at once (row, column, value, rule), or why the file cannot be read.
     """
+    # one name is one column (one formula), not its letters: moderators="rater" checked a, e, r, t
+    moderators, continuous_moderators, meta_regression = (
+        (names,) if isinstance(names, str) else names for names in (moderators, continuous_moderators, meta_regression))
     try:
         raw = read_cells(path, **reading)
     except SheetError as error:
@@ -59,4 +63,14 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
     without a complete input keep ``yi = vi = NaN``; :func:`alliance_meta.fit` needs them dropped
     (``frame.dropna(subset=["yi", "vi"])``) and one family at a time.
     """
+    if not isinstance(sheet, pd.DataFrame):
+        raise TypeError(f"am.effect_sizes takes the sheet as a DataFrame (am.read_sheet(path)), not "
+                        f"{type(sheet).__name__}")
+    if metric is not None and not isinstance(metric, Mapping):
+        raise TypeError(f"am.effect_sizes: metric maps each family to its metric, e.g. {{'outcome': 'z', "
+                        f"'dropout': 'log_or'}}, not {metric!r}")
+    unknown = [str(family) for family in (metric or {}) if family not in DEFAULT_METRIC_BY_FAMILY]
+    if unknown:  # else the family's default metric would be used without a word
+        raise ValueError(f"am.effect_sizes: metric has unknown famil{'ies' if len(unknown) > 1 else 'y'} "
+                         f"{', '.join(map(repr, unknown))}; the families are {', '.join(DEFAULT_METRIC_BY_FAMILY)}")
     return convert(sheet, {**DEFAULT_METRIC_BY_FAMILY, **(metric or {})})
