@@ -471,3 +471,23 @@ def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):
     with pytest.raises(ValueError, match=r"unknown family 'outcomes'; the families are outcome, dropout"):
         am.effect_sizes(sheet, metric={"outcomes": "smd"})
     assert list(am.effect_sizes(sheet, metric={"outcome": "z"})["metric"]) == ["z", "z"]
+
+
+
+def test_pooled_table_checks_dependence_rho_methods_and_tests_as_fit_does():
+    """pooled_table(dependence='multi') was fitted as aggregate, rho=2 used as it was, methods=[] stopped in
+    pandas ('No objects to concatenate'), and under multilevel methods=['reml'] gave a table without rows."""
+    rows = simulated()
+    with pytest.raises(ValueError, match=r"unknown dependence 'multi'; expected one of aggregate, multilevel"):
+        am.pooled_table(rows, dependence="multi")
+    with pytest.raises(ValueError, match=r"rho must be a number between -1 and 1.*not 2"):
+        am.pooled_table(rows, rho=2)
+    with pytest.raises(ValueError, match=r"pooled_table: no method given; expected one or more of common, DL"):
+        am.pooled_table(rows, methods=[])
+    with pytest.raises(ValueError, match=r"pooled_table: unknown method 'reml'; expected one or more of .*REML"):
+        am.pooled_table(rows, methods=["reml"], dependence="multilevel")
+    with pytest.raises(ValueError, match=r"pooled_table: unknown test 'Z'; expected one or more of z, knha, adhoc, t, cr2"):
+        am.pooled_table(rows, tests=["Z"], dependence="multilevel")
+    table, notes = am.pooled_table(rows, methods=["REML", "DL"], tests=["z", "knha"], dependence="multilevel")
+    assert list(zip(table["method"], table["test"])) == [("REML", "z"), ("REML", "t"), ("REML", "cr2")]
+    assert any("DL not defined for three-level models" in note for note in notes)

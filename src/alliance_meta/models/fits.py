@@ -658,6 +658,18 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                         f"{type(effect_sizes).__name__}")
     methods = (methods,) if isinstance(methods, str) else tuple(methods)  # "REML" is one method, not R, E, M, L
     tests = (tests,) if isinstance(tests, str) else tuple(tests)
+    if dependence not in DEPENDENCE:  # else any other value was fitted as aggregate without a word
+        raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
+    rho = _rho(rho)
+    # checked before any fit: a three-level table would skip an unknown name ("reml") with a note, or have no rows
+    for what, given, known in (("method", methods, (univariate.COMMON, *univariate.METHODS)),
+                               ("test", tests, (*univariate.TESTS, *(MULTILEVEL_TESTS if dependence == "multilevel"
+                                                                    else ())))):
+        unknown = [name for name in given if name not in known]
+        if unknown or not given:
+            problem = (f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}" if unknown
+                       else f"no {what} given")
+            raise ValueError(f"pooled_table: {problem}; expected one or more of {', '.join(dict.fromkeys(known))}")
     if len(effect_sizes):  # metric=None: the rows' metric column, as fit() reads it (log_or adds the count rows)
         metric = _metric(metric, as_frame(effect_sizes))
     options = dict(dependence=dependence, rho=rho, aggregate_method=aggregate_method, level=level, metric=metric)
