@@ -491,3 +491,11 @@ def test_pooled_table_checks_dependence_rho_methods_and_tests_as_fit_does():
     table, notes = am.pooled_table(rows, methods=["REML", "DL"], tests=["z", "knha"], dependence="multilevel")
     assert list(zip(table["method"], table["test"])) == [("REML", "z"), ("REML", "t"), ("REML", "cr2")]
     assert any("DL not defined for three-level models" in note for note in notes)
+
+
+
+def test_publication_bias_takes_one_selection_step_as_a_number(molloy_fit):
+    """selection_steps=0.025 stopped with "'float' object is not iterable"; am.selection_models takes steps=0.025."""
+    one = am.publication_bias(molloy_fit, selection_steps=0.025).to_frame()
+    listed = am.publication_bias(molloy_fit, selection_steps=[0.025]).to_frame()
+    pd.testing.assert_frame_equal(one, listed)

@@ -95,7 +95,7 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
         if not (isinstance(alpha, (int, float, np.number)) and 0 < alpha < 1):
             raise ValueError(f"{name} must be a number between 0 and 1 (exclusive), not {alpha!r}")
     try:  # as am.selection_models checks its steps (else a not-estimable row, or with [1] a model of no selection)
-        check_steps(selection_steps)
+        selection_steps = check_steps(selection_steps)  # one cut-point as a number too, as am.selection_models
     except ValueError as error:
         raise ValueError(f"selection_steps: {error}") from None
     multilevel = isinstance(fit, MultilevelFit)
