@@ -499,3 +499,15 @@ def test_publication_bias_takes_one_selection_step_as_a_number(molloy_fit):
     one = am.publication_bias(molloy_fit, selection_steps=0.025).to_frame()
     listed = am.publication_bias(molloy_fit, selection_steps=[0.025]).to_frame()
     pd.testing.assert_frame_equal(one, listed)
+
+
+
+def test_reference_levels_that_are_not_a_dict_are_refused():
+    """reference_levels='b' stopped with dict()'s 'dictionary update sequence element #0 has length 1'."""
+    fit = am.fit(simulated(), metric="z")
+    for call in (lambda: am.meta_regression(fit, "~ grp", reference_levels="b", permutations=0),
+                 lambda: am.moderator_tables(fit, "grp", reference_levels="b", permutations=0)):
+        with pytest.raises(TypeError, match=r"reference_levels: a dict of column -> reference level.*not 'b'"):
+            call()
+    terms = am.meta_regression(fit, "~ grp", reference_levels={"grp": "b"}, permutations=0).to_frame()["term"]
+    assert list(terms) == ["intercept", "grp[a]", "grp[c]"]

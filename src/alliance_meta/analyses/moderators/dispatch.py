@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -72,6 +73,9 @@ def _codebook_levels(references):
 
     if references is None:
         return None
+    if not isinstance(references, Mapping):  # dict("therapist") failed with "dictionary update sequence element"
+        raise TypeError(f"reference_levels: a dict of column -> reference level, e.g. {{'rater': 'therapist'}}, "
+                        f"not {references!r}")
     return {name: (VOCABULARIES[name].canonical(level) or level) if name in VOCABULARIES and isinstance(level, str)
             else level for name, level in dict(references).items()}
 
