@@ -458,7 +458,6 @@ def test_read_sheet_takes_one_moderator_name_as_one_column(tmp_path):
         am.read_sheet(path, moderators="modality")
 
 
-
 def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):
     """am.effect_sizes('studies.csv') was an AttributeError from inside; metric='z' "'str' object is not a
     mapping"; metric={'outcomes': 'smd'} was ignored and the outcome rows converted to Fisher z."""
@@ -471,7 +470,6 @@ def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):
     with pytest.raises(ValueError, match=r"unknown family 'outcomes'; the families are outcome, dropout"):
         am.effect_sizes(sheet, metric={"outcomes": "smd"})
     assert list(am.effect_sizes(sheet, metric={"outcome": "z"})["metric"]) == ["z", "z"]
-
 
 
 def test_pooled_table_checks_dependence_rho_methods_and_tests_as_fit_does():
@@ -493,13 +491,11 @@ def test_pooled_table_checks_dependence_rho_methods_and_tests_as_fit_does():
     assert any("DL not defined for three-level models" in note for note in notes)
 
 
-
 def test_publication_bias_takes_one_selection_step_as_a_number(molloy_fit):
     """selection_steps=0.025 stopped with "'float' object is not iterable"; am.selection_models takes steps=0.025."""
     one = am.publication_bias(molloy_fit, selection_steps=0.025).to_frame()
     listed = am.publication_bias(molloy_fit, selection_steps=[0.025]).to_frame()
     pd.testing.assert_frame_equal(one, listed)
-
 
 
 def test_reference_levels_that_are_not_a_dict_are_refused():
@@ -511,3 +507,13 @@ def test_reference_levels_that_are_not_a_dict_are_refused():
             call()
     terms = am.meta_regression(fit, "~ grp", reference_levels={"grp": "b"}, permutations=0).to_frame()["term"]
     assert list(terms) == ["intercept", "grp[a]", "grp[c]"]
+
+
+def test_bayes_refuses_a_moderator_that_is_not_a_column_before_sampling():
+    """am.bayes(fit, moderators=['gpr']) sampled the pooled model and left the moderator out with a log line
+    ('not a column of the effect sizes'); am.moderators refuses it up front with a did-you-mean."""
+    fit = am.fit(simulated(), metric="z")
+    with pytest.raises(ValueError, match=r"am.bayes: moderator 'gpr' is not a column.*did you mean 'grp'"):
+        am.bayes(fit, {"draws": 100, "tune": 100}, moderators=["gpr"])
+    with pytest.raises(ValueError, match=r"am.bayes: continuous moderator 'yr' is not a column"):
+        am.bayes(fit, {"draws": 100, "tune": 100}, continuous="yr")
