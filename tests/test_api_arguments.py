@@ -517,3 +517,17 @@ def test_bayes_refuses_a_moderator_that_is_not_a_column_before_sampling():
         am.bayes(fit, {"draws": 100, "tune": 100}, moderators=["gpr"])
     with pytest.raises(ValueError, match=r"am.bayes: continuous moderator 'yr' is not a column"):
         am.bayes(fit, {"draws": 100, "tune": 100}, continuous="yr")
+
+
+def test_figures_of_a_fit_without_a_metric_ask_for_it(molloy, tmp_path):
+    """A fit without metric= drew its forest plot with the axis 'Hedges' g' and the column 'g [95% CI]',
+    whatever its yi were; the selection models' estimates plot stopped with KeyError: None."""
+    yi, vi, _ = molloy
+    fit = am.fit(yi, vi)
+    with pytest.raises(ValueError, match=r"plot_forest needs the analysis metric.*metric='z'"):
+        fit.plot_forest(tmp_path / "forest.svg")
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match=r"estimates_plot needs the analysis metric.*metric='z'"):
+        am.selection_models(fit, types="halfnorm").estimates_plot()
+    am.fit(yi, vi, metric="z").plot_forest(tmp_path / "forest.svg")
+    assert "Hedges" not in (tmp_path / "forest.svg").read_text()

@@ -176,6 +176,9 @@ class Fit:
         """
         from alliance_meta.plots.forest import ForestOptions, save_forest_plot
 
+        if self.metric is None:  # its axis, labels and numbers are those of the metric (it said Hedges' g)
+            raise ValueError("plot_forest needs the analysis metric for its axis and labels: fit(..., metric='z') "
+                             "(or 'smd', 'log_or')")
         if not isinstance(options, (ForestOptions, Mapping)) and options is not None:
             raise TypeError(f"plot_forest: options is a dict of the config's plots keys (e.g. {{'sort': 'year'}}) "
                             f"or a ForestOptions, not {type(options).__name__}")
@@ -188,7 +191,7 @@ class Fit:
                 raise ValueError(f"plot_forest: {name!r} has no figure suffix; end the name in one of "
                                  f"{', '.join(formats)} (the format is read from it)")
         row = self.to_frame().iloc[0].to_dict()
-        save_forest_plot(self.data, row, self.metric or "smd", paths, level=self.level, options=options,
+        save_forest_plot(self.data, row, self.metric, paths, level=self.level, options=options,
                          data_note=note)
 
     def summary(self) -> str:

@@ -656,6 +656,9 @@ class SelectionModelsResult:
         """The adjusted estimates beside the unadjusted one (:mod:`alliance_meta.plots.selection`)."""
         from alliance_meta.plots.selection import selection_estimates_plot
 
+        if self.metric is None:  # else KeyError: None from the plot's scales
+            raise ValueError("estimates_plot needs the analysis metric for its axis and labels: "
+                             "am.fit(..., metric='z') (or 'smd', 'log_or')")
         fit, k = self.unadjusted, len(self.studies)
         unit = "study composites" if self.notes else "studies"
         unadjusted = {"estimate": fit.estimate, "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper,
