@@ -19,7 +19,7 @@ from alliance_meta.analyses.moderators import multilevel as three_level
 from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
                                                           analyse_moderator, fit_model, holds_numbers,
                                                           meta_regression_table, model_table, no_coefficients,
-                                                          no_subgroups, not_estimable_note)
+                                                          no_subgroups, not_estimable_note, not_estimable_row)
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
@@ -146,7 +146,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
                     permutations: int = 1000, seed: int = 1) -> AnalysisResult:
     """A REML meta-regression on ``formula`` (e.g. ``"~ rater + year"``) of the effect sizes
     aggregated within study x the formula's variables, with its permutation test
-    (``meta_regression.csv`` rows); not estimable: an empty table and a note. ``continuous``: the
+    (``meta_regression.csv`` rows); not estimable: the row that says why, and a note. ``continuous``: the
     variables entered as slopes; None: those whose column holds numbers (``year``)."""
     require_fit(fit, "am.meta_regression")
     if not isinstance(formula, str):
@@ -164,7 +164,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     model, test = fit_model(data, formula, "REML", fit.level, numeric, reference_levels, centre, permutations,
                             seed)
     if model is None:
-        return AnalysisResult("meta_regression", no_coefficients(),
+        return AnalysisResult("meta_regression", not_estimable_row(formula, data, dropped, variables),
                               (not_estimable_note(formula, data, variables),))
     return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), (), model)
 

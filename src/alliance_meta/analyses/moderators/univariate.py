@@ -308,6 +308,14 @@ def not_estimable_note(formula: str, data: pd.DataFrame, variables) -> str:
     return f"{formula}: not estimable ({not_estimable_reason(data, variables)})"
 
 
+def not_estimable_row(formula: str, data: pd.DataFrame, dropped: int, variables) -> pd.DataFrame:
+    """The row of ``meta_regression.csv`` for a formula without a model: no term or coefficient, the rows it
+    had (``k``, ``n_studies``, ``k_dropped``) and ``note`` = ``not estimable (<reason>)``."""
+    return pd.DataFrame({"model": [formula], "term": [""], "k": [len(data)], "n_studies": [data["study_id"].nunique()],
+                         "k_dropped": [dropped], "permutations": [0],
+                         "note": [f"not estimable ({not_estimable_reason(data, variables)})"]})
+
+
 def _dropped_note(design) -> str:
     """The terms left out of a design because they are redundant (metafor drops them too)."""
     dropped = design.dropped if design is not None else ()
@@ -353,10 +361,7 @@ def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=()
             tables.append(model_table(formula, data, dropped, fit, test))
         else:
             notes.append(not_estimable_note(formula, data, variables))
-            tables.append(pd.DataFrame({"model": [formula], "term": [""], "k": [len(data)],
-                                        "n_studies": [data["study_id"].nunique()], "k_dropped": [dropped],
-                                        "permutations": [0],
-                                        "note": [f"not estimable ({not_estimable_reason(data, variables)})"]}))
+            tables.append(not_estimable_row(formula, data, dropped, variables))
     table = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
     table.attrs["notes"] = notes
     return table
