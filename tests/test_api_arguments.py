@@ -531,3 +531,12 @@ def test_figures_of_a_fit_without_a_metric_ask_for_it(molloy, tmp_path):
         am.selection_models(fit, types="halfnorm").estimates_plot()
     am.fit(yi, vi, metric="z").plot_forest(tmp_path / "forest.svg")
     assert "Hedges" not in (tmp_path / "forest.svg").read_text()
+
+
+def test_whole_number_study_ids_held_as_floats_are_named_as_the_sheet_shows_them():
+    """A hand-built frame whose study_id pandas holds as floats (1.0, 2.0) named the studies "1.0", "2.0"."""
+    frame = pd.DataFrame({"yi": [0.2, 0.3, 0.25, 0.4], "vi": [0.01, 0.02, 0.015, 0.03], "study_id": [1.0, 2.0, 2.0, 3.0]})
+    fit = am.fit(frame, metric="z")
+    assert list(fit.effect_sizes["study_id"]) == ["1", "2", "2", "3"]
+    assert am.fit(frame.assign(study_id=[1.5, 2.0, 2.0, 3.0]), metric="z").effect_sizes["study_id"].tolist()[0] == "1.5"
+    assert am.fit(frame.assign(study_id=["S1", "S2", "S2", "S3"]), metric="z").effect_sizes["study_id"].tolist()[0] == "S1"

@@ -506,10 +506,20 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         frame = pd.DataFrame({"yi": yi, "vi": vi})
     if "study_id" not in frame:
         frame["study_id"] = [str(i + 1) for i in range(len(frame))]
-    frame["study_id"] = frame["study_id"].astype(str)
+    frame["study_id"] = _identifiers(frame["study_id"])
     if "es_id" not in frame:
         frame["es_id"] = frame.groupby("study_id").cumcount() + 1
     return frame
+
+
+def _identifiers(ids: pd.Series) -> pd.Series:
+    """Study ids as text; whole numbers that pandas holds as floats (a numeric column with a blank read by
+    ``pd.read_csv``, ``[1.0, 2.0]``) as ``1``, ``2``, as the sheet shows them, not ``1.0``."""
+    if pd.api.types.is_float_dtype(ids):
+        values = ids.to_numpy(float)
+        if np.isfinite(values).all() and (values == np.round(values)).all():
+            return pd.Series([str(int(value)) for value in values], index=ids.index)
+    return ids.astype(str)
 
 
 def _aligned(yi, vi):
