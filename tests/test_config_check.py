@@ -49,8 +49,8 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"pooling": {"methods": ["DL", "PM"]}},  # the default main method REML is not fitted
      "pooling.main_method: REML is not among pooling.methods (DL, PM)"),
     ({"reference_levels": {"modalty": "CBT"}},
-     ("reference_levels.modalty: not a categorical moderator (moderators, or a variable of meta_regression not "
-      "in continuous_moderators); did you mean reference_levels.modality?")),
+     ("reference_levels.modalty: not a categorical moderator (moderators, or a variable of meta_regression or "
+      "location_scale not in continuous_moderators); did you mean reference_levels.modality?")),
     ({"decimal": ";"}, "decimal: ';' is not one of auto, '.', ','"),
     ({"sheet_name": 2}, "sheet_name: 2 is not a string or null"),
     ({"pooling": "REML"}, "pooling: 'REML' is not a mapping of keys"),
@@ -91,6 +91,24 @@ def test_every_problem_at_once_in_key_order():
     message = format_config_problems(problems, "config/config.yaml")
     assert message.splitlines()[0].startswith("config/config.yaml: 5 problems")
     assert "  bayes.draw: unknown key; did you mean bayes.draws?" in message.splitlines()
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    ({"meta_regression": ["modality + rater", "rater +"]}, "meta_regression[1]"),  # was the first job's problem
+    ({"meta_regression": ["rater * "]}, "meta_regression[0]"),
+    ({"location_scale": ["rater +"]}, "location_scale[0]"),  # was a traceback of the location_scale job
+    ({"location_scale": [{"location": "modality", "scale": "(rater"}]}, "location_scale[0].scale"),
+])
+def test_a_formula_that_cannot_be_read_is_a_config_problem(config, key):
+    problems = check_config(config, SCHEMA)
+    assert len(problems) == 1 and problems[0].startswith(f"{key}: cannot read the formula "), problems
+    assert problems[0].endswith('joins sheet columns with + (main effects), : (interaction) or * (both), '
+                                'e.g. "modality + rater"')
+
+
+def test_reference_levels_of_a_location_scale_moderator_are_accepted():
+    for model in ("format", {"location": "1", "scale": "format"}):
+        assert check_config({"location_scale": [model], "reference_levels": {"format": "group"}}, SCHEMA) == []
 
 
 def test_main_method_in_the_configured_methods_is_accepted():

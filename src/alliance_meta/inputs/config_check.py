@@ -7,7 +7,8 @@ outside an enum with the closest allowed value, every other schema violation, an
 rules JSON Schema cannot express (``pooling.main_method`` one of ``pooling.methods``; a custom
 risk-of-bias tool with its ``domains``; ``plots.xlim`` on the display scale of every family's
 metric, :func:`xlim_problem`;
-the keys of ``reference_levels`` categorical moderators). :func:`load_config_file`
+the formulas of ``meta_regression`` and ``location_scale`` readable; the keys of ``reference_levels``
+categorical moderators). :func:`load_config_file`
 reads the YAML file, an empty or comment-only file being "all defaults", and
 :func:`merge_overrides` lays ``--config key=value`` overrides on top, as Snakemake's
 ``configfile:`` does. The workflow (workflow/rules/common.smk) stops with
@@ -341,11 +342,12 @@ def _cross_problems(config: dict) -> list[str]:
                 problems.append(f"{key}: {name!r} cannot name the figure files of the moderator "
                                 f"(results/<family>/forest_{name}.png); rename the sheet column, e.g. "
                                 f"{re.sub(r'[^0-9A-Za-z]+', '_', name).strip('_') or 'moderator'}")
-    for formula in strings(config.get("meta_regression")):
+    for key, formula in formulas(config):  # read before any job: else the first job, or location_scale's, stops
         try:
             categorical += [name for name in formula_variables(formula) if name not in continuous]
-        except ValueError:
-            continue  # the sheet's validation reports a formula it cannot read
+        except ValueError as error:
+            problems.append(f"{key}: {str(error).rstrip('.')}; a formula joins sheet columns with + (main effects), "
+                            ': (interaction) or * (both), e.g. "modality + rater"')
     categorical = list(dict.fromkeys(categorical))
     levels = config.get("reference_levels")
     for key in levels if isinstance(levels, dict) else {}:
@@ -362,8 +364,23 @@ def _cross_problems(config: dict) -> list[str]:
         hint = (f"did you mean reference_levels.{close[0]}?" if close else
                 f"categorical moderators: {', '.join(categorical) or 'none'}")
         problems.append(f"reference_levels.{key}: not a categorical moderator (moderators, or a variable of "
-                        f"meta_regression not in continuous_moderators); {hint}")
+                        f"meta_regression or location_scale not in continuous_moderators); {hint}")
     return problems
+
+
+def formulas(config: dict) -> list[tuple[str, str]]:
+    """``(key, formula)`` of every formula of the config: ``meta_regression[i]``, ``location_scale[i]`` (a
+    formula of both parts) and ``location_scale[i].location``/``.scale``; values of another type are skipped."""
+    found = [(f"meta_regression[{i}]", formula) for i, formula in enumerate(config.get("meta_regression") or [])
+             if isinstance(formula, str)] if isinstance(config.get("meta_regression"), list) else []
+    models = config.get("location_scale") if isinstance(config.get("location_scale"), list) else []
+    for i, model in enumerate(models):
+        if isinstance(model, str):
+            found.append((f"location_scale[{i}]", model))
+        elif isinstance(model, dict):
+            found += [(f"location_scale[{i}].{part}", model[part]) for part in ("location", "scale")
+                      if isinstance(model.get(part), str)]
+    return found
 
 
 def format_config_problems(problems: list[str], source: str = "config/config.yaml") -> str:
