@@ -190,6 +190,14 @@ def test_files_the_config_names_must_exist(tmp_path, monkeypatch):
         "second_coder: coder2.xls: save it as .xlsx (Excel workbook) or .csv first (.xls files are not read)"]
     assert unusable_files({"sheet": "sheet.json"}, named={"sheet"}) == [
         "sheet: sheet.json: expected a .csv or .xlsx file (or tab-separated .tsv or .txt), not .json"]
+    # the sheet as its own second coder: agreement.csv said 100% agreement and kappa 1 in every column
+    (tmp_path / "data").mkdir()
+    for second in ("sheet.csv", "./sheet.csv", str(tmp_path / "sheet.csv"), "data/../sheet.csv"):
+        assert unusable_files({"sheet": "sheet.csv", "second_coder": second}, named={"sheet", "second_coder"}) == [
+            f"second_coder: {second} is the sheet itself (sheet: sheet.csv), which agrees with itself in every cell; "
+            "give the second coder's own sheet, or delete the second_coder line"], second
+    (tmp_path / "coder2.csv").write_text("study_id,r,n\nS1,0.3,50\n")  # the same cells in another file: allowed
+    assert unusable_files({"sheet": "sheet.csv", "second_coder": "coder2.csv"}) == []
 
 
 def test_families_with_rows_that_the_config_leaves_out_are_named(tmp_path):

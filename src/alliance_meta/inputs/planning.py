@@ -37,8 +37,9 @@ def sheet_path(configured: str, named: bool) -> tuple[str, str | None]:
 
 def unusable_files(paths: dict, named=()) -> list[str]:
     """Config problems for the files the config names (``sheet``, ``second_coder``: key -> path, None
-    when not used) that do not exist or are of a type no sheet can have; ``named``: the keys the
-    reviewer wrote (others are defaults). Paths are relative to the review folder."""
+    when not used) that do not exist or are of a type no sheet can have, and a ``second_coder`` that is the
+    sheet itself (its agreement would be 100%); ``named``: the keys the reviewer wrote (others are defaults).
+    Paths are relative to the review folder."""
     from alliance_meta.inputs.sheet import unsupported_type
 
     problems = []
@@ -54,6 +55,10 @@ def unusable_files(paths: dict, named=()) -> list[str]:
             what += f", nor does {Path(path).with_suffix('.xlsx')} (the default sheet; or set {key} in the config)"
         relative = "" if Path(path).is_absolute() else f" (paths are relative to the review folder {Path.cwd()})"
         problems.append(f"{key}: {path} {what}{relative}")
+    sheet, second = paths.get("sheet"), paths.get("second_coder")
+    if sheet and second and Path(sheet).is_file() and Path(second).is_file() and os.path.samefile(sheet, second):
+        problems.append(f"second_coder: {second} is the sheet itself (sheet: {sheet}), which agrees with itself in "
+                        "every cell; give the second coder's own sheet, or delete the second_coder line")
     return problems
 
 
