@@ -99,6 +99,22 @@ def test_every_problem_at_once_even_without_study_id(tmp_path):
     assert {p.check for p in problems} == {"moderator_column_missing", "correlation_range", "moderator_number"}
 
 
+def test_location_scale_variables_must_be_columns():
+    """location_scale: [ratr] passed validate_sheet and stopped the location_scale job with KeyError."""
+    raw = read_sheet(DEMO)
+    models = ["ratr", {"location": "modality", "scale": "n + mod_ality"}, {"scale": "vi"}, "rater + k_effect_sizes"]
+    _, problems = validate_sheet(raw, location_scale=models)
+    assert [(p.column, p.rule) for p in problems] == [
+        ("ratr", 'is named by the config (location_scale "ratr") but is not a column of the sheet; did you mean '
+                 '"rater"?'),
+        ("mod_ality", 'is named by the config (location_scale "n + mod_ality") but is not a column of the sheet; '
+                      'did you mean "modality"?')]
+    from alliance_meta.inputs.sheet import moderator_column_problems
+
+    assert moderator_column_problems(["study_id", "d", "n1", "n2"], location_scale=["n"]) == []  # every row's n
+    assert [p.column for p in validate_sheet(raw, moderators=["k_effect_sizes"])[1]] == ["k_effect_sizes"]
+
+
 def test_demo_sheet_validates_with_the_shipped_config():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     validate(config, str(SCHEMA), set_default=True)

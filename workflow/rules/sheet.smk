@@ -14,6 +14,7 @@ rule validate_sheet:
         moderators=config["moderators"],
         continuous_moderators=config["continuous_moderators"],
         meta_regression=config["meta_regression"],
+        location_scale=config["location_scale"],  # a variable not in the sheet: else a traceback of location_scale
         subsets=config["multiverse"]["subsets"],
         risk_of_bias=config["risk_of_bias"],
         figure_columns=config["plots"]["columns"],

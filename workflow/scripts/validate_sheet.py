@@ -37,7 +37,8 @@ clean, problems = validate_sheet(raw, moderators=params.moderators, continuous_m
                                  meta_regression=params.meta_regression, subsets=params.subsets,
                                  risk_of_bias=getattr(params, "risk_of_bias", None),
                                  figure_columns=getattr(params, "figure_columns", ()),
-                                 reference_levels=getattr(params, "reference_levels", None))
+                                 reference_levels=getattr(params, "reference_levels", None),
+                                 location_scale=getattr(params, "location_scale", ()))
 if problems:
     logger.error("the data sheet needs fixing before the analysis can run\n%s",
                  format_problems(problems, sheet_path))

@@ -1084,7 +1084,7 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
 
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
                    subsets=None, risk_of_bias=None, figure_columns=(),
-                   reference_levels=None) -> tuple[pd.DataFrame, list[Problem]]:
+                   reference_levels=None, location_scale=()) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a sheet read by :func:`read_sheet` (or any frame of cells).
 
     The keyword arguments are the config's moderator settings (``moderators``,
@@ -1094,7 +1094,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     config's block of that name: the tool whose vocabularies the ``rob_*`` columns follow
     (:mod:`alliance_meta.inputs.risk_of_bias`; ``rob_overall`` is derived where empty and the
     clean frame's ``attrs["notes"]`` say how). ``figure_columns`` (``plots.columns``) must be
-    in the header too, and each of the config's ``reference_levels`` a value of its column.
+    in the header too, and each of the config's ``reference_levels`` a value of its column. The variables
+    of the ``location_scale`` models must be in the header as well (or be ``yi``, ``vi``, ``n``, ``k_effect_sizes``).
 
     Returns the clean frame (``sheet_row`` first; numeric columns as float, coded
     columns in their canonical spelling, ``family`` filled with ``outcome``,
@@ -1114,7 +1115,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         problems += moderator_column_problems(text.columns, moderators=moderators,
                                               continuous_moderators=continuous_moderators,
                                               meta_regression=meta_regression, subsets=subsets,
-                                              figure_columns=figure_columns)
+                                              figure_columns=figure_columns, location_scale=location_scale)
         return text, reading + problems
     text = text.set_index(SHEET_ROW, drop=False)
     text.index.name = None
@@ -1125,7 +1126,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems = moderator_column_problems(header, moderators=moderators,
                                          continuous_moderators=continuous_moderators,
                                          meta_regression=meta_regression, subsets=subsets,
-                                         figure_columns=figure_columns)
+                                         figure_columns=figure_columns, location_scale=location_scale)
     try:
         text_schema(continuous_moderators).validate(text, lazy=True, inplace=True)
     except SchemaErrors as error:
@@ -1393,13 +1394,17 @@ def _family_notes(text: pd.DataFrame, clean: pd.DataFrame) -> list[str]:
 #: ``plots.columns`` the conversion gives every analysed row, whether or not the sheet has the column: ``n``
 #: (the sample size, also from n1 + n2, df + 2 or the 2x2 counts) and ``k_effect_sizes`` (a study's effect sizes)
 DERIVED_FIGURE_COLUMNS = ("n", "k_effect_sizes")
+#: Columns of the analysed rows a location-scale formula may use besides the sheet's (``n`` from n1 + n2 too)
+LOCATION_SCALE_COLUMNS = ("yi", "vi", "n", "k_effect_sizes")
 
 
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                              subsets=None, figure_columns=()) -> list[Problem]:
+                              subsets=None, figure_columns=(), location_scale=()) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,
     and every named column missing from the sheet (once, with the config keys that name
-    it and the closest sheet column)."""
+    it and the closest sheet column). ``location_scale``: the config's models (a formula, or
+    ``{location, scale}``), whose variables may also be the analysed rows' ``yi``, ``vi``, ``n``
+    and ``k_effect_sizes``."""
     problems: list[Problem] = []
     wanted: dict[str, list[str]] = {}
     for name in moderators or ():
@@ -1415,6 +1420,15 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             continue
         for name in variables:
             wanted.setdefault(name, []).append(f'meta_regression "{formula}"')
+    for model in location_scale or ():
+        parts = [model] if isinstance(model, str) else [model.get(part) for part in ("location", "scale")]
+        for formula in (part for part in parts if isinstance(part, str)):
+            try:  # a formula that cannot be read is the config check's problem
+                variables = formula_variables(formula)
+            except ValueError:
+                continue
+            for name in variables:
+                wanted.setdefault(name, []).append(f'location_scale "{formula}"')
     for name in subsets or ():
         wanted.setdefault(name, []).append("multiverse.subsets")
     for name in figure_columns or ():
@@ -1423,7 +1437,7 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
     present = [str(c) for c in columns if c != SHEET_ROW]
     by_key = {c.lower(): c for c in present}
     for name, keys in wanted.items():
-        if name in present:
+        if name in present or (name in LOCATION_SCALE_COLUMNS and all(k.startswith("location_scale") for k in keys)):
             continue
         close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.6)
         hint = f'; did you mean "{by_key[close[0]]}"?' if close else ""
