@@ -75,6 +75,22 @@ def test_text_in_a_continuous_moderator(tmp_path):
     assert "text in numeric columns (2):" in report
 
 
+def test_a_column_of_categories_named_as_continuous_is_one_problem(tmp_path):
+    """continuous_moderators: [setting] (categories) gave one identical line per row of the sheet (395 for the
+    demo's rater); a column with some numbers still gets its cells named."""
+    problems = problems_of(tmp_path, continuous_moderators=["setting", "Mean_Age"])
+    assert summary(problems) == [(1, "setting", "", "moderator_text_column"),
+                                 (2, "Mean_Age", "about 30", "moderator_number"),
+                                 (5, "Mean_Age", "40,5", "moderator_number")]
+    assert problems[0].rule == ('is a continuous moderator (continuous_moderators in the config) but none of its '
+                                'filled cells is a number (3 cells: "outpatient", "Inpatient ward", "day clinic"): '
+                                'if it holds categories, list it under moderators instead')
+    four = SHEET.replace("S4,0.25,80,CBT,\"40,5\",2008,day clinic", "S4,0.25,80,CBT,40,2008,day clinic\nS5,0.3,90,"
+                         "CBT,41,2009,home")
+    assert '(4 cells: "outpatient", "Inpatient ward", "day clinic", ...)' in problems_of(
+        tmp_path, four, continuous_moderators=["setting"])[0].rule
+
+
 def test_year_as_continuous_moderator_is_reported_once(tmp_path):
     text = "study_id,r,n,year\nS1,0.3,50,2005a\nS2,0.2,60,2006\n"
     problems = problems_of(tmp_path, text, continuous_moderators=["year"], meta_regression=["year"])

@@ -988,6 +988,9 @@ RULES: dict[str, Rule] = {
         "reference level named in the config is not a value of its column")),
     "number": Rule("text in numeric columns", _number_message),
     "moderator_number": Rule("text in numeric columns", _moderator_number_message),
+    "moderator_text_column": Rule("text in numeric columns", lambda column, value, row: (
+        f"is a continuous moderator (continuous_moderators in the config) but none of its filled cells is a "
+        f"number ({value}): if it holds categories, list it under moderators instead")),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
     "vocabulary_column": Rule("values outside a vocabulary", lambda column, value, row: (
         f"no filled cell of the column is in the codebook's vocabulary of {column} "
@@ -1150,6 +1153,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     explained = {p.row for p in problems if p.check in ("number", "direction_missing", *READING_CHECKS)}
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     problems += _foreign_vocabulary_columns(text, problems)
+    problems = _text_moderator_columns(text, problems)
     problems += _repeated_es_id_problems(text)
     problems += _reference_level_problems(clean, reference_levels)
     problems += _summary_row_problems(text)
@@ -1223,6 +1227,28 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
             found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, "", pd.Series()),
                                  "vocabulary_column"))
     return found
+
+
+def _text_moderator_columns(text: pd.DataFrame, problems: list[Problem], shown: int = 3) -> list[Problem]:
+    """``problems`` with the cell problems of a continuous moderator none of whose (two or more) filled cells is
+    a number replaced by one header problem: a column of categories (``rater``) named under
+    continuous_moderators gave one line per row of the sheet."""
+    failed: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.check == "moderator_number":
+            failed.setdefault(problem.column, []).append(problem.value)
+    columns = {column: values for column, values in failed.items()
+               if column in text and len(values) == int(text[column].notna().sum()) >= 2}
+    if not columns:
+        return problems
+    kept = [problem for problem in problems if not (problem.check == "moderator_number" and problem.column in columns)]
+    for column, values in columns.items():
+        distinct = list(dict.fromkeys(values))
+        examples = ", ".join(f'"{value}"' for value in distinct[:shown]) + (", ..." if len(distinct) > shown else "")
+        summary = f"{len(values)} cells: {examples}"
+        kept.append(Problem(HEADER_ROW, column, "", RULES["moderator_text_column"].message(column, summary, pd.Series()),
+                            "moderator_text_column"))
+    return kept
 
 
 def _repeated_es_id_problems(text: pd.DataFrame, shown: int = 5) -> list[Problem]:
