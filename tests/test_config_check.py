@@ -74,6 +74,9 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"moderators": ["setting/format"]},  # its figures would be written into a folder forest_setting/
      "moderators: 'setting/format' cannot name the figure files of the moderator "
      "(results/<family>/forest_setting/format.png); rename the sheet column, e.g. setting_format"),
+    ({"plots": {"columns": ["rater", "measure"], "column_labels": {"ratr": "Rater", "measure": "Measure"}}},
+     "plots.column_labels.ratr: not a column of plots.columns (rater, measure), so its header would not be used; "
+     "did you mean plots.column_labels.rater?"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)
@@ -109,6 +112,12 @@ def test_a_formula_that_cannot_be_read_is_a_config_problem(config, key):
 def test_reference_levels_of_a_location_scale_moderator_are_accepted():
     for model in ("format", {"location": "1", "scale": "format"}):
         assert check_config({"location_scale": [model], "reference_levels": {"format": "group"}}, SCHEMA) == []
+
+
+def test_a_label_of_a_column_not_shown_and_unlike_the_shown_ones_is_accepted():
+    """A reviewer who takes a column out of plots.columns may leave its header in plots.column_labels."""
+    assert check_config({"plots": {"columns": ["rater"], "column_labels": {"rater": "Rater", "timing": "Timing"}}},
+                        SCHEMA) == []
 
 
 def test_main_method_in_the_configured_methods_is_accepted():

@@ -323,6 +323,12 @@ def _cross_problems(config: dict) -> list[str]:
         problem = xlim_problem(plots.get("xlim"), metrics.get(family), family) if metrics.get(family) else None
         if problem and problem not in problems:
             problems.append(problem)
+    shown, labels = strings(plots.get("columns")), plots.get("column_labels")
+    for key in labels if isinstance(labels, dict) else {}:  # a misspelt column's header is never used
+        close = difflib.get_close_matches(str(key), shown, n=1, cutoff=0.6) if key not in shown else []
+        if close:
+            problems.append(f"plots.column_labels.{key}: not a column of plots.columns ({', '.join(shown)}), so its "
+                            f"header would not be used; did you mean plots.column_labels.{close[0]}?")
     bias = config.get("bias") if isinstance(config.get("bias"), dict) else {}
     selection = bias.get("selection") if isinstance(bias.get("selection"), dict) else {}
     steps = selection.get("steps")
