@@ -77,6 +77,9 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"plots": {"columns": ["rater", "measure"], "column_labels": {"ratr": "Rater", "measure": "Measure"}}},
      "plots.column_labels.ratr: not a column of plots.columns (rater, measure), so its header would not be used; "
      "did you mean plots.column_labels.rater?"),
+    ({"moderators": ["rater", "year"], "continuous_moderators": ["year"]},  # analysed as a slope, plotted as levels
+     "moderators and continuous_moderators both list year: keep it in one, continuous_moderators to enter its "
+     "values as a slope, moderators to compare them as levels"),
 ])
 def test_one_problem(config, expected):
     problems = check_config(config, SCHEMA)

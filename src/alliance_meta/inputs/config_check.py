@@ -342,6 +342,9 @@ def _cross_problems(config: dict) -> list[str]:
                         "measurement] for the sheet columns rob_selection, rob_measurement")
     continuous = strings(config.get("continuous_moderators"))
     categorical = strings(config.get("moderators"))
+    for name in dict.fromkeys(name for name in categorical if name in continuous):
+        problems.append(f"moderators and continuous_moderators both list {name}: keep it in one, continuous_moderators "
+                        "to enter its values as a slope, moderators to compare them as levels")
     for key, names in (("moderators", categorical), ("continuous_moderators", continuous)):
         for name in names:  # each names figure files (results/{family}/forest_<name>.png)
             if re.search(r"[/\\]", name):
