@@ -1431,6 +1431,8 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
     it and the closest sheet column). ``location_scale``: the config's models (a formula, or
     ``{location, scale}``), whose variables may also be the analysed rows' ``yi``, ``vi``, ``n``
     and ``k_effect_sizes``."""
+    from alliance_meta.inputs.config_check import formulas  # every formula of a location_scale model
+
     problems: list[Problem] = []
     wanted: dict[str, list[str]] = {}
     for name in moderators or ():
@@ -1446,15 +1448,13 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             continue
         for name in variables:
             wanted.setdefault(name, []).append(f'meta_regression "{formula}"')
-    for model in location_scale or ():
-        parts = [model] if isinstance(model, str) else [model.get(part) for part in ("location", "scale")]
-        for formula in (part for part in parts if isinstance(part, str)):
-            try:  # a formula that cannot be read is the config check's problem
-                variables = formula_variables(formula)
-            except ValueError:
-                continue
-            for name in variables:
-                wanted.setdefault(name, []).append(f'location_scale "{formula}"')
+    for _, formula in formulas({"location_scale": list(location_scale or ())}):
+        try:  # a formula that cannot be read is the config check's problem
+            variables = formula_variables(formula)
+        except ValueError:
+            continue
+        for name in variables:
+            wanted.setdefault(name, []).append(f'location_scale "{formula}"')
     for name in subsets or ():
         wanted.setdefault(name, []).append("multiverse.subsets")
     for name in figure_columns or ():

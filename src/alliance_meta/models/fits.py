@@ -549,6 +549,11 @@ def _percent(level) -> float:
     return value
 
 
+def _check_dependence(dependence) -> None:
+    if dependence not in DEPENDENCE:
+        raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
+
+
 def _rho(rho) -> float:
     """``rho`` as a float in [-1, 1] (the config's ``aggregate_rho`` range), or a ValueError naming it."""
     try:
@@ -592,8 +597,7 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     -------
     UnivariateFit or MultilevelFit, with the same interface.
     """
-    if dependence not in DEPENDENCE:
-        raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
+    _check_dependence(dependence)
     level = _percent(level)  # a level in percent, or a clear error
     rho = _rho(rho)
     if weights is not None and (dependence == "multilevel" or method != "GENQ"):
@@ -671,8 +675,7 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                         f"{type(effect_sizes).__name__}")
     methods = (methods,) if isinstance(methods, str) else tuple(methods)  # "REML" is one method, not R, E, M, L
     tests = (tests,) if isinstance(tests, str) else tuple(tests)
-    if dependence not in DEPENDENCE:  # else any other value was fitted as aggregate without a word
-        raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
+    _check_dependence(dependence)  # else any other value was fitted as aggregate without a word
     rho = _rho(rho)
     # checked before any fit: a three-level table would skip an unknown name ("reml") with a note, or have no rows
     for what, given, known in (("method", methods, (univariate.COMMON, *univariate.METHODS)),
