@@ -647,25 +647,23 @@ def correlations(effect_sizes: pd.DataFrame) -> pd.DataFrame:
     frame["n"] = pd.to_numeric(frame["n"], errors="coerce")
     for column in ARTIFACTS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
-    return frame[_usable(frame)].reset_index(drop=True)
-
-
-def _usable(frame: pd.DataFrame) -> pd.Series:
-    return np.isfinite(np.tanh(pd.to_numeric(frame["yi"], errors="coerce"))) & (
-        pd.to_numeric(frame["n"], errors="coerce") > 1)
+    return frame[np.isfinite(frame["r"]) & (frame["n"] > 1)].reset_index(drop=True)
 
 
 def left_out_note(effect_sizes: pd.DataFrame) -> str:
-    """Which rows :func:`correlations` leaves out and why, by sheet row (empty when none): the corrections
-    weight each correlation by its sample size, so a row converted without one (an odds ratio with its
-    CI, say) cannot enter."""
-    left_out = effect_sizes[~_usable(effect_sizes)]
+    """The effect sizes :func:`correlations` leaves out for want of a sample size, by sheet row (empty when
+    none): the corrections weight each correlation by its n, so a row converted without one (an odds ratio
+    with its CI, say) cannot enter."""
+    effect = np.isfinite(np.tanh(pd.to_numeric(effect_sizes["yi"], errors="coerce")))
+    left_out = effect_sizes[effect & ~(pd.to_numeric(effect_sizes["n"], errors="coerce") > 1)]
     if left_out.empty:
         return ""
-    rows = [str(row) for row in left_out.get("sheet_row", left_out.index + 1)]
-    shown = ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
-    return (f"{len(rows)} of {len(effect_sizes)} effect sizes have no sample size (n) and are left out of the "
-            f"psychometric corrections, which weight by n (sheet rows {shown}); code n for them to include them")
+    rows = [str(row) for row in left_out["sheet_row"]] if "sheet_row" in left_out else []
+    where = ""
+    if rows:
+        where = " (sheet rows " + ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "") + ")"
+    return (f"{len(left_out)} of {len(effect_sizes)} effect sizes have no sample size (n) and are left out of the "
+            f"psychometric corrections, which weight by n{where}; code n for them to include them")
 
 
 def fill_reliabilities(frame: pd.DataFrame, reliability: dict | None = None,

@@ -185,17 +185,19 @@ def _study_content(rows: list[dict]) -> list[str]:
 def _renamed_studies(previous: list[dict], current: list[dict], removed, added) -> dict[str, str]:
     """``{new study_id: old study_id}`` for studies whose every effect size is unchanged under another
     study_id (a corrected name), where exactly one removed and one added study have that content."""
-    def contents(rows, studies):
-        return {study: _study_content([row for row in rows if row["study_id"] == study]) for study in studies}
+    def by_content(rows, studies) -> dict[tuple, list[str]]:
+        members: dict[str, list[dict]] = {}
+        for row in rows:
+            if row["study_id"] in studies:
+                members.setdefault(row["study_id"], []).append(row)
+        found: dict[tuple, list[str]] = {}
+        for study, study_rows in members.items():
+            found.setdefault(tuple(_study_content(study_rows)), []).append(study)
+        return found
 
-    old, new = contents(previous, removed), contents(current, added)
-    pairs = {}
-    for study, content in new.items():
-        same_old = [name for name, other in old.items() if other == content]
-        same_new = [name for name, other in new.items() if other == content]
-        if len(same_old) == 1 and len(same_new) == 1:
-            pairs[study] = same_old[0]
-    return pairs
+    old = by_content(previous, removed)
+    return {new[0]: old[content][0] for content, new in by_content(current, added).items()
+            if len(new) == 1 and len(old.get(content, ())) == 1}
 
 
 def _data_changes(previous: dict, current: dict) -> list[dict]:
