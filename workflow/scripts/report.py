@@ -12,6 +12,7 @@ import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
 from alliance_meta.report.html import ExtraSection, Figure, changes_section, coding_section, inline_image
+from alliance_meta.report.methods import stages_run
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
@@ -22,10 +23,7 @@ for family, analysis, figures in zip(snakemake.params.families, inputs.analysis,
     inlined = json.loads(Path(figures).read_text(encoding="utf-8"))  # rule report_figures
     families[family] = {"metric": config["metric"][family], "tables": tables, "analysis": read_table(analysis),
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
-stages = {name for name in ("moderators", "bias", "bayes") if any(name in part["tables"] for part in families.values())}
-stages |= {"risk_of_bias"} if any("rob_sensitivity" in part["tables"] for part in families.values()) else set()
-stages |= {stage for stage, table in (("selection_models", "selection_models"), ("bma", "bma"), ("gosh", "gosh_studies"),
-                                      ("multiverse", "multiverse")) if any(table in part["tables"] for part in families.values())}
+stages = stages_run(name for part in families.values() for name in part["tables"])
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}

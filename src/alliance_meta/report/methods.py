@@ -114,6 +114,19 @@ def metric_sentence(config: dict, families=("outcome", "dropout")) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
+#: the stage the Methods describe -> the results table (``results/{family}/<table>.csv``) that shows it ran
+STAGE_TABLES = {"moderators": "moderators", "bias": "bias", "bayes": "bayes", "risk_of_bias": "rob_sensitivity",
+                "selection_models": "selection_models", "bma": "bma", "gosh": "gosh_studies",
+                "multiverse": "multiverse"}
+
+
+def stages_run(table_names) -> set[str]:
+    """The stages of :func:`methods_paragraph` whose tables the run made (``table_names``: the stems of every
+    family's results tables)."""
+    names = set(table_names)
+    return {stage for stage, table in STAGE_TABLES.items() if table in names}
+
+
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                       families=("outcome", "dropout")) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
