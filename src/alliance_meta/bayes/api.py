@@ -54,11 +54,9 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     if "study_id" in moderators or "study_id" in continuous:  # as am.moderators; else a pandas error after sampling
         raise ValueError("am.bayes: study_id cannot be a moderator: it is the clustering variable of the model "
                          "(studies are its units)")
-    from alliance_meta.analyses.moderators.dispatch import _moderator_names
-
     for names, what in ((moderators, "moderator"), (continuous, "continuous moderator")):
         # as am.moderators, before sampling: else the pooled model was sampled and the moderator left out with a log line
-        _moderator_names(fit, names, f"am.bayes: {what}")
+        fit.moderator_columns(names, f"am.bayes: {what}")
     if fit.metric is None:
         raise ValueError("am.bayes needs the analysis metric for its priors: fit(..., metric='z')")
     studies = fit.composites() if isinstance(fit, MultilevelFit) else fit.data

@@ -12,6 +12,7 @@ either and dispatch on its type, as metafor's methods dispatch on ``rma.uni`` / 
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from collections.abc import Mapping
@@ -125,6 +126,28 @@ class Fit:
     @property
     def study_id(self) -> np.ndarray:
         return self.data["study_id"].astype(str).to_numpy()
+
+    def moderator_columns(self, names, what: str = "moderator") -> list[str]:
+        """``names`` (one name or a list) checked against the fit's rows: each a column, not study_id
+        (the clustering variable); ValueError naming the available columns, with a did-you-mean, otherwise."""
+        try:
+            listed = [names] if isinstance(names, str) else list(names)
+        except TypeError:
+            listed = None
+        if listed is None or not all(isinstance(name, str) for name in listed):
+            raise TypeError(f"{what}: a column name or a list of column names, not {names!r}")
+        columns = self.effect_sizes.columns
+        for name in listed:
+            if name == "study_id":
+                raise ValueError("study_id cannot be a moderator: it is the clustering variable of the model "
+                                 "(studies are its units)")
+            if name not in columns:
+                candidates = [str(c) for c in columns if c not in ("yi", "vi", "study_id", "es_id")]
+                close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(f"{what} {name!r} is not a column of the fit's rows; {hint}available: "
+                                 f"{', '.join(candidates)}")
+        return listed
 
     def critical(self, level: float | None = None) -> float:
         """Critical value of the test at ``level`` percent (normal, or t with :attr:`df`)."""

@@ -8,7 +8,6 @@ a three-level fit adds the three-level mixed-effects model of the same moderator
 
 from __future__ import annotations
 
-import difflib
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,30 +79,6 @@ def _codebook_levels(references):
             else level for name, level in dict(references).items()}
 
 
-def _moderator_names(fit: Fit, names, what: str = "moderator") -> list[str]:
-    """``names`` (one name or a list) checked against the fit's columns: each a column, not study_id
-    (the clustering variable); ValueError naming the available columns otherwise."""
-    try:
-        listed = [names] if isinstance(names, str) else list(names)
-    except TypeError:
-        listed = None
-    if listed is None or not all(isinstance(name, str) for name in listed):
-        raise TypeError(f"{what}: a column name or a list of column names, not {names!r}")
-    names = listed
-    columns = fit.effect_sizes.columns
-    for name in names:
-        if name == "study_id":
-            raise ValueError("study_id cannot be a moderator: it is the clustering variable of the model "
-                             "(studies are its units)")
-        if name not in columns:
-            candidates = [str(c) for c in columns if c not in ("yi", "vi", "study_id", "es_id")]
-            close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"{what} {name!r} is not a column of the fit's rows; {hint}available: "
-                             f"{', '.join(candidates)}")
-    return list(names)
-
-
 def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
     """The ``names`` whose column holds numbers, also as text (as in metafor's ``mods =``, where a numeric
     variable is a slope unless made a factor): the default of the analyses' ``continuous``."""
@@ -119,7 +94,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     if not isinstance(moderator, str):
         raise TypeError(f"am.moderators: moderator is one column name, not {moderator!r} "
                         "(several: am.moderator_tables or am.meta_regression)")
-    name = _moderator_names(fit, moderator)[0]
+    name = fit.moderator_columns(moderator)[0]
     options = _options(fit, permutations, seed, centre)
     if continuous is None:
         continuous = bool(numeric_columns(fit.effect_sizes, [name]))
@@ -153,7 +128,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
         raise TypeError(f"am.meta_regression: formula is a string such as '~ rater + year', not {formula!r}")
     formula = formula.strip().removeprefix("~").strip()
     variables = formula_variables(formula)
-    _moderator_names(fit, variables, "am.meta_regression: the formula's variable")
+    fit.moderator_columns(variables, "am.meta_regression: the formula's variable")
     if continuous is None:
         continuous = numeric_columns(fit.effect_sizes, variables)
     numeric = tuple(name for name in variables if name in continuous)
@@ -182,8 +157,8 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
     reason is in its ``note``)."""
     _needs_metric(fit, "am.moderator_tables")
-    moderators = _moderator_names(fit, moderators, "moderators")
-    continuous = _moderator_names(fit, continuous, "continuous")
+    moderators = fit.moderator_columns(moderators, "moderators")
+    continuous = fit.moderator_columns(continuous, "continuous")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
     references = _codebook_levels(reference_levels or {})
     options = _options(fit, permutations, seed, centre)
