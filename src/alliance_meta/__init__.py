@@ -43,6 +43,8 @@ _API = {
     "moderators": ("alliance_meta.analyses.moderators", "moderators"),
     "meta_regression": ("alliance_meta.analyses.moderators", "meta_regression"),
     "moderator_tables": ("alliance_meta.analyses.moderators", "moderator_tables"),
+    "gosh": ("alliance_meta.analyses.gosh", "gosh_analysis"),
+    "rve": ("alliance_meta.analyses.rve", "rve_analysis"),
     "risk_of_bias_sensitivity": ("alliance_meta.analyses.risk_of_bias", "risk_of_bias_sensitivity"),
     "bayes": ("alliance_meta.bayes", None),  # the package, callable as am.bayes(fit, ...)
 }

@@ -197,6 +197,18 @@ def composite_options(wildcards):
     return options(config, wildcards.family)
 
 
+def aggregated_fit_options(wildcards):
+    """The am.fit keywords of a family's aggregated model (alliance_meta.models.fits.aggregated_options)."""
+    from alliance_meta.models.fits import aggregated_options
+
+    return aggregated_options(config, wildcards.family)
+
+
+def gosh_fit_options(wildcards):
+    """aggregated_fit_options without the level, which GOSH does not read (a new level does not rerun it)."""
+    return {key: value for key, value in aggregated_fit_options(wildcards).items() if key != "level"}
+
+
 def family_effect_sizes(wildcards):
     """Per-family effect sizes, one row per effect size (before aggregation)."""
     return f"data/processed/{wildcards.family}/effect_sizes.csv"

@@ -2,15 +2,6 @@
 # robust variance estimation (robumeta's correlated and hierarchical weights, the rho
 # sensitivity table, and CR2 tests of the aggregated model) and the GOSH plot.
 
-ROBUSTNESS_OPTIONS = dict(
-    aggregate_method=config["aggregate_method"],
-    rho=config["aggregate_rho"],
-    main_method=MAIN_METHOD,
-    level=config["pooling"]["level"],
-    metric=lambda wildcards: config["metric"][wildcards.family],
-)
-
-
 rule rve:
     input:
         family_effect_sizes,
@@ -18,7 +9,7 @@ rule rve:
         table="results/{family}/rve.csv",
         sensitivity="results/{family}/rve_sensitivity.csv",
     params:
-        **ROBUSTNESS_OPTIONS,
+        fit=aggregated_fit_options,
     conda:
         CONDA_ENV
     log:
@@ -41,7 +32,7 @@ rule gosh:
         subsets=config["gosh"]["subsets"],
         seed=config["gosh"]["seed"],
         labels=config["plots"]["labels"],  # studies named as in the forest plot
-        **{key: value for key, value in ROBUSTNESS_OPTIONS.items() if key != "level"},  # no interval: no rerun
+        fit=gosh_fit_options,  # no interval: a change of level does not rerun it
     conda:
         CONDA_ENV
     log:

@@ -468,3 +468,102 @@ def gosh_summary_frame(result: GoshResult) -> pd.DataFrame:
     summary["subsets"] = "all" if result.exact else f"{result.n_subsets} random (seed {result.seed})"
     return summary
 
+
+
+HIGHLIGHTED = 3  # at most this many studies get a panel of their own in the GOSH plot
+MINIMUM_STUDIES = 3
+
+
+@dataclass(frozen=True, repr=False)
+class GoshAnalysis:
+    """GOSH of a fit (:func:`gosh_analysis`, ``am.gosh``): the subset fits, the per-study shifts
+    (``gosh_studies.csv``) and the studies the plot highlights. With fewer than
+    :data:`MINIMUM_STUDIES` studies there are no subsets (``result`` None) and ``note`` says so."""
+
+    result: GoshResult | None
+    studies: pd.DataFrame  # the independent studies the subsets are drawn from
+    shift: pd.DataFrame
+    highlight: tuple[int, ...]  # positions in ``studies``
+    influential: tuple[str, ...]  # study ids flagged by metafor's influence rules
+    metric: str | None
+    note: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """``gosh_studies.csv``: per study, the mean estimate and I^2 with and without it (:meth:`GoshResult.study_shift`)."""
+        return self.shift.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """Mean, SD, quartiles of each figure over the fitted subsets, with how they were chosen."""
+        return gosh_summary_frame(self.result) if self.result is not None else pd.DataFrame()
+
+    def messages(self) -> list[str]:
+        """What a log should say: the subsets fitted, and why the highlighted studies are highlighted."""
+        if self.result is None:
+            return [self.note]
+        result, ids = self.result, self.studies["study_id"].astype(str)
+        chosen = "all" if result.exact else f"{result.n_subsets} random (seed {result.seed})"
+        lines = [f"{result.method} on {chosen} subsets of {len(self.studies)} studies "
+                 f"({int(result.fitted.sum())} fitted)\n{result.summary().to_string()}"]
+        if self.note:
+            lines.append(self.note)
+        highlighted = ", ".join(ids.iloc[list(self.highlight)])
+        lines.append(f"highlighted (influential by metafor's rules): {highlighted}" if self.influential else
+                     f"no influential study by metafor's rules; highlighted the study moving the GOSH estimates "
+                     f"most: {highlighted}")
+        return lines
+
+    def plot(self, labels: str | list[str] = "label"):
+        """The GOSH plot (:func:`alliance_meta.plots.gosh.gosh_plot`): one panel per highlighted study.
+        ``labels``: the studies' names, or how to make them from the rows (``label``, ``authors_year``,
+        ``both``; as the forest plot). Fewer than three studies: a figure that says so."""
+        from alliance_meta.plots.forest_options import study_labels
+        from alliance_meta.plots.gosh import gosh_plot
+        from alliance_meta.plots.style import message_figure
+
+        if self.result is None:
+            return message_figure(self.note)
+        names = study_labels(self.studies, labels, escape=False) if isinstance(labels, str) else list(labels)
+        return gosh_plot(self.result, list(self.highlight), names, self.metric)
+
+    def __repr__(self) -> str:
+        if self.result is None:
+            return f"<GoshAnalysis: {self.note}>"
+        return (f"<GoshAnalysis: {self.result.method} on {self.result.n_subsets} subsets of k = {len(self.studies)}; "
+                f"highlighted {', '.join(self.studies['study_id'].astype(str).iloc[list(self.highlight)])}>")
+
+
+def too_few_studies(studies: pd.DataFrame, metric: str | None = None) -> GoshAnalysis:
+    """The :class:`GoshAnalysis` of fewer than three studies: no subsets, a note, an empty table."""
+    k = len(studies)
+    empty = studies.head(0)[["study_id"]] if "study_id" in studies else pd.DataFrame(columns=["study_id"])
+    return GoshAnalysis(None, studies, empty, (), (), metric, f"{k} {'study' if k == 1 else 'studies'}: "
+                        f"too few for a GOSH plot (it needs at least {MINIMUM_STUDIES})")
+
+
+def gosh_analysis(fit, *, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED) -> GoshAnalysis:
+    """metafor's ``gosh(fit, subsets = subsets)`` of a fit: its model (estimator) fitted to every subset of its
+    independent studies (one composite per study for a three-level fit, as metafor's ``gosh`` takes an
+    ``rma.uni``), or to ``subsets`` random ones (``seed``) when there are more than ``subsets``.
+
+    Highlighted: the studies flagged by metafor's influence rules (:func:`~alliance_meta.analyses.sensitivity.
+    univariate.influence`), at most three, those moving the GOSH estimates most (Olkin et al. 2012, sec. 4);
+    when none is flagged, the study that moves them most.
+    """
+    from alliance_meta.analyses.bias.results import independent_studies
+    from alliance_meta.analyses.sensitivity.univariate import influence
+    from alliance_meta.models.fits import MultilevelFit, require_fit
+
+    require_fit(fit, "am.gosh")
+    studies = independent_studies(fit)
+    if len(studies) < MINIMUM_STUDIES:
+        return too_few_studies(studies, fit.metric)
+    yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
+    result = gosh(yi, vi, fit.method, subsets=subsets, seed=seed, study_id=studies["study_id"].astype(str).to_numpy())
+    shift = result.study_shift()
+    flagged = set(np.flatnonzero(influence(yi, vi, fit.method).influential))
+    order = np.argsort(-np.abs(shift["estimate_shift"].to_numpy()))
+    highlight = [int(i) for i in order if i in flagged][:HIGHLIGHTED] if flagged else [int(order[0])]
+    ids = studies["study_id"].astype(str)
+    note = (f"multilevel: GOSH of {len(studies)} study composites of {len(fit.data)} rows"
+            if isinstance(fit, MultilevelFit) else "")
+    return GoshAnalysis(result, studies, shift, tuple(highlight), tuple(ids.iloc[sorted(flagged)]), fit.metric, note)

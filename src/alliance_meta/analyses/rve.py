@@ -361,3 +361,72 @@ def cr2_frame(yi, vi, tau2: float, level: float = 95, method: str = "") -> pd.Da
         "n_studies": len(np.atleast_1d(yi)),
         "note": f"study composites, {method} tau^2; CR2 with Satterthwaite df (clubSandwich)".replace(" , ", " "),
     }, columns=list(RVE_COLUMNS))
+
+
+# --------------------------------------------------------------------------------------
+# The analysis of a fit (am.rve)
+# --------------------------------------------------------------------------------------
+
+SENSITIVITY_COLUMNS = ("rho", "term", "estimate", "se", "df", "tau2")
+SMALL_DF = 4  # Tipton (2015): below 4 small-sample df, the p values are not to be trusted
+
+
+@dataclass(frozen=True, repr=False)
+class RveAnalysis:
+    """``rve.csv`` (``table``: correlated and hierarchical effects weights, and the CR2 row of the
+    aggregated model) and ``rve_sensitivity.csv`` (``sensitivity``) of a fit, with ``notes``."""
+
+    table: pd.DataFrame
+    sensitivity: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def __repr__(self) -> str:
+        return f"<RveAnalysis: {len(self.table)} models; {'; '.join(self.notes) or 'no notes'}>"
+
+
+def too_few_studies(n_studies: int, metric: str | None = None, notes=()) -> RveAnalysis:
+    """The :class:`RveAnalysis` of fewer than two studies: the tables' headers, and a note."""
+    from alliance_meta.analyses.bias.results import with_back_transform
+
+    note = f"{n_studies} {'study' if n_studies == 1 else 'studies'}: robust variance estimation needs at least 2"
+    return RveAnalysis(with_back_transform(pd.DataFrame(columns=list(RVE_COLUMNS)), metric),
+                       pd.DataFrame(columns=list(SENSITIVITY_COLUMNS)), (*notes, note))
+
+
+def rve_analysis(fit) -> RveAnalysis:
+    """Robust variance estimation of a fit's effect sizes (``am.rve``): robumeta's ``robu()`` with
+    correlated (``rho`` = the fit's ``rho``) and hierarchical effects weights, small-sample corrected, on
+    every effect size; a ``cr2`` row, the fit's model of the independent studies (one composite per
+    study; a three-level fit's composites with its estimator) with its CR2 standard error and
+    Satterthwaite df (clubSandwich); and robumeta's ``sensitivity()``, the correlated-effects fit at
+    rho = 0, .2, ..., 1. Estimates are also back-transformed for the fit's metric.
+    """
+    from alliance_meta.analyses.bias.results import independent_studies, with_back_transform
+    from alliance_meta.models.fits import MultilevelFit, require_fit
+    from alliance_meta.models.univariate import fit as univariate_fit
+
+    require_fit(fit, "am.rve")
+    rows, notes = fit.effect_sizes, []
+    rho = float(fit.rho)
+    if not 0 <= rho <= 1:
+        notes.append(f"aggregate_rho = {rho} is outside [0, 1], robumeta's range for rho: 0 used for the "
+                     "correlated-effects weights")
+        rho = min(max(rho, 0.0), 1.0)
+    n_studies = rows["study_id"].nunique()
+    if n_studies < 2:
+        return too_few_studies(n_studies, fit.metric, notes)
+    studies = independent_studies(fit)
+    tau2 = (univariate_fit(studies["yi"], studies["vi"], fit.method, "z", fit.level).tau2
+            if isinstance(fit, MultilevelFit) else fit.tau2)
+    table = pd.concat([rve_table(rows, rho=rho, level=fit.level),
+                       cr2_frame(studies["yi"], studies["vi"], tau2, fit.level, fit.method)], ignore_index=True)
+    ids = rows["study_id"].astype(str).to_numpy()
+    sensitive = sensitivity(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float), ids, level=fit.level)
+    small = table["df"] < SMALL_DF
+    if small.any():
+        notes.append(f"small-sample df below {SMALL_DF} in {', '.join(table.loc[small, 'model'])}: Tipton (2015) "
+                     "advises not to trust these p values")
+    return RveAnalysis(with_back_transform(table, fit.metric), sensitive, tuple(notes))

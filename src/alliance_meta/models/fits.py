@@ -828,6 +828,14 @@ def composite_options(config: dict, family: str) -> dict:
     return {key: options[key] for key in ("dependence", "rho", "aggregate_method", "metric")}
 
 
+def aggregated_options(config: dict, family: str) -> dict:
+    """The :func:`fit` keywords of the aggregated model of ``family`` that the robustness analyses (GOSH,
+    the CR2 row of robust variance estimation) take under either ``dependence``: the study composites
+    fitted with ``pooling.main_method`` (metafor's ``gosh`` takes an ``rma.uni``)."""
+    return {**fit_options(config, family), "dependence": "aggregate",
+            "method": config.get("pooling", {}).get("main_method", "REML")}
+
+
 def _ratio(estimate: float, se: float) -> float:
     """estimate / se, NaN when the standard error is 0 (e.g. CR2 with identical effect sizes)."""
     return estimate / se if se > 0 else math.nan

@@ -1,0 +1,140 @@
+"""am.gosh and am.rve: the robustness analyses of a fit, against metafor's gosh() and influence()
+(tests/reference/gosh.json, influence.json), robumeta's robu() and sensitivity() and clubSandwich's
+coef_test() (tests/reference/rve.json). All within 1e-6 relative, as the array-level reference tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance_meta as am
+from alliance_meta.analyses.gosh import GoshAnalysis
+
+REFERENCE = Path(__file__).parent / "reference"
+RELATIVE = 1e-6
+
+
+def reference(name: str) -> dict:
+    return json.loads((REFERENCE / name).read_text())
+
+
+def molloy() -> tuple[np.ndarray, np.ndarray, dict]:
+    """dat.molloy2014 (k = 16 correlations as Fisher z) and metafor's gosh() of it by REML."""
+    summary = next(s for s in reference("gosh.json")["summaries"] if s["name"] == "molloy2014")
+    fit = next(f for f in summary["fits"] if f["method"] == "REML")
+    return np.array(summary["yi"], float), np.array(summary["vi"], float), fit
+
+
+def test_gosh_of_a_fit_matches_metafor_and_highlights_the_study_moving_it_most():
+    yi, vi, theirs = molloy()
+    result = am.gosh(am.fit(yi, vi, method="REML", metric="z"))
+    assert isinstance(result, GoshAnalysis) and result.result.exact and result.result.n_subsets == 2**16 - 1
+    table = result.to_frame()
+    np.testing.assert_allclose(table["estimate_with"], theirs["estimate_with"], rtol=RELATIVE)
+    np.testing.assert_allclose(table["estimate_without"], theirs["estimate_without"], rtol=RELATIVE)
+    # metafor's influence() flags no study of molloy2014 under REML: the study moving the estimates most
+    flags = next(f for f in reference("influence.json")["datasets"]["molloy2014"]["fits"]
+                 if f["method"] == "REML" and f["test"] == "z")["influence"]["is_influential"]
+    assert not any(flags) and result.influential == ()
+    shift = np.array(theirs["estimate_with"]) - np.array(theirs["estimate_without"])
+    assert result.highlight == (int(np.argmax(np.abs(shift))),)
+    assert "no influential study" in result.messages()[-1]
+    figure = result.plot()
+    titles = [axis.get_title(loc="left") for axis in figure.axes if axis.get_title(loc="left")]
+    assert len(titles) == 1 and titles[0].startswith(f"{result.highlight[0] + 1}\n")  # one panel: that study's
+
+
+def test_gosh_highlights_at_most_three_influential_studies_by_their_shift():
+    yi, vi, _ = molloy()
+    yi = yi.copy()
+    yi[[2, 5]] += (1.5, -1.2)  # two outlying studies that metafor's rules flag
+    fit = am.fit(yi, vi, method="REML", metric="z")
+    flagged = am.influence(fit).to_frame()
+    flagged = set(np.flatnonzero(flagged["influential"].to_numpy(bool)))
+    assert {2, 5} <= flagged
+    result = am.gosh(fit, subsets=2000, seed=7)
+    assert not result.result.exact and result.result.n_subsets == 2000
+    shift = np.abs(result.to_frame()["estimate_shift"].to_numpy())
+    expected = sorted(flagged, key=lambda i: -shift[i])[:3]
+    assert list(result.highlight) == expected
+    assert result.influential == tuple(str(i + 1) for i in sorted(flagged))
+    assert "highlighted (influential by metafor's rules)" in result.messages()[-1]
+
+
+def test_gosh_of_a_three_level_fit_uses_its_study_composites_and_says_so():
+    data = reference("rve.json")["datasets"]
+    dataset = next(d for d in data if d["name"] == "assink2016")
+    frame = pd.DataFrame({"yi": np.array(dataset["yi"], float), "vi": np.array(dataset["vi"], float),
+                          "study_id": [str(s) for s in dataset["study"]]})
+    three = am.fit(frame, dependence="multilevel", rho=0.6)
+    result = am.gosh(three, subsets=500)
+    assert len(result.studies) == frame["study_id"].nunique()
+    assert result.result.method == "REML" and "study composites" in result.note
+    aggregated = am.gosh(am.fit(frame, rho=0.6, method="REML"), subsets=500)
+    np.testing.assert_array_equal(result.result.estimate, aggregated.result.estimate)
+
+
+def test_gosh_of_fewer_than_three_studies_says_so_instead_of_plotting():
+    result = am.gosh(am.fit([0.2, 0.4], [0.01, 0.02], metric="z"))
+    assert result.result is None and "2 studies: too few for a GOSH plot" in result.note
+    assert result.to_frame().empty and list(result.to_frame().columns) == ["study_id"]
+    assert result.messages() == [result.note]
+    assert result.plot().texts or result.plot().axes[0].texts  # a figure with the note, not an error
+
+
+def test_gosh_needs_a_fit():
+    with pytest.raises(TypeError, match="am.gosh"):
+        am.gosh(np.array([0.1, 0.2, 0.3]))
+
+
+def rve_frame(name: str) -> tuple[pd.DataFrame, dict]:
+    dataset = next(d for d in reference("rve.json")["datasets"] if d["name"] == name)
+    frame = pd.DataFrame({"yi": np.array(dataset["yi"], float), "vi": np.array(dataset["vi"], float),
+                          "study_id": [str(s) for s in dataset["study"]]})
+    return frame, dataset
+
+
+@pytest.mark.parametrize("name", ["corrdat", "hierdat", "assink2016"])
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_rve_of_a_fit_matches_robumeta(name, dependence):
+    frame, dataset = rve_frame(name)
+    result = am.rve(am.fit(frame, dependence=dependence, rho=0.8, metric="smd"))
+    table = result.to_frame().set_index("model")
+    corr = next(f for f in dataset["fits"] if f["weights"] == "CORR" and f["rho"] == 0.8 and f["small"]
+                and not f["moderators"])
+    hier = next(f for f in dataset["fits"] if f["weights"] == "HIER" and f["small"] and not f["moderators"])
+    for model, theirs in (("corr", corr), ("hier", hier)):
+        for ours, key in (("estimate", "estimate"), ("se", "se"), ("df", "df"), ("pval", "p"), ("tau2", "tau2")):
+            np.testing.assert_allclose(table.loc[model, ours], theirs[key][0] if isinstance(theirs[key], list)
+                                       else theirs[key], rtol=RELATIVE, err_msg=f"{model} {ours}")
+    assert {"r", "or"} <= set(table.columns)  # back-transformed for the metric smd, as rve.csv
+    sensitivity = result.sensitivity
+    for rho, theirs in zip(sorted(sensitivity["rho"].unique()), dataset["sensitivity"][0]["fits"]):
+        rows = sensitivity.loc[np.isclose(sensitivity["rho"], rho)]
+        np.testing.assert_allclose(rows["estimate"], theirs["estimate"], rtol=RELATIVE)
+        np.testing.assert_allclose(rows["se"], theirs["se"], rtol=RELATIVE)
+
+
+@pytest.mark.parametrize("method", ["REML", "DL"])
+def test_rve_cr2_row_matches_clubsandwich(method):
+    data = reference("rve.json")["cr2"]
+    theirs = next(f for f in data["fits"] if f["method"] == method and f["formula"] == "~ 1")
+    fit = am.fit(np.array(data["yi"], float), np.array(data["vi"], float), method=method)
+    np.testing.assert_allclose(fit.tau2, theirs["tau2"], rtol=RELATIVE)
+    row = am.rve(fit).to_frame().set_index("model").loc["cr2"]
+    for ours, key in (("estimate", "estimate"), ("se", "se"), ("df", "df"), ("pval", "p")):
+        np.testing.assert_allclose(row[ours], theirs[key][0] if isinstance(theirs[key], list) else theirs[key],
+                                   rtol=RELATIVE, err_msg=ours)
+    assert method in row["note"]
+
+
+def test_rve_of_one_study_gives_the_headers_and_a_note():
+    result = am.rve(am.fit(pd.DataFrame({"yi": [0.2, 0.3], "vi": [0.01, 0.02], "study_id": ["A", "A"]}),
+                           metric="z"))
+    assert result.table.empty and {"model", "estimate", "r", "r_ci_lower"} <= set(result.table.columns)
+    assert result.sensitivity.empty and any("1 study: robust variance estimation needs at least 2" in note
+                                            for note in result.notes)
