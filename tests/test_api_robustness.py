@@ -138,3 +138,65 @@ def test_rve_of_one_study_gives_the_headers_and_a_note():
     assert result.table.empty and {"model", "estimate", "r", "r_ci_lower"} <= set(result.table.columns)
     assert result.sensitivity.empty and any("1 study: robust variance estimation needs at least 2" in note
                                             for note in result.notes)
+
+
+# -- am.location_scale and am.model_comparison: the beyond-intercept analyses of a fit -----------------
+
+def reference_frame(source: str, name: str, rows=None) -> pd.DataFrame:
+    """A metadat data set of a reference JSON as a fit's rows: one study per row (ids 1, 2, ...)."""
+    frame = pd.DataFrame(reference(source)["data"][name])
+    if rows is not None:
+        frame = frame.iloc[np.asarray(rows) - 1].reset_index(drop=True)
+    return frame.assign(study_id=[str(i + 1) for i in range(len(frame))])
+
+
+LOCATION_SCALE_CASES = [("bcg_alloc", "REML", "alloc"), ("bcg_alloc", "ML", "alloc"),
+                        ("molloy_ameasure_by_ameasure_meanage", "REML", {"location": "a_measure",
+                                                                         "scale": "a_measure + meanage"})]
+
+
+@pytest.mark.parametrize(("name", "method", "model"), LOCATION_SCALE_CASES)
+def test_location_scale_of_a_fit_matches_metafor(name, method, model):
+    case = next(c for c in reference("location_scale.json")["cases"] if c["name"] == name and c["method"] == method)
+    frame = reference_frame("location_scale.json", case["data"], case["rows"])
+    result = am.location_scale(am.fit(frame, method=method, metric="log_or"), model,
+                               reference_levels=case["reference_levels"] or None)
+    table, polished = result.to_frame(), case["polished"]
+    np.testing.assert_allclose(table.loc[table.part == "scale", "estimate"], polished["alpha"], rtol=RELATIVE)
+    np.testing.assert_allclose(table.loc[table.part == "scale", "se"], polished["se_alpha"], rtol=RELATIVE)
+    np.testing.assert_allclose(table.loc[table.part == "location", "estimate"], polished["beta"], rtol=RELATIVE)
+    np.testing.assert_allclose(table.loc[table.part == "location", "se"], polished["se"], rtol=RELATIVE)
+    assert set(result.tau2["variable"]) <= {"alloc", "a_measure", "meanage"} and len(result.tau2)
+
+
+def test_location_scale_needs_ml_or_reml_and_columns_of_the_fit():
+    fit = am.fit(reference_frame("location_scale.json", "bcg"), method="DL", metric="log_or")
+    with pytest.raises(ValueError, match="fitted by ML or REML"):
+        am.location_scale(fit, "alloc")
+    with pytest.raises(ValueError, match="did you mean 'alloc'"):
+        am.location_scale(am.fit(reference_frame("location_scale.json", "bcg"), metric="log_or"), "aloc")
+
+
+def test_model_comparison_of_a_fit_matches_anova_and_predict():
+    data = reference("model_comparison.json")
+    frame = reference_frame("model_comparison.json", "bcg")
+    fit = am.fit(frame, method="REML", metric="log_or")
+    result = am.model_comparison(fit, ["ablat + year", "ablat", "alloc + ablat"],
+                                 reference_levels={"alloc": "alternate"})
+    full = result.comparison[result.comparison["model"] == "full"].set_index("comparison")
+    for case in data["comparisons"][:3]:
+        row = full.loc[f"{case['full']} vs {case['reduced']}"]
+        np.testing.assert_allclose([row["lrt"], row["lrt_p"], row["loglik"]],
+                                   [case["lrt"], case["pval"], case["stats_full"]["ll"]], rtol=RELATIVE)
+    case = next(c for c in data["predictions"] if c["data"] == "bcg")
+    for test in ("z", "knha"):
+        rows = result.predictions[(result.predictions["model"] == case["formula"]) & (result.predictions["test"] == test)]
+        assert list(rows["variable"]) == case["variables"]
+        np.testing.assert_allclose(rows["estimate"], case["tests"][test]["pred"], rtol=RELATIVE)
+        np.testing.assert_allclose(rows["ci_upper"], case["tests"][test]["ci_ub"], rtol=RELATIVE)
+    assert "or" in result.predictions  # back-transformed for the fit's metric
+
+
+def test_model_comparison_needs_the_metric():
+    with pytest.raises(ValueError, match="needs the analysis metric"):
+        am.model_comparison(am.fit(reference_frame("model_comparison.json", "bcg")), ["ablat"])

@@ -11,6 +11,8 @@ the model's variables), and the model is fitted by
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -71,3 +73,47 @@ def location_scale_tables(effect_sizes: pd.DataFrame, models, *, method: str = "
     coefficients = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     per_level = pd.concat(levels, ignore_index=True) if levels else pd.DataFrame(columns=TAU2_COLUMNS)
     return coefficients.reindex(columns=list(dict.fromkeys(COLUMNS + list(coefficients.columns)))), per_level
+
+
+@dataclass(frozen=True, repr=False)
+class LocationScaleAnalysis:
+    """``location_scale.csv`` (``table``: both parts' coefficients, fit statistics and the LRT of the
+    scale part per model) and ``location_scale_tau2.csv`` (``tau2``: tau^2 per level of each scale moderator)."""
+
+    table: pd.DataFrame
+    tau2: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def __repr__(self) -> str:
+        return f"<LocationScaleAnalysis: {self.table['model'].nunique()} models>"
+
+
+def location_scale_analysis(fit, models, *, continuous=None, reference_levels=None, centre: bool = False,
+                            values=None) -> LocationScaleAnalysis:
+    """metafor's ``rma(yi, vi, mods = location, scale = scale)`` of each of ``models`` on a fit's rows
+    (``am.location_scale``), by the fit's estimator (ML or REML), with its level, ``rho`` and aggregation.
+
+    ``models``: a formula (both parts) or a mapping ``{"location": ..., "scale": ...}``, or a list of them.
+    ``continuous``: the variables that are slopes (default: those whose column holds numbers). Rows enter as
+    in the moderator analyses (one per study x combination of the model's variables), also for a
+    three-level fit (metafor's location-scale models are ``rma.uni`` models).
+    """
+    from alliance_meta.analyses.moderators.dispatch import codebook_levels, numeric_columns
+    from alliance_meta.models.fits import require_fit
+
+    require_fit(fit, "am.location_scale")
+    if fit.method not in ("ML", "REML"):
+        raise ValueError(f"am.location_scale: location-scale models are fitted by ML or REML (metafor's "
+                         f"rma(..., scale =)), not {fit.method}: am.fit(..., method='REML')")
+    models = [models] if isinstance(models, (str, dict)) else list(models)
+    variables = list(dict.fromkeys(name for entry in models for part in model_spec(entry)[1:]
+                                   for name in _variables(part)))
+    fit.moderator_columns(variables, "am.location_scale: the formula's variable")
+    continuous = numeric_columns(fit.effect_sizes, variables) if continuous is None else \
+        tuple(fit.moderator_columns(continuous, "am.location_scale: continuous"))
+    table, per_level = location_scale_tables(
+        fit.effect_sizes, models, method=fit.method, continuous=continuous, aggregate_method=fit.aggregate_method,
+        rho=fit.rho, reference_levels=codebook_levels(reference_levels), centre=centre, level=fit.level, values=values)
+    return LocationScaleAnalysis(table, per_level)

@@ -336,3 +336,46 @@ def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, conti
         return pd.DataFrame(columns=["model", "variable", "value", "k", "test", "estimate", "se", "ci_lower",
                                      "ci_upper", "pi_lower", "pi_upper", "tau2"])
     return pd.concat(tables, ignore_index=True)
+
+
+@dataclass(frozen=True, repr=False)
+class ModelComparisonAnalysis:
+    """``model_comparison.csv`` (``comparison``: likelihood-ratio tests of the nested pairs of formulas, ML
+    refits) and ``meta_regression_predictions.csv`` (``predictions``: the marginal means of each formula)."""
+
+    comparison: pd.DataFrame
+    predictions: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.comparison.copy()
+
+    def __repr__(self) -> str:
+        return (f"<ModelComparisonAnalysis: {self.comparison['comparison'].nunique()} comparisons, "
+                f"{len(self.predictions)} predictions>")
+
+
+def model_comparison_analysis(fit, formulas, *, continuous=None, reference_levels=None, centre: bool = False,
+                              values=None, tests=("z", "knha")) -> ModelComparisonAnalysis:
+    """metafor's ``anova(full, reduced, refit = TRUE)`` of every nested pair of ``formulas`` (and each against
+    the intercept-only model) and ``predict(fit, newmods =)`` marginal means of each formula
+    (``am.model_comparison``), on a fit's rows with its level, ``rho`` and aggregation, as the moderator
+    analyses enter them. ``continuous``: the variables that are slopes (default: those whose column
+    holds numbers); ``values``: the values of a continuous moderator to predict at; ``tests``: ``z``, ``knha``.
+    """
+    from alliance_meta.analyses.moderators.dispatch import codebook_levels, numeric_columns
+    from alliance_meta.models.fits import require_fit
+
+    require_fit(fit, "am.model_comparison")
+    if fit.metric is None:
+        raise ValueError("am.model_comparison needs the analysis metric for the predictions' back-transformed "
+                         "columns: am.fit(..., metric='z') (or 'smd', 'log_or')")
+    formulas = [formulas] if isinstance(formulas, str) else list(formulas)
+    variables = list(dict.fromkeys(name for formula in formulas for name in _variables(formula)))
+    fit.moderator_columns(variables, "am.model_comparison: the formula's variable")
+    continuous = numeric_columns(fit.effect_sizes, variables) if continuous is None else \
+        tuple(fit.moderator_columns(continuous, "am.model_comparison: continuous"))
+    options = dict(continuous=continuous, aggregate_method=fit.aggregate_method, rho=fit.rho,
+                   reference_levels=codebook_levels(reference_levels), centre=centre)
+    return ModelComparisonAnalysis(
+        model_comparison_table(fit.effect_sizes, formulas, **options),
+        prediction_table(fit.effect_sizes, formulas, fit.metric, values=values, tests=tests, level=fit.level, **options))

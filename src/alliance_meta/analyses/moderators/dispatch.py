@@ -65,7 +65,7 @@ def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
                 permutations=permutations, seed=seed)
 
 
-def _codebook_levels(references):
+def codebook_levels(references):
     """Reference levels in the codebook's spelling where the column has a vocabulary (``rater: client`` is
     ``patient`` in the analysed rows, as the sheet reader writes it)."""
     from alliance_meta.inputs.codebook import VOCABULARIES
@@ -98,7 +98,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     options = _options(fit, permutations, seed, centre)
     if continuous is None:
         continuous = bool(numeric_columns(fit.effect_sizes, [name]))
-    reference_level = (_codebook_levels({name: reference_level}) or {}).get(name)
+    reference_level = (codebook_levels({name: reference_level}) or {}).get(name)
     analysis = analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=continuous,
                                  reference_level=reference_level, **options)
     row = analysis.summary()
@@ -132,7 +132,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     if continuous is None:
         continuous = numeric_columns(fit.effect_sizes, variables)
     numeric = tuple(name for name in variables if name in continuous)
-    reference_levels = _codebook_levels(reference_levels)
+    reference_levels = codebook_levels(reference_levels)
     options = _options(fit, permutations, seed, centre)
     data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
                                      numeric)
@@ -160,7 +160,7 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     moderators = fit.moderator_columns(moderators, "moderators")
     continuous = fit.moderator_columns(continuous, "continuous")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
-    references = _codebook_levels(reference_levels or {})
+    references = codebook_levels(reference_levels or {})
     options = _options(fit, permutations, seed, centre)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,
                                   reference_level=references.get(name), **options)
