@@ -200,3 +200,18 @@ def test_model_comparison_of_a_fit_matches_anova_and_predict():
 def test_model_comparison_needs_the_metric():
     with pytest.raises(ValueError, match="needs the analysis metric"):
         am.model_comparison(am.fit(reference_frame("model_comparison.json", "bcg")), ["ablat"])
+
+
+def test_bma_of_a_fit_matches_robma_inclusion_probabilities():
+    """am.bma on dat.molloy2014 (Fisher z; RoBMA's Cohen's d priors): RoBMA 3.6.1's posterior inclusion
+    probabilities within 0.02 (tests/test_bma_reference.py, robma.json)."""
+    from conftest import load_reference
+
+    ref = load_reference("robma")["molloy"]
+    y, se = np.asarray(ref["yi"], float), np.asarray(ref["sei"], float)
+    result = am.bma(am.fit(y, se**2, metric="z"))
+    ours = result.summary.set_index("name")
+    for label, post in zip(ref["components"]["names"], ref["components"]["post_prob"]):
+        assert ours.loc[label.lower(), "posterior_prob"] == pytest.approx(post, abs=0.02), label
+    with pytest.raises(TypeError, match="am.bma"):
+        am.bma(y)

@@ -49,6 +49,7 @@ _API = {
     "model_comparison": ("alliance_meta.analyses.model_comparison", "model_comparison_analysis"),
     "risk_of_bias_sensitivity": ("alliance_meta.analyses.risk_of_bias", "risk_of_bias_sensitivity"),
     "bayes": ("alliance_meta.bayes", None),  # the package, callable as am.bayes(fit, ...)
+    "bma": ("alliance_meta.bayes.bma", "bma"),
 }
 
 __all__ = sorted(_API)

@@ -800,7 +800,7 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
     from alliance_meta.analyses.bias.results import independent_studies
     from alliance_meta.models.fits import require_fit
 
-    require_fit(fit, "bma")
+    require_fit(fit, "am.bma")
     studies = independent_studies(fit)
     if len(studies) < 2:
         columns = ["effect", "heterogeneity", "bias", "prior_prob", "log_marglik", "posterior_prob",
