@@ -215,3 +215,39 @@ def test_bma_of_a_fit_matches_robma_inclusion_probabilities():
         assert ours.loc[label.lower(), "posterior_prob"] == pytest.approx(post, abs=0.02), label
     with pytest.raises(TypeError, match="am.bma"):
         am.bma(y)
+
+
+def test_multiverse_of_a_fit_fits_every_specification_and_marks_the_fits_own():
+    """am.multiverse on dat.molloy2014: each specification of every row without outlier removal is metafor's
+    rma(yi, vi, method =, test =) (pooling.json); a subset by a_measure fits only those rows."""
+    frame = reference_frame("model_comparison.json", "molloy")
+    fit = am.fit(frame, method="REML", metric="z")
+    settings = {"methods": ["DL", "REML"], "tests": ["z", "knha"], "aggregate_methods": ["gls"], "priors": [],
+                "outliers": ["none", "rstudent"], "subsets": ["a_measure"], "publication": ["all"]}
+    result = am.multiverse(fit, settings)
+    table = result.to_frame()
+    levels = ["all", *sorted(frame["a_measure"].unique())]
+    assert sorted(table["a_measure"].unique()) == sorted(levels)
+    assert len(table) == len(levels) * 2 * 2 * 2  # subsets x outlier rules x estimators x tests
+    molloy2014 = next(d for d in reference("pooling.json")["datasets"] if d["name"] == "molloy2014")
+    for method in ("DL", "REML"):
+        for test in ("z", "knha"):
+            row = table[(table["a_measure"] == "all") & (table["outliers"] == "none") & (table["method"] == method)
+                        & (table["test"] == test)]
+            theirs = next(f for f in molloy2014["fits"] if f["method"] == method and f["test"] == test)
+            assert len(row) == 1 and row["k"].iloc[0] == 16
+            for name in ("estimate", "se", "ci_lower", "ci_upper", "p", "tau2"):
+                np.testing.assert_allclose(row[name].iloc[0], float(theirs[name]), rtol=RELATIVE, atol=1e-12,
+                                           err_msg=f"{method} {test} {name}")
+    self_report = table[(table["a_measure"] == "self-report") & (table["outliers"] == "none")]
+    assert (self_report["k"] == int((frame["a_measure"] == "self-report").sum())).all()
+    assert set(result.summary["choice"]) >= {"all", "a_measure", "method"}
+    assert result.plot() is not None
+
+
+def test_multiverse_settings_are_checked_as_the_config_is():
+    fit = am.fit(reference_frame("model_comparison.json", "molloy"), metric="z")
+    with pytest.raises(ValueError, match="did you mean multiverse.methods"):
+        am.multiverse(fit, {"methds": ["DL"]})
+    with pytest.raises(ValueError, match="did you mean 'a_measure'"):
+        am.multiverse(fit, {"subsets": ["a_measur"]})

@@ -491,3 +491,65 @@ def summarise(table: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
             row.update({f"median_{name}": values.median(), f"min_{name}": values.min(), f"max_{name}": values.max()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+MULTIVERSE_KEYS = {key: None for key in (*DEFAULTS, "outlier_threshold", "batch_size", "progress_every")}
+
+
+@dataclass(frozen=True, repr=False)
+class MultiverseAnalysis:
+    """``multiverse.csv`` (``table``: every specification with its result) and ``multiverse_summary.csv``
+    (``summary``) of a fit, and the specification curve (:meth:`plot`)."""
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    metric: str | None
+    level: float
+    main: dict
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def plot(self):
+        """The specification curve (:func:`alliance_meta.plots.multiverse.specification_curve`); the fit's own
+        specification (its aggregation, estimator, Wald test, all rows) is marked."""
+        from alliance_meta.plots.multiverse import specification_curve
+        from alliance_meta.plots.style import message_figure
+
+        if self.metric is None:
+            raise ValueError("plot needs the analysis metric for its axis: am.fit(..., metric='z')")
+        if self.table["estimate"].notna().sum() == 0:
+            return message_figure("No specification could be fitted (too few studies)")
+        return specification_curve(self.table, self.metric, self.level, self.main)
+
+    def __repr__(self) -> str:
+        return (f"<MultiverseAnalysis: {len(self.table)} specifications, "
+                f"{int(self.table['estimate'].notna().sum())} fitted>")
+
+
+def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0, psychometric: dict | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> MultiverseAnalysis:
+    """Every specification of the multiverse of a fit's rows, fitted (``am.multiverse``).
+
+    ``settings``: the config's ``multiverse`` keys (``methods``, ``tests``, ``aggregate_methods``,
+    ``aggregate_rhos``, ``outliers``, ``subsets``: the moderators whose levels are subsets, ...; defaults
+    :data:`DEFAULTS`). The fit gives the rows, the metric and level, and the estimator that detects
+    outliers; its own specification is the one the plot marks. ``mu_sd``: the prior SD of mu of the
+    Bayesian specifications; ``psychometric``: the config's ``psychometric`` section for the ``correction``
+    choice. ``progress(done, total)`` is called every ``progress_every`` (500) specifications.
+    """
+    from alliance_meta.inputs.options import check_options
+    from alliance_meta.models.fits import require_fit
+
+    require_fit(fit, "am.multiverse")
+    if settings is not None and not isinstance(settings, dict):
+        raise TypeError(f"am.multiverse: settings is a dict of the config's multiverse keys, not "
+                        f"{type(settings).__name__}")
+    check_options("multiverse", settings, MULTIVERSE_KEYS, "am.multiverse")
+    settings = dict(settings or {})
+    fit.moderator_columns(settings.get("subsets") or [], "am.multiverse: subset moderator")
+    specs = specifications({**settings, "moderators": []}, fit.effect_sizes)
+    table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
+                      fit.method, progress, settings.get("progress_every", 500), psychometric)
+    main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
+    return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main)
