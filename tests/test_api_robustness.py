@@ -251,3 +251,47 @@ def test_multiverse_settings_are_checked_as_the_config_is():
         am.multiverse(fit, {"methds": ["DL"]})
     with pytest.raises(ValueError, match="did you mean 'a_measure'"):
         am.multiverse(fit, {"subsets": ["a_measur"]})
+
+
+# -- am.psychometric: Hunter-Schmidt corrections of a fit's correlations ------------------------------
+
+def gonzalezmule() -> pd.DataFrame:
+    """psychmeta's data_r_gonzalezmule_2014 as a fit's rows: Fisher z, its variance, n and the artifacts."""
+    data = pd.DataFrame(reference("psychometric.json")["datasets"]["gonzalezmule_2014"])
+    for column in ("r", "n", "rxx", "ryy", "ux"):
+        data[column] = pd.to_numeric(data[column], errors="coerce")
+    return data.assign(yi=np.arctanh(data["r"]), vi=1.0 / (data["n"] - 3),
+                       study_id=[str(i + 1) for i in range(len(data))]).drop(columns="r")
+
+
+@pytest.mark.parametrize(("case_name", "settings"), [("gm_bb_default", {}), ("gm_ic_uvirr", {"correction_method": "uvirr"}),
+                                                     ("gm_ad_meas", {"correction_method": "meas"})])
+def test_psychometric_of_a_fit_matches_psychmeta(case_name, settings):
+    data = reference("psychometric.json")
+    case = next(c for c in data["cases"] if c["name"] == case_name)
+    result = am.psychometric(am.fit(gonzalezmule(), metric="z"), settings, moderators=["rating_source"])
+    row = result.to_frame().set_index("method").loc[case["method"]]
+    for column, value in case["expected"].items():
+        if value is not None:
+            assert row[column] == pytest.approx(value, rel=RELATIVE, abs=1e-12), column
+    if not settings:
+        for expected in (c for c in data["moderator_cases"] if c["method"] == "bare_bones"):
+            level = result.moderators[(result.moderators["level"] == expected["level"])
+                                      & (result.moderators["method"] == "bare_bones")].iloc[0]
+            assert level["rho"] == pytest.approx(expected["expected"]["rho"], rel=RELATIVE)
+
+
+def test_psychometric_needs_correlations_with_their_sample_size():
+    frame = gonzalezmule()
+    with pytest.raises(ValueError, match="corrects correlations"):
+        am.psychometric(am.fit(frame, metric="smd"))
+    with pytest.raises(ValueError, match="a column n"):
+        am.psychometric(am.fit(frame.drop(columns="n"), metric="z"))
+    with pytest.raises(ValueError, match="did you mean psychometric.correction_method"):
+        am.psychometric(am.fit(frame, metric="z"), {"correction_methd": "meas"})
+
+
+def test_psychometric_forest_plot_is_written(tmp_path):
+    result = am.psychometric(am.fit(gonzalezmule(), metric="z"))
+    result.plot_forest(tmp_path / "psychometric.png")
+    assert (tmp_path / "psychometric.png").stat().st_size > 10_000

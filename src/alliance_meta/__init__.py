@@ -48,6 +48,7 @@ _API = {
     "location_scale": ("alliance_meta.analyses.location_scale", "location_scale_analysis"),
     "model_comparison": ("alliance_meta.analyses.model_comparison", "model_comparison_analysis"),
     "multiverse": ("alliance_meta.analyses.multiverse", "multiverse_analysis"),
+    "psychometric": ("alliance_meta.analyses.psychometric", "psychometric_of_fit"),
     "risk_of_bias_sensitivity": ("alliance_meta.analyses.risk_of_bias", "risk_of_bias_sensitivity"),
     "bayes": ("alliance_meta.bayes", None),  # the package, callable as am.bayes(fit, ...)
     "bma": ("alliance_meta.bayes.bma", "bma"),

@@ -884,3 +884,81 @@ def _check(frame: pd.DataFrame) -> None:
             raise ValueError(f"{column} must lie in (0, 1]")
     if "ux" in frame and (pd.to_numeric(frame["ux"], errors="coerce") <= 0).any():
         raise ValueError("ux must be positive")
+
+
+# --------------------------------------------------------------------------------------
+# The analysis of a fit (am.psychometric)
+# --------------------------------------------------------------------------------------
+
+PSYCHOMETRIC_KEYS = {key: None for key in ("reliability", "outcome_reliability", "correction_method",
+                                           "missing_artifacts", "correct_bias", "intervals", "unbiased_variances",
+                                           "credibility_level", "residual_artifacts", "decimals", "moderators")}
+
+
+@dataclass(frozen=True, repr=False)
+class PsychometricFitAnalysis:
+    """The psychometric meta-analysis of a fit's correlations (:func:`psychometric_of_fit`): ``analysis``
+    (bare-bones, individual corrections, artifact distributions), ``moderators``
+    (``psychometric_moderators.csv``), the rows analysed (reliabilities filled from the settings) and notes."""
+
+    analysis: PsychometricAnalysis
+    moderators: pd.DataFrame
+    rows: pd.DataFrame
+    options: PsychometricOptions
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """``psychometric.csv``: one row per method that applies."""
+        return self.analysis.to_frame()
+
+    def artifact_table(self) -> pd.DataFrame:
+        """``psychometric_artifacts.csv``: the artifact distributions used."""
+        return self.analysis.artifact_table()
+
+    def plot_forest(self, path, options=None) -> None:
+        """The forest plot of the corrected correlations with the three pooled rows, written to ``path``
+        (one path or a list; the format from the suffix). ``options``: a ForestOptions or the config's ``plots``."""
+        from alliance_meta.plots.forest_options import ForestOptions
+        from alliance_meta.plots.psychometric import save_psychometric_forest
+
+        options = options if isinstance(options, ForestOptions) else ForestOptions.from_config(options or {})
+        paths = [path] if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__") else list(path)
+        save_psychometric_forest(self.analysis.studies, self.to_frame(), paths, level=100 * self.options.conf_level,
+                                 cred_level=100 * self.options.cred_level, options=options)
+
+    def __repr__(self) -> str:
+        methods = ", ".join(self.to_frame()["method"])
+        return f"<PsychometricFitAnalysis: k = {len(self.rows)} correlations; {methods}>"
+
+
+def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=()) -> PsychometricFitAnalysis:
+    """Hunter-Schmidt psychometric meta-analysis (psychmeta's ``ma_r``) of the correlations a fit was made of
+    (``am.psychometric``): r = tanh(yi) of its rows with their sample size ``n`` and, where given,
+    reliabilities ``rxx``, ``ryy`` and range restriction ``ux``; rows of one study are averaged first.
+
+    ``settings``: the config's ``psychometric`` keys (``reliability`` by measure, ``outcome_reliability``,
+    ``correction_method``, ``missing_artifacts``, ``credibility_level``, ...); the confidence level is the
+    fit's. ``moderators``: columns whose levels are analysed one by one (psychometric_moderators.csv;
+    default the settings' ``moderators``).
+    """
+    from alliance_meta.inputs.options import check_options
+    from alliance_meta.models.fits import require_fit
+
+    require_fit(fit, "am.psychometric")
+    if fit.metric not in (None, "z"):
+        raise ValueError(f"am.psychometric corrects correlations (metric z); the fit's metric is {fit.metric}")
+    if settings is not None and not isinstance(settings, dict):
+        raise TypeError(f"am.psychometric: settings is a dict of the config's psychometric keys, not "
+                        f"{type(settings).__name__}")
+    check_options("psychometric", settings, PSYCHOMETRIC_KEYS, "am.psychometric")
+    if "n" not in fit.effect_sizes:
+        raise ValueError("am.psychometric needs each correlation's sample size: a column n in the fit's rows "
+                         "(the corrections weight by n)")
+    settings = dict(settings or {})
+    moderators = fit.moderator_columns(moderators or settings.get("moderators") or (), "am.psychometric: moderators")
+    notes = tuple(note for note in (left_out_note(fit.effect_sizes),) if note)
+    rows = fill_reliabilities(correlations(fit.effect_sizes), settings.get("reliability"),
+                              settings.get("outcome_reliability"))
+    options = PsychometricOptions.from_config(settings, level=fit.level)
+    return PsychometricFitAnalysis(psychometric_analysis(rows, options), psychometric_moderators(rows, moderators, options),
+                                   rows, options, notes)
