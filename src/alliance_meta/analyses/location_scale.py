@@ -90,7 +90,7 @@ class LocationScaleAnalysis:
         return f"<LocationScaleAnalysis: {self.table['model'].nunique()} models>"
 
 
-def location_scale_analysis(fit, models, *, continuous=None, reference_levels=None, centre: bool = False,
+def location_scale_analysis(fit, models, *, continuous=None, reference_levels=None, centre: bool = True,
                             values=None) -> LocationScaleAnalysis:
     """metafor's ``rma(yi, vi, mods = location, scale = scale)`` of each of ``models`` on a fit's rows
     (``am.location_scale``), by the fit's estimator (ML or REML), with its level, ``rho`` and aggregation.

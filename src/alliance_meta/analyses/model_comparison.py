@@ -354,7 +354,7 @@ class ModelComparisonAnalysis:
                 f"{len(self.predictions)} predictions>")
 
 
-def model_comparison_analysis(fit, formulas, *, continuous=None, reference_levels=None, centre: bool = False,
+def model_comparison_analysis(fit, formulas, *, continuous=None, reference_levels=None, centre: bool = True,
                               values=None, tests=("z", "knha")) -> ModelComparisonAnalysis:
     """metafor's ``anova(full, reduced, refit = TRUE)`` of every nested pair of ``formulas`` (and each against
     the intercept-only model) and ``predict(fit, newmods =)`` marginal means of each formula

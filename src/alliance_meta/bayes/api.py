@@ -25,7 +25,7 @@ BAYES_KEYS = {
 
 
 def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
-          centre: bool = False, cores: int = 1) -> StageResult:
+          centre: bool = True, cores: int = 1) -> StageResult:
     """Bayesian random-effects pooling of ``fit``'s studies and meta-regressions of its moderators.
 
     Parameters

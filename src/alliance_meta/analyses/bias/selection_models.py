@@ -679,7 +679,7 @@ class SelectionModelsResult:
 SIDES = {"one": "greater", "greater": "greater", "less": "less", "two": "two.sided", "two.sided": "two.sided"}
 
 
-def selection_models(fit, *, types=TYPES, steps=(0.025,), sided: str = "one") -> SelectionModelsResult:
+def selection_models(fit, *, types=TYPES, steps=DEFAULT_STEPS, sided: str = "one") -> SelectionModelsResult:
     """Every selection model of metafor's ``selmodel`` fitted to the independent studies of ``fit``
     (one composite per study for a three-level fit), with ``fit``'s level and metric.
 

@@ -86,7 +86,7 @@ def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
 
 
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,
-               centre: bool = False, permutations: int = 1000, seed: int = 1) -> ModeratorResult:
+               centre: bool = True, permutations: int = 1000, seed: int = 1) -> ModeratorResult:
     """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
     (and, for a three-level fit, the three-level mixed-effects model beside them). ``continuous``:
     a slope (True) or levels (False); None: a slope when the column holds numbers."""
@@ -117,7 +117,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     return ModeratorResult(analysis, row, coefficients)
 
 
-def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels=None, centre: bool = False,
+def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels=None, centre: bool = True,
                     permutations: int = 1000, seed: int = 1) -> AnalysisResult:
     """A REML meta-regression on ``formula`` (e.g. ``"~ rater + year"``) of the effect sizes
     aggregated within study x the formula's variables, with its permutation test
@@ -151,7 +151,7 @@ def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.
 
 
 def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
-                     centre: bool = False, permutations: int = 1000, seed: int = 1):
+                     centre: bool = True, permutations: int = 1000, seed: int = 1):
     """``moderators.csv``, ``subgroups.csv`` and ``meta_regression.csv`` of every configured
     moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula; a
     formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
