@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Mapping
 
@@ -10,6 +11,9 @@ from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 from alliance_meta.inputs.options import check_options
 
 log = logging.getLogger("alliance_meta")
+
+#: What ``am.bayes`` samples with, and the extra that installs it (the core install has neither).
+BAYES_EXTRA = "pip install 'alliance-meta[bayes]' (PyMC, nutpie, ArviZ)"
 
 #: The keys of the config's ``bayes`` block (nested mappings with theirs), as BayesConfig.from_config
 #: reads them: the check of ``config`` when the config schema is not installed (``prior.tau`` is
@@ -42,8 +46,10 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     Returns
     -------
     StageResult with ``table`` (bayes.csv), ``studies``, ``moderators`` and ``draws``; ``to_frame()``
-    gives the table. Needs PyMC (``pip install 'alliance-meta[bayes]'``).
+    gives the table. Needs PyMC (``pip install 'alliance-meta[bayes]'``): without it an ImportError
+    says so before any work.
     """
+    require_sampler()
     require_fit(fit, "am.bayes")
     if config is not None and not isinstance(config, Mapping):
         raise TypeError(f"am.bayes: config is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
@@ -65,3 +71,21 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     options = ModeratorOptions(continuous=tuple(continuous), aggregate_method=fit.aggregate_method, rho=fit.rho,
                                reference_levels=dict(reference_levels or {}), centre=centre)
     return run_stage(studies, fit.metric, config, moderators, cores, effect_sizes=fit.effect_sizes, options=options)
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a finder that refuses the name
+        return False
+    except ValueError:  # imported already, without a spec
+        return True
+
+
+def require_sampler() -> None:
+    """ImportError naming the ``[bayes]`` extra when PyMC or ArviZ is not installed: else ``am.bayes``
+    got as far as sampling and stopped with a bare ``No module named 'pymc'``."""
+    missing = [name for name in ("pymc", "arviz") if not _installed(name)]
+    if missing:
+        raise ImportError(f"am.bayes needs PyMC: {BAYES_EXTRA}; not installed: {', '.join(missing)}",
+                          name=missing[0])
