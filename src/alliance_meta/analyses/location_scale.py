@@ -100,7 +100,7 @@ def location_scale_analysis(fit, models, *, continuous=None, reference_levels=No
     in the moderator analyses (one per study x combination of the model's variables), also for a
     three-level fit (metafor's location-scale models are ``rma.uni`` models).
     """
-    from alliance_meta.analyses.moderators.dispatch import codebook_levels, numeric_columns
+    from alliance_meta.analyses.moderators.dispatch import codebook_levels, slope_variables
     from alliance_meta.models.fits import require_fit
 
     require_fit(fit, "am.location_scale")
@@ -111,8 +111,7 @@ def location_scale_analysis(fit, models, *, continuous=None, reference_levels=No
     variables = list(dict.fromkeys(name for entry in models for part in model_spec(entry)[1:]
                                    for name in _variables(part)))
     fit.moderator_columns(variables, "am.location_scale: the formula's variable")
-    continuous = numeric_columns(fit.effect_sizes, variables) if continuous is None else \
-        tuple(fit.moderator_columns(continuous, "am.location_scale: continuous"))
+    continuous = slope_variables(fit, continuous, variables, "am.location_scale")
     table, per_level = location_scale_tables(
         fit.effect_sizes, models, method=fit.method, continuous=continuous, aggregate_method=fit.aggregate_method,
         rho=fit.rho, reference_levels=codebook_levels(reference_levels), centre=centre, level=fit.level, values=values)

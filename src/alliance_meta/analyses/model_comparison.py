@@ -362,7 +362,7 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
     analyses enter them. ``continuous``: the variables that are slopes (default: those whose column
     holds numbers); ``values``: the values of a continuous moderator to predict at; ``tests``: ``z``, ``knha``.
     """
-    from alliance_meta.analyses.moderators.dispatch import codebook_levels, numeric_columns
+    from alliance_meta.analyses.moderators.dispatch import codebook_levels, slope_variables
     from alliance_meta.models.fits import require_fit
 
     require_fit(fit, "am.model_comparison")
@@ -372,8 +372,7 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
     variables = list(dict.fromkeys(name for formula in formulas for name in _variables(formula)))
     fit.moderator_columns(variables, "am.model_comparison: the formula's variable")
-    continuous = numeric_columns(fit.effect_sizes, variables) if continuous is None else \
-        tuple(fit.moderator_columns(continuous, "am.model_comparison: continuous"))
+    continuous = slope_variables(fit, continuous, variables, "am.model_comparison")
     options = dict(continuous=continuous, aggregate_method=fit.aggregate_method, rho=fit.rho,
                    reference_levels=codebook_levels(reference_levels), centre=centre)
     return ModelComparisonAnalysis(

@@ -627,6 +627,9 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
         raise ValueError(f"weights are used by the GENQ estimator only (method='GENQ', dependence='aggregate'); "
                          f"with method={method!r}, dependence={dependence!r} they would be ignored")
     control = _control(control)
+    if control is not None and dependence == "multilevel":  # the three-level model has its own optimiser
+        raise ValueError("control sets the iterations of the univariate model (dependence='aggregate'); the "
+                         "three-level model (dependence='multilevel') does not read it, so it would be ignored")
     rows = as_frame(data, vi)
     if len(rows) == 0:
         raise ValueError("no effect sizes to pool (k = 0)")

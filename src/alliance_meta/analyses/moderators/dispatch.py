@@ -85,6 +85,17 @@ def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
     return tuple(name for name in names if name in effect_sizes and holds_numbers(effect_sizes[name]))
 
 
+def slope_variables(fit: Fit, continuous, variables, what: str) -> tuple[str, ...]:
+    """The ``variables`` of a model entered as slopes: ``continuous`` None, those whose column holds numbers
+    (:func:`numeric_columns`); True or False, all or none of them; else the names given, checked against
+    the fit's rows."""
+    if continuous is None:
+        return numeric_columns(fit.effect_sizes, variables)
+    if isinstance(continuous, bool):  # as am.moderators' continuous=True / False
+        return tuple(variables) if continuous else ()
+    return tuple(fit.moderator_columns(continuous, f"{what}: continuous"))
+
+
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,
                centre: bool = True, permutations: int = 1000, seed: int = 1) -> ModeratorResult:
     """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
@@ -122,15 +133,14 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     """A REML meta-regression on ``formula`` (e.g. ``"~ rater + year"``) of the effect sizes
     aggregated within study x the formula's variables, with its permutation test
     (``meta_regression.csv`` rows); not estimable: the row that says why, and a note. ``continuous``: the
-    variables entered as slopes; None: those whose column holds numbers (``year``)."""
+    variables entered as slopes, or True / False for all / none; None: those whose column holds numbers (``year``)."""
     require_fit(fit, "am.meta_regression")
     if not isinstance(formula, str):
         raise TypeError(f"am.meta_regression: formula is a string such as '~ rater + year', not {formula!r}")
     formula = formula.strip().removeprefix("~").strip()
     variables = formula_variables(formula)
     fit.moderator_columns(variables, "am.meta_regression: the formula's variable")
-    if continuous is None:
-        continuous = numeric_columns(fit.effect_sizes, variables)
+    continuous = slope_variables(fit, continuous, variables, "am.meta_regression")
     numeric = tuple(name for name in variables if name in continuous)
     reference_levels = codebook_levels(reference_levels)
     options = _options(fit, permutations, seed, centre)

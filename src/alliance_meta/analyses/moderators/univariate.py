@@ -102,11 +102,22 @@ def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
     text = frame[name].astype("string").str.strip().replace("", pd.NA)
     numbers = pd.to_numeric(text, errors="coerce")
     bad = text.notna() & numbers.isna()
-    if bad.any():
-        rows = frame["sheet_row"] if "sheet_row" in frame else frame.index
-        cells = ", ".join(f'row {row}: "{value}"' for row, value in zip(rows[bad], text[bad]))
-        raise ValueError(f"continuous moderator {name!r} must hold numbers (decimal point, no text); {cells}")
-    return numbers.astype(float)
+    if not bad.any():
+        return numbers.astype(float)
+    if numbers.notna().sum() == 0:  # a column of categories entered as a slope: one line, not one per row
+        distinct = list(dict.fromkeys(text[bad]))
+        examples = ", ".join(f'"{value}"' for value in distinct[:SHOWN_CELLS]) + (", ..." if len(distinct) > SHOWN_CELLS else "")
+        raise ValueError(f"continuous moderator {name!r} holds no numbers ({int(bad.sum())} cells: {examples}): "
+                         "if it holds categories, analyse its levels (not a slope: continuous=False, or leave it "
+                         "out of continuous)")
+    rows = frame["sheet_row"] if "sheet_row" in frame else frame.index
+    cells = [f'row {row}: "{value}"' for row, value in zip(rows[bad], text[bad])]
+    more = f" and {len(cells) - SHOWN_CELLS} more" if len(cells) > SHOWN_CELLS else ""
+    raise ValueError(f"continuous moderator {name!r} must hold numbers (decimal point, no text); "
+                     f"{', '.join(cells[:SHOWN_CELLS])}{more}")
+
+
+SHOWN_CELLS = 10  # cells a message quotes
 
 
 def aggregate_within(effect_sizes: pd.DataFrame, variables, method: str = "gls", rho: float = 0.5,

@@ -41,7 +41,6 @@ from alliance_meta.engines.study_blocks import StudyBlocks
 from alliance_meta.engines.transforms import back_transform
 
 NOT_FITTED = "one effect size: the three-level model cannot be fitted (k <= 1)"
-LEAVE_ONE_OUT_COLUMNS = ("study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2")
 
 
 def keep_studies(data: multilevel.MultilevelData, keep: np.ndarray) -> multilevel.MultilevelData:
@@ -87,7 +86,7 @@ def refit(data: multilevel.MultilevelData, method: str, level: float, start=None
 
 
 def _with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
-    if metric is not None and len(frame):
+    if metric is not None:  # also on a header-only frame: the same columns as with rows
         for name in ("estimate", "ci_lower", "ci_upper"):
             for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
                 frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values
@@ -124,7 +123,12 @@ class MultilevelInfluence:
             "study_id": self.study_id, "k_effect_sizes": self.k_effect_sizes, "cook_d": self.cook_distance,
             "dfbetas": self.dfbetas, "estimate_del": d["estimate"].to_numpy(), "tau2_del": d["tau2"].to_numpy(),
             "sigma2_between_del": d["sigma2_between"].to_numpy(), "sigma2_within_del": d["sigma2_within"].to_numpy(),
-            "qe_del": d["q"].to_numpy(), "influential": self.influential, "converged": d["converged"].to_numpy()})
+            "qe_del": d["q"].to_numpy(), "influential": self.influential, "converged": d["converged"].to_numpy()},
+            columns=list(INFLUENCE_COLUMNS))
+
+
+INFLUENCE_COLUMNS = ("study_id", "k_effect_sizes", "cook_d", "dfbetas", "estimate_del", "tau2_del",
+                     "sigma2_between_del", "sigma2_within_del", "qe_del", "influential", "converged")
 
 
 def leave_one_study_out(yi, vi, study_id, *, method: str = "REML", rho: float = 0.0, level: float = 95.0,
@@ -201,12 +205,13 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     With 2 studies each deletion leaves one study: its effect sizes are fitted with sigma2_between
     fixed to 0, or, when it has a single effect size, not at all (a row of NaN with a note; metafor's
     ``cooks.distance`` / ``dfbetas.rma.mv`` give NA). With one study the leave-one-out and influence
-    tables are empty (contract headers) and the result None (deleting it leaves no data; metafor's
+    tables are empty (their full headers) and the result None (deleting it leaves no data; metafor's
     ``leave1out`` and ``influence`` stop at k = 1); the cumulative table has its one row. No rows:
     every table empty."""
-    leave_one_out_header = pd.DataFrame(columns=list(LEAVE_ONE_OUT_COLUMNS))
+    leave_one_out_header = _with_back_transform(_order_columns(pd.DataFrame(columns=["study_id"])), metric)
+    no_influence = pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     if not len(data):
-        return (leave_one_out_header, pd.DataFrame(columns=["study_id", "cook_d"]),
+        return (leave_one_out_header, no_influence,
                 pd.DataFrame(columns=["study_id", "k", "estimate"]), None)
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
     result = (leave_one_study_out(yi, vi, ids, method=method, rho=rho, level=level, metric=metric)
@@ -214,5 +219,5 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     table = cumulative(yi, vi, ids, data["year"] if "year" in data else None, method=method, rho=rho,
                        level=level, metric=metric)
     if result is None:
-        return leave_one_out_header, pd.DataFrame(columns=["study_id", "cook_d"]), table, None
+        return leave_one_out_header, no_influence, table, None
     return result.deletions, result.to_frame(), table, result

@@ -67,8 +67,14 @@ class DeletionFits:
         frame = pd.DataFrame({"study_id": np.asarray(study_id), "estimate": self.estimate, "se": self.se,
                               "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "tau2": self.tau2,
                               "i2": self.i2, "h2": self.h2, "q": self.q, "q_p": self.q_p,
-                              "statistic": self.statistic, "p": self.p})
+                              "statistic": self.statistic, "p": self.p}, columns=list(LEAVE_ONE_OUT_COLUMNS))
         return _with_back_transform(frame, metric)
+
+
+LEAVE_ONE_OUT_COLUMNS = ("study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2", "h2", "q", "q_p",
+                         "statistic", "p")
+INFLUENCE_COLUMNS = ("study_id", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat", "weight",
+                     "dfbetas", "influential", "baujat_x", "baujat_y")
 
 
 def _with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
@@ -297,7 +303,8 @@ class Influence:
             "study_id": np.asarray(study_id), "rstudent": self.rstudent, "dffits": self.dffits,
             "cook_d": self.cook_distance, "cov_r": self.covariance_ratio, "tau2_del": self.tau2_deleted,
             "qe_del": self.q_deleted, "hat": self.hat, "weight": self.weight, "dfbetas": self.dfbetas,
-            "influential": self.influential, "baujat_x": self.baujat_x, "baujat_y": self.baujat_y})
+            "influential": self.influential, "baujat_x": self.baujat_x, "baujat_y": self.baujat_y},
+            columns=list(INFLUENCE_COLUMNS))
 
 
 def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
@@ -360,19 +367,20 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     (``study_id``, ``yi``, ``vi``, optional ``year``), and the :class:`Influence` result.
 
     With 2 studies each deletion fit is a one-study fit (:func:`_one_study_deletions`). With one
-    study the leave-one-out and influence tables are empty (contract headers) and the result None,
+    study the leave-one-out and influence tables are empty (their full headers) and the result None,
     as metafor's ``leave1out`` and ``influence`` stop at k = 1; the cumulative table has its one
     row (``cumul`` fits k = 1). No rows: every table empty.
     """
-    empty = pd.DataFrame(columns=["study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2"])
+    empty = _with_back_transform(pd.DataFrame(columns=list(LEAVE_ONE_OUT_COLUMNS)), metric)
+    no_influence = pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     if len(data) == 0:
-        return empty, pd.DataFrame(columns=["study_id", "rstudent"]), pd.DataFrame(columns=["k", "estimate"]), None
+        return empty, no_influence, pd.DataFrame(columns=["k", "estimate"]), None
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
     result = influence(yi, vi, method, test, level=level) if len(data) > 1 else None
     year = data["year"] if "year" in data else np.arange(len(data))
     table = cumulative(yi, vi, year, method, test, level=level)
     table.insert(0, "study_id", ids[table["position"].to_numpy()])
     if result is None:
-        return empty, pd.DataFrame(columns=["study_id", "rstudent"]), _with_back_transform(table, metric), None
+        return empty, no_influence, _with_back_transform(table, metric), None
     return (result.deletions.to_frame(ids, metric), result.to_frame(ids),
             _with_back_transform(table, metric), result)

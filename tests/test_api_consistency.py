@@ -1,0 +1,70 @@
+"""The notebook API gives what the pipeline gives and says plainly what it does not take (found by an audit
+of docs/python-api.md): defaults as the config's, one-line errors, full table headers at k = 1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance_meta as am
+from alliance_meta.analyses.bias.selection_models import DEFAULT_STEPS
+
+
+def simulated(k: int = 24, seed: int = 3) -> pd.DataFrame:
+    """Simulated effect sizes (Fisher z) with a categorical moderator and a year."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(k)], "vi": rng.uniform(0.005, 0.05, k),
+                          "rater": rng.choice(["patient", "therapist"], k), "year": rng.integers(1990, 2020, k)})
+    frame["yi"] = 0.25 + 0.004 * (frame["year"] - 2005) + rng.normal(0, np.sqrt(frame["vi"] + 0.01))
+    return frame
+
+
+def test_api_defaults_are_the_configs():
+    """am.selection_models' step function has bias.selection.steps' default; moderators are centred as the
+    config's centre_continuous (the intercept is the effect at the mean year, the slope unchanged)."""
+    import inspect
+
+    assert inspect.signature(am.selection_models).parameters["steps"].default == DEFAULT_STEPS
+    fit = am.fit(simulated(), metric="z")
+    centred = am.meta_regression(fit, "~ year", permutations=0).to_frame().set_index("term")
+    raw = am.meta_regression(fit, "~ year", permutations=0, centre=False).to_frame().set_index("term")
+    assert centred.loc["year", "estimate"] == pytest.approx(raw.loc["year", "estimate"], rel=1e-9)
+    mean_year = fit.effect_sizes["year"].mean()
+    assert centred.loc["intercept", "estimate"] == pytest.approx(
+        raw.loc["intercept", "estimate"] + mean_year * raw.loc["year", "estimate"], rel=1e-9)
+
+
+def test_meta_regression_takes_continuous_true_or_false_as_am_moderators_does():
+    fit = am.fit(simulated(), metric="z")
+    levels = am.meta_regression(fit, "~ year", permutations=0, continuous=False).to_frame()
+    slope = am.meta_regression(fit, "~ year", permutations=0, continuous=True).to_frame()
+    assert len(levels) > 3 and list(slope["term"]) == ["intercept", "year"]
+    pd.testing.assert_frame_equal(levels, am.meta_regression(fit, "~ year", permutations=0, continuous=()).to_frame())
+
+
+def test_a_category_entered_as_a_slope_is_one_short_line():
+    fit = am.fit(simulated(k=300), metric="z")
+    with pytest.raises(ValueError) as error:
+        am.moderators(fit, "rater", continuous=True, permutations=0)
+    message = str(error.value)
+    assert "holds no numbers (300 cells: \"patient\", \"therapist\")" in message or \
+        "holds no numbers (300 cells: \"therapist\", \"patient\")" in message
+    assert len(message) < 300 and "continuous=False" in message
+
+
+def test_control_is_refused_for_a_three_level_fit():
+    rows = simulated().assign(study_id=[f"S{i // 2}" for i in range(24)])
+    with pytest.raises(ValueError, match="does not read it, so it would be ignored"):
+        am.fit(rows, dependence="multilevel", control={"max_iterations": 1})
+    assert not am.fit(rows, control={"max_iterations": 1}, method="REML").converged  # the univariate fit reads it
+
+
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_one_study_tables_have_the_headers_of_many(dependence):
+    many = simulated(k=6).assign(study_id=["A", "A", "B", "B", "C", "C"])
+    one = many[many["study_id"] == "A"]
+    for name in ("leave_one_out", "influence", "cumulative"):
+        columns = list(getattr(am, name)(am.fit(many, dependence=dependence, metric="z")).to_frame().columns)
+        single = getattr(am, name)(am.fit(one, dependence=dependence, metric="z")).to_frame()
+        assert list(single.columns) == columns, name
