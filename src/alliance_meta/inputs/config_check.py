@@ -23,8 +23,6 @@ import math
 import re
 from pathlib import Path
 
-import yaml
-
 
 class ConfigFileError(ValueError):
     """The config file cannot be read as a YAML mapping of keys."""
@@ -34,8 +32,12 @@ def load_config_file(path: str | Path) -> dict:
     """The keys of a YAML config file; ``{}`` for an empty or comment-only file.
 
     Raises :class:`ConfigFileError` with a readable sentence for invalid YAML or a file
-    whose top level is not a mapping of keys (a list, a bare value).
+    whose top level is not a mapping of keys (a list, a bare value). Needs pyyaml (the
+    ``[workflow]`` extra), imported here: the rest of this module (:func:`xlim_problem`,
+    :func:`formulas`, used by the sheet check and the plots) is part of the core install.
     """
+    import yaml
+
     path = Path(path)
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
