@@ -68,3 +68,9 @@ def test_one_study_tables_have_the_headers_of_many(dependence):
         columns = list(getattr(am, name)(am.fit(many, dependence=dependence, metric="z")).to_frame().columns)
         single = getattr(am, name)(am.fit(one, dependence=dependence, metric="z")).to_frame()
         assert list(single.columns) == columns, name
+
+
+def test_dir_lists_the_public_api_not_the_packages_own_imports():
+    names = [name for name in dir(am) if not name.startswith("__")]
+    assert names == sorted(am.__all__)
+    assert {"gosh", "rve", "location_scale", "model_comparison", "multiverse", "psychometric", "bma"} <= set(names)

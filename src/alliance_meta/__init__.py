@@ -18,9 +18,7 @@ Names are loaded on first use, so ``import alliance_meta`` stays fast and the co
 Bayesian sampler.
 """
 
-from __future__ import annotations
-
-from alliance_meta._lazy import lazy_names
+from alliance_meta import _lazy
 
 __version__ = "0.1.0"
 
@@ -57,4 +55,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-__getattr__, __dir__ = lazy_names(globals(), _API)
+__getattr__, __dir__ = _lazy.lazy_names(globals(), _API)

@@ -20,7 +20,7 @@ def lazy_names(namespace: dict, api: dict[str, tuple[str, str | None]]):
         namespace[name] = value
         return value
 
-    def __dir__() -> list[str]:
-        return sorted(set(namespace) | set(api))
+    def __dir__() -> list[str]:  # the public names and the module's dunders, not its own imports
+        return sorted({name for name in namespace if name.startswith("__")} | set(api))
 
     return __getattr__, __dir__

@@ -4,9 +4,7 @@ Names are loaded on first use, so a job that needs one submodule (``report.grade
 ``report.changes``) does not import jinja2, Pillow and python-docx (~0.3 s).
 """
 
-from __future__ import annotations
-
-from alliance_meta._lazy import lazy_names
+from alliance_meta import _lazy
 
 #: public name -> (module, attribute)
 _API = {
@@ -21,4 +19,4 @@ _API = {
 
 __all__ = list(_API)
 
-__getattr__, __dir__ = lazy_names(globals(), _API)
+__getattr__, __dir__ = _lazy.lazy_names(globals(), _API)
