@@ -89,8 +89,10 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
             result = attempt(name, compute)
             if result is not None:
                 rows[-1] = result.as_test()
-    # a test without its statistic says so (e.g. a regression with a perfect fit); Henmi-Copas has none
-    rows = [row if not math.isnan(row.statistic) or row.test == "henmi_copas" or row.note.startswith("not estimable")
+    # a test without its statistic and p says so (e.g. a regression with a perfect fit); Henmi-Copas has no
+    # statistic, and the exact test of excess significance a p without one
+    rows = [row if not (math.isnan(row.statistic) and math.isnan(row.p)) or row.test == "henmi_copas"
+            or row.note.startswith("not estimable")
             else replace(row, note="; ".join(filter(None, ["not estimable: undefined for these data", row.note])))
             for row in rows]
     rows.sort(key=lambda row: TEST_ORDER.index(row.test))
