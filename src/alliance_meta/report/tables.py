@@ -6,18 +6,23 @@ Each builder takes one CSV's frame and the family's analysis metric and returns 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_integer, apa_number, apa_p, is_finite, readable_frame
+from alliance_meta.report.formatting import MINUS, apa_integer, apa_number, apa_p, is_finite, readable_frame
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "<": "$<$", ">": "$>$", "\u2212": "$-$", "\u2013": "--", "\u221e": r"$\infty$",
                   "\u03c4": r"$\tau$", "\u03c1": r"$\rho$", "\u00b2": r"\textsuperscript{2}"}
+INFINITY = "\u221e"
+SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", **{chr(SUPERSCRIPTS[ord(c)]): rf"\textsuperscript{{{c}}}" for c in "0123456789"},
+                       "\u207b": r"\textsuperscript{$-$}"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,10 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
 
 
 def _posterior_number(parameter: str, value) -> str:
-    """Posterior summaries: correlations and probabilities APA-style, I^2 in percent, others 3 decimals."""
+    """Posterior summaries: correlations and probabilities APA-style, I^2 in percent, others 3 decimals;
+    an infinite value (a moment that does not exist) as ∞."""
+    if _infinite(value):
+        return MINUS + INFINITY if float(value) < 0 else INFINITY
     if not is_finite(value):
         return ""
     if parameter in ("r", "r_new") or parameter.startswith("p_"):
@@ -116,13 +124,46 @@ def _posterior_number(parameter: str, value) -> str:
     return apa_number(value, 1 if parameter == "i2" else 3)
 
 
+def _infinite(value) -> bool:
+    try:
+        return math.isinf(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def bayes_factor_text(bf) -> str:
+    """An exact Bayes factor for a table: two decimals with thousands separators, ``2.25 × 10²⁷``
+    from 10⁶ on (every digit would be noise), ``∞`` above the largest double, ``< 0.01`` below."""
+    if _infinite(bf):
+        return INFINITY if float(bf) > 0 else "0"
+    if not is_finite(bf):
+        return ""
+    bf = float(bf)
+    if bf >= 1e6:
+        mantissa, exponent = f"{bf:.2e}".split("e")
+        return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
+    return f"{bf:,.2f}" if bf >= 0.01 else "< 0.01"
+
+
 def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
-    """One row per posterior parameter: mean, SD, HDI, R-hat and effective sample sizes."""
-    rows = []
+    """One row per posterior parameter: mean, SD, HDI, R-hat and effective sample sizes. The Bayes factors
+    (``bf_*``, computed exactly only: ``exact_mean``) stand in the Mean column; a mean or SD the exact
+    posterior finds infinite (``exact_mean``/``exact_sd`` inf, e.g. the SD of or_new under a half-normal prior)
+    is shown as ∞, not as the MCMC draws' finite sample value."""
+    rows, bayes_factors, infinite = [], [], []
     for row in frame.to_dict("records"):
         name = str(row["parameter"])
+        if name.startswith("bf_"):
+            bf = row.get("exact_mean") if not is_finite(row.get("mean")) else row.get("mean")
+            rows.append([name, bayes_factor_text(bf), "", "", "", "", ""])
+            bayes_factors.append(name)
+            continue
         lower, upper = (_posterior_number(name, row.get(key)) for key in ("hdi_lower", "hdi_upper"))
-        rows.append([name, _posterior_number(name, row.get("mean")), _posterior_number(name, row.get("sd")),
+        mean, sd = (row.get("exact_" + key) if _infinite(row.get("exact_" + key)) else row.get(key)
+                    for key in ("mean", "sd"))
+        if _infinite(mean) or _infinite(sd):
+            infinite.append(name)
+        rows.append([name, _posterior_number(name, mean), _posterior_number(name, sd),
                      f"[{lower}, {upper}]" if lower and upper else "",
                      apa_number(row["r_hat"], 2) if is_finite(row.get("r_hat")) else "",
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
@@ -130,6 +171,12 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
     header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
     note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({METRIC_NAMES[metric]}), "
             "r on the correlation scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
+    if bayes_factors:
+        note += (f" {', '.join(bayes_factors)}: Bayes factors BF10 (mu ≠ 0, tau > 0) from the exact marginal "
+                 "likelihood, in the Mean column.")
+    if infinite:
+        note += (f" ∞ ({', '.join(infinite)}): the exact posterior moment is infinite (heavy tail); "
+                 "the HDI describes it.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 
