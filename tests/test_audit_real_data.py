@@ -26,3 +26,27 @@ def test_the_exact_test_of_excess_significance_is_not_called_not_estimable():
     table = am.publication_bias(am.fit(*molloy(), metric="z")).to_frame().set_index("test")
     assert np.isnan(table.loc["tes", "statistic"]) and np.isfinite(table.loc["tes", "p"])
     assert "not estimable" not in table.loc["tes", "note"]
+
+
+def test_a_selection_model_carried_away_by_a_flat_likelihood_is_flagged_and_left_out_of_the_range():
+    """dat.bakdash2021's beta and power models put Fisher z at -7.7 and -8.5 beside an unadjusted 0.27
+    (metafor as degenerate): the row says so and the report's range leaves them out."""
+    from alliance_meta.analyses.bias.selection_models import _poorly_identified
+    from alliance_meta.report.text import selection_sentence
+
+    yi = np.array([-0.2, 0.1, 0.3, 0.5, 1.1])  # spread 1.3
+    assert _poorly_identified("", 0.1, 0.3, yi) == ""
+    flagged = _poorly_identified("", -7.75, 0.27, yi)
+    assert flagged.startswith("poorly identified: the estimate moved 8.02 from the unadjusted 0.27")
+    assert _poorly_identified("a note", -7.75, 0.27, yi).startswith("a note; poorly identified")
+    table = pd.DataFrame({"type": ["beta", "halfnorm", "stepfun"], "estimate": [-7.75, 0.001, 0.26],
+                          "se": [4.95, 0.32, 0.08], "lrt_p": [0.01, 0.2, 0.3], "converged": [True, True, True],
+                          "note": [flagged, "", ""]})
+    sentence = selection_sentence(table, "z")
+    assert "r = −1.00" not in sentence and "2 selection models" in sentence
+    assert "the beta model is poorly identified" in sentence
+
+
+def test_selection_models_of_a_fit_keep_well_identified_rows_unflagged():
+    table = am.selection_models(am.fit(*molloy(), metric="z")).to_frame()
+    assert not table["note"].str.contains("poorly identified").any()

@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
@@ -213,6 +214,8 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
     usable = estimated["se"].map(is_finite) if "se" in estimated else pd.Series(True, index=estimated.index)
     if "converged" in estimated:
         usable &= ~estimated["converged"].map(_not_converged)
+    if "note" in estimated:  # an estimate the weight function's flat likelihood carried away (selection_models)
+        usable &= ~estimated["note"].fillna("").astype(str).str.contains(POORLY_IDENTIFIED)
     fitted, failed = estimated[usable], estimated[~usable]
     if fitted.empty:
         return "No selection model could be fitted." if failed.empty else (
@@ -252,6 +255,9 @@ def _failed_fits(failed: pd.DataFrame) -> str:
         note = _note(row).lower()
         if "hessian" in note:
             parts.append(f"the {name} model's Hessian was not invertible")
+        elif POORLY_IDENTIFIED in note:
+            parts.append(f"the {name} model is poorly identified (its estimate moved further than the observed "
+                         "effects spread)")
         elif _not_converged(getattr(row, "converged", "")):
             parts.append(f"the {name} model did not converge")
         else:

@@ -45,6 +45,10 @@ def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
     return with_back_transform(frame, metric)
 
 
+POORLY_IDENTIFIED = "poorly identified"
+"""The note of a selection model whose estimate its flat likelihood carried away (selection_models.csv)."""
+
+
 def with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
     """``estimate``, ``ci_lower`` and ``ci_upper`` also on the scales readers know (``r``,
     ``r_ci_lower``, ...; :func:`alliance_meta.engines.transforms.back_transform`)."""

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from alliance_meta.analyses.bias.results import BiasTest, independent_studies, with_back_transform
+from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, BiasTest, independent_studies, with_back_transform
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import univariate as pooling
@@ -701,7 +701,22 @@ def selection_models(fit, *, types=TYPES, steps=DEFAULT_STEPS, sided: str = "one
         notes = (f"multilevel: selection models fitted to {len(studies)} study composites of {len(fit.data)} rows",)
         table["note"] = [f"{note}; study composites (dependence: multilevel)".lstrip("; ") for note in table["note"]]
     unadjusted = pooling.fit(yi, vi, fit.method, level=fit.level, tau2_interval=False)
+    table["note"] = [_poorly_identified(note, estimate, unadjusted.estimate, yi)
+                     for note, estimate in zip(table["note"], table["estimate"])]
     return SelectionModelsResult(table, studies, unadjusted, fit.metric, fit.level, alternative, notes)
+
+
+def _poorly_identified(note: str, estimate: float, unadjusted: float, yi: np.ndarray) -> str:
+    """``note`` with a warning when the adjusted estimate moved further from the unadjusted one than the
+    observed effects spread (max - min): the likelihood is then nearly flat in the weight function's
+    parameters (e.g. beta or power selection on dat.bakdash2021: Fisher z -7.7 beside 0.27), and the
+    estimate is not a bias-corrected effect. metafor reports such fits as they are; the warning is ours."""
+    spread = float(np.max(yi) - np.min(yi)) if len(yi) else math.nan
+    if not (math.isfinite(estimate) and abs(estimate - unadjusted) > spread > 0):
+        return note
+    warning = (f"{POORLY_IDENTIFIED}: the estimate moved {abs(estimate - unadjusted):.3g} from the unadjusted "
+               f"{unadjusted:.3g}, more than the observed effects spread ({spread:.3g}); not a bias-corrected effect")
+    return f"{note}; {warning}" if note else warning
 
 
 def _alternative(sided) -> str:
