@@ -50,3 +50,36 @@ def test_a_selection_model_carried_away_by_a_flat_likelihood_is_flagged_and_left
 def test_selection_models_of_a_fit_keep_well_identified_rows_unflagged():
     table = am.selection_models(am.fit(*molloy(), metric="z")).to_frame()
     assert not table["note"].str.contains("poorly identified").any()
+
+
+def weight_cases():
+    return json.loads((REFERENCE / "multilevel_weights.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", weight_cases(), ids=lambda case: case["name"])
+def test_three_level_row_weights_are_metafors(case):
+    """metafor's weights(rma.mv) of the CHE model (tests/reference/multilevel_weights.R) at its sigma2."""
+    from alliance_meta.models.multilevel import row_weights
+
+    vi = np.array(case["vi"], float)
+    ours = row_weights(vi, case["study"], *case["sigma2"], rho=case["rho"])
+    np.testing.assert_allclose(ours, case["weights"], rtol=1e-9)
+
+
+def test_the_forest_plot_of_a_three_level_fit_shows_those_weights():
+    """The forest plot gave 1 / (v_i + sigma2_between + sigma2_within), ignoring the study blocks (on
+    dat.bakdash2021 0.83 to 1.44 times metafor's weights)."""
+    from alliance_meta.models.multilevel import row_weights
+    from alliance_meta.plots.forest import study_rows
+    from alliance_meta.plots.forest_options import ForestOptions
+
+    case = next(c for c in weight_cases() if c["name"] == "assink2016_rho0.5")
+    frame = pd.DataFrame({"yi": np.array(case["yi"], float), "vi": np.array(case["vi"], float),
+                          "study_id": case["study"], "es_id": [str(i) for i in range(len(case["vi"]))]})
+    fit = am.fit(frame, dependence="multilevel", rho=0.5, metric="smd")
+    pooled = fit.to_frame().iloc[0].to_dict()
+    expected = row_weights(frame["vi"], frame["study_id"], *fit.sigma2, rho=0.5)
+    shown = sorted(float(row.weight.rstrip("%")) for row in study_rows(fit.data, fit.tau2, "smd", 95, ForestOptions(),
+                                                                        pooled))
+    np.testing.assert_allclose(shown, np.round(sorted(expected), 1), atol=1e-9)
+    np.testing.assert_allclose(np.sort(expected), np.sort(case["weights"]), rtol=1e-4)  # REML sigma2 to ~1e-7

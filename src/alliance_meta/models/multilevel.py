@@ -484,3 +484,19 @@ def profile_interval(data, reml, estimate, loglik, component, level=95.0, fixed=
             bracket = (end, value) if end < value else (value, end)
             bounds.append(optimize.brentq(excess, *bracket, xtol=tolerance, rtol=4 * np.finfo(float).eps))
     return np.array(bounds)
+
+
+def row_weights(vi, study_id, sigma2_between: float, sigma2_within: float, rho: float = 0.0) -> np.ndarray:
+    """The weight of each row in the three-level (CHE) model in percent, as metafor's ``weights(rma.mv)``
+    (type ``diagonal``): the diagonal of W = M^-1 with, per study, M = V + sigma2_between J + sigma2_within I
+    and V the sampling covariances rho sqrt(v_i v_j) (v_i on the diagonal; ``vcalc``). The forest plot of a
+    three-level fit shows these, not 1 / (v_i + tau^2), which ignores the study blocks."""
+    vi = np.asarray(vi, dtype=float)
+    labels = pd.Series(np.asarray(study_id).astype(str))
+    weights = np.empty(vi.size)
+    for rows in labels.groupby(labels, sort=False).indices.values():
+        sd = np.sqrt(vi[rows])
+        block = rho * np.outer(sd, sd) + sigma2_between
+        block[np.diag_indices(rows.size)] = vi[rows] + sigma2_between + sigma2_within
+        weights[rows] = np.diag(np.linalg.inv(block))
+    return 100 * weights / weights.sum()

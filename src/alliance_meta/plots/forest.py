@@ -1,7 +1,8 @@
 """Publication forest plots: one family, or its studies grouped by a moderator's levels.
 
-Rows: label, n, estimate [CI] and weight (random-effects weights 1/(v_i + tau^2), in
-percent); squares with area proportional to weight; CI whiskers with arrows where they
+Rows: label, n, estimate [CI] and weight (random-effects weights 1/(v_i + tau^2) in percent; for the
+rows of a three-level fit metafor's weights(rma.mv), :func:`alliance_meta.models.multilevel.row_weights`);
+squares with area proportional to weight; CI whiskers with arrows where they
 leave the axis; summary diamonds; the prediction interval (IntHout et al. 2016, BMJ Open 6,
 e010247); a reference line at no effect (Lewis & Clarke 2001, BMJ 322, 1479; metafor's
 ``forest.rma``). The x axis is the analysis metric, labelled on the reader's scale (r for
@@ -47,11 +48,20 @@ def _interval_text(options, metric, centre, lower, upper) -> str:
     return f"{values[0]} [{values[1]}, {values[2]}]"
 
 
-def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, options: ForestOptions) -> list[Row]:
-    """One row per study, sorted as configured; weights in percent of the rows given."""
+def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, options: ForestOptions,
+               pooled: dict | None = None) -> list[Row]:
+    """One row per study, sorted as configured; weights in percent of the rows given: 1 / (v_i + tau^2), or,
+    for the rows of a three-level fit (``pooled`` has sigma2_between), metafor's ``weights(rma.mv)``."""
     yi, vi = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     critical = special.ndtri(0.5 + level / 200)
-    weights = 1.0 / (vi + (tau2 if np.isfinite(tau2) else 0.0))
+    if pooled is not None and _three_level(pooled) and "study_id" in data:
+        from alliance_meta.models.multilevel import row_weights
+
+        rho = float(pooled.get("rho", 0.0))
+        weights = row_weights(vi, data["study_id"], float(pooled["sigma2_between"]), float(pooled["sigma2_within"]),
+                              rho if np.isfinite(rho) else 0.0)
+    else:
+        weights = 1.0 / (vi + (tau2 if np.isfinite(tau2) else 0.0))
     percent = 100 * weights / weights.sum()
     labels = study_labels(data, options.labels)
     n = pd.to_numeric(data["n"], errors="coerce").to_numpy(float) if "n" in data else np.full(len(data), np.nan)
@@ -147,7 +157,7 @@ def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95
 
 
 def _figures(data, pooled, metric, level, options, paged, data_note=None):
-    rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options)
+    rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options, pooled)
     rows += summary_rows(f"{model_name(pooled)}, k = {len(data)}", pooled, metric, options)
     return forest_draw.draw_pages(rows, metric, level, options, footnote(pooled, level, data_note or "", metric), paged)
 
