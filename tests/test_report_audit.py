@@ -26,3 +26,28 @@ def test_bayes_table_shows_the_exact_bayes_factors_and_an_infinite_sd():
     assert rows["or_new"][2] == "\u221e" and rows["mu"][2] == "0.188"
     assert "Bayes factors" in table.note and "infinite" in table.note
     assert "\\infty" in to_latex(table) and "\\times" in to_latex(table)
+
+
+def test_bias_table_prints_counts_whole_and_readable_test_names():
+    nan = math.nan
+    frame = pd.DataFrame({"test": ["trim_and_fill", "fail_safe_n", "fail_safe_n_orwin", "egger", "tes", "svalue"],
+                          "statistic": [2.0, 316.0, 13.0, 0.774, nan, np.inf], "p": [nan, 1e-30, nan, 0.44, 0.605, nan],
+                          "estimate": [0.2, nan, 0.77, 0.54, nan, 0.13], "k_imputed": [2.0, nan, nan, nan, nan, nan]})
+    rows = {row[0]: row for row in manuscript_table("bias", frame, "z").rows}
+    assert rows["Trim and fill"][1] == "2" and rows["Trim and fill"][4] == "2"
+    assert rows["Rosenthal's fail-safe N"][1] == "316" and rows["Orwin's fail-safe N"][1] == "13"
+    assert rows["Egger's regression test"][1] == "0.77"
+    assert "Test of excess significance" in rows and rows["S-value"][1] == "\u221e"
+
+
+def test_bias_names_in_prose_come_from_the_same_mapping():
+    from alliance_meta.report.tables import BIAS_TEST_NAMES, bias_test_name
+    from alliance_meta.report.text import bias_sentence
+
+    assert bias_test_name("rank", prose=True) == "the rank correlation test"
+    assert bias_test_name("trim_and_fill", prose=True) == "trim and fill"
+    assert bias_test_name("svalue", prose=True) == "S-value" == BIAS_TEST_NAMES["svalue"]
+    frame = pd.DataFrame({"test": ["egger", "rank"], "statistic": [1.2, math.nan], "p": [0.2, math.nan],
+                          "estimate": [math.nan] * 2, "k_imputed": [math.nan] * 2,
+                          "note": ["", "not estimable: k = 2 studies, the test needs at least 3"]})
+    assert "The rank correlation test could not be run" in bias_sentence(frame, "z")

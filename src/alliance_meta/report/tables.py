@@ -98,15 +98,42 @@ def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manu
                            ["l", "l", "r", "r", "r"])
 
 
+#: The readable name of each test of bias.csv (sentence case, as a table cell); :func:`bias_test_name` gives it
+#: for prose too. The report's text and the manuscript table both use it.
+BIAS_TEST_NAMES = {"egger": "Egger's regression test", "egger_lm": "Egger's regression test (weighted regression, t)",
+                   "rank": "Rank correlation test", "trim_and_fill": "Trim and fill",
+                   "fail_safe_n": "Rosenthal's fail-safe N", "fail_safe_n_orwin": "Orwin's fail-safe N",
+                   "fail_safe_n_rosenberg": "Rosenberg's fail-safe N", "pet": "PET", "peese": "PEESE",
+                   "pet_peese": "PET-PEESE", "selection_model": "Selection model", "tes": "Test of excess significance",
+                   "henmi_copas": "Henmi\u2013Copas interval", "svalue": "S-value"}
+#: Tests whose statistic is a count of studies (printed whole).
+COUNT_STATISTICS = {"trim_and_fill", "fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"}
+
+
+def bias_test_name(test: str, prose: bool = False) -> str:
+    """``fail_safe_n`` -> ``Rosenthal's fail-safe N``; with ``prose``, in a sentence: ``the rank correlation
+    test``, ``trim and fill`` (a test not in :data:`BIAS_TEST_NAMES` keeps its name without underscores)."""
+    name = BIAS_TEST_NAMES.get(test, str(test).replace("_", " "))
+    first = name.split(" ")[0]
+    if not prose or "'" in first or len(first) < 2 or not first[1].islower():
+        return name
+    name = name[0].lower() + name[1:]
+    return f"the {name}" if name.endswith(" test") or name.startswith("test ") else name
+
+
 def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
-    """One row per small-study or bias test: statistic, p, adjusted estimate, studies imputed."""
+    """One row per small-study or bias test: statistic, p, adjusted estimate, studies imputed; the counts
+    (fail-safe N, trim and fill's k0, k imputed) whole."""
     show = display(metric)
     rows = []
     for row in frame.itertuples():
         estimate = show.number(row.estimate) if is_finite(row.estimate) else ""
         imputed = apa_integer(row.k_imputed) if is_finite(row.k_imputed) else ""
-        statistic = _statistic(row.statistic) if is_finite(row.statistic) else ""
-        rows.append([str(row.test).replace("_", " "), statistic, apa_p(row.p) if is_finite(row.p) else "",
+        if is_finite(row.statistic):
+            statistic = apa_integer(row.statistic) if row.test in COUNT_STATISTICS else _statistic(row.statistic)
+        else:
+            statistic = _posterior_number("", row.statistic) if _infinite(row.statistic) else ""  # an S-value of inf
+        rows.append([bias_test_name(str(row.test)), statistic, apa_p(row.p) if is_finite(row.p) else "",
                      estimate, imputed])
     header = ["Test", "Statistic", "p", f"Adjusted {show.symbol}", "k imputed"]
     return ManuscriptTable("Publication bias and small-study effects", header, rows)

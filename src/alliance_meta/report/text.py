@@ -16,6 +16,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted, is_finite
 from alliance_meta.report.psychometric import psychometric_sentence
+from alliance_meta.report.tables import bias_test_name
 
 FAMILY_PHRASES = {
     "outcome": "The alliance\u2013outcome association",
@@ -143,10 +144,6 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
     return " ".join(sentences)
 
 
-BIAS_NAMES = {"egger": "Egger's regression test", "rank": "the rank correlation test",
-              "trim_and_fill": "trim and fill", "fail_safe_n": "Rosenthal's fail-safe N"}
-
-
 def _not_estimable_reason(notes: list[str]) -> str:
     """``k = 2 studies, the test needs at least 3`` from the CSV notes (``not estimable: ...``), once when shared."""
     reasons = list(dict.fromkeys(note.removeprefix("not estimable:").strip() for note in notes if note))
@@ -192,7 +189,7 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
         return f"Small-study effects were not tested{reason}." if skipped else ""
     sentence = "Small-study effects: " + "; ".join(clauses) + "."
     if skipped:
-        names = [BIAS_NAMES[name] for name, _ in skipped]
+        names = [bias_test_name(name, prose=True) for name, _ in skipped]
         named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
         sentence += f" {named[0].upper() + named[1:]} could not be run{reason}."
     return sentence
