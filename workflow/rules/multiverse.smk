@@ -96,6 +96,7 @@ rule multiverse_plot:
             "aggregate_rho": config["aggregate_rho"],
             "method": MAIN_METHOD,
         },
+        labels=config["plots"].get("column_labels") or {},
     conda:
         CONDA_ENV
     log:

@@ -17,5 +17,6 @@ if table["estimate"].notna().sum() == 0:
     logger.warning("no fitted specification: placeholder figure")
     figure = message_figure("No specification could be fitted (too few studies)")
 else:
-    figure = specification_curve(table, snakemake.params.metric, snakemake.params.level, snakemake.params.main)
+    figure = specification_curve(table, snakemake.params.metric, snakemake.params.level, snakemake.params.main,
+                                 labels=snakemake.params.labels)
 save_figure(figure, [snakemake.output.pdf, snakemake.output.png], figure_note(read_table(snakemake.input.effect_sizes)))

@@ -11,15 +11,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale, format_p, log_metric_axis, message_figure  # noqa: E402
+from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, log_metric_axis, message_figure  # noqa: E402
 
 
-def bubble_plot(analysis, metric: str, level: float = 95.0):
-    """Figure of a :class:`alliance_meta.analyses.moderators.ModeratorAnalysis` of a continuous moderator."""
+def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None = None):
+    """Figure of a :class:`alliance_meta.analyses.moderators.ModeratorAnalysis` of a continuous moderator;
+    the moderator named by its ``labels`` entry (the config's ``plots.column_labels``) where it has one."""
     label, transform, null = display_scale(metric)
     model, data, name = analysis.model, analysis.data, analysis.moderator
     if model is None:
-        return message_figure(f"No meta-regression on {name}: {len(data)} rows with a value (at least 3 needed).")
+        return message_figure(f"No meta-regression on {column_name(name, labels)}: {len(data)} rows with a value (at least 3 needed).")
     x = data[name].to_numpy(float)
     centre = model.design.centres.get(name, 0.0) if model.design else 0.0
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
@@ -36,7 +37,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0):
         axis.axhline(null, color="0.4", lw=0.6, ls=(0, (3, 3)))
         if metric == "log_or":
             log_metric_axis(axis, "y")
-        axis.set_xlabel(name.replace("_", " ").capitalize())
+        axis.set_xlabel(column_name(name, labels))
         axis.set_ylabel(label)
         slope = model.coefficients("z").iloc[1]
         numbers = [f"{value:.4f}".replace("-", "\u2212") for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]

@@ -24,7 +24,7 @@ from scipy import special  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
-from alliance_meta.plots.style import plain_text, save_file, save_pdf_pages  # noqa: E402
+from alliance_meta.plots.style import column_name, plain_text, save_file, save_pdf_pages  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -171,7 +171,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     rows: list[Row] = []
     for level_row in subgroups.itertuples():
         members = data[data[moderator].astype(str) == str(level_row.level)]
-        rows.append(Row("group", wrap(plain_text(f"{moderator}: {level_row.level}"), options.label_width)))
+        rows.append(Row("group", wrap(f"{column_name(moderator, options.column_labels)}: {plain_text(level_row.level)}",
+                                      options.label_width)))
         rows += study_rows(members, level_row.tau2, metric, level, options)
         rows += summary_rows(f"Subtotal, k = {level_row.k}", level_row._asdict(), metric, options, "subtotal",
                              interval=False)
@@ -217,7 +218,8 @@ def save_moderator_forest_plot(data, moderator, subgroups, overall, metric, path
     """Draw and write the forest plot of one moderator to every path."""
     options = options or ForestOptions()
     if len(data) == 0 or len(subgroups) == 0:
-        return save_pages(lambda paged: [forest_draw.message(f"No effect sizes with a value of {moderator}.")],
+        return save_pages(lambda paged: [forest_draw.message(
+            f"No effect sizes with a value of {column_name(moderator, options.column_labels)}.")],
                           paths, options)
     save_pages(lambda paged: moderator_forest_plot(data, moderator, subgroups, overall, metric, level, options,
                                                    summary, paged, data_note), paths, options)

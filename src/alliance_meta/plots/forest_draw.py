@@ -18,7 +18,7 @@ from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
 from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
-from alliance_meta.plots.style import SCALES as STYLE_SCALES  # noqa: E402
+from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
 SCALES = {metric: (scale.plain_label, scale.to_display, scale.from_display, scale.null)
@@ -207,7 +207,7 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: str, p
     """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each)."""
     limits = x_limits(rows, metric, options)
     header = ["Study", "n" if any(row.n for row in rows) else "", f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
-    extra_header = [options.column_labels.get(c, c) for c in options.columns] if any(row.extra for row in rows) else []
+    extra_header = [column_name(c, options.column_labels, title=False) for c in options.columns] if any(row.extra for row in rows) else []
     rob_header, styles = [], {}
     if any(row.rob for row in rows):
         tool = tool_from_config(options.risk_of_bias)

@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, display_scale, format_number, log_metric_axis  # noqa: E402
+from alliance_meta.plots.style import STYLE, column_name, display_scale, format_number, log_metric_axis  # noqa: E402
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
@@ -54,8 +54,10 @@ def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
     return mask
 
 
-def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, main: dict | None = None):
-    """The figure: sorted estimates with intervals over a panel of the choices (one row per option)."""
+def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, main: dict | None = None,
+                        labels: dict | None = None):
+    """The figure: sorted estimates with intervals over a panel of the choices (one row per option); a subset
+    choice named by its ``labels`` entry (the config's ``plots.column_labels``) where it has one."""
     label, transform, null = display_scale(metric)
     fitted = table.loc[table["estimate"].notna()].sort_values("estimate", kind="stable").reset_index(drop=True)
     choices = [c for c in table.columns[: list(table.columns).index("k")] if fitted[c].nunique() > 1]
@@ -89,7 +91,7 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
                    Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(estimate), metric)}")]
         top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8, ncol=5,
                    handletextpad=0.3, columnspacing=1.2, borderaxespad=0)
-        _choice_panel(bottom, fitted, options, rank, colours)
+        _choice_panel(bottom, fitted, options, rank, colours, labels)
         bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut})")
         bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
@@ -107,20 +109,20 @@ def _robust_limits(estimate, lower, upper, null, metric):
     return inverse(low - pad), inverse(high + pad)
 
 
-def _choice_panel(axis, fitted, options, rank, colours) -> None:
+def _choice_panel(axis, fitted, options, rank, colours, labels=None) -> None:
     """One row per option; a tick where a specification uses it; choices separated by rules."""
-    y_positions, labels, previous = [], [], None
+    y_positions, names, previous = [], [], None
     for row, (choice, option) in enumerate(options):
         y = len(options) - 1 - row
         used = (fitted[choice].astype(str) == str(option)).to_numpy()
         axis.scatter(rank[used], np.full(used.sum(), y), c=colours[used], marker="|", s=12, lw=0.6, rasterized=True)
         if choice != previous and row > 0:
             axis.axhline(y + 0.5, color="0.75", lw=0.5)
-        name = CHOICE_NAMES.get(choice, choice.replace("_", " ").capitalize())
-        labels.append(f"{name}: {_option_name(choice, option)}")
+        name = CHOICE_NAMES.get(choice) or column_name(choice, labels)
+        names.append(f"{name}: {_option_name(choice, option)}")
         y_positions.append(y)
         previous = choice
-    axis.set_yticks(y_positions, labels, fontsize=7)
+    axis.set_yticks(y_positions, names, fontsize=7)
     axis.set_ylim(-0.6, len(options) - 0.4)
     axis.tick_params(axis="y", length=0)
     for side in ("left", "right", "top"):

@@ -68,6 +68,20 @@ def plain_text(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
+def column_name(column: object, labels: dict | None = None, title: bool = True) -> str:
+    """How a sheet column (a moderator, a ``plots.columns`` column) is named in a figure: its label in the
+    config's ``plots.column_labels``; else the column's name, with ``title`` its underscores as spaces and
+    its first letter upper-cased (``sa_measure`` -> "Sa measure"). Escaped for matplotlib (:func:`plain_text`)."""
+    label = (labels or {}).get(column) if isinstance(labels, dict) else None
+    if label is not None and str(label).strip():
+        return plain_text(str(label).strip())
+    text = str(column)
+    if title:
+        text = text.replace("_", " ")
+        text = text[:1].upper() + text[1:]
+    return plain_text(text)
+
+
 def _identity(x):
     return np.asarray(x, dtype=float)
 

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
-from alliance_meta.plots.style import (SCALES, STYLE, display_scale, format_number, format_p, plain_text,  # noqa: E402,F401
+from alliance_meta.plots.style import (SCALES, STYLE, column_name, display_scale, format_number, format_p, plain_text,  # noqa: E402,F401
                                        log_metric_axis, message_figure)
 
 MIN_PANEL = 3.0  # inches of the panel at the least
@@ -26,15 +26,16 @@ def _diamond(axis, centre, lower, upper, y, colour, height=0.32):
     axis.fill([lower, centre, upper, centre], [y, y + height, y, y - height], color=colour, lw=0)
 
 
-def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metric: str, level: float = 95.0):
+def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metric: str, level: float = 95.0,
+                    labels: dict | None = None):
     """Figure of the levels of one moderator (rows of ``subgroups.csv``), with ``overall``
     (``estimate``, ``ci_lower``, ``ci_upper``, ``k``) and the tests of ``summary``
-    (a row of ``moderators.csv``)."""
+    (a row of ``moderators.csv``); the moderator named by its ``labels`` entry (``plots.column_labels``)."""
     label, transform, null = display_scale(metric)
     levels = subgroups.reset_index(drop=True)
     n = len(levels)
     if n == 0:
-        return message_figure(f"No effect sizes with a value of {summary['moderator']}.")
+        return message_figure(f"No effect sizes with a value of {column_name(summary['moderator'], labels)}.")
     with plt.rc_context(STYLE):
         rows = [(f"{plain_text(row.level)} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
                 for i, row in enumerate(levels.itertuples(), start=1)]
@@ -64,7 +65,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         axis.set_xlabel(label)
         axis.text(1.02, n + 0.9, f"{SYMBOLS[metric]} [{level:g}% CI]", transform=axis.get_yaxis_transform(),
                   ha="left", va="center", fontweight="bold")
-        axis.text(-0.02, n + 0.9, str(summary["moderator"]).replace("_", " ").capitalize(),
+        axis.text(-0.02, n + 0.9, column_name(summary["moderator"], labels),
                   transform=axis.get_yaxis_transform(), ha="right", va="center", fontweight="bold")
         lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
                  rf"Differences between levels, common $\tau^2$: $Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "

@@ -1,0 +1,106 @@
+"""Figure problems found by the audit on published data (molloy, craft, bcg, bakdash): each test fails
+without its fix."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from alliance_meta.plots.forest import ForestOptions, moderator_forest_plot  # noqa: E402
+from alliance_meta.plots.style import column_name  # noqa: E402
+from alliance_meta.plots.subgroups import subgroup_forest  # noqa: E402
+
+SUMMARY = {"qm_df": 1, "qm": 1.0, "qm_p": 0.3, "f_df1": 1, "f_df2": 15, "f": 1.0, "f_p": 0.4,
+           "q_between_separate_df": 1, "q_between_separate": 1.1, "q_between_separate_p": 0.3}
+
+
+def texts_of(figure) -> list[str]:
+    figure.canvas.draw()
+    return [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")) if t.get_text().strip()]
+
+
+def studies(k: int = 12, seed: int = 5) -> pd.DataFrame:
+    """``k`` studies with an allocation moderator; every third with two effect sizes (another measure)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for study in range(k):
+        n = int(rng.integers(40, 300))
+        measures = ["SAGAT", "Explicit Recall"] if study % 3 == 0 else ["SAGAT"]
+        for measure in measures:
+            rows.append({"study_id": f"S{study:02d}", "yi": rng.normal(0.3, 0.1), "vi": 1 / (n - 3), "n": n,
+                         "authors": f"Author{study}", "year": 1990 + study,
+                         "alloc": ["random", "alternate"][study % 2], "sa_measure": measure})
+    return pd.DataFrame(rows)
+
+
+def subgroup_levels(k=(6, 4)) -> pd.DataFrame:
+    return pd.DataFrame({"level": ["alternate", "random"][: len(k)], "k": list(k), "estimate": [0.27, 0.32][: len(k)],
+                         "ci_lower": [0.17, 0.27][: len(k)], "ci_upper": [0.36, 0.37][: len(k)],
+                         "tau2": [0.01, 0.02][: len(k)]})
+
+
+# --------------------------------------------------------------------------------------
+# 3. plots.column_labels name a moderator wherever the figures show it
+# --------------------------------------------------------------------------------------
+
+def test_column_name_is_the_configured_label_else_the_name_readable():
+    labels = {"alloc": "Allocation", "sa_measure": "SA measure"}
+    assert column_name("alloc", labels) == "Allocation"
+    assert column_name("sa_measure", labels) == "SA measure"
+    assert column_name("study_design", labels) == "Study design"
+    assert column_name("n", labels, title=False) == "n"  # a plots.columns header without a label: as before
+
+
+def test_subgroup_plot_title_is_the_configured_label():
+    figure = subgroup_forest(subgroup_levels(), {"moderator": "sa_measure", **SUMMARY},
+                             {"estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 10}, "z",
+                             labels={"sa_measure": "SA measure"})
+    texts = texts_of(figure)
+    assert "SA measure" in texts and "Sa measure" not in texts
+    plt.close(figure)
+
+
+def test_moderator_forest_group_headers_use_the_configured_label():
+    from alliance_meta.analyses.moderators import subgroup_fits
+    from alliance_meta.models.univariate import fit
+
+    data = studies().drop_duplicates("study_id")
+    subgroups = subgroup_fits(data, "alloc", "z")
+    options = ForestOptions(columns=["alloc"], column_labels={"alloc": "Allocation"})
+    overall = fit(data.yi, data.vi, "REML", "z", metric="z").as_row()
+    figure = moderator_forest_plot(data, "alloc", subgroups, overall, "z", options=options)[0]
+    texts = texts_of(figure)
+    assert "Allocation: alternate" in texts and "Allocation: random" in texts
+    assert not any(text.startswith("alloc:") for text in texts)
+    plt.close(figure)
+
+
+def test_multiverse_rows_of_a_subset_choice_use_the_configured_label():
+    from alliance_meta.plots.multiverse import specification_curve
+
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"sa_measure": ["all", "SAGAT", "Explicit Recall"] * 4,
+                          "method": ["REML"] * 6 + ["DL"] * 6, "k": 10})
+    table["estimate"] = rng.normal(0.3, 0.05, len(table))
+    table["ci_lower"], table["ci_upper"] = table["estimate"] - 0.1, table["estimate"] + 0.1
+    table["significant"] = True
+    figure = specification_curve(table, "z", 95, {"method": "REML"}, labels={"sa_measure": "SA measure"})
+    rows = [tick.get_text() for tick in figure.axes[1].get_yticklabels()]
+    assert "SA measure: SAGAT" in rows and not any(row.startswith("Sa measure") for row in rows)
+    plt.close(figure)
+
+
+def test_bubble_plot_axis_is_the_configured_label():
+    from alliance_meta.analyses.moderators import analyse_moderator
+    from alliance_meta.plots.bubble import bubble_plot
+
+    data = studies().drop_duplicates("study_id").assign(ablat=lambda d: np.linspace(10, 55, len(d)))
+    analysis = analyse_moderator(data, "ablat", "z", continuous=True, permutations=0)
+    figure = bubble_plot(analysis, "z", labels={"ablat": "Latitude"})
+    assert figure.axes[0].get_xlabel() == "Latitude"
+    plt.close(figure)
