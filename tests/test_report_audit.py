@@ -51,3 +51,12 @@ def test_bias_names_in_prose_come_from_the_same_mapping():
                           "estimate": [math.nan] * 2, "k_imputed": [math.nan] * 2,
                           "note": ["", "not estimable: k = 2 studies, the test needs at least 3"]})
     assert "The rank correlation test could not be run" in bias_sentence(frame, "z")
+
+
+def test_a_centre_has_no_thousands_separator_and_negative_integers_a_minus_sign():
+    from alliance_meta.report.formatting import apa_integer, format_cell, readable_frame
+
+    assert format_cell("centre", 2004.8125) == "2004.81" and format_cell("centre", 50.1651) == "50.17"
+    assert apa_integer(-5180125) == "\u22125,180,125" and format_cell("aicc", -5180125.4) == "\u22125,180,125"
+    frame = readable_frame(pd.DataFrame({"position": [-1, 2], "centre": [1966.23, np.nan]}))
+    assert list(frame["position"]) == ["\u22121", "2"] and frame["centre"][0] == "1966.23"

@@ -24,6 +24,9 @@ INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_
                    "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail", "studies",
                    "effect_sizes", "studies_without_n", "n_compared", "n_one_coder", "sheet_row_coder1",
                    "sheet_row_coder2"}
+#: Columns whose values are on a moderator's own scale (a centre of year is 2004.81, not 2,004.81): no thousands
+#: separator, the decimals of any other number.
+MODERATOR_SCALE_COLUMNS = {"centre", "center"}
 
 
 def is_finite(value) -> bool:
@@ -60,10 +63,10 @@ def apa_p_clause(p: float) -> str:
 
 
 def apa_integer(value: float) -> str:
-    """Whole numbers with thousands separators (``12,345``)."""
+    """Whole numbers with thousands separators (``12,345``) and a typographic minus (``\u22125,180,125``)."""
     if value is None or not math.isfinite(float(value)):
         return "\u2013"
-    return f"{int(round(float(value))):,}"
+    return f"{int(round(float(value))):,}".replace("-", MINUS)
 
 
 def unneutralise(text: str) -> str:
@@ -95,7 +98,7 @@ def format_cell(column: str, value: object) -> str:
         return apa_p(number)
     if is_bounded(column):
         return apa_number(number, 2, leading_zero=False)
-    if abs(number) >= 1000:
+    if abs(number) >= 1000 and column not in MODERATOR_SCALE_COLUMNS:
         return apa_integer(number)
     decimals = 2 if abs(number) >= 10 else 3
     return apa_number(number, decimals)
