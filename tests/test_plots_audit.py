@@ -104,3 +104,44 @@ def test_bubble_plot_axis_is_the_configured_label():
     figure = bubble_plot(analysis, "z", labels={"ablat": "Latitude"})
     assert figure.axes[0].get_xlabel() == "Latitude"
     plt.close(figure)
+
+
+# --------------------------------------------------------------------------------------
+# 2. k says what it counts: effect sizes of a three-level fit, studies of a level
+# --------------------------------------------------------------------------------------
+
+THREE_LEVEL = {"estimate": 0.27, "ci_lower": 0.22, "ci_upper": 0.32, "k": 29, "n_studies": 10,
+               "sigma2_between": 0.01, "sigma2_within": 0.02, "method": "REML"}
+
+
+def test_subgroup_plot_overall_of_a_three_level_fit_counts_effect_sizes_and_studies():
+    """craft (multilevel): "Overall (k = 29 studies)" where 29 counted effect sizes in 10 studies."""
+    figure = subgroup_forest(subgroup_levels(), {"moderator": "sport", **SUMMARY}, THREE_LEVEL, "z")
+    texts = texts_of(figure)
+    assert "Overall (k = 29 effect sizes in 10 studies)" in texts
+    assert not any("29 studies" in text for text in texts)
+    assert any("k of a level: studies" in text for text in texts)
+    plt.close(figure)
+    aggregated = {key: THREE_LEVEL[key] for key in ("estimate", "ci_lower", "ci_upper")} | {"k": 10}
+    figure = subgroup_forest(subgroup_levels(), {"moderator": "sport", **SUMMARY}, aggregated, "z")
+    assert "Overall (k = 10 studies)" in texts_of(figure)  # one composite per study: as before
+    plt.close(figure)
+
+
+def test_moderator_forest_subtotals_count_studies_and_the_three_level_overall_effect_sizes():
+    """bakdash: subtotals counted study x level composites (sum 109), the overall row k = 678 effect sizes,
+    both as a bare "k"."""
+    from alliance_meta.analyses.moderators import aggregate_within, subgroup_fits
+
+    data = studies()
+    composites = aggregate_within(data, ("sa_measure",), "gls", 0.5)[0]
+    subgroups = subgroup_fits(composites, "sa_measure", "z")
+    overall = THREE_LEVEL | {"k": len(data), "n_studies": data["study_id"].nunique()}
+    figure = moderator_forest_plot(composites, "sa_measure", subgroups, overall, "z")[0]
+    texts = texts_of(figure)
+    subtotals = [text for text in texts if text.startswith("Subtotal")]
+    assert subtotals == [f"Subtotal, k = {k} studies" for k in subgroups["k"]]
+    assert f"Three-level model (REML), k = {len(data)} effect sizes in 12 studies" in " ".join(texts)  # wrapped
+    assert any("subtotal's k counts studies" in text for text in texts)
+    plt.close(figure)
+

@@ -24,7 +24,8 @@ from scipy import special  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
-from alliance_meta.plots.style import column_name, plain_text, save_file, save_pdf_pages  # noqa: E402
+from alliance_meta.plots.style import (column_name, counts_effect_sizes, plain_text, pooled_count,  # noqa: E402
+                                       save_file, save_pdf_pages)
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -174,10 +175,14 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
         rows.append(Row("group", wrap(f"{column_name(moderator, options.column_labels)}: {plain_text(level_row.level)}",
                                       options.label_width)))
         rows += study_rows(members, level_row.tau2, metric, level, options)
-        rows += summary_rows(f"Subtotal, k = {level_row.k}", level_row._asdict(), metric, options, "subtotal",
+        studies = f"{level_row.k} {'study' if level_row.k == 1 else 'studies'}"  # study x level composites
+        rows += summary_rows(f"Subtotal, k = {studies}", level_row._asdict(), metric, options, "subtotal",
                              interval=False)
-    rows += summary_rows(f"{model_name(overall)}, k = {overall.get('k', len(data))}", overall, metric, options)
+    count = pooled_count({**overall, "k": overall.get("k", len(data))})  # effect sizes in studies, three-level
+    rows += summary_rows(f"{model_name(overall)}, k = {count}", overall, metric, options)
     extra = "Weights in percent within each level."
+    if counts_effect_sizes(overall):
+        extra += " Rows of a level: a study's effect sizes at that level combined, so a subtotal's k counts studies."
     if summary:
         extra += (f" Test between levels: QM({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
                   f"{forest_draw.p_text(summary['qm_p'])}.")

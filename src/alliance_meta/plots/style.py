@@ -82,6 +82,29 @@ def column_name(column: object, labels: dict | None = None, title: bool = True) 
     return plain_text(text)
 
 
+def _number(row, name) -> float:
+    try:
+        return float(row.get(name, np.nan))
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def counts_effect_sizes(row) -> bool:
+    """Whether ``k`` of a pooled row counts effect sizes: a three-level fit's row (finite ``sigma2_between``
+    and ``n_studies``); an aggregated fit's ``k`` counts studies (one composite each)."""
+    return bool(np.isfinite(_number(row, "sigma2_between")) and np.isfinite(_number(row, "n_studies")))
+
+
+def pooled_count(row) -> str:
+    """What ``k`` of a pooled row counts: "29 effect sizes in 10 studies" for a three-level fit, else
+    "10 studies" (:func:`counts_effect_sizes`)."""
+    k, studies = _number(row, "k"), _number(row, "n_studies")
+    if counts_effect_sizes(row):
+        return (f"{k:,.0f} effect {'size' if k == 1 else 'sizes'} in {studies:,.0f} "
+                f"{'study' if studies == 1 else 'studies'}")
+    return f"{k:,.0f} {'study' if k == 1 else 'studies'}"
+
+
 def _identity(x):
     return np.asarray(x, dtype=float)
 

@@ -15,8 +15,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
-from alliance_meta.plots.style import (SCALES, STYLE, column_name, display_scale, format_number, format_p, plain_text,  # noqa: E402,F401
-                                       log_metric_axis, message_figure)
+from alliance_meta.plots.style import (SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
+                                       format_number, format_p, log_metric_axis, message_figure, plain_text,
+                                       pooled_count)
 
 MIN_PANEL = 3.0  # inches of the panel at the least
 SYMBOLS = {metric: f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol for metric, scale in SCALES.items()}
@@ -39,7 +40,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
     with plt.rc_context(STYLE):
         rows = [(f"{plain_text(row.level)} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
                 for i, row in enumerate(levels.itertuples(), start=1)]
-        rows.append((f"Overall (k = {overall['k']} studies)", overall["estimate"], overall["ci_lower"],
+        rows.append((f"Overall (k = {pooled_count(overall)})", overall["estimate"], overall["ci_lower"],
                      overall["ci_upper"], 0, "#000000"))
         # wider than 6.5 inches where the level names need it: a long name squeezed the panel to a sliver
         names = text_width([row[0] for row in rows], plt.rcParams["font.size"], plt.rcParams["font.family"])
@@ -67,12 +68,16 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                   ha="left", va="center", fontweight="bold")
         axis.text(-0.02, n + 0.9, column_name(summary["moderator"], labels),
                   transform=axis.get_yaxis_transform(), ha="right", va="center", fontweight="bold")
+        # k of a level counts studies (composites of a study's effect sizes within the level); that of a
+        # three-level overall counts effect sizes: said, so that the two k are not read as the same count
+        per_level = (("k of a level: studies (a study's effect sizes within the level combined); "
+                      "k overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
         lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
                  rf"Differences between levels, common $\tau^2$: $Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
                  rf"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; $F$({summary['f_df1']:.0f}, "
                  rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
                  rf"$\tau^2$: $Q_\mathrm{{between}}$({summary['q_between_separate_df']:.0f}) = "
-                 rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.")
+                 rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
         figure.text(0.01, 0.0, "\n".join(lines), ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()
     return figure
