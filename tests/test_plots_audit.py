@@ -145,3 +145,40 @@ def test_moderator_forest_subtotals_count_studies_and_the_three_level_overall_ef
     assert any("subtotal's k counts studies" in text for text in texts)
     plt.close(figure)
 
+
+# --------------------------------------------------------------------------------------
+# 1. Multiverse: under dependence multilevel the marked specification is not the main analysis
+# --------------------------------------------------------------------------------------
+
+def _multiverse_table() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame({"aggregate_method": ["gls", "mean"] * 6, "method": ["REML"] * 6 + ["DL"] * 6, "k": 10})
+    table["estimate"] = rng.normal(0.3, 0.05, len(table))
+    table["ci_lower"], table["ci_upper"] = table["estimate"] - 0.1, table["estimate"] + 0.1
+    table["significant"] = True
+    return table
+
+
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_multiverse_marks_the_main_analysis_only_when_it_is_a_specification(dependence):
+    """bakdash (multilevel): the diamond labelled "Main analysis" was the composite REML specification
+    (r = .275) while the review's main analysis is the three-level model (r = .263)."""
+    from alliance_meta.plots.multiverse import specification_curve
+
+    figure = specification_curve(_multiverse_table(), "z", 95, {"aggregate_method": "gls", "method": "REML"},
+                                 dependence=dependence)
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    if dependence == "aggregate":
+        assert "Main analysis" in legend
+    else:
+        assert "Main analysis" not in legend
+        assert "Aggregated model (the main analysis is three-level)" in legend
+    plt.close(figure)
+
+
+def test_the_multiverse_rule_passes_the_dependence():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert 'dependence=config["dependence"]' in (root / "workflow/rules/multiverse.smk").read_text()
+    assert "dependence=snakemake.params.dependence" in (root / "workflow/scripts/multiverse_plot.py").read_text()

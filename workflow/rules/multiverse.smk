@@ -97,6 +97,7 @@ rule multiverse_plot:
             "method": MAIN_METHOD,
         },
         labels=config["plots"].get("column_labels") or {},
+        dependence=config["dependence"],
     conda:
         CONDA_ENV
     log:

@@ -18,5 +18,5 @@ if table["estimate"].notna().sum() == 0:
     figure = message_figure("No specification could be fitted (too few studies)")
 else:
     figure = specification_curve(table, snakemake.params.metric, snakemake.params.level, snakemake.params.main,
-                                 labels=snakemake.params.labels)
+                                 labels=snakemake.params.labels, dependence=snakemake.params.dependence)
 save_figure(figure, [snakemake.output.pdf, snakemake.output.png], figure_note(read_table(snakemake.input.effect_sizes)))

@@ -22,6 +22,9 @@ from alliance_meta.plots.style import STYLE, column_name, display_scale, format_
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
+#: the legend of the marked specification: the main analysis, except under ``dependence: multilevel``, whose main
+#: analysis (the three-level model) is not among the specifications
+MAIN_LABELS = {"multilevel": "Aggregated model (the main analysis is three-level)"}
 CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed \u03c1", "publication": "Publication",
                 "minimum_n": "Minimum n", "beta_rows": "Rows from \u03b2", "correction": "Artifact correction",
                 "outliers": "Outliers",
@@ -55,9 +58,13 @@ def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
 
 
 def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, main: dict | None = None,
-                        labels: dict | None = None):
+                        labels: dict | None = None, dependence: str = "aggregate"):
     """The figure: sorted estimates with intervals over a panel of the choices (one row per option); a subset
-    choice named by its ``labels`` entry (the config's ``plots.column_labels``) where it has one."""
+    choice named by its ``labels`` entry (the config's ``plots.column_labels``) where it has one.
+
+    ``dependence``: the config's key. Under ``multilevel`` the review's main analysis is the three-level model,
+    which is no specification of the multiverse (they all aggregate within studies): the specification with
+    ``main``'s choices is then marked as the aggregated model, not as the main analysis."""
     label, transform, null = display_scale(metric)
     fitted = table.loc[table["estimate"].notna()].sort_values("estimate", kind="stable").reset_index(drop=True)
     choices = [c for c in table.columns[: list(table.columns).index("k")] if fitted[c].nunique() > 1]
@@ -87,9 +94,10 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         handles = [Line2D([], [], marker="o", ls="", color="black", markersize=3, label="Estimate"),
                    Line2D([], [], lw=3, color=SIGNIFICANT, label=f"Interval excludes {null:g}"),
                    Line2D([], [], lw=3, color=NOT_SIGNIFICANT, label=f"Interval includes {null:g}"),
-                   Line2D([], [], marker="D", ls="", color=MAIN, label="Main analysis"),
+                   Line2D([], [], marker="D", ls="", color=MAIN, label=MAIN_LABELS.get(dependence, "Main analysis")),
                    Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(estimate), metric)}")]
-        top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8, ncol=5,
+        top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8,
+                   ncol=5 if dependence not in MAIN_LABELS else 3,  # a long label: two rows within the axes' width
                    handletextpad=0.3, columnspacing=1.2, borderaxespad=0)
         _choice_panel(bottom, fitted, options, rank, colours, labels)
         bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut})")
