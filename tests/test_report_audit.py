@@ -60,3 +60,28 @@ def test_a_centre_has_no_thousands_separator_and_negative_integers_a_minus_sign(
     assert apa_integer(-5180125) == "\u22125,180,125" and format_cell("aicc", -5180125.4) == "\u22125,180,125"
     frame = readable_frame(pd.DataFrame({"position": [-1, 2], "centre": [1966.23, np.nan]}))
     assert list(frame["position"]) == ["\u22121", "2"] and frame["centre"][0] == "1966.23"
+
+
+def _pooled_row(method, test="z", estimate=0.47, pi=(0.39, 0.55), tau2=0.0):
+    return {"method": method, "test": test, "k": 13, "estimate": estimate, "ci_lower": 0.39, "ci_upper": 0.55,
+            "pi_lower": pi[0], "pi_upper": pi[1], "tau2": tau2, "i2": 92.7, "q": 163.9, "q_df": 12, "q_p": 1e-20,
+            "note": "", "sigma2_between": math.nan, "n_studies": 13}
+
+
+def test_mh_and_peto_rows_have_no_prediction_interval_and_the_methods_name_them():
+    from alliance_meta.report.methods import methods_paragraph
+    from alliance_meta.report.text import pooled_sentence
+
+    frame = pd.DataFrame([_pooled_row("common"), _pooled_row("REML", estimate=0.75, pi=(-0.45, 1.94), tau2=0.34),
+                          _pooled_row("MH"), _pooled_row("Peto"),
+                          _pooled_row("GLMM", estimate=0.75, pi=(-0.37, 1.86), tau2=0.29)])
+    table = manuscript_table("pooled", frame, "log_or")
+    rows = {row[0]: row for row in table.rows}
+    assert rows["MH"][4] == rows["Peto"][4] == rows["common"][4] == "" and rows["GLMM"][4] and rows["REML"][4]
+    assert "none for the common-effect models: common, MH, Peto" in table.note and "Mantel" in table.note
+    assert "prediction interval" not in pooled_sentence("dropout", "log_or", frame.iloc[2], {"n": 100})
+    config = {"pooling": {"main_method": "REML", "tests": ["z"]}}
+    text = methods_paragraph(config, set(), {}, ["dropout"], pooled_methods=set(frame["method"]))
+    for reference in ("Mantel & Haenszel, 1959", "Yusuf et al., 1985", "Stijnen, Hamza & \u00d6zdemir, 2010"):
+        assert reference in text
+    assert "Mantel" not in methods_paragraph(config, set(), {}, ["dropout"], pooled_methods={"REML", "common"})

@@ -24,6 +24,8 @@ for family, analysis, figures in zip(snakemake.params.families, inputs.analysis,
     families[family] = {"metric": config["metric"][family], "tables": tables, "analysis": read_table(analysis),
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
 stages = stages_run(name for part in families.values() for name in part["tables"])
+pooled_methods = {method for part in families.values() if "pooled" in part["tables"]
+                  and "method" in part["tables"]["pooled"] for method in part["tables"]["pooled"]["method"]}
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}
@@ -48,7 +50,8 @@ if "changes" in results_tables:
     extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=read_table(inputs.effect_sizes),
                      families=families, config=config, provenance=provenance,
-                     methods=methods_paragraph(config, stages, versions, list(families)), coding=coding,
+                     methods=methods_paragraph(config, stages, versions, list(families), pooled_methods),
+                     coding=coding,
                      absent_families=snakemake.params.absent_families,  # noqa: F821
                      families_left_out=snakemake.params.families_left_out,  # noqa: F821
                      earlier_outputs=snakemake.params.earlier_outputs,  # noqa: F821

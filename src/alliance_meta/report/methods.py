@@ -127,10 +127,32 @@ def stages_run(table_names) -> set[str]:
     return {stage for stage, table in STAGE_TABLES.items() if table in names}
 
 
+#: The rows of pooled.csv pooled from 2x2 counts (metric log_or), as the Methods name and cite them.
+COUNT_METHODS = {"MH": "the Mantel\u2013Haenszel method (Mantel & Haenszel, 1959)",
+                 "Peto": "Peto's one-step method (Yusuf et al., 1985)",
+                 "GLMM": "a binomial\u2013normal generalised linear mixed model (Stijnen, Hamza & \u00d6zdemir, 2010)"}
+
+
+def count_methods_sentence(methods) -> str:
+    """The Methods sentence on the MH, Peto and GLMM rows of the pooled table (``methods``: those in it)."""
+    present = [name for name in COUNT_METHODS if name in set(methods)]
+    if not present:
+        return ""
+    named = [COUNT_METHODS[name] for name in present]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+    common = [name for name in present if name in ("MH", "Peto")]
+    kind = ("" if not common else
+            f"; {' and '.join(common)} {'is a common-effect model' if len(common) == 1 else 'are common-effect models'}"
+            " (no prediction interval)")
+    return (f"The 2x2 counts were also pooled on the log odds ratio, without a continuity correction, by {listed}"
+            f"{kind}.")
+
+
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
-                      families=("outcome", "dropout")) -> str:
+                      families=("outcome", "dropout"), pooled_methods=()) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
-    (``families``: those analysed, i.e. with rows in the sheet)."""
+    (``families``: those analysed, i.e. with rows in the sheet; ``pooled_methods``: the methods of the
+    pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present)."""
     pooling = config.get("pooling", {})
     method = pooling.get("main_method", "REML")
     tests = pooling.get("tests", ["z", "knha"])
@@ -176,6 +198,9 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                  else len(tests))
     if intervals > 1:  # the Results quote main_row's: the first test of pooling.tests that was fitted
         sentences.append("The Results give the interval of the first of these tests; the pooled table gives all.")
+    counts = count_methods_sentence(pooled_methods)
+    if counts:
+        sentences.append(counts)
     analysed = config.get("moderators", True) or config.get("continuous_moderators") or config.get("meta_regression")
     if "moderators" in stages and not analysed:
         sentences.append("No moderator was analysed.")

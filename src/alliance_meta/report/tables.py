@@ -49,12 +49,20 @@ def _statistic(value: float) -> str:
     return apa_integer(value) if abs(float(value)) >= 1000 else apa_number(value, 2)
 
 
+#: Methods of pooled.csv that are common-effect models: no prediction interval (their row repeats the CI there).
+COMMON_EFFECT_METHODS = ("common", "MH", "Peto")
+#: The rows pooled from 2x2 counts under metric log_or (models/counts.py), for the table's note.
+COUNT_METHOD_NAMES = {"MH": "MH = Mantel\u2013Haenszel", "Peto": "Peto = Peto's one-step odds ratio",
+                      "GLMM": "GLMM = binomial\u2013normal generalised linear mixed model"}
+
+
 def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """One row per estimator and test: k, effect [CI], prediction interval, tau^2, I^2, Q."""
     show = display(metric)
-    # the common-effect model has no prediction interval (pooled.csv repeats its CI there): left empty
+    # a common-effect model (common, MH, Peto) has no prediction interval (pooled.csv repeats its CI there): empty
     rows = [[row.method, row.test, apa_integer(row.k), show.with_interval(row.estimate, row.ci_lower, row.ci_upper),
-             "" if row.method == "common" else _interval(show, row.pi_lower, row.pi_upper), apa_number(row.tau2, 3),
+             "" if row.method in COMMON_EFFECT_METHODS else _interval(show, row.pi_lower, row.pi_upper),
+             apa_number(row.tau2, 3),
              apa_number(row.i2, 1), f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})", apa_p(row.q_p)]
             for row in frame.itertuples()]
     header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
@@ -66,9 +74,13 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     effects = (f"Estimates and \u03c4\u00b2 in the analysis metric ({METRIC_NAMES[metric]})" if metric == "smd" else
                f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
                f"({METRIC_NAMES[metric]})")
+    common = [method for method in COMMON_EFFECT_METHODS if (frame["method"] == method).any()]
+    counts = [COUNT_METHOD_NAMES[method] for method in COUNT_METHOD_NAMES if (frame["method"] == method).any()]
     note = (f"{effects}. CI = confidence interval; PI = prediction interval"
-            + (" (none for the common-effect model)" if (frame["method"] == "common").any() else "")
-            + f"; test z = Wald, knha = {knha}.")
+            + ((" (none for the common-effect model)" if common == ["common"] else
+                f" (none for the common-effect models: {', '.join(common)})") if common else "")
+            + f"; test z = Wald, knha = {knha}."
+            + (f" From the 2x2 counts: {'; '.join(counts)}." if counts else ""))
     return ManuscriptTable("Pooled estimates", header, rows, note)
 
 

@@ -16,7 +16,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted, is_finite
 from alliance_meta.report.psychometric import psychometric_sentence
-from alliance_meta.report.tables import bias_test_name
+from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name
 
 FAMILY_PHRASES = {
     "outcome": "The alliance\u2013outcome association",
@@ -86,7 +86,7 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
                 f"k = {counted(studies, 'study', 'studies')} "
                 f"({counted(counts.get('effect_sizes', math.nan), 'effect size')}), {n_text}; {heterogeneity}")
     # a common-effect model has no prediction interval (pooled.csv repeats its CI there), as in the forest plot
-    if math.isfinite(float(row["pi_lower"])) and row.get("method") != "common":
+    if math.isfinite(float(row["pi_lower"])) and row.get("method") not in COMMON_EFFECT_METHODS:
         sentence += f"; {level:g}% prediction interval {show.interval(row['pi_lower'], row['pi_upper'])}"
     sentence += "."
     if math.isfinite(float(row["q"])) and row["q_df"] > 0:
