@@ -85,3 +85,14 @@ def test_mh_and_peto_rows_have_no_prediction_interval_and_the_methods_name_them(
     for reference in ("Mantel & Haenszel, 1959", "Yusuf et al., 1985", "Stijnen, Hamza & \u00d6zdemir, 2010"):
         assert reference in text
     assert "Mantel" not in methods_paragraph(config, set(), {}, ["dropout"], pooled_methods={"REML", "common"})
+
+
+def test_methods_describe_composites_only_when_a_study_has_several_effect_sizes():
+    from alliance_meta.report.methods import methods_paragraph
+
+    config = {"pooling": {"main_method": "REML", "tests": ["z"]}, "dependence": "aggregate"}
+    one = methods_paragraph(config, set(), {}, ["outcome"], several_per_study=False)
+    assert "Each study contributed one effect size." in one and "composite" not in one
+    several = methods_paragraph(config, set(), {}, ["outcome"], several_per_study=True)
+    assert "Dependent effect sizes within a study were combined into one" in several
+    assert "composite" in methods_paragraph(config, set(), {}, ["outcome"])  # not known: described

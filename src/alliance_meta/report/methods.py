@@ -11,9 +11,13 @@ ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum lik
               "PMM": "median-unbiased Paule\u2013Mandel", "GENQ": "generalised Q", "common": "common-effect"}
 
 
-def dependence_sentence(config: dict) -> str:
-    """How several effect sizes of one study were handled."""
+def dependence_sentence(config: dict, several_per_study: bool | None = None) -> str:
+    """How several effect sizes of one study were handled; ``several_per_study`` False (no study of the
+    analysed families has more than one effect size) says so instead of describing composites that were not
+    made (None: not known, the handling is described; a three-level model is described either way)."""
     rho = config.get("aggregate_rho", 0.5)
+    if several_per_study is False and config.get("dependence") != "multilevel":
+        return "Each study contributed one effect size."
     if config.get("dependence") == "multilevel":
         composite = ("composites (Borenstein et al., 2009, ch. 24)" if config.get("aggregate_method") == "mean"
                      else "inverse-variance (GLS) composites under compound symmetry")
@@ -149,17 +153,19 @@ def count_methods_sentence(methods) -> str:
 
 
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
-                      families=("outcome", "dropout"), pooled_methods=()) -> str:
+                      families=("outcome", "dropout"), pooled_methods=(), several_per_study: bool | None = None
+                      ) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
     (``families``: those analysed, i.e. with rows in the sheet; ``pooled_methods``: the methods of the
-    pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present)."""
+    pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present;
+    ``several_per_study``: whether some study has more than one effect size, :func:`dependence_sentence`)."""
     pooling = config.get("pooling", {})
     method = pooling.get("main_method", "REML")
     tests = pooling.get("tests", ["z", "knha"])
     level = pooling.get("level", 95)
     # the other estimators fitted beside the main one (pooling.methods; without the key: all of them)
     others = [name for name in pooling.get("methods") or ("common", "REML") if name != method]
-    sentences = [metric_sentence(config, families), dependence_sentence(config)]
+    sentences = [metric_sentence(config, families), dependence_sentence(config, several_per_study)]
     if config.get("dependence") == "multilevel":
         multilevel = config.get("multilevel", {})
         estimator = multilevel.get("method", "REML")
