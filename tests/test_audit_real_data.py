@@ -83,3 +83,24 @@ def test_the_forest_plot_of_a_three_level_fit_shows_those_weights():
                                                                         pooled))
     np.testing.assert_allclose(shown, np.round(sorted(expected), 1), atol=1e-9)
     np.testing.assert_allclose(np.sort(expected), np.sort(case["weights"]), rtol=1e-4)  # REML sigma2 to ~1e-7
+
+
+def test_the_multiverse_leaves_out_options_that_cannot_change_the_data():
+    """On dat.molloy2014 (one effect size per study, every n >= 55) the 4 ways of combining effect sizes and
+    minimum_n 50 gave 8,856 specifications, of which 1,107 distinct."""
+    from alliance_meta.analyses import multiverse
+
+    rng = np.random.default_rng(4)
+    k = 12
+    rows = pd.DataFrame({"study_id": [f"S{i}" for i in range(k)], "yi": rng.normal(0.2, 0.1, k),
+                         "vi": rng.uniform(0.005, 0.03, k), "n": rng.integers(55, 400, k)})
+    settings = {"aggregate_methods": ["gls", "mean"], "aggregate_rhos": [0.5, 0.8], "minimum_n": [0, 50],
+                "publication": ["all"], "priors": [], "methods": ["REML"], "tests": ["z"], "outliers": ["none"]}
+    specs = multiverse.specifications(settings, rows)
+    assert len(specs) == 1 and list(specs["minimum_n"]) == [0] and list(specs["aggregate_method"]) == ["gls"]
+    notes = specs.attrs["notes"]
+    assert any("minimum_n 50 left out: it keeps the same rows as minimum_n 0" in note for note in notes)
+    assert any("every study has one effect size" in note for note in notes)
+    # a study with two effect sizes and an n below 50: every option changes the data
+    rows.loc[0, "n"], rows.loc[1, "study_id"] = 30, "S0"
+    assert len(multiverse.specifications(settings, rows)) == 2 * 2 * 2

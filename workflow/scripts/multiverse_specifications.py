@@ -15,6 +15,8 @@ if settings.get("priors") and multiverse.exact_posterior is None:
 if multiverse.INDIVIDUAL in settings.get("correction", []) and "correction" not in specifications:
     logger.warning("correction: individual skipped: the family's effect sizes are not correlations, or no row "
                    "(nor psychometric.reliability / outcome_reliability) gives a reliability")
+for note in specifications.attrs.get("notes", []):
+    logger.info("%s", note)
 batches = multiverse.batch_count(len(specifications), settings["batch_size"])
 logger.info("%d specifications in %d batch(es) of up to %d", len(specifications), batches, settings["batch_size"])
 for column in specifications.columns:
