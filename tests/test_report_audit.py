@@ -96,3 +96,49 @@ def test_methods_describe_composites_only_when_a_study_has_several_effect_sizes(
     several = methods_paragraph(config, set(), {}, ["outcome"], several_per_study=True)
     assert "Dependent effect sizes within a study were combined into one" in several
     assert "composite" in methods_paragraph(config, set(), {}, ["outcome"])  # not known: described
+
+
+def _png(path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(2, 1))
+    axis.plot([0, 1], [0, 1])
+    figure.savefig(path, dpi=40)
+    plt.close(figure)
+    return path
+
+
+def test_placeholder_plots_are_shown_as_their_sentence_not_as_an_image(tmp_path):
+    from alliance_meta.report.html import NO_CORRECTED_CORRELATIONS, NO_THREE_LEVEL_BAUJAT, family_section, render_report
+
+    paths = [_png(tmp_path / f"{name}.png") for name in ("funnel", "baujat", "psychometric_forest")]
+    from alliance_meta.analyses.psychometric import TABLE_COLUMNS
+
+    bare = pd.DataFrame([{**{column: 0.1 for column in TABLE_COLUMNS}, "method": "bare_bones", "k": 16, "n": 3509,
+                          "note": ""}])
+    influence = pd.DataFrame({"study_id": ["a", "b"], "rstudent": [0.1, -0.2]})
+    tables = {"psychometric": bare, "influence": influence}
+    section = family_section("outcome", "z", tables, None, paths, {}, {"dependence": "multilevel"})
+    figures = {figure.title: figure for figure in section.figures}
+    assert figures["Baujat plot"].text == NO_THREE_LEVEL_BAUJAT and not figures["Baujat plot"].data_uri
+    assert figures["Psychometric meta-analysis: corrected correlations"].text == NO_CORRECTED_CORRELATIONS
+    assert figures["Funnel plot"].data_uri and not figures["Funnel plot"].text
+    # with corrected correlations and one level, both are plots
+    corrected = pd.concat([bare, bare.assign(method="individual")], ignore_index=True)
+    section = family_section("outcome", "z", {"psychometric": corrected, "influence": influence}, None, paths, {},
+                             {"dependence": "aggregate"})
+    assert all(figure.data_uri and not figure.text for figure in section.figures)
+    # one study: influence.csv has no rows, the Baujat and influence plots are messages
+    one = family_section("outcome", "z", {"influence": influence.iloc[:0]}, None,
+                         [_png(tmp_path / "influence.png"), paths[1]], {}, {})
+    assert all(figure.text.startswith("Leave-one-out and influence diagnostics need") for figure in one.figures)
+    html = render_report(sheet=pd.DataFrame({"study_id": ["a"]}), effect_sizes=pd.DataFrame(
+        {"study_id": ["a"], "family": ["outcome"], "n": [10]}), families={"outcome": {
+            "metric": "z", "tables": {"influence": influence}, "images": paths}}, config={"dependence": "multilevel"},
+        methods="",
+        provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
+                    "config_yaml": ""})
+    assert NO_THREE_LEVEL_BAUJAT.replace("'", "&#39;") in html and html.count("<img") == 2  # funnel, psychometric

@@ -12,7 +12,7 @@ import jinja2
 import pandas as pd
 
 from alliance_meta.models.fits import headline_method, main_row
-from alliance_meta.report.formatting import counted, readable_frame
+from alliance_meta.report.formatting import counted, is_finite, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.summary import family_counts, moderator_counts
@@ -63,10 +63,39 @@ class HtmlTable:
 
 @dataclass
 class Figure:
-    """An image inlined as a data URI."""
+    """An image inlined as a data URI; or, for a plot that is only a one-line message (:func:`placeholder_plots`),
+    that message as ``text`` and no image."""
 
     title: str
-    data_uri: str
+    data_uri: str = ""
+    text: str = ""
+
+
+#: What a plot drawn as a one-line message says instead (the report shows the sentence, not the image).
+NO_CORRECTED_CORRELATIONS = "No reliabilities (rxx, ryy) in the sheet or the config: no corrected correlations to plot."
+NO_THREE_LEVEL_BAUJAT = ("Not defined for the three-level model (metafor's baujat refuses rma.mv); "
+                         "the influence diagnostics are in influence.csv.")
+ONE_STUDY_DIAGNOSTICS = "Leave-one-out and influence diagnostics need at least 2 studies."
+
+
+def placeholder_plots(tables: dict[str, pd.DataFrame], config: dict) -> dict[str, str]:
+    """``{PNG stem: sentence}`` of a family's plots that the pipeline draws as a one-line message, known from the
+    tables that feed them rather than from the pixels: the psychometric forest plot when psychometric.csv has no
+    individually corrected correlations (no ``individual`` row with k > 0: no reliabilities); the Baujat and
+    influence plots when influence.csv has no rows (one study, metafor's influence stops at k = 1); the Baujat plot
+    of a three-level model (dependence: multilevel), which metafor does not define."""
+    out = {}
+    psychometric = tables.get("psychometric")
+    if psychometric is not None and "method" in psychometric:
+        individual = psychometric.loc[psychometric["method"] == "individual", "k"]
+        if not (len(individual) and is_finite(individual.iloc[0]) and float(individual.iloc[0]) > 0):
+            out["psychometric_forest"] = NO_CORRECTED_CORRELATIONS
+    influence = tables.get("influence")
+    if influence is not None and len(influence) == 0:
+        out["baujat"] = out["influence"] = ONE_STUDY_DIAGNOSTICS
+    elif config.get("dependence") == "multilevel":
+        out["baujat"] = NO_THREE_LEVEL_BAUJAT
+    return out
 
 
 @dataclass
@@ -172,10 +201,13 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family)]
     paths = sorted(images, key=_figure_order)
+    placeholders = placeholder_plots(tables, config)  # a one-line message: its sentence, not its image
     inlined = dict(inlined or {})
-    missing = [path for path in paths if Path(path).name not in inlined]
+    missing = [path for path in paths if Path(path).name not in inlined and Path(path).stem not in placeholders]
     inlined.update(inline_figures(missing, image_workers))
-    section.figures = [Figure(plot_title(path), inlined[Path(path).name]) for path in paths]
+    section.figures = [Figure(plot_title(path), text=placeholders[Path(path).stem])
+                       if Path(path).stem in placeholders else Figure(plot_title(path), inlined[Path(path).name])
+                       for path in paths]
     return section
 
 
