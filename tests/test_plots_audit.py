@@ -182,3 +182,40 @@ def test_the_multiverse_rule_passes_the_dependence():
     root = Path(__file__).resolve().parents[1]
     assert 'dependence=config["dependence"]' in (root / "workflow/rules/multiverse.smk").read_text()
     assert "dependence=snakemake.params.dependence" in (root / "workflow/scripts/multiverse_plot.py").read_text()
+
+
+# --------------------------------------------------------------------------------------
+# 4. plots.columns values whole where the figure has room
+# --------------------------------------------------------------------------------------
+
+def _forest_texts(data, options):
+    from alliance_meta.plots.forest import forest_plot
+
+    pooled = {"estimate": 0.25, "ci_lower": 0.17, "ci_upper": 0.33, "tau2": 0.0, "method": "REML", "k": len(data)}
+    figure = forest_plot(data, pooled, "z", options=options)
+    width, texts = figure.get_figwidth(), texts_of(figure)
+    plt.close(figure)
+    return width, texts
+
+
+def test_a_column_value_a_little_longer_than_column_width_is_whole_where_there_is_room():
+    """molloy: "cross-sectional" was cut to "cross-section…" (plots.column_width 14) beside an empty gap;
+    bakdash: "Explicit Recall" to "Explicit Reca…"."""
+    data = studies(8).assign(design=["cross-sectional", "prospective"] * 5 + ["prospective"])
+    options = ForestOptions(columns=["n", "design", "sa_measure"], column_labels={"design": "Design"})
+    width, texts = _forest_texts(data, options)
+    assert "cross-sectional" in texts and "Explicit Recall" in texts
+    assert not any(text.endswith("\u2026") for text in texts)
+    assert not any("text cut at" in text for text in texts)
+    cut = data.replace({"cross-sectional": "cross-section\u2026", "Explicit Recall": "Explicit Reca\u2026"})
+    assert width <= _forest_texts(cut, options)[0]  # no wider than with the values cut
+
+
+def test_a_column_value_without_room_is_still_cut_and_the_figure_not_widened():
+    long = "Working Alliance Inventory, short revised, observer version, German translation"
+    data = studies(8).assign(measure=[long] + ["WAI"] * 10)
+    options = ForestOptions(columns=["n", "alloc", "measure"])
+    width, texts = _forest_texts(data, options)
+    assert long not in texts and any(text.endswith("\u2026") for text in texts)
+    assert "text cut at 14 characters" in " ".join(texts)
+    assert width == _forest_texts(data.assign(measure="Working Allia\u2026"), options)[0]

@@ -79,11 +79,12 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
 
 
 def study_columns(data: pd.DataFrame, options: ForestOptions) -> tuple[list[list[str]], list[list]]:
-    """Per row: the ``plots.columns`` cells (cut with an ellipsis beyond ``plots.column_width``)
+    """Per row: the ``plots.columns`` cells, whole (``forest_draw.fit_cells`` cuts them to ``plots.column_width``
+    where the figure has no room for them)
     and, with ``plots.rob``, the risk-of-bias judgements of every domain and the overall."""
     # validate_sheet checks that the sheet has every plots.columns column; rows without one
     # (e.g. composites within a moderator's levels) show it empty
-    extra = [[cell_text(value, options.column_width)[0] for value in values]
+    extra = [[cell_text(value, UNCUT)[0] for value in values]
              for values in zip(*(data[c].tolist() if c in data else [None] * len(data) for c in options.columns))] \
         if options.columns else []
     extra = extra or [[] for _ in range(len(data))]
@@ -130,6 +131,7 @@ def model_name(pooled: dict) -> str:
 TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-robust", "z": "Wald"}
 
 
+UNCUT = 10**9  # characters: plots.columns cells are cut when drawn, where there is no room (forest_draw.fit_cells)
 NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnote never splits "tau^2 = 0.011"
 
 

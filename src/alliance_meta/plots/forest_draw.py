@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from dataclasses import replace
 
 import matplotlib
 
@@ -18,7 +19,7 @@ from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
 from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
-from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name  # noqa: E402
+from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, plain_text  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
 SCALES = {metric: (scale.plain_label, scale.to_display, scale.from_display, scale.null)
@@ -27,6 +28,7 @@ SYMBOLS = {metric: scale.symbol for metric, scale in STYLE_SCALES.items()}
 CORRELATION_SCALES = ("z", "r")  # APA: no leading zero
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
+KEEP_PANEL = 2.5  # inches of the plot panel that a whole (uncut) plots.columns column may not take
 
 
 def style(options) -> dict:
@@ -96,6 +98,42 @@ def ticks(low: float, high: float, metric: str, options):
             text = text.replace("0.", ".", 1)
         labels.append("0" if abs(value) < 1e-12 else text.replace("-", "\u2212"))
     return inverse(values), labels
+
+
+def cut_cell(text: str, width: int) -> str:
+    """A ``plots.columns`` cell (escaped by ``plain_text``) cut to ``width`` characters with an ellipsis, as
+    ``forest_options.cell_text`` cuts."""
+    raw = text.replace("\\$", "$")
+    return text if len(raw) <= width else plain_text(raw[: width - 1].rstrip()) + "\u2026"
+
+
+def fit_cells(rows: list[Row], layout_of, options) -> list[Row]:
+    """The rows with each ``plots.columns`` column whole where the figure has room for it, else cut at
+    ``plots.column_width`` characters: a column stays whole when, measured (``layout_of(rows)``), it neither
+    widens the figure nor narrows the panel below ``KEEP_PANEL`` inches (or below the panel of the cut texts,
+    if that is less). "cross-sectional" was cut to "cross-section…" beside an empty gap."""
+    width = options.column_width
+    columns = max((len(row.extra) for row in rows), default=0)
+    long = [any(len(row.extra) > j and cut_cell(row.extra[j], width) != row.extra[j] for row in rows)
+            for j in range(columns)]
+    if not any(long):
+        return rows
+
+    def cells(whole):
+        return [replace(row, extra=[text if whole[j] else cut_cell(text, width) for j, text in enumerate(row.extra)])
+                if row.extra else row for row in rows]
+
+    def panel(layout):
+        return layout.panel[1] - layout.panel[0]
+
+    whole = [not flag for flag in long]
+    base = layout_of(cells(whole))
+    for j in (j for j in range(columns) if long[j]):
+        trial = whole[:j] + [True] + whole[j + 1:]
+        layout = layout_of(cells(trial))
+        if layout.width <= base.width + 1e-9 and panel(layout) >= min(panel(base), KEEP_PANEL) - 1e-9:
+            whole = trial
+    return cells(whole)
 
 
 def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float, options) -> None:
@@ -215,9 +253,12 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: str, p
         rob_header = [f"D{i + 1}" for i in range(len(tool.domains))] + ["Overall"]
         not_rated = any(judgement not in styles for row in rows if row.rob for judgement in row.rob)
         note = (note + " " + rob_legend(tool, not_rated)).strip()
+    header = header + [(extra_header, rob_header, styles)]
+    if extra_header:
+        rows = fit_cells(rows, lambda trial: column_layout(trial, header[:4], options.width, options.font_size,
+                                                           options.font_family, extra_header, rob_header), options)
     if any(text.endswith("\u2026") for row in rows for text in row.extra):
         note = (note + f" \u2026 text cut at {options.column_width} characters (plots.column_width).").strip()
-    header = header + [(extra_header, rob_header, styles)]
     layout = column_layout(rows, header[:4], options.width, options.font_size, options.font_family,
                            extra_header, rob_header)
     chunks = pages(rows, options.rows_per_page) if paged else [rows]
