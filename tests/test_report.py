@@ -274,7 +274,7 @@ def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run()
     assert "in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests" in three
 
 
-def test_moderator_sentence_gives_the_three_level_test_beside_the_composite_one():
+def test_moderator_sentence_gives_the_composite_test_beside_the_three_level_one():
     from alliance_meta.report.text import moderators_sentence
 
     row = {"moderator": "measure", "qm": 7.07, "qm_df": 6, "qm_p": 0.314, "qm_p_permutation": float("nan"),
@@ -285,8 +285,10 @@ def test_moderator_sentence_gives_the_three_level_test_beside_the_composite_one(
                                                "multilevel_qm_p": 0.035, "multilevel_cr2_f": 2.1,
                                                "multilevel_cr2_df1": 6, "multilevel_cr2_df2": 14.3,
                                                "multilevel_cr2_p": 0.12}]))
-    assert three.startswith("Moderator tests (mixed-effects meta-regression of the study composites, REML)")
-    assert "[three-level model: QM(6) = 13.54, p = .035; CR2 F(6, 14.3) = 2.10, p = .120]" in three
+    # under dependence: multilevel the three-level test (it respects the nesting) leads, the composites' beside it
+    assert three.startswith("Moderator tests (three-level mixed-effects models): measure, QM(6) = 13.54, p = .035; "
+                            "CR2 F(6, 14.3) = 2.10, p = .120 [composites within study and level: QM(6) = 7.07, "
+                            "p = .314]")
 
 
 def test_every_figure_of_a_family_has_a_caption_that_names_it_once():

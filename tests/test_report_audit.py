@@ -142,3 +142,38 @@ def test_placeholder_plots_are_shown_as_their_sentence_not_as_an_image(tmp_path)
         provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
                     "config_yaml": ""})
     assert NO_THREE_LEVEL_BAUJAT.replace("'", "&#39;") in html and html.count("<img") == 2  # funnel, psychometric
+
+
+def _craft_moderators():
+    """moderators.csv of dat.craft2003 under dependence: multilevel (subscale: the composites' QM p = .056, the
+    three-level model's p = .037)."""
+    return pd.DataFrame([
+        {"moderator": "subscale", "k": 29, "qm": 5.778, "qm_df": 2, "qm_p": 0.0556, "f": 2.958, "f_df1": 2,
+         "f_df2": 26, "f_p": 0.0696, "tau2": 0.098, "r2": 16.6, "qm_p_permutation": 0.076, "multilevel_k": 29,
+         "multilevel_n_studies": 10, "multilevel_qm": 6.575, "multilevel_qm_df": 2, "multilevel_qm_p": 0.0373,
+         "multilevel_r2": 18.85, "multilevel_sigma2_between": 0.0, "multilevel_sigma2_within": 0.0963,
+         "multilevel_cr2_f": 2.11, "multilevel_cr2_df1": 2, "multilevel_cr2_df2": 7.6, "multilevel_cr2_p": 0.1867}])
+
+
+def test_under_multilevel_the_three_level_moderator_test_is_the_headline():
+    from alliance_meta.report.methods import methods_paragraph
+    from alliance_meta.report.text import moderators_sentence
+
+    frame = _craft_moderators()
+    text = moderators_sentence(frame)
+    assert text.startswith("Moderator tests (three-level mixed-effects models): subscale, QM(2) = 6.58, p = .037")
+    assert text.index("p = .037") < text.index("p = .056")  # the composites' test follows, in brackets
+    assert "[composites within study and level, k = 29: QM(2) = 5.78, p = .056" in text
+    table = manuscript_table("moderators", frame, "z")
+    assert table.header[:5] == ["Moderator", "k", "Studies", "QM (df)", "p"]
+    assert table.rows[0][:7] == ["subscale", "29", "10", "6.58 (2)", ".037", "2.11 (2, 7.6)", ".187"]
+    assert table.rows[0][-3:] == ["5.78 (2)", ".056", ".076"] and "Three-level" in table.note
+    config = {"dependence": "multilevel", "moderators": ["subscale"], "pooling": {"tests": ["z"]}}
+    methods = methods_paragraph(config, {"moderators"}, {})
+    assert "moderator subgroups and univariate meta-regressions used such composites within each study and " \
+           "moderator level" in methods
+    assert "take one effect size per study (moderator" not in methods
+    assert methods.index("three-level mixed-effects models with Wald QM") < methods.index("Knapp\u2013Hartung F")
+    # one level: the univariate test as before
+    single = moderators_sentence(frame[["moderator", "k", "qm", "qm_df", "qm_p", "r2"]])
+    assert single.startswith("Moderator tests (mixed-effects meta-regression, REML): subscale, QM(2) = 5.78")

@@ -22,10 +22,10 @@ def dependence_sentence(config: dict, several_per_study: bool | None = None) -> 
         composite = ("composites (Borenstein et al., 2009, ch. 24)" if config.get("aggregate_method") == "mean"
                      else "inverse-variance (GLS) composites under compound symmetry")
         return ("Dependent effect sizes were modelled with a three-level random-effects model (effect sizes within "
-                f"studies); the analyses that take one effect size per study (moderator subgroups and "
-                f"meta-regressions, small-study tests other than the three-level Egger test, selection models and "
-                f"the Bayesian models) used {composite} "
-                f"within each study, assuming a correlation of {rho:g} between sampling errors.")
+                f"studies); the analyses that take one effect size per study (small-study tests other than the "
+                f"three-level Egger test, selection models and the Bayesian models) used {composite} "
+                f"within each study, and the moderator subgroups and univariate meta-regressions used such composites "
+                f"within each study and moderator level, assuming a correlation of {rho:g} between sampling errors.")
     if config.get("aggregate_method") == "mean":
         return (f"Dependent effect sizes within a study were combined into one composite (Borenstein et al., 2009, "
                 f"ch. 24) assuming a correlation of {rho:g} between them.")
@@ -212,11 +212,15 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         sentences.append("No moderator was analysed.")
     elif "moderators" in stages:
         permutations = config.get("permutations", 1000)
-        sentence = ("Moderators were tested in mixed-effects meta-regressions (REML) with omnibus QM and "
-                    "Knapp\u2013Hartung F tests" + (f" and {permutations} permutations" if permutations else ""))
+        univariate = ("mixed-effects meta-regressions (REML) with omnibus QM and Knapp\u2013Hartung F tests"
+                      + (f" and {permutations} permutations" if permutations else ""))
         if config.get("dependence") == "multilevel":
-            sentence += (", and in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests "
-                         "(Pustejovsky & Tipton, 2018)")
+            estimator = ESTIMATORS.get(config.get("multilevel", {}).get("method", "REML"), "REML")
+            sentence = ("Moderators were tested in three-level mixed-effects models with Wald QM and cluster-robust "
+                        f"(CR2) F tests (Pustejovsky & Tipton, 2018), fitted by {estimator}, the tests the Results "
+                        f"report, and on the composites within study and moderator level in {univariate}")
+        else:
+            sentence = f"Moderators were tested in {univariate}"
         sentences.append(sentence + ".")
     if "bias" in stages:
         selection = ("selection models with a step function and six continuous weight functions (Vevea & Hedges, "

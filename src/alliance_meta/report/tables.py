@@ -85,7 +85,10 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
 
 
 def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
-    """One row per moderator: omnibus Q_M and F tests, tau^2 and R^2."""
+    """One row per moderator: omnibus Q_M and F tests, tau^2 and R^2; of a three-level fit
+    (:func:`three_level_moderators_table`) the three-level model's tests first."""
+    if "multilevel_qm" in frame:
+        return three_level_moderators_table(frame, metric, level)
     rows = []
     for row in frame.itertuples():
         permutation = getattr(row, "qm_p_permutation", float("nan"))
@@ -96,6 +99,43 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Man
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
     note = "Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment."
+    return ManuscriptTable("Moderator tests", header, rows, note)
+
+
+def _or_blank(text: str, value) -> str:
+    return text if is_finite(value) else ""
+
+
+def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """Under dependence: multilevel, one row per moderator: the three-level model's Wald Q_M and
+    cluster-robust (CR2) F tests, its variance components and R^2 (the tests that respect the nesting of effect
+    sizes in studies), then the univariate test of the composites within study x moderator level
+    (moderators.csv's ``qm`` ...) beside them."""
+    rows = []
+    for row in frame.to_dict("records"):
+        get = row.get
+        permutation = get("qm_p_permutation", float("nan"))
+        rows.append([str(row["moderator"]), _or_blank(apa_integer(get("multilevel_k")), get("multilevel_k")),
+                     _or_blank(apa_integer(get("multilevel_n_studies")), get("multilevel_n_studies")),
+                     _or_blank(f"{apa_number(get('multilevel_qm'), 2)} ({apa_integer(get('multilevel_qm_df'))})",
+                               get("multilevel_qm")),
+                     _or_blank(apa_p(get("multilevel_qm_p")), get("multilevel_qm_p")),
+                     _or_blank(f"{apa_number(get('multilevel_cr2_f'), 2)} ({apa_number(get('multilevel_cr2_df1'), 0)}, "
+                               f"{apa_number(get('multilevel_cr2_df2'), 1)})", get("multilevel_cr2_f")),
+                     _or_blank(apa_p(get("multilevel_cr2_p")), get("multilevel_cr2_p")),
+                     _or_blank(apa_number(get("multilevel_sigma2_between"), 3), get("multilevel_sigma2_between")),
+                     _or_blank(apa_number(get("multilevel_sigma2_within"), 3), get("multilevel_sigma2_within")),
+                     _or_blank(apa_number(get("multilevel_r2"), 1), get("multilevel_r2")),
+                     _or_blank(apa_integer(get("k")), get("k")),
+                     _or_blank(f"{apa_number(get('qm'), 2)} ({apa_integer(get('qm_df'))})", get("qm")),
+                     _or_blank(apa_p(get("qm_p")), get("qm_p")),
+                     _or_blank(apa_p(permutation), permutation)])
+    header = ["Moderator", "k", "Studies", "QM (df)", "p", "CR2 F (df1, df2)", "p", "\u03c3\u00b2 between",
+              "\u03c3\u00b2 within", "R\u00b2 (%)", "Composites k", "Composites QM (df)", "p", "p (permutation)"]
+    note = ("Three-level mixed-effects model per moderator (effect sizes within studies): Wald QM and "
+            "cluster-robust (CR2) F test with Satterthwaite degrees of freedom (Pustejovsky & Tipton, 2018); "
+            "k = effect sizes. Composites: mixed-effects meta-regression (REML) of the effect sizes aggregated "
+            "within study and moderator level, with its permutation test.")
     return ManuscriptTable("Moderator tests", header, rows, note)
 
 

@@ -109,34 +109,57 @@ def _note(row) -> str:
     return str(note).strip() if isinstance(note, str) else ""
 
 
+def _composite_clause(row) -> str:
+    """``QM(2) = 5.78, p = .056 (permutation p = .076)``: the univariate test of the aggregated rows."""
+    clause = f"QM({apa_integer(row.qm_df)}) = {apa_number(row.qm, 2)}, {apa_p_clause(row.qm_p)}"
+    permutation = getattr(row, "qm_p_permutation", math.nan)
+    if isinstance(permutation, float) and math.isfinite(permutation):
+        clause += f" (permutation {apa_p_clause(permutation)})"
+    return clause
+
+
+def _three_level_clause(row) -> str:
+    """``QM(2) = 6.58, p = .037, R² = 18.9%; CR2 F(2, 7.6) = 2.11, p = .187``: the three-level model's tests."""
+    clause = (f"QM({apa_integer(row.multilevel_qm_df)}) = {apa_number(row.multilevel_qm, 2)}, "
+              f"{apa_p_clause(row.multilevel_qm_p)}")
+    if is_finite(getattr(row, "multilevel_r2", math.nan)):
+        clause += f", R\u00b2 = {apa_number(row.multilevel_r2, 1)}%"
+    if is_finite(getattr(row, "multilevel_cr2_p", math.nan)):
+        clause += (f"; CR2 F({apa_number(row.multilevel_cr2_df1, 0)}, {apa_number(row.multilevel_cr2_df2, 1)})"
+                   f" = {apa_number(row.multilevel_cr2_f, 2)}, {apa_p_clause(row.multilevel_cr2_p)}")
+    return clause
+
+
 def moderators_sentence(moderators: pd.DataFrame) -> str:
-    """One clause per moderator: the omnibus Q_M test, its p and R^2; beside it, for a three-level fit
-    (``multilevel_*`` columns), the three-level model's Q_M and its cluster-robust (CR2) F test. Moderators
-    without a test (too few rows, one value) are named once with the CSV's note, not given empty numbers."""
+    """One clause per moderator. Of one effect size per study: the omnibus Q_M test, its p and R^2. Of a
+    three-level fit (``multilevel_*`` columns, dependence: multilevel): the three-level model's Q_M, R^2 and
+    cluster-robust (CR2) F test first, as it respects the nesting of effect sizes in studies, and in brackets
+    the univariate test of the composites within study x moderator level (which can fall on the other side of
+    .05). Moderators without a test (too few rows, one value) are named once with the CSV's note, not given
+    empty numbers."""
     if moderators is None or moderators.empty:
         return ""
     three_level = "multilevel_qm" in moderators
     clauses, untested = [], []
     for row in moderators.itertuples():
+        if three_level and is_finite(row.multilevel_qm):
+            clause = f"{row.moderator}, {_three_level_clause(row)}"
+            if is_finite(row.qm):
+                k = getattr(row, "k", math.nan)
+                clause += (f" [composites within study and level{f', k = {apa_integer(k)}' if is_finite(k) else ''}: "
+                           f"{_composite_clause(row)}]")
+            clauses.append(clause)
+            continue
         if not is_finite(row.qm):
             untested.append((str(row.moderator), _note(row)))
             continue
-        clause = f"{row.moderator}, QM({apa_integer(row.qm_df)}) = {apa_number(row.qm, 2)}, {apa_p_clause(row.qm_p)}"
-        permutation = getattr(row, "qm_p_permutation", math.nan)
-        if isinstance(permutation, float) and math.isfinite(permutation):
-            clause += f" (permutation {apa_p_clause(permutation)})"
+        clause = f"{row.moderator}, {_composite_clause(row)}"
         if math.isfinite(float(row.r2)):
             clause += f", R\u00b2 = {apa_number(row.r2, 1)}%"
-        if three_level and math.isfinite(float(row.multilevel_qm)):
-            clause += (f" [three-level model: QM({apa_integer(row.multilevel_qm_df)}) = "
-                       f"{apa_number(row.multilevel_qm, 2)}, {apa_p_clause(row.multilevel_qm_p)}")
-            if math.isfinite(float(getattr(row, "multilevel_cr2_p", math.nan))):
-                clause += (f"; CR2 F({apa_number(row.multilevel_cr2_df1, 0)}, {apa_number(row.multilevel_cr2_df2, 1)})"
-                           f" = {apa_number(row.multilevel_cr2_f, 2)}, {apa_p_clause(row.multilevel_cr2_p)}")
-            clause += "]"
+        if three_level:
+            clause += " [composites within study and level; the three-level model could not be fitted]"
         clauses.append(clause)
-    model = ("mixed-effects meta-regression of the study composites, REML" if three_level
-             else "mixed-effects meta-regression, REML")
+    model = ("three-level mixed-effects models" if three_level else "mixed-effects meta-regression, REML")
     sentences = [f"Moderator tests ({model}): " + "; ".join(clauses) + "."] if clauses else []
     if untested:
         sentences.append(("Moderator tests were not estimable: " if not clauses else "Not estimable: ")
