@@ -369,10 +369,13 @@ def test_fractional_sample_size_names_the_rounded_value(tmp_path):
 
 def test_a_sample_size_without_a_statistic_asks_for_one(tmp_path):
     problems = problems_of(tmp_path, "study_id,r,n,n1,n2,df,t\nA,,150,,,,\nB,,,30,20,,\nC,,,,,48,\nD,0.3,,,,,\n")
+    unreported = (", or, if the study did not report it, delete the row and count the study among the PRISMA "
+                  "exclusions")
     assert [p.rule for p in problems] == [
-        "has n but no effect size: fill e.g. r beside it (input kinds: config/README.md)",
-        "has n1 and n2 but no effect size: fill e.g. d beside them (input kinds: config/README.md)",
-        "has df but no effect size: fill e.g. t beside it (input kinds: config/README.md)",
+        "has n = 150 but no effect size: fill e.g. r beside it (input kinds: config/README.md)" + unreported,
+        "has n1 = 30 and n2 = 20 but no effect size: fill e.g. d beside them (input kinds: config/README.md)"
+        + unreported,
+        "has df = 48 but no effect size: fill e.g. t beside it (input kinds: config/README.md)" + unreported,
         "has no complete effect-size input: r also needs n"]
 
 
@@ -629,6 +632,9 @@ def test_group_comparisons_without_a_family_column_are_noted(tmp_path):
     assert problems == [] and clean["family"].tolist() == ["outcome"]
     assert any("no family column" in note and "comparisons (d;" in note and "family = dropout" in note
                for note in clean.attrs["notes"])
+    # 2x2 counts too (dat.bcg without a family column went to the outcome family without a word)
+    counts = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,n11,n12,n21,n22\nS1,4,119,11,128\n")))[0]
+    assert any("no family column" in note and "comparisons (counts;" in note for note in counts.attrs["notes"])
     with_family = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,family,d,n1,n2\nS1,dropout,0.3,40,20\n")))[0]
     # correlations, also with the group sizes noted beside them
     correlations = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,n1,n2\nS1,0.3,40,25,15\n")))[0]

@@ -952,8 +952,10 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     sizes = [c for c in SIZE_COLUMNS if pd.notna(row.get(c))]
     if sizes:
         statistic = "d" if {"n1", "n2"} & set(sizes) else ("t" if "df" in sizes else "r")
-        return (f"has {' and '.join(sizes)} but no effect size: fill e.g. {statistic} beside "
-                f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md)")
+        given = " and ".join(f"{c} = {row.get(c)}" for c in sizes)
+        return (f"has {given} but no effect size: fill e.g. {statistic} beside "
+                f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), or, if the study did not "
+                "report it, delete the row and count the study among the PRISMA exclusions")
     return "has no effect-size input: fill e.g. r and n (input kinds: config/README.md)"
 
 
@@ -1400,15 +1402,18 @@ def _copied_under_another_id_notes(text: pd.DataFrame, shown: int = 5) -> list[s
             f"entered twice?): {'; '.join(groups[:shown])}{more}; delete the copy, or check the effect sizes"]
 
 
+TWO_BY_TWO_KINDS = ("counts", "or_ci", "log_or_se")  # 2x2 tables and odds ratios: two groups as well
+
+
 def _family_notes(text: pd.DataFrame, clean: pd.DataFrame) -> list[str]:
-    """Without a ``family`` column every row is an outcome effect size, also a two-group comparison
-    (converted to r): say so, since completer-vs-dropout comparisons need ``family = dropout``."""
+    """Without a ``family`` column every row is an outcome effect size, also a two-group comparison or a 2x2
+    table (converted to r): say so, since completer-vs-dropout comparisons need ``family = dropout``."""
     if "family" in text or clean.empty:
         return []
     complete = complete_input_table(clean)
     kinds = [kind.name for kind in codebook.INPUT_KINDS if kind.name in complete]
     first = complete[kinds].idxmax(axis=1).where(complete[kinds].any(axis=1))  # the kind each row is converted from
-    groups = {kind.name for kind in codebook.INPUT_KINDS if "n1" in kind.columns}
+    groups = {kind.name for kind in codebook.INPUT_KINDS if "n1" in kind.columns or kind.name in TWO_BY_TWO_KINDS}
     found = [kind for kind in kinds if kind in groups and (first == kind).any()]
     if not found:
         return []
