@@ -47,6 +47,10 @@ def test_bias_names_in_prose_come_from_the_same_mapping():
     assert bias_test_name("rank", prose=True) == "the rank correlation test"
     assert bias_test_name("trim_and_fill", prose=True) == "trim and fill"
     assert bias_test_name("svalue", prose=True) == "S-value" == BIAS_TEST_NAMES["svalue"]
+    assert bias_test_name("egger_multilevel", prose=True) == "three-level Egger's test (CR2)"
+    from alliance_meta.analyses.bias.results import TEST_ORDER
+
+    assert set(TEST_ORDER) | {"egger_multilevel"} <= set(BIAS_TEST_NAMES)  # every row of bias.csv has a name
     frame = pd.DataFrame({"test": ["egger", "rank"], "statistic": [1.2, math.nan], "p": [0.2, math.nan],
                           "estimate": [math.nan] * 2, "k_imputed": [math.nan] * 2,
                           "note": ["", "not estimable: k = 2 studies, the test needs at least 3"]})

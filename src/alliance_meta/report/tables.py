@@ -157,7 +157,8 @@ BIAS_TEST_NAMES = {"egger": "Egger's regression test", "egger_lm": "Egger's regr
                    "fail_safe_n": "Rosenthal's fail-safe N", "fail_safe_n_orwin": "Orwin's fail-safe N",
                    "fail_safe_n_rosenberg": "Rosenberg's fail-safe N", "pet": "PET", "peese": "PEESE",
                    "pet_peese": "PET-PEESE", "selection_model": "Selection model", "tes": "Test of excess significance",
-                   "henmi_copas": "Henmi\u2013Copas interval", "svalue": "S-value"}
+                   "henmi_copas": "Henmi\u2013Copas interval", "svalue": "S-value",
+                   "egger_multilevel": "Three-level Egger's test (CR2)"}
 #: Tests whose statistic is a count of studies (printed whole).
 COUNT_STATISTICS = {"trim_and_fill", "fail_safe_n", "fail_safe_n_orwin", "fail_safe_n_rosenberg"}
 
