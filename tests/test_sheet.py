@@ -697,6 +697,9 @@ def test_a_coded_column_with_no_value_of_its_vocabulary_is_named_once_in_the_hea
     assert (header.row, header.column) == (1, "design")
     assert "RCT, naturalistic" in header.rule and "study_design" in header.rule
     assert sum(p.check == "vocabulary" for p in foreign) == 3
+    # dat.molloy2014's own design column: cross-sectional is near naturalistic, prospective near nothing
+    molloy = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,cross-sectional\nS2,0.2,60,prospective\n")
+    assert only(molloy, "vocabulary_column").column == "design"
     # one value of the vocabulary (or a single filled cell) is a typo, not another variable
     mixed = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,RCT\nS2,0.2,60,prospective\n")
     single = problems_of(tmp_path, "study_id,r,n,design\nS1,0.3,50,prospective\nS2,0.2,60,\n")

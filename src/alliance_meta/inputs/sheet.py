@@ -1213,7 +1213,7 @@ def _reference_level_problems(clean: pd.DataFrame, reference_levels) -> list[Pro
 
 def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
     """A header problem for a coded column none of whose (two or more) filled cells is in its vocabulary,
-    and most of whose values are not even near a value of it: most likely a column of the reviewer's own
+    and at least half of whose values are not even near a value of it: most likely a column of the reviewer's own
     that happens to share a codebook name (e.g. ``design`` holding cross-sectional/prospective), which
     the cell problems alone do not say. (Values that are all misspelt, ``atient``, are not flagged.)"""
     outside: dict[str, list[str]] = {}
@@ -1225,7 +1225,7 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
         filled = int(text[column].notna().sum()) if column in text else 0
         distinct = set(values)
         unlike = sum(VOCABULARIES[column].suggestion(value) is None for value in distinct)
-        if len(values) == filled >= 2 and unlike > len(distinct) / 2:
+        if len(values) == filled >= 2 and unlike >= len(distinct) / 2:  # design: cross-sectional (~ naturalistic), prospective
             found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, "", pd.Series()),
                                  "vocabulary_column"))
     return found
