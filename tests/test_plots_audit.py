@@ -219,3 +219,37 @@ def test_a_column_value_without_room_is_still_cut_and_the_figure_not_widened():
     assert long not in texts and any(text.endswith("\u2026") for text in texts)
     assert "text cut at 14 characters" in " ".join(texts)
     assert width == _forest_texts(data.assign(measure="Working Allia\u2026"), options)[0]
+
+
+# --------------------------------------------------------------------------------------
+# 5. Influence panels: readable titles; studies named on the axis, or numbered with a key
+# --------------------------------------------------------------------------------------
+
+def _influence_figure(k: int, authors=None):
+    import alliance_meta as am
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    data = studies(k).drop_duplicates("study_id")
+    if authors is not None:
+        data = data.assign(authors=authors(data))
+    return sensitivity_figures(am.sensitivity(am.fit(data, metric="z")))["influence"], data
+
+
+def test_influence_panels_have_readable_titles_and_the_studies_named():
+    """molloy: panels labelled cook.d, cov.r, tau2.del, QE.del (metafor's variables) over an axis 1-16."""
+    figure, data = _influence_figure(10)
+    titles = [axis.get_title(loc="left") for axis in figure.axes]
+    assert titles == ["Externally standardised residual", "DFFITS", "Cook's distance", "Covariance ratio",
+                      "\u03c4\u00b2 without the study", "Q without the study", "Hat value", "Weight (%)"]
+    assert not any(axis.get_ylabel() in ("cook.d", "cov.r", "tau2.del", "QE.del") for axis in figure.axes)
+    ticks = [tick.get_text() for tick in figure.axes[-1].get_xticklabels()]
+    assert ticks == [f"Author{i} ({1990 + i})" for i in range(10)]
+    plt.close(figure)
+
+
+def test_influence_plot_of_many_studies_numbers_them_with_a_key():
+    figure, data = _influence_figure(60, lambda d: [f"A rather long list of authors {i} et al." for i in range(len(d))])
+    texts = " ".join(texts_of(figure)).replace("\n", " ")
+    assert "Studies: 1 A rather long list of authors 0 et al. (1990); 2 " in texts
+    assert figure.axes[-1].get_xlabel() == "Study number (key below)"
+    plt.close(figure)

@@ -64,9 +64,21 @@ def _number_points(axis, x, y) -> None:
                       ha="left", va="bottom", fontweight="bold")
 
 
-def influence_plot(result, k_parameters: int = 1):
-    """Eight panels by study: rstudent, DFFITS, Cook's D, COVRATIO, tau^2 and Q_E without the
-    study, hat value and weight; influential studies (metafor's rules) in red."""
+#: panel titles of the influence diagnostics (metafor's plot.infl.rma.uni names them by its variables: rstudent,
+#: cook.d, cov.r, tau2.del, QE.del, ...)
+PANEL_TITLES = {"rstudent": "Externally standardised residual", "dffits": "DFFITS", "cook.d": "Cook's distance",
+                "cov.r": "Covariance ratio", "tau2.del": "\u03c4\u00b2 without the study",
+                "QE.del": "Q without the study", "hat": "Hat value", "weight": "Weight (%)", "dfbetas": "DFBETAS",
+                "sigma2.between.del": "\u03c3\u00b2 between studies without the study",
+                "sigma2.within.del": "\u03c3\u00b2 within studies without the study"}
+STUDY_LABEL_CHARS = 28  # longest study label written along the x axis (rotated); longer: numbers and a key
+TICK_FONT = 6.5  # points
+
+
+def influence_plot(result, k_parameters: int = 1, labels=None):
+    """Eight panels by study: externally standardised residual, DFFITS, Cook's distance, covariance ratio,
+    tau^2 and Q without the study, hat value and weight; influential studies (metafor's rules) in red.
+    ``labels``: the studies' names, written along the x axis where they fit, else keyed to numbers below."""
     k = result.hat.size
     index = np.arange(1, k + 1)
     colours = np.where(result.influential, FLAGGED, "black")
@@ -80,7 +92,7 @@ def influence_plot(result, k_parameters: int = 1):
         ("hat", result.hat, [3 * k_parameters / k]),
         ("weight", result.weight, [100 / k]),
     ]
-    return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study")
+    return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study", labels)
 
 
 def cumulative_order_note(years) -> str:
@@ -129,12 +141,13 @@ def _not_fitted_rows(axis, table: pd.DataFrame, y) -> None:
                   va="center", fontsize=7, color="0.35")
 
 
-def multilevel_influence_plot(result):
+def multilevel_influence_plot(result, labels=None):
     """Study-deletion diagnostics of the three-level model
     (:class:`alliance_meta.analyses.sensitivity.multilevel.MultilevelInfluence`): Cook's distance,
     DFBETAS, and sigma2_between and sigma2_within without each study (full fit dashed);
-    flagged studies in red."""
+    flagged studies in red; ``labels`` as for :func:`influence_plot` (default: the study ids)."""
     index = np.arange(1, result.study_id.size + 1)
+    labels = np.asarray(result.study_id, dtype=str) if labels is None else labels
     colours = np.where(result.influential, FLAGGED, "black")
     deletions = result.deletions
     panels = [
@@ -143,29 +156,49 @@ def multilevel_influence_plot(result):
         ("sigma2.between.del", deletions["sigma2_between"].to_numpy(float), [result.full.sigma2[0]]),
         ("sigma2.within.del", deletions["sigma2_within"].to_numpy(float), [result.full.sigma2[1]]),
     ]
-    return _panel_figure(panels, index, colours, (2, 2), (7.0, 4.6), "Study (deleted with all its effect sizes)")
+    return _panel_figure(panels, index, colours, (2, 2), (7.0, 4.6), "Study", labels,
+                         "deleted with all its effect sizes")
 
 
-def _panel_figure(panels, index, colours, shape, size, xlabel):
-    """One small panel per diagnostic (name, values, reference lines) against the study index."""
+def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, detail=""):
+    """One small panel per diagnostic (title, values, reference lines) against the study: its name along the
+    x axis (rotated) where every name fits, else its number with a key below the panels; ``detail`` (what a
+    study's deletion removes) is added to the axis label, or to the key's head."""
+    import textwrap
+
+    names = [plain_text(label) for label in labels] if labels is not None else []
+    column_width = size[0] / shape[1] - 0.6  # inches of one panel's axis, about
+    named = bool(names) and max(len(name) for name in names) <= STUDY_LABEL_CHARS and \
+        index.size * 1.25 * TICK_FONT / 72 <= column_width
+    head = f"Studies ({detail})" if detail else "Studies"
+    key = textwrap.wrap(f"{head}: " + "; ".join(f"{i} {name}" for i, name in zip(index, names)) + ".", 120) \
+        if names and not named else []
+    extra = (max(len(name) for name in names) * 0.55 * TICK_FONT / 72 if named else 0.0) + 0.13 * len(key)
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
-        figure, axes = plt.subplots(*shape, figsize=size, sharex=True)
+        figure, axes = plt.subplots(*shape, figsize=(size[0], size[1] + extra), sharex=True)
         for axis, (name, values, lines) in zip(axes.ravel(), panels):
             axis.plot(index, values, color="0.6", lw=0.6, zorder=1)
             axis.scatter(index, values, s=10, c=colours, zorder=2)
             for value in lines:
                 axis.axhline(value, color="0.4", lw=0.6, ls=(0, (3, 3)))
-            axis.set_ylabel(name)
+            axis.set_title(PANEL_TITLES.get(name, name), fontsize=8, loc="left")
             _not_fitted_points(axis, index, values)
-        if index.size < 3:  # a tick per study (matplotlib's default ticks fall between 1 and 2)
+        if named:  # every study named under its point
+            axes[-1][0].set_xticks(index)
+            axes[-1][0].set_xlim(0.5, index.size + 0.5)
+            for axis in axes[-1]:
+                axis.set_xticklabels(names, rotation=90, fontsize=TICK_FONT)
+        elif index.size < 3:  # a tick per study (matplotlib's default ticks fall between 1 and 2)
             axes[-1][0].set_xticks(index)
             axes[-1][0].set_xlim(0.5, index.size + 0.5)
         else:  # studies are counted: no tick at 2.5
             axes[-1][0].xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
         for axis in axes[-1]:
-            axis.set_xlabel(xlabel)
-        figure.align_ylabels(axes[:, 0])
-        figure.tight_layout()
+            axis.set_xlabel(f"{xlabel} number (key below)" if key else f"{xlabel} ({detail})" if detail else xlabel)
+        height = figure.get_figheight()
+        figure.tight_layout(rect=(0, (0.1 + 0.13 * len(key)) / height if key else 0, 1, 1))
+        if key:
+            figure.text(0.02, 0.06 / height, "\n".join(key), fontsize=7, ha="left", va="bottom", linespacing=1.3)
     return figure
 
 
@@ -200,14 +233,24 @@ def sensitivity_figures(sensitivity, label_mode: str = "authors_year") -> dict:
     if fit.kind == "multilevel":
         return {"baujat": message_figure("Baujat plot: not defined for the three-level model\n"
                                          "(metafor's baujat refuses rma.mv); see influence.csv"),
-                "influence": multilevel_influence_plot(details),
+                "influence": multilevel_influence_plot(details, _study_names(fit.data, details.study_id)),
                 "cumulative": cumulative_forest(sensitivity.cumulative, fit.data["study_id"].to_numpy(str),
                                                 fit.metric, fit.level, _order_note(fit.data))}
     data = fit.data
     labels = np.asarray(study_labels(data, label_mode, escape=False), dtype=str)
-    return {"baujat": baujat_plot(details, labels), "influence": influence_plot(details),
+    return {"baujat": baujat_plot(details, labels), "influence": influence_plot(details, labels=labels),
             "cumulative": cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
                                             _order_note(data))}
+
+
+def _study_names(data: pd.DataFrame, study_ids) -> list[str]:
+    """Names of whole studies (a three-level fit's rows are effect sizes): authors (year) of a study's first row,
+    else its study id."""
+    from alliance_meta.plots.forest_options import study_labels
+
+    first = data.drop_duplicates("study_id").drop(columns=["label"], errors="ignore")
+    names = dict(zip(first["study_id"].astype(str), study_labels(first, "authors_year", escape=False)))
+    return [names.get(str(study), str(study)) for study in study_ids]
 
 
 def _order_note(data: pd.DataFrame) -> str:
