@@ -268,3 +268,21 @@ def test_report_section_lists_the_changes():
                     record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.1)], {**POOLED_A, "k": 4}))
     assert "The outcome estimate stays at r = .10 [\u2212.02, .22] (k 3 \u2192 4; " in changes_section(
         added, {"outcome": "z"}).paragraph
+
+
+def test_a_corrected_n_is_an_edit_and_a_new_column_one_row():
+    """A corrected n changed vi and nothing in changes.csv said so (n counted as derived); a column filled in
+    on every row gave one effect_size_edited row per row (396 in the living-review audit)."""
+    before = record("a", [es("S1", "1", 2, 0.1, r="0.1", n="40"), es("S2", "1", 3, 0.2, r="0.2", n="50")], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1, r="0.1", n="48", experience="licensed"),
+                         es("S2", "1", 3, 0.2, r="0.2", n="50", experience="trainee")], POOLED_A)
+    changes = compare(before, after)
+    edited = changes[changes["change"] == "effect_size_edited"]
+    assert edited["study_id"].tolist() == ["S1"] and edited["note"].tolist() == ["n: 40 -> 48"]
+    added = changes[changes["change"] == "column_added"]
+    assert added["quantity"].tolist() == ["experience"] and "filled in on 2 row(s)" in added["note"].iloc[0]
+    text = changes_paragraph(changes, {"outcome": "z"})
+    assert "1 effect size edited" in text and "Column experience is new" in text
+    # a snapshot written before n was recorded: n is not a new column
+    old_style = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2")], POOLED_A)
+    assert compare(old_style, before)["change"].isin(["column_added", "effect_size_edited"]).sum() == 0

@@ -26,8 +26,11 @@ POOLED_FIELDS = ("k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_
 COMPARED = ("estimate", "ci_lower", "ci_upper", "tau2", "pi_lower", "pi_upper", "i2", "k")
 MODERATOR_TESTS = {"qm_p": "Wald QM test", "f_p": "Knapp\u2013Hartung F test"}
 ALPHA = 0.05
-#: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values).
-DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion", "n"}
+#: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values). ``n`` is kept:
+#: it is the sheet's n where the row gives one (a corrected n changed vi and went unreported).
+DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion"}
+#: Cells that snapshots of earlier versions did not record: absent from the previous snapshot, not "added".
+RECORDED_SINCE = {"n"}
 COLUMNS = ["change", "family", "study_id", "es_id", "sheet_row", "sheet_row_previous", "quantity", "previous",
            "current", "difference", "note"]
 
@@ -237,11 +240,23 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
         row = before[key]
         rows.append(_row("effect_size_removed", row["family"], row["study_id"], row["es_id"],
                          sheet_row_previous=row["sheet_row"], previous=row["yi"]))
+    columns_before = {c for row in previous["effect_sizes"] for c in row["cells"]}
+    columns_after = {c for row in current["effect_sizes"] for c in row["cells"]}
+    for change, columns, rows_with in (("column_added", columns_after - columns_before, current["effect_sizes"]),
+                                       ("column_removed", columns_before - columns_after, previous["effect_sizes"])):
+        for column in sorted(columns - RECORDED_SINCE):
+            filled = sum(column in row["cells"] for row in rows_with)
+            rows.append(_row(change, quantity=column, note=(
+                f"{column} {'filled in on' if change == 'column_added' else 'was filled in on'} {filled} row(s) "
+                f"{'(it had no filled cell before)' if change == 'column_added' else '(it has no filled cell now)'}; "
+                "not listed row by row")))
+    whole_columns = columns_after ^ columns_before  # added or removed as a whole: one row above, not one per cell
     for key in sorted(after.keys() & before.keys(), key=lambda k: after[k]["sheet_row"]):
         old, new = before[key], after[key]
         renumbered = {"es_id"} if _numbered_by_position([old, new]) else set()  # moved up, not edited
         edited = sorted(c for c in old["cells"].keys() | new["cells"].keys()
-                        if old["cells"].get(c, "") != new["cells"].get(c, "") and c not in renumbered)
+                        if old["cells"].get(c, "") != new["cells"].get(c, "") and c not in renumbered
+                        and c not in whole_columns)
         if edited:
             detail = "; ".join(f"{c}: {_shown(old['cells'].get(c, ''))} -> {_shown(new['cells'].get(c, ''))}"
                                for c in edited)
@@ -328,6 +343,8 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
+    for row in changes[changes["change"].isin(["column_added", "column_removed"])].itertuples():
+        parts.append(f"Column {row.quantity} {'is new' if row.change == 'column_added' else 'is gone'}: {row.note}.")
     for row in changes[changes["change"].isin(["family_added", "family_removed"])].itertuples():
         parts.append(f"The {row.family} family is analysed for the first time in this run." if row.change == "family_added"
                      else f"The {row.family} family, analysed in the previous run, is not analysed in this one.")
