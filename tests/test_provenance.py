@@ -77,3 +77,18 @@ def test_subgroup_level_without_estimate_is_marked_not_estimated():
     texts = [text.get_text() for axis in figure.axes for text in axis.texts]
     assert "not estimated" in texts and not any("nan" in text for text in texts)
     plt.close(figure)
+
+
+def test_the_code_digest_tells_two_versions_of_the_package_apart(tmp_path):
+    """Every version reported 'alliance-meta 0.1.0': results of one review folder computed before and after an
+    update could not be told apart (found by the living-review audit)."""
+    from alliance_meta.report.provenance import code_digest, package_versions
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "r.html.j2").write_text("{{ x }}\n")
+    first = code_digest(tmp_path)
+    assert first == code_digest(tmp_path) and len(first) == 12
+    (tmp_path / "templates" / "r.html.j2").write_text("{{ y }}\n")
+    assert code_digest(tmp_path) != first
+    assert package_versions()["alliance-meta"].endswith(f"(code {code_digest()})")

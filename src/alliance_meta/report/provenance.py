@@ -23,14 +23,29 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def code_digest(root: str | Path | None = None) -> str:
+    """The first 12 hex digits of the SHA-256 of the package's own files (``*.py`` and the report's templates,
+    by relative path): two installs of one version number with different code tell apart, e.g. results of a
+    review folder computed before and after updating alliance-meta (Snakemake reruns a job when its script
+    changes, not when the library does: run with ``--forceall`` after an update)."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".j2", ".css") and p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def package_versions(names=PACKAGES) -> dict[str, str]:
-    """Installed version of each package (``not installed`` when absent), and Python's."""
+    """Installed version of each package (``not installed`` when absent), and Python's; alliance-meta's with
+    its :func:`code_digest`."""
     versions = {"python": platform.python_version()}
     for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    if versions.get("alliance-meta", "not installed") != "not installed":
+        versions["alliance-meta"] += f" (code {code_digest()})"
     return versions
 
 
