@@ -181,3 +181,11 @@ def test_under_multilevel_the_three_level_moderator_test_is_the_headline():
     # one level: the univariate test as before
     single = moderators_sentence(frame[["moderator", "k", "qm", "qm_df", "qm_p", "r2"]])
     assert single.startswith("Moderator tests (mixed-effects meta-regression, REML): subscale, QM(2) = 5.78")
+
+
+def test_numbers_beyond_a_doubles_precision_are_shown_in_scientific_notation():
+    from alliance_meta.report.formatting import format_cell
+
+    assert format_cell("exact_mean", 2.2485240550687876e27) == "2.25 \u00d7 10\u00b2\u2077"
+    assert format_cell("exact_mean", -3.3e26) == "\u22123.30 \u00d7 10\u00b2\u2076"
+    assert format_cell("loglik", -5180125.0) == "\u22125,180,125"  # still whole below 10^15

@@ -69,6 +69,17 @@ def apa_integer(value: float) -> str:
     return f"{int(round(float(value))):,}".replace("-", MINUS)
 
 
+SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+#: From here on a whole number's digits are beyond a double's precision: shown as 2.25 \u00d7 10\u00b2\u2077.
+SCIENTIFIC_FROM = 1e15
+
+
+def apa_scientific(value: float) -> str:
+    """``2.25 \u00d7 10\u00b2\u2077``: three significant digits and a superscript power of ten (typographic minus)."""
+    mantissa, exponent = f"{float(value):.2e}".split("e")
+    return f"{mantissa.replace('-', MINUS)} \u00d7 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
+
+
 def unneutralise(text: str) -> str:
     """Undo ``io.write_table``'s apostrophe before formula-looking text (for display; HTML is escaped anyway)."""
     return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_STARTS else text
@@ -98,6 +109,8 @@ def format_cell(column: str, value: object) -> str:
         return apa_p(number)
     if is_bounded(column):
         return apa_number(number, 2, leading_zero=False)
+    if abs(number) >= SCIENTIFIC_FROM:  # a Bayes factor of 2.2e27 is not 28 digits of noise
+        return apa_scientific(number)
     if abs(number) >= 1000 and column not in MODERATOR_SCALE_COLUMNS:
         return apa_integer(number)
     decimals = 2 if abs(number) >= 10 else 3

@@ -13,14 +13,14 @@ import pandas as pd
 
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import MINUS, apa_integer, apa_number, apa_p, is_finite, readable_frame
+from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
+                                             is_finite, readable_frame)
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "<": "$<$", ">": "$>$", "\u2212": "$-$", "\u2013": "--", "\u221e": r"$\infty$",
                   "\u03c4": r"$\tau$", "\u03c1": r"$\rho$", "\u00b2": r"\textsuperscript{2}"}
 INFINITY = "\u221e"
-SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", **{chr(SUPERSCRIPTS[ord(c)]): rf"\textsuperscript{{{c}}}" for c in "0123456789"},
                        "\u207b": r"\textsuperscript{$-$}"})
 
@@ -220,8 +220,7 @@ def bayes_factor_text(bf) -> str:
         return ""
     bf = float(bf)
     if bf >= 1e6:
-        mantissa, exponent = f"{bf:.2e}".split("e")
-        return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
+        return apa_scientific(bf)
     return f"{bf:,.2f}" if bf >= 0.01 else "< 0.01"
 
 
