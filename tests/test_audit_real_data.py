@@ -104,3 +104,11 @@ def test_the_multiverse_leaves_out_options_that_cannot_change_the_data():
     # a study with two effect sizes and an n below 50: every option changes the data
     rows.loc[0, "n"], rows.loc[1, "study_id"] = 30, "S0"
     assert len(multiverse.specifications(settings, rows)) == 2 * 2 * 2
+
+
+def test_why_a_family_has_no_correction_choice_is_said_plainly():
+    from alliance_meta.analyses.multiverse import no_correction_reason
+
+    rows = pd.DataFrame({"study_id": ["A"], "yi": [0.4], "vi": [0.1], "metric": ["log_or"]})
+    assert "not correlations (metric log_or)" in no_correction_reason(rows)
+    assert "no row gives a reliability" in no_correction_reason(rows.assign(metric="z"))

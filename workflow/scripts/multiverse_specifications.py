@@ -9,12 +9,12 @@ from alliance_meta.io import read_table, setup_logging, write_table
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], f"multiverse_specifications_{snakemake.wildcards.family}")
 settings = snakemake.params.settings
-specifications = multiverse.specifications(settings, read_table(snakemake.input[0]))
+rows = read_table(snakemake.input[0])
+specifications = multiverse.specifications(settings, rows)
 if settings.get("priors") and multiverse.exact_posterior is None:
     logger.warning("alliance_meta.bayes is not installed: Bayesian specifications skipped")
 if multiverse.INDIVIDUAL in settings.get("correction", []) and "correction" not in specifications:
-    logger.warning("correction: individual skipped: the family's effect sizes are not correlations, or no row "
-                   "(nor psychometric.reliability / outcome_reliability) gives a reliability")
+    logger.info("correction: individual is not a choice of this family: %s", multiverse.no_correction_reason(rows))
 for note in specifications.attrs.get("notes", []):
     logger.info("%s", note)
 batches = multiverse.batch_count(len(specifications), settings["batch_size"])

@@ -170,6 +170,17 @@ def corrected_rows(effect_sizes: pd.DataFrame, settings: dict | None = None) -> 
     return Corrections(frame, corrected, options)
 
 
+def no_correction_reason(effect_sizes: pd.DataFrame) -> str:
+    """Why :func:`corrected_rows` gives no ``individual`` choice for these rows, in words for the log."""
+    if effect_sizes.empty:
+        return "the family has no effect sizes"
+    if "metric" not in effect_sizes or not effect_sizes["metric"].eq("z").all():
+        metrics = ", ".join(sorted(effect_sizes["metric"].dropna().astype(str).unique())) if "metric" in effect_sizes else "?"
+        return f"its effect sizes are not correlations (metric {metrics}), and only correlations are corrected"
+    return ("no row gives a reliability (rxx, ryy), nor do psychometric.reliability and "
+            "psychometric.outcome_reliability in the config")
+
+
 def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Corrections) -> tuple[pd.DataFrame, dict]:
     """The rows of ``mask`` individually corrected (:func:`psychometric.individual_correction`):
     ``yi`` = corrected r, ``vi`` = its corrected sampling-error variance, with the artifact counts and a note."""
