@@ -112,3 +112,17 @@ def test_why_a_family_has_no_correction_choice_is_said_plainly():
     rows = pd.DataFrame({"study_id": ["A"], "yi": [0.4], "vi": [0.1], "metric": ["log_or"]})
     assert "not correlations (metric log_or)" in no_correction_reason(rows)
     assert "no row gives a reliability" in no_correction_reason(rows.assign(metric="z"))
+
+
+def test_the_prior_sensitivity_legend_writes_tau_squared_as_the_text_does():
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.exact import exact_posterior
+    from alliance_meta.bayes.priors import TauPrior
+
+    yi, vi = molloy()
+    prior = TauPrior("log_normal", mu=-3.0, sigma=1.5)
+    figure = plots.sensitivity_figure({prior.describe() if hasattr(prior, "describe") else str(prior):
+                                       (prior, exact_posterior(yi, vi, prior))}, "z")
+    texts = [text.get_text() for axis in figure.axes for legend in [axis.get_legend()] if legend
+             for text in legend.get_texts()]
+    assert texts and all("tau^2" not in text for text in texts) and any("\u03c4\u00b2" in text for text in texts)

@@ -163,7 +163,7 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     taus = np.linspace(0, upper, 500)
     for i, (name, (prior, post)) in enumerate(posteriors.items()):
         style = dict(color=f"{0.0 + 0.12 * (i % 5):.2f}", ls=styles[i % len(styles)], lw=1.2)
-        left.plot(*effect_density(post, metric), label=name, **style)
+        left.plot(*effect_density(post, metric), label=name.replace("tau^2", "\u03c4\u00b2"), **style)  # as in the text
         right.plot(taus, tau_density(post, taus), **style)
     left.set_xlabel(f"pooled effect, {label}")
     left.set_ylabel("exact posterior density")
