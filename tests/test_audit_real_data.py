@@ -126,3 +126,15 @@ def test_the_prior_sensitivity_legend_writes_tau_squared_as_the_text_does():
     texts = [text.get_text() for axis in figure.axes for legend in [axis.get_legend()] if legend
              for text in legend.get_texts()]
     assert texts and all("tau^2" not in text for text in texts) and any("\u03c4\u00b2" in text for text in texts)
+
+
+def test_the_main_specification_is_found_when_its_composite_choice_was_left_out():
+    """With one effect size per study the multiverse keeps only the first aggregate_method (gls); a review
+    whose composites are 'mean' still has its main analysis marked."""
+    from alliance_meta.plots.multiverse import main_specification
+
+    table = pd.DataFrame({"aggregate_method": ["gls", "gls"], "aggregate_rho": [0.5, 0.5], "minimum_n": [0, 0],
+                          "outliers": ["none", "none"], "method": ["REML", "DL"], "test": ["z", "z"],
+                          "prior": ["none", "none"], "k": [10, 10]})
+    marked = main_specification(table, {"aggregate_method": "mean", "aggregate_rho": 0.8, "method": "REML"})
+    assert marked.tolist() == [True, False]

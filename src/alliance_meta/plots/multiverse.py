@@ -51,7 +51,9 @@ def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
     wanted.update(minimum_n=0, correction="none", outliers="none", test="z", prior="none", **main)
     mask = pd.Series(True, index=table.index)
     for column, value in wanted.items():
-        if column in table:
+        # a data choice with one option (minimum_n or the composite left out where they cannot change the
+        # data, analyses.multiverse._distinct_choices) holds for the main analysis whatever its config says
+        if column in table and (column in ("method", "test", "prior") or table[column].nunique(dropna=False) > 1):
             mask &= table[column].astype(str) == str(value) if not isinstance(value, (int, float)) \
                 else pd.to_numeric(table[column]) == value
     return mask
