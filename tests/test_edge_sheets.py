@@ -154,8 +154,10 @@ class TestTwoStudies(ReviewFolder):
         assert (outcome[["tau2", "q", "i2"]] == 0).all().all() and (outcome[["h2", "q_p"]] == 1).all().all()
         assert tables["outcome", "cumulative"]["k"].tolist() == [1, 2]
         assert tables["dropout", "leave_one_out"].empty and tables["dropout", "influence"].empty
-        assert list(tables["dropout", "leave_one_out"].columns) == ["study_id", "estimate", "se", "ci_lower",
-                                                                     "ci_upper", "tau2", "i2"]
+        # the headers a table has with rows: the contract's columns first (back-transformed ones per metric)
+        assert list(tables["dropout", "leave_one_out"].columns[:12]) == list(outcome.columns[:12]) == [
+            "study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2", "h2", "q", "q_p", "statistic", "p"]
+        assert list(tables["dropout", "influence"].columns) == list(tables["outcome", "influence"].columns)
         assert tables["dropout", "cumulative"]["study_id"].tolist() == ["D01"]
         logs = {family: (folder / "logs" / f"sensitivity_{family}.log").read_text()
                 for family in ("outcome", "dropout")}
