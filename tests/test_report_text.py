@@ -122,7 +122,9 @@ def test_prior_sentence_describes_each_tau_prior_family():
 def test_no_permutations_are_not_mentioned():
     text = methods_paragraph({"permutations": 0}, {"moderators"}, {})
     assert "permutation" not in text and "Knapp\u2013Hartung F tests." in text
-    assert "Knapp\u2013Hartung F tests and 1000 permutations." in methods_paragraph({}, {"moderators"}, {})
+    # craft2003's sport has 210 permutations in all: exact, not 1000 random ones
+    assert ("Knapp\u2013Hartung F tests and permutation tests of 1000 random permutations (every permutation, an "
+            "exact test, where there are fewer).") in methods_paragraph({}, {"moderators"}, {})
 
 
 # 8. model averaging without the bias models is not called RoBMA-PSMA

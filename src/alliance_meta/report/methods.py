@@ -213,7 +213,8 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     elif "moderators" in stages:
         permutations = config.get("permutations", 1000)
         univariate = ("mixed-effects meta-regressions (REML) with omnibus QM and Knapp\u2013Hartung F tests"
-                      + (f" and {permutations} permutations" if permutations else ""))
+                      + (f" and permutation tests of {permutations} random permutations (every permutation, an "
+                         f"exact test, where there are fewer)" if permutations else ""))
         if config.get("dependence") == "multilevel":
             estimator = ESTIMATORS.get(config.get("multilevel", {}).get("method", "REML"), "REML")
             sentence = ("Moderators were tested in three-level mixed-effects models with Wald QM and cluster-robust "
