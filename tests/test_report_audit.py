@@ -189,3 +189,15 @@ def test_numbers_beyond_a_doubles_precision_are_shown_in_scientific_notation():
     assert format_cell("exact_mean", 2.2485240550687876e27) == "2.25 \u00d7 10\u00b2\u2077"
     assert format_cell("exact_mean", -3.3e26) == "\u22123.30 \u00d7 10\u00b2\u2076"
     assert format_cell("loglik", -5180125.0) == "\u22125,180,125"  # still whole below 10^15
+
+
+def test_run_facts_read_the_pooled_methods_and_whether_any_study_has_several_effect_sizes():
+    import pandas as pd
+
+    from alliance_meta.report.methods import run_facts
+
+    families = {"dropout": {"tables": {"pooled": pd.DataFrame({"method": ["REML", "MH", "Peto"]})}}}
+    one_each = pd.DataFrame({"family": ["dropout", "dropout"], "study_id": ["A", "B"], "yi": [0.1, 0.2]})
+    facts = run_facts(families, one_each)
+    assert facts == {"pooled_methods": {"REML", "MH", "Peto"}, "several_per_study": False}
+    assert run_facts(families, one_each.assign(study_id=["A", "A"]))["several_per_study"] is True

@@ -54,6 +54,7 @@ rule moderator_plots:
         continuous=CONTINUOUS_MODERATORS,
         main_method=HEADLINE_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
+        labels=config["plots"].get("column_labels") or {},  # the moderators' names (a new label reruns the plots)
         **MODERATOR_OPTIONS,
     conda:
         CONDA_ENV

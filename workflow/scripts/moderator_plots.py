@@ -17,7 +17,6 @@ from alliance_meta.plots.subgroups import subgroup_forest
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderator_plots")
 params = snakemake.params
-labels = (snakemake.config.get("plots") or {}).get("column_labels") or {}  # plots.column_labels name the moderators
 
 
 def outputs(stem):
@@ -32,11 +31,11 @@ note = figure_note(effect_sizes)
 overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
-                             overall, params.metric, params.level, labels)
+                             overall, params.metric, params.level, params.labels)
     save_figure(figure, outputs(f"subgroups_{name}"), note)
 for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, params.metric, continuous=True, permutations=0,
                                  aggregate_method=params.aggregate_method, rho=params.rho,
                                  centre=params.centre, level=params.level)
-    save_figure(bubble_plot(analysis, params.metric, params.level, labels), outputs(f"bubble_{name}"), note)
+    save_figure(bubble_plot(analysis, params.metric, params.level, params.labels), outputs(f"bubble_{name}"), note)
     logger.info("bubble plot of %s: k = %d", name, len(analysis.data))

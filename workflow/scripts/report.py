@@ -12,8 +12,7 @@ import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
 from alliance_meta.report.html import ExtraSection, Figure, changes_section, coding_section, inline_image
-from alliance_meta.report.methods import stages_run
-from alliance_meta.report.summary import family_counts
+from alliance_meta.report.methods import run_facts, stages_run
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
@@ -26,10 +25,6 @@ for family, analysis, figures in zip(snakemake.params.families, inputs.analysis,
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
 stages = stages_run(name for part in families.values() for name in part["tables"])
 effect_sizes = read_table(inputs.effect_sizes)
-family_sizes = family_counts(effect_sizes, list(families))  # a study with several effect sizes: composites made
-several_per_study = bool((family_sizes["effect_sizes"] > family_sizes["studies"]).any())
-pooled_methods = {method for part in families.values() if "pooled" in part["tables"]
-                  and "method" in part["tables"]["pooled"] for method in part["tables"]["pooled"]["method"]}
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}
@@ -54,8 +49,8 @@ if "changes" in results_tables:
     extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=effect_sizes,
                      families=families, config=config, provenance=provenance,
-                     methods=methods_paragraph(config, stages, versions, list(families), pooled_methods,
-                                               several_per_study=several_per_study),
+                     methods=methods_paragraph(config, stages, versions, list(families),
+                                               **run_facts(families, effect_sizes)),
                      coding=coding,
                      absent_families=snakemake.params.absent_families,  # noqa: F821
                      families_left_out=snakemake.params.families_left_out,  # noqa: F821

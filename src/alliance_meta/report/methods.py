@@ -152,6 +152,18 @@ def count_methods_sentence(methods) -> str:
             f"{kind}.")
 
 
+def run_facts(families: dict, effect_sizes) -> dict:
+    """The facts of a run the Methods depend on besides the config, as :func:`methods_paragraph`'s keywords:
+    ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
+    and ``several_per_study``, whether some study of those families has more than one effect size."""
+    from alliance_meta.report.summary import family_counts
+
+    sizes = family_counts(effect_sizes, list(families))
+    pooled = {method for part in families.values() if "pooled" in part["tables"]
+              and "method" in part["tables"]["pooled"] for method in part["tables"]["pooled"]["method"]}
+    return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any())}
+
+
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                       families=("outcome", "dropout"), pooled_methods=(), several_per_study: bool | None = None
                       ) -> str:
