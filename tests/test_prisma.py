@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from alliance_meta.inputs.prisma import arithmetic_problems, format_problems, prisma_counts, sheet_problems
+from alliance_meta.inputs.prisma import (arithmetic_problems, format_problems, included_sentence, prisma_counts,
+                                         sheet_problems)
 from alliance_meta.plots.prisma import SIMULATED_LABEL, prisma_figure
 from pathlib import Path
 
@@ -61,3 +62,61 @@ def test_figure_shows_every_box(other):
         assert expected in joined, expected
     assert ("Identification of studies via other methods" in joined) == other
     assert ("Citation searching (n = 58)" in joined) == other
+
+
+def updated_review(**previous) -> dict:
+    """The demo's counts as an update of a review that had included 120 studies in 121 reports: this
+    search found the demo's 152 reports (136 + 16 by other methods), of 30 new studies."""
+    block = copy.deepcopy(DEMO)
+    block.update(previous=previous or {"studies": 120, "reports": 121}, included_reports=152 + 121)
+    return block
+
+
+def test_an_update_counts_the_new_reports_against_the_flow():
+    counts = prisma_counts(updated_review())
+    assert (counts.new_studies, counts.new_reports) == (30, 152)
+    assert arithmetic_problems(counts) == []
+    assert included_sentence(counts) == ("150 studies in 273 reports included (120 studies in 121 reports from the "
+                                         "previous version of the review, 30 new studies in 152 new reports)")
+    wrong = prisma_counts({**updated_review(), "included_reports": 152})
+    assert arithmetic_problems(wrong) == [
+        "prisma.included_reports (152) minus prisma.previous.reports (121) is 31 new reports, but prisma.assessed "
+        "minus the reports excluded with reasons (databases and registers, and other methods) gives 152"]
+    impossible = prisma_counts(updated_review(studies=160, reports=150))
+    assert arithmetic_problems(impossible) == [
+        "prisma.included_reports (273) minus prisma.previous.reports (150) is 123 new reports, but prisma.assessed "
+        "minus the reports excluded with reasons (databases and registers, and other methods) gives 152",
+        "prisma.previous.studies (160) is more than prisma.included_studies (150), the studies of this version",
+        "prisma.previous.reports (150) is fewer than prisma.previous.studies (160): every included study has at "
+        "least one report"]
+
+
+def test_a_new_review_says_nothing_of_a_previous_version():
+    counts = prisma_counts(DEMO)
+    assert counts.previous is None and (counts.new_studies, counts.new_reports) == (150, 152)
+    assert included_sentence(counts) == "150 studies in 152 reports included"
+
+
+def test_the_update_is_drawn_with_the_templates_previous_new_and_total_boxes():
+    figure = prisma_figure(prisma_counts(updated_review()))
+    joined = "\n".join(text.get_text().replace("\u00a0", " ") for text in figure.axes[0].texts)
+    plt.close(figure)
+    for expected in ("Previous studies", "Identification of new studies via databases and registers",
+                     "Identification of new studies via other methods",
+                     "New studies included in review\n(n = 30)\nReports of new included studies\n(n = 152)",
+                     "Total studies included in review\n(n = 150)\nReports of total included studies\n(n = 273)\n"
+                     "Effect sizes\n(n = 395)"):
+        assert expected in joined, expected
+    assert "Studies included in previous" in joined and "(n = 120)" in joined and "(n = 121)" in joined
+    assert "Identification of studies via" not in joined
+
+
+def test_the_schema_takes_a_previous_version_with_both_counts():
+    from alliance_meta.inputs.config_check import check_config, fill_defaults
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["prisma"] = updated_review()
+    assert check_config(fill_defaults(config, schema), schema) == []
+    config["prisma"] = updated_review(studies=120)
+    problems = check_config(fill_defaults(config, schema), schema)
+    assert len(problems) == 1 and "prisma" in problems[0]

@@ -8,7 +8,8 @@ import sys
 
 import matplotlib.pyplot as plt
 
-from alliance_meta.inputs.prisma import arithmetic_problems, format_problems, prisma_counts, sheet_problems
+from alliance_meta.inputs.prisma import (arithmetic_problems, format_problems, included_sentence, prisma_counts,
+                                         sheet_problems)
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.prisma import prisma_figure
 from alliance_meta.plots.provenance import add_note, figure_note
@@ -27,5 +28,4 @@ if not counts.simulated:
 for path in snakemake.output:  # noqa: F821
     save_file(figure, path, dpi=300, bbox_inches="tight")
 plt.close(figure)
-log.info("PRISMA flow diagram: %d records identified, %d studies and %d reports included", counts.identified,
-         counts.included_studies, counts.included_reports)
+log.info("PRISMA flow diagram: %s records identified, %s", f"{counts.identified:,}", included_sentence(counts))

@@ -7,6 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import json
 from pathlib import Path
 
+from alliance_meta.inputs.prisma import included_sentence, prisma_counts
 from alliance_meta.io import read_table, setup_logging
 import pandas as pd
 
@@ -38,12 +39,12 @@ results_tables = {Path(path).stem: path for path in inputs.tables if Path(path).
 extra_sections = []
 prisma = [path for path in inputs.images if Path(path).parent.name == "results" and Path(path).stem == "prisma"]
 if prisma:
-    counts = config["prisma"]
+    counts = prisma_counts(config["prisma"])
     extra_sections.append(ExtraSection(
         "prisma", "Study selection (PRISMA 2020)",
-        ("SIMULATED counts from the demo configuration, showing the layout only. " if counts.get("simulated") else "")
-        + f"Flow diagram of the config's prisma: counts (Page et al. 2021): {counts['included_studies']} studies in "
-        f"{counts['included_reports']} reports included; results/prisma.pdf, .png and .svg.",
+        ("SIMULATED counts from the demo configuration, showing the layout only. " if counts.simulated else "")
+        + f"Flow diagram of the config's prisma: counts (Page et al. 2021): {included_sentence(counts)}; "
+        "results/prisma.pdf, .png and .svg.",
         figures=[Figure("PRISMA 2020 flow diagram", inline_image(prisma[0]))]))
 if "changes" in results_tables:
     extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))

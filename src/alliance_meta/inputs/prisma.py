@@ -2,11 +2,13 @@
 
 Page, M. J., McKenzie, J. E., Bossuyt, P. M., et al. (2021). The PRISMA 2020 statement: an updated
 guideline for reporting systematic reviews. *BMJ*, 372, n71 (Figure 1: flow diagram for new
-systematic reviews which included searches of databases, registers and other sources).
+systematic reviews which included searches of databases, registers and other sources; and the
+template for updated systematic reviews, with the studies and reports of the previous version).
 
 The boxes must add up (records screened = identified - removed before screening; reports sought =
 screened - excluded; assessed = sought - not retrieved; included reports = assessed - excluded with
-reasons, over both routes), and the included studies (and, where the sheet says so, reports and
+reasons, over both routes; in an update, the new reports = included reports - the previous version's),
+and the included studies (and, where the sheet says so, reports and
 effect sizes) must be those of the data sheet. Every disagreement is a :class:`PrismaProblem` line.
 """
 
@@ -29,6 +31,15 @@ class OtherMethods:
 
 
 @dataclass(frozen=True)
+class PreviousVersion:
+    """An updated review's previous version: the studies and reports it included (PRISMA 2020's
+    template for updated reviews). The flow then counts the new reports only."""
+
+    studies: int
+    reports: int
+
+
+@dataclass(frozen=True)
 class PrismaCounts:
     """Every box of the flow diagram."""
 
@@ -47,6 +58,7 @@ class PrismaCounts:
     included_reports: int
     included_effect_sizes: int | None = None
     other_methods: OtherMethods | None = None
+    previous: PreviousVersion | None = None
     simulated: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -54,10 +66,20 @@ class PrismaCounts:
     def identified(self) -> int:
         return sum(self.databases.values()) + sum(self.registers.values())
 
+    @property
+    def new_studies(self) -> int:
+        """Studies included by this search (all of them in a new review)."""
+        return self.included_studies - (self.previous.studies if self.previous else 0)
+
+    @property
+    def new_reports(self) -> int:
+        """Reports included by this search (all of them in a new review)."""
+        return self.included_reports - (self.previous.reports if self.previous else 0)
+
 
 def prisma_counts(block: dict) -> PrismaCounts:
     """:class:`PrismaCounts` of the config's ``prisma:`` block (checked by the schema)."""
-    other = block.get("other_methods")
+    other, previous = block.get("other_methods"), block.get("previous")
     return PrismaCounts(
         databases=dict(block.get("databases") or {}), registers=dict(block.get("registers") or {}),
         duplicates_removed=block.get("duplicates_removed", 0), automation_removed=block.get("automation_removed", 0),
@@ -70,6 +92,7 @@ def prisma_counts(block: dict) -> PrismaCounts:
             sources=dict(other.get("sources") or {}), sought=other["sought"],
             not_retrieved=other.get("not_retrieved", 0), assessed=other["assessed"],
             excluded_reasons=dict(other.get("excluded_reasons") or {})),
+        previous=None if not previous else PreviousVersion(studies=previous["studies"], reports=previous["reports"]),
         simulated=bool(block.get("simulated", False)))
 
 
@@ -96,7 +119,19 @@ def arithmetic_problems(counts: PrismaCounts) -> list[str]:
                             f"minus not_retrieved gives {other.sought - other.not_retrieved:,}")
         included += other.assessed - sum(other.excluded_reasons.values())
         how += " (databases and registers, and other methods)"
-    expect("included_reports", counts.included_reports, included, how)
+    previous = counts.previous
+    if previous is None:
+        expect("included_reports", counts.included_reports, included, how)
+        return problems
+    if counts.new_reports != included:
+        problems.append(f"prisma.included_reports ({counts.included_reports:,}) minus prisma.previous.reports "
+                        f"({previous.reports:,}) is {counts.new_reports:,} new reports, but {how} gives {included:,}")
+    if counts.new_studies < 0:
+        problems.append(f"prisma.previous.studies ({previous.studies:,}) is more than prisma.included_studies "
+                        f"({counts.included_studies:,}), the studies of this version")
+    if previous.reports < previous.studies:
+        problems.append(f"prisma.previous.reports ({previous.reports:,}) is fewer than prisma.previous.studies "
+                        f"({previous.studies:,}): every included study has at least one report")
     return problems
 
 
@@ -117,6 +152,15 @@ def sheet_problems(counts: PrismaCounts, sheet: pd.DataFrame) -> list[str]:
         problems.append(f"prisma.included_effect_sizes is {counts.included_effect_sizes:,} but the sheet has "
                         f"{len(sheet):,} rows (effect sizes)")
     return problems
+
+
+def included_sentence(counts: PrismaCounts) -> str:
+    """What the diagram's last boxes say, as the report's sentence."""
+    sentence = f"{counts.included_studies:,} studies in {counts.included_reports:,} reports included"
+    if counts.previous is not None:
+        sentence += (f" ({counts.previous.studies:,} studies in {counts.previous.reports:,} reports from the previous "
+                     f"version of the review, {counts.new_studies:,} new studies in {counts.new_reports:,} new reports)")
+    return sentence
 
 
 def format_problems(problems: list[str]) -> str:

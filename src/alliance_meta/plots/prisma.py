@@ -1,9 +1,11 @@
-"""The PRISMA 2020 flow diagram (Page et al. 2021, BMJ 372:n71, Figure 1).
+"""The PRISMA 2020 flow diagram (Page et al. 2021, BMJ 372:n71, Figure 1, and its template for updated reviews).
 
 Layout of the template for new systematic reviews: a header over the databases-and-registers route
 (and over the other-methods route when there is one), the phases Identification, Screening and
 Included as vertical bars on the left, the main boxes in the left column with the exclusion boxes to
-their right, and both routes ending in the box of included studies and reports.
+their right, and both routes ending in the box of included studies and reports. An updated review
+(``prisma.previous``) has the template's "Previous studies" column on the left, headers that speak of
+new studies, and the new studies' box followed by the total (previous and new).
 """
 
 from __future__ import annotations
@@ -53,9 +55,11 @@ def _wrap(text: str, width: int) -> str:
 
 def prisma_figure(counts: PrismaCounts):
     """The flow diagram of ``counts`` as a matplotlib figure (inches as data units)."""
-    other = counts.other_methods
-    box_w, gap, phase_w = 2.7, 0.45, 0.35
-    x_main = phase_w + 0.2
+    other, previous = counts.other_methods, counts.previous
+    box_w, gap, phase_w, previous_w = 2.7, 0.45, 0.35, 2.1
+    x_previous = phase_w + 0.2
+    x_main = x_previous + (previous_w + 0.5 if previous else 0)
+    new = "new studies" if previous else "studies"
     x_excl = x_main + box_w + gap
     x_other = x_excl + box_w + 0.5
     x_other_excl = x_other + box_w + gap
@@ -84,24 +88,30 @@ def prisma_figure(counts: PrismaCounts):
     y_screen = y_id - step - row_h
     y_sought = y_screen - step - row_h
     y_assessed = y_sought - step - reason_h
-    included_h = 0.65 if counts.included_effect_sizes is None else 0.95
+    included_h = 0.65 if counts.included_effect_sizes is None or previous else 0.95
     y_included = y_assessed - step - included_h
-    bottom = y_included - 0.1
+    total_h = 0.65 if counts.included_effect_sizes is None else 0.95
+    y_total = y_included - step - total_h if previous else y_included
+    bottom = y_total - 0.1
     height = top - bottom
 
-    figure = plt.figure(figsize=(width, height + (0.3 if counts.simulated else 0)))
-    ax = figure.add_axes([0, 0, 1, height / (height + (0.3 if counts.simulated else 0))])
+    label_h = 0.3 if counts.simulated else 0.0  # a strip beneath the diagram for the SIMULATED label
+    figure = plt.figure(figsize=(width, height + label_h))
+    ax = figure.add_axes([0, label_h / (height + label_h), 1, height / (height + label_h)])
     ax.set_xlim(0, width)
     ax.set_ylim(bottom, top)
     ax.axis("off")
 
     _box(ax, x_main, y_header, x_excl + box_w - x_main, header_h,
-         "Identification of studies via databases and registers", HEADER, "center", bold=True, rounded=True)
+         f"Identification of {new} via databases and registers", HEADER, "center", bold=True, rounded=True)
     if other:
         _box(ax, x_other, y_header, x_other_excl + box_w - x_other, header_h,
-             "Identification of studies via other methods", HEADER, "center", bold=True, rounded=True)
+             f"Identification of {new} via other methods", HEADER, "center", bold=True, rounded=True)
+    if previous:
+        _box(ax, x_previous, y_header, previous_w, header_h, "Previous studies", HEADER, "center", bold=True,
+             rounded=True)
     for label, upper, lower in (("Identification", y_header - 0.15, y_id), ("Screening", y_id - 0.2, y_assessed),
-                                ("Included", y_assessed - 0.2, y_included)):
+                                ("Included", y_assessed - 0.2, y_total)):
         _box(ax, 0.05, lower, phase_w, upper - lower, label, PHASE, rotate=True, rounded=True)
 
     def pair(y, h, left, right, x_left=x_main, x_right=x_excl):
@@ -116,11 +126,22 @@ def prisma_figure(counts: PrismaCounts):
     pair(y_sought, row_h, f"Reports sought for retrieval\n{_n(counts.sought)}",
          f"Reports not retrieved\n{_n(counts.not_retrieved)}")
     pair(y_assessed, reason_h, f"Reports assessed for eligibility\n{_n(counts.assessed)}", _wrap(reasons, 44))
-    included = (f"Studies included in review\n{_n(counts.included_studies)}\n"
-                f"Reports of included studies\n{_n(counts.included_reports)}")
-    if counts.included_effect_sizes is not None:
-        included += f"\nEffect sizes\n{_n(counts.included_effect_sizes)}"
-    _box(ax, x_main, y_included, box_w, included_h, included)
+    effect_sizes = "" if counts.included_effect_sizes is None else f"\nEffect sizes\n{_n(counts.included_effect_sizes)}"
+    if previous:
+        _box(ax, x_main, y_included, box_w, included_h, f"New studies included in review\n{_n(counts.new_studies)}\n"
+             f"Reports of new included studies\n{_n(counts.new_reports)}")
+        _box(ax, x_main, y_total, box_w, total_h, f"Total studies included in review\n{_n(counts.included_studies)}\n"
+             f"Reports of total included studies\n{_n(counts.included_reports)}" + effect_sizes)
+        _box(ax, x_previous, y_id, previous_w, id_h, _wrap(
+            f"Studies included in previous version of review {_n(previous.studies)}\n\n"
+            f"Reports of studies included in previous version of review {_n(previous.reports)}", 32))
+        _arrow(ax, (x_main + box_w / 2, y_included), (x_main + box_w / 2, y_total + total_h))
+        pcentre = x_previous + previous_w / 2
+        ax.plot([pcentre, pcentre], [y_id, y_total + total_h / 2], color=EDGE, lw=0.8)
+        _arrow(ax, (pcentre, y_total + total_h / 2), (x_main, y_total + total_h / 2))
+    else:
+        _box(ax, x_main, y_included, box_w, included_h, f"Studies included in review\n{_n(counts.included_studies)}\n"
+             f"Reports of included studies\n{_n(counts.included_reports)}" + effect_sizes)
     centre = x_main + box_w / 2
     for upper, lower in ((y_id, y_screen + row_h), (y_screen, y_sought + row_h), (y_sought, y_assessed + reason_h),
                          (y_assessed, y_assessed - step)):
@@ -141,6 +162,6 @@ def prisma_figure(counts: PrismaCounts):
         ax.plot([ocentre, ocentre, ], [y_assessed, corner_y], color=EDGE, lw=0.8)
         _arrow(ax, (ocentre, corner_y), (x_main + box_w, corner_y))
     if counts.simulated:
-        figure.text(0.5, 0.12 / (height + 0.3), SIMULATED_LABEL, ha="center", va="bottom", fontsize=FONT + 1, color="#7f0000",
+        figure.text(0.5, 0.05 / (height + label_h), SIMULATED_LABEL, ha="center", va="bottom", fontsize=FONT + 1, color="#7f0000",
                     fontweight="bold")
     return figure
