@@ -151,6 +151,27 @@ def test_removing_an_outcome_row_above_the_dropout_rows_leaves_the_dropout_famil
     assert "sheet_row" in pd.read_csv(review_folder / "data/processed/effect_sizes.csv").columns
 
 
+def test_a_corrected_moderator_reruns_the_moderator_analyses_only(review_folder: Path):
+    """The analyses of the effects alone read data/processed/{family}/effects.csv, which has no moderator
+    columns: a moderator recoded after consensus reruns the moderator table, not the pooling or the bias tests."""
+    targets = ["results/outcome/pooled.csv", "results/outcome/bias.csv", "results/outcome/moderators.csv"]
+    snakemake(review_folder, *targets)
+    pooled, bias, moderators = (review_folder / target for target in targets)
+    before = {path: path.stat().st_mtime_ns for path in (pooled, bias, moderators)}
+    effects = pd.read_csv(review_folder / "data/processed/outcome/effects.csv")
+    assert {"study_id", "yi", "vi", "authors", "year", "r", "n"} <= set(effects.columns)
+    assert not {"modality", "rater"} & set(effects.columns)
+    sheet_path = review_folder / "data" / "raw" / "studies.csv"
+    sheet = pd.read_csv(sheet_path)
+    sheet.loc[sheet["study_id"] == "s02", "modality"] = "CBT"
+    sheet.to_csv(sheet_path, index=False)
+    snakemake(review_folder, *targets)
+    assert pooled.stat().st_mtime_ns == before[pooled] and bias.stat().st_mtime_ns == before[bias]
+    assert moderators.stat().st_mtime_ns > before[moderators]
+    counts = pd.read_csv(review_folder / "results/outcome/subgroups.csv").set_index(["moderator", "level"])["k"]
+    assert counts[("modality", "CBT")] == 4 and ("modality", "psychodynamic") in counts.index
+
+
 def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: Path):
     sheet_path = review_folder / "data" / "raw" / "studies.csv"
     sheet = pd.read_csv(sheet_path, dtype=str)

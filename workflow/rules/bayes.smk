@@ -35,7 +35,7 @@ rule bayes:
 
 rule bayes_prior_sensitivity:
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         table="results/{family}/bayes_prior_sensitivity.csv",
         pdf="results/{family}/bayes_prior_sensitivity.pdf",

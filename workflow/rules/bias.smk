@@ -7,7 +7,7 @@
 
 rule publication_bias:
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         table=report("results/{family}/bias.csv", caption="../report/bias.rst", category="Publication bias", subcategory="{family}"),
         pdf="results/{family}/funnel.pdf",
@@ -29,7 +29,7 @@ rule publication_bias:
 rule sensitivity:
     priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         leave_one_out=report("results/{family}/leave_one_out.csv", caption="../report/leave_one_out.rst", category="Sensitivity", subcategory="{family}"),
         influence="results/{family}/influence.csv",

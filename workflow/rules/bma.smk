@@ -7,7 +7,7 @@
 rule bma:
     priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         table=report("results/{family}/bma.csv", caption="../report/bma.rst", category="Bayesian model", subcategory="{family}"),
         summary="results/{family}/bma_summary.csv",

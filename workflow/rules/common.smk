@@ -214,6 +214,13 @@ def family_effect_sizes(wildcards):
     return f"data/processed/{wildcards.family}/effect_sizes.csv"
 
 
+def family_effects(wildcards):
+    """family_effect_sizes with the effect columns only (alliance_meta.inputs.dependence.EFFECT_COLUMNS): the
+    input of the analyses that read no moderator, so a corrected moderator or risk-of-bias code reruns none of
+    them (Snakemake compares the rewritten file's checksum with the one it recorded)."""
+    return f"data/processed/{wildcards.family}/effects.csv"
+
+
 def family_analysis_data(wildcards):
     """Per-family analysis rows: one composite per study under `dependence: aggregate`."""
     return f"data/processed/{wildcards.family}/analysis.csv"

@@ -4,7 +4,7 @@
 rule pool:
     priority: 3  # short, and the forest and moderator plots wait for it (see multiverse_specifications)
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         report("results/{family}/pooled.csv", caption="../report/pooled.rst", category="Pooling", subcategory="{family}"),
     params:

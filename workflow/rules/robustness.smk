@@ -4,7 +4,7 @@
 
 rule rve:
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         table="results/{family}/rve.csv",
         sensitivity="results/{family}/rve_sensitivity.csv",
@@ -23,7 +23,7 @@ rule rve:
 rule gosh:
     priority: 2  # among the longest jobs: started early (see multiverse_specifications)
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         pdf="results/{family}/gosh.pdf",
         png="results/{family}/gosh.png",

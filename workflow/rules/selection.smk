@@ -6,7 +6,7 @@
 rule selection_models:
     priority: 2  # among the longest jobs: started early (see multiverse_specifications)
     input:
-        family_effect_sizes,
+        family_effects,
     output:
         table=report("results/{family}/selection_models.csv", caption="../report/selection_models.rst", category="Publication bias", subcategory="{family}"),
         estimates_pdf="results/{family}/selection_models.pdf",

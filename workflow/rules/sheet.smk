@@ -39,6 +39,7 @@ checkpoint convert_effect_sizes:
     output:
         converted="data/processed/effect_sizes.csv",
         effect_sizes=expand("data/processed/{family}/effect_sizes.csv", family=FAMILIES),
+        effects=expand("data/processed/{family}/effects.csv", family=FAMILIES),
         analysis=expand("data/processed/{family}/analysis.csv", family=FAMILIES),
     params:
         metric=config["metric"],

@@ -1,5 +1,7 @@
 """Rule convert_effect_sizes: every row of the validated sheet in its family's analysis metric, then,
-for each family, its effect sizes and the rows it pools (composites or all rows).
+for each family, its effect sizes, the same with the effect columns only (effects.csv, read by the
+analyses of the effects alone: a corrected moderator reruns none of them), and the rows it pools
+(composites or all rows).
 
 The family files leave out ``sheet_row`` (data/processed/effect_sizes.csv keeps it): a row added or
 removed in one family moves the sheet rows of the other, whose files, and so its analyses, stay as
@@ -8,7 +10,7 @@ from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
-from alliance_meta.inputs.dependence import prepare_family
+from alliance_meta.inputs.dependence import effects_only, prepare_family
 from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.io import read_table, setup_logging, write_table
 
@@ -26,10 +28,12 @@ if len(unusable):
                    ", ".join(str(row) for row in unusable["sheet_row"]))
 write_table(converted, snakemake.output.converted)
 converted = read_table(snakemake.output.converted)  # each family from the file as written, as before
-for family, rows_path, analysis_path in zip(params.families, snakemake.output.effect_sizes, snakemake.output.analysis):
+for family, rows_path, effects_path, analysis_path in zip(params.families, snakemake.output.effect_sizes,
+                                                         snakemake.output.effects, snakemake.output.analysis):
     rows, analysis, notes = prepare_family(converted, family, dependence=params.dependence,
                                            method=params.method, rho=float(params.rho))
     for note in notes:
         logger.info("%s: %s", family, note)
     write_table(rows.drop(columns="sheet_row", errors="ignore"), rows_path)
+    write_table(effects_only(rows), effects_path)
     write_table(analysis.drop(columns="sheet_row", errors="ignore"), analysis_path)

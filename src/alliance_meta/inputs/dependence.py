@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from alliance_meta.inputs.codebook import ARTIFACT_COLUMNS, IDENTIFIER_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS
 from alliance_meta.inputs.effect_sizes import default_labels
 
 METHODS = ("gls", "mean")
@@ -139,6 +140,18 @@ def _common_value(column: pd.core.groupby.SeriesGroupBy) -> pd.Series:
 
 
 DEPENDENCE = ("aggregate", "multilevel")
+
+#: What the analyses of the effects alone read (pooling, publication bias, selection models, sensitivity,
+#: GOSH, RVE, model averaging, the prior sensitivity): the rows' ids and labels, the effect and the
+#: statistics it was computed from, and the ``simulated`` flag of the demo. Not the moderators, the
+#: risk of bias or a reviewer's own columns, so that correcting those in the sheet reruns none of them.
+EFFECT_COLUMNS = tuple(dict.fromkeys(IDENTIFIER_COLUMNS + ("family", "yi", "vi", "metric", "input_kind", "conversion")
+                                     + INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS + ("simulated",)))
+
+
+def effects_only(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the :data:`EFFECT_COLUMNS` it has, in its own column order."""
+    return rows[[column for column in rows.columns if column in EFFECT_COLUMNS]]
 
 
 def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "aggregate",
