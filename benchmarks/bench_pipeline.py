@@ -1,6 +1,7 @@
 """The everyday loop, timed: the default pipeline on the (SIMULATED) demo sheet, a rerun after
-adding one outcome study, a no-op rerun, the pooled estimate and forest plot alone after adding
-another, and pooling alone at k = 3,000 beside a metafor script.
+adding one outcome study, a no-op rerun, a rerun after correcting one moderator code, the pooled
+estimate and forest plot alone after adding another study, and pooling alone at k = 3,000 beside a
+metafor script.
 
 Run after ``make setup``: ``make benchmark`` or ``.venv/bin/python benchmarks/bench_pipeline.py``
 (``--skip-demo`` or ``--skip-pooling`` for one half, ``--metafor-confint``, ``--cores N`` (default 2), ``--config
@@ -110,6 +111,20 @@ def add_outcome_study(folder: Path) -> None:
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
+def correct_a_moderator(folder: Path) -> None:
+    """A moderator code corrected after the coders' consensus: the first outcome row's modality."""
+    path = folder / "data" / "raw" / "studies.csv"
+    sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = sheet.index[sheet["family"] == "outcome"][0]
+    sheet.loc[row, "modality"] = "psychodynamic" if sheet.loc[row, "modality"] != "psychodynamic" else "CBT"
+    sheet.to_csv(path, index=False)
+
+
+#: the analyses of the effects alone (they read data/processed/{family}/effects.csv, without moderators)
+EFFECT_ONLY_RULES = ("pool", "publication_bias", "selection_models", "sensitivity", "gosh", "rve", "bma",
+                     "bayes_prior_sensitivity")
+
+
 def bench_demo(parent: Path, cores: int, config: Sequence[str] = ()) -> None:
     folder = demo_folder(parent)
     since = time.time()
@@ -129,6 +144,16 @@ def bench_demo(parent: Path, cores: int, config: Sequence[str] = ()) -> None:
 
     wall, output = snakemake(folder, cores, config=config)
     print(f"\n## No-op rerun: {wall:.1f} s wall, {len(jobs_run(output))} jobs")
+
+    correct_a_moderator(folder)
+    since = time.time()
+    wall, output = snakemake(folder, cores, config=config)
+    jobs = jobs_run(output)
+    report_run("Rerun after correcting one moderator code (outcome family)", wall, None, jobs, job_times(folder, since))
+    rerun = [job for job in jobs if job.split("[")[0] in EFFECT_ONLY_RULES or job.endswith("[dropout]")]
+    print(f"   analyses of the effects alone or dropout jobs that ran: {len(rerun)} (expected 0)"
+          f"{': ' + ', '.join(rerun) if rerun else ''}")
+    print(f"   jobs that ran: {', '.join(jobs)}")
 
     add_outcome_study(folder)
     since = time.time()
