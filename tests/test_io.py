@@ -138,3 +138,27 @@ def test_characters_missing_from_the_figure_font_are_logged_once_with_the_fix(tm
     assert "plots.font_family" in lines[0]
     assert lines[1].endswith("the character 疗 (U+7597 CJK UNIFIED IDEOGRAPH-7597) is not in the font(s) DejaVu Sans either")
     assert shown == ["an unrelated warning"]  # other warnings are shown as before
+
+
+def test_text_that_pandas_would_take_for_missing_stays_text(tmp_path):
+    """A moderator level "None" (or "NA", "null", "#N/A") is a level: the sheet's own missing markers are emptied
+    when it is read, so the pipeline's tables count only an empty cell as missing."""
+    frame = pd.DataFrame({"study_id": ["S1", "S2", "S3", "S4"], "medication": ["None", "SSRI", "NA", None],
+                          "yi": [0.1, float("nan"), 0.3, 0.4]})
+    path = tmp_path / "t.csv"
+    write_table(frame, path)
+    back = read_table(path)
+    assert back["medication"].tolist()[:3] == ["None", "SSRI", "NA"] and pd.isna(back["medication"][3])
+    assert pd.isna(back["yi"][1]) and back["yi"][3] == 0.4
+
+
+@pytest.mark.parametrize("value", ["+", "-", "=SUM(A1)", "@home", "- patient rated", "'=x", "''+", "'plain"])
+def test_formula_looking_text_is_neutralised_in_the_file_and_read_back_as_it_was(tmp_path, value):
+    frame = pd.DataFrame({"study_id": ["S1"], "level": [value], value: ["x"]})
+    path = tmp_path / "t.csv"
+    write_table(frame, path)
+    written = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert not any(cell.startswith(("=", "+", "-", "@"))
+                   for cell in [*written.columns, *written["level"]])
+    back = read_table(path)
+    assert back["level"].tolist() == [value] and list(back.columns) == ["study_id", "level", value]

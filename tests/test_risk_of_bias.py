@@ -509,3 +509,14 @@ def test_glyphs_are_one_marker_collection_as_large_as_the_bold_text():
         assert drawn.height * scale == pytest.approx(text.height, rel=1e-9)
         assert (drawn.x0 + drawn.x1) == pytest.approx(0, abs=1e-9) and (drawn.y0 + drawn.y1) == pytest.approx(0, abs=1e-9)
         plt.close(figure)
+
+
+def test_a_row_without_study_id_is_one_sheet_problem_not_a_crash():
+    """The template's rob_* columns filled and one study_id left blank ("same study as above") stopped
+    validation with a TypeError while it listed the studies without an overall judgement."""
+    sheet = pd.DataFrame({"study_id": ["S1", None, "S2"], "r": [0.3, 0.2, 0.25], "n": [50, 60, 70],
+                          "rob_participation": ["low", "low", "high"], "rob_attrition": ["low", "high", "low"],
+                          "rob_prognostic_factor": ["low", "low", ""], "rob_outcome": ["low", "low", "low"],
+                          "rob_confounding": ["low", "low", "low"], "rob_analysis": ["low", "low", "low"]})
+    _, problems = validate_sheet(sheet, risk_of_bias={"tool": "quips"})
+    assert [(problem.row, problem.column) for problem in problems] == [(3, "study_id")]

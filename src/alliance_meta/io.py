@@ -29,12 +29,19 @@ def neutralise_formula(value: object) -> object:
     Numbers stay numbers: only strings are touched, and a string that parses as a
     number (e.g. ``"-0.35"``) is left alone.
     """
-    if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
+    if not isinstance(value, str) or not value.lstrip("'").startswith(FORMULA_PREFIXES):
         return value
     try:
         float(value)
     except ValueError:
-        return "'" + value
+        return "'" + value  # "'=x" itself becomes "''=x", so that restore_formula gives it back
+    return value
+
+
+def restore_formula(value: object) -> object:
+    """The cell :func:`neutralise_formula` was given: one apostrophe fewer where it added one."""
+    if isinstance(value, str) and value.startswith("'") and value.lstrip("'").startswith(FORMULA_PREFIXES):
+        return value[1:]
     return value
 
 
@@ -57,8 +64,10 @@ TEXT_COLUMNS_ENV = "ALLIANCE_META_TEXT_COLUMNS"
 
 
 def read_table(path: str | Path, text=None) -> pd.DataFrame:
-    """Read a table written by :func:`write_table` (identifiers stay text; so do the columns ``text`` names in a
-    data table, by default those of :data:`TEXT_COLUMNS_ENV`)."""
+    """Read a table written by :func:`write_table`: the cells as written (identifiers stay text; so do the
+    columns ``text`` names in a data table, by default those of :data:`TEXT_COLUMNS_ENV`), an empty cell
+    missing and no other text (a moderator level "None" or "NA" stays a level; the sheet's own missing
+    markers were emptied when it was read), and the apostrophe before formula-looking text taken off."""
     if text is None:
         text = json.loads(os.environ.get(TEXT_COLUMNS_ENV) or "[]")
     dtype = {"study_id": str}
@@ -66,7 +75,20 @@ def read_table(path: str | Path, text=None) -> pd.DataFrame:
         header = pd.read_csv(path, nrows=0).columns
         if "yi" in header or "sheet_row" in header:
             dtype.update({str(column): str for column in text if column in header})
-    return pd.read_csv(path, dtype=dtype, keep_default_na=True)
+    return restore_formulas(pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""]))
+
+
+def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (read from a file of :func:`write_table`) with :func:`restore_formula` applied to its header
+    and text cells."""
+    frame.columns = [restore_formula(column) for column in frame.columns]
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            quoted = values.astype("string").str.startswith("'").fillna(False).to_numpy(dtype=bool)
+            if quoted.any():
+                frame[column] = values.where(~quoted, values[quoted].map(restore_formula))
+    return frame
 
 
 def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> logging.Logger:

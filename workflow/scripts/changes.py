@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.io import read_table, restore_formulas, setup_logging, write_table
 from alliance_meta.report.changes import chain, compare, previous_snapshot, snapshot, write_snapshot
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821
-effect_sizes = pd.read_csv(snakemake.input.effect_sizes, dtype=str, keep_default_na=False)  # noqa: F821
+effect_sizes = restore_formulas(pd.read_csv(snakemake.input.effect_sizes, dtype=str, keep_default_na=False))  # noqa: F821
 families = {family: {"metric": params.metrics[family]} for family in params.families}
 for path in map(Path, snakemake.input.tables):  # noqa: F821
     families[path.parent.name][path.stem] = read_table(path)

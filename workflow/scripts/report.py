@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from alliance_meta.inputs.prisma import included_sentence, prisma_counts
-from alliance_meta.io import read_table, setup_logging
+from alliance_meta.io import read_table, restore_formulas, setup_logging
 import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
@@ -29,8 +29,9 @@ effect_sizes = read_table(inputs.effect_sizes)
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}
-coding_tables = {Path(path).stem: pd.read_csv(path, dtype={"study_id": str, "es_id": str, "coder1": str, "coder2": str},
-                                              keep_default_na=False, na_values=[""])
+coding_tables = {Path(path).stem: restore_formulas(pd.read_csv(path, dtype={"study_id": str, "es_id": str, "coder1": str,
+                                                                            "coder2": str},
+                                                                keep_default_na=False, na_values=[""]))
                  for path in inputs.tables if Path(path).parent.name == "results"
                  and Path(path).stem in ("agreement", "disagreements")}
 coding = (coding_section(coding_tables["agreement"], coding_tables["disagreements"], config["second_coder"])

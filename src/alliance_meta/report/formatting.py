@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 MINUS = "\u2212"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\u2212")
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -80,11 +79,6 @@ def apa_scientific(value: float) -> str:
     return f"{mantissa.replace('-', MINUS)} \u00d7 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
 
 
-def unneutralise(text: str) -> str:
-    """Undo ``io.write_table``'s apostrophe before formula-looking text (for display; HTML is escaped anyway)."""
-    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_STARTS else text
-
-
 def is_bounded(column: str) -> bool:
     """Whether a column holds values bounded by 1 (printed without a leading zero)."""
     return column in BOUNDED_COLUMNS or column.startswith("r_") or column.endswith("_p")
@@ -97,7 +91,7 @@ def format_cell(column: str, value: object) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if not isinstance(value, (int, float, np.integer, np.floating)):
-        return unneutralise(str(value))
+        return str(value)
     number = float(value)
     if not math.isfinite(number):
         return MINUS + "\u221e" if number < 0 else ("\u221e" if number > 0 else "")
