@@ -117,6 +117,17 @@ def test_decimal_key_reads_commas_in_a_comma_or_tab_separated_sheet(tmp_path):
     assert 'write "0.35"' in problems[0].rule
 
 
+def test_decimal_commas_are_read_in_numbers_only_not_in_ids_labels_or_categories(tmp_path):
+    """es_id "2,1" became "2.1" (the key changes.csv and the second coder's sheet are matched on)."""
+    path = write_bytes(tmp_path, "study_id;es_id;label;r;n;age;setting\nS1;2,1;3,5;0,31;45;34,5;in,patient\n"
+                                 "S2;2,2;x;0,2;50;40;out\n".encode())
+    raw, clean, problems = read(path)
+    assert problems == []
+    assert raw["es_id"].tolist() == ["2,1", "2,2"] and raw["label"].tolist() == ["3,5", "x"]
+    assert raw["setting"].tolist() == ["in,patient", "out"]
+    assert clean["r"].tolist() == [0.31, 0.2] and raw["age"].tolist() == ["34.5", "40"]
+
+
 def test_decimal_point_setting_keeps_commas_as_written(tmp_path):
     path = write_bytes(tmp_path, b"study_id;r;n\nS1;0,35;50\n")
     _, _, problems = read(path, decimal=".")
@@ -221,6 +232,18 @@ def test_dates_in_the_year_column_of_a_workbook(tmp_path):
     assert list(clean["year"]) == [2004, 2011, 2015, 2016]
     assert where(problems) == [(5, "r", "number")]
     assert "is a date, not a number" in problems[0].rule
+
+
+def test_the_note_on_dates_in_the_year_column_names_only_the_dates_when_a_year_is_blank(tmp_path):
+    """One blank year made the column float, and the note named every row as a date read as a year."""
+    workbook = workbook_with([["study_id", "year", "r", "n"], ["S1", 1992, 0.3, 40], ["S2", None, 0.2, 50],
+                              ["S3", datetime.datetime(2004, 3, 1), 0.1, 60]])
+    raw = read_sheet(save(workbook, tmp_path))
+    assert [note for note in raw.attrs["notes"] if "year" in note] == [
+        "dates in the year column read as years (rows 4)"]
+    plain = read_sheet(save(workbook_with([["study_id", "year", "r", "n"], ["S1", 1992, 0.3, 40],
+                                           ["S2", None, 0.2, 50]]), tmp_path))
+    assert not [note for note in plain.attrs["notes"] if "year" in note]
 
 
 def test_a_number_below_1_in_a_date_formatted_cell_is_named_a_time_not_given_a_wrong_suggestion(tmp_path):

@@ -190,7 +190,9 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
         issues += _ambiguous_points(text_cells, header)
-        frame = frame.mask(written_as_text, text_cells.map(_decimal_point))
+        for position in (i for i, name in enumerate(header) if _numeric_column(name, text_cells[i])):
+            # ids, labels and categories keep their commas (es_id "2,1" is not 2.1)
+            frame[position] = frame[position].mask(written_as_text[position], text_cells[position].map(_decimal_point))
     errors = frame.isin(EXCEL_ERRORS)
     issues += [_Issue(index + 1, position, frame.at[index, position], "is an error value of a spreadsheet formula: "
                       "fix the formula, type the value, or leave the cell empty", "excel_error")
@@ -516,7 +518,8 @@ def _formulas_without_values(path: Path, title: str) -> list[_Issue]:
 def _years(cells: pd.Series, epoch: datetime.datetime, notes: list[str]) -> pd.Series:
     """The ``year`` column with every date (a spreadsheet date, or a date written as text)
     replaced by its year; a year typed into a date-formatted cell is taken back."""
-    converted = cells.map(lambda cell: _year_of_date(cell, epoch))
+    # object dtype: map() would make years and an empty cell a float column (1992.0), which read as all changed
+    converted = pd.Series([_year_of_date(cell, epoch) for cell in cells], index=cells.index, dtype=object)
     changed = [index + 1 for index in cells.index
                if not (converted[index] is cells[index] or str(converted[index]) == str(cells[index]))]
     if changed:
@@ -574,11 +577,7 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str]) -> list[_Issue]:
         cells = frame[position].dropna()
         cells = cells[cells.map(lambda cell: isinstance(cell, str))]
         ambiguous = cells[cells.str.fullmatch(_GROUPED_POINTS.pattern)]
-        if ambiguous.empty:
-            continue
-        numeric = name in codebook.NUMERIC_COLUMNS or (name not in codebook.CODEBOOK_COLUMNS
-                                                         and cells.str.fullmatch(r"[-+\u2212]?[\d.,]+").all())
-        if not numeric:
+        if ambiguous.empty or not _numeric_column(name, frame[position]):
             continue
         issues += [_Issue(index + 1, position, value,
                           f'has a point in a sheet read with decimal commas: write "{value.replace(".", "")}" if '
@@ -586,6 +585,18 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str]) -> list[_Issue]:
                           "ambiguous_point")
                    for index, value in ambiguous.items()]
     return issues
+
+
+def _numeric_column(name: str, cells: pd.Series) -> bool:
+    """Whether a column holds numbers: the codebook's numeric columns, and columns outside the codebook whose
+    every text cell is written as a number (a continuous moderator such as age)."""
+    if name in codebook.NUMERIC_COLUMNS:
+        return True
+    if name in codebook.CODEBOOK_COLUMNS:
+        return False
+    text = cells.dropna()
+    text = text[text.map(lambda cell: isinstance(cell, str))]
+    return bool(len(text)) and bool(text.str.fullmatch(r"[-+\u2212]?[\d.,]+").all())
 
 
 def _column_name(cell: object, position: int) -> str:
