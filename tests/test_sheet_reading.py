@@ -10,6 +10,7 @@ import hashlib
 import re
 import subprocess
 import sys
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -529,3 +530,18 @@ def test_row_names_written_by_r_are_named_as_such(tmp_path):
     other = write_bytes(tmp_path, b',study_id,r,n\nx,A,0.3,50\n,B,0.2,40\n', "other.csv")
     assert next(p.rule for p in read(other)[2] if p.check == "unnamed_column").endswith(
         "name the column, or delete its cells")
+
+
+def test_ids_that_look_alike_are_one_study_whatever_invisible_characters_they_carry(tmp_path):
+    """A zero-width space after S4, or an O with a combining diaeresis, made another study (151 instead of 150),
+    pooled as an independent sample, without a note."""
+    decomposed = unicodedata.normalize("NFD", "S\u00d61")
+    path = write_bytes(tmp_path, (f"study_id,r,n,rater\nS4\u200b,0.3,40,patient\nS4,0.2,50,patient\u200b\n"
+                                  f"{decomposed},0.1,30,patient\nS\u00d61,0.2,30,patient\n").encode())
+    raw, clean, problems = read(path)
+    assert problems == [] and clean["study_id"].tolist() == ["S4", "S4", "S\u00d61", "S\u00d61"]
+    assert clean["rater"].tolist() == ["patient"] * 4
+    assert [note for note in raw.attrs["notes"] if note.startswith("invisible")] == [
+        "invisible characters (zero-width spaces, direction marks, byte-order marks) removed and accents composed "
+        "(Unicode NFC) in 3 cell(s) of column(s) study_id, rater (rows 2, 3, 4): two spellings of one study_id or "
+        "category that look alike are one"]

@@ -45,6 +45,7 @@ import io
 import math
 import re
 import sys
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,6 +187,14 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     for position in (i for i, name in enumerate(header) if name == "year"):
         frame[position] = _years(frame[position], epoch, notes)
     written_as_text = frame.map(lambda cell: isinstance(cell, str))
+    invisible = frame.map(lambda cell: isinstance(cell, str) and _visible_text(cell) != cell)
+    if invisible.any().any():
+        rows = sorted({index + 1 for position in frame.columns for index in frame.index[invisible[position]]})
+        columns = [header[position] for position in frame.columns if invisible[position].any()]
+        notes.append(f"invisible characters (zero-width spaces, direction marks, byte-order marks) removed and "
+                     f"accents composed (Unicode NFC) in {int(invisible.sum().sum())} cell(s) of column(s) "
+                     f"{', '.join(columns)} ({_rows_phrase(rows, 10)}): two spellings of one study_id or "
+                     "category that look alike are one")
     frame = frame.map(_text_cell)
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
@@ -643,8 +652,20 @@ def _text_cell(value: object) -> str | None:
     elif isinstance(value, (datetime.date, datetime.datetime)):
         text = value.isoformat()
     else:
-        text = str(value).strip()
+        text = _visible_text(str(value)).strip()
     return None if text.lower() in codebook.MISSING_MARKERS else text
+
+
+#: Unicode format characters that are invisible in a cell (zero-width spaces and joiners, direction marks,
+#: the byte-order mark, the soft hyphen): "S004" with a zero-width space after it looked like S004 and was
+#: another study
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
+def _visible_text(text: str) -> str:
+    """``text`` as it looks: composed accents (NFC; "Ö" typed as O and a combining diaeresis is "Ö") and
+    no invisible format characters."""
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
 
 
 # ---------------------------------------------------------------------------
