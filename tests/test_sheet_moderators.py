@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from snakemake.utils import validate
 
@@ -389,3 +390,18 @@ def test_the_default_sheet_may_be_a_workbook(tmp_path, monkeypatch):
     (tmp_path / default).write_text("study_id,r,n\n")
     path, note = sheet_path(default, named=False)
     assert path == default and "data/raw/studies.xlsx is not read" in note
+
+
+def test_levels_of_a_free_moderator_that_differ_only_in_case_are_noted():
+    """Inpatient, INPATIENT and inpatient were three subgroups (one study spread over all three) without a word;
+    coded columns such as rater are normalised and get no note."""
+    raw = pd.DataFrame({"study_id": ["S1", "S2", "S3", "S4"], "r": ["0.3", "0.2", "0.1", "0.2"],
+                        "n": ["40", "50", "60", "70"], "setting": ["Inpatient", "INPATIENT", "in patient", "outpatient"],
+                        "rater": ["Patient", "patient", "observer", "therapist"]})
+    clean, problems = validate_sheet(raw, moderators=["setting", "rater"])
+    assert problems == [] and clean["setting"].tolist() == ["Inpatient", "INPATIENT", "in patient", "outpatient"]
+    assert [note for note in clean.attrs["notes"] if "differ only in case" in note] == [
+        'setting: values that differ only in case or spaces are different levels (subgroups): "Inpatient" (row 2) '
+        'vs "INPATIENT" (row 3) vs "in patient" (row 4); write them alike if they are one level']
+    assert not [note for note in validate_sheet(raw, moderators=["rater"])[0].attrs["notes"]
+                if "differ only in case" in note]

@@ -1195,8 +1195,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
     clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
-                            + _similar_study_id_notes(text) + _study_citation_notes(text)
-                            + _copied_under_another_id_notes(text))
+                            + _similar_study_id_notes(text) + _similar_level_notes(text, moderators)
+                            + _study_citation_notes(text) + _copied_under_another_id_notes(text))
     return clean, problems
 
 
@@ -1338,6 +1338,27 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
     return ["study_id values that differ only in case, spaces, punctuation or how a number is written are analysed "
             f"as different studies: {'; '.join(described(values) for values in groups[:shown])}{more}; write them "
             "alike if they are one sample"]
+
+
+def _similar_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> list[str]:
+    """Levels of a free categorical moderator (one without a codebook vocabulary, which is normalised) that
+    differ only in case or spaces (``Inpatient``, ``INPATIENT``, ``in patient``): each is a subgroup of its
+    own. A note per moderator, not a problem: the reviewer decides whether they are one level."""
+    notes = []
+    for column in (c for c in dict.fromkeys(moderators) if c in text and c not in VOCABULARIES):
+        values = text[column].dropna().astype(str)
+        spellings = values.groupby(values.str.casefold().str.replace(r"[\s\-_]+", "", regex=True).to_numpy(),
+                                   sort=False).unique()
+        groups = [list(group) for group in spellings if len(group) > 1]
+        if not groups:
+            continue
+        rows = text.loc[values.index].groupby(column, sort=False)[SHEET_ROW].apply(list)
+        described = "; ".join(" vs ".join(f'"{value}" ({_rows_phrase(rows[value], shown)})' for value in group)
+                              for group in groups[:shown])
+        more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
+        notes.append(f"{column}: values that differ only in case or spaces are different levels (subgroups): "
+                     f"{described}{more}; write them alike if they are one level")
+    return notes
 
 
 def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
