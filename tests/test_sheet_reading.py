@@ -151,6 +151,9 @@ def test_a_point_between_thousands_in_a_decimal_comma_sheet_is_a_problem_not_a_d
     assert 'write "10000" if the point separates thousands, or "10,000" if it is a decimal point' in message
     assert raw["n"].tolist()[1:] == ["2500.0", "85"] and raw["r"].tolist()[1] == "0.25"
     assert raw["es_id"].tolist()[:2] == ["1.001", "1.002"]
+    # the one message of the cell: not also "must be a whole number" or "at least 4" for 1.088 read as 1.088
+    small = write_bytes(tmp_path, b"study_id;r;n\nS1;0,31;1.088\nS2;0,2;50\n", "small.csv")
+    assert [(p.row, p.column, p.check) for p in read(small)[2]] == [(2, "n", "ambiguous_point")]
 
 
 def test_excel_separator_line_is_not_a_row(tmp_path):

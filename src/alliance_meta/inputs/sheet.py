@@ -1186,6 +1186,10 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         problems.append(Problem(FIRST_DATA_ROW, "", "", RULES["no_rows"].message("", "", pd.Series()), "no_rows"))
     explained = {p.row for p in problems if p.check in ("number", "direction_missing", *READING_CHECKS)}
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
+    # a cell the reader could not take as written (1.088 in a decimal-comma sheet) gets that one message, not
+    # also "must be a whole number" and "at least 4" for a value it was never meant to have
+    unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
+    problems = [p for p in problems if p.check in READING_CHECKS or (p.row, p.column) not in unread]
     problems += _foreign_vocabulary_columns(text, problems)
     problems = _text_moderator_columns(text, problems)
     problems += _repeated_es_id_problems(text)
