@@ -548,3 +548,19 @@ def test_ids_that_look_alike_are_one_study_whatever_invisible_characters_they_ca
         "invisible characters (zero-width spaces, direction marks, byte-order marks) removed and accents composed "
         "(Unicode NFC) in 3 cell(s) of column(s) study_id, rater (rows 2, 3, 4): two spellings of one study_id or "
         "category that look alike are one"]
+
+
+def test_a_second_header_row_of_notes_is_one_problem(tmp_path):
+    """Notes under the column names were 50 cell problems, some suggesting to turn a note into data."""
+    header = ["study_id", "es_id", "family", "r", "n", "rater", "modality", "year"]
+    notes = ["notes on study_id", "(es_id)", "(family)", "e.g. 0.35", "sample size", "(rater)", "(modality)", "(year)"]
+    workbook = workbook_with([header, notes, ["S1", "S1-1", "outcome", 0.3, 40, "patient", "CBT", 2001],
+                              ["S2", "S2-1", "outcome", 0.2, "forty", "patient", "CBT", 2003]])
+    _, _, problems = read(save(workbook, tmp_path))
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "", "second_header"), (4, "n", "number")]
+    assert problems[0].rule.startswith('looks like a second header row, notes under the column names (study_id '
+                                       '"notes on study_id", es_id "(es_id)", family "(family)", ...) rather than a '
+                                       'study: ')
+    # a study row with a few wrong cells stays a study row, each cell its own problem
+    workbook = workbook_with([header, ["S1", "S1-1", "outcome", 0.3, "forty", "Patient?", "CBT", "2001a"]])
+    assert {p.check for p in read(save(workbook, tmp_path, "study.xlsx"))[2]} != {"second_header"}

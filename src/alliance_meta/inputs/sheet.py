@@ -1077,6 +1077,7 @@ RULES: dict[str, Rule] = {
            "unnamed_column": "has no name in the header row but holds data",
            "header_below": "the column names are below row 1",
            "ambiguous_point": "has a point in a sheet read with decimal commas",
+           "second_header": "looks like a second header row",
        }.items()},
 }
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
@@ -1190,6 +1191,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     # also "must be a whole number" and "at least 4" for a value it was never meant to have
     unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
     problems = [p for p in problems if p.check in READING_CHECKS or (p.row, p.column) not in unread]
+    problems = _second_header_row(text, problems)
     problems += _foreign_vocabulary_columns(text, problems)
     problems = _text_moderator_columns(text, problems)
     problems += _repeated_es_id_problems(text)
@@ -1202,6 +1204,28 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                             + _similar_study_id_notes(text) + _similar_level_notes(text, moderators)
                             + _study_citation_notes(text) + _copied_under_another_id_notes(text))
     return clean, problems
+
+
+def _second_header_row(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
+    """The first data row as one problem when it reads as notes under the column names (a second header row:
+    "(family)", "e.g. 0.35", "notes on published") rather than a study: at least five of its cells and half of
+    its filled cells fail, and none of its effect-size inputs is a number. It was 50 cell problems, some of
+    them suggesting to turn the notes into data."""
+    if text.empty or FIRST_DATA_ROW not in text.index:
+        return problems
+    row = text.loc[FIRST_DATA_ROW].drop(SHEET_ROW)
+    filled = row.dropna()
+    failing = {p.column for p in problems if p.row == FIRST_DATA_ROW and p.column}
+    inputs = filled[[c for c in filled.index if c in codebook.INPUT_COLUMNS]]
+    if (len(failing) < 5 or 2 * len(failing) < len(filled)
+            or pd.to_numeric(inputs, errors="coerce").notna().any()):
+        return problems
+    shown = ", ".join(f'{column} "{filled[column]}"' for column in list(filled.index)[:3])
+    second = Problem(FIRST_DATA_ROW, "", "", f"looks like a second header row, notes under the column names "
+                     f"({shown}, ...) rather than a study: {len(failing)} of its {len(filled)} cells are not values "
+                     "their columns take. Delete the row (keep such notes in the header's cell comments, as the "
+                     "template does, or on another worksheet)", "second_header")
+    return [second] + [p for p in problems if p.row != FIRST_DATA_ROW]
 
 
 #: ``study_id`` or ``authors`` cells of a spreadsheet's row of totals or means (English, German, French, Spanish)
