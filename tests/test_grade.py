@@ -90,3 +90,18 @@ def test_summary_of_findings_table():
                            "[.10, .50]", "Not assessed", "Not serious", "Not assessed", "Not serious", "Not serious",
                            "Low (suggested)"]]
     assert "starting at low" in table.note and "| Certainty |" in to_markdown(table)
+
+
+def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
+    """metric.dropout: log_or rated the demo's dropout family down for imprecision (OR CI [2.21, 3.08] is
+    0.87 wide, > 0.5) where the same data as g (CI [0.43, 0.62]) were not: the OR scale is not the g scale."""
+    lower, upper = math.log(2.21), math.log(3.08)
+    row = dict(ROW, estimate=(lower + upper) / 2, ci_lower=lower, ci_upper=upper)
+    rated = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
+                                {"imprecision_width": {"dropout": 0.5}}).iloc[0]
+    d_width = (upper - lower) * math.sqrt(3) / math.pi
+    assert rated["imprecision_downgrade"] == 0 and f"width {d_width:.2f} \u2264 0.5 in units of d" in \
+        rated["imprecision_reason"]
+    narrow = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
+                                 {"imprecision_width": {"dropout": 0.1}}).iloc[0]
+    assert narrow["imprecision_downgrade"] == -1 and "wider than 0.1 in units of d" in narrow["imprecision_reason"]

@@ -76,23 +76,33 @@ def inconsistency(row: dict) -> tuple[int, str]:
     return 0, f"not serious: {text}"
 
 
+#: a log odds ratio in units of d (Hasselblad & Hedges 1995): the CI of an OR is measured against the g width
+LOG_OR_TO_D = np.sqrt(3.0) / np.pi
+
+
 def imprecision(row: dict, n: float, metric: str, width: float, ois: int) -> tuple[int, str]:
+    """Serious when the CI includes the null or is wider than ``width`` on the display scale (r, g; an OR's
+    CI by its log-OR width in units of d, log OR sqrt(3)/pi: the OR scale is not additive, and 0.5 there was
+    far stricter than 0.5 in g for the same data), and when N is below the optimal information size."""
     show = display(metric)
     lower, upper = row.get("ci_lower"), row.get("ci_upper")
     if not (is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no confidence interval"
-    shown = float(show.transform(upper)) - float(show.transform(lower))
+    if metric == "log_or":
+        shown, unit = (float(upper) - float(lower)) * LOG_OR_TO_D, " in units of d (log OR × √3/π)"
+    else:
+        shown, unit = float(show.transform(upper)) - float(show.transform(lower)), ""
     reasons, downgrade = [], 0
     if _includes(lower, upper, 0.0) or shown > width:
         downgrade -= 1
         reasons.append(f"CI {show.interval(lower, upper)} " + ("includes the null" if _includes(lower, upper)
-                                                                else f"wider than {width:g}"))
+                                                                else f"wider than {width:g}{unit}"))
     if is_finite(n) and n < ois:
         downgrade -= 1
         reasons.append(f"N = {int(n):,} below the optimal information size {ois:,}")
     if downgrade:
         return downgrade, ("very serious: " if downgrade < -1 else "serious: ") + "; ".join(reasons)
-    return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}), "
+    return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}), "
                f"N = {int(n):,} \u2265 {ois:,}" if is_finite(n) else "not serious")
 
 
