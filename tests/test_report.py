@@ -314,3 +314,19 @@ def test_the_stages_of_the_methods_are_read_from_the_tables_the_run_made():
     assert stages_run(["pooled", "gosh", "rob_summary"]) == set()  # gosh.csv alone is not GOSH's study table
     assert stages_run(["bias", "bayes", "selection_models", "bma", "multiverse"]) == {
         "bias", "bayes", "selection_models", "bma", "multiverse"}
+
+
+def test_the_moderator_level_counts_leave_out_a_family_the_config_does_not_analyse(tmp_path):
+    """families: [outcome] listed the dropout rows in "Studies and effect sizes per moderator level"."""
+    effect_sizes = pd.concat([effect_sizes_frame(), effect_sizes_frame().assign(family="dropout", study_id="D1",
+                                                                                 modality="humanistic")])
+    analysis = effect_sizes[effect_sizes["family"] == "outcome"].groupby("study_id", as_index=False).first()
+    pooled = pool_all(analysis.yi, analysis.vi, ["REML"], ["z"], metric="z")
+    config = {"moderators": ["modality"], "pooling": {"main_method": "REML", "tests": ["z"], "level": 95}}
+    provenance = {"sheet": "data/raw/studies.csv", "sheet_sha256": "ab" * 32, "run_date": "2026-01-01 00:00 UTC",
+                  "versions": {"alliance-meta": "0.1.0"}, "config_yaml": "sheet: x\n"}
+    html = render_report(sheet=effect_sizes, effect_sizes=effect_sizes, config=config, provenance=provenance,
+                         families={"outcome": {"metric": "z", "tables": {"pooled": pooled}, "analysis": analysis,
+                                               "images": []}}, methods="")
+    levels = html[html.index("Studies and effect sizes per moderator level"):]
+    assert "CBT" in levels and "humanistic" not in levels and "dropout" not in levels

@@ -314,7 +314,8 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
                 for name, part in families.items()]
     summary_tables = [html_table("families", counts, "Studies, effect sizes and patients per family",
                                  note="N sums the largest n of each study's effect sizes.")]
-    levels = moderator_counts(effect_sizes, config.get("moderators", []))
+    analysed = effect_sizes[effect_sizes["family"].isin(list(families))] if "family" in effect_sizes else effect_sizes
+    levels = moderator_counts(analysed, config.get("moderators", []))  # not of a family the config leaves out
     if len(levels):  # no categorical moderator coded: no empty table
         summary_tables.append(html_table("moderator_levels", levels, "Studies and effect sizes per moderator level"))
     return environment().get_template("report.html.j2").render(
