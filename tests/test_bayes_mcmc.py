@@ -95,3 +95,15 @@ def test_diagnostics_warning_names_each_failure():
     assert diagnostics_warning({"r_hat": float("nan"), "ess_bulk": 900.0, "ess_tail": 900.0}, 0, 1.01, 400, 4) == ""
     warnings = ["3 divergent transitions", "r_hat 1.050 > 1.01", "ess_tail 90 < 400", one_chain]
     assert [bool(re.search(RETRY_WARNINGS, text)) for text in warnings] == [True, True, True, False]
+
+
+def test_a_probability_whose_draws_all_fall_on_one_side_agrees_with_a_small_exact_probability():
+    """dat.bcg's counts as log ORs: P(r > 0) exact 0.00044, no draw of 4,000 above 0 (MCSE 0): flagged before."""
+    import pandas as pd
+
+    from alliance_meta.bayes.summaries import agreement
+
+    table = pd.DataFrame({"parameter": ["p_r_gt_0", "p_r_gt_0", "p_r_gt_0", "mu"], "mean": [0.0, 0.0, 0.01, 0.3],
+                          "mcse_mean": [0.0, 0.0, 0.0, 0.001], "exact_mean": [0.00044, 0.01, 0.01, 0.5]})
+    # 0.00044: 1.8 draws expected; 0.01: 40 expected, none drawn; 0.01 drawn as 0.01; mu far off
+    assert agreement(table, 4000).tolist() == [True, False, True, False]
