@@ -16,7 +16,9 @@ def bma_figure(result):
         fig, (ax_models, ax_mu) = plt.subplots(1, 2, figsize=(9.0, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
         table = result.table
         rows = [("Effect", table["effect"] == 1), ("Heterogeneity", table["heterogeneity"] == 1)]
-        rows += [(f"Bias: {label}", table["bias"] == label) for label in dict.fromkeys(table["bias"])]
+        biases = list(dict.fromkeys(table["bias"]))
+        if len(biases) > 1:  # with bma.bias false every model is "none": bars of 1 and 1 that say nothing
+            rows += [(f"Bias: {label}", table["bias"] == label) for label in biases]
         labels = [label for label, _ in rows]
         prior = [float(table.loc[mask, "prior_prob"].sum()) for _, mask in rows]
         post = [float(table.loc[mask, "posterior_prob"].sum()) for _, mask in rows]
@@ -26,8 +28,11 @@ def bma_figure(result):
         ax_models.set_yticks(pos, labels)
         ax_models.set_xlim(0, 1)
         ax_models.set_xlabel("Probability")
-        ax_models.legend(frameon=False, loc="lower right")
-        ax_models.set_title("Components and bias models", loc="left", fontsize=9)
+        # above the bars, below the title: a bar at 1 (the bottom row) hid the legend's swatch
+        ax_models.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.1,
+                         fontsize=8, handlelength=1.2)
+        ax_models.set_title("Components and bias models" if len(biases) > 1 else "Components", loc="left",
+                            fontsize=9, pad=16)  # the legend beneath
 
         label, to_display, null = display_scale(result.metric)
         scale = SCALES[result.metric]
@@ -48,6 +53,6 @@ def bma_figure(result):
         ax_mu.axvline(null, color=COLOURS["muted"], lw=0.8)
         ax_mu.set_xlabel(f"Overall effect ({label})")
         ax_mu.set_ylabel("Posterior probability per bin")
-        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) = {spike:.2f}", loc="left", fontsize=9)
+        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) = {spike:.2f}", loc="left", fontsize=9, pad=16)  # level with the left title
         fig.tight_layout()
     return fig
