@@ -324,6 +324,11 @@ def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_
     assert high_risk_sentence(one, rob.QUIPS) == (
         "Of 2 studies, 1 was at high risk of bias, rated high in study attrition (QUIPS, Hayden et al. 2013).")
 
+    robins = pd.DataFrame({"study_id": ["a", "b"], "rob_confounding": ["serious", "low"],
+                           "rob_overall": ["serious", "low"]})
+    assert "rated serious or critical in confounding" in high_risk_sentence(robins, rob.ROBINS_I).replace(
+        "bias due to ", "")  # ROBINS-I has no "high" level
+
 
 # --- forest plot columns ----------------------------------------------------
 

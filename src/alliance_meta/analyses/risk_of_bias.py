@@ -145,7 +145,7 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
         # critical) if any is, else rated anything but low
         worst = set(tool.levels[-1:]) | ({"serious", "critical"} & set(tool.levels))
         rated_high = {c: int(judgements.loc[high, c].isin(worst).sum()) for c in domains}
-        counts, how = rated_high, "rated high"
+        counts, how = rated_high, "rated " + " or ".join(level for level in tool.levels if level in worst)
         if max(rated_high.values()) == 0:
             counts = {c: int((judgements.loc[high, c].notna() & (judgements.loc[high, c] != tool.levels[0])).sum())
                       for c in domains}

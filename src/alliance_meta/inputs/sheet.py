@@ -1032,7 +1032,7 @@ RULES: dict[str, Rule] = {
         f"records something else, give it a name of its own (e.g. study_{column}; config/README.md lists the "
         "codebook's columns)")),
     "rob_vocabulary": Rule("values outside a vocabulary", _constant("is not a risk-of-bias judgement")),
-    "rob_column": Rule("missing columns", _constant("is not a domain of the risk-of-bias tool")),
+    "rob_column": Rule("risk-of-bias columns", _constant("is not a domain of the risk-of-bias tool")),
     "rob_inconsistent": Rule("risk of bias", _constant("differs between the rows of one study")),
     "whole_number": Rule("sample sizes and counts", _whole_number_message),
     "n_minimum": Rule("sample sizes and counts", _constant(
