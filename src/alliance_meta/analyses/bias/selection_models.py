@@ -393,8 +393,10 @@ class SelectionModel:
         deltas = ", ".join(f"{d:.4g}" for d in self.delta[1:])
         return BiasTest("selection_model", self.lrt, self.lrt_p, self.estimate, se=self.se, ci_lower=lower,
                         ci_upper=upper, df=self.lrt_df,
-                        note=f"step function at one-sided p = {', '.join(map(str, self.steps[:-1]))}; "
-                             f"statistic = LRT; delta = {deltas}; tau2 = {self.tau2:.6g}; {self.note}".rstrip("; "))
+                        note="; ".join(filter(None, [  # the model's own note without its "tau2 = 0", given here
+                            f"step function at one-sided p = {', '.join(map(str, self.steps[:-1]))}",
+                            "statistic = LRT", f"delta = {deltas}", f"tau2 = {self.tau2:.6g}",
+                            *(part for part in self.note.split("; ") if part and part != "tau2 = 0")])))
 
 
 def _join(values) -> str:
