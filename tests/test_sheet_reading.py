@@ -376,6 +376,16 @@ def test_rows_hidden_by_a_filter_say_to_clear_the_filter(tmp_path):
     sheet.auto_filter.filterColumn.clear()  # filter buttons without criteria: a row hidden by hand
     _, _, problems = read(save(workbook, tmp_path))
     assert problems[0].rule.startswith("is hidden in the spreadsheet: unhide it")
+    # the filter of an Excel table (Insert > Table) rather than the worksheet's: the same advice
+    from openpyxl.worksheet.filters import AutoFilter
+    from openpyxl.worksheet.table import Table
+
+    table = Table(displayName="Studies", ref="A1:D4")
+    table.autoFilter = AutoFilter(ref="A1:D4", filterColumn=[FilterColumn(colId=3, filters=Filters(filter=["patient"]))])
+    sheet.add_table(table)
+    _, _, problems = read(save(workbook, tmp_path, "table.xlsx"))
+    assert where(problems) == [(3, "", "hidden_row")]
+    assert problems[0].rule.startswith("is hidden by the worksheet's filter: clear the filter")
 
 
 def test_trailing_empty_and_blank_cells_of_a_workbook(tmp_path):

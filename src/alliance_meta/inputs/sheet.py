@@ -469,19 +469,22 @@ def _hidden_cells(worksheet, rows: list[list], notes: list[str]) -> list[_Issue]
     return issues
 
 
-def _filtered_rows(worksheet) -> range:
-    """The rows an active filter (an autofilter with criteria) applies to: a row it hides comes back
-    when the filter is cleared, not with Unhide."""
+def _filtered_rows(worksheet) -> set[int]:
+    """The rows an active filter (an autofilter with criteria: the worksheet's, or an Excel table's) applies
+    to: a row it hides comes back when the filter is cleared, not with Unhide."""
     from openpyxl.utils.cell import range_boundaries
 
-    autofilter = worksheet.auto_filter
-    if not autofilter.ref or not autofilter.filterColumn:
-        return range(0)
-    try:
-        _, first, _, last = range_boundaries(autofilter.ref)
-    except ValueError:
-        return range(0)
-    return range((first or 1) + 1, (last or worksheet.max_row) + 1)  # below the filter's header row ("A:F": all)
+    filters = [worksheet.auto_filter] + [table.autoFilter for table in getattr(worksheet, "tables", {}).values()]
+    rows: set[int] = set()
+    for autofilter in filters:
+        if autofilter is None or not autofilter.ref or not autofilter.filterColumn:
+            continue
+        try:
+            _, first, _, last = range_boundaries(autofilter.ref)
+        except ValueError:
+            continue
+        rows.update(range((first or 1) + 1, (last or worksheet.max_row) + 1))  # below its header row ("A:F": all)
+    return rows
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
