@@ -574,3 +574,15 @@ def test_a_second_header_row_of_notes_is_one_problem(tmp_path):
     # a study row with a few wrong cells stays a study row, each cell its own problem
     workbook = workbook_with([header, ["S1", "S1-1", "outcome", 0.3, "forty", "Patient?", "CBT", "2001a"]])
     assert {p.check for p in read(save(workbook, tmp_path, "study.xlsx"))[2]} != {"second_header"}
+
+
+def test_many_decimal_commas_in_a_sheet_read_with_points_get_one_hint_to_set_decimal(tmp_path):
+    """A tab-separated "Unicode text" export of a German Excel: one problem per cell and no word of decimal."""
+    path = write_bytes(tmp_path, "study_id\tr\tn\trxx\nS1\t0,35\t50\t0,8\nS2\t0,2\t60\t0,9\n".encode("utf-16"),
+                       "unicode.txt")
+    _, _, problems = read(path)
+    assert len(problems) == 4
+    assert format_problems(problems).splitlines()[1] == (
+        '4 of them are numbers written with a decimal comma: set decimal: "," in config/config.yaml to read every '
+        "decimal comma of the sheet as a decimal point")
+    assert problems == read(path, decimal=",")[2] + problems and not read(path, decimal=",")[2]

@@ -1590,6 +1590,10 @@ def format_problems(problems: list[Problem], source: str = "the sheet") -> str:
     noun = "problem" if len(problems) == 1 else "problems"
     lines = [f"{source}: {len(problems)} {noun} in {rows} row{'s' if rows != 1 else ''} "
              "(rows as numbered in a spreadsheet, header = row 1)"]
+    commas = sum(p.check == "number" and bool(_DECIMAL_COMMA.fullmatch(str(p.value))) for p in problems)
+    if commas >= 3:  # a sheet saved with decimal commas (a tab-separated or comma CSV from a German Excel)
+        lines.append(f'{commas} of them are numbers written with a decimal comma: set decimal: "," in '
+                     "config/config.yaml to read every decimal comma of the sheet as a decimal point")
     headings = {p.check: (RULES[p.check].heading if p.check in RULES else "other") for p in problems}
     order = list(dict.fromkeys(rule.heading for rule in RULES.values())) + ["other"]
     for heading in sorted(set(headings.values()), key=order.index):
