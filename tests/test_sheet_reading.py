@@ -586,3 +586,18 @@ def test_many_decimal_commas_in_a_sheet_read_with_points_get_one_hint_to_set_dec
         '4 of them are numbers written with a decimal comma: set decimal: "," in config/config.yaml to read every '
         "decimal comma of the sheet as a decimal point")
     assert problems == read(path, decimal=",")[2] + problems and not read(path, decimal=",")[2]
+
+
+def test_a_title_above_the_header_of_a_workbook_with_a_codebook_sheet_is_named(tmp_path):
+    """With the template's second worksheet, a title row above the header gave "no worksheet has study_id in
+    row 1; set sheet_name", which does not say what is wrong; with one worksheet it said "delete the row above"."""
+    workbook = workbook_with([["My review, coded 2026"], ["study_id", "r", "n"], ["S1", 0.3, 40]], title="studies")
+    workbook.create_sheet("codebook").append(["column", "rule"])
+    raw, _, problems = read(save(workbook, tmp_path))
+    assert any(note.startswith('worksheet "studies" read') for note in raw.attrs["notes"])
+    assert [p.rule for p in problems if p.check == "header_below"] == [
+        "the column names must be row 1, but row 2 has study_id: delete the row above it"]
+    workbook.create_sheet("copy").append(["title"])
+    workbook["copy"].append(["study_id", "r", "n"])  # two worksheets with study_id lower down: ask for sheet_name
+    with pytest.raises(SheetError, match="set sheet_name"):
+        read_sheet(save(workbook, tmp_path, "two.xlsx"))

@@ -386,13 +386,21 @@ def _worksheet(workbook, sheet_name: str | None, path: Path, notes: list[str]):
     if len(names) == 1:
         return workbook.worksheets[0]
     visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
-    with_ids = [sheet for sheet in visible if any(
-        _text_cell(cell) is not None and _column_name(cell, 0) == "study_id"
-        for row in sheet.iter_rows(min_row=1, max_row=1, values_only=True) for cell in row)]
-    if len(with_ids) == 1:
-        notes.append(f'worksheet "{with_ids[0].title}" read (the one with a study_id column; '
+
+    def with_study_id(last_row: int) -> list:
+        return [sheet for sheet in visible if any(
+            _text_cell(cell) is not None and _column_name(cell, 0) == "study_id"
+            for row in sheet.iter_rows(min_row=1, max_row=last_row, values_only=True) for cell in row)]
+
+    with_ids = with_study_id(1)
+    # none in row 1: the one with study_id a few rows down (a title above the header), which the check of
+    # the header then names ("row 3 has study_id: delete the 2 rows above it")
+    lower = with_study_id(HEADER_BELOW_ROWS) if not with_ids else []
+    if len(with_ids) == 1 or len(lower) == 1:
+        chosen = (with_ids or lower)[0]
+        notes.append(f'worksheet "{chosen.title}" read (the one with a study_id column; '
                      f"the workbook has {', '.join(names)}); sheet_name in the config chooses another")
-        return with_ids[0]
+        return chosen
     found = "none has" if not with_ids else f"{', '.join(sheet.title for sheet in with_ids)} have"
     raise SheetError(f"cannot read {path}: it has {len(names)} worksheets ({', '.join(names)}) and {found} a "
                      "study_id column in row 1; set sheet_name in config/config.yaml to the worksheet to read")
@@ -626,7 +634,11 @@ def column_key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.lower())
 
 
-def _header_below(rows: pd.DataFrame, header: list[str], looked_at: int = 20) -> list[_Issue]:
+#: how far down a header with study_id is looked for, to say that the rows above it must go
+HEADER_BELOW_ROWS = 20
+
+
+def _header_below(rows: pd.DataFrame, header: list[str], looked_at: int = HEADER_BELOW_ROWS) -> list[_Issue]:
     """A title or notes above the header (the header must be row 1): the row below that has study_id."""
     if "study_id" in header:
         return []
