@@ -291,15 +291,16 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
             studies = frame.loc[empty, "study_id"].nunique() if "study_id" in frame else int(empty.sum())
             notes.append(f"rob_overall derived for {studies} {'study' if studies == 1 else 'studies'} "
                          f"({tool.overall_rule})")
-    if OVERALL in frame and "study_id" in frame and frame[OVERALL].notna().any() and frame[OVERALL].isna().any():
-        # a row without study_id is a sheet problem of its own ("is required"), not an unjudged study
-        unjudged = frame.loc[frame[OVERALL].isna(), "study_id"].dropna().drop_duplicates().astype(str).tolist()
+    # a row without study_id is a sheet problem of its own ("is required"), not an unjudged study
+    unjudged = (frame.loc[frame[OVERALL].isna(), "study_id"].dropna().drop_duplicates().astype(str).tolist()
+                if OVERALL in frame and "study_id" in frame and frame[OVERALL].notna().any() else [])
+    if unjudged:
         listed = ", ".join(unjudged[:10]) + (", ..." if len(unjudged) > 10 else "")
         one = len(unjudged) == 1
-        notes.extend([] if not unjudged else [f"no overall risk-of-bias judgement for {len(unjudged)} {'study' if one else 'studies'} "
+        notes.append(f"no overall risk-of-bias judgement for {len(unjudged)} {'study' if one else 'studies'} "
                      f"({listed}): rob_overall is empty and not every domain is rated; the risk-of-bias sensitivity "
                      f"analysis keeps {'it' if one else 'them'} when high-risk studies are left out, and leaves "
-                     f"{'it' if one else 'them'} out of the analysis of low-risk studies only"])
+                     f"{'it' if one else 'them'} out of the analysis of low-risk studies only")
     return RobCheck(frame, tuple(problems), tuple(notes))
 
 
