@@ -42,6 +42,7 @@ from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inve
 
 METRICS = ("z", "smd", "log_or")
 DEFAULT_METRIC_BY_FAMILY = {"outcome": "z", "dropout": "smd"}
+REVERSED_SUFFIX = "; sign reversed"  # ends the conversion text of a row with reverse = yes
 LEADING_COLUMNS = ("es_id", "sheet_row", "study_id", "family", "yi", "vi", "metric",
                    "input_kind", "conversion", "n")
 Z_975 = float(dist.norm.ppf(0.975))  # 1.959964 for 95% Wald intervals
@@ -544,7 +545,7 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
     if "reverse" in data.columns:
         reverse = parse_reverse(data["reverse"])
         yi = np.where(reverse, -yi, yi)
-        conversion = np.where(reverse, conversion + "; sign reversed", conversion)
+        conversion = np.where(reverse, conversion + REVERSED_SUFFIX, conversion)
     bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
     yi[bad], vi[bad] = np.nan, np.nan
     study_id = data["study_id"].astype(str)

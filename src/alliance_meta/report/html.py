@@ -15,7 +15,7 @@ from alliance_meta.models.fits import headline_method, main_row
 from alliance_meta.report.formatting import counted, is_finite, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
-from alliance_meta.report.summary import family_counts, moderator_counts
+from alliance_meta.report.summary import conversion_counts, family_counts, moderator_counts
 from alliance_meta.report.tables import BUILDERS, manuscript_table
 from alliance_meta.report.text import results_paragraph, risk_of_bias_sentence
 
@@ -314,6 +314,12 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
                 for name, part in families.items()]
     summary_tables = [html_table("families", counts, "Studies, effect sizes and patients per family",
                                  note="N sums the largest n of each study's effect sizes.")]
+    conversions = conversion_counts(effect_sizes, list(families))
+    if len(conversions):
+        summary_tables.append(html_table(
+            "conversions", conversions, "How the effect sizes were computed",
+            note="Each statistic as the sheet reports it, converted to the family's analysis metric; sign_reversed: "
+                 "rows with reverse = yes. Every row's conversion is in data/processed/effect_sizes.csv."))
     analysed = effect_sizes[effect_sizes["family"].isin(list(families))] if "family" in effect_sizes else effect_sizes
     levels = moderator_counts(analysed, config.get("moderators", []))  # not of a family the config leaves out
     if len(levels):  # no categorical moderator coded: no empty table

@@ -118,6 +118,45 @@ def metric_sentence(config: dict, families=("outcome", "dropout")) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
+#: input kinds (inputs.codebook) by the scale they are reported on
+ODDS_RATIO_KINDS = {"counts", "or_ci", "log_or_se"}
+#: the kinds each metric analyses as reported (r with its Fisher z, which the metric sentence names)
+AS_ANALYSED = {"z": {"r", "fisher_z"}, "smd": {"g"}, "log_or": {"log_or_se"}}
+
+
+def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> str:
+    """The Methods sentences on how the reported statistics became effect sizes (``kinds``: family -> the input
+    kinds of its rows; ``metrics``: family -> analysis metric), citing the conversions that occurred; the Data
+    section's table lists each conversion (``inputs.effect_sizes`` writes them per row)."""
+    present = set().union(*kinds.values()) if kinds else set()
+    metric_of = {family: metrics.get(family, DEFAULT_METRIC_BY_FAMILY.get(family, "z")) for family in kinds}
+    if all(kinds[family] <= AS_ANALYSED.get(metric_of[family], set()) for family in kinds):
+        return ""  # nothing to convert but r to z (the metric sentence says so)
+    odds_ratios_to_d = any(kinds[family] & ODDS_RATIO_KINDS and metric_of[family] != "log_or" for family in kinds)
+    to_log_or = any(kinds[family] - ODDS_RATIO_KINDS and metric_of[family] == "log_or" for family in kinds)
+    details = [text for condition, text in (
+        ("rho" in present, "Spearman's \u03c1 as r = 2 sin(\u03c0\u03c1/6) (Rupinski & Dunlap, 1996)"),
+        ("kendall_tau" in present, "Kendall's \u03c4 as r = sin(\u03c0\u03c4/2) (Kendall, 1970)"),
+        ("beta" in present, "standardized regression coefficients as r = \u03b2 + .05 for \u03b2 \u2265 0 "
+                            "(Peterson & Brown, 2005)"),
+        ("partial_r" in present, "partial correlations as zero-order correlations of n \u2212 q cases for q covariates (Fisher, 1924)"),
+        (odds_ratios_to_d, "odds ratios as d = log OR \u221a3/\u03c0 (Hasselblad & Hedges, "
+                                                      "1995)"),
+        (to_log_or, "standardized mean differences as log OR = d \u03c0/\u221a3 (Hasselblad & Hedges, 1995)"),
+        (any(metric_of[family] == "smd" and kinds[family] - {"g"} - ODDS_RATIO_KINDS for family in kinds),
+         "standardized mean differences as Hedges' g with the exact small-sample correction (Hedges, 1981)"),
+    ) if condition]
+    sentence = ("Effect sizes were computed from the statistics each study reported, by the formulas of Borenstein "
+                "et al. (2009)" + (": " + "; ".join(details) if details else "")
+                + "; the Data section lists each conversion with its number of effect sizes.")
+    uncorrected = [family for family in kinds if metric_of[family] == "smd" and kinds[family] & ODDS_RATIO_KINDS]
+    if uncorrected:
+        sentence += (f" In the {' and '.join(uncorrected)} {'family' if len(uncorrected) == 1 else 'families'}, the d "
+                     "values from odds ratios were pooled with Hedges' g as they are, without a small-sample correction "
+                     "(as metafor's OR2DL).")
+    return sentence
+
+
 #: the stage the Methods describe -> the results table (``results/{family}/<table>.csv``) that shows it ran
 STAGE_TABLES = {"moderators": "moderators", "bias": "bias", "bayes": "bayes", "risk_of_bias": "rob_sensitivity",
                 "selection_models": "selection_models", "bma": "bma", "gosh": "gosh_studies",
@@ -155,29 +194,37 @@ def count_methods_sentence(methods) -> str:
 def run_facts(families: dict, effect_sizes) -> dict:
     """The facts of a run the Methods depend on besides the config, as :func:`methods_paragraph`'s keywords:
     ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
-    and ``several_per_study``, whether some study of those families has more than one effect size."""
+    ``several_per_study``, whether some study of those families has more than one effect size, and
+    ``input_kinds``, family -> the input kinds of its rows (:func:`conversion_sentence`)."""
     from alliance_meta.report.summary import family_counts
 
     sizes = family_counts(effect_sizes, list(families))
     pooled = {method for part in families.values() if "pooled" in part["tables"]
               and "method" in part["tables"]["pooled"] for method in part["tables"]["pooled"]["method"]}
-    return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any())}
+    kinds = ({family: set(effect_sizes.loc[effect_sizes["family"] == family, "input_kind"].dropna().astype(str))
+              for family in families} if {"family", "input_kind"} <= set(effect_sizes) else {})
+    return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any()),
+            "input_kinds": kinds}
 
 
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
-                      families=("outcome", "dropout"), pooled_methods=(), several_per_study: bool | None = None
-                      ) -> str:
+                      families=("outcome", "dropout"), pooled_methods=(), several_per_study: bool | None = None,
+                      input_kinds: dict[str, set[str]] | None = None) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
     (``families``: those analysed, i.e. with rows in the sheet; ``pooled_methods``: the methods of the
     pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present;
-    ``several_per_study``: whether some study has more than one effect size, :func:`dependence_sentence`)."""
+    ``several_per_study``: whether some study has more than one effect size, :func:`dependence_sentence`;
+    ``input_kinds``: family -> the input kinds of its rows, :func:`conversion_sentence`)."""
     pooling = config.get("pooling", {})
     method = pooling.get("main_method", "REML")
     tests = pooling.get("tests", ["z", "knha"])
     level = pooling.get("level", 95)
     # the other estimators fitted beside the main one (pooling.methods; without the key: all of them)
     others = [name for name in pooling.get("methods") or ("common", "REML") if name != method]
-    sentences = [metric_sentence(config, families), dependence_sentence(config, several_per_study)]
+    sentences = [metric_sentence(config, families)]
+    if input_kinds:
+        sentences.append(conversion_sentence(input_kinds, config.get("metric", {})))
+    sentences.append(dependence_sentence(config, several_per_study))
     if config.get("dependence") == "multilevel":
         multilevel = config.get("multilevel", {})
         estimator = multilevel.get("method", "REML")

@@ -36,3 +36,29 @@ def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str]) -> pd.Da
             rows.append({"family": family, "moderator": moderator, "level": level,
                          "studies": group["study_id"].nunique(), "effect_sizes": len(group)})
     return pd.DataFrame(rows, columns=["family", "moderator", "level", "studies", "effect_sizes"])
+
+
+def conversion_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFrame:
+    """How the effect sizes were computed: one row per family, input kind and conversion (the ``conversion``
+    text of ``effect_sizes.csv`` without its "sign reversed"), with the effect sizes and studies it gave and
+    how many of those rows had their sign reversed. Families in the order given, kinds in the codebook's."""
+    from alliance_meta.inputs.codebook import INPUT_KINDS
+    from alliance_meta.inputs.effect_sizes import REVERSED_SUFFIX
+
+    columns = ["family", "input", "conversion", "effect_sizes", "studies", "sign_reversed"]
+    if not {"input_kind", "conversion"} <= set(effect_sizes) or effect_sizes.empty:
+        return pd.DataFrame(columns=columns)
+    rows = effect_sizes[effect_sizes["family"].isin(families)]
+    text = rows["conversion"].astype(str)
+    reversed_ = text.str.endswith(REVERSED_SUFFIX)
+    rows = rows.assign(conversion=text.str.removesuffix(REVERSED_SUFFIX), sign_reversed=reversed_)
+    kind_order = {kind.name: position for position, kind in enumerate(INPUT_KINDS)}
+    table = (rows.groupby(["family", "input_kind", "conversion"], sort=False)
+             .agg(effect_sizes=("study_id", "size"), studies=("study_id", "nunique"),
+                  sign_reversed=("sign_reversed", "sum"))
+             .reset_index().rename(columns={"input_kind": "input"}))
+    order = (table["family"].map({family: position for position, family in enumerate(families)}),
+             table["input"].map(kind_order).fillna(len(kind_order)), table["conversion"])
+    table = table.assign(_family=order[0], _kind=order[1]).sort_values(["_family", "_kind", "conversion"],
+                                                                        kind="stable")
+    return table[columns].astype({"effect_sizes": int, "studies": int, "sign_reversed": int}).reset_index(drop=True)
