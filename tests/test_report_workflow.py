@@ -88,6 +88,24 @@ def test_report_shows_sheet_text_as_text(review):
     assert (review / "results" / "outcome" / "forest_site.svg").exists()
 
 
+def test_the_manuscript_tables_of_simulated_data_say_so_and_list_the_included_studies(review):
+    from docx import Document
+
+    results = review / "results"
+    tables = sorted(results.glob("*/tables/*.md"))
+    assert len(tables) >= 8
+    for path in tables:
+        text = path.read_text(encoding="utf-8")
+        assert "(SIMULATED demo data)**" in text.splitlines()[0], path
+        assert "*Note.* Simulated demo data: these are not real studies." in text, path
+    word = [paragraph.text for paragraph in Document(results / "tables.docx").paragraphs]
+    assert word[1] == "Characteristics of the Included Studies: Outcome Family (SIMULATED Demo Data)"
+    studies = pd.read_csv(results / "outcome" / "study_characteristics.csv")
+    assert studies["study_id"].tolist() == ["s01", "s02", "s03", "s04", "s05"]  # by year
+    assert studies.set_index("study_id").loc["s03", ["k_effect_sizes", "rater"]].tolist() == [2, "mixed"]
+    assert "Characteristics of the included studies" in (results / "report.html").read_text()
+
+
 def test_risk_of_bias_figures_and_forest_columns(review):
     results = review / "results"
     for family in ("outcome", "dropout"):

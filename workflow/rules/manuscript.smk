@@ -80,3 +80,29 @@ rule summary_of_findings:
 
 
 FINAL_TARGETS.extend(expand("results/{family}/summary_of_findings.csv", family=FAMILIES))
+
+
+# A manuscript's table of the included studies: N, effect sizes, moderators, overall risk of bias and the study's
+# composite effect with its CI (alliance_meta.report.summary.study_characteristics).
+rule study_characteristics:
+    input:
+        effect_sizes=family_effect_sizes,
+    output:
+        "results/{family}/study_characteristics.csv",
+    params:
+        moderators=config["moderators"],
+        metric=lambda wildcards: config["metric"][wildcards.family],
+        level=config["pooling"]["level"],
+        aggregate_method=config["aggregate_method"],
+        rho=config["aggregate_rho"],
+    conda:
+        CONDA_ENV
+    log:
+        "logs/study_characteristics_{family}.log",
+    benchmark:
+        "logs/benchmarks/study_characteristics_{family}.tsv"
+    script:
+        "../scripts/study_characteristics.py"
+
+
+FINAL_TARGETS.extend(expand("results/{family}/study_characteristics.csv", family=FAMILIES))

@@ -48,7 +48,8 @@ rule moderator_forest_plot:
 # beside its CSV, and all of them numbered in results/tables.docx.
 rule word_tables:
     input:
-        word_table_sources,
+        tables=word_table_sources,
+        effect_sizes="data/processed/effect_sizes.csv",  # whether the data are simulated (said in every table)
     output:
         docx=WORD_TABLES,
         tables=manuscript_table_files(),

@@ -1,6 +1,6 @@
 # Input functions of the report stage (report.smk): what the configured stages produce.
 
-MANUSCRIPT_TABLES = ["pooled", "summary_of_findings", "moderators", "subgroups", "bias", "bayes", "psychometric"]
+MANUSCRIPT_TABLES = ["study_characteristics", "pooled", "summary_of_findings", "moderators", "subgroups", "bias", "bayes", "psychometric"]
 REPORT_HTML = "results/report.html"
 WORD_TABLES = "results/tables.docx"
 

@@ -8,19 +8,25 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 from pathlib import Path
 
 from alliance_meta.io import read_table, setup_logging
+from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report import family_title, manuscript_table, to_latex, to_markdown, write_docx
+from alliance_meta.report.tables import marked_simulated
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 # output.tables lists .md, .tex, .docx for each input, in input order (report_inputs.smk).
 outputs = [snakemake.output.tables[i:i + 3] for i in range(0, len(snakemake.output.tables), 3)]
 tables = []
-for path, (markdown, latex, word) in zip(map(Path, snakemake.input), outputs, strict=True):
+simulated = is_simulated(read_table(snakemake.input.effect_sizes))
+for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outputs, strict=True):
     family = path.parent.name
     table = manuscript_table(path.stem, read_table(path), snakemake.params.metrics[family], snakemake.params.level)
+    titled = family_title(table, family)
+    if simulated:  # said in the title and the note of every table
+        table, titled = marked_simulated(table), marked_simulated(titled)
     Path(markdown).write_text(to_markdown(table), encoding="utf-8")
     Path(latex).write_text(to_latex(table), encoding="utf-8")
-    tables.append(family_title(table, family))
+    tables.append(titled)
     write_docx([tables[-1]], word)
     log.info("%s/%s: %d rows as Markdown, LaTeX and Word", family, path.stem, len(table.rows))
 write_docx(tables, snakemake.output.docx)

@@ -21,7 +21,7 @@ from alliance_meta.report.text import results_paragraph, risk_of_bias_sentence
 
 #: Order and titles of the tables a family can have; others follow alphabetically.
 TABLE_TITLES = {
-    "studies": "Studies included", "pooled": "Pooled estimates (every estimator and test)",
+    "studies": "Studies included", "study_characteristics": "Characteristics of the included studies", "pooled": "Pooled estimates (every estimator and test)",
     "summary_of_findings": "Summary of findings (GRADE): suggested certainty for the reviewers to confirm",
     "moderators": "Moderator tests", "subgroups": "Subgroup estimates", "meta_regression": "Meta-regression coefficients",
     "bias": "Publication bias and small-study effects", "leave_one_out": "Leave-one-out analysis",
@@ -192,7 +192,7 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
                                 pooling.get("level", 95), main_test=headline.get("test"))
     section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob) if p))
-    if analysis is not None:
+    if analysis is not None and "study_characteristics" not in tables:  # that table lists the studies
         columns = [c for c in STUDY_COLUMNS if c in analysis]
         section.tables.append(html_table("studies", analysis[columns],
                                          note=f"yi and vi in the analysis metric ({metric}).",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -62,3 +63,33 @@ def conversion_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.Dat
     table = table.assign(_family=order[0], _kind=order[1]).sort_values(["_family", "_kind", "conversion"],
                                                                         kind="stable")
     return table[columns].astype({"effect_sizes": int, "studies": int, "sign_reversed": int}).reset_index(drop=True)
+
+
+#: the columns of ``study_characteristics.csv`` besides the moderators (and the back-transformed estimates)
+STUDY_COLUMNS = ("study_id", "authors", "year", "n", "k_effect_sizes")
+STUDY_EFFECT_COLUMNS = ("estimate", "se", "ci_lower", "ci_upper")
+
+
+def study_characteristics(effect_sizes: pd.DataFrame, moderators: list[str], metric: str, level: float = 95,
+                          method: str = "gls", rho: float = 0.5) -> pd.DataFrame:
+    """One row per study of a family, as a manuscript's table of included studies lists them: ``study_id``,
+    ``authors``, ``year``, ``n`` (the study's largest), ``k_effect_sizes``, each moderator (``mixed`` where
+    the study's effect sizes differ), ``rob_overall`` when coded, and the study's effect: the composite of its
+    effect sizes (:func:`alliance_meta.inputs.dependence.aggregate` with ``method`` and ``rho``, as the
+    pooling's) with its Wald interval at ``level``, in the analysis metric and back-transformed (``r``, ...).
+    Sorted by year, then study_id."""
+    from alliance_meta.analyses.bias.results import with_back_transform
+    from alliance_meta.engines import distributions as dist
+    from alliance_meta.engines.heterogeneity import level_alpha
+    from alliance_meta.inputs.dependence import aggregate
+
+    studies = aggregate(effect_sizes, method=method, rho=rho)
+    descriptive = [c for c in dict.fromkeys((*STUDY_COLUMNS, *moderators, "rob_overall")) if c in studies]
+    table = studies[descriptive].copy()
+    yi, se = studies["yi"].to_numpy(float), np.sqrt(studies["vi"].to_numpy(float))
+    critical = dist.norm.isf(level_alpha(level) / 2)
+    table = table.assign(estimate=yi, se=se, ci_lower=yi - critical * se, ci_upper=yi + critical * se)
+    table = with_back_transform(table, metric)
+    year = pd.to_numeric(table["year"], errors="coerce") if "year" in table else pd.Series(np.nan, index=table.index)
+    order = table.assign(_year=year).sort_values(["_year", "study_id"], kind="stable", na_position="last").index
+    return table.loc[order].reset_index(drop=True)

@@ -310,6 +310,44 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
     return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
 
 
+def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+    """Characteristics of the included studies (``study_characteristics.csv``): one row per study with its N,
+    number of effect sizes, moderators, overall risk of bias and effect [CI]."""
+    from alliance_meta.report.summary import STUDY_COLUMNS, STUDY_EFFECT_COLUMNS
+
+    show = display(metric)
+    back = set(back_transformed_columns(metric))
+    moderators = [c for c in frame.columns if c not in {*STUDY_COLUMNS, *STUDY_EFFECT_COLUMNS, "rob_overall", *back}]
+    rob = "rob_overall" in frame
+
+    def text(value) -> str:
+        return "" if pd.isna(value) else str(value)
+
+    rows = [[text(row["authors"]) if "authors" in frame and text(row["authors"]) else text(row["study_id"]),
+             str(int(row["year"])) if "year" in frame and is_finite(row["year"]) else "",
+             apa_integer(row["n"]) if is_finite(row["n"]) else "", apa_integer(row["k_effect_sizes"]),
+             *(text(row[m]) for m in moderators), *([text(row["rob_overall"])] if rob else []),
+             show.with_interval(row["estimate"], row["ci_lower"], row["ci_upper"])]
+            for _, row in frame.iterrows()]
+    header = ["Study", "Year", "N", "k", *(m.replace("_", " ").capitalize() for m in moderators),
+              *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
+    note = (f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes (as pooled), "
+            f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
+                                              f"{METRIC_NAMES[metric]}")
+            + ("; mixed = the study's effect sizes differ in this moderator" if moderators else "")
+            + ("; risk of bias = the overall judgement" if rob else "") + ".")
+    align = ["l", "r", "r", "r", *(["l"] * (len(moderators) + rob)), "r"]
+    return ManuscriptTable("Characteristics of the included studies", header, rows, note, align)
+
+
+def back_transformed_columns(metric: str) -> list[str]:
+    """The back-transformed columns that :func:`~alliance_meta.analyses.bias.results.with_back_transform`
+    adds for ``metric`` (``r``, ``r_ci_lower``, ``r_ci_upper``, ...)."""
+    from alliance_meta.engines.transforms import back_transform
+
+    return [f"{prefix}{suffix}" for prefix in back_transform(0.0, metric) for suffix in ("", "_ci_lower", "_ci_upper")]
+
+
 def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
     """Every column of ``frame``, formatted for reading."""
     readable = readable_frame(frame)
@@ -318,7 +356,7 @@ def generic_table(frame: pd.DataFrame, title: str) -> ManuscriptTable:
 
 BUILDERS = {"pooled": pooled_table, "moderators": moderators_table, "subgroups": subgroups_table,
             "bias": bias_table, "bayes": bayes_table, "summary_of_findings": summary_of_findings_table,
-            "psychometric": psychometric_table}
+            "psychometric": psychometric_table, "study_characteristics": study_characteristics_table}
 
 
 def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
@@ -327,6 +365,15 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
     if builder is None:
         return generic_table(frame, name.replace("_", " ").capitalize())
     return builder(frame, metric, level)
+
+
+def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:
+    """``table`` of simulated data (the demo sheet's ``simulated = yes``), saying so in its title and note, so
+    that no copy of it passes for a table of real studies (as the figures' note and the report's banner)."""
+    from alliance_meta.plots.provenance import SIMULATED_NOTE
+
+    return replace(table, title=f"{table.title} (SIMULATED demo data)",
+                   note=f"{SIMULATED_NOTE} {table.note}".strip())
 
 
 def family_title(table: ManuscriptTable, family: str) -> ManuscriptTable:

@@ -1,0 +1,61 @@
+"""The manuscript's table of included studies (results/{family}/study_characteristics.csv and its Word,
+Markdown and LaTeX tables), and the SIMULATED mark on every manuscript table of simulated data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from alliance_meta.report.tables import ManuscriptTable, manuscript_table, marked_simulated, to_markdown
+from alliance_meta.report.summary import study_characteristics
+
+Z_975 = 1.959963984540054
+
+
+def rows() -> pd.DataFrame:
+    """Study B has two effect sizes of equal variance that differ in modality; A and C have one each."""
+    return pd.DataFrame({
+        "study_id": ["B", "B", "A", "C"], "es_id": ["B-1", "B-2", "A-1", "C-1"],
+        "yi": [0.2, 0.4, 0.3, -0.1], "vi": [0.01, 0.01, 0.02, 0.04], "n": [100, 103, 53, np.nan],
+        "authors": ["Brown", "Brown", "Adams", None], "year": [2001, 2001, 1999, np.nan],
+        "modality": ["CBT", "psychodynamic", "CBT", "CBT"], "rater": ["patient"] * 4,
+        "rob_overall": ["low", "low", "high", "moderate"], "simulated": "no"})
+
+
+def test_one_row_per_study_with_its_composite_and_wald_interval():
+    table = study_characteristics(rows(), ["modality", "rater"], "z", rho=0.5)
+    assert table["study_id"].tolist() == ["A", "B", "C"]  # by year; a study without one last
+    b = table.set_index("study_id").loc["B"]
+    # two effects of equal variance v under compound symmetry: their mean, with variance v (1 + rho) / 2
+    assert math.isclose(b.estimate, 0.3, rel_tol=1e-12)
+    assert math.isclose(b.se, math.sqrt(0.01 * 1.5 / 2), rel_tol=1e-12)
+    assert math.isclose(b.ci_upper, 0.3 + Z_975 * b.se, rel_tol=1e-9)
+    assert (b.n, b.k_effect_sizes, b.modality, b.rater, b.rob_overall) == (103, 2, "mixed", "patient", "low")
+    assert math.isclose(b.r, math.tanh(0.3), rel_tol=1e-12) and math.isclose(b.r_ci_lower, math.tanh(b.ci_lower))
+    a = table.set_index("study_id").loc["A"]
+    assert math.isclose(a.estimate, 0.3) and math.isclose(a.se, math.sqrt(0.02))
+    ninety = study_characteristics(rows(), [], "z", level=90).set_index("study_id").loc["A"]
+    assert math.isclose(ninety.ci_lower, 0.3 - 1.6448536269514722 * math.sqrt(0.02), rel_tol=1e-9)
+    assert "modality" not in ninety.index and "rob_overall" in ninety.index
+    # rob_overall as a moderator (the config allows it) is still one column
+    assert study_characteristics(rows(), ["rob_overall"], "z").columns.tolist().count("rob_overall") == 1
+
+
+def test_the_manuscript_table_lists_study_year_n_k_moderators_risk_of_bias_and_effect():
+    table = manuscript_table("study_characteristics", study_characteristics(rows(), ["modality"], "z"), "z")
+    assert table.header == ["Study", "Year", "N", "k", "Modality", "Risk of bias", "r [95% CI]"]
+    assert table.rows[0][:6] == ["Adams", "1999", "53", "1", "CBT", "high"]
+    assert table.rows[1][4] == "mixed" and table.rows[1][6].startswith(".29 [")
+    assert table.rows[2][:3] == ["C", "", ""]  # no authors: the study_id; no year, no n: empty
+    assert "back-transformed from Fisher's z" in table.note and "mixed = " in table.note
+    as_g = manuscript_table("study_characteristics", study_characteristics(rows(), [], "smd"), "smd")
+    assert as_g.header[-1] == "g [95% CI]" and "back-transformed" not in as_g.note and "mixed" not in as_g.note
+
+
+def test_tables_of_simulated_data_say_so_in_title_and_note():
+    marked = marked_simulated(ManuscriptTable("Pooled estimates", ["a"], [["1"]], "CI = confidence interval."))
+    text = to_markdown(marked)
+    assert text.startswith("**Pooled estimates (SIMULATED demo data)**")
+    assert "*Note.* Simulated demo data: these are not real studies. CI = confidence interval." in text
