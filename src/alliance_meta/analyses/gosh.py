@@ -474,7 +474,7 @@ HIGHLIGHTED = 3  # at most this many studies get a panel of their own in the GOS
 MINIMUM_STUDIES = 3
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class GoshAnalysis:
     """GOSH of a fit (:func:`gosh_analysis`, ``am.gosh``): the subset fits, the per-study shifts
     (``gosh_studies.csv``) and the studies the plot highlights. With fewer than

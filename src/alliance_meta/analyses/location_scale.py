@@ -75,7 +75,7 @@ def location_scale_tables(effect_sizes: pd.DataFrame, models, *, method: str = "
     return coefficients.reindex(columns=list(dict.fromkeys(COLUMNS + list(coefficients.columns)))), per_level
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class LocationScaleAnalysis:
     """``location_scale.csv`` (``table``: both parts' coefficients, fit statistics and the LRT of the
     scale part per model) and ``location_scale_tau2.csv`` (``tau2``: tau^2 per level of each scale moderator)."""

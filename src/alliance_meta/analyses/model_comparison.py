@@ -338,7 +338,7 @@ def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, conti
     return pd.concat(tables, ignore_index=True)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class ModelComparisonAnalysis:
     """``model_comparison.csv`` (``comparison``: likelihood-ratio tests of the nested pairs of formulas, ML
     refits) and ``meta_regression_predictions.csv`` (``predictions``: the marginal means of each formula)."""

@@ -535,7 +535,7 @@ def summarise(table: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
 MULTIVERSE_KEYS = {key: None for key in (*DEFAULTS, "outlier_threshold", "batch_size", "progress_every")}
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class MultiverseAnalysis:
     """``multiverse.csv`` (``table``: every specification with its result) and ``multiverse_summary.csv``
     (``summary``) of a fit, and the specification curve (:meth:`plot`)."""

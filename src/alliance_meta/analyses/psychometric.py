@@ -895,7 +895,7 @@ PSYCHOMETRIC_KEYS = {key: None for key in ("reliability", "outcome_reliability",
                                            "credibility_level", "residual_artifacts", "decimals", "moderators")}
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class PsychometricFitAnalysis:
     """The psychometric meta-analysis of a fit's correlations (:func:`psychometric_of_fit`): ``analysis``
     (bare-bones, individual corrections, artifact distributions), ``moderators``

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)  # identity: tables do not compare
 class AnalysisResult:
     """``to_frame()`` gives the analysis' table (the CSV the pipeline writes); ``details`` holds
     the computation behind it (e.g. the influence diagnostics a plot needs); ``notes`` what the

@@ -371,7 +371,7 @@ SENSITIVITY_COLUMNS = ("rho", "term", "estimate", "se", "df", "tau2")
 SMALL_DF = 4  # Tipton (2015): below 4 small-sample df, the p values are not to be trusted
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class RveAnalysis:
     """``rve.csv`` (``table``: correlated and hierarchical effects weights, and the CR2 row of the
     aggregated model) and ``rve_sensitivity.csv`` (``sensitivity``) of a fit, with ``notes``."""

@@ -116,12 +116,20 @@ def _group_labels(result: pd.DataFrame, by: list[str]) -> pd.Series:
     return result[by].astype(str).agg(", ".join, axis=1)
 
 
-def _gls(sums: dict[str, np.ndarray], m: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
-    """GLS composite under compound symmetry from group sums (closed-form inverse of R)."""
+def check_rho(rho: float, sizes) -> None:
+    """ValueError unless the compound-symmetric covariance of every group of ``sizes`` rows with correlation
+    ``rho`` is positive definite: -1/(m - 1) < rho < 1 for each group of m > 1 rows."""
+    m = np.asarray(sizes)
     multiple = m > 1
     if multiple.any() and not (rho < 1 and (1 + (m[multiple] - 1) * rho > 0).all()):
         raise ValueError(f"rho = {rho} makes the compound-symmetric covariance of a study's "
-                         "effect sizes singular or indefinite (need -1/(m - 1) < rho < 1)")
+                         f"effect sizes singular or indefinite (need -1/(m - 1) < rho < 1; the largest study has "
+                         f"m = {int(m.max())} effect sizes)")
+
+
+def _gls(sums: dict[str, np.ndarray], m: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """GLS composite under compound symmetry from group sums (closed-form inverse of R)."""
+    check_rho(rho, m)
     c = rho / (1 + (m - 1) * rho)
     # the common factor 1/(1 - rho) cancels in yi; in vi it stays (and is exact for m = 1: c = rho)
     precision = (sums["w"] - c * sums["u"] ** 2) / (1 - rho) if rho != 1 else sums["w"]

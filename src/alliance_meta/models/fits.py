@@ -87,7 +87,7 @@ class Prediction:
                 f"{self.ci_upper:.4f}], PI [{self.pi_lower:.4f}, {self.pi_upper:.4f}]")
 
 
-@dataclass(frozen=True, repr=False, kw_only=True)
+@dataclass(frozen=True, repr=False, kw_only=True, eq=False)  # identity: their frames do not compare
 class Fit:
     """What every fitted model has: its rows, how they were made, and the shared interface.
 
@@ -261,7 +261,7 @@ class Fit:
         return fit(self.effect_sizes, **options)
 
 
-@dataclass(frozen=True, repr=False, kw_only=True)
+@dataclass(frozen=True, repr=False, kw_only=True, eq=False)
 class UnivariateFit(Fit):
     """A random-effects (or common-effect) model of independent effect sizes, as ``rma.uni``."""
 
@@ -327,7 +327,20 @@ class UnivariateFit(Fit):
                 f"H^2 (total variability / sampling variability):  {self.h2:.2f}"]
 
 
-@dataclass(frozen=True, repr=False, kw_only=True)
+def multilevel_inference(result: multilevel.MultilevelResult, test: str) -> tuple[float, float]:
+    """(se, df) of a three-level model's intercept under ``test``: z (df inf), t (rma.mv's test = "t": df = k - p)
+    or cr2 (clubSandwich's CR2 with Satterthwaite df; NaN with one study, where it is undefined)."""
+    if test == "cr2":
+        if not robust.cr2_defined(result.n_studies):  # one cluster: undefined (clubSandwich stops), not a number
+            return math.nan, math.nan
+        table = robust.cr2(result).coef_test()
+        return float(table.se[0]), float(table.df[0])
+    if test == "t":
+        return float(result.se[0]), float(result.k - result.data.p)
+    return float(result.se[0]), math.inf
+
+
+@dataclass(frozen=True, repr=False, kw_only=True, eq=False)
 class MultilevelFit(Fit):
     """A three-level model (effect sizes within studies), as ``rma.mv``; ``test`` is z, t or cr2."""
 
@@ -341,18 +354,7 @@ class MultilevelFit(Fit):
     @property
     def _inference(self) -> tuple[float, float]:
         """(se, df) of the intercept under this fit's test."""
-        if self.test == "cr2":
-            return self._robust
-        if self.test == "t":
-            return float(self.result.se[0]), float(self.result.k - self.result.data.p)
-        return float(self.result.se[0]), math.inf
-
-    @property
-    def _robust(self) -> tuple[float, float]:
-        if not robust.cr2_defined(self.n_studies):  # one cluster: undefined (clubSandwich stops), not a number
-            return math.nan, math.nan
-        table = robust.cr2(self.result).coef_test()
-        return float(table.se[0]), float(table.df[0])
+        return multilevel_inference(self.result, self.test)
 
     estimate = property(lambda self: float(self.result.beta[0]))
     se = property(lambda self: self._inference[0])

@@ -37,6 +37,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.study_blocks import BlockCovariance, StudyBlocks, group_by_study
+from alliance_meta.inputs.dependence import check_rho
 
 BOUNDARY = 10 * float(np.finfo(float).eps)  # metafor: sigma^2 <= 10 eps is reported as 0
 LEVELS = ("between", "within")
@@ -78,11 +79,12 @@ def prepare(yi, vi, study_id, X=None, rho: float = 0.0, names=None) -> Multileve
         X, names = np.ones((yi.size, 1)), ("intrcpt",)
     X = np.asarray(X, float).reshape(yi.size, -1)
     names = tuple(names) if names is not None else tuple(f"x{j}" for j in range(X.shape[1]))
-    if not -1.0 < rho < 1.0:
-        raise ValueError("rho must lie in (-1, 1)")
     if np.any(~np.isfinite(yi)) or np.any(~np.isfinite(vi)) or np.any(vi <= 0):
         raise ValueError("yi must be finite and vi positive")
     blocks = group_by_study(study_id)
+    if not -1.0 < rho < 1.0:  # even when every study has one effect size
+        raise ValueError(f"rho = {rho} is not a correlation between two effect sizes of a study (need -1 < rho < 1)")
+    check_rho(rho, blocks.sizes)
     return MultilevelData(yi[blocks.order], vi[blocks.order], X[blocks.order], blocks, float(rho), names)
 
 
@@ -181,7 +183,9 @@ def _projected_newton(objective, x, max_steps: int = 100):
     """Newton steps on the free coordinates (x >= 0), backtracking; returns (x, converged).
 
     Converged when the projected gradient vanishes relative to the objective, or the step
-    no longer changes x; components at 0 with a gradient pointing outwards stay at 0.
+    no longer changes x; components at 0 with a gradient pointing outwards stay at 0. Where the
+    Newton direction is not one of descent (the likelihood is not concave there, as on the way to
+    an optimum at sigma2 = 0), the step is the projected gradient's, long enough to reach the bound.
     """
     value, gradient = objective(x)
     if not np.isfinite(value):
@@ -196,9 +200,15 @@ def _projected_newton(objective, x, max_steps: int = 100):
             newton = step @ gradient[move] < 0
         except np.linalg.LinAlgError:
             newton = False
-        if not newton:
-            return x, False
         length = 1.0
+        if not newton:  # steepest descent, from the length that takes every component moving down to 0
+            step = -gradient[move]
+            towards_bound = step < 0
+            if not towards_bound.any():
+                return x, False
+            length = float(np.max(x[move][towards_bound] / -step[towards_bound]))
+            if not length > 0:
+                return x, False
         while length > 1e-8:
             trial = x.copy()
             trial[move] = np.maximum(x[move] + length * step, 0.0)

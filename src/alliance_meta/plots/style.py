@@ -118,9 +118,14 @@ SCALES = {
 }
 
 
-def display_scale(metric: str):
-    """``(axis label, transform from the analysis metric, null on the display scale)`` of a metric."""
-    scale = SCALES[metric]
+#: a fit without a metric (am.fit(yi, vi) with no metric=): its estimates as they are
+UNNAMED_SCALE = Scale("Estimate", "Estimate", "estimate", _identity, _identity, 0.0)
+
+
+def display_scale(metric: str | None):
+    """``(axis label, transform from the analysis metric, null on the display scale)`` of a metric (None: the
+    estimates as they are, of a fit without a metric)."""
+    scale = UNNAMED_SCALE if metric is None else SCALES[metric]
     return scale.label, scale.to_display, scale.null_display
 
 

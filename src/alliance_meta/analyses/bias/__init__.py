@@ -43,7 +43,7 @@ TRIMFILL_ESTIMATORS = ("L0", "R0")  # as bias.trim_and_fill fits them
 PET_PEESE_SIDES = ("one", "two")  # as bias.regression.pet_peese tests them
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class BiasResult:
     """``bias.csv`` of a fit, the studies the univariate tests saw, and trim and fill's result."""
 

@@ -639,7 +639,7 @@ def _full_steps(steps) -> np.ndarray:
     return grid if grid.size and grid[-1] == 1.0 else np.append(grid, 1.0)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class SelectionModelsResult:
     """``selection_models.csv`` of a fit, the studies the models saw and the unadjusted fit of them."""
 

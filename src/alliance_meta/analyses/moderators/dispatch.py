@@ -24,7 +24,7 @@ from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class ModeratorResult:
     """One moderator of a fit: its ``moderators.csv`` row, ``subgroups.csv`` rows and coefficients."""
 

@@ -29,7 +29,7 @@ from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 MINIMUM_STUDIES = 2
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Sensitivity:
     """All three sensitivity tables of one fit and the diagnostics behind them (None with < 2 studies)."""
 
@@ -121,9 +121,12 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
                  "(metafor's cooks.distance/dfbetas.rma.mv, cluster = study)",)
         key, texts = sort_key(_order(fit, order)) if order is not None else (None, {})
         ordered = data if order is None else data.assign(year=key)
-        tables = multilevel.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, float(fit.rho))
+        tables = multilevel.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, float(fit.rho), fit.test)
         if texts and "year" in tables[2]:  # the order's texts, not their ranks
             tables[2]["year"] = tables[2]["year"].map(texts)
+        name = order if isinstance(order, str) else "order"
+        if order is not None and name != "year" and "year" in tables[2]:  # the column is named by what it holds
+            tables = (*tables[:2], tables[2].rename(columns={"year": name}), *tables[3:])
     else:
         test = "z" if fit.test == "z" else "knha"
         notes = () if fit.test != "adhoc" else ("deletions use Knapp-Hartung without the ad hoc floor",)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import multilevel
+from alliance_meta.models.fits import multilevel_inference
 from alliance_meta.engines.study_blocks import StudyBlocks
 from alliance_meta.engines.transforms import back_transform
 
@@ -59,8 +60,9 @@ def _warm_start(sigma2):
     return sigma2.copy() if np.any(sigma2 > 0) else None
 
 
-def refit(data: multilevel.MultilevelData, method: str, level: float, start=None) -> dict:
-    """One intercept-only refit on a subset: the row of leave_one_out.csv / cumulative.csv."""
+def refit(data: multilevel.MultilevelData, method: str, level: float, start=None, test: str = "z") -> dict:
+    """One intercept-only refit on a subset: the row of leave_one_out.csv / cumulative.csv, its interval and test
+    under ``test`` (z, t or cr2, as the fit's: :func:`alliance_meta.models.fits.multilevel_inference`)."""
     row = {"k": data.k, "n_studies": data.blocks.n_studies}
     if data.k <= 1:
         return row | {"converged": False, "note": NOT_FITTED}
@@ -70,15 +72,23 @@ def refit(data: multilevel.MultilevelData, method: str, level: float, start=None
         start = np.array([0.0, start[1] if start[1] > 0 else max(start[0], 1e-4)])
     fit = multilevel.fit_prepared(data, method=method, level=level, sigma2=fixed, profile=False,
                                   likelihood_ratio=False, start=start)
-    estimate, se = float(fit.beta[0]), float(fit.se[0])
-    critical = dist.norm.isf((1.0 - level / 100.0) / 2)
-    statistic = estimate / se
+    estimate = float(fit.beta[0])
+    se, df = multilevel_inference(fit, test)
+    alpha = 1.0 - level / 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = float(np.divide(estimate, se))
+    if math.isinf(df):
+        critical, p = dist.norm.isf(alpha / 2), float(2 * dist.norm.sf(abs(statistic)))
+    elif df > 0:
+        critical, p = dist.t.isf(alpha / 2, df), float(2 * dist.t.sf(abs(statistic), df))
+    else:  # no df: CR2 of one study, or t with k - p = 0
+        critical, p = math.nan, math.nan
     total = float(np.sum(fit.sigma2))
     i2 = float(fit.i2[0])
     return row | {
         "estimate": estimate, "se": se, "ci_lower": estimate - critical * se, "ci_upper": estimate + critical * se,
         "tau2": total, "i2": i2, "h2": 100.0 / (100.0 - i2) if i2 < 100 else math.inf,
-        "q": fit.qe, "q_p": fit.qe_p, "statistic": statistic, "p": float(2 * dist.norm.sf(abs(statistic))),
+        "q": fit.qe, "q_p": fit.qe_p, "statistic": statistic, "p": p,
         "sigma2_between": float(fit.sigma2[0]), "sigma2_within": float(fit.sigma2[1]),
         "i2_between": float(fit.i2[1]), "i2_within": float(fit.i2[2]), "converged": fit.converged,
         "note": "sigma2_between fixed to 0 (one study)" if single else "",
@@ -132,8 +142,9 @@ INFLUENCE_COLUMNS = ("study_id", "k_effect_sizes", "cook_d", "dfbetas", "estimat
 
 
 def leave_one_study_out(yi, vi, study_id, *, method: str = "REML", rho: float = 0.0, level: float = 95.0,
-                        metric: str | None = None) -> MultilevelInfluence:
-    """Refit the three-level model without each study in turn; Cook's distance and DFBETAS."""
+                        metric: str | None = None, test: str = "z") -> MultilevelInfluence:
+    """Refit the three-level model without each study in turn (intervals and tests under ``test``: z, t or
+    cr2); Cook's distance and DFBETAS (model-based, as metafor's, whatever the test)."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     labels = np.asarray(study_id).astype(str)
     data = multilevel.prepare(yi, vi, labels, rho=rho)
@@ -147,7 +158,7 @@ def leave_one_study_out(yi, vi, study_id, *, method: str = "REML", rho: float = 
     for position, label in enumerate(ids):
         keep = np.ones(data.blocks.n_studies, bool)
         keep[index[label]] = False
-        row = refit(keep_studies(data, keep), method, level, start)
+        row = refit(keep_studies(data, keep), method, level, start, test)
         rows.append({"study_id": label} | row)
         if "estimate" in row:
             difference = float(full.beta[0]) - row["estimate"]
@@ -161,8 +172,9 @@ def leave_one_study_out(yi, vi, study_id, *, method: str = "REML", rho: float = 
 
 
 def cumulative(yi, vi, study_id, year=None, *, method: str = "REML", rho: float = 0.0, level: float = 95.0,
-               metric: str | None = None) -> pd.DataFrame:
-    """Cumulative three-level meta-analysis: add studies (all their rows) by earliest year.
+               metric: str | None = None, test: str = "z") -> pd.DataFrame:
+    """Cumulative three-level meta-analysis: add studies (all their rows) by earliest year; intervals and tests
+    under ``test`` (z, t or cr2).
 
     ``position`` is the data row where the added study first appears (for labels).
     """
@@ -180,7 +192,7 @@ def cumulative(yi, vi, study_id, year=None, *, method: str = "REML", rho: float 
     rows = []
     for step, position in enumerate(order, start=1):
         keep[index[ids[position]]] = True
-        row = refit(keep_studies(data, keep), method, level, start)
+        row = refit(keep_studies(data, keep), method, level, start, test)
         rows.append({"study_id": ids[position], "position": int(first[position]), "step": step,
                      "year": years[position]} | row)
     return _with_back_transform(_order_columns(pd.DataFrame(rows)), metric)
@@ -197,7 +209,7 @@ def _order_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95.0,
-                       rho: float = 0.0):
+                       rho: float = 0.0, test: str = "z"):
     """``leave_one_out``, ``influence`` and ``cumulative`` tables of a family's effect sizes
     under ``dependence: multilevel`` (``study_id``, ``yi``, ``vi``, optional ``year``) and the
     :class:`MultilevelInfluence` result.
@@ -214,10 +226,10 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
         return (leave_one_out_header, no_influence,
                 pd.DataFrame(columns=["study_id", "k", "estimate"]), None)
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
-    result = (leave_one_study_out(yi, vi, ids, method=method, rho=rho, level=level, metric=metric)
+    result = (leave_one_study_out(yi, vi, ids, method=method, rho=rho, level=level, metric=metric, test=test)
               if data["study_id"].nunique() > 1 else None)
     table = cumulative(yi, vi, ids, data["year"] if "year" in data else None, method=method, rho=rho,
-                       level=level, metric=metric)
+                       level=level, metric=metric, test=test)
     if result is None:
         return leave_one_out_header, no_influence, table, None
     return result.deletions, result.to_frame(), table, result

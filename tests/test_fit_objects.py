@@ -1,0 +1,87 @@
+"""Fits and analyses as a notebook uses them: the three-level sensitivity analyses under the fit's own test,
+fits in lists and dicts, clear errors for an impossible rho, plots of a fit without a metric, and the
+three-level fit at the boundary sigma2 = (0, 0) converging."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import alliance_meta as am  # noqa: E402
+
+
+def three_level_rows(seed: int = 4, studies: int = 9) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 4, studies)
+    study = np.repeat([f"S{i}" for i in range(studies)], sizes)
+    vi = rng.uniform(0.01, 0.05, study.size)
+    effect = np.repeat(rng.normal(0.3, 0.15, studies), sizes)
+    return pd.DataFrame({"study_id": study, "yi": effect + rng.normal(0, np.sqrt(vi)), "vi": vi,
+                         "year": np.repeat(2000 + np.arange(studies), sizes)})
+
+
+@pytest.mark.parametrize("test", ["z", "t", "cr2"])
+def test_three_level_leave_one_out_and_cumulative_use_the_fits_test(test):
+    rows = three_level_rows()
+    fit = am.fit(rows, dependence="multilevel", test=test)
+    last = am.cumulative(fit).to_frame().iloc[-1]  # every study: the fit itself
+    assert math.isclose(last.se, fit.se, rel_tol=1e-6)
+    assert np.allclose([last.ci_lower, last.ci_upper], fit.conf_int(), rtol=1e-6)
+    assert math.isclose(last.p, fit.pvalue, rel_tol=1e-5)
+    left_out = am.leave_one_out(fit).to_frame().set_index("study_id")
+    for study in ("S0", "S4"):
+        refit = am.fit(rows[rows.study_id != study], dependence="multilevel", test=test)
+        row = left_out.loc[study]
+        assert np.allclose([row.ci_lower, row.ci_upper], refit.conf_int(), rtol=1e-6), (study, test)
+        assert math.isclose(row.p, refit.pvalue, rel_tol=1e-5)
+
+
+def test_the_cumulative_order_column_is_named_by_the_order():
+    rows = three_level_rows().assign(rater=lambda f: np.where(f.index % 2, "patient", "observer"))
+    table = am.cumulative(am.fit(rows, dependence="multilevel"), "rater").to_frame()
+    assert "year" not in table and set(table["rater"]) <= {"patient", "observer"}
+
+
+def test_fits_and_analyses_compare_by_identity_so_lists_and_dicts_work():
+    fits = [am.fit([0.1, 0.2, 0.3, 0.4], [0.01, 0.02, 0.03, 0.01], method=m) for m in ("REML", "DL", "PM")]
+    assert fits.index(fits[2]) == 2 and fits[1] in fits
+    assert {fits[0]: "REML"}[fits[0]] == "REML"
+    bias = am.publication_bias(fits[0])
+    assert [bias].index(bias) == 0 and bias != am.publication_bias(fits[0])
+
+
+def test_a_rho_that_makes_a_study_covariance_indefinite_is_a_clear_error_for_both_dependences():
+    rows = pd.DataFrame({"study_id": list("aaabcc"), "yi": [0.1, 0.2, 0.3, 0.4, 0.2, 0.25],
+                         "vi": [0.01, 0.012, 0.02, 0.015, 0.03, 0.01]})
+    for dependence in ("aggregate", "multilevel"):
+        with pytest.raises(ValueError, match=r"need -1/\(m - 1\) < rho < 1; the largest study has m = 3"):
+            am.fit(rows, dependence=dependence, rho=-0.6)
+    with pytest.raises(ValueError, match="need -1 < rho < 1"):
+        am.fit(rows.drop_duplicates("study_id"), dependence="multilevel", rho=1.0)
+
+
+def test_plots_of_a_fit_without_a_metric_show_the_estimates_as_they_are():
+    fit = am.fit([0.1, 0.2, 0.3, 0.4, 0.2, 0.25, 0.5], [0.01, 0.012, 0.02, 0.015, 0.03, 0.01, 0.02])
+    figure = am.gosh(fit, subsets=100).plot()
+    assert figure.axes[0].get_xlabel() == "Estimate (REML)"
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_a_three_level_fit_whose_optimum_is_sigma2_zero_converges(method):
+    identical = pd.DataFrame({"study_id": list("aabbc"), "yi": [0.3] * 5, "vi": [0.01, 0.02, 0.03, 0.01, 0.02]})
+    fit = am.fit(identical, dependence="multilevel", method=method)
+    assert fit.converged and fit.sigma2 == (0.0, 0.0) and "NOT CONVERGED" not in repr(fit)
+    # homogeneous rows whose likelihood is highest at (0, 0): the gradient there points outwards for both
+    rows = pd.DataFrame({"study_id": [0, 1, 2, 3], "yi": [0.0619, 0.3268, 0.4388, 0.2825],
+                         "vi": [0.0286, 0.0435, 0.0245, 0.0052]})
+    fit = am.fit(rows, dependence="multilevel", method=method)
+    assert fit.converged and fit.sigma2 == (0.0, 0.0)
+    gradient = __import__("alliance_meta.models.multilevel", fromlist=["evaluate"]).evaluate(
+        fit.result.data, (0.0, 0.0), method == "REML").gradient
+    assert (gradient < 0).all()  # the log-likelihood falls into sigma2 > 0: (0, 0) is the maximum
