@@ -85,3 +85,36 @@ def test_a_three_level_fit_whose_optimum_is_sigma2_zero_converges(method):
     gradient = __import__("alliance_meta.models.multilevel", fromlist=["evaluate"]).evaluate(
         fit.result.data, (0.0, 0.0), method == "REML").gradient
     assert (gradient < 0).all()  # the log-likelihood falls into sigma2 > 0: (0, 0) is the maximum
+
+
+def test_analyses_that_fit_univariate_models_to_a_three_level_fit_say_so():
+    rows = three_level_rows().assign(rater=lambda f: np.where(f.index % 3, "patient", "observer"))
+    three, uni = am.fit(rows, dependence="multilevel", metric="z"), am.fit(rows, metric="z")
+    said = "the three-level model is not refitted"
+    assert said in " ".join(am.meta_regression(three, "~ rater").notes)
+    assert said in repr(am.model_comparison(three, ["~ rater"]))
+    assert said in repr(am.location_scale(three, {"location": "~ 1", "scale": "~ rater"}))
+    assert said in repr(am.multiverse(three, {"methods": ["REML"], "tests": ["z"]}))
+    assert am.meta_regression(uni, "~ rater").notes == () and said not in repr(am.model_comparison(uni, ["~ rater"]))
+
+
+def test_a_formula_of_two_parts_is_a_clear_error():
+    fit = am.fit(three_level_rows().assign(rater="patient"), metric="z")
+    with pytest.raises(ValueError, match=r"one part, as '~ rater \+ year' \(a location-scale model takes its parts"):
+        am.location_scale(fit, "~ 1 | rater")
+    with pytest.raises(ValueError, match="one part"):
+        am.meta_regression(fit, "~ rater | year")
+
+
+def test_series_indexed_by_names_name_the_studies_and_a_dict_is_read_as_rows():
+    yi = pd.Series([0.10, 0.30, 0.35, 0.50, 0.20], index=["Smith 2001", "Lee 2004", "Ng 2010", "Ode 2012", "Roy 2015"])
+    vi = pd.Series([0.01, 0.02, 0.015, 0.03, 0.01], index=yi.index)
+    fit = am.fit(yi, vi[::-1], metric="z")  # paired by name
+    assert fit.study_id.tolist() == list(yi.index) and fit.data["vi"].tolist() == vi.tolist()
+    assert am.leave_one_out(fit).to_frame()["study_id"].tolist() == list(yi.index)
+    numbered = am.fit(yi.reset_index(drop=True).iloc[1:], vi.reset_index(drop=True).iloc[1:])
+    assert numbered.study_id.tolist() == ["1", "2", "3", "4"]  # row numbers are not names
+    as_dict = am.fit({"yi": yi.tolist(), "vi": vi.tolist()})
+    assert math.isclose(as_dict.estimate, am.fit(yi.to_numpy(), vi.to_numpy()).estimate, rel_tol=1e-15)
+    with pytest.raises(ValueError, match="level must be a percentage"):
+        fit.conf_int(True)

@@ -82,12 +82,15 @@ class LocationScaleAnalysis:
 
     table: pd.DataFrame
     tau2: pd.DataFrame
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     def __repr__(self) -> str:
-        return f"<LocationScaleAnalysis: {self.table['model'].nunique()} models>"
+        notes = f"; {'; '.join(self.notes)}" if self.notes else ""
+        models = self.table["model"].nunique()
+        return f"<LocationScaleAnalysis: {models} model{'' if models == 1 else 's'}{notes}>"
 
 
 def location_scale_analysis(fit, models, *, continuous=None, reference_levels=None, centre: bool = True,
@@ -101,6 +104,7 @@ def location_scale_analysis(fit, models, *, continuous=None, reference_levels=No
     three-level fit (metafor's location-scale models are ``rma.uni`` models).
     """
     from alliance_meta.analyses.moderators.dispatch import codebook_levels, slope_variables
+    from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.models.fits import require_fit
 
     require_fit(fit, "am.location_scale")
@@ -115,4 +119,4 @@ def location_scale_analysis(fit, models, *, continuous=None, reference_levels=No
     table, per_level = location_scale_tables(
         fit.effect_sizes, models, method=fit.method, continuous=continuous, aggregate_method=fit.aggregate_method,
         rho=fit.rho, reference_levels=codebook_levels(reference_levels), centre=centre, level=fit.level, values=values)
-    return LocationScaleAnalysis(table, per_level)
+    return LocationScaleAnalysis(table, per_level, univariate_model_note(fit, "am.location_scale"))

@@ -345,13 +345,16 @@ class ModelComparisonAnalysis:
 
     comparison: pd.DataFrame
     predictions: pd.DataFrame
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.comparison.copy()
 
     def __repr__(self) -> str:
-        return (f"<ModelComparisonAnalysis: {self.comparison['comparison'].nunique()} comparisons, "
-                f"{len(self.predictions)} predictions>")
+        notes = f"; {'; '.join(self.notes)}" if self.notes else ""
+        comparisons, predictions = self.comparison["comparison"].nunique(), len(self.predictions)
+        return (f"<ModelComparisonAnalysis: {comparisons} comparison{'' if comparisons == 1 else 's'}, "
+                f"{predictions} prediction{'' if predictions == 1 else 's'}{notes}>")
 
 
 def model_comparison_analysis(fit, formulas, *, continuous=None, reference_levels=None, centre: bool = True,
@@ -363,6 +366,7 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
     holds numbers); ``values``: the values of a continuous moderator to predict at; ``tests``: ``z``, ``knha``.
     """
     from alliance_meta.analyses.moderators.dispatch import codebook_levels, slope_variables
+    from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.models.fits import require_fit
 
     require_fit(fit, "am.model_comparison")
@@ -377,4 +381,5 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
                    reference_levels=codebook_levels(reference_levels), centre=centre)
     return ModelComparisonAnalysis(
         model_comparison_table(fit.effect_sizes, formulas, **options),
-        prediction_table(fit.effect_sizes, formulas, fit.metric, values=values, tests=tests, level=fit.level, **options))
+        prediction_table(fit.effect_sizes, formulas, fit.metric, values=values, tests=tests, level=fit.level, **options),
+        univariate_model_note(fit, "am.model_comparison"))

@@ -545,6 +545,7 @@ class MultiverseAnalysis:
     metric: str | None
     level: float
     main: dict
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -562,8 +563,9 @@ class MultiverseAnalysis:
         return specification_curve(self.table, self.metric, self.level, self.main)
 
     def __repr__(self) -> str:
+        notes = f"; {'; '.join(self.notes)}" if self.notes else ""
         return (f"<MultiverseAnalysis: {len(self.table)} specifications, "
-                f"{int(self.table['estimate'].notna().sum())} fitted>")
+                f"{int(self.table['estimate'].notna().sum())} fitted{notes}>")
 
 
 def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0, psychometric: dict | None = None,
@@ -577,6 +579,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     Bayesian specifications; ``psychometric``: the config's ``psychometric`` section for the ``correction``
     choice. ``progress(done, total)`` is called every ``progress_every`` (500) specifications.
     """
+    from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.inputs.options import check_options
     from alliance_meta.models.fits import require_fit
 
@@ -591,4 +594,6 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
                       fit.method, progress, settings.get("progress_every", 500), psychometric)
     main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
-    return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main)
+    three_level = tuple(f"{note}; the specification the plot marks is its aggregated model with the same estimator"
+                        for note in univariate_model_note(fit, "am.multiverse"))
+    return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main, three_level)

@@ -27,3 +27,14 @@ class AnalysisResult:
 
     def _repr_html_(self) -> str:  # notebooks show the table
         return self.table._repr_html_()
+
+
+def univariate_model_note(fit, what: str) -> tuple[str, ...]:
+    """The note of an analysis that fits univariate (``rma.uni``) models to a three-level fit's effect sizes,
+    aggregated within study (and the analysis' variables) with the fit's ``rho``; () for a univariate fit."""
+    from alliance_meta.models.fits import MultilevelFit
+
+    if not isinstance(fit, MultilevelFit):
+        return ()
+    return (f"three-level fit: {what} fits univariate models to the effect sizes aggregated within study (and "
+            f"the model's variables; rho = {fit.rho:g}); the three-level model is not refitted",)

@@ -35,6 +35,9 @@ def _right_hand_side(formula: str) -> str:
 def _parsed(formula: str):
     from formulaic import Formula
 
+    if "|" in formula:  # formulaic reads it as a formula of several parts, which no model here takes
+        raise ValueError(f"cannot read the formula {formula!r}: one part, as '~ rater + year' (a location-scale "
+                         "model takes its parts as {'location': '~ rater', 'scale': '~ year'})")
     try:
         return Formula(_right_hand_side(formula))
     except Exception as error:  # formulaic's parser errors, reworded once

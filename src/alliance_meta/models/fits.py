@@ -507,7 +507,10 @@ def _check_frame(data: pd.DataFrame) -> None:
 
 
 def as_frame(data, vi=None) -> pd.DataFrame:
-    """Effect sizes as a frame with ``yi``, ``vi``, ``study_id`` (default 1..k) and ``es_id``."""
+    """Effect sizes as a frame with ``yi``, ``vi``, ``study_id`` (default 1..k; for ``yi`` a pandas Series indexed
+    by unique names, not numbers, those names) and ``es_id``. A dict of columns is read as a frame."""
+    if isinstance(data, Mapping) and vi is None:
+        data = pd.DataFrame(dict(data))
     if isinstance(data, pd.DataFrame):
         if vi is not None:
             raise TypeError("give either a DataFrame with yi and vi columns, or arrays yi and vi")
@@ -529,6 +532,8 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         vi = _aligned(data, vi)
         yi, vi = univariate.validate_inputs(data, vi)[:2]
         frame = pd.DataFrame({"yi": yi, "vi": vi})
+        if isinstance(data, pd.Series) and data.index.is_unique and not pd.api.types.is_numeric_dtype(data.index):
+            frame["study_id"] = data.index.astype(str)  # the studies' names (not row numbers), as a plot shows them
     if "study_id" not in frame:
         frame["study_id"] = [str(i + 1) for i in range(len(frame))]
     frame["study_id"] = _identifiers(frame["study_id"])
@@ -567,6 +572,8 @@ def _aligned(yi, vi):
 def _percent(level) -> float:
     """A confidence level in percent as a float (:func:`level_alpha`'s checks), or a ValueError naming it."""
     try:
+        if isinstance(level, bool):  # conf_int(True) is not a 1% interval
+            raise TypeError
         value = float(level)
     except (TypeError, ValueError):
         raise ValueError(f"level must be a percentage strictly between 0 and 100, got {level!r}") from None

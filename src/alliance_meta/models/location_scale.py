@@ -230,9 +230,10 @@ class LocationScaleFit:
         log_tau2 = Z_new @ self.alpha
         se = np.sqrt(np.einsum("nq,qr,nr->n", Z_new, self.va, Z_new))
         critical = dist.norm.isf(level_alpha(self.level) / 2)
-        return pd.DataFrame({"log_tau2": log_tau2, "log_tau2_se": se, "tau2": np.exp(log_tau2),
-                             "tau2_ci_lower": np.exp(log_tau2 - critical * se),
-                             "tau2_ci_upper": np.exp(log_tau2 + critical * se)})
+        with np.errstate(over="ignore"):  # a level whose tau^2 is not identified: an upper bound of inf, as R's exp
+            return pd.DataFrame({"log_tau2": log_tau2, "log_tau2_se": se, "tau2": np.exp(log_tau2),
+                                 "tau2_ci_lower": np.exp(log_tau2 - critical * se),
+                                 "tau2_ci_upper": np.exp(log_tau2 + critical * se)})
 
 
 def _metafor_start(y, v, X, Z):

@@ -19,7 +19,7 @@ from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, Moder
                                                           analyse_moderator, fit_model, holds_numbers,
                                                           meta_regression_table, model_table, no_coefficients,
                                                           no_subgroups, not_estimable_note, not_estimable_row)
-from alliance_meta.analyses.results import AnalysisResult
+from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 
@@ -148,10 +148,11 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
                                      numeric)
     model, test = fit_model(data, formula, "REML", fit.level, numeric, reference_levels, centre, permutations,
                             seed)
+    three_level = univariate_model_note(fit, "am.meta_regression")
     if model is None:
         return AnalysisResult("meta_regression", not_estimable_row(formula, data, dropped, variables),
-                              (not_estimable_note(formula, data, variables),))
-    return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), (), model)
+                              (not_estimable_note(formula, data, variables), *three_level))
+    return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), three_level, model)
 
 
 def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
