@@ -118,3 +118,11 @@ def test_series_indexed_by_names_name_the_studies_and_a_dict_is_read_as_rows():
     assert math.isclose(as_dict.estimate, am.fit(yi.to_numpy(), vi.to_numpy()).estimate, rel_tol=1e-15)
     with pytest.raises(ValueError, match="level must be a percentage"):
         fit.conf_int(True)
+
+
+def test_a_comparison_whose_full_model_has_too_few_rows_is_a_row_saying_why():
+    rows = pd.DataFrame({"study_id": list("abc"), "yi": [0.1, 0.35, 0.5], "vi": [0.01, 0.015, 0.03],
+                         "year": [2001, 2005, 2010]})
+    table = am.model_comparison(am.fit(rows, metric="z"), ["~ year"]).to_frame()
+    assert table["comparison"].tolist() == ["~ year vs 1"]
+    assert table["note"].iloc[0] == "not estimable: k = 3 rows for 2 coefficients and tau^2 of the full model (k > 3 needed)"

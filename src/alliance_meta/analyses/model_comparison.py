@@ -170,7 +170,8 @@ def model_comparison_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(
                            control=None) -> pd.DataFrame:
     """Rows of ``model_comparison.csv``: every nested pair of ``formulas`` (:func:`nested_pairs`),
     both models fitted by ML to the full model's rows (aggregated as the moderator analyses
-    aggregate them); pairs whose full model is not estimable are left out."""
+    aggregate them); a pair whose full model is not estimable is one row with a ``note`` saying why (a pair
+    with fewer than 3 rows coded, e.g. a moderator coded in no row, is left out: moderators.csv says why)."""
     from alliance_meta.analyses.moderators import aggregate_within  # here: moderators may import vif_column
 
     tables = []
@@ -178,16 +179,21 @@ def model_comparison_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(
         variables = _variables(full)
         numeric = tuple(name for name in variables if name in continuous)
         data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
-        if len(data) < 3:  # e.g. a moderator coded in no row: moderators.csv says why
+
+        def not_estimable(why: str) -> pd.DataFrame:
+            return pd.DataFrame([{"comparison": f"{full} vs {reduced}", "model": "full", "formula": full,
+                                  "k": len(data), "note": f"not estimable: {why}"}])
+
+        if len(data) < 3:  # e.g. a moderator coded in no row: left out (moderators.csv says why)
             continue
-        design = _design(data, full, numeric, reference_levels, centre)
-        if len(data) <= design.matrix.shape[1] + 1:
-            continue
-        try:
-            table = compare_formulas(data, full, reduced, numeric, reference_levels, centre, control).to_frame()
-        except ValueError as error:  # e.g. a moderator with one level in these rows: nothing to compare
-            table = pd.DataFrame([{"comparison": f"{full} vs {reduced}", "model": "full", "formula": full,
-                                   "k": len(data), "note": f"not estimable: {error}"}])
+        if len(data) <= (parameters := _design(data, full, numeric, reference_levels, centre).matrix.shape[1]) + 1:
+            table = not_estimable(f"k = {len(data)} rows for {parameters} coefficients and tau^2 of the full model "
+                                  f"(k > {parameters + 1} needed)")
+        else:
+            try:
+                table = compare_formulas(data, full, reduced, numeric, reference_levels, centre, control).to_frame()
+            except ValueError as error:  # e.g. a moderator with one level in these rows: nothing to compare
+                table = not_estimable(str(error))
         tables.append(table.assign(n_studies=data["study_id"].nunique(), k_dropped=dropped))
     if not tables:
         return pd.DataFrame(columns=["comparison", "model", "formula", "k", "parameters", "loglik", "aic", "bic",
