@@ -126,3 +126,12 @@ def test_a_comparison_whose_full_model_has_too_few_rows_is_a_row_saying_why():
     table = am.model_comparison(am.fit(rows, metric="z"), ["~ year"]).to_frame()
     assert table["comparison"].tolist() == ["~ year vs 1"]
     assert table["note"].iloc[0] == "not estimable: k = 3 rows for 2 coefficients and tau^2 of the full model (k > 3 needed)"
+
+
+def test_true_false_effect_sizes_and_a_fractional_number_of_subsets_are_refused():
+    with pytest.raises(ValueError, match="yi must be numbers, one per effect size; got True/False"):
+        am.fit([True, False, True], [0.1, 0.1, 0.1])
+    fit = am.fit([0.1, 0.2, 0.3], [0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="whole number of subsets, not 1.5"):
+        am.gosh(fit, subsets=1.5)
+    assert am.gosh(fit, subsets=1e6).result.n_subsets == 7  # a whole number written as 1e6, as YAML reads it

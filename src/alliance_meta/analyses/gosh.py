@@ -149,7 +149,9 @@ def random_subsets(k: int, n: int, seed: int | None = DEFAULT_SEED) -> np.ndarra
 
 def choose_subsets(k: int, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED) -> tuple[np.ndarray, bool]:
     """All subsets when 2^k - 1 <= ``subsets``, else ``subsets`` random ones; (matrix, exact)."""
-    subsets = int(round(subsets))
+    if isinstance(subsets, bool) or not float(subsets).is_integer():
+        raise ValueError(f"gosh needs a whole number of subsets, not {subsets!r}")
+    subsets = int(subsets)
     if subsets < 2:
         raise ValueError("gosh needs subsets >= 2")
     if k < 2:
