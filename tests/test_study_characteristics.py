@@ -59,3 +59,15 @@ def test_tables_of_simulated_data_say_so_in_title_and_note():
     text = to_markdown(marked)
     assert text.startswith("**Pooled estimates (SIMULATED demo data)**")
     assert "*Note.* Simulated demo data: these are not real studies. CI = confidence interval." in text
+
+
+def test_the_api_lists_a_fits_studies_with_its_level_and_checks_the_moderators():
+    import alliance_meta as am
+    import pytest
+
+    fit = am.fit(rows(), metric="z", level=90, rho=0.5)
+    table = am.study_characteristics(fit, ["modality"]).to_frame().set_index("study_id")
+    assert math.isclose(table.loc["A", "ci_upper"], 0.3 + 1.6448536269514722 * math.sqrt(0.02), rel_tol=1e-9)
+    assert table.loc["B", "modality"] == "mixed" and "rater" not in table
+    with pytest.raises(ValueError, match="did you mean 'modality'"):
+        am.study_characteristics(fit, ["modalty"])

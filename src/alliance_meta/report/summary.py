@@ -93,3 +93,18 @@ def study_characteristics(effect_sizes: pd.DataFrame, moderators: list[str], met
     year = pd.to_numeric(table["year"], errors="coerce") if "year" in table else pd.Series(np.nan, index=table.index)
     order = table.assign(_year=year).sort_values(["_year", "study_id"], kind="stable", na_position="last").index
     return table.loc[order].reset_index(drop=True)
+
+
+def study_characteristics_of_fit(fit, moderators=()):
+    """``am.study_characteristics``: :func:`study_characteristics` of a fit's effect sizes with its metric, level,
+    aggregation and ``rho`` (``moderators``: columns to list, checked against the fit's rows)."""
+    from alliance_meta.analyses.results import AnalysisResult
+    from alliance_meta.models.fits import require_fit
+
+    require_fit(fit, "am.study_characteristics")
+    if fit.metric is None:
+        raise ValueError("am.study_characteristics needs the analysis metric for the back-transformed columns: "
+                         "am.fit(..., metric='z') (or 'smd', 'log_or')")
+    moderators = fit.moderator_columns(moderators, "am.study_characteristics: moderator") if moderators else []
+    return AnalysisResult("study_characteristics", study_characteristics(
+        fit.effect_sizes, moderators, fit.metric, fit.level, fit.aggregate_method, fit.rho))
