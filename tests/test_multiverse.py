@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +193,46 @@ def test_rows_converted_from_beta_are_a_choice_only_where_there_are_some(effect_
     assert 0 < (specs["beta_rows"] == "exclude").sum() < len(without)  # subsets too small without them go
     assert "beta_rows" not in multiverse.specifications(config, effect_sizes.assign(input_kind="r"))
     assert "beta_rows" not in multiverse.specifications({**config, "beta_rows": ["include"]}, with_beta)
+
+
+def test_the_multilevel_choice_fits_the_three_level_model_of_the_rows_each_specification_keeps():
+    import alliance_meta as am
+    from alliance_meta.analyses.multiverse import specifications
+
+    rows = am.effect_sizes(am.read_sheet("data/raw/studies.csv")).query("family == 'outcome'")
+    fit = am.fit(rows, metric="z")
+    settings = {"aggregate_methods": ["gls", "multilevel"], "aggregate_rhos": [0.5, 0.8], "methods": ["REML", "DL"],
+                "outliers": ["none", "rstudent"], "subsets": ["rater"], "publication": ["all"]}
+    specs = specifications(settings, rows)
+    three = specs[specs.aggregate_method == "multilevel"]
+    assert set(three.method) == {"REML"} and set(three.test) == {"z", "knha"} and set(three.prior) == {"none"}
+    table = am.multiverse(fit, settings).to_frame()
+    chosen = table[(table.aggregate_method == "multilevel") & (table.outliers == "none")]
+    for rater, rho, test in (("all", 0.5, "knha"), ("patient", 0.8, "z")):
+        row = chosen[(chosen.rater == rater) & (chosen.aggregate_rho == rho) & (chosen.test == test)].iloc[0]
+        kept = rows if rater == "all" else rows[rows.rater == rater]
+        reference = am.fit(kept, dependence="multilevel", rho=rho, test={"knha": "t", "z": "z"}[test], metric="z")
+        assert np.allclose([row.estimate, row.ci_lower, row.ci_upper, row.tau2, row.p],
+                           [reference.estimate, *reference.conf_int(), reference.tau2, reference.pvalue], rtol=1e-7)
+        assert (row.k, row.k_effect_sizes) == (reference.n_studies, reference.k)
+    # outliers: the studies whose composites the rstudent rule flags leave with all their rows
+    gls = table[(table.aggregate_method == "gls") & (table.rater == "all") & (table.aggregate_rho == 0.5)
+                & (table.outliers == "rstudent") & (table.method == "REML") & (table.test == "z")].iloc[0]
+    three_level = table[(table.aggregate_method == "multilevel") & (table.rater == "all") & (table.aggregate_rho == 0.5)
+                        & (table.outliers == "rstudent") & (table.test == "z")].iloc[0]
+    assert three_level.outliers_removed == gls.outliers_removed > 0 and three_level.k == gls.k
+
+
+def test_a_three_level_fit_is_the_marked_specification_when_the_multiverse_has_three_level_ones():
+    import alliance_meta as am
+    from alliance_meta.plots.multiverse import main_specification
+
+    rows = am.effect_sizes(am.read_sheet("data/raw/studies.csv")).query("family == 'dropout'")
+    three = am.fit(rows, dependence="multilevel", metric="smd")
+    settings = {"methods": ["REML"], "tests": ["z"], "outliers": ["none"], "subsets": [], "publication": ["all"]}
+    with_three_level = am.multiverse(three, {**settings, "aggregate_methods": ["gls", "multilevel"]})
+    marked = with_three_level.to_frame()[main_specification(with_three_level.to_frame(), with_three_level.main)]
+    assert marked["aggregate_method"].tolist() == ["multilevel"] and with_three_level.notes == ()
+    assert math.isclose(marked["estimate"].iloc[0], three.estimate, rel_tol=1e-7)
+    without = am.multiverse(three, {**settings, "aggregate_methods": ["gls"]})
+    assert without.main["aggregate_method"] == "gls" and "aggregated model" in without.notes[0]

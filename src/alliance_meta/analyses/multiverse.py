@@ -5,7 +5,10 @@ A specification is one choice per decision (Steegen, Tuerlinckx, Gelman & Vanpae
 analysis"; for meta-analysis Voracek, Kossmeier & Tran 2019, *Z Psychol* 227(1),
 "Which data to meta-analyze, and how?"). Decisions about the data come first:
 
-- ``aggregate_method``, ``aggregate_rho``: the study composite (:func:`dependence.aggregate`);
+- ``aggregate_method``, ``aggregate_rho``: the study composite (:func:`dependence.aggregate`), or
+  ``multilevel``: no composite, the three-level (CHE) model of every effect size with sampling
+  correlation ``aggregate_rho`` (``rma.mv``; REML and ML only, ``knha`` read as its t test, no
+  Bayesian specification); its outliers are found, and its studies counted, on the GLS composites;
 - one column per subset moderator: ``all`` or one level (rows with that level only);
 - ``publication``: ``all`` or ``published`` (rows with ``published == "yes"``);
 - ``minimum_n``: rows with ``n`` at least this (rows without ``n`` only under 0);
@@ -47,6 +50,7 @@ import pandas as pd
 
 from alliance_meta.analyses import psychometric
 from alliance_meta.analyses.sensitivity.univariate import influence
+from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import composite_effects
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS
@@ -58,6 +62,10 @@ except ImportError:  # pragma: no cover
     EMPIRICAL_PRIORS, TauPrior, exact_posterior = {}, None, None
 
 BAYES, POSTERIOR, NO_PRIOR, ALL = "bayes", "posterior", "none", "all"
+#: the ``aggregate_method`` choice that keeps every effect size in a three-level (CHE) model instead of composites
+MULTILEVEL = "multilevel"
+MULTILEVEL_METHODS = ("REML", "ML")  # rma.mv's estimators
+MULTILEVEL_TESTS = {"z": "z", "knha": "t"}  # rma.mv's test = "t" (df = k - p) in place of Knapp-Hartung
 OUTLIER_RULES = ("none", "rstudent", "influential")
 BETA_KIND, INCLUDE, EXCLUDE = "beta", "include", "exclude"
 NO_CORRECTION, INDIVIDUAL = "none", "individual"
@@ -291,6 +299,12 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     table = dependence.merge(filters, how="cross").merge(outliers, how="cross")
     table = table.loc[(table["outliers"] == "none") | (table["k_studies"] >= 3)].drop(columns="k_studies")
     table = table.merge(model, how="cross")
+    three_level = table["aggregate_method"] == MULTILEVEL
+    if three_level.any():  # rma.mv: REML or ML, z or t; no exact posterior of a three-level model here
+        table = table.loc[~three_level | (table["method"].isin(MULTILEVEL_METHODS)
+                                          & table["test"].isin(list(MULTILEVEL_TESTS)))]
+        if not table["aggregate_method"].eq(MULTILEVEL).any():
+            notes.append(f"aggregate_methods {MULTILEVEL}: no specification, as methods has neither REML nor ML")
     columns = ["aggregate_method", "aggregate_rho", *moderators, "publication", "minimum_n",
                *(["beta_rows"] if beta_rows is not None else []), *(["risk_of_bias"] if rob is not None else []),
                *(["correction"] if corrections is not None else []),
@@ -345,8 +359,10 @@ def data_columns(specs: pd.DataFrame) -> list[str]:
 
 
 def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = None):
-    """Aggregated (yi, vi, number of effect sizes) of one data choice, before outlier removal, and
-    the artifact columns and note of an ``individual`` correction (empty otherwise)."""
+    """Aggregated (yi, vi, number of effect sizes) of one data choice, before outlier removal, the
+    artifact columns and note of an ``individual`` correction (empty otherwise) and, for the
+    ``multilevel`` choice, the rows themselves (study number, yi, vi; None otherwise): the three-level
+    model is fitted to them, and outliers are detected, and studies counted, on their GLS composites."""
     mask = row_mask(effect_sizes, choices)
     extra = {}
     if choices.get("correction", NO_CORRECTION) == INDIVIDUAL:
@@ -356,8 +372,11 @@ def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = Non
         study_id, yi, vi = (rows[column].to_numpy() for column in ("study_id", "yi", "vi"))
     else:
         study_id, yi, vi = (effect_sizes[column].to_numpy()[mask] for column in ("study_id", "yi", "vi"))
-    yi, vi, counts = composite_effects(study_id, yi, vi, choices["aggregate_method"], float(choices["aggregate_rho"]))
-    return yi, vi, counts, extra
+    three_level = choices["aggregate_method"] == MULTILEVEL
+    rows = (pd.factorize(study_id, sort=False)[0], yi, vi) if three_level else None  # studies numbered as composites
+    yi, vi, counts = composite_effects(study_id, yi, vi, "gls" if three_level else choices["aggregate_method"],
+                                       float(choices["aggregate_rho"]))
+    return yi, vi, counts, extra, rows
 
 
 def _outliers(yi, vi, rule: str, threshold: float, method: str, level: float, cache: dict) -> np.ndarray:
@@ -370,6 +389,28 @@ def _outliers(yi, vi, rule: str, threshold: float, method: str, level: float, ca
         cache["influence"] = influence(yi, vi, method, test="z", level=level)
     result = cache["influence"]
     return np.abs(result.rstudent) > threshold if rule == "rstudent" else np.asarray(result.influential, bool)
+
+
+def fit_three_level(study, yi, vi, method: str, test: str, rho: float, level: float = 95) -> dict:
+    """estimate, ci_lower, ci_upper, p, tau2 (sigma2 between + within), se and note of the three-level (CHE) model
+    of rows ``yi``, ``vi`` of studies ``study`` (:func:`alliance_meta.models.multilevel.fit_prepared`; ``test`` z
+    or knha, read as rma.mv's t)."""
+    from alliance_meta.models import multilevel
+    from alliance_meta.models.fits import multilevel_inference
+
+    result = multilevel.fit_prepared(multilevel.prepare(yi, vi, study, rho=rho), method=method, level=level,
+                                     profile=False, likelihood_ratio=False)
+    estimate = float(result.beta[0])
+    se, df = multilevel_inference(result, MULTILEVEL_TESTS[test])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic, alpha = float(np.divide(estimate, se)), 1 - level / 100
+    reference = dist.norm if math.isinf(df) else None
+    critical = reference.isf(alpha / 2) if reference else dist.t.isf(alpha / 2, df)
+    p = float(2 * (reference.sf(abs(statistic)) if reference else dist.t.sf(abs(statistic), df)))
+    model = "three-level model" + (", rma.mv's t test" if test == "knha" else "")
+    note = "; ".join(filter(None, (model, result.note, "" if result.converged else "did not converge")))
+    return {"estimate": estimate, "ci_lower": estimate - critical * se, "ci_upper": estimate + critical * se, "p": p,
+            "tau2": float(np.sum(result.sigma2)), "se": se, "note": note}
 
 
 def fit_specification(yi, vi, method: str, test: str, prior: str, level: float = 95, mu_sd: float = 1.0,
@@ -435,14 +476,20 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
         base_key = tuple(choices[c] for c in base_columns)
         if base_key != cache_key:  # the table is sorted: one data set in memory at a time
             cache, cache_key = {"data": _data_set(effect_sizes, choices, corrections)}, base_key
-        yi, vi, counts, extra = cache["data"]
+        yi, vi, counts, extra, three_level = cache["data"]
         removed = _outliers(yi, vi, choices["outliers"], outlier_threshold, detection_method, level, cache)
         y, v = yi[~removed], vi[~removed]
+        if three_level is not None:  # the rows of the studies kept
+            kept_rows = ~removed[three_level[0]]
+            study, row_yi, row_vi = (values[kept_rows] for values in three_level)
         shared = {"k": int(y.size), "k_effect_sizes": int(counts[~removed].sum()), "outliers_removed": int(removed.sum())}
         for position in group.index:
             spec = dict(zip(names, records[position]))
             row = {**spec, **shared, "position": position}
-            if y.size >= 2:
+            if y.size >= 2 and three_level is not None:
+                row.update(fit_three_level(study, row_yi, row_vi, spec["method"], spec["test"],
+                                           float(spec["aggregate_rho"]), level))
+            elif y.size >= 2:
                 row.update(fit_specification(y, v, spec["method"], spec["test"], spec["prior"], level, mu_sd, metric))
             else:
                 row.update(estimate=math.nan, ci_lower=math.nan, ci_upper=math.nan, p=math.nan, tau2=math.nan,
@@ -594,6 +641,10 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
                       fit.method, progress, settings.get("progress_every", 500), psychometric)
     main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
-    three_level = tuple(f"{note}; the specification the plot marks is its aggregated model with the same estimator"
-                        for note in univariate_model_note(fit, "am.multiverse"))
+    if fit.dependence == MULTILEVEL and MULTILEVEL in specs["aggregate_method"].values:  # the fit is a specification
+        main["aggregate_method"], three_level = MULTILEVEL, ()
+    else:
+        three_level = tuple(f"{note}; the specification the plot marks is its aggregated model with the same "
+                            "estimator (aggregate_methods: [..., multilevel] adds three-level specifications)"
+                            for note in univariate_model_note(fit, "am.multiverse"))
     return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main, three_level)

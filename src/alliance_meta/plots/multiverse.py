@@ -29,7 +29,7 @@ CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed
                 "minimum_n": "Minimum n", "beta_rows": "Rows from \u03b2", "correction": "Artifact correction",
                 "outliers": "Outliers",
                 "method": "Estimator", "test": "Inference", "prior": "Prior on \u03c4"}
-OPTION_NAMES = {"gls": "GLS", "mean": "Mean (Borenstein)", "z": "Wald z", "knha": "Knapp\u2013Hartung",
+OPTION_NAMES = {"gls": "GLS", "mean": "Mean (Borenstein)", "multilevel": "none, three-level model", "z": "Wald z", "knha": "Knapp\u2013Hartung",
                 "posterior": "Posterior", "bayes": "Bayes (exact)", "common": "Common effect",
                 "rstudent": "Large residual", "influential": "Influential", "published": "Published only",
                 "include": "included", "exclude": "left out", "individual": "individual (\u03c1)"}
