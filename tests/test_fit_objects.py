@@ -135,3 +135,28 @@ def test_true_false_effect_sizes_and_a_fractional_number_of_subsets_are_refused(
     with pytest.raises(ValueError, match="whole number of subsets, not 1.5"):
         am.gosh(fit, subsets=1.5)
     assert am.gosh(fit, subsets=1e6).result.n_subsets == 7  # a whole number written as 1e6, as YAML reads it
+
+
+# 19 simulated effect sizes in 10 studies whose ML likelihood has a local maximum at sigma2 = (0, 0) below the
+# global one at about (0, 0.031): a search that stops at the first boundary point it reaches reports the wrong one
+TWO_OPTIMA_STUDIES = ["0", "1", "2", "3", "4", "4", "4", "4", "5", "5", "5", "5", "6", "6", "6", "7", "8", "9", "9"]
+TWO_OPTIMA_YI = [-0.3106708649858687, 0.48147850792471186, -0.6610359722163298, 0.16026822827911624, 0.4591668351553293,
+                 -0.058399654969919, 0.25279392911092696, -0.13835862120712836, 0.5548275621229548, -0.4731227871832401,
+                 0.30654826761443554, 0.6267420147762615, 0.7002562631606816, -0.002719574073316966,
+                 0.24286450114388222, 0.2936072069775649, 0.2515857603884361, 0.7327133383965276, -0.1636888867775727]
+TWO_OPTIMA_VI = [0.07245230388196706, 0.02613239279697728, 0.10951924965285767, 0.01944986315694983,
+                 0.05971255826767268, 0.07791950737365391, 0.06542795395187391, 0.08808227746463158,
+                 0.10999224215794415, 0.1416779331541967, 0.04418706467983141, 0.09703962287403256,
+                 0.10395452567587526, 0.045422927904317754, 0.0031765909995892963, 0.1441719772176185,
+                 0.04624694558855762, 0.048507695924786036, 0.13231332070740304]
+
+
+def test_a_three_level_ml_fit_finds_the_global_maximum_not_a_boundary_local_one():
+    from alliance_meta.models import multilevel
+
+    rows = pd.DataFrame({"study_id": TWO_OPTIMA_STUDIES, "yi": TWO_OPTIMA_YI, "vi": TWO_OPTIMA_VI})
+    fit = am.fit(rows, dependence="multilevel", method="ML", rho=0.0)
+    grid = np.linspace(0, 0.1, 41)
+    best = max(multilevel.evaluate(fit.result.data, (between, within), False).loglik for between in grid for within in grid)
+    assert fit.converged and fit.result.loglik >= best - 1e-9
+    assert fit.result.loglik > multilevel.evaluate(fit.result.data, (0.0, 0.0), False).loglik + 0.1

@@ -138,7 +138,7 @@ def test_a_maximisation_that_does_not_converge_is_reported_in_the_pooled_table(m
                          "vi": rng.uniform(0.01, 0.05, study.size)})
     table, _ = pooled_table(data, ["REML"], ["z"], dependence="multilevel", rho=0.0, metric="z", profile=False)
     assert table.converged.tolist() == [True, True]
-    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100: (x, False))
+    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False))
     assert not multilevel.fit(data.yi, data.vi, data.study_id, profile=False).converged
     table, _ = pooled_table(data, ["REML"], ["z"], dependence="multilevel", rho=0.0, metric="z", profile=False)
     assert table.converged.tolist() == [False, False]

@@ -136,7 +136,8 @@ def maximise(data: MultilevelData, reml: bool, fixed=(None, None), start=None) -
     """Maximise the (restricted) likelihood over sigma2 >= 0, some components optionally fixed.
 
     Projected Newton steps (Hessian by differences of the analytic gradient) until the free
-    gradient components vanish, after an L-BFGS-B run when they fail from the start.
+    gradient components vanish; when they fail from the start, an L-BFGS-B run, then Newton steps
+    again, with projected gradient steps where the Newton direction is not one of descent.
     """
     return maximise_with_status(data, reml, fixed, start)[0]
 
@@ -173,25 +174,27 @@ def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), s
 
         fit = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * x0.size,
                                 options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 1000})
-        x, converged = _projected_newton(objective, np.maximum(fit.x, 0.0))
+        x, converged = _projected_newton(objective, np.maximum(fit.x, 0.0), descend=True)
     theta = full(x)
     theta[free & (theta <= BOUNDARY)] = 0.0
     return theta, bool(converged)
 
 
-def _projected_newton(objective, x, max_steps: int = 100):
+def _projected_newton(objective, x, max_steps: int = 100, descend: bool = False):
     """Newton steps on the free coordinates (x >= 0), backtracking; returns (x, converged).
 
     Converged when the projected gradient vanishes relative to the objective, or the step
     no longer changes x; components at 0 with a gradient pointing outwards stay at 0. Where the
-    Newton direction is not one of descent (the likelihood is not concave there, as on the way to
-    an optimum at sigma2 = 0), the step is the projected gradient's, long enough to reach the bound.
+    Newton direction is not one of descent (the likelihood is not concave there), it stops unconverged,
+    or, with ``descend`` (the polishing run after L-BFGS-B, near an optimum, e.g. at sigma2 = 0), takes
+    the projected gradient's step, long enough to reach the bound.
     """
     value, gradient = objective(x)
     if not np.isfinite(value):
         return x, False
+    bound = 1e-12 if descend else 0.0  # L-BFGS-B stops a hair above 0 (5e-17): that is the bound
     for _ in range(max_steps):
-        move = ~((x <= 0.0) & (gradient > 0.0))
+        move = ~((x <= bound) & (gradient > 0.0))
         if not move.any() or np.max(np.abs(gradient[move])) < 1e-11 * max(1.0, abs(value)):
             return x, True
         hessian = _difference_hessian(objective, x)[np.ix_(move, move)]
@@ -201,15 +204,17 @@ def _projected_newton(objective, x, max_steps: int = 100):
         except np.linalg.LinAlgError:
             newton = False
         length = 1.0
+        if not newton and not descend:
+            return x, False
         if not newton:  # steepest descent, from the length that takes every component moving down to 0
             step = -gradient[move]
             towards_bound = step < 0
-            if not towards_bound.any():
-                return x, False
-            length = float(np.max(x[move][towards_bound] / -step[towards_bound]))
+            if towards_bound.any():
+                length = float(np.max(x[move][towards_bound] / -step[towards_bound]))
             if not length > 0:
                 return x, False
-        while length > 1e-8:
+        floor = 1e-8 * length
+        while length > floor:
             trial = x.copy()
             trial[move] = np.maximum(x[move] + length * step, 0.0)
             trial_value, trial_gradient = objective(trial)
