@@ -286,3 +286,24 @@ def test_a_corrected_n_is_an_edit_and_a_new_column_one_row():
     # a snapshot written before n was recorded: n is not a new column
     old_style = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2")], POOLED_A)
     assert compare(old_style, before)["change"].isin(["column_added", "effect_size_edited"]).sum() == 0
+
+
+def test_a_changed_metric_or_estimator_is_named_and_its_numbers_are_not_compared():
+    rows = [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2), es("S3", "1", 4, 0.3)]
+    before = record("a", rows, POOLED_A, {"rater": {"qm_p": 0.20, "f_p": 0.03}}, ["S1"])
+    after = record("b", rows + [es("S4", "1", 5, 0.4)], {**POOLED_B, "k": 4}, {"rater": {"qm_p": 0.01, "f_p": 0.04}},
+                   ["S1", "S2"])
+    after["families"]["outcome"]["pooled"]["metric"] = "log_or"
+    changes = compare(before, after)
+    model = changes[changes["change"] == "model_changed"]
+    assert model["note"].tolist() == ["REML, test z; z metric \u2192 REML, test z; log_or metric: the results are not "
+                                      "compared with the previous run's"]
+    pooled = changes[changes["change"] == "pooled"]
+    assert pooled["quantity"].tolist() == ["k"] and pooled["difference"].tolist() == [1]
+    assert not changes["change"].isin(["significance_flip", "moderator_test_flip", "newly_influential"]).any()
+    text = changes_paragraph(changes, {"outcome": "log_or"})
+    assert "The outcome family's pooled model changed (REML, test z; z metric \u2192 REML, test z; log_or metric)" in text
+    assert "moved from" not in text and "1 study added" in text
+    # the same model with an estimate that rounds to the same r: unchanged to two decimals, not unchanged
+    nudged = record("c", rows, {**POOLED_A, "estimate": 0.1004})
+    assert "is unchanged to two decimals at r = .10" in changes_paragraph(compare(before, nudged), {"outcome": "z"})

@@ -97,6 +97,15 @@ def test_a_new_review_says_nothing_of_a_previous_version():
     assert included_sentence(counts) == "150 studies in 152 reports included"
 
 
+def test_one_new_study_in_one_new_report_is_said_in_the_singular():
+    from dataclasses import replace
+
+    counts = prisma_counts(updated_review())
+    one = replace(counts, included_studies=121, included_reports=122)
+    assert (one.new_studies, one.new_reports) == (1, 1)
+    assert included_sentence(one).endswith("1 new study in 1 new report)")
+
+
 def test_the_update_is_drawn_with_the_templates_previous_new_and_total_boxes():
     figure = prisma_figure(prisma_counts(updated_review()))
     joined = "\n".join(text.get_text().replace("\u00a0", " ") for text in figure.axes[0].texts)

@@ -156,10 +156,15 @@ def sheet_problems(counts: PrismaCounts, sheet: pd.DataFrame) -> list[str]:
 
 def included_sentence(counts: PrismaCounts) -> str:
     """What the diagram's last boxes say, as the report's sentence."""
-    sentence = f"{counts.included_studies:,} studies in {counts.included_reports:,} reports included"
+    def counted(number: int, noun: str, new: str = "") -> str:
+        return f"{number:,} {new}{noun if number == 1 else noun.replace('study', 'studie') + 's'}"
+
+    sentence = (f"{counted(counts.included_studies, 'study')} in {counted(counts.included_reports, 'report')} "
+                "included")
     if counts.previous is not None:
-        sentence += (f" ({counts.previous.studies:,} studies in {counts.previous.reports:,} reports from the previous "
-                     f"version of the review, {counts.new_studies:,} new studies in {counts.new_reports:,} new reports)")
+        sentence += (f" ({counted(counts.previous.studies, 'study')} in {counted(counts.previous.reports, 'report')} "
+                     f"from the previous version of the review, {counted(counts.new_studies, 'study', 'new ')} in "
+                     f"{counted(counts.new_reports, 'report', 'new ')})")
     return sentence
 
 

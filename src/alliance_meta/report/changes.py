@@ -268,19 +268,30 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
 
 def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
     rows = []
+    changed = False
     if "pooled" in old and "pooled" in new:
         a, b = old["pooled"], new["pooled"]
         metric = b.get("metric", "")
-        for name in COMPARED:
+
+        def model(part: dict) -> str:
+            return f"{part.get('method')}, test {part.get('test')}; {part.get('metric', metric)} metric"
+
+        changed = model(a) != model(b)  # another estimator, test or metric: the numbers are not comparable
+        if changed:
+            rows.append(_row("model_changed", family, quantity="pooled model",
+                             note=f"{model(a)} \u2192 {model(b)}: the results are not compared with the previous run's"))
+        for name in ("k",) if changed else COMPARED:
             difference = b[name] - a[name] if None not in (a[name], b[name]) else None
             rows.append(_row("pooled", family, quantity=name, previous=a[name], current=b[name],
                              difference=difference, note=f"{b['method']}, test {b['test']}; {metric} metric"
                              if name not in ("k", "i2") else ""))
         was, now = _significant(a), _significant(b)
-        if None not in (was, now) and was != now:
+        if not changed and None not in (was, now) and was != now:
             rows.append(_row("significance_flip", family, quantity="ci_excludes_0", previous=float(was),
                              current=float(now), note="the pooled estimate's CI " + (
                                  "now excludes 0" if now else "now includes 0")))
+    if changed:  # the flips and influence below depend on the model as well
+        return rows
     if "bayes_mu" in old and "bayes_mu" in new:
         was, now = (_significant({"ci_lower": part["hdi_lower"], "ci_upper": part["hdi_upper"]})
                     for part in (old["bayes_mu"], new["bayes_mu"]))
@@ -348,9 +359,14 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     for row in changes[changes["change"].isin(["family_added", "family_removed"])].itertuples():
         parts.append(f"The {row.family} family is analysed for the first time in this run." if row.change == "family_added"
                      else f"The {row.family} family, analysed in the previous run, is not analysed in this one.")
+    for row in changes[changes["change"] == "model_changed"].itertuples():
+        parts.append(f"The {row.family} family's pooled model changed ({row.note.split(': ')[0]}): its results are not "
+                     "compared with the previous run's.")
     pooled = changes[changes["change"] == "pooled"]
     for family in dict.fromkeys(pooled["family"]):
         rows = pooled[pooled["family"] == family].set_index("quantity")
+        if "estimate" not in rows.index:  # the model changed: only k is compared
+            continue
         show = display((metrics or {}).get(family, "z"))
         old, new = rows.loc["estimate", "previous"], rows.loc["estimate", "current"]
         if not (is_finite(old) and is_finite(new)):
@@ -362,7 +378,10 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         k = _moved(k_old, k_new)
         tau2 = _moved(apa_number(rows.loc["tau2", "previous"], 3), apa_number(rows.loc["tau2", "current"], 3))
         if show.number(old) == show.number(new):  # e.g. rows reordered: equal as reported
-            unchanged = "is unchanged at" if k_old == k_new else "stays at"
+            # equal but for the last bits (rows reordered): unchanged; a real change too small to show: said so
+            same = math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
+            unchanged = ("stays at" if k_old != k_new else "is unchanged at" if same
+                         else "is unchanged to two decimals at")
             parts.append(f"The {family} estimate {unchanged} {show.symbol} = {show.number(new)}{interval} "
                          f"(k {k}; \u03c4\u00b2 {tau2}).")
         else:
