@@ -160,3 +160,11 @@ def test_a_three_level_ml_fit_finds_the_global_maximum_not_a_boundary_local_one(
     best = max(multilevel.evaluate(fit.result.data, (between, within), False).loglik for between in grid for within in grid)
     assert fit.converged and fit.result.loglik >= best - 1e-9
     assert fit.result.loglik > multilevel.evaluate(fit.result.data, (0.0, 0.0), False).loglik + 0.1
+
+
+def test_a_cumulative_order_named_as_a_column_of_the_table_is_called_order():
+    rows = three_level_rows()
+    fit = am.fit(rows, dependence="multilevel")
+    by_id = am.cumulative(fit, "study_id").to_frame()
+    assert list(by_id.columns).count("study_id") == 1 and "order" in by_id
+    assert "year" in am.cumulative(fit, "year").to_frame()

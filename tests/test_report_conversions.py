@@ -3,6 +3,7 @@ Methods sentence citing the conversions that occurred."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 import alliance_meta as am
@@ -44,18 +45,59 @@ def test_the_methods_cite_the_conversions_that_occurred_and_say_when_d_from_odds
     assert kinds == {"outcome": {"r", "rho", "t_df"}, "dropout": {"g", "d", "or_ci"}}
     sentence = conversion_sentence(kinds, {})
     assert "Rupinski & Dunlap, 1996" in sentence and "Kendall, 1970" not in sentence
-    assert "odds ratios as d = log OR" in sentence and "Hedges, 1981" in sentence
-    assert "In the dropout family, the d values from odds ratios were pooled with Hedges' g as they are" in sentence
+    assert "odds ratios as d = log OR" in sentence and "d as Hedges' g with the exact small-sample correction" in sentence
+    assert "In the dropout family the d values from odds ratios were pooled with Hedges' g without a small-sample" in sentence
+    assert "r = d/" not in sentence and "correlations as d =" not in sentence  # no d -> r, no r -> d here
     # the same studies analysed on the log odds ratio: the d values become log ORs, nothing is left uncorrected
     as_log_or = conversion_sentence(kinds, {"dropout": "log_or"})
-    assert "log OR = d \u03c0/\u221a3" in as_log_or and "pooled with Hedges' g" not in as_log_or
+    assert "d as log OR = d \u03c0/\u221a3" in as_log_or and "Hedges' g" not in as_log_or
     assert "odds ratios as d" not in as_log_or
+    # odds ratios alone in a smd family: nothing is pooled with g, the d values carry no correction
+    assert "the d values from odds ratios carry no small-sample correction" in conversion_sentence(
+        {"dropout": {"or_ci"}}, {})
     # correlations only: nothing is converted but r to z, which the metric sentence says
     assert conversion_sentence({"outcome": {"r"}}, {}) == ""
     paragraph = methods_paragraph({}, set(), {"alliance-meta": "x"}, ["outcome", "dropout"], input_kinds=kinds)
     assert sentence in paragraph
     assert "Borenstein" not in methods_paragraph({}, set(), {"alliance-meta": "x"}, ["outcome"],
                                                  input_kinds={"outcome": {"r"}})
+
+
+def test_each_conversion_is_named_for_the_metric_it_goes_to():
+    # means and SDs in the correlation family: d -> r, and no Hedges' g
+    outcome = conversion_sentence({"outcome": {"r", "means_sds"}}, {})
+    assert "standardized mean differences as r = d/\u221a(d\u00b2 + a)" in outcome and "Hedges' g" not in outcome
+    # correlations and partial correlations in the dropout family: r -> d, then g; partial r used as r
+    dropout = conversion_sentence({"dropout": {"r", "partial_r"}}, {})
+    assert "correlations as d = r\u221a(a/(1 \u2212 r\u00b2))" in dropout and "d as Hedges' g" in dropout
+    assert "partial correlations as zero-order correlations" in dropout and "n \u2212 q cases" not in dropout
+    assert "n \u2212 q cases" in conversion_sentence({"outcome": {"partial_r"}}, {})
+    assert "\u03c6 = \u221a(\u03c7\u00b2/n)" in conversion_sentence({"outcome": {"chi2"}}, {})
+    assert "r = \u03b2 otherwise" in conversion_sentence({"outcome": {"beta"}}, {})
+
+
+def test_the_base_scales_of_the_methods_are_those_the_conversion_uses():
+    """BASE_SCALE (what the Methods sentence reads) against the scale base_statistic gives each kind."""
+    from alliance_meta.inputs.codebook import INPUT_KINDS
+    from alliance_meta.inputs.effect_sizes import BASE_SCALE, base_statistic
+
+    values = {"r": 0.3, "rho": 0.3, "kendall_tau": 0.2, "fisher_z": 0.3, "partial_r": 0.3, "n_covariates": 2,
+              "beta": 0.2, "g": 0.4, "d": 0.4, "m1": 10, "sd1": 2, "m2": 9, "sd2": 2, "t": 2.0, "df": 50, "f": 4.0,
+              "chi2": 4.0, "p": 0.04, "n": 60, "n1": 30, "n2": 30, "n11": 20, "n12": 10, "n21": 12, "n22": 18,
+              "odds_ratio": 2.0, "or_ci_lower": 1.1, "or_ci_upper": 3.6, "log_or": 0.7, "log_or_se": 0.3,
+              "direction": "positive"}
+    assert set(BASE_SCALE) == {kind.name for kind in INPUT_KINDS}
+    for kind in INPUT_KINDS:
+        frame = pd.DataFrame([{column: values[column] for column in (*kind.columns, "direction")}])
+        assert base_statistic(frame, kind).scale == BASE_SCALE[kind.name], kind.name
+
+
+def test_rows_without_a_usable_effect_size_are_not_counted(tmp_path):
+    frame = effect_sizes(tmp_path)
+    frame.loc[frame["input_kind"] == "rho", ["yi", "vi"]] = np.nan  # e.g. |r| >= 1: left out of every analysis
+    assert "rho" not in conversion_counts(frame, ["outcome"])["input"].tolist()
+    kinds = run_facts({"outcome": {"tables": {}}}, frame)["input_kinds"]
+    assert "rho" not in kinds["outcome"]
 
 
 def test_the_report_shows_the_conversion_table_in_its_data_section(tmp_path):

@@ -47,7 +47,7 @@ def subset_rows(effect_sizes: pd.DataFrame, subset: str, tool: RobTool) -> pd.Da
     raise ValueError(f"unknown risk-of-bias subset {subset!r}; expected one of {', '.join(SUBSETS)}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: its frames do not compare
 class RiskOfBiasSensitivity:
     """The main model refitted to ``all`` studies, without high-risk studies and to low-risk
     studies only: one row per subset (the fit's ``to_frame()`` columns, ``subset``,

@@ -315,7 +315,7 @@ def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tupl
     return pd.DataFrame(rows), posts
 
 
-@dataclass
+@dataclass(eq=False)  # identity: its frames do not compare (and it can be a dict key)
 class StageResult:
     """The Bayesian stage of one family: ``bayes.csv``, study estimates, moderator models, draws."""
 

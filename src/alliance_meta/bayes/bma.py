@@ -687,7 +687,7 @@ def _mixture(parts, probs=(0.025, 0.5, 0.975), transform=None):
     return sum(p * m.expect(transform) for p, m in parts) / total, [float(transform(np.array(v))) for v in out]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: its frames do not compare
 class BmaResult:
     """The fitted ensemble: ``table`` (bma.csv) and ``summary`` (bma_summary.csv)."""
 

@@ -293,6 +293,13 @@ class BaseStatistic:
     given_z: np.ndarray | None = None       # Fisher z as reported
 
 
+#: the scale :func:`base_statistic` converts each input kind to (``g`` as reported; tests/test_report_conversions.py)
+BASE_SCALE = {**dict.fromkeys(("r", "rho", "kendall_tau", "fisher_z", "partial_r", "beta", "t_df", "f_df", "chi2", "p_n"),
+                              "r"),
+              **dict.fromkeys(("d", "means_sds", "t_groups", "f_groups", "p_groups"), "d"), "g": "g",
+              **dict.fromkeys(("counts", "or_ci", "log_or_se"), "log_or")}
+
+
 def base_statistic(frame: pd.DataFrame, kind: InputKind | str) -> BaseStatistic:
     """Convert the rows of ``frame`` (all complete for ``kind``) to the kind's base statistic."""
     kind = _KINDS[kind] if isinstance(kind, str) else kind

@@ -192,7 +192,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
                                 pooling.get("level", 95), main_test=headline.get("test"))
     section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob) if p))
-    if analysis is not None and "study_characteristics" not in tables:  # that table lists the studies
+    # study_characteristics lists the studies; a three-level model's analysis.csv lists its effect sizes: kept
+    if analysis is not None and ("study_characteristics" not in tables or config.get("dependence") == "multilevel"):
         columns = [c for c in STUDY_COLUMNS if c in analysis]
         section.tables.append(html_table("studies", analysis[columns],
                                          note=f"yi and vi in the analysis metric ({metric}).",

@@ -118,42 +118,56 @@ def metric_sentence(config: dict, families=("outcome", "dropout")) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
-#: input kinds (inputs.codebook) by the scale they are reported on
-ODDS_RATIO_KINDS = {"counts", "or_ci", "log_or_se"}
 #: the kinds each metric analyses as reported (r with its Fisher z, which the metric sentence names)
 AS_ANALYSED = {"z": {"r", "fisher_z"}, "smd": {"g"}, "log_or": {"log_or_se"}}
 
 
 def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> str:
     """The Methods sentences on how the reported statistics became effect sizes (``kinds``: family -> the input
-    kinds of its rows; ``metrics``: family -> analysis metric), citing the conversions that occurred; the Data
-    section's table lists each conversion (``inputs.effect_sizes`` writes them per row)."""
-    present = set().union(*kinds.values()) if kinds else set()
+    kinds of its usable rows; ``metrics``: family -> analysis metric), naming each conversion that occurred as
+    :mod:`alliance_meta.inputs.effect_sizes` makes it; the Data section's table counts them."""
+    from alliance_meta.inputs.effect_sizes import BASE_SCALE
+
     metric_of = {family: metrics.get(family, DEFAULT_METRIC_BY_FAMILY.get(family, "z")) for family in kinds}
     if all(kinds[family] <= AS_ANALYSED.get(metric_of[family], set()) for family in kinds):
         return ""  # nothing to convert but r to z (the metric sentence says so)
-    odds_ratios_to_d = any(kinds[family] & ODDS_RATIO_KINDS and metric_of[family] != "log_or" for family in kinds)
-    to_log_or = any(kinds[family] - ODDS_RATIO_KINDS and metric_of[family] == "log_or" for family in kinds)
-    details = [text for condition, text in (
+
+    def occurs(scale: str, metrics_: tuple[str, ...]) -> bool:
+        """Whether a family analysed in one of ``metrics_`` has rows of base ``scale``."""
+        return any(metric_of[family] in metrics_ and any(BASE_SCALE.get(kind) == scale for kind in kinds[family])
+                   for family in kinds)
+
+    present = set().union(*kinds.values())
+    partial_in_z = any("partial_r" in kinds[family] and metric_of[family] == "z" for family in kinds)
+    clauses = [text for condition, text in (
         ("rho" in present, "Spearman's \u03c1 as r = 2 sin(\u03c0\u03c1/6) (Rupinski & Dunlap, 1996)"),
         ("kendall_tau" in present, "Kendall's \u03c4 as r = sin(\u03c0\u03c4/2) (Kendall, 1970)"),
-        ("beta" in present, "standardized regression coefficients as r = \u03b2 + .05 for \u03b2 \u2265 0 "
-                            "(Peterson & Brown, 2005)"),
-        ("partial_r" in present, "partial correlations as zero-order correlations of n \u2212 q cases for q covariates (Fisher, 1924)"),
-        (odds_ratios_to_d, "odds ratios as d = log OR \u221a3/\u03c0 (Hasselblad & Hedges, "
-                                                      "1995)"),
-        (to_log_or, "standardized mean differences as log OR = d \u03c0/\u221a3 (Hasselblad & Hedges, 1995)"),
-        (any(metric_of[family] == "smd" and kinds[family] - {"g"} - ODDS_RATIO_KINDS for family in kinds),
-         "standardized mean differences as Hedges' g with the exact small-sample correction (Hedges, 1981)"),
+        ("beta" in present, "standardized regression coefficients as r = \u03b2 + .05 for \u03b2 \u2265 0 and r = "
+                            "\u03b2 otherwise (Peterson & Brown, 2005)"),
+        ("chi2" in present, "\u03c7\u00b2 with 1 df as \u03c6 = \u221a(\u03c7\u00b2/n)"),
+        (partial_in_z, "partial correlations as correlations of n \u2212 q cases for q covariates (Fisher, 1924)"),
+        (any("partial_r" in kinds[family] and metric_of[family] != "z" for family in kinds),
+         "partial correlations as zero-order correlations in the families analysed as standardized mean "
+         "differences or odds ratios"),
+        (occurs("r", ("smd", "log_or")), "correlations as d = r\u221a(a/(1 \u2212 r\u00b2)), a = (n1 + n2)\u00b2/"
+                                          "(n1 n2), or 4 with group sizes unknown"),
+        (occurs("d", ("z",)) or occurs("g", ("z",)) or occurs("log_or", ("z",)),
+         "standardized mean differences as r = d/\u221a(d\u00b2 + a)"),
+        (occurs("log_or", ("z", "smd")), "odds ratios as d = log OR \u221a3/\u03c0 (Hasselblad & Hedges, 1995)"),
+        (occurs("r", ("log_or",)) or occurs("d", ("log_or",)) or occurs("g", ("log_or",)),
+         "d as log OR = d \u03c0/\u221a3 (Hasselblad & Hedges, 1995)"),
+        (occurs("r", ("smd",)) or occurs("d", ("smd",)),
+         "d as Hedges' g with the exact small-sample correction (Hedges, 1981)"),
     ) if condition]
-    sentence = ("Effect sizes were computed from the statistics each study reported, by the formulas of Borenstein "
-                "et al. (2009)" + (": " + "; ".join(details) if details else "")
-                + "; the Data section lists each conversion with its number of effect sizes.")
-    uncorrected = [family for family in kinds if metric_of[family] == "smd" and kinds[family] & ODDS_RATIO_KINDS]
-    if uncorrected:
-        sentence += (f" In the {' and '.join(uncorrected)} {'family' if len(uncorrected) == 1 else 'families'}, the d "
-                     "values from odds ratios were pooled with Hedges' g as they are, without a small-sample correction "
-                     "(as metafor's OR2DL).")
+    sentence = ("Effect sizes were computed from the statistics each study reported (Borenstein et al., 2009, "
+                "ch. 4\u20137)" + (", converting " + "; ".join(clauses) if clauses else "")
+                + "; the Data section counts the effect sizes of each conversion.")
+    for family in (f for f in kinds if metric_of[f] == "smd"):
+        odds_ratios = {kind for kind in kinds[family] if BASE_SCALE.get(kind) == "log_or"}
+        if odds_ratios:
+            sentence += (f" In the {family} family the d values from odds ratios "
+                         + ("were pooled with Hedges' g without a" if kinds[family] - odds_ratios else "carry no")
+                         + " small-sample correction (as metafor's OR2DL).")
     return sentence
 
 
@@ -196,12 +210,13 @@ def run_facts(families: dict, effect_sizes) -> dict:
     ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
     ``several_per_study``, whether some study of those families has more than one effect size, and
     ``input_kinds``, family -> the input kinds of its rows (:func:`conversion_sentence`)."""
-    from alliance_meta.report.summary import family_counts
+    from alliance_meta.report.summary import family_counts, usable_rows
 
     sizes = family_counts(effect_sizes, list(families))
     pooled = {method for part in families.values() if "pooled" in part["tables"]
               and "method" in part["tables"]["pooled"] for method in part["tables"]["pooled"]["method"]}
-    kinds = ({family: set(effect_sizes.loc[effect_sizes["family"] == family, "input_kind"].dropna().astype(str))
+    usable = effect_sizes[usable_rows(effect_sizes)] if len(effect_sizes) else effect_sizes
+    kinds = ({family: set(usable.loc[usable["family"] == family, "input_kind"].dropna().astype(str))
               for family in families} if {"family", "input_kind"} <= set(effect_sizes) else {})
     return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any()),
             "input_kinds": kinds}

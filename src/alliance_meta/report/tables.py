@@ -331,7 +331,8 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
             for _, row in frame.iterrows()]
     header = ["Study", "Year", "N", "k", *(m.replace("_", " ").capitalize() for m in moderators),
               *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
-    note = (f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes (as pooled), "
+    note = (f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes (as the "
+            "aggregated model pools them), "
             f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
                                               f"{METRIC_NAMES[metric]}")
             + ("; mixed = the study's effect sizes differ in this moderator" if moderators else "")

@@ -124,8 +124,9 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
         tables = multilevel.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, float(fit.rho), fit.test)
         if texts and "year" in tables[2]:  # the order's texts, not their ranks
             tables[2]["year"] = tables[2]["year"].map(texts)
-        name = order if isinstance(order, str) else "order"
-        if order is not None and name != "year" and "year" in tables[2]:  # the column is named by what it holds
+        if order is not None and not (isinstance(order, str) and order == "year") and "year" in tables[2]:
+            # the column is named by what it holds (not a second study_id or k: then "order")
+            name = order if isinstance(order, str) and order not in tables[2] else "order"
             tables = (*tables[:2], tables[2].rename(columns={"year": name}), *tables[3:])
     else:
         test = "z" if fit.test == "z" else "knha"
