@@ -51,7 +51,7 @@ def test_the_manuscript_table_lists_study_year_n_k_moderators_risk_of_bias_and_e
     assert table.rows[2][:3] == ["C", "", ""]  # no authors: the study_id; no year, no n: empty
     assert "back-transformed from Fisher's z" in table.note and "mixed = " in table.note
     as_g = manuscript_table("study_characteristics", study_characteristics(rows(), [], "smd"), "smd")
-    assert as_g.header[-1] == "g [95% CI]" and "back-transformed" not in as_g.note and "mixed" not in as_g.note
+    assert as_g.header[-1] == "g [95% CI]" and "back-transformed" not in as_g.note and "in this moderator" not in as_g.note
 
 
 def test_tables_of_simulated_data_say_so_in_title_and_note():
@@ -71,3 +71,9 @@ def test_the_api_lists_a_fits_studies_with_its_level_and_checks_the_moderators()
     assert table.loc["B", "modality"] == "mixed" and "rater" not in table
     with pytest.raises(ValueError, match="did you mean 'modality'"):
         am.study_characteristics(fit, ["modalty"])
+
+
+def test_year_and_n_columns_only_where_some_study_has_them():
+    plain = rows().drop(columns=["year", "n"])
+    table = manuscript_table("study_characteristics", study_characteristics(plain, [], "z"), "z")
+    assert table.header == ["Study", "k", "Risk of bias", "r [95% CI]"] and len(table.align) == 4

@@ -85,7 +85,7 @@ def study_characteristics(effect_sizes: pd.DataFrame, moderators: list[str], met
     the study's effect sizes differ), ``rob_overall`` when coded, and the study's effect: the composite of its
     effect sizes (:func:`alliance_meta.inputs.dependence.aggregate` with ``method`` and ``rho``, as the
     pooling's) with its Wald interval at ``level``, in the analysis metric and back-transformed (``r``, ...).
-    Sorted by year, then study_id."""
+    Sorted by year, then authors (as the manuscript table names the studies), then study_id."""
     from alliance_meta.analyses.bias.results import with_back_transform
     from alliance_meta.engines import distributions as dist
     from alliance_meta.engines.heterogeneity import level_alpha
@@ -99,7 +99,9 @@ def study_characteristics(effect_sizes: pd.DataFrame, moderators: list[str], met
     table = table.assign(estimate=yi, se=se, ci_lower=yi - critical * se, ci_upper=yi + critical * se)
     table = with_back_transform(table, metric)
     year = pd.to_numeric(table["year"], errors="coerce") if "year" in table else pd.Series(np.nan, index=table.index)
-    order = table.assign(_year=year).sort_values(["_year", "study_id"], kind="stable", na_position="last").index
+    authors = table["authors"].astype("string") if "authors" in table else pd.Series(pd.NA, index=table.index)
+    order = (table.assign(_year=year, _authors=authors)
+             .sort_values(["_year", "_authors", "study_id"], kind="stable", na_position="last").index)
     return table.loc[order].reset_index(drop=True)
 
 

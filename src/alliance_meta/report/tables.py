@@ -323,21 +323,27 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
     def text(value) -> str:
         return "" if pd.isna(value) else str(value)
 
+    # Year and N only where some study has one
+    year = bool("year" in frame and pd.to_numeric(frame["year"], errors="coerce").notna().any())
+    size = bool("n" in frame and pd.to_numeric(frame["n"], errors="coerce").notna().any())
     rows = [[text(row["authors"]) if "authors" in frame and text(row["authors"]) else text(row["study_id"]),
-             str(int(row["year"])) if "year" in frame and is_finite(row["year"]) else "",
-             apa_integer(row["n"]) if is_finite(row["n"]) else "", apa_integer(row["k_effect_sizes"]),
+             *([str(int(row["year"])) if is_finite(row["year"]) else ""] if year else []),
+             *([apa_integer(row["n"]) if is_finite(row["n"]) else ""] if size else []),
+             apa_integer(row["k_effect_sizes"]),
              *(text(row[m]) for m in moderators), *([text(row["rob_overall"])] if rob else []),
              show.with_interval(row["estimate"], row["ci_lower"], row["ci_upper"])]
             for _, row in frame.iterrows()]
-    header = ["Study", "Year", "N", "k", *(m.replace("_", " ").capitalize() for m in moderators),
+    header = ["Study", *(["Year"] if year else []), *(["N"] if size else []), "k",
+              *(m.replace("_", " ").capitalize() for m in moderators),
               *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
     note = (f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes (as the "
             "aggregated model pools them), "
             f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
                                               f"{METRIC_NAMES[metric]}")
             + ("; mixed = the study's effect sizes differ in this moderator" if moderators else "")
-            + ("; risk of bias = the overall judgement" if rob else "") + ".")
-    align = ["l", "r", "r", "r", *(["l"] * (len(moderators) + rob)), "r"]
+            + ("; risk of bias = the overall judgement (mixed: it differs between the study's effect sizes)"
+               if rob else "") + ".")
+    align = ["l", *(["r"] * (year + size)), "r", *(["l"] * (len(moderators) + rob)), "r"]
     return ManuscriptTable("Characteristics of the included studies", header, rows, note, align)
 
 
