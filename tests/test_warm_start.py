@@ -131,6 +131,20 @@ def test_a_job_with_other_thread_settings_runs_in_place(server, tmp_path):
     assert seen["value"] == 42
 
 
+def test_a_job_started_after_the_package_changed_runs_in_place_with_the_new_code(server, tmp_path):
+    """A `git pull` or `make setup` during a run: the server holds the old modules, the job's script is new."""
+    run_job(tmp_path)  # the server is up
+    module = Path(warm_start.__file__).resolve().parent / "io.py"
+    before = module.stat()
+    try:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9 * 3600))  # as if edited
+        result, seen = run_job(tmp_path)
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert result.returncode == 0, result.stderr
+    assert seen["ppid"] != server.pid and not seen["warm"] and seen["value"] == 42
+
+
 def test_a_job_without_linear_algebra_runs_warm_whatever_its_threads(server, tmp_path):
     # e.g. the report's figure previews: Pillow on two threads, no BLAS
     seen = _until(lambda seen: seen["warm"], tmp_path, env={"OPENBLAS_NUM_THREADS": "2"}, linear_algebra=False)

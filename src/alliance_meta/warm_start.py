@@ -62,11 +62,29 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS
 SERVER_THREADS = "1"  # the jobs of single-threaded rules (the rest run in place)
 
 
+def _package_stamp() -> str:
+    """The package's Python files as this process found them: a digest of their paths, sizes and modification
+    times (stat only: a job's start pays about a millisecond)."""
+    import hashlib
+
+    root = Path(__file__).resolve().parent
+    entries = sorted((str(path.relative_to(root)), path.stat()) for path in root.rglob("*.py"))
+    text = "\n".join(f"{name} {status.st_size} {status.st_mtime_ns}" for name, status in entries)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: taken when the module is imported: in a server, the code it imports; in a job, the code on disk now
+_STAMP = _package_stamp()
+
+
 def _identity(linear_algebra: bool = True) -> tuple:
-    """Jobs may be forked only from a server with the same interpreter, package and (for a job that
-    does linear algebra) BLAS threads."""
+    """Jobs may be forked only from a server with the same interpreter, package (the same files, unchanged
+    since the server started: a `git pull` during a run makes the later jobs run in place, with the new code,
+    instead of the server's old modules with the new scripts) and (for a job that does linear algebra) BLAS
+    threads."""
     threads = tuple(os.environ.get(name) for name in THREAD_VARIABLES) if linear_algebra else None
-    return (os.path.realpath(sys.executable), sys.version, os.path.realpath(os.path.dirname(__file__)), threads)
+    return (os.path.realpath(sys.executable), sys.version, os.path.realpath(os.path.dirname(__file__)), _STAMP,
+            threads)
 
 
 # -- the main Snakemake process's side ---------------------------------------------------------
