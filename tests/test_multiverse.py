@@ -236,3 +236,24 @@ def test_a_three_level_fit_is_the_marked_specification_when_the_multiverse_has_t
     assert math.isclose(marked["estimate"].iloc[0], three.estimate, rel_tol=1e-7)
     without = am.multiverse(three, {**settings, "aggregate_methods": ["gls"]})
     assert without.main["aggregate_method"] == "gls" and "aggregated model" in without.notes[0]
+
+
+def test_the_curve_calls_a_three_level_main_specification_the_main_analysis():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import alliance_meta as am
+    from alliance_meta.plots.multiverse import specification_curve
+
+    rows = am.effect_sizes(am.read_sheet("data/raw/studies.csv")).query("family == 'dropout'")
+    settings = {"methods": ["REML"], "tests": ["z"], "outliers": ["none"], "subsets": [], "publication": ["all"],
+                "aggregate_methods": ["gls", "multilevel"]}
+    table = am.multiverse(am.fit(rows, metric="smd"), settings).to_frame()
+
+    def legend(main):
+        figure = specification_curve(table, "smd", 95, main, dependence="multilevel")
+        return [text.get_text() for axis in figure.axes if axis.get_legend() for text in axis.get_legend().get_texts()]
+
+    assert "Main analysis" in legend({"aggregate_method": "multilevel", "aggregate_rho": 0.5, "method": "REML"})
+    assert "Aggregated model (the main analysis is three-level)" in legend(
+        {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "REML"})

@@ -268,3 +268,16 @@ def earlier_results(wildcards=None):
     """The lines of the report's Data section on an earlier run's files under results/ that this config no longer
     makes (a param of rule report)."""
     return earlier_outputs_lines(earlier_run_outputs(), folders=("results",))
+
+
+#: the review's main analysis is three-level and the multiverse has three-level specifications (aggregate_methods)
+THREE_LEVEL_MAIN = config["dependence"] == "multilevel" and "multilevel" in config["multiverse"]["aggregate_methods"]
+
+
+def multiverse_main():
+    """The choices of the specification that the specification curve marks as the main analysis."""
+    if THREE_LEVEL_MAIN:
+        return {"aggregate_method": "multilevel", "aggregate_rho": config["aggregate_rho"],
+                "method": config["multilevel"]["method"]}
+    return {"aggregate_method": config["aggregate_method"], "aggregate_rho": config["aggregate_rho"],
+            "method": MAIN_METHOD}

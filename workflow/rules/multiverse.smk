@@ -80,19 +80,6 @@ rule multiverse_table:
         "../scripts/multiverse_table.py"
 
 
-#: the review's main analysis is three-level and the multiverse has three-level specifications (aggregate_methods)
-THREE_LEVEL_MAIN = config["dependence"] == "multilevel" and "multilevel" in config["multiverse"]["aggregate_methods"]
-
-
-def multiverse_main():
-    """The choices of the specification that the specification curve marks as the main analysis."""
-    if THREE_LEVEL_MAIN:
-        return {"aggregate_method": "multilevel", "aggregate_rho": config["aggregate_rho"],
-                "method": config["multilevel"]["method"]}
-    return {"aggregate_method": config["aggregate_method"], "aggregate_rho": config["aggregate_rho"],
-            "method": MAIN_METHOD}
-
-
 rule multiverse_plot:
     priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
@@ -106,9 +93,7 @@ rule multiverse_plot:
         level=config["pooling"]["level"],
         main=multiverse_main(),
         labels=config["plots"].get("column_labels") or {},
-        # the label of the marked specification: the main analysis, unless it is three-level and the multiverse
-        # has no three-level specification (then the marked one is its aggregated model)
-        dependence="aggregate" if THREE_LEVEL_MAIN else config["dependence"],
+        dependence=config["dependence"],
     conda:
         CONDA_ENV
     log:

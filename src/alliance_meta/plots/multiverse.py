@@ -65,8 +65,11 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
     choice named by its ``labels`` entry (the config's ``plots.column_labels``) where it has one.
 
     ``dependence``: the config's key. Under ``multilevel`` the review's main analysis is the three-level model,
-    which is no specification of the multiverse (they all aggregate within studies): the specification with
-    ``main``'s choices is then marked as the aggregated model, not as the main analysis."""
+    which is no specification of the multiverse unless its ``aggregate_methods`` include ``multilevel`` (then
+    ``main`` names that one, marked as the main analysis): otherwise the specification with ``main``'s choices
+    is marked as the aggregated model, not as the main analysis."""
+    if (main or {}).get("aggregate_method") == "multilevel":  # the three-level main analysis is a specification
+        dependence = "aggregate"
     label, transform, null = display_scale(metric)
     fitted = table.loc[table["estimate"].notna()].sort_values("estimate", kind="stable").reset_index(drop=True)
     choices = [c for c in table.columns[: list(table.columns).index("k")] if fitted[c].nunique() > 1]
