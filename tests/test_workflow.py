@@ -172,6 +172,19 @@ def test_a_corrected_moderator_reruns_the_moderator_analyses_only(review_folder:
     assert counts[("modality", "CBT")] == 4 and ("modality", "psychodynamic") in counts.index
 
 
+def test_a_changed_aggregate_rho_redraws_the_multiverse_plot(review_folder: Path):
+    """aggregate_rho reruns convert_effect_sizes (a checkpoint) and names the specification the plot marks as
+    the main analysis; the plot is redrawn in the same run, though the specifications need not be made again."""
+    plot, table = review_folder / "results/outcome/multiverse.png", review_folder / "results/outcome/multiverse.csv"
+    snakemake(review_folder, str(plot.relative_to(review_folder)))
+    before = {path: path.stat().st_mtime_ns for path in (plot, table)}
+    snakemake(review_folder, str(plot.relative_to(review_folder)))
+    assert plot.stat().st_mtime_ns == before[plot]
+    snakemake(review_folder, str(plot.relative_to(review_folder)), "--config", "aggregate_rho=0.7")
+    assert plot.stat().st_mtime_ns > before[plot]
+    assert table.stat().st_mtime_ns == before[table]  # the specifications do not depend on aggregate_rho
+
+
 def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: Path):
     sheet_path = review_folder / "data" / "raw" / "studies.csv"
     sheet = pd.read_csv(sheet_path, dtype=str)

@@ -243,10 +243,12 @@ def multiverse_batches(wildcards):
 
 
 def multiverse_table_file(wildcards):
-    """results/{family}/multiverse.csv, asked for only once the checkpoint multiverse_specifications
-    is evaluated: a family whose rows did not change then keeps its plot (Snakemake would
-    otherwise plan the plot in its first pass, before the checkpoints, and rerun it)."""
-    checkpoints.multiverse_specifications.get(family=wildcards.family)
+    """results/{family}/multiverse.csv, asked for only once the checkpoint convert_effect_sizes is evaluated: a
+    family whose rows did not change then keeps its plot (Snakemake would otherwise plan the plot in its first
+    pass, before the checkpoints, and rerun it). Not the checkpoint multiverse_specifications: when that one
+    need not run after convert_effect_sizes did, Snakemake 9 never evaluates the plot again, and a changed
+    param (aggregate_rho, which names the main specification) left the old plot in place."""
+    checkpoints.convert_effect_sizes.get()
     return f"results/{wildcards.family}/multiverse.csv"
 
 
