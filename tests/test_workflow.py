@@ -151,6 +151,23 @@ def test_removing_an_outcome_row_above_the_dropout_rows_leaves_the_dropout_famil
     assert "sheet_row" in pd.read_csv(review_folder / "data/processed/effect_sizes.csv").columns
 
 
+def test_the_first_dropout_rows_of_a_review_of_correlations_rerun_nothing_of_the_outcome_family(review_folder: Path):
+    """The dropout rows bring columns no outcome row fills (d, n1, n2); the family files have every input
+    column of the codebook, so the outcome family's files, and its jobs, stay as they were."""
+    sheet_path = review_folder / "data" / "raw" / "studies.csv"
+    sheet = pd.read_csv(sheet_path)
+    sheet[sheet["family"] == "outcome"].dropna(axis="columns", how="all").to_csv(sheet_path, index=False)
+    assert not {"d", "n1", "n2"} & set(pd.read_csv(sheet_path).columns)
+    targets = ["results/outcome/pooled.csv", "results/outcome/moderators.csv", "results/dropout/pooled.csv"]
+    snakemake(review_folder, *targets[:2])  # a sheet without dropout rows has no dropout family to analyse
+    outcome = [review_folder / target for target in targets[:2]]
+    before = {path: path.stat().st_mtime_ns for path in outcome}
+    sheet.to_csv(sheet_path, index=False)
+    snakemake(review_folder, *targets)
+    assert {path: path.stat().st_mtime_ns for path in outcome} == before
+    assert set(pd.read_csv(review_folder / targets[2])["k"]) == {len(DROPOUT_ROWS)}
+
+
 def test_a_corrected_moderator_reruns_the_moderator_analyses_only(review_folder: Path):
     """The analyses of the effects alone read data/processed/{family}/effects.csv, which has no moderator
     columns: a moderator recoded after consensus reruns the moderator table, not the pooling or the bias tests."""

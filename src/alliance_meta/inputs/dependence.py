@@ -157,6 +157,22 @@ EFFECT_COLUMNS = tuple(dict.fromkeys(IDENTIFIER_COLUMNS + ("family", "yi", "vi",
                                      + INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS + ("simulated",)))
 
 
+#: The codebook's columns of an effect-size input, its sign and its artifacts, every one of which a family's
+#: files have (empty where the sheet has none; :func:`with_every_input_column`).
+STATISTIC_COLUMNS = INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS
+
+
+def with_every_input_column(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the identifier and ``family`` columns it has, then every :data:`STATISTIC_COLUMNS` column in
+    the codebook's order (empty where ``rows`` has none), then its other columns in their own order.
+
+    A family's files are then the same when the sheet gains a column only another family's rows use (the d,
+    n1 and n2 of the first dropout rows in a review of correlations), so none of that family's jobs rerun."""
+    first = [column for column in (*IDENTIFIER_COLUMNS, "family") if column in rows.columns]
+    rest = [column for column in rows.columns if column not in {*first, *STATISTIC_COLUMNS}]
+    return rows.reindex(columns=[*first, *STATISTIC_COLUMNS, *rest])
+
+
 def effects_only(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` with the :data:`EFFECT_COLUMNS` it has, in its own column order."""
     return rows[[column for column in rows.columns if column in EFFECT_COLUMNS]]
