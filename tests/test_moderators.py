@@ -114,6 +114,13 @@ def test_rows_are_aggregated_within_study_and_level():
     analysis = moderators.analyse_moderator(data, "modality", "z", permutations=0)
     assert sorted(zip(analysis.data.study_id, analysis.data.modality)) == [
         ("A", "CBT"), ("B", "CBT"), ("B", "other"), ("C", "other"), ("D", "CBT")]
+    row = analysis.summary()
+    assert (row["k"], row["n_studies"]) == (5, 4)
+    assert ("5 composites of 4 studies: the composites of a study at different levels are treated as independent"
+            in row["note"])
+    between = moderators.analyse_moderator(data.assign(modality=["CBT"] * 4 + ["other"] * 2), "modality", "z",
+                                           permutations=0)
+    assert "composites of" not in between.summary()["note"]  # levels that do not vary within studies
 
 
 def test_single_study_level_is_pooled_as_metafor_with_k_one():

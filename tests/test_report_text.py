@@ -161,6 +161,10 @@ def test_tests_that_could_not_run_have_no_placeholders():
     mixed = moderators_sentence(pd.concat([pd.DataFrame({"moderator": ["setting"], "qm": [3.2], "qm_df": [1],
                                                          "qm_p": [0.07], "r2": [5.0], "note": [""]}), moderators]))
     assert mixed.startswith("Moderator tests (mixed-effects meta-regression, REML): setting, QM(1) = 3.20, p = .070")
+    within = moderators_sentence(pd.DataFrame({"moderator": ["rater"], "qm": [6.458], "qm_df": [2], "qm_p": [0.0396],
+                                               "r2": [NAN], "k": [12], "n_studies": [8], "note": [""]}))
+    assert within == ("Moderator tests (mixed-effects meta-regression, REML): rater, QM(2) = 6.46, p = .040 (12 "
+                      "composites of 8 studies, whose composites at different levels are treated as independent).")
     assert "Not estimable: modality, rater (" in mixed
     note = "not estimable: k = 2 studies, the test needs at least 3"
     bias = pd.DataFrame({"test": ["egger", "rank", "trim_and_fill", "fail_safe_n"],

@@ -135,7 +135,8 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
     three-level fit (``multilevel_*`` columns, dependence: multilevel): the three-level model's Q_M, R^2 and
     cluster-robust (CR2) F test first, as it respects the nesting of effect sizes in studies, and in brackets
     the univariate test of the composites within study x moderator level (which can fall on the other side of
-    .05). Moderators without a test (too few rows, one value) are named once with the CSV's note, not given
+    .05). Of composites of fewer studies (a moderator that varies within studies) it says that they were treated
+    as independent. Moderators without a test (too few rows, one value) are named once with the CSV's note, not given
     empty numbers."""
     if moderators is None or moderators.empty:
         return ""
@@ -156,6 +157,10 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
         clause = f"{row.moderator}, {_composite_clause(row)}"
         if math.isfinite(float(row.r2)):
             clause += f", R\u00b2 = {apa_number(row.r2, 1)}%"
+        k, studies = getattr(row, "k", math.nan), getattr(row, "n_studies", math.nan)
+        if not three_level and is_finite(k) and is_finite(studies) and studies < k:
+            clause += (f" ({apa_integer(k)} composites of {apa_integer(studies)} studies, whose composites at "
+                       "different levels are treated as independent)")
         if three_level:
             clause += " [composites within study and level; the three-level model could not be fitted]"
         clauses.append(clause)

@@ -120,6 +120,17 @@ def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
 SHOWN_CELLS = 10  # cells a message quotes
 
 
+def shared_studies_note(composites: pd.DataFrame) -> str:
+    """The note of a moderator whose levels vary within studies: ``k`` composites (one per study and level) of
+    fewer studies, which the univariate models treat as independent although the composites of one study share
+    its participants (the test is then too liberal; a three-level or RVE model respects the nesting)."""
+    k, studies = len(composites), composites["study_id"].nunique()
+    if studies >= k:
+        return ""
+    return (f"{k} composites of {studies} studies: the composites of a study at different levels are treated as "
+            "independent (dependence: multilevel fits the three-level model)")
+
+
 def aggregate_within(effect_sizes: pd.DataFrame, variables, method: str = "gls", rho: float = 0.5,
                      continuous=()) -> tuple[pd.DataFrame, int]:
     """One row per study x combination of the variables' values, and how many rows lacked a value."""
@@ -166,6 +177,7 @@ class ModeratorAnalysis:
             f"no mixed-effects model: {not_estimable_reason(self.data, (self.moderator,))}"]
         if not self.continuous:
             notes.append(numbers_as_levels(self.data, [self.moderator]))
+        notes.append(shared_studies_note(self.data))
         if self.model is not None and not self.model.converged:
             notes.append("no permutation test")
         if self.permutation is not None and self.permutation.failed:
