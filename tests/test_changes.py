@@ -244,6 +244,20 @@ def test_report_section_names_a_family_added_or_removed_and_shows_whole_sheet_ro
     assert "28" in rows and not any("." in value for value in rows)
 
 
+def test_report_section_shows_es_id_as_written():
+    """The es_id cells of the changes table read 1.000 and 2.000: changes.csv read back has blanks in es_id (the
+    study and pooled rows), so its 1 and 2 were floats, formatted like statistics."""
+    from alliance_meta.report.html import changes_section
+
+    changes = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
+                      record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2), es("S2", "2", 4, 0.3)], POOLED_B))
+    read_back = pd.read_csv(io.StringIO(changes.to_csv(index=False)))
+    assert read_back["es_id"].dtype == float  # the case of the report: a numeric column with blanks
+    table = changes_section(read_back, {"outcome": "z"}).tables[0]
+    shown = {row[table.columns.index("es_id")] for row in table.rows}
+    assert {"1", "2"} <= shown and not any("." in value for value in shown)
+
+
 def test_report_section_lists_the_changes():
     from alliance_meta.report.html import changes_section
 

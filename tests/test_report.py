@@ -41,6 +41,18 @@ def effect_sizes_frame(label: str = "plain") -> pd.DataFrame:
         "simulated": "yes"})
 
 
+def test_identifier_columns_are_shown_as_written():
+    """An es_id of 1 (a float, read back from a column with blanks) was shown as 1.000; a numeric study_id of 1234
+    would have been 1,234."""
+    from alliance_meta.report.formatting import readable_frame
+
+    assert format_cell("es_id", 1.0) == "1" and format_cell("study_id", 1234) == "1234"
+    assert format_cell("label", 2.5) == "2.5" and format_cell("es_id", "A-1") == "A-1"
+    frame = pd.DataFrame({"study_id": [1234, 7], "es_id": [1.0, float("nan")], "report_id": [3.0, 4.0],
+                          "yi": [1.0, 2.0]})
+    assert readable_frame(frame).values.tolist() == [["1234", "1", "3", "1.000"], ["7", "", "4", "2.000"]]
+
+
 def test_counts_per_family_and_level():
     counts = family_counts(effect_sizes_frame(), ["outcome"]).iloc[0]
     assert (counts.studies, counts.effect_sizes, counts.n, counts.studies_without_n) == (4, 8, 240, 1)

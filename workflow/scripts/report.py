@@ -48,7 +48,8 @@ if prisma:
         "results/prisma.pdf, .png and .svg.",
         figures=[Figure("PRISMA 2020 flow diagram", inline_image(prisma[0]))]))
 if "changes" in results_tables:
-    extra_sections.append(changes_section(read_table(results_tables["changes"]), config["metric"]))
+    # es_id as written (as the double-coding tables read it), not a number read back from a column with blanks
+    extra_sections.append(changes_section(read_table(results_tables["changes"], text=["es_id"]), config["metric"]))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=effect_sizes,
                      families=families, config=config, provenance=provenance,
                      methods=methods_paragraph(config, stages, versions, list(families),

@@ -26,6 +26,27 @@ INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_
 #: Columns whose values are on a moderator's own scale (a centre of year is 2004.81, not 2,004.81): no thousands
 #: separator, the decimals of any other number.
 MODERATOR_SCALE_COLUMNS = {"centre", "center"}
+#: Identifier columns: shown as written, never as a statistic (an es_id of 1 read back from a CSV column with
+#: blanks is the float 1.0, not "1.000"; a study_id of 1234 is not "1,234").
+IDENTIFIER_COLUMNS = {"study_id", "es_id", "id", "label", "report_id"}
+
+
+def is_identifier(column: str) -> bool:
+    """Whether a column holds identifiers or labels (:data:`IDENTIFIER_COLUMNS`, or a name ending in ``_id``)."""
+    return column in IDENTIFIER_COLUMNS or column.endswith("_id")
+
+
+def identifier_text(value: object) -> str:
+    """An identifier as written: a whole number without decimals or thousands separators (``1``, not ``1.000``
+    or ``1.0``), any other number as Python writes it, text unchanged, a missing value blank."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    number = float(value)
+    if math.isfinite(number) and number.is_integer():
+        return str(int(number))
+    return str(value)
 
 
 def is_finite(value) -> bool:
@@ -85,9 +106,12 @@ def is_bounded(column: str) -> bool:
 
 
 def format_cell(column: str, value: object) -> str:
-    """One table cell for reading: integers whole, p and r in APA style, other numbers 3 significant decimals."""
+    """One table cell for reading: identifiers as written, integers whole, p and r in APA style, other numbers
+    3 significant decimals."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
+    if is_identifier(column):
+        return identifier_text(value)
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if not isinstance(value, (int, float, np.integer, np.floating)):
@@ -112,10 +136,13 @@ def format_cell(column: str, value: object) -> str:
 
 
 def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every cell formatted for reading (strings); integer columns stay whole."""
+    """A copy of ``frame`` with every cell formatted for reading (strings); integer columns stay whole,
+    identifier columns (:func:`is_identifier`) as written."""
     columns = {}
     for column in frame.columns:
-        if pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]) \
+        if is_identifier(str(column)):
+            columns[column] = [identifier_text(value) for value in frame[column]]
+        elif pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]) \
             and column != "year":
             columns[column] = [apa_integer(value) for value in frame[column]]
         else:
