@@ -105,3 +105,17 @@ def test_footnote_rounds_heterogeneity_as_the_report_and_keeps_each_statistic_on
     table = manuscript_table("pooled", pd.DataFrame([{**row, "h2": 2.3, "tau2_ci_lower": 0.0, "tau2_ci_upper": 0.1}]), "z")
     cells = " ".join(cell for row in table.rows for cell in row)
     assert "0.011" in cells and "56.2" in cells
+
+
+def test_one_study_has_no_prediction_interval_or_heterogeneity_test():
+    """With one study the forest plot drew a prediction interval (the CI again) and "Q(0) = 0.00, p = 1.000"."""
+    from alliance_meta.plots.forest import footnote, summary_rows, ForestOptions
+
+    row = {"method": "REML", "test": "z", "k": 1, "estimate": 0.31, "se": 0.11, "ci_lower": 0.09, "ci_upper": 0.53,
+           "pi_lower": 0.09, "pi_upper": 0.53, "tau2": 0.0, "i2": 0.0, "q": 0.0, "q_df": 0, "q_p": 1.0}
+    assert [r.kind for r in summary_rows("Random-effects model (REML), k = 1", row, "z", ForestOptions())] == ["overall"]
+    note = footnote(row, 95, metric="z")
+    assert "Heterogeneity: not estimable from one study." in note and "Q(" not in note and "\u03c4" not in note
+    two = {**row, "k": 2, "q_df": 1, "q": 1.5, "q_p": 0.22, "pi_lower": -0.2, "pi_upper": 0.8}
+    assert [r.kind for r in summary_rows("x", two, "z", ForestOptions())] == ["overall", "interval"]
+    assert "Q(1)" in footnote(two, 95, metric="z").replace("\u00a0", " ")

@@ -295,3 +295,35 @@ def test_bayes_factors_are_written_for_reading():
     assert _bf_text(3890.9213) == "BF = 3,890.92" and _bf_text(2.1249) == "BF = 2.12"
     assert _bf_text(2e7) == _bf_text(float("inf")) == "BF > 10\u2076"
     assert _bf_text(0.001) == "BF < 0.01" and _bf_text(float("nan")) == "BF not defined"
+
+
+# one study: no heterogeneity to estimate, no prediction interval, tau's posterior from its prior
+def test_one_study_says_heterogeneity_cannot_be_estimated():
+    """With one study the Results gave "tau^2 = 0.000 (Fisher's z), I^2 = 0.0%; 95% prediction interval [.09, .49]"
+    though pooled.csv sets tau^2 to 0 (no heterogeneity test) and the interval is the CI; the Bayesian sentence gave
+    tau's posterior as if the data had informed it."""
+    one = pooled_row(k=1, tau2=0.0, i2=0.0, q=0.0, q_df=0, q_p=1.0, pi_lower=0.20, pi_upper=0.40,
+                     note="k = 1: tau^2 set to 0, no heterogeneity test")
+    text = pooled_sentence("outcome", "z", one, {"n": 80, "effect_sizes": 1})
+    assert "heterogeneity cannot be estimated from one study" in text
+    assert "prediction interval [" not in text and "I\u00b2" not in text and "Q(" not in text
+    assert "95% prediction interval [.05, .50]" in pooled_sentence("outcome", "z", pooled_row(), {"effect_sizes": 5})
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.27, 0.37], "hdi_lower": [-0.6, 0.0],
+                          "hdi_upper": [1.0, 0.9]})
+    paragraph = results_paragraph("outcome", "z", {"pooled": pd.DataFrame([one]), "bayes": bayes},
+                                  {"n": 80, "effect_sizes": 1, "studies": 1}, "REML", ["z"])
+    assert "the posterior of \u03c4 comes from its prior alone" in paragraph
+    assert "prior alone" not in bayes_sentence(bayes, "z", studies=5)
+
+
+def test_one_study_pooled_table_has_no_prediction_interval_or_heterogeneity_test():
+    from alliance_meta.report.tables import manuscript_table
+
+    one = pooled_row(k=1, tau2=0.0, i2=0.0, q=0.0, q_df=0, q_p=1.0, pi_lower=0.20, pi_upper=0.40)
+    table = manuscript_table("pooled", pd.DataFrame([one]), "z")
+    row = dict(zip(table.header, table.rows[0]))
+    assert row["95% PI"] == "" and row["Q (df)"] == "" and row["p"] == ""
+    assert "k = 1: heterogeneity cannot be estimated from one study" in table.note
+    many = dict(zip(table.header, manuscript_table("pooled", pd.DataFrame([pooled_row()]), "z").rows[0]))
+    assert many["95% PI"] == "[.05, .50]" and many["Q (df)"] == "8.00 (4)"
+

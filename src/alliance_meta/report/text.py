@@ -78,6 +78,9 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         heterogeneity = (f"three-level model, \u03c3\u00b2 between studies = {apa_number(row['sigma2_between'], 3)}"
                          f" and within studies = {apa_number(row['sigma2_within'], 3)} ({metric_in_prose(metric)}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}% in all")
+    elif row["k"] == 1:  # pooled.csv: "k = 1: tau^2 set to 0, no heterogeneity test"
+        heterogeneity = ("heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0; no "
+                         "heterogeneity test or prediction interval)")
     else:
         heterogeneity = (f"\u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({metric_in_prose(metric)}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}%")
@@ -85,8 +88,9 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
                 f"{show.interval(row['ci_lower'], row['ci_upper'])}{direction_note(family, metric)}, "
                 f"k = {counted(studies, 'study', 'studies')} "
                 f"({counted(counts.get('effect_sizes', math.nan), 'effect size')}), {n_text}; {heterogeneity}")
-    # a common-effect model has no prediction interval (pooled.csv repeats its CI there), as in the forest plot
-    if math.isfinite(float(row["pi_lower"])) and row.get("method") not in COMMON_EFFECT_METHODS:
+    # a common-effect model has no prediction interval (pooled.csv repeats its CI there), as in the forest plot;
+    # nor has one effect size (tau^2 set to 0: the interval is the CI)
+    if math.isfinite(float(row["pi_lower"])) and row.get("method") not in COMMON_EFFECT_METHODS and row["k"] != 1:
         sentence += f"; {level:g}% prediction interval {show.interval(row['pi_lower'], row['pi_upper'])}"
     sentence += "."
     if math.isfinite(float(row["q"])) and row["q_df"] > 0:
@@ -290,9 +294,11 @@ def _failed_fits(failed: pd.DataFrame) -> str:
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
-def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95) -> str:
+def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95,
+                   studies: float | None = None) -> str:
     """Posterior mean and HDI of mu (also back-transformed) and of tau; ``hdi_prob`` (bayes.hdi_prob) is
-    printed as the HDI's level when it is not the default 0.95."""
+    printed as the HDI's level when it is not the default 0.95. With one study (``studies`` = 1) the sentence
+    says that tau's posterior comes from its prior: one study holds no information on heterogeneity."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
     rows = {row.parameter: row for row in bayes.itertuples()}
@@ -307,6 +313,9 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
         tau = rows["tau"]
         parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, {hdi} [{apa_number(tau.hdi_lower, 3)}, "
                      f"{apa_number(tau.hdi_upper, 3)}]")
+        if is_finite(studies) and float(studies) == 1:
+            parts[-1] += (" (one study: the data hold no information on heterogeneity, so the posterior of "
+                          "\u03c4 comes from its prior alone)")
     return ("Bayesian random-effects model (posterior means): " + "; ".join(parts) + ".") if parts else ""
 
 
@@ -393,6 +402,17 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
     return sentence
 
 
+def _studies(row: pd.Series | None, counts: dict) -> float:
+    """The studies pooled: of the headline row of pooled.csv (n_studies of a three-level fit, else k), or the
+    family's count of studies when there is none."""
+    if row is not None:
+        multilevel = is_finite(row.get("sigma2_between", math.nan))
+        studies = row.get("n_studies", math.nan) if multilevel else row.get("k", math.nan)
+        if is_finite(studies):
+            return float(studies)
+    return float(counts.get("studies", math.nan)) if is_finite(counts.get("studies")) else math.nan
+
+
 def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame], counts: dict,
                       method: str, tests: list[str], level: float = 95, config: dict | None = None) -> str:
     """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist; ``config``
@@ -405,7 +425,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
                  selection_sentence(tables.get("selection_models"), metric),
-                 bayes_sentence(tables.get("bayes"), metric, level, hdi_prob),
+                 bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts)),
                  bma_sentence(tables.get("bma_summary"), metric),
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
                  if "psychometric" in tables
