@@ -327,3 +327,16 @@ def test_one_study_pooled_table_has_no_prediction_interval_or_heterogeneity_test
     many = dict(zip(table.header, manuscript_table("pooled", pd.DataFrame([pooled_row()]), "z").rows[0]))
     assert many["95% PI"] == "[.05, .50]" and many["Q (df)"] == "8.00 (4)"
 
+
+# the model-averaged estimate is named: the posterior median (bma_summary.csv and RoBMA's summary lead with the mean)
+def test_model_averaged_estimate_is_named_the_posterior_median():
+    """"the model-averaged estimate was r = .00, 95% CrI [-.07, .21]" was the posterior median, unnamed, beside a
+    table whose first estimate column is the mean (.03)."""
+    summary = pd.DataFrame({"quantity": ["component", "estimate"], "name": ["effect", "mu"],
+                            "type": ["", "averaged"], "scale": ["", "analysis"], "prior_prob": [0.5, NAN],
+                            "posterior_prob": [0.35, NAN], "inclusion_bf": [0.55, NAN],
+                            "mean": [NAN, 0.0349], "median": [NAN, 0.0], "ci_lower": [NAN, -0.075],
+                            "ci_upper": [NAN, 0.2123]})
+    text = bma_sentence(summary, "z")
+    assert text.endswith("; the model-averaged estimate (posterior median) was r = .00, 95% CrI [\u2212.07, .21] "
+                         "(posterior mean .03).")

@@ -344,8 +344,8 @@ def bma_name(summary: pd.DataFrame) -> str:
 
 
 def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
-    """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu
-    (robust Bayesian model averaging, bma_summary.csv)."""
+    """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu (robust Bayesian
+    model averaging, bma_summary.csv): its posterior median with the 95% credible interval, and its mean."""
     if summary is None or summary.empty or "quantity" not in summary:
         return ""
     show = display(metric)
@@ -365,8 +365,12 @@ def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
         sentence = f"{bma_name(summary)} gave " + ", ".join(parts)
     if not mu.empty:
         row = mu.iloc[0]
-        sentence += (f"; the model-averaged estimate was {show.symbol} = {show.number(row['median'])}, "
-                     f"95% CrI {show.interval(row['ci_lower'], row['ci_upper'])}")
+        # the posterior median, named as such: bma_summary.csv (as RoBMA's summary) leads with the mean, which
+        # a spike at no effect pulls apart from the median; the mean follows in brackets
+        sentence += (f"; the model-averaged estimate (posterior median) was {show.symbol} = "
+                     f"{show.number(row['median'])}, 95% CrI {show.interval(row['ci_lower'], row['ci_upper'])}")
+        if is_finite(row.get("mean")):
+            sentence += f" (posterior mean {show.number(row['mean'])})"
     return (sentence + ".") if sentence else ""
 
 
