@@ -188,7 +188,7 @@ def test_selection_range_leaves_out_failed_fits():
     assert "(beta)" not in text and ".36" not in text and "p = .016" not in text
     assert "by 2 selection models" in text and "p = .156 to p = .280" in text
     assert "(2 of 4 models; the beta model's Hessian was not invertible)." in text
-    assert text.endswith("Not fitted: step function.")
+    assert text.endswith("Not fitted: the step function (selection-model table).")
     selection.loc[1, "converged"] = False
     assert "the half-normal model did not converge" in selection_sentence(selection, "z")
 
@@ -340,3 +340,29 @@ def test_model_averaged_estimate_is_named_the_posterior_median():
     text = bma_sentence(summary, "z")
     assert text.endswith("; the model-averaged estimate (posterior median) was r = .00, 95% CrI [\u2212.07, .21] "
                          "(posterior mean .03).")
+
+
+# two step functions: the one-step model of bias.csv and the step function of selection_models.csv, told apart
+def test_step_function_not_fitted_is_told_apart_from_the_one_step_model():
+    """The bias table had 'Selection model' (a one-step model at p = .025: r = .10, p = .073) while the Results
+    said 'Not fitted: step function' of the selection-model table (steps .025, .1, .5): they looked contradictory."""
+    from alliance_meta.report.tables import manuscript_table
+
+    selection = pd.DataFrame({
+        "type": ["halfnorm", "stepfun"], "steps": ["", "0.025;0.1;0.5;1.0"], "estimate": [0.143, NAN],
+        "se": [0.057, NAN], "lrt_p": [0.217, NAN], "converged": [True, False],
+        "note": ["tau2 = 0", "not computed: the p-value interval (0.5, 1] has no studies (studies per interval: "
+                             "5, 2, 1, 0)"]})
+    bias = pd.DataFrame({"test": ["egger", "selection_model"], "statistic": [2.13, 3.21], "p": [0.034, 0.073],
+                         "estimate": [NAN, 0.1022], "k_imputed": [NAN, NAN],
+                         "note": ["", "step function at one-sided p = 0.025; statistic = LRT; delta = 0.1193"]})
+    text = selection_sentence(selection, "z", bias)
+    assert text.endswith(
+        "Not fitted: the step function with steps at one-sided p = .025, .1 and .5 (selection-model table; the "
+        "p-value interval (0.5, 1] has no studies (studies per interval: 5, 2, 1, 0)); the one-step selection model "
+        "at p = .025 (publication-bias table) gave r = .10, likelihood-ratio test p = .073, a different model.")
+    assert "publication-bias table" not in selection_sentence(selection.iloc[:1], "z", bias)  # nothing to tell apart
+    paragraph = results_paragraph("outcome", "z", {"selection_models": selection, "bias": bias}, {}, "REML", ["z"])
+    assert "(publication-bias table) gave r = .10" in paragraph
+    names = [row[0] for row in manuscript_table("bias", bias, "z").rows]
+    assert names == ["Egger's regression test", "Selection model, one step at one-sided p = .025"]

@@ -155,3 +155,12 @@ def counted(count: float, singular: str, plural: str | None = None) -> str:
     (``plural`` defaults to ``singular + "s"``)."""
     one = count is not None and math.isfinite(float(count)) and round(float(count)) == 1
     return f"{apa_integer(count)} {singular if one else (plural or singular + 's')}"
+
+
+def step_list(steps) -> str:
+    """``.025, .1 and .5`` from the ``steps`` cell of selection_models.csv (``0.025;0.1;0.5;1.0``) or a list of
+    numbers, without the upper bound 1."""
+    values = [float(value) for value in (str(steps).split(";") if isinstance(steps, str) else steps or [])
+              if is_finite(value)]
+    texts = [f"{value:g}".replace("0.", ".", 1) for value in values if value < 1]
+    return ", ".join(texts[:-1]) + (" and " if len(texts) > 1 else "") + (texts[-1] if texts else "")

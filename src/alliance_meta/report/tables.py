@@ -7,6 +7,7 @@ Each builder takes one CSV's frame and the family's analysis metric and returns 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -14,7 +15,7 @@ import pandas as pd
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
-                                             is_finite, readable_frame)
+                                             is_finite, readable_frame, step_list)
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -183,6 +184,19 @@ def bias_test_name(test: str, prose: bool = False) -> str:
     return f"the {name}" if name.endswith(" test") or name.startswith("test ") else name
 
 
+def _bias_row_name(row) -> str:
+    """The test's name; the selection model of bias.csv with its step (``Selection model, one step at
+    p = .025``), not to be taken for the step function of the selection-model table."""
+    name = bias_test_name(str(row.test))
+    if row.test != "selection_model":
+        return name
+    found = re.search(r"step function at one-sided p = ([0-9.eE, -]+)", str(getattr(row, "note", "")))
+    steps = [part.strip() for part in found.group(1).split(",")] if found else []
+    if not steps:
+        return name
+    return f"{name}, {'one step' if len(steps) == 1 else 'steps'} at one-sided p = {step_list(steps)}"
+
+
 def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """One row per small-study or bias test: statistic, p, adjusted estimate, studies imputed; the counts
     (fail-safe N, trim and fill's k0, k imputed) whole."""
@@ -195,7 +209,7 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
             statistic = apa_integer(row.statistic) if row.test in COUNT_STATISTICS else _statistic(row.statistic)
         else:
             statistic = _posterior_number("", row.statistic) if _infinite(row.statistic) else ""  # an S-value of inf
-        rows.append([bias_test_name(str(row.test)), statistic, apa_p(row.p) if is_finite(row.p) else "",
+        rows.append([_bias_row_name(row), statistic, apa_p(row.p) if is_finite(row.p) else "",
                      estimate, imputed])
     header = ["Test", "Statistic", "p", f"Adjusted {show.symbol}", "k imputed"]
     return ManuscriptTable("Publication bias and small-study effects", header, rows)

@@ -7,6 +7,7 @@ exact p to three decimals; intervals in brackets with their level.
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -14,7 +15,7 @@ from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
-from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted, is_finite
+from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted, is_finite, step_list
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name
 
@@ -232,13 +233,44 @@ SELECTION_NAMES = {"beta": "beta", "halfnorm": "half-normal", "negexp": "negativ
                    "stepfun": "step function"}
 
 
-def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
-    """The range of the estimates adjusted by the selection models and of their likelihood-ratio tests."""
+def _missing_model(row) -> str:
+    """A selection model not fitted, named; the step function with its steps and why it was not fitted (its
+    steps differ from those of the one-step model of bias.csv, which may well have been fitted)."""
+    name = SELECTION_NAMES.get(row.type, row.type)
+    if row.type != "stepfun":
+        return name
+    steps = step_list(getattr(row, "steps", ""))
+    reason = _note(row).removeprefix("not computed:").strip()
+    return (f"the step function{f' with steps at one-sided p = {steps}' if steps else ''} (selection-model table"
+            + (f"; {reason}" if reason and reason != "not computed" else "") + ")")
+
+
+def one_step_clause(bias: pd.DataFrame | None, metric: str) -> str:
+    """``the one-step selection model at p = .025 (publication-bias table) gave r = .10, likelihood-ratio test
+    p = .073``: the ``selection_model`` row of bias.csv, a different model from the step function of
+    selection_models.csv; empty without a fitted row."""
+    if bias is None or bias.empty or "test" not in bias:
+        return ""
+    rows = bias[bias["test"] == "selection_model"]
+    if rows.empty or not is_finite(rows["estimate"].iloc[0]):
+        return ""
+    row, show = rows.iloc[0], display(metric)
+    found = re.search(r"step function at one-sided p = ([0-9.eE, -]+)", str(row.get("note", "")))
+    steps = step_list([part.strip() for part in found.group(1).split(",")]) if found else ""
+    model = f"the one-step selection model{f' at p = {steps}' if steps else ''} (publication-bias table)"
+    return (f"{model} gave {show.symbol} = {show.number(row['estimate'])}"
+            + (f", likelihood-ratio test {apa_p_clause(row['p'])}" if is_finite(row.get("p")) else ""))
+
+
+def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame | None = None) -> str:
+    """The range of the estimates adjusted by the selection models and of their likelihood-ratio tests. A step
+    function not fitted is named with its steps and the reason; with ``bias`` (bias.csv) the one-step selection
+    model of the publication-bias table, fitted, is named beside it as a different model."""
     if selection is None or selection.empty:
         return ""
     show = display(metric)
     estimated = selection[selection["estimate"].map(is_finite)]
-    missing = [SELECTION_NAMES.get(name, name) for name in selection["type"] if name not in set(estimated["type"])]
+    missing = [_missing_model(row) for row in selection.itertuples() if row.type not in set(estimated["type"])]
     # a fit without standard errors (Hessian not invertible) or that did not converge is left out of the range
     usable = estimated["se"].map(is_finite) if "se" in estimated else pd.Series(True, index=estimated.index)
     if "converged" in estimated:
@@ -267,7 +299,9 @@ def selection_sentence(selection: pd.DataFrame, metric: str) -> str:
         sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed)})"
     sentence += "."
     if missing:
-        sentence += f" Not fitted: {', '.join(missing)}."
+        sentence += f" Not fitted: {', '.join(missing)}"
+        one_step = one_step_clause(bias, metric) if "stepfun" in set(selection["type"]) - set(estimated["type"]) else ""
+        sentence += (f"; {one_step}, a different model." if one_step else ".")
     return sentence
 
 
@@ -428,7 +462,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     row = main_row(pooled, method, tests) or None
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
-                 selection_sentence(tables.get("selection_models"), metric),
+                 selection_sentence(tables.get("selection_models"), metric, tables.get("bias")),
                  bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts)),
                  bma_sentence(tables.get("bma_summary"), metric),
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
