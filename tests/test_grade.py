@@ -57,6 +57,12 @@ def test_inconsistency_reason_gives_i2_as_the_pooled_table_does():
     assert reason == "not serious: I\u00b2 = 50.0%, prediction interval includes the null"
 
 
+def test_inconsistency_of_one_study_is_not_assessable():
+    """k = 1: tau^2 is set to 0 and the prediction interval is the CI, so neither says anything of consistency."""
+    row = sof({"k": 1, "i2": 0.0, "pi_lower": 0.09, "pi_upper": 0.49})
+    assert (row["inconsistency_downgrade"], row["inconsistency_reason"]) == (0, "not assessable: one study")
+
+
 def test_imprecision_width_null_and_information_size():
     assert sof()["imprecision_downgrade"] == 0
     assert sof(imprecision_width={"outcome": 0.05})["imprecision_downgrade"] == -1

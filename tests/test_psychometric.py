@@ -225,6 +225,8 @@ def test_apa_sentence_reports_each_row():
     only_bare = psychometric_sentence(pm.psychometric_table(dataset("mcleod_2007")))
     assert "not corrected for unreliability" in only_bare and "\u03c1" not in only_bare
     assert psychometric_sentence(pd.DataFrame(columns=pm.TABLE_COLUMNS)) == ""
+    one = psychometric_sentence(pm.psychometric_table(dataset("mcleod_2007").iloc[:1]))
+    assert "k = 1 study (N = " in one and "1 studies" not in one
 
 
 def test_forest_plot_is_written(tmp_path):

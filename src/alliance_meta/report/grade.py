@@ -65,6 +65,8 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float
 
 def inconsistency(row: dict) -> tuple[int, str]:
     i2, lower, upper = row.get("i2"), row.get("pi_lower"), row.get("pi_upper")
+    if is_finite(row.get("k")) and float(row["k"]) == 1:  # tau^2 set to 0 and the interval the CI: nothing to judge
+        return 0, "not assessable: one study"
     if not (is_finite(i2) and is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no I\u00b2 or prediction interval"
     spans = _includes(lower, upper)

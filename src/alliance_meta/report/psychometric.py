@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from alliance_meta.report.formatting import apa_integer, apa_number
+from alliance_meta.report.formatting import apa_integer, apa_number, counted
 
 RELIABILITY_NAMES = {"rxx": "the alliance measure", "ryy": "the outcome measure"}
 
@@ -56,7 +56,7 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
         n_text += (": a study with several correlations counts with their mean n, \u03a3n\u00b2/\u03a3n, "
                    "as psychmeta averages them")
     text = (f"A Hunter\u2013Schmidt psychometric meta-analysis (Schmidt & Hunter, 2015) of "
-            f"k = {apa_integer(bare['k'])} studies ({n_text}) gave a sample-size-weighted "
+            f"k = {counted(bare['k'], 'study', 'studies')} ({n_text}) gave a sample-size-weighted "
             f"mean observed correlation of r\u0304 = {_r(bare['r_bar'])}, {level:g}% CI "
             f"{_interval(bare['ci_lower'], bare['ci_upper'])}")
     if math.isfinite(float(bare["percent_artifact_variance"])):
