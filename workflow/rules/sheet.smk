@@ -19,7 +19,6 @@ rule validate_sheet:
         risk_of_bias=config["risk_of_bias"],
         figure_columns=config["plots"]["columns"],
         reference_levels=config["reference_levels"],
-        prisma=config["prisma"],  # counts that disagree with the sheet stop the run here, before any analysis
     conda:
         CONDA_ENV
     log:

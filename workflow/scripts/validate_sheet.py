@@ -1,7 +1,6 @@
 """Rule validate_sheet: read the raw sheet (params: sheet_name, decimal) and check it against
 the codebook and the config's moderator columns (params: moderators, continuous_moderators,
-meta_regression, subsets), the risk-of-bias tool (params: risk_of_bias) and the PRISMA counts
-(params: prisma; they are checked again where the diagram is drawn); write the typed sheet
+meta_regression, subsets) and the risk-of-bias tool (params: risk_of_bias); write the typed sheet
 and the notes of reading and validation (one per line; the report's Data section lists them).
 
 On problems the report goes to the log and stderr and the rule fails (exit 1, no
@@ -44,15 +43,6 @@ if problems:
     logger.error("the data sheet needs fixing before the analysis can run\n%s",
                  format_problems(problems, sheet_path))
     sys.exit(1)
-if params.prisma:  # the config's PRISMA counts against this sheet before any analysis, not after half of them
-    from alliance_meta.inputs.prisma import arithmetic_problems, prisma_counts, sheet_problems
-    from alliance_meta.inputs.prisma import format_problems as prisma_message
-
-    counts = prisma_counts(params.prisma)
-    prisma_problems = arithmetic_problems(counts) + sheet_problems(counts, clean)
-    if prisma_problems:
-        logger.error("%s", prisma_message(prisma_problems))
-        sys.exit(1)
 logger.info("%s", summarise(clean, sheet_path))
 for note in clean.attrs.get("notes", []):
     logger.info("%s: %s", sheet_path, note)
