@@ -202,6 +202,21 @@ def test_a_changed_aggregate_rho_redraws_the_multiverse_plot(review_folder: Path
     assert table.stat().st_mtime_ns == before[table]  # the specifications do not depend on aggregate_rho
 
 
+def test_prisma_counts_that_disagree_with_the_sheet_stop_the_run_before_its_analyses(review_folder: Path):
+    """The example config's SIMULATED counts (150 studies) kept with a reviewer's own sheet: the run stopped at rule
+    prisma after 16 of 31 jobs; prisma now runs first of the ready jobs (on one core: before the conversion)."""
+    import yaml
+
+    prisma = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["prisma"]
+    write_config(review_folder, yaml.safe_dump({"prisma": prisma}))
+    result = snakemake(review_folder, "--cores", "1", check=False)
+    assert result.returncode != 0
+    log = (review_folder / "logs" / "prisma.log").read_text()
+    assert f"prisma.included_studies is {prisma['included_studies']:,} but the sheet has 10 studies" in log
+    assert "Traceback" not in log + result.stderr
+    assert not (review_folder / "data/processed/effect_sizes.csv").exists()
+
+
 def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: Path):
     sheet_path = review_folder / "data" / "raw" / "studies.csv"
     sheet = pd.read_csv(sheet_path, dtype=str)
