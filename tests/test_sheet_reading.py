@@ -486,12 +486,32 @@ def test_workflow_reads_a_german_csv_and_a_chosen_worksheet(tmp_path):
 def test_a_title_above_the_header_names_the_header_row(tmp_path):
     workbook = workbook_with([["Alliance coding sheet (SIMULATED)"], ["study_id", "r", "n"], ["S1", 0.3, 50]])
     _, _, problems = read(save(workbook, tmp_path))
-    assert where(problems) == [(1, "", "header_below"), (1, "study_id", "column_in_dataframe")]
+    assert where(problems) == [(1, "", "header_below")]  # study_id is not missing, only lower down
     assert problems[0].rule == "the column names must be row 1, but row 2 has study_id: delete the row above it"
     csv_path = write_bytes(tmp_path, b"Alliance coding sheet\n\nstudy_id,r,n\nS1,0.3,50\n")
     assert read(csv_path)[2][0].rule.endswith("row 3 has study_id: delete the 2 rows above it")
     # no unnamed-column problems for the cells below the title: the header is lower down
     assert not any(p.check == "unnamed_column" for p in problems)
+
+
+def test_a_title_merged_over_the_header_is_the_one_problem(tmp_path):
+    """A title merged across A1:G1 above the header gave 11 problems: six "has no name of its own: header
+    cell A1:G1 is merged", four missing columns (study_id, the config's moderators), and last the one fix,
+    "delete the row above it". The others are consequences of it: they go once the header is row 1."""
+    header = ["study_id", "authors", "year", "r", "n", "modality", "rater"]
+    workbook = workbook_with([["Alliance-outcome review: coding sheet v3"], header,
+                              ["S1", "Adams", 2001, 0.25, 60, "CBT", "patient"],
+                              ["S2", "Baker", 2005, "#N/A", 120, "CBT", "patient"]])
+    workbook.active.merge_cells("A1:G1")
+    raw = read_sheet(save(workbook, tmp_path))
+    _, problems = validate_sheet(raw, moderators=["modality", "rater"], continuous_moderators=["year"],
+                                 meta_regression=["modality + rater"])
+    assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
+        (1, "", "", "the column names must be row 1, but row 2 has study_id: delete the row above it")]
+    workbook.active.unmerge_cells("A1:G1")
+    workbook.active.delete_rows(1)  # the fix it asks for: the other problems are named from the right header
+    _, problems = validate_sheet(read_sheet(save(workbook, tmp_path, "fixed.xlsx")), moderators=["modality", "rater"])
+    assert where(problems) == [(3, "r", "excel_error")]
 
 
 def test_codebook_columns_with_spaces_or_hyphens_between_words(tmp_path):

@@ -161,7 +161,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     (reported by :func:`validate_sheet`): a formula without a saved value, an Excel
     error value, a hidden row or column holding data, a header cell merged over several
     columns or into the data, a cell merged across columns, data in a column without a
-    header. ``frame.attrs["notes"]`` says what was converted. Raises
+    header; or, when the header is a few rows down (a title above it), that alone.
+    ``frame.attrs["notes"]`` says what was converted. Raises
     :class:`SheetError` when the file cannot be read at all.
     """
     path = Path(path)
@@ -181,7 +182,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     if rows.empty:
         raise SheetError(f"cannot read {path}: the file is empty")
     header = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[0])]
-    issues += _header_below(rows, header)
+    below = _header_below(rows, header)
     frame = rows.iloc[1:].copy()  # index i = spreadsheet row i + 1
     frame.columns = range(len(header))
     for position in (i for i, name in enumerate(header) if name == "year"):
@@ -207,7 +208,9 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                       "fix the formula, type the value, or leave the cell empty", "excel_error")
                for position in frame.columns for index in frame.index[errors[position]]]
     frame = frame.mask(errors)
-    if not any(issue.check == "header_below" for issue in issues):  # the real header is lower down
+    if below:  # the other cells are read under the wrong header (a title merged over it, say): checked once it is row 1
+        issues = below
+    else:
         issues += _unnamed_columns(frame, header, {issue.column for issue in issues if issue.check == "merged_header"})
     problems = [Problem(issue.row, _column_label(header, issue.column), issue.value or "", issue.rule, issue.check)
                 for issue in issues]
@@ -1154,6 +1157,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     columns in their canonical spelling, ``family`` filled with ``outcome``,
     ``reverse`` with ``no``; every other column as written) and the problems,
     sorted by row. The clean frame is only meant for use when there are no problems.
+    When the header is a few rows down (:func:`read_sheet`'s ``header_below``), that
+    is the one problem: the header's columns are not missing, only lower down.
     """
     reading = list(raw.attrs.get("problems", []))
     text = raw.copy()
@@ -1161,6 +1166,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         text.insert(0, SHEET_ROW, np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(text)))
     duplicated = text.columns[text.columns.duplicated()].unique()
     if len(duplicated) or "study_id" not in text:
+        if any(problem.check == "header_below" for problem in reading):  # no column is missing: the header is lower
+            return text, reading
         problems = [Problem(HEADER_ROW, str(c), "", RULES["duplicate_column"].message(c, "", pd.Series()), "duplicate_column")
                     for c in duplicated]
         problems += [Problem(HEADER_ROW, c, "", RULES["column_in_dataframe"].message(c, "", pd.Series()), "column_in_dataframe")
