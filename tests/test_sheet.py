@@ -169,10 +169,27 @@ def test_psychometric_artifacts_out_of_range(tmp_path):
 def test_no_complete_input_says_what_is_missing(tmp_path):
     problems = problems_of(tmp_path, "study_id,r,n,t,df\nS1,0.3,,,\nS2,,,,\n")
     first, second = problems
-    assert (first.row, first.column, first.check) == (2, "", "no_complete_input")
-    assert "r also needs n" in first.rule
-    assert (second.row, second.check) == (3, "no_complete_input")
-    assert str(first).startswith("row 2: has no complete effect-size input")
+    assert (first.row, first.column, first.value, first.check) == (2, "n", "", "no_complete_input")
+    assert str(first) == "row 2, column n: is empty, but r needs it for a complete effect-size input"
+    assert (second.row, second.column, second.check) == (3, "", "no_complete_input")
+
+
+def test_each_empty_cell_of_a_begun_input_is_a_problem_of_its_own(tmp_path):
+    """"row 2: has no complete effect-size input: r also needs n" was the one problem without a column:
+    every begun input kind names the empty cells it needs, each in the row, column, value form."""
+    problems = problems_of(tmp_path, "study_id,r,rho,d,m1,m2,sd1,n,n1,n2,t,df\nA,0.3,0.2,,,,,,,,,\nB,,,0.4,,,,,,,,\n"
+                                     "C,,,,10,12,3,,30,30,,\nD,,,,,,,,,,2.1,\n")
+    need = "for a complete effect-size input"
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "n", "", "no_complete_input"), (3, "n1", "", "no_complete_input"), (3, "n2", "", "no_complete_input"),
+        (4, "sd2", "", "no_complete_input"), (5, "n1", "", "no_complete_input"), (5, "n2", "", "no_complete_input"),
+        (5, "df", "", "no_complete_input")]
+    assert [p.rule for p in problems] == [
+        f"is empty, but r and rho need it {need}", f"is empty, but d needs it (and n2) {need}",
+        f"is empty, but d needs it (and n1) {need}", f"is not a column of the sheet, but means_sds needs it {need}",
+        f"is empty, but t_groups needs it (and n2) {need}, or fill df for t_df",
+        f"is empty, but t_groups needs it (and n1) {need}, or fill df for t_df",
+        f"is empty, but t_df needs it {need}, or fill n1 and n2 for t_groups"]
 
 
 def test_two_inputs_that_disagree(tmp_path):
@@ -376,7 +393,7 @@ def test_a_sample_size_without_a_statistic_asks_for_one(tmp_path):
         "has n1 = 30 and n2 = 20 but no effect size: fill e.g. d beside them (input kinds: config/README.md)"
         + unreported,
         "has df = 48 but no effect size: fill e.g. t beside it (input kinds: config/README.md)" + unreported,
-        "has no complete effect-size input: r also needs n"]
+        "is empty, but r needs it for a complete effect-size input"]
 
 
 def test_a_header_without_rows_is_a_problem(tmp_path):

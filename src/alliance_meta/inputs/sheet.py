@@ -889,11 +889,13 @@ def text_schema(continuous_moderators=()) -> pa.DataFrameSchema:
 @dataclass(frozen=True)
 class Rule:
     """How a failed check is told to the reviewer: group heading, message, and the
-    column reported for a row-wise check."""
+    column reported for a row-wise check; ``cells``, when it names any, the cells of the
+    row to report instead (column -> message)."""
 
     heading: str
     message: Callable[[str, str, pd.Series], str]
     column: str = ""
+    cells: Callable[[pd.Series], dict[str, str]] | None = None
 
 
 def _odds_ratio_ci_message(row: pd.Series) -> str:
@@ -986,19 +988,35 @@ def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
 SIZE_COLUMNS = ("n", "n1", "n2", "df", "n_covariates")
 
 
-def _no_input_message(column: str, value: str, row: pd.Series) -> str:
-    partial = []
+def _missing_input_cells(row: pd.Series) -> dict[str, str]:
+    """The empty cells that would complete the input kinds a row has begun (r without n, d without
+    n1 and n2, means without SDs, an unsigned statistic without direction), each with its message."""
+    partial: dict[str, list[str]] = {}
     for kind in INPUT_KINDS:
         if not any(pd.notna(row.get(c)) for c in kind.columns if c not in SIZE_COLUMNS):
             continue  # e.g. n alone does not start an r, a rho or a chi2
-        filled = [c for c in kind.columns if pd.notna(row.get(c))]
-        if kind.needs_direction and len(filled) == len(kind.columns) and pd.isna(row.get("direction")):
-            partial.append(f"{kind.name} also needs direction")
         missing = [c for c in kind.columns if pd.isna(row.get(c))]
-        if filled and missing:
-            partial.append(f"{kind.name} also needs {' and '.join(missing)}")
-    if partial:
-        return "has no complete effect-size input: " + "; ".join(dict.fromkeys(partial))
+        if kind.needs_direction and not missing and pd.isna(row.get("direction")):
+            missing = ["direction"]
+        if missing:
+            partial[kind.name] = missing
+    cells = {}
+    for cell in dict.fromkeys(c for missing in partial.values() for c in missing):
+        needing: dict[tuple[str, ...], list[str]] = {}  # the kinds that need the cell, by what else they need
+        for kind, missing in partial.items():
+            if cell in missing:
+                needing.setdefault(tuple(c for c in missing if c != cell), []).append(kind)
+        needs = ", ".join(f"{' and '.join(kinds)} need{'s' if len(kinds) == 1 else ''} it"
+                          + (f" (and {' and '.join(others)})" if others else "") for others, kinds in needing.items())
+        alternatives = "".join(f", or fill {' and '.join(missing)} for {kind}"
+                               for kind, missing in partial.items() if cell not in missing)
+        where = "is empty" if cell in row.index else "is not a column of the sheet"
+        cells[cell] = f"{where}, but {needs} for a complete effect-size input{alternatives}"
+    return cells
+
+
+def _no_input_message(column: str, value: str, row: pd.Series) -> str:
+    """A row without any begun input kind (:func:`_missing_input_cells` names the cells of the others)."""
     sizes = [c for c in SIZE_COLUMNS if pd.notna(row.get(c))]
     if sizes:
         statistic = "d" if {"n1", "n2"} & set(sizes) else ("t" if "df" in sizes else "r")
@@ -1073,7 +1091,7 @@ RULES: dict[str, Rule] = {
         "the range-restriction ratio u (sample SD / reference SD) must be positive")),
     "year_range": Rule("numbers out of range", _constant(
         f"must be a year between {FIRST_YEAR} and {datetime.date.today().year + 1}")),
-    "no_complete_input": Rule("effect-size inputs", _no_input_message),
+    "no_complete_input": Rule("effect-size inputs", _no_input_message, cells=_missing_input_cells),
     "direction_missing": Rule("effect-size inputs", _constant(
         "is required for an unsigned statistic (F, chi2, p): write positive or negative"), column="direction"),
     "partial_r_degrees_of_freedom": Rule("sample sizes and counts", lambda column, value, row: (
@@ -1122,6 +1140,10 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
             problems.append(Problem(HEADER_ROW, column, "", message, case.check))
             continue
         row = text.loc[case.index]
+        cells = rule.cells(row) if rule and rule.cells else {}
+        if cells:  # the empty cells that would complete the row: each a problem of its own
+            problems += [Problem(int(case.index), cell, "", message, case.check) for cell, message in cells.items()]
+            continue
         column = rule.column if rule and rule.column else (case.column if isinstance(case.column, str) and case.column in text else "")
         if case.check in ("no_complete_input", "inputs_disagree"):
             column = ""
