@@ -102,11 +102,15 @@ def test_missing_study_id(tmp_path):
 
 
 ONE = ": |r| = 1 has no Fisher z and no sampling variance (check the source)"
+POINT = "; the decimal point left out or misplaced? write "
 
 
+# 2.2 was read as written times 100 ("0.022"); a point left out or misplaced (.22) is the likelier typo: the
+# digits are kept, read after "0."
 @pytest.mark.parametrize("column, value, detail", [
     ("r", "1.3", ""), ("r", "-1", ONE), ("rho", "1", ONE), ("kendall_tau", "-1.0", ONE), ("partial_r", "-1.2", ""),
-    ("r", "38", '; a correlation written times 100? write "0.38"'), ("r", "-7", '; a correlation written times 100? write "-0.07"'),
+    ("r", "38", POINT + '"0.38"'), ("r", "-7", POINT + '"-0.7"'), ("r", "2.2", POINT + '"0.22"'),
+    ("r", "22", POINT + '"0.22"'), ("rho", "45", POINT + '"0.45"'), ("r", "-3.25", POINT + '"-0.325"'),
     ("r", "250", "")])
 def test_correlation_outside_minus_one_one(tmp_path, column, value, detail):
     extra = ",n_covariates" if column == "partial_r" else ""

@@ -39,6 +39,7 @@ import argparse
 import contextlib
 import csv
 import datetime
+import decimal
 import difflib
 import importlib.util
 import io
@@ -957,16 +958,20 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
 
 
 def _correlation_message(column: str, value: str, row: pd.Series) -> str:
-    """Out of (-1, 1): |r| = 1 has no Fisher z; 2 <= |r| < 100 is probably r written times 100."""
+    """Out of (-1, 1): |r| = 1 has no Fisher z; 2 <= |r| < 100 is probably r with its decimal point left
+    out or misplaced (38 for .38, 2.2 for .22): the digits read after "0."."""
     message = "must lie strictly between -1 and 1"
     try:
-        number = float(str(value).replace(",", "."))
-    except ValueError:
+        number = decimal.Decimal(str(value).replace(",", "."))
+    except decimal.InvalidOperation:
+        return message
+    if not number.is_finite():
         return message
     if abs(number) == 1:
         return f"{message}: |r| = 1 has no Fisher z and no sampling variance (check the source)"
     if 2 <= abs(number) < 100:
-        return f'{message}; a correlation written times 100? write "{number / 100:g}"'
+        digits = number.adjusted() + 1  # before the decimal point: 1 for 2.2, 2 for 22
+        return f'{message}; the decimal point left out or misplaced? write "{number.scaleb(-digits).normalize():f}"'
     return message
 
 
