@@ -259,7 +259,7 @@ def test_report_has_a_double_coding_section():
 
     result = compare_coders(sheet(CODER1), sheet(CODER2))
     section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv")
-    assert ("on 4 effect sizes coded by both: 6 cells were coded differently (which changes the converted effect "
+    assert ("on 4 effect sizes coded by both: 6 cells were coded differently (changing the converted effect "
             "size or its variance in 2 rows) and 2 rows were coded by one coder only" in section.paragraph)
     one_cell = result.disagreements.iloc[[0, 1, 3]]  # the two rows of one coder and a rater coded differently
     assert ("1 cell was coded differently and 2 rows were coded by one coder only" in

@@ -61,6 +61,8 @@ def test_inconsistency_of_one_study_is_not_assessable():
     """k = 1: tau^2 is set to 0 and the prediction interval is the CI, so neither says anything of consistency."""
     row = sof({"k": 1, "i2": 0.0, "pi_lower": 0.09, "pi_upper": 0.49})
     assert (row["inconsistency_downgrade"], row["inconsistency_reason"]) == (0, "not assessable: one study")
+    three_level = sof({"k": 4, "n_studies": 1, "sigma2_between": 0.0, "i2": 60.0, "pi_lower": -0.1, "pi_upper": 0.6})
+    assert three_level["inconsistency_reason"] == "not assessable: one study"  # k counts its effect sizes
 
 
 def test_imprecision_width_null_and_information_size():

@@ -164,7 +164,7 @@ def test_tests_that_could_not_run_have_no_placeholders():
     within = moderators_sentence(pd.DataFrame({"moderator": ["rater"], "qm": [6.458], "qm_df": [2], "qm_p": [0.0396],
                                                "r2": [NAN], "k": [12], "n_studies": [8], "note": [""]}))
     assert within == ("Moderator tests (mixed-effects meta-regression, REML): rater, QM(2) = 6.46, p = .040 (12 "
-                      "composites of 8 studies, whose composites at different levels are treated as independent).")
+                      "study \u00d7 level composites of 8 studies, treated as independent).")
     assert "Not estimable: modality, rater (" in mixed
     note = "not estimable: k = 2 studies, the test needs at least 3"
     bias = pd.DataFrame({"test": ["egger", "rank", "trim_and_fill", "fail_safe_n"],
@@ -338,8 +338,7 @@ def test_model_averaged_estimate_is_named_the_posterior_median():
                             "mean": [NAN, 0.0349], "median": [NAN, 0.0], "ci_lower": [NAN, -0.075],
                             "ci_upper": [NAN, 0.2123]})
     text = bma_sentence(summary, "z")
-    assert text.endswith("; the model-averaged estimate (posterior median) was r = .00, 95% CrI [\u2212.07, .21] "
-                         "(posterior mean .03).")
+    assert text.endswith("; the model-averaged estimate (posterior median) was r = .00, 95% CrI [\u2212.07, .21].")
 
 
 # two step functions: the one-step model of bias.csv and the step function of selection_models.csv, told apart
@@ -360,7 +359,7 @@ def test_step_function_not_fitted_is_told_apart_from_the_one_step_model():
     assert text.endswith(
         "Not fitted: the step function with steps at one-sided p = .025, .1 and .5 (selection-model table; the "
         "p-value interval (0.5, 1] has no studies (studies per interval: 5, 2, 1, 0)); the one-step selection model "
-        "at p = .025 (publication-bias table) gave r = .10, likelihood-ratio test p = .073, a different model.")
+        "at one-sided p = .025 (publication-bias table) gave r = .10, likelihood-ratio test p = .073, a different model.")
     assert "publication-bias table" not in selection_sentence(selection.iloc[:1], "z", bias)  # nothing to tell apart
     paragraph = results_paragraph("outcome", "z", {"selection_models": selection, "bias": bias}, {}, "REML", ["z"])
     assert "(publication-bias table) gave r = .10" in paragraph

@@ -39,7 +39,7 @@ if config["prisma"]:
 
     rule prisma:
         # first of the ready jobs: counts that disagree with the sheet (the example config's kept with a reviewer's
-        # own sheet) stop a run before its analyses start, not after half of them (see multiverse_specifications)
+        # own sheet) stop a run among its first jobs, not after half of them (see multiverse_specifications)
         priority: 4
         input:
             sheet="data/processed/sheet.csv",

@@ -149,17 +149,18 @@ def _common_value(column: pd.core.groupby.SeriesGroupBy) -> pd.Series:
 
 DEPENDENCE = ("aggregate", "multilevel")
 
+#: The codebook's columns of an effect-size input, its sign and its artifacts, every one of which a family's
+#: files have (empty where the sheet has none; :func:`with_every_input_column`).
+STATISTIC_COLUMNS = INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS
+
 #: What the analyses of the effects alone read (pooling, publication bias, selection models, sensitivity,
 #: GOSH, RVE, model averaging, the prior sensitivity): the rows' ids and labels, the effect and the
 #: statistics it was computed from, and the ``simulated`` flag of the demo. Not the moderators, the
 #: risk of bias or a reviewer's own columns, so that correcting those in the sheet reruns none of them.
 EFFECT_COLUMNS = tuple(dict.fromkeys(IDENTIFIER_COLUMNS + ("family", "yi", "vi", "metric", "input_kind", "conversion")
-                                     + INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS + ("simulated",)))
+                                     + STATISTIC_COLUMNS + ("simulated",)))
 
 
-#: The codebook's columns of an effect-size input, its sign and its artifacts, every one of which a family's
-#: files have (empty where the sheet has none; :func:`with_every_input_column`).
-STATISTIC_COLUMNS = INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS
 
 
 def with_every_input_column(rows: pd.DataFrame) -> pd.DataFrame:

@@ -49,6 +49,14 @@ def identifier_text(value: object) -> str:
     return str(value)
 
 
+def pooled_studies(row) -> float:
+    """The studies of a row of pooled.csv: ``n_studies`` of a three-level fit (it has ``sigma2_between``; its k
+    counts effect sizes), else k; NaN when the row has neither."""
+    multilevel = is_finite(row.get("sigma2_between", math.nan))
+    studies = row.get("n_studies", math.nan) if multilevel else row.get("k", math.nan)
+    return float(studies) if is_finite(studies) else math.nan
+
+
 def is_finite(value) -> bool:
     """A finite number (also from a CSV cell: text, None and NaN are not)."""
     try:

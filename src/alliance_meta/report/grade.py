@@ -29,7 +29,7 @@ import pandas as pd
 
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number
-from alliance_meta.report.formatting import apa_p_clause, is_finite
+from alliance_meta.report.formatting import apa_p_clause, is_finite, pooled_studies
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
 START = {"high": 4, "low": 2}
@@ -65,7 +65,7 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float
 
 def inconsistency(row: dict) -> tuple[int, str]:
     i2, lower, upper = row.get("i2"), row.get("pi_lower"), row.get("pi_upper")
-    if is_finite(row.get("k")) and float(row["k"]) == 1:  # tau^2 set to 0 and the interval the CI: nothing to judge
+    if pooled_studies(row) == 1:  # nothing between studies to judge (of one effect size: tau^2 set to 0, PI = CI)
         return 0, "not assessable: one study"
     if not (is_finite(i2) and is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no I\u00b2 or prediction interval"

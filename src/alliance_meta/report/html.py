@@ -245,7 +245,7 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     converted = disagreements["column"].astype(str).isin(CONVERTED)
     coded = ~whole & ~converted
     effects_differ = disagreements.loc[converted, ["study_id", "es_id"]].astype(str).drop_duplicates()
-    consequence = (f" (which changes the converted effect size or its variance in {counted(len(effects_differ), 'row')})"
+    consequence = (f" (changing the converted effect size or its variance in {counted(len(effects_differ), 'row')})"
                    if len(effects_differ) else "")
     compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
     paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet, row by row on "

@@ -188,13 +188,19 @@ def _bias_row_name(row) -> str:
     """The test's name; the selection model of bias.csv with its step (``Selection model, one step at
     p = .025``), not to be taken for the step function of the selection-model table."""
     name = bias_test_name(str(row.test))
-    if row.test != "selection_model":
-        return name
-    found = re.search(r"step function at one-sided p = ([0-9.eE, -]+)", str(getattr(row, "note", "")))
-    steps = [part.strip() for part in found.group(1).split(",")] if found else []
+    steps = one_step_cuts(getattr(row, "note", "")) if row.test == "selection_model" else []
     if not steps:
         return name
     return f"{name}, {'one step' if len(steps) == 1 else 'steps'} at one-sided p = {step_list(steps)}"
+
+
+def one_step_cuts(note) -> list[str]:
+    """The steps of bias.csv's ``selection_model`` row, from its note (written with
+    :data:`alliance_meta.analyses.bias.selection_models.STEPS_NOTE`); empty when the note has none."""
+    from alliance_meta.analyses.bias.selection_models import STEPS_NOTE
+
+    found = re.search(re.escape(STEPS_NOTE) + r"([0-9.eE, -]+)", str(note))
+    return [part.strip() for part in found.group(1).split(",") if part.strip()] if found else []
 
 
 def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:

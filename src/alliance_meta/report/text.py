@@ -7,7 +7,6 @@ exact p to three decimals; intervals in brackets with their level.
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
@@ -15,9 +14,10 @@ from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
-from alliance_meta.report.formatting import apa_integer, apa_number, apa_p_clause, counted, is_finite, step_list
+from alliance_meta.report.formatting import (apa_integer, apa_number, apa_p_clause, counted, is_finite, pooled_studies,
+                                             step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
-from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name
+from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
 
 FAMILY_PHRASES = {
     "outcome": "The alliance\u2013outcome association",
@@ -164,8 +164,8 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
             clause += f", R\u00b2 = {apa_number(row.r2, 1)}%"
         k, studies = getattr(row, "k", math.nan), getattr(row, "n_studies", math.nan)
         if not three_level and is_finite(k) and is_finite(studies) and studies < k:
-            clause += (f" ({apa_integer(k)} composites of {apa_integer(studies)} studies, whose composites at "
-                       "different levels are treated as independent)")
+            clause += (f" ({apa_integer(k)} study \u00d7 level composites of {apa_integer(studies)} studies, "
+                       "treated as independent)")
         if three_level:
             clause += " [composites within study and level; the three-level model could not be fitted]"
         clauses.append(clause)
@@ -255,9 +255,8 @@ def one_step_clause(bias: pd.DataFrame | None, metric: str) -> str:
     if rows.empty or not is_finite(rows["estimate"].iloc[0]):
         return ""
     row, show = rows.iloc[0], display(metric)
-    found = re.search(r"step function at one-sided p = ([0-9.eE, -]+)", str(row.get("note", "")))
-    steps = step_list([part.strip() for part in found.group(1).split(",")]) if found else ""
-    model = f"the one-step selection model{f' at p = {steps}' if steps else ''} (publication-bias table)"
+    steps = step_list(one_step_cuts(row.get("note", "")))
+    model = f"the one-step selection model{f' at one-sided p = {steps}' if steps else ''} (publication-bias table)"
     return (f"{model} gave {show.symbol} = {show.number(row['estimate'])}"
             + (f", likelihood-ratio test {apa_p_clause(row['p'])}" if is_finite(row.get("p")) else ""))
 
@@ -379,7 +378,7 @@ def bma_name(summary: pd.DataFrame) -> str:
 
 def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
     """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu (robust Bayesian
-    model averaging, bma_summary.csv): its posterior median with the 95% credible interval, and its mean."""
+    model averaging, bma_summary.csv): its posterior median with the 95% credible interval."""
     if summary is None or summary.empty or "quantity" not in summary:
         return ""
     show = display(metric)
@@ -400,11 +399,9 @@ def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
     if not mu.empty:
         row = mu.iloc[0]
         # the posterior median, named as such: bma_summary.csv (as RoBMA's summary) leads with the mean, which
-        # a spike at no effect pulls apart from the median; the mean follows in brackets
+        # a spike at no effect pulls apart from the median (the median's back-transform is exact, the mean's not)
         sentence += (f"; the model-averaged estimate (posterior median) was {show.symbol} = "
                      f"{show.number(row['median'])}, 95% CrI {show.interval(row['ci_lower'], row['ci_upper'])}")
-        if is_finite(row.get("mean")):
-            sentence += f" (posterior mean {show.number(row['mean'])})"
     return (sentence + ".") if sentence else ""
 
 
@@ -443,11 +440,9 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
 def _studies(row: pd.Series | None, counts: dict) -> float:
     """The studies pooled: of the headline row of pooled.csv (n_studies of a three-level fit, else k), or the
     family's count of studies when there is none."""
-    if row is not None:
-        multilevel = is_finite(row.get("sigma2_between", math.nan))
-        studies = row.get("n_studies", math.nan) if multilevel else row.get("k", math.nan)
-        if is_finite(studies):
-            return float(studies)
+    studies = pooled_studies(row) if row is not None else math.nan
+    if is_finite(studies):
+        return studies
     return float(counts.get("studies", math.nan)) if is_finite(counts.get("studies")) else math.nan
 
 

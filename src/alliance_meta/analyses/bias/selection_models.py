@@ -340,6 +340,11 @@ def _hessian(problem, theta, relative_step=1e-5):
     return (hessian + hessian.T) / 2
 
 
+#: How the note of bias.csv's ``selection_model`` row gives the model's steps (read back by the report:
+#: alliance_meta.report.tables.one_step_cuts).
+STEPS_NOTE = "step function at one-sided p = "
+
+
 @dataclass(frozen=True)
 class SelectionModel:
     """Maximum-likelihood fit of one selection model (metafor's ``selmodel``)."""
@@ -394,7 +399,7 @@ class SelectionModel:
         return BiasTest("selection_model", self.lrt, self.lrt_p, self.estimate, se=self.se, ci_lower=lower,
                         ci_upper=upper, df=self.lrt_df,
                         note="; ".join(filter(None, [  # the model's own note without its "tau2 = 0", given here
-                            f"step function at one-sided p = {', '.join(map(str, self.steps[:-1]))}",
+                            f"{STEPS_NOTE}{', '.join(map(str, self.steps[:-1]))}",
                             "statistic = LRT", f"delta = {deltas}", f"tau2 = {self.tau2:.6g}",
                             *(part for part in self.note.split("; ") if part and part != "tau2 = 0")])))
 

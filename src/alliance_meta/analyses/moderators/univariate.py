@@ -177,7 +177,8 @@ class ModeratorAnalysis:
             f"no mixed-effects model: {not_estimable_reason(self.data, (self.moderator,))}"]
         if not self.continuous:
             notes.append(numbers_as_levels(self.data, [self.moderator]))
-        notes.append(shared_studies_note(self.data))
+        if self.model is not None:  # said of a test that was made
+            notes.append(shared_studies_note(self.data))
         if self.model is not None and not self.model.converged:
             notes.append("no permutation test")
         if self.permutation is not None and self.permutation.failed:
