@@ -188,6 +188,15 @@ def zeroin(function, lower: float, upper: float, f_lower: float, f_upper: float,
     return b, max_iterations, False
 
 
+def one_effect_size(row) -> bool:
+    """Whether a pooled row (a row of pooled.csv, as a dict or Series) has k = 1: :func:`estimate_tau2` sets
+    tau^2 to 0, so there is no heterogeneity to estimate or test and the prediction interval is the CI."""
+    try:
+        return float(row.get("k", math.nan)) == 1
+    except (TypeError, ValueError):
+        return False
+
+
 def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control | None = None,
                   design: np.ndarray | None = None) -> Tau2Estimate:
     """tau^2 by one of metafor's estimators (see the module docstring), truncated at 0.

@@ -179,6 +179,15 @@ def effects_only(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[[column for column in rows.columns if column in EFFECT_COLUMNS]]
 
 
+def usable_effects(rows: pd.DataFrame) -> np.ndarray:
+    """The rows with a finite yi and vi, those the analyses pool (an |r| of 1 and the like are left out); every
+    row when ``rows`` has no yi and vi."""
+    if not {"yi", "vi"} <= set(rows.columns):
+        return np.ones(len(rows), dtype=bool)
+    values = rows[["yi", "vi"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    return np.isfinite(values).all(axis=1)
+
+
 def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "aggregate",
                    method: str = "gls", rho: float = 0.5) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The rows of one family and the rows that are pooled, with notes for the log.
@@ -193,7 +202,7 @@ def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "a
     notes = []
     family_column = effect_sizes["family"] if "family" in effect_sizes.columns else pd.Series("outcome", index=effect_sizes.index)
     rows = effect_sizes.loc[family_column == family]
-    usable = np.isfinite(rows["yi"].to_numpy(dtype=float)) & np.isfinite(rows["vi"].to_numpy(dtype=float))
+    usable = usable_effects(rows)
     if not usable.all():
         left_out = rows.loc[~usable]
         where = ", ".join(str(v) for v in left_out.get("sheet_row", left_out.index))

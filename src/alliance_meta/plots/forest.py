@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import special  # noqa: E402
 
+from alliance_meta.engines.heterogeneity import one_effect_size  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
@@ -106,20 +107,12 @@ def summary_rows(label: str, estimate: dict, metric: str, options: ForestOptions
         "100%" if kind == "overall" else "", estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"])]
     lower, upper = estimate.get("pi_lower", np.nan), estimate.get("pi_upper", np.nan)
     # none for a common-effect model, nor for one effect size (tau^2 set to 0: the interval is the CI)
-    if interval and estimate.get("method") != "common" and not _one_effect(estimate) and np.isfinite(lower) \
+    if interval and estimate.get("method") != "common" and not one_effect_size(estimate) and np.isfinite(lower) \
             and np.isfinite(upper):
         transform = forest_draw.SCALES[metric][1]
         text = f"[{options.number(float(transform(lower)), metric)}, {options.number(float(transform(upper)), metric)}]"
         rows.append(Row("interval", ["Prediction interval"], "", text, "", estimate["estimate"], lower, upper))
     return rows
-
-
-def _one_effect(pooled: dict) -> bool:
-    """A row of pooled.csv with k = 1: tau^2 set to 0, no heterogeneity test, the prediction interval the CI."""
-    try:
-        return float(pooled.get("k", np.nan)) == 1
-    except (TypeError, ValueError):
-        return False
 
 
 def _three_level(pooled: dict) -> bool:
@@ -151,7 +144,7 @@ def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = N
     test = TEST_NAMES.get(pooled.get("test"), "Wald")
     text = (f"Squares: study estimates (area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
             f"axis. Diamond: pooled estimate with {level:g}% CI ({test}).")
-    if _one_effect(pooled):  # pooled.csv's Q(0) = 0, p = 1 and tau^2 = 0 are set, not estimated
+    if one_effect_size(pooled):  # pooled.csv's Q(0) = 0, p = 1 and tau^2 = 0 are set, not estimated
         text += " Heterogeneity: not estimable from one study."
     elif np.isfinite(pooled.get("q", np.nan)):
         unit = f" ({METRIC_NAMES[metric]})" if metric in METRIC_NAMES else ""

@@ -210,12 +210,13 @@ def run_facts(families: dict, effect_sizes) -> dict:
     ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
     ``several_per_study``, whether some study of those families has more than one effect size, and
     ``input_kinds``, family -> the input kinds of its rows (:func:`conversion_sentence`)."""
-    from alliance_meta.report.summary import family_counts, usable_rows
+    from alliance_meta.inputs.dependence import usable_effects
+    from alliance_meta.report.summary import family_counts
 
     sizes = family_counts(effect_sizes, list(families))
     pooled = {method for part in families.values() if "pooled" in part["tables"]
               and "method" in part["tables"]["pooled"] for method in part["tables"]["pooled"]["method"]}
-    usable = effect_sizes[usable_rows(effect_sizes)] if len(effect_sizes) else effect_sizes
+    usable = effect_sizes[usable_effects(effect_sizes)]
     kinds = ({family: set(usable.loc[usable["family"] == family, "input_kind"].dropna().astype(str))
               for family in families} if {"family", "input_kind"} <= set(effect_sizes) else {})
     return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any()),

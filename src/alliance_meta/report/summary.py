@@ -39,25 +39,18 @@ def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str]) -> pd.Da
     return pd.DataFrame(rows, columns=["family", "moderator", "level", "studies", "effect_sizes"])
 
 
-def usable_rows(effect_sizes: pd.DataFrame) -> pd.Series:
-    """The rows with a finite yi and vi: those the analyses pool (``|r| >= 1`` and the like are left out)."""
-    if not {"yi", "vi"} <= set(effect_sizes):
-        return pd.Series(True, index=effect_sizes.index)
-    values = effect_sizes[["yi", "vi"]].apply(pd.to_numeric, errors="coerce")
-    return pd.Series(np.isfinite(values.to_numpy(float)).all(axis=1), index=effect_sizes.index)
-
-
 def conversion_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFrame:
     """How the effect sizes were computed: one row per family, input kind and conversion (the ``conversion``
     text of ``effect_sizes.csv`` without its "sign reversed") of the usable rows, with the effect sizes and studies it gave and
     how many of those rows had their sign reversed. Families in the order given, kinds in the codebook's."""
     from alliance_meta.inputs.codebook import INPUT_KINDS
+    from alliance_meta.inputs.dependence import usable_effects
     from alliance_meta.inputs.effect_sizes import REVERSED_SUFFIX
 
     columns = ["family", "input", "conversion", "effect_sizes", "studies", "sign_reversed"]
     if not {"input_kind", "conversion"} <= set(effect_sizes) or effect_sizes.empty:
         return pd.DataFrame(columns=columns)
-    rows = effect_sizes[effect_sizes["family"].isin(families) & usable_rows(effect_sizes)]
+    rows = effect_sizes[effect_sizes["family"].isin(families).to_numpy() & usable_effects(effect_sizes)]
     text = rows["conversion"].astype(str)
     reversed_ = text.str.endswith(REVERSED_SUFFIX)
     rows = rows.assign(conversion=text.str.removesuffix(REVERSED_SUFFIX), sign_reversed=reversed_)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
@@ -57,22 +58,17 @@ COUNT_METHOD_NAMES = {"MH": "MH = Mantel\u2013Haenszel", "Peto": "Peto = Peto's 
                       "GLMM": "GLMM = binomial\u2013normal generalised linear mixed model"}
 
 
-def _one(k) -> bool:
-    """A k of one effect size."""
-    return is_finite(k) and float(k) == 1
-
-
 def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """One row per estimator and test: k, effect [CI], prediction interval, tau^2, I^2, Q."""
     show = display(metric)
     # a common-effect model (common, MH, Peto) has no prediction interval (pooled.csv repeats its CI there): empty;
     # nor has one effect size, which has no heterogeneity test either (pooled.csv's Q(0) = 0, p = 1)
+    single = [one_effect_size(row) for _, row in frame.iterrows()]
     rows = [[row.method, row.test, apa_integer(row.k), show.with_interval(row.estimate, row.ci_lower, row.ci_upper),
-             "" if row.method in COMMON_EFFECT_METHODS or _one(row.k) else _interval(show, row.pi_lower, row.pi_upper),
+             "" if row.method in COMMON_EFFECT_METHODS or one else _interval(show, row.pi_lower, row.pi_upper),
              apa_number(row.tau2, 3), apa_number(row.i2, 1),
-             "" if _one(row.k) else f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})",
-             "" if _one(row.k) else apa_p(row.q_p)]
-            for row in frame.itertuples()]
+             "" if one else f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})", "" if one else apa_p(row.q_p)]
+            for row, one in zip(frame.itertuples(), single)]
     header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
               "Q (df)", "p"]
     notes = frame["note"].astype(str) if "note" in frame else pd.Series([], dtype=str)
@@ -89,7 +85,7 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                 f" (none for the common-effect models: {', '.join(common)})") if common else "")
             + f"; test z = Wald, knha = {knha}."
             + (" k = 1: heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0); no heterogeneity "
-               "test or prediction interval." if frame["k"].map(_one).any() else "")
+               "test or prediction interval." if any(single) else "")
             + (f" From the 2x2 counts: {'; '.join(counts)}." if counts else ""))
     return ManuscriptTable("Pooled estimates", header, rows, note)
 

@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
+from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
@@ -79,7 +80,7 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         heterogeneity = (f"three-level model, \u03c3\u00b2 between studies = {apa_number(row['sigma2_between'], 3)}"
                          f" and within studies = {apa_number(row['sigma2_within'], 3)} ({metric_in_prose(metric)}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}% in all")
-    elif row["k"] == 1:  # pooled.csv: "k = 1: tau^2 set to 0, no heterogeneity test"
+    elif one_effect_size(row):  # pooled.csv: "k = 1: tau^2 set to 0, no heterogeneity test"
         heterogeneity = ("heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0; no "
                          "heterogeneity test or prediction interval)")
     else:
@@ -91,7 +92,8 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
                 f"({counted(counts.get('effect_sizes', math.nan), 'effect size')}), {n_text}; {heterogeneity}")
     # a common-effect model has no prediction interval (pooled.csv repeats its CI there), as in the forest plot;
     # nor has one effect size (tau^2 set to 0: the interval is the CI)
-    if math.isfinite(float(row["pi_lower"])) and row.get("method") not in COMMON_EFFECT_METHODS and row["k"] != 1:
+    if math.isfinite(float(row["pi_lower"])) and row.get("method") not in COMMON_EFFECT_METHODS \
+            and not one_effect_size(row):
         sentence += f"; {level:g}% prediction interval {show.interval(row['pi_lower'], row['pi_upper'])}"
     sentence += "."
     if math.isfinite(float(row["q"])) and row["q_df"] > 0:
