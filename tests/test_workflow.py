@@ -134,6 +134,24 @@ def test_adding_an_outcome_study_reruns_only_the_outcome_family(review_folder: P
     assert set(pd.read_csv(outcome)["k"]) == {7}
 
 
+def test_adding_an_outcome_study_leaves_the_dropout_multiverse_plot_alone(review_folder: Path):
+    """The tables are targets, as in the default target: Snakemake plans their jobs in its first pass, before
+    the conversion checkpoint has run. The unchanged family's table and plot must then be kept, not the plot
+    drawn again because it hangs on a table job planned while the specifications looked out of date."""
+    targets = ["results/outcome/multiverse.png", "results/dropout/multiverse.png"]
+    tables = ["results/outcome/multiverse.csv", "results/dropout/multiverse.csv"]
+    snakemake(review_folder, *targets, *tables)
+    outcome, dropout = (review_folder / target for target in targets)
+    before = {path: path.stat().st_mtime_ns for path in (outcome, dropout)}
+    sheet_path = review_folder / "data" / "raw" / "studies.csv"
+    new_row = pd.DataFrame([{"study_id": "s11", "authors": "Tiny K", "year": 2020, "r": 0.25, "n": 90,
+                             "modality": "CBT", "rater": "patient", "family": "outcome"}])
+    pd.concat([pd.read_csv(sheet_path), new_row], ignore_index=True).to_csv(sheet_path, index=False)
+    result = snakemake(review_folder, *targets, *tables)
+    assert outcome.stat().st_mtime_ns > before[outcome]
+    assert dropout.stat().st_mtime_ns == before[dropout], result.stderr
+
+
 def test_removing_an_outcome_row_above_the_dropout_rows_leaves_the_dropout_family_alone(review_folder: Path):
     """The family files leave out sheet_row: a row removed in one family moves the other's sheet rows only."""
     targets = ["results/outcome/pooled.csv", "results/dropout/pooled.csv"]

@@ -228,9 +228,13 @@ def family_analysis_data(wildcards):
 
 def multiverse_batches(wildcards):
     """A family's multiverse batch files: ceil(specifications / multiverse.batch_size), read
-    once the checkpoint multiverse_specifications has written the specifications."""
+    once the checkpoint multiverse_specifications has written the specifications. Asked for after the
+    conversion checkpoint first: planned in Snakemake's first pass (the default target asks for the table),
+    the table job of a family whose rows did not change would wait on a specifications job that is then
+    found not to need a rerun, and the plot that reads the table would be drawn again for nothing."""
     import csv
 
+    checkpoints.convert_effect_sizes.get()
     path = checkpoints.multiverse_specifications.get(family=wildcards.family).output[0]
     with open(path, newline="") as handle:
         count = sum(1 for _ in csv.reader(handle)) - 1
