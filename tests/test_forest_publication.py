@@ -148,3 +148,19 @@ def test_dollar_signs_from_the_sheet_are_drawn_as_written():
             assert not is_math and "\\" not in shown, shown
     shown = {t._preprocess_math(t.get_text())[0] for t in figures[0].findobj(lambda a: hasattr(a, "get_text"))}
     assert "$5 to $10" in shown and any(s.startswith("Author $x$ & Co") for s in shown)
+
+
+def test_a_diamond_wider_than_the_axis_is_cut_at_its_limits():
+    """A summary CI beyond the axis (two studies with a t test) is cut where the axis ends, at the diamond's
+    own height there, instead of running over the text columns."""
+    from alliance_meta.plots.forest_draw import clipped_diamond
+
+    lower, centre, upper, y = -3.0, 0.5, 4.0, 2.0
+    xs, ys = clipped_diamond(lower, centre, upper, y, -1.0, 1.0)
+    assert min(xs) == -1.0 and max(xs) == 1.0
+    left = sorted(abs(b - y) for a, b in zip(xs, ys) if a == -1.0)
+    right = sorted(abs(b - y) for a, b in zip(xs, ys) if a == 1.0)
+    assert left == pytest.approx([0.36 * 2.0 / 3.5] * 2) and right == pytest.approx([0.36 * 3.0 / 3.5] * 2)
+    assert (centre, y - 0.36) in zip(xs, ys) and (centre, y + 0.36) in zip(xs, ys)
+    assert clipped_diamond(-0.5, 0.1, 0.6, y, -1.0, 1.0) == ([-0.5, 0.1, 0.6, 0.1], [y, y - 0.36, y, y + 0.36])
+    assert clipped_diamond(1.5, 2.0, 3.0, y, -1.0, 1.0) == ([], [])

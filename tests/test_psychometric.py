@@ -242,6 +242,42 @@ def test_forest_plot_is_written(tmp_path):
     assert empty[0].stat().st_size > 1_000
 
 
+def two_studies_with_reliabilities() -> pd.DataFrame:
+    """Two correlations: with t(1) the confidence intervals of the means reach far beyond +/-1."""
+    return pd.DataFrame({"sample": ["a", "b"], "r": [0.10, 0.55], "n": [40, 60], "rxx": [0.7, 0.8],
+                         "ryy": [0.75, 0.85]})
+
+
+def test_intervals_beyond_a_correlations_limits_are_said_so_in_the_text():
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    table = pm.psychometric_table(two_studies_with_reliabilities(), study="none")
+    assert (table["ci_upper"] > 1).all()  # psychmeta's mean +/- t(k - 1) SE, kept as computed
+    text = psychometric_sentence(table)
+    assert "Bounds beyond \u00b11, the limits of a correlation, are given as computed" in text
+    assert "with k = 2 studies the confidence intervals say little" in text
+    within = pm.psychometric_table(dataset("gonzalezmule_2014"), study="none")
+    assert "Bounds beyond" not in psychometric_sentence(within)
+
+
+def test_forest_plot_axis_ends_at_the_limits_of_a_correlation():
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.psychometric import psychometric_forest
+
+    analysis = pm.psychometric_analysis(two_studies_with_reliabilities().assign(label=lambda d: d["sample"]),
+                                        study="none")
+    (figure,) = psychometric_forest(analysis.studies, analysis.to_frame())
+    axis = figure.axes[0]
+    low, high = axis.get_xlim()
+    assert -1 <= low < 0 and 0.9 < high <= 1
+    diamonds = [patch.get_xy()[:, 0] for patch in axis.patches]
+    assert len(diamonds) == 3 and all(x.min() >= low - 1e-12 and x.max() <= high + 1e-12 for x in diamonds)
+    texts = " ".join(text.get_text() for text in figure.findobj(plt.Text))
+    assert "arrows mark intervals that reach beyond it" in texts.replace("\n", " ")
+    plt.close(figure)
+
+
 def test_effect_sizes_frame_with_sheet_columns_of_the_same_names(tmp_path):
     """effect_sizes.csv carries the sheet's inputs (r, n, Spearman rho, ...): the analysis uses r = tanh(yi)
     and the converted n, and its per-study columns do not clash with the sheet's."""

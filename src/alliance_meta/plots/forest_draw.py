@@ -79,7 +79,26 @@ def x_limits(rows: list[Row], metric: str, options) -> tuple[float, float]:
     low, high = low - pad, high + pad
     if metric == "z":
         low, high = max(low, float(inverse(-0.99))), min(high, float(inverse(0.99)))
+    elif metric == "r":  # a correlation itself (the psychometric plot): its t intervals can reach beyond +/-1
+        low, high = max(low, -1.0), min(high, 1.0)
     return low, high
+
+
+def clipped_diamond(lower: float, centre: float, upper: float, y: float, low: float, high: float,
+                    half_height: float = 0.36) -> tuple[list[float], list[float]]:
+    """The diamond of a summary (CI lower to upper, widest at the centre) cut at the axis limits low and high,
+    so that a CI wider than the axis (two studies with a t test) stays inside the panel instead of running
+    over the text columns; the corners of the cut polygon (Sutherland-Hodgman clipping to the band)."""
+    points = [(lower, y), (centre, y - half_height), (upper, y), (centre, y + half_height)]
+    for edge, inside in ((low, lambda x: x >= edge), (high, lambda x: x <= edge)):
+        kept = []
+        for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]):
+            if inside(x1):
+                kept.append((x1, y1))
+            if inside(x1) != inside(x2):
+                kept.append((edge, y1 + (y2 - y1) * (edge - x1) / (x2 - x1)))
+        points = kept
+    return [x for x, _ in points], [y for _, y in points]
 
 
 def ticks(low: float, high: float, metric: str, options):
@@ -152,13 +171,20 @@ def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float,
                 squares.append((row.centre, y, area))
         elif row.kind in ("overall", "subtotal"):
             colour = options.summary_colour if row.kind == "overall" else options.subgroup_colour
-            axis.fill([row.lower, row.centre, row.upper, row.centre], [y, y - 0.36, y, y + 0.36], color=colour,
-                      lw=0, zorder=3, clip_on=False)
+            xs, ys = clipped_diamond(row.lower, row.centre, row.upper, y, low, high)
+            if xs:
+                axis.fill(xs, ys, color=colour, lw=0, zorder=3, clip_on=False)
+            for edge, beyond, marker in ((low, row.lower < low, "<"), (high, row.upper > high, ">")):
+                if beyond:
+                    axis.plot([edge], [y], marker=marker, ms=4, color=colour, clip_on=False, zorder=3)
         elif row.kind == "interval":
             left, right = max(row.lower, low), min(row.upper, high)
             axis.hlines(y, left, right, color=options.summary_colour, lw=1.2, zorder=2)
             axis.vlines([v for v in (row.lower, row.upper) if low <= v <= high], y - 0.25, y + 0.25,
                         color=options.summary_colour, lw=1.2, zorder=2)
+            for edge, beyond, marker in ((low, row.lower < low, "<"), (high, row.upper > high, ">")):
+                if beyond:
+                    axis.plot([edge], [y], marker=marker, ms=4, color=options.summary_colour, clip_on=False, zorder=3)
     if squares:
         x, y, area = zip(*squares)
         axis.scatter(x, y, marker="s", s=area, color=options.study_colour, lw=0, zorder=3)

@@ -87,7 +87,11 @@ def psychometric_forest(studies: pd.DataFrame, table: pd.DataFrame, level: float
     rows of ``psychometric.csv``."""
     options = options or ForestOptions()
     rows = study_rows(studies, level, options) + summary_rows(table, cred_level, options)
-    note = footnote(table, level, cred_level) + (" " + data_note if data_note else "")
+    note = footnote(table, level, cred_level)
+    if any(row.lower < -1 or row.upper > 1 for row in rows):
+        note += (" The axis ends at ±1, the limits of a correlation; arrows mark intervals that reach "
+                 "beyond it, given at the right as computed.")
+    note += " " + data_note if data_note else ""
     figures = forest_draw.draw_pages(rows, SCALE, level, options, note, paged)
     return figures
 

@@ -87,6 +87,17 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
             f"{_interval(distribution['cr_lower'], distribution['cr_upper'])}; sampling error and differences in "
             f"{'the artifacts' if restricted else 'reliability'} accounted for "
             f"{_percent(distribution['percent_artifact_variance'])} of the observed variance.")
+    reported = [row for row in (bare, individual, distribution) if row is not None]
+
+    def beyond(bounds) -> bool:
+        values = [float(row.get(bound, math.nan)) for row in reported for bound in bounds]
+        return any(abs(value) > 1 for value in values if math.isfinite(value))
+
+    if beyond(("ci_lower", "ci_upper", "cr_lower", "cr_upper")):
+        sentences.append("Bounds beyond \u00b11, the limits of a correlation, are given as computed (the mean \u00b1 a "
+                         "quantile times its standard error or SD, as in psychmeta)"
+                         + (f": with k = {counted(bare['k'], 'study', 'studies')} the confidence intervals say little."
+                            if beyond(("ci_lower", "ci_upper")) else "."))
     if individual is None and distribution is None:
         sentences.append("No study reported the reliability of its measures, so the correlations were not "
                          "corrected for unreliability.")
