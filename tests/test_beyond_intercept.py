@@ -173,3 +173,14 @@ def test_moderators_csv_has_one_column_order_with_and_without_a_model():
     fitted, unfitted = (moderators.analyse_moderator(data, name, "z", permutations=0).summary()
                         for name in ("rater", "setting"))
     assert list(fitted) == list(unfitted) == list(SUMMARY_COLUMNS) == list(summary.columns)
+
+
+def test_a_scale_moderator_with_one_level_is_no_location_scale_model():
+    # one rater in every row: the 'rater' model would be intercept-only in both parts, its QS a test of
+    # log tau^2 = 0 reported under the name of a rater model; it gets a 'not fitted' row with the reason instead
+    data = effect_sizes().assign(rater="patient")
+    table, per_level = ls_analysis.location_scale_tables(data, ["rater", {"location": "modality", "scale": "rater"}])
+    assert table.model.tolist() == ["rater", "modality | rater"]
+    assert (table.converged == False).all()  # noqa: E712
+    assert (table.note == "not fitted: rater has one value (patient) in every row: nothing to compare").all()
+    assert per_level.empty

@@ -277,3 +277,13 @@ def test_terms_of_a_formula_with_quoted_names():
     assert parse_formula("`Thérapie dauer`") == (("Thérapie dauer",),)
     assert set(parse_formula("rater * `mean age`")) == {("rater",), ("mean age",), ("rater", "mean age")}
     assert parse_formula("modality + I(year - 2000) + rater:year") == (("modality",), ("year",), ("rater", "year"))
+
+
+def test_a_factor_with_one_level_in_a_model_with_other_terms_is_named_as_left_out():
+    # a family whose studies all have one rater: formulaic gives the factor no column at all, so without a note
+    # the 'rater + year' row would be the year-only model under the name 'rater + year' (metafor stops there)
+    data = effect_sizes().assign(rater="patient")
+    table = moderators.meta_regression_table(data, ["rater + year"], continuous=("year",), permutations=0)
+    assert table.term.tolist() == ["intercept", "year"]
+    assert (table.note == "left out as redundant (no variation, or a combination of the other terms; as metafor): "
+                          "rater").all()

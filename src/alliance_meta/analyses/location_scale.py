@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.analyses.moderators import aggregate_within
+from alliance_meta.analyses.moderators.univariate import not_estimable_reason
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.models import location_scale
 
@@ -56,6 +57,8 @@ def location_scale_tables(effect_sizes: pd.DataFrame, models, *, method: str = "
         data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
         extra = {"n_studies": data["study_id"].nunique() if len(data) else 0, "k_dropped": dropped}
         try:
+            if _variables(scale) and len(data) and all(data[name].nunique(dropna=True) <= 1 for name in _variables(scale)):
+                raise ValueError(not_estimable_reason(data, _variables(scale)))  # no moderator of tau^2 is left
             fit = location_scale.fit_formula(data, location, scale, method, level, numeric, reference_levels, centre)
         except (ValueError, KeyError, np.linalg.LinAlgError) as error:
             tables.append(pd.DataFrame([{"model": name, "location_formula": location, "scale_formula": scale,

@@ -158,7 +158,8 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
                         else tuple(dict.fromkeys(_term_variables(term_of[column], quoted, formula))))
                  for name, column in zip(names, matrix.columns)}
     vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
-    kept, dropped = [], []
+    # a factor with one level gets no column from formulaic: name it among the dropped terms (metafor stops there)
+    kept, dropped = [], [name for name in references if frame[name].astype(str).nunique() == 1]
     for index, vector in enumerate(vectors):
         candidate = np.column_stack([vectors[i] for i in kept] + [vector])
         if np.linalg.matrix_rank(candidate) > len(kept):
