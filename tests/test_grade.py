@@ -113,3 +113,12 @@ def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
     narrow = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
                                  {"imprecision_width": {"dropout": 0.1}}).iloc[0]
     assert narrow["imprecision_downgrade"] == -1 and "wider than 0.1 in units of d" in narrow["imprecision_reason"]
+
+
+def test_risk_of_bias_of_a_family_without_any_judgement_is_not_assessed():
+    # the sheet has rob_* columns, filled for the other family only: 0% of the weight is at high risk because
+    # nothing is rated, which is no ground for 'not serious'
+    unrated = ANALYSIS[["study_id"]].assign(rob_overall=[None] * 12)
+    row = sof(effect_sizes=unrated)
+    assert row["risk_of_bias_downgrade"] == 0
+    assert row["risk_of_bias_reason"] == "not assessed: no study has an overall risk-of-bias judgement (rob_overall)"

@@ -10,7 +10,7 @@ cannot be judged from the data and is left to the reviewers.
 
 Rules:
 
-- risk of bias (only with a ``rob_overall`` column): share of the random-effects weight
+- risk of bias (only with a ``rob_overall`` column judging at least one of the family's studies): share of the random-effects weight
   (1/(v_i + tau^2)) from studies with any effect size rated high risk (``high``, ``serious``,
   ``critical``): more than half -> -1.
 - inconsistency: the prediction interval includes the null and I^2 >= 50% -> -1; I^2 >= 75% -> -2.
@@ -56,6 +56,8 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float
     rated_studies = set(effect_sizes.loc[rated.notna().to_numpy() & (rated != "").fillna(False).to_numpy(),
                                          "study_id"].astype(str))
     unrated = analysis["study_id"].astype(str).map(lambda study: study not in rated_studies).to_numpy()
+    if unrated.all():  # a rob_overall column (of the other family, or emptied) but no judgement here
+        return 0, "not assessed: no study has an overall risk-of-bias judgement (rob_overall)"
     text = f"{share:.0%} of the weight from studies at high risk of bias"
     if unrated.any():
         text += (f" ({int(unrated.sum())} {'study' if unrated.sum() == 1 else 'studies'} without an overall judgement, "
