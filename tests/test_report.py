@@ -342,3 +342,17 @@ def test_the_moderator_level_counts_leave_out_a_family_the_config_does_not_analy
                                                "images": []}}, methods="")
     levels = html[html.index("Studies and effect sizes per moderator level"):]
     assert "CBT" in levels and "humanistic" not in levels and "dropout" not in levels
+
+
+def test_three_level_model_of_one_effect_size_per_study_does_not_split_the_variance():
+    # every study has one effect size: pooled.csv's note says sigma2_between and sigma2_within are not separately
+    # identified; the Results gave 'sigma2 between studies = 0.002 and within studies = 0.001' all the same
+    from alliance_meta.report.text import pooled_sentence
+
+    row = pd.Series({"estimate": 0.28, "ci_lower": 0.23, "ci_upper": 0.34, "pi_lower": 0.16, "pi_upper": 0.40,
+                     "k": 10, "n_studies": 10, "tau2": 0.0029, "sigma2_between": 0.0016,
+                     "sigma2_within": 0.0013, "i2": 34.6, "q": 13.5, "q_df": 9, "q_p": 0.14})
+    sentence = pooled_sentence("outcome", "z", row, {"effect_sizes": 10, "n": 1838})
+    assert "between studies =" not in sentence and "within studies =" not in sentence
+    assert "not separately identified (their sum \u03c4\u00b2 = 0.003, Fisher's z)" in sentence
+    assert "k = 10 studies (10 effect sizes)" in sentence

@@ -76,6 +76,10 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         heterogeneity = (f"three-level model with one study, \u03c3\u00b2 between studies fixed at 0 (not "
                          f"estimable) and within the study = {apa_number(row['sigma2_within'], 3)} "
                          f"({metric_in_prose(metric)}), I\u00b2 = {apa_number(row['i2'], 1)}% in all")
+    elif multilevel and row["n_studies"] == row["k"]:  # pooled.csv's note: the split is not identified
+        heterogeneity = (f"three-level model with one effect size per study, \u03c3\u00b2 between and within "
+                         f"studies not separately identified (their sum \u03c4\u00b2 = {apa_number(row['tau2'], 3)}, "
+                         f"{metric_in_prose(metric)}), I\u00b2 = {apa_number(row['i2'], 1)}% in all")
     elif multilevel:  # three-level model: k counts effect sizes; the variance is split by level
         heterogeneity = (f"three-level model, \u03c3\u00b2 between studies = {apa_number(row['sigma2_between'], 3)}"
                          f" and within studies = {apa_number(row['sigma2_within'], 3)} ({metric_in_prose(metric)}), "
