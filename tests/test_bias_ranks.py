@@ -82,3 +82,15 @@ def test_kendall_tau_b_above_the_limit_builds_no_pairwise_arrays():
     finally:
         tracemalloc.stop()
     assert peak < 5e6, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_identical_effects_have_no_ranks_to_correlate():
+    # every study the same r (z = atanh(.3)) with different n: yi - theta is theta's rounding error, of one sign
+    # in every study, so the deviates ranked the studies by vi alone (Kendall's tau = -1, p = .002, read in the
+    # Results as a small-study effect); the test is not estimable, as for identical standardized effects
+    from alliance_meta.analyses.bias import rank_test
+
+    n = np.array([47, 222, 95, 228, 58, 170, 47])
+    yi, vi = np.full(n.size, np.arctanh(0.3)), 1 / (n - 3)
+    with pytest.raises(ValueError, match="no ranks to correlate"):
+        rank_test(yi, vi)

@@ -97,7 +97,8 @@ def rank_test(yi, vi) -> BiasTest:
     weights = 1.0 / vi
     theta = float(weights @ yi) / weights.sum()
     standardised = (yi - theta) / np.sqrt(vi - 1.0 / weights.sum())
-    if np.ptp(standardised) == 0:
+    # identical effects: yi - theta is rounding error of theta, which would rank the studies by vi alone
+    if np.ptp(yi) == 0 or np.ptp(standardised) == 0:
         raise ValueError("every study has the same standardized effect, so there are no ranks to correlate")
     tau, p, note = kendall_test(standardised, vi)
     return BiasTest(test="rank", statistic=tau, p=p, note=f"Kendall's tau; p {note}")
