@@ -166,6 +166,11 @@ def test_tests_that_could_not_run_have_no_placeholders():
     assert within == ("Moderator tests (mixed-effects meta-regression, REML): rater, QM(2) = 6.46, p = .040 (12 "
                       "study \u00d7 level composites of 8 studies, treated as independent).")
     assert "Not estimable: modality, rater (" in mixed
+    missing = moderators_sentence(pd.DataFrame({"moderator": ["year", "rater"], "qm": [2.69, 1.0], "qm_df": [1, 1],
+                                                "qm_p": [0.101, 0.3], "r2": [100.0, 0.0], "k": [7, 9],
+                                                "n_studies": [7, 9], "k_dropped": [2, 0], "note": ["", ""]}))
+    assert ("year, QM(1) = 2.69, p = .101, R\u00b2 = 100.0% (2 effect sizes without a value of year left out); "
+            "rater, QM(1) = 1.00, p = .300, R\u00b2 = 0.0%.") in missing
     note = "not estimable: k = 2 studies, the test needs at least 3"
     bias = pd.DataFrame({"test": ["egger", "rank", "trim_and_fill", "fail_safe_n"],
                          "statistic": [NAN, NAN, NAN, 2.0], "p": [NAN, NAN, NAN, 0.01], "estimate": NAN,

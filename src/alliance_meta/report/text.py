@@ -141,6 +141,15 @@ def _three_level_clause(row) -> str:
     return clause
 
 
+def _missing_clause(row) -> str:
+    """`` (2 effect sizes without a value of year left out)``: the rows a moderator's test could not use
+    (``k_dropped`` of moderators.csv), so that its k is not read as the family's."""
+    dropped = getattr(row, "k_dropped", math.nan)
+    if not is_finite(dropped) or dropped <= 0:
+        return ""
+    return f" ({counted(dropped, 'effect size', 'effect sizes')} without a value of {row.moderator} left out)"
+
+
 def moderators_sentence(moderators: pd.DataFrame) -> str:
     """One clause per moderator. Of one effect size per study: the omnibus Q_M test, its p and R^2. Of a
     three-level fit (``multilevel_*`` columns, dependence: multilevel): the three-level model's Q_M, R^2 and
@@ -160,7 +169,7 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
                 k = getattr(row, "k", math.nan)
                 clause += (f" [composites within study and level{f', k = {apa_integer(k)}' if is_finite(k) else ''}: "
                            f"{_composite_clause(row)}]")
-            clauses.append(clause)
+            clauses.append(clause + _missing_clause(row))
             continue
         if not is_finite(row.qm):
             untested.append((str(row.moderator), _note(row)))
@@ -174,7 +183,7 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
                        "treated as independent)")
         if three_level:
             clause += " [composites within study and level; the three-level model could not be fitted]"
-        clauses.append(clause)
+        clauses.append(clause + _missing_clause(row))
     model = ("three-level mixed-effects models" if three_level else "mixed-effects meta-regression, REML")
     sentences = [f"Moderator tests ({model}): " + "; ".join(clauses) + "."] if clauses else []
     if untested:
