@@ -106,6 +106,18 @@ def test_egger_lm_of_studies_with_one_and_the_same_effect_is_not_estimable():
                            "the t test of its slope is 0/0")
 
 
+def test_pet_peese_of_studies_with_one_and_the_same_effect_is_not_estimable():
+    """Every study r = .30: PET and PEESE fit exactly, and their intercepts' t was about 1e16 (p = 7e-80 in
+    bias.csv and the report's bias table), the ratio of a number to a rounding error."""
+    yi = np.full(5, np.arctanh(0.3))
+    vi = 1 / (np.array([50, 120, 80, 200, 65]) - 3)
+    table = bias.bias_tests(yi, vi, metric="z")[0].set_index("test")
+    for name in ("pet", "peese", "pet_peese"):
+        assert np.isnan(table.loc[name, "statistic"]) and np.isnan(table.loc[name, "p"]), name
+        assert table.loc[name, "note"].startswith("not estimable: every study has the same effect, so the "
+                                                  "regressions fit exactly")
+
+
 def test_trim_and_fill_says_when_the_se_of_k0_is_not_defined():
     """Studies with one and the same effect make L0's variance of k0 negative (NaN in metafor): the
     note, printed in the report, read "statistic = k0 (SE nan)"."""

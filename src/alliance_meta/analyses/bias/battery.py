@@ -37,11 +37,12 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
     rows: list[BiasTest] = []
     filled: TrimFillResult | None = None
 
-    def attempt(name, compute):
+    def attempt(name, compute, names=None):
+        """``compute()``'s rows; where it fails, a row of NaN with the reason for ``name`` (or each of ``names``)."""
         try:
             result = compute()
         except (ValueError, RuntimeError, np.linalg.LinAlgError, ZeroDivisionError) as error:
-            rows.append(BiasTest(test=name, statistic=math.nan, note=f"not estimable: {error}"))
+            rows.extend(BiasTest(test=n, statistic=math.nan, note=f"not estimable: {error}") for n in names or [name])
             return None
         rows.extend(result if isinstance(result, list) else [result])
         return result
@@ -77,7 +78,8 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         for kind in ("Rosenthal", "Orwin", "Rosenberg"):
             attempt("fail_safe_n" if kind == "Rosenthal" else f"fail_safe_n_{kind.lower()}", lambda kind=kind: fail_safe_n(yi, vi, kind, fail_safe_alpha))
     if yi.size >= 3 and not equal_variances:
-        attempt("pet_peese", lambda: pet_peese(yi, vi, level, pet_peese_alpha, pet_peese_sided))
+        attempt("pet_peese", lambda: pet_peese(yi, vi, level, pet_peese_alpha, pet_peese_sided),
+                names=("pet", "peese", "pet_peese"))
     if yi.size >= 4:
         result = attempt("selection_model", lambda: selection_model(yi, vi, tuple(selection_steps) + (1.0,), level))
         if result is not None:

@@ -104,8 +104,15 @@ def pet_peese(yi, vi, level: float = 95, alpha: float = 0.05, sided: str = "one"
     df at ``alpha``; ``sided="one"``: one-sided in the direction of the PET estimate,
     as the FAT-PET-PEESE procedure tests H0: beta0 <= 0 for a positive effect;
     ``"two"``: two-sided), report PEESE, otherwise PET.
+
+    Studies with one and the same effect lie exactly on a flat line: the intercepts' standard errors are 0
+    and their t tests undefined (a ValueError says so; in floating point, and in R's ``lm``, a t of about
+    1e16 from rounding errors).
     """
-    _, vi_ = _arrays(yi, vi)
+    yi_, vi_ = _arrays(yi, vi)
+    if yi_.size and np.ptp(yi_) == 0:
+        raise ValueError("every study has the same effect, so the regressions fit exactly and the t tests of "
+                         "their intercepts divide by a standard error of 0")
     rows = []
     for name, predictor in (("pet", np.sqrt(vi_)), ("peese", vi_)):
         fit = weighted_regression(yi, vi, predictor, level)
