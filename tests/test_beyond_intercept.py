@@ -184,3 +184,15 @@ def test_a_scale_moderator_with_one_level_is_no_location_scale_model():
     assert (table.converged == False).all()  # noqa: E712
     assert (table.note == "not fitted: rater has one value (patient) in every row: nothing to compare").all()
     assert per_level.empty
+
+
+def test_a_one_level_factor_beside_a_varying_one_is_named_in_the_location_scale_note():
+    # rater has one value, modality two: the model is fitted on modality alone; its note says that rater was
+    # left out (before, the rows read as a rater + modality model with nothing said)
+    data = effect_sizes().assign(rater="patient")
+    both, location_only = (ls_analysis.location_scale_tables(data, [model])[0]
+                           for model in ("rater + modality", {"location": "rater + modality", "scale": "modality"}))
+    assert not both.term.str.startswith("rater").any()
+    left_out = "left out as redundant (no variation, or a combination of the other terms; as metafor): rater"
+    assert (both.note == f"{left_out} (location and scale parts)").all()
+    assert (location_only.note == f"{left_out} (location part)").all()

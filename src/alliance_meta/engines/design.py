@@ -125,6 +125,15 @@ class Design:
     levels: dict = field(default_factory=dict, repr=False)  # categorical variable -> its levels, reference first
 
 
+def dropped_note(design: Design | None) -> str:
+    """The terms left out of a design because they are redundant (metafor drops them too), or ""."""
+    dropped = design.dropped if design is not None else ()
+    if not dropped:
+        return ""
+    return (f"left out as redundant (no variation, or a combination of the other terms; as metafor): "
+            f"{', '.join(dropped)}")
+
+
 def _display_name(column: str) -> str:
     """formulaic's ``x[T.level]`` as ``x[level]``; ``Intercept`` as ``intercept``."""
     return "intercept" if column == "Intercept" else column.replace("[T.", "[")

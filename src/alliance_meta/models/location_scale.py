@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import linalg
 
 from alliance_meta.engines import distributions as dist
-from alliance_meta.engines.design import Design, build_design, design_variables, marginal_rows
+from alliance_meta.engines.design import Design, build_design, design_variables, dropped_note, marginal_rows
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, level_alpha
 from alliance_meta.models import metareg
 
@@ -315,6 +315,11 @@ def _assemble(alpha, y, v, X, Z, method, level, constant, location_columns, scal
     beta = linalg.cho_solve(chol, X.T @ (w * y))
     vb = linalg.cho_solve(chol, np.eye(p))
     notes = [] if converged else [f"Newton-Raphson did not converge in {MAX_ITERATIONS} iterations"]
+    dropped = {part: dropped_note(design) for part, design in (("location", location_design), ("scale", scale_design))}
+    if dropped["location"] and dropped["location"] == dropped["scale"]:
+        notes.append(f"{dropped['location']} (location and scale parts)")
+    else:
+        notes += [f"{note} ({part} part)" for part, note in dropped.items() if note]
     try:
         va = np.linalg.inv(-hessian)
         if np.any(np.diag(va) <= 0):

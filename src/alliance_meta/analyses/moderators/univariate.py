@@ -38,7 +38,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import metareg
-from alliance_meta.engines.design import build_design, column_term, formula_variables
+from alliance_meta.engines.design import build_design, column_term, dropped_note, formula_variables
 from alliance_meta.analyses.model_comparison import vif_column
 from alliance_meta.analyses.permutation import PermutationTest, permutation_test
 from alliance_meta.engines.transforms import back_transform
@@ -296,7 +296,7 @@ def model_table(formula: str, data: pd.DataFrame, dropped: int, fit, test) -> pd
              "model_f_p_permutation": test.f_p if test else np.nan,
              "permutations": test.iterations if test else 0}
     notes = [fit.note, "" if fit.converged else "no permutation test",
-             _permutation_note(test) if test is not None and test.failed else "", _dropped_note(fit.design),
+             _permutation_note(test) if test is not None and test.failed else "", dropped_note(fit.design),
              numbers_as_levels(data, list(fit.design.reference_levels))]
     table.insert(0, "model", formula)
     return table.assign(**model, converged=fit.converged, note="; ".join(filter(None, notes)))
@@ -338,15 +338,6 @@ def not_estimable_row(formula: str, data: pd.DataFrame, dropped: int, variables)
     return pd.DataFrame({"model": [formula], "term": [""], "k": [len(data)], "n_studies": [data["study_id"].nunique()],
                          "k_dropped": [dropped], "permutations": [0],
                          "note": [f"not estimable ({not_estimable_reason(data, variables)})"]})
-
-
-def _dropped_note(design) -> str:
-    """The terms left out of a design because they are redundant (metafor drops them too)."""
-    dropped = design.dropped if design is not None else ()
-    if not dropped:
-        return ""
-    return (f"left out as redundant (no variation, or a combination of the other terms; as metafor): "
-            f"{', '.join(dropped)}")
 
 
 def _permutation_note(test: PermutationTest) -> str:
