@@ -301,6 +301,14 @@ def test_moderator_sentence_gives_the_composite_test_beside_the_three_level_one(
     assert three.startswith("Moderator tests (three-level mixed-effects models): measure, QM(6) = 13.54, p = .035; "
                             "CR2 F(6, 14.3) = 2.10, p = .120 [composites within study and level: QM(6) = 7.07, "
                             "p = .314]")
+    # one study with many effect sizes beside single ones: CR2 F(2, 0.3) is no test to read (Tipton, 2015)
+    few = moderators_sentence(pd.DataFrame([{**row, "multilevel_qm": 13.54, "multilevel_qm_df": 2,
+                                             "multilevel_qm_p": 0.001, "multilevel_cr2_f": 9.1,
+                                             "multilevel_cr2_df1": 2, "multilevel_cr2_df2": 0.3,
+                                             "multilevel_cr2_p": 0.4}]))
+    assert ("CR2 F(2, 0.3) = 9.10, p = .400 (denominator df below 4: too few studies for the robust test to be "
+            "trusted; Tipton, 2015)") in few
+    assert "below 4" not in three
 
 
 def test_every_figure_of_a_family_has_a_caption_that_names_it_once():
