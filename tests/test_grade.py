@@ -122,3 +122,19 @@ def test_risk_of_bias_of_a_family_without_any_judgement_is_not_assessed():
     row = sof(effect_sizes=unrated)
     assert row["risk_of_bias_downgrade"] == 0
     assert row["risk_of_bias_reason"] == "not assessed: no study has an overall risk-of-bias judgement (rob_overall)"
+
+
+def test_a_three_level_fit_counts_studies_and_their_patients_once():
+    """dependence: multilevel: analysis.csv has a row per effect size and pooled.csv's k counts them. The demo's
+    summary of findings read "337 (26,985)" (the n of every effect size summed) where the Data section reads
+    125 studies and N = 11,021; and 12 effect sizes of 4 studies passed the 10-study floor of the bias tests."""
+    rows = pd.DataFrame({"study_id": ["a", "a", "a", "b", "b", "b", "c", "c", "c", "d", "d", "d"],
+                         "vi": [0.01] * 12, "n": [100, 90, None, 50, 50, 50, 80, 70, 60, 40, 40, 40]})
+    three_level = {**ROW, "k": 12, "n_studies": 4, "sigma2_between": 0.01, "sigma2_within": 0.005}
+    rated = rows[["study_id"]].assign(rob_overall=["high"] * 3 + ["low"] * 3 + [None] * 6)
+    row = summary_of_findings("outcome", "z", three_level, rows, rated, BIAS, None, {}).iloc[0]
+    assert row["k"] == 4 and row["n"] == 100 + 50 + 80 + 40
+    assert row["publication_bias_reason"].startswith("not assessed: fewer than 10")
+    assert "(2 studies without an overall judgement" in row["risk_of_bias_reason"]
+    table = manuscript_table("summary_of_findings", pd.DataFrame([row]), "z")
+    assert table.rows[0][1] == "4 (270)"

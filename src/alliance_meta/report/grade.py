@@ -17,7 +17,7 @@ Rules:
 - imprecision: the CI includes the null, or is wider than ``grade.imprecision_width`` on the display
   scale (r, g or OR), -> -1; total N below the optimal information size ``grade.optimal_information_size``
   -> a further -1 (Guyatt et al. 2011, imprecision: the OIS rule of thumb).
-- publication bias (k >= 10; fewer studies: not assessed): Egger's test p < .10, or the step-function
+- publication bias (k >= 10 studies, of a three-level fit too; fewer: not assessed): Egger's test p < .10, or the step-function
   selection model's likelihood-ratio test p < .05 with its adjusted CI including the null while the
   unadjusted does not, -> -1.
 """
@@ -30,6 +30,7 @@ import pandas as pd
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number
 from alliance_meta.report.formatting import apa_p_clause, is_finite, pooled_studies
+from alliance_meta.report.summary import total_n
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
 START = {"high": 4, "low": 2}
@@ -59,8 +60,9 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float
     if unrated.all():  # a rob_overall column (of the other family, or emptied) but no judgement here
         return 0, "not assessed: no study has an overall risk-of-bias judgement (rob_overall)"
     text = f"{share:.0%} of the weight from studies at high risk of bias"
-    if unrated.any():
-        text += (f" ({int(unrated.sum())} {'study' if unrated.sum() == 1 else 'studies'} without an overall judgement, "
+    if unrated.any():  # studies, not rows: a three-level fit's analysis.csv has a row per effect size
+        count = analysis.loc[unrated, "study_id"].astype(str).nunique()
+        text += (f" ({count} {'study' if count == 1 else 'studies'} without an overall judgement, "
                  f"{float(weights[unrated].sum() / weights.sum()):.0%} of the weight)")
     return (-1, f"serious: {text}") if share > 0.5 else (0, f"not serious: {text}")
 
@@ -111,7 +113,7 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int) -> tup
 
 
 def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFrame | None) -> tuple[int, str]:
-    k = row.get("k")
+    k = pooled_studies(row)  # studies, also of a three-level fit (whose k counts effect sizes)
     if not is_finite(k) or k < 10:
         return 0, "not assessed: fewer than 10 studies (the tests have too little power)"
     reasons, found = [], False
@@ -140,7 +142,10 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     (analysis metric and back-transformed), and per domain the suggested downgrade (0, -1, -2) and why."""
     options = options or {}
     show = display(metric)
-    n = float(pd.to_numeric(analysis["n"], errors="coerce").sum()) if "n" in analysis else float("nan")
+    # patients as the Data section counts them: the largest n of each study (a three-level fit's analysis.csv has
+    # a row per effect size, whose n summed counted a study's patients once per effect size)
+    n = float(total_n(analysis)[0]) if "n" in analysis else float("nan")
+    studies = pooled_studies(pooled_row)
     judged = {
         "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row.get("tau2")),
         "inconsistency": inconsistency(pooled_row),
@@ -154,7 +159,8 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
         judged[domain] = (-int(override["downgrade"]), f"reviewers: {override.get('reason', 'override')}")
     start = options.get("start", "low")
     points = max(1, START[start] + sum(d for d, _ in judged.values()))
-    row = {"family": family, "outcome": OUTCOMES.get(family, family), "k": pooled_row.get("k"), "n": n,
+    row = {"family": family, "outcome": OUTCOMES.get(family, family),
+           "k": studies if is_finite(studies) else pooled_row.get("k"), "n": n,
            "method": pooled_row.get("method"), "test": pooled_row.get("test"), "metric": metric,
            "effect_measure": show.symbol}
     for name in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"):
