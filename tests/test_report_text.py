@@ -82,6 +82,21 @@ def test_knha_adhoc_is_named():
     assert pooled_table(pd.DataFrame([pooled_row(test="knha")]), "z").note.endswith("knha = Knapp\u2013Hartung.")
 
 
+def test_pooled_table_note_names_the_tests_it_has():
+    """The note read "test z = Wald, knha = Knapp-Hartung" under a three-level fit's z, t and cr2 rows (t and cr2
+    unexplained, knha absent) and under pooling.tests [knha] (no z row); a three-level fit's k (effect sizes) and
+    tau^2 (sigma^2 between + within) were not said to be such."""
+    from alliance_meta.report.tables import pooled_table
+
+    three_level = dict(sigma2_between=0.006, sigma2_within=0.004, tau2=0.01, n_studies=3, k=7)
+    rows = pd.DataFrame([pooled_row(test=test, **three_level) for test in ("z", "t", "cr2")])
+    note = pooled_table(rows, "z").note
+    assert "test z = Wald, t = t with k \u2212 1 df, cr2 = cluster-robust (CR2)" in note and "knha" not in note
+    assert "k counts effect sizes (of 3 studies)" in note and "sum of \u03c3\u00b2 between and within" in note
+    only_knha = pooled_table(pd.DataFrame([pooled_row(test="knha")]), "z").note
+    assert "z = Wald" not in only_knha and "Three-level" not in only_knha
+
+
 # 5. the configured credibility level reaches the psychometric sentence
 def test_psychometric_credibility_level_is_the_configured_one():
     psychometric = pd.DataFrame([{"method": "bare_bones", "k": 6, "n": 573, "r_bar": 0.28, "ci_lower": 0.21,

@@ -16,7 +16,7 @@ from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
-                                             is_finite, readable_frame, step_list)
+                                             is_finite, pooled_studies, readable_frame, step_list)
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -53,6 +53,10 @@ def _statistic(value: float) -> str:
 
 #: Methods of pooled.csv that are common-effect models: no prediction interval (their row repeats the CI there).
 COMMON_EFFECT_METHODS = ("common", "MH", "Peto")
+#: The tests of pooled.csv, for the pooled table's note: a three-level fit's rows are z, t (rma.mv's, with k - 1 df)
+#: and cr2 (multilevel.robust); Knapp-Hartung is named with its variant (pooling.knha_adhoc) where it is used.
+TEST_LEGEND = {"z": "Wald", "knha": "Knapp\u2013Hartung", "t": "t with k \u2212 1 df",
+               "cr2": "cluster-robust (CR2) standard error with Satterthwaite t df"}
 #: The rows pooled from 2x2 counts under metric log_or (models/counts.py), for the table's note.
 COUNT_METHOD_NAMES = {"MH": "MH = Mantel\u2013Haenszel", "Peto": "Peto = Peto's one-step odds ratio",
                       "GLMM": "GLMM = binomial\u2013normal generalised linear mixed model"}
@@ -80,10 +84,17 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                f"({METRIC_NAMES[metric]})")
     common = [method for method in COMMON_EFFECT_METHODS if (frame["method"] == method).any()]
     counts = [COUNT_METHOD_NAMES[method] for method in COUNT_METHOD_NAMES if (frame["method"] == method).any()]
+    # the tests the table has, each named (a three-level fit's are z, t and cr2; pooling.tests [knha] has no z)
+    legend = {**TEST_LEGEND, "knha": knha}
+    tests = [test for test in dict.fromkeys(frame["test"].astype(str)) if test in legend] if "test" in frame else []
+    studies = [pooled_studies(row) for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
     note = (f"{effects}. CI = confidence interval; PI = prediction interval"
             + ((" (none for the common-effect model)" if common == ["common"] else
                 f" (none for the common-effect models: {', '.join(common)})") if common else "")
-            + f"; test z = Wald, knha = {knha}."
+            + (f"; test {', '.join(f'{test} = {legend[test]}' for test in tests)}." if tests else ".")
+            + (f" Three-level model: k counts effect sizes (of {apa_integer(studies[0])} studies); \u03c4\u00b2 is "
+               "the sum of \u03c3\u00b2 between and within studies (each in pooled.csv)."
+               if studies and is_finite(studies[0]) else "")
             + (" k = 1: heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0); no heterogeneity "
                "test or prediction interval." if any(single) else "")
             + (f" From the 2x2 counts: {'; '.join(counts)}." if counts else ""))
