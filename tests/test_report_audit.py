@@ -201,3 +201,25 @@ def test_run_facts_read_the_pooled_methods_and_whether_any_study_has_several_eff
     facts = run_facts(families, one_each)
     assert facts == {"pooled_methods": {"REML", "MH", "Peto"}, "several_per_study": False, "input_kinds": {}}
     assert run_facts(families, one_each.assign(study_id=["A", "A"]))["several_per_study"] is True
+
+
+def test_latex_tables_of_a_three_level_fit_and_of_grade_are_plain_ascii():
+    """The three-level moderator table's σ² header and the summary of findings' "width 0.05 ≤ 0.2, N ≥ 400" (and an
+    odds ratio's "log OR × √3/π") went into the .tex files as raw Unicode, which pdflatex stops on."""
+    from alliance_meta.report.grade import summary_of_findings
+
+    nan = math.nan
+    moderators = pd.DataFrame([{"moderator": "rater", "k": 12, "n_studies": 5, "multilevel_qm": 3.1,
+                                "multilevel_qm_df": 2, "multilevel_qm_p": 0.2, "multilevel_cr2_f": 1.2,
+                                "multilevel_cr2_df1": 2, "multilevel_cr2_df2": 3.5, "multilevel_cr2_p": 0.4,
+                                "sigma2_between": 0.01, "sigma2_within": 0.02, "multilevel_r2": 5.0, "qm": nan,
+                                "qm_df": nan, "qm_p": nan}])
+    analysis = pd.DataFrame({"study_id": [f"s{i}" for i in range(12)], "vi": [0.01] * 12, "n": [100] * 12})
+    row = dict(method="REML", test="z", k=12, estimate=1.0, ci_lower=0.8, ci_upper=1.2, pi_lower=0.5, pi_upper=1.5,
+               tau2=0.0, i2=40.0)
+    grade = summary_of_findings("dropout", "log_or", row, analysis, analysis[["study_id"]], None, None,
+                                {"imprecision_width": {"dropout": 0.5}})
+    for table in (manuscript_table("moderators", moderators, "z"), manuscript_table("summary_of_findings", grade,
+                                                                                     "log_or")):
+        latex = to_latex(table)
+        assert latex.isascii(), sorted({c for c in latex if not c.isascii()})

@@ -23,7 +23,8 @@ LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
                   "<": "$<$", ">": "$>$", "\u2212": "$-$", "\u2013": "--", "\u221e": r"$\infty$",
                   "\u03c4": r"$\tau$", "\u03c1": r"$\rho$", "\u00b2": r"\textsuperscript{2}"}
 INFINITY = "\u221e"
-LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", **{chr(SUPERSCRIPTS[ord(c)]): rf"\textsuperscript{{{c}}}" for c in "0123456789"},
+LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", "\u03c3": r"$\sigma$", "\u03c0": r"$\pi$",
+                       "\u2264": r"$\leq$", "\u2265": r"$\geq$", "\u221a": r"$\surd$", **{chr(SUPERSCRIPTS[ord(c)]): rf"\textsuperscript{{{c}}}" for c in "0123456789"},
                        "\u207b": r"\textsuperscript{$-$}"})
 
 
