@@ -269,6 +269,7 @@ def test_a_table_without_rows_says_so(tmp_path):
     tables = re.findall(r'<figure class="table" id="table-([^"]+)">(.*?)</figure>', html, flags=re.S)
     empty = [body for name, body in tables if "moderators" in name]
     assert len(empty) == 1 and "No rows." in empty[0] and "<table>" not in empty[0]
+    assert "Mixed-effects meta-regression" not in empty[0]  # no note on how the absent rows were made
     assert all("No rows." not in body for name, body in tables if "pooled" in name)
 
 
