@@ -139,7 +139,10 @@ def test_first_run_and_unchanged_data():
     current = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)
     first = compare(None, current)
     assert first["change"].tolist() == ["no_previous_run"]
-    assert "no previous run" in changes_paragraph(first)
+    # a rerun of the same sheet after a config change also compares with nothing: "this run's snapshot is the
+    # first" was false then
+    assert "no run of another sheet" in changes_paragraph(first) and "is the first" not in changes_paragraph(first)
+    assert "is the first" not in first["note"].iloc[0]
     same = compare(record("b", [es("S1", "1", 2, 0.1)], POOLED_A), current)
     assert same["change"].iloc[0] == "no_change"
 

@@ -318,8 +318,9 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
 def compare(previous: dict | None, current: dict) -> pd.DataFrame:
     """``results/changes.csv``: one row per change from ``previous`` to ``current`` (snapshots)."""
     if previous is None:
-        rows = [_row("no_previous_run", note="no previous run in results/history/ to compare with: "
-                                            "this run's snapshot is the first")]
+        # also after a rerun of the same sheet (a config change): its snapshot is replaced, not compared with
+        rows = [_row("no_previous_run", note="no run of another sheet in results/history/ to compare with (a "
+                                            "rerun of the same sheet is not compared)")]
         return pd.DataFrame(rows, columns=COLUMNS)
     rows = _data_changes(previous, current)
     for family in sorted(previous["families"].keys() | current["families"].keys()):
@@ -343,8 +344,9 @@ def _count(frame: pd.DataFrame, change: str) -> int:
 def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = None) -> str:
     """Sentences for the report: what was added, removed or edited, and how the estimates moved."""
     if (changes["change"] == "no_previous_run").any():
-        return ("There is no previous run to compare with: this run's snapshot is the first in results/history/. "
-                "After the sheet changes, the next run lists here what changed.")
+        return ("There is no run of another sheet to compare with in results/history/; a rerun of the same sheet "
+                "(after a config change, for example) is not compared, and its results are not listed here. After "
+                "the sheet changes, the next run lists here what changed.")
     if (changes["change"] == "no_change").any():
         return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
     parts = []
