@@ -88,12 +88,15 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     # the tests the table has, each named (a three-level fit's are z, t and cr2; pooling.tests [knha] has no z)
     legend = {**TEST_LEGEND, "knha": knha}
     tests = [test for test in dict.fromkeys(frame["test"].astype(str)) if test in legend] if "test" in frame else []
-    studies = [pooled_studies(row) for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
+    three_level = [row for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
+    studies = [pooled_studies(row) for row in three_level]
+    three_level_methods = ", ".join(dict.fromkeys(str(row["method"]) for row in three_level))
     note = (f"{effects}. CI = confidence interval; PI = prediction interval"
             + ((" (none for the common-effect model)" if common == ["common"] else
                 f" (none for the common-effect models: {', '.join(common)})") if common else "")
             + (f"; test {', '.join(f'{test} = {legend[test]}' for test in tests)}." if tests else ".")
-            + (f" Three-level model: k counts effect sizes (of {apa_integer(studies[0])} studies); \u03c4\u00b2 is "
+            + (f" Three-level model ({three_level_methods}): k counts effect sizes (of {apa_integer(studies[0])} "
+               "studies); \u03c4\u00b2 is "
                "the sum of \u03c3\u00b2 between and within studies (each in pooled.csv)."
                if studies and is_finite(studies[0]) else "")
             + (" k = 1: heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0); no heterogeneity "
