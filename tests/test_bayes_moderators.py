@@ -129,3 +129,19 @@ def test_flat_prior_and_tau_at_reml_reproduce_the_reml_coefficients(moderator):
         assert row["exact_sd"] == pytest.approx(se, rel=0.02), term
         assert abs(row["mean"] - estimate) <= 4 * row["mcse_mean"] + 0.01 * se, term
     assert table.set_index("term").loc["tau", "exact_mean"] == pytest.approx(math.sqrt(tau2), rel=0.01)
+
+
+def test_the_pooled_draws_do_not_depend_on_the_moderators():
+    """The pooled model has a compiled model of its own size: sampled in the meta-regressions' padded model
+    (more studies: composites within study x rater; more coefficients), its draws moved with the moderator
+    list (tau 0.107 [0.082, 0.133] with modality and rater, 0.108 [0.083, 0.134] with modality alone)."""
+    import alliance_meta as am
+
+    fit = am.fit(DATA, metric="z")
+    config = {"draws": 200, "tune": 200, "chains": 2}
+    alone = am.bayes(fit, config)
+    beside = am.bayes(fit, config, moderators=["rater"], continuous=["year"])
+    assert len(beside.moderators) and not len(alone.moderators.dropna(how="all"))
+    pd.testing.assert_frame_equal(alone.table, beside.table)
+    pd.testing.assert_frame_equal(alone.studies, beside.studies)
+    assert np.array_equal(alone.draws["tau"], beside.draws["tau"])

@@ -330,10 +330,12 @@ class StageResult:
 
 def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1, *,
               effect_sizes: pd.DataFrame, options: ModeratorOptions = ModeratorOptions()) -> StageResult:
-    """The whole MCMC part of the stage for one family: one compiled model (sized for the
-    largest data set and design) serves the pooled model (``data``, one row per study) and
-    every meta-regression (``effect_sizes`` aggregated within study x moderator level, as
-    the frequentist moderator analysis; one model per moderator and continuous moderator)."""
+    """The whole MCMC part of the stage for one family: the pooled model (``data``, one row per study) and
+    every meta-regression (``effect_sizes`` aggregated within study x moderator level, as the frequentist
+    moderator analysis; one model per moderator and continuous moderator). The pooled model has a compiled
+    model of its own size, so that its draws do not depend on the moderators (padding adds sampled
+    dimensions, which change NUTS's random stream); one more, sized for the largest data set and design,
+    serves the meta-regressions."""
     from .mcmc import HierarchicalSampler
 
     cfg = BayesConfig.from_config(bayes_config, metric, cores)
@@ -344,9 +346,7 @@ def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, modera
     names = list(dict.fromkeys([*moderators, *options.continuous]))
     models = [moderator_data(effect_sizes, name, options) for name in names]
     fitted = [model for model in models if not model.note]
-    rows = max([len(data)] + [model.k for model in fitted])
-    width = max([1] + [model.design.matrix.shape[1] for model in fitted])
-    sampler = HierarchicalSampler(cfg.priors, rows, width, cfg.sampler)
+    sampler = HierarchicalSampler(cfg.priors, len(data), 1, cfg.sampler)
     log.info("sampler %s; prior mu ~ N(0, %g), tau ~ %s", sampler.backend, cfg.priors.mu_sd, cfg.priors.tau.describe())
     fit = fit_pooled(sampler, data, metric, cfg)
     for row in fit.table.itertuples():
@@ -355,4 +355,9 @@ def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, modera
     for model in models:
         log.info("moderator %s: k = %d rows (study x level), %d effect sizes without a value", model.moderator,
                  model.k, model.k_dropped)
+    if fitted:
+        rows = max([len(data)] + [model.k for model in fitted])
+        width = max(model.design.matrix.shape[1] for model in fitted)
+        if (rows, width) != (len(data), 1):
+            sampler = HierarchicalSampler(cfg.priors, rows, width, cfg.sampler)
     return StageResult(fit.table, fit.studies, fit_moderators(sampler, models, cfg), fit.draws)

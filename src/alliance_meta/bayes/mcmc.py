@@ -7,8 +7,8 @@
 2015, "Hamiltonian Monte Carlo for hierarchical models"). ``eta_new ~ N(0, 1)`` gives
 the effect of a new study, theta_new = x_new' beta + tau eta_new.
 
-One compiled model serves every fit of a process: the data (y, SE, X and a 0/1 mask)
-are ``pm.Data`` and are padded to a fixed number of studies and coefficients, so
+One compiled model serves several fits (the meta-regressions of a family): the data (y, SE, X and a
+0/1 mask) are ``pm.Data`` and are padded to a fixed number of studies and coefficients, so
 nutpie's ``with_data`` swaps data sets without recompiling (numba compilation of the
 callbacks of :mod:`.compiled` takes ~4 s, sampling ~0.5 s). Masked studies contribute
 nothing to the likelihood; padded coefficients and etas are sampled from their N(0, .) priors and
