@@ -138,3 +138,22 @@ def test_a_three_level_fit_counts_studies_and_their_patients_once():
     assert "(2 studies without an overall judgement" in row["risk_of_bias_reason"]
     table = manuscript_table("summary_of_findings", pd.DataFrame([row]), "z")
     assert table.rows[0][1] == "4 (270)"
+
+
+def test_unknown_sample_sizes_are_not_read_as_n_of_zero():
+    """No study with an n: N was 0 and 'serious: N = 0 below the optimal information size 400'; some studies
+    without one: N is a lower bound, said as such and not downgraded for."""
+    def judged(n):
+        analysis = ANALYSIS.assign(n=n)
+        return summary_of_findings("outcome", "z", ROW, analysis, ANALYSIS[["study_id"]], BIAS, None, {}).iloc[0]
+
+    none = judged([None] * 12)
+    assert math.isnan(none["n"]) and none["imprecision_downgrade"] == 0
+    assert none["imprecision_reason"].endswith("), N unknown (no study gave its n)")
+    some = judged([20] * 6 + [None] * 6)
+    assert some["n"] == 120 and some["imprecision_downgrade"] == 0
+    assert some["imprecision_reason"].endswith("N = 120 (n unknown for 6 studies): the optimal information size 400 "
+                                               "not assessed")
+    known = judged([20] * 12)
+    assert known["imprecision_downgrade"] == -1 and "N = 240 below the optimal information size 400" in \
+        known["imprecision_reason"]

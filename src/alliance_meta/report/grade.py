@@ -24,6 +24,8 @@ Rules:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -86,10 +88,12 @@ def inconsistency(row: dict) -> tuple[int, str]:
 LOG_OR_TO_D = np.sqrt(3.0) / np.pi
 
 
-def imprecision(row: dict, n: float, metric: str, width: float, ois: int) -> tuple[int, str]:
+def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknown: int = 0) -> tuple[int, str]:
     """Serious when the CI includes the null or is wider than ``width`` on the display scale (r, g; an OR's
     CI by its log-OR width in units of d, log OR sqrt(3)/pi: the OR scale is not additive, and 0.5 there was
-    far stricter than 0.5 in g for the same data), and when N is below the optimal information size."""
+    far stricter than 0.5 in g for the same data), and when N is below the optimal information size. With
+    ``unknown`` studies of unknown n, N is a lower bound: below the optimal information size it is said, not
+    downgraded for."""
     show = display(metric)
     lower, upper = row.get("ci_lower"), row.get("ci_upper")
     if not (is_finite(lower) and is_finite(upper)):
@@ -103,13 +107,19 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int) -> tup
         downgrade -= 1
         reasons.append(f"CI {show.interval(lower, upper)} " + ("includes the null" if _includes(lower, upper)
                                                                 else f"wider than {width:g}{unit}"))
-    if is_finite(n) and n < ois:
+    incomplete = f" (n unknown for {unknown} {'study' if unknown == 1 else 'studies'})" if unknown else ""
+    if is_finite(n) and n < ois and unknown:
+        reasons.append(f"N = {int(n):,}{incomplete}: the optimal information size {ois:,} not assessed")
+    elif is_finite(n) and n < ois:
         downgrade -= 1
         reasons.append(f"N = {int(n):,} below the optimal information size {ois:,}")
     if downgrade:
         return downgrade, ("very serious: " if downgrade < -1 else "serious: ") + "; ".join(reasons)
-    return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}), "
-               f"N = {int(n):,} \u2265 {ois:,}" if is_finite(n) else "not serious")
+    if reasons:  # N incomplete and below the optimal information size: said, not downgraded for
+        return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}); "
+                   + "; ".join(reasons))
+    sample = f"N = {int(n):,}{incomplete} \u2265 {ois:,}" if is_finite(n) else "N unknown (no study gave its n)"
+    return 0, f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}), {sample}"
 
 
 def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFrame | None) -> tuple[int, str]:
@@ -144,7 +154,8 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     show = display(metric)
     # patients as the Data section counts them: the largest n of each study (a three-level fit's analysis.csv has
     # a row per effect size, whose n summed counted a study's patients once per effect size)
-    n = float(total_n(analysis)[0]) if "n" in analysis else float("nan")
+    n, unknown = total_n(analysis) if "n" in analysis else (math.nan, 0)
+    n = math.nan if "n" not in analysis or unknown == analysis["study_id"].nunique() else float(n)  # no n at all
     studies = pooled_studies(pooled_row)
     judged = {
         "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row.get("tau2")),
@@ -152,7 +163,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
         "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
                             "alliance measures and outcomes"),
         "imprecision": imprecision(pooled_row, n, metric, options.get("imprecision_width", {}).get(family, 0.2),
-                                   options.get("optimal_information_size", 400)),
+                                   options.get("optimal_information_size", 400), unknown if is_finite(n) else 0),
         "publication_bias": publication_bias(pooled_row, bias, selection),
     }
     for domain, override in (options.get("overrides", {}).get(family) or {}).items():
