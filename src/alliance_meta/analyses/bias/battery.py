@@ -13,7 +13,7 @@ from alliance_meta.analyses.bias.fail_safe import fail_safe_n
 from alliance_meta.analyses.bias.henmi_copas import henmi_copas
 from alliance_meta.analyses.bias.rank import rank_test
 from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pet_peese
-from alliance_meta.analyses.bias.results import TEST_ORDER, BiasTest, _arrays, bias_frame
+from alliance_meta.analyses.bias.results import TEST_ORDER, BiasTest, _arrays, all_equal, bias_frame
 from alliance_meta.analyses.bias.selection import selection_model
 from alliance_meta.analyses.bias.svalue import s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill
@@ -56,7 +56,7 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
             studies = "1 study" if yi.size == 1 else f"{yi.size} studies"
             rows.extend(BiasTest(test=n, statistic=math.nan, note=f"not estimable: k = {studies}, the test needs at "
                                  f"least {needed}") for n in names)
-    equal_variances = yi.size >= 3 and np.ptp(vi) <= 1e-12 * np.max(vi)
+    equal_variances = yi.size >= 3 and all_equal(vi)
     if equal_variances:  # the predictor of the regressions and the rank test is constant
         rows.extend(BiasTest(test=n, statistic=math.nan, note=EQUAL_VARIANCES)
                     for n in ("egger", "egger_lm", "rank", "pet", "peese", "pet_peese"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alliance_meta.analyses.bias.results import BiasTest, bias_frame
+from alliance_meta.analyses.bias.results import BiasTest, all_equal, bias_frame
 from alliance_meta.engines import robust
 from alliance_meta.models import multilevel
 
@@ -26,7 +26,7 @@ def egger_row(data: pd.DataFrame, *, rho: float = 0.0, method: str = "REML", lev
     if data["study_id"].nunique() < 3:
         return row | {"note": "not estimable: the test needs at least 3 studies"}
     yi, vi, study = _arrays(data)
-    if np.ptp(vi) <= 1e-12 * np.max(vi):
+    if all_equal(vi):
         return row | {"note": "not estimable: every effect size has the same sampling variance, so the "
                               "regression on the standard error is undefined"}
     X = np.column_stack([np.ones(yi.size), np.sqrt(vi)])

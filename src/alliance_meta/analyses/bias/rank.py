@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from alliance_meta.analyses.bias.results import BiasTest, _arrays
+from alliance_meta.analyses.bias.results import BiasTest, _arrays, all_equal
 from alliance_meta.engines import distributions as dist
 
 #: Largest n for the pairwise count (n^2 / 2 pairs of int8: 2 MB at 2,000).
@@ -98,7 +98,8 @@ def rank_test(yi, vi) -> BiasTest:
     theta = float(weights @ yi) / weights.sum()
     standardised = (yi - theta) / np.sqrt(vi - 1.0 / weights.sum())
     # identical effects: yi - theta is rounding error of theta, which would rank the studies by vi alone
-    if np.ptp(yi) == 0 or np.ptp(standardised) == 0:
-        raise ValueError("every study has the same standardized effect, so there are no ranks to correlate")
+    if all_equal(yi) or np.ptp(standardised) == 0:
+        raise ValueError("every study has the same effect size (or standardized effect), so there are no ranks to "
+                         "correlate")
     tau, p, note = kendall_test(standardised, vi)
     return BiasTest(test="rank", statistic=tau, p=p, note=f"Kendall's tau; p {note}")

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from alliance_meta.analyses.bias.results import BiasTest, _arrays
+from alliance_meta.analyses.bias.results import BiasTest, _arrays, all_equal
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
@@ -87,7 +87,7 @@ def egger_lm_test(yi, vi, level: float = 95) -> BiasTest:
     t of two rounding errors).
     """
     yi_, vi_ = _arrays(yi, vi)
-    if yi_.size and np.ptp(yi_) == 0:
+    if all_equal(yi_):
         raise ValueError("every study has the same effect, so the regression fits exactly and the t test of "
                          "its slope is 0/0")
     fit = weighted_regression(yi, vi, np.sqrt(vi_), level)
@@ -110,7 +110,7 @@ def pet_peese(yi, vi, level: float = 95, alpha: float = 0.05, sided: str = "one"
     1e16 from rounding errors).
     """
     yi_, vi_ = _arrays(yi, vi)
-    if yi_.size and np.ptp(yi_) == 0:
+    if all_equal(yi_):
         raise ValueError("every study has the same effect, so the regressions fit exactly and the t tests of "
                          "their intercepts divide by a standard error of 0")
     rows = []

@@ -59,6 +59,13 @@ def with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame
     return frame
 
 
+def all_equal(values) -> bool:
+    """Whether the values are one and the same up to rounding (a spread of at most 1e-12 of the largest):
+    effects converted from other statistics, or variances from equal sample sizes, differ in their last bits."""
+    values = np.asarray(values, dtype=float)
+    return values.size > 0 and bool(np.ptp(values) <= 1e-12 * np.max(np.abs(values)))
+
+
 def _arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
 
