@@ -196,3 +196,13 @@ def test_a_one_level_factor_beside_a_varying_one_is_named_in_the_location_scale_
     left_out = "left out as redundant (no variation, or a combination of the other terms; as metafor): rater"
     assert (both.note == f"{left_out} (location and scale parts)").all()
     assert (location_only.note == f"{left_out} (location part)").all()
+
+
+def test_a_one_level_factor_kept_in_an_interaction_is_not_named_as_left_out():
+    # rater:year with one rater still has a column rater[patient]:year: rater is in the model, not left out
+    from alliance_meta.engines.design import build_design, dropped_note
+
+    data = effect_sizes().assign(rater="patient")
+    interaction = build_design(data, "rater:year", continuous=("year",))
+    assert "rater[patient]:year" in interaction.columns and dropped_note(interaction) == ""
+    assert build_design(data, "rater + modality").dropped == ("rater",)

@@ -167,14 +167,17 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
                         else tuple(dict.fromkeys(_term_variables(term_of[column], quoted, formula))))
                  for name, column in zip(names, matrix.columns)}
     vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
-    # a factor with one level gets no column from formulaic: name it among the dropped terms (metafor stops there)
-    kept, dropped = [], [name for name in references if frame[name].astype(str).nunique() == 1]
+    kept, dropped = [], []
     for index, vector in enumerate(vectors):
         candidate = np.column_stack([vectors[i] for i in kept] + [vector])
         if np.linalg.matrix_rank(candidate) > len(kept):
             kept.append(index)
         else:
             dropped.append(names[index])
+    # a factor with one level gets no column of its own from formulaic: named among the dropped terms (metafor stops
+    # there), unless a kept column (an interaction such as rater:year) still uses it
+    used = {name for index in kept for name in variables[names[index]]}
+    dropped = [name for name in references if frame[name].astype(str).nunique() == 1 and name not in used] + dropped
     return Design(np.column_stack([vectors[i] for i in kept]), tuple(names[i] for i in kept), references, centres,
                   tuple(dropped), {names[i]: variables[names[i]] for i in kept}, spec, tuple(kept), formula,
                   {name: [references[name]] + [v for v in sorted(set(frame[name].astype(str))) if v != references[name]]
