@@ -307,8 +307,8 @@ def test_moderator_sentence_gives_the_composite_test_beside_the_three_level_one(
                                              "multilevel_qm_p": 0.001, "multilevel_cr2_f": 9.1,
                                              "multilevel_cr2_df1": 2, "multilevel_cr2_df2": 0.3,
                                              "multilevel_cr2_p": 0.4}]))
-    assert ("CR2 F(2, 0.3) = 9.10, p = .400 (denominator df below 4: too few studies for the robust test to be "
-            "trusted; Tipton, 2015)") in few
+    assert ("CR2 F(2, 0.3) = 9.10, p = .400 (denominator df below 4: the robust test is not to be trusted; "
+            "Tipton, 2015)") in few
     assert "below 4" not in three
 
 

@@ -79,8 +79,8 @@ class RveResult:
         note = "small-sample corrected (Tipton 2015)" if self.small else "no small-sample correction"
         if self.note:
             note += f"; {self.note}"
-        if np.any(self.df < 4):
-            note += "; df < 4: do not trust the p value (Tipton 2015)"
+        if np.any(self.df < robust.SMALL_DF):
+            note += f"; df < {robust.SMALL_DF}: do not trust the p value (Tipton 2015)"
         return pd.DataFrame({
             "model": self.model.lower(), "term": list(self.names), "estimate": self.beta, "se": self.se,
             "df": self.df, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "pval": self.p,
@@ -368,7 +368,6 @@ def cr2_frame(yi, vi, tau2: float, level: float = 95, method: str = "") -> pd.Da
 # --------------------------------------------------------------------------------------
 
 SENSITIVITY_COLUMNS = ("rho", "term", "estimate", "se", "df", "tau2")
-SMALL_DF = 4  # Tipton (2015): below 4 small-sample df, the p values are not to be trusted
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -425,8 +424,8 @@ def rve_analysis(fit) -> RveAnalysis:
                        cr2_frame(studies["yi"], studies["vi"], tau2, fit.level, fit.method)], ignore_index=True)
     ids = rows["study_id"].astype(str).to_numpy()
     sensitive = sensitivity(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float), ids, level=fit.level)
-    small = table["df"] < SMALL_DF
+    small = table["df"] < robust.SMALL_DF
     if small.any():
-        notes.append(f"small-sample df below {SMALL_DF} in {', '.join(table.loc[small, 'model'])}: Tipton (2015) "
+        notes.append(f"small-sample df below {robust.SMALL_DF} in {', '.join(table.loc[small, 'model'])}: Tipton (2015) "
                      "advises not to trust these p values")
     return RveAnalysis(with_back_transform(table, fit.metric), sensitive, tuple(notes))

@@ -31,6 +31,9 @@ from alliance_meta.models.multilevel import MultilevelResult
 from alliance_meta.engines.study_blocks import dense_blocks
 
 EIGEN_TOLERANCE = 1e-12  # clubSandwich's matrix_power drops eigenvalues <= 1e-12
+#: below this many small-sample (Satterthwaite) df a robust test's p value is not to be trusted (Tipton 2015,
+#: Psychol Methods 20, 375-393; robumeta prints "If df < 4, do not trust the results")
+SMALL_DF = 4
 
 
 def _symmetric_power(matrices: np.ndarray, power: float) -> np.ndarray:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
 from alliance_meta.engines.heterogeneity import one_effect_size
+from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
@@ -129,11 +130,6 @@ def _composite_clause(row) -> str:
     return clause
 
 
-#: below these degrees of freedom a cluster-robust test's type I error is not controlled (Tipton, 2015,
-#: Psychol Methods 20, 375-393; robumeta prints "If df < 4, do not trust the results")
-SMALL_ROBUST_DF = 4
-
-
 def _three_level_clause(row) -> str:
     """``QM(2) = 6.58, p = .037, R² = 18.9%; CR2 F(2, 7.6) = 2.11, p = .187``: the three-level model's tests."""
     clause = (f"QM({apa_integer(row.multilevel_qm_df)}) = {apa_number(row.multilevel_qm, 2)}, "
@@ -143,9 +139,8 @@ def _three_level_clause(row) -> str:
     if is_finite(getattr(row, "multilevel_cr2_p", math.nan)):
         clause += (f"; CR2 F({apa_number(row.multilevel_cr2_df1, 0)}, {apa_number(row.multilevel_cr2_df2, 1)})"
                    f" = {apa_number(row.multilevel_cr2_f, 2)}, {apa_p_clause(row.multilevel_cr2_p)}")
-        if float(row.multilevel_cr2_df2) < SMALL_ROBUST_DF:
-            clause += (f" (denominator df below {SMALL_ROBUST_DF}: too few studies for the robust test to be "
-                       "trusted; Tipton, 2015)")
+        if float(row.multilevel_cr2_df2) < SMALL_DF:
+            clause += f" (denominator df below {SMALL_DF}: the robust test is not to be trusted; Tipton, 2015)"
     return clause
 
 
