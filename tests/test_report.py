@@ -270,6 +270,9 @@ def test_a_table_without_rows_says_so(tmp_path):
     empty = [body for name, body in tables if "moderators" in name]
     assert len(empty) == 1 and "No rows." in empty[0] and "<table>" not in empty[0]
     assert "Mixed-effects meta-regression" not in empty[0]  # no note on how the absent rows were made
+    from alliance_meta.report.tables import manuscript_table  # nor in the Word, Markdown and LaTeX tables
+
+    assert manuscript_table("moderators", pd.DataFrame(columns=SUMMARY_COLUMNS), "z").note == ""
     assert all("No rows." not in body for name, body in tables if "pooled" in name)
 
 

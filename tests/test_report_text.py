@@ -94,6 +94,8 @@ def test_pooled_table_note_names_the_tests_it_has():
     assert "test z = Wald, t = t with k \u2212 1 df, cr2 = cluster-robust (CR2)" in note and "knha" not in note
     assert "Three-level model (REML): k counts effect sizes (of 3 studies)" in note
     assert "sum of \u03c3\u00b2 between and within" in note
+    one = pd.DataFrame([pooled_row(test="z", **{**three_level, "n_studies": 1, "k": 3})])
+    assert "k counts effect sizes (of 1 study);" in pooled_table(one, "z").note
     only_knha = pooled_table(pd.DataFrame([pooled_row(test="knha")]), "z").note
     assert "z = Wald" not in only_knha and "Three-level" not in only_knha
 

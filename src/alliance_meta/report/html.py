@@ -130,11 +130,8 @@ def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
     if name not in BUILDERS:
         return [html_table(name, frame, source=source)]
     table = manuscript_table(name, frame, metric, level)
-    # no rows: "No rows." once, not again for the CSV's columns, and no note on how rows that are not there were made
-    # (moderators: [] read "Mixed-effects meta-regression (REML) per moderator; F with Knapp-Hartung adjustment.")
-    layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows,
-                       note="" if frame.empty else table.note)
-    if frame.empty:
+    layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note)
+    if frame.empty:  # "No rows." once, not again for the CSV's columns
         return [layout]
     return [layout, html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {source}",
                                collapsed=True, source=source)]

@@ -16,7 +16,7 @@ from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
-                                             is_finite, pooled_studies, readable_frame, step_list)
+                                             counted, is_finite, pooled_studies, readable_frame, step_list)
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -95,9 +95,9 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
             + ((" (none for the common-effect model)" if common == ["common"] else
                 f" (none for the common-effect models: {', '.join(common)})") if common else "")
             + (f"; test {', '.join(f'{test} = {legend[test]}' for test in tests)}." if tests else ".")
-            + (f" Three-level model ({three_level_methods}): k counts effect sizes (of {apa_integer(studies[0])} "
-               "studies); \u03c4\u00b2 is "
-               "the sum of \u03c3\u00b2 between and within studies (each in pooled.csv)."
+            + (f" Three-level model ({three_level_methods}): k counts effect sizes (of "
+               f"{counted(studies[0], 'study', 'studies')}); \u03c4\u00b2 is the sum of \u03c3\u00b2 between and "
+               "within studies (each in pooled.csv)."
                if studies and is_finite(studies[0]) else "")
             + (" k = 1: heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0); no heterogeneity "
                "test or prediction interval." if any(single) else "")
@@ -411,7 +411,10 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
     builder = BUILDERS.get(name)
     if builder is None:
         return generic_table(frame, name.replace("_", " ").capitalize())
-    return builder(frame, metric, level)
+    table = builder(frame, metric, level)
+    # no rows, no note on how they were made (moderators: [] read "Mixed-effects meta-regression (REML) per
+    # moderator; ...", an analysis that was not run): in the report and the Word, Markdown and LaTeX tables alike
+    return replace(table, note="") if frame.empty else table
 
 
 def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:
