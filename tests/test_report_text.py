@@ -189,6 +189,10 @@ def test_tests_that_could_not_run_have_no_placeholders():
                                                 "n_studies": [7, 9], "k_dropped": [2, 0], "note": ["", ""]}))
     assert ("year, QM(1) = 2.69, p = .101, R\u00b2 = 100.0% (2 effect sizes without a value of year left out); "
             "rater, QM(1) = 1.00, p = .300, R\u00b2 = 0.0%.") in missing
+    both = moderators_sentence(pd.DataFrame({"moderator": ["rater"], "qm": [6.458], "qm_df": [2], "qm_p": [0.0396],
+                                             "r2": [NAN], "k": [12], "n_studies": [8], "k_dropped": [1], "note": [""]}))
+    assert both.endswith("(12 study \u00d7 level composites of 8 studies, treated as independent; 1 effect size "
+                         "without a value of rater left out).")
     note = "not estimable: k = 2 studies, the test needs at least 3"
     bias = pd.DataFrame({"test": ["egger", "rank", "trim_and_fill", "fail_safe_n"],
                          "statistic": [NAN, NAN, NAN, 2.0], "p": [NAN, NAN, NAN, 0.01], "estimate": NAN,

@@ -145,12 +145,18 @@ def _three_level_clause(row) -> str:
 
 
 def _missing_clause(row) -> str:
-    """`` (2 effect sizes without a value of year left out)``: the rows a moderator's test could not use
-    (``k_dropped`` of moderators.csv), so that its k is not read as the family's."""
+    """``2 effect sizes without a value of year left out``: the rows a moderator's test could not use
+    (``k_dropped`` of moderators.csv), so that its k is not read as the family's; "" when it used every row."""
     dropped = getattr(row, "k_dropped", math.nan)
     if not is_finite(dropped) or dropped <= 0:
         return ""
-    return f" ({counted(dropped, 'effect size', 'effect sizes')} without a value of {row.moderator} left out)"
+    return f"{counted(dropped, 'effect size', 'effect sizes')} without a value of {row.moderator} left out"
+
+
+def _in_brackets(parts) -> str:
+    """`` (a; b)`` of the parts that are not empty; "" when none is."""
+    parts = [part for part in parts if part]
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def moderators_sentence(moderators: pd.DataFrame) -> str:
@@ -167,12 +173,12 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
     clauses, untested = [], []
     for row in moderators.itertuples():
         if three_level and is_finite(row.multilevel_qm):
-            clause = f"{row.moderator}, {_three_level_clause(row)}"
+            clause = f"{row.moderator}, {_three_level_clause(row)}{_in_brackets([_missing_clause(row)])}"
             if is_finite(row.qm):
                 k = getattr(row, "k", math.nan)
                 clause += (f" [composites within study and level{f', k = {apa_integer(k)}' if is_finite(k) else ''}: "
                            f"{_composite_clause(row)}]")
-            clauses.append(clause + _missing_clause(row))
+            clauses.append(clause)
             continue
         if not is_finite(row.qm):
             untested.append((str(row.moderator), _note(row)))
@@ -181,12 +187,12 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
         if math.isfinite(float(row.r2)):
             clause += f", R\u00b2 = {apa_number(row.r2, 1)}%"
         k, studies = getattr(row, "k", math.nan), getattr(row, "n_studies", math.nan)
-        if not three_level and is_finite(k) and is_finite(studies) and studies < k:
-            clause += (f" ({apa_integer(k)} study \u00d7 level composites of {apa_integer(studies)} studies, "
-                       "treated as independent)")
+        composites = (f"{apa_integer(k)} study \u00d7 level composites of {apa_integer(studies)} studies, treated as "
+                      "independent" if not three_level and is_finite(k) and is_finite(studies) and studies < k else "")
+        clause += _in_brackets([composites, _missing_clause(row)])
         if three_level:
             clause += " [composites within study and level; the three-level model could not be fitted]"
-        clauses.append(clause + _missing_clause(row))
+        clauses.append(clause)
     model = ("three-level mixed-effects models" if three_level else "mixed-effects meta-regression, REML")
     sentences = [f"Moderator tests ({model}): " + "; ".join(clauses) + "."] if clauses else []
     if untested:
