@@ -164,3 +164,4 @@ def test_a_diamond_wider_than_the_axis_is_cut_at_its_limits():
     assert (centre, y - 0.36) in zip(xs, ys) and (centre, y + 0.36) in zip(xs, ys)
     assert clipped_diamond(-0.5, 0.1, 0.6, y, -1.0, 1.0) == ([-0.5, 0.1, 0.6, 0.1], [y, y - 0.36, y, y + 0.36])
     assert clipped_diamond(1.5, 2.0, 3.0, y, -1.0, 1.0) == ([], [])
+    assert clipped_diamond(np.nan, 0.3, np.nan, y, -1.0, 1.0) == ([], [])  # no CI (one study): no NaN corners

@@ -254,15 +254,29 @@ def test_intervals_beyond_a_correlations_limits_are_said_so_in_the_text():
     table = pm.psychometric_table(two_studies_with_reliabilities(), study="none")
     assert (table["ci_upper"] > 1).all()  # psychmeta's mean +/- t(k - 1) SE, kept as computed
     text = psychometric_sentence(table)
-    assert "Bounds beyond \u00b11, the limits of a correlation, are given as computed" in text
-    assert "with k = 2 studies the confidence intervals say little" in text
+    assert ("Bounds beyond \u00b11 are given as computed (the mean \u00b1 a quantile times its standard error or SD, "
+            "as in psychmeta): with k = 2 studies the confidence intervals say little.") in text
+    assert "A corrected mean beyond" not in text
     within = pm.psychometric_table(dataset("gonzalezmule_2014"), study="none")
-    assert "Bounds beyond" not in psychometric_sentence(within)
+    assert "beyond \u00b11" not in psychometric_sentence(within)
+    # 30 studies of r = .72 with reliabilities of .6-.7: the corrected mean itself passes 1, its CI is narrow
+    rng = np.random.default_rng(3)
+    low_reliability = pd.DataFrame({"sample": [f"s{i}" for i in range(30)], "r": rng.uniform(0.70, 0.74, 30),
+                                    "n": rng.integers(200, 400, 30), "rxx": rng.uniform(0.6, 0.7, 30),
+                                    "ryy": rng.uniform(0.6, 0.7, 30)})
+    table = pm.psychometric_table(low_reliability, study="none").set_index("method")
+    assert table.loc["individual", "rho"] > 1 and table.loc["individual", "ci_upper"] - table.loc[
+        "individual", "ci_lower"] < 0.2
+    text = psychometric_sentence(table.reset_index())
+    assert "A corrected mean beyond \u00b11, the limits of a correlation, means that the reliabilities" in text
+    assert "Bounds beyond \u00b11 are given as computed (the mean \u00b1 a quantile times its standard error or SD, " \
+           "as in psychmeta)." in text and "say little" not in text
 
 
 def test_forest_plot_axis_ends_at_the_limits_of_a_correlation():
     import matplotlib.pyplot as plt
 
+    from alliance_meta.plots.forest_options import ForestOptions
     from alliance_meta.plots.psychometric import psychometric_forest
 
     analysis = pm.psychometric_analysis(two_studies_with_reliabilities().assign(label=lambda d: d["sample"]),
@@ -274,7 +288,14 @@ def test_forest_plot_axis_ends_at_the_limits_of_a_correlation():
     diamonds = [patch.get_xy()[:, 0] for patch in axis.patches]
     assert len(diamonds) == 3 and all(x.min() >= low - 1e-12 and x.max() <= high + 1e-12 for x in diamonds)
     texts = " ".join(text.get_text() for text in figure.findobj(plt.Text))
-    assert "arrows mark intervals that reach beyond it" in texts.replace("\n", " ")
+    assert ("The axis ends at ±1, the limits of a correlation. Arrows mark intervals that reach beyond the axis"
+            in " ".join(texts.split()))
+    plt.close(figure)
+    # configured limits (plots.xlim) end the axis elsewhere: the note does not say it ends at the limits of r
+    narrow = ForestOptions(xlim=[-0.5, 0.9])
+    (figure,) = psychometric_forest(analysis.studies, analysis.to_frame(), options=narrow)
+    texts = " ".join(" ".join(text.get_text() for text in figure.findobj(plt.Text)).split())
+    assert "Arrows mark intervals that reach beyond the axis" in texts and "The axis ends at" not in texts
     plt.close(figure)
 
 

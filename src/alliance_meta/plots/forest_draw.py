@@ -89,6 +89,8 @@ def clipped_diamond(lower: float, centre: float, upper: float, y: float, low: fl
     """The diamond of a summary (CI lower to upper, widest at the centre) cut at the axis limits low and high,
     so that a CI wider than the axis (two studies with a t test) stays inside the panel instead of running
     over the text columns; the corners of the cut polygon (Sutherland-Hodgman clipping to the band)."""
+    if not np.all(np.isfinite([lower, centre, upper])):  # no interval (a summary of one study): no diamond
+        return [], []
     points = [(lower, y), (centre, y - half_height), (upper, y), (centre, y + half_height)]
     for edge, inside in ((low, lambda x: x >= edge), (high, lambda x: x <= edge)):
         kept = []

@@ -81,16 +81,26 @@ def footnote(table: pd.DataFrame, level: float, cred_level: float) -> str:
             "true correlations (bare-bones: of the observed correlations, not corrected).")
 
 
+def beyond_note(rows: list[Row], options: ForestOptions) -> str:
+    """What the arrows mean, when an interval reaches beyond the axis, and where the axis ends when that is a
+    limit of a correlation (the t intervals of a few studies, or a corrected r, can pass ±1)."""
+    low, high = forest_draw.x_limits(rows, SCALE, options)
+    if not any(row.lower < low or row.upper > high for row in rows):
+        return ""
+    ends = [end for end, value in (("−1", low), ("1", high)) if abs(abs(value) - 1) < 1e-12]
+    limit = ("±1, the limits of a correlation" if len(ends) == 2 else f"{ends[0]}, a limit of a correlation"
+             if ends else "")
+    return ((f" The axis ends at {limit}." if limit else "")
+            + " Arrows mark intervals that reach beyond the axis; their bounds are given at the right as computed.")
+
+
 def psychometric_forest(studies: pd.DataFrame, table: pd.DataFrame, level: float = 95.0, cred_level: float = 80.0,
                         options: ForestOptions | None = None, paged: bool = False, data_note: str | None = None):
     """Figures (pages) of the corrected correlations (``PsychometricAnalysis.studies``) and the
     rows of ``psychometric.csv``."""
     options = options or ForestOptions()
     rows = study_rows(studies, level, options) + summary_rows(table, cred_level, options)
-    note = footnote(table, level, cred_level)
-    if any(row.lower < -1 or row.upper > 1 for row in rows):
-        note += (" The axis ends at ±1, the limits of a correlation; arrows mark intervals that reach "
-                 "beyond it, given at the right as computed.")
+    note = footnote(table, level, cred_level) + beyond_note(rows, options)
     note += " " + data_note if data_note else ""
     figures = forest_draw.draw_pages(rows, SCALE, level, options, note, paged)
     return figures

@@ -38,6 +38,32 @@ def _rows(table: pd.DataFrame) -> dict:
     return {row["method"]: row for _, row in table.iterrows()} if table is not None and len(table) else {}
 
 
+def _value(row, name: str) -> float:
+    value = float(row.get(name, math.nan))
+    return value if math.isfinite(value) else math.nan
+
+
+def _beyond_limits(bare, individual, distribution) -> list[str]:
+    """Sentences on the printed values beyond ±1, the limits of a correlation: a corrected mean there (the
+    reliabilities or range restriction too low for the observed correlations), and interval bounds there,
+    given as computed (as psychmeta); with a few studies (k <= 3, where t(k - 1) is large) the CIs say little."""
+    printed = [(row, ("ci_lower", "ci_upper") + (("cr_lower", "cr_upper") if row is not bare or math.isfinite(
+        _value(row, "percent_artifact_variance")) else ())) for row in (bare, individual, distribution)
+        if row is not None and math.isfinite(_value(row, "r_bar" if row is bare else "rho"))]
+    sentences = []
+    if any(abs(_value(row, "rho")) > 1 for row, _ in printed if row is not bare):
+        sentences.append("A corrected mean beyond \u00b11, the limits of a correlation, means that the reliabilities "
+                         "(or the range restriction) are too low for the observed correlations: check them.")
+    if any(abs(_value(row, bound)) > 1 for row, bounds in printed for bound in bounds):
+        few = [int(row["k"]) for row, _ in printed if math.isfinite(_value(row, "k")) and row["k"] <= 3
+               and any(abs(_value(row, bound)) > 1 for bound in ("ci_lower", "ci_upper"))]
+        sentences.append("Bounds beyond \u00b11 are given as computed (the mean \u00b1 a quantile times its standard "
+                         "error or SD, as in psychmeta)"
+                         + (f": with k = {counted(min(few), 'study', 'studies')} the confidence intervals say little."
+                            if few else "."))
+    return sentences
+
+
 def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: float = 80,
                           counts: dict | None = None) -> str:
     """A paragraph on the rows of ``psychometric.csv`` that exist, e.g. ``A Hunter-Schmidt
@@ -87,17 +113,7 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
             f"{_interval(distribution['cr_lower'], distribution['cr_upper'])}; sampling error and differences in "
             f"{'the artifacts' if restricted else 'reliability'} accounted for "
             f"{_percent(distribution['percent_artifact_variance'])} of the observed variance.")
-    reported = [row for row in (bare, individual, distribution) if row is not None]
-
-    def beyond(bounds) -> bool:
-        values = [float(row.get(bound, math.nan)) for row in reported for bound in bounds]
-        return any(abs(value) > 1 for value in values if math.isfinite(value))
-
-    if beyond(("ci_lower", "ci_upper", "cr_lower", "cr_upper")):
-        sentences.append("Bounds beyond \u00b11, the limits of a correlation, are given as computed (the mean \u00b1 a "
-                         "quantile times its standard error or SD, as in psychmeta)"
-                         + (f": with k = {counted(bare['k'], 'study', 'studies')} the confidence intervals say little."
-                            if beyond(("ci_lower", "ci_upper")) else "."))
+    sentences += _beyond_limits(bare, individual, distribution)
     if individual is None and distribution is None:
         sentences.append("No study reported the reliability of its measures, so the correlations were not "
                          "corrected for unreliability.")
