@@ -344,9 +344,9 @@ def _count(frame: pd.DataFrame, change: str) -> int:
 def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = None) -> str:
     """Sentences for the report: what was added, removed or edited, and how the estimates moved."""
     if (changes["change"] == "no_previous_run").any():
-        return ("There is no run of another sheet to compare with in results/history/; a rerun of the same sheet "
-                "(after a config change, for example) is not compared, and its results are not listed here. After "
-                "the sheet changes, the next run lists here what changed.")
+        return ("There is no run of another sheet to compare with in results/history/ (earlier runs of this same "
+                "sheet, before a config change for example, are not compared with). After the sheet changes, the "
+                "next run lists here what changed.")
     if (changes["change"] == "no_change").any():
         return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
     parts = []
