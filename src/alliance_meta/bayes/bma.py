@@ -56,7 +56,6 @@ put their posterior mass at 0 (RoBMA's model-averaged posterior with the spike a
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field, replace
 
