@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -157,3 +158,28 @@ def test_unknown_sample_sizes_are_not_read_as_n_of_zero():
     known = judged([20] * 12)
     assert known["imprecision_downgrade"] == -1 and "N = 240 below the optimal information size 400" in \
         known["imprecision_reason"]
+
+
+def test_a_three_level_fit_weighs_studies_as_its_gls_estimate_does():
+    """Under dependence: multilevel the share of weight at high risk took each effect size as an independent
+    study (1/(v + tau^2) per row); a study's weight in the three-level estimate is 1'V^-1 1 of its block."""
+    from alliance_meta.report.grade import study_weights
+
+    rows = pd.DataFrame({"study_id": ["a", "a", "a", "b", "c", "c"], "vi": [0.02, 0.03, 0.025, 0.01, 0.04, 0.05]})
+    fit = {"sigma2_between": 0.015, "sigma2_within": 0.008, "tau2": 0.023}
+    expected = {}
+    for study, block in rows.groupby("study_id"):
+        n = len(block)
+        V = np.diag(block["vi"].to_numpy() + fit["sigma2_within"]) + fit["sigma2_between"] * np.ones((n, n))
+        expected[study] = np.ones(n) @ np.linalg.solve(V, np.ones(n))
+    weights = study_weights(rows, fit)
+    assert weights.to_dict() == pytest.approx(expected, rel=1e-12)
+    rated = rows[["study_id"]].assign(rob_overall=["high"] * 3 + ["low"] * 3)
+    row = summary_of_findings("outcome", "z", {**ROW, **fit, "k": 6, "n_studies": 3}, rows.assign(n=50), rated,
+                              BIAS, None, {}).iloc[0]
+    share = expected["a"] / sum(expected.values())
+    assert f"{share:.0%} of the weight from studies at high risk" in row["risk_of_bias_reason"]
+    per_row = 1 / (rows["vi"] + fit["tau2"])
+    rows_as_studies = per_row[rows["study_id"] == "a"].sum() / per_row.sum()
+    assert share < 0.5 < rows_as_studies  # 42% of the weight, not 51% (which downgraded)
+    assert row["risk_of_bias_downgrade"] == 0

@@ -10,9 +10,9 @@ cannot be judged from the data and is left to the reviewers.
 
 Rules:
 
-- risk of bias (only with a ``rob_overall`` column judging at least one of the family's studies): share of the random-effects weight
-  (1/(v_i + tau^2)) from studies with any effect size rated high risk (``high``, ``serious``,
-  ``critical``): more than half -> -1.
+- risk of bias (only with a ``rob_overall`` column judging at least one of the family's studies): share of the
+  pooled estimate's weight (1/(v_i + tau^2); a study's block weight in a three-level model, :func:`study_weights`)
+  from studies with any effect size rated high risk (``high``, ``serious``, ``critical``): more than half -> -1.
 - inconsistency: the prediction interval includes the null and I^2 >= 50% -> -1; I^2 >= 75% -> -2.
 - imprecision: the CI includes the null, or is wider than ``grade.imprecision_width`` on the display
   scale (r, g or OR), -> -1; total N below the optimal information size ``grade.optimal_information_size``
@@ -49,21 +49,38 @@ def _includes(lower, upper, null: float = 0.0) -> bool:
     return bool(lower <= null <= upper)
 
 
-def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, tau2: float) -> tuple[int, str]:
+def study_weights(analysis: pd.DataFrame, row: dict) -> pd.Series:
+    """Each study's weight in the pooled estimate of ``row`` (a row of pooled.csv), by study_id: 1/(v + tau^2) of a
+    univariate model (one row per study); of a three-level model (``sigma2_between``, ``sigma2_within``; a row per
+    effect size), 1'V^-1 1 of the study's block V = diag(v + sigma2_within) + sigma2_between 11', which is
+    a/(1 + sigma2_between a) with a = sum 1/(v + sigma2_within) (Sherman-Morrison), so that the shares are
+    those of the model's GLS estimate, not of its rows taken as independent."""
+    studies = analysis["study_id"].astype(str)
+    v = analysis["vi"].to_numpy(float)
+    between, within = row.get("sigma2_between"), row.get("sigma2_within")
+    if is_finite(between) and is_finite(within):
+        a = pd.Series(1 / (v + float(within)), index=analysis.index).groupby(studies).sum()
+        return a / (1 + float(between) * a)
+    tau2 = row.get("tau2")
+    return pd.Series(1 / (v + (float(tau2) if is_finite(tau2) else 0.0)), index=analysis.index).groupby(studies).sum()
+
+
+def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict) -> tuple[int, str]:
+    """Share of the pooled estimate's weight (:func:`study_weights`) from studies rated at high risk overall."""
     if "rob_overall" not in effect_sizes:
         return 0, "not assessed: the sheet has no rob_overall column"
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
     high = set(effect_sizes.loc[rated.isin(HIGH_RISK).fillna(False).to_numpy(), "study_id"].astype(str))
-    weights = 1 / (analysis["vi"].to_numpy(float) + (tau2 if is_finite(tau2) else 0.0))
-    share = float(weights[analysis["study_id"].astype(str).isin(high).to_numpy()].sum() / weights.sum())
+    weights = study_weights(analysis, row)
+    share = float(weights[weights.index.isin(high)].sum() / weights.sum())
     rated_studies = set(effect_sizes.loc[rated.notna().to_numpy() & (rated != "").fillna(False).to_numpy(),
                                          "study_id"].astype(str))
-    unrated = analysis["study_id"].astype(str).map(lambda study: study not in rated_studies).to_numpy()
+    unrated = ~weights.index.isin(rated_studies)
     if unrated.all():  # a rob_overall column (of the other family, or emptied) but no judgement here
         return 0, "not assessed: no study has an overall risk-of-bias judgement (rob_overall)"
     text = f"{share:.0%} of the weight from studies at high risk of bias"
-    if unrated.any():  # studies, not rows: a three-level fit's analysis.csv has a row per effect size
-        count = analysis.loc[unrated, "study_id"].astype(str).nunique()
+    if unrated.any():
+        count = int(unrated.sum())
         text += (f" ({count} {'study' if count == 1 else 'studies'} without an overall judgement, "
                  f"{float(weights[unrated].sum() / weights.sum()):.0%} of the weight)")
     return (-1, f"serious: {text}") if share > 0.5 else (0, f"not serious: {text}")
@@ -158,7 +175,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     n = math.nan if "n" not in analysis or unknown == analysis["study_id"].nunique() else float(n)  # no n at all
     studies = pooled_studies(pooled_row)
     judged = {
-        "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row.get("tau2")),
+        "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row),
         "inconsistency": inconsistency(pooled_row),
         "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
                             "alliance measures and outcomes"),
