@@ -392,3 +392,11 @@ def test_step_function_not_fitted_is_told_apart_from_the_one_step_model():
     assert "(publication-bias table) gave r = .10" in paragraph
     names = [row[0] for row in manuscript_table("bias", bias, "z").rows]
     assert names == ["Egger's regression test", "Selection model, one step at one-sided p = .025"]
+
+
+def test_methods_name_a_custom_risk_of_bias_tool_with_its_article():
+    from alliance_meta.report.methods import risk_of_bias_methods
+
+    custom = risk_of_bias_methods({"risk_of_bias": {"tool": "custom", "domains": ["selection", "attrition"]}})
+    assert custom.startswith("Risk of bias was rated with a custom risk-of-bias tool;")
+    assert "with a " not in risk_of_bias_methods({"risk_of_bias": {"tool": "quips"}}).split(";")[0]
