@@ -223,3 +223,7 @@ def test_latex_tables_of_a_three_level_fit_and_of_grade_are_plain_ascii():
                                                                                      "log_or")):
         latex = to_latex(table)
         assert latex.isascii(), sorted({c for c in latex if not c.isascii()})
+    # the table, as the Results, says that a CR2 F on 3.5 df is not to be trusted (Tipton, 2015)
+    assert manuscript_table("moderators", moderators, "z").note.endswith(
+        "CR2 F with df2 below 4 (rater): the robust test is not to be trusted (Tipton, 2015).")
+    assert "below 4" not in manuscript_table("moderators", moderators.assign(multilevel_cr2_df2=7.6), "z").note

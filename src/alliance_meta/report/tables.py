@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from alliance_meta.engines.heterogeneity import one_effect_size
+from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
@@ -157,6 +158,11 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
             "cluster-robust (CR2) F test with Satterthwaite degrees of freedom (Pustejovsky & Tipton, 2018); "
             "k = effect sizes. Composites: mixed-effects meta-regression (REML) of the effect sizes aggregated "
             "within study and moderator level, with its permutation test.")
+    small = [str(row["moderator"]) for row in frame.to_dict("records")
+             if is_finite(row.get("multilevel_cr2_df2")) and float(row["multilevel_cr2_df2"]) < SMALL_DF]
+    if small:
+        note += (f" CR2 F with df2 below {SMALL_DF} ({', '.join(small)}): the robust test is not to be trusted "
+                 "(Tipton, 2015).")
     return ManuscriptTable("Moderator tests", header, rows, note)
 
 
