@@ -99,7 +99,7 @@ def rank_test(yi, vi) -> BiasTest:
     standardised = (yi - theta) / np.sqrt(vi - 1.0 / weights.sum())
     # identical effects: yi - theta is rounding error of theta, which would rank the studies by vi alone
     if all_equal(yi) or np.ptp(standardised) == 0:
-        raise ValueError("every study has the same effect size (or standardized effect), so there are no ranks to "
+        raise ValueError("every study has the same effect size or standardized effect, so there are no ranks to "
                          "correlate")
     tau, p, note = kendall_test(standardised, vi)
     return BiasTest(test="rank", statistic=tau, p=p, note=f"Kendall's tau; p {note}")
