@@ -355,9 +355,8 @@ def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, modera
     for model in models:
         log.info("moderator %s: k = %d rows (study x level), %d effect sizes without a value", model.moderator,
                  model.k, model.k_dropped)
-    if fitted:
+    if fitted:  # every meta-regression has two coefficients or more: a model of its own size
         rows = max([len(data)] + [model.k for model in fitted])
-        width = max(model.design.matrix.shape[1] for model in fitted)
-        if (rows, width) != (len(data), 1):
-            sampler = HierarchicalSampler(cfg.priors, rows, width, cfg.sampler)
+        sampler = HierarchicalSampler(cfg.priors, rows, max(model.design.matrix.shape[1] for model in fitted),
+                                      cfg.sampler)
     return StageResult(fit.table, fit.studies, fit_moderators(sampler, models, cfg), fit.draws)

@@ -161,8 +161,6 @@ EFFECT_COLUMNS = tuple(dict.fromkeys(IDENTIFIER_COLUMNS + ("family", "yi", "vi",
                                      + STATISTIC_COLUMNS + ("simulated",)))
 
 
-
-
 def with_every_input_column(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` with the identifier and ``family`` columns it has, then every :data:`STATISTIC_COLUMNS` column in
     the codebook's order (empty where ``rows`` has none), then its other columns in their own order.

@@ -171,8 +171,8 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     show = display(metric)
     # patients as the Data section counts them: the largest n of each study (a three-level fit's analysis.csv has
     # a row per effect size, whose n summed counted a study's patients once per effect size)
-    n, unknown = total_n(analysis) if "n" in analysis else (math.nan, 0)
-    n = math.nan if "n" not in analysis or unknown == analysis["study_id"].nunique() else float(n)  # no n at all
+    n, unknown = total_n(analysis)
+    n = float(n) if unknown < analysis["study_id"].nunique() else math.nan  # no study gave its n: N unknown, not 0
     studies = pooled_studies(pooled_row)
     judged = {
         "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row),
@@ -180,7 +180,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
         "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
                             "alliance measures and outcomes"),
         "imprecision": imprecision(pooled_row, n, metric, options.get("imprecision_width", {}).get(family, 0.2),
-                                   options.get("optimal_information_size", 400), unknown if is_finite(n) else 0),
+                                   options.get("optimal_information_size", 400), unknown),
         "publication_bias": publication_bias(pooled_row, bias, selection),
     }
     for domain, override in (options.get("overrides", {}).get(family) or {}).items():

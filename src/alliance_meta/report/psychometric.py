@@ -47,9 +47,12 @@ def _beyond_limits(bare, individual, distribution) -> list[str]:
     """Sentences on the printed values beyond ±1, the limits of a correlation: a corrected mean there (the
     reliabilities or range restriction too low for the observed correlations), and interval bounds there,
     given as computed (as psychmeta); with a few studies (k <= 3, where t(k - 1) is large) the CIs say little."""
-    printed = [(row, ("ci_lower", "ci_upper") + (("cr_lower", "cr_upper") if row is not bare or math.isfinite(
-        _value(row, "percent_artifact_variance")) else ())) for row in (bare, individual, distribution)
-        if row is not None and math.isfinite(_value(row, "r_bar" if row is bare else "rho"))]
+    printed = []  # (row, the bounds the sentences print of it)
+    for row in (bare, individual, distribution):
+        if row is None or not math.isfinite(_value(row, "r_bar" if row is bare else "rho")):
+            continue
+        credibility = row is not bare or math.isfinite(_value(row, "percent_artifact_variance"))
+        printed.append((row, ("ci_lower", "ci_upper") + (("cr_lower", "cr_upper") if credibility else ())))
     sentences = []
     if any(abs(_value(row, "rho")) > 1 for row, _ in printed if row is not bare):
         sentences.append("A corrected mean beyond \u00b11, the limits of a correlation, means that the reliabilities "
