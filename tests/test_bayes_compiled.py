@@ -81,3 +81,50 @@ def test_models_the_lean_callbacks_cannot_stand_in_for_go_to_nutpie():
     assert "Assert" in compiled.unvetted(checked, plain)
     assert "not float64" in compiled.unvetted(integer, plain)
     assert "two data variables with one name" in compiled.unvetted(plain, other)
+
+
+def test_callbacks_are_loaded_from_numba_cache_with_the_same_draws(tmp_path, monkeypatch, caplog):
+    """The first model compiles and stores its callbacks; a model of the same graph loads them (numba's cache
+    hit) and samples the same draws; a damaged entry is compiled and stored again, with a warning."""
+    monkeypatch.setattr(compiled.CallbackCache, "get_cache_path", lambda self: str(tmp_path))
+    priors = Priors.from_config({"tau": {"family": "half_normal", "scale": 0.3}}, "z")
+    settings = dataclasses.replace(SETTINGS, draws=100, tune=100)
+
+    def build():
+        sampler = HierarchicalSampler(priors, 7, 1)
+        functions = (sampler._compiled.compiled_logp_func, sampler._compiled.compiled_expand_func)
+        return [function._cache_hits for function in functions], draws_of_pooled(sampler, settings)
+
+    def draws_of_pooled(sampler, settings):
+        draws = sampler.sample(np.linspace(0.1, 0.5, 7), np.full(7, 0.02), settings=settings)
+        return [draws.beta, draws.tau, draws.theta, draws.eta_new]
+
+    hits, first = build()
+    assert hits == [0, 0]
+    entries = sorted(path.name for path in tmp_path.iterdir())
+    assert any(name.startswith("alliance_meta_callbacks.logp_callback-alliance_meta_") for name in entries)
+    assert any(name.startswith("alliance_meta_callbacks.expand_callback-alliance_meta_") for name in entries)
+    hits, again = build()
+    assert hits == [1, 1]
+    for ours, theirs in zip(again, first, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+    for path in tmp_path.glob("alliance_meta_callbacks.*.nbi"):
+        path.write_text("damaged")
+    with caplog.at_level("WARNING", logger="alliance_meta"):
+        hits, repaired = build()
+    assert hits == [0, 0]
+    assert "could not be read" in caplog.text
+    for ours, theirs in zip(repaired, first, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    hits, _ = build()
+    assert hits == [1, 1]
+
+
+def test_cache_key_follows_the_graph():
+    """Another prior is another PyTensor function, so another cache entry."""
+    keys = set()
+    for scale in (0.5, 0.2):
+        sampler = HierarchicalSampler(Priors.from_config({"tau": {"family": "half_normal", "scale": scale}}, "z"), 5, 1)
+        keys.add(compiled.CallbackCache.keys[sampler._compiled.compiled_logp_func._pyfunc])
+    assert len(keys) == 2
