@@ -129,10 +129,9 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
             name = order if isinstance(order, str) and order not in tables[2] else "order"
             tables = (*tables[:2], tables[2].rename(columns={"year": name}), *tables[3:])
     else:
-        test = "z" if fit.test == "z" else "knha"
-        notes = () if fit.test != "adhoc" else ("deletions use Knapp-Hartung without the ad hoc floor",)
+        notes = ()  # every refit with the fit's test (z, knha or adhoc), as metafor's leave1out, influence, cumul
         ordered = data if order is None else data.assign(year=sort_key(_order(fit, order))[0])
-        tables = univariate.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, test)
+        tables = univariate.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, fit.test)
     leave_one_out, influence_table, cumulative_table, details = tables
     multilevel_fit = isinstance(fit, MultilevelFit)
     notes += small_family_notes(data["study_id"].nunique() if multilevel_fit else len(data), multilevel_fit)

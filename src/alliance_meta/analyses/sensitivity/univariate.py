@@ -208,8 +208,8 @@ def _one_study_deletions(yi, vi, method, test, level) -> DeletionFits:
     metafor's ``vb.del`` at tau^2 = 0 over both studies: 1 / sum(1/v), or for GENQ the sandwich
     ``sum a^2 v / (sum a)^2``.
     """
-    if test not in ("z", "knha"):
-        raise ValueError(f"unknown test {test!r}; expected z or knha")
+    if test not in pooling.TESTS:
+        raise ValueError(f"unknown test {test!r}; expected one of {', '.join(pooling.TESTS)}")
     fits = [pooling.fit(yi[[1 - i]], vi[[1 - i]], method, test=test, level=level, control=TIGHT_CONTROL,
                         tau2_interval=False) for i in (0, 1)]
     column = {name: np.array([getattr(fit, name) for fit in fits], float)
@@ -251,16 +251,18 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
         variance = (a2 @ vi - a2 * vi + tau2 * (a2.sum() - a2)) / sum_a**2
         variance_all = (a2 @ vi + tau2 * a2.sum()) / a.sum() ** 2
     alpha = 1 - level / 100
-    if test == "knha":
+    if test == "adhoc":  # metafor's s2w[s2w < 1] <- 1 in each refit (its s2w, influence's s2w.del, floored too)
+        scale = np.maximum(scale, 1.0)
+    if test in ("knha", "adhoc"):
         variance = variance * scale
         critical = dist.t.isf(alpha / 2, k - 1)
     elif test == "z":
         critical = dist.norm.isf(alpha / 2)
     else:
-        raise ValueError(f"unknown test {test!r}; expected z or knha")
+        raise ValueError(f"unknown test {test!r}; expected one of {', '.join(pooling.TESTS)}")
     se = np.sqrt(variance)
     statistic = estimate / se
-    p = 2 * (dist.t.sf(np.abs(statistic), k - 1) if test == "knha" else dist.norm.sf(np.abs(statistic)))
+    p = 2 * (dist.t.sf(np.abs(statistic), k - 1) if test != "z" else dist.norm.sf(np.abs(statistic)))
     a = 1.0 / vi
     centred = yi - (a @ yi) / a.sum()
     a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
@@ -273,7 +275,7 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
         i2 = 100 * tau2 / (tau2 + typical)
         h2 = (tau2 + typical) / typical
     return DeletionFits(estimate, se, statistic, p, estimate - critical * se, estimate + critical * se, q,
-                        dist.chi2.sf(q, k - 1), tau2, i2, h2, scale if test == "knha" else np.ones_like(tau2),
+                        dist.chi2.sf(q, k - 1), tau2, i2, h2, scale if test != "z" else np.ones_like(tau2),
                         variance_all)
 
 
@@ -316,8 +318,7 @@ def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     """
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
-    full = pooling.fit(yi, vi, method, test=test if test == "z" else "knha", level=level,
-                       control=TIGHT_CONTROL, tau2_interval=False)
+    full = pooling.fit(yi, vi, method, test=test, level=level, control=TIGHT_CONTROL, tau2_interval=False)
     deletions = deletions or leave_one_out(yi, vi, method, test, level)
     weights = pooling.default_genq_weights(vi) if method == "GENQ" else 1.0 / (vi + full.tau2)
     hat = weights / weights.sum()
