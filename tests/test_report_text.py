@@ -260,8 +260,9 @@ def test_single_study_estimate_is_not_called_pooled():
 
 
 def test_risk_of_bias_ci_names_its_test_when_the_headline_uses_another():
-    """rob_sensitivity.csv is fitted with Wald z tests; with pooling.tests [knha] the headline CI is
-    Knapp-Hartung, so the sentence must say which CI it gives (it claimed none and read as Knapp-Hartung)."""
+    """rob_sensitivity.csv had Wald z refits whatever the headline's test; with pooling.tests [knha] the headline
+    CI is Knapp-Hartung, so the sentence must say which CI it gives (it claimed none and read as Knapp-Hartung).
+    The refits now have the headline's test (nothing to add), ad hoc Knapp-Hartung too (pooled.csv calls it knha)."""
     analysis = pd.DataFrame({"study_id": ["a", "b", "c", "d"], "rob_participation": ["high", "low", "low", "low"],
                              "rob_overall": ["high", "low", "low", "low"]})
     sensitivity = pd.DataFrame({"subset": ["exclude_high"], "k_studies": [3], "estimate": [0.4], "ci_lower": [0.12],
@@ -271,6 +272,11 @@ def test_risk_of_bias_ci_names_its_test_when_the_headline_uses_another():
     for main_test in ("z", None):  # the same test, or unknown: nothing added (the demo's sentence)
         assert risk_of_bias_sentence(analysis, {"tool": "quips"}, sensitivity, "smd",
                                      main_test=main_test).endswith("95% CI [0.12, 0.69] (k = 3).")
+    for test in ("knha", "adhoc"):
+        sensitivity.loc[0, "test"] = test
+        assert risk_of_bias_sentence(analysis, {"tool": "quips"}, sensitivity, "smd",
+                                     main_test="knha").endswith("95% CI [0.12, 0.69] (k = 3).")
+    sensitivity.loc[0, "test"] = "z"
     sensitivity.loc[0, "k_studies"] = 1
     assert risk_of_bias_sentence(analysis, {"tool": "quips"}, sensitivity, "smd",
                                  main_test="knha").endswith("95% CI [0.12, 0.69] (Wald z CI).")

@@ -311,3 +311,20 @@ def test_the_headline_row_is_the_main_models_and_pooled_csv_always_has_it():
     for rule in ("pooling", "moderators", "manuscript", "report"):
         text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
         assert "main_method=HEADLINE_METHOD" in text and "main_method=MAIN_METHOD" not in text
+
+
+def test_a_new_headline_test_reruns_the_refits_of_the_main_model_only(review_folder: Path):
+    """pooling.tests decides the test of the main model's refits (fit_options: leave-one-out, influence, cumulative,
+    risk-of-bias subsets, as metafor's leave1out, influence, cumul refit a knha model with it); the rules whose
+    analyses do not read the test (moderators, publication_bias, selection_models, rve, gosh) take the keywords
+    without it, so a new headline test reruns the pooling and the sensitivity analyses, not them."""
+    targets = [f"results/outcome/{name}" for name in ("pooled.csv", "leave_one_out.csv", "moderators.csv",
+                                                      "bias.csv", "rve.csv")]
+    snakemake(review_folder, *targets)
+    result = snakemake(review_folder, *targets, "--dry-run", "--config", "pooling={tests: [knha, z]}")
+    stats = result.stdout.split("Job stats:")[1].strip().split("\n\n")[0].splitlines()  # job, count, ----, rows
+    assert {line.split()[0] for line in stats[2:]} == {"pool", "sensitivity", "total"}, result.stdout
+    for rule in ("moderators", "bias", "selection", "robustness", "pooling", "risk_of_bias"):
+        text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
+        refits = rule in ("pooling", "risk_of_bias") or "rule sensitivity" in text
+        assert ("fit=fit_options" in text) == refits, rule

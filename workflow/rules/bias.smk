@@ -15,7 +15,7 @@ rule publication_bias:
         svg="results/{family}/funnel.svg",
     params:
         bias=config["bias"],
-        fit=fit_options,
+        fit=untested_fit_options,
     conda:
         CONDA_ENV
     log:

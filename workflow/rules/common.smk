@@ -183,10 +183,19 @@ FINAL_TARGETS = []
 
 
 def fit_options(wildcards):
-    """The am.fit keywords of a family's main model (alliance_meta.models.fits.fit_options)."""
+    """The am.fit keywords of a family's main model (alliance_meta.models.fits.fit_options), with the headline's
+    test: for the rules that refit the main model (pool, sensitivity, risk_of_bias)."""
     from alliance_meta.models.fits import fit_options as options
 
     return options(config, wildcards.family)
+
+
+def untested_fit_options(wildcards):
+    """fit_options without the test, for the rules whose analyses do not read it, so that a new pooling.tests
+    does not rerun them: moderators (moderators.csv has both the QM and the Knapp-Hartung F), publication_bias
+    (metafor's regtest, ranktest and trimfill, whose filled data are refitted with the z test) and
+    selection_models (metafor's selmodel has Wald z tests whatever the model's test)."""
+    return {key: value for key, value in fit_options(wildcards).items() if key != "test"}
 
 
 def composite_options(wildcards):
@@ -198,10 +207,11 @@ def composite_options(wildcards):
 
 
 def aggregated_fit_options(wildcards):
-    """The am.fit keywords of a family's aggregated model (alliance_meta.models.fits.aggregated_options)."""
+    """The am.fit keywords of a family's aggregated model (alliance_meta.models.fits.aggregated_options) without
+    the test, which robust variance estimation and GOSH do not read (a new pooling.tests does not rerun them)."""
     from alliance_meta.models.fits import aggregated_options
 
-    return aggregated_options(config, wildcards.family)
+    return {key: value for key, value in aggregated_options(config, wildcards.family).items() if key != "test"}
 
 
 def gosh_fit_options(wildcards):

@@ -15,7 +15,7 @@ rule selection_models:
         weights_png=report("results/{family}/weight_functions.png", caption="../report/weight_functions.rst", category="Publication bias", subcategory="{family}"),
     params:
         selection=config["bias"]["selection"],
-        fit=fit_options,
+        fit=untested_fit_options,
     conda:
         CONDA_ENV
     log:

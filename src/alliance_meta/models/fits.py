@@ -823,12 +823,30 @@ def pooled_methods(methods, headline: str) -> list[str]:
     return list(dict.fromkeys([*methods, headline]))
 
 
+def headline_test(config: dict) -> str:
+    """The test of the pipeline's main model: that of the pooled row :func:`main_row` quotes from ``pooled.csv``
+    with ``pooling.tests`` (default ``[z, knha]``), so that the refits of the main model (leave-one-out,
+    influence, cumulative, risk-of-bias subsets) have the headline's test and intervals, as metafor's
+    ``leave1out``, ``influence`` and ``cumul`` refit an ``rma(..., test = "knha")`` model with ``test = x$test``.
+
+    Aggregated studies: the first of ``pooling.tests``, ``adhoc`` for ``knha`` under ``pooling.knha_adhoc``
+    (pooled.csv's ``knha`` rows are then metafor's ``adhoc``). Three-level model: pooled.csv has rows ``z`` and
+    ``t`` (rma.mv's test in place of Knapp-Hartung) and main_row finds no ``knha`` row, so ``z`` when
+    ``pooling.tests`` lists it, else ``knha`` (:func:`fit` makes it rma.mv's ``t``)."""
+    pooling = config.get("pooling", {})
+    tests = list(pooling.get("tests") or ("z", "knha"))
+    if config.get("dependence", "aggregate") == "multilevel":
+        return "z" if "z" in tests else "knha"
+    first = tests[0]
+    return "adhoc" if first == "knha" and pooling.get("knha_adhoc", False) else first
+
+
 def fit_options(config: dict, family: str) -> dict:
     """The :func:`fit` keywords of the pipeline's main model of ``family``, from the (validated) config
-    (estimator: :func:`headline_method`)."""
+    (estimator: :func:`headline_method`; test: :func:`headline_test`)."""
     dependence = config["dependence"]
-    return dict(method=headline_method(config), test="z", level=float(config["pooling"]["level"]), dependence=dependence,
-                rho=float(config["aggregate_rho"]), aggregate_method=config["aggregate_method"],
+    return dict(method=headline_method(config), test=headline_test(config), level=float(config["pooling"]["level"]),
+                dependence=dependence, rho=float(config["aggregate_rho"]), aggregate_method=config["aggregate_method"],
                 metric=config["metric"][family])
 
 

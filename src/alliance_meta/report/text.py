@@ -437,8 +437,10 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
                           sensitivity: pd.DataFrame | None, metric: str, level: float = 95,
                           main_test: str | None = None) -> str:
     """"Of k studies, x were at high risk of bias, mostly in <domain> (...)." and the pooled estimate
-    without them (``rob_sensitivity.csv``); empty without risk-of-bias columns. Where that table's test
-    is not ``main_test`` (the headline estimate's, e.g. knha), its CI is named after its own test."""
+    without them (``rob_sensitivity.csv``); empty without risk-of-bias columns. The pipeline refits the
+    main model with the headline's test (``fit_options``); where that table's test is nevertheless not
+    ``main_test`` (the headline estimate's, e.g. knha; a table of an earlier version had z refits), its CI is
+    named after its own test. ``adhoc`` is ``knha``: pooled.csv names its ad hoc Knapp-Hartung rows so."""
     from alliance_meta.analyses.risk_of_bias import high_risk_sentence
     from alliance_meta.inputs.risk_of_bias import has_risk_of_bias, study_judgements, tool_from_config
 
@@ -453,7 +455,8 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
             single = is_finite(row["k_studies"]) and int(row["k_studies"]) == 1
             what = ("the estimate of the single remaining study" if single else "the pooled estimate")
             test = str(row.get("test", "")) if pd.notna(row.get("test", "")) else ""
-            named = CI_TEST_LABELS.get(test, f"{test} CI") if test and main_test and test != main_test else ""
+            same = {"adhoc": "knha"}.get(test, test) == {"adhoc": "knha"}.get(main_test, main_test)
+            named = CI_TEST_LABELS.get(test, f"{test} CI") if test and main_test and not same else ""
             details = ([] if single else [f"k = {apa_integer(row['k_studies'])}"]) + ([named] if named else [])
             sentence += (f" Without the high-risk studies {what} was {show.symbol} = "
                          f"{show.number(row['estimate'])}, {level:g}% CI {show.interval(row['ci_lower'], row['ci_upper'])}"

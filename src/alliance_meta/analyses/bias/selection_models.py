@@ -688,7 +688,10 @@ SIDES = {"one": "greater", "greater": "greater", "less": "less", "two": "two.sid
 
 def selection_models(fit, *, types=TYPES, steps=DEFAULT_STEPS, sided: str = "one") -> SelectionModelsResult:
     """Every selection model of metafor's ``selmodel`` fitted to the independent studies of ``fit``
-    (one composite per study for a three-level fit), with ``fit``'s level and metric.
+    (one composite per study for a three-level fit), with ``fit``'s level and metric; Wald z tests and CIs
+    whatever ``fit``'s test, as metafor's ``selmodel.rma.uni``, which refits the model by ML with its test but
+    sets ``res$test <- "z"`` for the selection model's (so ``pooling.tests: [knha]`` leaves them at z; the
+    unadjusted estimate beside them has a z CI too, like with like).
 
     ``types``: a type or a list of :data:`TYPES`. ``steps``: the ``stepfun`` cut-points in (0, 1].
     ``sided``: ``"one"`` (= metafor's ``alternative = "greater"``), ``"two"`` (``"two.sided"``), or

@@ -64,8 +64,12 @@ def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str
     """Duval & Tweedie's trim and fill, step for step as metafor's ``trimfill.rma.uni``.
 
     Studies are mirrored around the estimate of the trimmed data; the filled data are
-    refitted by ``method``. ``side`` (where studies are missing) defaults as
-    :func:`trimfill_side`. ``p_k0`` is the R0 test of k0 = 0 (Duval & Tweedie 2000b).
+    refitted by ``method`` with the Wald z test (metafor's ``trimfill.rma.uni`` refits them with
+    ``rma.uni(yi.fill, vi.fill, method = x$method, ...)``, without the model's ``test``, so a
+    Knapp-Hartung main model's trim and fill has a z CI there too; only with k0 = 0 does metafor
+    return the model itself, with its test, where this is the z fit of the same studies).
+    ``side`` (where studies are missing) defaults as :func:`trimfill_side`. ``p_k0`` is the R0
+    test of k0 = 0 (Duval & Tweedie 2000b).
     """
     if estimator not in ("L0", "R0"):
         raise ValueError(f"unknown trim-and-fill estimator {estimator!r}; expected L0 or R0")
