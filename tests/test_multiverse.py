@@ -257,3 +257,24 @@ def test_the_curve_calls_a_three_level_main_specification_the_main_analysis():
     assert "Main analysis" in legend({"aggregate_method": "multilevel", "aggregate_rho": 0.5, "method": "REML"})
     assert "Aggregated model (the main analysis is three-level)" in legend(
         {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "REML"})
+
+
+
+def test_the_marked_specification_has_the_headline_test(table, effect_sizes):
+    """Under pooling.tests [knha] the main analysis is the Knapp-Hartung fit: the curve marks its specification
+    (am.multiverse marks its fit's test, the workflow's multiverse_main the headline's), not the Wald one it
+    marked whatever the test; the multiverse's knha has no ad hoc variant."""
+    import alliance_meta as am
+    from alliance_meta.plots.multiverse import main_specification
+
+    main = {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "REML"}
+    for test in ("z", "knha"):
+        marked = table[main_specification(table, {**main, "test": test})]
+        assert len(marked) == 1 and marked["test"].tolist() == [test]
+    assert table[main_specification(table, main)]["test"].tolist() == ["z"]  # no test named: the Wald one
+    settings = {"methods": ["REML"], "tests": ["z", "knha"], "outliers": ["none"], "subsets": [],
+                "publication": ["all"], "aggregate_methods": ["gls"]}
+    for test, choice in (("z", "z"), ("knha", "knha"), ("adhoc", "knha")):
+        result = am.multiverse(am.fit(effect_sizes, test=test, metric="z"), settings)
+        marked = result.to_frame()[main_specification(result.to_frame(), result.main)]
+        assert result.main["test"] == choice and marked["test"].tolist() == [choice]

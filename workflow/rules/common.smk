@@ -291,9 +291,15 @@ THREE_LEVEL_MAIN = config["dependence"] == "multilevel" and "multilevel" in conf
 
 
 def multiverse_main():
-    """The choices of the specification that the specification curve marks as the main analysis."""
+    """The choices of the specification that the specification curve marks as the main analysis, with the
+    headline's test (alliance_meta.models.fits.headline_test, as am.multiverse marks its fit's): none is marked
+    when multiverse.tests does not have it."""
+    from alliance_meta.analyses.multiverse import MAIN_TESTS
+    from alliance_meta.models.fits import headline_test
+
+    test = MAIN_TESTS[headline_test(config)]
     if THREE_LEVEL_MAIN:
         return {"aggregate_method": "multilevel", "aggregate_rho": config["aggregate_rho"],
-                "method": config["multilevel"]["method"]}
+                "method": config["multilevel"]["method"], "test": test}
     return {"aggregate_method": config["aggregate_method"], "aggregate_rho": config["aggregate_rho"],
-            "method": MAIN_METHOD}
+            "method": MAIN_METHOD, "test": test}

@@ -66,6 +66,9 @@ BAYES, POSTERIOR, NO_PRIOR, ALL = "bayes", "posterior", "none", "all"
 MULTILEVEL = "multilevel"
 MULTILEVEL_METHODS = ("REML", "ML")  # rma.mv's estimators
 MULTILEVEL_TESTS = {"z": "z", "knha": "t"}  # rma.mv's test = "t" (df = k - p) in place of Knapp-Hartung
+#: a fit's test -> the test choice of its specification (the multiverse's knha is rma.mv's t for three-level
+#: specifications and has no ad hoc variant)
+MAIN_TESTS = {"z": "z", "knha": "knha", "adhoc": "knha", "t": "knha"}
 OUTLIER_RULES = ("none", "rstudent", "influential")
 BETA_KIND, INCLUDE, EXCLUDE = "beta", "include", "exclude"
 NO_CORRECTION, INDIVIDUAL = "none", "individual"
@@ -641,6 +644,8 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
                       fit.method, progress, settings.get("progress_every", 500), psychometric)
     main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
+    if fit.test in MAIN_TESTS:  # the fit's test (a cr2 fit's: no specification has it, the Wald z one is marked)
+        main["test"] = MAIN_TESTS[fit.test]
     if fit.dependence == MULTILEVEL and MULTILEVEL in specs["aggregate_method"].values:  # the fit is a specification
         main["aggregate_method"], three_level = MULTILEVEL, ()
     else:

@@ -44,11 +44,12 @@ def _option_name(choice: str, option) -> str:
 
 
 def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
-    """True for the main analysis: ``main``'s choices, every subset ``all``, no filters, Wald test."""
+    """True for the main analysis: ``main``'s choices, every subset ``all``, no filters, the Wald test unless
+    ``main`` names another (the headline's, e.g. ``knha`` under ``pooling.tests: [knha]``)."""
     choices = list(table.columns[: list(table.columns).index("k")])
     wanted = {c: "all" for c in choices if c not in ("aggregate_method", "aggregate_rho", "minimum_n", "correction",
                                                     "outliers", "method", "test", "prior")}
-    wanted.update(minimum_n=0, correction="none", outliers="none", test="z", prior="none", **main)
+    wanted.update({"minimum_n": 0, "correction": "none", "outliers": "none", "test": "z", "prior": "none", **main})
     mask = pd.Series(True, index=table.index)
     for column, value in wanted.items():
         # a data choice with one option (minimum_n or the composite left out where they cannot change the
