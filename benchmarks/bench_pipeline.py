@@ -5,7 +5,8 @@ metafor script.
 
 Run after ``make setup``: ``make benchmark`` or ``.venv/bin/python benchmarks/bench_pipeline.py``
 (``--skip-demo`` or ``--skip-pooling`` for one half, ``--metafor-confint``, ``--cores N`` (default 2), ``--config
-KEY=VALUE ...`` for the demo runs). Each review folder
+KEY=VALUE ...`` for the demo runs, ``--empty-compile-cache`` to compile every Bayesian model's shapes as on a new
+machine; by default PyTensor's cache, which outlives runs, is used and each run prints how many entries it added). Each review folder
 is a fresh temporary copy of ``config/`` and the demo sheet, run with this checkout's Snakefile.
 
 Printed: wall time of each run against its target, the jobs that ran (from Snakemake's output)
@@ -19,6 +20,7 @@ Wall times depend on the machine and its load; the ratio of the last part is mea
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -72,11 +74,28 @@ def job_times(folder: Path, since: float) -> dict[str, list[float]]:
     return times
 
 
-def report_run(title: str, wall: float, target: float | None, jobs: list[str], times: dict[str, list[float]]):
+def compile_cache_entries() -> int | None:
+    """Files in PyTensor's compile cache (its C modules and the numba cache of the Bayesian models' functions and
+    callbacks, docs/bayes.md), which outlives a run: a run that adds none compiled no model shape for the first
+    time on this machine. None without PyTensor."""
+    try:
+        from pytensor.configdefaults import config as pytensor_config
+    except ImportError:
+        return None
+    return sum(1 for path in Path(pytensor_config.base_compiledir).rglob("*") if path.is_file())
+
+
+def report_run(title: str, wall: float, target: float | None, jobs: list[str], times: dict[str, list[float]],
+               cache_before: int | None = None):
     goal = f"   (target <= {target:.0f} s: {'met' if wall <= target else 'NOT met'})" if target else ""
     print(f"\n## {title}: {wall:.1f} s wall, {len(jobs)} jobs, {sum(map(sum, times.values())):.1f} s of job time{goal}")
     for rule, values in sorted(times.items(), key=lambda item: -sum(item[1])):
         print(f"   {sum(values):7.1f} s  {len(values):3d} x {rule}")
+    after = compile_cache_entries()
+    if cache_before is not None and after is not None:
+        print(f"   new entries in PyTensor's compile cache: {after - cache_before}"
+              + (" (model shapes compiled before on this machine, by an earlier run, were loaded)" if after == cache_before
+                 else " (shapes compiled for the first time on this machine)"))
 
 
 def demo_folder(parent: Path) -> Path:
@@ -127,17 +146,17 @@ EFFECT_ONLY_RULES = ("pool", "publication_bias", "selection_models", "sensitivit
 
 def bench_demo(parent: Path, cores: int, config: Sequence[str] = ()) -> None:
     folder = demo_folder(parent)
-    since = time.time()
+    since, cache = time.time(), compile_cache_entries()
     wall, output = snakemake(folder, cores, config=config)
-    report_run("Cold default run (demo sheet)", wall, 40, jobs_run(output), job_times(folder, since))
+    report_run("Cold default run (demo sheet)", wall, 40, jobs_run(output), job_times(folder, since), cache)
     size = (folder / "results" / "report.html").stat().st_size / 1e6
     print(f"   report.html: {size:.1f} MB (target < 3 MB: {'met' if size < 3 else 'NOT met'})")
 
     add_outcome_study(folder)
-    since = time.time()
+    since, cache = time.time(), compile_cache_entries()
     wall, output = snakemake(folder, cores, config=config)
     jobs = jobs_run(output)
-    report_run("Rerun after adding one outcome study", wall, 20, jobs, job_times(folder, since))
+    report_run("Rerun after adding one outcome study", wall, 20, jobs, job_times(folder, since), cache)
     dropout = [job for job in jobs if job.endswith("[dropout]")]
     print(f"   jobs of the dropout family: {len(dropout)} (target 0){': ' + ', '.join(dropout) if dropout else ''}")
     print(f"   jobs that ran: {', '.join(jobs)}")
@@ -146,10 +165,11 @@ def bench_demo(parent: Path, cores: int, config: Sequence[str] = ()) -> None:
     print(f"\n## No-op rerun: {wall:.1f} s wall, {len(jobs_run(output))} jobs")
 
     correct_a_moderator(folder)
-    since = time.time()
+    since, cache = time.time(), compile_cache_entries()
     wall, output = snakemake(folder, cores, config=config)
     jobs = jobs_run(output)
-    report_run("Rerun after correcting one moderator code (outcome family)", wall, None, jobs, job_times(folder, since))
+    report_run("Rerun after correcting one moderator code (outcome family)", wall, None, jobs, job_times(folder, since),
+               cache)
     rerun = [job for job in jobs if job.split("[")[0] in EFFECT_ONLY_RULES or job.endswith("[dropout]")]
     print(f"   analyses of the effects alone or dropout jobs that ran: {len(rerun)} (expected 0)"
           f"{': ' + ', '.join(rerun) if rerun else ''}")
@@ -228,8 +248,14 @@ def main() -> None:
     parser.add_argument("--metafor-confint", action="store_true", help="also time metafor with confint()")
     parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
                         help="passed to Snakemake's --config in the demo part, e.g. 'gosh={subsets: 100000}'")
+    parser.add_argument("--empty-compile-cache", action="store_true",
+                        help="run with an empty PyTensor compile cache (a new machine): every model shape compiles")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as parent:
+        if args.empty_compile_cache:  # read by PyTensor in this process (compile_cache_entries) and in Snakemake's jobs
+            os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [os.environ.get("PYTENSOR_FLAGS"),
+                                                                   f"base_compiledir={parent}/pytensor"]))
+            print(f"PyTensor compile cache: empty, in {parent}/pytensor")
         if not args.skip_demo:
             bench_demo(Path(parent), args.cores, args.config)
         if not args.skip_pooling:
