@@ -119,3 +119,23 @@ def test_one_study_has_no_prediction_interval_or_heterogeneity_test():
     two = {**row, "k": 2, "q_df": 1, "q": 1.5, "q_p": 0.22, "pi_lower": -0.2, "pi_upper": 0.8}
     assert [r.kind for r in summary_rows("x", two, "z", ForestOptions())] == ["overall", "interval"]
     assert "Q(1)" in footnote(two, 95, metric="z").replace("\u00a0", " ")
+
+
+def test_the_footnote_names_the_test_the_diamond_really_has():
+    """pooling.tests: [knha] with one study: pooled.csv's row is knha, but metafor (and the pipeline) switch to a
+    Wald z interval at k = 1 (the row's note says so); the footnote and the pooled table's note said
+    Knapp-Hartung. Under pooling.knha_adhoc the knha row is the ad hoc variant, which the table's note names."""
+    import alliance_meta as am
+    from alliance_meta.plots.forest import footnote
+    from alliance_meta.report.tables import manuscript_table
+
+    one = am.fit([0.33], [0.0068], test="knha").to_frame().iloc[0].to_dict()
+    assert one["test"] == "knha" and "Wald (z) test used" in one["note"]
+    assert "95% CI (Wald)" in footnote(one, 95) and "Knapp" not in footnote(one, 95)
+    table = manuscript_table("pooled", pd.DataFrame([one]), "z")
+    assert "With k = 1 the knha rows have Wald (z) CIs" in table.note
+    two = am.fit([0.2, 0.3], [0.01, 0.02], test="knha").to_frame().iloc[0].to_dict()
+    assert "95% CI (Knapp\u2013Hartung)." in footnote(two, 95)
+    assert "Wald (z) CIs" not in manuscript_table("pooled", pd.DataFrame([two]), "z").note
+    adhoc = {**two, "note": "Knapp-Hartung ad hoc: scale factor not below 1"}  # pooled.csv's knha row, knha_adhoc
+    assert "95% CI (Knapp\u2013Hartung, ad hoc variant)." in footnote(adhoc, 95)

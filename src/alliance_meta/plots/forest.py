@@ -134,6 +134,20 @@ def model_name(pooled: dict) -> str:
 TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-robust", "z": "Wald"}
 
 
+def interval_test(pooled: dict) -> str:
+    """The name of the test of a pooled row's CI, as the footnote gives it: pooled.csv's ``test``, except that a
+    univariate ``knha`` row of one study has a Wald interval (metafor's rma switches to z at k = 1; the row's note
+    says so) and a ``knha`` row under ``pooling.knha_adhoc`` is the ad hoc variant (its note says so too)."""
+    test = pooled.get("test")
+    note = pooled.get("note")
+    note = note if isinstance(note, str) else ""
+    if test == "knha" and not _three_level(pooled) and (one_effect_size(pooled) or "Wald (z) test used" in note):
+        return TEST_NAMES["z"]
+    if test == "knha" and "ad hoc" in note:
+        return "Knapp\u2013Hartung, ad hoc variant"
+    return TEST_NAMES.get(test, "Wald")
+
+
 UNCUT = 10**9  # characters: plots.columns cells are cut when drawn, where there is no room (forest_draw.fit_cells)
 NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnote never splits "tau^2 = 0.011"
 
@@ -141,7 +155,7 @@ NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnot
 def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None) -> str:
     """What the marks mean and the heterogeneity statistics, rounded as the report's tables round them
     (tau^2 and sigma^2 to three decimals, in the analysis ``metric``; I^2 to one)."""
-    test = TEST_NAMES.get(pooled.get("test"), "Wald")
+    test = interval_test(pooled)
     text = (f"Squares: study estimates (area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
             f"axis. Diamond: pooled estimate with {level:g}% CI ({test}).")
     if one_effect_size(pooled):  # pooled.csv's Q(0) = 0, p = 1 and tau^2 = 0 are set, not estimated

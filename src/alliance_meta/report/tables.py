@@ -90,6 +90,9 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     legend = {**TEST_LEGEND, "knha": knha}
     tests = [test for test in dict.fromkeys(frame["test"].astype(str)) if test in legend] if "test" in frame else []
     three_level = [row for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
+    # metafor's rma switches a knha model of one study to z (pooled.csv's note says so): not Knapp-Hartung's CI
+    single_knha = any(one and str(row.get("test")) == "knha" and not is_finite(row.get("sigma2_between"))
+                      for row, one in zip(frame.to_dict("records"), single))
     studies = [pooled_studies(row) for row in three_level]
     three_level_methods = ", ".join(dict.fromkeys(str(row["method"]) for row in three_level))
     note = (f"{effects}. CI = confidence interval; PI = prediction interval"
@@ -102,6 +105,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                if studies and is_finite(studies[0]) else "")
             + (" k = 1: heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0); no heterogeneity "
                "test or prediction interval." if any(single) else "")
+            + (" With k = 1 the knha rows have Wald (z) CIs (no residual df for Knapp\u2013Hartung; as metafor)."
+               if single_knha else "")
             + (f" From the 2x2 counts: {'; '.join(counts)}." if counts else ""))
     return ManuscriptTable("Pooled estimates", header, rows, note)
 
