@@ -368,3 +368,27 @@ def test_three_level_model_of_one_effect_size_per_study_does_not_split_the_varia
     assert "between studies =" not in sentence and "within studies =" not in sentence
     assert "not separately identified (their sum \u03c4\u00b2 = 0.003, Fisher's z)" in sentence
     assert "k = 10 studies (10 effect sizes)" in sentence
+
+
+def test_leave_one_out_and_cumulative_tables_name_the_test_of_their_refits():
+    """Their CSVs have no test column: under pooling.tests: [knha] the report's tables showed Knapp-Hartung refits
+    (the headline's test) without a word, and under the default [z, knha] Wald ones."""
+    from alliance_meta.report.html import family_section
+
+    frame = pd.DataFrame({"study_id": ["S1", "S2", "S3"], "estimate": [0.3, 0.31, 0.29], "ci_lower": [0.2, 0.21, 0.19],
+                          "ci_upper": [0.4, 0.41, 0.39]})
+    tables = {"leave_one_out": frame, "cumulative": frame.assign(k=[1, 2, 3])}
+
+    def notes(config):
+        section = family_section("outcome", "z", tables, None, [], {}, config)
+        return {table.name: table.note for table in section.tables}
+
+    default = notes({})
+    assert "95% CIs: Wald z, the test of the headline estimate." in default["leave_one_out"]
+    knha = notes({"pooling": {"tests": ["knha", "z"]}})
+    assert "95% CIs: Knapp\u2013Hartung, the test of the headline estimate; a fit of one study has a Wald z CI" \
+        in knha["leave_one_out"] and "Knapp\u2013Hartung" in knha["cumulative"]
+    assert "ad hoc variant" in notes({"pooling": {"tests": ["knha"], "knha_adhoc": True}})["cumulative"]
+    three = notes({"dependence": "multilevel", "pooling": {"tests": ["knha"]}})
+    assert "95% CIs: t with k \u2212 1 df" in three["leave_one_out"] and "one study" not in three["leave_one_out"]
+    assert "Wald z" in notes({"dependence": "multilevel", "pooling": {"tests": ["knha", "z"]}})["cumulative"]

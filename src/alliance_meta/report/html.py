@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from alliance_meta.models.fits import headline_method, main_row
+from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.report.formatting import counted, is_finite, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
@@ -123,12 +123,12 @@ def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: s
 
 
 def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
-                  family: str | None = None) -> list[HtmlTable]:
+                  family: str | None = None, note: str = "") -> list[HtmlTable]:
     """The manuscript layout of a table (when there is one), then every column of the CSV
-    (``results/{family}/{name}.csv``), collapsed."""
+    (``results/{family}/{name}.csv``), collapsed; ``note`` for a table without a layout."""
     source = f"results/{family}/{name}.csv" if family else f"{name}.csv"
     if name not in BUILDERS:
-        return [html_table(name, frame, source=source)]
+        return [html_table(name, frame, note=note, source=source)]
     table = manuscript_table(name, frame, metric, level)
     layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note)
     if frame.empty:  # "No rows." once, not again for the CSV's columns
@@ -175,6 +175,25 @@ def plot_title(path: str | Path) -> str:
     return f"{PLOT_TITLES[kind]}: {detail.replace('_', ' ')}" if detail else PLOT_TITLES[kind]
 
 
+#: The CIs of the refits of the main model (fits.headline_test; a three-level model's knha is rma.mv's t)
+REFIT_TESTS = {"z": "Wald z", "knha": "Knapp\u2013Hartung", "adhoc": "Knapp\u2013Hartung (ad hoc variant: scale factor "
+               "not below 1)", "t": "t with k \u2212 1 df"}
+
+
+def refit_notes(config: dict, level: float = 95) -> dict[str, str]:
+    """Notes of the leave-one-out and cumulative tables, whose CSVs have no test column: the refits of the main
+    model have its test, the headline's (:func:`~alliance_meta.models.fits.headline_test`), but a fit of one
+    study a Wald z interval (metafor's rma has no residual df for Knapp-Hartung there)."""
+    test = headline_test(config)
+    multilevel = config.get("dependence", "aggregate") == "multilevel"
+    test = "t" if multilevel and test == "knha" else test
+    interval = f"{level:g}% CIs: {REFIT_TESTS.get(test, test)}, the test of the headline estimate"
+    single = "" if test == "z" or multilevel else "; a fit of one study has a Wald z CI (as metafor)"
+    what = "each study (all its effect sizes)" if multilevel else "each study"
+    return {"leave_one_out": f"The main model refitted without {what} in turn; {interval}{single}.",
+            "cumulative": f"The main model refitted as studies are added; {interval}{single}."}
+
+
 def ordered(names) -> list[str]:
     known = [name for name in TABLE_TITLES if name in names]
     return known + sorted(set(names) - set(known))
@@ -199,8 +218,9 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          note=f"yi and vi in the analysis metric ({metric}).",
                                          source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
+    notes = refit_notes(config, level)
     section.tables += [table for name in ordered(tables)
-                       for table in result_tables(name, tables[name], metric, level, family)]
+                       for table in result_tables(name, tables[name], metric, level, family, notes.get(name, ""))]
     paths = sorted(images, key=_figure_order)
     placeholders = placeholder_plots(tables, config)  # a one-line message: its sentence, not its image
     inlined = dict(inlined or {})
