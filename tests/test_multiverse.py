@@ -263,7 +263,7 @@ def test_the_curve_calls_a_three_level_main_specification_the_main_analysis():
 def test_the_marked_specification_has_the_headline_test(table, effect_sizes):
     """Under pooling.tests [knha] the main analysis is the Knapp-Hartung fit: the curve marks its specification
     (am.multiverse marks its fit's test, the workflow's multiverse_main the headline's), not the Wald one it
-    marked whatever the test; the multiverse's knha has no ad hoc variant."""
+    marked whatever the test; an ad hoc fit's specification is its own (the knha specifications are ad hoc too)."""
     import alliance_meta as am
     from alliance_meta.plots.multiverse import main_specification
 
@@ -278,3 +278,24 @@ def test_the_marked_specification_has_the_headline_test(table, effect_sizes):
         result = am.multiverse(am.fit(effect_sizes, test=test, metric="z"), settings)
         marked = result.to_frame()[main_specification(result.to_frame(), result.main)]
         assert result.main["test"] == choice and marked["test"].tolist() == [choice]
+
+
+def test_the_marked_specification_of_an_ad_hoc_fit_is_that_fit():
+    """Under pooling.knha_adhoc the headline (pooled.csv's knha row) is metafor's ad hoc Knapp-Hartung, but the
+    multiverse's knha specifications were plain Knapp-Hartung: the marked specification's CI was not the
+    headline's (demo dropout: [0.4291, 0.6210] against [0.4288, 0.6212]). They now follow the fit's variant
+    (run_batch's knha_adhoc, which the workflow passes from pooling.knha_adhoc)."""
+    import alliance_meta as am
+    from alliance_meta.plots.multiverse import main_specification
+
+    rows = pd.DataFrame({"study_id": [f"S{i}" for i in range(6)], "yi": [0.30, 0.31, 0.29, 0.30, 0.32, 0.28],
+                         "vi": [0.01, 0.02, 0.015, 0.01, 0.02, 0.012], "family": "outcome", "metric": "z"})
+    settings = {"methods": ["REML"], "tests": ["z", "knha"], "outliers": ["none"], "subsets": [],
+                "publication": ["all"], "aggregate_methods": ["gls"]}
+    knha, adhoc = (am.fit(rows, test=test, metric="z") for test in ("knha", "adhoc"))
+    assert adhoc.conf_int()[0] < knha.conf_int()[0]  # s2w < 1: the ad hoc interval is wider
+    for fit in (knha, adhoc):
+        result = am.multiverse(fit, settings)
+        marked = result.to_frame()[main_specification(result.to_frame(), result.main)]
+        assert len(marked) == 1
+        assert marked[["ci_lower", "ci_upper"]].iloc[0].tolist() == pytest.approx(list(fit.conf_int()), rel=1e-9)

@@ -52,6 +52,9 @@ rule multiverse_batch:
         mu_sd=config["bayes"]["prior"]["mu_sd"],
         metric=lambda wildcards: config["metric"][wildcards.family],
         psychometric=config["psychometric"],
+        # knha specifications as pooled.csv's knha rows (metafor's adhoc): a param only when set, so that
+        # runs without it keep their params and rerun nothing
+        **({"knha_adhoc": True} if config["pooling"]["knha_adhoc"] else {}),
     conda:
         CONDA_ENV
     log:

@@ -23,5 +23,6 @@ def progress(done: int, total: int) -> None:
 
 table = multiverse.run_batch(specifications.iloc[rows], read_table(snakemake.input.effect_sizes), params.metric,
                              params.level, params.mu_sd, params.outlier_threshold, params.detection_method,
-                             progress, params.progress_every, params.psychometric)
+                             progress, params.progress_every, params.psychometric,
+                             knha_adhoc=getattr(params, "knha_adhoc", False))
 write_table(table, snakemake.output[0])

@@ -67,7 +67,7 @@ MULTILEVEL = "multilevel"
 MULTILEVEL_METHODS = ("REML", "ML")  # rma.mv's estimators
 MULTILEVEL_TESTS = {"z": "z", "knha": "t"}  # rma.mv's test = "t" (df = k - p) in place of Knapp-Hartung
 #: a fit's test -> the test choice of its specification (the multiverse's knha is rma.mv's t for three-level
-#: specifications and has no ad hoc variant)
+#: specifications, and the ad hoc variant of an adhoc fit: run_batch's knha_adhoc)
 MAIN_TESTS = {"z": "z", "knha": "knha", "adhoc": "knha", "t": "knha"}
 OUTLIER_RULES = ("none", "rstudent", "influential")
 BETA_KIND, INCLUDE, EXCLUDE = "beta", "include", "exclude"
@@ -449,7 +449,7 @@ def mixture_quantile(mixture, probability: float) -> float:
 def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | None = None, level: float = 95,
               mu_sd: float = 1.0, outlier_threshold: float = 2.0, detection_method: str = "REML",
               progress: Callable[[int, int], None] | None = None, progress_every: int = 500,
-              psychometric_settings: dict | None = None) -> pd.DataFrame:
+              psychometric_settings: dict | None = None, knha_adhoc: bool = False) -> pd.DataFrame:
     """Fit every specification of ``specs`` (rows of :func:`specifications`) on ``effect_sizes``.
 
     Returns the specifications with ``RESULT_COLUMNS`` and back-transformed estimate and
@@ -465,6 +465,9 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
     ``r_ci_lower``, ``r_ci_upper`` are the pooled corrected correlation and its interval
     themselves; ``se`` and ``tau2`` are on the r scale. ``psychometric_settings``: the config's
     ``psychometric`` section (defaults, missing artifacts, corrections; :func:`corrected_rows`).
+    ``knha_adhoc``: the ``knha`` specifications of aggregated studies are metafor's ``adhoc`` (as pooled.csv's
+    ``knha`` rows under ``pooling.knha_adhoc``, so that the marked specification is the headline's fit); a
+    three-level specification's ``knha`` is rma.mv's t either way.
     """
     choice_columns = data_columns(specs)
     base_columns = [c for c in choice_columns if c != "outliers"]
@@ -493,7 +496,8 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
                 row.update(fit_three_level(study, row_yi, row_vi, spec["method"], spec["test"],
                                            float(spec["aggregate_rho"]), level))
             elif y.size >= 2:
-                row.update(fit_specification(y, v, spec["method"], spec["test"], spec["prior"], level, mu_sd, metric))
+                test = "adhoc" if knha_adhoc and spec["test"] == "knha" else spec["test"]
+                row.update(fit_specification(y, v, spec["method"], test, spec["prior"], level, mu_sd, metric))
             else:
                 row.update(estimate=math.nan, ci_lower=math.nan, ci_upper=math.nan, p=math.nan, tau2=math.nan,
                            se=math.nan, note=f"k = {y.size} after outlier removal: not fitted")
@@ -642,7 +646,8 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     fit.moderator_columns(settings.get("subsets") or [], "am.multiverse: subset moderator")
     specs = specifications({**settings, "moderators": []}, fit.effect_sizes)
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
-                      fit.method, progress, settings.get("progress_every", 500), psychometric)
+                      fit.method, progress, settings.get("progress_every", 500), psychometric,
+                      knha_adhoc=fit.test == "adhoc")
     main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
     if fit.test in MAIN_TESTS:  # the fit's test (a cr2 fit's: no specification has it, the Wald z one is marked)
         main["test"] = MAIN_TESTS[fit.test]
