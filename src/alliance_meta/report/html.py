@@ -220,7 +220,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     level = pooling.get("level", 95)
     notes = refit_notes(config, level)
     section.tables += [table for name in ordered(tables)
-                       for table in result_tables(name, tables[name], metric, level, family, notes.get(name, ""))]
+                       for table in result_tables(name, tables[name], metric, level, family,
+                                                  notes.get(name, "") if len(tables[name]) else "")]
     paths = sorted(images, key=_figure_order)
     placeholders = placeholder_plots(tables, config)  # a one-line message: its sentence, not its image
     inlined = dict(inlined or {})
