@@ -165,3 +165,21 @@ def test_a_diamond_wider_than_the_axis_is_cut_at_its_limits():
     assert clipped_diamond(-0.5, 0.1, 0.6, y, -1.0, 1.0) == ([-0.5, 0.1, 0.6, 0.1], [y, y - 0.36, y, y + 0.36])
     assert clipped_diamond(1.5, 2.0, 3.0, y, -1.0, 1.0) == ([], [])
     assert clipped_diamond(np.nan, 0.3, np.nan, y, -1.0, 1.0) == ([], [])  # no CI (one study): no NaN corners
+
+
+def test_moderator_forest_says_the_subtotals_are_wald_when_the_overall_diamond_is_not():
+    """Under pooling.tests: [knha] (no z row) the overall diamond is the Knapp-Hartung row and the footnote said
+    'Diamond: pooled estimate with 95% CI (Knapp-Hartung)', but the subtotal diamonds are subgroups.csv's Wald
+    intervals. The default (overall z) says nothing more."""
+    from alliance_meta.analyses.moderators import subgroup_fits
+
+    data = simulated_family(30)
+    subgroups = subgroup_fits(data, "modality", "z")
+
+    def footnote_text(overall):
+        texts, _ = text_boxes(moderator_forest_plot(data, "modality", subgroups, overall, "z")[0])
+        return " ".join(" ".join(texts).split())
+
+    knha = fit(data.yi, data.vi, "REML", "knha", metric="z").as_row()
+    assert "Subtotal diamonds: Wald 95% CIs" in footnote_text(knha)
+    assert "Subtotal diamonds" not in footnote_text(pooled_row(data))

@@ -202,6 +202,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     count = pooled_count({**overall, "k": overall.get("k", len(data))})  # effect sizes in studies, three-level
     rows += summary_rows(f"{model_name(overall)}, k = {count}", overall, metric, options)
     extra = "Weights in percent within each level."
+    if interval_test(overall) != TEST_NAMES["z"]:  # pooling.tests without z: the overall diamond is e.g. knha
+        extra += f" Subtotal diamonds: Wald {level:g}% CIs (subgroups.csv)."
     if counts_effect_sizes(overall):
         extra += " Rows of a level: a study's effect sizes at that level combined, so a subtotal's k counts studies."
     if summary:
