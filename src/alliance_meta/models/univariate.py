@@ -34,6 +34,7 @@ from alliance_meta.engines.heterogeneity import (
     level_alpha,
     dot,
     moment_design,
+    one_effect_size,
     q_from_sums,
     q_profile_interval,
 )
@@ -50,6 +51,9 @@ EXTRA_COLUMNS = (
     "converged", "iterations", "note",
 )
 BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+#: pooled.csv notes that change the test a row's CI has (read back by :func:`interval_test`)
+SINGLE_STUDY_Z_NOTE = "k = 1: Wald (z) test used instead of Knapp-Hartung"
+ADHOC_NOTE = "Knapp-Hartung ad hoc: scale factor not below 1"
 BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
 
 
@@ -187,7 +191,7 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         notes.append("k = 1: tau^2 set to 0, no heterogeneity test")
         if test != "z":  # as metafor: no residual df for Knapp-Hartung
             engine_test = "z"
-            notes.append("k = 1: Wald (z) test used instead of Knapp-Hartung")
+            notes.append(SINGLE_STUDY_Z_NOTE)
     design = moment_design(yi - yi.mean())  # one pass; every later sum reuses it
     if k > 1:
         inverse = 1.0 / vi
@@ -206,7 +210,7 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         if estimate_ is not None and estimate_.message:
             notes.append(estimate_.message)
     if engine_test == "adhoc":
-        notes.append("Knapp-Hartung ad hoc: scale factor not below 1")
+        notes.append(ADHOC_NOTE)
     nan = math.nan
     if not converged:
         return PoolingResult(
@@ -305,3 +309,22 @@ def pool_all(yi, vi, methods=("common", "REML"), tests=("z", "knha"), metric: st
             row["test"] = test
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def interval_test(row) -> str:
+    """The test a pooled row's CI has (a row of pooled.csv, as a dict or Series): its ``test``, except ``z`` for a
+    univariate ``knha`` row of one study (metafor's rma switches to z: no residual df; the row's note says so) and
+    ``adhoc`` for a ``knha`` row under ``pooling.knha_adhoc`` (pooled.csv names those rows knha; the note says
+    ad hoc). A three-level row (with ``sigma2_between``) keeps its test."""
+    test = row.get("test")
+    note = row.get("note")
+    note = note if isinstance(note, str) else ""
+    try:
+        three_level = math.isfinite(float(row.get("sigma2_between", math.nan)))
+    except (TypeError, ValueError):
+        three_level = False
+    if test != "knha" or three_level:
+        return test
+    if one_effect_size(row) or SINGLE_STUDY_Z_NOTE in note:
+        return "z"
+    return "adhoc" if ADHOC_NOTE in note else test

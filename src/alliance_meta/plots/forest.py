@@ -135,17 +135,12 @@ TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-r
 
 
 def interval_test(pooled: dict) -> str:
-    """The name of the test of a pooled row's CI, as the footnote gives it: pooled.csv's ``test``, except that a
-    univariate ``knha`` row of one study has a Wald interval (metafor's rma switches to z at k = 1; the row's note
-    says so) and a ``knha`` row under ``pooling.knha_adhoc`` is the ad hoc variant (its note says so too)."""
-    test = pooled.get("test")
-    note = pooled.get("note")
-    note = note if isinstance(note, str) else ""
-    if test == "knha" and not _three_level(pooled) and (one_effect_size(pooled) or "Wald (z) test used" in note):
-        return TEST_NAMES["z"]
-    if test == "knha" and "ad hoc" in note:
-        return "Knapp\u2013Hartung, ad hoc variant"
-    return TEST_NAMES.get(test, "Wald")
+    """The name of the test of a pooled row's CI, as the footnote gives it (:func:`~alliance_meta.models.univariate.
+    interval_test`: Wald for a knha row of one study, the ad hoc variant under ``pooling.knha_adhoc``)."""
+    from alliance_meta.models.univariate import interval_test as test_of
+
+    test = test_of(pooled)
+    return "Knapp\u2013Hartung, ad hoc variant" if test == "adhoc" else TEST_NAMES.get(test, "Wald")
 
 
 UNCUT = 10**9  # characters: plots.columns cells are cut when drawn, where there is no room (forest_draw.fit_cells)

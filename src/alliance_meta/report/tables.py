@@ -15,6 +15,7 @@ import pandas as pd
 from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
+from alliance_meta.models.univariate import interval_test
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
                                              counted, is_finite, pooled_studies, readable_frame, step_list)
@@ -77,8 +78,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
             for row, one in zip(frame.itertuples(), single)]
     header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
               "Q (df)", "p"]
-    notes = frame["note"].astype(str) if "note" in frame else pd.Series([], dtype=str)
-    adhoc = bool(notes.str.contains("ad hoc", case=False).any())  # pooling.knha_adhoc, noted on each knha row
+    tested = [interval_test(row) for row in frame.to_dict("records")]  # the test each row's CI really has
+    adhoc = "adhoc" in tested  # pooling.knha_adhoc, noted on each knha row
     knha = ("Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)" if adhoc else "Knapp\u2013Hartung")
     # Hedges' g is analysed as it is shown: nothing is back-transformed
     effects = (f"Estimates and \u03c4\u00b2 in the analysis metric ({METRIC_NAMES[metric]})" if metric == "smd" else
@@ -91,8 +92,7 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     tests = [test for test in dict.fromkeys(frame["test"].astype(str)) if test in legend] if "test" in frame else []
     three_level = [row for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
     # metafor's rma switches a knha model of one study to z (pooled.csv's note says so): not Knapp-Hartung's CI
-    single_knha = any(one and str(row.get("test")) == "knha" and not is_finite(row.get("sigma2_between"))
-                      for row, one in zip(frame.to_dict("records"), single))
+    single_knha = any(row == "knha" and test == "z" for row, test in zip(frame.get("test", []), tested))
     studies = [pooled_studies(row) for row in three_level]
     three_level_methods = ", ".join(dict.fromkeys(str(row["method"]) for row in three_level))
     note = (f"{effects}. CI = confidence interval; PI = prediction interval"
