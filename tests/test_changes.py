@@ -324,3 +324,119 @@ def test_a_changed_metric_or_estimator_is_named_and_its_numbers_are_not_compared
     # the same model with an estimate that rounds to the same r: unchanged to two decimals, not unchanged
     nudged = record("c", rows, {**POOLED_A, "estimate": 0.1004})
     assert "is unchanged to two decimals at r = .10" in changes_paragraph(compare(before, nudged), {"outcome": "z"})
+
+
+CONFIG = {"families": ["outcome"], "metric.outcome": "z", "moderators": ["modality", "rater"],
+          "pooling.main_method": "REML", "pooling.tests": ["z", "knha"], "aggregate_rho": 0.5}
+
+
+def test_a_config_change_is_listed_with_its_keys():
+    """A different pooling.main_method, a moderator added or pooling.tests reordered moved the compared numbers
+    and changes.csv gave no reason: the snapshot did not record the config."""
+    rows = [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)]
+    before = {**record("a", rows, POOLED_A, {"rater": {"qm_p": 0.20, "f_p": 0.03}}), "config": CONFIG}
+    changed = {**CONFIG, "pooling.main_method": "DL", "moderators": ["modality", "rater", "timing"],
+               "pooling.tests": ["knha", "z"], "aggregate_rho": 0.8}
+    after = {**record("b", rows + [es("S3", "1", 4, 0.3)], POOLED_B, {"rater": {"qm_p": 0.20, "f_p": 0.03}}),
+             "config": changed}
+    changes = compare(before, after)
+    config = changes[changes["change"] == "config_changed"]
+    assert config["quantity"].tolist() == ["aggregate_rho", "moderators", "pooling.main_method", "pooling.tests"]
+    assert config["note"].tolist() == ["aggregate_rho: 0.5 -> 0.8", "moderators: [modality, rater] -> [modality, rater, "
+                                       "timing]", "pooling.main_method: REML -> DL", "pooling.tests: [z, knha] -> [knha, z]"]
+    assert changes["change"].iloc[0] == "config_changed"  # first: they explain the rows below
+    text = changes_paragraph(changes, {"outcome": "z"})
+    assert ("The config changed since the previous run: aggregate_rho 0.5 \u2192 0.8; moderators [modality, rater] "
+            "\u2192 [modality, rater, timing]; pooling.main_method REML \u2192 DL; pooling.tests [z, knha] \u2192 "
+            "[knha, z].") in text
+    # the same config: no row; a key only one run has; a snapshot of an earlier version without config
+    assert "config_changed" not in set(compare(before, {**after, "config": CONFIG})["change"])
+    added = compare(before, {**after, "config": {**CONFIG, "bayes.seed": 1}})
+    assert added.loc[added["change"] == "config_changed", "note"].tolist() == ["bayes.seed: (not set) -> 1"]
+    old = compare(record("a", rows, POOLED_A), after)
+    assert old["change"].iloc[0] == "config_not_recorded" and "not listed" in changes_paragraph(old, {"outcome": "z"})
+    # unchanged data and config: still no_change
+    assert compare(before, {**record("c", rows, POOLED_A), "config": CONFIG})["change"].tolist()[0] == "no_change"
+
+
+def test_compared_config_holds_the_keys_of_the_compared_results_only():
+    from alliance_meta.report.changes import compared_config
+
+    config = {"families": ["outcome", "dropout"], "metric": {"outcome": "z", "dropout": "smd"},
+              "moderators": ["modality"], "continuous_moderators": ["year"], "dependence": "aggregate",
+              "aggregate_method": "gls", "aggregate_rho": 0.5,
+              "pooling": {"methods": ["REML", "DL"], "tests": ["z"], "knha_adhoc": False, "level": 95,
+                          "main_method": "REML"},
+              "multilevel": {"method": "ML", "robust": True}, "plots": {"font_size": 9}, "prisma": None,
+              "bayes": {"prior": {"mu_sd": 1.0, "tau": {"family": "half_normal", "scale": 0.5}}, "seed": 1,
+                        "thresholds": [0.1]},
+              "changes": {"analyses": ["moderators"]}}
+    flat = compared_config(config)
+    assert list(flat) == sorted(flat)
+    assert flat["metric.dropout"] == "smd" and flat["pooling.main_method"] == "REML" and flat["moderators"] == ["modality"]
+    assert not any(key.startswith(("plots", "prisma", "bayes", "multilevel", "pooling.methods")) for key in flat)
+    multilevel = compared_config({**config, "dependence": "multilevel", "changes": {"analyses": ["bayes"]}})
+    assert multilevel["multilevel.method"] == "ML" and "pooling.main_method" not in multilevel
+    assert multilevel["bayes.prior.tau.family"] == "half_normal" and multilevel["bayes.seed"] == 1
+    assert "bayes.thresholds" not in multilevel
+
+
+def test_a_rerun_of_the_same_sheet_with_another_config_lists_it_and_stays_byte_identical(tmp_path):
+    """Without a run of another sheet, a config change was "no previous run" only: a reviewer rerunning the demo
+    with another estimator saw the numbers move and nothing said why."""
+    rows = [es("S1", "1", 2, 0.1)]
+    first = chain({**record("a", rows, POOLED_A), "config": CONFIG}, None)
+    assert "config_previous" not in first
+    rerun = chain({**record("a", rows, POOLED_B), "config": {**CONFIG, "pooling.main_method": "DL"}}, None, first)
+    assert rerun["config_previous"] == CONFIG
+    changes = compare(None, rerun)
+    assert changes["change"].tolist() == ["no_previous_run", "config_changed"]
+    assert changes["note"].iloc[1] == "pooling.main_method: REML -> DL"
+    text = changes_paragraph(changes)
+    assert text.endswith("The config changed since the previous run of this sheet: pooling.main_method REML \u2192 DL.")
+    # the same sheet and config again: the same snapshot and changes, byte for byte
+    write_snapshot(rerun, tmp_path / "a.json")
+    again = chain({**record("a", rows, POOLED_B), "config": {**CONFIG, "pooling.main_method": "DL"}}, None, rerun)
+    write_snapshot(again, tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert compare(None, again).to_csv(index=False) == changes.to_csv(index=False)
+    # back to the first config: listed the other way round
+    back = chain({**record("a", rows, POOLED_A), "config": CONFIG}, None, again)
+    assert compare(None, back)["note"].iloc[1] == "pooling.main_method: DL -> REML"
+
+
+@pytest.mark.slow
+def test_a_config_change_in_the_workflow_is_listed_and_other_keys_rerun_nothing(tmp_path):
+    """The rule keeps this sheet's snapshot until it replaces it (for the config it was run with) and has only the
+    compared config keys as params: a plots setting reruns nothing up to changes.csv."""
+    folder = tmp_path / "review"
+    (folder / "data" / "raw").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "raw" / "studies.csv", folder / "data" / "raw" / "studies.csv")
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config.update(families=["outcome"], second_coder=None, prisma=None, changes={"analyses": ["moderators"]},
+                  continuous_moderators=[], meta_regression=[], location_scale=[], permutations=0,
+                  pooling={**config["pooling"], "methods": ["REML", "DL"], "tests": ["z"]})
+    (folder / "config").mkdir()
+
+    def run(*extra, **changed):
+        (folder / "config" / "config.yaml").write_text(yaml.safe_dump({**config, **changed}))
+        result = subprocess.run([*SNAKEMAKE, "--directory", str(folder), "results/changes.csv", *extra],
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout + result.stderr
+
+    run()
+    assert read_table(folder / "results" / "changes.csv")["change"].tolist() == ["no_previous_run"]
+    changed = dict(pooling={**config["pooling"], "methods": ["REML", "DL"], "tests": ["z"], "main_method": "DL"},
+                   moderators=["modality", "rater", "timing"])
+    run(**changed)
+    changes = read_table(folder / "results" / "changes.csv")
+    assert changes["change"].tolist() == ["no_previous_run", "config_changed", "config_changed"]
+    assert changes["note"].tolist()[1:] == ["moderators: [modality, rater] -> [modality, rater, timing]",
+                                            "pooling.main_method: REML -> DL"]
+    saved = [path.read_bytes() for path in (folder / "results" / "changes.csv", *(folder / "results" / "history").glob("*"))]
+    run("--forcerun", "changes", **changed)
+    assert [path.read_bytes() for path in (folder / "results" / "changes.csv",
+                                           *(folder / "results" / "history").glob("*"))] == saved
+    assert "Nothing to be done" in run("--dry-run", **changed)
+    assert "Nothing to be done" in run("--dry-run", **changed, plots={**config["plots"], "font_size": 12})

@@ -6,12 +6,15 @@ include: "manuscript_inputs.smk"
 
 # The previous run's snapshot is read from results/history/ inside the job, before this run's
 # snapshot is written; snapshots of other sheets are never outputs, so Snakemake never deletes them.
+# This sheet's own snapshot is kept until the job replaces it (update) for the config it was run with.
+# params.config holds only the config keys that decide the compared results (compared_config):
+# another key, e.g. of the plots, does not rerun this job and the report after it.
 rule changes:
     input:
         effect_sizes="data/processed/effect_sizes.csv",
         tables=changes_tables,
     output:
-        snapshot=f"results/history/{SHEET_SHA256}.json",
+        snapshot=update(f"results/history/{SHEET_SHA256}.json"),
         changes="results/changes.csv",
     params:
         sheet=config["sheet"],
@@ -21,6 +24,7 @@ rule changes:
         metrics=config["metric"],
         main_method=HEADLINE_METHOD,
         tests=config["pooling"]["tests"],
+        config=compared_config(config),
     conda:
         CONDA_ENV
     log:

@@ -1,6 +1,8 @@
 # Input functions and constants of the manuscript stage (manuscript.smk).
 import hashlib
 
+from alliance_meta.report.changes import compared_config
+
 
 def _sheet_sha256(path):
     digest = hashlib.sha256()

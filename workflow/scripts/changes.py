@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_meta.io import read_table, restore_formulas, setup_logging, write_table
-from alliance_meta.report.changes import chain, compare, previous_snapshot, snapshot, write_snapshot
+from alliance_meta.report.changes import chain, compare, previous_snapshot, read_snapshot, snapshot, write_snapshot
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821
@@ -18,9 +18,10 @@ families = {family: {"metric": params.metrics[family]} for family in params.fami
 for path in map(Path, snakemake.input.tables):  # noqa: F821
     families[path.parent.name][path.stem] = read_table(path)
 current = snapshot(effect_sizes, families, sheet=params.sheet, sheet_sha256=params.sheet_sha256,
-                   main_method=params.main_method, tests=params.tests)
+                   main_method=params.main_method, tests=params.tests, config=params.config)
 previous = previous_snapshot(params.history, params.sheet_sha256)  # read before this run's snapshot is written
-current = chain(current, previous)
+# this sheet's own snapshot (kept by the update flag) tells with which config it was last run
+current = chain(current, previous, read_snapshot(snakemake.output.snapshot))  # noqa: F821
 changes = compare(previous, current)
 write_table(changes, snakemake.output.changes)  # noqa: F821
 write_snapshot(current, snakemake.output.snapshot)  # noqa: F821

@@ -7,6 +7,12 @@ A snapshot remembers the run order (``sequence``) and which snapshot it is compa
 of the same sheet (e.g. after a config change) overwrites its own snapshot and is compared with
 the same previous sheet again, so the same sheet and config always give the same bytes. The
 first run of a folder has no previous snapshot and says so.
+
+A snapshot also records the config keys that decide the compared results (:func:`compared_config`),
+and changes.csv lists those whose value differs from the compared run's (``config_changed``), so that
+numbers moved by a config change say why. Without a run of another sheet, they are compared with the
+config this sheet was last run with (``config_previous``, kept while the sheet is rerun with the same
+config, so that such reruns give the same bytes too).
 """
 
 from __future__ import annotations
@@ -31,6 +37,14 @@ ALPHA = 0.05
 DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion"}
 #: Cells that snapshots of earlier versions did not record: absent from the previous snapshot, not "added".
 RECORDED_SINCE = {"n"}
+#: Config keys (dotted; a block stands for every key in it) that decide the results a snapshot records, besides
+#: the main model's estimator (:func:`compared_config`); ``bayes`` only when ``changes.analyses`` compares it.
+#: The rule ``changes`` has just these as params, so that another key (plots, prisma, multiverse, ...) does
+#: not rerun it, and a change of one of them is a ``config_changed`` row.
+COMPARED_CONFIG = ("families", "metric", "dependence", "aggregate_method", "aggregate_rho", "pooling.tests",
+                   "pooling.knha_adhoc", "pooling.level", "moderators", "continuous_moderators", "changes.analyses")
+COMPARED_BAYES_CONFIG = ("bayes.prior", "bayes.seed", "bayes.sampler", "bayes.draws", "bayes.tune", "bayes.chains",
+                         "bayes.target_accept", "bayes.hdi_prob", "bayes.diagnostics", "bayes.retry")
 COLUMNS = ["change", "family", "study_id", "es_id", "sheet_row", "sheet_row_previous", "quantity", "previous",
            "current", "difference", "note"]
 
@@ -44,6 +58,30 @@ def _number(value):
     return number if math.isfinite(number) else None
 
 
+def _flat(value, key: str) -> dict:
+    """``{dotted key: value}`` of a config value, nested blocks spelled out (lists are values)."""
+    if isinstance(value, dict) and value:
+        return {name: leaf for part, inner in value.items() for name, leaf in _flat(inner, f"{key}.{part}").items()}
+    return {key: value}
+
+
+def compared_config(config: dict) -> dict:
+    """The values of the config keys that decide the results a snapshot records, by dotted key in sorted order:
+    :data:`COMPARED_CONFIG`, the main model's estimator (``pooling.main_method``, or ``multilevel.method`` under
+    ``dependence: multilevel``, as :func:`alliance_meta.models.fits.headline_method`) and, when
+    ``changes.analyses`` compares the posterior of mu, :data:`COMPARED_BAYES_CONFIG`."""
+    keys = [*COMPARED_CONFIG, "multilevel.method" if config.get("dependence") == "multilevel" else "pooling.main_method"]
+    if "bayes" in (config.get("changes") or {}).get("analyses", ()):
+        keys += COMPARED_BAYES_CONFIG
+    flat = {}
+    for key in keys:
+        value = config
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        flat.update(_flat(value, key))
+    return dict(sorted(flat.items()))
+
+
 def _effect_size_keys(frame: pd.DataFrame) -> list[str]:
     """``es_id`` where given, otherwise ``study_id#n`` (the n-th row of the study)."""
     ordinal = frame.groupby("study_id", sort=False).cumcount() + 1
@@ -52,13 +90,13 @@ def _effect_size_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def snapshot(effect_sizes: pd.DataFrame, families: dict[str, dict], *, sheet: str, sheet_sha256: str,
-             main_method: str, tests) -> dict:
+             main_method: str, tests, config: dict | None = None) -> dict:
     """The compact record of one run.
 
     ``effect_sizes`` is ``data/processed/effect_sizes.csv`` read as text (``dtype=str``, empty cells
     ``""``); ``families`` maps a family to its tables (``pooled``, and where run ``moderators``,
     ``influence``, ``bayes``) as frames. The pooled row is :func:`alliance_meta.models.fits.main_row`
-    (``main_method``, first of ``tests`` available).
+    (``main_method``, first of ``tests`` available). ``config`` is :func:`compared_config` of the run's config.
     """
     from alliance_meta.models.fits import main_row
 
@@ -71,6 +109,8 @@ def snapshot(effect_sizes: pd.DataFrame, families: dict[str, dict], *, sheet: st
                      "cells": {c: record[c] for c in cells if record[c] != ""}})
     out = {"version": SNAPSHOT_VERSION, "sheet": sheet, "sheet_sha256": sheet_sha256, "effect_sizes": rows,
            "families": {}}
+    if config is not None:
+        out["config"] = config
     for family, tables in families.items():
         part = {}
         row = main_row(tables["pooled"], main_method, list(tests))
@@ -96,25 +136,34 @@ def write_snapshot(record: dict, path: str | Path) -> None:
     Path(path).write_text(json.dumps(record, sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def read_snapshot(path: str | Path) -> dict | None:
+    """The snapshot in ``path``; None when it is missing, unreadable or of another version."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("version") == SNAPSHOT_VERSION else None
+
+
 def previous_snapshot(history: str | Path, sheet_sha256: str) -> dict | None:
     """The most recent snapshot (largest ``sequence``) in ``history`` of a sheet other than ``sheet_sha256``."""
-    candidates = []
-    for path in sorted(Path(history).glob("*.json")):
-        if path.stem == sheet_sha256:
-            continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and record.get("version") == SNAPSHOT_VERSION:
-            candidates.append(record)
+    candidates = [record for record in (read_snapshot(path) for path in sorted(Path(history).glob("*.json"))
+                                        if path.stem != sheet_sha256) if record is not None]
     return max(candidates, key=lambda r: (r.get("sequence", 0), r["sheet_sha256"])) if candidates else None
 
 
-def chain(record: dict, previous: dict | None) -> dict:
-    """``record`` with its place in the history: ``sequence`` (1 for the first run) and ``previous``."""
-    return {**record, "sequence": (previous or {}).get("sequence", 0) + 1,
-            "previous": previous["sheet_sha256"] if previous else None}
+def chain(record: dict, previous: dict | None, replaced: dict | None = None) -> dict:
+    """``record`` with its place in the history: ``sequence`` (1 for the first run) and ``previous``; and
+    ``config_previous``, the config this sheet was last run with before its config changed, from ``replaced``
+    (this sheet's snapshot that ``record`` replaces): a rerun with the same config keeps it."""
+    out = {**record, "sequence": (previous or {}).get("sequence", 0) + 1,
+           "previous": previous["sheet_sha256"] if previous else None}
+    out.pop("config_previous", None)
+    if replaced is not None and "config" in replaced and "config" in record:
+        before = replaced["config"] if replaced["config"] != record["config"] else replaced.get("config_previous")
+        if before is not None:
+            out["config_previous"] = before
+    return out
 
 
 def _row(change, family="", study_id="", es_id="", sheet_row=None, sheet_row_previous=None, quantity="",
@@ -266,6 +315,32 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
     return rows
 
 
+def _config_changes(before: dict, after: dict) -> list[dict]:
+    """A ``config_changed`` row per compared config key whose value differs (its values in the note)."""
+    def shown(key, config):
+        return _config_value(config[key]) if key in config else "(not set)"
+
+    return [_row("config_changed", quantity=key, note=f"{key}: {shown(key, before)} -> {shown(key, after)}")
+            for key in sorted(before.keys() | after.keys())
+            if json.dumps(before.get(key, _ABSENT), sort_keys=True) != json.dumps(after.get(key, _ABSENT), sort_keys=True)]
+
+
+_ABSENT = "\0absent"
+
+
+def _config_value(value) -> str:
+    """A config value as YAML's flow style writes it: ``[modality, rater]``, ``true``, ``0.5``, ``{a: 1}``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_config_value, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_config_value(v)}" for k, v in value.items()) + "}"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
     rows = []
     changed = False
@@ -318,11 +393,21 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
 def compare(previous: dict | None, current: dict) -> pd.DataFrame:
     """``results/changes.csv``: one row per change from ``previous`` to ``current`` (snapshots)."""
     if previous is None:
-        # also after a rerun of the same sheet (a config change): its snapshot is replaced, not compared with
+        # also after a rerun of the same sheet (a config change): its snapshot is replaced, not compared with; its
+        # config is, when it differed (config_previous)
+        config = _config_changes(current["config_previous"], current["config"]) if "config_previous" in current else []
         rows = [_row("no_previous_run", note="no run of another sheet in results/history/ to compare with (a "
-                                            "rerun of the same sheet is not compared)")]
-        return pd.DataFrame(rows, columns=COLUMNS)
-    rows = _data_changes(previous, current)
+                                            "rerun of the same sheet is not compared" + (
+                                                "; its config is: the config_changed rows" if config else "") + ")")]
+        return pd.DataFrame(rows + config, columns=COLUMNS)
+    if "config" not in current:
+        rows = []
+    elif "config" in previous:
+        rows = _config_changes(previous["config"], current["config"])
+    else:
+        rows = [_row("config_not_recorded", note="the previous run's snapshot has no config (an earlier version "
+                                                 "wrote it): config changes since then are not listed")]
+    rows += _data_changes(previous, current)
     for family in sorted(previous["families"].keys() | current["families"].keys()):
         if family not in previous["families"]:
             rows.append(_row("family_added", family, note="not analysed in the previous run"))
@@ -343,10 +428,12 @@ def _count(frame: pd.DataFrame, change: str) -> int:
 
 def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = None) -> str:
     """Sentences for the report: what was added, removed or edited, and how the estimates moved."""
+    config = _config_sentence(changes)
     if (changes["change"] == "no_previous_run").any():
         return ("There is no run of another sheet to compare with in results/history/ (earlier runs of this same "
                 "sheet, before a config change for example, are not compared with). After the sheet changes, the "
-                "next run lists here what changed.")
+                "next run lists here what changed." + (f" {config.replace('previous run', 'previous run of this sheet', 1)}"
+                                                       if config else ""))
     if (changes["change"] == "no_change").any():
         return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
     parts = []
@@ -356,6 +443,11 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
+    if config:
+        parts.append(config)
+    if (changes["change"] == "config_not_recorded").any():
+        parts.append("The previous run's config was not recorded (an earlier version of alliance-meta): config "
+                     "changes since then are not listed.")
     for row in changes[changes["change"].isin(["column_added", "column_removed"])].itertuples():
         parts.append(f"Column {row.quantity} {'is new' if row.change == 'column_added' else 'is gone'}: {row.note}.")
     for row in changes[changes["change"].isin(["family_added", "family_removed"])].itertuples():
@@ -398,6 +490,13 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         parts.append("Newly influential: " + ", ".join(f"{r.study_id} ({r.family})" for r in influential.itertuples())
                      + ".")
     return " ".join(parts)
+
+
+def _config_sentence(changes: pd.DataFrame) -> str:
+    """``The config changed since the previous run: pooling.main_method REML → DL; ...`` (empty when it did not)."""
+    notes = changes.loc[changes["change"] == "config_changed", "note"]
+    return ("The config changed since the previous run: " + "; ".join(
+        note.replace(": ", " ", 1).replace(" -> ", " \u2192 ") for note in notes) + ".") if len(notes) else ""
 
 
 def _noun(change: str, count: int) -> str:
