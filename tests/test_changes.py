@@ -405,6 +405,31 @@ def test_a_rerun_of_the_same_sheet_with_another_config_lists_it_and_stays_byte_i
     assert compare(None, back)["note"].iloc[1] == "pooling.main_method: DL -> REML"
 
 
+def test_a_recoded_moderator_is_named_by_its_column():
+    """modality changed from CBT to psychodynamic was an effect_size_edited row with quantity yi (difference 0)."""
+    before = {**record("a", [es("S1", "1", 2, 0.1, r="0.1", modality="CBT", authors="Lee"),
+                             es("S2", "1", 3, 0.2, r="0.2", modality="CBT")], POOLED_A), "config": CONFIG}
+    after = {**record("b", [es("S1", "1", 2, 0.1, r="0.1", modality="psychodynamic", authors="Lee"),
+                            es("S2", "1", 3, 0.25, r="0.25", modality="IPT")], POOLED_A), "config": CONFIG}
+    changes = compare(before, after)
+    edited = changes[changes["change"] == "effect_size_edited"]
+    assert edited[["study_id", "quantity", "note"]].values.tolist() == [
+        ["S1", "modality", "modality: CBT -> psychodynamic"],
+        ["S2", "yi", "r: 0.2 -> 0.25"],
+        ["S2", "modality", "modality: CBT -> IPT"]]
+    assert edited["previous"].isna().tolist() == [True, False, True]
+    assert edited.loc[edited["quantity"] == "yi", "difference"].iloc[0] == pytest.approx(0.05)
+    text = changes_paragraph(changes, {"outcome": "z"})
+    assert "Since the previous run: 2 effect sizes edited." in text
+    assert "Cells edited besides the effect sizes: modality (2 rows)." in text
+    # a cell that moves neither yi nor vi (the authors' names) is named as well, not called yi
+    renamed = {**record("c", [es("S1", "1", 2, 0.1, r="0.1", modality="psychodynamic", authors="Lee J"),
+                              es("S2", "1", 3, 0.25, r="0.25", modality="IPT")], POOLED_A), "config": CONFIG}
+    edits = compare(after, renamed)
+    assert edits.loc[edits["change"] == "effect_size_edited", ["quantity", "note"]].values.tolist() == [
+        ["authors", "authors: Lee -> Lee J"]]
+
+
 @pytest.mark.slow
 def test_a_config_change_in_the_workflow_is_listed_and_other_keys_rerun_nothing(tmp_path):
     """The rule keeps this sheet's snapshot until it replaces it (for the config it was run with) and has only the

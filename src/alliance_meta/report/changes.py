@@ -300,19 +300,40 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
                 f"{'(it had no filled cell before)' if change == 'column_added' else '(it has no filled cell now)'}; "
                 "not listed row by row")))
     whole_columns = columns_after ^ columns_before  # added or removed as a whole: one row above, not one per cell
+    moderators = _moderator_columns(previous, current)
     for key in sorted(after.keys() & before.keys(), key=lambda k: after[k]["sheet_row"]):
         old, new = before[key], after[key]
         renumbered = {"es_id"} if _numbered_by_position([old, new]) else set()  # moved up, not edited
         edited = sorted(c for c in old["cells"].keys() | new["cells"].keys()
                         if old["cells"].get(c, "") != new["cells"].get(c, "") and c not in renumbered
                         and c not in whole_columns)
-        if edited:
-            detail = "; ".join(f"{c}: {_shown(old['cells'].get(c, ''))} -> {_shown(new['cells'].get(c, ''))}"
-                               for c in edited)
-            difference = (new["yi"] - old["yi"]) if None not in (new["yi"], old["yi"]) else None
+        if not edited:
+            continue
+
+        def detail(columns):
+            return "; ".join(f"{c}: {_shown(old['cells'].get(c, ''))} -> {_shown(new['cells'].get(c, ''))}"
+                             for c in columns)
+
+        def edit(quantity, note, before=None, after=None):
+            difference = after - before if None not in (before, after) else None
             rows.append(_row("effect_size_edited", new["family"], new["study_id"], new["es_id"], new["sheet_row"],
-                             old["sheet_row"], "yi", old["yi"], new["yi"], difference, detail))
+                             old["sheet_row"], quantity, before, after, difference, note))
+
+        # the effect size itself (yi, else vi) with the cells that moved it; a moderator code, and any cell of an
+        # edit that moved neither, in a row of its own named by its column (a recoded modality is not a "yi" row)
+        moved = next((q for q in ("yi", "vi") if old[q] != new[q]), None)
+        inputs = [c for c in edited if c not in moderators] if moved else []
+        if moved:
+            edit(moved, detail(inputs), old[moved], new[moved])
+        for column in (c for c in edited if c not in inputs):
+            edit(column, detail([column]))
     return rows
+
+
+def _moderator_columns(*records: dict) -> set[str]:
+    """The categorical and continuous moderators of the runs' configs (those that recorded one)."""
+    return {column for record in records for key in ("moderators", "continuous_moderators")
+            for column in (record.get("config") or {}).get(key) or ()}
 
 
 def _config_changes(before: dict, after: dict) -> list[dict]:
@@ -437,12 +458,17 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     if (changes["change"] == "no_change").any():
         return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
     parts = []
+    edited = changes[changes["change"] == "effect_size_edited"]
     counts = [(change, _count(changes, change)) for change in
-              ("study_added", "study_removed", "study_renamed", "effect_size_added", "effect_size_removed",
-               "effect_size_edited")]
+              ("study_added", "study_removed", "study_renamed", "effect_size_added", "effect_size_removed")]
+    counts.append(("effect_size_edited", len(edited.drop_duplicates(["family", "study_id", "es_id", "sheet_row"]))))
     listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
+    recoded = edited.loc[~edited["quantity"].isin(["yi", "vi"]), "quantity"].value_counts(sort=False)
+    if len(recoded):
+        parts.append("Cells edited besides the effect sizes: " + ", ".join(
+            f"{column} ({n} {'row' if n == 1 else 'rows'})" for column, n in recoded.items()) + ".")
     if config:
         parts.append(config)
     if (changes["change"] == "config_not_recorded").any():
