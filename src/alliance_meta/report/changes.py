@@ -70,7 +70,8 @@ def compared_config(config: dict) -> dict:
     :data:`COMPARED_CONFIG`, the main model's estimator (``pooling.main_method``, or ``multilevel.method`` under
     ``dependence: multilevel``, as :func:`alliance_meta.models.fits.headline_method`) and, when
     ``changes.analyses`` compares the posterior of mu, :data:`COMPARED_BAYES_CONFIG`."""
-    keys = [*COMPARED_CONFIG, "multilevel.method" if config.get("dependence") == "multilevel" else "pooling.main_method"]
+    main_method = "multilevel.method" if config.get("dependence") == "multilevel" else "pooling.main_method"
+    keys = [*COMPARED_CONFIG, main_method]
     if "bayes" in (config.get("changes") or {}).get("analyses", ()):
         keys += COMPARED_BAYES_CONFIG
     flat = {}
@@ -341,12 +342,11 @@ def _config_changes(before: dict, after: dict) -> list[dict]:
     def shown(key, config):
         return _config_value(config[key]) if key in config else "(not set)"
 
+    def same(key):
+        return key in before and key in after and json.dumps(before[key]) == json.dumps(after[key])
+
     return [_row("config_changed", quantity=key, note=f"{key}: {shown(key, before)} -> {shown(key, after)}")
-            for key in sorted(before.keys() | after.keys())
-            if json.dumps(before.get(key, _ABSENT), sort_keys=True) != json.dumps(after.get(key, _ABSENT), sort_keys=True)]
-
-
-_ABSENT = "\0absent"
+            for key in sorted(before.keys() | after.keys()) if not same(key)]
 
 
 def _config_value(value) -> str:
@@ -419,7 +419,8 @@ def compare(previous: dict | None, current: dict) -> pd.DataFrame:
         config = _config_changes(current["config_previous"], current["config"]) if "config_previous" in current else []
         rows = [_row("no_previous_run", note="no run of another sheet in results/history/ to compare with (a "
                                             "rerun of the same sheet is not compared" + (
-                                                "; its config is: the config_changed rows" if config else "") + ")")]
+                                                "; the config_changed rows compare the config with the one this "
+                                                "sheet was last run with" if config else "") + ")")]
         return pd.DataFrame(rows + config, columns=COLUMNS)
     if "config" not in current:
         rows = []
@@ -453,7 +454,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     if (changes["change"] == "no_previous_run").any():
         return ("There is no run of another sheet to compare with in results/history/ (earlier runs of this same "
                 "sheet, before a config change for example, are not compared with). After the sheet changes, the "
-                "next run lists here what changed." + (f" {config.replace('previous run', 'previous run of this sheet', 1)}"
+                "next run lists here what changed." + (" " + _config_sentence(changes, "the previous run of this sheet")
                                                        if config else ""))
     if (changes["change"] == "no_change").any():
         return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
@@ -518,10 +519,10 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     return " ".join(parts)
 
 
-def _config_sentence(changes: pd.DataFrame) -> str:
+def _config_sentence(changes: pd.DataFrame, since: str = "the previous run") -> str:
     """``The config changed since the previous run: pooling.main_method REML → DL; ...`` (empty when it did not)."""
     notes = changes.loc[changes["change"] == "config_changed", "note"]
-    return ("The config changed since the previous run: " + "; ".join(
+    return (f"The config changed since {since}: " + "; ".join(
         note.replace(": ", " ", 1).replace(" -> ", " \u2192 ") for note in notes) + ".") if len(notes) else ""
 
 
