@@ -16,6 +16,7 @@ import pandas as pd
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, high_risk_mask, tool_from_config
 from alliance_meta.models.fits import Fit, fit as fit_model, require_fit
+from alliance_meta.models.univariate import table_test
 
 SUBSETS = ("all", "exclude_high", "low_only")
 
@@ -95,7 +96,9 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
     ``tool``: a :class:`RobTool` or its name (:func:`as_tool`). ``rob_overall`` is matched as the
     sheet reader matches it (:func:`normalised_overall`). A subset with no studies, identical to
     all studies or undefined (no ``rob_overall``) is reported with a note and, when empty or
-    undefined, NaN estimates."""
+    undefined, NaN estimates. Each row's ``test`` is written as ``pooled.csv`` writes it
+    (:func:`~alliance_meta.models.univariate.table_test`: an ``adhoc`` fit's rows are ``knha``, their note
+    saying ad hoc)."""
     require_fit(fit, "am.risk_of_bias_sensitivity")
     tool = as_tool(tool)
     rows = normalised_overall(fit.effect_sizes, tool)
@@ -116,6 +119,8 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
         else:
             frame = fit_model(kept, **_options(fit)).to_frame().iloc[:1].copy()
             note = ""
+        if "test" in frame:  # an adhoc fit's rows are knha with the ad hoc note, as in pooled.csv
+            frame["test"] = frame["test"].map(table_test)
         frame.insert(0, "subset", subset)
         frame.insert(1, "k_studies", studies)
         frame["rob_note"] = note

@@ -311,6 +311,13 @@ def pool_all(yi, vi, methods=("common", "REML"), tests=("z", "knha"), metric: st
     return pd.DataFrame(rows)
 
 
+def table_test(test: str) -> str:
+    """The ``test`` a table row of a fit with ``test`` is written with, as ``pooled.csv`` writes it: ``knha`` for
+    metafor's ``adhoc`` (``pooling.knha_adhoc``; the row's note says ad hoc, :data:`ADHOC_NOTE`, and
+    :func:`interval_test` reads it back), any other test as it is."""
+    return "knha" if test == "adhoc" else test
+
+
 def interval_test(row) -> str:
     """The test a pooled row's CI has (a row of pooled.csv, as a dict or Series): its ``test``, except ``z`` for a
     univariate ``knha`` row of one study (metafor's rma switches to z: no residual df; the row's note says so) and
