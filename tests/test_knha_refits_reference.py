@@ -21,7 +21,6 @@ import yaml
 from conftest import assert_close as close, load_reference
 
 import alliance_meta as am
-from alliance_meta.analyses.sensitivity import multilevel as mls
 from alliance_meta.models.fits import fit_options, main_row
 from alliance_meta.models.univariate import interval_test
 
