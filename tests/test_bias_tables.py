@@ -95,6 +95,26 @@ def test_the_cumulative_plot_says_how_studies_without_a_year_are_ordered():
     assert figure.axes[0].get_xlabel().endswith("cumulative\nin sheet order (no year in the sheet)")
 
 
+def test_the_cumulative_plot_names_the_test_of_its_cis():
+    """As the forest plot's footnote names the diamond's: the refits have the main model's test, but a univariate
+    Knapp-Hartung step of one study a Wald CI (metafor's rma); the pipeline's figures pass the fit's test."""
+    import alliance_meta as am
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    table = influence.cumulative(YI, VI, DATASET["year"])
+    label = {test: cumulative_forest(table, DATASET["label"], "z", test=test).axes[0].get_xlabel()
+             for test in ("z", "knha", "adhoc", "t")}
+    assert label["z"] == "Correlation $r$ (95% CI: Wald), cumulative"
+    assert label["knha"] == "Correlation $r$ (95% CI: Knapp\u2013Hartung; one study: Wald), cumulative"
+    assert label["adhoc"] == "Correlation $r$ (95% CI: Knapp\u2013Hartung, ad hoc variant; one study: Wald), cumulative"
+    assert label["t"] == "Correlation $r$ (95% CI: t test), cumulative"  # a three-level fit's rma.mv t: no k = 1 rule
+    assert cumulative_forest(table, DATASET["label"], "z").axes[0].get_xlabel() == "Correlation $r$ (95% CI), cumulative"
+    rows = pd.DataFrame({"study_id": [f"s{i}" for i in range(YI.size)], "yi": YI, "vi": VI, "year": DATASET["year"]})
+    for test, name in (("z", "Wald"), ("knha", "Knapp\u2013Hartung; one study: Wald")):
+        figure = sensitivity_figures(am.sensitivity(am.fit(rows, test=test, metric="z")))["cumulative"]
+        assert figure.axes[0].get_xlabel() == f"Correlation $r$ (95% CI: {name}), cumulative"
+
+
 def test_egger_lm_of_studies_with_one_and_the_same_effect_is_not_estimable():
     """Every study r = .30: the classical Egger regression fits exactly; its slope's t was the ratio of two
     rounding errors (0.67, p = .55 in bias.csv), not a test."""

@@ -208,6 +208,27 @@ def test_plots_are_written_in_three_formats(tmp_path):
     assert all(path.stat().st_size > 1000 for path in [*paths, tmp_path / "bubble.png"])
 
 
+def test_subgroup_plot_names_the_test_of_its_cis():
+    """As the forest plot's footnote: the levels' CIs are subgroups.csv's Wald CIs, the overall diamond's is that of
+    its pooled.csv row (plots.forest.interval_test: Knapp-Hartung where pooling.tests has no z)."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.models.univariate import ADHOC_NOTE
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    levels = pd.DataFrame({"level": ["a", "b"], "k": [8, 9], "estimate": [0.27, 0.32], "ci_lower": [0.17, 0.27],
+                           "ci_upper": [0.36, 0.37]})
+    summary = {"moderator": "country", "qm_df": 1, "qm": 1.0, "qm_p": 0.3, "f_df1": 1, "f_df2": 15, "f": 1.0,
+               "f_p": 0.4, "q_between_separate_df": 1, "q_between_separate": 1.1, "q_between_separate_p": 0.3}
+    overall = {"method": "REML", "estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 17}
+    for row, name in (({"test": "z"}, "Wald"), ({"test": "knha"}, "Knapp\u2013Hartung"),
+                      ({"test": "knha", "note": ADHOC_NOTE}, "Knapp\u2013Hartung, ad hoc variant")):
+        figure = subgroup_forest(levels, summary, {**overall, **row}, "z")
+        texts = " ".join(text.get_text() for text in figure.texts)
+        assert f"95% CIs per level: Wald; overall: {name}." in texts, texts
+        plt.close(figure)
+
+
 def test_subgroup_plot_keeps_its_panel_beside_a_long_level_name():
     """A level named "United Kingdom of Great Britain and Northern Ireland" took the 6.5-inch figure's width from
     the panel, which shrank to about an inch with two ticks; the figure widens instead."""

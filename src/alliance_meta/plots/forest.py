@@ -134,13 +134,17 @@ def model_name(pooled: dict) -> str:
 TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-robust", "z": "Wald"}
 
 
+def test_name(test) -> str:
+    """The name of a CI's test (``z``, ``knha``, ``adhoc``, ``t``, ``cr2``) as the footnote gives it; Wald for none."""
+    return "Knapp\u2013Hartung, ad hoc variant" if test == "adhoc" else TEST_NAMES.get(test, "Wald")
+
+
 def interval_test(pooled: dict) -> str:
     """The name of the test of a pooled row's CI, as the footnote gives it (:func:`~alliance_meta.models.univariate.
     interval_test`: Wald for a knha row of one study, the ad hoc variant under ``pooling.knha_adhoc``)."""
     from alliance_meta.models.univariate import interval_test as test_of
 
-    test = test_of(pooled)
-    return "Knapp\u2013Hartung, ad hoc variant" if test == "adhoc" else TEST_NAMES.get(test, "Wald")
+    return test_name(test_of(pooled))
 
 
 UNCUT = 10**9  # characters: plots.columns cells are cut when drawn, where there is no room (forest_draw.fit_cells)

@@ -105,10 +105,27 @@ def cumulative_order_note(years) -> str:
             else f"by year; {int(missing.sum())} without a year last, in sheet order")
 
 
-def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0, order_note: str = ""):
+def cumulative_ci_label(table: pd.DataFrame, test: str | None, level: float = 95.0) -> str:
+    """The CIs of a cumulative plot, named after their test as the forest plot's footnote names the diamond's
+    (:func:`alliance_meta.plots.forest.test_name`): the refits have the main model's ``test``, but a univariate
+    Knapp-Hartung step of one study a Wald CI (metafor's rma: no residual df); ``test=None``: "95% CI"."""
+    from alliance_meta.plots.forest import test_name
+
+    if test is None:
+        return f"{level:g}% CI"
+    steps = pd.to_numeric(table["k"], errors="coerce") if "k" in table else pd.Series(dtype=float)
+    single = test in ("knha", "adhoc") and bool((steps == 1).any())
+    if single and bool((steps == 1).all()):  # a family of one study: its only step is a Wald CI
+        return f"{level:g}% CI: {test_name('z')}"
+    return f"{level:g}% CI: {test_name(test)}" + (f"; one study: {test_name('z')}" if single else "")
+
+
+def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0, order_note: str = "",
+                      test: str | None = None):
     """Cumulative forest plot: the estimate and CI after adding each study (rows of
     :func:`alliance_meta.analyses.sensitivity.univariate.cumulative`), on the readers' scale;
-    ``order_note`` (:func:`cumulative_order_note`) is added to the axis label."""
+    ``order_note`` (:func:`cumulative_order_note`) is added to the axis label, and the test of the CIs
+    (the fit's ``test``: :func:`cumulative_ci_label`) where it is given."""
     label, transform, null = display_scale(metric)
     # long labels wrap (rows as tall as the longest needs): unwrapped, a 90-character label left the panel an inch
     labels = ["\n".join(wrap(f"+ {plain_text(text)}", LABEL_CHARS))
@@ -126,7 +143,8 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
         axis.tick_params(axis="y", length=0)
         if metric == "log_or":
             log_metric_axis(axis)
-        axis.set_xlabel(f"{label} ({level:g}% CI), cumulative" + (f"\n{order_note}" if order_note else ""))
+        axis.set_xlabel(f"{label} ({cumulative_ci_label(table, test, level)}), cumulative"
+                        + (f"\n{order_note}" if order_note else ""))
         axis.set_ylim(-0.8, k - 0.2)
         figure.tight_layout()
     return figure
@@ -228,19 +246,19 @@ def sensitivity_figures(sensitivity, label_mode: str = "authors_year") -> dict:
             if fit.kind != "multilevel":
                 labels = np.asarray(study_labels(fit.data, label_mode, escape=False), dtype=str)
             figures["cumulative"] = cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
-                                                      _order_note(fit.data))
+                                                      _order_note(fit.data), fit.test)
         return figures
     if fit.kind == "multilevel":
         return {"baujat": message_figure("Baujat plot: not defined for the three-level model\n"
                                          "(metafor's baujat refuses rma.mv); see influence.csv"),
                 "influence": multilevel_influence_plot(details, _study_names(fit.data, details.study_id)),
                 "cumulative": cumulative_forest(sensitivity.cumulative, fit.data["study_id"].to_numpy(str),
-                                                fit.metric, fit.level, _order_note(fit.data))}
+                                                fit.metric, fit.level, _order_note(fit.data), fit.test)}
     data = fit.data
     labels = np.asarray(study_labels(data, label_mode, escape=False), dtype=str)
     return {"baujat": baujat_plot(details, labels), "influence": influence_plot(details, labels=labels),
             "cumulative": cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
-                                            _order_note(data))}
+                                            _order_note(data), fit.test)}
 
 
 def _study_names(data: pd.DataFrame, study_ids) -> list[str]:

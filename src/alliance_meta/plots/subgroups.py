@@ -31,7 +31,10 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                     labels: dict | None = None):
     """Figure of the levels of one moderator (rows of ``subgroups.csv``), with ``overall``
     (``estimate``, ``ci_lower``, ``ci_upper``, ``k``) and the tests of ``summary``
-    (a row of ``moderators.csv``); the moderator named by its ``labels`` entry (``plots.column_labels``)."""
+    (a row of ``moderators.csv``); the moderator named by its ``labels`` entry (``plots.column_labels``).
+    The note names the test of each CI (:func:`alliance_meta.plots.forest.interval_test` of ``overall``)."""
+    from alliance_meta.plots.forest import interval_test, test_name
+
     label, transform, null = display_scale(metric)
     levels = subgroups.reset_index(drop=True)
     n = len(levels)
@@ -72,7 +75,10 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         # three-level overall counts effect sizes: said, so that the two k are not read as the same count
         per_level = (("k of a level: studies (a study's effect sizes within the level combined); "
                       "k overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
+        # the tests of the CIs, named as the forest plot's footnote names them: subgroups.csv's are Wald; the
+        # overall diamond is a row of pooled.csv (Knapp-Hartung where pooling.tests has no z)
         lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
+                 f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}.",
                  rf"Differences between levels, common $\tau^2$: $Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
                  rf"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; $F$({summary['f_df1']:.0f}, "
                  rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
