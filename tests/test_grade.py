@@ -183,3 +183,23 @@ def test_a_three_level_fit_weighs_studies_as_its_gls_estimate_does():
     rows_as_studies = per_row[rows["study_id"] == "a"].sum() / per_row.sum()
     assert share < 0.5 < rows_as_studies  # 42% of the weight, not 51% (which downgraded)
     assert row["risk_of_bias_downgrade"] == 0
+
+
+def test_summary_of_findings_table_names_the_test_of_its_ci():
+    """The note names the test of the CI as the forest plot's footnote does: Wald for a z headline, Knapp-Hartung
+    for knha, its ad hoc variant under pooling.knha_adhoc (pooled.csv's knha row with the ad hoc note, which the
+    CSV's note carries), and Wald for one study under knha (metafor's rma switches to z)."""
+    from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE
+
+    def note(**row):
+        frame = summary_of_findings("outcome", "z", {**ROW, **row}, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None, {})
+        return frame, manuscript_table("summary_of_findings", frame, "z").note
+
+    frame, text = note()
+    assert "95% CI: Wald." in text and frame["note"].iloc[0] == sof()["note"]  # the CSV as before
+    assert "95% CI: Knapp\u2013Hartung." in note(test="knha")[1]
+    frame, text = note(test="knha", note=ADHOC_NOTE)
+    assert frame["test"].iloc[0] == "knha" and ADHOC_NOTE in frame["note"].iloc[0]
+    assert "95% CI: Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)." in text
+    frame, text = note(test="knha", k=1, note=f"k = 1: tau^2 set to 0, no heterogeneity test; {SINGLE_STUDY_Z_NOTE}")
+    assert "95% CI: Wald." in text and SINGLE_STUDY_Z_NOTE in frame["note"].iloc[0]

@@ -29,6 +29,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number
 from alliance_meta.report.formatting import apa_p_clause, is_finite, pooled_studies
@@ -199,5 +200,10 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     row.update(tau2=pooled_row.get("tau2"), i2=pooled_row.get("i2"), start=start)
     for domain, (downgrade, reason) in judged.items():
         row[f"{domain}_downgrade"], row[f"{domain}_reason"] = downgrade, reason
-    row.update(certainty_points=points, certainty=LEVELS[points], note=SUGGESTION)
+    # the pooled row's notes that change the test of its CI (k = 1 under knha; pooling.knha_adhoc), so that
+    # interval_test reads this row's test as it reads pooled.csv's
+    note = pooled_row.get("note") if isinstance(pooled_row.get("note"), str) else ""
+    tested = [text for text in (SINGLE_STUDY_Z_NOTE, ADHOC_NOTE) if text in note]
+    row.update(certainty_points=points, certainty=LEVELS[points],
+               note=f"{SUGGESTION} CI: {'; '.join(tested)}." if tested else SUGGESTION)
     return pd.DataFrame([row])

@@ -60,6 +60,8 @@ COMMON_EFFECT_METHODS = ("common", "MH", "Peto")
 #: and cr2 (multilevel.robust); Knapp-Hartung is named with its variant (pooling.knha_adhoc) where it is used.
 TEST_LEGEND = {"z": "Wald", "knha": "Knapp\u2013Hartung", "t": "t with k \u2212 1 df",
                "cr2": "cluster-robust (CR2) standard error with Satterthwaite t df"}
+#: The test of a CI by :func:`~alliance_meta.models.univariate.interval_test`, for a table's note.
+CI_TEST_NAMES = {**TEST_LEGEND, "adhoc": "Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)"}
 #: The rows pooled from 2x2 counts under metric log_or (models/counts.py), for the table's note.
 COUNT_METHOD_NAMES = {"MH": "MH = Mantel\u2013Haenszel", "Peto": "Peto = Peto's one-step odds ratio",
                       "GLMM": "GLMM = binomial\u2013normal generalised linear mixed model"}
@@ -356,8 +358,13 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
     header = ["Outcome", "k (N)", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", *(label for _, label in domains),
               "Certainty"]
     start = str(frame["start"].iloc[0]) if len(frame) else "low"
+    # the test of the CIs, named as the pooled table names it (interval_test: Wald for one study under knha, the
+    # ad hoc variant under pooling.knha_adhoc, which the row's note says as pooled.csv's does)
+    tests = [CI_TEST_NAMES.get(test, str(test)) for test in
+             dict.fromkeys(interval_test(row) for row in frame.to_dict("records") if isinstance(row.get("test"), str))]
     note = (f"GRADE certainty suggested from the results, starting at {start}; the reviewers confirm or override each "
-            "domain. N = total sample size of the studies. " + "; ".join(reasons) + ".")
+            "domain. N = total sample size of the studies. " + (f"{level:g}% CI: {', '.join(tests)}. " if tests else "")
+            + "; ".join(reasons) + ".")
     return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
 
 
