@@ -139,3 +139,44 @@ def test_the_footnote_names_the_test_the_diamond_really_has():
     assert "Wald (z) CIs" not in manuscript_table("pooled", pd.DataFrame([two]), "z").note
     adhoc = {**two, "note": "Knapp-Hartung ad hoc: scale factor not below 1"}  # pooled.csv's knha row, knha_adhoc
     assert "95% CI (Knapp\u2013Hartung, ad hoc variant)." in footnote(adhoc, 95)
+
+
+@pytest.mark.parametrize("r_low,r_high", [(-0.7, 0.99), (-0.99, 0.99), (0.0, 0.97), (-0.97, 0.3)])
+def test_fisher_z_axis_reaching_beyond_r_of_09_has_ticks_over_its_whole_range(r_low, r_high):
+    """r ticks on the Fisher-z axis: r = .9 lies at z = 1.47 and .99 at 2.65, so the round r ticks (+-.5, +-1: 1
+    is off the axis) left everything beyond .5 unlabelled. Now the axis has a labelled tick beyond .9 where it
+    reaches there, no stretch without a tick of more than about a third of the axis, and no two labels touching."""
+    from alliance_meta.plots.forest_draw import ticks
+    from alliance_meta.plots.forest_options import ForestOptions
+
+    low, high = np.arctanh(r_low) - 0.05, np.arctanh(r_high) + 0.05
+    positions, labels = ticks(low, high, "z", ForestOptions())
+    values = np.tanh(positions)
+    width = high - low
+    edges = np.concatenate([[low], positions, [high]])
+    assert np.max(np.diff(edges)) <= 0.36 * width, (labels, np.diff(edges) / width)
+    assert np.min(np.diff(positions)) >= 0.08 * width, labels
+    for side, end in ((1, r_high), (-1, r_low)):
+        if abs(end) > 0.9:
+            assert (side * values > 0.9 - 1e-9).any(), labels
+
+
+def test_fisher_z_ticks_within_r_of_09_are_unchanged():
+    """An axis within |r| = .9 on a side (every demo forest plot) keeps MaxNLocator's round r ticks there."""
+    from matplotlib.ticker import MaxNLocator
+
+    from alliance_meta.plots.forest_draw import ticks
+    from alliance_meta.plots.forest_options import ForestOptions
+
+    for r_low, r_high in ((-0.2, 0.6), (-0.5, 0.85), (-0.3, 0.9), (-0.89, 0.7), (-0.6, 0.97)):
+        low, high = np.arctanh(r_low), np.arctanh(r_high)
+        positions, _ = ticks(low, high, "z", ForestOptions())
+        round_ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(r_low, r_high)
+        round_ticks = round_ticks[(np.arctanh(np.clip(round_ticks, -0.999, 0.999)) >= low - 1e-9)
+                                  & (np.arctanh(np.clip(round_ticks, -0.999, 0.999)) <= high + 1e-9)]
+        values = np.tanh(positions)
+        if r_high <= 0.9:
+            np.testing.assert_allclose(values, round_ticks, atol=1e-9)
+        else:  # the upper side gains ticks beyond the round ones; the lower side keeps its own
+            np.testing.assert_allclose(values[: len(round_ticks)], round_ticks, atol=1e-9)
+            assert values.max() > 0.9

@@ -103,6 +103,36 @@ def clipped_diamond(lower: float, centre: float, upper: float, y: float, low: fl
     return [x for x, _ in points], [y for _, y in points]
 
 
+#: r ticks of a Fisher-z axis beyond the round ones, outermost first: r = .9 lies at z = 1.47, .99 at 2.65, so the
+#: round r ticks (MaxNLocator's +-.5, +-1) left the stretch beyond .5 of an axis reaching .99 without a label
+CORRELATION_TAIL_TICKS = (0.99, 0.95, 0.9, 0.8)
+#: the |r| beyond which a side of a Fisher-z axis gets them
+CORRELATION_TAIL_FROM = 0.9
+#: least distance between two ticks of a Fisher-z axis, as a share of its width (their labels must not touch)
+TAIL_TICK_SPACING = 0.12
+
+
+def correlation_tail_ticks(values, low: float, high: float):
+    """The r ticks ``values`` of a Fisher-z axis from ``low`` to ``high`` (analysis metric) with those of
+    :data:`CORRELATION_TAIL_TICKS` (each sign, outermost first) that lie on the axis beyond the outermost tick
+    and at least :data:`TAIL_TICK_SPACING` of the axis from every tick kept, on a side of the axis that reaches
+    beyond |r| = :data:`CORRELATION_TAIL_FROM`, so that an interval reaching r = .95 has labelled ticks under it;
+    a side within |r| = .9 keeps its ticks unchanged."""
+    values = np.asarray(values, dtype=float)
+    kept = list(values)
+    spacing = TAIL_TICK_SPACING * (high - low)
+    for sign, end in ((1.0, high), (-1.0, low)):
+        if sign * np.tanh(end) <= CORRELATION_TAIL_FROM:  # this side's round ticks are left as they are
+            continue
+        outermost = max((sign * value for value in values), default=0.0)
+        for tail in CORRELATION_TAIL_TICKS:
+            position = float(np.arctanh(sign * tail))
+            if (tail > outermost + 1e-9 and low - 1e-9 <= position <= high + 1e-9
+                    and all(abs(position - np.arctanh(value)) >= spacing for value in kept)):
+                kept.append(sign * tail)
+    return np.sort(np.array(kept)) if len(kept) > len(values) else values
+
+
 def ticks(low: float, high: float, metric: str, options):
     """Tick positions (analysis metric) at round values of the display scale, with their labels."""
     _, transform, inverse, _ = SCALES[metric]
@@ -111,6 +141,8 @@ def ticks(low: float, high: float, metric: str, options):
     else:
         values = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(transform(low), transform(high))
         values = values[(inverse(values) >= low - 1e-9) & (inverse(values) <= high + 1e-9)]
+        if metric == "z":
+            values = correlation_tail_ticks(values, low, high)
     decimals = next((d for d in range(4) if np.allclose(np.round(values, d), values, atol=1e-9)), 3)
     labels = []
     for value in values:
