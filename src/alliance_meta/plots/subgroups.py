@@ -78,7 +78,8 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         # the tests of the CIs, named as the forest plot's footnote names them: subgroups.csv's are Wald; the
         # overall diamond is a row of pooled.csv (Knapp-Hartung where pooling.tests has no z)
         lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
-                 f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}.",
+                 (f"{level:g}% CIs: {test_name('z')}." if interval_test(overall) == test_name("z") else
+                  f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}."),
                  rf"Differences between levels, common $\tau^2$: $Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
                  rf"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; $F$({summary['f_df1']:.0f}, "
                  rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
