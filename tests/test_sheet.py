@@ -235,6 +235,34 @@ def test_text_in_numeric_columns(tmp_path, written, column, suggestion):
     assert [p.check for p in problems] == ["number"]  # no second message about the missing input
 
 
+@pytest.mark.parametrize("written", ["-", "\u2013", "--", "NR", "n.r.", "not reported"])
+def test_a_dash_or_not_reported_says_how_to_write_a_missing_value(tmp_path, written):
+    """A reviewer's "not reported" marker is no missing value (codebook.MISSING_MARKERS): the problem says to
+    leave the cell empty, not that it is text with units (a lone "-" was 'is not a number (decimal point, no text
+    or units)')."""
+    problems = problems_of(tmp_path, f'study_id,r,n,d,n1,n2\nS1,0.3,50,"{written}",,\n')
+    problem = only(problems, "number")
+    assert (problem.row, problem.column, problem.value) == (2, "d", written)
+    assert "leave the cell empty (or write NA)" in problem.rule and "units" not in problem.rule
+    assert [p.check for p in problems] == ["number"]
+
+
+def test_a_note_below_the_data_is_named_as_a_note(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["study_id", "r", "n"])
+    sheet.append(["S1", 0.3, 50])
+    sheet["A5"] = "Note: correlations from Table 2 of each paper"  # below an empty row
+    sheet["A6"] = "S9"  # an identifier alone is a row not filled in yet, not a note
+    path = tmp_path / "sheet.xlsx"
+    workbook.save(path)
+    problems = validate_sheet(read_sheet(path))[1]
+    assert [(p.row, p.check) for p in problems] == [(5, "no_complete_input"), (6, "no_complete_input")]
+    assert problems[0].rule.startswith('holds only the text "Note: correlations from Table 2 of each paper" '
+                                       "(column study_id) and no effect-size input: a note?")
+    assert problems[1].rule.startswith("has no effect-size input")
+
+
 def test_no_guess_where_a_letter_touches_the_digits_and_percent_reliabilities_as_proportions(tmp_path):
     problems = problems_of(tmp_path, 'study_id,r,n,ryy\nS1,0.3,12o,0.8\nS2,0.3,50,90%\n')
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "n", "number"), (3, "ryy", "number")]

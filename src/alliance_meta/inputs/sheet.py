@@ -934,12 +934,26 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
                 "format it as a number and type the value")
     if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):
         return "is not a year: write the year of publication (e.g. 2004)"
+    if is_placeholder(value):
+        return PLACEHOLDER_MESSAGE
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
     if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p", *CORRELATION_COLUMNS):
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
     hint = f'; write "{suggestion}"' if suggestion else ""
     return f"is not a number{hint} (decimal point, no text or units)"
+
+
+#: What a spreadsheet shows for "not reported" but is no missing-value marker (codebook.MISSING_MARKERS): a dash
+#: could be a minus sign whose number was lost, so it is a problem, with the way to say "missing".
+PLACEHOLDER_MESSAGE = ("is not a number: a dash or \"not reported\" is not read as missing; leave the cell empty "
+                       "(or write NA) when the study does not report the value")
+
+
+def is_placeholder(text: str) -> bool:
+    """A dash (-, --, an en or em dash, the minus sign) or "NR", "n.r.", "not reported" alone in a cell."""
+    text = text.strip().lower()
+    return bool(re.fullmatch(r"[-\u2012\u2013\u2014\u2212]+|n\.? ?r\.?|not reported", text))
 
 
 def suggest_number(text: str, whole: bool = False) -> str | None:
@@ -983,6 +997,8 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
 
 
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
+    if is_placeholder(value):
+        return f"is a continuous moderator (continuous_moderators in the config) but {PLACEHOLDER_MESSAGE}"
     suggestion = suggest_number(value)
     hint = f'; write "{suggestion}"' if suggestion else ""
     return f"is a continuous moderator (continuous_moderators in the config) but not a number{hint} " \
@@ -1029,6 +1045,12 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
         return (f"has {given} but no effect size: fill e.g. {statistic} beside "
                 f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), or, if the study did not "
                 "report it, delete the row and count the study among the PRISMA exclusions")
+    filled = [(str(c), str(v)) for c, v in row.items() if c != "sheet_row" and pd.notna(v) and str(v).strip()]
+    if len(filled) == 1 and re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", filled[0][1]):  # words in one cell
+        cell, words = filled[0]
+        shown = words if len(words) <= 60 else words[:57] + "..."
+        return (f'holds only the text "{shown}" (column {cell}) and no effect-size input: a note? Move notes to '
+                "another worksheet or a column of their own (e.g. notes), or delete the row")
     return "has no effect-size input: fill e.g. r and n (input kinds: config/README.md)"
 
 
