@@ -268,12 +268,56 @@ def test_a_table_without_rows_says_so(tmp_path):
                          methods=methods_paragraph(config, {"moderators"}, provenance["versions"]))
     tables = re.findall(r'<figure class="table" id="table-([^"]+)">(.*?)</figure>', html, flags=re.S)
     empty = [body for name, body in tables if "moderators" in name]
-    assert len(empty) == 1 and "No rows." in empty[0] and "<table>" not in empty[0]
+    # moderators: [] -- the reason, not a bare "No rows."
+    assert len(empty) == 1 and "Not run: the config names no moderator" in empty[0] and "<table>" not in empty[0]
     assert "Mixed-effects meta-regression" not in empty[0]  # no note on how the absent rows were made
     from alliance_meta.report.tables import manuscript_table  # nor in the Word, Markdown and LaTeX tables
 
     assert manuscript_table("moderators", pd.DataFrame(columns=SUMMARY_COLUMNS), "z").note == ""
-    assert all("No rows." not in body for name, body in tables if "pooled" in name)
+    assert all("No rows." not in body and "Not run" not in body for name, body in tables if "pooled" in name)
+    # a configured moderator whose table is empty for a reason the report cannot tell: "No rows."
+    html = render_report(sheet=effect_sizes, effect_sizes=effect_sizes, config={**config, "moderators": ["rater"]},
+                         provenance=provenance,
+                         families={"outcome": {"metric": "z", "analysis": analysis, "images": [], "tables": {
+                             "pooled": pooled, "moderators": pd.DataFrame(columns=SUMMARY_COLUMNS)}}},
+                         methods="")
+    empty = [body for name, body in re.findall(r'<figure class="table" id="table-([^"]+)">(.*?)</figure>', html,
+                                               flags=re.S) if "moderators" in name]
+    assert len(empty) == 1 and "No rows." in empty[0] and "Not run" not in empty[0]
+
+
+def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
+    """An analysis not configured (location_scale, moderators), no artifacts for the psychometric distributions,
+    one study for leave-one-out and influence, and meta-regressions of moderators that all have one level: a
+    sentence each instead of a bare "No rows."; an empty table of an analysis that was asked for and whose
+    reason is unknown keeps "No rows." (absent from the reasons)."""
+    from alliance_meta.report.html import (NO_ARTIFACTS, NO_LOCATION_SCALE, NO_MODERATORS, ONE_STUDY_DIAGNOSTICS,
+                                           empty_table_reasons)
+
+    empty = pd.DataFrame()
+    one_level = pd.DataFrame({"moderator": ["rater"], "qm": [float("nan")],
+                              "note": ["no mixed-effects model: rater has one value (patient) in every row: nothing "
+                                       "to compare"]})
+    tables = {"moderators": one_level, "meta_regression": empty, "location_scale": empty,
+              "location_scale_tau2": empty, "psychometric": pd.DataFrame({"method": ["bare_bones"]}),
+              "psychometric_artifacts": empty, "leave_one_out": empty, "influence": empty, "selection_models": empty}
+    analysis = pd.DataFrame({"study_id": ["S1", "S1"]})
+    reasons = empty_table_reasons(tables, analysis, {"moderators": ["rater"], "location_scale": []})
+    assert reasons == {
+        "meta_regression": "No meta-regression could be fitted: rater has one value (patient) in every row: nothing "
+                           "to compare.",
+        "location_scale": NO_LOCATION_SCALE, "location_scale_tau2": NO_LOCATION_SCALE,
+        "psychometric_artifacts": NO_ARTIFACTS, "leave_one_out": ONE_STUDY_DIAGNOSTICS,
+        "influence": ONE_STUDY_DIAGNOSTICS}
+    # configured and possible: no reason given (the tables have their own empty-table logic)
+    tables.update(psychometric=pd.DataFrame({"method": ["bare_bones", "artifact_distribution"]}))
+    reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}),
+                                  {"moderators": ["rater"], "continuous_moderators": ["year"],
+                                   "location_scale": ["rater"]})
+    assert reasons == {}
+    assert set(empty_table_reasons({"moderators": empty, "subgroups": empty, "pooled": pd.DataFrame({"k": [3]})},
+                                   None, {"moderators": []}).items()) == {("moderators", NO_MODERATORS),
+                                                                          ("subgroups", NO_MODERATORS)}
 
 
 def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run():

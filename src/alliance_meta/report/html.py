@@ -59,6 +59,7 @@ class HtmlTable:
     rows: list[list[str]]
     collapsed: bool = False
     note: str = ""
+    empty: str = "No rows."  # what the report says instead of a table without rows (:func:`empty_table_reasons`)
 
 
 @dataclass
@@ -95,6 +96,48 @@ def placeholder_plots(tables: dict[str, pd.DataFrame], config: dict) -> dict[str
         out["baujat"] = out["influence"] = ONE_STUDY_DIAGNOSTICS
     elif config.get("dependence") == "multilevel":
         out["baujat"] = NO_THREE_LEVEL_BAUJAT
+    return out
+
+
+#: The tables of the moderator analyses (categorical moderators, continuous ones and formulas).
+MODERATOR_TABLES = ("moderators", "subgroups", "bayes_moderators", "meta_regression", "meta_regression_predictions",
+                    "psychometric_moderators")
+NO_MODERATORS = ("Not run: the config names no moderator (moderators, continuous_moderators and meta_regression are "
+                 "empty, or the default moderators are not columns of the sheet).")
+NO_LOCATION_SCALE = "Not run: the config's location_scale names no moderator of \u03c4\u00b2."
+NO_ARTIFACTS = ("No reliabilities or range-restriction ratios (rxx, ryy, ux) in the sheet or the config: the bare-bones "
+                "analysis only, no artifact distributions.")
+
+
+def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame | None,
+                        config: dict) -> dict[str, str]:
+    """``{table name: sentence}`` for a family's tables without rows whose reason is known from the config and the
+    other tables, said instead of a bare "No rows.": an analysis the config does not ask for (no moderators, no
+    location_scale models), no artifacts for the psychometric distributions (psychometric.csv has no
+    ``artifact_distribution`` row), one study for leave-one-out and influence, and meta-regressions of categorical
+    moderators none of which could be fitted (the reasons of moderators.csv's ``note``, when no continuous
+    moderator or formula is configured)."""
+    empty = {name for name, frame in tables.items() if frame is not None and frame.empty}
+    out = {}
+    categorical = list(config.get("moderators") or [])
+    others = list(config.get("continuous_moderators") or []) + list(config.get("meta_regression") or [])
+    if not categorical and not others:
+        out.update(dict.fromkeys(set(MODERATOR_TABLES) & empty, NO_MODERATORS))
+    elif not others and {"meta_regression", "meta_regression_predictions"} & empty:
+        moderators = tables.get("moderators")
+        if moderators is not None and len(moderators) and "note" in moderators and "qm" in moderators \
+                and moderators["qm"].isna().all() and moderators["note"].notna().all():
+            why = "; ".join(str(note).removeprefix("no mixed-effects model: ") for note in moderators["note"])
+            reason = f"No meta-regression could be fitted: {why}."
+            out.update(dict.fromkeys({"meta_regression", "meta_regression_predictions"} & empty, reason))
+    if not config.get("location_scale"):
+        out.update(dict.fromkeys({"location_scale", "location_scale_tau2"} & empty, NO_LOCATION_SCALE))
+    psychometric = tables.get("psychometric")
+    if "psychometric_artifacts" in empty and psychometric is not None and "method" in psychometric \
+            and not psychometric["method"].eq("artifact_distribution").any():
+        out["psychometric_artifacts"] = NO_ARTIFACTS
+    if analysis is not None and "study_id" in analysis and analysis["study_id"].nunique() == 1:
+        out.update(dict.fromkeys({"leave_one_out", "influence"} & empty, ONE_STUDY_DIAGNOSTICS))
     return out
 
 
@@ -222,6 +265,10 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
                                                   notes.get(name, "") if len(tables[name]) else "")]
+    reasons = empty_table_reasons(tables, analysis, config)
+    for table in section.tables:
+        if not table.rows and table.name in reasons:
+            table.empty = reasons[table.name]
     paths = sorted(images, key=_figure_order)
     placeholders = placeholder_plots(tables, config)  # a one-line message: its sentence, not its image
     inlined = dict(inlined or {})
