@@ -269,7 +269,7 @@ def test_a_table_without_rows_says_so(tmp_path):
     tables = re.findall(r'<figure class="table" id="table-([^"]+)">(.*?)</figure>', html, flags=re.S)
     empty = [body for name, body in tables if "moderators" in name]
     # moderators: [] -- the reason, not a bare "No rows."
-    assert len(empty) == 1 and "Not run: the config names no moderator" in empty[0] and "<table>" not in empty[0]
+    assert len(empty) == 1 and "Not run: no moderator to analyse" in empty[0] and "<table>" not in empty[0]
     assert "Mixed-effects meta-regression" not in empty[0]  # no note on how the absent rows were made
     from alliance_meta.report.tables import manuscript_table  # nor in the Word, Markdown and LaTeX tables
 
@@ -288,11 +288,10 @@ def test_a_table_without_rows_says_so(tmp_path):
 
 def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
     """An analysis not configured (location_scale, moderators), no artifacts for the psychometric distributions,
-    one study for leave-one-out and influence, and meta-regressions of moderators that all have one level: a
+    too few studies for an analysis, and meta-regressions of moderators that all have one level: a
     sentence each instead of a bare "No rows."; an empty table of an analysis that was asked for and whose
     reason is unknown keeps "No rows." (absent from the reasons)."""
-    from alliance_meta.report.html import (NO_ARTIFACTS, NO_LOCATION_SCALE, NO_MODERATORS, ONE_STUDY_DIAGNOSTICS,
-                                           empty_table_reasons)
+    from alliance_meta.report.html import NO_ARTIFACTS, NO_LOCATION_SCALE, NO_MODERATORS, empty_table_reasons
 
     empty = pd.DataFrame()
     one_level = pd.DataFrame({"moderator": ["rater"], "qm": [float("nan")],
@@ -307,11 +306,21 @@ def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
         "meta_regression": "No meta-regression could be fitted: rater has one value (patient) in every row: nothing "
                            "to compare.",
         "location_scale": NO_LOCATION_SCALE, "location_scale_tau2": NO_LOCATION_SCALE,
-        "psychometric_artifacts": NO_ARTIFACTS, "leave_one_out": ONE_STUDY_DIAGNOSTICS,
-        "influence": ONE_STUDY_DIAGNOSTICS}
+        "psychometric_artifacts": NO_ARTIFACTS,
+        "leave_one_out": "Leave-one-out and influence diagnostics need at least 2 studies; 1 study in this family.",
+        "influence": "Leave-one-out and influence diagnostics need at least 2 studies; 1 study in this family."}
+    tables.update(bma=empty, gosh_studies=empty, multiverse=empty, model_comparison=empty)
+    reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}), {"moderators": ["rater"]})
+    assert reasons["gosh_studies"] == "A GOSH plot needs at least 3 studies; 2 studies in this family."
+    assert "leave_one_out" not in reasons and "bma" not in reasons and "multiverse" not in reasons
+    assert "model_comparison" not in reasons  # moderators configured: the reason is not known here
+    reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}), {"multiverse": {"minimum_k": 3}})
+    assert reasons["multiverse"] == ("Each specification of the multiverse needs at least 3 studies "
+                                     "(multiverse.minimum_k); 2 studies in this family.")
+    assert reasons["model_comparison"] == NO_MODERATORS
     # configured and possible: no reason given (the tables have their own empty-table logic)
     tables.update(psychometric=pd.DataFrame({"method": ["bare_bones", "artifact_distribution"]}))
-    reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}),
+    reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2", "S3"]}),
                                   {"moderators": ["rater"], "continuous_moderators": ["year"],
                                    "location_scale": ["rater"]})
     assert reasons == {}

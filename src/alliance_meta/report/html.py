@@ -101,9 +101,8 @@ def placeholder_plots(tables: dict[str, pd.DataFrame], config: dict) -> dict[str
 
 #: The tables of the moderator analyses (categorical moderators, continuous ones and formulas).
 MODERATOR_TABLES = ("moderators", "subgroups", "bayes_moderators", "meta_regression", "meta_regression_predictions",
-                    "psychometric_moderators")
-NO_MODERATORS = ("Not run: the config names no moderator (moderators, continuous_moderators and meta_regression are "
-                 "empty, or the default moderators are not columns of the sheet).")
+                    "psychometric_moderators", "model_comparison")
+NO_MODERATORS = "Not run: no moderator to analyse (none named in the config, or the default ones are not in the sheet)."
 NO_LOCATION_SCALE = "Not run: the config's location_scale names no moderator of \u03c4\u00b2."
 NO_ARTIFACTS = ("No reliabilities or range-restriction ratios (rxx, ryy, ux) in the sheet or the config: the bare-bones "
                 "analysis only, no artifact distributions.")
@@ -114,9 +113,10 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
     """``{table name: sentence}`` for a family's tables without rows whose reason is known from the config and the
     other tables, said instead of a bare "No rows.": an analysis the config does not ask for (no moderators, no
     location_scale models), no artifacts for the psychometric distributions (psychometric.csv has no
-    ``artifact_distribution`` row), one study for leave-one-out and influence, and meta-regressions of categorical
-    moderators none of which could be fitted (the reasons of moderators.csv's ``note``, when no continuous
-    moderator or formula is configured)."""
+    ``artifact_distribution`` row), fewer studies than an analysis needs (leave-one-out, influence, robust variance
+    estimation and model averaging 2, GOSH 3, the multiverse ``multiverse.minimum_k``), and meta-regressions of
+    categorical moderators none of which could be fitted (the reasons of moderators.csv's ``note``, when no
+    continuous moderator or formula is configured). Any other empty table keeps "No rows."."""
     empty = {name for name, frame in tables.items() if frame is not None and frame.empty}
     out = {}
     categorical = list(config.get("moderators") or [])
@@ -136,8 +136,22 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
     if "psychometric_artifacts" in empty and psychometric is not None and "method" in psychometric \
             and not psychometric["method"].eq("artifact_distribution").any():
         out["psychometric_artifacts"] = NO_ARTIFACTS
-    if analysis is not None and "study_id" in analysis and analysis["study_id"].nunique() == 1:
-        out.update(dict.fromkeys({"leave_one_out", "influence"} & empty, ONE_STUDY_DIAGNOSTICS))
+    studies = analysis["study_id"].nunique() if analysis is not None and "study_id" in analysis else None
+    if studies is not None:
+        from alliance_meta.analyses.gosh import MINIMUM_STUDIES as GOSH_MINIMUM
+
+        minimum_k = int((config.get("multiverse") or {}).get("minimum_k", 2))
+        fewer = f"{counted(studies, 'study', 'studies')} in this family"
+        too_few = {name: f"{what} at least {counted(least, 'study', 'studies')}{key}; {fewer}."
+                   for least, what, key, names in (
+                       (2, "Leave-one-out and influence diagnostics need", "", ("leave_one_out", "influence")),
+                       (2, "Robust variance estimation needs", "", ("rve", "rve_sensitivity")),
+                       (2, "Model averaging needs", "", ("bma", "bma_summary")),
+                       (GOSH_MINIMUM, "A GOSH plot needs", "", ("gosh_studies",)),
+                       (minimum_k, "Each specification of the multiverse needs", " (multiverse.minimum_k)",
+                        ("multiverse", "multiverse_summary")))
+                   for name in names if studies < least}
+        out.update({name: reason for name, reason in too_few.items() if name in empty})
     return out
 
 
