@@ -158,6 +158,16 @@ def test_double_zero_tables_are_dropped_and_noted():
         counts.mantel_haenszel(ai, bi, ci, di).estimate, rel=1e-15)
 
 
+def test_count_rows_of_double_zero_tables_only_have_k_0():
+    """Double-zero tables are left out of k (as metafor's rma.mh, which stops at k = 0): a family whose every
+    table is double-zero gets rows of NaN with k = 0, not k = the number of tables, and the note says why."""
+    frame = pd.DataFrame({"study_id": ["D1", "D2"], "yi": 0.0, "vi": 1.0, "n11": [20, 30], "n12": [0, 0],
+                          "n21": [15, 28], "n22": [0, 0], "reverse": "no"})
+    rows = counts.count_rows(frame)
+    assert list(rows["method"]) == ["MH", "Peto", "GLMM"] and (rows["k"] == 0).all()
+    assert rows["estimate"].isna().all() and rows["note"].str.contains("every table is a double-zero table").all()
+
+
 def test_tables_are_validated():
     with pytest.raises(ValueError, match="whole numbers"):
         counts.tables([1.5], [2], [3], [4])

@@ -19,7 +19,9 @@ table, notes = am.pooled_table(read_table(snakemake.input[0]), pooled_methods(op
 for note in notes:
     logger.info("%s", note)
 for row in table.itertuples():
-    if not row.converged:
+    if not row.converged and row.estimate != row.estimate:  # NaN: not fitted (e.g. no information in the tables)
+        logger.warning("%s (%s) not estimated: %s", row.method, row.test, row.note)
+    elif not row.converged:
         logger.warning("%s (%s) did not converge: %s", row.method, row.test, row.note)
     else:
         logger.info("%s (%s): k = %d, estimate = %.4f [%.4f, %.4f], tau2 = %.4f", row.method, row.test,

@@ -693,8 +693,10 @@ def count_rows(effect_sizes: pd.DataFrame, metric: str = "log_or", methods=METHO
             result = fitter(*arguments, level=level, nagq=nagq) if method == "GLMM" else fitter(*arguments, level=level)
             row = result.as_row(metric)
             row["note"] = _join(lead, *notes, result.note)
-        except ValueError as error:
+        except ValueError as error:  # k: the tables the method would have pooled (double-zero tables never count)
             row = {c: math.nan for c in columns}
-            row.update(method=method, test="z", k=len(frame), converged=False, note=_join(lead, *notes, str(error)))
+            double = ((frame["ai"] == 0) & (frame["ci"] == 0)) | ((frame["bi"] == 0) & (frame["di"] == 0))
+            row.update(method=method, test="z", k=int((~double).sum()), converged=False,
+                       note=_join(lead, *notes, str(error)))
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
