@@ -247,6 +247,29 @@ def test_a_dash_or_not_reported_says_how_to_write_a_missing_value(tmp_path, writ
     assert [p.check for p in problems] == ["number"]
 
 
+@pytest.mark.parametrize("header, named", [("StudyID", "StudyID"), ("Study Nr", "Study Nr"), ("ID study", "ID study"),
+                                           ("Autor", None)])
+def test_a_study_id_column_written_otherwise_is_named(tmp_path, header, named):
+    problem = only(problems_of(tmp_path, f"{header},r,n\nS1,0.3,50\n"), "column_in_dataframe")
+    assert (problem.row, problem.column) == (1, "study_id")
+    if named:
+        assert problem.rule.endswith(f'; did you mean "{named}"? (rename it study_id)')
+    else:
+        assert problem.rule == "required column is missing from the header"
+
+
+def test_a_point_between_thousands_and_a_decimal_comma_say_how_to_read_them(tmp_path):
+    """n = "1.200" was 'must be a whole number (an n averaged over groups or occasions: write "1")'; r = "0,31" in a
+    sheet read with decimal points did not say that decimal: "," reads the sheet's decimal commas."""
+    problems = problems_of(tmp_path, 'study_id,r,n\nS1,"0,31","1.200"\n')
+    whole = only(problems, "whole_number")
+    assert whole.rule.startswith('must be a whole number: "1.200" is read with a decimal point; if the point '
+                                 'separates thousands, write "1200"') and 'write "1")' not in whole.rule
+    number = only(problems, "number")
+    assert number.rule == ('is not a number; write "0.31" (decimal point, no text or units), or set decimal: "," in '
+                           "the config to read the sheet's decimal commas")
+
+
 def test_a_note_below_the_data_is_named_as_a_note(tmp_path):
     workbook = openpyxl.Workbook()
     sheet = workbook.active

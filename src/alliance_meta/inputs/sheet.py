@@ -941,6 +941,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
     hint = f'; write "{suggestion}"' if suggestion else ""
+    if suggestion and re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value):  # a decimal comma, e.g. a text cell of Excel
+        return (f'is not a number{hint} (decimal point, no text or units), or set decimal: "," in the config to read '
+                "the sheet's decimal commas")
     return f"is not a number{hint} (decimal point, no text or units)"
 
 
@@ -1060,6 +1063,10 @@ def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
     number = pd.to_numeric(value, errors="coerce")
     if column in ("n11", "n12", "n21", "n22"):
         return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
+    if re.fullmatch(r"\s*\d{1,3}(\.\d{3})+\s*", str(value)):  # 1.200: a point between groups of thousands?
+        thousands = str(value).strip().replace(".", "")
+        return (f'must be a whole number: "{value}" is read with a decimal point; if the point separates thousands, '
+                f'write "{thousands}" (or set decimal: "," in the config for a sheet written with decimal commas)')
     if column not in ("n", "n1", "n2") or not np.isfinite(number) or number < 0:
         return "must be a whole number"
     return f'must be a whole number (an n averaged over groups or occasions: write "{math.floor(number + 0.5)}")'
@@ -1187,6 +1194,19 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
 # Validation
 # ---------------------------------------------------------------------------
 
+def _header_hint(column: str, header) -> str:
+    """A did-you-mean for a required column the header lacks: the header cell that is the column written without
+    its underscore or in another word order (``StudyID``, ``ID study``), or close to it (``Study_Nr``)."""
+    def squashed(name) -> str:
+        return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+    by_squashed = {squashed(name): str(name) for name in header if squashed(name)}
+    target = squashed(column)
+    close = [name for name in by_squashed if sorted(name) == sorted(target)]
+    close = close or difflib.get_close_matches(target, list(by_squashed), n=1, cutoff=0.7)
+    return f'; did you mean "{by_squashed[close[0]]}"? (rename it {column})' if close else ""
+
+
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
                    subsets=None, risk_of_bias=None, figure_columns=(),
                    reference_levels=None, location_scale=()) -> tuple[pd.DataFrame, list[Problem]]:
@@ -1219,7 +1239,9 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
             return text, reading
         problems = [Problem(HEADER_ROW, str(c), "", RULES["duplicate_column"].message(c, "", pd.Series()), "duplicate_column")
                     for c in duplicated]
-        problems += [Problem(HEADER_ROW, c, "", RULES["column_in_dataframe"].message(c, "", pd.Series()), "column_in_dataframe")
+        problems += [Problem(HEADER_ROW, c, "", RULES["column_in_dataframe"].message(c, "", pd.Series())
+                             + _header_hint(c, [name for name in text.columns if name != SHEET_ROW]),
+                             "column_in_dataframe")
                      for c in codebook.REQUIRED_COLUMNS if c not in text]
         problems += moderator_column_problems(text.columns, moderators=moderators,
                                               continuous_moderators=continuous_moderators,
