@@ -286,6 +286,27 @@ def test_a_table_without_rows_says_so(tmp_path):
     assert len(empty) == 1 and "No rows." in empty[0] and "Not run" not in empty[0]
 
 
+@pytest.mark.parametrize("years, title", [
+    (2000 + np.arange(8), "Cumulative meta-analysis (by year)"),
+    ([2001, 2001, np.nan, np.nan, 2003, 2003, 2004, 2004], "Cumulative meta-analysis: by year; 1 without a year last, "
+                                                             "in sheet order"),
+    ([np.nan] * 8, "Cumulative meta-analysis: in sheet order (no year in the sheet)")])
+def test_the_cumulative_table_says_its_order_when_years_are_missing(years, title):
+    """The table was titled "(by year)" for a sheet without any year, which the analysis adds in sheet order (as
+    the cumulative forest plot's axis said)."""
+    import alliance_meta as am
+    from alliance_meta.analyses.sensitivity import sensitivity
+    from alliance_meta.report.html import family_section
+
+    effect_sizes = effect_sizes_frame().assign(year=years)
+    analysis = effect_sizes.groupby("study_id", as_index=False).first()
+    fit = am.fit(analysis, method="REML", metric="z")
+    cumulative = sensitivity(fit).cumulative
+    config = {"moderators": [], "pooling": {"main_method": "REML", "tests": ["z"], "level": 95}}
+    section = family_section("outcome", "z", {"cumulative": cumulative}, analysis, [], {}, config)
+    assert [table.title for table in section.tables if table.name.startswith("cumulative")] == [title]
+
+
 def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
     """An analysis not configured (location_scale, moderators), no artifacts for the psychometric distributions,
     too few studies for an analysis, and meta-regressions of moderators that all have one level: a

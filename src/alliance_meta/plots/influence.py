@@ -246,19 +246,19 @@ def sensitivity_figures(sensitivity, label_mode: str = "authors_year") -> dict:
             if fit.kind != "multilevel":
                 labels = np.asarray(study_labels(fit.data, label_mode, escape=False), dtype=str)
             figures["cumulative"] = cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
-                                                      _order_note(fit.data), fit.test)
+                                                      order_note(fit.data), fit.test)
         return figures
     if fit.kind == "multilevel":
         return {"baujat": message_figure("Baujat plot: not defined for the three-level model\n"
                                          "(metafor's baujat refuses rma.mv); see influence.csv"),
                 "influence": multilevel_influence_plot(details, _study_names(fit.data, details.study_id)),
                 "cumulative": cumulative_forest(sensitivity.cumulative, fit.data["study_id"].to_numpy(str),
-                                                fit.metric, fit.level, _order_note(fit.data), fit.test)}
+                                                fit.metric, fit.level, order_note(fit.data), fit.test)}
     data = fit.data
     labels = np.asarray(study_labels(data, label_mode, escape=False), dtype=str)
     return {"baujat": baujat_plot(details, labels), "influence": influence_plot(details, labels=labels),
             "cumulative": cumulative_forest(sensitivity.cumulative, labels, fit.metric, fit.level,
-                                            _order_note(data), fit.test)}
+                                            order_note(data), fit.test)}
 
 
 def _study_names(data: pd.DataFrame, study_ids) -> list[str]:
@@ -271,7 +271,7 @@ def _study_names(data: pd.DataFrame, study_ids) -> list[str]:
     return [names.get(str(study), str(study)) for study in study_ids]
 
 
-def _order_note(data: pd.DataFrame) -> str:
+def order_note(data: pd.DataFrame) -> str:
     """The order note of a fit's rows (per study: a study with a year on any row has one)."""
     if "year" not in data:
         return cumulative_order_note(None)

@@ -155,6 +155,17 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
     return out
 
 
+def cumulative_order(analysis: pd.DataFrame | None) -> str:
+    """How the cumulative meta-analysis added the studies when not every study has a year ("" otherwise, or
+    without the analysed rows): in sheet order, or by year with the studies without one last
+    (:func:`alliance_meta.plots.influence.order_note`, the note of the cumulative forest plot's axis)."""
+    if analysis is None or "study_id" not in analysis or analysis.empty:
+        return ""
+    from alliance_meta.plots.influence import order_note
+
+    return order_note(analysis)
+
+
 @dataclass
 class FamilySection:
     name: str
@@ -280,9 +291,12 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                        for table in result_tables(name, tables[name], metric, level, family,
                                                   notes.get(name, "") if len(tables[name]) else "")]
     reasons = empty_table_reasons(tables, analysis, config)
+    order = cumulative_order(analysis)
     for table in section.tables:
         if not table.rows and table.name in reasons:
             table.empty = reasons[table.name]
+        if order and table.name in ("cumulative", "cumulative-csv"):  # as the cumulative forest plot's axis says
+            table.title = table.title.replace(" (by year)", f": {order}")
     paths = sorted(images, key=_figure_order)
     placeholders = placeholder_plots(tables, config)  # a one-line message: its sentence, not its image
     inlined = dict(inlined or {})
