@@ -10,6 +10,7 @@ uninterrupted run; two runs give byte-identical CSVs; a second run in a busy fol
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -44,6 +45,11 @@ def tracebacks(folder: Path, result: subprocess.CompletedProcess) -> list[str]:
     return [name for name, text in texts.items() if "Traceback" in text]
 
 
+def raw_bytes(folder: Path) -> dict[str, bytes]:
+    """The files of data/raw/ (the sheet, .csv or .xlsx, and any second coder's), which no run may write to."""
+    return {path.name: path.read_bytes() for path in sorted((folder / "data" / "raw").iterdir()) if path.is_file()}
+
+
 def csv_bytes(folder: Path) -> dict[str, bytes]:
     return {str(path.relative_to(folder)): path.read_bytes()
             for top in ("results", "data/processed") for path in sorted((folder / top).rglob("*.csv"))}
@@ -51,7 +57,7 @@ def csv_bytes(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def completed(tmp_path_factory):
-    """Each case run once per worker: ``completed(case)`` is (folder, first run's result, raw bytes).
+    """Each case run once per worker: ``completed(case)`` is (folder, first run's result, data/raw/'s bytes).
 
     The byte-identical and killed-run tests compare against these runs instead of repeating them.
     """
@@ -60,7 +66,7 @@ def completed(tmp_path_factory):
     def get(case: str):
         if case not in runs:
             folder = review_folder(case, tmp_path_factory.mktemp("completed"))
-            before = (folder / "data" / "raw" / "studies.csv").read_bytes()
+            before = raw_bytes(folder)
             runs[case] = folder, run(folder), before
         return runs[case]
     return get
@@ -76,8 +82,7 @@ class ReviewFolder:
     def test_runs_to_its_expected_outcome(self, completed):
         folder, result, before = completed(self.case)
         expected = (folder / "expected.yaml").read_text().split("\n", 1)
-        raw = folder / "data" / "raw" / "studies.csv"
-        assert raw.read_bytes() == before, "the raw sheet was written to"
+        assert raw_bytes(folder) == before, "the raw sheet was written to"
         assert not tracebacks(folder, result), f"traceback in {tracebacks(folder, result)}\n{result.stderr[-3000:]}"
         if expected[0].strip() == "report":
             assert result.returncode == 0, result.stderr[-4000:]
@@ -129,6 +134,9 @@ class TestDefaultsOnly(ReviewFolder):
                 in result.stdout + result.stderr)
         header = (folder / "results" / "outcome" / "moderators.csv").read_text().splitlines()
         assert header[0].startswith("moderator,k,qm,") and len(header) == 1  # the header, no rows
+        report = (folder / "results" / "report.html").read_text()  # the empty tables say why
+        assert re.search(r'id="table-moderators">\s*<figcaption>[^<]*</figcaption>\s*<p class="muted">Not run: no '
+                         r"moderator to analyse", report)
 
 
 class TestTwoStudies(ReviewFolder):
@@ -170,6 +178,17 @@ class TestTwoStudies(ReviewFolder):
 
 class TestOneStudy(ReviewFolder):
     case = "one_study"
+
+    def test_empty_tables_of_the_report_say_why(self, completed):
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        report = (folder / "results" / "report.html").read_text()
+        for name, reason in (("leave_one_out", "Leave-one-out and influence diagnostics need at least 2 studies; "
+                                               "1 study in this family."),
+                             ("bma", "Model averaging needs at least 2 studies; 1 study in this family."),
+                             ("rve", "Robust variance estimation needs at least 2 studies; 1 study in this family.")):
+            assert re.search(rf'id="table-{name}">\s*<figcaption>[^<]*</figcaption>\s*<p class="muted">'
+                             rf"{re.escape(reason)}</p>", report), name
 
     def test_killed_run_restarts_with_the_same_command(self, tmp_path, completed):
         reference, reference_result, _ = completed(self.case)
@@ -229,8 +248,36 @@ class TestAggregate(ReviewFolder):
         assert again.returncode == 0 and "earlier run" not in again.stdout + again.stderr
 
 
+class TestXlsxQuirks(ReviewFolder):
+    case = "xlsx_quirks"  # an Excel sheet as reviewers write them (make_sheet.py); multilevel; log OR dropout
+
+    def test_the_quirks_are_read_as_the_reviewer_meant(self, completed):
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        rows = pd.read_csv(folder / "data" / "processed" / "effect_sizes.csv", dtype={"study_id": str})
+        outcome = rows[rows["family"] == "outcome"]
+        assert outcome["study_id"].tolist() == ["A01", "A01", "A01", "A02", "A03", "A04"]  # merged cells
+        assert outcome["r"].tolist() == [0.31, 0.22, 0.18, 0.40, 0.12, 0.27]  # decimal commas, text numbers
+        assert outcome["rater"].tolist() == ["patient", "therapist", "observer", "patient", "patient", "patient"]
+        assert rows.loc[rows["study_id"] == "A02", "year"].item() == 2004  # a date in the year column
+        assert rows.loc[rows["family"] == "dropout", "study_id"].tolist() == ["B01", "B02"]
+
+    def test_count_rows_of_double_zero_tables_only(self, completed):
+        """Every dropout table is double-zero: MH, Peto and the GLMM have no information (k = 0, no estimate;
+        they had k = 2), while the escalc-style rows (1/2 added) are pooled as metafor's rma does."""
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        pooled = pd.read_csv(folder / "results" / "dropout" / "pooled.csv").set_index("method")
+        counts = pooled.loc[["MH", "Peto", "GLMM"]]
+        assert (counts["k"] == 0).all() and counts["estimate"].isna().all()
+        assert counts["note"].str.contains("every table is a double-zero table").all()
+        assert pooled.loc["REML", "estimate"].notna().all()
+        assert "not estimated: " in (folder / "logs" / "pool_dropout.log").read_text()
+
+
 # every other folder of .test/: a class of its own
-for _case in sorted(set(CASES) - {"outcome_only", "defaults_only", "two_studies", "one_study", "aggregate"}):
+for _case in sorted(set(CASES) - {"outcome_only", "defaults_only", "two_studies", "one_study", "aggregate",
+                                  "xlsx_quirks"}):
     _name = "Test" + "".join(part.title() for part in _case.split("_"))
     globals()[_name] = type(_name, (ReviewFolder,), {"case": _case})
 
