@@ -353,3 +353,25 @@ def test_workflow_writes_the_psychometric_outputs(tmp_path):
     assert set(moderators["moderator"]) == {"modality", "rater"}
     assert pd.read_csv(tmp_path / targets[2])["artifact"].tolist() == ["rxx", "ryy"]
     assert (tmp_path / targets[3]).stat().st_size > 10_000
+
+
+def test_corrected_correlations_that_are_no_correlations_and_an_undefined_ut_are_named():
+    """A reliability typed wrongly (0.09 for 0.9) or too low gives corrected correlations beyond 1, and a ux far above 1
+    an undefined true-score u ratio: the individual row's note named nothing (the mean silently included 2.46), and
+    the artifact-distribution row was NaN with "ut: mean = nan" as its only trace."""
+    from alliance_meta.analyses.psychometric import psychometric_analysis
+
+    frame = pd.DataFrame({"study_id": [f"S{i}" for i in range(1, 8)],
+                          "r": [0.6, 0.45, 0.3, 0.25, -0.7, 0.2, 0.33], "n": [80, 120, 60, 200, 50, 90, 150],
+                          "rxx": [0.2, 0.09, 0.9, 0.88, 0.3, np.nan, 0.91],
+                          "ryy": [0.3, 0.85, 0.88, np.nan, 0.3, np.nan, 0.9],
+                          "ux": [np.nan, np.nan, 0.1, 0.5, np.nan, np.nan, 2.5]})
+    with np.errstate(invalid="ignore"):
+        table = psychometric_analysis(frame).to_frame().set_index("method")
+    assert ("corrected correlations outside (-1, 1) in S1 (2.46), S2 (1.63), S5 (-2.36): check these studies' rxx, "
+            "ryy and ux") in table.loc["individual", "note"]
+    assert np.isnan(table.loc["artifact_distribution", "rho"])
+    assert ("not estimable: the true-score u ratio is not defined at the mean rxx = 0.619 for S7 (ux = 2.5)"
+            in table.loc["artifact_distribution", "note"])
+    fine = psychometric_analysis(frame.assign(rxx=0.9, ryy=0.85, ux=np.nan)).to_frame()
+    assert not fine["note"].str.contains("outside|not estimable").any()

@@ -821,9 +821,43 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
             ad_note += "; range restriction (ux) is corrected in the individual row only (no rxx is given)"
     x_used = setting.distributions["qxa"] if method == "uvdrr" else x
     distribution = artifact_distribution_meta_analysis(base, x_used, y, options, ad_note, u, method)
+    if u is not None and not np.isfinite(u.mean_q) and method == "uvirr":  # NaN without a word: say why
+        distribution = _with_note(distribution, _undefined_ut_note(frame, setting))
+    result = individual.result
+    outside = _outside_note(studies_table, setting.study)
+    if outside:
+        result = _with_note(result, outside)
     shown = (x, y, setting.distributions.get("qxa") if method == "uvdrr" else None, u)
-    return PsychometricAnalysis(base.result, individual.result, distribution, studies_table,
+    return PsychometricAnalysis(base.result, result, distribution, studies_table,
                                 tuple(d for d in shown if d is not None))
+
+
+def _outside_note(studies: pd.DataFrame, study: str) -> str:
+    """The studies whose individually corrected correlation is not a correlation (|rho_i| >= 1, or not defined):
+    a reliability or ux typed wrongly (0.09 for 0.9), or too low for the correlation reported."""
+    corrected = pd.to_numeric(studies["r_corrected"], errors="coerce")
+    bad = ~(corrected.abs() < 1)
+    if not bad.any():
+        return ""
+    names = studies[study].astype(str) if study in studies else pd.Series(studies.index.astype(str))
+    listed = ", ".join(f"{name} ({value:.2f})" if np.isfinite(value) else f"{name} (not defined)"
+                       for name, value in zip(names[bad], corrected[bad]))
+    return (f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux "
+            "(the mean includes them)")
+
+
+def _undefined_ut_note(frame: pd.DataFrame, setting: _Setting) -> str:
+    """Why the Case IV artifact distribution has no estimate: ut = sqrt(rxx ux^2 / (1 + rxx ux^2 - ux^2)) at the
+    mean rxx is not defined for some ux (1 + rxx ux^2 - ux^2 <= 0: ux far above 1, or rxx low)."""
+    studies = collapse_within_study(frame, setting.study)
+    ux, rxx, n = (pd.to_numeric(studies[c], errors="coerce").to_numpy(float) for c in ("ux", "rxx", "n"))
+    mean_rxx = weighted_mean(rxx[np.isfinite(rxx)], n[np.isfinite(rxx)])
+    with np.errstate(invalid="ignore"):
+        undefined = np.isfinite(ux) & ~np.isfinite(estimate_ut(ux, mean_rxx))
+    names = studies[setting.study].astype(str).to_numpy()[undefined]
+    listed = ", ".join(f"{name} (ux = {value:g})" for name, value in zip(names, ux[undefined]))
+    return (f"not estimable: the true-score u ratio is not defined at the mean rxx = {mean_rxx:.3f} for {listed} "
+            "(1 + rxx ux^2 - ux^2 <= 0); check ux and rxx")
 
 
 def _with_note(result: PsychometricResult, note: str) -> PsychometricResult:
