@@ -99,6 +99,12 @@ def test_missing_study_id(tmp_path):
                    "not_nullable")
     assert (problem.row, problem.column, problem.value) == (3, "study_id", "")
     assert "required" in problem.rule
+    # a continuation row (the study's id left blank below its first row, as if merged): the study above is named
+    assert problem.rule.endswith("; the rows above belong to study S1: if this effect size is of that study, write "
+                                 "S1 here (or merge the study_id cells of the study's rows in the spreadsheet)")
+    first = only(problems_of(tmp_path, HEADER + ",outcome,0.2,40,patient\nS1,outcome,0.3,50,patient\n"),
+                 "not_nullable")
+    assert first.rule == "is required on every row (the study the effect size comes from)"
 
 
 ONE = ": |r| = 1 has no Fisher z and no sampling variance (check the source)"

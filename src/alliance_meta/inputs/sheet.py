@@ -1186,8 +1186,22 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
         message = rule.message(column, value, row) if rule else f"fails the check {case.check}"
         if case.check == "inputs_disagree" and details.get(case.index):
             message += f": {details[case.index]}"
+        if case.check == "not_nullable" and column == "study_id":
+            message += _continuation_hint(text, case.index)
         problems.append(Problem(int(case.index), column, value, message, case.check))
     return problems
+
+
+def _continuation_hint(text: pd.DataFrame, index) -> str:
+    """For an empty study_id below rows of a study, with only empty study_id cells in between (a study's further
+    effect sizes written as continuation rows, as if the cell were merged): the study above to write."""
+    above = text.loc[text.index < index, "study_id"] if "study_id" in text else pd.Series(dtype=object)
+    named = above[above.notna()]
+    if named.empty:
+        return ""
+    study = str(named.iloc[-1])
+    return (f'; the rows above belong to study {study}: if this effect size is of that study, write {study} here '
+            "(or merge the study_id cells of the study's rows in the spreadsheet)")
 
 
 # ---------------------------------------------------------------------------
