@@ -183,3 +183,28 @@ def test_moderator_forest_says_the_subtotals_are_wald_when_the_overall_diamond_i
     knha = fit(data.yi, data.vi, "REML", "knha", metric="z").as_row()
     assert "Subtotal diamonds: Wald 95% CIs" in footnote_text(knha)
     assert "Subtotal diamonds" not in footnote_text(pooled_row(data))
+
+
+def test_odds_ratio_ticks_of_a_wide_axis_do_not_run_into_each_other():
+    """Over five decades (2x2 tables with zero cells) the forest plot's ticks 0.05, 0.1, 0.2, ..., 50 and the
+    cumulative and subgroup plots' 0.01, 0.02, 0.05, ... overlapped ("0.050.10.2"); a narrow axis keeps 1-2-5."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.forest_draw import ticks
+    from alliance_meta.plots.forest_options import ForestOptions
+    from alliance_meta.plots.style import log_metric_axis
+
+    options = ForestOptions.from_config({})
+    wide = ticks(np.log(0.008), np.log(400), "log_or", options, panel=3.0)[1]
+    assert wide == ["0.01", "0.1", "1", "10", "100"]
+    assert ticks(np.log(0.3), np.log(8), "log_or", options, panel=3.0)[1] == ["0.5", "1", "2", "5"]
+    assert len(ticks(np.log(0.008), np.log(400), "log_or", options)[1]) == 10  # no panel width: as before
+    figure, axis = plt.subplots(figsize=(6, 2))
+    try:
+        log_metric_axis(axis)
+        axis.set_xlim(0.006, 500)
+        assert [t for t in axis.xaxis.get_majorticklocs() if 0.006 <= t <= 500] == pytest.approx([0.01, 0.1, 1, 10, 100])
+        axis.set_xlim(0.3, 8)
+        assert [t for t in axis.xaxis.get_majorticklocs() if 0.3 <= t <= 8] == pytest.approx([0.5, 1, 2, 5])
+    finally:
+        plt.close(figure)

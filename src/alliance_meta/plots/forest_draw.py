@@ -27,6 +27,8 @@ SCALES = {metric: (scale.plain_label, scale.to_display, scale.from_display, scal
 SYMBOLS = {metric: scale.symbol for metric, scale in STYLE_SCALES.items()}
 CORRELATION_SCALES = ("z", "r")  # APA: no leading zero
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+#: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).
+SPARSE_ODDS_TICKS = ((0.01, 0.1, 1, 10, 100), (0.001, 0.01, 0.1, 1, 10, 100, 1000), (0.001, 1, 1000))
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
 KEEP_PANEL = 2.5  # inches of the plot panel that a whole (uncut) plots.columns column may not take
 
@@ -133,11 +135,29 @@ def correlation_tail_ticks(values, low: float, high: float):
     return np.sort(np.array(kept)) if len(kept) > len(values) else values
 
 
-def ticks(low: float, high: float, metric: str, options):
-    """Tick positions (analysis metric) at round values of the display scale, with their labels."""
+def _odds_ticks_fit(values, low: float, high: float, panel: float, options) -> bool:
+    """Whether odds-ratio tick labels ``values`` stand side by side on a panel ``panel`` inches wide: neighbours
+    at least their half labels apart, with a gap of 1.5 characters (a character ~0.6 of the font size)."""
+    if len(values) < 2:
+        return True
+    char = 0.6 * options.font_size / 72
+    where = (np.log(values) - low) / (high - low) * panel
+    widths = np.array([len(f"{value:g}") for value in values]) * char
+    return bool(np.all(np.diff(where) >= (widths[:-1] + widths[1:]) / 2 + 1.5 * char))
+
+
+def ticks(low: float, high: float, metric: str, options, panel: float | None = None):
+    """Tick positions (analysis metric) at round values of the display scale, with their labels. Odds ratios
+    at 1-2-5 values, or, when their labels would overlap on a panel ``panel`` inches wide, at the first of
+    :data:`SPARSE_ODDS_TICKS` whose labels fit (ticks of 0.05 to 50 ran into each other on a wide axis)."""
     _, transform, inverse, _ = SCALES[metric]
     if metric == "log_or":
         values = np.array([t for t in ODDS_TICKS if low <= np.log(t) <= high])
+        if panel is not None and not _odds_ticks_fit(values, low, high, panel, options):
+            for sparse in SPARSE_ODDS_TICKS:
+                values = np.array([t for t in sparse if low <= np.log(t) <= high])
+                if _odds_ticks_fit(values, low, high, panel, options):
+                    break
     else:
         values = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(transform(low), transform(high))
         values = values[(inverse(values) >= low - 1e-9) & (inverse(values) <= high + 1e-9)]
@@ -287,7 +307,7 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
     axis.set_xlim(low, high)
     axis.set_ylim(total, 0)
     axis.set_yticks([])
-    positions, labels = ticks(low, high, metric, options)
+    positions, labels = ticks(low, high, metric, options, panel_right - panel_left)
     axis.set_xticks(positions, labels)
     axis.set_xlabel(SCALES[metric][0])
     axis.axvline(SCALES[metric][3], color="0.3", lw=0.8, zorder=1)

@@ -136,6 +136,21 @@ class _PlainLogFormatter(matplotlib.ticker.LogFormatter):
         return f"{x:g}"
 
 
+#: Widest axis (in decades) whose odds-ratio ticks are 1, 2 and 5 times a power of ten; wider: powers of ten only.
+ONE_TWO_FIVE_DECADES = 2.5
+
+
+class OddsLocator(matplotlib.ticker.LogLocator):
+    """LogLocator at 1, 2 and 5 times a power of ten on an axis of up to :data:`ONE_TWO_FIVE_DECADES` decades, at
+    powers of ten on a wider one (0.01, 0.02, 0.05, 0.1, ... ran into each other over five decades)."""
+
+    def tick_values(self, vmin, vmax):
+        low, high = sorted((vmin, vmax))
+        if low > 0 and np.isfinite(high):
+            self.set_params(subs=(1.0, 2.0, 5.0) if np.log10(high / low) <= ONE_TWO_FIVE_DECADES else (1.0,))
+        return super().tick_values(vmin, vmax)
+
+
 def log_metric_axis(axis, which: str = "x") -> None:
     """A log axis for odds ratios: major ticks at 1, 2 and 5 times a power of ten, labelled as plain
     numbers, and, where these leave the axis nearly bare (a range within one decade), labelled minor ticks."""
@@ -143,7 +158,7 @@ def log_metric_axis(axis, which: str = "x") -> None:
 
     target = axis.xaxis if which == "x" else axis.yaxis
     (axis.set_xscale if which == "x" else axis.set_yscale)("log")
-    target.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    target.set_major_locator(OddsLocator(subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     target.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
 
