@@ -208,3 +208,27 @@ def test_odds_ratio_ticks_of_a_wide_axis_do_not_run_into_each_other():
         assert [t for t in axis.xaxis.get_majorticklocs() if 0.3 <= t <= 8] == pytest.approx([0.5, 1, 2, 5])
     finally:
         plt.close(figure)
+
+
+def test_the_funnel_plot_s_secondary_axis_spreads_ticks_that_would_crowd():
+    """r = .97, -.99, 0 and n of 10^6 make a Fisher-z axis of -3.8 to 3.8, where r's ticks -0.5, 0, 0.5 ran into
+    each other ("-0.50.00.5"); zero-cell 2x2 tables a log-OR axis where the odds-ratio ticks 20, 40, 60, 80 crowded
+    at the right. A funnel whose ticks stand apart keeps matplotlib's."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.funnel import funnel_plot
+
+    def top_labels(*args):
+        figure = funnel_plot(*args)
+        figure.draw_without_rendering()
+        labels = [label.get_text() for label in figure.axes[0].child_axes[0].get_xticklabels()]
+        plt.close(figure)
+        return labels
+
+    assert top_labels([2.09, -2.65, 0, 1.47, 0.213, 0.266, 3.8], [0.111, 0.333, 0.0213, 1, 1e-6, 4e-6, 0.5], "z",
+                      0.699) == ["\u22120.99", "\u22120.9", "0", "0.9", "0.99"]
+    assert top_labels([2.9, -2.05, -1.67, 0.18, 0.98], [2.4, 2.5, 2.4, 4.07, 0.31], "log_or",
+                      0.24) == ["0.02", "0.1", "1", "10", "50"]
+    rng = np.random.default_rng(5)
+    yi, vi = rng.normal(0.3, 0.15, 60), rng.uniform(0.004, 0.05, 60)
+    assert top_labels(yi, vi, "z", 0.3) == ["\u22120.75", "\u22120.50", "\u22120.25", "0.00", "0.25", "0.50", "0.75"]

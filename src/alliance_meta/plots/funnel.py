@@ -24,6 +24,31 @@ SECONDARY_AXES = {"z": ("r", np.tanh, lambda r: np.arctanh(np.clip(r, -1 + 1e-15
 CONTOURS = ((0.10, 0.05, "0.62"), (0.05, 0.01, "0.76"), (0.01, 0.0, "0.90"))
 
 
+#: Candidate ticks of the secondary axis (display scale), roundest first, when matplotlib's evenly spaced ones would
+#: crowd together (r near 0 on a wide Fisher-z axis, odds ratios above 1 on a wide log-OR axis).
+SPREAD_TICKS = {"z": (0.0, 0.5, -0.5, 0.9, -0.9, 0.99, -0.99, 0.8, -0.8, 0.2, -0.2, 0.4, -0.4, 0.6, -0.6, 0.95,
+                      -0.95),
+                "log_or": (1.0, 10.0, 0.1, 100.0, 0.01, 1000.0, 0.001, 2.0, 0.5, 5.0, 0.2, 20.0, 0.05, 50.0, 0.02)}
+MIN_TICK_GAP = 0.13  # of the axis width: labels such as "-0.5" and "0.0" closer than this ran into each other
+
+
+def _spread_ticks(metric: str, default, extent: float):
+    """Ticks of the secondary axis (display scale) at least :data:`MIN_TICK_GAP` of the axis apart, taken from
+    :data:`SPREAD_TICKS` roundest first, when the ``default`` ticks (evenly spaced on the display scale) are closer
+    than that on the analysis axis (-extent, extent); None when the default ones stand apart."""
+    _, forward, inverse = SECONDARY_AXES[metric]
+    where = inverse(np.asarray(default, float))
+    where = np.sort(where[np.abs(where) <= extent])
+    gap = MIN_TICK_GAP * 2 * extent
+    if len(where) < 2 or np.min(np.diff(where)) >= gap:
+        return None
+    kept: list[float] = []
+    for position in inverse(np.asarray(SPREAD_TICKS[metric])):
+        if abs(position) <= extent and all(abs(position - other) >= gap for other in kept):
+            kept.append(float(position))
+    return np.sort(forward(np.array(kept)))
+
+
 def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=(), filled_vi=(),
                 adjusted_estimate: float | None = None, title: str | None = None):
     """Figure of the contour-enhanced funnel plot; ``filled_*`` are trim-and-fill studies."""
@@ -67,4 +92,9 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
         if title:
             axis.set_title(title, loc="left", fontsize=10)
         figure.tight_layout()
+    if metric in SECONDARY_AXES:  # the ticks matplotlib draws (with the rcParams of the drawing), spread if they crowd
+        figure.draw_without_rendering()  # the secondary axis takes its limits and ticks as when drawn
+        spread = _spread_ticks(metric, top.get_xticks(), extent)
+        if spread is not None:
+            top.set_xticks(spread, [f"{value:g}".replace("-", "\u2212") for value in spread])
     return figure
