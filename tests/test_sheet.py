@@ -264,6 +264,19 @@ def test_a_study_id_column_written_otherwise_is_named(tmp_path, header, named):
         assert problem.rule == "required column is missing from the header"
 
 
+def test_a_missing_study_id_column_still_lists_every_other_problem(tmp_path):
+    """Without study_id the check stopped at the header: the reviewer renamed the column and only then learnt of the
+    rows' problems. Now one round lists them all (each row checked as a study of its own)."""
+    clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, "StudyID,r,n,rater\nS1,0.3,50,patinet\n"
+                                                                    "S2,1.3,40,patient\nS2,-,40,patient\n")),
+                                     moderators=["rater", "modality"])
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (1, "study_id", "column_in_dataframe"), (1, "modality", "moderator_column_missing"), (2, "rater", "vocabulary"),
+        (3, "r", "correlation_range"), (4, "r", "number")]
+    assert 'did you mean "StudyID"?' in problems[0].rule
+    assert "row 2" not in " ".join(p.rule for p in problems)  # the stand-in study names appear nowhere
+
+
 def test_a_point_between_thousands_and_a_decimal_comma_say_how_to_read_them(tmp_path):
     """n = "1.200" was 'must be a whole number (an n averaged over groups or occasions: write "1")'; r = "0,31" in a
     sheet read with decimal points did not say that decimal: "," reads the sheet's decimal commas."""

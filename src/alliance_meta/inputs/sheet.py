@@ -1257,6 +1257,14 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                              + _header_hint(c, [name for name in text.columns if name != SHEET_ROW]),
                              "column_in_dataframe")
                      for c in codebook.REQUIRED_COLUMNS if c not in text]
+        options = dict(moderators=moderators, continuous_moderators=continuous_moderators,
+                       meta_regression=meta_regression, subsets=subsets, risk_of_bias=risk_of_bias,
+                       figure_columns=figure_columns, reference_levels=reference_levels, location_scale=location_scale)
+        if not len(duplicated):  # only study_id is missing: every other problem too, so that one round fixes all
+            stand_in = text.assign(study_id=[f"row {row}" for row in text[SHEET_ROW]])  # one study per row
+            stand_in.attrs = {}
+            rest = validate_sheet(stand_in, **options)[1]
+            return text, reading + problems + [p for p in rest if p.column != "study_id"]
         problems += moderator_column_problems(text.columns, moderators=moderators,
                                               continuous_moderators=continuous_moderators,
                                               meta_regression=meta_regression, subsets=subsets,
