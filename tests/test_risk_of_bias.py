@@ -197,7 +197,7 @@ def _judgements(k, tool=rob.QUIPS, seed=3):
 
 
 def test_traffic_light_and_summary_files(tmp_path):
-    from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot, summary_table, traffic_light
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot, traffic_light
 
     judgements = _judgements(12, rob.ROBINS_I)
     paths = [tmp_path / f"tl.{s}" for s in ("pdf", "svg")]  # PNG: same figure, rasterised
