@@ -240,3 +240,22 @@ def test_family_figures_name_the_studies_as_the_forest_plot_and_say_when_there_a
     empty, same = plots.family_figures(data.iloc[:0], studies.iloc[:0], table, draws, "z", Priors(), "dropout")
     assert empty is same and [text.get_text() for text in empty.axes[0].texts] == ["dropout: no studies"]
     plt.close("all")
+
+
+def test_figures_draw_in_their_style_without_changing_the_session_s(tmp_path):
+    """The Bayesian figures set font size 9 for the whole process (plt.rcParams.update): a funnel plot drawn after
+    one in the same session (a notebook, a test run) laid out its ticks at that size. They keep their style (the
+    saved tick labels at 9 pt) and leave the session's rcParams as they were."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.bayes import plots
+
+    before = dict(plt.rcParams)
+    prior = TauPrior("half_normal", 0.5)
+    post = exact_posterior(Y, V, prior, mu_sd=1.0)
+    draws = {"mu": np.random.default_rng(1).normal(0.3, 0.05, 400), "tau": np.abs(np.random.default_rng(2).normal(0.1, 0.03, 400))}
+    figure = plots.posterior_figure(draws, post, "z")
+    plots.save(figure, tmp_path / "posterior.svg")
+    assert dict(plt.rcParams) == before
+    assert figure.axes[0].get_xticklabels()[0].get_fontsize() == 9.0
+    assert not figure.axes[0].spines["top"].get_visible()

@@ -20,14 +20,29 @@ def tau_label(metric: str) -> str:
     return rf"between-study SD $\tau$ ({METRIC_NAMES.get(metric, metric)})"
 
 
+#: rcParams of the Bayesian figures, set while each is drawn and saved (not for the process: a funnel plot drawn
+#: after a Bayesian figure in the same session had its ticks laid out at this font size)
+STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "pdf.fonttype": 42}
+
+
 def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "pdf.fonttype": 42})
     return plt
+
+
+def _styled(function):
+    """``function`` run with :data:`STYLE` in force (figures are drawn lazily: :func:`save` sets it again)."""
+    import functools
+
+    @functools.wraps(function)
+    def styled(*args, **kwargs):
+        with _pyplot().rc_context(STYLE):
+            return function(*args, **kwargs)
+    return styled
 
 
 def display_scale(metric: str):
@@ -53,6 +68,7 @@ def effect_density(post: ExactPosterior, metric: str, n: int = 600):
     return x, mixture.pdf(grid) / np.gradient(x, grid)
 
 
+@_styled
 def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str = ""):
     """Two panels: pooled effect and tau; MCMC histogram, exact density, prior (dashed)."""
     plt = _pyplot()
@@ -84,6 +100,7 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     return fig
 
 
+@_styled
 def forest_figure(studies, table, metric: str, title: str = ""):
     """Observed estimates with 95% CIs (open squares) against posterior means with 95%
     HDIs of the study effects (filled circles), and the pooled and predictive rows."""
@@ -148,6 +165,7 @@ def family_figures(data, studies, table, draws: dict, metric: str, priors, famil
             forest_figure(studies, table, metric, f"{family}: observed and shrunken study effects"))
 
 
+@_styled
 def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     """Exact posterior densities of the pooled effect and of tau under each tau prior."""
     plt = _pyplot()
@@ -179,6 +197,7 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     return fig
 
 
+@_styled
 def save(fig, *paths, note: str | None = None) -> None:
     """Save one figure to several files (format from the suffix), ``note`` beneath it, and close it."""
     import matplotlib.pyplot as plt

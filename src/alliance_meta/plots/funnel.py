@@ -92,9 +92,9 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
         if title:
             axis.set_title(title, loc="left", fontsize=10)
         figure.tight_layout()
-    if metric in SECONDARY_AXES:  # the ticks matplotlib draws (with the rcParams of the drawing), spread if they crowd
-        figure.draw_without_rendering()  # the secondary axis takes its limits and ticks as when drawn
-        spread = _spread_ticks(metric, top.get_xticks(), extent)
-        if spread is not None:
-            top.set_xticks(spread, [f"{value:g}".replace("-", "\u2212") for value in spread])
+        if metric in SECONDARY_AXES:  # the ticks matplotlib draws in this style (not the caller's rcParams), spread
+            figure.draw_without_rendering()  # if they crowd: the secondary axis takes its limits and ticks as drawn
+            spread = _spread_ticks(metric, top.get_xticks(), extent)
+            if spread is not None:
+                top.set_xticks(spread, [f"{value:g}".replace("-", "\u2212") for value in spread])
     return figure
