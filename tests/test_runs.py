@@ -98,3 +98,51 @@ def test_a_run_that_ended_without_releasing_its_record_is_not_said_to_hold_locks
     (tmp_path / ".snakemake" / runs.RUN_FILE).write_text(json.dumps({"pid": gone.pid, "host": os.uname().nodename}))
     assert runs.claim_folder(tmp_path, record=False) == [
         f"the previous run (process {gone.pid}) was interrupted: unfinished jobs run again"]
+
+
+SNAKEMAKE_LOG = """\
+[Fri Dec  4 09:41:40 2026]
+localrule validate_sheet:
+    input: data/raw/studies.csv
+    log: logs/validate_sheet.log
+    jobid: 2
+Error in rule validate_sheet:
+    message: None
+    jobid: 2
+    input: data/raw/studies.csv
+    output: data/processed/sheet.csv, data/processed/sheet_notes.txt
+    log: logs/validate_sheet.log (check log file(s) for error details)
+Error in rule gosh:
+    message: None
+    jobid: 7
+    input: data/processed/outcome/effects.csv
+    output: results/outcome/gosh.pdf, results/outcome/gosh.png
+    log: logs/gosh_outcome.log (check log file(s) for error details)
+    wildcards: family=outcome
+Error in rule prisma:
+    message: None
+    jobid: 9
+    output: results/prisma.pdf
+    log: logs/prisma.log (check log file(s) for error details)
+Shutting down, this might take some time.
+Exiting because a job execution failed. Look above for error messages
+"""
+
+
+def test_failed_jobs_say_what_each_failed_job_s_log_says_and_where(tmp_path):
+    """The run's last lines after a failure (onerror): each failed job with the first line of its ERROR message and
+    its log; a Python traceback is named a bug to report; a job that wrote no log points above. Before, the run
+    ended with Snakemake's RuleException, CalledProcessError and WorkflowError blocks."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "validate_sheet.log").write_text(
+        "2026-12-04 09:41:41 ERROR the data sheet needs fixing before the analysis can run\n"
+        "data/raw/studies.csv: 1 problem in 1 row\n")
+    (tmp_path / "logs" / "gosh_outcome.log").write_text(
+        "2026-12-04 09:41:41 INFO starting\nTraceback (most recent call last):\n  File ...\nValueError: x\n")
+    log = tmp_path / "snakemake.log"
+    log.write_text(SNAKEMAKE_LOG)
+    assert runs.failed_jobs(log, tmp_path) == [
+        "validate_sheet: the data sheet needs fixing before the analysis can run (logs/validate_sheet.log)",
+        "gosh (family=outcome): an unexpected error, a bug of alliance-meta: please report it with logs/gosh_outcome.log",
+        "prisma: failed before writing logs/prisma.log; see the messages above"]
+    assert runs.failed_jobs(tmp_path / "missing.log", tmp_path) == []

@@ -233,6 +233,8 @@ def test_prisma_counts_that_disagree_with_the_sheet_stop_the_run_before_its_anal
     assert f"prisma.included_studies is {prisma['included_studies']:,} but the sheet has 10 studies" in log
     assert "Traceback" not in log + result.stderr
     assert not (review_folder / "data/processed/effect_sizes.csv").exists()
+    tail = result.stderr[result.stderr.rindex("alliance-meta: the run stopped"):]  # said last, after Snakemake's block
+    assert "\n  prisma: The PRISMA counts in the config (prisma:) have" in tail and "(logs/prisma.log)" in tail
 
 
 def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: Path):
@@ -248,6 +250,8 @@ def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: P
     log = (review_folder / "logs" / "validate_sheet.log").read_text()
     assert "row 2" in log and "row 3" in log and "row 4" in log
     assert "Traceback" not in log
+    assert ("alliance-meta: the run stopped. What to fix:\n  validate_sheet: the data sheet needs fixing before the "
+            "analysis can run (logs/validate_sheet.log)") in result.stderr
     assert sheet_path.read_bytes() == before
 
 

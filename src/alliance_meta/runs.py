@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -143,3 +144,35 @@ def release_folder(folder: str | Path = ".", pid: int | None = None) -> None:
             record.unlink()
     except (OSError, ValueError):
         pass
+
+
+def failed_jobs(snakemake_log: str | Path, folder: str | Path = ".") -> list[str]:
+    """One line per job that failed in a run, from Snakemake's log of the run (``onerror``'s ``log``): the rule
+    (with its wildcards), what its own log says went wrong (the first line of its ERROR message), and that log's
+    path. Said last, after Snakemake's error block (``RuleException``, ``CalledProcessError``, ``WorkflowError``),
+    so the reviewer's terminal ends with what to fix rather than with Snakemake's internals. A job that died with
+    a Python traceback is an error of the pipeline, not of the sheet: its line says to report it."""
+    try:
+        text = Path(snakemake_log).read_text(errors="replace")
+    except (OSError, TypeError):
+        return []
+    lines = []
+    for block in re.split(r"^Error in rule ", text, flags=re.M)[1:]:
+        rule = block.split(":", 1)[0].strip()
+        fields = dict(re.findall(r"^ {4}(\w+): (.*)$", block.split("\n\n", 1)[0], flags=re.M))
+        name = f"{rule} ({fields['wildcards']})" if fields.get("wildcards") else rule
+        log = fields.get("log", "").split(" (check log file", 1)[0].split(", ")[0].strip()
+        if not log:
+            lines.append(f"{name}: failed; see the messages above")
+            continue
+        try:
+            job_log = (Path(folder) / log).read_text(errors="replace")
+        except OSError:
+            lines.append(f"{name}: failed before writing {log}; see the messages above")
+            continue
+        if "Traceback (most recent call last)" in job_log:
+            lines.append(f"{name}: an unexpected error, a bug of alliance-meta: please report it with {log}")
+            continue
+        error = re.search(r"^\S+ \S+ (?:ERROR|CRITICAL) (.+)$", job_log, flags=re.M)
+        lines.append(f"{name}: {error.group(1).strip()} ({log})" if error else f"{name}: failed; see {log}")
+    return lines

@@ -154,11 +154,14 @@ onsuccess:
 
 
 onerror:
-    from alliance_meta.runs import release_folder
+    from alliance_meta.runs import failed_jobs, release_folder
     from alliance_meta.warm_start import stop_server
 
     stop_server(WARM_START.get("server"))
     release_folder()
+    _failed = failed_jobs(log[0]) if log else []
+    if _failed:  # last, after Snakemake's error block: what stopped the run and which log says more
+        logger.error("\nalliance-meta: the run stopped. What to fix:\n" + "\n".join(f"  {line}" for line in _failed))
 
 MAIN_METHOD = config["pooling"]["main_method"]  # the estimator of univariate fits of the study composites
 
