@@ -146,3 +146,23 @@ def test_failed_jobs_say_what_each_failed_job_s_log_says_and_where(tmp_path):
         "gosh (family=outcome): an unexpected error, a bug of alliance-meta: please report it with logs/gosh_outcome.log",
         "prisma: failed before writing logs/prisma.log; see the messages above"]
     assert runs.failed_jobs(tmp_path / "missing.log", tmp_path) == []
+
+
+def test_failed_jobs_of_a_quiet_run_are_the_fresh_job_logs_with_an_error(tmp_path):
+    """Snakemake -q writes no 'Error in rule' block to its log: the failed jobs are then the job logs written since
+    the jobs started that hold an ERROR message or a traceback; an older log with an ERROR (an earlier run) and a
+    fresh one without are not named."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "coder_agreement.log").write_text("2026-12-04 09:44:05 ERROR the second coder's sheet does not pass the "
+                                              "codebook's checks; fix it first:\nsecond coder's sheet: 2 problems\n")
+    (logs / "prisma.log").write_text("2026-12-04 09:44:06 INFO PRISMA flow diagram: 5,443 records identified\n")
+    old = logs / "validate_sheet.log"
+    old.write_text("2026-12-01 10:00:00 ERROR the data sheet needs fixing before the analysis can run\n")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    quiet = tmp_path / "snakemake.log"
+    quiet.write_text("Building DAG of jobs...\nExiting because a job execution failed. Look above for error messages\n")
+    assert runs.failed_jobs(quiet, tmp_path, since=time.time() - 60) == [
+        "coder_agreement: the second coder's sheet does not pass the codebook's checks; fix it first "
+        "(logs/coder_agreement.log)"]
+    assert runs.failed_jobs(quiet, tmp_path) == []  # no jobs started: nothing to name

@@ -146,33 +146,58 @@ def release_folder(folder: str | Path = ".", pid: int | None = None) -> None:
         pass
 
 
-def failed_jobs(snakemake_log: str | Path, folder: str | Path = ".") -> list[str]:
-    """One line per job that failed in a run, from Snakemake's log of the run (``onerror``'s ``log``): the rule
-    (with its wildcards), what its own log says went wrong (the first line of its ERROR message), and that log's
-    path. Said last, after Snakemake's error block (``RuleException``, ``CalledProcessError``, ``WorkflowError``),
-    so the reviewer's terminal ends with what to fix rather than with Snakemake's internals. A job that died with
-    a Python traceback is an error of the pipeline, not of the sheet: its line says to report it."""
+def failed_jobs(snakemake_log: str | Path | None, folder: str | Path = ".", since: float | None = None) -> list[str]:
+    """One line per job that failed in a run: the rule (with its wildcards) or the job's log, what that log says
+    went wrong (the first line of its ERROR message), and the log's path. Said last by ``onerror``, after
+    Snakemake's error block (``RuleException``, ``CalledProcessError``, ``WorkflowError``), so the reviewer's
+    terminal ends with what to fix rather than with Snakemake's internals. A job that died with a Python
+    traceback is an error of the pipeline, not of the sheet: its line says to report it.
+
+    The failed jobs are read from Snakemake's log of the run (its ``Error in rule`` blocks); a quiet run
+    (``-q``) does not write those, and then they are the job logs under ``logs/`` written at or after
+    ``since`` (the time the jobs started) that hold an ERROR message or a traceback (the pipeline's steps log
+    ERROR only when they stop)."""
+    folder = Path(folder)
     try:
-        text = Path(snakemake_log).read_text(errors="replace")
-    except (OSError, TypeError):
-        return []
-    lines = []
+        text = Path(snakemake_log).read_text(errors="replace") if snakemake_log else ""
+    except OSError:
+        text = ""
+    jobs = []  # (name, log path relative to the folder, or "")
     for block in re.split(r"^Error in rule ", text, flags=re.M)[1:]:
         rule = block.split(":", 1)[0].strip()
         fields = dict(re.findall(r"^ {4}(\w+): (.*)$", block.split("\n\n", 1)[0], flags=re.M))
-        name = f"{rule} ({fields['wildcards']})" if fields.get("wildcards") else rule
         log = fields.get("log", "").split(" (check log file", 1)[0].split(", ")[0].strip()
+        jobs.append((f"{rule} ({fields['wildcards']})" if fields.get("wildcards") else rule, log))
+    if not jobs and since is not None:
+        for path in sorted((folder / "logs").glob("*.log")):
+            try:
+                fresh, content = path.stat().st_mtime >= since, path.read_text(errors="replace")
+            except OSError:
+                continue
+            if fresh and (_error_line(content) or TRACEBACK in content):
+                jobs.append((path.stem, str(path.relative_to(folder))))
+    lines = []
+    for name, log in jobs:
         if not log:
             lines.append(f"{name}: failed; see the messages above")
             continue
         try:
-            job_log = (Path(folder) / log).read_text(errors="replace")
+            job_log = (folder / log).read_text(errors="replace")
         except OSError:
             lines.append(f"{name}: failed before writing {log}; see the messages above")
             continue
-        if "Traceback (most recent call last)" in job_log:
+        if TRACEBACK in job_log:
             lines.append(f"{name}: an unexpected error, a bug of alliance-meta: please report it with {log}")
             continue
-        error = re.search(r"^\S+ \S+ (?:ERROR|CRITICAL) (.+)$", job_log, flags=re.M)
-        lines.append(f"{name}: {error.group(1).strip()} ({log})" if error else f"{name}: failed; see {log}")
+        error = _error_line(job_log)
+        lines.append(f"{name}: {error} ({log})" if error else f"{name}: failed; see {log}")
     return lines
+
+
+TRACEBACK = "Traceback (most recent call last)"
+
+
+def _error_line(job_log: str) -> str:
+    """The first line of the first ERROR (or CRITICAL) message of a job log (``alliance_meta.io.setup_logging``)."""
+    error = re.search(r"^\S+ \S+ (?:ERROR|CRITICAL) (.+)$", job_log, flags=re.M)
+    return error.group(1).strip().rstrip(":") if error else ""  # "...; fix it first:" introduces the list below it

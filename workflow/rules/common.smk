@@ -128,12 +128,16 @@ if workflow.is_main_process:
 
 # The jobs' scripts run in processes forked from one that has numpy, pandas, matplotlib and
 # alliance_meta imported (alliance_meta.warm_start; a job runs in place where it cannot, and
-# every job does with ALLIANCE_META_WARM_START=0).
-WARM_START = {}
+# every job does with ALLIANCE_META_WARM_START=0). RUN: that server, and when the jobs started.
+RUN = {}
 
 
 onstart:
+    import time
+
     from alliance_meta.runs import RunInProgress, claim_folder
+
+    RUN["jobs_started"] = time.time() - 1.0  # the job logs of this run are newer (runs.failed_jobs)
 
     try:
         claim_folder()
@@ -142,14 +146,14 @@ onstart:
     if not workflow.touch and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0":
         from alliance_meta.warm_start import start_server
 
-        WARM_START["server"] = start_server()
+        RUN["server"] = start_server()
 
 
 onsuccess:
     from alliance_meta.runs import release_folder
     from alliance_meta.warm_start import stop_server
 
-    stop_server(WARM_START.get("server"))
+    stop_server(RUN.get("server"))
     release_folder()
 
 
@@ -157,9 +161,9 @@ onerror:
     from alliance_meta.runs import failed_jobs, release_folder
     from alliance_meta.warm_start import stop_server
 
-    stop_server(WARM_START.get("server"))
+    stop_server(RUN.get("server"))
     release_folder()
-    _failed = failed_jobs(log[0]) if log else []
+    _failed = failed_jobs(log[0] if log else None, since=RUN.get("jobs_started"))
     if _failed:  # last, after Snakemake's error block: what stopped the run and which log says more
         logger.error("\nalliance-meta: the run stopped. What to fix:\n" + "\n".join(f"  {line}" for line in _failed))
 
