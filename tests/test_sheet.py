@@ -289,6 +289,15 @@ def test_a_point_between_thousands_and_a_decimal_comma_say_how_to_read_them(tmp_
                            "the config to read the sheet's decimal commas")
 
 
+def test_a_comma_between_thousands_is_not_offered_as_a_decimal_comma(tmp_path):
+    """n = "1,200" suggests 1200 (a thousands separator): setting decimal: "," would read it as 1.2, so the message
+    does not offer that; r = "0,31" (a decimal comma) still does."""
+    problems = problems_of(tmp_path, 'study_id,r,n\nS1,0.3,"1,200"\nS2,"0,31",50\n')
+    by_column = {p.column: p.rule for p in problems}
+    assert 'write "1200"' in by_column["n"] and 'decimal: ","' not in by_column["n"]
+    assert 'set decimal: ","' in by_column["r"]
+
+
 def test_a_note_below_the_data_is_named_as_a_note(tmp_path):
     workbook = openpyxl.Workbook()
     sheet = workbook.active

@@ -941,7 +941,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
     hint = f'; write "{suggestion}"' if suggestion else ""
-    if suggestion and re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value):  # a decimal comma, e.g. a text cell of Excel
+    as_decimal = value.strip().replace("\u2212", "-").replace(",", ".")
+    if (suggestion and re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value)  # a decimal comma, e.g. a text cell of Excel
+            and _as_float(suggestion) == _as_float(as_decimal)):  # not "1,200" read as 1200: decimal "," gives 1.2
         return (f'is not a number{hint} (decimal point, no text or units), or set decimal: "," in the config to read '
                 "the sheet's decimal commas")
     return f"is not a number{hint} (decimal point, no text or units)"
