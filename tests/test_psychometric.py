@@ -375,3 +375,17 @@ def test_corrected_correlations_that_are_no_correlations_and_an_undefined_ut_are
             in table.loc["artifact_distribution", "note"])
     fine = psychometric_analysis(frame.assign(rxx=0.9, ryy=0.85, ux=np.nan)).to_frame()
     assert not fine["note"].str.contains("outside|not estimable").any()
+
+
+def test_an_undefined_corrected_correlation_does_not_say_the_mean_includes_it():
+    """ux = 5 at rxx = .5 (1 + rxx ux^2 - ux^2 < 0): the study's corrected correlation is not defined and the
+    individual row's mean is NaN; its note said "(the mean includes them)"."""
+    from alliance_meta.analyses.psychometric import psychometric_analysis
+
+    frame = pd.DataFrame({"study_id": [f"S{i}" for i in range(1, 6)], "r": [0.3, 0.2, 0.25, 0.4, 0.1],
+                          "n": [100, 80, 120, 60, 90], "rxx": [0.5, 0.8, 0.9, 0.7, 0.8],
+                          "ux": [5, np.nan, np.nan, np.nan, np.nan]})
+    with np.errstate(invalid="ignore"):
+        row = psychometric_analysis(frame).to_frame().set_index("method").loc["individual"]
+    assert np.isnan(row["rho"]) and "S1 (not defined)" in row["note"]
+    assert "the mean includes them" not in row["note"] and "the mean is not defined" in row["note"]

@@ -842,8 +842,9 @@ def _outside_note(studies: pd.DataFrame, study: str) -> str:
     names = studies[study].astype(str) if study in studies else pd.Series(studies.index.astype(str))
     listed = ", ".join(f"{name} ({value:.2f})" if np.isfinite(value) else f"{name} (not defined)"
                        for name, value in zip(names[bad], corrected[bad]))
-    return (f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux "
-            "(the mean includes them)")
+    # a finite one outside (-1, 1) is averaged in; one not defined (NaN) leaves the mean not defined
+    effect = "the mean includes them" if np.isfinite(corrected[bad]).all() else "the mean is not defined"
+    return f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux ({effect})"
 
 
 def _undefined_ut_note(frame: pd.DataFrame, setting: _Setting) -> str:
