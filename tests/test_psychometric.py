@@ -389,3 +389,21 @@ def test_an_undefined_corrected_correlation_does_not_say_the_mean_includes_it():
         row = psychometric_analysis(frame).to_frame().set_index("method").loc["individual"]
     assert np.isnan(row["rho"]) and "S1 (not defined)" in row["note"]
     assert "the mean includes them" not in row["note"] and "the mean is not defined" in row["note"]
+
+
+def test_an_undefined_ut_is_explained_in_every_moderator_level_by_the_whole_data_set():
+    """The Case IV ut distribution comes from all rows (psychmeta's moderated_ads = FALSE), so a level's NaN has
+    the whole data set's reason: level b (no ux beyond 1) said "at the mean rxx = 0.888 for  (...)", naming no
+    study and a mean rxx the distribution does not use (0.792)."""
+    from alliance_meta.analyses.psychometric import psychometric_moderators
+
+    frame = pd.DataFrame({"study_id": [f"S{i}" for i in range(1, 9)], "r": [0.3, 0.2, 0.25, 0.4, 0.1, 0.3, 0.2, 0.35],
+                          "n": [100, 80, 120, 60, 90, 70, 110, 50], "rxx": [0.5, 0.6, 0.9, 0.85, 0.88, 0.9, 0.86, 0.9],
+                          "ux": [2.5, np.nan, 0.9, np.nan, 0.95, np.nan, np.nan, 0.8],
+                          "modality": ["a", "a", "b", "b", "b", "b", "a", "b"]})
+    with np.errstate(invalid="ignore"):
+        table = psychometric_moderators(frame, ["modality"])
+    notes = table.loc[table["method"] == "artifact_distribution", "note"].tolist()
+    assert len(notes) == 2
+    for note in notes:
+        assert "not defined at the mean rxx = 0.792 for S1 (ux = 2.5)" in note, note

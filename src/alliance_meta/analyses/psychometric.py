@@ -769,6 +769,8 @@ class _Setting:
     corrected: tuple[str, ...]
     distributions: dict
     study: str
+    #: why the Case IV ut distribution has no mean (:func:`_undefined_ut_note` of the whole data set), else ""
+    ut_note: str = ""
 
 
 def _setting(frame: pd.DataFrame, options: PsychometricOptions, study: str) -> _Setting:
@@ -779,11 +781,14 @@ def _setting(frame: pd.DataFrame, options: PsychometricOptions, study: str) -> _
         distribution_u = true_score_u_distribution(studies["ux"], studies["rxx"], studies["n"], options)
         if distribution_u is not None:
             distributions["ut"] = distribution_u
+    # the ut distribution is of the whole data set (also for moderator levels): so is the reason it is not defined
+    ut_note = _undefined_ut_note(frame, study) if "ut" in distributions and not np.isfinite(
+        distributions["ut"].mean_q) else ""
     if "rxx" in corrected and options.correction_method == "uvdrr" and "ux" in studies:
         direct = range_restriction_distributions(studies["ux"], studies["rxx"], studies["n"], options)
         if direct is not None:
             distributions["qxa"], distributions["ux"] = direct
-    return _Setting(options, corrected, distributions, study)
+    return _Setting(options, corrected, distributions, study, ut_note)
 
 
 def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
@@ -822,7 +827,7 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     x_used = setting.distributions["qxa"] if method == "uvdrr" else x
     distribution = artifact_distribution_meta_analysis(base, x_used, y, options, ad_note, u, method)
     if u is not None and not np.isfinite(u.mean_q) and method == "uvirr":  # NaN without a word: say why
-        distribution = _with_note(distribution, _undefined_ut_note(frame, setting))
+        distribution = _with_note(distribution, setting.ut_note)
     result = individual.result
     outside = _outside_note(studies_table, setting.study)
     if outside:
@@ -847,15 +852,15 @@ def _outside_note(studies: pd.DataFrame, study: str) -> str:
     return f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux ({effect})"
 
 
-def _undefined_ut_note(frame: pd.DataFrame, setting: _Setting) -> str:
+def _undefined_ut_note(frame: pd.DataFrame, study: str) -> str:
     """Why the Case IV artifact distribution has no estimate: ut = sqrt(rxx ux^2 / (1 + rxx ux^2 - ux^2)) at the
     mean rxx is not defined for some ux (1 + rxx ux^2 - ux^2 <= 0: ux far above 1, or rxx low)."""
-    studies = collapse_within_study(frame, setting.study)
+    studies = collapse_within_study(frame, study)
     ux, rxx, n = (pd.to_numeric(studies[c], errors="coerce").to_numpy(float) for c in ("ux", "rxx", "n"))
     mean_rxx = weighted_mean(rxx[np.isfinite(rxx)], n[np.isfinite(rxx)])
     with np.errstate(invalid="ignore"):
         undefined = np.isfinite(ux) & ~np.isfinite(estimate_ut(ux, mean_rxx))
-    names = studies[setting.study].astype(str).to_numpy()[undefined]
+    names = studies[study].astype(str).to_numpy()[undefined]
     listed = ", ".join(f"{name} (ux = {value:g})" for name, value in zip(names, ux[undefined]))
     return (f"not estimable: the true-score u ratio is not defined at the mean rxx = {mean_rxx:.3f} for {listed} "
             "(1 + rxx ux^2 - ux^2 <= 0); check ux and rxx")
