@@ -246,10 +246,12 @@ def test_figures_draw_in_their_style_without_changing_the_session_s(tmp_path):
     """The Bayesian figures set font size 9 for the whole process (plt.rcParams.update): a funnel plot drawn after
     one in the same session (a notebook, a test run) laid out its ticks at that size. They keep their style (the
     saved tick labels at 9 pt) and leave the session's rcParams as they were."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
     from alliance_meta.bayes import plots
 
+    matplotlib.use("Agg")  # as plots does (rcParams backend, backend_fallback): not the style this test is about
     before = dict(plt.rcParams)
     prior = TauPrior("half_normal", 0.5)
     post = exact_posterior(Y, V, prior, mu_sd=1.0)
