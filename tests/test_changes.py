@@ -465,3 +465,23 @@ def test_a_config_change_in_the_workflow_is_listed_and_other_keys_rerun_nothing(
                                            *(folder / "results" / "history").glob("*"))] == saved
     assert "Nothing to be done" in run("--dry-run", **changed)
     assert "Nothing to be done" in run("--dry-run", **changed, plots={**config["plots"], "font_size": 12})
+
+
+def test_moderators_the_sheet_codes_are_no_config_change_and_the_worksheet_is_compared():
+    """Without moderators in the config the run takes those the sheet codes: a sheet that began coding rater was
+    a config_changed row 'moderators: [modality] -> [modality, rater]' and the report said the config changed.
+    Another worksheet of the same file (sheet_name) or another decimal mark decides the data and was not listed."""
+    from alliance_meta.report.changes import MODERATORS_FROM_SHEET, compared_config
+
+    base = {"moderators": ["modality"], "sheet_name": None, "decimal": "auto", "pooling": {"main_method": "REML"}}
+    first = compared_config(base, moderators_from_sheet=True)
+    second = compared_config({**base, "moderators": ["modality", "rater"]}, moderators_from_sheet=True)
+    assert first["moderators"] == second["moderators"] == MODERATORS_FROM_SHEET
+    assert compared_config(base)["moderators"] == ["modality"]  # written by the reviewer: compared as written
+    rows = [es("S1", "1", 2, 0.1)]
+    before = {**record("a", rows, POOLED_A), "config": first}
+    after = {**record("b", rows, POOLED_A), "config": second}
+    assert "config_changed" not in set(compare(before, after)["change"])
+    other = {**record("b", rows, POOLED_A), "config": compared_config({**base, "sheet_name": "Update 2026"}, True)}
+    assert compare(before, other).query("change == 'config_changed'")["note"].tolist() == [
+        "sheet_name: null -> Update 2026"]

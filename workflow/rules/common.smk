@@ -92,7 +92,8 @@ if _planning_problems:
 FAMILIES_LEFT_OUT = [family_left_out_sentence(family, rows)
                      for family, rows in families_left_out(_cells, config["families"]).items()]
 DEFAULT_MODERATORS_LEFT_OUT = []
-if "moderators" not in _checked:
+MODERATORS_FROM_SHEET = "moderators" not in _checked  # the default: the moderators the sheet codes
+if MODERATORS_FROM_SHEET:
     config["moderators"], DEFAULT_MODERATORS_LEFT_OUT = coded_moderators(_cells, config["moderators"])
 del _cells
 # The jobs read the categorical moderators as text (a moderator coded 1, 2, 3 keeps the levels 1, 2, 3).

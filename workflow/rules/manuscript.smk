@@ -24,7 +24,7 @@ rule changes:
         metrics=config["metric"],
         main_method=HEADLINE_METHOD,
         tests=config["pooling"]["tests"],
-        config=compared_config(config),
+        config=compared_config(config, moderators_from_sheet=MODERATORS_FROM_SHEET),
     conda:
         CONDA_ENV
     log:

@@ -41,8 +41,12 @@ RECORDED_SINCE = {"n"}
 #: the main model's estimator (:func:`compared_config`); ``bayes`` only when ``changes.analyses`` compares it.
 #: The rule ``changes`` has just these as params, so that another key (plots, prisma, multiverse, ...) does
 #: not rerun it, and a change of one of them is a ``config_changed`` row.
-COMPARED_CONFIG = ("families", "metric", "dependence", "aggregate_method", "aggregate_rho", "pooling.tests",
-                   "pooling.knha_adhoc", "pooling.level", "moderators", "continuous_moderators", "changes.analyses")
+COMPARED_CONFIG = ("sheet_name", "decimal", "families", "metric", "dependence", "aggregate_method", "aggregate_rho",
+                   "pooling.tests", "pooling.knha_adhoc", "pooling.level", "moderators", "continuous_moderators",
+                   "changes.analyses")
+#: The value recorded for ``moderators`` when the config does not set it and the run takes the moderators the
+#: sheet codes: a newly coded moderator column is then a data change (``column_added``), not a config change.
+MODERATORS_FROM_SHEET = "(those the sheet codes)"
 COMPARED_BAYES_CONFIG = ("bayes.prior", "bayes.seed", "bayes.sampler", "bayes.draws", "bayes.tune", "bayes.chains",
                          "bayes.target_accept", "bayes.hdi_prob", "bayes.diagnostics", "bayes.retry")
 COLUMNS = ["change", "family", "study_id", "es_id", "sheet_row", "sheet_row_previous", "quantity", "previous",
@@ -65,11 +69,13 @@ def _flat(value, key: str) -> dict:
     return {key: value}
 
 
-def compared_config(config: dict) -> dict:
+def compared_config(config: dict, moderators_from_sheet: bool = False) -> dict:
     """The values of the config keys that decide the results a snapshot records, by dotted key in sorted order:
     :data:`COMPARED_CONFIG`, the main model's estimator (``pooling.main_method``, or ``multilevel.method`` under
     ``dependence: multilevel``, as :func:`alliance_meta.models.fits.headline_method`) and, when
-    ``changes.analyses`` compares the posterior of mu, :data:`COMPARED_BAYES_CONFIG`."""
+    ``changes.analyses`` compares the posterior of mu, :data:`COMPARED_BAYES_CONFIG`. ``moderators_from_sheet``:
+    the config does not set ``moderators`` and the run filled them in from the sheet's columns; recorded as
+    :data:`MODERATORS_FROM_SHEET`, so that a sheet coding one more moderator is no ``config_changed`` row."""
     main_method = "multilevel.method" if config.get("dependence") == "multilevel" else "pooling.main_method"
     keys = [*COMPARED_CONFIG, main_method]
     if "bayes" in (config.get("changes") or {}).get("analyses", ()):
@@ -79,7 +85,7 @@ def compared_config(config: dict) -> dict:
         value = config
         for part in key.split("."):
             value = value.get(part) if isinstance(value, dict) else None
-        flat.update(_flat(value, key))
+        flat.update(_flat(MODERATORS_FROM_SHEET if key == "moderators" and moderators_from_sheet else value, key))
     return dict(sorted(flat.items()))
 
 
