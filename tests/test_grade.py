@@ -190,13 +190,14 @@ def test_summary_of_findings_table_names_the_test_of_its_ci():
     for knha, its ad hoc variant under pooling.knha_adhoc (pooled.csv's knha row with the ad hoc note, which the
     CSV's note carries), and Wald for one study under knha (metafor's rma switches to z)."""
     from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE
+    from alliance_meta.report.grade import SUGGESTION
 
     def note(**row):
         frame = summary_of_findings("outcome", "z", {**ROW, **row}, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None, {})
         return frame, manuscript_table("summary_of_findings", frame, "z").note
 
     frame, text = note()
-    assert "95% CI: Wald." in text and frame["note"].iloc[0] == sof()["note"]  # the CSV as before
+    assert "95% CI: Wald." in text and frame["note"].iloc[0] == SUGGESTION  # the CSV's note: the suggestion alone
     assert "95% CI: Knapp\u2013Hartung." in note(test="knha")[1]
     frame, text = note(test="knha", note=ADHOC_NOTE)
     assert frame["test"].iloc[0] == "knha" and ADHOC_NOTE in frame["note"].iloc[0]
