@@ -60,6 +60,9 @@ def test_added_removed_edited_rows_and_result_flips():
     changes = compare(before, after)
     kinds = changes.groupby("change")["study_id"].apply(list).to_dict()
     assert kinds["study_added"] == ["S4"] and kinds["study_removed"] == ["S3"]
+    notes = changes.set_index("change")["note"]  # one row is "row 3", not "row(s) 3"
+    assert notes["study_added"] == "1 effect size on sheet row 3"
+    assert notes["study_removed"] == "1 effect size, previously on sheet row 4"
     assert kinds["effect_size_added"] == ["S4", "S1"]  # by sheet row
     assert kinds["effect_size_removed"] == ["S3"]
     edited = changes[changes["change"] == "effect_size_edited"].iloc[0]
@@ -116,7 +119,7 @@ def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
     assert changes["change"].tolist() == ["study_renamed"] + ["pooled"] * 8
     renamed = changes.iloc[0]
     assert (renamed.study_id, renamed.sheet_row, renamed.sheet_row_previous) == ("Smith 2010", 3, 2)
-    assert renamed.note == "previously Smith2010; its 2 effect size(s) are unchanged, on sheet row(s) 3, 4"
+    assert renamed.note == "previously Smith2010; its 2 effect sizes are unchanged, on sheet rows 3, 4"
     assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the previous run: 1 study renamed.")
     # es_id typed in the sheet and kept under the new name (S004-1 under "S004 (corrected)")
     kept = record("k", [es("Lee", "1", 2, 0.2, r="0.2"), es("Smith 2010", "Smith2010-1", 3, 0.30, **cells[0]),
@@ -297,7 +300,7 @@ def test_a_corrected_n_is_an_edit_and_a_new_column_one_row():
     edited = changes[changes["change"] == "effect_size_edited"]
     assert edited["study_id"].tolist() == ["S1"] and edited["note"].tolist() == ["n: 40 -> 48"]
     added = changes[changes["change"] == "column_added"]
-    assert added["quantity"].tolist() == ["experience"] and "filled in on 2 row(s)" in added["note"].iloc[0]
+    assert added["quantity"].tolist() == ["experience"] and "filled in on 2 rows" in added["note"].iloc[0]
     text = changes_paragraph(changes, {"outcome": "z"})
     assert "1 effect size edited" in text and "Column experience is new" in text
     # a snapshot written before n was recorded: n is not a new column

@@ -139,6 +139,7 @@ def test_rows_without_a_sample_size_are_named_by_sheet_row():
                                       "psychometric corrections, which weight by n (sheet rows 5, 9); code n for "
                                       "them to include them")
     assert pm.left_out_note(rows.iloc[[0, 2]]) == ""
+    assert "(sheet row 5);" in pm.left_out_note(rows.iloc[:3])  # one row: not "sheet rows 5"
     no_effect = pd.DataFrame({"yi": [0.2, np.nan], "n": [50, 60], "sheet_row": [2, 3]})  # has n: not this note's
     assert len(pm.correlations(no_effect)) == 1 and pm.left_out_note(no_effect) == ""
     assert pm.left_out_note(rows.drop(columns="sheet_row")).startswith("2 of 4 effect sizes have no sample size (n) "

@@ -244,7 +244,7 @@ def test_the_note_on_dates_in_the_year_column_names_only_the_dates_when_a_year_i
                               ["S3", datetime.datetime(2004, 3, 1), 0.1, 60]])
     raw = read_sheet(save(workbook, tmp_path))
     assert [note for note in raw.attrs["notes"] if "year" in note] == [
-        "dates in the year column read as years (rows 4)"]
+        "dates in the year column read as years (row 4)"]  # one row: not "rows 4"
     plain = read_sheet(save(workbook_with([["study_id", "year", "r", "n"], ["S1", 1992, 0.3, 40],
                                            ["S2", None, 0.2, 50]]), tmp_path))
     assert not [note for note in plain.attrs["notes"] if "year" in note]

@@ -30,6 +30,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.inputs.codebook import VOCABULARIES
+from alliance_meta.wording import rows_phrase
 
 METHODS = ("bare_bones", "individual", "artifact_distribution")
 TABLE_COLUMNS = ("method", "k", "n", "r_bar", "var_r", "var_e", "var_res", "sd_res", "rho", "var_rho", "sd_rho",
@@ -658,10 +659,7 @@ def left_out_note(effect_sizes: pd.DataFrame) -> str:
     left_out = effect_sizes[effect & ~(pd.to_numeric(effect_sizes["n"], errors="coerce") > 1)]
     if left_out.empty:
         return ""
-    rows = [str(row) for row in left_out["sheet_row"]] if "sheet_row" in left_out else []
-    where = ""
-    if rows:
-        where = " (sheet rows " + ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "") + ")"
+    where = f" (sheet {rows_phrase(left_out['sheet_row'], 20, rest='more')})" if "sheet_row" in left_out else ""
     return (f"{len(left_out)} of {len(effect_sizes)} effect sizes have no sample size (n) and are left out of the "
             f"psychometric corrections, which weight by n{where}; code n for them to include them")
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from alliance_meta.inputs.codebook import ARTIFACT_COLUMNS, IDENTIFIER_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS
 from alliance_meta.inputs.effect_sizes import default_labels
+from alliance_meta.wording import plural, rows_phrase
 
 METHODS = ("gls", "mean")
 MIXED = "mixed"
@@ -203,9 +204,9 @@ def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "a
     usable = usable_effects(rows)
     if not usable.all():
         left_out = rows.loc[~usable]
-        where = ", ".join(str(v) for v in left_out.get("sheet_row", left_out.index))
-        notes.append(f"{len(left_out)} row(s) of family {family} without a usable effect size left out "
-                     f"(sheet rows {where})")
+        where = rows_phrase(left_out.get("sheet_row", left_out.index))
+        notes.append(f"{len(left_out)} {plural(len(left_out), 'row')} of family {family} without a usable effect "
+                     f"size left out (sheet {where})")
     rows = rows.loc[usable].reset_index(drop=True)
     if rows.empty:
         notes.append(f"family {family} has no effect sizes: tables with headers only")

@@ -68,6 +68,7 @@ from alliance_meta.inputs.codebook import (
 )
 from alliance_meta.inputs.planning import levels_present
 from alliance_meta.inputs.risk_of_bias import OVERALL, check_risk_of_bias, has_risk_of_bias
+from alliance_meta.wording import rows_phrase
 
 SHEET_ROW = "sheet_row"
 HEADER_ROW = 1
@@ -195,7 +196,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
         columns = [header[position] for position in frame.columns if invisible[position].any()]
         notes.append(f"invisible characters (zero-width spaces, direction marks, byte-order marks) removed and "
                      f"accents composed (Unicode NFC) in {int(invisible.sum().sum())} cell(s) of column(s) "
-                     f"{', '.join(columns)} ({_rows_phrase(rows, 10)}): two spellings of one study_id or "
+                     f"{', '.join(columns)} ({rows_phrase(rows, 10)}): two spellings of one study_id or "
                      "category that look alike are one")
     frame = frame.map(_text_cell)
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
@@ -287,14 +288,13 @@ def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set) -> 
     for position, name in enumerate(header):
         holding = frame.index[frame[position].notna()]
         if name.startswith("unnamed_") and len(holding) and position not in explained:
-            shown = ", ".join(str(i + 1) for i in holding[:5]) + (", ..." if len(holding) > 5 else "")
             row_names = position == 0 and len(holding) > 1 and frame.loc[holding, position].tolist() == [
                 str(number) for number in range(1, len(holding) + 1)]
             advice = ("it numbers the rows 1, 2, ..., as the row names R's write.csv writes: delete the column "
                       "(write.csv(..., row.names = FALSE) leaves it out)" if row_names
                       else "name the column, or delete its cells")
             issues.append(_Issue(HEADER_ROW, position, "", f"has no name in the header row but holds data "
-                                 f"({'row' if len(holding) == 1 else 'rows'} {shown}): {advice}", "unnamed_column"))
+                                 f"({rows_phrase([i + 1 for i in holding], 5)}): {advice}", "unnamed_column"))
     return issues
 
 
@@ -547,7 +547,7 @@ def _years(cells: pd.Series, epoch: datetime.datetime, notes: list[str]) -> pd.S
     changed = [index + 1 for index in cells.index
                if not (converted[index] is cells[index] or str(converted[index]) == str(cells[index]))]
     if changed:
-        notes.append(f"dates in the year column read as years (rows {', '.join(map(str, changed))})")
+        notes.append(f"dates in the year column read as years ({rows_phrase(changed)})")
     return converted
 
 
@@ -1451,9 +1451,9 @@ def _repeated_es_id_problems(text: pd.DataFrame, shown: int = 5) -> list[Problem
             blank = others.loc[others["es_id"].isna(), SHEET_ROW].tolist()
             if pd.isna(written):
                 where = (f"is empty, so the row is numbered {es_id} by its place among the rows of study {study_id}, "
-                         f"the es_id of {_rows_phrase(others[SHEET_ROW].tolist(), shown)}")
+                         f"the es_id of {rows_phrase(others[SHEET_ROW].tolist(), shown)}")
             else:
-                where = f"is also the es_id of {_rows_phrase(others[SHEET_ROW].tolist(), shown)} of study {study_id}"
+                where = f"is also the es_id of {rows_phrase(others[SHEET_ROW].tolist(), shown)} of study {study_id}"
                 if blank:  # one row at most: rows without es_id have different places
                     where += f" (row {blank[0]} has no es_id and is numbered {es_id} by its place in the study)"
             problems.append(Problem(int(row), "es_id", "" if pd.isna(written) else str(written),
@@ -1477,7 +1477,7 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
     rows = text.groupby("study_id", sort=False)[SHEET_ROW].apply(list)
 
     def described(values: list) -> str:
-        return " vs ".join(f'"{value}" ({_rows_phrase(rows[value], shown)})' for value in values)
+        return " vs ".join(f'"{value}" ({rows_phrase(rows[value], shown)})' for value in values)
 
     more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
     return ["study_id values that differ only in case, spaces, punctuation or how a number is written are analysed "
@@ -1498,7 +1498,7 @@ def _similar_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> list
         if not groups:
             continue
         rows = text.loc[values.index].groupby(column, sort=False)[SHEET_ROW].apply(list)
-        described = "; ".join(" vs ".join(f'"{value}" ({_rows_phrase(rows[value], shown)})' for value in group)
+        described = "; ".join(" vs ".join(f'"{value}" ({rows_phrase(rows[value], shown)})' for value in group)
                               for group in groups[:shown])
         more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
         notes.append(f"{column}: values that differ only in case or spaces are different levels (subgroups): "
@@ -1529,7 +1529,7 @@ def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
                                                                     sort=False).first()
             if len(spellings) > 1:
                 details.append(f"{column} " + " vs ".join(f'"{value}"' for value in spellings.iloc[:3]))
-        differing.append(f"study {study}: {', '.join(details)} ({_rows_phrase(list(rows.loc[of_study, SHEET_ROW]), shown)})")
+        differing.append(f"study {study}: {', '.join(details)} ({rows_phrase(list(rows.loc[of_study, SHEET_ROW]), shown)})")
     more = f" and {len(studies) - shown} more" if len(studies) > shown else ""
     return ["rows of one study_id with different authors or year are pooled as one sample, labelled with the "
             f"first row's citation: {'; '.join(differing)}{more}; give each study its own study_id if "
@@ -1546,11 +1546,6 @@ def identifier_key(value: object) -> str:
         return whole.group(1)
     text = re.sub(r"(?<=\d)[\s\-_.]+(?=\d)", "|", str(value).casefold())
     return re.sub(r"[\s\-_.]+", "", text)
-
-
-def _rows_phrase(rows: list, shown: int) -> str:
-    listed = ", ".join(map(str, rows[:shown])) + (f", ... ({len(rows)} rows)" if len(rows) > shown else "")
-    return ("row " if len(rows) == 1 else "rows ") + listed
 
 
 def _repeated_row_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:

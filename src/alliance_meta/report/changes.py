@@ -26,6 +26,7 @@ import pandas as pd
 
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number, apa_p, is_finite
+from alliance_meta.wording import plural, rows_phrase
 
 SNAPSHOT_VERSION = 1
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "i2", "p")
@@ -173,6 +174,11 @@ def chain(record: dict, previous: dict | None, replaced: dict | None = None) -> 
     return out
 
 
+def _effect_sizes(members: list) -> str:
+    """``1 effect size`` or ``3 effect sizes``."""
+    return f"{len(members)} {plural(len(members), 'effect size')}"
+
+
 def _row(change, family="", study_id="", es_id="", sheet_row=None, sheet_row_previous=None, quantity="",
          previous=None, current=None, difference=None, note=""):
     return dict(change=change, family=family, study_id=study_id, es_id=es_id, sheet_row=sheet_row,
@@ -274,20 +280,20 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
         old_rows = [row for row in previous["effect_sizes"] if row["study_id"] == old_name]
         rows.append(_row("study_renamed", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
                          sheet_row_previous=old_rows[0]["sheet_row"],
-                         note=f"previously {old_name}; its {len(members)} effect size(s) are unchanged, on sheet "
-                              f"row(s) " + ", ".join(str(m["sheet_row"]) for m in members)))
+                         note=f"previously {old_name}; its {_effect_sizes(members)} "
+                              f"{'is' if len(members) == 1 else 'are'} unchanged, on sheet "
+                              + rows_phrase([m["sheet_row"] for m in members])))
     studies_before -= set(renamed.values())
     studies_after -= set(renamed)
     for study in sorted(studies_after - studies_before):
         members = [row for row in current["effect_sizes"] if row["study_id"] == study]
         rows.append(_row("study_added", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
-                         note=f"{len(members)} effect size(s) on sheet row(s) "
-                              + ", ".join(str(m["sheet_row"]) for m in members)))
+                         note=f"{_effect_sizes(members)} on sheet " + rows_phrase([m["sheet_row"] for m in members])))
     for study in sorted(studies_before - studies_after):
         members = [row for row in previous["effect_sizes"] if row["study_id"] == study]
         rows.append(_row("study_removed", members[0]["family"], study, sheet_row_previous=members[0]["sheet_row"],
-                         note=f"{len(members)} effect size(s), previously on sheet row(s) "
-                              + ", ".join(str(m["sheet_row"]) for m in members)))
+                         note=f"{_effect_sizes(members)}, previously on sheet "
+                              + rows_phrase([m["sheet_row"] for m in members])))
     for key in sorted(after.keys() - before.keys(), key=lambda k: after[k]["sheet_row"]):
         row = after[key]
         rows.append(_row("effect_size_added", row["family"], row["study_id"], row["es_id"], row["sheet_row"],
@@ -303,7 +309,7 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
         for column in sorted(columns - RECORDED_SINCE):
             filled = sum(column in row["cells"] for row in rows_with)
             rows.append(_row(change, quantity=column, note=(
-                f"{column} {'filled in on' if change == 'column_added' else 'was filled in on'} {filled} row(s) "
+                f"{column} {'filled in on' if change == 'column_added' else 'was filled in on'} {filled} {plural(filled, 'row')} "
                 f"{'(it had no filled cell before)' if change == 'column_added' else '(it has no filled cell now)'}; "
                 "not listed row by row")))
     whole_columns = columns_after ^ columns_before  # added or removed as a whole: one row above, not one per cell

@@ -1,0 +1,24 @@
+"""Small wording helpers shared by the notes of every stage."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``singular`` for a count of one, else ``plural_form`` (default ``singular + "s"``)."""
+    return singular if count == 1 else (plural_form if plural_form is not None else singular + "s")
+
+
+def rows_phrase(rows: Sequence, shown: int | None = None, *, rest: str = "count", word: str = "row") -> str:
+    """The rows of a sheet named in a note: ``row 5`` for one row, ``rows 5, 9`` for more (not "rows 5").
+    Beyond the first ``shown`` rows (all when None) the others are counted, as ``rows 2, 3, ... (25 rows)``
+    (``rest="count"``) or as ``rows 2, 3 and 23 more`` (``rest="more"``)."""
+    rows = [str(row) for row in rows]
+    listed = rows if shown is None else rows[:shown]
+    text = ", ".join(listed)
+    if len(rows) > len(listed):
+        if rest == "more":
+            text += f" and {len(rows) - len(listed)} more"
+        else:
+            text += f", ... ({len(rows)} {plural(len(rows), word)})"
+    return f"{plural(len(rows), word)} {text}"
