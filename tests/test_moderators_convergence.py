@@ -106,7 +106,7 @@ def test_model_that_does_not_converge_is_flagged_and_the_others_are_unaffected()
     data = model_data()
     failed = moderators.analyse_moderator(data, "modality", "z", permutations=100)
     row = failed.summary()
-    assert list(row)[13:17] == ["qe_df", "i2", "converged", "note"]
+    assert list(row)[13:18] == ["qe_df", "i2", "tau2_null", "converged", "note"]
     assert row["converged"] is False and "did not converge" in row["note"] and "no permutation test" in row["note"]
     assert all(math.isnan(row[name]) for name in ("qm", "qm_p", "f", "f_p", "tau2", "r2", "i2",
                                                  "qm_p_permutation"))

@@ -91,3 +91,31 @@ def test_subgroups_and_tests_between_levels_match_metafor(case):
     fit, _ = moderators.fit_model(frame, case["moderator"], permutations=0)
     close([fit.qm, fit.qm_p, fit.tau2], [case["qm_common"], case["qm_common_p"], case["tau2_common"]],
           "mixed-effects model, common tau^2")
+
+
+# metafor 3.8-1 (and 5.1's rma.uni.r, unchanged): R^2 of a common-effect meta-regression is
+# max(0, 100 * summary(lm(yi ~ X, weights = 1/vi))$adj.r.squared); values from
+# rma(yi, vi, mods = ..., data = escalc("ZCOR", ri, ni, data = dat.molloy2014), method = "FE")$R2.
+@pytest.mark.parametrize("method", ["FE", "EE", "CE"])
+@pytest.mark.parametrize("formula, r2", [("meanage", 13.2259647900902), ("design + meanage", 7.97180345399879)])
+def test_common_effect_r2_is_metafors_adjusted_weighted_r2(method, formula, r2):
+    """Our R^2 was 0 for every common-effect fit (tau^2_RE = 0 taken as the denominator)."""
+    fit = metareg.fit_formula(frame_of("molloy"), formula, method=method, continuous=("meanage",))
+    assert fit.r2 == pytest.approx(r2, rel=1e-9)
+    assert np.isnan(fit.tau2_null)
+
+
+def test_r2_of_a_model_whose_null_tau2_is_zero_is_zero_and_says_so_in_tau2_null():
+    """metafor: R2 <- 0 when identical(tau2.RE, 0); tau2_null carries tau2.RE so that reports can say why."""
+    rng = np.random.default_rng(5)
+    vi = rng.uniform(0.01, 0.04, 12)
+    frame = pd.DataFrame({"yi": 0.3 + rng.normal(0, 0.2, 12) * np.sqrt(vi), "vi": vi,
+                          "x": rng.normal(size=12)})
+    fit = metareg.fit_formula(frame, "x", method="REML", continuous=("x",))
+    null = metareg.fit(frame.yi, frame.vi, np.ones((12, 1)), method="REML")
+    assert null.tau2 == 0 and fit.tau2_null == null.tau2 and fit.r2 == 0
+    heterogeneous = frame.assign(yi=frame.yi + rng.normal(0, 0.3, 12))
+    fit = metareg.fit_formula(heterogeneous, "x", method="REML", continuous=("x",))
+    null = metareg.fit(heterogeneous.yi, heterogeneous.vi, np.ones((12, 1)), method="REML")
+    assert fit.tau2_null == pytest.approx(null.tau2) and fit.tau2_null > 0
+    assert fit.r2 == pytest.approx(max(0.0, 100 * (null.tau2 - fit.tau2) / null.tau2))

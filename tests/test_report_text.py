@@ -406,3 +406,23 @@ def test_methods_name_a_custom_risk_of_bias_tool_with_its_article():
     custom = risk_of_bias_methods({"risk_of_bias": {"tool": "custom", "domains": ["selection", "attrition"]}})
     assert custom.startswith("Risk of bias was rated with a custom risk-of-bias tool;")
     assert "with a " not in risk_of_bias_methods({"risk_of_bias": {"tool": "quips"}}).split(";")[0]
+
+
+def test_r2_is_not_given_where_tau2_of_the_model_without_the_moderator_is_0():
+    """metafor's R^2 is 0 by rule when tau^2_RE is 0; the report printed "R² = 0.0%" as if measured."""
+    from alliance_meta.report.tables import moderators_table
+    frame = pd.DataFrame({"moderator": ["modality", "year"], "k": [20, 20], "qm": [3.1, 0.2], "qm_df": [2, 1],
+                          "qm_p": [0.21, 0.65], "f": [1.5, 0.2], "f_df1": [2, 1], "f_df2": [17, 18],
+                          "f_p": [0.25, 0.66], "tau2": [0.004, 0.0], "r2": [41.5, 0.0], "tau2_null": [0.0071, 0.0]})
+    sentence = moderators_sentence(frame)
+    assert "modality, QM(2) = 3.10, p = .210, R\u00b2 = 41.5%" in sentence
+    assert ("year, QM(1) = 0.20, p = .650, R\u00b2 not given (\u03c4\u00b2 of the model without the moderator is 0, "
+            "so there is no heterogeneity for it to account for)") in sentence
+    assert "R\u00b2 = 0.0%" not in sentence
+    table = moderators_table(frame, "z")
+    assert [row[-1] for row in table.rows] == ["41.5", "\u2013"]
+    assert "R\u00b2 not given for year: \u03c4\u00b2 of the model without the moderator is 0" in table.note
+    # an R^2 of 0 with heterogeneity left to account for is a result, and is given
+    measured = frame.assign(tau2_null=[0.0071, 0.003], tau2=[0.004, 0.0035])
+    assert "year, QM(1) = 0.20, p = .650, R\u00b2 = 0.0%" in moderators_sentence(measured)
+    assert "not given" not in moderators_table(measured, "z").note

@@ -9,7 +9,10 @@ df) or Knapp & Hartung (2003, Stat Med 22) t tests and F = Q_M / (m s^2) on
 k - p df (fixed-effects weights); I^2 with metafor's typical within-study variance
 (k - p) / tr P; pseudo R^2 = 100 max(0, (tau^2_RE - tau^2) / tau^2_RE) against the
 random-effects model fitted by the same estimator (Raudenbush 2009, in Cooper et
-al., Handbook of Research Synthesis, ch. 16; metafor's default ``r2def = "1"``).
+al., Handbook of Research Synthesis, ch. 16; metafor's default ``r2def = "1"``), 0 when
+tau^2_RE is 0 and NaN when it did not converge; of a common-effect fit (FE, EE, CE) the
+adjusted R^2 of the weighted least-squares regression, floored at 0, as metafor (see :func:`pseudo_r2`).
+``tau2_null`` is tau^2_RE, so that a report can say why an R^2 of 0 tells nothing.
 All costs are O(k p^2): no k x k matrix is formed.
 
 A tau^2 estimate that does not converge (e.g. Fisher scoring past its iteration
@@ -79,6 +82,7 @@ class MetaRegression:
     converged: bool = True
     note: str = ""
     control: object | None = None  # heterogeneity.Control of the fit (None: metafor's defaults)
+    tau2_null: float = np.nan  # tau^2 of the intercept-only model, R^2's denominator (NaN: not fitted)
 
     @property
     def p(self) -> int:
@@ -128,7 +132,8 @@ class MetaRegression:
         return {"k": self.k, "qm": self.qm, "qm_df": self.qm_df, "qm_p": self.qm_p, "f": self.f,
                 "f_df1": self.qm_df, "f_df2": self.residual_df, "f_p": self.f_p, "tau2": self.tau2,
                 "r2": self.r2, "qe": self.qe, "qe_p": self.qe_p, "qe_df": self.residual_df,
-                "i2": self.i2, "h2": self.h2, "converged": self.converged, "note": self.note}
+                "i2": self.i2, "h2": self.h2, "tau2_null": self.tau2_null, "converged": self.converged,
+                "note": self.note}
 
     def predict(self, X_new, test: str = "z"):
         """Fitted means at rows of ``X_new`` with SE and CI: ``(mean, se, lower, upper)``."""
@@ -208,17 +213,47 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     f = qm / m / scale if scale > 0 else np.nan  # metafor: Q_M is NA when s^2 = 0
     i2 = 0.0 if k <= p else 100 * tau2 / (typical_v + tau2)
     h2 = 1.0 if k <= p else tau2 / typical_v + 1
-    r2 = np.nan
+    r2, tau2_null = np.nan, np.nan
     if intercept and not intercept_only:
-        tau2_re, _, re_note = _tau2(np.ones((k, 1)), y, v, method, control)
+        r2, tau2_null, re_note = pseudo_r2(X, y, v, tau2, method, control)
         if re_note:  # the model converged; only its pseudo R^2 is undefined
             note = f"R^2 not computed: random-effects model: {re_note}"
-        else:
-            r2 = 0.0 if tau2_re == 0 else max(0.0, 100 * (tau2_re - tau2) / tau2_re)
     return MetaRegression(
         estimate=beta, covariance=inverse, knha_scale=scale, tau2=tau2, qm=qm,
         qm_p=float(dist.chi2.sf(qm, m)), f=float(f), f_p=float(dist.f.sf(f, m, df)) if df > 0 else np.nan,
-        i2=float(i2), h2=float(h2), r2=float(r2), note=note, **common)
+        i2=float(i2), h2=float(h2), r2=float(r2), note=note, tau2_null=float(tau2_null), **common)
+
+
+COMMON_EFFECT = ("FE", "EE", "CE", "common")
+
+
+def pseudo_r2(X, y, v, tau2: float, method: str, control=None) -> tuple[float, float, str]:
+    """``(R^2 in %, tau^2 of the intercept-only model, note)`` of a model with an intercept, by metafor's
+    rule (rma.uni.r, "compute pseudo R^2 statistic", metafor 3.8 to 5.1, default ``r2def = "1"``):
+
+    - common-effect fits (FE, EE, CE): ``max(0, 100 * summary(lm(yi ~ X, weights = 1/vi))$adj.r.squared)``,
+      0 when every yi is the same; tau^2_RE is not fitted (NaN);
+    - otherwise tau^2_RE of ``rma.uni(yi, vi, method = method)``: R^2 = 0 when ``identical(tau2.RE, 0)``,
+      else ``max(0, 100 * (tau2.RE - tau2) / tau2.RE)``; NaN (with a note) when that fit fails.
+
+    metafor sets no other threshold: a tau^2_RE just above 0 gives whatever ratio it gives."""
+    k, p = X.shape
+    if method in COMMON_EFFECT:
+        if np.all(y == y[0]):  # identical(var(yi), 0)
+            return 0.0, np.nan, ""
+        w = 1.0 / v
+        beta, residual, _ = tau2_mods.weighted_fit(X, y[None], w[None])
+        rss = float(np.sum(w * residual[0] ** 2))
+        centred = y - np.sum(w * y) / np.sum(w)
+        rank = np.linalg.matrix_rank(X)
+        if k - rank <= 0:  # lm's adjusted R^2 divides by the residual df
+            return np.nan, np.nan, ""
+        adjusted = 1 - (rss / float(np.sum(w * centred**2))) * (k - 1) / (k - rank)
+        return max(0.0, 100 * adjusted), np.nan, ""
+    tau2_re, _, re_note = _tau2(np.ones((k, 1)), y, v, method, control)
+    if re_note:
+        return np.nan, np.nan, re_note
+    return (0.0 if tau2_re == 0 else max(0.0, 100 * (tau2_re - tau2) / tau2_re)), tau2_re, ""
 
 
 def fit_formula(frame: pd.DataFrame, formula: str, method: str = "REML", level: float = 95.0,

@@ -18,7 +18,8 @@ from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.models.univariate import interval_test
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
-                                             counted, is_finite, pooled_studies, readable_frame, step_list)
+                                             counted, is_finite, pooled_studies, r2_not_meaningful, readable_frame,
+                                             step_list, R2_NOT_GIVEN)
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -124,11 +125,24 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Man
         rows.append([str(row.moderator), apa_integer(row.k), f"{apa_number(row.qm, 2)} ({apa_integer(row.qm_df)})",
                      apa_p(row.qm_p), f"{apa_number(row.f, 2)} ({apa_integer(row.f_df1)}, {apa_integer(row.f_df2)})",
                      apa_p(row.f_p), apa_p(permutation) if is_finite(permutation) else "", apa_number(row.tau2, 3),
-                     apa_number(row.r2, 1)])
+                     _r2_cell(apa_number(row.r2, 1), getattr(row, "tau2_null", float("nan")))])
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
-    note = "Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment."
+    note = ("Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment."
+            + _r2_note(frame, "tau2_null"))
     return ManuscriptTable("Moderator tests", header, rows, note)
+
+
+def _r2_cell(text: str, tau2_null) -> str:
+    """R^2 as formatted, or a dash where tau^2 of the model without the moderator is 0 (metafor's R^2 is 0 there by
+    rule; :func:`_r2_note` says why)."""
+    return "\u2013" if r2_not_meaningful(tau2_null) else text
+
+
+def _r2_note(frame: pd.DataFrame, column: str) -> str:
+    """`` R² not given for year: τ² of the model without the moderator is 0, ...`` ("" when R^2 is given for all)."""
+    names = [str(row["moderator"]) for row in frame.to_dict("records") if r2_not_meaningful(row.get(column))]
+    return f" R\u00b2 not given for {', '.join(names)}: {R2_NOT_GIVEN}." if names else ""
 
 
 def _or_blank(text: str, value) -> str:
@@ -154,7 +168,8 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
                      _or_blank(apa_p(get("multilevel_cr2_p")), get("multilevel_cr2_p")),
                      _or_blank(apa_number(get("multilevel_sigma2_between"), 3), get("multilevel_sigma2_between")),
                      _or_blank(apa_number(get("multilevel_sigma2_within"), 3), get("multilevel_sigma2_within")),
-                     _or_blank(apa_number(get("multilevel_r2"), 1), get("multilevel_r2")),
+                     _r2_cell(_or_blank(apa_number(get("multilevel_r2"), 1), get("multilevel_r2")),
+                              get("multilevel_tau2_null")),
                      _or_blank(apa_integer(get("k")), get("k")),
                      _or_blank(f"{apa_number(get('qm'), 2)} ({apa_integer(get('qm_df'))})", get("qm")),
                      _or_blank(apa_p(get("qm_p")), get("qm_p")),
@@ -170,6 +185,7 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
     if small:
         note += (f" CR2 F with df2 below {SMALL_DF} ({', '.join(small)}): the robust test is not to be trusted "
                  "(Tipton, 2015).")
+    note += _r2_note(frame, "multilevel_tau2_null")
     return ManuscriptTable("Moderator tests", header, rows, note)
 
 

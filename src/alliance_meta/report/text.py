@@ -16,8 +16,8 @@ from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
-from alliance_meta.report.formatting import (apa_integer, apa_number, apa_p_clause, counted, is_finite, pooled_studies,
-                                             step_list)
+from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, counted, is_finite,
+                                             pooled_studies, r2_not_meaningful, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
 
@@ -130,12 +130,19 @@ def _composite_clause(row) -> str:
     return clause
 
 
+def _r2_clause(r2, tau2_null) -> str:
+    """``, R² = 18.9%``; where tau^2 of the model without the moderator is 0 (metafor's R^2 is 0 by rule),
+    why R^2 is not given; "" where it was not computed."""
+    if r2_not_meaningful(tau2_null):
+        return f", R\u00b2 not given ({R2_NOT_GIVEN})"
+    return f", R\u00b2 = {apa_number(r2, 1)}%" if is_finite(r2) else ""
+
+
 def _three_level_clause(row) -> str:
     """``QM(2) = 6.58, p = .037, R² = 18.9%; CR2 F(2, 7.6) = 2.11, p = .187``: the three-level model's tests."""
     clause = (f"QM({apa_integer(row.multilevel_qm_df)}) = {apa_number(row.multilevel_qm, 2)}, "
               f"{apa_p_clause(row.multilevel_qm_p)}")
-    if is_finite(getattr(row, "multilevel_r2", math.nan)):
-        clause += f", R\u00b2 = {apa_number(row.multilevel_r2, 1)}%"
+    clause += _r2_clause(getattr(row, "multilevel_r2", math.nan), getattr(row, "multilevel_tau2_null", math.nan))
     if is_finite(getattr(row, "multilevel_cr2_p", math.nan)):
         clause += (f"; CR2 F({apa_number(row.multilevel_cr2_df1, 0)}, {apa_number(row.multilevel_cr2_df2, 1)})"
                    f" = {apa_number(row.multilevel_cr2_f, 2)}, {apa_p_clause(row.multilevel_cr2_p)}")
@@ -184,8 +191,7 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
             untested.append((str(row.moderator), _note(row)))
             continue
         clause = f"{row.moderator}, {_composite_clause(row)}"
-        if math.isfinite(float(row.r2)):
-            clause += f", R\u00b2 = {apa_number(row.r2, 1)}%"
+        clause += _r2_clause(row.r2, getattr(row, "tau2_null", math.nan))
         k, studies = getattr(row, "k", math.nan), getattr(row, "n_studies", math.nan)
         composites = (f"{apa_integer(k)} study \u00d7 level composites of {apa_integer(studies)} studies, treated as "
                       "independent" if not three_level and is_finite(k) and is_finite(studies) and studies < k else "")

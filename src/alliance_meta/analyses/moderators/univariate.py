@@ -46,7 +46,7 @@ from alliance_meta.engines.transforms import back_transform
 # The columns of moderators.csv, in the order ModeratorAnalysis.summary() gives them (also when no
 # moderator is analysed: the table still has its header).
 SUMMARY_COLUMNS = ("moderator", "k", "qm", "qm_df", "qm_p", "f", "f_df1", "f_df2", "f_p", "tau2", "r2", "qe",
-                   "qe_p", "qe_df", "i2", "converged", "note", "q_between_separate", "q_between_separate_df",
+                   "qe_p", "qe_df", "i2", "tau2_null", "converged", "note", "q_between_separate", "q_between_separate_df",
                    "q_between_separate_p", "n_levels", "n_studies", "k_dropped", "qm_p_permutation",
                    "f_p_permutation", "permutations", "permutation_exact")
 
