@@ -204,3 +204,26 @@ def test_rows_without_n_cannot_be_corrected(effect_sizes):
     assert "1 effect sizes without n left out" in corrected["note"]
     assert corrected["k_effect_sizes"] == len(no_n) - no_n["ryy"].isna().sum() - 1
     assert uncorrected["k_effect_sizes"] == len(no_n)
+
+
+def test_corrected_correlations_outside_minus_one_one_are_named_in_the_individual_notes(effect_sizes):
+    """A reliability typed wrongly (0.09 for 0.9) gives a corrected r beyond 1: psychometric.csv's individual row
+    named the study, the multiverse's individual specifications pooled it without a word."""
+    single = effect_sizes.groupby("study_id").filter(lambda rows: len(rows) == 1).dropna(subset=["rxx", "ryy"])
+    study = single.loc[single["yi"].idxmax(), "study_id"]  # the largest r with both reliabilities
+    wrong = effect_sizes.assign(rxx=np.where(effect_sizes["study_id"] == study, 0.09, effect_sizes["rxx"]))
+    specs = multiverse.specifications({**CONFIG, "psychometric": PSYCHOMETRIC, "subsets": []}, wrong)
+    result = multiverse.run_batch(specs, wrong, metric="z", psychometric_settings=PSYCHOMETRIC)
+    individual = result.loc[result["correction"] == "individual", "note"]
+    corrected = psychometric.individual_correction(
+        np.tanh(wrong.loc[wrong.study_id == study, "yi"]), wrong.loc[wrong.study_id == study, "n"], 0.09,
+        wrong.loc[wrong.study_id == study, "ryy"]).studies["r_corrected"].iloc[0]
+    assert corrected > 1  # the case the note is about
+    assert individual.str.contains(f"corrected correlations outside (-1, 1) in {study} ({corrected:.2f}): check "
+                                   "these studies' rxx, ryy and ux (pooled as they are unless the outlier rule "
+                                   "removes them)", regex=False).all()
+    assert not result.loc[result["correction"] == "none", "note"].fillna("").str.contains("outside").any()
+    fine = multiverse.run_batch(multiverse.specifications({**CONFIG, "psychometric": PSYCHOMETRIC, "subsets": []},
+                                                          effect_sizes), effect_sizes, metric="z",
+                                psychometric_settings=PSYCHOMETRIC)
+    assert not fine["note"].fillna("").str.contains("outside").any()

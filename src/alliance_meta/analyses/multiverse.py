@@ -216,6 +216,11 @@ def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Correcti
     no_n = int((mask & ~frame["missing"].to_numpy() & ~(frame["n"] > 1).to_numpy()).sum())
     if no_n:
         notes.append(f"{no_n} effect sizes without n left out")
+    # the psychometric analysis's own definition and words: |corrected r| >= 1 or not defined, by study
+    outside = psychometric.outside_note(result.studies.assign(study_id=rows["study_id"].to_numpy()), "study_id",
+                                        "pooled as they are unless the outlier rule removes them")
+    if outside:
+        notes.append(outside)
     return rows, {"artifact_defaults": defaults, "artifact_missing": missing, "note": "; ".join(notes)}
 
 

@@ -827,7 +827,7 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     if u is not None and not np.isfinite(u.mean_q) and method == "uvirr":  # NaN without a word: say why
         distribution = _with_note(distribution, setting.ut_note)
     result = individual.result
-    outside = _outside_note(studies_table, setting.study)
+    outside = outside_note(studies_table, setting.study)
     if outside:
         result = _with_note(result, outside)
     shown = (x, y, setting.distributions.get("qxa") if method == "uvdrr" else None, u)
@@ -835,9 +835,12 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
                                 tuple(d for d in shown if d is not None))
 
 
-def _outside_note(studies: pd.DataFrame, study: str) -> str:
-    """The studies whose individually corrected correlation is not a correlation (|rho_i| >= 1, or not defined):
-    a reliability or ux typed wrongly (0.09 for 0.9), or too low for the correlation reported."""
+def outside_note(studies: pd.DataFrame, study: str, consequence: str | None = None) -> str:
+    """The studies whose individually corrected correlation (column ``r_corrected``) is not a correlation
+    (|rho_i| >= 1, or not defined): a reliability or ux typed wrongly (0.09 for 0.9), or too low for the correlation
+    reported. ``consequence``: what became of them, in brackets at the end (the multiverse's ``individual``
+    specifications, where an outlier rule may remove them, say so); by default that the mean includes them, or
+    that it is not defined when one of them is not defined."""
     corrected = pd.to_numeric(studies["r_corrected"], errors="coerce")
     bad = ~(corrected.abs() < 1)
     if not bad.any():
@@ -845,9 +848,10 @@ def _outside_note(studies: pd.DataFrame, study: str) -> str:
     names = studies[study].astype(str) if study in studies else pd.Series(studies.index.astype(str))
     listed = ", ".join(f"{name} ({value:.2f})" if np.isfinite(value) else f"{name} (not defined)"
                        for name, value in zip(names[bad], corrected[bad]))
-    # a finite one outside (-1, 1) is averaged in; one not defined (NaN) leaves the mean not defined
-    effect = "the mean includes them" if np.isfinite(corrected[bad]).all() else "the mean is not defined"
-    return f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux ({effect})"
+    if consequence is None:  # a finite one outside (-1, 1) is averaged in; one not defined (NaN) leaves the mean
+        consequence = "the mean includes them" if np.isfinite(corrected[bad]).all() else "the mean is not defined"
+    return (f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux "
+            f"({consequence})")
 
 
 def _undefined_ut_note(frame: pd.DataFrame, study: str) -> str:
