@@ -135,7 +135,7 @@ def correlation_tail_ticks(values, low: float, high: float):
     return np.sort(np.array(kept)) if len(kept) > len(values) else values
 
 
-def _odds_ticks_fit(values, low: float, high: float, panel: float, options) -> bool:
+def odds_ticks_fit(values, low: float, high: float, panel: float, options) -> bool:
     """Whether odds-ratio tick labels ``values`` stand side by side on a panel ``panel`` inches wide: neighbours
     at least their half labels apart, with a gap of 1.5 characters (a character ~0.6 of the font size)."""
     if len(values) < 2:
@@ -153,10 +153,10 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
     _, transform, inverse, _ = SCALES[metric]
     if metric == "log_or":
         values = np.array([t for t in ODDS_TICKS if low <= np.log(t) <= high])
-        if panel is not None and not _odds_ticks_fit(values, low, high, panel, options):
+        if panel is not None and not odds_ticks_fit(values, low, high, panel, options):
             for sparse in SPARSE_ODDS_TICKS:
                 values = np.array([t for t in sparse if low <= np.log(t) <= high])
-                if _odds_ticks_fit(values, low, high, panel, options):
+                if odds_ticks_fit(values, low, high, panel, options):
                     break
     else:
         values = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(transform(low), transform(high))

@@ -1,0 +1,60 @@
+"""The GOSH plot's odds-ratio axis: tick labels that stand apart."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from alliance_meta.analyses.gosh import gosh
+from alliance_meta.plots.gosh import gosh_plot
+
+# 2x2 dropout tables (dropouts, completers in each arm) with zero cells, 0.5 added to every cell
+TABLES = [(0, 20, 3, 17), (2, 30, 0, 25), (3, 40, 8, 35), (1, 12, 5, 10), (9, 20, 2, 28), (4, 50, 4, 46),
+          (6, 18, 1, 30), (2, 25, 7, 20), (1, 40, 3, 37), (8, 15, 1, 22)]
+
+
+def log_odds_ratios(tables):
+    a, b, c, d = (np.array(cells, float) + 0.5 for cells in zip(*tables))
+    return np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
+
+
+def drawn_labels(figure):
+    """Per panel with an x label: the visible x tick labels (text, display extent), left to right."""
+    figure.canvas.draw()
+    panels = []
+    for axis in figure.axes:
+        if not axis.get_xlabel():
+            continue
+        low, high = sorted(axis.get_xlim())
+        labels = [label for label in axis.get_xticklabels(which="both")
+                  if label.get_visible() and label.get_text() and low <= label.get_position()[0] <= high]
+        panels.append(sorted(((label.get_text(), label.get_window_extent()) for label in labels),
+                             key=lambda item: item[1].x0))
+    return panels
+
+
+def test_odds_ratio_tick_labels_of_the_gosh_plot_do_not_overlap():
+    """Over two decades on a 2.6-inch panel, log_metric_axis labelled 0.2, 0.3, 0.4, 0.5, 0.6 into one smear."""
+    yi, vi = log_odds_ratios(TABLES)
+    figure = gosh_plot(gosh(yi, vi, method="DL"), highlight=(0, 4, 9), metric="log_or")
+    try:
+        for labels in drawn_labels(figure):
+            assert len(labels) >= 3
+            assert "1" in [text for text, _ in labels]
+            for (_, left), (_, right) in zip(labels, labels[1:]):
+                assert left.x1 < right.x0, [text for text, _ in labels]
+    finally:
+        plt.close(figure)
+
+
+def test_gosh_tick_labels_that_stand_apart_are_kept():
+    """A narrow odds-ratio axis keeps log_metric_axis' labels (1, 2, 3 with a labelled minor tick)."""
+    rng = np.random.default_rng(3)
+    rng.normal(0, 0.25, 9), rng.uniform(0.02, 0.1, 9)  # the draws of a first, narrower data set
+    yi, vi = rng.normal(0, 0.6, 9), rng.uniform(0.02, 0.1, 9)
+    figure = gosh_plot(gosh(yi, vi, method="DL"), highlight=(0,), metric="log_or")
+    try:
+        (labels,) = drawn_labels(figure)
+        assert [text for text, _ in labels] == ["1", "2", "3"]
+    finally:
+        plt.close(figure)
