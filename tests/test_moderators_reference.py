@@ -93,15 +93,17 @@ def test_subgroups_and_tests_between_levels_match_metafor(case):
           "mixed-effects model, common tau^2")
 
 
-# metafor 3.8-1 (and 5.1's rma.uni.r, unchanged): R^2 of a common-effect meta-regression is
-# max(0, 100 * summary(lm(yi ~ X, weights = 1/vi))$adj.r.squared); values from
-# rma(yi, vi, mods = ..., data = escalc("ZCOR", ri, ni, data = dat.molloy2014), method = "FE")$R2.
-@pytest.mark.parametrize("method", ["FE", "EE", "CE"])
-@pytest.mark.parametrize("formula, r2", [("meanage", 13.2259647900902), ("design + meanage", 7.97180345399879)])
-def test_common_effect_r2_is_metafors_adjusted_weighted_r2(method, formula, r2):
-    """Our R^2 was 0 for every common-effect fit (tau^2_RE = 0 taken as the denominator)."""
-    fit = metareg.fit_formula(frame_of("molloy"), formula, method=method, continuous=("meanage",))
-    assert fit.r2 == pytest.approx(r2, rel=1e-9)
+COMMON_EFFECT_R2 = load_reference("common_effect_r2")
+
+
+@pytest.mark.parametrize("case", COMMON_EFFECT_R2["cases"], ids=lambda case: f"{case['method']}-{case['formula']}")
+def test_common_effect_r2_is_metafors_adjusted_weighted_r2(case):
+    """metafor's R^2 of a common-effect meta-regression is max(0, 100 adjusted R^2 of lm(yi ~ X, weights = 1/vi))
+    (reference/common_effect_r2.R); ours was 0 for every common-effect fit (tau^2_RE = 0 taken as the denominator)."""
+    frame = pd.DataFrame(COMMON_EFFECT_R2["data"])
+    fit = metareg.fit_formula(frame, case["formula"], method=case["method"], continuous=("meanage",))
+    assert fit.k == case["k"]
+    assert fit.r2 == pytest.approx(case["r2"], rel=1e-6)
     assert np.isnan(fit.tau2_null)
 
 
