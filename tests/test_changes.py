@@ -354,8 +354,15 @@ def test_a_config_change_is_listed_with_its_keys():
             "[knha, z].") in text
     # the same config: no row; a key only one run has; a snapshot of an earlier version without config
     assert "config_changed" not in set(compare(before, {**after, "config": CONFIG})["change"])
-    added = compare(before, {**after, "config": {**CONFIG, "bayes.seed": 1}})
-    assert added.loc[added["change"] == "config_changed", "note"].tolist() == ["bayes.seed: (not set) -> 1"]
+    added = compare(before, {**after, "config": {**CONFIG, "decimal": "auto"}})
+    assert added.loc[added["change"] == "config_changed", "note"].tolist() == ["decimal: (not recorded) -> auto"]
+    # the posterior compared from now on: the changes.analyses row, not one row per bayes setting
+    bayes = {**CONFIG, "changes.analyses": ["pooled", "bayes"], "bayes.seed": 1, "bayes.draws": 1000}
+    added = compare({**before, "config": {**CONFIG, "changes.analyses": ["pooled"]}}, {**after, "config": bayes})
+    assert added.loc[added["change"] == "config_changed", "note"].tolist() == [
+        "changes.analyses: [pooled] -> [pooled, bayes]"]
+    both = compare({**before, "config": bayes}, {**after, "config": {**bayes, "bayes.seed": 2}})
+    assert both.loc[both["change"] == "config_changed", "note"].tolist() == ["bayes.seed: 1 -> 2"]
     old = compare(record("a", rows, POOLED_A), after)
     assert old["change"].iloc[0] == "config_not_recorded" and "not listed" in changes_paragraph(old, {"outcome": "z"})
     # unchanged data and config: still no_change

@@ -350,15 +350,23 @@ def _moderator_columns(*records: dict) -> set[str]:
 
 
 def _config_changes(before: dict, after: dict) -> list[dict]:
-    """A ``config_changed`` row per compared config key whose value differs (its values in the note)."""
+    """A ``config_changed`` row per compared config key whose value differs (its values in the note). A key one
+    snapshot lacks was not recorded by it (an earlier version); the ``bayes`` keys are compared only between runs
+    that both compared the posterior (:data:`COMPARED_BAYES_CONFIG`): turning it on is the ``changes.analyses`` row,
+    not a dozen rows of settings that were set all along."""
     def shown(key, config):
-        return _config_value(config[key]) if key in config else "(not set)"
+        return _config_value(config[key]) if key in config else "(not recorded)"
 
     def same(key):
         return key in before and key in after and json.dumps(before[key]) == json.dumps(after[key])
 
+    def bayes_recorded(config):
+        return any(key.startswith("bayes.") for key in config)
+
+    both_bayes = bayes_recorded(before) and bayes_recorded(after)
     return [_row("config_changed", quantity=key, note=f"{key}: {shown(key, before)} -> {shown(key, after)}")
-            for key in sorted(before.keys() | after.keys()) if not same(key)]
+            for key in sorted(before.keys() | after.keys())
+            if not same(key) and (both_bayes or not key.startswith("bayes."))]
 
 
 def _config_value(value) -> str:
