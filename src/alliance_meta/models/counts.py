@@ -99,11 +99,17 @@ def tables(ai, bi, ci, di) -> Tables:
     a, b, c, d = cells
     if np.any(a + b == 0) or np.any(c + d == 0):
         raise ValueError("every row of a 2x2 table needs at least one case")
-    double = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+    double = double_zero(a, b, c, d)
     keep = ~double
     if not keep.any():
         raise ValueError("every table is a double-zero table: no information on the odds ratio")
     return Tables(a[keep], b[keep], c[keep], d[keep], int(double.sum()))
+
+
+def double_zero(a, b, c, d):
+    """Whether each table is double-zero (no event in either group, or no non-event in either): no information on
+    the odds ratio, left out as metafor's rma.mh / rma.peto / rma.glmm leave it out."""
+    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
 
 
 def log_odds_ratios(t: Tables) -> tuple[np.ndarray, np.ndarray]:
@@ -695,7 +701,7 @@ def count_rows(effect_sizes: pd.DataFrame, metric: str = "log_or", methods=METHO
             row["note"] = _join(lead, *notes, result.note)
         except ValueError as error:  # k: the tables the method would have pooled (double-zero tables never count)
             row = {c: math.nan for c in columns}
-            double = ((frame["ai"] == 0) & (frame["ci"] == 0)) | ((frame["bi"] == 0) & (frame["di"] == 0))
+            double = double_zero(frame["ai"], frame["bi"], frame["ci"], frame["di"])
             row.update(method=method, test="z", k=int((~double).sum()), converged=False,
                        note=_join(lead, *notes, str(error)))
         rows.append(row)
