@@ -458,14 +458,14 @@ def test_leave_one_out_and_cumulative_tables_name_the_test_of_their_refits():
         return {table.name: table.note for table in section.tables}
 
     default = notes({})
-    assert "95% CIs: Wald z, the test of the headline estimate." in default["leave_one_out"]
+    assert "95% CIs: Wald, the test of the headline estimate." in default["leave_one_out"]
     knha = notes({"pooling": {"tests": ["knha", "z"]}})
-    assert "95% CIs: Knapp\u2013Hartung, the test of the headline estimate; a fit of one study has a Wald z CI" \
+    assert "95% CIs: Knapp\u2013Hartung, the test of the headline estimate; a fit of one study has a Wald CI" \
         in knha["leave_one_out"] and "Knapp\u2013Hartung" in knha["cumulative"]
     assert "ad hoc variant" in notes({"pooling": {"tests": ["knha"], "knha_adhoc": True}})["cumulative"]
     three = notes({"dependence": "multilevel", "pooling": {"tests": ["knha"]}})
     assert "95% CIs: t with k \u2212 1 df" in three["leave_one_out"] and "one study" not in three["leave_one_out"]
-    assert "Wald z" in notes({"dependence": "multilevel", "pooling": {"tests": ["knha", "z"]}})["cumulative"]
+    assert "95% CIs: Wald," in notes({"dependence": "multilevel", "pooling": {"tests": ["knha", "z"]}})["cumulative"]
     # one study: no leave-one-out rows (metafor's leave1out stops at k = 1), so nothing to say of their CIs
     empty = family_section("outcome", "z", {"leave_one_out": frame.iloc[:0]}, None, [], {}, {"pooling": {"tests": ["knha"]}})
     assert "refitted" not in " ".join(table.note for table in empty.tables)

@@ -54,6 +54,14 @@ BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
 #: pooled.csv notes that change the test a row's CI has (read back by :func:`interval_test`)
 SINGLE_STUDY_Z_NOTE = "k = 1: Wald (z) test used instead of Knapp-Hartung"
 ADHOC_NOTE = "Knapp-Hartung ad hoc: scale factor not below 1"
+#: The name of the test of a CI (:func:`interval_test`; ``t`` and ``cr2`` are a three-level fit's) in the notes of
+#: tables and of the report ...
+CI_TEST_NAMES = {"z": "Wald", "knha": "Knapp\u2013Hartung",
+                 "adhoc": "Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)",
+                 "t": "t with k \u2212 1 df", "cr2": "cluster-robust (CR2) standard error with Satterthwaite t df"}
+#: ... and in a figure's footnote or axis label, where room is short
+CI_TEST_SHORT_NAMES = {"z": "Wald", "knha": "Knapp\u2013Hartung", "adhoc": "Knapp\u2013Hartung, ad hoc variant",
+                       "t": "t test", "cr2": "CR2 cluster-robust"}
 BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
 
 

@@ -131,12 +131,12 @@ def model_name(pooled: dict) -> str:
     return f"{kind} ({METHOD_NAMES.get(method, method)})"
 
 
-TEST_NAMES = {"knha": "Knapp\u2013Hartung", "t": "t test", "cr2": "CR2 cluster-robust", "z": "Wald"}
-
-
 def test_name(test) -> str:
-    """The name of a CI's test (``z``, ``knha``, ``adhoc``, ``t``, ``cr2``) as the footnote gives it; Wald for none."""
-    return "Knapp\u2013Hartung, ad hoc variant" if test == "adhoc" else TEST_NAMES.get(test, "Wald")
+    """The name of a CI's test (``z``, ``knha``, ``adhoc``, ``t``, ``cr2``) as the footnote gives it
+    (:data:`~alliance_meta.models.univariate.CI_TEST_SHORT_NAMES`); Wald for none."""
+    from alliance_meta.models.univariate import CI_TEST_SHORT_NAMES
+
+    return CI_TEST_SHORT_NAMES.get(test, CI_TEST_SHORT_NAMES["z"])
 
 
 def interval_test(pooled: dict) -> str:
@@ -201,7 +201,7 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     count = pooled_count({**overall, "k": overall.get("k", len(data))})  # effect sizes in studies, three-level
     rows += summary_rows(f"{model_name(overall)}, k = {count}", overall, metric, options)
     extra = "Weights in percent within each level."
-    if interval_test(overall) != TEST_NAMES["z"]:  # pooling.tests without z: the overall diamond is e.g. knha
+    if interval_test(overall) != test_name("z"):  # pooling.tests without z: the overall diamond is e.g. knha
         extra += f" Subtotal diamonds: Wald {level:g}% CIs (subgroups.csv)."
     if counts_effect_sizes(overall):
         extra += " Rows of a level: a study's effect sizes at that level combined, so a subtotal's k counts studies."

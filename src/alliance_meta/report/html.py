@@ -12,6 +12,7 @@ import jinja2
 import pandas as pd
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
+from alliance_meta.models.univariate import CI_TEST_NAMES
 from alliance_meta.report.formatting import counted, is_finite, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
@@ -243,20 +244,16 @@ def plot_title(path: str | Path) -> str:
     return f"{PLOT_TITLES[kind]}: {detail.replace('_', ' ')}" if detail else PLOT_TITLES[kind]
 
 
-#: The CIs of the refits of the main model (fits.headline_test; a three-level model's knha is rma.mv's t)
-REFIT_TESTS = {"z": "Wald z", "knha": "Knapp\u2013Hartung", "adhoc": "Knapp\u2013Hartung (ad hoc variant: scale factor "
-               "not below 1)", "t": "t with k \u2212 1 df"}
-
-
 def refit_notes(config: dict, level: float = 95) -> dict[str, str]:
     """Notes of the leave-one-out and cumulative tables, whose CSVs have no test column: the refits of the main
     model have its test, the headline's (:func:`~alliance_meta.models.fits.headline_test`), but a fit of one
-    study a Wald z interval (metafor's rma has no residual df for Knapp-Hartung there)."""
+    study a Wald interval (metafor's rma has no residual df for Knapp-Hartung there). The tests are named as in the
+    other tables' notes (:data:`~alliance_meta.models.univariate.CI_TEST_NAMES`)."""
     test = headline_test(config)
     multilevel = config.get("dependence", "aggregate") == "multilevel"
     test = "t" if multilevel and test == "knha" else test
-    interval = f"{level:g}% CIs: {REFIT_TESTS.get(test, test)}, the test of the headline estimate"
-    single = "" if test == "z" or multilevel else "; a fit of one study has a Wald z CI (as metafor)"
+    interval = f"{level:g}% CIs: {CI_TEST_NAMES.get(test, test)}, the test of the headline estimate"
+    single = "" if test == "z" or multilevel else f"; a fit of one study has a {CI_TEST_NAMES['z']} CI (as metafor)"
     what = "each study (all its effect sizes)" if multilevel else "each study"
     return {"leave_one_out": f"The main model refitted without {what} in turn; {interval}{single}.",
             "cumulative": f"The main model refitted as studies are added; {interval}{single}."}

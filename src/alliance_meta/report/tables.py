@@ -15,7 +15,7 @@ import pandas as pd
 from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
-from alliance_meta.models.univariate import interval_test
+from alliance_meta.models.univariate import CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
                                              counted, is_finite, pooled_studies, r2_not_meaningful, readable_frame,
@@ -57,12 +57,6 @@ def _statistic(value: float) -> str:
 
 #: Methods of pooled.csv that are common-effect models: no prediction interval (their row repeats the CI there).
 COMMON_EFFECT_METHODS = ("common", "MH", "Peto")
-#: The tests of pooled.csv, for the pooled table's note: a three-level fit's rows are z, t (rma.mv's, with k - 1 df)
-#: and cr2 (multilevel.robust); Knapp-Hartung is named with its variant (pooling.knha_adhoc) where it is used.
-TEST_LEGEND = {"z": "Wald", "knha": "Knapp\u2013Hartung", "t": "t with k \u2212 1 df",
-               "cr2": "cluster-robust (CR2) standard error with Satterthwaite t df"}
-#: The test of a CI by :func:`~alliance_meta.models.univariate.interval_test`, for a table's note.
-CI_TEST_NAMES = {**TEST_LEGEND, "adhoc": "Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)"}
 #: The rows pooled from 2x2 counts under metric log_or (models/counts.py), for the table's note.
 COUNT_METHOD_NAMES = {"MH": "MH = Mantel\u2013Haenszel", "Peto": "Peto = Peto's one-step odds ratio",
                       "GLMM": "GLMM = binomial\u2013normal generalised linear mixed model"}
@@ -83,7 +77,7 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
               "Q (df)", "p"]
     tested = [interval_test(row) for row in frame.to_dict("records")]  # the test each row's CI really has
     adhoc = "adhoc" in tested  # pooling.knha_adhoc, noted on each knha row
-    knha = ("Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)" if adhoc else "Knapp\u2013Hartung")
+    knha = CI_TEST_NAMES["adhoc" if adhoc else "knha"]
     # Hedges' g is analysed as it is shown: nothing is back-transformed
     effects = (f"Estimates and \u03c4\u00b2 in the analysis metric ({METRIC_NAMES[metric]})" if metric == "smd" else
                f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
@@ -91,7 +85,9 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     common = [method for method in COMMON_EFFECT_METHODS if (frame["method"] == method).any()]
     counts = [COUNT_METHOD_NAMES[method] for method in COUNT_METHOD_NAMES if (frame["method"] == method).any()]
     # the tests the table has, each named (a three-level fit's are z, t and cr2; pooling.tests [knha] has no z)
-    legend = {**TEST_LEGEND, "knha": knha}
+    # pooled.csv's tests: a three-level fit's rows are z, t (rma.mv's, with k - 1 df) and cr2 (multilevel.robust);
+    # knha is named with its variant (pooling.knha_adhoc) where it is used
+    legend = {**CI_TEST_NAMES, "knha": knha}
     tests = [test for test in dict.fromkeys(frame["test"].astype(str)) if test in legend] if "test" in frame else []
     three_level = [row for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
     # metafor's rma switches a knha model of one study to z (pooled.csv's note says so): not Knapp-Hartung's CI
