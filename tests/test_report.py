@@ -444,6 +444,16 @@ def test_three_level_model_of_one_effect_size_per_study_does_not_split_the_varia
     assert "k = 10 studies (10 effect sizes)" in sentence
 
 
+def test_a_knapp_hartung_refit_of_one_study_has_a_wald_interval():
+    """models.univariate.refit_test, which the leave-one-out and cumulative notes and the cumulative plot's axis use:
+    metafor's rma switches a Knapp-Hartung fit of one study to z (no residual df); other tests and k stay."""
+    from alliance_meta.models.univariate import refit_test
+
+    assert [refit_test("knha", 1), refit_test("adhoc", 1), refit_test("knha", 2), refit_test("adhoc", 5)] == [
+        "z", "z", "knha", "adhoc"]
+    assert [refit_test("z", 1), refit_test("t", 1), refit_test("cr2", 1)] == ["z", "t", "cr2"]
+
+
 def test_leave_one_out_and_cumulative_tables_name_the_test_of_their_refits():
     """Their CSVs have no test column: under pooling.tests: [knha] the report's tables showed Knapp-Hartung refits
     (the headline's test) without a word, and under the default [z, knha] Wald ones."""

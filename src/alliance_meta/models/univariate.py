@@ -326,6 +326,13 @@ def table_test(test: str) -> str:
     return "knha" if test == "adhoc" else test
 
 
+def refit_test(test: str, k: int) -> str:
+    """The test of the CI of a univariate fit of ``k`` studies by a model with ``test`` (a leave-one-out or
+    cumulative refit): ``z`` for Knapp-Hartung (``knha``, ``adhoc``) of one study, as metafor's rma switches (no
+    residual df), otherwise ``test``."""
+    return "z" if test in ("knha", "adhoc") and k == 1 else test
+
+
 def interval_test(row) -> str:
     """The test a pooled row's CI has (a row of pooled.csv, as a dict or Series): its ``test``, except ``z`` for a
     univariate ``knha`` row of one study (metafor's rma switches to z: no residual df; the row's note says so) and

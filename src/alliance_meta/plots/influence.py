@@ -109,15 +109,16 @@ def cumulative_ci_label(table: pd.DataFrame, test: str | None, level: float = 95
     """The CIs of a cumulative plot, named after their test as the forest plot's footnote names the diamond's
     (:func:`alliance_meta.plots.forest.test_name`): the refits have the main model's ``test``, but a univariate
     Knapp-Hartung step of one study a Wald CI (metafor's rma: no residual df); ``test=None``: "95% CI"."""
+    from alliance_meta.models.univariate import refit_test
     from alliance_meta.plots.forest import test_name
 
     if test is None:
         return f"{level:g}% CI"
     steps = pd.to_numeric(table["k"], errors="coerce") if "k" in table else pd.Series(dtype=float)
-    single = test in ("knha", "adhoc") and bool((steps == 1).any())
+    single = refit_test(test, 1) != test and bool((steps == 1).any())
     if single and bool((steps == 1).all()):  # a family of one study: its only step is a Wald CI
-        return f"{level:g}% CI: {test_name('z')}"
-    return f"{level:g}% CI: {test_name(test)}" + (f"; one study: {test_name('z')}" if single else "")
+        return f"{level:g}% CI: {test_name(refit_test(test, 1))}"
+    return f"{level:g}% CI: {test_name(test)}" + (f"; one study: {test_name(refit_test(test, 1))}" if single else "")
 
 
 def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 95.0, order_note: str = "",

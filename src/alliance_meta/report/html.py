@@ -12,7 +12,7 @@ import jinja2
 import pandas as pd
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
-from alliance_meta.models.univariate import CI_TEST_NAMES
+from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
 from alliance_meta.report.formatting import counted, is_finite, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
@@ -253,7 +253,8 @@ def refit_notes(config: dict, level: float = 95) -> dict[str, str]:
     multilevel = config.get("dependence", "aggregate") == "multilevel"
     test = "t" if multilevel and test == "knha" else test
     interval = f"{level:g}% CIs: {CI_TEST_NAMES.get(test, test)}, the test of the headline estimate"
-    single = "" if test == "z" or multilevel else f"; a fit of one study has a {CI_TEST_NAMES['z']} CI (as metafor)"
+    single = ("" if multilevel or refit_test(test, 1) == test else
+              f"; a fit of one study has a {CI_TEST_NAMES[refit_test(test, 1)]} CI (as metafor)")
     what = "each study (all its effect sizes)" if multilevel else "each study"
     return {"leave_one_out": f"The main model refitted without {what} in turn; {interval}{single}.",
             "cumulative": f"The main model refitted as studies are added; {interval}{single}."}
