@@ -227,3 +227,22 @@ def test_corrected_correlations_outside_minus_one_one_are_named_in_the_individua
                                                           effect_sizes), effect_sizes, metric="z",
                                 psychometric_settings=PSYCHOMETRIC)
     assert not fine["note"].fillna("").str.contains("outside").any()
+
+
+def test_corrected_correlations_that_are_not_defined_are_said_to_be_left_out(effect_sizes):
+    """A ux far above 1 (5 at rxx = .5) leaves the corrected r of a study undefined: the multiverse left the study out
+    (one study fewer) while the note said it was 'pooled as they are', and named a study of two rows twice."""
+    study = effect_sizes.groupby("study_id").filter(lambda rows: len(rows) == 2)["study_id"].iloc[0]
+    mine = effect_sizes["study_id"] == study
+    wrong = effect_sizes.assign(ux=np.where(mine, 5.0, np.nan), rxx=np.where(mine, 0.5, effect_sizes["rxx"]))
+    config = {**CONFIG, "psychometric": PSYCHOMETRIC, "subsets": [], "outliers": ["none"]}
+    with np.errstate(invalid="ignore"):
+        result = multiverse.run_batch(multiverse.specifications(config, wrong), wrong, metric="z",
+                                      psychometric_settings=PSYCHOMETRIC)
+    base = multiverse.run_batch(multiverse.specifications(config, effect_sizes.assign(ux=np.nan)),
+                                effect_sizes.assign(ux=np.nan), metric="z", psychometric_settings=PSYCHOMETRIC)
+    individual = result["correction"] == "individual"
+    assert (result.loc[individual, "k"].to_numpy() == base.loc[base["correction"] == "individual", "k"].to_numpy() - 1).all()
+    assert result.loc[individual, "note"].str.contains(
+        f"corrected correlations outside (-1, 1) in {study} (not defined, not defined): check these studies' rxx, "
+        "ryy and ux (left out)", regex=False).all()

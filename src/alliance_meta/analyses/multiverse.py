@@ -217,8 +217,13 @@ def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Correcti
     if no_n:
         notes.append(f"{no_n} effect sizes without n left out")
     # the psychometric analysis's own definition and words: |corrected r| >= 1 or not defined, by study
+    # what became of them: one not defined is left out of the pooling, one beyond 1 pooled as it is
+    undefined, beyond = bool(rows["yi"].isna().any()), bool((rows["yi"].abs() >= 1).any())
+    pooled = "pooled as they are unless the outlier rule removes them"
+    consequence = (pooled if not undefined else "left out" if not beyond else
+                   f"those not defined left out, the others {pooled}")
     outside = psychometric.outside_note(result.studies.assign(study_id=rows["study_id"].to_numpy()), "study_id",
-                                        "pooled as they are unless the outlier rule removes them")
+                                        consequence)
     if outside:
         notes.append(outside)
     return rows, {"artifact_defaults": defaults, "artifact_missing": missing, "note": "; ".join(notes)}

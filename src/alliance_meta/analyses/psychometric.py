@@ -177,9 +177,11 @@ def estimate_rxxa(rxxi, ux):
 
 def estimate_ut(ux, rxxi):
     """True-score u ratio ut = sqrt(rxxi ux^2 / (1 + rxxi ux^2 - ux^2)) (psychmeta
-    ``estimate_ut`` with a sample reliability; Hunter, Schmidt & Le 2006, eq. 22)."""
+    ``estimate_ut`` with a sample reliability; Hunter, Schmidt & Le 2006, eq. 22); NaN where it is not defined
+    (ux far above 1 or rxxi low: the notes name those studies), without a RuntimeWarning in the job's log."""
     ux, rxxi = np.asarray(ux, float), np.asarray(rxxi, float)
-    return np.sqrt(rxxi * ux**2 / (1 + rxxi * ux**2 - ux**2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(rxxi * ux**2 / (1 + rxxi * ux**2 - ux**2))
 
 
 def correct_r(r, rxx, ryy, ux, method: str):
@@ -846,8 +848,10 @@ def outside_note(studies: pd.DataFrame, study: str, consequence: str | None = No
     if not bad.any():
         return ""
     names = studies[study].astype(str) if study in studies else pd.Series(studies.index.astype(str))
-    listed = ", ".join(f"{name} ({value:.2f})" if np.isfinite(value) else f"{name} (not defined)"
-                       for name, value in zip(names[bad], corrected[bad]))
+    values: dict[str, list[str]] = {}  # a study with several such effect sizes (the multiverse's rows) named once
+    for name, value in zip(names[bad], corrected[bad]):
+        values.setdefault(name, []).append(f"{value:.2f}" if np.isfinite(value) else "not defined")
+    listed = ", ".join(f"{name} ({', '.join(shown)})" for name, shown in values.items())
     if consequence is None:  # a finite one outside (-1, 1) is averaged in; one not defined (NaN) leaves the mean
         consequence = "the mean includes them" if np.isfinite(corrected[bad]).all() else "the mean is not defined"
     return (f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux "
