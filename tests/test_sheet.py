@@ -275,6 +275,11 @@ def test_a_missing_study_id_column_still_lists_every_other_problem(tmp_path):
         (3, "r", "correlation_range"), (4, "r", "number")]
     assert 'did you mean "StudyID"?' in problems[0].rule
     assert "row 2" not in " ".join(p.rule for p in problems)  # the stand-in study names appear nowhere
+    # a note row below the data is named as a note, as in a sheet with study_id (the stand-in id is no filled cell)
+    _, problems = validate_sheet(read_sheet(write_csv(tmp_path, "StudyID,r,n,authors\nS1,0.3,50,Lee\n"
+                                                                ",,,Source: coded from the published tables\n")))
+    assert [(p.row, p.column) for p in problems] == [(1, "study_id"), (3, "")]
+    assert 'holds only the text "Source: coded from the published tables" (column authors)' in problems[1].rule
 
 
 def test_a_point_between_thousands_and_a_decimal_comma_say_how_to_read_them(tmp_path):

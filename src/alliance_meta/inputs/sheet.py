@@ -1041,6 +1041,11 @@ def _missing_input_cells(row: pd.Series) -> dict[str, str]:
     return cells
 
 
+def _stand_in_study_id(sheet_row) -> str:
+    """The study_id a row of a sheet without a study_id column is checked under (one study per row)."""
+    return f"row {sheet_row}"
+
+
 def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     """A row without any begun input kind (:func:`_missing_input_cells` names the cells of the others)."""
     sizes = [c for c in SIZE_COLUMNS if pd.notna(row.get(c))]
@@ -1050,7 +1055,8 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
         return (f"has {given} but no effect size: fill e.g. {statistic} beside "
                 f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), or, if the study did not "
                 "report it, delete the row and count the study among the PRISMA exclusions")
-    filled = [(str(c), str(v)) for c, v in row.items() if c != "sheet_row" and pd.notna(v) and str(v).strip()]
+    filled = [(str(c), str(v)) for c, v in row.items() if c != "sheet_row" and pd.notna(v) and str(v).strip()
+              and not (c == "study_id" and v == _stand_in_study_id(row.get("sheet_row")))]
     if len(filled) == 1 and re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", filled[0][1]):  # words in one cell
         cell, words = filled[0]
         shown = words if len(words) <= 60 else words[:57] + "..."
@@ -1263,7 +1269,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                        meta_regression=meta_regression, subsets=subsets, risk_of_bias=risk_of_bias,
                        figure_columns=figure_columns, reference_levels=reference_levels, location_scale=location_scale)
         if not len(duplicated):  # only study_id is missing: every other problem too, so that one round fixes all
-            stand_in = text.assign(study_id=[f"row {row}" for row in text[SHEET_ROW]])  # one study per row
+            stand_in = text.assign(study_id=[_stand_in_study_id(row) for row in text[SHEET_ROW]])  # one study per row
             stand_in.attrs = {}
             rest = validate_sheet(stand_in, **options)[1]
             return text, reading + problems + [p for p in rest if p.column != "study_id"]
