@@ -1,12 +1,15 @@
 """Small wording helpers shared by the notes of every stage."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """``singular`` for a count of one, else ``plural_form`` (default ``singular + "s"``)."""
-    return singular if count == 1 else (plural_form if plural_form is not None else singular + "s")
+def plural(count: float, singular: str, plural_form: str | None = None) -> str:
+    """``singular`` for a count of one (a float that rounds to 1 too), else ``plural_form`` (default
+    ``singular + "s"``)."""
+    one = count is not None and math.isfinite(float(count)) and round(float(count)) == 1
+    return singular if one else (plural_form if plural_form is not None else singular + "s")
 
 
 def rows_phrase(rows: Sequence, shown: int | None = None, *, rest: str = "count", word: str = "row") -> str:

@@ -3,6 +3,8 @@ from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
+import math
+
 import alliance_meta as am
 from alliance_meta.io import read_table, setup_logging, write_table
 from alliance_meta.models.fits import pooled_methods
@@ -19,7 +21,7 @@ table, notes = am.pooled_table(read_table(snakemake.input[0]), pooled_methods(op
 for note in notes:
     logger.info("%s", note)
 for row in table.itertuples():
-    if not row.converged and row.estimate != row.estimate:  # NaN: not fitted (e.g. no information in the tables)
+    if not row.converged and math.isnan(row.estimate):  # not fitted (e.g. no information in the tables)
         logger.warning("%s (%s) not estimated: %s", row.method, row.test, row.note)
     elif not row.converged:
         logger.warning("%s (%s) did not converge: %s", row.method, row.test, row.note)

@@ -864,8 +864,7 @@ def _undefined_ut_note(frame: pd.DataFrame, study: str) -> str:
     studies = collapse_within_study(frame, study)
     ux, rxx, n = (pd.to_numeric(studies[c], errors="coerce").to_numpy(float) for c in ("ux", "rxx", "n"))
     mean_rxx = weighted_mean(rxx[np.isfinite(rxx)], n[np.isfinite(rxx)])
-    with np.errstate(invalid="ignore"):
-        undefined = np.isfinite(ux) & ~np.isfinite(estimate_ut(ux, mean_rxx))
+    undefined = np.isfinite(ux) & ~np.isfinite(estimate_ut(ux, mean_rxx))
     names = studies[study].astype(str).to_numpy()[undefined]
     listed = ", ".join(f"{name} (ux = {value:g})" for name, value in zip(names, ux[undefined]))
     return (f"not estimable: the true-score u ratio is not defined at the mean rxx = {mean_rxx:.3f} for {listed} "

@@ -24,6 +24,7 @@ from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
+from alliance_meta.plots.forest_options import ForestOptions  # noqa: E402
 from alliance_meta.plots.style import STYLE, display_scale, log_metric_axis, plain_text  # noqa: E402
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
@@ -100,22 +101,13 @@ def _spread_odds_ticks(figure, axis) -> None:
     low, high = np.log(sorted(axis.get_xlim()))
     panel = axis.get_position().width * figure.get_figwidth()
     size = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
-    options = _TickOptions(font_size=size)
+    options = ForestOptions(font_size=size, preset="plain")  # what forest_draw.ticks reads of it
     values = np.array([value for value, _ in _labelled_ticks(figure, axis)])
     if forest_draw.odds_ticks_fit(values, low, high, panel, options):
         return
     positions, labels = forest_draw.ticks(low, high, "log_or", options, panel)
     axis.set_xticks(np.exp(positions), labels)
     axis.xaxis.set_minor_formatter(NullFormatter())
-
-
-class _TickOptions:
-    """What forest_draw.ticks reads of a ForestOptions: the tick labels' font size, and no APA preset."""
-
-    preset = ""
-
-    def __init__(self, font_size: float):
-        self.font_size = font_size
 
 
 def _ramp(*colours):

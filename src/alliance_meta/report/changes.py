@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_number, apa_p, is_finite
+from alliance_meta.report.formatting import apa_number, apa_p, counted, is_finite
 from alliance_meta.wording import plural, rows_phrase
 
 SNAPSHOT_VERSION = 1
@@ -176,7 +176,7 @@ def chain(record: dict, previous: dict | None, replaced: dict | None = None) -> 
 
 def _effect_sizes(members: list) -> str:
     """``1 effect size`` or ``3 effect sizes``."""
-    return f"{len(members)} {plural(len(members), 'effect size')}"
+    return counted(len(members), "effect size")
 
 
 def _row(change, family="", study_id="", es_id="", sheet_row=None, sheet_row_previous=None, quantity="",
@@ -281,7 +281,7 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
         rows.append(_row("study_renamed", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
                          sheet_row_previous=old_rows[0]["sheet_row"],
                          note=f"previously {old_name}; its {_effect_sizes(members)} "
-                              f"{'is' if len(members) == 1 else 'are'} unchanged, on sheet "
+                              f"{plural(len(members), 'is', 'are')} unchanged, on sheet "
                               + rows_phrase([m["sheet_row"] for m in members])))
     studies_before -= set(renamed.values())
     studies_after -= set(renamed)
@@ -489,7 +489,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     recoded = edited.loc[~edited["quantity"].isin(["yi", "vi"]), "quantity"].value_counts(sort=False)
     if len(recoded):
         parts.append("Cells edited besides the effect sizes: " + ", ".join(
-            f"{column} ({n} {'row' if n == 1 else 'rows'})" for column, n in recoded.items()) + ".")
+            f"{column} ({counted(n, 'row')})" for column, n in recoded.items()) + ".")
     if config:
         parts.append(config)
     if (changes["change"] == "config_not_recorded").any():

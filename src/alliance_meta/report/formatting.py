@@ -174,8 +174,9 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def counted(count: float, singular: str, plural: str | None = None) -> str:
     """``1 study``, ``2 studies``, ``1,234 rows``: the count (:func:`apa_integer`) and the noun, singular for 1
     (``plural`` defaults to ``singular + "s"``)."""
-    one = count is not None and math.isfinite(float(count)) and round(float(count)) == 1
-    return f"{apa_integer(count)} {singular if one else (plural or singular + 's')}"
+    from alliance_meta.wording import plural as noun
+
+    return f"{apa_integer(count)} {noun(count, singular, plural)}"
 
 
 def step_list(steps) -> str:

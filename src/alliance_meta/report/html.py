@@ -140,12 +140,14 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
     studies = analysis["study_id"].nunique() if analysis is not None and "study_id" in analysis else None
     if studies is not None:
         from alliance_meta.analyses.gosh import MINIMUM_STUDIES as GOSH_MINIMUM
+        from alliance_meta.analyses.sensitivity import MINIMUM_STUDIES as LEAVE_ONE_OUT_MINIMUM
 
         minimum_k = int((config.get("multiverse") or {}).get("minimum_k", 2))
         fewer = f"{counted(studies, 'study', 'studies')} in this family"
         too_few = {name: f"{what} at least {counted(least, 'study', 'studies')}{key}; {fewer}."
                    for least, what, key, names in (
-                       (2, "Leave-one-out and influence diagnostics need", "", ("leave_one_out", "influence")),
+                       (LEAVE_ONE_OUT_MINIMUM, "Leave-one-out and influence diagnostics need", "",
+                        ("leave_one_out", "influence")),
                        (2, "Robust variance estimation needs", "", ("rve", "rve_sensitivity")),
                        (2, "Model averaging needs", "", ("bma", "bma_summary")),
                        (GOSH_MINIMUM, "A GOSH plot needs", "", ("gosh_studies",)),
