@@ -15,9 +15,14 @@ os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(4 * 2**30))
 # (src/alliance_meta/plots/text_cache.py: ALLIANCE_META_REUSE_TEXT); the figures are the same bytes.
 os.environ.setdefault("ALLIANCE_META_REUSE_TEXT", "1")
 
-# The config checker ships with this Snakefile (src/alliance_meta/inputs/config_check.py).
+# The package ships with this Snakefile (src/alliance_meta/; the config checker is read from it). The
+# jobs import it from there too (they inherit PYTHONPATH): else a job would import whatever
+# alliance_meta its Python has installed (another checkout, an older release) while this process
+# plans the run with this one, and the warm start (alliance_meta/warm_start.py) would decline them.
 if (Path(workflow.basedir) / "src" / "alliance_meta").is_dir():
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+    os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(Path(workflow.basedir) / "src"),
+                                                               os.environ.get("PYTHONPATH")])))
 
 
 # config/config.yaml (optional; empty = all defaults) is read and checked in common.smk.

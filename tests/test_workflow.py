@@ -332,3 +332,18 @@ def test_a_new_headline_test_reruns_the_refits_of_the_main_model_only(review_fol
         text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
         refits = rule in ("pooling", "risk_of_bias") or "rule sensitivity" in text
         assert ("fit=fit_options" in text) == refits, rule
+
+
+def test_jobs_import_the_package_that_ships_with_the_snakefile(review_folder: Path, tmp_path_factory):
+    """A job imports src/alliance_meta beside the Snakefile, as the run's main process does, not an
+    alliance_meta found earlier on the Python path (another checkout, an older release)."""
+    other = tmp_path_factory.mktemp("other_checkout") / "alliance_meta"
+    other.mkdir()
+    (other / "__init__.py").write_text("raise ImportError('the alliance_meta of another checkout')\n")
+    command = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(review_folder),
+               "--cores", "1", "data/processed/sheet.csv"]
+    result = subprocess.run(command, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(other.parent)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "another checkout" not in (review_folder / "logs" / "validate_sheet.log").read_text()
+    assert (review_folder / "data" / "processed" / "sheet.csv").is_file()
