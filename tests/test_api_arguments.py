@@ -542,3 +542,13 @@ def test_whole_number_study_ids_held_as_floats_are_named_as_the_sheet_shows_them
     assert list(fit.effect_sizes["study_id"]) == ["1", "2", "2", "3"]
     assert am.fit(frame.assign(study_id=[1.5, 2.0, 2.0, 3.0]), metric="z").effect_sizes["study_id"].tolist()[0] == "1.5"
     assert am.fit(frame.assign(study_id=["S1", "S2", "S2", "S3"]), metric="z").effect_sizes["study_id"].tolist()[0] == "S1"
+
+
+def test_fit_of_coded_rows_without_yi_and_vi_points_to_effect_sizes():
+    """A notebook user who passes the coded rows (r and n) to am.fit is told how to get yi and vi."""
+    coded = pd.DataFrame({"study_id": ["a", "b", "c"], "r": [0.2, 0.3, 0.25], "n": [50, 80, 120]})
+    with pytest.raises(ValueError, match=r"missing: yi, vi; these rows look like a coded sheet: am\.effect_sizes"):
+        am.fit(coded)
+    with pytest.raises(ValueError, match=r"missing: vi$"):  # not coded rows: no hint
+        am.fit(pd.DataFrame({"yi": [0.1, 0.2], "n": [10, 20]}))
+    assert am.fit(am.effect_sizes(coded)).k == 3

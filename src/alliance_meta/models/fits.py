@@ -506,6 +506,13 @@ def _check_frame(data: pd.DataFrame) -> None:
         raise ValueError("cannot pool these rows: " + "; ".join(problems))
 
 
+def _coded_inputs(data: pd.DataFrame) -> bool:
+    """Whether ``data`` has an effect-size input column of the sheet's codebook (r, d, odds_ratio, ...)."""
+    from alliance_meta.inputs.codebook import INPUT_KINDS
+
+    return any(kind.columns[0] in data.columns for kind in INPUT_KINDS)
+
+
 def as_frame(data, vi=None) -> pd.DataFrame:
     """Effect sizes as a frame with ``yi``, ``vi``, ``study_id`` (default 1..k; for ``yi`` a pandas Series indexed
     by unique names, not numbers, those names) and ``es_id``. A dict of columns is read as a frame."""
@@ -519,7 +526,9 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         if twice:
             raise ValueError(f"the DataFrame has more than one column named {', '.join(twice)}: keep one of each")
         if missing:
-            raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}")
+            hint = ("; these rows look like a coded sheet: am.effect_sizes(rows) computes yi and vi from its "
+                    "columns (r and n, d with n1 and n2, 2x2 counts, ...)" if _coded_inputs(data) else "")
+            raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}{hint}")
         _check_frame(data)
         frame = data.reset_index(drop=True).copy()
         frame["yi"], frame["vi"] = (frame[name].astype(float) for name in ("yi", "vi"))
