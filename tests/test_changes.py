@@ -495,3 +495,19 @@ def test_moderators_the_sheet_codes_are_no_config_change_and_the_worksheet_is_co
     other = {**record("b", rows, POOLED_A), "config": compared_config({**base, "sheet_name": "Update 2026"}, True)}
     assert compare(before, other).query("change == 'config_changed'")["note"].tolist() == [
         "sheet_name: null -> Update 2026"]
+
+
+def test_every_compared_config_key_is_a_key_of_the_config_schema():
+    """The keys changes.csv compares between runs (report/changes.py, a hand-kept list) exist in the schema:
+    a key renamed there would otherwise be compared as always absent (None), and its changes never listed."""
+    from alliance_meta.report.changes import COMPARED_BAYES_CONFIG, COMPARED_CONFIG
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    missing = []
+    for key in (*COMPARED_CONFIG, *COMPARED_BAYES_CONFIG, "pooling.main_method", "multilevel.method"):
+        node = schema
+        for part in key.split("."):
+            node = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None
+        if node is None:
+            missing.append(key)
+    assert not missing, f"compared config keys not in the schema: {missing}"
