@@ -25,6 +25,7 @@ rule forest_plot:
     priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
     input:
         data=family_analysis_data,
+        effects=family_effects,  # the input kinds: Hedges' g or Cohen's d (transforms.family_metric)
         pooled="results/{family}/pooled.csv",
     output:
         pdf="results/{family}/forest.pdf",

@@ -8,14 +8,16 @@ import numpy as np
 
 from alliance_meta.bayes import plots
 from alliance_meta.bayes.analysis import BayesConfig
+from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.dependence import studies_of
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "alliance_meta")
-family, metric = snakemake.wildcards.family, snakemake.params.metric
-data = studies_of(read_table(snakemake.input.effect_sizes), snakemake.params.fit)
+effect_sizes = read_table(snakemake.input.effect_sizes)
+family, metric = snakemake.wildcards.family, family_metric(snakemake.params.metric, effect_sizes)
+data = studies_of(effect_sizes, snakemake.params.fit)
 if len(data) == 0:
     logger.info("no studies in this family (k = 0): empty plots")
 post_fig, forest_fig = plots.family_figures(

@@ -3,6 +3,7 @@ from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
+from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.plots.forest import ForestOptions, save_forest_plot
@@ -15,5 +16,6 @@ row = main_row(read_table(snakemake.input.pooled), snakemake.params.main_method)
 logger.info("forest plot: k = %d, %s (%s test)", len(data), row.get("method"), row.get("test"))
 options = ForestOptions.from_config(getattr(snakemake.params, "plots", None),
                                     getattr(snakemake.params, "risk_of_bias", None))
-save_forest_plot(data, row, snakemake.params.metric, list(snakemake.output), level=snakemake.params.level,
+metric = family_metric(snakemake.params.metric, read_table(snakemake.input.effects))
+save_forest_plot(data, row, metric, list(snakemake.output), level=snakemake.params.level,
                  options=options, data_note=figure_note(data))

@@ -5,6 +5,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 from pathlib import Path
 
+from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import aggregate_within
@@ -18,6 +19,7 @@ options = ForestOptions.from_config(params.plots, getattr(params, "risk_of_bias"
 effect_sizes = read_table(snakemake.input.effect_sizes)
 subgroups, summaries = read_table(snakemake.input.subgroups), read_table(snakemake.input.moderators)
 pooled = read_table(snakemake.input.pooled)
+metric = family_metric(params.metric, effect_sizes)
 overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
     paths = [path for path in snakemake.output if Path(path).stem == f"forest_{name}"]
@@ -25,6 +27,6 @@ for name in params.moderators:
         effect_sizes.assign(**{name: []})
     levels = subgroups[subgroups["moderator"] == name]
     summary = summaries.set_index("moderator").loc[name].to_dict() if name in set(summaries["moderator"]) else None
-    save_moderator_forest_plot(data, name, levels, overall, params.metric, paths, params.level, options, summary,
+    save_moderator_forest_plot(data, name, levels, overall, metric, paths, params.level, options, summary,
                                figure_note(effect_sizes))
     logger.info("forest plot of %s: %d rows in %d levels", name, len(data), len(levels))

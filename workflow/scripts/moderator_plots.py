@@ -6,6 +6,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 from pathlib import Path
 
+from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import analyse_moderator
@@ -28,14 +29,15 @@ summaries = read_table(snakemake.input.moderators).set_index("moderator")
 pooled = read_table(snakemake.input.pooled)
 effect_sizes = read_table(snakemake.input.effect_sizes)
 note = figure_note(effect_sizes)
+metric = family_metric(params.metric, effect_sizes)
 overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
-                             overall, params.metric, params.level, params.labels)
+                             overall, metric, params.level, params.labels)
     save_figure(figure, outputs(f"subgroups_{name}"), note)
 for name in params.continuous:
-    analysis = analyse_moderator(effect_sizes, name, params.metric, continuous=True, permutations=0,
+    analysis = analyse_moderator(effect_sizes, name, metric, continuous=True, permutations=0,
                                  aggregate_method=params.aggregate_method, rho=params.rho,
                                  centre=params.centre, level=params.level)
-    save_figure(bubble_plot(analysis, params.metric, params.level, params.labels), outputs(f"bubble_{name}"), note)
+    save_figure(bubble_plot(analysis, metric, params.level, params.labels), outputs(f"bubble_{name}"), note)
     logger.info("bubble plot of %s: k = %d", name, len(analysis.data))

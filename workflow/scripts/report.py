@@ -7,6 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import json
 from pathlib import Path
 
+from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.prisma import included_sentence, prisma_counts
 from alliance_meta.io import read_table, restore_formulas, setup_logging
 import pandas as pd
@@ -18,14 +19,15 @@ from alliance_meta.report.provenance import config_yaml, package_versions, run_d
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
 inputs, config = snakemake.input, json.loads(json.dumps(dict(snakemake.config)))  # noqa: F821
+effect_sizes = read_table(inputs.effect_sizes)
 families = {}
 for family, analysis, figures in zip(snakemake.params.families, inputs.analysis, inputs.figures):  # noqa: F821
     tables = {Path(path).stem: read_table(path) for path in inputs.tables if Path(path).parent.name == family}
     inlined = json.loads(Path(figures).read_text(encoding="utf-8"))  # rule report_figures
-    families[family] = {"metric": config["metric"][family], "tables": tables, "analysis": read_table(analysis),
+    families[family] = {"metric": family_metric(config["metric"][family], effect_sizes, family),  # g or d
+                        "tables": tables, "analysis": read_table(analysis),
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
 stages = stages_run(name for part in families.values() for name in part["tables"])
-effect_sizes = read_table(inputs.effect_sizes)
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}

@@ -7,6 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 from pathlib import Path
 
+from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report import family_title, manuscript_table, to_latex, to_markdown, write_docx
@@ -17,10 +18,12 @@ log = setup_logging(snakemake.log[0])
 # output.tables lists .md, .tex, .docx for each input, in input order (report_inputs.smk).
 outputs = [snakemake.output.tables[i:i + 3] for i in range(0, len(snakemake.output.tables), 3)]
 tables = []
-simulated = is_simulated(read_table(snakemake.input.effect_sizes))
+effect_sizes = read_table(snakemake.input.effect_sizes)
+simulated = is_simulated(effect_sizes)
 for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outputs, strict=True):
     family = path.parent.name
-    table = manuscript_table(path.stem, read_table(path), snakemake.params.metrics[family], snakemake.params.level)
+    table = manuscript_table(path.stem, read_table(path), family_metric(snakemake.params.metrics[family], effect_sizes, family),
+                             snakemake.params.level)
     titled = family_title(table, family)
     if simulated:  # said in the title and the note of every table
         table, titled = marked_simulated(table), marked_simulated(titled)

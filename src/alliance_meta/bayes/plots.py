@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from alliance_meta.engines.transforms import METRIC_NAMES, back_transform
+from alliance_meta.engines.transforms import METRIC_NAMES, ByMetric, back_transform
 from .exact import ExactPosterior, conditional_posterior
 
-SCALE_LABEL = {"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"}
+SCALE_LABEL = ByMetric({"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"},
+                       "standardized mean difference (Cohen's d)")
 
 
 def tau_label(metric: str) -> str:

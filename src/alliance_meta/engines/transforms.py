@@ -9,8 +9,64 @@ from __future__ import annotations
 import numpy as np
 
 LOGIT_SCALE = np.pi / np.sqrt(3.0)
+
+
+class OddsRatioD(str):
+    """The metric code ``smd`` of a family whose every effect size is d = log OR sqrt(3)/pi from an odds ratio
+    (Hasselblad & Hedges 1995), which carries no small-sample correction: its pooled effects are Cohen's d, not
+    Hedges' g. It equals ``"smd"`` (every computation treats it as ``smd``); only the labels of :class:`ByMetric`
+    tell it apart. Made by :func:`family_metric`."""
+
+    def __new__(cls, value: str = "smd"):
+        return super().__new__(cls, value)
+
+    def __reduce__(self):
+        return OddsRatioD, (str(self),)
+
+
+class ByMetric(dict):
+    """Labels keyed by metric code, with the label of an odds-ratio-only ``smd`` family (:class:`OddsRatioD`)
+    beside them: ``labels[metric]`` is the one switch between Hedges' g and Cohen's d."""
+
+    def __init__(self, labels: dict, odds_ratio_d):
+        super().__init__(labels)
+        self.odds_ratio_d = odds_ratio_d
+
+    def __getitem__(self, metric):
+        return self.odds_ratio_d if isinstance(metric, OddsRatioD) else super().__getitem__(metric)
+
+    def get(self, metric, default=None):
+        return self[metric] if metric in self else default
+
+
 #: the analysis metrics in words, for axis labels and notes (not the config's codes "z", "smd", "log_or")
-METRIC_NAMES = {"z": "Fisher's z", "smd": "Hedges' g", "log_or": "log odds ratio"}
+METRIC_NAMES = ByMetric({"z": "Fisher's z", "smd": "Hedges' g", "log_or": "log odds ratio"},
+                        "Cohen's d (from log odds ratios)")
+
+
+def odds_ratio_kinds() -> frozenset[str]:
+    """The input kinds converted through a log odds ratio (``effect_sizes.BASE_SCALE``: counts, or_ci, log_or_se)."""
+    from alliance_meta.inputs.effect_sizes import BASE_SCALE
+
+    return frozenset(kind for kind, scale in BASE_SCALE.items() if scale == "log_or")
+
+
+def family_metric(metric: str, kinds, family: str | None = None) -> str:
+    """A family's metric code as its labels need it: :class:`OddsRatioD` (Cohen's d) when the metric is ``smd`` and
+    every one of the family's effect sizes comes from an odds ratio (``kinds``: the ``input_kind`` of each row, as
+    in ``data/processed/{family}/effects.csv``), else ``metric`` itself (Hedges' g when at least one row is a
+    bias-corrected SMD; the Methods explain the odds-ratio rows of a mixed family).
+
+    ``kinds`` may be a frame with an ``input_kind`` column (and with ``family``, that family's rows of a frame
+    with a ``family`` column, as ``data/processed/effect_sizes.csv``)."""
+    if metric != "smd":
+        return metric
+    if hasattr(kinds, "columns"):
+        if family is not None and "family" in kinds.columns:
+            kinds = kinds[kinds["family"] == family]
+        kinds = kinds["input_kind"] if "input_kind" in kinds.columns else ()
+    present = {kind for kind in kinds if isinstance(kind, str) and kind}
+    return OddsRatioD(metric) if present and present <= odds_ratio_kinds() else metric
 
 
 def fisher_z(r):

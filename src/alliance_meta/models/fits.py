@@ -26,7 +26,7 @@ from scipy import special
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import robust
 from alliance_meta.engines.heterogeneity import Control, level_alpha
-from alliance_meta.engines.transforms import back_transform
+from alliance_meta.engines.transforms import back_transform, family_metric
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
 from alliance_meta.inputs.effect_sizes import METRICS
 from alliance_meta.models import multilevel, univariate
@@ -679,7 +679,7 @@ def _metric(metric: str | None, rows: pd.DataFrame) -> str | None:
     metric = stated if metric is None else metric
     if metric is not None and metric not in METRICS:
         raise ValueError(f"unknown analysis metric {metric!r}; expected one of {METRICS}")
-    return metric
+    return None if metric is None else family_metric(metric, rows)  # Cohen's d for smd rows all from odds ratios
 
 
 def _control(control) -> Control | None:

@@ -11,7 +11,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, log_metric_axis, message_figure  # noqa: E402
+
+#: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
+SLOPE_UNITS = ByMetric({"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}, "$d$")
 
 
 def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None = None):
@@ -41,7 +45,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
         axis.set_ylabel(label)
         slope = model.coefficients("z").iloc[1]
         numbers = [f"{value:.4f}".replace("-", "\u2212") for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]
-        unit = {"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}[metric]
+        unit = SLOPE_UNITS[metric]
         # two lines: one would run past the axes (and the figure) once the numbers are wide
         axis.set_title(f"Slope {numbers[0]} {unit} per unit, {level:g}% CI [{numbers[1]}, {numbers[2]}]\n"
                        f"{format_p(slope.p)}; $k$ = {model.k}; $R^2$ = {model.r2:.0f}%", fontsize=8, loc="left")

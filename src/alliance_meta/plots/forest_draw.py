@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
+from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
 from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
@@ -22,9 +23,13 @@ from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noq
 from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, plain_text  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
-SCALES = {metric: (scale.plain_label, scale.to_display, scale.from_display, scale.null)
-          for metric, scale in STYLE_SCALES.items()}
-SYMBOLS = {metric: scale.symbol for metric, scale in STYLE_SCALES.items()}
+
+def _drawn(scale):
+    return scale.plain_label, scale.to_display, scale.from_display, scale.null
+
+
+SCALES = ByMetric({metric: _drawn(scale) for metric, scale in STYLE_SCALES.items()}, _drawn(STYLE_SCALES.odds_ratio_d))
+SYMBOLS = ByMetric({metric: scale.symbol for metric, scale in STYLE_SCALES.items()}, STYLE_SCALES.odds_ratio_d.symbol)
 CORRELATION_SCALES = ("z", "r")  # APA: no leading zero
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 #: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).

@@ -16,9 +16,11 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from alliance_meta.engines import distributions as dist  # noqa: E402
+from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.style import STYLE  # noqa: E402
 
-METRIC_LABELS = {"z": "Fisher's z", "smd": "Standardized mean difference (g)", "log_or": "Log odds ratio"}
+METRIC_LABELS = ByMetric({"z": "Fisher's z", "smd": "Standardized mean difference (g)", "log_or": "Log odds ratio"},
+                         "Standardized mean difference (Cohen's d from log odds ratios)")
 SECONDARY_AXES = {"z": ("r", np.tanh, lambda r: np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))),
                   "log_or": ("Odds ratio", np.exp, lambda odds: np.log(np.maximum(odds, 1e-300)))}
 CONTOURS = ((0.10, 0.05, "0.62"), (0.05, 0.01, "0.76"), (0.01, 0.0, "0.90"))

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots import previews, text_cache  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
@@ -109,13 +110,15 @@ def _identity(x):
     return np.asarray(x, dtype=float)
 
 
-SCALES = {
+#: keyed by metric code; an ``smd`` family whose every row comes from an odds ratio (transforms.family_metric) is
+#: labelled Cohen's d
+SCALES = ByMetric({
     "z": Scale("Correlation $r$", "Correlation r", "r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0),
     "smd": Scale("Hedges' $g$", "Hedges' g", "g", _identity, _identity, 0.0),
     "log_or": Scale("Odds ratio", "Odds ratio (log scale)", "OR", np.exp, np.log, 0.0, log_axis=True),
     # correlations on their own scale (psychometric meta-analysis works on r, not Fisher z)
     "r": Scale("Correlation", "Correlation", "Corrected r", _identity, _identity, 0.0),
-}
+}, Scale("Cohen's $d$", "Cohen's d", "d", _identity, _identity, 0.0))
 
 
 #: a fit without a metric (am.fit(yi, vi) with no metric=): its estimates as they are

@@ -14,13 +14,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
                                        format_number, format_p, log_metric_axis, message_figure, plain_text,
                                        pooled_count)
 
 MIN_PANEL = 3.0  # inches of the panel at the least
-SYMBOLS = {metric: f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol for metric, scale in SCALES.items()}
+
+
+def _symbol(scale):
+    return f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol
+
+
+SYMBOLS = ByMetric({metric: _symbol(scale) for metric, scale in SCALES.items()}, _symbol(SCALES.odds_ratio_d))
 
 
 def _diamond(axis, centre, lower, upper, y, colour, height=0.32):

@@ -7,6 +7,7 @@ from typing import Callable
 
 import numpy as np
 
+from alliance_meta.engines.transforms import ByMetric
 from alliance_meta.report.formatting import apa_number
 
 
@@ -33,11 +34,12 @@ class Display:
         return f"{self.number(estimate)} {self.interval(lower, upper)}"
 
 
-DISPLAYS = {
+#: keyed by metric code; an ``smd`` family whose every row comes from an odds ratio (transforms.family_metric) shows d
+DISPLAYS = ByMetric({
     "z": Display("r", "correlation", np.tanh, 0.0, False),
     "smd": Display("g", "Hedges' g", lambda x: np.asarray(x, dtype=float), 0.0, True),
     "log_or": Display("OR", "odds ratio", np.exp, 1.0, True),
-}
+}, Display("d", "Cohen's d", lambda x: np.asarray(x, dtype=float), 0.0, True))
 
 
 def display(metric: str) -> Display:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.text import metric_in_prose, test_names
 
@@ -231,7 +232,11 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     (``families``: those analysed, i.e. with rows in the sheet; ``pooled_methods``: the methods of the
     pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present;
     ``several_per_study``: whether some study has more than one effect size, :func:`dependence_sentence`;
-    ``input_kinds``: family -> the input kinds of its rows, :func:`conversion_sentence`)."""
+    ``input_kinds``: family -> the input kinds of its rows, :func:`conversion_sentence`, which also name the
+    metric of an smd family (Cohen's d when every row comes from an odds ratio, transforms.family_metric))."""
+    if input_kinds and config.get("metric"):
+        config = {**config, "metric": {family: family_metric(metric, input_kinds.get(family, ()))
+                                       for family, metric in config["metric"].items()}}
     pooling = config.get("pooling", {})
     method = pooling.get("main_method", "REML")
     tests = pooling.get("tests", ["z", "knha"])
