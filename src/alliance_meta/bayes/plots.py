@@ -13,12 +13,14 @@ from alliance_meta.engines.transforms import METRIC_NAMES, ByMetric, back_transf
 from .exact import ExactPosterior, conditional_posterior
 
 SCALE_LABEL = ByMetric({"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"},
-                       "standardized mean difference (Cohen's d)")
+                       "standardized mean difference (d)")
+#: the unit of tau on its axis: the metric's name, short for an smd family all from odds ratios (the axis is narrow)
+TAU_UNITS = ByMetric(dict(METRIC_NAMES), "Cohen's d")
 
 
 def tau_label(metric: str) -> str:
     """x label of tau: the between-study SD in the analysis metric."""
-    return rf"between-study SD $\tau$ ({METRIC_NAMES.get(metric, metric)})"
+    return rf"between-study SD $\tau$ ({TAU_UNITS.get(metric, metric)})"
 
 
 #: rcParams of the Bayesian figures, set while each is drawn and saved (not for the process: a funnel plot drawn
