@@ -71,7 +71,8 @@ def test_pool_and_forest_scripts(tmp_path, k):
     assert list(table.columns[: len(CONTRACT_COLUMNS)]) == list(CONTRACT_COLUMNS)
     assert len(table) == (6 if k else 0)
     outputs = [str(tmp_path / f"forest.{suffix}") for suffix in ("pdf", "png", "svg")]
-    run_script("forest_plot.py", input=SimpleNamespace(data=str(analysis), pooled=str(pooled)), output=outputs,
+    run_script("forest_plot.py", input=SimpleNamespace(data=str(analysis), effects=str(analysis), pooled=str(pooled)),
+               output=outputs,
                log=[str(tmp_path / "forest.log")], params=SimpleNamespace(main_method="REML", metric="z", level=95))
     assert all(Path(path).stat().st_size > 0 for path in outputs)
     if k == 0:
