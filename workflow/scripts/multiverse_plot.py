@@ -19,6 +19,7 @@ if table["estimate"].notna().sum() == 0:
     logger.warning("no fitted specification: placeholder figure")
     figure = message_figure("No specification could be fitted (too few studies)")
 else:
-    figure = specification_curve(table, family_metric(snakemake.params.metric, effect_sizes), snakemake.params.level, snakemake.params.main,
+    figure = specification_curve(table, family_metric(snakemake.params.metric, effect_sizes), snakemake.params.level,
+                                 snakemake.params.main,
                                  labels=snakemake.params.labels, dependence=snakemake.params.dependence)
 save_figure(figure, [snakemake.output.pdf, snakemake.output.png], figure_note(effect_sizes))

@@ -22,8 +22,8 @@ effect_sizes = read_table(snakemake.input.effect_sizes)
 simulated = is_simulated(effect_sizes)
 for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outputs, strict=True):
     family = path.parent.name
-    table = manuscript_table(path.stem, read_table(path), family_metric(snakemake.params.metrics[family], effect_sizes, family),
-                             snakemake.params.level)
+    metric = family_metric(snakemake.params.metrics[family], effect_sizes, family)  # Hedges' g or Cohen's d
+    table = manuscript_table(path.stem, read_table(path), metric, snakemake.params.level)
     titled = family_title(table, family)
     if simulated:  # said in the title and the note of every table
         table, titled = marked_simulated(table), marked_simulated(titled)
