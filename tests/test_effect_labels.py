@@ -61,6 +61,9 @@ def test_other_metrics_keep_their_names_and_the_metric_code_stays_smd():
     both = pd.DataFrame({"family": ["outcome", "dropout"], "input_kind": ["r", "counts"]})
     assert isinstance(family_metric("smd", both, "dropout"), OddsRatioD)
     assert not isinstance(family_metric("smd", both), OddsRatioD)
+    # the kinds decide, whatever the metric given; without kinds the metric stays as given
+    assert not isinstance(family_metric(metric, ["or_ci", "g"]), OddsRatioD)
+    assert isinstance(family_metric(metric, pd.DataFrame({"yi": [0.1]})), OddsRatioD)
 
 
 def test_a_fit_of_odds_ratios_only_draws_and_writes_cohens_d(tmp_path):

@@ -66,7 +66,9 @@ def family_metric(metric: str, kinds, family: str | None = None) -> str:
             kinds = kinds[kinds["family"] == family]
         kinds = kinds["input_kind"] if "input_kind" in kinds.columns else ()
     present = {kind for kind in kinds if isinstance(kind, str) and kind}
-    return OddsRatioD(metric) if present and present <= odds_ratio_kinds() else metric
+    if not present:  # no input kinds to go by (a frame without the column): the metric as it was given
+        return metric
+    return OddsRatioD(metric) if present <= odds_ratio_kinds() else str(metric)
 
 
 def fisher_z(r):
