@@ -35,8 +35,8 @@ def effect_sizes(tmp_path, text):
 
 
 @pytest.mark.parametrize("kinds, expected", [
-    (["counts", "or_ci", "log_or_se"], "Cohen's d (from log odds ratios)"),
-    (["counts"], "Cohen's d (from log odds ratios)"),
+    (["counts", "or_ci", "log_or_se"], "Cohen's d from log odds ratios"),
+    (["counts"], "Cohen's d from log odds ratios"),
     (["counts", "d"], "Hedges' g"),           # mixed: Hedges' g (the Methods explain the odds-ratio rows)
     (["g", "means_sds"], "Hedges' g"),
     ([], "Hedges' g"),                        # no rows: nothing says they are odds ratios
@@ -94,7 +94,7 @@ def test_the_methods_name_the_metric_of_an_odds_ratio_family(tmp_path):
     families = {"dropout": {"tables": {}}}
     only = methods_paragraph({"metric": {"dropout": "smd"}}, set(), {"alliance-meta": "x"}, ["dropout"],
                              **run_facts(families, effect_sizes(tmp_path, ODDS_RATIOS)))
-    assert "analysed as Cohen's d (from log odds ratios)" in only and "Hedges' g" not in only
+    assert "analysed as Cohen's d from log odds ratios" in only and "Hedges' g" not in only
     mixed = methods_paragraph({"metric": {"dropout": "smd"}}, set(), {"alliance-meta": "x"}, ["dropout"],
                               **run_facts(families, effect_sizes(tmp_path, MIXED)))
     assert "analysed as Hedges' g" in mixed

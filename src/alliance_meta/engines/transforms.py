@@ -41,7 +41,7 @@ class ByMetric(dict):
 
 #: the analysis metrics in words, for axis labels and notes (not the config's codes "z", "smd", "log_or")
 METRIC_NAMES = ByMetric({"z": "Fisher's z", "smd": "Hedges' g", "log_or": "log odds ratio"},
-                        "Cohen's d (from log odds ratios)")
+                        "Cohen's d from log odds ratios")
 
 
 def odds_ratio_kinds() -> frozenset[str]:
