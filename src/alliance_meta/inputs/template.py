@@ -113,7 +113,8 @@ class NumberRule:
         validation = DataValidation(type=kind, operator=operator, formula1=_number_text(first),
                                     formula2=None if second is None else _number_text(second), allow_blank=True,
                                     showErrorMessage=True, errorStyle="stop", errorTitle="Not a valid number",
-                                    error=f"Enter {self.text()}, with a decimal point and nothing else in the cell.")
+                                    error=f"Enter {self.text()}{'' if self.whole else ', with a decimal point'} "
+                                          f"and nothing else in the cell.")
         return validation
 
 
