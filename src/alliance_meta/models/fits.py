@@ -196,8 +196,11 @@ class Fit:
         """The publication forest plot, written to ``path`` (one path or a list; format from the suffix).
 
         ``options``: a :class:`alliance_meta.plots.forest.ForestOptions` or the config's ``plots`` dict.
+        ``note`` ends the footnote; by default rows marked ``simulated = yes`` get the pipeline's line saying
+        the data are simulated (``note=""`` leaves it out).
         """
         from alliance_meta.plots.forest import ForestOptions, save_forest_plot
+        from alliance_meta.plots.provenance import figure_note
 
         if self.metric is None:  # its axis, labels and numbers are those of the metric (it said Hedges' g)
             raise ValueError("plot_forest needs the analysis metric for its axis and labels: fit(..., metric='z') "
@@ -214,6 +217,8 @@ class Fit:
                 raise ValueError(f"plot_forest: {name!r} has no figure suffix; end the name in one of "
                                  f"{', '.join(formats)} (the format is read from it)")
         row = self.to_frame().iloc[0].to_dict()
+        if note is None:  # as the pipeline's forest plots: simulated rows say so
+            note = figure_note(self.data)
         save_forest_plot(self.data, row, self.metric, paths, level=self.level, options=options,
                          data_note=note)
 
