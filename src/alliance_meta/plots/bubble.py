@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
+from alliance_meta.report.formatting import r2_not_meaningful  # noqa: E402
 from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, log_metric_axis, message_figure  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
@@ -46,9 +47,12 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
         slope = model.coefficients("z").iloc[1]
         numbers = [f"{value:.4f}".replace("-", "\u2212") for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]
         unit = SLOPE_UNITS[metric]
+        # as the reports: where tau^2 without the moderator is 0, metafor's R^2 is 0 by rule and measures nothing
+        r2 = ("$R^2$ not given ($\\tau^2$ = 0 without the moderator)" if r2_not_meaningful(model.tau2_null)
+              else f"$R^2$ = {model.r2:.0f}%")
         # two lines: one would run past the axes (and the figure) once the numbers are wide
         axis.set_title(f"Slope {numbers[0]} {unit} per unit, {level:g}% CI [{numbers[1]}, {numbers[2]}]\n"
-                       f"{format_p(slope.p)}; $k$ = {model.k}; $R^2$ = {model.r2:.0f}%", fontsize=8, loc="left")
+                       f"{format_p(slope.p)}; $k$ = {model.k}; {r2}", fontsize=8, loc="left")
         # below the axis, so that no study hides under it
         axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8)
         figure.tight_layout()
