@@ -552,3 +552,14 @@ def test_fit_of_coded_rows_without_yi_and_vi_points_to_effect_sizes():
     with pytest.raises(ValueError, match=r"missing: vi$"):  # not coded rows: no hint
         am.fit(pd.DataFrame({"yi": [0.1, 0.2], "n": [10, 20]}))
     assert am.fit(am.effect_sizes(coded)).k == 3
+
+
+def test_plot_forest_of_simulated_rows_says_so_unless_told_otherwise(tmp_path):
+    """As every figure of the pipeline: rows marked simulated = yes put the simulated-data line under the plot."""
+    rows = am.effect_sizes(pd.DataFrame({"study_id": ["a", "b", "c"], "r": [0.2, 0.3, 0.25], "n": [50, 80, 120],
+                                         "simulated": ["yes"] * 3}))
+    fit = am.fit(rows)
+    fit.plot_forest(tmp_path / "forest.svg")
+    assert "Simulated" in (tmp_path / "forest.svg").read_text(encoding="utf-8")
+    fit.plot_forest(tmp_path / "plain.svg", note="")
+    assert "Simulated" not in (tmp_path / "plain.svg").read_text(encoding="utf-8")

@@ -253,3 +253,21 @@ def test_influence_plot_of_many_studies_numbers_them_with_a_key():
     assert "Studies: 1 A rather long list of authors 0 et al. (1990); 2 " in texts
     assert figure.axes[-1].get_xlabel() == "Study number (key below)"
     plt.close(figure)
+
+
+def test_bubble_plot_says_why_r2_is_not_given_where_tau2_without_the_moderator_is_0():
+    """As the report and tables: metafor's R^2 is 0 by rule when tau^2 of the null model is 0, and measures nothing."""
+    from alliance_meta.analyses.moderators import analyse_moderator
+    from alliance_meta.plots.bubble import bubble_plot
+
+    k = 10
+    homogeneous = pd.DataFrame({"study_id": [f"S{i}" for i in range(k)], "yi": 0.3 + 0.001 * np.arange(k),
+                                "vi": np.full(k, 0.02), "year": 1990 + np.arange(k)})
+    analysis = analyse_moderator(homogeneous, "year", "z", continuous=True, permutations=0)
+    title = bubble_plot(analysis, "z").axes[0].get_title(loc="left")
+    assert "not given" in title and "R^2$ =" not in title
+    plt.close("all")
+    title = bubble_plot(analyse_moderator(studies().drop_duplicates("study_id"), "year", "z", continuous=True,
+                                          permutations=0), "z").axes[0].get_title(loc="left")
+    assert "$R^2$ = " in title
+    plt.close("all")

@@ -206,3 +206,9 @@ def test_command_line_reads_and_checks_with_the_review_s_settings(tmp_path):
     with pytest.raises(SystemExit) as usage:  # a usage error, not a traceback
         check([str(source), "--rob-tool", "custom"])
     assert usage.value.code == 2
+
+
+def test_a_whole_number_cell_is_not_asked_for_a_decimal_point(empty_template):
+    found = validations_by_column(empty_template[DATA_SHEET])
+    assert "decimal point" not in found["n"][0].error and "whole number" in found["n"][0].error
+    assert "with a decimal point" in found["r"][0].error

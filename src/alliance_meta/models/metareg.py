@@ -227,6 +227,17 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
 COMMON_EFFECT = ("FE", "EE", "CE", "common")
 
 
+def r2_not_meaningful(tau2_null) -> bool:
+    """Whether R^2 = 100 (tau^2_RE - tau^2) / tau^2_RE has no denominator: tau^2_RE of the intercept-only model
+    (moderators.csv's ``tau2_null``, also read from a CSV cell) is 0, where metafor's rma.uni sets R^2 to 0 by
+    rule rather than measuring anything (``identical(tau2.RE, 0)``); reports and figures then say why instead of
+    printing "R² = 0.0%". metafor has no other threshold, so neither do we: a tau^2_RE above 0 gives its ratio."""
+    try:
+        return float(tau2_null) == 0
+    except (TypeError, ValueError):
+        return False
+
+
 def pseudo_r2(X, y, v, tau2: float, method: str, control=None) -> tuple[float, float, str]:
     """``(R^2 in %, tau^2 of the intercept-only model, note)`` of a model with an intercept, by metafor's
     rule (rma.uni.r, "compute pseudo R^2 statistic", metafor 3.8 to 5.1, default ``r2def = "1"``):

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
-from alliance_meta.report.formatting import r2_not_meaningful  # noqa: E402
+from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
 from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, log_metric_axis, message_figure  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)

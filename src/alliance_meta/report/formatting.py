@@ -65,17 +65,9 @@ def is_finite(value) -> bool:
         return False
 
 
-#: Why a moderator's R^2 is not given (see :func:`r2_not_meaningful`).
+#: Why a moderator's R^2 is not given (see :func:`alliance_meta.models.metareg.r2_not_meaningful`).
 R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no heterogeneity for it to "
                 "account for")
-
-
-def r2_not_meaningful(tau2_null) -> bool:
-    """Whether R^2 = 100 (tau^2_RE - tau^2) / tau^2_RE has no denominator: tau^2_RE of the intercept-only model
-    (moderators.csv's ``tau2_null``) is 0, where metafor's rma.uni sets R^2 to 0 by rule rather than measuring
-    anything (``identical(tau2.RE, 0)``); the reports then say why instead of printing "R² = 0.0%". metafor
-    has no other threshold, so neither do we: a tau^2_RE above 0 gives its ratio."""
-    return is_finite(tau2_null) and float(tau2_null) == 0
 
 
 def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:

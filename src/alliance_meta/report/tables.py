@@ -15,10 +15,11 @@ import pandas as pd
 from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
+from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.models.univariate import CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
-                                             counted, is_finite, pooled_studies, r2_not_meaningful, readable_frame,
+                                             counted, is_finite, pooled_studies, readable_frame,
                                              step_list, R2_NOT_GIVEN)
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

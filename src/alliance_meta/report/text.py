@@ -16,8 +16,9 @@ from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
+from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, counted, is_finite,
-                                             pooled_studies, r2_not_meaningful, step_list)
+                                             pooled_studies, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
 
