@@ -271,3 +271,21 @@ def test_bubble_plot_says_why_r2_is_not_given_where_tau2_without_the_moderator_i
                                           permutations=0), "z").axes[0].get_title(loc="left")
     assert "$R^2$ = " in title
     plt.close("all")
+
+
+def test_moderator_figures_name_the_effect_sizes_without_a_level():
+    """A study without a value of the moderator is in the overall estimate but in no level: the subgroup plot's
+    note says so (the levels' k would otherwise fall short of the overall k unexplained)."""
+    from alliance_meta.plots.subgroups import without_level_note
+
+    data = studies()
+    data.loc[data["study_id"] == "S00", "alloc"] = np.nan  # two effect sizes of one study
+    note = without_level_note(data, "alloc", {"alloc": "Allocation"})
+    assert note == ("Not in any level: 2 effect sizes (1 study) without a value of Allocation, in the overall "
+                    "estimate.")
+    assert without_level_note(studies(), "alloc") == "" and without_level_note(data, "absent") == ""
+    figure = subgroup_forest(subgroup_levels(), {"moderator": "alloc", **SUMMARY},
+                             {"estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 12}, "z",
+                             labels={"alloc": "Allocation"}, without_level=note)
+    assert note in "\n".join(texts_of(figure))
+    plt.close(figure)

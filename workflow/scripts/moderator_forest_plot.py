@@ -11,6 +11,7 @@ from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import aggregate_within
 from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot
 from alliance_meta.plots.provenance import figure_note
+from alliance_meta.plots.subgroups import without_level_note
 
 snakemake = globals()["snakemake"]
 params = snakemake.params
@@ -27,6 +28,7 @@ for name in params.moderators:
         effect_sizes.assign(**{name: []})
     levels = subgroups[subgroups["moderator"] == name]
     summary = summaries.set_index("moderator").loc[name].to_dict() if name in set(summaries["moderator"]) else None
+    notes = [without_level_note(effect_sizes, name, options.column_labels), figure_note(effect_sizes)]
     save_moderator_forest_plot(data, name, levels, overall, metric, paths, params.level, options, summary,
-                               figure_note(effect_sizes))
+                               " ".join(filter(None, notes)) or None)
     logger.info("forest plot of %s: %d rows in %d levels", name, len(data), len(levels))

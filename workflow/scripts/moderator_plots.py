@@ -13,7 +13,7 @@ from alliance_meta.analyses.moderators import analyse_moderator
 from alliance_meta.plots.bubble import bubble_plot
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.style import save_figure
-from alliance_meta.plots.subgroups import subgroup_forest
+from alliance_meta.plots.subgroups import subgroup_forest, without_level_note
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderator_plots")
@@ -33,7 +33,8 @@ metric = family_metric(params.metric, effect_sizes)
 overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
-                             overall, metric, params.level, params.labels)
+                             overall, metric, params.level, params.labels,
+                             without_level_note(effect_sizes, name, params.labels))
     save_figure(figure, outputs(f"subgroups_{name}"), note)
 for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, metric, continuous=True, permutations=0,

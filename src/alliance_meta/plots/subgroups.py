@@ -19,6 +19,7 @@ from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
                                        format_number, format_p, log_metric_axis, message_figure, plain_text,
                                        pooled_count)
+from alliance_meta.wording import plural  # noqa: E402
 
 MIN_PANEL = 3.0  # inches of the panel at the least
 
@@ -34,12 +35,27 @@ def _diamond(axis, centre, lower, upper, y, colour, height=0.32):
     axis.fill([lower, centre, upper, centre], [y, y + height, y, y - height], color=colour, lw=0)
 
 
+def without_level_note(effect_sizes: pd.DataFrame, moderator: str, labels: dict | None = None) -> str:
+    """The sentence under a moderator's figures for the effect sizes without a value of it: in the overall estimate,
+    in no level, so that the levels' k need not add up to the overall k unexplained ("" when every row has one)."""
+    if moderator not in effect_sizes.columns:
+        return ""
+    missing = effect_sizes[moderator].isna()
+    if not missing.any():
+        return ""
+    rows = int(missing.sum())
+    studies = int(effect_sizes.loc[missing, "study_id"].nunique()) if "study_id" in effect_sizes else rows
+    return (f"Not in any level: {rows} effect {plural(rows, 'size')} ({studies} {plural(studies, 'study', 'studies')}) "
+            f"without a value of {column_name(moderator, labels)}, in the overall estimate.")
+
+
 def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metric: str, level: float = 95.0,
-                    labels: dict | None = None):
+                    labels: dict | None = None, without_level: str = ""):
     """Figure of the levels of one moderator (rows of ``subgroups.csv``), with ``overall``
     (``estimate``, ``ci_lower``, ``ci_upper``, ``k``) and the tests of ``summary``
     (a row of ``moderators.csv``); the moderator named by its ``labels`` entry (``plots.column_labels``).
-    The note names the test of each CI (:func:`alliance_meta.plots.forest.interval_test` of ``overall``)."""
+    The note names the test of each CI (:func:`alliance_meta.plots.forest.interval_test` of ``overall``) and ends
+    with ``without_level`` (:func:`without_level_note`)."""
     from alliance_meta.plots.forest import interval_test, test_name
 
     label, transform, null = display_scale(metric)
@@ -92,6 +108,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                  rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
                  rf"$\tau^2$: $Q_\mathrm{{between}}$({summary['q_between_separate_df']:.0f}) = "
                  rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
+        lines += (without_level,) if without_level else ()
         figure.text(0.01, 0.0, "\n".join(lines), ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()
     return figure
