@@ -27,11 +27,12 @@ from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals(){stack})
 
-import json, os, sys, time
+import gc, json, os, sys, time
 snakemake = globals()["snakemake"]
 warm = "pandas" in sys.modules  # this script never imports pandas; the server does, soon after it starts
 json.dump({{"pid": os.getpid(), "ppid": os.getppid(), "warm": warm, "pymc": "pymc" in sys.modules, "cwd": os.getcwd(),
-           "mark": os.environ.get("WARM_TEST_MARK"), "value": snakemake["value"]}},
+           "mark": os.environ.get("WARM_TEST_MARK"), "value": snakemake["value"],
+           "frozen": gc.get_freeze_count()}},
           open(snakemake["output"], "w"))
 print("job says hello")
 print("job warns", file=sys.stderr)
@@ -104,6 +105,13 @@ def _until(condition, tmp_path, seconds=60, **job):
 def test_jobs_started_later_find_the_imports_done(server, tmp_path):
     seen = _until(lambda seen: seen["warm"], tmp_path)
     assert seen["warm"] and seen["ppid"] == server.pid and not seen["pymc"]
+
+
+def test_the_servers_objects_are_frozen_for_the_jobs_garbage_collector(server, tmp_path):
+    """gc.freeze in the child: the job's collections leave the inherited modules' objects alone."""
+    seen = _until(lambda seen: seen["warm"], tmp_path)
+    assert seen["ppid"] == server.pid
+    assert seen["frozen"] > 100_000  # numpy, pandas and matplotlib's objects at least
 
 
 def test_a_job_naming_the_bayes_stack_runs_where_pymc_is_imported(server, tmp_path):
