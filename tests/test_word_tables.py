@@ -13,7 +13,7 @@ from docx.oxml.ns import qn
 
 import alliance_meta as am
 from alliance_meta.report.tables import family_title, manuscript_table, to_markdown
-from alliance_meta.report.word import read_docx_tables, title_case, write_docx
+from alliance_meta.report.word import read_docx_tables, title_case, write_docx, write_docx_each
 
 # dat.bcg (metadat): log risk ratios of the 13 BCG trials, as escalc("RR") gives them
 BCG_YI = np.array([-0.8893113, -1.5853887, -1.3480731, -1.4415512, -0.2175357, -0.7861566, -1.6208982, 0.0119523,
@@ -107,6 +107,21 @@ def test_same_tables_same_bytes(frames, tmp_path):
     write_docx([table], tmp_path / "a.docx")
     write_docx([table], tmp_path / "b.docx")
     assert (tmp_path / "a.docx").read_bytes() == (tmp_path / "b.docx").read_bytes()
+
+
+def test_each_and_all_built_once_are_the_documents_of_write_docx(frames, tmp_path):
+    """write_docx_each (the pipeline's word_tables) copies each table into the document of all: the bytes
+    of write_docx([table]) for each and of write_docx(tables) for all (a note, none, an empty table)."""
+    tables = [family_title(manuscript_table(name, frames[name], "smd"), family)
+              for family in ("outcome", "dropout") for name in ("pooled", "moderators", "bias", "subgroups")]
+    tables.append(manuscript_table("moderators", frames["moderators"].iloc[:0], "smd"))
+    paths = [tmp_path / f"each{i}.docx" for i in range(len(tables))]
+    write_docx_each(tables, paths, tmp_path / "all.docx")
+    for i, table in enumerate(tables):
+        write_docx([table], tmp_path / "one.docx")
+        assert paths[i].read_bytes() == (tmp_path / "one.docx").read_bytes(), i
+    write_docx(tables, tmp_path / "tables.docx")
+    assert (tmp_path / "all.docx").read_bytes() == (tmp_path / "tables.docx").read_bytes()
 
 
 def test_apa_title_case():

@@ -10,8 +10,9 @@ from pathlib import Path
 from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.provenance import is_simulated
-from alliance_meta.report import family_title, manuscript_table, to_latex, to_markdown, write_docx
+from alliance_meta.report import family_title, manuscript_table, to_latex, to_markdown
 from alliance_meta.report.tables import marked_simulated
+from alliance_meta.report.word import write_docx_each
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
@@ -30,7 +31,6 @@ for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outp
     Path(markdown).write_text(to_markdown(table), encoding="utf-8")
     Path(latex).write_text(to_latex(table), encoding="utf-8")
     tables.append(titled)
-    write_docx([tables[-1]], word)
-    log.info("%s/%s: %d rows as Markdown, LaTeX and Word", family, path.stem, len(table.rows))
-write_docx(tables, snakemake.output.docx)
-log.info("tables.docx: %d tables", len(tables))
+    log.info("%s/%s: %d rows as Markdown and LaTeX", family, path.stem, len(table.rows))
+write_docx_each(tables, [word for _, _, word in outputs], snakemake.output.docx)
+log.info("tables.docx: %d tables, each also in a Word document of its own", len(tables))

@@ -13,6 +13,7 @@ written byte for byte the same for the same tables (fixed document dates and zip
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
@@ -131,10 +132,7 @@ def _column_widths(grid, table: ManuscriptTable, text_width: float = 9.0) -> Non
 
 def add_table(document, table: ManuscriptTable, number: int) -> None:
     """Append one APA table (number, title, table, note) to ``document``."""
-    label = document.add_paragraph()
-    label.paragraph_format.keep_with_next = True
-    _font(label.add_run("Table "), bold=True)
-    _field_run(label, "SEQ Table \\* ARABIC", str(number))
+    _add_label(document, number)
     title = document.add_paragraph()
     title.paragraph_format.keep_with_next = True
     _font(title.add_run(title_case(table.title)), italic=True)
@@ -164,6 +162,14 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
         note.paragraph_format.space_before = Pt(6)
         _font(note.add_run("Note."), italic=True)
         _font(note.add_run(f" {table.note}"))
+
+
+def _add_label(document, number: int) -> None:
+    """The table's number in bold ("Table 1", a ``SEQ Table`` field)."""
+    label = document.add_paragraph()
+    label.paragraph_format.keep_with_next = True
+    _font(label.add_run("Table "), bold=True)
+    _field_run(label, "SEQ Table \\* ARABIC", str(number))
 
 
 def _document():
@@ -208,6 +214,26 @@ def write_docx(tables: Sequence[ManuscriptTable], path: str | Path, title: str |
         if number > 1:
             document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         add_table(document, table, number)
+    save_deterministic(document, path)
+
+
+def write_docx_each(tables: Sequence[ManuscriptTable], paths: Sequence[str | Path], path: str | Path) -> None:
+    """Each table in a document of its own (``paths``, each as Table 1) and all of them in ``path``, numbered
+    in order: the documents of ``write_docx([table], ...)`` for each and ``write_docx(tables, path)``. Each
+    table is built once (python-docx builds a table cell by cell, most of the time here) and copied into the
+    document of all."""
+    document = _document()
+    body = document.element.body
+    for number, (table, own_path) in enumerate(zip(tables, paths, strict=True), start=1):
+        own = _document()
+        add_table(own, table, 1)
+        save_deterministic(own, own_path)
+        if number > 1:
+            document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        _add_label(document, number)
+        for element in own.element.body[1:]:  # after its label: title, table, note
+            if element.tag != qn("w:sectPr"):
+                body.sectPr.addprevious(copy.deepcopy(element))
     save_deterministic(document, path)
 
 
