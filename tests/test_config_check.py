@@ -214,3 +214,13 @@ def test_nested_command_line_values_get_the_schema_s_types():
                                            "bayes={sensitivity_priors: [{family: half_normal, scale: 0.3}]}"]), SCHEMA)
     assert deeper == {"prisma": {"duplicates_removed": 3}, "psychometric": {"outcome_reliability": None},
                       "bayes": {"sensitivity_priors": [{"family": "half_normal", "scale": 0.3}]}}
+
+
+def test_a_config_problem_names_the_schema_by_a_path_that_exists_outside_the_checkout(tmp_path, monkeypatch):
+    """A review folder has no workflow/ of its own: the message gives the schema's full path."""
+    from alliance_meta.inputs.config_check import format_config_problems
+
+    monkeypatch.chdir(tmp_path)
+    message = format_config_problems(["pooling.method: 'REMLL' is not one of ..."])
+    path = message.split("keys and values: ")[1].split(";")[0]
+    assert Path(path).is_absolute() and Path(path).is_file() and path.endswith("config.schema.yaml")

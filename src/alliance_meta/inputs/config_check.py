@@ -396,6 +396,8 @@ def formulas(config: dict) -> list[tuple[str, str]]:
 
 def format_config_problems(problems: list[str], source: str = "config/config.yaml") -> str:
     """One message: a count, then one indented line per problem."""
+    from alliance_meta.inputs.options import schema_reference
+
     noun = "problem" if len(problems) == 1 else "problems"
-    first = f"{source}: {len(problems)} {noun} (keys and values: workflow/schemas/config.schema.yaml; nothing was run)"
+    first = f"{source}: {len(problems)} {noun} (keys and values: {schema_reference()}; nothing was run)"
     return "\n".join([first, *(f"  {problem}" for problem in problems)])

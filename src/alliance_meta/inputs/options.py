@@ -16,6 +16,12 @@ import numpy as np
 CONFIG_SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
 
+def schema_reference() -> str:
+    """Where a message sends the reader for the config's keys: the schema's full path (a review folder
+    has no workflow/ of its own), or config/README.md's codebook where the schema is not installed."""
+    return str(CONFIG_SCHEMA) if CONFIG_SCHEMA.is_file() else "config/README.md of alliance-meta"
+
+
 @functools.lru_cache(maxsize=1)
 def _config_schema() -> dict | None:
     """The loaded config schema, or None when this install cannot use it (no workflow folder, or no
@@ -99,5 +105,5 @@ def check_options(section: str, options: Mapping | None, known: dict, caller: st
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         raise ValueError("\n".join([f"{caller}: {len(problems)} {noun} in the options (the config's "
-                                    f"{section} keys, workflow/schemas/config.schema.yaml)",
+                                    f"{section} keys, {schema_reference()})",
                                     *(f"  {problem}" for problem in problems)]))
