@@ -28,7 +28,7 @@ def test_clean_evidence_stays_at_its_start():
     row = sof()
     assert row["certainty"] == "low" and row["start"] == "low"
     assert sof(start="high")["certainty"] == "high"
-    assert row["risk_of_bias_reason"] == "not assessed: the sheet has no rob_overall column"
+    assert row["risk_of_bias_reason"] == "not assessed: the sheet has no overall risk-of-bias judgements (rob_overall)"
     assert row["effect"] == pytest.approx(0.3) and row["effect_pi_upper"] == pytest.approx(0.5)
     assert row["n"] == 1200 and "Suggested" in row["note"]
 

@@ -90,7 +90,7 @@ def test_the_reasons_name_the_sheet_or_the_config():
     no_rob = dict(PLAN, risk_of_bias=False)
     for rob in ["results/outcome/rob_summary.pdf", "results/outcome/rob_traffic_light.svg",
                 "results/outcome/rob_sensitivity.csv"]:
-        assert left_out(rob, **no_rob) == ("other", "the sheet has no rob_* columns"), rob
+        assert left_out(rob, **no_rob) == ("other", "the sheet has no risk-of-bias judgements (no rob_* column filled in)"), rob
     assert left_out("results/dropout/rob_summary.pdf", **no_rob)[0] == "family"  # the family explains it first
     assert left_out("results/outcome/tables/rob_summary.csv", **no_rob) is None
     steps_off = dict(PLAN, steps_off=("second_coder", "prisma"))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from alliance_meta.inputs import risk_of_bias as rob
-from alliance_meta.inputs.sheet import format_problems, validate_sheet
+from alliance_meta.inputs.sheet import format_problems, read_sheet, validate_sheet
 
 QUIPS_DOMAINS = [f"rob_{d}" for d in rob.QUIPS.domains]
 
@@ -491,6 +491,37 @@ def test_without_overall_judgements_and_without_rob_columns(tmp_path):
     assert not rob.sheet_has_risk_of_bias(path)
     _quips_rows([["low"] * 6]).to_csv(path, index=False)
     assert rob.sheet_has_risk_of_bias(path)
+
+
+
+def test_rob_columns_left_empty_are_no_risk_of_bias_coding(tmp_path):
+    """A sheet from the blank template keeps its rob_* columns empty (blank, spaces, NA): it is analysed as a
+    sheet without them (no rule, no columns after validation, rob_overall not a moderator), with one note."""
+    columns = [*QUIPS_DOMAINS, "rob_overall"]
+    empty = _sheet(**{c: ["", "  ", "NA"] for c in columns}).assign(rob_overall=[None, np.nan, ""])
+    path = tmp_path / "s.csv"
+    empty.to_csv(path, index=False)
+    assert not rob.has_risk_of_bias(empty) and rob.judged_rob_columns(empty) == []
+    assert not rob.sheet_has_risk_of_bias(path)
+    clean, problems = validate_sheet(read_sheet(path))
+    assert problems == [] and rob.rob_columns(clean.columns) == []
+    notes = [note for note in clean.attrs["notes"] if "risk" in note]
+    assert notes == [rob.empty_columns_note(columns)]
+    assert notes[0].startswith(f"the risk-of-bias columns {', '.join(columns)} are present but empty, so no "
+                               "risk-of-bias analysis is run")
+    # a moderator on the empty rob_overall is a problem that says why, as for a sheet without the column
+    _, problems = validate_sheet(read_sheet(path), moderators=["rob_overall"])
+    assert [(p.column, p.check) for p in problems] == [("rob_overall", "moderator_column_missing")]
+    assert "risk-of-bias columns" in problems[0].rule and "are empty" in problems[0].rule
+    # one judgement in one column is coding: the columns stay, the empty ones too, with no such note
+    empty.loc[1, "rob_attrition"] = "low"
+    empty.to_csv(path, index=False)
+    assert rob.sheet_has_risk_of_bias(path) and rob.judged_rob_columns(empty) == ["rob_attrition"]
+    clean, problems = validate_sheet(read_sheet(path))
+    assert problems == [] and rob.rob_columns(clean.columns) == columns
+    assert not any("present but empty" in note for note in clean.attrs["notes"])
+    _, problems = validate_sheet(read_sheet(path), moderators=["rob_overall"])
+    assert problems == []
 
 
 def test_glyphs_are_one_marker_collection_as_large_as_the_bold_text():

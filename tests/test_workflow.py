@@ -80,6 +80,24 @@ def test_dry_run_with_an_empty_or_comment_only_config_file(review_folder: Path, 
     assert "validate_sheet" in result.stdout and "pool" in result.stdout
 
 
+
+def test_rob_columns_left_empty_plan_no_risk_of_bias_rule(review_folder: Path):
+    """rob_* columns kept empty from the blank template are no risk-of-bias coding: no risk_of_bias job, and a
+    risk-of-bias file asked for by name stops the run with the reason; one judgement plans the rule."""
+    sheet = tiny_sheet()
+    for column in ("rob_participation", "rob_attrition", "rob_overall"):
+        sheet[column] = " "
+    path = review_folder / "data" / "raw" / "studies.csv"
+    sheet.to_csv(path, index=False)
+    assert "risk_of_bias" not in snakemake(review_folder, "--dry-run").stdout
+    result = snakemake(review_folder, "results/outcome/rob_summary.pdf", "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "the sheet has no risk-of-bias judgements" in result.stdout + result.stderr
+    sheet.loc[0, "rob_attrition"] = "low"
+    sheet.to_csv(path, index=False)
+    assert "risk_of_bias" in snakemake(review_folder, "--dry-run").stdout
+
+
 def test_config_problems_stop_the_run_at_once_before_any_job(review_folder: Path):
     write_config(review_folder, "bayes:\n  draw: 4000\n  prior: {mu_sdd: 2}\npooling: {main_method: reml}\n")
     result = snakemake(review_folder, "--dry-run", check=False)

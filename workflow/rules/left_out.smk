@@ -1,13 +1,13 @@
 # What this config leaves out, once every rule is defined (included last; the functions are in common.smk):
 # the outputs of an earlier run that the config no longer makes (a family not analysed, a moderator no longer
 # listed, an option switched off) get one note in the log and in the report's Data section, and are never
-# deleted; a file of a family or moderator the config leaves out (or a risk-of-bias file when the sheet has no
-# rob_* columns), asked for by name, stops the run with the reason instead of Snakemake's "No rule to produce".
+# deleted; a file of a family or moderator the config leaves out (or a risk-of-bias file when the sheet codes no
+# risk of bias), asked for by name, stops the run with the reason instead of Snakemake's "No rule to produce".
 
 
 rule config_leaves_out:
     """The files of a family the config does not analyse, the per-moderator plots of moderators it does not
-    list and the risk-of-bias files of a sheet without rob_* columns: asked for by name, they stop the run with
+    list and the risk-of-bias files of a sheet that codes no risk of bias: asked for by name, they stop the run with
     the reason."""
     output:
         "{left_out}",

@@ -1,12 +1,15 @@
 # Risk of bias (robvis-style figures, pooled estimate without high-risk studies): only when the
-# sheet has rob_* columns, read when the workflow is parsed (as the families in common.smk). Without
-# them the rule is not defined: an earlier run's rob_* files are named as left out (left_out.smk).
+# sheet codes risk of bias (a rob_* column with a judgement: sheet_has_risk_of_bias), read when the
+# workflow is parsed (as the families in common.smk). Without (no rob_* columns, or only empty ones, as
+# kept from the blank template) the rule is not defined: an earlier run's rob_* files are named as left
+# out (left_out.smk).
 
+from alliance_meta.inputs.planning import NO_RISK_OF_BIAS
 from alliance_meta.inputs.risk_of_bias import sheet_has_risk_of_bias
 
 HAS_RISK_OF_BIAS = sheet_has_risk_of_bias(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
 if not HAS_RISK_OF_BIAS:
-    logger.info("The sheet has no rob_* columns: no risk-of-bias figures.")
+    logger.info(f"The sheet {NO_RISK_OF_BIAS.removeprefix('the sheet ')}: no risk-of-bias figures.")
 LEFT_OUT_PLAN["risk_of_bias"] = HAS_RISK_OF_BIAS
 
 

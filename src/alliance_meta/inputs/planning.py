@@ -249,9 +249,10 @@ KEPT_FOLDERS = ("results/history", PREVIEWS_FOLDER)
 #: The reason given for a file that no rule makes with this config, when neither the families nor the moderators
 #: explain it (an option such as ``plots: {tiff: true}`` switched off since, or a file put there by hand).
 NOT_MADE = "this config makes no such file (an option switched off since that run, or a file put there by hand)"
-#: The risk-of-bias files of a family (results/{family}/...), made only when the sheet has rob_* columns.
+#: The risk-of-bias files of a family (results/{family}/...), made only when the sheet codes risk of bias
+#: (:func:`alliance_meta.inputs.risk_of_bias.sheet_has_risk_of_bias`).
 _RISK_OF_BIAS = re.compile(r"^rob_(?:traffic_light|summary|sensitivity)\.[^./]+$")
-NO_RISK_OF_BIAS = "the sheet has no rob_* columns"
+NO_RISK_OF_BIAS = "the sheet has no risk-of-bias judgements (no rob_* column filled in)"
 #: The files of the config's optional sheet-wide steps, made only when their key is set.
 OPTIONAL_STEP_FILES = {"second_coder": ("results/agreement.csv", "results/disagreements.csv"),
                        "prisma": ("results/prisma.pdf", "results/prisma.png", "results/prisma.svg")}
@@ -306,7 +307,7 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
     """``(kind, reason)`` when ``path`` is a file of a family (``results/{family}/...``,
     ``data/processed/{family}/...``), a per-moderator plot (``results/{family}/forest_{moderator}.*``,
     ``subgroups_*``, ``bubble_*``) or a risk-of-bias file (``results/{family}/rob_*``) that the analysed ``families``,
-    the configured moderators or a sheet without rob_* columns (``risk_of_bias`` false) leave out; None for any
+    the configured moderators or a sheet that codes no risk of bias (``risk_of_bias`` false) leave out; None for any
     other path. ``configured_families``: the config's ``families`` (one there without rows in the sheet is not
     analysed either); ``uncoded_moderators``: default moderators left out for having no values in the sheet;
     ``steps_off``: the keys of :data:`OPTIONAL_STEP_FILES` not set in the config (their files are left out)."""

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from alliance_meta.inputs.codebook import Vocabulary
+from alliance_meta.inputs.codebook import MISSING_MARKERS, Vocabulary
 
 PREFIX = "rob_"
 OVERALL = "rob_overall"
@@ -203,20 +203,45 @@ def rob_columns(columns) -> list[str]:
     return [str(c) for c in columns if str(c).startswith(PREFIX)]
 
 
-def has_risk_of_bias(columns) -> bool:
-    """Does the sheet code risk of bias (any ``rob_*`` column)?"""
-    return bool(rob_columns(columns))
+def _filled(value) -> bool:
+    """Does a cell hold something: not None or NaN, blank, whitespace or a missing-value marker (``NA``)?"""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return False
+    return str(value).strip().lower() not in MISSING_MARKERS
+
+
+def judged_rob_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``rob_*`` columns of ``frame`` with at least one cell filled in (a judgement, or a value
+    validation rejects), in sheet order."""
+    return [str(c) for i, c in enumerate(frame.columns)  # by position: a duplicated name is a problem of its own
+            if str(c).startswith(PREFIX) and frame.iloc[:, i].map(_filled).any()]
+
+
+def has_risk_of_bias(frame: pd.DataFrame) -> bool:
+    """Does the sheet (its cells, ``frame``) code risk of bias: a ``rob_*`` column with at least one
+    cell filled in? ``rob_*`` columns that are all empty (kept from the blank template) are no coding:
+    validation drops them (:func:`check_risk_of_bias`) and the sheet is analysed as one without them."""
+    return bool(judged_rob_columns(frame))
 
 
 def sheet_has_risk_of_bias(path, **reading) -> bool:
-    """Does the raw sheet at ``path`` have ``rob_*`` columns (False when it cannot be read:
-    validation then says why)? Read when the workflow is parsed, as the families are."""
+    """Does the raw sheet at ``path`` code risk of bias (:func:`has_risk_of_bias`; False when it cannot
+    be read: validation then says why)? Read when the workflow is parsed, as the families are."""
     from alliance_meta.inputs.sheet import read_sheet
 
     try:
-        return has_risk_of_bias(read_sheet(path, **reading).columns)
+        return has_risk_of_bias(read_sheet(path, **reading))
     except Exception:  # noqa: BLE001 - validation reports an unreadable sheet with its reason
         return False
+
+
+def empty_columns_note(columns) -> str:
+    """The validation note on ``rob_*`` columns that are present but hold no judgement."""
+    columns = list(columns)
+    one = len(columns) == 1
+    return (f"the risk-of-bias column{'' if one else 's'} {', '.join(columns)} {'is' if one else 'are'} present but "
+            f"empty, so no risk-of-bias analysis is run (no figures, sensitivity analysis or Methods sentence); "
+            f"write the judgements in {'it' if one else 'them'} to rate risk of bias")
 
 
 @dataclass(frozen=True)
@@ -237,11 +262,15 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
     column), a judgement outside the tool's vocabulary (with a did-you-mean), rows of one
     study with different judgements. A study's judgement written on one of its rows is
     copied to its other rows; an empty ``rob_overall`` is derived when all domains are rated.
+    ``rob_*`` columns without a single judgement (:func:`has_risk_of_bias`) are dropped with a note:
+    the sheet is then one without risk of bias.
     """
     frame = text.copy()
     present = rob_columns(frame.columns)
     if not present:
         return RobCheck(frame, (), ())
+    if not has_risk_of_bias(frame):
+        return RobCheck(frame.drop(columns=present), (), (empty_columns_note(present),))
     tool = tool_from_config(options)
     problems: list[tuple[int, str, str, str, str]] = []
     foreign = [column for column in present if column not in tool.columns]

@@ -67,7 +67,7 @@ from alliance_meta.inputs.codebook import (
     WHOLE_NUMBER_COLUMNS,
 )
 from alliance_meta.inputs.planning import levels_present
-from alliance_meta.inputs.risk_of_bias import OVERALL, check_risk_of_bias, has_risk_of_bias
+from alliance_meta.inputs.risk_of_bias import OVERALL, check_risk_of_bias, has_risk_of_bias, rob_columns
 from alliance_meta.wording import rows_phrase
 
 SHEET_ROW = "sheet_row"
@@ -1283,11 +1283,15 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     cells = text.drop(columns=SHEET_ROW).map(_text_cell)
     text = pd.concat([text[[SHEET_ROW]], cells], axis=1)
 
-    header = list(text.columns) + ([OVERALL] if has_risk_of_bias(text.columns) else [])
+    # rob_* columns without a judgement are dropped (check_risk_of_bias): no column a moderator can name
+    coded = has_risk_of_bias(text)
+    empty = [] if coded else rob_columns(text.columns)
+    header = [c for c in text.columns if c not in empty] + ([OVERALL] if coded else [])
     problems = moderator_column_problems(header, moderators=moderators,
                                          continuous_moderators=continuous_moderators,
                                          meta_regression=meta_regression, subsets=subsets,
-                                         figure_columns=figure_columns, location_scale=location_scale)
+                                         figure_columns=figure_columns, location_scale=location_scale,
+                                         empty_rob_columns=empty)
     try:
         text_schema(continuous_moderators).validate(text, lazy=True, inplace=True)
     except SchemaErrors as error:
@@ -1629,12 +1633,13 @@ LOCATION_SCALE_COLUMNS = ("yi", "vi", "n", "k_effect_sizes")
 
 
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                              subsets=None, figure_columns=(), location_scale=()) -> list[Problem]:
+                              subsets=None, figure_columns=(), location_scale=(), empty_rob_columns=()) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,
     and every named column missing from the sheet (once, with the config keys that name
     it and the closest sheet column). ``location_scale``: the config's models (a formula, or
     ``{location, scale}``), whose variables may also be the analysed rows' ``yi``, ``vi``, ``n``
-    and ``k_effect_sizes``."""
+    and ``k_effect_sizes``. ``empty_rob_columns``: ``rob_*`` columns of the sheet left out of ``columns``
+    for holding no judgement; one named by the config is said to be empty."""
     from alliance_meta.inputs.config_check import formulas  # every formula of a location_scale model
 
     problems: list[Problem] = []
@@ -1671,8 +1676,12 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             continue
         close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.6)
         hint = f'; did you mean "{by_key[close[0]]}"?' if close else ""
-        rule = (f"is named by the config ({', '.join(dict.fromkeys(keys))}) but is not a column of the sheet"
-                f"{hint}")
+        named = f"is named by the config ({', '.join(dict.fromkeys(keys))})"
+        if name in empty_rob_columns or (name == OVERALL and empty_rob_columns):
+            rule = (f"{named} but the sheet's risk-of-bias columns ({', '.join(empty_rob_columns)}) are empty: "
+                    "write the judgements, or take it out of the config")
+        else:
+            rule = f"{named} but is not a column of the sheet{hint}"
         problems.append(Problem(HEADER_ROW, name, "", rule, "moderator_column_missing"))
     return problems
 

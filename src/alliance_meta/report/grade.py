@@ -69,7 +69,7 @@ def study_weights(analysis: pd.DataFrame, row: dict) -> pd.Series:
 def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict) -> tuple[int, str]:
     """Share of the pooled estimate's weight (:func:`study_weights`) from studies rated at high risk overall."""
     if "rob_overall" not in effect_sizes:
-        return 0, "not assessed: the sheet has no rob_overall column"
+        return 0, "not assessed: the sheet has no overall risk-of-bias judgements (rob_overall)"
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
     high = set(effect_sizes.loc[rated.isin(HIGH_RISK).fillna(False).to_numpy(), "study_id"].astype(str))
     weights = study_weights(analysis, row)

@@ -449,9 +449,10 @@ def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
     ``main_test`` (the headline estimate's, e.g. knha; a table of an earlier version had z refits), its CI is
     named after its own test. ``adhoc`` is ``knha``: pooled.csv names its ad hoc Knapp-Hartung rows so."""
     from alliance_meta.analyses.risk_of_bias import high_risk_sentence
-    from alliance_meta.inputs.risk_of_bias import has_risk_of_bias, study_judgements, tool_from_config
+    from alliance_meta.inputs.risk_of_bias import rob_columns, study_judgements, tool_from_config
 
-    if analysis is None or not has_risk_of_bias(analysis.columns):
+    # the rows of validation, which keeps rob_* columns only for a sheet that codes risk of bias
+    if analysis is None or not rob_columns(analysis.columns):
         return ""
     tool = tool_from_config(options)
     sentence = high_risk_sentence(study_judgements(analysis, tool), tool)
