@@ -116,7 +116,7 @@ def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
     after = record("b", [es("Lee", "1", 2, 0.2, r="0.2"), numbered("Smith 2010", 1, 3, 0.30, **cells[0]),
                          numbered("Smith 2010", 2, 4, 0.10, **cells[1])], POOLED_A)
     changes = compare(before, after)
-    assert changes["change"].tolist() == ["study_renamed"] + ["pooled"] * 8
+    assert changes["change"].tolist() == ["study_renamed"]  # the pooled values are equal: no rows
     renamed = changes.iloc[0]
     assert (renamed.study_id, renamed.sheet_row, renamed.sheet_row_previous) == ("Smith 2010", 3, 2)
     assert renamed.note == "previously Smith2010; its 2 effect sizes are unchanged, on sheet rows 3, 4"
@@ -124,7 +124,7 @@ def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
     # es_id typed in the sheet and kept under the new name (S004-1 under "S004 (corrected)")
     kept = record("k", [es("Lee", "1", 2, 0.2, r="0.2"), es("Smith 2010", "Smith2010-1", 3, 0.30, **cells[0]),
                         es("Smith 2010", "Smith2010-2", 4, 0.10, **cells[1])], POOLED_A)
-    assert compare(before, kept)["change"].tolist() == ["study_renamed"] + ["pooled"] * 8
+    assert compare(before, kept)["change"].tolist() == ["study_renamed"]
     # a renamed study whose cells changed too, and two candidates with the same cells, stay removed and added
     edited = record("c", [es("Lee", "1", 2, 0.2, r="0.2"), numbered("Smith 2010", 1, 3, 0.30, **cells[0]),
                           numbered("Smith 2010", 2, 4, 0.10, **{**cells[1], "rater": "therapist"})], POOLED_A)
@@ -268,13 +268,13 @@ def test_report_section_lists_the_changes():
     from alliance_meta.report.html import changes_section
 
     changes = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
-                      record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], POOLED_B))
+                      record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], {**POOLED_B, "k": 4}))
     section = changes_section(changes, {"outcome": "z"})
     assert section.paragraph.startswith("Since the previous run: 1 study added, 1 effect size added.")
-    assert "The outcome estimate moved from r = .10 to .29 [.18, .40] (k 3; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
+    assert "The outcome estimate moved from r = .10 to .29 [.18, .40] (k 3 \u2192 4; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
     assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
     k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
-    assert k_row[7:10] == ["3", "3", "0"]  # previous, current, difference: whole, not 3.00
+    assert k_row[7:10] == ["3", "4", "1"]  # previous, current, difference: whole, not 3.00
     assert changes_section(compare(None, record("a", [], POOLED_A)), {}).tables == []
     # the same rows in another order: the estimate differs in its last bits only, and is said to be unchanged
     reordered = compare(record("a", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], POOLED_A),
@@ -282,11 +282,11 @@ def test_report_section_lists_the_changes():
                                {**POOLED_A, "estimate": POOLED_A["estimate"] + 5e-17}))
     paragraph = changes_section(reordered, {"outcome": "z"}).paragraph
     assert paragraph == ("Since the previous run: no studies or effect sizes changed. The outcome estimate is "
-                         "unchanged at r = .10 [\u2212.02, .22] (k 3; \u03c4\u00b2 0.020).")
+                         "unchanged at r = .10.")  # its CI, k and tau2 are equal: no rows
     # a study added that leaves the estimate equal as reported: it "stays at", with k's change
     added = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
-                    record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.1)], {**POOLED_A, "k": 4}))
-    assert "The outcome estimate stays at r = .10 [\u2212.02, .22] (k 3 \u2192 4; " in changes_section(
+                    record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.1)], {**POOLED_A, "k": 4, "estimate": 0.1001}))
+    assert "The outcome estimate stays at r = .10 (k 3 \u2192 4)." in changes_section(
         added, {"outcome": "z"}).paragraph
 
 
@@ -511,3 +511,80 @@ def test_every_compared_config_key_is_a_key_of_the_config_schema():
         if node is None:
             missing.append(key)
     assert not missing, f"compared config keys not in the schema: {missing}"
+
+
+def _frame(rows, columns):
+    """effect_sizes.csv as the rule reads it (text, empty cells "")."""
+    return pd.DataFrame([{c: str(row.get(c, "")) for c in columns} for row in rows], columns=columns, dtype=str)
+
+
+def test_a_template_column_filled_in_for_the_first_time_is_not_a_new_column():
+    """A study newly coded from means and SDs gave a column_added row for m1, sd1, m2, sd2, n1 and n2, columns the
+    sheet had all along (empty): its cells belong to the effect size added. A column present and empty in both
+    runs gives no row either; a column the previous sheet did not have still does."""
+    from alliance_meta.report.changes import snapshot
+
+    columns = ["es_id", "sheet_row", "study_id", "family", "yi", "vi", "metric", "input_kind", "conversion", "n", "r",
+               "m1", "sd1", "m2", "sd2", "n1", "n2", "rater"]
+    first = [dict(es_id="S1-1", sheet_row=2, study_id="S1", family="outcome", yi=0.1, vi=0.01, metric="z",
+                  input_kind="r", r="0.1", n="100")]
+    added = dict(es_id="S2-1", sheet_row=3, study_id="S2", family="outcome", yi=0.2, vi=0.02, metric="z",
+                 input_kind="means_sds", m1="5.6", sd1="0.9", m2="5.2", sd2="1.0", n1="42", n2="39")
+
+    def taken(rows, sha, columns=columns):
+        return snapshot(_frame(rows, columns), {}, sheet="s.csv", sheet_sha256=sha, main_method="REML", tests=["z"])
+
+    changes = compare(taken(first, "a"), taken(first + [added], "b"))
+    assert not changes["change"].isin(["column_added", "column_removed"]).any(), changes
+    assert changes["change"].tolist() == ["study_added", "effect_size_added"]
+    # and back: the study removed empties the columns again, which the sheet keeps: no column_removed either
+    assert not compare(taken(first + [added], "b"), taken(first, "a"))["change"].isin(["column_removed"]).any()
+    # a column new in the sheet and filled in is one column_added row; new and empty, none
+    new_column = compare(taken(first, "a", columns[:-1]), taken([{**first[0], "rater": "patient"}], "c"))
+    assert new_column.loc[new_column["change"] == "column_added", "quantity"].tolist() == ["rater"]
+    assert compare(taken(first, "a", columns[:-1]), taken(first, "d"))["change"].tolist() == ["no_change"]
+    # an empty column filled in on the effect sizes of the previous run is one column_added row, not an edit each
+    rated = compare(taken(first, "a"), taken([{**first[0], "rater": "patient"}], "e"))
+    assert rated["change"].tolist() == ["column_added"] and rated["quantity"].tolist() == ["rater"]
+    assert compare(taken([{**first[0], "rater": "patient"}], "e"), taken(first, "a"))["change"].tolist() == [
+        "column_removed"]
+
+
+def test_an_effect_size_added_or_removed_names_its_value():
+    """effect_size_added rows had an empty quantity: now yi, in the note the metric and the input it came from."""
+    before = record("a", [es("S1", "1", 2, 0.1, r="0.1")], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1, r="0.1"),
+                         {**es("S2", "1", 3, 0.25, m1="5.6"), "metric": "z", "input_kind": "means_sds"}], POOLED_A)
+    added = compare(before, after).set_index("change").loc["effect_size_added"]
+    assert (added["quantity"], added["current"], added["note"]) == ("yi", 0.25, "z metric, from means_sds")
+    removed = compare(after, before).set_index("change").loc["effect_size_removed"]
+    assert (removed["quantity"], removed["previous"], removed["note"]) == ("yi", 0.25, "z metric, from means_sds")
+
+
+def test_pooled_values_that_did_not_change_have_no_row():
+    """Every compared pooled value had a row, those equal too (difference 0)."""
+    before = record("a", [es("S1", "1", 2, 0.1, r="0.1", rater="patient")], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1, r="0.1", rater="observer")], {**POOLED_A, "tau2": 0.03})
+    changes = compare(before, after)
+    pooled = changes[changes["change"] == "pooled"]
+    assert pooled["quantity"].tolist() == ["tau2"] and pooled["difference"].iloc[0] == pytest.approx(0.01)
+    assert "The outcome estimate is unchanged (\u03c4\u00b2 0.020 \u2192 0.030)." in changes_paragraph(
+        changes, {"outcome": "z"})
+    # a real change in the last digits is still listed (full precision)
+    tiny = compare(before, record("c", [es("S1", "1", 2, 0.1, r="0.1")], {**POOLED_A, "estimate": 0.10 + 1e-9}))
+    assert tiny.loc[tiny["change"] == "pooled", "quantity"].tolist() == ["estimate"]
+    recoded = compare(before, record("d", [es("S1", "1", 2, 0.1, r="0.1", rater="observer")], POOLED_A))
+    assert "pooled" not in set(recoded["change"])
+    assert "The outcome estimate" not in changes_paragraph(recoded, {"outcome": "z"})
+
+
+def test_a_study_no_longer_influential_is_listed_like_a_newly_influential_one():
+    rows = [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)]
+    before, after = record("a", rows, POOLED_A, influential=["S1"]), record("b", rows[::-1], POOLED_A, influential=["S2"])
+    changes = compare(before, after)
+    assert changes.loc[changes["change"] == "newly_influential", "study_id"].tolist() == ["S2"]
+    assert changes.loc[changes["change"] == "no_longer_influential", "study_id"].tolist() == ["S1"]
+    text = changes_paragraph(changes, {"outcome": "z"})
+    assert "Newly influential: S2 (outcome)." in text and "No longer influential: S1 (outcome)." in text
+    # without diagnostics in this run, nothing is said about the studies flagged before
+    assert "no_longer_influential" not in set(compare(before, record("c", rows[::-1], POOLED_A))["change"])

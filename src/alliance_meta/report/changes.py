@@ -114,9 +114,11 @@ def snapshot(effect_sizes: pd.DataFrame, families: dict[str, dict], *, sheet: st
         rows.append({"key": key, "study_id": record["study_id"], "es_id": record.get("es_id", ""),
                      "family": record.get("family", ""), "sheet_row": int(record["sheet_row"]),
                      "yi": _number(record["yi"]), "vi": _number(record["vi"]),
+                     **{name: record[name] for name in ("metric", "input_kind") if record.get(name, "") != ""},
                      "cells": {c: record[c] for c in cells if record[c] != ""}})
+    # the sheet's columns, empty ones too: a template column filled in for the first time is not a new column
     out = {"version": SNAPSHOT_VERSION, "sheet": sheet, "sheet_sha256": sheet_sha256, "effect_sizes": rows,
-           "families": {}}
+           "columns": sorted(cells), "families": {}}
     if config is not None:
         out["config"] = config
     for family, tables in families.items():
@@ -297,22 +299,34 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
     for key in sorted(after.keys() - before.keys(), key=lambda k: after[k]["sheet_row"]):
         row = after[key]
         rows.append(_row("effect_size_added", row["family"], row["study_id"], row["es_id"], row["sheet_row"],
-                         current=row["yi"]))
+                         quantity="yi", current=row["yi"], note=_effect_size_origin(row)))
     for key in sorted(before.keys() - after.keys(), key=lambda k: before[k]["sheet_row"]):
         row = before[key]
         rows.append(_row("effect_size_removed", row["family"], row["study_id"], row["es_id"],
-                         sheet_row_previous=row["sheet_row"], previous=row["yi"]))
-    columns_before = {c for row in previous["effect_sizes"] for c in row["cells"]}
-    columns_after = {c for row in current["effect_sizes"] for c in row["cells"]}
-    for change, columns, rows_with in (("column_added", columns_after - columns_before, current["effect_sizes"]),
-                                       ("column_removed", columns_before - columns_after, previous["effect_sizes"])):
+                         sheet_row_previous=row["sheet_row"], quantity="yi", previous=row["yi"],
+                         note=_effect_size_origin(row)))
+    filled_before = {c for row in previous["effect_sizes"] for c in row["cells"]}
+    filled_after = {c for row in current["effect_sizes"] for c in row["cells"]}
+    # a column filled in for the first time is added when the previous sheet had no such column or it is filled in
+    # on effect sizes of the previous run; a column the sheet had all along (empty: a template's m1, sd1, ...)
+    # filled in only on the effect sizes added is part of them, not a column added. Removed, symmetrically. A
+    # snapshot of an earlier version did not record its columns: its filled ones stand for them.
+    present_before = set(previous.get("columns", filled_before))
+    present_after = set(current.get("columns", filled_after))
+    kept = after.keys() & before.keys()
+    added_columns = {c for c in filled_after - filled_before
+                     if c not in present_before or any(c in after[key]["cells"] for key in kept)}
+    removed_columns = {c for c in filled_before - filled_after
+                       if c not in present_after or any(c in before[key]["cells"] for key in kept)}
+    for change, columns, rows_with in (("column_added", added_columns, current["effect_sizes"]),
+                                       ("column_removed", removed_columns, previous["effect_sizes"])):
         for column in sorted(columns - RECORDED_SINCE):
             filled = sum(column in row["cells"] for row in rows_with)
             rows.append(_row(change, quantity=column, note=(
                 f"{column} {'filled in on' if change == 'column_added' else 'was filled in on'} {filled} {plural(filled, 'row')} "
                 f"{'(it had no filled cell before)' if change == 'column_added' else '(it has no filled cell now)'}; "
                 "not listed row by row")))
-    whole_columns = columns_after ^ columns_before  # added or removed as a whole: one row above, not one per cell
+    whole_columns = added_columns | removed_columns  # added or removed as a whole: one row above, not one per cell
     moderators = _moderator_columns(previous, current)
     for key in sorted(after.keys() & before.keys(), key=lambda k: after[k]["sheet_row"]):
         old, new = before[key], after[key]
@@ -341,6 +355,13 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
         for column in (c for c in edited if c not in inputs):
             edit(column, detail([column]))
     return rows
+
+
+def _effect_size_origin(row: dict) -> str:
+    """The note of an effect size added or removed: its metric and the input it was computed from (``z metric, from
+    means_sds``), as far as its snapshot recorded them (earlier versions did not)."""
+    return ", ".join(part for part in (f"{row['metric']} metric" if row.get("metric") else "",
+                                       f"from {row['input_kind']}" if row.get("input_kind") else "") if part)
 
 
 def _moderator_columns(*records: dict) -> set[str]:
@@ -397,6 +418,8 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
             rows.append(_row("model_changed", family, quantity="pooled model",
                              note=f"{model(a)} \u2192 {model(b)}: the results are not compared with the previous run's"))
         for name in ("k",) if changed else COMPARED:
+            if a[name] == b[name]:  # equal at full precision (both None too): nothing to list
+                continue
             difference = b[name] - a[name] if None not in (a[name], b[name]) else None
             rows.append(_row("pooled", family, quantity=name, previous=a[name], current=b[name],
                              difference=difference, note=f"{b['method']}, test {b['test']}; {metric} metric"
@@ -428,6 +451,10 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
             rows.append(_row("newly_influential", family, study,
                              note="flagged influential (influence.csv)" + (
                                  "" if "influential" in old else "; no influence diagnostics in the previous run")))
+    if "influential" in old and "influential" in new:  # both runs ran the diagnostics: a flag dropped, not unknown
+        for study in sorted(set(old["influential"]) - set(new["influential"])):
+            rows.append(_row("no_longer_influential", family, study,
+                             note="flagged influential in the previous run, not in this one (influence.csv)"))
     return rows
 
 
@@ -457,7 +484,7 @@ def compare(previous: dict | None, current: dict) -> pd.DataFrame:
             rows.append(_row("family_removed", family, note="not analysed in this run"))
         else:
             rows += _result_changes(family, previous["families"][family], current["families"][family])
-    if not any(row["change"] != "pooled" or (row["difference"] or 0) != 0 for row in rows):
+    if not rows:  # pooled rows are listed only for values that differ
         rows.insert(0, _row("no_change", note="the data and the compared results equal those of the previous run"))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.attrs["previous"] = previous["sheet_sha256"]
@@ -504,38 +531,44 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         parts.append(f"The {row.family} family's pooled model changed ({row.note.split(': ')[0]}): its results are not "
                      "compared with the previous run's.")
     pooled = changes[changes["change"] == "pooled"]
+    model_changed = set(changes.loc[changes["change"] == "model_changed", "family"])
     for family in dict.fromkeys(pooled["family"]):
+        # only the values that differ have a row (an estimate equal at full precision has none)
         rows = pooled[pooled["family"] == family].set_index("quantity")
-        if "estimate" not in rows.index:  # the model changed: only k is compared
+        if family in model_changed:  # only k is compared
             continue
         show = display((metrics or {}).get(family, "z"))
+        moved = "; ".join(f"{label} {_moved(shown(rows.loc[q, 'previous']), shown(rows.loc[q, 'current']))}"
+                          for q, label, shown in (("k", "k", _whole), ("tau2", "\u03c4\u00b2",
+                                                                        lambda v: apa_number(v, 3)))
+                          if q in rows.index)
+        moved = f" ({moved})" if moved else ""
+        if "estimate" not in rows.index:
+            parts.append(f"The {family} estimate is unchanged{moved}.")
+            continue
         old, new = rows.loc["estimate", "previous"], rows.loc["estimate", "current"]
         if not (is_finite(old) and is_finite(new)):
             continue
         interval = ""
-        if all(is_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
+        if all(q in rows.index and is_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
             interval = " " + show.interval(rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"])
-        k_old, k_new = int(rows.loc["k", "previous"]), int(rows.loc["k", "current"])
-        k = _moved(k_old, k_new)
-        tau2 = _moved(apa_number(rows.loc["tau2", "previous"], 3), apa_number(rows.loc["tau2", "current"], 3))
         if show.number(old) == show.number(new):  # e.g. rows reordered: equal as reported
             # equal but for the last bits (rows reordered): unchanged; a real change too small to show: said so
             same = math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
-            unchanged = ("stays at" if k_old != k_new else "is unchanged at" if same
+            unchanged = ("stays at" if "k" in rows.index else "is unchanged at" if same
                          else "is unchanged to two decimals at")
-            parts.append(f"The {family} estimate {unchanged} {show.symbol} = {show.number(new)}{interval} "
-                         f"(k {k}; \u03c4\u00b2 {tau2}).")
+            parts.append(f"The {family} estimate {unchanged} {show.symbol} = {show.number(new)}{interval}{moved}.")
         else:
             parts.append(f"The {family} estimate moved from {show.symbol} = {show.number(old)} to "
-                         f"{show.number(new)}{interval} (k {k}; \u03c4\u00b2 {tau2}).")
+                         f"{show.number(new)}{interval}{moved}.")
     for row in changes[changes["change"].isin(["significance_flip", "credible_interval_flip"])].itertuples():
         parts.append(f"In the {row.family} family, {row.note}.")
     for row in changes[changes["change"] == "moderator_test_flip"].itertuples():
         parts.append(f"{row.family}: the {row.note} (p {apa_p(row.previous)} \u2192 {apa_p(row.current)}).")
-    influential = changes[changes["change"] == "newly_influential"]
-    if len(influential):
-        parts.append("Newly influential: " + ", ".join(f"{r.study_id} ({r.family})" for r in influential.itertuples())
-                     + ".")
+    for change, label in (("newly_influential", "Newly influential"), ("no_longer_influential", "No longer influential")):
+        influential = changes[changes["change"] == change]
+        if len(influential):
+            parts.append(f"{label}: " + ", ".join(f"{r.study_id} ({r.family})" for r in influential.itertuples()) + ".")
     return " ".join(parts)
 
 
@@ -550,6 +583,11 @@ def _noun(change: str, count: int) -> str:
     """``study`` / ``studies``, ``effect size`` / ``effect sizes`` for a change such as ``study_added``."""
     noun = "study" if change.startswith("study") else "effect size"
     return noun if count == 1 else ("studies" if noun == "study" else "effect sizes")
+
+
+def _whole(value) -> str:
+    """A count read back from changes.csv (a float column with blanks) as a whole number; blank when missing."""
+    return f"{value:.0f}" if is_finite(value) else "NA"
 
 
 def _moved(previous, current) -> str:
