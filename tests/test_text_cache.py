@@ -156,3 +156,17 @@ def test_a_pipeline_job_keeps_texts_for_its_whole_process_with_the_same_bytes(tm
     assert printed == {"0": "False", "1": "True"}
     for suffix in (".png", ".pdf", ".svg"):
         assert (tmp_path / f"0{suffix}").read_bytes() == (tmp_path / f"1{suffix}").read_bytes(), suffix
+
+
+def test_a_process_that_keeps_texts_ends_without_a_message(tmp_path):
+    """The process-wide block is left at exit, not in the interpreter's clean-up (where, after gc.freeze, the
+    generator was finalised without its module's globals and printed "Exception ignored ... TypeError")."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import gc\nimport alliance_meta.plots.style\ngc.freeze()\nimport matplotlib.pyplot as plt\n"
+            f"fig, ax = plt.subplots()\nax.set_title('x')\nfig.savefig({str(tmp_path / 'x.png')!r})\n")
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, text_cache.PROCESS_ENV: "1"},
+                            capture_output=True, text=True, check=True)
+    assert result.stderr == ""

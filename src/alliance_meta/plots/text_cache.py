@@ -30,6 +30,7 @@ Written for matplotlib 3.11's ``backend_agg``, ``backend_pdf`` and ``textpath``.
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 from contextlib import contextmanager
@@ -240,3 +241,6 @@ def reuse_for_process() -> None:
     if _process_block is None:
         _process_block = reused_text()
         _process_block.__enter__()
+        # left at exit, while the module's globals are still there: a block finalised later, in the interpreter's
+        # clean-up (e.g. where gc.freeze kept it from the collector), would print "Exception ignored"
+        atexit.register(_process_block.__exit__, None, None, None)
