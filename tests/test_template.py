@@ -13,9 +13,11 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from alliance_meta.inputs import codebook
+from alliance_meta.inputs.risk_of_bias import BUILT_IN, QUIPS, empty_columns_note, has_risk_of_bias
 from alliance_meta.inputs.sheet import read_sheet, validate_sheet
 from alliance_meta.inputs.template import (
-    CODEBOOK_SHEET, DATA_SHEET, LAST_ROW, LISTS_SHEET, NUMBER_RULES, column_rule, write_template,
+    CODEBOOK_SHEET, DATA_SHEET, LAST_ROW, LISTS_SHEET, NUMBER_RULES, column_rule, main, rob_vocabularies,
+    write_template,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,9 +46,10 @@ def test_every_codebook_column_in_order_with_its_rule_as_header_comment(empty_te
     sheet = empty_template[DATA_SHEET]
     assert empty_template.sheetnames[:2] == [DATA_SHEET, CODEBOOK_SHEET]
     header = [cell.value for cell in sheet[1]]
-    assert header == list(codebook.CODEBOOK_COLUMNS)
+    assert header == list(codebook.CODEBOOK_COLUMNS) + list(QUIPS.columns)  # then the default tool's rob_* columns
+    vocabularies = {**codebook.VOCABULARIES, **rob_vocabularies(QUIPS)}
     for cell in sheet[1]:
-        assert cell.comment is not None and cell.comment.text == column_rule(cell.value)
+        assert cell.comment is not None and cell.comment.text == column_rule(cell.value, vocabularies)
     assert sheet.freeze_panes == "C2"  # header row (and study_id, es_id) frozen
     assert sheet.max_row == 1
     assert "Values: patient, therapist, observer" in sheet["A1"].parent.cell(
@@ -59,7 +62,7 @@ def test_every_codebook_column_in_order_with_its_rule_as_header_comment(empty_te
 
 def test_drop_down_on_every_vocabulary_and_number_validation_on_every_numeric_column(empty_template):
     found = validations_by_column(empty_template[DATA_SHEET])
-    assert set(found) == set(codebook.VOCABULARIES) | set(codebook.NUMERIC_COLUMNS)
+    assert set(found) == set(codebook.VOCABULARIES) | set(codebook.NUMERIC_COLUMNS) | set(QUIPS.columns)
     for column, vocabulary in codebook.VOCABULARIES.items():
         (validation,) = found[column]
         assert validation.type == "list" and validation.allow_blank
@@ -120,7 +123,8 @@ def test_round_trip_of_the_demo_sheet_validates_and_keeps_every_value(tmp_path):
     quips = ["rob_participation", "rob_attrition", "rob_prognostic_factor", "rob_outcome", "rob_confounding",
              "rob_analysis", "rob_overall"]
     assert header == list(codebook.CODEBOOK_COLUMNS) + ["setting", "internet", *quips]  # free columns follow
-    assert len(validations_by_column(workbook[DATA_SHEET])) == len(codebook.VOCABULARIES) + len(codebook.NUMERIC_COLUMNS)
+    found = validations_by_column(workbook[DATA_SHEET])  # the sheet's QUIPS columns get the default tool's drop-down
+    assert set(found) == set(codebook.VOCABULARIES) | set(codebook.NUMERIC_COLUMNS) | set(quips)
     round_trip, problems = validate_sheet(read_sheet(path))
     assert problems == []
     original, _ = validate_sheet(read_sheet(DEMO))
@@ -212,3 +216,142 @@ def test_a_whole_number_cell_is_not_asked_for_a_decimal_point(empty_template):
     found = validations_by_column(empty_template[DATA_SHEET])
     assert "decimal point" not in found["n"][0].error and "whole number" in found["n"][0].error
     assert "with a decimal point" in found["r"][0].error
+
+
+# ---------------------------------------------------------------------------
+# Risk-of-bias columns of the blank template
+# ---------------------------------------------------------------------------
+
+def _list_values(validation) -> list[str]:
+    assert validation.type == "list" and validation.formula1.startswith('"')
+    return validation.formula1.strip('"').split(",")
+
+
+def _check_rob_columns(path: Path, tool) -> None:
+    """The tool's columns after the codebook's, each with the judgements' drop-down, a header comment
+    and a codebook row that name the domain and the tool and say the column may stay empty."""
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook[DATA_SHEET]
+    header = [cell.value for cell in sheet[1]]
+    assert header == list(codebook.CODEBOOK_COLUMNS) + list(tool.columns)
+    found = validations_by_column(sheet)
+    codebook_rows = {row[0]: row for row in workbook[CODEBOOK_SHEET].iter_rows(values_only=True)}
+    for column in tool.columns:
+        (validation,) = found[column]
+        assert _list_values(validation) == list(tool.judgements)
+        assert validation.allow_blank and validation.errorStyle == "warning"  # synonyms (L, +, ...) are accepted
+        assert validation.showDropDown in (None, False)
+        assert len(validation.errorTitle) <= 32  # Excel's limit
+        label = "overall" if column == "rob_overall" else tool.label(column)
+        comment = sheet.cell(row=1, column=header.index(column) + 1).comment.text
+        row = codebook_rows[column]
+        for text in (comment, row[3]):
+            assert label in text and tool.title in text and "leave empty if you do not rate risk of bias" in text
+        assert f"Values: {', '.join(tool.judgements)}." in comment
+        assert row[1] == "list" and row[2].startswith(", ".join(tool.judgements))
+
+
+def test_blank_template_has_the_default_quips_columns_with_their_judgements(tmp_path):
+    path = tmp_path / "studies.xlsx"
+    assert main([str(path)]) == 0
+    _check_rob_columns(path, QUIPS)
+    comment = openpyxl.load_workbook(path)[DATA_SHEET].cell(row=1, column=len(codebook.CODEBOOK_COLUMNS) + 3).comment
+    assert comment.text.startswith("rob_prognostic_factor: risk of bias in the domain Prognostic factor measurement, "
+                                   "rated with QUIPS (Hayden et al. 2013)")
+
+
+@pytest.mark.parametrize("tool", ["rob2", "robins_i"])
+def test_rob_tool_option_chooses_the_columns_and_drop_downs_of_the_blank_template(tmp_path, tool):
+    path = tmp_path / "studies.xlsx"
+    done = subprocess.run([sys.executable, "-m", "alliance_meta.template", str(path), "--rob-tool", tool],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(BUILT_IN[tool].columns)} of them rob_* columns of --rob-tool {tool}" in done.stdout
+    _check_rob_columns(path, BUILT_IN[tool])
+    values = _list_values(validations_by_column(openpyxl.load_workbook(path)[DATA_SHEET])["rob_overall"][0])
+    assert values == (["low", "some concerns", "high"] if tool == "rob2"
+                      else ["low", "moderate", "serious", "critical", "no information"])
+
+
+def test_custom_tool_domains_are_the_columns_of_the_blank_template(tmp_path):
+    from alliance_meta.inputs.risk_of_bias import tool_from_config
+
+    path = tmp_path / "studies.xlsx"
+    assert main([str(path), "--rob-tool", "custom", "--rob-domains", "blinding,selective_reporting"]) == 0
+    tool = tool_from_config({"tool": "custom", "domains": ["blinding", "selective_reporting"]})
+    assert tool.columns == ("rob_blinding", "rob_selective_reporting", "rob_overall")
+    _check_rob_columns(path, tool)
+    sheet = openpyxl.load_workbook(path)[DATA_SHEET]
+    assert "domain Selective reporting, rated with custom risk-of-bias tool" in sheet.cell(
+        row=1, column=len(codebook.CODEBOOK_COLUMNS) + 2).comment.text
+
+
+def _fill(path: Path, rows: list[dict]) -> None:
+    """Type ``rows`` into the template's data sheet, as a reviewer would (the rest of it unchanged)."""
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook[DATA_SHEET]
+    header = [cell.value for cell in sheet[1]]
+    for row_number, row in enumerate(rows, start=2):
+        for column, value in row.items():
+            sheet.cell(row=row_number, column=header.index(column) + 1, value=value)
+    workbook.save(path)
+
+
+MINIMAL_ROWS = [{"study_id": "S1", "r": 0.3, "n": 80}, {"study_id": "S2", "r": 0.25, "n": 120},
+                {"study_id": "S2", "es_id": "2", "r": 0.2, "n": 120}, {"study_id": "S3", "r": 0.4, "n": 60}]
+
+
+@pytest.mark.parametrize("tool", ["quips", "rob2"])
+def test_blank_template_filled_in_validates_with_and_without_risk_of_bias_judgements(tmp_path, tool):
+    """Left empty, the rob_* columns are dropped with the "present but empty" note; judgements typed from
+    the drop-downs make the sheet one coded for risk of bias (rob_overall derived where left empty)."""
+    path = tmp_path / "studies.xlsx"
+    options = {"tool": tool}
+    assert main([str(path), "--rob-tool", tool]) == 0
+    rob = BUILT_IN[tool]
+    _fill(path, MINIMAL_ROWS)
+    raw = read_sheet(path)
+    assert list(raw.columns[-len(rob.columns):]) == list(rob.columns) and not has_risk_of_bias(raw)
+    clean, problems = validate_sheet(raw, risk_of_bias=options)
+    assert problems == []
+    assert len(clean) == 4 and not any(column.startswith("rob_") for column in clean.columns)
+    assert empty_columns_note(rob.columns) in clean.attrs["notes"]
+
+    drop_downs = validations_by_column(openpyxl.load_workbook(path)[DATA_SHEET])
+    judgements = {column: _list_values(drop_downs[column][0]) for column in rob.columns}
+    domains = [column for column in rob.columns if column != "rob_overall"]
+    rated = [{column: judgements[column][0] for column in domains},  # S1: all domains best: overall derived
+             {column: judgements[column][-1] for column in rob.columns},  # S2 (first row): worst, overall written
+             {}, {domains[0]: judgements[domains[0]][1]}]  # S2's second row inherits; S3 one domain only
+    _fill(path, rated)
+    raw = read_sheet(path)
+    assert has_risk_of_bias(raw)
+    clean, problems = validate_sheet(raw, risk_of_bias=options)
+    assert problems == []
+    assert f"risk of bias coded with {rob.title}: columns {', '.join(rob.columns)}" in clean.attrs["notes"]
+    assert not any("present but empty" in note for note in clean.attrs["notes"])
+    overall = clean["rob_overall"].tolist()
+    assert overall[:3] == [rob.levels[0], rob.levels[-1], rob.levels[-1]] and pd.isna(overall[3])
+    assert clean[domains[0]].tolist() == [rob.levels[0], rob.levels[-1], rob.levels[-1], rob.levels[1]]
+
+
+def test_from_sheet_keeps_its_own_rob_columns_and_adds_none(tmp_path):
+    """A template filled from a sheet has the sheet's rob_* columns where they are, no others: a sheet
+    without them gets none, a sheet with another tool's keeps them (without the default tool's drop-down)."""
+    plain = write_template(tmp_path / "plain.xlsx", pd.DataFrame({"study_id": ["S1"], "r": ["0.3"], "n": ["50"]}))
+    assert [cell.value for cell in openpyxl.load_workbook(plain)[DATA_SHEET][1]] == list(codebook.CODEBOOK_COLUMNS)
+    rob2_columns = list(BUILT_IN["rob2"].columns)
+    frame = pd.DataFrame({"study_id": ["S1"], "r": ["0.3"], "n": ["50"], "rob_randomisation": ["L"],
+                          "rob_overall": ["Some concerns"]})
+    for tool, drop_down in ((None, ["rob_overall"]), ({"tool": "rob2"}, ["rob_randomisation", "rob_overall"])):
+        path = write_template(tmp_path / "rob2.xlsx", frame, risk_of_bias=tool)
+        sheet = openpyxl.load_workbook(path)[DATA_SHEET]
+        header = [cell.value for cell in sheet[1]]
+        assert header == list(codebook.CODEBOOK_COLUMNS) + ["rob_randomisation", "rob_overall"]
+        assert set(validations_by_column(sheet)) & set(rob2_columns) == set(drop_down)
+        _, problems = validate_sheet(read_sheet(path), risk_of_bias=tool)
+        if tool is None:  # QUIPS has no rob_randomisation and no "some concerns": reported, as before
+            assert {p.check for p in problems} == {"rob_column", "rob_vocabulary"}
+        else:
+            assert problems == []
+            assert [sheet.cell(row=2, column=header.index(c) + 1).value for c in header[-2:]] == ["low", "some concerns"]

@@ -1,14 +1,17 @@
 """A template workbook for coding studies: the codebook's columns with Excel's own checks.
 
 :func:`write_template` writes an ``.xlsx`` workbook whose first worksheet (``studies``)
-has every codebook column in the order of :data:`codebook.CODEBOOK_COLUMNS`, then
-any extra column of the sheet it is filled from, and
+has every codebook column in the order of :data:`codebook.CODEBOOK_COLUMNS`, then,
+in the blank template, the risk-of-bias tool's columns (``rob_<domain>`` ..., ``rob_overall``;
+the config's ``risk_of_bias`` block, QUIPS by default), or, when filled from a sheet, any
+extra column of that sheet (its own ``rob_*`` columns included, where they are), and
 
 - a drop-down list (Excel data validation of type *list*) on every column with a
   vocabulary (``family``, ``reverse``, ``direction``, ``rater``, ``modality``, ...; every
-  vocabulary of :data:`codebook.VOCABULARIES`, so columns added there get one too);
+  vocabulary of :data:`codebook.VOCABULARIES`, so columns added there get one too, and
+  the judgements of the risk-of-bias tool on its ``rob_*`` columns, :func:`rob_vocabularies`);
   a value outside the list brings a warning, not a refusal, because the codebook also
-  accepts synonyms (``client`` for ``patient``);
+  accepts synonyms (``client`` for ``patient``, ``L`` for ``low``);
 - number validation (types *decimal* and *whole*) on every numeric column, with the
   range of :data:`NUMBER_RULES` (the ranges ``inputs.sheet`` checks); text in a number
   cell is refused;
@@ -21,8 +24,12 @@ Excel and LibreOffice apply data validation to cells typed in, not to pasted cel
 ``python -m alliance_meta.inputs.sheet`` remains the check of a filled-in sheet (the
 first worksheet is the one the pipeline reads).
 
-``python -m alliance_meta.template PATH.xlsx [--from SHEET] [--force]`` runs
-:func:`main`.
+The ``rob_*`` columns of the blank template may stay empty: validation drops ``rob_*``
+columns without a judgement (with a note) and the sheet is analysed as one without risk of
+bias.
+
+``python -m alliance_meta.template PATH.xlsx [--from SHEET] [--force] [--rob-tool TOOL]``
+runs :func:`main`.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from alliance_meta.inputs import codebook
+from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool, tool_from_config
 from alliance_meta.inputs.sheet import FIRST_YEAR, MINIMUM_GROUP_SIZE, MINIMUM_N, SHEET_ROW, read_sheet
 
 DATA_SHEET = "studies"
@@ -54,6 +62,8 @@ FREEZE_AT = "C2"
 """The header row and the two identifier columns (study_id, es_id) stay in view."""
 EXCEL_LIST_LIMIT = 255
 """Excel's limit on an inline list (``"a,b,c"``); longer vocabularies go to the ``lists`` sheet."""
+EXCEL_TITLE_LIMIT = 32
+"""Excel's limit on the title of a data validation's error message (``rob_prognostic_factor``'s would exceed it)."""
 COMMENT_AUTHOR = "alliance-meta codebook"
 ANY_NUMBER = 1e15
 
@@ -155,9 +165,28 @@ def column_kinds(column: str) -> list[str]:
     return [kind.name for kind in codebook.INPUT_KINDS if column in kind.columns]
 
 
-def column_rule(column: str) -> str:
-    """The rule of a codebook column in words (the header comment); a free column gets a generic rule."""
-    vocabulary = codebook.VOCABULARIES.get(column)
+def rob_vocabularies(tool: RobTool) -> dict[str, codebook.Vocabulary]:
+    """The vocabulary of each of ``tool``'s columns (domains, then ``rob_overall``) as the template
+    describes it: the tool's judgements and synonyms, a description naming the domain and the tool and
+    saying that the column may stay empty."""
+    vocabularies = {}
+    for column in tool.columns:
+        vocabulary = tool.vocabulary(column)
+        what = ("overall risk of bias of the study (derived from the domains when left empty and every domain "
+                "is rated)" if column == OVERALL else f"risk of bias in the domain {tool.label(column)}")
+        vocabularies[column] = codebook.Vocabulary(
+            column, vocabulary.values, f"{what}, rated with {tool.title}, judged once per study; "
+                                       f"leave empty if you do not rate risk of bias",
+            dict(vocabulary.synonyms))
+    return vocabularies
+
+
+def column_rule(column: str, vocabularies: Mapping[str, codebook.Vocabulary] | None = None) -> str:
+    """The rule of a codebook column in words (the header comment); a free column gets a generic rule.
+
+    ``vocabularies`` are the coded columns' vocabularies (default :data:`codebook.VOCABULARIES`; the
+    template adds the risk-of-bias tool's, :func:`rob_vocabularies`)."""
+    vocabulary = (codebook.VOCABULARIES if vocabularies is None else vocabularies).get(column)
     if vocabulary is not None:
         lines = [f"{column}: {vocabulary.description}.", f"Values: {', '.join(vocabulary.values)}."]
         if vocabulary.default is not None:
@@ -178,10 +207,10 @@ def column_rule(column: str) -> str:
     return "\n".join(lines)
 
 
-def _allowed(column: str) -> tuple[str, str]:
+def _allowed(column: str, vocabularies: Mapping[str, codebook.Vocabulary]) -> tuple[str, str]:
     """(type, allowed values or range) of a column for the codebook sheet."""
-    if column in codebook.VOCABULARIES:
-        vocabulary = codebook.VOCABULARIES[column]
+    if column in vocabularies:
+        vocabulary = vocabularies[column]
         synonyms = "; ".join(f"{synonym} -> {value}" for synonym, value in vocabulary.synonyms.items())
         allowed = ", ".join(vocabulary.values) + (f" (synonyms: {synonyms})" if synonyms else "")
         return "list", allowed
@@ -195,14 +224,23 @@ def _allowed(column: str) -> tuple[str, str]:
 # Writing
 # ---------------------------------------------------------------------------
 
-def template_columns(extra: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """Every codebook column in order, then the ``extra`` columns not in the codebook."""
+def template_columns(extra: list[str] | tuple[str, ...] = (), rob: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Every codebook column in order, then the ``rob`` columns (a risk-of-bias tool's), then the
+    ``extra`` columns not among them."""
     columns = list(codebook.CODEBOOK_COLUMNS)
+    columns += [c for c in dict.fromkeys(rob) if c not in columns]
     return columns + [c for c in dict.fromkeys(extra) if c not in columns and c != SHEET_ROW]
 
 
+def _template_rob_columns(tool: RobTool, frame: pd.DataFrame | None) -> tuple[str, ...]:
+    """The risk-of-bias columns the template adds: the tool's in the blank template; none when it is
+    filled from a sheet, whose own ``rob_*`` columns (if any) stay as they are, where they are."""
+    return tool.columns if frame is None else ()
+
+
 def write_template(path: str | Path, from_sheet: str | Path | pd.DataFrame | None = None, *,
-                   vocabularies: Mapping[str, codebook.Vocabulary] | None = None) -> Path:
+                   vocabularies: Mapping[str, codebook.Vocabulary] | None = None,
+                   risk_of_bias: Mapping | None = None) -> Path:
     """Write the template workbook to ``path`` (``.xlsx``) and return the path.
 
     ``from_sheet`` (a ``.csv``/``.xlsx`` path or a frame as :func:`read_sheet` returns it)
@@ -211,22 +249,29 @@ def write_template(path: str | Path, from_sheet: str | Path | pd.DataFrame | Non
     (a typo, a decimal comma) as written, so that validation still reports it. Extra
     columns of the sheet follow the codebook columns. ``vocabularies`` replaces the
     codebook's vocabularies (for tests). An existing file at ``path`` is overwritten.
+
+    ``risk_of_bias`` is the config's block of that name (None: QUIPS): the blank template has
+    the tool's columns (``tool.columns``: domains, then ``rob_overall``) after the codebook's,
+    each with a drop-down of the tool's judgements, a header comment and a codebook row, as the
+    vocabularies' columns. A template filled from a sheet keeps the sheet's own ``rob_*``
+    columns (none added); those that are the tool's get its drop-down.
     """
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ValueError(f"the template is an Excel workbook: give a path ending in .xlsx, not {path.name!r}")
-    vocabularies = dict(codebook.VOCABULARIES if vocabularies is None else vocabularies)
+    tool = tool_from_config(risk_of_bias)
+    vocabularies = {**(codebook.VOCABULARIES if vocabularies is None else vocabularies), **rob_vocabularies(tool)}
     frame = _source_frame(from_sheet)
-    columns = template_columns(list(frame.columns) if frame is not None else ())
+    columns = template_columns(list(frame.columns) if frame is not None else (), _template_rob_columns(tool, frame))
 
     workbook = Workbook()
     data = workbook.active
     data.title = DATA_SHEET
-    _write_header(data, columns)
+    _write_header(data, columns, vocabularies)
     if frame is not None:
         _write_rows(data, columns, frame, vocabularies)
     data.freeze_panes = FREEZE_AT
-    _write_codebook(workbook.create_sheet(CODEBOOK_SHEET), columns)
+    _write_codebook(workbook.create_sheet(CODEBOOK_SHEET), columns, vocabularies)
     _add_validations(workbook, data, columns, vocabularies)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
@@ -243,13 +288,13 @@ def _source_frame(from_sheet) -> pd.DataFrame | None:
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 
-def _write_header(sheet, columns: list[str]) -> None:
+def _write_header(sheet, columns: list[str], vocabularies) -> None:
     for position, column in enumerate(columns, start=1):
         cell = sheet.cell(row=1, column=position, value=column)
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="center")
-        comment = Comment(column_rule(column), COMMENT_AUTHOR)
+        comment = Comment(column_rule(column, vocabularies), COMMENT_AUTHOR)
         comment.width, comment.height = 320, 160
         cell.comment = comment
         letter = get_column_letter(position)
@@ -287,6 +332,11 @@ def _cell_value(column: str, value, vocabularies) -> tuple[object, bool]:
     return str(value), True
 
 
+def _error_title(title: str, short: str) -> str:
+    """``title``, or ``short`` when ``title`` is longer than Excel's limit on an error title."""
+    return title if len(title) <= EXCEL_TITLE_LIMIT else short
+
+
 def _add_validations(workbook, sheet, columns: list[str], vocabularies) -> None:
     """Drop-down lists and number ranges on every data row (long lists on a hidden ``lists`` sheet)."""
     lists = None
@@ -311,7 +361,7 @@ def _add_validations(workbook, sheet, columns: list[str], vocabularies) -> None:
                 formula = f"{LISTS_SHEET}!${list_letter}$2:${list_letter}${len(values) + 1}"
             validation = DataValidation(
                 type="list", formula1=formula, allow_blank=True, showErrorMessage=True, errorStyle="warning",
-                errorTitle=f"Not a {column} of the codebook",
+                errorTitle=_error_title(f"Not a {column} of the codebook", "Not in the drop-down list"),
                 error=f"{column} takes {', '.join(values)} (or a synonym listed in the codebook sheet).")
         elif column in NUMBER_RULES:
             validation = NUMBER_RULES[column].validation()
@@ -321,12 +371,12 @@ def _add_validations(workbook, sheet, columns: list[str], vocabularies) -> None:
         sheet.add_data_validation(validation)
 
 
-def _write_codebook(sheet, columns: list[str]) -> None:
+def _write_codebook(sheet, columns: list[str], vocabularies) -> None:
     header = ["column", "type", "allowed values", "meaning and rule", "input kinds"]
     sheet.append(header)
     for column in columns:
-        kind, allowed = _allowed(column)
-        sheet.append([column, kind, allowed, column_rule(column).split("\n", 1)[0].split(": ", 1)[1],
+        kind, allowed = _allowed(column, vocabularies)
+        sheet.append([column, kind, allowed, column_rule(column, vocabularies).split("\n", 1)[0].split(": ", 1)[1],
                       ", ".join(column_kinds(column))])
     sheet.append([])
     first_kind_row = sheet.max_row + 1
@@ -352,9 +402,9 @@ def _write_codebook(sheet, columns: list[str]) -> None:
 # ---------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m alliance_meta.template PATH.xlsx [--from SHEET] [--force]``: write the template
-    workbook, filled from SHEET when given, and check the filled sheet against the codebook (exit 1 when
-    it has problems)."""
+    """``python -m alliance_meta.template PATH.xlsx [--from SHEET] [--force] [--rob-tool TOOL]``: write the
+    template workbook, filled from SHEET when given, and check the filled sheet against the codebook (exit 1
+    when it has problems). The blank template has the risk-of-bias columns of --rob-tool (default quips)."""
     from alliance_meta.inputs.sheet import (DECIMALS, SheetError, add_risk_of_bias_arguments, format_problems,
                                             risk_of_bias_options, summarise, validate_sheet)
 
@@ -377,13 +427,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         source = (read_sheet(arguments.from_sheet, sheet_name=arguments.sheet_name, decimal=arguments.decimal)
                   if arguments.from_sheet else None)
-        write_template(path, source)
+        write_template(path, source, risk_of_bias=risk_of_bias)
     except (SheetError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     rows = 0 if source is None else len(source)
-    print(f"wrote {path}: {len(template_columns(list(source.columns) if source is not None else ()))} columns, "
-          f"{rows} rows; codebook in the '{CODEBOOK_SHEET}' worksheet")
+    tool = tool_from_config(risk_of_bias)
+    rob = _template_rob_columns(tool, source)
+    columns = template_columns(list(source.columns) if source is not None else (), rob)
+    added = f" ({len(rob)} of them rob_* columns of --rob-tool {tool.name}, empty unless you rate risk of bias)" \
+        if rob else ""
+    print(f"wrote {path}: {len(columns)} columns{added}, {rows} rows; codebook in the '{CODEBOOK_SHEET}' worksheet")
     if source is not None:
         clean, problems = validate_sheet(read_sheet(path), risk_of_bias=risk_of_bias)
         print(format_problems(problems, str(path)) if problems else summarise(clean, str(path)))
