@@ -236,9 +236,12 @@ def test_family_figures_name_the_studies_as_the_forest_plot_and_say_when_there_a
     posterior, forest = plots.family_figures(data, studies, table, draws, "z", Priors(), "outcome", "authors_year")
     ticks = {tick.get_text() for tick in forest.axes[0].get_yticklabels()}
     assert {f"Author {i} ({2000 + i})" for i in range(k)} <= ticks and not ticks & set(data["study_id"])
-    assert posterior.get_suptitle().startswith("outcome: posterior")
+    # the family named as the report names it ("outcome family"), not by its key ("outcome: posterior")
+    assert posterior.get_suptitle().startswith("Outcome family: posterior")
+    assert forest.axes[0].get_title(loc="left") == "Outcome family: observed and shrunken study effects"
+    assert plots.sensitivity_title("outcome") == "Outcome family: prior sensitivity (exact posterior)"
     empty, same = plots.family_figures(data.iloc[:0], studies.iloc[:0], table, draws, "z", Priors(), "dropout")
-    assert empty is same and [text.get_text() for text in empty.axes[0].texts] == ["dropout: no studies"]
+    assert empty is same and [text.get_text() for text in empty.axes[0].texts] == ["Dropout family: no studies"]
     plt.close("all")
 
 

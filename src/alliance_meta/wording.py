@@ -25,3 +25,11 @@ def rows_phrase(rows: Sequence, shown: int | None = None, *, rest: str = "count"
         else:
             text += f", ... ({len(rows)} {plural(len(rows), word)})"
     return f"{plural(len(rows), word)} {text}"
+
+
+def family_name(family: str, capital: bool = False) -> str:
+    """A family as the report names it ("outcome family": section headings, table titles), with a capital
+    letter to begin a figure's title (``capital``: "Outcome family"). The family key alone ("outcome") read as
+    a word of the title."""
+    name = f"{family} family"
+    return name[:1].upper() + name[1:] if capital else name

@@ -25,5 +25,5 @@ if len(data) == 0:
 else:
     table, posteriors = prior_sensitivity(data, metric, config)
 write_table(table, snakemake.output.table)
-figure = plots.sensitivity_figure(posteriors, metric, f"{snakemake.wildcards.family}: prior sensitivity (exact posterior)")
+figure = plots.sensitivity_figure(posteriors, metric, plots.sensitivity_title(snakemake.wildcards.family))
 plots.save(figure, snakemake.output.pdf, snakemake.output.png, note=figure_note(data))

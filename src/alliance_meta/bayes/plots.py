@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from alliance_meta.engines.transforms import METRIC_NAMES, ByMetric, back_transform
+from alliance_meta.wording import family_name
 from .exact import ExactPosterior, conditional_posterior
 
 SCALE_LABEL = ByMetric({"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"},
@@ -158,14 +159,20 @@ def family_figures(data, studies, table, draws: dict, metric: str, priors, famil
 
     from .exact import exact_posterior
 
+    name = family_name(family, capital=True)
     if len(data) == 0:
-        empty = message_figure(f"{family}: no studies", size=(4, 1))
+        empty = message_figure(f"{name}: no studies", size=(4, 1))
         return empty, empty
     names = dict(zip(data["study_id"], study_labels(data, labels, escape=False)))
     studies = studies.assign(label=studies["study_id"].map(names).fillna(studies["study_id"]))
     post = exact_posterior(data["yi"], data["vi"], priors.tau, priors.mu_sd)
-    return (posterior_figure(draws, post, metric, f"{family}: posterior (histogram MCMC, line exact, dashed prior)"),
-            forest_figure(studies, table, metric, f"{family}: observed and shrunken study effects"))
+    return (posterior_figure(draws, post, metric, f"{name}: posterior (histogram MCMC, line exact, dashed prior)"),
+            forest_figure(studies, table, metric, f"{name}: observed and shrunken study effects"))
+
+
+def sensitivity_title(family: str) -> str:
+    """The title of a family's prior-sensitivity figure, the family named as in the other Bayesian figures."""
+    return f"{family_name(family, capital=True)}: prior sensitivity (exact posterior)"
 
 
 @_styled

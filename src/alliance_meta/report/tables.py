@@ -459,7 +459,9 @@ def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:
 
 def family_title(table: ManuscriptTable, family: str) -> ManuscriptTable:
     """``table`` titled with its family ("Pooled estimates: outcome family"), for documents holding both."""
-    return replace(table, title=f"{table.title}: {family} family")
+    from alliance_meta.wording import family_name
+
+    return replace(table, title=f"{table.title}: {family_name(family)}")
 
 
 def _markdown_cell(text: str) -> str:
