@@ -213,3 +213,27 @@ def test_a_model_with_one_degree_of_freedom_left_says_it_is_weakly_identified():
     few = sm.fit_selection_model(YI[:5], VI[:5], "beta")
     assert few.note.startswith("k = 5 studies for 4 parameters: weakly identified")
     assert "weakly identified" not in sm.fit_selection_model(YI[:10], VI[:10], "beta").note
+
+
+def test_a_model_not_fitted_says_so_beside_the_axes_and_why_in_the_note():
+    """A model without an estimate: "not fitted" in the estimate column and its reason in the note beneath,
+    not written across the axes (its data, the null and the dashed line)."""
+    import matplotlib.pyplot as plt
+
+    table = sm.selection_models_table(YI[:2], VI[:2], metric="z")
+    figure = selection_estimates_plot(table, {"estimate": 0.2, "ci_lower": 0.0, "ci_upper": 0.4}, "z")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    [axis] = figure.axes
+    panel = axis.get_tightbbox(renderer)
+    texts = [t for t in figure.texts if t.get_text().strip()]
+    rows = [t for t in texts if t.get_text() == "not fitted"]
+    assert len(rows) == len(table)
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert not box.overlaps(axis.get_window_extent(renderer)), text.get_text()
+    [note] = [t for t in texts if "Not fitted: Beta: k = 2 is too small" in t.get_text()]
+    assert note.get_window_extent(renderer).y1 < panel.y0  # below the axis and its label
+    assert "Step function (.025, .10, .50): k = 2 is too small to fit the stepfun" in " ".join(
+        note.get_text().split("\n"))
+    plt.close(figure)

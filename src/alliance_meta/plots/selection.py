@@ -52,6 +52,15 @@ def model_label(row) -> str:
 
 # layout of the estimates figure, in inches from the left edge
 LABEL_RIGHT, AXIS_LEFT, AXIS_WIDTH, INTERVAL_LEFT, LRT_LEFT, WIDTH = 2.95, 3.1, 2.5, 5.9, 7.3, 8.1
+NOTE_CHARS = 150  # characters to a line of the note beneath (7 pt across the figure's width)
+NOTE_LINE = 7 * 1.5 / 72  # inches of a line of the note (7 pt, line spacing 1.5)
+
+
+def _not_fitted_reason(note: str) -> str:
+    """Why a model has no estimate, from its ``note`` in ``selection_models.csv``."""
+    if not note or note == "nan":
+        return "not fitted"
+    return note.removeprefix("not computed: ").replace("; study composites (dependence: multilevel)", "")
 
 
 def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str, level: float = 95.0):
@@ -66,10 +75,21 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
         rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, row.lrt_p, str(row.note),
                      ADJUSTED))
     n = len(rows)
-    height = 1.5 + 0.3 * n
+    # why a model was not fitted goes in the note beneath (written on its row, it ran across the axes, its lines
+    # and the null line); the row says "not fitted" in the estimate column, where its numbers would be
+    reasons = [f"{text}: {_not_fitted_reason(note)}" for text, estimate, *_, note, _colour in rows[1:]
+               if not math.isfinite(float(estimate))]
+    footnote = ("Squares: estimate adjusted by each selection model (open: Hessian not invertible, no CI); diamond and "
+            "dashed line:\nunadjusted estimate. LRT: likelihood-ratio test of the selection parameters against the "
+            "unadjusted model fitted by ML.")
+    if reasons:
+        footnote += "\n" + _wrap("Not fitted: " + "; ".join(reasons) + ".", NOTE_CHARS)
+    extra = NOTE_LINE * (footnote.count("\n") - 1)  # the note's lines beyond its usual two
+    height = 1.5 + 0.3 * n + extra
     with plt.rc_context(STYLE):
         figure = plt.figure(figsize=(WIDTH, height))
-        axis = figure.add_axes((AXIS_LEFT / WIDTH, 0.95 / height, AXIS_WIDTH / WIDTH, (0.3 * n + 0.2) / height))
+        axis = figure.add_axes((AXIS_LEFT / WIDTH, (0.95 + extra) / height, AXIS_WIDTH / WIDTH,
+                                (0.3 * n + 0.2) / height))
         column = lambda inches: transforms.blended_transform_factory(figure.dpi_scale_trans, axis.transData)  # noqa: E731
         at = {name: (inches, column(inches)) for name, inches in
               (("label", LABEL_RIGHT), ("interval", INTERVAL_LEFT), ("lrt", LRT_LEFT), ("axis", AXIS_LEFT))}
@@ -80,9 +100,8 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
                         fontweight="bold" if i == 0 else "normal")
             centre, low, high = (float(value) for value in transform(np.array([estimate, lower, upper], float)))
             if not math.isfinite(centre):
-                reason = note.removeprefix("not computed: ").replace("; study composites (dependence: multilevel)", "") if note else "not fitted"
-                figure.text(at["axis"][0], y, "not fitted: " + _shorten(reason, 85), transform=at["axis"][1],
-                            ha="left", va="center", style="italic", color="0.35", fontsize=7)
+                figure.text(at["interval"][0], y, "not fitted", transform=at["interval"][1], ha="left",
+                            va="center", style="italic", color="0.35")
                 continue
             finite.append(centre)
             if math.isfinite(low) and math.isfinite(high):
@@ -119,10 +138,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
         for name, text, align in (("label", "Model", "right"), ("interval", f"{SYMBOLS[metric]} [{level:g}% CI]",
                                                                   "left"), ("lrt", "LRT", "left")):
             figure.text(at[name][0], header, text, transform=at[name][1], ha=align, va="bottom", fontweight="bold")
-        figure.text(0.12 / WIDTH, 0.12 / height, "Squares: estimate adjusted by each selection model (open: Hessian "
-                    "not invertible, no CI); diamond and dashed line:\nunadjusted estimate. LRT: likelihood-ratio "
-                    "test of the selection parameters against the unadjusted model fitted by ML.", ha="left",
-                    va="bottom", fontsize=7, linespacing=1.5)
+        figure.text(0.12 / WIDTH, 0.12 / height, footnote, ha="left", va="bottom", fontsize=7, linespacing=1.5)
     return figure
 
 
@@ -187,10 +203,6 @@ def _wrap(text: str, width: int) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width))
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def _message(text: str):
