@@ -289,3 +289,54 @@ def test_moderator_figures_name_the_effect_sizes_without_a_level():
                              labels={"alloc": "Allocation"}, without_level=note)
     assert note in "\n".join(texts_of(figure))
     plt.close(figure)
+
+
+def test_moderator_forest_pooled_label_is_one_line_beside_the_panel():
+    """The overall row of a moderator's forest plot, "Random-effects model (REML), k = 12 studies", is one line
+    (wrapped at plots.label_width, "studies" was a line of its own) and ends left of the panel."""
+    from alliance_meta.analyses.moderators import subgroup_fits
+    from alliance_meta.models.univariate import fit
+
+    data = studies().drop_duplicates("study_id")
+    subgroups = subgroup_fits(data, "alloc", "z")
+    overall = fit(data.yi, data.vi, "REML", "z", metric="z").as_row()
+    figure = moderator_forest_plot(data, "alloc", subgroups, overall, "z")[0]
+    texts = texts_of(figure)
+    label = "Random-effects model (REML), k = 12 studies"
+    assert label in texts and "studies" not in texts
+    renderer = figure.canvas.get_renderer()
+    [drawn] = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if t.get_text() == label]
+    panel = max(figure.axes, key=lambda axis: axis.get_window_extent(renderer).width)
+    assert drawn.get_window_extent(renderer).x1 < panel.get_window_extent(renderer).x0
+    # it runs on over its row's empty n cell, clear of every other text (the n column's numbers included)
+    others = [t for t in figure.texts + [t for axis in figure.axes for t in axis.texts]
+              if t.get_text().strip() and t is not drawn]
+    assert others and not any(drawn.get_window_extent(renderer).overlaps(t.get_window_extent(renderer))
+                              for t in others)
+    plt.close(figure)
+
+
+def test_placeholder_figures_carry_the_simulated_data_note(monkeypatch):
+    """The message figures that stand for a forest plot (no effect sizes, no level of a moderator, no
+    reliabilities) say the data are simulated, as every other figure of the data, inside the figure."""
+    from alliance_meta.plots import forest, forest_draw, psychometric
+    from alliance_meta.plots.provenance import NOTE_STYLE, SIMULATED_NOTE
+
+    drawn = []
+    monkeypatch.setattr(forest, "save_pages", lambda figures_of, paths, options: drawn.append(figures_of(False)[0]))
+    monkeypatch.setattr(psychometric, "save_pages", lambda figures_of, paths, options: drawn.append(figures_of(False)[0]))
+    forest.save_forest_plot(studies().iloc[:0], {}, "z", [], data_note=SIMULATED_NOTE)
+    forest.save_moderator_forest_plot(studies().iloc[:0], "alloc", pd.DataFrame(), {}, "z", [],
+                                      data_note=SIMULATED_NOTE)
+    psychometric.save_psychometric_forest(None, pd.DataFrame(), [], data_note=SIMULATED_NOTE)
+    assert len(drawn) == 3
+    for figure in drawn:
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        [note] = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if t.get_text() == SIMULATED_NOTE]
+        assert note.get_color() == NOTE_STYLE["color"] and note.get_style() == NOTE_STYLE["style"]
+        box, inside = note.get_window_extent(renderer), figure.bbox
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+        plt.close(figure)
+    assert SIMULATED_NOTE not in texts_of(forest_draw.message("No effect sizes in this family (k = 0)."))
+    plt.close("all")

@@ -99,10 +99,29 @@ def study_columns(data: pd.DataFrame, options: ForestOptions) -> tuple[list[list
     return extra, judgements
 
 
+#: characters of a summary row's label on one line (about 3.1 in at 8 pt bold; the label runs on over the empty n
+#: cell: forest_layout.SPANNING), "Random-effects model (REML), k = 1,234 studies"
+SUMMARY_CHARS = 46
+
+
+def summary_label(label: str, options: ForestOptions) -> list[str]:
+    """The lines of a summary row's label: one up to :data:`SUMMARY_CHARS` (or ``plots.label_width``) characters;
+    a longer one ("Three-level model (REML), k = 29 effect sizes in 10 studies") broken after the model's name.
+    Wrapped at ``plots.label_width`` (40), a moderator's forest plot put "studies" of "Random-effects model (REML),
+    k = 125 studies" on a line of its own."""
+    width = max(options.label_width, SUMMARY_CHARS)
+    if len(label) <= width:
+        return [label]
+    head, comma, tail = label.partition(", ")
+    parts = [head + comma.rstrip(), tail] if tail else [label]
+    return [line for part in parts for line in wrap(part, width)]
+
+
 def summary_rows(label: str, estimate: dict, metric: str, options: ForestOptions, kind: str = "overall",
                  interval: bool = True) -> list[Row]:
-    """A diamond row (``estimate``, ``ci_lower``, ``ci_upper``) and, when finite, the prediction interval row."""
-    rows = [Row(kind, wrap(label, options.label_width), "", _interval_text(
+    """A diamond row (``estimate``, ``ci_lower``, ``ci_upper``) and, when finite, the prediction interval row
+    (``label``'s lines: :func:`summary_label`)."""
+    rows = [Row(kind, summary_label(label, options), "", _interval_text(
         options, metric, estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"]),
         "100%" if kind == "overall" else "", estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"])]
     lower, upper = estimate.get("pi_lower", np.nan), estimate.get("pi_upper", np.nan)
@@ -235,8 +254,8 @@ def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level
     ``data_note`` (e.g. that the data are simulated) ends the footnote of every page."""
     options = options or ForestOptions()
     if len(data) == 0:
-        return save_pages(lambda paged: [forest_draw.message("No effect sizes in this family (k = 0).")], paths,
-                          options)
+        return save_pages(lambda paged: [forest_draw.message("No effect sizes in this family (k = 0).", data_note)],
+                          paths, options)
     save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note), paths, options)
 
 
@@ -246,7 +265,7 @@ def save_moderator_forest_plot(data, moderator, subgroups, overall, metric, path
     options = options or ForestOptions()
     if len(data) == 0 or len(subgroups) == 0:
         return save_pages(lambda paged: [forest_draw.message(
-            f"No effect sizes with a value of {column_name(moderator, options.column_labels)}.")],
+            f"No effect sizes with a value of {column_name(moderator, options.column_labels)}.", data_note)],
                           paths, options)
     save_pages(lambda paged: moderator_forest_plot(data, moderator, subgroups, overall, metric, level, options,
                                                    summary, paged, data_note), paths, options)

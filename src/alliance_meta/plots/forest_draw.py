@@ -61,11 +61,22 @@ def p_text(p: float) -> str:
     return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".", 1)
 
 
-def message(text: str):
-    """A small figure saying why there is no plot (keeps the workflow's outputs complete)."""
-    figure, axis = plt.subplots(figsize=(5.5, 1.2))
+def message(text: str, note: str | None = None):
+    """A small figure saying why there is no plot (keeps the workflow's outputs complete), ``note`` (the data
+    note: simulated data) beneath the message as on every other figure of the data
+    (:data:`alliance_meta.plots.provenance.NOTE_STYLE`). Saved in its own box (``save_pages``), not a tight
+    one: the note is drawn inside the figure, its lines kept within the width."""
+    from alliance_meta.plots.provenance import NOTE_STYLE
+
+    lines = textwrap.wrap(note, 90) if note else []
+    extra = 0.16 * len(lines)
+    figure, axis = plt.subplots(figsize=(5.5, 1.2 + extra))
+    axis.set_position((0, 0, 1, 1))
     axis.axis("off")
-    axis.text(0.5, 0.5, text, ha="center", va="center", transform=axis.transAxes)
+    axis.text(0.5, 1 - 0.6 / (1.2 + extra), text, ha="center", va="center", transform=axis.transAxes)
+    if lines:
+        axis.text(0.5, 0.25 / (1.2 + extra), "\n".join(lines), ha="center", va="bottom", transform=axis.transAxes,
+                  **NOTE_STYLE)
     return figure
 
 

@@ -16,6 +16,8 @@ from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.font_manager import FontProperties
 
 GAP, MARGIN, MIN_PANEL = 0.14, 0.08, 1.8  # inches
+#: rows whose label may run on over the n and plots.columns cells (theirs are empty): the summaries
+SPANNING = ("overall", "subtotal", "interval")
 LINE = 1.45  # row line height in font sizes
 
 
@@ -85,8 +87,9 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
     def measure(values, title):
         return max(text_width(values, font_size, family), text_width([title], font_size, family, bold=True))
 
-    label = measure([line for row in rows for line in row.label], header[0])
-    bold_labels = text_width([line for row in rows if row.kind != "study" for line in row.label], font_size,
+    spanning = [row for row in rows if row.kind in SPANNING]
+    label = measure([line for row in rows if row.kind not in SPANNING for line in row.label], header[0])
+    bold_labels = text_width([line for row in rows if row.kind == "group" for line in row.label], font_size,
                              family, bold=True)
     label = max(label, bold_labels)
     n = measure([row.n for row in rows], header[1]) if any(row.n for row in rows) else 0.0
@@ -94,6 +97,11 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
     weight = measure([row.weight for row in rows], header[3])
     extra = [measure([row.extra[j] for row in rows if len(row.extra) > j], title)
              for j, title in enumerate(extra_header)]
+    # a summary row's label (one line: "Random-effects model (REML), k = 125 studies") runs on over its empty n
+    # and plots.columns cells, as in a journal's forest plot; the label column widens only for what is left
+    room = (n + GAP if n else 0.0) + sum(w + GAP for w in extra)
+    summary = text_width([line for row in spanning for line in row.label], font_size, family, bold=True)
+    label = max(label, summary - room)
     cell = LINE * font_size / 72.0 * 1.15
     rob = [max(cell, text_width([title], font_size, family, bold=True) + 0.04) for title in rob_header]
     rob_total = sum(rob) + (GAP if rob else 0.0)

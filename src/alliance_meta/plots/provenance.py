@@ -26,10 +26,13 @@ def figure_note(frame: pd.DataFrame) -> str | None:
     return SIMULATED_NOTE if is_simulated(frame) else None
 
 
+#: how the note looks wherever it is written (:func:`add_note`; the message figures that stand for a plot)
+NOTE_STYLE = {"fontsize": 8, "style": "italic", "color": "#7f0000"}
+
+
 def add_note(figure, note: str | None) -> None:
     """Write ``note`` centred below everything already drawn (footnotes included); save with a tight box."""
     if not note:
         return
     bottom_inches = figure.get_tightbbox(figure.canvas.get_renderer()).y0
-    figure.text(0.5, (bottom_inches - 0.08) / figure.get_figheight(), note, ha="center", va="top", fontsize=8,
-                style="italic", color="#7f0000")
+    figure.text(0.5, (bottom_inches - 0.08) / figure.get_figheight(), note, ha="center", va="top", **NOTE_STYLE)

@@ -114,6 +114,6 @@ def save_psychometric_forest(studies: pd.DataFrame | None, table: pd.DataFrame, 
     options = options or ForestOptions()
     if studies is None or len(studies) == 0:
         text = "No reliabilities (rxx, ryy) in the sheet or the config: no corrected correlations to plot."
-        return save_pages(lambda paged: [forest_draw.message(text)], paths, options)
+        return save_pages(lambda paged: [forest_draw.message(text, data_note)], paths, options)
     save_pages(lambda paged: psychometric_forest(studies, table, level, cred_level, options, paged, data_note),
                paths, options)
