@@ -146,6 +146,24 @@ def test_moderator_forest_subtotals_count_studies_and_the_three_level_overall_ef
     plt.close(figure)
 
 
+def test_moderator_forest_footnote_says_why_there_is_no_test_between_levels():
+    """A moderator with one value (one study, or one level coded): moderators.csv has no QM but a note; the
+    footnote said "QM(nan) = nan, p = n/a"."""
+    from alliance_meta.analyses.moderators import aggregate_within, subgroup_fits
+
+    data = studies().assign(sa_measure="accuracy")
+    composites = aggregate_within(data, ("sa_measure",), "gls", 0.5)[0]
+    subgroups = subgroup_fits(composites, "sa_measure", "z")
+    note = "no mixed-effects model: sa_measure has one value (accuracy) in every row: nothing to compare"
+    summary = {key: np.nan for key in SUMMARY} | {"note": note}
+    overall = {"estimate": 0.27, "ci_lower": 0.22, "ci_upper": 0.32, "k": len(composites), "method": "REML"}
+    figure = moderator_forest_plot(composites, "sa_measure", subgroups, overall, "z", summary=summary)[0]
+    text = " ".join(" ".join(texts_of(figure)).split())  # the footnote's lines joined
+    assert "QM(nan)" not in text and "p = n/a" not in text
+    assert "No test between levels (no mixed-effects model: sa_measure has one value" in text
+    plt.close("all")
+
+
 # --------------------------------------------------------------------------------------
 # 1. Multiverse: under dependence multilevel the marked specification is not the main analysis
 # --------------------------------------------------------------------------------------

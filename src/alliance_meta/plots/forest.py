@@ -224,9 +224,13 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
         extra += f" Subtotal diamonds: Wald {level:g}% CIs (subgroups.csv)."
     if counts_effect_sizes(overall):
         extra += " Rows of a level: a study's effect sizes at that level combined, so a subtotal's k counts studies."
-    if summary:
+    if summary and np.isfinite(pd.to_numeric(summary.get("qm"), errors="coerce")):
         extra += (f" Test between levels: QM({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
                   f"{forest_draw.p_text(summary['qm_p'])}.")
+    elif summary and isinstance(summary.get("note"), str) and summary["note"]:  # e.g. one level: moderators.csv says why
+        extra += f" No test between levels ({summary['note']})."
+    elif summary:
+        extra += " No test between levels."
     if data_note:
         extra += " " + data_note
     return forest_draw.draw_pages(rows, metric, level, options, footnote(overall, level, extra, metric), paged)
