@@ -44,7 +44,6 @@ DEFAULT_SUBSETS = 1_000_000
 DEFAULT_SEED = 20120901
 RANDOM_CHUNK_CELLS = 4_000_000  # uniforms per chunk when drawing random subsets (32 MB)
 COLUMNS = ("k", "q", "i2", "h2", "tau2", "estimate")
-SCORING_CHUNK = 4096  # subsets per chunk of Fisher scoring (_scoring_tau2)
 
 
 @dataclass(frozen=True)
@@ -232,62 +231,20 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
     ll0check sets tau^2 = 0 when the likelihood is higher there. Converged subsets leave the
     active set, so later iterations touch only the slow ones. ``fixed``: the batch's common-effect
     sums (``_weights(mask, v, 0) @ moments``), which are the likelihood's sums at tau^2 = 0.
-
-    The batch is the unit of the arithmetic, the ``chunk`` (rows at a time) only of the memory: a
-    subset's iterates are the same bits in any set of two or more rows, but a subset left alone in
-    its batch is multiplied along numpy's vector path, whose sums round differently. So the chunks
-    multiply a lone subset as two rows (a copy), and the one subset that the whole batch would have
-    left alone (the one iterating longest, if no other iterates as long) is iterated again by itself,
-    alone from the iteration the batch would have left it alone on (``_score_rows``). The result is the
-    batch's bit for bit (``tests/test_gosh.py``); a chunk of a few MB stays in the processor's cache.
     """
     tau2 = _closed_form_tau2(mask, y, v, size, "HE")
-    active = np.flatnonzero(size > 1)
-    chunk = SCORING_CHUNK
-    if chunk is None or active.size <= chunk:
-        tau2[active], _ = _score_rows(mask[active], y, v, size[active], tau2[active], method, control, 0)
-    else:
-        first = tau2.copy()
-        iterations = np.empty(active.size, dtype=int)
-        for start in range(0, active.size, chunk):
-            part = active[start:start + chunk]
-            tau2[part], iterations[start:start + chunk] = _score_rows(
-                mask[part], y, v, size[part], tau2[part], method, control, control.max_iterations + 1)
-        longest = np.argsort(iterations, kind="stable")[-2:]
-        if active.size == 1 or iterations[longest[0]] < iterations[longest[1]]:
-            alone_from = 0 if active.size == 1 else int(iterations[longest[0]])
-            row = active[longest[-1:]]
-            tau2[row], _ = _score_rows(mask[row], y, v, size[row], first[row], method, control, alone_from)
-    if method != "EB" and control.ll0_check:
-        positive = np.flatnonzero(tau2 > control.threshold)
-        if positive.size:
-            rows = mask if positive.size == mask.shape[0] else mask[positive]  # no copy when every subset is
-            at_zero = _log_likelihood(mask, y, v, np.zeros(mask.shape[0]), method, sums=fixed)[positive]
-            difference = at_zero - _log_likelihood(rows, y, v, tau2[positive], method)
-            tau2[positive[difference > control.tolerance]] = 0.0
-    return tau2
-
-
-def _score_rows(rows, y, v, k, tau2, method, control: Control, paired_until: int):
-    """Fisher scoring of the subsets ``rows`` (sizes ``k``) from ``tau2``: the last iterates (NaN where
-    ``max_iterations`` did not suffice) and the number of iterations of each. Until iteration
-    ``paired_until`` a subset left alone is multiplied as two rows, from then on by itself."""
     moments = _moments(y)
-    tau2 = np.array(tau2, dtype=float)
-    iterations = np.zeros(tau2.size, dtype=int)
-    active = np.arange(tau2.size)
-    for iteration in range(control.max_iterations + 1):
+    active = np.flatnonzero(size > 1)
+    rows = mask[active]
+    for _ in range(control.max_iterations + 1):
         if active.size == 0:
             break
-        paired = active.size == 1 and iteration < paired_until
-        if paired:
-            rows = np.repeat(rows, 2, axis=0)
-        count = np.repeat(k[active], rows.shape[0] // active.size)
-        w = _weights(rows, v, np.repeat(tau2[active], rows.shape[0] // active.size))
+        k = size[active]
+        w = _weights(rows, v, tau2[active])
         sums = w @ moments  # sum w, sum w y, sum w y^2
         sum_w = sums[:, 0]
         if method == "EB":
-            step = (_q(sums) * count / (count - 1) - count) / sum_w
+            step = (_q(sums) * k / (k - 1) - k) / sum_w
         else:
             w2 = w * w
             sums2 = w2 @ moments
@@ -299,8 +256,6 @@ def _score_rows(rows, y, v, k, tau2, method, control: Control, paired_until: int
                 sum_w3 = np.einsum("ij,ij->i", w2, w)
                 trace_pp = sums2[:, 0] - 2 * sum_w3 / sum_w + sums2[:, 0] ** 2 / sum_w**2
                 step = (score - (sum_w - sums2[:, 0] / sum_w)) / trace_pp
-        if paired:
-            rows, step = rows[:1], step[:1]
         step = np.nan_to_num(step * control.step_adjustment, nan=0.0)
         old = tau2[active]
         # metafor halves the step until tau^2 >= 0; from tau^2 = 0 a negative step halves to 0
@@ -309,12 +264,18 @@ def _score_rows(rows, y, v, k, tau2, method, control: Control, paired_until: int
             step = np.where(negative, step / 2, step)
         new = old + step
         tau2[active] = new
-        iterations[active] += 1
         moving = np.abs(new - old) > control.threshold
         if not moving.all():
             active, rows = active[moving], rows[moving]
     tau2[active] = np.nan  # not converged within max_iterations: metafor's fit fails (NA)
-    return tau2, iterations
+    if method != "EB" and control.ll0_check:
+        positive = np.flatnonzero(tau2 > control.threshold)
+        if positive.size:
+            rows = mask if positive.size == mask.shape[0] else mask[positive]  # no copy when every subset is
+            at_zero = _log_likelihood(mask, y, v, np.zeros(mask.shape[0]), method, sums=fixed)[positive]
+            difference = at_zero - _log_likelihood(rows, y, v, tau2[positive], method)
+            tau2[positive[difference > control.tolerance]] = 0.0
+    return tau2
 
 
 def _tau2_max(mask: np.ndarray, y: np.ndarray, size: np.ndarray, control: Control) -> np.ndarray:
