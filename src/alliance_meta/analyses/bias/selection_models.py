@@ -63,6 +63,7 @@ from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, BiasTest, ind
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import univariate as pooling
+from alliance_meta.wording import plural
 
 TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "negexppow", "stepfun")
 DEFAULT_STEPS = (0.025, 0.10, 0.50, 1.0)
@@ -667,7 +668,7 @@ class SelectionModelsResult:
             raise ValueError("estimates_plot needs the analysis metric for its axis and labels: "
                              "am.fit(..., metric='z') (or 'smd', 'log_or')")
         fit, k = self.unadjusted, len(self.studies)
-        unit = "study composites" if self.notes else "studies"
+        unit = plural(k, "study composite") if self.notes else plural(k, "study", "studies")
         unadjusted = {"estimate": fit.estimate, "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper,
                       "label": f"Unadjusted, {fit.method}\n(k = {k} {unit})"}
         return selection_estimates_plot(self.table, unadjusted, self.metric, self.level)
