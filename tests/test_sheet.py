@@ -761,6 +761,19 @@ def test_rows_of_one_study_with_different_citations_are_noted(tmp_path):
     assert not any(note.startswith("rows of one study_id") for note in validate_sheet(read_sheet(same))[0].attrs["notes"])
 
 
+def test_a_configured_moderator_left_empty_is_noted(tmp_path):
+    # modality: blank or spaces in every row; rater coded; age_mean (continuous) empty: one note each, no problem
+    path = write_csv(tmp_path, "study_id,r,n,modality,rater,age_mean\nS1,0.3,50,,patient,\nS2,0.2,40, ,therapist,\n")
+    clean, problems = validate_sheet(read_sheet(path), moderators=["modality", "rater"],
+                                     continuous_moderators=["age_mean"])
+    assert problems == []
+    notes = [note for note in clean.attrs["notes"] if "empty in every row" in note]
+    assert notes == ["modality (in the config's moderators) is empty in every row: its moderator analysis and figures "
+                     "have nothing to compare; code it, or take it out of moderators",
+                     "age_mean (in the config's continuous_moderators) is empty in every row: its moderator analysis "
+                     "and figures have nothing to compare; code it, or take it out of continuous_moderators"]
+
+
 def test_a_study_copied_under_another_id_is_noted(tmp_path):
     # S9 copies S2 (citation, r, n); S3 and S4 share r and n only, without a citation: not noted
     path = write_csv(tmp_path, "study_id,authors,year,r,n\nS1,Ng,2001,0.3,50\nS2,Park,2010,0.2,40\n"
