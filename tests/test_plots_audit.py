@@ -146,7 +146,7 @@ def test_moderator_forest_subtotals_count_studies_and_the_three_level_overall_ef
     plt.close(figure)
 
 
-def test_moderator_forest_footnote_says_why_there_is_no_test_between_levels():
+def test_moderator_figures_say_why_there_is_no_test_between_levels():
     """A moderator with one value (one study, or one level coded): moderators.csv has no QM but a note; the
     footnote said "QM(nan) = nan, p = n/a"."""
     from alliance_meta.analyses.moderators import aggregate_within, subgroup_fits
@@ -161,6 +161,10 @@ def test_moderator_forest_footnote_says_why_there_is_no_test_between_levels():
     text = " ".join(" ".join(texts_of(figure)).split())  # the footnote's lines joined
     assert "QM(nan)" not in text and "p = n/a" not in text
     assert "No test between levels (no mixed-effects model: sa_measure has one value" in text
+    # the subgroup plot of the same moderator: the same sentence (it printed "Q_M(nan) = nan, p = n/a; F(nan, nan)")
+    figure = subgroup_forest(subgroups, {"moderator": "sa_measure", **summary}, overall, "z")
+    text = " ".join(" ".join(texts_of(figure)).split())
+    assert "= nan" not in text and "No test between levels (no mixed-effects model" in text
     plt.close("all")
 
 

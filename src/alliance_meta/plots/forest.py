@@ -25,8 +25,8 @@ from alliance_meta.engines.heterogeneity import one_effect_size  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
-from alliance_meta.plots.style import (column_name, counts_effect_sizes, plain_text, pooled_count,  # noqa: E402
-                                       save_file, save_pdf_pages)
+from alliance_meta.plots.style import (column_name, counts_effect_sizes, no_test_between_levels,  # noqa: E402
+                                       plain_text, pooled_count, save_file, save_pdf_pages)
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -224,13 +224,11 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
         extra += f" Subtotal diamonds: Wald {level:g}% CIs (subgroups.csv)."
     if counts_effect_sizes(overall):
         extra += " Rows of a level: a study's effect sizes at that level combined, so a subtotal's k counts studies."
-    if summary and np.isfinite(pd.to_numeric(summary.get("qm"), errors="coerce")):
+    if summary and (untested := no_test_between_levels(summary)):
+        extra += f" {untested}"
+    elif summary:
         extra += (f" Test between levels: QM({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
                   f"{forest_draw.p_text(summary['qm_p'])}.")
-    elif summary and isinstance(summary.get("note"), str) and summary["note"]:  # e.g. one level: moderators.csv says why
-        extra += f" No test between levels ({summary['note']})."
-    elif summary:
-        extra += " No test between levels."
     if data_note:
         extra += " " + data_note
     return forest_draw.draw_pages(rows, metric, level, options, footnote(overall, level, extra, metric), paged)

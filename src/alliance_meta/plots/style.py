@@ -278,6 +278,20 @@ def format_p(p: float) -> str:
     return "$p$ < .001" if p < 0.001 else f"$p$ = {p:.3f}".replace("0.", ".", 1)
 
 
+def no_test_between_levels(summary) -> str | None:
+    """The sentence of a moderator's figure when its row of ``moderators.csv`` has no test between levels (one
+    level coded, one study: no QM), with the row's ``note`` saying why; None when there is a test to report."""
+    if summary is None:
+        return None
+    try:
+        if np.isfinite(float(summary.get("qm"))):
+            return None
+    except (TypeError, ValueError):  # missing: no test
+        pass
+    note = summary.get("note")
+    return f"No test between levels ({note})." if isinstance(note, str) and note else "No test between levels."
+
+
 def message_figure(text: str, size=(6.0, 1.2)):
     """A small figure that says why there is no plot (k too small, no levels...)."""
     figure, axis = plt.subplots(figsize=size)

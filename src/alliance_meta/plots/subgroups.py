@@ -17,8 +17,8 @@ import pandas as pd  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
-                                       format_number, format_p, log_metric_axis, message_figure, plain_text,
-                                       pooled_count)
+                                       format_number, format_p, log_metric_axis, message_figure,
+                                       no_test_between_levels, plain_text, pooled_count)
 from alliance_meta.wording import plural  # noqa: E402
 
 MIN_PANEL = 3.0  # inches of the panel at the least
@@ -103,6 +103,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
                  (f"{level:g}% CIs: {test_name('z')}." if interval_test(overall) == test_name("z") else
                   f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}."),
+                 no_test_between_levels(summary) or
                  rf"Differences between levels, common $\tau^2$: $Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
                  rf"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; $F$({summary['f_df1']:.0f}, "
                  rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
