@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from alliance_meta.inputs.codebook import MISSING_MARKERS, Vocabulary
+from alliance_meta.inputs.codebook import Vocabulary
 
 PREFIX = "rob_"
 OVERALL = "rob_overall"
@@ -204,10 +204,12 @@ def rob_columns(columns) -> list[str]:
 
 
 def _filled(value) -> bool:
-    """Does a cell hold something: not None or NaN, blank, whitespace or a missing-value marker (``NA``)?"""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return False
-    return str(value).strip().lower() not in MISSING_MARKERS
+    """Does a cell hold something, as validation reads it (:func:`alliance_meta.inputs.sheet._text_cell`: not
+    empty, blank, invisible characters or a missing-value marker such as ``NA``)? One reading for the workflow's
+    plan (the raw sheet) and for validation, so that both agree on whether the sheet codes risk of bias."""
+    from alliance_meta.inputs.sheet import _text_cell  # sheet imports this module
+
+    return value is not pd.NA and _text_cell(value) is not None
 
 
 def judged_rob_columns(frame: pd.DataFrame) -> list[str]:

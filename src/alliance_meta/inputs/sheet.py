@@ -1526,7 +1526,7 @@ def _empty_moderator_notes(text: pd.DataFrame, moderators=(), continuous_moderat
     return [f"{column} (in the config's {key}) is empty in every row: its moderator analysis and figures have "
             f"nothing to compare; code it, or take it out of {key}"
             for column, key in keys.items()
-            if column in text and not text[column].astype("string").str.strip().fillna("").ne("").any()]
+            if column in text and text[column].isna().all()]  # cells as _text_cell reads them: None when empty
 
 
 def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
