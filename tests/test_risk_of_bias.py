@@ -495,8 +495,9 @@ def test_without_overall_judgements_and_without_rob_columns(tmp_path):
 
 
 def test_rob_columns_left_empty_are_no_risk_of_bias_coding(tmp_path):
-    """A sheet from the blank template keeps its rob_* columns empty (blank, spaces or an invisible character, NA): it is analysed as a
-    sheet without them (no rule, no columns after validation, rob_overall not a moderator), with one note."""
+    """A sheet from the blank template keeps its rob_* columns empty (blank, spaces or an invisible character,
+    NA): it is analysed as a sheet without them (no rule, no columns after validation, rob_overall not a
+    moderator), with one note."""
     columns = [*QUIPS_DOMAINS, "rob_overall"]
     empty = _sheet(**{c: ["", "  \u200b", "NA"] for c in columns}).assign(rob_overall=[None, np.nan, ""])
     path = tmp_path / "s.csv"
