@@ -166,3 +166,28 @@ def test_failed_jobs_of_a_quiet_run_are_the_fresh_job_logs_with_an_error(tmp_pat
         "coder_agreement: the second coder's sheet does not pass the codebook's checks; fix it first "
         "(logs/coder_agreement.log)"]
     assert runs.failed_jobs(quiet, tmp_path) == []  # no jobs started: nothing to name
+
+
+def test_the_scheduler_s_pending_timers_are_cancelled_at_the_end_of_a_run_and_no_other_timer():
+    """Snakemake's scheduler leaves a one-second, non-daemon timer each time it waits (its default
+    --max-jobs-per-timespan); the process would wait for it before exiting. Here with 30 s, so a timer that
+    was not cancelled is still alive after the join."""
+    import threading
+    from types import SimpleNamespace
+
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    scheduler = SimpleNamespace(_open_jobs=threading.Semaphore(0))
+    before = set(threading.enumerate())
+    JobScheduler._schedule_reevalutation(scheduler, 30)
+    (snakemake_timer,) = set(threading.enumerate()) - before
+    other = threading.Timer(30, lambda: None)
+    other.start()
+    try:
+        assert runs.cancel_rescheduling_timers() == 1
+        snakemake_timer.join(5)
+        assert not snakemake_timer.is_alive()
+        assert other.is_alive()
+    finally:
+        other.cancel()
+        snakemake_timer.cancel()

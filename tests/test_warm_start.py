@@ -291,3 +291,18 @@ def test_the_server_goes_on_when_a_job_leaves_before_its_answer(server, tmp_path
     result, seen = run_job(tmp_path)
     assert result.returncode == 0, result.stderr
     assert seen["ppid"] == server.pid
+
+
+@pytest.mark.parametrize("argv, dry", [
+    (["snakemake", "--cores", "2"], False),
+    (["snakemake", "-n"], True),
+    (["snakemake", "--dry-run", "--cores", "2"], True),
+    (["snakemake", "--dryrun"], True),
+    (["snakemake", "-np", "--cores", "2"], True),
+    (["snakemake", "-pn"], True),
+    (["snakemake", "-p", "-c2", "results/report.html"], False),
+    (["snakemake", "--cores", "2", "--config", "families=[outcome]"], False),
+    (["snakemake", "-F", "--snakefile", "Snakefile"], False),
+])
+def test_dry_run_command_lines_are_told_apart_from_runs(argv, dry):
+    assert warm_start.asks_for_a_dry_run(argv) is dry

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -144,6 +145,23 @@ def release_folder(folder: str | Path = ".", pid: int | None = None) -> None:
             record.unlink()
     except (OSError, ValueError):
         pass
+
+
+def cancel_rescheduling_timers() -> int:
+    """Cancel the timers Snakemake's scheduler left running, at the end of a run; return how many.
+
+    With its default ``--max-jobs-per-timespan 100/1s`` Snakemake (9.x) starts a timer of one second
+    (``threading.Timer``, not a daemon) each time its scheduler waits for running jobs, to look again once
+    the rate limit allows. Python waits for the last of them before the process exits, so every run ended
+    up to a second after its last job (docs/performance.md). Once the run is over (``onsuccess``,
+    ``onerror``) they have nothing left to wake; other timers of the process are left alone."""
+    cancelled = 0
+    for thread in threading.enumerate():
+        function = getattr(thread, "function", None)
+        if isinstance(thread, threading.Timer) and "_schedule_reevalutation" in getattr(function, "__qualname__", ""):
+            thread.cancel()
+            cancelled += 1
+    return cancelled
 
 
 def failed_jobs(snakemake_log: str | Path | None, folder: str | Path = ".", since: float | None = None) -> list[str]:

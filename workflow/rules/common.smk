@@ -115,9 +115,8 @@ LEFT_OUT_PLAN = dict(families=FAMILIES, configured_families=config["families"], 
                      steps_off=tuple(key for key in ("second_coder", "prisma") if not config.get(key)))
 
 # One run per review folder (alliance_meta.runs): a live run in the folder stops this one here, and a
-# killed run's stale locks are removed before Snakemake looks at them. The run is recorded, and the
-# jobs' warm-start server started, only when jobs start (onstart: not for a dry run or a run with
-# nothing to do, which Snakemake ends without onsuccess).
+# killed run's stale locks are removed before Snakemake looks at them. The run is recorded only when
+# jobs start (onstart: not for a dry run or a run with nothing to do, which Snakemake ends without onsuccess).
 if workflow.is_main_process:
     from alliance_meta.runs import RunInProgress, claim_folder
 
@@ -130,7 +129,16 @@ if workflow.is_main_process:
 # The jobs' scripts run in processes forked from one that has numpy, pandas, matplotlib and
 # alliance_meta imported (alliance_meta.warm_start; a job runs in place where it cannot, and
 # every job does with ALLIANCE_META_WARM_START=0). RUN: that server, and when the jobs started.
+# The server starts now, so that its imports overlap with Snakemake building the job graph instead of
+# delaying the first jobs (about a second of every run, docs/performance.md); not for a dry run. A run
+# with nothing to do leaves it to end with this process (it stops when its parent is gone).
 RUN = {}
+WARM_START = workflow.is_main_process and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0"
+if WARM_START:
+    from alliance_meta.warm_start import asks_for_a_dry_run, start_server
+
+    if not asks_for_a_dry_run(sys.argv):
+        RUN["server"] = start_server()
 
 
 onstart:
@@ -144,26 +152,30 @@ onstart:
         claim_folder()
     except RunInProgress as _error:  # started between reading the Snakefile and now: Snakemake's lock decides
         logger.warning(f"alliance-meta: {_error}")
-    if not workflow.touch and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0":
-        from alliance_meta.warm_start import start_server
+    from alliance_meta.warm_start import start_server, stop_server
 
+    if workflow.touch:  # --touch runs no job script
+        stop_server(RUN.pop("server", None))
+    elif WARM_START and "server" not in RUN:  # a command line taken for a dry run's
         RUN["server"] = start_server()
 
 
 onsuccess:
-    from alliance_meta.runs import release_folder
+    from alliance_meta.runs import cancel_rescheduling_timers, release_folder
     from alliance_meta.warm_start import stop_server
 
     stop_server(RUN.get("server"))
     release_folder()
+    cancel_rescheduling_timers()  # else the process waits up to a second for Snakemake's last timer
 
 
 onerror:
-    from alliance_meta.runs import failed_jobs, release_folder
+    from alliance_meta.runs import cancel_rescheduling_timers, failed_jobs, release_folder
     from alliance_meta.warm_start import stop_server
 
     stop_server(RUN.get("server"))
     release_folder()
+    cancel_rescheduling_timers()
     _failed = failed_jobs(log[0] if log else None, since=RUN.get("jobs_started"))
     if _failed:  # last, after Snakemake's error block: what stopped the run and which log says more
         logger.error("\nalliance-meta: the run stopped. What to fix:\n" + "\n".join(f"  {line}" for line in _failed))
