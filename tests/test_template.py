@@ -162,6 +162,10 @@ def test_a_long_vocabulary_goes_to_a_hidden_lists_sheet(tmp_path):
     assert validation.formula1 == f"{LISTS_SHEET}!$A$2:$A$41"
     values = [row[0] for row in workbook[LISTS_SHEET].iter_rows(min_row=2, values_only=True)]
     assert values == list(long.values)
+    # Excel calls a workbook with a longer message or title damaged, and drops its drop-downs
+    for each in workbook[DATA_SHEET].data_validations.dataValidation:
+        assert len(each.error or "") <= 255 and len(each.errorTitle or "") <= 32
+    assert validation.error == "measure takes a value of its drop-down list (or a synonym listed in the codebook sheet)."
 
 
 def test_template_rejects_a_path_that_is_not_xlsx(tmp_path):

@@ -64,6 +64,9 @@ EXCEL_LIST_LIMIT = 255
 """Excel's limit on an inline list (``"a,b,c"``); longer vocabularies go to the ``lists`` sheet."""
 EXCEL_TITLE_LIMIT = 32
 """Excel's limit on the title of a data validation's error message (``rob_prognostic_factor``'s would exceed it)."""
+EXCEL_MESSAGE_LIMIT = 255
+"""Excel's limit on a data validation's error message: over it, Excel reports the workbook as damaged and
+drops the drop-down (a vocabulary long enough for the ``lists`` sheet cannot be listed in its message)."""
 COMMENT_AUTHOR = "alliance-meta codebook"
 ANY_NUMBER = 1e15
 
@@ -337,6 +340,15 @@ def _error_title(title: str, short: str) -> str:
     return title if len(title) <= EXCEL_TITLE_LIMIT else short
 
 
+def _error_message(column: str, values) -> str:
+    """What a value outside ``column``'s drop-down is told: the values, or where they are when the list is
+    longer than Excel's limit on the message."""
+    listed = f"{column} takes {', '.join(values)} (or a synonym listed in the codebook sheet)."
+    if len(listed) <= EXCEL_MESSAGE_LIMIT:
+        return listed
+    return f"{column} takes a value of its drop-down list (or a synonym listed in the codebook sheet)."
+
+
 def _add_validations(workbook, sheet, columns: list[str], vocabularies) -> None:
     """Drop-down lists and number ranges on every data row (long lists on a hidden ``lists`` sheet)."""
     lists = None
@@ -362,7 +374,7 @@ def _add_validations(workbook, sheet, columns: list[str], vocabularies) -> None:
             validation = DataValidation(
                 type="list", formula1=formula, allow_blank=True, showErrorMessage=True, errorStyle="warning",
                 errorTitle=_error_title(f"Not a {column} of the codebook", "Not in the drop-down list"),
-                error=f"{column} takes {', '.join(values)} (or a synonym listed in the codebook sheet).")
+                error=_error_message(column, values))
         elif column in NUMBER_RULES:
             validation = NUMBER_RULES[column].validation()
         else:
