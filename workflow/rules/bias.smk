@@ -6,6 +6,7 @@
 
 
 rule publication_bias:
+    priority: 2  # the Word tables wait for it (see multiverse_specifications)
     input:
         family_effects,
     output:

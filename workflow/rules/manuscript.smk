@@ -64,6 +64,7 @@ if config["prisma"]:
 
 
 rule summary_of_findings:
+    priority: 2  # the Word tables wait for it (see multiverse_specifications)
     input:
         unpack(grade_inputs),
         pooled="results/{family}/pooled.csv",
@@ -92,6 +93,7 @@ FINAL_TARGETS.extend(expand("results/{family}/summary_of_findings.csv", family=F
 # A manuscript's table of the included studies: N, effect sizes, moderators, overall risk of bias and the study's
 # composite effect with its CI (alliance_meta.report.summary.study_characteristics).
 rule study_characteristics:
+    priority: 2  # the Word tables wait for it (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
     output:

@@ -16,7 +16,8 @@ MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"], "psycho
 checkpoint multiverse_specifications:
     # the longest chain of jobs of a family (specifications, batches, table, plot): started first, so
     # that a run on a few cores does not end with it alone (Snakemake runs higher priorities first); then
-    # the longest jobs (priority 2), the jobs of a few seconds (1) and last the shortest (0)
+    # the longest jobs and the manuscript tables' chain (priority 2: the Word tables, a second's job, ran
+    # last and alone when their inputs came last), the jobs of a few seconds (1) and last the shortest (0)
     priority: 3
     input:
         family_effect_sizes,
@@ -66,6 +67,7 @@ rule multiverse_batch:
 
 
 rule multiverse_table:
+    priority: 3  # the multiverse chain (see multiverse_specifications)
     input:
         multiverse_batches,
     output:

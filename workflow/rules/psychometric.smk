@@ -8,7 +8,7 @@ PSYCHOMETRIC_MODERATORS = (
 
 
 rule psychometric:
-    priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
+    priority: 2  # the Word tables wait for it (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,
     output:

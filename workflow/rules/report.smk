@@ -47,6 +47,7 @@ rule moderator_forest_plot:
 # One job for every manuscript table (each in well under a second): Markdown, LaTeX and Word
 # beside its CSV, and all of them numbered in results/tables.docx.
 rule word_tables:
+    priority: 2  # a second's job, then only the report waits for it (see multiverse_specifications)
     input:
         tables=word_table_sources,
         effect_sizes="data/processed/effect_sizes.csv",  # whether the data are simulated (said in every table)
