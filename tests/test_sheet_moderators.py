@@ -148,11 +148,14 @@ def test_cli_moderator_flags(tmp_path, capsys):
     capsys.readouterr()
     assert main([str(path), "--moderators", "modality, rater", "--continuous", "Mean_Age"]) == 1
     output = capsys.readouterr().out
-    assert "row 1, column rater: is named by the config (moderators)" in output
+    # the command line's options, not a config the command line never read
+    assert "row 1, column rater: is named by --moderators but is not a column of the sheet" in output
+    assert "config" not in output
     assert 'row 2, column Mean_Age, value "about 30"' in output
     result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path), "--continuous", "mean_age"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and 'did you mean "Mean_Age"?' in result.stdout
+    assert "mean_age: is named by --continuous" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 

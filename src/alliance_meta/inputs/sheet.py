@@ -49,7 +49,7 @@ import sys
 import unicodedata
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -1001,12 +1001,16 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     return f"is not in the vocabulary of {column} ({', '.join(vocabulary.values)}){hint}"
 
 
+#: where a continuous moderator is named, in the messages about its cells (the command line names its option)
+CONTINUOUS_KEY = "continuous_moderators in the config"
+
+
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
     if is_placeholder(value):
-        return f"is a continuous moderator (continuous_moderators in the config) but {PLACEHOLDER_MESSAGE}"
+        return f"is a continuous moderator ({CONTINUOUS_KEY}) but {PLACEHOLDER_MESSAGE}"
     suggestion = suggest_number(value)
     hint = f'; write "{suggestion}"' if suggestion else ""
-    return f"is a continuous moderator (continuous_moderators in the config) but not a number{hint} " \
+    return f"is a continuous moderator ({CONTINUOUS_KEY}) but not a number{hint} " \
            "(decimal point, no text or units)"
 
 
@@ -1101,7 +1105,7 @@ RULES: dict[str, Rule] = {
     "number": Rule("text in numeric columns", _number_message),
     "moderator_number": Rule("text in numeric columns", _moderator_number_message),
     "moderator_text_column": Rule("text in numeric columns", lambda column, value, row: (
-        f"is a continuous moderator (continuous_moderators in the config) but none of its filled cells is a "
+        f"is a continuous moderator ({CONTINUOUS_KEY}) but none of its filled cells is a "
         f"number ({value}): if it holds categories, list it under moderators instead")),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
     "vocabulary_column": Rule("values outside a vocabulary", lambda column, value, row: (
@@ -1231,7 +1235,8 @@ def _header_hint(column: str, header) -> str:
 
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
                    subsets=None, risk_of_bias=None, figure_columns=(),
-                   reference_levels=None, location_scale=()) -> tuple[pd.DataFrame, list[Problem]]:
+                   reference_levels=None, location_scale=(),
+                   from_command_line: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a sheet read by :func:`read_sheet` (or any frame of cells).
 
     The keyword arguments are the config's moderator settings (``moderators``,
@@ -1243,6 +1248,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     clean frame's ``attrs["notes"]`` say how). ``figure_columns`` (``plots.columns``) must be
     in the header too, and each of the config's ``reference_levels`` a value of its column. The variables
     of the ``location_scale`` models must be in the header as well (or be ``yi``, ``vi``, ``n``, ``k_effect_sizes``).
+    ``from_command_line``: the moderator settings came from the command line's options, which the
+    problems then name instead of the config's keys.
 
     Returns the clean frame (``sheet_row`` first; numeric columns as float, coded
     columns in their canonical spelling, ``family`` filled with ``outcome``,
@@ -1267,7 +1274,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                      for c in codebook.REQUIRED_COLUMNS if c not in text]
         options = dict(moderators=moderators, continuous_moderators=continuous_moderators,
                        meta_regression=meta_regression, subsets=subsets, risk_of_bias=risk_of_bias,
-                       figure_columns=figure_columns, reference_levels=reference_levels, location_scale=location_scale)
+                       figure_columns=figure_columns, reference_levels=reference_levels, location_scale=location_scale,
+                       from_command_line=from_command_line)
         if not len(duplicated):  # only study_id is missing: every other problem too, so that one round fixes all
             stand_in = text.assign(study_id=[_stand_in_study_id(row) for row in text[SHEET_ROW]])  # one study per row
             stand_in.attrs = {}
@@ -1276,7 +1284,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         problems += moderator_column_problems(text.columns, moderators=moderators,
                                               continuous_moderators=continuous_moderators,
                                               meta_regression=meta_regression, subsets=subsets,
-                                              figure_columns=figure_columns, location_scale=location_scale)
+                                              figure_columns=figure_columns, location_scale=location_scale,
+                                              from_command_line=from_command_line)
         return text, reading + problems
     text = text.set_index(SHEET_ROW, drop=False)
     text.index.name = None
@@ -1291,7 +1300,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                                          continuous_moderators=continuous_moderators,
                                          meta_regression=meta_regression, subsets=subsets,
                                          figure_columns=figure_columns, location_scale=location_scale,
-                                         empty_rob_columns=empty)
+                                         empty_rob_columns=empty, from_command_line=from_command_line)
     try:
         text_schema(continuous_moderators).validate(text, lazy=True, inplace=True)
     except SchemaErrors as error:
@@ -1645,14 +1654,20 @@ DERIVED_FIGURE_COLUMNS = ("n", "k_effect_sizes")
 LOCATION_SCALE_COLUMNS = ("yi", "vi", "n", "k_effect_sizes")
 
 
+#: the command line's options for the config keys it has (``python -m alliance_meta.inputs.sheet``)
+COMMAND_LINE_OPTIONS = {"moderators": "--moderators", "continuous_moderators": "--continuous"}
+
+
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                              subsets=None, figure_columns=(), location_scale=(), empty_rob_columns=()) -> list[Problem]:
+                              subsets=None, figure_columns=(), location_scale=(), empty_rob_columns=(),
+                              from_command_line: bool = False) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,
     and every named column missing from the sheet (once, with the config keys that name
     it and the closest sheet column). ``location_scale``: the config's models (a formula, or
     ``{location, scale}``), whose variables may also be the analysed rows' ``yi``, ``vi``, ``n``
     and ``k_effect_sizes``. ``empty_rob_columns``: ``rob_*`` columns of the sheet left out of ``columns``
-    for holding no judgement; one named by the config is said to be empty."""
+    for holding no judgement; one named by the config is said to be empty. ``from_command_line``: the
+    settings came from the command line's options (:data:`COMMAND_LINE_OPTIONS`), and the messages name those."""
     from alliance_meta.inputs.config_check import formulas  # every formula of a location_scale model
 
     problems: list[Problem] = []
@@ -1689,10 +1704,14 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             continue
         close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.6)
         hint = f'; did you mean "{by_key[close[0]]}"?' if close else ""
-        named = f"is named by the config ({', '.join(dict.fromkeys(keys))})"
+        keys = list(dict.fromkeys(keys))
+        if from_command_line:
+            named = f"is named by {', '.join(COMMAND_LINE_OPTIONS.get(key, key) for key in keys)}"
+        else:
+            named = f"is named by the config ({', '.join(keys)})"
         if name in empty_rob_columns or (name == OVERALL and empty_rob_columns):
             rule = (f"{named} but the sheet's risk-of-bias columns ({', '.join(empty_rob_columns)}) are empty: "
-                    "write the judgements, or take it out of the config")
+                    f"write the judgements, or take it out of {'the command line' if from_command_line else 'the config'}")
         else:
             rule = f"{named} but is not a column of the sheet{hint}"
         problems.append(Problem(HEADER_ROW, name, "", rule, "moderator_column_missing"))
@@ -1830,7 +1849,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     clean, problems = validate_sheet(raw, moderators=arguments.moderators,
                                      continuous_moderators=arguments.continuous,
-                                     risk_of_bias=risk_of_bias)
+                                     risk_of_bias=risk_of_bias, from_command_line=True)
+    # the moderators come from the options here, not from a config
+    continuous = COMMAND_LINE_OPTIONS["continuous_moderators"]
+    problems = [replace(problem, rule=problem.rule.replace(f"({CONTINUOUS_KEY})", f"({continuous})"))
+                for problem in problems]
     if problems:
         print(format_problems(problems, arguments.sheet))
         return 1
