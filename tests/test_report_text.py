@@ -426,3 +426,18 @@ def test_r2_is_not_given_where_tau2_of_the_model_without_the_moderator_is_0():
     measured = frame.assign(tau2_null=[0.0071, 0.003], tau2=[0.004, 0.0035])
     assert "year, QM(1) = 0.20, p = .650, R\u00b2 = 0.0%" in moderators_sentence(measured)
     assert "not given" not in moderators_table(measured, "z").note
+
+
+def test_the_moderator_table_says_what_k_counts_where_studies_have_several_levels():
+    """k of a moderator coded within studies (rater) counts study x level composites, more than the studies;
+    moderators.csv's note says so, and the manuscript table left it out."""
+    from alliance_meta.report.tables import moderators_table
+    note = ("214 composites of 125 studies: the composites of a study at different levels are treated as "
+            "independent (dependence: multilevel fits the three-level model)")
+    frame = pd.DataFrame({"moderator": ["modality", "rater"], "k": [125, 214], "qm": [9.3, 5.2], "qm_df": [5, 2],
+                          "qm_p": [0.1, 0.07], "f": [1.9, 2.6], "f_df1": [5, 2], "f_df2": [119, 211],
+                          "f_p": [0.1, 0.08], "tau2": [0.011, 0.014], "r2": [5.2, 2.9],
+                          "tau2_null": [0.0113, 0.0145], "note": [float("nan"), note]})
+    table = moderators_table(frame, "z")
+    assert table.note.endswith(f" rater: {note}.")
+    assert "modality:" not in table.note

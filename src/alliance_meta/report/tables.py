@@ -126,8 +126,16 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Man
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
     note = ("Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment."
-            + _r2_note(frame, "tau2_null"))
+            + _r2_note(frame, "tau2_null") + _moderator_notes(frame))
     return ManuscriptTable("Moderator tests", header, rows, note)
+
+
+def _moderator_notes(frame: pd.DataFrame) -> str:
+    """The analysis's note on each moderator (moderators.csv's ``note``: e.g. what k counts where a study has
+    effect sizes at several levels), `` rater: 214 composites of 125 studies: ...``; "" where none has one."""
+    notes = [f" {row['moderator']}: {str(row['note']).rstrip('.')}." for row in frame.to_dict("records")
+             if isinstance(row.get("note"), str) and row["note"].strip()]
+    return "".join(notes)
 
 
 def _r2_cell(text: str, tau2_null) -> str:
