@@ -156,6 +156,11 @@ def test_cli_moderator_flags(tmp_path, capsys):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and 'did you mean "Mean_Age"?' in result.stdout
     assert "mean_age: is named by --continuous" in result.stdout
+    empty = tmp_path / "empty.csv"
+    empty.write_text("study_id,r,n,therapy_setting\nS1,0.30,50,\nS2,0.20,60,\n", encoding="utf-8")
+    assert main([str(empty), "--moderators", "therapy_setting"]) == 0
+    output = capsys.readouterr().out
+    assert "therapy_setting (given with --moderators) is empty in every row" in output and "config" not in output
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -1338,7 +1338,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     clean = clean.reset_index(drop=True)
     clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
                             + _similar_study_id_notes(text) + _similar_level_notes(text, moderators)
-                            + _empty_moderator_notes(text, moderators, continuous_moderators)
+                            + _empty_moderator_notes(text, moderators, continuous_moderators, from_command_line)
                             + _study_citation_notes(text) + _copied_under_another_id_notes(text))
     return clean, problems
 
@@ -1526,16 +1526,21 @@ def _similar_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> list
     return notes
 
 
-def _empty_moderator_notes(text: pd.DataFrame, moderators=(), continuous_moderators=()) -> list[str]:
+def _empty_moderator_notes(text: pd.DataFrame, moderators=(), continuous_moderators=(),
+                           from_command_line: bool = False) -> list[str]:
     """The config's moderator columns that are in the header but empty in every row (a column not coded yet):
     a note each, not a problem, as their analyses run and say there is nothing to compare."""
     keys = dict.fromkeys(moderators or (), "moderators")
     for column in continuous_moderators or ():
         keys.setdefault(column, "continuous_moderators")
-    return [f"{column} (in the config's {key}) is empty in every row: its moderator analysis and figures have "
-            f"nothing to compare; code it, or take it out of {key}"
-            for column, key in keys.items()
-            if column in text and text[column].isna().all()]  # cells as _text_cell reads them: None when empty
+    notes = []
+    for column, key in keys.items():
+        if column in text and text[column].isna().all():  # cells as _text_cell reads them: None when empty
+            named = f"given with {COMMAND_LINE_OPTIONS[key]}" if from_command_line else f"in the config's {key}"
+            where = COMMAND_LINE_OPTIONS[key] if from_command_line else key
+            notes.append(f"{column} ({named}) is empty in every row: its moderator analysis and figures have "
+                         f"nothing to compare; code it, or take it out of {where}")
+    return notes
 
 
 def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:

@@ -133,7 +133,7 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Man
 def _moderator_notes(frame: pd.DataFrame) -> str:
     """The analysis's note on each moderator (moderators.csv's ``note``: e.g. what k counts where a study has
     effect sizes at several levels), `` rater: 214 composites of 125 studies: ...``; "" where none has one."""
-    notes = [f" {row['moderator']}: {str(row['note']).rstrip('.')}." for row in frame.to_dict("records")
+    notes = [f" {row['moderator']}: {row['note'].strip().rstrip('.')}." for row in frame.to_dict("records")
              if isinstance(row.get("note"), str) and row["note"].strip()]
     return "".join(notes)
 
