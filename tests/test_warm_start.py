@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shlex
 import signal
 import socket
 import subprocess
@@ -89,6 +90,33 @@ def test_a_job_runs_forked_from_the_server_with_its_directory_environment_and_st
     assert seen["mark"] == "seen" and seen["value"] == 42
     assert "job says hello" in result.stdout
     assert "job warns" in result.stderr
+
+
+def test_a_process_that_the_servers_starter_did_not_start_runs_in_place(server, tmp_path):
+    """A cluster job on the machine that runs Snakemake finds the servers' sockets in the environment it
+    inherited; forked from the server it would run outside its allocation. A job process that is no
+    descendant of the process that started the server (here: left by a shell that has ended) runs in place."""
+    _until(lambda seen: seen["warm"], tmp_path)  # the server serves this process's descendants (job.py written)
+    (tmp_path / "out.json").unlink()
+    script, job = tmp_path / "job.py", {"value": 42, "output": str(tmp_path / "out.json")}
+    environment = {**os.environ, **dict.fromkeys(warm_start.THREAD_VARIABLES, "1")}
+    command = " ".join([sys.executable, "-c", shlex.quote(LAUNCHER), str(script), pickle.dumps(job).hex()])
+    subprocess.run(["sh", "-c", f"{command} > /dev/null 2>&1 &"], cwd=tmp_path, env=environment, check=True)
+    deadline, seen = time.monotonic() + 120, None
+    while seen is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            seen = json.loads((tmp_path / "out.json").read_text())
+        except (OSError, ValueError):  # not written (completely) yet
+            pass
+    assert seen["ppid"] != server.pid and not seen["warm"]  # its own process, which never imported pandas
+
+
+def test_started_by_follows_the_parents():
+    assert warm_start._started_by(os.getpid(), os.getpid())
+    assert warm_start._started_by(os.getpid(), os.getppid())
+    assert not warm_start._started_by(os.getppid(), os.getpid())
+    assert warm_start._started_by(None, os.getpid())  # a system that cannot tell: served, as before
 
 
 def _until(condition, tmp_path, seconds=60, **job):

@@ -12,7 +12,8 @@ process exits with the child's exit status. This is the preloading fork server o
 ``multiprocessing`` (``set_forkserver_preload``) applied to whole job scripts.
 
 The job runs in place, as before, whenever the server cannot take it: no server for this run
-(a dry run, a script run outside the pipeline, a job on another machine of a cluster), a
+(a dry run, a script run outside the pipeline, a job of a cluster, even on the machine that runs
+Snakemake: only the processes Snakemake started are served, :func:`_started_by`), a
 different Python (``--use-conda``, containers), other BLAS thread settings (a rule with more
 than one thread, unless its script declares that it does no linear algebra), or the server gone. Results do not depend on
 where the job ran. What does differ: Snakemake's ``benchmark:`` files measure the job's own
@@ -235,6 +236,7 @@ def serve(directory: str, parent: int, jobs_fd: int, *stack_fds: int) -> None:
     they are in, fork one server per stack of :data:`STACKS` (listening on ``stack_fds``, in
     order). Serve until SIGTERM or until process ``parent`` (which started the server) ends;
     then remove the sockets' ``directory``."""
+    _OWNER[0] = parent
     for name in PRELOAD:  # what nearly every job imports first
         _import(name)
     server, stack_servers = os.getpid(), []
@@ -301,6 +303,42 @@ def _serve_jobs(listener: socket.socket, parent: int, preload: list[str], when_l
         listener.close()
 
 
+#: the process that started the servers (the main Snakemake process), set by :func:`serve`
+_OWNER = [0]
+
+
+def _peer(connection: socket.socket) -> int | None:
+    """The process id of the other end of a Unix socket (Linux's SO_PEERCRED), None where the system cannot tell."""
+    try:
+        return _PEER_CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                              _PEER_CREDENTIALS.size))[0]
+    except (AttributeError, OSError):
+        return None
+
+
+_PEER_CREDENTIALS = struct.Struct("3i")  # pid, uid, gid
+
+
+def _started_by(pid: int | None, owner: int) -> bool:
+    """Whether process ``pid`` is a descendant of ``owner`` (True where the system cannot tell).
+
+    A cluster job on the machine that runs Snakemake (a one-node cluster, a login node that is also a compute
+    node) inherits the socket folder from Snakemake's environment; forked from the server, it would run outside
+    its allocation. Only the processes that Snakemake started locally are served."""
+    if pid is None or not owner:
+        return True
+    seen = set()
+    while pid > 1 and pid not in seen:
+        if pid == owner:
+            return True
+        seen.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return not Path("/proc/self/stat").exists()  # no /proc: cannot tell
+    return False
+
+
 def _closed(connection: socket.socket) -> bool:
     try:
         return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
@@ -348,7 +386,8 @@ def _accept(listener: socket.socket, children: dict[int, socket.socket]) -> None
     except Exception:  # noqa: BLE001 - a broken request: the job runs in its own process
         connection.close()
         return
-    accepted = job.get("identity") == _identity(job.get("linear_algebra", True)) and len(fds) == 3
+    accepted = (job.get("identity") == _identity(job.get("linear_algebra", True)) and len(fds) == 3
+                and _started_by(_peer(connection), _OWNER[0]))
     try:
         connection.sendall(_STATUS.pack(_ACCEPTED if accepted else _DECLINED))
     except OSError:  # the job's process is gone already
