@@ -161,6 +161,12 @@ def test_cli_moderator_flags(tmp_path, capsys):
     assert main([str(empty), "--moderators", "therapy_setting"]) == 0
     output = capsys.readouterr().out
     assert "therapy_setting (given with --moderators) is empty in every row" in output and "config" not in output
+    advice = tmp_path / "advice.csv"
+    advice.write_text('study_id,r,n,therapy_setting\nS1,"0,30",50,outpatient\nS2,0.20,60,inpatient\n', encoding="utf-8")
+    assert main([str(advice), "--continuous", "therapy_setting"]) == 1
+    output = capsys.readouterr().out
+    assert "if it holds categories, give it with --moderators instead" in output
+    assert "or give --decimal , to read the sheet's decimal commas" in output and "config" not in output
     assert "Traceback" not in result.stdout + result.stderr
 
 

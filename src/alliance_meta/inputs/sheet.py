@@ -944,7 +944,7 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     as_decimal = value.strip().replace("\u2212", "-").replace(",", ".")
     if (suggestion and re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value)  # a decimal comma, e.g. a text cell of Excel
             and _as_float(suggestion) == _as_float(as_decimal)):  # not "1,200" read as 1200: decimal "," gives 1.2
-        return (f'is not a number{hint} (decimal point, no text or units), or set decimal: "," in the config to read '
+        return (f"is not a number{hint} (decimal point, no text or units), or {DECIMAL_COMMA_SETTING} to read "
                 "the sheet's decimal commas")
     return f"is not a number{hint} (decimal point, no text or units)"
 
@@ -1003,6 +1003,12 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
 
 #: where a continuous moderator is named, in the messages about its cells (the command line names its option)
 CONTINUOUS_KEY = "continuous_moderators in the config"
+#: how a sheet of decimal commas is read, and a column of categories analysed, in the messages that say so
+DECIMAL_COMMA_SETTING = 'set decimal: "," in the config'
+AS_CATEGORIES = "list it under moderators instead"
+#: the same advice where the command line's options stand for the config (:func:`main`)
+COMMAND_LINE_WORDING = {f"({CONTINUOUS_KEY})": "(--continuous)", DECIMAL_COMMA_SETTING: "give --decimal ,",
+                        AS_CATEGORIES: "give it with --moderators instead"}
 
 
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
@@ -1078,7 +1084,7 @@ def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
     if re.fullmatch(r"\s*\d{1,3}(\.\d{3})+\s*", str(value)):  # 1.200: a point between groups of thousands?
         thousands = str(value).strip().replace(".", "")
         return (f'must be a whole number: "{value}" is read with a decimal point; if the point separates thousands, '
-                f'write "{thousands}" (or set decimal: "," in the config for a sheet written with decimal commas)')
+                f'write "{thousands}" (or {DECIMAL_COMMA_SETTING} for a sheet written with decimal commas)')
     if column not in ("n", "n1", "n2") or not np.isfinite(number) or number < 0:
         return "must be a whole number"
     return f'must be a whole number (an n averaged over groups or occasions: write "{math.floor(number + 0.5)}")'
@@ -1106,7 +1112,7 @@ RULES: dict[str, Rule] = {
     "moderator_number": Rule("text in numeric columns", _moderator_number_message),
     "moderator_text_column": Rule("text in numeric columns", lambda column, value, row: (
         f"is a continuous moderator ({CONTINUOUS_KEY}) but none of its filled cells is a "
-        f"number ({value}): if it holds categories, list it under moderators instead")),
+        f"number ({value}): if it holds categories, {AS_CATEGORIES}")),
     "vocabulary": Rule("values outside a vocabulary", _vocabulary_message),
     "vocabulary_column": Rule("values outside a vocabulary", lambda column, value, row: (
         f"no filled cell of the column is in the codebook's vocabulary of {column} "
@@ -1828,6 +1834,13 @@ def risk_of_bias_options(arguments: argparse.Namespace, parser: argparse.Argumen
     return {"tool": arguments.rob_tool, **({"domains": arguments.rob_domains} if arguments.rob_domains else {})}
 
 
+def _command_line_wording(message: str) -> str:
+    """``message`` with the config's settings named as the command line's options (:data:`COMMAND_LINE_WORDING`)."""
+    for config_words, option_words in COMMAND_LINE_WORDING.items():
+        message = message.replace(config_words, option_words)
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m alliance_meta.inputs.sheet SHEET [--moderators a,b] [--continuous c]
     [--sheet-name NAME] [--decimal ,] [--rob-tool rob2] [--rob-domains a,b]``: report problems (exit 1) or
@@ -1855,10 +1868,7 @@ def main(argv: list[str] | None = None) -> int:
     clean, problems = validate_sheet(raw, moderators=arguments.moderators,
                                      continuous_moderators=arguments.continuous,
                                      risk_of_bias=risk_of_bias, from_command_line=True)
-    # the moderators come from the options here, not from a config
-    continuous = COMMAND_LINE_OPTIONS["continuous_moderators"]
-    problems = [replace(problem, rule=problem.rule.replace(f"({CONTINUOUS_KEY})", f"({continuous})"))
-                for problem in problems]
+    problems = [replace(problem, rule=_command_line_wording(problem.rule)) for problem in problems]
     if problems:
         print(format_problems(problems, arguments.sheet))
         return 1
