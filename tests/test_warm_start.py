@@ -321,16 +321,48 @@ def test_the_server_goes_on_when_a_job_leaves_before_its_answer(server, tmp_path
     assert seen["ppid"] == server.pid
 
 
-@pytest.mark.parametrize("argv, dry", [
+@pytest.mark.parametrize("argv, no_job", [
     (["snakemake", "--cores", "2"], False),
     (["snakemake", "-n"], True),
     (["snakemake", "--dry-run", "--cores", "2"], True),
     (["snakemake", "--dryrun"], True),
+    (["snakemake", "--dry-ru"], True),  # an abbreviation, as argparse takes it
     (["snakemake", "-np", "--cores", "2"], True),
     (["snakemake", "-pn"], True),
     (["snakemake", "-p", "-c2", "results/report.html"], False),
     (["snakemake", "--cores", "2", "--config", "families=[outcome]"], False),
     (["snakemake", "-F", "--snakefile", "Snakefile"], False),
+    (["snakemake", "-sSnakefile", "-c2"], False),  # an n in an option's value, not a flag
+    (["snakemake", "-c2", "-Rpool"], False),
+    (["snakemake", "-c2", "--forcerun", "gosh", "bayes"], False),
+    (["snakemake", "--touch", "-c1"], True),
+    (["snakemake", "--lint"], True),
+    (["snakemake", "--dag"], True),
+    (["snakemake", "--rulegraph", "mermaid-js"], True),
+    (["snakemake", "--summary"], True),
+    (["snakemake", "--list-changes", "code"], True),
+    (["snakemake", "--unlock"], True),
+    (["snakemake", "--report", "snakemake-report.html"], True),
+    (["snakemake", "-c2", "--report", "snakemake-report.zip", "--report-after-run"], False),
+    (["pytest", "-n", "2", "--dist", "loadscope"], False),  # not Snakemake's command line (its Python API)
 ])
-def test_dry_run_command_lines_are_told_apart_from_runs(argv, dry):
-    assert warm_start.asks_for_a_dry_run(argv) is dry
+def test_command_lines_that_run_no_job_are_told_apart_from_runs(argv, no_job):
+    assert warm_start.runs_no_job(argv) is no_job
+
+
+def test_a_profile_that_asks_for_a_dry_run_is_read(tmp_path, monkeypatch):
+    (tmp_path / "dry").mkdir()
+    (tmp_path / "dry" / "config.yaml").write_text("dryrun: true\ncores: 1\n")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("cores: 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert warm_start.runs_no_job(["snakemake", "--profile", "dry"]) is True
+    assert warm_start.runs_no_job(["snakemake", "--profile", "run"]) is False
+
+
+def test_every_option_that_runs_no_job_is_one_of_snakemake_s():
+    # A renamed option would silently count as a run: each name must be an attribute of Snakemake's parsed line.
+    from snakemake import cli
+
+    _, args = cli.parse_args([])
+    assert [name for name in warm_start.NO_JOB_OPTIONS if not hasattr(args, name)] == []

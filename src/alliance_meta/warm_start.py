@@ -23,10 +23,11 @@ the script's work.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import pickle
-import re
 import select
 import shutil
 import signal
@@ -127,14 +128,34 @@ def start_server() -> subprocess.Popen | None:
     return server
 
 
-def asks_for_a_dry_run(argv: list[str]) -> bool:
-    """Whether a Snakemake command line asks for a dry run (``-n``, ``--dry-run``, ``--dryrun``, or ``-n`` among
-    other one-letter flags, as in ``-np``). The workflow starts the server while it reads the Snakefile, before
-    Snakemake says whether jobs will run; a dry run gets none (the workflow starts one when jobs start if it
-    has none). A command line read wrongly costs only time: the server's imports in the background, or the
-    jobs' first second."""
-    return any(arg in ("-n", "--dry-run", "--dryrun") or re.fullmatch(r"-[A-Za-z]*n[A-Za-z]*", arg) is not None
-               for arg in argv[1:])
+#: Snakemake's options (their ``argparse`` names) with which it runs no job script: it lints, lists, draws,
+#: summarises, cleans up or reports what is there, or runs the jobs dry or by touching their outputs
+#: (``snakemake.cli.args_to_api``; ``--report`` runs jobs only with ``--report-after-run``)
+NO_JOB_OPTIONS = ("dryrun", "touch", "lint", "list_target_rules", "list_rules", "print_compilation", "containerize",
+                  "generate_unit_tests", "dag", "rulegraph", "filegraph", "d3dag", "unlock", "cleanup_metadata",
+                  "conda_cleanup_envs", "conda_create_envs_only", "list_conda_envs", "cleanup_shadow",
+                  "container_cleanup_images", "list_changes", "list_input_changes", "list_params_changes",
+                  "list_untracked", "summary", "detailed_summary", "archive", "delete_all_output", "delete_temp_output",
+                  "edit_notebook")
+
+
+def runs_no_job(argv: list[str]) -> bool:
+    """Whether a Snakemake command line runs no job script (a dry run, ``--touch``, ``--lint``, ``--dag``, a
+    report of the results there, ... :data:`NO_JOB_OPTIONS`), read as Snakemake reads it: its own parser, with
+    abbreviations (``--dry-ru``), joined short options (``-np``, ``-sSnakefile``) and the profiles' settings
+    (``dryrun: true``). The workflow starts the server while it reads the Snakefile, before Snakemake says
+    whether jobs will run; such a command line gets none. A command line that Snakemake's parser does not take
+    (the Snakefile read through Snakemake's Python API) counts as a run: the workflow starts a server for it."""
+    from snakemake import cli
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            _, args = cli.parse_args(argv[1:])  # says which profiles it reads, on stderr: Snakemake said it before
+    except (Exception, SystemExit):  # noqa: BLE001 - not a command line of Snakemake's
+        return False
+    if args.report is not None and not args.report_after_run:
+        return True
+    return any(getattr(args, name, None) not in (None, False) for name in NO_JOB_OPTIONS)
 
 
 def stop_server(server: subprocess.Popen | None) -> None:

@@ -130,14 +130,15 @@ if workflow.is_main_process:
 # alliance_meta imported (alliance_meta.warm_start; a job runs in place where it cannot, and
 # every job does with ALLIANCE_META_WARM_START=0). RUN: that server, and when the jobs started.
 # The server starts now, so that its imports overlap with Snakemake building the job graph instead of
-# delaying the first jobs (about a second of every run, docs/performance.md); not for a dry run. A run
+# delaying the first jobs (about a second of every run, docs/performance.md); not for a command line that runs
+# no job (a dry run, --lint, --dag, ...: warm_start.runs_no_job). A run
 # with nothing to do leaves it to end with this process (it stops when its parent is gone).
 RUN = {}
 WARM_START = workflow.is_main_process and os.environ.get("ALLIANCE_META_WARM_START", "1") != "0"
 if WARM_START:
-    from alliance_meta.warm_start import asks_for_a_dry_run, start_server
+    from alliance_meta.warm_start import runs_no_job, start_server
 
-    if not asks_for_a_dry_run(sys.argv):
+    if not runs_no_job(sys.argv):
         RUN["server"] = start_server()
 
 
@@ -156,7 +157,7 @@ onstart:
 
     if workflow.touch:  # --touch runs no job script
         stop_server(RUN.pop("server", None))
-    elif WARM_START and "server" not in RUN:  # a command line taken for a dry run's
+    elif WARM_START and "server" not in RUN:  # none was started while the Snakefile was read (see above)
         RUN["server"] = start_server()
 
 
