@@ -14,7 +14,11 @@ and, per rule, the number of jobs and their summed run time from the ``benchmark
 (``logs/benchmarks/*.tsv``) written by that run. Targets (issue "The everyday loop in seconds"):
 cold run <= 40 s, rerun after one outcome study <= 20 s with no job of the dropout family,
 pooling-only at k = 3,000 at least 1.5x faster than the metafor script, report < 3 MB.
-Wall times depend on the machine and its load; the ratio of the last part is measured in one run.
+Wall times depend on the machine and its load (the same commit's cold run took 40 s on one day and 72 s on
+another); the ratio of the last part is measured in one run. To compare runs made on different days, a machine
+check times a fixed workload of the kinds the jobs do (array arithmetic over a large matrix, as GOSH and the
+multiverse; a tall figure drawn and written as a 300-dpi PNG, as the plotting jobs) in a fresh process before and
+after the demo runs: wall times scale roughly with it.
 """
 
 from __future__ import annotations
@@ -144,6 +148,47 @@ EFFECT_ONLY_RULES = ("pool", "publication_bias", "selection_models", "sensitivit
                      "bayes_prior_sensitivity")
 
 
+#: run by :func:`machine_check` in a fresh interpreter; prints the seconds of each part
+MACHINE_CHECK = """
+import io, time
+import numpy as np
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+rng = np.random.default_rng(20261204)
+mask = (rng.random((32_000, 125)) < 0.5).astype(float)
+v, y = rng.uniform(0.01, 0.1, 125), rng.normal(0.2, 0.2, 125)
+moments = np.column_stack([np.ones(125), y, y * y])
+start = time.perf_counter()
+for _ in range(3):
+    tau2 = np.full(mask.shape[0], 0.05)
+    for _ in range(10):  # Fisher-scoring-like passes over a 32 MB matrix
+        w = mask / (v[None, :] + tau2[:, None])
+        sums, sums2 = w @ moments, (w * w) @ moments
+        tau2 = np.maximum(tau2 + 0.01 * (sums2[:, 0] / sums[:, 0] - 0.5 * tau2), 0.0)
+arrays = time.perf_counter() - start
+start = time.perf_counter()
+for _ in range(2):
+    figure, ax = plt.subplots(figsize=(7, 18))
+    for row in range(150):
+        ax.plot([row % 7, row % 7 + 1], [row, row], color="C0")
+        ax.text(-2, row, f"Study {row:03d}, {1990 + row % 30}", fontsize=7, va="center")
+    ax.set_xlim(-3, 9)
+    figure.savefig(io.BytesIO(), format="png", dpi=300)
+    plt.close(figure)
+figure_time = time.perf_counter() - start
+print(f"{arrays:.2f} {figure_time:.2f}")
+"""
+
+
+def machine_check() -> str:
+    """The machine check (module docstring): its seconds in all, and of each part."""
+    result = subprocess.run([sys.executable, "-c", MACHINE_CHECK], capture_output=True, text=True, check=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+    arrays, figure = map(float, result.stdout.split())
+    return f"{arrays + figure:.2f} s (array arithmetic {arrays:.2f} s, a tall figure as PNG {figure:.2f} s)"
+
+
 def bench_demo(parent: Path, cores: int, config: Sequence[str] = ()) -> None:
     folder = demo_folder(parent)
     since, cache = time.time(), compile_cache_entries()
@@ -257,7 +302,9 @@ def main() -> None:
                                                                    f"base_compiledir={parent}/pytensor"]))
             print(f"PyTensor compile cache: empty, in {parent}/pytensor")
         if not args.skip_demo:
+            print(f"Machine check before the demo runs: {machine_check()}")
             bench_demo(Path(parent), args.cores, args.config)
+            print(f"\nMachine check after the demo runs: {machine_check()}")
         if not args.skip_pooling:
             bench_pooling(Path(parent), args.cores, args.metafor_confint)
 
