@@ -264,3 +264,29 @@ def test_figures_draw_in_their_style_without_changing_the_session_s(tmp_path):
     assert dict(plt.rcParams) == before
     assert figure.axes[0].get_xticklabels()[0].get_fontsize() == 9.0
     assert not figure.axes[0].spines["top"].get_visible()
+
+
+def test_one_coefficient_precisions_are_factored_and_inverted_as_lapack_does():
+    # The intercept-only model (every multiverse specification) takes sqrt and 1/x instead of numpy's
+    # cholesky and inv: the numbers must be LAPACK's, bit for bit, over the whole range of a precision.
+    from alliance_meta.bayes import exact
+
+    rng = np.random.default_rng(7)
+    precision = (rng.uniform(0.5, 2.0, 20_000) * 10.0 ** rng.uniform(-300, 300, 20_000)).reshape(-1, 1, 1)
+    chol, inverse = exact._cholesky_and_inverse(precision)
+    assert np.array_equal(chol, np.linalg.cholesky(precision))
+    assert np.array_equal(inverse, np.linalg.inv(precision))
+
+
+def test_conditional_posterior_of_the_intercept_model_is_the_lapack_route_s(monkeypatch):
+    from alliance_meta.bayes import exact
+
+    rng = np.random.default_rng(11)
+    y, v = rng.normal(0.3, 0.2, 40), rng.uniform(0.005, 0.08, 40)
+    tau = np.concatenate([[0.0], np.exp(np.linspace(-12, 3, 999))])
+    fast = conditional_posterior(y, v, np.ones((40, 1)), np.array([1.0]), tau)
+    monkeypatch.setattr(exact, "_cholesky_and_inverse",
+                        lambda precision: (np.linalg.cholesky(precision), np.linalg.inv(precision)))
+    lapack = conditional_posterior(y, v, np.ones((40, 1)), np.array([1.0]), tau)
+    for ours, theirs in zip(fast, lapack):
+        assert np.array_equal(ours, theirs)

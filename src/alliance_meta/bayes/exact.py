@@ -62,8 +62,7 @@ def conditional_posterior(y, v, X, prior_sd, tau):
     tau = np.atleast_1d(np.asarray(tau, dtype=float))
     w = 1.0 / (v[None, :] + tau[:, None] ** 2)
     precision = np.einsum("gi,ip,iq->gpq", w, X, X) + np.diag(1.0 / prior_sd**2)[None]
-    chol = np.linalg.cholesky(precision)
-    cov = np.linalg.inv(precision)
+    chol, cov = _cholesky_and_inverse(precision)
     mean = np.einsum("gpq,gq->gp", cov, np.einsum("gi,ip,i->gp", w, X, y))
     resid = y[None, :] - mean @ X.T
     quad = np.sum(w * resid**2, axis=1) + np.sum(mean**2 / prior_sd**2, axis=1)
@@ -76,6 +75,16 @@ def conditional_posterior(y, v, X, prior_sd, tau):
         - 0.5 * quad
     )
     return mean, cov, log_lik
+
+
+def _cholesky_and_inverse(precision):
+    """Cholesky factors and inverses of a stack of (p, p) precision matrices. For p = 1 (the intercept-only
+    model: every specification of the multiverse) these are the square roots and reciprocals, which LAPACK
+    computes as well (a 1 x 1 Cholesky factor is sqrt(a), a 1 x 1 solve of a x = 1 is 1 / a: the same
+    numbers), without numpy's call per matrix."""
+    if precision.shape[-1] == 1:
+        return np.sqrt(precision), 1.0 / precision
+    return np.linalg.cholesky(precision), np.linalg.inv(precision)
 
 
 @dataclass(frozen=True)
