@@ -84,6 +84,30 @@ def test_gradient_matches_finite_differences(type_, alternative):
     np.testing.assert_allclose(gradient, numeric, rtol=2e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("alternative", ["greater", "two.sided"])
+@pytest.mark.parametrize("type_", CONTINUOUS + ["stepfun"])
+def test_repeated_evaluations_equal_fresh_ones_bit_for_bit(type_, alternative):
+    """_Problem's memo of recent thetas gives exactly what a fresh _Problem computes, also for thetas
+    one Hessian step apart, and a caller mutating a returned gradient does not corrupt it."""
+    steps = np.array(sm.DEFAULT_STEPS) if type_ == "stepfun" else None
+    problem = sm._Problem(YI, VI, type_, alternative, steps)
+    theta = np.concatenate([[0.12, 0.006], STEP_DELTA[1:] if type_ == "stepfun" else DELTAS[type_]])
+    thetas = [theta, theta.copy()]
+    for j in range(theta.size):  # the Hessian's columns
+        for sign in (1, -1):
+            moved = theta.copy()
+            moved[j] += sign * 1e-5 * max(abs(theta[j]), 1e-3)
+            thetas.append(moved)
+    thetas += thetas[::-1]  # every one again, from the memo
+    for x in thetas:
+        value, gradient = problem(x)
+        fresh_value, fresh_gradient = sm._Problem(YI, VI, type_, alternative, steps)(x.copy())
+        assert np.float64(value).tobytes() == np.float64(fresh_value).tobytes()
+        assert gradient.tobytes() == fresh_gradient.tobytes()
+        gradient[:] = np.nan  # the caller's own copy
+    assert problem(theta)[1].tobytes() == sm._Problem(YI, VI, type_, alternative, steps)(theta)[1].tobytes()
+
+
 def test_weight_functions_are_metafors():
     p = np.array([0.0, 1e-6, 0.01, 0.3, 0.99, 1.0])
     clamped = np.clip(p, 1e-5, 1 - 1e-5)  # beta and power: metafor's pval.min = 1e-5

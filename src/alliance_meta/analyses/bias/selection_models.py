@@ -53,6 +53,7 @@ logistic, power). Viechtbauer, W. metafor 3.8, ``help(selmodel)``.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,6 +161,7 @@ FINE_Z = np.linspace(-40.0, 40.0, 4001)  # where the weight's variation is measu
 UNDERFLOW_Z = 37.677120720495  # 1 - Phi(z) is 0 in double precision beyond (R's pnorm: 37.519)
 LOG_W_STEP = 2.0  # at most this change of log w between break points (GL-10: error < 1e-12)
 MAX_ADAPTIVE_BREAKS = 600
+MEMO_SIZE = 32  # evaluations of _Problem kept for exact repeats
 
 
 def _z_breaks(spec: WeightSpec, alternative: str) -> np.ndarray:
@@ -187,6 +189,10 @@ class _Problem:
     steps: np.ndarray | None = None
     p_obs: np.ndarray = field(init=False)
     groups: np.ndarray | None = field(init=False, default=None)
+    # the same theta is evaluated again (_polish's value then gradient, the polished optimum by _maximise and
+    # fit_selection_model, fit_selection_model's Hessian by _stationary): the last MEMO_SIZE evaluations,
+    # keyed on theta's bytes, are returned again
+    memo: OrderedDict = field(init=False, repr=False, compare=False, default_factory=OrderedDict)
 
     def __post_init__(self):
         self.sei = np.sqrt(self.vi)
@@ -298,7 +304,21 @@ class _Problem:
         return np.asarray(free_delta, float)
 
     def __call__(self, theta):
-        """Negative log likelihood and its gradient in theta = (mu, tau^2, free delta)."""
+        """Negative log likelihood and its gradient in theta = (mu, tau^2, free delta); an evaluation of
+        the last MEMO_SIZE thetas is returned again (a copy of the gradient) rather than repeated."""
+        theta = np.asarray(theta, float)
+        key = theta.tobytes()
+        if key in self.memo:
+            self.memo.move_to_end(key)
+            value, gradient = self.memo[key]
+            return value, gradient.copy()
+        value, gradient = self._evaluate(theta)
+        self.memo[key] = (value, gradient.copy())
+        if len(self.memo) > MEMO_SIZE:
+            self.memo.popitem(last=False)
+        return value, gradient
+
+    def _evaluate(self, theta):
         mu, tau2 = theta[0], theta[1]
         delta = self.full_delta(theta[2:])
         total = self.vi + tau2
