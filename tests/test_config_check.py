@@ -16,6 +16,8 @@ from alliance_meta.inputs.config_check import (
     format_config_problems,
     load_config_file,
     merge_overrides,
+    misnamed_config_files,
+    misnamed_config_message,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +79,9 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"plots": {"columns": ["rater", "measure"], "column_labels": {"ratr": "Rater", "measure": "Measure"}}},
      "plots.column_labels.ratr: not a column of plots.columns (rater, measure), so its header would not be used; "
      "did you mean plots.column_labels.rater?"),
+    ({"moderators": None}, "moderators: is empty; write [] for none, or the values as a list: [a, b]"),
+    ({"families": "outcome"}, "families: 'outcome' is not a list; write it as a list: [outcome]"),
+    ({"bayes": {"thresholds": 0.1}}, "bayes.thresholds: 0.1 is not a list; write it as a list: [0.1]"),
     ({"moderators": ["rater", "year"], "continuous_moderators": ["year"]},  # analysed as a slope, plotted as levels
      "moderators and continuous_moderators both list year: keep it in one, continuous_moderators to enter its "
      "values as a slope, moderators to compare them as levels"),
@@ -224,3 +229,24 @@ def test_a_config_problem_names_the_schema_by_a_path_that_exists_outside_the_che
     message = format_config_problems(["pooling.method: 'REMLL' is not one of ..."])
     path = message.split("keys and values: ")[1].split(";")[0]
     assert Path(path).is_absolute() and Path(path).is_file() and path.endswith("config.schema.yaml")
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["config/config.yml"], ["config/config.yml"]),
+    (["config.yaml"], ["config.yaml"]),  # beside config/, not in it
+    (["Config/config.yaml"], ["Config/config.yaml"]),
+    (["config/config.yaml.txt", "config/Config (1).YAML", "config/README.md", "config/my_settings.yaml"],
+     ["config/Config (1).YAML", "config/config.yaml.txt"]),
+    (["data/raw/config.yml", "notes.yaml"], []),
+])
+def test_config_files_that_would_be_ignored_are_found(tmp_path, names, expected):
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("moderators: [rater]\n")
+    assert misnamed_config_files(tmp_path) == expected
+
+
+def test_the_message_says_which_file_is_read_and_how_to_pass_another(tmp_path):
+    message = misnamed_config_message(["config/config.yml"], tmp_path)
+    assert message.startswith("No config/config.yaml in this review folder, but config/config.yml is here")
+    assert f"--configfile {tmp_path.resolve() / 'config' / 'config.yml'};" in message and "nothing was run" in message

@@ -124,6 +124,19 @@ class TestOutcomeOnly(ReviewFolder):
         assert "  sheet: data/raw/typo.csv does not exist" in result.stderr
 
 
+    def test_a_misnamed_config_file_stops_the_run_instead_of_being_ignored(self, tmp_path):
+        folder = review_folder(self.case, tmp_path)
+        (folder / "config" / "config.yaml").rename(folder / "config" / "config.yml")
+        result = run(folder, "-n")
+        assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
+        assert ("No config/config.yaml in this review folder, but config/config.yml is here: the pipeline reads its "
+                "settings only from config/config.yaml (nothing was run)") in result.stderr
+        assert f"--configfile {folder.resolve() / 'config' / 'config.yml'};" in result.stderr
+        passed = run(folder, "-n", "--configfile", str(folder / "config" / "config.yml"))
+        assert passed.returncode == 0, passed.stderr[-3000:]
+        assert "results/outcome/pooled.csv" in passed.stdout
+
+
 class TestDefaultsOnly(ReviewFolder):
     case = "defaults_only"
 

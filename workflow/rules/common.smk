@@ -16,6 +16,8 @@ from alliance_meta.inputs.config_check import (
     format_config_problems,
     load_config_file,
     merge_overrides,
+    misnamed_config_files,
+    misnamed_config_message,
     typed_overrides,
 )
 
@@ -37,6 +39,10 @@ def read_checked_config(overrides):
     --config/--configfile values on top; every problem at once, before any job, without
     a traceback."""
     written = {}
+    if not CONFIG_FILE.exists() and not workflow.overwrite_configfiles:  # a config/config.yml would be ignored
+        misnamed = misnamed_config_files()
+        if misnamed:
+            sys.exit(misnamed_config_message(misnamed))
     if CONFIG_FILE.exists():
         try:
             written = load_config_file(CONFIG_FILE)

@@ -221,7 +221,11 @@ def _describe(error) -> list[str]:
                 + _family_reason(error.instance)]
     if kind == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        return [f"{path}: {error.instance!r} is not {' or '.join(_article(t) for t in wanted)}"]
+        if "array" in wanted and error.instance is None:  # `moderators:` with nothing after it
+            return [f"{path}: is empty; write [] for none, or the values as a list: [a, b]"]
+        hint = (f"; write it as a list: [{error.instance}]" if "array" in wanted  # `families: outcome`
+                and isinstance(error.instance, (str, int, float)) and not isinstance(error.instance, bool) else "")
+        return [f"{path}: {error.instance!r} is not {' or '.join(_article(t) for t in wanted)}{hint}"]
     return [f"{path}: {error.message}"]
 
 
@@ -392,6 +396,38 @@ def formulas(config: dict) -> list[tuple[str, str]]:
             found += [(f"location_scale[{i}].{part}", model[part]) for part in ("location", "scale")
                       if isinstance(model.get(part), str)]
     return found
+
+
+#: Names under which a config file is not read (case-insensitive): the pipeline reads only config/config.yaml.
+MISNAMED_CONFIG = re.compile(r"config.*\.(ya?ml|txt)$|config\.ya?ml(\..*)?$", re.IGNORECASE)
+
+
+def misnamed_config_files(folder: str | Path = ".") -> list[str]:
+    """Files of the review ``folder`` that look like its config but are not read: ``config/config.yml``,
+    ``config.yaml`` beside ``config/``, ``config/config.yaml.txt``, ``Config/config.yaml``... (paths relative to
+    the folder, sorted). Meant for a folder without config/config.yaml, where they would leave every setting
+    at its default without a word."""
+    folder = Path(folder)
+    found = []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if entry.is_file() and re.fullmatch(r"config\.ya?ml", entry.name, re.IGNORECASE):
+            found.append(entry.name)
+        elif entry.is_dir() and entry.name.lower() == "config":
+            found += [f"{entry.name}/{path.name}" for path in sorted(entry.iterdir())
+                      if path.is_file() and MISNAMED_CONFIG.fullmatch(path.name)
+                      and f"{entry.name}/{path.name}" != "config/config.yaml"]
+    return found
+
+
+def misnamed_config_message(found: list[str], folder: str | Path = ".") -> str:
+    """Why the run stops when :func:`misnamed_config_files` found files of ``folder`` and config/config.yaml
+    is missing (the --configfile hint gives the full path, which works from any directory)."""
+    files = " and ".join(found)
+    verb = "is" if len(found) == 1 else "are"
+    return (f"No config/config.yaml in this review folder, but {files} {verb} here: the pipeline reads its settings "
+            f"only from config/config.yaml (nothing was run). Rename the file to config/config.yaml, or pass it "
+            f"with --configfile {(Path(folder) / found[0]).resolve()}; to run with every setting at its default, "
+            f"move the file away.")
 
 
 def format_config_problems(problems: list[str], source: str = "config/config.yaml") -> str:
