@@ -77,3 +77,42 @@ def test_bayes_is_still_the_package():
     assert am.bayes.TauPrior is priors.TauPrior
     assert inspect.ismodule(am.bayes) and callable(am.bayes)
     am.bayes.__doc__ = am.bayes.__dict__["__doc__"]  # assignable, as a module's docstring is
+
+
+def test_prior_sensitivity_reads_only_its_keys_of_the_bayes_block():
+    """Rule bayes_prior_sensitivity gets only PRIOR_SENSITIVITY_KEYS of the config's bayes block (a change of
+    draws must not rerun it): every other key of the schema's bayes block leaves its table unchanged, and each
+    of its keys changes it."""
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    from alliance_meta.bayes.analysis import BayesConfig, prior_sensitivity
+    from alliance_meta.inputs.options import CONFIG_SCHEMA, PRIOR_SENSITIVITY_KEYS
+
+    data = pd.DataFrame({"yi": [0.31, 0.12, 0.45, 0.22, 0.05, 0.38], "vi": [0.010, 0.020, 0.015, 0.008, 0.030, 0.012]})
+    base = {"prior": {"mu_sd": 1.0, "tau": {"family": "half_normal", "scale": 0.5}}, "seed": 1, "sampler": "auto",
+            "draws": 1000, "tune": 1000, "chains": 4, "target_accept": 0.9, "hdi_prob": 0.95,
+            "thresholds": [0.0, 0.1, 0.3], "diagnostics": {"r_hat_max": 1.01, "ess_min": 400},
+            "retry": {"target_accept": 0.99, "draws_factor": 2},
+            "sensitivity_priors": [{"family": "half_cauchy", "scale": 0.3}]}
+    other = {"prior": {"mu_sd": 0.5, "tau": {"family": "half_normal", "scale": 0.2}}, "seed": 7, "sampler": "pymc",
+             "draws": 300, "tune": 200, "chains": 2, "target_accept": 0.8, "hdi_prob": 0.9, "thresholds": [0.2],
+             "diagnostics": {"r_hat_max": 1.1, "ess_min": 100}, "retry": {"target_accept": 0.95, "draws_factor": 3},
+             "sensitivity_priors": [{"family": "half_normal", "scale": 1.0}]}
+    keys = list(yaml.safe_load(CONFIG_SCHEMA.read_text())["properties"]["bayes"]["properties"])
+    assert sorted(base) == sorted(keys) == sorted(other), "a key of the schema's bayes block is missing here"
+
+    def table(bayes):
+        return prior_sensitivity(data, "z", BayesConfig.from_config(bayes, "z"))[0]
+
+    reference = table(base)
+    for key in keys:
+        changed = table({**base, key: other[key]})
+        if key in PRIOR_SENSITIVITY_KEYS:
+            assert not changed.equals(reference), f"bayes.{key} is passed but changes nothing"
+        else:
+            pd.testing.assert_frame_equal(changed, reference, obj=f"table with another bayes.{key}")
+    subset = {key: value for key, value in base.items() if key in PRIOR_SENSITIVITY_KEYS}
+    pd.testing.assert_frame_equal(table(subset), reference)
+    assert np.isfinite(reference.select_dtypes("number").to_numpy(dtype=float)).any()

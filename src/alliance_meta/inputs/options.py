@@ -16,6 +16,12 @@ import numpy as np
 CONFIG_SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
 
+#: The keys of the config's ``bayes`` block that the prior sensitivity analysis reads
+#: (:func:`alliance_meta.bayes.analysis.prior_sensitivity`: the priors and the exact posterior's summaries).
+#: Rule bayes_prior_sensitivity gets only these, so that a change of draws, chains or seed reruns only the MCMC.
+PRIOR_SENSITIVITY_KEYS = ("prior", "sensitivity_priors", "thresholds", "hdi_prob")
+
+
 def schema_reference() -> str:
     """Where a message sends the reader for the config's keys: the schema's full path (a review folder
     has no workflow/ of its own), or config/README.md's codebook where the schema is not installed."""
