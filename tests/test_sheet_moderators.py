@@ -351,6 +351,16 @@ def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused(
         ["modality", "rater"], {"modality": "CBT", "rater": "patient"})
 
 
+def test_a_left_out_default_moderator_under_a_misspelt_header_is_named():
+    from alliance_meta.inputs.planning import moderators_left_out_note
+
+    note = moderators_left_out_note(["rater", "modality"], {}, ["study_id", "r", "n", "ratr", "Modality"])
+    assert "; the sheet has no rater column but a column ratr: rename it rater to analyse it;" in note
+    assert "; the sheet has no modality column but a column Modality: rename it modality" in note
+    assert "the sheet has no" not in moderators_left_out_note(["rater"], {}, ["study_id", "r", "n", "rater"])  # empty
+    assert "the sheet has no" not in moderators_left_out_note(["rater"], {}, ["study_id", "r", "n", "setting"])
+
+
 def test_workflow_leaves_out_default_moderators_but_checks_named_ones(tmp_path):
     from test_workflow import snakemake
 

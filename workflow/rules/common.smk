@@ -102,6 +102,7 @@ DEFAULT_MODERATORS_LEFT_OUT = []
 MODERATORS_FROM_SHEET = "moderators" not in _checked  # the default: the moderators the sheet codes
 if MODERATORS_FROM_SHEET:
     config["moderators"], DEFAULT_MODERATORS_LEFT_OUT = coded_moderators(_cells, config["moderators"])
+_header = [] if _cells is None else list(_cells.columns)
 del _cells
 # The jobs read the categorical moderators as text (a moderator coded 1, 2, 3 keeps the levels 1, 2, 3).
 TEXT_COLUMNS = categorical_columns(config)
@@ -112,7 +113,8 @@ if workflow.is_main_process:
     for _sentence in FAMILIES_LEFT_OUT:
         logger.info(_sentence)
     if DEFAULT_MODERATORS_LEFT_OUT:
-        logger.info(f"alliance-meta: {moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT, config['reference_levels'])}")
+        logger.info("alliance-meta: " + moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT, config["reference_levels"],
+                                                                 _header))
 
 # What the planned families and moderators leave out (left_out.smk, included last): the files of a family not
 # analysed and the per-moderator plots of moderators not listed.

@@ -223,17 +223,24 @@ def coded_moderators(cells: pd.DataFrame | None, names) -> tuple[list[str], list
     return coded, [name for name in names if name not in coded]
 
 
-def moderators_left_out_note(names, reference_levels=()) -> str:
+def moderators_left_out_note(names, reference_levels=(), columns=()) -> str:
     """The log line for default moderators the sheet does not code (``reference_levels``: the
-    config's keys, so that a reference level set for a moderator left out is said to be unused)."""
+    config's keys, so that a reference level set for a moderator left out is said to be unused; ``columns``:
+    the sheet's header, so that a moderator's column under a misspelt name, ``ratr``, is named)."""
+    from alliance_meta.inputs.sheet import closest_header
+
     names = list(names)
     plural = len(names) > 1
     unused = [name for name in names if name in set(reference_levels)]
     unused_note = (f"; reference_levels.{', reference_levels.'.join(unused)} {'are' if len(unused) > 1 else 'is'} "
                    "not used" if unused else "")
+    columns = [str(column) for column in columns]
+    misspelt = {name: closest_header(name, columns) for name in names if name not in columns}
+    misspelt_note = "".join(f"; the sheet has no {name} column but a column {close}: rename it {name} to analyse it"
+                            for name, close in misspelt.items() if close is not None)
     return (f"the default moderator{'s' if plural else ''} {', '.join(names)} {'have' if plural else 'has'} no "
-            f"values in the sheet and {'are' if plural else 'is'} left out{unused_note}; name the moderators in "
-            "config/config.yaml (moderators: [...]) to choose them")
+            f"values in the sheet and {'are' if plural else 'is'} left out{unused_note}{misspelt_note}; name the "
+            "moderators in config/config.yaml (moderators: [...]) to choose them")
 
 
 # Outputs of an earlier run that the current config no longer makes --------------------------------------
