@@ -202,6 +202,20 @@ def test_each_empty_cell_of_a_begun_input_is_a_problem_of_its_own(tmp_path):
         f"is empty, but t_df needs it {need}, or fill n1 and n2 for t_groups"]
 
 
+@pytest.mark.parametrize("header, cells, column, renamed", [
+    ("study_id,r,smple_n", "0.3,50", "n", "smple_n"),  # n as a word of a column outside the codebook
+    ("study_id,d,n_1,n2", "0.4,20,22", "n1", "n_1"),  # close to the codebook's name
+    ("study_id,r,n_covariates", "0.3,2", "n", None),  # a codebook column is never taken for another
+    ("study_id,r,sample_n,n_total", "0.3,50,50", "n", None),  # two candidates: none named
+])
+def test_a_missing_input_column_names_the_column_it_is_probably_under(tmp_path, header, cells, column, renamed):
+    problems = problems_of(tmp_path, f"{header}\nS1,{cells}\n")
+    rule = only(problems, "no_complete_input").rule
+    assert only(problems, "no_complete_input").column == column
+    assert rule.startswith("is not a column of the sheet" + (f' (the sheet has a column "{renamed}": rename it '
+                                                              f'{column}?), but' if renamed else ", but")), rule
+
+
 def test_two_inputs_that_disagree(tmp_path):
     pytest.importorskip("alliance_meta.inputs.effect_sizes")
     problems = problems_of(tmp_path, "study_id,r,n,p,direction\nS1,0.30,50,0.035,positive\nS2,0.30,50,0.9,positive\n")

@@ -1046,9 +1046,21 @@ def _missing_input_cells(row: pd.Series) -> dict[str, str]:
                           + (f" (and {' and '.join(others)})" if others else "") for others, kinds in needing.items())
         alternatives = "".join(f", or fill {' and '.join(missing)} for {kind}"
                                for kind, missing in partial.items() if cell not in missing)
-        where = "is empty" if cell in row.index else "is not a column of the sheet"
+        where = "is empty" if cell in row.index else f"is not a column of the sheet{_renamed_column(cell, row.index)}"
         cells[cell] = f"{where}, but {needs} for a complete effect-size input{alternatives}"
     return cells
+
+
+def _renamed_column(cell: str, header) -> str:
+    """A note naming the header cell that is probably ``cell`` under another name: close to it
+    (:func:`closest_header`: ``sd_1``, ``dfs``) or, for a short name, the one column outside the codebook that has it
+    as a word (``sample_n``, ``N total``). Codebook columns (``n_covariates``) are never taken for another."""
+    others = [str(name) for name in header if str(name) not in codebook.CODEBOOK_COLUMNS and name != SHEET_ROW]
+    close = closest_header(cell, others)
+    if close is None:
+        with_word = [name for name in others if cell.lower() in re.split(r"[^a-z0-9]+", name.lower())]
+        close = with_word[0] if len(with_word) == 1 else None
+    return f' (the sheet has a column "{close}": rename it {cell}?)' if close else ""
 
 
 def _stand_in_study_id(sheet_row) -> str:
@@ -1226,17 +1238,23 @@ def _continuation_hint(text: pd.DataFrame, index) -> str:
 # Validation
 # ---------------------------------------------------------------------------
 
-def _header_hint(column: str, header) -> str:
-    """A did-you-mean for a required column the header lacks: the header cell that is the column written without
-    its underscore or in another word order (``StudyID``, ``ID study``), or close to it (``Study_Nr``)."""
+def closest_header(column: str, header) -> str | None:
+    """The header cell that is ``column`` written without its underscore or in another word order (``StudyID``,
+    ``ID study``), or close to it (``Study_Nr``, ``ratr``); None when no cell is."""
     def squashed(name) -> str:
         return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
-    by_squashed = {squashed(name): str(name) for name in header if squashed(name)}
+    by_squashed = {squashed(name): str(name) for name in header if squashed(name) and str(name) != column}
     target = squashed(column)
     close = [name for name in by_squashed if sorted(name) == sorted(target)]
     close = close or difflib.get_close_matches(target, list(by_squashed), n=1, cutoff=0.7)
-    return f'; did you mean "{by_squashed[close[0]]}"? (rename it {column})' if close else ""
+    return by_squashed[close[0]] if close else None
+
+
+def _header_hint(column: str, header) -> str:
+    """A did-you-mean for a required column the header lacks (:func:`closest_header`)."""
+    close = closest_header(column, header)
+    return f'; did you mean "{close}"? (rename it {column})' if close else ""
 
 
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
