@@ -113,8 +113,8 @@ if workflow.is_main_process:
     for _sentence in FAMILIES_LEFT_OUT:
         logger.info(_sentence)
     if DEFAULT_MODERATORS_LEFT_OUT:
-        logger.info("alliance-meta: " + moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT, config["reference_levels"],
-                                                                 _header))
+        _note = moderators_left_out_note(DEFAULT_MODERATORS_LEFT_OUT, config["reference_levels"], _header)
+        logger.info(f"alliance-meta: {_note}")
 
 # What the planned families and moderators leave out (left_out.smk, included last): the files of a family not
 # analysed and the per-moderator plots of moderators not listed.
