@@ -191,12 +191,44 @@ def test_a_free_column_of_numbers_is_numeric():
 
 
 def test_invalid_or_ambiguous_sheets_are_refused_with_the_reason():
-    bad = sheet([{**CODER2[0], "r": "0,25"}])
-    with pytest.raises(ValueError, match=r"second coder's sheet does not pass[\s\S]*row 2, column r"):
-        compare_coders(sheet(CODER1), bad)
+    bad = sheet([{**CODER1[0], "r": "0,25"}])  # the first coder's (consensus) sheet must pass the checks
+    with pytest.raises(ValueError, match=r"first coder's sheet does not pass[\s\S]*row 2, column r"):
+        compare_coders(bad, sheet(CODER2))
     twice = sheet([CODER1[0], CODER1[0]])  # one es_id on two rows of a study: a problem of the sheet check
     with pytest.raises(ValueError, match=r"first coder's sheet does not pass[\s\S]*row 3, column es_id, value \"A-1\""):
         compare_coders(twice, sheet(CODER2))
+    with pytest.raises(ValueError, match=r"second coder's sheet cannot be matched with the first's[\s\S]*row 3, "
+                                         r"column es_id, value \"A-1\""):
+        compare_coders(sheet(CODER1), twice)
+    nameless = sheet([CODER1[0], {**CODER1[1], "study_id": None}])
+    with pytest.raises(ValueError, match=r"second coder's sheet cannot be matched[\s\S]*row 3, column study_id"):
+        compare_coders(sheet(CODER1), nameless)
+
+
+def test_the_second_coder_s_cells_that_fail_a_check_are_compared_as_written():
+    """The second coder's sheet records an independent coding: r = 1.2, "0,25", a level outside the vocabulary
+    and a missing n are disagreements with the consensus sheet, listed as written, not errors to fix first."""
+    two = sheet([{**CODER1[0], "r": "1.2"}, {**CODER1[1], "rater": "therapsit"}, {**CODER1[2], "r": "0,25"},
+                 {**CODER1[3]}, {**CODER1[4], "n": None, "setting": "inpatient"}])
+    result = compare_coders(sheet(CODER1), two)
+    assert result.n_matched == 5 and result.unmatched.empty
+    listed = result.disagreements.set_index(["es_id", "column"])
+    assert listed.loc[("A-1", "r"), "coder2"] == "1.2" and listed.loc[("A-1", "r"), "coder1"] == "0.3"
+    assert listed.loc[("A-2", "rater"), ["coder1", "coder2"]].tolist() == ["therapist", "therapsit"]
+    assert listed.loc[("B-1", "r"), ["coder1", "coder2"]].tolist() == ["0.25", "0,25"]
+    assert listed.loc[("D-1", "n"), ["coder1", "coder2"]].tolist() == ["40", ""]
+    assert listed.loc[("A-1", "r"), "sheet_row_coder2"] == 2 and np.isnan(listed.loc[("A-1", "r"), "yi_coder2"])
+    assert ("A-1", "yi") in listed.index and ("C-1", "r") not in listed.index
+    table = result.agreement.set_index("column")
+    assert table.loc["rater", "n_compared"] == 5 and table.loc["rater", "percent_agreement"] == 80
+    assert np.isfinite(table.loc["rater", ["kappa", "ac1"]].astype(float)).all()
+    assert table.loc["r", "n_compared"] == 3 and table.loc["r", "n_one_coder"] == 1  # "0,25" is no number
+    note = result.notes[0]
+    assert note.startswith("the second coder's sheet has cells that fail the codebook's checks; they are compared "
+                           "as written")
+    for where in ("row 2, column r, value \"1.2\"", "row 3, column rater, value \"therapsit\"",
+                  "row 4, column r, value \"0,25\"", "row 6, column n"):
+        assert where in note, (where, note)
 
 
 def test_rows_without_es_id_are_matched_by_their_position_in_the_study():
@@ -219,7 +251,7 @@ def test_when_one_sheet_has_no_es_id_both_are_matched_by_position_with_a_note():
 
 def test_a_blank_es_id_that_takes_another_row_s_id_is_explained():
     two = sheet([CODER1[1], {**CODER1[0], "es_id": None}, *CODER1[2:]])  # the blank row is A's 2nd: "A-2"
-    with pytest.raises(ValueError, match=r"second coder's sheet does not pass[\s\S]*row 3, column es_id: is empty, so "
+    with pytest.raises(ValueError, match=r"second coder's sheet cannot be matched[\s\S]*row 3, column es_id: is empty, so "
                                          r"the row is numbered A-2 by its place among the rows of study A, the es_id of "
                                          r"row 2"):
         compare_coders(sheet(CODER1), two)

@@ -1,8 +1,10 @@
 """Rule coder_agreement: agreement of the second coder's sheet with the first (alliance_meta.analyses.agreement).
 
 Both sheets are read and checked with the config's sheet_name, decimal and risk_of_bias, as the
-sheet is by validate_sheet (a second coder's workbook without that worksheet: as without sheet_name). Writes results/agreement.csv and results/disagreements.csv; a sheet that fails the codebook's
-checks or has duplicate (study_id, es_id) stops the rule with the reason in the log.
+sheet is by validate_sheet (a second coder's workbook without that worksheet: as without sheet_name). Writes
+results/agreement.csv and results/disagreements.csv. The second coder's cells that fail the codebook's checks are
+compared as written and listed in the log; a first coder's sheet that fails them, or a second coder's sheet whose
+header or identifiers do not allow matching its rows, stops the rule with the reason in the log.
 """
 from alliance_meta.warm_start import run_in_warm_process
 

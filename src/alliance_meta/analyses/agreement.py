@@ -31,6 +31,7 @@ import pandas as pd
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.inputs.sheet import (
+    HEADER_ROW,
     SHEET_ROW,
     column_key,
     format_problems,
@@ -186,6 +187,47 @@ def _validated(sheet: pd.DataFrame, name: str, risk_of_bias=None) -> pd.DataFram
     return clean
 
 
+#: Problems of the second coder's sheet that stop the comparison: its header, and identifiers that leave rows
+#: without a study or with the key of another row (the rows could not be matched).
+MATCHING_CHECKS = frozenset({"no_rows", "column_in_dataframe", "duplicate_column", "not_nullable", "es_id_repeated"})
+
+
+def _validated_as_coded(sheet: pd.DataFrame, risk_of_bias=None) -> tuple[pd.DataFrame, dict, str]:
+    """The second coder's sheet, validated, and its cells that fail a check as written (:func:`_put_back`).
+
+    That sheet is a record of an independent coding: a value that breaks a rule (r = 1.2, a level outside the
+    vocabulary) is a coding error the consensus resolves, so it is compared as written and counted, not fixed
+    first (which would raise the agreement). Problems of the header and of the identifiers
+    (:data:`MATCHING_CHECKS`) still stop the comparison. Returns the clean frame (for the conversion of the
+    effect sizes), ``{(sheet_row, column): the cell as written}`` of the failing cells, and a note listing every
+    problem (empty when there is none)."""
+    clean, problems = validate_sheet(sheet, risk_of_bias=risk_of_bias)
+    blocking = [p for p in problems if p.check in MATCHING_CHECKS or p.row == HEADER_ROW]
+    if blocking:
+        raise ValueError("the second coder's sheet cannot be matched with the first's; fix it first:\n"
+                         + format_problems(blocking, "second coder's sheet"))
+    written = {(problem.row, problem.column): problem.value for problem in problems
+               if problem.column in clean.columns and str(problem.value).strip()}
+    note = ("the second coder's sheet has cells that fail the codebook's checks; they are compared as written "
+            "(a coding error is a disagreement for the consensus to resolve, not a cell to fix in that sheet):\n"
+            + format_problems(problems, "second coder's sheet")) if problems else ""
+    return clean, written, note
+
+
+def _put_back(frame: pd.DataFrame, written: dict) -> pd.DataFrame:
+    """``frame`` (a validated sheet with ``sheet_row``) with the cells of ``written`` as written (text)."""
+    if not written:
+        return frame
+    frame = frame.copy()
+    position = {row: i for i, row in enumerate(frame[SHEET_ROW].to_numpy())}
+    for (row, column), value in written.items():
+        if row in position:
+            if frame[column].dtype != object:
+                frame[column] = frame[column].astype(object)
+            frame.iloc[position[row], frame.columns.get_loc(column)] = value
+    return frame
+
+
 def _named_as_first(first: pd.DataFrame, second: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The second coder's sheet with a column the first coder named in another case or spacing (``Setting``,
     ``setting``; free columns keep the header as written) renamed as the first's, and a note naming them."""
@@ -245,7 +287,9 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
                    risk_of_bias: Mapping | None = None) -> CoderAgreement:
     """Agreement of two coders' sheets (frames as :func:`alliance_meta.inputs.sheet.read_sheet` returns).
 
-    Both sheets are validated (a ValueError lists the problems of either) and converted
+    The first coder's sheet must pass the codebook's checks (a ValueError lists its problems). The second's is
+    compared as coded: cells that fail a check are compared as written, and the notes list them; only problems
+    of its header and identifiers stop the comparison (:func:`_validated_as_coded`). Both are converted
     with :func:`alliance_meta.inputs.effect_sizes.convert` (``metric_by_family`` as the
     config's ``metric``). Rows are matched on ``study_id`` and ``es_id`` (by their position within the
     study when only one sheet has ``es_id``, with a note). ``columns``
@@ -255,8 +299,8 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     numeric. Numbers agree when they differ by at most ``tolerance`` relative. ``risk_of_bias``:
     the config's block of that name (the tool whose ``rob_*`` columns both sheets follow).
     """
-    clean = {"coder1": _validated(first, "first coder's sheet", risk_of_bias),
-             "coder2": _validated(second, "second coder's sheet", risk_of_bias)}
+    coder2, written, problems_note = _validated_as_coded(second, risk_of_bias)
+    clean = {"coder1": _validated(first, "first coder's sheet", risk_of_bias), "coder2": coder2}
     clean["coder2"], renamed_note = _named_as_first(clean["coder1"], clean["coder2"])
     by_position = _has_es_id(clean["coder1"]) != _has_es_id(clean["coder2"])
     keyed = {coder: _keyed(frame, by_position) for coder, frame in clean.items()}
@@ -267,6 +311,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
         converted.index = keyed[coder].index
         effects[coder] = converted[["yi", "vi", "metric"]]
     one, two = keyed["coder1"], keyed["coder2"]
+    two_as_coded = _put_back(two, written)
     matched = one.index.intersection(two.index, sort=False)
     unmatched = pd.concat([
         pd.DataFrame({"coder": "coder1", SHEET_ROW: one.loc[one.index.difference(two.index, sort=False), SHEET_ROW]}),
@@ -281,7 +326,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     yi = {coder: effects[coder].loc[matched] for coder in CODERS}
     same_metric = (yi["coder1"]["metric"] == yi["coder2"]["metric"]).to_numpy()
     cells = {column: (one.reindex(matched)[column] if column in one else pd.Series(np.nan, index=matched),
-                      two.reindex(matched)[column] if column in two else pd.Series(np.nan, index=matched))
+                      two_as_coded.reindex(matched)[column] if column in two else pd.Series(np.nan, index=matched))
              for column in columns if column not in KEYS}
     for name in CONVERTED:
         cells[name] = (yi["coder1"][name].where(same_metric), yi["coder2"][name].where(same_metric))
@@ -293,6 +338,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
               for coder, frame, other in (("first", one, two), ("second", two, one))}
     for column, (a, b) in cells.items():
         numeric = column in codebook.NUMERIC_COLUMNS or column in CONVERTED or _all_numbers(column, a, b)
+        as_written = b.copy()  # the second coder's cells, "n = 95" and all, for the disagreements table
         if numeric:
             a, b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
         both = (a.notna() & b.notna()).to_numpy()
@@ -308,15 +354,17 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
             row["icc"] = icc_agreement(pair.astype(float))
         elif both.any():
             vocabulary = codebook.VOCABULARIES.get(column)
+            categories = None if vocabulary is None else list(dict.fromkeys([*vocabulary.values, *pair.ravel()]))
             row["kappa"] = cohen_kappa(pair[:, 0], pair[:, 1])
-            row["ac1"] = gwet_ac1(pair, vocabulary.values if vocabulary is not None else None)
+            row["ac1"] = gwet_ac1(pair, categories)  # over the vocabulary and any level outside it a coder wrote
         rows.append(row)
         differ = (both & ~same) | only_one
         if differ.any() and column not in single["first"] + single["second"]:
             index = matched[differ]
             listed.append(pd.DataFrame({
                 "column": column, "coder1": _display(a[differ], numeric).to_numpy(),
-                "coder2": _display(b[differ], numeric).to_numpy(),
+                "coder2": np.where([(row, column) in written for row in two.loc[index, SHEET_ROW]],
+                                   as_written[differ].astype(str), _display(b[differ], numeric)),
                 "sheet_row_coder1": one.loc[index, SHEET_ROW].to_numpy(),
                 "sheet_row_coder2": two.loc[index, SHEET_ROW].to_numpy(),
                 "yi_coder1": effects["coder1"].loc[index, "yi"].to_numpy() if column in EFFECT_SIZE_COLUMNS else np.nan,
@@ -350,7 +398,7 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
         f"column{'s' if len(names) > 1 else ''} {', '.join(names)} only in the {coder} coder's sheet: not double-coded, "
         "so not listed as disagreements (agreement.csv counts the filled cells in n_one_coder)"
         for coder, names in single.items() if names)
-    notes = tuple(filter(None, [renamed_note, position_note, single_note, near_key_note(unmatched)]))
+    notes = tuple(filter(None, [problems_note, renamed_note, position_note, single_note, near_key_note(unmatched)]))
     return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
                           len(matched), notes)
 
