@@ -111,7 +111,7 @@ class TestOutcomeOnly(ReviewFolder):
         folder = review_folder("aggregate", tmp_path)  # both families in the sheet
         result = run(folder, "-n", "--config", "families=[outcome]")
         assert result.returncode == 0, result.stderr[-3000:]
-        assert ("The sheet has 5 dropout rows, but families in config/config.yaml does not include dropout: the "
+        assert ("The sheet has 5 dropout rows, but families in --config/--configfile does not include dropout: the "
                 "dropout family is not analysed (add dropout to families to analyse them).") in result.stdout + result.stderr
         assert "results/dropout" not in result.stdout and "results/outcome/pooled.csv" in result.stdout
 

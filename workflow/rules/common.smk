@@ -96,7 +96,8 @@ _planning_problems = [problem for problem in (
     aggregate_rho_problem(_cells, config["aggregate_method"], config["aggregate_rho"])) if problem is not None]
 if _planning_problems:
     sys.exit(format_config_problems(_planning_problems, config_sources(_overrides)))
-FAMILIES_LEFT_OUT = [family_left_out_sentence(family, rows)
+FAMILIES_LEFT_OUT = [family_left_out_sentence(family, rows, "--config/--configfile" if "families" in _overrides
+                                               else str(CONFIG_FILE))
                      for family, rows in families_left_out(_cells, config["families"]).items()]
 DEFAULT_MODERATORS_LEFT_OUT = []
 MODERATORS_FROM_SHEET = "moderators" not in _checked  # the default: the moderators the sheet codes

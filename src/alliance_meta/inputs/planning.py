@@ -207,8 +207,9 @@ def _family_of_rows(cells: pd.DataFrame) -> pd.Series:
                                else vocabulary.default)
 
 
-def family_left_out_sentence(family: str, rows: int) -> str:
-    return (f"The sheet has {rows} {family} row{'s' if rows != 1 else ''}, but families in config/config.yaml does not "
+def family_left_out_sentence(family: str, rows: int, source: str = "config/config.yaml") -> str:
+    """The log's and the report's sentence for a family the sheet has but ``families`` (set in ``source``) leaves out."""
+    return (f"The sheet has {rows} {family} row{'s' if rows != 1 else ''}, but families in {source} does not "
             f"include {family}: the {family} family is not analysed (add {family} to families to analyse "
             f"{'them' if rows != 1 else 'it'}).")
 
