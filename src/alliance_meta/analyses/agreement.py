@@ -221,7 +221,7 @@ def _put_back(frame: pd.DataFrame, written: dict) -> pd.DataFrame:
     frame = frame.copy()
     position = {row: i for i, row in enumerate(frame[SHEET_ROW].to_numpy())}
     for (row, column), value in written.items():
-        if row in position:
+        if row in position and column in frame.columns:  # (a column renamed as the first coder's keeps its value)
             if frame[column].dtype != object:
                 frame[column] = frame[column].astype(object)
             frame.iloc[position[row], frame.columns.get_loc(column)] = value
