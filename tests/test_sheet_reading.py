@@ -541,6 +541,22 @@ def test_decimal_commas_leave_numbers_an_xlsx_stores_as_numbers_alone(tmp_path):
     assert raw["r"].tolist()[::2] == ["0.35", "0.2"]
 
 
+def test_a_problem_of_a_number_read_with_a_decimal_comma_shows_the_cell_as_written(tmp_path):
+    """n typed as 1.234,5 is read as 1234.5: its problem names the cell as the sheet has it (the reviewer
+    searches the sheet for that text), and an .xlsx read with decimal commas gets the note a CSV gets."""
+    path = write_bytes(tmp_path, b'study_id,r,n\nS1,"0,35","1.234,5"\nS2,"0,2",50\n')
+    raw, clean, problems = read(path, decimal=",")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "n", "1.234,5", "whole_number")]
+    assert clean["n"].tolist()[1] == 50 and raw.attrs["as_written"] == {(2, "r"): "0,35", (3, "r"): "0,2",
+                                                                         (2, "n"): "1.234,5"}
+    # shared, not copied, by the deep copy of attrs pandas makes in every operation (one entry per number)
+    assert raw.iloc[:1].attrs["as_written"] is raw.attrs["as_written"]
+    workbook = workbook_with([["study_id", "r", "n"], ["S1", "0,35", 50], ["S2", 0.2, 60]])
+    raw = read_sheet(save(workbook, tmp_path), decimal=",")
+    assert raw.attrs["notes"] == ["decimal commas read as decimal points in 1 text cell(s) (decimal: ,)"]
+    assert read_sheet(save(workbook, tmp_path, "other.xlsx")).attrs["notes"] == []  # decimal auto: points only
+
+
 def test_a_point_after_a_leading_zero_is_a_decimal_point_in_a_decimal_comma_sheet(tmp_path):
     """0.971 in a semicolon CSV has no reading with a point between thousands (no number is written
     with a leading zero group): it was a problem suggesting "0971"."""
