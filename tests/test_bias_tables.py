@@ -222,3 +222,24 @@ def test_long_study_labels_wrap_beside_the_cumulative_and_bayesian_rows():
         boxes = [label.get_window_extent(renderer) for label in axis.get_yticklabels()]
         assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
         plt.close(figure)
+
+
+def test_back_transformed_columns_keep_each_scale_together_as_pooled_csv():
+    """SMDs and log odds ratios are shown on two scales: r, r_ci_lower, r_ci_upper, then or, ... for SMDs (the
+    order of pooled.csv and of report.tables.back_transformed_columns), not the two scales interleaved."""
+    from alliance_meta.analyses.results import with_back_transform
+    from alliance_meta.engines.transforms import back_transform
+    from alliance_meta.report.tables import back_transformed_columns
+
+    frame = with_back_transform(pd.DataFrame({"estimate": [0.4, -0.2], "ci_lower": [0.1, -0.5], "ci_upper": [0.7, 0.1]}),
+                                "smd")
+    added = list(frame.columns[3:])
+    assert added == ["r", "r_ci_lower", "r_ci_upper", "or", "or_ci_lower", "or_ci_upper"]
+    assert added == back_transformed_columns("smd")
+    assert list(with_back_transform(frame[["estimate", "ci_lower", "ci_upper"]].copy(), "log_or").columns[3:]) == \
+        back_transformed_columns("log_or")
+    for name in ("estimate", "ci_lower", "ci_upper"):
+        for prefix, values in back_transform(frame[name].to_numpy(), "smd").items():
+            np.testing.assert_array_equal(frame[prefix if name == "estimate" else f"{prefix}_{name}"], values)
+    assert list(with_back_transform(pd.DataFrame(columns=["estimate", "ci_lower", "ci_upper"]), "z").columns[3:]) == [
+        "r", "r_ci_lower", "r_ci_upper"]

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from alliance_meta.engines.transforms import back_transform
+
 
 @dataclass(frozen=True, repr=False, eq=False)  # identity: tables do not compare
 class AnalysisResult:
@@ -38,3 +40,17 @@ def univariate_model_note(fit, what: str) -> tuple[str, ...]:
         return ()
     return (f"three-level fit: {what} fits univariate models to the effect sizes aggregated within study (and "
             f"the model's variables; rho = {fit.rho:g}); the three-level model is not refitted",)
+
+
+def with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+    """``frame`` with its ``estimate``, ``ci_lower`` and ``ci_upper`` also on the scales readers know
+    (:func:`alliance_meta.engines.transforms.back_transform`, in its order of scales), each scale's three columns
+    together, as in pooled.csv: ``r``, ``r_ci_lower``, ``r_ci_upper``, then ``or``, ``or_ci_lower``, ``or_ci_upper``
+    for SMDs. Also on a header-only frame (the same columns as with rows); ``metric`` None adds none."""
+    if metric is None:
+        return frame
+    scales = {name: back_transform(frame[name].to_numpy(float), metric) for name in ("estimate", "ci_lower", "ci_upper")}
+    for prefix in scales["estimate"]:
+        for name, values in scales.items():
+            frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values[prefix]
+    return frame

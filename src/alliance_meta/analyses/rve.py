@@ -388,7 +388,7 @@ class RveAnalysis:
 
 def too_few_studies(n_studies: int, metric: str | None = None, notes=()) -> RveAnalysis:
     """The :class:`RveAnalysis` of fewer than two studies: the tables' headers, and a note."""
-    from alliance_meta.analyses.bias.results import with_back_transform
+    from alliance_meta.analyses.results import with_back_transform
 
     note = f"{n_studies} {'study' if n_studies == 1 else 'studies'}: robust variance estimation needs at least 2"
     return RveAnalysis(with_back_transform(pd.DataFrame(columns=list(RVE_COLUMNS)), metric),
@@ -403,7 +403,8 @@ def rve_analysis(fit) -> RveAnalysis:
     Satterthwaite df (clubSandwich); and robumeta's ``sensitivity()``, the correlated-effects fit at
     rho = 0, .2, ..., 1. Estimates are also back-transformed for the fit's metric.
     """
-    from alliance_meta.analyses.bias.results import independent_studies, with_back_transform
+    from alliance_meta.analyses.bias.results import independent_studies
+    from alliance_meta.analyses.results import with_back_transform
     from alliance_meta.models.fits import MultilevelFit, require_fit
     from alliance_meta.models.univariate import fit as univariate_fit
 

@@ -79,7 +79,7 @@ def study_characteristics(effect_sizes: pd.DataFrame, moderators: list[str], met
     effect sizes (:func:`alliance_meta.inputs.dependence.aggregate` with ``method`` and ``rho``, as the
     pooling's) with its Wald interval at ``level``, in the analysis metric and back-transformed (``r``, ...).
     Sorted by year, then authors (as the manuscript table names the studies), then study_id."""
-    from alliance_meta.analyses.bias.results import with_back_transform
+    from alliance_meta.analyses.results import with_back_transform
     from alliance_meta.engines import distributions as dist
     from alliance_meta.engines.heterogeneity import level_alpha
     from alliance_meta.inputs.dependence import aggregate

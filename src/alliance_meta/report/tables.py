@@ -427,7 +427,7 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
 
 
 def back_transformed_columns(metric: str) -> list[str]:
-    """The back-transformed columns that :func:`~alliance_meta.analyses.bias.results.with_back_transform`
+    """The back-transformed columns that :func:`~alliance_meta.analyses.results.with_back_transform`
     adds for ``metric`` (``r``, ``r_ci_lower``, ``r_ci_upper``, ...)."""
     from alliance_meta.engines.transforms import back_transform
 

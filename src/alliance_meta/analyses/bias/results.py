@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from alliance_meta.engines.transforms import back_transform
+from alliance_meta.analyses.results import with_back_transform
 
 
 CONTRACT_COLUMNS = ("test", "statistic", "p", "estimate", "k_imputed")
@@ -47,16 +47,6 @@ def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
 
 POORLY_IDENTIFIED = "poorly identified"
 """The note of a selection model whose estimate its flat likelihood carried away (selection_models.csv)."""
-
-
-def with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
-    """``estimate``, ``ci_lower`` and ``ci_upper`` also on the scales readers know (``r``,
-    ``r_ci_lower``, ...; :func:`alliance_meta.engines.transforms.back_transform`)."""
-    if metric is not None:
-        for name in ("estimate", "ci_lower", "ci_upper"):
-            for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
-                frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values
-    return frame
 
 
 def all_equal(values) -> bool:

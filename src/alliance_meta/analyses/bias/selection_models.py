@@ -60,7 +60,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, BiasTest, independent_studies, with_back_transform
+from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, BiasTest, independent_studies
+from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import univariate as pooling

@@ -39,7 +39,7 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.models import multilevel
 from alliance_meta.models.fits import multilevel_inference
 from alliance_meta.engines.study_blocks import StudyBlocks
-from alliance_meta.engines.transforms import back_transform
+from alliance_meta.analyses.results import with_back_transform
 
 NOT_FITTED = "one effect size: the three-level model cannot be fitted (k <= 1)"
 
@@ -94,13 +94,6 @@ def refit(data: multilevel.MultilevelData, method: str, level: float, start=None
         "note": "sigma2_between fixed to 0 (one study)" if single else "",
     }
 
-
-def _with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
-    if metric is not None:  # also on a header-only frame: the same columns as with rows
-        for name in ("estimate", "ci_lower", "ci_upper"):
-            for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
-                frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values
-    return frame
 
 
 def _first_rows(study_id) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +158,7 @@ def leave_one_study_out(yi, vi, study_id, *, method: str = "REML", rho: float = 
             cook[position] = difference**2 / variance
             at_deleted = multilevel.evaluate(data, (row["sigma2_between"], row["sigma2_within"]), reml)
             dfbetas[position] = difference / math.sqrt(at_deleted.vcov[0, 0])
-    deletions = _with_back_transform(_order_columns(pd.DataFrame(rows)), metric)
+    deletions = with_back_transform(_order_columns(pd.DataFrame(rows)), metric)
     influential = (dist.chi2.cdf(np.nan_to_num(cook), 1) > 0.5) | (np.abs(np.nan_to_num(dfbetas)) > 1)
     sizes = data.blocks.sizes[[index[label] for label in ids]]
     return MultilevelInfluence(full, ids, sizes, deletions, cook, dfbetas, influential)
@@ -195,7 +188,7 @@ def cumulative(yi, vi, study_id, year=None, *, method: str = "REML", rho: float 
         row = refit(keep_studies(data, keep), method, level, start, test)
         rows.append({"study_id": ids[position], "position": int(first[position]), "step": step,
                      "year": years[position]} | row)
-    return _with_back_transform(_order_columns(pd.DataFrame(rows)), metric)
+    return with_back_transform(_order_columns(pd.DataFrame(rows)), metric)
 
 
 def _order_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -220,7 +213,7 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     tables are empty (their full headers) and the result None (deleting it leaves no data; metafor's
     ``leave1out`` and ``influence`` stop at k = 1); the cumulative table has its one row. No rows:
     every table empty."""
-    leave_one_out_header = _with_back_transform(_order_columns(pd.DataFrame(columns=["study_id"])), metric)
+    leave_one_out_header = with_back_transform(_order_columns(pd.DataFrame(columns=["study_id"])), metric)
     no_influence = pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     if not len(data):
         return (leave_one_out_header, no_influence,

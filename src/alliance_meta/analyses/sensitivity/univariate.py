@@ -36,7 +36,7 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.engines.heterogeneity import estimate_tau2
-from alliance_meta.engines.transforms import back_transform
+from alliance_meta.analyses.results import with_back_transform
 
 MAX_BLOCK_ELEMENTS = 1 << 20  # 8 MB per block array
 CLOSED_FORM = ("common", "DL", "HE", "HS", "HSk", "SJ")
@@ -68,7 +68,7 @@ class DeletionFits:
                               "ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "tau2": self.tau2,
                               "i2": self.i2, "h2": self.h2, "q": self.q, "q_p": self.q_p,
                               "statistic": self.statistic, "p": self.p}, columns=list(LEAVE_ONE_OUT_COLUMNS))
-        return _with_back_transform(frame, metric)
+        return with_back_transform(frame, metric)
 
 
 LEAVE_ONE_OUT_COLUMNS = ("study_id", "estimate", "se", "ci_lower", "ci_upper", "tau2", "i2", "h2", "q", "q_p",
@@ -76,13 +76,6 @@ LEAVE_ONE_OUT_COLUMNS = ("study_id", "estimate", "se", "ci_lower", "ci_upper", "
 INFLUENCE_COLUMNS = ("study_id", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat", "weight",
                      "dfbetas", "influential", "baujat_x", "baujat_y")
 
-
-def _with_back_transform(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
-    if metric is not None:
-        for name in ("estimate", "ci_lower", "ci_upper"):
-            for prefix, values in back_transform(frame[name].to_numpy(float), metric).items():
-                frame[prefix if name == "estimate" else f"{prefix}_{name}"] = values
-    return frame
 
 
 def _masked_weights(vi, tau2, rows):
@@ -372,7 +365,7 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     as metafor's ``leave1out`` and ``influence`` stop at k = 1; the cumulative table has its one
     row (``cumul`` fits k = 1). No rows: every table empty.
     """
-    empty = _with_back_transform(pd.DataFrame(columns=list(LEAVE_ONE_OUT_COLUMNS)), metric)
+    empty = with_back_transform(pd.DataFrame(columns=list(LEAVE_ONE_OUT_COLUMNS)), metric)
     no_influence = pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     if len(data) == 0:
         return empty, no_influence, pd.DataFrame(columns=["k", "estimate"]), None
@@ -382,6 +375,6 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     table = cumulative(yi, vi, year, method, test, level=level)
     table.insert(0, "study_id", ids[table["position"].to_numpy()])
     if result is None:
-        return empty, no_influence, _with_back_transform(table, metric), None
+        return empty, no_influence, with_back_transform(table, metric), None
     return (result.deletions.to_frame(ids, metric), result.to_frame(ids),
-            _with_back_transform(table, metric), result)
+            with_back_transform(table, metric), result)
