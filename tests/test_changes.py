@@ -276,13 +276,17 @@ def test_report_section_lists_the_changes():
     k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
     assert k_row[7:10] == ["3", "4", "1"]  # previous, current, difference: whole, not 3.00
     assert changes_section(compare(None, record("a", [], POOLED_A)), {}).tables == []
-    # the same rows in another order: the estimate differs in its last bits only, and is said to be unchanged
+    # the same rows in another order: the results differ in their last bits only (sums in another order), which
+    # is no change: one no_change row, not a pooled row per quantity
     reordered = compare(record("a", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], POOLED_A),
                         record("b", [es("S2", "1", 2, 0.2), es("S1", "1", 3, 0.1)],
-                               {**POOLED_A, "estimate": POOLED_A["estimate"] + 5e-17}))
-    paragraph = changes_section(reordered, {"outcome": "z"}).paragraph
-    assert paragraph == ("Since the previous run: no studies or effect sizes changed. The outcome estimate is "
-                         "unchanged at r = .10.")  # its CI, k and tau2 are equal: no rows
+                               {**POOLED_A, "estimate": POOLED_A["estimate"] + 5e-17, "tau2": POOLED_A["tau2"] * (1 - 3e-16)}))
+    assert reordered["change"].tolist() == ["no_change"]
+    assert changes_section(reordered, {"outcome": "z"}).paragraph == (
+        "Nothing changed since the previous run of a different sheet: the data and the main results are equal.")
+    moved = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),  # a real change, however small, is listed
+                    record("b", [es("S1", "1", 2, 0.1)], {**POOLED_A, "estimate": POOLED_A["estimate"] * (1 + 1e-7)}))
+    assert moved["quantity"].tolist() == ["estimate"]
     # a study added that leaves the estimate equal as reported: it "stays at", with k's change
     added = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
                     record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.1)], {**POOLED_A, "k": 4, "estimate": 0.1001}))
@@ -588,3 +592,41 @@ def test_a_study_no_longer_influential_is_listed_like_a_newly_influential_one():
     assert "Newly influential: S2 (outcome)." in text and "No longer influential: S1 (outcome)." in text
     # without diagnostics in this run, nothing is said about the studies flagged before
     assert "no_longer_influential" not in set(compare(before, record("c", rows[::-1], POOLED_A))["change"])
+
+
+def test_three_level_moderator_tests_are_compared_and_a_dependence_switch_is_a_model_change():
+    """Under dependence: multilevel the moderator tests readers see are the three-level ones: their crossing of .05
+    is a change. A switch between aggregate and multilevel changes what k counts (studies, effect sizes): the pooled
+    numbers are then not compared, and the model change says why."""
+    same_composite = {"qm_p": 0.20, "f_p": 0.20}
+    before = record("a", [es("S1", "1", 2, 0.1)], POOLED_A,
+                    {"rater": {**same_composite, "multilevel_qm_p": 0.08, "multilevel_cr2_p": 0.09}})
+    after = record("b", [es("S1", "1", 2, 0.1)], POOLED_A,
+                   {"rater": {**same_composite, "multilevel_qm_p": 0.007, "multilevel_cr2_p": 0.012}})
+    flips = compare(before, after).query("change == 'moderator_test_flip'")
+    assert flips["quantity"].tolist() == ["rater: multilevel_qm_p", "rater: multilevel_cr2_p"]
+    assert flips["note"].tolist() == ["three-level Wald QM test of rater now significant at 0.05",
+                                      "three-level CR2 F test of rater now significant at 0.05"]
+    aggregate, multilevel = ({**record(sha, [es("S1", "1", 2, 0.1)], {**POOLED_A, "k": k})} for sha, k in (("a", 3), ("b", 9)))
+    aggregate["families"]["outcome"]["pooled"]["dependence"] = "aggregate"
+    multilevel["families"]["outcome"]["pooled"]["dependence"] = "multilevel"
+    switched = compare(aggregate, multilevel)
+    model = switched[switched["change"] == "model_changed"]
+    assert model["note"].item() == ("REML, test z; z metric; one composite per study (k studies) \u2192 REML, test z; z "
+                                    "metric; three-level model (k effect sizes): the results are not compared with the "
+                                    "previous run's")
+    legacy = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)  # a snapshot of an earlier version: no dependence
+    assert not (compare(legacy, multilevel)["change"] == "model_changed").any()
+
+
+def test_a_snapshot_records_the_dependence_of_its_pooled_model():
+    from alliance_meta.report.changes import snapshot
+
+    effect_sizes = pd.DataFrame({"study_id": ["S1"], "es_id": ["S1-1"], "family": ["outcome"], "sheet_row": ["2"],
+                                 "yi": ["0.1"], "vi": ["0.01"]})
+    pooled = pd.DataFrame([{"method": "REML", "test": "z", **POOLED_A}])
+    for config, expected in (({"dependence": "multilevel"}, {"dependence": "multilevel"}), (None, {})):
+        record = snapshot(effect_sizes, {"outcome": {"pooled": pooled, "metric": "z"}}, sheet="s.csv", sheet_sha256="a",
+                          main_method="REML", tests=["z"], config=config)
+        part = record["families"]["outcome"]["pooled"]
+        assert {key: part[key] for key in ("dependence",) if key in part} == expected

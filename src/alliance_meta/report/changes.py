@@ -31,8 +31,20 @@ from alliance_meta.wording import plural, rows_phrase
 SNAPSHOT_VERSION = 1
 POOLED_FIELDS = ("k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "i2", "p")
 COMPARED = ("estimate", "ci_lower", "ci_upper", "tau2", "pi_lower", "pi_upper", "i2", "k")
-MODERATOR_TESTS = {"qm_p": "Wald QM test", "f_p": "Knapp\u2013Hartung F test"}
+MODERATOR_TESTS = {"qm_p": "Wald QM test", "f_p": "Knapp\u2013Hartung F test",
+                   "multilevel_qm_p": "three-level Wald QM test", "multilevel_f_p": "three-level F test",
+                   "multilevel_cr2_p": "three-level CR2 F test"}
+"""moderators.csv's tests whose crossing of ALPHA is a change (the three-level ones under dependence: multilevel)."""
 ALPHA = 0.05
+#: What k counts under each ``dependence``: a switch makes the pooled numbers incomparable (a model change).
+DEPENDENCE_MODELS = {"aggregate": "one composite per study (k studies)",
+                     "multilevel": "three-level model (k effect sizes)"}
+
+
+def same_number(a: float, b: float) -> bool:
+    """Two recorded results equal up to the last bits that the order of a sum changes (rows of the sheet
+    reordered): 1e-9 relative, 1e-12 absolute (tau^2 at 0)."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 #: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values). ``n`` is kept:
 #: it is the sheet's n where the row gives one (a corrected n changed vi and went unreported).
 DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion"}
@@ -126,6 +138,7 @@ def snapshot(effect_sizes: pd.DataFrame, families: dict[str, dict], *, sheet: st
         row = main_row(tables["pooled"], main_method, list(tests))
         if row:
             part["pooled"] = {"method": str(row.get("method")), "test": str(row.get("test")), "metric": tables["metric"],
+                              **({"dependence": config["dependence"]} if config and config.get("dependence") else {}),
                               **{name: _number(row.get(name)) for name in POOLED_FIELDS}}
         if tables.get("moderators") is not None:
             part["moderators"] = {str(r["moderator"]): {name: _number(r.get(name)) for name in MODERATOR_TESTS}
@@ -410,16 +423,19 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
         a, b = old["pooled"], new["pooled"]
         metric = b.get("metric", "")
 
+        recorded = "dependence" in a and "dependence" in b  # (snapshots of earlier versions lack it)
+
         def model(part: dict) -> str:
-            return f"{part.get('method')}, test {part.get('test')}; {part.get('metric', metric)} metric"
+            dependence = f"; {DEPENDENCE_MODELS.get(part['dependence'], part['dependence'])}" if recorded else ""
+            return f"{part.get('method')}, test {part.get('test')}; {part.get('metric', metric)} metric{dependence}"
 
         changed = model(a) != model(b)  # another estimator, test or metric: the numbers are not comparable
         if changed:
             rows.append(_row("model_changed", family, quantity="pooled model",
                              note=f"{model(a)} \u2192 {model(b)}: the results are not compared with the previous run's"))
         for name in ("k",) if changed else COMPARED:
-            if a[name] == b[name]:  # equal at full precision (both None too): nothing to list
-                continue
+            if a[name] == b[name] or (None not in (a[name], b[name]) and same_number(a[name], b[name])):
+                continue  # equal (both None too), or but for the order of sums: nothing to list
             difference = b[name] - a[name] if None not in (a[name], b[name]) else None
             rows.append(_row("pooled", family, quantity=name, previous=a[name], current=b[name],
                              difference=difference, note=f"{b['method']}, test {b['test']}; {metric} metric"
@@ -554,7 +570,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
             interval = " " + show.interval(rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"])
         if show.number(old) == show.number(new):  # e.g. rows reordered: equal as reported
             # equal but for the last bits (rows reordered): unchanged; a real change too small to show: said so
-            same = math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
+            same = same_number(old, new)
             unchanged = ("stays at" if "k" in rows.index else "is unchanged at" if same
                          else "is unchanged to two decimals at")
             parts.append(f"The {family} estimate {unchanged} {show.symbol} = {show.number(new)}{interval}{moved}.")
