@@ -91,6 +91,15 @@ def test_an_update_counts_the_new_reports_against_the_flow():
         "least one report"]
 
 
+def test_more_new_studies_than_new_reports_is_a_problem():
+    counts = prisma_counts(updated_review(studies=140, reports=152))  # 150 - 140 = 10 new studies, 273 - 152 = 121 reports
+    assert not any("new studies" in problem for problem in arithmetic_problems(counts))
+    few = prisma_counts({**updated_review(studies=100, reports=152), "included_reports": 152 + 40})  # 50 studies, 40 reports
+    assert ("prisma.included_studies (150) minus prisma.previous.studies (100) is 50 new studies, but "
+            "prisma.included_reports minus prisma.previous.reports gives only 40 new reports: every new study has at "
+            "least one new report") in arithmetic_problems(few)
+
+
 def test_a_new_review_says_nothing_of_a_previous_version():
     counts = prisma_counts(DEMO)
     assert counts.previous is None and (counts.new_studies, counts.new_reports) == (150, 152)

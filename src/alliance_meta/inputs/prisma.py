@@ -129,6 +129,11 @@ def arithmetic_problems(counts: PrismaCounts) -> list[str]:
     if counts.new_studies < 0:
         problems.append(f"prisma.previous.studies ({previous.studies:,}) is more than prisma.included_studies "
                         f"({counts.included_studies:,}), the studies of this version")
+    if counts.new_reports < counts.new_studies:
+        problems.append(f"prisma.included_studies ({counts.included_studies:,}) minus prisma.previous.studies "
+                        f"({previous.studies:,}) is {counts.new_studies:,} new studies, but prisma.included_reports "
+                        f"minus prisma.previous.reports gives only {counts.new_reports:,} new reports: every new study "
+                        "has at least one new report")
     if previous.reports < previous.studies:
         problems.append(f"prisma.previous.reports ({previous.reports:,}) is fewer than prisma.previous.studies "
                         f"({previous.studies:,}): every included study has at least one report")
