@@ -99,6 +99,7 @@ def test_summary_of_findings_table():
                            "[.10, .50]", "Not assessed", "Not serious", "Not assessed", "Not serious", "Not serious",
                            "Low (suggested)"]]
     assert "starting at low" in table.note and "| Certainty |" in to_markdown(table)
+    assert "N = patients summed over the studies (each study's largest n)." in table.note  # as summary.py counts them
 
 
 def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
