@@ -39,12 +39,6 @@ ALPHA = 0.05
 #: What k counts under each ``dependence``: a switch makes the pooled numbers incomparable (a model change).
 DEPENDENCE_MODELS = {"aggregate": "one composite per study (k studies)",
                      "multilevel": "three-level model (k effect sizes)"}
-
-
-def same_number(a: float, b: float) -> bool:
-    """Two recorded results equal up to the last bits that the order of a sum changes (rows of the sheet
-    reordered): 1e-9 relative, 1e-12 absolute (tau^2 at 0)."""
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 #: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values). ``n`` is kept:
 #: it is the sheet's n where the row gives one (a corrected n changed vi and went unreported).
 DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion"}
@@ -73,6 +67,12 @@ def _number(value):
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+def same_number(a: float, b: float) -> bool:
+    """Two recorded results equal up to the last bits that the order of a sum changes (rows of the sheet
+    reordered): 1e-9 relative, 1e-12 absolute (tau^2 at 0)."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _flat(value, key: str) -> dict:

@@ -95,7 +95,6 @@ def refit(data: multilevel.MultilevelData, method: str, level: float, start=None
     }
 
 
-
 def _first_rows(study_id) -> tuple[np.ndarray, np.ndarray]:
     """Study labels in order of first appearance and the data row where each first appears."""
     labels = pd.Series(np.asarray(study_id).astype(str))

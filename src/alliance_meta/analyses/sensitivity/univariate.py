@@ -77,7 +77,6 @@ INFLUENCE_COLUMNS = ("study_id", "rstudent", "dffits", "cook_d", "cov_r", "tau2_
                      "dfbetas", "influential", "baujat_x", "baujat_y")
 
 
-
 def _masked_weights(vi, tau2, rows):
     """Weights 1/(v + tau2_b) for a block of deletions ``rows`` with the deleted study at 0."""
     weights = 1.0 / (vi[None, :] + tau2[:, None])
