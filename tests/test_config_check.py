@@ -235,8 +235,8 @@ def test_a_config_problem_names_the_schema_by_a_path_that_exists_outside_the_che
     (["config/config.yml"], ["config/config.yml"]),
     (["config.yaml"], ["config.yaml"]),  # beside config/, not in it
     (["Config/config.yaml"], ["Config/config.yaml"]),
-    (["config/config.yaml.txt", "config/Config (1).YAML", "config/README.md", "config/my_settings.yaml"],
-     ["config/Config (1).YAML", "config/config.yaml.txt"]),
+    (["config/config.yaml.txt", "config/Config (1).YAML", "config/README.md", "config/my_settings.yaml",
+      "config/config_notes.txt"], ["config/Config (1).YAML", "config/config.yaml.txt"]),
     (["data/raw/config.yml", "notes.yaml"], []),
 ])
 def test_config_files_that_would_be_ignored_are_found(tmp_path, names, expected):

@@ -399,7 +399,9 @@ def formulas(config: dict) -> list[tuple[str, str]]:
 
 
 #: Names under which a config file is not read (case-insensitive): the pipeline reads only config/config.yaml.
-MISNAMED_CONFIG = re.compile(r"config.*\.(ya?ml|txt)$|config\.ya?ml(\..*)?$", re.IGNORECASE)
+#: A YAML name starting with "config" (config.yml, Config (1).yaml, configuration.yaml), with any suffix after it
+#: (config.yaml.txt, as a Windows editor saves it); other files of config/ (notes, a README) are not.
+MISNAMED_CONFIG = re.compile(r"config[^/]*\.ya?ml(\.[^/]*)?", re.IGNORECASE)
 
 
 def misnamed_config_files(folder: str | Path = ".") -> list[str]:
