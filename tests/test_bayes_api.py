@@ -88,7 +88,7 @@ def test_prior_sensitivity_reads_only_its_keys_of_the_bayes_block():
     import yaml
 
     from alliance_meta.bayes.analysis import BayesConfig, prior_sensitivity
-    from alliance_meta.inputs.options import CONFIG_SCHEMA, PRIOR_SENSITIVITY_KEYS
+    from alliance_meta.inputs.options import CONFIG_SCHEMA, PRIOR_SENSITIVITY_KEYS, prior_sensitivity_settings
 
     data = pd.DataFrame({"yi": [0.31, 0.12, 0.45, 0.22, 0.05, 0.38], "vi": [0.010, 0.020, 0.015, 0.008, 0.030, 0.012]})
     base = {"prior": {"mu_sd": 1.0, "tau": {"family": "half_normal", "scale": 0.5}}, "seed": 1, "sampler": "auto",
@@ -113,6 +113,7 @@ def test_prior_sensitivity_reads_only_its_keys_of_the_bayes_block():
             assert not changed.equals(reference), f"bayes.{key} is passed but changes nothing"
         else:
             pd.testing.assert_frame_equal(changed, reference, obj=f"table with another bayes.{key}")
-    subset = {key: value for key, value in base.items() if key in PRIOR_SENSITIVITY_KEYS}
+    subset = prior_sensitivity_settings(base)  # what the rule gets
+    assert sorted(subset) == sorted(PRIOR_SENSITIVITY_KEYS)
     pd.testing.assert_frame_equal(table(subset), reference)
     assert np.isfinite(reference.select_dtypes("number").to_numpy(dtype=float)).any()

@@ -41,7 +41,7 @@ rule bayes_prior_sensitivity:
         pdf="results/{family}/bayes_prior_sensitivity.pdf",
         png="results/{family}/bayes_prior_sensitivity.png",
     params:
-        bayes={key: value for key, value in config["bayes"].items() if key in PRIOR_SENSITIVITY_KEYS},
+        bayes=prior_sensitivity_settings(config["bayes"]),
         metric=lambda wildcards: config["metric"][wildcards.family],
         fit=composite_options,
     conda:

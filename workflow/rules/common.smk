@@ -71,7 +71,7 @@ from alliance_meta.inputs.planning import (aggregate_rho_problem, categorical_co
                                            left_out_pattern, left_out_target, moderators_left_out_note,
                                            no_configured_family_problem, output_files, planning_cells,
                                            PREVIEWS_FOLDER, sheet_path, unusable_files)
-from alliance_meta.inputs.options import PRIOR_SENSITIVITY_KEYS
+from alliance_meta.inputs.options import prior_sensitivity_settings
 from alliance_meta.io import TEXT_COLUMNS_ENV
 
 # The report's previews of the PNG figures are made by the jobs that write them, from their pixels, and kept

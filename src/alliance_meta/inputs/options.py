@@ -22,6 +22,11 @@ CONFIG_SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "
 PRIOR_SENSITIVITY_KEYS = ("prior", "sensitivity_priors", "thresholds", "hdi_prob")
 
 
+def prior_sensitivity_settings(bayes: dict) -> dict:
+    """The ``bayes`` block's keys of :data:`PRIOR_SENSITIVITY_KEYS` (the params of rule bayes_prior_sensitivity)."""
+    return {key: value for key, value in bayes.items() if key in PRIOR_SENSITIVITY_KEYS}
+
+
 def schema_reference() -> str:
     """Where a message sends the reader for the config's keys: the schema's full path (a review folder
     has no workflow/ of its own), or config/README.md's codebook where the schema is not installed."""
