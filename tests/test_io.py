@@ -49,6 +49,15 @@ def test_values_that_six_decimals_would_lose_are_kept(tmp_path):
     assert float("%.6f" % values[0]) != values[0]  # what a fixed-point format would have written
 
 
+def test_values_are_written_as_the_shortest_decimal_that_reads_back_the_same(tmp_path):
+    # a coded r of 0.18 must read 0.18 in effects.csv, not 0.17999999999999999 ("%.17g"), which looks changed
+    values = np.array([0.18, -0.2, 2.43, 0.1 + 0.2, 125.0, 3000.0, -0.0, 1e16, 5e-05, 1e-300, np.nan, np.inf, -np.inf])
+    path = tmp_path / "table.csv"
+    write_table(pd.DataFrame({"x": values, "i": 1}), path)
+    assert [line[:-2] for line in path.read_text().split("\n")[1:-1]] == [
+        "0.18", "-0.2", "2.43", "0.30000000000000004", "125", "3000", "-0", "1e+16", "5e-05", "1e-300", "", "inf", "-inf"]
+
+
 def test_nan_positions_and_text_survive(tmp_path):
     x = np.array([np.nan, 0.5, np.nan, -0.0, 1e-300, np.nan])
     frame = pd.DataFrame({"study_id": ["001", "b", "NA-study", "d", "e", "f"], "x": x,

@@ -1,7 +1,7 @@
 """Reading and writing the pipeline's tables, and logging for the workflow scripts.
 
-CSV output is written at full precision (``float_format="%.17g"``: every double
-round-trips exactly) and text cells that a spreadsheet would evaluate as a
+CSV output is written at full precision, each double as the shortest decimal that reads back as the
+same double (``0.18``, not ``0.17999999999999999``; :func:`shortest_text`), and text cells that a spreadsheet would evaluate as a
 formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) are
 neutralised with a leading apostrophe (OWASP, "CSV Injection").
 """
@@ -51,9 +51,26 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     for column in safe.columns:
         if not (pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])):
             safe[column] = safe[column].map(neutralise_formula)
+    for column in safe.columns:
+        if safe[column].dtype == np.float64:
+            safe[column] = shortest_text(safe[column].to_numpy())
     safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     safe.to_csv(path, index=False, float_format="%.17g")
+
+
+def shortest_text(values: np.ndarray) -> np.ndarray:
+    """Each double as the shortest decimal that reads back as the same double (numpy's Dragon4, the digits of
+    ``repr``), integers without ``.0``, missing values as ``None`` (an empty cell).
+
+    ``"%.17g"`` also round-trips but writes a coded r of 0.18 as ``0.17999999999999999``, which a reviewer
+    comparing effects.csv with the sheet reads as a changed value.
+    """
+    text = values.astype(str).astype(object)
+    whole = np.char.endswith(text.astype(str), ".0")
+    text[whole] = [cell[:-2] for cell in text[whole]]
+    text[np.isnan(values)] = None
+    return text
 
 
 #: environment variable: a JSON list of the columns :func:`read_table` reads as text in a data table (one with a
