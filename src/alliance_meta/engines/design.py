@@ -11,7 +11,8 @@ Plain categorical variables become treatment dummies named ``variable[level]`` a
 reference level: the configured one, else the most frequent level among the rows of the model,
 ties broken alphabetically (R would take the first level alphabetically; the most frequent
 level gives the most precise contrasts). Variables listed as continuous enter as numbers,
-optionally centred at their (unweighted) mean over the rows of the model. Columns that are
+optionally centred at their (unweighted) mean over the rows of the model, unless the formula also uses
+them inside an expression (``I(year**2)`` of a centred year would be another model). Columns that are
 linearly dependent on earlier ones are dropped, as metafor drops redundant predictors.
 """
 
@@ -79,27 +80,39 @@ def column_term(name: str) -> str:
 def _term_variables(term, quoted: set[str], formula: str) -> list[str]:
     """The data columns of one formulaic term: the names of its factors that are not called as
     functions, the argument of ``Q("...")``, and a factor that was a `` `quoted name` ``."""
+    return [name for factor in term.factors for name in _factor_variables(factor, quoted, formula)]
+
+
+def transformed_variables(formula: str) -> tuple[str, ...]:
+    """The data columns the formula uses inside an expression (``I(year - 2000)``, ``log(n)``,
+    ``C(year)``, ``center(year)``) rather than as a bare name (``year``, ``year:rater``)."""
+    quoted = set(re.findall(r"`([^`]+)`", _right_hand_side(formula)))
+    return tuple(dict.fromkeys(name for term in _parsed(formula) for factor in term.factors
+                               for name in _factor_variables(factor, quoted, formula)
+                               if str(factor.expr) not in (name, f"`{name}`", f'Q("{name}")', f"Q('{name}')")))
+
+
+def _factor_variables(factor, quoted: set[str], formula: str) -> list[str]:
+    """The data columns of one factor of a term (see :func:`_term_variables`)."""
     import ast
 
-    names = []
-    for factor in term.factors:
-        expression = str(factor.expr)
-        if expression in quoted:
-            names.append(expression)
-            continue
-        inside = re.findall(r"`([^`]+)`", expression)  # C(`a.b`): the quoted column, then the rest
-        names += inside
-        expression = re.sub(r"`[^`]+`", "0", expression)
-        try:
-            tree = ast.parse(expression, mode="eval")
-        except SyntaxError:
-            raise ValueError(f"cannot read the term {factor.expr!r} of formula {formula!r}") from None
-        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
-        called = {id(node.func) for node in calls}
-        names += [node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called]
-        names += [node.args[0].value for node in calls
-                  if isinstance(node.func, ast.Name) and node.func.id == "Q" and len(node.args) == 1
-                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
+    expression = str(factor.expr)
+    if expression in quoted:
+        return [expression]
+    names = re.findall(r"`([^`]+)`", expression)  # C(`a.b`): the quoted column, then the rest
+    expression = re.sub(r"`[^`]+`", "0", expression)
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        raise ValueError(f"cannot read the term {factor.expr!r} of formula {formula!r}") from None
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    called = {id(node.func) for node in calls}
+    modules = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}  # np of np.log(n)
+    names += [node.id for node in ast.walk(tree)
+              if isinstance(node, ast.Name) and id(node) not in called and id(node) not in modules]
+    names += [node.args[0].value for node in calls
+              if isinstance(node.func, ast.Name) and node.func.id == "Q" and len(node.args) == 1
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
     return names
 
 
@@ -146,9 +159,12 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
 
     reference_levels = reference_levels or {}
     references, centres = {}, {}
+    transformed = transformed_variables(formula)
     for name in formula_variables(formula):
         if name in continuous:
-            if centre:
+            # a variable inside an expression keeps its values: centred first, I(year**2) or log(n) would be
+            # another model, and I(year - 2000) would not give the effect at 2000
+            if centre and name not in transformed:
                 centres[name] = float(pd.to_numeric(frame[name], errors="raise").to_numpy(float).mean())
             continue
         text = frame[name].astype(str)
