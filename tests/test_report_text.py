@@ -245,6 +245,17 @@ def test_hdi_level_is_printed():
     assert "), HDI [.20, .38]" in bayes_sentence(bayes, "z")
 
 
+def test_bayes_sentence_gives_the_back_transformed_posterior_of_the_table():
+    """The sentence gave exp of mu's posterior mean and HDI limits (OR = 2.09, HDI [1.58, 2.80]) beside a table whose
+    OR row, the posterior of exp(mu), reads 2.11 [1.52, 2.71] (a dropout walkthrough)."""
+    bayes = pd.DataFrame({"parameter": ["mu", "tau", "or"], "mean": [0.737, 0.1, 2.111],
+                          "hdi_lower": [0.457, 0.0, 1.523], "hdi_upper": [1.030, 0.2, 2.707]})
+    text = bayes_sentence(bayes, "log_or")
+    assert "\u03bc = 0.737 (OR = 2.11), HDI [1.52, 2.71] on the OR scale" in text
+    # without the row (a table of an older run), the transform of mu's summaries, as before
+    assert "(OR = 2.09), HDI [1.58, 2.80]" in bayes_sentence(bayes[bayes["parameter"] != "or"], "log_or")
+
+
 # 15. one remaining study gives its estimate, not a pooled one
 def test_single_study_estimate_is_not_called_pooled():
     analysis = pd.DataFrame({"study_id": ["a", "b"], "rob_participation": ["high", "low"],

@@ -371,8 +371,16 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
     parts = []
     if "mu" in rows:
         mu = rows["mu"]
-        parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {show.number(mu.mean)}), {hdi} "
-                     f"{show.interval(mu.hdi_lower, mu.hdi_upper)} on the {show.symbol} scale")
+        # bayes.csv's back-transformed row (r, or): the posterior mean and HDI of the draws of tanh(mu) or
+        # exp(mu), as the table gives them; the transform of mu's mean and HDI limits is neither
+        scale = rows.get(show.symbol.lower())
+        if scale is not None:
+            number = lambda value: apa_number(float(value), 2, show.leading_zero)  # noqa: E731
+            mean, interval = number(scale.mean), f"[{number(scale.hdi_lower)}, {number(scale.hdi_upper)}]"
+        else:
+            mean, interval = show.number(mu.mean), show.interval(mu.hdi_lower, mu.hdi_upper)
+        parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {mean}), {hdi} {interval} on the "
+                     f"{show.symbol} scale")
     if "tau" in rows:
         tau = rows["tau"]
         parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, {hdi} [{apa_number(tau.hdi_lower, 3)}, "
