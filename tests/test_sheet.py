@@ -376,6 +376,22 @@ def test_odds_ratio_ci_without_width_or_written_upper_limit_first(tmp_path):
                                 "and or_ci_upper")
 
 
+def test_2x2_counts_that_contradict_the_typed_sample_sizes_are_problems(tmp_path):
+    # found by a dropout-review walkthrough: these passed, and the counts silently decided the analysis
+    problems = problems_of(tmp_path, "study_id,family,n,n1,n2,n11,n12,n21,n22\n"
+                                     "S1,dropout,,50,40,45,15,30,10\n"      # n1 = 60 by the counts
+                                     "S2,dropout,100,,,60,20,50,25\n"       # n = 155
+                                     "S3,dropout,90,50,40,40,10,30,10\n"    # agrees
+                                     "S4,dropout,,100,,0,115,30,10\n"       # 115 dropouts of 100 patients
+                                     "S5,dropout,200,60,45,45,15,30,10\n")  # n and n2 both contradicted
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "n1", "50", "counts_disagree_with_n"), (3, "n", "100", "counts_disagree_with_n"),
+        (5, "n1", "100", "counts_disagree_with_n"), (6, "n", "200", "counts_disagree_with_n"),
+        (6, "n2", "45", "counts_disagree_with_n")]
+    assert problems[0].rule.startswith("the 2x2 counts give n1 = n11 + n12 = 60, not 50: check the counts")
+    assert "n = n11 + n12 + n21 + n22 = 155, not 100" in problems[1].rule
+
+
 def test_a_2x2_table_with_an_empty_group_is_a_problem(tmp_path):
     problems = problems_of(tmp_path, "study_id,family,n11,n12,n21,n22\n"
                                      "S1,dropout,0,0,10,5\nS2,dropout,0,0,0,0\nS3,dropout,12,0,0,9\n"

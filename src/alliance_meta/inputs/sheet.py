@@ -848,6 +848,36 @@ def _counts_in_both_groups(frame: pd.DataFrame) -> pd.Series:
     return ~applies | ((n11 + n12 > 0) & (n21 + n22 > 0))
 
 
+#: the sample sizes a complete 2x2 table gives: column -> the counts that add up to it
+COUNT_TOTALS = {"n": ("n11", "n12", "n21", "n22"), "n1": ("n11", "n12"), "n2": ("n21", "n22")}
+
+
+def _counts_match_sizes(frame: pd.DataFrame) -> pd.Series:
+    """A complete 2x2 table agrees with the n, n1 and n2 typed beside it (each its counts' sum): with 115
+    dropouts coded in a group of n1 = 100, or counts adding up to 155 patients beside n = 100, one of them is a
+    slip, and the counts would silently decide the analysis."""
+    counts = {c: _column(frame, c) for c in ("n11", "n12", "n21", "n22")}
+    applies = pd.concat(counts.values(), axis=1).notna().all(axis=1)
+    agree = pd.Series(True, index=frame.index)
+    for size, cells in COUNT_TOTALS.items():
+        typed = _column(frame, size)
+        agree &= typed.isna() | (typed == sum(counts[c] for c in cells))
+    return ~applies | agree
+
+
+def _count_size_cells(row: pd.Series) -> dict[str, str]:
+    """Each typed sample size that its 2x2 counts contradict, with the sum they give."""
+    cells = {}
+    for size, counts in COUNT_TOTALS.items():
+        typed, values = _as_float(row.get(size)), [_as_float(row.get(c)) for c in counts]
+        if math.isnan(typed) or typed == sum(values):
+            continue
+        cells[size] = (f"the 2x2 counts give {size} = {' + '.join(counts)} = {sum(values):g}, not {typed:g}: check "
+                       "the counts (n11, n21: favourable outcome, n12, n22: unfavourable; the first pair the "
+                       f"stronger-alliance group) or {size}, or leave {size} empty (the counts give it)")
+    return cells
+
+
 def _inputs_agree(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(~frame.index.isin(list(disagreeing_rows(frame))), index=frame.index)
 
@@ -879,6 +909,7 @@ VALUE_SCHEMA = pa.DataFrameSchema(
         pa.Check(_partial_r_degrees_of_freedom, name="partial_r_degrees_of_freedom", ignore_na=False),
         pa.Check(_odds_ratio_inside_ci, name="odds_ratio_outside_ci", ignore_na=False),
         pa.Check(_counts_in_both_groups, name="counts_empty_group", ignore_na=False),
+        pa.Check(_counts_match_sizes, name="counts_disagree_with_n", ignore_na=False),
         pa.Check(_inputs_agree, name="inputs_disagree", ignore_na=False),
     ],
     strict=False,
@@ -933,6 +964,11 @@ def _empty_group_message(row: pd.Series) -> str:
              if all(_as_float(row.get(cell)) == 0 for cell in cells)]
     what = "every count of the 2x2 table is 0" if len(empty) == 2 else f"the 2x2 table has {empty[0]}"
     return f"{what}: the odds ratio is not defined; check the counts or leave the row out"
+
+
+def _cell_text(value) -> str:
+    """A cell of a row as the problem list shows it ("" when empty)."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _as_float(value) -> float:
@@ -1183,6 +1219,7 @@ RULES: dict[str, Rule] = {
                                   column="odds_ratio"),
     "counts_empty_group": Rule("effect-size inputs", lambda column, value, row: _empty_group_message(row),
                                column="n11"),
+    "counts_disagree_with_n": Rule("sample sizes and counts", _constant(""), cells=_count_size_cells),
     "inputs_disagree": Rule("effect-size inputs", _constant("two inputs disagree beyond rounding")),
     **{check: Rule("spreadsheet cells that cannot be read as they are", _constant(text))
        for check, text in {
@@ -1223,8 +1260,9 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
             continue
         row = text.loc[case.index]
         cells = rule.cells(row) if rule and rule.cells else {}
-        if cells:  # the empty cells that would complete the row: each a problem of its own
-            problems += [Problem(int(case.index), cell, "", message, case.check) for cell, message in cells.items()]
+        if cells:  # the cells the rule names (the empty ones that would complete the row...): each a problem
+            problems += [Problem(int(case.index), cell, _cell_text(row.get(cell)), message, case.check)
+                         for cell, message in cells.items()]
             continue
         column = rule.column if rule and rule.column else (case.column if isinstance(case.column, str) and case.column in text else "")
         if case.check in ("no_complete_input", "inputs_disagree"):
