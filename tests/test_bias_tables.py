@@ -243,3 +243,30 @@ def test_back_transformed_columns_keep_each_scale_together_as_pooled_csv():
             np.testing.assert_array_equal(frame[prefix if name == "estimate" else f"{prefix}_{name}"], values)
     assert list(with_back_transform(pd.DataFrame(columns=["estimate", "ci_lower", "ci_upper"]), "z").columns[3:]) == [
         "r", "r_ci_lower", "r_ci_upper"]
+
+
+def test_the_manuscript_bias_table_says_what_each_statistic_is():
+    """The Word and report table had no note: nothing said that Statistic is z for Egger's test, Kendall's tau for
+    the rank test, k0 for trim and fill, or what PET and PEESE stand for (a dropout-review walkthrough)."""
+    from alliance_meta.report.tables import STATISTIC_MEANINGS, bias_table
+
+    table, _ = bias.bias_tests(YI, VI, metric="z")
+    note = bias_table(table, "z").note
+    for test in TESTS:  # Henmi-Copas has no statistic
+        assert test == "henmi_copas" or STATISTIC_MEANINGS[test] in note, test
+    assert "PET (precision-effect test)" in note and "Adjusted r:" in note
+    fewer = bias_table(table[table["test"].isin(["egger", "rank"])], "z").note
+    assert "Kendall's \u03c4" in fewer and "PEESE" not in fewer and "trim and fill" not in fewer
+
+
+def test_the_pooled_table_names_its_estimators_and_columns():
+    from alliance_meta.report.tables import pooled_table
+
+    frame = pd.DataFrame({"method": ["common", "REML", "PMM"], "test": ["z", "knha", "z"], "k": [5, 5, 5],
+                          "estimate": [0.3] * 3, "ci_lower": [0.2] * 3, "ci_upper": [0.4] * 3, "pi_lower": [0.1] * 3,
+                          "pi_upper": [0.5] * 3, "tau2": [0.0, 0.01, 0.012], "i2": [0.0, 30.0, 33.0],
+                          "q": [6.0] * 3, "q_df": [4] * 3, "q_p": [0.2] * 3})
+    note = pooled_table(frame, "z").note
+    assert ("Method: common = common-effect model; REML = restricted maximum likelihood; PMM = median-unbiased "
+            "Paule\u2013Mandel (estimator of \u03c4\u00b2).") in note
+    assert "DerSimonian" not in note and "Q = Cochran's heterogeneity statistic" in note

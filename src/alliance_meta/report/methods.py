@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
+from alliance_meta.report.tables import ESTIMATORS
 from alliance_meta.report.text import metric_in_prose, test_names
-
-ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood", "DL": "DerSimonian\u2013Laird",
-              "PM": "Paule\u2013Mandel", "EB": "empirical Bayes", "HE": "Hedges", "HS": "Hunter\u2013Schmidt",
-              "SJ": "Sidik\u2013Jonkman", "HSk": "Hunter\u2013Schmidt (small-sample corrected)",
-              "PMM": "median-unbiased Paule\u2013Mandel", "GENQ": "generalised Q", "common": "common-effect"}
 
 
 def dependence_sentence(config: dict, several_per_study: bool | None = None) -> str:

@@ -56,6 +56,11 @@ def _statistic(value: float) -> str:
     return apa_integer(value) if abs(float(value)) >= 1000 else apa_number(value, 2)
 
 
+#: The estimators of tau^2 in prose (pooled.csv's ``method``), for the methods paragraph and the pooled table's note.
+ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood", "DL": "DerSimonian\u2013Laird",
+              "PM": "Paule\u2013Mandel", "EB": "empirical Bayes", "HE": "Hedges", "HS": "Hunter\u2013Schmidt",
+              "SJ": "Sidik\u2013Jonkman", "HSk": "Hunter\u2013Schmidt (small-sample corrected)",
+              "PMM": "median-unbiased Paule\u2013Mandel", "GENQ": "generalised Q", "common": "common-effect"}
 #: Methods of pooled.csv that are common-effect models: no prediction interval (their row repeats the CI there).
 COMMON_EFFECT_METHODS = ("common", "MH", "Peto")
 #: The rows pooled from 2x2 counts under metric log_or (models/counts.py), for the table's note.
@@ -95,7 +100,13 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     single_knha = any(row == "knha" and test == "z" for row, test in zip(frame.get("test", []), tested))
     studies = [pooled_studies(row) for row in three_level]
     three_level_methods = ", ".join(dict.fromkeys(str(row["method"]) for row in three_level))
-    note = (f"{effects}. CI = confidence interval; PI = prediction interval"
+    estimators = [f"{method} = {ESTIMATORS[method].removesuffix(f' ({method})')}" + (" model" if method == "common" else "")
+                  for method in dict.fromkeys(frame["method"].astype(str)) if method in ESTIMATORS]
+    note = (f"{effects}. "
+            + (f"Method: {'; '.join(estimators)} (estimator of \u03c4\u00b2). " if estimators else "")
+            + "k = effect sizes pooled; \u03c4\u00b2 = between-study variance; I\u00b2 = share of the total "
+              "variance due to heterogeneity; Q = Cochran's heterogeneity statistic. "
+            + "CI = confidence interval; PI = prediction interval"
             + ((" (none for the common-effect model)" if common == ["common"] else
                 f" (none for the common-effect models: {', '.join(common)})") if common else "")
             + (f"; test {', '.join(f'{test} = {legend[test]}' for test in tests)}." if tests else ".")
@@ -263,7 +274,38 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
         rows.append([_bias_row_name(row), statistic, apa_p(row.p) if is_finite(row.p) else "",
                      estimate, imputed])
     header = ["Test", "Statistic", "p", f"Adjusted {show.symbol}", "k imputed"]
-    return ManuscriptTable("Publication bias and small-study effects", header, rows)
+    tests = list(dict.fromkeys(str(test) for test in frame["test"])) if "test" in frame else []
+    meanings = [STATISTIC_MEANINGS[test] for test in tests if test in STATISTIC_MEANINGS]
+    note = ""
+    if meanings:
+        note = ("Statistic: " + "; ".join(meanings) + f". Adjusted {show.symbol}: the estimate corrected for "
+                "small-study effects or selection (for Egger's tests, the estimate at a standard error of 0).")
+    return ManuscriptTable("Publication bias and small-study effects", header, rows, note)
+
+
+#: What bias.csv's ``statistic`` is for each test, for the bias table's note (its ``note`` column says more).
+STATISTIC_MEANINGS = {
+    "egger": "Egger's regression test, z of the standard-error term (metafor's regtest)",
+    "egger_lm": "Egger's test as a weighted regression, t of the standard-error term",
+    "egger_multilevel": "three-level Egger's test, the CR2 t of the standard-error term",
+    "rank": "rank correlation test, Kendall's \u03c4 between the standardised effects and their variances",
+    "trim_and_fill": "trim and fill, k0 = studies estimated missing",
+    "fail_safe_n": "Rosenthal's fail-safe N, null studies that would make the combined p non-significant",
+    "fail_safe_n_orwin": "Orwin's fail-safe N, null studies that would bring the mean effect down to half",
+    "fail_safe_n_rosenberg": "Rosenberg's fail-safe N, null studies that would make the common-effect estimate "
+                             "non-significant",
+    "pet": "PET (precision-effect test), t of the intercept of the regression of the effects on their "
+           "standard errors",
+    "peese": "PEESE (precision-effect estimate with standard error), t of the intercept of the regression on "
+             "the variances",
+    "pet_peese": "PET-PEESE, the PEESE row when PET's intercept is significant, else the PET row",
+    "selection_model": "selection model, likelihood-ratio \u03c7\u00b2 against the model without selection",
+    "tes": "test of excess significance, \u03c7\u00b2 of the observed against the expected number of "
+           "significant studies",
+    "svalue": "S-value, how many times more likely an affirmative study must be published than a "
+              "nonaffirmative one to explain the estimate away (\u221e: no selection could); its adjusted value "
+              "is the worst-case estimate (the nonaffirmative studies alone)",
+}
 
 
 def _posterior_number(parameter: str, value) -> str:
