@@ -65,6 +65,15 @@ def test_rejects_models_that_are_not_nested_or_not_ml():
         model_comparison.compare([0.1, 0.2, 0.3], [0.01] * 3, np.ones((3, 2)), np.ones((3, 1)), method="REML")
 
 
+def test_formulas_of_one_model_are_compared_once():
+    # ["~ 1", "~ ablat"] compared each model with "~ 1" and with the automatic "1", and "~ a + b" beside "~b+a"
+    # fitted one model twice (a notebook walkthrough)
+    assert model_comparison.nested_pairs(["~ 1", "~ a", "~ a + b"]) == [("~ a", "~ 1"), ("~ a + b", "~ 1"),
+                                                                      ("~ a + b", "~ a")]
+    assert model_comparison.nested_pairs(["~ a", "~a", "~ a + b", "~ b + a"]) == [("~ a", "1"), ("~ a + b", "~ a"),
+                                                                                ("~ a + b", "1")]
+
+
 def test_nested_pairs_follow_the_terms():
     pairs = model_comparison.nested_pairs(["a", "b", "a + b", "a * b", "a:b"])
     assert ("a + b", "a") in pairs and ("a * b", "a + b") in pairs and ("a * b", "a:b") in pairs

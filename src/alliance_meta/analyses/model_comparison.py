@@ -45,16 +45,21 @@ from alliance_meta.models.location_scale import fit_statistics, log_likelihood
 INTERCEPT_ONLY = "1"
 
 
+def _intercept_only(formula: str) -> bool:
+    """``"1"``, ``"~ 1"``, ``"~1"`` or empty: the model without moderators."""
+    return formula.strip().removeprefix("~").strip() in ("", INTERCEPT_ONLY)
+
+
 def _terms(formula: str) -> frozenset:
-    return frozenset() if formula.strip() in ("", INTERCEPT_ONLY) else frozenset(parse_formula(formula))
+    return frozenset() if _intercept_only(formula) else frozenset(parse_formula(formula))
 
 
 def _variables(formula: str) -> tuple[str, ...]:
-    return () if formula.strip() in ("", INTERCEPT_ONLY) else formula_variables(formula)
+    return () if _intercept_only(formula) else formula_variables(formula)
 
 
 def _design(data, formula, continuous, reference_levels, centre) -> Design:
-    if formula.strip() in ("", INTERCEPT_ONLY):
+    if _intercept_only(formula):
         return Design(np.ones((len(data), 1)), ("intercept",))
     return build_design(data, formula, continuous, reference_levels, centre)
 
@@ -158,9 +163,13 @@ def compare_formulas(data: pd.DataFrame, full: str, reduced: str, continuous=(),
 def nested_pairs(formulas, null: bool = True) -> list[tuple[str, str]]:
     """(full, reduced) pairs whose reduced model's terms are a proper subset of the full
     model's (``a * b`` expanded), in the order given; ``null``: each model also against the
-    intercept-only model ``"1"``."""
-    formulas = list(dict.fromkeys(formulas))
-    candidates = formulas + ([INTERCEPT_ONLY] if null and INTERCEPT_ONLY not in formulas else [])
+    intercept-only model ``"1"``. Formulas of the same model (``~ a + b`` and ``~b+a``, ``~ 1`` and ``1``) count
+    once, as first written."""
+    unique: dict[frozenset, str] = {}
+    for formula in formulas:
+        unique.setdefault(_terms(formula), formula)
+    formulas = list(unique.values())
+    candidates = formulas + ([INTERCEPT_ONLY] if null and not any(_intercept_only(f) for f in formulas) else [])
     return [(full, reduced) for full, reduced in itertools.product(formulas, candidates)
             if _terms(reduced) < _terms(full)]
 
