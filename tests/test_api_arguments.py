@@ -448,6 +448,16 @@ def test_three_level_members_of_a_univariate_fit_say_why_and_levels_are_checked(
         am.fit(pd.concat([rows, rows[["yi"]]], axis=1))
 
 
+def test_read_sheet_says_what_it_takes(tmp_path):
+    """A frame gave pathlib's "expected str, bytes or os.PathLike object, not DataFrame", moderators=5 "'int' object
+    is not iterable" (a notebook walkthrough)."""
+    with pytest.raises(TypeError, match=r"reads the sheet's file: give its path .* not a DataFrame \(a frame in hand"):
+        am.read_sheet(pd.read_csv(DEMO_SHEET))
+    for value in (5, ["rater", 3], None):
+        with pytest.raises(TypeError, match=r"moderators takes column names \(a name or a list of names\), not "):
+            am.read_sheet(DEMO_SHEET, moderators=value)
+
+
 def test_read_sheet_takes_one_moderator_name_as_one_column(tmp_path):
     """am.read_sheet(path, moderators='rater') checked the columns r, a, t, e: four 'not a column' problems."""
     path = tmp_path / "sheet.csv"

@@ -42,9 +42,19 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     SheetProblems
         listing every problem at once (row, column, value, rule), or why the file cannot be read.
     """
+    if not isinstance(path, (str, Path)):  # pathlib's "expected str, bytes or os.PathLike object, not DataFrame"
+        raise TypeError(f"am.read_sheet reads the sheet's file: give its path (.csv or .xlsx), not a "
+                        f"{type(path).__name__}" + (" (a frame in hand: write it with frame.to_csv(path, index=False) "
+                                                    "and read that, so that every cell is checked as written)"
+                                                    if isinstance(path, pd.DataFrame) else ""))
     # one name is one column (one formula), not its letters: moderators="rater" checked a, e, r, t
     moderators, continuous_moderators, meta_regression = (
         (names,) if isinstance(names, str) else names for names in (moderators, continuous_moderators, meta_regression))
+    for argument, names in (("moderators", moderators), ("continuous_moderators", continuous_moderators),
+                            ("meta_regression", meta_regression)):
+        if names is None or not all(isinstance(name, str) for name in _iterable(names)):
+            raise TypeError(f"am.read_sheet: {argument} takes column names (a name or a list of names), "
+                            f"not {names!r}")
     try:
         raw = read_cells(path, **reading)
     except SheetError as error:
@@ -54,6 +64,13 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     if problems:
         raise SheetProblems(format_problems(problems, str(path)), problems)
     return clean
+
+
+def _iterable(names) -> tuple:
+    try:
+        return tuple(names)
+    except TypeError:
+        return (None,)
 
 
 def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> pd.DataFrame:
