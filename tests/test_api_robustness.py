@@ -215,6 +215,9 @@ def test_bma_of_a_fit_matches_robma_inclusion_probabilities():
         assert ours.loc[label.lower(), "posterior_prob"] == pytest.approx(post, abs=0.02), label
     with pytest.raises(TypeError, match="am.bma"):
         am.bma(y)
+    # one line in a notebook, not every model's grids (the dataclass's repr: about 24,000 characters)
+    assert repr(result).startswith(f"<BmaResult: 36 models on k = {y.size}; inclusion BF effect ")
+    assert len(repr(result)) < 150
 
 
 def test_multiverse_of_a_fit_fits_every_specification_and_marks_the_fits_own():

@@ -700,6 +700,13 @@ class BmaResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
+    def __repr__(self) -> str:  # the dataclass's own repr printed every model's grids (24,000 characters)
+        components = self.summary[self.summary["quantity"] == "component"] if "quantity" in self.summary else []
+        factors = ", ".join(f"{row['name']} {row['inclusion_bf']:.3g}" for _, row in
+                            (components.iterrows() if len(components) else iter(())))
+        return (f"<BmaResult: {len(self.fits)} models on k = {len(self.studies)}"
+                + (f"; inclusion BF {factors}" if factors else "") + ">")
+
     def draws(self, parameter: str, conditional: bool = False, n_per_model: int = 2000):
         """Model-averaged posterior of ``mu`` or ``tau`` as weighted points (for plotting):
         stratified quantiles of each model's posterior, weighted by its posterior probability
