@@ -96,3 +96,19 @@ def test_dir_lists_the_public_api_not_the_packages_own_imports():
     names = [name for name in dir(am) if not name.startswith("__")]
     assert names == sorted(am.__all__)
     assert {"gosh", "rve", "location_scale", "model_comparison", "multiverse", "psychometric", "bma"} <= set(names)
+
+
+def test_a_reference_level_of_a_variable_the_formula_does_not_use_is_an_error():
+    """reference_levels={"ratr": "therapist"} was ignored and the default reference used without a word."""
+    fit = am.fit(simulated(), metric="z")
+    with pytest.raises(ValueError, match=r"reference_levels names 'ratr', which the formula does not use \(its "
+                                         r"variables: rater, year\)"):
+        am.meta_regression(fit, "~ rater + year", reference_levels={"ratr": "therapist"}, permutations=0)
+    chosen = am.meta_regression(fit, "~ rater", reference_levels={"rater": "therapist"}, permutations=0).to_frame()
+    assert "rater[patient]" in set(chosen["term"])
+
+
+def test_a_fit_without_moderator_columns_says_so():
+    fit = am.fit(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.01, 0.02, 0.01, 0.03]))
+    with pytest.raises(ValueError, match=r"'year' is not a column of the fit's rows; the fit has no moderator columns"):
+        am.meta_regression(fit, "~ year")

@@ -145,8 +145,10 @@ class Fit:
                 candidates = [str(c) for c in columns if c not in ("yi", "vi", "study_id", "es_id")]
                 close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ValueError(f"{what} {name!r} is not a column of the fit's rows; {hint}available: "
-                                 f"{', '.join(candidates)}")
+                available = (f"available: {', '.join(candidates)}" if candidates else
+                             "the fit has no moderator columns (fit a frame that holds them: am.fit(frame), with "
+                             "yi, vi, study_id and the moderators)")
+                raise ValueError(f"{what} {name!r} is not a column of the fit's rows; {hint}{available}")
         return listed
 
     def critical(self, level: float | None = None) -> float:

@@ -143,6 +143,10 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     continuous = slope_variables(fit, continuous, variables, "am.meta_regression")
     numeric = tuple(name for name in variables if name in continuous)
     reference_levels = codebook_levels(reference_levels)
+    unused = [name for name in (reference_levels or {}) if name not in variables]
+    if unused:  # a misspelt name ({"aloc": ...}) was ignored, and the default reference used without a word
+        raise ValueError(f"am.meta_regression: reference_levels names {', '.join(map(repr, unused))}, which the "
+                         f"formula does not use (its variables: {', '.join(variables)})")
     options = _options(fit, permutations, seed, centre)
     data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
                                      numeric)
