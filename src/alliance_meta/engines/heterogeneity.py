@@ -46,6 +46,16 @@ class Control:
     tolerance: float = UNIROOT_TOLERANCE  # uniroot tolerance; ll0check tolerance
     ll0_check: bool = True  # ML/REML: fall back to tau^2 = 0 if its likelihood is higher
 
+    def __post_init__(self):  # max_iterations=-1 gave an all-NaN "not converged" fit instead of an error
+        positive = {"threshold": self.threshold, "step_adjustment": self.step_adjustment, "tolerance": self.tolerance}
+        if self.tau2_max is not None:
+            positive["tau2_max"] = self.tau2_max
+        for name, value in {"max_iterations": self.max_iterations, **positive}.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
+                raise ValueError(f"control {name} must be a positive number, not {value!r}")
+        if isinstance(self.max_iterations, float) and not self.max_iterations.is_integer():
+            raise ValueError(f"control max_iterations must be a whole number, not {self.max_iterations!r}")
+
 
 #: Tight iteration control for refits (trim and fill, leave-one-out, selection models):
 #: the converged root, not the iterate at which metafor's default 1e-5 threshold stops.
