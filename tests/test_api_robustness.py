@@ -63,6 +63,10 @@ def test_gosh_highlights_at_most_three_influential_studies_by_their_shift():
     assert list(result.highlight) == expected
     assert result.influential == tuple(str(i + 1) for i in sorted(flagged))
     assert "highlighted (influential by metafor's rules)" in result.messages()[-1]
+    with pytest.raises(TypeError, match=r"labels: 'label', 'authors_year' or 'both', or one name per study, not True"):
+        result.plot(labels=True)  # was "'bool' object is not iterable"
+    with pytest.raises(ValueError, match=r"labels: one name per study \("):
+        result.plot(labels=["a", "b"])
 
 
 def test_gosh_of_a_three_level_fit_uses_its_study_composites_and_says_so():

@@ -526,7 +526,16 @@ class GoshAnalysis:
 
         if self.result is None:
             return message_figure(self.note)
-        names = study_labels(self.studies, labels, escape=False) if isinstance(labels, str) else list(labels)
+        if isinstance(labels, str):
+            names = study_labels(self.studies, labels, escape=False)
+        else:
+            try:
+                names = [str(name) for name in labels]
+            except TypeError:  # labels=True: "'bool' object is not iterable"
+                raise TypeError(f"labels: 'label', 'authors_year' or 'both', or one name per study, not "
+                                f"{labels!r}") from None
+            if len(names) != len(self.studies):
+                raise ValueError(f"labels: one name per study ({len(self.studies)}), not {len(names)}")
         return gosh_plot(self.result, list(self.highlight), names, self.metric)
 
     def __repr__(self) -> str:
