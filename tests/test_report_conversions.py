@@ -111,3 +111,16 @@ def test_the_report_shows_the_conversion_table_in_its_data_section(tmp_path):
     data = html[html.index('<section id="data">'):html.index("</section>", html.index('<section id="data">'))]
     assert "How the effect sizes were computed" in data
     assert "Spearman rho -&gt; r (r = 2 sin(pi rho/6), Rupinski &amp; Dunlap 1996)" in data
+
+
+def test_the_methods_say_how_zero_cells_and_double_zero_tables_were_handled():
+    """The Methods said only that MH, Peto and GLMM ran "without a continuity correction": not that 1/2 was added to
+    the tables with a zero cell for the inverse-variance models, nor that a double-zero table was kept there and
+    left out of the count methods (a dropout-review walkthrough)."""
+    from alliance_meta.report.methods import count_methods_sentence
+
+    sentence = conversion_sentence({"dropout": {"counts"}}, {"dropout": "log_or"})
+    assert "2x2 counts as log odds ratios with 1/2 added to every cell of a table with a zero cell, double-zero " \
+           "tables included" in sentence
+    assert "2x2 counts" not in conversion_sentence({"dropout": {"or_ci"}}, {"dropout": "log_or"})
+    assert "double-zero table (no event, or no non-event, in either group)" in count_methods_sentence(["REML", "MH"])

@@ -151,6 +151,9 @@ def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> 
                                           "(n1 n2), or 4 with group sizes unknown"),
         (occurs("d", ("z",)) or occurs("g", ("z",)) or occurs("log_or", ("z",)),
          "standardized mean differences as r = d/\u221a(d\u00b2 + a)"),
+        ("counts" in present, "2x2 counts as log odds ratios with 1/2 added to every cell of a table with a zero "
+                              "cell, double-zero tables included (metafor's escalc defaults: add = 1/2, to = "
+                              "\"only0\", drop00 = FALSE)"),
         (occurs("log_or", ("z", "smd")), "odds ratios as d = log OR \u221a3/\u03c0 (Hasselblad & Hedges, 1995)"),
         (occurs("r", ("log_or",)) or occurs("d", ("log_or",)) or occurs("g", ("log_or",)),
          "d as log OR = d \u03c0/\u221a3 (Hasselblad & Hedges, 1995)"),
@@ -200,7 +203,8 @@ def count_methods_sentence(methods) -> str:
             f"; {' and '.join(common)} {'is a common-effect model' if len(common) == 1 else 'are common-effect models'}"
             " (no prediction interval)")
     return (f"The 2x2 counts were also pooled on the log odds ratio, without a continuity correction, by {listed}"
-            f"{kind}.")
+            f"{kind}; a double-zero table (no event, or no non-event, in either group) holds no information on the "
+            "odds ratio there and was left out (as metafor's drop00).")
 
 
 def run_facts(families: dict, effect_sizes) -> dict:
