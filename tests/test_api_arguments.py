@@ -333,10 +333,12 @@ def test_rho_outside_minus_one_to_one_is_refused(rho):
 def test_bad_effect_sizes_are_named_with_where_they_are():
     with pytest.raises(ValueError, match=r"yi must be numbers, one per effect size.*'a'"):
         am.fit(["a", 0.1], [0.01, 0.02])
-    with pytest.raises(ValueError, match=r"vi must be finite and positive; 2 value\(s\) are not at positions "
-                                         r"1 \(0\), 2 \(-0.1\)"):
+    with pytest.raises(ValueError, match=r"vi must be finite and positive, but 2 values are not: indexes "
+                                         r"1 \(0\), 2 \(-0.1\) \(counted from 0\)"):
         am.fit([0.1, 0.2, 0.3], [0.01, 0.0, -0.1])
-    with pytest.raises(ValueError, match=r"yi has 1 missing or infinite value\(s\) at position 0 \(nan\)"):
+    with pytest.raises(ValueError, match=r"vi must be finite and positive, but 1 value is not: index 1 \(0\) "):
+        am.fit([0.1, 0.2], [0.01, 0.0])
+    with pytest.raises(ValueError, match=r"yi has 1 missing or infinite value: index 0 \(nan\) \(counted from 0\)"):
         am.fit([np.nan, 0.2], [0.01, 0.02])
 
 

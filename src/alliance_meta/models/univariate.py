@@ -134,10 +134,11 @@ def validate_inputs(yi, vi, weights=None) -> tuple[np.ndarray, np.ndarray, np.nd
         raise ValueError("no effect sizes to pool (k = 0)")
     if not np.all(np.isfinite(y)):
         bad = ~np.isfinite(y)
-        raise ValueError(f"yi has {int(np.sum(bad))} missing or infinite value(s){_where(y, bad)}")
+        raise ValueError(f"yi has {_count(bad, 'missing or infinite value')}{_where(y, bad)}")
     if not np.all(np.isfinite(v) & (v > 0)):
         bad = ~(np.isfinite(v) & (v > 0))
-        raise ValueError(f"vi must be finite and positive; {int(np.sum(bad))} value(s) are not{_where(v, bad)}")
+        raise ValueError(f"vi must be finite and positive, but {_count(bad, 'value')} "
+                         f"{'is' if bad.sum() == 1 else 'are'} not{_where(v, bad)}")
     if weights is not None:
         weights = np.asarray(weights, dtype=float).reshape(-1)
         if weights.size != y.size or not np.all(np.isfinite(weights) & (weights > 0)):
@@ -156,12 +157,16 @@ def _numbers(values, name: str) -> np.ndarray:
                          f"{type(values).__name__}: {error}") from None
 
 
+def _count(bad: np.ndarray, what: str) -> str:
+    return f"{int(bad.sum())} {what}{'s' if bad.sum() != 1 else ''}"
+
+
 def _where(values: np.ndarray, bad: np.ndarray, shown: int = 5) -> str:
-    """`` at position 3 (nan), ...``: where the bad values are (0-based positions) and what they are."""
+    """``: index 3 (nan), ...``: where the bad values are (Python's 0-based index) and what they are."""
     positions = np.flatnonzero(bad)
     listed = ", ".join(f"{i} ({values[i]:g})" for i in positions[:shown])
     more = f", ... ({positions.size} in all)" if positions.size > shown else ""
-    return f" at position{'s' if positions.size > 1 else ''} {listed}{more}"
+    return f": index{'es' if positions.size > 1 else ''} {listed}{more} (counted from 0)"
 
 
 def default_genq_weights(vi: np.ndarray) -> np.ndarray:
