@@ -72,7 +72,8 @@ def secular_eigenvalues(d: np.ndarray, c: np.ndarray, max_iterations: int = 200)
     gaps = np.diff(poles)
     rows = np.arange(m - 1)
     middle = poles[:-1] + gaps / 2.0
-    f_middle = 1.0 - np.sum(merged / (poles[None, :] - middle[:, None]), axis=1)
+    with np.errstate(divide="ignore"):  # two poles a few ulps apart: their midpoint rounds onto one (f = -+inf there)
+        f_middle = 1.0 - np.sum(merged / (poles[None, :] - middle[:, None]), axis=1)
     # Root in (d_j, middle] when f(middle) <= 0 (f decreases from +inf to -inf): origin d_j.
     origin_index = np.where(f_middle > 0, rows + 1, rows)
     origin = poles[origin_index]

@@ -624,8 +624,9 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     ----------
     data, vi : arrays of effect sizes and sampling variances, or a DataFrame with ``yi``, ``vi``
         and optionally ``study_id`` (rows sharing it are dependent), ``es_id``, ``label``, ``year``.
-    method : the tau^2 estimator (``common``, ``DL``, ``REML``, ``ML``, ``PM``, ... as metafor's
-        ``rma``); three-level models take ``REML`` or ``ML``.
+    method : the tau^2 estimator as metafor's ``rma``: ``common`` (metafor's ``EE``/``FE``), ``DL``, ``HE``,
+        ``HS``, ``HSk``, ``SJ``, ``ML``, ``REML``, ``EB``, ``PM``, ``PMM`` or ``GENQ`` (weights ``weights``, by
+        default 1/sqrt(vi), Jackson 2013; metafor requires them); three-level models take ``REML`` or ``ML``.
     test : ``z`` (Wald), ``knha`` (Knapp-Hartung) or ``adhoc``; three-level models ``z``, ``t``
         (``knha`` is read as ``t``) or ``cr2`` (CR2 cluster-robust, Satterthwaite df).
     level : confidence level in percent.

@@ -186,7 +186,9 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
     that depends on tau^2; no other estimator is substituted.
     """
     if method != COMMON and method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; expected common or one of {', '.join(METHODS)}")
+        alias = (f" (metafor's {method!r} is {COMMON!r} here)" if str(method).upper() in ("EE", "FE", "CE")
+                 else "")
+        raise ValueError(f"unknown method {method!r}{alias}; expected common or one of {', '.join(METHODS)}")
     if test not in TESTS:
         raise ValueError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
     alpha = level_alpha(level)
