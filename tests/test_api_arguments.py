@@ -304,7 +304,14 @@ def test_series_yi_and_vi_are_paired_by_label_not_position(molloy):
     repeated = pd.Series(yi[:4], index=["a", "a", "b", "b"])
     with pytest.raises(ValueError, match=r"with repeated index labels in a different order"):
         am.fit(repeated, pd.Series(vi[:4], index=["a", "b", "a", "b"]))
-    assert am.fit(repeated, pd.Series(vi[:4], index=repeated.index)).estimate == am.fit(yi[:4], vi[:4]).estimate
+    # repeated names were renumbered 1..k (independent studies) without a word: one study's effects or a slip?
+    with pytest.raises(ValueError, match=r"yi is indexed by study names, some repeated \(a, b\): for several "
+                                         r"effect sizes of one study pass a frame with yi, vi and study_id"):
+        am.fit(repeated, pd.Series(vi[:4], index=repeated.index))
+    rows = pd.DataFrame({"yi": yi[:4], "vi": vi[:4], "study_id": ["a", "a", "b", "b"], "es_id": [1, 1, 1, 2]})
+    with pytest.raises(ValueError, match=r"es_id names each effect size of a study once; used more than once "
+                                         r"\(study_id/es_id\): a/1"):
+        am.fit(rows, dependence="multilevel")
 
 
 def test_weights_are_refused_where_they_would_be_ignored(molloy):

@@ -548,13 +548,23 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         vi = _aligned(data, vi)
         yi, vi = univariate.validate_inputs(data, vi)[:2]
         frame = pd.DataFrame({"yi": yi, "vi": vi})
-        if isinstance(data, pd.Series) and data.index.is_unique and not pd.api.types.is_numeric_dtype(data.index):
+        if isinstance(data, pd.Series) and not pd.api.types.is_numeric_dtype(data.index):
+            if not data.index.is_unique:  # were renumbered 1..k: independent studies, without a word
+                repeated = sorted({str(name) for name in data.index[data.index.duplicated()]})
+                raise ValueError(f"yi is indexed by study names, some repeated ({', '.join(repeated[:5])}): for "
+                                 "several effect sizes of one study pass a frame with yi, vi and study_id (am.fit("
+                                 "rows) pools them as one study's), else give each its own name")
             frame["study_id"] = data.index.astype(str)  # the studies' names (not row numbers), as a plot shows them
     if "study_id" not in frame:
         frame["study_id"] = [str(i + 1) for i in range(len(frame))]
     frame["study_id"] = _identifiers(frame["study_id"])
     if "es_id" not in frame:
         frame["es_id"] = frame.groupby("study_id").cumcount() + 1
+    twice = frame[frame.duplicated(["study_id", "es_id"], keep=False)]
+    if len(twice):  # a three-level model took them for distinct effect sizes (rma.mv would share their level)
+        pairs = ", ".join(dict.fromkeys(f"{s}/{e}" for s, e in zip(twice["study_id"], twice["es_id"].astype(str))))
+        raise ValueError(f"es_id names each effect size of a study once; used more than once (study_id/es_id): "
+                         f"{pairs}")
     return frame
 
 
