@@ -101,7 +101,7 @@ def risk_of_bias_methods(config: dict) -> str:
 
     tool = tool_from_config(config.get("risk_of_bias"))
     named = f"a {tool.title}" if tool.name == "custom" else tool.title  # "custom risk-of-bias tool" is no name
-    return (f"Risk of bias was rated with {named}; an empty overall judgement was derived from the domains "
+    return (f"Risk of bias was rated with {named}; an overall judgement left empty is derived from the domains "
             f"({tool.overall_rule}). The main model was refitted without studies at high risk of bias and to "
             "studies at low risk only.")
 
