@@ -112,6 +112,11 @@ def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
     d_width = (upper - lower) * math.sqrt(3) / math.pi
     assert rated["imprecision_downgrade"] == 0 and f"width {d_width:.2f} \u2264 0.5 in units of d" in \
         rated["imprecision_reason"]
+    # N >= 400 patients is GRADE's rule of thumb for continuous outcomes: for an OR it says that events count
+    assert rated["imprecision_reason"].endswith("for an odds ratio GRADE counts events, about 300: the reviewers "
+                                                "check the number of dropouts)")
+    assert "events" not in summary_of_findings("dropout", "smd", dict(ROW), ANALYSIS, ANALYSIS[["study_id"]], BIAS,
+                                               None).iloc[0]["imprecision_reason"]
     narrow = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
                                  {"imprecision_width": {"dropout": 0.1}}).iloc[0]
     assert narrow["imprecision_downgrade"] == -1 and "wider than 0.1 in units of d" in narrow["imprecision_reason"]

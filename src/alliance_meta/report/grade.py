@@ -137,7 +137,15 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
         return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}); "
                    + "; ".join(reasons))
     sample = f"N = {int(n):,}{incomplete} \u2265 {ois:,}" if is_finite(n) else "N unknown (no study gave its n)"
+    if metric == "log_or" and is_finite(n):  # the optimal information size of patients is GRADE's for continuous
+        sample += EVENTS_CHECK                 # outcomes; a binary one's counts events
     return 0, f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}), {sample}"
+
+
+#: GRADE's rule of thumb of the optimal information size for a binary outcome (Guyatt et al. 2011, imprecision,
+#: 64:1283): events, which the sheet's rows do not all give (an odds ratio with its CI has none), so it is named
+EVENTS_CHECK = (" patients (the rule of thumb for continuous outcomes; for an odds ratio GRADE counts events, "
+                "about 300: the reviewers check the number of dropouts)")
 
 
 def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFrame | None) -> tuple[int, str]:
