@@ -84,6 +84,10 @@ def test_publication_bias_and_the_floor():
     assert sof(selection=selection)["publication_bias_downgrade"] == -1
     worst = sof({"i2": 90, "pi_lower": -0.2, "ci_lower": -0.01}, bias=BIAS.assign(p=[0.01, 0.3]))
     assert worst["certainty_points"] == 1 and worst["certainty"] == "very low"
+    # under dependence: multilevel the three-level Egger test rates (it was ignored for the composite test's p)
+    three = pd.DataFrame({"test": ["egger", "rank", "egger_multilevel"], "p": [0.3, 0.3, 0.028]})
+    assert sof(bias=three)["publication_bias_reason"] == "suspected: three-level Egger's test p = .028"
+    assert sof(bias=three.assign(p=[0.05, 0.3, np.nan]))["publication_bias_reason"] == "suspected: Egger's test p = .050"
 
 
 def test_reviewers_override_a_domain():

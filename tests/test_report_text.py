@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from alliance_meta.report.methods import methods_paragraph, prior_sentence
@@ -243,6 +244,18 @@ def test_hdi_level_is_printed():
     text = results_paragraph("outcome", "z", {"bayes": bayes}, {}, "REML", ["z"], config={"bayes": {"hdi_prob": 0.9}})
     assert "90% HDI [.20, .38]" in text and "\u03c4 = 0.100, 90% HDI [0.000, 0.200]" in text
     assert "), HDI [.20, .38]" in bayes_sentence(bayes, "z")
+
+
+def test_bias_sentence_reports_the_three_level_egger_test_first():
+    """Under dependence: multilevel the Results gave only the composite Egger test (z = -1.91, p = .056) beside
+    bias.csv's egger_multilevel t = -3.52, p = .028 (a three-level walkthrough)."""
+    bias = pd.DataFrame({"test": ["egger", "egger_multilevel"], "statistic": [-1.91, -3.52], "p": [0.056, 0.028],
+                         "estimate": [np.nan, 0.48], "k_imputed": [np.nan] * 2, "df": [np.nan, 3.71],
+                         "note": ["", ""]})
+    text = bias_sentence(bias, "z")
+    assert text.startswith("Small-study effects: Egger's test in the three-level model (CR2) t(3.71) = \u22123.52, "
+                           "p = .028; Egger's regression test on the study composites z = \u22121.91, p = .056")
+    assert "composites" not in bias_sentence(bias[bias["test"] == "egger"], "z")
 
 
 def test_bayes_sentence_gives_the_back_transformed_posterior_of_the_table():

@@ -153,11 +153,15 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
     if not is_finite(k) or k < 10:
         return 0, "not assessed: fewer than 10 studies (the tests have too little power)"
     reasons, found = [], False
-    if bias is not None and (bias["test"] == "egger").any():
-        p = float(bias.loc[bias["test"] == "egger", "p"].iloc[0])
+    # a three-level fit's own Egger test (CR2) where it has one; the composite test otherwise
+    for test, name in (("egger_multilevel", "three-level Egger's test"), ("egger", "Egger's test")):
+        if bias is None or not (bias["test"] == test).any():
+            continue
+        p = float(bias.loc[bias["test"] == test, "p"].iloc[0])
         if is_finite(p):
             found |= p < 0.10
-            reasons.append(f"Egger's test {apa_p_clause(p)}")
+            reasons.append(f"{name} {apa_p_clause(p)}")
+            break
     if selection is not None and (selection["type"] == "stepfun").any():
         step = selection[selection["type"] == "stepfun"].iloc[0]
         if is_finite(step.get("lrt_p")) and is_finite(step.get("ci_lower")):

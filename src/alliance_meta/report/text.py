@@ -222,10 +222,15 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
     show = display(metric)
     rows = {row.test: row for row in bias.itertuples()}
     clauses, skipped = [], []
+    three_level = rows.get("egger_multilevel")  # dependence: multilevel: the test of the model reported first
+    if three_level is not None and is_finite(three_level.statistic):
+        df = f"({apa_number(three_level.df, 2)})" if is_finite(getattr(three_level, "df", None)) else ""
+        clauses.append(f"Egger's test in the three-level model (CR2) t{df} = {apa_number(three_level.statistic, 2)}, "
+                       f"{apa_p_clause(three_level.p)}")
     if "egger" in rows:
         if is_finite(rows["egger"].statistic):
-            clauses.append(f"Egger's regression test z = {apa_number(rows['egger'].statistic, 2)}, "
-                           f"{apa_p_clause(rows['egger'].p)}")
+            clauses.append(f"Egger's regression test{' on the study composites' if three_level is not None else ''} "
+                           f"z = {apa_number(rows['egger'].statistic, 2)}, {apa_p_clause(rows['egger'].p)}")
         else:
             skipped.append(("egger", _note(rows["egger"])))
     if "rank" in rows:
