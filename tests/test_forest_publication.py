@@ -123,6 +123,13 @@ def test_moderator_forest_has_a_diamond_per_level(tmp_path):
     texts, _ = text_boxes(figures[0])
     assert sum(text.startswith("Subtotal") for text in texts) == 3
     assert any("QM(2) = 1.50" in text for text in texts)
+    # a three-level fit's moderator row: the figure gives the three-level test, as the report does
+    three = {"multilevel_qm": 0.27, "multilevel_qm_df": 2, "multilevel_qm_p": 0.872, "multilevel_cr2_f": 0.23,
+             "multilevel_cr2_df1": 2, "multilevel_cr2_df2": 10.7, "multilevel_cr2_p": 0.802}
+    texts, _ = text_boxes(moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z",
+                                                summary={**summary, **three})[0])
+    assert any("Test between levels, three-level model: QM(2) = 0.27, p = .872; CR2 F(2, 10.7) = 0.23, p = .802."
+               in text for text in texts) and not any("QM(2) = 1.50" in text for text in texts)
     paths = [tmp_path / "forest_modality.png", tmp_path / "forest_modality.pdf"]
     save_moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", paths)
     assert all(path.stat().st_size > 1000 for path in paths)

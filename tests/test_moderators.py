@@ -232,6 +232,33 @@ def test_subgroup_plot_names_the_test_of_its_cis():
         plt.close(figure)
 
 
+def test_a_three_level_fit_s_moderator_plots_give_the_three_level_test():
+    """Under dependence: multilevel the figures gave only the test of the study composites (QM(2) = 0.72,
+    p = .697) where the report's headline is the three-level model's (QM(2) = 0.27, CR2 F(2, 10.7)): both said."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.style import three_level_test
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    levels = pd.DataFrame({"level": ["a", "b"], "k": [8, 9], "estimate": [0.27, 0.32], "ci_lower": [0.17, 0.27],
+                           "ci_upper": [0.36, 0.37]})
+    summary = {"moderator": "rater", "qm_df": 1, "qm": 0.72, "qm_p": 0.697, "f_df1": 1, "f_df2": 31, "f": 0.36,
+               "f_p": 0.702, "q_between_separate_df": 1, "q_between_separate": 0.71, "q_between_separate_p": 0.7}
+    three = {"multilevel_qm": 0.27, "multilevel_qm_df": 1, "multilevel_qm_p": 0.872, "multilevel_cr2_f": 0.23,
+             "multilevel_cr2_df1": 1, "multilevel_cr2_df2": 10.7, "multilevel_cr2_p": 0.802}
+    assert three_level_test(summary) is None
+    assert three_level_test({**summary, **three}, lambda p: f"p = {p}") == \
+        "QM(1) = 0.27, p = 0.872; CR2 F(1, 10.7) = 0.23, p = 0.802"
+    overall = {"method": "REML", "estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 35, "test": "z",
+               "sigma2_between": 0.01, "n_studies": 20}
+    figure = subgroup_forest(levels, {**summary, **three}, overall, "z")
+    texts = " ".join(text.get_text() for text in figure.texts)
+    plt.close(figure)
+    assert "Differences between levels, study composites, common" in texts
+    assert "Differences between levels, three-level model: $Q_\\mathrm{M}$(1) = 0.27, $p$ = .872; CR2 $F$(1, 10.7)" \
+        in texts, texts
+
+
 def test_subgroup_plot_keeps_its_panel_beside_a_long_level_name():
     """A level named "United Kingdom of Great Britain and Northern Ireland" took the 6.5-inch figure's width from
     the panel, which shrank to about an inch with two ticks; the figure widens instead."""

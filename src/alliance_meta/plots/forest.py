@@ -26,7 +26,7 @@ from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
 from alliance_meta.plots.style import (column_name, counts_effect_sizes, no_test_between_levels,  # noqa: E402
-                                       plain_text, pooled_count, save_file, save_pdf_pages)
+                                       plain_text, pooled_count, save_file, save_pdf_pages, three_level_test)
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -226,6 +226,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
         extra += " Rows of a level: a study's effect sizes at that level combined, so a subtotal's k counts studies."
     if summary and (untested := no_test_between_levels(summary)):
         extra += f" {untested}"
+    elif summary and (three_level := three_level_test(summary, forest_draw.p_text)):  # the model the report gives
+        extra += f" Test between levels, three-level model: {three_level}."
     elif summary:
         extra += (f" Test between levels: QM({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
                   f"{forest_draw.p_text(summary['qm_p'])}.")

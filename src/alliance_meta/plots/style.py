@@ -278,6 +278,20 @@ def format_p(p: float) -> str:
     return "$p$ < .001" if p < 0.001 else f"$p$ = {p:.3f}".replace("0.", ".", 1)
 
 
+def three_level_test(summary, p_text=format_p) -> str | None:
+    """The test between a moderator's levels in the three-level model (``multilevel_*`` columns of
+    ``moderators.csv``, dependence: multilevel): ``QM(2) = 0.27, p = .872; CR2 F(2, 10.7) = 0.15, p = .863``;
+    None without one. The model the report gives, where the levels' own diamonds are fits to study composites."""
+    if summary is None or not np.isfinite(_number(summary, "multilevel_qm")):
+        return None
+    text = (f"QM({_number(summary, 'multilevel_qm_df'):.0f}) = {_number(summary, 'multilevel_qm'):.2f}, "
+            f"{p_text(_number(summary, 'multilevel_qm_p'))}")
+    if np.isfinite(_number(summary, "multilevel_cr2_f")):
+        text += (f"; CR2 F({_number(summary, 'multilevel_cr2_df1'):.0f}, {_number(summary, 'multilevel_cr2_df2'):.1f})"
+                 f" = {_number(summary, 'multilevel_cr2_f'):.2f}, {p_text(_number(summary, 'multilevel_cr2_p'))}")
+    return text
+
+
 def no_test_between_levels(summary) -> str | None:
     """The sentence of a moderator's figure when its row of ``moderators.csv`` has no test between levels (one
     level coded, one study: no QM), with the row's ``note`` saying why; None when there is a test to report."""

@@ -18,7 +18,7 @@ from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
                                        format_number, format_p, log_metric_axis, message_figure,
-                                       no_test_between_levels, plain_text, pooled_count)
+                                       no_test_between_levels, plain_text, pooled_count, three_level_test)
 from alliance_meta.wording import plural  # noqa: E402
 
 MIN_PANEL = 3.0  # inches of the panel at the least
@@ -96,6 +96,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                   transform=axis.get_yaxis_transform(), ha="right", va="center", fontweight="bold")
         # k of a level counts studies (composites of a study's effect sizes within the level); that of a
         # three-level overall counts effect sizes: said, so that the two k are not read as the same count
+        three_level = three_level_test(summary)
         per_level = (("k of a level: studies (a study's effect sizes within the level combined); "
                       "k overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
         # the tests of the CIs, named as the forest plot's footnote names them: subgroups.csv's are Wald; the
@@ -104,11 +105,15 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                  (f"{level:g}% CIs: {test_name('z')}." if interval_test(overall) == test_name("z") else
                   f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}."),
                  no_test_between_levels(summary) or
-                 rf"Differences between levels, common $\tau^2$: $Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
+                 rf"Differences between levels{', study composites' if three_level else ''}, common $\tau^2$: "
+                 rf"$Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
                  rf"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; $F$({summary['f_df1']:.0f}, "
                  rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
                  rf"$\tau^2$: $Q_\mathrm{{between}}$({summary['q_between_separate_df']:.0f}) = "
                  rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
+        if three_level:  # dependence: multilevel: the test the report gives
+            lines += (f"Differences between levels, three-level model: {three_level}.".replace("QM(", r"$Q_\mathrm{M}$(")
+                      .replace("CR2 F(", "CR2 $F$("),)
         lines += (without_level,) if without_level else ()
         figure.text(0.01, 0.0, "\n".join(lines), ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()
