@@ -104,7 +104,7 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                   for method in dict.fromkeys(frame["method"].astype(str)) if method in ESTIMATORS]
     note = (f"{effects}. "
             + (f"Method: {'; '.join(estimators)} (estimator of \u03c4\u00b2). " if estimators else "")
-            + "k = effect sizes pooled; \u03c4\u00b2 = between-study variance; I\u00b2 = share of the total "
+            + "k = effect sizes pooled; \u03c4\u00b2 = variance of the true effects; I\u00b2 = share of the total "
               "variance due to heterogeneity; Q = Cochran's heterogeneity statistic. "
             + "CI = confidence interval; PI = prediction interval"
             + ((" (none for the common-effect model)" if common == ["common"] else
@@ -301,7 +301,7 @@ STATISTIC_MEANINGS = {
     "pet_peese": "PET-PEESE, the PEESE row when PET's intercept is significant, else the PET row",
     "selection_model": "selection model, likelihood-ratio \u03c7\u00b2 against the model without selection",
     "tes": "test of excess significance, \u03c7\u00b2 of the observed against the expected number of "
-           "significant studies",
+           "significant studies (its p from the exact test where that is feasible, as metafor's tes)",
     "svalue": "S-value, how many times more likely an affirmative study must be published than a "
               "nonaffirmative one to explain the estimate away (\u221e: no selection could); its adjusted value "
               "is the worst-case estimate (the nonaffirmative studies alone)",
@@ -389,8 +389,13 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> M
             for row in frame.to_dict("records")]
     header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI", "CR",
               "% artifact variance"]
-    note = ("Psychometric (Hunter–Schmidt) meta-analysis as psychmeta's ma_r: mean r = sample-size-weighted mean "
-            "correlation; ρ = corrected mean; CR = credibility interval.")
+    note = ("Psychometric (Hunter–Schmidt) meta-analysis as psychmeta's ma_r. k = studies (a study's correlations "
+            "combined); N = total sample size (a study with several correlations counts with their mean n, "
+            "Σn²/Σn); mean r = sample-size-weighted mean correlation (each corrected for its small-sample bias "
+            "where psychometric.correct_bias, the default); SD_res = standard deviation of r left after sampling "
+            "error (and, corrected, the artifacts); ρ = mean corrected correlation; SD_ρ = its standard deviation; "
+            "CR = credibility interval (psychometric.credibility_level, 80% by default); % artifact variance = "
+            "share of the observed variance of r due to sampling error and the artifacts corrected.")
     return ManuscriptTable("Psychometric meta-analysis", header, rows, note)
 
 
@@ -458,8 +463,9 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
     header = ["Study", *(["Year"] if year else []), *(["N"] if size else []), "k",
               *(m.replace("_", " ").capitalize() for m in moderators),
               *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
-    note = (f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes (as the "
-            "aggregated model pools them), "
+    note = (("N = the study's sample size (its largest n); " if size else "")
+            + f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes "
+            "(combined as aggregate_method and aggregate_rho say), "
             f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
                                               f"{METRIC_NAMES[metric]}")
             + ("; mixed = the study's effect sizes differ in this moderator" if moderators else "")
