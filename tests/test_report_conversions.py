@@ -124,3 +124,19 @@ def test_the_methods_say_how_zero_cells_and_double_zero_tables_were_handled():
            "tables included" in sentence
     assert "2x2 counts" not in conversion_sentence({"dropout": {"or_ci"}}, {"dropout": "log_or"})
     assert "double-zero table (no event, or no non-event, in either group)" in count_methods_sentence(["REML", "MH"])
+
+
+def test_the_methods_say_when_the_multiverse_leaves_out_the_three_level_model():
+    """Under dependence: multilevel the default multiverse (aggregate_methods [gls, mean]) pools composites only,
+    while the Methods said it refitted 'the pooled model' (a three-level walkthrough)."""
+    from alliance_meta.report.methods import methods_paragraph
+
+    versions = {"alliance-meta": "x"}
+    three = methods_paragraph({"dependence": "multilevel"}, {"multiverse"}, versions, ["outcome"])
+    assert ("Its specifications pool study composites (multiverse.aggregate_methods: gls, mean), not the three-level "
+            "model of the main analysis.") in three
+    assert "Its specifications" not in methods_paragraph(
+        {"dependence": "multilevel", "multiverse": {"aggregate_methods": ["gls", "multilevel"]}}, {"multiverse"},
+        versions, ["outcome"])
+    assert "Its specifications" not in methods_paragraph({"dependence": "aggregate"}, {"multiverse"}, versions,
+                                                         ["outcome"])

@@ -322,6 +322,10 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     if "multiverse" in stages:
         sentences.append("A multiverse analysis (Voracek et al., 2019) refitted the pooled model under every "
                          "combination of the specification choices.")
+        composites = config.get("multiverse", {}).get("aggregate_methods", ["gls", "mean"])
+        if config.get("dependence") == "multilevel" and "multilevel" not in composites:
+            sentences[-1] += (f" Its specifications pool study composites (multiverse.aggregate_methods: "
+                              f"{', '.join(composites)}), not the three-level model of the main analysis.")
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
     if "risk_of_bias" in stages:
