@@ -431,10 +431,13 @@ def test_a_recoded_moderator_is_named_by_its_column():
         ["S1", "modality", "modality: CBT -> psychodynamic"],
         ["S2", "yi", "r: 0.2 -> 0.25"],
         ["S2", "modality", "modality: CBT -> IPT"]]
-    assert edited["previous"].isna().tolist() == [True, False, True]
+    # the codes as written in previous and current (they were only in the note), no difference of text
+    assert edited[["previous", "current"]].values.tolist()[::2] == [["CBT", "psychodynamic"], ["CBT", "IPT"]]
+    assert edited["difference"].isna().tolist() == [True, False, True]
     assert edited.loc[edited["quantity"] == "yi", "difference"].iloc[0] == pytest.approx(0.05)
     text = changes_paragraph(changes, {"outcome": "z"})
-    assert "Since the previous run: 2 effect sizes edited." in text
+    # S1's recode moved no effect size: one effect size edited, and the codes besides (it said "2 edited")
+    assert "Since the previous run: 1 effect size edited." in text
     assert "Cells edited besides the effect sizes: modality (2 rows)." in text
     # a cell that moves neither yi nor vi (the authors' names) is named as well, not called yi
     renamed = {**record("c", [es("S1", "1", 2, 0.1, r="0.1", modality="psychodynamic", authors="Lee J"),
@@ -615,8 +618,17 @@ def test_three_level_moderator_tests_are_compared_and_a_dependence_switch_is_a_m
     assert model["note"].item() == ("REML, test z; z metric; one composite per study (k studies) \u2192 REML, test z; z "
                                     "metric; three-level model (k effect sizes): the results are not compared with the "
                                     "previous run's")
+    # k counts studies, then effect sizes: no "k 3 -> 9" row (there was one, beside the model change)
+    assert not ((switched["change"] == "pooled") & (switched["quantity"] == "k")).any()
     legacy = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)  # a snapshot of an earlier version: no dependence
     assert not (compare(legacy, multilevel)["change"] == "model_changed").any()
+    # the estimator key the other dependence uses is "not used" there, not "not recorded" (an older version's gap)
+    aggregate["config"] = {"dependence": "aggregate", "pooling.main_method": "REML"}
+    multilevel["config"] = {"dependence": "multilevel", "multilevel.method": "REML"}
+    notes = compare(aggregate, multilevel).query("change == 'config_changed'")["note"].tolist()
+    assert notes == ["dependence: aggregate -> multilevel",
+                     "multilevel.method: (not used under dependence: aggregate) -> REML",
+                     "pooling.main_method: REML -> (not used under dependence: multilevel)"]
 
 
 def test_a_snapshot_records_the_dependence_of_its_pooled_model():

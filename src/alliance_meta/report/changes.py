@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from alliance_meta.inputs.codebook import INPUT_COLUMNS, SIGN_COLUMNS
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number, apa_p, counted, is_finite
 from alliance_meta.wording import plural, rows_phrase
@@ -82,6 +83,12 @@ def _flat(value, key: str) -> dict:
     return {key: value}
 
 
+#: The quantities of an ``effect_size_edited`` row that edit the effect size itself (its value or an input of it).
+EFFECT_SIZE_QUANTITIES = ("yi", "vi", *INPUT_COLUMNS, *SIGN_COLUMNS)
+#: The main model's estimator: one of these is recorded, as the run's dependence uses it.
+MAIN_METHOD_KEYS = ("pooling.main_method", "multilevel.method")
+
+
 def compared_config(config: dict, moderators_from_sheet: bool = False) -> dict:
     """The values of the config keys that decide the results a snapshot records, by dotted key in sorted order:
     :data:`COMPARED_CONFIG`, the main model's estimator (``pooling.main_method``, or ``multilevel.method`` under
@@ -89,7 +96,7 @@ def compared_config(config: dict, moderators_from_sheet: bool = False) -> dict:
     ``changes.analyses`` compares the posterior of mu, :data:`COMPARED_BAYES_CONFIG`. ``moderators_from_sheet``:
     the config does not set ``moderators`` and the run filled them in from the sheet's columns; recorded as
     :data:`MODERATORS_FROM_SHEET`, so that a sheet coding one more moderator is no ``config_changed`` row."""
-    main_method = "multilevel.method" if config.get("dependence") == "multilevel" else "pooling.main_method"
+    main_method = MAIN_METHOD_KEYS[config.get("dependence") == "multilevel"]
     keys = [*COMPARED_CONFIG, main_method]
     if "bayes" in (config.get("changes") or {}).get("analyses", ()):
         keys += COMPARED_BAYES_CONFIG
@@ -355,7 +362,8 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
                              for c in columns)
 
         def edit(quantity, note, before=None, after=None):
-            difference = after - before if None not in (before, after) else None
+            numbers = all(isinstance(value, (int, float)) for value in (before, after))
+            difference = after - before if numbers else None
             rows.append(_row("effect_size_edited", new["family"], new["study_id"], new["es_id"], new["sheet_row"],
                              old["sheet_row"], quantity, before, after, difference, note))
 
@@ -365,8 +373,8 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
         inputs = [c for c in edited if c not in moderators] if moved else []
         if moved:
             edit(moved, detail(inputs), old[moved], new[moved])
-        for column in (c for c in edited if c not in inputs):
-            edit(column, detail([column]))
+        for column in (c for c in edited if c not in inputs):  # the cells as written in previous and current
+            edit(column, detail([column]), old["cells"].get(column, ""), new["cells"].get(column, ""))
     return rows
 
 
@@ -389,7 +397,11 @@ def _config_changes(before: dict, after: dict) -> list[dict]:
     that both compared the posterior (:data:`COMPARED_BAYES_CONFIG`): turning it on is the ``changes.analyses`` row,
     not a dozen rows of settings that were set all along."""
     def shown(key, config):
-        return _config_value(config[key]) if key in config else "(not recorded)"
+        if key in config:
+            return _config_value(config[key])
+        if key in MAIN_METHOD_KEYS and any(other in config for other in MAIN_METHOD_KEYS):  # the other one is used
+            return f"(not used under dependence: {config.get('dependence', 'aggregate')})"
+        return "(not recorded)"
 
     def same(key):
         return key in before and key in after and json.dumps(before[key]) == json.dumps(after[key])
@@ -433,7 +445,9 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
         if changed:
             rows.append(_row("model_changed", family, quantity="pooled model",
                              note=f"{model(a)} \u2192 {model(b)}: the results are not compared with the previous run's"))
-        for name in ("k",) if changed else COMPARED:
+        # k stays comparable across estimators, but not across a dependence switch (studies vs effect sizes)
+        switched = recorded and a["dependence"] != b["dependence"]
+        for name in (() if switched else ("k",)) if changed else COMPARED:
             if a[name] == b[name] or (None not in (a[name], b[name]) and same_number(a[name], b[name])):
                 continue  # equal (both None too), or but for the order of sums: nothing to list
             difference = b[name] - a[name] if None not in (a[name], b[name]) else None
@@ -525,7 +539,9 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     edited = changes[changes["change"] == "effect_size_edited"]
     counts = [(change, _count(changes, change)) for change in
               ("study_added", "study_removed", "study_renamed", "effect_size_added", "effect_size_removed")]
-    counts.append(("effect_size_edited", len(edited.drop_duplicates(["family", "study_id", "es_id", "sheet_row"]))))
+    # effect sizes whose value or inputs were edited; a recoded moderator (or label) is a cell edited besides them
+    moved = edited[edited["quantity"].isin(EFFECT_SIZE_QUANTITIES)]
+    counts.append(("effect_size_edited", len(moved.drop_duplicates(["family", "study_id", "es_id", "sheet_row"]))))
     listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
