@@ -419,7 +419,7 @@ def test_a_rerun_of_the_same_sheet_with_another_config_lists_it_and_stays_byte_i
     assert compare(None, back)["note"].iloc[1] == "pooling.main_method: DL -> REML"
 
 
-def test_a_recoded_moderator_is_named_by_its_column():
+def test_a_recoded_moderator_is_named_by_its_column(tmp_path):
     """modality changed from CBT to psychodynamic was an effect_size_edited row with quantity yi (difference 0)."""
     before = {**record("a", [es("S1", "1", 2, 0.1, r="0.1", modality="CBT", authors="Lee"),
                              es("S2", "1", 3, 0.2, r="0.2", modality="CBT")], POOLED_A), "config": CONFIG}
@@ -438,6 +438,23 @@ def test_a_recoded_moderator_is_named_by_its_column():
     text = changes_paragraph(changes, {"outcome": "z"})
     # S1's recode moved no effect size: one effect size edited, and the codes besides (it said "2 edited")
     assert "Since the previous run: 1 effect size edited." in text
+    # read back from changes.csv (text in previous and current makes the column text): the same paragraph
+    from alliance_meta.io import read_table, write_table
+
+    moved = pd.concat([changes, pd.DataFrame([{"change": "pooled", "family": "outcome", "quantity": "estimate",
+                                               "previous": 0.1, "current": 0.3, "difference": 0.2}])],
+                      ignore_index=True)
+    path = tmp_path / "changes.csv"
+    write_table(moved, path)
+    back = changes_paragraph(read_table(path, text=["es_id"]), {"outcome": "z"})
+    assert back == changes_paragraph(moved, {"outcome": "z"}) and "moved from r = .10 to .29" in back
+    from alliance_meta.report.html import changes_section
+
+    k_row = pd.DataFrame([{"change": "pooled", "family": "outcome", "quantity": "k", "previous": 3, "current": 4,
+                           "difference": 1}])
+    write_table(pd.concat([moved, k_row], ignore_index=True), path)
+    section = changes_section(read_table(path, text=["es_id"]), {"outcome": "z"})  # "format code 'g' for str"
+    assert "(k 3 \u2192 4)" in section.paragraph
     assert "Cells edited besides the effect sizes: modality (2 rows)." in text
     # a cell that moves neither yi nor vi (the authors' names) is named as well, not called yi
     renamed = {**record("c", [es("S1", "1", 2, 0.1, r="0.1", modality="psychodynamic", authors="Lee J"),

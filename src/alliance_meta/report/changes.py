@@ -525,8 +525,20 @@ def _count(frame: pd.DataFrame, change: str) -> int:
     return int((frame["change"] == change).sum())
 
 
+def numbers_read_back(changes: pd.DataFrame) -> pd.DataFrame:
+    """changes.csv as read back: ``previous`` and ``current`` hold numbers and, for a recoded cell, its codes as
+    written, so a reader gives the column as text; the numbers are made numbers again (the codes stay text)."""
+    changes = changes.copy()
+    for column in ("previous", "current"):
+        if column in changes and not pd.api.types.is_numeric_dtype(changes[column]):
+            changes[column] = pd.Series([value if not isinstance(value, str) or (number := _number(value)) is None
+                                         else number for value in changes[column]], index=changes.index, dtype=object)
+    return changes
+
+
 def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = None) -> str:
     """Sentences for the report: what was added, removed or edited, and how the estimates moved."""
+    changes = numbers_read_back(changes)
     config = _config_sentence(changes)
     if (changes["change"] == "no_previous_run").any():
         return ("There is no run of another sheet to compare with in results/history/ (earlier runs of this same "

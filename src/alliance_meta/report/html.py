@@ -380,8 +380,9 @@ class ExtraSection:
 
 def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSection:
     """"Changes since the previous run" from ``results/changes.csv``."""
-    from alliance_meta.report.changes import changes_paragraph
+    from alliance_meta.report.changes import changes_paragraph, numbers_read_back
 
+    changes = numbers_read_back(changes)  # a recoded cell's codes make previous and current text columns
     tables = []
     if not changes["change"].isin(["no_previous_run", "no_change"]).all():
         shown = changes.astype({column: object for column in ("previous", "current", "difference")})
