@@ -104,6 +104,7 @@ def test_summary_of_findings_table():
                            "Low (suggested)"]]
     assert "starting at low" in table.note and "| Certainty |" in to_markdown(table)
     assert "N = patients summed over the studies (each study's largest n)." in table.note  # as summary.py counts them
+    assert "k = studies (also of a three-level model, whose pooled table counts effect sizes)" in table.note
 
 
 def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():

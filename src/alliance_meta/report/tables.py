@@ -431,7 +431,8 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
     tests = [CI_TEST_NAMES.get(test, str(test)) for test in
              dict.fromkeys(interval_test(row) for row in frame.to_dict("records") if isinstance(row.get("test"), str))]
     note = (f"GRADE certainty suggested from the results, starting at {start}; the reviewers confirm or override each "
-            "domain. N = patients summed over the studies (each study's largest n). "
+            "domain. k = studies (also of a three-level model, whose pooled table counts effect sizes); N = patients "
+            "summed over the studies (each study's largest n). "
             + (f"{level:g}% CI: {', '.join(tests)}. " if tests else "")
             + "; ".join(reasons) + ".")
     return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
