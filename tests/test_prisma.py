@@ -81,12 +81,15 @@ def test_an_update_counts_the_new_reports_against_the_flow():
     wrong = prisma_counts({**updated_review(), "included_reports": 152})
     assert arithmetic_problems(wrong) == [
         "prisma.included_reports (152) minus prisma.previous.reports (121) is 31 new reports, but prisma.assessed "
-        "minus the reports excluded with reasons (databases and registers, and other methods) gives 152"]
+        "minus the reports excluded with reasons (databases and registers, and other methods) gives 152 (a study of "
+        "the previous version no longer included goes in prisma.previous.removed_studies and removed_reports)"]
     impossible = prisma_counts(updated_review(studies=160, reports=150))
     assert arithmetic_problems(impossible) == [
         "prisma.included_reports (273) minus prisma.previous.reports (150) is 123 new reports, but prisma.assessed "
-        "minus the reports excluded with reasons (databases and registers, and other methods) gives 152",
-        "prisma.previous.studies (160) is more than prisma.included_studies (150), the studies of this version",
+        "minus the reports excluded with reasons (databases and registers, and other methods) gives 152 (a study of "
+        "the previous version no longer included goes in prisma.previous.removed_studies and removed_reports)",
+        "prisma.previous.studies (160) is more than prisma.included_studies (150), the studies of this version (a "
+        "study of the previous version no longer included goes in prisma.previous.removed_studies)",
         "prisma.previous.reports (150) is fewer than prisma.previous.studies (160): every included study has at "
         "least one report"]
 
@@ -96,8 +99,32 @@ def test_more_new_studies_than_new_reports_is_a_problem():
     assert not any("new studies" in problem for problem in arithmetic_problems(counts))
     few = prisma_counts({**updated_review(studies=100, reports=152), "included_reports": 152 + 40})  # 50 studies, 40 reports
     assert ("prisma.included_studies (150) minus prisma.previous.studies (100) is 50 new studies, but "
-            "prisma.included_reports minus prisma.previous.reports gives only 40 new reports: every new study has at "
-            "least one new report") in arithmetic_problems(few)
+            "prisma.included_reports minus the previous version's reports gives only 40 new reports: every new study has "
+            "at least one new report") in arithmetic_problems(few)
+
+
+def test_an_update_can_say_that_studies_of_the_previous_version_are_no_longer_included():
+    """A study of the previous version found to duplicate another (or retracted) could not be entered: the new
+    studies were the total minus the previous version's, and the run stopped unless a count was falsified (a
+    living-review walkthrough)."""
+    block = updated_review(studies=121, reports=122, removed_studies=1, removed_reports=1)
+    counts = prisma_counts(block)
+    assert (counts.new_studies, counts.new_reports) == (30, 152) and arithmetic_problems(counts) == []
+    assert included_sentence(counts) == ("150 studies in 273 reports included (121 studies in 122 reports from the "
+                                         "previous version of the review, of which 1 study in 1 report no longer "
+                                         "included, 30 new studies in 152 new reports)")
+    figure = prisma_figure(counts)
+    joined = "\n".join(text.get_text().replace("\u00a0", " ").replace("\n", " ") for text in figure.axes[0].texts)
+    plt.close(figure)
+    assert "Of these, no longer included (n = 1), with their reports (n = 1)" in joined
+    too_many = prisma_counts(updated_review(studies=121, reports=122, removed_studies=200, removed_reports=1))
+    assert "prisma.previous.removed_studies (200) is more than prisma.previous.studies (121)" in \
+        arithmetic_problems(too_many)
+    from alliance_meta.inputs.config_check import check_config, fill_defaults
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["prisma"] = block
+    assert check_config(fill_defaults(config, schema), schema) == []
 
 
 def test_a_new_review_says_nothing_of_a_previous_version():

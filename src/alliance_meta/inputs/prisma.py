@@ -37,6 +37,17 @@ class PreviousVersion:
 
     studies: int
     reports: int
+    #: of those, no longer included in this version (e.g. found to duplicate another study, or retracted)
+    removed_studies: int = 0
+    removed_reports: int = 0
+
+    @property
+    def kept_studies(self) -> int:
+        return self.studies - self.removed_studies
+
+    @property
+    def kept_reports(self) -> int:
+        return self.reports - self.removed_reports
 
 
 @dataclass(frozen=True)
@@ -69,12 +80,12 @@ class PrismaCounts:
     @property
     def new_studies(self) -> int:
         """Studies included by this search (all of them in a new review)."""
-        return self.included_studies - (self.previous.studies if self.previous else 0)
+        return self.included_studies - (self.previous.kept_studies if self.previous else 0)
 
     @property
     def new_reports(self) -> int:
         """Reports included by this search (all of them in a new review)."""
-        return self.included_reports - (self.previous.reports if self.previous else 0)
+        return self.included_reports - (self.previous.kept_reports if self.previous else 0)
 
 
 def prisma_counts(block: dict) -> PrismaCounts:
@@ -92,7 +103,9 @@ def prisma_counts(block: dict) -> PrismaCounts:
             sources=dict(other.get("sources") or {}), sought=other["sought"],
             not_retrieved=other.get("not_retrieved", 0), assessed=other["assessed"],
             excluded_reasons=dict(other.get("excluded_reasons") or {})),
-        previous=None if not previous else PreviousVersion(studies=previous["studies"], reports=previous["reports"]),
+        previous=None if not previous else PreviousVersion(
+            studies=previous["studies"], reports=previous["reports"],
+            removed_studies=previous.get("removed_studies", 0), removed_reports=previous.get("removed_reports", 0)),
         simulated=bool(block.get("simulated", False)))
 
 
@@ -123,17 +136,30 @@ def arithmetic_problems(counts: PrismaCounts) -> list[str]:
     if previous is None:
         expect("included_reports", counts.included_reports, included, how)
         return problems
+    kept = " still included" if previous.removed_studies or previous.removed_reports else ""
+    minus_reports = (f"prisma.previous.reports ({previous.reports:,})" if not kept else
+                     f"the previous version's reports still included ({previous.kept_reports:,}: prisma.previous.reports "
+                     "minus removed_reports)")
+    minus_studies = (f"prisma.previous.studies ({previous.studies:,})" if not kept else
+                     f"the previous version's studies still included ({previous.kept_studies:,}: prisma.previous.studies "
+                     "minus removed_studies)")
     if counts.new_reports != included:
-        problems.append(f"prisma.included_reports ({counts.included_reports:,}) minus prisma.previous.reports "
-                        f"({previous.reports:,}) is {counts.new_reports:,} new reports, but {how} gives {included:,}")
+        problems.append(f"prisma.included_reports ({counts.included_reports:,}) minus {minus_reports} is "
+                        f"{counts.new_reports:,} new reports, but {how} gives {included:,} (a study of the previous "
+                        "version no longer included goes in prisma.previous.removed_studies and removed_reports)")
     if counts.new_studies < 0:
-        problems.append(f"prisma.previous.studies ({previous.studies:,}) is more than prisma.included_studies "
-                        f"({counts.included_studies:,}), the studies of this version")
+        problems.append(f"{minus_studies} is more than prisma.included_studies ({counts.included_studies:,}), the "
+                        "studies of this version (a study of the previous version no longer included goes in "
+                        "prisma.previous.removed_studies)")
     if counts.new_reports < counts.new_studies:
-        problems.append(f"prisma.included_studies ({counts.included_studies:,}) minus prisma.previous.studies "
-                        f"({previous.studies:,}) is {counts.new_studies:,} new studies, but prisma.included_reports "
-                        f"minus prisma.previous.reports gives only {counts.new_reports:,} new reports: every new study "
-                        "has at least one new report")
+        problems.append(f"prisma.included_studies ({counts.included_studies:,}) minus {minus_studies} is "
+                        f"{counts.new_studies:,} new studies, but prisma.included_reports minus the previous version's "
+                        f"reports{kept} gives only {counts.new_reports:,} new reports: every new study has at least one "
+                        "new report")
+    for kind in ("studies", "reports"):
+        if getattr(previous, f"removed_{kind}") > getattr(previous, kind):
+            problems.append(f"prisma.previous.removed_{kind} ({getattr(previous, f'removed_{kind}'):,}) is more than "
+                            f"prisma.previous.{kind} ({getattr(previous, kind):,})")
     if previous.reports < previous.studies:
         problems.append(f"prisma.previous.reports ({previous.reports:,}) is fewer than prisma.previous.studies "
                         f"({previous.studies:,}): every included study has at least one report")
@@ -167,9 +193,13 @@ def included_sentence(counts: PrismaCounts) -> str:
     sentence = (f"{counted(counts.included_studies, 'study')} in {counted(counts.included_reports, 'report')} "
                 "included")
     if counts.previous is not None:
-        sentence += (f" ({counted(counts.previous.studies, 'study')} in {counted(counts.previous.reports, 'report')} "
-                     f"from the previous version of the review, {counted(counts.new_studies, 'study', 'new ')} in "
-                     f"{counted(counts.new_reports, 'report', 'new ')})")
+        previous = counts.previous
+        removed = (f", of which {counted(previous.removed_studies, 'study')} in "
+                   f"{counted(previous.removed_reports, 'report')} no longer included"
+                   if previous.removed_studies or previous.removed_reports else "")
+        sentence += (f" ({counted(previous.studies, 'study')} in {counted(previous.reports, 'report')} "
+                     f"from the previous version of the review{removed}, {counted(counts.new_studies, 'study', 'new ')} "
+                     f"in {counted(counts.new_reports, 'report', 'new ')})")
     return sentence
 
 

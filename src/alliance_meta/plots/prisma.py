@@ -74,8 +74,16 @@ def prisma_figure(counts: PrismaCounts):
     reasons = _lines("Reports excluded:", counts.excluded_reasons) if counts.excluded_reasons \
         else "Reports excluded (n = 0)"
     texts = [_wrap(identified, 44), _wrap(removed, 44)]
+    previous_text = None
+    if previous:
+        no_longer = (f"\n\nOf these, no longer included {_n(previous.removed_studies)}, with their reports "
+                     f"{_n(previous.removed_reports)}" if previous.removed_studies or previous.removed_reports else "")
+        previous_text = _wrap(f"Studies included in previous version of review {_n(previous.studies)}\n\n"
+                              f"Reports of studies included in previous version of review {_n(previous.reports)}"
+                              + no_longer, 32)
     id_h = max(0.35 + 0.155 * t.count("\n") for t in texts + ([_wrap(_lines("Records identified from:", other.sources),
-                                                                        44)] if other else []))
+                                                                        44)] if other else [])
+               + ([previous_text] if previous_text else []))
     reason_h = max(0.5, 0.35 + 0.155 * max(_wrap(reasons, 44).count("\n"),
                                            _wrap(_lines("Reports excluded:", other.excluded_reasons), 44).count("\n")
                                            if other else 0))
@@ -132,9 +140,7 @@ def prisma_figure(counts: PrismaCounts):
              f"Reports of new included studies\n{_n(counts.new_reports)}")
         _box(ax, x_main, y_total, box_w, total_h, f"Total studies included in review\n{_n(counts.included_studies)}\n"
              f"Reports of total included studies\n{_n(counts.included_reports)}" + effect_sizes)
-        _box(ax, x_previous, y_id, previous_w, id_h, _wrap(
-            f"Studies included in previous version of review {_n(previous.studies)}\n\n"
-            f"Reports of studies included in previous version of review {_n(previous.reports)}", 32))
+        _box(ax, x_previous, y_id, previous_w, id_h, previous_text)
         _arrow(ax, (x_main + box_w / 2, y_included), (x_main + box_w / 2, y_total + total_h))
         pcentre = x_previous + previous_w / 2
         ax.plot([pcentre, pcentre], [y_id, y_total + total_h / 2], color=EDGE, lw=0.8)
