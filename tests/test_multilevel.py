@@ -121,6 +121,10 @@ def test_multilevel_moderator_terms_code_levels_as_the_aggregated_analysis():
     table = multilevel_moderators.moderator_coefficients(data, "rater", rho=0.5)
     aggregated = build_design(data, "rater")
     assert list(table.term) == list(aggregated.columns) == ["intercept", "rater[observer]", "rater[therapist]"]
+    # as the other rows of meta_regression.csv: Wald z in z (it was in "statistic"), k effect sizes in n_studies
+    assert {"z", "k", "n_studies"} <= set(table.columns) and "statistic" not in table.columns
+    assert set(table["k"]) == {32} and set(table["n_studies"]) == {16}
+    np.testing.assert_allclose(table["z"], table["estimate"] / table["se"])
     chosen = multilevel_moderators.moderator_coefficients(data, "rater", rho=0.5, reference_level="observer")
     assert list(chosen.term) == ["intercept", "rater[patient]", "rater[therapist]"]
     raw = multilevel_moderators.moderator_coefficients(data, "year", continuous=True, rho=0.5)

@@ -94,7 +94,11 @@ def moderator_coefficients(data: pd.DataFrame, moderator: str, *, continuous: bo
     robust_table = robust.cr2(wald).coef_test()
     for column in ("se", "statistic", "df", "p", "ci_lower", "ci_upper"):
         table[f"cr2_{column}"] = robust_table[column].to_numpy()
+    # the columns of the other rows of meta_regression.csv: Wald z as z, the model's effect sizes and studies
+    table = table.rename(columns={"statistic": "z"})
     table.insert(0, "model", f"multilevel: {moderator}")
+    table.insert(2, "k", wald.k)
+    table["n_studies"] = wald.n_studies
     return table
 
 
