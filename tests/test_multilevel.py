@@ -219,3 +219,17 @@ def test_one_effect_size_fixes_both_sigma2_and_says_so():
     assert list(table.test) == ["z", "t"] and (table.note == multilevel.ONE_EFFECT_SIZE_NOTE).all()
     assert not any("not separately identified" in note for note in notes)
     assert np.isnan(table.sigma2_within_ci_lower).all()
+
+
+def test_the_three_level_moderator_table_says_when_the_variance_split_is_not_identified():
+    """With one effect size per study the three-level table printed sigma^2 between and within as estimates
+    (pooled.csv's note says they are not identified; the table said nothing)."""
+    from alliance_meta.report.tables import manuscript_table
+
+    row = {"moderator": "rater", "multilevel_k": 20, "multilevel_n_studies": 20, "multilevel_qm": 0.3,
+           "multilevel_qm_df": 2, "multilevel_qm_p": 0.86, "multilevel_sigma2_between": 0.006,
+           "multilevel_sigma2_within": 0.006, "k": 20, "qm": 0.3, "qm_df": 2, "qm_p": 0.86}
+    note = manuscript_table("moderators", pd.DataFrame([row]), "z").note
+    assert "rater: one effect size per study, so \u03c3\u00b2 between and within are not identified separately" in note
+    nested = manuscript_table("moderators", pd.DataFrame([{**row, "multilevel_k": 35}]), "z").note
+    assert "not identified" not in nested

@@ -201,6 +201,11 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
     if small:
         note += (f" CR2 F with df2 below {SMALL_DF} ({', '.join(small)}): the robust test is not to be trusted "
                  "(Tipton, 2015).")
+    single = [str(row["moderator"]) for row in frame.to_dict("records")
+              if is_finite(row.get("multilevel_k")) and row.get("multilevel_k") == row.get("multilevel_n_studies")]
+    if single:  # one effect size per study: the split of tau^2 into the two levels is arbitrary (pooled.csv says so)
+        note += (f" {', '.join(single)}: one effect size per study, so \u03c3\u00b2 between and within are not "
+                 "identified separately (only their sum).")
     note += _r2_note(frame, "multilevel_tau2_null")
     return ManuscriptTable("Moderator tests", header, rows, note)
 
