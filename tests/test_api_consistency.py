@@ -48,6 +48,15 @@ def test_a_variable_inside_an_expression_is_not_centred_first(formula):
     pd.testing.assert_frame_equal(centred.to_frame(), raw.to_frame())
 
 
+def test_a_polynomial_of_raw_years_keeps_every_term():
+    """year + I(year**3) of raw years (about 8e9 beside the intercept's 1) lost its cubic as 'redundant': the rank
+    check now judges columns of unit length, as metafor keeps the term."""
+    fit = am.fit(simulated(k=30), metric="z")
+    table = am.meta_regression(fit, "~ year + I(year**3)", permutations=0).to_frame()
+    assert list(table["term"]) == ["intercept", "year", "I(year ** 3)"] and not table["note"].astype(str).str.contains(
+        "redundant").any()
+
+
 def test_a_bare_variable_beside_another_in_an_expression_is_still_centred():
     design = build_design(simulated(), "~ year + I(vi * 100) + rater:I(year - 1990)", continuous=("year", "vi"),
                           centre=True)

@@ -72,6 +72,9 @@ def test_formulas_of_one_model_are_compared_once():
                                                                       ("~ a + b", "~ a")]
     assert model_comparison.nested_pairs(["~ a", "~a", "~ a + b", "~ b + a"]) == [("~ a", "1"), ("~ a + b", "~ a"),
                                                                                 ("~ a + b", "1")]
+    # a transform is another term: n and log(n), year and year + I(year**2) are four models (not two)
+    assert model_comparison.nested_pairs(["n", "log(n)", "year", "year + I(year**2)"]) == [
+        ("n", "1"), ("log(n)", "1"), ("year", "1"), ("year + I(year**2)", "year"), ("year + I(year**2)", "1")]
 
 
 def test_nested_pairs_follow_the_terms():

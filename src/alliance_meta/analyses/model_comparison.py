@@ -36,7 +36,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.design import (Design, build_design, column_variables, design_variables,
-                                          formula_variables, marginal_rows, parse_formula)
+                                          formula_terms, formula_variables, marginal_rows)
 from alliance_meta.engines.heterogeneity import level_alpha
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.models import metareg
@@ -51,7 +51,7 @@ def _intercept_only(formula: str) -> bool:
 
 
 def _terms(formula: str) -> frozenset:
-    return frozenset() if _intercept_only(formula) else frozenset(parse_formula(formula))
+    return frozenset() if _intercept_only(formula) else formula_terms(formula)
 
 
 def _variables(formula: str) -> tuple[str, ...]:

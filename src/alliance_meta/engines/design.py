@@ -183,9 +183,12 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
                         else tuple(dict.fromkeys(_term_variables(term_of[column], quoted, formula))))
                  for name, column in zip(names, matrix.columns)}
     vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
+    # the rank is judged on columns of unit length, so that a term's scale (year**3 of raw years, about 8e9, beside
+    # the intercept's 1) does not make it look redundant
+    units = [vector / norm if (norm := np.linalg.norm(vector)) > 0 else vector for vector in vectors]
     kept, dropped = [], []
-    for index, vector in enumerate(vectors):
-        candidate = np.column_stack([vectors[i] for i in kept] + [vector])
+    for index, vector in enumerate(units):
+        candidate = np.column_stack([units[i] for i in kept] + [vector])
         if np.linalg.matrix_rank(candidate) > len(kept):
             kept.append(index)
         else:
@@ -211,6 +214,12 @@ def _prepared(frame: pd.DataFrame, formula: str, continuous, references: dict, c
             text, reference = data[name].astype(str), references[name]
             data[name] = pd.Categorical(text, categories=[reference] + [v for v in sorted(set(text)) if v != reference])
     return data
+
+
+def formula_terms(formula: str) -> frozenset[str]:
+    """The terms of a formula as formulaic expands and writes them (``a*b``: ``a``, ``b``, ``a:b``; ``log(n)``
+    is not ``n``), intercept left out: two formulas of the same model have the same terms."""
+    return frozenset(str(term) for term in _parsed(formula) if str(term) != "1")
 
 
 def parse_formula(formula: str) -> tuple[tuple[str, ...], ...]:
