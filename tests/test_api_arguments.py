@@ -308,10 +308,13 @@ def test_series_yi_and_vi_are_paired_by_label_not_position(molloy):
     with pytest.raises(ValueError, match=r"yi is indexed by study names, some repeated \(a, b\): for several "
                                          r"effect sizes of one study pass a frame with yi, vi and study_id"):
         am.fit(repeated, pd.Series(vi[:4], index=repeated.index))
-    rows = pd.DataFrame({"yi": yi[:4], "vi": vi[:4], "study_id": ["a", "a", "b", "b"], "es_id": [1, 1, 1, 2]})
+    rows = pd.DataFrame({"yi": yi[:4], "vi": vi[:4], "study_id": ["a", "a", "b", "b"], "es_id": ["1", "1", "1", "2"]})
     with pytest.raises(ValueError, match=r"es_id names each effect size of a study once; used more than once "
                                          r"\(study_id/es_id\): a/1"):
         am.fit(rows, dependence="multilevel")
+    # numbers read back from effects.csv fold "01" and "1", which the sheet check told apart; empty names nothing
+    assert am.fit(rows.assign(es_id=[1, 1, 1, 2]), dependence="multilevel").k == 4
+    assert am.fit(rows.assign(es_id=[None, None, "1", "2"]), dependence="multilevel").k == 4
 
 
 def test_weights_are_refused_where_they_would_be_ignored(molloy):

@@ -93,6 +93,7 @@ def test_control_is_refused_for_a_three_level_fit():
     for key, value in (("max_iterations", -1), ("max_iterations", 2.5), ("threshold", 0), ("tau2_max", -1.0)):
         with pytest.raises(ValueError, match=f"control {key} must be a "):
             am.fit(rows, control={key: value}, method="REML")
+    assert am.fit(rows, control={"max_iterations": np.int64(100), "threshold": np.float32(1e-5)}).converged
 
 
 @pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])

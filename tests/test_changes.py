@@ -307,6 +307,11 @@ def test_a_corrected_n_is_an_edit_and_a_new_column_one_row():
     assert added["quantity"].tolist() == ["experience"] and "filled in on 2 rows" in added["note"].iloc[0]
     text = changes_paragraph(changes, {"outcome": "z"})
     assert "1 effect size edited" in text and "Column experience is new" in text
+    assert "Cells edited besides" not in text  # n is an input of the effect size: counted once, as edited
+    from alliance_meta.report.changes import numbers_read_back
+    codes = pd.DataFrame({"change": ["effect_size_edited", "pooled"], "quantity": ["site", "k"],
+                          "previous": ["01", "3"], "current": ["1_000", "4"]})
+    assert numbers_read_back(codes)[["previous", "current"]].values.tolist() == [["01", "1_000"], [3.0, 4.0]]
     # a snapshot written before n was recorded: n is not a new column
     old_style = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2")], POOLED_A)
     assert compare(old_style, before)["change"].isin(["column_added", "effect_size_edited"]).sum() == 0

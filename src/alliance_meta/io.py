@@ -48,12 +48,12 @@ def restore_formula(value: object) -> object:
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` as CSV at full precision with formula-looking text neutralised."""
     safe = frame.copy()
-    for column in safe.columns:
-        if not (pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])):
-            safe[column] = safe[column].map(neutralise_formula)
-    for column in safe.columns:
-        if safe[column].dtype == np.float64:
-            safe[column] = shortest_text(safe[column].to_numpy())
+    for j in range(safe.shape[1]):  # by position: a frame may repeat a column name
+        column = safe.iloc[:, j]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            safe.isetitem(j, column.map(neutralise_formula))
+        elif pd.api.types.is_float_dtype(column) and column.dtype != np.float32:  # float64, pandas' Float64
+            safe.isetitem(j, shortest_text(column.to_numpy(dtype=float, na_value=np.nan)))
     safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     safe.to_csv(path, index=False, float_format="%.17g")

@@ -25,6 +25,7 @@ Confidence interval: Q-profile (Viechtbauer 2007, *Stat Med* 26, 37-52).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,9 +52,10 @@ class Control:
         if self.tau2_max is not None:
             positive["tau2_max"] = self.tau2_max
         for name, value in {"max_iterations": self.max_iterations, **positive}.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not value > 0 \
+                    or value != value:
                 raise ValueError(f"control {name} must be a positive number, not {value!r}")
-        if isinstance(self.max_iterations, float) and not self.max_iterations.is_integer():
+        if not float(self.max_iterations).is_integer():
             raise ValueError(f"control max_iterations must be a whole number, not {self.max_iterations!r}")
 
 

@@ -560,7 +560,11 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     frame["study_id"] = _identifiers(frame["study_id"])
     if "es_id" not in frame:
         frame["es_id"] = frame.groupby("study_id").cumcount() + 1
-    twice = frame[frame.duplicated(["study_id", "es_id"], keep=False)]
+    # es_id as the user wrote it (text); numbers read back from effects.csv may fold "01" and "1", which the sheet
+    # check told apart, and an empty es_id names nothing
+    named = frame[frame["es_id"].notna()] if pd.api.types.is_string_dtype(frame["es_id"]) or \
+        frame["es_id"].dtype == object else frame.iloc[:0]
+    twice = named[named.duplicated(["study_id", "es_id"], keep=False)]
     if len(twice):  # a three-level model took them for distinct effect sizes (rma.mv would share their level)
         pairs = ", ".join(dict.fromkeys(f"{s}/{e}" for s, e in zip(twice["study_id"], twice["es_id"].astype(str))))
         raise ValueError(f"es_id names each effect size of a study once; used more than once (study_id/es_id): "

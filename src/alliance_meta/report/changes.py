@@ -529,10 +529,12 @@ def numbers_read_back(changes: pd.DataFrame) -> pd.DataFrame:
     """changes.csv as read back: ``previous`` and ``current`` hold numbers and, for a recoded cell, its codes as
     written, so a reader gives the column as text; the numbers are made numbers again (the codes stay text)."""
     changes = changes.copy()
+    coded = (changes["change"] == "effect_size_edited") & ~changes["quantity"].isin(["yi", "vi"])  # cells as written
     for column in ("previous", "current"):
         if column in changes and not pd.api.types.is_numeric_dtype(changes[column]):
-            changes[column] = pd.Series([value if not isinstance(value, str) or (number := _number(value)) is None
-                                         else number for value in changes[column]], index=changes.index, dtype=object)
+            changes[column] = pd.Series([value if code or not isinstance(value, str) or (number := _number(value)) is None
+                                         else number for value, code in zip(changes[column], coded)],
+                                        index=changes.index, dtype=object)
     return changes
 
 
@@ -557,7 +559,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
-    recoded = edited.loc[~edited["quantity"].isin(["yi", "vi"]), "quantity"].value_counts(sort=False)
+    recoded = edited.loc[~edited["quantity"].isin(EFFECT_SIZE_QUANTITIES), "quantity"].value_counts(sort=False)
     if len(recoded):
         parts.append("Cells edited besides the effect sizes: " + ", ".join(
             f"{column} ({counted(n, 'row')})" for column, n in recoded.items()) + ".")

@@ -104,7 +104,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                   for method in dict.fromkeys(frame["method"].astype(str)) if method in ESTIMATORS]
     note = (f"{effects}. "
             + (f"Method: {'; '.join(estimators)} (estimator of \u03c4\u00b2). " if estimators else "")
-            + "k = effect sizes pooled; \u03c4\u00b2 = variance of the true effects; I\u00b2 = share of the total "
+            + "k = studies pooled (each one composite of its effect sizes; of a three-level model: effect sizes); "
+              "\u03c4\u00b2 = variance of the true effects; I\u00b2 = share of the total "
               "variance due to heterogeneity; Q = Cochran's heterogeneity statistic. "
             + "CI = confidence interval; PI = prediction interval"
             + ((" (none for the common-effect model)" if common == ["common"] else
