@@ -61,11 +61,11 @@ def test_values_are_written_as_the_shortest_decimal_that_reads_back_the_same(tmp
 def test_nullable_floats_and_a_repeated_column_name_are_written(tmp_path):
     # pandas' Float64 kept "%.17g" (0.17999999999999999); a repeated column name crashed the loop by name
     frame = pd.DataFrame({"a": [0.18, np.nan], "b": pd.array([0.18, None], dtype="Float64"), "c": ["=x", "y"],
-                          "d": [1, 2]})
-    frame.columns = ["a", "b", "c", "a"]
+                          "d": [1, 2], "e": pd.Series([0.18, None], dtype=object)})  # floats held as objects
+    frame.columns = ["a", "b", "c", "a", "e"]
     path = tmp_path / "table.csv"
     write_table(frame, path)
-    assert path.read_text().splitlines() == ["a,b,c,a", "0.18,0.18,'=x,1", ",,y,2"]
+    assert path.read_text().splitlines() == ["a,b,c,a,e", "0.18,0.18,'=x,1,0.18", ",,y,2,"]
 
 
 def test_nan_positions_and_text_survive(tmp_path):

@@ -51,9 +51,10 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     for j in range(safe.shape[1]):  # by position: a frame may repeat a column name
         column = safe.iloc[:, j]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
-            safe.isetitem(j, column.map(neutralise_formula))
-        elif pd.api.types.is_float_dtype(column) and column.dtype != np.float32:  # float64, pandas' Float64
-            safe.isetitem(j, shortest_text(column.to_numpy(dtype=float, na_value=np.nan)))
+            column = column.map(neutralise_formula)  # (a column of floats held as objects comes back as floats)
+        if pd.api.types.is_float_dtype(column) and column.dtype != np.float32:  # float64, pandas' Float64
+            column = pd.Series(shortest_text(column.to_numpy(dtype=float, na_value=np.nan)), index=column.index)
+        safe.isetitem(j, column)
     safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     safe.to_csv(path, index=False, float_format="%.17g")
