@@ -582,17 +582,18 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
         if problem(at_zero)[0] <= problem(theta)[0] + 1e-12:
             theta = at_zero
     value = problem(theta)[0]
-    hessian = _hessian(problem, theta)
     notes = []
     if yi.size <= parameters + 1:  # one degree of freedom or none: a nearly flat likelihood
         notes.append(f"k = {yi.size} studies for {parameters} parameters: weakly identified, the estimates rest "
                      "on very few p-values")
     standard_errors = np.full(theta.size, np.nan)
+    estimated = _estimated_in_hessian(theta, vi, type)
+    hessian = _hessian(problem, theta)[np.ix_(estimated, estimated)]
     try:
         if not np.all(np.isfinite(hessian)):
             raise np.linalg.LinAlgError
         covariance = _cholesky_inverse(hessian)
-        standard_errors = np.sqrt(np.diag(covariance))
+        standard_errors[estimated] = np.sqrt(np.diag(covariance))
     except np.linalg.LinAlgError:
         notes.append("Hessian not invertible: standard errors not computed")
     converged = _stationary(problem, theta)
@@ -607,6 +608,8 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
                                                        np.flatnonzero(near)) + ")")
     if theta[1] <= 1e-10:
         notes.append("tau2 = 0")
+    elif not estimated[1]:
+        notes.append(f"tau2 = {theta[1]:.3g}, below metafor's tau2tol: held at its estimate for the standard errors")
     total = vi + ml.tau2
     unadjusted = -0.5 * float(np.sum(np.log(2 * np.pi * total) + (yi - ml.estimate) ** 2 / total))
     log_likelihood = -float(value)
@@ -619,6 +622,21 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
                           float(standard_errors[0]), float(theta[1]), float(standard_errors[1]), delta, se_delta,
                           log_likelihood, unadjusted, lrt, df, float(dist.chi2.sf(lrt, df)), counts, converged,
                           level, "; ".join(notes))
+
+
+#: metafor's ``selmodel`` control ``deltatol``: a step-function weight below it is held fixed in the Hessian.
+DELTA_TOLERANCE = 1e-4
+
+
+def _estimated_in_hessian(theta: np.ndarray, vi: np.ndarray, type: str) -> np.ndarray:
+    """Which parameters the Hessian for the standard errors covers, as in metafor's ``selmodel.rma.uni``: tau^2
+    is held at its estimate (no standard error) below ``tau2tol = min(vi/10, 1e-4)``, where a tau^2 of 0 on its
+    boundary would leave the Hessian singular; a step-function weight below ``deltatol`` (1e-4) likewise."""
+    estimated = np.ones(theta.size, bool)
+    estimated[1] = not theta[1] < min(float(np.min(vi)) / 10, 1e-4)
+    if type == "stepfun":
+        estimated[2:] = ~(theta[2:] < DELTA_TOLERANCE)
+    return estimated
 
 
 def _cholesky_inverse(hessian: np.ndarray) -> np.ndarray:
