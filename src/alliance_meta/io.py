@@ -67,8 +67,9 @@ def shortest_text(values: np.ndarray) -> np.ndarray:
     ``"%.17g"`` also round-trips but writes a coded r of 0.18 as ``0.17999999999999999``, which a reviewer
     comparing effects.csv with the sheet reads as a changed value.
     """
-    text = values.astype(str).astype(object)
-    whole = np.char.endswith(text.astype(str), ".0")
+    digits = values.astype(str)
+    whole = np.char.endswith(digits, ".0")
+    text = digits.astype(object)
     text[whole] = [cell[:-2] for cell in text[whole]]
     text[np.isnan(values)] = None
     return text

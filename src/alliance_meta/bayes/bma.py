@@ -701,9 +701,10 @@ class BmaResult:
         return self.table
 
     def __repr__(self) -> str:  # the dataclass's own repr printed every model's grids (24,000 characters)
-        components = self.summary[self.summary["quantity"] == "component"] if "quantity" in self.summary else []
-        factors = ", ".join(f"{row['name']} {row['inclusion_bf']:.3g}" for _, row in
-                            (components.iterrows() if len(components) else iter(())))
+        components = self.summary[self.summary["quantity"] == "component"] if "quantity" in self.summary else \
+            self.summary.iloc[:0]
+        factors = ", ".join(f"{name} {bf:.3g}" for name, bf in zip(components.get("name", []),
+                                                                    components.get("inclusion_bf", [])))
         return (f"<BmaResult: {len(self.fits)} models on k = {len(self.studies)}"
                 + (f"; inclusion BF {factors}" if factors else "") + ">")
 

@@ -42,6 +42,11 @@ class PreviousVersion:
     removed_reports: int = 0
 
     @property
+    def removes(self) -> bool:
+        """Whether this version no longer includes some of the previous version's studies or reports."""
+        return bool(self.removed_studies or self.removed_reports)
+
+    @property
     def kept_studies(self) -> int:
         return self.studies - self.removed_studies
 
@@ -136,7 +141,7 @@ def arithmetic_problems(counts: PrismaCounts) -> list[str]:
     if previous is None:
         expect("included_reports", counts.included_reports, included, how)
         return problems
-    kept = " still included" if previous.removed_studies or previous.removed_reports else ""
+    kept = " still included" if previous.removes else ""
     minus_reports = (f"prisma.previous.reports ({previous.reports:,})" if not kept else
                      f"the previous version's reports still included ({previous.kept_reports:,}: prisma.previous.reports "
                      "minus removed_reports)")
@@ -195,8 +200,7 @@ def included_sentence(counts: PrismaCounts) -> str:
     if counts.previous is not None:
         previous = counts.previous
         removed = (f", of which {counted(previous.removed_studies, 'study')} in "
-                   f"{counted(previous.removed_reports, 'report')} no longer included"
-                   if previous.removed_studies or previous.removed_reports else "")
+                   f"{counted(previous.removed_reports, 'report')} no longer included" if previous.removes else "")
         sentence += (f" ({counted(previous.studies, 'study')} in {counted(previous.reports, 'report')} "
                      f"from the previous version of the review{removed}, {counted(counts.new_studies, 'study', 'new ')} "
                      f"in {counted(counts.new_reports, 'report', 'new ')})")

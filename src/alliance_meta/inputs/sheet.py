@@ -1267,8 +1267,7 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
         column = rule.column if rule and rule.column else (case.column if isinstance(case.column, str) and case.column in text else "")
         if case.check in ("no_complete_input", "inputs_disagree"):
             column = ""
-        value = row.get(column) if column else None
-        value = "" if value is None or pd.isna(value) else str(value)
+        value = _cell_text(row.get(column)) if column else ""
         message = rule.message(column, value, row) if rule else f"fails the check {case.check}"
         if case.check == "inputs_disagree" and details.get(case.index):
             message += f": {details[case.index]}"

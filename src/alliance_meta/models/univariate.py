@@ -39,6 +39,7 @@ from alliance_meta.engines.heterogeneity import (
     q_profile_interval,
 )
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.wording import plural
 
 COMMON = "common"
 TESTS = ("z", "knha", "adhoc")
@@ -134,11 +135,11 @@ def validate_inputs(yi, vi, weights=None) -> tuple[np.ndarray, np.ndarray, np.nd
         raise ValueError("no effect sizes to pool (k = 0)")
     if not np.all(np.isfinite(y)):
         bad = ~np.isfinite(y)
-        raise ValueError(f"yi has {_count(bad, 'missing or infinite value')}{_where(y, bad)}")
+        raise ValueError(f"yi has {int(bad.sum())} missing or infinite {plural(bad.sum(), 'value')}{_where(y, bad)}")
     if not np.all(np.isfinite(v) & (v > 0)):
         bad = ~(np.isfinite(v) & (v > 0))
-        raise ValueError(f"vi must be finite and positive, but {_count(bad, 'value')} "
-                         f"{'is' if bad.sum() == 1 else 'are'} not{_where(v, bad)}")
+        raise ValueError(f"vi must be finite and positive, but {int(bad.sum())} {plural(bad.sum(), 'value')} "
+                         f"{plural(bad.sum(), 'is', 'are')} not{_where(v, bad)}")
     if weights is not None:
         weights = np.asarray(weights, dtype=float).reshape(-1)
         if weights.size != y.size or not np.all(np.isfinite(weights) & (weights > 0)):
@@ -155,10 +156,6 @@ def _numbers(values, name: str) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be numbers, one per effect size (an array, list or Series); got "
                          f"{type(values).__name__}: {error}") from None
-
-
-def _count(bad: np.ndarray, what: str) -> str:
-    return f"{int(bad.sum())} {what}{'s' if bad.sum() != 1 else ''}"
 
 
 def _where(values: np.ndarray, bad: np.ndarray, shown: int = 5) -> str:

@@ -77,7 +77,7 @@ def prisma_figure(counts: PrismaCounts):
     previous_text = None
     if previous:
         no_longer = (f"\n\nOf these, no longer included {_n(previous.removed_studies)}, with their reports "
-                     f"{_n(previous.removed_reports)}" if previous.removed_studies or previous.removed_reports else "")
+                     f"{_n(previous.removed_reports)}" if previous.removes else "")
         previous_text = _wrap(f"Studies included in previous version of review {_n(previous.studies)}\n\n"
                               f"Reports of studies included in previous version of review {_n(previous.reports)}"
                               + no_longer, 32)
