@@ -240,7 +240,8 @@ def test_a_changed_aggregate_rho_redraws_the_multiverse_plot(review_folder: Path
 
 def test_prisma_counts_that_disagree_with_the_sheet_stop_the_run_before_its_analyses(review_folder: Path):
     """The example config's SIMULATED counts (150 studies) kept with a reviewer's own sheet: the run stopped at rule
-    prisma after 16 of 31 jobs; prisma now runs first of the ready jobs (on one core: before the conversion)."""
+    prisma after 16 of 31 jobs; prisma now runs first of the ready jobs but the conversion (on one core: right after
+    it, before any analysis)."""
     import yaml
 
     prisma = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["prisma"]
@@ -250,7 +251,7 @@ def test_prisma_counts_that_disagree_with_the_sheet_stop_the_run_before_its_anal
     log = (review_folder / "logs" / "prisma.log").read_text()
     assert f"prisma.included_studies is {prisma['included_studies']:,} but the sheet has 10 studies" in log
     assert "Traceback" not in log + result.stderr
-    assert not (review_folder / "data/processed/effect_sizes.csv").exists()
+    assert not [path for family in ("outcome", "dropout") for path in (review_folder / "results" / family).glob("*")]
     tail = result.stderr[result.stderr.rindex("alliance-meta: the run stopped"):]  # said last, after Snakemake's block
     assert "\n  prisma: The PRISMA counts in the config (prisma:) have" in tail and "(logs/prisma.log)" in tail
 

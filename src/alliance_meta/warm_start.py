@@ -45,9 +45,11 @@ _IN_CHILD_ENV = "ALLIANCE_META_WARM_CHILD"
 _HEADER = struct.Struct("!Q")
 _STATUS = struct.Struct("!i")
 #: imported by the server first, then every module of alliance_meta (a failed import is skipped:
-#: the job that needs it reports the error itself)
+#: the job that needs it reports the error itself). The sheet's checks and formulas come before
+#: matplotlib: the first jobs (validation, coder agreement) need them and no figure, and arrive
+#: about when pandas is in; the server forks no job while it imports these
 PRELOAD = ("snakemake.io", "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas",
-           "matplotlib.pyplot", "pyarrow.pandas_compat")
+           "alliance_meta.inputs.sheet", "formulaic", "matplotlib.pyplot", "pyarrow.pandas_compat")
 #: imported by the server after alliance_meta's modules: what the package imports only where it is used
 #: and several jobs use (formulas, scipy.stats, the PDF and SVG backends, the preview's WebP writer, ...)
 LATER = ("formulaic", "scipy.stats", "scipy.ndimage", "jsonschema", "matplotlib.backends.backend_pdf",

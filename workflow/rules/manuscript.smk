@@ -42,7 +42,7 @@ FINAL_TARGETS.append("results/changes.csv")
 if config["prisma"]:
 
     rule prisma:
-        # first of the ready jobs: counts that disagree with the sheet (the example config's kept with a reviewer's
+        # first of the ready jobs but the conversion: counts that disagree with the sheet (the example config's kept with a reviewer's
         # own sheet) stop a run among its first jobs, not after half of them (see multiverse_specifications)
         priority: 4
         input:
