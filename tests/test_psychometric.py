@@ -215,7 +215,7 @@ def test_apa_sentence_reports_each_row():
     bare, individual, distribution = (table.set_index("method").loc[m] for m in pm.METHODS)
     assert "k = 240 studies (N = 105,151)" in text
     assert f"r\u0304 = .{round(bare['r_bar'] * 100):02d}" in text
-    assert "Correcting each of k = 161 correlations individually for unreliability" in text
+    assert "Correcting the correlations of each of k = 161 studies individually for unreliability" in text
     assert f"\u03c1\u0304 = .{round(individual['rho'] * 100):02d}" in text
     assert f"\u03c1\u0304 = .{round(distribution['rho'] * 100):02d}" in text
     assert "80% credibility interval" in text and "95% CI" in text

@@ -379,7 +379,7 @@ def test_one_study_pooled_table_has_no_prediction_interval_or_heterogeneity_test
     one = pooled_row(k=1, tau2=0.0, i2=0.0, q=0.0, q_df=0, q_p=1.0, pi_lower=0.20, pi_upper=0.40)
     table = manuscript_table("pooled", pd.DataFrame([one]), "z")
     row = dict(zip(table.header, table.rows[0]))
-    assert row["95% PI"] == "" and row["Q (df)"] == "" and row["p"] == ""
+    assert row["95% PI"] == "" and row["Q (df)"] == "" and row["p (Q)"] == ""
     assert "k = 1: heterogeneity cannot be estimated from one study" in table.note
     many = dict(zip(table.header, manuscript_table("pooled", pd.DataFrame([pooled_row()]), "z").rows[0]))
     assert many["95% PI"] == "[.05, .50]" and many["Q (df)"] == "8.00 (4)"

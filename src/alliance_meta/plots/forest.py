@@ -174,7 +174,10 @@ def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = N
     """What the marks mean and the heterogeneity statistics, rounded as the report's tables round them
     (tau^2 and sigma^2 to three decimals, in the analysis ``metric``; I^2 to one)."""
     test = interval_test(pooled)
-    text = (f"Squares: study estimates (area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
+    marks = "effect sizes (rows of the three-level model" + (f", {int(pooled['n_studies'])} studies"
+             if np.isfinite(float(pooled.get("n_studies", np.nan))) else "") + "; " \
+        if _three_level(pooled) else "study estimates ("
+    text = (f"Squares: {marks}area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
             f"axis. Diamond: pooled estimate with {level:g}% CI ({test}).")
     if one_effect_size(pooled):  # pooled.csv's Q(0) = 0, p = 1 and tau^2 = 0 are set, not estimated
         text += " Heterogeneity: not estimable from one study."

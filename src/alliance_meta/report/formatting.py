@@ -17,7 +17,7 @@ MINUS = "\u2212"
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
                    "model_qm_p", "model_f_p", "model_qe_p", "model_qm_p_permutation", "model_f_p_permutation",
-                   "q_between_separate_p", "kendall_tau"}
+                   "q_between_separate_p", "kendall_tau", "median_r", "min_r", "max_r"}
 INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_studies", "n_levels", "k_dropped",
                    "permutations", "iterations", "position", "k_effect_sizes", "model_qm_df", "model_f_df1",
                    "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail", "studies",
@@ -29,6 +29,10 @@ MODERATOR_SCALE_COLUMNS = {"centre", "center"}
 #: Identifier columns: shown as written, never as a statistic (an es_id of 1 read back from a CSV column with
 #: blanks is the float 1.0, not "1.000"; a study_id of 1234 is not "1,234").
 IDENTIFIER_COLUMNS = {"study_id", "es_id", "id", "label", "report_id"}
+
+
+#: columns of ';'-joined numbers (selection_models.csv's ``delta`` and ``steps``; a single number in some rows)
+VECTOR_COLUMNS = {"delta", "steps"}
 
 
 def is_identifier(column: str) -> bool:
@@ -128,6 +132,8 @@ def format_cell(column: str, value: object) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if not isinstance(value, (int, float, np.integer, np.floating)):
+        if column in VECTOR_COLUMNS and isinstance(value, str) and all(map(is_finite, value.split(";"))):
+            return "; ".join(apa_number(float(part), 3) for part in value.split(";"))  # "0.9848323199195439;1.05"
         return str(value)
     number = float(value)
     if not math.isfinite(number):
@@ -136,7 +142,8 @@ def format_cell(column: str, value: object) -> str:
         return str(int(number))
     if column in INTEGER_COLUMNS or (column.endswith("_df") and number.is_integer()):
         return apa_integer(number)
-    if column == "p" or column.endswith("_p") or "_p_" in column or column.startswith("p_"):
+    if column == "p" or column.endswith("_p") or "_p_" in column or column.startswith("p_") \
+            or column == "pval" or column.endswith("_pval"):
         return apa_p(number)
     if is_bounded(column):
         return apa_number(number, 2, leading_zero=False)

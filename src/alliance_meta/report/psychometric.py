@@ -97,7 +97,8 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
     if individual is not None and math.isfinite(float(individual["rho"])):
         corrected = str(individual["note"]).split(";")[0].removeprefix("corrected for ").strip() or "artifacts"
         sentences.append(
-            f"Correcting each of k = {apa_integer(individual['k'])} correlations individually for {corrected}, "
+            f"Correcting the correlations of each of k = {apa_integer(individual['k'])} studies individually for "
+            f"{corrected}, "
             f"the mean true correlation was \u03c1\u0304 = {_r(individual['rho'])}, {level:g}% CI "
             f"{_interval(individual['ci_lower'], individual['ci_upper'])}, SD_\u03c1 = {_r(individual['sd_rho'])}, "
             f"{cred_level:g}% credibility interval {_interval(individual['cr_lower'], individual['cr_upper'])}.")
@@ -107,7 +108,7 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
         restricted = "range restriction" in note.split("(")[0]
         artifacts = ("the reliabilities and of range restriction" if restricted else "the reliabilities")
         sentences.append(
-            f"Correcting the mean of all k = {apa_integer(distribution['k'])} correlations with artifact "
+            f"Correcting the mean correlation of all k = {apa_integer(distribution['k'])} studies with artifact "
             f"distributions of {artifacts} (interactive method"
             f"{', ' + ('Case IV' if 'Case IV' in note else 'Case II') if restricted else ''}) gave "
             f"\u03c1\u0304 = {_r(distribution['rho'])}, "

@@ -80,7 +80,7 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
              "" if one else f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})", "" if one else apa_p(row.q_p)]
             for row, one in zip(frame.itertuples(), single)]
     header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
-              "Q (df)", "p"]
+              "Q (df)", "p (Q)"]
     tested = [interval_test(row) for row in frame.to_dict("records")]  # the test each row's CI really has
     adhoc = "adhoc" in tested  # pooling.knha_adhoc, noted on each knha row
     knha = CI_TEST_NAMES["adhoc" if adhoc else "knha"]
@@ -370,8 +370,15 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscri
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
                      apa_integer(row["ess_tail"]) if is_finite(row.get("ess_tail")) else ""])
     header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
+    names = {str(row[0]) for row in rows}
     note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({METRIC_NAMES[metric]}), "
             "r on the correlation scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
+    if names & {"or", "or_new"}:
+        note += (" or = odds ratio (exp(πg/√3) for Hedges' g; above 1 in the direction of positive "
+                 "effects)." if metric == "smd" else " or = odds ratio (above 1 in the direction of positive effects).")
+    if any(name.endswith("_new") for name in names):
+        note += " *_new = the true effect of a new study (posterior predictive)."
+    note += " R-hat = potential scale reduction factor; ESS = effective sample size (bulk, tail)."
     if bayes_factors:
         note += (f" {', '.join(bayes_factors)}: Bayes factors BF10 (mu ≠ 0, tau > 0) from the exact marginal "
                  "likelihood, in the Mean column.")
