@@ -664,3 +664,18 @@ def test_a_snapshot_records_the_dependence_of_its_pooled_model():
                           main_method="REML", tests=["z"], config=config)
         part = record["families"]["outcome"]["pooled"]
         assert {key: part[key] for key in ("dependence",) if key in part} == expected
+
+
+def test_report_section_names_the_sheet_versions_compared():
+    """The report said "since the previous run" without saying which; only logs/changes.log named it."""
+    from alliance_meta.report.html import changes_section
+
+    before = record("a" * 64, [es("S1", "1", 2, 0.1, r="0.1")], POOLED_A)
+    after = chain(record("b" * 64, [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2")], POOLED_A),
+                  chain(before, None))
+    paragraph = changes_section(compare(chain(before, None), after), {"outcome": "z"}, after).paragraph
+    assert paragraph.startswith(f"This is version 2 of the sheet in this folder's history, compared with version 1 "
+                                f"(results/history/{'a' * 64}.json; this version's snapshot is "
+                                f"results/history/{'b' * 64}.json). Since the previous run: 1 study added")
+    first = changes_section(compare(None, chain(before, None)), {"outcome": "z"}, chain(before, None)).paragraph
+    assert first.startswith("There is no run of another sheet to compare with")

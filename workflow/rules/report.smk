@@ -96,6 +96,7 @@ rule report:
         images=run_report_images,
         figures=expand("results/{family}/report_figures.json", family=FAMILIES),
         manuscript_tables=manuscript_table_files,
+        snapshot=f"results/history/{SHEET_SHA256}.json",  # rule changes: which sheet versions changes.csv compares
     output:
         report(REPORT_HTML, caption="../report/report.rst", category="Report"),
     params:

@@ -13,6 +13,7 @@ from alliance_meta.io import read_table, restore_formulas, setup_logging
 import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
+from alliance_meta.report.changes import read_snapshot
 from alliance_meta.report.html import ExtraSection, Figure, changes_section, coding_section, inline_image
 from alliance_meta.report.methods import run_facts, stages_run
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
@@ -52,7 +53,8 @@ if prisma:
 if "changes" in results_tables:
     # es_id as written (as the double-coding tables read it), not a number read back from a column with blanks
     extra_sections.append(changes_section(read_table(results_tables["changes"], text=["es_id"]),
-                                          {**config["metric"], **{f: part["metric"] for f, part in families.items()}}))
+                                          {**config["metric"], **{f: part["metric"] for f, part in families.items()}},
+                                          read_snapshot(inputs.snapshot)))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=effect_sizes,
                      families=families, config=config, provenance=provenance,
                      methods=methods_paragraph(config, stages, versions, list(families),

@@ -196,6 +196,16 @@ def chain(record: dict, previous: dict | None, replaced: dict | None = None) -> 
     return out
 
 
+def compared_sentence(snapshot: dict | None) -> str:
+    """Which sheet version this run is and which it was compared with, from this sheet's snapshot (``sequence``,
+    ``previous``): the snapshots' file names in results/history/ are the sheets' SHA-256."""
+    if not snapshot or not snapshot.get("previous"):
+        return ""
+    return (f"This is version {snapshot['sequence']} of the sheet in this folder's history, compared with version "
+            f"{snapshot['sequence'] - 1} (results/history/{snapshot['previous']}.json; this version's snapshot is "
+            f"results/history/{snapshot['sheet_sha256']}.json).")
+
+
 def _effect_sizes(members: list) -> str:
     """``1 effect size`` or ``3 effect sizes``."""
     return counted(len(members), "effect size")

@@ -378,9 +378,10 @@ class ExtraSection:
     figures: list[Figure] = field(default_factory=list)
 
 
-def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSection:
-    """"Changes since the previous run" from ``results/changes.csv``."""
-    from alliance_meta.report.changes import changes_paragraph, numbers_read_back
+def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: dict | None = None) -> ExtraSection:
+    """"Changes since the previous run" from ``results/changes.csv``, naming the sheet versions compared from this
+    sheet's ``snapshot`` in results/history/ (:func:`alliance_meta.report.changes.compared_sentence`)."""
+    from alliance_meta.report.changes import changes_paragraph, compared_sentence, numbers_read_back
 
     changes = numbers_read_back(changes)  # a recoded cell's codes make previous and current text columns
     tables = []
@@ -395,7 +396,8 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str]) -> ExtraSect
                                  note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
                                       "analysis metric; snapshots of every run in results/history/.",
                                  source="results/changes.csv"))
-    return ExtraSection("changes", "Changes since the previous run", changes_paragraph(changes, metrics), tables)
+    paragraph = " ".join(filter(None, [compared_sentence(snapshot), changes_paragraph(changes, metrics)]))
+    return ExtraSection("changes", "Changes since the previous run", paragraph, tables)
 
 
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
