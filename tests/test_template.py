@@ -340,10 +340,17 @@ def test_blank_template_filled_in_validates_with_and_without_risk_of_bias_judgem
 
 
 def test_from_sheet_keeps_its_own_rob_columns_and_adds_none(tmp_path):
-    """A template filled from a sheet has the sheet's rob_* columns where they are, no others: a sheet
-    without them gets none, a sheet with another tool's keeps them (without the default tool's drop-down)."""
+    """A template filled from a sheet has the sheet's rob_* columns where they are, no others; a sheet without
+    them gets the tool's, empty (before: none, so a reviewer moving an older sheet to the template had no column to
+    rate risk of bias in); a sheet with another tool's keeps them (without the default tool's drop-down)."""
     plain = write_template(tmp_path / "plain.xlsx", pd.DataFrame({"study_id": ["S1"], "r": ["0.3"], "n": ["50"]}))
-    assert [cell.value for cell in openpyxl.load_workbook(plain)[DATA_SHEET][1]] == list(codebook.CODEBOOK_COLUMNS)
+    plain_sheet = openpyxl.load_workbook(plain)[DATA_SHEET]
+    assert [cell.value for cell in plain_sheet[1]] == list(codebook.CODEBOOK_COLUMNS) + list(QUIPS.columns)
+    assert set(validations_by_column(plain_sheet)) >= set(QUIPS.columns)
+    assert [plain_sheet.cell(row=2, column=len(codebook.CODEBOOK_COLUMNS) + 1 + i).value
+            for i in range(len(QUIPS.columns))] == [None] * len(QUIPS.columns)
+    clean, problems = validate_sheet(read_sheet(plain))
+    assert problems == [] and not any(str(column).startswith("rob_") for column in clean.columns)
     rob2_columns = list(BUILT_IN["rob2"].columns)
     frame = pd.DataFrame({"study_id": ["S1"], "r": ["0.3"], "n": ["50"], "rob_randomisation": ["L"],
                           "rob_overall": ["Some concerns"]})

@@ -3,8 +3,9 @@
 :func:`write_template` writes an ``.xlsx`` workbook whose first worksheet (``studies``)
 has every codebook column in the order of :data:`codebook.CODEBOOK_COLUMNS`, then,
 in the blank template, the risk-of-bias tool's columns (``rob_<domain>`` ..., ``rob_overall``;
-the config's ``risk_of_bias`` block, QUIPS by default), or, when filled from a sheet, any
-extra column of that sheet (its own ``rob_*`` columns included, where they are), and
+the config's ``risk_of_bias`` block, QUIPS by default; also when filled from a sheet without
+``rob_*`` columns), and, when filled from a sheet, any extra column of that sheet (its own ``rob_*``
+columns included, where they are, and then no others), and
 
 - a drop-down list (Excel data validation of type *list*) on every column with a
   vocabulary (``family``, ``reverse``, ``direction``, ``rater``, ``modality``, ...; every
@@ -236,9 +237,11 @@ def template_columns(extra: list[str] | tuple[str, ...] = (), rob: list[str] | t
 
 
 def _template_rob_columns(tool: RobTool, frame: pd.DataFrame | None) -> tuple[str, ...]:
-    """The risk-of-bias columns the template adds: the tool's in the blank template; none when it is
-    filled from a sheet, whose own ``rob_*`` columns (if any) stay as they are, where they are."""
-    return tool.columns if frame is None else ()
+    """The risk-of-bias columns the template adds: the tool's in the blank template and in one filled from a
+    sheet without ``rob_*`` columns (empty, to be rated); none when the sheet has its own, which stay as they
+    are, where they are (a sheet rated with another tool does not get a second set)."""
+    own = frame is not None and any(str(column).startswith("rob_") for column in frame.columns)
+    return () if own else tool.columns
 
 
 def write_template(path: str | Path, from_sheet: str | Path | pd.DataFrame | None = None, *,
@@ -256,8 +259,9 @@ def write_template(path: str | Path, from_sheet: str | Path | pd.DataFrame | Non
     ``risk_of_bias`` is the config's block of that name (None: QUIPS): the blank template has
     the tool's columns (``tool.columns``: domains, then ``rob_overall``) after the codebook's,
     each with a drop-down of the tool's judgements, a header comment and a codebook row, as the
-    vocabularies' columns. A template filled from a sheet keeps the sheet's own ``rob_*``
-    columns (none added); those that are the tool's get its drop-down.
+    vocabularies' columns; so has a template filled from a sheet without ``rob_*`` columns (empty). A
+    template filled from a sheet with ``rob_*`` columns keeps them (none added); those that are the tool's
+    get its drop-down.
     """
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
