@@ -628,20 +628,25 @@ def _rounding_slack(frame: pd.DataFrame, kind: InputKind, half_unit: float) -> n
 def input_disagreements(frame: pd.DataFrame, tolerance: float = 0.005, decimals: int = 2) -> list[InputDisagreement]:
     """Rows where another complete input disagrees with the converted (first complete) one.
 
-    Rule: on the r scale (:func:`r_equivalent`; signs from ``direction``, ``reverse`` is
-    common to both and ignored), the first complete kind and every other complete kind
+    Rule: on the r scale (:func:`r_equivalent`; unsigned kinds signed by ``direction``, signed kinds
+    flipped by ``reverse``), the first complete kind and every other complete kind
     disagree when |r_first - r_other| > tolerance + slack_first + slack_other, where the
     slack is :func:`rounding_slack` for statistics reported to ``decimals`` decimals. The
     tolerance absorbs the approximations between kinds (phi vs log OR, d vs r, ...).
     """
     complete = complete_inputs(frame)
     first = first_complete_kind(frame)
+    reverse = parse_reverse(frame["reverse"]) if "reverse" in frame.columns else np.zeros(len(frame), dtype=bool)
+    reverse = pd.Series(reverse, index=frame.index)
     r_by_kind, slack_by_kind = {}, {}
     for kind in INPUT_KINDS:
         rows = complete[kind.name].to_numpy()
         if rows.any():
             subset = frame.loc[rows]
-            r_by_kind[kind.name] = pd.Series(r_equivalent(base_statistic(subset, kind)), index=subset.index)
+            r = r_equivalent(base_statistic(subset, kind))
+            if not kind.needs_direction:  # reverse flips a signed statistic; direction alone signs F, chi2, p
+                r = np.where(reverse[subset.index].to_numpy(), -r, r)
+            r_by_kind[kind.name] = pd.Series(r, index=subset.index)
             slack_by_kind[kind.name] = pd.Series(rounding_slack(subset, kind, decimals), index=subset.index)
     found = []
     for kind_name in r_by_kind:

@@ -840,6 +840,49 @@ def _odds_ratio_inside_ci(frame: pd.DataFrame) -> pd.Series:
     return ~applies | ((lower <= odds) & (odds <= upper) & (lower < upper))
 
 
+def _chi2_within_n(frame: pd.DataFrame) -> pd.Series:
+    """chi2 < n where both are filled: phi = sqrt(chi2/n) of a 2x2 table lies below 1 (a larger chi2 is a
+    chi-square of a larger table, one with more than 1 df, or the wrong n); else the row has no effect size."""
+    chi2, n = _column(frame, "chi2"), _column(frame, "n")
+    applies = chi2.notna() & n.notna()
+    return ~applies | (chi2 < n)
+
+
+def _reverse_of_unsigned(frame: pd.DataFrame) -> pd.Series:
+    """No ``reverse = yes`` on a row converted from an unsigned statistic (F, chi2, p): its sign comes from
+    ``direction`` alone, which already says how the alliance went with the outcome; flipping it again
+    would turn ``direction = positive`` into a negative effect."""
+    if "reverse" not in frame:
+        return pd.Series(True, index=frame.index)
+    complete = complete_input_table(frame)
+    first = complete.idxmax(axis=1).where(complete.any(axis=1))
+    unsigned = first.isin([kind.name for kind in INPUT_KINDS if kind.needs_direction])
+    return ~(unsigned & (frame["reverse"].astype(object) == "yes"))
+
+
+def _direction_agrees_with_sign(frame: pd.DataFrame) -> pd.Series:
+    """A ``direction`` beside a signed statistic (r, d, t, OR, ...) that the row is converted from agrees with
+    that statistic's sign after ``reverse``: the conversion ignores ``direction`` there, so ``r = 0.3`` with
+    ``direction = negative`` (meant as "the outcome scale is reversed") would enter as a positive effect."""
+    module = _effect_sizes_module()
+    agree = pd.Series(True, index=frame.index)
+    if module is None or "direction" not in frame:
+        return agree
+    complete = complete_input_table(frame)
+    first = complete.idxmax(axis=1).where(complete.any(axis=1))
+    signed = {kind.name for kind in INPUT_KINDS if not kind.needs_direction}
+    rows = first.isin(signed) & frame["direction"].notna() & _rows_with_valid_values(frame)
+    for kind in first[rows].unique():
+        subset = frame.loc[rows & (first == kind)]
+        with np.errstate(all="ignore"):
+            r = module.r_equivalent(module.base_statistic(subset, kind))
+            sign = module.parse_direction(subset["direction"])
+        if "reverse" in subset:
+            r = np.where(subset["reverse"].astype(object) == "yes", -r, r)
+        agree.loc[subset.index] = ~(np.sign(r) * sign < 0)
+    return agree
+
+
 def _counts_in_both_groups(frame: pd.DataFrame) -> pd.Series:
     """A 2x2 table has patients in both alliance groups (n11 + n12 > 0 and n21 + n22 > 0): with an
     empty group the odds ratio is not defined, and a continuity correction would invent one."""
@@ -908,6 +951,9 @@ VALUE_SCHEMA = pa.DataFrameSchema(
         pa.Check(_direction_given, name="direction_missing", ignore_na=False),
         pa.Check(_partial_r_degrees_of_freedom, name="partial_r_degrees_of_freedom", ignore_na=False),
         pa.Check(_odds_ratio_inside_ci, name="odds_ratio_outside_ci", ignore_na=False),
+        pa.Check(_chi2_within_n, name="chi2_exceeds_n", ignore_na=False),
+        pa.Check(_reverse_of_unsigned, name="reverse_of_unsigned", ignore_na=False),
+        pa.Check(_direction_agrees_with_sign, name="direction_contradicts_sign", ignore_na=False),
         pa.Check(_counts_in_both_groups, name="counts_empty_group", ignore_na=False),
         pa.Check(_counts_match_sizes, name="counts_disagree_with_n", ignore_na=False),
         pa.Check(_inputs_agree, name="inputs_disagree", ignore_na=False),
@@ -1217,6 +1263,18 @@ RULES: dict[str, Rule] = {
         "(variance 1/(n - n_covariates - 3))"), column="n"),
     "odds_ratio_outside_ci": Rule("effect-size inputs", lambda column, value, row: _odds_ratio_ci_message(row),
                                   column="odds_ratio"),
+    "chi2_exceeds_n": Rule("effect-size inputs", lambda column, value, row: (
+        f"chi2 = {row.get('chi2')} is not smaller than n = {row.get('n')}: phi = sqrt(chi2/n) of a 2x2 table "
+        "(1 df) lies below 1; check n, or whether the chi-square has more than 1 df (not convertible)"),
+        column="chi2"),
+    "reverse_of_unsigned": Rule("effect-size inputs", lambda column, value, row: (
+        "is yes on a row converted from an unsigned statistic (F, chi2, p), whose sign comes from direction "
+        "alone: write in direction how the alliance went with the outcome (positive: stronger alliance, "
+        "better outcome or staying) and leave reverse empty"), column="reverse"),
+    "direction_contradicts_sign": Rule("effect-size inputs", lambda column, value, row: (
+        "contradicts the sign of the signed statistic the row is converted from (after reverse); direction "
+        "signs only F, chi2 and p: to flip a statistic reported the other way round write reverse = yes, and "
+        "leave direction empty or make it agree"), column="direction"),
     "counts_empty_group": Rule("effect-size inputs", lambda column, value, row: _empty_group_message(row),
                                column="n11"),
     "counts_disagree_with_n": Rule("sample sizes and counts", _constant(""), cells=_count_size_cells),

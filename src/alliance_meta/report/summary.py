@@ -16,9 +16,12 @@ def total_n(effect_sizes: pd.DataFrame) -> tuple[int, int]:
 
 def family_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFrame:
     """One row per family: ``family``, ``studies``, ``effect_sizes``, ``n`` and ``studies_without_n``."""
+    from alliance_meta.inputs.dependence import usable_effects
+
+    usable = effect_sizes[usable_effects(effect_sizes)]  # as conversion_counts and the analyses: rows with yi, vi
     rows = []
     for family in families:
-        rows_of_family = effect_sizes[effect_sizes["family"] == family]
+        rows_of_family = usable[usable["family"] == family]
         n, unknown = total_n(rows_of_family)
         rows.append({"family": family, "studies": rows_of_family["study_id"].nunique(),
                      "effect_sizes": len(rows_of_family), "n": n, "studies_without_n": unknown})

@@ -1,0 +1,59 @@
+"""Inputs that convert to a wrong or missing effect without a sheet problem (review of the conversions;
+INVENTED rows, not real studies)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from alliance_meta.inputs.effect_sizes import convert
+from alliance_meta.inputs.sheet import read_sheet, validate_sheet
+from alliance_meta.report.summary import family_counts
+
+
+def problems_of(folder, text):
+    path = folder / "sheet.csv"
+    path.write_text(text, encoding="utf-8")
+    return validate_sheet(read_sheet(path))[1]
+
+
+def test_a_chi2_not_below_n_is_a_sheet_problem(tmp_path):
+    # phi = sqrt(60/50) > 1: converted to yi = NaN and silently left out before
+    problems = problems_of(tmp_path, "study_id,chi2,n,direction\nS1,60,50,positive\nS2,4.2,90,positive\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "chi2", "chi2_exceeds_n")]
+    assert "not smaller than n = 50" in problems[0].rule
+
+
+def test_reverse_on_an_unsigned_statistic_is_a_sheet_problem(tmp_path):
+    # direction = positive with reverse = yes gave a negative effect (F: yi = -0.259) without a word
+    text = ("study_id,f,df,p,n,r,direction,reverse\n"
+            "S1,4.1,60,,,,positive,yes\n"
+            "S2,,,0.02,70,,negative,yes\n"
+            "S3,,,,70,-0.3,,yes\n"        # a signed statistic: reverse is what flips it
+            "S4,4.1,60,,,,positive,no\n")
+    problems = problems_of(tmp_path, text)
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "reverse", "reverse_of_unsigned"),
+                                                              (3, "reverse", "reverse_of_unsigned")]
+
+
+def test_family_counts_leave_out_rows_without_a_usable_effect_size():
+    sheet = pd.DataFrame({"study_id": ["A", "B", "C"], "chi2": [60.0, 4.2, 3.0], "n": [50.0, 90.0, 80.0],
+                          "direction": ["positive"] * 3})
+    effects = convert(sheet)
+    assert effects["yi"].isna().tolist() == [True, False, False]
+    counts = family_counts(effects, ["outcome"]).iloc[0]
+    # the Results sentence said "k = 2 studies (3 effect sizes), N = 220" for a fit of 2 effect sizes, N = 170
+    assert (counts["studies"], counts["effect_sizes"], counts["n"]) == (2, 2, 170)
+
+
+def test_direction_against_the_sign_of_a_signed_statistic_is_a_sheet_problem(tmp_path):
+    # r = 0.3 with direction = negative (a reversed outcome scale coded in direction) entered as z = +0.31
+    problems = problems_of(tmp_path, "study_id,r,n,direction,reverse\nS1,0.3,50,negative,\nS2,-0.3,50,positive,yes\n"
+                                     "S3,0.3,50,positive,\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "direction", "direction_contradicts_sign")]
+
+
+def test_a_reversed_r_agrees_with_an_f_signed_by_direction(tmp_path):
+    # r = -.30 against a symptom score (reverse = yes) and F(1, 48) = 4.9 with direction = positive are the same
+    # result (r = .30 and .304); they were reported as disagreeing (r = -0.300 vs 0.304)
+    problems = problems_of(tmp_path, "study_id,r,n,f,df,direction,reverse\nS1,-0.3,50,4.9,48,positive,yes\n")
+    assert problems == []
