@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import alliance_meta as am
 from alliance_meta.report.html import render_report
@@ -140,3 +141,18 @@ def test_the_methods_say_when_the_multiverse_leaves_out_the_three_level_model():
         versions, ["outcome"])
     assert "Its specifications" not in methods_paragraph({"dependence": "aggregate"}, {"multiverse"}, versions,
                                                          ["outcome"])
+
+
+@pytest.mark.parametrize("kind, named", [
+    ("t_df", "r = t/\u221a(t\u00b2 + df)"), ("f_df", "t = \u221aF"), ("p_n", "the t of p on n \u2212 2 df"),
+    ("t_groups", "d = t\u221a(1/n1 + 1/n2)"), ("f_groups", "t = \u221aF"), ("p_groups", "n1 + n2 \u2212 2 df"),
+    ("means_sds", "pooled SD"), ("or_ci", "SE = (log upper \u2212 log lower)/(2 \u00d7 1.96)")])
+def test_every_conversion_through_t_or_a_ci_is_named(kind, named):
+    """The Methods named only the approximate conversions; t, F and p went through t and an OR's CI gave its SE
+    without a word (a walkthrough coding every kind of input)."""
+    metrics = {"outcome": "z", "dropout": "smd"}
+    family = "outcome" if kind in ("t_df", "f_df", "p_n") else "dropout"
+    text = conversion_sentence({family: {kind, "r" if family == "outcome" else "g"}}, metrics)
+    assert named in text
+    if kind in ("f_df", "p_n", "f_groups", "p_groups"):
+        assert "signed by the direction coded" in text

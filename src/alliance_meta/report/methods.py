@@ -143,6 +143,15 @@ def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> 
         ("beta" in present, "standardized regression coefficients as r = \u03b2 + .05 for \u03b2 \u2265 0 and r = "
                             "\u03b2 otherwise (Peterson & Brown, 2005)"),
         ("chi2" in present, "\u03c7\u00b2 with 1 df as \u03c6 = \u221a(\u03c7\u00b2/n)"),
+        (bool(present & {"t_df", "f_df", "p_n"}), "t, F(1, df) and two-sided p of a correlation as r = "
+                                                   "t/\u221a(t\u00b2 + df), with t = \u221aF and the t of p on n "
+                                                   "\u2212 2 df"),
+        (bool(present & {"t_groups", "f_groups", "p_groups", "means_sds"}),
+         "group comparisons (means and SDs, t, F(1, df), two-sided p) as d = t\u221a(1/n1 + 1/n2), with t = "
+         "\u221aF and the t of p on n1 + n2 \u2212 2 df (means: d with the pooled SD)"),
+        (bool(present & {"f_df", "p_n", "f_groups", "p_groups", "chi2"}),
+         "the unsigned statistics (F, \u03c7\u00b2, p) signed by the direction coded"),
+        ("or_ci" in present, "odds ratios with a 95% CI as log OR with SE = (log upper \u2212 log lower)/(2 \u00d7 1.96)"),
         (partial_in_z, "partial correlations as correlations of n \u2212 q cases for q covariates (Fisher, 1924)"),
         (any("partial_r" in kinds[family] and metric_of[family] != "z" for family in kinds),
          "partial correlations as zero-order correlations in the families analysed as standardized mean "
