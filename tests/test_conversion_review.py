@@ -57,3 +57,13 @@ def test_a_reversed_r_agrees_with_an_f_signed_by_direction(tmp_path):
     # result (r = .30 and .304); they were reported as disagreeing (r = -0.300 vs 0.304)
     problems = problems_of(tmp_path, "study_id,r,n,f,df,direction,reverse\nS1,-0.3,50,4.9,48,positive,yes\n")
     assert problems == []
+
+
+def test_a_df_beside_a_chi2_is_a_sheet_problem(tmp_path):
+    # chi2(2) = 6.2 converted as chi2(1) without a word; df = 1 there was told "a correlation from t or F has n = df + 2"
+    text = ("study_id,chi2,n,df,t,direction\nS1,6.2,100,2,,positive\nS2,6.2,100,1,,positive\n"
+            "S3,6.2,100,,,positive\nS4,6.2,100,60,1.99,positive\n")  # S4: the df is the t's
+    problems = problems_of(tmp_path, text)
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "df", "chi2_degrees_of_freedom"),
+                                                              (3, "df", "df_minimum")]
+    assert "only a chi-square with 1 df" in problems[0].rule and "leave df empty" in problems[1].rule

@@ -848,6 +848,22 @@ def _chi2_within_n(frame: pd.DataFrame) -> pd.Series:
     return ~applies | (chi2 < n)
 
 
+def _chi2_without_t_or_f(row_or_frame) -> object:
+    """Whether a row (or each row of a frame) has a chi2 and no t or F that a ``df`` could belong to."""
+    get = row_or_frame.get
+    filled = (lambda name: get(name) is not None and pd.notna(get(name))) if isinstance(row_or_frame, pd.Series) \
+        else (lambda name: _column(row_or_frame, name).notna())
+    return filled("chi2") & ~filled("t") & ~filled("f")
+
+
+def _chi2_one_degree_of_freedom(frame: pd.DataFrame) -> pd.Series:
+    """No ``df`` above 1 beside a chi2 (and no t or F): only a chi-square with 1 df (of a 2x2 table) converts to
+    phi; the conversion ignored the df, reading chi2(2) = 6.2 as chi2(1). (df = 1 there fails ``df_minimum``, whose
+    message then says to leave df empty.)"""
+    df = _column(frame, "df")
+    return ~(_chi2_without_t_or_f(frame) & (df > 1))
+
+
 def _reverse_of_unsigned(frame: pd.DataFrame) -> pd.Series:
     """No ``reverse = yes`` on a row converted from an unsigned statistic (F, chi2, p): its sign comes from
     ``direction`` alone, which already says how the alliance went with the outcome; flipping it again
@@ -952,6 +968,7 @@ VALUE_SCHEMA = pa.DataFrameSchema(
         pa.Check(_partial_r_degrees_of_freedom, name="partial_r_degrees_of_freedom", ignore_na=False),
         pa.Check(_odds_ratio_inside_ci, name="odds_ratio_outside_ci", ignore_na=False),
         pa.Check(_chi2_within_n, name="chi2_exceeds_n", ignore_na=False),
+        pa.Check(_chi2_one_degree_of_freedom, name="chi2_degrees_of_freedom", ignore_na=False),
         pa.Check(_reverse_of_unsigned, name="reverse_of_unsigned", ignore_na=False),
         pa.Check(_direction_agrees_with_sign, name="direction_contradicts_sign", ignore_na=False),
         pa.Check(_counts_in_both_groups, name="counts_empty_group", ignore_na=False),
@@ -1240,7 +1257,9 @@ RULES: dict[str, Rule] = {
     "group_minimum": Rule("sample sizes and counts", _constant(
         f"must be at least {MINIMUM_GROUP_SIZE} cases per group")),
     "non_negative": Rule("numbers out of range", _constant("cannot be negative")),
-    "df_minimum": Rule("sample sizes and counts", _constant(
+    "df_minimum": Rule("sample sizes and counts", lambda column, value, row: (
+        "is the degrees of freedom of a t or F, and a chi2 is taken as chi2(1) of a 2x2 table: leave df empty"
+        if _chi2_without_t_or_f(row) else
         "must exceed 1: a correlation from t or F has n = df + 2, and Fisher's z needs n > 3")),
     "positive": Rule("numbers out of range", lambda column, value, row: (
         "standard deviations must be positive" if column.startswith("sd") else
@@ -1267,6 +1286,10 @@ RULES: dict[str, Rule] = {
         f"chi2 = {row.get('chi2')} is not smaller than n = {row.get('n')}: phi = sqrt(chi2/n) of a 2x2 table "
         "(1 df) lies below 1; check n, or whether the chi-square has more than 1 df (not convertible)"),
         column="chi2"),
+    "chi2_degrees_of_freedom": Rule("effect-size inputs", lambda column, value, row: (
+        f"is {row.get('df')} beside chi2 = {row.get('chi2')}: only a chi-square with 1 df (of a 2x2 table) converts "
+        "to a correlation (phi = sqrt(chi2/n)); one with more df is not convertible (a chi2(1): leave df empty)"),
+        column="df"),
     "reverse_of_unsigned": Rule("effect-size inputs", lambda column, value, row: (
         "is yes on a row converted from an unsigned statistic (F, chi2, p), whose sign comes from direction "
         "alone: write in direction how the alliance went with the outcome (positive: stronger alliance, "
