@@ -394,6 +394,16 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     position_note = (f"the {'second' if _has_es_id(clean['coder1']) else 'first'} coder's sheet has no es_id: rows "
                      "are matched by their position within each study (study_id-1, -2, ...); give both sheets the "
                      "same es_id to match them by name" if by_position else "")
+    if not by_position and not _has_es_id(clean["coder1"]) and not _has_es_id(clean["coder2"]):
+        several = list(dict.fromkeys(
+            study for frame in (clean["coder1"], clean["coder2"])
+            for study in frame["study_id"].astype(str)[frame["study_id"].astype(str).duplicated()]))
+        if several:
+            shown = ", ".join(several[:3]) + (f" and {len(several) - 3} more" if len(several) > 3 else "")
+            position_note = ("neither coder's sheet has es_id: the effect sizes of studies with several rows ("
+                             f"{shown}) are matched by their position within the study (study_id-1, -2, ...), so "
+                             "rows coded in another order count as disagreements; give both sheets the same es_id "
+                             "to match them by name")
     single_note = "; ".join(
         f"column{'s' if len(names) > 1 else ''} {', '.join(names)} only in the {coder} coder's sheet: not double-coded, "
         "so not listed as disagreements (agreement.csv counts the filled cells in n_one_coder)"

@@ -132,7 +132,11 @@ class RobustResult:
         index = np.arange(q)
         variance = (pair_sums[index[:, None], index[None, :], index[None, :], index[:, None]]
                     + pair_sums[index[:, None], index[:, None], index[None, :], index[None, :]])
-        nu = q * (q + 1) / float(np.sum(variance))
+        total = float(np.sum(variance))
+        if not total > 0:  # e.g. two studies, each its own level of the moderator: nu = q(q + 1)/0 is undefined
+            return {"q": q, "wald": statistic, "f": np.nan, "delta": np.nan, "df_num": q,
+                    "df_denom": np.nan, "p": np.nan}
+        nu = q * (q + 1) / total
         delta = max((nu - q + 1) / nu, 0.0)
         df_denominator = nu - q + 1
         f_statistic = delta * statistic / q

@@ -904,6 +904,7 @@ def _counts_in_both_groups(frame: pd.DataFrame) -> pd.Series:
     empty group the odds ratio is not defined, and a continuity correction would invent one."""
     n11, n12, n21, n22 = (_column(frame, c) for c in ("n11", "n12", "n21", "n22"))
     applies = n11.notna() & n12.notna() & n21.notna() & n22.notna()
+    applies &= (n11 >= 0) & (n12 >= 0) & (n21 >= 0) & (n22 >= 0)  # a negative count is its own problem
     return ~applies | ((n11 + n12 > 0) & (n21 + n22 > 0))
 
 

@@ -68,6 +68,8 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
     except np.linalg.LinAlgError:  # e.g. identical effect sizes: the robust covariance is singular
         htz = {"f": np.nan, "df_num": np.nan, "df_denom": np.nan, "p": np.nan}
         note = "CR2 test not estimable: the cluster-robust covariance is singular"
+    if not note and not np.isfinite(htz["p"]):
+        note = "CR2 test not estimable: its small-sample degrees of freedom are undefined (too few studies per level)"
     return row | {
         "k": wald.k, "n_studies": wald.n_studies, "qm": wald.qm, "qm_df": wald.qm_df[0], "qm_p": wald.qm_p,
         "f": t_fit.qm, "f_df1": t_fit.qm_df[0], "f_df2": t_fit.qm_df[1], "f_p": t_fit.qm_p,
