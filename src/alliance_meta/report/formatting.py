@@ -23,9 +23,10 @@ INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_
                    "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail", "studies",
                    "effect_sizes", "studies_without_n", "n_compared", "n_one_coder", "sheet_row_coder1",
                    "sheet_row_coder2"}
-#: Columns whose values are on a moderator's own scale (a centre of year is 2004.81, not 2,004.81): no thousands
-#: separator, the decimals of any other number.
-MODERATOR_SCALE_COLUMNS = {"centre", "center"}
+#: Columns whose values are on a moderator's own scale (a centre of year is 2004.81, not 2,004.81; the value of
+#: year at which meta_regression_predictions.csv predicts is 2001, not 2,001): no thousands separator, a whole
+#: number whole, the decimals of any other number.
+MODERATOR_SCALE_COLUMNS = {"centre", "center", "value"}
 #: Identifier columns: shown as written, never as a statistic (an es_id of 1 read back from a CSV column with
 #: blanks is the float 1.0, not "1.000"; a study_id of 1234 is not "1,234").
 IDENTIFIER_COLUMNS = {"study_id", "es_id", "id", "label", "report_id"}
@@ -138,8 +139,8 @@ def format_cell(column: str, value: object) -> str:
     number = float(value)
     if not math.isfinite(number):
         return MINUS + "\u221e" if number < 0 else ("\u221e" if number > 0 else "")
-    if column == "year" and number.is_integer():
-        return str(int(number))
+    if (column == "year" or column in MODERATOR_SCALE_COLUMNS) and number.is_integer():
+        return str(int(number)).replace("-", MINUS)
     if column in INTEGER_COLUMNS or (column.endswith("_df") and number.is_integer()):
         return apa_integer(number)
     if column == "p" or column.endswith("_p") or "_p_" in column or column.startswith("p_") \

@@ -1,4 +1,4 @@
-"""Report tables of selection_models.csv, location_scale.csv and rve.csv print their p values (column
+"""Report table cells. Tables of selection_models.csv, location_scale.csv and rve.csv print their p values (column
 ``pval``, a contract name) in APA style, and r columns named ``*_r`` (multiverse_summary.csv) without a
 leading zero; ';'-joined parameter vectors (``delta`` of selection_models.csv) are rounded, not dumped."""
 
@@ -52,3 +52,10 @@ def test_forest_footnote_of_a_three_level_fit_calls_the_rows_effect_sizes():
     assert "study estimates" not in text and "effect sizes (rows of the three-level model, 25 studies" in text
     two_level = {k: v for k, v in pooled.items() if not k.startswith("sigma2")}
     assert footnote(two_level, 95, metric="smd").startswith("Squares: study estimates (area proportional")
+
+
+def test_a_moderator_value_keeps_its_own_scale():
+    """meta_regression_predictions.csv's value of year read "2,001" (a thousands separator in a year)."""
+    assert format_cell("value", 2001.0) == "2001" and format_cell("centre", 2004.81) == "2004.81"
+    assert format_cell("value", -3.0) == "\u22123" and format_cell("value", 0.5) == "0.500"
+    assert readable_frame(pd.DataFrame({"value": [2001.0, 2003.0]}))["value"].tolist() == ["2001", "2003"]
