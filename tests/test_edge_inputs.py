@@ -49,3 +49,13 @@ def test_coders_without_es_id_are_told_rows_are_matched_by_position(tmp_path):
     second.write_text("study_id,r,n,rater\nS1,0.20,120,therapist\nS1,0.35,120,patient\nS2,0.25,80,patient\n")
     result = compare_coders(*read_coder_sheets(first, second)[:2])
     assert any("matched by their position within the study" in note and "S1" in note for note in result.notes)
+
+
+def test_an_input_that_reaches_a_correlation_of_one_is_a_sheet_problem(tmp_path):
+    # fisher_z = 19.5 (tanh = 1.0 in doubles) and p = 1e-17 with n = 4 reached r = 1: the row was left out of the
+    # dropout family's analyses (d infinite) with a log line only; a Fisher z of 19.5 entered the outcome family as is
+    problems = problems_of(tmp_path, "study_id,family,fisher_z,p,n,direction\nS1,dropout,19.5,,50,\n"
+                                     "S2,outcome,,1e-17,4,positive\nS3,outcome,0.3,,50,\nS4,outcome,,0.03,50,positive\n")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "fisher_z", "19.5", "no_finite_effect"),
+                                                                       (3, "p", "1e-17", "no_finite_effect")]
+    assert "gives r = 1" in problems[0].rule and "typed as a Fisher z" in problems[0].rule

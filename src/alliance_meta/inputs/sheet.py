@@ -864,6 +864,51 @@ def _chi2_one_degree_of_freedom(frame: pd.DataFrame) -> pd.Series:
     return ~(_chi2_without_t_or_f(frame) & (df > 1))
 
 
+def _base_statistics(frame: pd.DataFrame) -> dict:
+    """Each row with a complete input and valid values (index -> the kind it is converted from, its r, d, g or log
+    OR, the scale): what the conversion starts from (:func:`alliance_meta.inputs.effect_sizes.base_statistic`)."""
+    module = _effect_sizes_module()
+    if module is None:
+        return {}
+    complete = complete_input_table(frame)
+    first = complete.idxmax(axis=1).where(complete.any(axis=1))
+    rows = first.notna() & _rows_with_valid_values(frame)
+    out = {}
+    for kind in first[rows].unique():
+        subset = frame.loc[rows & (first == kind)]
+        with np.errstate(all="ignore"):
+            base = module.base_statistic(subset, kind)
+        for index, value in zip(subset.index, np.asarray(base.value, float)):
+            out[index] = (kind, value, base.scale)
+    return out
+
+
+def _converts_to_an_effect(frame: pd.DataFrame) -> pd.Series:
+    """A row's input converts to a finite effect: an r strictly inside (-1, 1), a finite d, g or log OR. A Fisher z
+    of 19 (tanh 19 = 1.0 in doubles) or a p of 1e-17 with n = 4 reach r = 1, which no metric but z survives; the
+    row was left out of the analyses with a line in the conversion's log. (chi2 >= n: :func:`_chi2_within_n`.)"""
+    ok = pd.Series(True, index=frame.index)
+    for index, (kind, value, scale) in _base_statistics(frame).items():
+        if kind != "chi2":
+            ok.loc[index] = bool(np.isfinite(value) and (scale != "r" or abs(value) < 1))
+    return ok
+
+
+def _no_effect_cells(row: pd.Series) -> dict[str, str]:
+    """The input cell of a row whose input reaches no effect size (:func:`_converts_to_an_effect`), and why."""
+    frame = pd.DataFrame([row])  # the row as written: its numbers as numbers
+    for column in set(NUMERIC_COLUMNS) & set(frame.columns):
+        frame[column] = pd.to_numeric(frame[column].map(_as_float), errors="coerce")
+    found = _base_statistics(frame)
+    if not found:
+        return {}
+    kind, value, scale = next(iter(found.values()))
+    column = next(k for k in INPUT_KINDS if k.name == kind).columns[0]
+    hint = " (a z test statistic typed as a Fisher z?)" if kind == "fisher_z" else ""
+    reached = f"r = {value:g}, a correlation of \u00b11 (infinite Fisher z)" if scale == "r" else f"{scale} = {value:g}"
+    return {column: f"with the row's other inputs gives {reached}: no effect size; check the value{hint}"}
+
+
 def _reverse_of_unsigned(frame: pd.DataFrame) -> pd.Series:
     """No ``reverse = yes`` on a row converted from an unsigned statistic (F, chi2, p): its sign comes from
     ``direction`` alone, which already says how the alliance went with the outcome; flipping it again
@@ -970,6 +1015,7 @@ VALUE_SCHEMA = pa.DataFrameSchema(
         pa.Check(_odds_ratio_inside_ci, name="odds_ratio_outside_ci", ignore_na=False),
         pa.Check(_chi2_within_n, name="chi2_exceeds_n", ignore_na=False),
         pa.Check(_chi2_one_degree_of_freedom, name="chi2_degrees_of_freedom", ignore_na=False),
+        pa.Check(_converts_to_an_effect, name="no_finite_effect", ignore_na=False),
         pa.Check(_reverse_of_unsigned, name="reverse_of_unsigned", ignore_na=False),
         pa.Check(_direction_agrees_with_sign, name="direction_contradicts_sign", ignore_na=False),
         pa.Check(_counts_in_both_groups, name="counts_empty_group", ignore_na=False),
@@ -1287,6 +1333,7 @@ RULES: dict[str, Rule] = {
         f"chi2 = {row.get('chi2')} is not smaller than n = {row.get('n')}: phi = sqrt(chi2/n) of a 2x2 table "
         "(1 df) lies below 1; check n, or whether the chi-square has more than 1 df (not convertible)"),
         column="chi2"),
+    "no_finite_effect": Rule("effect-size inputs", _constant(""), cells=_no_effect_cells),
     "chi2_degrees_of_freedom": Rule("effect-size inputs", lambda column, value, row: (
         f"is {row.get('df')} beside chi2 = {row.get('chi2')}: only a chi-square with 1 df (of a 2x2 table) converts "
         "to a correlation (phi = sqrt(chi2/n)); one with more df is not convertible (a chi2(1): leave df empty)"),
