@@ -67,3 +67,16 @@ def test_a_df_beside_a_chi2_is_a_sheet_problem(tmp_path):
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "df", "chi2_degrees_of_freedom"),
                                                               (3, "df", "df_minimum")]
     assert "only a chi-square with 1 df" in problems[0].rule and "leave df empty" in problems[1].rule
+
+
+def test_checks_of_chi2_and_direction_spare_rows_converted_from_another_input(tmp_path):
+    """(review) A chi2 beside a complete r or 2x2 table is not what the row is converted from; a direction beside
+    r and a p signs the p, and the disagreement check (not the direction check) says whether they agree."""
+    text = ("study_id,r,n,chi2,df,t,p,direction\n"
+            "S1,0.3,200,250,,,,\n"          # chi2 > n, but the row is converted from r
+            "S2,0.3,50,4.5,48,2.18,,\n"     # the df is t's... and r's row: chi2's df check does not apply
+            "S3,0.3,50,,,,0.034,positive\n")  # direction signs the p, agreeing with r
+    assert problems_of(tmp_path, text) == []
+    problems = problems_of(tmp_path, "study_id,r,n,direction\nS1,0.3,50,negative\nS2,0.2,40,\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "direction", "direction_contradicts_sign")]
+    assert problems[0].rule.startswith("contradicts the sign of r = 0.3, the statistic the row is converted from")

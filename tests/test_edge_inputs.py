@@ -58,4 +58,4 @@ def test_an_input_that_reaches_a_correlation_of_one_is_a_sheet_problem(tmp_path)
                                      "S2,outcome,,1e-17,4,positive\nS3,outcome,0.3,,50,\nS4,outcome,,0.03,50,positive\n")
     assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "fisher_z", "19.5", "no_finite_effect"),
                                                                        (3, "p", "1e-17", "no_finite_effect")]
-    assert "gives r = 1" in problems[0].rule and "typed as a Fisher z" in problems[0].rule
+    assert "converts to r = 1" in problems[0].rule and "typed as a Fisher z" in problems[0].rule

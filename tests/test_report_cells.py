@@ -59,3 +59,15 @@ def test_a_moderator_value_keeps_its_own_scale():
     assert format_cell("value", 2001.0) == "2001" and format_cell("centre", 2004.81) == "2004.81"
     assert format_cell("value", -3.0) == "\u22123" and format_cell("value", 0.5) == "0.500"
     assert readable_frame(pd.DataFrame({"value": [2001.0, 2003.0]}))["value"].tolist() == ["2001", "2003"]
+
+
+def test_a_moderator_value_read_back_as_whole_numbers_keeps_its_own_scale():
+    """prediction_values: {year: [2001, 2010]} is written as "2001", "2010": read back, the column is of integer
+    dtype, which readable_frame gave thousands separators ("2,001")."""
+    import io
+
+    from alliance_meta.io import read_table
+
+    frame = read_table(io.StringIO("model,variable,value,estimate\nyear,year,2001,0.3\nyear,year,2010,0.2\n"))
+    assert readable_frame(frame)["value"].tolist() == ["2001", "2010"]
+    assert readable_frame(pd.DataFrame({"centre": [2004, 2005]}))["centre"].tolist() == ["2004", "2005"]

@@ -51,8 +51,8 @@ _STATUS = struct.Struct("!i")
 PRELOAD = ("snakemake.io", "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas",
            "alliance_meta.inputs.sheet", "formulaic", "matplotlib.pyplot", "pyarrow.pandas_compat")
 #: imported by the server after alliance_meta's modules: what the package imports only where it is used
-#: and several jobs use (formulas, scipy.stats, the PDF and SVG backends, the preview's WebP writer, ...)
-LATER = ("formulaic", "scipy.stats", "scipy.ndimage", "jsonschema", "matplotlib.backends.backend_pdf",
+#: and several jobs use (scipy.stats, the PDF and SVG backends, the preview's WebP writer, ...)
+LATER = ("scipy.stats", "scipy.ndimage", "jsonschema", "matplotlib.backends.backend_pdf",
          "matplotlib.backends.backend_svg", "pandas.io.formats.csvs", "PIL.WebPImagePlugin")
 #: stacks that only some jobs import, each preloaded by a server of its own (forked from the
 #: first once it has its imports): a job script names its stack

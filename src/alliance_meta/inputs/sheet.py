@@ -840,12 +840,29 @@ def _odds_ratio_inside_ci(frame: pd.DataFrame) -> pd.Series:
     return ~applies | ((lower <= odds) & (odds <= upper) & (lower < upper))
 
 
+def _first_complete_kind(frame: pd.DataFrame) -> pd.Series:
+    """The input kind each row is converted from (NA: none complete), by :func:`complete_input_table`."""
+    complete = complete_input_table(frame)
+    return complete.idxmax(axis=1).where(complete.any(axis=1))
+
+
+def _reversed(frame: pd.DataFrame) -> pd.Series:
+    """``reverse = yes`` (the vocabulary's canonical spelling, as the checks of values see it)."""
+    return _column(frame, "reverse").astype(object) == "yes"
+
+
+def _chi2_is_the_input(frame: pd.DataFrame) -> pd.Series:
+    """Rows with a chi2 that the row is (or, once its direction is given, would be) converted from: no other
+    input kind complete. A chi2 beside a complete r or 2x2 table is not converted and not checked."""
+    first = _first_complete_kind(frame)
+    return _column(frame, "chi2").notna() & (first.isna() | (first == "chi2"))
+
+
 def _chi2_within_n(frame: pd.DataFrame) -> pd.Series:
-    """chi2 < n where both are filled: phi = sqrt(chi2/n) of a 2x2 table lies below 1 (a larger chi2 is a
+    """chi2 < n where chi2 is the row's input: phi = sqrt(chi2/n) of a 2x2 table lies below 1 (a larger chi2 is a
     chi-square of a larger table, one with more than 1 df, or the wrong n); else the row has no effect size."""
-    chi2, n = _column(frame, "chi2"), _column(frame, "n")
-    applies = chi2.notna() & n.notna()
-    return ~applies | (chi2 < n)
+    n = _column(frame, "n")
+    return ~(_chi2_is_the_input(frame) & n.notna()) | (_column(frame, "chi2") < n)
 
 
 def _chi2_without_t_or_f(row_or_frame) -> object:
@@ -861,7 +878,7 @@ def _chi2_one_degree_of_freedom(frame: pd.DataFrame) -> pd.Series:
     phi; the conversion ignored the df, reading chi2(2) = 6.2 as chi2(1). (df = 1 there fails ``df_minimum``, whose
     message then says to leave df empty.)"""
     df = _column(frame, "df")
-    return ~(_chi2_without_t_or_f(frame) & (df > 1))
+    return ~(_chi2_is_the_input(frame) & _chi2_without_t_or_f(frame) & (df > 1))
 
 
 def _base_statistics(frame: pd.DataFrame) -> dict:
@@ -870,8 +887,7 @@ def _base_statistics(frame: pd.DataFrame) -> dict:
     module = _effect_sizes_module()
     if module is None:
         return {}
-    complete = complete_input_table(frame)
-    first = complete.idxmax(axis=1).where(complete.any(axis=1))
+    first = _first_complete_kind(frame)
     rows = first.notna() & _rows_with_valid_values(frame)
     out = {}
     for kind in first[rows].unique():
@@ -887,59 +903,70 @@ def _converts_to_an_effect(frame: pd.DataFrame) -> pd.Series:
     """A row's input converts to a finite effect: an r strictly inside (-1, 1), a finite d, g or log OR. A Fisher z
     of 19 (tanh 19 = 1.0 in doubles) or a p of 1e-17 with n = 4 reach r = 1, which no metric but z survives; the
     row was left out of the analyses with a line in the conversion's log. (chi2 >= n: :func:`_chi2_within_n`.)"""
-    ok = pd.Series(True, index=frame.index)
-    for index, (kind, value, scale) in _base_statistics(frame).items():
-        if kind != "chi2":
-            ok.loc[index] = bool(np.isfinite(value) and (scale != "r" or abs(value) < 1))
-    return ok
+    bad = [index for index, (kind, value, scale) in _base_statistics(frame).items()
+           if kind != "chi2" and not (np.isfinite(value) and (scale != "r" or abs(value) < 1))]
+    return pd.Series(~frame.index.isin(bad), index=frame.index)
 
 
 def _no_effect_cells(row: pd.Series) -> dict[str, str]:
     """The input cell of a row whose input reaches no effect size (:func:`_converts_to_an_effect`), and why."""
-    frame = pd.DataFrame([row])  # the row as written: its numbers as numbers
-    for column in set(NUMERIC_COLUMNS) & set(frame.columns):
-        frame[column] = pd.to_numeric(frame[column].map(_as_float), errors="coerce")
-    found = _base_statistics(frame)
+    found = _base_statistics(_numeric_row(row))
     if not found:
         return {}
     kind, value, scale = next(iter(found.values()))
     column = next(k for k in INPUT_KINDS if k.name == kind).columns[0]
     hint = " (a z test statistic typed as a Fisher z?)" if kind == "fisher_z" else ""
     reached = f"r = {value:g}, a correlation of \u00b11 (infinite Fisher z)" if scale == "r" else f"{scale} = {value:g}"
-    return {column: f"with the row's other inputs gives {reached}: no effect size; check the value{hint}"}
+    return {column: f"converts to {reached}: no effect size; check the value{hint}"}
+
+
+def _input_cell_text(row: pd.Series) -> str:
+    """``r = 0.3``: the first cell of the input kind a row (as written) is converted from."""
+    frame = _numeric_row(row)
+    kind = _first_complete_kind(frame).iloc[0]
+    if not isinstance(kind, str):
+        return "the statistic"
+    column = next(k for k in INPUT_KINDS if k.name == kind).columns[0]
+    return f"{column} = {row.get(column)}"
+
+
+def _numeric_row(row: pd.Series) -> pd.DataFrame:
+    """A row as written (a problem's message gets the cells as typed) as a one-row frame of numbers."""
+    frame = pd.DataFrame([row])
+    for column in set(NUMERIC_COLUMNS) & set(frame.columns):
+        frame[column] = pd.to_numeric(frame[column].map(_as_float), errors="coerce")
+    return frame
 
 
 def _reverse_of_unsigned(frame: pd.DataFrame) -> pd.Series:
     """No ``reverse = yes`` on a row converted from an unsigned statistic (F, chi2, p): its sign comes from
     ``direction`` alone, which already says how the alliance went with the outcome; flipping it again
     would turn ``direction = positive`` into a negative effect."""
-    if "reverse" not in frame:
-        return pd.Series(True, index=frame.index)
-    complete = complete_input_table(frame)
-    first = complete.idxmax(axis=1).where(complete.any(axis=1))
-    unsigned = first.isin([kind.name for kind in INPUT_KINDS if kind.needs_direction])
-    return ~(unsigned & (frame["reverse"].astype(object) == "yes"))
+    unsigned = _first_complete_kind(frame).isin([kind.name for kind in INPUT_KINDS if kind.needs_direction])
+    return ~(unsigned & _reversed(frame))
 
 
 def _direction_agrees_with_sign(frame: pd.DataFrame) -> pd.Series:
     """A ``direction`` beside a signed statistic (r, d, t, OR, ...) that the row is converted from agrees with
     that statistic's sign after ``reverse``: the conversion ignores ``direction`` there, so ``r = 0.3`` with
-    ``direction = negative`` (meant as "the outcome scale is reversed") would enter as a positive effect."""
+    ``direction = negative`` (meant as "the outcome scale is reversed") would enter as a positive effect. A row
+    with an unsigned input (F, chi2, p) complete beside it is left to the check of disagreeing inputs: there
+    ``direction`` signs that input."""
     module = _effect_sizes_module()
     agree = pd.Series(True, index=frame.index)
     if module is None or "direction" not in frame:
         return agree
     complete = complete_input_table(frame)
-    first = complete.idxmax(axis=1).where(complete.any(axis=1))
+    first = _first_complete_kind(frame)
     signed = {kind.name for kind in INPUT_KINDS if not kind.needs_direction}
-    rows = first.isin(signed) & frame["direction"].notna() & _rows_with_valid_values(frame)
+    unsigned_complete = complete[[kind.name for kind in INPUT_KINDS if kind.needs_direction]].any(axis=1)
+    rows = first.isin(signed) & ~unsigned_complete & frame["direction"].notna() & _rows_with_valid_values(frame)
     for kind in first[rows].unique():
         subset = frame.loc[rows & (first == kind)]
         with np.errstate(all="ignore"):
             r = module.r_equivalent(module.base_statistic(subset, kind))
             sign = module.parse_direction(subset["direction"])
-        if "reverse" in subset:
-            r = np.where(subset["reverse"].astype(object) == "yes", -r, r)
+        r = np.where(_reversed(subset), -r, r)
         agree.loc[subset.index] = ~(np.sign(r) * sign < 0)
     return agree
 
@@ -1343,9 +1370,10 @@ RULES: dict[str, Rule] = {
         "alone: write in direction how the alliance went with the outcome (positive: stronger alliance, "
         "better outcome or staying) and leave reverse empty"), column="reverse"),
     "direction_contradicts_sign": Rule("effect-size inputs", lambda column, value, row: (
-        "contradicts the sign of the signed statistic the row is converted from (after reverse); direction "
-        "signs only F, chi2 and p: to flip a statistic reported the other way round write reverse = yes, and "
-        "leave direction empty or make it agree"), column="direction"),
+        f"contradicts the sign of {_input_cell_text(row)}"
+        f"{' after reverse = yes' if str(row.get('reverse')) == 'yes' else ''}, the statistic the row is converted "
+        "from; direction signs only F, chi2 and p: to flip a statistic reported the other way round write "
+        "reverse = yes, and leave direction empty or make it agree"), column="direction"),
     "counts_empty_group": Rule("effect-size inputs", lambda column, value, row: _empty_group_message(row),
                                column="n11"),
     "counts_disagree_with_n": Rule("sample sizes and counts", _constant(""), cells=_count_size_cells),
@@ -2007,8 +2035,7 @@ def _row_ranges(rows: list[int]) -> str:
 
 def summarise(clean: pd.DataFrame, source: str = "the sheet") -> str:
     """One paragraph on a valid sheet: rows, studies, families and input kinds."""
-    complete = complete_input_table(clean)
-    first_kind = complete.idxmax(axis=1).where(complete.any(axis=1))  # order of INPUT_KINDS
+    first_kind = _first_complete_kind(clean)  # order of INPUT_KINDS
     families = clean["family"].value_counts()
     kinds = first_kind.value_counts()
     return (f"{source}: {len(clean)} effect sizes from {clean['study_id'].nunique()} studies, no problems.\n"

@@ -51,7 +51,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from alliance_meta.inputs import codebook
-from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool, tool_from_config
+from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool, rob_columns, tool_from_config
 from alliance_meta.inputs.sheet import FIRST_YEAR, MINIMUM_GROUP_SIZE, MINIMUM_N, SHEET_ROW, read_sheet
 
 DATA_SHEET = "studies"
@@ -240,7 +240,7 @@ def _template_rob_columns(tool: RobTool, frame: pd.DataFrame | None) -> tuple[st
     """The risk-of-bias columns the template adds: the tool's in the blank template and in one filled from a
     sheet without ``rob_*`` columns (empty, to be rated); none when the sheet has its own, which stay as they
     are, where they are (a sheet rated with another tool does not get a second set)."""
-    own = frame is not None and any(str(column).startswith("rob_") for column in frame.columns)
+    own = frame is not None and bool(rob_columns(frame.columns))
     return () if own else tool.columns
 
 

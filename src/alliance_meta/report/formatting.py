@@ -164,7 +164,7 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if is_identifier(str(column)):
             columns[column] = [identifier_text(value) for value in frame[column]]
         elif pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]) \
-            and column != "year":
+            and column != "year" and column not in MODERATOR_SCALE_COLUMNS:
             columns[column] = [apa_integer(value) for value in frame[column]]
         else:
             columns[column] = [format_cell(str(column), value) for value in frame[column]]
