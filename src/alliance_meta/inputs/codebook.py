@@ -67,6 +67,8 @@ INPUT_KINDS: tuple[InputKind, ...] = (
     InputKind("log_or_se", ("log_or", "log_or_se"), "log odds ratio with its standard error"),
 )
 
+INPUT_KIND_BY_NAME: dict[str, InputKind] = {kind.name: kind for kind in INPUT_KINDS}
+
 INPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(c for kind in INPUT_KINDS for c in kind.columns))
 """Every numeric column that can hold part of an effect-size input."""
 

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import special
 
 from alliance_meta.engines import distributions as dist
-from alliance_meta.inputs.codebook import INPUT_KINDS, VOCABULARIES, InputKind
+from alliance_meta.inputs.codebook import INPUT_KIND_BY_NAME, INPUT_KINDS, VOCABULARIES, InputKind
 from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
 
 METRICS = ("z", "smd", "log_or")
@@ -49,7 +49,6 @@ Z_975 = float(dist.norm.ppf(0.975))  # 1.959964 for 95% Wald intervals
 COUNT_COLUMNS = frozenset({"n", "n1", "n2", "df", "n_covariates", "n11", "n12", "n21", "n22"})
 """Integer inputs: exact, never rounded (they get no rounding slack in disagreements)."""
 
-_KINDS = {kind.name: kind for kind in INPUT_KINDS}
 
 
 # --------------------------------------------------------------------------------------
@@ -302,7 +301,7 @@ BASE_SCALE = {**dict.fromkeys(("r", "rho", "kendall_tau", "fisher_z", "partial_r
 
 def base_statistic(frame: pd.DataFrame, kind: InputKind | str) -> BaseStatistic:
     """Convert the rows of ``frame`` (all complete for ``kind``) to the kind's base statistic."""
-    kind = _KINDS[kind] if isinstance(kind, str) else kind
+    kind = INPUT_KIND_BY_NAME[kind] if isinstance(kind, str) else kind
     col = {c: _numeric(frame, c) for c in set(kind.columns) | {"n", "n1", "n2"}}
     sign = _direction(frame)
     n, n1, n2 = col["n"], col["n1"], col["n2"]
@@ -606,7 +605,7 @@ def rounding_slack(frame: pd.DataFrame, kind: InputKind | str, decimals: int = 2
     larger change of r is that column's share, and the shares add up. Counts, n, df
     and the number of covariates are exact.
     """
-    kind = _KINDS[kind] if isinstance(kind, str) else kind
+    kind = INPUT_KIND_BY_NAME[kind] if isinstance(kind, str) else kind
     half_unit = 0.5 * 10.0**-decimals
     with np.errstate(invalid="ignore", divide="ignore"):
         return _rounding_slack(frame, kind, half_unit)

@@ -61,6 +61,7 @@ from pandera.errors import SchemaErrors
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.codebook import (
+    INPUT_KIND_BY_NAME,
     INPUT_KINDS,
     NUMERIC_COLUMNS,
     VOCABULARIES,
@@ -865,12 +866,9 @@ def _chi2_within_n(frame: pd.DataFrame) -> pd.Series:
     return ~(_chi2_is_the_input(frame) & n.notna()) | (_column(frame, "chi2") < n)
 
 
-def _chi2_without_t_or_f(row_or_frame) -> object:
-    """Whether a row (or each row of a frame) has a chi2 and no t or F that a ``df`` could belong to."""
-    get = row_or_frame.get
-    filled = (lambda name: get(name) is not None and pd.notna(get(name))) if isinstance(row_or_frame, pd.Series) \
-        else (lambda name: _column(row_or_frame, name).notna())
-    return filled("chi2") & ~filled("t") & ~filled("f")
+def _chi2_without_t_or_f(frame: pd.DataFrame) -> pd.Series:
+    """Rows with a chi2 and no t or F that a ``df`` could belong to."""
+    return _column(frame, "chi2").notna() & _column(frame, "t").isna() & _column(frame, "f").isna()
 
 
 def _chi2_one_degree_of_freedom(frame: pd.DataFrame) -> pd.Series:
@@ -914,7 +912,7 @@ def _no_effect_cells(row: pd.Series) -> dict[str, str]:
     if not found:
         return {}
     kind, value, scale = next(iter(found.values()))
-    column = next(k for k in INPUT_KINDS if k.name == kind).columns[0]
+    column = INPUT_KIND_BY_NAME[kind].columns[0]
     hint = " (a z test statistic typed as a Fisher z?)" if kind == "fisher_z" else ""
     reached = f"r = {value:g}, a correlation of \u00b11 (infinite Fisher z)" if scale == "r" else f"{scale} = {value:g}"
     return {column: f"converts to {reached}: no effect size; check the value{hint}"}
@@ -926,7 +924,7 @@ def _input_cell_text(row: pd.Series) -> str:
     kind = _first_complete_kind(frame).iloc[0]
     if not isinstance(kind, str):
         return "the statistic"
-    column = next(k for k in INPUT_KINDS if k.name == kind).columns[0]
+    column = INPUT_KIND_BY_NAME[kind].columns[0]
     return f"{column} = {row.get(column)}"
 
 
@@ -953,22 +951,18 @@ def _direction_agrees_with_sign(frame: pd.DataFrame) -> pd.Series:
     with an unsigned input (F, chi2, p) complete beside it is left to the check of disagreeing inputs: there
     ``direction`` signs that input."""
     module = _effect_sizes_module()
-    agree = pd.Series(True, index=frame.index)
     if module is None or "direction" not in frame:
-        return agree
-    complete = complete_input_table(frame)
-    first = _first_complete_kind(frame)
-    signed = {kind.name for kind in INPUT_KINDS if not kind.needs_direction}
-    unsigned_complete = complete[[kind.name for kind in INPUT_KINDS if kind.needs_direction]].any(axis=1)
-    rows = first.isin(signed) & ~unsigned_complete & frame["direction"].notna() & _rows_with_valid_values(frame)
-    for kind in first[rows].unique():
-        subset = frame.loc[rows & (first == kind)]
-        with np.errstate(all="ignore"):
-            r = module.r_equivalent(module.base_statistic(subset, kind))
-            sign = module.parse_direction(subset["direction"])
-        r = np.where(_reversed(subset), -r, r)
-        agree.loc[subset.index] = ~(np.sign(r) * sign < 0)
-    return agree
+        return pd.Series(True, index=frame.index)
+    unsigned = [kind.name for kind in INPUT_KINDS if kind.needs_direction]
+    judged = frame["direction"].notna() & ~complete_input_table(frame)[unsigned].any(axis=1)
+    # the base statistic (r, d, g or log OR) has the sign of the effect it converts to
+    signs = {index: np.sign(value) for index, (_, value, _) in _base_statistics(frame).items() if judged[index]}
+    if not signs:
+        return pd.Series(True, index=frame.index)
+    rows = list(signs)
+    sign = np.array(list(signs.values())) * np.where(_reversed(frame.loc[rows]), -1, 1)
+    wrong = sign * module.parse_direction(frame.loc[rows, "direction"]) < 0
+    return pd.Series(~frame.index.isin(np.asarray(rows)[wrong]), index=frame.index)
 
 
 def _counts_in_both_groups(frame: pd.DataFrame) -> pd.Series:
@@ -1333,7 +1327,7 @@ RULES: dict[str, Rule] = {
     "non_negative": Rule("numbers out of range", _constant("cannot be negative")),
     "df_minimum": Rule("sample sizes and counts", lambda column, value, row: (
         "is the degrees of freedom of a t or F, and a chi2 is taken as chi2(1) of a 2x2 table: leave df empty"
-        if _chi2_without_t_or_f(row) else
+        if _chi2_without_t_or_f(_numeric_row(row)).iloc[0] else
         "must exceed 1: a correlation from t or F has n = df + 2, and Fisher's z needs n > 3")),
     "positive": Rule("numbers out of range", lambda column, value, row: (
         "standard deviations must be positive" if column.startswith("sd") else
