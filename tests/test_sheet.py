@@ -896,3 +896,28 @@ def test_a_row_of_totals_below_the_studies_is_a_problem():
     summary = [(p.row, p.column, p.value) for p in problems if p.check == "summary_row"]
     assert summary == [(4, "study_id", "Total"), (5, "authors", "Mean:")]  # a real author's name is not one
     assert "delete the row (it would be analysed as one more study)" in format_problems(problems)
+
+
+def test_an_n_that_is_not_n1_plus_n2_is_a_problem(tmp_path):
+    # r with n = 120 beside n1 + n2 = 90 passed: the variance took n, the r-d conversion n1 and n2
+    problems = problems_of(tmp_path, "study_id,family,r,d,n,n1,n2,n11,n12,n21,n22\n"
+                                     "S1,outcome,0.3,,120,45,45,,,,\n"     # contradicts
+                                     "S2,outcome,0.3,,90,45,45,,,,\n"      # agrees
+                                     "S3,dropout,,0.4,100,45,50,,,,\n"     # contradicts
+                                     "S4,outcome,0.3,,100,,,,,,\n"         # no group sizes
+                                     "S5,dropout,,,60,30,30,20,10,20,10\n")  # a 2x2 table: its own check
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "n", "120", "group_sizes_disagree_with_n"), (4, "n", "100", "group_sizes_disagree_with_n")]
+    assert problems[0].rule.startswith("is not n1 + n2 = 45 + 45 = 90: correct n, n1 or n2, or leave n empty")
+
+
+def test_a_large_fisher_z_gets_a_note_asking_whether_it_is_a_test_statistic(tmp_path):
+    # a z test of a correlation (3.2) typed as Fisher's z read as r = .997 without a word
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("study_id,fisher_z,r,n\nS1,3.2,,103\nS2,1.49,,50\nS3,-1.6,,\nS4,,0.95,80\n")
+    clean, problems = validate_sheet(read_sheet(sheet))
+    notes = [note for note in clean.attrs["notes"] if note.startswith("fisher_z")]
+    assert [(p.row, p.column) for p in problems] == [(4, "n")]  # S3 has no n: no complete input, no note
+    assert notes == ["fisher_z is 1.5 or more (r >= 0.905) in row 2 (fisher_z = 3.2, r = 0.997; as a test statistic, "
+                     "Fisher's z = 0.320): if the paper reports the z test of the correlation, not Fisher's z, type "
+                     "the correlation's r, or Fisher's z = z / sqrt(n - 3)"]

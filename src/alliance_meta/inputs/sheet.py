@@ -1004,6 +1004,17 @@ def _count_size_cells(row: pd.Series) -> dict[str, str]:
     return cells
 
 
+def _group_sizes_match_n(frame: pd.DataFrame) -> pd.Series:
+    """An n typed beside both group sizes is their sum: a group comparison (d, g, means, t, F, p between groups)
+    takes its n from n1 + n2 and a correlation its variance from n, while n1 and n2 give the r-d conversion's
+    factor, so n = 120 beside n1 + n2 = 90 would silently give the row two sample sizes. A complete 2x2 table
+    is checked against its counts instead (counts_disagree_with_n)."""
+    n, n1, n2 = (_column(frame, c) for c in ("n", "n1", "n2"))
+    table = pd.concat([_column(frame, c) for c in COUNT_TOTALS["n"]], axis=1).notna().all(axis=1)
+    applies = n.notna() & n1.notna() & n2.notna() & ~table
+    return ~applies | (n == n1 + n2)
+
+
 def _inputs_agree(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(~frame.index.isin(list(disagreeing_rows(frame))), index=frame.index)
 
@@ -1041,6 +1052,7 @@ VALUE_SCHEMA = pa.DataFrameSchema(
         pa.Check(_direction_agrees_with_sign, name="direction_contradicts_sign", ignore_na=False),
         pa.Check(_counts_in_both_groups, name="counts_empty_group", ignore_na=False),
         pa.Check(_counts_match_sizes, name="counts_disagree_with_n", ignore_na=False),
+        pa.Check(_group_sizes_match_n, name="group_sizes_disagree_with_n", ignore_na=False),
         pa.Check(_inputs_agree, name="inputs_disagree", ignore_na=False),
     ],
     strict=False,
@@ -1371,6 +1383,11 @@ RULES: dict[str, Rule] = {
     "counts_empty_group": Rule("effect-size inputs", lambda column, value, row: _empty_group_message(row),
                                column="n11"),
     "counts_disagree_with_n": Rule("sample sizes and counts", _constant(""), cells=_count_size_cells),
+    "group_sizes_disagree_with_n": Rule("sample sizes and counts", lambda column, value, row: (
+        f"is not n1 + n2 = {_cell_text(row.get('n1'))} + {_cell_text(row.get('n2'))} = "
+        f"{_as_float(row.get('n1')) + _as_float(row.get('n2')):g}: correct n, n1 or n2, or leave n empty (n1 + n2 "
+        "give it); a group comparison's n is n1 + n2, while a correlation's variance uses n and n1, n2 only "
+        "convert it to d"), column="n"),
     "inputs_disagree": Rule("effect-size inputs", _constant("two inputs disagree beyond rounding")),
     **{check: Rule("spreadsheet cells that cannot be read as they are", _constant(text))
        for check, text in {
@@ -1572,7 +1589,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
                             + _similar_study_id_notes(text) + _similar_level_notes(text, moderators)
                             + _empty_moderator_notes(text, moderators, continuous_moderators, from_command_line)
-                            + _study_citation_notes(text) + _copied_under_another_id_notes(text))
+                            + _study_citation_notes(text) + _copied_under_another_id_notes(text)
+                            + _large_fisher_z_notes(clean))
     return clean, problems
 
 
@@ -1863,6 +1881,32 @@ def _copied_under_another_id_notes(text: pd.DataFrame, shown: int = 5) -> list[s
     more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
     return ["rows of different study_ids with the same cells in every other column, citation included (one study "
             f"entered twice?): {'; '.join(groups[:shown])}{more}; delete the copy, or check the effect sizes"]
+
+
+LARGE_FISHER_Z = 1.5
+"""|Fisher's z| from which a note asks whether the cell holds a test statistic: z = 1.5 is r = .905."""
+
+
+def _large_fisher_z_notes(clean: pd.DataFrame, shown: int = 5) -> list[str]:
+    """Rows converted from a Fisher z of 1.5 or more in absolute value (r >= .905), as a note: a correlation
+    this strong is rare, while a paper's z test of a correlation (z = atanh(r) sqrt(n - 3), e.g. 3.2) typed
+    in ``fisher_z`` reads as r = .997 and passes every check. Where n is known, the note gives the Fisher z such
+    a test statistic stands for."""
+    if clean.empty or "fisher_z" not in clean:
+        return []
+    z = _column(clean, "fisher_z")
+    large = (_first_complete_kind(clean) == "fisher_z") & (z.abs() >= LARGE_FISHER_Z)
+    if not large.any():
+        return []
+    n = _column(clean, "n")
+    rows = [f"row {row} (fisher_z = {value:g}, r = {np.tanh(value):.3f}"
+            + (f"; as a test statistic, Fisher's z = {value / math.sqrt(size - 3):.3f}" if size > 3 else "") + ")"
+            for row, value, size in zip(clean.loc[large, SHEET_ROW].iloc[:shown], z[large].iloc[:shown],
+                                        n[large].fillna(0).iloc[:shown])]
+    more = f" and {int(large.sum()) - shown} more" if large.sum() > shown else ""
+    return [f"fisher_z is {LARGE_FISHER_Z:g} or more (r >= {np.tanh(LARGE_FISHER_Z):.3f}) in {'; '.join(rows)}{more}: "
+            "if the paper reports the z test of the correlation, not Fisher's z, type the correlation's r, or "
+            "Fisher's z = z / sqrt(n - 3)"]
 
 
 TWO_BY_TWO_KINDS = ("counts", "or_ci", "log_or_se")  # 2x2 tables and odds ratios: two groups as well
