@@ -281,8 +281,8 @@ def test_identifiers_spelled_differently_are_named():
     assert compare_coders(sheet(CODER1), sheet(CODER2)).notes == ()  # D-1 and E-1 are different rows
     from alliance_meta.report.html import coding_section
 
-    section = coding_section(result.agreement, result.disagreements, "coder2.csv")
-    assert section.paragraph.endswith(f" Note: {result.notes[0]}.")
+    section = coding_section(result.agreement, result.disagreements, "coder2.csv", notes=result.notes)
+    assert section.notes == list(result.notes)
 
 
 def test_report_has_a_double_coding_section():
@@ -290,7 +290,8 @@ def test_report_has_a_double_coding_section():
     from alliance_meta.report.html import coding_section
 
     result = compare_coders(sheet(CODER1), sheet(CODER2))
-    section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv")
+    section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv",
+                             notes=["the second coder's sheet has no es_id: rows are matched by position", ""])
     assert ("on 4 effect sizes coded by both: 6 cells were coded differently (changing the converted effect "
             "size or its variance in 2 rows) and 2 rows were coded by one coder only" in section.paragraph)
     one_cell = result.disagreements.iloc[[0, 1, 3]]  # the two rows of one coder and a rater coded differently
@@ -303,6 +304,8 @@ def test_report_has_a_double_coding_section():
     assert 'id="double-coding"' in html and 'href="#double-coding"' in html
     assert 'id="table-agreement"' in html and 'id="table-disagreements"' in html
     assert "data/raw/coder2.csv" in html
+    assert ('<ul id="coding-notes"><li>the second coder&#39;s sheet has no es_id: rows are matched by position</li>'
+            '</ul>' in html)  # the notes were in logs/coder_agreement.log alone
 
 
 def test_a_second_coders_workbook_without_the_sheets_worksheet_name_is_read(tmp_path):

@@ -11,6 +11,7 @@ if config.get("second_coder"):
         output:
             agreement="results/agreement.csv",
             disagreements="results/disagreements.csv",
+            notes="data/processed/agreement_notes.txt",
         params:
             metric=config["metric"],
             sheet_name=config["sheet_name"],

@@ -97,6 +97,7 @@ rule report:
         figures=expand("results/{family}/report_figures.json", family=FAMILIES),
         manuscript_tables=manuscript_table_files,
         snapshot=f"results/history/{SHEET_SHA256}.json",  # rule changes: which sheet versions changes.csv compares
+        coding_notes=["data/processed/agreement_notes.txt"] if config.get("second_coder") else [],
     output:
         report(REPORT_HTML, caption="../report/report.rst", category="Report"),
     params:

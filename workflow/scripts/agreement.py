@@ -2,7 +2,8 @@
 
 Both sheets are read and checked with the config's sheet_name, decimal and risk_of_bias, as the
 sheet is by validate_sheet (a second coder's workbook without that worksheet: as without sheet_name). Writes
-results/agreement.csv and results/disagreements.csv. The second coder's cells that fail the codebook's checks are
+results/agreement.csv, results/disagreements.csv and the notes of reading and matching the two sheets
+(data/processed/agreement_notes.txt, one per line, for the report). The second coder's cells that fail the codebook's checks are
 compared as written and listed in the log; a first coder's sheet that fails them, or a second coder's sheet whose
 header or identifiers do not allow matching its rows, stops the rule with the reason in the log.
 """
@@ -11,6 +12,7 @@ from alliance_meta.warm_start import run_in_warm_process
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
 import sys
+from pathlib import Path
 
 from alliance_meta.analyses.agreement import WHOLE_ROW, compare_coders, read_coder_sheets
 from alliance_meta.inputs.sheet import SheetError
@@ -35,3 +37,5 @@ for note in result.notes:
     logger.warning("%s", note)
 write_table(result.agreement, snakemake.output.agreement)
 write_table(result.disagreements, snakemake.output.disagreements)
+notes = [*reading_notes, *result.notes]  # the report's double-coding section lists them
+Path(snakemake.output.notes).write_text("".join(f"{' '.join(note.split())}\n" for note in notes), encoding="utf-8")

@@ -37,7 +37,8 @@ coding_tables = {Path(path).stem: restore_formulas(pd.read_csv(path, dtype={"stu
                                                                 keep_default_na=False, na_values=[""]))
                  for path in inputs.tables if Path(path).parent.name == "results"
                  and Path(path).stem in ("agreement", "disagreements")}
-coding = (coding_section(coding_tables["agreement"], coding_tables["disagreements"], config["second_coder"])
+coding = (coding_section(coding_tables["agreement"], coding_tables["disagreements"], config["second_coder"],
+                         notes=Path(inputs.coding_notes[0]).read_text(encoding="utf-8").splitlines())
           if len(coding_tables) == 2 else None)
 results_tables = {Path(path).stem: path for path in inputs.tables if Path(path).parent.name == "results"}
 extra_sections = []

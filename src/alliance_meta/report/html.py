@@ -325,17 +325,23 @@ def environment() -> jinja2.Environment:
 
 @dataclass
 class CodingSection:
-    """Double coding: a sentence and the agreement and disagreement tables."""
+    """Double coding: a sentence, the notes of reading and matching the sheets, and the agreement and
+    disagreement tables."""
 
     paragraph: str
     tables: list[HtmlTable] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_coder: str) -> CodingSection:
-    """The report's double-coding section from ``results/agreement.csv`` and ``results/disagreements.csv``."""
+def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_coder: str,
+                   notes=()) -> CodingSection:
+    """The report's double-coding section from ``results/agreement.csv``, ``results/disagreements.csv`` and the
+    ``notes`` of reading and matching the two sheets (:func:`alliance_meta.analyses.agreement.compare_coders`'s,
+    in ``data/processed/agreement_notes.txt``: rows matched by position, columns of one coder only, identifiers
+    spelled differently, ...)."""
     disagreements = disagreements.astype({column: float for column in ("sheet_row_coder1", "sheet_row_coder2")
                                           if column in disagreements})  # a missing row is NaN, not pd.NA
-    from alliance_meta.analyses.agreement import CONVERTED, WHOLE_ROW, near_key_note
+    from alliance_meta.analyses.agreement import CONVERTED, WHOLE_ROW
 
     whole = disagreements["column"].astype(str) == WHOLE_ROW
     converted = disagreements["column"].astype(str).isin(CONVERTED)
@@ -353,12 +359,7 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                  "columns and for the converted effect sizes (yi) and variances (vi). The analysis uses the data "
                  "sheet alone.")
 
-    rows = disagreements[whole]
-    note = near_key_note(pd.DataFrame({"study_id": rows["study_id"].astype(str), "es_id": rows["es_id"].astype(str),
-                                       "coder": ["coder1" if cell == "present" else "coder2" for cell in rows["coder1"]]}))
-    if note:
-        paragraph += f" Note: {note}."
-    return CodingSection(paragraph, [
+    return CodingSection(paragraph, notes=[note for note in notes if note.strip()], tables=[
         html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False,
                    source="results/agreement.csv"),
         html_table("disagreements", disagreements, "Disagreements to resolve (spreadsheet rows of both sheets)",
