@@ -215,3 +215,10 @@ def test_summary_of_findings_table_names_the_test_of_its_ci():
     assert "95% CI: Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)." in text
     frame, text = note(test="knha", k=1, note=f"k = 1: tau^2 set to 0, no heterogeneity test; {SINGLE_STUDY_Z_NOTE}")
     assert "95% CI: Wald." in text and SINGLE_STUDY_Z_NOTE in frame["note"].iloc[0]
+
+
+def test_a_ci_without_width_is_not_assessable_for_imprecision():
+    # Knapp-Hartung on identical effect sizes gives SE 0; the zero-width CI was judged "not serious"
+    row = sof({"test": "knha", "ci_lower": math.atanh(0.3), "ci_upper": math.atanh(0.3)})
+    assert row["imprecision_downgrade"] == 0
+    assert row["imprecision_reason"].startswith("not assessable: the confidence interval has no width")

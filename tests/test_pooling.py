@@ -143,3 +143,12 @@ def test_large_k_runs_in_linear_memory():
     assert result.converged
     assert result.tau2 == pytest.approx(0.02, rel=0.05)
     assert result.tau2_ci_lower < result.tau2 < result.tau2_ci_upper
+
+
+def test_knapp_hartung_on_identical_effect_sizes_says_its_ci_has_no_width():
+    # as metafor's rma(test = "knha"): SE 0 and a CI of no width; the table now says why
+    result = fit([0.3] * 5, [0.01, 0.02, 0.03, 0.04, 0.05], method="REML", test="knha")
+    assert result.se == 0 and result.ci_lower == result.ci_upper == pytest.approx(0.3)
+    assert "the SE is 0 and the CI has no width" in result.note
+    assert "no width" not in fit([0.3] * 5, [0.01] * 5, test="adhoc").note
+    assert "no width" not in fit([0.3, 0.2, 0.1], [0.01] * 3, test="knha").note

@@ -55,6 +55,9 @@ BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
 #: pooled.csv notes that change the test a row's CI has (read back by :func:`interval_test`)
 SINGLE_STUDY_Z_NOTE = "k = 1: Wald (z) test used instead of Knapp-Hartung"
 ADHOC_NOTE = "Knapp-Hartung ad hoc: scale factor not below 1"
+ZERO_SCALE_NOTE = ("Knapp-Hartung: the effect sizes do not vary about the estimate (weighted residual sum of "
+                   "squares 0), so the SE is 0 and the CI has no width; the Wald (z) CI or the ad hoc variant "
+                   "(test adhoc; Knapp & Hartung 2003) gives one")
 #: The name of the test of a CI (:func:`interval_test`; ``t`` and ``cr2`` are a three-level fit's) in the notes of
 #: tables and of the report ...
 CI_TEST_NAMES = {"z": "Wald", "knha": "Knapp\u2013Hartung",
@@ -246,6 +249,8 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         scale = 0.0 if rss <= DOUBLE_EPSILON else rss / (k - 1)
         if engine_test == "adhoc":
             scale = max(scale, 1.0)
+        elif scale == 0.0:
+            notes.append(ZERO_SCALE_NOTE)
         variance *= scale
         degrees = k - 1
         critical = float(special.stdtrit(degrees, 1 - alpha / 2)) if degrees > 0 else nan

@@ -116,6 +116,9 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
     lower, upper = row.get("ci_lower"), row.get("ci_upper")
     if not (is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no confidence interval"
+    if float(lower) == float(upper):  # Knapp-Hartung on effect sizes that do not vary: SE 0
+        return 0, ("not assessable: the confidence interval has no width (identical effect sizes under "
+                   "Knapp\u2013Hartung); judge imprecision from the Wald CI")
     if metric == "log_or":
         shown, unit = (float(upper) - float(lower)) * LOG_OR_TO_D, " in units of d (log OR × √3/π)"
     else:
