@@ -118,8 +118,9 @@ def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
     assert rated["imprecision_downgrade"] == 0 and f"width {d_width:.2f} \u2264 0.5 in units of d" in \
         rated["imprecision_reason"]
     # N >= 400 patients is GRADE's rule of thumb for continuous outcomes: for an OR it says that events count
-    assert rated["imprecision_reason"].endswith("for an odds ratio GRADE counts events, about 300: the reviewers "
-                                                "check the number of dropouts)")
+    assert rated["imprecision_reason"].endswith("for an odds ratio GRADE counts events, about 300, which the studies "
+                                                "without a 2x2 table do not give: the reviewers check the number of "
+                                                "dropouts)")
     assert "events" not in summary_of_findings("dropout", "smd", dict(ROW), ANALYSIS, ANALYSIS[["study_id"]], BIAS,
                                                None).iloc[0]["imprecision_reason"]
     narrow = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
@@ -222,3 +223,26 @@ def test_a_ci_without_width_is_not_assessable_for_imprecision():
     row = sof({"test": "knha", "ci_lower": math.atanh(0.3), "ci_upper": math.atanh(0.3)})
     assert row["imprecision_downgrade"] == 0
     assert row["imprecision_reason"].startswith("not assessable: the confidence interval has no width")
+
+
+def test_an_odds_ratio_family_with_2x2_tables_is_measured_by_its_events():
+    """GRADE's optimal information size of a binary outcome counts events (about 300), not patients: with a table
+    in every study the dropouts are counted (the largest of a study's rows), else patients with the rule named."""
+    lower, upper = math.log(2.21), math.log(3.08)
+    row = dict(ROW, estimate=(lower + upper) / 2, ci_lower=lower, ci_upper=upper)
+    tables = ANALYSIS.assign(n12=[10] * 12, n22=[12] * 12)  # 22 dropouts per study: 264 events of 1,200 patients
+    rated = summary_of_findings("dropout", "log_or", row, tables, tables[["study_id"]], BIAS, None,
+                                {"imprecision_width": {"dropout": 0.5}}).iloc[0]
+    assert rated["imprecision_downgrade"] == -1
+    assert rated["imprecision_reason"] == ("serious: 264 events (n12 + n22 of the 2x2 tables) below the optimal "
+                                           "information size of 300 events")
+    enough = summary_of_findings("dropout", "log_or", row, tables, tables[["study_id"]], BIAS, None,
+                                 {"imprecision_width": {"dropout": 0.5}, "optimal_information_events": 250}).iloc[0]
+    assert enough["imprecision_downgrade"] == 0
+    assert enough["imprecision_reason"].endswith("264 events (n12 + n22 of the 2x2 tables) \u2265 250")
+    one_without = tables.assign(n12=[None] + [10] * 11)  # an odds ratio from its CI: events unknown
+    patients = summary_of_findings("dropout", "log_or", row, one_without, one_without[["study_id"]], BIAS, None,
+                                   {"imprecision_width": {"dropout": 0.5}}).iloc[0]
+    assert patients["imprecision_downgrade"] == 0 and "N = 1,200 \u2265 400 patients" in patients["imprecision_reason"]
+    smd = summary_of_findings("dropout", "smd", row, tables, tables[["study_id"]], BIAS, None).iloc[0]
+    assert "events" not in smd["imprecision_reason"]

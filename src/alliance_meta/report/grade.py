@@ -16,7 +16,9 @@ Rules:
 - inconsistency: the prediction interval includes the null and I^2 >= 50% -> -1; I^2 >= 75% -> -2.
 - imprecision: the CI includes the null, or is wider than ``grade.imprecision_width`` on the display
   scale (r, g or OR), -> -1; total N below the optimal information size ``grade.optimal_information_size``
-  -> a further -1 (Guyatt et al. 2011, imprecision: the OIS rule of thumb).
+  -> a further -1 (Guyatt et al. 2011, imprecision: the OIS rule of thumb); for an odds ratio, the total
+  events (unfavourable outcomes, n12 + n22 of the 2x2 tables: dropouts in the dropout family) below
+  ``grade.optimal_information_events`` (300) instead, where every study has a table.
 - publication bias (k >= 10 studies, of a three-level fit too; fewer: not assessed): Egger's test p < .10, or the step-function
   selection model's likelihood-ratio test p < .05 with its adjusted CI including the null while the
   unadjusted does not, -> -1.
@@ -106,16 +108,21 @@ def inconsistency(row: dict) -> tuple[int, str]:
 LOG_OR_TO_D = np.sqrt(3.0) / np.pi
 
 
-def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknown: int = 0) -> tuple[int, str]:
+def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknown: int = 0,
+                events: float = math.nan, ois_events: int = 300) -> tuple[int, str]:
     """Serious when the CI includes the null or is wider than ``width`` on the display scale (r, g; an OR's
     CI by its log-OR width in units of d, log OR sqrt(3)/pi: the OR scale is not additive, and 0.5 there was
     far stricter than 0.5 in g for the same data), and when N is below the optimal information size. With
     ``unknown`` studies of unknown n, N is a lower bound: below the optimal information size it is said, not
-    downgraded for."""
+    downgraded for. An odds ratio's ``events`` (:func:`total_events`; NaN where a study has no 2x2 table) are
+    measured against ``ois_events`` instead of its patients against ``ois``."""
     show = display(metric)
     lower, upper = row.get("ci_lower"), row.get("ci_upper")
     if not (is_finite(lower) and is_finite(upper)):
         return 0, "not assessable: no confidence interval"
+    by_events = metric == "log_or" and is_finite(events)  # GRADE counts a binary outcome's events, not patients
+    if by_events:
+        n, ois, unknown = events, ois_events, 0
     if float(lower) == float(upper):  # Knapp-Hartung on effect sizes that do not vary: SE 0
         return 0, ("not assessable: the confidence interval has no width (identical effect sizes under "
                    "Knapp\u2013Hartung); judge imprecision from the Wald CI")
@@ -133,22 +140,38 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
         reasons.append(f"N = {int(n):,}{incomplete}: the optimal information size {ois:,} not assessed")
     elif is_finite(n) and n < ois:
         downgrade -= 1
-        reasons.append(f"N = {int(n):,} below the optimal information size {ois:,}")
+        reasons.append(f"{int(n):,} events (n12 + n22 of the 2x2 tables) below the optimal information size of "
+                       f"{ois:,} events" if by_events else f"N = {int(n):,} below the optimal information size {ois:,}")
     if downgrade:
         return downgrade, ("very serious: " if downgrade < -1 else "serious: ") + "; ".join(reasons)
     if reasons:  # N incomplete and below the optimal information size: said, not downgraded for
         return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}); "
                    + "; ".join(reasons))
-    sample = f"N = {int(n):,}{incomplete} \u2265 {ois:,}" if is_finite(n) else "N unknown (no study gave its n)"
-    if metric == "log_or" and is_finite(n):  # the optimal information size of patients is GRADE's for continuous
-        sample += EVENTS_CHECK                 # outcomes; a binary one's counts events
+    if by_events:
+        sample = f"{int(n):,} events (n12 + n22 of the 2x2 tables) \u2265 {ois:,}"
+    else:
+        sample = f"N = {int(n):,}{incomplete} \u2265 {ois:,}" if is_finite(n) else "N unknown (no study gave its n)"
+    if metric == "log_or" and is_finite(n) and not by_events:  # the optimal information size of patients is
+        sample += EVENTS_CHECK  # GRADE's for continuous outcomes; a binary one's counts events
     return 0, f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}), {sample}"
 
 
 #: GRADE's rule of thumb of the optimal information size for a binary outcome (Guyatt et al. 2011, imprecision,
-#: 64:1283): events, which the sheet's rows do not all give (an odds ratio with its CI has none), so it is named
+#: 64:1283) counts events, which a study without a 2x2 table does not give (an odds ratio with its CI): then it is
+#: named
 EVENTS_CHECK = (" patients (the rule of thumb for continuous outcomes; for an odds ratio GRADE counts events, "
-                "about 300: the reviewers check the number of dropouts)")
+                "about 300, which the studies without a 2x2 table do not give: the reviewers check the number of "
+                "dropouts)")
+
+
+def total_events(analysis: pd.DataFrame) -> float:
+    """Unfavourable outcomes (n12 + n22 of the 2x2 tables: dropouts in the dropout family) summed over studies,
+    the largest of each study's rows (as :func:`total_n` counts patients); NaN when a study has no table."""
+    if analysis.empty or not {"n12", "n22"} <= set(analysis):
+        return math.nan
+    events = pd.to_numeric(analysis["n12"], errors="coerce") + pd.to_numeric(analysis["n22"], errors="coerce")
+    per_study = events.groupby(analysis["study_id"]).max()
+    return float(per_study.sum()) if per_study.notna().all() else math.nan
 
 
 def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFrame | None) -> tuple[int, str]:
@@ -196,7 +219,9 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
         "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
                             "alliance measures and outcomes"),
         "imprecision": imprecision(pooled_row, n, metric, options.get("imprecision_width", {}).get(family, 0.2),
-                                   options.get("optimal_information_size", 400), unknown),
+                                   options.get("optimal_information_size", 400), unknown,
+                                   total_events(analysis) if metric == "log_or" else math.nan,
+                                   options.get("optimal_information_events", 300)),
         "publication_bias": publication_bias(pooled_row, bias, selection),
     }
     for domain, override in (options.get("overrides", {}).get(family) or {}).items():
