@@ -21,6 +21,7 @@ inverse square root of an m_j x m_j matrix: batched ``eigh`` over studies of equ
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,9 +97,12 @@ class RobustResult:
         return omega, pair_sums
 
     def satterthwaite_df(self, contrast) -> float:
-        """df = 2 E[V]^2 / Var[V] of the CR2 variance of one contrast (Pustejovsky & Tipton 2018)."""
+        """df = 2 E[V]^2 / Var[V] of the CR2 variance of one contrast (Pustejovsky & Tipton 2018); NaN where the
+        variance's own variance sums to 0 or less (every cluster alone at a level of the contrast: undefined, as in
+        :meth:`wald_test`; clubSandwich returns whatever its rounding leaves, e.g. 1)."""
         _, pair_sums = self._pair_sums(np.atleast_2d(np.asarray(contrast, float)))
-        return float(1.0 / pair_sums[0, 0, 0, 0])
+        total = float(pair_sums[0, 0, 0, 0])
+        return 1.0 / total if total > 0 else math.nan
 
     def coef_test(self) -> pd.DataFrame:
         """clubSandwich's ``coef_test(vcov = "CR2", test = "Satterthwaite")`` with t CIs."""
