@@ -51,7 +51,8 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
         r2 = ("$R^2$ not given ($\\tau^2$ = 0 without the moderator)" if r2_not_meaningful(model.tau2_null)
               else f"$R^2$ = {model.r2:.0f}%")
         # two lines: one would run past the axes (and the figure) once the numbers are wide
-        axis.set_title(f"Slope {numbers[0]} {unit} per unit, {level:g}% CI [{numbers[1]}, {numbers[2]}]\n"
+        per = "per year" if name == "year" else f"per unit of {column_name(name, labels)}"
+        axis.set_title(f"Slope {numbers[0]} {unit} {per}, {level:g}% CI [{numbers[1]}, {numbers[2]}]\n"
                        f"{format_p(slope.p)}; $k$ = {model.k}; {r2}", fontsize=8, loc="left")
         # below the axis, so that no study hides under it
         axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8)
