@@ -273,3 +273,22 @@ def test_the_unadjusted_row_of_one_study_says_study():
     labels = [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")) if "(k = " in t.get_text()]
     assert labels == ["Unadjusted, REML\n(k = 1 study)"]
     plt.close(figure)
+
+
+def test_a_model_that_did_not_converge_is_grey_in_both_figures():
+    import matplotlib.colors
+    import matplotlib.pyplot
+
+    # a beta model 'not at a maximum' was drawn in the colour of the adjusted estimates, its r = -1.00 read as one
+    table = sm.selection_models_table(YI, VI, metric="z")
+    table.loc[0, ["converged", "note"]] = [False, "not at a maximum"]
+    figure = selection_estimates_plot(table, {"estimate": 0.15, "ci_lower": 0.09, "ci_upper": 0.21}, "z")
+    footnote = " ".join(text.get_text() for text in figure.texts).replace("\n", " ")
+    assert "Grey: did not converge, not an adjusted estimate: Beta: not at a maximum." in footnote
+    colours = {matplotlib.colors.to_hex(c.get_facecolor()[0]) for c in figure.axes[0].collections if len(c.get_facecolor())}
+    assert "#9e9e9e" in colours and "#1f4e79" in colours
+    weights = weight_functions_plot(table, YI, VI)
+    assert weights.axes[0].get_title(loc="left") == "Beta (not converged)"
+    assert weights.axes[1].get_title(loc="left") == "Half-normal"
+    for figure in (figure, weights):
+        matplotlib.pyplot.close(figure)

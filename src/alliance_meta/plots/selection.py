@@ -26,6 +26,7 @@ NAMES = {"beta": "Beta", "halfnorm": "Half-normal", "negexp": "Negative exponent
          "power": "Power", "negexppow": "Negative exponential power", "stepfun": "Step function"}
 UNADJUSTED = "#000000"
 ADJUSTED = "#1f4e79"
+NOT_CONVERGED = "#9e9e9e"
 
 
 def _values(text) -> np.ndarray:
@@ -56,6 +57,12 @@ NOTE_CHARS = 150  # characters to a line of the note beneath (7 pt across the fi
 NOTE_LINE = 7 * 1.5 / 72  # inches of a line of the note (7 pt, line spacing 1.5)
 
 
+def _not_converged(row) -> bool:
+    """A fitted model that did not converge (``converged`` False in ``selection_models.csv``)."""
+    converged = getattr(row, "converged", True)
+    return math.isfinite(float(row.estimate)) and str(converged).lower() in ("false", "0")
+
+
 def _not_fitted_reason(note: str) -> str:
     """Why a model has no estimate, from its ``note`` in ``selection_models.csv``."""
     if not note or note == "nan":
@@ -71,17 +78,22 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
     label, transform, null = display_scale(metric)
     rows = [(unadjusted.get("label", "Random effects, unadjusted"), unadjusted["estimate"], unadjusted["ci_lower"],
              unadjusted["ci_upper"], math.nan, "", UNADJUSTED)]
-    for row in table.itertuples():
+    for row in table.itertuples():  # a model that did not converge in grey, with its reason in the footnote
         rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, row.lrt_p, str(row.note),
-                     ADJUSTED))
+                     NOT_CONVERGED if _not_converged(row) else ADJUSTED))
     n = len(rows)
     # why a model was not fitted goes in the note beneath (written on its row, it ran across the axes, its lines
     # and the null line); the row says "not fitted" in the estimate column, where its numbers would be
     reasons = [f"{text}: {_not_fitted_reason(note)}" for text, estimate, *_, note, _colour in rows[1:]
                if not math.isfinite(float(estimate))]
+    unconverged = [f"{text}: {note}" for text, estimate, *_, note, colour in rows[1:]
+                   if colour == NOT_CONVERGED and math.isfinite(float(estimate))]
     footnote = ("Squares: estimate adjusted by each selection model (open: Hessian not invertible, no CI); diamond and "
             "dashed line:\nunadjusted estimate. LRT: likelihood-ratio test of the selection parameters against the "
             "unadjusted model fitted by ML.")
+    if unconverged:
+        footnote += "\n" + _wrap("Grey: did not converge, not an adjusted estimate: " + "; ".join(unconverged) + ".",
+                                 NOTE_CHARS)
     if reasons:
         footnote += "\n" + _wrap("Not fitted: " + "; ".join(reasons) + ".", NOTE_CHARS)
     extra = NOTE_LINE * (footnote.count("\n") - 1)  # the note's lines beyond its usual two
@@ -114,9 +126,11 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
             else:
                 axis.scatter(centre, y, marker="s", s=20, facecolor="white", edgecolor=colour, zorder=3)
                 interval = f"{format_number(centre, metric)} (no CI)"
-            figure.text(at["interval"][0], y, interval, transform=at["interval"][1], ha="left", va="center")
+            figure.text(at["interval"][0], y, interval, transform=at["interval"][1], ha="left", va="center",
+                        color="0.45" if colour == NOT_CONVERGED else "black")
             if math.isfinite(lrt_p):
-                figure.text(at["lrt"][0], y, format_p(lrt_p), transform=at["lrt"][1], ha="left", va="center")
+                figure.text(at["lrt"][0], y, format_p(lrt_p), transform=at["lrt"][1], ha="left", va="center",
+                            color="0.45" if colour == NOT_CONVERGED else "black")
         axis.axhline(n - 1 - 0.35, color="0.6", lw=0.6)
         axis.axvline(null, color="0.3", lw=0.8)
         if math.isfinite(float(unadjusted["estimate"])):
@@ -157,7 +171,8 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
         figure, axes = plt.subplots(n_rows, columns, figsize=(2.1 * columns + 0.4, 2.0 * n_rows + 0.5),
                                     squeeze=False)
         for axis, row in zip(axes.ravel(), rows):
-            axis.set_title(model_label(row), fontsize=8.5, loc="left")
+            axis.set_title(model_label(row) + (" (not converged)" if _not_converged(row) else ""), fontsize=8.5,
+                           loc="left", color="0.45" if _not_converged(row) else "black")
             axis.tick_params(labelsize=7.5)
             axis.set_xlim(0, 1)
             axis.set_xticks([0, 0.5, 1], ["0", ".5", "1"])
@@ -172,7 +187,7 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
             if row.type == "stepfun":
                 axis.stairs(delta, np.concatenate([[0.0], steps]), color=ADJUSTED, lw=1.3, baseline=None)
             else:
-                axis.plot(grid, weights, color=ADJUSTED, lw=1.3)
+                axis.plot(grid, weights, color=NOT_CONVERGED if _not_converged(row) else ADJUSTED, lw=1.3)
             shown = weights[(grid >= 0.01) & (grid <= 0.99)]
             top = max(1.0, float(np.nanmax(shown))) * 1.1
             peak_at = int(np.nanargmax(weights))
