@@ -160,6 +160,24 @@ def test_specification_curve_is_drawn(table, tmp_path):
     assert (tmp_path / "curve.png").stat().st_size > 10_000 and (tmp_path / "curve.pdf").stat().st_size > 0
 
 
+def test_a_small_multiverse_is_drawn_visibly_with_whole_ranks(table):
+    """Four specifications were drawn as for thousands (faint hairlines, 2-point dots), under ticks 0, 1, 2, 2, 2,
+    3, ... (ranks 0.5 apart rounded)."""
+    from alliance_meta.plots.multiverse import specification_curve
+
+    def marks(figure):
+        lines = figure.axes[0].collections[0]
+        return lines.get_alpha(), float(lines.get_linewidths()[0])
+
+    small = specification_curve(table.dropna(subset=["estimate"]).iloc[:4], "z", 95, {})
+    assert marks(small) == (pytest.approx(0.8), pytest.approx(1.5))
+    assert all(float(tick).is_integer() for tick in small.axes[1].get_xticks())
+    assert marks(specification_curve(pd.concat([table] * (500 // len(table) + 1)), "z", 95, {})) == (0.18, 0.5)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 @pytest.mark.parametrize("metric", ["z", "log_or"])
 def test_the_median_in_the_legend_is_that_of_the_line_on_the_readers_scale(table, metric):
     """The legend's median is the dotted line's value (r, OR), which the summary's median_r also gives; it

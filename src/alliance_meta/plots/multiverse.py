@@ -84,9 +84,11 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
                                              gridspec_kw={"height_ratios": [2.8, 0.16 * len(options) + 0.2],
                                                           "hspace": 0.06})
         colours = np.where(significant, SIGNIFICANT, NOT_SIGNIFICANT)
+        few = _fewness(len(rank))
         segments = np.stack([np.column_stack([rank, lower]), np.column_stack([rank, upper])], axis=1)
-        top.add_collection(LineCollection(segments, colors=colours, linewidths=0.5, alpha=0.18, rasterized=True))
-        top.scatter(rank, estimate, c="black", s=2, lw=0, rasterized=True, zorder=2)
+        top.add_collection(LineCollection(segments, colors=colours, linewidths=0.5 + 1.0 * few, alpha=0.18 + 0.62 * few,
+                                          rasterized=True))
+        top.scatter(rank, estimate, c="black", s=2 + 10 * few, lw=0, rasterized=True, zorder=2)
         top.scatter(rank[is_main], estimate[is_main], marker="D", s=22, facecolor=MAIN, edgecolor="white", lw=0.6,
                     zorder=3)
         top.axhline(null, color="black", lw=0.7)
@@ -105,11 +107,18 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8,
                    ncol=5 if dependence not in MAIN_LABELS else 3,  # a long label: two rows within the axes' width
                    handletextpad=0.3, columnspacing=1.2, borderaxespad=0)
-        _choice_panel(bottom, fitted, options, rank, colours, labels)
+        _choice_panel(bottom, fitted, options, rank, colours, labels, few)
+        bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # ranks: no tick at 1.5
         bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut})")
         bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
     return figure
+
+
+def _fewness(count: int) -> float:
+    """1 for a multiverse of up to 50 specifications, 0 from 500: the marks are drawn faint and thin for
+    thousands of overlapping specifications, and stronger where a few of them would otherwise hardly show."""
+    return float(np.clip((500 - count) / 450, 0.0, 1.0))
 
 
 def _robust_limits(estimate, lower, upper, null, metric):
@@ -123,13 +132,15 @@ def _robust_limits(estimate, lower, upper, null, metric):
     return inverse(low - pad), inverse(high + pad)
 
 
-def _choice_panel(axis, fitted, options, rank, colours, labels=None) -> None:
-    """One row per option; a tick where a specification uses it; choices separated by rules."""
+def _choice_panel(axis, fitted, options, rank, colours, labels=None, few: float = 0.0) -> None:
+    """One row per option; a tick where a specification uses it (larger for a few specifications,
+    :func:`_fewness`); choices separated by rules."""
     y_positions, names, previous = [], [], None
     for row, (choice, option) in enumerate(options):
         y = len(options) - 1 - row
         used = (fitted[choice].astype(str) == str(option)).to_numpy()
-        axis.scatter(rank[used], np.full(used.sum(), y), c=colours[used], marker="|", s=12, lw=0.6, rasterized=True)
+        axis.scatter(rank[used], np.full(used.sum(), y), c=colours[used], marker="|", s=12 + 28 * few,
+                     lw=0.6 + 0.6 * few, rasterized=True)
         if choice != previous and row > 0:
             axis.axhline(y + 0.5, color="0.75", lw=0.5)
         name = CHOICE_NAMES.get(choice) or column_name(choice, labels)
