@@ -921,3 +921,16 @@ def test_a_large_fisher_z_gets_a_note_asking_whether_it_is_a_test_statistic(tmp_
     assert notes == ["fisher_z is 1.5 or more (r >= 0.905) in row 2 (fisher_z = 3.2, r = 0.997; as a test statistic, "
                      "Fisher's z = 0.320): if the paper reports the z test of the correlation, not Fisher's z, type "
                      "the correlation's r, or Fisher's z = z / sqrt(n - 3)"]
+
+
+def test_effect_size_columns_under_other_names_are_named_where_rows_lack_an_input(tmp_path):
+    # OR, CI_lower, CI_upper were ignored without a word: each row 'has n = 120 but no effect size'
+    problems = problems_of(tmp_path, "study_id,family,OR,CI_lower,CI_upper,Cohen's d,N\n"
+                                     "S1,dropout,1.8,1.1,2.9,,120\nS2,dropout,2.1,1.2,3.5,,90\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (1, "OR", "input_column_alias"), (1, "CI_lower", "input_column_alias"), (1, "CI_upper", "input_column_alias"),
+        (1, "Cohen's d", "input_column_alias"), (2, "", "no_complete_input"), (3, "", "no_complete_input")]
+    assert problems[0].rule == ("is not a codebook column, so its cells are not read: did you mean odds_ratio? "
+                                "Rename it odds_ratio (input kinds: config/README.md)")
+    # beside complete inputs the same names are the reviewer's own columns
+    assert problems_of(tmp_path, "study_id,r,n,OR,lower\nS1,0.3,120,1.8,1.1\n") == []

@@ -1313,6 +1313,7 @@ RULES: dict[str, Rule] = {
         "is the es_id of another row of the same study: give each effect size of a study its own es_id")),
     "moderator_column_missing": Rule("missing columns", _constant(
         "moderator column named in the config is missing from the header")),
+    "input_column_alias": Rule("effect-size inputs", _constant("is not a codebook column")),
     "moderator_formula": Rule("missing columns", _constant("meta_regression formula cannot be read")),
     "summary_row": Rule("summary rows", _constant("looks like a row of totals or means, not a study")),
     "reference_level": Rule("values outside a vocabulary", _constant(
@@ -1575,6 +1576,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
     problems = [p for p in problems if p.check in READING_CHECKS or (p.row, p.column) not in unread]
     problems = _second_header_row(text, problems)
+    problems += _input_alias_problems(text, problems)
     problems += _foreign_vocabulary_columns(text, problems)
     problems = _text_moderator_columns(text, problems)
     problems += _repeated_es_id_problems(text)
@@ -1592,6 +1594,46 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                             + _study_citation_notes(text) + _copied_under_another_id_notes(text)
                             + _large_fisher_z_notes(clean))
     return clean, problems
+
+
+#: Names reviewers give effect-size columns (as :func:`closest_header` squashes them: lower case, letters and digits)
+#: that are too far from the codebook's for a did-you-mean: a header cell with one of them is named when rows lack
+#: an effect-size input (the column is read only under the codebook's name; the cells are never moved silently)
+INPUT_COLUMN_ALIASES = {
+    **dict.fromkeys(("correlation", "corr", "pearson", "pearsonr", "rxy", "rvalue"), "r"),
+    **dict.fromkeys(("samplesize", "ntotal", "totaln", "nobs"), "n"),
+    **dict.fromkeys(("spearman", "spearmanrho", "spearmansrho"), "rho"),
+    **dict.fromkeys(("kendall", "kendallstau", "taub"), "kendall_tau"),
+    **dict.fromkeys(("zr", "fisherz", "fishersz", "zfisher"), "fisher_z"),
+    **dict.fromkeys(("cohensd", "cohend", "smd"), "d"),
+    **dict.fromkeys(("hedgesg", "hedges"), "g"),
+    **dict.fromkeys(("tvalue", "tstat", "tstatistic"), "t"),
+    **dict.fromkeys(("fvalue", "fstat", "fstatistic"), "f"),
+    **dict.fromkeys(("chisquare", "chisq", "chi", "x2"), "chi2"),
+    **dict.fromkeys(("pvalue", "pval"), "p"),
+    **dict.fromkeys(("or", "oddsratio"), "odds_ratio"),
+    **dict.fromkeys(("cilower", "lowerci", "cilow", "lcl", "lower", "orlower", "orcilow", "lower95"), "or_ci_lower"),
+    **dict.fromkeys(("ciupper", "upperci", "cihigh", "ucl", "upper", "orupper", "orcihigh", "upper95"), "or_ci_upper"),
+    **dict.fromkeys(("logor", "lnor", "logoddsratio"), "log_or"),
+    **dict.fromkeys(("selogor", "selnor", "logorse", "lnorse"), "log_or_se"),
+    **dict.fromkeys(("partialcorrelation", "partialr"), "partial_r"),
+    **dict.fromkeys(("standardisedbeta", "standardizedbeta", "stdbeta"), "beta"),
+}
+
+
+def _input_alias_problems(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
+    """Header cells named as effect-size columns are elsewhere (``OR``, ``CI_lower``, ``Cohen's d``): one problem
+    each, on the header row, where some row has no complete input (the cells under them are not read as one)."""
+    if not any(p.check == "no_complete_input" for p in problems):
+        return []
+    found = []
+    for name in text.columns:
+        column = INPUT_COLUMN_ALIASES.get(re.sub(r"[^a-z0-9]", "", str(name).lower()))
+        if column and column not in text and str(name) not in codebook.CODEBOOK_COLUMNS:
+            found.append(Problem(HEADER_ROW, str(name), "", f"is not a codebook column, so its cells are not read: "
+                                 f"did you mean {column}? Rename it {column} (input kinds: config/README.md)",
+                                 "input_column_alias"))
+    return found
 
 
 def _second_header_row(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
