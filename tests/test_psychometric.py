@@ -36,6 +36,8 @@ def rows_of(case: dict) -> tuple[pd.DataFrame, str]:
     frame = dataset(case["data"])
     if case["rows"] == "rxx":
         frame = frame[frame["rxx"].notna()]
+    if case.get("ryy") is not None:  # a constant outcome reliability on every row (psychometric.R)
+        frame = frame.assign(ryy=case["ryy"])
     study = "sample" if case["rows"] == "collapse" else "no_such_column"
     return frame, study
 
@@ -190,6 +192,42 @@ def test_collapse_averages_within_study():
     assert collapsed["r"].tolist() == pytest.approx([0.25, 0.2])
     assert collapsed["n"].tolist() == pytest.approx([(100**2 + 300**2) / 400, 50])
     assert collapsed["rxx"].tolist() == pytest.approx([0.8, 0.9])
+
+
+COLLAPSED_MISSING = [c for c in REFERENCE["cases"] if c["rows"] == "collapse" and c["method"] == "individual"]
+
+
+@pytest.mark.parametrize("case", COLLAPSED_MISSING, ids=[c["name"] for c in COLLAPSED_MISSING])
+def test_studies_with_some_rows_missing_artifacts_agree_with_psychmeta(case):
+    """Roth et al. (2015) collapsed within publications: one publication gives rxx on 11 of its 12 rows,
+    others on none. The cases are among test_agrees_with_psychmeta's; here every column is checked to
+    be there and finite, and the missing rxx is seen to be imputed after collapsing (psychmeta's order)."""
+    frame, study = rows_of(case)
+    assert frame.groupby(study)["rxx"].agg(lambda x: 0 < x.isna().sum() < len(x)).any()
+    assert frame.groupby(study)["rxx"].agg(lambda x: x.isna().all()).any()
+    table = pm.psychometric_table(frame, options_of(case), study=study).set_index("method")
+    row = table.loc["individual"].to_dict()
+    assert set(case["expected"]) == set(NUMBERS)
+    assert all(np.isfinite(case["expected"][c]) for c in NUMBERS)
+    compare(row, case["expected"], case["name"])
+
+
+@pytest.mark.parametrize("how", ["drop", "mean", "unity"])
+def test_a_row_without_a_reliability_takes_its_studys(how):
+    """A row without rxx in a study whose other rows give one takes the study's value (whatever
+    missing_artifacts says); missing_artifacts is for the studies without any: with ``mean`` the
+    n-weighted mean of the studies (collapsed n = sum(n^2) / sum(n)), not of the rows."""
+    frame = pd.DataFrame({"study_id": ["a", "a", "b", "c"], "r": [0.3, 0.2, 0.25, 0.35], "n": [100, 300, 80, 60],
+                          "rxx": [0.8, np.nan, 0.6, np.nan]})
+    options = pm.PsychometricOptions(correction_method="meas", missing_artifacts=how)
+    studies = pm.psychometric_analysis(frame, options).studies.set_index("study_id")
+    assert studies.loc["a", "A"] ** 2 == pytest.approx(0.8)
+    assert studies.loc["a", "n"] == pytest.approx((100**2 + 300**2) / 400)
+    if how == "drop":
+        assert "c" not in studies.index
+    else:
+        expected = {"mean": (250 * 0.8 + 80 * 0.6) / 330, "unity": 1.0}[how]
+        assert studies.loc["c", "A"] ** 2 == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("column,value", [("rxx", 1.2), ("ryy", 0.0), ("ux", -0.5)])

@@ -65,7 +65,7 @@ percent_total <- function(ma, method) {
 }
 
 cases <- list()
-add_case <- function(name, data, method, options, ma, rows = "all", description = "", table = NULL) {
+add_case <- function(name, data, method, options, ma, rows = "all", description = "", table = NULL, ryy = NULL) {
   if (is.null(table)) {
     table <- switch(method, bare_bones = ma$meta_tables[[1]]$barebones,
                     individual = ma$meta_tables[[1]]$individual_correction$true_score,
@@ -74,6 +74,8 @@ add_case <- function(name, data, method, options, ma, rows = "all", description 
   cases[[length(cases) + 1]] <<- list(name = name, data = data, method = method, rows = rows,
                                       options = options, description = description,
                                       expected = translate(table, method, percent_total(ma, method)))
+  # a constant ryy given to every row of the data set (as psychometric.outcome_reliability does)
+  if (!is.null(ryy)) cases[[length(cases)]]$ryy <<- ryy
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -170,18 +172,20 @@ gm_multiverse <- list(
 
 # Moderator (rating source): each level separately; artifact distributions from all rows.
 moderator_cases <- list()
-add_moderator_cases <- function(ma, method, options) {
+add_moderator_cases <- function(ma, method, options, data = "gonzalezmule_2014", moderator = "Rating source",
+                                column = "rating_source") {
   tables <- ma$meta_tables
   for (i in seq_len(nrow(ma))) {
     if (ma$analysis_type[i] != "Simple Moderator") next
     table <- switch(method, bare_bones = tables[[i]]$barebones,
                     individual = tables[[i]]$individual_correction$true_score,
                     artifact_distribution = tables[[i]]$artifact_distribution$true_score)
-    level <- as.character(ma$`Rating source`[i])
+    level <- as.character(ma[[moderator]][i])
+    if (is.na(level)) next  # alliance_meta leaves rows without a value of the moderator out
     expected <- translate(table, method, NA)
     expected$percent_artifact_variance <- NULL
     moderator_cases[[length(moderator_cases) + 1]] <<- list(
-      data = "gonzalezmule_2014", moderator = "rating_source", level = level, method = method,
+      data = data, moderator = column, level = level, method = method,
       options = options, expected = expected)
   }
 }
@@ -200,7 +204,8 @@ add_moderator_cases(ma, "artifact_distribution", list(correction_method = "uvirr
 # Roth et al. (2015): sporadic artifacts (rxx on 161 of 240 samples, ux on 61), no ryy
 # ---------------------------------------------------------------------------------------------
 roth <- as.data.frame(data_r_roth_2015)
-roth_data <- list(r = roth$rxyi, n = roth$n, rxx = roth$rxxi, ux = roth$ux, sample = roth$`Author (year)`)
+roth_data <- list(r = roth$rxyi, n = roth$n, rxx = roth$rxxi, ux = roth$ux, sample = roth$`Author (year)`,
+                  test_type = roth$`Type of intelligence test`)
 has_rxx <- !is.na(roth$rxxi)
 
 ma <- ma_r_bb(r = rxyi, n = n, data = roth)
@@ -244,6 +249,73 @@ ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ux
            indirect_rr_x = TRUE, sample_id = `Author (year)`, collapse_method = "average", data = roth)
 add_case("roth_collapsed_ad_uvirr", "roth_2015", "artifact_distribution", list(correction_method = "uvirr"), ma,
          rows = "collapse", description = "Case IV artifact distributions, collapsed within Author (year)")
+
+# Individual corrections of samples collapsed within `Author (year)` when only some rows give rxx or ux
+# (32 of the 162 publications have several rows; "Anonymous" has 12 rows, 11 with rxx, one without;
+# 43 publications, 11 of them with several rows, give no rxx at all). psychmeta's ma_r collapses the rows
+# first (collapse_method = "average": n-weighted means of the artifacts given, NA ignored, so a row
+# without rxx takes its publication's mean), then ma_r_ic imputes the publications without any rxx
+# from the collapsed publications (impute_method = "wt_mean_full": n-weighted mean with
+# n = sum(n^2) / sum(n); "replace_unity": 1). Without ryy, ma_r's row-level cleaning and imputation
+# before collapsing (impute_artifacts_wrapper) does nothing (every row counts as missing a reliability);
+# docs/psychometric.md says when it does and how psychmeta then differs.
+ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
+           sample_id = `Author (year)`, collapse_method = "average", impute_method = "wt_mean_full", data = roth)
+add_case("roth_collapsed_ic_mean", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "mean"),
+         ma, rows = "collapse", description = "collapsed within Author (year), then missing rxx = wt_mean_full")
+ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
+           sample_id = `Author (year)`, collapse_method = "average", impute_method = "replace_unity", data = roth)
+add_case("roth_collapsed_ic_unity", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "unity"),
+         ma, rows = "collapse", description = "collapsed within Author (year), then missing rxx = 1 (replace_unity)")
+# missing_artifacts = drop: psychmeta on the publications that give rxx on at least one row (all their rows)
+gives_rxx <- ave(!is.na(roth$rxxi), roth$`Author (year)`, FUN = any)
+ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
+           sample_id = `Author (year)`, collapse_method = "average", data = roth[gives_rxx, ])
+add_case("roth_collapsed_ic_drop", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "drop"),
+         ma, rows = "collapse", description = "collapsed within Author (year): the publications with rxx on some row")
+# Case IV with ux: a publication without any ux is unrestricted in alliance_meta (psychmeta would impute
+# it), so it gets ux = 1 here; a row without ux in a publication that gives one keeps NA (collapsed away).
+roth_u <- roth
+roth_u$ux[ave(is.na(roth$ux), roth$`Author (year)`, FUN = all)] <- 1
+ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, ux = ux, indirect_rr_x = TRUE, correct_rr_y = FALSE,
+           sample_id = `Author (year)`, collapse_method = "average", impute_method = "wt_mean_full", data = roth_u)
+add_case("roth_collapsed_ic_mean_uvirr", "roth_2015", "individual",
+         list(correction_method = "uvirr", missing_artifacts = "mean"), ma, rows = "collapse",
+         description = "Case IV, collapsed within Author (year), missing rxx = wt_mean_full, publications without ux = 1")
+# The same with ryy = 0.8 on every row (a constant outcome reliability, as psychometric.outcome_reliability
+# gives; not in the data set): ma_r's row-level cleaning and imputation before collapsing would now run
+# (unweighted means within publications), so it is turned off (clean_artifacts = FALSE,
+# impute_artifacts = FALSE), which is what alliance_meta mirrors; docs/psychometric.md.
+roth_y <- roth
+roth_y$ryy <- 0.8
+ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryy, correct_rr_x = FALSE, correct_rr_y = FALSE,
+           sample_id = `Author (year)`, collapse_method = "average", impute_method = "wt_mean_full",
+           clean_artifacts = FALSE, impute_artifacts = FALSE, data = roth_y)
+add_case("roth_ryy_collapsed_ic_mean", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "mean"),
+         ma, rows = "collapse", ryy = 0.8,
+         description = "ryy = 0.8 on every row, collapsed, wt_mean_full; clean_artifacts = impute_artifacts = FALSE")
+ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryy, correct_rr_x = FALSE, correct_rr_y = FALSE,
+           sample_id = `Author (year)`, collapse_method = "average", impute_method = "replace_unity",
+           clean_artifacts = FALSE, impute_artifacts = FALSE, data = roth_y)
+add_case("roth_ryy_collapsed_ic_unity", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "unity"),
+         ma, rows = "collapse", ryy = 0.8,
+         description = "ryy = 0.8 on every row, collapsed, replace_unity; clean_artifacts = impute_artifacts = FALSE")
+ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryy, correct_rr_x = FALSE,
+           correct_rr_y = FALSE, sample_id = `Author (year)`, collapse_method = "average", clean_artifacts = FALSE,
+           data = roth_y)
+add_case("roth_ryy_collapsed_ad", "roth_2015", "artifact_distribution", list(correction_method = "meas"), ma,
+         rows = "collapse", ryy = 0.8, description = "ryy = 0.8 on every row, collapsed; clean_artifacts = FALSE")
+
+# Moderator levels with missing rxx (type of intelligence test; rows without a type are not a level):
+# psychmeta imputes over all samples, then analyses each level (impute_method = "wt_mean_full" /
+# "replace_unity"; the default "bootstrap_mod" would draw within levels, at random).
+for (method in c("wt_mean_full", "replace_unity")) {
+  ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
+             impute_method = method, moderators = "Type of intelligence test", data = roth)
+  add_moderator_cases(ma, "individual",
+                      list(correction_method = "meas", missing_artifacts = if (method == "wt_mean_full") "mean" else "unity"),
+                      data = "roth_2015", moderator = "Type of intelligence test", column = "test_type")
+}
 
 # ---------------------------------------------------------------------------------------------
 # psychmeta's data_r_uvdrr: 50 hypothetical samples with rxx, ryy and ux varying (psychmeta's own

@@ -59,9 +59,11 @@ class PsychometricOptions:
     credibility intervals. ``correction_method``: ``auto`` (Case IV where any row has
     ``ux``, else unreliability only, as psychmeta's ``ma_r_ic`` defaults), ``meas``,
     ``uvdrr`` (Case II) or ``uvirr`` (Case IV). ``missing_artifacts`` (individual
-    corrections): ``drop`` rows without a reliability that other rows report, fill them
-    with the ``mean`` (sample-size weighted; psychmeta ``impute_method = "wt_mean_full"``)
-    or with ``unity`` (no correction; ``"replace_unity"``). ``decimals``: artifact values
+    corrections, applied after the rows of a study are averaged, so a row without a
+    reliability takes its study's): ``drop`` studies without a reliability that other studies
+    report, fill them with the ``mean`` (sample-size weighted over the studies; psychmeta
+    ``impute_method = "wt_mean_full"``) or with ``unity`` (no correction; ``"replace_unity"``);
+    docs/psychometric.md. ``decimals``: artifact values
     are rounded to this many decimals before the interactive artifact distribution is
     formed (psychmeta ``decimals = 2``; None = no rounding). ``residual_artifacts``: shrink
     the artifact distributions by their sampling error (psychmeta ``residual_ads``).
@@ -691,18 +693,32 @@ def reported_reliabilities(frame: pd.DataFrame) -> tuple[str, ...]:
     return tuple(c for c in RELIABILITIES if c in frame and pd.to_numeric(frame[c], errors="coerce").notna().any())
 
 
-def impute_missing(frame: pd.DataFrame, how: str, artifacts=RELIABILITIES) -> pd.DataFrame:
+def imputed_values(frame: pd.DataFrame, how: str, artifacts=RELIABILITIES) -> dict[str, float]:
+    """What :func:`impute_missing` puts in place of a missing reliability: ``mean`` = the n-weighted mean of
+    the rows that give one (psychmeta ``impute_method = "wt_mean_full"``), ``unity`` = 1
+    (``"replace_unity"``); none for ``drop`` or a reliability no row gives."""
+    values = {}
+    for column in artifacts:
+        given = pd.to_numeric(frame[column], errors="coerce")
+        if how == "mean" and given.notna().any():
+            known = given.notna()
+            values[column] = weighted_mean(given[known], frame.loc[known, "n"])
+        elif how == "unity":
+            values[column] = 1.0
+    return values
+
+
+def impute_missing(frame: pd.DataFrame, how: str, artifacts=RELIABILITIES, values: dict | None = None) -> pd.DataFrame:
     """Missing reliabilities for the individual corrections: ``mean`` = the n-weighted mean of
     the rows that give one (psychmeta ``impute_method = "wt_mean_full"``), ``unity`` = 1
-    (``"replace_unity"``), ``drop`` = left missing (the rows are left out)."""
+    (``"replace_unity"``), ``drop`` = left missing (the rows are left out). ``values``: the
+    replacements (default :func:`imputed_values` of ``frame``). The psychometric analysis imputes
+    studies, after :func:`collapse_within_study`, as psychmeta's ``ma_r_ic`` does."""
     frame = frame.copy()
+    values = imputed_values(frame, how, artifacts) if values is None else values
     for column in artifacts:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        if how == "mean" and values.notna().any():
-            known = values.notna()
-            frame[column] = values.fillna(weighted_mean(values[known], frame.loc[known, "n"]))
-        elif how == "unity":
-            frame[column] = values.fillna(1.0)
+        if column in values:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(values[column])
     return frame
 
 
@@ -771,6 +787,8 @@ class _Setting:
     study: str
     #: why the Case IV ut distribution has no mean (:func:`_undefined_ut_note` of the whole data set), else ""
     ut_note: str = ""
+    #: what ``missing_artifacts`` puts in place of a missing reliability (:func:`imputed_values` of the studies)
+    fill: dict = field(default_factory=dict)
 
 
 def _setting(frame: pd.DataFrame, options: PsychometricOptions, study: str) -> _Setting:
@@ -788,20 +806,25 @@ def _setting(frame: pd.DataFrame, options: PsychometricOptions, study: str) -> _
         direct = range_restriction_distributions(studies["ux"], studies["rxx"], studies["n"], options)
         if direct is not None:
             distributions["qxa"], distributions["ux"] = direct
-    return _Setting(options, corrected, distributions, study, ut_note)
+    fill = imputed_values(studies, options.missing_artifacts, corrected)
+    return _Setting(options, corrected, distributions, study, ut_note, fill)
 
 
 def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
-    """Bare-bones of every row; individual corrections of the rows with the artifacts needed
-    (after ``missing_artifacts``); artifact distributions of the whole data set."""
+    """Bare-bones of every study; individual corrections of the studies with the artifacts needed
+    (after ``missing_artifacts``); artifact distributions of the whole data set.
+
+    As psychmeta's ``ma_r`` (``collapse_method = "average"``, then ``ma_r_ic``), rows are collapsed
+    first (a row without a reliability takes its study's n-weighted mean of the rows that give one)
+    and ``missing_artifacts`` then applies to the studies that give none, with the mean of the whole
+    data set's studies (also within a moderator level)."""
     options = setting.options
     studies = collapse_within_study(frame, setting.study)
     base = bare_bones(studies["r"], studies["n"], options)
     if not setting.corrected:
         note = "no reliabilities (rxx, ryy) in the sheet or the config: bare-bones analysis only"
         return PsychometricAnalysis(_with_note(base.result, note))
-    imputed = collapse_within_study(impute_missing(frame, options.missing_artifacts, setting.corrected),
-                                    setting.study)
+    imputed = impute_missing(studies, options.missing_artifacts, setting.corrected, setting.fill)
     complete = imputed[list(setting.corrected)].notna().all(axis=1).to_numpy()
     left_out = int((~complete).sum())
     note = f"{left_out} of {len(imputed)} studies without {' or '.join(setting.corrected)} left out" if left_out else ""
