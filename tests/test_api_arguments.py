@@ -136,6 +136,13 @@ def test_rob_overall_outside_the_tool_is_refused_and_tool_names_are_accepted():
         am.risk_of_bias_sensitivity(am.fit(frame), "rob3")
 
 
+def test_the_risk_of_bias_result_prints_as_one_line():
+    """repr() of the result was the dataclass' repr with the whole table in it (35 columns cut by pandas); the
+    other analyses' results print one line."""
+    result = am.risk_of_bias_sensitivity(am.fit(_rob_frame(["low", "high", "some concerns", "low"])), ROB2)
+    assert repr(result) == "<RiskOfBiasSensitivity: all: 4 studies, exclude_high: 3 studies, low_only: 2 studies>"
+
+
 # 6. cumulative ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
 def test_cumulative_sorts_text_as_r_order(dependence):

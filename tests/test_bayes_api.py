@@ -117,3 +117,21 @@ def test_prior_sensitivity_reads_only_its_keys_of_the_bayes_block():
     assert sorted(subset) == sorted(PRIOR_SENSITIVITY_KEYS)
     pd.testing.assert_frame_equal(table(subset), reference)
     assert np.isfinite(reference.select_dtypes("number").to_numpy(dtype=float)).any()
+
+
+def test_the_stage_result_prints_as_one_line():
+    """repr(am.bayes(fit)) was the dataclass' repr: every table and every posterior draw (100,000 characters for
+    two chains of 1,000 draws); the other analyses' results print one line."""
+    import numpy as np
+    import pandas as pd
+
+    from alliance_meta.bayes.analysis import StageResult
+
+    table = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.15, 0.1], "hdi_lower": [0.08, 0.04],
+                          "hdi_upper": [0.22, 0.17]})
+    result = StageResult(table, pd.DataFrame({"study_id": list("abc")}), pd.DataFrame(columns=["moderator", "term"]),
+                         {"mu": np.zeros((2, 1000)), "theta": np.zeros((2, 1000, 3))})
+    assert repr(result) == ("<StageResult: 2 parameters on k = 3 studies; mu = 0.1500, HDI [0.0800, 0.2200]; "
+                            "0 moderator models>")
+    empty = StageResult(table.iloc[:0], table.iloc[:0], pd.DataFrame(columns=["moderator", "term"]), {})
+    assert repr(empty) == "<StageResult: 0 parameters on k = 0 studies; 0 moderator models>"

@@ -137,6 +137,14 @@ def test_true_false_effect_sizes_and_a_fractional_number_of_subsets_are_refused(
     assert am.gosh(fit, subsets=1e6).result.n_subsets == 7  # a whole number written as 1e6, as YAML reads it
 
 
+def test_complex_effect_sizes_are_refused():
+    """np.array([1j, 2, 3]) was pooled as [0, 2, 3] (numpy drops imaginary parts with only a ComplexWarning)."""
+    with pytest.raises(ValueError, match="yi must be real numbers, one per effect size; got complex"):
+        am.fit(np.array([0.1j, 0.2, 0.3]), [0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="vi must be real numbers"):
+        am.fit([0.1, 0.2, 0.3], np.array([0.1, 0.1, 0.1], dtype=complex))
+
+
 # 19 simulated effect sizes in 10 studies whose ML likelihood has a local maximum at sigma2 = (0, 0) below the
 # global one at about (0, 0.031): a search that stops at the first boundary point it reaches reports the wrong one
 TWO_OPTIMA_STUDIES = ["0", "1", "2", "3", "4", "4", "4", "4", "5", "5", "5", "5", "6", "6", "6", "7", "8", "9", "9"]
@@ -168,3 +176,14 @@ def test_a_cumulative_order_named_as_a_column_of_the_table_is_called_order():
     by_id = am.cumulative(fit, "study_id").to_frame()
     assert list(by_id.columns).count("study_id") == 1 and "order" in by_id
     assert "year" in am.cumulative(fit, "year").to_frame()
+
+
+def test_a_fit_or_a_path_given_to_fit_is_named():
+    """am.fit(fit) and am.fit("studies.csv") said "fit(yi, vi): the sampling variances vi are missing"."""
+    fit = am.fit([0.1, 0.2, 0.3], [0.1, 0.1, 0.1])
+    with pytest.raises(TypeError, match=r"not a UnivariateFit, which is fitted already: fit.refit\("):
+        am.fit(fit)
+    with pytest.raises(TypeError, match=r"not a path \('studies.csv'\): read the sheet"):
+        am.fit("studies.csv")
+    with pytest.raises(TypeError, match="the sampling variances vi are missing"):
+        am.fit([0.1, 0.2, 0.3])

@@ -239,3 +239,24 @@ def test_the_funnel_plot_s_secondary_axis_spreads_ticks_that_would_crowd():
     rng = np.random.default_rng(5)
     yi, vi = rng.normal(0.3, 0.15, 60), rng.uniform(0.004, 0.05, 60)
     assert top_labels(yi, vi, "z", 0.3) == ["\u22120.75", "\u22120.50", "\u22120.25", "0.00", "0.25", "0.50", "0.75"]
+
+
+@pytest.mark.parametrize("method, label", [("common", "Common-effect estimate"), ("REML", "Random-effects estimate"),
+                                           ("DL", "Random-effects estimate")])
+def test_the_funnel_plot_names_the_estimate_of_the_fit_s_model(method, label):
+    """The funnel of a common-effect fit drew its common-effect estimate as the "Random-effects estimate"."""
+    import matplotlib.pyplot as plt
+
+    import alliance_meta as am
+
+    rng = np.random.default_rng(2)
+    vi = rng.uniform(0.01, 0.05, 12)
+    fit = am.fit(rng.normal(0.3, 0.2, 12), vi, method=method, metric="z")
+    bias = am.publication_bias(fit)
+    figure = bias.funnel()
+    try:
+        legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+        assert legend[0] == label
+        assert figure.axes[0].lines[1].get_xdata()[0] == pytest.approx(fit.estimate)  # the line is the fit's estimate
+    finally:
+        plt.close(figure)

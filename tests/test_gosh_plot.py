@@ -58,3 +58,23 @@ def test_gosh_tick_labels_that_stand_apart_are_kept():
         assert [text for text, _ in labels] == ["1", "2", "3"]
     finally:
         plt.close(figure)
+
+
+def inside(figure) -> bool:
+    """Whether everything drawn lies within the figure: what figure.savefig(path) keeps."""
+    figure.draw_without_rendering()
+    box = figure.get_tightbbox()
+    width, height = figure.get_size_inches()
+    return box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+
+
+def test_the_gosh_figure_keeps_its_axis_titles_when_saved_as_it_is():
+    """am.gosh(fit).plot().savefig(path) cut the I^2 axis title off at the left edge (matplotlib's default
+    margin; the pipeline saves with bbox_inches="tight", a notebook's savefig does not)."""
+    yi, vi = log_odds_ratios(TABLES)
+    for metric, highlight in (("smd", (0,)), ("log_or", (0, 4, 9)), ("z", ())):
+        figure = gosh_plot(gosh(yi, vi, method="DL"), highlight=highlight, metric=metric)
+        try:
+            assert inside(figure), metric
+        finally:
+            plt.close(figure)

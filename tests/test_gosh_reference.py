@@ -285,3 +285,16 @@ def test_a_long_study_label_wraps_within_its_panel():
     figure = gosh_plot(result, [0], [label] * result.included.shape[1], metric="smd")
     figure.canvas.draw()
     assert figure.get_tightbbox(figure.canvas.get_renderer()).width <= figure.get_figwidth() + 0.5
+
+
+@pytest.mark.parametrize("subsets, seed, named", [(100, "x", "seed"), (100, 1.5, "seed"), (100, -1, "seed"),
+                                                  (100, True, "seed"), ("all", 1, "subsets")])
+def test_a_seed_or_number_of_subsets_that_is_not_one_is_named(subsets, seed, named):
+    """am.gosh(fit, seed="x") failed inside numpy ("SeedSequence expects int or sequence of ints for entropy
+    not x") and subsets="all" inside float(), neither naming the argument."""
+    import alliance_meta as am
+
+    fit = am.fit([0.1, 0.3, 0.2, 0.5, 0.4, 0.0, 0.25, 0.35], [0.01, 0.02, 0.015, 0.03, 0.02, 0.01, 0.02, 0.025])
+    with pytest.raises(ValueError, match=named):
+        am.gosh(fit, subsets=subsets, seed=seed)
+    assert am.gosh(fit, subsets=100, seed=np.int64(3)).result.seed == 3  # a numpy integer is a whole number

@@ -317,3 +317,16 @@ def test_the_marked_specification_of_an_ad_hoc_fit_is_that_fit():
         marked = result.to_frame()[main_specification(result.to_frame(), result.main)]
         assert len(marked) == 1
         assert marked[["ci_lower", "ci_upper"]].iloc[0].tolist() == pytest.approx(list(fit.conf_int()), rel=1e-9)
+
+
+
+def test_the_specification_curve_keeps_the_option_names_when_saved_as_it_is(table):
+    """am.multiverse(fit).plot().savefig(path) cut the names of the options ("Outliers: Large residual") off at
+    the left edge: they reached half an inch beyond it (the pipeline saves with bbox_inches="tight")."""
+    from alliance_meta.plots.multiverse import specification_curve
+
+    figure = specification_curve(table, "z", 95, {})
+    figure.draw_without_rendering()
+    box = figure.get_tightbbox()
+    width, height = figure.get_size_inches()
+    assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height

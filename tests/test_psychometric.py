@@ -446,3 +446,15 @@ def test_an_undefined_ut_is_explained_in_every_moderator_level_by_the_whole_data
     assert len(notes) == 2
     for note in notes:
         assert "not defined at the mean rxx = 0.792 for S1 (ux = 2.5)" in note, note
+
+
+def test_the_fit_analysis_prints_correlations_and_studies():
+    """repr said "k = 6 correlations" where the table's k counts the 3 studies (each one mean correlation)."""
+    import alliance_meta as am
+
+    rows = pd.DataFrame({"study_id": ["a", "a", "b", "c", "c", "c"], "yi": np.arctanh([0.3, 0.2, 0.25, 0.1, 0.4, 0.3]),
+                         "n": [50, 50, 80, 120, 120, 120]})
+    rows["vi"] = 1 / (rows["n"] - 3)
+    analysis = am.psychometric(am.fit(rows, metric="z"), {})
+    assert analysis.to_frame()["k"].iloc[0] == 3
+    assert repr(analysis) == "<PsychometricFitAnalysis: 6 correlations of 3 studies; bare_bones>"

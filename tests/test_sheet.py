@@ -934,3 +934,13 @@ def test_effect_size_columns_under_other_names_are_named_where_rows_lack_an_inpu
                                 "Rename it odds_ratio (input kinds: config/README.md)")
     # beside complete inputs the same names are the reviewer's own columns
     assert problems_of(tmp_path, "study_id,r,n,OR,lower\nS1,0.3,120,1.8,1.1\n") == []
+
+
+def test_a_folder_is_not_called_missing(tmp_path):
+    """am.read_sheet("data/raw") said "no such file" of a folder that is there."""
+    import alliance_meta as am
+
+    with pytest.raises(SheetError, match="it is a folder, not a file"):
+        read_sheet(tmp_path)
+    with pytest.raises(am.SheetProblems, match="it is a folder, not a file"):
+        am.read_sheet(tmp_path)

@@ -29,6 +29,7 @@ rows are ordered by subset size (stably; for all subsets the order of metafor's
 from __future__ import annotations
 
 import contextlib
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,9 +151,17 @@ def random_subsets(k: int, n: int, seed: int | None = DEFAULT_SEED) -> np.ndarra
 
 def choose_subsets(k: int, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED) -> tuple[np.ndarray, bool]:
     """All subsets when 2^k - 1 <= ``subsets``, else ``subsets`` random ones; (matrix, exact)."""
-    if isinstance(subsets, bool) or not float(subsets).is_integer():
+    try:
+        whole = not isinstance(subsets, bool) and float(subsets).is_integer()
+    except (TypeError, ValueError):  # subsets="all": "could not convert string to float", without the argument
+        whole = False
+    if not whole:
         raise ValueError(f"gosh needs a whole number of subsets, not {subsets!r}")
     subsets = int(subsets)
+    # numpy's generator takes None or a whole number >= 0; seed="x" failed inside it ("SeedSequence expects int
+    # or sequence of ints for entropy not x"), without naming the argument
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"gosh: seed is None or a whole number >= 0 (the random subsets' seed), not {seed!r}")
     if subsets < 2:
         raise ValueError("gosh needs subsets >= 2")
     if k < 2:

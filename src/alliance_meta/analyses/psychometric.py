@@ -996,7 +996,10 @@ class PsychometricFitAnalysis:
 
     def __repr__(self) -> str:
         methods = ", ".join(self.to_frame()["method"])
-        return f"<PsychometricFitAnalysis: k = {len(self.rows)} correlations; {methods}>"
+        # the table's k counts studies (one mean correlation each): "k = 307 correlations" read as its k
+        studies = self.rows["study_id"].nunique() if "study_id" in self.rows else len(self.rows)
+        return (f"<PsychometricFitAnalysis: {len(self.rows)} correlations of {studies} "
+                f"{'study' if studies == 1 else 'studies'}; {methods}>")
 
 
 def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=()) -> PsychometricFitAnalysis:

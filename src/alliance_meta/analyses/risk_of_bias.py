@@ -59,6 +59,11 @@ class RiskOfBiasSensitivity:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def __repr__(self) -> str:  # one line, as the other analyses' results (the dataclass' repr printed the table)
+        subsets = ", ".join(f"{row.subset}: {int(row.k_studies) if pd.notna(row.k_studies) else 0} studies"
+                            for row in self.table.itertuples())
+        return f"<RiskOfBiasSensitivity: {subsets or 'no subsets'}>"
+
 
 def as_tool(tool) -> RobTool:
     """A :class:`RobTool`, a tool's name (``"quips"``, ``"rob2"``, ``"robins_i"``) or the config's

@@ -327,6 +327,14 @@ class StageResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def __repr__(self) -> str:  # one line, as the other analyses' results: the dataclass' repr printed every draw
+        mu = self.table[self.table["parameter"] == "mu"] if "parameter" in self.table else self.table.iloc[:0]
+        headline = (f"; mu = {mu['mean'].iloc[0]:.4f}, HDI [{mu['hdi_lower'].iloc[0]:.4f}, "
+                    f"{mu['hdi_upper'].iloc[0]:.4f}]" if len(mu) else "")
+        models = self.moderators["moderator"].nunique() if "moderator" in self.moderators else 0
+        return (f"<StageResult: {len(self.table)} parameters on k = {len(self.studies)} studies{headline}; "
+                f"{models} moderator model{'' if models == 1 else 's'}>")
+
 
 def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1, *,
               effect_sizes: pd.DataFrame, options: ModeratorOptions = ModeratorOptions()) -> StageResult:

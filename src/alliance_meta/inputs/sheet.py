@@ -171,6 +171,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     path = Path(path)
     if decimal not in DECIMALS:
         raise ValueError(f"decimal must be one of {DECIMALS}, not {decimal!r}")
+    if path.is_dir():  # "no such file" sent one looking for a file that is there, as a folder
+        raise SheetError(f"cannot read {path}: it is a folder, not a file; give the sheet's path (.csv or .xlsx)")
     if not path.is_file():
         raise SheetError(f"cannot read {path}: no such file")
     notes: list[str] = []

@@ -540,6 +540,14 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         frame = data.reset_index(drop=True).copy()
         frame["yi"], frame["vi"] = (frame[name].astype(float) for name in ("yi", "vi"))
     else:
+        if isinstance(data, Fit):  # "the sampling variances vi are missing" sent one looking for vi
+            raise TypeError(f"am.fit takes effect sizes (a DataFrame with yi and vi, or arrays yi and vi), not a "
+                            f"{type(data).__name__}, which is fitted already: fit.refit(method=..., test=...) "
+                            "fits its rows again with other options")
+        if isinstance(data, (str, Path)):
+            raise TypeError(f"am.fit takes effect sizes, not a path ({str(data)!r}): read the sheet and convert its "
+                            "rows first, rows = am.effect_sizes(am.read_sheet(path)), then "
+                            "am.fit(rows[rows['family'] == 'outcome'])")
         if vi is None:
             raise TypeError("fit(yi, vi): the sampling variances vi are missing")
         if max(np.ndim(data), np.ndim(vi)) > 1:

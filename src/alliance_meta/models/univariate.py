@@ -154,6 +154,8 @@ def _numbers(values, name: str) -> np.ndarray:
     """``values`` as a flat float array, or a ValueError naming the argument (not numpy's bare message)."""
     if np.asarray(values).dtype == bool:  # True/False read as 1/0 would be pooled without a word
         raise ValueError(f"{name} must be numbers, one per effect size; got True/False values")
+    if np.iscomplexobj(values):  # numpy dropped the imaginary parts with only a ComplexWarning
+        raise ValueError(f"{name} must be real numbers, one per effect size; got complex values")
     try:
         return np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError) as error:

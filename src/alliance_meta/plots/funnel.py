@@ -52,8 +52,9 @@ def _spread_ticks(metric: str, default, extent: float):
 
 
 def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=(), filled_vi=(),
-                adjusted_estimate: float | None = None, title: str | None = None):
-    """Figure of the contour-enhanced funnel plot; ``filled_*`` are trim-and-fill studies."""
+                adjusted_estimate: float | None = None, title: str | None = None, method: str | None = None):
+    """Figure of the contour-enhanced funnel plot; ``filled_*`` are trim-and-fill studies; ``method`` the estimator
+    of ``estimate`` (``common``: the common-effect estimate, else a random-effects one)."""
     yi, se = np.asarray(yi, float), np.sqrt(np.asarray(vi, float))
     filled_yi, filled_se = np.asarray(filled_yi, float), np.sqrt(np.asarray(filled_vi, float))
     se_max = 1.08 * max(se.max(initial=0.1), filled_se.max(initial=0.0))
@@ -71,7 +72,8 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
         if estimate is not None:
             axis.plot(estimate + 1.96 * np.array([-1, 0, 1]) * se_max * np.array([1, 0, 1]),
                       [se_max, 0, se_max], color="0.2", lw=0.7, ls=":", zorder=2)
-            axis.axvline(estimate, color="black", lw=1.0, zorder=2, label="Random-effects estimate")
+            axis.axvline(estimate, color="black", lw=1.0, zorder=2,
+                         label="Common-effect estimate" if method == "common" else "Random-effects estimate")
         if adjusted_estimate is not None and filled_yi.size:
             axis.axvline(adjusted_estimate, color="#b2182b", lw=1.0, ls="--", zorder=2,
                          label="Trim-and-fill estimate")

@@ -25,7 +25,7 @@ from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_options import ForestOptions  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, log_metric_axis, plain_text  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, keep_inside, log_metric_axis, plain_text  # noqa: E402
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
 # as the red, and subsets with and without the study could not be told apart); one panel of all subsets: dark grey.
@@ -152,4 +152,5 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
                 title = f"{name}\nsubsets with it (red), without (grey)"
             _panel(figure, outer[0, n], x, i2, with_study, title, log_x, hexbin,
                    f"{label_text} ({result.method})", bins_x, bins_y, n == 0)
+    keep_inside(figure)  # the default margin cut the I^2 axis title off figure.savefig(path)
     return figure

@@ -18,7 +18,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from alliance_meta.plots.style import STYLE, column_name, display_scale, format_number, log_metric_axis  # noqa: E402
+from alliance_meta.plots.style import (STYLE, column_name, display_scale, format_number, keep_inside,  # noqa: E402
+                                     log_metric_axis)
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
@@ -112,6 +113,7 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut})")
         bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
+    keep_inside(figure)  # the options' names reached half an inch beyond the left edge of figure.savefig(path)
     return figure
 
 

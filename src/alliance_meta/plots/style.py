@@ -166,6 +166,27 @@ def log_metric_axis(axis, which: str = "x") -> None:
     target.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
 
 
+def keep_inside(figure, pad: float = 0.05) -> None:
+    """Widen (or heighten) ``figure`` where its labels reach beyond its edges, every axes keeping its size in
+    inches and its place beside the others: a figure that an analysis returns (``am.gosh(fit).plot()``) then keeps
+    its axis titles and tick labels when saved as it is, ``figure.savefig(path)``, as the pipeline's figures do
+    with ``bbox_inches="tight"`` (:func:`save_figure`), whose plots this leaves as they were (only a note beneath
+    one is centred on the wider figure). ``pad`` in inches. Measured as drawn now: call it last."""
+    figure.draw_without_rendering()
+    box = figure.get_tightbbox()  # inches
+    width, height = figure.get_size_inches()
+    left, bottom = max(0.0, pad - box.x0), max(0.0, pad - box.y0)
+    right, top = max(0.0, box.x1 - width + pad), max(0.0, box.y1 - height + pad)
+    if not (left or bottom or right or top):
+        return
+    wider, higher = width + left + right, height + bottom + top
+    positions = [axis.get_position().bounds for axis in figure.axes]
+    figure.set_size_inches(wider, higher)
+    for axis, (x0, y0, w, h) in zip(figure.axes, positions):
+        axis.set_position([(x0 * width + left) / wider, (y0 * height + bottom) / higher, w * width / wider,
+                           h * height / higher])
+
+
 def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:
     """Write one figure to every path (format from the suffix; PNG at ``dpi``), ``note`` beneath it, and close it."""
     add_note(figure, note)

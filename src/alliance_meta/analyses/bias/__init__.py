@@ -53,6 +53,7 @@ class BiasResult:
     estimate: float | None  # the studies' pooled estimate by the fit's method (the funnel's centre)
     metric: str | None
     notes: tuple[str, ...] = ()
+    method: str | None = None  # the fit's estimator, which gave ``estimate``
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -64,7 +65,8 @@ class BiasResult:
         filled = self.filled
         return funnel_plot(self.studies["yi"].to_numpy(float), self.studies["vi"].to_numpy(float), self.metric,
                            self.estimate, filled.filled_yi if filled else np.empty(0),
-                           filled.filled_vi if filled else np.empty(0), filled.fit.estimate if filled else None)
+                           filled.filled_vi if filled else np.empty(0), filled.fit.estimate if filled else None,
+                           method=self.method)
 
     def __repr__(self) -> str:
         return f"<BiasResult: {len(self.table)} tests on k = {len(self.studies)}>"
@@ -110,5 +112,5 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
         table = pd.concat([table, multilevel_bias_rows(fit.data, fit.metric, rho=fit.rho, method=fit.method,
                                                        level=fit.level)], ignore_index=True)
     estimate = univariate.fit(yi, vi, fit.method, tau2_interval=False).estimate
-    return BiasResult(table, studies, filled, estimate, fit.metric, notes)
+    return BiasResult(table, studies, filled, estimate, fit.metric, notes, fit.method)
 
