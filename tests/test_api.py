@@ -201,8 +201,16 @@ def test_moderators_and_meta_regression_take_a_fit():
     # a numeric column is a slope by default (metafor's mods =), its levels only when asked
     default = am.meta_regression(fit, "~ rater + year", permutations=0).to_frame()
     pd.testing.assert_frame_equal(default, regression)
-    with pytest.raises(ValueError, match=r"am.moderators needs the analysis metric .*fit\(..., metric='z'\)"):
-        am.moderators(am.fit(frame), "rater", permutations=0)
+    # without a metric (a log risk ratio, say) the subgroups have no back-transformed columns; it was refused,
+    # while am.meta_regression took the same fit
+    plain = am.moderators(am.fit(frame), "rater", permutations=0)
+    assert "r" in result.subgroups and "r" not in plain.subgroups
+    pd.testing.assert_frame_equal(plain.subgroups, result.subgroups[list(plain.subgroups.columns)])
+    pd.testing.assert_frame_equal(plain.to_frame(), result.to_frame())
+    plain_three = am.moderators(am.fit(frame, dependence="multilevel"), "rater", permutations=0).to_frame()
+    assert plain_three["multilevel_qm"].iloc[0] == pytest.approx(
+        am.moderators(am.fit(frame, dependence="multilevel", metric="z"), "rater", permutations=0).to_frame()[
+            "multilevel_qm"].iloc[0], rel=1e-12)
     coarse = am.fit(frame.assign(year=np.repeat([2000.0, 2005.0, 2010.0], 8)), metric="z")
     as_levels = am.meta_regression(coarse, "~ year", continuous=(), permutations=0).to_frame()
     assert list(as_levels["term"]) == ["intercept", "year[2005.0]", "year[2010.0]"]

@@ -49,13 +49,6 @@ class ModeratorResult:
                 f"p = {row.get('qm_p', float('nan')):.4g}, {len(self.subgroups)} levels>")
 
 
-def _needs_metric(fit: Fit, what: str) -> None:
-    require_fit(fit, what)
-    if fit.metric is None:
-        raise ValueError(f"{what} needs the analysis metric for the subgroups' back-transformed columns: "
-                         "fit(..., metric='z') (or 'smd', 'log_or')")
-
-
 def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
     if isinstance(permutations, bool) or not isinstance(permutations, numbers.Integral):
         raise TypeError(f"permutations: a whole number (0 for none), not {type(permutations).__name__}")
@@ -101,7 +94,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
     (and, for a three-level fit, the three-level mixed-effects model beside them). ``continuous``:
     a slope (True) or levels (False); None: a slope when the column holds numbers."""
-    _needs_metric(fit, "am.moderators")
+    require_fit(fit, "am.moderators")  # no metric: subgroups without back-transformed columns (as meta_regression)
     if not isinstance(moderator, str):
         raise TypeError(f"am.moderators: moderator is one column name, not {moderator!r} "
                         "(several: am.moderator_tables or am.meta_regression)")
@@ -171,7 +164,7 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula; a
     formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
     reason is in its ``note``)."""
-    _needs_metric(fit, "am.moderator_tables")
+    require_fit(fit, "am.moderator_tables")
     moderators = fit.moderator_columns(moderators, "moderators")
     continuous = fit.moderator_columns(continuous, "continuous")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)

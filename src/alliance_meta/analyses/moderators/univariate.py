@@ -200,7 +200,7 @@ SINGLE_STUDY_LEVEL = "one study: its own estimate and standard error; tau^2 and 
 """The note of a subgroup level with one study (pooled as metafor pools k = 1)."""
 
 
-def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float = 95.0,
+def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str | None, level: float = 95.0,
                   control=None) -> pd.DataFrame:
     """REML random-effects fit (Wald z) of each level: the rows of ``subgroups.csv``
     (``converged`` and ``note`` last; a level that did not converge has NaN estimates)."""
@@ -215,7 +215,7 @@ def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str, level: float 
                      "note": "; ".join(filter(None, [fit.note, SINGLE_STUDY_LEVEL if fit.k == 1 else ""]))})
     frame = pd.DataFrame(rows, columns=["moderator", "level", "k", "estimate", "se", "ci_lower",
                                         "ci_upper", "tau2", "i2", "converged", "note"])
-    for prefix in back_transform([], metric):
+    for prefix in back_transform([], metric) if metric is not None else ():  # no metric: the estimates as they are
         for column, suffix in (("estimate", ""), ("ci_lower", "_ci_lower"), ("ci_upper", "_ci_upper")):
             frame.insert(frame.columns.get_loc("converged"), prefix + suffix,
                          back_transform(frame[column].to_numpy(float), metric)[prefix])
