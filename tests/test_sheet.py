@@ -944,3 +944,44 @@ def test_a_folder_is_not_called_missing(tmp_path):
         read_sheet(tmp_path)
     with pytest.raises(am.SheetProblems, match="it is a folder, not a file"):
         am.read_sheet(tmp_path)
+
+
+def test_a_repeated_column_name_names_its_columns_and_the_other_problems_are_reported_too(tmp_path):
+    """Two header cells that are one codebook column ("R" and "r"): one problem naming both columns as written,
+    and every problem of the rows in the same round (not only the header's)."""
+    problems = problems_of(tmp_path, "study_id,R,n,r\nS1,0.3,50,\nS2,0.2,n=40,\n,0.1,30,\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (1, "r", "duplicate_column"), (3, "n", "number"), (4, "study_id", "not_nullable")]
+    assert problems[0].rule.startswith('is the name of 2 columns, B ("R"), D ("r") (column names are matched '
+                                       "without case and spaces): rename or delete all but one")
+    assert "repeated column names (1):" in format_problems(problems)
+
+
+def test_reverse_ticked_with_x_is_not_called_another_variable_to_rename(tmp_path):
+    """x or a tick in every filled reverse cell: each cell is a problem (yes or no?), but no header problem
+    advising to give the column a name of its own, which would drop the sign flips without a word."""
+    problems = problems_of(tmp_path, "study_id,r,n,reverse\nS1,0.3,50,x\nS2,-0.2,60,\u2713\nS3,0.1,70,\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "reverse", "vocabulary"),
+                                                              (3, "reverse", "vocabulary")]
+    assert not any("name of its own" in p.rule for p in problems)
+
+
+def test_a_study_id_with_a_leading_apostrophe_is_noted_as_a_spelling_of_another(tmp_path):
+    """'S01 (Excel's text mark typed into a CSV) and S01 are two studies to the analysis: the note on study_id
+    values that differ only in punctuation names them, as it does S01 and s01."""
+    clean, problems = validate_sheet(read_sheet(write_csv(
+        tmp_path, "study_id,r,n\nS01,0.3,50\n'S01,0.2,50\n'7,0.1,40\n07,0.2,40\nS02,0.25,60\n")))
+    assert problems == []
+    note = next(note for note in clean.attrs["notes"] if note.startswith("study_id values that differ only"))
+    assert '"S01" (row 2) vs "\'S01" (row 3)' in note and '"\'7" (row 4) vs "07" (row 5)' in note
+
+
+def test_a_hyphen_as_the_direction_of_an_f_is_one_problem_that_says_why(tmp_path):
+    """direction "-" (typed for negative) on a row converted from F: one problem, saying that a hyphen is not read
+    as negative, not also "is required ...: write positive or negative" for a cell that is filled."""
+    problems = problems_of(tmp_path, "study_id,f,df,direction\nS1,4.2,48,-\nS2,3.1,40,\u2212\nS3,2.5,30,posittive\n")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "direction", "-", "vocabulary"),
+                                                                       (4, "direction", "posittive", "vocabulary")]
+    assert problems[0].rule.endswith('a hyphen or dash is not read as negative (it may stand for "not reported"): '
+                                     "write negative or positive")
+    assert 'did you mean "positive"?' in problems[1].rule

@@ -637,3 +637,68 @@ def test_a_title_above_the_header_of_a_workbook_with_a_codebook_sheet_is_named(t
     workbook["copy"].append(["study_id", "r", "n"])  # two worksheets with study_id lower down: ask for sheet_name
     with pytest.raises(SheetError, match="set sheet_name"):
         read_sheet(save(workbook, tmp_path, "two.xlsx"))
+
+
+def test_decimal_commas_without_quotes_in_a_comma_separated_csv_are_named_as_the_cause(tmp_path):
+    """0,43 written without quotes in a comma-separated file is two cells (r = 0, n = 43, and 120 past the
+    header): the problem says why, instead of "delete its cells", which would leave r = 0 and n = 43."""
+    text = "study_id,authors,year,r,n\nS1,A,2001,0,43,120\nS2,B,2002,0.21,80\nS3,C,2003,-0,05,60\n"
+    _, _, problems = read(write_bytes(tmp_path, text.encode()))
+    assert where(problems) == [(1, "F", "unnamed_column")]
+    assert "holds data (rows 2, 4): the header line ends before this column: a comma or semicolon inside a " \
+           "cell without double quotes around it (a decimal comma as in 0,43" in problems[0].rule
+    assert "delete its cells" not in problems[0].rule
+    # a header cell left empty ("n," ends the header line with an empty name): the column has no name, as before
+    _, _, problems = read(write_bytes(tmp_path, b"study_id,r,n,\nS1,0.3,50,x\n", "named.csv"))
+    assert problems[0].rule.endswith("holds data (row 2): name the column, or delete its cells")
+
+
+def test_excel_separator_line_of_a_csv_with_carriage_returns_alone(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with a carriage return alone: its sep= line is still not a
+    row (it was taken as a title above the header: "delete the row above it")."""
+    path = write_bytes(tmp_path, b"sep=;\rstudy_id;r;n\rS1;0,3;50\rS2;-0,2;60\r")
+    _, clean, problems = read(path)
+    assert problems == []
+    assert list(clean["study_id"]) == ["S1", "S2"] and list(clean["r"]) == [0.3, -0.2]
+    assert list(clean["sheet_row"]) == [2, 3]
+
+
+def test_a_point_in_a_semicolon_csv_read_with_decimal_commas_by_default_names_the_setting_for_points(tmp_path):
+    """A semicolon-separated CSV of decimal points (Excel in a Swiss locale): decimal: auto reads it with
+    decimal commas, so 2.345 is ambiguous; the problem says how to read the sheet's points, not only how to
+    rewrite the cell with a comma."""
+    text = "study_id;t;df;d;n1;n2;family\nS1;2.345;48;;;;outcome\nS2;;;0.512;20;25;dropout\n"
+    _, _, problems = read(write_bytes(tmp_path, text.encode()))
+    assert where(problems) == [(2, "t", "ambiguous_point")]
+    assert problems[0].rule.endswith('(the sheet is read with decimal commas as it is semicolon-separated: set '
+                                     'decimal: "." in the config if it writes decimal points)')
+    _, clean, problems = read(tmp_path / "sheet.csv", decimal=".")
+    assert problems == [] and list(clean["t"].dropna()) == [2.345]
+    # decimal: "," chosen in the config: the sheet's commas are meant, no such hint
+    _, _, problems = read(tmp_path / "sheet.csv", decimal=",")
+    assert "semicolon-separated" not in problems[0].rule
+
+
+def test_a_workbook_whose_only_sheet_with_study_id_is_hidden_names_it(tmp_path):
+    """The data worksheet hidden behind a visible notes sheet: "none has a study_id column" named no sheet to read."""
+    workbook = workbook_with([["Read me first"]], title="Notes")
+    data = workbook.create_sheet("Data")
+    for row in (["study_id", "r", "n"], ["S1", 0.3, 50]):
+        data.append(row)
+    data.sheet_state = "hidden"
+    path = save(workbook, tmp_path)
+    with pytest.raises(SheetError, match=r"2 worksheets \(Notes, Data\) and none has a study_id column in row 1 but "
+                                         r"the hidden worksheet Data; unhide it, or set sheet_name"):
+        read_sheet(path)
+    assert read(path, sheet_name="Data")[2] == []
+
+
+def test_a_repeated_column_name_in_a_workbook_and_the_problems_of_its_other_column(tmp_path):
+    """Study ID in A and a hidden copy study_id in E: one problem names both columns, and the hidden column's
+    problem names E, not study_id (the name of the column that is read)."""
+    workbook = workbook_with([["Study ID", "r", "n", "study_id"], ["S1", 0.3, 50, "S1"], ["S2", 0.2, "n=60", "S2"]])
+    workbook.active.column_dimensions["D"].hidden = True
+    _, _, problems = read(save(workbook, tmp_path))
+    assert sorted(where(problems)) == [(1, "D", "hidden_column"), (1, "study_id", "duplicate_column"),
+                                       (3, "n", "number")]
+    assert 'A ("Study ID"), D ("study_id")' in next(p.rule for p in problems if p.check == "duplicate_column")

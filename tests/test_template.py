@@ -366,3 +366,13 @@ def test_from_sheet_keeps_its_own_rob_columns_and_adds_none(tmp_path):
         else:
             assert problems == []
             assert [sheet.cell(row=2, column=header.index(c) + 1).value for c in header[-2:]] == ["low", "some concerns"]
+
+
+def test_a_sheet_with_a_repeated_column_name_fills_no_template(tmp_path):
+    """Of two columns named alike (r and R) the sheet is read with the first; a template filled from it would
+    leave the other's cells out without a word: the repeated name is the error, as in the sheet's check."""
+    source = tmp_path / "sheet.csv"
+    source.write_text("study_id,r,n,R\nS1,0.3,50,0.35\nS2,0.2,60,\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r'column r: is the name of 2 columns, B \("r"\), D \("R"\)'):
+        write_template(tmp_path / "t.xlsx", source)
+    assert not (tmp_path / "t.xlsx").exists()

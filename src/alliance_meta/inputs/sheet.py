@@ -188,6 +188,9 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
         raise SheetError(f"cannot read {path}: the file is empty")
     header = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[0])]
     below = _header_below(rows, header)
+    issues += _duplicate_columns(rows.iloc[0], header)
+    past_line = ({position for position, cell in enumerate(rows.iloc[0]) if cell is None}  # a CSV's line ended
+                 if path.suffix.lower() in TEXT_SUFFIXES else set())
     frame = rows.iloc[1:].copy()  # index i = spreadsheet row i + 1
     frame.columns = range(len(header))
     for position in (i for i, name in enumerate(header) if name == "year"):
@@ -205,8 +208,9 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     as_written = CellsAsWritten()  # (sheet row, column): a number read with a decimal point, as the cell has it
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
-        issues += _ambiguous_points(text_cells, header)
-        for position in (i for i, name in enumerate(header) if _numeric_column(name, text_cells[i])):
+        issues += _ambiguous_points(text_cells, header, automatic=decimal == "auto")
+        for position in (i for i, name in enumerate(header)  # a repeated name's first column, the one checked
+                         if header.index(name) == i and _numeric_column(name, text_cells[i])):
             # ids, labels and categories keep their commas (es_id "2,1" is not 2.1)
             read = frame[position].mask(written_as_text[position], text_cells[position].map(_decimal_point))
             changed = written_as_text[position] & frame[position].notna() & (read != frame[position])
@@ -223,10 +227,12 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     if below:  # the other cells are read under the wrong header (a title merged over it, say): checked once it is row 1
         issues = below
     else:
-        issues += _unnamed_columns(frame, header, {issue.column for issue in issues if issue.check == "merged_header"})
+        issues += _unnamed_columns(frame, header, {issue.column for issue in issues if issue.check == "merged_header"},
+                                   past_line)
     problems = [Problem(issue.row, _column_label(header, issue.column), issue.value or "", issue.rule, issue.check)
                 for issue in issues]
     frame.columns = header
+    frame = frame.loc[:, ~frame.columns.duplicated()]  # a repeated name: its first column is checked, the rest reported
     frame.insert(0, SHEET_ROW, frame.index.to_numpy() + 1)
     unnamed_empty = [name for name in header if name.startswith("unnamed_") and frame[name].isna().all()]
     frame = frame.drop(columns=unnamed_empty)
@@ -303,8 +309,10 @@ def _not_a_workbook(path: Path) -> str:
     return "it is not an Excel workbook (.xlsx files are zip archives); open it in the spreadsheet and save it as .xlsx"
 
 
-def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set) -> list[_Issue]:
-    """Columns without a header name that hold data (not already explained by a merged header)."""
+def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set, past_line: set = frozenset()
+                     ) -> list[_Issue]:
+    """Columns without a header name that hold data (not already explained by a merged header). ``past_line``:
+    the columns of a CSV past the end of its header line, where a cell split by an unquoted delimiter puts data."""
     issues = []
     for position, name in enumerate(header):
         holding = frame.index[frame[position].notna()]
@@ -313,19 +321,45 @@ def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set) -> 
                 str(number) for number in range(1, len(holding) + 1)]
             advice = ("it numbers the rows 1, 2, ..., as the row names R's write.csv writes: delete the column "
                       "(write.csv(..., row.names = FALSE) leaves it out)" if row_names
-                      else "name the column, or delete its cells")
+                      else "the header line ends before this column: a comma or semicolon inside a cell "
+                      "without double quotes around it (a decimal comma as in 0,43, or a comma in authors) splits "
+                      "the cell in two and moves the cells after it into the wrong columns; put that cell in "
+                      "quotes or write it without the separator, or, if the rows are right, name the column"
+                      if position in past_line else "name the column, or delete its cells")
             issues.append(_Issue(HEADER_ROW, position, "", f"has no name in the header row but holds data "
                                  f"({rows_phrase([i + 1 for i in holding], 5)}): {advice}", "unnamed_column"))
     return issues
 
 
+def _duplicate_columns(cells: pd.Series, header: list[str]) -> list[_Issue]:
+    """Header cells that name a column another one already has (``R`` and ``r``, ``Study ID`` and ``study_id``):
+    one problem per name, naming every column that has it, as each header cell is written."""
+    from openpyxl.utils import get_column_letter
+
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(header):
+        positions.setdefault(name, []).append(position)
+    issues = []
+    for name, where in positions.items():
+        if len(where) > 1:
+            written = [_text_cell(cells.iloc[p]) for p in where]
+            columns = ", ".join(f'{get_column_letter(p + 1)} ("{text}")' for p, text in zip(where, written))
+            matched = " (column names are matched without case and spaces)" if len(set(written)) > 1 else ""
+            issues.append(_Issue(HEADER_ROW, where[0], "", f"is the name of {len(where)} columns, {columns}{matched}: "
+                                 "rename or delete all but one; only column "
+                                 f"{get_column_letter(where[0] + 1)} is read", "duplicate_column"))
+    return issues
+
+
 def _column_label(header: list[str], position: int | None) -> str:
-    """The header name of a column, or its spreadsheet letter when it has none."""
+    """The header name of a column, or its spreadsheet letter when it has none or a column before it has
+    that name (a repeated name: the problems of its other columns are theirs, not the first's)."""
     from openpyxl.utils import get_column_letter
 
     if position is None:
         return ""
-    if position < len(header) and not header[position].startswith("unnamed_"):
+    named = position < len(header) and not header[position].startswith("unnamed_")
+    if named and header.index(header[position]) == position:
         return header[position]
     return get_column_letter(position + 1)
 
@@ -349,16 +383,17 @@ def _csv_rows(path: Path) -> tuple[pd.DataFrame, str]:
         text = _decode(handle.read())
     if not text.strip():
         raise SheetError(f"cannot read {path}: the file is empty")
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    first_line, *rest = re.split(r"\r\n|\r|\n", text, maxsplit=1)  # "\r" alone: a CSV of Excel for Mac (Macintosh)
     hint = re.fullmatch(r'"?sep=(.)"?', first_line.strip(), flags=re.IGNORECASE)
     if hint:  # Excel's delimiter line; Excel does not show it as a row
         delimiter = hint.group(1)
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = rest[0] if rest else ""
     else:
         delimiter = max([",", ";", "\t"], key=first_line.count)
     records = [record for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     width = max((len(record) for record in records), default=0)
-    return pd.DataFrame([record + [""] * (width - len(record)) for record in records], dtype=object), delimiter
+    # None, not "": a cell past the end of its line (data past the header line's end: a cell split in two)
+    return pd.DataFrame([record + [None] * (width - len(record)) for record in records], dtype=object), delimiter
 
 
 def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd.DataFrame, list[_Issue], datetime.datetime]:
@@ -412,8 +447,8 @@ def _worksheet(workbook, sheet_name: str | None, path: Path, notes: list[str]):
         return workbook.worksheets[0]
     visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
 
-    def with_study_id(last_row: int) -> list:
-        return [sheet for sheet in visible if any(
+    def with_study_id(last_row: int, sheets=visible) -> list:
+        return [sheet for sheet in sheets if any(
             _text_cell(cell) is not None and _column_name(cell, 0) == "study_id"
             for row in sheet.iter_rows(min_row=1, max_row=last_row, values_only=True) for cell in row)]
 
@@ -427,8 +462,11 @@ def _worksheet(workbook, sheet_name: str | None, path: Path, notes: list[str]):
                      f"the workbook has {', '.join(names)}); sheet_name in the config chooses another")
         return chosen
     found = "none has" if not with_ids else f"{', '.join(sheet.title for sheet in with_ids)} have"
+    hidden = with_study_id(1, [sheet for sheet in workbook.worksheets if sheet not in visible]) if not with_ids else []
+    but = (f" but the hidden worksheet{'s' if len(hidden) > 1 else ''} {', '.join(sheet.title for sheet in hidden)}; "
+           "unhide it, or" if hidden else ";")  # "none has" said of a workbook whose data sheet is hidden
     raise SheetError(f"cannot read {path}: it has {len(names)} worksheets ({', '.join(names)}) and {found} a "
-                     "study_id column in row 1; set sheet_name in config/config.yaml to the worksheet to read")
+                     f"study_id column in row 1{but} set sheet_name in config/config.yaml to the worksheet to read")
 
 
 def _merged_cells(worksheet, rows: list[list], notes: list[str]) -> list[_Issue]:
@@ -613,10 +651,14 @@ def _decimal_point(cell: object) -> object:
     return cell.replace(",", ".") if isinstance(cell, str) and _DECIMAL_COMMA.fullmatch(cell) else cell
 
 
-def _ambiguous_points(frame: pd.DataFrame, header: list[str]) -> list[_Issue]:
+def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: bool = False) -> list[_Issue]:
     """Cells of numeric columns such as ``10.000`` in a sheet read with decimal commas: Excel writes ten
     thousand so in a German locale (the point separates thousands), but it may be a decimal point (ten).
-    Numeric columns: the codebook's, and columns outside the codebook whose every cell is a number."""
+    Numeric columns: the codebook's, and columns outside the codebook whose every cell is a number.
+    ``automatic``: decimal commas are read because the CSV is semicolon-separated (``decimal: auto``), which a
+    sheet of decimal points (Excel in a Swiss locale) is too."""
+    because = (f" (the sheet is read with decimal commas as it is semicolon-separated: {DECIMAL_POINT_SETTING} if "
+               "it writes decimal points)") if automatic else ""
     issues = []
     for position, name in enumerate(header):
         cells = frame[position].dropna()
@@ -626,7 +668,8 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str]) -> list[_Issue]:
             continue
         issues += [_Issue(index + 1, position, value,
                           f'has a point in a sheet read with decimal commas: write "{value.replace(".", "")}" if '
-                          f'the point separates thousands, or "{value.replace(".", ",")}" if it is a decimal point',
+                          f'the point separates thousands, or "{value.replace(".", ",")}" if it is a decimal point'
+                          f"{because}",
                           "ambiguous_point")
                    for index, value in ambiguous.items()]
     return issues
@@ -1197,6 +1240,9 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     vocabulary = VOCABULARIES[column]
     suggestion = vocabulary.suggestion(value)
     hint = f'; did you mean "{suggestion}"?' if suggestion else ""
+    if column == "direction" and re.fullmatch(r"[-\u2012\u2013\u2014]+", value.strip()):  # the minus sign is read
+        hint = (': a hyphen or dash is not read as negative (it may stand for "not reported"): write negative '
+                'or positive')
     return f"is not in the vocabulary of {column} ({', '.join(vocabulary.values)}){hint}"
 
 
@@ -1204,9 +1250,11 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
 CONTINUOUS_KEY = "continuous_moderators in the config"
 #: how a sheet of decimal commas is read, and a column of categories analysed, in the messages that say so
 DECIMAL_COMMA_SETTING = 'set decimal: "," in the config'
+DECIMAL_POINT_SETTING = 'set decimal: "." in the config'
 AS_CATEGORIES = "list it under moderators instead"
 #: the same advice where the command line's options stand for the config (:func:`main`)
 COMMAND_LINE_WORDING = {f"({CONTINUOUS_KEY})": "(--continuous)", DECIMAL_COMMA_SETTING: "give --decimal ,",
+                        DECIMAL_POINT_SETTING: "give --decimal .",
                         AS_CATEGORIES: "give it with --moderators instead"}
 
 
@@ -1309,7 +1357,7 @@ RULES: dict[str, Rule] = {
     "no_rows": Rule("empty sheet", _constant("the sheet has no rows below its header: enter one row per effect size "
                                             "(config/README.md)")),
     "column_in_dataframe": Rule("missing columns", _constant("required column is missing from the header")),
-    "duplicate_column": Rule("missing columns", _constant("column name appears more than once in the header")),
+    "duplicate_column": Rule("repeated column names", _constant("column name appears more than once in the header")),
     "not_nullable": Rule("empty identifiers", _constant("is required on every row (the study the effect size comes from)")),
     "es_id_repeated": Rule("repeated identifiers", _constant(
         "is the es_id of another row of the same study: give each effect size of a study its own es_id")),
@@ -1407,7 +1455,7 @@ RULES: dict[str, Rule] = {
        }.items()},
 }
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
-                  "hidden_column", "unnamed_column", "header_below", "ambiguous_point")
+                  "hidden_column", "unnamed_column", "header_below", "ambiguous_point", "duplicate_column")
 """Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
@@ -1572,6 +1620,10 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     if text.empty:  # a header only (e.g. the template, not filled in yet): nothing to analyse
         problems.append(Problem(FIRST_DATA_ROW, "", "", RULES["no_rows"].message("", "", pd.Series()), "no_rows"))
     explained = {p.row for p in problems if p.check in ("number", "direction_missing", *READING_CHECKS)}
+    # a direction outside the vocabulary ("-") is that one problem, not also "is required ...: write positive or
+    # negative"
+    misspelt = {p.row for p in problems if p.check == "vocabulary" and p.column == "direction"}
+    problems = [p for p in problems if not (p.check == "direction_missing" and p.row in misspelt)]
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
     # a cell the reader could not take as written (1.088 in a decimal-comma sheet) gets that one message, not
     # also "must be a whole number" and "at least 4" for a value it was never meant to have
@@ -1710,7 +1762,9 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
     the cell problems alone do not say. (Values that are all misspelt, ``atient``, are not flagged.)"""
     outside: dict[str, list[str]] = {}
     for problem in problems:
-        if problem.check == "vocabulary":
+        # reverse and direction sign the effect (an x or a tick in reverse is a yes or a no, not another variable):
+        # renamed, the column would leave every sign as written
+        if problem.check == "vocabulary" and problem.column not in codebook.SIGN_COLUMNS:
             outside.setdefault(problem.column, []).append(problem.value)
     found = []
     for column, values in outside.items():
@@ -1872,8 +1926,10 @@ def identifier_key(value: object) -> str:
     """An identifier without case, spaces, hyphens, underscores and dots (``S 001``, ``s-001`` ->
     ``s001``), keeping a separator between two numbers (``S1.2`` is not ``S12``): spellings of one
     identifier that the notes on study_id and on two coders' rows point out. A whole number is
-    one identifier however written (``1``, ``01``, ``1.0``)."""
-    whole = re.fullmatch(r"\s*0*(\d+?)(?:\.0+)?\s*", str(value))
+    one identifier however written (``1``, ``01``, ``1.0``). A leading apostrophe (``'S001``: Excel's mark of a
+    text cell, typed into a CSV or written by an export that guards against formulas) is left out."""
+    value = str(value).strip().lstrip("'")
+    whole = re.fullmatch(r"\s*0*(\d+?)(?:\.0+)?\s*", value)
     if whole:
         return whole.group(1)
     text = re.sub(r"(?<=\d)[\s\-_.]+(?=\d)", "|", str(value).casefold())

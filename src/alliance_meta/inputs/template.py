@@ -52,7 +52,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool, rob_columns, tool_from_config
-from alliance_meta.inputs.sheet import FIRST_YEAR, MINIMUM_GROUP_SIZE, MINIMUM_N, SHEET_ROW, read_sheet
+from alliance_meta.inputs.sheet import (
+    FIRST_YEAR,
+    MINIMUM_GROUP_SIZE,
+    MINIMUM_N,
+    SHEET_ROW,
+    format_problems,
+    read_sheet,
+)
 
 DATA_SHEET = "studies"
 CODEBOOK_SHEET = "codebook"
@@ -289,6 +296,10 @@ def _source_frame(from_sheet) -> pd.DataFrame | None:
     if from_sheet is None:
         return None
     frame = read_sheet(from_sheet) if isinstance(from_sheet, (str, Path)) else from_sheet.copy()
+    repeated = [problem for problem in frame.attrs.get("problems", []) if problem.check == "duplicate_column"]
+    if repeated:  # read_sheet keeps the first of the columns: the template would leave the others' cells out
+        raise ValueError(format_problems(repeated, str(from_sheet) if isinstance(from_sheet, (str, Path))
+                                         else "the sheet the template is filled from"))
     return frame.drop(columns=[SHEET_ROW], errors="ignore").reset_index(drop=True)
 
 
