@@ -592,3 +592,17 @@ def test_plot_forest_of_simulated_rows_says_so_unless_told_otherwise(tmp_path):
     assert "Simulated" in (tmp_path / "forest.svg").read_text(encoding="utf-8")
     fit.plot_forest(tmp_path / "plain.svg", note="")
     assert "Simulated" not in (tmp_path / "plain.svg").read_text(encoding="utf-8")
+
+
+def test_a_sorted_series_orders_the_cumulative_fit_by_its_labels():
+    """am.cumulative(fit, frame["year"].sort_values()) paired the values with the rows by position: silently the
+    wrong order."""
+    frame = pd.DataFrame({"study_id": list("abcdef"), "yi": [0.1, 0.3, 0.35, 0.2, 0.5, 0.12],
+                          "vi": [0.01, 0.02, 0.015, 0.03, 0.02, 0.01], "year": [2001, 1999, 2005, 2003, 2000, 2002]})
+    fit = am.fit(frame)
+    expected = am.cumulative(fit, "year").to_frame()
+    for order in (frame["year"], frame["year"].sort_values(), frame["year"].sample(frac=1, random_state=1)):
+        pd.testing.assert_frame_equal(am.cumulative(fit, order).to_frame().drop(columns="order", errors="ignore"),
+                                      expected.drop(columns="order", errors="ignore"))
+    positional = am.cumulative(fit, frame["year"].to_numpy()[::-1].tolist()).to_frame()  # a list: by position
+    assert positional["study_id"].tolist() == ["e", "b", "f", "a", "c", "d"]

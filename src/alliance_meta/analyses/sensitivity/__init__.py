@@ -79,13 +79,17 @@ class Sensitivity:
 
 
 def _order(fit: Fit, order) -> np.ndarray | None:
-    """A cumulative order: a column name, values per row of ``fit.data``, or None (year, else data order)."""
+    """A cumulative order: a column name, values per row of ``fit.data`` (a Series whose labels are the rows'
+    is matched by label, another sequence by position), or None (year, else data order)."""
     if order is None:
         return fit.data["year"].to_numpy() if "year" in fit.data else None
     if isinstance(order, str):
         if order not in fit.data:
             raise ValueError(f"cumulative: no column {order!r} to order by")
         return fit.data[order].to_numpy()
+    if isinstance(order, pd.Series) and order.index.is_unique and not order.index.equals(fit.data.index) \
+            and set(order.index) == set(fit.data.index):  # the fit's rows by label (a sorted Series), not position
+        order = order.reindex(fit.data.index)
     if isinstance(order, (pd.Series, pd.Index)):
         order = order.to_numpy()
     order = np.asarray(order, dtype=object if not isinstance(order, np.ndarray) else None)
