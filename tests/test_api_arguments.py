@@ -606,3 +606,16 @@ def test_a_sorted_series_orders_the_cumulative_fit_by_its_labels():
                                       expected.drop(columns="order", errors="ignore"))
     positional = am.cumulative(fit, frame["year"].to_numpy()[::-1].tolist()).to_frame()  # a list: by position
     assert positional["study_id"].tolist() == ["e", "b", "f", "a", "c", "d"]
+
+
+def test_a_series_of_a_frame_sorted_before_fitting_keeps_the_fits_row_order():
+    """rows = frame.sort_values("year"); am.cumulative(am.fit(rows), rows["year"]): the fit numbers its rows 0, 1, ...
+    afresh, so the Series' labels (1, 3, 5, 0, 4, 2) are not its rows'; matched by label, the years went to the wrong
+    studies (D, 2002, first instead of B, 2001). A Series that neither pairing explains is refused."""
+    frame = pd.DataFrame({"study_id": list("ABCDEF"), "yi": [0.1, 0.5, 0.2, 0.4, 0.3, 0.6],
+                          "vi": [0.01, 0.02, 0.015, 0.01, 0.02, 0.03], "year": [2004, 2001, 2006, 2002, 2005, 2003]})
+    rows = frame.sort_values("year")
+    fit = am.fit(rows)
+    assert am.cumulative(fit, rows["year"]).to_frame()["study_id"].tolist() == list("BDFAEC")
+    with pytest.raises(ValueError, match="numbers its rows 0, 1, ... afresh"):
+        am.cumulative(fit, (rows["year"] * -1).rename("later first"))

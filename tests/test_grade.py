@@ -246,3 +246,22 @@ def test_an_odds_ratio_family_with_2x2_tables_is_measured_by_its_events():
     assert patients["imprecision_downgrade"] == 0 and "N = 1,200 \u2265 400 patients" in patients["imprecision_reason"]
     smd = summary_of_findings("dropout", "smd", row, tables, tables[["study_id"]], BIAS, None).iloc[0]
     assert "events" not in smd["imprecision_reason"]
+
+
+def test_a_composite_of_two_different_2x2_tables_counts_its_events_from_its_rows():
+    """Aggregated, a study whose two tables differ has n12 = "mixed": the family's events were NaN, so 200 events
+    (below 300) were judged as N = 450 patients (above 400), one downgrade too few."""
+    from alliance_meta.inputs.dependence import aggregate
+    from alliance_meta.report.grade import total_events
+
+    rows = pd.DataFrame({"study_id": ["A", "A", "B", "C"], "yi": [0.5, 0.6, 0.4, 0.3], "vi": [0.05, 0.06, 0.04, 0.05],
+                         "n": [200, 200, 150, 100], "n11": [60, 55, 50, 30], "n12": [40, 45, 25, 20],
+                         "n21": [50, 50, 40, 25], "n22": [50, 50, 35, 25]})
+    analysis = aggregate(rows)
+    assert analysis["n12"].tolist() == ["mixed", 25, 20]
+    assert total_events(analysis, rows) == 95 + 60 + 45  # study A: the larger of its tables' 90 and 95 events
+    assert math.isnan(total_events(analysis))  # without the rows, the composite's counts are unknown
+    pooled = {"estimate": 0.45, "ci_lower": 0.2, "ci_upper": 0.7, "pi_lower": 0.1, "pi_upper": 0.8, "i2": 10,
+              "k": 3, "tau2": 0.01}
+    reason = summary_of_findings("dropout", "log_or", pooled, analysis, rows)["imprecision_reason"].iloc[0]
+    assert reason.startswith("very serious") and "200 events (n12 + n22 of the 2x2 tables) below" in reason

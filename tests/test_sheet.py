@@ -898,17 +898,22 @@ def test_a_row_of_totals_below_the_studies_is_a_problem():
     assert "delete the row (it would be analysed as one more study)" in format_problems(problems)
 
 
-def test_an_n_that_is_not_n1_plus_n2_is_a_problem(tmp_path):
-    # r with n = 120 beside n1 + n2 = 90 passed: the variance took n, the r-d conversion n1 and n2
-    problems = problems_of(tmp_path, "study_id,family,r,d,n,n1,n2,n11,n12,n21,n22\n"
-                                     "S1,outcome,0.3,,120,45,45,,,,\n"     # contradicts
-                                     "S2,outcome,0.3,,90,45,45,,,,\n"      # agrees
-                                     "S3,dropout,,0.4,100,45,50,,,,\n"     # contradicts
-                                     "S4,outcome,0.3,,100,,,,,,\n"         # no group sizes
-                                     "S5,dropout,,,60,30,30,20,10,20,10\n")  # a 2x2 table: its own check
-    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
-        (2, "n", "120", "group_sizes_disagree_with_n"), (4, "n", "100", "group_sizes_disagree_with_n")]
-    assert problems[0].rule.startswith("is not n1 + n2 = 45 + 45 = 90: correct n, n1 or n2, or leave n empty")
+def test_an_n_that_is_not_n1_plus_n2_gets_a_note(tmp_path):
+    # r with n = 120 beside n1 + n2 = 90 passed without a word: the variance took n, the r-d conversion n1 and n2;
+    # a note, not a problem (n randomised beside the groups analysed is a sheet that should still run)
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("study_id,family,r,d,n,n1,n2,n11,n12,n21,n22\n"
+                     "S1,outcome,0.3,,120,45,45,,,,\n"     # differs
+                     "S2,outcome,0.3,,90,45,45,,,,\n"      # agrees
+                     "S3,dropout,,0.4,100,45,50,,,,\n"     # differs
+                     "S4,outcome,0.3,,100,,,,,,\n"         # no group sizes
+                     "S5,dropout,,,60,30,30,20,10,20,10\n")  # a 2x2 table: its own check
+    clean, problems = validate_sheet(read_sheet(sheet))
+    assert problems == []
+    assert [note for note in clean.attrs["notes"] if note.startswith("n is not")] == [
+        "n is not n1 + n2 in row 2 (n = 120, n1 + n2 = 90); row 4 (n = 100, n1 + n2 = 95): a group comparison (d, g, "
+        "means, t, F or p between groups) takes its n from n1 + n2 and leaves n aside, while a correlation's "
+        "variance takes n and n1, n2 only convert it to d; check them, or leave out the one the row does not need"]
 
 
 def test_a_large_fisher_z_gets_a_note_asking_whether_it_is_a_test_statistic(tmp_path):
@@ -985,3 +990,16 @@ def test_a_hyphen_as_the_direction_of_an_f_is_one_problem_that_says_why(tmp_path
     assert problems[0].rule.endswith('a hyphen or dash is not read as negative (it may stand for "not reported"): '
                                      "write negative or positive")
     assert 'did you mean "positive"?' in problems[1].rule
+
+
+def test_a_column_of_the_reviewers_own_named_like_an_input_is_not_called_a_misnamed_input(tmp_path):
+    """A moderator "lower" (yes/no) or a column "or" ticked with x, on a sheet where one row lacks its n, was named
+    as "did you mean or_ci_lower?" / "odds_ratio?" beside the row's own problem: it holds no number, or the config
+    names it."""
+    problems = problems_of(tmp_path, "study_id,r,n,lower,or\nS1,0.3,50,yes,x\nS2,0.2,,no,x\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [(3, "n", "no_complete_input")]
+    sheet = write_csv(tmp_path, "study_id,r,n,lower\nS1,0.3,50,12\nS2,0.2,,18\n")  # numbers: named unless configured
+    assert [(p.column, p.check) for p in validate_sheet(read_sheet(sheet))[1]] == [
+        ("lower", "input_column_alias"), ("n", "no_complete_input")]
+    assert [(p.column, p.check) for p in validate_sheet(read_sheet(sheet), moderators=["lower"])[1]] == [
+        ("n", "no_complete_input")]

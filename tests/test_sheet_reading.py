@@ -694,7 +694,7 @@ def test_a_workbook_whose_only_sheet_with_study_id_is_hidden_names_it(tmp_path):
 
 
 def test_a_repeated_column_name_in_a_workbook_and_the_problems_of_its_other_column(tmp_path):
-    """Study ID in A and a hidden copy study_id in E: one problem names both columns, and the hidden column's
+    """Study ID in A and a hidden copy study_id in D: one problem names both columns, and the hidden column's
     problem names E, not study_id (the name of the column that is read)."""
     workbook = workbook_with([["Study ID", "r", "n", "study_id"], ["S1", 0.3, 50, "S1"], ["S2", 0.2, "n=60", "S2"]])
     workbook.active.column_dimensions["D"].hidden = True
@@ -702,3 +702,14 @@ def test_a_repeated_column_name_in_a_workbook_and_the_problems_of_its_other_colu
     assert sorted(where(problems)) == [(1, "D", "hidden_column"), (1, "study_id", "duplicate_column"),
                                        (3, "n", "number")]
     assert 'A ("Study ID"), D ("study_id")' in next(p.rule for p in problems if p.check == "duplicate_column")
+
+
+def test_two_hidden_worksheets_with_study_id_are_not_called_it(tmp_path):
+    """Two hidden data worksheets: "the hidden worksheets Data1, Data2; unhide it" named no sheet to unhide."""
+    workbook = workbook_with([["Read me first"]], title="Notes")
+    for title in ("Data1", "Data2"):
+        data = workbook.create_sheet(title)
+        data.append(["study_id", "r", "n"])
+        data.sheet_state = "hidden"
+    with pytest.raises(SheetError, match=r"but the hidden worksheets Data1, Data2; unhide the one to read, or set "):
+        read_sheet(save(workbook, tmp_path))

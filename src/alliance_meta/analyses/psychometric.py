@@ -920,7 +920,8 @@ def psychometric_moderators(frame: pd.DataFrame, moderators, options: Psychometr
                             study: str = "study_id") -> pd.DataFrame:
     """``psychometric_moderators.csv``: the analyses within each level of each moderator
     (columns ``moderator``, ``level`` and :data:`TABLE_COLUMNS`). Missing reliabilities are
-    imputed over all rows and the artifact distributions come from all rows, as psychmeta does
+    imputed with the values of all studies (:func:`imputed_values` of the whole data set's studies, each
+    averaged over its rows) and the artifact distributions come from all studies, as psychmeta does
     by default (``moderated_ads = FALSE``); rows without a value of the moderator are left out."""
     options = options or PsychometricOptions()
     _check(frame)

@@ -464,7 +464,7 @@ def _worksheet(workbook, sheet_name: str | None, path: Path, notes: list[str]):
     found = "none has" if not with_ids else f"{', '.join(sheet.title for sheet in with_ids)} have"
     hidden = with_study_id(1, [sheet for sheet in workbook.worksheets if sheet not in visible]) if not with_ids else []
     but = (f" but the hidden worksheet{'s' if len(hidden) > 1 else ''} {', '.join(sheet.title for sheet in hidden)}; "
-           "unhide it, or" if hidden else ";")  # "none has" said of a workbook whose data sheet is hidden
+           f"unhide {'it' if len(hidden) == 1 else 'the one to read'}, or" if hidden else ";")  # "none has" said of a workbook whose data sheet is hidden
     raise SheetError(f"cannot read {path}: it has {len(names)} worksheets ({', '.join(names)}) and {found} a "
                      f"study_id column in row 1{but} set sheet_name in config/config.yaml to the worksheet to read")
 
@@ -1049,15 +1049,24 @@ def _count_size_cells(row: pd.Series) -> dict[str, str]:
     return cells
 
 
-def _group_sizes_match_n(frame: pd.DataFrame) -> pd.Series:
-    """An n typed beside both group sizes is their sum: a group comparison (d, g, means, t, F, p between groups)
-    takes its n from n1 + n2 and a correlation its variance from n, while n1 and n2 give the r-d conversion's
-    factor, so n = 120 beside n1 + n2 = 90 would silently give the row two sample sizes. A complete 2x2 table
-    is checked against its counts instead (counts_disagree_with_n)."""
-    n, n1, n2 = (_column(frame, c) for c in ("n", "n1", "n2"))
-    table = pd.concat([_column(frame, c) for c in COUNT_TOTALS["n"]], axis=1).notna().all(axis=1)
-    applies = n.notna() & n1.notna() & n2.notna() & ~table
-    return ~applies | (n == n1 + n2)
+def _group_size_notes(clean: pd.DataFrame, shown: int = 5) -> list[str]:
+    """Rows with n, n1 and n2 where n is not n1 + n2 (and no complete 2x2 table, which counts_disagree_with_n
+    checks), as a note: a group comparison (d, g, means, t, F, p between groups) takes its n from n1 + n2 and
+    leaves the typed n aside, while a correlation's variance takes n and n1, n2 only convert it to d. A slip, or n
+    randomised beside the groups analysed: a note, not a problem, so that such a sheet still runs."""
+    if clean.empty:
+        return []
+    n, n1, n2 = (_column(clean, c) for c in ("n", "n1", "n2"))
+    table = pd.concat([_column(clean, c) for c in COUNT_TOTALS["n"]], axis=1).notna().all(axis=1)
+    differ = n.notna() & n1.notna() & n2.notna() & ~table & (n != n1 + n2)
+    if not differ.any():
+        return []
+    rows = [f"row {row} (n = {a:g}, n1 + n2 = {b:g})" for row, a, b in
+            zip(clean.loc[differ, SHEET_ROW].iloc[:shown], n[differ].iloc[:shown], (n1 + n2)[differ].iloc[:shown])]
+    more = f" and {int(differ.sum()) - shown} more" if differ.sum() > shown else ""
+    return [f"n is not n1 + n2 in {'; '.join(rows)}{more}: a group comparison (d, g, means, t, F or p between "
+            "groups) takes its n from n1 + n2 and leaves n aside, while a correlation's variance takes n and n1, n2 "
+            "only convert it to d; check them, or leave out the one the row does not need"]
 
 
 def _inputs_agree(frame: pd.DataFrame) -> pd.Series:
@@ -1097,7 +1106,6 @@ VALUE_SCHEMA = pa.DataFrameSchema(
         pa.Check(_direction_agrees_with_sign, name="direction_contradicts_sign", ignore_na=False),
         pa.Check(_counts_in_both_groups, name="counts_empty_group", ignore_na=False),
         pa.Check(_counts_match_sizes, name="counts_disagree_with_n", ignore_na=False),
-        pa.Check(_group_sizes_match_n, name="group_sizes_disagree_with_n", ignore_na=False),
         pa.Check(_inputs_agree, name="inputs_disagree", ignore_na=False),
     ],
     strict=False,
@@ -1434,11 +1442,6 @@ RULES: dict[str, Rule] = {
     "counts_empty_group": Rule("effect-size inputs", lambda column, value, row: _empty_group_message(row),
                                column="n11"),
     "counts_disagree_with_n": Rule("sample sizes and counts", _constant(""), cells=_count_size_cells),
-    "group_sizes_disagree_with_n": Rule("sample sizes and counts", lambda column, value, row: (
-        f"is not n1 + n2 = {_cell_text(row.get('n1'))} + {_cell_text(row.get('n2'))} = "
-        f"{_as_float(row.get('n1')) + _as_float(row.get('n2')):g}: correct n, n1 or n2, or leave n empty (n1 + n2 "
-        "give it); a group comparison's n is n1 + n2, while a correlation's variance uses n and n1, n2 only "
-        "convert it to d"), column="n"),
     "inputs_disagree": Rule("effect-size inputs", _constant("two inputs disagree beyond rounding")),
     **{check: Rule("spreadsheet cells that cannot be read as they are", _constant(text))
        for check, text in {
@@ -1512,14 +1515,17 @@ def _continuation_hint(text: pd.DataFrame, index) -> str:
 # Validation
 # ---------------------------------------------------------------------------
 
+def _squashed(name) -> str:
+    """A header cell in lower-case letters and digits only (``Study ID`` -> ``studyid``, ``Cohen's d`` -> ``cohensd``),
+    as :func:`closest_header` and :data:`INPUT_COLUMN_ALIASES` compare them."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
 def closest_header(column: str, header) -> str | None:
     """The header cell that is ``column`` written without its underscore or in another word order (``StudyID``,
     ``ID study``), or close to it (``Study_Nr``, ``ratr``); None when no cell is."""
-    def squashed(name) -> str:
-        return re.sub(r"[^a-z0-9]", "", str(name).lower())
-
-    by_squashed = {squashed(name): str(name) for name in header if squashed(name) and str(name) != column}
-    target = squashed(column)
+    by_squashed = {_squashed(name): str(name) for name in header if _squashed(name) and str(name) != column}
+    target = _squashed(column)
     close = [name for name in by_squashed if sorted(name) == sorted(target)]
     close = close or difflib.get_close_matches(target, list(by_squashed), n=1, cutoff=0.7)
     return by_squashed[close[0]] if close else None
@@ -1630,7 +1636,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
     problems = [p for p in problems if p.check in READING_CHECKS or (p.row, p.column) not in unread]
     problems = _second_header_row(text, problems)
-    problems += _input_alias_problems(text, problems)
+    problems += _input_alias_problems(text, problems, {*(moderators or ()), *(continuous_moderators or ()),
+                                                       *(figure_columns or ())})
     problems += _foreign_vocabulary_columns(text, problems)
     problems = _text_moderator_columns(text, problems)
     problems += _repeated_es_id_problems(text)
@@ -1646,11 +1653,11 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                             + _similar_study_id_notes(text) + _similar_level_notes(text, moderators)
                             + _empty_moderator_notes(text, moderators, continuous_moderators, from_command_line)
                             + _study_citation_notes(text) + _copied_under_another_id_notes(text)
-                            + _large_fisher_z_notes(clean))
+                            + _large_fisher_z_notes(clean) + _group_size_notes(clean))
     return clean, problems
 
 
-#: Names reviewers give effect-size columns (as :func:`closest_header` squashes them: lower case, letters and digits)
+#: Names reviewers give effect-size columns (as :func:`_squashed`: lower case, letters and digits)
 #: that are too far from the codebook's for a did-you-mean: a header cell with one of them is named when rows lack
 #: an effect-size input (the column is read only under the codebook's name; the cells are never moved silently)
 INPUT_COLUMN_ALIASES = {
@@ -1675,15 +1682,21 @@ INPUT_COLUMN_ALIASES = {
 }
 
 
-def _input_alias_problems(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
+def _input_alias_problems(text: pd.DataFrame, problems: list[Problem], configured=()) -> list[Problem]:
     """Header cells named as effect-size columns are elsewhere (``OR``, ``CI_lower``, ``Cohen's d``): one problem
-    each, on the header row, where some row has no complete input (the cells under them are not read as one)."""
-    if not any(p.check == "no_complete_input" for p in problems):
+    each, on the header row, where some row has no complete input (the cells under them are not read as one).
+    A column the config names (``configured``: a moderator called ``lower``), or whose cells in those rows hold
+    text but no number (``or`` ticked with x, ``lower`` = yes/no), is the reviewer's own, not a misnamed input."""
+    lacking = {p.row for p in problems if p.check == "no_complete_input"}
+    if not lacking:
         return []
     found = []
     for name in text.columns:
-        column = INPUT_COLUMN_ALIASES.get(re.sub(r"[^a-z0-9]", "", str(name).lower()))
-        if column and column not in text and str(name) not in codebook.CODEBOOK_COLUMNS:
+        column = INPUT_COLUMN_ALIASES.get(_squashed(name))
+        cells = text.loc[text.index.isin(lacking), name].dropna().astype(str)
+        numeric = cells.str.match(r"\s*[-+\u2212]?(\d|[.,]\d)").any() or text[name].isna().all()
+        if column and column not in text and str(name) not in codebook.CODEBOOK_COLUMNS and numeric \
+                and str(name) not in configured:
             found.append(Problem(HEADER_ROW, str(name), "", f"is not a codebook column, so its cells are not read: "
                                  f"did you mean {column}? Rename it {column} (input kinds: config/README.md)",
                                  "input_column_alias"))

@@ -164,12 +164,22 @@ EVENTS_CHECK = (" patients (the rule of thumb for continuous outcomes; for an od
                 "dropouts)")
 
 
-def total_events(analysis: pd.DataFrame) -> float:
+def total_events(analysis: pd.DataFrame, effect_sizes: pd.DataFrame | None = None) -> float:
     """Unfavourable outcomes (n12 + n22 of the 2x2 tables: dropouts in the dropout family) summed over studies,
-    the largest of each study's rows (as :func:`total_n` counts patients); NaN when a study has no table."""
+    the largest of each study's rows (as :func:`total_n` counts patients); NaN when a study has no table. A
+    study's composite whose tables differ has ``mixed`` counts (:func:`~alliance_meta.inputs.dependence.aggregate`):
+    its rows of ``effect_sizes`` give them instead (NaN without)."""
+    from alliance_meta.inputs.dependence import MIXED
+
     if analysis.empty or not {"n12", "n22"} <= set(analysis):
         return math.nan
     events = pd.to_numeric(analysis["n12"], errors="coerce") + pd.to_numeric(analysis["n22"], errors="coerce")
+    mixed = analysis[["n12", "n22"]].isin([MIXED]).any(axis=1)
+    if mixed.any() and effect_sizes is not None and {"study_id", "n12", "n22"} <= set(effect_sizes):
+        rows = effect_sizes[effect_sizes["study_id"].isin(analysis.loc[mixed, "study_id"])]
+        of_rows = (pd.to_numeric(rows["n12"], errors="coerce") + pd.to_numeric(rows["n22"], errors="coerce")
+                   ).groupby(rows["study_id"]).max()
+        events = events.where(~mixed, analysis["study_id"].map(of_rows))
     per_study = events.groupby(analysis["study_id"]).max()
     return float(per_study.sum()) if per_study.notna().all() else math.nan
 
@@ -220,7 +230,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
                             "alliance measures and outcomes"),
         "imprecision": imprecision(pooled_row, n, metric, options.get("imprecision_width", {}).get(family, 0.2),
                                    options.get("optimal_information_size", 400), unknown,
-                                   total_events(analysis) if metric == "log_or" else math.nan,
+                                   total_events(analysis, effect_sizes) if metric == "log_or" else math.nan,
                                    options.get("optimal_information_events", 300)),
         "publication_bias": publication_bias(pooled_row, bias, selection),
     }

@@ -80,7 +80,7 @@ class Sensitivity:
 
 def _order(fit: Fit, order) -> np.ndarray | None:
     """A cumulative order: a column name, values per row of ``fit.data`` (a Series whose labels are the rows'
-    is matched by label, another sequence by position), or None (year, else data order)."""
+    in another order is matched by label or position as :func:`_aligned` tells, another sequence by position), or None (year, else data order)."""
     if order is None:
         return fit.data["year"].to_numpy() if "year" in fit.data else None
     if isinstance(order, str):
@@ -89,13 +89,36 @@ def _order(fit: Fit, order) -> np.ndarray | None:
         return fit.data[order].to_numpy()
     if isinstance(order, pd.Series) and order.index.is_unique and not order.index.equals(fit.data.index) \
             and set(order.index) == set(fit.data.index):  # the fit's rows by label (a sorted Series), not position
-        order = order.reindex(fit.data.index)
+        order = _aligned(fit, order)
     if isinstance(order, (pd.Series, pd.Index)):
         order = order.to_numpy()
     order = np.asarray(order, dtype=object if not isinstance(order, np.ndarray) else None)
     if order.ndim != 1 or order.size != len(fit.data):
         raise ValueError(f"cumulative: order has {order.size} values for {len(fit.data)} rows")
     return order
+
+
+def _aligned(fit: Fit, order: pd.Series) -> pd.Series:
+    """A Series whose labels are the fit's row labels in another order. The fit numbers its rows 0, 1, ... afresh
+    (a frame sorted or filtered before am.fit keeps its old labels, which are not the fit's): the labels are taken
+    as the fit's where that gives the fit's own column of the Series' name (``frame["year"].sort_values()``) and
+    the positions where they do (``rows["year"]`` of the sorted ``rows`` fitted); otherwise the pairing is
+    not known, and is asked for."""
+    by_label = order.reindex(fit.data.index)
+    column = fit.data[order.name] if isinstance(order.name, str) and order.name in fit.data else None
+
+    def same(values) -> bool:
+        return column is not None and pd.Series(np.asarray(values, dtype=object)).equals(
+            pd.Series(column.to_numpy(dtype=object)))
+
+    if same(by_label.to_numpy()):
+        return by_label
+    if same(order.to_numpy()):
+        return order
+    raise ValueError("cumulative: order is a Series whose labels are the fit's row numbers in another order, but "
+                     "the fit numbers its rows 0, 1, ... afresh (a frame sorted or filtered before am.fit keeps "
+                     "its old labels): give a column name of fit.data, or the values in the order of fit.data's "
+                     "rows (order.to_numpy() of the frame fitted, or values.reindex(fit.data.index))")
 
 
 def sort_key(values) -> tuple[np.ndarray, dict]:
