@@ -334,14 +334,14 @@ def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set, pas
 def _duplicate_columns(cells: pd.Series, header: list[str]) -> list[_Issue]:
     """Header cells that name a column another one already has (``R`` and ``r``, ``Study ID`` and ``study_id``):
     one problem per name, naming every column that has it, as each header cell is written."""
-    from openpyxl.utils import get_column_letter
-
     positions: dict[str, list[int]] = {}
     for position, name in enumerate(header):
         positions.setdefault(name, []).append(position)
     issues = []
     for name, where in positions.items():
         if len(where) > 1:
+            from openpyxl.utils import get_column_letter  # here: a CSV read without a repeat needs no openpyxl
+
             written = [_text_cell(cells.iloc[p]) for p in where]
             columns = ", ".join(f'{get_column_letter(p + 1)} ("{text}")' for p, text in zip(where, written))
             matched = " (column names are matched without case and spaces)" if len(set(written)) > 1 else ""
