@@ -259,14 +259,16 @@ add_case("roth_collapsed_ad_uvirr", "roth_2015", "artifact_distribution", list(c
 # n = sum(n^2) / sum(n); "replace_unity": 1). Without ryy, ma_r's row-level cleaning and imputation
 # before collapsing (impute_artifacts_wrapper) does nothing (every row counts as missing a reliability);
 # docs/psychometric.md says when it does and how psychmeta then differs.
-ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
-           sample_id = `Author (year)`, collapse_method = "average", impute_method = "wt_mean_full", data = roth)
-add_case("roth_collapsed_ic_mean", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "mean"),
-         ma, rows = "collapse", description = "collapsed within Author (year), then missing rxx = wt_mean_full")
-ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
-           sample_id = `Author (year)`, collapse_method = "average", impute_method = "replace_unity", data = roth)
-add_case("roth_collapsed_ic_unity", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "unity"),
-         ma, rows = "collapse", description = "collapsed within Author (year), then missing rxx = 1 (replace_unity)")
+#: alliance_meta's missing_artifacts -> psychmeta's impute_method
+impute_methods <- c(mean = "wt_mean_full", unity = "replace_unity")
+for (missing in names(impute_methods)) {
+  ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
+             sample_id = `Author (year)`, collapse_method = "average", impute_method = impute_methods[[missing]],
+             data = roth)
+  add_case(paste0("roth_collapsed_ic_", missing), "roth_2015", "individual",
+           list(correction_method = "meas", missing_artifacts = missing), ma, rows = "collapse",
+           description = paste0("collapsed within Author (year), then missing rxx = ", impute_methods[[missing]]))
+}
 # missing_artifacts = drop: psychmeta on the publications that give rxx on at least one row (all their rows)
 gives_rxx <- ave(!is.na(roth$rxxi), roth$`Author (year)`, FUN = any)
 ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, correct_rr_x = FALSE, correct_rr_y = FALSE,
@@ -288,18 +290,15 @@ add_case("roth_collapsed_ic_mean_uvirr", "roth_2015", "individual",
 # impute_artifacts = FALSE), which is what alliance_meta mirrors; docs/psychometric.md.
 roth_y <- roth
 roth_y$ryy <- 0.8
-ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryy, correct_rr_x = FALSE, correct_rr_y = FALSE,
-           sample_id = `Author (year)`, collapse_method = "average", impute_method = "wt_mean_full",
-           clean_artifacts = FALSE, impute_artifacts = FALSE, data = roth_y)
-add_case("roth_ryy_collapsed_ic_mean", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "mean"),
-         ma, rows = "collapse", ryy = 0.8,
-         description = "ryy = 0.8 on every row, collapsed, wt_mean_full; clean_artifacts = impute_artifacts = FALSE")
-ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryy, correct_rr_x = FALSE, correct_rr_y = FALSE,
-           sample_id = `Author (year)`, collapse_method = "average", impute_method = "replace_unity",
-           clean_artifacts = FALSE, impute_artifacts = FALSE, data = roth_y)
-add_case("roth_ryy_collapsed_ic_unity", "roth_2015", "individual", list(correction_method = "meas", missing_artifacts = "unity"),
-         ma, rows = "collapse", ryy = 0.8,
-         description = "ryy = 0.8 on every row, collapsed, replace_unity; clean_artifacts = impute_artifacts = FALSE")
+for (missing in names(impute_methods)) {
+  ma <- ma_r(ma_method = "ic", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryy, correct_rr_x = FALSE, correct_rr_y = FALSE,
+             sample_id = `Author (year)`, collapse_method = "average", impute_method = impute_methods[[missing]],
+             clean_artifacts = FALSE, impute_artifacts = FALSE, data = roth_y)
+  add_case(paste0("roth_ryy_collapsed_ic_", missing), "roth_2015", "individual",
+           list(correction_method = "meas", missing_artifacts = missing), ma, rows = "collapse", ryy = 0.8,
+           description = paste0("ryy = 0.8 on every row, collapsed, ", impute_methods[[missing]],
+                                "; clean_artifacts = impute_artifacts = FALSE"))
+}
 ma <- ma_r(ma_method = "ad", ad_type = "int", rxyi = rxyi, n = n, rxx = rxxi, ryy = ryy, correct_rr_x = FALSE,
            correct_rr_y = FALSE, sample_id = `Author (year)`, collapse_method = "average", clean_artifacts = FALSE,
            data = roth_y)
