@@ -1023,12 +1023,17 @@ def _counts_in_both_groups(frame: pd.DataFrame) -> pd.Series:
 COUNT_TOTALS = {"n": ("n11", "n12", "n21", "n22"), "n1": ("n11", "n12"), "n2": ("n21", "n22")}
 
 
+def _complete_table(frame: pd.DataFrame) -> pd.Series:
+    """Rows with all four 2x2 counts (n11, n12, n21, n22) filled."""
+    return pd.concat([_column(frame, c) for c in COUNT_TOTALS["n"]], axis=1).notna().all(axis=1)
+
+
 def _counts_match_sizes(frame: pd.DataFrame) -> pd.Series:
     """A complete 2x2 table agrees with the n, n1 and n2 typed beside it (each its counts' sum): with 115
     dropouts coded in a group of n1 = 100, or counts adding up to 155 patients beside n = 100, one of them is a
     slip, and the counts would silently decide the analysis."""
-    counts = {c: _column(frame, c) for c in ("n11", "n12", "n21", "n22")}
-    applies = pd.concat(counts.values(), axis=1).notna().all(axis=1)
+    counts = {c: _column(frame, c) for c in COUNT_TOTALS["n"]}
+    applies = _complete_table(frame)
     agree = pd.Series(True, index=frame.index)
     for size, cells in COUNT_TOTALS.items():
         typed = _column(frame, size)
@@ -1057,8 +1062,7 @@ def _group_size_notes(clean: pd.DataFrame, shown: int = 5) -> list[str]:
     if clean.empty:
         return []
     n, n1, n2 = (_column(clean, c) for c in ("n", "n1", "n2"))
-    table = pd.concat([_column(clean, c) for c in COUNT_TOTALS["n"]], axis=1).notna().all(axis=1)
-    differ = n.notna() & n1.notna() & n2.notna() & ~table & (n != n1 + n2)
+    differ = n.notna() & n1.notna() & n2.notna() & ~_complete_table(clean) & (n != n1 + n2)
     if not differ.any():
         return []
     rows = [f"row {row} (n = {a:g}, n1 + n2 = {b:g})" for row, a, b in
