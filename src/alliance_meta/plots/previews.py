@@ -28,8 +28,10 @@ import numpy as np
 
 #: environment variable naming the folder of the stored previews (unset: none are stored)
 PREVIEWS_ENV = "ALLIANCE_META_PREVIEWS"
-#: sharp enough on the screen, and a report small enough to e-mail (the demo report: under 3 MB)
-MAX_IMAGE_WIDTH, MIN_IMAGE_WIDTH, MAX_IMAGE_PIXELS, PALETTE_COLOURS = 800, 700, 900_000, 16
+#: sharp enough on the screen, and a report small enough to e-mail (the demo report: under 3 MB). With 16 colours
+#: the octree merged the light greys of large areas into the white: the bubble plot's 95% CI band (grey 0.85) and the
+#: funnel plot's contours beyond p = .05 vanished from the report while their legends still named them
+MAX_IMAGE_WIDTH, MIN_IMAGE_WIDTH, MAX_IMAGE_PIXELS, PALETTE_COLOURS = 800, 700, 900_000, 32
 #: WebP's largest side in pixels: the forest plot of a review of some 400 studies is taller than this at
 #: MIN_IMAGE_WIDTH, so such a preview is narrower
 WEBP_MAX_SIDE = 16383
@@ -47,7 +49,7 @@ def preview_uri(image) -> str:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
     buffer = io.BytesIO()
     webp = WebPImagePlugin.WebPImageFile.format
-    # octree, not Pillow's default median cut: median cut spends the 16 colours on the white and the greys of the
+    # octree, not Pillow's default median cut: median cut spends the colours on the white and the greys of the
     # text, and the few pixels of blue squares and green, yellow and red risk-of-bias symbols became grey-green
     palette = image.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE)
     palette.convert("RGB").save(buffer, format=webp, lossless=True, method=4)
@@ -99,7 +101,8 @@ def store_preview(png_path: str | Path, rgba) -> None:
     uri = preview_uri(Image.fromarray(np.asarray(rgba), mode="RGBA"))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}")
-    partial.write_text(json.dumps({"png_sha256": _file_hash(png_path), "uri": uri}), encoding="utf-8")
+    partial.write_text(json.dumps({"png_sha256": _file_hash(png_path), "colours": PALETTE_COLOURS, "uri": uri}),
+                       encoding="utf-8")
     os.replace(partial, target)
 
 
@@ -112,7 +115,8 @@ def stored_preview(png_path: str | Path) -> str | None:
         stored = json.loads(target.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(stored, dict) or stored.get("png_sha256") != _file_hash(png_path):
+    if not isinstance(stored, dict) or stored.get("png_sha256") != _file_hash(png_path) \
+            or stored.get("colours") != PALETTE_COLOURS:  # made with another palette (an earlier version)
         return None
     uri = stored.get("uri")
     return uri if isinstance(uri, str) else None
