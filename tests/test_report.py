@@ -334,7 +334,8 @@ def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
     reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}), {"moderators": ["rater"]})
     assert reasons["gosh_studies"] == "A GOSH plot needs at least 3 studies; 2 studies in this family."
     assert "leave_one_out" not in reasons and "bma" not in reasons and "multiverse" not in reasons
-    assert "model_comparison" not in reasons  # moderators configured: the reason is not known here
+    # moderators configured but none could be fitted (one level): no meta-regression, so none to compare either
+    assert reasons["model_comparison"] == reasons["meta_regression"]
     reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}), {"multiverse": {"minimum_k": 3}})
     assert reasons["multiverse"] == ("Each specification of the multiverse needs at least 3 studies "
                                      "(multiverse.minimum_k); 2 studies in this family.")

@@ -142,7 +142,7 @@ def test_no_permutations_are_not_mentioned():
     text = methods_paragraph({"permutations": 0}, {"moderators"}, {})
     assert "permutation" not in text and "Knapp\u2013Hartung F tests." in text
     # craft2003's sport has 210 permutations in all: exact, not 1000 random ones
-    assert ("Knapp\u2013Hartung F tests and permutation tests of 1000 random permutations (every permutation, an "
+    assert ("Knapp\u2013Hartung F tests and permutation tests of 1,000 random permutations (every permutation, an "
             "exact test, where there are fewer).") in methods_paragraph({}, {"moderators"}, {})
 
 
@@ -200,9 +200,9 @@ def test_tests_that_could_not_run_have_no_placeholders():
                          "k_imputed": NAN, "note": [note] * 3 + ["Rosenthal (Stouffer)"]})
     text = bias_sentence(bias, "smd")
     assert text == ("Small-study effects: Rosenthal's fail-safe N = 2. Egger's regression test, the rank correlation "
-                    "test and trim and fill could not be run (k = 2 studies, the test needs at least 3).")
+                    "test and trim and fill could not be run (k = 2 studies, each test needs at least 3).")
     assert bias_sentence(bias.iloc[:3], "smd") == (
-        "Small-study effects were not tested (k = 2 studies, the test needs at least 3).")
+        "Small-study effects were not tested (k = 2 studies, each test needs at least 3).")
 
 
 # 11. selection fits without standard errors or convergence stay out of the range

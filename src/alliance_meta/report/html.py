@@ -32,6 +32,37 @@ TABLE_TITLES = {
     "multiverse": "Multiverse of specifications", "selection_models": "Selection models (metafor's selmodel)",
     "bma": "Robust Bayesian model averaging: models", "bma_summary": "Robust Bayesian model averaging: summary",
     "rob_sensitivity": "Risk of bias: pooled estimate of all studies, without high-risk studies, low-risk only",
+    # the tables below keep the alphabetical place they had untitled; the title is what a reader is told, not the
+    # file's stem ("Rve", "Gosh studies", "Location scale tau2")
+    "gosh_studies": "GOSH: mean estimate and I\u00b2 of the subsets with and without each study",
+    "location_scale": "Location-scale model: coefficients of the mean (location) and of log \u03c4\u00b2 (scale)",
+    "location_scale_tau2": "Location-scale model: \u03c4\u00b2 per moderator level",
+    "meta_regression_predictions": "Meta-regression: predicted effects",
+    "model_comparison": "Meta-regression: model comparison (likelihood-ratio tests, ML)",
+    "multiverse_summary": "Multiverse of specifications: summary per choice",
+    "psychometric": "Psychometric meta-analysis",
+    "psychometric_artifacts": "Psychometric meta-analysis: artifact distributions",
+    "psychometric_moderators": "Psychometric meta-analysis: per moderator level",
+    "rve": "Robust variance estimation",
+    "rve_sensitivity": "Robust variance estimation: sensitivity to the assumed correlation (\u03c1)",
+}
+#: Notes of the tables printed with every column of their CSV (no manuscript layout): what their abbreviations mean.
+TABLE_NOTES = {
+    "rve": ("corr = correlated-effects and hier = hierarchical-effects robust variance estimation (Hedges, Tipton & "
+            "Johnson, 2010; as robumeta) of the effect sizes, with small-sample corrected df (Tipton, 2015); cr2 = "
+            "the random-effects model of the study composites with cluster-robust (CR2) standard errors and "
+            "Satterthwaite df (as clubSandwich). tau2 = variance between studies; omega2 = variance within studies "
+            "(hier); rho = assumed correlation between the effect sizes of a study (corr); k = effect sizes pooled."),
+    "rve_sensitivity": ("The correlated-effects model (corr) refitted with each assumed correlation rho between "
+                        "the effect sizes of a study (as robumeta's sensitivity)."),
+    "location_scale": ("part: location = the model of the mean effect, scale = the model of log \u03c4\u00b2; qm, "
+                       "qs = omnibus tests of the location and scale terms; tau2_constant, loglik_constant = the "
+                       "model with one \u03c4\u00b2; lrt = likelihood-ratio test of the scale terms against it."),
+    "model_comparison": ("Each comparison (full vs reduced) of two nested meta-regressions (1 = intercept only), "
+                         "both fitted by maximum likelihood: lrt = likelihood-ratio test of the terms the reduced "
+                         "model lacks; aic, bic, aicc = information criteria."),
+    "gosh_studies": ("n_with = subsets of studies that contain the study; estimate and I\u00b2 (i2) averaged over the "
+                     "subsets with and without it; shift = with \u2212 without (Olkin et al., 2012)."),
 }
 PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Baujat plot", "influence": "Influence plot",
                "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot",
@@ -124,13 +155,14 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
     others = list(config.get("continuous_moderators") or []) + list(config.get("meta_regression") or [])
     if not categorical and not others:
         out.update(dict.fromkeys(set(MODERATOR_TABLES) & empty, NO_MODERATORS))
-    elif not others and {"meta_regression", "meta_regression_predictions"} & empty:
+    elif not others and {"meta_regression", "meta_regression_predictions", "model_comparison"} & empty:
         moderators = tables.get("moderators")
         if moderators is not None and len(moderators) and "note" in moderators and "qm" in moderators \
                 and moderators["qm"].isna().all() and moderators["note"].notna().all():
             why = "; ".join(str(note).removeprefix("no mixed-effects model: ") for note in moderators["note"])
             reason = f"No meta-regression could be fitted: {why}."
-            out.update(dict.fromkeys({"meta_regression", "meta_regression_predictions"} & empty, reason))
+            out.update(dict.fromkeys({"meta_regression", "meta_regression_predictions", "model_comparison"} & empty,
+                                     reason))
     if not config.get("location_scale"):
         out.update(dict.fromkeys({"location_scale", "location_scale_tau2"} & empty, NO_LOCATION_SCALE))
     psychometric = tables.get("psychometric")
@@ -199,6 +231,7 @@ def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
     (``results/{family}/{name}.csv``), collapsed; ``note`` for a table without a layout."""
     source = f"results/{family}/{name}.csv" if family else f"{name}.csv"
     if name not in BUILDERS:
+        note = note or (TABLE_NOTES.get(name, "") if len(frame) else "")
         return [html_table(name, frame, note=note, source=source)]
     table = manuscript_table(name, frame, metric, level)
     layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note)

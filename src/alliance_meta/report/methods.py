@@ -5,6 +5,7 @@ from __future__ import annotations
 from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.tables import ESTIMATORS
+from alliance_meta.report.formatting import apa_integer
 from alliance_meta.report.text import metric_in_prose, test_names
 
 
@@ -184,7 +185,7 @@ def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> 
 #: the stage the Methods describe -> the results table (``results/{family}/<table>.csv``) that shows it ran
 STAGE_TABLES = {"moderators": "moderators", "bias": "bias", "bayes": "bayes", "risk_of_bias": "rob_sensitivity",
                 "selection_models": "selection_models", "bma": "bma", "gosh": "gosh_studies",
-                "multiverse": "multiverse"}
+                "multiverse": "multiverse", "psychometric": "psychometric"}
 
 
 def stages_run(table_names) -> set[str]:
@@ -303,8 +304,8 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     elif "moderators" in stages:
         permutations = config.get("permutations", 1000)
         univariate = ("mixed-effects meta-regressions (REML) with omnibus QM and Knapp\u2013Hartung F tests"
-                      + (f" and permutation tests of {permutations} random permutations (every permutation, an "
-                         f"exact test, where there are fewer)" if permutations else ""))
+                      + (f" and permutation tests of {apa_integer(permutations)} random permutations (every "
+                         f"permutation, an exact test, where there are fewer)" if permutations else ""))
         if config.get("dependence") == "multilevel":
             estimator = ESTIMATORS.get(config.get("multilevel", {}).get("method", "REML"), "REML")
             sentence = ("Moderators were tested in three-level mixed-effects models with Wald QM and cluster-robust "
@@ -335,10 +336,20 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         if config.get("dependence") == "multilevel" and "multilevel" not in composites:
             sentences[-1] += (f" Its specifications pool study composites (multiverse.aggregate_methods: "
                               f"{', '.join(composites)}), not the three-level model of the main analysis.")
+    if "psychometric" in stages:  # the Results report it: the Methods say what it is
+        credibility = (config.get("psychometric") or {}).get("credibility_level", 80)
+        sentences.append("The correlations were also pooled in a psychometric (Hunter\u2013Schmidt) meta-analysis "
+                         "(Schmidt & Hunter, 2015; as psychmeta's ma_r, Dahlke & Wiernik, 2019): bare-bones and, "
+                         "where reliabilities were coded, corrected for unreliability (and range restriction, where "
+                         f"ux was coded) study by study and with artifact distributions, with {credibility:g}% "
+                         "credibility intervals.")
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
     if "risk_of_bias" in stages:
         sentences.append(risk_of_bias_methods(config))
-    software = ", ".join(f"{name} {version}" for name, version in versions.items() if version != "not installed")
-    sentences.append(f"Analyses ran in alliance-meta {versions.get('alliance-meta', '')} (software: {software}).")
+    # alliance-meta is named once, before the list of the software it ran on (not again inside the list)
+    software = ", ".join(f"{name} {version}" for name, version in versions.items()
+                         if version != "not installed" and name != "alliance-meta")
+    sentences.append(f"Analyses ran in alliance-meta {versions.get('alliance-meta', '')}"
+                     + (f"; software: {software}." if software else "."))
     return " ".join(sentences)

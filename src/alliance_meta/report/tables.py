@@ -269,7 +269,7 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
     """One row per small-study or bias test: statistic, p, adjusted estimate, studies imputed; the counts
     (fail-safe N, trim and fill's k0, k imputed) whole."""
     show = display(metric)
-    rows = []
+    rows, skipped = [], []
     for row in frame.itertuples():
         estimate = show.number(row.estimate) if is_finite(row.estimate) else ""
         imputed = apa_integer(row.k_imputed) if is_finite(row.k_imputed) else ""
@@ -277,6 +277,10 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
             statistic = apa_integer(row.statistic) if row.test in COUNT_STATISTICS else _statistic(row.statistic)
         else:
             statistic = _posterior_number("", row.statistic) if _infinite(row.statistic) else ""  # an S-value of inf
+        note = str(getattr(row, "note", "") or "")
+        if not statistic and not estimate and note.startswith("not estimable:"):  # a dash, explained in the note
+            statistic = "\u2013"
+            skipped.append((_bias_row_name(row), note.removeprefix("not estimable:").strip()))
         rows.append([_bias_row_name(row), statistic, apa_p(row.p) if is_finite(row.p) else "",
                      estimate, imputed])
     header = ["Test", "Statistic", "p", f"Adjusted {show.symbol}", "k imputed"]
@@ -286,7 +290,22 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
     if meanings:
         note = ("Statistic: " + "; ".join(meanings) + f". Adjusted {show.symbol}: the estimate corrected for "
                 "small-study effects or selection (for Egger's tests, the estimate at a standard error of 0).")
+    if skipped:
+        note = (note + " " if note else "") + f"\u2013 = not estimable: {_skipped_reasons(skipped)}."
     return ManuscriptTable("Publication bias and small-study effects", header, rows, note)
+
+
+def _skipped_reasons(skipped: list[tuple[str, str]]) -> str:
+    """``k = 2 studies, each test needs at least 3 (Selection model, one step at one-sided p = .025: 4)`` from
+    bias.csv's notes (``k = 2 studies, the test needs at least 3``); other notes as they are, once each."""
+    parsed = [re.fullmatch(r"(k = .+?), the test needs at least (\d+)", reason) for _, reason in skipped]
+    if all(parsed) and len({match.group(1) for match in parsed}) == 1:
+        minima = [match.group(2) for match in parsed]
+        usual = max(set(minima), key=minima.count)
+        others = [f"{name}: {least}" for (name, _), least in zip(skipped, minima) if least != usual]
+        each = "each test needs" if len(skipped) > 1 else "the test needs"
+        return f"{parsed[0].group(1)}, {each} at least {usual}" + (f" ({'; '.join(others)})" if others else "")
+    return "; ".join(dict.fromkeys(reason for _, reason in skipped))
 
 
 #: What bias.csv's ``statistic`` is for each test, for the bias table's note (its ``note`` column says more).
@@ -393,9 +412,11 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> M
     def r(value):
         return apa_number(value, 2, leading_zero=False) if is_finite(value) else ""
 
+    def sd(value):  # an SD of correlations, below 1 as they are: no leading zero either (APA; the Results' ".08")
+        return apa_number(value, 3, leading_zero=False) if is_finite(value) else ""
+
     rows = [[str(row["method"]).replace("_", " "), apa_integer(row["k"]), apa_integer(row["n"]), r(row["r_bar"]),
-             apa_number(row["sd_res"], 3) if is_finite(row["sd_res"]) else "", r(row["rho"]),
-             apa_number(row["sd_rho"], 3) if is_finite(row["sd_rho"]) else "",
+             sd(row["sd_res"]), r(row["rho"]), sd(row["sd_rho"]),
              f"[{r(row['ci_lower'])}, {r(row['ci_upper'])}]" if is_finite(row["ci_lower"]) else "",
              f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if is_finite(row["cr_lower"]) else "",
              apa_number(row["percent_artifact_variance"], 1) if is_finite(row["percent_artifact_variance"]) else ""]
@@ -423,6 +444,17 @@ def _judgement(downgrade, reason) -> str:
     return words.get(int(downgrade), apa_integer(downgrade))
 
 
+def _no_prediction_interval(row: dict) -> bool:
+    """Whether a summary-of-findings row has no prediction interval, as the pooled table and the Results say: a
+    common-effect model, or one study whose interval is its CI (tau^2 set to 0; summary_of_findings.csv repeats
+    the CI there, as pooled.csv does). A three-level fit of one study with several effect sizes keeps its PI."""
+    if row.get("method") in COMMON_EFFECT_METHODS:
+        return True
+    same = all(is_finite(row.get(a)) and is_finite(row.get(b)) and math.isclose(float(row[a]), float(row[b]))
+               for a, b in (("pi_lower", "ci_lower"), ("pi_upper", "ci_upper")))
+    return is_finite(row.get("k")) and float(row["k"]) == 1 and same
+
+
 def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """GRADE summary of findings: k (N), effect [CI], PI, each domain's suggested judgement, certainty."""
     show = display(metric)
@@ -432,7 +464,7 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
     for row in frame.to_dict("records"):
         rows.append([str(row["outcome"]), f"{apa_integer(row['k'])} ({apa_integer(row['n'])})",
                      show.with_interval(row["estimate"], row["ci_lower"], row["ci_upper"]),
-                     _interval(show, row["pi_lower"], row["pi_upper"])]
+                     "" if _no_prediction_interval(row) else _interval(show, row["pi_lower"], row["pi_upper"])]
                     + [_judgement(row[f"{d}_downgrade"], row[f"{d}_reason"]) for d, _ in domains]
                     + [f"{str(row['certainty']).capitalize()} (suggested)"])
         reasons += [f"{label}: {row[f'{d}_reason']}" for d, label in domains]
@@ -447,6 +479,9 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
             "domain. k = studies (also of a three-level model, whose pooled table counts effect sizes); N = patients "
             "summed over the studies (each study's largest n). "
             + (f"{level:g}% CI: {', '.join(tests)}. " if tests else "")
+            + "PI = prediction interval" + (" (none for one study or a common-effect model)"
+                                            if any(_no_prediction_interval(row) for row in frame.to_dict("records"))
+                                            else "") + ". "
             + "; ".join(reasons) + ".")
     return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
 

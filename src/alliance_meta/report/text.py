@@ -42,6 +42,10 @@ def metric_in_prose(metric: str) -> str:
     article before a common noun: "Fisher's z", "Hedges' g", "the log odds ratio"."""
     name = METRIC_NAMES.get(metric, metric)
     return f"the {name}" if name[:1].islower() else name
+
+
+#: the effect symbols shown as they are analysed (no back-transform): mu is not repeated "as" them
+UNTRANSFORMED_SYMBOLS = ("g", "d")
 TEST_NAMES = {"z": "Wald-type z tests", "knha": "the Knapp\u2013Hartung adjustment",
               "adhoc": "the Knapp\u2013Hartung adjustment (ad hoc variant: scale factor not below 1)"}
 
@@ -209,9 +213,11 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
 
 
 def _not_estimable_reason(notes: list[str]) -> str:
-    """``k = 2 studies, the test needs at least 3`` from the CSV notes (``not estimable: ...``), once when shared."""
-    reasons = list(dict.fromkeys(note.removeprefix("not estimable:").strip() for note in notes if note))
-    return "; ".join(reasons)
+    """``k = 2 studies, the test needs at least 3`` from the CSV notes (``not estimable: ...``), once when shared;
+    a reason shared by several tests names each of them (``each test needs at least 3``), not "the test"."""
+    reasons = [note.removeprefix("not estimable:").strip() for note in notes if note]
+    return "; ".join(reason.replace("the test needs", "each test needs") if reasons.count(reason) > 1 else reason
+                     for reason in dict.fromkeys(reasons))
 
 
 def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
@@ -315,7 +321,7 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
     fitted, failed = estimated[usable], estimated[~usable]
     if fitted.empty:
         return "No selection model could be fitted." if failed.empty else (
-            f"No selection model could be fitted with standard errors ({_failed_fits(failed)}).")
+            f"No selection model gave a usable estimate: {_failed_fits(failed)}.")
     low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
     models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}"
     sentence = f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
@@ -346,21 +352,28 @@ def _not_converged(value) -> bool:
 
 
 def _failed_fits(failed: pd.DataFrame) -> str:
-    """``the beta model's Hessian was not invertible`` for the selection fits left out of the range."""
-    parts = []
+    """``the beta model's Hessian was not invertible`` for the selection fits left out of the range; models that
+    share a reason are named together, the reason said once (``the beta and logistic models are poorly identified
+    (their estimates moved ...)``), not repeated for each."""
+    reasons: dict[str, list[str]] = {}
     for row in failed.itertuples():
-        name = SELECTION_NAMES.get(row.type, row.type)
         note = _note(row).lower()
-        if "hessian" in note:
-            parts.append(f"the {name} model's Hessian was not invertible")
-        elif POORLY_IDENTIFIED in note:
-            parts.append(f"the {name} model is poorly identified (its estimate moved further than the observed "
-                         "effects spread)")
-        elif _not_converged(getattr(row, "converged", "")):
-            parts.append(f"the {name} model did not converge")
-        else:
-            parts.append(f"the {name} model has no standard error")
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+        reason = ("hessian" if "hessian not invertible" in note else "poorly" if POORLY_IDENTIFIED in note
+                  else "converged" if _not_converged(getattr(row, "converged", "")) else "se")
+        reasons.setdefault(reason, []).append(SELECTION_NAMES.get(row.type, row.type))
+    wording = {"hessian": ("model's Hessian was not invertible", "models' Hessians were not invertible"),
+               "poorly": ("model is poorly identified (its estimate moved further than the observed effects spread)",
+                          "models are poorly identified (their estimates moved further than the observed effects "
+                          "spread)"),
+               "converged": ("model did not converge", "models did not converge"),
+               "se": ("model has no standard error", "models have no standard errors")}
+    parts = [f"the {_listed(names)} {wording[reason][len(names) > 1]}" for reason, names in reasons.items()]
+    return _listed(parts)
+
+
+def _listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
 
 
 def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95,
@@ -384,8 +397,12 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
             mean, interval = number(scale.mean), f"[{number(scale.hdi_lower)}, {number(scale.hdi_upper)}]"
         else:
             mean, interval = show.number(mu.mean), show.interval(mu.hdi_lower, mu.hdi_upper)
-        parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {mean}), {hdi} {interval} on the "
-                     f"{show.symbol} scale")
+        if scale is None and show.symbol in UNTRANSFORMED_SYMBOLS:  # g is analysed as shown: one number, not two
+            parts.append(f"\u03bc = {apa_number(mu.mean, 3)}, {hdi} [{apa_number(mu.hdi_lower, 3)}, "
+                         f"{apa_number(mu.hdi_upper, 3)}] ({show.name})")
+        else:
+            parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {mean}), {hdi} {interval} on the "
+                         f"{show.symbol} scale")
     if "tau" in rows:
         tau = rows["tau"]
         parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, {hdi} [{apa_number(tau.hdi_lower, 3)}, "
@@ -433,8 +450,9 @@ def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
             continue
         strength = "evidence for" if bf >= 3 else ("evidence against" if bf <= 1 / 3 else "inconclusive evidence on")
         noun = {"effect": "an effect", "bias": "publication bias"}.get(row.name, row.name)
+        # a probability cannot exceed 1: no leading zero (APA 2020, sec. 6.36), as every p of the Results
         parts.append(f"{strength} {noun} (inclusion {_bf_text(bf)}, posterior probability "
-                     f"{apa_number(float(row.posterior_prob), 2)})")
+                     f"{apa_number(float(row.posterior_prob), 2, leading_zero=False)})")
     mu = summary[(summary["quantity"] == "estimate") & (summary["name"] == "mu") & (summary["type"] == "averaged")
                  & (summary["scale"] == "analysis")]
     sentence = ""

@@ -1,0 +1,207 @@
+"""An editor's reading of the report and manuscript tables: grammar of several tests sharing a reason, one
+statement per fact (no interval a table shows where the text says there is none, no reason repeated per model),
+titles and notes a reader can use, and a Methods section that describes what the Results report."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from alliance_meta.report.html import empty_table_reasons, result_tables
+from alliance_meta.report.methods import methods_paragraph, stages_run
+from alliance_meta.report.tables import manuscript_table
+from alliance_meta.report.text import bias_sentence, bma_sentence, selection_sentence
+
+NAN = math.nan
+TOO_FEW = "not estimable: k = 2 studies, the test needs at least 3"
+
+
+def test_several_tests_sharing_a_reason_each_need_it():
+    bias = pd.DataFrame({"test": ["egger", "rank", "trim_and_fill", "fail_safe_n"],
+                         "statistic": [NAN, NAN, NAN, 11.0], "p": [NAN, NAN, NAN, 0.001], "estimate": NAN,
+                         "k_imputed": NAN, "note": [TOO_FEW] * 3 + ["Rosenthal (Stouffer)"]})
+    text = bias_sentence(bias, "z")
+    assert text.endswith("could not be run (k = 2 studies, each test needs at least 3).")
+    assert "the test needs" not in text
+    # one test: "the test" is right
+    one = bias_sentence(bias.iloc[[0, 3]], "z")
+    assert one.endswith("Egger's regression test could not be run (k = 2 studies, the test needs at least 3).")
+
+
+def _sof(**changes) -> pd.DataFrame:
+    row = {"family": "dropout", "outcome": "Alliance of completers versus dropouts", "k": 1, "n": 100,
+           "method": "REML", "test": "z", "metric": "smd", "effect_measure": "g", "estimate": 0.159,
+           "ci_lower": -0.242, "ci_upper": 0.559, "pi_lower": -0.242, "pi_upper": 0.559, "tau2": 0.0, "i2": 0.0,
+           "start": "low", "certainty_points": 1, "certainty": "very low"}
+    for domain in ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias"):
+        row[f"{domain}_downgrade"], row[f"{domain}_reason"] = 0, "not assessed: test"
+    return pd.DataFrame([{**row, **changes}])
+
+
+def test_summary_of_findings_shows_no_prediction_interval_of_one_study():
+    # the Results say "no heterogeneity test or prediction interval" for one study; the pooled table leaves the PI
+    # cell empty; summary_of_findings.csv repeats the CI as pooled.csv does: the GRADE table must not print it as a PI
+    table = manuscript_table("summary_of_findings", _sof(), "smd")
+    assert table.header[3] == "95% PI" and table.rows[0][3] == ""
+    assert "PI = prediction interval (none for one study or a common-effect model)" in table.note
+    common = manuscript_table("summary_of_findings", _sof(k=25, method="common"), "smd")
+    assert common.rows[0][3] == ""
+    several = manuscript_table("summary_of_findings", _sof(k=2, pi_lower=0.1, pi_upper=0.3), "smd")
+    assert several.rows[0][3] == "[0.10, 0.30]" and "PI = prediction interval." in several.note
+
+
+def test_selection_models_that_fail_alike_are_named_together_with_the_reason_once():
+    poorly = "study composites; poorly identified: the estimate moved 3.25 from the unadjusted 0.448"
+    selection = pd.DataFrame({
+        "type": ["beta", "halfnorm", "power", "negexppow", "stepfun"],
+        "estimate": [2.19, -0.07, -6.6, -2.2, NAN], "se": [1.57, 0.40, 38.4, NAN, NAN],
+        "lrt_p": [0.058, 0.034, 0.022, 0.068, NAN], "converged": [True, True, False, True, False],
+        "note": [poorly, poorly,
+                 "not at a maximum (no stationary point with a positive-definite Hessian); " + poorly,
+                 "Hessian not invertible: standard errors not computed", "not computed"]})
+    text = selection_sentence(selection, "smd")
+    assert text == ("No selection model gave a usable estimate: the beta, half-normal and power models are poorly "
+                    "identified (their estimates moved further than the observed effects spread) and the negative "
+                    "exponential power model's Hessian was not invertible.")
+    assert text.count("moved further") == 1
+
+
+def test_tables_without_a_layout_have_a_title_and_a_note_not_the_file_name():
+    rve = pd.DataFrame({"model": ["corr", "hier"], "term": ["intercept"] * 2, "estimate": [0.3, 0.31],
+                        "omega2": [NAN, 0.0]})
+    table = result_tables("rve", rve, "z", 95, "outcome")[0]
+    assert table.title == "Robust variance estimation"
+    assert "omega2 = variance within studies" in table.note and "hier = hierarchical-effects" in table.note
+    titles = {name: result_tables(name, pd.DataFrame({"a": [1.0]}), "z", 95, "outcome")[0].title
+              for name in ("gosh_studies", "location_scale_tau2", "rve_sensitivity", "meta_regression_predictions")}
+    assert not any(title.lower().startswith(("gosh studies", "location scale", "rve", "meta regression"))
+                   for title in titles.values()), titles
+    from alliance_meta.analyses.psychometric import TABLE_COLUMNS
+
+    psychometric = pd.DataFrame([{**{column: 0.1 for column in TABLE_COLUMNS}, "method": "bare_bones", "k": 5,
+                                  "n": 300, "note": ""}])
+    every = result_tables("psychometric", psychometric, "z", 95, "outcome")[1]
+    assert every.title == "Psychometric meta-analysis: every column of results/outcome/psychometric.csv"
+
+
+def test_an_empty_model_comparison_says_why():
+    moderators = pd.DataFrame({"moderator": ["rater"], "qm": [NAN],
+                               "note": ["no mixed-effects model: rater has one value (patient) in every row: "
+                                        "nothing to compare"]})
+    empty = pd.DataFrame()
+    tables = {"moderators": moderators, "meta_regression": empty, "model_comparison": empty}
+    reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["D01"]}), {"moderators": ["rater"]})
+    assert reasons["model_comparison"] == reasons["meta_regression"]
+    assert reasons["model_comparison"].startswith("No meta-regression could be fitted: rater has one value")
+
+
+def test_methods_name_the_software_once_and_describe_the_psychometric_analysis():
+    versions = {"python": "3.11.7", "alliance-meta": "0.1.0 (code abc)", "numpy": "2.4.6"}
+    text = methods_paragraph({"psychometric": {"credibility_level": 90}}, {"moderators", "psychometric"}, versions,
+                             ["outcome"])
+    assert text.count("alliance-meta") == 1
+    assert text.endswith("Analyses ran in alliance-meta 0.1.0 (code abc); software: python 3.11.7, numpy 2.4.6.")
+    assert "permutation tests of 1,000 random permutations" in text
+    assert "psychometric (Hunter\u2013Schmidt) meta-analysis (Schmidt & Hunter, 2015" in text
+    assert "with 90% credibility intervals" in text
+    assert "psychometric" in stages_run(["pooled", "psychometric"])
+    assert "Hunter\u2013Schmidt" not in methods_paragraph({}, {"moderators"}, versions, ["outcome"])
+
+
+def test_posterior_probabilities_have_no_leading_zero():
+    summary = pd.DataFrame({"quantity": ["component"] * 2, "name": ["effect", "bias"],
+                            "prior_prob": [0.5, 0.5], "posterior_prob": [0.702, 0.138],
+                            "inclusion_bf": [2.36, 0.16], "type": NAN, "scale": NAN})
+    text = bma_sentence(summary, "z")
+    assert "posterior probability .70)" in text and "posterior probability .14)" in text
+    assert "0.70" not in text and "0.14" not in text
+
+
+def test_a_preview_keeps_the_light_grey_areas_its_legend_names():
+    """The report's preview of the bubble plot lost its 95% CI band (grey 0.85 on white) and the funnel plot its
+    contours beyond p = .05 (grey 0.75): 16 octree colours merged them into the white, the legends still named them."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    from alliance_meta.plots import previews
+
+    figure, axis = plt.subplots(figsize=(5.5, 4.0), dpi=300)
+    years = np.linspace(1985, 2017, 200)
+    axis.fill_between(years, 0.25, 0.35, color="0.85", lw=0, label="95% CI")  # as plots/bubble.py
+    axis.fill_betweenx(np.linspace(0.0, 1.0, 50), 1985, 1987, color="0.75", lw=0)  # a funnel contour
+    rng = np.random.default_rng(1)
+    axis.scatter(rng.uniform(1985, 2017, 125), rng.uniform(-0.1, 0.7, 125), s=60, facecolor="#9ecae1",
+                 edgecolor="#1f4e79", alpha=0.7)
+    axis.plot(years, np.full_like(years, 0.3), color="#08306b")
+    axis.set_title("Slope \u22120.0004 Fisher z per year, 95% CI [\u22120.0032, 0.0024]")
+    figure.canvas.draw()
+    image = Image.frombuffer("RGBA", figure.canvas.get_width_height(), figure.canvas.buffer_rgba())
+    plt.close(figure)
+    uri = previews.preview_uri(image)
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
+    pixels = pixels.reshape(-1, 3).astype(int)
+    for grey in (217, 191):
+        assert np.abs(pixels - grey).max(axis=1).min() <= 8, grey
+
+
+def test_a_preview_stored_with_another_palette_is_not_used(tmp_path, monkeypatch):
+    """A preview stored by an earlier version (16 colours) is made again, not reused for the same PNG."""
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots import previews
+    from alliance_meta.plots.style import save_file
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(previews.PREVIEWS_ENV, "previews")
+    figure, axis = plt.subplots(figsize=(3.0, 2.0))
+    axis.plot([0, 1], [0, 1])
+    save_file(figure, "funnel.png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    assert previews.stored_preview("funnel.png") is not None
+    stored = tmp_path / "previews" / "funnel.png.json"
+    record = json.loads(stored.read_text())
+    stored.write_text(json.dumps({"png_sha256": record["png_sha256"], "uri": record["uri"]}))  # as 16 colours wrote it
+    assert previews.stored_preview("funnel.png") is None
+
+
+def test_the_bayesian_mean_of_g_is_given_once_not_as_itself_in_brackets():
+    from alliance_meta.report.text import bayes_sentence
+
+    bayes = pd.DataFrame({"parameter": ["mu", "tau", "r"], "mean": [0.523, 0.103, 0.25],
+                          "hdi_lower": [0.411, 0.0, 0.2], "hdi_upper": [0.613, 0.22, 0.3]})
+    text = bayes_sentence(bayes, "smd")
+    assert "\u03bc = 0.523, HDI [0.411, 0.613] (Hedges' g); \u03c4 = 0.103" in text
+    assert "(g = " not in text and "on the g scale" not in text
+    assert "\u03bc = 0.303 (r = .29), HDI [.27, .32] on the r scale" in bayes_sentence(
+        bayes.assign(mean=[0.303, 0.108, 0.294], hdi_lower=[0.278, 0.08, 0.271], hdi_upper=[0.33, 0.13, 0.32]), "z")
+
+
+def test_psychometric_sds_of_correlations_have_no_leading_zero_as_in_the_results():
+    from alliance_meta.analyses.psychometric import TABLE_COLUMNS
+
+    row = {**{column: NAN for column in TABLE_COLUMNS}, "method": "bare_bones", "k": 125, "n": 10895.2,
+           "r_bar": 0.2924, "sd_res": 0.0830, "rho": 0.2924, "sd_rho": 0.0830, "ci_lower": 0.2695, "ci_upper": 0.3152,
+           "cr_lower": 0.1854, "cr_upper": 0.3993, "percent_artifact_variance": 58.63}
+    table = manuscript_table("psychometric", pd.DataFrame([row]), "z")
+    assert table.rows[0][3:7] == [".29", ".083", ".29", ".083"]
+
+
+def test_bias_table_marks_tests_that_could_not_run_and_says_why():
+    frame = pd.DataFrame({"test": ["egger", "rank", "fail_safe_n", "selection_model", "henmi_copas"],
+                          "statistic": [NAN, NAN, 11.0, NAN, NAN], "p": [NAN, NAN, 2.6e-5, NAN, NAN],
+                          "estimate": [NAN, NAN, NAN, NAN, 0.30], "k_imputed": NAN,
+                          "note": [TOO_FEW, TOO_FEW, "Rosenthal (Stouffer)",
+                                   "not estimable: k = 2 studies, the test needs at least 4", "interval"]})
+    table = manuscript_table("bias", frame, "z")
+    cells = {row[0]: row[1] for row in table.rows}
+    assert cells["Egger's regression test"] == cells["Rank correlation test"] == cells["Selection model"] == "\u2013"
+    assert cells["Rosenthal's fail-safe N"] == "11" and cells["Henmi\u2013Copas interval"] == ""  # no statistic
+    assert table.note.endswith("\u2013 = not estimable: k = 2 studies, each test needs at least 3 "
+                               "(Selection model: 4).")
