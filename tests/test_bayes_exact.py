@@ -199,6 +199,46 @@ def test_odds_ratio_of_a_new_study_has_no_mean_or_sd_under_heavy_tailed_tau_prio
     assert "infinite under the half_cauchy(0.5) prior" in table.loc["or_new", "warning"]
 
 
+def _truncated_moment(y, v, prior: TauPrior, m: int, upper: float, mu_sd: float = 1.0) -> float:
+    """E[tau^m | tau < upper] of the intercept-only model, mu integrated out analytically: y ~ N(0, diag(v +
+    tau^2) + mu_sd^2 11'); integrated on log tau so that a tail up to 1e8 is resolved."""
+    def log_density(log_tau):
+        tau = math.exp(log_tau)
+        cov = np.diag(v + tau * tau) + mu_sd**2
+        return (stats.multivariate_normal.logpdf(y, np.zeros(y.size), cov) + float(prior.logpdf(np.array([tau]))[0])
+                + log_tau)
+    top = max(log_density(t) for t in np.linspace(-8, math.log(upper), 200))
+    weight = lambda t, power: math.exp(power * t + log_density(t) - top)
+    limits = (-30.0, math.log(upper))
+    mass = integrate.quad(weight, *limits, args=(0,), limit=400, points=(-3.0, 0.0))[0]
+    return integrate.quad(weight, *limits, args=(m,), limit=400, points=(-3.0, 0.0))[0] / mass
+
+
+@pytest.mark.parametrize("prior", [TauPrior("half_cauchy", 0.5), TauPrior.from_config("rhodes2015_mental_health")])
+def test_moments_of_tau_that_do_not_exist_are_infinite_not_a_truncated_number(prior):
+    """One study under a half-Cauchy or log-t prior on tau: E[tau^2] does not exist (the posterior's tail falls as
+    tau^-3, or tau^-2 (log tau)^-6). The quadrature over the truncated tau grid printed a finite tau2_mean (5.7e6 in
+    a one-study review's prior-sensitivity table). The rule is checked against the truncated integrals themselves:
+    a moment that exists stops growing as the cut moves out, one that does not keeps growing."""
+    from alliance_meta.bayes.summaries import exact_rows
+
+    y, v = Y[:1], V[:1]
+    for m in (1, 2):
+        near, far = (_truncated_moment(y, v, prior, m, upper) for upper in (1e4, 1e8))
+        assert prior.tau_moment_finite(m, 1) == (far / near < 1.01), (m, near, far)
+    rows = exact_rows(exact_posterior(y, v, prior), "z", typical_within_variance(v), ()).set_index("parameter")
+    assert math.isfinite(rows.loc["tau", "exact_mean"]) and rows.loc["tau", "exact_sd"] == math.inf
+    assert rows.loc["tau2", "exact_mean"] == rows.loc["tau2", "exact_sd"] == math.inf
+    assert "use the HDI" in rows.loc["tau2", "exact_note"]
+    assert math.isfinite(rows.loc["theta_new", "exact_mean"]) and rows.loc["theta_new", "exact_sd"] == math.inf
+    assert np.isfinite(rows.loc["tau2", ["exact_hdi_lower", "exact_hdi_upper"]].astype(float)).all()
+    # with six studies every moment of tau^2 up to the fourth exists: the numbers stay
+    six = exact_rows(exact_posterior(Y, V, prior), "z", typical_within_variance(V), ()).set_index("parameter")
+    assert np.isfinite(six.loc[["tau", "tau2", "theta_new"], ["exact_mean", "exact_sd"]].astype(float)).all().all()
+    assert all(prior.tau_moment_finite(m, Y.size) for m in (1, 2, 4))
+    assert TauPrior("half_normal", 0.5).tau_moment_finite(4, 1)
+
+
 @pytest.mark.parametrize(("metric", "name"), [("z", "Fisher's z"), ("smd", "Hedges' g"), ("log_or", "log odds ratio")])
 def test_figures_name_the_metric_of_tau_in_words(metric, name):
     """The tau axis of the posterior and prior-sensitivity figures read "(smd)" and "(log_or)", the config's codes."""

@@ -110,6 +110,18 @@ class TauPrior:
             return True
         return self.family == "half_normal" and c < 1.0 / (2.0 * self.scale**2)
 
+    def tau_moment_finite(self, m: float, k: int) -> bool:
+        """Whether the posterior moment E[tau^m] is finite with ``k`` effect sizes, the likelihood of the
+        normal-normal model falling as tau^-k (its covariance diag(v + tau^2) + X S X' under proper normal
+        priors on the coefficients). A half-Cauchy tail ~ tau^-2 leaves tau^-(k+2): finite iff m < k + 1; a
+        log-t prior on log(tau^2) has the tail tau^-1 (log tau)^-(df+1): finite iff m <= k; half-normal and
+        log-normal tails outweigh every power. With one study and a half-Cauchy prior, tau^2 has no mean."""
+        if self.family == "half_cauchy":
+            return m < k + 1
+        if self.family == "log_t":
+            return m <= k
+        return True
+
     def rescaled(self, factor: float) -> "TauPrior":
         """The prior of c * tau."""
         if self.family in ("half_normal", "half_cauchy"):

@@ -92,6 +92,8 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
     rows["theta_new"] = new.summary(prob=prob)
     for key in keys:
         rows[f"{key}_new"] = new.summary(lambda x, key=key: back_transform(x, metric)[key], prob)
+    for name, orders in POWER_MOMENTS.items():
+        rows[name].update(_power_moments(post, name, orders))
     if "or" in keys:
         rows["or_new"].update(_odds_ratio_moments(post, metric))
     to_r = lambda x: float(back_transform(x, metric)["r"])
@@ -112,6 +114,26 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
 
 #: log OR per unit of the analysis metric: the odds ratio is exp(OR_RATE * x)
 OR_RATE = {"log_or": 1.0, "smd": float(LOGIT_SCALE)}
+
+
+#: the rows whose mean and SD are moments of powers of tau: E[tau^m] for the mean, E[tau^2m] for the SD
+#: (theta_new = mu + tau eta: its mean needs E[tau], its SD E[tau^2])
+POWER_MOMENTS = {"tau": (1, 2), "tau2": (2, 4), "theta_new": (1, 2)}
+
+
+def _power_moments(post: ExactPosterior, name: str, orders: tuple[int, int]) -> dict:
+    """Infinite mean and/or SD of ``name`` where the prior's tail leaves the moment undefined
+    (:meth:`TauPrior.tau_moment_finite`; e.g. tau^2 of one study under a half-Cauchy prior). Quadrature over the
+    truncated tau grid would give a finite number that estimates nothing."""
+    prior, k = post.tau_prior, post.k
+    mean_order, sd_order = orders
+    if not prior.tau_moment_finite(mean_order, k):
+        return {"mean": math.inf, "sd": math.inf, "note": f"the mean and SD of {name} do not exist under the "
+                f"{prior.describe()} prior on tau with k = {k} (its tail falls too slowly); use the HDI"}
+    if not prior.tau_moment_finite(sd_order, k):
+        return {"sd": math.inf, "note": f"the SD of {name} does not exist under the {prior.describe()} prior on "
+                f"tau with k = {k} (its tail falls too slowly); use the HDI"}
+    return {}
 
 
 def _odds_ratio_moments(post: ExactPosterior, metric: str) -> dict:
