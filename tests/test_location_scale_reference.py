@@ -2,7 +2,8 @@
 
 Reference values: tests/reference/location_scale.R on metadat's dat.bangertdrowns2004,
 dat.bcg, dat.molloy2014 and dat.konstantopoulos2011 (REML and ML, continuous and
-categorical scale moderators), committed as location_scale.json. Tolerance: 1e-6 relative.
+categorical scale moderators) and twenty typed-in studies with an uncentred publication year
+(2015-2020) as scale moderator, committed as location_scale.json. Tolerance: 1e-6 relative.
 
 metafor stops its optimiser (nlminb, rel.tol 1e-10) slightly short of the maximum, and its
 standard errors of the scale coefficients come from a numerical Hessian. So the checks are:

@@ -1,6 +1,7 @@
 # Reference values for alliance_meta.models.location_scale: metafor's location-scale models
 # rma(yi, vi, mods = ~ x, scale = ~ z, method = "REML" / "ML") (log link) on metadat's
-# dat.bangertdrowns2004, dat.bcg, dat.molloy2014 and dat.konstantopoulos2011: coefficients of
+# dat.bangertdrowns2004, dat.bcg, dat.molloy2014 and dat.konstantopoulos2011 (and twenty typed-in
+# studies with an uncentred publication year as scale moderator): coefficients of
 # both parts, fit statistics, Q_M / Q_S / Q_E, the LRT against scale = ~ 1 (anova), and tau^2
 # per level of the scale moderators (predict(newscale = ..., transf = exp), with an accurate
 # numerical Hessian, see derivatives()), and each fit polished to the maximum of metafor's own
@@ -26,11 +27,21 @@ molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
 konst <- dat.konstantopoulos2011
 konst$size <- ifelse(konst$district %in% c(58, 86), "big", "other")
 konst$yr <- konst$year - 1990
+# twenty studies published 2015-2020 (typed in, simulated): publication year uncentred in the scale
+# part, far from 0 relative to its spread (alliance_meta standardises it while it maximises, as
+# metafor's scaleZ; on the raw year its Newton-Raphson stalled and reported non-convergence)
+recent <- data.frame(
+  yi = c(-0.02, 0.184, 0.456, 0.393, 0.274, 0.478, -0.699, 0.549, 0.019, -0.092, 0.304, 0.455, 0.131,
+         -0.013, 0.257, 0.238, 0.686, 0.496, 0.284, 0.519),
+  vi = c(0.0256, 0.0307, 0.0272, 0.0335, 0.0395, 0.0483, 0.0214, 0.0359, 0.0378, 0.0217, 0.0101, 0.0489,
+         0.0219, 0.0226, 0.0457, 0.0334, 0.0289, 0.0409, 0.0112, 0.0383),
+  year = c(2019, 2015, 2016, 2016, 2016, 2019, 2020, 2018, 2015, 2015, 2016, 2017, 2018, 2017, 2016, 2015,
+           2019, 2019, 2015, 2015))
 
-data_sets <- list(bd = bd, bcg = bcg, molloy = molloy, konst = konst)
+data_sets <- list(bd = bd, bcg = bcg, molloy = molloy, konst = konst, recent = recent)
 columns <- list(bd = c("ni100", "meta", "gr"), bcg = c("ablat", "alloc"), molloy = c("a_measure", "meanage"),
-                konst = c("size", "yr"))
-continuous <- c("ni100", "meta", "ablat", "meanage", "yr")
+                konst = c("size", "yr"), recent = "year")
+continuous <- c("ni100", "meta", "ablat", "meanage", "yr", "year")
 
 # name, data, location formula, scale formula (the same text is our formula)
 cases <- list(
@@ -45,7 +56,8 @@ cases <- list(
   list(name = "molloy_ameasure_by_ameasure_meanage", data = "molloy", mods = ~ a_measure,
        scale = ~ a_measure + meanage),
   list(name = "konst_size", data = "konst", mods = ~ 1, scale = ~ size),
-  list(name = "konst_yr", data = "konst", mods = ~ yr, scale = ~ yr)
+  list(name = "konst_yr", data = "konst", mods = ~ yr, scale = ~ yr),
+  list(name = "recent_1_by_year", data = "recent", mods = ~ 1, scale = ~ year)
 )
 
 formula_text <- function(f) paste(deparse(f[[2]]), collapse = "")
@@ -126,8 +138,8 @@ derivatives <- function(objective, a, fit) {
 # metafor stops nlminb at its relative tolerance (1e-10), a little short of the maximum; a tighter
 # rel.tol ends in "false convergence". So each fit is also polished: Newton-Raphson on metafor's
 # objective with the numerical derivatives above, from metafor's estimate, until the step is below
-# 1e-10; beta, its SEs and the log-likelihood then come from rma(..., alpha = polished) (alpha
-# fixed). Not done (NULL) when the maximum is at the boundary (a tau^2 -> 0, alpha -> -Inf).
+# 1e-10 (but see `stalled`); beta, its SEs and the log-likelihood then come from
+# rma(..., alpha = polished) (alpha fixed). Not done (NULL) when the maximum is at the boundary (a tau^2 -> 0, alpha -> -Inf).
 polish <- function(fit, mods, scale, dat, method) {
   objective <- objective_of(fit, method)
   a <- c(fit$alpha)
@@ -137,7 +149,10 @@ polish <- function(fit, mods, scale, dat, method) {
     a <- a - step
     if (max(abs(step)) < 1e-10) break
   }
-  if (max(abs(step)) >= 1e-10 || any(exp(c(fit$Z %*% a)) < 1e-8 * min(fit$vi))) return(NULL)
+  # an uncentred year: metafor's objective, evaluated at alpha, rounds at ~1e-12 (its intercept is
+  # in the thousands), so the steps stall at ~1e-7 in metafor's rescaled coordinates; accepted there
+  stalled <- max(abs(solve(scaling(fit), step))) < 1e-6 && max(abs(a)) > 1e3
+  if ((max(abs(step)) >= 1e-10 && !stalled) || any(exp(c(fit$Z %*% a)) < 1e-8 * min(fit$vi))) return(NULL)
   va <- derivatives(objective, a, fit)$va
   fixed <- rma(yi, vi, mods = mods, scale = scale, data = dat, method = method, alpha = a)
   list(alpha = a, se_alpha = sqrt(diag(va)), beta = c(fixed$beta), se = fixed$se, ll = c(logLik(fixed)),

@@ -15,7 +15,8 @@ maximised; here by Newton-Raphson with the analytic gradient and Hessian
 
 theta_i = tau_i^2, P = W - W X (X'WX)^-1 X'W, S = P for REML and S = W for ML
 (Harville 1977, JASA 72, 320-338, eqs. for the (restricted) likelihood of variance
-components; chain rule d theta_i / d alpha = theta_i z_i). Where metafor stops its
+components; chain rule d theta_i / d alpha = theta_i z_i), in metafor's rescaled coordinates
+(``scaleZ``: scale moderators other than dummies standardised; :func:`_scaling`). Where metafor stops its
 optimiser (``nlminb``) at its tolerance, this fit goes on to the maximum; see
 tests/reference/location_scale.R for the comparison.
 
@@ -263,6 +264,23 @@ def _starts(y, v, X, Z, constant):
     return [start for start in starts if start is not None and np.all(np.isfinite(start))]
 
 
+def _scaling(Z) -> np.ndarray:
+    """T with Z T = Z's columns other than the intercept and 0/1 dummies standardised (alpha = T b):
+    metafor's ``scaleZ = TRUE``. Newton-Raphson runs in b, where a moderator far from 0 relative to its
+    spread (publication year, uncentred) does not make the Hessian nearly singular; the identity for a
+    Z without an intercept column."""
+    q = Z.shape[1]
+    scaling = np.eye(q)
+    if q == 1 or not np.all(Z[:, 0] == 1.0):
+        return scaling
+    for j in range(1, q):
+        if np.all((Z[:, j] == 0) | (Z[:, j] == 1)):
+            continue
+        mean, sd = Z[:, j].mean(), Z[:, j].std(ddof=1)
+        scaling[0, j], scaling[j, j] = -mean / sd, 1.0 / sd
+    return scaling
+
+
 def _checked(yi, vi, X, Z, method):
     if method not in ("ML", "REML"):
         raise ValueError(f"location-scale models are fitted by ML or REML (as metafor), not {method!r}")
@@ -289,8 +307,12 @@ def fit(yi, vi, X, Z, location_columns=None, scale_columns=None, method: str = "
     y, v, X, Z = _checked(yi, vi, X, Z, method)
     reml = method == "REML"
     constant = metareg.fit(y, v, X, method=method, control=TIGHT_CONTROL)
-    candidates = [_maximise(start, y, v, X, Z, reml) for start in _starts(y, v, X, Z, constant)]
-    alpha, iterations, converged = max(candidates, key=lambda c: _loglik_parts(c[0], y, v, X, Z, reml)[0])
+    scaling = _scaling(Z)
+    Z_scaled = Z @ scaling
+    candidates = [_maximise(np.linalg.solve(scaling, start), y, v, X, Z_scaled, reml)
+                  for start in _starts(y, v, X, Z, constant)]
+    b, iterations, converged = max(candidates, key=lambda c: _loglik_parts(c[0], y, v, X, Z_scaled, reml)[0])
+    alpha = scaling @ b
     return _assemble(alpha, y, v, X, Z, method, level, constant, location_columns, scale_columns, iterations,
                      converged, location_design, scale_design)
 
