@@ -84,6 +84,22 @@ def test_a_moderator_coded_in_no_row_is_left_out_of_comparisons_and_predictions(
     assert set(predictions.model) == {"rater"}
 
 
+def test_a_comparison_of_two_forms_of_one_model_says_why():
+    """A moderator with one value, or one that is a combination of the others, is left out of the full
+    model: the pair is one model (metafor's anova: "LRT not meaningful"), and the note says which term."""
+    data = effect_sizes().assign(setting="clinic", rater="patient")
+    data["year2"] = 2 * data["year"] + 1
+    table = model_comparison.model_comparison_table(data, ["rater + setting", "year + year2", "year"],
+                                                    continuous=("year", "year2")).set_index("comparison")
+    redundant = "left out as redundant (no variation, or a combination of the other terms; as metafor)"
+    assert table.loc["year + year2 vs 1", "lrt"].iloc[0] == table.loc["year vs 1", "lrt"].iloc[0]
+    assert table.loc["rater + setting vs 1", "note"] == (
+        f"not estimable: rater + setting and 1 are the same model in these rows, nothing to test; {redundant}: "
+        "rater, setting")
+    assert table.loc["year + year2 vs year", "note"] == (
+        f"not estimable: year + year2 and year are the same model in these rows, nothing to test; {redundant}: year2")
+
+
 def test_predictions_have_the_moderator_tables_k():
     data = effect_sizes()
     table = model_comparison.prediction_table(data, ["rater", "year"], "z", continuous=("year",), centre=True,
@@ -107,6 +123,21 @@ def test_vif_column_aligns_with_the_coefficients():
     assert column.shape == (len(fit.columns),) and np.isnan(column[0]) and (column[1:] >= 1).all()
     grouped = model_comparison.vif(fit, model_comparison.term_groups(fit.design))
     assert list(grouped.term) == ["modality", "rater", "year"] and list(grouped.m) == [1, 2, 1]
+
+
+def test_a_nearly_collinear_moderator_is_dropped_as_metafor_drops_it():
+    """year2 = year + 1e-9 noise: R's lm (qr tol 1e-7), with which metafor finds redundant predictors, drops
+    it ("Redundant predictors dropped from the model"); it was kept, and X'WX was singular (LinAlgError)."""
+    data = effect_sizes()
+    noise = dict(zip(data.study_id.unique(), np.random.default_rng(1).normal(size=data.study_id.nunique())))
+    data["year2"] = data["year"] + 1e-9 * data.study_id.map(noise)  # a study-level variable, as year
+    options = dict(continuous=("year", "year2"), permutations=0)
+    table = moderators.meta_regression_table(data, ["year + year2", "year"], **options)
+    both, year = table[table.model == "year + year2"], table[table.model == "year"]
+    assert list(both.term) == ["intercept", "year"] and both.note.iloc[0].endswith("as metafor): year2")
+    np.testing.assert_allclose(both.estimate, year.estimate, rtol=1e-12)
+    assert model_comparison.vif_column(metareg.fit_formula(data, "year + year2", continuous=("year", "year2"))
+                                       ).shape == (2,)
 
 
 def test_empty_family_gives_header_only_tables():

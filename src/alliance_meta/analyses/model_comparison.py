@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines import distributions as dist
-from alliance_meta.engines.design import (Design, build_design, column_variables, design_variables,
+from alliance_meta.engines.design import (Design, build_design, column_variables, design_variables, dropped_note,
                                           formula_terms, formula_variables, marginal_rows)
 from alliance_meta.engines.heterogeneity import level_alpha
 from alliance_meta.engines.transforms import back_transform
@@ -157,6 +157,9 @@ def compare_formulas(data: pd.DataFrame, full: str, reduced: str, continuous=(),
     if not _terms(reduced) < _terms(full):
         raise ValueError(f"{reduced!r} is not nested in {full!r}")
     designs = [_design(data, formula, continuous, reference_levels, centre) for formula in (full, reduced)]
+    if designs[0].matrix.shape[1] <= designs[1].matrix.shape[1]:  # metafor's anova: "LRT not meaningful"
+        raise ValueError(f"{full} and {reduced} are the same model in these rows, nothing to test; "
+                         f"{dropped_note(designs[0]) or 'the further terms of ' + full + ' are redundant'}")
     return compare(data["yi"], data["vi"], designs[0].matrix, designs[1].matrix, full, reduced, control=control)
 
 

@@ -13,7 +13,9 @@ ties broken alphabetically (R would take the first level alphabetically; the mos
 level gives the most precise contrasts). Variables listed as continuous enter as numbers,
 optionally centred at their (unweighted) mean over the rows of the model, unless the formula also uses
 them inside an expression (``I(year**2)`` of a centred year would be another model). Columns that are
-linearly dependent on earlier ones are dropped, as metafor drops redundant predictors.
+linearly dependent on earlier ones are dropped, as metafor drops redundant predictors: with R's ``lm``
+tolerance (``qr(tol = 1e-7)``: a column whose part orthogonal to the kept ones has less than 1e-7 of its
+length), so that nearly collinear moderators are dropped, not left to a singular X'WX.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+#: R's ``qr()`` tolerance, with which metafor's ``lm(yi ~ X - 1)`` finds the redundant predictors it drops
+REDUNDANT_TOLERANCE = 1e-7
 
 
 def _right_hand_side(formula: str) -> str:
@@ -188,8 +193,11 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
     units = [vector / norm if (norm := np.linalg.norm(vector)) > 0 else vector for vector in vectors]
     kept, dropped = [], []
     for index, vector in enumerate(units):
-        candidate = np.column_stack([units[i] for i in kept] + [vector])
-        if np.linalg.matrix_rank(candidate) > len(kept):
+        residual = vector
+        if kept:
+            basis = np.column_stack([units[i] for i in kept])
+            residual = vector - basis @ np.linalg.lstsq(basis, vector, rcond=None)[0]
+        if np.linalg.norm(residual) > REDUNDANT_TOLERANCE:
             kept.append(index)
         else:
             dropped.append(names[index])
