@@ -307,6 +307,32 @@ def test_an_aggregate_rho_gls_cannot_use_is_a_config_problem(tmp_path):
     assert aggregate_rho_problem(None, "gls", 1.0) is None
 
 
+def test_an_aggregate_rho_the_three_level_model_cannot_use_is_a_config_problem(tmp_path):
+    """dependence: multilevel with aggregate_rho: 1 and aggregate_method: mean (which allows 1 for the
+    composites) stopped the three-level model's jobs (pooling, rve, selection_models, ...) with a ValueError
+    traceback: its working covariance is compound symmetric whatever the composite. Now a config problem."""
+    from alliance_meta.inputs.planning import aggregate_rho_problem, planning_cells
+
+    path = tmp_path / "sheet.csv"
+    path.write_text("study_id,r,n\nS1,0.3,50\nS1,0.2,50\nS2,0.1,40\nS3,0.2,40\nS3,0.1,40\nS3,0.3,40\n",
+                    encoding="utf-8")
+    cells = planning_cells(path)
+    assert aggregate_rho_problem(cells, "mean", 1.0, "multilevel") == (
+        "aggregate_rho: 1 with dependence: multilevel: the three-level model's working covariance (compound "
+        "symmetry, as metafor's vcalc) needs -1 < aggregate_rho < 1; choose e.g. 0.99")
+    assert aggregate_rho_problem(cells, "mean", -0.5, "multilevel") == (
+        "aggregate_rho: -0.5 with dependence: multilevel makes the working covariance of the effect sizes of a study "
+        "with several rows (S3 (3 rows)) singular or indefinite, so the three-level model cannot be fitted; it needs "
+        "-0.5 < aggregate_rho < 1: choose e.g. 0")
+    for method in ("mean", "gls"):
+        assert aggregate_rho_problem(cells, method, 0.6, "multilevel") is None
+    assert aggregate_rho_problem(cells, "mean", 1.0) is None  # the composites alone allow 1
+    single = tmp_path / "single.csv"  # one effect size per study: the model still rejects rho = 1
+    single.write_text("study_id,r,n\nS1,0.3,50\nS2,0.1,40\n", encoding="utf-8")
+    assert aggregate_rho_problem(planning_cells(single), "mean", 1.0, "multilevel").startswith("aggregate_rho: 1 with")
+    assert aggregate_rho_problem(planning_cells(single), "mean", -0.9, "multilevel") is None
+
+
 def test_a_reference_level_no_row_has_is_a_sheet_problem():
     """reference_levels: {setting: inpatient} after the sheet's level was renamed in-patient: the moderator and
     Bayesian jobs stopped with "reference level 'inpatient' of 'setting' not among its levels" tracebacks."""

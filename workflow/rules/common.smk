@@ -93,7 +93,8 @@ _cells = planning_cells(config["sheet"], sheet_name=config["sheet_name"], decima
 FAMILIES, ABSENT_FAMILIES = families_in_sheet(_cells, config["families"])
 _planning_problems = [problem for problem in (
     no_configured_family_problem(_cells, config["families"]),
-    aggregate_rho_problem(_cells, config["aggregate_method"], config["aggregate_rho"])) if problem is not None]
+    aggregate_rho_problem(_cells, config["aggregate_method"], config["aggregate_rho"], config["dependence"]))
+    if problem is not None]
 if _planning_problems:
     sys.exit(format_config_problems(_planning_problems, config_sources(_overrides)))
 FAMILIES_LEFT_OUT = [family_left_out_sentence(family, rows, "--config/--configfile" if "families" in _overrides

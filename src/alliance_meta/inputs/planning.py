@@ -174,13 +174,21 @@ def family_reference_levels(effect_sizes: pd.DataFrame, reference_levels) -> tup
     return kept, notes
 
 
-def aggregate_rho_problem(cells: pd.DataFrame | None, method: str, rho: float) -> str | None:
+def aggregate_rho_problem(cells: pd.DataFrame | None, method: str, rho: float,
+                          dependence: str = "aggregate") -> str | None:
     """A config problem when ``aggregate_method: gls`` cannot build the composite of a study with its
     ``aggregate_rho``: the compound-symmetric covariance of m effect sizes is singular or indefinite unless
     -1/(m - 1) < rho < 1 (``aggregate_rho: 1``, "perfectly correlated", stopped convert_effect_sizes with a
     traceback). Studies are counted per family, as they are aggregated. None when every study fits, the
-    method is ``mean``, or the sheet cannot be read (validation says why)."""
-    if cells is None or cells.empty or method != "gls" or "study_id" not in cells:
+    method is ``mean``, or the sheet cannot be read (validation says why). ``dependence: multilevel``: the
+    three-level model's working covariance (metafor's ``vcalc``) is that compound symmetry whatever the
+    method, and -1 < rho < 1 even when every study has one effect size (with ``aggregate_rho: 1`` and
+    ``aggregate_method: mean`` the model's jobs stopped with a ValueError traceback)."""
+    if dependence == "multilevel" and not -1 < rho < 1:
+        return (f"aggregate_rho: {rho:g} with dependence: multilevel: the three-level model's working covariance "
+                "(compound symmetry, as metafor's vcalc) needs -1 < aggregate_rho < 1; choose e.g. "
+                f"{0.99 if rho >= 1 else 0.0:g}")
+    if cells is None or cells.empty or (method != "gls" and dependence != "multilevel") or "study_id" not in cells:
         return None
     rows = pd.DataFrame({"family": _family_of_rows(cells), "study_id": cells["study_id"]}).dropna()
     sizes = rows.groupby(["family", "study_id"], sort=False).size()
@@ -191,6 +199,10 @@ def aggregate_rho_problem(cells: pd.DataFrame | None, method: str, rho: float) -
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     largest = int(bad.max())
     allowed = f"{-1 / (largest - 1):.3g} < aggregate_rho < 1" if largest > 2 else "-1 < aggregate_rho < 1"
+    if dependence == "multilevel":  # aggregate_method: mean would not help here
+        return (f"aggregate_rho: {rho:g} with dependence: multilevel makes the working covariance of the effect sizes "
+                f"of {'a study' if len(bad) == 1 else 'studies'} with several rows ({named}{more}) singular or "
+                f"indefinite, so the three-level model cannot be fitted; it needs {allowed}: choose e.g. 0")
     return (f"aggregate_rho: {rho:g} with aggregate_method: gls makes the covariance of the effect sizes of "
             f"{'a study' if len(bad) == 1 else 'studies'} with several rows ({named}{more}) singular or "
             f"indefinite, so no composite can be computed; GLS needs {allowed}: choose e.g. "
