@@ -1,7 +1,8 @@
 """alliance_meta.analyses.rve against robumeta 2.0 and clubSandwich 0.5.8 (tests/reference/rve.R -> rve.json).
 
 robu() with correlated (rho .8, .5) and hierarchical weights, with and without moderators
-and the small-sample correction, on robumeta's corrdat and hierdat and on dat.assink2016;
+and the small-sample correction, on robumeta's corrdat and hierdat, on dat.assink2016 and on
+typed-in data (four single-effect studies; one study with six of ten effect sizes);
 the rho sensitivity table (robumeta's sensitivity(), checked in R against the full-precision
 fits); CR2 tests of rma.uni fits (coef_test, Wald_test HTZ) on dat.bcg. All within 1e-6
 relative.

@@ -5,8 +5,9 @@
 # tests/reference/rve.json (committed; the tests need no R).
 #
 # Data: robumeta's own examples (corrdat: 172 effect sizes from 39 studies; hierdat: 68 from
-# 15 groups), metadat's dat.assink2016 (100 effect sizes, 17 studies) and four typed-in studies
-# with one effect size each. For each: robu()
+# 15 groups), metadat's dat.assink2016 (100 effect sizes, 17 studies), four typed-in studies
+# with one effect size each and five typed-in studies, one of which has six of the ten effect
+# sizes. For each: robu()
 # with correlated (rho = .8 and .5) and hierarchical weights, intercept-only and with
 # moderators, small = TRUE and FALSE. The rho sensitivity table: robu() at rho = 0, .2, ...,
 # 1 at full precision; robumeta's sensitivity() prints the same numbers to 3-4 significant
@@ -39,7 +40,14 @@ datasets <- list(
   # reports omega^2 = 0 and the DL-type tau^2, which is what alliance_meta returns)
   single = list(data = data.frame(y = c(0.6, 0.35, 0.7, 0.48), v = c(0.08, 0.059, 0.12, 0.049), s = 1:4),
                 y = "y", v = "v", study = "s", moderators = character(0),
-                description = "four studies with one effect size each (typed in)")
+                description = "four studies with one effect size each (typed in)"),
+  # one study with six of the ten effect sizes, four with one each, and a moderator that separates
+  # that study from the rest (one cluster in a level: its CR2 adjustment drops a zero eigenvalue)
+  dominant = list(data = data.frame(y = c(0.32, 0.26, 0.29, 0.36, 0.22, 0.31, 0.10, 0.48, 0.05, 0.21),
+                                    v = c(rep(0.0085, 6), 0.0175, 0.0238, 0.0051, 0.0120),
+                                    s = c(rep(1, 6), 2:5), big = c(rep(1, 6), rep(0, 4))),
+                  y = "y", v = "v", study = "s", moderators = "big",
+                  description = "one study with six of ten effect sizes (typed in)")
 )
 
 fit_entry <- function(spec, moderators, weights, rho, small) {

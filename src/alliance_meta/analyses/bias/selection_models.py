@@ -543,7 +543,9 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
     by maximum likelihood (``steps`` only for ``stepfun``: p-value cut-points, 1 added).
 
     Raises ValueError, as metafor, when k is too small for the parameters or (stepfun) an
-    interval of p-values has no studies.
+    interval of p-values whose delta is estimated has no studies; also when the first interval
+    (delta_1 = 1, fixed) has none, which metafor fits: the likelihood then grows without bound as the
+    other deltas grow together, so its estimate is wherever the optimiser meets delta's bound of 100.
     """
     if type not in TYPES:
         raise ValueError(f"unknown selection model type {type!r}; expected one of {', '.join(TYPES)}")
