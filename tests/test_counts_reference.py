@@ -239,3 +239,27 @@ def test_glmm_separation_is_reported_not_estimated():
     result = counts.glmm([0, 0, 0], [20, 30, 12], [10, 7, 3], [15, 25, 9])
     assert not result.converged and math.isnan(result.estimate) and "diverges" in result.note
     assert math.isnan(counts.mantel_haenszel([0, 0, 0], [20, 30, 12], [10, 7, 3], [15, 25, 9]).estimate)
+
+
+@pytest.mark.parametrize("side", ("infinite", "zero"))
+def test_separation_as_metafor(side):
+    """Every table with a zero cell on the same diagonal (no dropout in one alliance row of any table): the MH
+    odds ratio is 0 or infinite and metafor gives NA for it and for Q, I^2 and H^2 (our Q was 0, p = 1); Peto's
+    is finite; the GLMM has no maximum (rma.glmm stops; ours divided by zero and stopped the pooling job)."""
+    data = reference()["separation"][side]
+    tables = [np.asarray(data[c], dtype=float) for c in ("ai", "bi", "ci", "di")]
+    mh = counts.mantel_haenszel(*tables)
+    for key in ("estimate", "q", "q_p", "i2", "h2", "cmh", "cmh_p"):
+        assert close(getattr(mh, key) if key in COMMON else mh.tests[key], data["mh"][key]), key
+    assert {"infinite": "odds ratio is infinite (", "zero": "odds ratio is 0 ("}[side] in mh.note
+    peto = counts.peto(*tables)
+    for key in ("estimate", "se", "ci_lower", "ci_upper", "q", "q_p", "i2", "h2"):
+        assert close(getattr(peto, key), data["peto"][key]), key
+    assert data["glmm_error"].startswith("Cannot fit ML model")
+    glmm = counts.glmm(*tables)
+    assert not glmm.converged and math.isnan(glmm.estimate) and "diverges (separation" in glmm.note
+    frame = pd.DataFrame({"study_id": [f"S{i}" for i in range(5)], "yi": 0.0, "vi": 1.0, "n11": tables[0],
+                          "n12": tables[1], "n21": tables[2], "n22": tables[3], "reverse": "no"})
+    rows = counts.count_rows(frame).set_index("method")
+    assert (rows["k"] == 5).all() and rows.loc[["MH", "GLMM"], "estimate"].isna().all()
+    assert rows.loc["Peto", "estimate"] == pytest.approx(data["peto"]["estimate"], rel=RELATIVE)

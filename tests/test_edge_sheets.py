@@ -288,9 +288,29 @@ class TestXlsxQuirks(ReviewFolder):
         assert "not estimated: " in (folder / "logs" / "pool_dropout.log").read_text()
 
 
+class TestDropoutCounts(ReviewFolder):
+    case = "dropout_counts"  # 2x2 tables with no dropout in the stronger-alliance row, a double-zero one, ORs
+
+    def test_separated_tables_leave_mh_and_glmm_empty_and_say_why(self, completed):
+        """No table has a dropout in its stronger-alliance row: the MH and GLMM odds ratios are infinite (metafor:
+        NA, and rma.glmm stops); the GLMM stopped the pooling job with a ZeroDivisionError and no report was made."""
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        pooled = pd.read_csv(folder / "results" / "dropout" / "pooled.csv").set_index("method")
+        counts = pooled.loc[["MH", "Peto", "GLMM"]]
+        assert (counts["k"] == 4).all()  # C01-C04: C05 is double-zero, C06 and C07 give an odds ratio only
+        assert counts.loc[["MH", "GLMM"], ["estimate", "q"]].isna().all().all()
+        assert counts.loc[["MH", "GLMM"], "note"].str.contains("the pooled odds ratio is infinite").all()
+        assert pooled.loc["Peto", "estimate"] > 0 and (pooled.loc["REML", "k"] == 7).all()
+        report = (folder / "results" / "report.html").read_text()
+        assert "k of MH, Peto and GLMM = the 2x2 tables pooled: 5 of 7 row(s) had 2x2 counts" in report
+        log = (folder / "logs" / "pool_dropout.log").read_text()  # a warning, not "estimate = nan"
+        assert "estimate = nan" not in log and log.count("not estimated: ") >= 2
+
+
 # every other folder of .test/: a class of its own
 for _case in sorted(set(CASES) - {"outcome_only", "defaults_only", "two_studies", "one_study", "aggregate",
-                                  "xlsx_quirks"}):
+                                  "xlsx_quirks", "dropout_counts"}):
     _name = "Test" + "".join(part.title() for part in _case.split("_"))
     globals()[_name] = type(_name, (ReviewFolder,), {"case": _case})
 

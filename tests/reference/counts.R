@@ -5,7 +5,8 @@
 #
 # Data sets (metadat): dat.bcg (no zero cells), dat.nielweise2007 (zero cells and one
 # double-zero table), dat.yusuf1985 table 6 (zero cells, three double-zero tables; the row
-# without counts is left out).
+# without counts is left out); and simulated tables with a zero cell on the same diagonal in every
+# table (separation: `separation` in the JSON).
 #
 # For every data set: rma.mh(measure = "OR") (estimate, RBG se, CMH, Breslow-Day, Tarone,
 # Q), rma.peto(), and rma.glmm(measure = "OR", model = "UM.FS") with metafor's default
@@ -107,11 +108,34 @@ datasets <- lapply(names(tables), function(name) {
   )
 })
 
+# Separation: every table has a zero cell on the same diagonal (here no dropout, n12 = 0, in the
+# stronger-alliance row of any table; simulated). The MH odds ratio is infinite: rma.mh gives NA for
+# the estimate and for Q, I^2 and H^2 (with the CMH test); rma.peto is finite; rma.glmm stops
+# ("Cannot fit ML model"). The mirrored tables (rows swapped) give an odds ratio of 0.
+separation_entry <- function(tab) {
+  mh <- suppressWarnings(rma.mh(measure = "OR", ai = ai, bi = bi, ci = ci, di = di, data = tab))
+  pt <- suppressWarnings(rma.peto(ai = ai, bi = bi, ci = ci, di = di, data = tab))
+  glmm <- try(suppressWarnings(rma.glmm(measure = "OR", ai = ai, bi = bi, ci = ci, di = di, data = tab,
+                                        model = "UM.FS")), silent = TRUE)
+  list(ai = tab$ai, bi = tab$bi, ci = tab$ci, di = tab$di,
+       mh = list(k = mh$k, k_yi = mh$k.yi, estimate = num(mh$beta), q = num(mh$QE), q_p = num(mh$QEp),
+                 i2 = num(mh$I2), h2 = num(mh$H2), cmh = num(mh$MH), cmh_p = num(mh$MHp)),
+       peto = list(k = pt$k, estimate = num(pt$beta), se = num(pt$se), ci_lower = num(pt$ci.lb),
+                   ci_upper = num(pt$ci.ub), q = num(pt$QE), q_p = num(pt$QEp), i2 = num(pt$I2), h2 = num(pt$H2)),
+       glmm_error = if (inherits(glmm, "try-error")) conditionMessage(attr(glmm, "condition")) else NA)
+}
+same_arm <- data.frame(ai = c(20, 12, 9, 30, 6), bi = 0, ci = c(15, 10, 6, 25, 3), di = c(4, 2, 3, 6, 2))
+separation <- list(
+  infinite = separation_entry(same_arm),
+  zero = separation_entry(with(same_arm, data.frame(ai = ci, bi = di, ci = ai, di = bi)))
+)
+
 out <- list(
   generated_by = "tests/reference/counts.R",
   metafor = as.character(packageVersion("metafor")),
   lme4 = as.character(packageVersion("lme4")),
-  datasets = datasets
+  datasets = datasets,
+  separation = separation
 )
 write_json(out, file.path(script_dir, "counts.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
 cat("wrote", file.path(script_dir, "counts.json"), "\n")

@@ -21,7 +21,7 @@ table, notes = am.pooled_table(read_table(snakemake.input[0]), pooled_methods(op
 for note in notes:
     logger.info("%s", note)
 for row in table.itertuples():
-    if not row.converged and math.isnan(row.estimate):  # not fitted (e.g. no information in the tables)
+    if math.isnan(row.estimate):  # not fitted (e.g. no information in the tables; MH of separated tables)
         logger.warning("%s (%s) not estimated: %s", row.method, row.test, row.note)
     elif not row.converged:
         logger.warning("%s (%s) did not converge: %s", row.method, row.test, row.note)

@@ -198,6 +198,14 @@ def _double_zero_note(t: Tables) -> str:
             "metafor's drop00)")
 
 
+def _separation(t: Tables) -> str:
+    """Why the odds ratio of tables with a zero cell on one diagonal in every table is 0 or infinite."""
+    zero = np.all(t.ai * t.di == 0)
+    return (f"the pooled odds ratio is {'0' if zero else 'infinite'} (every table has a zero cell in "
+            f"{'n11 or n22' if zero else 'n12 or n21'}, e.g. no dropout in the "
+            f"{'weaker' if zero else 'stronger'}-alliance row of any table)")
+
+
 def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
@@ -223,7 +231,7 @@ def mantel_haenszel(ai, bi, ci, di, level: float = 95, correct: bool = True) -> 
     notes = [_double_zero_note(t)]
     if R == 0 or S == 0:
         estimate = se = math.nan
-        notes.append("MH odds ratio undefined: no discordant information (R or S is 0)")
+        notes.append("MH odds ratio undefined: " + _separation(t))
     else:
         estimate = math.log(R / S)
         se = math.sqrt(0.5 * ((big_p * r).sum() / R**2 + (big_p * s + big_q * r).sum() / (R * S)
@@ -236,9 +244,12 @@ def mantel_haenszel(ai, bi, ci, di, level: float = 95, correct: bool = True) -> 
     tests = {"cmh": float(cmh), "cmh_p": float(special.chdtrc(1, cmh))}
     tests.update(_breslow_day(t, R / S if math.isfinite(estimate) else math.nan))
     yi, vi = log_odds_ratios(t)
-    q = max(0.0, float(np.sum((yi - estimate) ** 2 / vi))) if t.k > 1 else 0.0
-    q_p, i2, h2 = _heterogeneity(q, t.k - 1)
-    if (np.column_stack([a, b, c, d]) == 0).any():
+    if t.k > 1 and not math.isfinite(estimate):  # as metafor: no Q, I^2 or H^2 around an undefined estimate
+        q = q_p = i2 = h2 = math.nan
+    else:
+        q = max(0.0, float(np.sum((yi - estimate) ** 2 / vi))) if t.k > 1 else 0.0
+        q_p, i2, h2 = _heterogeneity(q, t.k - 1)
+    if math.isfinite(q) and (np.column_stack([a, b, c, d]) == 0).any():
         notes.append("Q from log odds ratios with 1/2 added to tables with a zero cell (as metafor)")
     return CountResult("MH", t.k, estimate, se, statistic, p, lower, upper, lower, upper, 0.0,
                        i2, h2, q, t.k - 1, q_p, t.double_zero, tests, note=_join(*notes), level=level)
@@ -574,6 +585,11 @@ def glmm(ai, bi, ci, di, level: float = 95, nagq: int = 7, max_iterations: int =
     t = tables(ai, bi, ci, di)
     k = t.k
     notes = [_double_zero_note(t)]
+    if np.all(t.ai * t.di == 0) or np.all(t.bi * t.ci == 0):  # beta has no finite maximum (metafor cannot fit it)
+        nan = math.nan
+        notes.append(f"GLMM estimate diverges (separation: {_separation(t)})")
+        return CountResult("GLMM", k, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, k - 1, nan,
+                           t.double_zero, {}, False, 0, _join(*notes), level)
     fit = maximise_glmm(t, nagq, max_iterations)
     beta, tau2 = float(fit.theta[k]), float(fit.theta[k + 1] ** 2)
     variance = float(fit.covariance[k, k])
