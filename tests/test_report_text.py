@@ -101,6 +101,30 @@ def test_pooled_table_note_names_the_tests_it_has():
     assert "z = Wald" not in only_knha and "Three-level" not in only_knha
 
 
+def test_pooled_table_note_says_what_k_of_the_count_rows_counts():
+    """Under metric.dropout log_or the MH, Peto and GLMM rows pool only the 2x2 tables (k 4 beside the other rows'
+    7: rows with an odds ratio only, a double-zero table), or have no estimate (separation); the table's note said
+    only "k = studies pooled (each one composite of its effect sizes)": the reason was in pooled.csv's note alone."""
+    from alliance_meta.models import counts
+    from alliance_meta.report.tables import pooled_table
+
+    sheet = pd.DataFrame({"study_id": ["S1", "S2", "S3", "S4", "S5", "S6"], "yi": 0.5, "vi": 0.2,
+                          "n11": [40, 25, 15, 8, 50, NAN], "n12": [2, 0, 0, 1, 5, NAN],
+                          "n21": [30, 20, 12, 5, 45, NAN], "n22": [10, 5, 0, 3, 12, NAN], "reverse": "no"})
+    rows = pd.concat([pd.DataFrame([pooled_row(k=6)]), counts.count_rows(sheet)], ignore_index=True)
+    note = pooled_table(rows, "log_or").note
+    assert ("k of MH, Peto and GLMM = the 2x2 tables pooled: 5 of 6 row(s) had 2x2 counts; 5 table(s) from 5 "
+            "studies; no continuity correction; 1 double-zero table(s) left out (no information on the odds ratio; "
+            "metafor's drop00).") in note
+    assert " MH: Q from log odds ratios with 1/2 added to tables with a zero cell (as metafor)." in note
+    assert " GLMM: UM.FS by ML" in note and "Peto:" not in note
+    separated = sheet.assign(n12=[0, 0, 0, 0, 0, NAN])
+    note = pooled_table(pd.concat([pd.DataFrame([pooled_row(k=6)]), counts.count_rows(separated)]), "log_or").note
+    assert " MH: MH odds ratio undefined: the pooled odds ratio is infinite (every table has a zero cell" in note
+    assert " GLMM: GLMM estimate diverges (separation: the pooled odds ratio is infinite" in note
+    assert "k of MH" not in pooled_table(pd.DataFrame([pooled_row()]), "z").note
+
+
 # 5. the configured credibility level reaches the psychometric sentence
 def test_psychometric_credibility_level_is_the_configured_one():
     psychometric = pd.DataFrame([{"method": "bare_bones", "k": 6, "n": 573, "r_bar": 0.28, "ci_lower": 0.21,
@@ -219,6 +243,15 @@ def test_selection_range_leaves_out_failed_fits():
     assert text.endswith("Not fitted: the step function (selection-model table).")
     selection.loc[1, "converged"] = False
     assert "the half-normal model did not converge" in selection_sentence(selection, "z")
+
+
+def test_no_study_with_an_n_is_not_n_of_zero():
+    """A dropout family of odds ratios with their CI only (no n in any row): the sentence read
+    "N = 0 (n unknown for 5 studies)"; the GRADE table already said "N unknown (no study gave its n)"."""
+    unknown = pooled_sentence("dropout", "log_or", pooled_row(), {"n": 0, "effect_sizes": 5, "studies_without_n": 5})
+    assert "(5 effect sizes), N unknown (no study gave its n);" in unknown and "N = 0" not in unknown
+    some = pooled_sentence("dropout", "log_or", pooled_row(), {"n": 90, "effect_sizes": 5, "studies_without_n": 3})
+    assert "N = 90 (n unknown for 3 studies)" in some
 
 
 # 13. singular for one

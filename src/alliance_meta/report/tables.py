@@ -119,8 +119,37 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                "test or prediction interval." if any(single) else "")
             + (" With k = 1 the knha rows have Wald (z) CIs (no residual df for Knapp\u2013Hartung; as metafor)."
                if single_knha else "")
-            + (f" From the 2x2 counts: {'; '.join(counts)}." if counts else ""))
+            + (f" From the 2x2 counts: {'; '.join(counts)}." if counts else "")
+            + _count_rows_note(frame))
     return ManuscriptTable("Pooled estimates", header, rows, note)
+
+
+def _note_parts(note) -> list[str]:
+    """A pooled.csv note split at its "; " outside parentheses."""
+    parts, depth, start = [], 0, 0
+    text = note if isinstance(note, str) else ""
+    for position, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and text.startswith("; ", position):
+            parts.append(text[start:position])
+            start = position + 2
+    parts.append(text[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _count_rows_note(frame: pd.DataFrame) -> str:
+    """What k of the MH, Peto and GLMM rows counts and why it differs from the other rows' (rows without a 2x2
+    table, double-zero tables, a study's further tables), and why a row has no estimate: their pooled.csv notes,
+    the part they share once, then each method's own."""
+    notes = {row["method"]: _note_parts(row.get("note")) for row in frame.to_dict("records")
+             if row["method"] in COUNT_METHOD_NAMES}
+    if not notes:
+        return ""
+    shared = [part for part in next(iter(notes.values())) if all(part in parts for parts in notes.values())]
+    own = [f" {method}: {'; '.join(part for part in parts if part not in shared)}."
+           for method, parts in notes.items() if any(part not in shared for part in parts)]
+    return (" k of MH, Peto and GLMM = the 2x2 tables pooled" + (f": {'; '.join(shared)}." if shared else ".")
+            + "".join(own))
 
 
 def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:

@@ -71,7 +71,9 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         return f"{subject} could not be estimated: the sheet holds no usable effect sizes of this family."
     show = display(metric)
     n_text = f"N = {apa_integer(counts.get('n', math.nan))}"
-    if counts.get("studies_without_n"):
+    if counts.get("studies_without_n") and not float(counts.get("n") or 0) > 0:  # N = 0 is no sum of patients
+        n_text = "N unknown (no study gave its n)"
+    elif counts.get("studies_without_n"):
         n_text += f" (n unknown for {counted(counts['studies_without_n'], 'study', 'studies')})"
     multilevel = math.isfinite(float(row.get("sigma2_between", math.nan)))
     studies = row["n_studies"] if multilevel else row["k"]
