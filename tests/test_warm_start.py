@@ -39,6 +39,9 @@ print("job says hello")
 print("job warns", file=sys.stderr)
 if snakemake.get("sleep"):
     time.sleep(snakemake["sleep"])
+if snakemake.get("log"):
+    from alliance_meta.io import setup_logging
+    setup_logging(snakemake["log"], "job").info("job logs")
 if snakemake.get("fail"):
     raise ValueError("the job failed")
 if snakemake.get("exit"):
@@ -157,6 +160,30 @@ def test_the_job_process_exits_with_the_scripts_status(server, tmp_path):
     assert f"{tmp_path / 'job.py'}" in failed.stderr  # the traceback names the script
     stopped, _ = run_job(tmp_path, exit=3)
     assert stopped.returncode == 3
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_job_that_stops_with_a_traceback_writes_it_to_its_log(warm, tmp_path, monkeypatch, request):
+    """An uncaught exception went to stderr only: the job's log (logs/pool_dropout.log after a crash of the count
+    models) stayed empty, and the run's closing line said "pool: failed; see logs/pool_dropout.log" instead of
+    naming a bug to report with that log."""
+    from alliance_meta import runs
+
+    if warm:
+        request.getfixturevalue("server")
+    else:
+        monkeypatch.setenv(warm_start.SOCKET_ENV, str(tmp_path / "no-server"))
+    (tmp_path / "logs").mkdir()
+    log = tmp_path / "logs" / "job.log"
+    failed, _ = run_job(tmp_path, fail=True, log=str(log))
+    assert failed.returncode == 1
+    assert failed.stderr.count("Traceback (most recent call last)") == 1
+    assert "ValueError: the job failed" in failed.stderr
+    text = log.read_text()
+    assert "INFO job logs" in text and "Traceback (most recent call last)" in text
+    assert "ValueError: the job failed" in text
+    assert runs.failed_jobs(None, tmp_path, since=0) == [
+        "job: an unexpected error, a bug of alliance-meta: please report it with logs/job.log"]
 
 
 def test_a_job_with_other_thread_settings_runs_in_place(server, tmp_path):

@@ -128,7 +128,21 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
         logger.addHandler(handler)
     np.seterr(all="ignore")
     _log_missing_glyphs(logger)
+    _log_uncaught_exceptions(logger)
     return logger
+
+
+def _log_uncaught_exceptions(logger: logging.Logger) -> None:
+    """An exception that ends the job is written with its traceback to the job's log as well as to stderr (where
+    alone Python prints it), so that the run's closing lines (``alliance_meta.runs.failed_jobs``) name the job a
+    bug to report with its log; they pointed to the job's empty log before."""
+    def hook(kind, value, trace):
+        if issubclass(kind, KeyboardInterrupt):
+            return sys.__excepthook__(kind, value, trace)
+        logger.critical("the step stopped with an unexpected error:", exc_info=(kind, value, trace))
+        return None
+
+    sys.excepthook = hook
 
 
 MISSING_GLYPH = re.compile(r"Glyph \d+ \((?P<glyph>.+)\) missing from font\(s\) (?P<fonts>.+)\.")

@@ -479,10 +479,8 @@ def _run_child(job: dict, fds: list[int]) -> None:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         if stop.code is not None and not isinstance(stop.code, int):
             print(stop.code, file=sys.stderr)
-    except BaseException:  # noqa: BLE001 - reported as Python reports an uncaught exception
-        import traceback
-
-        traceback.print_exc()
+    except BaseException:  # noqa: BLE001 - reported as Python reports an uncaught exception (its excepthook)
+        sys.excepthook(*sys.exc_info())
         code = 1
     finally:
         try:
