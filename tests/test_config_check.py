@@ -46,6 +46,10 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"moderator": ["rater"]}, "moderator: unknown key; did you mean moderators?"),
     ({"zzz": 1}, "zzz: unknown key; allowed keys: sheet, sheet_name, decimal, second_coder, families,"),
     ({"pooling": {"main_method": "reml"}}, "pooling.main_method: 'reml' is not one of common, DL,"),
+    ({"pooling": {"methods": ["REML", "MH"]}},  # a dropout reviewer asking for Mantel-Haenszel
+     "pooling.methods[1]: 'MH' is not one of common, DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM, GENQ; MH, Peto "
+     "and GLMM are not set here: under metric.dropout: log_or pooled.csv gets their rows from the dropout rows with "
+     "2x2 counts"),
     ({"pooling": {"main_method": "DL", "methods": ["common", "REML"]}},
      "pooling.main_method: DL is not among pooling.methods (common, REML); add it there or choose one of them"),
     ({"pooling": {"methods": ["DL", "PM"]}},  # the default main method REML is not fitted

@@ -502,6 +502,20 @@ def test_fractional_sample_size_names_the_rounded_value(tmp_path):
     assert problems[2].rule == "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
 
 
+def test_2x2_cells_given_as_shares_ask_for_patients(tmp_path):
+    """A table coded as percentages ("85%") was told 'write "85"' (a count of 85 patients, not 85% of the group), and
+    as proportions (0.85) to enter the raw count 'without a continuity correction'."""
+    problems = problems_of(tmp_path, "study_id,family,n11,n12,n21,n22\nS1,dropout,85%,15%,60%,40%\n"
+                                     "S2,dropout,0.85,0.15,0.6,0.4\nS3,dropout,3.5,20,4,18\n")
+    rules = {(p.row, p.column): p.rule for p in problems}
+    assert rules[(2, "n11")].startswith("is a percentage, not a count: enter the number of patients in the cell")
+    assert 'write "85"' not in rules[(2, "n11")]
+    assert rules[(3, "n12")].startswith("must be a whole number: 0.15 looks like a proportion; enter the number of "
+                                        "patients in the cell (the share times its group's n")
+    assert rules[(4, "n11")] == ("must be a whole number: enter the raw count (the analysis adds any continuity "
+                                 "correction)")
+
+
 def test_a_sample_size_without_a_statistic_asks_for_one(tmp_path):
     problems = problems_of(tmp_path, "study_id,r,n,n1,n2,df,t\nA,,150,,,,\nB,,,30,20,,\nC,,,,,48,\nD,0.3,,,,,\n")
     unreported = (", or, if the study did not report it, delete the row and count the study among the PRISMA "

@@ -193,6 +193,12 @@ def _join(path: str, key: str) -> str:
     return key if path == "the config" else f"{path}.{key}"
 
 
+COUNT_METHODS = ("mh", "peto", "glmm")
+#: The count models are no choice of pooling.methods: metric.dropout log_or adds their rows (models/counts.py).
+COUNT_METHODS_HINT = ("; MH, Peto and GLMM are not set here: under metric.dropout: log_or pooled.csv gets their rows "
+                      "from the dropout rows with 2x2 counts (n11, n12, n21, n22)")
+
+
 def _describe(error) -> list[str]:
     path = dotted(error.absolute_path)
     kind = error.validator
@@ -214,6 +220,8 @@ def _describe(error) -> list[str]:
         by_key = {str(value).lower(): _value(value) for value in error.validator_value}
         close = difflib.get_close_matches(str(error.instance).lower(), list(by_key), n=1, cutoff=0.6)
         hint = f"; did you mean {by_key[close[0]]}?" if close else ""
+        if str(error.instance).lower() in COUNT_METHODS and "method" in path:  # pooling.methods: [MH]
+            hint = COUNT_METHODS_HINT
         return [f"{path}: {error.instance!r} is not one of {', '.join(allowed)}{hint}"]
     if kind == "required":
         missing = [name for name in error.validator_value if name not in error.instance]

@@ -1191,6 +1191,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     if is_placeholder(value):
         return PLACEHOLDER_MESSAGE
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
+    if suggestion and "%" in value and column in COUNT_CELLS:  # 85% of a group is no count of 85 patients
+        return f"is a percentage, not a count: {PROPORTION_NOT_COUNT}"
     if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p", *CORRELATION_COLUMNS):
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
@@ -1346,11 +1348,19 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     return "has no effect-size input: fill e.g. r and n (input kinds: config/README.md)"
 
 
+COUNT_CELLS = ("n11", "n12", "n21", "n22")
+#: A 2x2 cell given as a share of its group (a proportion or percentage) instead of a number of patients.
+PROPORTION_NOT_COUNT = ("enter the number of patients in the cell (the share times its group's n, rounded: "
+                        "n11 + n12 is the stronger-alliance group, n21 + n22 the weaker)")
+
+
 def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
     """A fractional n is usually a mean over arms or occasions: say what to write; a fractional 2x2
     count is usually a count with a continuity correction already added."""
     number = pd.to_numeric(value, errors="coerce")
-    if column in ("n11", "n12", "n21", "n22"):
+    if column in COUNT_CELLS and 0 < number < 1 and number != 0.5:  # 0.85: a proportion of the group
+        return f"must be a whole number: {value} looks like a proportion; {PROPORTION_NOT_COUNT}"
+    if column in COUNT_CELLS:
         return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
     if re.fullmatch(r"\s*\d{1,3}(\.\d{3})+\s*", str(value)):  # 1.200: a point between groups of thousands?
         thousands = str(value).strip().replace(".", "")
