@@ -129,6 +129,22 @@ def test_sheet_notes_and_left_out_families_are_in_the_data_section(tmp_path):
     assert "per moderator level" not in plain  # no moderators analysed: no empty table
 
 
+def test_a_family_where_no_study_gave_its_n_has_no_n_of_zero_patients():
+    """Odds ratios with their CI only: the Data section's table of families printed N = 0 beside the count of
+    studies without an n; the cell is blank and the note says why (the Results say "N unknown")."""
+    sheet = effect_sizes_frame().assign(n=np.nan)
+    provenance = {"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
+                  "config_yaml": ""}
+    html = render_report(sheet=sheet, effect_sizes=sheet, families={"outcome": {"metric": "z", "tables": {},
+                                                                              "images": []}},
+                         config={}, methods="", provenance=provenance)
+    start = html.index("Studies, effect sizes and patients per family")
+    table = html[start:html.index("</table>", start) + 200]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table)
+    assert cells[:5] == ["outcome", "4", "8", "", "4"], cells
+    assert "blank where no study gave its n" in table
+
+
 def test_no_banner_without_simulated_rows(tmp_path):
     sheet = effect_sizes_frame().assign(simulated="no")
     html = render_report(sheet=sheet, effect_sizes=sheet, families={}, config={}, methods="",

@@ -453,8 +453,11 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
                                count_of.get(name, {}), config, image_workers, part.get("inlined"))
                 for name, part in families.items()]
-    summary_tables = [html_table("families", counts, "Studies, effect sizes and patients per family",
-                                 note="N sums the largest n of each study's effect sizes.")]
+    no_n = (counts["n"] == 0) & (counts["studies_without_n"] > 0)  # a sum over no study is no N of 0 patients
+    summary_tables = [html_table("families", counts.assign(n=counts["n"].where(~no_n)),
+                                 "Studies, effect sizes and patients per family",
+                                 note="N sums the largest n of each study's effect sizes"
+                                 + ("; blank where no study gave its n." if no_n.any() else "."))]
     conversions = conversion_counts(effect_sizes, list(families))
     if len(conversions):
         summary_tables.append(html_table(
