@@ -254,6 +254,14 @@ def test_no_study_with_an_n_is_not_n_of_zero():
     assert "N = 90 (n unknown for 3 studies)" in some
 
 
+def test_trim_and_fill_that_imputed_nothing_names_no_adjusted_estimate():
+    """"trim and fill imputed 0 studies (adjusted r = .28)": with nothing imputed the estimate is the pooled one."""
+    bias = pd.DataFrame({"test": ["trim_and_fill"], "statistic": [0.0], "p": [NAN], "estimate": [0.3],
+                         "k_imputed": [0.0], "note": [""]})
+    text = bias_sentence(bias, "z")
+    assert "trim and fill imputed no studies" in text and "adjusted" not in text and "0 studies" not in text
+
+
 # 13. singular for one
 def test_one_is_singular():
     from alliance_meta.report.formatting import counted

@@ -250,7 +250,9 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
     if "trim_and_fill" in rows:
         row = rows["trim_and_fill"]
         imputed = row.k_imputed if is_finite(row.k_imputed) else row.statistic
-        if is_finite(imputed) and is_finite(row.estimate):
+        if is_finite(imputed) and imputed == 0:  # nothing imputed: no "adjusted" estimate, it is the pooled one
+            clauses.append("trim and fill imputed no studies")
+        elif is_finite(imputed) and is_finite(row.estimate):
             clauses.append(f"trim and fill imputed {counted(imputed, 'study', 'studies')} (adjusted {show.symbol} = "
                            f"{show.number(row.estimate)})")
         else:
