@@ -526,6 +526,64 @@ def test_moderators_the_sheet_codes_are_no_config_change_and_the_worksheet_is_co
         "sheet_name: null -> Update 2026"]
 
 
+def test_a_recoded_moderator_is_its_own_row_when_the_moderators_are_left_to_the_sheet():
+    """A run without `moderators` records MODERATORS_FROM_SHEET, a string: its letters were taken for the moderator
+    columns, so a modality recoded in a row whose r was corrected too went into the yi row's note (and the report
+    did not name it among the cells edited besides the effect sizes)."""
+    from alliance_meta.report.changes import DEFAULT_MODERATORS, compared_config
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert list(DEFAULT_MODERATORS) == schema["properties"]["moderators"]["default"]
+    config = compared_config({"moderators": ["modality"], "pooling": {"main_method": "REML"}}, moderators_from_sheet=True)
+    before = {**record("a", [es("S2", "1", 3, 0.2, r="0.2", modality="CBT")], POOLED_A), "config": config}
+    after = {**record("b", [es("S2", "1", 3, 0.25, r="0.25", modality="IPT")], POOLED_A), "config": config}
+    edited = compare(before, after).query("change == 'effect_size_edited'")
+    assert edited[["quantity", "note"]].values.tolist() == [["yi", "r: 0.2 -> 0.25"],
+                                                            ["modality", "modality: CBT -> IPT"]]
+
+
+def test_k_is_written_whole_beside_a_recoded_cell(tmp_path):
+    """A recoded moderator's text makes previous and current object columns, where k (a float in the snapshot) was
+    written as 127.0 -> 126.0."""
+    from alliance_meta.io import write_table
+
+    before = {**record("a", [es("S1", "1", 2, 0.1, r="0.1", modality="CBT"), es("S2", "1", 3, 0.2, r="0.2")],
+                       {**POOLED_A, "k": 3.0}), "config": CONFIG}  # k as read from a snapshot
+    after = {**record("b", [es("S1", "1", 2, 0.1, r="0.1", modality="IPT")], {**POOLED_A, "k": 2.0}), "config": CONFIG}
+    path = tmp_path / "changes.csv"
+    write_table(compare(before, after), path)
+    assert "pooled,outcome,,,,,k,3,2,-1," in path.read_text()
+
+
+def test_an_edit_across_a_metric_switch_has_no_difference():
+    """metric.dropout smd -> log_or in the same run as a corrected n1: the row's previous yi (g) and current yi (log
+    OR) were subtracted into a difference of 0.30 that is no change of the data."""
+    before = {**record("a", [{**es("S1", "1", 2, 0.395, n1="16", n2="7", f="0.82"), "metric": "smd"}], POOLED_A),
+              "config": CONFIG}
+    after = {**record("b", [{**es("S1", "1", 2, 0.699, n1="26", n2="7", f="0.82"), "metric": "log_or"}], POOLED_A),
+             "config": CONFIG}
+    edited = compare(before, after).query("change == 'effect_size_edited'")
+    assert edited[["quantity", "previous", "current"]].values.tolist() == [["yi", 0.395, 0.699]]
+    assert edited["difference"].isna().all()
+    assert edited["note"].iloc[0] == "n1: 16 -> 26; yi in the smd metric before, the log_or metric now"
+
+
+def test_the_snapshot_is_a_target_so_a_deleted_history_is_written_again(tmp_path):
+    """Snakemake does not remake a missing file that only an up-to-date job reads: with results/history/ deleted,
+    a rerun said "Nothing to be done", wrote no snapshot (the next update had nothing to compare with) and left the
+    report naming snapshots that were gone. The default target now names this sheet's snapshot."""
+    import hashlib
+
+    folder = tmp_path / "review"
+    shutil.copytree(ROOT / ".test" / "outcome_only", folder)
+    sha = hashlib.sha256((folder / "data" / "raw" / "studies.csv").read_bytes()).hexdigest()
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(folder), "--dry-run"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    target = result.stdout.split("rule all:", 1)[1].split("\n")[1]  # the line "input: ..." of the default target
+    assert f"results/history/{sha}.json" in target.split(", ")
+
+
 def test_every_compared_config_key_is_a_key_of_the_config_schema():
     """The keys changes.csv compares between runs (report/changes.py, a hand-kept list) exist in the schema:
     a key renamed there would otherwise be compared as always absent (None), and its changes never listed."""

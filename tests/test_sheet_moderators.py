@@ -442,6 +442,26 @@ def test_the_default_sheet_may_be_a_workbook(tmp_path, monkeypatch):
     assert path == default and "data/raw/studies.xlsx is not read" in note
 
 
+def test_a_newer_workbook_beside_the_named_sheet_is_noted(tmp_path, monkeypatch):
+    """The config names studies.csv; the reviewer edited it in Excel and saved studies.xlsx beside it: the rerun
+    said "Nothing to be done" and the edits were silently not analysed."""
+    import os
+
+    from alliance_meta.inputs.planning import sheet_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    sheet, workbook = tmp_path / "data" / "raw" / "studies.csv", tmp_path / "data" / "raw" / "studies.xlsx"
+    sheet.write_text("study_id,r,n\n")
+    workbook.write_bytes(b"")
+    os.utime(sheet, (1_000_000, 1_000_000))
+    path, note = sheet_path("data/raw/studies.csv", named=True)
+    assert path == "data/raw/studies.csv"
+    assert note and "data/raw/studies.xlsx, saved after it, is not read" in note
+    os.utime(workbook, (1_000, 1_000))  # an older workbook: the CSV is the one being edited
+    assert sheet_path("data/raw/studies.csv", named=True) == ("data/raw/studies.csv", None)
+
+
 def test_levels_of_a_free_moderator_that_differ_only_in_case_are_noted():
     """Inpatient, INPATIENT and inpatient were three subgroups (one study spread over all three) without a word;
     coded columns such as rater are normalised and get no note."""

@@ -25,14 +25,28 @@ from alliance_meta.inputs.codebook import VOCABULARIES
 
 
 def sheet_path(configured: str, named: bool) -> tuple[str, str | None]:
-    """The sheet to read and a note for the log (or None). A sheet the config names is used as named;
-    otherwise the default ``data/raw/studies.csv``, or ``studies.xlsx`` beside it when only that exists."""
+    """The sheet to read and a note for the log (or None). A sheet the config names is used as named (with a
+    note when a newer sheet of its name is beside it: :func:`_newer_sibling_note`); otherwise the default
+    ``data/raw/studies.csv``, or ``studies.xlsx`` beside it when only that exists."""
     csv, workbook = Path(configured), Path(configured).with_suffix(".xlsx")
-    if named or not workbook.exists():
+    if named:
+        return configured, _newer_sibling_note(Path(configured))
+    if not workbook.exists():
         return configured, None
     if csv.exists():
         return configured, f"the sheet is {csv}; {workbook} is not read (set `sheet` in the config to analyse it)"
     return str(workbook), f"the sheet is {workbook} (no key `sheet` in the config, no {csv.name})"
+
+
+def _newer_sibling_note(sheet: Path) -> str | None:
+    """A note when the sheet the config names has a ``.csv`` or ``.xlsx`` of the same name beside it that was saved
+    after it: a sheet opened in Excel and saved as a workbook (or exported back to CSV) left the named file as it
+    was, and the rerun said "Nothing to be done" with no word that the edits were not read."""
+    for other in (sheet.with_suffix(suffix) for suffix in (".csv", ".xlsx") if suffix != sheet.suffix.lower()):
+        if sheet.is_file() and other.is_file() and other.stat().st_mtime > sheet.stat().st_mtime:
+            return (f"the sheet is {sheet} (config `sheet`); {other}, saved after it, is not read (set `sheet: "
+                    f"{other}` in the config to analyse it)")
+    return None
 
 
 def unusable_files(paths: dict, named=()) -> list[str]:

@@ -55,6 +55,9 @@ COMPARED_CONFIG = ("sheet_name", "decimal", "families", "metric", "dependence", 
 #: The value recorded for ``moderators`` when the config does not set it and the run takes the moderators the
 #: sheet codes: a newly coded moderator column is then a data change (``column_added``), not a config change.
 MODERATORS_FROM_SHEET = "(those the sheet codes)"
+#: The schema's default ``moderators`` (workflow/schemas/config.schema.yaml): the columns a run recorded as
+#: :data:`MODERATORS_FROM_SHEET` may have taken.
+DEFAULT_MODERATORS = ("modality", "rater")
 COMPARED_BAYES_CONFIG = ("bayes.prior", "bayes.seed", "bayes.sampler", "bayes.draws", "bayes.tune", "bayes.chains",
                          "bayes.target_accept", "bayes.hdi_prob", "bayes.diagnostics", "bayes.retry")
 COLUMNS = ["change", "family", "study_id", "es_id", "sheet_row", "sheet_row_previous", "quantity", "previous",
@@ -218,6 +221,12 @@ def _row(change, family="", study_id="", es_id="", sheet_row=None, sheet_row_pre
                 difference=difference, note=note)
 
 
+def _count_of(value: float | None) -> int | None:
+    """k as a whole number: the snapshot holds it as a float, and beside a recoded cell's text in the same column
+    changes.csv wrote it as ``127.0``."""
+    return None if value is None else int(value)
+
+
 def _significant(pooled: dict, null: float = 0.0) -> bool | None:
     lower, upper = pooled.get("ci_lower"), pooled.get("ci_upper")
     if lower is None or upper is None:
@@ -371,8 +380,8 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
             return "; ".join(f"{c}: {_shown(old['cells'].get(c, ''))} -> {_shown(new['cells'].get(c, ''))}"
                              for c in columns)
 
-        def edit(quantity, note, before=None, after=None):
-            numbers = all(isinstance(value, (int, float)) for value in (before, after))
+        def edit(quantity, note, before=None, after=None, comparable=True):
+            numbers = comparable and all(isinstance(value, (int, float)) for value in (before, after))
             difference = after - before if numbers else None
             rows.append(_row("effect_size_edited", new["family"], new["study_id"], new["es_id"], new["sheet_row"],
                              old["sheet_row"], quantity, before, after, difference, note))
@@ -382,7 +391,13 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
         moved = next((q for q in ("yi", "vi") if old[q] != new[q]), None)
         inputs = [c for c in edited if c not in moderators] if moved else []
         if moved:
-            edit(moved, detail(inputs), old[moved], new[moved])
+            # a switched metric (metric.dropout smd -> log_or) moved yi and vi of every row of the family: this row's
+            # two values are in different metrics, and their difference is no change of the data (no difference)
+            metrics = [row.get("metric") for row in (old, new)]
+            switched = None not in metrics and metrics[0] != metrics[1]
+            note = detail(inputs) + (f"; yi in the {metrics[0]} metric before, the {metrics[1]} metric now"
+                                     if switched else "")
+            edit(moved, note, old[moved], new[moved], comparable=not switched)
         for column in (c for c in edited if c not in inputs):  # the cells as written in previous and current
             edit(column, detail([column]), old["cells"].get(column, ""), new["cells"].get(column, ""))
     return rows
@@ -396,9 +411,16 @@ def _effect_size_origin(row: dict) -> str:
 
 
 def _moderator_columns(*records: dict) -> set[str]:
-    """The categorical and continuous moderators of the runs' configs (those that recorded one)."""
+    """The categorical and continuous moderators of the runs' configs (those that recorded one). A run that left
+    ``moderators`` to the sheet recorded :data:`MODERATORS_FROM_SHEET`, a string: it stands for
+    :data:`DEFAULT_MODERATORS` (iterated as it is, its letters were the moderators, and a recoded modality cell of
+    an edit that also moved yi was lumped into the yi row's note)."""
+    def columns(config, key):
+        value = config.get(key) or ()
+        return DEFAULT_MODERATORS if value == MODERATORS_FROM_SHEET else value
+
     return {column for record in records for key in ("moderators", "continuous_moderators")
-            for column in (record.get("config") or {}).get(key) or ()}
+            for column in columns(record.get("config") or {}, key)}
 
 
 def _config_changes(before: dict, after: dict) -> list[dict]:
@@ -460,8 +482,9 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
         for name in (() if switched else ("k",)) if changed else COMPARED:
             if a[name] == b[name] or (None not in (a[name], b[name]) and same_number(a[name], b[name])):
                 continue  # equal (both None too), or but for the order of sums: nothing to list
-            difference = b[name] - a[name] if None not in (a[name], b[name]) else None
-            rows.append(_row("pooled", family, quantity=name, previous=a[name], current=b[name],
+            before, after = (a[name], b[name]) if name != "k" else (_count_of(a[name]), _count_of(b[name]))
+            difference = after - before if None not in (before, after) else None
+            rows.append(_row("pooled", family, quantity=name, previous=before, current=after,
                              difference=difference, note=f"{b['method']}, test {b['test']}; {metric} metric"
                              if name not in ("k", "i2") else ""))
         was, now = _significant(a), _significant(b)
