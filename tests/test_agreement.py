@@ -347,3 +347,23 @@ def test_a_free_column_headed_in_another_case_by_the_second_coder_is_compared():
     assert result.notes[0] == ("column names that differ only in case or spacing compared as one column (second "
                                "coder's with first coder's): Setting with setting")
     assert compare_coders(sheet(CODER1), sheet(CODER2)).agreement.equals(result.agreement)
+
+
+def test_the_log_counts_disagreeing_cells_as_the_report_does(tmp_path):
+    """logs/coder_agreement.log counted the converted yi (and vi) that differ as disagreeing cells: one r coded
+    differently and one rater were "3 disagreeing cells" in the log, "2 cells were coded differently" in the report."""
+    import subprocess
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    first = "study_id,es_id,r,n,rater\nS1,S1-1,0.28,159,patient\nS2,S2-1,0.09,138,therapist\nS3,S3-1,0.2,90,patient\n"
+    (tmp_path / "data" / "raw" / "studies.csv").write_text(first)
+    (tmp_path / "data" / "raw" / "coder2.csv").write_text(first.replace("0.28", "0.48").replace("therapist", "observer"))
+    (tmp_path / "config" / "config.yaml").write_text("second_coder: data/raw/coder2.csv\n")
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "snakemake"), "--snakefile", str(ROOT / "Snakefile"),
+                             "--directory", str(tmp_path), "--cores", "1", "results/agreement.csv"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (tmp_path / "logs" / "coder_agreement.log").read_text()
+    assert ("3 rows coded by both coders, 0 by one only; 2 disagreeing cells (the converted effect size or its "
+            "variance differs in 1 row)") in log
