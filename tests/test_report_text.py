@@ -262,6 +262,27 @@ def test_trim_and_fill_that_imputed_nothing_names_no_adjusted_estimate():
     assert "trim and fill imputed no studies" in text and "adjusted" not in text and "0 studies" not in text
 
 
+def test_the_results_give_the_odds_ratios_of_the_2x2_tables_themselves():
+    """Under metric.dropout: log_or, pooled.csv has MH, Peto and GLMM rows that only the Methods and the table
+    named; the Results now give them, name those without an estimate, and caution when Peto's is the only one."""
+    from alliance_meta.report.text import count_models_sentence
+
+    def rows(mh, peto, glmm):
+        return pd.DataFrame({"method": ["REML", "MH", "Peto", "GLMM"], "test": "z", "k": [7, 4, 4, 4],
+                             "estimate": [0.9, mh, peto, glmm], "ci_lower": [0.4, mh - 0.3, peto - 0.3, glmm - 0.3],
+                             "ci_upper": [1.4, mh + 0.3, peto + 0.3, glmm + 0.3]})
+
+    every = count_models_sentence(rows(math.log(1.5), math.log(1.6), math.log(1.55)))
+    assert every == ("Pooled from the 2x2 tables themselves (k = 4 tables), the odds ratio [95% CI] was OR = 1.50 "
+                     "[1.11, 2.02] by Mantel\u2013Haenszel, OR = 1.60 [1.19, 2.16] by Peto's one-step method and "
+                     "OR = 1.55 [1.15, 2.09] by a binomial GLMM.")
+    separated = count_models_sentence(rows(NAN, 2.18, NAN))
+    assert "Mantel\u2013Haenszel and a binomial GLMM gave no estimate" in separated
+    assert "the only finite one, is biased when the odds ratio is far from 1 (Bradburn et al., 2007)" in separated
+    assert count_models_sentence(rows(NAN, NAN, NAN)).startswith("No odds ratio could be pooled")
+    assert count_models_sentence(rows(0.4, 0.4, 0.4).iloc[:1]) == "" and count_models_sentence(None) == ""
+
+
 # 13. singular for one
 def test_one_is_singular():
     from alliance_meta.report.formatting import counted

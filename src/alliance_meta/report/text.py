@@ -516,6 +516,38 @@ def _studies(row: pd.Series | None, counts: dict) -> float:
     return float(counts.get("studies", math.nan)) if is_finite(counts.get("studies")) else math.nan
 
 
+#: the pooled.csv rows pooled from the 2x2 tables themselves (models/counts.py), in the words of the Results
+COUNT_MODEL_NAMES = {"MH": "Mantel\u2013Haenszel", "Peto": "Peto's one-step method", "GLMM": "a binomial GLMM"}
+
+
+def count_models_sentence(pooled: pd.DataFrame | None, level: float = 95) -> str:
+    """The odds ratios pooled from the 2x2 tables themselves (``MH``, ``Peto``, ``GLMM`` rows of pooled.csv, under
+    ``metric.dropout: log_or``): each with its CI, the ones without an estimate named (the pooled table's note says
+    why). When only Peto's is finite, it is said to be biased for odds ratios far from 1 (Bradburn et al., 2007;
+    Cochrane Handbook, sec. 10.4.4.2). Empty without such rows."""
+    if pooled is None or "method" not in pooled:
+        return ""
+    rows = pooled[pooled["method"].isin(list(COUNT_MODEL_NAMES))].drop_duplicates("method")
+    if rows.empty:
+        return ""
+    show = display("log_or")
+    k = int(rows["k"].max())
+    estimated = [f"{show.symbol} = {show.with_interval(row.estimate, row.ci_lower, row.ci_upper)} by "
+                 f"{COUNT_MODEL_NAMES[row.method]}" for row in rows.itertuples() if is_finite(row.estimate)]
+    missing = [COUNT_MODEL_NAMES[row.method] for row in rows.itertuples() if not is_finite(row.estimate)]
+    tables = f"k = {counted(k, 'table')}"
+    sentence = (f"Pooled from the 2x2 tables themselves ({tables}), the odds ratio [{level:g}% CI] was "
+                + _listed(estimated)) if estimated else (
+        f"No odds ratio could be pooled from the 2x2 tables themselves ({tables})")
+    if missing:
+        sentence += (f"; {_listed(missing)} gave no estimate (the pooled table's note says why)" if estimated
+                     else f": {_listed(missing)} gave no estimate (the pooled table's note says why)")
+    if missing and [row.method for row in rows.itertuples() if is_finite(row.estimate)] == ["Peto"]:
+        sentence += ("; Peto's one-step odds ratio, the only finite one, is biased when the odds ratio is far from 1 "
+                     "(Bradburn et al., 2007)")
+    return sentence + "."
+
+
 def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame], counts: dict,
                       method: str, tests: list[str], level: float = 95, config: dict | None = None) -> str:
     """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist; ``config``
@@ -526,6 +558,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     pooled = tables.get("pooled")
     row = main_row(pooled, method, tests) or None
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
+                 count_models_sentence(pooled, level),
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
                  selection_sentence(tables.get("selection_models"), metric, tables.get("bias")),
                  bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts)),
