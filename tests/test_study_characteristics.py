@@ -77,3 +77,13 @@ def test_year_and_n_columns_only_where_some_study_has_them():
     plain = rows().drop(columns=["year", "n"])
     table = manuscript_table("study_characteristics", study_characteristics(plain, [], "z"), "z")
     assert table.header == ["Study", "k", "Risk of bias", "r [95% CI]"] and len(table.align) == 4
+
+
+def test_the_note_says_why_a_study_has_no_n():
+    """Study C gives no n: its N cell is blank, and the note says so (it did not); without a blank, no word."""
+    table = manuscript_table("study_characteristics", study_characteristics(rows(), [], "z"), "z")
+    assert [row[2] for row in table.rows] == ["53", "103", ""]
+    assert "N = the study's sample size (its largest n; blank where the sheet gives none)" in table.note
+    complete = rows().assign(n=100)
+    assert "blank where" not in manuscript_table("study_characteristics",
+                                                 study_characteristics(complete, [], "z"), "z").note

@@ -541,7 +541,9 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
     header = ["Study", *(["Year"] if year else []), *(["N"] if size else []), "k",
               *(m.replace("_", " ").capitalize() for m in moderators),
               *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
-    note = (("N = the study's sample size (its largest n); " if size else "")
+    unknown_n = size and pd.to_numeric(frame["n"], errors="coerce").isna().any()
+    note = (("N = the study's sample size (its largest n"
+             + ("; blank where the sheet gives none" if unknown_n else "") + "); " if size else "")
             + f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes "
             "(combined as aggregate_method and aggregate_rho say), "
             f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
