@@ -181,3 +181,14 @@ def test_formula_looking_text_is_neutralised_in_the_file_and_read_back_as_it_was
                    for cell in [*written.columns, *written["level"]])
     back = read_table(path)
     assert back["level"].tolist() == [value] and list(back.columns) == ["study_id", "level", value]
+
+
+def test_an_interactive_session_keeps_its_own_exception_hook():
+    """setup_logging logs a job's uncaught exception to its log; at a prompt (python -i) a later error of the user's
+    own is no failed step: their hook stays and nothing is labelled "the step stopped"."""
+    import subprocess
+
+    lines = ("import sys\nsys.excepthook = lambda *a: print('USER HOOK')\n"
+             "from alliance_meta.io import setup_logging\nsetup_logging(None)\n1/0\n")
+    result = subprocess.run([sys.executable, "-i", "-q"], input=lines, capture_output=True, text=True, timeout=120)
+    assert "USER HOOK" in result.stdout and "the step stopped" not in result.stderr + result.stdout

@@ -135,7 +135,11 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
 def _log_uncaught_exceptions(logger: logging.Logger) -> None:
     """An exception that ends the job is written with its traceback to the job's log as well as to stderr (where
     alone Python prints it), so that the run's closing lines (``alliance_meta.runs.failed_jobs``) name the job a
-    bug to report with its log; they pointed to the job's empty log before."""
+    bug to report with its log; they pointed to the job's empty log before. Not in an interactive session (a
+    prompt, ``python -i``): there later errors of the user's own are no failed step, and their hook stays."""
+    if hasattr(sys, "ps1") or sys.flags.interactive:
+        return
+
     def hook(kind, value, trace):
         if issubclass(kind, KeyboardInterrupt):
             return sys.__excepthook__(kind, value, trace)
