@@ -200,3 +200,16 @@ def test_rejects_other_estimators_and_too_many_coefficients():
         location_scale.fit(data.yi, data.vi, x.matrix, z.matrix, method="DL")
     with pytest.raises(ValueError, match="cannot be estimated"):
         location_scale.fit(data.yi[:3], data.vi[:3], x.matrix[:3], z.matrix[:3])
+
+
+def test_standard_errors_do_not_depend_on_where_a_scale_moderator_starts():
+    """Shifting a scale moderator (the typed-in years + 1e7) changes only the scale intercept: the slope, its SE and
+    the log-likelihood stay. The SEs came from the inverse of the raw Hessian, which lost digits there (slope SE
+    1.892 instead of 2.064); they now come from the Hessian in metafor's rescaled coordinates (scaleZ)."""
+    data = REFERENCE["data"]["recent"]
+    y, v, year = np.asarray(data["yi"]), np.asarray(data["vi"]), np.asarray(data["year"], dtype=float)
+    X = np.ones((y.size, 1))
+    fits = [location_scale.fit(y, v, X, np.column_stack([np.ones_like(year), year + shift])) for shift in (0.0, 1e7)]
+    np.testing.assert_allclose(fits[1].alpha[1], fits[0].alpha[1], rtol=1e-6)
+    np.testing.assert_allclose(np.sqrt(fits[1].va[1, 1]), np.sqrt(fits[0].va[1, 1]), rtol=1e-6)
+    assert fits[1].statistics["loglik"] == pytest.approx(fits[0].statistics["loglik"], rel=1e-9)

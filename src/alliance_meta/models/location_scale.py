@@ -332,7 +332,10 @@ def _assemble(alpha, y, v, X, Z, method, level, constant, location_columns, scal
               location_design, scale_design) -> LocationScaleFit:
     """Coefficients, covariances, tests and fit statistics at ``alpha``."""
     k, p, q = len(y), X.shape[1], Z.shape[1]
-    _, _, hessian = _derivatives(alpha, y, v, X, Z, method == "REML")
+    # the Hessian in the rescaled coordinates b (alpha = T b), mapped back: va = T (-H_b)^-1 T', as metafor's
+    # scaleZ; inverting the raw Hessian of a moderator far from 0 (year + 1e7) lost digits of the SEs
+    scaling = _scaling(Z)
+    _, _, hessian = _derivatives(np.linalg.solve(scaling, alpha), y, v, X, Z @ scaling, method == "REML")
     _, tau2, w, chol, _ = _loglik_parts(alpha, y, v, X, Z, method == "REML")
     beta = linalg.cho_solve(chol, X.T @ (w * y))
     vb = linalg.cho_solve(chol, np.eye(p))
@@ -343,7 +346,7 @@ def _assemble(alpha, y, v, X, Z, method, level, constant, location_columns, scal
     else:
         notes += [f"{note} ({part} part)" for part, note in dropped.items() if note]
     try:
-        va = np.linalg.inv(-hessian)
+        va = scaling @ np.linalg.inv(-hessian) @ scaling.T
         if np.any(np.diag(va) <= 0):
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
