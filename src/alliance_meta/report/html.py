@@ -52,7 +52,8 @@ TABLE_NOTES = {
             "Johnson, 2010; as robumeta) of the effect sizes, with small-sample corrected df (Tipton, 2015); cr2 = "
             "the random-effects model of the study composites with cluster-robust (CR2) standard errors and "
             "Satterthwaite df (as clubSandwich). tau2 = variance between studies; omega2 = variance within studies "
-            "(hier); rho = assumed correlation between the effect sizes of a study (corr); k = effect sizes pooled."),
+            "(hier); rho = assumed correlation between the effect sizes of a study (corr); k = effect sizes pooled "
+            "(cr2: study composites)."),
     "rve_sensitivity": ("The correlated-effects model (corr) refitted with each assumed correlation rho between "
                         "the effect sizes of a study (as robumeta's sensitivity)."),
     "location_scale": ("part: location = the model of the mean effect, scale = the model of log \u03c4\u00b2; qm, "
