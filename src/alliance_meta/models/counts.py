@@ -201,7 +201,8 @@ def _double_zero_note(t: Tables) -> str:
 def _separation(t: Tables) -> str:
     """Why the odds ratio of tables with a zero cell on one diagonal in every table is 0 or infinite."""
     zero = np.all(t.ai * t.di == 0)
-    return (f"the pooled odds ratio is {'0' if zero else 'infinite'} (every table has a zero cell in "
+    return (f"the pooled odds ratio is {'0' if zero else 'infinite'} (every table, its rows swapped where "
+            "reverse = yes, has a zero cell in "
             f"{'n11 or n22' if zero else 'n12 or n21'}, e.g. no dropout in the "
             f"{'weaker' if zero else 'stronger'}-alliance row of any table)")
 
