@@ -168,7 +168,7 @@ def test_written_overall_is_kept():
 
 def test_studies_without_an_overall_judgement_are_named():
     # the second study leaves a domain empty and has no rob_overall: nothing can be derived
-    sheet = _quips_rows([["low"] * 6, ["high", "low", "low", "low", "low", None], ["moderate"] * 6])
+    sheet = _quips_rows([["low"] * 6, ["moderate", "low", "low", "low", "low", None], ["moderate"] * 6])
     clean, problems = validate_sheet(sheet)
     assert problems == [] and clean["rob_overall"].isna().tolist() == [False, True, False]
     assert any(note.startswith("no overall risk-of-bias judgement for 1 study (s1): rob_overall is empty")
@@ -557,3 +557,86 @@ def test_a_row_without_study_id_is_one_sheet_problem_not_a_crash():
                           "rob_confounding": ["low", "low", "low"], "rob_analysis": ["low", "low", "low"]})
     _, problems = validate_sheet(sheet, risk_of_bias={"tool": "quips"})
     assert [(problem.row, problem.column) for problem in problems] == [(3, "study_id")]
+
+
+def test_judgements_as_the_tools_print_them_are_accepted():
+    """ROBINS-I's own labels ("Serious risk of bias", "Critical risk of bias") were problems whose did-you-mean
+    was "low"; "Moderate risk of bias" under RoB 2 was one while "Moderate" was some concerns."""
+    domains = [f"rob_{d}" for d in rob.ROBINS_I.domains]
+    sheet = _sheet(**{c: ["low"] * 4 for c in domains[1:]},
+                   **{domains[0]: ["Serious risk of bias", "Critical risk of bias\n", "Moderate risk of bias",
+                                   "Unclear risk of bias"]})
+    clean, problems = validate_sheet(sheet, risk_of_bias={"tool": "robins_i"})
+    assert problems == []
+    assert clean[domains[0]].tolist() == ["serious", "critical", "moderate", "no information"]
+    assert clean["rob_overall"].tolist() == ["serious", "critical", "moderate", "no information"]
+    domains = [f"rob_{d}" for d in rob.ROB2.domains]
+    clean, problems = validate_sheet(_sheet(**{c: ["Moderate risk of bias"] for c in domains}),
+                                     risk_of_bias={"tool": "rob2"})
+    assert problems == [] and clean.loc[0, "rob_overall"] == "some concerns"
+
+
+def test_written_overall_better_than_the_domains_allow_is_a_note():
+    """ROBINS-I: an overall low beside a critical domain (a slip that kept the study in the low-risk-only
+    analysis and out of GRADE's high-risk weight) is named; a written overall worse than the rule is not."""
+    domains = [f"rob_{d}" for d in rob.ROBINS_I.domains]
+    sheet = _sheet(**{c: ["low"] * 4 for c in domains[1:]}, **{domains[0]: ["critical", "moderate", "low", "serious"]},
+                   rob_overall=["Low", "serious", "low", "NI"])
+    sheet["study_id"] = ["a", "b", "c", "d"]
+    clean, problems = validate_sheet(sheet, risk_of_bias={"tool": "robins_i"})
+    assert problems == [] and clean["rob_overall"].tolist() == ["low", "serious", "low", "no information"]  # as written
+    milder = [note for note in clean.attrs["notes"] if note.startswith("rob_overall is better")]
+    assert len(milder) == 1 and "2 studies (a low, the rule gives critical; d no information, the rule gives serious;" \
+        in milder[0]
+    rob2 = [f"rob_{d}" for d in rob.ROB2.domains]
+    sheet = _sheet(**{c: ["low"] for c in rob2[1:]}, **{rob2[0]: ["some concerns"]}, rob_overall=["low"])
+    clean, _ = validate_sheet(sheet, risk_of_bias={"tool": "rob2"})
+    assert any("s0 low, the rule gives some concerns" in note for note in clean.attrs["notes"])
+
+
+def test_a_dash_is_not_read_as_a_judgement():
+    """A dash was read as high, while robvis (and this project's figures) draw it for some concerns / moderate:
+    a reviewer copying a robvis table got high-risk studies left out of the sensitivity analysis."""
+    domains = [f"rob_{d}" for d in rob.ROB2.domains]
+    _, problems = validate_sheet(_sheet(**{c: ["low", "low"] for c in domains[1:]}, **{domains[0]: ["-", "\u2212"]}),
+                                 risk_of_bias={"tool": "rob2"})
+    assert [(p.row, p.value, p.check) for p in problems] == [(2, "-", "rob_vocabulary"),
+                                                              (3, "\u2212", "rob_vocabulary")]
+    assert problems[0].rule.endswith('a dash is high risk in RoB 1 tables but some concerns in robvis figures (and in '
+                                     'ours): write "some concerns" or "high"')
+    domains = [f"rob_{d}" for d in rob.ROBINS_I.domains]
+    _, problems = validate_sheet(_sheet(**{c: ["low"] for c in domains[1:]}, **{domains[0]: ["-"]}),
+                                 risk_of_bias={"tool": "robins_i"})
+    assert problems[0].rule.endswith('write "moderate" or "serious" or "critical"')
+
+
+@pytest.mark.parametrize("tool, ratings, expected", [
+    ("rob2", ["high", None, None, "low", "low"], "high"),                      # any domain high (Sterne 2019)
+    ("rob2", ["some concerns", None, "low", "low", "low"], None),              # could still be high
+    ("robins_i", ["critical", None] + ["low"] * 5, "critical"),               # any domain critical (Sterne 2016)
+    ("robins_i", ["serious", None] + ["low"] * 5, None),                       # serious or critical
+    ("quips", ["high", None, None, None, None, None], "high"),                 # Grooten 2019: any high
+    ("quips", ["moderate"] * 3 + [None] * 3, "high"),                          # three moderate
+    ("quips", ["moderate"] * 2 + [None] * 4, None),
+])
+def test_overall_of_a_study_with_empty_domains_when_the_rule_already_gives_the_worst_level(tool, ratings, expected):
+    """A study rated high in one domain and not yet in another is high risk by the tool's rule; it had no overall
+    judgement, so it stayed in the analysis without high-risk studies and counted as unrated in GRADE."""
+    tool = rob.tool_from_config({"tool": tool})
+    assert tool.derive_overall(pd.DataFrame([ratings])).tolist() == [expected]
+
+
+def test_multiverse_risk_of_bias_choice_of_a_custom_tool():
+    """Custom levels good / fair / poor: exclude_high left the poor studies in (it looked for high, serious,
+    critical) and low_only kept no study (it looked for low), where rob_sensitivity.csv used the tool's levels."""
+    from alliance_meta.analyses import multiverse
+
+    rows = _rows_with_rob().replace({"rob_overall": {"low": "good", "moderate": "fair", "high": "poor"}})
+    tool = {"tool": "custom", "domains": ["selection"], "levels": ["good", "fair", "poor"]}
+    config = {"methods": ["REML"], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none"],
+              "subsets": [], "publication": ["all"], "priors": [], "minimum_k": 2,
+              "risk_of_bias": ["all", "exclude_high", "low_only"], "risk_of_bias_tool": tool}
+    specs = multiverse.specifications(config, rows)
+    assert specs["risk_of_bias"].tolist() == ["all", "exclude_high", "low_only"]
+    assert multiverse.row_mask(rows, {"risk_of_bias": "exclude_high"}, tool).sum() == 16
+    assert multiverse.run_batch(specs, rows, metric="z", rob_tool=tool)["k"].tolist() == [24, 16, 8]

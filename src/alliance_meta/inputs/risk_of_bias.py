@@ -20,7 +20,8 @@ The config's ``risk_of_bias.tool`` names the sheet columns ``rob_<domain>`` and
   (best first; default low / moderate / high).
 
 An empty ``rob_overall`` is derived from the domains (:func:`derive_overall`) when every
-domain of the study is rated; the rule each tool uses is ``RobTool.overall_rule``.
+domain of the study is rated, or the rated ones already give the tool's worst level; the rule each
+tool uses is ``RobTool.overall_rule``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def _judgement_hint(value: str, vocabulary, tool: "RobTool") -> str:
     key = " ".join(value.strip().lower().split())
     if key in ("?", "??") and tool.unrated:
         return f'; did you mean "{tool.unrated}"?'
+    if key in _DASHES and len(tool.levels) > 2:
+        high = " or ".join(f'"{level}"' for level in tool.levels if level in high_risk_levels(tool))
+        return (f'; a dash is high risk in RoB 1 tables but {tool.levels[1]} in robvis figures (and in ours): '
+                f'write "{tool.levels[1]}" or {high}')
     if (key == "high" or key in _HIGH) and "high" not in tool.levels:
         worst = tool.levels[-2:]
         return f'; {tool.name.replace("_", "-").upper()} has no "high": write "{worst[0]}" or "{worst[1]}"'
@@ -54,7 +59,10 @@ def _judgement_hint(value: str, vocabulary, tool: "RobTool") -> str:
 
 
 _LOW = {"low risk": "low", "low risk of bias": "low", "l": "low", "+": "low", "green": "low"}
-_HIGH = {"high risk": "high", "high risk of bias": "high", "h": "high", "-": "high", "red": "high"}
+_HIGH = {"high risk": "high", "high risk of bias": "high", "h": "high", "red": "high"}
+_DASHES = ("-", "\u2212", "\u2013")
+"""Not a judgement: a dash is high risk in RoB 1 tables (RevMan) but some concerns / moderate in robvis'
+figures and in this project's own (:mod:`alliance_meta.plots.risk_of_bias`)."""
 _MODERATE = {"moderate risk": "moderate", "moderate risk of bias": "moderate", "m": "moderate",
              "medium": "moderate", "partly": "moderate", "partial": "moderate", "yellow": "moderate"}
 
@@ -102,7 +110,9 @@ class RobTool:
         return np.array([order.get(v, np.nan) if isinstance(v, str) else np.nan for v in values], dtype=float)
 
     def derive_overall(self, domains: pd.DataFrame) -> pd.Series:
-        """The overall judgement of each row whose domains are all rated (else missing).
+        """The overall judgement of each row whose domains are all rated, or that the rule puts at the
+        tool's worst level whatever the empty domains hold (RoB 2: a domain at high; ROBINS-I: one at
+        critical; QUIPS: one at high or three at moderate); else missing.
 
         - ``rob2``: Sterne et al. 2019 (RoB 2 guidance, Table 3): low if every domain is low,
           high if any domain is high, otherwise some concerns. (RoB 2 also lets reviewers call a
@@ -132,7 +142,8 @@ class RobTool:
         if self.unrated:
             unrated = (values == self.unrated).any(axis=1) & (worst < self.levels.index("serious"))
             result[unrated] = self.unrated
-        return pd.Series(np.where(filled, result, None), index=domains.index, dtype=object)
+        determined = filled | (index == top)  # rating the empty domains cannot make the worst level better
+        return pd.Series(np.where(determined, result, None), index=domains.index, dtype=object)
 
 
 QUIPS = RobTool(
@@ -155,7 +166,8 @@ ROB2 = RobTool(
     ("low", "some concerns", "high"),
     "Sterne et al. 2019: low if all domains are low, high if any is high, some concerns otherwise",
     {**_LOW, **_HIGH, "some concern": "some concerns", "some": "some concerns", "s": "some concerns",
-     "sc": "some concerns", "concerns": "some concerns", "moderate": "some concerns", "yellow": "some concerns"},
+     "sc": "some concerns", "concerns": "some concerns", "moderate": "some concerns", "moderate risk": "some concerns",
+     "moderate risk of bias": "some concerns", "yellow": "some concerns"},
 )
 ROBINS_I = RobTool(
     "robins_i", "ROBINS-I (Sterne et al. 2016)",
@@ -167,9 +179,11 @@ ROBINS_I = RobTool(
     ("low", "moderate", "serious", "critical"),
     "Sterne et al. 2016: the worst domain; no information when none is serious or critical and "
     "one or more lack information",
-    {**_LOW, **{k: v for k, v in _MODERATE.items() if k != "yellow"}, "serious risk": "serious", "s": "serious",
-     "critical risk": "critical", "c": "critical", "ni": "no information", "no info": "no information",
-     "unclear": "no information", "unknown": "no information"},
+    {**_LOW, **{k: v for k, v in _MODERATE.items() if k != "yellow"}, "serious risk": "serious",
+     "serious risk of bias": "serious", "s": "serious", "critical risk": "critical",
+     "critical risk of bias": "critical", "c": "critical", "ni": "no information", "no info": "no information",
+     "unclear": "no information", "unclear risk": "no information", "unclear risk of bias": "no information",
+     "unknown": "no information"},
     unrated="no information",
 )
 BUILT_IN = {tool.name: tool for tool in (QUIPS, ROB2, ROBINS_I)}
@@ -263,7 +277,8 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
     Problems: a ``rob_*`` column the tool does not define (with the closest domain
     column), a judgement outside the tool's vocabulary (with a did-you-mean), rows of one
     study with different judgements. A study's judgement written on one of its rows is
-    copied to its other rows; an empty ``rob_overall`` is derived when all domains are rated.
+    copied to its other rows; an empty ``rob_overall`` is derived (:meth:`RobTool.derive_overall`), and a
+    written one better than the tool's rule gives is kept with a note (:func:`_milder_than_rule`).
     ``rob_*`` columns without a single judgement (:func:`has_risk_of_bias`) are dropped with a note:
     the sheet is then one without risk of bias.
     """
@@ -317,6 +332,9 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
             frame[OVERALL] = None
         derived = tool.derive_overall(frame[domains])
         empty = frame[OVERALL].isna() & derived.notna()
+        milder = _milder_than_rule(frame, derived, tool)
+        if milder:
+            notes.append(milder)
         frame.loc[empty, OVERALL] = derived[empty]
         if empty.any():
             studies = frame.loc[empty, "study_id"].nunique() if "study_id" in frame else int(empty.sum())
@@ -335,6 +353,29 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
     return RobCheck(frame, tuple(problems), tuple(notes))
 
 
+def _milder_than_rule(frame: pd.DataFrame, derived: pd.Series, tool: RobTool) -> str | None:
+    """The note on written ``rob_overall`` judgements better than the tool's rule gives for the study's
+    domains (RoB 2 low with a domain at some concerns, ROBINS-I low with a critical domain): the risk-of-bias
+    sensitivity analysis and GRADE take the written judgement, so a slip would keep a high-risk study in
+    them. A written judgement worse than the rule is the reviewers' to make (RoB 2: several domains with
+    some concerns) and no note."""
+    written, rule = tool.severity(frame[OVERALL].tolist()), tool.severity(derived.tolist())
+    milder = written < rule  # NaN (empty, no information) compares False
+    if tool.unrated:  # ROBINS-I: no information only when no domain is serious or critical
+        milder |= (frame[OVERALL] == tool.unrated).to_numpy() & derived.isin(high_risk_levels(tool)).to_numpy()
+    milder = pd.Series(milder, index=frame.index)
+    if not milder.any():
+        return None
+    rows = frame.loc[milder]
+    ids = rows["study_id"].astype(str) if "study_id" in rows else rows.index.astype(str).to_series(index=rows.index)
+    listed = list(dict.fromkeys(f"{i} {rows.at[index, OVERALL]}, the rule gives {derived[index]}"
+                                for index, i in ids.items()))
+    one = len(listed) == 1
+    return (f"rob_overall is better than its domains allow for {len(listed)} {'study' if one else 'studies'} "
+            f"({'; '.join(listed[:10])}{'; ...' if len(listed) > 10 else ''}; {tool.overall_rule}): check "
+            f"{'it' if one else 'them'}; the risk-of-bias sensitivity analysis and GRADE use rob_overall as written")
+
+
 def study_judgements(frame: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
     """One row per study (first row of each ``study_id``): ``study_id`` and the tool's columns
     present in ``frame``, judgements normalised to the tool's vocabulary."""
@@ -349,11 +390,15 @@ def study_judgements(frame: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def high_risk_levels(tool: RobTool) -> set[str]:
+    """The judgements that mean high risk: the tool's worst level (``high``; ``serious`` or ``critical``
+    under ROBINS-I, whose two worst levels are both high risk; a custom tool's last level, e.g. ``poor``)."""
+    return set(HIGH_JUDGEMENTS) & set(tool.levels) if tool.name != "custom" else {tool.levels[-1]}
+
+
 def high_risk_mask(frame: pd.DataFrame, tool: RobTool) -> pd.Series:
-    """Rows whose overall judgement is the tool's worst level (``high``; ``serious`` or
-    ``critical`` under ROBINS-I, whose two worst levels are both high risk)."""
+    """Rows whose overall judgement is high risk (:func:`high_risk_levels`)."""
     if OVERALL not in frame:
         raise ValueError("the data have no rob_overall column")
-    worst = set(HIGH_JUDGEMENTS) & set(tool.levels) if tool.name != "custom" else {tool.levels[-1]}
-    return frame[OVERALL].isin(worst)
+    return frame[OVERALL].isin(high_risk_levels(tool))
 

@@ -184,7 +184,8 @@ def rob_vocabularies(tool: RobTool) -> dict[str, codebook.Vocabulary]:
     for column in tool.columns:
         vocabulary = tool.vocabulary(column)
         what = ("overall risk of bias of the study (derived from the domains when left empty and every domain "
-                "is rated)" if column == OVERALL else f"risk of bias in the domain {tool.label(column)}")
+                "is rated, or one already gives the worst level)" if column == OVERALL
+                else f"risk of bias in the domain {tool.label(column)}")
         vocabularies[column] = codebook.Vocabulary(
             column, vocabulary.values, f"{what}, rated with {tool.title}, judged once per study; "
                                        f"leave empty if you do not rate risk of bias",
