@@ -265,3 +265,16 @@ def test_a_composite_of_two_different_2x2_tables_counts_its_events_from_its_rows
               "k": 3, "tau2": 0.01}
     reason = summary_of_findings("dropout", "log_or", pooled, analysis, rows)["imprecision_reason"].iloc[0]
     assert reason.startswith("very serious") and "200 events (n12 + n22 of the 2x2 tables) below" in reason
+
+
+def test_risk_of_bias_of_a_custom_tool_counts_its_worst_level():
+    """A custom tool's worst level (good / fair / poor) is high risk, as in rob_sensitivity.csv and the Results
+    sentence; GRADE counted only high, serious and critical, so 53% of the weight at poor read 0% at high risk."""
+    rated = ANALYSIS[["study_id"]].assign(rob_overall=["poor"] * 4 + ["good"] * 8)
+    tool = {"tool": "custom", "domains": ["selection"], "levels": ["good", "fair", "poor"]}
+    row = summary_of_findings("outcome", "z", ROW, ANALYSIS, rated, BIAS, None, {"start": "high"}, tool).iloc[0]
+    assert row["risk_of_bias_downgrade"] == -1 and "53% of the weight" in row["risk_of_bias_reason"]
+    # under a tool without "high" (ROBINS-I) the built-in tools' words still read as before
+    rated["rob_overall"] = ["serious"] * 4 + ["low"] * 8
+    row = summary_of_findings("outcome", "z", ROW, ANALYSIS, rated, BIAS, None, {}, {"tool": "robins_i"}).iloc[0]
+    assert "53% of the weight" in row["risk_of_bias_reason"]

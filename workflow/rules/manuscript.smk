@@ -76,6 +76,7 @@ rule summary_of_findings:
         "results/{family}/summary_of_findings.csv",
     params:
         grade=config["grade"],
+        risk_of_bias=config["risk_of_bias"],
         metric=lambda wildcards: config["metric"][wildcards.family],
         main_method=HEADLINE_METHOD,
         tests=config["pooling"]["tests"],

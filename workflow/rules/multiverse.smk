@@ -10,7 +10,12 @@ localrules:
     multiverse_plot,
 
 
-MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"], "psychometric": config["psychometric"]}
+# a custom risk-of-bias tool's levels for the risk_of_bias choice: a param only with that tool, so that other
+# runs keep their params and rerun nothing
+CUSTOM_ROB_TOOL = ({"risk_of_bias_tool": config["risk_of_bias"]} if config["risk_of_bias"].get("tool") == "custom"
+                   else {})
+MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"], "psychometric": config["psychometric"],
+                       **CUSTOM_ROB_TOOL}
 
 
 checkpoint multiverse_specifications:
@@ -56,6 +61,7 @@ rule multiverse_batch:
         # knha specifications as pooled.csv's knha rows (metafor's adhoc): a param only when set, so that
         # runs without it keep their params and rerun nothing
         **({"knha_adhoc": True} if config["pooling"]["knha_adhoc"] else {}),
+        **CUSTOM_ROB_TOOL,
     conda:
         CONDA_ENV
     log:

@@ -21,7 +21,8 @@ analysis"; for meta-analysis Voracek, Kossmeier & Tran 2019, *Z Psychol* 227(1),
   a family of correlations (metric ``z``) where some row has a reliability;
 - ``risk_of_bias``: ``all``, ``exclude_high`` (studies whose ``rob_overall`` is high risk left
   out: ``high``, or ``serious``/``critical`` under ROBINS-I) or ``low_only`` (``rob_overall`` =
-  ``low``); a choice only in a family with ``rob_overall`` judgements;
+  ``low``); a custom tool's worst and best levels when the settings' ``risk_of_bias_tool`` (the
+  config's ``risk_of_bias`` block) names one; a choice only in a family with ``rob_overall`` judgements;
 - ``outliers``: ``none``; ``rstudent`` (studies with |externally standardized residual|
   above the threshold); ``influential`` (metafor's influence rules). Both are detected
   in the ``detection_method`` (REML) fit with Wald tests (Viechtbauer & Cheung 2010), so
@@ -53,7 +54,7 @@ from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import composite_effects
-from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS
+from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.models import univariate as pooling
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
@@ -235,7 +236,7 @@ def has_risk_of_bias(effect_sizes: pd.DataFrame) -> bool:
 
 
 def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication, minimum_n,
-                 beta_rows=None, risk_of_bias=None) -> pd.DataFrame:
+                 beta_rows=None, risk_of_bias=None, rob_tool=None) -> pd.DataFrame:
     """Every combination of the row filters (subsets, publication, minimum n and, when given, the
     beta rows and the risk-of-bias choice) with its number of studies."""
     options = [subset_levels(effect_sizes, m) for m in moderators] + [list(publication), list(minimum_n)]
@@ -247,14 +248,16 @@ def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication,
         options.append(list(risk_of_bias))
         names.append("risk_of_bias")
     combos = pd.DataFrame(list(itertools.product(*options)), columns=names)
-    combos["k_studies"] = [effect_sizes.loc[row_mask(effect_sizes, dict(zip(combos.columns, row))), "study_id"]
+    combos["k_studies"] = [effect_sizes.loc[row_mask(effect_sizes, dict(zip(combos.columns, row)), rob_tool),
+                                            "study_id"]
                            .nunique() for row in combos.itertuples(index=False)]
     return combos
 
 
-def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
+def row_mask(effect_sizes: pd.DataFrame, choices: dict, rob_tool=None) -> np.ndarray:
     """The rows kept by a specification's subset, publication, beta-rows, risk-of-bias and minimum-n
-    choices (``exclude_high`` keeps rows without a judgement; ``low_only`` does not)."""
+    choices (``exclude_high`` keeps rows without a judgement; ``low_only`` does not). ``rob_tool``: the
+    config's ``risk_of_bias`` block, for a custom tool's levels (None: high, serious, critical; low)."""
     mask = np.ones(len(effect_sizes), dtype=bool)
     for column, option in choices.items():
         if column in ("publication", "minimum_n", "k_studies") or option == ALL or column in RESERVED:
@@ -267,7 +270,9 @@ def row_mask(effect_sizes: pd.DataFrame, choices: dict) -> np.ndarray:
     rob = choices.get("risk_of_bias", ALL)
     if rob != ALL:
         overall = effect_sizes["rob_overall"] if "rob_overall" in effect_sizes else pd.Series(index=effect_sizes.index)
-        mask &= (~overall.isin(HIGH_JUDGEMENTS) if rob == "exclude_high" else overall == "low").to_numpy()
+        tool = tool_from_config(rob_tool) if rob_tool else None
+        high, low = (high_risk_levels(tool), tool.levels[0]) if tool else (HIGH_JUDGEMENTS, "low")
+        mask &= (~overall.isin(high) if rob == "exclude_high" else overall == low).to_numpy()
     minimum_n = float(choices.get("minimum_n", 0) or 0)
     if minimum_n > 0:
         mask &= (pd.to_numeric(effect_sizes["n"], errors="coerce") >= minimum_n).fillna(False).to_numpy()
@@ -292,13 +297,14 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     rob = list(settings["risk_of_bias"]) if has_risk_of_bias(effect_sizes) and settings["risk_of_bias"] != [ALL] \
         else None
     minimum_n, aggregate_methods, aggregate_rhos, notes = _distinct_choices(effect_sizes, settings)
-    filters = _row_filters(effect_sizes, moderators, settings["publication"], minimum_n, beta_rows, rob)
+    rob_tool = settings.get("risk_of_bias_tool")
+    filters = _row_filters(effect_sizes, moderators, settings["publication"], minimum_n, beta_rows, rob, rob_tool)
     corrections = correction_options(settings, effect_sizes)
     if corrections is not None:
         filters = filters.merge(pd.DataFrame({"correction": corrections[0]}), how="cross")
         usable = corrections[1].frame["usable"].to_numpy()
         for index in filters.index[filters["correction"] == INDIVIDUAL]:
-            mask = row_mask(effect_sizes, filters.loc[index].to_dict()) & usable
+            mask = row_mask(effect_sizes, filters.loc[index].to_dict(), rob_tool) & usable
             filters.loc[index, "k_studies"] = effect_sizes.loc[mask, "study_id"].nunique()
     filters = filters.loc[filters["k_studies"] >= int(settings["minimum_k"])]
     dependence = pd.DataFrame(list(itertools.product(aggregate_methods, aggregate_rhos)),
@@ -371,12 +377,12 @@ def data_columns(specs: pd.DataFrame) -> list[str]:
     return columns[: columns.index("method")]
 
 
-def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = None):
+def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = None, rob_tool=None):
     """Aggregated (yi, vi, number of effect sizes) of one data choice, before outlier removal, the
     artifact columns and note of an ``individual`` correction (empty otherwise) and, for the
     ``multilevel`` choice, the rows themselves (study number, yi, vi; None otherwise): the three-level
     model is fitted to them, and outliers are detected, and studies counted, on their GLS composites."""
-    mask = row_mask(effect_sizes, choices)
+    mask = row_mask(effect_sizes, choices, rob_tool)
     extra = {}
     if choices.get("correction", NO_CORRECTION) == INDIVIDUAL:
         if corrections is None:
@@ -459,7 +465,8 @@ def mixture_quantile(mixture, probability: float) -> float:
 def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | None = None, level: float = 95,
               mu_sd: float = 1.0, outlier_threshold: float = 2.0, detection_method: str = "REML",
               progress: Callable[[int, int], None] | None = None, progress_every: int = 500,
-              psychometric_settings: dict | None = None, knha_adhoc: bool = False) -> pd.DataFrame:
+              psychometric_settings: dict | None = None, knha_adhoc: bool = False,
+              rob_tool: dict | None = None) -> pd.DataFrame:
     """Fit every specification of ``specs`` (rows of :func:`specifications`) on ``effect_sizes``.
 
     Returns the specifications with ``RESULT_COLUMNS`` and back-transformed estimate and
@@ -477,7 +484,8 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
     ``psychometric`` section (defaults, missing artifacts, corrections; :func:`corrected_rows`).
     ``knha_adhoc``: the ``knha`` specifications of aggregated studies are metafor's ``adhoc`` (as pooled.csv's
     ``knha`` rows under ``pooling.knha_adhoc``, so that the marked specification is the headline's fit); a
-    three-level specification's ``knha`` is rma.mv's t either way.
+    three-level specification's ``knha`` is rma.mv's t either way. ``rob_tool``: the config's ``risk_of_bias``
+    block, whose custom levels the ``risk_of_bias`` choice reads (:func:`row_mask`).
     """
     choice_columns = data_columns(specs)
     base_columns = [c for c in choice_columns if c != "outliers"]
@@ -491,7 +499,7 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
         choices = dict(zip(choice_columns, key))
         base_key = tuple(choices[c] for c in base_columns)
         if base_key != cache_key:  # the table is sorted: one data set in memory at a time
-            cache, cache_key = {"data": _data_set(effect_sizes, choices, corrections)}, base_key
+            cache, cache_key = {"data": _data_set(effect_sizes, choices, corrections, rob_tool)}, base_key
         yi, vi, counts, extra, three_level = cache["data"]
         removed = _outliers(yi, vi, choices["outliers"], outlier_threshold, detection_method, level, cache)
         y, v = yi[~removed], vi[~removed]

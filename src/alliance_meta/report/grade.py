@@ -12,7 +12,8 @@ Rules:
 
 - risk of bias (only with a ``rob_overall`` column judging at least one of the family's studies): share of the
   pooled estimate's weight (1/(v_i + tau^2); a study's block weight in a three-level model, :func:`study_weights`)
-  from studies with any effect size rated high risk (``high``, ``serious``, ``critical``): more than half -> -1.
+  from studies with any effect size rated high risk (``high``, ``serious``, ``critical``; a custom tool's worst
+  level): more than half -> -1.
 - inconsistency: the prediction interval includes the null and I^2 >= 50% -> -1; I^2 >= 75% -> -2.
 - imprecision: the CI includes the null, or is wider than ``grade.imprecision_width`` on the display
   scale (r, g or OR), -> -1; total N below the optimal information size ``grade.optimal_information_size``
@@ -31,6 +32,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from alliance_meta.inputs.risk_of_bias import high_risk_levels, tool_from_config
 from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number
@@ -68,12 +70,15 @@ def study_weights(analysis: pd.DataFrame, row: dict) -> pd.Series:
     return pd.Series(1 / (v + (float(tau2) if is_finite(tau2) else 0.0)), index=analysis.index).groupby(studies).sum()
 
 
-def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict) -> tuple[int, str]:
-    """Share of the pooled estimate's weight (:func:`study_weights`) from studies rated at high risk overall."""
+def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict, tool=None) -> tuple[int, str]:
+    """Share of the pooled estimate's weight (:func:`study_weights`) from studies rated at high risk overall:
+    the high-risk judgements of ``tool`` (the config's ``risk_of_bias`` block; a custom tool's worst level,
+    e.g. ``poor``), :data:`HIGH_RISK` without it."""
     if "rob_overall" not in effect_sizes:
         return 0, "not assessed: the sheet has no overall risk-of-bias judgements (rob_overall)"
+    high_levels = HIGH_RISK if tool is None else high_risk_levels(tool_from_config(tool))
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
-    high = set(effect_sizes.loc[rated.isin(HIGH_RISK).fillna(False).to_numpy(), "study_id"].astype(str))
+    high = set(effect_sizes.loc[rated.isin(high_levels).fillna(False).to_numpy(), "study_id"].astype(str))
     weights = study_weights(analysis, row)
     share = float(weights[weights.index.isin(high)].sum() / weights.sum())
     rated_studies = set(effect_sizes.loc[rated.notna().to_numpy() & (rated != "").fillna(False).to_numpy(),
@@ -213,9 +218,11 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
 
 def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd.DataFrame,
                         effect_sizes: pd.DataFrame, bias: pd.DataFrame | None = None,
-                        selection: pd.DataFrame | None = None, options: dict | None = None) -> pd.DataFrame:
+                        selection: pd.DataFrame | None = None, options: dict | None = None,
+                        risk_of_bias_tool: dict | None = None) -> pd.DataFrame:
     """``results/{family}/summary_of_findings.csv``: one row with k, N, the pooled estimate with CI and PI
-    (analysis metric and back-transformed), and per domain the suggested downgrade (0, -1, -2) and why."""
+    (analysis metric and back-transformed), and per domain the suggested downgrade (0, -1, -2) and why.
+    ``risk_of_bias_tool``: the config's ``risk_of_bias`` block, whose tool says which judgements are high risk."""
     options = options or {}
     show = display(metric)
     # patients as the Data section counts them: the largest n of each study (a three-level fit's analysis.csv has
@@ -224,7 +231,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     n = float(n) if unknown < analysis["study_id"].nunique() else math.nan  # no study gave its n: N unknown, not 0
     studies = pooled_studies(pooled_row)
     judged = {
-        "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row),
+        "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row, risk_of_bias_tool),
         "inconsistency": inconsistency(pooled_row),
         "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
                             "alliance measures and outcomes"),
