@@ -3,6 +3,7 @@ key path and a did-you-mean; an empty config file means all defaults."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,181 @@ def test_the_message_says_which_file_is_read_and_how_to_pass_another(tmp_path):
     message = misnamed_config_message(["config/config.yml"], tmp_path)
     assert message.startswith("No config/config.yaml in this review folder, but config/config.yml is here")
     assert f"--configfile {tmp_path.resolve() / 'config' / 'config.yml'};" in message and "nothing was run" in message
+
+
+# --- A reviewer editing config.yaml by hand -----------------------------------------------------------------------
+
+
+def test_a_key_written_twice_is_a_problem_not_a_silent_last_value(tmp_path):
+    """YAML keeps the last of two equal keys: a `moderators:` line added at the bottom replaced the one above."""
+    path = tmp_path / "config.yaml"
+    path.write_text("moderators: [rater]\npooling:\n  methods: [REML]\n  methods: [DL, REML]\nmoderators: [modality]\n"
+                    "bayes: {draws: 500}\n")
+    expected = ["moderators: written twice in one block (lines 1 and 5); YAML reads only the last: keep one",
+                "pooling.methods: written twice in one block (lines 3 and 4); YAML reads only the last: keep one"]
+    problems = []
+    assert load_config_file(path, problems)["moderators"] == ["modality"] and problems == expected
+    with pytest.raises(ConfigFileError) as raised:  # without a list for them
+        load_config_file(path)
+    assert str(raised.value).splitlines()[1:] == [f"  {line}" for line in expected]
+
+
+def test_a_config_saved_as_utf16_or_windows_1252_is_read(tmp_path):
+    """Notepad's "Unicode" is UTF-16 with a BOM, its "ANSI" Windows-1252: the sheet reads both, so does the config."""
+    text = "moderators: [rater]\nprisma:\n  excluded_reasons: {Keine Allianzmessung für: 3}\n"
+    for encoding in ("utf-16", "cp1252", "utf-8-sig"):
+        path = tmp_path / f"{encoding}.yaml"
+        path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+        assert load_config_file(path) == {"moderators": ["rater"],
+                                          "prisma": {"excluded_reasons": {"Keine Allianzmessung für": 3}}}
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("pooling:\n\ttests: [z]\n", "found character '\\t' that cannot start any token; indent with spaces, not a tab"),
+    ("plots:\n  font_family: Arial: bold\n", 'mapping values are not allowed here; a value holding ": " needs quotes'),
+    ("moderators: [rater]\ndependence:multilevel\n", "could not find expected ':'; every line is key: value, with a "
+                                                     "space after the colon"),
+    ("dependence:multilevel\n", "not a str: write a space after the colon"),
+    ("pooling:\n  methods: [REML]\n   tests: [z]\n", "the keys of one block start in the same column: check this "
+                                                   "line's indentation"),
+])
+def test_yaml_slips_say_how_to_mend_them(tmp_path, text, hint):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError, match=re.escape(hint)):
+        load_config_file(path)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("pooling: {level: 95%}", "pooling.level: '95%' is not a number; write 95 (without %"),
+    ("aggregate_rho: 50%", "aggregate_rho: '50%' is not a number; write 0.5 (a proportion, not a percentage)"),
+    ("bayes:\n  draws: 4,000", "bayes.draws: '4,000' is not an integer; write 4000 (without a thousands separator)"),
+    ("aggregate_rho: 0,5", "aggregate_rho: '0,5' is not a number; write 0.5 (with a decimal point)"),
+    ("bayes: {draws: 1e3}", "bayes.draws: '1e3' is not an integer; write 1000 (YAML reads '1e3' as text)"),
+    ("bayes: {prior: {mu_sd: 1e-7}}", "bayes.prior.mu_sd: '1e-7' is not a number; write 1.0e-07"),
+    ('centre_continuous: "TRUE"', "centre_continuous: 'TRUE' is not a boolean; write true (without quotes)"),
+    ("plots: {tiff: 1}", "plots.tiff: 1 is not a boolean; write true"),
+    ("second_coder: no", "second_coder: False is not a string or null; for none write null, or delete the line"),
+    ("prisma: false", "prisma: False is not null or a mapping of keys; for none write null, or delete the line"),
+    ("sheet_name: 2019", 'sheet_name: 2019 is not a string or null; write it in quotes: "2019"'),
+    ("plots:\n  study_colour: #0072B2", "plots.study_colour: None is not a string; it is empty (nothing after the "
+                                       "colon, or a value starting with #, which YAML reads as a comment"),
+])
+def test_a_value_yaml_reads_as_another_type_says_how_to_write_it(text, expected):
+    problems = check_config(yaml.safe_load(text), SCHEMA)
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_whole_numbers_with_a_decimal_point_become_integers():
+    """JSON Schema accepts 1000.0 as an integer; the moderators job then stopped on range(1000.0) as a bug."""
+    from alliance_meta.inputs.config_check import typed_overrides
+
+    written = {"permutations": 50.0, "aggregate_rho": 1.0, "bayes": {"draws": 500.0, "hdi_prob": 0.9},
+               "plots": {"decimals": 2.0, "width": 7.0}, "psychometric": {"decimals": 3.0}, "sheet_name": "2019"}
+    typed = typed_overrides(written, SCHEMA, texts=False)
+    assert typed == written and check_config(typed, SCHEMA) == []
+    assert [type(value) for value in (typed["permutations"], typed["bayes"]["draws"], typed["plots"]["decimals"],
+                                      typed["psychometric"]["decimals"])] == [int] * 4
+    assert [type(value) for value in (typed["aggregate_rho"], typed["bayes"]["hdi_prob"],
+                                      typed["plots"]["width"])] == [float] * 3
+    assert typed_overrides({"centre_continuous": "TRUE"}, SCHEMA, texts=False) == {"centre_continuous": "TRUE"}
+    named = {"sheet_name": 2019, "plots": {"font_family": 42}, "permutations": 1}  # a worksheet named by its year
+    assert typed_overrides(named, SCHEMA, texts=False) == {"sheet_name": "2019", "plots": {"font_family": "42"},
+                                                          "permutations": 1}
+
+
+def test_command_line_booleans_are_read_as_in_config_yaml():
+    """`centre_continuous: yes` works in config.yaml (YAML 1.1); --config centre_continuous=yes was 'not a boolean'."""
+    from snakemake.cli import parse_config
+
+    from alliance_meta.inputs.config_check import typed_overrides
+
+    typed = typed_overrides(parse_config(["centre_continuous=yes", "plots={tiff: on, rob: No}"]), SCHEMA)
+    assert typed == {"centre_continuous": True, "plots": {"tiff": True, "rob": False}}
+
+
+def test_a_sheet_path_from_the_home_folder(monkeypatch, tmp_path):
+    from alliance_meta.inputs.planning import home_paths
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert home_paths({"sheet": "~/review/studies.xlsx", "second_coder": None, "moderators": ["~x"]}) == {
+        "sheet": str(tmp_path / "review" / "studies.xlsx")}
+    assert home_paths({"sheet": "data/raw/studies.csv", "second_coder": "~/coder2.csv"}) == {
+        "second_coder": str(tmp_path / "coder2.csv")}
+
+
+def test_a_sheet_that_does_not_exist_gets_a_did_you_mean(monkeypatch, tmp_path):
+    from alliance_meta.inputs.planning import unusable_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "studies.csv").write_text("study_id,r,n\ns1,0.3,50\n")
+    for written in ("data/raw/studes.csv", "data/raw/Studies.CSV", "data\\raw\\studies.csv",
+                    "\u201cdata/raw/studies.csv\u201d", "data/raw/studies.csv "):
+        problems = unusable_files({"sheet": written}, named=("sheet",))
+        assert len(problems) == 1 and "did you mean data/raw/studies.csv?" in problems[0], problems
+    assert "write / between folders" in unusable_files({"sheet": "data\\raw\\studies.csv"}, named=("sheet",))[0]
+    assert "typographic quotes" in unusable_files({"sheet": "\u201cdata/raw/studies.csv\u201d"}, named=("sheet",))[0]
+    assert "did you mean" not in unusable_files({"sheet": "elsewhere/sheet.csv"}, named=("sheet",))[0]
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"pooling": {"tests": ["z", "HKSJ"]}}, "pooling.tests[1]: 'HKSJ' is not one of z, knha; did you mean knha?"),
+    ({"pooling": {"methods": ["Paule-Mandel", "REML"]}},
+     "pooling.methods[0]: 'Paule-Mandel' is not one of common, DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM, GENQ; "
+     "did you mean PM?"),
+    ({"dependence": "three-level"}, "dependence: 'three-level' is not one of aggregate, multilevel; did you mean "
+                                    "multilevel?"),
+    ({"metric": {"dropout": "OR"}}, "metric.dropout: 'OR' is not one of smd, log_or; did you mean log_or?"),
+])
+def test_other_names_of_an_allowed_value_get_a_did_you_mean(config, expected):
+    assert check_config(config, SCHEMA) == [expected]
+
+
+def test_a_key_without_a_space_after_its_colon():
+    """--config "bayes={draws:500}": YAML reads draws:500 as one key."""
+    assert check_config({"bayes": {"draws:500": None}}, SCHEMA) == [
+        "bayes.draws:500: unknown key; write a space after the colon: draws: 500"]
+
+
+def test_a_comma_inside_braces_is_explained():
+    """YAML reads {columns: n, rater} as columns: n and a key rater without a value (on the command line: '')."""
+    from snakemake.cli import parse_config
+
+    from alliance_meta.inputs.config_check import typed_overrides
+
+    for config in (yaml.safe_load("plots: {columns: n, rater}"),
+                   typed_overrides(parse_config(["plots={columns: n, rater}"]), SCHEMA)):
+        problems = check_config(config, SCHEMA)
+        assert problems[1].startswith("plots.rater: unknown key; it has no value: inside { } a comma starts the next "
+                                      "key, so write a list in [ ] (columns: [n, rater])"), problems
+
+
+def test_a_block_whose_keys_are_all_commented_out_means_its_defaults(tmp_path):
+    """`pooling:` with every line under it commented out was "None is not a mapping of keys", while an empty file
+    means all defaults; `prisma:` empty stays null (no diagram) and `moderators:` empty stays a problem."""
+    from alliance_meta.inputs.config_check import typed_overrides
+
+    path = tmp_path / "config.yaml"
+    path.write_text("pooling:\n#  methods: [REML]\nbayes:\n  prior:\nplots:\nprisma:\n")
+    typed = typed_overrides(load_config_file(path), SCHEMA, texts=False)
+    assert typed == {"pooling": {}, "bayes": {"prior": {}}, "plots": {}, "prisma": None}
+    assert check_config(typed, SCHEMA) == []
+    assert typed_overrides({"moderators": None}, SCHEMA, texts=False) == {"moderators": None}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("bayes:\n  draws: 500\nchains: 2\n", "chains: unknown key; did you mean changes? (bayes.chains is a key of bayes: "
+                                         "indent it under bayes:)"),
+    ("pooling:\n  methods: [REML]\nmain_method: REML\n",
+     "main_method: unknown key; pooling.main_method is a key of pooling: indent it under pooling:"),
+    ("methods: [REML]\n",
+     "methods: unknown key; methods is a key of pooling and multiverse: indent it under one of them"),
+    ("bayes:\n  draws: 500\n  moderators: [rater]\n",
+     "bayes.moderators: unknown key; moderators is a top-level key: write it at the start of its line, without "
+     "indentation"),
+    ("pooling: {method: [REML]}", "pooling.method: unknown key; did you mean pooling.methods?"),  # not multilevel's
+])
+def test_a_key_at_the_wrong_indentation_is_pointed_to_its_block(text, expected):
+    """A key of another block, written at this level, was "chains: unknown key; did you mean changes?"."""
+    assert check_config(yaml.safe_load(text), SCHEMA) == [expected]

@@ -113,6 +113,18 @@ def test_config_problems_stop_the_run_at_once_before_any_job(review_folder: Path
     assert not (review_folder / "logs").exists()
 
 
+def test_a_key_written_twice_is_listed_with_the_other_problems(review_folder: Path):
+    """YAML keeps the last of two `moderators:` lines without a word; an emptied block means its defaults."""
+    write_config(review_folder, "moderators: [rater]\npooling:\n#  methods: [REML]\nbayes:\n  draw: 100\n"
+                                "moderators: [modality]\n")
+    result = snakemake(review_folder, "--dry-run", check=False)
+    output = result.stdout + result.stderr
+    lines = [line.strip() for line in output.splitlines() if not line.startswith("Using workflow specific profile")]
+    assert result.returncode != 0 and lines[0].startswith("config/config.yaml: 2 problems"), output
+    assert lines[1:] == ["moderators: written twice in one block (lines 1 and 6); YAML reads only the last: keep one",
+                         "bayes.draw: unknown key; did you mean bayes.draws?"]
+
+
 def test_command_line_config_overrides_the_file_key_by_key(review_folder: Path):
     write_config(review_folder, "dependence: nested\npooling: {methods: [DL, PM], main_method: DL}\n")
     snakemake(review_folder, "--dry-run", "--config", "dependence=multilevel")

@@ -38,19 +38,19 @@ def read_checked_config(overrides):
     """config/config.yaml (absent, empty or comment-only: all defaults) with the
     --config/--configfile values on top; every problem at once, before any job, without
     a traceback."""
-    written = {}
+    written, problems = {}, []
     if not CONFIG_FILE.exists() and not workflow.overwrite_configfiles:  # a config/config.yml would be ignored
         misnamed = misnamed_config_files()
         if misnamed:
             sys.exit(misnamed_config_message(misnamed))
     if CONFIG_FILE.exists():
         try:
-            written = load_config_file(CONFIG_FILE)
+            written = load_config_file(CONFIG_FILE, problems)  # + keys written twice
         except ConfigFileError as error:
             sys.exit(str(error))
     schema = yaml.safe_load(CONFIG_SCHEMA.read_text())
-    merged = merge_overrides(written, typed_overrides(overrides, schema))
-    problems = check_config(merged, schema)
+    merged = typed_overrides(merge_overrides(written, typed_overrides(overrides, schema)), schema, texts=False)
+    problems += check_config(merged, schema)
     if problems:
         sys.exit(format_config_problems(problems, config_sources(overrides)))
     return merged
@@ -67,7 +67,7 @@ config.update(_ordered)
 
 from alliance_meta.inputs.planning import (aggregate_rho_problem, categorical_columns, coded_moderators,
                                            earlier_outputs, earlier_outputs_lines, earlier_outputs_note,
-                                           families_in_sheet, families_left_out, family_left_out_sentence,
+                                           families_in_sheet, families_left_out, family_left_out_sentence, home_paths,
                                            left_out_pattern, left_out_target, moderators_left_out_note,
                                            no_configured_family_problem, output_files, planning_cells,
                                            PREVIEWS_FOLDER, sheet_path, unusable_files)
@@ -78,6 +78,7 @@ from alliance_meta.io import TEXT_COLUMNS_ENV
 # with each PNG's hash (src/alliance_meta/plots/previews.py; the jobs inherit this environment).
 os.environ.setdefault("ALLIANCE_META_PREVIEWS", PREVIEWS_FOLDER)
 
+config.update(home_paths(config))  # sheet: ~/Dropbox/review/studies.xlsx
 # Without a `sheet` key the sheet is data/raw/studies.csv, or data/raw/studies.xlsx when only that exists.
 config["sheet"], _note = sheet_path(config["sheet"], named="sheet" in _checked)
 if _note and workflow.is_main_process:

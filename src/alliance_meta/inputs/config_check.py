@@ -28,32 +28,86 @@ class ConfigFileError(ValueError):
     """The config file cannot be read as a YAML mapping of keys."""
 
 
-def load_config_file(path: str | Path) -> dict:
+def load_config_file(path: str | Path, problems: list | None = None) -> dict:
     """The keys of a YAML config file; ``{}`` for an empty or comment-only file.
 
     Raises :class:`ConfigFileError` with a readable sentence for invalid YAML or a file
-    whose top level is not a mapping of keys (a list, a bare value). Needs pyyaml (the
+    whose top level is not a mapping of keys (a list, a bare value). A key written twice in one
+    block (:func:`repeated_keys`; YAML keeps the last) is a problem line appended to ``problems``,
+    to be listed with the config's other problems; without that list it raises too. Needs pyyaml (the
     ``[workflow]`` extra), imported here: the rest of this module (:func:`xlim_problem`,
     :func:`formulas`, used by the sheet check and the plots) is part of the core install.
     """
     import yaml
 
+    from alliance_meta.inputs.sheet import _decode
+
     path = Path(path)
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    try:  # as the sheet: UTF-8 with or without BOM, UTF-16 with BOM (Notepad's "Unicode"), else Windows-1252
+        text = _decode(path.read_bytes())
+        loaded = yaml.safe_load(text)
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise ConfigFileError(f"{path}: not valid YAML{line}: {problem}") from None
-    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigFileError(f"{path}: not valid YAML{line}: {problem}{_yaml_hint(problem)}") from None
+    except OSError as error:
         raise ConfigFileError(f"{path}: cannot be read: {error}") from None
+    repeated = [f"{key}: written twice in one block ({lines}); YAML reads only the last: keep one"
+                for key, lines in repeated_keys(text)]
+    if repeated and problems is None:
+        raise ConfigFileError("\n  ".join([f"{path}:", *repeated]))
+    if repeated:
+        problems.extend(repeated)
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
+        hint = ": write a space after the colon" if isinstance(loaded, str) and ":" in loaded else ""
         raise ConfigFileError(f"{path}: must hold keys at the top level (key: value lines), "
-                              f"not a {type(loaded).__name__}")
+                              f"not a {type(loaded).__name__}{hint}")
     return loaded
+
+
+def _yaml_hint(problem: str) -> str:
+    """How to mend the commonest YAML slips, by the parser's words."""
+    if "'\\t'" in problem:
+        return "; indent with spaces, not a tab"
+    if "mapping values are not allowed" in problem:
+        return ('; a value holding ": " needs quotes around it, e.g. label: "Follow-up: 6 months", or this line is '
+                "indented deeper than the key above it")
+    if "expected <block end>" in problem:
+        return "; the keys of one block start in the same column: check this line's indentation (spaces)"
+    if "could not find expected ':'" in problem:
+        return "; every line is key: value, with a space after the colon (check this line and the one above)"
+    return ""
+
+
+def repeated_keys(text: str) -> list[tuple[str, str]]:
+    """``("moderators", "lines 9 and 70")`` for every key that a mapping of the YAML ``text`` has more than once (the
+    dotted path of the block; lines counted from 1). YAML keeps the last value, so an added line further down
+    would silently replace the reviewer's earlier setting."""
+    import yaml
+
+    found = []
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, list[int]] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    lines.setdefault(key.value, []).append(key.start_mark.line + 1)
+                    walk(value, [*path, key.value])
+            found.extend((at[0], dotted([*path, key]), f"lines {', '.join(map(str, at[:-1]))} and {at[-1]}")
+                         for key, at in lines.items() if len(at) > 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, [*path, i])
+
+    try:
+        walk(yaml.compose(text, Loader=yaml.SafeLoader), [])
+    except yaml.YAMLError:
+        return []
+    return [(key, lines) for _, key, lines in sorted(found)]
 
 
 def merge_overrides(base: dict, overrides: dict) -> dict:
@@ -68,11 +122,20 @@ def merge_overrides(base: dict, overrides: dict) -> dict:
     return merged
 
 
-def typed_overrides(value, schema: dict, root: dict | None = None):
+#: The words PyYAML reads as booleans in config.yaml (YAML 1.1), which Snakemake's --config leaves as text.
+YAML_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def typed_overrides(value, schema: dict, root: dict | None = None, *, texts: bool = True):
     """``--config`` values with the types the schema asks for. Snakemake reads a nested value
     (``--config "bayes={draws: 500}"``) as text; where the schema wants a number, a boolean or null
     and the text is one, it becomes one (top-level values Snakemake types itself). ``$ref`` and
-    ``anyOf``/``oneOf``/``allOf`` branches are followed."""
+    ``anyOf``/``oneOf``/``allOf`` branches are followed. A whole number written with a decimal point
+    (``permutations: 1000.0``, which JSON Schema accepts as an integer) becomes an int where the schema
+    wants an integer and no other number, a whole number where the schema wants only a text
+    (``sheet_name: 2019``), and an empty block (``bayes:`` with its keys commented out) ``{}``, its
+    defaults, where the schema wants a mapping and not null; ``texts=False`` converts only these (the config file
+    as YAML read it)."""
     root = schema if root is None else root
     branches = _branches(schema, root)
     if isinstance(value, dict):
@@ -82,21 +145,28 @@ def typed_overrides(value, schema: dict, root: dict | None = None):
                 properties.setdefault(key, sub)
             if isinstance(branch.get("additionalProperties"), dict) and not extra:
                 extra = branch["additionalProperties"]
-        return {key: typed_overrides(item, properties.get(key, extra), root) for key, item in value.items()}
+        return {key: typed_overrides(item, properties.get(key, extra), root, texts=texts)
+                for key, item in value.items()}
     if isinstance(value, list):
         items = next((branch["items"] for branch in branches if isinstance(branch.get("items"), dict)), {})
-        return [typed_overrides(item, items, root) for item in value]
-    if not isinstance(value, str):
-        return value
+        return [typed_overrides(item, items, root, texts=texts) for item in value]
     types = set()
     for branch in branches:
         kind = branch.get("type", [])
         types |= {kind} if isinstance(kind, str) else set(kind)
+    if isinstance(value, float) and value.is_integer() and "integer" in types and "number" not in types:
+        return int(value)  # else a job's range(1000.0) stops with a traceback
+    if value is None and types == {"object"}:  # a block whose keys are all commented out: its defaults, as {}
+        return {}
+    if isinstance(value, int) and not isinstance(value, bool) and "string" in types and types <= {"string", "null"}:
+        return str(value)  # sheet_name: 2019, a worksheet named by a year
+    if not isinstance(value, str) or not texts:
+        return value
     text = value.strip()
     if "null" in types and text in ("null", "~", "None"):
         return None
-    if "boolean" in types and text.lower() in ("true", "false"):
-        return text.lower() == "true"
+    if "boolean" in types and text.lower() in YAML_BOOLEANS:  # as config.yaml reads them: yes/no, on/off too
+        return YAML_BOOLEANS[text.lower()]
     if ("integer" in types or "number" in types) and re.fullmatch(r"[+-]?\d+", text):
         return int(text)  # as YAML reads 90 in config.yaml
     if "number" in types:
@@ -170,7 +240,7 @@ def check_config(config: dict, schema: dict) -> list[str]:
     validator = Draft202012Validator(schema)
     problems: list[str] = []
     for error in validator.iter_errors(config):
-        problems.extend(_describe(error))
+        problems.extend(_describe(error, schema))
     flagged = {_path_key(problem)[0] for problem in problems}
     problems += [problem for problem in _cross_problems(fill_defaults(config, schema))
                  if _path_key(problem)[0] not in flagged]
@@ -193,13 +263,22 @@ def _join(path: str, key: str) -> str:
     return key if path == "the config" else f"{path}.{key}"
 
 
+#: Other names of allowed values (lower case, without spaces, hyphens and underscores), for the did-you-mean.
+ENUM_SYNONYMS = {"hksj": "knha", "hk": "knha", "knapphartung": "knha", "wald": "z", "fixed": "common",
+                 "fe": "common", "fixedeffect": "common", "fixedeffects": "common", "equal": "common",
+                 "dersimonianlaird": "DL", "paulemandel": "PM", "hunterschmidt": "HS", "sidikjonkman": "SJ",
+                 "hedges": "HE", "empiricalbayes": "EB", "threelevel": "multilevel", "3level": "multilevel",
+                 "hedgesg": "smd", "g": "smd", "d": "smd", "cohensd": "smd", "or": "log_or", "oddsratio": "log_or",
+                 "logoddsratio": "log_or", "fisherz": "z", "zr": "z"}
+
 COUNT_METHODS = ("mh", "peto", "glmm")
 #: The count models are no choice of pooling.methods: metric.dropout log_or adds their rows (models/counts.py).
 COUNT_METHODS_HINT = ("; MH, Peto and GLMM are not set here: under metric.dropout: log_or pooled.csv gets their rows "
                       "from the dropout rows with 2x2 counts (n11, n12, n21, n22)")
 
 
-def _describe(error) -> list[str]:
+def _describe(error, root: dict) -> list[str]:
+    """The problem lines of a jsonschema ``error``; ``root``: the whole schema (where a misplaced key belongs)."""
     path = dotted(error.absolute_path)
     kind = error.validator
     if kind == "additionalProperties" and isinstance(error.instance, dict):
@@ -211,14 +290,28 @@ def _describe(error) -> list[str]:
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             hint = (f"did you mean {_join(path, close[0])}?" if close else
                     f"allowed keys: {', '.join(allowed)}")
+            moved = _moved_key(str(key), [block for block in _blocks_of(str(key), root) if block != _schema_path(path)])
+            if close and (close[0].startswith(str(key)) or str(key).startswith(close[0])):
+                moved = ""  # pooling: {method: ...}: a singular of this block's key, not multilevel.method
+            if moved:  # chains: 2 written under no block was "did you mean changes?" only
+                hint = f"did you mean {_join(path, close[0])}? ({moved})" if close else moved
+            written = str(key).split(":", 1)[0]
+            if ":" in str(key) and written in allowed:  # --config "bayes={draws:500}": one key to YAML
+                hint = f"write a space after the colon: {written}: {str(key).split(':', 1)[1]}"
+            elif not close and error.instance[key] in (None, ""):  # {columns: n, rater}, {draws: 4,000}: keys to YAML
+                hint = ("it has no value: inside { } a comma starts the next key, so write a list in [ ] "
+                        "(columns: [n, rater]) and a number without a thousands separator (4000); " + hint)
             problems.append(f"{_join(path, str(key))}: unknown key; {hint}")
         return problems
     if kind in ("anyOf", "oneOf") and error.context:
-        return _describe_branches(error, path)
+        return _describe_branches(error, path, root)
     if kind == "enum":
         allowed = [_value(value) for value in error.validator_value]
         by_key = {str(value).lower(): _value(value) for value in error.validator_value}
         close = difflib.get_close_matches(str(error.instance).lower(), list(by_key), n=1, cutoff=0.6)
+        synonym = ENUM_SYNONYMS.get(re.sub(r"[\s_-]+", "", str(error.instance).lower()))
+        if synonym in error.validator_value:  # hksj: the name meta and the literature give Knapp-Hartung
+            close = [synonym.lower()]
         hint = f"; did you mean {by_key[close[0]]}?" if close else ""
         if str(error.instance).lower() in COUNT_METHODS and "method" in path:  # pooling.methods: [MH]
             hint = COUNT_METHODS_HINT
@@ -233,8 +326,96 @@ def _describe(error) -> list[str]:
             return [f"{path}: is empty; write [] for none, or the values as a list: [a, b]"]
         hint = (f"; write it as a list: [{error.instance}]" if "array" in wanted  # `families: outcome`
                 and isinstance(error.instance, (str, int, float)) and not isinstance(error.instance, bool) else "")
-        return [f"{path}: {error.instance!r} is not {' or '.join(_article(t) for t in wanted)}{hint}"]
+        return [f"{path}: {error.instance!r} is not {' or '.join(_article(t) for t in wanted)}"
+                f"{hint or _type_hint(error.instance, wanted, error.schema)}"]
     return [f"{path}: {error.message}"]
+
+
+def _type_hint(instance, wanted, schema=None) -> str:
+    """How to write a value that YAML read as another type than the key's (``95%``, ``4,000``, ``0,5`` and
+    ``1e3`` are text to YAML; ``"TRUE"`` in quotes is text; ``no`` is false; ``2019`` is a number; a value
+    starting with ``#`` is a comment, so the key is empty), or ``""``. ``schema``: the key's, whose ``maximum`` of 1
+    reads ``50%`` as 0.5."""
+    wanted = set(wanted)
+    if isinstance(instance, str) and wanted & {"integer", "number"}:
+        text = instance.strip().replace(" ", "")
+        why = ""
+        if text.endswith("%"):
+            text, why = text[:-1], " (without %: percentages are written as numbers)"
+            if isinstance(schema, dict) and schema.get("maximum", schema.get("exclusiveMaximum", 100)) <= 1:
+                text, why = _percent(text), " (a proportion, not a percentage)"
+        if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+", text) and "integer" in wanted:
+            text, why = text.replace(",", ""), " (without a thousands separator)"
+        elif re.fullmatch(r"[+-]?\d*,\d+", text):
+            text, why = text.replace(",", "."), " (with a decimal point)"
+        try:
+            number = float(text)
+        except ValueError:
+            return ""
+        if not math.isfinite(number):
+            return ""
+        written = str(int(number)) if number.is_integer() and abs(number) < 1e15 else f"{number:.15g}"
+        if "e" in written and "." not in written.split("e")[0]:  # YAML reads 1.0e-6 as a number, not 1e-6
+            written = written.replace("e", ".0e", 1)
+        return f"; write {written}{why or ' (YAML reads ' + repr(instance) + ' as text)'}"
+    if isinstance(instance, str) and "boolean" in wanted:
+        word = instance.strip().lower()
+        if word in ("true", "yes", "on", "false", "no", "off"):
+            return f"; write {'true' if word in ('true', 'yes', 'on') else 'false'} (without quotes)"
+        return ""
+    if instance in (0, 1) and not isinstance(instance, bool) and "boolean" in wanted:
+        return f"; write {'true' if instance else 'false'}"
+    if isinstance(instance, bool) and "null" in wanted:
+        return "; for none write null, or delete the line (YAML reads no and false as false)"
+    if isinstance(instance, (int, float)) and not isinstance(instance, bool) and "string" in wanted:
+        return f"; write it in quotes: \"{instance}\""
+    if instance is None and "string" in wanted:
+        return ("; it is empty (nothing after the colon, or a value starting with #, which YAML reads as a comment: "
+                "write such a value in quotes, \"#0072B2\")")
+    return ""
+
+
+def _percent(text: str) -> str:
+    try:
+        return f"{float(text) / 100:g}"
+    except ValueError:
+        return text
+
+
+def _moved_key(key: str, blocks: list[str]) -> str:
+    """Where a key written at the wrong indentation belongs (``blocks``: :func:`_blocks_of` but its own), or ""."""
+    if "" in blocks:  # bayes: {moderators: [rater]}
+        return f"{key} is a top-level key: write it at the start of its line, without indentation"
+    if len(blocks) == 1:
+        return f"{blocks[0]}.{key} is a key of {blocks[0]}: indent it under {blocks[0]}:"
+    if blocks:
+        return f"{key} is a key of {', '.join(blocks[:-1])} and {blocks[-1]}: indent it under one of them"
+    return ""
+
+
+def _schema_path(path: str) -> str:
+    """``bayes.sensitivity_priors[1]`` -> ``bayes.sensitivity_priors``: the block of a key path, without list items."""
+    return "" if path == "the config" else re.sub(r"\[\d+\]", "", path)
+
+
+def _blocks_of(key: str, schema: dict) -> list[str]:
+    """The dotted paths of the blocks (mappings) of ``schema`` that have the key ``key`` ("" = the top level), in
+    schema order: where a key written at the wrong indentation belongs."""
+    found: list[str] = []
+
+    def walk(sub, path, depth):
+        if depth > 6:
+            return
+        for branch in _branches(sub, schema):
+            for name, child in branch.get("properties", {}).items():
+                if name == key and path not in found:
+                    found.append(path)
+                walk(child, f"{path}.{name}" if path else name, depth + 1)
+            if isinstance(branch.get("items"), dict):
+                walk(branch["items"], path, depth + 1)
+
+    walk(schema, "", 0)
+    return found
 
 
 def _value(value) -> str:
@@ -252,7 +433,7 @@ def _article(type_name: str) -> str:
     return names.get(type_name, f"a {type_name}")
 
 
-def _describe_branches(error, path: str) -> list[str]:
+def _describe_branches(error, path: str, root: dict) -> list[str]:
     """An anyOf/oneOf failure: the problems of the branch meant for the value's type."""
     branches: dict[int, list] = {}
     for sub in error.context:
@@ -260,11 +441,13 @@ def _describe_branches(error, path: str) -> list[str]:
     meant = [errors for errors in branches.values()
              if not any(sub.validator == "type" and not sub.relative_path for sub in errors)]
     if len(meant) == 1:
-        return [line for sub in meant[0] for line in _describe(sub)]
+        return [line for sub in meant[0] for line in _describe(sub, root)]
     kinds = [sub.validator_value for errors in branches.values() for sub in errors
              if sub.validator == "type" and not sub.relative_path]
     if kinds and len(meant) == 0:
-        return [f"{path}: {error.instance!r} is not {' or '.join(_article(k) for k in kinds)}"]
+        wanted = [kind for k in kinds for kind in (k if isinstance(k, list) else [k])]
+        return [f"{path}: {error.instance!r} is not {' or '.join(_article(k) for k in kinds)}"
+                f"{_type_hint(error.instance, wanted)}"]
     return [f"{path}: {error.message}"]
 
 

@@ -24,6 +24,18 @@ import pandas as pd
 from alliance_meta.inputs.codebook import VOCABULARIES
 
 
+#: The config keys that name files of the reviewer's (relative to the review folder, or absolute).
+FILE_KEYS = ("sheet", "second_coder")
+
+
+def home_paths(config: dict) -> dict:
+    """The ``FILE_KEYS`` of ``config`` that start with ``~``, with the home folder put in, as a shell does
+    (``sheet: ~/Dropbox/review/studies.xlsx``): else the file was looked for in a folder named ``~`` of the
+    review folder and "does not exist"."""
+    return {key: os.path.expanduser(config[key]) for key in FILE_KEYS
+            if isinstance(config.get(key), str) and config[key].startswith("~")}
+
+
 def sheet_path(configured: str, named: bool) -> tuple[str, str | None]:
     """The sheet to read and a note for the log (or None). A sheet the config names is used as named (with a
     note when a newer sheet of its name is beside it: :func:`_newer_sibling_note`); otherwise the default
@@ -68,12 +80,32 @@ def unusable_files(paths: dict, named=()) -> list[str]:
         if key not in named:  # the default sheet, data/raw/studies.csv or .xlsx
             what += f", nor does {Path(path).with_suffix('.xlsx')} (the default sheet; or set {key} in the config)"
         relative = "" if Path(path).is_absolute() else f" (paths are relative to the review folder {Path.cwd()})"
-        problems.append(f"{key}: {path} {what}{relative}")
+        problems.append(f"{key}: {path} {what}{relative}{_missing_file_hint(path)}")
     sheet, second = paths.get("sheet"), paths.get("second_coder")
     if sheet and second and Path(sheet).is_file() and Path(second).is_file() and os.path.samefile(sheet, second):
         problems.append(f"second_coder: {second} is the sheet itself (sheet: {sheet}), which agrees with itself in "
                         "every cell; give the second coder's own sheet, or delete the second_coder line")
     return problems
+
+
+def _missing_file_hint(path: str) -> str:
+    """A did-you-mean for a file that does not exist: the path without what made it another name (backslashes,
+    typographic quotes, spaces around it) when that file exists, or a file of its folder with a close name
+    (``studes.csv``, ``Studies.CSV``)."""
+    import difflib
+
+    mended = path.strip().strip("\"'\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb").strip().replace("\\", "/")
+    if mended != path and Path(mended).is_file():
+        why = ["write / between folders: \\ is part of a file name on macOS and Linux"] if "\\" in path else []
+        why += ["typographic quotes, as a word processor types them, are part of the name: write straight quotes "
+                "or none"] if re.search("[\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb]", path) else []
+        why += ["spaces around it are part of the name"] if path.strip() != path else []
+        return f"; did you mean {mended}?" + (f" ({'; '.join(why)})" if why else "")
+    folder = Path(path).parent
+    names = [entry.name for entry in folder.iterdir() if entry.is_file()] if folder.is_dir() else []
+    close = difflib.get_close_matches(Path(path).name, names, n=1, cutoff=0.6) or \
+        [name for name in names if name.lower() == Path(path).name.lower()]
+    return f"; did you mean {(folder / close[0]).as_posix()}?" if close else ""
 
 
 def planning_cells(path: str | Path, **reading) -> pd.DataFrame | None:
