@@ -640,3 +640,17 @@ def test_multiverse_risk_of_bias_choice_of_a_custom_tool():
     assert specs["risk_of_bias"].tolist() == ["all", "exclude_high", "low_only"]
     assert multiverse.row_mask(rows, {"risk_of_bias": "exclude_high"}, tool).sum() == 16
     assert multiverse.run_batch(specs, rows, metric="z", rob_tool=tool)["k"].tolist() == [24, 16, 8]
+
+
+def test_am_multiverse_reads_a_custom_tools_levels():
+    """am.multiverse takes the config's risk_of_bias block, as the pipeline's batches do: with good / fair / poor,
+    exclude_high leaves the poor studies out and low_only keeps the good ones."""
+    import alliance_meta as am
+
+    rows = _rows_with_rob().replace({"rob_overall": {"low": "good", "moderate": "fair", "high": "poor"}})
+    fit = am.fit(rows.assign(n=100), metric="z")
+    tool = {"tool": "custom", "domains": ["selection"], "levels": ["good", "fair", "poor"]}
+    settings = {"methods": ["REML"], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none"],
+                "priors": [], "risk_of_bias": ["all", "exclude_high", "low_only"]}
+    table = am.multiverse(fit, settings, risk_of_bias=tool).to_frame()
+    assert table.set_index("risk_of_bias")["k"].to_dict() == {"all": 24, "exclude_high": 16, "low_only": 8}

@@ -641,6 +641,7 @@ class MultiverseAnalysis:
 
 
 def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0, psychometric: dict | None = None,
+                        risk_of_bias: dict | None = None,
                         progress: Callable[[int, int], None] | None = None) -> MultiverseAnalysis:
     """Every specification of the multiverse of a fit's rows, fitted (``am.multiverse``).
 
@@ -649,7 +650,8 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     :data:`DEFAULTS`). The fit gives the rows, the metric and level, and the estimator that detects
     outliers; its own specification is the one the plot marks. ``mu_sd``: the prior SD of mu of the
     Bayesian specifications; ``psychometric``: the config's ``psychometric`` section for the ``correction``
-    choice. ``progress(done, total)`` is called every ``progress_every`` (500) specifications.
+    choice; ``risk_of_bias``: the config's ``risk_of_bias`` block, whose levels (a custom tool's) the
+    ``risk_of_bias`` choice reads. ``progress(done, total)`` is called every ``progress_every`` (500) specifications.
     """
     from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.inputs.options import check_options
@@ -662,10 +664,11 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     check_options("multiverse", settings, MULTIVERSE_KEYS, "am.multiverse")
     settings = dict(settings or {})
     fit.moderator_columns(settings.get("subsets") or [], "am.multiverse: subset moderator")
-    specs = specifications({**settings, "moderators": []}, fit.effect_sizes)
+    tool = {"risk_of_bias_tool": risk_of_bias} if risk_of_bias else {}
+    specs = specifications({**settings, "moderators": [], **tool}, fit.effect_sizes)
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
                       fit.method, progress, settings.get("progress_every", 500), psychometric,
-                      knha_adhoc=fit.test == "adhoc")
+                      knha_adhoc=fit.test == "adhoc", rob_tool=risk_of_bias)
     main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
     if fit.test in MAIN_TESTS:  # the fit's test (a cr2 fit's: no specification has it, the Wald z one is marked)
         main["test"] = MAIN_TESTS[fit.test]
