@@ -270,3 +270,20 @@ def test_the_pooled_table_names_its_estimators_and_columns():
     assert ("Method: common = common-effect model; REML = restricted maximum likelihood; PMM = median-unbiased "
             "Paule\u2013Mandel (estimator of \u03c4\u00b2).") in note
     assert "DerSimonian" not in note and "Q = Cochran's heterogeneity statistic" in note
+
+
+def test_baujat_numbers_the_extreme_studies_when_one_has_no_leave_one_out_value():
+    """dropout_counts: one study's baujat_y was NaN, so every score was NaN and studies 1-3 of the sheet were
+    numbered as the most extreme, the outlying points (influence .57, residual 1.39) left unnumbered."""
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(baujat_x=np.array([0.95, 0.25, 0.71, 1.39, 0.09, 0.03, 0.68]),
+                             baujat_y=np.array([0.036, 0.008, 0.024, 0.054, 0.002, np.nan, 0.57]))
+    labels = [f"S{i}" for i in range(1, 8)]
+    figure = baujat_plot(result, labels)
+    key = " ".join(text.get_text() for text in figure.texts).replace("\n", " ")
+    assert key.startswith("Numbered: 1 S7; 2 S4; 3 S1.")
+    assert "Not drawn (no leave-one-out value): S6." in key
+    import matplotlib.pyplot
+
+    matplotlib.pyplot.close(figure)

@@ -118,3 +118,14 @@ def test_pdf_fonts_leave_out_the_layout_tables_only_inside_the_pipelines_writers
     for lean_font, plain_font in zip(lean, plain):
         assert lean_font.getGlyphOrder() == plain_font.getGlyphOrder()
         assert lean_font["hmtx"].metrics == plain_font["hmtx"].metrics
+
+
+def test_saved_pdfs_embed_truetype_fonts_and_svgs_keep_their_text(tmp_path):
+    """The funnel, Baujat, GOSH, multiverse, PRISMA... PDFs had Type 3 fonts (rejected by journals' preflight) and
+    their SVGs text drawn as outlines: the style's fonttypes held only while the figure was drawn, not when saved."""
+    figure = _figure()
+    figure.suptitle("Funnel plot")
+    save_figure(figure, [tmp_path / "figure.pdf", tmp_path / "figure.svg"])
+    pdf = (tmp_path / "figure.pdf").read_bytes()
+    assert b"/Type3" not in pdf and b"/FontFile2" in pdf
+    assert "Funnel plot" in (tmp_path / "figure.svg").read_text()

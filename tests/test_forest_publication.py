@@ -235,10 +235,11 @@ def test_the_funnel_plot_s_secondary_axis_spreads_ticks_that_would_crowd():
     assert top_labels([2.09, -2.65, 0, 1.47, 0.213, 0.266, 3.8], [0.111, 0.333, 0.0213, 1, 1e-6, 4e-6, 0.5], "z",
                       0.699) == ["\u22120.99", "\u22120.9", "0", "0.9", "0.99"]
     assert top_labels([2.9, -2.05, -1.67, 0.18, 0.98], [2.4, 2.5, 2.4, 4.07, 0.31], "log_or",
-                      0.24) == ["0.02", "0.1", "1", "10", "50"]
+                      0.24) == ["0.01", "0.1", "1", "10", "100"]  # the axis holds the dotted funnel
     rng = np.random.default_rng(5)
     yi, vi = rng.normal(0.3, 0.15, 60), rng.uniform(0.004, 0.05, 60)
-    assert top_labels(yi, vi, "z", 0.3) == ["\u22120.75", "\u22120.50", "\u22120.25", "0.00", "0.25", "0.50", "0.75"]
+    # estimate 0: the dotted funnel inside the studies' extent, the axis theirs
+    assert top_labels(yi, vi, "z", 0.0) == ["\u22120.75", "\u22120.50", "\u22120.25", "0.00", "0.25", "0.50", "0.75"]
 
 
 @pytest.mark.parametrize("method, label", [("common", "Common-effect estimate"), ("REML", "Random-effects estimate"),
@@ -260,3 +261,36 @@ def test_the_funnel_plot_names_the_estimate_of_the_fit_s_model(method, label):
         assert figure.axes[0].lines[1].get_xdata()[0] == pytest.approx(fit.estimate)  # the line is the fit's estimate
     finally:
         plt.close(figure)
+
+
+def test_funnel_axis_holds_the_pseudo_confidence_funnel_of_a_single_study():
+    """k = 1 (one_study): the axis stopped at the study, the estimate on the frame and the dotted funnel cut off."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.funnel import funnel_plot
+
+    figure = funnel_plot([0.33], [0.0059], "z", estimate=0.33)
+    lower, upper = figure.axes[0].get_xlim()
+    se_max = 1.08 * 0.1  # the floor of the SE axis
+    assert upper > 0.33 + 1.96 * se_max and lower < 0.33 - 1.96 * se_max
+    plt.close(figure)
+
+
+def test_funnel_secondary_axis_labels_do_not_run_together():
+    """The demo's outcome funnel (k = 125, SE to 0.26, estimate .30) on an axis of +-0.89: r's default ticks
+    -0.50, -0.25, 0.00, 0.25, 0.50 passed the spacing rule, and "-0.25 0.00" and "0.25" touched."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.funnel import funnel_plot
+
+    rng = np.random.default_rng(3)
+    se = np.concatenate([rng.uniform(0.035, 0.21, 124), [0.258]])
+    yi = np.concatenate([rng.normal(0.3, 0.13, 124), [0.82]])
+    figure = funnel_plot(yi, se ** 2, "z", 0.3)
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()
+    boxes = sorted((label.get_window_extent(renderer) for label in figure.axes[0].child_axes[0].get_xticklabels()
+                    if label.get_text()), key=lambda box: box.x0)
+    assert len(boxes) >= 3
+    assert all(right.x0 - left.x1 >= 0.5 * left.height for left, right in zip(boxes, boxes[1:]))
+    plt.close(figure)

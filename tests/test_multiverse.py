@@ -330,3 +330,25 @@ def test_the_specification_curve_keeps_the_option_names_when_saved_as_it_is(tabl
     box = figure.get_tightbbox()
     width, height = figure.get_size_inches()
     assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+
+
+def test_legend_bars_stand_apart_from_their_text(table):
+    """The interval bars of the legend (3 pt wide, projecting caps, handletextpad 0.3) touched their labels."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.multiverse import specification_curve
+
+    figure = specification_curve(table, "z", 95, {})
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    legend = next(axis.get_legend() for axis in figure.axes if axis.get_legend())
+    points = figure.dpi / 72
+    for handle, text in zip(legend.legend_handles, legend.get_texts()):
+        if handle.get_linestyle() != "-":
+            continue
+        cap = handle.get_linewidth() / 2 if handle.get_solid_capstyle() == "projecting" else 0.0
+        gap = (text.get_window_extent(renderer).x0 - handle.get_window_extent(renderer).x1) / points - cap
+        assert gap >= 3, (text.get_text(), gap)
+    legend_box = legend.get_window_extent(renderer)
+    assert legend_box.x1 <= figure.bbox.x1
+    plt.close(figure)

@@ -369,3 +369,23 @@ def test_placeholder_figures_carry_the_simulated_data_note(monkeypatch):
         plt.close(figure)
     assert SIMULATED_NOTE not in texts_of(forest_draw.message("No effect sizes in this family (k = 0)."))
     plt.close("all")
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_influence_plot_says_what_the_red_points_are(named):
+    """dropout_counts: two studies drawn in red in all eight panels, nothing in the figure saying why."""
+    from types import SimpleNamespace
+
+    from alliance_meta.plots.influence import influence_plot
+
+    k = 6
+    values = np.linspace(0.1, 0.6, k)
+    result = SimpleNamespace(hat=values, influential=np.array([False] * (k - 1) + [True]), rstudent=values,
+                             dffits=values, cook_distance=values, covariance_ratio=values, tau2_deleted=values,
+                             tau2=0.1, q_deleted=values, q=3.0, weight=values * 100)
+    labels = [f"S{i}" for i in range(k)] if named else [f"A rather long list of authors {i} et al." for i in range(k)]
+    texts = " ".join(text.get_text() for text in influence_plot(result, labels=labels).texts).replace("\n", " ")
+    assert texts.startswith("Red: influential (metafor's rules; influence.csv).")
+    plain = influence_plot(SimpleNamespace(**{**vars(result), "influential": np.zeros(k, bool)}), labels=labels)
+    assert not any("Red" in text.get_text() for text in plain.texts)
+    plt.close("all")

@@ -92,3 +92,19 @@ def test_the_code_digest_tells_two_versions_of_the_package_apart(tmp_path):
     (tmp_path / "templates" / "r.html.j2").write_text("{{ y }}\n")
     assert code_digest(tmp_path) != first
     assert package_versions()["alliance-meta"].endswith(f"(code {code_digest()})")
+
+
+def test_note_stays_below_the_axes_of_a_constrained_layout():
+    """The Bayesian forest plot (constrained layout, tall): the note was placed before the axes grew, and sat on
+    the data."""
+    from alliance_meta.plots.provenance import add_note
+
+    figure, axis = plt.subplots(figsize=(5, 12), constrained_layout=True)
+    axis.plot([0, 1], [0, 1])
+    axis.set_xlabel("x")
+    add_note(figure, SIMULATED_NOTE)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    note = next(text for text in figure.texts if text.get_text() == SIMULATED_NOTE)
+    assert note.get_window_extent(renderer).y1 < axis.get_tightbbox(renderer).y0
+    plt.close(figure)

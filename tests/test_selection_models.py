@@ -292,3 +292,49 @@ def test_a_model_that_did_not_converge_is_grey_in_both_figures():
     assert weights.axes[1].get_title(loc="left") == "Half-normal"
     for figure in (figure, weights):
         matplotlib.pyplot.close(figure)
+
+
+def test_weight_functions_of_no_fitted_model_are_one_message_not_a_grid_of_empty_panels():
+    """k = 1 or 2: seven empty panels each held a sentence in 7-pt italics, under a footnote on p-value ticks that
+    no panel drew; now one figure says that no model was fitted and why, model by model."""
+    import matplotlib.pyplot
+
+    table = sm.selection_models_table(YI[:2], VI[:2], metric="z")
+    figure = weight_functions_plot(table, YI[:2], VI[:2])
+    texts = [text.get_text() for axis in figure.axes for text in axis.texts] + [t.get_text() for t in figure.texts]
+    assert len(figure.axes) == 1 and len(texts) == 1
+    assert texts[0].startswith("No selection model was fitted.")
+    assert "Half-normal: k = 2 is too small" in texts[0] and "Ticks below each axis" not in texts[0]
+    matplotlib.pyplot.close(figure)
+
+
+def test_a_wide_interval_does_not_run_into_the_lrt_column():
+    """'-6.62 [-81.83, 68.59]' (a power model not at a maximum, multilevel test folder) ran over 'p = .022'."""
+    import matplotlib.pyplot
+
+    table = sm.selection_models_table(YI, VI, metric="smd")
+    table.loc[4, ["estimate", "ci_lower", "ci_upper", "lrt_p"]] = [-6.616, -81.827, 68.594, 0.0222]
+    figure = selection_estimates_plot(table, {"estimate": 0.45, "ci_lower": 0.21, "ci_upper": 0.69}, "smd")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in figure.texts if text.get_text().strip()]
+    for i, one in enumerate(boxes):
+        for other in boxes[i + 1:]:
+            assert not one.overlaps(other)
+    matplotlib.pyplot.close(figure)
+
+
+def test_a_model_that_did_not_converge_does_not_set_the_axis():
+    """Its interval (-81.83 to 68.59 on a g axis) squeezed the converged models into a few pixels at 0."""
+    import matplotlib.pyplot
+
+    table = sm.selection_models_table(YI, VI, metric="smd")
+    table.loc[4, ["estimate", "ci_lower", "ci_upper", "converged"]] = [-6.616, -81.827, 68.594, False]
+    figure = selection_estimates_plot(table, {"estimate": 0.45, "ci_lower": 0.21, "ci_upper": 0.69}, "smd")
+    left, right = figure.axes[0].get_xlim()
+    converged = table.drop(index=4)
+    assert left > -81 and right < 68
+    assert left <= converged["ci_lower"].min() and right >= converged["ci_upper"].max()
+    arrows = [line.get_marker() for line in figure.axes[0].lines if line.get_marker() in ("<", ">")]
+    assert sorted(arrows) == ["<", ">"]
+    matplotlib.pyplot.close(figure)

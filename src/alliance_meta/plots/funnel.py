@@ -34,7 +34,15 @@ SPREAD_TICKS = {"z": (0.0, 0.5, -0.5, 0.9, -0.9, 0.99, -0.99, 0.8, -0.8, 0.2, -0
 MIN_TICK_GAP = 0.13  # of the axis width: labels such as "-0.5" and "0.0" closer than this ran into each other
 
 
-def _spread_ticks(metric: str, default, extent: float):
+def _labels_crowd(axis, renderer) -> bool:
+    """Whether two neighbouring tick labels of ``axis`` (a secondary x axis, drawn) stand less than half their
+    height apart: "-0.25 0.00 0.25" on the demo's Fisher-z axis passed the spacing rule and ran together."""
+    boxes = sorted((label.get_window_extent(renderer) for label in axis.get_xticklabels()
+                    if label.get_visible() and label.get_text()), key=lambda box: box.x0)
+    return any(right.x0 - left.x1 < 0.5 * left.height for left, right in zip(boxes, boxes[1:]))
+
+
+def _spread_ticks(metric: str, default, extent: float, crowded: bool = False):
     """Ticks of the secondary axis (display scale) at least :data:`MIN_TICK_GAP` of the axis apart, taken from
     :data:`SPREAD_TICKS` roundest first, when the ``default`` ticks (evenly spaced on the display scale) are closer
     than that on the analysis axis (-extent, extent); None when the default ones stand apart."""
@@ -42,7 +50,7 @@ def _spread_ticks(metric: str, default, extent: float):
     where = inverse(np.asarray(default, float))
     where = np.sort(where[np.abs(where) <= extent])
     gap = MIN_TICK_GAP * 2 * extent
-    if len(where) < 2 or np.min(np.diff(where)) >= gap:
+    if len(where) < 2 or (np.min(np.diff(where)) >= gap and not crowded):
         return None
     kept: list[float] = []
     for position in inverse(np.asarray(SPREAD_TICKS[metric])):
@@ -63,6 +71,8 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
         figure, axis = plt.subplots(figsize=(5.5, 4.4))
         z_outer = dist.norm.isf(0.0005)
         extent = max(np.abs(np.concatenate([yi, filled_yi])).max(initial=0.1), z_outer * se_max * 0.6) * 1.05
+        if estimate is not None:  # the pseudo-confidence funnel whole: with few studies it left the panel at once
+            extent = max(extent, (abs(estimate) + 1.96 * se_max) * 1.05)
         axis.fill_betweenx(grid, -extent * 2, extent * 2, color="white", zorder=0)
         for upper_p, lower_p, colour in CONTOURS:
             inner = dist.norm.isf(upper_p / 2) * grid
@@ -98,7 +108,8 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
         figure.tight_layout()
         if metric in SECONDARY_AXES:  # the ticks matplotlib draws in this style (not the caller's rcParams), spread
             figure.draw_without_rendering()  # if they crowd: the secondary axis takes its limits and ticks as drawn
-            spread = _spread_ticks(metric, top.get_xticks(), extent)
+            spread = _spread_ticks(metric, top.get_xticks(), extent,
+                                   crowded=_labels_crowd(top, figure.canvas.get_renderer()))
             if spread is not None:
                 top.set_xticks(spread, [f"{value:g}".replace("-", "\u2212") for value in spread])
     return figure

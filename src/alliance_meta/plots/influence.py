@@ -29,10 +29,17 @@ def baujat_plot(result, labels, n_labels: int = 3):
 
     labels = np.asarray([plain_text(label) for label in labels], dtype=str)
     x, y = np.asarray(result.baujat_x, float), np.asarray(result.baujat_y, float)
-    score = x / max(x.max(), 1e-300) + y / max(y.max(), 1e-300)
-    marked = np.argsort(-score)[: min(n_labels, labels.size)]
+    # nan-aware: one study without a leave-one-out value (NaN) made every score NaN, and the first three studies
+    # in the sheet were numbered as the most extreme while the outlying points went unnumbered
+    drawn = np.isfinite(x) & np.isfinite(y)
+    score = np.where(drawn, x / max(np.nanmax(x, initial=0.0), 1e-300) + y / max(np.nanmax(y, initial=0.0), 1e-300),
+                     -np.inf)
+    marked = np.argsort(-score)[: min(n_labels, int(drawn.sum()))]
     key = "; ".join(f"{number} {labels[index]}" for number, index in enumerate(marked, start=1))
-    key_lines = textwrap.wrap(f"Numbered: {key}.", 95) if marked.size else []
+    key_text = f"Numbered: {key}." if marked.size else ""
+    if not drawn.all():
+        key_text += f" Not drawn (no leave-one-out value): {'; '.join(labels[~drawn])}."
+    key_lines = textwrap.wrap(key_text.strip(), 95)
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         height = 4.0 + 0.13 * len(key_lines)
         figure, axis = plt.subplots(figsize=(5.0, height))
@@ -190,8 +197,11 @@ def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, deta
     named = bool(names) and max(len(name) for name in names) <= STUDY_LABEL_CHARS and \
         index.size * 1.25 * TICK_FONT / 72 <= column_width
     head = f"Studies ({detail})" if detail else "Studies"
-    key = textwrap.wrap(f"{head}: " + "; ".join(f"{i} {name}" for i, name in zip(index, names)) + ".", 120) \
-        if names and not named else []
+    keyed = bool(names) and not named
+    # the red points were not explained anywhere in the figure (the docstrings said "influential in red")
+    flagged = "Red: influential (metafor's rules; influence.csv)." if (np.asarray(colours) == FLAGGED).any() else ""
+    studies = f"{head}: " + "; ".join(f"{i} {name}" for i, name in zip(index, names)) + "." if keyed else ""
+    key = textwrap.wrap(f"{flagged} {studies}".strip(), 120)
     extra = (max(len(name) for name in names) * 0.55 * TICK_FONT / 72 if named else 0.0) + 0.13 * len(key)
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axes = plt.subplots(*shape, figsize=(size[0], size[1] + extra), sharex=True)
@@ -213,7 +223,7 @@ def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, deta
         else:  # studies are counted: no tick at 2.5
             axes[-1][0].xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
         for axis in axes[-1]:
-            axis.set_xlabel(f"{xlabel} number (key below)" if key else f"{xlabel} ({detail})" if detail else xlabel)
+            axis.set_xlabel(f"{xlabel} number (key below)" if keyed else f"{xlabel} ({detail})" if detail else xlabel)
         height = figure.get_figheight()
         figure.tight_layout(rect=(0, (0.1 + 0.13 * len(key)) / height if key else 0, 1, 1))
         if key:

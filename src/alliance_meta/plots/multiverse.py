@@ -101,13 +101,15 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         if metric == "log_or":
             log_metric_axis(top, "y")
         handles = [Line2D([], [], marker="o", ls="", color="black", markersize=3, label="Estimate"),
-                   Line2D([], [], lw=3, color=SIGNIFICANT, label=f"Interval excludes {null:g}"),
-                   Line2D([], [], lw=3, color=NOT_SIGNIFICANT, label=f"Interval includes {null:g}"),
+                   Line2D([], [], lw=3, solid_capstyle="butt", color=SIGNIFICANT,
+                          label=f"Interval excludes {null:g}"),
+                   Line2D([], [], lw=3, solid_capstyle="butt", color=NOT_SIGNIFICANT,
+                          label=f"Interval includes {null:g}"),
                    Line2D([], [], marker="D", ls="", color=MAIN, label=MAIN_LABELS.get(dependence, "Main analysis")),
                    Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(estimate), metric)}")]
         top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8,
                    ncol=5 if dependence not in MAIN_LABELS else 3,  # a long label: two rows within the axes' width
-                   handletextpad=0.3, columnspacing=1.2, borderaxespad=0)
+                   handletextpad=0.5, columnspacing=1.2, borderaxespad=0)  # 0.3: the bars touched their text
         _choice_panel(bottom, fitted, options, rank, colours, labels, few)
         bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # ranks: no tick at 1.5
         bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut})")

@@ -34,5 +34,8 @@ def add_note(figure, note: str | None) -> None:
     """Write ``note`` centred below everything already drawn (footnotes included); save with a tight box."""
     if not note:
         return
+    # lay the figure out first: under constrained layout the axes move only when drawn, so a note placed beneath
+    # the undrawn layout landed on the data once the axes grew to fill the figure (the Bayesian forest plot)
+    figure.draw_without_rendering()
     bottom_inches = figure.get_tightbbox(figure.canvas.get_renderer()).y0
     figure.text(0.5, (bottom_inches - 0.08) / figure.get_figheight(), note, ha="center", va="top", **NOTE_STYLE)

@@ -105,7 +105,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
         column = lambda inches: transforms.blended_transform_factory(figure.dpi_scale_trans, axis.transData)  # noqa: E731
         at = {name: (inches, column(inches)) for name, inches in
               (("label", LABEL_RIGHT), ("interval", INTERVAL_LEFT), ("lrt", LRT_LEFT), ("axis", AXIS_LEFT))}
-        finite = []
+        finite, intervals, lrts, loose, wide = [], [], [], [], []
         for i, (text, estimate, lower, upper, lrt_p, note, colour) in enumerate(rows):
             y = n - 1 - i + (0.3 if i == 0 else 0.0)
             figure.text(at["label"][0], y, text, transform=at["label"][1], ha="right", va="center",
@@ -115,10 +115,15 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
                 figure.text(at["interval"][0], y, "not fitted", transform=at["interval"][1], ha="left",
                             va="center", style="italic", color="0.35")
                 continue
-            finite.append(centre)
+            # a model that did not converge does not set the axis: its interval (-81.83 to 68.59 on a g axis of the
+            # multilevel test folder) squeezed every other model into the middle; cut at the axis, arrow-headed
+            bounds = loose if colour == NOT_CONVERGED else finite
+            bounds.append(centre)
             if math.isfinite(low) and math.isfinite(high):
                 axis.hlines(y, low, high, color=colour, lw=1.1)
-                finite += [low, high]
+                bounds += [low, high]
+                if colour == NOT_CONVERGED:
+                    wide.append((y, low, high))
                 axis.scatter(centre, y, marker="D" if i == 0 else "s", s=26 if i == 0 else 20, color=colour,
                              zorder=3)
                 interval = (f"{format_number(centre, metric)} [{format_number(low, metric)}, "
@@ -126,11 +131,11 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
             else:
                 axis.scatter(centre, y, marker="s", s=20, facecolor="white", edgecolor=colour, zorder=3)
                 interval = f"{format_number(centre, metric)} (no CI)"
-            figure.text(at["interval"][0], y, interval, transform=at["interval"][1], ha="left", va="center",
-                        color="0.45" if colour == NOT_CONVERGED else "black")
+            intervals.append(figure.text(at["interval"][0], y, interval, transform=at["interval"][1], ha="left",
+                                         va="center", color="0.45" if colour == NOT_CONVERGED else "black"))
             if math.isfinite(lrt_p):
-                figure.text(at["lrt"][0], y, format_p(lrt_p), transform=at["lrt"][1], ha="left", va="center",
-                            color="0.45" if colour == NOT_CONVERGED else "black")
+                lrts.append(figure.text(at["lrt"][0], y, format_p(lrt_p), transform=at["lrt"][1], ha="left",
+                                        va="center", color="0.45" if colour == NOT_CONVERGED else "black"))
         axis.axhline(n - 1 - 0.35, color="0.6", lw=0.6)
         axis.axvline(null, color="0.3", lw=0.8)
         if math.isfinite(float(unadjusted["estimate"])):
@@ -138,6 +143,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
                          ls=(0, (3, 3)))
         if metric == "log_or":
             log_metric_axis(axis)
+        finite = finite or loose
         if finite:
             low, high = min(finite + [null]), max(finite + [null])
             if metric == "log_or":
@@ -145,13 +151,27 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
             else:
                 pad = 0.06 * (high - low or 1.0)
                 axis.set_xlim(low - pad, high + pad)
+            left, right = axis.get_xlim()
+            for y, low, high in wide:
+                for end, beyond, marker in ((left, low < left, "<"), (right, high > right, ">")):
+                    if beyond:
+                        axis.plot(end, y, marker=marker, ms=4, color=NOT_CONVERGED, clip_on=False, zorder=3)
         axis.set_yticks([])
         axis.set_ylim(-0.6, n - 0.3)
         axis.set_xlabel(label)
         header = n - 0.05
         for name, text, align in (("label", "Model", "right"), ("interval", f"{SYMBOLS[metric]} [{level:g}% CI]",
                                                                   "left"), ("lrt", "LRT", "left")):
-            figure.text(at[name][0], header, text, transform=at[name][1], ha=align, va="bottom", fontweight="bold")
+            heading = figure.text(at[name][0], header, text, transform=at[name][1], ha=align, va="bottom",
+                                  fontweight="bold")
+            if name == "lrt":
+                lrts.append(heading)
+        # a wide interval ("-6.62 [-81.83, 68.59]") ran into the LRT column: move that column right of the widest
+        renderer = figure.canvas.get_renderer()
+        widest = max((text.get_window_extent(renderer).x1 / figure.dpi for text in intervals), default=0.0)
+        if widest + 0.15 > LRT_LEFT:
+            for text in lrts:
+                text.set_x(widest + 0.15)
         figure.text(0.12 / WIDTH, 0.12 / height, footnote, ha="left", va="bottom", fontsize=7, linespacing=1.5)
     return figure
 
@@ -162,6 +182,13 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
     rows = list(table.itertuples())
     if not rows:
         return _message("No selection model was fitted.")
+    if not any(isinstance(row.delta, str) and row.delta for row in rows):
+        # a grid of empty panels, each with a sentence in small italics, and a footnote on ticks that were not there
+        from alliance_meta.plots.style import message_figure
+
+        reasons = [f"{model_label(row)}: {_not_fitted_reason(str(row.note))}" for row in rows]
+        return message_figure("No selection model was fitted.\n\n" + "\n".join(reasons),
+                              size=(8.0, 0.6 + 0.2 * (len(reasons) + 2)))
     columns = min(4, len(rows))
     n_rows = math.ceil(len(rows) / columns)
     grid = np.linspace(0.0, 1.0, 2001)

@@ -32,8 +32,12 @@ if os.environ.get(text_cache.PROCESS_ENV, "0") != "0":  # a pipeline job (the Sn
 #: Okabe-Ito colours (readable with colour-vision deficiencies) and the project's blues.
 COLOURS = {"study": "#0072B2", "subgroup": "#D55E00", "summary": "#000000", "highlight": "#b2182b",
            "muted": "#b0b0b0", "dark": "#1f4e79", "light": "#9ecae1", "note": "#7f0000"}
+#: fonts of every figure file, read when it is saved: :data:`STYLE` set them only while a figure was drawn, and
+#: half the PDFs (funnel, Baujat, GOSH, multiverse, PRISMA...) were saved after, with Type 3 fonts that journals'
+#: preflight checks reject, and SVGs with their text as outlines (not searchable, not editable)
+EMBEDDED_TEXT = {"pdf.fonttype": 42, "svg.fonttype": "none"}
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
-         "svg.fonttype": "none", "pdf.fonttype": 42}
+         **EMBEDDED_TEXT}
 DPI = 300
 #: zlib level of the PNGs: level 3 writes the figures in about 60% of the time of Pillow's default (6), and the
 #: files are within 1% of the same size (docs/performance.md).
@@ -209,7 +213,7 @@ def save_file(figure, path, **kwargs) -> None:
     png = Path(path).suffix.lower() == ".png"
     if png:
         kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **(kwargs.get("pil_kwargs") or {})}
-    with (plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}), lean_pdf_fonts(), reused_text(),
+    with (plt.rc_context({"svg.hashsalt": SVG_HASH_SALT, **EMBEDDED_TEXT}), lean_pdf_fonts(), reused_text(),
           stored_previews() if png and previews.wanted(path) else nullcontext()):
         figure.savefig(path, metadata=file_metadata(path), **kwargs)
 
@@ -242,7 +246,8 @@ def save_pdf_pages(figures, path, **kwargs) -> None:
     from matplotlib.backends.backend_pdf import PdfPages
 
     # the fonts are written when PdfPages closes: inside lean_pdf_fonts
-    with lean_pdf_fonts(), reused_text(), PdfPages(path, metadata=file_metadata(path)) as pdf:
+    with plt.rc_context(EMBEDDED_TEXT), lean_pdf_fonts(), reused_text(), \
+            PdfPages(path, metadata=file_metadata(path)) as pdf:
         for figure in figures:
             pdf.savefig(figure, **kwargs)
             plt.close(figure)
