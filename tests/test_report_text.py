@@ -120,7 +120,7 @@ def test_pooled_table_note_says_what_k_of_the_count_rows_counts():
     assert " GLMM: UM.FS by ML" in note and "Peto:" not in note
     separated = sheet.assign(n12=[0, 0, 0, 0, 0, NAN])
     note = pooled_table(pd.concat([pd.DataFrame([pooled_row(k=6)]), counts.count_rows(separated)]), "log_or").note
-    assert " MH: MH odds ratio undefined: the pooled odds ratio is infinite (every table has a zero cell" in note
+    assert " MH: MH odds ratio undefined: the pooled odds ratio is infinite (every table, its rows swapped where reverse = yes, has a zero cell" in note
     assert " GLMM: GLMM estimate diverges (separation: the pooled odds ratio is infinite" in note
     assert "k of MH" not in pooled_table(pd.DataFrame([pooled_row()]), "z").note
 
