@@ -330,3 +330,24 @@ def test_conditional_posterior_of_the_intercept_model_is_the_lapack_route_s(monk
     lapack = conditional_posterior(y, v, np.ones((40, 1)), np.array([1.0]), tau)
     for ours, theirs in zip(fast, lapack):
         assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize(("metric", "effect"), [("z", "correlation $r$"), ("smd", "Hedges' $g$"),
+                                                ("log_or", "log odds ratio")])
+def test_bayesian_figures_name_the_effect_as_the_other_figures_do(metric, effect):
+    """The posterior figures read "pooled effect, correlation r" and "standardized mean difference (g)", lower
+    case and upright, where every other figure reads "Correlation r" and "Hedges' g" with the symbol in italics."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.bayes import plots
+    from alliance_meta.plots.style import SCALES
+
+    prior = TauPrior("half_normal", 0.5)
+    post = exact_posterior(Y, V, prior, mu_sd=1.0)
+    draws = {"mu": np.random.default_rng(1).normal(0.3, 0.05, 400), "tau": np.abs(np.random.default_rng(2).normal(0.1, 0.03, 400))}
+    figure = plots.posterior_figure(draws, post, metric)
+    assert figure.axes[0].get_xlabel() == f"Pooled effect, {effect}" and figure.axes[0].get_ylabel() == "Density"
+    assert figure.axes[1].get_xlabel().startswith("Between-study SD")
+    if metric != "log_or":  # the others show odds ratios on a log axis; these panels the log odds ratio itself
+        assert effect[:1].upper() + effect[1:] == SCALES[metric].label
+    plt.close(figure)

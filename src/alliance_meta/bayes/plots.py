@@ -13,15 +13,16 @@ from alliance_meta.engines.transforms import METRIC_NAMES, ByMetric, back_transf
 from alliance_meta.wording import family_name
 from .exact import ExactPosterior, conditional_posterior
 
-SCALE_LABEL = ByMetric({"z": "r", "smd": "standardized mean difference (g)", "log_or": "log odds ratio"},
-                       "standardized mean difference (d)")
+#: the plotted scale in the words and italics of the other figures (plots.style.SCALES; the log odds ratio as
+#: analysed, not back-transformed), lower case after "Pooled effect, "
+SCALE_LABEL = ByMetric({"z": "correlation $r$", "smd": "Hedges' $g$", "log_or": "log odds ratio"}, "Cohen's $d$")
 #: the unit of tau on its axis: the metric's name, short for an smd family all from odds ratios (the axis is narrow)
 TAU_UNITS = ByMetric(dict(METRIC_NAMES), "Cohen's d")
 
 
 def tau_label(metric: str) -> str:
     """x label of tau: the between-study SD in the analysis metric."""
-    return rf"between-study SD $\tau$ ({TAU_UNITS.get(metric, metric)})"
+    return rf"Between-study SD $\tau$ ({TAU_UNITS.get(metric, metric)})"
 
 
 #: rcParams of the Bayesian figures, set while each is drawn and saved (not for the process: a funnel plot drawn
@@ -52,7 +53,7 @@ def _styled(function):
 def display_scale(metric: str):
     """(transform to the plotted scale, axis label): r for Fisher z, the metric otherwise."""
     if metric == "z":
-        return (lambda x: back_transform(x, "z")["r"]), "correlation r"
+        return (lambda x: back_transform(x, "z")["r"]), SCALE_LABEL["z"]
     return (lambda x: np.asarray(x, dtype=float)), SCALE_LABEL[metric]
 
 
@@ -86,8 +87,8 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     jac = np.gradient(to_display(inverse(grid)), inverse(grid))
     prior = np.exp(-0.5 * (inverse(grid) / post.prior_sd[0]) ** 2) / (np.sqrt(2 * np.pi) * post.prior_sd[0]) / jac
     left.plot(grid, prior, color="black", lw=1.0, ls="--", label="prior")
-    left.set_xlabel(f"pooled effect, {label}")
-    left.set_ylabel("density")
+    left.set_xlabel(f"Pooled effect, {label}")
+    left.set_ylabel("Density")
     left.legend(frameon=False, fontsize=8, loc="upper left")
     tau_draws = np.ravel(draws["tau"])
     upper = max(np.quantile(tau_draws, 0.999), post.tau_summary()["hdi_upper"] * 1.3)
@@ -136,7 +137,7 @@ def forest_figure(studies, table, metric: str, title: str = ""):
     ax.axvline(0, color="0.3", lw=0.6, ls=":")
     ax.axvline(to_display(summary.loc["mu", "mean"]), color="0.3", lw=0.6, ls="--")
     ax.set_ylim(-0.2, k + 3.6)
-    ax.set_xlabel(label)
+    ax.set_xlabel(label[:1].upper() + label[1:])
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
     ax.legend(frameon=False, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2)
@@ -193,8 +194,8 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
         style = dict(color=f"{0.0 + 0.12 * (i % 5):.2f}", ls=styles[i % len(styles)], lw=1.2)
         left.plot(*effect_density(post, metric), label=name.replace("tau^2", "\u03c4\u00b2"), **style)  # as in the text
         right.plot(taus, tau_density(post, taus), **style)
-    left.set_xlabel(f"pooled effect, {label}")
-    left.set_ylabel("exact posterior density")
+    left.set_xlabel(f"Pooled effect, {label}")
+    left.set_ylabel("Exact posterior density")
     right.set_xlabel(tau_label(metric))
     right.set_xlim(0, upper)
     for ax in (left, right):
