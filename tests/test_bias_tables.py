@@ -287,3 +287,15 @@ def test_baujat_numbers_the_extreme_studies_when_one_has_no_leave_one_out_value(
     import matplotlib.pyplot
 
     matplotlib.pyplot.close(figure)
+
+
+def test_the_three_level_egger_row_says_when_its_cr2_df_is_below_4():
+    """bias.csv's egger_multilevel row gave t(1.28) with no word of its df (rve.csv's rows and the moderator table
+    say df < 4: do not trust the p value); clubSandwich's coef_test of rma.mv: t = 0.913, df = 1.28, p = .5002."""
+    from alliance_meta.analyses.bias.multilevel import egger_row
+
+    data = pd.DataFrame({"study_id": list("AAAABCDE"), "yi": [0.1, 0.3, 0.2, 0.4, 0.25, 0.1, 0.35, 0.2],
+                         "vi": [0.01, 0.02, 0.04, 0.08, 0.02, 0.03, 0.015, 0.05]})
+    row = egger_row(data, rho=0.5)
+    assert row["p"] == pytest.approx(0.5002, abs=1e-4) and row["df"] == pytest.approx(1.28, abs=0.005)
+    assert row["note"].endswith("CR2 Satterthwaite t; df < 4: do not trust the p value (Tipton 2015)")

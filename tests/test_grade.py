@@ -278,3 +278,17 @@ def test_risk_of_bias_of_a_custom_tool_counts_its_worst_level():
     rated["rob_overall"] = ["serious"] * 4 + ["low"] * 8
     row = summary_of_findings("outcome", "z", ROW, ANALYSIS, rated, BIAS, None, {}, {"tool": "robins_i"}).iloc[0]
     assert "53% of the weight" in row["risk_of_bias_reason"]
+
+
+def test_a_three_level_egger_test_with_df_below_4_does_not_rate():
+    """A three-level walkthrough (12 studies, one with 15 effect sizes): GRADE downgraded for publication bias on the
+    three-level Egger test's CR2 t(1.65), p = .049, a df the report elsewhere calls not to be trusted (Tipton 2015);
+    the composite Egger test (p = .158) rates instead, and the reason says why."""
+    three = pd.DataFrame({"test": ["egger", "rank", "egger_multilevel"], "p": [0.158, 0.116, 0.049],
+                          "df": [np.nan, np.nan, 1.648]})
+    row = sof(bias=three)
+    assert row["publication_bias_downgrade"] == 0
+    assert row["publication_bias_reason"] == ("not suspected: three-level Egger's test not used (CR2 df 1.65 below 4); "
+                                              "Egger's test p = .158")
+    assert sof(bias=three.assign(df=[np.nan, np.nan, 4.4]))["publication_bias_reason"] == (
+        "suspected: three-level Egger's test p = .049")

@@ -389,6 +389,8 @@ class MultilevelFit(Fit):
     @property
     def note(self) -> str:
         robust_note = (CR2_NOTE if robust.cr2_defined(self.n_studies) else CR2_ONE_STUDY_NOTE) if self.test == "cr2" else ""
+        if robust_note == CR2_NOTE and 0 < self.df < robust.SMALL_DF:  # e.g. two studies: t(1.0)
+            robust_note += f"; df < {robust.SMALL_DF}: do not trust the p value (Tipton 2015)"
         one_level = ONE_LEVEL_NOTE if self.n_studies == self.k > 1 else ""  # sigma2 split not identified
         notes = [robust_note, self.result.note, "" if self.converged else NOT_CONVERGED, one_level]
         return "; ".join(filter(None, notes))

@@ -32,6 +32,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.inputs.risk_of_bias import high_risk_levels, tool_from_config
 from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE
 from alliance_meta.report.effects import display
@@ -199,6 +200,11 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
         if bias is None or not (bias["test"] == test).any():
             continue
         p = float(bias.loc[bias["test"] == test, "p"].iloc[0])
+        df = bias.loc[bias["test"] == test, "df"].iloc[0] if "df" in bias else math.nan
+        if test == "egger_multilevel" and is_finite(p) and is_finite(df) and float(df) < SMALL_DF:
+            # a CR2 t with df below 4 is not to be trusted (Tipton 2015; the report says so): the composite test
+            reasons.append(f"three-level Egger's test not used (CR2 df {apa_number(df, 2)} below {SMALL_DF})")
+            continue
         if is_finite(p):
             found |= p < 0.10
             reasons.append(f"{name} {apa_p_clause(p)}")

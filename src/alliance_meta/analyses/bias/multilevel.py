@@ -36,10 +36,12 @@ def egger_row(data: pd.DataFrame, *, rho: float = 0.0, method: str = "REML", lev
         table = robust.cr2(fit).coef_test()
     except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
         return row | {"note": f"not estimable: {error}"}
-    return row | {"statistic": float(table.statistic[1]), "p": float(table.p[1]), "df": float(table.df[1]),
+    df = float(table.df[1])
+    small = f"; df < {robust.SMALL_DF}: do not trust the p value (Tipton 2015)" if df < robust.SMALL_DF else ""
+    return row | {"statistic": float(table.statistic[1]), "p": float(table.p[1]), "df": df,
                   "estimate": float(fit.beta[0]), "se": float(table.se[0]),
                   "ci_lower": float(table.ci_lower[0]), "ci_upper": float(table.ci_upper[0]),
-                  "note": f"three-level {method} model (rho = {rho}), sqrt(vi) moderator, CR2 Satterthwaite t"}
+                  "note": f"three-level {method} model (rho = {rho}), sqrt(vi) moderator, CR2 Satterthwaite t{small}"}
 
 
 def bias_rows(data: pd.DataFrame, metric: str | None = None, *, rho: float = 0.0, method: str = "REML",
