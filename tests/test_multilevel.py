@@ -233,3 +233,88 @@ def test_the_three_level_moderator_table_says_when_the_variance_split_is_not_ide
     assert "rater: one effect size per study, so \u03c3\u00b2 between and within are not identified separately" in note
     nested = manuscript_table("moderators", pd.DataFrame([{**row, "multilevel_k": 35}]), "z").note
     assert "not identified" not in nested
+
+
+def test_a_moderator_that_only_tells_the_studies_apart_is_not_estimable():
+    """Two studies at two levels of a study-level moderator (a three-level walkthrough): the model matrix spans
+    both studies' indicators, so the REML likelihood is flat in sigma2_between and QM moved from 0.21 (sigma2_between
+    0) to 0.03 (0.05) with it (metafor's rma.mv with sigma2 fixed); moderators.csv gave one arbitrary value's QM."""
+    yi = np.array([0.266, 0.192, 0.234, 0.377, 0.121, 0.320, 0.050])
+    vi = 1 / (np.array([129, 110, 172, 55, 41, 147, 54]) - 3)
+    data = pd.DataFrame({"study_id": ["S1"] * 3 + ["S2"] * 4, "yi": yi, "vi": vi,
+                         "setting": ["in"] * 3 + ["out"] * 4, "rater": list("pto") + list("ptop")})
+    row = multilevel_moderators.moderator_row(data, "setting", rho=0.5)
+    assert "qm" not in row and row["note"] == multilevel_moderators.CONFOUNDED and row["k"] == 7
+    assert multilevel_moderators.moderator_coefficients(data, "setting", rho=0.5).empty
+    # a moderator varying within the studies is still fitted (rma.mv: QM(2) = 0.94 for these rows' rater)
+    assert np.isfinite(multilevel_moderators.moderator_row(data, "rater", rho=0.5)["qm"])
+    # three studies at two levels: sigma2_between is identified again
+    three = pd.concat([data, data.assign(study_id=data.study_id + "b", setting="in")], ignore_index=True)
+    assert np.isfinite(multilevel_moderators.moderator_row(three, "setting", rho=0.5)["qm"])
+
+
+def test_a_cr2_row_with_df_below_4_says_so_in_its_note():
+    """Two studies of 3 and 4 effect sizes: the cr2 row of pooled.csv is t(1.01) (clubSandwich: df 1.01, p = .0603)
+    and its note said only "CR2 (clubSandwich) standard error, Satterthwaite t df" (rve.csv says df < 4)."""
+    yi = np.arctanh([0.26, 0.19, 0.23, 0.36, 0.12, 0.31, 0.05])
+    vi = 1 / (np.array([129, 110, 172, 55, 41, 147, 54]) - 3)
+    data = pd.DataFrame({"study_id": ["S1"] * 3 + ["S2"] * 4, "yi": yi, "vi": vi})
+    fit = am.fit(data, dependence="multilevel", rho=0.5).with_test("cr2")
+    assert fit.df == pytest.approx(1.006, abs=1e-3) and fit.pvalue == pytest.approx(0.0603, abs=1e-4)
+    assert fit.note.startswith("CR2 (clubSandwich) standard error, Satterthwaite t df; "
+                               "df < 4: do not trust the p value")
+    many = am.fit(pd.concat([data.assign(study_id=data.study_id + s) for s in "abcd"]), dependence="multilevel",
+                  rho=0.5).with_test("cr2")
+    assert many.df > 4 and "df < 4" not in many.note
+
+
+def test_a_three_level_moderator_model_that_does_not_converge_says_so(monkeypatch):
+    """moderators.csv had multilevel_converged False and nothing else: no note, no log line, and the report gave its
+    QM and CR2 F as any other (pooled.csv's rows say "did not converge" in their note)."""
+    from alliance_meta.analyses.moderators import convergence_messages
+    from alliance_meta.report.tables import manuscript_table
+    from alliance_meta.report.text import moderators_sentence
+
+    rng = np.random.default_rng(3)
+    study = np.repeat([f"s{j}" for j in range(10)], 2)
+    data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
+                         "vi": rng.uniform(0.01, 0.05, study.size), "x": np.arange(study.size) % 2})
+    assert "note" not in multilevel_moderators.moderator_row(data, "x")
+    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False))
+    row = multilevel_moderators.moderator_row(data, "x")
+    assert row["converged"] is False and row["note"] == multilevel_moderators.NOT_CONVERGED
+    summary = pd.DataFrame([{"moderator": "x", "k": 20, "qm": 1.0, "qm_df": 1, "qm_p": 0.3, "note": "",
+                             **{f"multilevel_{key}": value for key, value in row.items() if key != "moderator"}}])
+    assert convergence_messages(pd.DataFrame(), pd.DataFrame(), summary) == [
+        "three-level moderator model x (k = 20 effect sizes): REML did not converge; its QM, CR2 F, sigma2 and R2 "
+        "are those of the last iteration"]
+    assert "(the three-level model did not converge: estimates of its last iteration)" in moderators_sentence(summary)
+    assert "The three-level model of x did not converge" in manuscript_table("moderators", summary, "z").note
+
+
+def test_the_report_gives_the_three_level_reason_of_a_moderator_without_a_model():
+    """Two studies at two levels of setting: the Results said "Not estimable: setting (no mixed-effects model: too
+    few rows for its coefficients)", the composites' reason, not why the three-level model has no test."""
+    from alliance_meta.report.text import moderators_sentence
+
+    row = {"moderator": "setting", "k": 2, "qm": np.nan, "note": "no mixed-effects model: too few rows for its "
+           "coefficients", "multilevel_k": 7, "multilevel_qm": np.nan,
+           "multilevel_note": multilevel_moderators.CONFOUNDED}
+    text = moderators_sentence(pd.DataFrame([row]))
+    assert text.startswith("Moderator tests were not estimable: setting (each study is at a level of the moderator "
+                           "of its own, so sigma2_between cannot be told apart")
+    composites = moderators_sentence(pd.DataFrame([{**row, "k": 7, "qm": 1.2, "qm_df": 1, "qm_p": 0.27, "r2": 0.0,
+                                                          "tau2_null": 0.01, "note": ""}]))
+    assert ("the three-level model could not be fitted: each study is at a level of the moderator of its own"
+            in composites)
+
+
+def test_the_subgroup_table_says_what_its_k_counts():
+    """A three-level walkthrough: pooled k = 30 effect sizes of 12 studies, and the subgroup table's k of rater
+    (7 + 4 + 5 = 16, composites of study x level) had only "Random-effects (REML) estimate within each level"."""
+    from alliance_meta.report.tables import manuscript_table
+
+    rows = pd.DataFrame({"moderator": "rater", "level": ["patient", "therapist"], "k": [7, 4], "estimate": [0.19, 0.16],
+                         "ci_lower": [0.10, 0.05], "ci_upper": [0.27, 0.26], "tau2": [0.004, 0.006]})
+    assert "k = studies at the level, each one composite of its effect sizes there" in manuscript_table(
+        "subgroups", rows, "z").note

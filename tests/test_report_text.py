@@ -314,9 +314,13 @@ def test_bias_sentence_reports_the_three_level_egger_test_first():
     bias = pd.DataFrame({"test": ["egger", "egger_multilevel"], "statistic": [-1.91, -3.52], "p": [0.056, 0.028],
                          "estimate": [np.nan, 0.48], "k_imputed": [np.nan] * 2, "df": [np.nan, 3.71],
                          "note": ["", ""]})
-    text = bias_sentence(bias, "z")
-    assert text.startswith("Small-study effects: Egger's test in the three-level model (CR2) t(3.71) = \u22123.52, "
+    text = bias_sentence(bias.assign(df=[np.nan, 4.71]), "z")
+    assert text.startswith("Small-study effects: Egger's test in the three-level model (CR2) t(4.71) = \u22123.52, "
                            "p = .028; Egger's regression test on the study composites z = \u22121.91, p = .056")
+    # with df below 4 the clause says, as the moderator tests' do, that the robust test is not to be trusted
+    # (it read "t(1.65) = 5.39, p = .049" without a word in a three-level walkthrough)
+    assert ("t(3.71) = \u22123.52, p = .028 (df below 4: the robust test is not to be trusted; Tipton, 2015); "
+            "Egger's regression test on the study composites" in bias_sentence(bias, "z"))
     assert "composites" not in bias_sentence(bias[bias["test"] == "egger"], "z")
 
 
@@ -527,3 +531,15 @@ def test_the_moderator_table_says_what_k_counts_where_studies_have_several_level
     table = moderators_table(frame, "z")
     assert table.note.endswith(f" rater: {note}.")
     assert "modality:" not in table.note
+
+
+def test_pooled_table_note_says_when_the_cr2_row_has_df_below_4():
+    """Two studies under dependence: multilevel: the pooled table's cr2 row is t(1.01), CI [-.05, .51], and its note
+    said nothing of the df (the moderator table says df2 below 4 is not to be trusted)."""
+    from alliance_meta.report.tables import pooled_table
+
+    three = dict(sigma2_between=0.0, sigma2_within=0.0026, n_studies=2, k=7)
+    rows = pd.DataFrame([pooled_row(test="z", df=np.inf, **three), pooled_row(test="cr2", df=1.006, **three)])
+    assert ("cr2 with df below 4 (REML): the robust test is not to be trusted (Tipton, 2015)."
+            in pooled_table(rows, "z").note)
+    assert "df below" not in pooled_table(rows.assign(df=[np.inf, 9.6]), "z").note

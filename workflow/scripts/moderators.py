@@ -30,7 +30,7 @@ for row in summary.to_dict("records"):
                 f" ({row['note']})" if isinstance(row["note"], str) and row["note"] else "")
 for note in regressions.attrs.get("notes", []):  # formulas without a model, and why
     logger.warning("meta-regression %s", note)
-for message in convergence_messages(subgroups, regressions):  # never a crash, never another estimator
+for message in convergence_messages(subgroups, regressions, summary):  # never a crash, never another estimator
     logger.warning("%s", message)
 write_table(summary, snakemake.output.moderators)
 write_table(subgroups, snakemake.output.subgroups)

@@ -99,6 +99,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     # metafor's rma switches a knha model of one study to z (pooled.csv's note says so): not Knapp-Hartung's CI
     single_knha = any(row == "knha" and test == "z" for row, test in zip(frame.get("test", []), tested))
     studies = [pooled_studies(row) for row in three_level]
+    small_cr2 = list(dict.fromkeys(str(row["method"]) for row in frame.to_dict("records") if row.get("test") == "cr2"
+                                   and is_finite(row.get("df")) and 0 < float(row["df"]) < SMALL_DF))
     three_level_methods = ", ".join(dict.fromkeys(str(row["method"]) for row in three_level))
     estimators = [f"{method} = {ESTIMATORS[method].removesuffix(f' ({method})')}" + (" model" if method == "common" else "")
                   for method in dict.fromkeys(frame["method"].astype(str)) if method in ESTIMATORS]
@@ -115,6 +117,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                f"{counted(studies[0], 'study', 'studies')}); \u03c4\u00b2 is the sum of \u03c3\u00b2 between and "
                "within studies (each in pooled.csv)."
                if studies and is_finite(studies[0]) else "")
+            + (f" cr2 with df below {SMALL_DF} ({', '.join(small_cr2)}): the robust test is not to be trusted "
+               "(Tipton, 2015)." if small_cr2 else "")
             + (" k = 1: heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0); no heterogeneity "
                "test or prediction interval." if any(single) else "")
             + (" With k = 1 the knha rows have Wald (z) CIs (no residual df for Knapp\u2013Hartung; as metafor)."
@@ -231,6 +235,11 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
     if small:
         note += (f" CR2 F with df2 below {SMALL_DF} ({', '.join(small)}): the robust test is not to be trusted "
                  "(Tipton, 2015).")
+    failed = [str(row["moderator"]) for row in frame.to_dict("records")
+              if str(row.get("multilevel_converged")).strip().lower() in ("false", "0", "0.0")]
+    if failed:
+        note += (f" The three-level model of {', '.join(failed)} did not converge: its tests and variances are "
+                 "those of the last iteration.")
     single = [str(row["moderator"]) for row in frame.to_dict("records")
               if is_finite(row.get("multilevel_k")) and row.get("multilevel_k") == row.get("multilevel_n_studies")]
     if single:  # one effect size per study: the split of tau^2 into the two levels is arbitrary (pooled.csv says so)
@@ -247,8 +256,10 @@ def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manu
              show.with_interval(row.estimate, row.ci_lower, row.ci_upper), apa_number(row.tau2, 3)]
             for row in frame.itertuples()]
     header = ["Moderator", "Level", "k", f"{show.symbol} [{level:g}% CI]", "\u03c4\u00b2"]
-    return ManuscriptTable("Subgroup estimates", header, rows, "Random-effects (REML) estimate within each level.",
-                           ["l", "l", "r", "r", "r"])
+    note = ("Random-effects (REML) estimate within each level; k = studies at the level, each one composite of its "
+            "effect sizes there (a study coded at several levels counts at each; under dependence: multilevel too, "
+            "whose other tables count effect sizes).")
+    return ManuscriptTable("Subgroup estimates", header, rows, note, ["l", "l", "r", "r", "r"])
 
 
 #: The readable name of each test of bias.csv (sentence case, as a table cell); :func:`bias_test_name` gives it

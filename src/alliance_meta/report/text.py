@@ -155,6 +155,8 @@ def _three_level_clause(row) -> str:
                    f" = {apa_number(row.multilevel_cr2_f, 2)}, {apa_p_clause(row.multilevel_cr2_p)}")
         if float(row.multilevel_cr2_df2) < SMALL_DF:
             clause += f" (denominator df below {SMALL_DF}: the robust test is not to be trusted; Tipton, 2015)"
+    if _not_converged(getattr(row, "multilevel_converged", True)):
+        clause += " (the three-level model did not converge: estimates of its last iteration)"
     return clause
 
 
@@ -194,8 +196,12 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
                            f"{_composite_clause(row)}]")
             clauses.append(clause)
             continue
+        # the three-level model's reason (e.g. each study at a level of its own) before the composites'
+        three_level_note = getattr(row, "multilevel_note", "") if three_level else ""
+        three_level_note = (three_level_note.removeprefix("not estimable: ").strip()
+                            if isinstance(three_level_note, str) else "")
         if not is_finite(row.qm):
-            untested.append((str(row.moderator), _note(row)))
+            untested.append((str(row.moderator), three_level_note or _note(row)))
             continue
         clause = f"{row.moderator}, {_composite_clause(row)}"
         clause += _r2_clause(row.r2, getattr(row, "tau2_null", math.nan))
@@ -204,7 +210,8 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
                       "independent" if not three_level and is_finite(k) and is_finite(studies) and studies < k else "")
         clause += _in_brackets([composites, _missing_clause(row)])
         if three_level:
-            clause += " [composites within study and level; the three-level model could not be fitted]"
+            clause += (" [composites within study and level; the three-level model could not be fitted"
+                       + (f": {three_level_note}]" if three_level_note else "]"))
         clauses.append(clause)
     model = ("three-level mixed-effects models" if three_level else "mixed-effects meta-regression, REML")
     sentences = [f"Moderator tests ({model}): " + "; ".join(clauses) + "."] if clauses else []
@@ -233,8 +240,10 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
     three_level = rows.get("egger_multilevel")  # dependence: multilevel: the test of the model reported first
     if three_level is not None and is_finite(three_level.statistic):
         df = f"({apa_number(three_level.df, 2)})" if is_finite(getattr(three_level, "df", None)) else ""
+        small = (f" (df below {SMALL_DF}: the robust test is not to be trusted; Tipton, 2015)"
+                 if is_finite(getattr(three_level, "df", None)) and float(three_level.df) < SMALL_DF else "")
         clauses.append(f"Egger's test in the three-level model (CR2) t{df} = {apa_number(three_level.statistic, 2)}, "
-                       f"{apa_p_clause(three_level.p)}")
+                       f"{apa_p_clause(three_level.p)}{small}")
     if "egger" in rows:
         if is_finite(rows["egger"].statistic):
             clauses.append(f"Egger's regression test{' on the study composites' if three_level is not None else ''} "

@@ -38,9 +38,30 @@ def _design(data: pd.DataFrame, moderator: str, continuous: bool = False, refere
     return usable, design.matrix, list(design.columns)
 
 
+#: moderators.csv's multilevel_note of a model (with the moderator or without it, for R^2) that did not converge
+NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge (model with or without the moderator)"
+#: moderators.csv's note where the moderator's levels only tell studies apart (each study at a level of its own)
+CONFOUNDED = ("not estimable: each study is at a level of the moderator of its own, so sigma2_between cannot be told "
+              "apart from the moderator's effect (the REML likelihood is flat in it and the tests depend on an "
+              "arbitrary value)")
+
+
+def _confounded(usable: pd.DataFrame, X: np.ndarray) -> bool:
+    """Whether the model matrix spans every study's indicator (e.g. two studies at two levels of a study-level
+    moderator): then sigma2_between is not identified beside the coefficients (Z_study in the column space of X)."""
+    studies = usable["study_id"].astype(str).to_numpy()
+    Z = (studies[:, None] == np.unique(studies)[None, :]).astype(float)
+    return np.linalg.matrix_rank(np.column_stack([X, Z])) == np.linalg.matrix_rank(X)
+
+
+def _confounded_rows(data, moderator, continuous, reference_level=None, centre=False) -> bool:
+    usable, X, _ = _design(data, moderator, continuous, reference_level, centre)
+    return X.shape[1] >= 2 and len(usable) > X.shape[1] and _confounded(usable, X)
+
+
 def _moderator_fits(data, moderator, continuous, rho, method, level, reference_level=None, centre=False):
     usable, X, names = _design(data, moderator, continuous, reference_level, centre)
-    if X.shape[1] < 2 or len(usable) <= X.shape[1] or usable["study_id"].nunique() < 2:
+    if X.shape[1] < 2 or len(usable) <= X.shape[1] or usable["study_id"].nunique() < 2 or _confounded(usable, X):
         return None
     yi, vi, study = _arrays(usable)
     prepared = multilevel.prepare(yi, vi, study, X, rho=rho, names=names)
@@ -58,6 +79,7 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
     if fits is None:
         usable = usable_rows(data, (moderator,), (moderator,) if continuous else ())
         reason = (not_estimable_reason(usable, [moderator]) if len(usable) == 0 or usable[moderator].nunique() <= 1
+                  else CONFOUNDED if _confounded_rows(data, moderator, continuous, reference_level, centre)
                   else "too few studies or levels")
         return row | {"k": int(data[moderator].notna().sum()), "note": reason}
     wald, t_fit, null = fits
@@ -70,13 +92,16 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
         note = "CR2 test not estimable: the cluster-robust covariance is singular"
     if not note and not np.isfinite(htz["p"]):
         note = "CR2 test not estimable: its small-sample degrees of freedom are undefined (too few studies per level)"
+    converged = all(fit.converged for fit in fits)
+    if not converged:  # said as pooled.csv says it of the main model, not only in the converged column
+        note = "; ".join(filter(None, [NOT_CONVERGED, note]))
     return row | {
         "k": wald.k, "n_studies": wald.n_studies, "qm": wald.qm, "qm_df": wald.qm_df[0], "qm_p": wald.qm_p,
         "f": t_fit.qm, "f_df1": t_fit.qm_df[0], "f_df2": t_fit.qm_df[1], "f_p": t_fit.qm_p,
         "tau2": total, "r2": 100 * max(0.0, (total_null - total) / total_null) if total_null > 0 else 0.0,
         "tau2_null": total_null,
         "qe": wald.qe, "qe_p": wald.qe_p, "sigma2_between": wald.sigma2[0], "sigma2_within": wald.sigma2[1],
-        "converged": all(fit.converged for fit in fits),
+        "converged": converged,
         "cr2_f": htz["f"], "cr2_df1": htz["df_num"], "cr2_df2": htz["df_denom"], "cr2_p": htz["p"],
         **({"note": note} if note else {}),
     }

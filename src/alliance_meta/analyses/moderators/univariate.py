@@ -345,10 +345,16 @@ def _permutation_note(test: PermutationTest) -> str:
     return f"{test.failed} permutation fit(s) did not converge ({how}, as metafor's permutest)"
 
 
-def convergence_messages(subgroups: pd.DataFrame, regressions: pd.DataFrame) -> list[str]:
-    """One log warning per fit that did not converge: each level of ``subgroups.csv`` and each
-    model of ``meta_regression.csv`` (rows of other analyses, without ``converged``, are skipped)."""
+def convergence_messages(subgroups: pd.DataFrame, regressions: pd.DataFrame,
+                         summary: pd.DataFrame | None = None) -> list[str]:
+    """One log warning per fit that did not converge: each level of ``subgroups.csv``, each
+    model of ``meta_regression.csv`` (rows of other analyses, without ``converged``, are skipped) and each
+    three-level moderator model of ``summary`` (``moderators.csv``'s ``multilevel_converged``)."""
     messages = []
+    if summary is not None and "multilevel_converged" in summary:
+        messages += [f"three-level moderator model {row.moderator} (k = {row.multilevel_k} effect sizes): REML did "
+                     "not converge; its QM, CR2 F, sigma2 and R2 are those of the last iteration"
+                     for row in summary[summary["multilevel_converged"].eq(False)].itertuples()]
     if "converged" in subgroups:
         messages += [f"subgroup {row.moderator} = {row.level} (k = {row.k}): REML did not converge; "
                      f"estimate, se, CI, tau2 and I2 are NaN: {row.note}"
