@@ -152,3 +152,22 @@ def test_a_deletion_leaving_one_effect_size_is_logged_as_not_fitted_not_as_a_fai
     messages = am.sensitivity(am.fit(frame, dependence="multilevel")).deletion_messages()
     assert messages == [("info", "leave-one-out without B: not fitted (one effect size: the three-level "
                                  "model cannot be fitted (k <= 1))")]
+
+
+def test_cooks_distance_when_sigma2_within_is_at_zero_takes_the_deletion_maximum():
+    """multilevel_influence_start.R: a three-level walkthrough (12 studies, S01 with 15 of the 30 effect sizes,
+    sigma2_within at 0). metafor's cooks.distance / dfbetas of rma.mv start each deletion at the full model's
+    sigma2 and stop, without S01, at sigma2 = (0.0062, 0), log-likelihood 8.5795 (Cook's D 0.0497, DFBETAS 0.220);
+    the maximum, which rma.mv finds from its default start, is (0, 0.0053), 8.7761 (D 0.00667, DFBETAS -0.0884).
+    Ours are metafor's formulas on the maximum: leave_one_out.csv and influence.csv describe the same fits."""
+    reference = load_reference("multilevel_influence_start")
+    data = reference["data"]
+    result = mls.leave_one_study_out(data["yi"], data["vi"], data["study"], method="REML", rho=reference["rho"])
+    expected = pd.DataFrame(reference["deletions"])
+    np.testing.assert_allclose(result.deletions["estimate"], expected["estimate"], rtol=RTOL)
+    np.testing.assert_allclose(result.cook_distance, expected["cook"], rtol=RTOL)
+    np.testing.assert_allclose(result.dfbetas, expected["dfbetas"], rtol=RTOL)
+    # metafor's own figures differ at S01 only, whose deletion fit is below the maximum
+    differs = ~np.isclose(reference["metafor_cook"], expected["cook"], rtol=RTOL)
+    assert list(expected.loc[differs, "study"]) == ["S01"]
+    assert reference["stuck_S01"]["loglik"] < expected.loc[0, "loglik"] - 0.1
