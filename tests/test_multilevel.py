@@ -302,7 +302,7 @@ def test_the_report_gives_the_three_level_reason_of_a_moderator_without_a_model(
            "multilevel_note": multilevel_moderators.CONFOUNDED}
     text = moderators_sentence(pd.DataFrame([row]))
     assert text.startswith("Moderator tests were not estimable: setting (each study is at a level of the moderator "
-                           "of its own, so sigma2_between cannot be told apart")
+                           "of its own, so the between-study variance cannot be told apart")
     composites = moderators_sentence(pd.DataFrame([{**row, "k": 7, "qm": 1.2, "qm_df": 1, "qm_p": 0.27, "r2": 0.0,
                                                           "tau2_null": 0.01, "note": ""}]))
     assert ("the three-level model could not be fitted: each study is at a level of the moderator of its own"

@@ -41,9 +41,9 @@ def _design(data: pd.DataFrame, moderator: str, continuous: bool = False, refere
 #: moderators.csv's multilevel_note of a model (with the moderator or without it, for R^2) that did not converge
 NOT_CONVERGED = "the likelihood maximisation of sigma2 did not converge (model with or without the moderator)"
 #: moderators.csv's note where the moderator's levels only tell studies apart (each study at a level of its own)
-CONFOUNDED = ("not estimable: each study is at a level of the moderator of its own, so sigma2_between cannot be told "
-              "apart from the moderator's effect (the REML likelihood is flat in it and the tests depend on an "
-              "arbitrary value)")
+CONFOUNDED = ("not estimable: each study is at a level of the moderator of its own, so the between-study variance "
+              "cannot be told apart from the moderator's effect (the REML likelihood is flat in it and the tests "
+              "depend on an arbitrary value)")
 
 
 def _confounded(usable: pd.DataFrame, X: np.ndarray) -> bool:
