@@ -292,3 +292,12 @@ def test_a_three_level_egger_test_with_df_below_4_does_not_rate():
                                               "Egger's test p = .158")
     assert sof(bias=three.assign(df=[np.nan, np.nan, 4.4]))["publication_bias_reason"] == (
         "suspected: three-level Egger's test p = .049")
+
+
+def test_risk_of_bias_of_a_custom_tool_with_capitalised_levels():
+    """levels: [Good, Fair, Poor]: rob_overall holds Poor as the config writes it; GRADE compares lower case, so the
+    tool's worst level must be lower-cased too, else 53% of the weight at Poor read 0%."""
+    rated = ANALYSIS[["study_id"]].assign(rob_overall=["Poor"] * 4 + ["Good"] * 8)
+    tool = {"tool": "custom", "domains": ["selection"], "levels": ["Good", "Fair", "Poor"]}
+    row = summary_of_findings("outcome", "z", ROW, ANALYSIS, rated, BIAS, None, {"start": "high"}, tool).iloc[0]
+    assert row["risk_of_bias_downgrade"] == -1 and "53% of the weight" in row["risk_of_bias_reason"]

@@ -16,7 +16,7 @@ optional = {name: read_table(inputs[name]) if name in inputs.keys() else None fo
 effect_sizes = read_table(inputs.effect_sizes)
 table = summary_of_findings(snakemake.wildcards.family, family_metric(params.metric, effect_sizes), row,  # noqa: F821
                             read_table(inputs.analysis), effect_sizes, optional["bias"], optional["selection_models"],
-                            params.grade, params.risk_of_bias)
+                            params.grade, getattr(params, "risk_of_bias", None))
 write_table(table, snakemake.output[0])  # noqa: F821
 log.info("summary of findings: suggested certainty %s (%s)", table["certainty"].iloc[0],
          "; ".join(f"{d}: {table[f'{d}_reason'].iloc[0]}" for d in

@@ -77,7 +77,7 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict, 
     e.g. ``poor``), :data:`HIGH_RISK` without it."""
     if "rob_overall" not in effect_sizes:
         return 0, "not assessed: the sheet has no overall risk-of-bias judgements (rob_overall)"
-    high_levels = HIGH_RISK if tool is None else high_risk_levels(tool_from_config(tool))
+    high_levels = HIGH_RISK if tool is None else {level.lower() for level in high_risk_levels(tool_from_config(tool))}
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
     high = set(effect_sizes.loc[rated.isin(high_levels).fillna(False).to_numpy(), "study_id"].astype(str))
     weights = study_weights(analysis, row)
