@@ -274,6 +274,16 @@ def test_a_key_written_twice_is_a_problem_not_a_silent_last_value(tmp_path):
     assert str(raised.value).splitlines()[1:] == [f"  {line}" for line in expected]
 
 
+def test_repeated_keys_of_aliases_flow_blocks_and_typed_keys():
+    """A block used again through an alias is reported once, not under each alias; two keys on one line say so
+    (not "lines 1 and 1"); 1 and '1' are different keys to YAML, not a repeat."""
+    from alliance_meta.inputs.config_check import repeated_keys
+
+    assert repeated_keys("a: &b\n  x: 1\n  x: 2\nb: *b\nc: *b\n") == [("a.x", "lines 2 and 3")]
+    assert repeated_keys("bayes: {draws: 1, draws: 2}\n") == [("bayes.draws", "line 1 (2 times)")]
+    assert repeated_keys("reference_levels:\n  1: a\n  '1': b\n") == []
+
+
 def test_a_config_saved_as_utf16_or_windows_1252_is_read(tmp_path):
     """Notepad's "Unicode" is UTF-16 with a BOM, its "ANSI" Windows-1252: the sheet reads both, so does the config."""
     text = "moderators: [rater]\nprisma:\n  excluded_reasons: {Keine Allianzmessung für: 3}\n"

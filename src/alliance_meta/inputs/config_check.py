@@ -88,17 +88,25 @@ def repeated_keys(text: str) -> list[tuple[str, str]]:
     would silently replace the reviewer's earlier setting."""
     import yaml
 
-    found = []
+    found, seen = [], set()
+
+    def where(at: list[int]) -> str:
+        lines = list(dict.fromkeys(at))
+        if len(lines) == 1:  # {draws: 1, draws: 2} on one line
+            return f"line {lines[0]} ({len(at)} times)"
+        return f"lines {', '.join(map(str, lines[:-1]))} and {lines[-1]}"
 
     def walk(node, path):
+        if id(node) in seen:  # a block written once and used again through an alias: reported once
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            lines: dict[str, list[int]] = {}
+            lines: dict[tuple[str, str], list[int]] = {}  # by tag too: 1 and '1' are different keys
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
-                    lines.setdefault(key.value, []).append(key.start_mark.line + 1)
+                    lines.setdefault((key.tag, key.value), []).append(key.start_mark.line + 1)
                     walk(value, [*path, key.value])
-            found.extend((at[0], dotted([*path, key]), f"lines {', '.join(map(str, at[:-1]))} and {at[-1]}")
-                         for key, at in lines.items() if len(at) > 1)
+            found.extend((at[0], dotted([*path, key]), where(at)) for (_, key), at in lines.items() if len(at) > 1)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 walk(item, [*path, i])
