@@ -462,6 +462,28 @@ def test_a_newer_workbook_beside_the_named_sheet_is_noted(tmp_path, monkeypatch)
     assert sheet_path("data/raw/studies.csv", named=True) == ("data/raw/studies.csv", None)
 
 
+def test_a_fresh_clone_of_both_sheets_gives_no_newer_sibling_note(tmp_path, monkeypatch):
+    """A fresh git clone (or cp -r, unzip) of a review folder holding studies.csv and studies.xlsx writes them in that
+    order, the workbook a fraction of a millisecond later: every run of the clone said the workbook was "saved after
+    it" and told the reviewer to switch the sheet to it."""
+    import os
+    import subprocess
+
+    from alliance_meta.inputs.planning import sheet_path
+
+    source = tmp_path / "source"
+    (source / "data" / "raw").mkdir(parents=True)
+    (source / "data" / "raw" / "studies.csv").write_text("study_id,r,n\n")
+    (source / "data" / "raw" / "studies.xlsx").write_bytes(b"PK")
+    author = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b",
+              "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b"}
+    for command in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-qm", "review"]):
+        subprocess.run(command, cwd=source, check=True, env={**os.environ, **author})
+    subprocess.run(["git", "clone", "-q", str(source), str(tmp_path / "clone")], check=True)
+    monkeypatch.chdir(tmp_path / "clone")
+    assert sheet_path("data/raw/studies.csv", named=True) == ("data/raw/studies.csv", None)
+
+
 def test_levels_of_a_free_moderator_that_differ_only_in_case_are_noted():
     """Inpatient, INPATIENT and inpatient were three subgroups (one study spread over all three) without a word;
     coded columns such as rater are normalised and get no note."""

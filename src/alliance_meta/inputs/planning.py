@@ -50,12 +50,18 @@ def sheet_path(configured: str, named: bool) -> tuple[str, str | None]:
     return str(workbook), f"the sheet is {workbook} (no key `sheet` in the config, no {csv.name})"
 
 
+#: Seconds by which the other file must be newer: a fresh ``git clone``, ``cp -r`` or unzip writes studies.csv and
+#: then studies.xlsx a fraction of a second apart, which is no save of edits.
+SIBLING_SLACK = 60.0
+
+
 def _newer_sibling_note(sheet: Path) -> str | None:
     """A note when the sheet the config names has a ``.csv`` or ``.xlsx`` of the same name beside it that was saved
-    after it: a sheet opened in Excel and saved as a workbook (or exported back to CSV) left the named file as it
-    was, and the rerun said "Nothing to be done" with no word that the edits were not read."""
+    after it (by more than :data:`SIBLING_SLACK`): a sheet opened in Excel and saved as a workbook (or exported back
+    to CSV) left the named file as it was, and the rerun said "Nothing to be done" with no word that the edits
+    were not read."""
     for other in (sheet.with_suffix(suffix) for suffix in (".csv", ".xlsx") if suffix != sheet.suffix.lower()):
-        if sheet.is_file() and other.is_file() and other.stat().st_mtime > sheet.stat().st_mtime:
+        if sheet.is_file() and other.is_file() and other.stat().st_mtime > sheet.stat().st_mtime + SIBLING_SLACK:
             return (f"the sheet is {sheet} (config `sheet`); {other}, saved after it, is not read (set `sheet: "
                     f"{other}` in the config to analyse it)")
     return None
