@@ -1017,3 +1017,25 @@ def test_a_column_of_the_reviewers_own_named_like_an_input_is_not_called_a_misna
         ("lower", "input_column_alias"), ("n", "no_complete_input")]
     assert [(p.column, p.check) for p in validate_sheet(read_sheet(sheet), moderators=["lower"])[1]] == [
         ("n", "no_complete_input")]
+
+
+def test_2x2_messages_name_the_groups_of_a_reversed_row():
+    """reverse = yes swaps the table's rows (models/counts.py table_rows): the sheet's n11 + n12 is then the
+    weaker-alliance group, but the messages for a share in a cell, an empty group and counts that contradict n1
+    called it the stronger-alliance group."""
+    import tempfile
+
+    def rules(text):
+        with tempfile.TemporaryDirectory() as folder:
+            return {(p.row, p.column): p.rule for p in problems_of(Path(folder), text)}
+
+    shares = rules("study_id,family,n11,n12,n21,n22,reverse\nS1,dropout,85%,15,60,40,yes\n"
+                   "S2,dropout,0.85,15,60,40,yes\nS3,dropout,85%,15,60,40,no\n")
+    for cell in ((2, "n11"), (3, "n11")):
+        assert "n11 + n12 is the weaker-alliance group (reverse = yes), n21 + n22 the stronger" in shares[cell]
+    assert "n11 + n12 is the stronger-alliance group, n21 + n22 the weaker" in shares[(4, "n11")]
+    empty = rules("study_id,family,n11,n12,n21,n22,reverse\nS1,dropout,0,0,6,4,yes\nS2,dropout,0,0,6,4,\n")
+    assert "no patients in the weaker-alliance group (n11 + n12 = 0)" in " ".join(empty.values())
+    assert "no patients in the stronger-alliance group (n11 + n12 = 0)" in " ".join(empty.values())
+    sizes = rules("study_id,family,n11,n12,n21,n22,n1,reverse\nS1,dropout,8,2,6,4,12,yes\n")
+    assert "the first pair the weaker-alliance group (reverse = yes)" in " ".join(sizes.values())

@@ -1044,13 +1044,15 @@ def _counts_match_sizes(frame: pd.DataFrame) -> pd.Series:
 def _count_size_cells(row: pd.Series) -> dict[str, str]:
     """Each typed sample size that its 2x2 counts contradict, with the sum they give."""
     cells = {}
+    first = _count_groups(row)[0]
+    first += "-alliance group" + (" (reverse = yes)" if first == "weaker" else "")
     for size, counts in COUNT_TOTALS.items():
         typed, values = _as_float(row.get(size)), [_as_float(row.get(c)) for c in counts]
         if math.isnan(typed) or typed == sum(values):
             continue
         cells[size] = (f"the 2x2 counts give {size} = {' + '.join(counts)} = {sum(values):g}, not {typed:g}: check "
                        "the counts (n11, n21: favourable outcome, n12, n22: unfavourable; the first pair the "
-                       f"stronger-alliance group) or {size}, or leave {size} empty (the counts give it)")
+                       f"{first}) or {size}, or leave {size} empty (the counts give it)")
     return cells
 
 
@@ -1160,7 +1162,8 @@ def _odds_ratio_ci_message(row: pd.Series) -> str:
 
 def _empty_group_message(row: pd.Series) -> str:
     empty = [f"no patients in the {name} group ({' + '.join(cells)} = 0)"
-             for name, cells in (("stronger-alliance", ("n11", "n12")), ("weaker-alliance", ("n21", "n22")))
+             for name, cells in zip((f"{group}-alliance" for group in _count_groups(row)),
+                                    (("n11", "n12"), ("n21", "n22")))
              if all(_as_float(row.get(cell)) == 0 for cell in cells)]
     what = "every count of the 2x2 table is 0" if len(empty) == 2 else f"the 2x2 table has {empty[0]}"
     return f"{what}: the odds ratio is not defined; check the counts or leave the row out"
@@ -1192,7 +1195,7 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return PLACEHOLDER_MESSAGE
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
     if suggestion and "%" in value and column in COUNT_CELLS:  # 85% of a group is no count of 85 patients
-        return f"is a percentage, not a count: {PROPORTION_NOT_COUNT}"
+        return f"is a percentage, not a count: {_proportion_not_count(row)}"
     if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p", *CORRELATION_COLUMNS):
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
@@ -1350,8 +1353,19 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
 
 COUNT_CELLS = ("n11", "n12", "n21", "n22")
 #: A 2x2 cell given as a share of its group (a proportion or percentage) instead of a number of patients.
-PROPORTION_NOT_COUNT = ("enter the number of patients in the cell (the share times its group's n, rounded: "
-                        "n11 + n12 is the stronger-alliance group, n21 + n22 the weaker)")
+def _count_groups(row: pd.Series) -> tuple[str, str]:
+    """The alliance groups of the sheet's n11 + n12 and n21 + n22: the stronger and the weaker, swapped where
+    ``reverse = yes`` (the analysis swaps the table's rows there: models/counts.py ``table_rows``)."""
+    groups = ("stronger", "weaker")
+    return groups[::-1] if str(row.get("reverse")) == "yes" else groups
+
+
+def _proportion_not_count(row: pd.Series) -> str:
+    """A 2x2 cell given as a share of its group (a proportion or percentage) instead of a number of patients."""
+    first, second = _count_groups(row)
+    swapped = " (reverse = yes)" if first == "weaker" else ""
+    return ("enter the number of patients in the cell (the share times its group's n, rounded: "
+            f"n11 + n12 is the {first}-alliance group{swapped}, n21 + n22 the {second})")
 
 
 def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
@@ -1359,7 +1373,7 @@ def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
     count is usually a count with a continuity correction already added."""
     number = pd.to_numeric(value, errors="coerce")
     if column in COUNT_CELLS and 0 < number < 1 and number != 0.5:  # 0.85: a proportion of the group
-        return f"must be a whole number: {value} looks like a proportion; {PROPORTION_NOT_COUNT}"
+        return f"must be a whole number: {value} looks like a proportion; {_proportion_not_count(row)}"
     if column in COUNT_CELLS:
         return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
     if re.fullmatch(r"\s*\d{1,3}(\.\d{3})+\s*", str(value)):  # 1.200: a point between groups of thousands?
