@@ -458,3 +458,56 @@ def test_the_fit_analysis_prints_correlations_and_studies():
     analysis = am.psychometric(am.fit(rows, metric="z"), {})
     assert analysis.to_frame()["k"].iloc[0] == 3
     assert repr(analysis) == "<PsychometricFitAnalysis: 6 correlations of 3 studies; bare_bones>"
+
+
+def test_ux_above_1_is_named_in_the_rows_that_correct_for_it():
+    """ux is sample SD / reference SD; a ratio typed the other way round (1.5 for 0.67) was taken silently as range
+    enhancement, and the corrections lowered the correlations it should have raised. The rows that use ux name
+    the studies; a Case I analysis (correction_method: meas) does not use ux and says nothing."""
+    from alliance_meta.analyses.psychometric import PsychometricOptions, psychometric_analysis
+
+    frame = pd.DataFrame({"study_id": ["S1", "S1", "S2", "S3", "S4", "S5"], "r": [0.3, 0.2, 0.25, 0.4, 0.1, 0.3],
+                          "n": [100, 80, 120, 60, 90, 70], "rxx": [0.85, 0.85, 0.9, 0.8, 0.88, 0.9],
+                          "ux": [1.5, 1.5, 0.8, np.nan, 1.3, np.nan]})
+    table = psychometric_analysis(frame).to_frame().set_index("method")
+    for method in ("individual", "artifact_distribution"):
+        assert "ux above 1 in S1 (1.5), S4 (1.3)" in table.loc[method, "note"], table.loc[method, "note"]
+    assert "ux above" not in table.loc["bare_bones", "note"]
+    meas = psychometric_analysis(frame, PsychometricOptions(correction_method="meas")).to_frame()
+    assert not meas["note"].str.contains("ux above").any()
+    assert not psychometric_analysis(frame.assign(ux=0.8)).to_frame()["note"].str.contains("ux above").any()
+
+
+def test_the_report_names_studies_to_check_beside_the_individual_row():
+    """A corrected correlation of 1.28 (r = .95, rxx = .7, ryy = .8) entered the mean and a ux of 1.5 lowered the
+    correlations, and the report's paragraph said neither: only the table's note column did."""
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    frame = pd.DataFrame({"study_id": ["S1", "S2", "S3", "S4", "S5"], "r": [0.95, 0.2, 0.25, 0.3, 0.1],
+                          "n": [100, 80, 120, 60, 90], "rxx": [0.7, 0.85, 0.9, 0.8, 0.88], "ryy": 0.8,
+                          "ux": [np.nan, 1.5, np.nan, 0.8, np.nan]})
+    text = psychometric_sentence(pm.psychometric_table(frame))
+    assert "Corrected correlations outside (\u22121, 1) in S1 (1.28)" in text and "the mean includes them" in text
+    assert "The range-restriction ratio ux is above 1 in S2 (1.5)" in text
+    plain = psychometric_sentence(pm.psychometric_table(frame.assign(r=0.3, ux=0.8)))
+    assert "outside" not in plain and "above 1" not in plain
+
+
+def test_an_artifact_distribution_sd_rho_that_is_not_defined_has_no_credibility_interval():
+    """ut above 1 (ux = 1.5) makes the Case IV correction undefined for large r within r_bar -/+ 4 SD_res (psychmeta's
+    integrate() stops with "non-finite function value"): SD_rho was NaN but the credibility interval was
+    [rho, rho], a width of 0 as if the true correlations did not vary, with no note, and the report printed
+    "SD_rho = -, 80% credibility interval [-, -]; ... accounted for -% of the observed variance"."""
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    frame = pd.DataFrame({"study_id": ["S1", "S2", "S3", "S4", "S5"], "r": [0.95, 0.2, 0.25, 0.3, 0.1],
+                          "n": [100, 80, 120, 60, 90], "rxx": [0.7, 0.85, 0.9, 0.8, 0.88], "ryy": 0.8,
+                          "ux": [np.nan, 1.5, np.nan, 0.8, np.nan]})
+    table = pm.psychometric_table(frame)
+    row = table.set_index("method").loc["artifact_distribution"]
+    assert np.isfinite(row["rho"]) and np.isnan(row["sd_rho"])
+    assert np.isnan(row["cr_lower"]) and np.isnan(row["cr_upper"])
+    assert "SD_rho not estimable: the range-restriction correction (ut above 1) is not defined" in row["note"]
+    text = psychometric_sentence(table)
+    assert "[\u2013, \u2013]" not in text and "\u2013%" not in text and "SD_\u03c1 = \u2013" not in text
+    assert "SD_\u03c1 and its credibility interval were not estimable" in text

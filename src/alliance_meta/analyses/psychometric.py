@@ -622,6 +622,9 @@ def _interactive_range_restriction(base: BareBones, x, y, u, method: str, option
         if variance < 0:
             return 0.0
         sd = np.sqrt(variance)
+        with np.errstate(invalid="ignore"):  # ux (ut) above 1: not defined for |r| large (psychmeta's integrate stops)
+            if not np.isfinite(correct(bb.r_bar + np.array([-4, 4]) * sd, mean_qx, mean_qy, mean_ut)).all():
+                return np.nan
         tolerance = np.finfo(float).eps ** 0.25  # R integrate()'s rel.tol and abs.tol
 
         def integrand(value):
@@ -633,6 +636,13 @@ def _interactive_range_restriction(base: BareBones, x, y, u, method: str, option
     sd_rho = _sd(var_rho) if bb.k > 1 else np.nan
     ci = correct(np.array(base.ci), mean_qx, mean_qy, mean_ut)
     cr = credibility_interval(rho, sd_rho, bb.k, options.cred_level, options.intervals)
+    if bb.k > 1 and var_res > 0 and not np.isfinite(var_rho):  # not a credibility interval of width 0
+        cr = (np.nan, np.nan)
+        u_name = "ut" if method == "uvirr" else "ux"
+        note = "; ".join(t for t in (note, (
+            f"SD_rho not estimable: the range-restriction correction ({u_name} above 1) is not defined for every "
+            f"correlation within r_bar -/+ 4 SD_res ({bb.r_bar - 4 * np.sqrt(var_res):.2f} to "
+            f"{bb.r_bar + 4 * np.sqrt(var_res):.2f})")) if t)
     return PsychometricResult("artifact_distribution", bb.k, bb.n, bb.r_bar, bb.var_r, bb.var_e, var_res,
                               _sd(var_res) if bb.k > 1 else np.nan, rho, var_rho, sd_rho,
                               float(np.sqrt(corrected(base.se**2))), float(ci[0]), float(ci[1]), cr[0], cr[1],
@@ -855,6 +865,10 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     outside = outside_note(studies_table, setting.study)
     if outside:
         result = _with_note(result, outside)
+    if options.correction_method != "meas" and (enhanced := enhanced_range_note(studies, setting.study)):
+        result = _with_note(result, enhanced)
+        if u is not None:
+            distribution = _with_note(distribution, enhanced)
     shown = (x, y, setting.distributions.get("qxa") if method == "uvdrr" else None, u)
     return PsychometricAnalysis(base.result, result, distribution, studies_table,
                                 tuple(d for d in shown if d is not None))
@@ -879,6 +893,20 @@ def outside_note(studies: pd.DataFrame, study: str, consequence: str | None = No
         consequence = "the mean includes them" if np.isfinite(corrected[bad]).all() else "the mean is not defined"
     return (f"corrected correlations outside (-1, 1) in {listed}: check these studies' rxx, ryy and ux "
             f"({consequence})")
+
+
+def enhanced_range_note(studies: pd.DataFrame, study: str) -> str:
+    """The studies whose ``ux`` (sample SD / reference SD) exceeds 1: a sample more varied than the reference
+    population (range enhancement, which the corrections then shrink), or the ratio written the other way
+    round (reference SD / sample SD); empty when none."""
+    ux = pd.to_numeric(studies["ux"], errors="coerce") if "ux" in studies else pd.Series(dtype=float)
+    above = ux > 1
+    if not above.any():
+        return ""
+    names = studies[study].astype(str) if study in studies else pd.Series(studies.index.astype(str))
+    listed = ", ".join(f"{name} ({value:g})" for name, value in zip(names[above], ux[above]))
+    return (f"ux above 1 in {listed}: the sample's SD is larger than the reference population's, so the range-restriction "
+            "correction lowers the correlation (if ux was written as reference SD / sample SD, write its inverse, 1/ux)")
 
 
 def _undefined_ut_note(frame: pd.DataFrame, study: str) -> str:

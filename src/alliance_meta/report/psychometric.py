@@ -67,6 +67,18 @@ def _beyond_limits(bare, individual, distribution) -> list[str]:
     return sentences
 
 
+def _study_warnings(individual) -> list[str]:
+    """The individual row's notes on studies a reader must check, as sentences: corrected correlations beyond
+    ±1 that the mean includes (a reliability typed wrongly or too low) and ux above 1 (range enhancement, or the
+    ratio written the other way round)."""
+    sentences = []
+    for part in str(individual.get("note", "")).split("; "):
+        if part.startswith(("corrected correlations outside", "ux above 1")):
+            part = part.replace("ux above 1", "The range-restriction ratio ux is above 1", 1)
+            sentences.append(part[0].upper() + part[1:].replace("(-1, 1)", "(−1, 1)") + ".")
+    return sentences
+
+
 def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: float = 80,
                           counts: dict | None = None) -> str:
     """A paragraph on the rows of ``psychometric.csv`` that exist, e.g. ``A Hunter-Schmidt
@@ -102,6 +114,8 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
             f"the mean true correlation was \u03c1\u0304 = {_r(individual['rho'])}, {level:g}% CI "
             f"{_interval(individual['ci_lower'], individual['ci_upper'])}, SD_\u03c1 = {_r(individual['sd_rho'])}, "
             f"{cred_level:g}% credibility interval {_interval(individual['cr_lower'], individual['cr_upper'])}.")
+    if individual is not None:
+        sentences += _study_warnings(individual)
     distribution = rows.get("artifact_distribution")
     if distribution is not None and math.isfinite(float(distribution["rho"])):
         note = str(distribution["note"])
@@ -113,10 +127,13 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
             f"{', ' + ('Case IV' if 'Case IV' in note else 'Case II') if restricted else ''}) gave "
             f"\u03c1\u0304 = {_r(distribution['rho'])}, "
             f"{level:g}% CI {_interval(distribution['ci_lower'], distribution['ci_upper'])}, "
-            f"SD_\u03c1 = {_r(distribution['sd_rho'])}, {cred_level:g}% credibility interval "
-            f"{_interval(distribution['cr_lower'], distribution['cr_upper'])}; sampling error and differences in "
-            f"{'the artifacts' if restricted else 'reliability'} accounted for "
-            f"{_percent(distribution['percent_artifact_variance'])} of the observed variance.")
+            + (f"SD_\u03c1 = {_r(distribution['sd_rho'])}, {cred_level:g}% credibility interval "
+               f"{_interval(distribution['cr_lower'], distribution['cr_upper'])}; sampling error and differences in "
+               f"{'the artifacts' if restricted else 'reliability'} accounted for "
+               f"{_percent(distribution['percent_artifact_variance'])} of the observed variance."
+               if math.isfinite(_value(distribution, "sd_rho")) or int(distribution["k"]) < 2 else
+               "SD_\u03c1 and its credibility interval were not estimable: the range-restriction correction is not "
+               "defined for every correlation within four SDs of the mean (a u ratio above 1)."))
     sentences += _beyond_limits(bare, individual, distribution)
     if individual is None and distribution is None:
         sentences.append("No study reported the reliability of its measures, so the correlations were not "
