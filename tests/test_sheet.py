@@ -171,6 +171,9 @@ def test_psychometric_artifacts_out_of_range(tmp_path):
         (5, "ryy", "85", "reliability_range"), (5, "ux", "0", "u_ratio_positive")}
     assert str([p for p in problems if p.row == 3 and p.column == "rxx"][0]) == (
         'row 3, column rxx, value "1.2": a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)')
+    # alpha typed as a percentage (85 for .85): the message said only that it must lie in (0, 1]
+    assert str([p for p in problems if p.row == 5 and p.column == "ryy"][0]).endswith(
+        'a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88); a percentage? write "0.85"')
     clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,rxx\nS1,0.3,50,\"0,9\"\n")))
     assert [(p.column, p.value, p.check) for p in problems] == [("rxx", "0,9", "number")]
     assert 'write "0.9"' in problems[0].rule

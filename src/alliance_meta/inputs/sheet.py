@@ -1253,6 +1253,18 @@ def _correlation_message(column: str, value: str, row: pd.Series) -> str:
     return message
 
 
+def _reliability_message(column: str, value: str, row: pd.Series) -> str:
+    """Out of (0, 1]: a value from 10 to 100 is probably a percentage (85 for alpha .85): divided by 100."""
+    message = "a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)"
+    try:
+        number = decimal.Decimal(str(value).replace(",", "."))
+    except decimal.InvalidOperation:
+        return message
+    if number.is_finite() and 10 <= number <= 100:
+        return f'{message}; a percentage? write "{number.scaleb(-2).normalize():f}"'
+    return message
+
+
 def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     vocabulary = VOCABULARIES[column]
     suggestion = vocabulary.suggestion(value)
@@ -1435,8 +1447,7 @@ RULES: dict[str, Rule] = {
     "beta_range": Rule("numbers out of range", _constant(
         "must lie strictly between -1 and 0.95 (r = beta + .05 for beta >= 0, Peterson & Brown 2005)")),
     "p_range": Rule("numbers out of range", _constant("a p value must lie in (0, 1]")),
-    "reliability_range": Rule("numbers out of range", _constant(
-        "a reliability must lie in (0, 1] (e.g. coefficient alpha 0.88)")),
+    "reliability_range": Rule("numbers out of range", _reliability_message),
     "u_ratio_positive": Rule("numbers out of range", _constant(
         "the range-restriction ratio u (sample SD / reference SD) must be positive")),
     "year_range": Rule("numbers out of range", _constant(
