@@ -179,10 +179,16 @@ def counted(count: float, singular: str, plural: str | None = None) -> str:
     return f"{apa_integer(count)} {noun(count, singular, plural)}"
 
 
+def listed(items) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (empty for no items)."""
+    items = list(items)
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+
+
 def step_list(steps) -> str:
     """``.025, .1 and .5`` from the ``steps`` cell of selection_models.csv (``0.025;0.1;0.5;1.0``) or a list of
     numbers, without the upper bound 1."""
     values = [float(value) for value in (str(steps).split(";") if isinstance(steps, str) else steps or [])
               if is_finite(value)]
     texts = [f"{value:g}".replace("0.", ".", 1) for value in values if value < 1]
-    return ", ".join(texts[:-1]) + (" and " if len(texts) > 1 else "") + (texts[-1] if texts else "")
+    return listed(texts)

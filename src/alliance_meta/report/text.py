@@ -18,7 +18,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, counted, is_finite,
-                                             pooled_studies, step_list)
+                                             listed, pooled_studies, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
 
@@ -278,7 +278,7 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
     sentence = "Small-study effects: " + "; ".join(clauses) + "."
     if skipped:
         names = [bias_test_name(name, prose=True) for name, _ in skipped]
-        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+        named = listed(names)
         sentence += f" {named[0].upper() + named[1:]} could not be run{reason}."
     return sentence
 
@@ -380,13 +380,8 @@ def _failed_fits(failed: pd.DataFrame) -> str:
                           "spread)"),
                "converged": ("model did not converge", "models did not converge"),
                "se": ("model has no standard error", "models have no standard errors")}
-    parts = [f"the {_listed(names)} {wording[reason][len(names) > 1]}" for reason, names in reasons.items()]
-    return _listed(parts)
-
-
-def _listed(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
+    parts = [f"the {listed(names)} {wording[reason][len(names) > 1]}" for reason, names in reasons.items()]
+    return listed(parts)
 
 
 def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95,
@@ -546,11 +541,11 @@ def count_models_sentence(pooled: pd.DataFrame | None, level: float = 95) -> str
     missing = [COUNT_MODEL_NAMES[row.method] for row in rows.itertuples() if not is_finite(row.estimate)]
     tables = f"k = {counted(k, 'table')}"
     sentence = (f"Pooled from the 2x2 tables themselves ({tables}), the odds ratio [{level:g}% CI] was "
-                + _listed(estimated)) if estimated else (
+                + listed(estimated)) if estimated else (
         f"No odds ratio could be pooled from the 2x2 tables themselves ({tables})")
     if missing:
-        sentence += (f"; {_listed(missing)} gave no estimate (the pooled table's note says why)" if estimated
-                     else f": {_listed(missing)} gave no estimate (the pooled table's note says why)")
+        sentence += (f"; {listed(missing)} gave no estimate (the pooled table's note says why)" if estimated
+                     else f": {listed(missing)} gave no estimate (the pooled table's note says why)")
     if missing and [row.method for row in rows.itertuples() if is_finite(row.estimate)] == ["Peto"]:
         sentence += ("; Peto's one-step odds ratio, the only finite one, is biased when the odds ratio is far from 1 "
                      "(Bradburn et al., 2007)")
