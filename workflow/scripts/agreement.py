@@ -14,7 +14,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import sys
 from pathlib import Path
 
-from alliance_meta.analyses.agreement import CONVERTED, WHOLE_ROW, compare_coders, read_coder_sheets
+from alliance_meta.analyses.agreement import compare_coders, disagreement_counts, read_coder_sheets
 from alliance_meta.inputs.sheet import SheetError
 from alliance_meta.io import setup_logging, write_table
 from alliance_meta.report.formatting import counted
@@ -31,14 +31,10 @@ try:
 except (SheetError, ValueError) as error:
     logger.error("%s", error)
     sys.exit(1)
-# coded cells as the report counts them: the converted yi and vi that differ follow from them (they were counted
-# as disagreeing cells too, so the log said 3 where the report said 2)
-columns = result.disagreements["column"]
-cells = (columns != WHOLE_ROW) & ~columns.isin(CONVERTED)
-converted = result.disagreements.loc[columns.isin(CONVERTED), ["study_id", "es_id"]].drop_duplicates()
-logger.info("%d rows coded by both coders, %d by one only; %d disagreeing cells (the converted effect size or its "
-            "variance differs in %s)", result.n_matched, len(result.unmatched), int(cells.sum()),
-            counted(len(converted), "row"))
+counts = disagreement_counts(result.disagreements)  # as the report counts them
+logger.info("%d rows coded by both coders, %d by one only; %d disagreeing cells%s", result.n_matched,
+            len(result.unmatched), counts.cells, f" (the converted effect size or its variance differs in "
+            f"{counted(counts.converted, 'row')})" if counts.converted else "")
 for note in result.notes:
     logger.warning("%s", note)
 write_table(result.agreement, snakemake.output.agreement)

@@ -413,6 +413,25 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
                           len(matched), notes)
 
 
+@dataclass(frozen=True)
+class DisagreementCounts:
+    """What ``disagreements.csv`` holds, as the log and the report count it: ``cells`` coded differently (not the
+    converted yi and vi, which follow from them), ``rows`` coded by one coder only, and the ``converted`` rows whose
+    effect size or variance differs."""
+
+    cells: int
+    rows: int
+    converted: int
+
+
+def disagreement_counts(disagreements: pd.DataFrame) -> DisagreementCounts:
+    """:class:`DisagreementCounts` of ``results/disagreements.csv``."""
+    columns = disagreements["column"].astype(str)
+    whole, converted = columns == WHOLE_ROW, columns.isin(CONVERTED)
+    differ = disagreements.loc[converted, ["study_id", "es_id"]].astype(str).drop_duplicates()
+    return DisagreementCounts(int((~whole & ~converted).sum()), int(whole.sum()), len(differ))
+
+
 def near_key_note(unmatched: pd.DataFrame, shown: int = 3) -> str:
     """Unmatched rows of the two coders whose ``study_id`` and ``es_id`` differ only in case, spaces,
     hyphens, underscores or dots (``S001`` vs ``s001``): they are probably the same effect size,

@@ -375,19 +375,16 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     spelled differently, ...)."""
     disagreements = disagreements.astype({column: float for column in ("sheet_row_coder1", "sheet_row_coder2")
                                           if column in disagreements})  # a missing row is NaN, not pd.NA
-    from alliance_meta.analyses.agreement import CONVERTED, WHOLE_ROW
+    from alliance_meta.analyses.agreement import disagreement_counts
 
-    whole = disagreements["column"].astype(str) == WHOLE_ROW
-    converted = disagreements["column"].astype(str).isin(CONVERTED)
-    coded = ~whole & ~converted
-    effects_differ = disagreements.loc[converted, ["study_id", "es_id"]].astype(str).drop_duplicates()
-    consequence = (f" (changing the converted effect size or its variance in {counted(len(effects_differ), 'row')})"
-                   if len(effects_differ) else "")
+    counts = disagreement_counts(disagreements)
+    consequence = (f" (changing the converted effect size or its variance in {counted(counts.converted, 'row')})"
+                   if counts.converted else "")
     compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
     paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet, row by row on "
                  f"study_id and es_id{f', on {int(compared.iloc[0])} effect sizes coded by both' if len(compared) else ''}: "
-                 f"{counted(int(coded.sum()), 'cell was', 'cells were')} coded differently{consequence} and "
-                 f"{counted(int(whole.sum()), 'row was', 'rows were')} coded by one "
+                 f"{counted(counts.cells, 'cell was', 'cells were')} coded differently{consequence} and "
+                 f"{counted(counts.rows, 'row was', 'rows were')} coded by one "
                  "coder only. Agreement per column: percent agreement of the cells both coders filled, Cohen's kappa "
                  "and Gwet's AC1 for categorical columns, ICC(2,1) (absolute agreement, single rater) for numeric "
                  "columns and for the converted effect sizes (yi) and variances (vi). The analysis uses the data "
