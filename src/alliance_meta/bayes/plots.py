@@ -13,9 +13,13 @@ from alliance_meta.engines.transforms import METRIC_NAMES, ByMetric, back_transf
 from alliance_meta.wording import family_name
 from .exact import ExactPosterior, conditional_posterior
 
-#: the plotted scale in the words and italics of the other figures (plots.style.SCALES; the log odds ratio as
-#: analysed, not back-transformed), lower case after "Pooled effect, "
-SCALE_LABEL = ByMetric({"z": "correlation $r$", "smd": "Hedges' $g$", "log_or": "log odds ratio"}, "Cohen's $d$")
+def scale_label(metric: str) -> str:
+    """The plotted scale in the words and italics of the other figures (:data:`plots.style.SCALES`), lower case
+    after "Pooled effect, "; the log odds ratio as analysed (the other figures show odds ratios)."""
+    from alliance_meta.plots.style import SCALES
+
+    label = "Log odds ratio" if metric == "log_or" else SCALES[metric].label
+    return label if label.startswith(("Hedges", "Cohen")) else label[:1].lower() + label[1:]
 #: the unit of tau on its axis: the metric's name, short for an smd family all from odds ratios (the axis is narrow)
 TAU_UNITS = ByMetric(dict(METRIC_NAMES), "Cohen's d")
 
@@ -53,8 +57,8 @@ def _styled(function):
 def display_scale(metric: str):
     """(transform to the plotted scale, axis label): r for Fisher z, the metric otherwise."""
     if metric == "z":
-        return (lambda x: back_transform(x, "z")["r"]), SCALE_LABEL["z"]
-    return (lambda x: np.asarray(x, dtype=float)), SCALE_LABEL[metric]
+        return (lambda x: back_transform(x, "z")["r"]), scale_label("z")
+    return (lambda x: np.asarray(x, dtype=float)), scale_label(metric)
 
 
 def tau_density(post: ExactPosterior, tau) -> np.ndarray:
