@@ -40,11 +40,11 @@ def load_config_file(path: str | Path, problems: list | None = None) -> dict:
     """
     import yaml
 
-    from alliance_meta.inputs.sheet import _decode
+    from alliance_meta.inputs.sheet import decode_text
 
     path = Path(path)
     try:  # as the sheet: UTF-8 with or without BOM, UTF-16 with BOM (Notepad's "Unicode"), else Windows-1252
-        text = _decode(path.read_bytes())
+        text = decode_text(path.read_bytes())
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)

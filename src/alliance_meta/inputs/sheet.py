@@ -301,7 +301,7 @@ def _not_a_workbook(path: Path) -> str:
             return "the workbook is protected by a password; save a copy without the password and read that"
         return "it is an Excel 97-2003 workbook (.xls) with an .xlsx name; open it and save it as .xlsx"
     try:
-        text = not any(ord(character) < 32 and character not in "\t\r\n" for character in _decode(start))
+        text = not any(ord(character) < 32 and character not in "\t\r\n" for character in decode_text(start))
     except UnicodeDecodeError:  # e.g. UTF-16 cut inside a character
         text = False
     if text:
@@ -364,7 +364,9 @@ def _column_label(header: list[str], position: int | None) -> str:
     return get_column_letter(position + 1)
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
+    """A text file's bytes as Excel and Notepad write them: UTF-16 with a BOM, UTF-8 with or without one, else
+    Windows-1252 (the sheet and the config file)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
         return data.decode("utf-16")
     try:
@@ -380,7 +382,7 @@ def _decode(data: bytes) -> str:
 def _csv_rows(path: Path) -> tuple[pd.DataFrame, str]:
     """The cells of a CSV (row i = spreadsheet row i + 1) and its delimiter."""
     with open(path, "rb") as handle:  # read-only
-        text = _decode(handle.read())
+        text = decode_text(handle.read())
     if not text.strip():
         raise SheetError(f"cannot read {path}: the file is empty")
     first_line, *rest = re.split(r"\r\n|\r|\n", text, maxsplit=1)  # "\r" alone: a CSV of Excel for Mac (Macintosh)
