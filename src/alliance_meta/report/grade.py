@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines.robust import SMALL_DF
-from alliance_meta.inputs.risk_of_bias import high_risk_levels, tool_from_config
+from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number
@@ -43,7 +43,6 @@ from alliance_meta.report.summary import total_n
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
 START = {"high": 4, "low": 2}
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
-HIGH_RISK = {"high", "serious", "critical"}
 OUTCOMES = {"outcome": "Alliance and treatment outcome (correlation)",
             "dropout": "Alliance of completers versus dropouts"}
 SUGGESTION = ("Suggested rating computed from the results; the reviewers confirm or override each domain "
@@ -74,10 +73,10 @@ def study_weights(analysis: pd.DataFrame, row: dict) -> pd.Series:
 def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict, tool=None) -> tuple[int, str]:
     """Share of the pooled estimate's weight (:func:`study_weights`) from studies rated at high risk overall:
     the high-risk judgements of ``tool`` (the config's ``risk_of_bias`` block; a custom tool's worst level,
-    e.g. ``poor``), :data:`HIGH_RISK` without it."""
+    e.g. ``poor``), :data:`HIGH_JUDGEMENTS` without it."""
     if "rob_overall" not in effect_sizes:
         return 0, "not assessed: the sheet has no overall risk-of-bias judgements (rob_overall)"
-    high_levels = HIGH_RISK if tool is None else {level.lower() for level in high_risk_levels(tool_from_config(tool))}
+    high_levels = set(HIGH_JUDGEMENTS) if tool is None else {level.lower() for level in high_risk_levels(tool_from_config(tool))}
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
     high = set(effect_sizes.loc[rated.isin(high_levels).fillna(False).to_numpy(), "study_id"].astype(str))
     weights = study_weights(analysis, row)
