@@ -133,6 +133,16 @@ def test_dropped_rows_are_counted_in_the_note():
     assert table.loc["artifact_distribution", "k"] == 240
 
 
+def test_the_note_names_only_the_reliability_that_is_missing():
+    """With rxx and ryy corrected, studies without rxx alone were "without rxx or ryy"."""
+    frame = pd.DataFrame({"r": [0.2, 0.3, 0.25, 0.35], "n": [60, 80, 100, 120],
+                          "rxx": [0.8, np.nan, 0.85, np.nan], "ryy": [0.9, 0.85, 0.8, 0.75]})
+    note = pm.psychometric_table(frame, study="none").set_index("method").loc["individual", "note"]
+    assert "2 of 4 studies without rxx left out" in note
+    both = pm.psychometric_table(frame.assign(ryy=[0.9, 0.85, np.nan, 0.75]), study="none")
+    assert "3 of 4 studies without rxx or ryy left out" in both.set_index("method").loc["individual", "note"]
+
+
 def test_rows_without_a_sample_size_are_named_by_sheet_row():
     """The log said "30 effect sizes without a sample size left out": not which rows, nor why."""
     rows = pd.DataFrame({"yi": [0.2, 0.3, 0.1, 0.25], "n": [50, np.nan, 80, np.nan], "sheet_row": [2, 5, 6, 9]})

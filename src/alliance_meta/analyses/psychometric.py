@@ -837,7 +837,8 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     imputed = impute_missing(studies, options.missing_artifacts, setting.corrected, setting.fill)
     complete = imputed[list(setting.corrected)].notna().all(axis=1).to_numpy()
     left_out = int((~complete).sum())
-    note = f"{left_out} of {len(imputed)} studies without {' or '.join(setting.corrected)} left out" if left_out else ""
+    missing = [c for c in setting.corrected if imputed.loc[~complete, c].isna().any()]  # name only what is missing
+    note = f"{left_out} of {len(imputed)} studies without {' or '.join(missing)} left out" if left_out else ""
     used = imputed[complete]
     rxx, ryy = (used[c] if c in setting.corrected else None for c in RELIABILITIES)
     individual = individual_correction(used["r"], used["n"], rxx, ryy, used.get("ux"), options, note)
