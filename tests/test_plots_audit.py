@@ -65,6 +65,23 @@ def test_subgroup_plot_title_is_the_configured_label():
     plt.close(figure)
 
 
+def test_subgroup_diamonds_have_the_colours_of_the_forest_plots_subtotals():
+    """The levels' diamonds were navy in subgroups_<moderator> and orange (plots.subgroup_colour) in
+    forest_<moderator>; a configured colour reached only the forest plot."""
+    from matplotlib.colors import to_hex
+
+    def fills(**colours):
+        figure = subgroup_forest(subgroup_levels(), {"moderator": "alloc", **SUMMARY},
+                                 {"estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 10}, "z", **colours)
+        found = [to_hex(patch.get_facecolor()) for patch in figure.axes[0].patches]
+        plt.close(figure)
+        return found
+
+    options = ForestOptions()
+    assert fills() == [options.subgroup_colour.lower()] * 2 + [options.summary_colour]
+    assert fills(subgroup_colour="#009e73", summary_colour="#333333") == ["#009e73"] * 2 + ["#333333"]
+
+
 def test_moderator_forest_group_headers_use_the_configured_label():
     from alliance_meta.analyses.moderators import subgroup_fits
     from alliance_meta.models.univariate import fit

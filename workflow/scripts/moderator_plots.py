@@ -34,7 +34,7 @@ overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
                              overall, metric, params.level, params.labels,
-                             without_level_note(effect_sizes, name, params.labels))
+                             without_level_note(effect_sizes, name, params.labels), **params.colours)
     save_figure(figure, outputs(f"subgroups_{name}"), note)
 for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, metric, continuous=True, permutations=0,

@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
-from alliance_meta.plots.style import (SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
+from alliance_meta.plots.style import (COLOURS, SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
                                        format_number, format_p, log_metric_axis, message_figure,
                                        no_test_between_levels, plain_text, pooled_count, three_level_test)
 from alliance_meta.wording import plural  # noqa: E402
@@ -50,12 +50,14 @@ def without_level_note(effect_sizes: pd.DataFrame, moderator: str, labels: dict 
 
 
 def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metric: str, level: float = 95.0,
-                    labels: dict | None = None, without_level: str = ""):
+                    labels: dict | None = None, without_level: str = "", subgroup_colour: str = COLOURS["subgroup"],
+                    summary_colour: str = COLOURS["summary"]):
     """Figure of the levels of one moderator (rows of ``subgroups.csv``), with ``overall``
     (``estimate``, ``ci_lower``, ``ci_upper``, ``k``) and the tests of ``summary``
     (a row of ``moderators.csv``); the moderator named by its ``labels`` entry (``plots.column_labels``).
     The note names the test of each CI (:func:`alliance_meta.plots.forest.interval_test` of ``overall``) and ends
-    with ``without_level`` (:func:`without_level_note`)."""
+    with ``without_level`` (:func:`without_level_note`). The diamonds take the forest plots' colours
+    (``plots.subgroup_colour``, ``plots.summary_colour``), so a level's diamond looks the same in both figures."""
     from alliance_meta.plots.forest import interval_test, test_name
 
     label, transform, null = display_scale(metric)
@@ -64,10 +66,10 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
     if n == 0:
         return message_figure(f"No effect sizes with a value of {column_name(summary['moderator'], labels)}.")
     with plt.rc_context(STYLE):
-        rows = [(f"{plain_text(row.level)} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, "#1f4e79")
+        rows = [(f"{plain_text(row.level)} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, subgroup_colour)
                 for i, row in enumerate(levels.itertuples(), start=1)]
         rows.append((f"Overall (k = {pooled_count(overall)})", overall["estimate"], overall["ci_lower"],
-                     overall["ci_upper"], 0, "#000000"))
+                     overall["ci_upper"], 0, summary_colour))
         # wider than 6.5 inches where the level names need it: a long name squeezed the panel to a sliver
         names = text_width([row[0] for row in rows], plt.rcParams["font.size"], plt.rcParams["font.family"])
         figure, axis = plt.subplots(figsize=(max(6.5, names + 1.2 + MIN_PANEL + 0.5), 1.35 + 0.34 * (n + 2)))
