@@ -78,3 +78,22 @@ def test_the_gosh_figure_keeps_its_axis_titles_when_saved_as_it_is():
             assert inside(figure), metric
         finally:
             plt.close(figure)
+
+
+def test_subsets_that_all_have_an_i2_of_zero_are_drawn():
+    """Homogeneous studies (every subset's I^2 at 0): hexbin's grid had no height, so its hexagons were 0.004
+    points of I^2 tall and the panel looked empty."""
+    from matplotlib.collections import PolyCollection
+
+    yi = 0.3 + np.random.default_rng(2).normal(0, 0.01, 12)
+    for metric, values in (("z", yi), ("log_or", yi * 3)):
+        result = gosh(values, np.full(12, 0.02), method="REML")
+        assert np.all(result.i2[result.fitted] == 0)
+        figure = gosh_plot(result, highlight=(0,), metric=metric, hexbin_above=100)
+        try:
+            hexagons = [c for c in figure.axes[0].collections if isinstance(c, PolyCollection)]
+            assert hexagons and all(len(c.get_array()) > 0 for c in hexagons)
+            assert all(np.ptp(c.get_paths()[0].vertices[:, 1]) > 1 for c in hexagons)  # I^2 points: visible
+            figure.canvas.draw()
+        finally:
+            plt.close(figure)

@@ -43,13 +43,15 @@ def _panel(figure, spec, x, i2, with_study, title, log_x, hexbin, x_label, bins_
     split = with_study.any() and not with_study.all()
     scale = "log" if log_x else "linear"
     if hexbin:
+        extent = _hexbin_extent(x, i2, log_x)
         # every subset as a light count background; where a hexagon holds enough subsets, its
         # colour is the share that contain the study (grey 0 -> red 1), so neither group hides the other
         main.hexbin(x, i2, gridsize=60, bins="log", cmap=_ramp("#e3e3e3", "#9e9e9e"), mincnt=1, linewidths=0,
-                    xscale=scale)
+                    xscale=scale, extent=extent)
         if split:
             shares = main.hexbin(x, i2, C=with_study.astype(float), reduce_C_function=np.mean, gridsize=60,
-                                 cmap=SHARE_COLOURS, vmin=0, vmax=1, mincnt=5, linewidths=0, xscale=scale)
+                                 cmap=SHARE_COLOURS, vmin=0, vmax=1, mincnt=5, linewidths=0, xscale=scale,
+                                 extent=extent)
             corner = figure.add_subplot(grid[0, 1])
             corner.axis("off")
             bar = figure.colorbar(shares, cax=corner.inset_axes([0.08, 0.45, 0.84, 0.14]),
@@ -83,6 +85,18 @@ def _panel(figure, spec, x, i2, with_study, title, log_x, hexbin, x_label, bins_
     main.spines["left"].set_visible(True)
     top.set_title(title, fontsize=9, loc="left")
     return main
+
+
+def _hexbin_extent(x, i2, log_x: bool):
+    """None (hexbin's own extent, the data's range) unless the estimates or the I^2 values do not vary (every I^2
+    at 0 in homogeneous data): hexbin's grid then has no height or width and draws nothing, so that side spans
+    the I^2 axis (0-100) or 0.05 around the estimate (in log10 units for odds ratios, as hexbin's xscale)."""
+    xs = np.log10(x) if log_x else x
+    if xs.max() > xs.min() and i2.max() > i2.min():
+        return None
+    x_range = (xs.min(), xs.max()) if xs.max() > xs.min() else (xs.min() - 0.05, xs.max() + 0.05)
+    y_range = (i2.min(), i2.max()) if i2.max() > i2.min() else (0.0, 100.0)
+    return (*x_range, *y_range)
 
 
 def _labelled_ticks(figure, axis) -> list[tuple[float, str]]:
