@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from alliance_meta.engines.transforms import family_metric
-from alliance_meta.inputs.prisma import included_sentence, prisma_counts
+from alliance_meta.inputs.prisma import flow_sentences, included_sentence, prisma_counts
 from alliance_meta.io import read_table, restore_formulas, setup_logging
 import pandas as pd
 
@@ -48,8 +48,8 @@ if prisma:
     extra_sections.append(ExtraSection(
         "prisma", "Study selection (PRISMA 2020)",
         ("SIMULATED counts from the demo configuration, showing the layout only. " if counts.simulated else "")
-        + f"Flow diagram of the config's prisma: counts (Page et al. 2021): {included_sentence(counts)}; "
-        "results/prisma.pdf, .png and .svg.",
+        + f"{flow_sentences(counts)} Flow diagram of the config's prisma: counts (Page et al. 2021): "
+        f"{included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
         figures=[Figure("PRISMA 2020 flow diagram", inline_image(prisma[0]))]))
 if "changes" in results_tables:
     # es_id as written (as the double-coding tables read it), not a number read back from a column with blanks

@@ -140,6 +140,10 @@ def arithmetic_problems(counts: PrismaCounts) -> list[str]:
     previous = counts.previous
     if previous is None:
         expect("included_reports", counts.included_reports, included, how)
+        if counts.included_reports < counts.included_studies:
+            problems.append(f"prisma.included_reports ({counts.included_reports:,}) is fewer than "
+                            f"prisma.included_studies ({counts.included_studies:,}): every included study has at "
+                            "least one report")
         return problems
     kept = " still included" if previous.removes else ""
     minus_reports = (f"prisma.previous.reports ({previous.reports:,})" if not kept else
@@ -188,6 +192,22 @@ def sheet_problems(counts: PrismaCounts, sheet: pd.DataFrame) -> list[str]:
         problems.append(f"prisma.included_effect_sizes is {counts.included_effect_sizes:,} but the sheet has "
                         f"{len(sheet):,} rows (effect sizes)")
     return problems
+
+
+def flow_sentences(counts: PrismaCounts) -> str:
+    """The search and selection of each route as the diagram draws them, for the report's text (PRISMA 2020
+    item 16a: from the records identified to the reports assessed and excluded)."""
+    removed = counts.duplicates_removed + counts.automation_removed + counts.other_removed
+    sentences = [f"Databases and registers: {counts.identified:,} records identified, {removed:,} removed before "
+                 f"screening, {counts.screened:,} screened ({counts.excluded_screening:,} excluded), "
+                 f"{counts.sought:,} reports sought ({counts.not_retrieved:,} not retrieved), {counts.assessed:,} "
+                 f"assessed for eligibility ({sum(counts.excluded_reasons.values()):,} excluded with reasons)."]
+    other = counts.other_methods
+    if other is not None:
+        sentences.append(f"Other methods: {sum(other.sources.values()):,} records identified, {other.sought:,} reports "
+                         f"sought ({other.not_retrieved:,} not retrieved), {other.assessed:,} assessed for "
+                         f"eligibility ({sum(other.excluded_reasons.values()):,} excluded with reasons).")
+    return " ".join(sentences)
 
 
 def included_sentence(counts: PrismaCounts) -> str:
