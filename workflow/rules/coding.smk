@@ -5,6 +5,7 @@
 if config.get("second_coder"):
 
     rule coder_agreement:
+        localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
         input:
             first=config["sheet"],
             second=config["second_coder"],

@@ -1,4 +1,5 @@
 # Config reading and checking (defaults from the schema) and small helpers shared by the rules.
+import csv
 import functools
 import json
 import os
@@ -250,6 +251,15 @@ def aggregated_fit_options(wildcards):
 def gosh_fit_options(wildcards):
     """aggregated_fit_options without the level, which GOSH does not read (a new level does not rerun it)."""
     return {key: value for key, value in aggregated_fit_options(wildcards).items() if key != "level"}
+
+
+def gosh_mem_mb(wildcards, input):
+    """Memory (MB) of a GOSH job: alliance_meta.analyses.gosh.memory_mb of its studies and gosh.subsets."""
+    from alliance_meta.analyses.gosh import memory_mb
+
+    with open(input[0], encoding="utf-8", newline="") as handle:
+        studies = {row["study_id"] for row in csv.DictReader(handle)}
+    return memory_mb(len(studies), config["gosh"]["subsets"])
 
 
 def family_effect_sizes(wildcards):

@@ -10,6 +10,7 @@ include: "manuscript_inputs.smk"
 # params.config holds only the config keys that decide the compared results (compared_config):
 # another key, e.g. of the plots, does not rerun this job and the report after it.
 rule changes:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     input:
         effect_sizes="data/processed/effect_sizes.csv",
         tables=changes_tables,
@@ -44,6 +45,7 @@ FINAL_TARGETS.extend(["results/changes.csv", f"results/history/{SHEET_SHA256}.js
 if config["prisma"]:
 
     rule prisma:
+        localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
         # first of the ready jobs but the conversion: counts that disagree with the sheet (the example config's kept with a reviewer's
         # own sheet) stop a run among its first jobs, not after half of them (see multiverse_specifications)
         priority: 4
@@ -66,6 +68,7 @@ if config["prisma"]:
 
 
 rule summary_of_findings:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     priority: 2  # the Word tables wait for it (see multiverse_specifications)
     input:
         unpack(grade_inputs),
@@ -98,6 +101,7 @@ FINAL_TARGETS.extend(expand("results/{family}/summary_of_findings.csv", family=F
 # A manuscript's table of the included studies: N, effect sizes, moderators, overall risk of bias and the study's
 # composite effect with its CI (alliance_meta.report.summary.study_characteristics).
 rule study_characteristics:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     priority: 2  # the Word tables wait for it (see multiverse_specifications)
     input:
         effect_sizes=family_effect_sizes,

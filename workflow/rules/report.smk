@@ -47,6 +47,7 @@ rule moderator_forest_plot:
 # One job for every manuscript table (each in well under a second): Markdown, LaTeX and Word
 # beside its CSV, and all of them numbered in results/tables.docx.
 rule word_tables:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     priority: 2  # a second's job, then only the report waits for it (see multiverse_specifications)
     input:
         tables=word_table_sources,
@@ -71,6 +72,7 @@ rule word_tables:
 # collected from the previews that the plotting jobs stored beside their PNGs (a preview is made here only
 # for a PNG without one); a rerun after a change in one family remakes only that family's.
 rule report_figures:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     input:
         family_report_images,
     output:
@@ -86,6 +88,7 @@ rule report_figures:
 
 
 rule report:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     input:
         sheet=config["sheet"],
         validated_sheet="data/processed/sheet.csv",

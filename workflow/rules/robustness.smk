@@ -33,6 +33,8 @@ rule gosh:
         seed=config["gosh"]["seed"],
         labels=config["plots"]["labels"],  # studies named as in the forest plot
         fit=gosh_fit_options,  # no interval: a change of level does not rerun it
+    resources:
+        mem_mb=gosh_mem_mb,  # grows with studies x subsets: a cluster job asks for what it needs
     conda:
         CONDA_ENV
     log:

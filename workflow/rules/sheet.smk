@@ -3,6 +3,7 @@
 
 
 rule validate_sheet:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     priority: 5  # every analysis waits for it and the conversion (see multiverse_specifications)
     input:
         config["sheet"],
@@ -35,6 +36,7 @@ rule validate_sheet:
 # split by family are one job (each alone is mostly start-up), and it belongs to no family, so a
 # newly coded outcome study runs no job of the dropout family.
 checkpoint convert_effect_sizes:
+    localrule: True  # seconds of bookkeeping: runs where Snakemake runs, never a cluster job
     # before the PRISMA diagram and the coder agreement, which nothing waits for (the conversion waited
     # for both cores to be free of them: it ended about a second later)
     priority: 5

@@ -29,6 +29,7 @@ rows are ordered by subset size (stably; for all subsets the order of metafor's
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -169,6 +170,14 @@ def choose_subsets(k: int, subsets: int = DEFAULT_SUBSETS, seed: int | None = DE
     if k < 63 and 2**k - 1 <= subsets:
         return all_subsets(k), True
     return random_subsets(k, subsets, seed), False
+
+
+def memory_mb(k: int, subsets: int = DEFAULT_SUBSETS) -> int:
+    """Memory (MB) a GOSH job of ``k`` studies needs, for a cluster's scheduler: its subsets x k matrix of
+    doubles (the per-study shifts; 4.1 GB resident at k = 375 and 10^6 subsets, docs/performance.md), a third
+    more for the other arrays of that size, and 1 GB for Python, numpy and matplotlib."""
+    n = subsets if k >= 63 else min(2**k - 1, subsets)
+    return 1000 + math.ceil(4 / 3 * 8 * n * k / 2**20)
 
 
 # --------------------------------------------------------------------------------------
