@@ -145,3 +145,254 @@ def test_table_notes_name_the_analysis_metric_in_words():
     bayes = pd.DataFrame([{"parameter": "mu", "mean": 0.5, "sd": 0.1, "hdi_lower": 0.3, "hdi_upper": 0.7,
                            "r_hat": 1.0, "ess_bulk": 4000, "ess_tail": 3000}])
     assert "analysis metric (Hedges' g)" in manuscript_table("bayes", bayes, "smd").note
+
+
+def _twips(element, tag: str) -> int:
+    return int(element.get(qn(tag)))
+
+
+def test_column_widths_are_in_the_grid_too(frames, tmp_path):
+    """LibreOffice and Google Docs lay a table out by its grid (w:gridCol), Word by its cells' widths (w:tcW): the
+    grid had python-docx's equal columns, so there a study's name broke over two lines and "Inconsistency" inside
+    the word. Both now say the same widths, as wide as the cells' text needs."""
+    table = manuscript_table("summary_of_findings", frames["summary_of_findings"], "smd")
+    write_docx([table], tmp_path / "sof.docx")
+    grid = Document(str(tmp_path / "sof.docx")).tables[0]
+    columns = [_twips(col, "w:w") for col in grid._tbl.tblGrid.findall(qn("w:gridCol"))]
+    for row in grid.rows:
+        assert [_twips(cell._tc.tcPr.find(qn("w:tcW")), "w:w") for cell in row.cells] == columns
+    assert len(set(columns)) > 1
+    assert sum(columns) <= 9 * 1440 + len(columns)  # the landscape page's 9 in of text width
+    # no heading word ("Inconsistency", "Publication") narrower than its letters
+    from alliance_meta.report.word import text_inches
+
+    for heading, width in zip(table.header, columns):
+        assert width >= max(text_inches(word) for word in heading.split(" ")) * 1440 - 1, heading
+
+
+def test_column_widths_keep_numbers_and_words_whole():
+    """A table that fits is as wide as its cells; one that does not gives up room down to its longest words,
+    an estimate and its interval each on one line."""
+    from alliance_meta.report.tables import ManuscriptTable
+    from alliance_meta.report.word import column_widths, text_inches
+
+    narrow = ManuscriptTable("t", ["Study", "g [95% CI]"], [["Simulated study 119", "0.49 [0.38, 0.59]"]])
+    assert column_widths(narrow) == [text_inches("Simulated study 119"), text_inches("0.49 [0.38, 0.59]")]
+    # as LibreOffice sets them in Liberation Serif (Times's metrics), 1.24 in and 0.49 in, and the margins
+    assert 1.39 < text_inches("Simulated study 119") < 1.6 and 0.64 < text_inches("common") < 0.8
+    wide = ManuscriptTable("t", ["Outcome", "g [95% CI]", "Certainty"],
+                           [["Alliance and treatment outcome " * 6, "0.49 [0.38, 0.59]", "Very low (suggested)"]])
+    widths = column_widths(wide)
+    assert sum(widths) == pytest.approx(9.0)
+    assert widths[1] >= text_inches("[0.38, 0.59]")  # the interval whole
+    assert widths[2] >= text_inches("(suggested)")
+
+
+def test_heading_row_repeats_on_each_page_and_rows_do_not_split(frames, tmp_path):
+    """A long table (the study characteristics of 125 studies run over four pages) repeats its column headings on
+    each page, and no row breaks over two pages."""
+    write_docx([manuscript_table("pooled", frames["pooled"], "smd")], tmp_path / "pooled.docx")
+    grid = Document(str(tmp_path / "pooled.docx")).tables[0]
+    for index, row in enumerate(grid.rows):
+        properties = row._tr.trPr
+        assert properties is not None and properties.find(qn("w:cantSplit")) is not None, index
+        assert (properties.find(qn("w:tblHeader")) is not None) == (index == 0), index
+
+
+def test_an_empty_cell_is_a_line_of_the_table_size(frames, tmp_path):
+    """An empty cell's paragraph mark is 10 pt like the text: the common-effect rows (no prediction interval) were
+    taller than the others, their empty cell a 12-pt line."""
+    table = manuscript_table("pooled", frames["pooled"].assign(method="common"), "smd")
+    assert table.rows[0][4] == ""
+    write_docx([table], tmp_path / "pooled.docx")
+    grid = Document(str(tmp_path / "pooled.docx")).tables[0]
+    for row in grid.rows:
+        for cell in row.cells:
+            mark = cell.paragraphs[0]._p.pPr.find(qn("w:rPr"))
+            assert mark is not None and mark.find(qn("w:sz")).get(qn("w:val")) == "20", cell.text
+
+
+def test_a_moderator_not_estimable_has_one_dash_per_test():
+    """A moderator with one value in every row has no model: its QM and F cells read "– (–)", "– (–, –)"."""
+    row = {"moderator": "rater", "k": 1, "qm": np.nan, "qm_df": np.nan, "qm_p": np.nan, "f": np.nan,
+           "f_df1": np.nan, "f_df2": np.nan, "f_p": np.nan, "tau2": np.nan, "r2": np.nan,
+           "note": "no mixed-effects model: rater has one value (patient) in every row: nothing to compare"}
+    (cells,) = manuscript_table("moderators", pd.DataFrame([row]), "z").rows
+    assert cells[2] == cells[4] == "\u2013"
+    assert "no mixed-effects model" in manuscript_table("moderators", pd.DataFrame([row]), "z").note
+    estimable = {**row, "qm": 9.25, "qm_df": 5, "qm_p": 0.099, "f": 1.875, "f_df1": 5, "f_df2": 119, "f_p": 0.104}
+    (cells,) = manuscript_table("moderators", pd.DataFrame([estimable]), "z").rows
+    assert cells[2:6] == ["9.25 (5)", ".099", "1.88 (5, 119)", ".104"]
+
+
+def test_kendalls_tau_of_the_rank_test_has_no_leading_zero(frames):
+    """Kendall's tau is a correlation, bounded by 1: APA writes it without a leading zero (\u2212.15), as every
+    generic table's kendall_tau column; the bias table wrote \u22120.15."""
+    bias = frames["bias"]
+    rank = bias.loc[bias["test"] == "rank"].iloc[0]
+    cells = {row[0]: row[1] for row in manuscript_table("bias", bias, "smd").rows}
+    assert cells["Rank correlation test"] == f"{rank['statistic']:.2f}".replace("-0.", "\u2212.").replace("0.", ".")
+    assert cells["Egger's regression test"].lstrip("\u2212").startswith(("0.", "1.", "2.", "3.", "4."))
+    from alliance_meta.report.text import bias_sentence
+
+    assert f"Kendall's \u03c4 = {cells['Rank correlation test']}," in bias_sentence(bias, "smd")  # the Results too
+
+
+def test_the_pooled_tables_test_column_is_text_left_aligned(frames):
+    table = manuscript_table("pooled", frames["pooled"], "smd")
+    assert table.alignment()[:3] == ["l", "l", "r"]
+
+
+def test_numbers_stay_whole_where_the_words_can_wrap_instead():
+    """The summary of findings (ten columns) is wider than the page: its words wrap, its ".29 [.27, .32]" stays
+    on one line; only a table that does not fit so puts the interval on a line of its own."""
+    from alliance_meta.report.tables import ManuscriptTable
+    from alliance_meta.report.word import column_widths, text_inches
+
+    header = ["Outcome", "r [95% CI]", *(f"Domain number {i}" for i in range(7))]
+    table = ManuscriptTable("t", header, [["Alliance and treatment outcome (correlation)", ".29 [.27, .32]",
+                                           *(["Not serious"] * 7)]])
+    widths = column_widths(table)
+    assert sum(widths) == pytest.approx(9.0) and widths[1] >= text_inches(".29 [.27, .32]")
+    crowded = ManuscriptTable("t", ["Outcome", *(f"r{i}" for i in range(10))], [["x", *([".29 [.27, .32]"] * 10)]])
+    widths = column_widths(crowded)
+    assert sum(widths) == pytest.approx(9.0)
+    assert text_inches("[.27, .32]") <= widths[1] < text_inches(".29 [.27, .32]")
+
+
+def test_statistical_symbols_are_italic_in_headings_and_notes(frames, tmp_path):
+    """APA 7 sets statistical symbols (k, N, p, r, g, Q, I², df ...) in italics, Greek letters and abbreviations
+    (CI, PI) upright: in Word the headings and the note say so; the cells of the body stay as they are."""
+    table = manuscript_table("pooled", frames["pooled"], "smd")
+    write_docx([table], tmp_path / "pooled.docx")
+    document = Document(str(tmp_path / "pooled.docx"))
+    heading = {cell.text: [run.text for run in cell.paragraphs[0].runs if run.italic]
+               for cell in document.tables[0].rows[0].cells}
+    assert heading["k"] == ["k"] and heading["I\u00b2 (%)"] == ["I\u00b2"] and heading["Q (df)"] == ["Q", "df"]
+    assert heading["g [95% CI]"] == ["g"] and heading["\u03c4\u00b2"] == [] and heading["95% PI"] == []
+    note = next(p for p in document.paragraphs if p.text.startswith("Note."))
+    italic = [run.text for run in note.runs if run.italic]
+    assert italic[0] == "Note." and {"k", "Q", "I\u00b2"} <= set(italic)
+    assert not {"CI", "PI", "REML", "knha", "Hedges'"} & set(italic)
+    assert all(not run.italic for row in document.tables[0].rows[1:] for cell in row.cells
+               for run in cell.paragraphs[0].runs)
+    assert read_docx_tables(tmp_path / "pooled.docx")[0]["note"] == table.note  # the words as they were
+
+
+@pytest.mark.parametrize("metric, scale", [("z", "Fisher's z"), ("log_or", "log odds ratio"), ("smd", "Hedges' g")])
+def test_every_note_says_what_its_abbreviations_mean_and_on_which_scale(frames, metric, scale):
+    """APA: a table's note explains each abbreviation of its own. The moderator table named neither QM, R\u00b2 nor
+    \u03c4\u00b2 (nor its scale, Fisher's z or log odds ratio under r and OR); the subgroup table neither CI nor
+    \u03c4\u00b2; the bias table not "k imputed"."""
+    moderators = manuscript_table("moderators", frames["moderators"], metric).note
+    assert "QM = omnibus Wald test" in moderators and "R\u00b2 = share of \u03c4\u00b2" in moderators
+    assert f"\u03c4\u00b2 = residual variance of the true effects, in the analysis metric ({scale})" in moderators
+    subgroups = manuscript_table("subgroups", frames["subgroups"], metric).note
+    assert "CI = confidence interval" in subgroups and "\u03c4\u00b2 = variance of the true effects" in subgroups
+    assert f"\u03c4\u00b2 in the analysis metric ({scale})" in subgroups
+    assert subgroups.count("analysis metric") == manuscript_table("pooled", frames["pooled"], metric).note.count(
+        "analysis metric") == 1
+    bias = manuscript_table("bias", frames["bias"], metric)
+    assert ("k imputed = studies imputed by trim and fill" in bias.note) == any(row[4] for row in bias.rows)
+    three_level = frames["moderators"].assign(multilevel_k=13, multilevel_n_studies=10, multilevel_qm=1.0,
+                                              multilevel_qm_df=1, multilevel_qm_p=0.3)
+    note = manuscript_table("moderators", three_level, metric).note
+    assert f"\u03c3\u00b2 = variance of the true effects between and within studies, in the analysis metric ({scale})" \
+        in note and "R\u00b2 = share of their sum" in note
+
+
+#: The order of the properties the tables use, as the schema has them (ECMA-376 part 1, CT_TblPr, CT_TcPr, CT_PPr).
+SCHEMA_ORDER = {
+    "tblPr": ["tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize", "tblW",
+              "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook"],
+    "tcPr": ["cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap", "tcMar", "textDirection",
+             "tcFitText", "vAlign", "hideMark"],
+    "pPr": ["pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+            "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+            "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd", "snapToGrid",
+            "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc", "textDirection",
+            "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange"],
+}
+
+
+def test_the_word_xml_keeps_the_schemas_order_and_each_property_once(frames, tmp_path):
+    """Word refuses a document whose XML breaks the schema ("unreadable content"): the table's borders came after
+    its layout and look, and a table without rows had its heading cells' borders twice."""
+    tables = [manuscript_table(name, frames[name], "smd") for name in frames]
+    tables.append(manuscript_table("moderators", frames["moderators"].iloc[:0], "smd"))  # a heading row alone
+    write_docx(tables, tmp_path / "tables.docx")
+    body = Document(str(tmp_path / "tables.docx")).element.body
+    checked = 0
+    for kind, order in SCHEMA_ORDER.items():
+        for properties in body.iter(qn(f"w:{kind}")):
+            tags = [child.tag.split("}")[1] for child in properties]
+            assert len(tags) == len(set(tags)), (kind, tags)
+            assert tags == sorted(tags, key=order.index), (kind, tags)
+            checked += 1
+    assert checked > 100
+
+
+def test_artifact_variance_above_100_percent_is_explained(frames):
+    """Two studies whose correlations vary less than sampling error predicts: psychmeta's uncapped 1356.5% stood in
+    the table without a word (and without its thousands separator), as an error would."""
+    two = frames["psychometric"].iloc[:1].assign(k=2, percent_artifact_variance=1356.5427, sd_res=0.0)
+    table = manuscript_table("psychometric", two, "z")
+    assert table.rows[0][-1] == "1,356.5"
+    assert "Over 100% (bare bones): the correlations vary less than sampling error alone would make them" in table.note
+    assert "Over 100%" not in manuscript_table("psychometric", frames["psychometric"], "z").note
+
+
+def test_a_pooled_row_without_an_estimate_is_one_dash():
+    """dropout_counts: no dropout in the stronger-alliance row of any 2x2 table makes the Mantel-Haenszel and GLMM
+    odds ratios infinite (pooled.csv: no estimate, the reason in its note): their cells read "– [–, –]" and
+    "– (3)"; now one dash each, the note saying why."""
+    nan = np.nan
+    rows = [{"method": "Peto", "test": "z", "k": 4, "estimate": 2.184, "ci_lower": 1.125, "ci_upper": 3.241,
+             "pi_lower": 1.125, "pi_upper": 3.241, "tau2": 0.0, "i2": 0.0, "q": 0.01, "q_df": 3, "q_p": 0.9997,
+             "note": "5 table(s) from 5 studies"},
+            {"method": "MH", "test": "z", "k": 4, "estimate": nan, "ci_lower": nan, "ci_upper": nan, "pi_lower": nan,
+             "pi_upper": nan, "tau2": 0.0, "i2": nan, "q": nan, "q_df": 3, "q_p": nan,
+             "note": "5 table(s) from 5 studies; MH odds ratio undefined: the pooled odds ratio is infinite"}]
+    table = manuscript_table("pooled", pd.DataFrame(rows), "log_or")
+    peto, mh = table.rows
+    assert peto[3] == "8.88 [3.08, 25.56]" and peto[7] == "0.01 (3)"
+    assert mh[3] == "\u2013" and mh[7] == "\u2013" and mh[8] == "\u2013"
+    assert "MH odds ratio undefined" in table.note
+
+
+def test_the_three_level_table_says_why_its_cr2_test_is_missing(frames):
+    """xlsx_quirks: the three-level model's CR2 test of rater was not estimable (moderators.csv's multilevel_note);
+    its cells were blank and the note silent. Non-convergence keeps its own sentence, said once."""
+    from alliance_meta.analyses.moderators.multilevel import NOT_CONVERGED
+
+    three_level = frames["moderators"].iloc[:1].assign(
+        multilevel_k=6, multilevel_n_studies=4, multilevel_qm=2.09, multilevel_qm_df=2, multilevel_qm_p=0.35,
+        multilevel_converged=False,
+        multilevel_note=f"{NOT_CONVERGED}; CR2 test not estimable: the cluster-robust covariance is singular")
+    note = manuscript_table("moderators", three_level, "z").note
+    assert "alloc: CR2 test not estimable: the cluster-robust covariance is singular." in note
+    assert NOT_CONVERGED not in note and note.count("did not converge") == 1
+
+
+def test_a_huge_odds_ratio_reads_as_a_number():
+    """A t CI of two studies (1 df) on the log odds ratio scale reached 128716144.85: thousands separators from
+    1,000 on, and from 10\u2076 on (every digit noise) 1.29 \u00d7 10\u2078, as the tables' Bayes factors."""
+    from alliance_meta.report.effects import display
+
+    show = display("log_or")
+    assert show.interval(np.log(0.0034), np.log(128716144.85)) == "[0.00, 1.29 \u00d7 10\u2078]"
+    assert show.number(np.log(1234.5)) == "1,234.50" and show.number(np.log(27.99)) == "27.99"
+    assert display("z").number(np.arctanh(-0.05)) == "\u2212.05"
+
+
+def test_sd_res_is_sd_with_a_subscript_in_word(frames, tmp_path):
+    """The psychometric table's headings and note wrote SD_res and SD_\u03c1 with the plain text's underscore."""
+    table = manuscript_table("psychometric", frames["psychometric"], "z")
+    write_docx([table], tmp_path / "psychometric.docx")
+    document = Document(str(tmp_path / "psychometric.docx"))
+    cells = {cell.text: cell.paragraphs[0].runs for cell in document.tables[0].rows[0].cells}
+    assert "SD_res" not in cells and "SDres" in cells and "SD\u03c1" in cells
+    sd, res = cells["SDres"]
+    assert sd.text == "SD" and sd.italic and res.text == "res" and res.font.subscript and not res.italic
+    note = next(p for p in document.paragraphs if p.text.startswith("Note."))
+    assert "SD_" not in note.text and "SDres = standard deviation" in note.text

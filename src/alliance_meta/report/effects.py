@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from alliance_meta.engines.transforms import ByMetric
-from alliance_meta.report.formatting import apa_number
+from alliance_meta.report.formatting import MINUS, apa_number, apa_scientific
 
 
 @dataclass(frozen=True)
@@ -22,15 +23,24 @@ class Display:
     leading_zero: bool
 
     def number(self, value: float) -> str:
-        """A transformed value, APA-rounded (two decimals; no leading zero for r)."""
-        return apa_number(float(self.transform(value)), 2, self.leading_zero)
+        """A transformed value, APA-rounded (two decimals; no leading zero for r); an odds ratio from 1,000 on with
+        thousands separators, from 10⁶ on as ``1.29 × 10⁸`` (the upper bound of a t CI on 1 df read 128716144.85)."""
+        shown = float(self.transform(value))
+        if math.isfinite(shown) and abs(shown) >= 1e6:
+            return apa_scientific(shown)
+        if math.isfinite(shown) and abs(shown) >= 1000:
+            return f"{shown:,.2f}".replace("-", MINUS)
+        return apa_number(shown, 2, self.leading_zero)
 
     def interval(self, lower: float, upper: float) -> str:
         """``[.25, .30]`` of two analysis-metric bounds."""
         return f"[{self.number(lower)}, {self.number(upper)}]"
 
     def with_interval(self, estimate: float, lower: float, upper: float) -> str:
-        """``.28 [.25, .30]``."""
+        """``.28 [.25, .30]``; one dash where there is no estimate (an infinite Mantel-Haenszel odds ratio), not
+        ``– [–, –]``."""
+        if not np.isfinite(self.transform(float(estimate))):
+            return "\u2013"
         return f"{self.number(estimate)} {self.interval(lower, upper)}"
 
 

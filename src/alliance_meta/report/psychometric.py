@@ -25,12 +25,16 @@ def _interval(lower: float, upper: float) -> str:
     return f"[{_r(lower)}, {_r(upper)}]"
 
 
+#: What a share of artifact variance above 100% means (the text and the manuscript table say it alike).
+OVER_100_PERCENT = "the correlations vary less than sampling error alone would make them"
+
+
 def _percent(value: float) -> str:
     """``58.6%``; above 100% (Schmidt & Hunter's ratio of expected to observed variance, uncapped as in
     psychmeta) with what it means, which otherwise reads as an error."""
     text = f"{apa_number(value, 1)}%"
     if float(value) > 100:
-        text += " (over 100%: the correlations vary less than sampling error alone would make them)"
+        text += f" (over 100%: {OVER_100_PERCENT})"
     return text
 
 

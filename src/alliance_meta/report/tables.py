@@ -68,6 +68,16 @@ COUNT_METHOD_NAMES = {"MH": "MH = Mantel\u2013Haenszel", "Peto": "Peto = Peto's 
                       "GLMM": "GLMM = binomial\u2013normal generalised linear mixed model"}
 
 
+def scales(metric: str) -> str:
+    """On which scale a table's estimates and tau^2 are: ``Estimates back-transformed to correlation (r); τ² in the
+    analysis metric (Fisher's z)``; Hedges' g is analysed as it is shown (nothing back-transformed)."""
+    show = display(metric)
+    if metric == "smd":
+        return f"Estimates and \u03c4\u00b2 in the analysis metric ({METRIC_NAMES[metric]})"
+    return (f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
+            f"({METRIC_NAMES[metric]})")
+
+
 def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
     """One row per estimator and test: k, effect [CI], prediction interval, tau^2, I^2, Q."""
     show = display(metric)
@@ -77,17 +87,14 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
     rows = [[row.method, row.test, apa_integer(row.k), show.with_interval(row.estimate, row.ci_lower, row.ci_upper),
              "" if row.method in COMMON_EFFECT_METHODS or one else _interval(show, row.pi_lower, row.pi_upper),
              apa_number(row.tau2, 3), apa_number(row.i2, 1),
-             "" if one else f"{apa_number(row.q, 2)} ({apa_integer(row.q_df)})", "" if one else apa_p(row.q_p)]
+             "" if one else _with_df(row.q, row.q_df), "" if one else apa_p(row.q_p)]
             for row, one in zip(frame.itertuples(), single)]
     header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
               "Q (df)", "p (Q)"]
     tested = [interval_test(row) for row in frame.to_dict("records")]  # the test each row's CI really has
     adhoc = "adhoc" in tested  # pooling.knha_adhoc, noted on each knha row
     knha = CI_TEST_NAMES["adhoc" if adhoc else "knha"]
-    # Hedges' g is analysed as it is shown: nothing is back-transformed
-    effects = (f"Estimates and \u03c4\u00b2 in the analysis metric ({METRIC_NAMES[metric]})" if metric == "smd" else
-               f"Estimates back-transformed to {show.name} ({show.symbol}); \u03c4\u00b2 in the analysis metric "
-               f"({METRIC_NAMES[metric]})")
+    effects = scales(metric)
     common = [method for method in COMMON_EFFECT_METHODS if (frame["method"] == method).any()]
     counts = [COUNT_METHOD_NAMES[method] for method in COUNT_METHOD_NAMES if (frame["method"] == method).any()]
     # the tests the table has, each named (a three-level fit's are z, t and cr2; pooling.tests [knha] has no z)
@@ -125,7 +132,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                if single_knha else "")
             + (f" From the 2x2 counts: {'; '.join(counts)}." if counts else "")
             + _count_rows_note(frame))
-    return ManuscriptTable("Pooled estimates", header, rows, note)
+    # Method and Test are words ("REML", "knha"): left-aligned as the other text columns
+    return ManuscriptTable("Pooled estimates", header, rows, note, ["l", "l"] + ["r"] * (len(header) - 2))
 
 
 def _note_parts(note) -> list[str]:
@@ -164,15 +172,26 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Man
     rows = []
     for row in frame.itertuples():
         permutation = getattr(row, "qm_p_permutation", float("nan"))
-        rows.append([str(row.moderator), apa_integer(row.k), f"{apa_number(row.qm, 2)} ({apa_integer(row.qm_df)})",
-                     apa_p(row.qm_p), f"{apa_number(row.f, 2)} ({apa_integer(row.f_df1)}, {apa_integer(row.f_df2)})",
+        rows.append([str(row.moderator), apa_integer(row.k), _with_df(row.qm, row.qm_df),
+                     apa_p(row.qm_p), _with_df(row.f, row.f_df1, row.f_df2),
                      apa_p(row.f_p), apa_p(permutation) if is_finite(permutation) else "", apa_number(row.tau2, 3),
                      _r2_cell(apa_number(row.r2, 1), getattr(row, "tau2_null", float("nan")))])
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
-    note = ("Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment."
-            + _r2_note(frame, "tau2_null") + _moderator_notes(frame))
+    note = ("Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment. "
+            "k = studies (a study at several levels of the moderator: one composite at each); QM = omnibus Wald "
+            "test of the moderator; p (permutation) = its permutation test; \u03c4\u00b2 = residual variance of the "
+            f"true effects, in the analysis metric ({METRIC_NAMES[metric]}); R\u00b2 = share of \u03c4\u00b2 "
+            "accounted for by the moderator." + _r2_note(frame, "tau2_null") + _moderator_notes(frame))
     return ManuscriptTable("Moderator tests", header, rows, note)
+
+
+def _with_df(statistic, *df) -> str:
+    """``9.25 (5)``, ``1.88 (5, 119)``; one dash for a test that was not estimable (not ``– (–, –)``), the
+    moderator's note saying why."""
+    if not is_finite(statistic):
+        return "\u2013"
+    return f"{apa_number(statistic, 2)} ({', '.join(apa_integer(value) for value in df)})"
 
 
 def _moderator_notes(frame: pd.DataFrame) -> str:
@@ -228,8 +247,10 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
               "\u03c3\u00b2 within", "R\u00b2 (%)", "Composites k", "Composites QM (df)", "p", "p (permutation)"]
     note = ("Three-level mixed-effects model per moderator (effect sizes within studies): Wald QM and "
             "cluster-robust (CR2) F test with Satterthwaite degrees of freedom (Pustejovsky & Tipton, 2018); "
-            "k = effect sizes. Composites: mixed-effects meta-regression (REML) of the effect sizes aggregated "
-            "within study and moderator level, with its permutation test.")
+            "k = effect sizes; QM = omnibus Wald test of the moderator; \u03c3\u00b2 = variance of the true effects "
+            f"between and within studies, in the analysis metric ({METRIC_NAMES[metric]}); R\u00b2 = share of their "
+            "sum accounted for by the moderator. Composites: mixed-effects meta-regression (REML) of the effect sizes "
+            "aggregated within study and moderator level, with its permutation test.")
     small = [str(row["moderator"]) for row in frame.to_dict("records")
              if is_finite(row.get("multilevel_cr2_df2")) and float(row["multilevel_cr2_df2"]) < SMALL_DF]
     if small:
@@ -245,8 +266,21 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
     if single:  # one effect size per study: the split of tau^2 into the two levels is arbitrary (pooled.csv says so)
         note += (f" {', '.join(single)}: one effect size per study, so \u03c3\u00b2 between and within are not "
                  "identified separately (only their sum).")
-    note += _r2_note(frame, "multilevel_tau2_null")
+    note += _r2_note(frame, "multilevel_tau2_null") + _three_level_notes(frame)
     return ManuscriptTable("Moderator tests", header, rows, note)
+
+
+def _three_level_notes(frame: pd.DataFrame) -> str:
+    """The three-level model's own note on each moderator (moderators.csv's ``multilevel_note``: why its CR2 test or
+    the model is missing; their cells were blank without a word), but for non-convergence, said above already."""
+    from alliance_meta.analyses.moderators.multilevel import NOT_CONVERGED
+
+    notes = []
+    for row in frame.to_dict("records"):
+        parts = [part for part in _note_parts(row.get("multilevel_note")) if part != NOT_CONVERGED]
+        if parts:
+            notes.append(f" {row['moderator']}: {'; '.join(parts).rstrip('.')}.")
+    return "".join(notes)
 
 
 def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
@@ -258,7 +292,8 @@ def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manu
     header = ["Moderator", "Level", "k", f"{show.symbol} [{level:g}% CI]", "\u03c4\u00b2"]
     note = ("Random-effects (REML) estimate within each level; k = studies at the level, each one composite of its "
             "effect sizes there (a study coded at several levels counts at each; under dependence: multilevel too, "
-            "whose other tables count effect sizes).")
+            f"whose other tables count effect sizes). {scales(metric)}; CI = confidence interval; \u03c4\u00b2 = "
+            "variance of the true effects within the level.")
     return ManuscriptTable("Subgroup estimates", header, rows, note, ["l", "l", "r", "r", "r"])
 
 
@@ -314,7 +349,10 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
         estimate = show.number(row.estimate) if is_finite(row.estimate) else ""
         imputed = apa_integer(row.k_imputed) if is_finite(row.k_imputed) else ""
         if is_finite(row.statistic):
-            statistic = apa_integer(row.statistic) if row.test in COUNT_STATISTICS else _statistic(row.statistic)
+            statistic = (apa_integer(row.statistic) if row.test in COUNT_STATISTICS else
+                         # Kendall's tau, a correlation: no leading zero (APA), as every table's kendall_tau
+                         apa_number(row.statistic, 2, leading_zero=False) if row.test == "rank" else
+                         _statistic(row.statistic))
         else:
             statistic = _posterior_number("", row.statistic) if _infinite(row.statistic) else ""  # an S-value of inf
         note = str(getattr(row, "note", "") or "")
@@ -330,6 +368,8 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscrip
     if meanings:
         note = ("Statistic: " + "; ".join(meanings) + f". Adjusted {show.symbol}: the estimate corrected for "
                 "small-study effects or selection (for Egger's tests, the estimate at a standard error of 0).")
+    if any(row[4] for row in rows):
+        note = (note + " " if note else "") + "k imputed = studies imputed by trim and fill."
     if skipped:
         note = (note + " " if note else "") + f"\u2013 = not estimable: {_skipped_reasons(skipped)}."
     return ManuscriptTable("Publication bias and small-study effects", header, rows, note)
@@ -459,7 +499,7 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> M
              sd(row["sd_res"]), r(row["rho"]), sd(row["sd_rho"]),
              f"[{r(row['ci_lower'])}, {r(row['ci_upper'])}]" if is_finite(row["ci_lower"]) else "",
              f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if is_finite(row["cr_lower"]) else "",
-             apa_number(row["percent_artifact_variance"], 1) if is_finite(row["percent_artifact_variance"]) else ""]
+             _percent_text(row["percent_artifact_variance"])]
             for row in frame.to_dict("records")]
     header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI", "CR",
               "% artifact variance"]
@@ -470,7 +510,19 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> M
             "error (and, corrected, the artifacts); ρ = mean corrected correlation; SD_ρ = its standard deviation; "
             "CR = credibility interval (psychometric.credibility_level, 80% by default); % artifact variance = "
             "share of the observed variance of r due to sampling error and the artifacts corrected.")
+    over = [str(row["method"]).replace("_", " ") for row in frame.to_dict("records")
+            if is_finite(row["percent_artifact_variance"]) and float(row["percent_artifact_variance"]) > 100]
+    if over:  # 1,356.5% (two studies) read as an error
+        from alliance_meta.report.psychometric import OVER_100_PERCENT
+
+        note += (f" Over 100% ({', '.join(over)}): {OVER_100_PERCENT} (uncapped, as psychmeta; "
+                 "Schmidt & Hunter, 2015).")
     return ManuscriptTable("Psychometric meta-analysis", header, rows, note)
+
+
+def _percent_text(value) -> str:
+    """A percentage with one decimal and thousands separators (``1,356.5``); blank when missing."""
+    return f"{float(value):,.1f}".replace("-", MINUS) if is_finite(value) else ""
 
 
 def _judgement(downgrade, reason) -> str:

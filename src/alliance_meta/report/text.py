@@ -252,7 +252,8 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
             skipped.append(("egger", _note(rows["egger"])))
     if "rank" in rows:
         if is_finite(rows["rank"].statistic):
-            clauses.append(f"the rank correlation test Kendall's \u03c4 = {apa_number(rows['rank'].statistic, 2)}, "
+            tau = apa_number(rows["rank"].statistic, 2, leading_zero=False)  # a correlation: no leading zero (APA)
+            clauses.append(f"the rank correlation test Kendall's \u03c4 = {tau}, "
                            f"{apa_p_clause(rows['rank'].p)}")
         else:
             skipped.append(("rank", _note(rows["rank"])))

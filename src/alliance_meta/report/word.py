@@ -4,7 +4,10 @@ APA Publication Manual, 7th ed. (2020), sec. 7.8-7.14 and Table 7.1: the table n
 ("Table 1"), the title on the next line in italic title case, horizontal rules only (above and
 below the column headings and below the last row; no vertical rules), column headings centred,
 numbers right-aligned (every number of a column has the same decimals, so the decimals line
-up), and the note below the table starting with *Note.* in italics.
+up), and the note below the table starting with *Note.* in italics; statistical symbols (k, N, p, r, Q, I²
+...) italic in the headings and the note. A long table repeats its headings on each page and splits no row; its
+columns are as wide as their text (in the grid, which LibreOffice and Google Docs use, and in each cell, which
+Word uses).
 
 The table number is a Word ``SEQ Table`` field whose shown value is the number given here: a
 table pasted into a manuscript renumbers itself when Word updates its fields. The documents are
@@ -100,34 +103,123 @@ def _borders(cell, **sides):
 
 
 def _no_table_borders(table):
-    """The table itself draws no border at all (the cells draw the horizontal rules)."""
+    """The table itself draws no border at all (the cells draw the horizontal rules). ``w:tblBorders`` goes where
+    the schema (ECMA-376 CT_TblPr) has it, before the layout and look: appended after them, it broke the order."""
     properties = table._tbl.tblPr
     borders = OxmlElement("w:tblBorders")
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
         element = OxmlElement(f"w:{side}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    properties.append(borders)
+    properties.insert_element_before(borders, "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption",
+                                     "w:tblDescription", "w:tblPrChange")
 
 
-def _cell_text(cell, text: str, align: str, bold: bool = False):
+#: Statistical symbols, italic in headings and notes (APA 7: Latin letters used as statistical symbols are italic;
+#: Greek letters and abbreviations such as CI are not): a whole word, never a letter inside one.
+STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/-])(I\u00b2|R\u00b2|QM|SD|df1|df2|df|[kNnprgdztFQ])(?![\w'/-])")
+
+
+#: The psychometric table's SD_res and SD_ρ (plain text's underscore): SD with its subscript.
+SUBSCRIPTED = re.compile(r"(?<![\w])SD_(res|\u03c1)(?![\w])")
+
+
+def add_text(paragraph, text: str, size=TEXT_SIZE, symbols: bool = True) -> None:
+    """``text`` as runs of ``paragraph``, its statistical symbols (:data:`STATISTICAL_SYMBOL`) italic and SD_res,
+    SD_ρ as SD with a subscript."""
+    if not symbols:
+        _font(paragraph.add_run(text), size)
+        return
+    pieces = SUBSCRIPTED.split(text)
+    for index, piece in enumerate(pieces):
+        if index % 2 == 1:  # the subscript of an SD
+            _font(paragraph.add_run("SD"), size, italic=True)
+            _font(paragraph.add_run(piece), size).font.subscript = True
+            continue
+        for position, part in enumerate(STATISTICAL_SYMBOL.split(piece)):
+            if part:
+                _font(paragraph.add_run(part), size, italic=position % 2 == 1)
+
+
+def _cell_text(cell, text: str, align: str, symbols: bool = False):
     paragraph = cell.paragraphs[0]
     paragraph.alignment = {"l": WD_ALIGN_PARAGRAPH.LEFT, "r": WD_ALIGN_PARAGRAPH.RIGHT,
                            "c": WD_ALIGN_PARAGRAPH.CENTER}[align]
     paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
-    _font(paragraph.add_run(text), TABLE_SIZE, bold=bold)
+    add_text(paragraph, text, TABLE_SIZE, symbols)
+    # the paragraph mark in the table's size too: a row with an empty cell was a 12-pt line, taller than the others
+    mark = OxmlElement("w:rPr")
+    size = OxmlElement("w:sz")
+    size.set(qn("w:val"), str(int(TABLE_SIZE.pt * 2)))
+    mark.append(size)
+    paragraph._p.get_or_add_pPr().append(mark)
 
 
-def _column_widths(grid, table: ManuscriptTable, text_width: float = 9.0) -> None:
-    """Columns as wide as their longest cell (10-pt Times: about 0.075 in per character), scaled down to
-    the page's text width when wider: numbers stay on one line."""
-    chars = [max([len(table.header[j])] + [len(row[j]) for row in table.rows]) for j in range(len(table.header))]
-    widths = [max(0.45, 0.075 * n + 0.15) for n in chars]
-    scale = min(1.0, text_width / sum(widths))
+#: Times's narrow and wide characters (about 0.3 and 0.75 em; most others, digits among them, 0.5 em).
+NARROW, WIDE = set(" .,;:'!|()[]-ijlrtfI"), set("ABCDEFGHJKLMNOPQRSTUVWXYZmw%\u2014")
+
+
+def text_inches(text: str) -> float:
+    """How wide ``text`` is set in 10-pt Times, with the cell's margins (0.15 in in Word and LibreOffice): "common"
+    is 0.49 in of text."""
+    ems = sum(0.3 if char in NARROW else 0.75 if char in WIDE else 0.5 for char in text)
+    return max(0.45, ems * TABLE_SIZE.pt / 72 + 0.2)
+
+
+def _unbroken(cell: str, align: str, split_numbers: bool) -> list[str]:
+    """The parts of a cell that stay on one line: its words; in a right-aligned column of numbers the whole cell,
+    or with ``split_numbers`` the estimate and its interval (``.29``, ``[.27, .32]``)."""
+    if align != "r":
+        return cell.split(" ")
+    return cell.replace(" [", "\n[").split("\n") if split_numbers else [cell]
+
+
+def column_widths(table: ManuscriptTable, text_width: float = 9.0) -> list[float]:
+    """Each column's width in inches: as wide as its longest cell; when the table is wider than the page's text
+    width, narrower, down to its longest word, the room beyond that shared out in proportion. The cells of a
+    right-aligned column of numbers (``.29 [.27, .32]``) stay whole; only where they do not fit so does an estimate
+    go on one line and its interval on the next; a table whose words do not fit even then is scaled down."""
+    columns = [(heading, [row[j] for row in table.rows], align)
+               for j, (heading, align) in enumerate(zip(table.header, table.alignment()))]
+    natural = [max(map(text_inches, [heading, *cells])) for heading, cells, _ in columns]
+    if sum(natural) <= text_width:
+        return natural
+
+    def shortest(split_numbers: bool) -> list[float]:
+        return [max(map(text_inches, heading.split(" ") + [part for cell in cells
+                                                          for part in _unbroken(cell, align, split_numbers)]))
+                for heading, cells, align in columns]
+
+    least = shortest(split_numbers=False)
+    if sum(least) > text_width:
+        least = shortest(split_numbers=True)
+    if sum(least) >= text_width:
+        return [width * text_width / sum(least) for width in least]
+    room = (text_width - sum(least)) / (sum(natural) - sum(least))
+    return [low + (high - low) * room for low, high in zip(least, natural)]
+
+
+def _column_widths(grid, grid_rows, table: ManuscriptTable) -> None:
+    """Set :func:`column_widths` on the table's grid (``w:gridCol``, which LibreOffice and Google Docs use) and on
+    each cell (``w:tcW``, which Word uses): with the grid's equal columns by default, a study's name broke over two
+    lines and a heading inside a word ("Inconsistenc-y") in all but Word. ``grid_rows``: each row's cells."""
     grid.autofit = False
-    for j, width in enumerate(widths):
-        for cell in grid.columns[j].cells:
-            cell.width = Inches(width * scale)
+    widths = [Inches(width) for width in column_widths(table)]
+    for column, width in zip(grid.columns, widths):
+        column.width = width
+    for cells in grid_rows:
+        for cell, width in zip(cells, widths):
+            cell.width = width
+
+
+def _table_rows(grid) -> None:
+    """The heading row repeated on each page a long table runs over (APA 7) and no row split over two
+    pages (the study characteristics' hundred rows ran over pages with the headings on the first only)."""
+    for index, row in enumerate(grid.rows):
+        properties = row._tr.get_or_add_trPr()
+        properties.append(OxmlElement("w:cantSplit"))
+        if index == 0:
+            properties.append(OxmlElement("w:tblHeader"))
 
 
 def add_table(document, table: ManuscriptTable, number: int) -> None:
@@ -146,22 +238,20 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
     grid_rows = [row.cells for row in grid.rows]
     for j, heading in enumerate(table.header):
         cell = grid_rows[0][j]
-        _cell_text(cell, heading, "l" if align[j] == "l" else "c")
+        _cell_text(cell, heading, "l" if align[j] == "l" else "c", symbols=True)
         _borders(cell, top="single", bottom="single")
     for i, row in enumerate(table.rows, start=1):
         for j, text in enumerate(row):
             cell = grid_rows[i][j]
             _cell_text(cell, text, align[j])
             _borders(cell, bottom="single" if i == last else "nil")
-    _column_widths(grid, table)
-    if not table.rows:  # a header alone still closes with the bottom rule
-        for cell in grid_rows[0]:
-            _borders(cell, top="single", bottom="single")
+    _column_widths(grid, grid_rows, table)
+    _table_rows(grid)
     if table.note:
         note = document.add_paragraph()
         note.paragraph_format.space_before = Pt(6)
         _font(note.add_run("Note."), italic=True)
-        _font(note.add_run(f" {table.note}"))
+        add_text(note, f" {table.note}")
 
 
 def _add_label(document, number: int) -> None:
@@ -240,12 +330,15 @@ def write_docx_each(tables: Sequence[ManuscriptTable], paths: Sequence[str | Pat
 def read_docx_tables(path: str | Path) -> list[dict]:
     """Each table of a document written by :func:`write_docx`: ``label`` ("Table 1"), ``title``,
     ``header``, ``rows`` and ``note`` as text (for checks and tests)."""
+    def text(paragraph) -> str:  # a subscript as the plain text writes it: SD_res
+        return "".join(("_" if run.font.subscript else "") + run.text for run in paragraph.runs)
+
     document = Document(str(path))
-    paragraphs = [p.text for p in document.paragraphs]
-    labels = [i for i, text in enumerate(paragraphs) if re.fullmatch(r"Table \d+", text)]
+    paragraphs = [text(p) for p in document.paragraphs]
+    labels = [i for i, label in enumerate(paragraphs) if re.fullmatch(r"Table \d+", label)]
     out = []
     for index, grid in zip(labels, document.tables):
-        cells = [[cell.text for cell in row.cells] for row in grid.rows]
+        cells = [["\n".join(map(text, cell.paragraphs)) for cell in row.cells] for row in grid.rows]
         following = [text for text in paragraphs[index + 2:] if text.strip()]
         note = following[0] if following and following[0].startswith("Note.") else ""
         out.append({"label": paragraphs[index], "title": paragraphs[index + 1], "header": cells[0],
