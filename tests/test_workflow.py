@@ -365,6 +365,25 @@ def test_a_new_headline_test_reruns_the_refits_of_the_main_model_only(review_fol
         assert ("fit=fit_options" in text) == refits, rule
 
 
+@pytest.mark.parametrize(("change", "rerun"), [
+    ("pooling={main_method: DL}", {"pool", "publication_bias"}),  # the headline row; regtest, trimfill refit with it
+    ("multilevel={method: ML, robust: false, profile: false}", set()),
+    ("bias={selection: {steps: [0.05, 1], sided: two}}", set()),
+    ("psychometric={decimals: 3, credibility_level: 90}", set()),
+    ("multiverse={progress_every: 10}", set())])
+def test_a_key_an_analysis_does_not_read_does_not_rerun_it(review_folder: Path, change: str, rerun: set):
+    """Under dependence aggregate the moderator models are REML whatever pooling.main_method and nothing reads the
+    multilevel keys; bias.selection is read by selection_models alone; the multiverse reads the psychometric keys
+    only for multiverse.correction individual, and progress_every is its log's: a new value reruns no other rule
+    (the moderators' permutation tests and the multiverse were the longest of them)."""
+    targets = [f"results/outcome/{name}" for name in ("pooled.csv", "moderators.csv", "bias.csv", "multiverse.csv")]
+    snakemake(review_folder, *targets)
+    result = snakemake(review_folder, *targets, "--dry-run", "--config", change)
+    planned = {rule for rule in ("pool", "moderators", "publication_bias", "multiverse_specifications")
+               if f"rule {rule}:" in result.stdout or f"checkpoint {rule}:" in result.stdout}
+    assert planned == rerun, result.stdout
+
+
 def test_jobs_import_the_package_that_ships_with_the_snakefile(review_folder: Path, tmp_path_factory):
     """A job imports src/alliance_meta beside the Snakefile, as the run's main process does, not an
     alliance_meta found earlier on the Python path (another checkout, an older release)."""

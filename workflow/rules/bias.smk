@@ -15,7 +15,8 @@ rule publication_bias:
         png=report("results/{family}/funnel.png", caption="../report/funnel.rst", category="Publication bias", subcategory="{family}"),
         svg="results/{family}/funnel.svg",
     params:
-        bias=config["bias"],
+        # bias.selection is rule selection_models's: a new one does not rerun these tests
+        bias={key: value for key, value in config["bias"].items() if key != "selection"},
         fit=untested_fit_options,
     conda:
         CONDA_ENV

@@ -195,6 +195,9 @@ onerror:
         logger.error("\nalliance-meta: the run stopped. What to fix:\n" + "\n".join(f"  {line}" for line in _failed))
 
 MAIN_METHOD = config["pooling"]["main_method"]  # the estimator of univariate fits of the study composites
+# the multilevel keys (robust, profile) of the three-level pooled rows: none under aggregate, which reads none of them,
+# so that a multilevel key changed there reruns nothing
+MULTILEVEL_OPTIONS = config["multilevel"] if config["dependence"] == "multilevel" else {}
 
 
 def _headline_method():
@@ -230,6 +233,14 @@ def untested_fit_options(wildcards):
     (metafor's regtest, ranktest and trimfill, whose filled data are refitted with the z test) and
     selection_models (metafor's selmodel has Wald z tests whatever the model's test)."""
     return {key: value for key, value in fit_options(wildcards).items() if key != "test"}
+
+
+def moderator_fit_options(wildcards):
+    """untested_fit_options without the estimator under ``dependence: aggregate``, whose moderator models are REML
+    whatever pooling.main_method (the three-level ones are fitted by multilevel.method, the headline's estimator):
+    a new main_method does not rerun the moderators and their permutation tests."""
+    options = untested_fit_options(wildcards)
+    return options if config["dependence"] == "multilevel" else {k: v for k, v in options.items() if k != "method"}
 
 
 def composite_options(wildcards):

@@ -28,7 +28,7 @@ rule moderators:
         permutations=config["permutations"],
         seed=config["permutation_seed"],
         centre=config["centre_continuous"],
-        fit=untested_fit_options,
+        fit=moderator_fit_options,
     conda:
         CONDA_ENV
     log:

@@ -14,8 +14,11 @@ localrules:
 # runs keep their params and rerun nothing
 CUSTOM_ROB_TOOL = ({"risk_of_bias_tool": config["risk_of_bias"]} if config["risk_of_bias"].get("tool") == "custom"
                    else {})
-MULTIVERSE_SETTINGS = {**MULTIVERSE, "moderators": config["moderators"], "psychometric": config["psychometric"],
-                       **CUSTOM_ROB_TOOL}
+# the psychometric section only for the `individual` correction, which alone reads it (its report keys, e.g. decimals,
+# and any key under correction: [none] rerun nothing); progress_every: the batches' log only (read from the config)
+MULTIVERSE_PSYCHOMETRIC = config["psychometric"] if "individual" in MULTIVERSE["correction"] else {}
+MULTIVERSE_SETTINGS = {**{key: value for key, value in MULTIVERSE.items() if key != "progress_every"},
+                       "moderators": config["moderators"], "psychometric": MULTIVERSE_PSYCHOMETRIC, **CUSTOM_ROB_TOOL}
 
 
 checkpoint multiverse_specifications:
@@ -51,13 +54,12 @@ rule multiverse_batch:
         batch=r"\d+",
     params:
         batch_size=MULTIVERSE["batch_size"],
-        progress_every=MULTIVERSE["progress_every"],
         outlier_threshold=MULTIVERSE["outlier_threshold"],
         detection_method=MAIN_METHOD,
         level=config["pooling"]["level"],
         mu_sd=config["bayes"]["prior"]["mu_sd"],
         metric=lambda wildcards: config["metric"][wildcards.family],
-        psychometric=config["psychometric"],
+        psychometric=MULTIVERSE_PSYCHOMETRIC,
         # knha specifications as pooled.csv's knha rows (metafor's adhoc): a param only when set, so that
         # runs without it keep their params and rerun nothing
         **({"knha_adhoc": True} if config["pooling"]["knha_adhoc"] else {}),

@@ -10,7 +10,7 @@ rule pool:
     params:
         pooling=config["pooling"],
         fit=fit_options,
-        multilevel=config["multilevel"],
+        multilevel=MULTILEVEL_OPTIONS,
     conda:
         CONDA_ENV
     log:

@@ -16,8 +16,8 @@ table, notes = am.pooled_table(read_table(snakemake.input[0]), pooled_methods(op
                                options["tests"],
                                dependence=fit["dependence"], rho=fit["rho"], aggregate_method=fit["aggregate_method"],
                                level=options["level"], metric=fit["metric"], knha_adhoc=options["knha_adhoc"],
-                               cluster_robust=snakemake.params.multilevel["robust"],
-                               profile=snakemake.params.multilevel["profile"])
+                               cluster_robust=snakemake.params.multilevel.get("robust", True),
+                               profile=snakemake.params.multilevel.get("profile", True))
 for note in notes:
     logger.info("%s", note)
 for row in table.itertuples():
