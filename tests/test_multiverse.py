@@ -352,3 +352,33 @@ def test_legend_bars_stand_apart_from_their_text(table):
     legend_box = legend.get_window_extent(renderer)
     assert legend_box.x1 <= figure.bbox.x1
     plt.close(figure)
+
+
+def test_a_main_analysis_that_is_no_specification_is_named_not_marked(table):
+    """pooling.main_method SJ (or aggregate_rho 0.7) with the default multiverse.methods (aggregate_rhos): no
+    specification has the main analysis's choices; the legend showed the diamond of "Main analysis" all the same."""
+    from alliance_meta.plots.multiverse import main_specification, missing_main_choices, specification_curve
+
+    main = {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "REML", "test": "z"}
+    assert missing_main_choices(table, main) == []
+    other = {**main, "method": "SJ", "aggregate_rho": 0.7, "test": "knha"}
+    assert missing_main_choices(table, other) == ["aggregate_rho 0.7 (multiverse.aggregate_rhos)",
+                                                  "method SJ (multiverse.methods)"]
+    assert main_specification(table, other).sum() == 0
+
+    def texts(main_analysis):
+        figure = specification_curve(table, "z", 95, main_analysis)
+        return {text.get_text() for text in figure.axes[0].get_legend().get_texts()}, figure.axes[1].get_xlabel()
+
+    legend, axis = texts(main)
+    assert "Main analysis" in legend and "no specification" not in axis
+    legend, axis = texts(other)
+    assert "Main analysis" not in legend and axis.endswith("; no specification is the main analysis)")
+
+
+def test_the_risk_of_bias_options_are_named_in_words():
+    """multiverse.risk_of_bias [all, exclude_high, low_only]: the choice panel showed the config's words."""
+    from alliance_meta.plots.multiverse import _option_name
+
+    assert [_option_name("risk_of_bias", option) for option in ("all", "exclude_high", "low_only")] == [
+        "all", "high risk left out", "low risk only"]

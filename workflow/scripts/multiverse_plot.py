@@ -7,7 +7,7 @@ from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.analyses.multiverse import read_specifications
 from alliance_meta.plots.style import message_figure
-from alliance_meta.plots.multiverse import specification_curve
+from alliance_meta.plots.multiverse import missing_main_choices, specification_curve
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.style import save_figure
 
@@ -19,6 +19,9 @@ if table["estimate"].notna().sum() == 0:
     logger.warning("no fitted specification: placeholder figure")
     figure = message_figure("No specification could be fitted (too few studies)")
 else:
+    missing = missing_main_choices(table, snakemake.params.main)
+    if missing:
+        logger.warning("no specification is the main analysis, which has %s: not marked", "; ".join(missing))
     figure = specification_curve(table, family_metric(snakemake.params.metric, effect_sizes), snakemake.params.level,
                                  snakemake.params.main,
                                  labels=snakemake.params.labels, dependence=snakemake.params.dependence)

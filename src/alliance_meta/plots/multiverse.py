@@ -33,7 +33,8 @@ CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed
 OPTION_NAMES = {"gls": "GLS", "mean": "Mean (Borenstein)", "multilevel": "none, three-level model", "z": "Wald z", "knha": "Knapp\u2013Hartung",
                 "posterior": "Posterior", "bayes": "Bayes (exact)", "common": "Common effect",
                 "rstudent": "Large residual", "influential": "Influential", "published": "Published only",
-                "include": "included", "exclude": "left out", "individual": "individual (\u03c1)"}
+                "include": "included", "exclude": "left out", "individual": "individual (\u03c1)",
+                "exclude_high": "high risk left out", "low_only": "low risk only"}
 
 
 def _option_name(choice: str, option) -> str:
@@ -61,6 +62,29 @@ def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
     return mask
 
 
+#: the config key that lists the options of each choice of the main analysis
+MAIN_CHOICE_KEYS = {"aggregate_method": "multiverse.aggregate_methods", "aggregate_rho": "multiverse.aggregate_rhos",
+                    "method": "multiverse.methods", "test": "multiverse.tests"}
+
+
+def missing_main_choices(table: pd.DataFrame, main: dict) -> list[str]:
+    """The choices of ``main`` (the main analysis's composite, rho, estimator and test) that no specification of
+    ``table`` has, each with the config key that would add it (e.g. ``"method PM (multiverse.methods)"``): then no
+    specification is the main analysis. A choice the table has no column for (one composite left out where it
+    cannot change the data) is not missing."""
+    missing = []
+    for choice, key in MAIN_CHOICE_KEYS.items():
+        if choice not in main or choice not in table:
+            continue
+        value = main[choice]
+        options = table[choice]
+        found = ((pd.to_numeric(options, errors="coerce") == value).any() if isinstance(value, (int, float))
+                 else (options.astype(str) == str(value)).any())
+        if not found:
+            missing.append(f"{choice} {_option_name(choice, value) if choice == 'test' else value} ({key})")
+    return missing
+
+
 def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, main: dict | None = None,
                         labels: dict | None = None, dependence: str = "aggregate"):
     """The figure: sorted estimates with intervals over a panel of the choices (one row per option); a subset
@@ -80,6 +104,9 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
     estimate, lower, upper = (transform(fitted[n].to_numpy(float)) for n in ("estimate", "ci_lower", "ci_upper"))
     significant = fitted["significant"].to_numpy(bool)
     is_main = main_specification(fitted, main or {}).to_numpy()
+    # no mark, and the axis says so, when the main analysis's choices are not all options of the multiverse
+    # (missing_main_choices) or its specification was not fitted
+    marked = bool(is_main.any()) or not main
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7.0, 2.8 + 0.16 * len(options)),
                                              gridspec_kw={"height_ratios": [2.8, 0.16 * len(options) + 0.2],
@@ -105,14 +132,18 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
                           label=f"Interval excludes {null:g}"),
                    Line2D([], [], lw=3, solid_capstyle="butt", color=NOT_SIGNIFICANT,
                           label=f"Interval includes {null:g}"),
-                   Line2D([], [], marker="D", ls="", color=MAIN, label=MAIN_LABELS.get(dependence, "Main analysis")),
+                   *([Line2D([], [], marker="D", ls="", color=MAIN,
+                             label=MAIN_LABELS.get(dependence, "Main analysis"))] if marked else []),
                    Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(estimate), metric)}")]
         top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8,
                    ncol=5 if dependence not in MAIN_LABELS else 3,  # a long label: two rows within the axes' width
                    handletextpad=0.5, columnspacing=1.2, borderaxespad=0)  # 0.3: the bars touched their text
         _choice_panel(bottom, fitted, options, rank, colours, labels, few)
         bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # ranks: no tick at 1.5
-        bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut})")
+        unmarked = ("" if marked else "; no specification is the "
+                    + ("aggregated model" if dependence in MAIN_LABELS else "main analysis"))
+        bottom.set_xlabel(f"Specification, ranked by estimate ({len(fitted):,} of {len(table):,} fitted{cut}"
+                          f"{unmarked})")
         bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
     keep_inside(figure)  # the options' names reached half an inch beyond the left edge of figure.savefig(path)
