@@ -261,7 +261,10 @@ def test_methods_name_the_bias_and_sensitivity_analyses_the_run_made():
     assert "model averaging" not in bias_only and "multiverse" not in bias_only
     everything = methods_paragraph({}, {"bias", "selection_models", "gosh", "bma", "multiverse"}, {})
     assert "S-values and selection models with a step function and six continuous weight functions" in everything
-    assert "cumulative analysis and GOSH plots (Olkin et al., 2012)." in everything
+    assert ("cumulative analysis and GOSH plots (Olkin et al., 2012; every subset of the studies, or 1,000,000 "
+            "random subsets (seed 20120901) where there are more).") in everything
+    gosh = methods_paragraph({"gosh": {"subsets": 2000, "seed": 1}}, {"bias", "gosh"}, {})  # the reader can tell
+    assert "GOSH plots (Olkin et al., 2012; every subset of the studies, or 2,000 random subsets (seed 1)" in gosh
     assert "(RoBMA-PSMA; Barto\u0161 et al., 2023) averaged models with and without an effect, heterogeneity and " \
            "publication bias (six weight functions, PET and PEESE)" in everything
     assert "A multiverse analysis (Voracek et al., 2019)" in everything

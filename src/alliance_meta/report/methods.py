@@ -318,8 +318,14 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         selection = ("selection models with a step function and six continuous weight functions (Vevea & Hedges, "
                      "1995; Citkowicz & Vevea, 2017; as metafor's selmodel)" if "selection_models" in stages
                      else "a step-function selection model")
-        influence = ("leave-one-out, influence diagnostics, cumulative analysis and GOSH plots (Olkin et al., 2012)"
-                     if "gosh" in stages else "leave-one-out, influence diagnostics and cumulative analysis")
+        from alliance_meta.analyses.gosh import DEFAULT_SEED, DEFAULT_SUBSETS
+
+        gosh = config.get("gosh") or {}
+        subsets = (f"every subset of the studies, or {apa_integer(int(gosh.get('subsets', DEFAULT_SUBSETS)))} random "
+                   f"subsets (seed {gosh.get('seed', DEFAULT_SEED)}) where there are more")
+        influence = (f"leave-one-out, influence diagnostics, cumulative analysis and GOSH plots (Olkin et al., 2012; "
+                     f"{subsets})" if "gosh" in stages
+                     else "leave-one-out, influence diagnostics and cumulative analysis")
         sentences.append("Small-study effects were examined with the funnel plot, Egger's regression test, the rank "
                          "correlation test, trim and fill, fail-safe N, PET-PEESE, the test of excess significance, "
                          f"the Henmi\u2013Copas interval, S-values and {selection}; influence with {influence}.")
