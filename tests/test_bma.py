@@ -112,7 +112,7 @@ def test_a_single_study_gives_empty_tables_and_a_message_figure():
     import alliance_meta as am
     from alliance_meta.bayes.bma import bma
 
-    fit = am.fit(pd.DataFrame({"study_id": ["a"], "yi": [0.2], "vi": [0.01]}))
+    fit = am.fit(pd.DataFrame({"study_id": ["a"], "yi": [0.2], "vi": [0.01]}), metric="smd")
     result = bma(fit)
     assert result.table.empty and result.summary.empty
     result.plot()

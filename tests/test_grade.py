@@ -263,7 +263,10 @@ def test_a_composite_of_two_different_2x2_tables_counts_its_events_from_its_rows
     assert math.isnan(total_events(analysis))  # without the rows, the composite's counts are unknown
     pooled = {"estimate": 0.45, "ci_lower": 0.2, "ci_upper": 0.7, "pi_lower": 0.1, "pi_upper": 0.8, "i2": 10,
               "k": 3, "tau2": 0.01}
-    reason = summary_of_findings("dropout", "log_or", pooled, analysis, rows)["imprecision_reason"].iloc[0]
+    # a CI width limit of 0.2 (the dropout family's default is 0.5): too wide, and too few events
+    narrow = {"imprecision_width": {"dropout": 0.2}}
+    reason = summary_of_findings("dropout", "log_or", pooled, analysis, rows, options=narrow)
+    reason = reason["imprecision_reason"].iloc[0]
     assert reason.startswith("very serious") and "200 events (n12 + n22 of the 2x2 tables) below" in reason
 
 

@@ -49,6 +49,7 @@ _API = {
     "psychometric": ("alliance_meta.analyses.psychometric", "psychometric_of_fit"),
     "risk_of_bias_sensitivity": ("alliance_meta.analyses.risk_of_bias", "risk_of_bias_sensitivity"),
     "study_characteristics": ("alliance_meta.report.summary", "study_characteristics_of_fit"),
+    "summary_of_findings": ("alliance_meta.report.grade", "summary_of_findings_of_fit"),
     "bayes": ("alliance_meta.bayes", None),  # the package, callable as am.bayes(fit, ...)
     "bma": ("alliance_meta.bayes.bma", "bma"),
 }

@@ -560,7 +560,13 @@ class GoshAnalysis:
         if self.result is None:
             return f"<GoshAnalysis: {self.note}>"
         return (f"<GoshAnalysis: {self.result.method} on {self.result.n_subsets} subsets of k = {len(self.studies)}; "
-                f"highlighted {', '.join(self.studies['study_id'].astype(str).iloc[list(self.highlight)])}>")
+                f"highlighted {', '.join(self.studies['study_id'].astype(str).iloc[list(self.highlight)])}"
+                + "".join(f"; {note}" for note in self.notes) + ">")
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The note as the other analyses' results give theirs (e.g. a three-level fit's study composites)."""
+        return (self.note,) if self.note else ()
 
 
 def too_few_studies(studies: pd.DataFrame, metric: str | None = None) -> GoshAnalysis:

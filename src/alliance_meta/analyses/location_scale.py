@@ -32,8 +32,10 @@ def model_spec(entry) -> tuple[str, str, str]:
     a mapping with ``scale`` and optionally ``location`` (default: the scale formula)."""
     if isinstance(entry, str):
         return entry, entry, entry
-    if not isinstance(entry, dict) or "scale" not in entry:
-        raise ValueError(f"a location_scale entry is a formula or a mapping with 'scale' (and 'location'): {entry!r}")
+    unknown = [key for key in entry if key not in ("location", "scale")] if isinstance(entry, dict) else []
+    if not isinstance(entry, dict) or "scale" not in entry or unknown:
+        raise ValueError(f"a location_scale entry is a formula or a mapping with 'scale' (and 'location'): {entry!r}"
+                         + (f"; unknown key {', '.join(map(repr, unknown))}" if unknown else ""))
     scale = str(entry["scale"])
     location = str(entry.get("location", scale))
     return (scale if location == scale else f"{location} | {scale}"), location, scale
@@ -107,7 +109,7 @@ def location_scale_analysis(fit, models, *, continuous=None, reference_levels=No
     in the moderator analyses (one per study x combination of the model's variables), also for a
     three-level fit (metafor's location-scale models are ``rma.uni`` models).
     """
-    from alliance_meta.analyses.moderators.dispatch import codebook_levels, slope_variables
+    from alliance_meta.analyses.moderators.dispatch import checked_reference_levels, checked_values, slope_variables
     from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.models.fits import require_fit
 
@@ -115,12 +117,17 @@ def location_scale_analysis(fit, models, *, continuous=None, reference_levels=No
     if fit.method not in ("ML", "REML"):
         raise ValueError(f"am.location_scale: location-scale models are fitted by ML or REML (metafor's "
                          f"rma(..., scale =)), not {fit.method}: am.fit(..., method='REML')")
+    if not isinstance(models, (str, dict, list, tuple)):
+        raise TypeError(f"am.location_scale: models is a formula, a mapping {{'location': ..., 'scale': ...}} or a "
+                        f"list of them, not {type(models).__name__}")
     models = [models] if isinstance(models, (str, dict)) else list(models)
     variables = list(dict.fromkeys(name for entry in models for part in model_spec(entry)[1:]
                                    for name in _variables(part)))
     fit.moderator_columns(variables, "am.location_scale: the formula's variable")
     continuous = slope_variables(fit, continuous, variables, "am.location_scale")
+    reference_levels = checked_reference_levels(fit, reference_levels, variables, continuous, "am.location_scale")
+    values = checked_values(values, variables, continuous, "am.location_scale")
     table, per_level = location_scale_tables(
         fit.effect_sizes, models, method=fit.method, continuous=continuous, aggregate_method=fit.aggregate_method,
-        rho=fit.rho, reference_levels=codebook_levels(reference_levels), centre=centre, level=fit.level, values=values)
+        rho=fit.rho, reference_levels=reference_levels, centre=centre, level=fit.level, values=values)
     return LocationScaleAnalysis(table, per_level, univariate_model_note(fit, "am.location_scale"))

@@ -289,6 +289,10 @@ def prediction_grid(data: pd.DataFrame, variables, continuous=(), values=None) -
     return grid
 
 
+PREDICTION_TESTS = ("z", "knha")
+"""The tests of the marginal means: Wald z or Knapp-Hartung t (metafor's ``test = "knha"``)."""
+
+
 def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), values=None,
                 tests=("z",), metric: str | None = None) -> pd.DataFrame:
     """Marginal means of a fitted meta-regression at :func:`prediction_grid`, one row per
@@ -383,7 +387,7 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
     analyses enter them. ``continuous``: the variables that are slopes (default: those whose column
     holds numbers); ``values``: the values of a continuous moderator to predict at; ``tests``: ``z``, ``knha``.
     """
-    from alliance_meta.analyses.moderators.dispatch import codebook_levels, slope_variables
+    from alliance_meta.analyses.moderators.dispatch import checked_reference_levels, checked_values, slope_variables
     from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.models.fits import require_fit
 
@@ -391,12 +395,19 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
     if fit.metric is None:
         raise ValueError("am.model_comparison needs the analysis metric for the predictions' back-transformed "
                          "columns: am.fit(..., metric='z') (or 'smd', 'log_or')")
+    if not isinstance(formulas, (str, list, tuple)):
+        raise TypeError(f"am.model_comparison: formulas is a formula or a list of formulas, not {formulas!r}")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
+    tests = (tests,) if isinstance(tests, str) else tuple(tests)
+    if not tests or any(test not in PREDICTION_TESTS for test in tests):
+        raise ValueError(f"am.model_comparison: tests {list(tests)!r}: each one of {', '.join(PREDICTION_TESTS)}")
     variables = list(dict.fromkeys(name for formula in formulas for name in _variables(formula)))
     fit.moderator_columns(variables, "am.model_comparison: the formula's variable")
     continuous = slope_variables(fit, continuous, variables, "am.model_comparison")
+    reference_levels = checked_reference_levels(fit, reference_levels, variables, continuous, "am.model_comparison")
+    values = checked_values(values, variables, continuous, "am.model_comparison")
     options = dict(continuous=continuous, aggregate_method=fit.aggregate_method, rho=fit.rho,
-                   reference_levels=codebook_levels(reference_levels), centre=centre)
+                   reference_levels=reference_levels, centre=centre)
     return ModelComparisonAnalysis(
         model_comparison_table(fit.effect_sizes, formulas, **options),
         prediction_table(fit.effect_sizes, formulas, fit.metric, values=values, tests=tests, level=fit.level, **options),

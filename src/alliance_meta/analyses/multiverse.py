@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.analyses import psychometric
+from alliance_meta.analyses.psychometric import PSYCHOMETRIC_KEYS
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.transforms import back_transform
@@ -662,6 +663,12 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
         raise TypeError(f"am.multiverse: settings is a dict of the config's multiverse keys, not "
                         f"{type(settings).__name__}")
     check_options("multiverse", settings, MULTIVERSE_KEYS, "am.multiverse")
+    check_options("psychometric", psychometric, PSYCHOMETRIC_KEYS, "am.multiverse")
+    if isinstance(mu_sd, bool) or not isinstance(mu_sd, (int, float)) or not mu_sd > 0:
+        raise ValueError(f"am.multiverse: mu_sd is the prior SD of mu (a number > 0, as bayes.prior.mu_sd), "
+                         f"not {mu_sd!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"am.multiverse: progress is a function progress(done, total) or None, not {progress!r}")
     settings = dict(settings or {})
     fit.moderator_columns(settings.get("subsets") or [], "am.multiverse: subset moderator")
     tool = {"risk_of_bias_tool": risk_of_bias} if risk_of_bias else {}
@@ -678,4 +685,6 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
         three_level = tuple(f"{note}; the specification the plot marks is its aggregated model with the same "
                             "estimator (aggregate_methods: [..., multilevel] adds three-level specifications)"
                             for note in univariate_model_note(fit, "am.multiverse"))
-    return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main, three_level)
+    minimum = int(settings.get("minimum_k", DEFAULTS["minimum_k"]))
+    empty = (f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
+    return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main, three_level + empty)

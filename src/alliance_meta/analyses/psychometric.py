@@ -1028,7 +1028,8 @@ class PsychometricFitAnalysis:
         methods = ", ".join(self.to_frame()["method"])
         # the table's k counts studies (one mean correlation each): "k = 307 correlations" read as its k
         studies = self.rows["study_id"].nunique() if "study_id" in self.rows else len(self.rows)
-        return (f"<PsychometricFitAnalysis: {len(self.rows)} correlations of {studies} "
+        correlations = len(self.rows)
+        return (f"<PsychometricFitAnalysis: {correlations} correlation{'' if correlations == 1 else 's'} of {studies} "
                 f"{'study' if studies == 1 else 'studies'}; {methods}>")
 
 

@@ -55,14 +55,47 @@ class RiskOfBiasSensitivity:
     ``k_studies``, ``note``)."""
 
     table: pd.DataFrame
+    rows: pd.DataFrame | None = None  # the fit's effect sizes, whose rob_* columns the figures show
+    tool: RobTool | None = None
+    weights: pd.Series | None = None  # the fit's study weights (study_weights)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def plot(self, kind: str = "summary", *, weighted: bool = False, note: str | None = None):
+        """The robvis-style figure of the fit's studies' judgements (as ``rob_summary`` and ``rob_traffic_light``
+        of the pipeline): ``summary``, bars per domain of the share of studies at each judgement (of the fit's
+        study weights when ``weighted``), or ``traffic_light``, one row per study (one figure). ``note``: beneath
+        the figure (default: that the rows are simulated, when they are)."""
+        from alliance_meta.inputs.risk_of_bias import study_judgements
+        from alliance_meta.plots.provenance import figure_note
+        from alliance_meta.plots.risk_of_bias import summary_plot, traffic_light
+
+        if kind not in ("summary", "traffic_light"):
+            raise ValueError(f"kind {kind!r}: 'summary' or 'traffic_light'")
+        if self.rows is None or self.tool is None:
+            raise ValueError("this result has no rows to plot: make it with am.risk_of_bias_sensitivity(fit, tool)")
+        judgements = study_judgements(self.rows, self.tool)
+        note = figure_note(self.rows) if note is None else note
+        if kind == "traffic_light":
+            return traffic_light(judgements, self.tool, note=note)[0]
+        weights = (self.weights.reindex(judgements["study_id"].astype(str)).fillna(0).to_numpy() if weighted
+                   else None)
+        return summary_plot(judgements, self.tool, weights, note=note)
+
     def __repr__(self) -> str:  # one line, as the other analyses' results (the dataclass' repr printed the table)
-        subsets = ", ".join(f"{row.subset}: {int(row.k_studies) if pd.notna(row.k_studies) else 0} studies"
-                            for row in self.table.itertuples())
+        def counted(row) -> str:
+            if row.rob_note == NO_OVERALL:
+                return "undefined (no rob_overall)"
+            k = int(row.k_studies) if pd.notna(row.k_studies) else 0
+            return f"{k} stud{'y' if k == 1 else 'ies'}"
+
+        subsets = ", ".join(f"{row.subset}: {counted(row)}" for row in self.table.itertuples())
         return f"<RiskOfBiasSensitivity: {subsets or 'no subsets'}>"
+
+
+NO_OVERALL = "no overall judgements (rob_overall): rate every domain or write rob_overall"
+"""The note of a subset that is undefined because no study has an overall judgement."""
 
 
 def as_tool(tool) -> RobTool:
@@ -114,7 +147,7 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
         studies = kept["study_id"].nunique() if len(kept) else 0
         if subset != "all" and not judged:
             frame = pd.DataFrame({"estimate": [np.nan]})
-            note = "no overall judgements (rob_overall): rate every domain or write rob_overall"
+            note = NO_OVERALL
         elif subset != "all" and studies == rows["study_id"].nunique():
             frame = fit.to_frame().iloc[:1].copy()
             note = "no study left out: the same as all studies"
@@ -130,7 +163,7 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
         frame.insert(1, "k_studies", studies)
         frame["rob_note"] = note
         frames.append(frame)
-    return RiskOfBiasSensitivity(pd.concat(frames, ignore_index=True))
+    return RiskOfBiasSensitivity(pd.concat(frames, ignore_index=True), fit.effect_sizes, tool, study_weights(fit))
 
 
 def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:

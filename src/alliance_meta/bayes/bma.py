@@ -74,6 +74,9 @@ DEFAULT_PRIORS = {
     "mu": {"family": "normal", "mean": 0.0, "sd": 1.0},
     "tau": {"family": "inv_gamma", "shape": 1.0, "scale": 0.15},
 }
+#: The config's ``bma`` keys (checked by :func:`alliance_meta.inputs.options.check_options` where the schema is absent).
+BMA_KEYS = {"prior_scale": None, "priors": {name: dict.fromkeys(prior) for name, prior in DEFAULT_PRIORS.items()},
+            "bias": None}
 
 
 @dataclass(frozen=True)
@@ -705,8 +708,9 @@ class BmaResult:
             self.summary.iloc[:0]
         factors = ", ".join(f"{name} {bf:.3g}" for name, bf in zip(components.get("name", []),
                                                                     components.get("inclusion_bf", [])))
+        few = "; model averaging needs at least 2 studies" if len(self.studies) < 2 else ""
         return (f"<BmaResult: {len(self.fits)} models on k = {len(self.studies)}"
-                + (f"; inclusion BF {factors}" if factors else "") + ">")
+                + (f"; inclusion BF {factors}" if factors else "") + few + ">")
 
     def draws(self, parameter: str, conditional: bool = False, n_per_model: int = 2000):
         """Model-averaged posterior of ``mu`` or ``tau`` as weighted points (for plotting):
@@ -803,11 +807,23 @@ def robma(yi, vi, metric: str = "smd", prior_scale: str = "cohens_d", priors: di
 
 def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bool = True) -> BmaResult:
     """RoBMA-PSMA model averaging of the independent studies of ``fit`` (study composites of a
-    three-level fit), on the fit's metric."""
+    three-level fit), on the fit's metric (Bartoš et al. 2023; RoBMA's ``RoBMA(..., model_type = "PSMA")``).
+
+    ``prior_scale``, ``priors``, ``bias``: the config's ``bma`` keys, checked as the config is (a misspelt
+    key or value is a ValueError). Priors on Cohen's d (``prior_scale="cohens_d"``) need the fit's metric.
+    """
     from alliance_meta.analyses.bias.results import independent_studies
+    from alliance_meta.inputs.options import check_options
     from alliance_meta.models.fits import require_fit
 
     require_fit(fit, "am.bma")
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"am.bma: bias is True or False, not {bias!r}")
+    check_options("bma", {"prior_scale": prior_scale, "priors": priors or {}, "bias": bool(bias)}, BMA_KEYS,
+                  "am.bma", enums={"prior_scale": ("cohens_d", "analysis")})
+    if fit.metric is None and prior_scale == "cohens_d":
+        raise ValueError("am.bma needs the analysis metric to move the priors from Cohen's d to it: "
+                         "am.fit(..., metric='z') (or 'smd', 'log_or'), or prior_scale='analysis'")
     studies = independent_studies(fit)
     if len(studies) < 2:
         columns = ["effect", "heterogeneity", "bias", "prior_prob", "log_marglik", "posterior_prob",

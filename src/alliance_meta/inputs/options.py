@@ -76,8 +76,11 @@ def option_problems(section: str, options: Mapping, known: dict, enums: dict | N
     if schema is not None and section in schema.get("properties", {}):
         from alliance_meta.inputs.config_check import check_config
 
+        # every block stays for the $refs into it (multiverse.priors -> bayes.prior.tau), without the defaults
+        # of the other blocks, so that only ``section`` is filled in and cross-checked
         only = {key: value for key, value in schema.items() if key not in ("properties", "required")}
-        only["properties"] = {section: schema["properties"][section]}
+        only["properties"] = {name: block if name == section else {k: v for k, v in block.items() if k != "default"}
+                              for name, block in schema["properties"].items()}
         return check_config({section: options}, only)
     problems = _key_problems(section, options, known) + _enum_problems(section, options, enums or {})
     return sorted(problems, key=lambda problem: (problem.split(":", 1)[0], problem))

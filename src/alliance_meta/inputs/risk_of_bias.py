@@ -195,9 +195,19 @@ JUDGEMENT_ORDER: tuple[str, ...] = ("low", "some concerns", "moderate", "serious
 levels of a ``rob_*`` moderator."""
 
 
+CONFIG_KEYS = ("tool", "domains", "levels", "weighted")
+"""The keys of the config's ``risk_of_bias`` block (workflow/schemas/config.schema.yaml)."""
+
+
 def tool_from_config(options: Mapping | None) -> RobTool:
-    """The tool of the config's ``risk_of_bias`` block (None or {}: QUIPS)."""
+    """The tool of the config's ``risk_of_bias`` block (None or {}: QUIPS); a key not of the block is an error
+    (``{"tol": "rob2"}`` gave QUIPS without a word)."""
     options = dict(options or {})
+    for key in options:
+        if key not in CONFIG_KEYS:
+            close = difflib.get_close_matches(str(key), CONFIG_KEYS, n=1, cutoff=0.6)
+            hint = f"did you mean risk_of_bias.{close[0]}?" if close else f"allowed keys: {', '.join(CONFIG_KEYS)}"
+            raise ValueError(f"risk_of_bias.{key}: unknown key; {hint}")
     name = options.get("tool", "quips")
     if name in BUILT_IN:
         return BUILT_IN[name]

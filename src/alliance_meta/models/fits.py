@@ -761,7 +761,9 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
         if unknown or not given:
             problem = (f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}" if unknown
                        else f"no {what} given")
-            raise ValueError(f"pooled_table: {problem}; expected one or more of {', '.join(dict.fromkeys(known))}")
+            counts = any(str(name).upper() in ("MH", "PETO", "GLMM") for name in unknown)
+            raise ValueError(f"pooled_table: {problem}; expected one or more of {', '.join(dict.fromkeys(known))}"
+                             + (univariate.COUNT_METHODS_HINT if counts else ""))
     if len(effect_sizes):  # metric=None: the rows' metric column, as fit() reads it (log_or adds the count rows)
         metric = _metric(metric, as_frame(effect_sizes))
     options = dict(dependence=dependence, rho=rho, aggregate_method=aggregate_method, level=level, metric=metric)

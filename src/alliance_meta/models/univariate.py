@@ -171,6 +171,11 @@ def _where(values: np.ndarray, bad: np.ndarray, shown: int = 5) -> str:
     return f": index{'es' if positions.size > 1 else ''} {listed}{more} (counted from 0)"
 
 
+COUNT_METHODS_HINT = (" (MH, Peto and GLMM pool 2x2 counts, not yi and vi: am.pooled_table(rows, metric='log_or') "
+                      "adds their rows, alliance_meta.models.counts computes them)")
+"""What a count method given as a tau^2 estimator is told (:mod:`alliance_meta.models.counts`)."""
+
+
 def default_genq_weights(vi: np.ndarray) -> np.ndarray:
     """GENQ weights 1/sqrt(vi), the compromise between DL (1/vi) and HE (1) of Jackson (2013)."""
     return 1.0 / np.sqrt(vi)
@@ -189,7 +194,7 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
     """
     if method != COMMON and method not in METHODS:
         alias = (f" (metafor's {method!r} is {COMMON!r} here)" if str(method).upper() in ("EE", "FE", "CE")
-                 else "")
+                 else COUNT_METHODS_HINT if str(method).upper() in ("MH", "PETO", "GLMM") else "")
         raise ValueError(f"unknown method {method!r}{alias}; expected common or one of {', '.join(METHODS)}")
     if test not in TESTS:
         raise ValueError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")

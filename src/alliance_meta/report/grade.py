@@ -45,6 +45,11 @@ START = {"high": 4, "low": 2}
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 OUTCOMES = {"outcome": "Alliance and treatment outcome (correlation)",
             "dropout": "Alliance of completers versus dropouts"}
+IMPRECISION_WIDTH = {"outcome": 0.2, "dropout": 0.5}
+"""The widest CI not downgraded for imprecision, per family (the config's ``grade.imprecision_width`` defaults)."""
+GRADE_KEYS = {"start": None, "imprecision_width": dict.fromkeys(IMPRECISION_WIDTH), "optimal_information_size": None,
+              "optimal_information_events": None, "overrides": dict.fromkeys(IMPRECISION_WIDTH)}
+"""The config's ``grade`` keys (checked by :func:`alliance_meta.inputs.options.check_options`)."""
 SUGGESTION = ("Suggested rating computed from the results; the reviewers confirm or override each domain "
               "(config grade.overrides).")
 
@@ -240,7 +245,8 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
         "inconsistency": inconsistency(pooled_row),
         "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
                             "alliance measures and outcomes"),
-        "imprecision": imprecision(pooled_row, n, metric, options.get("imprecision_width", {}).get(family, 0.2),
+        "imprecision": imprecision(pooled_row, n, metric,
+                                   options.get("imprecision_width", {}).get(family, IMPRECISION_WIDTH.get(family, 0.2)),
                                    options.get("optimal_information_size", 400), unknown,
                                    total_events(analysis, effect_sizes) if metric == "log_or" else math.nan,
                                    options.get("optimal_information_events", 300)),
@@ -269,3 +275,38 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     row.update(certainty_points=points, certainty=LEVELS[points],
                note=f"{SUGGESTION} CI: {'; '.join(tested)}." if tested else SUGGESTION)
     return pd.DataFrame([row])
+
+
+def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias: dict | None = None,
+                               family: str | None = None) -> pd.DataFrame:
+    """``am.summary_of_findings``: :func:`summary_of_findings` of a fit (its ``pooled.csv`` row, its rows, and the
+    publication bias tests and selection models of :func:`alliance_meta.publication_bias` and
+    :func:`alliance_meta.selection_models` of it), the pipeline's ``summary_of_findings.csv`` of its model.
+
+    ``options``: the config's ``grade`` keys (``imprecision_width``, ``optimal_information_size``, ``overrides``);
+    ``risk_of_bias``: the config's block (a custom tool's high-risk level); ``family``: ``outcome`` or ``dropout``
+    (default: the rows' ``family`` column). GRADE: Guyatt et al. (2011), J Clin Epidemiol 64(4), 383-394.
+    """
+    from alliance_meta.analyses.bias import publication_bias
+    from alliance_meta.analyses.bias.selection_models import selection_models
+    from alliance_meta.inputs.options import check_options
+    from alliance_meta.models.fits import require_fit
+
+    require_fit(fit, "am.summary_of_findings")
+    if fit.metric is None:
+        raise ValueError("am.summary_of_findings needs the analysis metric: am.fit(..., metric='z') "
+                         "(or 'smd', 'log_or')")
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"am.summary_of_findings: options is a dict of the config's grade keys, not "
+                        f"{type(options).__name__}")
+    check_options("grade", options, GRADE_KEYS, "am.summary_of_findings", enums={"start": ("low", "high")})
+    if risk_of_bias is not None:
+        tool_from_config(risk_of_bias)  # a misspelt key or tool is an error here, not a rating without it
+    if family is None:
+        families = fit.effect_sizes["family"].dropna().unique() if "family" in fit.effect_sizes else []
+        if len(families) != 1:
+            raise ValueError("am.summary_of_findings: say which family the fit is of: family='outcome' or 'dropout'")
+        family = str(families[0])
+    row = fit.to_frame().iloc[0].to_dict()
+    return summary_of_findings(family, fit.metric, row, fit.data, fit.effect_sizes, publication_bias(fit).to_frame(),
+                               selection_models(fit).to_frame(), options, risk_of_bias)

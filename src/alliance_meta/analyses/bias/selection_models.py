@@ -780,6 +780,8 @@ def _alternative(sided) -> str:
 
 def _types(types) -> tuple[str, ...]:
     """The selection model types asked for: one name or a list of names of :data:`TYPES`."""
+    if not isinstance(types, (str, list, tuple)):
+        raise TypeError(f"selection model types: a name or a list of {', '.join(TYPES)}, not {type(types).__name__}")
     chosen = (types,) if isinstance(types, str) else tuple(types)
     unknown = [t for t in chosen if t not in TYPES]
     if unknown or not chosen:

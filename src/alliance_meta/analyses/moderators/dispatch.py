@@ -8,10 +8,12 @@ a three-level fit adds the three-level mixed-effects model of the same moderator
 
 from __future__ import annotations
 
+import difflib
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from alliance_meta.analyses.moderators import multilevel as three_level
@@ -70,6 +72,45 @@ def codebook_levels(references):
                         f"not {references!r}")
     return {name: (VOCABULARIES[name].canonical(level) or level) if name in VOCABULARIES and isinstance(level, str)
             else level for name, level in dict(references).items()}
+
+
+def checked_reference_levels(fit: Fit, references, variables, continuous, what: str):
+    """:func:`codebook_levels` of ``references``, each naming a categorical variable of the model (``variables``
+    not in ``continuous``) and one of its levels in the fit's rows: a misspelt name or level is a ValueError
+    (it was ignored, or a model that could not be fitted said so only in its note)."""
+    references = codebook_levels(references)
+    unused = [name for name in (references or {}) if name not in variables]
+    if unused:  # a misspelt name ({"aloc": ...}) was ignored, and the default reference used without a word
+        raise ValueError(f"{what}: reference_levels names {', '.join(map(repr, unused))}, which the "
+                         f"formula does not use (its variables: {', '.join(variables)})")
+    for name, level in (references or {}).items():
+        levels = sorted(set(fit.effect_sizes[name].dropna().astype(str)))
+        if name not in continuous and level is not None and str(level) not in levels:  # not a slope's
+            close = difflib.get_close_matches(str(level), levels, n=1, cutoff=0.6)
+            raise ValueError(f"{what}: reference level {level!r} of {name!r} is not one of its levels in the fit's "
+                             f"rows ({', '.join(levels)})" + (f"; did you mean {close[0]!r}?" if close else ""))
+    return references
+
+
+def checked_values(values, variables, continuous, what: str) -> dict | None:
+    """``values``: None, or a dict of a continuous variable of the model -> the numbers to predict at
+    (``{"year": [1990, 2010]}``); anything else is an error that says so (a string was read letter by letter)."""
+    if values is None:
+        return None
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{what}: values is a dict of a continuous moderator -> numbers, e.g. "
+                        f"{{'year': [1990, 2010]}}, not {values!r}")
+    slopes = [name for name in variables if name in continuous]
+    checked = {}
+    for name, numbers in values.items():
+        if name not in slopes:
+            raise ValueError(f"{what}: values names {name!r}, not a continuous moderator of the model "
+                             f"({', '.join(slopes) or 'it has none'})")
+        try:
+            checked[name] = [float(number) for number in ([numbers] if np.isscalar(numbers) else numbers)]
+        except (TypeError, ValueError):
+            raise ValueError(f"{what}: values[{name!r}] are numbers, not {numbers!r}") from None
+    return checked
 
 
 def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
@@ -135,11 +176,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     fit.moderator_columns(variables, "am.meta_regression: the formula's variable")
     continuous = slope_variables(fit, continuous, variables, "am.meta_regression")
     numeric = tuple(name for name in variables if name in continuous)
-    reference_levels = codebook_levels(reference_levels)
-    unused = [name for name in (reference_levels or {}) if name not in variables]
-    if unused:  # a misspelt name ({"aloc": ...}) was ignored, and the default reference used without a word
-        raise ValueError(f"am.meta_regression: reference_levels names {', '.join(map(repr, unused))}, which the "
-                         f"formula does not use (its variables: {', '.join(variables)})")
+    reference_levels = checked_reference_levels(fit, reference_levels, variables, numeric, "am.meta_regression")
     options = _options(fit, permutations, seed, centre)
     data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
                                      numeric)
