@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from alliance_meta.report.grade import summary_of_findings
+from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import manuscript_table, to_markdown
 
 ANALYSIS = pd.DataFrame({"study_id": [f"s{i}" for i in range(12)], "vi": [0.01] * 6 + [0.04] * 6,
@@ -28,7 +29,7 @@ def test_clean_evidence_stays_at_its_start():
     row = sof()
     assert row["certainty"] == "low" and row["start"] == "low"
     assert sof(start="high")["certainty"] == "high"
-    assert row["risk_of_bias_reason"] == "not assessed: the sheet has no overall risk-of-bias judgements (rob_overall)"
+    assert row["risk_of_bias_reason"] == "not assessed: the sheet has no overall risk-of-bias judgements"
     assert row["effect"] == pytest.approx(0.3) and row["effect_pi_upper"] == pytest.approx(0.5)
     assert row["n"] == 1200 and "Suggested" in row["note"]
 
@@ -104,7 +105,10 @@ def test_summary_of_findings_table():
                            "Low (suggested)"]]
     assert "starting at low" in table.note and "| Certainty |" in to_markdown(table)
     assert "N = patients summed over the studies (each study's largest n)." in table.note  # as summary.py counts them
-    assert "k = studies (also of a three-level model, whose pooled table counts effect sizes)" in table.note
+    # what k counts, of the run's model (the note said "also of a three-level model" whatever the run fitted)
+    assert "k = studies; N" in table.note
+    three_level = manuscript_table("summary_of_findings", frame, "z", settings=TableSettings(dependence="multilevel"))
+    assert "k = studies (the three-level model's pooled table counts effect sizes); N" in three_level.note
 
 
 def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
@@ -134,7 +138,7 @@ def test_risk_of_bias_of_a_family_without_any_judgement_is_not_assessed():
     unrated = ANALYSIS[["study_id"]].assign(rob_overall=[None] * 12)
     row = sof(effect_sizes=unrated)
     assert row["risk_of_bias_downgrade"] == 0
-    assert row["risk_of_bias_reason"] == "not assessed: no study has an overall risk-of-bias judgement (rob_overall)"
+    assert row["risk_of_bias_reason"] == "not assessed: no study has an overall risk-of-bias judgement"
 
 
 def test_a_three_level_fit_counts_studies_and_their_patients_once():
@@ -234,12 +238,12 @@ def test_an_odds_ratio_family_with_2x2_tables_is_measured_by_its_events():
     rated = summary_of_findings("dropout", "log_or", row, tables, tables[["study_id"]], BIAS, None,
                                 {"imprecision_width": {"dropout": 0.5}}).iloc[0]
     assert rated["imprecision_downgrade"] == -1
-    assert rated["imprecision_reason"] == ("serious: 264 events (n12 + n22 of the 2x2 tables) below the optimal "
+    assert rated["imprecision_reason"] == ("serious: 264 events (unfavourable outcomes of the 2x2 tables) below the optimal "
                                            "information size of 300 events")
     enough = summary_of_findings("dropout", "log_or", row, tables, tables[["study_id"]], BIAS, None,
                                  {"imprecision_width": {"dropout": 0.5}, "optimal_information_events": 250}).iloc[0]
     assert enough["imprecision_downgrade"] == 0
-    assert enough["imprecision_reason"].endswith("264 events (n12 + n22 of the 2x2 tables) \u2265 250")
+    assert enough["imprecision_reason"].endswith("264 events (unfavourable outcomes of the 2x2 tables) \u2265 250")
     one_without = tables.assign(n12=[None] + [10] * 11)  # an odds ratio from its CI: events unknown
     patients = summary_of_findings("dropout", "log_or", row, one_without, one_without[["study_id"]], BIAS, None,
                                    {"imprecision_width": {"dropout": 0.5}}).iloc[0]
@@ -267,7 +271,7 @@ def test_a_composite_of_two_different_2x2_tables_counts_its_events_from_its_rows
     narrow = {"imprecision_width": {"dropout": 0.2}}
     reason = summary_of_findings("dropout", "log_or", pooled, analysis, rows, options=narrow)
     reason = reason["imprecision_reason"].iloc[0]
-    assert reason.startswith("very serious") and "200 events (n12 + n22 of the 2x2 tables) below" in reason
+    assert reason.startswith("very serious") and "200 events (unfavourable outcomes of the 2x2 tables) below" in reason
 
 
 def test_risk_of_bias_of_a_custom_tool_counts_its_worst_level():

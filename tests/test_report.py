@@ -159,9 +159,9 @@ def test_bayes_table_formats_by_parameter():
                           "hdi_upper": [0.328, 0.317, 68.2, np.nan], "r_hat": [1.001, 1.0, 1.0, np.nan],
                           "ess_bulk": [3003.0, 3003.0, 1625.0, np.nan], "ess_tail": [3106.0, 3106.0, 2549.0, np.nan]})
     rows = manuscript_table("bayes", frame, "z").rows
-    assert rows[0][:4] == ["mu", "0.303", "0.013", "[0.277, 0.328]"]
+    assert rows[0][:4] == ["\u03bc", "0.303", "0.013", "[0.277, 0.328]"]  # bayes.csv's mu, as a manuscript writes it
     assert rows[1][1] == ".29" and rows[1][3] == "[.27, .32]" and rows[2][1] == "56.4"
-    assert rows[3] == ["bf_mu", "", "", "", "", "", ""] and rows[0][5] == "3,003"
+    assert rows[3] == ["BF\u2081\u2080 (\u03bc \u2260 0)", "", "", "", "", "", ""] and rows[0][5] == "3,003"
 
 
 def test_very_long_tables_are_cut_with_a_pointer_to_their_csv():
@@ -380,7 +380,7 @@ def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run()
                                "moderators": ["rater"]}, {"moderators"}, {})
     assert "three-level model was fitted by maximum likelihood" in three
     assert "cluster-robust (CR2) standard errors" in three and "Knapp\u2013Hartung adjustment" not in three
-    assert "used inverse-variance (GLS) composites" in three and "correlation of 0.6" in three
+    assert "used inverse-variance (GLS) composites" in three and "correlation of .60" in three  # APA: no leading zero
     assert "in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests" in three
 
 

@@ -22,9 +22,10 @@ def _bayes_frame():
 def test_bayes_table_shows_the_exact_bayes_factors_and_an_infinite_sd():
     table = manuscript_table("bayes", _bayes_frame(), "log_or")
     rows = {row[0]: row for row in table.rows}
-    assert rows["bf_mu"][1] == "40.02" and rows["bf_tau"][1] == "2.25 \u00d7 10\u00b2\u2077"
-    assert rows["or_new"][2] == "\u221e" and rows["mu"][2] == "0.188"
-    assert "Bayes factors" in table.note and "infinite" in table.note
+    assert rows["BF\u2081\u2080 (\u03bc \u2260 0)"][1] == "40.02"
+    assert rows["BF\u2081\u2080 (\u03c4 > 0)"][1] == "2.25 \u00d7 10\u00b2\u2077"
+    assert rows["OR (new study)"][2] == "\u221e" and rows["\u03bc"][2] == "0.188"
+    assert "Bayes factor" in table.note and "infinite" in table.note
     assert "\\infty" in to_latex(table) and "\\times" in to_latex(table)
 
 

@@ -39,7 +39,7 @@ def test_bayes_table_note_defines_every_parameter_and_column_abbreviation():
                           "hdi_upper": [0.61, 3.04, 3.97, 0.37], "r_hat": [1.0] * 4, "ess_bulk": [2730.0] * 4,
                           "ess_tail": [2317.0] * 4})
     note = bayes_table(frame, "smd").note
-    assert "or = odds ratio" in note and "_new" in note.split("HDI")[1]
+    assert "OR = \u03bc as an odds ratio" in note and "OR (new study)" in note and "r (new study)" in note
     assert "R-hat =" in note and "ESS =" in note
 
 

@@ -523,7 +523,7 @@ def test_the_moderator_table_says_what_k_counts_where_studies_have_several_level
     moderators.csv's note says so, and the manuscript table left it out."""
     from alliance_meta.report.tables import moderators_table
     note = ("214 composites of 125 studies: the composites of a study at different levels are treated as "
-            "independent (dependence: multilevel fits the three-level model)")
+            "independent (a three-level model respects their nesting in studies)")
     frame = pd.DataFrame({"moderator": ["modality", "rater"], "k": [125, 214], "qm": [9.3, 5.2], "qm_df": [5, 2],
                           "qm_p": [0.1, 0.07], "f": [1.9, 2.6], "f_df1": [5, 2], "f_df2": [119, 211],
                           "f_p": [0.1, 0.08], "tau2": [0.011, 0.014], "r2": [5.2, 2.9],

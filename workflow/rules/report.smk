@@ -6,6 +6,8 @@
 
 include: "report_inputs.smk"
 
+from alliance_meta.report.settings import TableSettings
+
 FOREST_FORMATS = ["pdf", "png", "svg"] + (["tiff"] if config["plots"]["tiff"] else [])
 
 
@@ -58,6 +60,7 @@ rule word_tables:
     params:
         metrics=config["metric"],
         level=config["pooling"]["level"],
+        settings=TableSettings.from_config(config).as_params(),  # the few values the notes say (report/settings.py)
     conda:
         CONDA_ENV
     log:

@@ -11,6 +11,7 @@ from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report import family_title, manuscript_table, to_latex, to_markdown
+from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import marked_simulated
 from alliance_meta.report.word import write_docx_each
 
@@ -21,10 +22,11 @@ outputs = [snakemake.output.tables[i:i + 3] for i in range(0, len(snakemake.outp
 tables = []
 effect_sizes = read_table(snakemake.input.effect_sizes)
 simulated = is_simulated(effect_sizes)
+settings = TableSettings(**snakemake.params.settings)  # the run's values the notes say (the composites' rho ...)
 for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outputs, strict=True):
     family = path.parent.name
     metric = family_metric(snakemake.params.metrics[family], effect_sizes, family)  # Hedges' g or Cohen's d
-    table = manuscript_table(path.stem, read_table(path), metric, snakemake.params.level)
+    table = manuscript_table(path.stem, read_table(path), metric, snakemake.params.level, settings)
     titled = family_title(table, family)
     if simulated:  # said in the title and the note of every table
         table, titled = marked_simulated(table), marked_simulated(titled)

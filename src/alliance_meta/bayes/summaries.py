@@ -32,8 +32,19 @@ EXTRA_COLUMNS = ["mcse_mean", "exact_mean", "exact_sd", "exact_hdi_lower", "exac
 AGREEMENT_MCSE = 4.0
 
 
+THRESHOLD_PREFIX = "p_r_gt_"  # the row of P(r > t): p_r_gt_0.1
+
+
 def threshold_name(threshold: float) -> str:
-    return f"p_r_gt_{threshold:g}"
+    return f"{THRESHOLD_PREFIX}{threshold:g}"
+
+
+def threshold_of(parameter: str) -> float | None:
+    """The threshold t of the row ``p_r_gt_<t>`` (:func:`threshold_name`); None for any other row."""
+    try:
+        return float(parameter.removeprefix(THRESHOLD_PREFIX)) if parameter.startswith(THRESHOLD_PREFIX) else None
+    except ValueError:
+        return None
 
 
 def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.DataFrame:

@@ -87,6 +87,16 @@ def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> st
     return text.replace("-", MINUS)
 
 
+def apa_setting(value: float, decimals: int = 2) -> str:
+    """A configured correlation or threshold as APA prints one, without the leading zero, with at least
+    ``decimals`` decimals and every further one it has (an assumed correlation of .333 is not .33): ``.50``,
+    ``.333``, ``−.10``, ``1.00``; 0 as ``0``."""
+    if float(value) == 0:
+        return "0"
+    places = len(f"{float(value):.12f}".rstrip("0").partition(".")[2])
+    return apa_number(value, max(places, decimals), leading_zero=False)
+
+
 def apa_p(p: float) -> str:
     """APA p value: three decimals without leading zero, ``< .001`` below (no ``p =`` prefix)."""
     if p is None or not math.isfinite(float(p)):

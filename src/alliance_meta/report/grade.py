@@ -80,7 +80,7 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict, 
     the high-risk judgements of ``tool`` (the config's ``risk_of_bias`` block; a custom tool's worst level,
     e.g. ``poor``), :data:`HIGH_JUDGEMENTS` without it."""
     if "rob_overall" not in effect_sizes:
-        return 0, "not assessed: the sheet has no overall risk-of-bias judgements (rob_overall)"
+        return 0, "not assessed: the sheet has no overall risk-of-bias judgements"
     high_levels = set(HIGH_JUDGEMENTS) if tool is None else {level.lower() for level in high_risk_levels(tool_from_config(tool))}
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
     high = set(effect_sizes.loc[rated.isin(high_levels).fillna(False).to_numpy(), "study_id"].astype(str))
@@ -90,7 +90,7 @@ def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict, 
                                          "study_id"].astype(str))
     unrated = ~weights.index.isin(rated_studies)
     if unrated.all():  # a rob_overall column (of the other family, or emptied) but no judgement here
-        return 0, "not assessed: no study has an overall risk-of-bias judgement (rob_overall)"
+        return 0, "not assessed: no study has an overall risk-of-bias judgement"
     text = f"{share:.0%} of the weight from studies at high risk of bias"
     if unrated.any():
         count = int(unrated.sum())
@@ -150,7 +150,7 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
         reasons.append(f"N = {int(n):,}{incomplete}: the optimal information size {ois:,} not assessed")
     elif is_finite(n) and n < ois:
         downgrade -= 1
-        reasons.append(f"{int(n):,} events (n12 + n22 of the 2x2 tables) below the optimal information size of "
+        reasons.append(f"{int(n):,} {EVENTS} below the optimal information size of "
                        f"{ois:,} events" if by_events else f"N = {int(n):,} below the optimal information size {ois:,}")
     if downgrade:
         return downgrade, ("very serious: " if downgrade < -1 else "serious: ") + "; ".join(reasons)
@@ -158,7 +158,7 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
         return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}); "
                    + "; ".join(reasons))
     if by_events:
-        sample = f"{int(n):,} events (n12 + n22 of the 2x2 tables) \u2265 {ois:,}"
+        sample = f"{int(n):,} {EVENTS} \u2265 {ois:,}"
     else:
         sample = f"N = {int(n):,}{incomplete} \u2265 {ois:,}" if is_finite(n) else "N unknown (no study gave its n)"
     if metric == "log_or" and is_finite(n) and not by_events:  # the optimal information size of patients is
@@ -166,6 +166,8 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
     return 0, f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}), {sample}"
 
 
+#: What the events of the imprecision domain are (the sheet's n12 + n22), in the words of the GRADE table's note.
+EVENTS = "events (unfavourable outcomes of the 2x2 tables)"
 #: GRADE's rule of thumb of the optimal information size for a binary outcome (Guyatt et al. 2011, imprecision,
 #: 64:1283) counts events, which a study without a 2x2 table does not give (an odds ratio with its CI): then it is
 #: named

@@ -16,6 +16,7 @@ from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
 from alliance_meta.report.formatting import counted, is_finite, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
+from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import conversion_counts, family_counts, moderator_counts
 from alliance_meta.report.tables import BUILDERS, manuscript_table
 from alliance_meta.report.text import results_paragraph, risk_of_bias_sentence
@@ -227,14 +228,15 @@ def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: s
 
 
 def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
-                  family: str | None = None, note: str = "") -> list[HtmlTable]:
-    """The manuscript layout of a table (when there is one), then every column of the CSV
-    (``results/{family}/{name}.csv``), collapsed; ``note`` for a table without a layout."""
+                  family: str | None = None, note: str = "",
+                  settings: TableSettings = TableSettings()) -> list[HtmlTable]:
+    """The manuscript layout of a table (when there is one; ``settings``: the run's, as its note says them), then
+    every column of the CSV (``results/{family}/{name}.csv``), collapsed; ``note`` for a table without a layout."""
     source = f"results/{family}/{name}.csv" if family else f"{name}.csv"
     if name not in BUILDERS:
         note = note or (TABLE_NOTES.get(name, "") if len(frame) else "")
         return [html_table(name, frame, note=note, source=source)]
-    table = manuscript_table(name, frame, metric, level)
+    table = manuscript_table(name, frame, metric, level, settings)
     layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note)
     if frame.empty:  # "No rows." once, not again for the CSV's columns
         return [layout]
@@ -321,9 +323,10 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
     notes = refit_notes(config, level)
+    settings = TableSettings.from_config(config)
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
-                                                  notes.get(name, "") if len(tables[name]) else "")]
+                                                  notes.get(name, "") if len(tables[name]) else "", settings)]
     reasons = empty_table_reasons(tables, analysis, config)
     order = cumulative_order(analysis)
     for table in section.tables:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
-from alliance_meta.report.tables import ESTIMATORS
+from alliance_meta.report.settings import TableSettings
+from alliance_meta.report.tables import ESTIMATORS, assumed_correlation, composite_text
 from alliance_meta.report.formatting import apa_integer
 from alliance_meta.report.text import metric_in_prose, test_names
 
@@ -13,22 +14,18 @@ def dependence_sentence(config: dict, several_per_study: bool | None = None) -> 
     """How several effect sizes of one study were handled; ``several_per_study`` False (no study of the
     analysed families has more than one effect size) says so instead of describing composites that were not
     made (None: not known, the handling is described; a three-level model is described either way)."""
-    rho = config.get("aggregate_rho", 0.5)
-    if several_per_study is False and config.get("dependence") != "multilevel":
+    settings = TableSettings.from_config(config)
+    if several_per_study is False and settings.dependence != "multilevel":
         return "Each study contributed one effect size."
-    if config.get("dependence") == "multilevel":
-        composite = ("composites (Borenstein et al., 2009, ch. 24)" if config.get("aggregate_method") == "mean"
-                     else "inverse-variance (GLS) composites under compound symmetry")
+    if settings.dependence == "multilevel":
         return ("Dependent effect sizes were modelled with a three-level random-effects model (effect sizes within "
                 f"studies); the analyses that take one effect size per study (small-study tests other than the "
-                f"three-level Egger test, selection models and the Bayesian models) used {composite} "
-                f"within each study, and the moderator subgroups and univariate meta-regressions used such composites "
-                f"within each study and moderator level, assuming a correlation of {rho:g} between sampling errors.")
-    if config.get("aggregate_method") == "mean":
-        return (f"Dependent effect sizes within a study were combined into one composite (Borenstein et al., 2009, "
-                f"ch. 24) assuming a correlation of {rho:g} between them.")
-    return (f"Dependent effect sizes within a study were combined into one inverse-variance (GLS) composite under "
-            f"compound symmetry with an assumed correlation of {rho:g} between sampling errors.")
+                f"three-level Egger test, selection models and the Bayesian models) used "
+                f"{composite_text(settings.aggregate_method, None, plural=True)} within each study, and the moderator "
+                "subgroups and univariate meta-regressions used such composites within each study and moderator "
+                f"level, {assumed_correlation(settings.aggregate_rho)}.")
+    return ("Dependent effect sizes within a study were combined into one "
+            f"{composite_text(settings.aggregate_method, settings.aggregate_rho)}.")
 
 
 EMPIRICAL_SOURCES = {"turner2015_mental_health": "Turner et al. (2015) for mental-health outcomes",

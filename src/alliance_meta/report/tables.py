@@ -19,8 +19,9 @@ from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.models.univariate import CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
-                                             counted, is_finite, pooled_studies, readable_frame,
+                                             apa_setting, counted, is_finite, pooled_studies, readable_frame,
                                              step_list, R2_NOT_GIVEN)
+from alliance_meta.report.settings import TableSettings
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -29,7 +30,8 @@ LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 INFINITY = "\u221e"
 LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", "\u03c3": r"$\sigma$", "\u03c0": r"$\pi$",
                        "\u2264": r"$\leq$", "\u2265": r"$\geq$", "\u221a": r"$\surd$", **{chr(SUPERSCRIPTS[ord(c)]): rf"\textsuperscript{{{c}}}" for c in "0123456789"},
-                       "\u207b": r"\textsuperscript{$-$}"})
+                       "\u207b": r"\textsuperscript{$-$}", "\u03bc": r"$\mu$", "\u03b8": r"$\theta$",
+                       **{chr(0x2080 + int(c)): rf"\textsubscript{{{c}}}" for c in "0123456789"}})
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,23 @@ ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum lik
               "PM": "Paule\u2013Mandel", "EB": "empirical Bayes", "HE": "Hedges", "HS": "Hunter\u2013Schmidt",
               "SJ": "Sidik\u2013Jonkman", "HSk": "Hunter\u2013Schmidt (small-sample corrected)",
               "PMM": "median-unbiased Paule\u2013Mandel", "GENQ": "generalised Q", "common": "common-effect"}
+
+
+def composite_text(method: str, rho: float | None, plural: bool = False) -> str:
+    """How the effect sizes of one study were combined (``aggregate_method``, ``aggregate_rho``), for the Methods
+    and the tables' notes: ``inverse-variance (GLS) composite under compound symmetry, assuming a correlation of
+    .50 between sampling errors`` (``rho`` None: without the correlation, which :func:`assumed_correlation` says)."""
+    s = "s" if plural else ""
+    kind = (f"mean composite{s} (Borenstein et al., 2009, ch. 24)" if method == "mean"
+            else f"inverse-variance (GLS) composite{s} under compound symmetry")
+    return kind if rho is None else f"{kind}, {assumed_correlation(rho)}"
+
+
+def assumed_correlation(rho: float) -> str:
+    """``assuming a correlation of .50 between sampling errors`` (``aggregate_rho``)."""
+    return f"assuming a correlation of {apa_setting(rho)} between sampling errors"
+
+
 #: Methods of pooled.csv that are common-effect models: no prediction interval (their row repeats the CI there).
 COMMON_EFFECT_METHODS = ("common", "MH", "Peto")
 #: The rows pooled from 2x2 counts under metric log_or (models/counts.py), for the table's note.
@@ -78,7 +97,8 @@ def scales(metric: str) -> str:
             f"({METRIC_NAMES[metric]})")
 
 
-def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                 settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """One row per estimator and test: k, effect [CI], prediction interval, tau^2, I^2, Q."""
     show = display(metric)
     # a common-effect model (common, MH, Peto) has no prediction interval (pooled.csv repeats its CI there): empty;
@@ -113,8 +133,10 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
                   for method in dict.fromkeys(frame["method"].astype(str)) if method in ESTIMATORS]
     note = (f"{effects}. "
             + (f"Method: {'; '.join(estimators)} (estimator of \u03c4\u00b2). " if estimators else "")
-            + "k = studies pooled (each one composite of its effect sizes; of a three-level model: effect sizes); "
-              "\u03c4\u00b2 = variance of the true effects; I\u00b2 = share of the total "
+            + ("k = effect sizes pooled; " if three_level and len(three_level) == len(frame) else
+               "k = studies pooled (each one composite of its effect sizes"
+               + ("; of a three-level model: effect sizes" if three_level else "") + "); ")
+            + "\u03c4\u00b2 = variance of the true effects; I\u00b2 = share of the total "
               "variance due to heterogeneity; Q = Cochran's heterogeneity statistic. "
             + "CI = confidence interval; PI = prediction interval"
             + ((" (none for the common-effect model)" if common == ["common"] else
@@ -122,7 +144,7 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95) -> Manuscr
             + (f"; test {', '.join(f'{test} = {legend[test]}' for test in tests)}." if tests else ".")
             + (f" Three-level model ({three_level_methods}): k counts effect sizes (of "
                f"{counted(studies[0], 'study', 'studies')}); \u03c4\u00b2 is the sum of \u03c3\u00b2 between and "
-               "within studies (each in pooled.csv)."
+               "within studies (the variances of the true effects at the two levels)."
                if studies and is_finite(studies[0]) else "")
             + (f" cr2 with df below {SMALL_DF} ({', '.join(small_cr2)}): the robust test is not to be trusted "
                "(Tipton, 2015)." if small_cr2 else "")
@@ -164,11 +186,12 @@ def _count_rows_note(frame: pd.DataFrame) -> str:
             + "".join(own))
 
 
-def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                     settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """One row per moderator: omnibus Q_M and F tests, tau^2 and R^2; of a three-level fit
     (:func:`three_level_moderators_table`) the three-level model's tests first."""
     if "multilevel_qm" in frame:
-        return three_level_moderators_table(frame, metric, level)
+        return three_level_moderators_table(frame, metric, level, settings)
     rows = []
     for row in frame.itertuples():
         permutation = getattr(row, "qm_p_permutation", float("nan"))
@@ -218,7 +241,8 @@ def _or_blank(text: str, value) -> str:
     return text if is_finite(value) else ""
 
 
-def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                                 settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """Under dependence: multilevel, one row per moderator: the three-level model's Wald Q_M and
     cluster-robust (CR2) F tests, its variance components and R^2 (the tests that respect the nesting of effect
     sizes in studies), then the univariate test of the composites within study x moderator level
@@ -283,17 +307,19 @@ def _three_level_notes(frame: pd.DataFrame) -> str:
     return "".join(notes)
 
 
-def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                    settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """One row per moderator level: k, effect [CI], tau^2."""
     show = display(metric)
     rows = [[str(row.moderator), str(row.level), apa_integer(row.k),
              show.with_interval(row.estimate, row.ci_lower, row.ci_upper), apa_number(row.tau2, 3)]
             for row in frame.itertuples()]
     header = ["Moderator", "Level", "k", f"{show.symbol} [{level:g}% CI]", "\u03c4\u00b2"]
+    three_level = ("; composites here, although the main model is three-level and its tables count effect sizes"
+                   if settings.dependence == "multilevel" else "")
     note = ("Random-effects (REML) estimate within each level; k = studies at the level, each one composite of its "
-            "effect sizes there (a study coded at several levels counts at each; under dependence: multilevel too, "
-            f"whose other tables count effect sizes). {scales(metric)}; CI = confidence interval; \u03c4\u00b2 = "
-            "variance of the true effects within the level.")
+            f"effect sizes there (a study coded at several levels counts at each{three_level}). {scales(metric)}; "
+            "CI = confidence interval; \u03c4\u00b2 = variance of the true effects within the level.")
     return ManuscriptTable("Subgroup estimates", header, rows, note, ["l", "l", "r", "r", "r"])
 
 
@@ -340,7 +366,8 @@ def one_step_cuts(note) -> list[str]:
     return [part.strip() for part in found.group(1).split(",") if part.strip()] if found else []
 
 
-def bias_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def bias_table(frame: pd.DataFrame, metric: str, level: float = 95,
+               settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """One row per small-study or bias test: statistic, p, adjusted estimate, studies imputed; the counts
     (fail-safe N, trim and fill's k0, k imputed) whole."""
     show = display(metric)
@@ -390,7 +417,7 @@ def _skipped_reasons(skipped: list[tuple[str, str]]) -> str:
 
 #: What bias.csv's ``statistic`` is for each test, for the bias table's note (its ``note`` column says more).
 STATISTIC_MEANINGS = {
-    "egger": "Egger's regression test, z of the standard-error term (metafor's regtest)",
+    "egger": "Egger's regression test, z of the standard-error term in a mixed-effects meta-regression",
     "egger_lm": "Egger's test as a weighted regression, t of the standard-error term",
     "egger_multilevel": "three-level Egger's test, the CR2 t of the standard-error term",
     "rank": "rank correlation test, Kendall's \u03c4 between the standardised effects and their variances",
@@ -406,7 +433,7 @@ STATISTIC_MEANINGS = {
     "pet_peese": "PET-PEESE, the PEESE row when PET's intercept is significant, else the PET row",
     "selection_model": "selection model, likelihood-ratio \u03c7\u00b2 against the model without selection",
     "tes": "test of excess significance, \u03c7\u00b2 of the observed against the expected number of "
-           "significant studies (its p from the exact test where that is feasible, as metafor's tes)",
+           "significant studies (its p from the exact test where that is feasible, as in metafor)",
     "svalue": "S-value, how many times more likely an affirmative study must be published than a "
               "nonaffirmative one to explain the estimate away (\u221e: no selection could); its adjusted value "
               "is the worst-case estimate (the nonaffirmative studies alone)",
@@ -445,49 +472,83 @@ def bayes_factor_text(bf) -> str:
     return f"{bf:,.2f}" if bf >= 0.01 else "< 0.01"
 
 
-def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
-    """One row per posterior parameter: mean, SD, HDI, R-hat and effective sample sizes. The Bayes factors
-    (``bf_*``, computed exactly only: ``exact_mean``) stand in the Mean column; a mean or SD the exact
-    posterior finds infinite (``exact_mean``/``exact_sd`` inf, e.g. the SD of or_new under a half-normal prior)
-    is shown as ∞, not as the MCMC draws' finite sample value."""
+#: The Bayes table's rows as a manuscript writes them (bayes.csv keeps its parameter names; the thresholds' rows
+#: p_r_gt_<t> read P(r > t): :func:`bayes_parameter_name`).
+BAYES_NAMES = {"mu": "\u03bc", "tau": "\u03c4", "tau2": "\u03c4\u00b2", "i2": "I\u00b2 (%)", "r": "r", "or": "OR",
+               "theta_new": "\u03b8 (new study)", "r_new": "r (new study)", "or_new": "OR (new study)",
+               "bf_mu": "BF\u2081\u2080 (\u03bc \u2260 0)", "bf_tau": "BF\u2081\u2080 (\u03c4 > 0)"}
+
+
+def bayes_parameter_name(parameter: str) -> str:
+    """A row of bayes.csv as the Bayes table names it: ``mu`` -> ``μ``, ``p_r_gt_0.1`` -> ``P(r > .10)``,
+    ``bf_mu`` -> ``BF₁₀ (μ ≠ 0)``; a name it does not know as it is."""
+    from alliance_meta.bayes.summaries import threshold_of
+
+    threshold = threshold_of(parameter)
+    if threshold is not None:
+        return f"P(r > {apa_setting(threshold)})"
+    return BAYES_NAMES.get(parameter, parameter)
+
+
+def _bayes_note(parameters: set[str], metric: str) -> str:
+    """The Bayes table's definitions of the rows it has (``parameters``: bayes.csv's names)."""
+    effects = [text for name, text in (
+        ("mu", "\u03bc = mean of the true effects"), ("tau", "\u03c4 = their standard deviation"),
+        ("tau2", "\u03c4\u00b2 = their variance"),
+        ("theta_new", "\u03b8 (new study) = the true effect of a new study (posterior predictive)")) if name in parameters]
+    odds = ("odds ratio (exp(\u03c0g/\u221a3) for Hedges' g; above 1 in the direction of positive effects)"
+            if metric == "smd" else "odds ratio (above 1 in the direction of positive effects)")
+    scales = [text for present, text in (
+        ("r" in parameters, "r = \u03bc on the correlation scale"), ("or" in parameters, f"OR = \u03bc as an {odds}"),
+        ("r_new" in parameters, "r (new study) = \u03b8 (new study) on the correlation scale"),
+        ("or_new" in parameters, "OR (new study) = \u03b8 (new study) as an odds ratio"),
+        ("i2" in parameters, "I\u00b2 = share of the total variance due to heterogeneity, in percent"),
+        (any(bayes_parameter_name(name).startswith("P(") for name in parameters),
+         "P(r > t) = posterior probability that r exceeds t")) if present]
+    return " ".join([f"In the analysis metric ({METRIC_NAMES[metric]}): {', '.join(effects)}."] * bool(effects)
+                    + [f"{'; '.join(scales)}."] * bool(scales))
+
+
+def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                settings: TableSettings = TableSettings()) -> ManuscriptTable:
+    """One row per posterior parameter (named as a manuscript writes it: :func:`bayes_parameter_name`): mean, SD,
+    HDI, R-hat and effective sample sizes. The Bayes factors (``bf_*``, computed exactly only: ``exact_mean``)
+    stand in the Mean column; a mean or SD the exact posterior finds infinite (``exact_mean``/``exact_sd`` inf,
+    e.g. the SD of or_new under a half-normal prior) is shown as ∞, not as the MCMC draws' finite sample value."""
     rows, bayes_factors, infinite = [], [], []
     for row in frame.to_dict("records"):
         name = str(row["parameter"])
         if name.startswith("bf_"):
             bf = row.get("exact_mean") if not is_finite(row.get("mean")) else row.get("mean")
-            rows.append([name, bayes_factor_text(bf), "", "", "", "", ""])
+            rows.append([bayes_parameter_name(name), bayes_factor_text(bf), "", "", "", "", ""])
             bayes_factors.append(name)
             continue
         lower, upper = (_posterior_number(name, row.get(key)) for key in ("hdi_lower", "hdi_upper"))
         mean, sd = (row.get("exact_" + key) if _infinite(row.get("exact_" + key)) else row.get(key)
                     for key in ("mean", "sd"))
         if _infinite(mean) or _infinite(sd):
-            infinite.append(name)
-        rows.append([name, _posterior_number(name, mean), _posterior_number(name, sd),
+            infinite.append(bayes_parameter_name(name))
+        rows.append([bayes_parameter_name(name), _posterior_number(name, mean), _posterior_number(name, sd),
                      f"[{lower}, {upper}]" if lower and upper else "",
                      apa_number(row["r_hat"], 2) if is_finite(row.get("r_hat")) else "",
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
                      apa_integer(row["ess_tail"]) if is_finite(row.get("ess_tail")) else ""])
-    header = ["Parameter", "Mean", "SD", "HDI", "R-hat", "ESS bulk", "ESS tail"]
-    names = {str(row[0]) for row in rows}
-    note = (f"Posterior summaries; mu, tau and theta_new in the analysis metric ({METRIC_NAMES[metric]}), "
-            "r on the correlation scale, i2 in percent, p_* posterior probabilities; HDI = highest-density interval.")
-    if names & {"or", "or_new"}:
-        note += (" or = odds ratio (exp(πg/√3) for Hedges' g; above 1 in the direction of positive "
-                 "effects)." if metric == "smd" else " or = odds ratio (above 1 in the direction of positive effects).")
-    if any(name.endswith("_new") for name in names):
-        note += " *_new = the true effect of a new study (posterior predictive)."
-    note += " R-hat = potential scale reduction factor; ESS = effective sample size (bulk, tail)."
+    hdi = f"{round(settings.hdi_prob * 100, 6):g}% HDI"
+    header = ["Parameter", "Mean", "SD", hdi, "R-hat", "ESS bulk", "ESS tail"]
+    defined = _bayes_note({str(name) for name in frame.get("parameter", [])}, metric)
+    note = (f"Posterior summaries. {defined + ' ' if defined else ''}HDI = highest-density interval; R-hat = "
+            "potential scale reduction factor; ESS = effective sample size (bulk, tail).")
     if bayes_factors:
-        note += (f" {', '.join(bayes_factors)}: Bayes factors BF10 (mu ≠ 0, tau > 0) from the exact marginal "
-                 "likelihood, in the Mean column.")
+        note += (" BF\u2081\u2080 = Bayes factor of the model with an effect (\u03bc \u2260 0) or with heterogeneity "
+                 "(\u03c4 > 0) against the model without, from the exact marginal likelihood, in the Mean column.")
     if infinite:
-        note += (f" ∞ ({', '.join(infinite)}): the exact posterior moment is infinite (heavy tail); "
-                 "the HDI describes it.")
+        note += (f" \u221e: the exact posterior moment of {', '.join(infinite)} is infinite (heavy tail); the HDI "
+                 "describes it.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 
-def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                       settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """Hunter-Schmidt meta-analysis (psychometric.csv): one row per method (bare-bones, corrections)."""
     def r(value):
         return apa_number(value, 2, leading_zero=False) if is_finite(value) else ""
@@ -501,15 +562,17 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95) -> M
              f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if is_finite(row["cr_lower"]) else "",
              _percent_text(row["percent_artifact_variance"])]
             for row in frame.to_dict("records")]
-    header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI", "CR",
-              "% artifact variance"]
-    note = ("Psychometric (Hunter–Schmidt) meta-analysis as psychmeta's ma_r. k = studies (a study's correlations "
-            "combined); N = total sample size (a study with several correlations counts with their mean n, "
-            "Σn²/Σn); mean r = sample-size-weighted mean correlation (each corrected for its small-sample bias "
-            "where psychometric.correct_bias, the default); SD_res = standard deviation of r left after sampling "
-            "error (and, corrected, the artifacts); ρ = mean corrected correlation; SD_ρ = its standard deviation; "
-            "CR = credibility interval (psychometric.credibility_level, 80% by default); % artifact variance = "
-            "share of the observed variance of r due to sampling error and the artifacts corrected.")
+    header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI",
+              f"{settings.credibility_level:g}% CR", "% artifact variance"]
+    bias = ("each corrected for its small-sample bias first" if settings.correct_bias
+            else "not corrected for small-sample bias")
+    note = ("Psychometric (Hunter–Schmidt) meta-analysis as in the R package psychmeta (Dahlke & Wiernik, 2019). "
+            "k = studies (a study's correlations combined); N = total sample size (a study with several correlations "
+            f"counts with their mean n, Σn²/Σn); mean r = sample-size-weighted mean correlation ({bias}); SD_res = "
+            "standard deviation of r left after sampling error (and, corrected, the artifacts); ρ = mean corrected "
+            "correlation; SD_ρ = its standard deviation; CI = confidence interval; CR = credibility interval of the "
+            "true correlations; % artifact variance = share of the observed variance of r due to sampling error and "
+            "the artifacts corrected.")
     over = [str(row["method"]).replace("_", " ") for row in frame.to_dict("records")
             if is_finite(row["percent_artifact_variance"]) and float(row["percent_artifact_variance"]) > 100]
     if over:  # 1,356.5% (two studies) read as an error
@@ -547,7 +610,8 @@ def _no_prediction_interval(row: dict) -> bool:
     return is_finite(row.get("k")) and float(row["k"]) == 1 and same
 
 
-def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                              settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """GRADE summary of findings: k (N), effect [CI], PI, each domain's suggested judgement, certainty."""
     show = display(metric)
     domains = [("risk_of_bias", "Risk of bias"), ("inconsistency", "Inconsistency"), ("indirectness", "Indirectness"),
@@ -568,8 +632,9 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
     tests = [CI_TEST_NAMES.get(test, str(test)) for test in
              dict.fromkeys(interval_test(row) for row in frame.to_dict("records") if isinstance(row.get("test"), str))]
     note = (f"GRADE certainty suggested from the results, starting at {start}; the reviewers confirm or override each "
-            "domain. k = studies (also of a three-level model, whose pooled table counts effect sizes); N = patients "
-            "summed over the studies (each study's largest n). "
+            "domain. k = studies" + (" (the three-level model's pooled table counts effect sizes)"
+                                     if settings.dependence == "multilevel" else "")
+            + "; N = patients summed over the studies (each study's largest n). "
             + (f"{level:g}% CI: {', '.join(tests)}. " if tests else "")
             + "PI = prediction interval" + (" (none for one study or a common-effect model)"
                                             if any(_no_prediction_interval(row) for row in frame.to_dict("records"))
@@ -578,7 +643,8 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
     return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
 
 
-def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
+def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float = 95,
+                                settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """Characteristics of the included studies (``study_characteristics.csv``): one row per study with its N,
     number of effect sizes, moderators, overall risk of bias and effect [CI]."""
     from alliance_meta.report.summary import STUDY_COLUMNS, STUDY_EFFECT_COLUMNS
@@ -607,8 +673,8 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
     unknown_n = size and pd.to_numeric(frame["n"], errors="coerce").isna().any()
     note = (("N = the study's sample size (its largest n"
              + ("; blank where the sheet gives none" if unknown_n else "") + "); " if size else "")
-            + f"k = effect sizes of the study; {show.symbol} = the study's composite of its effect sizes "
-            "(combined as aggregate_method and aggregate_rho say), "
+            + f"k = effect sizes of the study; {show.symbol} = the study's effect sizes combined into one "
+            f"{composite_text(settings.aggregate_method, settings.aggregate_rho)}, "
             f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
                                               f"{METRIC_NAMES[metric]}")
             + ("; mixed = the study's effect sizes differ in this moderator" if moderators else "")
@@ -637,12 +703,14 @@ BUILDERS = {"pooled": pooled_table, "moderators": moderators_table, "subgroups":
             "psychometric": psychometric_table, "study_characteristics": study_characteristics_table}
 
 
-def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float = 95) -> ManuscriptTable:
-    """The manuscript table of the CSV called ``name`` (``pooled``, ``bias`` ...); generic otherwise."""
+def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float = 95,
+                     settings: TableSettings = TableSettings()) -> ManuscriptTable:
+    """The manuscript table of the CSV called ``name`` (``pooled``, ``bias`` ...); generic otherwise. ``settings``:
+    the run's, whose values the notes say (the study composites, the credibility level ...)."""
     builder = BUILDERS.get(name)
     if builder is None:
         return generic_table(frame, name.replace("_", " ").capitalize())
-    table = builder(frame, metric, level)
+    table = builder(frame, metric, level, settings)
     # no rows, no note on how they were made (moderators: [] read "Mixed-effects meta-regression (REML) per
     # moderator; ...", an analysis that was not run): in the report and the Word, Markdown and LaTeX tables alike
     return replace(table, note="") if frame.empty else table
@@ -683,6 +751,9 @@ def latex_escape(text: str) -> str:
     """Escape LaTeX specials and map typographic characters to LaTeX."""
     text = text.replace("R-hat", "\x00")
     escaped = "".join(LATEX_SPECIALS.get(character, character) for character in text)
+    # the digits of one index in one command: BF\textsubscript{10}, not \textsubscript{1}\textsubscript{0}
+    while (merged := re.sub(r"(\\text(sub|super)script\{[^{}]*)\}\\text\2script\{", r"\1", escaped)) != escaped:
+        escaped = merged
     return escaped.replace("\x00", r"$\hat{R}$")
 
 

@@ -20,6 +20,7 @@ from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, counted, is_finite,
                                              listed, pooled_studies, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
+from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
 
 FAMILY_PHRASES = {
@@ -557,9 +558,8 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                       method: str, tests: list[str], level: float = 95, config: dict | None = None) -> str:
     """The family's results paragraph from whichever of pooled, moderators, bias and bayes exist; ``config``
     (the run's, defaults filled in) gives bayes.hdi_prob and psychometric.credibility_level."""
-    config = config or {}
-    hdi_prob = float((config.get("bayes") or {}).get("hdi_prob", 0.95))
-    cred_level = float((config.get("psychometric") or {}).get("credibility_level", 80))
+    settings = TableSettings.from_config(config)
+    hdi_prob, cred_level = float(settings.hdi_prob), float(settings.credibility_level)
     pooled = tables.get("pooled")
     row = main_row(pooled, method, tests) or None
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",

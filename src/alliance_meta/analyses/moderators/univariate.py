@@ -128,7 +128,7 @@ def shared_studies_note(composites: pd.DataFrame) -> str:
     if studies >= k:
         return ""
     return (f"{k} composites of {studies} studies: the composites of a study at different levels are treated as "
-            "independent (dependence: multilevel fits the three-level model)")
+            "independent (a three-level model respects their nesting in studies)")
 
 
 def aggregate_within(effect_sizes: pd.DataFrame, variables, method: str = "gls", rho: float = 0.5,
