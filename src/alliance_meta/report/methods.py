@@ -6,7 +6,7 @@ from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import ESTIMATORS, assumed_correlation, composite_text
-from alliance_meta.report.formatting import apa_integer
+from alliance_meta.report.formatting import apa_integer, listed as join_words
 from alliance_meta.report.text import metric_in_prose, test_names
 
 
@@ -337,8 +337,9 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          "combination of the specification choices.")
         composites = config.get("multiverse", {}).get("aggregate_methods", ["gls", "mean"])
         if config.get("dependence") == "multilevel" and "multilevel" not in composites:
-            sentences[-1] += (f" Its specifications pool study composites (multiverse.aggregate_methods: "
-                              f"{', '.join(composites)}), not the three-level model of the main analysis.")
+            kinds = join_words([composite_text(method, None, plural=True) for method in composites])
+            sentences[-1] += (" Its specifications pool study composites, not the three-level model of the main "
+                              f"analysis: {kinds}.")
     if "psychometric" in stages:  # the Results report it: the Methods say what it is
         credibility = (config.get("psychometric") or {}).get("credibility_level", 80)
         sentences.append("The correlations were also pooled in a psychometric (Hunter\u2013Schmidt) meta-analysis "

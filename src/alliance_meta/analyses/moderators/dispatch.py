@@ -102,14 +102,14 @@ def checked_values(values, variables, continuous, what: str) -> dict | None:
                         f"{{'year': [1990, 2010]}}, not {values!r}")
     slopes = [name for name in variables if name in continuous]
     checked = {}
-    for name, numbers in values.items():
+    for name, given in values.items():
         if name not in slopes:
             raise ValueError(f"{what}: values names {name!r}, not a continuous moderator of the model "
                              f"({', '.join(slopes) or 'it has none'})")
         try:
-            checked[name] = [float(number) for number in ([numbers] if np.isscalar(numbers) else numbers)]
+            checked[name] = [float(number) for number in ([given] if np.isscalar(given) else given)]
         except (TypeError, ValueError):
-            raise ValueError(f"{what}: values[{name!r}] are numbers, not {numbers!r}") from None
+            raise ValueError(f"{what}: values[{name!r}] are numbers, not {given!r}") from None
     return checked
 
 
