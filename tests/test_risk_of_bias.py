@@ -654,3 +654,40 @@ def test_am_multiverse_reads_a_custom_tools_levels():
                 "priors": [], "risk_of_bias": ["all", "exclude_high", "low_only"]}
     table = am.multiverse(fit, settings, risk_of_bias=tool).to_frame()
     assert table.set_index("risk_of_bias")["k"].to_dict() == {"all": 24, "exclude_high": 16, "low_only": 8}
+
+
+CUSTOM_TOOL = {"tool": "custom", "domains": ["selection"], "levels": ["good", "fair", "poor"]}
+
+
+def test_a_custom_tools_levels_order_a_rob_moderators_levels():
+    """A custom tool's levels, best first as the config lists them (good, fair, poor), order a rob_* moderator's
+    levels; they were sorted (fair, good, poor). Without a tool, and with a built-in one, the order is that of
+    JUDGEMENT_ORDER, as before."""
+    from alliance_meta.analyses.moderators.univariate import display_order
+
+    assert rob.judgement_order(CUSTOM_TOOL) == ("good", "fair", "poor")
+    assert rob.judgement_order() == rob.JUDGEMENT_ORDER
+    assert display_order("rob_overall", ["fair", "good", "poor"], CUSTOM_TOOL) == [1, 0, 2]
+    assert display_order("rob_selection", ["poor", "other", "good"], rob.tool_from_config(CUSTOM_TOOL)) == [2, 0, 1]
+    assert display_order("rob_overall", ["high", "low", "moderate"]) == [1, 2, 0]
+    for tool in (*rob.BUILT_IN.values(), *rob.BUILT_IN):  # the tool, or its name
+        levels = sorted(rob.as_tool(tool).judgements)
+        assert display_order("rob_overall", levels, tool) == display_order("rob_overall", levels), tool
+
+
+def test_am_moderators_list_a_custom_tools_levels_in_its_order():
+    """am.moderator_tables and am.moderators take the config's risk_of_bias block (as am.multiverse does): the
+    subgroups of rob_overall are listed good, fair, poor; their numbers are those of the levels sorted."""
+    import alliance_meta as am
+
+    rows = _rows_with_rob().replace({"rob_overall": {"low": "good", "moderate": "fair", "high": "poor"}})
+    fit = am.fit(rows, method="REML", metric="z")
+    _, sorted_levels, _ = am.moderator_tables(fit, ["rob_overall"], permutations=0)
+    assert sorted_levels["level"].tolist() == ["fair", "good", "poor"]  # no tool: not a built-in judgement
+    _, subgroups, _ = am.moderator_tables(fit, ["rob_overall"], permutations=0, risk_of_bias=CUSTOM_TOOL)
+    assert subgroups["level"].tolist() == ["good", "fair", "poor"]
+    pd.testing.assert_frame_equal(subgroups.set_index("level").sort_index(), sorted_levels.set_index("level"))
+    one = am.moderators(fit, "rob_overall", permutations=0, risk_of_bias=CUSTOM_TOOL)
+    assert one.subgroups["level"].tolist() == ["good", "fair", "poor"]
+    with pytest.raises(ValueError, match="risk_of_bias.tool must be one of"):  # checked whatever the moderators
+        am.moderator_tables(fit, [], permutations=0, risk_of_bias={"tool": "cochrane"})

@@ -194,6 +194,12 @@ onerror:
     if _failed:  # last, after Snakemake's error block: what stopped the run and which log says more
         logger.error("\nalliance-meta: the run stopped. What to fix:\n" + "\n".join(f"  {line}" for line in _failed))
 
+# A custom risk-of-bias tool's block, for the rules whose outputs read its levels (a rob_* moderator's levels
+# in the tool's order, its worst level as high risk): a param only with that tool, so that runs with a built-in
+# tool keep their params and rerun nothing.
+CUSTOM_RISK_OF_BIAS = ({"risk_of_bias": config["risk_of_bias"]} if config["risk_of_bias"].get("tool") == "custom"
+                       else {})
+
 MAIN_METHOD = config["pooling"]["main_method"]  # the estimator of univariate fits of the study composites
 # the multilevel keys (robust, profile) of the three-level pooled rows: none under aggregate, which reads none of them,
 # so that a multilevel key changed there reruns nothing

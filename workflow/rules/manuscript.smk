@@ -79,9 +79,7 @@ rule summary_of_findings:
         "results/{family}/summary_of_findings.csv",
     params:
         grade=config["grade"],
-        # a custom tool's worst level is high risk: a param only with that tool, so that other runs keep their
-        # params and rerun nothing (as multiverse.smk)
-        **({"risk_of_bias": config["risk_of_bias"]} if config["risk_of_bias"].get("tool") == "custom" else {}),
+        **CUSTOM_RISK_OF_BIAS,  # a custom tool's worst level is high risk
         metric=lambda wildcards: config["metric"][wildcards.family],
         main_method=HEADLINE_METHOD,
         tests=config["pooling"]["tests"],

@@ -29,6 +29,7 @@ rule moderators:
         seed=config["permutation_seed"],
         centre=config["centre_continuous"],
         fit=moderator_fit_options,
+        **CUSTOM_RISK_OF_BIAS,  # a custom tool's levels order a rob_* moderator's subgroups
     conda:
         CONDA_ENV
     log:

@@ -8,13 +8,12 @@ sensitivity analysis restricted to studies at low risk of bias).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, high_risk_mask, tool_from_config
+from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, as_tool, high_risk_mask
 from alliance_meta.models.fits import Fit, fit as fit_model, require_fit
 from alliance_meta.models.univariate import table_test
 
@@ -96,19 +95,6 @@ class RiskOfBiasSensitivity:
 
 NO_OVERALL = "no overall judgements (rob_overall): rate every domain or write rob_overall"
 """The note of a subset that is undefined because no study has an overall judgement."""
-
-
-def as_tool(tool) -> RobTool:
-    """A :class:`RobTool`, a tool's name (``"quips"``, ``"rob2"``, ``"robins_i"``) or the config's
-    ``risk_of_bias`` block, as the tool (:func:`alliance_meta.inputs.risk_of_bias.tool_from_config`)."""
-    if isinstance(tool, RobTool):
-        return tool
-    if isinstance(tool, str):
-        return tool_from_config({"tool": tool})
-    if isinstance(tool, Mapping):
-        return tool_from_config(tool)
-    raise TypeError(f"tool: a RobTool, a tool name (quips, rob2, robins_i) or the config's risk_of_bias block, "
-                    f"not {type(tool).__name__}")
 
 
 def normalised_overall(rows: pd.DataFrame, tool: RobTool) -> pd.DataFrame:

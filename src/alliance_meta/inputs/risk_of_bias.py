@@ -191,8 +191,28 @@ BUILT_IN = {tool.name: tool for tool in (QUIPS, ROB2, ROBINS_I)}
 
 JUDGEMENT_ORDER: tuple[str, ...] = ("low", "some concerns", "moderate", "serious", "high", "critical",
                                     "no information")
-"""The built-in tools' judgements, best first (each tool's levels are in this order), for listing the
-levels of a ``rob_*`` moderator."""
+"""The built-in tools' judgements, best first (each tool's levels are in this order): the order of a
+``rob_*`` moderator's levels when the tool is not known (:func:`judgement_order`)."""
+
+
+def as_tool(tool) -> RobTool:
+    """A :class:`RobTool`, a tool's name (``"quips"``, ``"rob2"``, ``"robins_i"``) or the config's
+    ``risk_of_bias`` block, as the tool (:func:`tool_from_config`)."""
+    if isinstance(tool, RobTool):
+        return tool
+    if isinstance(tool, str):
+        return tool_from_config({"tool": tool})
+    if isinstance(tool, Mapping):
+        return tool_from_config(tool)
+    raise TypeError(f"tool: a RobTool, a tool name (quips, rob2, robins_i) or the config's risk_of_bias block, "
+                    f"not {type(tool).__name__}")
+
+
+def judgement_order(tool=None) -> tuple[str, ...]:
+    """The judgements of a ``rob_*`` column best first, as tables and plots list a ``rob_*`` moderator's
+    levels: the tool's (:func:`as_tool`; a custom tool's ``levels`` as the config lists them, e.g. good,
+    fair, poor), or with ``tool`` None the built-in tools' (:data:`JUDGEMENT_ORDER`)."""
+    return JUDGEMENT_ORDER if tool is None else as_tool(tool).judgements
 
 
 CONFIG_KEYS = ("tool", "domains", "levels", "weighted")

@@ -23,6 +23,7 @@ from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, Moder
                                                           no_subgroups, not_estimable_note, not_estimable_row)
 from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
 from alliance_meta.engines.design import formula_variables
+from alliance_meta.inputs.risk_of_bias import as_tool
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 
 
@@ -58,6 +59,11 @@ def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
         raise ValueError(f"permutations must be 0 (no permutation test) or more, not {permutations}")
     return dict(aggregate_method=fit.aggregate_method, rho=fit.rho, centre=centre, level=fit.level,
                 permutations=permutations, seed=seed)
+
+
+def _tool(risk_of_bias):
+    """The risk-of-bias tool of the analyses' ``risk_of_bias`` argument (None: none given), checked before any fit."""
+    return None if risk_of_bias is None else as_tool(risk_of_bias)
 
 
 def codebook_levels(references):
@@ -131,10 +137,12 @@ def slope_variables(fit: Fit, continuous, variables, what: str) -> tuple[str, ..
 
 
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,
-               centre: bool = True, permutations: int = 1000, seed: int = 1) -> ModeratorResult:
+               centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None) -> ModeratorResult:
     """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
     (and, for a three-level fit, the three-level mixed-effects model beside them). ``continuous``:
-    a slope (True) or levels (False); None: a slope when the column holds numbers."""
+    a slope (True) or levels (False); None: a slope when the column holds numbers. ``risk_of_bias``: the
+    config's ``risk_of_bias`` block (or the tool), whose judgements order a ``rob_*`` moderator's subgroups
+    (a custom tool's levels; None: the built-in tools' judgements best first)."""
     require_fit(fit, "am.moderators")  # no metric: subgroups without back-transformed columns (as meta_regression)
     if not isinstance(moderator, str):
         raise TypeError(f"am.moderators: moderator is one column name, not {moderator!r} "
@@ -145,7 +153,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
         continuous = bool(numeric_columns(fit.effect_sizes, [name]))
     reference_level = (codebook_levels({name: reference_level}) or {}).get(name)
     analysis = analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=continuous,
-                                 reference_level=reference_level, **options)
+                                 reference_level=reference_level, risk_of_bias=_tool(risk_of_bias), **options)
     row = analysis.summary()
     tables = [analysis.coefficient_table()]
     if isinstance(fit, MultilevelFit):
@@ -196,19 +204,20 @@ def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.
 
 
 def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
-                     centre: bool = True, permutations: int = 1000, seed: int = 1):
+                     centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None):
     """``moderators.csv``, ``subgroups.csv`` and ``meta_regression.csv`` of every configured
     moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula; a
     formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
-    reason is in its ``note``)."""
+    reason is in its ``note``). ``risk_of_bias``: as :func:`moderators`."""
     require_fit(fit, "am.moderator_tables")
     moderators = fit.moderator_columns(moderators, "moderators")
     continuous = fit.moderator_columns(continuous, "continuous")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
     references = codebook_levels(reference_levels or {})
     options = _options(fit, permutations, seed, centre)
+    tool = _tool(risk_of_bias)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,
-                                  reference_level=references.get(name), **options)
+                                  reference_level=references.get(name), risk_of_bias=tool, **options)
                 for name in dict.fromkeys([*moderators, *continuous])]
     extra = [formula for formula in formulas if formula not in {a.moderator for a in analyses}]
     formula_table = meta_regression_table(fit.effect_sizes, extra, continuous=continuous, reference_levels=references,

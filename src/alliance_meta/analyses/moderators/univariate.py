@@ -15,7 +15,8 @@ Differences between levels are tested two ways (Borenstein et al. 2009, ch. 19):
   chi^2) and its Knapp-Hartung F (metafor's ``rma(yi, vi, mods = ~ moderator)``).
 
 Levels are listed in their vocabulary's order (``timing``: early, mid, late, averaged; a
-``rob_*`` judgement best first), other columns' levels sorted (:func:`display_order`).
+``rob_*`` judgement best first, in the risk-of-bias tool's order), other columns' levels sorted
+(:func:`display_order`).
 
 A level with a single study is pooled as metafor does with k = 1: tau^2 = 0,
 I^2 = 0, the estimate is that study's value with its own standard error.
@@ -222,15 +223,17 @@ def subgroup_fits(data: pd.DataFrame, moderator: str, metric: str | None, level:
     return frame
 
 
-def display_order(moderator: str, levels) -> list[int]:
+def display_order(moderator: str, levels, risk_of_bias=None) -> list[int]:
     """Positions of ``levels`` in the order a table or plot lists them: a coded column's vocabulary
-    order (``timing``: early, mid, late, averaged), a ``rob_*`` column's judgements best first (low,
-    some concerns, high); levels outside them, and other columns' levels, after them as given."""
+    order (``timing``: early, mid, late, averaged), a ``rob_*`` column's judgements best first
+    (:func:`~alliance_meta.inputs.risk_of_bias.judgement_order` of ``risk_of_bias``, the tool or the config's
+    block: a custom tool's levels as listed; None: the built-in tools' low, some concerns, high); levels
+    outside them, and other columns' levels, after them as given."""
     from alliance_meta.inputs.codebook import VOCABULARIES
-    from alliance_meta.inputs.risk_of_bias import JUDGEMENT_ORDER, PREFIX
+    from alliance_meta.inputs.risk_of_bias import PREFIX, judgement_order
 
     order = (VOCABULARIES[moderator].values if moderator in VOCABULARIES
-             else JUDGEMENT_ORDER if moderator.startswith(PREFIX) else ())
+             else judgement_order(risk_of_bias) if moderator.startswith(PREFIX) else ())
     rank = {value: position for position, value in enumerate(order)}
     return sorted(range(len(levels)), key=lambda i: (rank.get(str(levels[i]), len(rank)), i))
 
@@ -268,9 +271,10 @@ def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, conti
 
 def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *, continuous: bool = False,
                       aggregate_method="gls", rho=0.5, reference_level=None, centre=False, level=95.0,
-                      permutations=1000, seed=1, control=None) -> ModeratorAnalysis:
+                      permutations=1000, seed=1, control=None, risk_of_bias=None) -> ModeratorAnalysis:
     """Subgroups (categorical only), the REML mixed-effects model and its permutation test.
-    ``control``: Fisher scoring settings (:class:`alliance_meta.engines.heterogeneity.Control`)."""
+    ``control``: Fisher scoring settings (:class:`alliance_meta.engines.heterogeneity.Control`); ``risk_of_bias``:
+    the tool (or the config's block) whose judgements order a ``rob_*`` moderator's subgroups (:func:`display_order`)."""
     numeric = (moderator,) if continuous else ()
     data, dropped = aggregate_within(effect_sizes, (moderator,), aggregate_method, rho, numeric)
     subgroups = subgroup_fits(data.iloc[:0] if continuous else data, moderator, metric, level, control)
@@ -278,7 +282,8 @@ def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *
     model, test = fit_model(data, column_term(moderator), "REML", level, numeric, references, centre, permutations, seed,
                             control)
     q, df, p = q_between(subgroups["estimate"], subgroups["se"]) if not continuous else (np.nan, 0, np.nan)
-    subgroups = subgroups.iloc[display_order(moderator, list(subgroups["level"]))].reset_index(drop=True)
+    order = display_order(moderator, list(subgroups["level"]), risk_of_bias)
+    subgroups = subgroups.iloc[order].reset_index(drop=True)
     return ModeratorAnalysis(moderator, continuous, data, dropped, model, subgroups, q, df, p, test)
 
 
