@@ -133,6 +133,15 @@ def test_dropped_rows_are_counted_in_the_note():
     assert table.loc["artifact_distribution", "k"] == 240
 
 
+def test_moderator_levels_are_listed_as_subgroups_csv_lists_them():
+    """psychometric_moderators.csv listed levels alphabetically (timing: averaged, early, late, mid)."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"r": rng.uniform(0.1, 0.4, 12), "n": rng.integers(40, 200, 12),
+                          "rxx": 0.85, "ryy": 0.8, "timing": ["late", "early", "averaged", "mid"] * 3})
+    table = pm.psychometric_moderators(frame, ["timing"], study="none")
+    assert list(dict.fromkeys(table["level"])) == ["early", "mid", "late", "averaged"]
+
+
 def test_the_note_names_only_the_reliability_that_is_missing():
     """With rxx and ryy corrected, studies without rxx alone were "without rxx or ryy"."""
     frame = pd.DataFrame({"r": [0.2, 0.3, 0.25, 0.35], "n": [60, 80, 100, 120],

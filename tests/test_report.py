@@ -60,6 +60,19 @@ def test_counts_per_family_and_level():
     assert levels.loc["CBT", "studies"] == 2 and levels.loc["(not coded)", "effect_sizes"] == 2
 
 
+def test_the_data_table_lists_levels_as_subgroups_csv_does():
+    """The report's levels per family were alphabetical (rater: observer, patient, therapist; risk of bias: high,
+    low, moderate) while subgroups.csv and the plots list them in the codebook's or the tool's order."""
+    frame = pd.DataFrame({"family": "outcome", "study_id": list("ABCDEF"),
+                          "rater": ["observer", "therapist", "patient", None, "observer", "patient"],
+                          "rob_overall": ["high", "low", "moderate", "low", None, "high"]})
+    counts = moderator_counts(frame, ["rater", "rob_overall"])
+    assert counts.loc[counts["moderator"] == "rater", "level"].tolist() == ["patient", "therapist", "observer",
+                                                                           "(not coded)"]
+    assert counts.loc[counts["moderator"] == "rob_overall", "level"].tolist() == ["low", "moderate", "high",
+                                                                                 "(not coded)"]
+
+
 def test_pooled_sentence_is_apa():
     pooled = pool_all(np.arctanh([0.2, 0.3, 0.35, 0.25, 0.4]), np.full(5, 0.01), ["REML"], ["z"], metric="z")
     text = pooled_sentence("outcome", "z", pooled.iloc[0], {"n": 1234, "effect_sizes": 7})

@@ -952,6 +952,8 @@ def psychometric_moderators(frame: pd.DataFrame, moderators, options: Psychometr
     imputed with the values of all studies (:func:`imputed_values` of the whole data set's studies, each
     averaged over its rows) and the artifact distributions come from all studies, as psychmeta does
     by default (``moderated_ads = FALSE``); rows without a value of the moderator are left out."""
+    from alliance_meta.analyses.moderators.univariate import display_order
+
     options = options or PsychometricOptions()
     _check(frame)
     setting = _setting(frame, options, study)
@@ -960,7 +962,8 @@ def psychometric_moderators(frame: pd.DataFrame, moderators, options: Psychometr
         if moderator not in frame:
             continue
         values = frame[moderator]
-        for level in sorted(values.dropna().astype(str).unique()):
+        levels = sorted(values.dropna().astype(str).unique())
+        for level in (levels[i] for i in display_order(moderator, levels)):  # as subgroups.csv lists them
             table = _analyse(frame[values.astype(str) == level], setting).to_frame()
             table.insert(0, "level", level)
             table.insert(0, "moderator", moderator)

@@ -29,16 +29,22 @@ def family_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFra
 
 
 def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str]) -> pd.DataFrame:
-    """Studies and effect sizes per family, moderator and level (missing values as ``(not coded)``)."""
+    """Studies and effect sizes per family, moderator and level (missing values as ``(not coded)``, last), the
+    levels in the order subgroups.csv lists them (:func:`~alliance_meta.analyses.moderators.univariate.display_order`)."""
+    from alliance_meta.analyses.moderators.univariate import display_order
+
     rows = []
     for moderator in moderators:
         if moderator not in effect_sizes:
             continue
         levels = effect_sizes[moderator].astype("string").fillna("(not coded)")
-        grouped = effect_sizes.assign(level=levels).groupby(["family", "level"], sort=True)
-        for (family, level), group in grouped:
-            rows.append({"family": family, "moderator": moderator, "level": level,
-                         "studies": group["study_id"].nunique(), "effect_sizes": len(group)})
+        for family, in_family in effect_sizes.assign(level=levels).groupby("family", sort=True):
+            groups = dict(list(in_family.groupby("level", sort=True)))
+            named = [level for level in groups if level != "(not coded)"]  # in subgroups.csv's order, then the rest
+            for level in [named[i] for i in display_order(moderator, named)] + ["(not coded)"] * ("(not coded)" in groups):
+                group = groups[level]
+                rows.append({"family": family, "moderator": moderator, "level": level,
+                             "studies": group["study_id"].nunique(), "effect_sizes": len(group)})
     return pd.DataFrame(rows, columns=["family", "moderator", "level", "studies", "effect_sizes"])
 
 
