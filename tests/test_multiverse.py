@@ -376,6 +376,17 @@ def test_a_main_analysis_that_is_no_specification_is_named_not_marked(table):
     assert "Main analysis" not in legend and axis.endswith("; no specification is the main analysis)")
 
 
+def test_a_choice_of_one_option_is_not_a_missing_main_choice(table):
+    """A family whose studies each have one effect size keeps only the first of aggregate_rhos [0.5, 0.8] (they give
+    the same data): with aggregate_rho 0.8 the log said no specification is the main analysis, which the plot marked."""
+    from alliance_meta.plots.multiverse import main_specification, missing_main_choices
+
+    one = table[table["aggregate_rho"] == table["aggregate_rho"].iloc[0]].assign(aggregate_rho=0.5)
+    main = {"aggregate_method": "gls", "aggregate_rho": 0.8, "method": "REML", "test": "z"}
+    assert main_specification(one, main).sum() == 1
+    assert missing_main_choices(one, main) == []
+
+
 def test_the_risk_of_bias_options_are_named_in_words():
     """multiverse.risk_of_bias [all, exclude_high, low_only]: the choice panel showed the config's words."""
     from alliance_meta.plots.multiverse import _option_name

@@ -3,6 +3,7 @@ horizontal rules only; numbered captions in order; the same tables give the same
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -279,6 +280,25 @@ def test_statistical_symbols_are_italic_in_headings_and_notes(frames, tmp_path):
     assert read_docx_tables(tmp_path / "pooled.docx")[0]["note"] == table.note  # the words as they were
 
 
+def test_no_letter_of_an_abbreviation_with_periods_is_italic(tmp_path):
+    """The note of separated 2x2 tables says "e.g. no dropout in ...": its g was set as Hedges' g in italics (and
+    the n of "n.s." as a sample size); a symbol at a sentence's end stays italic."""
+    n11, n12, n21, n22 = np.array([10, 12, 8, 15]), np.zeros(4, int), np.array([5, 7, 4, 6]), np.array([9, 8, 10, 7])
+    a, b, c, d = n11 + 0.5, n12 + 0.5, n21 + 0.5, n22 + 0.5
+    rows = pd.DataFrame({"study_id": [f"s{i}" for i in range(4)], "yi": np.log(a * d / (b * c)),
+                         "vi": 1 / a + 1 / b + 1 / c + 1 / d, "n11": n11, "n12": n12, "n21": n21, "n22": n22,
+                         "metric": "log_or"})
+    pooled, _ = am.pooled_table(rows, metric="log_or")
+    table = manuscript_table("pooled", pooled, "log_or")
+    table = dataclasses.replace(table, note=table.note + " Differences n.s. at larger k.")
+    assert "e.g. no dropout" in table.note
+    write_docx([table], tmp_path / "pooled.docx")
+    note = next(p for p in Document(str(tmp_path / "pooled.docx")).paragraphs if p.text.startswith("Note."))
+    runs = [(run.text, bool(run.italic)) for run in note.runs]
+    assert not any(italic and text in ("g", "n") for text, italic in runs)
+    assert ("e.g. no dropout" in "".join(text for text, _ in runs)) and runs[-2:] == [("k", True), (".", False)]
+
+
 @pytest.mark.parametrize("metric, scale", [("z", "Fisher's z"), ("log_or", "log odds ratio"), ("smd", "Hedges' g")])
 def test_every_note_says_what_its_abbreviations_mean_and_on_which_scale(frames, metric, scale):
     """APA: a table's note explains each abbreviation of its own. The moderator table named neither QM, R\u00b2 nor
@@ -340,6 +360,14 @@ def test_artifact_variance_above_100_percent_is_explained(frames):
     assert table.rows[0][-1] == "1,356.5"
     assert "Over 100% (bare bones): the correlations vary less than sampling error alone would make them" in table.note
     assert "Over 100%" not in manuscript_table("psychometric", frames["psychometric"], "z").note
+
+
+def test_artifact_variance_above_1000_percent_reads_alike_in_the_text_and_the_table(frames):
+    """The table wrote 1,356.5 and the report's sentence 1356.5% (no thousands separator, APA 6.38)."""
+    from alliance_meta.report.psychometric import psychometric_sentence
+
+    two = frames["psychometric"].iloc[:1].assign(k=2, percent_artifact_variance=1356.5427, sd_res=0.0)
+    assert "sampling error accounted for 1,356.5% (over 100%: " in psychometric_sentence(two)
 
 
 def test_a_pooled_row_without_an_estimate_is_one_dash():

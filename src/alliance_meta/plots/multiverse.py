@@ -45,6 +45,13 @@ def _option_name(choice: str, option) -> str:
     return OPTION_NAMES.get(str(option), str(option))
 
 
+def _decides(table: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` of ``table`` decides which specification is the main analysis: a data choice with one
+    option (minimum_n, or the composite or rho left out where they cannot change the data,
+    analyses.multiverse._distinct_choices) holds for the main analysis whatever its config says."""
+    return column in table and (column in ("method", "test", "prior") or table[column].nunique(dropna=False) > 1)
+
+
 def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
     """True for the main analysis: ``main``'s choices, every subset ``all``, no filters, the Wald test unless
     ``main`` names another (the headline's, e.g. ``knha`` under ``pooling.tests: [knha]``)."""
@@ -54,9 +61,7 @@ def main_specification(table: pd.DataFrame, main: dict) -> pd.Series:
     wanted.update({"minimum_n": 0, "correction": "none", "outliers": "none", "test": "z", "prior": "none", **main})
     mask = pd.Series(True, index=table.index)
     for column, value in wanted.items():
-        # a data choice with one option (minimum_n or the composite left out where they cannot change the
-        # data, analyses.multiverse._distinct_choices) holds for the main analysis whatever its config says
-        if column in table and (column in ("method", "test", "prior") or table[column].nunique(dropna=False) > 1):
+        if _decides(table, column):
             mask &= table[column].astype(str) == str(value) if not isinstance(value, (int, float)) \
                 else pd.to_numeric(table[column]) == value
     return mask
@@ -70,11 +75,11 @@ MAIN_CHOICE_KEYS = {"aggregate_method": "multiverse.aggregate_methods", "aggrega
 def missing_main_choices(table: pd.DataFrame, main: dict) -> list[str]:
     """The choices of ``main`` (the main analysis's composite, rho, estimator and test) that no specification of
     ``table`` has, each with the config key that would add it (e.g. ``"method PM (multiverse.methods)"``): then no
-    specification is the main analysis. A choice the table has no column for (one composite left out where it
-    cannot change the data) is not missing."""
+    specification is the main analysis. A choice that does not decide it (:func:`_decides`: one composite or rho
+    where they cannot change the data, as :func:`main_specification` reads the table) is not missing."""
     missing = []
     for choice, key in MAIN_CHOICE_KEYS.items():
-        if choice not in main or choice not in table:
+        if choice not in main or not _decides(table, choice):
             continue
         value = main[choice]
         options = table[choice]

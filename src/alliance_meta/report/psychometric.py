@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from alliance_meta.report.formatting import apa_integer, apa_number, counted
+from alliance_meta.report.formatting import MINUS, apa_integer, apa_number, counted, is_finite
 
 RELIABILITY_NAMES = {"rxx": "the alliance measure", "ryy": "the outcome measure"}
 
@@ -29,10 +29,16 @@ def _interval(lower: float, upper: float) -> str:
 OVER_100_PERCENT = "the correlations vary less than sampling error alone would make them"
 
 
+def percent_number(value) -> str:
+    """A share of artifact variance with one decimal and thousands separators (``1,356.5``); blank when missing:
+    the text and the manuscript table write it alike."""
+    return f"{float(value):,.1f}".replace("-", MINUS) if is_finite(value) else ""
+
+
 def _percent(value: float) -> str:
     """``58.6%``; above 100% (Schmidt & Hunter's ratio of expected to observed variance, uncapped as in
     psychmeta) with what it means, which otherwise reads as an error."""
-    text = f"{apa_number(value, 1)}%"
+    text = f"{percent_number(value)}%"
     if float(value) > 100:
         text += f" (over 100%: {OVER_100_PERCENT})"
     return text

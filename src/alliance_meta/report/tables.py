@@ -550,6 +550,8 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
 def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
                        settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """Hunter-Schmidt meta-analysis (psychometric.csv): one row per method (bare-bones, corrections)."""
+    from alliance_meta.report.psychometric import OVER_100_PERCENT, percent_number
+
     def r(value):
         return apa_number(value, 2, leading_zero=False) if is_finite(value) else ""
 
@@ -560,7 +562,7 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
              sd(row["sd_res"]), r(row["rho"]), sd(row["sd_rho"]),
              f"[{r(row['ci_lower'])}, {r(row['ci_upper'])}]" if is_finite(row["ci_lower"]) else "",
              f"[{r(row['cr_lower'])}, {r(row['cr_upper'])}]" if is_finite(row["cr_lower"]) else "",
-             _percent_text(row["percent_artifact_variance"])]
+             percent_number(row["percent_artifact_variance"])]
             for row in frame.to_dict("records")]
     header = ["Method", "k", "N", "Mean r", "SD_res", "ρ", "SD_ρ", f"{level:g}% CI",
               f"{settings.credibility_level:g}% CR", "% artifact variance"]
@@ -576,16 +578,9 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
     over = [str(row["method"]).replace("_", " ") for row in frame.to_dict("records")
             if is_finite(row["percent_artifact_variance"]) and float(row["percent_artifact_variance"]) > 100]
     if over:  # 1,356.5% (two studies) read as an error
-        from alliance_meta.report.psychometric import OVER_100_PERCENT
-
         note += (f" Over 100% ({', '.join(over)}): {OVER_100_PERCENT} (uncapped, as psychmeta; "
                  "Schmidt & Hunter, 2015).")
     return ManuscriptTable("Psychometric meta-analysis", header, rows, note)
-
-
-def _percent_text(value) -> str:
-    """A percentage with one decimal and thousands separators (``1,356.5``); blank when missing."""
-    return f"{float(value):,.1f}".replace("-", MINUS) if is_finite(value) else ""
 
 
 def _judgement(downgrade, reason) -> str:

@@ -116,8 +116,10 @@ def _no_table_borders(table):
 
 
 #: Statistical symbols, italic in headings and notes (APA 7: Latin letters used as statistical symbols are italic;
-#: Greek letters and abbreviations such as CI are not): a whole word, never a letter inside one.
-STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/-])(I\u00b2|R\u00b2|QM|SD|df1|df2|df|[kNnprgdztFQ])(?![\w'/-])")
+#: Greek letters and abbreviations such as CI are not): a whole word, never a letter inside one or of an
+#: abbreviation with periods (the g of "e.g.", the n of "n.s.").
+STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/.-])(I\u00b2|R\u00b2|QM|SD|df1|df2|df|[kNnprgdztFQ])"
+                                r"(?![\w'/-]|\.\w)")
 
 
 #: The psychometric table's SD_res and SD_ρ (plain text's underscore): SD with its subscript.
