@@ -121,3 +121,98 @@ def test_r2_of_a_model_whose_null_tau2_is_zero_is_zero_and_says_so_in_tau2_null(
     null = metareg.fit(heterogeneous.yi, heterogeneous.vi, np.ones((12, 1)), method="REML")
     assert fit.tau2_null == pytest.approx(null.tau2) and fit.tau2_null > 0
     assert fit.r2 == pytest.approx(max(0.0, 100 * (null.tau2 - fit.tau2) / null.tau2))
+
+
+ADHOC_SLOPES = ("year", "weeks_capped")
+
+
+def adhoc_frame(name: str) -> pd.DataFrame:
+    frame = frame_of(name)
+    return frame.assign(study_id=frame.get("study_id", pd.Series(range(1, len(frame) + 1)).astype(str)))
+
+
+@pytest.mark.parametrize("entry", REFERENCE["adhoc"], ids=model_id)
+def test_adhoc_meta_regression_matches_metafor(entry):
+    """pooling.knha_adhoc (metafor's test = "adhoc": s2w not below 1) reaches the meta-regression: its coefficients'
+    t tests, F and predict() (reference/moderators.R, models whose knha s2w is below 1); they were plain knha."""
+    assert entry["s2w_knha"] >= 1 or entry["f"] != pytest.approx(entry["f_knha"], rel=1e-3)  # the floor matters
+    frame = adhoc_frame(entry["data"])
+    fit = metareg.fit_formula(frame, entry["formula"], method=entry["method"], continuous=ADHOC_SLOPES,
+                              reference_levels=entry["reference_levels"] or None, knha_adhoc=True)
+    assert fit.k == entry["k"] and fit.knha_adhoc
+    close(fit.tau2, entry["tau2"], "tau2")
+    close(fit.knha_scale, entry["s2w"], "s2w")
+    knha = fit.coefficients("knha")
+    for ours, theirs in [("estimate", "beta"), ("se", "se"), ("statistic", "tval"), ("p", "pval"),
+                         ("ci_lower", "ci_lb"), ("ci_upper", "ci_ub")]:
+        close(knha[ours], entry[theirs], f"adhoc {ours}")
+    summary = fit.summary()
+    assert (summary["f_df1"], summary["f_df2"]) == (entry["f_df1"], entry["f_df2"])
+    close([summary["f"], summary["f_p"]], [entry["f"], entry["f_p"]], "adhoc F")
+    newmods = np.asarray(entry["newmods"], float).reshape(len(entry["pred"]), -1)
+    mean, se, lower, upper = fit.predict(np.column_stack([np.ones(len(newmods)), newmods]), "knha")
+    for ours, theirs in [(mean, "pred"), (se, "pred_se"), (lower, "pred_ci_lb"), (upper, "pred_ci_ub")]:
+        close(ours, entry[theirs], f"adhoc predict {theirs}")
+
+
+def adhoc_case(name: str = "bcg_alloc", method: str = "REML") -> dict:
+    return next(e for e in REFERENCE["adhoc"] if e["name"] == name and e["method"] == method)
+
+
+def test_adhoc_reaches_the_moderator_tables_through_the_api():
+    """am.moderators, am.meta_regression and am.moderator_tables take knha_adhoc (None: as the fit, whose test
+    "adhoc" carries it): moderators.csv's F and meta_regression.csv's knha columns are metafor's adhoc."""
+    import alliance_meta as am
+
+    entry = adhoc_case()
+    frame = adhoc_frame("bcg")
+    expected = {"f": entry["f"], "f_p": entry["f_p"]}
+    coefficients = {"se_knha": entry["se"], "t": entry["tval"], "p_knha": entry["pval"],
+                    "ci_lower_knha": entry["ci_lb"], "ci_upper_knha": entry["ci_ub"]}
+    plain, adhoc = am.fit(frame, test="knha"), am.fit(frame, test="adhoc")
+    reference = entry["reference_levels"]  # R's first level, not the most frequent one
+    for fit, option in ((adhoc, None), (plain, True), (am.fit(frame), True)):
+        summary, _, regressions = am.moderator_tables(fit, ["alloc"], permutations=0, knha_adhoc=option,
+                                                      reference_levels=reference)
+        row = am.moderators(fit, "alloc", permutations=0, knha_adhoc=option, reference_level=reference["alloc"]).row
+        model = am.meta_regression(fit, "~ alloc", permutations=0, knha_adhoc=option,
+                                   reference_levels=reference).to_frame()
+        for name, value in expected.items():
+            close([summary[name].iloc[0], row[name], model[f"model_{name}"].iloc[0]], [value] * 3, name)
+        for table in (regressions, model):
+            for name, value in coefficients.items():
+                close(table[name], value, name)
+        assert "ad hoc" in summary["note"].iloc[0] and "ad hoc" in model["note"].iloc[0]
+    for fit, option in ((plain, None), (adhoc, False)):  # plain Knapp-Hartung
+        summary, _, _ = am.moderator_tables(fit, ["alloc"], permutations=0, knha_adhoc=option)
+        close(summary["f"], entry["f_knha"], "plain knha F")
+    with pytest.raises(TypeError, match="knha_adhoc"):
+        am.moderator_tables(plain, ["alloc"], permutations=0, knha_adhoc="yes")
+
+
+def test_adhoc_predictions_table_matches_metafor_predict():
+    """meta_regression_predictions.csv's knha rows under pooling.knha_adhoc: metafor's predict() of the adhoc model
+    at each level (CI and prediction interval)."""
+    from alliance_meta.analyses.model_comparison import prediction_table
+
+    entry = adhoc_case()
+    table = prediction_table(adhoc_frame("bcg"), ["alloc"], None, tests=("knha",), knha_adhoc=True)
+    levels = {(0, 0): "alternate", (1, 0): "random", (0, 1): "systematic"}  # R's columns allocrandom, allocsystematic
+    order = [levels[tuple(int(x) for x in row)] for row in entry["newmods"]]
+    table = table.set_index("value").loc[order]
+    for ours, theirs in [("estimate", "pred"), ("se", "pred_se"), ("ci_lower", "pred_ci_lb"),
+                         ("ci_upper", "pred_ci_ub"), ("pi_lower", "pred_pi_lb"), ("pi_upper", "pred_pi_ub")]:
+        close(table[ours], entry[theirs], ours)
+
+
+def test_adhoc_exact_permutation_test_matches_metafor_permutest():
+    """permutest of an adhoc model refits every permutation with test = "adhoc" (its t and F floored too)."""
+    case = REFERENCE["adhoc_permutation"]
+    assert case["s2w_knha"] < 1 and case["f_p"] != case["f_p_knha"]
+    frame = adhoc_frame("bcg").iloc[np.asarray(case["rows"]) - 1]
+    fit = metareg.fit_formula(frame, case["formula"], reference_levels={"alloc": sorted(set(frame.alloc))[0]},
+                              knha_adhoc=True)
+    result = permutation.permutation_test(fit, frame.yi, frame.vi, fit.design.matrix, iterations=1000)
+    assert result.exact and result.iterations == case["iterations"]
+    close(result.p_knha, case["pval"], "coefficient p")
+    close(result.f_p, case["f_p"], "F p")

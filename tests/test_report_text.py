@@ -83,6 +83,27 @@ def test_knha_adhoc_is_named():
     assert pooled_table(pd.DataFrame([pooled_row(test="knha")]), "z").note.endswith("knha = Knapp\u2013Hartung.")
 
 
+def test_knha_adhoc_is_named_for_the_moderator_models():
+    """pooling.knha_adhoc reaches the moderator models (their F is metafor's adhoc): the Methods and the moderator
+    table's note name the variant (once, not in each moderator's note), and say nothing of it without the key."""
+    from alliance_meta.models.univariate import ADHOC_NOTE
+    from alliance_meta.report.tables import moderators_table
+
+    config = {"pooling": {"tests": ["z", "knha"], "knha_adhoc": True}, "moderators": ["rater"]}
+    text = methods_paragraph(config, {"moderators"}, {})
+    assert "Knapp\u2013Hartung F tests (ad hoc variant: scale factor not below 1)" in text
+    plain = methods_paragraph({**config, "pooling": {"tests": ["z", "knha"]}}, {"moderators"}, {})
+    assert "Knapp\u2013Hartung F tests and permutation" in plain
+    row = {"moderator": "rater", "k": 10, "qm": 3.0, "qm_df": 1, "qm_p": 0.08, "f": 2.5, "f_df1": 1, "f_df2": 8,
+           "f_p": 0.15, "tau2": 0.01, "r2": 20.0, "tau2_null": 0.02, "qm_p_permutation": 0.1}
+    note = moderators_table(pd.DataFrame([{**row, "note": f"8 composites of 6 studies; {ADHOC_NOTE}"}]), "z").note
+    assert "F with Knapp\u2013Hartung adjustment (ad hoc variant: scale factor not below 1)." in note
+    assert ADHOC_NOTE not in note and "rater: 8 composites of 6 studies." in note
+    note = moderators_table(pd.DataFrame([{**row, "note": ADHOC_NOTE}]), "z").note
+    assert "rater:" not in note
+    assert "ad hoc" not in moderators_table(pd.DataFrame([{**row, "note": ""}]), "z").note
+
+
 def test_pooled_table_note_names_the_tests_it_has():
     """The note read "test z = Wald, knha = Knapp-Hartung" under a three-level fit's z, t and cr2 rows (t and cr2
     unexplained, knha absent) and under pooling.tests [knha] (no z row); a three-level fit's k (effect sizes) and

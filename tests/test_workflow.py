@@ -384,6 +384,22 @@ def test_a_key_an_analysis_does_not_read_does_not_rerun_it(review_folder: Path, 
     assert planned == rerun, result.stdout
 
 
+def test_knha_adhoc_reruns_the_moderator_models_and_their_predictions(review_folder: Path):
+    """pooling.knha_adhoc makes the moderator models' Knapp-Hartung tests (moderators.csv, meta_regression.csv) and
+    the knha predictions metafor's adhoc, so setting it reruns them with pooled.csv; it did not: their rules had no
+    such param, and a bare True param would not have done (Snakemake compares the set of param values, and the
+    moderators rule has centre: True). Not set, the rules keep their params (nothing reruns)."""
+    targets = [f"results/outcome/{name}" for name in ("pooled.csv", "moderators.csv",
+                                                      "meta_regression_predictions.csv", "bias.csv")]
+    snakemake(review_folder, *targets)
+    for change, rerun in (("pooling={knha_adhoc: true}", {"pool", "moderators", "model_comparison"}),
+                          ("pooling={knha_adhoc: false}", set())):
+        result = snakemake(review_folder, *targets, "--dry-run", "--config", change)
+        planned = {rule for rule in ("pool", "moderators", "model_comparison", "publication_bias")
+                   if f"rule {rule}:" in result.stdout}
+        assert planned == rerun, result.stdout
+
+
 def test_jobs_import_the_package_that_ships_with_the_snakefile(review_folder: Path, tmp_path_factory):
     """A job imports src/alliance_meta beside the Snakefile, as the run's main process does, not an
     alliance_meta found earlier on the Python path (another checkout, an older release)."""

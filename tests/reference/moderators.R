@@ -1,6 +1,7 @@
 # Reference values for alliance_meta.models.metareg / moderators / permutation: metafor's
-# rma.uni with moderators, Knapp-Hartung tests, subgroup fits and exact permutest
-# on metadat's dat.mcdaniel1994 and dat.molloy2014.
+# rma.uni with moderators, Knapp-Hartung tests (and their ad hoc variant), subgroup fits and exact
+# permutest on metadat's dat.mcdaniel1994, dat.molloy2014, dat.bcg, dat.raudenbush1985 and
+# dat.konstantopoulos2011.
 # Run from the repository root (Rscript tests/reference/moderators.R) or from tests/reference
 # (Rscript moderators.R, make reference): writes moderators.json next to the script.
 suppressPackageStartupMessages({
@@ -119,6 +120,56 @@ for (case in permutation_cases) {
     iterations = nrow(perm$zval.perm), pval = perm$pval, qm_p = perm$QMp,
     qm = fit$QM, statistic = c(fit$zval))
 }
+
+# The ad hoc Knapp-Hartung variant (test = "adhoc": s2w not below 1; pooling.knha_adhoc) of meta-regressions
+# whose knha scale s2w is below 1, so that the floor changes something: the coefficients' t tests, the F test,
+# predict() at each level (newmods) and an exact permutest; metadat's dat.bcg (log risk ratios),
+# dat.raudenbush1985 (weeks capped at 3, as in metafor's examples) and dat.konstantopoulos2011.
+bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+raudenbush <- dat.raudenbush1985
+raudenbush$weeks_capped <- ifelse(raudenbush$weeks > 3, 3, raudenbush$weeks)
+konstantopoulos <- dat.konstantopoulos2011
+out$data$bcg <- list(yi = c(bcg$yi), vi = c(bcg$vi), alloc = bcg$alloc, year = bcg$year,
+                     study_id = as.character(bcg$trial))
+out$data$raudenbush <- list(yi = raudenbush$yi, vi = raudenbush$vi, weeks_capped = raudenbush$weeks_capped)
+out$data$konstantopoulos <- list(yi = konstantopoulos$yi, vi = konstantopoulos$vi, year = konstantopoulos$year)
+adhoc_data <- list(bcg = bcg, raudenbush = raudenbush, konstantopoulos = konstantopoulos)
+adhoc_models <- list(
+  list(name = "bcg_alloc", data = "bcg", mods = ~ alloc, formula = "alloc"),
+  list(name = "bcg_alloc_year", data = "bcg", mods = ~ alloc + year, formula = "alloc + year"),
+  list(name = "raudenbush_weeks", data = "raudenbush", mods = ~ weeks_capped, formula = "weeks_capped"),
+  list(name = "konstantopoulos_year", data = "konstantopoulos", mods = ~ year, formula = "year")
+)
+out$adhoc <- list()
+for (model in adhoc_models) {
+  dat <- adhoc_data[[model$data]]
+  for (method in c("REML", "DL")) {
+    knha <- rma(yi, vi, mods = model$mods, data = dat, method = method, test = "knha")
+    adhoc <- rma(yi, vi, mods = model$mods, data = dat, method = method, test = "adhoc")
+    newmods <- unique(model.matrix(adhoc)[, -1, drop = FALSE])  # one row per level (or value) observed
+    predicted <- predict(adhoc, newmods = newmods)
+    variables <- all.vars(model$mods)
+    out$adhoc[[length(out$adhoc) + 1]] <- list(
+      name = model$name, data = model$data, formula = model$formula, method = method,
+      reference_levels = lapply(dat[variables][sapply(dat[variables], is.character)],
+                                function(x) sort(unique(na.omit(x)))[1]),
+      k = adhoc$k, tau2 = adhoc$tau2, s2w_knha = knha$s2w, s2w = adhoc$s2w, beta = c(adhoc$beta),
+      se = adhoc$se, tval = adhoc$zval, pval = adhoc$pval, ci_lb = adhoc$ci.lb, ci_ub = adhoc$ci.ub,
+      f = adhoc$QM, f_df1 = adhoc$QMdf[1], f_df2 = adhoc$QMdf[2], f_p = adhoc$QMp, f_knha = knha$QM,
+      newmods = unname(newmods), pred = c(predicted$pred), pred_se = c(predicted$se),
+      pred_ci_lb = c(predicted$ci.lb), pred_ci_ub = c(predicted$ci.ub),
+      pred_pi_lb = c(predicted$pi.lb), pred_pi_ub = c(predicted$pi.ub))
+  }
+}
+# exact permutest of an adhoc model: each permutation refitted with test = "adhoc" (rows 2-10 of dat.bcg: 252)
+bcg_rows <- 2:10
+adhoc <- rma(yi, vi, mods = ~ alloc, data = bcg[bcg_rows, ], method = "REML", test = "adhoc")
+knha <- rma(yi, vi, mods = ~ alloc, data = bcg[bcg_rows, ], method = "REML", test = "knha")
+perm <- permutest(adhoc, exact = TRUE, progbar = FALSE)
+perm_knha <- permutest(knha, exact = TRUE, progbar = FALSE)
+out$adhoc_permutation <- list(rows = bcg_rows, formula = "alloc", s2w_knha = knha$s2w,
+                              iterations = nrow(perm$zval.perm), pval = perm$pval, f_p = perm$QMp,
+                              pval_knha = perm_knha$pval, f_p_knha = perm_knha$QMp)
 
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            file.path(script_dir, "moderators.json"))

@@ -43,6 +43,7 @@ rule model_comparison:
         meta_regression=config["meta_regression"],
         metric=lambda wildcards: config["metric"][wildcards.family],
         tests=config["pooling"]["tests"],
+        **KNHA_ADHOC,  # the knha predictions as metafor's adhoc
         **BEYOND_OPTIONS,
     conda:
         CONDA_ENV

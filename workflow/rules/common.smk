@@ -225,6 +225,12 @@ CONDA_ENV = "../../environment.yml"
 FINAL_TARGETS = []
 
 
+# pooling.knha_adhoc for the moderator models and their predictions (Knapp-Hartung as metafor's "adhoc"): a param
+# only when set, so that runs without it keep their params; its value "adhoc", not True, because Snakemake compares
+# the set of param values, not their names, and a bare True is lost among a rule's other True params (centre)
+KNHA_ADHOC = {"knha": "adhoc"} if config["pooling"]["knha_adhoc"] else {}
+
+
 def fit_options(wildcards):
     """The am.fit keywords of a family's main model (alliance_meta.models.fits.fit_options), with the headline's
     test: for the rules that refit the main model (pool, sensitivity, risk_of_bias)."""

@@ -30,6 +30,7 @@ rule moderators:
         centre=config["centre_continuous"],
         fit=moderator_fit_options,
         **CUSTOM_RISK_OF_BIAS,  # a custom tool's levels order a rob_* moderator's subgroups
+        **KNHA_ADHOC,  # the models' Knapp-Hartung F and knha columns as metafor's adhoc
     conda:
         CONDA_ENV
     log:

@@ -22,7 +22,8 @@ options = dict(continuous=params.continuous, aggregate_method=params.aggregate_m
                reference_levels=reference_levels, centre=params.centre)
 comparison = model_comparison_table(effect_sizes, formulas, **options) if len(effect_sizes) else None
 predictions = prediction_table(effect_sizes, formulas, params.metric, values=params.values, tests=params.tests,
-                               level=params.level, **options) if len(effect_sizes) else None
+                               level=params.level, knha_adhoc=getattr(params, "knha", None) == "adhoc",
+                               **options) if len(effect_sizes) else None
 if comparison is None:
     logger.info("no effect sizes in this family (k = 0): writing headers only")
     comparison = model_comparison_table(effect_sizes.iloc[:0], [])

@@ -20,7 +20,8 @@ if len(effect_sizes):
     summary, subgroups, regressions = am.moderator_tables(
         am.fit(effect_sizes, **params.fit), params.moderators, continuous=params.continuous,
         formulas=params.meta_regression, reference_levels=reference_levels, centre=params.centre,
-        permutations=params.permutations, seed=params.seed, risk_of_bias=getattr(params, "risk_of_bias", None))
+        permutations=params.permutations, seed=params.seed, risk_of_bias=getattr(params, "risk_of_bias", None),
+        knha_adhoc=getattr(params, "knha", None) == "adhoc")
 else:
     logger.warning("no effect sizes in this family: tables with headers only")
     summary, subgroups, regressions = empty_moderator_tables(params.fit["metric"])

@@ -16,7 +16,7 @@
   178-183, eq. 10), for one coefficient (R^-1)_jj; GSIF = GVIF^(1 / (2 |S|)).
 * **Predicted effects** as metafor's ``predict(fit, newmods = x)``: x'b with
   se = sqrt(x' V x), CI x'b -+ crit se and prediction interval x'b -+ crit sqrt(se^2 + tau^2)
-  (crit: normal, or t on k - p df with the Knapp-Hartung scaled V). At each level of a
+  (crit: normal, or t on k - p df with the Knapp-Hartung scaled V, ad hoc under ``knha_adhoc``). At each level of a
   categorical moderator, or chosen values of a continuous one, x is the marginal row
   (:func:`alliance_meta.engines.design.marginal_rows`): the other moderators as observed and
   averaged, i.e. the marginal mean.
@@ -330,10 +330,11 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
 
 def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, continuous=(), values=None,
                      tests=("z", "knha"), aggregate_method="gls", rho=0.5, reference_levels=None, centre=False,
-                     level=95.0, control=None) -> pd.DataFrame:
+                     level=95.0, control=None, knha_adhoc: bool = False) -> pd.DataFrame:
     """Rows of ``meta_regression_predictions.csv``: for each formula, the REML meta-regression on
     the rows the moderator analyses use (same k as ``meta_regression.csv``) and its marginal means
-    (:func:`predictions`); models not estimable or not converged are left out."""
+    (:func:`predictions`); models not estimable or not converged are left out. ``knha_adhoc``: the ``knha``
+    rows are metafor's ``test = "adhoc"`` (as ``meta_regression.csv``'s)."""
     from alliance_meta.analyses.moderators import aggregate_within
     from alliance_meta.analyses.moderators.univariate import estimable
 
@@ -348,7 +349,7 @@ def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, conti
         if not estimable(design, len(data)):
             continue
         fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, "REML", level, design=design,
-                          control=control)
+                          control=control, knha_adhoc=knha_adhoc)
         if not fit.converged:
             continue
         table = predictions(fit, data, numeric, values, tests, metric)
@@ -380,16 +381,19 @@ class ModelComparisonAnalysis:
 
 
 def model_comparison_analysis(fit, formulas, *, continuous=None, reference_levels=None, centre: bool = True,
-                              values=None, tests=("z", "knha")) -> ModelComparisonAnalysis:
+                              values=None, tests=("z", "knha"),
+                              knha_adhoc: bool | None = None) -> ModelComparisonAnalysis:
     """metafor's ``anova(full, reduced, refit = TRUE)`` of every nested pair of ``formulas`` (and each against
     the intercept-only model) and ``predict(fit, newmods =)`` marginal means of each formula
     (``am.model_comparison``), on a fit's rows with its level, ``rho`` and aggregation, as the moderator
     analyses enter them. ``continuous``: the variables that are slopes (default: those whose column
-    holds numbers); ``values``: the values of a continuous moderator to predict at; ``tests``: ``z``, ``knha``.
+    holds numbers); ``values``: the values of a continuous moderator to predict at; ``tests``: ``z``, ``knha``;
+    ``knha_adhoc``: ``knha`` as metafor's ad hoc variant (None: as the fit,
+    :func:`~alliance_meta.models.fits.knha_adhoc`).
     """
     from alliance_meta.analyses.moderators.dispatch import checked_reference_levels, checked_values, slope_variables
     from alliance_meta.analyses.results import univariate_model_note
-    from alliance_meta.models.fits import require_fit
+    from alliance_meta.models.fits import knha_adhoc as adhoc_of, require_fit
 
     require_fit(fit, "am.model_comparison")
     if fit.metric is None:
@@ -410,5 +414,6 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
                    reference_levels=reference_levels, centre=centre)
     return ModelComparisonAnalysis(
         model_comparison_table(fit.effect_sizes, formulas, **options),
-        prediction_table(fit.effect_sizes, formulas, fit.metric, values=values, tests=tests, level=fit.level, **options),
+        prediction_table(fit.effect_sizes, formulas, fit.metric, values=values, tests=tests, level=fit.level,
+                         knha_adhoc=adhoc_of(fit, knha_adhoc, "am.model_comparison"), **options),
         univariate_model_note(fit, "am.model_comparison"))

@@ -656,7 +656,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     """
     from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.inputs.options import check_options
-    from alliance_meta.models.fits import require_fit
+    from alliance_meta.models.fits import knha_adhoc, require_fit
 
     require_fit(fit, "am.multiverse")
     if settings is not None and not isinstance(settings, dict):
@@ -675,7 +675,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     specs = specifications({**settings, "moderators": [], **tool}, fit.effect_sizes)
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
                       fit.method, progress, settings.get("progress_every", 500), psychometric,
-                      knha_adhoc=fit.test == "adhoc", rob_tool=risk_of_bias)
+                      knha_adhoc=knha_adhoc(fit), rob_tool=risk_of_bias)
     main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
     if fit.test in MAIN_TESTS:  # the fit's test (a cr2 fit's: no specification has it, the Wald z one is marked)
         main["test"] = MAIN_TESTS[fit.test]

@@ -64,6 +64,17 @@ def require_fit(fit, caller: str) -> None:
                     f"not {type(fit).__name__}{hint}")
 
 
+def knha_adhoc(fit, given: bool | None = None, caller: str = "the analysis") -> bool:
+    """Whether an analysis of ``fit`` runs its Knapp-Hartung tests as metafor's ad hoc variant (``test = "adhoc"``:
+    the scale factor not below 1): ``given`` (True or False, e.g. ``pooling.knha_adhoc``), or None: as the fit,
+    whose test is ``adhoc`` (as pooled.csv's knha rows under ``pooling.knha_adhoc``)."""
+    if given is None:
+        return fit.test == "adhoc"
+    if not isinstance(given, (bool, np.bool_)):
+        raise TypeError(f"{caller}: knha_adhoc is True, False or None (as the fit: its test is 'adhoc'), not {given!r}")
+    return bool(given)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The pooled effect with its confidence and prediction intervals (metafor's ``predict.rma``)."""

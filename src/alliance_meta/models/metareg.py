@@ -5,7 +5,8 @@ Model: y_i = x_i' beta + u_i + e_i, u_i ~ N(0, tau^2), e_i ~ N(0, v_i)
 tau^2 by any estimator of :mod:`alliance_meta.engines.tau2_mods`; beta by weighted least
 squares with w_i = 1/(v_i + tau^2); Wald z tests and the omnibus Q_M (chi^2 on m
 df) or Knapp & Hartung (2003, Stat Med 22) t tests and F = Q_M / (m s^2) on
-(m, k - p) df with s^2 = sum w e^2 / (k - p); residual heterogeneity Q_E with
+(m, k - p) df with s^2 = sum w e^2 / (k - p) (``knha_adhoc``: s^2 not below 1, metafor's
+``test = "adhoc"``, in the coefficients' tests, F and the predictions alike); residual heterogeneity Q_E with
 k - p df (fixed-effects weights); I^2 with metafor's typical within-study variance
 (k - p) / tr P; pseudo R^2 = 100 max(0, (tau^2_RE - tau^2) / tau^2_RE) against the
 random-effects model fitted by the same estimator (Raudenbush 2009, in Cooper et
@@ -33,19 +34,21 @@ import pandas as pd
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.design import Design, build_design
+from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale
 
 
-def fixed_effects(X, y, v, tau2):
+def fixed_effects(X, y, v, tau2, knha_adhoc: bool = False):
     """WLS for a batch at given tau^2: ``(beta, A, s2)`` with ``A = (X'WX)^-1`` (the
     Wald covariance) and the Knapp-Hartung scale ``s2 = sum w e^2 / (k - p)``
-    (0 when the weighted residual sum of squares is <= machine epsilon, as metafor)."""
+    (0 when the weighted residual sum of squares is <= machine epsilon, as metafor;
+    ``knha_adhoc``: not below 1, :func:`~alliance_meta.models.univariate.adhoc_scale`)."""
     k, p = X.shape
     w = 1.0 / (v + tau2[:, None])
     beta, residual, inverse = tau2_mods.weighted_fit(X, y, w)
     rss = np.sum(w * residual**2, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
-    return beta, inverse, scale
+    return beta, inverse, adhoc_scale(scale) if knha_adhoc else scale
 
 
 def omnibus(beta, covariance, btt):
@@ -57,7 +60,8 @@ def omnibus(beta, covariance, btt):
 
 @dataclass(frozen=True)
 class MetaRegression:
-    """A fitted mixed-effects meta-regression (both Wald z and Knapp-Hartung tests)."""
+    """A fitted mixed-effects meta-regression (both Wald z and Knapp-Hartung tests; ``knha_adhoc``: the
+    Knapp-Hartung ones are metafor's ad hoc variant, ``knha_scale`` not below 1)."""
 
     columns: tuple[str, ...]
     estimate: np.ndarray
@@ -83,6 +87,7 @@ class MetaRegression:
     note: str = ""
     control: object | None = None  # heterogeneity.Control of the fit (None: metafor's defaults)
     tau2_null: float = np.nan  # tau^2 of the intercept-only model, R^2's denominator (NaN: not fitted)
+    knha_adhoc: bool = False  # knha_scale is metafor's ad hoc s^2 (test = "adhoc"): not below 1
 
     @property
     def p(self) -> int:
@@ -174,7 +179,8 @@ def _tau2(X, y, v, method, control):
 
 
 def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=None,
-        design: Design | None = None, control=None, strict: bool = False) -> MetaRegression:
+        design: Design | None = None, control=None, strict: bool = False,
+        knha_adhoc: bool = False) -> MetaRegression:
     """Fit ``rma.uni(yi, vi, mods = X, intercept = FALSE, method = method)``.
 
     ``X`` includes the intercept column when there is one. ``btt`` are the
@@ -183,7 +189,8 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     ``control``: a :class:`alliance_meta.engines.heterogeneity.Control` (Fisher scoring's
     threshold and iteration limit; None: metafor's defaults). When tau^2 does not
     converge the result has ``converged=False``, a ``note`` and NaN for everything
-    that depends on tau^2 (``strict=True``: RuntimeError instead).
+    that depends on tau^2 (``strict=True``: RuntimeError instead). ``knha_adhoc``: the Knapp-Hartung
+    tests, F and predictions are metafor's ``test = "adhoc"`` (s^2 not below 1; the ``note`` says so).
     """
     y, v = np.asarray(yi, float), np.asarray(vi, float)
     X = np.asarray(X, float).reshape(len(y), -1)
@@ -199,7 +206,7 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     m, df = len(btt), k - p
     qe, qe_p, typical_v = _heterogeneity(X, y, v)
     common = dict(columns=columns, k=k, method=method, level=level, btt=tuple(btt), qe=qe, qe_p=qe_p,
-                  iterations=iterations, design=design, control=control)
+                  iterations=iterations, design=design, control=control, knha_adhoc=knha_adhoc)
     if np.isnan(tau2):
         if strict:
             raise RuntimeError(note)
@@ -207,7 +214,7 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
         return MetaRegression(estimate=np.full(p, nan), covariance=np.full((p, p), nan), knha_scale=nan,
                               tau2=nan, qm=nan, qm_p=nan, f=nan, f_p=nan, i2=nan, h2=nan, r2=nan,
                               converged=False, note=note, **common)
-    beta, inverse, scale = fixed_effects(X, y[None], v[None], np.array([tau2]))
+    beta, inverse, scale = fixed_effects(X, y[None], v[None], np.array([tau2]), knha_adhoc)
     beta, inverse, scale = beta[0], inverse[0], float(scale[0])
     qm = float(omnibus(beta[None], inverse[None], list(btt))[0])
     f = qm / m / scale if scale > 0 else np.nan  # metafor: Q_M is NA when s^2 = 0
@@ -218,6 +225,8 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
         r2, tau2_null, re_note = pseudo_r2(X, y, v, tau2, method, control)
         if re_note:  # the model converged; only its pseudo R^2 is undefined
             note = f"R^2 not computed: random-effects model: {re_note}"
+    if knha_adhoc:
+        note = "; ".join(filter(None, [note, ADHOC_NOTE]))
     return MetaRegression(
         estimate=beta, covariance=inverse, knha_scale=scale, tau2=tau2, qm=qm,
         qm_p=float(dist.chi2.sf(qm, m)), f=float(f), f_p=float(dist.f.sf(f, m, df)) if df > 0 else np.nan,
@@ -269,8 +278,8 @@ def pseudo_r2(X, y, v, tau2: float, method: str, control=None) -> tuple[float, f
 
 def fit_formula(frame: pd.DataFrame, formula: str, method: str = "REML", level: float = 95.0,
                 continuous=(), reference_levels=None, centre: bool = False, control=None,
-                strict: bool = False) -> MetaRegression:
+                strict: bool = False, knha_adhoc: bool = False) -> MetaRegression:
     """Meta-regression of ``frame.yi`` (variances ``frame.vi``) on a formula's terms."""
     design = build_design(frame, formula, continuous, reference_levels, centre)
     return fit(frame["yi"], frame["vi"], design.matrix, design.columns, method, level, design=design,
-               control=control, strict=strict)
+               control=control, strict=strict, knha_adhoc=knha_adhoc)

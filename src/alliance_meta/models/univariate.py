@@ -69,6 +69,13 @@ CI_TEST_SHORT_NAMES = {"z": "Wald", "knha": "Knapp\u2013Hartung", "adhoc": "Knap
 BACK_SUFFIXES = ("", "_ci_lower", "_ci_upper", "_pi_lower", "_pi_upper")
 
 
+def adhoc_scale(scale):
+    """metafor's ad hoc Knapp-Hartung scale factor (``test = "adhoc"``, ``pooling.knha_adhoc``): ``s^2`` not below 1
+    (rma.uni's ``s2w[s2w < 1] <- 1``; Knapp & Hartung 2003), for a number or an array. The one definition used by
+    the pooled model, its refits, the meta-regressions and their permutation tests."""
+    return np.maximum(scale, 1.0)
+
+
 @dataclass(frozen=True, kw_only=True, repr=False)
 class PoolingResult:
     """One fitted model: estimate, test, intervals and heterogeneity (analysis metric)."""
@@ -255,7 +262,7 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         rss = q_from_sums(total_sums)  # sum w (y - mu)^2 with w = 1/(vi + tau^2)
         scale = 0.0 if rss <= DOUBLE_EPSILON else rss / (k - 1)
         if engine_test == "adhoc":
-            scale = max(scale, 1.0)
+            scale = float(adhoc_scale(scale))
         elif scale == 0.0:
             notes.append(ZERO_SCALE_NOTE)
         variance *= scale

@@ -301,6 +301,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     elif "moderators" in stages:
         permutations = config.get("permutations", 1000)
         univariate = ("mixed-effects meta-regressions (REML) with omnibus QM and Knapp\u2013Hartung F tests"
+                      + (" (ad hoc variant: scale factor not below 1)" if pooling.get("knha_adhoc", False) else "")
                       + (f" and permutation tests of {apa_integer(permutations)} random permutations (every "
                          f"permutation, an exact test, where there are fewer)" if permutations else ""))
         if config.get("dependence") == "multilevel":

@@ -16,7 +16,7 @@ from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.models.metareg import r2_not_meaningful
-from alliance_meta.models.univariate import CI_TEST_NAMES, interval_test
+from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
                                              apa_setting, counted, is_finite, pooled_studies, readable_frame,
@@ -201,7 +201,9 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
                      _r2_cell(apa_number(row.r2, 1), getattr(row, "tau2_null", float("nan")))])
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
-    note = ("Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment. "
+    adhoc = any(ADHOC_NOTE in _note_parts(note) for note in frame.get("note", []))  # pooling.knha_adhoc
+    note = ("Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment"
+            + (" (ad hoc variant: scale factor not below 1). " if adhoc else ". ") +
             "k = studies (a study at several levels of the moderator: one composite at each); QM = omnibus Wald "
             "test of the moderator; p (permutation) = its permutation test; \u03c4\u00b2 = residual variance of the "
             f"true effects, in the analysis metric ({METRIC_NAMES[metric]}); R\u00b2 = share of \u03c4\u00b2 "
@@ -219,9 +221,11 @@ def _with_df(statistic, *df) -> str:
 
 def _moderator_notes(frame: pd.DataFrame) -> str:
     """The analysis's note on each moderator (moderators.csv's ``note``: e.g. what k counts where a study has
-    effect sizes at several levels), `` rater: 214 composites of 125 studies: ...``; "" where none has one."""
-    notes = [f" {row['moderator']}: {row['note'].strip().rstrip('.')}." for row in frame.to_dict("records")
-             if isinstance(row.get("note"), str) and row["note"].strip()]
+    effect sizes at several levels), `` rater: 214 composites of 125 studies: ...``; "" where none has one. The
+    ad hoc Knapp-Hartung note (pooling.knha_adhoc) is said once, in the table's note."""
+    parts = {row["moderator"]: [part for part in _note_parts(row.get("note")) if part.strip() and part != ADHOC_NOTE]
+             for row in frame.to_dict("records")}
+    notes = [f" {name}: {'; '.join(kept).strip().rstrip('.')}." for name, kept in parts.items() if kept]
     return "".join(notes)
 
 

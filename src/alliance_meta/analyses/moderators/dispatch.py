@@ -4,6 +4,8 @@ Every fit gets the analyses of aggregated data (:mod:`.univariate`: the effect s
 within study x moderator level, subgroups, the REML mixed-effects model, its permutation test);
 a three-level fit adds the three-level mixed-effects model of the same moderator
 (:mod:`.multilevel`) beside them (``multilevel_*`` columns and ``multilevel: <name>`` rows).
+``knha_adhoc`` (None: as the fit, :func:`~alliance_meta.models.fits.knha_adhoc`) makes the Knapp-Hartung
+tests of the aggregated models metafor's ad hoc variant (``pooling.knha_adhoc``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, Moder
 from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.inputs.risk_of_bias import as_tool
-from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
+from alliance_meta.models.fits import Fit, MultilevelFit, knha_adhoc as adhoc_of, require_fit
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -52,13 +54,13 @@ class ModeratorResult:
                 f"p = {row.get('qm_p', float('nan')):.4g}, {len(self.subgroups)} levels>")
 
 
-def _options(fit: Fit, permutations: int, seed: int, centre: bool) -> dict:
+def _options(fit: Fit, permutations: int, seed: int, centre: bool, knha_adhoc: bool | None, caller: str) -> dict:
     if isinstance(permutations, bool) or not isinstance(permutations, numbers.Integral):
         raise TypeError(f"permutations: a whole number (0 for none), not {type(permutations).__name__}")
     if permutations < 0:
         raise ValueError(f"permutations must be 0 (no permutation test) or more, not {permutations}")
     return dict(aggregate_method=fit.aggregate_method, rho=fit.rho, centre=centre, level=fit.level,
-                permutations=permutations, seed=seed)
+                permutations=permutations, seed=seed, knha_adhoc=adhoc_of(fit, knha_adhoc, caller))
 
 
 def _tool(risk_of_bias):
@@ -137,7 +139,8 @@ def slope_variables(fit: Fit, continuous, variables, what: str) -> tuple[str, ..
 
 
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,
-               centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None) -> ModeratorResult:
+               centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None,
+               knha_adhoc: bool | None = None) -> ModeratorResult:
     """Subgroups, the mixed-effects model and its permutation test for one moderator of ``fit``
     (and, for a three-level fit, the three-level mixed-effects model beside them). ``continuous``:
     a slope (True) or levels (False); None: a slope when the column holds numbers. ``risk_of_bias``: the
@@ -148,7 +151,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
         raise TypeError(f"am.moderators: moderator is one column name, not {moderator!r} "
                         "(several: am.moderator_tables or am.meta_regression)")
     name = fit.moderator_columns(moderator)[0]
-    options = _options(fit, permutations, seed, centre)
+    options = _options(fit, permutations, seed, centre, knha_adhoc, "am.moderators")
     if continuous is None:
         continuous = bool(numeric_columns(fit.effect_sizes, [name]))
     reference_level = (codebook_levels({name: reference_level}) or {}).get(name)
@@ -171,7 +174,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
 
 
 def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels=None, centre: bool = True,
-                    permutations: int = 1000, seed: int = 1) -> AnalysisResult:
+                    permutations: int = 1000, seed: int = 1, knha_adhoc: bool | None = None) -> AnalysisResult:
     """A REML meta-regression on ``formula`` (e.g. ``"~ rater + year"``) of the effect sizes
     aggregated within study x the formula's variables, with its permutation test
     (``meta_regression.csv`` rows); not estimable: the row that says why, and a note. ``continuous``: the
@@ -185,11 +188,11 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     continuous = slope_variables(fit, continuous, variables, "am.meta_regression")
     numeric = tuple(name for name in variables if name in continuous)
     reference_levels = checked_reference_levels(fit, reference_levels, variables, numeric, "am.meta_regression")
-    options = _options(fit, permutations, seed, centre)
+    options = _options(fit, permutations, seed, centre, knha_adhoc, "am.meta_regression")
     data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
                                      numeric)
     model, test = fit_model(data, formula, "REML", fit.level, numeric, reference_levels, centre, permutations,
-                            seed)
+                            seed, knha_adhoc=options["knha_adhoc"])
     three_level = univariate_model_note(fit, "am.meta_regression")
     if model is None:
         return AnalysisResult("meta_regression", not_estimable_row(formula, data, dropped, variables),
@@ -204,7 +207,8 @@ def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.
 
 
 def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
-                     centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None):
+                     centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None,
+                     knha_adhoc: bool | None = None):
     """``moderators.csv``, ``subgroups.csv`` and ``meta_regression.csv`` of every configured
     moderator (categorical ``moderators`` and ``continuous`` ones) and meta-regression formula; a
     formula without a model has a line in the last table's ``attrs["notes"]`` (a moderator's
@@ -214,7 +218,7 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     continuous = fit.moderator_columns(continuous, "continuous")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
     references = codebook_levels(reference_levels or {})
-    options = _options(fit, permutations, seed, centre)
+    options = _options(fit, permutations, seed, centre, knha_adhoc, "am.moderator_tables")
     tool = _tool(risk_of_bias)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,
                                   reference_level=references.get(name), risk_of_bias=tool, **options)

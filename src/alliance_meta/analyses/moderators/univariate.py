@@ -12,7 +12,8 @@ Differences between levels are tested two ways (Borenstein et al. 2009, ch. 19):
   ``meta::update(..., subgroup =)`` with separate tau^2, or metafor's
   ``rma(estimates, sei = se, method = "FE")``);
 * common tau^2: the mixed-effects model with the levels as dummies, Q_M (Wald
-  chi^2) and its Knapp-Hartung F (metafor's ``rma(yi, vi, mods = ~ moderator)``).
+  chi^2) and its Knapp-Hartung F (metafor's ``rma(yi, vi, mods = ~ moderator)``; ``knha_adhoc``: its ad hoc
+  variant, ``test = "adhoc"``, in F, the coefficients' knha columns and their permutation tests).
 
 Levels are listed in their vocabulary's order (``timing``: early, mid, late, averaged; a
 ``rob_*`` judgement best first, in the risk-of-bias tool's order), other columns' levels sorted
@@ -254,16 +255,17 @@ def q_between(estimates, se) -> tuple[float, int, float]:
 
 
 def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, continuous=(),
-              reference_levels=None, centre=False, permutations=1000, seed=1, control=None):
+              reference_levels=None, centre=False, permutations=1000, seed=1, control=None, knha_adhoc=False):
     """Meta-regression on a formula and its permutation test; ``(None, None)`` if not estimable.
-    A model that did not converge is returned (``converged=False``) without a permutation test."""
+    A model that did not converge is returned (``converged=False``) without a permutation test.
+    ``knha_adhoc``: Knapp-Hartung as metafor's ``test = "adhoc"`` (:func:`alliance_meta.models.metareg.fit`)."""
     if len(data) < 3:
         return None, None
     design = build_design(data, formula, continuous, reference_levels, centre)
     if not estimable(design, len(data)):
         return None, None
     fit = metareg.fit(data["yi"], data["vi"], design.matrix, design.columns, method, level, design=design,
-                      control=control)
+                      control=control, knha_adhoc=knha_adhoc)
     if not (permutations and fit.converged):
         return fit, None
     return fit, permutation_test(fit, data["yi"], data["vi"], design.matrix, permutations, seed)
@@ -271,16 +273,18 @@ def fit_model(data: pd.DataFrame, formula: str, method="REML", level=95.0, conti
 
 def analyse_moderator(effect_sizes: pd.DataFrame, moderator: str, metric: str, *, continuous: bool = False,
                       aggregate_method="gls", rho=0.5, reference_level=None, centre=False, level=95.0,
-                      permutations=1000, seed=1, control=None, risk_of_bias=None) -> ModeratorAnalysis:
+                      permutations=1000, seed=1, control=None, risk_of_bias=None,
+                      knha_adhoc=False) -> ModeratorAnalysis:
     """Subgroups (categorical only), the REML mixed-effects model and its permutation test.
     ``control``: Fisher scoring settings (:class:`alliance_meta.engines.heterogeneity.Control`); ``risk_of_bias``:
-    the tool (or the config's block) whose judgements order a ``rob_*`` moderator's subgroups (:func:`display_order`)."""
+    the tool (or the config's block) whose judgements order a ``rob_*`` moderator's subgroups (:func:`display_order`);
+    ``knha_adhoc``: the model's Knapp-Hartung tests are metafor's ad hoc variant (the subgroups have Wald z tests)."""
     numeric = (moderator,) if continuous else ()
     data, dropped = aggregate_within(effect_sizes, (moderator,), aggregate_method, rho, numeric)
     subgroups = subgroup_fits(data.iloc[:0] if continuous else data, moderator, metric, level, control)
     references = {moderator: reference_level} if reference_level is not None else None
     model, test = fit_model(data, column_term(moderator), "REML", level, numeric, references, centre, permutations, seed,
-                            control)
+                            control, knha_adhoc)
     q, df, p = q_between(subgroups["estimate"], subgroups["se"]) if not continuous else (np.nan, 0, np.nan)
     order = display_order(moderator, list(subgroups["level"]), risk_of_bias)
     subgroups = subgroups.iloc[order].reset_index(drop=True)
@@ -373,16 +377,17 @@ def convergence_messages(subgroups: pd.DataFrame, regressions: pd.DataFrame,
 
 def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=(), aggregate_method="gls",
                           rho=0.5, reference_levels=None, centre=False, level=95.0, permutations=1000,
-                          seed=1, control=None) -> pd.DataFrame:
+                          seed=1, control=None, knha_adhoc=False) -> pd.DataFrame:
     """One row per model x coefficient (``meta_regression.csv``); a formula without a model has one row
-    without a term, its reason in ``note``, and a line in ``attrs["notes"]`` (:func:`not_estimable_note`)."""
+    without a term, its reason in ``note``, and a line in ``attrs["notes"]`` (:func:`not_estimable_note`).
+    ``knha_adhoc``: Knapp-Hartung as metafor's ``test = "adhoc"``."""
     tables, notes = [], []
     for formula in dict.fromkeys(formulas):
         variables = formula_variables(formula)
         numeric = tuple(name for name in variables if name in continuous)
         data, dropped = aggregate_within(effect_sizes, variables, aggregate_method, rho, numeric)
         fit, test = fit_model(data, formula, "REML", level, numeric, reference_levels, centre, permutations, seed,
-                              control)
+                              control, knha_adhoc)
         if fit is not None:
             tables.append(model_table(formula, data, dropped, fit, test))
         else:

@@ -244,7 +244,7 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
         variance_all = (a2 @ vi + tau2 * a2.sum()) / a.sum() ** 2
     alpha = 1 - level / 100
     if test == "adhoc":  # metafor's s2w[s2w < 1] <- 1 in each refit (its s2w, influence's s2w.del, floored too)
-        scale = np.maximum(scale, 1.0)
+        scale = pooling.adhoc_scale(scale)
     if test in ("knha", "adhoc"):
         variance = variance * scale
         critical = dist.t.isf(alpha / 2, k - 1)
