@@ -530,3 +530,14 @@ def test_an_artifact_distribution_sd_rho_that_is_not_defined_has_no_credibility_
     text = psychometric_sentence(table)
     assert "[\u2013, \u2013]" not in text and "\u2013%" not in text and "SD_\u03c1 = \u2013" not in text
     assert "SD_\u03c1 and its credibility interval were not estimable" in text
+
+
+def test_a_custom_risk_of_bias_tool_orders_rob_levels_as_subgroups_csv():
+    """With a custom tool (good, fair, poor), psychometric_moderators.csv listed rob_overall's levels sorted
+    (fair, good, poor) while subgroups.csv lists them in the tool's order."""
+    tool = {"tool": "custom", "domains": ["selection"], "levels": ["good", "fair", "poor"]}
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"r": rng.uniform(0.1, 0.4, 9), "n": rng.integers(40, 200, 9), "rxx": 0.85, "ryy": 0.8,
+                          "rob_overall": ["poor", "fair", "good"] * 3})
+    table = pm.psychometric_moderators(frame, ["rob_overall"], study="none", risk_of_bias=tool)
+    assert list(dict.fromkeys(table["level"])) == ["good", "fair", "poor"]

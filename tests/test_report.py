@@ -73,6 +73,16 @@ def test_the_data_table_lists_levels_as_subgroups_csv_does():
                                                                                  "(not coded)"]
 
 
+def test_the_data_table_lists_a_custom_tools_levels_in_its_order():
+    """With risk_of_bias.tool custom (good, fair, poor), the report's levels per family were sorted (fair, good,
+    poor) while subgroups.csv lists them in the tool's order; the report passes the config's block."""
+    frame = pd.DataFrame({"family": "outcome", "study_id": list("ABCDE"),
+                          "rob_overall": ["poor", "good", "fair", None, "good"]})
+    tool = {"tool": "custom", "domains": ["selection"], "levels": ["good", "fair", "poor"]}
+    counts = moderator_counts(frame, ["rob_overall"], tool)
+    assert counts["level"].tolist() == ["good", "fair", "poor", "(not coded)"]
+
+
 def test_pooled_sentence_is_apa():
     pooled = pool_all(np.arctanh([0.2, 0.3, 0.35, 0.25, 0.4]), np.full(5, 0.01), ["REML"], ["z"], metric="z")
     text = pooled_sentence("outcome", "z", pooled.iloc[0], {"n": 1234, "effect_sizes": 7})

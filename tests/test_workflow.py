@@ -417,7 +417,8 @@ def test_jobs_import_the_package_that_ships_with_the_snakefile(review_folder: Pa
 
 def test_a_custom_risk_of_bias_tool_lists_rob_overall_subgroups_in_its_order(review_folder: Path):
     """With risk_of_bias.tool custom, the moderators rule orders rob_overall's levels as risk_of_bias.levels lists
-    them (good, fair, poor), not sorted (fair, good, poor); the plots and tables take subgroups.csv's order."""
+    them (good, fair, poor), not sorted (fair, good, poor), and so does the psychometric rule; the plots and tables take
+    subgroups.csv's order."""
     sheet = tiny_sheet()
     levels = ["good", "fair", "poor"]
     sheet["rob_selection"] = [levels[(int(study[1:]) - 1) % 3] for study in sheet["study_id"]]
@@ -425,6 +426,9 @@ def test_a_custom_risk_of_bias_tool_lists_rob_overall_subgroups_in_its_order(rev
     sheet.to_csv(review_folder / "data" / "raw" / "studies.csv", index=False)
     write_config(review_folder, "moderators: [rob_overall]\n"
                                 "risk_of_bias: {tool: custom, domains: [selection], levels: [good, fair, poor]}\n")
-    snakemake(review_folder, "results/outcome/subgroups.csv")
+    snakemake(review_folder, "results/outcome/subgroups.csv", "results/outcome/psychometric_moderators.csv")
     subgroups = pd.read_csv(review_folder / "results" / "outcome" / "subgroups.csv")
     assert subgroups["level"].tolist() == levels
+    # psychometric_moderators.csv too (it listed them sorted: fair, good, poor)
+    psychometric = pd.read_csv(review_folder / "results" / "outcome" / "psychometric_moderators.csv")
+    assert list(dict.fromkeys(psychometric["level"])) == levels

@@ -24,6 +24,7 @@ rule psychometric:
         moderators=PSYCHOMETRIC_MODERATORS,
         level=config["pooling"]["level"],
         plots=config["plots"],
+        **CUSTOM_RISK_OF_BIAS,  # a custom tool's levels order a rob_* moderator's levels, as subgroups.csv
     conda:
         CONDA_ENV
     log:

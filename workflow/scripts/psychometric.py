@@ -36,7 +36,8 @@ for row in table.itertuples():
     logger.info("%s: k = %d, rho = %.4f [%.4f, %.4f], SD_rho = %.4f; %s", row.method, row.k, row.rho,
                 row.ci_lower, row.ci_upper, row.sd_rho, row.note)
 write_table(table, output.table)
-write_table(psychometric_moderators(data, params.moderators, options), output.moderators)
+write_table(psychometric_moderators(data, params.moderators, options,  # a custom tool's levels in its order
+                                   risk_of_bias=getattr(params, "risk_of_bias", None)), output.moderators)
 write_table(analysis.artifact_table(), output.artifacts)
 save_psychometric_forest(analysis.studies, table, [output.pdf, output.png], level=params.level,
                          cred_level=100 * options.cred_level, options=ForestOptions.from_config(params.plots),

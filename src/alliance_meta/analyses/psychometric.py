@@ -946,12 +946,13 @@ def psychometric_table(frame: pd.DataFrame, options: PsychometricOptions | None 
 
 
 def psychometric_moderators(frame: pd.DataFrame, moderators, options: PsychometricOptions | None = None,
-                            study: str = "study_id") -> pd.DataFrame:
+                            study: str = "study_id", risk_of_bias=None) -> pd.DataFrame:
     """``psychometric_moderators.csv``: the analyses within each level of each moderator
     (columns ``moderator``, ``level`` and :data:`TABLE_COLUMNS`). Missing reliabilities are
     imputed with the values of all studies (:func:`imputed_values` of the whole data set's studies, each
     averaged over its rows) and the artifact distributions come from all studies, as psychmeta does
-    by default (``moderated_ads = FALSE``); rows without a value of the moderator are left out."""
+    by default (``moderated_ads = FALSE``); rows without a value of the moderator are left out. ``risk_of_bias``:
+    the tool (or the config's block) whose judgements order a ``rob_*`` moderator's levels, as in subgroups.csv."""
     from alliance_meta.analyses.moderators.univariate import display_order
 
     options = options or PsychometricOptions()
@@ -963,7 +964,7 @@ def psychometric_moderators(frame: pd.DataFrame, moderators, options: Psychometr
             continue
         values = frame[moderator]
         levels = sorted(values.dropna().astype(str).unique())
-        for level in (levels[i] for i in display_order(moderator, levels)):  # as subgroups.csv lists them
+        for level in (levels[i] for i in display_order(moderator, levels, risk_of_bias)):  # as subgroups.csv lists them
             table = _analyse(frame[values.astype(str) == level], setting).to_frame()
             table.insert(0, "level", level)
             table.insert(0, "moderator", moderator)
@@ -1036,7 +1037,8 @@ class PsychometricFitAnalysis:
                 f"{'study' if studies == 1 else 'studies'}; {methods}>")
 
 
-def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=()) -> PsychometricFitAnalysis:
+def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=(),
+                       risk_of_bias=None) -> PsychometricFitAnalysis:
     """Hunter-Schmidt psychometric meta-analysis (psychmeta's ``ma_r``) of the correlations a fit was made of
     (``am.psychometric``): r = tanh(yi) of its rows with their sample size ``n`` and, where given,
     reliabilities ``rxx``, ``ryy`` and range restriction ``ux``; rows of one study are averaged first.
@@ -1044,7 +1046,8 @@ def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=()) -> 
     ``settings``: the config's ``psychometric`` keys (``reliability`` by measure, ``outcome_reliability``,
     ``correction_method``, ``missing_artifacts``, ``credibility_level``, ...); the confidence level is the
     fit's. ``moderators``: columns whose levels are analysed one by one (psychometric_moderators.csv;
-    default the settings' ``moderators``).
+    default the settings' ``moderators``). ``risk_of_bias``: as :func:`alliance_meta.analyses.moderators.moderators`
+    (a custom tool's levels order a ``rob_*`` moderator's).
     """
     from alliance_meta.inputs.options import check_options
     from alliance_meta.models.fits import require_fit
@@ -1065,5 +1068,5 @@ def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=()) -> 
     rows = fill_reliabilities(correlations(fit.effect_sizes), settings.get("reliability"),
                               settings.get("outcome_reliability"))
     options = PsychometricOptions.from_config(settings, level=fit.level)
-    return PsychometricFitAnalysis(psychometric_analysis(rows, options), psychometric_moderators(rows, moderators, options),
-                                   rows, options, notes)
+    by_level = psychometric_moderators(rows, moderators, options, risk_of_bias=risk_of_bias)
+    return PsychometricFitAnalysis(psychometric_analysis(rows, options), by_level, rows, options, notes)

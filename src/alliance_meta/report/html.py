@@ -466,7 +466,8 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
             note="Each statistic as the sheet reports it, converted to the family's analysis metric; sign_reversed: "
                  "rows with reverse = yes. Every row's conversion is in data/processed/effect_sizes.csv."))
     analysed = effect_sizes[effect_sizes["family"].isin(list(families))] if "family" in effect_sizes else effect_sizes
-    levels = moderator_counts(analysed, config.get("moderators", []))  # not of a family the config leaves out
+    # not of a family the config leaves out; a rob_* moderator's levels in the tool's order, as subgroups.csv
+    levels = moderator_counts(analysed, config.get("moderators", []), config.get("risk_of_bias"))
     if len(levels):  # no categorical moderator coded: no empty table
         summary_tables.append(html_table("moderator_levels", levels, "Studies and effect sizes per moderator level"))
     return environment().get_template("report.html.j2").render(

@@ -28,9 +28,10 @@ def family_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFra
     return pd.DataFrame(rows, columns=["family", "studies", "effect_sizes", "n", "studies_without_n"])
 
 
-def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str]) -> pd.DataFrame:
+def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str], risk_of_bias=None) -> pd.DataFrame:
     """Studies and effect sizes per family, moderator and level (missing values as ``(not coded)``, last), the
-    levels in the order subgroups.csv lists them (:func:`~alliance_meta.analyses.moderators.univariate.display_order`)."""
+    levels in the order subgroups.csv lists them (:func:`~alliance_meta.analyses.moderators.univariate.display_order`;
+    ``risk_of_bias``: the config's block, whose custom tool orders a ``rob_*`` moderator's levels)."""
     from alliance_meta.analyses.moderators.univariate import display_order
 
     rows = []
@@ -41,7 +42,8 @@ def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str]) -> pd.Da
         for family, in_family in effect_sizes.assign(level=levels).groupby("family", sort=True):
             groups = dict(list(in_family.groupby("level", sort=True)))
             named = [level for level in groups if level != "(not coded)"]  # in subgroups.csv's order, then the rest
-            for level in [named[i] for i in display_order(moderator, named)] + ["(not coded)"] * ("(not coded)" in groups):
+            ordered = [named[i] for i in display_order(moderator, named, risk_of_bias)]
+            for level in ordered + ["(not coded)"] * ("(not coded)" in groups):
                 group = groups[level]
                 rows.append({"family": family, "moderator": moderator, "level": level,
                              "studies": group["study_id"].nunique(), "effect_sizes": len(group)})
