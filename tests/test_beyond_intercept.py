@@ -237,3 +237,15 @@ def test_a_one_level_factor_kept_in_an_interaction_is_not_named_as_left_out():
     interaction = build_design(data, "rater:year", continuous=("year",))
     assert "rater[patient]:year" in interaction.columns and dropped_note(interaction) == ""
     assert build_design(data, "rater + modality").dropped == ("rater",)
+
+
+def test_the_prediction_grid_lists_levels_as_subgroups_csv_does():
+    """A categorical variable's predictions list its levels in display_order, as subgroups.csv: the codebook's
+    order (rater: patient, therapist, observer), a rob_* column's judgements best first (a custom tool's as
+    listed), other columns' sorted; they were sorted alphabetically (observer, patient, therapist)."""
+    data = pd.DataFrame({"rater": ["therapist", "observer", "patient"], "rob_overall": ["poor", "good", "fair"],
+                         "country": ["US", "DE", "UK"], "year": [2000.0, 2005.0, 2010.0]})
+    custom = {"tool": "custom", "domains": ["a"], "levels": ["good", "fair", "poor"]}
+    grid = model_comparison.prediction_grid(data, ["rater", "rob_overall", "country"], risk_of_bias=custom)
+    assert [value for _, value in grid] == ["patient", "therapist", "observer", "good", "fair", "poor",
+                                            "DE", "UK", "US"]

@@ -44,6 +44,7 @@ rule model_comparison:
         metric=lambda wildcards: config["metric"][wildcards.family],
         tests=config["pooling"]["tests"],
         **KNHA_ADHOC,  # the knha predictions as metafor's adhoc
+        **CUSTOM_RISK_OF_BIAS,  # a custom tool's levels order a rob_* variable's predictions
         **BEYOND_OPTIONS,
     conda:
         CONDA_ENV

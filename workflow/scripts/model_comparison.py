@@ -23,6 +23,7 @@ options = dict(continuous=params.continuous, aggregate_method=params.aggregate_m
 comparison = model_comparison_table(effect_sizes, formulas, **options) if len(effect_sizes) else None
 predictions = prediction_table(effect_sizes, formulas, params.metric, values=params.values, tests=params.tests,
                                level=params.level, knha_adhoc=getattr(params, "knha", None) == "adhoc",
+                               risk_of_bias=getattr(params, "risk_of_bias", None),
                                **options) if len(effect_sizes) else None
 if comparison is None:
     logger.info("no effect sizes in this family (k = 0): writing headers only")

@@ -271,9 +271,13 @@ def vif_column(fit: metareg.MetaRegression) -> np.ndarray:
 
 # --- predicted effects --------------------------------------------------------------------
 
-def prediction_grid(data: pd.DataFrame, variables, continuous=(), values=None) -> list[tuple[str, object]]:
-    """(variable, value) pairs: each level of a categorical variable, sorted; ``values[name]``
+def prediction_grid(data: pd.DataFrame, variables, continuous=(), values=None,
+                    risk_of_bias=None) -> list[tuple[str, object]]:
+    """(variable, value) pairs: each level of a categorical variable in subgroups.csv's order
+    (:func:`~alliance_meta.analyses.moderators.univariate.display_order` of ``risk_of_bias``); ``values[name]``
     of a continuous one, default mean - SD, mean, mean + SD of the rows."""
+    from alliance_meta.analyses.moderators.univariate import display_order
+
     values = values or {}
     grid = []
     for name in variables:
@@ -284,7 +288,8 @@ def prediction_grid(data: pd.DataFrame, variables, continuous=(), values=None) -
             mean, sd = numbers.mean(), numbers.std(ddof=1) if len(numbers) > 1 else 0.0
             chosen = [mean - sd, mean, mean + sd]
         else:
-            chosen = sorted(set(data[name].astype(str)))
+            levels = sorted(set(data[name].astype(str)))
+            chosen = [levels[i] for i in display_order(name, levels, risk_of_bias)]
         grid += [(name, value) for value in chosen]
     return grid
 
@@ -294,7 +299,7 @@ PREDICTION_TESTS = ("z", "knha")
 
 
 def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), values=None,
-                tests=("z",), metric: str | None = None) -> pd.DataFrame:
+                tests=("z",), metric: str | None = None, risk_of_bias=None) -> pd.DataFrame:
     """Marginal means of a fitted meta-regression at :func:`prediction_grid`, one row per
     (variable, value, test): ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``pi_lower``,
     ``pi_upper`` (metafor's ``predict(fit, newmods =)``), ``k`` rows at a categorical level,
@@ -302,7 +307,7 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
     if fit.design is None:
         raise ValueError("predictions need the fit's design (fit it with metareg.fit_formula or pass design=)")
     variables = design_variables(fit.design)
-    grid = prediction_grid(data, variables, continuous, values)
+    grid = prediction_grid(data, variables, continuous, values, risk_of_bias)
     rows = []
     for test in tests:
         for name, value in grid:
@@ -330,11 +335,12 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
 
 def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, continuous=(), values=None,
                      tests=("z", "knha"), aggregate_method="gls", rho=0.5, reference_levels=None, centre=False,
-                     level=95.0, control=None, knha_adhoc: bool = False) -> pd.DataFrame:
+                     level=95.0, control=None, knha_adhoc: bool = False, risk_of_bias=None) -> pd.DataFrame:
     """Rows of ``meta_regression_predictions.csv``: for each formula, the REML meta-regression on
     the rows the moderator analyses use (same k as ``meta_regression.csv``) and its marginal means
     (:func:`predictions`); models not estimable or not converged are left out. ``knha_adhoc``: the ``knha``
-    rows are metafor's ``test = "adhoc"`` (as ``meta_regression.csv``'s)."""
+    rows are metafor's ``test = "adhoc"`` (as ``meta_regression.csv``'s). ``risk_of_bias``: the config's block,
+    whose custom tool orders a ``rob_*`` column's levels (:func:`prediction_grid`)."""
     from alliance_meta.analyses.moderators import aggregate_within
     from alliance_meta.analyses.moderators.univariate import estimable
 
@@ -352,7 +358,7 @@ def prediction_table(effect_sizes: pd.DataFrame, formulas, metric: str, *, conti
                           control=control, knha_adhoc=knha_adhoc)
         if not fit.converged:
             continue
-        table = predictions(fit, data, numeric, values, tests, metric)
+        table = predictions(fit, data, numeric, values, tests, metric, risk_of_bias)
         table.insert(0, "model", formula)
         tables.append(table.assign(value=table["value"].astype(str)))
     if not tables:
