@@ -384,6 +384,27 @@ def test_a_key_an_analysis_does_not_read_does_not_rerun_it(review_folder: Path, 
     assert planned == rerun, result.stdout
 
 
+@pytest.mark.parametrize(("base", "change", "rerun"), [
+    ("multiverse={priors: []}", "bayes={prior: {mu_sd: 2.0}}", set()),  # no Bayesian specification reads mu_sd
+    # rma.mv has no Knapp-Hartung test: the three-level pooled rows do not read it (the multiverse's
+    # univariate knha specifications do)
+    ("dependence=multilevel", "pooling={knha_adhoc: true}", {"multiverse_batch"}),
+    # the three-level pooled rows are multilevel.method's (the multiverse detects outliers with main_method)
+    ("dependence=multilevel", "pooling={main_method: DL}", {"multiverse_batch"}),
+    ("risk_of_bias={weighted: false}", "risk_of_bias={weighted: true}", set())])  # the summary plot's
+def test_a_key_a_job_does_not_read_under_the_settings_does_not_rerun_it(review_folder: Path, base: str, change: str,
+                                                                        rerun: set):
+    """With the settings ``base``, a new value of a key that the validation, the conversion, the pooling, the forest
+    plot and the multiverse do not then read reruns none of them: each rule's params hold only what its job reads."""
+    targets = [f"results/outcome/{name}" for name in ("pooled.csv", "forest.png", "multiverse.csv")]
+    snakemake(review_folder, *targets, "--config", base)
+    result = snakemake(review_folder, *targets, "--dry-run", "--config", base, change)
+    rules = ("validate_sheet", "convert_effect_sizes", "pool", "forest_plot", "multiverse_specifications",
+             "multiverse_batch")
+    planned = {rule for rule in rules if f"rule {rule}:" in result.stdout or f"checkpoint {rule}:" in result.stdout}
+    assert planned == rerun, result.stdout
+
+
 def test_knha_adhoc_reruns_the_moderator_models_and_their_predictions(review_folder: Path):
     """pooling.knha_adhoc makes the moderator models' Knapp-Hartung tests (moderators.csv, meta_regression.csv) and
     the knha predictions metafor's adhoc, so setting it reruns them with pooled.csv; it did not: their rules had no

@@ -17,7 +17,7 @@ if config.get("second_coder"):
             metric=config["metric"],
             sheet_name=config["sheet_name"],
             decimal=config["decimal"],
-            risk_of_bias=config["risk_of_bias"],
+            risk_of_bias=RISK_OF_BIAS_TOOL,
         conda:
             CONDA_ENV
         log:

@@ -200,6 +200,12 @@ onerror:
 CUSTOM_RISK_OF_BIAS = ({"risk_of_bias": config["risk_of_bias"]} if config["risk_of_bias"].get("tool") == "custom"
                        else {})
 
+# The risk-of-bias tool (alliance_meta.inputs.risk_of_bias.tool_from_config: the tool, and its domains and levels
+# only for a custom tool), for the rules that read the tool and not `weighted` (the summary plot's): validation, the
+# coder agreement and the forest plots, so that a new `weighted` reruns the risk_of_bias rule (and its readers) alone
+RISK_OF_BIAS_TOOL = {key: value for key, value in config["risk_of_bias"].items()
+                     if key == "tool" or (key in ("domains", "levels") and CUSTOM_RISK_OF_BIAS)}
+
 MAIN_METHOD = config["pooling"]["main_method"]  # the estimator of univariate fits of the study composites
 # the multilevel keys (robust, profile) of the three-level pooled rows: none under aggregate, which reads none of them,
 # so that a multilevel key changed there reruns nothing

@@ -57,7 +57,9 @@ rule multiverse_batch:
         outlier_threshold=MULTIVERSE["outlier_threshold"],
         detection_method=MAIN_METHOD,
         level=config["pooling"]["level"],
-        mu_sd=config["bayes"]["prior"]["mu_sd"],
+        # the prior SD of mu of the Bayesian specifications: a param only when multiverse.priors has any, so that
+        # a new bayes.prior.mu_sd reruns no batch of a multiverse without them
+        **({"mu_sd": config["bayes"]["prior"]["mu_sd"]} if MULTIVERSE["priors"] else {}),
         metric=lambda wildcards: config["metric"][wildcards.family],
         psychometric=MULTIVERSE_PSYCHOMETRIC,
         # knha specifications as pooled.csv's knha rows (metafor's adhoc): a param only when set, so that

@@ -1,5 +1,11 @@
 # Stage 3: random-effects pooling of each family, and a first forest plot.
 
+# The pooling keys that pooled_table reads: knha_adhoc only under aggregate (rma.mv has no Knapp-Hartung test, so
+# the three-level rows do not read it) and main_method through fit_options (the headline's estimator), so that a
+# key the rows do not read reruns nothing
+POOLED_OPTIONS = {**{key: config["pooling"][key] for key in ("methods", "tests", "level")},
+                  **({"knha_adhoc": config["pooling"]["knha_adhoc"]} if config["dependence"] == "aggregate" else {})}
+
 
 rule pool:
     priority: 3  # short, and the forest and moderator plots wait for it (see multiverse_specifications)
@@ -8,7 +14,7 @@ rule pool:
     output:
         report("results/{family}/pooled.csv", caption="../report/pooled.rst", category="Pooling", subcategory="{family}"),
     params:
-        pooling=config["pooling"],
+        pooling=POOLED_OPTIONS,
         fit=fit_options,
         multilevel=MULTILEVEL_OPTIONS,
     conda:
@@ -37,7 +43,7 @@ rule forest_plot:
         metric=lambda wildcards: config["metric"][wildcards.family],
         level=config["pooling"]["level"],
         plots=config["plots"],
-        risk_of_bias=config["risk_of_bias"],
+        risk_of_bias=RISK_OF_BIAS_TOOL,
     conda:
         CONDA_ENV
     log:

@@ -35,7 +35,7 @@ rule moderator_forest_plot:
         aggregate_method=config["aggregate_method"],
         rho=config["aggregate_rho"],
         plots=config["plots"],
-        risk_of_bias=config["risk_of_bias"],
+        risk_of_bias=RISK_OF_BIAS_TOOL,
     conda:
         CONDA_ENV
     log:

@@ -18,7 +18,7 @@ rule validate_sheet:
         meta_regression=config["meta_regression"],
         location_scale=config["location_scale"],  # a variable not in the sheet: else a traceback of location_scale
         subsets=config["multiverse"]["subsets"],
-        risk_of_bias=config["risk_of_bias"],
+        risk_of_bias=RISK_OF_BIAS_TOOL,
         figure_columns=config["plots"]["columns"],
         reference_levels=config["reference_levels"],
     conda:

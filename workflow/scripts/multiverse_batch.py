@@ -22,7 +22,7 @@ def progress(done: int, total: int) -> None:
 
 
 table = multiverse.run_batch(specifications.iloc[rows], read_table(snakemake.input.effect_sizes), params.metric,
-                             params.level, params.mu_sd, params.outlier_threshold, params.detection_method,
+                             params.level, getattr(params, "mu_sd", 1.0), params.outlier_threshold, params.detection_method,
                              progress, snakemake.config["multiverse"]["progress_every"], params.psychometric,
                              knha_adhoc=getattr(params, "knha_adhoc", False),
                              rob_tool=getattr(params, "risk_of_bias_tool", None))

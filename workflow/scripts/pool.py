@@ -15,7 +15,8 @@ options, fit = snakemake.params.pooling, snakemake.params.fit
 table, notes = am.pooled_table(read_table(snakemake.input[0]), pooled_methods(options["methods"], fit["method"]),
                                options["tests"],
                                dependence=fit["dependence"], rho=fit["rho"], aggregate_method=fit["aggregate_method"],
-                               level=options["level"], metric=fit["metric"], knha_adhoc=options["knha_adhoc"],
+                               level=options["level"], metric=fit["metric"],
+                               knha_adhoc=options.get("knha_adhoc", False),  # aggregate only (pooling.smk)
                                cluster_robust=snakemake.params.multilevel.get("robust", True),
                                profile=snakemake.params.multilevel.get("profile", True))
 for note in notes:
