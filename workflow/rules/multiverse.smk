@@ -12,8 +12,7 @@ localrules:
 
 # a custom risk-of-bias tool's levels for the risk_of_bias choice: a param only with that tool, so that other
 # runs keep their params and rerun nothing
-CUSTOM_ROB_TOOL = ({"risk_of_bias_tool": config["risk_of_bias"]} if config["risk_of_bias"].get("tool") == "custom"
-                   else {})
+CUSTOM_ROB_TOOL = {"risk_of_bias_tool": block for block in CUSTOM_RISK_OF_BIAS.values()}  # (common.smk)
 # the psychometric section only for the `individual` correction, which alone reads it (its report keys, e.g. decimals,
 # and any key under correction: [none] rerun nothing); progress_every: the batches' log only (read from the config)
 MULTIVERSE_PSYCHOMETRIC = config["psychometric"] if "individual" in MULTIVERSE["correction"] else {}
