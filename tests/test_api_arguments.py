@@ -489,6 +489,21 @@ def test_read_sheet_takes_one_moderator_name_as_one_column(tmp_path):
         am.read_sheet(path, moderators="modality")
 
 
+def test_read_sheet_problems_name_its_arguments_not_the_config(tmp_path):
+    """am.read_sheet of a sheet with "0,25" said 'set decimal: "," in the config', which a notebook has not:
+    its advice names the argument that reads decimal commas (a first-review walkthrough)."""
+    path = tmp_path / "sheet.csv"
+    path.write_text('study_id,r,n,rater\nS1,"0,25",100,patient\nS2,0.2,80,therapist\n', encoding="utf-8")
+    with pytest.raises(am.SheetProblems) as raised:
+        am.read_sheet(path, continuous_moderators="rater")
+    message = str(raised.value)
+    assert 'write "0.25" (decimal point, no text or units), or pass decimal="," to read' in message
+    assert "is a continuous moderator (continuous_moderators=) but" in message
+    assert "if it holds categories, give it in moderators= instead" in message
+    assert "in the config" not in message and "list it under moderators" not in message
+    assert am.read_sheet(path, decimal=",")["r"].tolist() == [0.25, 0.2]
+
+
 def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):
     """am.effect_sizes('studies.csv') was an AttributeError from inside; metric='z' "'str' object is not a
     mapping"; metric={'outcomes': 'smd'} was ignored and the outcome rows converted to Fisher z."""

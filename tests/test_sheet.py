@@ -183,7 +183,8 @@ def test_no_complete_input_says_what_is_missing(tmp_path):
     problems = problems_of(tmp_path, "study_id,r,n,t,df\nS1,0.3,,,\nS2,,,,\n")
     first, second = problems
     assert (first.row, first.column, first.value, first.check) == (2, "n", "", "no_complete_input")
-    assert str(first) == "row 2, column n: is empty, but r needs it for a complete effect-size input"
+    assert str(first) == ("row 2, column n: is empty, but r needs it for a complete effect-size input, or, if the "
+                          "study did not report it, delete the row and count the study among the PRISMA exclusions")
     assert (second.row, second.column, second.check) == (3, "", "no_complete_input")
 
 
@@ -193,16 +194,18 @@ def test_each_empty_cell_of_a_begun_input_is_a_problem_of_its_own(tmp_path):
     problems = problems_of(tmp_path, "study_id,r,rho,d,m1,m2,sd1,n,n1,n2,t,df\nA,0.3,0.2,,,,,,,,,\nB,,,0.4,,,,,,,,\n"
                                      "C,,,,10,12,3,,30,30,,\nD,,,,,,,,,,2.1,\n")
     need = "for a complete effect-size input"
+    unreported = ", or, if the study did not report it, delete the row and count the study among the PRISMA exclusions"
     assert [(p.row, p.column, p.value, p.check) for p in problems] == [
         (2, "n", "", "no_complete_input"), (3, "n1", "", "no_complete_input"), (3, "n2", "", "no_complete_input"),
         (4, "sd2", "", "no_complete_input"), (5, "n1", "", "no_complete_input"), (5, "n2", "", "no_complete_input"),
         (5, "df", "", "no_complete_input")]
     assert [p.rule for p in problems] == [
-        f"is empty, but r and rho need it {need}", f"is empty, but d needs it (and n2) {need}",
-        f"is empty, but d needs it (and n1) {need}", f"is not a column of the sheet, but means_sds needs it {need}",
-        f"is empty, but t_groups needs it (and n2) {need}, or fill df for t_df",
-        f"is empty, but t_groups needs it (and n1) {need}, or fill df for t_df",
-        f"is empty, but t_df needs it {need}, or fill n1 and n2 for t_groups"]
+        f"is empty, but r and rho need it {need}{unreported}", f"is empty, but d needs it (and n2) {need}{unreported}",
+        f"is empty, but d needs it (and n1) {need}{unreported}",
+        f"is not a column of the sheet, but means_sds needs it {need}",
+        f"is empty, but t_groups needs it (and n2) {need}, or fill df for t_df{unreported}",
+        f"is empty, but t_groups needs it (and n1) {need}, or fill df for t_df{unreported}",
+        f"is empty, but t_df needs it {need}, or fill n1 and n2 for t_groups{unreported}"]
 
 
 @pytest.mark.parametrize("header, cells, column, renamed", [
@@ -241,6 +244,19 @@ def test_unknown_family_and_moderator_values_with_did_you_mean(tmp_path):
     assert 'did you mean "patient"?' in problems[1].rule
     assert 'did you mean "psychodynamic"?' in problems[2].rule
     assert "did you mean" not in problems[3].rule and "early, mid, late, averaged" in problems[3].rule
+
+
+def test_a_moderator_value_the_codebook_lacks_says_what_to_write(tmp_path):
+    """A supervisor's alliance rating got only "is not in the vocabulary of rater (...)": nothing said how to code
+    a rater the codebook does not list (a first-review walkthrough). Without a did-you-mean the message now says."""
+    problems = problems_of(tmp_path, "study_id,r,n,rater,measure,family\nS1,0.3,50,supervisor,WAI,outcome\n"
+                                     "S2,0.3,50,patient,Session Rating Scale,outcome\nS3,0.3,50,patient,WAI,adherence\n")
+    rules = {p.column: p.rule for p in problems}
+    assert rules["rater"].endswith('; code the closest of these or leave the cell empty, and keep "supervisor" in '
+                                   'a column of your own (e.g. rater_detail) to analyse it')
+    assert rules["measure"].endswith('; code it other, and keep "Session Rating Scale" in a column of your own '
+                                     '(e.g. measure_detail) to analyse it')
+    assert "column of your own" not in rules["family"]  # not a moderator: no category of one's own
 
 
 @pytest.mark.parametrize("written, column, suggestion", [
@@ -528,7 +544,8 @@ def test_a_sample_size_without_a_statistic_asks_for_one(tmp_path):
         "has n1 = 30 and n2 = 20 but no effect size: fill e.g. d beside them (input kinds: config/README.md)"
         + unreported,
         "has df = 48 but no effect size: fill e.g. t beside it (input kinds: config/README.md)" + unreported,
-        "is empty, but r needs it for a complete effect-size input"]
+        # an r whose n the study did not report: the same way out (it said only that r needs n)
+        "is empty, but r needs it for a complete effect-size input" + unreported]
 
 
 def test_a_header_without_rows_is_a_problem(tmp_path):

@@ -187,6 +187,19 @@ def test_command_line_writes_and_never_overwrites_without_force(tmp_path):
     assert not np.any([cell.value for cell in openpyxl.load_workbook(path)[DATA_SHEET][2]])
 
 
+def test_command_line_problems_name_its_own_options_not_the_config(tmp_path, capsys):
+    """The template command checks the rows it wrote, but its advice for a decimal comma was the pipeline's
+    ('set decimal: "," in the config'), an option this command does not read: it says --decimal , now."""
+    from alliance_meta.inputs.template import main
+
+    source = tmp_path / "coded.csv"
+    source.write_text('study_id,r,n\nS1,"0,25",80\n', encoding="utf-8")
+    assert main([str(tmp_path / "t.xlsx"), "--from", str(source)]) == 1
+    out = capsys.readouterr().out
+    assert 'write "0.25" (decimal point, no text or units), or give --decimal , to read' in out
+    assert "in the config" not in out
+
+
 def test_command_line_reads_and_checks_with_the_review_s_settings(tmp_path):
     """--rob-tool, --sheet-name and --decimal as the config's risk_of_bias.tool, sheet_name and decimal."""
     source = tmp_path / "rob2_SIMULATED.xlsx"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert
-from alliance_meta.inputs.sheet import SheetError, format_problems, validate_sheet
+from alliance_meta.inputs.sheet import API_WORDING, SheetError, format_problems, reworded, validate_sheet
 from alliance_meta.inputs.sheet import read_sheet as read_cells
 
 
@@ -62,6 +62,7 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     clean, problems = validate_sheet(raw, moderators=moderators, continuous_moderators=continuous_moderators,
                                      meta_regression=meta_regression, risk_of_bias=risk_of_bias)
     if problems:
+        problems = reworded(problems, API_WORDING)
         raise SheetProblems(format_problems(problems, str(path)), problems)
     return clean
 

@@ -1274,7 +1274,16 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     if column == "direction" and re.fullmatch(r"[-\u2012\u2013\u2014]+", value.strip()):  # the minus sign is read
         hint = (': a hyphen or dash is not read as negative (it may stand for "not reported"): write negative '
                 'or positive')
+    elif not suggestion and column in OPEN_MODERATORS:  # a category the codebook lacks (a supervisor's rating)
+        write = "code it other" if "other" in vocabulary.values else \
+            "code the closest of these or leave the cell empty"
+        hint = f'; {write}, and keep "{value.strip()}" in a column of your own (e.g. {column}_detail) to analyse it'
     return f"is not in the vocabulary of {column} ({', '.join(vocabulary.values)}){hint}"
+
+
+#: Coded moderators whose studies may fall outside the codebook's categories (a rater, a measure of their own);
+#: a value there with no close vocabulary value gets the advice to keep it in a free column.
+OPEN_MODERATORS = ("rater", "modality", "measure", "timing", "format", "population", "design")
 
 
 #: where a continuous moderator is named, in the messages about its cells (the command line names its option)
@@ -1287,6 +1296,9 @@ AS_CATEGORIES = "list it under moderators instead"
 COMMAND_LINE_WORDING = {f"({CONTINUOUS_KEY})": "(--continuous)", DECIMAL_COMMA_SETTING: "give --decimal ,",
                         DECIMAL_POINT_SETTING: "give --decimal .",
                         AS_CATEGORIES: "give it with --moderators instead"}
+#: ... and where am.read_sheet's arguments stand for it (:func:`alliance_meta.inputs.reading.read_sheet`)
+API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_SETTING: 'pass decimal=","',
+               DECIMAL_POINT_SETTING: 'pass decimal="."', AS_CATEGORIES: "give it in moderators= instead"}
 
 
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
@@ -1325,7 +1337,8 @@ def _missing_input_cells(row: pd.Series) -> dict[str, str]:
         alternatives = "".join(f", or fill {' and '.join(missing)} for {kind}"
                                for kind, missing in partial.items() if cell not in missing)
         where = "is empty" if cell in row.index else f"is not a column of the sheet{_renamed_column(cell, row.index)}"
-        cells[cell] = f"{where}, but {needs} for a complete effect-size input{alternatives}"
+        unreported = f", {UNREPORTED}" if cell in SIZE_COLUMNS and cell in row.index else ""  # an n not reported
+        cells[cell] = f"{where}, but {needs} for a complete effect-size input{alternatives}{unreported}"
     return cells
 
 
@@ -1346,6 +1359,10 @@ def _stand_in_study_id(sheet_row) -> str:
     return f"row {sheet_row}"
 
 
+#: What to do with a statistic or sample size that the study did not report (a row that cannot be completed).
+UNREPORTED = "or, if the study did not report it, delete the row and count the study among the PRISMA exclusions"
+
+
 def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     """A row without any begun input kind (:func:`_missing_input_cells` names the cells of the others)."""
     sizes = [c for c in SIZE_COLUMNS if pd.notna(row.get(c))]
@@ -1353,8 +1370,7 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
         statistic = "d" if {"n1", "n2"} & set(sizes) else ("t" if "df" in sizes else "r")
         given = " and ".join(f"{c} = {row.get(c)}" for c in sizes)
         return (f"has {given} but no effect size: fill e.g. {statistic} beside "
-                f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), or, if the study did not "
-                "report it, delete the row and count the study among the PRISMA exclusions")
+                f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), {UNREPORTED}")
     filled = [(str(c), str(v)) for c, v in row.items() if c != "sheet_row" and pd.notna(v) and str(v).strip()
               and not (c == "study_id" and v == _stand_in_study_id(row.get("sheet_row")))]
     if len(filled) == 1 and re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", filled[0][1]):  # words in one cell
@@ -2258,11 +2274,14 @@ def risk_of_bias_options(arguments: argparse.Namespace, parser: argparse.Argumen
     return {"tool": arguments.rob_tool, **({"domains": arguments.rob_domains} if arguments.rob_domains else {})}
 
 
-def _command_line_wording(message: str) -> str:
-    """``message`` with the config's settings named as the command line's options (:data:`COMMAND_LINE_WORDING`)."""
-    for config_words, option_words in COMMAND_LINE_WORDING.items():
-        message = message.replace(config_words, option_words)
-    return message
+def reworded(problems: list[Problem], wording: dict[str, str] = COMMAND_LINE_WORDING) -> list[Problem]:
+    """``problems`` with the config's settings named as the command line's options (:data:`COMMAND_LINE_WORDING`)
+    or the API's arguments (:data:`API_WORDING`)."""
+    def advice(rule: str) -> str:
+        for config_words, own_words in wording.items():
+            rule = rule.replace(config_words, own_words)
+        return rule
+    return [replace(problem, rule=advice(problem.rule)) for problem in problems]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -2292,7 +2311,7 @@ def main(argv: list[str] | None = None) -> int:
     clean, problems = validate_sheet(raw, moderators=arguments.moderators,
                                      continuous_moderators=arguments.continuous,
                                      risk_of_bias=risk_of_bias, from_command_line=True)
-    problems = [replace(problem, rule=_command_line_wording(problem.rule)) for problem in problems]
+    problems = reworded(problems)
     if problems:
         print(format_problems(problems, arguments.sheet))
         return 1
