@@ -259,6 +259,25 @@ def test_the_manuscript_bias_table_says_what_each_statistic_is():
     assert "Kendall's \u03c4" in fewer and "PEESE" not in fewer and "trim and fill" not in fewer
 
 
+def test_the_manuscript_bias_table_does_not_call_unadjusted_estimates_adjusted():
+    """Orwin's and Rosenberg's fail-safe N and the Henmi-Copas row fill the "Adjusted r" column with the unweighted
+    mean and the common-effect estimate, which adjust nothing; the note said every value there was corrected
+    (a first-review walkthrough read Orwin's .26 as an adjusted estimate above the pooled .22)."""
+    from alliance_meta.report.effects import display
+    from alliance_meta.report.tables import bias_table
+
+    table, _ = bias.bias_tests(YI, VI, metric="z")
+    rows = table.set_index("test")
+    note = bias_table(table, "z").note
+    hc = rows.loc["henmi_copas"]
+    assert ("The r of these rows adjusts nothing: Orwin's fail-safe N, the unweighted mean effect that it halves; "
+            "Rosenberg's fail-safe N, the common-effect estimate; Henmi\u2013Copas interval, the common-effect "
+            "estimate, with the 95% CI [") in note
+    show = display("z")
+    assert f"[{show.number(hc.ci_lower)}, {show.number(hc.ci_upper)}] that allows for publication bias." in note
+    assert "adjusts nothing" not in bias_table(table[table["test"].isin(["egger", "pet"])], "z").note
+
+
 def test_the_pooled_table_names_its_estimators_and_columns():
     from alliance_meta.report.tables import pooled_table
 

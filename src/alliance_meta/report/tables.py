@@ -399,11 +399,37 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95,
     if meanings:
         note = ("Statistic: " + "; ".join(meanings) + f". Adjusted {show.symbol}: the estimate corrected for "
                 "small-study effects or selection (for Egger's tests, the estimate at a standard error of 0).")
+    unadjusted = _unadjusted_estimates(frame, show, level)
+    if unadjusted:
+        note = (note + " " if note else "") + f"The {show.symbol} of these rows adjusts nothing: {unadjusted}."
     if any(row[4] for row in rows):
         note = (note + " " if note else "") + "k imputed = studies imputed by trim and fill."
     if skipped:
         note = (note + " " if note else "") + f"\u2013 = not estimable: {_skipped_reasons(skipped)}."
     return ManuscriptTable("Publication bias and small-study effects", header, rows, note)
+
+
+#: The bias tests whose ``estimate`` adjusts nothing, and what it is (the bias table's note says so).
+UNADJUSTED_ESTIMATES = {"fail_safe_n_orwin": "the unweighted mean effect that it halves",
+                        "fail_safe_n_rosenberg": "the common-effect estimate",
+                        "henmi_copas": "the common-effect estimate"}
+
+
+def _unadjusted_estimates(frame: pd.DataFrame, show, level: float) -> str:
+    """``Orwin's fail-safe N, the unweighted mean effect that it halves; Henmi–Copas interval, the common-effect
+    estimate, with the 95% CI [.16, .28] that allows for publication bias`` for the rows of
+    :data:`UNADJUSTED_ESTIMATES` that have an estimate, so that no one reads them as corrected estimates."""
+    parts = []
+    for row in frame.itertuples():
+        if row.test not in UNADJUSTED_ESTIMATES or not is_finite(row.estimate):
+            continue
+        part = f"{bias_test_name(str(row.test))}, {UNADJUSTED_ESTIMATES[row.test]}"
+        lower, upper = getattr(row, "ci_lower", math.nan), getattr(row, "ci_upper", math.nan)
+        if row.test == "henmi_copas" and is_finite(lower) and is_finite(upper):
+            part += (f", with the {level:g}% CI [{show.number(lower)}, {show.number(upper)}] that allows for "
+                     "publication bias")
+        parts.append(part)
+    return "; ".join(parts)
 
 
 def _skipped_reasons(skipped: list[tuple[str, str]]) -> str:
