@@ -113,14 +113,14 @@ CODER1 = [
     {"study_id": "A", "es_id": "A-2", "r": "0.20", "n": "50", "rater": "therapist", "setting": "outpatient"},
     {"study_id": "B", "es_id": "B-1", "r": "0.25", "n": "80", "rater": "patient", "setting": "inpatient"},
     {"study_id": "C", "es_id": "C-1", "t": "2.5", "df": "60", "rater": "observer", "setting": "inpatient"},
-    {"study_id": "D", "es_id": "D-1", "r": "0.10", "n": "40", "rater": "patient", "setting": "inpatient"},
+    {"study_id": "B", "es_id": "B-2", "r": "0.10", "n": "40", "rater": "patient", "setting": "inpatient"},
 ]
 CODER2 = [
     {"study_id": "B", "es_id": "B-1", "r": "0.25", "n": "80", "rater": "Client", "setting": "inpatient"},  # synonym
     {"study_id": "A", "es_id": "A-1", "r": "0.3", "n": "50", "rater": "patient", "setting": "outpatient"},  # 0.3 = 0.30
     {"study_id": "A", "es_id": "A-2", "r": "-0.20", "n": "50", "rater": "observer", "setting": "outpatient"},
     {"study_id": "C", "es_id": "C-1", "r": "0.31", "n": "62", "rater": "observer", "setting": "inpatient"},
-    {"study_id": "E", "es_id": "E-1", "r": "0.40", "n": "30", "rater": "patient", "setting": "inpatient"},
+    {"study_id": "A", "es_id": "A-3", "r": "0.40", "n": "30", "rater": "patient", "setting": "inpatient"},
 ]
 
 
@@ -128,11 +128,11 @@ def test_rows_are_matched_on_keys_and_every_disagreement_listed():
     result = compare_coders(sheet(CODER1), sheet(CODER2))
     assert result.n_matched == 4
     assert result.unmatched[["study_id", "es_id", "coder", "sheet_row"]].values.tolist() == [
-        ["D", "D-1", "coder1", 6], ["E", "E-1", "coder2", 6]]
+        ["B", "B-2", "coder1", 6], ["A", "A-3", "coder2", 6]]
     listed = result.disagreements
     whole = listed[listed["column"] == WHOLE_ROW]
-    assert whole[["es_id", "coder1", "coder2"]].values.tolist() == [["D-1", "present", "absent"],
-                                                                    ["E-1", "absent", "present"]]
+    assert whole[["es_id", "coder1", "coder2"]].values.tolist() == [["B-2", "present", "absent"],
+                                                                    ["A-3", "absent", "present"]]
     assert whole["yi_coder1"].iloc[0] == pytest.approx(math.atanh(0.10)) and math.isnan(whole["yi_coder2"].iloc[0])
     cells = listed[listed["column"] != WHOLE_ROW].set_index(["es_id", "column"])
     assert sorted(cells.index) == sorted([("A-2", "r"), ("A-2", "rater"), ("A-2", "yi"), ("C-1", "r"), ("C-1", "n"),
@@ -160,6 +160,38 @@ def test_rows_are_matched_on_keys_and_every_disagreement_listed():
     assert table.loc["yi", "n_compared"] == 4 and table.loc["yi", "percent_agreement"] == 50.0
     assert list(table.index[:3]) == ["family", "r", "n"]  # codebook order, free columns and yi, vi last
     assert list(table.index[-3:]) == ["setting", "yi", "vi"]
+
+
+def test_only_the_studies_both_coders_coded_are_compared():
+    """A living review double-codes only its new studies: the second coder's sheet holds N1 and N2 (and N3, which
+    the consensus sheet lacks). Every row of the earlier studies O1-O3 was a (row) disagreement, present / absent;
+    they are studies of one coder, counted in a note, and the agreement is that of the double-coded studies alone.
+    An effect size one coder missed within a double-coded study (N2-2) is still a disagreement."""
+    old = [{"study_id": f"O{s}", "es_id": f"O{s}-{e}", "r": f"0.{s}{e}", "n": "60", "rater": "patient"}
+           for s in (1, 2, 3) for e in (1, 2)]
+    new = [{"study_id": "N1", "es_id": "N1-1", "r": "0.30", "n": "50", "rater": "patient"},
+           {"study_id": "N1", "es_id": "N1-2", "r": "0.20", "n": "50", "rater": "therapist"},
+           {"study_id": "N2", "es_id": "N2-1", "r": "0.25", "n": "80", "rater": "patient"},
+           {"study_id": "N2", "es_id": "N2-2", "r": "0.15", "n": "80", "rater": "observer"}]
+    second = [new[0], {**new[1], "rater": "observer"}, new[2],
+              {"study_id": "N3", "es_id": "N3-1", "r": "0.40", "n": "30", "rater": "patient"}]
+    result = compare_coders(sheet(old + new), sheet(second))
+    listed = result.disagreements
+    assert listed[["es_id", "column", "coder1", "coder2"]].values.tolist() == [
+        ["N2-2", WHOLE_ROW, "present", "absent"], ["N1-2", "rater", "therapist", "observer"]]
+    assert result.one_coder_studies.values.tolist() == [["O1", "coder1", 2, 2], ["O2", "coder1", 2, 4],
+                                                         ["O3", "coder1", 2, 6], ["N3", "coder2", 1, 5]]
+    assert result.n_double_coded == 2 and result.n_matched == 3
+    assert result.notes == ("2 studies double-coded (in both sheets); 3 coded by the first coder only (O1, O2, O3); "
+                            "1 coded by the second coder only (N3): only the double-coded studies are compared (an "
+                            "effect size one coder missed in one of them is a disagreement); the studies in one sheet "
+                            "only are not listed as disagreements",)
+    assert result.summary() == ("2 studies double-coded, 3 coded by the first coder only and 1 by the second only (not "
+                                "compared); 3 rows coded by both coders, 1 by one only; 1 disagreeing cell")
+    # kappa, AC1 and ICC over the double-coded studies: as if the sheets held nothing else
+    alone = compare_coders(sheet(new), sheet(second[:3]))
+    pd.testing.assert_frame_equal(result.agreement, alone.agreement)
+    assert alone.notes == () and alone.one_coder_studies.empty
 
 
 def test_a_column_only_one_sheet_has_is_not_listed_cell_by_cell():
@@ -216,7 +248,7 @@ def test_the_second_coder_s_cells_that_fail_a_check_are_compared_as_written():
     assert listed.loc[("A-1", "r"), "coder2"] == "1.2" and listed.loc[("A-1", "r"), "coder1"] == "0.3"
     assert listed.loc[("A-2", "rater"), ["coder1", "coder2"]].tolist() == ["therapist", "therapsit"]
     assert listed.loc[("B-1", "r"), ["coder1", "coder2"]].tolist() == ["0.25", "0,25"]
-    assert listed.loc[("D-1", "n"), ["coder1", "coder2"]].tolist() == ["40", ""]
+    assert listed.loc[("B-2", "n"), ["coder1", "coder2"]].tolist() == ["40", ""]
     assert listed.loc[("A-1", "r"), "sheet_row_coder2"] == 2 and np.isnan(listed.loc[("A-1", "r"), "yi_coder2"])
     assert ("A-1", "yi") in listed.index and ("C-1", "r") not in listed.index
     table = result.agreement.set_index("column")
@@ -273,12 +305,14 @@ def test_identifiers_spelled_differently_are_named():
     two = sheet([{**row, "study_id": row["study_id"].lower(), "es_id": row["es_id"].lower().replace("-", " ")}
                  for row in CODER2])
     result = compare_coders(sheet(CODER1), two)
-    assert result.n_matched == 0
-    assert result.notes == ("4 rows of the second coder match a row of the first only when case, spaces and "
+    assert result.n_matched == 0 and result.n_double_coded == 0
+    assert result.notes[0].startswith("0 studies double-coded (in both sheets); 3 coded by the first coder only (A, B, "
+                                      "C); 3 coded by the second coder only (b, a, c): ")
+    assert result.notes[1:] == ("4 rows of the second coder match a row of the first only when case, spaces and "
                             "punctuation of study_id and es_id are ignored (A / A-1 vs a / a 1; A / A-2 vs a / a 2; "
                             "B / B-1 vs b / b 1; ...): rows are compared on the identifiers as written, so write "
                             "them alike in both sheets",)
-    assert compare_coders(sheet(CODER1), sheet(CODER2)).notes == ()  # D-1 and E-1 are different rows
+    assert compare_coders(sheet(CODER1), sheet(CODER2)).notes == ()  # B-2 and A-3 are different rows
     from alliance_meta.report.html import coding_section
 
     section = coding_section(result.agreement, result.disagreements, "coder2.csv", notes=result.notes)
@@ -292,10 +326,13 @@ def test_report_has_a_double_coding_section():
     result = compare_coders(sheet(CODER1), sheet(CODER2))
     section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv",
                              notes=["the second coder's sheet has no es_id: rows are matched by position", ""])
+    assert ("in the studies both coders coded (a study in one sheet only was not double-coded and is not compared)"
+            in section.paragraph)
     assert ("on 4 effect sizes coded by both: 6 cells were coded differently (changing the converted effect "
-            "size or its variance in 2 rows) and 2 rows were coded by one coder only" in section.paragraph)
+            "size or its variance in 2 rows) and 2 effect sizes of those studies were coded by one coder only"
+            in section.paragraph)
     one_cell = result.disagreements.iloc[[0, 1, 3]]  # the two rows of one coder and a rater coded differently
-    assert ("1 cell was coded differently and 2 rows were coded by one coder only" in
+    assert ("1 cell was coded differently and 2 effect sizes of those studies were coded by one coder only" in
             coding_section(result.agreement, one_cell, "data/raw/coder2.csv").paragraph)
     html = render_report(sheet=pd.DataFrame({"study_id": ["A"]}), effect_sizes=pd.DataFrame(
         {"study_id": ["A"], "family": ["outcome"], "yi": [0.1], "vi": [0.01]}), families={}, config={}, methods="",

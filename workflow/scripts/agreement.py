@@ -14,10 +14,9 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import sys
 from pathlib import Path
 
-from alliance_meta.analyses.agreement import compare_coders, disagreement_counts, read_coder_sheets
+from alliance_meta.analyses.agreement import compare_coders, read_coder_sheets
 from alliance_meta.inputs.sheet import SheetError
 from alliance_meta.io import setup_logging, write_table
-from alliance_meta.report.formatting import counted
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "coder_agreement")
@@ -31,10 +30,7 @@ try:
 except (SheetError, ValueError) as error:
     logger.error("%s", error)
     sys.exit(1)
-counts = disagreement_counts(result.disagreements)  # as the report counts them
-logger.info("%d rows coded by both coders, %d by one only; %d disagreeing cells%s", result.n_matched,
-            len(result.unmatched), counts.cells, f" (the converted effect size or its variance differs in "
-            f"{counted(counts.converted, 'row')})" if counts.converted else "")
+logger.info("%s", result.summary())
 for note in result.notes:
     logger.warning("%s", note)
 write_table(result.agreement, snakemake.output.agreement)

@@ -5,7 +5,7 @@ of the coders before they resolve their disagreements (PRISMA 2020 item 9; Cochr
 Handbook ch. 5). :func:`compare_coders` takes the two coders' sheets, validates both
 against the codebook, matches their rows on ``study_id`` and ``es_id`` and returns,
 for every coded column and for the converted effect size ``yi``, the agreement of the
-cells both coders filled:
+cells both coders filled in the studies both coded:
 
 - ``percent_agreement``: the share of those cells with the same value (0-100);
 - categorical columns: Cohen's kappa (:func:`cohen_kappa`) and Gwet's AC1
@@ -16,14 +16,16 @@ cells both coders filled:
 Coded values are compared in their canonical spelling (``client`` and ``patient``
 agree), numbers as numbers (``0.30`` and ``0.3`` agree). A cell filled by one coder
 only is a disagreement too (counted in ``n_one_coder``, listed, left out of the
-coefficients). The first coder's sheet is the one the analysis uses; nothing here
-changes it.
+coefficients), and so is an effect size one coder missed in a study both coded. A study in
+one sheet only (a living review whose second coder coded only the new studies) was not
+double-coded: it is counted and named in a note, not compared. The first coder's sheet is
+the one the analysis uses; nothing here changes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,7 @@ from alliance_meta.inputs.sheet import (
     validate_sheet,
     worksheet_names,
 )
+from alliance_meta.wording import plural
 
 KEYS = ("study_id", "es_id")
 CODERS = ("coder1", "coder2")
@@ -51,7 +54,9 @@ CONVERTED = ("yi", "vi")
 EFFECT_SIZE_COLUMNS = frozenset(codebook.INPUT_COLUMNS + codebook.SIGN_COLUMNS + ("family",) + CONVERTED)
 """Columns whose disagreements change the converted effect size: listed with both coders' yi."""
 WHOLE_ROW = "(row)"
-"""The ``column`` of a disagreement row naming a row that only one coder has."""
+"""The ``column`` of a disagreement row naming a row that only one coder has (in a study both coded)."""
+ONE_CODER_COLUMNS = ("study_id", "coder", "n_rows", "sheet_row")
+"""Columns of :attr:`CoderAgreement.one_coder_studies`: a study in one coder's sheet only, its rows and first row."""
 
 
 # ---------------------------------------------------------------------------
@@ -148,9 +153,11 @@ class CoderAgreement:
     (numeric), ``n_one_coder`` (cells only one coder filled). ``disagreements``: ``study_id``,
     ``es_id``, ``column``, ``coder1``, ``coder2`` (the cells; empty when not filled),
     ``sheet_row_coder1``, ``sheet_row_coder2`` (spreadsheet rows, header = 1), ``yi_coder1``,
-    ``yi_coder2`` (for effect-size inputs); rows that only one coder has come first, with
-    ``column`` = ``(row)``. ``unmatched``: ``study_id``, ``es_id``, ``coder`` (who has the
-    row), ``sheet_row``.
+    ``yi_coder2`` (for effect-size inputs); rows that only one coder has in a study both coded come
+    first, with ``column`` = ``(row)``. ``unmatched``: those rows, ``study_id``, ``es_id``, ``coder``
+    (who has the row), ``sheet_row``. ``one_coder_studies``: the studies in one sheet only (not
+    double-coded, not compared): ``study_id``, ``coder``, ``n_rows``, ``sheet_row`` (its first);
+    ``n_double_coded``: the studies in both sheets.
     """
 
     agreement: pd.DataFrame
@@ -158,10 +165,25 @@ class CoderAgreement:
     unmatched: pd.DataFrame
     n_matched: int
     notes: tuple[str, ...] = ()  # e.g. rows left unmatched by the spelling of their identifiers
+    one_coder_studies: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ONE_CODER_COLUMNS)))
+    n_double_coded: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """The agreement table (``results/agreement.csv``)."""
         return self.agreement.copy()
+
+    def summary(self) -> str:
+        """The counts the log gives: studies double-coded or in one sheet only, rows and disagreeing cells (as the
+        report counts them, :func:`disagreement_counts`)."""
+        counts = disagreement_counts(self.disagreements)
+        first, second = (int((self.one_coder_studies["coder"] == coder).sum()) for coder in CODERS)
+        converted = (f" (the converted effect size or its variance differs in {counts.converted} "
+                     f"{plural(counts.converted, 'row')})" if counts.converted else "")
+        one_coder = (f"{first} coded by the first coder only and {second} by the second only (not compared)"
+                     if first or second else "none in one sheet only")
+        return (f"{self.n_double_coded} {plural(self.n_double_coded, 'study', 'studies')} double-coded, {one_coder}; "
+                f"{self.n_matched} rows coded by both coders, {len(self.unmatched)} by one only; {counts.cells} "
+                f"disagreeing {plural(counts.cells, 'cell')}{converted}")
 
 
 def read_coder_sheets(first, second, *, sheet_name: str | None = None,
@@ -317,6 +339,16 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
         pd.DataFrame({"coder": "coder1", SHEET_ROW: one.loc[one.index.difference(two.index, sort=False), SHEET_ROW]}),
         pd.DataFrame({"coder": "coder2", SHEET_ROW: two.loc[two.index.difference(one.index, sort=False), SHEET_ROW]}),
     ]).reset_index()
+    # Only the studies both coders coded are compared: a row one coder missed there is a disagreement, a study in
+    # one sheet only (an earlier review's studies beside a second coder who coded only the new ones) is not.
+    double_coded = set(one.index.get_level_values("study_id")) & set(two.index.get_level_values("study_id"))
+    near_key = near_key_note(unmatched)  # identifiers spelled differently make studies of one coder too
+    one_study = ~unmatched["study_id"].isin(double_coded)
+    one_coder_studies = (unmatched[one_study].groupby(["coder", "study_id"], sort=False)
+                         .agg(n_rows=(SHEET_ROW, "size"), sheet_row=(SHEET_ROW, "min")).reset_index()
+                         .sort_values(["coder", "sheet_row"], kind="stable")[list(ONE_CODER_COLUMNS)]
+                         .reset_index(drop=True))
+    unmatched = unmatched[~one_study].reset_index(drop=True)
 
     if columns is None:
         present = [c for c in dict.fromkeys(list(one.columns) + list(two.columns)) if c != SHEET_ROW]
@@ -408,9 +440,25 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
         f"column{'s' if len(names) > 1 else ''} {', '.join(names)} only in the {coder} coder's sheet: not double-coded, "
         "so not listed as disagreements (agreement.csv counts the filled cells in n_one_coder)"
         for coder, names in single.items() if names)
-    notes = tuple(filter(None, [problems_note, renamed_note, position_note, single_note, near_key_note(unmatched)]))
+    notes = tuple(filter(None, [one_coder_note(one_coder_studies, len(double_coded)), problems_note, renamed_note,
+                                position_note, single_note, near_key]))
     return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
-                          len(matched), notes)
+                          len(matched), notes, one_coder_studies, len(double_coded))
+
+
+def one_coder_note(one_coder_studies: pd.DataFrame, n_double_coded: int) -> str:
+    """``12 studies double-coded (in both sheets); 40 coded by the first coder only (S001, S002, ...): ...``, naming
+    every such study (a new study the second coder skipped is among them); empty when every study is in both."""
+    if one_coder_studies.empty:
+        return ""
+    parts = []
+    for coder, name in zip(CODERS, ("first", "second")):
+        studies = one_coder_studies.loc[one_coder_studies["coder"] == coder, "study_id"].astype(str).tolist()
+        if studies:
+            parts.append(f"{len(studies)} coded by the {name} coder only ({', '.join(studies)})")
+    return (f"{n_double_coded} {plural(n_double_coded, 'study', 'studies')} double-coded (in both sheets); "
+            + "; ".join(parts) + ": only the double-coded studies are compared (an effect size one coder missed in "
+            "one of them is a disagreement); the studies in one sheet only are not listed as disagreements")
 
 
 @dataclass(frozen=True)

@@ -384,12 +384,13 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     consequence = (f" (changing the converted effect size or its variance in {counted(counts.converted, 'row')})"
                    if counts.converted else "")
     compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
-    paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet, row by row on "
+    paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet in the studies both "
+                 "coders coded (a study in one sheet only was not double-coded and is not compared), row by row on "
                  f"study_id and es_id{f', on {int(compared.iloc[0])} effect sizes coded by both' if len(compared) else ''}: "
                  f"{counted(counts.cells, 'cell was', 'cells were')} coded differently{consequence} and "
-                 f"{counted(counts.rows, 'row was', 'rows were')} coded by one "
-                 "coder only. Agreement per column: percent agreement of the cells both coders filled, Cohen's kappa "
-                 "and Gwet's AC1 for categorical columns, ICC(2,1) (absolute agreement, single rater) for numeric "
+                 f"{counted(counts.rows, 'effect size of those studies was', 'effect sizes of those studies were')} "
+                 "coded by one coder only. Agreement per column: percent agreement of the cells both coders filled, "
+                 "Cohen's kappa and Gwet's AC1 for categorical columns, ICC(2,1) (absolute agreement, single rater) for numeric "
                  "columns and for the converted effect sizes (yi) and variances (vi). The analysis uses the data "
                  "sheet alone.")
 
@@ -397,7 +398,7 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
         html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False,
                    source="results/agreement.csv"),
         html_table("disagreements", disagreements, "Disagreements to resolve (spreadsheet rows of both sheets)",
-                   note="Rows with column (row) were coded by one coder only.",
+                   note="Rows with column (row) are effect sizes one coder missed in a study both coded.",
                    source="results/disagreements.csv"),
     ])
 
