@@ -138,6 +138,43 @@ def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
                                                            es("Kim2", "1", 3, 0.2, r="0.2")], POOLED_A))["change"])
 
 
+def test_an_effect_size_whose_study_id_or_es_id_was_corrected_is_one_row():
+    """A row coded under the wrong study (S2's second effect size belongs to S3) was an effect size removed from S2
+    and one added to S3; a typo (S12 for S012) was also a study removed. Identical content (family, yi, vi and every
+    cell but study_id and es_id) under another id is a corrected id."""
+    cells = dict(r="0.25", n="80", rater="patient")
+    before = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2"),
+                          es("S2", "2", 4, 0.25, **cells), es("S3", "1", 5, 0.3, r="0.3"),
+                          es("S012", "1", 6, 0.5, r="0.5"), es("S12", "2", 7, 0.4, r="0.4")], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2"), es("S3", "1", 4, 0.3, r="0.3"),
+                         es("S3", "2", 5, 0.25, **cells), es("S012", "1", 6, 0.5, r="0.5"),
+                         es("S012", "2", 7, 0.4, r="0.4")], POOLED_A)
+    changes = compare(before, after)
+    assert changes["change"].tolist() == ["effect_size_id_corrected"] * 2  # no study or effect size added, removed
+    assert changes[["study_id", "es_id", "sheet_row", "sheet_row_previous", "quantity", "previous", "current"]
+                   ].values.tolist() == [["S3", "2", 5, 4, "study_id", "S2", "S3"],
+                                         ["S012", "2", 7, 7, "study_id", "S12", "S012"]]
+    assert changes["note"].iloc[0] == "previously S2 / 2; its effect size and cells are unchanged"
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith(
+        "Since the previous run: 2 effect sizes with corrected ids.")
+    # an es_id corrected alone
+    relabelled = record("c", [{**row, "es_id": "1a", "key": "S1|1a", "cells": {**row["cells"], "es_id": "1a"}}
+                              if row["study_id"] == "S1" else row for row in before["effect_sizes"]], POOLED_A)
+    changes = compare(before, relabelled)
+    assert changes[["change", "quantity", "previous", "current"]].values.tolist() == [
+        ["effect_size_id_corrected", "es_id", "1", "1a"]]
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the previous run: 1 effect size with a "
+                                                                   "corrected id.")
+    # a cell edited besides the id, or two candidates with the same content: removed and added, as before
+    edited = record("d", [*after["effect_sizes"][:3], es("S3", "2", 5, 0.25, **{**cells, "rater": "observer"}),
+                          *after["effect_sizes"][4:]], POOLED_A)
+    assert {"effect_size_added", "effect_size_removed"} <= set(compare(before, edited)["change"])
+    twice = record("e", [es("S1", "1", 2, 0.1, r="0.1"), es("S4", "1", 3, 0.1, r="0.1")], POOLED_A)
+    assert compare(twice, record("f", [es("S1", "1", 2, 0.1, r="0.1"), es("S5", "2", 3, 0.1, r="0.1"),
+                                       es("S5", "3", 4, 0.1, r="0.1")], POOLED_A))["change"].tolist() == [
+        "study_added", "study_removed", "effect_size_added", "effect_size_added", "effect_size_removed"]
+
+
 def test_first_run_and_unchanged_data():
     current = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)
     first = compare(None, current)

@@ -280,12 +280,31 @@ def _rekeyed_by_content(previous: list[dict], current: list[dict]) -> list[dict]
     return [{**row, "key": rekeyed.get(id(row), row["key"])} for row in current]
 
 
+def _content(row: dict) -> str:
+    """An effect size without its names: family, yi, vi and every cell but study_id and es_id (which a corrected
+    id changes, and a rename may keep, as ``S004-1`` under ``S004 (corrected)``, or change)."""
+    return json.dumps([row["family"], row["yi"], row["vi"],
+                       {c: v for c, v in row["cells"].items() if c not in ("study_id", "es_id")}], sort_keys=True)
+
+
 def _study_content(rows: list[dict]) -> list[str]:
-    """A study's effect sizes without their names: family, yi, vi and every cell but study_id and es_id (which
-    a rename may keep, as ``S004-1`` under ``S004 (corrected)``, or change), in an order independent of the sheet's."""
-    return sorted(json.dumps([row["family"], row["yi"], row["vi"],
-                              {c: v for c, v in row["cells"].items() if c not in ("study_id", "es_id")}],
-                             sort_keys=True) for row in rows)
+    """A study's effect sizes without their names (:func:`_content`), in an order independent of the sheet's."""
+    return sorted(_content(row) for row in rows)
+
+
+def _corrected_ids(before: dict[str, dict], after: dict[str, dict]) -> dict[str, str]:
+    """``{key now: key before}`` of effect sizes whose study_id or es_id was corrected: an added and a removed
+    effect size of the same :func:`_content`, where exactly one of each has it (identical rows stay added and
+    removed)."""
+    def by_content(rows: dict[str, dict], keys) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for key in keys:
+            found.setdefault(_content(rows[key]), []).append(key)
+        return found
+
+    old = by_content(before, before.keys() - after.keys())
+    return {keys[0]: old[content][0] for content, keys in by_content(after, after.keys() - before.keys()).items()
+            if len(keys) == 1 and len(old.get(content, ())) == 1}
 
 
 def _renamed_studies(previous: list[dict], current: list[dict], removed, added) -> dict[str, str]:
@@ -315,6 +334,14 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
     kept_after = [row for row in current["effect_sizes"] if row["study_id"] not in renamed]
     before = {row["key"]: row for row in kept_before}
     after = {row["key"]: row for row in _rekeyed_by_content(kept_before, kept_after)}
+    corrected = _corrected_ids(before, after)
+
+    def studies(rows: dict, keys) -> set:
+        return {rows[key]["study_id"] for key in keys}
+
+    # a study whose every effect size came (went) by a corrected id is no study added (removed): those rows say so
+    moved_in = studies(after, corrected) - studies(after, after.keys() - corrected.keys())
+    moved_out = studies(before, corrected.values()) - studies(before, before.keys() - set(corrected.values()))
     rows = []
     for study, old_name in sorted(renamed.items()):
         members = [row for row in current["effect_sizes"] if row["study_id"] == study]
@@ -326,20 +353,27 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
                               + rows_phrase([m["sheet_row"] for m in members])))
     studies_before -= set(renamed.values())
     studies_after -= set(renamed)
-    for study in sorted(studies_after - studies_before):
+    for study in sorted(studies_after - studies_before - moved_in):
         members = [row for row in current["effect_sizes"] if row["study_id"] == study]
         rows.append(_row("study_added", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
                          note=f"{_effect_sizes(members)} on sheet " + rows_phrase([m["sheet_row"] for m in members])))
-    for study in sorted(studies_before - studies_after):
+    for study in sorted(studies_before - studies_after - moved_out):
         members = [row for row in previous["effect_sizes"] if row["study_id"] == study]
         rows.append(_row("study_removed", members[0]["family"], study, sheet_row_previous=members[0]["sheet_row"],
                          note=f"{_effect_sizes(members)}, previously on sheet "
                               + rows_phrase([m["sheet_row"] for m in members])))
-    for key in sorted(after.keys() - before.keys(), key=lambda k: after[k]["sheet_row"]):
+    for key in sorted(corrected, key=lambda k: after[k]["sheet_row"]):
+        old, new = before[corrected[key]], after[key]
+        quantity = "study_id" if old["study_id"] != new["study_id"] else "es_id"
+        rows.append(_row("effect_size_id_corrected", new["family"], new["study_id"], new["es_id"], new["sheet_row"],
+                         old["sheet_row"], quantity, old[quantity], new[quantity],
+                         note=f"previously {old['study_id']} / {old['es_id']}; its effect size and cells are "
+                              "unchanged"))
+    for key in sorted(after.keys() - before.keys() - corrected.keys(), key=lambda k: after[k]["sheet_row"]):
         row = after[key]
         rows.append(_row("effect_size_added", row["family"], row["study_id"], row["es_id"], row["sheet_row"],
                          quantity="yi", current=row["yi"], note=_effect_size_origin(row)))
-    for key in sorted(before.keys() - after.keys(), key=lambda k: before[k]["sheet_row"]):
+    for key in sorted(before.keys() - after.keys() - set(corrected.values()), key=lambda k: before[k]["sheet_row"]):
         row = before[key]
         rows.append(_row("effect_size_removed", row["family"], row["study_id"], row["es_id"],
                          sheet_row_previous=row["sheet_row"], quantity="yi", previous=row["yi"],
@@ -562,7 +596,8 @@ def numbers_read_back(changes: pd.DataFrame) -> pd.DataFrame:
     """changes.csv as read back: ``previous`` and ``current`` hold numbers and, for a recoded cell, its codes as
     written, so a reader gives the column as text; the numbers are made numbers again (the codes stay text)."""
     changes = changes.copy()
-    coded = (changes["change"] == "effect_size_edited") & ~changes["quantity"].isin(["yi", "vi"])  # cells as written
+    coded = (((changes["change"] == "effect_size_edited") & ~changes["quantity"].isin(["yi", "vi"]))
+             | (changes["change"] == "effect_size_id_corrected"))  # cells and ids as written
     for column in ("previous", "current"):
         if column in changes and not pd.api.types.is_numeric_dtype(changes[column]):
             changes[column] = pd.Series([value if code or not isinstance(value, str) or (number := _number(value)) is None
@@ -585,11 +620,14 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     parts = []
     edited = changes[changes["change"] == "effect_size_edited"]
     counts = [(change, _count(changes, change)) for change in
-              ("study_added", "study_removed", "study_renamed", "effect_size_added", "effect_size_removed")]
+              ("study_added", "study_removed", "study_renamed", "effect_size_added", "effect_size_removed",
+               "effect_size_id_corrected")]
     # effect sizes whose value or inputs were edited; a recoded moderator (or label) is a cell edited besides them
     moved = edited[edited["quantity"].isin(EFFECT_SIZE_QUANTITIES)]
     counts.append(("effect_size_edited", len(moved.drop_duplicates(["family", "study_id", "es_id", "sheet_row"]))))
-    listed = [f"{n} {_noun(change, n)} {change.rsplit('_', 1)[1]}" for change, n in counts if n]
+    listed = [f"{n} {_noun(change, n)} " + (plural(n, "with a corrected id", "with corrected ids")
+                                             if change == "effect_size_id_corrected" else change.rsplit("_", 1)[1])
+              for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
     recoded = edited.loc[~edited["quantity"].isin(EFFECT_SIZE_QUANTITIES), "quantity"].value_counts(sort=False)
