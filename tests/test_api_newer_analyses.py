@@ -213,3 +213,16 @@ def test_psychometric_of_one_correlation_prints_it_in_the_singular():
     frame = pd.DataFrame({"study_id": ["s1"], "yi": [np.arctanh(0.3)], "vi": [1 / 97], "n": [100]})
     assert repr(am.psychometric(am.fit(frame, metric="z"))).startswith(
         "<PsychometricFitAnalysis: 1 correlation of 1 study; bare_bones")
+
+
+def test_bma_takes_the_mass_of_its_credible_intervals(fit):
+    """am.bma's intervals were 95% ones whatever the review's Bayesian level; ``prob`` sets it (the pipeline passes
+    bayes.hdi_prob) and a percentage or a non-number is refused in one line."""
+    default, narrow = am.bma(fit, bias=False), am.bma(fit, bias=False, prob=0.5)
+    assert narrow.prob == 0.5
+    width = lambda result: (result.summary["ci_upper"] - result.summary["ci_lower"]).dropna()  # noqa: E731
+    assert (width(narrow) < width(default)).all()
+    for bad in (95, 0, 1, True, "0.9"):
+        with pytest.raises(ValueError, match=r"am.bma: prob is the mass of the credible interval, a number between "
+                                             r"0 and 1 \(e.g. 0.95, as bayes.hdi_prob\), not "):
+            am.bma(fit, prob=bad)

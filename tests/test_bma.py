@@ -146,3 +146,39 @@ def test_inclusion_bayes_factors_do_not_saturate_when_the_evidence_is_overwhelmi
     # a moderate Bayes factor is the posterior odds over the prior odds, as before
     effect = (np.logaddexp(lml[True, False], lml[True, True]) - np.logaddexp(lml[False, False], lml[False, True]))
     assert math.log(components.loc["effect", "inclusion_bf"]) == pytest.approx(effect, rel=1e-9)
+
+
+def test_the_credible_interval_has_the_configured_mass_and_the_default_is_unchanged():
+    """bma_summary.csv's interval was always the central 95% one, whatever bayes.hdi_prob said. With ``prob`` the
+    model-averaged CDF (each model's posterior CDF weighted by its posterior probability) is (1 - prob)/2 and
+    (1 + prob)/2 at the bounds; the default stays the 0.025 and 0.975 quantiles to the last bit."""
+    y, v = np.arctanh(RI), 1.0 / (NI - 3)
+    default, wide, narrow = (B.robma(y, v, metric="z", bias=False, **given)
+                             for given in ({}, {"prob": 0.95}, {"prob": 0.8}))
+    assert default.prob == 0.95 and narrow.prob == 0.8
+    assert default.summary.equals(wide.summary)
+    def estimates(result):
+        return result.summary[result.summary["quantity"] == "estimate"].reset_index(drop=True)
+
+    assert np.array_equal(estimates(default)["median"], estimates(narrow)["median"])
+    assert (estimates(narrow)["ci_lower"] > estimates(default)["ci_lower"]).any()
+    post = narrow.table["posterior_prob"].to_numpy()
+    for row in estimates(narrow).query("name == 'mu' and type == 'averaged' and scale == 'analysis'").itertuples():
+        cdf = lambda x: sum(p * f.mu.at(np.array([x]))[0] for p, f in zip(post, narrow.fits))  # noqa: E731
+        assert cdf(row.ci_lower) == pytest.approx(0.1, abs=1e-4)
+        assert cdf(row.ci_upper) == pytest.approx(0.9, abs=1e-4)
+
+
+def test_the_report_says_the_level_of_the_model_averaged_interval():
+    """The Results sentence printed "95% CrI" and the report's bma_summary table had no note, whatever the level."""
+    from alliance_meta.report.html import bma_summary_note
+    from alliance_meta.report.text import bma_sentence, results_paragraph
+
+    y, v = np.arctanh(RI), 1.0 / (NI - 3)
+    summary = B.robma(y, v, metric="z", bias=False, prob=0.8).summary
+    assert "80% CrI [" in bma_sentence(summary, "z", 0.8) and "95%" not in bma_sentence(summary, "z", 0.8)
+    assert "95% CrI [" in bma_sentence(B.robma(y, v, metric="z", bias=False).summary, "z")
+    paragraph = results_paragraph("outcome", "z", {"bma_summary": summary}, {}, "REML", ["z"], 95,
+                                  {"bayes": {"hdi_prob": 0.8}})
+    assert "80% CrI [" in paragraph
+    assert "central 80% credible interval" in bma_summary_note(0.8)

@@ -421,6 +421,16 @@ def test_knha_adhoc_reruns_the_moderator_models_and_their_predictions(review_fol
         assert planned == rerun, result.stdout
 
 
+def test_the_bayesian_level_reruns_model_averaging_and_no_frequentist_job(review_folder: Path):
+    """bma_summary.csv's credible intervals have the mass bayes.hdi_prob (as every Bayesian interval): a new value
+    reruns the bma job, which did not read it (its intervals stayed 95%), and not the pooling."""
+    targets = [f"results/outcome/{name}" for name in ("pooled.csv", "bma_summary.csv")]
+    snakemake(review_folder, *targets)
+    result = snakemake(review_folder, *targets, "--dry-run", "--config", "bayes={hdi_prob: 0.8}")
+    planned = {rule for rule in ("pool", "bma") if f"rule {rule}:" in result.stdout}
+    assert planned == {"bma"}, result.stdout
+
+
 def test_jobs_import_the_package_that_ships_with_the_snakefile(review_folder: Path, tmp_path_factory):
     """A job imports src/alliance_meta beside the Snakefile, as the run's main process does, not an
     alliance_meta found earlier on the Python path (another checkout, an older release)."""

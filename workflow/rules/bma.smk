@@ -16,6 +16,7 @@ rule bma:
     params:
         bma=config["bma"],
         fit=composite_options,
+        prob=config["bayes"]["hdi_prob"],  # the mass of the credible intervals, as of every Bayesian interval
     threads: 1
     conda:
         CONDA_ENV

@@ -13,7 +13,8 @@ snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "bma")
 output, options = snakemake.output, snakemake.params.bma
 result = bma(am.fit(read_table(snakemake.input[0]), **snakemake.params.fit),
-             prior_scale=options["prior_scale"], priors=options["priors"], bias=options["bias"])
+             prior_scale=options["prior_scale"], priors=options["priors"], bias=options["bias"],
+             prob=snakemake.params.prob)
 for row in result.table.itertuples():
     logger.info("effect=%d heterogeneity=%d bias=%s: log ML = %.6f (quadrature error %.2g, %s), posterior %.4g",
                 row.effect, row.heterogeneity, row.bias, row.log_marglik, row.log_marglik_error, row.method,

@@ -64,6 +64,7 @@ import pandas as pd
 from scipy import interpolate, special
 
 from alliance_meta.engines import distributions as dist
+from alliance_meta.engines.heterogeneity import level_alpha
 
 from .exact import LOG_2PI, T0_FACTOR, conditional_posterior, log_tau_grid
 
@@ -74,6 +75,8 @@ DEFAULT_PRIORS = {
     "mu": {"family": "normal", "mean": 0.0, "sd": 1.0},
     "tau": {"family": "inv_gamma", "shape": 1.0, "scale": 0.15},
 }
+#: Mass of the central credible interval of bma_summary.csv (the pipeline passes ``bayes.hdi_prob``).
+DEFAULT_PROB = 0.95
 #: The config's ``bma`` keys (checked by :func:`alliance_meta.inputs.options.check_options` where the schema is absent).
 BMA_KEYS = {"prior_scale": None, "priors": {name: dict.fromkeys(prior) for name, prior in DEFAULT_PRIORS.items()},
             "bias": None}
@@ -669,8 +672,15 @@ def ensemble(bias: bool = True) -> list[tuple[Model, float]]:
     return out
 
 
-def _mixture(parts, probs=(0.025, 0.5, 0.975), transform=None):
-    """Mean and quantiles of a mixture of model marginals [(weight, Marginal)] (atoms at 0
+def central_probs(prob: float) -> tuple[float, float, float]:
+    """The quantiles of a central (equal-tailed) credible interval of mass ``prob`` and the median: (0.025, 0.5,
+    0.975) for 0.95 (through the level in percent, so that 0.95 gives 0.025 exactly, not 0.025000000000000022)."""
+    tail = level_alpha(100.0 * prob) / 2.0
+    return tail, 0.5, 1.0 - tail
+
+
+def _mixture(parts, probs, transform=None):
+    """Mean and the quantiles ``probs`` of a mixture of model marginals [(weight, Marginal)] (atoms at 0
     included); ``transform``: a monotone function (e.g. tanh) applied to the parameter."""
     total = sum(p for p, _ in parts)
     grid = np.unique(np.concatenate([m.x for _, m in parts if not m.atom] + [np.array([-1e-300, 0.0])]))
@@ -691,7 +701,8 @@ def _mixture(parts, probs=(0.025, 0.5, 0.975), transform=None):
 
 @dataclass(frozen=True, eq=False)  # identity: its frames do not compare
 class BmaResult:
-    """The fitted ensemble: ``table`` (bma.csv) and ``summary`` (bma_summary.csv)."""
+    """The fitted ensemble: ``table`` (bma.csv) and ``summary`` (bma_summary.csv, whose ``ci_lower`` and
+    ``ci_upper`` bound the central credible interval of mass ``prob``)."""
 
     fits: tuple
     metric: str
@@ -699,6 +710,7 @@ class BmaResult:
     studies: pd.DataFrame = field(repr=False)
     table: pd.DataFrame = field(repr=False)
     summary: pd.DataFrame = field(repr=False)
+    prob: float = DEFAULT_PROB
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
@@ -738,11 +750,12 @@ class BmaResult:
         return bma_figure(self)
 
 
-def _summaries(fits, post_probs, log_post: np.ndarray, metric: str) -> pd.DataFrame:
+def _summaries(fits, post_probs, log_post: np.ndarray, metric: str, prob: float = DEFAULT_PROB) -> pd.DataFrame:
     """Component rows (prior and posterior inclusion probabilities, inclusion Bayes factors) and the
-    model-averaged estimates. ``log_post``: log prior probability + log marginal likelihood of each model,
-    from which the inclusion Bayes factors are computed in log space (as posterior odds over prior odds, they
-    saturate once a posterior probability rounds to 1: inf, or 1e14 for a Bayes factor of 1e27)."""
+    model-averaged estimates (mean, median and the central credible interval of mass ``prob``). ``log_post``: log
+    prior probability + log marginal likelihood of each model, from which the inclusion Bayes factors are computed
+    in log space (as posterior odds over prior odds, they saturate once a posterior probability rounds to 1: inf,
+    or 1e14 for a Bayes factor of 1e27)."""
     prior = np.array([f.prior_prob for f in fits])
     rows = []
     components = {
@@ -771,7 +784,7 @@ def _summaries(fits, post_probs, log_post: np.ndarray, metric: str) -> pd.DataFr
             if metric == "z" and parameter == "mu":
                 scales.append(("r", np.tanh))
             for scale, transform in scales:
-                mean, (lower, median, upper) = _mixture(parts, transform=transform)
+                mean, (lower, median, upper) = _mixture(parts, central_probs(prob), transform)
                 rows.append({"quantity": "estimate", "name": parameter,
                              "type": "conditional" if conditional else "averaged", "scale": scale,
                              "mean": float(mean), "median": float(median), "ci_lower": float(lower),
@@ -780,8 +793,9 @@ def _summaries(fits, post_probs, log_post: np.ndarray, metric: str) -> pd.DataFr
 
 
 def robma(yi, vi, metric: str = "smd", prior_scale: str = "cohens_d", priors: dict | None = None,
-          bias: bool = True) -> BmaResult:
-    """RoBMA-PSMA ensemble of independent effect sizes ``yi`` with variances ``vi`` (see module docstring)."""
+          bias: bool = True, prob: float = DEFAULT_PROB) -> BmaResult:
+    """RoBMA-PSMA ensemble of independent effect sizes ``yi`` with variances ``vi`` (see module docstring);
+    ``prob``: the mass of the central credible intervals of the summary."""
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
     if len(y) < 2 or len(y) != len(v) or not np.all(np.isfinite(y)) or not np.all(v > 0):
@@ -802,15 +816,18 @@ def robma(yi, vi, metric: str = "smd", prior_scale: str = "cohens_d", priors: di
         "method": [f.method for f in fits],
     })
     studies = pd.DataFrame({"yi": y, "vi": v})
-    return BmaResult(tuple(fits), metric, pr, studies, table, _summaries(fits, post, log_post, metric))
+    return BmaResult(tuple(fits), metric, pr, studies, table, _summaries(fits, post, log_post, metric, prob), prob)
 
 
-def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bool = True) -> BmaResult:
+def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bool = True,
+        prob: float = DEFAULT_PROB) -> BmaResult:
     """RoBMA-PSMA model averaging of the independent studies of ``fit`` (study composites of a
     three-level fit), on the fit's metric (Bartoš et al. 2023; RoBMA's ``RoBMA(..., model_type = "PSMA")``).
 
     ``prior_scale``, ``priors``, ``bias``: the config's ``bma`` keys, checked as the config is (a misspelt
     key or value is a ValueError). Priors on Cohen's d (``prior_scale="cohens_d"``) need the fit's metric.
+    ``prob``: the mass of the central (equal-tailed, as RoBMA's) credible intervals of ``summary``, between 0 and 1;
+    the pipeline passes ``bayes.hdi_prob``, the level of every Bayesian interval of the run.
     """
     from alliance_meta.analyses.bias.results import independent_studies
     from alliance_meta.inputs.options import check_options
@@ -819,6 +836,9 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
     require_fit(fit, "am.bma")
     if not isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"am.bma: bias is True or False, not {bias!r}")
+    if isinstance(prob, (bool, np.bool_)) or not isinstance(prob, (int, float)) or not 0 < prob < 1:
+        raise ValueError(f"am.bma: prob is the mass of the credible interval, a number between 0 and 1 (e.g. 0.95, "
+                         f"as bayes.hdi_prob), not {prob!r}")
     check_options("bma", {"prior_scale": prior_scale, "priors": priors or {}, "bias": bool(bias)}, BMA_KEYS,
                   "am.bma", enums={"prior_scale": ("cohens_d", "analysis")})
     if fit.metric is None and prior_scale == "cohens_d":
@@ -831,7 +851,7 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
         return BmaResult((), fit.metric or "smd", BmaPriors.from_config(fit.metric or "smd", prior_scale, priors),
                          studies, pd.DataFrame(columns=columns),
                          pd.DataFrame(columns=["quantity", "name", "type", "scale", "prior_prob", "posterior_prob",
-                                               "inclusion_bf", "mean", "median", "ci_lower", "ci_upper"]))
+                                               "inclusion_bf", "mean", "median", "ci_lower", "ci_upper"]), prob)
     result = robma(studies["yi"].to_numpy(float), studies["vi"].to_numpy(float), fit.metric or "smd",
-                   prior_scale, priors, bias)
+                   prior_scale, priors, bias, prob)
     return replace(result, studies=studies)

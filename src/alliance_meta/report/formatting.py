@@ -75,6 +75,12 @@ R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no he
                 "account for")
 
 
+def probability_percent(prob: float) -> str:
+    """The mass of a Bayesian interval as its label's percent: 0.95 -> ``95``, 0.895 -> ``89.5`` (rounded past the
+    float's noise: 100 x 0.57 is 56.99999999999999)."""
+    return f"{round(100 * float(prob), 6):g}"
+
+
 def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:
     """``value`` rounded to ``decimals``, a typographic minus, optionally without the leading zero."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):

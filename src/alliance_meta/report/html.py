@@ -13,7 +13,7 @@ import pandas as pd
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
-from alliance_meta.report.formatting import counted, is_finite, readable_frame
+from alliance_meta.report.formatting import counted, is_finite, probability_percent, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
@@ -298,6 +298,14 @@ def refit_notes(config: dict, level: float = 95) -> dict[str, str]:
             "cumulative": f"The main model refitted as studies are added; {interval}{single}."}
 
 
+def bma_summary_note(hdi_prob: float) -> str:
+    """The note of bma_summary.csv's table: the level of its credible intervals (``bayes.hdi_prob``, as every
+    Bayesian interval of the run) and what its ``type`` means."""
+    return (f"mean, median, ci_lower, ci_upper: the model-averaged posterior and its central "
+            f"{probability_percent(hdi_prob)}% credible interval (equal-tailed, as RoBMA's); averaged = over all "
+            "models (those without the parameter at 0), conditional = over the models with it.")
+
+
 def ordered(names) -> list[str]:
     known = [name for name in TABLE_TITLES if name in names]
     return known + sorted(set(names) - set(known))
@@ -322,8 +330,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          note=f"yi and vi in the analysis metric ({metric}).",
                                          source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
-    notes = refit_notes(config, level)
     settings = TableSettings.from_config(config)
+    notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
                                                   notes.get(name, "") if len(tables[name]) else "", settings)]

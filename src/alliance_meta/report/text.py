@@ -18,7 +18,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, counted, is_finite,
-                                             listed, pooled_studies, step_list)
+                                             listed, pooled_studies, probability_percent, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
@@ -395,7 +395,7 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
         return ""
     rows = {row.parameter: row for row in bayes.itertuples()}
     show = display(metric)
-    hdi = "HDI" if math.isclose(hdi_prob, 0.95) else f"{100 * hdi_prob:g}% HDI"
+    hdi = "HDI" if math.isclose(hdi_prob, 0.95) else f"{probability_percent(hdi_prob)}% HDI"
     parts = []
     if "mu" in rows:
         mu = rows["mu"]
@@ -447,9 +447,10 @@ def bma_name(summary: pd.DataFrame) -> str:
     return "Bayesian model averaging over effect and heterogeneity (no publication-bias models)"
 
 
-def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
+def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95) -> str:
     """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu (robust Bayesian
-    model averaging, bma_summary.csv): its posterior median with the 95% credible interval."""
+    model averaging, bma_summary.csv): its posterior median with the credible interval of mass ``prob``
+    (bayes.hdi_prob, the interval's level in bma_summary.csv)."""
     if summary is None or summary.empty or "quantity" not in summary:
         return ""
     show = display(metric)
@@ -473,7 +474,8 @@ def bma_sentence(summary: pd.DataFrame, metric: str) -> str:
         # the posterior median, named as such: bma_summary.csv (as RoBMA's summary) leads with the mean, which
         # a spike at no effect pulls apart from the median (the median's back-transform is exact, the mean's not)
         sentence += (f"; the model-averaged estimate (posterior median) was {show.symbol} = "
-                     f"{show.number(row['median'])}, 95% CrI {show.interval(row['ci_lower'], row['ci_upper'])}")
+                     f"{show.number(row['median'])}, {probability_percent(prob)}% CrI "
+                     f"{show.interval(row['ci_lower'], row['ci_upper'])}")
     return (sentence + ".") if sentence else ""
 
 
@@ -567,7 +569,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
                  selection_sentence(tables.get("selection_models"), metric, tables.get("bias")),
                  bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts)),
-                 bma_sentence(tables.get("bma_summary"), metric),
+                 bma_sentence(tables.get("bma_summary"), metric, hdi_prob),
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
                  if "psychometric" in tables
                  else ""]
