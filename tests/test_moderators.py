@@ -232,6 +232,31 @@ def test_subgroup_plot_names_the_test_of_its_cis():
         plt.close(figure)
 
 
+def test_subgroup_plot_says_when_its_f_test_is_the_ad_hoc_knapp_hartung(tmp_path):
+    """Under pooling.knha_adhoc moderators.csv's F is metafor's test = "adhoc" (its note says so), and the footnote
+    gave it as plain F; it names the variant now, and the footnote of a plain F is as it was."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.models.univariate import ADHOC_NOTE
+    from alliance_meta.plots.style import save_figure
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    levels = pd.DataFrame({"level": ["a", "b"], "k": [8, 9], "estimate": [0.27, 0.32], "ci_lower": [0.17, 0.27],
+                           "ci_upper": [0.36, 0.37]})
+    summary = {"moderator": "country", "qm_df": 1, "qm": 1.0, "qm_p": 0.3, "f_df1": 1, "f_df2": 15, "f": 1.0,
+               "f_p": 0.4, "q_between_separate_df": 1, "q_between_separate": 1.1, "q_between_separate_p": 0.3}
+    overall = {"method": "REML", "estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 17, "test": "knha",
+               "note": ADHOC_NOTE}
+    texts = {}
+    for name, note in (("plain", ""), ("adhoc", f"2 composites of 1 studies; {ADHOC_NOTE}")):
+        figure = subgroup_forest(levels, {**summary, "note": note}, overall, "z")
+        texts[name] = " ".join(text.get_text() for text in figure.texts)
+        save_figure(figure, [tmp_path / f"subgroups_{name}.png"])
+        plt.close(figure)
+    assert "$F$: Knapp\u2013Hartung (ad hoc variant: scale factor not below 1)." in texts["adhoc"]
+    assert "ad hoc" not in texts["plain"].replace("overall: Knapp\u2013Hartung, ad hoc variant.", "")
+
+
 def test_a_three_level_fit_s_moderator_plots_give_the_three_level_test():
     """Under dependence: multilevel the figures gave only the test of the study composites (QM(2) = 0.72,
     p = .697) where the report's headline is the three-level model's (QM(2) = 0.27, CR2 F(2, 10.7)): both said."""

@@ -205,6 +205,22 @@ def test_adhoc_predictions_table_matches_metafor_predict():
         close(table[ours], entry[theirs], ours)
 
 
+def test_adhoc_predictions_say_so_in_their_note():
+    """The knha rows of meta_regression_predictions.csv under pooling.knha_adhoc were metafor's adhoc predictions
+    without a word (meta_regression.csv's and moderators.csv's note say it): a last column note says it on them,
+    blank on the Wald rows; without knha_adhoc the table keeps its columns (no note)."""
+    from alliance_meta.analyses.model_comparison import prediction_table
+    from alliance_meta.models.univariate import ADHOC_NOTE
+
+    frame = adhoc_frame("bcg")
+    table = prediction_table(frame, ["alloc"], None, tests=("z", "knha"), knha_adhoc=True)
+    assert table.columns[-1] == "note"
+    assert (table.loc[table["test"] == "knha", "note"] == ADHOC_NOTE).all()
+    assert (table.loc[table["test"] == "z", "note"] == "").all()
+    plain = prediction_table(frame, ["alloc"], None, tests=("z", "knha"))
+    assert list(plain.columns) == list(table.columns[:-1])
+
+
 def test_adhoc_exact_permutation_test_matches_metafor_permutest():
     """permutest of an adhoc model refits every permutation with test = "adhoc" (its t and F floored too)."""
     case = REFERENCE["adhoc_permutation"]

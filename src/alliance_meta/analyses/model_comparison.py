@@ -41,6 +41,7 @@ from alliance_meta.engines.heterogeneity import level_alpha
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.models import metareg
 from alliance_meta.models.location_scale import fit_statistics, log_likelihood
+from alliance_meta.models.univariate import ADHOC_NOTE
 
 INTERCEPT_ONLY = "1"
 
@@ -303,7 +304,9 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
     """Marginal means of a fitted meta-regression at :func:`prediction_grid`, one row per
     (variable, value, test): ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``pi_lower``,
     ``pi_upper`` (metafor's ``predict(fit, newmods =)``), ``k`` rows at a categorical level,
-    and back-transformed columns of ``metric`` (e.g. ``r``, ``r_ci_lower``, ...)."""
+    and back-transformed columns of ``metric`` (e.g. ``r``, ``r_ci_lower``, ...); for a fit with ad hoc
+    Knapp-Hartung tests (``knha_adhoc``) a last column ``note``, which says so on the ``knha`` rows (as
+    meta_regression.csv's note)."""
     if fit.design is None:
         raise ValueError("predictions need the fit's design (fit it with metareg.fit_formula or pass design=)")
     variables = design_variables(fit.design)
@@ -330,6 +333,8 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
             for column, suffix in (("estimate", ""), ("ci_lower", "_ci_lower"), ("ci_upper", "_ci_upper"),
                                    ("pi_lower", "_pi_lower"), ("pi_upper", "_pi_upper")):
                 frame[prefix + suffix] = back_transform(frame[column].to_numpy(float), metric)[prefix]
+    if fit.knha_adhoc and len(frame):
+        frame["note"] = np.where(frame["test"] == "knha", ADHOC_NOTE, "")
     return frame
 
 

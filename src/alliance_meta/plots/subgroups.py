@@ -58,6 +58,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
     The note names the test of each CI (:func:`alliance_meta.plots.forest.interval_test` of ``overall``) and ends
     with ``without_level`` (:func:`without_level_note`). The diamonds take the forest plots' colours
     (``plots.subgroup_colour``, ``plots.summary_colour``), so a level's diamond looks the same in both figures."""
+    from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES
     from alliance_meta.plots.forest import interval_test, test_name
 
     label, transform, null = display_scale(metric)
@@ -99,6 +100,9 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         # k of a level counts studies (composites of a study's effect sizes within the level); that of a
         # three-level overall counts effect sizes: said, so that the two k are not read as the same count
         three_level = three_level_test(summary)
+        # the F test's variant under pooling.knha_adhoc, which moderators.csv's note says (metafor's test = "adhoc"),
+        # on a line of its own (the line of the tests is long already)
+        adhoc = ADHOC_NOTE in str(summary.get("note", "")).split("; ") and not no_test_between_levels(summary)
         per_level = (("k of a level: studies (a study's effect sizes within the level combined); "
                       "k overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
         # the tests of the CIs, named as the forest plot's footnote names them: subgroups.csv's are Wald; the
@@ -113,6 +117,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                  rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
                  rf"$\tau^2$: $Q_\mathrm{{between}}$({summary['q_between_separate_df']:.0f}) = "
                  rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
+        lines += (f"$F$: {CI_TEST_NAMES['adhoc']}.",) if adhoc else ()
         if three_level:  # dependence: multilevel: the test the report gives
             lines += (f"Differences between levels, three-level model: {three_level}.".replace("QM(", r"$Q_\mathrm{M}$(")
                       .replace("CR2 F(", "CR2 $F$("),)
