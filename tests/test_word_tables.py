@@ -13,7 +13,7 @@ from docx import Document
 from docx.oxml.ns import qn
 
 import alliance_meta as am
-from alliance_meta.report.tables import family_title, manuscript_table, to_markdown
+from alliance_meta.report.tables import ManuscriptTable, family_title, manuscript_table, to_markdown
 from alliance_meta.report.word import read_docx_tables, title_case, write_docx, write_docx_each
 
 # dat.bcg (metadat): log risk ratios of the 13 BCG trials, as escalc("RR") gives them
@@ -297,6 +297,49 @@ def test_no_letter_of_an_abbreviation_with_periods_is_italic(tmp_path):
     runs = [(run.text, bool(run.italic)) for run in note.runs]
     assert not any(italic and text in ("g", "n") for text, italic in runs)
     assert ("e.g. no dropout" in "".join(text for text, _ in runs)) and runs[-2:] == [("k", True), (".", False)]
+
+
+def note_runs(path) -> list[tuple[str, bool]]:
+    note = next(p for p in Document(str(path)).paragraphs if p.text.startswith("Note."))
+    return [(run.text, bool(run.italic)) for run in note.runs]
+
+
+def test_initials_of_a_name_are_no_statistical_symbols(tmp_path):
+    """"J. F. Smith" set its F as the F test in italics (and Q. Wang's Q as Cochran's Q): a capital with a period
+    before another initial or a name, or after a surname and comma, is an initial; F, N and Q used as symbols in the
+    same note stay italic."""
+    note = ("Coded by J. F. Smith, F. Smith, J.-F. Martin, Q. Wang and Smith, F., & Jones. F (df1, df2) = "
+            "Knapp\u2013Hartung test; N = patients; Q = Cochran's test.")
+    write_docx([ManuscriptTable("t", ["Study", "N"], [["a", "1"]], note)], tmp_path / "t.docx")
+    runs = note_runs(tmp_path / "t.docx")
+    assert "".join(text for text, _ in runs) == f"Note. {note}"
+    assert [text for text, italic in runs if italic] == ["Note.", "F", "df1", "df2", "N", "Q"]
+
+
+def test_text_from_the_data_is_never_a_statistical_symbol(tmp_path):
+    """A moderator's level named in its note ("sex has one value (F) in every row") and a moderator column named
+    like a symbol were set in italics as statistical symbols: the tables mark the text that comes from the data
+    (ManuscriptTable.verbatim) and Word sets it as written; the table's own F, k and p stay italic."""
+    row = {"moderator": "sex", "k": 9, "qm": np.nan, "qm_df": np.nan, "qm_p": np.nan, "f": np.nan, "f_df1": np.nan,
+           "f_df2": np.nan, "f_p": np.nan, "tau2": np.nan, "r2": np.nan,
+           "note": "no mixed-effects model: sex has one value (F) in every row: nothing to compare"}
+    table = manuscript_table("moderators", pd.DataFrame([row]), "z")
+    assert "sex has one value (F) in every row" in table.note
+    write_docx([table], tmp_path / "moderators.docx")
+    runs = note_runs(tmp_path / "moderators.docx")
+    italic = [text for text, italic in runs if italic]
+    assert italic.count("F") == 1 and "(F)" in "".join(text for text, italic in runs if not italic)
+    assert {"k", "QM"} <= set(italic)
+    characteristics = pd.DataFrame({"study_id": ["s1", "s2"], "authors": ["J. F. Smith", "Q. Wang"],
+                                    "year": [2001, 2003], "n": [50, 60], "k_effect_sizes": [1, 2],
+                                    "q": ["yes", "no"], "estimate": [0.3, 0.2], "ci_lower": [0.1, 0.0],
+                                    "ci_upper": [0.5, 0.4]})
+    table = manuscript_table("study_characteristics", characteristics, "smd")
+    assert "Q" in table.header
+    write_docx([table], tmp_path / "characteristics.docx")
+    heading = {cell.text: [run.text for run in cell.paragraphs[0].runs if run.italic]
+               for cell in Document(str(tmp_path / "characteristics.docx")).tables[0].rows[0].cells}
+    assert heading["Q"] == [] and heading["N"] == ["N"] and heading["k"] == ["k"]
 
 
 @pytest.mark.parametrize("metric, scale", [("z", "Fisher's z"), ("log_or", "log odds ratio"), ("smd", "Hedges' g")])

@@ -20,7 +20,7 @@ from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
                                              apa_setting, counted, is_finite, pooled_studies, readable_frame,
-                                             step_list, R2_NOT_GIVEN)
+                                             probability_percent, step_list, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -36,13 +36,16 @@ LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", "\u03c3": r"$
 
 @dataclass(frozen=True)
 class ManuscriptTable:
-    """A titled table of already formatted cells, with a note below it."""
+    """A titled table of already formatted cells, with a note below it. ``verbatim``: text of the headings and the
+    note that comes from the data (moderator names, the analyses' notes naming levels), which Word sets as written,
+    never as a statistical symbol (a level "F" is no F test)."""
 
     title: str
     header: list[str]
     rows: list[list[str]]
     note: str = ""
     align: list[str] = field(default_factory=list)
+    verbatim: tuple[str, ...] = ()
 
     def alignment(self) -> list[str]:
         return self.align or ["l"] + ["r"] * (len(self.header) - 1)
@@ -208,7 +211,16 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
             "test of the moderator; p (permutation) = its permutation test; \u03c4\u00b2 = residual variance of the "
             f"true effects, in the analysis metric ({METRIC_NAMES[metric]}); R\u00b2 = share of \u03c4\u00b2 "
             "accounted for by the moderator." + _r2_note(frame, "tau2_null") + _moderator_notes(frame))
-    return ManuscriptTable("Moderator tests", header, rows, note)
+    return ManuscriptTable("Moderator tests", header, rows, note, verbatim=_moderator_text(frame))
+
+
+def _moderator_text(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The text of a moderator table's note that comes from the data (:attr:`ManuscriptTable.verbatim`): the
+    moderators' names and the analyses' notes, which name levels ("has one value (F) in every row")."""
+    notes = [part for column in ("note", "multilevel_note") for note in frame.get(column, [])
+             for part in _note_parts(note)]
+    return tuple(dict.fromkeys(text.strip().rstrip(".") for text in [*frame.get("moderator", []), *notes]
+                               if isinstance(text, str) and text.strip()))
 
 
 def _with_df(statistic, *df) -> str:
@@ -295,7 +307,7 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
         note += (f" {', '.join(single)}: one effect size per study, so \u03c3\u00b2 between and within are not "
                  "identified separately (only their sum).")
     note += _r2_note(frame, "multilevel_tau2_null") + _three_level_notes(frame)
-    return ManuscriptTable("Moderator tests", header, rows, note)
+    return ManuscriptTable("Moderator tests", header, rows, note, verbatim=_moderator_text(frame))
 
 
 def _three_level_notes(frame: pd.DataFrame) -> str:
@@ -563,7 +575,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
                      apa_number(row["r_hat"], 2) if is_finite(row.get("r_hat")) else "",
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
                      apa_integer(row["ess_tail"]) if is_finite(row.get("ess_tail")) else ""])
-    hdi = f"{round(settings.hdi_prob * 100, 6):g}% HDI"
+    hdi = f"{probability_percent(settings.hdi_prob)}% HDI"
     header = ["Parameter", "Mean", "SD", hdi, "R-hat", "ESS bulk", "ESS tail"]
     defined = _bayes_note({str(name) for name in frame.get("parameter", [])}, metric)
     note = (f"Posterior summaries. {defined + ' ' if defined else ''}HDI = highest-density interval; R-hat = "
@@ -692,8 +704,8 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
              *(text(row[m]) for m in moderators), *([text(row["rob_overall"])] if rob else []),
              show.with_interval(row["estimate"], row["ci_lower"], row["ci_upper"])]
             for _, row in frame.iterrows()]
-    header = ["Study", *(["Year"] if year else []), *(["N"] if size else []), "k",
-              *(m.replace("_", " ").capitalize() for m in moderators),
+    names = [m.replace("_", " ").capitalize() for m in moderators]  # the sheet's columns: never symbols in Word
+    header = ["Study", *(["Year"] if year else []), *(["N"] if size else []), "k", *names,
               *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
     unknown_n = size and pd.to_numeric(frame["n"], errors="coerce").isna().any()
     note = (("N = the study's sample size (its largest n"
@@ -706,7 +718,7 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
             + ("; risk of bias = the overall judgement (mixed: it differs between the study's effect sizes)"
                if rob else "") + ".")
     align = ["l", *(["r"] * (year + size)), "r", *(["l"] * (len(moderators) + rob)), "r"]
-    return ManuscriptTable("Characteristics of the included studies", header, rows, note, align)
+    return ManuscriptTable("Characteristics of the included studies", header, rows, note, align, tuple(names))
 
 
 def back_transformed_columns(metric: str) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import io
 import re
 import zipfile
@@ -122,33 +123,57 @@ STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/.-])(I\u00b2|R\u00b2|QM|SD|df1|
                                 r"(?![\w'/-]|\.\w)")
 
 
+#: Initials, never a statistical symbol: a capital with a period before another initial or a name ("J. F. Smith",
+#: "J.-F. Smith", "F. Smith") or after a surname and comma ("Smith, F.").
+INITIALS = r"(?<![\w.])(?:[A-Z]\.[ \u00a0-]?)+(?=[A-Z])|(?<=[a-z], )[A-Z]\.(?=[\s,;)&]|$)"
+
+
+@functools.lru_cache(maxsize=64)
+def upright_text(verbatim: tuple[str, ...] = ()) -> re.Pattern:
+    """The passages of a heading or note that are set as written, never as statistical symbols: :data:`INITIALS`
+    and the whole-word occurrences of ``verbatim`` (:attr:`ManuscriptTable.verbatim`, text from the data)."""
+    words = sorted({text for text in verbatim if text}, key=len, reverse=True)
+    data = [rf"(?<!\w){re.escape(text)}(?!\w)" for text in words]
+    return re.compile("(" + "|".join([*data, INITIALS]) + ")")
+
+
 #: The psychometric table's SD_res and SD_ρ (plain text's underscore): SD with its subscript.
 SUBSCRIPTED = re.compile(r"(?<![\w])SD_(res|\u03c1)(?![\w])")
 
 
-def add_text(paragraph, text: str, size=TEXT_SIZE, symbols: bool = True) -> None:
+def add_text(paragraph, text: str, size=TEXT_SIZE, symbols: bool = True, verbatim=()) -> None:
     """``text`` as runs of ``paragraph``, its statistical symbols (:data:`STATISTICAL_SYMBOL`) italic and SD_res,
-    SD_ρ as SD with a subscript."""
+    SD_ρ as SD with a subscript; initials and the passages ``verbatim`` (text from the data) as written
+    (:func:`upright_text`)."""
     if not symbols:
         _font(paragraph.add_run(text), size)
         return
+    upright = upright_text(tuple(verbatim))
     pieces = SUBSCRIPTED.split(text)
     for index, piece in enumerate(pieces):
         if index % 2 == 1:  # the subscript of an SD
             _font(paragraph.add_run("SD"), size, italic=True)
             _font(paragraph.add_run(piece), size).font.subscript = True
             continue
-        for position, part in enumerate(STATISTICAL_SYMBOL.split(piece)):
-            if part:
-                _font(paragraph.add_run(part), size, italic=position % 2 == 1)
+        runs = []  # (text, italic), the upright passages joined to the plain text beside them (one run, as before)
+        for kept, passage in enumerate(upright.split(piece)):
+            parts = [passage] if kept % 2 else STATISTICAL_SYMBOL.split(passage)
+            for position, part in enumerate(parts):
+                italic = position % 2 == 1
+                if part and runs and not italic and not runs[-1][1]:
+                    runs[-1] = (runs[-1][0] + part, False)
+                elif part:
+                    runs.append((part, italic))
+        for part, italic in runs:
+            _font(paragraph.add_run(part), size, italic=italic)
 
 
-def _cell_text(cell, text: str, align: str, symbols: bool = False):
+def _cell_text(cell, text: str, align: str, symbols: bool = False, verbatim=()):
     paragraph = cell.paragraphs[0]
     paragraph.alignment = {"l": WD_ALIGN_PARAGRAPH.LEFT, "r": WD_ALIGN_PARAGRAPH.RIGHT,
                            "c": WD_ALIGN_PARAGRAPH.CENTER}[align]
     paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
-    add_text(paragraph, text, TABLE_SIZE, symbols)
+    add_text(paragraph, text, TABLE_SIZE, symbols, verbatim)
     # the paragraph mark in the table's size too: a row with an empty cell was a 12-pt line, taller than the others
     mark = OxmlElement("w:rPr")
     size = OxmlElement("w:sz")
@@ -240,7 +265,7 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
     grid_rows = [row.cells for row in grid.rows]
     for j, heading in enumerate(table.header):
         cell = grid_rows[0][j]
-        _cell_text(cell, heading, "l" if align[j] == "l" else "c", symbols=True)
+        _cell_text(cell, heading, "l" if align[j] == "l" else "c", symbols=True, verbatim=table.verbatim)
         _borders(cell, top="single", bottom="single")
     for i, row in enumerate(table.rows, start=1):
         for j, text in enumerate(row):
@@ -253,7 +278,7 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
         note = document.add_paragraph()
         note.paragraph_format.space_before = Pt(6)
         _font(note.add_run("Note."), italic=True)
-        add_text(note, f" {table.note}")
+        add_text(note, f" {table.note}", verbatim=table.verbatim)
 
 
 def _add_label(document, number: int) -> None:
