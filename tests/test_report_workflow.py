@@ -152,3 +152,16 @@ def test_the_simulated_note_lies_below_everything_in_every_figure(review):
             crowded[path.relative_to(review).as_posix()] = other
     assert noted > 20 and "bayes_prior_sensitivity" in str(figures), noted
     assert not crowded, crowded
+
+
+def test_a_key_no_analysis_reads_reruns_the_report_that_shows_it(review):
+    """The report shows the whole config (its provenance section) and reads it for its methods: a key that reruns
+    no other job (multiverse.progress_every, a batch's log only) reruns the report alone; it was left showing the
+    old value."""
+    assert "progress_every: 500" in (review / "results" / "report.html").read_text(encoding="utf-8")
+    command = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(review), "--cores", "1",
+               "--dry-run", "--config", "multiverse={progress_every: 100}"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    planned = set(re.findall(r"^(?:local)?rule (\w+):", result.stdout, flags=re.M))
+    assert planned - {"all"} == {"report"}, result.stdout

@@ -405,6 +405,41 @@ def test_a_key_a_job_does_not_read_under_the_settings_does_not_rerun_it(review_f
     assert planned == rerun, result.stdout
 
 
+def test_a_key_a_figure_table_or_sampler_does_not_read_does_not_rerun_it(review_folder: Path):
+    """The forest plots, the psychometric forest plot, the summary of findings, the risk-of-bias figures and the
+    Bayesian rules take only the keys their jobs read: plots.tiff decides the rules' outputs only (a new TIFF is a
+    missing output), the main forest plot draws no subgroup diamond and the psychometric one no text columns nor
+    risk-of-bias symbols; a family's GRADE rating reads its own imprecision width and overrides, and the optimal
+    information events only for odds ratios; a built-in risk-of-bias tool reads no domains and levels; the sampler
+    reads no sensitivity prior and the Bayesian plots only the priors. Each such key reran them all before."""
+    sheet = tiny_sheet()
+    sheet["rob_overall"] = [("low", "moderate", "high")[int(study[1:]) % 3] for study in sheet["study_id"]]
+    sheet.to_csv(review_folder / "data" / "raw" / "studies.csv", index=False)
+    write_config(review_folder, "bayes: {draws: 100, tune: 100, chains: 2}\nplots: {columns: [n], tiff: true}\n")
+    targets = [f"results/outcome/{name}" for name in ("forest.png", "forest_modality.png", "psychometric.csv",
+                                                      "summary_of_findings.csv", "rob_summary.png", "bayes_forest.png")]
+    snakemake(review_folder, *targets)
+    rules = ("forest_plot", "moderator_forest_plot", "psychometric", "summary_of_findings", "risk_of_bias", "bayes",
+             "bayes_plots")
+    for change, rerun in (
+            ("plots={tiff: false, subgroup_colour: '#000001'}", {"moderator_forest_plot", "psychometric"}),
+            ("plots={column_width: 5, rob: true}", {"forest_plot", "moderator_forest_plot"}),
+            ("grade={imprecision_width: {outcome: 0.2, dropout: 0.6}, optimal_information_events: 200}", set()),
+            ("grade={overrides: {dropout: {indirectness: {downgrade: 1}}}}", set()),
+            ("grade={overrides: {outcome: {indirectness: {downgrade: 1}}}}", {"summary_of_findings"}),
+            ("risk_of_bias={levels: [good, fair, poor]}", set()),
+            ("risk_of_bias={weighted: true}", {"risk_of_bias"}),
+            ("bayes={sensitivity_priors: [{family: half_normal, scale: 0.3}]}", set()),
+            ("bayes={prior: {mu_sd: 2.0}}", {"bayes", "bayes_plots"})):
+        result = snakemake(review_folder, *targets, "--dry-run", "--config", change)
+        planned = {rule for rule in rules if f"rule {rule}:" in result.stdout}
+        assert planned == rerun, (change, result.stdout)
+    # plots.tiff set after a run: the missing TIFFs, not the params, rerun the forest plots (the default target)
+    (review_folder / "results" / "outcome" / "forest.tiff").unlink()
+    result = snakemake(review_folder, "--dry-run")
+    assert "Missing output files: results/outcome/forest.tiff" in result.stdout, result.stdout
+
+
 def test_knha_adhoc_reruns_the_moderator_models_and_their_predictions(review_folder: Path):
     """pooling.knha_adhoc makes the moderator models' Knapp-Hartung tests (moderators.csv, meta_regression.csv) and
     the knha predictions metafor's adhoc, so setting it reruns them with pooled.csv; it did not: their rules had no

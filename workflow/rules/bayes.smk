@@ -14,7 +14,8 @@ rule bayes:
         moderators="results/{family}/bayes_moderators.csv",
         draws="results/{family}/bayes_draws.npz",
     params:
-        bayes=config["bayes"],
+        # sensitivity_priors is rule bayes_prior_sensitivity's: a new one does not rerun the sampler
+        bayes={key: value for key, value in config["bayes"].items() if key != "sensitivity_priors"},
         moderators=config["moderators"],
         continuous=config["continuous_moderators"],
         reference_levels=config["reference_levels"],
@@ -67,7 +68,7 @@ rule bayes_plots:
         forest_pdf="results/{family}/bayes_forest.pdf",
         forest_png="results/{family}/bayes_forest.png",
     params:
-        bayes=config["bayes"],
+        bayes={"prior": config["bayes"]["prior"]},  # the priors drawn beside the posteriors (the rest is bayes.csv's)
         metric=lambda wildcards: config["metric"][wildcards.family],
         fit=composite_options,
         labels=config["plots"]["labels"],  # studies named as in the forest plot

@@ -206,6 +206,19 @@ CUSTOM_RISK_OF_BIAS = ({"risk_of_bias": config["risk_of_bias"]} if config["risk_
 RISK_OF_BIAS_TOOL = {key: value for key, value in config["risk_of_bias"].items()
                      if key == "tool" or (key in ("domains", "levels") and CUSTOM_RISK_OF_BIAS)}
 
+# The risk-of-bias figures' block: the tool (RISK_OF_BIAS_TOOL: no domains and levels of a built-in tool, which they do
+# not read) and `weighted` (the summary plot's bars)
+RISK_OF_BIAS_FIGURES = {**RISK_OF_BIAS_TOOL, "weighted": config["risk_of_bias"]["weighted"]}
+
+# The plots keys that each forest plot draws (found by drawing the demo's with each key changed), so that a key a plot
+# does not draw does not rerun it: none reads `tiff` (the rules' outputs do: a forest.tiff asked for is missing, and
+# its job reruns), the main forest plot has no subgroup diamonds, the psychometric one no text columns nor risk-of-bias
+# symbols (rows_per_page: the PDF's pages)
+MODERATOR_FOREST_PLOTS = {key: value for key, value in config["plots"].items() if key != "tiff"}
+FOREST_PLOTS = {key: value for key, value in MODERATOR_FOREST_PLOTS.items() if key != "subgroup_colour"}
+PSYCHOMETRIC_FOREST_PLOTS = {key: value for key, value in MODERATOR_FOREST_PLOTS.items()
+                             if key not in ("columns", "column_labels", "column_width", "rob")}
+
 MAIN_METHOD = config["pooling"]["main_method"]  # the estimator of univariate fits of the study composites
 # the multilevel keys (robust, profile) of the three-level pooled rows: none under aggregate, which reads none of them,
 # so that a multilevel key changed there reruns nothing
@@ -280,6 +293,19 @@ def aggregated_fit_options(wildcards):
 def gosh_fit_options(wildcards):
     """aggregated_fit_options without the level, which GOSH does not read (a new level does not rerun it)."""
     return {key: value for key, value in aggregated_fit_options(wildcards).items() if key != "level"}
+
+
+def grade_options(wildcards):
+    """The config's grade keys that a family's summary of findings reads (alliance_meta.report.grade): its own
+    imprecision width and overrides, and optimal_information_events only under metric log_or (events are counted
+    for odds ratios alone), so that a key of the other family or of odds ratios does not rerun it."""
+    family, grade = wildcards.family, config["grade"]
+    options = {key: grade[key] for key in ("start", "optimal_information_size")}
+    options.update({key: {family: grade[key][family]} for key in ("imprecision_width", "overrides")
+                    if family in grade[key]})
+    if config["metric"][family] == "log_or":
+        options["optimal_information_events"] = grade["optimal_information_events"]
+    return options
 
 
 def gosh_mem_mb(wildcards, input):

@@ -78,7 +78,7 @@ rule summary_of_findings:
     output:
         "results/{family}/summary_of_findings.csv",
     params:
-        grade=config["grade"],
+        grade=grade_options,
         **CUSTOM_RISK_OF_BIAS,  # a custom tool's worst level is high risk
         metric=lambda wildcards: config["metric"][wildcards.family],
         main_method=HEADLINE_METHOD,

@@ -42,7 +42,7 @@ rule forest_plot:
         main_method=HEADLINE_METHOD,
         metric=lambda wildcards: config["metric"][wildcards.family],
         level=config["pooling"]["level"],
-        plots=config["plots"],
+        plots=FOREST_PLOTS,
         risk_of_bias=RISK_OF_BIAS_TOOL,
     conda:
         CONDA_ENV
@@ -58,6 +58,7 @@ FINAL_TARGETS.extend(
     expand(
         "results/{family}/{name}",
         family=FAMILIES,
-        name=["pooled.csv", "forest.pdf", "forest.png", "forest.svg"],
+        # forest.tiff a target too: plots.tiff set after a run asks for it (the rule's params do not hold the key)
+        name=["pooled.csv", "forest.pdf", "forest.png", "forest.svg"] + (["forest.tiff"] if config["plots"]["tiff"] else []),
     )
 )

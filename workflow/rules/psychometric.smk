@@ -23,7 +23,7 @@ rule psychometric:
         settings=PSYCHOMETRIC,
         moderators=PSYCHOMETRIC_MODERATORS,
         level=config["pooling"]["level"],
-        plots=config["plots"],
+        plots=PSYCHOMETRIC_FOREST_PLOTS,
         **CUSTOM_RISK_OF_BIAS,  # a custom tool's levels order a rob_* moderator's levels, as subgroups.csv
     conda:
         CONDA_ENV

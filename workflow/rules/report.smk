@@ -34,7 +34,7 @@ rule moderator_forest_plot:
         level=config["pooling"]["level"],
         aggregate_method=config["aggregate_method"],
         rho=config["aggregate_rho"],
-        plots=config["plots"],
+        plots=MODERATOR_FOREST_PLOTS,
         risk_of_bias=RISK_OF_BIAS_TOOL,
     conda:
         CONDA_ENV
@@ -111,6 +111,9 @@ rule report:
         absent_families=ABSENT_FAMILIES,
         families_left_out=FAMILIES_LEFT_OUT,
         earlier_outputs=earlier_results,  # common.smk: results/ files this config no longer makes
+        # every key: the report shows the whole config (provenance) and its methods read it, so a key that reruns no
+        # other job (multiverse.progress_every) reruns the report alone, not leaving it to show the old value
+        config=dict(config),
     conda:
         CONDA_ENV
     log:

@@ -29,7 +29,7 @@ if HAS_RISK_OF_BIAS:
             sensitivity="results/{family}/rob_sensitivity.csv",
         params:
             fit=fit_options,
-            risk_of_bias=config["risk_of_bias"],
+            risk_of_bias=RISK_OF_BIAS_FIGURES,
             rows_per_page=config["plots"]["rows_per_page"],
         conda:
             CONDA_ENV
