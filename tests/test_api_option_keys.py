@@ -148,3 +148,43 @@ def test_the_fallback_keys_are_the_schemas():
 def test_a_risk_of_bias_block_may_come_with_the_plots_options():
     options = ForestOptions.from_config({"sort": "year", "risk_of_bias": {"tool": "rob2"}})
     assert options.sort == "year" and options.risk_of_bias == {"tool": "rob2"}
+
+
+def _known_keys_problems(path: str, known: dict, block: dict) -> list[str]:
+    """Where a fallback key set (key -> None, or the keys of a nested mapping) differs from the schema's block."""
+    schema = block.get("properties", {})
+    problems = [f"{path}.{key}: {'not in the schema' if key not in schema else 'not in the fallback keys'}"
+                for key in sorted(set(known) ^ set(schema))]
+    for key, nested in known.items():
+        if isinstance(nested, dict) and key in schema:
+            problems += _known_keys_problems(f"{path}.{key}", nested, schema[key])
+    return problems
+
+
+def test_every_fallback_key_set_is_the_schemas():
+    """The key sets and values that the API checks without the schema (the core install has no jsonschema) repeat
+    the config schema's by hand: the grade, BMA, multiverse, psychometric and risk-of-bias blocks equal it to
+    the depth they check, as the plots and bayes blocks do (test above), so they cannot drift apart."""
+    from alliance_meta.analyses.multiverse import MULTIVERSE_KEYS
+    from alliance_meta.analyses.psychometric import PSYCHOMETRIC_KEYS
+    from alliance_meta.bayes.bma import BMA_KEYS, PRIOR_SCALES
+    from alliance_meta.bayes.priors import EMPIRICAL_PRIORS
+    from alliance_meta.inputs import risk_of_bias
+    from alliance_meta.report import grade
+
+    blocks = SCHEMA["properties"]
+    problems = []
+    for section, known in (("grade", grade.GRADE_KEYS), ("bma", BMA_KEYS), ("multiverse", MULTIVERSE_KEYS),
+                           ("psychometric", PSYCHOMETRIC_KEYS), ("bayes", bayes_api.BAYES_KEYS),
+                           ("risk_of_bias", dict.fromkeys(risk_of_bias.CONFIG_KEYS))):
+        problems += _known_keys_problems(section, known, blocks[section])
+    assert problems == []
+    # the values checked without the schema (the enums passed to check_options) and the hand-kept vocabularies
+    assert blocks["grade"]["properties"]["start"]["enum"] == list(grade.STARTS) and set(grade.STARTS) == set(grade.START)
+    assert set(SCHEMA["$defs"]["grade_overrides"]["propertyNames"]["enum"]) == set(grade.DOMAINS)
+    assert set(blocks["grade"]["properties"]["imprecision_width"]["default"].items()) == set(
+        grade.IMPRECISION_WIDTH.items())
+    assert blocks["bma"]["properties"]["prior_scale"]["enum"] == list(PRIOR_SCALES)
+    assert blocks["bayes"]["properties"]["sampler"]["enum"] == list(bayes_api.SAMPLERS)
+    assert set(blocks["risk_of_bias"]["properties"]["tool"]["enum"]) == set(risk_of_bias.TOOLS)
+    assert set(SCHEMA["$defs"]["tau_prior_or_name"]["anyOf"][0]["enum"]) == set(EMPIRICAL_PRIORS)

@@ -27,6 +27,9 @@ BAYES_KEYS = {
     "sensitivity_priors": None,
 }
 
+#: The config's ``bayes.sampler`` values.
+SAMPLERS = ("auto", "nutpie", "pymc")
+
 
 def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
           centre: bool = True, cores: int = 1) -> StageResult:
@@ -54,7 +57,7 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     if config is not None and not isinstance(config, Mapping):
         raise TypeError(f"am.bayes: config is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
                         f"not {type(config).__name__}")
-    check_options("bayes", config, BAYES_KEYS, "am.bayes", enums={"sampler": ("auto", "nutpie", "pymc")})
+    check_options("bayes", config, BAYES_KEYS, "am.bayes", enums={"sampler": SAMPLERS})
     moderators = (moderators,) if isinstance(moderators, str) else tuple(moderators)
     continuous = (continuous,) if isinstance(continuous, str) else tuple(continuous)
     if "study_id" in moderators or "study_id" in continuous:  # as am.moderators; else a pandas error after sampling

@@ -77,6 +77,8 @@ DEFAULT_PRIORS = {
 }
 #: Mass of the central credible interval of bma_summary.csv (the pipeline passes ``bayes.hdi_prob``).
 DEFAULT_PROB = 0.95
+#: The config's ``bma.prior_scale`` values.
+PRIOR_SCALES = ("cohens_d", "analysis")
 #: The config's ``bma`` keys (checked by :func:`alliance_meta.inputs.options.check_options` where the schema is absent).
 BMA_KEYS = {"prior_scale": None, "priors": {name: dict.fromkeys(prior) for name, prior in DEFAULT_PRIORS.items()},
             "bias": None}
@@ -146,7 +148,7 @@ class BmaPriors:
     @classmethod
     def from_config(cls, metric: str, prior_scale: str = "cohens_d", priors: dict | None = None) -> "BmaPriors":
         """``priors``: ``{mu: {family: normal, mean, sd}, tau: {family: inv_gamma, shape, scale}}``."""
-        if prior_scale not in ("cohens_d", "analysis"):
+        if prior_scale not in PRIOR_SCALES:
             raise ValueError(f"bma.prior_scale must be 'cohens_d' or 'analysis', not {prior_scale!r}")
         merged = {key: {**DEFAULT_PRIORS[key], **((priors or {}).get(key) or {})} for key in DEFAULT_PRIORS}
         if merged["mu"]["family"] != "normal" or merged["tau"]["family"] != "inv_gamma":
@@ -840,7 +842,7 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
         raise ValueError(f"am.bma: prob is the mass of the credible interval, a number between 0 and 1 (e.g. 0.95, "
                          f"as bayes.hdi_prob), not {prob!r}")
     check_options("bma", {"prior_scale": prior_scale, "priors": priors or {}, "bias": bool(bias)}, BMA_KEYS,
-                  "am.bma", enums={"prior_scale": ("cohens_d", "analysis")})
+                  "am.bma", enums={"prior_scale": PRIOR_SCALES})
     if fit.metric is None and prior_scale == "cohens_d":
         raise ValueError("am.bma needs the analysis metric to move the priors from Cohen's d to it: "
                          "am.fit(..., metric='z') (or 'smd', 'log_or'), or prior_scale='analysis'")

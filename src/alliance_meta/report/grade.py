@@ -42,6 +42,8 @@ from alliance_meta.report.summary import total_n
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
 START = {"high": 4, "low": 2}
+STARTS = ("low", "high")
+"""The config's ``grade.start`` values, as the schema lists them."""
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 OUTCOMES = {"outcome": "Alliance and treatment outcome (correlation)",
             "dropout": "Alliance of completers versus dropouts"}
@@ -301,7 +303,7 @@ def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"am.summary_of_findings: options is a dict of the config's grade keys, not "
                         f"{type(options).__name__}")
-    check_options("grade", options, GRADE_KEYS, "am.summary_of_findings", enums={"start": ("low", "high")})
+    check_options("grade", options, GRADE_KEYS, "am.summary_of_findings", enums={"start": STARTS})
     if risk_of_bias is not None:
         tool_from_config(risk_of_bias)  # a misspelt key or tool is an error here, not a rating without it
     if family is None:
