@@ -3,6 +3,8 @@ INVENTED rows, not real studies)."""
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
 from alliance_meta.inputs.effect_sizes import convert
@@ -80,3 +82,16 @@ def test_checks_of_chi2_and_direction_spare_rows_converted_from_another_input(tm
     problems = problems_of(tmp_path, "study_id,r,n,direction\nS1,0.3,50,negative\nS2,0.2,40,\n")
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "direction", "direction_contradicts_sign")]
     assert problems[0].rule.startswith("contradicts the sign of r = 0.3, the statistic the row is converted from")
+
+
+def test_rows_without_a_finite_effect_convert_to_nan_without_a_numpy_warning():
+    # rows that validate_sheet refuses (phi = sqrt(60/50) > 1, phi = 1, r = 1, n = 3) reach convert() through the
+    # API: documented to keep yi = vi = NaN; numpy's "invalid value encountered in arctanh" was printed as well
+    sheet = pd.DataFrame({"study_id": ["A", "B", "C", "D", "E"], "chi2": [60.0, 50.0, None, None, None],
+                          "r": [None, None, 1.0, 0.3, 0.3], "n": [50.0, 50.0, 40.0, 3.0, 40.0],
+                          "direction": ["positive", "positive", None, None, None]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        effects = convert(sheet)
+    assert effects["yi"].isna().tolist() == [True, True, True, True, False]
+    assert effects["vi"].isna().tolist() == [True, True, True, True, False]

@@ -542,12 +542,13 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
     chosen = first_complete_kind(data).to_numpy(dtype=object)
     yi, vi, n = (np.full(size, np.nan) for _ in range(3))
     conversion = np.full(size, "no complete input", dtype=object)
-    for kind in INPUT_KINDS:
-        for metric_name in METRICS:
-            rows = np.flatnonzero((chosen == kind.name) & (metric == metric_name))
-            if rows.size:
-                yi[rows], vi[rows], n[rows], conversion[rows] = to_metric(
-                    base_statistic(data.iloc[rows], kind), metric_name)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a non-finite effect is intended: yi = vi = NaN below
+        for kind in INPUT_KINDS:
+            for metric_name in METRICS:
+                rows = np.flatnonzero((chosen == kind.name) & (metric == metric_name))
+                if rows.size:
+                    yi[rows], vi[rows], n[rows], conversion[rows] = to_metric(
+                        base_statistic(data.iloc[rows], kind), metric_name)
     if "reverse" in data.columns:
         reverse = parse_reverse(data["reverse"])
         yi = np.where(reverse, -yi, yi)
