@@ -94,6 +94,28 @@ def test_arrows_where_a_ci_leaves_the_axis():
     assert ">" in markers and "<" in markers
 
 
+def test_footnote_mentions_arrows_only_where_the_figure_draws_one():
+    """The footnote said "arrows: CI beyond the axis" under every forest plot, also where no interval left the
+    axis and no arrow was drawn (a first-review walkthrough): forest and moderator forest plots."""
+    from alliance_meta.analyses.moderators import subgroup_fits
+
+    narrow = pd.DataFrame({"study_id": [f"S{i}" for i in range(6)], "yi": [0.2, 0.3, 0.25, 0.35, 0.28, 0.22],
+                           "vi": [0.01, 0.012, 0.011, 0.009, 0.01, 0.013], "modality": ["CBT", "other"] * 3})
+    wide = narrow.assign(vi=[0.01, 0.012, 0.011, 0.009, 0.01, 4.0])  # z 0.22 +/- 3.9: beyond the axis's 2.65
+
+    def drawn(figure):
+        markers = [line.get_marker() for line in figure.axes[0].get_lines()]
+        words = " ".join(" ".join(text_boxes(figure)[0]).split())  # the footnote's lines joined
+        return any(marker in ("<", ">") for marker in markers), "arrows: CI beyond the axis" in words
+
+    summary = {"qm": 1.5, "qm_df": 1, "qm_p": 0.22}
+    for data, arrows in ((narrow, False), (wide, True)):
+        assert drawn(forest_plot(data, pooled_row(data), "z")) == (arrows, arrows)
+        subgroups = subgroup_fits(data, "modality", "z")
+        figure = moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", summary=summary)[0]
+        assert drawn(figure) == (arrows, arrows)
+
+
 def test_sorting_and_labels():
     data = simulated_family(6)
     assert list(sort_studies(data, np.ones(6), "effect")) == list(np.argsort(data.yi.to_numpy()))

@@ -170,15 +170,17 @@ UNCUT = 10**9  # characters: plots.columns cells are cut when drawn, where there
 NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnote never splits "tau^2 = 0.011"
 
 
-def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None) -> str:
-    """What the marks mean and the heterogeneity statistics, rounded as the report's tables round them
-    (tau^2 and sigma^2 to three decimals, in the analysis ``metric``; I^2 to one)."""
+def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None, arrows: bool = False) -> str:
+    """What the marks mean (the arrows where the figure draws one: :func:`forest_draw.draws_arrows`) and the
+    heterogeneity statistics, rounded as the report's tables round them (tau^2 and sigma^2 to three decimals,
+    in the analysis ``metric``; I^2 to one)."""
     test = interval_test(pooled)
     marks = "effect sizes (rows of the three-level model" + (f", {int(pooled['n_studies'])} studies"
              if np.isfinite(float(pooled.get("n_studies", np.nan))) else "") + "; " \
         if _three_level(pooled) else "study estimates ("
-    text = (f"Squares: {marks}area proportional to weight) with {level:g}% CIs; arrows: CI beyond the "
-            f"axis. Diamond: pooled estimate with {level:g}% CI ({test}).")
+    text = (f"Squares: {marks}area proportional to weight) with {level:g}% CIs"
+            + ("; arrows: CI beyond the axis" if arrows else "")
+            + f". Diamond: pooled estimate with {level:g}% CI ({test}).")
     if one_effect_size(pooled):  # pooled.csv's Q(0) = 0, p = 1 and tau^2 = 0 are set, not estimated
         text += " Heterogeneity: not estimable from one study."
     elif np.isfinite(pooled.get("q", np.nan)):
@@ -202,7 +204,13 @@ def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95
 def _figures(data, pooled, metric, level, options, paged, data_note=None):
     rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options, pooled)
     rows += summary_rows(f"{model_name(pooled)}, k = {len(data)}", pooled, metric, options)
-    return forest_draw.draw_pages(rows, metric, level, options, footnote(pooled, level, data_note or "", metric), paged)
+    note = footnote(pooled, level, data_note or "", metric, _arrows(rows, metric, options))
+    return forest_draw.draw_pages(rows, metric, level, options, note, paged)
+
+
+def _arrows(rows: list[Row], metric: str, options: ForestOptions) -> bool:
+    """Whether the figure of ``rows`` draws an arrow (an interval beyond its axis)."""
+    return forest_draw.draws_arrows(rows, forest_draw.x_limits(rows, metric, options))
 
 
 def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.DataFrame, overall: dict, metric: str,
@@ -236,7 +244,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                   f"{forest_draw.p_text(summary['qm_p'])}.")
     if data_note:
         extra += " " + data_note
-    return forest_draw.draw_pages(rows, metric, level, options, footnote(overall, level, extra, metric), paged)
+    note = footnote(overall, level, extra, metric, _arrows(rows, metric, options))
+    return forest_draw.draw_pages(rows, metric, level, options, note, paged)
 
 
 def save_pages(figures_of, paths, options: ForestOptions) -> None:

@@ -225,6 +225,20 @@ def fit_cells(rows: list[Row], layout_of, options) -> list[Row]:
     return cells(whole)
 
 
+def arrows(row: Row, low: float, high: float) -> list[tuple[float, str]]:
+    """The arrows of a row whose interval the axis ``low`` to ``high`` cuts: (edge, marker) per end beyond it
+    (studies, summaries and the prediction interval; a heading has none)."""
+    if row.kind not in ("study", "overall", "subtotal", "interval"):
+        return []
+    return [(edge, marker) for edge, beyond, marker in ((low, row.lower < low, "<"), (high, row.upper > high, ">"))
+            if beyond]
+
+
+def draws_arrows(rows: list[Row], limits: tuple[float, float]) -> bool:
+    """Whether :func:`draw_rows` draws an arrow on an axis of ``limits`` (what a footnote says of arrows)."""
+    return any(arrows(row, *limits) for row in rows)
+
+
 def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float, options) -> None:
     """Squares, whiskers with arrows, diamonds and the prediction interval."""
     squares = []  # (x, y, area): drawn as one collection (one scatter per study is slow at large k)
@@ -233,9 +247,8 @@ def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float,
         if row.kind == "study":
             colour = options.study_colour
             axis.hlines(y, max(row.lower, low), min(row.upper, high), color=colour, lw=0.8, zorder=2)
-            for edge, beyond, marker in ((low, row.lower < low, "<"), (high, row.upper > high, ">")):
-                if beyond:
-                    axis.plot([edge], [y], marker=marker, ms=4, color=colour, clip_on=False, zorder=3)
+            for edge, marker in arrows(row, low, high):
+                axis.plot([edge], [y], marker=marker, ms=4, color=colour, clip_on=False, zorder=3)
             if low <= row.centre <= high:
                 area = max(4.0, (0.8 * options.font_size * 1.45) ** 2 * row.size)  # points^2, area ~ weight
                 squares.append((row.centre, y, area))
@@ -244,17 +257,15 @@ def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float,
             xs, ys = clipped_diamond(row.lower, row.centre, row.upper, y, low, high)
             if xs:
                 axis.fill(xs, ys, color=colour, lw=0, zorder=3, clip_on=False)
-            for edge, beyond, marker in ((low, row.lower < low, "<"), (high, row.upper > high, ">")):
-                if beyond:
-                    axis.plot([edge], [y], marker=marker, ms=4, color=colour, clip_on=False, zorder=3)
+            for edge, marker in arrows(row, low, high):
+                axis.plot([edge], [y], marker=marker, ms=4, color=colour, clip_on=False, zorder=3)
         elif row.kind == "interval":
             left, right = max(row.lower, low), min(row.upper, high)
             axis.hlines(y, left, right, color=options.summary_colour, lw=1.2, zorder=2)
             axis.vlines([v for v in (row.lower, row.upper) if low <= v <= high], y - 0.25, y + 0.25,
                         color=options.summary_colour, lw=1.2, zorder=2)
-            for edge, beyond, marker in ((low, row.lower < low, "<"), (high, row.upper > high, ">")):
-                if beyond:
-                    axis.plot([edge], [y], marker=marker, ms=4, color=options.summary_colour, clip_on=False, zorder=3)
+            for edge, marker in arrows(row, low, high):
+                axis.plot([edge], [y], marker=marker, ms=4, color=options.summary_colour, clip_on=False, zorder=3)
     if squares:
         x, y, area = zip(*squares)
         axis.scatter(x, y, marker="s", s=area, color=options.study_colour, lw=0, zorder=3)

@@ -85,7 +85,7 @@ def beyond_note(rows: list[Row], options: ForestOptions) -> str:
     """What the arrows mean, when an interval reaches beyond the axis, and where the axis ends when that is a
     limit of a correlation (the t intervals of a few studies, or a corrected r, can pass ±1)."""
     low, high = forest_draw.x_limits(rows, SCALE, options)
-    if not any(row.lower < low or row.upper > high for row in rows):
+    if not forest_draw.draws_arrows(rows, (low, high)):
         return ""
     ends = [end for end, value in (("−1", low), ("1", high)) if abs(abs(value) - 1) < 1e-12]
     limit = ("±1, the limits of a correlation" if len(ends) == 2 else f"{ends[0]}, a limit of a correlation"
