@@ -101,6 +101,9 @@ def test_summary_of_findings_takes_a_fit_as_the_pipeline_rule_takes_its_tables(f
                                    am.publication_bias(fit).to_frame(), am.selection_models(fit).to_frame(), options)
     pd.testing.assert_frame_equal(ours, expected)
     assert ours["k"].iloc[0] == fit.k and ours["certainty"].iloc[0] in ("high", "moderate", "low", "very low")
+    # counts are integers, as summary_of_findings.csv shows them: k was 8.0 (a first-review walkthrough)
+    assert all(pd.api.types.is_integer_dtype(ours[count]) for count in ("k", "n"))
+    assert str(ours["k"].iloc[0]) == str(fit.k)
     with pytest.raises(ValueError, match="say which family the fit is of: family='outcome' or 'dropout'"):
         am.summary_of_findings(fit)
     with pytest.raises(TypeError, match="am.summary_of_findings takes a fitted model"):

@@ -165,7 +165,9 @@ def test_unknown_sample_sizes_are_not_read_as_n_of_zero():
         return summary_of_findings("outcome", "z", ROW, analysis, ANALYSIS[["study_id"]], BIAS, None, {}).iloc[0]
 
     none = judged([None] * 12)
-    assert math.isnan(none["n"]) and none["imprecision_downgrade"] == 0
+    assert pd.isna(none["n"]) and none["imprecision_downgrade"] == 0
+    frame = summary_of_findings("outcome", "z", ROW, ANALYSIS.assign(n=None), ANALYSIS[["study_id"]], BIAS, None, {})
+    assert manuscript_table("summary_of_findings", frame, "z").rows[0][1] == "12 (\u2013)"  # N unknown: <NA> (Int64)
     assert none["imprecision_reason"].endswith("), N unknown (no study gave its n)")
     some = judged([20] * 6 + [None] * 6)
     assert some["n"] == 120 and some["imprecision_downgrade"] == 0

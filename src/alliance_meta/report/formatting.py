@@ -118,7 +118,7 @@ def apa_p_clause(p: float) -> str:
 
 def apa_integer(value: float) -> str:
     """Whole numbers with thousands separators (``12,345``) and a typographic minus (``\u22125,180,125``)."""
-    if value is None or not math.isfinite(float(value)):
+    if pd.isna(value) or not math.isfinite(float(value)):  # None, NaN, or a count column's <NA> (Int64)
         return "\u2013"
     return f"{int(round(float(value))):,}".replace("-", MINUS)
 

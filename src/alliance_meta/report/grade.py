@@ -278,7 +278,8 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     tested = [text for text in (SINGLE_STUDY_Z_NOTE, ADHOC_NOTE) if text in note]
     row.update(certainty_points=points, certainty=LEVELS[points],
                note=f"{SUGGESTION} CI: {'; '.join(tested)}." if tested else SUGGESTION)
-    return pd.DataFrame([row])
+    # counts as integers (8, not 8.0; <NA> when unknown), as the CSV writes them
+    return pd.DataFrame([row]).astype({"k": "Int64", "n": "Int64"})
 
 
 def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias: dict | None = None,
