@@ -485,8 +485,16 @@ def test_read_sheet_takes_one_moderator_name_as_one_column(tmp_path):
     listed = am.read_sheet(path, moderators=["rater"], continuous_moderators=["year"],
                            meta_regression=["~ rater + year"])
     pd.testing.assert_frame_equal(one, listed)
-    with pytest.raises(am.SheetProblems, match=r"1 problem in 1 row[\s\S]*column modality: is named by the config"):
+    # named as the call names it, not "by the config (moderators)" (a first-review walkthrough)
+    with pytest.raises(am.SheetProblems, match=r"1 problem in 1 row[\s\S]*column modality: is named by "
+                                               r"am.read_sheet\(moderators=\) but is not a column of the sheet"):
         am.read_sheet(path, moderators="modality")
+    with pytest.raises(am.SheetProblems) as raised:
+        am.read_sheet(path, moderators="modality", continuous_moderators="yeer", meta_regression="~ modality")
+    assert ('column modality: is named by am.read_sheet(moderators=, meta_regression="~ modality") but'
+            in str(raised.value))
+    assert 'column yeer: is named by am.read_sheet(continuous_moderators=) but is not a column of the sheet; did ' \
+           'you mean "year"?' in str(raised.value) and "config" not in str(raised.value)
 
 
 def test_read_sheet_problems_name_its_arguments_not_the_config(tmp_path):

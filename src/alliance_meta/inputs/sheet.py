@@ -1298,7 +1298,13 @@ COMMAND_LINE_WORDING = {f"({CONTINUOUS_KEY})": "(--continuous)", DECIMAL_COMMA_S
                         AS_CATEGORIES: "give it with --moderators instead"}
 #: ... and where am.read_sheet's arguments stand for it (:func:`alliance_meta.inputs.reading.read_sheet`)
 API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_SETTING: 'pass decimal=","',
-               DECIMAL_POINT_SETTING: 'pass decimal="."', AS_CATEGORIES: "give it in moderators= instead"}
+               DECIMAL_POINT_SETTING: 'pass decimal="."', AS_CATEGORIES: "give it in moderators= instead",
+               # a column that is not in the sheet (moderator_column_problems): "is named by the config (moderators,
+               # meta_regression "~ x")" reads "is named by am.read_sheet(moderators=, meta_regression="~ x")"
+               "is named by the config (": "is named by am.read_sheet(", "(moderators)": "(moderators=)",
+               "(moderators, ": "(moderators=, ", "continuous_moderators)": "continuous_moderators=)",
+               "continuous_moderators, ": "continuous_moderators=, ", 'meta_regression "': 'meta_regression="',
+               "or take it out of the config": "or leave it out of am.read_sheet's arguments"}
 
 
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
