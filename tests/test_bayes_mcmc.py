@@ -3,6 +3,8 @@ with the exact posterior within 4 MCSE, the diagnostics/retry policy and the fai
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,3 +142,37 @@ def test_a_mean_whose_sd_does_not_exist_is_not_checked_against_mcse():
     assert abs(tau["mean"] - tau["exact_mean"]) > 4 * tau["mcse_mean"]
     assert "the SD of tau does not exist" in tau["warning"]
     assert bool(fit.table.set_index("parameter").loc["mu", "agrees_with_exact"])  # mu is still checked
+
+
+class ExactSampler:
+    """Independent draws from the exact posterior; the first fit reports divergent transitions (as a few studies'
+    funnel can), its repeat none."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def sample(self, y, v, X=None, settings=SamplerSettings()):
+        self.calls += 1
+        rng = np.random.default_rng(self.calls)
+        post = exact_posterior(y, v, CONFIG.priors.tau, CONFIG.priors.mu_sd)
+        shape = (settings.chains, settings.draws)
+        node = rng.choice(post.tau.size, size=shape, p=post.weights / post.weights.sum())
+        tau = post.tau[node]
+        mu = rng.normal(post.coef_mean[node, 0], np.sqrt(post.coef_cov[node, 0, 0]))
+        precision = 1 / v + 1 / tau[..., None] ** 2
+        theta = rng.normal((y / v + mu[..., None] / tau[..., None] ** 2) / precision, 1 / np.sqrt(precision))
+        return Draws(mu[..., None], tau, theta, rng.normal(size=shape), 5 if self.calls == 1 else 0, settings)
+
+
+def test_a_repeat_that_passes_is_logged_as_information_not_a_warning(caplog):
+    """The retry of the diagnostics policy was a WARNING ("diagnostics or exact check failed; retrying") also where
+    the repeat passed every check (a first-review walkthrough): it is routine, and said so at INFO."""
+    config = BayesConfig.from_config({"draws": 500, "tune": 500, "chains": 2}, "z", cores=1)
+    with caplog.at_level(logging.INFO, logger="alliance_meta"):
+        fit = fit_pooled(ExactSampler(), DATA, "z", config)
+    assert fit.retried and fit.table.set_index("parameter").loc[["mu", "tau"], "agrees_with_exact"].all()
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    (message,) = [record.getMessage() for record in caplog.records if "repeated once" in record.getMessage()]
+    assert message == ("Bayesian pooling: the first run fell short on divergent transitions, so it was repeated once "
+                       "with target_accept=0.99 and 1000 draws (bayes.retry); the repeat passes: no divergent "
+                       "transitions, R-hat and ESS within bayes.diagnostics, mu and tau agree with the exact posterior")

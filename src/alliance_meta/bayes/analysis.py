@@ -15,6 +15,7 @@ The meta-regressions use the frequentist moderator models' rows and coding
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -106,14 +107,26 @@ class PooledFit:
     retried: bool
 
 
-#: Warnings a retry with more draws and a higher target acceptance can cure (not "no r_hat" of one chain).
-RETRY_WARNINGS = r"divergent|r_hat \d|ess_"
+#: Warnings a retry with more draws and a higher target acceptance can cure (not "no r_hat" of one chain),
+#: by the diagnostic the log names
+RETRY_DIAGNOSTICS = {"divergent transitions": "divergent", "R-hat": r"r_hat \d", "ESS": "ess_"}
+RETRY_WARNINGS = "|".join(RETRY_DIAGNOSTICS.values())
 
 
 def _needs_retry(table: pd.DataFrame, check: list[str]) -> bool:
     bad_warning = table["warning"].fillna("").str.contains(RETRY_WARNINGS)
     disagrees = table["parameter"].isin(check) & (table["agrees_with_exact"] == False)  # noqa: E712
     return bool(bad_warning.any() or disagrees.any())
+
+
+def _shortfalls(table: pd.DataFrame, studies: pd.DataFrame, check: list[str]) -> str:
+    """What made a run be repeated, for the log: the diagnostics of :data:`RETRY_DIAGNOSTICS` in its warnings,
+    and the exact check of the ``check`` parameters."""
+    warnings = " ".join(pd.concat([table["warning"], studies["warning"]]).fillna(""))
+    found = [name for name, pattern in RETRY_DIAGNOSTICS.items() if re.search(pattern, warnings)]
+    if (table["parameter"].isin(check) & (table["agrees_with_exact"] == False)).any():  # noqa: E712
+        found.append(f"the agreement of {' or '.join(check)} with the exact posterior")
+    return ", ".join(found[:-1]) + " and " + found[-1] if len(found) > 1 else "".join(found)
 
 
 def _check_exact(table: pd.DataFrame, check: list[str], what: str) -> None:
@@ -171,10 +184,18 @@ def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> Po
         table = combine(summarise_draws(derived, cfg.hdi_prob), exact, draws.divergences,
                         settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min, settings.chains)
         studies = _study_table(data, draws, post, metric, cfg, draws.divergences)
-        if not (_needs_retry(table, ["mu", "tau"]) or studies["warning"].str.contains(RETRY_WARNINGS).any()):
+        passed = not (_needs_retry(table, ["mu", "tau"]) or studies["warning"].str.contains(RETRY_WARNINGS).any())
+        if passed:
             break
         if not retry:
-            log.warning("Bayesian pooling: diagnostics or exact check failed; retrying with target_accept=%g and %d draws", cfg.retry_target_accept, cfg.draws * cfg.retry_draws_factor)
+            shortfalls = _shortfalls(table, studies, ["mu", "tau"])
+    if retry:  # the diagnostics policy's repeat (bayes.retry): routine where the repeat passes
+        (log.info if passed else log.warning)(
+            "Bayesian pooling: the first run fell short on %s, so it was repeated once with target_accept=%g and "
+            "%d draws (bayes.retry); %s", shortfalls, cfg.retry_target_accept, cfg.draws * cfg.retry_draws_factor,
+            "the repeat passes: no divergent transitions, R-hat and ESS within bayes.diagnostics, mu and tau agree "
+            "with the exact posterior" if passed
+            else "the repeat still falls short (the warnings below)")
     for row in table.itertuples():
         if row.warning and not str(row.warning).startswith("exact only"):
             log.warning("bayes %s: %s", row.parameter, row.warning)
