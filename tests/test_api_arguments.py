@@ -512,6 +512,64 @@ def test_read_sheet_problems_name_its_arguments_not_the_config(tmp_path):
     assert am.read_sheet(path, decimal=",")["r"].tolist() == [0.25, 0.2]
 
 
+READ_SHEET_ROWS = pd.DataFrame({"study_id": ["S1", "S2"], "r": [0.25, 0.2], "n": [100, 80],
+                                "rater": ["patient", None]})
+
+
+def two_worksheets(path: Path, second: pd.DataFrame = READ_SHEET_ROWS) -> Path:
+    """A workbook of a worksheet "notes" and the sheet ``second`` as "data"."""
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"text": ["read me"]}).to_excel(writer, sheet_name="notes", index=False)
+        second.to_excel(writer, sheet_name="data", index=False)
+    return path
+
+
+def test_read_sheet_file_errors_name_its_arguments_not_the_config(tmp_path):
+    """am.read_sheet's file errors said "(sheet_name in the config)", "set sheet_name in config/config.yaml" and
+    "name it .csv (and the config's sheet)"."""
+    workbook = two_worksheets(tmp_path / "two.xlsx")
+    with pytest.raises(am.SheetProblems, match=r'it has no worksheet "dat" \(sheet_name=\); did you mean "data"\?'):
+        am.read_sheet(workbook, sheet_name="dat")
+    without_ids = two_worksheets(tmp_path / "without_ids.xlsx", READ_SHEET_ROWS.rename(columns={"study_id": "id"}))
+    with pytest.raises(am.SheetProblems, match=r"none has a study_id column in row 1; pass the worksheet to read as "
+                                               r"sheet_name=$"):
+        am.read_sheet(without_ids)
+    text = tmp_path / "text.xlsx"
+    READ_SHEET_ROWS.to_csv(text, index=False)
+    with pytest.raises(am.SheetProblems, match=r"it is a text file \(a CSV\?\) with an .xlsx name; name it .csv$"):
+        am.read_sheet(text)
+
+
+def test_read_sheet_report_of_decimal_commas_names_its_argument(tmp_path):
+    """The report's line on a sheet of decimal commas said 'set decimal: "," in config/config.yaml'."""
+    commas = tmp_path / "commas.csv"
+    commas.write_text('study_id,r,n\nS1,"0,25",100\nS2,"0,2",80\nS3,"0,3",90\n', encoding="utf-8")
+    with pytest.raises(am.SheetProblems) as raised:
+        am.read_sheet(commas)
+    assert '3 of them are numbers written with a decimal comma: pass decimal="," to read every' in str(raised.value)
+    assert "config" not in str(raised.value)
+
+
+def test_read_sheet_notes_name_its_arguments_not_the_config(tmp_path):
+    """The note on an empty moderator column said "(in the config's moderators) ... take it out of moderators";
+    the reader's notes (the worksheet it chose, decimal commas read) were dropped: the sheet's notes have them,
+    in the call's words."""
+    notes = am.read_sheet(two_worksheets(tmp_path / "two.xlsx")).attrs["notes"]
+    assert notes[0] == ('worksheet "data" read (the one with a study_id column; the workbook has notes, data); '
+                        "sheet_name= chooses another")
+    commas = tmp_path / "commas.csv"
+    commas.write_text('study_id;r;n\nS1;0,25;100\nS2;0,2;80\n', encoding="utf-8")
+    assert "decimal commas read as decimal points (semicolon-separated CSV)" in am.read_sheet(commas).attrs["notes"]
+    commas.write_text('study_id,r,n\nS1,"0,25",100\nS2,"0,2",80\n', encoding="utf-8")
+    assert 'decimal commas read as decimal points (decimal=",")' in am.read_sheet(commas, decimal=",").attrs["notes"]
+    empty = tmp_path / "empty_column.csv"
+    READ_SHEET_ROWS.assign(format=None).to_csv(empty, index=False)
+    notes = am.read_sheet(empty, moderators="format").attrs["notes"]
+    assert ("format (in moderators=) is empty in every row: its moderator analysis and figures have nothing to "
+            "compare; code it, or leave it out of moderators=") in notes
+    assert not [note for note in notes if "config" in note]
+
+
 def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):
     """am.effect_sizes('studies.csv') was an AttributeError from inside; metric='z' "'str' object is not a
     mapping"; metric={'outcomes': 'smd'} was ignored and the outcome rows converted to Fisher z."""

@@ -170,6 +170,27 @@ def test_cli_moderator_flags(tmp_path, capsys):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_cli_file_errors_and_notes_name_its_options_not_the_config(tmp_path, capsys):
+    """The command line said "set sheet_name in config/config.yaml", "sheet_name in the config chooses another",
+    'set decimal: "," in config/config.yaml' and "(decimal: ,)" of a config it never read."""
+    workbook = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(workbook) as writer:
+        pd.DataFrame({"text": ["read me"]}).to_excel(writer, sheet_name="notes", index=False)
+        pd.DataFrame({"study": ["S1"], "r": [0.3], "n": [50]}).to_excel(writer, sheet_name="data", index=False)
+    assert main([str(workbook)]) == 1
+    assert capsys.readouterr().err.endswith("none has a study_id column in row 1; give the worksheet to read with "
+                                            "--sheet-name\n")
+    assert main([str(workbook), "--sheet-name", "dat"]) == 1
+    assert 'no worksheet "dat" (--sheet-name); did you mean "data"?' in capsys.readouterr().err
+    commas = tmp_path / "commas.csv"
+    commas.write_text('study_id,r,n\nS1,"0,25",100\nS2,"0,2",80\nS3,"0,3",90\n', encoding="utf-8")
+    assert main([str(commas)]) == 1
+    assert "3 of them are numbers written with a decimal comma: give --decimal , to read every" in capsys.readouterr().out
+    assert main([str(commas), "--decimal", ","]) == 0
+    output = capsys.readouterr().out
+    assert "note: decimal commas read as decimal points (--decimal ,)" in output and "config" not in output
+
+
 def test_workflow_stops_at_validate_sheet_on_text_in_continuous_moderators(tmp_path):
     from test_workflow import snakemake, tiny_sheet
 

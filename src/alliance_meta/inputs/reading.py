@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert
-from alliance_meta.inputs.sheet import API_WORDING, SheetError, format_problems, reworded, validate_sheet
+from alliance_meta.inputs.sheet import API_WORDING, SheetError, format_problems, reworded, validate_sheet, worded
 from alliance_meta.inputs.sheet import read_sheet as read_cells
 
 
@@ -35,7 +35,8 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
 
     Returns
     -------
-    The typed sheet (``sheet_row`` first, numbers as floats, coded columns spelled canonically).
+    The typed sheet (``sheet_row`` first, numbers as floats, coded columns spelled canonically);
+    ``attrs["notes"]`` says how it was read (e.g. which worksheet) and what was converted.
 
     Raises
     ------
@@ -58,12 +59,13 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     try:
         raw = read_cells(path, **reading)
     except SheetError as error:
-        raise SheetProblems(str(error)) from None
+        raise SheetProblems(worded(str(error), API_WORDING)) from None
     clean, problems = validate_sheet(raw, moderators=moderators, continuous_moderators=continuous_moderators,
                                      meta_regression=meta_regression, risk_of_bias=risk_of_bias)
     if problems:
         problems = reworded(problems, API_WORDING)
-        raise SheetProblems(format_problems(problems, str(path)), problems)
+        raise SheetProblems(worded(format_problems(problems, str(path)), API_WORDING), problems)
+    clean.attrs["notes"] = [worded(note, API_WORDING) for note in [*raw.attrs.get("notes", []), *clean.attrs["notes"]]]
     return clean
 
 

@@ -1295,7 +1295,25 @@ AS_CATEGORIES = "list it under moderators instead"
 #: the same advice where the command line's options stand for the config (:func:`main`)
 COMMAND_LINE_WORDING = {f"({CONTINUOUS_KEY})": "(--continuous)", DECIMAL_COMMA_SETTING: "give --decimal ,",
                         DECIMAL_POINT_SETTING: "give --decimal .",
-                        AS_CATEGORIES: "give it with --moderators instead"}
+                        AS_CATEGORIES: "give it with --moderators instead",
+                        # the reader's errors and notes, the report's decimal-comma line
+                        "(sheet_name in the config)": "(--sheet-name)",
+                        "sheet_name in the config chooses another": "--sheet-name chooses another",
+                        "set sheet_name in config/config.yaml to the worksheet to read":
+                            "give the worksheet to read with --sheet-name",
+                        "name it .csv (and the config's sheet)": "name it .csv",
+                        'set decimal: "," in config/config.yaml': "give --decimal ,", "(decimal: ,)": "(--decimal ,)"}
+#: the same for the API (the empty moderator columns' notes too: the command line's say "given with --moderators")
+READING_API_WORDING = {"(sheet_name in the config)": "(sheet_name=)",
+                       "sheet_name in the config chooses another": "sheet_name= chooses another",
+                       "set sheet_name in config/config.yaml to the worksheet to read":
+                           "pass the worksheet to read as sheet_name=",
+                       "name it .csv (and the config's sheet)": "name it .csv",
+                       'set decimal: "," in config/config.yaml': 'pass decimal=","', "(decimal: ,)": '(decimal=",")',
+                       "(in the config's moderators)": "(in moderators=)",
+                       "(in the config's continuous_moderators)": "(in continuous_moderators=)",
+                       "or take it out of moderators": "or leave it out of moderators=",
+                       "or take it out of continuous_moderators": "or leave it out of continuous_moderators="}
 #: ... and where am.read_sheet's arguments stand for it (:func:`alliance_meta.inputs.reading.read_sheet`)
 API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_SETTING: 'pass decimal=","',
                DECIMAL_POINT_SETTING: 'pass decimal="."', AS_CATEGORIES: "give it in moderators= instead",
@@ -1304,7 +1322,7 @@ API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_
                "is named by the config (": "is named by am.read_sheet(", "(moderators)": "(moderators=)",
                "(moderators, ": "(moderators=, ", "continuous_moderators)": "continuous_moderators=)",
                "continuous_moderators, ": "continuous_moderators=, ", 'meta_regression "': 'meta_regression="',
-               "or take it out of the config": "or leave it out of am.read_sheet's arguments"}
+               "or take it out of the config": "or leave it out of am.read_sheet's arguments", **READING_API_WORDING}
 
 
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
@@ -2280,14 +2298,17 @@ def risk_of_bias_options(arguments: argparse.Namespace, parser: argparse.Argumen
     return {"tool": arguments.rob_tool, **({"domains": arguments.rob_domains} if arguments.rob_domains else {})}
 
 
+def worded(text: str, wording: dict[str, str] = COMMAND_LINE_WORDING) -> str:
+    """``text`` (a problem's rule, a note, a message) with the config's settings named as the command line's options
+    (:data:`COMMAND_LINE_WORDING`) or the API's arguments (:data:`API_WORDING`)."""
+    for config_words, own_words in wording.items():
+        text = text.replace(config_words, own_words)
+    return text
+
+
 def reworded(problems: list[Problem], wording: dict[str, str] = COMMAND_LINE_WORDING) -> list[Problem]:
-    """``problems`` with the config's settings named as the command line's options (:data:`COMMAND_LINE_WORDING`)
-    or the API's arguments (:data:`API_WORDING`)."""
-    def advice(rule: str) -> str:
-        for config_words, own_words in wording.items():
-            rule = rule.replace(config_words, own_words)
-        return rule
-    return [replace(problem, rule=advice(problem.rule)) for problem in problems]
+    """``problems`` with their rules :func:`worded`."""
+    return [replace(problem, rule=worded(problem.rule, wording)) for problem in problems]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -2310,16 +2331,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         raw = read_sheet(arguments.sheet, sheet_name=arguments.sheet_name, decimal=arguments.decimal)
     except SheetError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {worded(str(error))}", file=sys.stderr)
         return 1
     for note in raw.attrs.get("notes", []):
-        print(f"note: {note}")
+        print(f"note: {worded(note)}")
     clean, problems = validate_sheet(raw, moderators=arguments.moderators,
                                      continuous_moderators=arguments.continuous,
                                      risk_of_bias=risk_of_bias, from_command_line=True)
     problems = reworded(problems)
     if problems:
-        print(format_problems(problems, arguments.sheet))
+        print(worded(format_problems(problems, arguments.sheet)))
         return 1
     print(summarise(clean, arguments.sheet))
     for note in clean.attrs.get("notes", []):
