@@ -5,6 +5,7 @@ posterior means of the coefficients at the REML estimates."""
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -12,6 +13,8 @@ import pandas as pd
 import pytest
 
 from alliance_meta.bayes.analysis import BayesConfig, ModeratorOptions, fit_moderators, moderator_data
+from alliance_meta.bayes.exact import exact_posterior
+from alliance_meta.bayes.mcmc import Draws, SamplerSettings
 from alliance_meta.analyses.moderators import analyse_moderator
 
 
@@ -71,6 +74,45 @@ def test_missing_column_and_single_level_are_reported_not_fitted():
     assert one_level.note.startswith("fewer than two levels") and one_level.k == DATA["study_id"].nunique()
     table = fit_moderators(None, [moderator_data(DATA, "format", OPTIONS)], CONFIG)
     assert table.loc[0, "warning"] == "not a column of the effect sizes"
+
+
+class ExactSampler:
+    """Independent draws from the exact posterior of the meta-regression; the first ``divergent_runs`` fits report
+    divergent transitions."""
+
+    def __init__(self, divergent_runs: int = 1):
+        self.calls, self.divergent_runs = 0, divergent_runs
+
+    def sample(self, y, v, X, settings=SamplerSettings(), scale=None):
+        self.calls += 1
+        rng = np.random.default_rng(self.calls)
+        post = exact_posterior(y, v, CONFIG.priors.tau, CONFIG.priors.mu_sd, X)
+        shape = (settings.chains, settings.draws)
+        node = rng.choice(post.tau.size, size=shape, p=post.weights / post.weights.sum())
+        normal = rng.standard_normal((*shape, X.shape[1]))
+        beta = post.coef_mean[node] + np.einsum("cdij,cdj->cdi", np.linalg.cholesky(post.coef_cov)[node], normal)
+        divergences = 5 if self.calls <= self.divergent_runs else 0
+        return Draws(beta, post.tau[node], np.zeros((*shape, len(y))), rng.normal(size=shape), divergences, settings)
+
+
+@pytest.mark.parametrize(("divergent_runs", "level", "outcome"), [
+    (1, logging.INFO, "the repeat passes: no divergent transitions, R-hat and ESS within bayes.diagnostics, the "
+                      "coefficients and tau agree with the exact posterior"),
+    (2, logging.WARNING, "the repeat still falls short (the warnings below)")])
+def test_a_meta_regression_repeat_is_logged_in_one_line(caplog, divergent_runs: int, level: int, outcome: str):
+    """The meta-regressions repeated a run that fell short with no log line (the pooled model's says so): the same
+    line, at INFO where the repeat passes, a WARNING where it still falls short."""
+    config = BayesConfig.from_config({"draws": 500, "tune": 500, "chains": 2}, "z", cores=1)
+    with caplog.at_level(logging.INFO, logger="alliance_meta"):
+        table = fit_moderators(ExactSampler(divergent_runs), [moderator_data(DATA, "rater", OPTIONS)], config)
+    assert table["agrees_with_exact"].all()
+    (record,) = [record for record in caplog.records if "repeated once" in record.getMessage()]
+    assert record.levelno == level
+    assert record.getMessage() == ("Bayesian meta-regression on rater: the first run fell short on divergent "
+                                   "transitions, so it was repeated once with target_accept=0.99 and 1000 draws "
+                                   f"(bayes.retry); {outcome}")
+    if level == logging.INFO:
+        assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
 @pytest.fixture(scope="module")

@@ -119,14 +119,27 @@ def _needs_retry(table: pd.DataFrame, check: list[str]) -> bool:
     return bool(bad_warning.any() or disagrees.any())
 
 
-def _shortfalls(table: pd.DataFrame, studies: pd.DataFrame, check: list[str]) -> str:
-    """What made a run be repeated, for the log: the diagnostics of :data:`RETRY_DIAGNOSTICS` in its warnings,
-    and the exact check of the ``check`` parameters."""
-    warnings = " ".join(pd.concat([table["warning"], studies["warning"]]).fillna(""))
+def _shortfalls(table: pd.DataFrame, check: list[str], studies: pd.DataFrame | None = None,
+                checked: list[str] | None = None) -> str:
+    """What made a run be repeated, for the log: the diagnostics of :data:`RETRY_DIAGNOSTICS` in its warnings
+    (and its ``studies``'), and the exact check of the ``check`` parameters (``checked``: their names in words)."""
+    warnings = " ".join(pd.concat([table["warning"], *([] if studies is None else [studies["warning"]])]).fillna(""))
     found = [name for name, pattern in RETRY_DIAGNOSTICS.items() if re.search(pattern, warnings)]
     if (table["parameter"].isin(check) & (table["agrees_with_exact"] == False)).any():  # noqa: E712
-        found.append(f"the agreement of {' or '.join(check)} with the exact posterior")
+        found.append(f"the agreement of {' or '.join(checked or check)} with the exact posterior")
     return ", ".join(found[:-1]) + " and " + found[-1] if len(found) > 1 else "".join(found)
+
+
+def _log_retry(what: str, shortfalls: str, passed: bool, checked: list[str], cfg: BayesConfig) -> None:
+    """The one log line of the diagnostics policy's repeat (bayes.retry): INFO where the repeat passes (routine),
+    else a WARNING. ``shortfalls``: the first run's (:func:`_shortfalls`); ``checked``: the parameters of the
+    exact check in words."""
+    (log.info if passed else log.warning)(
+        "%s: the first run fell short on %s, so it was repeated once with target_accept=%g and %d draws "
+        "(bayes.retry); %s", what, shortfalls, cfg.retry_target_accept, cfg.draws * cfg.retry_draws_factor,
+        "the repeat passes: no divergent transitions, R-hat and ESS within bayes.diagnostics, "
+        f"{' and '.join(checked)} agree with the exact posterior" if passed
+        else "the repeat still falls short (the warnings below)")
 
 
 def _check_exact(table: pd.DataFrame, check: list[str], what: str) -> None:
@@ -188,14 +201,9 @@ def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> Po
         if passed:
             break
         if not retry:
-            shortfalls = _shortfalls(table, studies, ["mu", "tau"])
-    if retry:  # the diagnostics policy's repeat (bayes.retry): routine where the repeat passes
-        (log.info if passed else log.warning)(
-            "Bayesian pooling: the first run fell short on %s, so it was repeated once with target_accept=%g and "
-            "%d draws (bayes.retry); %s", shortfalls, cfg.retry_target_accept, cfg.draws * cfg.retry_draws_factor,
-            "the repeat passes: no divergent transitions, R-hat and ESS within bayes.diagnostics, mu and tau agree "
-            "with the exact posterior" if passed
-            else "the repeat still falls short (the warnings below)")
+            shortfalls = _shortfalls(table, ["mu", "tau"], studies)
+    if retry:
+        _log_retry("Bayesian pooling", shortfalls, passed, ["mu", "tau"], cfg)
     for row in table.itertuples():
         if row.warning and not str(row.warning).startswith("exact only"):
             log.warning("bayes %s: %s", row.parameter, row.warning)
@@ -288,8 +296,13 @@ def fit_moderators(sampler, models: list[ModeratorData], cfg: BayesConfig) -> pd
             named = {f"beta[{j}]": draws.beta[..., j] for j in range(X.shape[1])} | {"tau": draws.tau}
             table = combine(summarise_draws(named, cfg.hdi_prob), exact, draws.divergences,
                             settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min, settings.chains)
-            if not _needs_retry(table, list(named)):
+            passed = not _needs_retry(table, list(named))
+            if passed:
                 break
+            if not retry:
+                shortfalls = _shortfalls(table, list(named), checked=["the coefficients", "tau"])
+        if retry:
+            _log_retry(f"Bayesian meta-regression on {moderator}", shortfalls, passed, ["the coefficients", "tau"], cfg)
         table.insert(0, "term", list(design.columns) + ["tau"])
         table.insert(0, "centre", design.centres.get(moderator, np.nan))
         table.insert(0, "reference", design.reference_levels.get(moderator, ""))
