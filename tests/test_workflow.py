@@ -391,6 +391,10 @@ def test_a_key_an_analysis_does_not_read_does_not_rerun_it(review_folder: Path, 
     ("dependence=multilevel", "pooling={knha_adhoc: true}", {"multiverse_batch"}),
     # the three-level pooled rows are multilevel.method's (the multiverse detects outliers with main_method)
     ("dependence=multilevel", "pooling={main_method: DL}", {"multiverse_batch"}),
+    # the individual correction reads the reliabilities and the correction's options, not psychometric.csv's pooling
+    ("multiverse={correction: [none, individual]}", "psychometric={decimals: 3, credibility_level: 90}", set()),
+    ("multiverse={correction: [none, individual]}", "psychometric={missing_artifacts: mean}",  # but those it reads do
+     {"multiverse_specifications"}),  # (its batches are planned once it has run)
     ("risk_of_bias={weighted: false}", "risk_of_bias={weighted: true}", set())])  # the summary plot's
 def test_a_key_a_job_does_not_read_under_the_settings_does_not_rerun_it(review_folder: Path, base: str, change: str,
                                                                         rerun: set):

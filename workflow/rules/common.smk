@@ -388,6 +388,17 @@ def earlier_results(wildcards=None):
 THREE_LEVEL_MAIN = config["dependence"] == "multilevel" and "multilevel" in config["multiverse"]["aggregate_methods"]
 
 
+def multiverse_psychometric():
+    """The psychometric keys the multiverse's `individual` correction reads
+    (alliance_meta.analyses.multiverse.CORRECTION_KEYS), and only under that correction: the others (e.g. decimals,
+    credibility_level), and any key under correction: [none], rerun no multiverse job."""
+    if "individual" not in config["multiverse"]["correction"]:
+        return {}
+    from alliance_meta.analyses.multiverse import CORRECTION_KEYS
+
+    return {key: value for key, value in config["psychometric"].items() if key in CORRECTION_KEYS}
+
+
 def multiverse_main():
     """The choices of the specification that the specification curve marks as the main analysis, with the
     headline's test (alliance_meta.models.fits.headline_test, as am.multiverse marks its fit's): none is marked

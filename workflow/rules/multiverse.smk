@@ -13,9 +13,9 @@ localrules:
 # a custom risk-of-bias tool's levels for the risk_of_bias choice: a param only with that tool, so that other
 # runs keep their params and rerun nothing
 CUSTOM_ROB_TOOL = {"risk_of_bias_tool": block for block in CUSTOM_RISK_OF_BIAS.values()}  # (common.smk)
-# the psychometric section only for the `individual` correction, which alone reads it (its report keys, e.g. decimals,
-# and any key under correction: [none] rerun nothing); progress_every: the batches' log only (read from the config)
-MULTIVERSE_PSYCHOMETRIC = config["psychometric"] if "individual" in MULTIVERSE["correction"] else {}
+# the psychometric keys the `individual` correction reads (common.smk); progress_every: the batches' log only (read
+# from the config)
+MULTIVERSE_PSYCHOMETRIC = multiverse_psychometric()
 MULTIVERSE_SETTINGS = {**{key: value for key, value in MULTIVERSE.items() if key != "progress_every"},
                        "moderators": config["moderators"], "psychometric": MULTIVERSE_PSYCHOMETRIC, **CUSTOM_ROB_TOOL}
 

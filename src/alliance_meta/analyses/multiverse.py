@@ -145,6 +145,12 @@ class Corrections:
     options: psychometric.PsychometricOptions
 
 
+#: the keys of the config's ``psychometric`` section that the ``individual`` correction reads (:func:`corrected_rows`):
+#: the default reliabilities and the options of the corrected correlations and their variances; the others (e.g.
+#: ``intervals``, ``credibility_level``, ``decimals``) are psychometric.csv's pooling and reporting only
+CORRECTION_KEYS = ("reliability", "outcome_reliability", "correction_method", "correct_bias", "missing_artifacts")
+
+
 def corrected_rows(effect_sizes: pd.DataFrame, settings: dict | None = None) -> Corrections | None:
     """What the ``individual`` choice needs, or None where it does not apply (rows that are not
     correlations, i.e. metric other than ``z``, or no reliability in any row or the config).
@@ -156,11 +162,12 @@ def corrected_rows(effect_sizes: pd.DataFrame, settings: dict | None = None) -> 
     (:func:`psychometric.reported_reliabilities`); rows still without one are left out
     (``missing_artifacts: drop``) or get the n-weighted mean of the family's rows (``mean``) or 1
     (``unity``) (:func:`psychometric.impute_missing`, over the whole family, as
-    ``psychometric_moderators.csv`` does). Rows without n are left out.
+    ``psychometric_moderators.csv`` does). Rows without n are left out. Only the keys of
+    :data:`CORRECTION_KEYS` are read.
     """
     if "metric" not in effect_sizes or not effect_sizes["metric"].eq("z").all() or effect_sizes.empty:
         return None
-    settings = dict(settings or {})
+    settings = {key: value for key, value in (settings or {}).items() if key in CORRECTION_KEYS}
     rows = effect_sizes.reset_index(drop=True)
     given = pd.DataFrame({c: pd.to_numeric(rows[c], errors="coerce") if c in rows else np.nan
                           for c in psychometric.ARTIFACTS}, index=rows.index)
