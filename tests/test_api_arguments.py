@@ -570,6 +570,31 @@ def test_read_sheet_notes_name_its_arguments_not_the_config(tmp_path):
     assert not [note for note in notes if "config" in note]
 
 
+def test_read_sheet_and_the_command_line_name_their_own_settings_in_every_advice(tmp_path, capsys):
+    """The summary line of many decimal commas said 'set decimal: "," in config/config.yaml' under rows saying
+    'pass decimal=","' (or 'give --decimal ,'), and RoB 2 columns under QUIPS 'set risk_of_bias.tool: rob2'."""
+    from alliance_meta.inputs.sheet import main
+
+    path = tmp_path / "sheet.csv"
+    path.write_text('study_id,r,n,rxx\nS1,"0,25",100,"0,8"\nS2,"0,2",80,"0,9"\n', encoding="utf-8")
+    with pytest.raises(am.SheetProblems) as raised:
+        am.read_sheet(path)
+    assert 'decimal comma: pass decimal="," to read every' in str(raised.value)
+    assert main([str(path)]) == 1
+    assert "decimal comma: give --decimal , to read every" in capsys.readouterr().out
+    rob2 = ("rob_randomisation", "rob_deviations", "rob_missing_data", "rob_measurement", "rob_selection",
+            "rob_overall")
+    path.write_text(f"study_id,r,n,{','.join(rob2)}\nS1,0.25,100{',low' * 6}\nS2,0.2,80{',low' * 6}\n",
+                    encoding="utf-8")
+    with pytest.raises(am.SheetProblems) as raised:
+        am.read_sheet(path)
+    assert 'are those of RoB 2 (Sterne et al. 2019): pass risk_of_bias={"tool": "rob2"}' in str(raised.value)
+    assert "risk_of_bias.tool" not in str(raised.value) and "config" not in str(raised.value)
+    assert main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "are those of RoB 2 (Sterne et al. 2019): give --rob-tool rob2" in out and "config" not in out
+
+
 def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):
     """am.effect_sizes('studies.csv') was an AttributeError from inside; metric='z' "'str' object is not a
     mapping"; metric={'outcomes': 'smd'} was ignored and the outcome rows converted to Fisher z."""

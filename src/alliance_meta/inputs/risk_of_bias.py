@@ -215,6 +215,9 @@ def judgement_order(tool=None) -> tuple[str, ...]:
     return JUDGEMENT_ORDER if tool is None else as_tool(tool).judgements
 
 
+#: The advice to read the sheet with another built-in tool (the command line and am.read_sheet reword it).
+TOOL_SETTING = "set risk_of_bias.tool: {}"
+
 CONFIG_KEYS = ("tool", "domains", "levels", "weighted")
 """The keys of the config's ``risk_of_bias`` block (workflow/schemas/config.schema.yaml)."""
 
@@ -326,7 +329,7 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
                   and set(present) <= set(t.columns)), None)
     for column in foreign:
         if other is not None:
-            hint = f"; the sheet's rob_* columns are those of {other.title}: set risk_of_bias.tool: {other.name}"
+            hint = f"; the sheet's rob_* columns are those of {other.title}: {TOOL_SETTING.format(other.name)}"
         else:
             close = difflib.get_close_matches(column, list(tool.columns), n=1, cutoff=0.6)
             hint = f'; did you mean "{close[0]}"?' if close else ""

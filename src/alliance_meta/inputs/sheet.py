@@ -68,7 +68,8 @@ from alliance_meta.inputs.codebook import (
     WHOLE_NUMBER_COLUMNS,
 )
 from alliance_meta.inputs.planning import levels_present
-from alliance_meta.inputs.risk_of_bias import OVERALL, check_risk_of_bias, has_risk_of_bias, rob_columns
+from alliance_meta.inputs.risk_of_bias import (BUILT_IN, OVERALL, TOOL_SETTING, check_risk_of_bias, has_risk_of_bias,
+                                               rob_columns)
 from alliance_meta.wording import rows_phrase
 
 SHEET_ROW = "sheet_row"
@@ -1302,7 +1303,8 @@ COMMAND_LINE_WORDING = {f"({CONTINUOUS_KEY})": "(--continuous)", DECIMAL_COMMA_S
                         "set sheet_name in config/config.yaml to the worksheet to read":
                             "give the worksheet to read with --sheet-name",
                         "name it .csv (and the config's sheet)": "name it .csv",
-                        'set decimal: "," in config/config.yaml': "give --decimal ,", "(decimal: ,)": "(--decimal ,)"}
+                        'set decimal: "," in config/config.yaml': "give --decimal ,", "(decimal: ,)": "(--decimal ,)",
+                        **{TOOL_SETTING.format(name): f"give --rob-tool {name}" for name in BUILT_IN}}
 #: the same for the API (the empty moderator columns' notes too: the command line's say "given with --moderators")
 READING_API_WORDING = {"(sheet_name in the config)": "(sheet_name=)",
                        "sheet_name in the config chooses another": "sheet_name= chooses another",
@@ -1322,7 +1324,8 @@ API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_
                "is named by the config (": "is named by am.read_sheet(", "(moderators)": "(moderators=)",
                "(moderators, ": "(moderators=, ", "continuous_moderators)": "continuous_moderators=)",
                "continuous_moderators, ": "continuous_moderators=, ", 'meta_regression "': 'meta_regression="',
-               "or take it out of the config": "or leave it out of am.read_sheet's arguments", **READING_API_WORDING}
+               "or take it out of the config": "or leave it out of am.read_sheet's arguments", **READING_API_WORDING,
+               **{TOOL_SETTING.format(name): f'pass risk_of_bias={{"tool": "{name}"}}' for name in BUILT_IN}}
 
 
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
@@ -2215,7 +2218,8 @@ def _typed(text: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 def format_problems(problems: list[Problem], source: str = "the sheet") -> str:
-    """A readable report: a count, then one line per problem grouped by kind of rule."""
+    """A readable report: a count, then one line per problem grouped by kind of rule (:func:`worded` names the
+    settings of the command line or the API in it)."""
     if not problems:
         return f"{source}: no problems"
     rows = len({p.row for p in problems})

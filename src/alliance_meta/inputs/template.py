@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     template workbook, filled from SHEET when given, and check the filled sheet against the codebook (exit 1
     when it has problems). The blank template has the risk-of-bias columns of --rob-tool (default quips)."""
     from alliance_meta.inputs.sheet import (DECIMALS, SheetError, add_risk_of_bias_arguments, format_problems,
-                                            reworded, risk_of_bias_options, summarise, validate_sheet)
+                                            reworded, risk_of_bias_options, summarise, validate_sheet, worded)
 
     parser = argparse.ArgumentParser(prog="python -m alliance_meta.template", description=main.__doc__)
     parser.add_argument("path", help="the workbook to write (.xlsx)")
@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     if source is not None:
         clean, problems = validate_sheet(read_sheet(path), risk_of_bias=risk_of_bias)
         problems = reworded(problems)
-        print(format_problems(problems, str(path)) if problems else summarise(clean, str(path)))
+        print(worded(format_problems(problems, str(path))) if problems else summarise(clean, str(path)))
         return 1 if problems else 0
     return 0
 
