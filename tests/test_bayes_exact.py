@@ -283,6 +283,13 @@ def test_family_figures_name_the_studies_as_the_forest_plot_and_say_when_there_a
     empty, same = plots.family_figures(data.iloc[:0], studies.iloc[:0], table, draws, "z", Priors(), "dropout")
     assert empty is same and [text.get_text() for text in empty.axes[0].texts] == ["Dropout family: no studies"]
     plt.close("all")
+    # the HDIs drawn are bayes.csv's, of mass bayes.hdi_prob: labelled "95% HDI" whatever their mass
+    _, forest = plots.family_figures(data, studies, table, draws, "z", Priors(), "outcome", hdi_prob=0.9)
+    texts = [tick.get_text() for tick in forest.axes[0].get_yticklabels()]
+    texts += [text.get_text() for text in forest.axes[0].get_legend().get_texts()]
+    assert {"Pooled effect (90% HDI)", "New study (90% HDI)", "shrunken (90% HDI)", "observed (95% CI)"} <= set(texts)
+    assert not any("95% HDI" in text for text in texts)
+    plt.close("all")
 
 
 def test_figures_draw_in_their_style_without_changing_the_session_s(tmp_path):

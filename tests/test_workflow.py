@@ -415,7 +415,8 @@ def test_a_key_a_figure_table_or_sampler_does_not_read_does_not_rerun_it(review_
     missing output), the main forest plot draws no subgroup diamond and the psychometric one no text columns nor
     risk-of-bias symbols; a family's GRADE rating reads its own imprecision width and overrides, and the optimal
     information events only for odds ratios; a built-in risk-of-bias tool reads no domains and levels; the sampler
-    reads no sensitivity prior and the Bayesian plots only the priors. Each such key reran them all before."""
+    reads no sensitivity prior and the Bayesian plots only the priors and hdi_prob (their labels). Each such key
+    reran them all before."""
     sheet = tiny_sheet()
     sheet["rob_overall"] = [("low", "moderate", "high")[int(study[1:]) % 3] for study in sheet["study_id"]]
     sheet.to_csv(review_folder / "data" / "raw" / "studies.csv", index=False)

@@ -12,6 +12,12 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     return singular if one else (plural_form if plural_form is not None else singular + "s")
 
 
+def probability_percent(prob: float) -> str:
+    """The mass of a Bayesian interval as its label's percent: 0.95 -> ``95``, 0.895 -> ``89.5`` (rounded past the
+    float's noise: 100 x 0.57 is 56.99999999999999)."""
+    return f"{round(100 * float(prob), 6):g}"
+
+
 def rows_phrase(rows: Sequence, shown: int | None = None, *, rest: str = "count", word: str = "row") -> str:
     """The rows of a sheet named in a note: ``row 5`` for one row, ``rows 5, 9`` for more (not "rows 5").
     Beyond the first ``shown`` rows (all when None) the others are counted, as ``rows 2, 3, ... (25 rows)``

@@ -68,7 +68,8 @@ rule bayes_plots:
         forest_pdf="results/{family}/bayes_forest.pdf",
         forest_png="results/{family}/bayes_forest.png",
     params:
-        bayes={"prior": config["bayes"]["prior"]},  # the priors drawn beside the posteriors (the rest is bayes.csv's)
+        # the priors drawn beside the posteriors and the HDIs' mass in the labels (the rest is bayes.csv's)
+        bayes={key: config["bayes"][key] for key in ("prior", "hdi_prob")},
         metric=lambda wildcards: config["metric"][wildcards.family],
         fit=composite_options,
         labels=config["plots"]["labels"],  # studies named as in the forest plot

@@ -20,8 +20,9 @@ family, metric = snakemake.wildcards.family, family_metric(snakemake.params.metr
 data = studies_of(effect_sizes, snakemake.params.fit)
 if len(data) == 0:
     logger.info("no studies in this family (k = 0): empty plots")
+settings = BayesConfig.from_config(snakemake.params.bayes, metric)
 post_fig, forest_fig = plots.family_figures(
     data, read_table(snakemake.input.studies), read_table(snakemake.input.table), dict(np.load(snakemake.input.draws)),
-    metric, BayesConfig.from_config(snakemake.params.bayes, metric).priors, family, snakemake.params.labels)
+    metric, settings.priors, family, snakemake.params.labels, settings.hdi_prob)
 plots.save(post_fig, snakemake.output.posterior_pdf, snakemake.output.posterior_png, note=figure_note(data))
 plots.save(forest_fig, snakemake.output.forest_pdf, snakemake.output.forest_png, note=figure_note(data))

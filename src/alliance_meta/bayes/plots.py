@@ -110,15 +110,17 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
 
 
 @_styled
-def forest_figure(studies, table, metric: str, title: str = ""):
-    """Observed estimates with 95% CIs (open squares) against posterior means with 95%
-    HDIs of the study effects (filled circles), and the pooled and predictive rows."""
+def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float = 0.95):
+    """Observed estimates with 95% CIs (open squares) against posterior means with HDIs of the study effects
+    (filled circles), and the pooled and predictive rows; ``hdi_prob``: the HDIs' mass (``bayes.hdi_prob``)."""
     from alliance_meta.plots.style import plain_text
+    from alliance_meta.wording import probability_percent
 
     plt = _pyplot()
     to_display, label = display_scale(metric)
     import textwrap
 
+    hdi = f"{probability_percent(hdi_prob)}%"
     data = studies.sort_values("yi").reset_index(drop=True)
     k = len(data)
     # long labels wrap, the rows as tall as the longest needs (unwrapped, they left the panel an inch)
@@ -132,12 +134,12 @@ def forest_figure(studies, table, metric: str, title: str = ""):
     ax.hlines(rows + offset, to_display(data["ci_lower"]), to_display(data["ci_upper"]), color="0.55", lw=0.8)
     ax.plot(to_display(data["yi"]), rows + offset, "s", ms=3, mfc="white", mec="0.4", mew=0.7, label="observed (95% CI)")
     ax.hlines(rows - offset, to_display(data["hdi_lower"]), to_display(data["hdi_upper"]), color="black", lw=0.9)
-    ax.plot(to_display(data["mean"]), rows - offset, "o", ms=2.6, color="black", label="shrunken (95% HDI)")
+    ax.plot(to_display(data["mean"]), rows - offset, "o", ms=2.6, color="black", label=f"shrunken ({hdi} HDI)")
     summary = table.set_index("parameter")
     for row, name, text in ((1.5, "mu", "pooled effect"), (0.5, "theta_new", "new study (predictive)")):
         lo, mid, hi = (to_display(summary.loc[name, c]) for c in ("hdi_lower", "mean", "hdi_upper"))
         ax.fill([lo, mid, hi, mid], [row, row + 0.35, row, row - 0.35], color="black" if name == "mu" else "0.6")
-    ax.set_yticks(list(rows) + [1.5, 0.5], labels + ["Pooled effect (95% HDI)", "New study (95% HDI)"], fontsize=6 if k > 40 else 8)
+    ax.set_yticks(list(rows) + [1.5, 0.5], labels + [f"Pooled effect ({hdi} HDI)", f"New study ({hdi} HDI)"], fontsize=6 if k > 40 else 8)
     ax.axvline(0, color="0.3", lw=0.6, ls=":")
     ax.axvline(to_display(summary.loc["mu", "mean"]), color="0.3", lw=0.6, ls="--")
     ax.set_ylim(-0.2, k + 3.6)
@@ -150,10 +152,11 @@ def forest_figure(studies, table, metric: str, title: str = ""):
     return fig
 
 
-def family_figures(data, studies, table, draws: dict, metric: str, priors, family: str, labels=None):
+def family_figures(data, studies, table, draws: dict, metric: str, priors, family: str, labels=None,
+                   hdi_prob: float = 0.95):
     """The two figures of rule ``bayes_plots`` for a family: the posterior densities (MCMC, exact, prior) and
     the forest plot of observed against shrunken effects, with the studies named as in the family's forest
-    plot (``labels``: config ``plots.labels``).
+    plot (``labels``: config ``plots.labels``); ``hdi_prob``: the mass of the HDIs (config ``bayes.hdi_prob``).
 
     ``data`` are the family's studies, one row each (``yi``, ``vi``, the label columns); ``studies`` and
     ``table`` are ``bayes_studies.csv`` and ``bayes.csv``; ``priors`` those of the fit
@@ -172,7 +175,7 @@ def family_figures(data, studies, table, draws: dict, metric: str, priors, famil
     studies = studies.assign(label=studies["study_id"].map(names).fillna(studies["study_id"]))
     post = exact_posterior(data["yi"], data["vi"], priors.tau, priors.mu_sd)
     return (posterior_figure(draws, post, metric, f"{name}: posterior (histogram MCMC, line exact, dashed prior)"),
-            forest_figure(studies, table, metric, f"{name}: observed and shrunken study effects"))
+            forest_figure(studies, table, metric, f"{name}: observed and shrunken study effects", hdi_prob))
 
 
 def sensitivity_title(family: str) -> str:

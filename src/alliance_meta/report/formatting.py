@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from alliance_meta.wording import probability_percent  # noqa: F401  (the report's modules import it from here)
+
 MINUS = "\u2212"
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
@@ -73,12 +75,6 @@ def is_finite(value) -> bool:
 #: Why a moderator's R^2 is not given (see :func:`alliance_meta.models.metareg.r2_not_meaningful`).
 R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no heterogeneity for it to "
                 "account for")
-
-
-def probability_percent(prob: float) -> str:
-    """The mass of a Bayesian interval as its label's percent: 0.95 -> ``95``, 0.895 -> ``89.5`` (rounded past the
-    float's noise: 100 x 0.57 is 56.99999999999999)."""
-    return f"{round(100 * float(prob), 6):g}"
 
 
 def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:
