@@ -188,10 +188,19 @@ def test_only_the_studies_both_coders_coded_are_compared():
                             "only are not listed as disagreements",)
     assert result.summary() == ("2 studies double-coded, 3 coded by the first coder only and 1 by the second only (not "
                                 "compared); 3 rows coded by both coders, 1 by one only; 1 disagreeing cell")
+    from alliance_meta.report.html import coding_section
+
+    assert ("in the studies both coders coded (a study in one sheet only was not double-coded and is not compared)"
+            in coding_section(result.agreement, listed, "coder2.csv", notes=result.notes).paragraph)
     # kappa, AC1 and ICC over the double-coded studies: as if the sheets held nothing else
     alone = compare_coders(sheet(new), sheet(second[:3]))
     pd.testing.assert_frame_equal(result.agreement, alone.agreement)
     assert alone.notes == () and alone.one_coder_studies.empty
+
+
+def test_the_summary_counts_one_row_in_the_singular():
+    row = {"study_id": "N1", "es_id": "N1-1", "r": "0.30", "n": "50", "rater": "patient"}
+    assert "; 1 row coded by both coders, 0 by one only;" in compare_coders(sheet([row]), sheet([row])).summary()
 
 
 def test_a_column_only_one_sheet_has_is_not_listed_cell_by_cell():
@@ -326,8 +335,7 @@ def test_report_has_a_double_coding_section():
     result = compare_coders(sheet(CODER1), sheet(CODER2))
     section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv",
                              notes=["the second coder's sheet has no es_id: rows are matched by position", ""])
-    assert ("in the studies both coders coded (a study in one sheet only was not double-coded and is not compared)"
-            in section.paragraph)
+    assert "in the studies both coders coded, row by row" in section.paragraph  # every study is in both sheets
     assert ("on 4 effect sizes coded by both: 6 cells were coded differently (changing the converted effect "
             "size or its variance in 2 rows) and 2 effect sizes of those studies were coded by one coder only"
             in section.paragraph)

@@ -169,6 +169,21 @@ def test_the_credible_interval_has_the_configured_mass_and_the_default_is_unchan
         assert cdf(row.ci_upper) == pytest.approx(0.9, abs=1e-4)
 
 
+def test_any_mass_between_0_and_1_and_any_real_number_type_is_taken():
+    """A mass under 0.01 (bayes.hdi_prob's schema allows it) was refused with a message about level=, and a numpy
+    float32 as "not a number"."""
+    import pandas as pd
+
+    import alliance_meta as am
+
+    assert B.central_probs(0.95) == (0.025, 0.5, 0.975)
+    assert B.central_probs(0.005) == pytest.approx((0.4975, 0.5, 0.5025))
+    fit = am.fit(pd.DataFrame({"study_id": ["a"], "yi": [0.2], "vi": [0.01]}), metric="smd")
+    assert B.bma(fit, prob=np.float32(0.9)).prob == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="not True"):
+        B.bma(fit, prob=True)
+
+
 def test_the_report_says_the_level_of_the_model_averaged_interval():
     """The Results sentence printed "95% CrI" and the report's bma_summary table had no note, whatever the level."""
     from alliance_meta.report.html import bma_summary_note

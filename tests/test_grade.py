@@ -216,6 +216,7 @@ def test_summary_of_findings_table_names_the_test_of_its_ci():
 
     frame, text = note()
     assert "95% CI: Wald." in text and frame["note"].iloc[0] == SUGGESTION  # the CSV's note: the suggestion alone
+    assert "config" not in SUGGESTION and "grade.overrides" not in text  # plain words, not a config key
     assert "95% CI: Knapp\u2013Hartung." in note(test="knha")[1]
     frame, text = note(test="knha", note=ADHOC_NOTE)
     assert frame["test"].iloc[0] == "knha" and ADHOC_NOTE in frame["note"].iloc[0]

@@ -55,6 +55,9 @@ EFFECT_SIZE_COLUMNS = frozenset(codebook.INPUT_COLUMNS + codebook.SIGN_COLUMNS +
 """Columns whose disagreements change the converted effect size: listed with both coders' yi."""
 WHOLE_ROW = "(row)"
 """The ``column`` of a disagreement row naming a row that only one coder has (in a study both coded)."""
+ONE_CODER_NOTE_END = ("only the double-coded studies are compared (an effect size one coder missed in one of them is a "
+                      "disagreement); the studies in one sheet only are not listed as disagreements")
+"""How :func:`one_coder_note` ends: the report reads from it that some study is in one sheet only."""
 ONE_CODER_COLUMNS = ("study_id", "coder", "n_rows", "sheet_row")
 """Columns of :attr:`CoderAgreement.one_coder_studies`: a study in one coder's sheet only, its rows and first row."""
 
@@ -182,8 +185,8 @@ class CoderAgreement:
         one_coder = (f"{first} coded by the first coder only and {second} by the second only (not compared)"
                      if first or second else "none in one sheet only")
         return (f"{self.n_double_coded} {plural(self.n_double_coded, 'study', 'studies')} double-coded, {one_coder}; "
-                f"{self.n_matched} rows coded by both coders, {len(self.unmatched)} by one only; {counts.cells} "
-                f"disagreeing {plural(counts.cells, 'cell')}{converted}")
+                f"{self.n_matched} {plural(self.n_matched, 'row')} coded by both coders, {len(self.unmatched)} by one "
+                f"only; {counts.cells} disagreeing {plural(counts.cells, 'cell')}{converted}")
 
 
 def read_coder_sheets(first, second, *, sheet_name: str | None = None,
@@ -457,8 +460,7 @@ def one_coder_note(one_coder_studies: pd.DataFrame, n_double_coded: int) -> str:
         if studies:
             parts.append(f"{len(studies)} coded by the {name} coder only ({', '.join(studies)})")
     return (f"{n_double_coded} {plural(n_double_coded, 'study', 'studies')} double-coded (in both sheets); "
-            + "; ".join(parts) + ": only the double-coded studies are compared (an effect size one coder missed in "
-            "one of them is a disagreement); the studies in one sheet only are not listed as disagreements")
+            + "; ".join(parts) + f": {ONE_CODER_NOTE_END}")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ put their posterior mass at 0 (RoBMA's model-averaged posterior with the spike a
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -64,7 +65,6 @@ import pandas as pd
 from scipy import interpolate, special
 
 from alliance_meta.engines import distributions as dist
-from alliance_meta.engines.heterogeneity import level_alpha
 
 from .exact import LOG_2PI, T0_FACTOR, conditional_posterior, log_tau_grid
 
@@ -676,8 +676,9 @@ def ensemble(bias: bool = True) -> list[tuple[Model, float]]:
 
 def central_probs(prob: float) -> tuple[float, float, float]:
     """The quantiles of a central (equal-tailed) credible interval of mass ``prob`` and the median: (0.025, 0.5,
-    0.975) for 0.95 (through the level in percent, so that 0.95 gives 0.025 exactly, not 0.025000000000000022)."""
-    tail = level_alpha(100.0 * prob) / 2.0
+    0.975) for 0.95 (through the level in percent, so that 0.95 gives 0.025 exactly, not 0.025000000000000022),
+    for any mass between 0 and 1 (0.005 too, which bayes.hdi_prob allows)."""
+    tail = (100.0 - 100.0 * prob) / 200.0
     return tail, 0.5, 1.0 - tail
 
 
@@ -838,7 +839,7 @@ def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bo
     require_fit(fit, "am.bma")
     if not isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"am.bma: bias is True or False, not {bias!r}")
-    if isinstance(prob, (bool, np.bool_)) or not isinstance(prob, (int, float)) or not 0 < prob < 1:
+    if isinstance(prob, (bool, np.bool_)) or not isinstance(prob, numbers.Real) or not 0 < prob < 1:
         raise ValueError(f"am.bma: prob is the mass of the credible interval, a number between 0 and 1 (e.g. 0.95, "
                          f"as bayes.hdi_prob), not {prob!r}")
     check_options("bma", {"prior_scale": prior_scale, "priors": priors or {}, "bias": bool(bias)}, BMA_KEYS,

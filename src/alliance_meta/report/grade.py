@@ -41,8 +41,9 @@ from alliance_meta.report.formatting import apa_p_clause, is_finite, pooled_stud
 from alliance_meta.report.summary import total_n
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
-START = {"high": 4, "low": 2}
-STARTS = ("low", "high")
+START = {"low": 2, "high": 4}
+"""The points a rating starts from, per the config's ``grade.start`` (observational: low; randomised: high)."""
+STARTS = tuple(START)
 """The config's ``grade.start`` values, as the schema lists them."""
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 OUTCOMES = {"outcome": "Alliance and treatment outcome (correlation)",
@@ -52,8 +53,7 @@ IMPRECISION_WIDTH = {"outcome": 0.2, "dropout": 0.5}
 GRADE_KEYS = {"start": None, "imprecision_width": dict.fromkeys(IMPRECISION_WIDTH), "optimal_information_size": None,
               "optimal_information_events": None, "overrides": dict.fromkeys(IMPRECISION_WIDTH)}
 """The config's ``grade`` keys (checked by :func:`alliance_meta.inputs.options.check_options`)."""
-SUGGESTION = ("Suggested rating computed from the results; the reviewers confirm or override each domain "
-              "(config grade.overrides).")
+SUGGESTION = "Suggested rating computed from the results; the reviewers confirm or override each domain."
 
 
 

@@ -383,17 +383,19 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     """The report's double-coding section from ``results/agreement.csv``, ``results/disagreements.csv`` and the
     ``notes`` of reading and matching the two sheets (:func:`alliance_meta.analyses.agreement.compare_coders`'s,
     in ``data/processed/agreement_notes.txt``: rows matched by position, columns of one coder only, identifiers
-    spelled differently, ...)."""
+    spelled differently, ...); the paragraph tells of studies in one sheet only when a note names them."""
     disagreements = disagreements.astype({column: float for column in ("sheet_row_coder1", "sheet_row_coder2")
                                           if column in disagreements})  # a missing row is NaN, not pd.NA
-    from alliance_meta.analyses.agreement import disagreement_counts
+    from alliance_meta.analyses.agreement import ONE_CODER_NOTE_END, disagreement_counts
 
     counts = disagreement_counts(disagreements)
     consequence = (f" (changing the converted effect size or its variance in {counted(counts.converted, 'row')})"
                    if counts.converted else "")
     compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
+    one_sheet_only = (" (a study in one sheet only was not double-coded and is not compared)"
+                      if any(ONE_CODER_NOTE_END in note for note in notes) else "")
     paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet in the studies both "
-                 "coders coded (a study in one sheet only was not double-coded and is not compared), row by row on "
+                 f"coders coded{one_sheet_only}, row by row on "
                  f"study_id and es_id{f', on {int(compared.iloc[0])} effect sizes coded by both' if len(compared) else ''}: "
                  f"{counted(counts.cells, 'cell was', 'cells were')} coded differently{consequence} and "
                  f"{counted(counts.rows, 'effect size of those studies was', 'effect sizes of those studies were')} "

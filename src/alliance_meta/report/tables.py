@@ -436,10 +436,9 @@ def _unadjusted_estimates(frame: pd.DataFrame, show, level: float) -> str:
         if row.test not in UNADJUSTED_ESTIMATES or not is_finite(row.estimate):
             continue
         part = f"{bias_test_name(str(row.test))}, {UNADJUSTED_ESTIMATES[row.test]}"
-        lower, upper = getattr(row, "ci_lower", math.nan), getattr(row, "ci_upper", math.nan)
-        if row.test == "henmi_copas" and is_finite(lower) and is_finite(upper):
-            part += (f", with the {level:g}% CI [{show.number(lower)}, {show.number(upper)}] that allows for "
-                     "publication bias")
+        interval = _interval(show, getattr(row, "ci_lower", math.nan), getattr(row, "ci_upper", math.nan))
+        if row.test == "henmi_copas" and interval:
+            part += f", with the {level:g}% CI {interval} that allows for publication bias"
         parts.append(part)
     return "; ".join(parts)
 
