@@ -198,6 +198,27 @@ def test_only_the_studies_both_coders_coded_are_compared():
     assert alone.notes == () and alone.one_coder_studies.empty
 
 
+def test_a_long_list_of_one_coder_studies_is_named_in_part_and_listed_in_full():
+    """A living review of 300 earlier studies whose second coder coded the 2 new ones: the note named all 300, one
+    unreadable paragraph in the log, the report and agreement_notes.txt. It names the first 10 in sheet order and
+    counts the rest, which one_coder_studies lists; the report still reads that some study is in one sheet only."""
+    from alliance_meta.analyses.agreement import ONE_CODER_NOTE_END
+    from alliance_meta.report.html import coding_section
+
+    old = [{"study_id": f"O{s:03d}", "es_id": f"O{s:03d}-1", "r": "0.2", "n": "60"} for s in range(300, 0, -1)]
+    new = [{"study_id": f"N{s}", "es_id": f"N{s}-1", "r": "0.3", "n": "50"} for s in (1, 2)]
+    second = [*new, *({"study_id": f"X{s:02d}", "es_id": f"X{s:02d}-1", "r": "0.1", "n": "40"} for s in range(1, 12))]
+    result = compare_coders(sheet(old + new), sheet(second))
+    first_ten = ", ".join(f"O{s:03d}" for s in range(300, 290, -1))  # in sheet order, not sorted
+    assert result.notes == (f"2 studies double-coded (in both sheets); 300 coded by the first coder only ({first_ten} "
+                            "and 290 more in CoderAgreement.one_coder_studies); 11 coded by the second coder only ("
+                            + ", ".join(f"X{s:02d}" for s in range(1, 11)) + " and 1 more in "
+                            f"CoderAgreement.one_coder_studies): {ONE_CODER_NOTE_END}",)
+    assert len(result.one_coder_studies) == 311 and result.one_coder_studies["study_id"].iloc[-1] == "X11"
+    assert "(a study in one sheet only was not double-coded and is not compared)" in coding_section(
+        result.agreement, result.disagreements, "coder2.csv", notes=result.notes).paragraph
+
+
 def test_the_summary_counts_one_row_in_the_singular():
     row = {"study_id": "N1", "es_id": "N1-1", "r": "0.30", "n": "50", "rater": "patient"}
     assert "; 1 row coded by both coders, 0 by one only;" in compare_coders(sheet([row]), sheet([row])).summary()
@@ -412,3 +433,26 @@ def test_the_log_counts_disagreeing_cells_as_the_report_does(tmp_path):
     log = (tmp_path / "logs" / "coder_agreement.log").read_text()
     assert ("3 rows coded by both coders, 0 by one only; 2 disagreeing cells (the converted effect size or its "
             "variance differs in 1 row)") in log
+
+
+def test_the_workflow_lists_every_one_coder_study_and_names_its_file(tmp_path):
+    """The workflow's note (log, agreement_notes.txt, report) names where the studies it does not name are:
+    results/one_coder_studies.csv, which lists all 12 with their sheet rows."""
+    import subprocess
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    rows = [f"S{s:02d},S{s:02d}-1,0.2,60" for s in range(1, 15)]
+    (tmp_path / "data" / "raw" / "studies.csv").write_text("study_id,es_id,r,n\n" + "\n".join(rows) + "\n")
+    (tmp_path / "data" / "raw" / "coder2.csv").write_text("study_id,es_id,r,n\n" + "\n".join(rows[-2:]) + "\n")
+    (tmp_path / "config" / "config.yaml").write_text("second_coder: data/raw/coder2.csv\n")
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "snakemake"), "--snakefile", str(ROOT / "Snakefile"),
+                             "--directory", str(tmp_path), "--cores", "1", "results/agreement.csv"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    listed = pd.read_csv(tmp_path / "results" / "one_coder_studies.csv")
+    assert listed.values.tolist() == [[f"S{s:02d}", "coder1", 1, s + 1] for s in range(1, 13)]
+    note = ("12 coded by the first coder only (" + ", ".join(f"S{s:02d}" for s in range(1, 11))
+            + " and 2 more in results/one_coder_studies.csv)")
+    assert note in (tmp_path / "data" / "processed" / "agreement_notes.txt").read_text()
+    assert note in (tmp_path / "logs" / "coder_agreement.log").read_text()

@@ -12,6 +12,7 @@ if config.get("second_coder"):
         output:
             agreement="results/agreement.csv",
             disagreements="results/disagreements.csv",
+            one_coder="results/one_coder_studies.csv",
             notes="data/processed/agreement_notes.txt",
         params:
             metric=config["metric"],
@@ -27,4 +28,4 @@ if config.get("second_coder"):
         script:
             "../scripts/agreement.py"
 
-    FINAL_TARGETS.extend(["results/agreement.csv", "results/disagreements.csv"])
+    FINAL_TARGETS.extend(["results/agreement.csv", "results/disagreements.csv", "results/one_coder_studies.csv"])

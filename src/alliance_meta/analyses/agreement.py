@@ -18,7 +18,8 @@ agree), numbers as numbers (``0.30`` and ``0.3`` agree). A cell filled by one co
 only is a disagreement too (counted in ``n_one_coder``, listed, left out of the
 coefficients), and so is an effect size one coder missed in a study both coded. A study in
 one sheet only (a living review whose second coder coded only the new studies) was not
-double-coded: it is counted and named in a note, not compared. The first coder's sheet is
+double-coded: it is counted in a note that names the first few, and listed in
+``one_coder_studies``; it is not compared. The first coder's sheet is
 the one the analysis uses; nothing here changes it.
 """
 
@@ -60,6 +61,10 @@ ONE_CODER_NOTE_END = ("only the double-coded studies are compared (an effect siz
 """How :func:`one_coder_note` ends: the report reads from it that some study is in one sheet only."""
 ONE_CODER_COLUMNS = ("study_id", "coder", "n_rows", "sheet_row")
 """Columns of :attr:`CoderAgreement.one_coder_studies`: a study in one coder's sheet only, its rows and first row."""
+ONE_CODER_SHOWN = 10
+"""How many studies of one coder :func:`one_coder_note` names (the first in sheet order); the others it counts."""
+ONE_CODER_LIST = "CoderAgreement.one_coder_studies"
+"""Where :func:`one_coder_note` says the studies it does not name are listed (the workflow names its CSV instead)."""
 
 
 # ---------------------------------------------------------------------------
@@ -450,15 +455,18 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
 
 
 def one_coder_note(one_coder_studies: pd.DataFrame, n_double_coded: int) -> str:
-    """``12 studies double-coded (in both sheets); 40 coded by the first coder only (S001, S002, ...): ...``, naming
-    every such study (a new study the second coder skipped is among them); empty when every study is in both."""
+    """``12 studies double-coded (in both sheets); 40 coded by the first coder only (S001, S002, ..., S010 and 30 more
+    in CoderAgreement.one_coder_studies): ...``, naming the first :data:`ONE_CODER_SHOWN` studies of each coder in
+    sheet order; empty when every study is in both."""
     if one_coder_studies.empty:
         return ""
     parts = []
     for coder, name in zip(CODERS, ("first", "second")):
         studies = one_coder_studies.loc[one_coder_studies["coder"] == coder, "study_id"].astype(str).tolist()
         if studies:
-            parts.append(f"{len(studies)} coded by the {name} coder only ({', '.join(studies)})")
+            rest = len(studies) - ONE_CODER_SHOWN
+            named = ", ".join(studies[:ONE_CODER_SHOWN]) + (f" and {rest} more in {ONE_CODER_LIST}" if rest > 0 else "")
+            parts.append(f"{len(studies)} coded by the {name} coder only ({named})")
     return (f"{n_double_coded} {plural(n_double_coded, 'study', 'studies')} double-coded (in both sheets); "
             + "; ".join(parts) + f": {ONE_CODER_NOTE_END}")
 

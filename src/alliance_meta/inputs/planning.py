@@ -326,7 +326,8 @@ NOT_MADE = "this config makes no such file (an option switched off since that ru
 _RISK_OF_BIAS = re.compile(r"^rob_(?:traffic_light|summary|sensitivity)\.[^./]+$")
 NO_RISK_OF_BIAS = "the sheet has no risk-of-bias judgements (no rob_* column filled in)"
 #: The files of the config's optional sheet-wide steps, made only when their key is set.
-OPTIONAL_STEP_FILES = {"second_coder": ("results/agreement.csv", "results/disagreements.csv"),
+OPTIONAL_STEP_FILES = {"second_coder": ("results/agreement.csv", "results/disagreements.csv",
+                                        "results/one_coder_studies.csv"),
                        "prisma": ("results/prisma.pdf", "results/prisma.png", "results/prisma.svg")}
 _PER_MODERATOR = re.compile(rf"^(?P<kind>{'|'.join(PER_MODERATOR_PLOTS)})_(?P<moderator>.+)\.[^./]+$")
 
