@@ -116,6 +116,39 @@ def test_footnote_mentions_arrows_only_where_the_figure_draws_one():
         assert drawn(figure) == (arrows, arrows)
 
 
+def test_each_page_s_footnote_explains_only_the_marks_that_page_draws():
+    """A paged PDF: one footnote for all pages said "arrows: CI beyond the axis", "blank: not rated" and "text cut at
+    14 characters" on a page with no arrow, blank cell or cut text because another page had one. The axis is shared
+    (the pages read as one figure), each footnote explains its own page: forest and moderator forest plots."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.analyses.moderators import subgroup_fits
+    from alliance_meta.plots.forest import _figures
+
+    long = "Working Alliance Inventory, short revised, observer version, German translation"  # cut, on page 1
+    data = pd.DataFrame({"study_id": [f"S{i}" for i in range(10)], "yi": np.linspace(0.2, 0.35, 10),
+                         "vi": [0.01] * 9 + [4.0],  # S9's CI leaves the axis, on page 2
+                         "modality": "CBT", "measure": [long] + ["WAI"] * 9,  # S1 not rated, on page 1
+                         **{f"rob_{d}": ["low", None] + ["low"] * 8 for d in ("participation", "attrition", "overall")}})
+    options = ForestOptions.from_config({"columns": ["measure"], "rob": True, "rows_per_page": 5},
+                                        {"tool": "custom", "domains": ["participation", "attrition"]})
+
+    def marks(figure):
+        arrows = any(line.get_marker() in ("<", ">") for line in figure.axes[0].get_lines())
+        words = " ".join(" ".join(text_boxes(figure)[0]).split())
+        return (arrows, "arrows: CI beyond the axis" in words, "blank: not rated" in words, "text cut at" in words)
+
+    pages = _figures(data, pooled_row(data), "z", 95.0, options, True)
+    moderator_pages = moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", "z"), pooled_row(data),
+                                            "z", options=options, paged=True)
+    for figures in (pages, moderator_pages):
+        assert [marks(figure) for figure in figures] == [(False, False, True, True), (True, True, False, False)]
+    single = _figures(data, pooled_row(data), "z", 95.0, options, False)  # the PNG: one page, every mark
+    assert [marks(figure) for figure in single] == [(True, True, True, True)]
+    for figure in pages + moderator_pages + single:
+        plt.close(figure)
+
+
 def test_sorting_and_labels():
     data = simulated_family(6)
     assert list(sort_studies(data, np.ones(6), "effect")) == list(np.argsort(data.yi.to_numpy()))

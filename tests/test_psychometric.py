@@ -357,6 +357,28 @@ def test_forest_plot_axis_ends_at_the_limits_of_a_correlation():
     plt.close(figure)
 
 
+def test_each_page_of_the_forest_plot_says_arrows_only_where_it_draws_one():
+    """A paged PDF: the page of nine studies of r = .30 drew no arrow but its footnote said "Arrows mark intervals
+    that reach beyond the axis", because the last page has one (a small study whose corrected r passes 1)."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.forest_options import ForestOptions
+    from alliance_meta.plots.psychometric import psychometric_forest
+
+    studies = pd.DataFrame({"sample": [f"s{i}" for i in range(10)], "r": [0.3] * 9 + [0.7], "n": [200] * 9 + [10],
+                            "rxx": [0.8] * 9 + [0.6], "ryy": [0.8] * 9 + [0.6]})
+    analysis = pm.psychometric_analysis(studies.assign(label=lambda d: d["sample"]), study="none")
+    pages = psychometric_forest(analysis.studies, analysis.to_frame(), options=ForestOptions(rows_per_page=5),
+                                paged=True)
+    drawn = []
+    for figure in pages:
+        words = " ".join(" ".join(text.get_text() for text in figure.findobj(plt.Text)).split())
+        drawn.append((any(line.get_marker() in ("<", ">") for line in figure.axes[0].get_lines()),
+                      "Arrows mark intervals that reach beyond the axis" in words))
+        plt.close(figure)
+    assert drawn == [(False, False), (True, True)]
+
+
 def test_effect_sizes_frame_with_sheet_columns_of_the_same_names(tmp_path):
     """effect_sizes.csv carries the sheet's inputs (r, n, Spearman rho, ...): the analysis uses r = tanh(yi)
     and the converted n, and its per-study columns do not clash with the sheet's."""

@@ -171,7 +171,7 @@ NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnot
 
 
 def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None, arrows: bool = False) -> str:
-    """What the marks mean (the arrows where the figure draws one: :func:`forest_draw.draws_arrows`) and the
+    """What the marks mean (the arrows where the page draws one: :func:`forest_draw.draws_arrows`) and the
     heterogeneity statistics, rounded as the report's tables round them (tau^2 and sigma^2 to three decimals,
     in the analysis ``metric``; I^2 to one)."""
     test = interval_test(pooled)
@@ -204,13 +204,8 @@ def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95
 def _figures(data, pooled, metric, level, options, paged, data_note=None):
     rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options, pooled)
     rows += summary_rows(f"{model_name(pooled)}, k = {len(data)}", pooled, metric, options)
-    note = footnote(pooled, level, data_note or "", metric, _arrows(rows, metric, options))
-    return forest_draw.draw_pages(rows, metric, level, options, note, paged)
-
-
-def _arrows(rows: list[Row], metric: str, options: ForestOptions) -> bool:
-    """Whether the figure of ``rows`` draws an arrow (an interval beyond its axis)."""
-    return forest_draw.draws_arrows(rows, forest_draw.x_limits(rows, metric, options))
+    return forest_draw.draw_pages(rows, metric, level, options,
+                                  lambda arrows: footnote(pooled, level, data_note or "", metric, arrows), paged)
 
 
 def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.DataFrame, overall: dict, metric: str,
@@ -244,8 +239,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                   f"{forest_draw.p_text(summary['qm_p'])}.")
     if data_note:
         extra += " " + data_note
-    note = footnote(overall, level, extra, metric, _arrows(rows, metric, options))
-    return forest_draw.draw_pages(rows, metric, level, options, note, paged)
+    return forest_draw.draw_pages(rows, metric, level, options,
+                                  lambda arrows: footnote(overall, level, extra, metric, arrows), paged)
 
 
 def save_pages(figures_of, paths, options: ForestOptions) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import replace
 
 import matplotlib
@@ -348,27 +349,34 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
     return figure
 
 
-def draw_pages(rows: list[Row], metric: str, level: float, options, note: str, paged: bool) -> list:
-    """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each)."""
+def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callable[[bool], str],
+               paged: bool) -> list:
+    """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each).
+    ``note(arrows)`` is the footnote of a page that draws an arrow (:func:`draws_arrows`) or none; each page's
+    footnote explains the marks that page draws (arrows, blank risk-of-bias cells, cut text), not another's."""
     limits = x_limits(rows, metric, options)
     header = ["Study", "n" if any(row.n for row in rows) else "", f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
     extra_header = [column_name(c, options.column_labels, title=False) for c in options.columns] if any(row.extra for row in rows) else []
-    rob_header, styles = [], {}
+    rob_header, styles, tool = [], {}, None
     if any(row.rob for row in rows):
         tool = tool_from_config(options.risk_of_bias)
         styles = judgement_style(tool)
         rob_header = [f"D{i + 1}" for i in range(len(tool.domains))] + ["Overall"]
-        not_rated = any(judgement not in styles for row in rows if row.rob for judgement in row.rob)
-        note = (note + " " + rob_legend(tool, not_rated)).strip()
     header = header + [(extra_header, rob_header, styles)]
     if extra_header:
         rows = fit_cells(rows, lambda trial: column_layout(trial, header[:4], options.width, options.font_size,
                                                            options.font_family, extra_header, rob_header), options)
-    if any(text.endswith("\u2026") for row in rows for text in row.extra):
-        note = (note + f" \u2026 text cut at {options.column_width} characters (plots.column_width).").strip()
+
+    def page_note(page: list[Row]) -> str:
+        not_rated = any(judgement not in styles for row in page if row.rob for judgement in row.rob)
+        cut = any(text.endswith("\u2026") for row in page for text in row.extra)
+        return " ".join(filter(None, [
+            note(draws_arrows(page, limits)), rob_legend(tool, not_rated) if tool else "",
+            f"\u2026 text cut at {options.column_width} characters (plots.column_width)." if cut else ""]))
+
     layout = column_layout(rows, header[:4], options.width, options.font_size, options.font_family,
                            extra_header, rob_header)
     chunks = pages(rows, options.rows_per_page) if paged else [rows]
     with plt.rc_context(style(options)):
-        return [draw_page(chunk, metric, options, note, limits, index < len(chunks) - 1, layout, header)
+        return [draw_page(chunk, metric, options, page_note(chunk), limits, index < len(chunks) - 1, layout, header)
                 for index, chunk in enumerate(chunks)]

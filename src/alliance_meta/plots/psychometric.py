@@ -81,12 +81,13 @@ def footnote(table: pd.DataFrame, level: float, cred_level: float) -> str:
             "true correlations (bare-bones: of the observed correlations, not corrected).")
 
 
-def beyond_note(rows: list[Row], options: ForestOptions) -> str:
-    """What the arrows mean, when an interval reaches beyond the axis, and where the axis ends when that is a
-    limit of a correlation (the t intervals of a few studies, or a corrected r, can pass ±1)."""
-    low, high = forest_draw.x_limits(rows, SCALE, options)
-    if not forest_draw.draws_arrows(rows, (low, high)):
+def beyond_note(rows: list[Row], options: ForestOptions, arrows: bool) -> str:
+    """What the arrows mean, on a page of the figure of ``rows`` that draws one (``arrows``: an interval reaches
+    beyond the axis), and where the axis ends when that is a limit of a correlation (the t intervals of a few
+    studies, or a corrected r, can pass ±1)."""
+    if not arrows:
         return ""
+    low, high = forest_draw.x_limits(rows, SCALE, options)
     ends = [end for end, value in (("−1", low), ("1", high)) if abs(abs(value) - 1) < 1e-12]
     limit = ("±1, the limits of a correlation" if len(ends) == 2 else f"{ends[0]}, a limit of a correlation"
              if ends else "")
@@ -100,10 +101,10 @@ def psychometric_forest(studies: pd.DataFrame, table: pd.DataFrame, level: float
     rows of ``psychometric.csv``."""
     options = options or ForestOptions()
     rows = study_rows(studies, level, options) + summary_rows(table, cred_level, options)
-    note = footnote(table, level, cred_level) + beyond_note(rows, options)
-    note += " " + data_note if data_note else ""
-    figures = forest_draw.draw_pages(rows, SCALE, level, options, note, paged)
-    return figures
+    end = " " + data_note if data_note else ""
+    return forest_draw.draw_pages(rows, SCALE, level, options,
+                                  lambda arrows: footnote(table, level, cred_level) + beyond_note(rows, options, arrows)
+                                  + end, paged)
 
 
 def save_psychometric_forest(studies: pd.DataFrame | None, table: pd.DataFrame, paths, level: float = 95.0,
