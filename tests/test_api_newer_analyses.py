@@ -191,6 +191,27 @@ def test_multiverse_checks_mu_sd_progress_and_the_psychometric_block(fit):
         am.multiverse(fit, psychometric={"correction_methd": "meas"})
 
 
+def test_multiverse_reads_the_default_reliabilities_of_psychometric_and_says_why_it_cannot_correct():
+    """am.multiverse(correction: [none, individual], psychometric={"reliability": ..., ...}) on a sheet without rxx
+    and ryy had no individual specification and no word why: the defaults passed as psychometric= were not read
+    when the specifications were made. Without them, the note names the argument, not the config's keys."""
+    sheet = pd.DataFrame({"study_id": [f"S{i}" for i in range(8)], "r": np.linspace(0.1, 0.4, 8),
+                          "n": np.arange(50, 130, 10), "measure": "WAI"})
+    fit = am.fit(am.effect_sizes(sheet))
+    settings = {"correction": ["none", "individual"], "methods": ["REML"], "tests": ["z"], "outliers": ["none"],
+                "aggregate_methods": ["gls"], "publication": ["all"], "priors": []}
+    result = am.multiverse(fit, settings, psychometric={"reliability": {"WAI": 0.8}, "outcome_reliability": 0.7})
+    assert result.table["correction"].tolist() == ["none", "individual"] and result.notes == ()
+    assert result.table["r"].iloc[1] > result.table["r"].iloc[0]  # corrected for unreliability: larger
+    assert am.multiverse(fit, settings).notes == (
+        "correction: individual is not a choice of these effect sizes: no row gives a reliability (rxx, ryy), nor "
+        'does psychometric= give a "reliability" or an "outcome_reliability"',)
+    bare = am.fit(fit.effect_sizes["yi"].to_numpy(), fit.effect_sizes["vi"].to_numpy(), metric="z")
+    assert am.multiverse(bare, settings).notes == (
+        "correction: individual is not a choice of these effect sizes: its rows are yi and vi alone: the correction "
+        "needs the correlations of am.effect_sizes (r, n)",)
+
+
 def test_a_misspelt_risk_of_bias_key_is_an_error_not_quips(fit):
     """{"tol": "rob2"} gave the QUIPS tool without a word."""
     with pytest.raises(ValueError, match=r"risk_of_bias.tol: unknown key; did you mean risk_of_bias.tool\?"):

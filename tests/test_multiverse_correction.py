@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ CONFIG = {"moderators": ["rater"], "methods": ["common", "DL"], "tests": ["z"], 
           "aggregate_rhos": [0.5], "publication": ["all"], "minimum_n": [0], "outliers": ["none", "rstudent"],
           "priors": [], "correction": ["none", "individual"]}
 PSYCHOMETRIC = {"reliability": {"CALPAS": 0.83}}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +249,23 @@ def test_corrected_correlations_that_are_not_defined_are_said_to_be_left_out(eff
     assert result.loc[individual, "note"].str.contains(
         f"corrected correlations outside (-1, 1) in {study} (not defined, not defined): check these studies' rxx, "
         "ryy and ux (left out)", regex=False).all()
+
+
+def test_the_workflow_s_log_names_the_config_keys_of_the_default_reliabilities(tmp_path):
+    """The log of rule multiverse_specifications says why correction: individual is no choice in the config's words
+    (am.multiverse's note names its argument psychometric= instead: test_api_newer_analyses)."""
+    import subprocess
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    rows = "\n".join(f"S{i},0.{i + 1},{50 + 10 * i}" for i in range(6))
+    (tmp_path / "data" / "raw" / "studies.csv").write_text(f"study_id,r,n\n{rows}\n")
+    (tmp_path / "config" / "config.yaml").write_text("multiverse:\n  correction: [none, individual]\n")
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "snakemake"), "--snakefile", str(ROOT / "Snakefile"),
+                             "--directory", str(tmp_path), "--cores", "1",
+                             "data/processed/outcome/multiverse/specifications.csv"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (tmp_path / "logs" / "multiverse_specifications_outcome.log").read_text()
+    assert ("correction: individual is not a choice of this family: no row gives a reliability (rxx, ryy), nor do "
+            "psychometric.reliability and psychometric.outcome_reliability in the config") in log

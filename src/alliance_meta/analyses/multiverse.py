@@ -56,6 +56,7 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import composite_effects
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
+from alliance_meta.inputs.sheet import worded
 from alliance_meta.models import univariate as pooling
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
@@ -145,6 +146,10 @@ class Corrections:
     options: psychometric.PsychometricOptions
 
 
+#: how :func:`no_correction_reason` names the default reliabilities: config keys (the workflow's log), and
+#: :data:`API_WORDING` the argument of ``am.multiverse`` that stands for them (``inputs.sheet.worded``)
+CONFIG_RELIABILITIES = "nor do psychometric.reliability and psychometric.outcome_reliability in the config"
+API_WORDING = {CONFIG_RELIABILITIES: 'nor does psychometric= give a "reliability" or an "outcome_reliability"'}
 #: the keys of the config's ``psychometric`` section that the ``individual`` correction reads (:func:`corrected_rows`):
 #: the default reliabilities and the options of the corrected correlations and their variances; the others (e.g.
 #: ``intervals``, ``credibility_level``, ``decimals``) are psychometric.csv's pooling and reporting only
@@ -191,14 +196,16 @@ def corrected_rows(effect_sizes: pd.DataFrame, settings: dict | None = None) -> 
 
 
 def no_correction_reason(effect_sizes: pd.DataFrame) -> str:
-    """Why :func:`corrected_rows` gives no ``individual`` choice for these rows, in words for the log."""
+    """Why :func:`corrected_rows` gives no ``individual`` choice for these rows, in words for the log (naming config
+    keys; ``am.multiverse``'s note words them as its arguments, :data:`API_WORDING`)."""
     if effect_sizes.empty:
         return "the family has no effect sizes"
-    if "metric" not in effect_sizes or not effect_sizes["metric"].eq("z").all():
-        metrics = ", ".join(sorted(effect_sizes["metric"].dropna().astype(str).unique())) if "metric" in effect_sizes else "?"
+    if "metric" not in effect_sizes:  # a fit of yi and vi alone (the workflow's rows always say their metric)
+        return "its rows are yi and vi alone: the correction needs the correlations of am.effect_sizes (r, n)"
+    if not effect_sizes["metric"].eq("z").all():
+        metrics = ", ".join(sorted(effect_sizes["metric"].dropna().astype(str).unique()))
         return f"its effect sizes are not correlations (metric {metrics}), and only correlations are corrected"
-    return ("no row gives a reliability (rxx, ryy), nor do psychometric.reliability and "
-            "psychometric.outcome_reliability in the config")
+    return f"no row gives a reliability (rxx, ryy), {CONFIG_RELIABILITIES}"
 
 
 def _correct(effect_sizes: pd.DataFrame, mask: np.ndarray, corrections: Corrections) -> tuple[pd.DataFrame, dict]:
@@ -679,7 +686,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     settings = dict(settings or {})
     fit.moderator_columns(settings.get("subsets") or [], "am.multiverse: subset moderator")
     tool = {"risk_of_bias_tool": risk_of_bias} if risk_of_bias else {}
-    specs = specifications({**settings, "moderators": [], **tool}, fit.effect_sizes)
+    specs = specifications({**settings, "moderators": [], "psychometric": psychometric, **tool}, fit.effect_sizes)
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
                       fit.method, progress, settings.get("progress_every", 500), psychometric,
                       knha_adhoc=knha_adhoc(fit), rob_tool=risk_of_bias)
@@ -694,4 +701,8 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
                             for note in univariate_model_note(fit, "am.multiverse"))
     minimum = int(settings.get("minimum_k", DEFAULTS["minimum_k"]))
     empty = (f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
-    return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main, three_level + empty)
+    uncorrected = (f"correction: individual is not a choice of these effect sizes: "
+                   f"{worded(no_correction_reason(fit.effect_sizes), API_WORDING)}",
+                   ) if INDIVIDUAL in (settings.get("correction") or []) and "correction" not in specs else ()
+    return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main,
+                              three_level + uncorrected + empty)
