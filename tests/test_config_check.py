@@ -443,3 +443,59 @@ def test_a_block_whose_keys_are_all_commented_out_means_its_defaults(tmp_path):
 def test_a_key_at_the_wrong_indentation_is_pointed_to_its_block(text, expected):
     """A key of another block, written at this level, was "chains: unknown key; did you mean changes?"."""
     assert check_config(yaml.safe_load(text), SCHEMA) == [expected]
+
+
+def _edited_schema(tmp_path, old: str, new: str) -> Path:
+    """A copy of the config schema with one edit, as a developer's typo makes it."""
+    text = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    assert text.count(old) == 1
+    path = tmp_path / "config.schema.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+ROHO = "    minimum: -1\n    maximum: 1\n    default: 0.5\n"  # aggregate_rho's bounds and default
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (ROHO.replace("maximum: 1", "maximum: 1x"),
+     "properties.aggregate_rho.maximum: '1x' is not of type 'number' (an edit of the config schema"),
+    (ROHO.replace("default: 0.5", "default: 0,5"),
+     "the default of aggregate_rho breaks its own rule: '0,5' is not of type 'number'"),
+    (ROHO.replace("    maximum", "   maximum"), "not valid YAML (line "),
+])
+def test_a_broken_config_schema_names_its_file_and_key(tmp_path, edit, message):
+    """A typo in workflow/schemas/config.schema.yaml stopped every run with a TypeError deep in jsonschema ("'>' not
+    supported between instances of 'float' and 'str'") or a validation error blaming the config file."""
+    from alliance_meta.inputs.config_check import SchemaError, load_schema
+
+    path = _edited_schema(tmp_path, ROHO, edit)
+    with pytest.raises(SchemaError) as raised:
+        load_schema(path)
+    assert str(raised.value).startswith(f"{path}: ") and message in str(raised.value)
+    assert load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml") == SCHEMA
+
+
+def test_a_bound_that_is_no_number_is_named_when_a_config_sets_its_key(tmp_path):
+    """A key without a default passes load_schema; the config that sets it met jsonschema's TypeError."""
+    from alliance_meta.inputs.config_check import SchemaError
+
+    schema = yaml.safe_load(_edited_schema(tmp_path, ROHO, ROHO.replace("    default: 0.5\n", "")
+                                           .replace("maximum: 1", "maximum: 1x")).read_text())
+    with pytest.raises(SchemaError, match=r"^schema.yaml: properties.aggregate_rho.maximum: '1x' is not of type"):
+        check_config({"aggregate_rho": 0.3}, schema, "schema.yaml")
+
+
+def test_the_api_s_option_check_names_a_broken_schema_too(tmp_path, monkeypatch):
+    """am.fit(...).plot_forest(...) and the other option dicts are checked against the schema: a broken one is named."""
+    from alliance_meta.inputs import options
+    from alliance_meta.inputs.config_check import SchemaError
+
+    path = _edited_schema(tmp_path, ROHO, ROHO.replace("maximum: 1", "maximum: 1x"))
+    monkeypatch.setattr(options, "CONFIG_SCHEMA", path)
+    options._config_schema.cache_clear()
+    try:
+        with pytest.raises(SchemaError, match=r"properties.aggregate_rho.maximum: '1x' is not of type 'number'"):
+            options.option_problems("plots", {"sort": "effect"}, {"sort": None})
+    finally:
+        options._config_schema.cache_clear()

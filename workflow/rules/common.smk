@@ -6,16 +6,17 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 from alliance_meta.inputs.config_check import (
     ConfigFileError,
+    SchemaError,
     canonical_order,
     check_config,
     format_config_problems,
     load_config_file,
+    load_schema,
     merge_overrides,
     misnamed_config_files,
     misnamed_config_message,
@@ -37,8 +38,8 @@ def config_sources(overrides) -> str:
 
 def read_checked_config(overrides):
     """config/config.yaml (absent, empty or comment-only: all defaults) with the
-    --config/--configfile values on top; every problem at once, before any job, without
-    a traceback."""
+    --config/--configfile values on top, and the config schema; every problem at once, before any job, without
+    a traceback (a broken schema: its file and key)."""
     written, problems = {}, []
     if not CONFIG_FILE.exists() and not workflow.overwrite_configfiles:  # a config/config.yml would be ignored
         misnamed = misnamed_config_files()
@@ -49,20 +50,23 @@ def read_checked_config(overrides):
             written = load_config_file(CONFIG_FILE, problems)  # + keys written twice
         except ConfigFileError as error:
             sys.exit(str(error))
-    schema = yaml.safe_load(CONFIG_SCHEMA.read_text())
-    merged = typed_overrides(merge_overrides(written, typed_overrides(overrides, schema)), schema, texts=False)
-    problems += check_config(merged, schema)
+    try:
+        schema = load_schema(CONFIG_SCHEMA)
+        merged = typed_overrides(merge_overrides(written, typed_overrides(overrides, schema)), schema, texts=False)
+        problems += check_config(merged, schema, CONFIG_SCHEMA)
+    except SchemaError as error:
+        sys.exit(str(error))
     if problems:
         sys.exit(format_config_problems(problems, config_sources(overrides)))
-    return merged
+    return merged, schema
 
 
 _overrides = dict(config)
-_checked = read_checked_config(_overrides)
+_checked, _schema = read_checked_config(_overrides)
 config.clear()
 config.update(_checked)
 validate(config, "../schemas/config.schema.yaml", set_default=True)
-_ordered = canonical_order(dict(config), yaml.safe_load(CONFIG_SCHEMA.read_text()))  # key order reruns nothing
+_ordered = canonical_order(dict(config), _schema)  # key order reruns nothing
 config.clear()
 config.update(_ordered)
 

@@ -28,6 +28,51 @@ class ConfigFileError(ValueError):
     """The config file cannot be read as a YAML mapping of keys."""
 
 
+class SchemaError(ValueError):
+    """The config schema itself is broken (an edit of workflow/schemas/config.schema.yaml, not of a config)."""
+
+
+def load_schema(path: str | Path) -> dict:
+    """The config schema at ``path``. Invalid YAML, or a default its own key refuses (``default: 0.5x`` of a number),
+    raises :class:`SchemaError` naming the file, the line or key and the value (:func:`schema_problem`)."""
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    path = Path(path)
+    try:
+        schema = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise SchemaError(f"{path}: not valid YAML{_yaml_problem(error)}") from None
+    if not isinstance(schema, dict):
+        raise SchemaError(f"{path}: must hold the config schema's keys at the top level, not a "
+                          f"{type(schema).__name__}")
+    try:
+        wrong = next(Draft202012Validator(schema).iter_errors(fill_defaults({}, schema)), None)
+    except (TypeError, ValueError):  # a bound that is no number (maximum: 1x), compared by jsonschema
+        wrong = True
+    if wrong is not None:
+        raise schema_problem(schema, path) or SchemaError(f"{path}: the config schema cannot check its defaults")
+    return schema
+
+
+def schema_problem(schema: dict, path: str | Path) -> SchemaError | None:
+    """What is wrong with the config ``schema`` read from ``path``: a keyword's value of the wrong kind (``maximum:
+    1x``, by JSON Schema's own check of a schema, a third of a second: called only once a check has failed), else a
+    default its key refuses; None when neither."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError as NotASchema
+
+    end = " (an edit of the config schema, not of a config)"
+    try:
+        Draft202012Validator.check_schema(schema)
+    except NotASchema as error:
+        return SchemaError(f"{path}: {dotted(error.absolute_path)}: {error.message}{end}")
+    for error in Draft202012Validator(schema).iter_errors(fill_defaults({}, schema)):
+        return SchemaError(f"{path}: the default of {dotted(error.absolute_path)} breaks its own rule: "
+                           f"{error.message}{end}")
+    return None
+
+
 def load_config_file(path: str | Path, problems: list | None = None) -> dict:
     """The keys of a YAML config file; ``{}`` for an empty or comment-only file.
 
@@ -47,10 +92,7 @@ def load_config_file(path: str | Path, problems: list | None = None) -> dict:
         text = decode_text(path.read_bytes())
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigFileError(f"{path}: not valid YAML{line}: {problem}{_yaml_hint(problem)}") from None
+        raise ConfigFileError(f"{path}: not valid YAML{_yaml_problem(error)}") from None
     except OSError as error:
         raise ConfigFileError(f"{path}: cannot be read: {error}") from None
     repeated = [f"{key}: written twice in one block ({lines}); YAML reads only the last: keep one"
@@ -66,6 +108,14 @@ def load_config_file(path: str | Path, problems: list | None = None) -> dict:
         raise ConfigFileError(f"{path}: must hold keys at the top level (key: value lines), "
                               f"not a {type(loaded).__name__}{hint}")
     return loaded
+
+
+def _yaml_problem(error) -> str:
+    """Where a YAML error is and what it is: `` (line 3, column 5): found character '\\t' ...; indent with spaces``."""
+    where = getattr(error, "problem_mark", None)
+    line = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+    problem = getattr(error, "problem", None) or str(error)
+    return f"{line}: {problem}{_yaml_hint(problem)}"
 
 
 def _yaml_hint(problem: str) -> str:
@@ -235,11 +285,12 @@ def canonical_order(config, schema: dict):
     return {key: canonical_order(config[key], properties.get(key, extra)) for key in known + others}
 
 
-def check_config(config: dict, schema: dict) -> list[str]:
+def check_config(config: dict, schema: dict, source: str | Path = "the config schema") -> list[str]:
     """Every problem of ``config`` against ``schema`` (a loaded JSON Schema), one line
     each, sorted by key path; ``[]`` when the config is valid.
 
-    ``config`` is the config as written (before defaults); it is not changed.
+    ``config`` is the config as written (before defaults); it is not changed. A schema that cannot check it
+    (``maximum: 1x``) raises :class:`SchemaError` naming ``source`` (its file) and the key (:func:`schema_problem`).
     """
     from jsonschema import Draft202012Validator
 
@@ -247,7 +298,14 @@ def check_config(config: dict, schema: dict) -> list[str]:
         return [f"the config must be a mapping of keys, not a {type(config).__name__}"]
     validator = Draft202012Validator(schema)
     problems: list[str] = []
-    for error in validator.iter_errors(config):
+    try:
+        errors = list(validator.iter_errors(config))
+    except (TypeError, ValueError):  # jsonschema compared a value with a keyword that is no number
+        broken = schema_problem(schema, source)
+        if broken is None:
+            raise
+        raise broken from None
+    for error in errors:
         problems.extend(_describe(error, schema))
     flagged = {_path_key(problem)[0] for problem in problems}
     problems += [problem for problem in _cross_problems(fill_defaults(config, schema))

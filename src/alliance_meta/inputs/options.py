@@ -36,17 +36,16 @@ def schema_reference() -> str:
 @functools.lru_cache(maxsize=1)
 def _config_schema() -> dict | None:
     """The loaded config schema, or None when this install cannot use it (no workflow folder, or no
-    pyyaml / jsonschema: the core install needs neither)."""
+    pyyaml / jsonschema: the core install needs neither); a broken one raises
+    :class:`~alliance_meta.inputs.config_check.SchemaError` naming its file and key."""
     try:
         import jsonschema  # noqa: F401
-        import yaml
+        import yaml  # noqa: F401
     except ImportError:
         return None
-    try:
-        schema = yaml.safe_load(CONFIG_SCHEMA.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    return schema if isinstance(schema, dict) else None
+    from alliance_meta.inputs.config_check import load_schema
+
+    return load_schema(CONFIG_SCHEMA) if CONFIG_SCHEMA.is_file() else None
 
 
 def _plain(value):
@@ -81,7 +80,7 @@ def option_problems(section: str, options: Mapping, known: dict, enums: dict | N
         only = {key: value for key, value in schema.items() if key not in ("properties", "required")}
         only["properties"] = {name: block if name == section else {k: v for k, v in block.items() if k != "default"}
                               for name, block in schema["properties"].items()}
-        return check_config({section: options}, only)
+        return check_config({section: options}, only, CONFIG_SCHEMA)
     problems = _key_problems(section, options, known) + _enum_problems(section, options, enums or {})
     return sorted(problems, key=lambda problem: (problem.split(":", 1)[0], problem))
 
