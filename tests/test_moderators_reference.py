@@ -107,6 +107,32 @@ def test_common_effect_r2_is_metafors_adjusted_weighted_r2(case):
     assert np.isnan(fit.tau2_null)
 
 
+COMMON_EFFECT_METAREG = load_reference("common_effect_metareg")
+
+
+@pytest.mark.parametrize("entry", COMMON_EFFECT_METAREG["models"], ids=lambda e: f"{e['data']}-{e['formula']}")
+def test_common_effect_meta_regression_matches_metafor(entry):
+    """rma(mods =, method = "EE") (reference/common_effect_metareg.R), z and Knapp-Hartung; its residual I^2 and
+    H^2 come from Q_E (100 (Q_E - (k - p)) / Q_E and Q_E / (k - p)): ours were 0 and 1 (from tau^2 = 0)."""
+    frame = pd.DataFrame(COMMON_EFFECT_METAREG["data"][entry["data"]]).astype({"yi": float, "vi": float})
+    frame = frame.dropna(subset=[v for v in frame if v in entry["formula"].split(" ")])
+    fit = metareg.fit_formula(frame, entry["formula"], method="common", continuous=COMMON_EFFECT_METAREG["continuous"],
+                              reference_levels=entry["reference_levels"] or None)
+    assert fit.k == entry["k"] and len(fit.columns) == len(entry["columns"])
+    wald, knha = fit.coefficients("z"), fit.coefficients("knha")
+    close(wald.estimate, entry["beta"], "beta")
+    for table, pairs in ((wald, [("se", "se"), ("statistic", "zval"), ("p", "pval"), ("ci_lower", "ci_lb"),
+                                 ("ci_upper", "ci_ub")]),
+                         (knha, [("se", "se_knha"), ("statistic", "tval"), ("p", "pval_knha"),
+                                 ("ci_lower", "ci_lb_knha"), ("ci_upper", "ci_ub_knha")])):
+        for ours, theirs in pairs:
+            close(table[ours], entry[theirs], ours)
+    summary = fit.summary()
+    assert (summary["qm_df"], summary["f_df1"], summary["f_df2"]) == (entry["qm_df"], entry["f_df1"], entry["f_df2"])
+    for name in ("qm", "qm_p", "f", "f_p", "qe", "qe_p", "i2", "h2", "r2", "tau2"):
+        close(summary[name], entry[name], name)
+
+
 def test_r2_of_a_model_whose_null_tau2_is_zero_is_zero_and_says_so_in_tau2_null():
     """metafor: R2 <- 0 when identical(tau2.RE, 0); tau2_null carries tau2.RE so that reports can say why."""
     rng = np.random.default_rng(5)

@@ -405,3 +405,9 @@ def _bound(q_at, target: float, upper_bracket: float, q_min: float, q_max: float
 def i2_h2(tau2, typical_variance: float) -> tuple:
     """I^2 = 100 tau^2 / (s^2 + tau^2) and H^2 = tau^2 / s^2 + 1 (Higgins & Thompson 2002)."""
     return 100.0 * tau2 / (typical_variance + tau2), tau2 / typical_variance + 1.0
+
+
+def common_effect_i2_h2(q: float, q_df: int) -> tuple[float, float]:
+    """I^2 = max(0, 100 (Q - df) / Q) and H^2 = Q / df of a common-effect model (with or without moderators;
+    metafor's rma.uni for EE / FE / CE fits, Higgins & Thompson 2002), from Q_E on its df = k - p > 0."""
+    return (max(0.0, 100.0 * (q - q_df) / q) if q > 0 else 0.0), q / q_df

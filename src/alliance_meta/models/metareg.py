@@ -8,7 +8,8 @@ df) or Knapp & Hartung (2003, Stat Med 22) t tests and F = Q_M / (m s^2) on
 (m, k - p) df with s^2 = sum w e^2 / (k - p) (``knha_adhoc``: s^2 not below 1, metafor's
 ``test = "adhoc"``, in the coefficients' tests, F and the predictions alike); residual heterogeneity Q_E with
 k - p df (fixed-effects weights); I^2 with metafor's typical within-study variance
-(k - p) / tr P; pseudo R^2 = 100 max(0, (tau^2_RE - tau^2) / tau^2_RE) against the
+(k - p) / tr P (of a common-effect fit from Q_E, as metafor: 100 (Q_E - (k - p)) / Q_E); pseudo
+R^2 = 100 max(0, (tau^2_RE - tau^2) / tau^2_RE) against the
 random-effects model fitted by the same estimator (Raudenbush 2009, in Cooper et
 al., Handbook of Research Synthesis, ch. 16; metafor's default ``r2def = "1"``), 0 when
 tau^2_RE is 0 and NaN when it did not converge; of a common-effect fit (FE, EE, CE) the
@@ -34,6 +35,7 @@ import pandas as pd
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.design import Design, build_design
+from alliance_meta.engines.heterogeneity import common_effect_i2_h2, i2_h2
 from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale
 
 
@@ -218,8 +220,12 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     beta, inverse, scale = beta[0], inverse[0], float(scale[0])
     qm = float(omnibus(beta[None], inverse[None], list(btt))[0])
     f = qm / m / scale if scale > 0 else np.nan  # metafor: Q_M is NA when s^2 = 0
-    i2 = 0.0 if k <= p else 100 * tau2 / (typical_v + tau2)
-    h2 = 1.0 if k <= p else tau2 / typical_v + 1
+    if k <= p:
+        i2, h2 = 0.0, 1.0
+    elif method in COMMON_EFFECT:  # from Q_E, as metafor's EE / FE / CE fits
+        i2, h2 = common_effect_i2_h2(qe, df)
+    else:
+        i2, h2 = i2_h2(tau2, typical_v)
     r2, tau2_null = np.nan, np.nan
     if intercept and not intercept_only:
         r2, tau2_null, re_note = pseudo_r2(X, y, v, tau2, method, control)

@@ -30,6 +30,7 @@ from alliance_meta.engines.heterogeneity import (
     DOUBLE_EPSILON,
     Control,
     estimate_tau2,
+    common_effect_i2_h2,
     i2_h2,
     level_alpha,
     dot,
@@ -293,8 +294,7 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         i2_lower = i2_upper = h2_lower = h2_upper = nan
     else:
         if method == COMMON:
-            i2 = max(0.0, 100.0 * (q - q_df) / q) if q > 0 else 0.0
-            h2 = q / q_df
+            i2, h2 = common_effect_i2_h2(q, q_df)
         else:
             i2, h2 = i2_h2(tau2, typical_variance)
         i2_lower, h2_lower = i2_h2(tau2_lower, typical_variance)
