@@ -9,7 +9,9 @@ clubSandwich's vcovCR stops (one cluster). These are compared at 1e-6 relative, 
 figures at sigma2_within polished to the optimum of its own log-likelihood (multilevel.R says
 why) and the boundary exception below (an ML sigma2_within of 0).
 
-Tolerance: 1e-5 relative throughout. Stated exceptions, each with its reason:
+Tolerance: 1e-6 relative throughout. Stated exceptions, each with its reason:
+* p values below 1e-7 are compared at 1e-5: a relative difference e in z (or Q) moves a p value that far
+  in the tail by about z^2 e (Q e / 2) (craft_che_pair_ml: p values of 1e-17 and 1e-22 up to 3.7e-6 apart);
 * a sigma^2 on the boundary (metafor < 1e-8): metafor optimises log(sigma^2) and so can only
   approach 0 (it stops near 1e-9 to 1e-11); we return exactly 0 with a log-likelihood at
   least as high, so those components (and I^2 of that level, the LRT statistic, which is
@@ -29,7 +31,8 @@ from alliance_meta.models import multilevel
 from alliance_meta.engines import robust
 REFERENCE = load_reference("multilevel")
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
-RTOL = 1e-5
+RTOL = 1e-6
+RTOL_TINY_P, TINY_P = 1e-5, 1e-7  # see the docstring
 BOUNDARY = 1e-8
 
 
@@ -44,6 +47,14 @@ def _fit(case):
     X = np.array(data["X"], float).reshape(len(data["yi"]), -1)
     return multilevel.fit(data["yi"], data["vi"], data["study"], X, method=case["method"], test=case["test"],
                           rho=case["rho"], names=_names(case))
+
+
+def _close_p(ours, theirs):
+    """p values at RTOL, those below TINY_P at RTOL_TINY_P (the docstring says why)."""
+    ours, theirs = _vector(ours), _vector(theirs)
+    tiny = theirs < TINY_P
+    np.testing.assert_allclose(ours[~tiny], theirs[~tiny], rtol=RTOL)
+    np.testing.assert_allclose(ours[tiny], theirs[tiny], rtol=RTOL_TINY_P)
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +73,11 @@ def test_fixed_effects_and_tests(fits, name):
     np.testing.assert_allclose(fit.beta, _vector(case["beta"]), rtol=RTOL)
     np.testing.assert_allclose(fit.se, _vector(case["se"]), rtol=RTOL)
     np.testing.assert_allclose(table.statistic, _vector(case["zval"]), rtol=RTOL)
-    np.testing.assert_allclose(table.p, _vector(case["pval"]), rtol=RTOL)
+    _close_p(table.p, case["pval"])
     np.testing.assert_allclose(table.ci_lower, _vector(case["ci_lower"]), rtol=RTOL)
     np.testing.assert_allclose(table.ci_upper, _vector(case["ci_upper"]), rtol=RTOL)
-    np.testing.assert_allclose([fit.qe, fit.qe_p, fit.qm, fit.qm_p],
-                               [case["qe"], case["qe_p"], case["qm"], case["qm_p"]], rtol=RTOL)
+    np.testing.assert_allclose([fit.qe, fit.qm], [case["qe"], case["qm"]], rtol=RTOL)
+    _close_p([fit.qe_p, fit.qm_p], [case["qe_p"], case["qm_p"]])
     reference_df = [value for value in case["qm_df"] if value != "NA"]  # z tests: (m, NA)
     np.testing.assert_array_equal(fit.qm_df, reference_df)
     if "pi" in case:
