@@ -132,3 +132,31 @@ def test_pet_peese_rule():
     assert chosen.estimate == expected.estimate
     # PET is the same regression as Egger's classical test: its intercept is regtest(model="lm")'s limit estimate
     close(pet.estimate, DATASETS["hackshaw1998"]["methods"]["REML"]["regtest_lm"]["estimate"])
+
+
+# Egger's test and trim and fill under every pooling.main_method (tests/reference/bias_estimators.R)
+ESTIMATORS = load_reference("bias_estimators")["datasets"]
+ESTIMATOR_CASES = [pytest.param(name, fit, id=f"{name}-{fit['method']}")
+                   for name, dataset in ESTIMATORS.items() for fit in dataset["fits"]]
+
+
+@pytest.mark.parametrize("name,expected", ESTIMATOR_CASES)
+def test_egger_and_trim_and_fill_match_metafor_for_every_estimator(name, expected):
+    yi, vi = np.array(ESTIMATORS[name]["yi"], float), np.array(ESTIMATORS[name]["vi"], float)
+    method = {"EE": "common"}.get(expected["method"], expected["method"])
+    if method == "GENQ":  # not implemented with moderators (the sqrt(vi) regression, trim and fill's side): refused
+        for run in (bias.egger_test, bias.trim_and_fill):
+            with pytest.raises(ValueError, match="GENQ estimator is not implemented for models with moderators"):
+                run(yi, vi, method=method)
+        return
+    egger = bias.egger_test(yi, vi, method=method)
+    close([egger.statistic, egger.p, egger.estimate, egger.ci_lower, egger.ci_upper],
+          [expected["egger"][key] for key in ("statistic", "p", "estimate", "ci_lower", "ci_upper")],
+          err_msg=f"egger {method}")
+    for estimator, values in expected["trimfill"].items():
+        result = bias.trim_and_fill(yi, vi, method=method, estimator=estimator)
+        assert (result.side, result.k0) == (values["side"], values["k0"]), estimator
+        close([result.se_k0, result.fit.estimate, result.fit.se, result.fit.ci_lower, result.fit.ci_upper],
+              [values[key] for key in ("se_k0", "estimate", "se", "ci_lower", "ci_upper")],
+              err_msg=f"trim and fill {estimator} {method}")
+        close(result.fit.tau2, values.get("tau2", 0.0), atol=1e-10, err_msg=f"trim and fill {estimator} tau2")

@@ -1,4 +1,5 @@
-"""Conversions of every input kind against metafor (tests/reference/effect_sizes.json) and by hand."""
+"""Conversions of every input kind against metafor (tests/reference/effect_sizes.json and effect_sizes_more.json)
+and by hand."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from alliance_meta.inputs.codebook import INPUT_KINDS
 from alliance_meta.engines.transforms import fisher_z, inverse_fisher_z
 
 REFERENCE = load_reference("effect_sizes")
-CASES = REFERENCE["cases"]
+CASES = REFERENCE["cases"] | load_reference("effect_sizes_more")["cases"]  # effect_sizes_more.R: the other input kinds
 
 
 def case_frame(case: dict) -> pd.DataFrame:

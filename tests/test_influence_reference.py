@@ -216,3 +216,27 @@ def test_one_study_as_metafor(fit):
                          ("ci_upper", "ci.ub"), ("q", "Q"), ("q_p", "Qp"), ("tau2", "tau2"), ("i2", "I2"),
                          ("h2", "H2")]:
         close(row[ours], expected[theirs], err_msg=ours)
+
+
+# cumul() by year with every estimator and both tests, every column (tests/reference/cumulative.R -> cumulative.json)
+CUMULATIVE = load_reference("cumulative")["datasets"]
+CUMULATIVE_CASES = [pytest.param(name, fit, id=f"{name}-{fit['method']}-{fit['test']}")
+                    for name, dataset in CUMULATIVE.items() for fit in dataset["fits"]]
+
+
+@pytest.mark.parametrize("name,expected", CUMULATIVE_CASES)
+def test_cumulative_matches_cumul_for_every_estimator(name, expected):
+    dataset = CUMULATIVE[name]
+    method, test = METHOD_NAMES.get(expected["method"], expected["method"]), expected["test"]
+    result = influence.cumulative(np.array(dataset["yi"], float), np.array(dataset["vi"], float),
+                                  order=dataset["year"], method=method, test=test)
+    assert (result.position + 1).tolist() == dataset["order"]
+    fields = [("estimate", "estimate"), ("se", "se"), ("p", "pvals"), ("ci_lower", "ci.lb"), ("ci_upper", "ci.ub"),
+              ("q", "Q"), ("q_p", "Qp"), ("i2", "I2"), ("h2", "H2")]
+    if method == "common":  # metafor's cumul() of an EE model has no tau2 column
+        assert "tau2" not in expected and np.all(result.tau2 == 0)
+    else:
+        fields.append(("tau2", "tau2"))
+    for ours, theirs in fields:
+        close(result[ours], expected[theirs], atol=1e-300 if ours in ("p", "q_p") else 1e-10, err_msg=ours)
+    close(result.estimate / result.se, expected["zval" if "zval" in expected else "tval"], err_msg="statistic")
