@@ -6,10 +6,12 @@ import runpy
 from pathlib import Path
 from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib import image
+from matplotlib.text import Text
 
 from alliance_meta.io import read_table, write_table
 from alliance_meta.models.univariate import CONTRACT_COLUMNS, fit
@@ -91,6 +93,25 @@ def test_a_three_level_fit_is_named_as_one_with_its_test_and_variances():
     assert "(CR2 cluster-robust)" in note and "\u03c3\u00b2 between studies = " in note and "\u03c4\u00b2" not in note
     univariate = am.fit(frame, test="knha", metric="z").to_frame().iloc[0].to_dict()
     assert model_name(univariate) == "Random-effects model (REML)" and "(Knapp\u2013Hartung)" in footnote(univariate, 95)
+
+
+def test_the_pooled_row_says_what_k_counts_as_the_results_do():
+    """A three-level forest plot's diamond read "Three-level model (REML), k = 6" (effect sizes) beside the Results'
+    "k = 4 studies (6 effect sizes)"; an aggregated one "k = 4" where the moderator plots say "k = 4 studies"."""
+    import alliance_meta as am
+    from alliance_meta.plots.forest import forest_plot
+
+    frame = pd.DataFrame({"study_id": ["a", "a", "b", "c", "c", "d"], "yi": [0.2, 0.3, 0.1, 0.4, 0.35, 0.25],
+                          "vi": [0.01, 0.012, 0.02, 0.015, 0.01, 0.02]})  # SIMULATED
+    three_level = am.fit(frame, dependence="multilevel", metric="z")
+    univariate = am.fit(frame, metric="z")
+    for fitted, label in [(three_level, "Three-level model (REML), k = 6 effect sizes in 4 studies"),
+                          (univariate, "Random-effects model (REML), k = 4 studies")]:
+        data = frame if fitted is three_level else fitted.composites()
+        figure = forest_plot(data, fitted.to_frame().iloc[0].to_dict(), "z")
+        texts = " ".join(" ".join(text.get_text().split()) for text in figure.findobj(Text))
+        assert label in texts
+        plt.close(figure)
 
 
 def test_footnote_rounds_heterogeneity_as_the_report_and_keeps_each_statistic_on_one_line():

@@ -305,6 +305,7 @@ def test_bubble_plot_says_why_r2_is_not_given_where_tau2_without_the_moderator_i
     """As the report and tables: metafor's R^2 is 0 by rule when tau^2 of the null model is 0, and measures nothing."""
     from alliance_meta.analyses.moderators import analyse_moderator
     from alliance_meta.plots.bubble import bubble_plot
+    from alliance_meta.report.formatting import apa_number
 
     k = 10
     homogeneous = pd.DataFrame({"study_id": [f"S{i}" for i in range(k)], "yi": 0.3 + 0.001 * np.arange(k),
@@ -313,9 +314,10 @@ def test_bubble_plot_says_why_r2_is_not_given_where_tau2_without_the_moderator_i
     title = bubble_plot(analysis, "z").axes[0].get_title(loc="left")
     assert "not given" in title and "R^2$ =" not in title
     plt.close("all")
-    title = bubble_plot(analyse_moderator(studies().drop_duplicates("study_id"), "year", "z", continuous=True,
-                                          permutations=0), "z").axes[0].get_title(loc="left")
-    assert "$R^2$ = " in title
+    analysis = analyse_moderator(studies().drop_duplicates("study_id"), "year", "z", continuous=True, permutations=0)
+    title = bubble_plot(analysis, "z").axes[0].get_title(loc="left")
+    # one decimal, as the Results and the moderator table give it (the figure said 72% beside their 72.2%)
+    assert f"$R^2$ = {apa_number(analysis.model.r2, 1)}%" in title
     plt.close("all")
 
 

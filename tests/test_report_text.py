@@ -564,3 +564,14 @@ def test_pooled_table_note_says_when_the_cr2_row_has_df_below_4():
     assert ("cr2 with df below 4 (REML): the robust test is not to be trusted (Tipton, 2015)."
             in pooled_table(rows, "z").note)
     assert "df below" not in pooled_table(rows.assign(df=[np.inf, 9.6]), "z").note
+
+
+def test_a_permutation_p_of_1_read_as_an_integer_is_in_the_results_as_in_the_moderator_table():
+    """two_studies: every permutation gave p = 1, the CSV column read back as integers, and the Results left the
+    permutation p out ("QM(1) = 0.01, p = .932,") while the moderator table gave 1.000."""
+    from io import StringIO
+
+    csv = ("moderator,k,qm,qm_df,qm_p,r2,tau2_null,qm_p_permutation\n"
+           "rater,3,0.0072,1,0.9324,0,0,1\n")  # SIMULATED
+    moderators = pd.read_csv(StringIO(csv))
+    assert "QM(1) = 0.01, p = .932 (permutation p = 1.000)" in moderators_sentence(moderators)

@@ -203,7 +203,10 @@ def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95
 
 def _figures(data, pooled, metric, level, options, paged, data_note=None):
     rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options, pooled)
-    rows += summary_rows(f"{model_name(pooled)}, k = {len(data)}", pooled, metric, options)
+    # what k counts, as the Results and the moderator plots say it: "k = 125 studies", "k = 20 effect sizes in
+    # 10 studies" (a bare "k = 20" of a three-level fit read as 20 studies beside the Results' "k = 10 studies")
+    count = pooled_count({**pooled, "k": len(data)})
+    rows += summary_rows(f"{model_name(pooled)}, k = {count}", pooled, metric, options)
     return forest_draw.draw_pages(rows, metric, level, options,
                                   lambda arrows: footnote(pooled, level, data_note or "", metric, arrows), paged)
 

@@ -133,7 +133,7 @@ def _composite_clause(row) -> str:
     """``QM(2) = 5.78, p = .056 (permutation p = .076)``: the univariate test of the aggregated rows."""
     clause = f"QM({apa_integer(row.qm_df)}) = {apa_number(row.qm, 2)}, {apa_p_clause(row.qm_p)}"
     permutation = getattr(row, "qm_p_permutation", math.nan)
-    if isinstance(permutation, float) and math.isfinite(permutation):
+    if is_finite(permutation):  # also a whole 1 (a column of 1s is read as integers), as the moderator table
         clause += f" (permutation {apa_p_clause(permutation)})"
     return clause
 
