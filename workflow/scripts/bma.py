@@ -21,4 +21,4 @@ for row in result.table.itertuples():
                 row.posterior_prob)
 write_table(result.table, output.table)
 write_table(result.summary, output.summary)
-save_figure(result.plot(), [output.pdf, output.png], figure_note(result.studies))
+save_figure(result.plot(note=""), [output.pdf, output.png], figure_note(result.studies))

@@ -25,4 +25,4 @@ result = (am.gosh(am.fit(rows, **params.fit), subsets=params.subsets, seed=param
 for message in result.messages():
     (logger.warning if result.result is None else logger.info)("%s", message)
 write_table(result.to_frame(), output.studies)
-save_figure(result.plot(params.labels), [output.pdf, output.png], figure_note(rows))
+save_figure(result.plot(params.labels, note=""), [output.pdf, output.png], figure_note(rows))

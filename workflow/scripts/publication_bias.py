@@ -20,7 +20,7 @@ if len(rows):
         trimfill_side=None if options["trimfill_side"] == "auto" else options["trimfill_side"],
         selection_steps=options["selection_steps"], pet_peese_alpha=options["pet_peese_alpha"],
         pet_peese_sided=options["pet_peese_sided"], fail_safe_alpha=options["fail_safe_alpha"])
-    table, figure, studies = result.table, result.funnel(), result.studies
+    table, figure, studies = result.table, result.funnel(note=""), result.studies
     for note in result.notes:
         logger.info("%s", note)
 else:

@@ -534,16 +534,19 @@ class GoshAnalysis:
                      f"most: {highlighted}")
         return lines
 
-    def plot(self, labels: str | list[str] = "label"):
+    def plot(self, labels: str | list[str] = "label", note: str | None = None):
         """The GOSH plot (:func:`alliance_meta.plots.gosh.gosh_plot`): one panel per highlighted study.
         ``labels``: the studies' names, or how to make them from the rows (``label``, ``authors_year``,
-        ``both``; as the forest plot). Fewer than three studies: a figure that says so."""
+        ``both``; as the forest plot). Fewer than three studies: a figure that says so. ``note``: beneath it
+        (default: that the rows are simulated, when they are; ``""`` leaves it out)."""
         from alliance_meta.plots.forest_options import study_labels
         from alliance_meta.plots.gosh import gosh_plot
+        from alliance_meta.plots.provenance import figure_note, returned_figure
         from alliance_meta.plots.style import message_figure
 
+        note = figure_note(self.studies) if note is None else note
         if self.result is None:
-            return message_figure(self.note)
+            return returned_figure(message_figure(self.note), note)
         if isinstance(labels, str):
             names = study_labels(self.studies, labels, escape=False)
         else:
@@ -554,7 +557,7 @@ class GoshAnalysis:
                                 f"{labels!r}") from None
             if len(names) != len(self.studies):
                 raise ValueError(f"labels: one name per study ({len(self.studies)}), not {len(names)}")
-        return gosh_plot(self.result, list(self.highlight), names, self.metric)
+        return returned_figure(gosh_plot(self.result, list(self.highlight), names, self.metric), note)
 
     def __repr__(self) -> str:
         if self.result is None:

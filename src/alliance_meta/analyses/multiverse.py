@@ -633,21 +633,25 @@ class MultiverseAnalysis:
     level: float
     main: dict
     notes: tuple[str, ...] = ()
+    simulated: bool = False  # the fit's rows are the simulated demo data (the plot says so)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def plot(self):
+    def plot(self, note: str | None = None):
         """The specification curve (:func:`alliance_meta.plots.multiverse.specification_curve`); the fit's own
-        specification (its aggregation, estimator, Wald test, all rows) is marked."""
+        specification (its aggregation, estimator, Wald test, all rows) is marked. ``note``: beneath it
+        (default: that the rows are simulated, when they are; ``""`` leaves it out)."""
         from alliance_meta.plots.multiverse import specification_curve
+        from alliance_meta.plots.provenance import SIMULATED_NOTE, returned_figure
         from alliance_meta.plots.style import message_figure
 
         if self.metric is None:
             raise ValueError("plot needs the analysis metric for its axis: am.fit(..., metric='z')")
-        if self.table["estimate"].notna().sum() == 0:
-            return message_figure("No specification could be fitted (too few studies)")
-        return specification_curve(self.table, self.metric, self.level, self.main)
+        figure = (specification_curve(self.table, self.metric, self.level, self.main)
+                  if self.table["estimate"].notna().any() else
+                  message_figure("No specification could be fitted (too few studies)"))
+        return returned_figure(figure, (SIMULATED_NOTE if self.simulated else None) if note is None else note)
 
     def __repr__(self) -> str:
         notes = f"; {'; '.join(self.notes)}" if self.notes else ""
@@ -671,6 +675,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     from alliance_meta.analyses.results import univariate_model_note
     from alliance_meta.inputs.options import check_options
     from alliance_meta.models.fits import knha_adhoc, require_fit
+    from alliance_meta.plots.provenance import is_simulated
 
     require_fit(fit, "am.multiverse")
     if settings is not None and not isinstance(settings, dict):
@@ -705,4 +710,4 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
                    f"{worded(no_correction_reason(fit.effect_sizes), API_WORDING)}",
                    ) if INDIVIDUAL in (settings.get("correction") or []) and "correction" not in specs else ()
     return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main,
-                              three_level + uncorrected + empty)
+                              three_level + uncorrected + empty, is_simulated(fit.effect_sizes))

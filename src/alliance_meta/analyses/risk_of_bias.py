@@ -67,7 +67,7 @@ class RiskOfBiasSensitivity:
         study weights when ``weighted``), or ``traffic_light``, one row per study (one figure). ``note``: beneath
         the figure (default: that the rows are simulated, when they are)."""
         from alliance_meta.inputs.risk_of_bias import study_judgements
-        from alliance_meta.plots.provenance import figure_note
+        from alliance_meta.plots.provenance import figure_note, returned_figure
         from alliance_meta.plots.risk_of_bias import summary_plot, traffic_light
 
         if kind not in ("summary", "traffic_light"):
@@ -77,10 +77,10 @@ class RiskOfBiasSensitivity:
         judgements = study_judgements(self.rows, self.tool)
         note = figure_note(self.rows) if note is None else note
         if kind == "traffic_light":
-            return traffic_light(judgements, self.tool, note=note)[0]
+            return returned_figure(traffic_light(judgements, self.tool, note=note)[0], None)
         weights = (self.weights.reindex(judgements["study_id"].astype(str)).fillna(0).to_numpy() if weighted
                    else None)
-        return summary_plot(judgements, self.tool, weights, note=note)
+        return returned_figure(summary_plot(judgements, self.tool, weights, note=note), None)
 
     def __repr__(self) -> str:  # one line, as the other analyses' results (the dataclass' repr printed the table)
         def counted(row) -> str:

@@ -742,15 +742,17 @@ class BmaResult:
         w = np.concatenate(weights)
         return np.concatenate(values), w / w.sum()
 
-    def plot(self):
-        """Prior and posterior model probabilities and the model-averaged posterior of mu."""
-        if not self.fits:
-            from alliance_meta.plots.style import message_figure
+    def plot(self, note: str | None = None):
+        """Prior and posterior model probabilities and the model-averaged posterior of mu. ``note``: beneath it
+        (default: that the rows are simulated, when they are; ``""`` leaves it out)."""
+        from alliance_meta.plots.provenance import figure_note, returned_figure
+        from alliance_meta.plots.style import message_figure
 
-            return message_figure(f"Model averaging needs at least two studies (k = {len(self.studies)}).")
         from .bma_plot import bma_figure
 
-        return bma_figure(self)
+        figure = (bma_figure(self) if self.fits else
+                  message_figure(f"Model averaging needs at least two studies (k = {len(self.studies)})."))
+        return returned_figure(figure, figure_note(self.studies) if note is None else note)
 
 
 def _summaries(fits, post_probs, log_post: np.ndarray, metric: str, prob: float = DEFAULT_PROB) -> pd.DataFrame:

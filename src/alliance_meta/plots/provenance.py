@@ -37,5 +37,20 @@ def add_note(figure, note: str | None) -> None:
     # lay the figure out first: under constrained layout the axes move only when drawn, so a note placed beneath
     # the undrawn layout landed on the data once the axes grew to fill the figure (the Bayesian forest plot)
     figure.draw_without_rendering()
-    bottom_inches = figure.get_tightbbox(figure.canvas.get_renderer()).y0
+    bottom_inches = figure.get_tightbbox().y0  # also of a figure closed in pyplot (returned_figure)
     figure.text(0.5, (bottom_inches - 0.08) / figure.get_figheight(), note, ha="center", va="top", **NOTE_STYLE)
+
+
+def returned_figure(figure, note: str | None):
+    """A figure as the library's plot methods return it: ``note`` beneath it, inside the figure, so that
+    ``figure.savefig(path)`` keeps it; closed in pyplot, so that a notebook shows it once (as the cell's value,
+    not a second time as an open figure) and a loop of plots leaves no figure open."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.style import keep_inside
+
+    if note:
+        add_note(figure, note)
+        keep_inside(figure)
+    plt.close(figure)
+    return figure

@@ -175,7 +175,8 @@ def keep_inside(figure, pad: float = 0.05) -> None:
     inches and its place beside the others: a figure that an analysis returns (``am.gosh(fit).plot()``) then keeps
     its axis titles and tick labels when saved as it is, ``figure.savefig(path)``, as the pipeline's figures do
     with ``bbox_inches="tight"`` (:func:`save_figure`), whose plots this leaves as they were (only a note beneath
-    one is centred on the wider figure). ``pad`` in inches. Measured as drawn now: call it last."""
+    one is centred on the wider figure); texts placed on the figure itself (a note beneath it) keep their place
+    in inches too. ``pad`` in inches. Measured as drawn now: call it last."""
     figure.draw_without_rendering()
     box = figure.get_tightbbox()  # inches
     width, height = figure.get_size_inches()
@@ -189,6 +190,10 @@ def keep_inside(figure, pad: float = 0.05) -> None:
     for axis, (x0, y0, w, h) in zip(figure.axes, positions):
         axis.set_position([(x0 * width + left) / wider, (y0 * height + bottom) / higher, w * width / wider,
                            h * height / higher])
+    for text in figure.texts:
+        if text.get_transform() == figure.transFigure:
+            x, y = text.get_position()
+            text.set_position(((x * width + left) / wider, (y * height + bottom) / higher))
 
 
 def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:

@@ -58,15 +58,18 @@ class BiasResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def funnel(self):
-        """The contour-enhanced funnel plot (:func:`alliance_meta.plots.funnel.funnel_plot`) of these studies."""
+    def funnel(self, note: str | None = None):
+        """The contour-enhanced funnel plot (:func:`alliance_meta.plots.funnel.funnel_plot`) of these studies.
+        ``note``: beneath it (default: that the rows are simulated, when they are; ``""`` leaves it out)."""
         from alliance_meta.plots.funnel import funnel_plot
+        from alliance_meta.plots.provenance import figure_note, returned_figure
 
         filled = self.filled
-        return funnel_plot(self.studies["yi"].to_numpy(float), self.studies["vi"].to_numpy(float), self.metric,
-                           self.estimate, filled.filled_yi if filled else np.empty(0),
-                           filled.filled_vi if filled else np.empty(0), filled.fit.estimate if filled else None,
-                           method=self.method)
+        figure = funnel_plot(self.studies["yi"].to_numpy(float), self.studies["vi"].to_numpy(float), self.metric,
+                             self.estimate, filled.filled_yi if filled else np.empty(0),
+                             filled.filled_vi if filled else np.empty(0), filled.fit.estimate if filled else None,
+                             method=self.method)
+        return returned_figure(figure, figure_note(self.studies) if note is None else note)
 
     def __repr__(self) -> str:
         return f"<BiasResult: {len(self.table)} tests on k = {len(self.studies)}>"
