@@ -338,3 +338,18 @@ def test_a_model_that_did_not_converge_does_not_set_the_axis():
     arrows = [line.get_marker() for line in figure.axes[0].lines if line.get_marker() in ("<", ">")]
     assert sorted(arrows) == ["<", ">"]
     matplotlib.pyplot.close(figure)
+
+
+def test_a_weight_at_its_bound_gives_no_overflow_warning():
+    """The beta selection model of eight simulated correlations, its delta at the bound, printed numpy's
+    "RuntimeWarning: overflow encountered in exp" to a notebook (the tail's bound dwarfed the quadrature sum)."""
+    import warnings
+
+    import alliance_meta as am
+
+    r = np.array([0.31, 0.22, 0.45, 0.12, 0.28, 0.19, 0.38, 0.25])  # simulated, not real studies
+    n = np.array([64, 120, 38, 210, 85, 150, 47, 99])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        table = am.selection_models(am.fit(np.arctanh(r), 1 / (n - 3), metric="z"), types=["beta"]).to_frame()
+    assert table["converged"].iloc[0] and "delta at its bound" in table["note"].iloc[0]

@@ -287,7 +287,8 @@ class _Problem:
         # (treated as constant in the gradient)
         log_inner = top[:, 0] + np.log(total)
         log_a = np.logaddexp(log_inner, self._log_sup_weight(delta) + LOG_TAILS)
-        norm = total * np.exp(log_a - log_inner)  # = (inner + tail) in the units of `scaled`
+        with np.errstate(over="ignore"):  # a tail beyond e^709 times the bulk: norm = inf, the bulk's share 0
+            norm = total * np.exp(log_a - log_inner)  # = (inner + tail) in the units of `scaled`
         return (log_a, (scaled * t).sum(axis=1) / (sd * norm), (scaled * (t**2 - 1)).sum(axis=1) / (sd * norm),
                 (d_log_w * scaled).sum(axis=2) / norm)
 
