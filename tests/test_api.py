@@ -74,8 +74,10 @@ def test_rows_that_cannot_be_pooled_are_named():
     assert str(error.value) == ("cannot pool these rows: yi is missing or infinite on row 12; vi is missing, infinite "
                                 "or not positive on row 13; study_id is missing on row 12 (rows without it would be "
                                 "pooled as one study)")
-    with pytest.raises(ValueError, match=r"yi is not a number on row 1$"):
+    with pytest.raises(ValueError, match=r"yi is not a number on row 1 \('x'\)$"):  # the cell shown: a typo
         am.fit(pd.DataFrame({"yi": [0.1, "x"], "vi": [0.01, 0.02]}))
+    with pytest.raises(ValueError, match=r"vi is not a number on rows 0 \('0,01'\), 1 \('n/a'\)$"):
+        am.fit(pd.DataFrame({"yi": [0.1, 0.2], "vi": ["0,01", "n/a"]}))
     both = pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.01, 0.02, 0.03], "family": ["outcome", "dropout", "outcome"]})
     with pytest.raises(ValueError, match=r"more than one family \(outcome, dropout\): fit each on its own"):
         am.fit(both, dependence="multilevel")
@@ -141,6 +143,10 @@ def test_summary_and_repr_are_short_and_readable(molloy, assink):
     multilevel = am.fit(assink[0], dependence="multilevel", rho=0.0)
     assert "sigma^2.1" in multilevel.summary() and "17" in multilevel.summary()
     assert repr(multilevel).startswith("<MultilevelFit REML/z: k = 100")
+    # the same rows aggregated: print(fit) said only "k = 17", not that these are composites of 100 effect sizes
+    composites = am.fit(assink[0], rho=0.6, method="DL").summary().splitlines()[0]
+    assert composites == ("Random-effects model (k = 17 study composites of 100 effect sizes, gls with rho = 0.6; "
+                          "tau^2 estimator: DL)")
 
 
 def test_bad_arguments_say_what_is_wrong(molloy):

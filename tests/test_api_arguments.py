@@ -619,9 +619,11 @@ def test_pooled_table_checks_dependence_rho_methods_and_tests_as_fit_does():
         am.pooled_table(rows, rho=2)
     with pytest.raises(ValueError, match=r"pooled_table: no method given; expected one or more of common, DL"):
         am.pooled_table(rows, methods=[])
-    with pytest.raises(ValueError, match=r"pooled_table: unknown method 'reml'; expected one or more of .*REML"):
+    with pytest.raises(ValueError, match=r"pooled_table: unknown method 'reml' \(did you mean 'REML'\?\); "
+                                         r"expected one or more of .*REML"):
         am.pooled_table(rows, methods=["reml"], dependence="multilevel")
-    with pytest.raises(ValueError, match=r"pooled_table: unknown test 'Z'; expected one or more of z, knha, adhoc, t, cr2"):
+    with pytest.raises(ValueError, match=r"pooled_table: unknown test 'Z' \(did you mean 'z'\?\); "
+                                         r"expected one or more of z, knha, adhoc, t, cr2"):
         am.pooled_table(rows, tests=["Z"], dependence="multilevel")
     table, notes = am.pooled_table(rows, methods=["REML", "DL"], tests=["z", "knha"], dependence="multilevel")
     assert list(zip(table["method"], table["test"])) == [("REML", "z"), ("REML", "t"), ("REML", "cr2")]
@@ -725,3 +727,29 @@ def test_a_series_of_a_frame_sorted_before_fitting_keeps_the_fits_row_order():
     assert am.cumulative(fit, rows["year"]).to_frame()["study_id"].tolist() == list("BDFAEC")
     with pytest.raises(ValueError, match="numbers its rows 0, 1, ... afresh"):
         am.cumulative(fit, (rows["year"] * -1).rename("later first"))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"method": "reml"}, r"unknown method 'reml' \(did you mean 'REML'\?\); expected common or one of DL"),
+    ({"method": "DL "}, r"unknown method 'DL ' \(did you mean 'DL'\?\)"),
+    ({"test": "KNHA"}, r"unknown test 'KNHA' \(did you mean 'knha'\?\); expected one of z, knha, adhoc"),
+    ({"method": "ml", "dependence": "multilevel"},
+     r"fitted by REML or ML \(rma.mv\), not 'ml' \(did you mean 'ML'\?\)"),
+    ({"test": "CR2", "dependence": "multilevel"},
+     r"unknown test 'CR2' for a three-level model \(did you mean 'cr2'\?\)"),
+])
+def test_a_method_or_test_spelt_in_another_case_or_with_a_space_is_pointed_to_its_name(options, message):
+    """method='reml', 'DL ' (a space copied from a table) and test='KNHA' were refused without saying that only
+    the case or the space was wrong."""
+    with pytest.raises(ValueError, match=message):
+        am.fit(simulated(), **options)
+
+
+def test_a_misspelt_or_listed_order_column_of_cumulative_says_what_was_meant():
+    """am.cumulative(fit, "yaer") said only "no column"; order=["year"] said "order has 1 values for 18 rows"."""
+    fit = am.fit(simulated().assign(year=lambda frame: 2000 + np.arange(len(frame))))
+    with pytest.raises(ValueError, match=r"cumulative: no column 'yaer' to order by; did you mean 'year'\?"):
+        am.cumulative(fit, "yaer")
+    with pytest.raises(ValueError, match=r"order has 1 values for 18 rows \(a column is named on its own: "
+                                         r"order='year'\)"):
+        am.cumulative(fit, ["year"])

@@ -250,3 +250,14 @@ def test_bma_takes_the_mass_of_its_credible_intervals(fit):
         with pytest.raises(ValueError, match=r"am.bma: prob is the mass of the credible interval, a number between "
                                              r"0 and 1 \(e.g. 0.95, as bayes.hdi_prob\), not "):
             am.bma(fit, prob=bad)
+
+
+def test_a_location_scale_result_prints_the_test_of_its_scale_part(fit):
+    """print(am.location_scale(fit, "rater")), the doc's "does rater change tau^2?", printed "<LocationScaleAnalysis:
+    1 model>": the answer, the LRT against a constant tau^2, is now on that line (or why there is none)."""
+    result = am.location_scale(fit, "grp")
+    row = result.table.iloc[0]
+    assert repr(result) == (f"<LocationScaleAnalysis: 1 model (scale part against constant tau^2: grp: "
+                            f"LRT(1) = {row['lrt']:.3f}, p = {row['lrt_p']:.4g})>")
+    few = am.location_scale(am.fit(simulated(k=2), metric="z"), "grp")
+    assert repr(few).endswith(f"grp: no LRT ({few.table['note'].iloc[0]}))>")

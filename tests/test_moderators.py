@@ -363,3 +363,37 @@ def test_a_factor_with_one_level_in_a_model_with_other_terms_is_named_as_left_ou
     assert table.term.tolist() == ["intercept", "year"]
     assert (table.note == "left out as redundant (no variation, or a combination of the other terms; as metafor): "
                           "rater").all()
+
+
+def test_the_result_s_line_says_why_there_is_no_test_and_names_a_slope():
+    """am.moderators' one line read "QM(nan) = nan, p = nan, 1 levels" for a moderator with one level, and
+    "0 levels" for a slope."""
+    import alliance_meta as am
+
+    rows = effect_sizes()
+    one_level = repr(am.moderators(am.fit(rows.assign(grp="a")), "grp", permutations=0))  # simulated rows
+    assert "nan" not in one_level and "levels" not in one_level
+    assert one_level.endswith("no test (no mixed-effects model: grp has one value (a) in every row: nothing to "
+                              "compare), 1 level>")
+    assert repr(am.moderators(am.fit(rows), "year", permutations=0)).endswith(", a slope>")
+
+
+def test_a_reference_level_of_a_column_of_numbers_is_given_as_the_number():
+    """Numbers analysed as levels read "12.0" (the sheet's numbers are floats): reference_level=12 was refused
+    ("not among its levels ['12.0', '16.0', '8.0']"), and am.moderators did not say did-you-mean for a misspelt
+    level as am.meta_regression did."""
+    import alliance_meta as am
+
+    rows = effect_sizes().assign(sessions=lambda frame: np.resize([8.0, 12.0, 16.0], len(frame)))  # simulated
+    fit = am.fit(rows)
+    by_number = am.moderators(fit, "sessions", continuous=False, reference_level=12, permutations=0)
+    by_text = am.moderators(fit, "sessions", continuous=False, reference_level="12.0", permutations=0)
+    assert list(by_number.coefficients["term"]) == list(by_text.coefficients["term"]) == [
+        "intercept", "sessions[16.0]", "sessions[8.0]"]
+    regression = am.meta_regression(fit, "~ sessions", continuous=(), reference_levels={"sessions": 12},
+                                    permutations=0).to_frame()
+    assert list(regression["term"]) == ["intercept", "sessions[16.0]", "sessions[8.0]"]
+    with pytest.raises(ValueError, match=r"am.moderators: reference level 'CTB' of 'modality' is not one of its "
+                                         r"levels in the fit's rows \(CBT, humanistic, psychodynamic\); did you "
+                                         r"mean 'CBT'\?"):
+        am.moderators(fit, "modality", reference_level="CTB", permutations=0)

@@ -93,10 +93,14 @@ class LocationScaleAnalysis:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # "1 model" did not answer the doc's "does rater change tau^2?": each model's LRT
         notes = f"; {'; '.join(self.notes)}" if self.notes else ""
-        models = self.table["model"].nunique()
-        return f"<LocationScaleAnalysis: {models} model{'' if models == 1 else 's'}{notes}>"
+        models = self.table.drop_duplicates("model").to_dict("records")
+        tests = "; ".join(f"{row['model']}: LRT({row['lrt_df']}) = {row['lrt']:.3f}, p = {row['lrt_p']:.4g}"
+                          if pd.notna(row.get("lrt_p")) else
+                          f"{row['model']}: no LRT ({row.get('note') or 'not estimable'})" for row in models)
+        return (f"<LocationScaleAnalysis: {len(models)} model{'' if len(models) == 1 else 's'}"
+                f"{' (scale part against constant tau^2: ' + tests + ')' if tests else ''}{notes}>")
 
 
 def location_scale_analysis(fit, models, *, continuous=None, reference_levels=None, centre: bool = True,

@@ -328,10 +328,13 @@ class UnivariateFit(Fit):
         """One row with the ``pooled.csv`` columns (contract, extras, back-transformed)."""
         return self.result.to_frame()
 
-    def _title(self) -> str:
+    def _title(self) -> str:  # k counts the study composites: how many effect sizes they combine says the rows
+        rows = len(self.effect_sizes)
+        k = (f"k = {self.k} study composites of {rows} effect sizes, {self.aggregate_method} with rho = {self.rho:g}"
+             if rows > self.k else f"k = {self.k}")
         if self.method == univariate.COMMON:
-            return f"Common-effect model (k = {self.k})"
-        return f"Random-effects model (k = {self.k}; tau^2 estimator: {self.method})"
+            return f"Common-effect model ({k})"
+        return f"Random-effects model ({k}; tau^2 estimator: {self.method})"
 
     def _heterogeneity_lines(self) -> list[str]:
         if self.method == univariate.COMMON:
@@ -493,15 +496,19 @@ def _multilevel_test(test: str) -> str:
     """rma.mv has no Knapp-Hartung adjustment: ``knha``/``adhoc`` mean its t test (k - p df)."""
     test = {"knha": "t", "adhoc": "t"}.get(test, test)
     if test not in MULTILEVEL_TESTS:
-        raise ValueError(f"unknown test {test!r} for a three-level model; expected one of z, t (knha), cr2")
+        spelt = univariate.did_you_mean(test, (*MULTILEVEL_TESTS, "knha", "adhoc"))
+        raise ValueError(f"unknown test {test!r} for a three-level model{spelt}; expected one of z, t (knha), cr2")
     return test
 
 
 def _check_frame(data: pd.DataFrame) -> None:
     """ValueError naming the rows (index labels) whose yi or vi cannot be pooled or whose study_id is
     missing, and for rows of more than one family or metric (pool each on its own)."""
-    def listed(mask) -> str:
-        labels = [str(label) for label in data.index[np.asarray(mask)]]
+    def listed(mask, values=None) -> str:  # values: each row's cell, shown beside its label
+        mask = np.asarray(mask)
+        labels = [str(label) for label in data.index[mask]]
+        if values is not None:
+            labels = [f"{label} ({value!r})" for label, value in zip(labels, values[mask])]
         shown = ", ".join(labels[:10]) + (f", ... ({len(labels)} rows)" if len(labels) > 10 else "")
         return ("row " if len(labels) == 1 else "rows ") + shown
 
@@ -510,7 +517,7 @@ def _check_frame(data: pd.DataFrame) -> None:
     for name, values in numbers.items():
         text = data[name].notna() & values.isna()
         if text.any():
-            problems.append(f"{name} is not a number on {listed(text)}")
+            problems.append(f"{name} is not a number on {listed(text, data[name].to_numpy())}")
         bad = values.notna() & ~(np.isfinite(values) & ((values > 0) if name == "vi" else True))
         if (missing := data[name].isna() | bad).any():
             what = "missing, infinite or not positive" if name == "vi" else "missing or infinite"
@@ -699,7 +706,8 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
                   level=float(level))
     if dependence == "multilevel":
         if method not in MULTILEVEL_METHODS:
-            raise ValueError(f"the three-level model is fitted by REML or ML (rma.mv), not {method!r}")
+            raise ValueError(f"the three-level model is fitted by REML or ML (rma.mv), not {method!r}"
+                             f"{univariate.did_you_mean(method, MULTILEVEL_METHODS)}")
         prepared = multilevel.prepare(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
                                       rows["study_id"].to_numpy(), rho=float(rho))
         result = multilevel.fit_prepared(prepared, method=method, level=float(level), profile=profile,
@@ -770,8 +778,8 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                                                                     else ())))):
         unknown = [name for name in given if name not in known]
         if unknown or not given:
-            problem = (f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}" if unknown
-                       else f"no {what} given")
+            named = ", ".join(repr(name) + univariate.did_you_mean(name, known) for name in unknown)
+            problem = f"unknown {what}{'s' if len(unknown) > 1 else ''} {named}" if unknown else f"no {what} given"
             counts = any(str(name).upper() in ("MH", "PETO", "GLMM") for name in unknown)
             raise ValueError(f"pooled_table: {problem}; expected one or more of {', '.join(dict.fromkeys(known))}"
                              + (univariate.COUNT_METHODS_HINT if counts else ""))

@@ -179,6 +179,14 @@ def _where(values: np.ndarray, bad: np.ndarray, shown: int = 5) -> str:
     return f": index{'es' if positions.size > 1 else ''} {listed}{more} (counted from 0)"
 
 
+def did_you_mean(value, choices) -> str:
+    """``" (did you mean 'REML'?)"`` when ``value`` is one of ``choices`` but for case or surrounding spaces
+    (``"reml"``, ``"DL "``), else ``""``: the clause that error messages of unknown names add."""
+    text = str(value).strip().lower()
+    same = [choice for choice in choices if choice.lower() == text]
+    return f" (did you mean {same[0]!r}?)" if same else ""
+
+
 COUNT_METHODS_HINT = (" (MH, Peto and GLMM pool 2x2 counts, not yi and vi: am.pooled_table(rows, metric='log_or') "
                       "adds their rows, alliance_meta.models.counts computes them)")
 """What a count method given as a tau^2 estimator is told (:mod:`alliance_meta.models.counts`)."""
@@ -203,9 +211,10 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
     if method != COMMON and method not in METHODS:
         alias = (f" (metafor's {method!r} is {COMMON!r} here)" if str(method).upper() in ("EE", "FE", "CE")
                  else COUNT_METHODS_HINT if str(method).upper() in ("MH", "PETO", "GLMM") else "")
-        raise ValueError(f"unknown method {method!r}{alias}; expected common or one of {', '.join(METHODS)}")
+        raise ValueError(f"unknown method {method!r}{alias}{did_you_mean(method, (COMMON, *METHODS))}; "
+                         f"expected common or one of {', '.join(METHODS)}")
     if test not in TESTS:
-        raise ValueError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
+        raise ValueError(f"unknown test {test!r}{did_you_mean(test, TESTS)}; expected one of {', '.join(TESTS)}")
     alpha = level_alpha(level)
     if validate:
         yi, vi, weights = validate_inputs(yi, vi, weights)

@@ -27,6 +27,7 @@ from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.inputs.risk_of_bias import as_tool
 from alliance_meta.models.fits import Fit, MultilevelFit, knha_adhoc as adhoc_of, require_fit
+from alliance_meta.wording import plural
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -48,10 +49,13 @@ class ModeratorResult:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.row])
 
-    def __repr__(self) -> str:
-        row = self.row
-        return (f"<ModeratorResult {self.moderator}: k = {row['k']}, QM({row.get('qm_df')}) = {row.get('qm', float('nan')):.3f}, "
-                f"p = {row.get('qm_p', float('nan')):.4g}, {len(self.subgroups)} levels>")
+    def __repr__(self) -> str:  # a moderator without a test said "QM(nan) = nan, p = nan, 1 levels", not why
+        row, levels = self.row, len(self.subgroups)
+        qm = float(row.get("qm", np.nan))
+        test = (f"QM({row['qm_df']:.0f}) = {qm:.3f}, p = {row['qm_p']:.4g}" if np.isfinite(qm) else
+                f"no test ({row.get('note') or 'not estimable'})")
+        return (f"<ModeratorResult {self.moderator}: k = {row['k']}, {test}, "
+                f"{f'{levels} ' + plural(levels, 'level') if levels else 'a slope'}>")
 
 
 def _options(fit: Fit, permutations: int, seed: int, centre: bool, knha_adhoc: bool | None, caller: str) -> dict:
@@ -91,13 +95,25 @@ def checked_reference_levels(fit: Fit, references, variables, continuous, what: 
     if unused:  # a misspelt name ({"aloc": ...}) was ignored, and the default reference used without a word
         raise ValueError(f"{what}: reference_levels names {', '.join(map(repr, unused))}, which the "
                          f"formula does not use (its variables: {', '.join(variables)})")
-    for name, level in (references or {}).items():
+    for name, level in list((references or {}).items()):
         levels = sorted(set(fit.effect_sizes[name].dropna().astype(str)))
         if name not in continuous and level is not None and str(level) not in levels:  # not a slope's
+            same = [text for text in levels if _same_number(text, level)]
+            if same:  # 2001 of a column of numbers, whose levels read "2001.0"
+                references[name] = same[0]
+                continue
             close = difflib.get_close_matches(str(level), levels, n=1, cutoff=0.6)
             raise ValueError(f"{what}: reference level {level!r} of {name!r} is not one of its levels in the fit's "
                              f"rows ({', '.join(levels)})" + (f"; did you mean {close[0]!r}?" if close else ""))
     return references
+
+
+def _same_number(text: str, level) -> bool:
+    """Whether the level ``text`` and the given ``level`` are the same number (``"2001.0"`` and ``2001``)."""
+    try:
+        return float(text) == float(level)
+    except (TypeError, ValueError):
+        return False
 
 
 def checked_values(values, variables, continuous, what: str) -> dict | None:
@@ -154,7 +170,9 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     options = _options(fit, permutations, seed, centre, knha_adhoc, "am.moderators")
     if continuous is None:
         continuous = bool(numeric_columns(fit.effect_sizes, [name]))
-    reference_level = (codebook_levels({name: reference_level}) or {}).get(name)
+    # checked as am.meta_regression checks its reference_levels (a misspelt level: did-you-mean)
+    reference_level = (checked_reference_levels(fit, None if reference_level is None else {name: reference_level},
+                                                 [name], [name] if continuous else [], "am.moderators") or {}).get(name)
     analysis = analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=continuous,
                                  reference_level=reference_level, risk_of_bias=_tool(risk_of_bias), **options)
     row = analysis.summary()

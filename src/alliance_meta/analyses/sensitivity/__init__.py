@@ -15,6 +15,7 @@ because k = 1."): the leave-one-out and influence tables are empty and the notes
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +86,9 @@ def _order(fit: Fit, order) -> np.ndarray | None:
         return fit.data["year"].to_numpy() if "year" in fit.data else None
     if isinstance(order, str):
         if order not in fit.data:
-            raise ValueError(f"cumulative: no column {order!r} to order by")
+            close = difflib.get_close_matches(order, [str(column) for column in fit.data.columns], n=1, cutoff=0.6)
+            raise ValueError(f"cumulative: no column {order!r} to order by"
+                             + (f"; did you mean {close[0]!r}?" if close else ""))
         return fit.data[order].to_numpy()
     if isinstance(order, pd.Series) and order.index.is_unique and not order.index.equals(fit.data.index) \
             and set(order.index) == set(fit.data.index):  # the fit's rows by label (a sorted Series), not position
@@ -94,7 +97,9 @@ def _order(fit: Fit, order) -> np.ndarray | None:
         order = order.to_numpy()
     order = np.asarray(order, dtype=object if not isinstance(order, np.ndarray) else None)
     if order.ndim != 1 or order.size != len(fit.data):
-        raise ValueError(f"cumulative: order has {order.size} values for {len(fit.data)} rows")
+        column = order.size == 1 and isinstance(order.flat[0], str) and order.flat[0] in fit.data
+        raise ValueError(f"cumulative: order has {order.size} values for {len(fit.data)} rows"
+                         + (f" (a column is named on its own: order={order.flat[0]!r})" if column else ""))
     return order
 
 
