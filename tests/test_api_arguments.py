@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close, load_reference
 
 import alliance_meta as am
 from alliance_meta.inputs.risk_of_bias import ROB2
@@ -426,14 +427,17 @@ def test_a_column_name_with_a_space_unquoted_in_a_formula_is_told_to_use_backtic
     np.testing.assert_allclose(quoted["estimate"], plain["estimate"], rtol=1e-12)
 
 
-def test_bias_tests_of_a_genq_fit_say_genq_is_not_implemented_for_moderators(molloy):
-    """egger and trim_and_fill of a GENQ fit were 'not estimable: unknown tau^2 estimator 'GENQ''; GENQ is
-    known (am.fit fits it), the meta-regression these tests need is what lacks it."""
+def test_bias_tests_of_a_genq_fit_agree_with_metafor(molloy):
+    """egger and trim_and_fill of a GENQ fit were 'not estimable' (GENQ was not implemented with moderators);
+    now they are metafor's regtest and trimfill of rma(weights = 1/sqrt(vi), method = "GENQ")."""
     yi, vi, _ = molloy
     table = am.publication_bias(am.fit(yi, vi, method="GENQ")).to_frame().set_index("test")
-    for test in ("egger", "trim_and_fill"):
-        assert "GENQ estimator is not implemented for models with moderators" in table.loc[test, "note"]
-        assert "unknown" not in table.loc[test, "note"]
+    expected = next(fit for fit in load_reference("bias_estimators")["datasets"]["molloy2014"]["fits"]
+                    if fit["method"] == "GENQ")
+    assert_close([table.loc["egger", "statistic"], table.loc["egger", "p"], table.loc["egger", "estimate"]],
+                 [expected["egger"][key] for key in ("statistic", "p", "estimate")], rtol=1e-6)
+    assert table.loc["trim_and_fill", "k_imputed"] == expected["trimfill"]["L0"]["k0"]
+    assert_close(table.loc["trim_and_fill", "estimate"], expected["trimfill"]["L0"]["estimate"], rtol=1e-6)
 
 
 def test_bias_options_outside_their_choices_are_refused(molloy_fit):

@@ -3,9 +3,8 @@
 # rma(yi, vi, method = m) for every tau^2 estimator of rma.uni (EE = our "common", DL, HE, HS, HSk, SJ, ML, REML,
 # EB, PM, PMM, GENQ with weights 1/sqrt(vi)); bias.R covers REML and DL only. metadat's dat.molloy2014 (Fisher z),
 # dat.hackshaw1998 (log odds ratios) and dat.bangertdrowns2004 (SMD). Fits use control = list(threshold = 1e-13),
-# as bias.R. Where metafor stops with an error the message is written instead of the figures. alliance_meta
-# refuses GENQ with moderators (so Egger's test and trim and fill's default side) for now: its figures are kept
-# for the day it does, and the test checks the refusal.
+# as bias.R. Where metafor stops with an error the message is written instead of the figures. Under GENQ
+# regtest and trimfill's default side fit the sqrt(vi) meta-regression by GENQ with the model's weights.
 # Run from the repository root (Rscript tests/reference/bias_estimators.R) or from tests/reference
 # (make reference): writes bias_estimators.json next to the script (committed; the tests need no R).
 suppressPackageStartupMessages({

@@ -73,14 +73,15 @@ def multiset_permutations(labels: np.ndarray) -> np.ndarray:
         rows.append(current.copy())
 
 
-def batch_statistics(X, y, v, method, btt, control=None, knha_adhoc: bool = False):
+def batch_statistics(X, y, v, method, btt, control=None, knha_adhoc: bool = False, weights=None):
     """Wald z, Q_M, Knapp-Hartung t and F for a batch of (y, v) rows against one X
     (NaN in every statistic of a fit whose tau^2 did not converge; ``knha_adhoc``: t and F of metafor's
-    ``test = "adhoc"``, as permutest refits with the model's test)."""
-    tau2, _ = tau2_mods.estimate_tau2(X, y, v, method, control)
-    beta, inverse, scale = fixed_effects(X, y, v, np.nan_to_num(tau2), knha_adhoc)
-    z = beta / np.sqrt(np.diagonal(inverse, axis1=1, axis2=2))
-    qm = omnibus(beta, inverse, list(btt))
+    ``test = "adhoc"``, as permutest refits with the model's test; ``weights``: GENQ's, permuted with y and v
+    as permutest keeps them with yi and vi)."""
+    tau2, _ = tau2_mods.estimate_tau2(X, y, v, method, control, weights)
+    beta, covariance, scale = fixed_effects(X, y, v, np.nan_to_num(tau2), knha_adhoc, weights)
+    z = beta / np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
+    qm = omnibus(beta, covariance, list(btt))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = z / np.sqrt(scale)[:, None]
         f = qm / len(btt) / scale
@@ -151,7 +152,8 @@ def permutation_test(fit: MetaRegression, yi, vi, X, iterations: int = 1000, see
 def _statistics(fit: MetaRegression, X, y, v, orders):
     """:func:`batch_statistics` of the arrangements ``orders``, in chunks of bounded memory."""
     chunk = max(1, CHUNK_CELLS // (len(y) * fit.p))
-    parts = [batch_statistics(X, y[o], v[o], fit.method, fit.btt, fit.control, fit.knha_adhoc)
+    parts = [batch_statistics(X, y[o], v[o], fit.method, fit.btt, fit.control, fit.knha_adhoc,
+                              None if fit.weights is None else fit.weights[o])
              for o in (orders[s:s + chunk] for s in range(0, len(orders), chunk))]
     return tuple(np.concatenate(column) for column in zip(*parts))
 

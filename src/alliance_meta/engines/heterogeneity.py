@@ -32,6 +32,7 @@ import numpy as np
 from scipy import special
 
 METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
+GENQ_NEEDS_WEIGHTS = "GENQ needs weights (e.g. 1/sqrt(vi), Jackson 2013)"
 DOUBLE_EPSILON = float(np.finfo(float).eps)
 UNIROOT_TOLERANCE = DOUBLE_EPSILON**0.25  # R's uniroot default, used by metafor
 
@@ -236,7 +237,7 @@ def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control |
         return _truncated(method, (weighted_q(y, inverse) - (k - 1)) / trace_p(inverse))
     if method == "GENQ":
         if weights is None:
-            raise ValueError("GENQ needs weights (e.g. 1/sqrt(vi), Jackson 2013)")
+            raise ValueError(GENQ_NEEDS_WEIGHTS)
         a = np.asarray(weights, dtype=float)
         trace_pv = float(np.sum(a * vi) - np.sum(a * a * vi) / a.sum())
         return _truncated(method, (weighted_q(y, a) - trace_pv) / trace_p(a))

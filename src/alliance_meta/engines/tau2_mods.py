@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from alliance_meta.engines import distributions as dist
-from alliance_meta.engines.heterogeneity import zeroin
+from alliance_meta.engines.heterogeneity import GENQ_NEEDS_WEIGHTS, zeroin
 
 THRESHOLD = 1e-5
 MAX_ITERATIONS = 100
@@ -31,7 +31,7 @@ ROOT_TOL = np.finfo(float).eps ** 0.25
 ITERATIVE = ("REML", "ML", "EB")
 ROOT_FINDING = ("PM", "PMM")
 CLOSED_FORM = ("DL", "HE", "HS", "HSk", "SJ")
-METHODS = ITERATIVE + ROOT_FINDING + CLOSED_FORM
+METHODS = ITERATIVE + ROOT_FINDING + CLOSED_FORM + ("GENQ",)
 
 
 def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -191,13 +191,24 @@ def closed_form(X, y, v, method):
     raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
 
 
-def estimate_tau2(X, y, v, method="REML", control=None):
+def generalised_q(X, y, v, a):
+    """GENQ, the generalised method-of-moments estimator with fixed weights ``a`` (DerSimonian & Kacker
+    2007, Contemp Clin Trials 28, 105-114; Jackson 2013, Res Synth Methods 4, 220-229), before truncation at 0:
+    ``(y'P_a y - tr(P_a V)) / tr(P_a)`` with ``P_a = A - A X (X'AX)^-1 X'A``, ``A = diag(a)``, as metafor's
+    rma.uni (method = "GENQ", weights = a). ``a`` is (B, k) like ``v``."""
+    _, residual, inverse = weighted_fit(X, y, a)
+    trace_pv = np.sum(a * v, axis=-1) - _trace_product(inverse, weighted_gram(X, a**2 * v))
+    return (np.sum(a * residual**2, axis=-1) - trace_pv) / _trace_p(X, a, inverse)
+
+
+def estimate_tau2(X, y, v, method="REML", control=None, weights=None):
     """tau^2 for a batch (y, v are (B, k), X is k x p), truncated at 0 as metafor.
 
     ``y`` is centred here as in metafor. Returns ``(tau2, iterations)``; NaN marks
     a failed fit (no convergence, or tau2.max too low for PM). ``control`` (a
     :class:`alliance_meta.engines.heterogeneity.Control`; None: metafor's defaults) sets
-    Fisher scoring's ``threshold`` and ``max_iterations``.
+    Fisher scoring's ``threshold`` and ``max_iterations``. ``weights``: GENQ's fixed weights
+    (required for GENQ, one per row of ``v`` or one row for the whole batch; only GENQ reads them).
     """
     y = np.atleast_2d(np.asarray(y, float))
     v = np.atleast_2d(np.asarray(v, float))
@@ -213,9 +224,10 @@ def estimate_tau2(X, y, v, method="REML", control=None):
         tau2 = closed_form(X, centred, v, method)
     elif method in ("FE", "EE", "CE", "common"):
         tau2 = np.zeros(len(y))
-    elif method == "GENQ":  # known to the intercept-only model, not here: say so rather than "unknown"
-        raise ValueError(f"the GENQ estimator is not implemented for models with moderators (metafor fits them "
-                         f"with the GENQ weights); use one of {', '.join(METHODS)}")
+    elif method == "GENQ":
+        if weights is None:
+            raise ValueError(GENQ_NEEDS_WEIGHTS)
+        tau2 = generalised_q(X, centred, v, np.broadcast_to(np.asarray(weights, float), v.shape))
     else:
         raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
     return np.maximum(TAU2_MIN, tau2), iterations

@@ -6,7 +6,10 @@ tau^2 by any estimator of :mod:`alliance_meta.engines.tau2_mods`; beta by weight
 squares with w_i = 1/(v_i + tau^2); Wald z tests and the omnibus Q_M (chi^2 on m
 df) or Knapp & Hartung (2003, Stat Med 22) t tests and F = Q_M / (m s^2) on
 (m, k - p) df with s^2 = sum w e^2 / (k - p) (``knha_adhoc``: s^2 not below 1, metafor's
-``test = "adhoc"``, in the coefficients' tests, F and the predictions alike); residual heterogeneity Q_E with
+``test = "adhoc"``, in the coefficients' tests, F and the predictions alike). GENQ (fixed weights a,
+default 1/sqrt(v) as the intercept-only model) estimates beta with the weights a and the sandwich
+covariance B X'A diag(v + tau^2) A X B, B = (X'AX)^-1, scaled for Knapp-Hartung by the s^2 above (of the
+1/(v + tau^2)-weighted fit), as metafor's ``rma.uni(weights = a)``; residual heterogeneity Q_E with
 k - p df (fixed-effects weights); I^2 with metafor's typical within-study variance
 (k - p) / tr P (of a common-effect fit from Q_E, as metafor: 100 (Q_E - (k - p)) / Q_E); pseudo
 R^2 = 100 max(0, (tau^2_RE - tau^2) / tau^2_RE) against the
@@ -36,21 +39,27 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.design import Design, build_design
 from alliance_meta.engines.heterogeneity import common_effect_i2_h2, i2_h2
-from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale
+from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale, checked_weights, default_genq_weights
 
 
-def fixed_effects(X, y, v, tau2, knha_adhoc: bool = False):
-    """WLS for a batch at given tau^2: ``(beta, A, s2)`` with ``A = (X'WX)^-1`` (the
-    Wald covariance) and the Knapp-Hartung scale ``s2 = sum w e^2 / (k - p)``
+def fixed_effects(X, y, v, tau2, knha_adhoc: bool = False, weights=None):
+    """WLS for a batch at given tau^2: ``(beta, covariance, s2)``, the Wald covariance ``(X'WX)^-1``
+    with ``W = diag(1/(v + tau^2))``, and the Knapp-Hartung scale ``s2 = sum w e^2 / (k - p)`` of that fit
     (0 when the weighted residual sum of squares is <= machine epsilon, as metafor;
-    ``knha_adhoc``: not below 1, :func:`~alliance_meta.models.univariate.adhoc_scale`)."""
+    ``knha_adhoc``: not below 1, :func:`~alliance_meta.models.univariate.adhoc_scale`).
+    ``weights`` (GENQ's ``a``, (B, k) or (k,)): beta weighted by ``a`` with the sandwich covariance
+    ``B X'A diag(v + tau^2) A X B``, ``B = (X'AX)^-1``; s2 is still that of the W fit (metafor's rma.uni)."""
     k, p = X.shape
     w = 1.0 / (v + tau2[:, None])
-    beta, residual, inverse = tau2_mods.weighted_fit(X, y, w)
+    beta, residual, covariance = tau2_mods.weighted_fit(X, y, w)
     rss = np.sum(w * residual**2, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
-    return beta, inverse, adhoc_scale(scale) if knha_adhoc else scale
+    if weights is not None:
+        a = np.broadcast_to(np.asarray(weights, float), v.shape)
+        beta, _, bread = tau2_mods.weighted_fit(X, y, a)
+        covariance = bread @ tau2_mods.weighted_gram(X, a**2 * (v + tau2[:, None])) @ bread
+    return beta, covariance, adhoc_scale(scale) if knha_adhoc else scale
 
 
 def omnibus(beta, covariance, btt):
@@ -90,6 +99,7 @@ class MetaRegression:
     control: object | None = None  # heterogeneity.Control of the fit (None: metafor's defaults)
     tau2_null: float = np.nan  # tau^2 of the intercept-only model, R^2's denominator (NaN: not fitted)
     knha_adhoc: bool = False  # knha_scale is metafor's ad hoc s^2 (test = "adhoc"): not below 1
+    weights: np.ndarray | None = None  # GENQ's fixed weights a (None for every other estimator)
 
     @property
     def p(self) -> int:
@@ -166,10 +176,10 @@ def _heterogeneity(X, y, v):
     return qe, float(dist.chi2.sf(qe, k - p)), (k - p) / trace_p
 
 
-def _tau2(X, y, v, method, control):
+def _tau2(X, y, v, method, control, weights=None):
     """tau^2 of one data set and its iterations; NaN and a message when it failed."""
     try:
-        tau2, iterations = tau2_mods.estimate_tau2(X, y[None], v[None], method, control)
+        tau2, iterations = tau2_mods.estimate_tau2(X, y[None], v[None], method, control, weights)
     except RuntimeError as error:  # e.g. uniroot of PM / PMM
         return np.nan, 0, f"tau^2 estimator {method} did not converge ({error})"
     if np.isnan(tau2[0]):
@@ -182,8 +192,9 @@ def _tau2(X, y, v, method, control):
 
 def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=None,
         design: Design | None = None, control=None, strict: bool = False,
-        knha_adhoc: bool = False) -> MetaRegression:
-    """Fit ``rma.uni(yi, vi, mods = X, intercept = FALSE, method = method)``.
+        knha_adhoc: bool = False, weights=None) -> MetaRegression:
+    """Fit ``rma.uni(yi, vi, mods = X, intercept = FALSE, method = method)`` (GENQ: ``weights = weights``,
+    default :func:`~alliance_meta.models.univariate.default_genq_weights`; only GENQ takes weights).
 
     ``X`` includes the intercept column when there is one. ``btt`` are the
     coefficients of the omnibus test (default: all but an all-ones first column).
@@ -198,17 +209,18 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
     X = np.asarray(X, float).reshape(len(y), -1)
     k, p = X.shape
     columns = tuple(columns) if columns is not None else tuple(f"x{j}" for j in range(p))
+    weights = genq_weights(v, method, weights)
     intercept = bool(np.all(X[:, 0] == 1.0))
     if btt is None:
         btt = tuple(range(1, p)) if intercept and p > 1 else tuple(range(p))
     intercept_only = intercept and p == 1
     if not (intercept_only and k == 1) and p + 1 > k and method not in ("FE", "EE", "CE", "common"):
         raise ValueError(f"{p} coefficients and tau^2 cannot be estimated from k = {k} rows")
-    tau2, iterations, note = (0.0, 0, "") if k == 1 else _tau2(X, y, v, method, control)
+    tau2, iterations, note = (0.0, 0, "") if k == 1 else _tau2(X, y, v, method, control, weights)
     m, df = len(btt), k - p
     qe, qe_p, typical_v = _heterogeneity(X, y, v)
     common = dict(columns=columns, k=k, method=method, level=level, btt=tuple(btt), qe=qe, qe_p=qe_p,
-                  iterations=iterations, design=design, control=control, knha_adhoc=knha_adhoc)
+                  iterations=iterations, design=design, control=control, knha_adhoc=knha_adhoc, weights=weights)
     if np.isnan(tau2):
         if strict:
             raise RuntimeError(note)
@@ -216,9 +228,9 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
         return MetaRegression(estimate=np.full(p, nan), covariance=np.full((p, p), nan), knha_scale=nan,
                               tau2=nan, qm=nan, qm_p=nan, f=nan, f_p=nan, i2=nan, h2=nan, r2=nan,
                               converged=False, note=note, **common)
-    beta, inverse, scale = fixed_effects(X, y[None], v[None], np.array([tau2]), knha_adhoc)
-    beta, inverse, scale = beta[0], inverse[0], float(scale[0])
-    qm = float(omnibus(beta[None], inverse[None], list(btt))[0])
+    beta, covariance, scale = fixed_effects(X, y[None], v[None], np.array([tau2]), knha_adhoc, weights)
+    beta, covariance, scale = beta[0], covariance[0], float(scale[0])
+    qm = float(omnibus(beta[None], covariance[None], list(btt))[0])
     f = qm / m / scale if scale > 0 else np.nan  # metafor: Q_M is NA when s^2 = 0
     if k <= p:
         i2, h2 = 0.0, 1.0
@@ -228,18 +240,29 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
         i2, h2 = i2_h2(tau2, typical_v)
     r2, tau2_null = np.nan, np.nan
     if intercept and not intercept_only:
-        r2, tau2_null, re_note = pseudo_r2(X, y, v, tau2, method, control)
+        r2, tau2_null, re_note = pseudo_r2(X, y, v, tau2, method, control, weights)
         if re_note:  # the model converged; only its pseudo R^2 is undefined
             note = f"R^2 not computed: random-effects model: {re_note}"
     if knha_adhoc:
         note = "; ".join(filter(None, [note, ADHOC_NOTE]))
     return MetaRegression(
-        estimate=beta, covariance=inverse, knha_scale=scale, tau2=tau2, qm=qm,
+        estimate=beta, covariance=covariance, knha_scale=scale, tau2=tau2, qm=qm,
         qm_p=float(dist.chi2.sf(qm, m)), f=float(f), f_p=float(dist.f.sf(f, m, df)) if df > 0 else np.nan,
         i2=float(i2), h2=float(h2), r2=float(r2), note=note, tau2_null=float(tau2_null), **common)
 
 
 COMMON_EFFECT = ("FE", "EE", "CE", "common")
+
+
+def genq_weights(vi: np.ndarray, method: str, weights=None) -> np.ndarray | None:
+    """The fixed weights of a GENQ fit: ``weights``, checked, or by default 1/sqrt(vi) as in the intercept-only
+    model (:func:`~alliance_meta.models.univariate.default_genq_weights`); None for any other estimator,
+    which takes no weights (ValueError)."""
+    if method != "GENQ":
+        if weights is not None:
+            raise ValueError(f"weights are used by the GENQ estimator only, not by method={method!r}")
+        return None
+    return default_genq_weights(vi) if weights is None else checked_weights(weights, vi.size)
 
 
 def r2_not_meaningful(tau2_null) -> bool:
@@ -253,13 +276,14 @@ def r2_not_meaningful(tau2_null) -> bool:
         return False
 
 
-def pseudo_r2(X, y, v, tau2: float, method: str, control=None) -> tuple[float, float, str]:
+def pseudo_r2(X, y, v, tau2: float, method: str, control=None, weights=None) -> tuple[float, float, str]:
     """``(R^2 in %, tau^2 of the intercept-only model, note)`` of a model with an intercept, by metafor's
     rule (rma.uni.r, "compute pseudo R^2 statistic", metafor 3.8 to 5.1, default ``r2def = "1"``):
 
     - common-effect fits (FE, EE, CE): ``max(0, 100 * summary(lm(yi ~ X, weights = 1/vi))$adj.r.squared)``,
       0 when every yi is the same; tau^2_RE is not fitted (NaN);
-    - otherwise tau^2_RE of ``rma.uni(yi, vi, method = method)``: R^2 = 0 when ``identical(tau2.RE, 0)``,
+    - otherwise tau^2_RE of ``rma.uni(yi, vi, method = method)`` (GENQ: with the model's ``weights``): R^2 = 0
+      when ``identical(tau2.RE, 0)``,
       else ``max(0, 100 * (tau2.RE - tau2) / tau2.RE)``; NaN (with a note) when that fit fails.
 
     metafor sets no other threshold: a tau^2_RE just above 0 gives whatever ratio it gives."""
@@ -276,7 +300,7 @@ def pseudo_r2(X, y, v, tau2: float, method: str, control=None) -> tuple[float, f
             return np.nan, np.nan, ""
         adjusted = 1 - (rss / float(np.sum(w * centred**2))) * (k - 1) / (k - rank)
         return max(0.0, 100 * adjusted), np.nan, ""
-    tau2_re, _, re_note = _tau2(np.ones((k, 1)), y, v, method, control)
+    tau2_re, _, re_note = _tau2(np.ones((k, 1)), y, v, method, control, weights)
     if re_note:
         return np.nan, np.nan, re_note
     return (0.0 if tau2_re == 0 else max(0.0, 100 * (tau2_re - tau2) / tau2_re)), tau2_re, ""

@@ -151,11 +151,15 @@ def validate_inputs(yi, vi, weights=None) -> tuple[np.ndarray, np.ndarray, np.nd
         bad = ~(np.isfinite(v) & (v > 0))
         raise ValueError(f"vi must be finite and positive, but {int(bad.sum())} {plural(bad.sum(), 'value')} "
                          f"{plural(bad.sum(), 'is', 'are')} not{_where(v, bad)}")
-    if weights is not None:
-        weights = np.asarray(weights, dtype=float).reshape(-1)
-        if weights.size != y.size or not np.all(np.isfinite(weights) & (weights > 0)):
-            raise ValueError("weights must be finite, positive and one per effect size")
-    return y, v, weights
+    return y, v, None if weights is None else checked_weights(weights, y.size)
+
+
+def checked_weights(weights, k: int) -> np.ndarray:
+    """GENQ weights as a float array: finite, positive and one per effect size (``k``); else ValueError."""
+    weights = np.asarray(weights, dtype=float).reshape(-1)
+    if weights.size != k or not np.all(np.isfinite(weights) & (weights > 0)):
+        raise ValueError("weights must be finite, positive and one per effect size")
+    return weights
 
 
 def _numbers(values, name: str) -> np.ndarray:

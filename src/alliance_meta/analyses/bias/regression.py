@@ -25,7 +25,8 @@ from alliance_meta.models import metareg
 
 
 def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFrame:
-    """``rma(yi, vi, mods = sqrt(vi), method)``: coefficient table (z tests) of intercept and slope.
+    """``rma(yi, vi, mods = sqrt(vi), method)``: coefficient table (z tests) of intercept and slope (GENQ: with
+    the weights 1/sqrt(vi) of the pipeline's GENQ fits, which regtest passes on).
 
     tau^2 from :func:`alliance_meta.metareg.fit`; for the iterative estimators
     (REML, ML, EB) Fisher scoring is resumed from that value until tau^2 changes by

@@ -55,7 +55,8 @@ def ordinal_ranks(values) -> np.ndarray:
 
 
 def trimfill_side(yi, vi, method: str = "REML") -> str:
-    """metafor's default side: ``left`` unless the slope of ``rma(yi, vi, mods = sqrt(vi))`` is negative."""
+    """metafor's default side: ``left`` unless the slope of ``rma(yi, vi, mods = sqrt(vi))`` is negative (GENQ:
+    with the weights 1/sqrt(vi), as trimfill passes the model's weights)."""
     return "right" if sei_regression(yi, vi, method).estimate[1] < 0 else "left"
 
 
