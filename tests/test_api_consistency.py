@@ -115,8 +115,8 @@ def test_dir_lists_the_public_api_not_the_packages_own_imports():
 def test_a_reference_level_of_a_variable_the_formula_does_not_use_is_an_error():
     """reference_levels={"ratr": "therapist"} was ignored and the default reference used without a word."""
     fit = am.fit(simulated(), metric="z")
-    with pytest.raises(ValueError, match=r"reference_levels names 'ratr', which the formula does not use \(its "
-                                         r"variables: rater, year\)"):
+    with pytest.raises(ValueError, match=r"reference_levels names 'ratr', not a variable the analysis uses \(its "
+                                         r"variables: rater, year\); did you mean 'rater'\?"):
         am.meta_regression(fit, "~ rater + year", reference_levels={"ratr": "therapist"}, permutations=0)
     chosen = am.meta_regression(fit, "~ rater", reference_levels={"rater": "therapist"}, permutations=0).to_frame()
     assert "rater[patient]" in set(chosen["term"])

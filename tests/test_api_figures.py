@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 import alliance_meta as am
 from alliance_meta.plots.provenance import SIMULATED_NOTE
@@ -55,3 +57,25 @@ def test_the_risk_of_bias_figures_are_not_left_open(fit):
     for kind in ("summary", "traffic_light"):
         result.plot(kind)
     assert plt.get_fignums() == []
+
+
+def texts(figure) -> str:
+    """The figure's texts, lines joined (a footnote is wrapped)."""
+    return " ".join(" ".join(text.get_text().split()) for text in figure.findobj(Text))
+
+
+@pytest.mark.parametrize("kind", ["fit", "psychometric"])
+def test_the_forest_plots_return_their_figure(tmp_path, kind):
+    """fit.plot_forest(path) and the psychometric plot_forest(path) only wrote the file and returned None, so that
+    a notebook could not show the plot; the psychometric one also left out the simulated-data note the pipeline's
+    plot has. Now each returns its figure (the PDF's pages where only a PDF of several pages is written)."""
+    plt.close("all")
+    fit = am.fit(simulated_rows().assign(rxx=0.8, ryy=0.85), metric="z")
+    plot = fit.plot_forest if kind == "fit" else am.psychometric(fit).plot_forest
+    figure = plot(tmp_path / "forest.png")
+    assert (tmp_path / "forest.png").is_file()
+    assert isinstance(figure, Figure) and plt.get_fignums() == []
+    assert SIMULATED_NOTE in texts(figure)
+    assert SIMULATED_NOTE not in texts(plot(note=""))  # and no path: not written
+    pages = plot(tmp_path / "forest.pdf", {"rows_per_page": 5})  # 10 studies
+    assert len(pages) > 1 and all(isinstance(page, Figure) for page in pages) and plt.get_fignums() == []

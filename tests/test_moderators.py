@@ -389,11 +389,52 @@ def test_a_reference_level_of_a_column_of_numbers_is_given_as_the_number():
     by_number = am.moderators(fit, "sessions", continuous=False, reference_level=12, permutations=0)
     by_text = am.moderators(fit, "sessions", continuous=False, reference_level="12.0", permutations=0)
     assert list(by_number.coefficients["term"]) == list(by_text.coefficients["term"]) == [
-        "intercept", "sessions[16.0]", "sessions[8.0]"]
+        "intercept", "sessions[16]", "sessions[8]"]  # named as the sheet's reader names them, not 16.0
     regression = am.meta_regression(fit, "~ sessions", continuous=(), reference_levels={"sessions": 12},
                                     permutations=0).to_frame()
-    assert list(regression["term"]) == ["intercept", "sessions[16.0]", "sessions[8.0]"]
+    assert list(regression["term"]) == ["intercept", "sessions[16]", "sessions[8]"]
     with pytest.raises(ValueError, match=r"am.moderators: reference level 'CTB' of 'modality' is not one of its "
                                          r"levels in the fit's rows \(CBT, humanistic, psychodynamic\); did you "
                                          r"mean 'CBT'\?"):
         am.moderators(fit, "modality", reference_level="CTB", permutations=0)
+
+
+def test_moderator_tables_check_their_reference_levels_as_meta_regression_does():
+    """am.moderator_tables used the default reference without a word where reference_levels misspelt a name or a
+    level; am.meta_regression and am.moderators refuse them with a did-you-mean."""
+    import alliance_meta as am
+
+    fit = am.fit(effect_sizes())  # simulated
+    with pytest.raises(ValueError, match=r"am.moderator_tables: reference_levels names 'modalty', not a variable the "
+                                         r"analysis uses \(its variables: modality, year\); did you mean 'modality'\?"):
+        am.moderator_tables(fit, ["modality"], continuous=["year"], reference_levels={"modalty": "humanistic"},
+                            permutations=0)
+    with pytest.raises(ValueError, match=r"am.moderator_tables: reference level 'humanstic' of 'modality' is not one "
+                                         r"of its levels in the fit's rows \(CBT, humanistic, psychodynamic\); did you "
+                                         r"mean 'humanistic'\?"):
+        am.moderator_tables(fit, [], formulas=["modality + year"], continuous=["year"],
+                            reference_levels={"modality": "humanstic"}, permutations=0)
+    _, _, regressions = am.moderator_tables(fit, ["modality"], formulas=["modality + year"], continuous=["year"],
+                                            reference_levels={"modality": "humanistic"}, permutations=0)
+    assert {"modality[CBT]", "modality[psychodynamic]"} <= set(regressions["term"])
+    assert "modality[humanistic]" not in set(regressions["term"])
+    with pytest.raises(ValueError, match=r"am.moderator_tables: the formula's variable 'modalty' is not a column of "
+                                         r"the fit's rows; did you mean 'modality'\?"):  # was a KeyError
+        am.moderator_tables(fit, [], formulas=["modalty + year"], permutations=0)
+
+
+def test_numbers_analysed_as_levels_are_named_as_the_sheet_names_them():
+    """A column of numbers analysed as levels named its subgroups and terms 16.0 (am.moderators(..., continuous=False),
+    am.moderator_tables); the pipeline, whose jobs read such columns as text, names them 16. The subgroups keep the
+    numbers' order (8, 12, 16; as text 12 sorts before 8)."""
+    import alliance_meta as am
+
+    rows = effect_sizes().assign(sessions=lambda frame: np.resize([8.0, 12.0, 16.0], len(frame)))  # simulated
+    result = am.moderators(am.fit(rows), "sessions", continuous=False, permutations=0)
+    assert list(result.subgroups["level"]) == ["8", "12", "16"]
+    assert list(result.coefficients["term"]) == ["intercept", "sessions[16]", "sessions[8]"]
+    tables = am.moderator_tables(am.fit(rows), ["sessions"], permutations=0)
+    as_text = am.moderator_tables(am.fit(rows.assign(sessions=rows["sessions"].map("{:g}".format))), ["sessions"],
+                                  permutations=0)
+    for numbers, text in zip(tables, as_text):
+        pd.testing.assert_frame_equal(numbers, text)

@@ -985,6 +985,25 @@ def test_a_folder_is_not_called_missing(tmp_path):
         am.read_sheet(tmp_path)
 
 
+def test_a_missing_sheet_names_a_file_of_a_near_name(tmp_path, monkeypatch):
+    """am.read_sheet("mine.xlsx") said only "no such file" where mine.csv (or Mine.xlsx, mine.xls) was there; the
+    config check of the sheet's path suggests the near name, and so does the reader now."""
+    import re
+
+    import alliance_meta as am
+
+    monkeypatch.chdir(tmp_path)
+    for present, given in (("mine.csv", "mine.xlsx"), ("Mine.xlsx", "mine.xlsx"), ("mine.xls", "mine.xlsx"),
+                           ("a.csv", "a.xlsx"), ("AB.CSV", "ab.csv")):
+        (tmp_path / present).write_text("study_id,r,n\nS1,0.3,50\n")
+        with pytest.raises(am.SheetProblems, match=re.escape(f"cannot read {given}: no such file; did you mean "
+                                                             f"{present}?")):
+            am.read_sheet(given)
+        (tmp_path / present).unlink()
+    with pytest.raises(SheetError, match=r"no such file$"):  # nothing near it
+        read_sheet("other.xlsx")
+
+
 def test_a_repeated_column_name_names_its_columns_and_the_other_problems_are_reported_too(tmp_path):
     """Two header cells that are one codebook column ("R" and "r"): one problem naming both columns as written,
     and every problem of the rows in the same round (not only the header's)."""

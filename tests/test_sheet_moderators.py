@@ -518,3 +518,20 @@ def test_levels_of_a_free_moderator_that_differ_only_in_case_are_noted():
         'vs "INPATIENT" (row 3) vs "in patient" (row 4); write them alike if they are one level']
     assert not [note for note in validate_sheet(raw, moderators=["rater"])[0].attrs["notes"]
                 if "differ only in case" in note]
+
+
+def test_the_moderators_job_takes_only_the_reference_levels_of_its_variables(tmp_path):
+    """am.moderator_tables refuses a reference level of a variable it does not analyse; the config's reference_levels
+    also serve location_scale (and may name a default moderator the sheet does not code), so the moderators job
+    passes on those of its own variables: reference_levels: {rater: therapist} of location_scale: [rater] must not
+    stop it."""
+    from test_workflow import snakemake, tiny_sheet
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    tiny_sheet().to_csv(tmp_path / "data" / "raw" / "studies.csv", index=False)  # simulated
+    (tmp_path / "config" / "config.yaml").write_text(
+        "moderators: [modality]\nlocation_scale: [rater]\nreference_levels: {rater: therapist, modality: humanistic}\n")
+    snakemake(tmp_path, "results/outcome/meta_regression.csv")
+    terms = set(pd.read_csv(tmp_path / "results" / "outcome" / "meta_regression.csv")["term"])
+    assert "modality[CBT]" in terms and "modality[humanistic]" not in terms

@@ -5,7 +5,7 @@ from alliance_meta.warm_start import run_in_warm_process
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
 import alliance_meta as am
-from alliance_meta.analyses.moderators import convergence_messages, empty_moderator_tables
+from alliance_meta.analyses.moderators import convergence_messages, empty_moderator_tables, table_variables
 from alliance_meta.inputs.planning import family_reference_levels
 from alliance_meta.io import read_table, setup_logging, write_table
 
@@ -16,6 +16,9 @@ effect_sizes = read_table(snakemake.input.effect_sizes)
 reference_levels, notes = family_reference_levels(effect_sizes, params.reference_levels)
 for note in notes:
     logger.info("%s", note)
+# the config's reference levels of these tables' variables (others are location_scale's, or of a moderator left out)
+analysed = table_variables(params.moderators, params.continuous, params.meta_regression)
+reference_levels = {name: level for name, level in reference_levels.items() if name in analysed}
 if len(effect_sizes):
     summary, subgroups, regressions = am.moderator_tables(
         am.fit(effect_sizes, **params.fit), params.moderators, continuous=params.continuous,

@@ -1017,16 +1017,23 @@ class PsychometricFitAnalysis:
         """``psychometric_artifacts.csv``: the artifact distributions used."""
         return self.analysis.artifact_table()
 
-    def plot_forest(self, path, options=None) -> None:
+    def plot_forest(self, path=None, options=None, note: str | None = None):
         """The forest plot of the corrected correlations with the three pooled rows, written to ``path``
-        (one path or a list; the format from the suffix). ``options``: a ForestOptions or the config's ``plots``."""
+        (one path or a list; the format from the suffix; None: none) and returned as ``fit.plot_forest`` returns
+        it. ``options``: a ForestOptions or the config's ``plots``. ``note`` ends the footnote (default: that the
+        rows are simulated, when they are, as the pipeline's plot says; ``""`` leaves it out)."""
         from alliance_meta.plots.forest_options import ForestOptions
+        from alliance_meta.plots.provenance import figure_note
         from alliance_meta.plots.psychometric import save_psychometric_forest
 
         options = options if isinstance(options, ForestOptions) else ForestOptions.from_config(options or {})
-        paths = [path] if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__") else list(path)
-        save_psychometric_forest(self.analysis.studies, self.to_frame(), paths, level=100 * self.options.conf_level,
-                                 cred_level=100 * self.options.cred_level, options=options)
+        paths = ([] if path is None else [path] if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__")
+                 else list(path))
+        figures = save_psychometric_forest(self.analysis.studies, self.to_frame(), paths,
+                                           level=100 * self.options.conf_level,
+                                           cred_level=100 * self.options.cred_level, options=options,
+                                           data_note=figure_note(self.rows) if note is None else note)
+        return figures[0] if len(figures) == 1 else figures
 
     def __repr__(self) -> str:
         methods = ", ".join(self.to_frame()["method"])

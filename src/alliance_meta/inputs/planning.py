@@ -86,7 +86,7 @@ def unusable_files(paths: dict, named=()) -> list[str]:
         if key not in named:  # the default sheet, data/raw/studies.csv or .xlsx
             what += f", nor does {Path(path).with_suffix('.xlsx')} (the default sheet; or set {key} in the config)"
         relative = "" if Path(path).is_absolute() else f" (paths are relative to the review folder {Path.cwd()})"
-        problems.append(f"{key}: {path} {what}{relative}{_missing_file_hint(path)}")
+        problems.append(f"{key}: {path} {what}{relative}{missing_file_hint(path)}")
     sheet, second = paths.get("sheet"), paths.get("second_coder")
     if sheet and second and Path(sheet).is_file() and Path(second).is_file() and os.path.samefile(sheet, second):
         problems.append(f"second_coder: {second} is the sheet itself (sheet: {sheet}), which agrees with itself in "
@@ -94,10 +94,10 @@ def unusable_files(paths: dict, named=()) -> list[str]:
     return problems
 
 
-def _missing_file_hint(path: str) -> str:
+def missing_file_hint(path: str) -> str:
     """A did-you-mean for a file that does not exist: the path without what made it another name (backslashes,
     typographic quotes, spaces around it) when that file exists, or a file of its folder with a close name
-    (``studes.csv``, ``Studies.CSV``)."""
+    (``studes.csv``, ``Studies.CSV``) or the same name before its suffix (``a.csv`` for ``a.xlsx``)."""
     import difflib
 
     mended = path.strip().strip("\"'\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb").strip().replace("\\", "/")
@@ -110,7 +110,7 @@ def _missing_file_hint(path: str) -> str:
     folder = Path(path).parent
     names = [entry.name for entry in folder.iterdir() if entry.is_file()] if folder.is_dir() else []
     close = difflib.get_close_matches(Path(path).name, names, n=1, cutoff=0.6) or \
-        [name for name in names if name.lower() == Path(path).name.lower()]
+        [name for name in sorted(names) if Path(name).stem.lower() == Path(path).stem.lower()]
     return f"; did you mean {(folder / close[0]).as_posix()}?" if close else ""
 
 

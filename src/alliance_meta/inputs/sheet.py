@@ -67,7 +67,7 @@ from alliance_meta.inputs.codebook import (
     VOCABULARIES,
     WHOLE_NUMBER_COLUMNS,
 )
-from alliance_meta.inputs.planning import levels_present
+from alliance_meta.inputs.planning import levels_present, missing_file_hint
 from alliance_meta.inputs.risk_of_bias import (BUILT_IN, OVERALL, TOOL_SETTING, check_risk_of_bias, has_risk_of_bias,
                                                rob_columns)
 from alliance_meta.wording import rows_phrase
@@ -169,13 +169,13 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     ``frame.attrs["notes"]`` says what was converted. Raises
     :class:`SheetError` when the file cannot be read at all.
     """
-    path = Path(path)
+    given, path = str(path), Path(path)
     if decimal not in DECIMALS:
         raise ValueError(f"decimal must be one of {DECIMALS}, not {decimal!r}")
     if path.is_dir():  # "no such file" sent one looking for a file that is there, as a folder
         raise SheetError(f"cannot read {path}: it is a folder, not a file; give the sheet's path (.csv or .xlsx)")
     if not path.is_file():
-        raise SheetError(f"cannot read {path}: no such file")
+        raise SheetError(f"cannot read {path}: no such file{missing_file_hint(given)}")
     notes: list[str] = []
     try:
         rows, issues, epoch, comma = _rows(path, sheet_name, decimal, notes)

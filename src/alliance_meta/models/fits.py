@@ -205,8 +205,10 @@ class Fit:
         """One composite effect size per study (the rows univariate analyses use)."""
         return aggregate(self.effect_sizes, method=self.aggregate_method, rho=self.rho)
 
-    def plot_forest(self, path, options=None, note: str | None = None) -> None:
-        """The publication forest plot, written to ``path`` (one path or a list; format from the suffix).
+    def plot_forest(self, path=None, options=None, note: str | None = None):
+        """The publication forest plot, written to ``path`` (one path or a list; format from the suffix; None:
+        none) and returned: the figure, closed in pyplot as the library's other figures (a notebook shows it as
+        the cell's value); the list of the PDF's pages where ``path`` names only PDFs and they have several.
 
         ``options``: a :class:`alliance_meta.plots.forest.ForestOptions` or the config's ``plots`` dict.
         ``note`` ends the footnote; by default rows marked ``simulated = yes`` get the pipeline's line saying
@@ -223,7 +225,7 @@ class Fit:
                             f"or a ForestOptions, not {type(options).__name__}")
         if not isinstance(options, ForestOptions):
             options = ForestOptions.from_config(options)
-        paths = [str(p) for p in path] if isinstance(path, (list, tuple)) else [str(path)]
+        paths = [] if path is None else [str(p) for p in path] if isinstance(path, (list, tuple)) else [str(path)]
         formats = (".png", ".pdf", ".svg", ".tif", ".tiff", ".jpg", ".jpeg", ".eps", ".ps")
         for name in paths:  # matplotlib would write "forest" as forest.png without a word
             if Path(name).suffix.lower() not in formats:
@@ -232,8 +234,9 @@ class Fit:
         row = self.to_frame().iloc[0].to_dict()
         if note is None:  # as the pipeline's forest plots: simulated rows say so
             note = figure_note(self.data)
-        save_forest_plot(self.data, row, self.metric, paths, level=self.level, options=options,
-                         data_note=note)
+        figures = save_forest_plot(self.data, row, self.metric, paths, level=self.level, options=options,
+                                   data_note=note)
+        return figures[0] if len(figures) == 1 else figures
 
     def summary(self) -> str:
         """A printable text table of the fit, laid out as metafor's ``print.rma``."""

@@ -246,40 +246,46 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                                   lambda arrows: footnote(overall, level, extra, metric, arrows), paged)
 
 
-def save_pages(figures_of, paths, options: ForestOptions) -> None:
-    """Write PNG/SVG/TIFF as one figure, PDF page by page (``figures_of(paged)`` draws them)."""
-    single = None
+def save_pages(figures_of, paths, options: ForestOptions) -> list:
+    """Write PNG/SVG/TIFF as one figure, PDF page by page (``figures_of(paged)`` draws them). Returns the figures,
+    closed in pyplot: the one figure (drawn also for no path), or a PDF's pages when only PDFs are written."""
+    single, pages = None, []
     with plt.rc_context(forest_draw.style(options)):  # font types are read when saving
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".pdf":
-                save_pdf_pages(figures_of(True), path)
+                pages = figures_of(True)
+                save_pdf_pages(pages, path)
                 continue
             single = single or figures_of(False)[0]
             extra = {"pil_kwargs": {"compression": "tiff_lzw"}} if path.suffix in (".tif", ".tiff") else {}
             save_file(single, path, dpi=options.dpi, **extra)
+        if not paths:
+            single = figures_of(False)[0]
     if single is not None:
         plt.close(single)
+    return [single] if single is not None else pages
 
 
 def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,
-                     options: ForestOptions | None = None, data_note: str | None = None) -> None:
+                     options: ForestOptions | None = None, data_note: str | None = None) -> list:
     """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies);
-    ``data_note`` (e.g. that the data are simulated) ends the footnote of every page."""
+    ``data_note`` (e.g. that the data are simulated) ends the footnote of every page. Returns the figures
+    (:func:`save_pages`)."""
     options = options or ForestOptions()
     if len(data) == 0:
         return save_pages(lambda paged: [forest_draw.message("No effect sizes in this family (k = 0).", data_note)],
                           paths, options)
-    save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note), paths, options)
+    return save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note), paths, options)
 
 
 def save_moderator_forest_plot(data, moderator, subgroups, overall, metric, paths, level=95.0, options=None,
-                               summary=None, data_note=None) -> None:
-    """Draw and write the forest plot of one moderator to every path."""
+                               summary=None, data_note=None) -> list:
+    """Draw and write the forest plot of one moderator to every path; returns the figures (:func:`save_pages`)."""
     options = options or ForestOptions()
     if len(data) == 0 or len(subgroups) == 0:
         return save_pages(lambda paged: [forest_draw.message(
             f"No effect sizes with a value of {column_name(moderator, options.column_labels)}.", data_note)],
                           paths, options)
-    save_pages(lambda paged: moderator_forest_plot(data, moderator, subgroups, overall, metric, level, options,
-                                                   summary, paged, data_note), paths, options)
+    return save_pages(lambda paged: moderator_forest_plot(data, moderator, subgroups, overall, metric, level,
+                                                          options, summary, paged, data_note), paths, options)

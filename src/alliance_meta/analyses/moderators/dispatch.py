@@ -20,7 +20,7 @@ import pandas as pd
 
 from alliance_meta.analyses.moderators import multilevel as three_level
 from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
-                                                          analyse_moderator, fit_model, holds_numbers,
+                                                          analyse_moderator, fit_model, holds_numbers, level_text,
                                                           meta_regression_table, model_table, no_coefficients,
                                                           no_subgroups, not_estimable_note, not_estimable_row)
 from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
@@ -93,13 +93,15 @@ def checked_reference_levels(fit: Fit, references, variables, continuous, what: 
     references = codebook_levels(references)
     unused = [name for name in (references or {}) if name not in variables]
     if unused:  # a misspelt name ({"aloc": ...}) was ignored, and the default reference used without a word
-        raise ValueError(f"{what}: reference_levels names {', '.join(map(repr, unused))}, which the "
-                         f"formula does not use (its variables: {', '.join(variables)})")
+        close = difflib.get_close_matches(str(unused[0]), list(variables), n=1, cutoff=0.6)
+        raise ValueError(f"{what}: reference_levels names {', '.join(map(repr, unused))}, not a variable the "
+                         f"analysis uses (its variables: {', '.join(variables) or 'none'})"
+                         + (f"; did you mean {close[0]!r}?" if close else ""))
     for name, level in list((references or {}).items()):
-        levels = sorted(set(fit.effect_sizes[name].dropna().astype(str)))
+        levels = sorted(set(level_text(fit.effect_sizes[name]).dropna()))
         if name not in continuous and level is not None and str(level) not in levels:  # not a slope's
             same = [text for text in levels if _same_number(text, level)]
-            if same:  # 2001 of a column of numbers, whose levels read "2001.0"
+            if same:  # 2001.0 of a column of numbers, whose levels read "2001"
                 references[name] = same[0]
                 continue
             close = difflib.get_close_matches(str(level), levels, n=1, cutoff=0.6)
@@ -109,7 +111,7 @@ def checked_reference_levels(fit: Fit, references, variables, continuous, what: 
 
 
 def _same_number(text: str, level) -> bool:
-    """Whether the level ``text`` and the given ``level`` are the same number (``"2001.0"`` and ``2001``)."""
+    """Whether the level ``text`` and the given ``level`` are the same number (``"2001"`` and ``2001.0``)."""
     try:
         return float(text) == float(level)
     except (TypeError, ValueError):
@@ -224,6 +226,13 @@ def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     return pd.DataFrame(columns=SUMMARY_COLUMNS), no_subgroups(metric), no_coefficients()
 
 
+def table_variables(moderators, continuous, formulas) -> list[str]:
+    """The variables :func:`moderator_tables` analyses: its ``moderators``, the ``continuous`` ones and those of
+    its ``formulas``; the ``reference_levels`` it takes name some of them."""
+    return list(dict.fromkeys([*moderators, *continuous, *(name for formula in formulas
+                                                           for name in formula_variables(formula))]))
+
+
 def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
                      centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None,
                      knha_adhoc: bool | None = None):
@@ -235,7 +244,10 @@ def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), ref
     moderators = fit.moderator_columns(moderators, "moderators")
     continuous = fit.moderator_columns(continuous, "continuous")
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
-    references = codebook_levels(reference_levels or {})
+    variables = table_variables(moderators, continuous, formulas)
+    fit.moderator_columns(variables, "am.moderator_tables: the formula's variable")
+    # checked as am.meta_regression checks them: a misspelt name or level was ignored without a word
+    references = checked_reference_levels(fit, reference_levels, variables, continuous, "am.moderator_tables") or {}
     options = _options(fit, permutations, seed, centre, knha_adhoc, "am.moderator_tables")
     tool = _tool(risk_of_bias)
     analyses = [analyse_moderator(fit.effect_sizes, name, fit.metric, continuous=name in continuous,

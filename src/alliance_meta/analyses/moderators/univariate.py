@@ -91,12 +91,16 @@ def usable_rows(effect_sizes: pd.DataFrame, variables, continuous=()) -> pd.Data
     for name in variables:
         if name not in frame:
             raise KeyError(f"moderator column {name!r} is not in the data")
-        column = frame[name]
-        if name in continuous:
-            frame[name] = _numbers(frame, name)
-        elif not pd.api.types.is_numeric_dtype(column):
-            frame[name] = column.astype("string").str.strip().replace("", pd.NA)
+        frame[name] = _numbers(frame, name) if name in continuous else level_text(frame[name])
     return frame.dropna(subset=list(variables))
+
+
+def level_text(column: pd.Series) -> pd.Series:
+    """A categorical variable's values as its levels' names, as the sheet's reader gives them: trimmed text, blank
+    as missing, a number as written (2001, not 2001.0: :func:`~alliance_meta.report.formatting.identifier_text`)."""
+    from alliance_meta.report.formatting import identifier_text
+
+    return column.map(identifier_text).astype("string").str.strip().replace("", pd.NA)
 
 
 def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -229,14 +233,16 @@ def display_order(moderator: str, levels, risk_of_bias=None) -> list[int]:
     order (``timing``: early, mid, late, averaged), a ``rob_*`` column's judgements best first
     (:func:`~alliance_meta.inputs.risk_of_bias.judgement_order` of ``risk_of_bias``, the tool or the config's
     block: a custom tool's levels as listed; None: the built-in tools' low, some concerns, high); levels
-    outside them, and other columns' levels, after them as given."""
+    outside them, and other columns' levels, after them as given, or by value when all are numbers (2, 10)."""
     from alliance_meta.inputs.codebook import VOCABULARIES
     from alliance_meta.inputs.risk_of_bias import PREFIX, judgement_order
 
     order = (VOCABULARIES[moderator].values if moderator in VOCABULARIES
              else judgement_order(risk_of_bias) if moderator.startswith(PREFIX) else ())
     rank = {value: position for position, value in enumerate(order)}
-    return sorted(range(len(levels)), key=lambda i: (rank.get(str(levels[i]), len(rank)), i))
+    numbers = pd.to_numeric(pd.Series([str(level) for level in levels], dtype=object), errors="coerce")
+    value = numbers if numbers.notna().all() else pd.Series(0.0, index=numbers.index)
+    return sorted(range(len(levels)), key=lambda i: (rank.get(str(levels[i]), len(rank)), value[i], i))
 
 
 def no_subgroups(metric: str) -> pd.DataFrame:
