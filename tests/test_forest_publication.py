@@ -288,13 +288,13 @@ def test_the_funnel_plot_s_secondary_axis_spreads_ticks_that_would_crowd():
         return labels
 
     assert top_labels([2.09, -2.65, 0, 1.47, 0.213, 0.266, 3.8], [0.111, 0.333, 0.0213, 1, 1e-6, 4e-6, 0.5], "z",
-                      0.699) == ["\u22120.99", "\u22120.9", "0", "0.9", "0.99"]
+                      0.699) == ["\u2212.99", "\u2212.9", "0", ".9", ".99"]  # r: no leading zero (APA)
     assert top_labels([2.9, -2.05, -1.67, 0.18, 0.98], [2.4, 2.5, 2.4, 4.07, 0.31], "log_or",
                       0.24) == ["0.01", "0.1", "1", "10", "100"]  # the axis holds the dotted funnel
     rng = np.random.default_rng(5)
     yi, vi = rng.normal(0.3, 0.15, 60), rng.uniform(0.004, 0.05, 60)
     # estimate 0: the dotted funnel inside the studies' extent, the axis theirs
-    assert top_labels(yi, vi, "z", 0.0) == ["\u22120.75", "\u22120.50", "\u22120.25", "0.00", "0.25", "0.50", "0.75"]
+    assert top_labels(yi, vi, "z", 0.0) == ["\u2212.75", "\u2212.50", "\u2212.25", "0", ".25", ".50", ".75"]
 
 
 @pytest.mark.parametrize("method, label", [("common", "Common-effect estimate"), ("REML", "Random-effects estimate"),

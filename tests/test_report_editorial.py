@@ -179,8 +179,23 @@ def test_the_bayesian_mean_of_g_is_given_once_not_as_itself_in_brackets():
     text = bayes_sentence(bayes, "smd")
     assert "\u03bc = 0.523, HDI [0.411, 0.613] (Hedges' g); \u03c4 = 0.103" in text
     assert "(g = " not in text and "on the g scale" not in text
-    assert "\u03bc = 0.303 (r = .29), HDI [.27, .32] on the r scale" in bayes_sentence(
+    assert "\u03bc = 0.303; posterior mean of r = .29, HDI [.27, .32]; \u03c4" in bayes_sentence(
         bayes.assign(mean=[0.303, 0.108, 0.294], hdi_lower=[0.278, 0.08, 0.271], hdi_upper=[0.33, 0.13, 0.32]), "z")
+
+
+def test_the_bayesian_r_is_called_the_posterior_mean_of_r_not_paired_with_mu():
+    """.test/one_study read "\u03bc = 0.297 (r = .27)", though tanh(0.297) = .29: right (the posterior mean of r is
+    not tanh of the posterior mean of \u03bc) but read as a wrong back-transform. The sentence and the Bayes table's
+    note say whose mean the r is."""
+    from alliance_meta.report.tables import manuscript_table
+    from alliance_meta.report.text import bayes_sentence
+
+    bayes = pd.DataFrame({"parameter": ["mu", "tau", "r"], "mean": [0.297, 0.2, 0.27], "sd": [0.1, 0.1, 0.1],
+                          "hdi_lower": [0.1, 0.0, 0.1], "hdi_upper": [0.5, 0.4, 0.46]})
+    text = bayes_sentence(bayes, "z")
+    assert "posterior mean of r = .27, HDI [.10, .46]" in text and "(r = .27)" not in text
+    note = manuscript_table("bayes", bayes, "z").note
+    assert "its mean is the posterior mean of r, not the transformed posterior mean of \u03bc" in note
 
 
 def test_psychometric_sds_of_correlations_have_no_leading_zero_as_in_the_results():

@@ -351,7 +351,7 @@ def test_bayes_sentence_gives_the_back_transformed_posterior_of_the_table():
     bayes = pd.DataFrame({"parameter": ["mu", "tau", "or"], "mean": [0.737, 0.1, 2.111],
                           "hdi_lower": [0.457, 0.0, 1.523], "hdi_upper": [1.030, 0.2, 2.707]})
     text = bayes_sentence(bayes, "log_or")
-    assert "\u03bc = 0.737 (OR = 2.11), HDI [1.52, 2.71] on the OR scale" in text
+    assert "\u03bc = 0.737; posterior mean of OR = 2.11, HDI [1.52, 2.71]" in text
     # without the row (a table of an older run), the transform of mu's summaries, as before
     assert "(OR = 2.09), HDI [1.58, 2.80]" in bayes_sentence(bayes[bayes["parameter"] != "or"], "log_or")
 
@@ -488,7 +488,7 @@ def test_model_averaged_estimate_is_named_the_posterior_median():
 # two step functions: the one-step model of bias.csv and the step function of selection_models.csv, told apart
 def test_step_function_not_fitted_is_told_apart_from_the_one_step_model():
     """The bias table had 'Selection model' (a one-step model at p = .025: r = .10, p = .073) while the Results
-    said 'Not fitted: step function' of the selection-model table (steps .025, .1, .5): they looked contradictory."""
+    said 'Not fitted: step function' of the selection-model table (steps .025, .10, .50): they looked contradictory."""
     from alliance_meta.report.tables import manuscript_table
 
     selection = pd.DataFrame({
@@ -501,7 +501,7 @@ def test_step_function_not_fitted_is_told_apart_from_the_one_step_model():
                          "note": ["", "step function at one-sided p = 0.025; statistic = LRT; delta = 0.1193"]})
     text = selection_sentence(selection, "z", bias)
     assert text.endswith(
-        "Not fitted: the step function with steps at one-sided p = .025, .1 and .5 (selection-model table; the "
+        "Not fitted: the step function with steps at one-sided p = .025, .10 and .50 (selection-model table; the "
         "p-value interval (0.5, 1] has no studies (studies per interval: 5, 2, 1, 0)); the one-step selection model "
         "at one-sided p = .025 (publication-bias table) gave r = .10, likelihood-ratio test p = .073, a different model.")
     assert "publication-bias table" not in selection_sentence(selection.iloc[:1], "z", bias)  # nothing to tell apart

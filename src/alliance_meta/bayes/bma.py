@@ -65,6 +65,7 @@ import pandas as pd
 from scipy import interpolate, special
 
 from alliance_meta.engines import distributions as dist
+from alliance_meta.wording import apa_setting
 
 from .exact import LOG_2PI, T0_FACTOR, conditional_posterior, log_tau_grid
 
@@ -98,6 +99,14 @@ class BiasSpec:
         if self.kind != "weightfunction":
             return self.kind
         return f"{self.sides} ({', '.join(f'{s:g}' for s in self.steps)})"
+
+    @property
+    def text(self) -> str:
+        """The label as the figure writes it: the p-value cut-offs as APA writes them (``apa_setting``, as the
+        selection models' steps): ``one-sided (.025, .05, .50)``, ``PET``."""
+        if self.kind != "weightfunction":
+            return self.kind
+        return f"{self.sides} ({', '.join(apa_setting(s) for s in self.steps)})"
 
 
 #: RoBMA 3.6.1 set_default_priors("bias") and prior_none().

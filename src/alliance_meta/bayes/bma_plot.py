@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from alliance_meta.plots.style import COLOURS, SCALES, STYLE, display_scale, log_metric_axis
+from alliance_meta.bayes.bma import BIAS_SPECS
+from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, metric_axis
+from alliance_meta.wording import apa_number, without_leading_zero
+
+#: the bias models of bma.csv (its ``bias`` column) as the figure names them: cut-offs as APA writes them
+BIAS_TEXTS = {spec.label: spec.text for spec in BIAS_SPECS}
 
 
 def bma_figure(result):
@@ -18,7 +23,8 @@ def bma_figure(result):
         rows = [("Effect", table["effect"] == 1), ("Heterogeneity", table["heterogeneity"] == 1)]
         biases = list(dict.fromkeys(table["bias"]))
         if len(biases) > 1:  # with bma.bias false every model is "none": bars of 1 and 1 that say nothing
-            rows += [(f"Bias: {label}", table["bias"] == label) for label in biases]
+            rows += [(f"Bias: {BIAS_TEXTS.get(label, without_leading_zero(label))}", table["bias"] == label)
+                     for label in biases]
         labels = [label for label, _ in rows]
         prior = [float(table.loc[mask, "prior_prob"].sum()) for _, mask in rows]
         post = [float(table.loc[mask, "posterior_prob"].sum()) for _, mask in rows]
@@ -28,6 +34,7 @@ def bma_figure(result):
         ax_models.set_yticks(pos, labels)
         ax_models.set_xlim(0, 1)
         ax_models.set_xlabel("Probability")
+        bounded_axis(ax_models)
         # above the bars, below the title: a bar at 1 (the bottom row) hid the legend's swatch
         ax_models.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.1,
                          fontsize=8, handlelength=1.2)
@@ -48,11 +55,13 @@ def bma_figure(result):
             ax_mu.hist(to_display(values[slab]), bins=to_display(edges) if scale.log_axis else edges,
                        weights=weights[slab] / max(1.0 - spike, 1e-12) * (1 - spike),
                        density=False, color=COLOURS["light"], edgecolor="none", label="Model-averaged posterior (slab)")
-        if scale.log_axis:
-            log_metric_axis(ax_mu)
+        metric_axis(ax_mu, result.metric)
+        bounded_axis(ax_mu, "y")
         ax_mu.axvline(null, color=COLOURS["muted"], lw=0.8)
         ax_mu.set_xlabel(f"Overall effect ({label})")
         ax_mu.set_ylabel("Posterior probability per bin")
-        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) = {spike:.2f}", loc="left", fontsize=9, pad=16)  # level with the left title
+        probability = apa_number(spike, 2, leading_zero=False)  # a probability: ".00", not "0.00" (APA)
+        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) = {probability}", loc="left", fontsize=9,
+                        pad=16)  # level with the left title
         fig.tight_layout()
     return fig

@@ -61,6 +61,16 @@ def display_scale(metric: str):
     return (lambda x: np.asarray(x, dtype=float)), scale_label(metric)
 
 
+def effect_axis(axis, metric: str) -> None:
+    """The ticks of a pooled or study effect's axis: r (of a Fisher-z family) without the leading zero, as every
+    figure writes a correlation (:func:`alliance_meta.plots.style.bounded_axis`); the log odds ratio (drawn as
+    analysed, not as odds ratios) and g as matplotlib writes them."""
+    if metric == "z":
+        from alliance_meta.plots.style import bounded_axis
+
+        bounded_axis(axis)
+
+
 def tau_density(post: ExactPosterior, tau) -> np.ndarray:
     """Exact marginal posterior density of tau."""
     tau = np.asarray(tau, dtype=float)
@@ -93,6 +103,7 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     left.plot(grid, prior, color="black", lw=1.0, ls="--", label="prior")
     left.set_xlabel(f"Pooled effect, {label}")
     left.set_ylabel("Density")
+    effect_axis(left, metric)
     left.legend(frameon=False, fontsize=8, loc="upper left")
     tau_draws = np.ravel(draws["tau"])
     upper = max(np.quantile(tau_draws, 0.999), post.tau_summary()["hdi_upper"] * 1.3)
@@ -144,6 +155,7 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     ax.axvline(to_display(summary.loc["mu", "mean"]), color="0.3", lw=0.6, ls="--")
     ax.set_ylim(-0.2, k + 3.6)
     ax.set_xlabel(label[:1].upper() + label[1:])
+    effect_axis(ax, metric)
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
     ax.legend(frameon=False, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2)
@@ -203,6 +215,7 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
         right.plot(taus, tau_density(post, taus), **style)
     left.set_xlabel(f"Pooled effect, {label}")
     left.set_ylabel("Exact posterior density")
+    effect_axis(left, metric)
     right.set_xlabel(tau_label(metric))
     right.set_xlim(0, upper)
     for ax in (left, right):

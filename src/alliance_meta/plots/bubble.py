@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
-from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, log_metric_axis, message_figure  # noqa: E402
+from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, message_figure, metric_axis  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
 SLOPE_UNITS = ByMetric({"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}, "$d$")
@@ -40,8 +40,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
                           label=f"{level:g}% CI")
         axis.plot(grid, transform(mean), color="#08306b", lw=1.5, zorder=3, label="Meta-regression")
         axis.axhline(null, color="0.4", lw=0.6, ls=(0, (3, 3)))
-        if metric == "log_or":
-            log_metric_axis(axis, "y")
+        metric_axis(axis, metric, "y")
         axis.set_xlabel(column_name(name, labels))
         axis.set_ylabel(label)
         slope = model.coefficients("z").iloc[1]

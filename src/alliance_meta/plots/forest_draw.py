@@ -18,10 +18,11 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
-from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions  # noqa: E402
+from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions, text_width  # noqa: E402
 from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, plain_text  # noqa: E402
+from alliance_meta.wording import apa_number, without_leading_zero  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
 
@@ -31,7 +32,6 @@ def _drawn(scale):
 
 SCALES = ByMetric({metric: _drawn(scale) for metric, scale in STYLE_SCALES.items()}, _drawn(STYLE_SCALES.odds_ratio_d))
 SYMBOLS = ByMetric({metric: scale.symbol for metric, scale in STYLE_SCALES.items()}, STYLE_SCALES.odds_ratio_d.symbol)
-CORRELATION_SCALES = ("z", "r")  # APA: no leading zero
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 #: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).
 SPARSE_ODDS_TICKS = ((0.01, 0.1, 1, 10, 100), (0.001, 0.01, 0.1, 1, 10, 100, 1000), (0.001, 1, 1000))
@@ -59,7 +59,7 @@ def p_text(p: float) -> str:
     """``p = .042`` or ``p < .001`` (APA)."""
     if not np.isfinite(p):
         return "p = n/a"
-    return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".", 1)
+    return "p < .001" if p < 0.001 else f"p = {apa_number(p, 3, leading_zero=False)}"
 
 
 def message(text: str, note: str | None = None):
@@ -152,21 +152,55 @@ def correlation_tail_ticks(values, low: float, high: float):
     return np.sort(np.array(kept)) if len(kept) > len(values) else values
 
 
-def odds_ticks_fit(values, low: float, high: float, panel: float, options) -> bool:
-    """Whether odds-ratio tick labels ``values`` stand side by side on a panel ``panel`` inches wide: neighbours
-    at least their half labels apart, with a gap of 1.5 characters (a character ~0.6 of the font size)."""
-    if len(values) < 2:
+def labels_fit(positions, widths, low: float, high: float, panel: float, gap: float) -> bool:
+    """Whether tick labels ``widths`` inches wide at ``positions`` (analysis metric) of an axis from ``low`` to
+    ``high`` stand side by side on a panel ``panel`` inches wide: neighbours at least their half labels and ``gap``
+    inches apart."""
+    if len(positions) < 2:
         return True
+    where = (np.asarray(positions, dtype=float) - low) / (high - low) * panel
+    widths = np.asarray(widths, dtype=float)
+    return bool(np.all(np.diff(where) >= (widths[:-1] + widths[1:]) / 2 + gap))
+
+
+def odds_ticks_fit(values, low: float, high: float, panel: float, options) -> bool:
+    """Whether odds-ratio tick labels ``values`` stand side by side on a panel ``panel`` inches wide
+    (:func:`labels_fit`), with a gap of 1.5 characters (a character ~0.6 of the font size)."""
     char = 0.6 * options.font_size / 72
-    where = (np.log(values) - low) / (high - low) * panel
-    widths = np.array([len(f"{value:g}") for value in values]) * char
-    return bool(np.all(np.diff(where) >= (widths[:-1] + widths[1:]) / 2 + 1.5 * char))
+    return labels_fit(np.log(values), [len(f"{value:g}") * char for value in values], low, high, panel, 1.5 * char)
+
+
+#: least gap between the drawn widths of two tick labels of a forest axis, in font sizes: "\u2212.50 0" 0.27 apart
+#: (an r axis of \u2212.99 to .99) read as one number, "\u2212.4 \u2212.2" 0.34 apart (the demo's forest by rater) as two
+TICK_GAP = 0.3
+
+
+def tick_labels_fit(positions, labels, low: float, high: float, panel: float, options) -> bool:
+    """Whether tick ``labels`` at ``positions`` stand side by side on a panel ``panel`` inches wide, measured as
+    drawn (:func:`alliance_meta.plots.forest_layout.text_width`), at least :data:`TICK_GAP` apart."""
+    widths = [text_width([label], options.font_size, options.font_family) for label in labels]
+    return labels_fit(positions, widths, low, high, panel, TICK_GAP * options.font_size / 72)
+
+
+def spaced_ticks(positions, labels, null: float, low: float, high: float, panel: float, options) -> list[int]:
+    """The ticks kept (indices, in order) where the labels of all would overlap (:func:`tick_labels_fit`): the null's,
+    then from the outermost in, the ticks as far from the null (both of \u2212.5 and .5, or neither: an axis stays
+    symmetric) whose labels stand clear of those kept. An r axis from \u2212.99 to .99 on a Fisher-z scale drew
+    "\u2212.50 0 .50" and "\u2212.99 \u2212.95" into each other."""
+    distances = np.round(np.abs(np.asarray(positions, dtype=float) - null), 9)
+    kept: list[int] = []
+    for distance in sorted(set(distances), key=lambda d: (d > 0, -d)):
+        trial = sorted(kept + [int(i) for i in np.flatnonzero(distances == distance)])
+        if tick_labels_fit([positions[j] for j in trial], [labels[j] for j in trial], low, high, panel, options):
+            kept = trial
+    return kept
 
 
 def ticks(low: float, high: float, metric: str, options, panel: float | None = None):
     """Tick positions (analysis metric) at round values of the display scale, with their labels. Odds ratios
     at 1-2-5 values, or, when their labels would overlap on a panel ``panel`` inches wide, at the first of
-    :data:`SPARSE_ODDS_TICKS` whose labels fit (ticks of 0.05 to 50 ran into each other on a wide axis)."""
+    :data:`SPARSE_ODDS_TICKS` whose labels fit (ticks of 0.05 to 50 ran into each other on a wide axis); the
+    ticks of another scale thinned where their labels would overlap (:func:`spaced_ticks`)."""
     _, transform, inverse, _ = SCALES[metric]
     if metric == "log_or":
         values = np.array([t for t in ODDS_TICKS if low <= np.log(t) <= high])
@@ -180,14 +214,29 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
         values = values[(inverse(values) >= low - 1e-9) & (inverse(values) <= high + 1e-9)]
         if metric == "z":
             values = correlation_tail_ticks(values, low, high)
+    labels = tick_labels(values, metric, options)
+    if metric != "log_or" and panel is not None and not tick_labels_fit(inverse(values), labels, low, high, panel,
+                                                                        options):
+        if metric == "z":  # r of the tails too, where the round ones must go (.9 between 0 and .99)
+            tails = np.array([sign * tail for tail in CORRELATION_TAIL_TICKS for sign in (-1.0, 1.0)])
+            values = np.union1d(values, tails[(inverse(tails) >= low - 1e-9) & (inverse(tails) <= high + 1e-9)])
+            labels = tick_labels(values, metric, options)
+        kept = spaced_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
+        values, labels = values[kept], [labels[i] for i in kept]
+    return inverse(values), labels
+
+
+def tick_labels(values, metric: str, options) -> list[str]:
+    """The labels of ticks at ``values`` (display scale): odds ratios as written (``0.5``, ``2``), others with
+    the decimals the roundest of them need, correlations without the leading zero (APA preset), 0 as ``0``."""
     decimals = next((d for d in range(4) if np.allclose(np.round(values, d), values, atol=1e-9)), 3)
     labels = []
     for value in values:
         text = f"{value:g}" if metric == "log_or" else f"{value:.{decimals}f}"
-        if options.preset == "apa" and metric in CORRELATION_SCALES:
-            text = text.replace("0.", ".", 1)
+        if options.preset == "apa" and STYLE_SCALES[metric].bounded:
+            text = without_leading_zero(text)
         labels.append("0" if abs(value) < 1e-12 else text.replace("-", "\u2212"))
-    return inverse(values), labels
+    return labels
 
 
 def cut_cell(text: str, width: int) -> str:

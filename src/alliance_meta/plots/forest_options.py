@@ -16,7 +16,8 @@ import pandas as pd
 
 from alliance_meta.inputs.config_check import xlim_problem
 from alliance_meta.inputs.options import check_options
-from alliance_meta.plots.style import plain_text
+from alliance_meta.plots.style import SCALES, plain_text
+from alliance_meta.wording import apa_number
 
 SORT_ORDERS = ("sheet", "effect", "year", "weight")
 LABEL_MODES = ("authors_year", "label", "both")
@@ -72,14 +73,7 @@ class ForestOptions:
 
     def number(self, value: float, metric: str) -> str:
         """A value on the display scale: APA drops the leading zero of correlations; typographic minus."""
-        if not np.isfinite(value):
-            return "\u2013"
-        text = f"{value:.{self.decimals}f}"
-        if text.startswith("-") and float(text) == 0:
-            text = text[1:]
-        if self.preset == "apa" and metric in ("z", "r"):
-            text = text.replace("0.", ".", 1)
-        return text.replace("-", "\u2212")
+        return apa_number(value, self.decimals, leading_zero=not (self.preset == "apa" and SCALES[metric].bounded))
 
 
 def check_xlim(xlim, metric: str) -> None:

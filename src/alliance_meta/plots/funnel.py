@@ -17,7 +17,8 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from alliance_meta.engines import distributions as dist  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
-from alliance_meta.plots.style import STYLE  # noqa: E402
+from alliance_meta.plots.style import STYLE, bounded_axis  # noqa: E402
+from alliance_meta.wording import without_leading_zero  # noqa: E402
 
 METRIC_LABELS = ByMetric({"z": "Fisher's z", "smd": "Standardized mean difference (g)", "log_or": "Log odds ratio"},
                          "Standardized mean difference (Cohen's d from log odds ratios)")
@@ -99,6 +100,8 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
             name, forward, inverse = SECONDARY_AXES[metric]
             top = axis.secondary_xaxis("top", functions=(forward, inverse))
             top.set_xlabel(name)
+            if metric == "z":  # r: APA's ".5", not "0.5"
+                bounded_axis(top)
         handles, labels = axis.get_legend_handles_labels()
         handles += [Patch(facecolor=c, edgecolor="0.5", lw=0.4) for *_, c in CONTOURS]
         labels += [".10 > p > .05", ".05 > p > .01", "p < .01"]
@@ -111,5 +114,6 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
             spread = _spread_ticks(metric, top.get_xticks(), extent,
                                    crowded=_labels_crowd(top, figure.canvas.get_renderer()))
             if spread is not None:
-                top.set_xticks(spread, [f"{value:g}".replace("-", "\u2212") for value in spread])
+                texts = [f"{value:g}".replace("-", "\u2212") for value in spread]
+                top.set_xticks(spread, [without_leading_zero(text) for text in texts] if metric == "z" else texts)
     return figure

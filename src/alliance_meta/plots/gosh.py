@@ -25,7 +25,7 @@ from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_options import ForestOptions  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, keep_inside, log_metric_axis, plain_text  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, keep_inside, metric_axis, plain_text  # noqa: E402
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
 # as the red, and subsets with and without the study could not be told apart); one panel of all subsets: dark grey.
@@ -35,12 +35,13 @@ ALL_COLOUR = "#4d4d4d"
 HEXBIN_ABOVE = 20_000
 
 
-def _panel(figure, spec, x, i2, with_study, title, log_x, hexbin, x_label, bins_x, bins_y, show_y_label):
+def _panel(figure, spec, x, i2, with_study, title, metric, hexbin, x_label, bins_x, bins_y, show_y_label):
     grid = spec.subgridspec(2, 2, width_ratios=(4.0, 1.0), height_ratios=(1.0, 4.0), wspace=0.05, hspace=0.05)
     main = figure.add_subplot(grid[1, 0])
     top = figure.add_subplot(grid[0, 0], sharex=main)
     right = figure.add_subplot(grid[1, 1], sharey=main)
     split = with_study.any() and not with_study.all()
+    log_x = metric == "log_or"
     scale = "log" if log_x else "linear"
     if hexbin:
         extent = _hexbin_extent(x, i2, log_x)
@@ -67,8 +68,7 @@ def _panel(figure, spec, x, i2, with_study, title, log_x, hexbin, x_label, bins_
     for rows, colour in groups:
         top.hist(x[rows], bins=bins_x, color=colour, alpha=0.55, density=True)
         right.hist(i2[rows], bins=bins_y, color=colour, alpha=0.55, density=True, orientation="horizontal")
-    if log_x:
-        log_metric_axis(main)
+    metric_axis(main, metric)
     low, high = (np.log(x.min()), np.log(x.max())) if log_x else (x.min(), x.max())
     pad = 0.04 * (high - low) if high > low else 0.05
     main.set_xlim(*((np.exp(low - pad), np.exp(high + pad)) if log_x else (low - pad, high + pad)))
@@ -164,7 +164,7 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
                 with_study = included[:, study]
                 name = "\n".join(textwrap.wrap(labels[study], 48, break_long_words=False))  # within its panel
                 title = f"{name}\nsubsets with it (red), without (grey)"
-            _panel(figure, outer[0, n], x, i2, with_study, title, log_x, hexbin,
+            _panel(figure, outer[0, n], x, i2, with_study, title, metric, hexbin,
                    f"{label_text} ({result.method})", bins_x, bins_y, n == 0)
     keep_inside(figure)  # the default margin cut the I^2 axis title off figure.savefig(path)
     return figure

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.plots.forest_options import wrap  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, log_metric_axis, message_figure, plain_text  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, message_figure, metric_axis, plain_text  # noqa: E402
 
 FLAGGED = "#b2182b"
 LABEL_CHARS = 45  # characters per line of a study label beside a plot's rows
@@ -149,8 +149,7 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
         axis.axvline(null, color="0.4", lw=0.6, ls=(0, (3, 3)))
         axis.set_yticks(y, labels)
         axis.tick_params(axis="y", length=0)
-        if metric == "log_or":
-            log_metric_axis(axis)
+        metric_axis(axis, metric)
         axis.set_xlabel(f"{label} ({cumulative_ci_label(table, test, level)}), cumulative"
                         + (f"\n{order_note}" if order_note else ""))
         axis.set_ylim(-0.8, k - 0.2)

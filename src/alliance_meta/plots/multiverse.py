@@ -19,7 +19,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, format_number, keep_inside,  # noqa: E402
-                                     log_metric_axis)
+                                     metric_axis)
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
@@ -130,8 +130,7 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         top.set_ylim(low, high)
         cut = "; intervals cut at the axis" if (lower < low).any() or (upper > high).any() else ""
         top.set_ylabel(f"{label} ({level:g}% CI or CrI)")
-        if metric == "log_or":
-            log_metric_axis(top, "y")
+        metric_axis(top, metric, "y")
         handles = [Line2D([], [], marker="o", ls="", color="black", markersize=3, label="Estimate"),
                    Line2D([], [], lw=3, solid_capstyle="butt", color=SIGNIFICANT,
                           label=f"Interval excludes {null:g}"),

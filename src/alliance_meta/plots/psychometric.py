@@ -72,13 +72,16 @@ def summary_rows(table: pd.DataFrame, cred_level: float, options: ForestOptions)
 
 
 def footnote(table: pd.DataFrame, level: float, cred_level: float) -> str:
-    """What the marks mean and what was corrected."""
+    """What the marks mean, what was corrected, and what the n column gives: a study's n as
+    :func:`alliance_meta.analyses.psychometric.collapse_within_study` pools it (23 for a study of 24 patients
+    whose four effect sizes have n of 22 to 24, where the study-characteristics table says 24)."""
     individual = table[table["method"] == "individual"]
     corrected = individual.iloc[0]["note"].split(";")[0] if len(individual) else "artifacts"
     return (f"Hunter\u2013Schmidt psychometric meta-analysis. Squares: correlations {corrected} (area "
             f"proportional to the weight n\u00b7A\u00b2) with {level:g}% CIs from their corrected sampling-error "
             f"variances. Diamonds: means with {level:g}% CIs; bars: {cred_level:g}% credibility intervals of the "
-            "true correlations (bare-bones: of the observed correlations, not corrected).")
+            "true correlations (bare-bones: of the observed correlations, not corrected). n: a study's n as "
+            "psychmeta pools the n of its effect sizes, \u03a3n\u00b2/\u03a3n, which can differ from its sample size.")
 
 
 def beyond_note(rows: list[Row], options: ForestOptions, arrows: bool) -> str:

@@ -19,8 +19,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, format_number, format_p, log_metric_axis  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number, format_p, metric_axis  # noqa: E402
 from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
+from alliance_meta.wording import apa_setting  # noqa: E402
 
 NAMES = {"beta": "Beta", "halfnorm": "Half-normal", "negexp": "Negative exponential", "logistic": "Logistic",
          "power": "Power", "negexppow": "Negative exponential power", "stepfun": "Step function"}
@@ -36,18 +37,12 @@ def _values(text) -> np.ndarray:
     return np.array([float(value) for value in text.split(";")])
 
 
-def _step_text(value: float) -> str:
-    """.025, .10, .50 (at least two decimals, no leading zero)."""
-    text = f"{value:.3f}".rstrip("0")
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return (text + "0" * max(0, 2 - decimals)).lstrip("0")
-
-
 def model_label(row) -> str:
-    """``Step function (.025, .10, .50)`` and the like."""
+    """``Step function (.025, .10, .50)`` and the like: the steps as the report's text writes them
+    (:func:`alliance_meta.wording.apa_setting`)."""
     name = NAMES.get(row.type, str(row.type))
     if row.type == "stepfun":
-        name += f" ({', '.join(_step_text(value) for value in _values(row.steps)[:-1])})"
+        name += f" ({', '.join(apa_setting(value) for value in _values(row.steps)[:-1])})"
     return name
 
 
@@ -141,8 +136,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
         if math.isfinite(float(unadjusted["estimate"])):
             axis.axvline(float(transform(np.array([unadjusted["estimate"]], float))[0]), color="0.3", lw=0.6,
                          ls=(0, (3, 3)))
-        if metric == "log_or":
-            log_metric_axis(axis)
+        metric_axis(axis, metric)
         finite = finite or loose
         if finite:
             low, high = min(finite + [null]), max(finite + [null])

@@ -25,6 +25,7 @@ from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots import previews, text_cache  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
+from alliance_meta.wording import apa_number, without_leading_zero  # noqa: E402
 
 if os.environ.get(text_cache.PROCESS_ENV, "0") != "0":  # a pipeline job (the Snakefile sets it): texts kept while figures are built too
     text_cache.reuse_for_process()
@@ -61,6 +62,7 @@ class Scale:
     from_display: Callable
     null: float  # no effect, in the analysis metric
     log_axis: bool = False
+    bounded: bool = False  # shown values cannot exceed 1 (a correlation): written without the leading zero (APA)
 
     @property
     def null_display(self) -> float:
@@ -117,11 +119,12 @@ def _identity(x):
 #: keyed by metric code; an ``smd`` family whose every row comes from an odds ratio (transforms.family_metric) is
 #: labelled Cohen's d
 SCALES = ByMetric({
-    "z": Scale("Correlation $r$", "Correlation r", "r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0),
+    "z": Scale("Correlation $r$", "Correlation r", "r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0,
+               bounded=True),
     "smd": Scale("Hedges' $g$", "Hedges' g", "g", _identity, _identity, 0.0),
     "log_or": Scale("Odds ratio", "Odds ratio (log scale)", "OR", np.exp, np.log, 0.0, log_axis=True),
     # correlations on their own scale (psychometric meta-analysis works on r, not Fisher z)
-    "r": Scale("Correlation", "Correlation", "Corrected r", _identity, _identity, 0.0),
+    "r": Scale("Correlation", "Correlation", "Corrected r", _identity, _identity, 0.0, bounded=True),
 }, Scale("Cohen's $d$", "Cohen's d", "d", _identity, _identity, 0.0))
 
 
@@ -168,6 +171,31 @@ def log_metric_axis(axis, which: str = "x") -> None:
     target.set_major_locator(OddsLocator(subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     target.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+
+
+class BoundedFormatter(matplotlib.ticker.ScalarFormatter):
+    """matplotlib's tick labels of an axis whose values cannot exceed 1 (a correlation, a probability, a p value)
+    written as APA writes such numbers, without the leading zero (:func:`alliance_meta.wording.without_leading_zero`):
+    ``\u2212.5``, ``.25``, ``1.0``, and 0 as ``0``, as the forest plot's axis writes them."""
+
+    def __call__(self, x, pos=None):
+        text = without_leading_zero(super().__call__(x, pos))
+        return "0" if text and set(text) <= set("0.-\u2212") else text
+
+
+def bounded_axis(axis, which: str = "x") -> None:
+    """Tick labels of ``axis`` without the leading zero (:class:`BoundedFormatter`): correlations, probabilities."""
+    (axis.xaxis if which == "x" else axis.yaxis).set_major_formatter(BoundedFormatter())
+
+
+def metric_axis(axis, metric: str | None, which: str = "x") -> None:
+    """The ticks of an axis on a metric's display scale: a log axis for odds ratios (:func:`log_metric_axis`),
+    correlations without the leading zero (:func:`bounded_axis`), any other scale as matplotlib writes it."""
+    scale = UNNAMED_SCALE if metric is None else SCALES[metric]
+    if scale.log_axis:
+        log_metric_axis(axis, which)
+    elif scale.bounded:
+        bounded_axis(axis, which)
 
 
 def keep_inside(figure, pad: float = 0.05) -> None:
@@ -296,17 +324,14 @@ def lean_pdf_fonts():
 
 def format_number(value: float, metric: str) -> str:
     """Two decimals with a typographic minus; no leading zero for correlations (APA)."""
-    text = f"{value:.2f}"
-    if metric == "z":
-        text = text.replace("0.", ".", 1)
-    return text.replace("-", "\u2212")
+    return apa_number(value, 2, leading_zero=not (metric is not None and SCALES[metric].bounded))
 
 
 def format_p(p: float) -> str:
     """APA-style p: three decimals, ``< .001`` below."""
     if not np.isfinite(p):
         return "$p$ = n/a"
-    return "$p$ < .001" if p < 0.001 else f"$p$ = {p:.3f}".replace("0.", ".", 1)
+    return "$p$ < .001" if p < 0.001 else f"$p$ = {apa_number(p, 3, leading_zero=False)}"
 
 
 def three_level_test(summary, p_text=format_p) -> str | None:

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (COLOURS, SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
-                                       format_number, format_p, log_metric_axis, message_figure,
+                                       format_number, format_p, message_figure, metric_axis,
                                        no_test_between_levels, plain_text, pooled_count, three_level_test)
 from alliance_meta.wording import plural  # noqa: E402
 
@@ -88,8 +88,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         axis.axhline(0.6, color="0.6", lw=0.6)
         axis.axvline(null, color="0.3", lw=0.8)
         axis.axvline(transform(overall["estimate"]), color="0.3", lw=0.6, ls=(0, (3, 3)))
-        if metric == "log_or":
-            log_metric_axis(axis)
+        metric_axis(axis, metric)
         axis.set_yticks([])
         axis.set_ylim(-0.6, n + 1.2)
         axis.set_xlabel(label)

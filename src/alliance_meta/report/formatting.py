@@ -12,9 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from alliance_meta.wording import probability_percent  # noqa: F401  (the report's modules import it from here)
-
-MINUS = "\u2212"
+# the report's modules import these from here; the figures share them from alliance_meta.wording
+from alliance_meta.wording import MINUS, apa_number, apa_setting, probability_percent  # noqa: F401
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -75,28 +74,6 @@ def is_finite(value) -> bool:
 #: Why a moderator's R^2 is not given (see :func:`alliance_meta.models.metareg.r2_not_meaningful`).
 R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no heterogeneity for it to "
                 "account for")
-
-
-def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> str:
-    """``value`` rounded to ``decimals``, a typographic minus, optionally without the leading zero."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "\u2013"
-    text = f"{float(value):.{decimals}f}"
-    if text.startswith("-") and float(text) == 0:
-        text = text[1:]
-    if not leading_zero:
-        text = text.replace("0.", ".", 1)
-    return text.replace("-", MINUS)
-
-
-def apa_setting(value: float, decimals: int = 2) -> str:
-    """A configured correlation or threshold as APA prints one, without the leading zero, with at least
-    ``decimals`` decimals and every further one it has (an assumed correlation of .333 is not .33): ``.50``,
-    ``.333``, ``−.10``, ``1.00``; 0 as ``0``."""
-    if float(value) == 0:
-        return "0"
-    places = len(f"{float(value):.12f}".rstrip("0").partition(".")[2])
-    return apa_number(value, max(places, decimals), leading_zero=False)
 
 
 def apa_p(p: float) -> str:
@@ -198,9 +175,10 @@ def listed(items) -> str:
 
 
 def step_list(steps) -> str:
-    """``.025, .1 and .5`` from the ``steps`` cell of selection_models.csv (``0.025;0.1;0.5;1.0``) or a list of
-    numbers, without the upper bound 1."""
+    """``.025, .10 and .50`` from the ``steps`` cell of selection_models.csv (``0.025;0.1;0.5;1.0``) or a list of
+    numbers, without the upper bound 1; each as :func:`apa_setting` writes a threshold, as the selection-model
+    figure's labels write them."""
     values = [float(value) for value in (str(steps).split(";") if isinstance(steps, str) else steps or [])
               if is_finite(value)]
-    texts = [f"{value:g}".replace("0.", ".", 1) for value in values if value < 1]
+    texts = [apa_setting(value) for value in values if value < 1]
     return listed(texts)

@@ -546,8 +546,12 @@ def _bayes_note(parameters: set[str], metric: str) -> str:
         ("i2" in parameters, "I\u00b2 = share of the total variance due to heterogeneity, in percent"),
         (any(bayes_parameter_name(name).startswith("P(") for name in parameters),
          "P(r > t) = posterior probability that r exceeds t")) if present]
+    # the r row beside mu (0.297 and .27) read as a wrong tanh(0.297) = .29: the row is the posterior of r itself
+    draws = [f"The {symbol} row summarises the posterior draws of {symbol} itself: its mean is the posterior mean of "
+             f"{symbol}, not the transformed posterior mean of \u03bc." for symbol in ("r", "OR")
+             if symbol.lower() in parameters]
     return " ".join([f"In the analysis metric ({METRIC_NAMES[metric]}): {', '.join(effects)}."] * bool(effects)
-                    + [f"{'; '.join(scales)}."] * bool(scales))
+                    + [f"{'; '.join(scales)}."] * bool(scales) + draws)
 
 
 def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,

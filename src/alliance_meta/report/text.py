@@ -400,19 +400,19 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
     if "mu" in rows:
         mu = rows["mu"]
         # bayes.csv's back-transformed row (r, or): the posterior mean and HDI of the draws of tanh(mu) or
-        # exp(mu), as the table gives them; the transform of mu's mean and HDI limits is neither
+        # exp(mu), as the table gives them; the transform of mu's mean and HDI limits is neither, so the sentence
+        # says whose mean it is ("mu = 0.297 (r = .27)" read as a wrong tanh(0.297) = .29)
         scale = rows.get(show.symbol.lower())
         if scale is not None:
             number = lambda value: apa_number(float(value), 2, show.leading_zero)  # noqa: E731
-            mean, interval = number(scale.mean), f"[{number(scale.hdi_lower)}, {number(scale.hdi_upper)}]"
-        else:
-            mean, interval = show.number(mu.mean), show.interval(mu.hdi_lower, mu.hdi_upper)
-        if scale is None and show.symbol in UNTRANSFORMED_SYMBOLS:  # g is analysed as shown: one number, not two
+            parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior mean of {show.symbol} = "
+                         f"{number(scale.mean)}, {hdi} [{number(scale.hdi_lower)}, {number(scale.hdi_upper)}]")
+        elif show.symbol in UNTRANSFORMED_SYMBOLS:  # g is analysed as shown: one number, not two
             parts.append(f"\u03bc = {apa_number(mu.mean, 3)}, {hdi} [{apa_number(mu.hdi_lower, 3)}, "
                          f"{apa_number(mu.hdi_upper, 3)}] ({show.name})")
-        else:
-            parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {mean}), {hdi} {interval} on the "
-                         f"{show.symbol} scale")
+        else:  # no back-transformed row (a table of an older run): the transform of mu's summaries
+            parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {show.number(mu.mean)}), {hdi} "
+                         f"{show.interval(mu.hdi_lower, mu.hdi_upper)} on the {show.symbol} scale")
     if "tau" in rows:
         tau = rows["tau"]
         parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, {hdi} [{apa_number(tau.hdi_lower, 3)}, "

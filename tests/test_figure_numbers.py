@@ -1,0 +1,179 @@
+"""Numbers in the figures written as the report's text and tables write them (APA 7, sec. 6.36): a correlation, a
+probability or a p value, which cannot exceed 1, without the leading zero (".5", not "0.5"), on every axis and in
+every title; selection-model steps alike in the figure and the text; a forest axis whose labels never overlap."""
+
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance_meta as am
+
+LEADING_ZERO = re.compile(r"(?<![\d.])0\.\d")
+
+
+def simulated_rows(k: int = 10) -> pd.DataFrame:
+    """Simulated correlations (Fisher z) of k studies with a year and a modality."""
+    rng = np.random.default_rng(11)
+    n = rng.integers(40, 200, k)
+    frame = pd.DataFrame({"study_id": [f"S{i:02d}" for i in range(k)], "vi": 1 / (n - 3), "n": n, "metric": "z",
+                          "year": 1990 + np.arange(k), "modality": np.resize(["CBT", "other"], k)})
+    frame["yi"] = 0.28 + rng.normal(0, np.sqrt(frame["vi"] + 0.005))
+    return frame
+
+
+@pytest.fixture(scope="module")
+def fit():
+    return am.fit(simulated_rows(), metric="z")
+
+
+def tick_texts(axis, which: str = "x") -> list[str]:
+    axis.figure.draw_without_rendering()
+    labels = axis.get_xticklabels() if which == "x" else axis.get_yticklabels()
+    return [label.get_text() for label in labels if label.get_text()]
+
+
+def assert_bounded(texts) -> None:
+    """Labels there are, and none with a leading zero."""
+    assert texts and not [text for text in texts if LEADING_ZERO.search(text)], texts
+
+
+def axis_labelled(figure, start: str):
+    return next(axis for axis in figure.axes if axis.get_xlabel().startswith(start))
+
+
+def test_bounded_ticks_drop_the_leading_zero_and_write_zero_as_0():
+    from alliance_meta.plots.style import bounded_axis
+
+    figure, axis = plt.subplots()
+    axis.set_xlim(-0.6, 0.6)
+    bounded_axis(axis)
+    texts = tick_texts(axis)
+    plt.close(figure)
+    assert {"\u2212.4", "0", ".4"} <= set(texts) and "1.0" not in texts
+    assert_bounded(texts)
+
+
+def test_funnel_r_axis_has_no_leading_zero_and_fisher_z_keeps_its(fit):
+    """The top r axis read "−0.5 0 0.5" beside forest plots reading ".5"; Fisher's z can exceed 1 and keeps it."""
+    figure = am.publication_bias(fit).funnel(note="")
+    main = figure.axes[0]
+    assert_bounded(tick_texts(main.child_axes[0]))
+    assert any(LEADING_ZERO.search(text) for text in tick_texts(main))
+
+
+def test_cumulative_multiverse_and_gosh_write_r_without_leading_zero(fit):
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    cumulative = sensitivity_figures(am.sensitivity(fit))["cumulative"]
+    assert_bounded(tick_texts(cumulative.axes[0]))
+    multiverse = am.multiverse(fit, {"methods": ["DL", "REML"], "tests": ["z"]}).plot(note="")
+    top = next(axis for axis in multiverse.axes if axis.get_ylabel().startswith("Correlation"))
+    assert_bounded(tick_texts(top, "y"))
+    gosh = am.gosh(fit, subsets=50).plot(note="")
+    assert_bounded(tick_texts(axis_labelled(gosh, "Correlation")))
+    plt.close("all")
+
+
+def test_moderator_figures_write_r_without_leading_zero():
+    from alliance_meta.analyses import moderators
+    from alliance_meta.plots.bubble import bubble_plot
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    data = simulated_rows(12)
+    analysis = moderators.analyse_moderator(data, "modality", "z", permutations=0)
+    overall = {"estimate": 0.3, "ci_lower": 0.2, "ci_upper": 0.4, "k": 12}
+    subgroups = subgroup_forest(analysis.subgroups, analysis.summary(), overall, "z")
+    assert_bounded(tick_texts(axis_labelled(subgroups, "Correlation")))
+    bubble = bubble_plot(moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0), "z")
+    assert_bounded(tick_texts(bubble.axes[0], "y"))
+    plt.close("all")
+
+
+def test_model_averaging_figure_writes_probabilities_and_r_without_leading_zero(fit):
+    """"P(r = 0) = 0.00" in the title, 0.2 ... 1.0 on the probability axes."""
+    figure = am.bma(fit, bias=False).plot(note="")
+    models, effect = figure.axes[:2]
+    assert re.search(r"P\(r = 0\) = \.\d\d$", effect.get_title(loc="left"))
+    assert_bounded(tick_texts(models))
+    assert_bounded(tick_texts(effect))
+    assert_bounded(tick_texts(effect, "y"))
+    plt.close("all")
+
+
+def test_model_averaging_bias_models_name_their_steps_as_apa_writes_them():
+    from alliance_meta.bayes.bma import BIAS_SPECS
+
+    texts = [spec.text for spec in BIAS_SPECS]
+    assert "one-sided (.025, .05, .50)" in texts and "two-sided (.05, .10)" in texts and "PET" in texts
+    assert "one-sided (0.025, 0.05, 0.5)" in [spec.label for spec in BIAS_SPECS]  # bma.csv's names stay
+
+
+def test_bayesian_figures_write_r_without_leading_zero():
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.exact import exact_posterior
+    from alliance_meta.bayes.priors import TauPrior
+
+    data = simulated_rows()
+    y, v = data["yi"].to_numpy(), data["vi"].to_numpy()
+    prior = TauPrior("half_normal", 0.5)
+    post = exact_posterior(y, v, prior, mu_sd=1.0)
+    draws = {"mu": np.random.default_rng(1).normal(0.3, 0.05, 400),
+             "tau": np.abs(np.random.default_rng(2).normal(0.1, 0.03, 400))}
+    studies = data[["study_id", "yi"]].assign(ci_lower=y - 0.2, ci_upper=y + 0.2, mean=y, hdi_lower=y - 0.1,
+                                              hdi_upper=y + 0.1)
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.6]})
+    for figure in (plots.posterior_figure(draws, post, "z"), plots.sensitivity_figure({"main": (prior, post)}, "z"),
+                   plots.forest_figure(studies, table, "z")):
+        assert_bounded(tick_texts(figure.axes[0]))
+    plt.close("all")
+
+
+def test_selection_figure_writes_r_and_steps_as_the_text():
+    """The figure's steps read ".025, .10, .50", the text's ".025, .1 and .5"."""
+    from alliance_meta.plots.selection import model_label, selection_estimates_plot
+    from alliance_meta.report.formatting import step_list
+
+    steps = "0.025;0.1;0.5;1.0"
+    assert step_list(steps) == ".025, .10 and .50"
+    row = pd.Series({"type": "stepfun", "steps": steps})
+    assert model_label(row) == "Step function (.025, .10, .50)"
+    table = pd.DataFrame({"type": ["stepfun"], "steps": [steps], "estimate": [0.3], "se": [0.05], "ci_lower": [0.2],
+                          "ci_upper": [0.4], "pval": [0.001], "tau2": [0.01], "delta": ["1;0.9;0.8;0.7"],
+                          "loglik": [-3.0], "lrt": [1.0], "lrt_p": [0.6], "converged": [True], "note": [""]})
+    figure = selection_estimates_plot(table, {"estimate": 0.3, "ci_lower": 0.2, "ci_upper": 0.4}, "z")
+    assert_bounded(tick_texts(axis_labelled(figure, "Correlation")))
+    plt.close("all")
+
+
+def test_psychometric_forest_says_what_its_n_is():
+    from alliance_meta.plots.psychometric import footnote
+
+    table = pd.DataFrame({"method": ["individual"], "note": ["corrected for unreliability; x"]})
+    assert "\u03a3n\u00b2/\u03a3n" in footnote(table, 95, 80)
+
+
+def test_a_forest_axis_from_r_of_minus_99_to_99_has_labels_that_stand_apart():
+    """"\u2212.50 0 .50" and "\u2212.99 \u2212.95" ran into each other on a Fisher-z axis spanning r = \u2212.99 to .99
+    (a panel of 1.96 inches, as fit.plot_forest draws it). Drawn, neighbouring labels stand 0.3 font sizes apart."""
+    from alliance_meta.plots.forest_draw import ticks
+    from alliance_meta.plots.forest_options import ForestOptions
+
+    options = ForestOptions()
+    low, high, panel = np.arctanh(-0.99), np.arctanh(0.99), 1.96
+    positions, labels = ticks(low, high, "z", options, panel=panel)
+    figure = plt.figure(figsize=(panel + 1.0, 1.0), dpi=72)  # a pixel a point
+    axis = figure.add_axes([0.5 / (panel + 1.0), 0.5, panel / (panel + 1.0), 0.4])
+    axis.set_xlim(low, high)
+    axis.set_xticks(positions, labels, fontsize=options.font_size, family=options.font_family)
+    figure.draw_without_rendering()
+    boxes = [label.get_window_extent() for label in axis.get_xticklabels()]
+    plt.close(figure)
+    assert all(right.x0 - left.x1 >= 0.3 * options.font_size for left, right in zip(boxes, boxes[1:])), labels
+    assert labels == ["\u2212.99", "\u2212.90", "0", ".90", ".99"]
+    # an axis whose labels stand apart keeps its ticks as they were
+    assert ticks(np.arctanh(-0.2), np.arctanh(0.6), "z", options, panel=panel)[1] == \
+        ticks(np.arctanh(-0.2), np.arctanh(0.6), "z", options)[1]
