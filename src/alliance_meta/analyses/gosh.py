@@ -17,8 +17,8 @@ the chi^2_{k-1} median (PMM) per subset by R's ``uniroot`` (Brent's zeroin, iter
 as :func:`alliance_meta.engines.heterogeneity.zeroin`, tolerance eps^0.25, at most 100
 iterations) on [0, max(100, 10 mad(yi)^2)] of the subset, run for all subsets at once; tau^2 = 0
 when Q(0) is below the target, a failed fit (NaN, metafor's NA) when Q(tau2_max) is above it.
-GENQ (metafor's ``rma(..., weights = 1/sqrt(vi), method = "GENQ")``, the pipeline's GENQ
-weights) is closed form, its estimate the weighted mean with those weights. A failed subset fit
+GENQ (metafor's ``rma(..., weights = a, method = "GENQ")``, by default the pipeline's GENQ
+weights a = 1/sqrt(vi)) is closed form, its estimate the weighted mean with those weights. A failed subset fit
 has NaN for every figure but k, as metafor's NA. With ``common`` and DL, I^2 and H^2 come from
 Q (as metafor's fast path); otherwise I^2 = 100 tau^2 / (s^2 + tau^2) with the typical
 within-study variance s^2 = (k - 1) / tr(P) of the subset (Higgins & Thompson 2002). The
@@ -40,6 +40,7 @@ from numpy._core import multiarray as np_multiarray
 from scipy import special
 
 from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control
+from alliance_meta.models.univariate import genq_weights
 
 ESTIMATORS = ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
 DEFAULT_SUBSETS = 1_000_000
@@ -412,7 +413,7 @@ def _genq_tau2(mask, y, v, size, weights):
     return np.maximum(np.where(size > 1, tau2, 0.0), 0.0), sums
 
 
-def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, control: Control):
+def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, control: Control, weights=None):
     size = mask @ np.ones(v.size)
     fixed = _weights(mask, v, 0.0) @ _moments(y)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -425,7 +426,7 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
         elif method in ("PM", "PMM"):
             tau2 = _paule_mandel_tau2(mask, y, v, size, method, control, fixed)
         elif method == "GENQ":
-            tau2, genq_sums = _genq_tau2(mask, y, v, size, 1.0 / np.sqrt(v))
+            tau2, genq_sums = _genq_tau2(mask, y, v, size, weights)
         else:
             tau2 = _closed_form_tau2(mask, y, v, size, method, fixed)
         if method in ("common", "DL"):  # metafor's fast path: I^2 and H^2 from Q
@@ -449,14 +450,14 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
 
 
 def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED,
-         study_id=None, batch_size: int | None = None, control: Control | None = None) -> GoshResult:
+         study_id=None, batch_size: int | None = None, control: Control | None = None, weights=None) -> GoshResult:
     """Fit the intercept-only model ``method`` to every (or ``subsets`` random) subset of studies.
 
     ``yi``, ``vi``: one effect per study (e.g. the study composites). ``batch_size``: subsets
     per batch (default about 4 million matrix cells per batch). ``control``: the iteration
     settings of ML, REML, EB, PM and PMM (default metafor's). Subsets whose iterations do not
-    converge get NaN, as metafor's failed fits get NA. GENQ uses the weights 1/sqrt(vi), as the
-    pipeline's GENQ fits (:func:`alliance_meta.models.univariate.default_genq_weights`).
+    converge get NaN, as metafor's failed fits get NA. GENQ uses ``weights`` (one per study), by default
+    1/sqrt(vi) as the pipeline's GENQ fits (:func:`alliance_meta.models.univariate.genq_weights`).
     """
     if method not in ESTIMATORS:
         raise ValueError(f"gosh supports the estimators {', '.join(ESTIMATORS)}; got {method!r}")
@@ -465,6 +466,7 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
     if y.size != v.size or not (np.all(np.isfinite(y)) and np.all(np.isfinite(v) & (v > 0))):
         raise ValueError("yi and vi must be finite, of equal length, with vi > 0")
     k = y.size
+    weights = genq_weights(v, method, weights)
     with _small_pages():  # the subsets x studies matrix is written once and read batch by batch
         included, exact = choose_subsets(k, subsets, seed)
     control = control or Control()
@@ -474,7 +476,7 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
     out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}
     for start in range(0, n, batch):
         mask = included[start:start + batch].astype(float)
-        q, i2, h2, tau2, estimate = _fit_batch(mask, y_centred, v, method, control)
+        q, i2, h2, tau2, estimate = _fit_batch(mask, y_centred, v, method, control, weights)
         for name, values in zip(("q", "i2", "h2", "tau2", "estimate"), (q, i2, h2, tau2, estimate)):
             out[name][start:start + batch] = values
     out["estimate"] += y.mean()
@@ -598,9 +600,11 @@ def gosh_analysis(fit, *, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEF
     if len(studies) < MINIMUM_STUDIES:
         return too_few_studies(studies, fit.metric)
     yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
-    result = gosh(yi, vi, fit.method, subsets=subsets, seed=seed, study_id=studies["study_id"].astype(str).to_numpy())
+    weights = None if isinstance(fit, MultilevelFit) else fit.weights  # a univariate GENQ fit's own, as metafor's
+    result = gosh(yi, vi, fit.method, subsets=subsets, seed=seed, study_id=studies["study_id"].astype(str).to_numpy(),
+                  weights=weights)
     shift = result.study_shift()
-    flagged = set(np.flatnonzero(influence(yi, vi, fit.method).influential))
+    flagged = set(np.flatnonzero(influence(yi, vi, fit.method, weights=weights).influential))
     order = np.argsort(-np.abs(shift["estimate_shift"].to_numpy()))
     highlight = [int(i) for i in order if i in flagged][:HIGHLIGHTED] if flagged else [int(order[0])]
     ids = studies["study_id"].astype(str)

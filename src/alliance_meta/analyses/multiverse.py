@@ -86,6 +86,11 @@ CORRECTION_COLUMNS = ("artifact_defaults", "artifact_missing")
 """Result columns of a multiverse with the ``correction`` choice: effect sizes of the specification
 whose reliability came from the config's defaults, and effect sizes without a reliability that
 other rows give (left out, or imputed, as ``psychometric.missing_artifacts`` says); empty under ``none``."""
+#: a GENQ fit's own weights (am.fit(..., weights=)) are one per study composite of that fit; the specifications
+#: aggregate, subset and exclude rows their own ways, so theirs are the default GENQ weights
+OWN_WEIGHTS_NOTE = ("the fit's own GENQ weights are not carried into the specifications: their GENQ fits (and the "
+                    "outlier rules) weigh by 1/sqrt(vi), so the specification the plot marks is the fit with those "
+                    "weights")
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
@@ -704,10 +709,11 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
         three_level = tuple(f"{note}; the specification the plot marks is its aggregated model with the same "
                             "estimator (aggregate_methods: [..., multilevel] adds three-level specifications)"
                             for note in univariate_model_note(fit, "am.multiverse"))
+    own_weights = (OWN_WEIGHTS_NOTE,) if getattr(fit, "weights", None) is not None else ()
     minimum = int(settings.get("minimum_k", DEFAULTS["minimum_k"]))
     empty = (f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
     uncorrected = (f"correction: individual is not a choice of these effect sizes: "
                    f"{worded(no_correction_reason(fit.effect_sizes), API_WORDING)}",
                    ) if INDIVIDUAL in (settings.get("correction") or []) and "correction" not in specs else ()
     return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main,
-                              three_level + uncorrected + empty, is_simulated(fit.effect_sizes))
+                              three_level + own_weights + uncorrected + empty, is_simulated(fit.effect_sizes))

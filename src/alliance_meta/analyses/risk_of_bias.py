@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, as_tool, high_risk_mask
-from alliance_meta.models.fits import Fit, fit as fit_model, require_fit
+from alliance_meta.models.fits import Fit, MultilevelFit, fit as fit_model, require_fit
 from alliance_meta.models.univariate import table_test
 
 SUBSETS = ("all", "exclude_high", "low_only")
@@ -141,7 +141,8 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
             frame = pd.DataFrame({"estimate": [np.nan]})
             note = "no studies in this subset"
         else:
-            frame = fit_model(kept, **_options(fit)).to_frame().iloc[:1].copy()
+            weights = None if isinstance(fit, MultilevelFit) else fit.weights_of(kept)  # GENQ's own, per study
+            frame = fit_model(kept, **_options(fit), weights=weights).to_frame().iloc[:1].copy()
             note = ""
         if "test" in frame:  # an adhoc fit's rows are knha with the ad hoc note, as in pooled.csv
             frame["test"] = frame["test"].map(table_test)

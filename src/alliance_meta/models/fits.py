@@ -279,6 +279,10 @@ class Fit:
         options = dict(method=self.method, test=self.test, level=self.level, metric=self.metric,
                        rho=self.rho, aggregate_method=self.aggregate_method, dependence=self.dependence)
         options.update(changes)
+        weights = getattr(self, "weights", None)  # GENQ's own weights, while the refit is a GENQ model
+        if weights is not None and "weights" not in changes and options["method"] == "GENQ" \
+                and options["dependence"] == "aggregate":
+            options["weights"] = weights
         return fit(self.effect_sizes, **options)
 
 
@@ -292,6 +296,10 @@ class UnivariateFit(Fit):
     method: str = "REML"
     test: str = "z"
     level: float = 95.0
+    #: the GENQ weights given to :func:`fit`, one per row of ``data`` (None: the default 1/sqrt(vi)); every refit of
+    #: the model (leave-one-out, influence, cumulative, Egger's test, trim and fill) takes its rows' weights, as
+    #: metafor's methods take an ``rma.uni`` fitted with ``weights =``
+    weights: np.ndarray | None = field(default=None, repr=False)
 
     estimate = property(lambda self: self.result.estimate)
     se = property(lambda self: self.result.se)
@@ -308,6 +316,14 @@ class UnivariateFit(Fit):
     @property
     def df(self) -> float:
         return float(self.k - 1) if self.test in ("knha", "adhoc") and self.k > 1 else math.inf
+
+    def weights_of(self, rows: pd.DataFrame) -> np.ndarray | None:
+        """The fit's GENQ :attr:`weights` of the studies of ``rows`` (some of its effect sizes), one per study in
+        the order of their first rows (as :func:`fit` aggregates them); None with the default weights."""
+        if self.weights is None:
+            return None
+        by_study = pd.Series(self.weights, index=self.study_id)
+        return by_study.reindex(pd.unique(rows["study_id"].astype(str).to_numpy())).to_numpy(float)
 
     def tau2_conf_int(self) -> tuple[float, float]:
         """Q-profile (or generalised-Q for GENQ) confidence interval of tau^2."""
@@ -755,7 +771,8 @@ def _univariate(composites: pd.DataFrame, method: str, test: str, weights=None, 
     """A univariate fit of rows already aggregated into one composite per study."""
     result = univariate.fit(composites["yi"].to_numpy(float), composites["vi"].to_numpy(float), method, test,
                             common["level"], weights, control, tau2_interval, common["metric"])
-    return UnivariateFit(data=composites, result=result, method=method, test=test, **common)
+    weights = None if weights is None else univariate.checked_weights(weights, len(composites))
+    return UnivariateFit(data=composites, result=result, method=method, test=test, weights=weights, **common)
 
 
 def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *, dependence: str = "aggregate",

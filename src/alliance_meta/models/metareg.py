@@ -39,7 +39,7 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.design import Design, build_design
 from alliance_meta.engines.heterogeneity import common_effect_i2_h2, i2_h2
-from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale, checked_weights, default_genq_weights
+from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale, genq_weights
 
 
 def fixed_effects(X, y, v, tau2, knha_adhoc: bool = False, weights=None):
@@ -252,17 +252,6 @@ def fit(yi, vi, X, columns=None, method: str = "REML", level: float = 95.0, btt=
 
 
 COMMON_EFFECT = ("FE", "EE", "CE", "common")
-
-
-def genq_weights(vi: np.ndarray, method: str, weights=None) -> np.ndarray | None:
-    """The fixed weights of a GENQ fit: ``weights``, checked, or by default 1/sqrt(vi) as in the intercept-only
-    model (:func:`~alliance_meta.models.univariate.default_genq_weights`); None for any other estimator,
-    which takes no weights (ValueError)."""
-    if method != "GENQ":
-        if weights is not None:
-            raise ValueError(f"weights are used by the GENQ estimator only, not by method={method!r}")
-        return None
-    return default_genq_weights(vi) if weights is None else checked_weights(weights, vi.size)
 
 
 def r2_not_meaningful(tau2_null) -> bool:

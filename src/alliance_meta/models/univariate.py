@@ -201,6 +201,17 @@ def default_genq_weights(vi: np.ndarray) -> np.ndarray:
     return 1.0 / np.sqrt(vi)
 
 
+def genq_weights(vi: np.ndarray, method: str, weights=None) -> np.ndarray | None:
+    """The fixed weights of a GENQ fit: ``weights``, checked, or by default 1/sqrt(vi) as in the intercept-only
+    model (:func:`default_genq_weights`); None for any other estimator,
+    which takes no weights (ValueError)."""
+    if method != "GENQ":
+        if weights is not None:
+            raise ValueError(f"weights are used by the GENQ estimator only, not by method={method!r}")
+        return None
+    return default_genq_weights(vi) if weights is None else checked_weights(weights, vi.size)
+
+
 def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weights=None,
         control: Control | None = None, tau2_interval: bool = True, metric: str | None = None,
         validate: bool = True) -> PoolingResult:

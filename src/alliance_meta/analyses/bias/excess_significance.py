@@ -114,15 +114,16 @@ def poisson_binomial_tail(probabilities, observed: int) -> float:
 
 
 def excess_significance(yi, vi, theta: float | None = None, tau2: float | None = None, method: str = "REML",
-                        alpha: float = 0.05, alternative: str = "two.sided") -> ExcessSignificance:
-    """metafor's ``tes(rma(yi, vi, method = method))``: theta and tau^2 of that fit unless given."""
+                        alpha: float = 0.05, alternative: str = "two.sided", weights=None) -> ExcessSignificance:
+    """metafor's ``tes(rma(yi, vi, method = method))``: theta and tau^2 of that fit (GENQ: with ``weights``)
+    unless given."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     if yi.size < 1:
         raise ValueError("the test of excess significance needs at least one study")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1); got {alpha}")
     if theta is None or tau2 is None:
-        fit = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False)
+        fit = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False, weights=weights)
         theta = fit.estimate if theta is None else theta
         tau2 = fit.tau2 if tau2 is None else tau2
     if alternative == "two.sided":

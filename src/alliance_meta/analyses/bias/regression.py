@@ -24,9 +24,9 @@ from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import metareg
 
 
-def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFrame:
+def sei_regression(yi, vi, method: str = "REML", level: float = 95, weights=None) -> pd.DataFrame:
     """``rma(yi, vi, mods = sqrt(vi), method)``: coefficient table (z tests) of intercept and slope (GENQ: with
-    the weights 1/sqrt(vi) of the pipeline's GENQ fits, which regtest passes on).
+    the model's weights, ``weights`` or by default 1/sqrt(vi), which regtest and trimfill pass on).
 
     tau^2 from :func:`alliance_meta.metareg.fit`; for the iterative estimators
     (REML, ML, EB) Fisher scoring is resumed from that value until tau^2 changes by
@@ -36,7 +36,7 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFr
     """
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
-    fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True)
+    fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True, weights=weights)
     if method in tau2_mods.ITERATIVE and fit.tau2 > 0:
         tau2, centred = np.array([fit.tau2]), (yi - yi.mean())[None]
         for _ in range(200):
@@ -49,12 +49,12 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95) -> pd.DataFr
     return fit.coefficients("z")
 
 
-def egger_test(yi, vi, method: str = "REML", level: float = 95) -> BiasTest:
-    """metafor's ``regtest(rma(yi, vi, method))``: z test of the slope on sqrt(vi).
+def egger_test(yi, vi, method: str = "REML", level: float = 95, weights=None) -> BiasTest:
+    """metafor's ``regtest(rma(yi, vi, method))``: z test of the slope on sqrt(vi) (GENQ: with ``weights``).
 
     The estimate is the intercept with its Wald CI (the limit estimate).
     """
-    table = sei_regression(yi, vi, method, level)
+    table = sei_regression(yi, vi, method, level, weights)
     return BiasTest(test="egger", statistic=table.statistic[1], p=table.p[1], estimate=table.estimate[0], se=table.se[0],
                     ci_lower=table.ci_lower[0], ci_upper=table.ci_upper[0], note=f"tau2 {method}")
 

@@ -14,9 +14,11 @@ PM, PMM and GENQ fall back to one :func:`alliance_meta.engines.heterogeneity.est
 per deletion. Hat values are w_i / sum(w) (no k x k hat matrix).
 
 GENQ fits, as metafor's ``rma(..., weights = a, method = "GENQ")``, estimate the mean with
-the GENQ weights ``a = 1/sqrt(v)`` (Jackson 2013) and the sandwich variance
-``sum a^2 (v + tau^2) / (sum a)^2``; so do their deletions, and the hat values, DFFITS and
-DFBETAS of ``influence.rma.uni`` then use ``H = X (X'AX)^-1 X'A`` (its "weights" branch).
+the GENQ weights ``a`` (``weights``; by default ``1/sqrt(v)``, Jackson 2013) and the sandwich variance
+``sum a^2 (v + tau^2) / (sum a)^2``; so do their deletions and cumulative fits (each with its
+studies' weights, as metafor's ``leave1out``, ``influence`` and ``cumul`` pass ``x$weights``), and the
+hat values, weights, DFFITS and DFBETAS of ``influence.rma.uni`` then use ``H = X (X'AX)^-1 X'A``
+(its "weights" branch).
 
 Two studies: each deletion fit has one study, fitted as metafor's ``rma.uni`` does at k = 1
 (:func:`_one_study_deletions`); one study: :func:`leave_one_out` and :func:`influence` raise, as
@@ -164,16 +166,16 @@ def _scoring_tau2(yi, vi, rows, method, start, threshold, max_iterations):
 
 
 def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
-                  block_size: int | None = None) -> DeletionFits:
-    """Refit the random-effects model without each study (metafor's ``leave1out``)."""
+                  block_size: int | None = None, weights=None) -> DeletionFits:
+    """Refit the random-effects model without each study (metafor's ``leave1out``); ``weights``: GENQ's."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
     if k < 2:
         raise ValueError("leave-one-out needs at least 2 studies (metafor's leave1out: \"Stopped because k = 1.\")")
+    weights = pooling.genq_weights(vi, method, weights)
     if k == 2:
-        return _one_study_deletions(yi, vi, method, test, level)
-    full = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False)
-    weights = pooling.default_genq_weights(vi) if method == "GENQ" else None
+        return _one_study_deletions(yi, vi, method, test, level, weights)
+    full = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False, weights=weights)
     block_size = block_size or max(1, MAX_BLOCK_ELEMENTS // k)
     tau2 = np.empty(k)
     for first in range(0, k, block_size):
@@ -190,15 +192,15 @@ def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 
     return _deletion_summaries(yi, vi, tau2, method, test, level, weights)
 
 
-def _one_study_deletions(yi, vi, method, test, level) -> DeletionFits:
+def _one_study_deletions(yi, vi, method, test, level, weights=None) -> DeletionFits:
     """The two deletion fits of a two-study model: each is a fit of the other study alone.
 
     As metafor's ``leave1out.rma.uni`` / ``influence.rma.uni``, which refit ``rma.uni(..., subset = -i)``:
     ``rma.uni`` with k = 1 sets tau^2 = 0 (whatever the estimator), Q = 0 with p = 1, I^2 = 0,
     H^2 = 1, and the Wald z test in place of Knapp-Hartung (no residual df; its ``s2w`` stays 1).
     The estimate is the study's own, with variance v (a GENQ weight cancels). ``variance_all`` is
-    metafor's ``vb.del`` at tau^2 = 0 over both studies: 1 / sum(1/v), or for GENQ the sandwich
-    ``sum a^2 v / (sum a)^2``.
+    metafor's ``vb.del`` at tau^2 = 0 over both studies: 1 / sum(1/v), or for GENQ (``weights`` a) the
+    sandwich ``sum a^2 v / (sum a)^2``.
     """
     if test not in pooling.TESTS:
         raise ValueError(f"unknown test {test!r}; expected one of {', '.join(pooling.TESTS)}")
@@ -207,7 +209,7 @@ def _one_study_deletions(yi, vi, method, test, level) -> DeletionFits:
     column = {name: np.array([getattr(fit, name) for fit in fits], float)
               for name in ("estimate", "se", "statistic", "p", "ci_lower", "ci_upper", "q", "q_p", "tau2", "i2", "h2")}
     if method == "GENQ":
-        a = pooling.default_genq_weights(vi)
+        a = pooling.genq_weights(vi, method, weights)
         variance_all = np.full(2, float((a * a) @ vi / a.sum() ** 2))
     else:
         variance_all = np.full(2, 1.0 / float(np.sum(1.0 / vi)))
@@ -302,17 +304,19 @@ class Influence:
 
 
 def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
-              deletions: DeletionFits | None = None) -> Influence:
-    """Influence diagnostics (Viechtbauer & Cheung 2010, sec. 3; metafor's rules for ``inf``).
+              deletions: DeletionFits | None = None, weights=None) -> Influence:
+    """Influence diagnostics (Viechtbauer & Cheung 2010, sec. 3; metafor's rules for ``inf``); ``weights``: GENQ's.
 
     A study is flagged when |DFFITS| > 3 sqrt(1/(k-1)), P(chi^2_1 <= Cook's D) > .5,
     hat > 3/k, or |DFBETAS| > 1.
     """
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
-    full = pooling.fit(yi, vi, method, test=test, level=level, control=TIGHT_CONTROL, tau2_interval=False)
-    deletions = deletions or leave_one_out(yi, vi, method, test, level)
-    weights = pooling.default_genq_weights(vi) if method == "GENQ" else 1.0 / (vi + full.tau2)
+    genq = pooling.genq_weights(vi, method, weights)
+    full = pooling.fit(yi, vi, method, test=test, level=level, control=TIGHT_CONTROL, tau2_interval=False,
+                       weights=genq)
+    deletions = deletions or leave_one_out(yi, vi, method, test, level, weights=genq)
+    weights = genq if method == "GENQ" else 1.0 / (vi + full.tau2)
     hat = weights / weights.sum()
     scale = deletions.knha_scale
     difference = full.estimate - deletions.estimate
@@ -334,20 +338,23 @@ def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
                      dfbetas, influential, baujat_x, baujat_y, deletions, full.tau2, full.q)
 
 
-def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: float = 95) -> pd.DataFrame:
-    """Cumulative meta-analysis (metafor's ``cumul``): fit the first 1, 2, ..., k studies.
+def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: float = 95,
+               weights=None) -> pd.DataFrame:
+    """Cumulative meta-analysis (metafor's ``cumul``): fit the first 1, 2, ..., k studies (GENQ: with their
+    ``weights``, by default 1/sqrt(vi)).
 
     ``order`` is a sort key (e.g. year); ties keep the data order and missing keys
     come last, as R's ``order``. Returns one row per step with the study added.
     """
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
+    weights = None if weights is None else pooling.genq_weights(vi, method, weights)
     key = pd.Series(np.asarray(order, dtype=float))
     positions = np.asarray(key.sort_values(kind="stable", na_position="last").index)
     rows = []
     for step in range(1, yi.size + 1):
         chosen = positions[:step]
         fit = pooling.fit(yi[chosen], vi[chosen], method, test=test, level=level, control=TIGHT_CONTROL,
-                          tau2_interval=False)
+                          tau2_interval=False, weights=None if weights is None else weights[chosen])
         rows.append({"position": int(positions[step - 1]), "k": step, "estimate": fit.estimate, "se": fit.se,
                      "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper, "p": fit.p, "q": fit.q,
                      "q_p": fit.q_p, "tau2": fit.tau2, "i2": fit.i2, "h2": fit.h2})
@@ -355,9 +362,10 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
 
 
 def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95,
-                       test: str = "z"):
+                       test: str = "z", weights=None):
     """``leave_one_out``, ``influence`` and ``cumulative`` tables of an analysis data set
-    (``study_id``, ``yi``, ``vi``, optional ``year``), and the :class:`Influence` result.
+    (``study_id``, ``yi``, ``vi``, optional ``year``; ``weights``: GENQ's, one per row), and the
+    :class:`Influence` result.
 
     With 2 studies each deletion fit is a one-study fit (:func:`_one_study_deletions`). With one
     study the leave-one-out and influence tables are empty (their full headers) and the result None,
@@ -369,9 +377,9 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     if len(data) == 0:
         return empty, no_influence, pd.DataFrame(columns=["k", "estimate"]), None
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
-    result = influence(yi, vi, method, test, level=level) if len(data) > 1 else None
+    result = influence(yi, vi, method, test, level=level, weights=weights) if len(data) > 1 else None
     year = data["year"] if "year" in data else np.arange(len(data))
-    table = cumulative(yi, vi, year, method, test, level=level)
+    table = cumulative(yi, vi, year, method, test, level=level, weights=weights)
     table.insert(0, "study_id", ids[table["position"].to_numpy()])
     if result is None:
         return empty, no_influence, with_back_transform(table, metric), None
