@@ -386,6 +386,9 @@ def test_a_reference_level_one_family_lacks_is_left_to_the_default_there():
     assert notes == ["reference_levels.rater: therapist is not a level of rater in this family's rows (patient); "
                      "rater takes its most frequent level as the reference here"]
     assert family_reference_levels(dropout, {}) == ({}, [])
+    # a job's own variables only (the moderators job: not location_scale's), the notes unchanged
+    assert family_reference_levels(dropout, {"rater": "therapist", "dose": "1", "other": "x"}, ["dose"]) == (
+        {"dose": "1"}, notes)
 
 
 def test_a_reference_level_of_a_left_out_default_moderator_is_said_to_be_unused():

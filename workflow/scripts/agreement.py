@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from alliance_meta.analyses.agreement import ONE_CODER_LIST, compare_coders, read_coder_sheets
-from alliance_meta.inputs.sheet import SheetError
+from alliance_meta.inputs.sheet import SheetError, worded
 from alliance_meta.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]
@@ -32,7 +32,7 @@ except (SheetError, ValueError) as error:
     logger.error("%s", error)
     sys.exit(1)
 logger.info("%s", result.summary())
-own_notes = [note.replace(ONE_CODER_LIST, snakemake.output.one_coder) for note in result.notes]
+own_notes = [worded(note, {ONE_CODER_LIST: snakemake.output.one_coder}) for note in result.notes]  # its CSV
 for note in own_notes:
     logger.warning("%s", note)
 write_table(result.agreement, snakemake.output.agreement)

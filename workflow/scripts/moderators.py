@@ -13,12 +13,10 @@ snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderators")
 params = snakemake.params
 effect_sizes = read_table(snakemake.input.effect_sizes)
-reference_levels, notes = family_reference_levels(effect_sizes, params.reference_levels)
+reference_levels, notes = family_reference_levels(
+    effect_sizes, params.reference_levels, table_variables(params.moderators, params.continuous, params.meta_regression))
 for note in notes:
     logger.info("%s", note)
-# the config's reference levels of these tables' variables (others are location_scale's, or of a moderator left out)
-analysed = table_variables(params.moderators, params.continuous, params.meta_regression)
-reference_levels = {name: level for name, level in reference_levels.items() if name in analysed}
 if len(effect_sizes):
     summary, subgroups, regressions = am.moderator_tables(
         am.fit(effect_sizes, **params.fit), params.moderators, continuous=params.continuous,

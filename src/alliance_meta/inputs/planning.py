@@ -208,11 +208,13 @@ def levels_present(values: pd.Series) -> list[str]:
     return list(dict.fromkeys(text[text != ""]))
 
 
-def family_reference_levels(effect_sizes: pd.DataFrame, reference_levels) -> tuple[dict, list[str]]:
+def family_reference_levels(effect_sizes: pd.DataFrame, reference_levels, variables=None) -> tuple[dict, list[str]]:
     """The config's ``reference_levels`` that a family's rows have, and a note for each one they lack (e.g.
     ``rater: therapist`` where the dropout studies are all patient-rated): that moderator takes its default
     reference in this family. Every moderator job of such a family stopped with "reference level 'therapist'
-    of 'rater' not among its levels" (validation checks that some row of the sheet has each level)."""
+    of 'rater' not among its levels" (validation checks that some row of the sheet has each level).
+    ``variables``: keep only the levels of these (a job's own variables; the config's also serve other jobs,
+    e.g. location_scale's, which an analysis that checks its reference levels would refuse)."""
     kept, notes = {}, []
     for column, level in dict(reference_levels or {}).items():
         if column in effect_sizes:
@@ -223,6 +225,8 @@ def family_reference_levels(effect_sizes: pd.DataFrame, reference_levels) -> tup
                              "the reference here")
                 continue
         kept[column] = level
+    if variables is not None:
+        kept = {column: level for column, level in kept.items() if column in variables}
     return kept, notes
 
 
