@@ -190,8 +190,9 @@ def test_a_three_level_fit_weighs_studies_as_its_gls_estimate_does():
         n = len(block)
         V = np.diag(block["vi"].to_numpy() + fit["sigma2_within"]) + fit["sigma2_between"] * np.ones((n, n))
         expected[study] = np.ones(n) @ np.linalg.solve(V, np.ones(n))
-    weights = study_weights(rows, fit)
-    assert weights.to_dict() == pytest.approx(expected, rel=1e-12)
+    weights = study_weights(rows, fit)  # in percent, as metafor's weights()
+    total = sum(expected.values())
+    assert weights.to_dict() == pytest.approx({study: 100 * w / total for study, w in expected.items()}, rel=1e-12)
     rated = rows[["study_id"]].assign(rob_overall=["high"] * 3 + ["low"] * 3)
     row = summary_of_findings("outcome", "z", {**ROW, **fit, "k": 6, "n_studies": 3}, rows.assign(n=50), rated,
                               BIAS, None, {}).iloc[0]

@@ -447,8 +447,9 @@ def test_sensitivity_without_high_risk_studies_matches_a_fit_of_the_subset():
     assert table.loc[1, "estimate"] < table.loc[0, "estimate"]  # the high-risk studies had larger effects
     three_level = am.fit(rows, method="REML", metric="z", dependence="multilevel")
     assert risk_of_bias_sensitivity(three_level, rob.QUIPS).to_frame()["k_studies"].tolist() == [24, 16, 8]
-    weights = study_weights(fit)
-    assert weights.to_numpy() == pytest.approx(1 / (rows["vi"].to_numpy() + fit.tau2))
+    weights = study_weights(fit)  # metafor's weights(): percent
+    inverse = 1 / (rows["vi"].to_numpy() + fit.tau2)
+    assert weights.to_numpy() == pytest.approx(100 * inverse / inverse.sum())
 
 
 # --- report -----------------------------------------------------------------

@@ -602,9 +602,9 @@ def gosh_analysis(fit, *, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEF
     yi, vi = studies["yi"].to_numpy(float), studies["vi"].to_numpy(float)
     weights = None if isinstance(fit, MultilevelFit) else fit.weights  # a univariate GENQ fit's own, as metafor's
     result = gosh(yi, vi, fit.method, subsets=subsets, seed=seed, study_id=studies["study_id"].astype(str).to_numpy(),
-                  weights=weights)
+                  control=fit.control, weights=weights)  # metafor's gosh refits with x$control too
     shift = result.study_shift()
-    flagged = set(np.flatnonzero(influence(yi, vi, fit.method, weights=weights).influential))
+    flagged = set(np.flatnonzero(influence(yi, vi, fit.method, weights=weights, control=fit.control).influential))
     order = np.argsort(-np.abs(shift["estimate_shift"].to_numpy()))
     highlight = [int(i) for i in order if i in flagged][:HIGHLIGHTED] if flagged else [int(order[0])]
     ids = studies["study_id"].astype(str)

@@ -422,7 +422,7 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
     reference_levels = checked_reference_levels(fit, reference_levels, variables, continuous, "am.model_comparison")
     values = checked_values(values, variables, continuous, "am.model_comparison")
     options = dict(continuous=continuous, aggregate_method=fit.aggregate_method, rho=fit.rho,
-                   reference_levels=reference_levels, centre=centre)
+                   reference_levels=reference_levels, centre=centre, control=fit.control)
     return ModelComparisonAnalysis(
         model_comparison_table(fit.effect_sizes, formulas, **options),
         prediction_table(fit.effect_sizes, formulas, fit.metric, values=values, tests=tests, level=fit.level,

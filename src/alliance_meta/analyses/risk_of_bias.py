@@ -14,25 +14,27 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, as_tool, high_risk_mask
-from alliance_meta.models.fits import Fit, MultilevelFit, fit as fit_model, require_fit
-from alliance_meta.models.univariate import table_test
+from alliance_meta.models import multilevel
+from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
+from alliance_meta.models.univariate import genq_weights, table_test
 
 SUBSETS = ("all", "exclude_high", "low_only")
 
 
 def study_weights(fit: Fit) -> pd.Series:
-    """Random-effects weight of each study, 1 / (v_i + tau^2), of the study composites
-    (metafor's ``weights.rma.uni``; for a three-level fit the composites' weights with the
-    total tau^2 = sigma^2_between + sigma^2_within, an approximation), indexed by ``study_id``."""
-    studies = fit.composites()
-    tau2 = fit.tau2 if np.isfinite(fit.tau2) else 0.0
-    weights = 1.0 / (studies["vi"].to_numpy(float) + tau2)
-    return pd.Series(weights, index=studies["study_id"].astype(str).to_numpy(), name="weight")
-
-
-def _options(fit: Fit) -> dict:
-    return dict(method=fit.method, test=fit.test, level=fit.level, metric=fit.metric, rho=fit.rho,
-                aggregate_method=fit.aggregate_method, dependence=fit.dependence)
+    """Each study's weight in ``fit``'s pooled estimate in percent, indexed by ``study_id``: metafor's ``weights``.
+    A univariate fit: 1 / (v_i + tau^2) of its study composites (tau^2 = 0 for a common-effect model or a tau^2 that
+    did not converge), and for GENQ the model's own weights (``fit.weights``, by default 1/sqrt(v_i)), as
+    ``weights.rma.uni`` of ``rma(..., weights = a)``. A three-level fit: the study's share of the GLS estimate
+    (:func:`alliance_meta.models.multilevel.study_weights`, metafor's ``type = "rowsum"`` weights summed by study)."""
+    if isinstance(fit, MultilevelFit):
+        return multilevel.study_weights(fit.data["vi"], fit.data["study_id"], *fit.sigma2, rho=fit.rho)
+    vi = fit.vi
+    if fit.method == "GENQ":
+        weights = genq_weights(vi, "GENQ", fit.weights)
+    else:
+        weights = 1.0 / (vi + (fit.tau2 if np.isfinite(fit.tau2) else 0.0))
+    return pd.Series(100 * weights / weights.sum(), index=fit.study_id, name="weight")
 
 
 def subset_rows(effect_sizes: pd.DataFrame, subset: str, tool: RobTool) -> pd.DataFrame:
@@ -141,8 +143,7 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
             frame = pd.DataFrame({"estimate": [np.nan]})
             note = "no studies in this subset"
         else:
-            weights = None if isinstance(fit, MultilevelFit) else fit.weights_of(kept)  # GENQ's own, per study
-            frame = fit_model(kept, **_options(fit), weights=weights).to_frame().iloc[:1].copy()
+            frame = fit.refit(kept).to_frame().iloc[:1].copy()  # its options, control and GENQ weights
             note = ""
         if "test" in frame:  # an adhoc fit's rows are knha with the ad hoc note, as in pooled.csv
             frame["test"] = frame["test"].map(table_test)

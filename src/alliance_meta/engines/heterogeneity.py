@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
@@ -63,6 +63,16 @@ class Control:
 #: Tight iteration control for refits (trim and fill, leave-one-out, selection models):
 #: the converged root, not the iterate at which metafor's default 1e-5 threshold stops.
 TIGHT_CONTROL = Control(threshold=1e-13, max_iterations=1000)
+
+
+def refit_control(control: Control | None) -> Control:
+    """The control of a refit that iterates to the converged root: a fit's own ``control`` (as metafor's methods
+    pass ``x$control`` on: its step adjustment, tau2_max, tolerance, ll0_check) with the threshold and iterations of
+    :data:`TIGHT_CONTROL` unless the fit's are tighter; TIGHT_CONTROL for a fit with the default control (None)."""
+    if control is None:
+        return TIGHT_CONTROL
+    return replace(control, threshold=min(control.threshold, TIGHT_CONTROL.threshold),
+                   max_iterations=max(control.max_iterations, TIGHT_CONTROL.max_iterations))
 
 
 @dataclass(frozen=True)

@@ -90,11 +90,13 @@ def _log_likelihood(X, y, v, tau2, method):
             - 0.5 * log_det - 0.5 * rss)
 
 
-def fisher_scoring(X, y, v, method="REML", start=None, threshold=THRESHOLD, max_iterations=MAX_ITERATIONS):
-    """ML / REML / EB by Fisher scoring as metafor: start at max(0, HE), step-halving
-    at the boundary, stop when |change| <= ``threshold`` (1e-5), fail after
-    ``max_iterations`` (100); then ML/REML fall back to 0 when the likelihood at 0 is
-    higher (metafor's ll0check).
+def fisher_scoring(X, y, v, method="REML", start=None, threshold=THRESHOLD, max_iterations=MAX_ITERATIONS,
+                   step_adjustment=1.0, ll0_check=True, tolerance=ROOT_TOL):
+    """ML / REML / EB by Fisher scoring as metafor: start at max(0, HE), steps times
+    ``step_adjustment`` (metafor's stepadj), step-halving at the boundary, stop when
+    |change| <= ``threshold`` (1e-5), fail after ``max_iterations`` (100); then, with
+    ``ll0_check``, ML/REML fall back to 0 when the likelihood at 0 is higher by more than
+    ``tolerance`` (metafor's ll0check).
 
     Returns ``(tau2, iterations, converged)``; tau2 is NaN where scoring failed.
     """
@@ -119,7 +121,7 @@ def fisher_scoring(X, y, v, method="REML", start=None, threshold=THRESHOLD, max_
                 trace_pp = (np.sum(w**2, axis=-1) - 2 * _trace_product(inverse, weighted_gram(X, w**3))
                             + _trace_product(a_w2, a_w2))
                 adjustment = (we2 - trace_p) / trace_pp
-        adjustment = np.where(np.isnan(adjustment), 0.0, adjustment)
+        adjustment = np.where(np.isnan(adjustment), 0.0, adjustment * step_adjustment)
         while np.any(low := old + adjustment < TAU2_MIN):
             adjustment = np.where(low, adjustment / 2, adjustment)
         new = old + adjustment
@@ -131,11 +133,11 @@ def fisher_scoring(X, y, v, method="REML", start=None, threshold=THRESHOLD, max_
         tau2[index[failed & ~done]] = np.nan
         active[index[done | failed]] = False
     converged = ~np.isnan(tau2)
-    if method in ("ML", "REML") and converged.any():
+    if method in ("ML", "REML") and ll0_check and converged.any():
         c = converged
         ll0 = _log_likelihood(X, y[c], v[c], np.zeros(c.sum()), method)
         ll = _log_likelihood(X, y[c], v[c], tau2[c], method)
-        stuck = (ll0 - ll > ROOT_TOL) & (tau2[c] > THRESHOLD)
+        stuck = (ll0 - ll > tolerance) & (tau2[c] > THRESHOLD)
         tau2[np.flatnonzero(c)[stuck]] = 0.0
     return tau2, iterations, converged
 
@@ -148,10 +150,11 @@ def r_zeroin(function, lower, upper, f_lower, f_upper, tol=ROOT_TOL, max_iterati
     return root
 
 
-def paule_mandel(X, y, v, median=False):
+def paule_mandel(X, y, v, median=False, tau2_max=None, tolerance=ROOT_TOL, max_iterations=MAX_ITERATIONS):
     """Paule-Mandel (PM) or median-unbiased PMM: the tau^2 at which the generalised Q
-    equals k - p (or the median of chi^2_{k-p}); metafor's uniroot on [0, max(100,
-    10 mad(y)^2)] with tol = eps^0.25 (Viechtbauer et al. 2015, Res Synth Methods 6)."""
+    equals k - p (or the median of chi^2_{k-p}); metafor's uniroot on [0, ``tau2_max``, by
+    default max(100, 10 mad(y)^2)] with tol = ``tolerance`` (eps^0.25) and ``max_iterations``
+    (Viechtbauer et al. 2015, Res Synth Methods 6)."""
     k, p = X.shape
     target = dist.chi2.ppf(0.5, k - p) if median else k - p
     out = np.empty(len(y))
@@ -161,13 +164,15 @@ def paule_mandel(X, y, v, median=False):
         def excess(tau2, yb=yb, vb=vb):
             return float(_residual_ss(X, yb, 1.0 / (vb + tau2))[0] - target)
 
-        upper = max(100.0, 10 * (1.4826 * np.median(np.abs(yb - np.median(yb)))) ** 2)
+        upper = (max(100.0, 10 * (1.4826 * np.median(np.abs(yb - np.median(yb)))) ** 2) if tau2_max is None
+                 else float(tau2_max))
         f_lower = excess(TAU2_MIN)
         if f_lower < 0:
             out[b] = TAU2_MIN
             continue
         f_upper = excess(upper)
-        out[b] = np.nan if f_upper > 0 else r_zeroin(excess, TAU2_MIN, upper, f_lower, f_upper)
+        out[b] = np.nan if f_upper > 0 else r_zeroin(excess, TAU2_MIN, upper, f_lower, f_upper, tolerance,
+                                                     max_iterations)
     return out
 
 
@@ -207,7 +212,8 @@ def estimate_tau2(X, y, v, method="REML", control=None, weights=None):
     ``y`` is centred here as in metafor. Returns ``(tau2, iterations)``; NaN marks
     a failed fit (no convergence, or tau2.max too low for PM). ``control`` (a
     :class:`alliance_meta.engines.heterogeneity.Control`; None: metafor's defaults) sets
-    Fisher scoring's ``threshold`` and ``max_iterations``. ``weights``: GENQ's fixed weights
+    Fisher scoring's ``threshold``, ``max_iterations``, ``step_adjustment`` and ``ll0_check``, and the root
+    finding's ``tau2_max``, ``tolerance`` and ``max_iterations``. ``weights``: GENQ's fixed weights
     (required for GENQ, one per row of ``v`` or one row for the whole batch; only GENQ reads them).
     """
     y = np.atleast_2d(np.asarray(y, float))
@@ -215,11 +221,14 @@ def estimate_tau2(X, y, v, method="REML", control=None, weights=None):
     centred = y - y.mean(axis=-1, keepdims=True)
     iterations = np.zeros(len(y), dtype=int)
     if method in ITERATIVE:
-        settings = {} if control is None else dict(threshold=control.threshold,
-                                                  max_iterations=control.max_iterations)
+        settings = {} if control is None else dict(
+            threshold=control.threshold, max_iterations=control.max_iterations, step_adjustment=control.step_adjustment,
+            ll0_check=control.ll0_check, tolerance=control.tolerance)
         tau2, iterations, _ = fisher_scoring(X, centred, v, method, **settings)
     elif method in ROOT_FINDING:
-        tau2 = paule_mandel(X, centred, v, median=method == "PMM")
+        settings = {} if control is None else dict(tau2_max=control.tau2_max, tolerance=control.tolerance,
+                                                  max_iterations=control.max_iterations)
+        tau2 = paule_mandel(X, centred, v, median=method == "PMM", **settings)
     elif method in CLOSED_FORM:
         tau2 = closed_form(X, centred, v, method)
     elif method in ("FE", "EE", "CE", "common"):

@@ -114,6 +114,10 @@ class Fit:
     metric: str | None = None
     aggregate_method: str = "gls"
     rho: float = DEFAULT_RHO
+    #: the iteration control of a univariate model given to :func:`fit` (None: metafor's defaults; always None for
+    #: a three-level fit, which has its own optimiser); every refit of the model takes it, as metafor's methods
+    #: pass ``x$control`` on (:meth:`refit`; refits iterated to the converged root: ``heterogeneity.refit_control``)
+    control: Control | None = field(default=None, repr=False)
 
     # -- what subclasses provide -------------------------------------------------------
     method: str
@@ -274,16 +278,21 @@ class Fit:
                 f"[{lower:.4f}, {upper:.4f}], tau2 = {self.tau2:.4g}, I2 = {self.i2:.1f}%"
                 f"{'' if self.converged else ', NOT CONVERGED'}>")
 
-    def refit(self, **changes) -> Fit:
-        """The same rows fitted again with other options (``method``, ``test``, ``level``, ``rho``...)."""
+    def refit(self, rows: pd.DataFrame | None = None, **changes) -> Fit:
+        """The model fitted again, to ``rows`` (some of its :attr:`effect_sizes`, e.g. a risk-of-bias subset; None:
+        all) and with other options (``method``, ``test``, ``level``, ``rho``...), as metafor's ``update``: the one
+        place that carries a fit's settings to :func:`fit` again (the analyses that refit with the engines take
+        ``fit.control`` and ``fit.weights`` themselves). A univariate fit's ``control`` goes with it, and its GENQ
+        ``weights`` (those of the studies of ``rows``) while the refit is a GENQ model."""
         options = dict(method=self.method, test=self.test, level=self.level, metric=self.metric,
                        rho=self.rho, aggregate_method=self.aggregate_method, dependence=self.dependence)
         options.update(changes)
-        weights = getattr(self, "weights", None)  # GENQ's own weights, while the refit is a GENQ model
-        if weights is not None and "weights" not in changes and options["method"] == "GENQ" \
-                and options["dependence"] == "aggregate":
-            options["weights"] = weights
-        return fit(self.effect_sizes, **options)
+        univariate_refit = isinstance(self, UnivariateFit) and options["dependence"] == "aggregate"
+        if univariate_refit and "control" not in changes:  # None for a three-level fit
+            options["control"] = self.control
+        if univariate_refit and "weights" not in changes and options["method"] == "GENQ":
+            options["weights"] = self.weights if rows is None else self.weights_of(rows)
+        return fit(self.effect_sizes if rows is None else rows, **options)
 
 
 @dataclass(frozen=True, repr=False, kw_only=True, eq=False)
@@ -772,7 +781,8 @@ def _univariate(composites: pd.DataFrame, method: str, test: str, weights=None, 
     result = univariate.fit(composites["yi"].to_numpy(float), composites["vi"].to_numpy(float), method, test,
                             common["level"], weights, control, tau2_interval, common["metric"])
     weights = None if weights is None else univariate.checked_weights(weights, len(composites))
-    return UnivariateFit(data=composites, result=result, method=method, test=test, weights=weights, **common)
+    return UnivariateFit(data=composites, result=result, method=method, test=test, weights=weights, control=control,
+                         **common)
 
 
 def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *, dependence: str = "aggregate",

@@ -515,3 +515,21 @@ def row_weights(vi, study_id, sigma2_between: float, sigma2_within: float, rho: 
         block[np.diag_indices(rows.size)] = vi[rows] + sigma2_between + sigma2_within
         weights[rows] = np.diag(np.linalg.inv(block))
     return 100 * weights / weights.sum()
+
+
+def study_weights(vi, study_id, sigma2_between: float, sigma2_within: float, rho: float = 0.0) -> pd.Series:
+    """Each study's share of the three-level (CHE) model's pooled estimate in percent, by study_id (in the order of
+    the studies' first rows): 1' W_j 1 of its block W_j = M_j^-1 (M_j as :func:`row_weights`), the sum over its
+    rows of metafor's ``weights(rma.mv, type = "rowsum")``, since the GLS estimate is sum_j 1'W_j y_j / sum_j 1'W_j 1.
+    Not the composites' 1 / (v_j + sigma2_between + sigma2_within), which counts sigma2_within once per study however
+    many effect sizes average it."""
+    vi = np.asarray(vi, dtype=float)
+    labels = pd.Series(np.asarray(study_id).astype(str))
+    groups = labels.groupby(labels, sort=False).indices
+    weights = pd.Series(0.0, index=list(groups), name="weight")
+    for name, rows in groups.items():
+        sd = np.sqrt(vi[rows])
+        block = rho * np.outer(sd, sd) + sigma2_between
+        block[np.diag_indices(rows.size)] = vi[rows] + sigma2_between + sigma2_within
+        weights[name] = np.linalg.solve(block, np.ones(rows.size)).sum()
+    return 100 * weights / weights.sum()

@@ -11,7 +11,8 @@ cannot be judged from the data and is left to the reviewers.
 Rules:
 
 - risk of bias (only with a ``rob_overall`` column judging at least one of the family's studies): share of the
-  pooled estimate's weight (1/(v_i + tau^2); a study's block weight in a three-level model, :func:`study_weights`)
+  pooled estimate's weight (metafor's ``weights``: 1/(v_i + tau^2), GENQ's own weights, a study's share of a
+  three-level model's estimate; :func:`study_weights`)
   from studies with any effect size rated high risk (``high``, ``serious``, ``critical``; a custom tool's worst
   level): more than half -> -1.
 - inconsistency: the prediction interval includes the null and I^2 >= 50% -> -1; I^2 >= 75% -> -2.
@@ -62,31 +63,35 @@ def _includes(lower, upper, null: float = 0.0) -> bool:
 
 
 def study_weights(analysis: pd.DataFrame, row: dict) -> pd.Series:
-    """Each study's weight in the pooled estimate of ``row`` (a row of pooled.csv), by study_id: 1/(v + tau^2) of a
-    univariate model (one row per study); of a three-level model (``sigma2_between``, ``sigma2_within``; a row per
-    effect size), 1'V^-1 1 of the study's block V = diag(v + sigma2_within) + sigma2_between 11', which is
-    a/(1 + sigma2_between a) with a = sum 1/(v + sigma2_within) (Sherman-Morrison), so that the shares are
-    those of the model's GLS estimate, not of its rows taken as independent."""
+    """Each study's weight in the pooled estimate of ``row`` (a row of pooled.csv), by study_id, as
+    :func:`alliance_meta.analyses.risk_of_bias.study_weights` of its fit (metafor's ``weights``): of a univariate
+    model (one row per study) 1/(v + tau^2), for GENQ the pipeline's weights 1/sqrt(v); of a three-level model
+    (``sigma2_between``, ``sigma2_within``, ``rho``; a row per effect size) the study's share of the GLS estimate
+    (:func:`alliance_meta.models.multilevel.study_weights`), not its rows taken as independent."""
+    from alliance_meta.models.multilevel import study_weights as block_weights
+
     studies = analysis["study_id"].astype(str)
     v = analysis["vi"].to_numpy(float)
-    between, within = row.get("sigma2_between"), row.get("sigma2_within")
+    between, within, rho = row.get("sigma2_between"), row.get("sigma2_within"), row.get("rho")
     if is_finite(between) and is_finite(within):
-        a = pd.Series(1 / (v + float(within)), index=analysis.index).groupby(studies).sum()
-        return a / (1 + float(between) * a)
+        return block_weights(v, studies, float(between), float(within), float(rho) if is_finite(rho) else 0.0)
     tau2 = row.get("tau2")
-    return pd.Series(1 / (v + (float(tau2) if is_finite(tau2) else 0.0)), index=analysis.index).groupby(studies).sum()
+    weights = 1 / np.sqrt(v) if row.get("method") == "GENQ" else 1 / (v + (float(tau2) if is_finite(tau2) else 0.0))
+    return pd.Series(weights, index=analysis.index).groupby(studies, sort=False).sum()
 
 
-def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict, tool=None) -> tuple[int, str]:
-    """Share of the pooled estimate's weight (:func:`study_weights`) from studies rated at high risk overall:
-    the high-risk judgements of ``tool`` (the config's ``risk_of_bias`` block; a custom tool's worst level,
-    e.g. ``poor``), :data:`HIGH_JUDGEMENTS` without it."""
+def risk_of_bias(analysis: pd.DataFrame, effect_sizes: pd.DataFrame, row: dict, tool=None,
+                 weights: pd.Series | None = None) -> tuple[int, str]:
+    """Share of the pooled estimate's weight (``weights`` by study_id, e.g. of a fit with weights of its own;
+    default :func:`study_weights`) from studies rated at high risk overall: the high-risk judgements of ``tool``
+    (the config's ``risk_of_bias`` block; a custom tool's worst level, e.g. ``poor``), :data:`HIGH_JUDGEMENTS`
+    without it."""
     if "rob_overall" not in effect_sizes:
         return 0, "not assessed: the sheet has no overall risk-of-bias judgements"
     high_levels = set(HIGH_JUDGEMENTS) if tool is None else {level.lower() for level in high_risk_levels(tool_from_config(tool))}
     rated = effect_sizes["rob_overall"].astype("string").str.strip().str.lower()
     high = set(effect_sizes.loc[rated.isin(high_levels).fillna(False).to_numpy(), "study_id"].astype(str))
-    weights = study_weights(analysis, row)
+    weights = study_weights(analysis, row) if weights is None else weights
     share = float(weights[weights.index.isin(high)].sum() / weights.sum())
     rated_studies = set(effect_sizes.loc[rated.notna().to_numpy() & (rated != "").fillna(False).to_numpy(),
                                          "study_id"].astype(str))
@@ -233,10 +238,11 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
 def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd.DataFrame,
                         effect_sizes: pd.DataFrame, bias: pd.DataFrame | None = None,
                         selection: pd.DataFrame | None = None, options: dict | None = None,
-                        risk_of_bias_tool: dict | None = None) -> pd.DataFrame:
+                        risk_of_bias_tool: dict | None = None, weights: pd.Series | None = None) -> pd.DataFrame:
     """``results/{family}/summary_of_findings.csv``: one row with k, N, the pooled estimate with CI and PI
     (analysis metric and back-transformed), and per domain the suggested downgrade (0, -1, -2) and why.
-    ``risk_of_bias_tool``: the config's ``risk_of_bias`` block, whose tool says which judgements are high risk."""
+    ``risk_of_bias_tool``: the config's ``risk_of_bias`` block, whose tool says which judgements are high risk;
+    ``weights``: the studies' weights (default :func:`study_weights` of ``pooled_row``)."""
     options = options or {}
     show = display(metric)
     # patients as the Data section counts them: the largest n of each study (a three-level fit's analysis.csv has
@@ -245,7 +251,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     n = float(n) if unknown < analysis["study_id"].nunique() else math.nan  # no study gave its n: N unknown, not 0
     studies = pooled_studies(pooled_row)
     judged = {
-        "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row, risk_of_bias_tool),
+        "risk_of_bias": risk_of_bias(analysis, effect_sizes, pooled_row, risk_of_bias_tool, weights),
         "inconsistency": inconsistency(pooled_row),
         "indirectness": (0, "not assessed from the data: the reviewers judge the population, "
                             "alliance measures and outcomes"),
@@ -294,6 +300,7 @@ def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias
     """
     from alliance_meta.analyses.bias import publication_bias
     from alliance_meta.analyses.bias.selection_models import selection_models
+    from alliance_meta.analyses.risk_of_bias import study_weights as fit_weights
     from alliance_meta.inputs.options import check_options
     from alliance_meta.models.fits import require_fit
 
@@ -314,4 +321,4 @@ def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias
         family = str(families[0])
     row = fit.to_frame().iloc[0].to_dict()
     return summary_of_findings(family, fit.metric, row, fit.data, fit.effect_sizes, publication_bias(fit).to_frame(),
-                               selection_models(fit).to_frame(), options, risk_of_bias)
+                               selection_models(fit).to_frame(), options, risk_of_bias, fit_weights(fit))

@@ -111,10 +111,10 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
     weights = None if multilevel else fit.weights  # a univariate GENQ fit's own weights, one per study
     table, filled = bias_tests(yi, vi, fit.method, fit.metric, fit.level, trimfill_estimator, trimfill_side,
                                selection_steps, pet_peese_alpha, pet_peese_sided, fail_safe_alpha, tes_alpha,
-                               svalue_alpha, weights)
+                               svalue_alpha, weights, fit.control)
     if multilevel:
         table = pd.concat([table, multilevel_bias_rows(fit.data, fit.metric, rho=fit.rho, method=fit.method,
                                                        level=fit.level)], ignore_index=True)
-    estimate = univariate.fit(yi, vi, fit.method, tau2_interval=False, weights=weights).estimate
+    estimate = univariate.fit(yi, vi, fit.method, tau2_interval=False, weights=weights, control=fit.control).estimate
     return BiasResult(table, studies, filled, estimate, fit.metric, notes, fit.method)
 

@@ -26,12 +26,13 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
                trimfill_estimator: str = "L0", trimfill_side: str | None = None,
                selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
                fail_safe_alpha: float = 0.05, tes_alpha: float = 0.05,
-               svalue_alpha: float = 0.05, weights=None) -> tuple[pd.DataFrame, TrimFillResult | None]:
+               svalue_alpha: float = 0.05, weights=None, control=None) -> tuple[pd.DataFrame, TrimFillResult | None]:
     """Every test of this module as the rows of ``bias.csv``, and the trim-and-fill result.
 
-    ``weights``: the GENQ model's weights, one per study (default 1/sqrt(vi)), which Egger's test and trim and
-    fill refit with and the test of excess significance takes the model's estimate from (as metafor's
-    ``regtest``, ``trimfill`` and ``tes``); the other tests do not use the model.
+    ``weights``: the GENQ model's weights, one per study (default 1/sqrt(vi)), and ``control``: the model's
+    iteration control (None: metafor's defaults), which Egger's test and trim and fill refit with and the test of
+    excess significance takes the model's estimate from (as metafor's ``regtest``, ``trimfill`` and ``tes``); the
+    other tests do not use the model.
 
     A test that cannot be computed (e.g. too few studies) gives a row of NaN with the
     reason in ``note``.
@@ -65,7 +66,7 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
         rows.extend(BiasTest(test=n, statistic=math.nan, note=EQUAL_VARIANCES)
                     for n in ("egger", "egger_lm", "rank", "pet", "peese", "pet_peese"))
     if yi.size >= 3 and not equal_variances:
-        attempt("egger", lambda: egger_test(yi, vi, method, level, weights))
+        attempt("egger", lambda: egger_test(yi, vi, method, level, weights, control))
         attempt("egger_lm", lambda: egger_lm_test(yi, vi, level))
         attempt("rank", lambda: rank_test(yi, vi))
     if yi.size >= 3 and equal_variances and trimfill_side is None:  # metafor stops here too
@@ -74,7 +75,7 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
             "undefined when every study has the same sampling variance; set bias.trimfill_side")))
     elif yi.size >= 3:
         result = attempt("trim_and_fill", lambda: trim_and_fill(
-            yi, vi, method, trimfill_estimator, trimfill_side, level=level, weights=weights))
+            yi, vi, method, trimfill_estimator, trimfill_side, level=level, control=control, weights=weights))
         if result is not None:
             rows[-1] = result.as_test()
             filled = result
@@ -90,7 +91,7 @@ def bias_tests(yi, vi, method: str = "REML", metric: str | None = None, level: f
             rows[-1] = result.as_test()
     if yi.size >= 3:
         for name, compute in (("tes", lambda: excess_significance(yi, vi, method=method, alpha=tes_alpha,
-                                                                  weights=weights)),
+                                                                  weights=weights, control=control)),
                               ("henmi_copas", lambda: henmi_copas(yi, vi, level)),
                               ("svalue", lambda: s_values(yi, vi, level=level, alpha_select=svalue_alpha))):
             result = attempt(name, compute)

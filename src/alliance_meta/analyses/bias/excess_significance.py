@@ -28,7 +28,7 @@ from scipy import special
 
 from alliance_meta.analyses.bias.results import BiasTest
 from alliance_meta.engines import distributions as dist
-from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
+from alliance_meta.engines.heterogeneity import refit_control
 from alliance_meta.models import univariate as pooling
 
 NODES, NODE_WEIGHTS = np.polynomial.legendre.leggauss(20)
@@ -114,16 +114,17 @@ def poisson_binomial_tail(probabilities, observed: int) -> float:
 
 
 def excess_significance(yi, vi, theta: float | None = None, tau2: float | None = None, method: str = "REML",
-                        alpha: float = 0.05, alternative: str = "two.sided", weights=None) -> ExcessSignificance:
-    """metafor's ``tes(rma(yi, vi, method = method))``: theta and tau^2 of that fit (GENQ: with ``weights``)
-    unless given."""
+                        alpha: float = 0.05, alternative: str = "two.sided", weights=None,
+                        control=None) -> ExcessSignificance:
+    """metafor's ``tes(rma(yi, vi, method = method))``: theta and tau^2 of that fit (GENQ: with ``weights``; its
+    ``control``, iterated to the converged root) unless given."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     if yi.size < 1:
         raise ValueError("the test of excess significance needs at least one study")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1); got {alpha}")
     if theta is None or tau2 is None:
-        fit = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False, weights=weights)
+        fit = pooling.fit(yi, vi, method, control=refit_control(control), tau2_interval=False, weights=weights)
         theta = fit.estimate if theta is None else theta
         tau2 = fit.tau2 if tau2 is None else tau2
     if alternative == "two.sided":

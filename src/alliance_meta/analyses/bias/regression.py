@@ -20,41 +20,44 @@ import pandas as pd
 from alliance_meta.analyses.bias.results import BiasTest, _arrays, all_equal
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
-from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
+from alliance_meta.engines.heterogeneity import refit_control
 from alliance_meta.models import metareg
 
 
-def sei_regression(yi, vi, method: str = "REML", level: float = 95, weights=None) -> pd.DataFrame:
+def sei_regression(yi, vi, method: str = "REML", level: float = 95, weights=None, control=None) -> pd.DataFrame:
     """``rma(yi, vi, mods = sqrt(vi), method)``: coefficient table (z tests) of intercept and slope (GENQ: with
-    the model's weights, ``weights`` or by default 1/sqrt(vi), which regtest and trimfill pass on).
+    the model's weights, ``weights`` or by default 1/sqrt(vi), which regtest and trimfill pass on; ``control``: the
+    model's, which they pass on too).
 
     tau^2 from :func:`alliance_meta.metareg.fit`; for the iterative estimators
     (REML, ML, EB) Fisher scoring is resumed from that value until tau^2 changes by
-    less than 1e-13 (the converged root, as the rest of this module). A tau^2 that does
+    less than 1e-13 (the converged root, as the rest of this module; :func:`refit_control`). A tau^2 that does
     not converge raises RuntimeError (``strict``), which :func:`publication_bias` writes as
     the test's ``not estimable`` note.
     """
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
-    fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True, weights=weights)
+    fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True, weights=weights,
+                      control=control)
     if method in tau2_mods.ITERATIVE and fit.tau2 > 0:
         tau2, centred = np.array([fit.tau2]), (yi - yi.mean())[None]
         for _ in range(200):
             previous = tau2
             tau2, _, _ = tau2_mods.fisher_scoring(X, centred, vi[None], method, start=previous)
-            if not abs(tau2[0] - previous[0]) > TIGHT_CONTROL.threshold:
+            if not abs(tau2[0] - previous[0]) > refit_control(control).threshold:
                 break
         beta, covariance, _ = metareg.fixed_effects(X, yi[None], vi[None], tau2)
         fit = dataclasses.replace(fit, estimate=beta[0], covariance=covariance[0], tau2=float(tau2[0]))
     return fit.coefficients("z")
 
 
-def egger_test(yi, vi, method: str = "REML", level: float = 95, weights=None) -> BiasTest:
-    """metafor's ``regtest(rma(yi, vi, method))``: z test of the slope on sqrt(vi) (GENQ: with ``weights``).
+def egger_test(yi, vi, method: str = "REML", level: float = 95, weights=None, control=None) -> BiasTest:
+    """metafor's ``regtest(rma(yi, vi, method))``: z test of the slope on sqrt(vi) (GENQ: with ``weights``; the
+    model's ``control``).
 
     The estimate is the intercept with its Wald CI (the limit estimate).
     """
-    table = sei_regression(yi, vi, method, level, weights)
+    table = sei_regression(yi, vi, method, level, weights, control)
     return BiasTest(test="egger", statistic=table.statistic[1], p=table.p[1], estimate=table.estimate[0], se=table.se[0],
                     ci_lower=table.ci_lower[0], ci_upper=table.ci_upper[0], note=f"tau2 {method}")
 

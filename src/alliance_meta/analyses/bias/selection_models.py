@@ -762,7 +762,7 @@ def selection_models(fit, *, types=TYPES, steps=DEFAULT_STEPS, sided: str = "one
         notes = (f"multilevel: selection models fitted to {len(studies)} study composites of {len(fit.data)} rows",)
         table["note"] = [f"{note}; study composites (dependence: multilevel)".lstrip("; ") for note in table["note"]]
     unadjusted = pooling.fit(yi, vi, fit.method, level=fit.level, tau2_interval=False,
-                             weights=None if isinstance(fit, MultilevelFit) else fit.weights)
+                             weights=None if isinstance(fit, MultilevelFit) else fit.weights, control=fit.control)
     table["note"] = [_poorly_identified(note, estimate, unadjusted.estimate, yi)
                      for note, estimate in zip(table["note"], table["estimate"])]
     return SelectionModelsResult(table, studies, unadjusted, fit.metric, fit.level, alternative, notes)

@@ -12,7 +12,7 @@ import numpy as np
 
 from alliance_meta.analyses.bias.regression import sei_regression
 from alliance_meta.analyses.bias.results import BiasTest, _arrays
-from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, Control
+from alliance_meta.engines.heterogeneity import Control, refit_control
 from alliance_meta.models import univariate as pooling
 
 
@@ -54,14 +54,15 @@ def ordinal_ranks(values) -> np.ndarray:
     return ranks
 
 
-def trimfill_side(yi, vi, method: str = "REML", weights=None) -> str:
+def trimfill_side(yi, vi, method: str = "REML", weights=None, control=None) -> str:
     """metafor's default side: ``left`` unless the slope of ``rma(yi, vi, mods = sqrt(vi))`` is negative (GENQ:
-    with the model's weights, ``weights`` or by default 1/sqrt(vi), as trimfill passes them)."""
-    return "right" if sei_regression(yi, vi, method, weights=weights).estimate[1] < 0 else "left"
+    with the model's weights, ``weights`` or by default 1/sqrt(vi), and the model's ``control``, as trimfill passes
+    them)."""
+    return "right" if sei_regression(yi, vi, method, weights=weights, control=control).estimate[1] < 0 else "left"
 
 
 def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str | None = None,
-                  max_iterations: int = 100, level: float = 95, control: Control = TIGHT_CONTROL,
+                  max_iterations: int = 100, level: float = 95, control: Control | None = None,
                   weights=None) -> TrimFillResult:
     """Duval & Tweedie's trim and fill, step for step as metafor's ``trimfill.rma.uni``.
 
@@ -70,15 +71,19 @@ def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str
     ``rma.uni(yi.fill, vi.fill, method = x$method, ...)``, without the model's ``test``, so a
     Knapp-Hartung main model's trim and fill has a z CI there too; only with k0 = 0 does metafor
     return the model itself, with its test, where this is the z fit of the same studies).
-    ``side`` (where studies are missing) defaults as :func:`trimfill_side`. ``p_k0`` is the R0
-    test of k0 = 0 (Duval & Tweedie 2000b). ``weights``: GENQ's, one per study (default 1/sqrt(vi)); every
-    refit takes its studies' weights and a filled study the weight of the study it mirrors, as metafor's.
+    ``side`` (where studies are missing) defaults as :func:`trimfill_side`. ``control``: the model's, for
+    the side's regression and, iterated to the converged root
+    (:func:`~alliance_meta.engines.heterogeneity.refit_control`), every refit, as metafor's
+    ``trimfill(x, control = x$control)``. ``p_k0`` is the R0 test of k0 = 0 (Duval & Tweedie 2000b).
+    ``weights``: GENQ's, one per study (default 1/sqrt(vi)); every refit takes its studies' weights and a filled
+    study the weight of the study it mirrors, as metafor's.
     """
     if estimator not in ("L0", "R0"):
         raise ValueError(f"unknown trim-and-fill estimator {estimator!r}; expected L0 or R0")
     yi, vi = _arrays(yi, vi)
     weights = pooling.genq_weights(vi, method, weights)
-    side = side or trimfill_side(yi, vi, method, weights)
+    side = side or trimfill_side(yi, vi, method, weights, control)
+    refit = refit_control(control)
     sign = -1.0 if side == "right" else 1.0
     order = np.argsort(sign * yi, kind="stable")
     y, v = sign * yi[order], vi[order]
@@ -90,7 +95,7 @@ def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str
         iterations += 1
         if iterations > max_iterations:
             raise RuntimeError("trim and fill did not converge")
-        beta = pooling.fit(y[: k - k0], v[: k - k0], method, control=control, tau2_interval=False,
+        beta = pooling.fit(y[: k - k0], v[: k - k0], method, control=refit, tau2_interval=False,
                            weights=None if a is None else a[: k - k0]).estimate
         centred = y - beta
         ranks = ordinal_ranks(np.abs(centred))
@@ -110,11 +115,11 @@ def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str
         filled_yi = sign * (2 * beta - y[k - k0:])
         filled_vi = v[k - k0:]
         fit = pooling.fit(np.concatenate([yi, filled_yi]), np.concatenate([vi, filled_vi]), method,
-                          level=level, control=control, tau2_interval=False,
+                          level=level, control=refit, tau2_interval=False,
                           weights=None if a is None else np.concatenate([weights, a[k - k0:]]))
     else:
         filled_yi, filled_vi = np.empty(0), np.empty(0)
-        fit = pooling.fit(yi, vi, method, level=level, control=control, tau2_interval=False, weights=weights)
+        fit = pooling.fit(yi, vi, method, level=level, control=refit, tau2_interval=False, weights=weights)
     p_k0 = math.nan
     if estimator == "R0":
         m = np.arange(-1, k0)

@@ -64,7 +64,8 @@ def _options(fit: Fit, permutations: int, seed: int, centre: bool, knha_adhoc: b
     if permutations < 0:
         raise ValueError(f"permutations must be 0 (no permutation test) or more, not {permutations}")
     return dict(aggregate_method=fit.aggregate_method, rho=fit.rho, centre=centre, level=fit.level,
-                permutations=permutations, seed=seed, knha_adhoc=adhoc_of(fit, knha_adhoc, caller))
+                permutations=permutations, seed=seed, knha_adhoc=adhoc_of(fit, knha_adhoc, caller),
+                control=fit.control)  # the fit's iteration control (None: metafor's defaults)
 
 
 def _tool(risk_of_bias):
@@ -212,7 +213,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     data, dropped = aggregate_within(fit.effect_sizes, variables, options["aggregate_method"], options["rho"],
                                      numeric)
     model, test = fit_model(data, formula, "REML", fit.level, numeric, reference_levels, centre, permutations,
-                            seed, knha_adhoc=options["knha_adhoc"])
+                            seed, control=options["control"], knha_adhoc=options["knha_adhoc"])
     three_level = univariate_model_note(fit, "am.meta_regression")
     if model is None:
         return AnalysisResult("meta_regression", not_estimable_row(formula, data, dropped, variables),

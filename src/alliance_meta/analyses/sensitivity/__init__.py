@@ -163,7 +163,8 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
     else:
         notes = ()  # every refit with the fit's test (z, knha or adhoc), as metafor's leave1out, influence, cumul
         ordered = data if order is None else data.assign(year=sort_key(_order(fit, order))[0])
-        tables = univariate.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, fit.test, fit.weights)
+        tables = univariate.sensitivity_tables(ordered, fit.method, fit.metric, fit.level, fit.test, fit.weights,
+                                               fit.control)
     leave_one_out, influence_table, cumulative_table, details = tables
     multilevel_fit = isinstance(fit, MultilevelFit)
     notes += small_family_notes(data["study_id"].nunique() if multilevel_fit else len(data), multilevel_fit)

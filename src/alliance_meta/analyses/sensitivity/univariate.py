@@ -9,7 +9,9 @@ deletions (a ``block x k`` array of weights with the deleted study's weight set 
 0, at most ``MAX_BLOCK_ELEMENTS`` numbers), the closed-form estimators (DL, HE, HS,
 HSk, SJ) from weighted sums, and REML, ML and EB by batched Fisher scoring
 (Viechtbauer 2005, *J Educ Behav Stat* 30, 261-293) warm-started at the full-data
-tau^2 and iterated until tau^2 changes by less than 1e-13 (the converged root).
+tau^2 and iterated until tau^2 changes by less than 1e-13 (the converged root), with the rest
+of the fit's control (step adjustment, tau2_max, tolerance, ll0 check), as metafor's refits take
+``x$control`` (:func:`~alliance_meta.engines.heterogeneity.refit_control`).
 PM, PMM and GENQ fall back to one :func:`alliance_meta.engines.heterogeneity.estimate_tau2`
 per deletion. Hat values are w_i / sum(w) (no k x k hat matrix).
 
@@ -36,8 +38,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
-from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
-from alliance_meta.engines.heterogeneity import estimate_tau2
+from alliance_meta.engines.heterogeneity import Control, estimate_tau2, refit_control
 from alliance_meta.analyses.results import with_back_transform
 
 MAX_BLOCK_ELEMENTS = 1 << 20  # 8 MB per block array
@@ -126,12 +127,14 @@ def _log_likelihood(weights, yi, method):
     return value - 0.5 * np.log(weights.sum(axis=1)) if method == "REML" else value
 
 
-def _scoring_tau2(yi, vi, rows, method, start, threshold, max_iterations):
-    """REML, ML or EB by Fisher scoring, batched over deletions, from ``start``."""
+def _scoring_tau2(yi, vi, rows, method, start, control: Control):
+    """REML, ML or EB by Fisher scoring, batched over deletions, from ``start``, with ``control``'s threshold,
+    iterations, step adjustment and ll0 check (as the one-fit Fisher scoring of ``heterogeneity``)."""
     k = yi.size - 1
+    threshold = control.threshold
     tau2 = np.full(rows.size, float(start))
     active = np.arange(rows.size)
-    for _ in range(max_iterations):
+    for _ in range(control.max_iterations):
         weights = _masked_weights(vi, tau2[active], rows[active])
         sum_w = weights.sum(axis=1)
         residual = yi[None, :] - ((weights @ yi) / sum_w)[:, None]
@@ -145,6 +148,7 @@ def _scoring_tau2(yi, vi, rows, method, start, threshold, max_iterations):
             else:
                 trace_pp = sum_w2 - 2 * np.sum(weights**3, axis=1) / sum_w + sum_w2**2 / sum_w**2
                 step = (score - (sum_w - sum_w2 / sum_w)) / trace_pp
+        step = step * control.step_adjustment
         old = tau2[active]
         step = np.where((old <= 0) & (step < 0), 0.0, step)
         while np.any(negative := old + step < 0):  # step halving at the boundary, as metafor
@@ -156,26 +160,28 @@ def _scoring_tau2(yi, vi, rows, method, start, threshold, max_iterations):
             break
     else:
         tau2[active] = np.nan
-    if method != "EB":  # metafor's ll0check: tau2 = 0 when its likelihood is higher
+    if method != "EB" and control.ll0_check:  # metafor's ll0check: tau2 = 0 when its likelihood is higher
         positive = np.flatnonzero(tau2 > threshold)
         if positive.size:
             at_zero = _log_likelihood(_masked_weights(vi, np.zeros(positive.size), rows[positive]), yi, method)
             at_tau2 = _log_likelihood(_masked_weights(vi, tau2[positive], rows[positive]), yi, method)
-            tau2[positive[at_zero - at_tau2 > DOUBLE_EPSILON**0.25]] = 0.0
+            tau2[positive[at_zero - at_tau2 > control.tolerance]] = 0.0
     return tau2
 
 
 def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
-                  block_size: int | None = None, weights=None) -> DeletionFits:
-    """Refit the random-effects model without each study (metafor's ``leave1out``); ``weights``: GENQ's."""
+                  block_size: int | None = None, weights=None, control: Control | None = None) -> DeletionFits:
+    """Refit the random-effects model without each study (metafor's ``leave1out``); ``weights``: GENQ's;
+    ``control``: the fit's, iterated to the converged root (:func:`refit_control`)."""
+    control = refit_control(control)
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
     if k < 2:
         raise ValueError("leave-one-out needs at least 2 studies (metafor's leave1out: \"Stopped because k = 1.\")")
     weights = pooling.genq_weights(vi, method, weights)
     if k == 2:
-        return _one_study_deletions(yi, vi, method, test, level, weights)
-    full = pooling.fit(yi, vi, method, control=TIGHT_CONTROL, tau2_interval=False, weights=weights)
+        return _one_study_deletions(yi, vi, method, test, level, weights, control)
+    full = pooling.fit(yi, vi, method, control=control, tau2_interval=False, weights=weights)
     block_size = block_size or max(1, MAX_BLOCK_ELEMENTS // k)
     tau2 = np.empty(k)
     for first in range(0, k, block_size):
@@ -183,16 +189,15 @@ def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 
         if method in CLOSED_FORM:
             tau2[rows] = _closed_form_tau2(yi, vi, rows, method)
         elif method in SCORING:
-            tau2[rows] = _scoring_tau2(yi, vi, rows, method, full.tau2, TIGHT_CONTROL.threshold,
-                                       TIGHT_CONTROL.max_iterations)
+            tau2[rows] = _scoring_tau2(yi, vi, rows, method, full.tau2, control)
         else:
-            tau2[rows] = [estimate_tau2(np.delete(yi, i), np.delete(vi, i), method, control=TIGHT_CONTROL,
+            tau2[rows] = [estimate_tau2(np.delete(yi, i), np.delete(vi, i), method, control=control,
                                         weights=None if weights is None else np.delete(weights, i)).tau2
                           for i in rows]
     return _deletion_summaries(yi, vi, tau2, method, test, level, weights)
 
 
-def _one_study_deletions(yi, vi, method, test, level, weights=None) -> DeletionFits:
+def _one_study_deletions(yi, vi, method, test, level, weights=None, control: Control | None = None) -> DeletionFits:
     """The two deletion fits of a two-study model: each is a fit of the other study alone.
 
     As metafor's ``leave1out.rma.uni`` / ``influence.rma.uni``, which refit ``rma.uni(..., subset = -i)``:
@@ -204,7 +209,7 @@ def _one_study_deletions(yi, vi, method, test, level, weights=None) -> DeletionF
     """
     if test not in pooling.TESTS:
         raise ValueError(f"unknown test {test!r}; expected one of {', '.join(pooling.TESTS)}")
-    fits = [pooling.fit(yi[[1 - i]], vi[[1 - i]], method, test=test, level=level, control=TIGHT_CONTROL,
+    fits = [pooling.fit(yi[[1 - i]], vi[[1 - i]], method, test=test, level=level, control=refit_control(control),
                         tau2_interval=False) for i in (0, 1)]
     column = {name: np.array([getattr(fit, name) for fit in fits], float)
               for name in ("estimate", "se", "statistic", "p", "ci_lower", "ci_upper", "q", "q_p", "tau2", "i2", "h2")}
@@ -304,8 +309,9 @@ class Influence:
 
 
 def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
-              deletions: DeletionFits | None = None, weights=None) -> Influence:
-    """Influence diagnostics (Viechtbauer & Cheung 2010, sec. 3; metafor's rules for ``inf``); ``weights``: GENQ's.
+              deletions: DeletionFits | None = None, weights=None, control: Control | None = None) -> Influence:
+    """Influence diagnostics (Viechtbauer & Cheung 2010, sec. 3; metafor's rules for ``inf``); ``weights``: GENQ's,
+    ``control``: the fit's (:func:`leave_one_out`).
 
     A study is flagged when |DFFITS| > 3 sqrt(1/(k-1)), P(chi^2_1 <= Cook's D) > .5,
     hat > 3/k, or |DFBETAS| > 1.
@@ -313,9 +319,9 @@ def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
     genq = pooling.genq_weights(vi, method, weights)
-    full = pooling.fit(yi, vi, method, test=test, level=level, control=TIGHT_CONTROL, tau2_interval=False,
+    full = pooling.fit(yi, vi, method, test=test, level=level, control=refit_control(control), tau2_interval=False,
                        weights=genq)
-    deletions = deletions or leave_one_out(yi, vi, method, test, level, weights=genq)
+    deletions = deletions or leave_one_out(yi, vi, method, test, level, weights=genq, control=control)
     weights = genq if method == "GENQ" else 1.0 / (vi + full.tau2)
     hat = weights / weights.sum()
     scale = deletions.knha_scale
@@ -339,9 +345,9 @@ def influence(yi, vi, method: str = "REML", test: str = "z", level: float = 95,
 
 
 def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: float = 95,
-               weights=None) -> pd.DataFrame:
+               weights=None, control: Control | None = None) -> pd.DataFrame:
     """Cumulative meta-analysis (metafor's ``cumul``): fit the first 1, 2, ..., k studies (GENQ: with their
-    ``weights``, by default 1/sqrt(vi)).
+    ``weights``, by default 1/sqrt(vi); ``control``: the fit's, iterated to the converged root).
 
     ``order`` is a sort key (e.g. year); ties keep the data order and missing keys
     come last, as R's ``order``. Returns one row per step with the study added.
@@ -350,10 +356,11 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
     weights = None if weights is None else pooling.genq_weights(vi, method, weights)
     key = pd.Series(np.asarray(order, dtype=float))
     positions = np.asarray(key.sort_values(kind="stable", na_position="last").index)
+    control = refit_control(control)
     rows = []
     for step in range(1, yi.size + 1):
         chosen = positions[:step]
-        fit = pooling.fit(yi[chosen], vi[chosen], method, test=test, level=level, control=TIGHT_CONTROL,
+        fit = pooling.fit(yi[chosen], vi[chosen], method, test=test, level=level, control=control,
                           tau2_interval=False, weights=None if weights is None else weights[chosen])
         rows.append({"position": int(positions[step - 1]), "k": step, "estimate": fit.estimate, "se": fit.se,
                      "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper, "p": fit.p, "q": fit.q,
@@ -362,10 +369,10 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
 
 
 def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95,
-                       test: str = "z", weights=None):
+                       test: str = "z", weights=None, control: Control | None = None):
     """``leave_one_out``, ``influence`` and ``cumulative`` tables of an analysis data set
-    (``study_id``, ``yi``, ``vi``, optional ``year``; ``weights``: GENQ's, one per row), and the
-    :class:`Influence` result.
+    (``study_id``, ``yi``, ``vi``, optional ``year``; ``weights``: GENQ's, one per row; ``control``: the fit's),
+    and the :class:`Influence` result.
 
     With 2 studies each deletion fit is a one-study fit (:func:`_one_study_deletions`). With one
     study the leave-one-out and influence tables are empty (their full headers) and the result None,
@@ -377,9 +384,9 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     if len(data) == 0:
         return empty, no_influence, pd.DataFrame(columns=["k", "estimate"]), None
     yi, vi, ids = data["yi"].to_numpy(float), data["vi"].to_numpy(float), data["study_id"].to_numpy()
-    result = influence(yi, vi, method, test, level=level, weights=weights) if len(data) > 1 else None
+    result = influence(yi, vi, method, test, level=level, weights=weights, control=control) if len(data) > 1 else None
     year = data["year"] if "year" in data else np.arange(len(data))
-    table = cumulative(yi, vi, year, method, test, level=level, weights=weights)
+    table = cumulative(yi, vi, year, method, test, level=level, weights=weights, control=control)
     table.insert(0, "study_id", ids[table["position"].to_numpy()])
     if result is None:
         return empty, no_influence, with_back_transform(table, metric), None

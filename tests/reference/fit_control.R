@@ -1,0 +1,123 @@
+# Reference values for the analyses that refit a model fitted with an iteration control of one's own
+# (am.fit(rows, control = {...})) and for the study weights of the risk-of-bias summaries (weights(fit)).
+#
+# Control: metafor's leave1out, influence and cumul refit rma.uni with x$control (as do regtest, gosh and
+# update); trimfill 3.8-1 passes its `...` (5.x: x$control to the trimmed fits), so it is called with
+# control = x$control. Two SIMULATED data sets where the control matters (stored with the values):
+# - pm_tau2_max: 10 effect sizes, two far from the rest, so that the Paule-Mandel root lies above metafor's
+#   default tau2.max (max(100, 10 mad(yi)^2) = 100: "Value of 'tau2.max' too low"); fitted with tau2.max = 1e4.
+# - reml_maxiter: 7 effect sizes (simulated with set.seed(1), draw 3576) where REML's Fisher scoring does not
+#   converge in metafor's default 100 iterations ("Fisher scoring algorithm did not converge"), nor without
+#   the third study; fitted with maxiter = 1000, threshold = 1e-13.
+# Subsets (the risk-of-bias subsets; reml_maxiter's subgroup of all studies but the third): the model fitted to
+# them with the same control, as update(fit, subset =).
+# Weights: weights(rma.uni) in percent (GENQ with weights = a: the a; REML: 1/(vi + tau2)), and the weight of
+# each study in a three-level (CHE) model, weights(rma.mv, type = "rowsum") summed over the study's rows
+# (dat.assink2016, rho = 0.5; dat.konstantopoulos2011, rho = 0), at metafor's estimates.
+# Run from the repository root (Rscript tests/reference/fit_control.R) or from tests/reference
+# (make reference): writes fit_control.json next to the script (committed; the tests need no R).
+suppressPackageStartupMessages({
+  library(metafor)
+  library(jsonlite)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
+})
+
+field <- function(x, names) x[[intersect(names, names(x))[1]]]  # zval or tval, pval or pvals by test
+
+sensitivity <- function(fit, year) {
+  loo <- leave1out(fit)
+  inf <- influence(fit)
+  cum <- cumul(fit, order = year)
+  list(leave1out = list(estimate = loo$estimate, se = loo$se, pval = field(loo, c("pval", "pvals")),
+                        ci_lb = loo$ci.lb, ci_ub = loo$ci.ub, q = loo$Q, tau2 = loo$tau2, i2 = loo$I2),
+       influence = list(rstudent = inf$inf$rstudent, dffits = inf$inf$dffits, cook_d = inf$inf$cook.d,
+                        cov_r = inf$inf$cov.r, tau2_del = inf$inf$tau2.del, hat = inf$inf$hat,
+                        weight = inf$inf$weight, dfbetas = inf$dfbs$intrcpt),
+       cumulative = list(estimate = cum$estimate, se = cum$se, ci_lb = cum$ci.lb, ci_ub = cum$ci.ub,
+                         tau2 = cum$tau2))
+}
+
+summary_of <- function(fit) list(estimate = c(fit$beta), se = fit$se, ci_lb = fit$ci.lb, ci_ub = fit$ci.ub,
+                                 tau2 = fit$tau2)
+
+out <- list(metafor_version = as.character(packageVersion("metafor")), cases = list())
+
+# -- pm_tau2_max -----------------------------------------------------------------------------------------------
+pm <- data.frame(yi = c(0.31, 0.12, 0.45, 0.27, 0.38, 0.05, 0.22, 0.41, 31.0, -22.0),
+                 vi = c(0.02, 0.015, 0.04, 0.01, 0.03, 0.025, 0.012, 0.05, 0.8, 0.6),
+                 year = c(2001, 2003, 2004, 2006, 2008, 2010, 2012, 2013, 2015, 2018),
+                 rob = c("low", "low", "moderate", "low", "low", "low", "low", "low", "high", "low"))
+default_fails <- inherits(try(rma(yi, vi, data = pm, method = "PM"), silent = TRUE), "try-error")
+control <- list(tau2.max = 1e4)
+fits <- lapply(c(z = "z", knha = "knha"), function(test) rma(yi, vi, data = pm, method = "PM", test = test,
+                                                            control = control))
+case <- list(name = "pm_tau2_max", method = "PM", control = list(tau2_max = 1e4), default_fails = default_fails,
+             yi = pm$yi, vi = pm$vi, year = pm$year, rob = pm$rob, fit = summary_of(fits$z),
+             weights = unname(weights(fits$z)))
+for (test in names(fits)) case[[test]] <- sensitivity(fits[[test]], pm$year)
+filled <- trimfill(fits$z, control = fits$z$control)
+case$trimfill <- list(k0 = filled$k0, side = filled$side, estimate = c(filled$beta), se = filled$se,
+                      tau2 = filled$tau2)
+egger <- regtest(fits$z)
+case$egger <- list(statistic = egger$zval, pval = egger$pval)
+case$tes <- list(pval = tes(fits$z)$pval)
+case$exclude_high <- summary_of(rma(yi, vi, data = pm, method = "PM", control = control, subset = rob != "high"))
+case$low_only <- summary_of(rma(yi, vi, data = pm, method = "PM", control = control, subset = rob == "low"))
+g <- gosh(fits$z, progbar = FALSE)
+case$gosh <- list(incl = unname(g$incl * 1), estimate = g$res$estimate, tau2 = g$res$tau2)
+out$cases[[1]] <- case
+
+# -- reml_maxiter ----------------------------------------------------------------------------------------------
+set.seed(1)
+for (i in 1:3576) {
+  k <- sample(4:12, 1)
+  vi <- exp(runif(k, log(1e-4), log(10)))
+  yi <- rnorm(k, 0, sqrt(vi + exp(runif(1, log(0.01), log(20)))))
+}
+reml <- data.frame(yi = signif(yi, 6), vi = signif(vi, 6), year = 2001:2007,
+                   rob = c("moderate", "low", "high", "low", "low", "low", "low"),
+                   group = c("a", "a", "b", "a", "a", "a", "a"))
+default_fails <- c(inherits(try(rma(yi, vi, data = reml), silent = TRUE), "try-error"),
+                   inherits(try(rma(yi, vi, data = reml, subset = -3), silent = TRUE), "try-error"))
+control <- list(maxiter = 1000, threshold = 1e-13)
+fit <- rma(yi, vi, data = reml, control = control)
+case <- list(name = "reml_maxiter", method = "REML", control = list(max_iterations = 1000, threshold = 1e-13),
+             default_fails = default_fails, yi = reml$yi, vi = reml$vi, year = reml$year, rob = reml$rob,
+             group = reml$group, fit = summary_of(fit), weights = unname(weights(fit)),
+             z = sensitivity(fit, reml$year),
+             exclude_high = summary_of(rma(yi, vi, data = reml, control = control, subset = rob != "high")),
+             low_only = summary_of(rma(yi, vi, data = reml, control = control, subset = rob == "low")),
+             subgroup_a = summary_of(rma(yi, vi, data = reml, subset = group == "a", control = control)))
+out$cases[[2]] <- case
+
+# -- study weights ---------------------------------------------------------------------------------------------
+molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
+genq <- rma(yi, vi, weights = ni, data = molloy, method = "GENQ")
+genq_default <- rma(yi, vi, weights = 1 / sqrt(vi), data = molloy, method = "GENQ")
+out$univariate_weights <- list(yi = c(molloy$yi), vi = c(molloy$vi), ni = molloy$ni,
+                               genq_ni = unname(weights(genq)), genq_default = unname(weights(genq_default)),
+                               reml = unname(weights(rma(yi, vi, data = molloy))))
+three_level <- function(name, dat, rho) {
+  V <- if (rho == 0) diag(dat$vi) else vcalc(vi, cluster = study, obs = es, rho = rho, data = dat)
+  res <- rma.mv(yi, V, random = ~ 1 | study / es, data = dat)
+  rowsum_weights <- weights(res, type = "rowsum")
+  by_study <- tapply(rowsum_weights, factor(dat$study, levels = unique(dat$study)), sum)
+  list(name = name, rho = rho, yi = sprintf("%.17g", dat$yi), vi = sprintf("%.17g", dat$vi),
+       study = as.character(dat$study), sigma2 = res$sigma2, study_ids = names(by_study),
+       study_weights = unname(c(by_study)))
+}
+konst <- dat.konstantopoulos2011
+konst$study <- konst$district
+konst$es <- konst$school
+assink <- dat.assink2016
+assink$es <- assink$esid
+out$three_level_weights <- list(three_level("konstantopoulos2011", konst, 0),
+                                three_level("assink2016_rho0.5", assink, 0.5))
+
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
+           file.path(script_dir, "fit_control.json"))
+cat("wrote", file.path(script_dir, "fit_control.json"), "\n")

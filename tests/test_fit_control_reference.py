@@ -1,0 +1,181 @@
+"""A fit with an iteration control of its own keeps it (``fit.control``), and the analyses that refit it use it, as
+metafor 3.8-1's ``leave1out``, ``influence``, ``cumul``, ``regtest``, ``gosh`` and ``update`` pass ``x$control`` on
+(``trimfill(x, control = x$control)``); and the study weights of the risk-of-bias summaries are metafor's
+``weights()``.
+
+Reference values: tests/reference/fit_control.R, committed as fit_control.json: two SIMULATED data sets where
+metafor's default control fails (PM with its root above the default tau2_max; REML whose Fisher scoring needs more
+than 100 iterations), dat.molloy2014 (GENQ and REML weights), dat.assink2016 and dat.konstantopoulos2011
+(three-level study weights). Tolerance: 1e-6 relative, 1e-8 absolute (for values near zero).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import assert_close, load_reference
+
+import alliance_meta as am
+from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, Control
+
+REFERENCE = load_reference("fit_control")
+CASES = {case["name"]: case for case in REFERENCE["cases"]}
+RTOL, ATOL = 1e-6, 1e-8
+
+
+def close(ours, theirs, what: str):
+    assert_close(np.ravel(np.asarray(ours, float)), np.ravel(np.asarray(theirs, float)), rtol=RTOL, atol=ATOL,
+                 err_msg=what)
+
+
+def rows_of(case) -> pd.DataFrame:
+    rows = pd.DataFrame({"study_id": [f"s{i + 1}" for i in range(len(case["yi"]))], "yi": case["yi"],
+                         "vi": case["vi"], "year": case["year"], "rob_overall": case["rob"]})
+    if "group" in case:
+        rows["group"] = case["group"]
+    return rows
+
+
+def fitted(case, test: str = "z", control=True):
+    return am.fit(rows_of(case), method=case["method"], test=test, control=case["control"] if control else None)
+
+
+def summary(fit) -> list[float]:
+    return [fit.estimate, fit.se, *fit.conf_int(), fit.tau2]
+
+
+EXPECTED_SUMMARY = ("estimate", "se", "ci_lb", "ci_ub", "tau2")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_default_control_fails_where_metafors_does(name):
+    """The data sets are ones where the control matters: metafor's defaults stop, and so do ours."""
+    case = CASES[name]
+    assert case["default_fails"] if isinstance(case["default_fails"], bool) else case["default_fails"][0]
+    assert not fitted(case, control=False).converged
+    fit = fitted(case)
+    assert fit.converged and fit.control == Control(**case["control"])
+    close(summary(fit), [case["fit"][name] for name in EXPECTED_SUMMARY], "the fit")
+
+
+@pytest.mark.parametrize("name, test", [("pm_tau2_max", "z"), ("pm_tau2_max", "knha"), ("reml_maxiter", "z")])
+def test_leave_one_out_influence_and_cumulative_refit_with_the_fits_control(name, test):
+    case = CASES[name]
+    fit, expected = fitted(case, test), case[test]
+    loo = am.leave_one_out(fit).to_frame()
+    for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("p", "pval"), ("ci_lower", "ci_lb"),
+                         ("ci_upper", "ci_ub"), ("q", "q"), ("tau2", "tau2"), ("i2", "i2")]:
+        close(loo[ours], expected["leave1out"][theirs], f"leave1out {ours}")
+    influence = am.influence(fit).to_frame()
+    for column in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "hat", "weight", "dfbetas"):
+        close(influence[column], expected["influence"][column], f"influence {column}")
+    cumulative = am.cumulative(fit).to_frame()
+    for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("ci_lower", "ci_lb"), ("ci_upper", "ci_ub"),
+                         ("tau2", "tau2")]:
+        close(cumulative[ours], expected["cumulative"][theirs], f"cumul {ours}")
+
+
+def test_publication_bias_and_gosh_refit_with_the_fits_control():
+    """trim and fill, Egger's test (regtest's meta-regression) and the test of excess significance of a PM fit
+    whose root lies above the default tau2_max; every GOSH subset refitted with it."""
+    case = CASES["pm_tau2_max"]
+    fit = fitted(case)
+    result = am.publication_bias(fit)
+    close(result.estimate, case["fit"]["estimate"], "the funnel's centre")
+    table = result.table.set_index("test")
+    close(table.loc["egger", ["statistic", "p"]], [case["egger"]["statistic"], case["egger"]["pval"]], "regtest")
+    close(table.loc["tes", "p"], case["tes"]["pval"], "tes")
+    filled = result.filled
+    assert (filled.k0, filled.side) == (case["trimfill"]["k0"], case["trimfill"]["side"])
+    close([filled.fit.estimate, filled.fit.se, filled.fit.tau2],
+          [case["trimfill"][name] for name in ("estimate", "se", "tau2")], "trimfill")
+    gosh = am.gosh(fit).result
+    ours = {tuple(row): i for i, row in enumerate(gosh.included.astype(int).tolist())}
+    at = [ours[tuple(row)] for row in case["gosh"]["incl"]]
+    close(gosh.estimate[at], case["gosh"]["estimate"], "gosh estimate")
+    close(gosh.tau2[at], case["gosh"]["tau2"], "gosh tau2")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_risk_of_bias_subsets_and_refit_keep_the_control(name):
+    """update(fit, subset =) keeps the control: the subset without the high-risk study is one where the default
+    control fails."""
+    case = CASES[name]
+    fit = fitted(case)
+    table = am.risk_of_bias_sensitivity(fit, "quips").table.set_index("subset")
+    for subset in ("exclude_high", "low_only"):
+        close(table.loc[subset, ["estimate", "se", "ci_lower", "ci_upper", "tau2"]],
+              [case[subset][name] for name in EXPECTED_SUMMARY], subset)
+    assert fit.refit(test="knha").control == fit.control
+    assert fit.refit(rows_of(case).iloc[:5]).control == fit.control
+    assert fit.refit(control=None).control is None
+
+
+def test_subgroups_of_the_moderator_analyses_keep_the_control():
+    case = CASES["reml_maxiter"]
+    subgroups = am.moderators(fitted(case), "group", permutations=0).subgroups.set_index("level")
+    close(subgroups.loc["a", ["estimate", "se", "ci_lower", "ci_upper", "tau2"]],
+          [case["subgroup_a"][name] for name in EXPECTED_SUMMARY], "subgroup a")
+
+
+def test_refits_iterate_to_the_converged_root_with_the_rest_of_the_fits_control():
+    from alliance_meta.engines.heterogeneity import refit_control
+
+    assert refit_control(None) is TIGHT_CONTROL
+    own = refit_control(Control(threshold=1e-4, max_iterations=50, step_adjustment=0.5, tau2_max=50.0))
+    assert own == Control(threshold=TIGHT_CONTROL.threshold, max_iterations=TIGHT_CONTROL.max_iterations,
+                          step_adjustment=0.5, tau2_max=50.0)
+    assert refit_control(Control(threshold=1e-15, max_iterations=5000)) == Control(threshold=1e-15,
+                                                                                    max_iterations=5000)
+
+
+def test_univariate_study_weights_are_metafors():
+    """weights(rma.uni) in percent: a GENQ fit's own weights (or its default 1/sqrt(vi)), else 1/(vi + tau2)."""
+    from alliance_meta.analyses.risk_of_bias import study_weights
+    from alliance_meta.report.grade import study_weights as row_study_weights
+
+    case = REFERENCE["univariate_weights"]
+    rows = pd.DataFrame({"study_id": [f"s{i + 1}" for i in range(len(case["yi"]))], "yi": case["yi"],
+                         "vi": case["vi"]})
+    close(study_weights(am.fit(rows, method="GENQ", weights=case["ni"])), case["genq_ni"], "GENQ, weights = ni")
+    genq = am.fit(rows, method="GENQ")
+    close(study_weights(genq), case["genq_default"], "GENQ, 1/sqrt(vi)")
+    from_row = row_study_weights(genq.data, genq.to_frame().iloc[0].to_dict())  # the GRADE rating's, as the pipeline's
+    close(100 * from_row / from_row.sum(), case["genq_default"], "GRADE's weights of a GENQ row")
+    weights = study_weights(am.fit(rows))
+    close(weights, case["reml"], "REML")
+    assert list(weights.index) == list(rows["study_id"])
+
+
+@pytest.mark.parametrize("case", REFERENCE["three_level_weights"], ids=lambda case: case["name"])
+def test_three_level_study_weights_are_metafors_row_sums_by_study(case):
+    """A study's share of the three-level estimate: weights(rma.mv, type = "rowsum") summed over its rows, at
+    metafor's sigma2 (the shared function) and at ours (the fit)."""
+    from alliance_meta.analyses.risk_of_bias import study_weights
+    from alliance_meta.models.multilevel import study_weights as block_weights
+
+    vi = np.array(case["vi"], float)
+    at_metafors = block_weights(vi, case["study"], *case["sigma2"], rho=case["rho"])
+    close(at_metafors.to_numpy(), case["study_weights"], "at metafor's sigma2")
+    assert list(at_metafors.index) == case["study_ids"]
+    rows = pd.DataFrame({"yi": np.array(case["yi"], float), "vi": vi, "study_id": case["study"],
+                         "es_id": [str(i) for i in range(len(vi))]})
+    fit = am.fit(rows, dependence="multilevel", rho=case["rho"])
+    close(study_weights(fit).to_numpy(), case["study_weights"], "the fit's study weights")
+
+
+@pytest.mark.parametrize("case", REFERENCE["three_level_weights"], ids=lambda case: case["name"])
+def test_the_grade_rating_weighs_studies_as_the_fit(case):
+    """summary_of_findings.csv's risk-of-bias share (from pooled.csv's row and the analysed rows) takes the same study
+    weights as the fit: a three-level row's rho enters the blocks (they were diag(v + sigma2_within) +
+    sigma2_between J, without the sampling correlation rho)."""
+    from alliance_meta.analyses.risk_of_bias import study_weights
+    from alliance_meta.report.grade import study_weights as row_study_weights
+
+    rows = pd.DataFrame({"yi": np.array(case["yi"], float), "vi": np.array(case["vi"], float),
+                         "study_id": case["study"], "es_id": [str(i) for i in range(len(case["vi"]))]})
+    fit = am.fit(rows, dependence="multilevel", rho=case["rho"])
+    from_row = row_study_weights(fit.data, fit.to_frame().iloc[0].to_dict())
+    close(from_row.reindex(study_weights(fit).index), study_weights(fit), "the grade's weights")
+    close(from_row.to_numpy(), case["study_weights"], "metafor's")
