@@ -312,6 +312,10 @@ def test_report_section_lists_the_changes():
     assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
     k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
     assert k_row[7:10] == ["3", "4", "1"]  # previous, current, difference: whole, not 3.00
+    removed = changes_section(compare(record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], {**POOLED_B, "k": 4}),
+                                      record("a", [es("S1", "1", 2, 0.1)], POOLED_A)), {"outcome": "z"}).tables[0]
+    k_row = next(row for row in removed.rows if row[removed.columns.index("quantity")] == "k")
+    assert k_row[7:10] == ["4", "3", "\u22121"]  # a typographic minus, as beside it "\u22120.200" (it was "-1")
     assert changes_section(compare(None, record("a", [], POOLED_A)), {}).tables == []
     # the same rows in another order: the results differ in their last bits only (sums in another order), which
     # is no change: one no_change row, not a pooled row per quantity
@@ -746,6 +750,22 @@ def test_three_level_moderator_tests_are_compared_and_a_dependence_switch_is_a_m
     assert notes == ["dependence: aggregate -> multilevel",
                      "multilevel.method: (not used under dependence: aggregate) -> REML",
                      "pooling.main_method: REML -> (not used under dependence: multilevel)"]
+
+
+def test_a_three_level_k_says_it_counts_effect_sizes():
+    """Under dependence: multilevel k counts effect sizes: the update paragraph said "k 20 → 23" below Results
+    that say "k = 11 studies (23 effect sizes)"."""
+    before = record("a", [es("S1", "1", 2, 0.1)], {**POOLED_A, "k": 20, "dependence": "multilevel"})
+    after = record("b", [es("S1", "1", 2, 0.1)], {**POOLED_B, "k": 23, "dependence": "multilevel"})
+    changes = compare(before, after)
+    k = changes.query("change == 'pooled' and quantity == 'k'")
+    assert k["note"].item() == "effect sizes (three-level model)"
+    assert "(k 20 \u2192 23 effect sizes; \u03c4\u00b2 0.020 \u2192 0.010)" in changes_paragraph(changes)
+    for part in (before, after):
+        part["families"]["outcome"]["pooled"]["dependence"] = "aggregate"
+    changes = compare(before, after)
+    assert changes.query("change == 'pooled' and quantity == 'k'")["note"].item() == ""
+    assert "(k 20 \u2192 23; \u03c4\u00b2" in changes_paragraph(changes)
 
 
 def test_a_snapshot_records_the_dependence_of_its_pooled_model():

@@ -408,3 +408,12 @@ def test_influence_plot_says_what_the_red_points_are(named):
     plain = influence_plot(SimpleNamespace(**{**vars(result), "influential": np.zeros(k, bool)}), labels=labels)
     assert not any("Red" in text.get_text() for text in plain.texts)
     plt.close("all")
+
+
+def test_a_blank_n_is_explained_in_the_footnote():
+    """A study coded as an odds ratio with its CI has no n: its n cell was blank, and nothing said why."""
+    data = studies(6)
+    options = ForestOptions()
+    assert not any("Blank n" in text for text in _forest_texts(data, options)[1])
+    texts = _forest_texts(data.assign(n=[np.nan] + list(data["n"][1:])), options)[1]
+    assert "Blank n: the sheet gives no sample size." in " ".join(" ".join(texts).split())

@@ -402,7 +402,7 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
                paged: bool) -> list:
     """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each).
     ``note(arrows)`` is the footnote of a page that draws an arrow (:func:`draws_arrows`) or none; each page's
-    footnote explains the marks that page draws (arrows, blank risk-of-bias cells, cut text), not another's."""
+    footnote explains the marks that page draws (arrows, blank risk-of-bias or n cells, cut text), not another's."""
     limits = x_limits(rows, metric, options)
     header = ["Study", "n" if any(row.n for row in rows) else "", f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
     extra_header = [column_name(c, options.column_labels, title=False) for c in options.columns] if any(row.extra for row in rows) else []
@@ -419,9 +419,11 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
     def page_note(page: list[Row]) -> str:
         not_rated = any(judgement not in styles for row in page if row.rob for judgement in row.rob)
         cut = any(text.endswith("\u2026") for row in page for text in row.extra)
+        no_n = header[1] and any(row.kind == "study" and not row.n for row in page)
         return " ".join(filter(None, [
             note(draws_arrows(page, limits)), rob_legend(tool, not_rated) if tool else "",
-            f"\u2026 text cut at {options.column_width} characters (plots.column_width)." if cut else ""]))
+            f"\u2026 text cut at {options.column_width} characters (plots.column_width)." if cut else "",
+            "Blank n: the sheet gives no sample size." if no_n else ""]))
 
     layout = column_layout(rows, header[:4], options.width, options.font_size, options.font_family,
                            extra_header, rob_header)

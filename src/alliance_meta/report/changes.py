@@ -40,6 +40,8 @@ ALPHA = 0.05
 #: What k counts under each ``dependence``: a switch makes the pooled numbers incomparable (a model change).
 DEPENDENCE_MODELS = {"aggregate": "one composite per study (k studies)",
                      "multilevel": "three-level model (k effect sizes)"}
+#: The note of a three-level model's ``k`` row: k counts effect sizes there, not the studies the report names.
+K_EFFECT_SIZES = "effect sizes (three-level model)"
 #: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values). ``n`` is kept:
 #: it is the sheet's n where the row gives one (a corrected n changed vi and went unreported).
 DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion"}
@@ -518,9 +520,10 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
                 continue  # equal (both None too), or but for the order of sums: nothing to list
             before, after = (a[name], b[name]) if name != "k" else (_count_of(a[name]), _count_of(b[name]))
             difference = after - before if None not in (before, after) else None
+            note = (f"{b['method']}, test {b['test']}; {metric} metric" if name not in ("k", "i2")
+                    else K_EFFECT_SIZES if name == "k" and b.get("dependence") == "multilevel" else "")
             rows.append(_row("pooled", family, quantity=name, previous=before, current=after,
-                             difference=difference, note=f"{b['method']}, test {b['test']}; {metric} metric"
-                             if name not in ("k", "i2") else ""))
+                             difference=difference, note=note))
         was, now = _significant(a), _significant(b)
         if not changed and None not in (was, now) and was != now:
             rows.append(_row("significance_flip", family, quantity="ci_excludes_0", previous=float(was),
@@ -656,6 +659,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
             continue
         show = display((metrics or {}).get(family, "z"))
         moved = "; ".join(f"{label} {_moved(shown(rows.loc[q, 'previous']), shown(rows.loc[q, 'current']))}"
+                          + (" effect sizes" if q == "k" and rows.loc[q, "note"] == K_EFFECT_SIZES else "")
                           for q, label, shown in (("k", "k", _whole), ("tau2", "\u03c4\u00b2",
                                                                         lambda v: apa_number(v, 3)))
                           if q in rows.index)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
-from alliance_meta.report.formatting import counted, is_finite, probability_percent, readable_frame
+from alliance_meta.report.formatting import apa_integer, counted, is_finite, probability_percent, readable_frame
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
@@ -433,9 +433,10 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
     tables = []
     if not changes["change"].isin(["no_previous_run", "no_change"]).all():
         shown = changes.astype({column: object for column in ("previous", "current", "difference")})
-        counts = shown["quantity"].eq("k")  # the number of studies, whole as in the paragraph
+        counts = shown["quantity"].eq("k")  # k whole as in the paragraph, a k that fell with a typographic minus
         for column in ("previous", "current", "difference"):
-            shown.loc[counts, column] = [f"{value:g}" if value == value else "" for value in changes.loc[counts, column]]
+            shown.loc[counts, column] = [apa_integer(value) if value == value else ""
+                                         for value in changes.loc[counts, column]]
         for column in ("sheet_row", "sheet_row_previous"):  # spreadsheet rows, whole (a column with blanks is float)
             shown[column] = [f"{value:.0f}" if pd.notna(value) else "" for value in changes[column]]
         tables.append(html_table("changes", shown, "What changed since the previous run (results/changes.csv)",

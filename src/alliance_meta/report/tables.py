@@ -200,7 +200,8 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
         permutation = getattr(row, "qm_p_permutation", float("nan"))
         rows.append([str(row.moderator), apa_integer(row.k), _with_df(row.qm, row.qm_df),
                      apa_p(row.qm_p), _with_df(row.f, row.f_df1, row.f_df2),
-                     apa_p(row.f_p), apa_p(permutation) if is_finite(permutation) else "", apa_number(row.tau2, 3),
+                     apa_p(row.f_p), apa_p(permutation) if is_finite(permutation) or not is_finite(row.qm) else "",
+                     apa_number(row.tau2, 3),
                      _r2_cell(apa_number(row.r2, 1), getattr(row, "tau2_null", float("nan")))])
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
