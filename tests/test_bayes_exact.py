@@ -287,7 +287,8 @@ def test_family_figures_name_the_studies_as_the_forest_plot_and_say_when_there_a
     _, forest = plots.family_figures(data, studies, table, draws, "z", Priors(), "outcome", hdi_prob=0.9)
     texts = [tick.get_text() for tick in forest.axes[0].get_yticklabels()]
     texts += [text.get_text() for text in forest.axes[0].get_legend().get_texts()]
-    assert {"Pooled effect (90% HDI)", "New study (90% HDI)", "shrunken (90% HDI)", "observed (95% CI)"} <= set(texts)
+    assert {"Pooled effect: posterior mean (90% HDI)", "New study: posterior mean (90% HDI)",
+            "shrunken: posterior mean (90% HDI)", "observed (95% CI)"} <= set(texts)
     assert not any("95% HDI" in text for text in texts)
     plt.close("all")
 

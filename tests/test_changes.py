@@ -78,6 +78,8 @@ def test_added_removed_edited_rows_and_result_flips():
     assert kinds["newly_influential"] == ["S2"]
     text = changes_paragraph(changes, {"outcome": "z"})
     assert "1 study added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
+    # read "significant at 0.05 (p .200 → .010)"
+    assert "rater now significant at .05 (p = .200 \u2192 p = .010)" in text
 
 
 def test_rows_numbered_by_position_are_followed_by_their_cells():
@@ -729,8 +731,8 @@ def test_three_level_moderator_tests_are_compared_and_a_dependence_switch_is_a_m
                    {"rater": {**same_composite, "multilevel_qm_p": 0.007, "multilevel_cr2_p": 0.012}})
     flips = compare(before, after).query("change == 'moderator_test_flip'")
     assert flips["quantity"].tolist() == ["rater: multilevel_qm_p", "rater: multilevel_cr2_p"]
-    assert flips["note"].tolist() == ["three-level Wald QM test of rater now significant at 0.05",
-                                      "three-level CR2 F test of rater now significant at 0.05"]
+    assert flips["note"].tolist() == ["three-level Wald QM test of rater now significant at .05",
+                                      "three-level CR2 F test of rater now significant at .05"]
     aggregate, multilevel = ({**record(sha, [es("S1", "1", 2, 0.1)], {**POOLED_A, "k": k})} for sha, k in (("a", 3), ("b", 9)))
     aggregate["families"]["outcome"]["pooled"]["dependence"] = "aggregate"
     multilevel["families"]["outcome"]["pooled"]["dependence"] = "multilevel"

@@ -96,10 +96,40 @@ def test_model_averaging_figure_writes_probabilities_and_r_without_leading_zero(
     """"P(r = 0) = 0.00" in the title, 0.2 ... 1.0 on the probability axes."""
     figure = am.bma(fit, bias=False).plot(note="")
     models, effect = figure.axes[:2]
-    assert re.search(r"P\(r = 0\) = \.\d\d$", effect.get_title(loc="left"))
+    assert re.search(r"P\(r = 0\) (= \.\d\d|< \.01|> \.99)$", effect.get_title(loc="left"))
     assert_bounded(tick_texts(models))
     assert_bounded(tick_texts(effect))
     assert_bounded(tick_texts(effect, "y"))
+    plt.close("all")
+
+
+def test_model_averaging_figure_writes_a_probability_below_01_as_the_text_does():
+    """"P(r = 0) = .00" for a posterior probability of 2e-10 (demo, outcome): "< .01", as the Results write it."""
+    result = am.bma(am.fit(simulated_rows(14), metric="z"), bias=False)
+    assert 0 < result.table.loc[result.table["effect"] == 0, "posterior_prob"].sum() < 0.005  # about 5e-7
+    figure = result.plot(note="")
+    assert figure.axes[1].get_title(loc="left") == "Model-averaged effect: P(r = 0) < .01"
+    plt.close("all")
+
+
+def test_figures_write_p_values_as_the_text():
+    """The selection-model figure's "p = 1.000" (demo, LRT of the half-normal model), as the text's p clause."""
+    from alliance_meta.plots.forest_draw import p_text
+    from alliance_meta.plots.style import format_p
+    from alliance_meta.wording import apa_p_clause
+
+    for p in (0.0004, 0.0424, 0.9996, 1.0):
+        assert format_p(p) == apa_p_clause(p).replace("p", "$p$", 1) and p_text(p) == apa_p_clause(p)
+    assert format_p(1.0) == "$p$ > .999" and p_text(float("nan")) == "p = n/a"
+
+
+def test_influence_hat_axis_has_no_leading_zero(fit):
+    """Hat values cannot exceed 1: ".010", as every other bounded axis (the demo's read "0.010")."""
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    figure = sensitivity_figures(am.sensitivity(fit))["influence"]
+    hat = next(axis for axis in figure.axes if axis.get_title(loc="left") == "Hat value")
+    assert_bounded(tick_texts(hat, "y"))
     plt.close("all")
 
 
@@ -129,6 +159,31 @@ def test_bayesian_figures_write_r_without_leading_zero():
     for figure in (plots.posterior_figure(draws, post, "z"), plots.sensitivity_figure({"main": (prior, post)}, "z"),
                    plots.forest_figure(studies, table, "z")):
         assert_bounded(tick_texts(figure.axes[0]))
+    plt.close("all")
+
+
+def test_bayesian_forest_draws_the_posterior_mean_and_hdi_of_r_that_the_text_gives():
+    """The pooled diamond stood at tanh of mu's posterior mean, the Results give the posterior mean of r (the mean
+    of tanh(mu)): the diamonds, the dashed line and the shrunken points are bayes.csv's r rows and
+    bayes_studies.csv's r_ columns, as the text and tables; without them (an earlier run) the transform of mu's."""
+    from alliance_meta.bayes import plots
+
+    y = np.array([0.1, 0.3, 0.5])
+    studies = pd.DataFrame({"study_id": ["a", "b", "c"], "yi": y, "ci_lower": y - 0.2, "ci_upper": y + 0.2,
+                            "mean": y, "hdi_lower": y - 0.1, "hdi_upper": y + 0.1, "r_mean": [0.09, 0.28, 0.44],
+                            "r_hdi_lower": [0.0, 0.19, 0.36], "r_hdi_upper": [0.18, 0.37, 0.52]})
+    table = pd.DataFrame({"parameter": ["mu", "theta_new", "r", "r_new"], "mean": [0.30, 0.30, 0.27, 0.25],
+                          "hdi_lower": [0.20, 0.00, 0.19, 0.02], "hdi_upper": [0.40, 0.60, 0.37, 0.50]})
+    axis = plots.forest_figure(studies, table, "z").axes[0]
+    pooled, new = (patch.get_xy()[:4, 0] for patch in axis.patches)
+    assert pooled.tolist() == [0.19, 0.27, 0.37, 0.27] and new.tolist() == [0.02, 0.25, 0.50, 0.25]
+    assert [line.get_xdata()[0] for line in axis.lines if line.get_linestyle() == "--"] == [0.27]
+    shrunken = next(line for line in axis.lines if line.get_marker() == "o")
+    assert shrunken.get_xdata().tolist() == [0.09, 0.28, 0.44]
+    assert "posterior mean" in shrunken.get_label()
+    older = plots.forest_figure(studies.drop(columns=["r_mean", "r_hdi_lower", "r_hdi_upper"]),
+                                table.iloc[:2], "z").axes[0]
+    assert np.allclose(older.patches[0].get_xy()[:4, 0], np.tanh([0.20, 0.30, 0.40, 0.30]))
     plt.close("all")
 
 

@@ -160,6 +160,19 @@ def test_specification_curve_is_drawn(table, tmp_path):
     assert (tmp_path / "curve.png").stat().st_size > 10_000 and (tmp_path / "curve.pdf").stat().st_size > 0
 
 
+def test_the_assumed_rho_reads_as_the_methods_write_it(table):
+    """The specification curve's rows read "Assumed ρ: 0.5" beside the Methods' "a correlation of .50" (APA)."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.multiverse import specification_curve
+
+    figure = specification_curve(table, "z", 95, {})
+    labels = {label.get_text() for axis in figure.axes for label in axis.get_yticklabels()}
+    rhos = sorted(text for text in labels if text.startswith("Assumed"))
+    assert rhos == ["Assumed \u03c1: .50", "Assumed \u03c1: .80"]
+    plt.close(figure)
+
+
 def test_a_small_multiverse_is_drawn_visibly_with_whole_ranks(table):
     """Four specifications were drawn as for thousands (faint hairlines, 2-point dots), under ticks 0, 1, 2, 2, 2,
     3, ... (ranks 0.5 apart rounded)."""

@@ -26,6 +26,7 @@ def test_apa_numbers():
     assert apa_number(-0.0549, 2, leading_zero=False) == "\u2212.05"
     assert apa_number(-0.001, 2) == "0.00"
     assert apa_p(0.0004) == "< .001" and apa_p(0.04249) == ".042"
+    assert apa_p(1.0) == "> .999" and apa_p(0.9996) == "> .999" and apa_p(0.999) == ".999"  # "1.000" before
     assert format_cell("k", 125.0) == "125" and format_cell("q_p", 0.5) == ".500"
     assert format_cell("r_ci_lower", 0.251) == ".25" and format_cell("tau2", 0.011248) == "0.011"
 
@@ -185,6 +186,17 @@ def test_bayes_table_formats_by_parameter():
     assert rows[0][:4] == ["\u03bc", "0.303", "0.013", "[0.277, 0.328]"]  # bayes.csv's mu, as a manuscript writes it
     assert rows[1][1] == ".29" and rows[1][3] == "[.27, .32]" and rows[2][1] == "56.4"
     assert rows[3] == ["BF\u2081\u2080 (\u03bc \u2260 0)", "", "", "", "", "", ""] and rows[0][5] == "3,003"
+
+
+def test_bayes_table_bounds_posterior_probabilities_that_round_to_0_or_1():
+    """The demo's table read "P(r > 0) | 1.000 | .000": every draw above 0 estimates a probability below 1, as the
+    exact .99999999986 is; the SD of the draws stays as it is."""
+    frame = pd.DataFrame({"parameter": ["p_r_gt_0", "p_r_gt_0.3", "p_r_gt_0.5"], "mean": [1.0, 0.321, 0.0],
+                          "sd": [0.0, 0.467, 0.0], "hdi_lower": np.nan, "hdi_upper": np.nan, "r_hat": np.nan,
+                          "ess_bulk": 4000.0, "ess_tail": 4000.0})
+    rows = manuscript_table("bayes", frame, "z").rows
+    assert [row[:3] for row in rows] == [["P(r > 0)", "> .999", ".000"], ["P(r > .30)", ".321", ".467"],
+                                         ["P(r > .50)", "< .001", ".000"]]
 
 
 def test_very_long_tables_are_cut_with_a_pointer_to_their_csv():

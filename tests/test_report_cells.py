@@ -10,7 +10,19 @@ from alliance_meta.report.formatting import format_cell, readable_frame
 def test_pval_column_is_an_apa_p_value():
     assert format_cell("pval", 4.66e-10) == "< .001"   # was "0.000"
     assert format_cell("pval", 0.7854) == ".785"        # was "0.785"
-    assert format_cell("pval", 1.0) == "1.000"
+    assert format_cell("pval", 1.0) == "> .999"         # was "1.000": APA, as "< .001" at the other end
+
+
+def test_probabilities_of_the_csv_tables_never_read_0_or_1_where_they_are_not():
+    """bma.csv's posterior model probabilities read "0.000" (1.4e-299) and the effect component's "1.000"; P(r > 0)
+    of bayes_prior_sensitivity.csv, every one 1.0 and read back as integers, "1"; a prior probability or a share of
+    specifications can be exactly 0 or 1 and says so."""
+    assert format_cell("posterior_prob", 1.4e-299) == "< .001" and format_cell("posterior_prob", 0.862) == ".862"
+    assert format_cell("posterior_prob", 0.9999999997) == "> .999"
+    assert format_cell("prior_prob", 0.0) == ".000" and format_cell("prior_prob", 0.0104) == ".010"
+    assert format_cell("share_significant", 1.0) == "1.000" and format_cell("share_significant", 0.9996) == "> .999"
+    frame = pd.DataFrame({"p_r_gt_0": [1, 1], "share_positive": [1, 1], "k": [125, 25]})
+    assert readable_frame(frame).values.tolist() == [["> .999", "1.000", "125"], ["> .999", "1.000", "25"]]
 
 
 def test_r_summaries_of_the_multiverse_have_no_leading_zero():

@@ -118,6 +118,17 @@ def test_posterior_probabilities_have_no_leading_zero():
     assert "0.70" not in text and "0.14" not in text
 
 
+def test_posterior_probabilities_that_round_to_0_or_1_are_bounded():
+    """The demo's Results read "evidence for an effect (inclusion BF > 10⁶, posterior probability 1.00)": a
+    posterior probability of .9999999998 is not 1 (APA 2020, sec. 6.36, writes such a p as "p < .001")."""
+    summary = pd.DataFrame({"quantity": ["component"] * 3, "name": ["effect", "heterogeneity", "bias"],
+                            "prior_prob": [0.5] * 3, "posterior_prob": [0.9999999998, 0.0049, 0.138],
+                            "inclusion_bf": [4.4e9, 0.005, 0.16], "type": NAN, "scale": NAN})
+    text = bma_sentence(summary, "z")
+    assert "posterior probability > .99)" in text and "posterior probability < .01)" in text
+    assert "posterior probability .14)" in text and "1.00" not in text and ".00)" not in text
+
+
 def test_a_preview_keeps_the_light_grey_areas_its_legend_names():
     """The report's preview of the bubble plot lost its 95% CI band (grey 0.85 on white) and the funnel plot its
     contours beyond p = .05 (grey 0.75): 16 octree colours merged them into the white, the legends still named them."""

@@ -12,3 +12,18 @@ def test_rows_beyond_those_shown_are_counted():
     assert rows_phrase(range(2, 8), 3) == "rows 2, 3, 4, ... (6 rows)"
     assert rows_phrase(range(2, 27), 20, rest="more").endswith("20, 21 and 5 more")
     assert rows_phrase([7], 3) == "row 7"
+
+
+def test_probabilities_and_p_values_never_round_to_an_impossible_0_or_1():
+    """APA 2020, sec. 6.36: "p < .001", and alike "> .99" for a posterior probability of .9999999998 (the demo's
+    "posterior probability 1.00") and "< .01" for one of 2e-10 (the BMA figure's "P(r = 0) = .00"); a share that
+    can be exactly 0 or 1 says so (``exact_ends``)."""
+    from alliance_meta.wording import apa_p, apa_p_clause, apa_probability
+
+    values = (0.0, 2e-10, 0.004, 0.05, 0.5, 0.995, 0.9999999998, 1.0)
+    assert [apa_probability(v) for v in values] == ["< .01"] * 3 + [".05", ".50"] + ["> .99"] * 3
+    assert [apa_probability(v, 2, exact_ends=True) for v in (0.0, 0.004, 1.0)] == [".00", "< .01", "1.00"]
+    assert [apa_p(v) for v in (0.0004, 0.001, 0.0424, 0.999, 0.9996, 1.0)] == \
+        ["< .001", ".001", ".042", ".999", "> .999", "> .999"]
+    assert [apa_p_clause(v) for v in (0.0004, 0.0424, 1.0)] == ["p < .001", "p = .042", "p > .999"]
+    assert apa_p_clause(float("nan"), "$p$", "n/a") == "$p$ = n/a"

@@ -65,6 +65,39 @@ def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> st
     return text.replace("-", MINUS)
 
 
+def apa_probability(value: float, decimals: int = 2, exact_ends: bool = False) -> str:
+    """A probability, a p value or a share as APA writes one (APA 2020, sec. 6.36): ``decimals`` places without the
+    leading zero, and one below the smallest of them or above the largest as ``< .01`` / ``> .99`` (``< .001`` /
+    ``> .999`` with three): rounding would print 0 or 1, which a posterior probability or a p value is not (a
+    posterior probability of 1 is every MCMC draw, or a double, rounded). ``exact_ends``: a 0 or 1 that can be
+    exact (a share of specifications) written as such (``.00``, ``1.00``). A missing value as a dash."""
+    if value is None or not math.isfinite(float(value)):
+        return "\u2013"
+    value, step = float(value), 10.0 ** -decimals
+    if exact_ends and value in (0.0, 1.0):
+        return apa_number(value, decimals, leading_zero=False)
+    if value < step:
+        return "< " + apa_number(step, decimals, leading_zero=False)
+    if value > 1 - step:
+        return "> " + apa_number(1 - step, decimals, leading_zero=False)
+    return apa_number(value, decimals, leading_zero=False)
+
+
+def apa_p(p: float) -> str:
+    """An APA p value without ``p =``: three decimals without the leading zero, ``< .001`` and ``> .999`` at the ends
+    (:func:`apa_probability`); a missing p as a dash."""
+    return apa_probability(p, 3)
+
+
+def apa_p_clause(p: float, symbol: str = "p", missing: str = "\u2013") -> str:
+    """``p = .042``, ``p < .001`` or ``p > .999`` (:func:`apa_p`), ``symbol`` as the text sets it (a figure's
+    ``$p$``); ``missing`` after ``p =`` where there is no p value."""
+    if p is None or not math.isfinite(float(p)):
+        return f"{symbol} = {missing}"
+    text = apa_p(p)
+    return f"{symbol} {text}" if text[0] in "<>" else f"{symbol} = {text}"
+
+
 def apa_setting(value: float, decimals: int = 2) -> str:
     """A configured correlation or threshold as APA prints one, without the leading zero, with at least
     ``decimals`` decimals and every further one it has (an assumed correlation of .333 is not .33): ``.50``,

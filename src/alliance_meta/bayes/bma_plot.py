@@ -8,7 +8,7 @@ import numpy as np
 
 from alliance_meta.bayes.bma import BIAS_SPECS
 from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, metric_axis
-from alliance_meta.wording import apa_number, without_leading_zero
+from alliance_meta.wording import apa_probability, without_leading_zero
 
 #: the bias models of bma.csv (its ``bias`` column) as the figure names them: cut-offs as APA writes them
 BIAS_TEXTS = {spec.label: spec.text for spec in BIAS_SPECS}
@@ -60,8 +60,9 @@ def bma_figure(result):
         ax_mu.axvline(null, color=COLOURS["muted"], lw=0.8)
         ax_mu.set_xlabel(f"Overall effect ({label})")
         ax_mu.set_ylabel("Posterior probability per bin")
-        probability = apa_number(spike, 2, leading_zero=False)  # a probability: ".00", not "0.00" (APA)
-        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) = {probability}", loc="left", fontsize=9,
-                        pad=16)  # level with the left title
+        probability = apa_probability(spike, 2)  # "< .01", not the impossible ".00" (APA), as the text writes it
+        relation = "" if probability[0] in "<>" else "= "
+        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) {relation}{probability}", loc="left",
+                        fontsize=9, pad=16)  # level with the left title
         fig.tight_layout()
     return fig

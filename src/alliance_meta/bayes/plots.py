@@ -120,10 +120,33 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     return fig
 
 
+#: bayes.csv's rows of the pooled and the predictive effect on a Fisher-z family's r scale, and bayes_studies.csv's
+#: prefix of its study effects' columns: the mean and HDI of the draws (and exact posterior) of r itself, as the
+#: Results and the tables give them; tanh of mu's mean and HDI limits is neither (a new study: .293 against .290)
+R_ROWS = {"mu": "r", "theta_new": "r_new"}
+R_PREFIX = "r_"
+SUMMARIES = ("hdi_lower", "mean", "hdi_upper")
+
+
+def on_display_scale(table, name: str | None, metric: str) -> list:
+    """(HDI lower limit, posterior mean, HDI upper limit) of row ``name`` of ``table`` (bayes.csv, indexed by
+    parameter; or bayes_studies.csv's columns, ``name`` None) on the display scale: for Fisher z the summaries of
+    r itself (:data:`R_ROWS`, :data:`R_PREFIX`) where the table has them, else (a table of an earlier run) the
+    transform of the analysis metric's."""
+    to_display, _ = display_scale(metric)
+    if metric == "z" and name is None and all(R_PREFIX + column in table for column in SUMMARIES):
+        return [np.asarray(table[R_PREFIX + column], dtype=float) for column in SUMMARIES]
+    if metric == "z" and name is not None and R_ROWS.get(name) in table.index:
+        return [float(table.loc[R_ROWS[name], column]) for column in SUMMARIES]
+    return [to_display(table[column] if name is None else table.loc[name, column]) for column in SUMMARIES]
+
+
 @_styled
 def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float = 0.95):
     """Observed estimates with 95% CIs (open squares) against posterior means with HDIs of the study effects
-    (filled circles), and the pooled and predictive rows; ``hdi_prob``: the HDIs' mass (``bayes.hdi_prob``)."""
+    (filled circles), and the pooled and predictive rows (diamonds, the dashed line at the pooled mean); on a
+    Fisher-z family the posterior means and HDIs of r itself (:func:`on_display_scale`); ``hdi_prob``: the HDIs'
+    mass (``bayes.hdi_prob``)."""
     from alliance_meta.plots.style import plain_text
     from alliance_meta.wording import probability_percent
 
@@ -144,15 +167,18 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     offset = 0.18
     ax.hlines(rows + offset, to_display(data["ci_lower"]), to_display(data["ci_upper"]), color="0.55", lw=0.8)
     ax.plot(to_display(data["yi"]), rows + offset, "s", ms=3, mfc="white", mec="0.4", mew=0.7, label="observed (95% CI)")
-    ax.hlines(rows - offset, to_display(data["hdi_lower"]), to_display(data["hdi_upper"]), color="black", lw=0.9)
-    ax.plot(to_display(data["mean"]), rows - offset, "o", ms=2.6, color="black", label=f"shrunken ({hdi} HDI)")
+    lower, mean, upper = on_display_scale(data, None, metric)
+    ax.hlines(rows - offset, lower, upper, color="black", lw=0.9)
+    ax.plot(mean, rows - offset, "o", ms=2.6, color="black", label=f"shrunken: posterior mean ({hdi} HDI)")
     summary = table.set_index("parameter")
-    for row, name, text in ((1.5, "mu", "pooled effect"), (0.5, "theta_new", "new study (predictive)")):
-        lo, mid, hi = (to_display(summary.loc[name, c]) for c in ("hdi_lower", "mean", "hdi_upper"))
+    for row, name in ((1.5, "mu"), (0.5, "theta_new")):
+        lo, mid, hi = on_display_scale(summary, name, metric)
         ax.fill([lo, mid, hi, mid], [row, row + 0.35, row, row - 0.35], color="black" if name == "mu" else "0.6")
-    ax.set_yticks(list(rows) + [1.5, 0.5], labels + [f"Pooled effect ({hdi} HDI)", f"New study ({hdi} HDI)"], fontsize=6 if k > 40 else 8)
+    ax.set_yticks(list(rows) + [1.5, 0.5], labels + [f"Pooled effect: posterior mean ({hdi} HDI)",
+                                                   f"New study: posterior mean ({hdi} HDI)"],
+                  fontsize=6 if k > 40 else 8)
     ax.axvline(0, color="0.3", lw=0.6, ls=":")
-    ax.axvline(to_display(summary.loc["mu", "mean"]), color="0.3", lw=0.6, ls="--")
+    ax.axvline(on_display_scale(summary, "mu", metric)[1], color="0.3", lw=0.6, ls="--")
     ax.set_ylim(-0.2, k + 3.6)
     ax.set_xlabel(label[:1].upper() + label[1:])
     effect_axis(ax, metric)

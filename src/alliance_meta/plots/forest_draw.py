@@ -22,7 +22,7 @@ from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_pos
 from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, plain_text  # noqa: E402
-from alliance_meta.wording import apa_number, without_leading_zero  # noqa: E402
+from alliance_meta.wording import apa_p_clause, without_leading_zero  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
 
@@ -56,10 +56,9 @@ def rob_legend(tool, not_rated: bool = False) -> str:
 
 
 def p_text(p: float) -> str:
-    """``p = .042`` or ``p < .001`` (APA)."""
-    if not np.isfinite(p):
-        return "p = n/a"
-    return "p < .001" if p < 0.001 else f"p = {apa_number(p, 3, leading_zero=False)}"
+    """``p = .042``, ``p < .001`` or ``p > .999`` (APA: :func:`alliance_meta.wording.apa_p_clause`); ``p = n/a``
+    without one."""
+    return apa_p_clause(p, missing="n/a")
 
 
 def message(text: str, note: str | None = None):

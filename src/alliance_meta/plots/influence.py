@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.plots.forest_options import wrap  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, message_figure, metric_axis, plain_text  # noqa: E402
+from alliance_meta.plots.style import (STYLE, bounded_axis, display_scale, message_figure, metric_axis,  # noqa: E402
+                                      plain_text)
 
 FLAGGED = "#b2182b"
 LABEL_CHARS = 45  # characters per line of a study label beside a plot's rows
@@ -78,6 +79,8 @@ PANEL_TITLES = {"rstudent": "Externally standardised residual", "dffits": "DFFIT
                 "QE.del": "Q without the study", "hat": "Hat value", "weight": "Weight (%)", "dfbetas": "DFBETAS",
                 "sigma2.between.del": "\u03c3\u00b2 between studies without the study",
                 "sigma2.within.del": "\u03c3\u00b2 within studies without the study"}
+#: panels whose values cannot exceed 1: ticks without the leading zero (APA), as every bounded axis
+BOUNDED_PANELS = {"hat"}
 STUDY_LABEL_CHARS = 28  # longest study label written along the x axis (rotated); longer: numbers and a key
 TICK_FONT = 6.5  # points
 
@@ -210,6 +213,8 @@ def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, deta
             for value in lines:
                 axis.axhline(value, color="0.4", lw=0.6, ls=(0, (3, 3)))
             axis.set_title(PANEL_TITLES.get(name, name), fontsize=8, loc="left")
+            if name in BOUNDED_PANELS:
+                bounded_axis(axis, "y")
             _not_fitted_points(axis, index, values)
         if named:  # every study named under its point
             axes[-1][0].set_xticks(index)

@@ -25,7 +25,7 @@ from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots import previews, text_cache  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
-from alliance_meta.wording import apa_number, without_leading_zero  # noqa: E402
+from alliance_meta.wording import apa_number, apa_p_clause, without_leading_zero  # noqa: E402
 
 if os.environ.get(text_cache.PROCESS_ENV, "0") != "0":  # a pipeline job (the Snakefile sets it): texts kept while figures are built too
     text_cache.reuse_for_process()
@@ -328,10 +328,9 @@ def format_number(value: float, metric: str) -> str:
 
 
 def format_p(p: float) -> str:
-    """APA-style p: three decimals, ``< .001`` below."""
-    if not np.isfinite(p):
-        return "$p$ = n/a"
-    return "$p$ < .001" if p < 0.001 else f"$p$ = {apa_number(p, 3, leading_zero=False)}"
+    """An APA p clause in a figure's mathtext (``$p$ = .042``, ``$p$ < .001``, ``$p$ > .999``: the text's
+    :func:`alliance_meta.wording.apa_p_clause`); ``$p$ = n/a`` without one."""
+    return apa_p_clause(p, "$p$", "n/a")
 
 
 def three_level_test(summary, p_text=format_p) -> str | None:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from alliance_meta.inputs.codebook import INPUT_COLUMNS, SIGN_COLUMNS
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_number, apa_p, counted, is_finite
+from alliance_meta.report.formatting import apa_number, apa_p_clause, apa_setting, counted, is_finite
 from alliance_meta.wording import plural, rows_phrase
 
 SNAPSHOT_VERSION = 1
@@ -545,7 +545,7 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
                 rows.append(_row("moderator_test_flip", family, quantity=f"{moderator}: {name}", previous=a,
                                  current=b, difference=b - a,
                                  note=f"{label} of {moderator} now {'significant' if b < ALPHA else 'not significant'}"
-                                      f" at {ALPHA:g}"))
+                                      f" at {apa_setting(ALPHA)}"))  # ".05", as APA and the report write it
     if "influential" in new:
         for study in sorted(set(new["influential"]) - set(old.get("influential", []))):
             rows.append(_row("newly_influential", family, study,
@@ -685,7 +685,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     for row in changes[changes["change"].isin(["significance_flip", "credible_interval_flip"])].itertuples():
         parts.append(f"In the {row.family} family, {row.note}.")
     for row in changes[changes["change"] == "moderator_test_flip"].itertuples():
-        parts.append(f"{row.family}: the {row.note} (p {apa_p(row.previous)} \u2192 {apa_p(row.current)}).")
+        parts.append(f"{row.family}: the {row.note} ({apa_p_clause(row.previous)} \u2192 {apa_p_clause(row.current)}).")
     for change, label in (("newly_influential", "Newly influential"), ("no_longer_influential", "No longer influential")):
         influential = changes[changes["change"] == change]
         if len(influential):

@@ -1,7 +1,8 @@
 """Numbers for reading: APA style (American Psychological Association 2020, sec. 6.36-6.40).
 
 Two decimals; no leading zero for values that cannot exceed 1 in magnitude
-(correlations, p); p below .001 as ``< .001``; a typographic minus sign.
+(correlations, p, probabilities); p below .001 as ``< .001``, above .999 as ``> .999``
+(:func:`alliance_meta.wording.apa_probability`); a typographic minus sign.
 CSV files keep full precision; these helpers are for the report and manuscript tables only.
 """
 
@@ -13,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
-from alliance_meta.wording import MINUS, apa_number, apa_setting, probability_percent  # noqa: F401
+from alliance_meta.wording import (MINUS, apa_number, apa_p, apa_p_clause, apa_probability,  # noqa: F401
+                                   apa_setting, probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -31,6 +33,24 @@ MODERATOR_SCALE_COLUMNS = {"centre", "center", "value"}
 #: Identifier columns: shown as written, never as a statistic (an es_id of 1 read back from a CSV column with
 #: blanks is the float 1.0, not "1.000"; a study_id of 1234 is not "1,234").
 IDENTIFIER_COLUMNS = {"study_id", "es_id", "id", "label", "report_id"}
+
+
+#: Probability columns: a prior probability (bma.csv's model priors, 0 for the bias component with bma.bias false) and a
+#: share of specifications (multiverse_summary.csv) can be exactly 0 or 1; a posterior probability cannot
+#: (:func:`apa_probability`).
+EXACT_PROBABILITY_COLUMNS = {"prior_prob", "share_significant", "share_positive"}
+
+
+def is_p_value(column: str) -> bool:
+    """Whether a column holds p values (``p``, ``pval``, ``q_p``, ``p_knha``, ``qm_p_permutation``; bayes.csv's
+    posterior probabilities ``p_r_gt_<t>`` too, which :func:`apa_p` writes as it writes any probability)."""
+    return column in ("p", "pval") or column.endswith(("_p", "_pval")) or "_p_" in column or column.startswith("p_")
+
+
+def is_probability(column: str) -> bool:
+    """Whether a column holds probabilities or shares (``prior_prob``, ``posterior_prob``, ``share_*``), written
+    as APA writes them (:func:`apa_probability`); p values have their own columns (``p``, ``*_p``, ``p_*``)."""
+    return column.endswith("_prob") or column.startswith("share_")
 
 
 #: columns of ';'-joined numbers (selection_models.csv's ``delta`` and ``steps``; a single number in some rows)
@@ -76,19 +96,6 @@ R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no he
                 "account for")
 
 
-def apa_p(p: float) -> str:
-    """APA p value: three decimals without leading zero, ``< .001`` below (no ``p =`` prefix)."""
-    if p is None or not math.isfinite(float(p)):
-        return "\u2013"
-    return "< .001" if p < 0.001 else apa_number(p, 3, leading_zero=False)
-
-
-def apa_p_clause(p: float) -> str:
-    """``p = .042`` or ``p < .001``."""
-    text = apa_p(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
 def apa_integer(value: float) -> str:
     """Whole numbers with thousands separators (``12,345``) and a typographic minus (``\u22125,180,125``)."""
     if pd.isna(value) or not math.isfinite(float(value)):  # None, NaN, or a count column's <NA> (Int64)
@@ -132,9 +139,10 @@ def format_cell(column: str, value: object) -> str:
         return str(int(number)).replace("-", MINUS)
     if column in INTEGER_COLUMNS or (column.endswith("_df") and number.is_integer()):
         return apa_integer(number)
-    if column == "p" or column.endswith("_p") or "_p_" in column or column.startswith("p_") \
-            or column == "pval" or column.endswith("_pval"):
+    if is_p_value(column):
         return apa_p(number)
+    if is_probability(column):
+        return apa_probability(number, 3, exact_ends=column in EXACT_PROBABILITY_COLUMNS)
     if is_bounded(column):
         return apa_number(number, 2, leading_zero=False)
     if abs(number) >= SCIENTIFIC_FROM:  # a Bayes factor of 2.2e27 is not 28 digits of noise
@@ -153,7 +161,8 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if is_identifier(str(column)):
             columns[column] = [identifier_text(value) for value in frame[column]]
         elif pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]) \
-            and column != "year" and column not in MODERATOR_SCALE_COLUMNS:
+                and column != "year" and column not in MODERATOR_SCALE_COLUMNS \
+                and not is_p_value(str(column)) and not is_probability(str(column)):  # 1 of p_r_gt_0 is no count
             columns[column] = [apa_integer(value) for value in frame[column]]
         else:
             columns[column] = [format_cell(str(column), value) for value in frame[column]]

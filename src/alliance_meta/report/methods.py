@@ -6,7 +6,7 @@ from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import ESTIMATORS, assumed_correlation, composite_text
-from alliance_meta.report.formatting import apa_integer, listed as join_words
+from alliance_meta.report.formatting import apa_integer, listed as join_words, probability_percent
 from alliance_meta.report.text import metric_in_prose, test_names
 
 
@@ -89,8 +89,12 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
     tau = prior.get("tau", {"family": "half_normal", "scale": 0.5})
     configured = config.get("metric", {})
     metrics = {family: configured.get(family, DEFAULT_METRIC_BY_FAMILY.get(family, "smd")) for family in families}
+    hdi = probability_percent(TableSettings.from_config(config).hdi_prob)
+    # as the Results, the Bayes table and the shrinkage forest plot give them (docs/bayes.md)
     return (f"The Bayesian normal\u2013normal hierarchical model used \u03bc ~ Normal(0, {prior.get('mu_sd', 1.0):g}) "
-            f"and {tau_prior_text(tau, metrics)} (seed {config.get('bayes', {}).get('seed', '')}).")
+            f"and {tau_prior_text(tau, metrics)} (seed {config.get('bayes', {}).get('seed', '')}); posteriors were "
+            f"summarised by their means and {hdi}% highest-density intervals (HDIs), a back-transformed effect (r, OR) "
+            "by its own posterior, not by back-transforming \u03bc's.")
 
 
 def risk_of_bias_methods(config: dict) -> str:

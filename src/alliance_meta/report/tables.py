@@ -18,9 +18,9 @@ from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_scientific,
-                                             apa_setting, counted, is_finite, pooled_studies, readable_frame,
-                                             probability_percent, step_list, R2_NOT_GIVEN)
+from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_probability,
+                                             apa_scientific, apa_setting, counted, is_finite, pooled_studies,
+                                             readable_frame, probability_percent, step_list, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -482,13 +482,16 @@ STATISTIC_MEANINGS = {
 }
 
 
-def _posterior_number(parameter: str, value) -> str:
-    """Posterior summaries: correlations and probabilities APA-style, I^2 in percent, others 3 decimals;
-    an infinite value (a moment that does not exist) as ∞."""
+def _posterior_number(parameter: str, value, mean: bool = False) -> str:
+    """Posterior summaries: correlations and probabilities APA-style (a probability's ``mean`` below .001 or above
+    .999 as ``< .001``/``> .999``: :func:`apa_probability`), I^2 in percent, others 3 decimals; an infinite value (a
+    moment that does not exist) as ∞."""
     if _infinite(value):
         return MINUS + INFINITY if float(value) < 0 else INFINITY
     if not is_finite(value):
         return ""
+    if mean and parameter.startswith("p_"):
+        return apa_probability(value, 3)
     if parameter in ("r", "r_new") or parameter.startswith("p_"):
         return apa_number(value, 2 if parameter.startswith("r") else 3, leading_zero=False)
     return apa_number(value, 1 if parameter == "i2" else 3)
@@ -574,7 +577,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
                     for key in ("mean", "sd"))
         if _infinite(mean) or _infinite(sd):
             infinite.append(bayes_parameter_name(name))
-        rows.append([bayes_parameter_name(name), _posterior_number(name, mean), _posterior_number(name, sd),
+        rows.append([bayes_parameter_name(name), _posterior_number(name, mean, True), _posterior_number(name, sd),
                      f"[{lower}, {upper}]" if lower and upper else "",
                      apa_number(row["r_hat"], 2) if is_finite(row.get("r_hat")) else "",
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",

@@ -17,8 +17,9 @@ from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
-from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, counted, is_finite,
-                                             listed, pooled_studies, probability_percent, step_list)
+from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, apa_probability,
+                                             counted, is_finite, listed, pooled_studies, probability_percent,
+                                             step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
@@ -461,9 +462,9 @@ def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95) -> str:
             continue
         strength = "evidence for" if bf >= 3 else ("evidence against" if bf <= 1 / 3 else "inconclusive evidence on")
         noun = {"effect": "an effect", "bias": "publication bias"}.get(row.name, row.name)
-        # a probability cannot exceed 1: no leading zero (APA 2020, sec. 6.36), as every p of the Results
+        # "posterior probability > .99", not the impossible 1.00 (APA 2020, sec. 6.36, as every p of the Results)
         parts.append(f"{strength} {noun} (inclusion {_bf_text(bf)}, posterior probability "
-                     f"{apa_number(float(row.posterior_prob), 2, leading_zero=False)})")
+                     f"{apa_probability(row.posterior_prob, 2)})")
     mu = summary[(summary["quantity"] == "estimate") & (summary["name"] == "mu") & (summary["type"] == "averaged")
                  & (summary["scale"] == "analysis")]
     sentence = ""
