@@ -208,6 +208,31 @@ def test_plots_are_written_in_three_formats(tmp_path):
     assert all(path.stat().st_size > 1000 for path in [*paths, tmp_path / "bubble.png"])
 
 
+def test_bubble_plot_of_a_moderator_with_one_value_says_so():
+    """Every study of one year: the figure said "3 rows with a value (at least 3 needed)"."""
+    from alliance_meta.plots.bubble import bubble_plot
+
+    data = effect_sizes(k=3).assign(year=2010.0)
+    analysis = moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0)
+    texts = [text.get_text() for text in bubble_plot(analysis, "z").axes[0].texts]
+    assert texts == ["No meta-regression on Year: year has one value (2010) in every row: nothing to compare."]
+    too_few = moderators.analyse_moderator(data.iloc[:2], "year", "z", continuous=True, permutations=0)
+    assert [text.get_text() for text in bubble_plot(too_few, "z").axes[0].texts] == [
+        "No meta-regression on Year: 2 rows with a value (at least 3 needed)."]
+
+
+def test_bubble_plot_of_years_a_few_apart_has_whole_years_on_its_axis():
+    """Studies of 2000 to 2004: the axis was labelled 2000.0, 2000.5, 2001.0, ..."""
+    from alliance_meta.plots.bubble import bubble_plot
+
+    data = effect_sizes(k=5).assign(year=[2000.0, 2001.0, 2002.0, 2003.0, 2004.0])
+    analysis = moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0)
+    figure = bubble_plot(analysis, "z")
+    figure.canvas.draw()
+    ticks = [tick for tick in figure.axes[0].get_xticks() if 2000 <= tick <= 2004]
+    assert ticks == [2000, 2001, 2002, 2003, 2004]
+
+
 def test_subgroup_plot_names_the_test_of_its_cis():
     """As the forest plot's footnote: the levels' CIs are subgroups.csv's Wald CIs, the overall diamond's is that of
     its pooled.csv row (plots.forest.interval_test: Knapp-Hartung where pooling.tests has no z)."""

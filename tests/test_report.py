@@ -54,6 +54,29 @@ def test_identifier_columns_are_shown_as_written():
     assert readable_frame(frame).values.tolist() == [["1234", "1", "3", "1.000"], ["7", "", "4", "2.000"]]
 
 
+def test_counts_and_degrees_of_freedom_in_a_column_with_blanks_stay_whole():
+    """A column of counts with an empty cell is read back as floats: model_comparison.csv's parameters of a model
+    that was not estimable showed the others' as 4.000, rob_sensitivity.csv's k_studies as 3.000, an F test's
+    df2 as 3.000."""
+    from alliance_meta.report.formatting import readable_frame
+
+    frame = pd.DataFrame({"parameters": [4.0, float("nan")], "k_studies": [3.0, 0.0], "f_df2": [3.0, 2.5],
+                          "df": [12.0, float("inf")], "imprecision_downgrade": [-2.0, 0.0], "aic": [4.0, 5.0]})
+    assert readable_frame(frame).values.tolist() == [["4", "3", "3", "12", "\u22122", "4.000"],
+                                                     ["", "0", "2.500", "\u221e", "0", "5.000"]]
+
+
+def test_numbers_of_a_column_of_levels_and_numbers_are_written_as_numbers():
+    """meta_regression_predictions.csv's value holds the levels of categorical moderators and the mean -/+ SD of a
+    continuous one; read back, the column is text, and the report showed year 1995.925279160195 and 2006.0."""
+    import io
+    from alliance_meta.report.formatting import readable_frame
+
+    frame = pd.read_csv(io.StringIO("variable,value\nmodality,CBT\nyear,1995.925279160195\nyear,2006.0\n"
+                                    "rater,1.50\nrater,2005\n"))
+    assert readable_frame(frame)["value"].tolist() == ["CBT", "1995.93", "2006", "1.50", "2005"]
+
+
 def test_counts_per_family_and_level():
     counts = family_counts(effect_sizes_frame(), ["outcome"]).iloc[0]
     assert (counts.studies, counts.effect_sizes, counts.n, counts.studies_without_n) == (4, 8, 240, 1)

@@ -491,6 +491,22 @@ def test_xlsx_first_sheet_with_row_numbers(tmp_path):
     assert clean.loc[clean["study_id"] == "S3", "rater"].item() == "observer"
 
 
+def test_a_number_beyond_a_double_is_a_problem_without_a_suggestion_to_write_it():
+    """1e400 was reported as 'is not a number; write "1e400"', the value the cell holds."""
+    raw = pd.DataFrame({"sheet_row": [2, 3], "study_id": ["S1", "S2"], "r": ["1e400", "0.2"], "n": ["40", "-1E999"],
+                        "age": ["1e400", "35"]})
+    assert suggest_number("1e400") is None and suggest_number("about 30") == "30"
+    _, problems = validate_sheet(raw, continuous_moderators=["age"])
+    assert [(p.row, p.column, p.value) for p in problems if p.column == "age"] == [(2, "age", "1e400")]
+    assert "write" not in [p for p in problems if p.column == "age"][0].rule
+    problems = [p for p in problems if p.column != "age"]
+    assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
+        (2, "r", "1e400", "is not a number: its magnitude is beyond the largest number a computer stores (1.8e308); "
+                          "check the source"),
+        (3, "n", "-1E999", "is not a number: its magnitude is beyond the largest number a computer stores (1.8e308); "
+                           "check the source")]
+
+
 def test_format_problems_groups_and_counts():
     problems = [Problem(7, "r", "1.3", "must lie strictly between -1 and 1", "correlation_range"),
                 Problem(3, "r", "0,35", 'is not a number; write "0.35"', "number"),

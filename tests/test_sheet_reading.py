@@ -163,6 +163,19 @@ def test_excel_separator_line_is_not_a_row(tmp_path):
     assert where(problems) == [(3, "r", "correlation_range")]
 
 
+def test_a_double_quote_never_closed_stops_the_reading_instead_of_swallowing_the_rows_after_it(tmp_path):
+    """A stray quote opening an authors cell: rows 4 and 5 were read into that cell and the sheet passed with
+    2 studies, no problems. Quotes as a spreadsheet writes them, a cell of two lines among them, still read."""
+    text = 'study_id,r,n,authors\nS1,0.3,40,Smith\nS2,0.2,50,"Jones et al.\nS3,0.25,60,Miller\nS4,0.1,70,Brown\n'
+    with pytest.raises(SheetError, match=r'row 3, column authors, value "Jones et al\.": a double quote opens this '
+                                         r"cell and is never closed, so the rows after it were read into this one cell"):
+        read_sheet(write_bytes(tmp_path, text.encode()))
+    fine = 'study_id,r,n,authors\nS1,0.3,40,"Smith, J.\nand Jones"\nS2,0.2,50,Jones "the younger"\n' \
+           'S3,0.25,60,"Miller" Jr\n'
+    _, clean, problems = read(write_bytes(tmp_path, fine.encode(), "fine.csv"))
+    assert problems == [] and list(clean["authors"]) == ["Smith, J.\nand Jones", 'Jones "the younger"', "Miller Jr"]
+
+
 def test_trailing_empty_rows_and_columns_and_a_value_beyond_the_header(tmp_path):
     text = "study_id,r,n,,\nS1,0.3,50,,\nS2,0.2,60,,\n,,,,\n , , ,,\n,,,,\n"
     raw, clean, problems = read(write_bytes(tmp_path, text.encode()))

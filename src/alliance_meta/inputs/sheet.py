@@ -394,9 +394,34 @@ def _csv_rows(path: Path) -> tuple[pd.DataFrame, str]:
     else:
         delimiter = max([",", ";", "\t"], key=first_line.count)
     records = [record for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    unclosed = _unclosed_quote(text, delimiter, records)
+    if unclosed:
+        raise SheetError(f"cannot read {path}: {unclosed}")
     width = max((len(record) for record in records), default=0)
     # None, not "": a cell past the end of its line (data past the header line's end: a cell split in two)
     return pd.DataFrame([record + [None] * (width - len(record)) for record in records], dtype=object), delimiter
+
+
+def _unclosed_quote(text: str, delimiter: str, records: list[list[str]]) -> str | None:
+    """Where a cell opens a double quote that no quote closes, every row after it is read into that cell (a
+    stray quote in an authors cell: the rest of the sheet is gone without a word): the row, column and value.
+    Found by the strict reader, which stops at the record that the lenient one (``records``) read on; a record it
+    stops at without a line break in a cell (``"Smith" Jr``) is read as the lenient reader reads it."""
+    read = 0
+    try:
+        for read, _ in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), 1):
+            pass
+        return None
+    except csv.Error:
+        record = records[read] if read < len(records) else []
+    for index, cell in enumerate(record):
+        if "\n" in cell or "\r" in cell:
+            header = records[0][index] if read and index < len(records[0]) else f"{index + 1}"
+            first_line = re.split(r"\r\n|\r|\n", cell, maxsplit=1)[0]
+            return (f'row {read + 1}, column {header}, value "{first_line[:40]}": a double quote opens this cell '
+                    "and is never closed, so the rows after it were read into this one cell; delete the quote (or "
+                    "close it) and save the sheet again")
+    return None
 
 
 def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd.DataFrame, list[_Issue], datetime.datetime]:
@@ -1196,6 +1221,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return "is not a year: write the year of publication (e.g. 2004)"
     if is_placeholder(value):
         return PLACEHOLDER_MESSAGE
+    if math.isinf(_as_float(value)):  # 1e400, inf
+        return "is not a number: its magnitude is beyond the largest number a computer stores (1.8e308); check the source"
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
     if suggestion and "%" in value and column in COUNT_CELLS:  # 85% of a group is no count of 85 patients
         return f"is a percentage, not a count: {_proportion_not_count(row)}"
@@ -1233,7 +1260,8 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
         return re.sub(r"\D", "", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
-    if match is None or re.search(r"[oOlI]$", text[:match.start()]) or re.match(r"[oOlI]", text[match.end():]):
+    if match is None or re.search(r"[oOlI]$", text[:match.start()]) or re.match(r"[oOlI]", text[match.end():]) \
+            or math.isinf(float(match.group(0))):  # 1e400: no number to suggest
         return None
     return re.sub(r"^(-?)\.", r"\g<1>0.", match.group(0))
 

@@ -10,7 +10,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from alliance_meta.analyses.moderators.univariate import not_estimable_reason  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
 from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, message_figure, metric_axis  # noqa: E402
@@ -25,7 +27,10 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
     label, transform, null = display_scale(metric)
     model, data, name = analysis.model, analysis.data, analysis.moderator
     if model is None:
-        return message_figure(f"No meta-regression on {column_name(name, labels)}: {len(data)} rows with a value (at least 3 needed).")
+        # three rows or more and no model: the moderator has one value in every row
+        why = (f"{len(data)} rows with a value (at least 3 needed)" if len(data) < 3
+               else not_estimable_reason(data, (name,)))
+        return message_figure(f"No meta-regression on {column_name(name, labels)}: {why}.")
     x = data[name].to_numpy(float)
     centre = model.design.centres.get(name, 0.0) if model.design else 0.0
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
@@ -42,6 +47,8 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
         axis.axhline(null, color="0.4", lw=0.6, ls=(0, (3, 3)))
         metric_axis(axis, metric, "y")
         axis.set_xlabel(column_name(name, labels))
+        if np.array_equal(x, np.round(x)):  # whole numbers (years): matplotlib's ticks, none between two (2000.5)
+            axis.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
         axis.set_ylabel(label)
         slope = model.coefficients("z").iloc[1]
         numbers = [f"{value:.4f}".replace("-", "\u2212") for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]

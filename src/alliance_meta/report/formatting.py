@@ -9,6 +9,7 @@ CSV files keep full precision; these helpers are for the report and manuscript t
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,12 @@ INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_
                    "permutations", "iterations", "position", "k_effect_sizes", "model_qm_df", "model_f_df1",
                    "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail", "studies",
                    "effect_sizes", "studies_without_n", "n_compared", "n_one_coder", "sheet_row_coder1",
-                   "sheet_row_coder2"}
+                   "sheet_row_coder2", "parameters", "k_studies", "multilevel_k", "multilevel_n_studies", "n_with",
+                   "specifications", "fitted", "outliers_removed", "minimum_n", "step", "observed",
+                   "certainty_points", "risk_of_bias_downgrade", "inconsistency_downgrade", "indirectness_downgrade",
+                   "imprecision_downgrade", "publication_bias_downgrade"}
+#: Degrees of freedom (``df``, ``q_df``, ``f_df2``, ``model_f_df2``): whole where they are whole numbers.
+DEGREES_OF_FREEDOM = re.compile(r"(^|_)df\d?$")
 #: Columns whose values are on a moderator's own scale (a centre of year is 2004.81, not 2,004.81; the value of
 #: year at which meta_regression_predictions.csv predicts is 2001, not 2,001): no thousands separator, a whole
 #: number whole, the decimals of any other number.
@@ -128,6 +134,8 @@ def format_cell(column: str, value: object) -> str:
         return identifier_text(value)
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
+    if column in MODERATOR_SCALE_COLUMNS and isinstance(value, str) and is_finite(value) and str(float(value)) == value:
+        value = float(value)  # a number as Python writes it, read back from a column of levels and numbers
     if not isinstance(value, (int, float, np.integer, np.floating)):
         if column in VECTOR_COLUMNS and isinstance(value, str) and all(map(is_finite, value.split(";"))):
             return "; ".join(apa_number(float(part), 3) for part in value.split(";"))  # "0.9848323199195439;1.05"
@@ -137,7 +145,7 @@ def format_cell(column: str, value: object) -> str:
         return MINUS + "\u221e" if number < 0 else ("\u221e" if number > 0 else "")
     if (column == "year" or column in MODERATOR_SCALE_COLUMNS) and number.is_integer():
         return str(int(number)).replace("-", MINUS)
-    if column in INTEGER_COLUMNS or (column.endswith("_df") and number.is_integer()):
+    if column in INTEGER_COLUMNS or (DEGREES_OF_FREEDOM.search(column) and number.is_integer()):
         return apa_integer(number)
     if is_p_value(column):
         return apa_p(number)
