@@ -91,6 +91,11 @@ other rows give (left out, or imputed, as ``psychometric.missing_artifacts`` say
 OWN_WEIGHTS_NOTE = ("the fit's own GENQ weights are not carried into the specifications: their GENQ fits (and the "
                     "outlier rules) weigh by 1/sqrt(vi), so the specification the plot marks is the fit with those "
                     "weights")
+#: a fit's iteration control (am.fit(..., control=)) is not carried either: the specifications are fitted in batches
+#: by the engines with metafor's default control
+OWN_CONTROL_NOTE = ("the fit's iteration control is not carried into the specifications: they are fitted with "
+                    "metafor's default control, so a specification may fail to converge where the fit did, or stop "
+                    "at another tau^2")
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
@@ -710,6 +715,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
                             "estimator (aggregate_methods: [..., multilevel] adds three-level specifications)"
                             for note in univariate_model_note(fit, "am.multiverse"))
     own_weights = (OWN_WEIGHTS_NOTE,) if getattr(fit, "weights", None) is not None else ()
+    own_weights += (OWN_CONTROL_NOTE,) if fit.control is not None else ()
     minimum = int(settings.get("minimum_k", DEFAULTS["minimum_k"]))
     empty = (f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
     uncorrected = (f"correction: individual is not a choice of these effect sizes: "

@@ -16,7 +16,7 @@ import pandas as pd
 from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, as_tool, high_risk_mask
 from alliance_meta.models import multilevel
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
-from alliance_meta.models.univariate import genq_weights, table_test
+from alliance_meta.models.univariate import model_weights, table_test
 
 SUBSETS = ("all", "exclude_high", "low_only")
 
@@ -29,11 +29,7 @@ def study_weights(fit: Fit) -> pd.Series:
     (:func:`alliance_meta.models.multilevel.study_weights`, metafor's ``type = "rowsum"`` weights summed by study)."""
     if isinstance(fit, MultilevelFit):
         return multilevel.study_weights(fit.data["vi"], fit.data["study_id"], *fit.sigma2, rho=fit.rho)
-    vi = fit.vi
-    if fit.method == "GENQ":
-        weights = genq_weights(vi, "GENQ", fit.weights)
-    else:
-        weights = 1.0 / (vi + (fit.tau2 if np.isfinite(fit.tau2) else 0.0))
+    weights = model_weights(fit.vi, fit.tau2, fit.method, fit.weights)
     return pd.Series(100 * weights / weights.sum(), index=fit.study_id, name="weight")
 
 

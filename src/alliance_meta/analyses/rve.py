@@ -327,12 +327,15 @@ class _UnivariateFit:
     n_studies: int
 
 
-def univariate_cr2(yi, vi, tau2: float, X=None, names=None, level: float = 95) -> robust.RobustResult:
+def univariate_cr2(yi, vi, tau2: float, X=None, names=None, level: float = 95, weights=None) -> robust.RobustResult:
     """CR2 covariance and small-sample tests of ``rma.uni(yi, vi, mods = X)`` with tau^2 given.
 
     Each row is its own cluster (one composite per study); the weights are the model's,
     1 / (vi + tau^2), so beta and the model-based covariance (X'WX)^-1 are those of metafor for
-    that tau^2 (use 0 for a common-effect model). Returns the engine's
+    that tau^2 (use 0 for a common-effect model), or, given ``weights`` (a GENQ model's, one per row), those
+    weights, with target variances vi + tau^2: clubSandwich's ``coef_test(rma.uni(..., weights = a), vcov = "CR2")``
+    and metafor's ``robust(x, cluster, clubSandwich = TRUE)``
+    (:func:`~alliance_meta.engines.robust.cr2_working_weights`). Returns the engine's
     :class:`~alliance_meta.engines.robust.RobustResult`: ``coef_test()`` (Satterthwaite t
     tests) and ``wald_test()`` (HTZ). Pustejovsky & Tipton (2018); Tipton & Pustejovsky (2015).
     """
@@ -344,16 +347,18 @@ def univariate_cr2(yi, vi, tau2: float, X=None, names=None, level: float = 95) -
     data = multilevel.prepare(y, v, np.arange(k), X, rho=0.0, names=names)
     if data.p >= k:
         raise ValueError(f"CR2 needs more studies ({k}) than coefficients ({data.p})")
-    weights = 1.0 / (data.vi + tau2)
-    bread = np.linalg.inv((data.X.T * weights) @ data.X)
-    beta = bread @ (data.X.T @ (weights * data.yi))
+    own = None if weights is None else np.asarray(weights, dtype=float).reshape(-1)[data.blocks.order]
+    model = 1.0 / (data.vi + tau2) if own is None else own
+    bread = np.linalg.inv((data.X.T * model) @ data.X)
+    beta = bread @ (data.X.T @ (model * data.yi))
     fit = _UnivariateFit(data, beta, bread, (float(tau2), 0.0), float(level), k)
-    return robust.cr2(fit, level)
+    return robust.cr2(fit, level) if own is None else robust.cr2_working_weights(fit, own, level)
 
 
-def cr2_frame(yi, vi, tau2: float, level: float = 95, method: str = "") -> pd.DataFrame:
-    """The intercept-only model's CR2 row in ``rve.csv`` layout (``model`` = ``cr2``)."""
-    table = univariate_cr2(yi, vi, tau2, level=level).coef_test()
+def cr2_frame(yi, vi, tau2: float, level: float = 95, method: str = "", weights=None) -> pd.DataFrame:
+    """The intercept-only model's CR2 row in ``rve.csv`` layout (``model`` = ``cr2``; ``weights``: a GENQ
+    model's, as :func:`univariate_cr2`)."""
+    table = univariate_cr2(yi, vi, tau2, level=level, weights=weights).coef_test()
     return pd.DataFrame({
         "model": "cr2", "term": "intercept", "estimate": table["estimate"], "se": table["se"],
         "df": table["df"], "ci_lower": table["ci_lower"], "ci_upper": table["ci_upper"], "pval": table["p"],
@@ -399,14 +404,15 @@ def rve_analysis(fit) -> RveAnalysis:
     """Robust variance estimation of a fit's effect sizes (``am.rve``): robumeta's ``robu()`` with
     correlated (``rho`` = the fit's ``rho``) and hierarchical effects weights, small-sample corrected, on
     every effect size; a ``cr2`` row, the fit's model of the independent studies (one composite per
-    study; a three-level fit's composites with its estimator) with its CR2 standard error and
-    Satterthwaite df (clubSandwich); and robumeta's ``sensitivity()``, the correlated-effects fit at
-    rho = 0, .2, ..., 1. Estimates are also back-transformed for the fit's metric.
+    study; a three-level fit's composites with its estimator; a GENQ fit with its weights, as metafor's
+    ``robust(x, cluster, clubSandwich = TRUE)``) with its CR2 standard error and Satterthwaite df
+    (clubSandwich); and robumeta's ``sensitivity()``, the correlated-effects fit at rho = 0, .2, ..., 1.
+    Estimates are also back-transformed for the fit's metric.
     """
     from alliance_meta.analyses.bias.results import independent_studies
     from alliance_meta.analyses.results import with_back_transform
     from alliance_meta.models.fits import MultilevelFit, require_fit
-    from alliance_meta.models.univariate import fit as univariate_fit
+    from alliance_meta.models.univariate import fit as univariate_fit, genq_weights
 
     require_fit(fit, "am.rve")
     rows, notes = fit.effect_sizes, []
@@ -419,10 +425,12 @@ def rve_analysis(fit) -> RveAnalysis:
     if n_studies < 2:
         return too_few_studies(n_studies, fit.metric, notes)
     studies = independent_studies(fit)
-    tau2 = (univariate_fit(studies["yi"], studies["vi"], fit.method, "z", fit.level).tau2
-            if isinstance(fit, MultilevelFit) else fit.tau2)
+    multilevel_fit = isinstance(fit, MultilevelFit)
+    tau2 = univariate_fit(studies["yi"], studies["vi"], fit.method, "z", fit.level).tau2 if multilevel_fit else fit.tau2
+    weights = None if multilevel_fit else genq_weights(fit.vi, fit.method, fit.weights)  # GENQ's own, as metafor
     table = pd.concat([rve_table(rows, rho=rho, level=fit.level),
-                       cr2_frame(studies["yi"], studies["vi"], tau2, fit.level, fit.method)], ignore_index=True)
+                       cr2_frame(studies["yi"], studies["vi"], tau2, fit.level, fit.method, weights)],
+                      ignore_index=True)
     ids = rows["study_id"].astype(str).to_numpy()
     sensitive = sensitivity(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float), ids, level=fit.level)
     small = table["df"] < robust.SMALL_DF

@@ -17,6 +17,9 @@ studies i and j to a contrast is P_ij = delta_ij a_j - k_i' k_j, with a_j = g_j'
 k_j = L' X_j' g_j (L L' = B) — block-diagonal plus low rank — so the sums over all pairs
 that the df need reduce to per-study sums and p x p products. A_j needs the symmetric
 inverse square root of an m_j x m_j matrix: batched ``eigh`` over studies of equal size.
+
+:func:`cr2_working_weights` is the other case clubSandwich has (``inverse_var = FALSE``), for a model of
+independent rows weighted by weights of its own, a GENQ ``rma.uni(weights = a)``: its pair sums are low rank too.
 """
 
 from __future__ import annotations
@@ -187,3 +190,61 @@ def cr2(fit: MultilevelResult, level: float | None = None) -> RobustResult:
         groups.append(_Group(studies, X, phi, estimating))
     vcov = bread @ meat @ bread
     return RobustResult(fit, vcov, tuple(groups), fit.level if level is None else level)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkingWeightsResult(RobustResult):
+    """CR2 of a model of independent rows, each its own cluster, weighted by weights of its own (``w``, not
+    1/Phi): clubSandwich's ``inverse_var = FALSE`` working model, e.g. of a GENQ ``rma.uni(weights = a)``. With
+    B = (X'WX)^-1, Phi_i = v_i + tau^2, t_i = Phi_i w_i and Omega = B (sum_i w_i^2 Phi_i x_i x_i') B, the
+    contributions of rows i and j to a contrast c (g_i = c' B x_i w_i A_i) covary as
+
+        P_ij = delta_ij g_i^2 Phi_i + g_i g_j [x_i' Omega x_j - (t_i + t_j) x_i' B x_j] = diag + F D F',
+
+    F = g * [X, t X] (``stacked``) and D = [[Omega, -B], [-B, 0]] (``middle``): sums over pairs of rows reduce to
+    2p x 2p products, O(k). ``estimating``: the rows' x_i w_i A_i; ``diagonal``: Phi_i + r_i with r_i the i-th
+    diagonal of [X, t X] D [X, t X]'; ``phi``: Phi_i."""
+
+    estimating: np.ndarray
+    stacked: np.ndarray
+    middle: np.ndarray
+    phi: np.ndarray
+    diagonal: np.ndarray
+
+    def _pair_sums(self, contrasts: np.ndarray):
+        g = contrasts @ self.fit.vcov @ self.estimating.T  # (q, k)
+        omega = (g * self.diagonal) @ g.T
+        g = _symmetric_power(omega, -0.5) @ g
+        gram = np.einsum("si,ui,ia,ib->suab", g, g, self.stacked, self.stacked, optimize=True)
+        product = np.einsum("ab,subc->suac", self.middle, gram)
+        diagonal = self.phi * (2 * self.diagonal - self.phi)  # Phi_i^2 + 2 Phi_i r_i
+        pair_sums = (np.einsum("i,si,ti,ui,vi->stuv", diagonal, g, g, g, g, optimize=True)
+                     + np.einsum("suab,vtba->stuv", product, product))
+        return omega, pair_sums
+
+
+def cr2_working_weights(fit: MultilevelResult, weights, level: float | None = None) -> WorkingWeightsResult:
+    """CR2 covariance of a model of one row per cluster (``fit.data``; ``fit.beta`` and ``fit.vcov`` = (X'WX)^-1
+    of the model weighted by ``weights``, one per row of ``fit.data``; target variances v_i + ``fit.sigma2[0]``)
+    as clubSandwich's ``vcovCR(x, cluster, type = "CR2")`` of ``rma.uni(..., weights = a)``, whose working weights
+    are not the inverse of the target (``inverse_var = FALSE``): the adjustment of row i is
+    A_i = Phi_i [Phi_i (Phi_i (1 - 2 h_i) + x_i' Omega x_i)]^(-1/2), h_i = w_i x_i' B x_i (0 where the bracket is
+    at most 1e-12, as clubSandwich's matrix_power). Raises ValueError with fewer than 2 rows."""
+    if not cr2_defined(fit.n_studies):
+        raise ValueError(ONE_CLUSTER.format(n=fit.n_studies))
+    data, bread = fit.data, fit.vcov
+    X, w = data.X, np.asarray(weights, dtype=float)
+    phi = data.vi + fit.sigma2[0]
+    omega = bread @ ((X.T * (w**2 * phi)) @ X) @ bread
+    stacked = np.hstack([X, (phi * w)[:, None] * X])
+    p = X.shape[1]
+    middle = np.block([[omega, -bread], [-bread, np.zeros((p, p))]])
+    diagonal = phi + np.einsum("ia,ab,ib->i", stacked, middle, stacked)  # Phi_i (1 - 2 h_i) + x_i' Omega x_i
+    bracket = phi * diagonal  # clubSandwich's G_i
+    kept = bracket > EIGEN_TOLERANCE
+    adjustment = np.where(kept, phi / np.sqrt(np.where(kept, bracket, 1.0)), 0.0)
+    estimating = X * (w * adjustment)[:, None]
+    contributions = estimating * (data.yi - X @ fit.beta)[:, None]
+    vcov = bread @ (contributions.T @ contributions) @ bread
+    return WorkingWeightsResult(fit, vcov, (), fit.level if level is None else level, estimating=estimating,
+                                stacked=stacked, middle=middle, phi=phi, diagonal=diagonal)

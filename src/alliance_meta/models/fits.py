@@ -239,7 +239,7 @@ class Fit:
         if note is None:  # as the pipeline's forest plots: simulated rows say so
             note = figure_note(self.data)
         figures = save_forest_plot(self.data, row, self.metric, paths, level=self.level, options=options,
-                                   data_note=note)
+                                   data_note=note, weights=getattr(self, "weights", None))  # GENQ's own
         return figures[0] if len(figures) == 1 else figures
 
     def summary(self) -> str:

@@ -212,6 +212,16 @@ def genq_weights(vi: np.ndarray, method: str, weights=None) -> np.ndarray | None
     return default_genq_weights(vi) if weights is None else checked_weights(weights, vi.size)
 
 
+def model_weights(vi, tau2: float, method: str, weights=None) -> np.ndarray:
+    """Each study's weight in the pooled estimate of ``rma.uni`` (metafor's ``weights()``, not normalised): GENQ's
+    own weights (:func:`genq_weights`: ``weights``, by default 1/sqrt(vi)), for every other estimator
+    1 / (vi + tau^2) (tau^2 = 0 for a common-effect model or a tau^2 that did not converge, NaN)."""
+    vi = np.asarray(vi, dtype=float)
+    if method == "GENQ":
+        return genq_weights(vi, method, weights)
+    return 1.0 / (vi + (tau2 if np.isfinite(tau2) else 0.0))
+
+
 def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weights=None,
         control: Control | None = None, tau2_interval: bool = True, metric: str | None = None,
         validate: bool = True) -> PoolingResult:

@@ -1,5 +1,5 @@
 """Bubble plot of a continuous moderator: effect sizes against the moderator, areas
-proportional to the random-effects weights 1/(v_i + tau^2), with the meta-regression
+proportional to the model's weights (metafor's ``weights``: 1/(v_i + tau^2), GENQ's own), with the meta-regression
 line and its confidence band (metafor's ``regplot``; Thompson & Higgins 2002,
 Stat Med 21, 1559-1573), on the readers' scale (r for Fisher z)."""
 
@@ -15,6 +15,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from alliance_meta.analyses.moderators.univariate import not_estimable_reason  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
+from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, message_figure, metric_axis  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
@@ -35,7 +36,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
     centre = model.design.centres.get(name, 0.0) if model.design else 0.0
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axis = plt.subplots(figsize=(5.5, 4.0))
-        weights = 1.0 / (data["vi"].to_numpy(float) + model.tau2)
+        weights = model_weights(data["vi"].to_numpy(float), model.tau2, model.method, model.weights)
         sizes = 15 + 120 * weights / weights.max()
         axis.scatter(x, transform(data["yi"]), s=sizes, facecolor="#9ecae1", edgecolor="#1f4e79", lw=0.6,
                      alpha=0.7, zorder=2, label="Studies (area \u221d weight)")

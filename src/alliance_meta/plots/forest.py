@@ -1,7 +1,12 @@
 """Publication forest plots: one family, or its studies grouped by a moderator's levels.
 
-Rows: label, n, estimate [CI] and weight (random-effects weights 1/(v_i + tau^2) in percent; for the
-rows of a three-level fit metafor's weights(rma.mv), :func:`alliance_meta.models.multilevel.row_weights`);
+Rows: label, n, estimate [CI] and weight in percent, as metafor's ``forest`` shows ``weights(x)``: each study's
+weight in the pooled estimate, 1/(v_i + tau^2), or a GENQ model's own weights (by default 1/sqrt(v_i);
+:func:`alliance_meta.models.univariate.model_weights`); for the rows (effect sizes) of a three-level fit, each row's
+weight, the diagonal of the inverse of its study's block (metafor's ``weights(rma.mv)``, which ``forest.rma.mv``
+shows by default; :func:`alliance_meta.models.multilevel.row_weights`), not the study's share of the estimate
+(:func:`alliance_meta.models.multilevel.study_weights`, the ``rowsum`` weights summed by study), which the
+diagonal weights of its rows do not add up to;
 squares with area proportional to weight; CI whiskers with arrows where they
 leave the axis; summary diamonds; the prediction interval (IntHout et al. 2016, BMJ Open 6,
 e010247); a reference line at no effect (Lewis & Clarke 2001, BMJ 322, 1479; metafor's
@@ -23,6 +28,7 @@ from scipy import special  # noqa: E402
 
 from alliance_meta.engines.heterogeneity import one_effect_size  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
+from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
 from alliance_meta.plots.style import (column_name, counts_effect_sizes, no_test_between_levels,  # noqa: E402
@@ -51,9 +57,11 @@ def _interval_text(options, metric, centre, lower, upper) -> str:
 
 
 def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, options: ForestOptions,
-               pooled: dict | None = None) -> list[Row]:
-    """One row per study, sorted as configured; weights in percent of the rows given: 1 / (v_i + tau^2), or,
-    for the rows of a three-level fit (``pooled`` has sigma2_between), metafor's ``weights(rma.mv)``."""
+               pooled: dict | None = None, weights=None) -> list[Row]:
+    """One row per study, sorted as configured; weights in percent of the rows given: metafor's ``weights`` of the
+    model of ``pooled`` (its ``method``; none: 1 / (v_i + tau^2)), GENQ's ``weights`` (one per row; None: its
+    default 1/sqrt(v_i)), or, for the rows of a three-level fit (``pooled`` has sigma2_between),
+    ``weights(rma.mv)``."""
     yi, vi = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     critical = special.ndtri(0.5 + level / 200)
     if pooled is not None and _three_level(pooled) and "study_id" in data:
@@ -63,7 +71,7 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
         weights = row_weights(vi, data["study_id"], float(pooled["sigma2_between"]), float(pooled["sigma2_within"]),
                               rho if np.isfinite(rho) else 0.0)
     else:
-        weights = 1.0 / (vi + (tau2 if np.isfinite(tau2) else 0.0))
+        weights = model_weights(vi, tau2, (pooled or {}).get("method"), weights)
     percent = 100 * weights / weights.sum()
     labels = study_labels(data, options.labels)
     n = pd.to_numeric(data["n"], errors="coerce").to_numpy(float) if "n" in data else np.full(len(data), np.nan)
@@ -195,14 +203,15 @@ def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = N
 
 
 def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95.0,
-                options: ForestOptions | None = None, data_note: str | None = None):
+                options: ForestOptions | None = None, data_note: str | None = None, weights=None):
     """Figure of ``data`` (``yi``, ``vi``, optional ``n``, ``label``, ``authors``, ``year``) with one row of
-    ``pooled.csv`` (a mapping); all studies on one page. ``data_note`` ends the footnote."""
-    return _figures(data, pooled, metric, level, options or ForestOptions(), False, data_note)[0]
+    ``pooled.csv`` (a mapping); all studies on one page. ``data_note`` ends the footnote. ``weights``: a GENQ
+    model's own, one per row of ``data`` (None: its default 1/sqrt(vi); see :func:`study_rows`)."""
+    return _figures(data, pooled, metric, level, options or ForestOptions(), False, data_note, weights)[0]
 
 
-def _figures(data, pooled, metric, level, options, paged, data_note=None):
-    rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options, pooled)
+def _figures(data, pooled, metric, level, options, paged, data_note=None, weights=None):
+    rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options, pooled, weights)
     # what k counts, as the Results and the moderator plots say it: "k = 125 studies", "k = 20 effect sizes in
     # 10 studies" (a bare "k = 20" of a three-level fit read as 20 studies beside the Results' "k = 10 studies")
     count = pooled_count({**pooled, "k": len(data)})
@@ -268,15 +277,16 @@ def save_pages(figures_of, paths, options: ForestOptions) -> list:
 
 
 def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,
-                     options: ForestOptions | None = None, data_note: str | None = None) -> list:
+                     options: ForestOptions | None = None, data_note: str | None = None, weights=None) -> list:
     """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies);
-    ``data_note`` (e.g. that the data are simulated) ends the footnote of every page. Returns the figures
-    (:func:`save_pages`)."""
+    ``data_note`` (e.g. that the data are simulated) ends the footnote of every page; ``weights`` as
+    :func:`forest_plot`. Returns the figures (:func:`save_pages`)."""
     options = options or ForestOptions()
     if len(data) == 0:
         return save_pages(lambda paged: [forest_draw.message("No effect sizes in this family (k = 0).", data_note)],
                           paths, options)
-    return save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note), paths, options)
+    return save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note, weights), paths,
+                      options)
 
 
 def save_moderator_forest_plot(data, moderator, subgroups, overall, metric, paths, level=95.0, options=None,

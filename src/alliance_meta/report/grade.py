@@ -35,7 +35,7 @@ import pandas as pd
 
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
-from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE
+from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE, model_weights
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number
 from alliance_meta.report.formatting import apa_p_clause, is_finite, pooled_studies
@@ -75,8 +75,8 @@ def study_weights(analysis: pd.DataFrame, row: dict) -> pd.Series:
     between, within, rho = row.get("sigma2_between"), row.get("sigma2_within"), row.get("rho")
     if is_finite(between) and is_finite(within):
         return block_weights(v, studies, float(between), float(within), float(rho) if is_finite(rho) else 0.0)
-    tau2 = row.get("tau2")
-    weights = 1 / np.sqrt(v) if row.get("method") == "GENQ" else 1 / (v + (float(tau2) if is_finite(tau2) else 0.0))
+    tau2 = float(row["tau2"]) if is_finite(row.get("tau2")) else math.nan
+    weights = model_weights(v, tau2, str(row.get("method")))
     return pd.Series(weights, index=analysis.index).groupby(studies, sort=False).sum()
 
 
