@@ -158,8 +158,25 @@ def test_rows_are_matched_on_keys_and_every_disagreement_listed():
         ["patient", "therapist", "observer"]))
     assert table.loc["setting", "kind"] == "categorical" and table.loc["setting", "percent_agreement"] == 100
     assert table.loc["yi", "n_compared"] == 4 and table.loc["yi", "percent_agreement"] == 50.0
-    assert list(table.index[:3]) == ["family", "r", "n"]  # codebook order, free columns and yi, vi last
+    assert list(table.index[:3]) == ["r", "n", "t"]  # codebook order (no family: neither sheet has it), yi, vi last
     assert list(table.index[-3:]) == ["setting", "yi", "vi"]
+
+
+def test_only_the_cells_the_coders_typed_are_compared():
+    """A column the pipeline adds (family, filled with outcome) is no row of the agreement table, and cells the
+    pipeline derives in both sheets (an empty rob_overall, from the domains) are not compared; a column of the
+    sheets stays, as do cells one coder typed (family outcome beside a blank, which means outcome)."""
+    domains = {f"rob_{domain}": "low" for domain in ("participation", "attrition", "prognostic_factor", "outcome",
+                                                       "confounding", "analysis")}
+    first = [{**row, **domains, "rob_overall": None} for row in CODER1[:3]]
+    second = [{**row, **domains, "rob_overall": None} for row in CODER2[:3]]
+    table = compare_coders(sheet(first), sheet(second)).agreement.set_index("column")
+    assert "family" not in table.index
+    assert table.loc["rob_overall", ["n_compared", "n_one_coder"]].tolist() == [0, 0]
+    assert table.loc["rob_participation", "n_compared"] == 3
+    second[0]["family"] = "outcome"
+    table = compare_coders(sheet(first), sheet(second)).agreement.set_index("column")
+    assert table.loc["family", ["n_compared", "percent_agreement"]].tolist() == [1, 100]
 
 
 def test_only_the_studies_both_coders_coded_are_compared():
@@ -372,6 +389,24 @@ def test_report_has_a_double_coding_section():
     assert "data/raw/coder2.csv" in html
     assert ('<ul id="coding-notes"><li>the second coder&#39;s sheet has no es_id: rows are matched by position</li>'
             '</ul>' in html)  # the notes were in logs/coder_agreement.log alone
+
+
+def test_report_rounds_the_converted_numbers_of_the_disagreements_just_enough_to_tell_them_apart():
+    from alliance_meta.report.formatting import told_apart
+    from alliance_meta.report.html import coding_section
+
+    listed = pd.DataFrame({
+        "study_id": ["S", "S", "S"], "es_id": ["S-1"] * 3, "column": ["r", "yi", "vi"],
+        "coder1": ["0.2", "0.590258214932175", "0.00854700854700855"],
+        "coder2": ["-0.20", "0.590145159841188", "0.0119047619047619"],
+        "sheet_row_coder1": [2] * 3, "sheet_row_coder2": [2] * 3,
+        "yi_coder1": [0.590258214932175] * 3, "yi_coder2": [0.590145159841188] * 3})
+    kept = listed.copy()
+    rows = coding_section(pd.DataFrame({"column": ["yi"], "n_compared": [1]}), listed, "c2.csv").tables[1].rows
+    assert [row[2:5] for row in rows] == [["r", "0.2", "-0.20"], ["yi", "0.5903", "0.5901"], ["vi", "0.009", "0.012"]]
+    assert {tuple(row[7:]) for row in rows} == {("0.5903", "0.5901")}
+    pd.testing.assert_frame_equal(listed, kept)  # the CSV's frame keeps every digit
+    assert told_apart(-1e-16, 0.25) == ("0.000", "0.250") and told_apart(float("nan"), "0.1") == ("", "0.100")
 
 
 def test_a_second_coders_workbook_without_the_sheets_worksheet_name_is_read(tmp_path):

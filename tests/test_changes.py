@@ -82,6 +82,18 @@ def test_added_removed_edited_rows_and_result_flips():
     assert "rater now significant at .05 (p = .200 \u2192 p = .010)" in text
 
 
+def test_studies_added_or_removed_are_listed_in_sheet_order_as_their_effect_sizes():
+    """study_added rows came sorted by study_id (S10 before S9) while effect_size_added rows follow the sheet."""
+    before = record("a", [es("S1", "1", 2, 0.1), es("S9", "1", 3, 0.2), es("S10", "1", 4, 0.3), es("A", "1", 5, 0.3)],
+                    POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1), es("S9b", "1", 3, 0.2, r="0.2"), es("S10b", "1", 4, 0.4),
+                         es("B", "1", 5, 0.2), es("B", "2", 6, 0.2)], POOLED_A)
+    kinds = compare(before, after).groupby("change", sort=False)["study_id"].apply(list).to_dict()
+    assert kinds["study_added"] == ["S9b", "S10b", "B"]
+    assert kinds["effect_size_added"] == ["S9b", "S10b", "B", "B"]
+    assert kinds["study_removed"] == ["S9", "S10", "A"]
+
+
 def test_rows_numbered_by_position_are_followed_by_their_cells():
     """Without es_id in the sheet, rows are numbered S1-1, S1-2, ...: removing S1's 2nd row renumbers the
     3rd, which is still the same effect size (it was reported as the 2nd edited and the 3rd removed)."""

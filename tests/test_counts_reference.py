@@ -185,7 +185,7 @@ def test_count_rows_in_pooled_layout():
     rows = counts.count_rows(pd.concat([frame, extra], ignore_index=True))
     assert list(rows["method"]) == ["MH", "Peto", "GLMM"]
     assert (rows["test"] == "z").all() and (rows["k"] == 13).all()
-    assert rows["note"].str.startswith("13 of 14 row(s) had 2x2 counts").all()
+    assert rows["note"].str.startswith("13 of 14 rows had 2x2 counts").all()
     assert rows.loc[0, "estimate"] == pytest.approx(dataset("bcg")["mh"]["estimate"], rel=RELATIVE)
     assert rows.loc[0, "or"] == pytest.approx(math.exp(rows.loc[0, "estimate"]), rel=1e-12)
     assert {"or_ci_lower", "r", "r_pi_upper", "tau2", "q_p"} <= set(rows.columns)
@@ -222,9 +222,21 @@ def test_count_rows_reverse_and_one_table_per_study():
     rows = counts.count_rows(doubled, methods=("MH",))
     # rows swapped back by reverse = yes; the second table of each study set aside
     assert rows.loc[0, "estimate"] == pytest.approx(dataset("bcg")["mh"]["estimate"], rel=RELATIVE)
-    assert "13 further table(s)" in rows.loc[0, "note"]
+    assert "13 further tables" in rows.loc[0, "note"]
     everything = counts.count_rows(doubled, methods=("MH",), duplicates="all")
     assert everything.loc[0, "k"] == 26
+
+
+def test_count_notes_count_in_the_singular_and_plural():
+    """The notes read "6 of 9 row(s) ..., 1 double-zero table(s) left out"."""
+    frame = pd.DataFrame({"study_id": ["S1", "S1", "S2"], "n11": [10, 11, 0], "n12": [5, 5, 20],
+                          "n21": [8, 8, 0], "n22": [9, 9, 15], "reverse": "no"})
+    note = counts.count_rows(frame, methods=("MH",)).loc[0, "note"]
+    assert note.startswith("3 of 3 rows had 2x2 counts; 2 tables from 2 studies; no continuity correction; "
+                           "1 further table of studies with several set aside")
+    assert "; 1 double-zero table left out" in note
+    one = counts.count_rows(frame.iloc[[0]], methods=("MH",)).loc[0, "note"]
+    assert one.startswith("1 of 1 row had 2x2 counts; 1 table from 1 study;")
 
 
 def test_glmm_one_table_is_the_table_odds_ratio():

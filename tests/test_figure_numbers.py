@@ -92,6 +92,24 @@ def test_moderator_figures_write_r_without_leading_zero():
     plt.close("all")
 
 
+def test_a_slope_that_rounds_to_zero_is_never_minus_zero():
+    """One function (apa_number) rounds for reading: the bubble plot's title read "Slope −0.0000 ... [−0.0000, ...]"
+    for a moderator on a large scale, and the report's tables show a true-zero ICC of −8.7e-17 as 0.000."""
+    from alliance_meta.analyses import moderators
+    from alliance_meta.analyses.agreement import icc_agreement
+    from alliance_meta.plots.bubble import bubble_plot
+    from alliance_meta.report.formatting import readable_frame
+
+    data = simulated_rows(12).assign(year=lambda frame: frame["year"] * 1000)
+    bubble = bubble_plot(moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0), "z")
+    assert bubble.axes[0].get_title(loc="left").startswith("Slope 0.0000 Fisher $z$ per year, 95% CI [0.0000, 0.0000]")
+    icc = icc_agreement([[0.1, 0.1], [0.1, 0.5]])
+    assert -1e-15 < icc < 0
+    shown = readable_frame(pd.DataFrame({"icc": [icc], "kappa": [-1e-9], "estimate": [-4e-4], "r": [-0.001]}))
+    assert shown.iloc[0].tolist() == ["0.000", "0.000", "0.000", ".00"]
+    plt.close("all")
+
+
 def test_model_averaging_figure_writes_probabilities_and_r_without_leading_zero(fit):
     """"P(r = 0) = 0.00" in the title, 0.2 ... 1.0 on the probability axes."""
     figure = am.bma(fit, bias=False).plot(note="")

@@ -134,8 +134,8 @@ def test_pooled_table_note_says_what_k_of_the_count_rows_counts():
                           "n21": [30, 20, 12, 5, 45, NAN], "n22": [10, 5, 0, 3, 12, NAN], "reverse": "no"})
     rows = pd.concat([pd.DataFrame([pooled_row(k=6)]), counts.count_rows(sheet)], ignore_index=True)
     note = pooled_table(rows, "log_or").note
-    assert ("k of MH, Peto and GLMM = the 2x2 tables pooled: 5 of 6 row(s) had 2x2 counts; 5 table(s) from 5 "
-            "studies; no continuity correction; 1 double-zero table(s) left out (no information on the odds ratio; "
+    assert ("k of MH, Peto and GLMM = the 2x2 tables pooled: 5 of 6 rows had 2x2 counts; 5 tables from 5 "
+            "studies; no continuity correction; 1 double-zero table left out (no information on the odds ratio; "
             "metafor's drop00).") in note
     assert " MH: Q from log odds ratios with 1/2 added to tables with a zero cell (as metafor)." in note
     assert " GLMM: UM.FS by ML" in note and "Peto:" not in note

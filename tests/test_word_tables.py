@@ -421,10 +421,10 @@ def test_a_pooled_row_without_an_estimate_is_one_dash():
     nan = np.nan
     rows = [{"method": "Peto", "test": "z", "k": 4, "estimate": 2.184, "ci_lower": 1.125, "ci_upper": 3.241,
              "pi_lower": 1.125, "pi_upper": 3.241, "tau2": 0.0, "i2": 0.0, "q": 0.01, "q_df": 3, "q_p": 0.9997,
-             "note": "5 table(s) from 5 studies"},
+             "note": "5 tables from 5 studies"},
             {"method": "MH", "test": "z", "k": 4, "estimate": nan, "ci_lower": nan, "ci_upper": nan, "pi_lower": nan,
              "pi_upper": nan, "tau2": 0.0, "i2": nan, "q": nan, "q_df": 3, "q_p": nan,
-             "note": "5 table(s) from 5 studies; MH odds ratio undefined: the pooled odds ratio is infinite"}]
+             "note": "5 tables from 5 studies; MH odds ratio undefined: the pooled odds ratio is infinite"}]
     table = manuscript_table("pooled", pd.DataFrame(rows), "log_or")
     peto, mh = table.rows
     assert peto[3] == "8.88 [3.08, 25.56]" and peto[7] == "0.01 (3)"

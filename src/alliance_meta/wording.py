@@ -17,6 +17,24 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     return singular if one else (plural_form if plural_form is not None else singular + "s")
 
 
+def apa_integer(value: float) -> str:
+    """Whole numbers with thousands separators (``12,345``) and a typographic minus (``\u22125,180,125``); a missing
+    count (None, NaN, pandas' ``<NA>``) as a dash."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):  # None, pandas' NA
+        return "\u2013"
+    if not math.isfinite(number):
+        return "\u2013"
+    return f"{int(round(number)):,}".replace("-", MINUS)
+
+
+def counted(count: float, singular: str, plural_form: str | None = None) -> str:
+    """``1 study``, ``2 studies``, ``1,234 rows``: the count (:func:`apa_integer`) and the noun, singular for 1
+    (``plural_form`` defaults to ``singular + "s"``)."""
+    return f"{apa_integer(count)} {plural(count, singular, plural_form)}"
+
+
 def probability_percent(prob: float) -> str:
     """The mass of a Bayesian interval as its label's percent: 0.95 -> ``95``, 0.895 -> ``89.5`` (rounded past the
     float's noise: 100 x 0.57 is 56.99999999999999)."""

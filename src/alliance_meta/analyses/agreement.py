@@ -5,7 +5,7 @@ of the coders before they resolve their disagreements (PRISMA 2020 item 9; Cochr
 Handbook ch. 5). :func:`compare_coders` takes the two coders' sheets, validates both
 against the codebook, matches their rows on ``study_id`` and ``es_id`` and returns,
 for every coded column and for the converted effect size ``yi``, the agreement of the
-cells both coders filled in the studies both coded:
+cells both coders filled in the studies both coded (not the cells the pipeline fills or derives):
 
 - ``percent_agreement``: the share of those cells with the same value (0-100);
 - categorical columns: Cohen's kappa (:func:`cohen_kappa`) and Gwet's AC1
@@ -34,6 +34,7 @@ import pandas as pd
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.inputs.sheet import (
+    FIRST_DATA_ROW,
     HEADER_ROW,
     SHEET_ROW,
     column_key,
@@ -258,6 +259,14 @@ def _put_back(frame: pd.DataFrame, written: dict) -> pd.DataFrame:
     return frame
 
 
+def _typed_cells(sheet: pd.DataFrame) -> pd.DataFrame:
+    """Which cells of a sheet as read (:func:`alliance_meta.inputs.sheet.read_sheet`) the coder filled, indexed by
+    ``sheet_row``: a cell the pipeline fills or derives (``family``, ``rob_overall``) was not typed."""
+    frame = sheet.set_index(SHEET_ROW) if SHEET_ROW in sheet else sheet.set_axis(
+        np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(sheet)))
+    return frame.apply(lambda column: column.map(lambda value: pd.notna(value) and str(value).strip() != ""))
+
+
 def _named_as_first(first: pd.DataFrame, second: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The second coder's sheet with a column the first coder named in another case or spacing (``Setting``,
     ``setting``; free columns keep the header as written) renamed as the first's, and a note naming them."""
@@ -323,15 +332,17 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     with :func:`alliance_meta.inputs.effect_sizes.convert` (``metric_by_family`` as the
     config's ``metric``). Rows are matched on ``study_id`` and ``es_id`` (by their position within the
     study when only one sheet has ``es_id``, with a note). ``columns``
-    limits the comparison (default: every column of either sheet but the keys, codebook
-    columns first); ``yi`` and ``vi`` are always compared, on rows whose effect sizes both
-    coders converted to the same metric. A free column whose cells are all numbers is
+    limits the comparison (default: every column of either sheet as read but the keys, codebook
+    columns first; not ``family`` when neither has it); a cell neither coder filled (filled or derived by the
+    pipeline in both, as an empty ``rob_overall``) is not compared; ``yi`` and ``vi`` are always compared, on
+    rows whose effect sizes both coders converted to the same metric. A free column whose cells are all numbers is
     numeric. Numbers agree when they differ by at most ``tolerance`` relative. ``risk_of_bias``:
     the config's block of that name (the tool whose ``rob_*`` columns both sheets follow).
     """
     coder2, written, problems_note = _validated_as_coded(second, risk_of_bias)
     clean = {"coder1": _validated(first, "first coder's sheet", risk_of_bias), "coder2": coder2}
     clean["coder2"], renamed_note = _named_as_first(clean["coder1"], clean["coder2"])
+    typed = {"coder1": _typed_cells(first), "coder2": _named_as_first(clean["coder1"], _typed_cells(second))[0]}
     by_position = _has_es_id(clean["coder1"]) != _has_es_id(clean["coder2"])
     keyed = {coder: _keyed(frame, by_position) for coder, frame in clean.items()}
     effects = {}
@@ -359,7 +370,8 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     unmatched = unmatched[~one_study].reset_index(drop=True)
 
     if columns is None:
-        present = [c for c in dict.fromkeys(list(one.columns) + list(two.columns)) if c != SHEET_ROW]
+        present = [c for c in dict.fromkeys(list(one.columns) + list(two.columns))
+                   if c != SHEET_ROW and any(c in typed[coder] for coder in CODERS)]  # not one the pipeline adds
         order = {name: position for position, name in enumerate(codebook.CODEBOOK_COLUMNS)}
         columns = sorted(present, key=lambda c: (order.get(c, len(order)), present.index(c)))
     rows, listed = [], []
@@ -368,6 +380,14 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     cells = {column: (one.reindex(matched)[column] if column in one else pd.Series(np.nan, index=matched),
                       two_as_coded.reindex(matched)[column] if column in two else pd.Series(np.nan, index=matched))
              for column in columns if column not in KEYS}
+    # a cell neither coder typed (a family or rob_overall the pipeline filled in both sheets) is not compared
+    rows_of = {"coder1": one.loc[matched, SHEET_ROW].to_numpy(), "coder2": two.loc[matched, SHEET_ROW].to_numpy()}
+    for column, (a, b) in cells.items():
+        filled = np.zeros(len(matched), dtype=bool)
+        for coder in CODERS:
+            if column in typed[coder]:
+                filled |= typed[coder][column].reindex(rows_of[coder], fill_value=False).to_numpy(dtype=bool)
+        cells[column] = (a.where(filled), b.where(filled))
     for name in CONVERTED:
         cells[name] = (yi["coder1"][name].where(same_metric), yi["coder2"][name].where(same_metric))
     # A column one sheet lacks (a second coder who coded the effect sizes but not the labels or risk of bias)
@@ -375,7 +395,8 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     # exception: a coder without it chose another kind of input, and its cells show which.
     single = {coder: [column for column in cells if column not in EFFECT_SIZE_COLUMNS
                       and column in frame and column not in other]
-              for coder, frame, other in (("first", one, two), ("second", two, one))}
+              for coder, frame, other in (("first", typed["coder1"], typed["coder2"]),
+                                          ("second", typed["coder2"], typed["coder1"]))}
     for column, (a, b) in cells.items():
         numeric = column in codebook.NUMERIC_COLUMNS or column in CONVERTED or _all_numbers(column, a, b)
         as_written = b.copy()  # the second coder's cells, "n = 95" and all, for the disagreements table

@@ -44,6 +44,7 @@ from scipy import special
 
 from alliance_meta.engines.heterogeneity import i2_h2, level_alpha, typical_sampling_variance
 from alliance_meta.models.univariate import CONTRACT_COLUMNS, EXTRA_COLUMNS, PoolingResult
+from alliance_meta.wording import apa_integer, counted
 
 METHODS = ("MH", "Peto", "GLMM")
 SEPARATION = 30.0
@@ -194,7 +195,7 @@ def _heterogeneity(q: float, df: int) -> tuple[float, float, float]:
 def _double_zero_note(t: Tables) -> str:
     if not t.double_zero:
         return ""
-    return (f"{t.double_zero} double-zero table(s) left out (no information on the odds ratio; "
+    return (f"{counted(t.double_zero, 'double-zero table')} left out (no information on the odds ratio; "
             "metafor's drop00)")
 
 
@@ -675,7 +676,7 @@ def table_rows(effect_sizes: pd.DataFrame, duplicates: str = "first") -> tuple[p
     if duplicates == "first":
         kept = frame.drop_duplicates("study_id", keep="first")
         if len(kept) < len(frame):
-            notes.append(f"{len(frame) - len(kept)} further table(s) of studies with several set aside "
+            notes.append(f"{counted(len(frame) - len(kept), 'further table')} of studies with several set aside "
                          "(one table per study: the first)")
         frame = kept
     return frame.reset_index(drop=True), notes
@@ -705,8 +706,8 @@ def count_rows(effect_sizes: pd.DataFrame, metric: str = "log_or", methods=METHO
     n_rows = len(effect_sizes)
     with_counts = int(effect_sizes[list(COUNT_COLUMNS)].apply(pd.to_numeric, errors="coerce")
                       .notna().all(axis=1).sum())
-    lead = (f"{with_counts} of {n_rows} row(s) had 2x2 counts; {len(frame)} table(s) from "
-            f"{frame['study_id'].nunique()} stud{'y' if frame['study_id'].nunique() == 1 else 'ies'}; "
+    lead = (f"{apa_integer(with_counts)} of {counted(n_rows, 'row')} had 2x2 counts; "
+            f"{counted(len(frame), 'table')} from {counted(frame['study_id'].nunique(), 'study', 'studies')}; "
             "no continuity correction")
     rows = []
     for method in methods:

@@ -344,8 +344,16 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
     # a study whose every effect size came (went) by a corrected id is no study added (removed): those rows say so
     moved_in = studies(after, corrected) - studies(after, after.keys() - corrected.keys())
     moved_out = studies(before, corrected.values()) - studies(before, before.keys() - set(corrected.values()))
+    def in_sheet_order(studies, records: list[dict]) -> list:
+        """``studies`` by their first row in the sheet of ``records`` (the order a reviewer checks them in)."""
+        first = {}
+        for record in records:
+            first[record["study_id"]] = min(first.get(record["study_id"], record["sheet_row"]), record["sheet_row"])
+        return sorted(studies, key=lambda study: (first[study], study))
+
     rows = []
-    for study, old_name in sorted(renamed.items()):
+    for study in in_sheet_order(renamed, current["effect_sizes"]):
+        old_name = renamed[study]
         members = [row for row in current["effect_sizes"] if row["study_id"] == study]
         old_rows = [row for row in previous["effect_sizes"] if row["study_id"] == old_name]
         rows.append(_row("study_renamed", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
@@ -355,11 +363,11 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
                               + rows_phrase([m["sheet_row"] for m in members])))
     studies_before -= set(renamed.values())
     studies_after -= set(renamed)
-    for study in sorted(studies_after - studies_before - moved_in):
+    for study in in_sheet_order(studies_after - studies_before - moved_in, current["effect_sizes"]):
         members = [row for row in current["effect_sizes"] if row["study_id"] == study]
         rows.append(_row("study_added", members[0]["family"], study, sheet_row=members[0]["sheet_row"],
                          note=f"{_effect_sizes(members)} on sheet " + rows_phrase([m["sheet_row"] for m in members])))
-    for study in sorted(studies_before - studies_after - moved_out):
+    for study in in_sheet_order(studies_before - studies_after - moved_out, previous["effect_sizes"]):
         members = [row for row in previous["effect_sizes"] if row["study_id"] == study]
         rows.append(_row("study_removed", members[0]["family"], study, sheet_row_previous=members[0]["sheet_row"],
                          note=f"{_effect_sizes(members)}, previously on sheet "

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
-from alliance_meta.wording import (MINUS, apa_number, apa_p, apa_p_clause, apa_probability,  # noqa: F401
-                                   apa_setting, probability_percent)
+from alliance_meta.wording import (MINUS, apa_integer, apa_number, apa_p, apa_p_clause,  # noqa: F401
+                                   apa_probability, apa_setting, counted, probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -102,13 +102,6 @@ R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no he
                 "account for")
 
 
-def apa_integer(value: float) -> str:
-    """Whole numbers with thousands separators (``12,345``) and a typographic minus (``\u22125,180,125``)."""
-    if pd.isna(value) or not math.isfinite(float(value)):  # None, NaN, or a count column's <NA> (Int64)
-        return "\u2013"
-    return f"{int(round(float(value))):,}".replace("-", MINUS)
-
-
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 #: From here on a whole number's digits are beyond a double's precision: shown as 2.25 \u00d7 10\u00b2\u2077.
 SCIENTIFIC_FROM = 1e15
@@ -161,6 +154,14 @@ def format_cell(column: str, value: object) -> str:
     return apa_number(number, decimals)
 
 
+def told_apart(first: object, second: object, least: int = 3) -> tuple[str, str]:
+    """Two numbers (:func:`apa_number`) with the fewest decimals, at least ``least``, that tell them apart
+    (0.590258 and 0.590145 as ``0.5903`` and ``0.5901``); a missing one blank."""
+    values = [float(value) if is_finite(value) else math.nan for value in (first, second)]
+    decimals = next((d for d in range(least, 18) if apa_number(values[0], d) != apa_number(values[1], d)), least)
+    return tuple(apa_number(value, decimals) if math.isfinite(value) else "" for value in values)
+
+
 def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with every cell formatted for reading (strings); integer columns stay whole,
     identifier columns (:func:`is_identifier`) as written."""
@@ -175,14 +176,6 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             columns[column] = [format_cell(str(column), value) for value in frame[column]]
     return pd.DataFrame(columns, index=frame.index, dtype=object)
-
-
-def counted(count: float, singular: str, plural: str | None = None) -> str:
-    """``1 study``, ``2 studies``, ``1,234 rows``: the count (:func:`apa_integer`) and the noun, singular for 1
-    (``plural`` defaults to ``singular + "s"``)."""
-    from alliance_meta.wording import plural as noun
-
-    return f"{apa_integer(count)} {noun(count, singular, plural)}"
 
 
 def listed(items) -> str:

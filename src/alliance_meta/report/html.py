@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
-from alliance_meta.report.formatting import apa_integer, counted, is_finite, probability_percent, readable_frame
+from alliance_meta.report.formatting import (apa_integer, counted, is_finite, probability_percent, readable_frame,
+                                             told_apart)
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
@@ -386,7 +388,7 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     spelled differently, ...); the paragraph tells of studies in one sheet only when a note names them."""
     disagreements = disagreements.astype({column: float for column in ("sheet_row_coder1", "sheet_row_coder2")
                                           if column in disagreements})  # a missing row is NaN, not pd.NA
-    from alliance_meta.analyses.agreement import ONE_CODER_NOTE_END, disagreement_counts
+    from alliance_meta.analyses.agreement import CONVERTED, ONE_CODER_NOTE_END, disagreement_counts
 
     counts = disagreement_counts(disagreements)
     consequence = (f" (changing the converted effect size or its variance in {counted(counts.converted, 'row')})"
@@ -404,11 +406,19 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                  "columns and for the converted effect sizes (yi) and variances (vi). The analysis uses the data "
                  "sheet alone.")
 
+    shown = disagreements.astype(object)  # the converted numbers rounded for reading; the CSV keeps every digit
+    for pair, rows in ((["coder1", "coder2"], shown["column"].isin(CONVERTED).to_numpy()),
+                       (["yi_coder1", "yi_coder2"], np.ones(len(shown), dtype=bool))):
+        if rows.any():
+            shown.loc[rows, pair] = np.array([told_apart(*values) for values in shown.loc[rows, pair].to_numpy()],
+                                             dtype=object)
     return CodingSection(paragraph, notes=[note for note in notes if note.strip()], tables=[
         html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False,
                    source="results/agreement.csv"),
-        html_table("disagreements", disagreements, "Disagreements to resolve (spreadsheet rows of both sheets)",
-                   note="Rows with column (row) are effect sizes one coder missed in a study both coded.",
+        html_table("disagreements", shown, "Disagreements to resolve (spreadsheet rows of both sheets)",
+                   note="Rows with column (row) are effect sizes one coder missed in a study both coded. The converted "
+                        "yi and vi have the fewest decimals (at least 3) that tell the two values apart; "
+                        "results/disagreements.csv has every digit.",
                    source="results/disagreements.csv"),
     ])
 
