@@ -176,6 +176,15 @@ def test_a_double_quote_never_closed_stops_the_reading_instead_of_swallowing_the
     assert problems == [] and list(clean["authors"]) == ["Smith, J.\nand Jones", 'Jones "the younger"', "Miller Jr"]
 
 
+def test_a_double_quote_never_closed_after_a_quote_out_of_place_still_stops_the_reading(tmp_path):
+    """The strict reader stopped at the first odd quote, row 2's '"Miller" Jr', found no line break in it and let the
+    sheet pass: rows 4 and 5 were read into row 3's authors cell, 2 studies and no problem."""
+    text = ('study_id,r,n,authors\nS1,0.3,40,"Miller" Jr\nS2,0.2,50,"Jones et al.\nS3,0.25,60,Lee\n'
+            'S4,0.1,70,Brown\n')
+    with pytest.raises(SheetError, match=r'row 3, column authors, value "Jones et al\.": a double quote opens'):
+        read_sheet(write_bytes(tmp_path, text.encode()))
+
+
 def test_trailing_empty_rows_and_columns_and_a_value_beyond_the_header(tmp_path):
     text = "study_id,r,n,,\nS1,0.3,50,,\nS2,0.2,60,,\n,,,,\n , , ,,\n,,,,\n"
     raw, clean, problems = read(write_bytes(tmp_path, text.encode()))

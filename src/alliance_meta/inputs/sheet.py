@@ -405,20 +405,25 @@ def _csv_rows(path: Path) -> tuple[pd.DataFrame, str]:
 def _unclosed_quote(text: str, delimiter: str, records: list[list[str]]) -> str | None:
     """Where a cell opens a double quote that no quote closes, every row after it is read into that cell (a
     stray quote in an authors cell: the rest of the sheet is gone without a word): the row, column and value.
-    Found by the strict reader, which stops at the record that the lenient one (``records``) read on; a record it
-    stops at without a line break in a cell (``"Smith" Jr``) is read as the lenient reader reads it."""
-    read = 0
-    try:
-        for read, _ in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), 1):
-            pass
-        return None
-    except csv.Error:
-        record = records[read] if read < len(records) else []
-    for index, cell in enumerate(record):
-        if "\n" in cell or "\r" in cell:
-            header = records[0][index] if read and index < len(records[0]) else f"{index + 1}"
-            first_line = re.split(r"\r\n|\r|\n", cell, maxsplit=1)[0]
-            return (f'row {read + 1}, column {header}, value "{first_line[:40]}": a double quote opens this cell '
+    Found record by record, as the lenient reader reads them (``records``: its header names the column): one with a
+    line break in a cell whose lines the strict reader cannot read. A quote that is only out of place (``"Smith"
+    Jr``), in a record before or after it, is read as the lenient reader reads it."""
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines, delimiter=delimiter)
+    end = 0
+    for index, record in enumerate(reader):
+        first, end = end, reader.line_num  # the record's lines
+        broken = [column for column, cell in enumerate(record) if "\n" in cell or "\r" in cell]
+        if not broken:
+            continue
+        try:
+            for _ in csv.reader(lines[first:end], delimiter=delimiter, strict=True):
+                pass
+        except csv.Error:
+            column = broken[0]
+            header = records[0][column] if index and column < len(records[0]) else f"{column + 1}"
+            first_line = re.split(r"\r\n|\r|\n", record[column], maxsplit=1)[0]
+            return (f'row {index + 1}, column {header}, value "{first_line[:40]}": a double quote opens this cell '
                     "and is never closed, so the rows after it were read into this one cell; delete the quote (or "
                     "close it) and save the sheet again")
     return None
