@@ -94,7 +94,9 @@ def test_moderator_figures_write_r_without_leading_zero():
 
 def test_a_slope_that_rounds_to_zero_is_never_minus_zero():
     """One function (apa_number) rounds for reading: the bubble plot's title read "Slope −0.0000 ... [−0.0000, ...]"
-    for a moderator on a large scale, and the report's tables show a true-zero ICC of −8.7e-17 as 0.000."""
+    for a moderator on a large scale, then "0.0000 [0.0000, 0.0000]": its decimals now show the CI's width to two
+    significant digits (:func:`alliance_meta.wording.interval_decimals`); the report's tables show a true-zero ICC
+    of −8.7e-17 as 0.000."""
     from alliance_meta.analyses import moderators
     from alliance_meta.analyses.agreement import icc_agreement
     from alliance_meta.plots.bubble import bubble_plot
@@ -102,7 +104,11 @@ def test_a_slope_that_rounds_to_zero_is_never_minus_zero():
 
     data = simulated_rows(12).assign(year=lambda frame: frame["year"] * 1000)
     bubble = bubble_plot(moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0), "z")
-    assert bubble.axes[0].get_title(loc="left").startswith("Slope 0.0000 Fisher $z$ per year, 95% CI [0.0000, 0.0000]")
+    assert bubble.axes[0].get_title(loc="left").startswith(
+        "Slope \u22120.000001 Fisher $z$ per year, 95% CI [\u22120.000020, 0.000018]")
+    from alliance_meta.wording import interval_decimals
+
+    assert [interval_decimals(*ci, 4) for ci in [(-0.00009, 0.00001), (-0.0032, 0.0024), (5.1, 19.5)]] == [5, 4, 4]
     icc = icc_agreement([[0.1, 0.1], [0.1, 0.5]])
     assert -1e-15 < icc < 0
     shown = readable_frame(pd.DataFrame({"icc": [icc], "kappa": [-1e-9], "estimate": [-4e-4], "r": [-0.001]}))

@@ -202,3 +202,20 @@ def test_fisher_z_ticks_within_r_of_09_are_unchanged():
         else:  # the upper side gains ticks beyond the round ones; the lower side keeps its own
             np.testing.assert_allclose(values[: len(round_ticks)], round_ticks, atol=1e-9)
             assert values.max() > 0.9
+
+
+def test_labels_have_one_space_between_words():
+    """A double space typed in ``authors`` or ``label`` stayed in the plots' labels, the analysis' ``label``
+    column and the Word table of study characteristics; the sheet's cells keep it."""
+    from alliance_meta.inputs.effect_sizes import default_labels
+    from alliance_meta.plots.risk_of_bias import study_names
+    from alliance_meta.report.tables import study_characteristics_table
+
+    data = pd.DataFrame({"study_id": ["a", "b"], "authors": ["Simulated study  Jones", " Simulated\tLee "],
+                         "year": [2005, np.nan], "label": ["", "Lee  trial"]})  # SIMULATED
+    assert study_labels(data) == ["Simulated study Jones (2005)", "Lee trial"]
+    assert study_labels(data, "authors_year") == study_names(data) == ["Simulated study Jones (2005)", "Simulated Lee"]
+    assert list(default_labels(data)) == ["Simulated study Jones (2005)", "Simulated Lee"]
+    table = study_characteristics_table(data.assign(k_effect_sizes=1, estimate=0.3, ci_lower=0.1, ci_upper=0.5),
+                                        "z")
+    assert [row[0] for row in table.rows] == ["Simulated study Jones", "Simulated Lee"]

@@ -349,3 +349,21 @@ def test_funnel_secondary_axis_labels_do_not_run_together():
     assert len(boxes) >= 3
     assert all(right.x0 - left.x1 >= 0.5 * left.height for left, right in zip(boxes, boxes[1:]))
     plt.close(figure)
+
+
+@pytest.mark.parametrize("metric", ["r", "z"])
+def test_axis_ends_near_a_labelled_tick(metric):
+    """Ticks 0, .2, .4 on an axis reaching .58 (the psychometric plot) left its end unlabelled: the end moves
+    out to the next round tick where the last one lies more than three quarters of a step (BARE_END) inside."""
+    from alliance_meta.plots.forest_draw import SCALES, ticks, x_limits
+    from alliance_meta.plots.forest_layout import Row
+
+    inverse = SCALES[metric][2]
+    rows = [Row("study", ["a"], lower=float(inverse(-0.27)), upper=float(inverse(0.10))),
+            Row("study", ["b"], lower=float(inverse(0.05)), upper=float(inverse(0.55)))]
+    low, high = x_limits(rows, metric, ForestOptions())
+    positions, _ = ticks(low, high, metric, ForestOptions(), panel=3.0)
+    transform = SCALES[metric][1]
+    step = np.diff(transform(positions)).min()
+    assert transform(high) - transform(positions[-1]) <= 0.75 * step + 1e-9
+    assert transform(positions[0]) - transform(low) <= 0.75 * step + 1e-9

@@ -463,3 +463,30 @@ def test_numbers_analysed_as_levels_are_named_as_the_sheet_names_them():
                                   permutations=0)
     for numbers, text in zip(tables, as_text):
         pd.testing.assert_frame_equal(numbers, text)
+
+
+def test_the_log_says_why_a_moderator_model_was_not_fitted(tmp_path):
+    """The log read "QM = nan, p = nan, permutation p = nan (one level)" where the tables give the reason."""
+    import runpy
+    from types import SimpleNamespace
+
+    from alliance_meta.io import write_table
+
+    rows = pd.DataFrame({"study_id": list("abcdef"), "yi": [0.2, 0.3, 0.1, 0.4, 0.35, 0.25],
+                         "vi": [0.01, 0.012, 0.02, 0.015, 0.01, 0.02], "modality": ["CBT"] * 6,
+                         "rater": ["patient", "therapist"] * 3})  # SIMULATED
+    write_table(rows, tmp_path / "effect_sizes.csv")
+    log = tmp_path / "moderators.log"
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(effect_sizes=str(tmp_path / "effect_sizes.csv")), log=[str(log)],
+        output=SimpleNamespace(**{name: str(tmp_path / f"{name}.csv")
+                                  for name in ("moderators", "subgroups", "meta_regression")}),
+        params=SimpleNamespace(moderators=["modality", "rater"], continuous=[], meta_regression=[],
+                               reference_levels={}, permutations=0, seed=1, centre=True,
+                               fit={"metric": "z", "dependence": "aggregate", "rho": 0.5, "aggregate_method": "gls"}))
+    script = Path(__file__).parents[1] / "workflow" / "scripts" / "moderators.py"
+    runpy.run_path(str(script), init_globals={"snakemake": snakemake})
+    text = log.read_text()
+    assert "nan" not in text
+    assert "modality: k = 6 (0 effect sizes without a value), not fitted: " in text
+    assert "rater: k = 6 (0 effect sizes without a value), QM = " in text and "permutation p = n/a" in text

@@ -507,6 +507,16 @@ def test_a_number_beyond_a_double_is_a_problem_without_a_suggestion_to_write_it(
                            "check the source")]
 
 
+def test_the_text_inf_is_not_said_to_be_too_large_a_number():
+    """"inf" was said to have "its magnitude beyond the largest number a computer stores"."""
+    raw = pd.DataFrame({"sheet_row": [2, 3, 4], "study_id": ["S1", "S2", "S3"], "r": ["inf", "0.2", "-Infinity"],
+                        "n": ["40", " INF ", "50"]})
+    _, problems = validate_sheet(raw)
+    assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
+        (row, column, value, "is not a finite number: write the value the study reports")
+        for row, column, value in [(2, "r", "inf"), (3, "n", "INF"), (4, "r", "-Infinity")]]
+
+
 def test_format_problems_groups_and_counts():
     problems = [Problem(7, "r", "1.3", "must lie strictly between -1 and 1", "correlation_range"),
                 Problem(3, "r", "0,35", 'is not a number; write "0.35"', "number"),

@@ -110,6 +110,12 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def log_number(value: object, spec: str = ".4g") -> str:
+    """A number of a log line, formatted with ``spec``, or ``n/a`` when it is missing (NaN or None): logs read
+    "QM = nan, p = nan" beside the reason a moderator model was not fitted."""
+    return "n/a" if value is None or pd.isna(value) else format(float(value), spec)
+
+
 def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> logging.Logger:
     """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps; matplotlib's warnings
     about characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`)."""

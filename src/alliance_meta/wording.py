@@ -64,6 +64,12 @@ def family_name(family: str, capital: bool = False) -> str:
     return name[:1].upper() + name[1:] if capital else name
 
 
+def single_spaced(text: str) -> str:
+    """``text`` with each run of spaces, tabs or line breaks one space, none at either end: labels built from
+    a cell typed "Simulated study  Jones" kept its double space."""
+    return " ".join(text.split())
+
+
 def without_leading_zero(text: str) -> str:
     """``text`` with the leading zero of each number below 1 in magnitude left out, as APA writes a number that
     cannot exceed 1 (a correlation, a probability, a p value): ``0.25`` -> ``.25``, ``\u22120.5`` -> ``\u2212.5``,
@@ -81,6 +87,13 @@ def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> st
     if not leading_zero:
         text = without_leading_zero(text)
     return text.replace("-", MINUS)
+
+
+def interval_decimals(lower: float, upper: float, least: int = 2) -> int:
+    """Decimals that show an interval's width to two significant digits, at least ``least``: a slope per patient
+    of \u22120.00004 [\u22120.00009, 0.00001] read "0.0000 [0.0000, 0.0000]" with four."""
+    width = abs(float(upper) - float(lower))
+    return max(least, 1 - math.floor(math.log10(width))) if math.isfinite(width) and width > 0 else least
 
 
 def apa_probability(value: float, decimals: int = 2, exact_ends: bool = False) -> str:

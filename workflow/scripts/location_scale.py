@@ -6,7 +6,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 from alliance_meta.analyses.location_scale import location_scale_tables
 from alliance_meta.inputs.planning import family_reference_levels
-from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.io import log_number, read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "location_scale")
@@ -23,7 +23,7 @@ for model in coefficients.drop_duplicates("model").itertuples():
     if model.note:
         logger.warning("location-scale model %s: %s", model.model, model.note)
     if "lrt" in coefficients and model.converged is not False:
-        logger.info("location-scale model %s: k = %d, LRT of the scale part = %.3f on %s df, p = %.4f",
-                    model.model, model.k, model.lrt, model.lrt_df, model.lrt_p)
+        logger.info("location-scale model %s: k = %d, LRT of the scale part = %s on %s df, p = %s",
+                    model.model, model.k, log_number(model.lrt, ".3f"), model.lrt_df, log_number(model.lrt_p, ".4f"))
 write_table(coefficients, snakemake.output.table)
 write_table(per_level, snakemake.output.tau2)

@@ -5,7 +5,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 import alliance_meta as am
 from alliance_meta.analyses.bias import bias_frame
-from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.io import log_number, read_table, setup_logging, write_table
 from alliance_meta.plots.funnel import funnel_plot
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.style import save_figure
@@ -28,7 +28,7 @@ else:
     table, studies = bias_frame([], snakemake.params.fit["metric"]), rows
     figure = funnel_plot(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float), snakemake.params.fit["metric"], None)
 for row in table.itertuples():
-    logger.info("%s: statistic = %.4g, p = %.4g, estimate = %.4g %s", row.test, row.statistic, row.p,
-                row.estimate, row.note)
+    logger.info("%s: statistic = %s, p = %s, estimate = %s %s", row.test, log_number(row.statistic),
+                log_number(row.p), log_number(row.estimate), row.note)
 write_table(table, output.table)
 save_figure(figure, [output.pdf, output.png, output.svg], figure_note(studies))

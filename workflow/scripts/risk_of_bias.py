@@ -7,7 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import alliance_meta as am
 from alliance_meta.analyses.risk_of_bias import high_risk_sentence, study_weights
 from alliance_meta.inputs.risk_of_bias import study_judgements, tool_from_config
-from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.io import log_number, read_table, setup_logging, write_table
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot, traffic_light
 
@@ -31,5 +31,6 @@ save_rob_figures(lambda paged: [summary_plot(judgements, tool, weights, note=not
                  [output.summary_pdf, output.summary_png, output.summary_svg])
 sensitivity = am.risk_of_bias_sensitivity(fit, tool).to_frame()
 for row in sensitivity.itertuples():
-    logger.info("%s: k = %d studies, estimate %.4f %s", row.subset, row.k_studies, row.estimate, row.note)
+    logger.info("%s: k = %d studies, estimate %s %s", row.subset, row.k_studies, log_number(row.estimate, ".4f"),
+                row.note)
 write_table(sensitivity, output.sensitivity)

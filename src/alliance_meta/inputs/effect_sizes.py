@@ -39,6 +39,7 @@ from scipy import special
 from alliance_meta.engines import distributions as dist
 from alliance_meta.inputs.codebook import INPUT_KIND_BY_NAME, INPUT_KINDS, VOCABULARIES, InputKind
 from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
+from alliance_meta.wording import single_spaced
 
 METRICS = ("z", "smd", "log_or")
 DEFAULT_METRIC_BY_FAMILY = {"outcome": "z", "dropout": "smd"}
@@ -577,7 +578,7 @@ def default_labels(frame: pd.DataFrame) -> pd.Series:
     study = frame["study_id"].astype(str)
     if "authors" not in frame.columns:
         return study
-    authors = frame["authors"].astype("string").str.strip()
+    authors = frame["authors"].astype("string").map(single_spaced, na_action="ignore")
     year = pd.to_numeric(frame["year"], errors="coerce") if "year" in frame.columns else pd.Series(np.nan, index=frame.index)
     year_text = year.astype("Int64").astype("string")
     label = authors.where(year_text.isna(), authors + " (" + year_text + ")")

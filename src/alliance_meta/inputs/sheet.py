@@ -1226,7 +1226,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return "is not a year: write the year of publication (e.g. 2004)"
     if is_placeholder(value):
         return PLACEHOLDER_MESSAGE
-    if math.isinf(_as_float(value)):  # 1e400, inf
+    if math.isinf(_as_float(value)):  # 1e400, or the text inf, -Infinity
+        if not re.search(r"\d", value):
+            return "is not a finite number: write the value the study reports"
         return "is not a number: its magnitude is beyond the largest number a computer stores (1.8e308); check the source"
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
     if suggestion and "%" in value and column in COUNT_CELLS:  # 85% of a group is no count of 85 patients

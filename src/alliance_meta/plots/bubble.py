@@ -17,7 +17,7 @@ from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, message_figure, metric_axis  # noqa: E402
-from alliance_meta.wording import apa_number  # noqa: E402
+from alliance_meta.wording import apa_number, interval_decimals  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
 SLOPE_UNITS = ByMetric({"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}, "$d$")
@@ -53,7 +53,8 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
             axis.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
         axis.set_ylabel(label)
         slope = model.coefficients("z").iloc[1]
-        numbers = [apa_number(value, 4) for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]  # no "−0.0000"
+        decimals = interval_decimals(slope.ci_lower, slope.ci_upper, 4)
+        numbers = [apa_number(value, decimals) for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]
         unit = SLOPE_UNITS[metric]
         # as the reports: where tau^2 without the moderator is 0, metafor's R^2 is 0 by rule and measures nothing
         r2 = ("$R^2$ not given ($\\tau^2$ = 0 without the moderator)" if r2_not_meaningful(model.tau2_null)

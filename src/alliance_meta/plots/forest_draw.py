@@ -36,6 +36,12 @@ ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 #: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).
 SPARSE_ODDS_TICKS = ((0.01, 0.1, 1, 10, 100), (0.001, 0.01, 0.1, 1, 10, 100, 1000), (0.001, 1, 1000))
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
+#: the largest magnitude (display scale) of an axis of correlations: Fisher z shown as r, and r itself (the
+#: psychometric plot), whose t intervals can reach beyond +/-1
+AXIS_BOUNDS = {"z": 0.99, "r": 1.0}
+#: the longest stretch of an axis beyond its outermost tick, in tick steps: more reads as a missing tick (0, .2,
+#: .4 on an axis ending at .59), less as the margin round the intervals (the demo's forest: \u2212.38 below \u2212.25)
+BARE_END = 0.75
 KEEP_PANEL = 2.5  # inches of the plot panel that a whole (uncut) plots.columns column may not take
 
 
@@ -95,10 +101,50 @@ def x_limits(rows: list[Row], metric: str, options) -> tuple[float, float]:
     high = max([np.quantile(uppers, 1 - trim) if len(studies) else 0.0, SCALES[metric][3], *summary])
     pad = 0.04 * (high - low or 1.0)
     low, high = low - pad, high + pad
-    if metric == "z":
-        low, high = max(low, float(inverse(-0.99))), min(high, float(inverse(0.99)))
-    elif metric == "r":  # a correlation itself (the psychometric plot): its t intervals can reach beyond +/-1
-        low, high = max(low, -1.0), min(high, 1.0)
+    if metric in AXIS_BOUNDS:
+        bound = AXIS_BOUNDS[metric]
+        low, high = max(low, float(inverse(-bound))), min(high, float(inverse(bound)))
+    return round_ends(low, high, metric)
+
+
+def round_ticks(low: float, high: float, metric: str):
+    """Round values (display scale) of an axis from ``low`` to ``high`` (analysis metric), one step beyond each
+    end included (matplotlib's MaxNLocator); not for odds ratios (:data:`ODDS_TICKS`)."""
+    _, transform, _, _ = SCALES[metric]
+    return MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(transform(low), transform(high))
+
+
+def axis_ticks(low: float, high: float, metric: str):
+    """The round values (display scale) on an axis from ``low`` to ``high`` (:func:`round_ticks`), with a Fisher-z
+    axis's ticks of the tails (:func:`correlation_tail_ticks`), before any are thinned."""
+    inverse = SCALES[metric][2]
+    values = round_ticks(low, high, metric)
+    values = values[(inverse(values) >= low - 1e-9) & (inverse(values) <= high + 1e-9)]
+    return correlation_tail_ticks(values, low, high) if metric == "z" else values
+
+
+def round_ends(low: float, high: float, metric: str) -> tuple[float, float]:
+    """The axis ends moved out to the next round tick (:func:`round_ticks`) within :data:`AXIS_BOUNDS` where the
+    outermost tick on the axis (:func:`axis_ticks`) lies more than :data:`BARE_END` of a step from the end: ticks
+    0, .2, .4 on an axis ending at .59 left .4 to .59 unlabelled."""
+    if metric == "log_or":
+        return low, high
+    _, transform, inverse, _ = SCALES[metric]
+    bound = AXIS_BOUNDS.get(metric, np.inf)
+    for _ in range(3):  # a wider axis can take a longer step (.2 to .25), which can leave an end bare again
+        values, inner = round_ticks(low, high, metric), axis_ticks(low, high, metric)
+        if not len(inner):
+            break
+        bare = BARE_END * (values[1] - values[0])
+        start, end = float(transform(low)), float(transform(high))
+        moved = low, high
+        outer_low, outer_high = values[values <= start + 1e-9].max(), values[values >= end - 1e-9].min()
+        if inner.min() - start > bare + 1e-9 and -outer_low <= bound + 1e-9:
+            low = float(inverse(outer_low))
+        if end - inner.max() > bare + 1e-9 and outer_high <= bound + 1e-9:
+            high = float(inverse(outer_high))
+        if (low, high) == moved:
+            break
     return low, high
 
 
@@ -200,7 +246,7 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
     at 1-2-5 values, or, when their labels would overlap on a panel ``panel`` inches wide, at the first of
     :data:`SPARSE_ODDS_TICKS` whose labels fit (ticks of 0.05 to 50 ran into each other on a wide axis); the
     ticks of another scale thinned where their labels would overlap (:func:`spaced_ticks`)."""
-    _, transform, inverse, _ = SCALES[metric]
+    _, _, inverse, _ = SCALES[metric]
     if metric == "log_or":
         values = np.array([t for t in ODDS_TICKS if low <= np.log(t) <= high])
         if panel is not None and not odds_ticks_fit(values, low, high, panel, options):
@@ -209,10 +255,7 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
                 if odds_ticks_fit(values, low, high, panel, options):
                     break
     else:
-        values = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(transform(low), transform(high))
-        values = values[(inverse(values) >= low - 1e-9) & (inverse(values) <= high + 1e-9)]
-        if metric == "z":
-            values = correlation_tail_ticks(values, low, high)
+        values = axis_ticks(low, high, metric)
     labels = tick_labels(values, metric, options)
     if metric != "log_or" and panel is not None and not tick_labels_fit(inverse(values), labels, low, high, panel,
                                                                         options):

@@ -17,7 +17,7 @@ import pandas as pd
 from alliance_meta.inputs.config_check import xlim_problem
 from alliance_meta.inputs.options import check_options
 from alliance_meta.plots.style import SCALES, plain_text
-from alliance_meta.wording import apa_number
+from alliance_meta.wording import apa_number, single_spaced
 
 SORT_ORDERS = ("sheet", "effect", "year", "weight")
 LABEL_MODES = ("authors_year", "label", "both")
@@ -99,11 +99,12 @@ def study_labels(data: pd.DataFrame, mode: str = "label", escape: bool = True) -
     labels = []
     for row in data.itertuples(index=False):
         label = getattr(row, "label", None)
-        label = label.strip() if isinstance(label, str) else ""
+        label = single_spaced(label) if isinstance(label, str) else ""
         authors, year = getattr(row, "authors", None), getattr(row, "year", None)
+        authors = single_spaced(authors) if isinstance(authors, str) else ""
         citation = ""
-        if isinstance(authors, str) and authors.strip():
-            citation = f"{authors.strip()} ({int(year)})" if pd.notna(year) else authors.strip()
+        if authors:
+            citation = f"{authors} ({int(year)})" if pd.notna(year) else authors
         if mode == "both" and citation and label and not label.startswith(citation):
             labels.append(f"{citation}, {label}")
         elif mode == "authors_year":

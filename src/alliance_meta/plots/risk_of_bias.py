@@ -29,8 +29,9 @@ from matplotlib.transforms import Affine2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
+from alliance_meta.plots.forest_options import study_labels  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
-from alliance_meta.plots.style import STYLE, plain_text, save_file, save_pdf_pages  # noqa: E402
+from alliance_meta.plots.style import STYLE, save_file, save_pdf_pages  # noqa: E402
 
 # robvis colours: low, some concerns / moderate, high, critical; no information
 _COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
@@ -120,16 +121,9 @@ def _domain_key(tool: RobTool, columns) -> str:
 
 
 def study_names(studies: pd.DataFrame) -> list[str]:
-    """``authors (year)`` when the sheet has them, else ``label``, else ``study_id``."""
-    names = []
-    for row in studies.itertuples(index=False):
-        authors, year = getattr(row, "authors", None), getattr(row, "year", None)
-        if isinstance(authors, str) and authors.strip():
-            names.append(f"{authors.strip()} ({int(year)})" if pd.notna(year) else authors.strip())
-        else:
-            label = getattr(row, "label", None)
-            names.append(label if isinstance(label, str) and label.strip() else str(row.study_id))
-    return [plain_text(name) for name in names]
+    """``authors (year)`` when the sheet has them, else ``label``, else ``study_id``
+    (:func:`alliance_meta.plots.forest_options.study_labels`)."""
+    return study_labels(studies, "authors_year")
 
 
 def traffic_light(judgements: pd.DataFrame, tool: RobTool, *, rows_per_page: int | None = None,

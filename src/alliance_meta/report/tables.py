@@ -22,6 +22,7 @@ from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, a
                                              apa_scientific, apa_setting, counted, is_finite, pooled_studies,
                                              readable_frame, probability_percent, step_list, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
+from alliance_meta.wording import single_spaced
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -704,7 +705,8 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
     # Year and N only where some study has one
     year = bool("year" in frame and pd.to_numeric(frame["year"], errors="coerce").notna().any())
     size = bool("n" in frame and pd.to_numeric(frame["n"], errors="coerce").notna().any())
-    rows = [[text(row["authors"]) if "authors" in frame and text(row["authors"]) else text(row["study_id"]),
+    rows = [[single_spaced(text(row["authors"])) if "authors" in frame and text(row["authors"]).strip()
+             else text(row["study_id"]),
              *([str(int(row["year"])) if is_finite(row["year"]) else ""] if year else []),
              *([apa_integer(row["n"]) if is_finite(row["n"]) else ""] if size else []),
              apa_integer(row["k_effect_sizes"]),
