@@ -417,3 +417,12 @@ def test_a_blank_n_is_explained_in_the_footnote():
     assert not any("Blank n" in text for text in _forest_texts(data, options)[1])
     texts = _forest_texts(data.assign(n=[np.nan] + list(data["n"][1:])), options)[1]
     assert "Blank n: the sheet gives no sample size." in " ".join(" ".join(texts).split())
+
+
+def test_a_blank_n_among_the_configured_columns_is_explained_too():
+    """The demo's config shows n among plots.columns: a blank n cell there was left unexplained."""
+    data = studies(6).assign(rater="patient")
+    options = ForestOptions(columns=["n", "rater"])
+    assert not any("Blank n" in text for text in _forest_texts(data, options)[1])
+    texts = _forest_texts(data.assign(n=[np.nan] + list(data["n"][1:])), options)[1]
+    assert "Blank n: the sheet gives no sample size." in " ".join(" ".join(texts).split())

@@ -458,10 +458,18 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         rows = fit_cells(rows, lambda trial: column_layout(trial, header[:4], options.width, options.font_size,
                                                            options.font_family, extra_header, rob_header), options)
 
+    # n in its own column, or among the plots.columns cells (the demo's config): a blank cell there is explained
+    n_cell = options.columns.index("n") if "n" in options.columns and extra_header else None
+
+    def blank_n(row: Row) -> bool:
+        if header[1]:
+            return not row.n
+        return n_cell is not None and n_cell < len(row.extra) and not row.extra[n_cell].strip()
+
     def page_note(page: list[Row]) -> str:
         not_rated = any(judgement not in styles for row in page if row.rob for judgement in row.rob)
         cut = any(text.endswith("\u2026") for row in page for text in row.extra)
-        no_n = header[1] and any(row.kind == "study" and not row.n for row in page)
+        no_n = any(blank_n(row) for row in page if row.kind == "study")
         return " ".join(filter(None, [
             note(draws_arrows(page, limits)), rob_legend(tool, not_rated) if tool else "",
             f"\u2026 text cut at {options.column_width} characters (plots.column_width)." if cut else "",
