@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_meta.io import read_table, write_table
+from alliance_meta.io import fit_log_line, read_table, write_table
 
 EDGE_VALUES = [
     1e-9, 1 / 3, 2 / 3, 0.1 + 0.2, 0.1, 1e300, -1e300, sys.float_info.max, -sys.float_info.max,
@@ -192,3 +192,16 @@ def test_an_interactive_session_keeps_its_own_exception_hook():
              "from alliance_meta.io import setup_logging\nsetup_logging(None)\n1/0\n")
     result = subprocess.run([sys.executable, "-i", "-q"], input=lines, capture_output=True, text=True, timeout=120)
     assert "USER HOOK" in result.stdout and "the step stopped" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("estimate", [np.nan, None, float("nan")])
+def test_a_model_without_an_estimate_logs_its_reason_not_its_nans(estimate):
+    line = fit_log_line("PET (k = 2)", estimate, "estimate = nan, se = nan", "too few studies")
+    assert line == "PET (k = 2): not fitted: too few studies"
+    assert fit_log_line("PET", estimate, "estimate = nan", np.nan) == "PET: not fitted: no model"
+
+
+def test_a_fitted_model_logs_its_results_and_its_note_in_brackets():
+    assert fit_log_line("REML", 0.25, "estimate = 0.25", "") == "REML: estimate = 0.25"
+    assert fit_log_line("REML", 0.0, "estimate = 0", "boundary") == "REML: estimate = 0 (boundary)"
+    assert fit_log_line("REML", 0.25, "estimate = 0.25", np.nan) == "REML: estimate = 0.25"

@@ -488,5 +488,5 @@ def test_the_log_says_why_a_moderator_model_was_not_fitted(tmp_path):
     runpy.run_path(str(script), init_globals={"snakemake": snakemake})
     text = log.read_text()
     assert "nan" not in text
-    assert "modality: k = 6 (0 effect sizes without a value), not fitted: " in text
-    assert "rater: k = 6 (0 effect sizes without a value), QM = " in text and "permutation p = n/a" in text
+    assert "modality (k = 6, 0 effect sizes without a value): not fitted: " in text
+    assert "rater (k = 6, 0 effect sizes without a value): QM = " in text and "permutation p = n/a" in text

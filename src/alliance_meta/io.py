@@ -116,6 +116,15 @@ def log_number(value: object, spec: str = ".4g") -> str:
     return "n/a" if value is None or pd.isna(value) else format(float(value), spec)
 
 
+def fit_log_line(label: str, estimate: object, results: str, note: object = "") -> str:
+    """The log line of one fitted model of a table: ``label: results (note)``, or ``label: not fitted: note`` when
+    ``estimate`` is missing (no model; the table's note says why) instead of a line of NaNs."""
+    note = note if isinstance(note, str) else ""
+    if estimate is None or pd.isna(estimate):
+        return f"{label}: not fitted: {note or 'no model'}"
+    return f"{label}: {results}" + (f" ({note})" if note else "")
+
+
 def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> logging.Logger:
     """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps; matplotlib's warnings
     about characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`)."""

@@ -7,7 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import alliance_meta as am
 from alliance_meta.analyses.moderators import convergence_messages, empty_moderator_tables, table_variables
 from alliance_meta.inputs.planning import family_reference_levels
-from alliance_meta.io import log_number, read_table, setup_logging, write_table
+from alliance_meta.io import fit_log_line, log_number, read_table, setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "moderators")
@@ -27,15 +27,11 @@ else:
     logger.warning("no effect sizes in this family: tables with headers only")
     summary, subgroups, regressions = empty_moderator_tables(params.fit["metric"])
 for row in summary.to_dict("records"):
-    note = row["note"] if isinstance(row["note"], str) and row["note"] else ""
     dropped = int(row["k_dropped"])
-    counts = f"{row['moderator']}: k = {int(row['k'])} ({dropped} effect size{'' if dropped == 1 else 's'} without a value)"
-    if row["qm"] != row["qm"]:  # NaN: no model, the note says why
-        logger.info("%s, not fitted: %s", counts, note or "no model")
-    else:
-        logger.info("%s, QM = %s, p = %s, permutation p = %s%s", counts, log_number(row["qm"], ".3f"),
-                    log_number(row["qm_p"], ".4f"), log_number(row["qm_p_permutation"], ".4f"),
-                    f" ({note})" if note else "")
+    logger.info("%s", fit_log_line(
+        f"{row['moderator']} (k = {int(row['k'])}, {dropped} effect size{'' if dropped == 1 else 's'} without a value)",
+        row["qm"], f"QM = {log_number(row['qm'], '.3f')}, p = {log_number(row['qm_p'], '.4f')}, "
+        f"permutation p = {log_number(row['qm_p_permutation'], '.4f')}", row["note"]))
 for note in regressions.attrs.get("notes", []):  # formulas without a model, and why
     logger.warning("meta-regression %s", note)
 for message in convergence_messages(subgroups, regressions, summary):  # never a crash, never another estimator

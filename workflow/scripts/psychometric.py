@@ -12,7 +12,7 @@ from alliance_meta.analyses.psychometric import (
     psychometric_analysis,
     psychometric_moderators,
 )
-from alliance_meta.io import log_number, read_table, setup_logging, write_table
+from alliance_meta.io import fit_log_line, log_number, read_table, setup_logging, write_table
 from alliance_meta.plots.forest_options import ForestOptions
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.psychometric import save_psychometric_forest
@@ -33,11 +33,8 @@ for column in ("rxx", "ryy", "ux"):
 analysis = psychometric_analysis(data, options)
 table = analysis.to_frame()
 for row in table.itertuples():
-    if row.rho != row.rho:  # NaN: no estimate, the note says why
-        logger.info("%s: k = %d, not fitted: %s", row.method, row.k, row.note)
-    else:
-        logger.info("%s: k = %d, rho = %s [%s, %s], SD_rho = %s; %s", row.method, row.k,
-                    *(log_number(v, ".4f") for v in (row.rho, row.ci_lower, row.ci_upper, row.sd_rho)), row.note)
+    logger.info("%s", fit_log_line(f"{row.method} (k = {row.k})", row.rho, "rho = {} [{}, {}], SD_rho = {}".format(
+        *(log_number(v, ".4f") for v in (row.rho, row.ci_lower, row.ci_upper, row.sd_rho))), row.note))
 write_table(table, output.table)
 write_table(psychometric_moderators(data, params.moderators, options,  # a custom tool's levels in its order
                                    risk_of_bias=getattr(params, "risk_of_bias", None)), output.moderators)

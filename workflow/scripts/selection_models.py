@@ -4,7 +4,7 @@ from alliance_meta.warm_start import run_in_warm_process
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
 import alliance_meta as am
-from alliance_meta.io import log_number, read_table, setup_logging, write_table
+from alliance_meta.io import fit_log_line, log_number, read_table, setup_logging, write_table
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.style import save_figure
 
@@ -16,12 +16,10 @@ result = am.selection_models(am.fit(read_table(snakemake.input[0]), **snakemake.
 for note in result.notes:
     logger.info("%s", note)
 for row in result.table.itertuples():
-    if row.estimate != row.estimate:  # NaN: no model, the note says why
-        logger.info("%s: not fitted: %s", row.type, row.note)
-    else:
-        logger.info("%s: estimate = %s, se = %s, tau2 = %s, delta = %s, loglik = %s, LRT p = %s %s", row.type,
-                    *(log_number(v) for v in (row.estimate, row.se, row.tau2)), row.delta,
-                    log_number(row.loglik, ".6f"), log_number(row.lrt_p), row.note)
+    logger.info("%s", fit_log_line(row.type, row.estimate, "estimate = {}, se = {}, tau2 = {}, delta = {}, loglik = {}, "
+                                   "LRT p = {}".format(*(log_number(v) for v in (row.estimate, row.se, row.tau2)),
+                                                       row.delta, log_number(row.loglik, ".6f"), log_number(row.lrt_p)),
+                                   row.note))
 write_table(result.table, output.table)
 note = figure_note(result.studies)
 save_figure(result.estimates_plot(), [output.estimates_pdf, output.estimates_png], note)
