@@ -73,13 +73,16 @@ def test_forest_plot_shows_the_models_weights(case):
     pooled.csv with method GENQ, no weights) and fit.plot_forest (the fit's own)."""
     fit = fitted(case)
     expected = np.asarray(case["model_weights"], float)
-    if fit.weights is None:  # the pipeline's: its data and pooled row
-        rows = study_rows(fit.data, fit.tau2, "z", 95, ForestOptions(), fit.to_frame().iloc[0].to_dict())
-        close([row.size for row in rows], expected / expected.max(), "square sizes")
-        assert [row.weight for row in rows] == [f"{value:.1f}%" for value in expected]
+    pooled = fit.to_frame().iloc[0].to_dict()
+    rows = study_rows(fit.data, fit.tau2, "z", 95, ForestOptions(), pooled, fit.weights)  # sheet order
+    assert [" ".join(row.label) for row in rows] == list(fit.data["study_id"])  # wrapped lines
+    close([row.size for row in rows], expected / expected.max(), "square sizes, study by study")
+    assert [row.weight for row in rows] == [f"{value:.1f}%" for value in expected]
     figure = fit.plot_forest()
-    shown = {text.get_text() for text in figure.findobj(matplotlib.text.Text) if text.get_text().endswith("%")}
-    assert shown - {"100%"} == {f"{value:.1f}%" for value in expected}  # the studies' (the diamond's: 100%)
+    shown = sorted((text for text in figure.findobj(matplotlib.text.Text)
+                    if text.get_text().endswith("%") and text.get_text() != "100%"),  # the diamond's: 100%
+                   key=lambda text: -text.get_transform().transform(text.get_position())[1])  # top down
+    assert [text.get_text() for text in shown] == [f"{value:.1f}%" for value in expected]
 
 
 def test_the_multiverse_says_it_does_not_carry_the_control():
