@@ -185,6 +185,22 @@ def test_a_double_quote_never_closed_after_a_quote_out_of_place_still_stops_the_
         read_sheet(write_bytes(tmp_path, text.encode()))
 
 
+def test_a_quote_out_of_place_beside_a_cell_of_two_lines_in_one_row_is_no_unclosed_quote(tmp_path):
+    """The strict reader stopped at row 2's '"Miller" Jr' and, the row holding a cell of two lines (its note), the
+    sheet was refused as if that note's quote were never closed. The note's quote closes; only the field where the
+    strict reader stops counts."""
+    text = ('study_id,r,n,authors,note\nS1,0.3,40,"Miller" Jr,"first line\nsecond line"\nS2,0.2,50,Lee,\n'
+            'S3,0.25,60,"Brown, A",ok\n')
+    _, clean, problems = read(write_bytes(tmp_path, text.encode()))
+    assert problems == [] and list(clean["study_id"]) == ["S1", "S2", "S3"]
+    assert list(clean["authors"]) == ["Miller Jr", "Lee", "Brown, A"]
+    assert clean["note"].iloc[0] == "first line\nsecond line"
+    stray = text.replace('"Brown, A"', '"Brown, A')  # the last cell's quote never closes: the rows after it are gone
+    stray += "S4,0.1,70,Green,\nS5,0.1,70,White,\n"
+    with pytest.raises(SheetError, match=r'row 4, column authors, value "Brown, A,ok": a double quote opens'):
+        read_sheet(write_bytes(tmp_path, stray.encode(), "stray.csv"))
+
+
 def test_trailing_empty_rows_and_columns_and_a_value_beyond_the_header(tmp_path):
     text = "study_id,r,n,,\nS1,0.3,50,,\nS2,0.2,60,,\n,,,,\n , , ,,\n,,,,\n"
     raw, clean, problems = read(write_bytes(tmp_path, text.encode()))
