@@ -427,6 +427,27 @@ def test_a_column_name_with_a_space_unquoted_in_a_formula_is_told_to_use_backtic
     np.testing.assert_allclose(quoted["estimate"], plain["estimate"], rtol=1e-12)
 
 
+@pytest.mark.parametrize("formula, message", [
+    ("~ factor(grp)", r"term factor\(grp\).*'factor' is not a function or column here \(R's factor\(x\) is C\(x\)"),
+    ("~ sqrt(n)", r"term sqrt\(n\).*R's sqrt\(x\) is np.sqrt\(x\)"),
+    ("~ I(n^2)", r"term I\(n \^ 2\).*not a power: write \*\* \(I\(n\*\*2\)\)"),
+    ("~ spline(n)", r"'spline' is not a function or column here \(a formula calls C, I, Q"),
+    ("~ log(n - 30)", r"term log\(n - 30\) .*not a finite number on 1 of 18 rows \(study_id S00;"),
+    ("~ log(n - 20)", r"term log\(n - 20\) .*not a finite number on 1 of 18 rows \(study_id S00;"),
+    ("~ as.factor(grp)", r"R's as.factor\(x\) is C\(x\) here"),
+])
+def test_a_formula_written_as_in_r_is_told_what_to_write(formula, message):
+    """'~ factor(grp)' (R's) stopped with formulaic's FactorEvaluationError; 'I(n^2)' with pandas' "Cannot perform
+    'xor'"; 'log(n - 20)', infinite on a row, gave a row 'not estimable (too few rows for its coefficients)'."""
+    rows = simulated().assign(n=lambda frame: 25.0 + 10 * np.arange(len(frame)))
+    rows.loc[0, "n"] = 20.0
+    fit = am.fit(rows)
+    with pytest.raises(ValueError, match=message):
+        am.meta_regression(fit, formula, permutations=0)
+    np.testing.assert_allclose(am.meta_regression(fit, "~ C(grp)", permutations=0).to_frame()["estimate"],
+                               am.meta_regression(fit, "~ grp", permutations=0).to_frame()["estimate"], rtol=1e-12)
+
+
 def test_bias_tests_of_a_genq_fit_agree_with_metafor(molloy):
     """egger and trim_and_fill of a GENQ fit were 'not estimable' (GENQ was not implemented with moderators);
     now they are metafor's regtest and trimfill of rma(weights = 1/sqrt(vi), method = "GENQ")."""
@@ -674,6 +695,48 @@ def test_figures_of_a_fit_without_a_metric_ask_for_it(molloy, tmp_path):
         am.selection_models(fit, types="halfnorm").estimates_plot()
     am.fit(yi, vi, metric="z").plot_forest(tmp_path / "forest.svg")
     assert "Hedges" not in (tmp_path / "forest.svg").read_text()
+
+
+def test_a_fit_without_a_metric_is_told_every_metric_not_only_fisher_z(molloy):
+    """predict(transform=...) and am.bayes told a fit without metric= to take metric='z' alone: a reviewer of log
+    odds ratios who followed it got their tanh as 'r'."""
+    yi, vi, _ = molloy
+    fit = am.fit(yi, vi)
+    with pytest.raises(ValueError, match=r"transform='or' needs the analysis metric.*metric='z'.*'smd', 'log_or'"):
+        fit.predict(transform="or")
+    with pytest.raises(ValueError, match=r"am.bayes needs the analysis metric.*metric='z'.*'smd', 'log_or'"):
+        am.bayes(fit, {"draws": 100, "tune": 100})
+
+
+def test_the_sensitivity_repr_counts_the_influential_studies_before_naming_them():
+    """With numbered studies '<Sensitivity (univariate): 48 studies, influential: 46>' read as 46 influential
+    studies; it was one, study 46 (dat.bangertdrowns2004)."""
+    rows = simulated()
+    rows.loc[3, "yi"] = 2.5  # an outlier
+    result = am.sensitivity(am.fit(rows.assign(study_id=[str(i + 1) for i in range(len(rows))])))
+    assert list(result.influential) == ["4"]
+    assert repr(result) == "<Sensitivity (univariate): 18 studies, influential: 1 (4)>"
+    assert repr(am.sensitivity(am.fit([0.1, 0.2, 0.15, 0.12, 0.18], [0.01] * 5))).endswith("influential: none>")
+
+
+@pytest.mark.parametrize("test", ["cr2", "t"])
+def test_a_three_level_test_asked_of_a_univariate_fit_says_whose_test_it_is(test):
+    """am.fit(rows, test='cr2') said only "unknown test 'cr2'; expected one of z, knha, adhoc"."""
+    with pytest.raises(ValueError, match=rf"test '{test}' is a test of the three-level model "
+                                         r"\(dependence='multilevel'\); a univariate fit takes z, knha"):
+        am.fit(simulated(), test=test)
+    assert am.fit(simulated(), dependence="multilevel", test=test).test == test
+
+
+def test_column_names_given_as_metafor_takes_them_are_refused_with_how_to_pass_the_rows():
+    """am.fit('yi', 'vi') (rma(yi, vi, data = dat)) was told 'not a path ('yi')'; am.fit(frame, 'vi') 'give either a
+    DataFrame ... or arrays'; a frame of standard errors only that it has no vi."""
+    rows = simulated()
+    for call in (lambda: am.fit("yi", "vi"), lambda: am.fit(rows, "vi")):
+        with pytest.raises(TypeError, match=r"takes the effect sizes, not column names \('vi'\): am.fit\(frame\)"):
+            call()
+    with pytest.raises(ValueError, match=r"missing: vi; the rows have standard errors sei: vi = sei\*\*2"):
+        am.fit(rows.assign(sei=np.sqrt(rows["vi"])).drop(columns="vi"))
 
 
 def test_whole_number_study_ids_held_as_floats_are_named_as_the_sheet_shows_them():

@@ -298,6 +298,20 @@ def test_psychometric_needs_correlations_with_their_sample_size():
         am.psychometric(am.fit(frame, metric="z"), {"correction_methd": "meas"})
 
 
+def test_psychometric_names_the_rows_whose_artifacts_are_out_of_range():
+    """A reliability typed as a percentage stopped with 'rxx must lie in (0, 1]', naming neither row nor value."""
+    frame = gonzalezmule()
+    frame.loc[2, "rxx"] = 85
+    with pytest.raises(ValueError, match=r"rxx must lie in \(0, 1\] \(a reliability of 80% is 0.8\): rxx on 3 \(85.0\)"):
+        am.psychometric(am.fit(frame, metric="z"))
+    frame.loc[2, "rxx"] = 0.0
+    with pytest.raises(ValueError, match=r"rxx must lie in \(0, 1\]: rxx on 3 \(0.0\)$"):
+        am.psychometric(am.fit(frame, metric="z"))
+    with pytest.raises(ValueError, match=r"ux must be positive: ux on 1 \(-0.6\)$"):
+        am.psychometric(am.fit(gonzalezmule().assign(ux=lambda data: data["ux"].mask(data.index == 0, -0.6)),
+                               metric="z"))
+
+
 def test_psychometric_forest_plot_is_written(tmp_path):
     result = am.psychometric(am.fit(gonzalezmule(), metric="z"))
     result.plot_forest(tmp_path / "psychometric.png")

@@ -208,6 +208,21 @@ def test_pooled_table_reads_the_metric_column_for_the_count_rows():
         am.pooled_table(rows, "REML", "z", metric="z")
 
 
+def test_counts_under_metafors_names_are_pointed_to_the_codebooks():
+    """dat.bcg's cells named as escalc names them (ai, bi, ci, di) gave 'no rows with 2x2 counts', without saying
+    that the codebook calls them n11, n12, n21, n22."""
+    import alliance_meta as am
+
+    ai, bi, ci, di = cells("bcg")
+    rows = pd.DataFrame({"study_id": [f"S{i}" for i in range(ai.size)], "ai": ai, "bi": bi, "ci": ci, "di": di,
+                         **_log_or(ai, bi, ci, di)})
+    table, notes = am.pooled_table(rows, "REML", "z", metric="log_or")
+    assert list(table["method"]) == ["REML"]
+    assert notes[-1].endswith("(columns ai, bi, ci, di: metafor's names of the cells are n11, n12, n21, n22 here)")
+    renamed = rows.rename(columns={"ai": "n11", "bi": "n12", "ci": "n21", "di": "n22"})
+    assert list(am.pooled_table(renamed, "REML", "z", metric="log_or")[0]["method"]) == ["REML", "MH", "Peto", "GLMM"]
+
+
 def _log_or(ai, bi, ci, di) -> dict:
     """Log odds ratios and their variances (Woolf), as escalc(measure = "OR") without zero cells."""
     a, b, c, d = (np.asarray(x, float) for x in (ai, bi, ci, di))

@@ -657,7 +657,8 @@ class MultiverseAnalysis:
         from alliance_meta.plots.style import message_figure
 
         if self.metric is None:
-            raise ValueError("plot needs the analysis metric for its axis: am.fit(..., metric='z')")
+            raise ValueError("plot needs the analysis metric for its axis: am.fit(..., metric='z') (or 'smd', "
+                             "'log_or', as its yi are)")
         figure = (specification_curve(self.table, self.metric, self.level, self.main)
                   if self.table["estimate"].notna().any() else
                   message_figure("No specification could be fitted (too few studies)"))

@@ -979,13 +979,28 @@ def _check(frame: pd.DataFrame) -> None:
         raise ValueError(f"the psychometric meta-analysis needs columns r and n; missing: {missing}")
     r, n = (pd.to_numeric(frame[c], errors="coerce") for c in ("r", "n"))
     if ((r.abs() >= 1) | r.isna()).any() or ((n <= 1) | n.isna()).any():
-        raise ValueError("every row needs a correlation strictly between -1 and 1 and a sample size above 1")
+        raise ValueError("every row needs a correlation strictly between -1 and 1 and a sample size above 1: "
+                         + "; ".join(filter(None, (_listed(frame, "r", (r.abs() >= 1) | r.isna()),
+                                                   _listed(frame, "n", (n <= 1) | n.isna())))))
     for column in RELIABILITIES:
         values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(dtype=float)
         if ((values <= 0) | (values > 1)).any():
-            raise ValueError(f"{column} must lie in (0, 1]")
-    if "ux" in frame and (pd.to_numeric(frame["ux"], errors="coerce") <= 0).any():
-        raise ValueError("ux must be positive")
+            hint = " (a reliability of 80% is 0.8)" if (values > 1).any() and (values <= 100).all() else ""
+            outside = _listed(frame, column, (values <= 0) | (values > 1))
+            raise ValueError(f"{column} must lie in (0, 1]{hint}: {outside}")
+    if "ux" in frame and (ux := pd.to_numeric(frame["ux"], errors="coerce") <= 0).any():
+        raise ValueError(f"ux must be positive: {_listed(frame, 'ux', ux)}")
+
+
+def _listed(frame: pd.DataFrame, column: str, mask: pd.Series) -> str:
+    """The rows of ``mask`` with their ``column`` value, named by study_id (else by index), the first five ("" for
+    none)."""
+    if not mask.any():
+        return ""
+    names = frame["study_id"].astype(str) if "study_id" in frame else frame.index.astype(str).to_series(frame.index)
+    shown = [f"{name} ({value!r})" for name, value in zip(names[mask], frame[column][mask])]
+    more = f", ... ({len(shown)} rows)" if len(shown) > 5 else ""
+    return f"{column} on {', '.join(shown[:5])}{more}"
 
 
 # --------------------------------------------------------------------------------------

@@ -67,7 +67,8 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
         # as am.moderators, before sampling: else the pooled model was sampled and the moderator left out with a log line
         fit.moderator_columns(names, f"am.bayes: {what}")
     if fit.metric is None:
-        raise ValueError("am.bayes needs the analysis metric for its priors: fit(..., metric='z')")
+        raise ValueError("am.bayes needs the analysis metric for its priors: fit(..., metric='z') (or 'smd', "
+                         "'log_or', as its yi are)")
     studies = fit.composites() if isinstance(fit, MultilevelFit) else fit.data
     if isinstance(fit, MultilevelFit):
         log.info("three-level fit: the Bayesian normal-normal model uses %d study composites", len(studies))

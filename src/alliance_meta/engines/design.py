@@ -21,6 +21,7 @@ length), so that nearly collinear moderators are dropped, not left to a singular
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,8 @@ def _parsed(formula: str):
         message = str(error).splitlines()[0]
         if "Missing operator between" in message:  # "~ mean age": two names, or one column name with a space
             message += " (a column name with spaces or other signs goes in backticks: ~ `mean age`)"
+        elif re.search(r"(?<![\w.])as\.factor\(", formula):  # R's, which Python reads as the keyword "as"
+            message += " (R's as.factor(x) is C(x) here)"
         raise ValueError(f"cannot read the formula {formula!r}: {message}") from None
 
 
@@ -178,8 +181,10 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
         if reference not in levels:
             raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
         references[name] = reference
-    matrix = model_matrix(_right_hand_side(formula), _prepared(frame, formula, continuous, references, centres),
-                          na_action="raise", ensure_full_rank=True)
+    data = _prepared(frame, formula, continuous, references, centres)
+    with _evaluation_errors(formula):
+        # a term missing on a row (log of a number below 0) is named with its rows by _check_finite
+        matrix = model_matrix(_right_hand_side(formula), data, na_action="ignore", ensure_full_rank=True)
     spec = matrix.model_spec
     term_of = {column: term for term, _, columns in spec.structure for column in columns}
     names = [_display_name(str(column)) for column in matrix.columns]
@@ -188,6 +193,7 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
                         else tuple(dict.fromkeys(_term_variables(term_of[column], quoted, formula))))
                  for name, column in zip(names, matrix.columns)}
     vectors = [np.asarray(matrix.iloc[:, j], dtype=float) for j in range(matrix.shape[1])]
+    _check_finite(frame, formula, names, vectors)
     # the rank is judged on columns of unit length, so that a term's scale (year**3 of raw years, about 8e9, beside
     # the intercept's 1) does not make it look redundant
     units = [vector / norm if (norm := np.linalg.norm(vector)) > 0 else vector for vector in vectors]
@@ -209,6 +215,62 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
                   tuple(dropped), {names[i]: variables[names[i]] for i in kept}, spec, tuple(kept), formula,
                   {name: [references[name]] + [v for v in sorted(set(frame[name].astype(str))) if v != references[name]]
                    for name in references})
+
+
+#: the functions a formula may call (formulaic's), and R's that a formula written for metafor may call instead
+FORMULA_FUNCTIONS = "C, I, Q, center, scale, poly, bs, log, exp and numpy's as np (np.sqrt(n))"
+R_FUNCTIONS = {"factor": "C(x)", "as.factor": "C(x)", "relevel": "C(x, Treatment('level')) or reference_levels=",
+               "sqrt": "np.sqrt(x)", "ns": "bs(x, df=3)"}
+
+
+@contextmanager
+def _evaluation_errors(formula: str):
+    """formulaic's errors in evaluating a formula's terms (an unknown function such as R's ``factor``, ``^`` in
+    ``I()``, ``log`` of a number <= 0) as one ValueError naming the term and saying what to write."""
+    from formulaic.errors import FactorEvaluationError
+
+    try:
+        yield
+    except FactorEvaluationError as error:
+        cause, term = error.__cause__, re.search(r"`(.+?)`", str(error))
+        term = term.group(1) if term else formula
+        if isinstance(cause, NameError) and cause.name is not None:
+            hint = (f"R's {cause.name}(x) is {R_FUNCTIONS[cause.name]} here" if cause.name in R_FUNCTIONS else
+                    f"a formula calls {FORMULA_FUNCTIONS}")
+            why = f"{cause.name!r} is not a function or column here ({hint})"
+        elif "xor" in str(cause) or "^" in term:
+            why = f"^ inside I() is Python's exclusive or, not a power: write ** (I({_inside_call(term)}))"
+        else:
+            why = f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
+        raise ValueError(f"cannot evaluate the term {term} of the formula {formula!r}: {why}") from None
+    except ValueError as error:
+        if "contains null values after evaluation" not in str(error):
+            raise
+        term = re.search(r"`(.+?)`", str(error))
+        raise ValueError(f"the term {term.group(1) if term else '?'} of the formula {formula!r} is not a number on "
+                         "some rows (e.g. log or np.sqrt of a value not above 0): transform the column so that "
+                         "every row has a value") from None
+
+
+def _check_finite(frame: pd.DataFrame, formula: str, names, vectors) -> None:
+    """ValueError naming the rows (their study_id) where a term is not a finite number (``log(n - 1)`` at n = 1,
+    ``I(1/x)`` at x = 0, ``log(x)`` of x < 0): no model has such a row; formulaic said only that the term "contains
+    null values", and an infinite one made the fit "not estimable" without saying why."""
+    for name, vector in zip(names, vectors):
+        if not np.isfinite(vector).all():
+            where = ~np.isfinite(vector)
+            ids = frame["study_id"].astype(str).to_numpy()[where] if "study_id" in frame else np.flatnonzero(where)
+            named = list(dict.fromkeys(map(str, ids)))
+            shown = ", ".join(named[:10]) + (", ..." if len(named) > 10 else "")
+            raise ValueError(f"the term {name} of the formula {formula!r} is not a finite number on {where.sum()} of "
+                             f"{len(vector)} rows (study_id {shown}; e.g. log or np.sqrt of a value not above 0): "
+                             "transform the column so that every row has a finite value")
+
+
+def _inside_call(term: str) -> str:
+    """``I(length ^ 2)`` as ``length**2``: the argument of ``I()`` with ``^`` written as a power."""
+    inner = term[2:-1] if term.startswith("I(") and term.endswith(")") else term
+    return re.sub(r"\s*\^\s*", "**", inner)
 
 
 def _prepared(frame: pd.DataFrame, formula: str, continuous, references: dict, centres: dict) -> pd.DataFrame:
@@ -256,7 +318,8 @@ def code_rows(design: Design, frame: pd.DataFrame) -> np.ndarray:
         data[name] = pd.to_numeric(data[name], errors="raise").to_numpy(float) - design.centres.get(name, 0.0)
     for name, levels in design.levels.items():
         data[name] = pd.Categorical(data[name].astype(str), categories=levels)
-    matrix = design.spec.get_model_matrix(data, na_action="raise")
+    with _evaluation_errors(design.formula):
+        matrix = design.spec.get_model_matrix(data, na_action="raise")
     return np.asarray(matrix, dtype=float)[:, list(design.kept)]
 
 

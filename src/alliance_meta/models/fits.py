@@ -197,7 +197,8 @@ class Fit:
             transform = None
         if transform is not None:
             if self.metric is None:
-                raise ValueError(f"transform={transform!r} needs the analysis metric: fit(..., metric='z')")
+                raise ValueError(f"transform={transform!r} needs the analysis metric: "
+                                 "fit(..., metric='z') (or 'smd', 'log_or', as its yi are)")
             scales = back_transform(values, self.metric)
             if transform not in scales:
                 raise ValueError(f"transform={transform!r} is not a scale of metric {self.metric!r}; "
@@ -573,6 +574,10 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     by unique names, not numbers, those names) and ``es_id``. A dict of columns is read as a frame."""
     if isinstance(data, Mapping) and vi is None:
         data = pd.DataFrame(dict(data))
+    if isinstance(vi, str) and (isinstance(data, (str, pd.DataFrame))):  # rma(yi, vi, data = dat)'s column names
+        raise TypeError(f"am.fit takes the effect sizes, not column names ({vi!r}): am.fit(frame) reads the frame's "
+                        "columns yi and vi (rename others: frame.rename(columns={'sd2': 'vi'})), or give the values, "
+                        "am.fit(frame['yi'], frame['vi'])")
     if isinstance(data, pd.DataFrame):
         if vi is not None:
             raise TypeError("give either a DataFrame with yi and vi columns, or arrays yi and vi")
@@ -582,7 +587,9 @@ def as_frame(data, vi=None) -> pd.DataFrame:
             raise ValueError(f"the DataFrame has more than one column named {', '.join(twice)}: keep one of each")
         if missing:
             hint = ("; these rows look like a coded sheet: am.effect_sizes(rows) computes yi and vi from its "
-                    "columns (r and n, d with n1 and n2, 2x2 counts, ...)" if _coded_inputs(data) else "")
+                    "columns (r and n, d with n1 and n2, 2x2 counts, ...)" if _coded_inputs(data) else
+                    "; the rows have standard errors sei: vi = sei**2, frame.assign(vi=frame['sei']**2)"
+                    if missing == ["vi"] and "sei" in data.columns else "")
             raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}{hint}")
         _check_frame(data)
         frame = data.reset_index(drop=True).copy()
@@ -741,6 +748,10 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
         result = multilevel.fit_prepared(prepared, method=method, level=float(level), profile=profile,
                                          likelihood_ratio=likelihood_ratio)
         return MultilevelFit(data=rows, result=result, method=method, test=_multilevel_test(test), **common)
+    if test in ("t", "cr2"):  # the three-level model's tests: "unknown test" sent one looking for a spelling
+        raise ValueError(f"test {test!r} is a test of the three-level model (dependence='multilevel'); a univariate "
+                         "fit takes z, knha (Knapp-Hartung, a t test) or adhoc"
+                         + ("; am.rve(fit) gives the CR2 test of its study composites" if test == "cr2" else ""))
     composites = aggregate(rows, method=aggregate_method, rho=rho)
     if weights is not None and np.size(weights) != len(composites):
         raise ValueError(f"weights: one per study composite in the order of the studies' first rows "
@@ -868,7 +879,11 @@ def _with_count_rows(table: pd.DataFrame, effect_sizes: pd.DataFrame, metric, le
 
     counts = count_rows(effect_sizes, metric, level=level)
     if counts.empty:
-        notes.append("metric log_or: no rows with 2x2 counts, so no MH, Peto or GLMM rows")
+        metafors = [name for name in ("ai", "bi", "ci", "di") if name in effect_sizes]  # escalc's names
+        hint = (f" (columns {', '.join(metafors)}: metafor's names of the cells are n11, n12, n21, n22 here)"
+                if metafors else "")
+        notes.append(f"metric log_or: no rows with 2x2 counts (n11, n12, n21, n22), so no MH, Peto or GLMM "
+                     f"rows{hint}")
         return table
     notes.append(f"2x2 counts: {counts['note'].iloc[0]}")
     return pd.concat([table, counts], ignore_index=True)

@@ -75,8 +75,9 @@ class Sensitivity:
 
     def __repr__(self) -> str:
         studies = "1 study" if self.n_studies == 1 else f"{self.n_studies} studies"
-        return (f"<Sensitivity ({self.fit.kind}): {studies}, influential: "
-                f"{', '.join(self.influential) or 'none'}>")
+        influential = len(self.influential)  # counted, then named: "influential: 46" read as a count of studies
+        named = f"{influential} ({', '.join(map(str, self.influential))})" if influential else "none"
+        return f"<Sensitivity ({self.fit.kind}): {studies}, influential: {named}>"
 
 
 def _order(fit: Fit, order) -> np.ndarray | None:
