@@ -130,6 +130,21 @@ def test_the_effect_panel_names_no_effect_on_the_readers_scale(metric, title, lo
     assert effect.get_xlim()[0] > 0 or not log_axis
 
 
+def test_odds_ratio_labels_of_the_effect_panel_stand_apart():
+    """Four large studies of dat.hackshaw1998 (log odds ratios): the slab spans about 0.2 to 2.5, where the effect
+    panel labelled 0.3, 0.4, 0.5 and 0.6 into each other ("0.50.6") and nothing between 1 and 2."""
+    y = np.array([0.165514438477573, -0.23572233352107, -0.0304592074847086, 0.231111720963387])
+    v = np.array([0.0187768854850681, 0.0161294909173902, 0.0125468451490273, 0.0100290474315282])
+    figure = B.robma(y, v, metric="log_or").plot()
+    figure.draw_without_rendering()
+    effect = figure.axes[1]
+    low, high = effect.get_xlim()
+    boxes = sorted((label.get_window_extent().x0, label.get_window_extent().x1) for label in
+                   effect.get_xticklabels(which="both") if label.get_text() and low <= label.get_position()[0] <= high)
+    assert len(boxes) >= 3
+    assert all(left[1] < right[0] for left, right in zip(boxes, boxes[1:]))
+
+
 def test_inclusion_bayes_factors_do_not_saturate_when_the_evidence_is_overwhelming():
     """Posterior odds over prior odds from probabilities that round to 1 gave inf (or ~1e14 for a true
     ~1e27); the inclusion Bayes factor is a ratio of summed marginal likelihoods, computed in log space.

@@ -272,6 +272,30 @@ def test_odds_ratio_ticks_of_a_wide_axis_do_not_run_into_each_other():
         plt.close(figure)
 
 
+def test_odds_ratio_ticks_of_a_narrow_axis_are_round_odds_ratios_on_both_sides_of_1():
+    """An axis from 0.6 to 1.7 (four large studies of dat.hackshaw1998) had one tick, 1, in the forest plot; one from
+    0.72 to 1.6 (the model-averaging figure of all 37) labelled 0.8, 0.9 and 1, and nothing above 1."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.forest_draw import ticks
+    from alliance_meta.plots.forest_options import ForestOptions
+    from alliance_meta.plots.style import log_metric_axis
+
+    options = ForestOptions.from_config({})
+    assert ticks(np.log(0.6), np.log(1.7), "log_or", options, panel=3.0)[1] == ["0.75", "1", "1.25", "1.5"]
+    assert ticks(np.log(0.45), np.log(2.5), "log_or", options, panel=3.0)[1] == ["0.5", "1", "2"]  # as before
+    figure, axis = plt.subplots(figsize=(4, 2))
+    try:
+        log_metric_axis(axis)
+        axis.set_xlim(0.72, 1.6)
+        figure.draw_without_rendering()
+        labelled = [(label.get_position()[0], label.get_text()) for label in axis.get_xticklabels(which="both")]
+        assert [text for value, text in sorted(labelled) if text and 0.72 <= value <= 1.6] == \
+            ["0.8", "1", "1.2", "1.4", "1.6"]
+    finally:
+        plt.close(figure)
+
+
 def test_the_funnel_plot_s_secondary_axis_spreads_ticks_that_would_crowd():
     """r = .97, -.99, 0 and n of 10^6 make a Fisher-z axis of -3.8 to 3.8, where r's ticks -0.5, 0, 0.5 ran into
     each other ("-0.50.00.5"); zero-cell 2x2 tables a log-OR axis where the odds-ratio ticks 20, 40, 60, 80 crowded

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from alliance_meta.bayes.bma import BIAS_SPECS
+from alliance_meta.plots.gosh import spread_odds_ticks
 from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, metric_axis
 from alliance_meta.wording import apa_probability, without_leading_zero
 
@@ -56,6 +57,8 @@ def bma_figure(result):
                        weights=weights[slab] / max(1.0 - spike, 1e-12) * (1 - spike),
                        density=False, color=COLOURS["light"], edgecolor="none", label="Model-averaged posterior (slab)")
         metric_axis(ax_mu, result.metric)
+        if scale.log_axis:  # labels that stand apart: 0.3 0.4 0.5 0.6 ran into each other over a decade
+            spread_odds_ticks(fig, ax_mu)
         bounded_axis(ax_mu, "y")
         ax_mu.axvline(null, color=COLOURS["muted"], lw=0.8)
         ax_mu.set_xlabel(f"Overall effect ({label})")

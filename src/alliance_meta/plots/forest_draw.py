@@ -21,7 +21,7 @@ from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions, text_width  # noqa: E402
 from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
-from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, plain_text  # noqa: E402
+from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, narrow_odds_ticks, plain_text  # noqa: E402
 from alliance_meta.wording import apa_p_clause, without_leading_zero  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
@@ -243,11 +243,16 @@ def spaced_ticks(positions, labels, null: float, low: float, high: float, panel:
 
 def ticks(low: float, high: float, metric: str, options, panel: float | None = None):
     """Tick positions (analysis metric) at round values of the display scale, with their labels. Odds ratios
-    at 1-2-5 values, or, when their labels would overlap on a panel ``panel`` inches wide, at the first of
+    at 1-2-5 values (at round odds ratios, 0.8 1 1.2, where at most one of those lies on the axis:
+    :func:`~alliance_meta.plots.style.narrow_odds_ticks`), or, when their labels would overlap on a panel ``panel``
+    inches wide, at the first of
     :data:`SPARSE_ODDS_TICKS` whose labels fit (ticks of 0.05 to 50 ran into each other on a wide axis); the
     ticks of another scale thinned where their labels would overlap (:func:`spaced_ticks`)."""
     _, _, inverse, _ = SCALES[metric]
-    if metric == "log_or":
+    narrow = narrow_odds_ticks(np.exp(low), np.exp(high)) if metric == "log_or" else None
+    if narrow is not None and (panel is None or odds_ticks_fit(narrow, low, high, panel, options)):
+        values = narrow
+    elif metric == "log_or":
         values = np.array([t for t in ODDS_TICKS if low <= np.log(t) <= high])
         if panel is not None and not odds_ticks_fit(values, low, high, panel, options):
             for sparse in SPARSE_ODDS_TICKS:

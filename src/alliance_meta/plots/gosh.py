@@ -73,7 +73,7 @@ def _panel(figure, spec, x, i2, with_study, title, metric, hexbin, x_label, bins
     pad = 0.04 * (high - low) if high > low else 0.05
     main.set_xlim(*((np.exp(low - pad), np.exp(high + pad)) if log_x else (low - pad, high + pad)))
     if log_x:
-        _spread_odds_ticks(figure, main)
+        spread_odds_ticks(figure, main)
     main.set_xlabel(x_label)
     if show_y_label:
         main.set_ylabel(r"$I^2$ (%)")
@@ -108,7 +108,7 @@ def _labelled_ticks(figure, axis) -> list[tuple[float, str]]:
     return sorted((value, text) for value, text in labelled if text and low <= value <= high)
 
 
-def _spread_odds_ticks(figure, axis) -> None:
+def spread_odds_ticks(figure, axis) -> None:
     """Odds-ratio ticks that stand apart on the panel: log_metric_axis' ticks where their labels fit side by side,
     else the forest plot's (forest_draw.ticks with the panel's width: 1-2-5 odds ratios, or the first of its
     sparser sets whose labels fit). On a panel 2.6 inches wide, 0.2 0.3 0.4 0.5 0.6 ran into each other."""

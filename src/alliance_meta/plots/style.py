@@ -150,15 +150,43 @@ class _PlainLogFormatter(matplotlib.ticker.LogFormatter):
 ONE_TWO_FIVE_DECADES = 2.5
 
 
+def narrow_odds_ticks(low: float, high: float):
+    """Round odds ratios (0.6, 0.8, 1, 1.2, ...; matplotlib's MaxNLocator) from ``low`` to ``high`` (odds ratios)
+    where at most one of 1, 2 and 5 times a power of ten lies there, else None: an axis from 0.7 to 1.6 had
+    only 1 labelled (the forest plot) or 0.8 0.9 1 and nothing above (the model-averaging figure)."""
+    low, high = sorted((float(low), float(high)))
+    if not (low > 0 and np.isfinite(high)):
+        return None
+    decades = np.arange(np.floor(np.log10(low)), np.ceil(np.log10(high)) + 1)
+    one_two_five = np.outer(10.0 ** decades, (1.0, 2.0, 5.0)).ravel()
+    if ((one_two_five >= low) & (one_two_five <= high)).sum() >= 2:
+        return None
+    values = matplotlib.ticker.MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    return np.round(values[(values >= low - 1e-12) & (values <= high + 1e-12)], 12)
+
+
 class OddsLocator(matplotlib.ticker.LogLocator):
     """LogLocator at 1, 2 and 5 times a power of ten on an axis of up to :data:`ONE_TWO_FIVE_DECADES` decades, at
-    powers of ten on a wider one (0.01, 0.02, 0.05, 0.1, ... ran into each other over five decades)."""
+    powers of ten on a wider one (0.01, 0.02, 0.05, 0.1, ... ran into each other over five decades), at round odds
+    ratios on a narrow one (:func:`narrow_odds_ticks`)."""
 
     def tick_values(self, vmin, vmax):
         low, high = sorted((vmin, vmax))
+        if (narrow := narrow_odds_ticks(low, high)) is not None:
+            return narrow
         if low > 0 and np.isfinite(high):
             self.set_params(subs=(1.0, 2.0, 5.0) if np.log10(high / low) <= ONE_TWO_FIVE_DECADES else (1.0,))
         return super().tick_values(vmin, vmax)
+
+
+class _OddsMinorFormatter(_PlainLogFormatter):
+    """The minor ticks' labels of an odds-ratio axis, none where its major ticks are the round odds ratios of a
+    narrow axis (:func:`narrow_odds_ticks`), which the minor ones' 0.8, 0.9 would crowd."""
+
+    def __call__(self, x, pos=None):
+        if self.axis is not None and narrow_odds_ticks(*self.axis.get_view_interval()) is not None:
+            return ""
+        return super().__call__(x, pos)
 
 
 def log_metric_axis(axis, which: str = "x") -> None:
@@ -170,7 +198,7 @@ def log_metric_axis(axis, which: str = "x") -> None:
     (axis.set_xscale if which == "x" else axis.set_yscale)("log")
     target.set_major_locator(OddsLocator(subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-    target.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+    target.set_minor_formatter(_OddsMinorFormatter(labelOnlyBase=False))
 
 
 class BoundedFormatter(matplotlib.ticker.ScalarFormatter):
