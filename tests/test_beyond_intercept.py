@@ -62,6 +62,17 @@ def test_separate_location_and_scale_formulas_and_unfittable_models():
     assert len(failed) and failed.note.str.startswith("not fitted").all()
 
 
+def test_a_scale_moderator_no_row_of_the_family_codes_is_a_note_not_a_traceback():
+    """location_scale: [design] with design coded only in the outcome family stopped the dropout family's run
+    with an IndexError (no level to take as the reference); now its row says why it was not fitted."""
+    data = effect_sizes().assign(design=np.nan)
+    table, per_level = ls_analysis.location_scale_tables(data, ["design", "design + rater"])
+    assert list(table.model) == ["design", "design + rater"] and table.converged.eq(False).all()
+    assert list(table.note) == ["not fitted: design has no value in any row",
+                                "not fitted: no row has a value for all of design, rater"]
+    assert set(table.k) == {0} and per_level.empty
+
+
 def test_comparisons_fit_both_models_to_the_full_models_rows():
     data = effect_sizes()
     table = model_comparison.model_comparison_table(data, ["rater", "modality", "modality + rater", "year"],
