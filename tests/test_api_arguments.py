@@ -613,11 +613,11 @@ def test_read_sheet_and_the_command_line_name_their_own_settings_in_every_advice
                     encoding="utf-8")
     with pytest.raises(am.SheetProblems) as raised:
         am.read_sheet(path)
-    assert 'are those of RoB 2 (Sterne et al. 2019): pass risk_of_bias={"tool": "rob2"}' in str(raised.value)
+    assert 'are those of RoB 2 (Sterne et al., 2019): pass risk_of_bias={"tool": "rob2"}' in str(raised.value)
     assert "risk_of_bias.tool" not in str(raised.value) and "config" not in str(raised.value)
     assert main([str(path)]) == 1
     out = capsys.readouterr().out
-    assert "are those of RoB 2 (Sterne et al. 2019): give --rob-tool rob2" in out and "config" not in out
+    assert "are those of RoB 2 (Sterne et al., 2019): give --rob-tool rob2" in out and "config" not in out
 
 
 def test_effect_sizes_refuses_a_path_and_a_metric_it_would_not_use(tmp_path):

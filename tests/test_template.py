@@ -274,7 +274,7 @@ def test_blank_template_has_the_default_quips_columns_with_their_judgements(tmp_
     _check_rob_columns(path, QUIPS)
     comment = openpyxl.load_workbook(path)[DATA_SHEET].cell(row=1, column=len(codebook.CODEBOOK_COLUMNS) + 3).comment
     assert comment.text.startswith("rob_prognostic_factor: risk of bias in the domain Prognostic factor measurement, "
-                                   "rated with QUIPS (Hayden et al. 2013)")
+                                   "rated with QUIPS (Hayden et al., 2013)")
 
 
 @pytest.mark.parametrize("tool", ["rob2", "robins_i"])

@@ -147,37 +147,37 @@ class RobTool:
 
 
 QUIPS = RobTool(
-    "quips", "QUIPS (Hayden et al. 2013)",
+    "quips", "QUIPS (Hayden et al., 2013)",
     ("participation", "attrition", "prognostic_factor", "outcome", "confounding", "analysis"),
     {"participation": "Study participation", "attrition": "Study attrition",
      "prognostic_factor": "Prognostic factor measurement", "outcome": "Outcome measurement",
      "confounding": "Study confounding", "analysis": "Statistical analysis and reporting"},
     ("low", "moderate", "high"),
-    "Grooten et al. 2019: low if all domains are low or at most one is moderate; high if any is "
+    "Grooten et al., 2019: low if all domains are low or at most one is moderate; high if any is "
     "high or three or more are moderate; moderate otherwise",
     {**_LOW, **_MODERATE, **_HIGH},
 )
 ROB2 = RobTool(
-    "rob2", "RoB 2 (Sterne et al. 2019)",
+    "rob2", "RoB 2 (Sterne et al., 2019)",
     ("randomisation", "deviations", "missing_data", "measurement", "selection"),
     {"randomisation": "Randomisation process", "deviations": "Deviations from intended interventions",
      "missing_data": "Missing outcome data", "measurement": "Measurement of the outcome",
      "selection": "Selection of the reported result"},
     ("low", "some concerns", "high"),
-    "Sterne et al. 2019: low if all domains are low, high if any is high, some concerns otherwise",
+    "Sterne et al., 2019: low if all domains are low, high if any is high, some concerns otherwise",
     {**_LOW, **_HIGH, "some concern": "some concerns", "some": "some concerns", "s": "some concerns",
      "sc": "some concerns", "concerns": "some concerns", "moderate": "some concerns", "moderate risk": "some concerns",
      "moderate risk of bias": "some concerns", "yellow": "some concerns"},
 )
 ROBINS_I = RobTool(
-    "robins_i", "ROBINS-I (Sterne et al. 2016)",
+    "robins_i", "ROBINS-I (Sterne et al., 2016)",
     ("confounding", "selection", "classification", "deviations", "missing_data", "measurement", "reporting"),
     {"confounding": "Confounding", "selection": "Selection of participants",
      "classification": "Classification of interventions", "deviations": "Deviations from intended interventions",
      "missing_data": "Missing data", "measurement": "Measurement of outcomes",
      "reporting": "Selection of the reported result"},
     ("low", "moderate", "serious", "critical"),
-    "Sterne et al. 2016: the worst domain; no information when none is serious or critical and "
+    "Sterne et al., 2016: the worst domain; no information when none is serious or critical and "
     "one or more lack information",
     {**_LOW, **{k: v for k, v in _MODERATE.items() if k != "yellow"}, "serious risk": "serious",
      "serious risk of bias": "serious", "s": "serious", "critical risk": "critical",
