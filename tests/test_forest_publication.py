@@ -391,3 +391,19 @@ def test_axis_ends_near_a_labelled_tick(metric):
     step = np.diff(transform(positions)).min()
     assert transform(high) - transform(positions[-1]) <= 0.75 * step + 1e-9
     assert transform(positions[0]) - transform(low) <= 0.75 * step + 1e-9
+
+
+def test_a_column_no_study_of_the_family_fills_is_left_out():
+    """plots.columns named a moderator coded only in the other family (a dropout family without the outcome
+    family's design): its header stood over an empty column, in the overall and the moderator forest plots."""
+    from alliance_meta.analyses.moderators import subgroup_fits
+
+    data = simulated_family(6).assign(design=np.nan, rater=["patient", "therapist"] * 3)  # SIMULATED
+    options = ForestOptions(columns=["design", "rater"], column_labels={"design": "Design", "rater": "Rater"})
+    pooled = pooled_row(data)
+    figures = [forest_plot(data, pooled, "z", options=options),
+               moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", "z"), pooled, "z",
+                                     options=options)[0]]
+    for figure in figures:
+        texts = text_boxes(figure)[0]
+        assert "Rater" in texts and "Design" not in texts

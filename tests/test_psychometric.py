@@ -563,3 +563,20 @@ def test_a_custom_risk_of_bias_tool_orders_rob_levels_as_subgroups_csv():
                           "rob_overall": ["poor", "fair", "good"] * 3})
     table = pm.psychometric_moderators(frame, ["rob_overall"], study="none", risk_of_bias=tool)
     assert list(dict.fromkeys(table["level"])) == ["good", "fair", "poor"]
+
+
+def test_results_and_word_table_say_why_the_individual_row_has_fewer_studies():
+    """k = 14 individually corrected beside k = 16 bare-bones studies was left unexplained in the Results and
+    the Word table (only psychometric.csv's note said that 2 studies without rxx were left out)."""
+    from alliance_meta.report.psychometric import psychometric_sentence
+    from alliance_meta.report.tables import manuscript_table
+
+    sheet = pd.DataFrame({"study_id": list("abcdef"), "r": [0.2, 0.3, 0.1, 0.25, 0.15, 0.05],  # SIMULATED
+                          "n": [100, 80, 120, 60, 90, 150], "rxx": [0.8, 0.9, np.nan, 0.85, 0.9, np.nan], "ryy": 0.8})
+    table = pm.psychometric_table(sheet)
+    assert "individually for unreliability (2 of 6 studies without rxx left out), the mean" in \
+        psychometric_sentence(table)
+    assert "Individual corrections: 2 of 6 studies without rxx left out." in manuscript_table(
+        "psychometric", table, "z").note
+    complete = pm.psychometric_table(sheet.assign(rxx=0.85))
+    assert "left out" not in psychometric_sentence(complete) + manuscript_table("psychometric", complete, "z").note

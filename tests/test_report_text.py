@@ -579,3 +579,28 @@ def test_a_permutation_p_of_1_read_as_an_integer_is_in_the_results_as_in_the_mod
            "rater,3,0.0072,1,0.9324,0,0,1\n")  # SIMULATED
     moderators = pd.read_csv(StringIO(csv))
     assert "QM(1) = 0.01, p = .932 (permutation p > .999)" in moderators_sentence(moderators)
+
+
+def test_methods_say_which_reliabilities_were_assumed():
+    """psychometric.outcome_reliability (and reliability by measure) filled the reliabilities studies did not
+    report, but the Methods did not say so: a reader took every corrected correlation for one of reported values."""
+    from alliance_meta.report.methods import methods_paragraph
+
+    config = {"psychometric": {"reliability": {"WAI": 0.9, "CALPAS": 0.85}, "outcome_reliability": 0.8}}
+    text = methods_paragraph(config, {"psychometric"}, {}, families=["outcome"])
+    assert ("Where a study reported no reliability, an assumed one was used (alliance measures: WAI .90 and "
+            "CALPAS .85; outcome measures: .80).") in text
+    assert "assumed one" not in methods_paragraph({"psychometric": {}}, {"psychometric"}, {}, families=["outcome"])
+
+
+def test_moderators_coded_only_in_the_other_family_are_named_once_as_not_coded():
+    """The dropout family's Results listed each outcome-only moderator as "not estimable" with the same reason
+    repeated: "study_design (no mixed-effects model: study_design has no value in any row); controls (...)"."""
+    moderators = pd.DataFrame({"moderator": ["design", "controls", "year"], "qm": [NAN, NAN, 3.49],
+                               "qm_df": [NAN, NAN, 1], "qm_p": [NAN, NAN, 0.062], "r2": [NAN, NAN, 21.8],
+                               "k": [0, 0, 13], "note": ["no mixed-effects model: design has no value in any row",
+                                                         "no mixed-effects model: controls has no value in any row",
+                                                         ""]})
+    assert moderators_sentence(moderators) == (
+        "Moderator tests (mixed-effects meta-regression, REML): year, QM(1) = 3.49, p = .062, R\u00b2 = 21.8%. "
+        "Not coded in any study of this family: design and controls.")

@@ -87,3 +87,13 @@ def test_the_note_says_why_a_study_has_no_n():
     complete = rows().assign(n=100)
     assert "blank where" not in manuscript_table("study_characteristics",
                                                  study_characteristics(complete, [], "z"), "z").note
+
+
+def test_moderators_and_risk_of_bias_no_study_of_the_family_codes_are_no_columns():
+    """A moderator coded only in the other family (a dropout family without the outcome family's design) stood
+    as an empty column of this family's table; likewise an overall risk of bias rated in no study of it."""
+    uncoded = rows().assign(design=np.nan, rob_overall=None)
+    table = manuscript_table("study_characteristics", study_characteristics(uncoded, ["modality", "design"], "z"),
+                             "z")
+    assert table.header == ["Study", "Year", "N", "k", "Modality", "r [95% CI]"] and len(table.align) == 6
+    assert all(len(row) == 6 for row in table.rows)

@@ -16,6 +16,7 @@ Fisher z, OR for log OR), so CIs keep their symmetric shape. PDF and SVG keep te
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -85,6 +86,14 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
                         _interval_text(options, metric, yi[i], lower, upper), f"{percent[i]:.1f}%",
                         yi[i], lower, upper, weights[i] / weights.max(), extra=extra[i], rob=judgements[i]))
     return rows
+
+
+def filled_columns(data: pd.DataFrame, options: ForestOptions) -> ForestOptions:
+    """``options`` without the ``plots.columns`` that no row of ``data`` fills: a moderator coded only in the
+    other family drew its header over an empty column."""
+    kept = [c for c in options.columns
+            if c in data and any(cell_text(value, UNCUT)[0] for value in data[c].tolist())]
+    return options if kept == options.columns else replace(options, columns=kept)
 
 
 def study_columns(data: pd.DataFrame, options: ForestOptions) -> tuple[list[list[str]], list[list]]:
@@ -211,6 +220,7 @@ def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95
 
 
 def _figures(data, pooled, metric, level, options, paged, data_note=None, weights=None):
+    options = filled_columns(data, options)
     rows = study_rows(data, pooled.get("tau2", 0.0), metric, level, options, pooled, weights)
     # what k counts, as the Results and the moderator plots say it: "k = 125 studies", "k = 20 effect sizes in
     # 10 studies" (a bare "k = 20" of a three-level fit read as 20 studies beside the Results' "k = 10 studies")
@@ -225,7 +235,7 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                           paged: bool = False, data_note: str | None = None):
     """Studies grouped by the levels of ``moderator`` (rows of ``data`` aggregated within study x level), each
     level's subgroup diamond (``subgroups.csv``) and the overall diamond; list of figures (pages)."""
-    options = options or ForestOptions()
+    options = filled_columns(data, options or ForestOptions())
     rows: list[Row] = []
     for level_row in subgroups.itertuples():
         members = data[data[moderator].astype(str) == str(level_row.level)]

@@ -6,8 +6,23 @@ from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import ESTIMATORS, assumed_correlation, composite_text
-from alliance_meta.report.formatting import apa_integer, listed as join_words, probability_percent
+from alliance_meta.report.formatting import apa_integer, apa_number, listed as join_words, probability_percent
 from alliance_meta.report.text import metric_in_prose, test_names
+
+
+def assumed_reliabilities(psychometric: dict) -> str:
+    """The sentence on the config's default reliabilities (``psychometric.reliability`` by measure,
+    ``outcome_reliability``), "" without any: a reader must know that some were assumed, not reported."""
+
+    def value(number) -> str:
+        return apa_number(float(number), 2, leading_zero=False)
+
+    by_measure = psychometric.get("reliability") or {}
+    parts = [f"alliance measures: {join_words([f'{name} {value(number)}' for name, number in by_measure.items()])}"
+             ] if by_measure else []
+    if psychometric.get("outcome_reliability") is not None:
+        parts.append(f"outcome measures: {value(psychometric['outcome_reliability'])}")
+    return f" Where a study reported no reliability, an assumed one was used ({'; '.join(parts)})." if parts else ""
 
 
 def dependence_sentence(config: dict, several_per_study: bool | None = None) -> str:
@@ -39,8 +54,6 @@ SOURCE_METRIC_NAMES = {"smd": "standardised mean differences", "log_or": "log od
 
 def _distribution(prior) -> str:
     """``half-normal(0.5)`` of tau, ``N(−4.92, 1.72²)`` or ``t₅(−3.85, 1.93)`` of log tau² (Unicode minus)."""
-    from alliance_meta.report.formatting import apa_number
-
     if prior.family in ("half_normal", "half_cauchy"):
         return f"{PRIOR_FAMILY_NAMES[prior.family]}({prior.scale:g})"
     if prior.family == "log_normal":
@@ -351,7 +364,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          "(Schmidt & Hunter, 2015; as psychmeta's ma_r, Dahlke & Wiernik, 2019): bare-bones and, "
                          "where reliabilities were coded, corrected for unreliability (and range restriction, where "
                          f"ux was coded) study by study and with artifact distributions, with {credibility:g}% "
-                         "credibility intervals.")
+                         "credibility intervals." + assumed_reliabilities(config.get("psychometric") or {}))
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
     if "risk_of_bias" in stages:

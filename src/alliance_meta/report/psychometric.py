@@ -77,6 +77,12 @@ def _beyond_limits(bare, individual, distribution) -> list[str]:
     return sentences
 
 
+def left_out_studies(individual) -> list[str]:
+    """The individual row's note on the studies it left out (``2 of 16 studies without rxx left out``): why its k
+    is below the bare-bones k."""
+    return [part for part in str(individual.get("note", "")).split("; ") if part.endswith("left out")]
+
+
 def _study_warnings(individual) -> list[str]:
     """The individual row's notes on studies a reader must check, as sentences: corrected correlations beyond
     ±1 that the mean includes (a reliability typed wrongly or too low) and ux above 1 (range enhancement, or the
@@ -118,9 +124,10 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
     individual = rows.get("individual")
     if individual is not None and math.isfinite(float(individual["rho"])):
         corrected = str(individual["note"]).split(";")[0].removeprefix("corrected for ").strip() or "artifacts"
+        left_out = left_out_studies(individual)
         sentences.append(
             f"Correcting the correlations of each of k = {apa_integer(individual['k'])} studies individually for "
-            f"{corrected}, "
+            f"{corrected}{' (' + '; '.join(left_out) + ')' if left_out else ''}, "
             f"the mean true correlation was \u03c1\u0304 = {_r(individual['rho'])}, {level:g}% CI "
             f"{_interval(individual['ci_lower'], individual['ci_upper'])}, SD_\u03c1 = {_r(individual['sd_rho'])}, "
             f"{cred_level:g}% credibility interval {_interval(individual['cr_lower'], individual['cr_upper'])}.")

@@ -600,7 +600,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
 def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
                        settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """Hunter-Schmidt meta-analysis (psychometric.csv): one row per method (bare-bones, corrections)."""
-    from alliance_meta.report.psychometric import OVER_100_PERCENT, percent_number
+    from alliance_meta.report.psychometric import OVER_100_PERCENT, left_out_studies, percent_number
 
     def r(value):
         return apa_number(value, 2, leading_zero=False) if is_finite(value) else ""
@@ -625,6 +625,10 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
             "correlation; SD_ρ = its standard deviation; CI = confidence interval; CR = credibility interval of the "
             "true correlations; % artifact variance = share of the observed variance of r due to sampling error and "
             "the artifacts corrected.")
+    left_out = [part for row in frame.to_dict("records") if row["method"] == "individual"
+                for part in left_out_studies(row)]
+    if left_out:  # why its k is below the bare-bones k, as the Results say
+        note += f" Individual corrections: {'; '.join(left_out)}."
     over = [str(row["method"]).replace("_", " ") for row in frame.to_dict("records")
             if is_finite(row["percent_artifact_variance"]) and float(row["percent_artifact_variance"]) > 100]
     if over:  # 1,356.5% (two studies) read as an error
@@ -696,11 +700,14 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
 
     show = display(metric)
     back = set(back_transformed_columns(metric))
-    moderators = [c for c in frame.columns if c not in {*STUDY_COLUMNS, *STUDY_EFFECT_COLUMNS, "rob_overall", *back}]
-    rob = "rob_overall" in frame
 
     def text(value) -> str:
         return "" if pd.isna(value) else str(value)
+
+    # a moderator coded only in the other family (or nowhere) is no column of this family's table
+    moderators = [c for c in frame.columns if c not in {*STUDY_COLUMNS, *STUDY_EFFECT_COLUMNS, "rob_overall", *back}
+                  and any(text(value).strip() for value in frame[c])]
+    rob = "rob_overall" in frame and any(text(value).strip() for value in frame["rob_overall"])
 
     # Year and N only where some study has one
     year = bool("year" in frame and pd.to_numeric(frame["year"], errors="coerce").notna().any())

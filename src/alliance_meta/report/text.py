@@ -184,11 +184,11 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
     the univariate test of the composites within study x moderator level (which can fall on the other side of
     .05). Of composites of fewer studies (a moderator that varies within studies) it says that they were treated
     as independent. Moderators without a test (too few rows, one value) are named once with the CSV's note, not given
-    empty numbers."""
+    empty numbers; those no row of the family codes (coded in the other family only) once as not coded."""
     if moderators is None or moderators.empty:
         return ""
     three_level = "multilevel_qm" in moderators
-    clauses, untested = [], []
+    clauses, untested, uncoded = [], [], []
     for row in moderators.itertuples():
         if three_level and is_finite(row.multilevel_qm):
             clause = f"{row.moderator}, {_three_level_clause(row)}{_in_brackets([_missing_clause(row)])}"
@@ -202,6 +202,9 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
         three_level_note = getattr(row, "multilevel_note", "") if three_level else ""
         three_level_note = (three_level_note.removeprefix("not estimable: ").strip()
                             if isinstance(three_level_note, str) else "")
+        if not is_finite(row.qm) and _note(row).endswith(f"{row.moderator} has no value in any row"):
+            uncoded.append(str(row.moderator))  # coded only in the other family: nothing to estimate here
+            continue
         if not is_finite(row.qm):
             untested.append((str(row.moderator), three_level_note or _note(row)))
             continue
@@ -220,6 +223,8 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
     if untested:
         sentences.append(("Moderator tests were not estimable: " if not clauses else "Not estimable: ")
                          + _grouped_reasons(untested) + ".")
+    if uncoded:
+        sentences.append(f"Not coded in any study of this family: {listed(uncoded)}.")
     return " ".join(sentences)
 
 
