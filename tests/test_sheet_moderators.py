@@ -65,6 +65,20 @@ def test_a_formula_that_cannot_be_read_is_reported(tmp_path):
     assert "meta_regression formula cannot be read" in problems[0].rule
 
 
+def test_a_formula_term_that_is_no_number_on_a_row_is_a_problem_of_that_row(tmp_path):
+    """'log(year - 2006)' (-inf at 2006, NaN at 2005) and R's 'factor(setting)' passed validation and stopped the
+    moderator job with a traceback, reported as a bug of alliance-meta."""
+    problems = problems_of(tmp_path, continuous_moderators=["year"],
+                           meta_regression=["log(year - 2006)", "factor(setting)", "I(1 / (year - 2000))"])
+    assert summary(problems) == [(1, "", "factor(setting)", "moderator_formula_value"),
+                                 (2, "year", "2005", "moderator_formula_value"),
+                                 (3, "year", "2006", "moderator_formula_value")]
+    assert "R's factor(x) is C(x) here" in problems[0].rule
+    assert problems[1].rule.startswith('meta_regression "log(year - 2006)": its term log(year - 2006) is not a finite '
+                                       "number on this row")
+    assert problems_of(tmp_path, continuous_moderators=["year"], meta_regression=["log(year - 2000)"]) == []
+
+
 def test_text_in_a_continuous_moderator(tmp_path):
     problems = problems_of(tmp_path, moderators=["setting"], continuous_moderators=["Mean_Age", "year"])
     assert summary(problems) == [(2, "Mean_Age", "about 30", "moderator_number"),

@@ -182,7 +182,7 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
             raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
         references[name] = reference
     data = _prepared(frame, formula, continuous, references, centres)
-    with _evaluation_errors(formula):
+    with _evaluation_errors(formula), np.errstate(divide="ignore", invalid="ignore"):
         # a term missing on a row (log of a number below 0) is named with its rows by _check_finite
         matrix = model_matrix(_right_hand_side(formula), data, na_action="ignore", ensure_full_rank=True)
     spec = matrix.model_spec
@@ -217,6 +217,15 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
                    for name in references})
 
 
+class FormulaTermError(ValueError):
+    """A term of a formula that cannot be evaluated on the rows (an unknown function, ``^`` in ``I()``) or is not
+    a finite number on some of them (``rows``: their positions in the frame; empty when no row is to blame)."""
+
+    def __init__(self, message: str, term: str = "", rows=()):
+        super().__init__(message)
+        self.term, self.rows = term, tuple(int(row) for row in rows)
+
+
 #: the functions a formula may call (formulaic's), and R's that a formula written for metafor may call instead
 FORMULA_FUNCTIONS = "C, I, Q, center, scale, poly, bs, log, exp and numpy's as np (np.sqrt(n))"
 R_FUNCTIONS = {"factor": "C(x)", "as.factor": "C(x)", "relevel": "C(x, Treatment('level')) or reference_levels=",
@@ -242,18 +251,19 @@ def _evaluation_errors(formula: str):
             why = f"^ inside I() is Python's exclusive or, not a power: write ** (I({_inside_call(term)}))"
         else:
             why = f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
-        raise ValueError(f"cannot evaluate the term {term} of the formula {formula!r}: {why}") from None
+        raise FormulaTermError(f"cannot evaluate the term {term} of the formula {formula!r}: {why}", term) from None
     except ValueError as error:
         if "contains null values after evaluation" not in str(error):
             raise
         term = re.search(r"`(.+?)`", str(error))
-        raise ValueError(f"the term {term.group(1) if term else '?'} of the formula {formula!r} is not a number on "
-                         "some rows (e.g. log or np.sqrt of a value not above 0): transform the column so that "
-                         "every row has a value") from None
+        term = term.group(1) if term else "?"
+        raise FormulaTermError(f"the term {term} of the formula {formula!r} is not a number on some rows (e.g. log "
+                               "or np.sqrt of a value not above 0): transform the column so that every row has a "
+                               "value", term) from None
 
 
 def _check_finite(frame: pd.DataFrame, formula: str, names, vectors) -> None:
-    """ValueError naming the rows (their study_id) where a term is not a finite number (``log(n - 1)`` at n = 1,
+    """FormulaTermError naming the rows (their study_id) where a term is not a finite number (``log(n - 1)`` at n = 1,
     ``I(1/x)`` at x = 0, ``log(x)`` of x < 0): no model has such a row; formulaic said only that the term "contains
     null values", and an infinite one made the fit "not estimable" without saying why."""
     for name, vector in zip(names, vectors):
@@ -262,9 +272,10 @@ def _check_finite(frame: pd.DataFrame, formula: str, names, vectors) -> None:
             ids = frame["study_id"].astype(str).to_numpy()[where] if "study_id" in frame else np.flatnonzero(where)
             named = list(dict.fromkeys(map(str, ids)))
             shown = ", ".join(named[:10]) + (", ..." if len(named) > 10 else "")
-            raise ValueError(f"the term {name} of the formula {formula!r} is not a finite number on {where.sum()} of "
-                             f"{len(vector)} rows (study_id {shown}; e.g. log or np.sqrt of a value not above 0): "
-                             "transform the column so that every row has a finite value")
+            raise FormulaTermError(f"the term {name} of the formula {formula!r} is not a finite number on "
+                                   f"{where.sum()} of {len(vector)} rows (study_id {shown}; e.g. log or np.sqrt of a "
+                                   "value not above 0): transform the column so that every row has a finite value",
+                                   name, np.flatnonzero(where))
 
 
 def _inside_call(term: str) -> str:

@@ -58,7 +58,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from alliance_meta.engines.design import formula_variables
+from alliance_meta.engines.design import FormulaTermError, build_design, formula_variables
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.codebook import (
     INPUT_KIND_BY_NAME,
@@ -1509,6 +1509,8 @@ RULES: dict[str, Rule] = {
         "moderator column named in the config is missing from the header")),
     "input_column_alias": Rule("effect-size inputs", _constant("is not a codebook column")),
     "moderator_formula": Rule("missing columns", _constant("meta_regression formula cannot be read")),
+    "moderator_formula_value": Rule("meta-regression formulas", _constant(
+        "a term of a meta_regression formula cannot be evaluated on this row")),
     "summary_row": Rule("summary rows", _constant("looks like a row of totals or means, not a study")),
     "reference_level": Rule("values outside a vocabulary", _constant(
         "reference level named in the config is not a value of its column")),
@@ -1777,6 +1779,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems = _text_moderator_columns(text, problems)
     problems += _repeated_es_id_problems(text)
     problems += _reference_level_problems(clean, reference_levels)
+    problems += _formula_value_problems(clean, meta_regression, continuous_moderators, problems)
     problems += _summary_row_problems(text)
     as_written = raw.attrs.get("as_written", {})  # a problem shows the cell as the sheet has it, not as read
     problems = [replace(p, value=as_written[(p.row, p.column)]) if (p.row, p.column) in as_written else p
@@ -1901,6 +1904,49 @@ def _reference_level_problems(clean: pd.DataFrame, reference_levels) -> list[Pro
                 f"({column}: {shown or 'no values'}){hint}")
         found.append(Problem(HEADER_ROW, str(column), str(level), rule, "reference_level"))
     return found
+
+
+def _formula_value_problems(clean: pd.DataFrame, meta_regression, continuous, problems: list[Problem]) -> list[Problem]:
+    """The ``meta_regression`` formulas evaluated on the rows that give their variables, as the moderator jobs
+    evaluate them (``continuous_moderators`` as numbers, others as levels): a term that cannot be evaluated (R's
+    ``factor(x)``, ``^`` in ``I()``) is a problem of the formula, a term that is not a finite number on a row
+    (``log(year - 2005)`` of 2003) a problem of that row; both stopped the moderator job as a bug of alliance-meta.
+    Formulas whose columns already have a problem are left to it."""
+    found = []
+    for formula in dict.fromkeys(meta_regression or ()):
+        try:
+            variables = formula_variables(formula)
+        except ValueError:  # moderator_column_problems' ("cannot be read")
+            continue
+        if not variables or any(v not in clean for v in variables) or any(p.column in variables for p in problems):
+            continue
+        rows = clean.dropna(subset=variables)
+        if rows.empty:
+            continue
+        try:
+            build_design(rows.reset_index(drop=True), formula, [v for v in variables if v in (continuous or ())])
+        except FormulaTermError as error:
+            if not error.rows:
+                found.append(Problem(HEADER_ROW, "", formula, f'meta_regression "{formula}": {error}',
+                                     "moderator_formula_value"))
+                continue
+            for position in error.rows:
+                row = rows.iloc[position]
+                values = (_shown(row[variables[0]]) if len(variables) == 1 else
+                          "; ".join(f"{v} = {_shown(row[v])}" for v in variables))
+                found.append(Problem(int(row[SHEET_ROW]), variables[0], values,
+                                     f'meta_regression "{formula}": its term {error.term} is not a finite number on '
+                                     "this row (log or np.sqrt of a value not above 0, or a division by 0): change the "
+                                     "formula so that every row's value has one, or the value",
+                                     "moderator_formula_value"))
+        except ValueError:  # one value in every row, a reference level: the moderator job's note says why
+            continue
+    return found
+
+
+def _shown(value) -> str:
+    """A moderator value as a reviewer typed it: 2003, not 2003.0."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
