@@ -296,6 +296,19 @@ def test_odds_ratio_ticks_of_a_narrow_axis_are_round_odds_ratios_on_both_sides_o
         plt.close(figure)
 
 
+@pytest.mark.parametrize("panel", [0.5, 0.8, 1.2, 2.0])
+def test_thinned_ticks_of_a_linear_axis_stay_evenly_spaced(panel):
+    """A d axis from -1.2 to 1.5 on a narrow panel (a dropout family of 2x2 counts) was labelled "-1.0 0 1.0 1.5":
+    the thinning kept the outermost tick, steps of 1, 1 and .5. Every second (third, ...) tick from 0 now."""
+    from alliance_meta.plots.forest_draw import ticks, tick_labels_fit
+
+    options = ForestOptions.from_config({})
+    positions, labels = ticks(-1.2, 1.5, "smd", options, panel=panel)
+    assert "0" in labels and len(labels) >= 2 and tick_labels_fit(positions, labels, -1.2, 1.5, panel, options)
+    steps = np.diff(positions)
+    np.testing.assert_allclose(steps, steps[0], atol=1e-12)
+
+
 def test_the_funnel_plot_s_secondary_axis_spreads_ticks_that_would_crowd():
     """r = .97, -.99, 0 and n of 10^6 make a Fisher-z axis of -3.8 to 3.8, where r's ticks -0.5, 0, 0.5 ran into
     each other ("-0.50.00.5"); zero-cell 2x2 tables a log-OR axis where the odds-ratio ticks 20, 40, 60, 80 crowded

@@ -241,6 +241,19 @@ def spaced_ticks(positions, labels, null: float, low: float, high: float, panel:
     return kept
 
 
+def regular_ticks(values, labels, null: float, low: float, high: float, panel: float, options) -> list[int]:
+    """The ticks kept (indices, in order) of evenly spaced ``values`` of a linear axis where the labels of all would
+    overlap: every second (third, ...) from the one nearest the null, the fewest left out whose labels fit, so that
+    the labels stay evenly spaced (:func:`spaced_ticks` kept the outermost: "−1.0 0 1.0 1.5")."""
+    values = np.asarray(values, dtype=float)
+    anchor = int(np.argmin(np.abs(values - null)))
+    for every in range(2, len(values) + 1):
+        kept = [i for i in range(len(values)) if (i - anchor) % every == 0]
+        if tick_labels_fit(values[kept], [labels[i] for i in kept], low, high, panel, options):
+            return kept
+    return [anchor]
+
+
 def ticks(low: float, high: float, metric: str, options, panel: float | None = None):
     """Tick positions (analysis metric) at round values of the display scale, with their labels. Odds ratios
     at 1-2-5 values (at round odds ratios, 0.8 1 1.2, where at most one of those lies on the axis:
@@ -268,7 +281,9 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
             tails = np.array([sign * tail for tail in CORRELATION_TAIL_TICKS for sign in (-1.0, 1.0)])
             values = np.union1d(values, tails[(inverse(tails) >= low - 1e-9) & (inverse(tails) <= high + 1e-9)])
             labels = tick_labels(values, metric, options)
-        kept = spaced_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
+            kept = spaced_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
+        else:
+            kept = regular_ticks(values, labels, SCALES[metric][3], low, high, panel, options)
         values, labels = values[kept], [labels[i] for i in kept]
     return inverse(values), labels
 
