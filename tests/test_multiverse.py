@@ -406,3 +406,12 @@ def test_the_risk_of_bias_options_are_named_in_words():
 
     assert [_option_name("risk_of_bias", option) for option in ("all", "exclude_high", "low_only")] == [
         "all", "high risk left out", "low risk only"]
+
+
+def test_the_prior_options_are_named_as_the_methods_name_them():
+    """The choice panel showed the prior column's 'half_normal(0.5)' beside the Methods' 'half-normal(0.5)'."""
+    from alliance_meta.plots.multiverse import _option_name
+
+    assert [_option_name("prior", option) for option in ("half_normal(0.5)", "half_cauchy(1)", "none")] == [
+        "half-normal(0.5)", "half-Cauchy(1)", "none (frequentist)"]
+    assert _option_name("prior", "turner2015_mental_health") == "turner2015_mental_health"  # a named prior as written

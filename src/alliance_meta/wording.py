@@ -9,6 +9,10 @@ from collections.abc import Sequence
 
 MINUS = "\u2212"
 
+#: the prior families of the config (bayes.priors) as the text writes them
+PRIOR_FAMILY_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "log_normal": "log-normal",
+                      "log_t": "log-t"}
+
 
 def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     """``singular`` for a count of one (a float that rounds to 1 too), else ``plural_form`` (default

@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, format_number, keep_inside,  # noqa: E402
                                      metric_axis)
-from alliance_meta.wording import apa_setting  # noqa: E402
+from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
@@ -43,6 +43,9 @@ def _option_name(choice: str, option) -> str:
         return "none" if float(option) == 0 else f"\u2265 {int(float(option))}"
     if choice == "prior" and option == "none":
         return "none (frequentist)"
+    if choice == "prior":  # half_normal(0.5), as the prior column holds it: half-normal(0.5), as the Methods
+        family, _, rest = str(option).partition("(")
+        return f"{PRIOR_FAMILY_NAMES.get(family, family)}({rest}" if rest else str(option)
     if choice == "aggregate_rho" and np.isfinite(pd.to_numeric(option, errors="coerce")):
         return apa_setting(float(option))  # a correlation, as the Methods write it: .50, not 0.5
     return OPTION_NAMES.get(str(option), str(option))

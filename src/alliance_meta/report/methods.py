@@ -8,6 +8,7 @@ from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import ESTIMATORS, assumed_correlation, composite_text
 from alliance_meta.report.formatting import apa_integer, apa_number, listed as join_words, probability_percent
 from alliance_meta.report.text import metric_in_prose, test_names
+from alliance_meta.wording import PRIOR_FAMILY_NAMES
 
 
 def assumed_reliabilities(psychometric: dict) -> str:
@@ -47,8 +48,6 @@ EMPIRICAL_SOURCES = {"turner2015_mental_health": "Turner et al. (2015) for menta
                      "turner2015_dropout": "Turner et al. (2015) for withdrawals and dropouts",
                      "rhodes2015_mental_health": "Rhodes et al. (2015) for mental-health outcomes",
                      "rhodes2015_general": "Rhodes et al. (2015) for any outcome"}
-PRIOR_FAMILY_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "log_normal": "log-normal",
-                      "log_t": "log-t"}
 SOURCE_METRIC_NAMES = {"smd": "standardised mean differences", "log_or": "log odds ratios", "z": "Fisher's z"}
 
 
