@@ -674,8 +674,8 @@ def left_out_note(effect_sizes: pd.DataFrame) -> str:
     if left_out.empty:
         return ""
     where = f" (sheet {rows_phrase(left_out['sheet_row'], 20, rest='more')})" if "sheet_row" in left_out else ""
-    return (f"{len(left_out)} of {len(effect_sizes)} effect sizes have no sample size (n) and are left out of the "
-            f"psychometric corrections, which weight by n{where}; code n for them to include them")
+    return (f"{len(left_out)} of {len(effect_sizes)} effect sizes have no sample size (n) above 1 and are left out "
+            f"of the psychometric corrections, which weight by n{where}; code n for them to include them")
 
 
 def fill_reliabilities(frame: pd.DataFrame, reliability: dict | None = None,
@@ -1085,7 +1085,7 @@ def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=(),
         raise ValueError("am.psychometric needs each correlation's sample size: a column n in the fit's rows "
                          "(the corrections weight by n)")
     settings = dict(settings or {})
-    moderators = fit.moderator_columns(moderators or settings.get("moderators") or (), "am.psychometric: moderators")
+    moderators = fit.moderator_columns(moderators or settings.get("moderators") or (), "am.psychometric: moderator")
     notes = tuple(note for note in (left_out_note(fit.effect_sizes),) if note)
     rows = fill_reliabilities(correlations(fit.effect_sizes), settings.get("reliability"),
                               settings.get("outcome_reliability"))
