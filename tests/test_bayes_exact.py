@@ -359,3 +359,33 @@ def test_bayesian_figures_name_the_effect_as_the_other_figures_do(metric, effect
     if metric != "log_or":  # the others show odds ratios on a log axis; these panels the log odds ratio itself
         assert effect[:1].upper() + effect[1:] == SCALES[metric].label
     plt.close(figure)
+
+
+def test_median_and_equal_tailed_interval_of_the_odds_ratio_are_exp_of_the_log_odds_ratio_s():
+    """A log-OR family reports the odds ratio by its posterior median and equal-tailed interval (docs/bayes.md): on a
+    plain (mu, tau) grid, P(mu <= log OR limit) and P(theta_new <= log OR_new limit) are .025, .5 and .975 at the
+    exact rows' limits; the HDI of the odds ratio is not exp of mu's HDI (which the forest plot drew before)."""
+    from alliance_meta.bayes.summaries import exact_rows
+
+    prior = TauPrior("half_normal", 0.5)
+    post = exact_posterior(Y, V, prior, mu_sd=1.0)
+    rows = exact_rows(post, "log_or", typical_within_variance(V), [], 0.95).set_index("parameter")
+    betas, h = np.linspace(-1.5, 2.0, 3501), 3.0 / 8000
+    taus = (np.arange(8000) + 0.5) * h
+    log_post = stats.norm.logpdf(betas, 0, 1.0)[None, :] + prior.logpdf(taus)[:, None]
+    for yi, vi in zip(Y, V):
+        log_post = log_post + stats.norm.logpdf(yi, betas[None, :], np.sqrt(vi + taus[:, None] ** 2))
+    mass = np.exp(log_post - log_post.max())
+    mass /= mass.sum()
+    step = betas[1] - betas[0]  # each mu node's mass spread evenly over its cell
+    cdfs = {"or": lambda x: float((mass.sum(0) * np.clip((x - betas) / step + 0.5, 0, 1)).sum()),
+            "or_new": lambda x: float((mass * stats.norm.cdf(x, betas[None, :], taus[:, None])).sum())}
+    for name, cdf in cdfs.items():
+        central = rows.loc[name, ["exact_eti_lower", "exact_median", "exact_eti_upper"]].to_numpy(float)
+        assert [cdf(x) for x in np.log(central)] == pytest.approx([0.025, 0.5, 0.975], abs=5e-6)
+        log_row = rows.loc["mu" if name == "or" else "theta_new"]
+        assert central == pytest.approx(np.exp(log_row[["exact_eti_lower", "exact_median", "exact_eti_upper"]]
+                                               .to_numpy(float)), rel=1e-12)
+    hdi = rows.loc["or", ["exact_hdi_lower", "exact_hdi_upper"]].to_numpy(float)
+    assert not np.allclose(hdi, np.exp(rows.loc["mu", ["exact_hdi_lower", "exact_hdi_upper"]].to_numpy(float)),
+                           rtol=1e-3)

@@ -256,3 +256,39 @@ def test_a_forest_axis_from_r_of_minus_99_to_99_has_labels_that_stand_apart():
     # an axis whose labels stand apart keeps its ticks as they were
     assert ticks(np.arctanh(-0.2), np.arctanh(0.6), "z", options, panel=panel)[1] == \
         ticks(np.arctanh(-0.2), np.arctanh(0.6), "z", options)[1]
+
+
+def test_log_odds_ratio_forest_text_and_table_give_the_odds_ratio_s_median_and_equal_tailed_interval():
+    """On a log-OR family the forest plot drew exp of mu's posterior mean and HDI (log OR 0.95 [0.24, 1.61]) where the
+    Results gave the posterior mean and HDI of the OR (2.75 [1.07, 4.58]). Now the diamonds, the dashed line, the
+    Results and the Bayes table's OR rows all give bayes.csv's median and equal-tailed interval of ``or``/``or_new``,
+    on an odds-ratio axis (log scale); the study points are exp of their log ORs' medians and intervals."""
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.exact import exact_posterior, typical_within_variance
+    from alliance_meta.bayes.priors import TauPrior
+    from alliance_meta.bayes.summaries import exact_rows
+    from alliance_meta.report.tables import bayes_table
+    from alliance_meta.report.text import bayes_sentence
+
+    y, v = np.array([0.4, 1.1, 0.9, 1.6]), np.array([0.2, 0.3, 0.1, 0.5])
+    exact = exact_rows(exact_posterior(y, v, TauPrior("half_normal", 0.5)), "log_or", typical_within_variance(v), [])
+    table = exact.assign(**{column: exact["exact_" + column] for column in
+                            ("mean", "sd", "hdi_lower", "hdi_upper", "median", "eti_lower", "eti_upper")})
+    central = table.set_index("parameter").loc[["or", "or_new"], ["eti_lower", "median", "eti_upper"]].to_numpy()
+    studies = pd.DataFrame({"study_id": list("abcd"), "yi": y, "ci_lower": y - 1, "ci_upper": y + 1, "mean": y,
+                            "hdi_lower": y - 0.5, "hdi_upper": y + 0.5, "median": y - 0.01, "eti_lower": y - 0.4,
+                            "eti_upper": y + 0.6})
+    axis = plots.forest_figure(studies, table, "log_or").axes[0]
+    pooled, new = (patch.get_xy()[:3, 0] for patch in axis.patches)
+    assert np.allclose([pooled, new], central, rtol=1e-12)
+    assert [line.get_xdata()[0] for line in axis.lines if line.get_linestyle() == "--"] == [central[0, 1]]
+    assert axis.get_xscale() == "log" and axis.get_xlabel() == "Odds ratio (log scale)"
+    shrunken = next(line for line in axis.lines if line.get_marker() == "o")
+    assert np.allclose(sorted(shrunken.get_xdata()), np.exp(np.sort(y) - 0.01)) and "median" in shrunken.get_label()
+    shown = lambda value: f"{value:.2f}"  # noqa: E731
+    assert (f"posterior median of OR = {shown(central[0, 1])}, 95% equal-tailed CrI [{shown(central[0, 0])}, "
+            f"{shown(central[0, 2])}]") in bayes_sentence(table, "log_or")
+    rows = {row[0]: row for row in bayes_table(table, "log_or").rows}
+    assert rows["ORᵃ"][1] == f"{central[0, 1]:.3f}" and rows["ORᵃ"][3] == f"[{central[0, 0]:.3f}, {central[0, 2]:.3f}]"
+    assert rows["OR (new study)ᵃ"][1] == f"{central[1, 1]:.3f}"
+    plt.close("all")

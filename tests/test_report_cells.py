@@ -83,3 +83,37 @@ def test_a_moderator_value_read_back_as_whole_numbers_keeps_its_own_scale():
     frame = read_table(io.StringIO("model,variable,value,estimate\nyear,year,2001,0.3\nyear,year,2010,0.2\n"))
     assert readable_frame(frame)["value"].tolist() == ["2001", "2010"]
     assert readable_frame(pd.DataFrame({"centre": [2004, 2005]}))["centre"].tolist() == ["2004", "2005"]
+
+
+def test_exact_zeros_ones_and_undefined_p_values_read_as_they_are():
+    """With bma.bias false the bias component's posterior probability is exactly 0 (its prior is 0) and read
+    "< .001" beside its prior ".000"; Q's p of one study (0 df: metafor's QEp of 1) read "> .999" where it is
+    undefined; a selection model at the bound where it is the unadjusted model (LRT statistic 0, up to noise) has
+    p = 1 and read "> .999"."""
+    summary = pd.DataFrame({"quantity": ["component"] * 3, "name": ["effect", "heterogeneity", "bias"],
+                            "prior_prob": [0.5, 0.5, 0.0], "posterior_prob": [0.62, 1e-5, 0.0]})
+    assert readable_frame(summary)["posterior_prob"].tolist() == [".620", "< .001", ".000"]
+    pooled = pd.DataFrame({"k": [1, 5], "q": [0.0, 3.2], "q_df": [0, 4], "q_p": [1.0, 0.52]})
+    assert readable_frame(pooled)["q_p"].tolist() == ["\u2013", ".520"]
+    cumulative = pd.DataFrame({"k": [1, 2, 3], "q": [0.0, 1e-9, 2.0], "q_p": [1.0, 1.0 - 1e-9, 0.37]})
+    assert readable_frame(cumulative)["q_p"].tolist() == ["\u2013", "> .999", ".370"]
+    # the demo's half-normal model at its bound: a statistic of 2.8e-14 (noise of equal log-likelihoods), p 0.9999999
+    selection = pd.DataFrame({"lrt": [0.0, 2.842171e-14, 1e-7, 4.5], "lrt_p": [1.0, 0.99999987, 0.99975, 0.034]})
+    assert readable_frame(selection)["lrt_p"].tolist() == ["1.000", "1.000", "> .999", ".034"]
+
+
+def test_selection_text_and_figure_give_an_lrt_p_of_exactly_one_as_1():
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.selection import selection_estimates_plot
+    from alliance_meta.report.text import selection_sentence
+
+    selection = pd.DataFrame({"type": ["halfnorm", "negexp"], "estimate": [0.27, 0.25], "se": [0.07, 0.06],
+                              "ci_lower": [0.13, 0.13], "ci_upper": [0.41, 0.37], "lrt": [2.842171e-14, 4.5],
+                              "lrt_p": [0.99999987, 0.034], "converged": [True, True], "note": ["", ""],
+                              "steps": ["", ""], "delta": ["1", "0"]})
+    assert "likelihood-ratio tests of selection p = .034 to p = 1.000" in selection_sentence(selection, "z")
+    figure = selection_estimates_plot(selection, {"estimate": 0.3, "ci_lower": 0.2, "ci_upper": 0.4}, "z")
+    texts = [text.get_text() for text in figure.texts]
+    assert "$p$ = 1.000" in texts and "$p$ = .034" in texts and not any(">" in text for text in texts)
+    plt.close("all")

@@ -118,18 +118,34 @@ def apa_probability(value: float, decimals: int = 2, exact_ends: bool = False) -
     return apa_number(value, decimals, leading_zero=False)
 
 
-def apa_p(p: float) -> str:
+#: a test statistic below this is 0 up to floating-point noise: a selection model at the bound where it is the
+#: unadjusted model has a likelihood-ratio statistic of 1e-14, not 0 (the difference of two equal log-likelihoods)
+NULL_STATISTIC = 1e-8
+
+
+def at_null(statistic) -> bool:
+    """Whether a test statistic is 0 up to floating-point noise (:data:`NULL_STATISTIC`): its p value is then 1."""
+    try:
+        return abs(float(statistic)) < NULL_STATISTIC
+    except (TypeError, ValueError):
+        return False
+
+
+def apa_p(p: float, exact: bool = False) -> str:
     """An APA p value without ``p =``: three decimals without the leading zero, ``< .001`` and ``> .999`` at the ends
-    (:func:`apa_probability`); a missing p as a dash."""
+    (:func:`apa_probability`); a missing p as a dash. ``exact``: the p of a statistic of 0 (:func:`at_null`; a
+    likelihood-ratio test whose fit stayed at the null), which is 1, written ``1.000``."""
+    if exact and p is not None and math.isfinite(float(p)):
+        return apa_number(1.0, 3, leading_zero=False)
     return apa_probability(p, 3)
 
 
-def apa_p_clause(p: float, symbol: str = "p", missing: str = "\u2013") -> str:
-    """``p = .042``, ``p < .001`` or ``p > .999`` (:func:`apa_p`), ``symbol`` as the text sets it (a figure's
-    ``$p$``); ``missing`` after ``p =`` where there is no p value."""
+def apa_p_clause(p: float, symbol: str = "p", missing: str = "\u2013", exact: bool = False) -> str:
+    """``p = .042``, ``p < .001`` or ``p > .999`` (:func:`apa_p`; ``exact`` as there), ``symbol`` as the text sets it
+    (a figure's ``$p$``); ``missing`` after ``p =`` where there is no p value."""
     if p is None or not math.isfinite(float(p)):
         return f"{symbol} = {missing}"
-    text = apa_p(p)
+    text = apa_p(p, exact)
     return f"{symbol} {text}" if text[0] in "<>" else f"{symbol} = {text}"
 
 

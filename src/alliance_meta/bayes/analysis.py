@@ -159,7 +159,8 @@ def _study_table(data: pd.DataFrame, draws, post, metric: str, cfg: BayesConfig,
         out["label"] = data["label"].to_numpy()
     half = 1.959963984540054 * np.sqrt(v)
     out["yi"], out["vi"], out["ci_lower"], out["ci_upper"] = y, v, y - half, y + half
-    for column in ["mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail", "mcse_mean"]:
+    for column in ["mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail", "mcse_mean", "median",
+                   "eti_lower", "eti_upper"]:
         out[column] = summary[column].to_numpy()
     out["exact_mean"], out["exact_sd"] = exact_mean, exact_sd
     out["agrees_with_exact"] = (out["mean"] - out["exact_mean"]).abs() <= 4 * out["mcse_mean"] + 1e-9

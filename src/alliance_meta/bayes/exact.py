@@ -157,6 +157,16 @@ def _shortest(quantile, lower_tail, prob, transform) -> int:
     return int(np.argmin(upper - lower))
 
 
+def central_summary(quantile, prob: float = 0.95, transform=None) -> dict:
+    """``median``, ``eti_lower``, ``eti_upper``: the median and the equal-tailed (central) interval of mass ``prob``
+    of a variable given by its quantile function, or of an increasing transform of it. Quantiles, unlike an HDI,
+    are the transforms of the variable's: the odds ratio's are exp of the log odds ratio's."""
+    values = np.asarray(quantile(np.array([(1 - prob) / 2, 0.5, (1 + prob) / 2])), dtype=float)
+    if transform is not None:
+        values = np.asarray(transform(values), dtype=float)
+    return {"median": float(values[1]), "eti_lower": float(values[0]), "eti_upper": float(values[2])}
+
+
 def shortest_interval(quantile, prob: float = 0.95, transform=None, n: int = 1001):
     """Shortest interval with probability ``prob`` of a unimodal distribution given by
     its quantile function, optionally of an increasing transform of the variable."""
@@ -280,7 +290,8 @@ class NormalMixture:
         lower, upper = self.hdi(prob, transform)
         if transform is not None:
             lower, upper = transform(lower), transform(upper)
-        return {"mean": mean, "sd": sd, "hdi_lower": float(lower), "hdi_upper": float(upper)}
+        return {"mean": mean, "sd": sd, "hdi_lower": float(lower), "hdi_upper": float(upper),
+                **central_summary(self.quantile, prob, transform)}
 
 
 @dataclass(frozen=True)
@@ -321,7 +332,8 @@ class ExactPosterior:
         mean = float(self.weights @ values)
         sd = float(math.sqrt(max(self.weights @ values**2 - mean**2, 0.0)))
         lower, upper = shortest_interval(self.tau_quantile, prob, transform)
-        return {"mean": mean, "sd": sd, "hdi_lower": lower, "hdi_upper": upper}
+        return {"mean": mean, "sd": sd, "hdi_lower": lower, "hdi_upper": upper,
+                **central_summary(self.tau_quantile, prob, transform)}
 
     def coefficient(self, j: int = 0) -> NormalMixture:
         """Marginal posterior of beta_j (mu in the intercept-only model)."""

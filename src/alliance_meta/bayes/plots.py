@@ -126,14 +126,36 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
 R_ROWS = {"mu": "r", "theta_new": "r_new"}
 R_PREFIX = "r_"
 SUMMARIES = ("hdi_lower", "mean", "hdi_upper")
+#: a log-odds-ratio family's forest plot: the odds ratio (log axis, as the family's other forest plot) by its posterior
+#: median and equal-tailed interval (bayes.csv's rows ``or``, ``or_new``; exp of the study effects' own), the summary
+#: the Results and the Bayes table give it (:data:`alliance_meta.bayes.summaries.CENTRAL_ROWS`)
+OR_ROWS = {"mu": "or", "theta_new": "or_new"}
+CENTRAL = ("eti_lower", "median", "eti_upper")
+
+
+def forest_scale(metric: str):
+    """(transform to the forest plot's scale, axis label, reference line, the summary's words): a log-OR family's
+    odds ratio on a log axis by its posterior median and equal-tailed interval, else :func:`display_scale` by the
+    posterior mean and HDI."""
+    if metric == "log_or":
+        from alliance_meta.plots.style import SCALES
+
+        return np.exp, SCALES["log_or"].plain_label, 1.0, ("median", "CrI, equal-tailed")
+    to_display, label = display_scale(metric)
+    return to_display, label[:1].upper() + label[1:], 0.0, ("mean", "HDI")
 
 
 def on_display_scale(table, name: str | None, metric: str) -> list:
-    """(HDI lower limit, posterior mean, HDI upper limit) of row ``name`` of ``table`` (bayes.csv, indexed by
-    parameter; or bayes_studies.csv's columns, ``name`` None) on the display scale: for Fisher z the summaries of
-    r itself (:data:`R_ROWS`, :data:`R_PREFIX`) where the table has them, else (a table of an earlier run) the
-    transform of the analysis metric's."""
-    to_display, _ = display_scale(metric)
+    """(lower limit, centre, upper limit) of row ``name`` of ``table`` (bayes.csv, indexed by parameter; or
+    bayes_studies.csv's columns, ``name`` None) on the forest plot's scale (:func:`forest_scale`): for Fisher z
+    the posterior mean and HDI of r itself (:data:`R_ROWS`, :data:`R_PREFIX`), for a log OR the median and
+    equal-tailed interval of the odds ratio (:data:`OR_ROWS`), where the table has them; else (a table of an
+    earlier run) the transform of the analysis metric's mean and HDI."""
+    to_display = forest_scale(metric)[0]
+    if metric == "log_or" and name is None and all(column in table for column in CENTRAL):
+        return [to_display(np.asarray(table[column], dtype=float)) for column in CENTRAL]
+    if metric == "log_or" and name is not None and OR_ROWS.get(name) in table.index and "median" in table:
+        return [float(table.loc[OR_ROWS[name], column]) for column in CENTRAL]
     if metric == "z" and name is None and all(R_PREFIX + column in table for column in SUMMARIES):
         return [np.asarray(table[R_PREFIX + column], dtype=float) for column in SUMMARIES]
     if metric == "z" and name is not None and R_ROWS.get(name) in table.index:
@@ -145,16 +167,17 @@ def on_display_scale(table, name: str | None, metric: str) -> list:
 def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float = 0.95):
     """Observed estimates with 95% CIs (open squares) against posterior means with HDIs of the study effects
     (filled circles), and the pooled and predictive rows (diamonds, the dashed line at the pooled mean); on a
-    Fisher-z family the posterior means and HDIs of r itself (:func:`on_display_scale`); ``hdi_prob``: the HDIs'
-    mass (``bayes.hdi_prob``)."""
+    Fisher-z family the posterior means and HDIs of r itself, on a log-OR family the posterior medians and
+    equal-tailed intervals of the odds ratios (:func:`on_display_scale`); ``hdi_prob``: the intervals' mass
+    (``bayes.hdi_prob``)."""
     from alliance_meta.plots.style import plain_text
     from alliance_meta.wording import probability_percent
 
     plt = _pyplot()
-    to_display, label = display_scale(metric)
+    to_display, label, null, (centre, interval) = forest_scale(metric)
     import textwrap
 
-    hdi = f"{probability_percent(hdi_prob)}%"
+    hdi = f"{probability_percent(hdi_prob)}% {interval}"
     data = studies.sort_values("yi").reset_index(drop=True)
     k = len(data)
     # long labels wrap, the rows as tall as the longest needs (unwrapped, they left the panel an inch)
@@ -169,18 +192,22 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     ax.plot(to_display(data["yi"]), rows + offset, "s", ms=3, mfc="white", mec="0.4", mew=0.7, label="observed (95% CI)")
     lower, mean, upper = on_display_scale(data, None, metric)
     ax.hlines(rows - offset, lower, upper, color="black", lw=0.9)
-    ax.plot(mean, rows - offset, "o", ms=2.6, color="black", label=f"shrunken: posterior mean ({hdi} HDI)")
+    ax.plot(mean, rows - offset, "o", ms=2.6, color="black", label=f"shrunken: posterior {centre} ({hdi})")
     summary = table.set_index("parameter")
     for row, name in ((1.5, "mu"), (0.5, "theta_new")):
         lo, mid, hi = on_display_scale(summary, name, metric)
         ax.fill([lo, mid, hi, mid], [row, row + 0.35, row, row - 0.35], color="black" if name == "mu" else "0.6")
-    ax.set_yticks(list(rows) + [1.5, 0.5], labels + [f"Pooled effect: posterior mean ({hdi} HDI)",
-                                                   f"New study: posterior mean ({hdi} HDI)"],
+    ax.set_yticks(list(rows) + [1.5, 0.5], labels + [f"Pooled effect: posterior {centre} ({hdi})",
+                                                   f"New study: posterior {centre} ({hdi})"],
                   fontsize=6 if k > 40 else 8)
-    ax.axvline(0, color="0.3", lw=0.6, ls=":")
+    ax.axvline(null, color="0.3", lw=0.6, ls=":")
     ax.axvline(on_display_scale(summary, "mu", metric)[1], color="0.3", lw=0.6, ls="--")
     ax.set_ylim(-0.2, k + 3.6)
-    ax.set_xlabel(label[:1].upper() + label[1:])
+    ax.set_xlabel(label)
+    if metric == "log_or":
+        from alliance_meta.plots.style import log_metric_axis
+
+        log_metric_axis(ax)
     effect_axis(ax, metric)
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)

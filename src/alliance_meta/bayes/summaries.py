@@ -28,7 +28,15 @@ from alliance_meta.engines.transforms import LOGIT_SCALE, back_transform
 from .exact import ExactPosterior, exp_or_inf
 
 CONTRACT_COLUMNS = ["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]
-EXTRA_COLUMNS = ["mcse_mean", "exact_mean", "exact_sd", "exact_hdi_lower", "exact_hdi_upper", "agrees_with_exact", "warning"]
+#: after the contract's columns: MCMC then exact; ``median``, ``eti_*`` the median and equal-tailed interval of mass
+#: ``bayes.hdi_prob`` (the summary of an odds ratio on a log-OR family: :data:`CENTRAL_ROWS`)
+EXTRA_COLUMNS = ["mcse_mean", "median", "eti_lower", "eti_upper", "exact_mean", "exact_sd", "exact_hdi_lower",
+                 "exact_hdi_upper", "exact_median", "exact_eti_lower", "exact_eti_upper", "agrees_with_exact", "warning"]
+#: the rows that the Results, the Bayes table and the shrinkage forest plot of a log-odds-ratio family summarise by
+#: their posterior median and equal-tailed interval (``median``, ``eti_lower``, ``eti_upper``), not mean and HDI: these
+#: are exp of log OR's (an HDI is not invariant under exp), and they exist where the mean of a new study's odds ratio
+#: does not (docs/bayes.md)
+CENTRAL_ROWS = ("or", "or_new")
 AGREEMENT_MCSE = 4.0
 
 
@@ -59,10 +67,14 @@ def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.Data
         table = az.summary(dataset, hdi_prob=prob, round_to="none", kind="all")
     lower, upper = f"hdi_{(1 - prob) / 2 * 100:g}%", f"hdi_{(1 + prob) / 2 * 100:g}%"
     table = table.rename(columns={lower: "hdi_lower", upper: "hdi_upper"})
+    quantiles = {name: np.quantile(np.ravel(values), [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+                 for name, values in draws.items()}
+    for i, column in enumerate(("eti_lower", "median", "eti_upper")):
+        table[column] = [quantiles[name][i] for name in table.index]
     table.index.name = "parameter"
     table = table.reset_index()
     indicator = table["parameter"].str.startswith("p_")
-    table.loc[indicator, ["hdi_lower", "hdi_upper"]] = np.nan
+    table.loc[indicator, ["hdi_lower", "hdi_upper", "median", "eti_lower", "eti_upper"]] = np.nan
     return table
 
 
@@ -223,4 +235,4 @@ def combine(mcmc: pd.DataFrame, exact: pd.DataFrame, divergences: int, n_draws: 
             note = "; ".join(filter(None, [note, f"MCMC mean differs from exact by more than {AGREEMENT_MCSE:g} MCSE"]))
         warnings.append(note)
     table["warning"] = warnings
-    return table[CONTRACT_COLUMNS + EXTRA_COLUMNS]
+    return table.reindex(columns=CONTRACT_COLUMNS + EXTRA_COLUMNS)

@@ -19,9 +19,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, format_number, format_p, metric_axis  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number, metric_axis  # noqa: E402
 from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
-from alliance_meta.wording import apa_setting  # noqa: E402
+from alliance_meta.wording import apa_p_clause, apa_setting, at_null  # noqa: E402
 
 NAMES = {"beta": "Beta", "halfnorm": "Half-normal", "negexp": "Negative exponential", "logistic": "Logistic",
          "power": "Power", "negexppow": "Negative exponential power", "stepfun": "Step function"}
@@ -72,9 +72,12 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
     optional ``label``)."""
     label, transform, null = display_scale(metric)
     rows = [(unadjusted.get("label", "Random effects, unadjusted"), unadjusted["estimate"], unadjusted["ci_lower"],
-             unadjusted["ci_upper"], math.nan, "", UNADJUSTED)]
+             unadjusted["ci_upper"], "", "", UNADJUSTED)]
     for row in table.itertuples():  # a model that did not converge in grey, with its reason in the footnote
-        rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, row.lrt_p, str(row.note),
+        # a fit at the bound where it is the unadjusted model: p = 1 (as the text and the table write it)
+        lrt = (apa_p_clause(row.lrt_p, "$p$", exact=at_null(getattr(row, "lrt", math.nan)))
+               if math.isfinite(row.lrt_p) else "")
+        rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, lrt, str(row.note),
                      NOT_CONVERGED if _not_converged(row) else ADJUSTED))
     n = len(rows)
     # why a model was not fitted goes in the note beneath (written on its row, it ran across the axes, its lines
@@ -128,8 +131,8 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
                 interval = f"{format_number(centre, metric)} (no CI)"
             intervals.append(figure.text(at["interval"][0], y, interval, transform=at["interval"][1], ha="left",
                                          va="center", color="0.45" if colour == NOT_CONVERGED else "black"))
-            if math.isfinite(lrt_p):
-                lrts.append(figure.text(at["lrt"][0], y, format_p(lrt_p), transform=at["lrt"][1], ha="left",
+            if lrt_p:
+                lrts.append(figure.text(at["lrt"][0], y, lrt_p, transform=at["lrt"][1], ha="left",
                                         va="center", color="0.45" if colour == NOT_CONVERGED else "black"))
         axis.axhline(n - 1 - 0.35, color="0.6", lw=0.6)
         axis.axvline(null, color="0.3", lw=0.8)

@@ -16,7 +16,7 @@ import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
 from alliance_meta.wording import (MINUS, apa_integer, apa_number, apa_p, apa_p_clause,  # noqa: F401
-                                   apa_probability, apa_setting, counted, probability_percent)
+                                   apa_probability, apa_setting, at_null, counted, probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -175,7 +175,35 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
             columns[column] = [apa_integer(value) for value in frame[column]]
         else:
             columns[column] = [format_cell(str(column), value) for value in frame[column]]
+    for column, cells in exact_cells(frame).items():
+        columns[column] = [cell if text is None else text for cell, text in zip(columns[column], cells)]
     return pd.DataFrame(columns, index=frame.index, dtype=object)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def exact_cells(frame: pd.DataFrame) -> dict[str, list]:
+    """Cells whose value the row makes exact, written so (None: as :func:`format_cell` writes it): a posterior
+    probability of a component or model whose prior probability is exactly 0 or 1 (bma.bias false: the bias
+    component's 0) as that number, not ``< .001``; a heterogeneity p on 0 degrees of freedom (one study: ``q_df`` or,
+    without it, ``k`` = 1), which is undefined, as a dash, not ``> .999``; a likelihood-ratio p of a statistic of
+    0 (:func:`~alliance_meta.wording.at_null`: a selection model at the bound where it is the unadjusted model) as
+    ``1.000``."""
+    cells = {}
+    if {"prior_prob", "posterior_prob"} <= set(frame.columns):
+        prior, post = _numbers(frame, "prior_prob"), _numbers(frame, "posterior_prob")
+        cells["posterior_prob"] = [apa_probability(b, 3, exact_ends=True) if a in (0.0, 1.0) and b == a else None
+                                   for a, b in zip(prior, post)]
+    for p, df in (("q_p", "q_df"), ("qe_p", "qe_df")):
+        if p in frame.columns and (df in frame.columns or (p == "q_p" and "k" in frame.columns)):
+            degrees = _numbers(frame, df) if df in frame.columns else _numbers(frame, "k") - 1
+            cells[p] = [apa_p(math.nan) if d == 0 else None for d in degrees]
+    if {"lrt", "lrt_p"} <= set(frame.columns):
+        cells["lrt_p"] = [apa_p(p, exact=True) if at_null(statistic) else None
+                          for statistic, p in zip(_numbers(frame, "lrt"), _numbers(frame, "lrt_p"))]
+    return cells
 
 
 def listed(items) -> str:

@@ -106,7 +106,10 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
     return (f"The Bayesian normal\u2013normal hierarchical model used \u03bc ~ Normal(0, {prior.get('mu_sd', 1.0):g}) "
             f"and {tau_prior_text(tau, metrics)} (seed {config.get('bayes', {}).get('seed', '')}); posteriors were "
             f"summarised by their means and {hdi}% highest-density intervals (HDIs), a back-transformed effect (r, OR) "
-            "by its own posterior, not by back-transforming \u03bc's.")
+            "by its own posterior, not by back-transforming \u03bc's"
+            + (f"; an odds ratio by its posterior median and {hdi}% equal-tailed interval, the exponentials of those "
+               "of the log odds ratio (an HDI is not invariant under exp, and the mean of a new study's odds ratio "
+               "may not exist)." if "log_or" in metrics.values() else "."))
 
 
 def risk_of_bias_methods(config: dict) -> str:

@@ -20,7 +20,7 @@ from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_probability,
                                              apa_scientific, apa_setting, counted, is_finite, pooled_studies,
-                                             readable_frame, probability_percent, step_list, R2_NOT_GIVEN)
+                                             readable_frame, probability_percent, step_list, listed, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import single_spaced
 
@@ -554,9 +554,13 @@ def _bayes_note(parameters: set[str], metric: str) -> str:
     # the r row beside mu (0.297 and .27) read as a wrong tanh(0.297) = .29: the row is the posterior of r itself
     draws = [f"The {symbol} row summarises the posterior draws of {symbol} itself: its mean is the posterior mean of "
              f"{symbol}, not the transformed posterior mean of \u03bc." for symbol in ("r", "OR")
-             if symbol.lower() in parameters]
+             if symbol.lower() in parameters and not (symbol == "OR" and metric == "log_or")]
     return " ".join([f"In the analysis metric ({METRIC_NAMES[metric]}): {', '.join(effects)}."] * bool(effects)
                     + [f"{'; '.join(scales)}."] * bool(scales) + draws)
+
+
+#: marks the Bayes table's rows summarised by their median and equal-tailed interval (a log-OR family's odds ratios)
+CENTRAL_MARK = "\u1d43"
 
 
 def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
@@ -565,7 +569,9 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     HDI, R-hat and effective sample sizes. The Bayes factors (``bf_*``, computed exactly only: ``exact_mean``)
     stand in the Mean column; a mean or SD the exact posterior finds infinite (``exact_mean``/``exact_sd`` inf,
     e.g. the SD of or_new under a half-normal prior) is shown as ∞, not as the MCMC draws' finite sample value."""
-    rows, bayes_factors, infinite = [], [], []
+    from alliance_meta.bayes.summaries import CENTRAL_ROWS
+
+    rows, bayes_factors, infinite, central = [], [], [], []
     for row in frame.to_dict("records"):
         name = str(row["parameter"])
         if name.startswith("bf_"):
@@ -573,12 +579,17 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
             rows.append([bayes_parameter_name(name), bayes_factor_text(bf), "", "", "", "", ""])
             bayes_factors.append(name)
             continue
-        lower, upper = (_posterior_number(name, row.get(key)) for key in ("hdi_lower", "hdi_upper"))
         mean, sd = (row.get("exact_" + key) if _infinite(row.get("exact_" + key)) else row.get(key)
                     for key in ("mean", "sd"))
+        label, keys = bayes_parameter_name(name), ("hdi_lower", "hdi_upper")
+        if metric == "log_or" and name in CENTRAL_ROWS and is_finite(row.get("median")):
+            # the odds ratio as the Results and the forest plot give it: median and equal-tailed interval
+            central.append(label)
+            label, mean, keys = label + CENTRAL_MARK, row["median"], ("eti_lower", "eti_upper")
+        lower, upper = (_posterior_number(name, row.get(key)) for key in keys)
         if _infinite(mean) or _infinite(sd):
             infinite.append(bayes_parameter_name(name))
-        rows.append([bayes_parameter_name(name), _posterior_number(name, mean, True), _posterior_number(name, sd),
+        rows.append([label, _posterior_number(name, mean, True), _posterior_number(name, sd),
                      f"[{lower}, {upper}]" if lower and upper else "",
                      apa_number(row["r_hat"], 2) if is_finite(row.get("r_hat")) else "",
                      apa_integer(row["ess_bulk"]) if is_finite(row.get("ess_bulk")) else "",
@@ -591,9 +602,14 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     if bayes_factors:
         note += (" BF\u2081\u2080 = Bayes factor of the model with an effect (\u03bc \u2260 0) or with heterogeneity "
                  "(\u03c4 > 0) against the model without, from the exact marginal likelihood, in the Mean column.")
+    if central:
+        note += (f" {CENTRAL_MARK} {listed(central)}: the posterior median (in the Mean column) and the "
+                 f"{probability_percent(settings.hdi_prob)}% equal-tailed interval (in the HDI column), the exponentials "
+                 "of those of \u03bc (\u03b8): unlike an HDI they are invariant under exp, and they exist where the "
+                 "mean of a new study's odds ratio does not; the Results and the forest plot give the same.")
     if infinite:
-        note += (f" \u221e: the exact posterior moment of {', '.join(infinite)} is infinite (heavy tail); the HDI "
-                 "describes it.")
+        note += (f" \u221e: the exact posterior moment of {', '.join(infinite)} is infinite (heavy tail); the "
+                 f"{'interval' if central else 'HDI'} describes it.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 

@@ -19,7 +19,7 @@ from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, apa_probability,
                                              counted, is_finite, listed, pooled_studies, probability_percent,
-                                             step_list)
+                                             at_null, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
@@ -355,7 +355,9 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
                      f"({SELECTION_NAMES.get(high['type'])})")
     p = fitted["lrt_p"].astype(float)
     if p.notna().any():
-        low_p, high_p = apa_p_clause(p.min()), apa_p_clause(p.max())
+        # a fit at the bound where it is the unadjusted model: a statistic of 0 and p = 1 (formatting.exact_cells)
+        exact = "lrt" in fitted and bool(fitted.loc[p == p.max(), "lrt"].map(at_null).all())
+        low_p, high_p = apa_p_clause(p.min()), apa_p_clause(p.max(), exact=exact)
         sentence += f"; likelihood-ratio tests of selection {low_p}" + (f" to {high_p}" if high_p != low_p else "")
     if len(failed):
         sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed)})"
@@ -399,18 +401,26 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
     says that tau's posterior comes from its prior: one study holds no information on heterogeneity."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
+    from alliance_meta.bayes.summaries import CENTRAL_ROWS
+
     rows = {row.parameter: row for row in bayes.itertuples()}
     show = display(metric)
     hdi = "HDI" if math.isclose(hdi_prob, 0.95) else f"{probability_percent(hdi_prob)}% HDI"
-    parts = []
+    parts, what = [], "posterior means"
     if "mu" in rows:
         mu = rows["mu"]
         # bayes.csv's back-transformed row (r, or): the posterior mean and HDI of the draws of tanh(mu) or
         # exp(mu), as the table gives them; the transform of mu's mean and HDI limits is neither, so the sentence
         # says whose mean it is ("mu = 0.297 (r = .27)" read as a wrong tanh(0.297) = .29)
         scale = rows.get(show.symbol.lower())
-        if scale is not None:
-            number = lambda value: apa_number(float(value), 2, show.leading_zero)  # noqa: E731
+        number = lambda value: apa_number(float(value), 2, show.leading_zero)  # noqa: E731
+        if scale is not None and scale.parameter in CENTRAL_ROWS and is_finite(getattr(scale, "median", None)):
+            # the odds ratio by its median and equal-tailed interval, as the table and the forest plot (docs/bayes.md)
+            parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior median of {show.symbol} = "
+                         f"{number(scale.median)}, {probability_percent(hdi_prob)}% equal-tailed CrI "
+                         f"[{number(scale.eti_lower)}, {number(scale.eti_upper)}]")
+            what = f"posterior means; for {show.symbol} the median"
+        elif scale is not None:
             parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior mean of {show.symbol} = "
                          f"{number(scale.mean)}, {hdi} [{number(scale.hdi_lower)}, {number(scale.hdi_upper)}]")
         elif show.symbol in UNTRANSFORMED_SYMBOLS:  # g is analysed as shown: one number, not two
@@ -426,7 +436,7 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
         if is_finite(studies) and float(studies) == 1:
             parts[-1] += (" (one study: the data hold no information on heterogeneity, so the posterior of "
                           "\u03c4 comes from its prior alone)")
-    return ("Bayesian random-effects model (posterior means): " + "; ".join(parts) + ".") if parts else ""
+    return (f"Bayesian random-effects model ({what}): " + "; ".join(parts) + ".") if parts else ""
 
 
 def _bf_text(bf: float) -> str:
