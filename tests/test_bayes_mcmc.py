@@ -176,3 +176,21 @@ def test_a_repeat_that_passes_is_logged_as_information_not_a_warning(caplog):
     assert message == ("Bayesian pooling: the first run fell short on divergent transitions, so it was repeated once "
                        "with target_accept=0.99 and 1000 draws (bayes.retry); the repeat passes: no divergent "
                        "transitions, R-hat and ESS within bayes.diagnostics, mu and tau agree with the exact posterior")
+
+
+def test_the_study_rows_give_the_hdi_of_r_itself():
+    """bayes_studies.csv's r_hdi_* were tanh of theta's HDI limits: an interval of the same mass, but not r's HDI,
+    which the forest plot (docs/bayes.md) and the column's name promise; r_mean was already the mean of r's draws."""
+    import arviz as az
+
+    config = BayesConfig.from_config({"draws": 500, "tune": 500, "chains": 2}, "z", cores=1)
+    sampler = ExactSampler()
+    studies = fit_pooled(sampler, DATA, "z", config).studies
+    sampler.calls -= 1  # the last fit's draws again (ExactSampler seeds by call)
+    theta = sampler.sample(DATA["yi"].to_numpy(float), DATA["vi"].to_numpy(float),
+                           settings=SamplerSettings(draws=1000, tune=500, chains=2, seed=1, cores=1)).theta
+    assert theta.shape[:2] == (2, 1000)  # the repeat's draws (fit_pooled repeats with 1000 draws)
+    r_hdi = np.asarray(az.hdi(np.tanh(theta), hdi_prob=0.95))
+    np.testing.assert_allclose(studies["r_mean"], np.tanh(theta).mean(axis=(0, 1)), rtol=1e-12)
+    np.testing.assert_allclose(studies[["r_hdi_lower", "r_hdi_upper"]], r_hdi, rtol=1e-12)
+    assert np.abs(studies["r_hdi_lower"] - np.tanh(studies["hdi_lower"])).max() > 1e-4  # not tanh of theta's

@@ -24,7 +24,7 @@ import pandas as pd
 from alliance_meta.engines.transforms import back_transform
 from .exact import exact_posterior, typical_within_variance
 from .priors import Priors, TauPrior
-from .summaries import combine, derived_draws, exact_rows, summarise_draws
+from .summaries import combine, derived_draws, draws_hdi, exact_rows, summarise_draws
 
 log = logging.getLogger("alliance_meta")
 
@@ -169,9 +169,9 @@ def _study_table(data: pd.DataFrame, draws, post, metric: str, cfg: BayesConfig,
         out[f"{key}_observed"] = values
         out[f"{key}_ci_lower"] = back_transform(out["ci_lower"], metric)[key]
         out[f"{key}_ci_upper"] = back_transform(out["ci_upper"], metric)[key]
-        out[f"{key}_mean"] = back_transform(draws.theta, metric)[key].mean(axis=(0, 1))
-        out[f"{key}_hdi_lower"] = back_transform(out["hdi_lower"], metric)[key]
-        out[f"{key}_hdi_upper"] = back_transform(out["hdi_upper"], metric)[key]
+        shown = back_transform(draws.theta, metric)[key]  # the draws of r (or OR) itself: their mean and HDI
+        out[f"{key}_mean"] = shown.mean(axis=(0, 1))
+        out[f"{key}_hdi_lower"], out[f"{key}_hdi_upper"] = draws_hdi(shown, cfg.hdi_prob)
     return out
 
 

@@ -55,6 +55,16 @@ def threshold_of(parameter: str) -> float | None:
         return None
 
 
+def draws_hdi(values: np.ndarray, prob: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper limits of the HDI of mass ``prob`` of each variable of ``values`` (chain x draw x variable),
+    as :func:`summarise_draws` computes them (ArviZ's ``hdi``): of r's own draws, not tanh of theta's limits, which
+    hold the same mass but are not r's shortest interval."""
+    import arviz as az
+
+    limits = np.asarray(az.hdi(np.asarray(values, dtype=float), hdi_prob=prob))
+    return limits[..., 0], limits[..., 1]
+
+
 def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.DataFrame:
     """ArviZ summary (mean, sd, HDI, MCSE, bulk/tail ESS, rank-normalised R-hat) of
     (chain, draw) arrays; HDI left empty for probabilities (0/1 indicators)."""
