@@ -199,6 +199,10 @@ def test_a_quote_out_of_place_beside_a_cell_of_two_lines_in_one_row_is_no_unclos
     stray += "S4,0.1,70,Green,\nS5,0.1,70,White,\n"
     with pytest.raises(SheetError, match=r'row 4, column authors, value "Brown, A,ok": a double quote opens'):
         read_sheet(write_bytes(tmp_path, stray.encode(), "stray.csv"))
+    # the quote out of place and, later in the same row, a quote never closed: rows 3 and 4 were read into the note
+    hidden = 'study_id,r,n,authors,note\nS1,0.3,40,"Miller" Jr,"first line never closed\nS2,0.2,50,Lee,\nS3,0.25,60,Brown,\n'
+    with pytest.raises(SheetError, match=r'row 2, column note, value "first line never closed": a double quote opens'):
+        read_sheet(write_bytes(tmp_path, hidden.encode(), "hidden.csv"))
 
 
 def test_trailing_empty_rows_and_columns_and_a_value_beyond_the_header(tmp_path):

@@ -406,7 +406,7 @@ def _unclosed_quote(text: str, delimiter: str, records: list[list[str]]) -> str 
     """Where a cell opens a double quote that no quote closes, every row after it is read into that cell (a
     stray quote in an authors cell: the rest of the sheet is gone without a word): the row, column and value.
     Found record by record, as the lenient reader reads them (``records``: its header names the column): one with a
-    line break in a cell that the strict reader cannot read (:func:`_strict_error_field`). A quote that is only out
+    line break in a cell that the strict reader cannot read (:func:`_strict_error_fields`). A quote that is only out
     of place (``"Smith" Jr``), in that record or another, is read as the lenient reader reads it."""
     lines = io.StringIO(text, newline="").readlines()
     reader = csv.reader(lines, delimiter=delimiter)
@@ -414,7 +414,9 @@ def _unclosed_quote(text: str, delimiter: str, records: list[list[str]]) -> str 
     for index, record in enumerate(reader):
         first, end = end, reader.line_num  # the record's lines
         broken = [column for column, cell in enumerate(record) if "\n" in cell or "\r" in cell]
-        if broken and (column := _strict_error_field("".join(lines[first:end]), delimiter)) in broken:
+        refused = _strict_error_fields("".join(lines[first:end]), delimiter) if broken else set()
+        column = next((column for column in broken if column in refused), None)
+        if column is not None:
             header = records[0][column] if index and column < len(records[0]) else f"{column + 1}"
             first_line = re.split(r"\r\n|\r|\n", record[column], maxsplit=1)[0]
             return (f'row {index + 1}, column {header}, value "{first_line[:40]}": a double quote opens this cell '
@@ -423,18 +425,23 @@ def _unclosed_quote(text: str, delimiter: str, records: list[list[str]]) -> str 
     return None
 
 
-def _strict_error_field(record: str, delimiter: str) -> int | None:
-    """The field of one CSV record (its raw text) where a strict reader (RFC 4180; Python's ``csv`` with
-    ``strict=True``) stops: a quoted field that never closes, or whose closing quote is followed by neither the
-    delimiter nor the end of the line; None when it reads. The field is counted as the lenient reader counts it."""
-    field, i, at_start = 0, 0, True
+def _strict_error_fields(record: str, delimiter: str) -> set[int]:
+    """The fields of one CSV record (its raw text) that a strict reader (RFC 4180; Python's ``csv`` with
+    ``strict=True``) refuses: a quoted field that never closes, or whose closing quote is followed by neither the
+    delimiter nor the end of the line. Read on as the lenient reader reads (the rest of such a field as written, its
+    later quotes as text), so that a quote out of place in one field hides no unclosed quote in a later one; the
+    fields are counted as the lenient reader counts them."""
+    fields, field, i, at_start = set(), 0, 0, True
     while i < len(record):
         if at_start and record[i] == '"':  # a quoted field: to its closing quote ("" is a quote inside it)
             i += 1
             while (close := record.find('"', i)) >= 0 and record.startswith('""', close):
                 i = close + 2
-            if close < 0 or (close + 1 < len(record) and record[close + 1] not in (delimiter, "\r", "\n")):
-                return field
+            if close < 0:
+                fields.add(field)
+                break
+            if close + 1 < len(record) and record[close + 1] not in (delimiter, "\r", "\n"):
+                fields.add(field)
             i, at_start = close + 1, False
             continue
         if record[i] == delimiter:
@@ -442,7 +449,7 @@ def _strict_error_field(record: str, delimiter: str) -> int | None:
         else:
             at_start = record[i] in "\r\n"
         i += 1
-    return None
+    return fields
 
 
 def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd.DataFrame, list[_Issue], datetime.datetime]:
