@@ -71,6 +71,11 @@ def test_a_scale_moderator_no_row_of_the_family_codes_is_a_note_not_a_traceback(
     assert list(table.note) == ["not fitted: design has no value in any row",
                                 "not fitted: no row has a value for all of design, rater"]
     assert set(table.k) == {0} and per_level.empty
+    # a location moderator no row codes, with the intercept or a coded moderator as the scale part
+    table, _ = ls_analysis.location_scale_tables(data, [{"location": "design", "scale": "1"},
+                                                        {"location": "design", "scale": "rater"}])
+    assert list(table.note) == ["not fitted: design has no value in any row",
+                                "not fitted: no row has a value for all of design, rater"]
 
 
 def test_comparisons_fit_both_models_to_the_full_models_rows():
