@@ -113,6 +113,9 @@ def test_selection_text_and_figure_give_an_lrt_p_of_exactly_one_as_1():
                               "lrt_p": [0.99999987, 0.034], "converged": [True, True], "note": ["", ""],
                               "steps": ["", ""], "delta": ["1", "0"]})
     assert "likelihood-ratio tests of selection p = .034 to p = 1.000" in selection_sentence(selection, "z")
+    at_bound = selection.assign(lrt=[2.842171e-14, 0.0], lrt_p=[0.99999987, 1.0])  # both: one p, not "> .999 to 1.000"
+    assert "likelihood-ratio tests of selection p = 1.000" in selection_sentence(at_bound, "z")
+    assert "> .999" not in selection_sentence(at_bound, "z")
     figure = selection_estimates_plot(selection, {"estimate": 0.3, "ci_lower": 0.2, "ci_upper": 0.4}, "z")
     texts = [text.get_text() for text in figure.texts]
     assert "$p$ = 1.000" in texts and "$p$ = .034" in texts and not any(">" in text for text in texts)

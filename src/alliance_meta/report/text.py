@@ -356,8 +356,10 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
     p = fitted["lrt_p"].astype(float)
     if p.notna().any():
         # a fit at the bound where it is the unadjusted model: a statistic of 0 and p = 1 (formatting.exact_cells)
-        exact = "lrt" in fitted and bool(fitted.loc[p == p.max(), "lrt"].map(at_null).all())
-        low_p, high_p = apa_p_clause(p.min()), apa_p_clause(p.max(), exact=exact)
+        def at_bound(value) -> bool:  # every model of that p sits at the null
+            return "lrt" in fitted and bool(fitted.loc[p == value, "lrt"].map(at_null).all())
+
+        low_p, high_p = (apa_p_clause(value, exact=at_bound(value)) for value in (p.min(), p.max()))
         sentence += f"; likelihood-ratio tests of selection {low_p}" + (f" to {high_p}" if high_p != low_p else "")
     if len(failed):
         sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed)})"
