@@ -77,6 +77,16 @@ def test_a_formula_term_that_is_no_number_on_a_row_is_a_problem_of_that_row(tmp_
     assert problems[1].rule.startswith('meta_regression "log(year - 2006)": its term log(year - 2006) is not a finite '
                                        "number on this row")
     assert problems_of(tmp_path, continuous_moderators=["year"], meta_regression=["log(year - 2000)"]) == []
+    # the term's column, not the formula's first; a term no row has a number for, a level that is not one and a
+    # number read as levels are problems of the formula
+    problems = problems_of(tmp_path, continuous_moderators=["year"],
+                           meta_regression=["modality + log(year - 2006)", "I(year / 0)", "C(setting, Treatment('zzz'))"])
+    assert summary(problems) == [(1, "", "I(year / 0)", "moderator_formula_value"),
+                                 (1, "", "C(setting, Treatment('zzz'))", "moderator_formula_value"),
+                                 (2, "year", "2005", "moderator_formula_value"),
+                                 (3, "year", "2006", "moderator_formula_value")]
+    (levels,) = problems_of(tmp_path, meta_regression=["log(year)"])
+    assert "year is read as levels, not numbers: list it in continuous_moderators" in levels.rule
 
 
 def test_text_in_a_continuous_moderator(tmp_path):

@@ -182,7 +182,7 @@ def build_design(frame: pd.DataFrame, formula: str, continuous=(), reference_lev
             raise ValueError(f"reference level {reference!r} of {name!r} not among its levels {levels}")
         references[name] = reference
     data = _prepared(frame, formula, continuous, references, centres)
-    with _evaluation_errors(formula), np.errstate(divide="ignore", invalid="ignore"):
+    with _evaluation_errors(formula, continuous), np.errstate(divide="ignore", invalid="ignore"):
         # a term missing on a row (log of a number below 0) is named with its rows by _check_finite
         matrix = model_matrix(_right_hand_side(formula), data, na_action="ignore", ensure_full_rank=True)
     spec = matrix.model_spec
@@ -233,7 +233,7 @@ R_FUNCTIONS = {"factor": "C(x)", "as.factor": "C(x)", "relevel": "C(x, Treatment
 
 
 @contextmanager
-def _evaluation_errors(formula: str):
+def _evaluation_errors(formula: str, continuous=None):
     """formulaic's errors in evaluating a formula's terms (an unknown function such as R's ``factor``, ``^`` in
     ``I()``, ``log`` of a number <= 0) as one ValueError naming the term and saying what to write."""
     from formulaic.errors import FactorEvaluationError
@@ -249,6 +249,10 @@ def _evaluation_errors(formula: str):
             why = f"{cause.name!r} is not a function or column here ({hint})"
         elif "xor" in str(cause) or "^" in term:
             why = f"^ inside I() is Python's exclusive or, not a power: write ** (I({_inside_call(term)}))"
+        elif isinstance(cause, TypeError) and "category" in str(cause):  # log(year) of year read as levels
+            levels = [v for v in term_variables(term) if v not in (continuous or ())]
+            why = (f"{' and '.join(levels) or 'a variable of it'} is read as levels, not numbers: list it in "
+                   "continuous_moderators (continuous= in the Python API)")
         else:
             why = f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
         raise FormulaTermError(f"cannot evaluate the term {term} of the formula {formula!r}: {why}", term) from None
@@ -260,6 +264,15 @@ def _evaluation_errors(formula: str):
         raise FormulaTermError(f"the term {term} of the formula {formula!r} is not a number on some rows (e.g. log "
                                "or np.sqrt of a value not above 0): transform the column so that every row has a "
                                "value", term) from None
+
+
+def term_variables(term: str) -> list[str]:
+    """The variables of one term of a formula as an error names it (``log(year - 2006)``: ``year``); none where the
+    term cannot be read on its own."""
+    try:
+        return list(formula_variables(term))
+    except ValueError:
+        return []
 
 
 def _check_finite(frame: pd.DataFrame, formula: str, names, vectors) -> None:

@@ -58,7 +58,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from alliance_meta.engines.design import FormulaTermError, build_design, formula_variables
+from alliance_meta.engines.design import FormulaTermError, build_design, formula_variables, term_variables
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.codebook import (
     INPUT_KIND_BY_NAME,
@@ -1916,8 +1916,9 @@ def _reference_level_problems(clean: pd.DataFrame, reference_levels) -> list[Pro
 def _formula_value_problems(clean: pd.DataFrame, meta_regression, continuous, problems: list[Problem]) -> list[Problem]:
     """The ``meta_regression`` formulas evaluated on the rows that give their variables, as the moderator jobs
     evaluate them (``continuous_moderators`` as numbers, others as levels): a term that cannot be evaluated (R's
-    ``factor(x)``, ``^`` in ``I()``) is a problem of the formula, a term that is not a finite number on a row
-    (``log(year - 2005)`` of 2003) a problem of that row; both stopped the moderator job as a bug of alliance-meta.
+    ``factor(x)``, ``^`` in ``I()``, a level that is not one) is a problem of the formula, as is a term that is not a
+    finite number on any row; one that is not a finite number on some rows (``log(year - 2005)`` of 2003) is a
+    problem of each of those rows, under the term's column. Each stopped the moderator job as a bug of alliance-meta.
     Formulas whose columns already have a problem are left to it."""
     found = []
     for formula in dict.fromkeys(meta_regression or ()):
@@ -1927,27 +1928,27 @@ def _formula_value_problems(clean: pd.DataFrame, meta_regression, continuous, pr
             continue
         if not variables or any(v not in clean for v in variables) or any(p.column in variables for p in problems):
             continue
-        rows = clean.dropna(subset=variables)
+        rows = clean.dropna(subset=variables).reset_index(drop=True)
         if rows.empty:
             continue
         try:
-            build_design(rows.reset_index(drop=True), formula, [v for v in variables if v in (continuous or ())])
+            build_design(rows, formula, [v for v in variables if v in (continuous or ())])
         except FormulaTermError as error:
-            if not error.rows:
-                found.append(Problem(HEADER_ROW, "", formula, f'meta_regression "{formula}": {error}',
-                                     "moderator_formula_value"))
+            if not error.rows or len(error.rows) == len(rows):  # the formula's, not a row's
+                found.append(Problem(HEADER_ROW, "", formula, str(error), "moderator_formula_value"))
                 continue
+            blamed = [v for v in term_variables(error.term) if v in variables] or variables
             for position in error.rows:
                 row = rows.iloc[position]
-                values = (_shown(row[variables[0]]) if len(variables) == 1 else
-                          "; ".join(f"{v} = {_shown(row[v])}" for v in variables))
-                found.append(Problem(int(row[SHEET_ROW]), variables[0], values,
+                values = (_shown(row[blamed[0]]) if len(blamed) == 1 else
+                          "; ".join(f"{v} = {_shown(row[v])}" for v in blamed))
+                found.append(Problem(int(row[SHEET_ROW]), blamed[0], values,
                                      f'meta_regression "{formula}": its term {error.term} is not a finite number on '
                                      "this row (log or np.sqrt of a value not above 0, or a division by 0): change the "
-                                     "formula so that every row's value has one, or the value",
-                                     "moderator_formula_value"))
-        except ValueError:  # one value in every row, a reference level: the moderator job's note says why
-            continue
+                                     "formula, or the value if it is a typo", "moderator_formula_value"))
+        except ValueError as error:  # formulaic's (a level named in C(x, Treatment('zzz')) that is not one)
+            found.append(Problem(HEADER_ROW, "", formula, f"the formula {formula!r} cannot be evaluated: {error}",
+                                 "moderator_formula_value"))
     return found
 
 
