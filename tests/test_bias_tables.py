@@ -197,6 +197,22 @@ def test_sensitivity_figures_name_the_studies_as_the_forest_plot():
     assert any("WAI" in tick.get_text() for tick in label_mode.axes[0].get_yticklabels())
 
 
+def test_the_cumulative_plot_of_a_three_level_fit_names_the_studies_as_the_forest_plot():
+    """dat.assink2016 as a sheet (dependence: multilevel): the cumulative plot's rows read "+ Assink15",
+    "+ Assink05", ... (study ids) beside "Assink study 15 (1987)" of the forest and influence plots."""
+    import alliance_meta as am
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    study = np.repeat(np.arange(6), 2)
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in study], "es_id": [f"e{i}" for i in range(study.size)],
+                         "yi": YI[:12], "vi": VI[:12], "authors": [f"Author {i}" for i in study],
+                         "year": 2000 + study})
+    fit = am.fit(data, dependence="multilevel", rho=0.5)
+    figure = sensitivity_figures(am.sensitivity(fit))["cumulative"]
+    ticks = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    assert ticks == [f"+ Author {i} ({2000 + i})" for i in range(6)]
+
+
 def test_long_study_labels_wrap_beside_the_cumulative_and_bayesian_rows():
     """Labels of 90 characters (plots.labels: both) were drawn on one line: the cumulative plot's panel shrank to
     about an inch of a 17-inch-wide image, and the Bayesian forest plot's likewise. They wrap, rows grow."""

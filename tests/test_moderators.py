@@ -208,6 +208,29 @@ def test_plots_are_written_in_three_formats(tmp_path):
     assert all(path.stat().st_size > 1000 for path in [*paths, tmp_path / "bubble.png"])
 
 
+def test_bubble_plot_under_a_three_level_model_says_its_points_are_composites_and_gives_the_three_level_test():
+    """dat.assink2016 as a sheet (dependence: multilevel): the bubble plot of year read "p = .016; k = 18; R^2 = 28.0%"
+    (the composites' meta-regression) beside the Results' three-level "year, QM(1) = 6.09, p = .014, R^2 = 17.0%",
+    nothing saying that the figure's k, p and line were another model's."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.bubble import bubble_plot
+
+    year = moderators.analyse_moderator(effect_sizes(), "year", "z", continuous=True, permutations=0)
+    summary = {"moderator": "year", "multilevel_qm": 6.09, "multilevel_qm_df": 1, "multilevel_qm_p": 0.0136,
+               "multilevel_cr2_f": 2.776, "multilevel_cr2_df1": 1, "multilevel_cr2_df2": 7.614,
+               "multilevel_cr2_p": 0.136}
+    figure = bubble_plot(year, "z", summary=summary)
+    assert f"$k$ = {year.model.k} composites;" in figure.axes[0].get_title(loc="left")
+    assert figure.axes[0].get_legend().get_texts()[0].get_text() == "Study composites (area \u221d weight)"
+    note = " ".join(text.get_text() for text in figure.texts)
+    assert "meta-regression of the study composites" in note
+    assert r"Three-level model: $Q_\mathrm{M}$(1) = 6.09, $p$ = .014; CR2 $F$(1, 7.6) = 2.78, $p$ = .136." in note
+    plain = bubble_plot(year, "z", summary={"moderator": "year", "multilevel_qm": float("nan")})  # aggregate run
+    assert " composites" not in plain.axes[0].get_title(loc="left") and not plain.texts
+    plt.close("all")
+
+
 def test_bubble_plot_of_a_moderator_with_one_value_says_so():
     """Every study of one year: the figure said "3 rows with a value (at least 3 needed)"."""
     from alliance_meta.plots.bubble import bubble_plot

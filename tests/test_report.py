@@ -265,6 +265,41 @@ def test_pooled_sentence_of_a_three_level_model_counts_studies_and_splits_the_va
     assert "k = 337 studies" in aggregated and "\u03c4\u00b2 = 0.015" in aggregated
 
 
+def test_pooled_sentence_of_a_three_level_model_gives_the_i2_of_each_level():
+    """The Results gave I^2 = 94.8% 'in all' only (dat.assink2016 as a sheet), where three-level reviews report
+    its split by level (Cheung 2014; metafor's I^2 per sigma^2), which pooled.csv has (i2_between, i2_within)."""
+    from alliance_meta.report.text import pooled_sentence
+
+    row = pd.Series({"estimate": 0.377, "ci_lower": 0.183, "ci_upper": 0.571, "pi_lower": -0.60, "pi_upper": 1.36,
+                     "k": 100, "n_studies": 17, "tau2": 0.2393, "sigma2_between": 0.0936, "sigma2_within": 0.1457,
+                     "i2": 94.797, "i2_between": 37.087, "i2_within": 57.709, "q": 627.0, "q_df": 99, "q_p": 1e-77})
+    sentence = pooled_sentence("outcome", "z", row, {"effect_sizes": 100, "n": 1381})
+    assert "I\u00b2 = 94.8% in all (37.1% between and 57.7% within studies)" in sentence
+
+
+def test_results_say_the_selection_and_bayesian_models_of_a_three_level_review_pool_study_composites():
+    """dat.assink2016 as a sheet: the Results gave the three-level r = .36 and then "Bayesian random-effects model
+    (posterior means): mu = 0.310" and selection-model estimates, with no word that these pool one composite per
+    study (the Egger clause beside them said so); under dependence: aggregate nothing changes."""
+    from alliance_meta.report.text import results_paragraph
+
+    pooled = pd.DataFrame([{"method": "REML", "test": "z", "k": 100, "n_studies": 17, "estimate": 0.377,
+                            "ci_lower": 0.183, "ci_upper": 0.571, "pi_lower": -0.6, "pi_upper": 1.36,
+                            "tau2": 0.239, "sigma2_between": 0.094, "sigma2_within": 0.146, "i2": 94.8,
+                            "q": 627.0, "q_df": 99, "q_p": 1e-77}])
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.31, 0.328], "hdi_lower": [0.11, 0.18],
+                          "hdi_upper": [0.48, 0.52]})
+    selection = pd.DataFrame({"type": ["halfnorm", "stepfun"], "estimate": [-0.08, 0.40], "se": [0.47, 0.14],
+                              "lrt_p": [0.094, 0.573], "converged": [True, True], "note": ["", ""]})
+    tables = {"pooled": pooled, "bayes": bayes, "selection_models": selection}
+    text = results_paragraph("outcome", "z", tables, {"n": 1381}, "REML", ["z"])
+    assert "Bayesian random-effects model of the study composites (posterior means): \u03bc = 0.310" in text
+    assert "Adjusted for publication bias by 2 selection models of the study composites (maximum" in text
+    aggregated = results_paragraph("outcome", "z", {**tables, "pooled": pooled.drop(
+        columns=["n_studies", "sigma2_between", "sigma2_within"])}, {"n": 1381}, "REML", ["z"])
+    assert "composites" not in aggregated and "Bayesian random-effects model (posterior means)" in aggregated
+
+
 def test_figures_inlined_beforehand_are_used_as_they_are(tmp_path):
     # rule report_figures writes the data URIs; the report inlines only the images not among them
     from alliance_meta.report.html import family_section, inline_figures
@@ -440,6 +475,19 @@ def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run()
     assert "cluster-robust (CR2) standard errors" in three and "Knapp\u2013Hartung adjustment" not in three
     assert "used inverse-variance (GLS) composites" in three and "correlation of .60" in three  # APA: no leading zero
     assert "in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests" in three
+
+
+def test_methods_say_what_the_three_level_model_is_and_its_sampling_error_correlation():
+    """A reviewer of a three-level review (dat.assink2016 as a sheet) read only 'a three-level random-effects model
+    (effect sizes within studies)': not the variances the Results name (sigma^2 between and within), nor that the
+    sampling errors of a study were correlated at aggregate_rho (metafor's vcalc), without which rma.mv(yi, vi)
+    refits another model; the sentence's '.50' read as the composites' alone."""
+    three = methods_paragraph({"dependence": "multilevel", "aggregate_rho": 0.5}, set(), {})
+    assert ("variance of the true effect sizes within studies (\u03c3\u00b2 within, level 2) and between studies "
+            "(\u03c3\u00b2 between, level 3)") in three
+    assert "sampling errors of one study's effect sizes correlated at .50 (the correlated and hierarchical" in three
+    independent = methods_paragraph({"dependence": "multilevel", "aggregate_rho": 0}, set(), {})
+    assert "sampling errors of one study's effect sizes independent." in independent
 
 
 def test_moderator_sentence_gives_the_composite_test_beside_the_three_level_one():

@@ -40,5 +40,6 @@ for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, metric, continuous=True, permutations=0,
                                  aggregate_method=params.aggregate_method, rho=params.rho,
                                  centre=params.centre, level=params.level)
-    save_figure(bubble_plot(analysis, metric, params.level, params.labels), outputs(f"bubble_{name}"), note)
+    summary = summaries.loc[name] if name in summaries.index else None
+    save_figure(bubble_plot(analysis, metric, params.level, params.labels, summary), outputs(f"bubble_{name}"), note)
     logger.info("bubble plot of %s: k = %d", name, len(analysis.data))

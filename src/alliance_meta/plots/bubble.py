@@ -16,16 +16,19 @@ from alliance_meta.analyses.moderators.univariate import not_estimable_reason  #
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
-from alliance_meta.plots.style import STYLE, column_name, display_scale, format_p, message_figure, metric_axis  # noqa: E402
+from alliance_meta.plots.style import (STYLE, column_name, display_scale, format_p, message_figure,  # noqa: E402
+                                       metric_axis, three_level_mathtext)
 from alliance_meta.wording import apa_number, interval_decimals  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
 SLOPE_UNITS = ByMetric({"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}, "$d$")
 
 
-def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None = None):
+def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None = None, summary=None):
     """Figure of a :class:`alliance_meta.analyses.moderators.ModeratorAnalysis` of a continuous moderator;
-    the moderator named by its ``labels`` entry (the config's ``plots.column_labels``) where it has one."""
+    the moderator named by its ``labels`` entry (the config's ``plots.column_labels``) where it has one.
+    ``summary``: the moderator's row of ``moderators.csv``; under dependence: multilevel its three-level test (the
+    one the Results give) is written beneath, and the points and line are said to be study composites."""
     label, transform, null = display_scale(metric)
     model, data, name = analysis.model, analysis.data, analysis.moderator
     if model is None:
@@ -34,13 +37,15 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
                else not_estimable_reason(data, (name,)))
         return message_figure(f"No meta-regression on {column_name(name, labels)}: {why}.")
     x = data[name].to_numpy(float)
+    three_level = three_level_mathtext(summary)
     centre = model.design.centres.get(name, 0.0) if model.design else 0.0
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axis = plt.subplots(figsize=(5.5, 4.0))
         weights = model_weights(data["vi"].to_numpy(float), model.tau2, model.method, model.weights)
         sizes = 15 + 120 * weights / weights.max()
         axis.scatter(x, transform(data["yi"]), s=sizes, facecolor="#9ecae1", edgecolor="#1f4e79", lw=0.6,
-                     alpha=0.7, zorder=2, label="Studies (area \u221d weight)")
+                     alpha=0.7, zorder=2,
+                     label=f"{'Study composites' if three_level else 'Studies'} (area \u221d weight)")
         grid = np.linspace(x.min(), x.max(), 200)
         mean, _, lower, upper = model.predict(np.column_stack([np.ones_like(grid), grid - centre]))
         axis.fill_between(grid, transform(lower), transform(upper), color="0.85", lw=0, zorder=1,
@@ -62,9 +67,14 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
         # two lines: one would run past the axes (and the figure) once the numbers are wide
         per = "per year" if name == "year" else f"per unit of {column_name(name, labels)}"
         axis.set_title(f"Slope {numbers[0]} {unit} {per}, {level:g}% CI [{numbers[1]}, {numbers[2]}]\n"
-                       f"{format_p(slope.p)}; $k$ = {model.k}; {r2}", fontsize=8, loc="left")
+                       f"{format_p(slope.p)}; $k$ = {model.k}{' composites' if three_level else ''}; {r2}",
+                       fontsize=8, loc="left")
         # below the axis, so that no study hides under it
         axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8)
+        if three_level:  # the slope, line and k above are the composites' (k = 18 beside the Results' p = .014)
+            figure.text(0.01, 0.0, "Points, line and slope: meta-regression of the study composites (a study's "
+                        f"effect sizes\nat each value combined). Three-level model: {three_level}.", ha="left",
+                        va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()
     return figure
 

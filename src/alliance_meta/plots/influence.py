@@ -266,8 +266,10 @@ def sensitivity_figures(sensitivity, label_mode: str = "authors_year") -> dict:
     if fit.kind == "multilevel":
         return {"baujat": message_figure("Baujat plot: not defined for the three-level model\n"
                                          "(metafor's baujat refuses rma.mv); see influence.csv"),
-                "influence": multilevel_influence_plot(details, _study_names(fit.data, details.study_id)),
-                "cumulative": cumulative_forest(sensitivity.cumulative, fit.data["study_id"].to_numpy(str),
+                "influence": multilevel_influence_plot(details, _study_names(fit.data, details.study_id, label_mode)),
+                # a label per row (the cumulative table's position is a row of the study): its study's name
+                "cumulative": cumulative_forest(sensitivity.cumulative,
+                                                _study_names(fit.data, fit.data["study_id"], label_mode),
                                                 fit.metric, fit.level, order_note(fit.data), fit.test)}
     data = fit.data
     labels = np.asarray(study_labels(data, label_mode, escape=False), dtype=str)
@@ -276,13 +278,13 @@ def sensitivity_figures(sensitivity, label_mode: str = "authors_year") -> dict:
                                             order_note(data), fit.test)}
 
 
-def _study_names(data: pd.DataFrame, study_ids) -> list[str]:
-    """Names of whole studies (a three-level fit's rows are effect sizes): authors (year) of a study's first row,
-    else its study id."""
+def _study_names(data: pd.DataFrame, study_ids, label_mode: str = "authors_year") -> list[str]:
+    """Names of whole studies (a three-level fit's rows are effect sizes), as the forest plot names them
+    (``label_mode``: the config's ``plots.labels``) from a study's first row, else its study id."""
     from alliance_meta.plots.forest_options import study_labels
 
     first = data.drop_duplicates("study_id").drop(columns=["label"], errors="ignore")
-    names = dict(zip(first["study_id"].astype(str), study_labels(first, "authors_year", escape=False)))
+    names = dict(zip(first["study_id"].astype(str), study_labels(first, label_mode, escape=False)))
     return [names.get(str(study), str(study)) for study in study_ids]
 
 

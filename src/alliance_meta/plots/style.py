@@ -375,6 +375,12 @@ def three_level_test(summary, p_text=format_p) -> str | None:
     return text
 
 
+def three_level_mathtext(summary) -> str | None:
+    """:func:`three_level_test` in a figure's mathtext: ``$Q_\\mathrm{M}$(1) = ...; CR2 $F$(1, 7.6) = ...``."""
+    text = three_level_test(summary)
+    return text and text.replace("QM(", r"$Q_\mathrm{M}$(").replace("CR2 F(", "CR2 $F$(")
+
+
 def no_test_between_levels(summary) -> str | None:
     """The sentence of a moderator's figure when its row of ``moderators.csv`` has no test between levels (one
     level coded, one study: no QM), with the row's ``note`` saying why; None when there is a test to report."""

@@ -18,7 +18,8 @@ from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (COLOURS, SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
                                        format_number, format_p, message_figure, metric_axis,
-                                       no_test_between_levels, plain_text, pooled_count, three_level_test)
+                                       no_test_between_levels, plain_text, pooled_count, three_level_mathtext,
+                                       three_level_test)
 from alliance_meta.wording import plural  # noqa: E402
 
 MIN_PANEL = 3.0  # inches of the panel at the least
@@ -118,8 +119,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                  rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
         lines += (f"$F$: {CI_TEST_NAMES['adhoc']}.",) if adhoc else ()
         if three_level:  # dependence: multilevel: the test the report gives
-            lines += (f"Differences between levels, three-level model: {three_level}.".replace("QM(", r"$Q_\mathrm{M}$(")
-                      .replace("CR2 F(", "CR2 $F$("),)
+            lines += (f"Differences between levels, three-level model: {three_level_mathtext(summary)}.",)
         lines += (without_level,) if without_level else ()
         figure.text(0.01, 0.0, "\n".join(lines), ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()

@@ -8,7 +8,7 @@ from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import ESTIMATORS, assumed_correlation, composite_text
 from alliance_meta.report.formatting import apa_integer, apa_number, listed as join_words, probability_percent
 from alliance_meta.report.text import metric_in_prose, test_names
-from alliance_meta.wording import PRIOR_FAMILY_NAMES
+from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting
 
 
 def assumed_reliabilities(psychometric: dict) -> str:
@@ -34,12 +34,20 @@ def dependence_sentence(config: dict, several_per_study: bool | None = None) -> 
     if several_per_study is False and settings.dependence != "multilevel":
         return "Each study contributed one effect size."
     if settings.dependence == "multilevel":
-        return ("Dependent effect sizes were modelled with a three-level random-effects model (effect sizes within "
-                f"studies); the analyses that take one effect size per study (small-study tests other than the "
-                f"three-level Egger test, selection models and the Bayesian models) used "
-                f"{composite_text(settings.aggregate_method, None, plural=True)} within each study, and the moderator "
-                "subgroups and univariate meta-regressions used such composites within each study and moderator "
-                f"level, {assumed_correlation(settings.aggregate_rho)}.")
+        # the levels and their variances by the names the Results and tables use, and the sampling errors'
+        # correlation (aggregate_rho, metafor's vcalc): without it the model cannot be refitted (rma.mv with vi alone
+        # assumes independent errors, a different model unless rho is 0)
+        errors = ("independent" if settings.aggregate_rho == 0 else
+                  f"correlated at {apa_setting(settings.aggregate_rho)} (the correlated and hierarchical effects "
+                  "model; Pustejovsky & Tipton, 2022)")
+        return ("Dependent effect sizes were modelled with a three-level random-effects model (Cheung, 2014): "
+                "sampling error of each effect size (level 1), variance of the true effect sizes within studies "
+                "(\u03c3\u00b2 within, level 2) and between studies (\u03c3\u00b2 between, level 3), the sampling "
+                f"errors of one study's effect sizes {errors}. The analyses that take one effect size per study "
+                "(small-study tests other than the three-level Egger test, selection models and the Bayesian models) "
+                f"used {composite_text(settings.aggregate_method, None, plural=True)} within each study, and the "
+                "moderator subgroups and univariate meta-regressions used such composites within each study and "
+                f"moderator level, {assumed_correlation(settings.aggregate_rho)}.")
     return ("Dependent effect sizes within a study were combined into one "
             f"{composite_text(settings.aggregate_method, settings.aggregate_rho)}.")
 

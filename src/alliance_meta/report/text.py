@@ -94,6 +94,9 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         heterogeneity = (f"three-level model, \u03c3\u00b2 between studies = {apa_number(row['sigma2_between'], 3)}"
                          f" and within studies = {apa_number(row['sigma2_within'], 3)} ({metric_in_prose(metric)}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}% in all")
+        if math.isfinite(float(row.get("i2_between", math.nan))):  # the variance's share at each level (Cheung 2014)
+            heterogeneity += (f" ({apa_number(row['i2_between'], 1)}% between and "
+                              f"{apa_number(row['i2_within'], 1)}% within studies)")
     elif one_effect_size(row):  # pooled.csv: "k = 1: tau^2 set to 0, no heterogeneity test"
         heterogeneity = ("heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0; no "
                          "heterogeneity test or prediction interval)")
@@ -324,10 +327,16 @@ def one_step_clause(bias: pd.DataFrame | None, metric: str) -> str:
             + (f", likelihood-ratio test {apa_p_clause(row['p'])}" if is_finite(row.get("p")) else ""))
 
 
-def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame | None = None) -> str:
+#: Said of the models that pool one composite per study where the main model is three-level (dependence: multilevel).
+OF_COMPOSITES = " of the study composites"
+
+
+def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame | None = None,
+                       composites: bool = False) -> str:
     """The range of the estimates adjusted by the selection models and of their likelihood-ratio tests. A step
     function not fitted is named with its steps and the reason; with ``bias`` (bias.csv) the one-step selection
-    model of the publication-bias table, fitted, is named beside it as a different model."""
+    model of the publication-bias table, fitted, is named beside it as a different model; ``composites``: fitted
+    to the study composites of a three-level review (:data:`OF_COMPOSITES`)."""
     if selection is None or selection.empty:
         return ""
     show = display(metric)
@@ -344,7 +353,7 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
         return "No selection model could be fitted." if failed.empty else (
             f"No selection model gave a usable estimate: {_failed_fits(failed)}.")
     low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
-    models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}"
+    models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}{OF_COMPOSITES if composites else ''}"
     sentence = f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
     if show.number(low["estimate"]) == show.number(high["estimate"]):  # the same when rounded: no range
         sentence += (f"was {show.symbol} = {show.number(low['estimate'])}" if len(fitted) == 1 else
@@ -397,10 +406,11 @@ def _failed_fits(failed: pd.DataFrame) -> str:
 
 
 def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95,
-                   studies: float | None = None) -> str:
+                   studies: float | None = None, composites: bool = False) -> str:
     """Posterior mean and HDI of mu (also back-transformed) and of tau; ``hdi_prob`` (bayes.hdi_prob) is
     printed as the HDI's level when it is not the default 0.95. With one study (``studies`` = 1) the sentence
-    says that tau's posterior comes from its prior: one study holds no information on heterogeneity."""
+    says that tau's posterior comes from its prior: one study holds no information on heterogeneity.
+    ``composites``: the model of a three-level review's study composites (:data:`OF_COMPOSITES`)."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
     from alliance_meta.bayes.summaries import CENTRAL_ROWS
@@ -438,7 +448,8 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
         if is_finite(studies) and float(studies) == 1:
             parts[-1] += (" (one study: the data hold no information on heterogeneity, so the posterior of "
                           "\u03c4 comes from its prior alone)")
-    return (f"Bayesian random-effects model ({what}): " + "; ".join(parts) + ".") if parts else ""
+    model = f"Bayesian random-effects model{OF_COMPOSITES if composites else ''}"
+    return (f"{model} ({what}): " + "; ".join(parts) + ".") if parts else ""
 
 
 def _bf_text(bf: float) -> str:
@@ -465,10 +476,10 @@ def bma_name(summary: pd.DataFrame) -> str:
     return "Bayesian model averaging over effect and heterogeneity (no publication-bias models)"
 
 
-def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95) -> str:
+def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95, composites: bool = False) -> str:
     """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu (robust Bayesian
     model averaging, bma_summary.csv): its posterior median with the credible interval of mass ``prob``
-    (bayes.hdi_prob, the interval's level in bma_summary.csv)."""
+    (bayes.hdi_prob, the interval's level in bma_summary.csv); ``composites`` as :func:`bayes_sentence`."""
     if summary is None or summary.empty or "quantity" not in summary:
         return ""
     show = display(metric)
@@ -486,7 +497,7 @@ def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95) -> str:
                  & (summary["scale"] == "analysis")]
     sentence = ""
     if parts:
-        sentence = f"{bma_name(summary)} gave " + ", ".join(parts)
+        sentence = f"{bma_name(summary)}{OF_COMPOSITES if composites else ''} gave " + ", ".join(parts)
     if not mu.empty:
         row = mu.iloc[0]
         # the posterior median, named as such: bma_summary.csv (as RoBMA's summary) leads with the mean, which
@@ -582,12 +593,15 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     hdi_prob, cred_level = float(settings.hdi_prob), float(settings.credibility_level)
     pooled = tables.get("pooled")
     row = main_row(pooled, method, tests) or None
+    # a three-level main model: the selection and Bayesian models beside it pool study composites (its estimate
+    # .38 read beside their .31 as the same data's)
+    composites = row is not None and is_finite(row.get("sigma2_between"))
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  count_models_sentence(pooled, level),
                  moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
-                 selection_sentence(tables.get("selection_models"), metric, tables.get("bias")),
-                 bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts)),
-                 bma_sentence(tables.get("bma_summary"), metric, hdi_prob),
+                 selection_sentence(tables.get("selection_models"), metric, tables.get("bias"), composites),
+                 bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts), composites),
+                 bma_sentence(tables.get("bma_summary"), metric, hdi_prob, composites),
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
                  if "psychometric" in tables
                  else ""]
