@@ -265,3 +265,17 @@ def test_the_prediction_grid_lists_levels_as_subgroups_csv_does():
     grid = model_comparison.prediction_grid(data, ["rater", "rob_overall", "country"], risk_of_bias=custom)
     assert [value for _, value in grid] == ["patient", "therapist", "observer", "good", "fair", "poor",
                                             "DE", "UK", "US"]
+
+
+def test_a_prediction_value_where_a_term_is_no_number_is_a_row_with_a_note():
+    """log(year - 2000) predicted at the grid's mean - SD (1995) stopped the model-comparison job with formulaic's
+    'null values' error (reported as a bug of alliance-meta); that value's rows now say why they have no estimate."""
+    years = [2001, 2001.5, 2001.2, 2001.1, 2001.3, 2002, 2030, 2040, 2050, 2060]  # SIMULATED
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in range(10)], "yi": np.linspace(0.1, 0.5, 10),
+                         "vi": np.full(10, 0.01), "year": years})
+    table = model_comparison.prediction_table(data, ["log(year - 2000)"], "z", continuous=("year",))
+    missing = table[table["estimate"].isna()]
+    assert len(missing) == 2 and set(missing["test"]) == {"z", "knha"}
+    assert missing["note"].str.fullmatch(r"no prediction at year = 1995\.07: the term log\(year - 2000\) is not a "
+                                         r"number there").all()
+    assert table["estimate"].notna().sum() == 4 and (table.loc[table["estimate"].notna(), "note"] == "").all()

@@ -36,7 +36,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.design import (Design, build_design, column_variables, design_variables, dropped_note,
-                                          formula_terms, formula_variables, marginal_rows)
+                                          formula_terms, formula_variables, FormulaTermError, marginal_rows)
 from alliance_meta.engines.heterogeneity import level_alpha
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.models import metareg
@@ -314,7 +314,13 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
     rows = []
     for test in tests:
         for name, value in grid:
-            x = marginal_rows(fit.design, data, name, [value])
+            try:
+                x = marginal_rows(fit.design, data, name, [value])
+            except FormulaTermError as error:  # log(year - 2000) at the grid's mean - SD, 1999: no prediction there
+                rows.append({"variable": name, "value": value, "test": test, "note": f"no prediction at {name} = "
+                             f"{value:g}: the term {error.term} is not a number there" if isinstance(value, float) else
+                             f"{value}: the term {error.term} is not a number there"})
+                continue
             mean, se, lower, upper = (float(part[0]) for part in fit.predict(x, test))
             if test == "knha":
                 critical = dist.t.isf(level_alpha(fit.level) / 2, fit.residual_df)
@@ -334,7 +340,10 @@ def predictions(fit: metareg.MetaRegression, data: pd.DataFrame, continuous=(), 
                                    ("pi_lower", "_pi_lower"), ("pi_upper", "_pi_upper")):
                 frame[prefix + suffix] = back_transform(frame[column].to_numpy(float), metric)[prefix]
     if fit.knha_adhoc and len(frame):
-        frame["note"] = np.where(frame["test"] == "knha", ADHOC_NOTE, "")
+        adhoc = pd.Series(np.where(frame["test"] == "knha", ADHOC_NOTE, ""), index=frame.index)
+        frame["note"] = frame["note"].fillna(adhoc) if "note" in frame else adhoc
+    elif "note" in frame:
+        frame["note"] = frame["note"].fillna("")
     return frame
 
 

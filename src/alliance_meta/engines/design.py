@@ -342,7 +342,7 @@ def code_rows(design: Design, frame: pd.DataFrame) -> np.ndarray:
         data[name] = pd.to_numeric(data[name], errors="raise").to_numpy(float) - design.centres.get(name, 0.0)
     for name, levels in design.levels.items():
         data[name] = pd.Categorical(data[name].astype(str), categories=levels)
-    with _evaluation_errors(design.formula):
+    with _evaluation_errors(design.formula), np.errstate(divide="ignore", invalid="ignore"):
         matrix = design.spec.get_model_matrix(data, na_action="raise")
     return np.asarray(matrix, dtype=float)[:, list(design.kept)]
 
