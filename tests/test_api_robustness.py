@@ -304,6 +304,8 @@ def test_psychometric_names_the_rows_whose_artifacts_are_out_of_range():
     frame.loc[2, "rxx"] = 85
     with pytest.raises(ValueError, match=r"rxx must lie in \(0, 1\] \(a reliability of 80% is 0.8\): rxx on 3 \(85.0\)"):
         am.psychometric(am.fit(frame, metric="z"))
+    with pytest.raises(ValueError, match=r"\(a reliability of 80% is 0.8\): rxx on 3 \(85.0\)"):  # another not given
+        am.psychometric(am.fit(frame.assign(rxx=frame["rxx"].mask(frame.index == 0)), metric="z"))
     frame.loc[2, "rxx"] = 0.0
     with pytest.raises(ValueError, match=r"rxx must lie in \(0, 1\]: rxx on 3 \(0.0\)$"):
         am.psychometric(am.fit(frame, metric="z"))

@@ -157,18 +157,19 @@ def test_rows_without_a_sample_size_are_named_by_sheet_row():
     rows = pd.DataFrame({"yi": [0.2, 0.3, 0.1, 0.25], "n": [50, np.nan, 80, np.nan], "sheet_row": [2, 5, 6, 9]})
     assert len(pm.correlations(rows)) == 2
     assert pm.left_out_note(rows) == ("2 of 4 effect sizes have no sample size (n) above 1 and are left out "
-                                      "of the psychometric corrections, which weight by n (sheet rows 5, 9); code n for "
-                                      "them to include them")
+                                      "of the psychometric corrections, which weight by n (sheet rows 5, 9); code an n "
+                                      "above 1 to include them")
     assert pm.left_out_note(rows.iloc[[0, 2]]) == ""
     assert "(sheet row 5);" in pm.left_out_note(rows.iloc[:3])  # one row: not "sheet rows 5"
+    assert pm.left_out_note(rows.iloc[:3]).startswith("1 of 3 effect sizes has no sample size (n) above 1 and is left")
     no_effect = pd.DataFrame({"yi": [0.2, np.nan], "n": [50, 60], "sheet_row": [2, 3]})  # has n: not this note's
     assert len(pm.correlations(no_effect)) == 1 and pm.left_out_note(no_effect) == ""
     assert pm.left_out_note(rows.drop(columns="sheet_row")).startswith("2 of 4 effect sizes have no sample size (n) "
                                                                        "above 1 and are left out of the psychometric "
-                                                                       "corrections, which weight by n; code n")
+                                                                       "corrections, which weight by n; code an n")
     many = pd.DataFrame({"yi": [0.2] * 25, "n": [np.nan] * 25, "sheet_row": range(2, 27)})
     assert pm.left_out_note(many).endswith("(sheet rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
-                                           "19, 20, 21 and 5 more); code n for them to include them")
+                                           "19, 20, 21 and 5 more); code an n above 1 to include them")
 
 
 def test_hand_computed_two_studies():

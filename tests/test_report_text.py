@@ -586,10 +586,10 @@ def test_methods_say_which_reliabilities_were_assumed():
     report, but the Methods did not say so: a reader took every corrected correlation for one of reported values."""
     from alliance_meta.report.methods import methods_paragraph
 
-    config = {"psychometric": {"reliability": {"WAI": 0.9, "CALPAS": 0.85}, "outcome_reliability": 0.8}}
+    config = {"psychometric": {"reliability": {"WAI": 0.9, "CALPAS": 0.855}, "outcome_reliability": 0.8}}
     text = methods_paragraph(config, {"psychometric"}, {}, families=["outcome"])
     assert ("Where a study reported no reliability, an assumed one was used (alliance measures: WAI .90 and "
-            "CALPAS .85; outcome measures: .80).") in text
+            "CALPAS .855; outcome measures: .80).") in text
     assert "assumed one" not in methods_paragraph({"psychometric": {}}, {"psychometric"}, {}, families=["outcome"])
 
 

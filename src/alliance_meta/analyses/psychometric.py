@@ -674,8 +674,10 @@ def left_out_note(effect_sizes: pd.DataFrame) -> str:
     if left_out.empty:
         return ""
     where = f" (sheet {rows_phrase(left_out['sheet_row'], 20, rest='more')})" if "sheet_row" in left_out else ""
-    return (f"{len(left_out)} of {len(effect_sizes)} effect sizes have no sample size (n) above 1 and are left out "
-            f"of the psychometric corrections, which weight by n{where}; code n for them to include them")
+    verb = "has" if len(left_out) == 1 else "have"
+    return (f"{len(left_out)} of {len(effect_sizes)} effect sizes {verb} no sample size (n) above 1 and "
+            f"{'is' if len(left_out) == 1 else 'are'} left out of the psychometric corrections, which weight by "
+            f"n{where}; code an n above 1 to include {'it' if len(left_out) == 1 else 'them'}")
 
 
 def fill_reliabilities(frame: pd.DataFrame, reliability: dict | None = None,
@@ -985,7 +987,7 @@ def _check(frame: pd.DataFrame) -> None:
     for column in RELIABILITIES:
         values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(dtype=float)
         if ((values <= 0) | (values > 1)).any():
-            hint = " (a reliability of 80% is 0.8)" if (values > 1).any() and (values <= 100).all() else ""
+            hint = " (a reliability of 80% is 0.8)" if (values > 1).any() and values.dropna().le(100).all() else ""
             outside = _listed(frame, column, (values <= 0) | (values > 1))
             raise ValueError(f"{column} must lie in (0, 1]{hint}: {outside}")
     if "ux" in frame and (ux := pd.to_numeric(frame["ux"], errors="coerce") <= 0).any():

@@ -15,8 +15,9 @@ def assumed_reliabilities(psychometric: dict) -> str:
     """The sentence on the config's default reliabilities (``psychometric.reliability`` by measure,
     ``outcome_reliability``), "" without any: a reader must know that some were assumed, not reported."""
 
-    def value(number) -> str:
-        return apa_number(float(number), 2, leading_zero=False)
+    def value(number) -> str:  # as configured: .90, and .905 not rounded to .91
+        number = float(number)
+        return apa_number(number, 2 if abs(round(number, 2) - number) < 1e-12 else 3, leading_zero=False)
 
     by_measure = psychometric.get("reliability") or {}
     parts = [f"alliance measures: {join_words([f'{name} {value(number)}' for name, number in by_measure.items()])}"
@@ -113,11 +114,12 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
     # as the Results, the Bayes table and the shrinkage forest plot give them (docs/bayes.md)
     return (f"The Bayesian normal\u2013normal hierarchical model used \u03bc ~ Normal(0, {prior.get('mu_sd', 1.0):g}) "
             f"and {tau_prior_text(tau, metrics)} (seed {config.get('bayes', {}).get('seed', '')}); posteriors were "
-            f"summarised by their means and {hdi}% highest-density intervals (HDIs), a back-transformed effect (r, OR) "
+            f"summarised by their means and {hdi}% highest-density intervals (HDIs), a back-transformed effect "
+            f"({'r, and the OR of a standardised mean difference' if 'log_or' in metrics.values() else 'r, OR'}) "
             "by its own posterior, not by back-transforming \u03bc's"
-            + (f"; an odds ratio by its posterior median and {hdi}% equal-tailed interval, the exponentials of those "
-               "of the log odds ratio (an HDI is not invariant under exp, and the mean of a new study's odds ratio "
-               "may not exist)." if "log_or" in metrics.values() else "."))
+            + (f"; the odds ratios of a log-odds-ratio family by their posterior medians and {hdi}% equal-tailed "
+               "intervals, which are the exponentials of the log odds ratio's (an HDI is not; and the mean of a new "
+               "study's odds ratio may not exist)." if "log_or" in metrics.values() else "."))
 
 
 def risk_of_bias_methods(config: dict) -> str:
