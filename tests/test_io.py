@@ -194,7 +194,7 @@ def test_an_interactive_session_keeps_its_own_exception_hook():
     assert "USER HOOK" in result.stdout and "the step stopped" not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("estimate", [np.nan, None, float("nan")])
+@pytest.mark.parametrize("estimate", [np.nan, None, pd.NA])
 def test_a_model_without_an_estimate_logs_its_reason_not_its_nans(estimate):
     line = fit_log_line("PET (k = 2)", estimate, "estimate = nan, se = nan", "too few studies")
     assert line == "PET (k = 2): not fitted: too few studies"

@@ -272,7 +272,7 @@ def test_high_risk_sentence():
                           "rob_overall": ["high", "high", "low", "low"]})
     assert high_risk_sentence(frame, rob.QUIPS) == (
         "Of 4 studies, 2 were at high risk of bias, mostly in study confounding (rated high in 2 of the 2 "
-        "high-risk studies; QUIPS, Hayden et al., 2013).")
+        "high-risk studies; QUIPS; Hayden et al., 2013).")
     assert high_risk_sentence(frame.iloc[:1], rob.QUIPS).startswith("Of 1 study, 1 was at high risk of bias")
     frame.loc[3, "rob_overall"] = None
     assert high_risk_sentence(frame, rob.QUIPS).startswith(
@@ -280,7 +280,7 @@ def test_high_risk_sentence():
     frame.loc[1, "rob_confounding"] = "low"  # a tie: 1 of the 2 in each domain, no "mostly"
     assert high_risk_sentence(frame, rob.QUIPS) == (
         "Of 4 studies (1 without an overall judgement), 2 were at high risk of bias, most often in study "
-        "participation and study confounding (rated high in 1 of the 2 high-risk studies each; QUIPS, Hayden et al., "
+        "participation and study confounding (rated high in 1 of the 2 high-risk studies each; QUIPS; Hayden et al., "
         "2013).")
 
 
@@ -306,7 +306,7 @@ def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_
                           "rob_overall": ["high", "high", "high", "low"]})
     assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 3: a majority
         "Of 4 studies, 3 were at high risk of bias, mostly in study confounding (rated high in 2 of the 3 "
-        "high-risk studies; QUIPS, Hayden et al., 2013).")
+        "high-risk studies; QUIPS; Hayden et al., 2013).")
     frame["rob_overall"] = ["high", "high", "high", "high"]
     frame.loc[3, "rob_participation"] = "high"
     frame.loc[:, "rob_confounding"] = ["high", "low", "low", "low"]
@@ -315,14 +315,14 @@ def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_
     frame.loc[2, "rob_attrition"] = "high"
     assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 4 (participation a, d): not "mostly"
         "Of 4 studies, 4 were at high risk of bias, most often in study participation and study attrition (rated "
-        "high in 2 of the 4 high-risk studies each; QUIPS, Hayden et al., 2013).")
+        "high in 2 of the 4 high-risk studies each; QUIPS; Hayden et al., 2013).")
     frame.loc[1, "rob_attrition"] = "low"
     assert high_risk_sentence(frame, rob.QUIPS) == (
         "Of 4 studies, 4 were at high risk of bias, most often in study participation (rated high in 2 of the 4 "
-        "high-risk studies; QUIPS, Hayden et al., 2013).")
+        "high-risk studies; QUIPS; Hayden et al., 2013).")
     one = pd.DataFrame({"study_id": ["a", "b"], "rob_attrition": ["high", "low"], "rob_overall": ["high", "low"]})
     assert high_risk_sentence(one, rob.QUIPS) == (
-        "Of 2 studies, 1 was at high risk of bias, rated high in study attrition (QUIPS, Hayden et al., 2013).")
+        "Of 2 studies, 1 was at high risk of bias, rated high in study attrition (QUIPS; Hayden et al., 2013).")
 
     robins = pd.DataFrame({"study_id": ["a", "b"], "rob_confounding": ["serious", "low"],
                            "rob_overall": ["serious", "low"]})
@@ -465,7 +465,7 @@ def test_report_sentence_and_figure_titles():
     sensitivity = risk_of_bias_sensitivity(fit, rob.QUIPS).to_frame()
     text = risk_of_bias_sentence(rows, {"tool": "quips"}, sensitivity, "z")
     assert text.startswith("Of 24 studies, 8 were at high risk of bias, mostly in study participation "
-                           "(rated high in 8 of the 8 high-risk studies; QUIPS, Hayden et al., 2013).")
+                           "(rated high in 8 of the 8 high-risk studies; QUIPS; Hayden et al., 2013).")
     estimate = np.tanh(sensitivity.loc[1, "estimate"])
     assert f"Without the high-risk studies the pooled estimate was r = {estimate:.2f}".replace("0.", ".") in text
     assert "(k = 16)" in text

@@ -165,7 +165,7 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
     unjudged = int(judgements[OVERALL].isna().sum())
     without = f" ({unjudged} without an overall judgement)" if unjudged else ""
     text = f"Of {k} {'study' if k == 1 else 'studies'}{without}, {x} {'was' if x == 1 else 'were'} at high risk of bias"
-    source = tool.title.replace(" (", ", ").rstrip(")")
+    source = tool.title.replace(" (", "; ").rstrip(")")
     domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
     if x and domains:
         # the domain judged worst most often among the high-risk studies: rated high (serious or

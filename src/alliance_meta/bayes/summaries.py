@@ -77,7 +77,8 @@ def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.Data
         table = az.summary(dataset, hdi_prob=prob, round_to="none", kind="all")
     lower, upper = f"hdi_{(1 - prob) / 2 * 100:g}%", f"hdi_{(1 + prob) / 2 * 100:g}%"
     table = table.rename(columns={lower: "hdi_lower", upper: "hdi_upper"})
-    quantiles = {name: np.quantile(np.ravel(values), [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+    # quantiles that are draws (inverted CDF), so that those of exp(mu) are exactly exp of mu's
+    quantiles = {name: np.quantile(np.ravel(values), [(1 - prob) / 2, 0.5, (1 + prob) / 2], method="inverted_cdf")
                  for name, values in draws.items()}
     for i, column in enumerate(("eti_lower", "median", "eti_upper")):
         table[column] = [quantiles[name][i] for name in table.index]

@@ -242,9 +242,9 @@ def spaced_ticks(positions, labels, null: float, low: float, high: float, panel:
 
 
 def regular_ticks(values, labels, null: float, low: float, high: float, panel: float, options) -> list[int]:
-    """The ticks kept (indices, in order) of evenly spaced ``values`` of a linear axis where the labels of all would
-    overlap: every second (third, ...) from the one nearest the null, the fewest left out whose labels fit, so that
-    the labels stay evenly spaced (:func:`spaced_ticks` kept the outermost: "−1.0 0 1.0 1.5")."""
+    """The ticks kept (indices, in order) of evenly spaced ``values`` (analysis metric) of a linear axis where the
+    labels of all would overlap: every second (third, ...) from the one nearest the null, the fewest left out whose
+    labels fit, so that the labels stay evenly spaced (:func:`spaced_ticks` kept the outermost: "−1.0 0 1.0 1.5")."""
     values = np.asarray(values, dtype=float)
     anchor = int(np.argmin(np.abs(values - null)))
     for every in range(2, len(values) + 1):
@@ -283,7 +283,7 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
             labels = tick_labels(values, metric, options)
             kept = spaced_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
         else:
-            kept = regular_ticks(values, labels, SCALES[metric][3], low, high, panel, options)
+            kept = regular_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
         values, labels = values[kept], [labels[i] for i in kept]
     return inverse(values), labels
 
