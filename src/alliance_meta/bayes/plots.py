@@ -63,8 +63,9 @@ def display_scale(metric: str):
 
 def effect_axis(axis, metric: str) -> None:
     """The ticks of a pooled or study effect's axis: r (of a Fisher-z family) without the leading zero, as every
-    figure writes a correlation (:func:`alliance_meta.plots.style.bounded_axis`); the log odds ratio (drawn as
-    analysed, not as odds ratios) and g as matplotlib writes them."""
+    figure writes a correlation (:func:`alliance_meta.plots.style.bounded_axis`); the log odds ratio of the posterior
+    figures (drawn as analysed; the shrinkage forest plot draws odds ratios on a log axis) and g as matplotlib writes
+    them."""
     if metric == "z":
         from alliance_meta.plots.style import bounded_axis
 
@@ -175,6 +176,8 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
 
     plt = _pyplot()
     to_display, label, null, (centre, interval) = forest_scale(metric)
+    if "median" not in table:  # a bayes.csv of an earlier run: exp of the mean and HDI (on_display_scale)
+        centre, interval = "mean", "HDI"
     import textwrap
 
     hdi = f"{probability_percent(hdi_prob)}% {interval}"
