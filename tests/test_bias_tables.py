@@ -334,3 +334,23 @@ def test_the_three_level_egger_row_says_when_its_cr2_df_is_below_4():
     row = egger_row(data, rho=0.5)
     assert row["p"] == pytest.approx(0.5002, abs=1e-4) and row["df"] == pytest.approx(1.28, abs=0.005)
     assert row["note"].endswith("CR2 Satterthwaite t; df < 4: do not trust the p value (Tipton 2015)")
+
+
+def test_the_funnel_of_a_three_level_fit_says_its_points_and_line_are_the_study_composites():
+    """dependence: multilevel: the funnel's points are the study composites the univariate tests see and its line
+    their random-effects estimate, not the three-level estimate the Results give; the legend read "Studies (k = 6)"
+    beside a Results k of 12 effect sizes and said nothing of it. A univariate fit's funnel keeps its legend."""
+    import matplotlib.pyplot as plt
+
+    import alliance_meta as am
+
+    study = np.repeat(np.arange(6), 2)
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in study], "es_id": [f"e{i}" for i in range(study.size)],
+                         "yi": YI[:12], "vi": VI[:12]})
+    for dependence, points in (("multilevel", "Study composites (k = 6)"), ("aggregate", "Studies (k = 6)")):
+        figure = am.publication_bias(am.fit(data, dependence=dependence, rho=0.5, metric="z")).funnel(note="")
+        legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+        notes = " ".join(text.get_text() for text in figure.texts)
+        assert points in legend and "Random-effects estimate" in legend
+        assert ("three-level estimate of the Results is not drawn" in notes) == (dependence == "multilevel")
+        plt.close(figure)

@@ -122,6 +122,30 @@ def test_pooled_table_note_names_the_tests_it_has():
     assert "z = Wald" not in only_knha and "Three-level" not in only_knha
 
 
+def test_pooled_table_shows_sigma2_between_and_within_of_a_three_level_fit():
+    """A three-level row showed only tau^2 (the sum): the table gives sigma^2 between and within, with their
+    profile-likelihood CIs where pooled.csv has them, a dash where one effect size per study leaves the split
+    unidentified; a univariate table keeps its columns."""
+    from alliance_meta.report.tables import pooled_table
+
+    three_level = dict(sigma2_between=0.0936, sigma2_within=0.1457, tau2=0.2393, n_studies=17, k=100,
+                       sigma2_between_ci_lower=0.0221, sigma2_between_ci_upper=0.3018,
+                       sigma2_within_ci_lower=0.0991, sigma2_within_ci_upper=0.2159)
+    no_ci = {**three_level, "sigma2_within_ci_lower": math.nan}
+    table = pooled_table(pd.DataFrame([pooled_row(**three_level), pooled_row(method="ML", **no_ci)]), "z")
+    between, within = table.header.index("\u03c3\u00b2 between"), table.header.index("\u03c3\u00b2 within")
+    assert table.header[between - 1] == "\u03c4\u00b2" and len(table.alignment()) == len(table.rows[0])
+    assert table.rows[0][between] == "0.094 [0.022, 0.302]" and table.rows[0][within] == "0.146 [0.099, 0.216]"
+    assert table.rows[1][within] == "0.146"  # no CI in pooled.csv (multilevel.profile: false): the value alone
+    assert "\u03c3\u00b2 in brackets: 95% profile-likelihood CI." in table.note
+    unidentified = pooled_table(pd.DataFrame([pooled_row(**{**three_level, "n_studies": 100})]), "z")
+    assert unidentified.rows[0][between] == unidentified.rows[0][within] == "\u2013"
+    assert "one effect size per study: \u03c3\u00b2 between and within are not identified" in unidentified.note
+    univariate = pooled_table(pd.DataFrame([pooled_row()]), "z")
+    assert "\u03c3\u00b2 between" not in univariate.header and len(univariate.rows[0]) == 9
+    assert "\u03c3\u00b2" not in univariate.note
+
+
 def test_pooled_table_note_says_what_k_of_the_count_rows_counts():
     """Under metric.dropout log_or the MH, Peto and GLMM rows pool only the 2x2 tables (k 4 beside the other rows'
     7: rows with an odds ratio only, a double-zero table), or have no estimate (separation); the table's note said

@@ -61,9 +61,12 @@ def _spread_ticks(metric: str, default, extent: float, crowded: bool = False):
 
 
 def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=(), filled_vi=(),
-                adjusted_estimate: float | None = None, title: str | None = None, method: str | None = None):
+                adjusted_estimate: float | None = None, title: str | None = None, method: str | None = None,
+                composites: bool = False):
     """Figure of the contour-enhanced funnel plot; ``filled_*`` are trim-and-fill studies; ``method`` the estimator
-    of ``estimate`` (``common``: the common-effect estimate, else a random-effects one)."""
+    of ``estimate`` (``common``: the common-effect estimate, else a random-effects one). ``composites``: the points
+    are study composites of a three-level fit (dependence: multilevel), as the univariate bias tests see them, and
+    ``estimate`` theirs: the legend and a line beneath say so (the three-level estimate is the Results')."""
     yi, se = np.asarray(yi, float), np.sqrt(np.asarray(vi, float))
     filled_yi, filled_se = np.asarray(filled_yi, float), np.sqrt(np.asarray(filled_vi, float))
     se_max = 1.08 * max(se.max(initial=0.1), filled_se.max(initial=0.0))
@@ -88,7 +91,8 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
         if adjusted_estimate is not None and filled_yi.size:
             axis.axvline(adjusted_estimate, color="#b2182b", lw=1.0, ls="--", zorder=2,
                          label="Trim-and-fill estimate")
-        axis.scatter(yi, se, s=14, color="black", edgecolor="white", lw=0.3, zorder=4, label=f"Studies (k = {yi.size})")
+        points = "Study composites" if composites else "Studies"
+        axis.scatter(yi, se, s=14, color="black", edgecolor="white", lw=0.3, zorder=4, label=f"{points} (k = {yi.size})")
         if filled_yi.size:
             axis.scatter(filled_yi, filled_se, s=16, facecolor="white", edgecolor="black", lw=0.8, zorder=4,
                          label=f"Imputed studies ({filled_yi.size})")
@@ -108,6 +112,11 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
         axis.legend(handles, labels, loc="lower left", bbox_to_anchor=(1.02, 0.0), frameon=False, fontsize=8)
         if title:
             axis.set_title(title, loc="left", fontsize=10)
+        if composites:  # the line is not the three-level estimate the Results give (nor its funnel)
+            figure.text(0.01, 0.0, "Points and lines: the study composites (a study's effect sizes combined) and "
+                        "their estimates,\nas the univariate bias tests see them; the three-level estimate of the "
+                        "Results is not drawn.",
+                        ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()
         if metric in SECONDARY_AXES:  # the ticks matplotlib draws in this style (not the caller's rcParams), spread
             figure.draw_without_rendering()  # if they crowd: the secondary axis takes its limits and ticks as drawn

@@ -115,6 +115,11 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
             for row, one in zip(frame.itertuples(), single)]
     header = ["Method", "Test", "k", f"{show.symbol} [{level:g}% CI]", f"{level:g}% PI", "\u03c4\u00b2", "I\u00b2 (%)",
               "Q (df)", "p (Q)"]
+    three_level = [row for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
+    if three_level:  # dependence: multilevel: the two variances whose sum tau^2 is, beside it
+        header[6:6] = ["\u03c3\u00b2 between", "\u03c3\u00b2 within"]
+        for cells, row in zip(rows, frame.to_dict("records")):
+            cells[6:6] = [_sigma2_cell(row, "between"), _sigma2_cell(row, "within")]
     tested = [interval_test(row) for row in frame.to_dict("records")]  # the test each row's CI really has
     adhoc = "adhoc" in tested  # pooling.knha_adhoc, noted on each knha row
     knha = CI_TEST_NAMES["adhoc" if adhoc else "knha"]
@@ -126,7 +131,6 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
     # knha is named with its variant (pooling.knha_adhoc) where it is used
     legend = {**CI_TEST_NAMES, "knha": knha}
     tests = [test for test in dict.fromkeys(frame["test"].astype(str)) if test in legend] if "test" in frame else []
-    three_level = [row for row in frame.to_dict("records") if is_finite(row.get("sigma2_between"))]
     # metafor's rma switches a knha model of one study to z (pooled.csv's note says so): not Knapp-Hartung's CI
     single_knha = any(row == "knha" and test == "z" for row, test in zip(frame.get("test", []), tested))
     studies = [pooled_studies(row) for row in three_level]
@@ -148,8 +152,13 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
             + (f"; test {', '.join(f'{test} = {legend[test]}' for test in tests)}." if tests else ".")
             + (f" Three-level model ({three_level_methods}): k counts effect sizes (of "
                f"{counted(studies[0], 'study', 'studies')}); \u03c4\u00b2 is the sum of \u03c3\u00b2 between and "
-               "within studies (the variances of the true effects at the two levels)."
-               if studies and is_finite(studies[0]) else "")
+               "within studies (the variances of the true effects at the two levels)"
+               + (f"; \u03c3\u00b2 in brackets: {level:g}% profile-likelihood CI" if any(
+                   is_finite(row.get(f"sigma2_{part}_ci_lower")) for row in three_level for part in SIGMA2_LEVELS)
+                  else "")
+               + ("; one effect size per study: \u03c3\u00b2 between and within are not identified separately "
+                  "(only their sum)" if any(_one_per_study(row) for row in three_level) else "")
+               + "." if studies and is_finite(studies[0]) else "")
             + (f" cr2 with df below {SMALL_DF} ({', '.join(small_cr2)}): the robust test is not to be trusted "
                "(Tipton, 2015)." if small_cr2 else "")
             + (" k = 1: heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0); no heterogeneity "
@@ -160,6 +169,30 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
             + _count_rows_note(frame))
     # Method and Test are words ("REML", "knha"): left-aligned as the other text columns
     return ManuscriptTable("Pooled estimates", header, rows, note, ["l", "l"] + ["r"] * (len(header) - 2))
+
+
+#: The two variances of a three-level fit, as pooled.csv's columns sigma2_between and sigma2_within name them.
+SIGMA2_LEVELS = ("between", "within")
+
+
+def _one_per_study(row: dict) -> bool:
+    """A three-level row of pooled.csv with one effect size per study (k = studies > 1): its split of tau^2 into
+    sigma^2 between and within is not identified (pooled.csv's note says so)."""
+    return is_finite(row.get("n_studies")) and row["n_studies"] == row["k"] > 1
+
+
+def _sigma2_cell(row: dict, part: str) -> str:
+    """``0.094 [0.022, 0.302]``: a three-level row's sigma^2 ``part`` (between, within) with its profile-likelihood
+    CI where pooled.csv has one; a dash where the split is not identified, empty for a univariate row."""
+    value = row.get(f"sigma2_{part}")
+    if not is_finite(value):
+        return ""
+    if _one_per_study(row):
+        return "\u2013"
+    lower, upper = row.get(f"sigma2_{part}_ci_lower"), row.get(f"sigma2_{part}_ci_upper")
+    interval = (f" [{apa_number(lower, 3)}, {apa_number(upper, 3)}]" if is_finite(lower) and is_finite(upper)
+                else "")
+    return apa_number(value, 3) + interval
 
 
 def _note_parts(note) -> list[str]:

@@ -54,6 +54,7 @@ class BiasResult:
     metric: str | None
     notes: tuple[str, ...] = ()
     method: str | None = None  # the fit's estimator, which gave ``estimate``
+    composites: bool = False  # ``studies`` are the study composites of a three-level fit
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -68,7 +69,7 @@ class BiasResult:
         figure = funnel_plot(self.studies["yi"].to_numpy(float), self.studies["vi"].to_numpy(float), self.metric,
                              self.estimate, filled.filled_yi if filled else np.empty(0),
                              filled.filled_vi if filled else np.empty(0), filled.fit.estimate if filled else None,
-                             method=self.method)
+                             method=self.method, composites=self.composites)
         return returned_figure(figure, figure_note(self.studies) if note is None else note)
 
     def __repr__(self) -> str:
@@ -116,5 +117,5 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
         table = pd.concat([table, multilevel_bias_rows(fit.data, fit.metric, rho=fit.rho, method=fit.method,
                                                        level=fit.level)], ignore_index=True)
     estimate = univariate.fit(yi, vi, fit.method, tau2_interval=False, weights=weights, control=fit.control).estimate
-    return BiasResult(table, studies, filled, estimate, fit.metric, notes, fit.method)
+    return BiasResult(table, studies, filled, estimate, fit.metric, notes, fit.method, multilevel)
 
