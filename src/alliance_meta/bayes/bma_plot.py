@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from alliance_meta.bayes.bma import BIAS_SPECS
-from alliance_meta.plots.gosh import spread_odds_ticks
+from alliance_meta.plots.forest_draw import spread_odds_ticks
 from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, metric_axis
 from alliance_meta.wording import apa_probability, without_leading_zero
 

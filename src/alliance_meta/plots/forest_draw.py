@@ -12,14 +12,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions, text_width  # noqa: E402
-from alliance_meta.plots.forest_options import check_xlim  # noqa: E402
+from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, narrow_odds_ticks, plain_text  # noqa: E402
 from alliance_meta.wording import apa_p_clause, without_leading_zero  # noqa: E402
@@ -286,6 +287,31 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
             kept = regular_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
         values, labels = values[kept], [labels[i] for i in kept]
     return inverse(values), labels
+
+
+def _labelled_ticks(figure, axis) -> list[tuple[float, str]]:
+    """The x tick values that log_metric_axis labels within the limits (1-2-5 majors and, on a narrow axis,
+    labelled minor ticks), with their labels, as they will be drawn (the figure is laid out, not rendered)."""
+    figure.draw_without_rendering()
+    low, high = sorted(axis.get_xlim())
+    labelled = [(label.get_position()[0], label.get_text()) for label in axis.get_xticklabels(which="both")]
+    return sorted((value, text) for value, text in labelled if text and low <= value <= high)
+
+
+def spread_odds_ticks(figure, axis) -> None:
+    """Odds-ratio ticks that stand apart on the panel: log_metric_axis' ticks where their labels fit side by side,
+    else the forest plot's (:func:`ticks` with the panel's width: 1-2-5 odds ratios, or the first of its
+    sparser sets whose labels fit). On a panel 2.6 inches wide (GOSH, model averaging), 0.2 0.3 0.4 0.5 0.6 ran into each other."""
+    low, high = np.log(sorted(axis.get_xlim()))
+    panel = axis.get_position().width * figure.get_figwidth()
+    size = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
+    options = ForestOptions(font_size=size, preset="plain")  # what ticks reads of it
+    values = np.array([value for value, _ in _labelled_ticks(figure, axis)])
+    if odds_ticks_fit(values, low, high, panel, options):
+        return
+    positions, labels = ticks(low, high, "log_or", options, panel)
+    axis.set_xticks(np.exp(positions), labels)
+    axis.xaxis.set_minor_formatter(NullFormatter())
 
 
 def tick_labels(values, metric: str, options) -> list[str]:

@@ -20,11 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
-from matplotlib.font_manager import FontProperties  # noqa: E402
-from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
-from alliance_meta.plots.forest_options import ForestOptions  # noqa: E402
 from alliance_meta.plots.style import STYLE, display_scale, keep_inside, metric_axis, plain_text  # noqa: E402
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
@@ -73,7 +70,7 @@ def _panel(figure, spec, x, i2, with_study, title, metric, hexbin, x_label, bins
     pad = 0.04 * (high - low) if high > low else 0.05
     main.set_xlim(*((np.exp(low - pad), np.exp(high + pad)) if log_x else (low - pad, high + pad)))
     if log_x:
-        spread_odds_ticks(figure, main)
+        forest_draw.spread_odds_ticks(figure, main)
     main.set_xlabel(x_label)
     if show_y_label:
         main.set_ylabel(r"$I^2$ (%)")
@@ -97,31 +94,6 @@ def _hexbin_extent(x, i2, log_x: bool):
     x_range = (xs.min(), xs.max()) if xs.max() > xs.min() else (xs.min() - 0.05, xs.max() + 0.05)
     y_range = (i2.min(), i2.max()) if i2.max() > i2.min() else (0.0, 100.0)
     return (*x_range, *y_range)
-
-
-def _labelled_ticks(figure, axis) -> list[tuple[float, str]]:
-    """The x tick values that log_metric_axis labels within the limits (1-2-5 majors and, on a narrow axis,
-    labelled minor ticks), with their labels, as they will be drawn (the figure is laid out, not rendered)."""
-    figure.draw_without_rendering()
-    low, high = sorted(axis.get_xlim())
-    labelled = [(label.get_position()[0], label.get_text()) for label in axis.get_xticklabels(which="both")]
-    return sorted((value, text) for value, text in labelled if text and low <= value <= high)
-
-
-def spread_odds_ticks(figure, axis) -> None:
-    """Odds-ratio ticks that stand apart on the panel: log_metric_axis' ticks where their labels fit side by side,
-    else the forest plot's (forest_draw.ticks with the panel's width: 1-2-5 odds ratios, or the first of its
-    sparser sets whose labels fit). On a panel 2.6 inches wide, 0.2 0.3 0.4 0.5 0.6 ran into each other."""
-    low, high = np.log(sorted(axis.get_xlim()))
-    panel = axis.get_position().width * figure.get_figwidth()
-    size = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
-    options = ForestOptions(font_size=size, preset="plain")  # what forest_draw.ticks reads of it
-    values = np.array([value for value, _ in _labelled_ticks(figure, axis)])
-    if forest_draw.odds_ticks_fit(values, low, high, panel, options):
-        return
-    positions, labels = forest_draw.ticks(low, high, "log_or", options, panel)
-    axis.set_xticks(np.exp(positions), labels)
-    axis.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _ramp(*colours):
