@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
+from alliance_meta.analyses.moderators.univariate import uncoded_reason
 from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
@@ -205,7 +206,7 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
         three_level_note = getattr(row, "multilevel_note", "") if three_level else ""
         three_level_note = (three_level_note.removeprefix("not estimable: ").strip()
                             if isinstance(three_level_note, str) else "")
-        if not is_finite(row.qm) and _note(row).endswith(f"{row.moderator} has no value in any row"):
+        if not is_finite(row.qm) and _note(row).endswith(uncoded_reason(str(row.moderator))):
             uncoded.append(str(row.moderator))  # coded only in the other family: nothing to estimate here
             continue
         if not is_finite(row.qm):

@@ -324,6 +324,11 @@ def estimable(design, rows: int) -> bool:
     return list(design.columns) not in ([], ["intercept"]) and rows > design.matrix.shape[1]
 
 
+def uncoded_reason(moderator: str) -> str:
+    """Why a moderator that no row codes has no model (the report names such moderators once, as not coded)."""
+    return f"{moderator} has no value in any row"
+
+
 def not_estimable_reason(data: pd.DataFrame, variables) -> str:
     """Why :func:`fit_model` gave no model: no usable row, a variable with one value in every usable
     row, else too few rows for the coefficients."""
@@ -331,7 +336,7 @@ def not_estimable_reason(data: pd.DataFrame, variables) -> str:
     if not variables:
         return "no moderator in the formula: the intercept-only model is the pooled model itself"
     if len(data) == 0:
-        return (f"{variables[0]} has no value in any row" if len(variables) == 1 else
+        return (uncoded_reason(variables[0]) if len(variables) == 1 else
                 f"no row has a value for all of {', '.join(variables)}")
     constant = [name for name in variables if name in data and len(data) and data[name].nunique(dropna=True) <= 1]
     if constant:
