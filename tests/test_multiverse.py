@@ -11,6 +11,8 @@ from alliance_meta.analyses import multiverse
 
 from alliance_meta.models import univariate as pooling
 from alliance_meta.bayes import TauPrior, exact_posterior
+from alliance_meta.bayes.summaries import exact_rows
+from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import aggregate
 from alliance_meta.analyses.sensitivity.univariate import influence
 
@@ -115,6 +117,49 @@ def test_bayesian_specification_is_the_exact_posterior(effect_sizes, table):
     lower, upper = mu.quantile(np.array([0.025, 0.975]))
     assert chosen["ci_lower"] == pytest.approx(lower, abs=1e-9) and chosen["ci_upper"] == pytest.approx(upper, abs=1e-9)
     assert np.isnan(chosen["p"])
+    # r as bayes.csv's r row: the posterior mean of r (exact_mean), not tanh of mu's mean; the interval's limits
+    # are quantiles, so tanh of mu's are r's
+    rows = exact_rows(posterior, "z", math.nan, ()).set_index("parameter")
+    assert chosen["r"] == pytest.approx(rows.loc["r", "exact_mean"], rel=1e-12)
+    assert abs(chosen["r"] - np.tanh(mu.mean())) > 1e-5
+    assert [chosen["r_ci_lower"], chosen["r_ci_upper"]] == pytest.approx(
+        rows.loc["r", ["exact_eti_lower", "exact_eti_upper"]].to_numpy(float), rel=1e-9)
+
+
+def test_the_curve_draws_the_r_column(table):
+    """The specification curve of a Fisher-z family draws multiverse.csv's r and its interval (a Bayesian
+    specification's posterior mean of r), not tanh of the estimate (tanh of mu's posterior mean)."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.multiverse import specification_curve
+
+    fitted = table.dropna(subset=["estimate"])
+    bayesian = (fitted["method"] == "bayes").to_numpy()
+    assert bayesian.any() and not np.allclose(fitted["r"][bayesian], np.tanh(fitted["estimate"][bayesian]), rtol=1e-6)
+    figure = specification_curve(table, "z", 95, {})
+    dots = figure.axes[0].collections[1].get_offsets()[:, 1]
+    np.testing.assert_array_equal(dots, np.sort(fitted["r"].to_numpy(float), kind="stable"))
+    segments = figure.axes[0].collections[0].get_segments()
+    assert sorted(segment[0, 1] for segment in segments) == sorted(fitted["r_ci_lower"])
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("metric", ["smd", "log_or"])
+def test_a_bayesian_specification_s_odds_ratio_is_the_one_bayes_csv_reports(effect_sizes, specs, metric):
+    """The OR of a Bayesian specification: a log-OR family's posterior median (bayes.csv's exact_median, what the
+    Results, the table and the forest plot give), an SMD family's posterior mean (exact_mean); it was exp of mu's
+    mean. r is the posterior mean of r (exact_mean) on both."""
+    chosen = specs.query("rater == 'all' and publication == 'all' and minimum_n == 0 and aggregate_method == 'gls' "
+                         "and aggregate_rho == 0.5 and outliers == 'none' and prior == 'half_normal(0.5)'")
+    row = multiverse.run_batch(chosen, effect_sizes, metric=metric).iloc[0]
+    data = aggregate(effect_sizes, "gls", 0.5)
+    posterior = exact_posterior(data["yi"], data["vi"], TauPrior("half_normal", 0.5), 1.0)
+    rows = exact_rows(posterior, metric, math.nan, ()).set_index("parameter")
+    assert row["or"] == pytest.approx(rows.loc["or", "exact_median" if metric == "log_or" else "exact_mean"], rel=1e-9)
+    assert row["r"] == pytest.approx(rows.loc["r", "exact_mean"], rel=1e-12)
+    assert [row["or_ci_lower"], row["or_ci_upper"]] == pytest.approx(
+        rows.loc["or", ["exact_eti_lower", "exact_eti_upper"]].to_numpy(float), rel=1e-9)
+    assert abs(row["or"] - float(back_transform(row["estimate"], metric)["or"])) > 1e-4  # not the OR of mu's mean
 
 
 def test_batches_give_the_same_table_as_one_batch(specs, effect_sizes, table):
@@ -200,8 +245,9 @@ def test_the_median_in_the_legend_is_that_of_the_line_on_the_readers_scale(table
 
     figure = specification_curve(table, metric, 95, {})
     legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    fitted = table["estimate"].dropna().to_numpy(float)
-    median = float(np.median(SCALES[metric].to_display(fitted)))
+    fitted = table.dropna(subset=["estimate"])
+    # the r column (a Bayesian specification's posterior mean of r); this table has no odds ratios: exp(estimate)
+    median = float(np.median(fitted["r"] if metric == "z" else SCALES[metric].to_display(fitted["estimate"])))
     assert f"Median = {format_number(median, metric)}" in legend
     if metric == "z":
         assert median == pytest.approx(multiverse.summarise(table, "z").iloc[0]["median_r"])

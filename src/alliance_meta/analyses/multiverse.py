@@ -30,7 +30,8 @@ analysis"; for meta-analysis Voracek, Kossmeier & Tran 2019, *Z Psychol* 227(1),
 
 then decisions about the model: ``method`` (a tau^2 estimator, or ``bayes``), ``test``
 (``z``, ``knha``, or ``posterior``) and ``prior`` (``none``, or a prior on tau for the exact
-posterior of :mod:`alliance_meta.bayes`: posterior mean and equal-tailed credible interval).
+posterior of :mod:`alliance_meta.bayes`: posterior mean and equal-tailed credible interval; on the
+back-transformed scales the centre bayes.csv gives, e.g. the posterior mean of r, not tanh of mu's).
 :func:`specifications` takes the Cartesian product of the choices and removes the impossible
 combinations: a Bayesian prior with a frequentist test or estimator (and the reverse), a
 subset with fewer than ``minimum_k`` studies, an outlier rule with fewer than 3 studies.
@@ -61,6 +62,7 @@ from alliance_meta.models import univariate as pooling
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
     from alliance_meta.bayes import EMPIRICAL_PRIORS, TauPrior, exact_posterior
+    from alliance_meta.bayes.summaries import reported_centres
 except ImportError:  # pragma: no cover
     EMPIRICAL_PRIORS, TauPrior, exact_posterior = {}, None, None
 
@@ -463,7 +465,8 @@ def fit_specification(yi, vi, method: str, test: str, prior: str, level: float =
 
     Frequentist: :func:`pooling.fit` (no tau^2 interval). Bayesian: the exact posterior of
     mu (Röver 2020): its mean, equal-tailed credible interval and SD, the posterior mean of
-    tau^2, and ``p`` missing (a posterior has no p-value).
+    tau^2, ``p`` missing (a posterior has no p-value) and, with a ``metric``, the centres of the
+    back-transformed scales as bayes.csv gives them (:data:`CENTRES`; r: the posterior mean of r).
     """
     if method != BAYES:
         fit = pooling.fit(yi, vi, method, test, level, tau2_interval=False, validate=False)
@@ -473,8 +476,9 @@ def fit_specification(yi, vi, method: str, test: str, prior: str, level: float =
     mu = posterior.coefficient(0)
     tail = (1 - level / 100) / 2
     lower, upper = (mixture_quantile(mu, probability) for probability in (tail, 1 - tail))
+    centres = {} if metric is None else {CENTRES: reported_centres(mu, metric, lambda p: mixture_quantile(mu, p))}
     return {"estimate": mu.mean(), "ci_lower": float(lower), "ci_upper": float(upper), "p": math.nan,
-            "tau2": float(posterior.weights @ posterior.tau**2), "se": mu.sd(), "note": ""}
+            "tau2": float(posterior.weights @ posterior.tau**2), "se": mu.sd(), "note": "", **centres}
 
 
 def mixture_quantile(mixture, probability: float) -> float:
@@ -557,20 +561,28 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
             done += 1
             if progress is not None and (done % progress_every == 0 or done == len(specs)):
                 progress(done, len(specs))
-    table = pd.DataFrame(rows, columns=list(specs.columns) + list(RESULT_COLUMNS) + extra_columns + ["position"])
+    table = pd.DataFrame(rows, columns=list(specs.columns) + list(RESULT_COLUMNS) + extra_columns
+                         + [CENTRES, "position"])
     return _finish(table.sort_values("position", kind="stable").drop(columns="position").reset_index(drop=True), metric)
 
 
 _RHO_COLUMNS = ("_rho", "_rho_lower", "_rho_upper")  # r-scale results of individual corrections, until _finish
+#: a Bayesian specification's centres of the back-transformed scales ({"r": ..., "or": ...}), until _finish: those of
+#: bayes.csv (:func:`alliance_meta.bayes.summaries.reported_centres`; the posterior mean of r, not tanh of mu's mean)
+CENTRES = "_centres"
 
 
 def _finish(table: pd.DataFrame, metric: str | None) -> pd.DataFrame:
     table["significant"] = (table["ci_lower"] > 0) | (table["ci_upper"] < 0)
+    centres = table.pop(CENTRES)
     if metric is not None:
         transformed = {name: back_transform(table[name].to_numpy(float), metric) for name in ("estimate", "ci_lower", "ci_upper")}
+        bayesian = centres.notna().to_numpy()
         for prefix in transformed["estimate"]:  # r, r_ci_lower, r_ci_upper, then or, ...
             for name, values in transformed.items():
                 table[prefix if name == "estimate" else f"{prefix}_{name}"] = values[prefix]
+            # the interval's limits are quantiles, whose transforms are those of the scale; its centre is not
+            table.loc[bayesian, prefix] = [centre[prefix] for centre in centres[bayesian]]
     if _RHO_COLUMNS[0] in table:
         corrected = (table["correction"] == INDIVIDUAL).to_numpy()
         if "r" in table:

@@ -24,7 +24,7 @@ import pandas as pd
 from alliance_meta.engines.transforms import back_transform
 from .exact import exact_posterior, typical_within_variance
 from .priors import Priors, TauPrior
-from .summaries import combine, derived_draws, draws_hdi, exact_rows, summarise_draws
+from .summaries import CENTRAL_ROWS, combine, derived_draws, draws_hdi, exact_rows, summarise_draws
 
 log = logging.getLogger("alliance_meta")
 
@@ -326,7 +326,9 @@ def fit_moderators(sampler, models: list[ModeratorData], cfg: BayesConfig) -> pd
 
 def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tuple[pd.DataFrame, dict]:
     """Pooled effect, r, tau and the predictive r under the main and every sensitivity
-    prior of tau, by the exact quadrature. Returns the table and the posteriors."""
+    prior of tau, by the exact quadrature: each row's mean, SD and HDI; the odds ratios
+    (:data:`~alliance_meta.bayes.summaries.CENTRAL_ROWS`) also their median and equal-tailed
+    interval, a log-OR family's summary of them (docs/bayes.md). Returns the table and the posteriors."""
     y, v = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     s2 = typical_within_variance(v)
     priors = [replace(cfg.priors.tau, label=cfg.priors.tau.label or "main")]
@@ -341,7 +343,8 @@ def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tupl
         row = {"prior": prior.describe(), "tau_prior_family": prior.family, "tau_prior_scale": prior.scale,
                "tau_prior_mu": prior.mu, "tau_prior_sigma": prior.sigma, "prior_mu_sd": cfg.priors.mu_sd, "k": len(y)}
         for parameter in exact.index:
-            for stat in ("mean", "sd", "hdi_lower", "hdi_upper"):
+            central = ("median", "eti_lower", "eti_upper") if parameter in CENTRAL_ROWS else ()
+            for stat in ("mean", "sd", "hdi_lower", "hdi_upper", *central):
                 value = exact.loc[parameter, f"exact_{stat}"]
                 if not (parameter.startswith(("p_", "bf_")) and stat != "mean"):
                     row[f"{parameter}_{stat}" if stat != "mean" or not parameter.startswith(("p_", "bf_")) else parameter] = value

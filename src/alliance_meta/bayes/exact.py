@@ -168,8 +168,9 @@ def central_summary(quantile, prob: float = 0.95, transform=None) -> dict:
 
 
 def shortest_interval(quantile, prob: float = 0.95, transform=None, n: int = 1001):
-    """Shortest interval with probability ``prob`` of a unimodal distribution given by
-    its quantile function, optionally of an increasing transform of the variable."""
+    """Shortest interval with probability ``prob`` of a distribution given by its quantile function, optionally of
+    an increasing transform of the variable: the HDI of a unimodal distribution; of a multimodal one, whose
+    highest-density region can be several intervals, its shortest single interval (as ArviZ's ``hdi`` of draws)."""
     lower_tail = np.linspace(0.0, 1.0 - prob, n)
     best = lower_tail[_shortest(quantile, lower_tail, prob, transform)]
     lower, upper = quantile(np.array([best, best + prob]))
@@ -235,7 +236,9 @@ class NormalMixture:
         return x
 
     def hdi(self, prob: float = 0.95, transform=None) -> tuple[float, float]:
-        """Highest-density interval of X (or of an increasing transform f(X)), on the X scale.
+        """Highest-density interval of X (or of an increasing transform f(X)), on the X scale: the shortest
+        interval of mass ``prob`` (:func:`shortest_interval`), also where it ends at a bound of f (r_new of one
+        study: up to .999997, tests/test_bayes_exact.py).
 
         The shortest of 1,001 candidate intervals (on interpolated quantiles) is refined by
         solving density(lower) = density(upper) for the lower tail probability (Brent)."""

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines.transforms import LOGIT_SCALE, back_transform
-from .exact import ExactPosterior, exp_or_inf
+from .exact import ExactPosterior, NormalMixture, exp_or_inf
 
 CONTRACT_COLUMNS = ["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]
 #: after the contract's columns: MCMC then exact; ``median``, ``eti_*`` the median and equal-tailed interval of mass
@@ -38,6 +38,22 @@ EXTRA_COLUMNS = ["mcse_mean", "median", "eti_lower", "eti_upper", "exact_mean", 
 #: does not (docs/bayes.md)
 CENTRAL_ROWS = ("or", "or_new")
 AGREEMENT_MCSE = 4.0
+
+
+def is_central(parameter: str, metric: str) -> bool:
+    """Whether the outputs summarise row ``parameter`` by its median and equal-tailed interval
+    (:data:`CENTRAL_ROWS` of a log-OR family), not by its mean and HDI."""
+    return metric == "log_or" and parameter in CENTRAL_ROWS
+
+
+def missing_moment_note(missing: str, parameter: str, cause: str, metric: str | None = None) -> str:
+    """The ``warning`` of a row whose mean and SD (``missing``: "the mean and SD", "the SD") do not exist, and what
+    describes it instead: the summaries the outputs give it (:func:`is_central`), which always exist."""
+    instead = ("its median and equal-tailed interval (median, eti_lower, eti_upper) describe it, as the Bayes table "
+               "and the forest plot give them" if metric is not None and is_central(parameter, metric) else
+               "its median and intervals (median, eti_lower, eti_upper; hdi_lower, hdi_upper) describe it")
+    verb = "does" if missing == "the SD" else "do"
+    return f"{missing} of {parameter} {verb} not exist: {cause}; {instead}"
 
 
 THRESHOLD_PREFIX = "p_r_gt_"  # the row of P(r > t): p_r_gt_0.1
@@ -115,6 +131,22 @@ def derived_draws(beta0, tau, eta_new, metric: str, s2: float, thresholds) -> di
     return out
 
 
+def scale_transform(metric: str, key: str):
+    """The map from the analysis metric to the back-transformed row ``key`` (``r``; ``or``) of the pooled table."""
+    return lambda x: back_transform(x, metric)[key]
+
+
+def reported_centres(mixture: NormalMixture, metric: str, quantile=None) -> dict[str, float]:
+    """The exact posterior centre of each back-transformed row (``r``; ``or``) of ``mixture`` (mu) as bayes.csv has it
+    and the Results, the table and the forest plot report it: the posterior mean of the transform (``exact_mean``,
+    as :meth:`NormalMixture.summary`; not the transform of mu's mean), for a log-OR family's odds ratio
+    (:func:`is_central`) the median (``exact_median``: the transform of mu's, from ``quantile``, default the
+    mixture's)."""
+    quantile = mixture.quantile if quantile is None else quantile
+    return {key: float(scale_transform(metric, key)(quantile(0.5))) if is_central(key, metric)
+            else mixture.expect(scale_transform(metric, key)) for key in back_transform(0.0, metric)}
+
+
 def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: float = 0.95) -> pd.DataFrame:
     """The same rows computed from the exact posterior."""
     mu, new = post.coefficient(0), post.predictive()
@@ -123,10 +155,10 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
         rows["i2"] = post.tau_summary(lambda t: 100 * t**2 / (t**2 + s2), prob)
     keys = list(back_transform(0.0, metric))
     for key in keys:
-        rows[key] = mu.summary(lambda x, key=key: back_transform(x, metric)[key], prob)
+        rows[key] = mu.summary(scale_transform(metric, key), prob)
     rows["theta_new"] = new.summary(prob=prob)
     for key in keys:
-        rows[f"{key}_new"] = new.summary(lambda x, key=key: back_transform(x, metric)[key], prob)
+        rows[f"{key}_new"] = new.summary(scale_transform(metric, key), prob)
     for name, orders in POWER_MOMENTS.items():
         rows[name].update(_power_moments(post, name, orders))
     if "or" in keys:
@@ -162,12 +194,11 @@ def _power_moments(post: ExactPosterior, name: str, orders: tuple[int, int]) -> 
     truncated tau grid would give a finite number that estimates nothing."""
     prior, k = post.tau_prior, post.k
     mean_order, sd_order = orders
+    cause = f"under the {prior.describe()} prior on tau with k = {k} the tail of its posterior falls too slowly"
     if not prior.tau_moment_finite(mean_order, k):
-        return {"mean": math.inf, "sd": math.inf, "note": f"the mean and SD of {name} do not exist under the "
-                f"{prior.describe()} prior on tau with k = {k} (its tail falls too slowly); use the HDI"}
+        return {"mean": math.inf, "sd": math.inf, "note": missing_moment_note("the mean and SD", name, cause)}
     if not prior.tau_moment_finite(sd_order, k):
-        return {"sd": math.inf, "note": f"the SD of {name} does not exist under the {prior.describe()} prior on "
-                f"tau with k = {k} (its tail falls too slowly); use the HDI"}
+        return {"sd": math.inf, "note": missing_moment_note("the SD", name, cause)}
     return {}
 
 
@@ -180,12 +211,12 @@ def _odds_ratio_moments(post: ExactPosterior, metric: str) -> dict:
     (and the mean of draws) still gives finite numbers, which estimate nothing."""
     a = OR_RATE[metric]
     prior = post.tau_prior
-    if not prior.exp_tau2_moment_finite(a * a / 2):
-        return {"mean": math.inf, "sd": math.inf, "note": f"the mean and SD of or_new are infinite under the "
-                f"{prior.describe()} prior on tau (its tail outweighs exp(tau^2 / 2)); use the HDI"}
-    if not prior.exp_tau2_moment_finite(2 * a * a):
-        return {"sd": math.inf, "note": f"the SD of or_new is infinite under the {prior.describe()} prior on tau "
-                "(its tail outweighs exp(2 a^2 tau^2)); use the HDI"}
+    for missing, c in (("the mean and SD", a * a / 2), ("the SD", 2 * a * a)):  # E[exp(c tau^2)]
+        if not prior.exp_tau2_moment_finite(c):
+            cause = (f"E[exp({c:.3g} tau^2)] is infinite under the {prior.describe()} prior on tau "
+                     "(its tail is too heavy)")
+            moments = {"mean": math.inf, "sd": math.inf} if missing == "the mean and SD" else {"sd": math.inf}
+            return moments | {"note": missing_moment_note(missing, "or_new", cause, metric)}
     return {}
 
 

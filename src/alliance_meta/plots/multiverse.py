@@ -1,6 +1,7 @@
 """Specification-curve plot of a multiverse analysis.
 
-Top: every fitted specification's estimate with its interval, sorted by the estimate;
+Top: every fitted specification's estimate with its interval, sorted by the estimate (a Bayesian
+specification's r or odds ratio is the centre bayes.csv gives, multiverse.csv's ``r``, ``or``);
 below: which option of each choice the specification used (Simonsohn, Simmons & Nelson
 2020, *Nat Hum Behav* 4, "Specification curve analysis"; Voracek, Kossmeier & Tran 2019,
 *Z Psychol* 227(1), Fig. 2). Estimates on the scale readers know (r for Fisher z).
@@ -22,6 +23,9 @@ from alliance_meta.plots.style import (STYLE, column_name, display_scale, format
                                      metric_axis)
 from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
 
+#: multiverse.csv's columns on the scale the figure shows (:func:`display_scale`): a Bayesian specification's centre
+#: there is bayes.csv's (the posterior mean of r), not the transform of its estimate (tanh of mu's mean)
+DISPLAYED = {"z": "r", "log_or": "or"}
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
 #: the legend of the marked specification: the main analysis, except under ``dependence: multilevel``, whose main
@@ -108,11 +112,16 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
     if (main or {}).get("aggregate_method") == "multilevel":  # the three-level main analysis is a specification
         dependence = "aggregate"
     label, transform, null = display_scale(metric)
-    fitted = table.loc[table["estimate"].notna()].sort_values("estimate", kind="stable").reset_index(drop=True)
+    shown = [f"{DISPLAYED.get(metric)}{suffix}" for suffix in ("", "_ci_lower", "_ci_upper")]
+    if not all(column in table for column in shown):  # g of an SMD family, or a table without them: transformed
+        shown = ["estimate", "ci_lower", "ci_upper"]
+    fitted = table.loc[table["estimate"].notna()].sort_values(shown[0], kind="stable").reset_index(drop=True)
     choices = [c for c in table.columns[: list(table.columns).index("k")] if fitted[c].nunique() > 1]
     options = [(c, o) for c in choices for o in pd.unique(table[c]) if (c, o) not in IMPLIED]
     rank = np.arange(1, len(fitted) + 1)
-    estimate, lower, upper = (transform(fitted[n].to_numpy(float)) for n in ("estimate", "ci_lower", "ci_upper"))
+    estimate, lower, upper = (fitted[column].to_numpy(float) for column in shown)
+    if shown[0] == "estimate":
+        estimate, lower, upper = transform(estimate), transform(lower), transform(upper)
     significant = fitted["significant"].to_numpy(bool)
     is_main = main_specification(fitted, main or {}).to_numpy()
     # no mark, and the axis says so, when the main analysis's choices are not all options of the multiverse

@@ -602,7 +602,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     HDI, R-hat and effective sample sizes. The Bayes factors (``bf_*``, computed exactly only: ``exact_mean``)
     stand in the Mean column; a mean or SD the exact posterior finds infinite (``exact_mean``/``exact_sd`` inf,
     e.g. the SD of or_new under a half-normal prior) is shown as ∞, not as the MCMC draws' finite sample value."""
-    from alliance_meta.bayes.summaries import CENTRAL_ROWS
+    from alliance_meta.bayes.summaries import is_central
 
     rows, bayes_factors, infinite, central = [], [], [], []
     for row in frame.to_dict("records"):
@@ -615,7 +615,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
         mean, sd = (row.get("exact_" + key) if _infinite(row.get("exact_" + key)) else row.get(key)
                     for key in ("mean", "sd"))
         label, keys = bayes_parameter_name(name), ("hdi_lower", "hdi_upper")
-        if metric == "log_or" and name in CENTRAL_ROWS and is_finite(row.get("median")):
+        if is_central(name, metric) and is_finite(row.get("median")):
             # the odds ratio as the Results and the forest plot give it: median and equal-tailed interval
             central.append(label)
             label, mean, keys = label + CENTRAL_MARK, row["median"], ("eti_lower", "eti_upper")
