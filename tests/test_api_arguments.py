@@ -169,9 +169,9 @@ def test_wrong_argument_types_give_one_line_type_errors(tmp_path):
     fit = am.fit(simulated())
     with pytest.raises(TypeError, match="formula is a string"):
         am.meta_regression(fit, ["grp"])
-    with pytest.raises(TypeError, match="config is a dict"):
+    with pytest.raises(TypeError, match="settings is a dict"):
         am.bayes(fit, 200)
-    with pytest.raises(TypeError, match="options is a dict"):
+    with pytest.raises(TypeError, match="settings is a dict"):
         fit.plot_forest(tmp_path / "forest.png", ["sort"])
     with pytest.raises(TypeError, match="one column name"):
         am.moderators(fit, ["grp"])
@@ -638,7 +638,8 @@ def test_pooled_table_checks_dependence_rho_methods_and_tests_as_fit_does():
     """pooled_table(dependence='multi') was fitted as aggregate, rho=2 used as it was, methods=[] stopped in
     pandas ('No objects to concatenate'), and under multilevel methods=['reml'] gave a table without rows."""
     rows = simulated()
-    with pytest.raises(ValueError, match=r"unknown dependence 'multi'; expected one of aggregate, multilevel"):
+    with pytest.raises(ValueError, match=r"unknown dependence 'multi' \(did you mean 'multilevel'\?\); expected one "
+                                         r"of aggregate, multilevel"):
         am.pooled_table(rows, dependence="multi")
     with pytest.raises(ValueError, match=r"rho must be a number between -1 and 1.*not 2"):
         am.pooled_table(rows, rho=2)
@@ -820,3 +821,76 @@ def test_a_misspelt_or_listed_order_column_of_cumulative_says_what_was_meant():
     with pytest.raises(ValueError, match=r"order has 1 values for 18 rows \(a column is named on its own: "
                                          r"order='year'\)"):
         am.cumulative(fit, ["year"])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda rows: am.fit(rows, test="khna"), r"unknown test 'khna' \(did you mean 'knha'\?\)"),
+    (lambda rows: am.fit(rows, method="RMEL"), r"unknown method 'RMEL' \(did you mean 'REML'\?\)"),
+    (lambda rows: am.fit(rows, test="khna", dependence="multilevel"),
+     r"unknown test 'khna' for a three-level model \(did you mean 'knha'\?\)"),
+    (lambda rows: am.fit(rows, aggregate_method="gsl"), r"unknown aggregation method 'gsl' \(did you mean 'gls'\?\)"),
+    (lambda rows: am.fit(rows, dependence="multilevle"), r"unknown dependence 'multilevle' \(did you mean 'multilevel'"),
+    (lambda rows: am.pooled_table(rows, tests=["z", "khna"]), r"unknown test 'khna' \(did you mean 'knha'\?\)"),
+    (lambda rows: am.model_comparison(am.fit(rows), "~ grp", tests="khna"), r"tests \['khna'\] \(did you mean 'knha'"),
+    (lambda rows: am.selection_models(am.fit(rows), types="stepfn"), r"'stepfn' \(did you mean 'stepfun'\?\)"),
+    (lambda rows: am.fit(rows, metric="z").predict(transform="tahn"),
+     r"transform='tahn' is not a scale of metric 'z' \(did you mean 'tanh'\?\)"),
+])
+def test_a_misspelt_test_method_or_transform_gets_a_did_you_mean(call, message):
+    """am.fit(..., test='khna') said only "unknown test 'khna'": the did-you-mean of a test, method or transform
+    caught a change of case or a space, not a slip of the keys, as the config check's did-you-mean does."""
+    with pytest.raises(ValueError, match=message):
+        call(simulated())
+
+
+def test_predict_takes_metafors_names_of_the_back_transformations():
+    """predict(transform='exp') was refused: metafor's users write predict(x, transf = exp), transf.ztor or tanh.
+    The transformations are those of R (tanh, exp; metafor's transf.dtorpb without group sizes: d / sqrt(d^2 + 4))."""
+    rows = simulated()
+    fit = am.fit(rows)
+    z = am.fit(rows, metric="z").predict()
+    bounds = lambda p: [p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper]  # noqa: E731
+    for name in ("transf.ztor", "ztor", "tanh", np.tanh):
+        prediction = am.fit(rows, metric="z").predict(transform=name)
+        assert prediction.transform == "r" and bounds(prediction) == pytest.approx(np.tanh(bounds(z)), rel=1e-12)
+    log_or = am.fit(rows.assign(metric="log_or"))
+    for name in ("exp", np.exp):
+        prediction = log_or.predict(transform=name)
+        assert prediction.transform == "or" and bounds(prediction) == pytest.approx(np.exp(bounds(z)), rel=1e-12)
+    smd = am.fit(rows.assign(metric="smd")).predict(transform="transf.dtorpb")
+    assert bounds(smd) == pytest.approx([d / math.sqrt(d * d + 4) for d in bounds(z)], rel=1e-12)
+    with pytest.raises(ValueError, match=r"transform='exp' is not a scale of metric 'z' \(it back-transforms log_or\); "
+                                         r"expected one of r \(or metafor's transf.ztor, ztor, tanh\)"):
+        am.fit(rows, metric="z").predict(transform="exp")
+    with pytest.raises(ValueError, match=r"'tanh' is not a scale of metric 'smd' \(it back-transforms z\)"):
+        am.fit(rows.assign(metric="smd")).predict(transform="tanh")
+    assert fit.metric == "z"
+
+
+def test_every_dict_of_a_config_block_is_settings_and_its_old_names_still_work(tmp_path):
+    """am.multiverse and am.psychometric took settings=, am.bayes config=, am.summary_of_findings and the forest plots
+    options=: each takes settings= now, and the old names as before."""
+    import inspect
+
+    from alliance_meta.analyses.psychometric import PsychometricFitAnalysis
+    from alliance_meta.bayes.api import bayes
+
+    for function in (am.multiverse, am.psychometric, am.summary_of_findings, bayes, am.UnivariateFit.plot_forest,
+                     PsychometricFitAnalysis.plot_forest):
+        assert "settings" in inspect.signature(function).parameters, function.__qualname__
+    fit = am.fit(simulated())
+    grade = {"imprecision_width": {"outcome": 0.1}}
+    expected = am.summary_of_findings(fit, grade, family="outcome")
+    for name in ("settings", "options"):
+        pd.testing.assert_frame_equal(am.summary_of_findings(fit, **{name: grade}, family="outcome"), expected)
+    with pytest.raises(ValueError, match=r"grade.imprecision_widht: unknown key"):
+        am.summary_of_findings(fit, settings={"imprecision_widht": {"outcome": 0.1}}, family="outcome")
+    with pytest.raises(TypeError, match=r"options= is the old name of settings=; give one of them"):
+        am.summary_of_findings(fit, settings=grade, options=grade, family="outcome")
+    plots = {"sort": "effect"}
+    for name in ("settings", "options"):
+        assert fit.plot_forest(tmp_path / f"{name}.png", **{name: plots}) is not None
+    with pytest.raises(ValueError, match=r"plots.sortt: unknown key"):
+        fit.plot_forest(settings={"sortt": "year"})
+    with pytest.raises(ValueError, match=r"multiverse.methodz: unknown key"):
+        am.multiverse(fit, config={"methodz": ["REML"]})

@@ -69,7 +69,7 @@ def test_location_scale_refuses_a_misspelt_part_and_a_model_that_is_no_formula(f
 
 def test_model_comparison_refuses_an_unknown_test(fit):
     """tests=("kn",) gave Wald z predictions labelled 'kn'."""
-    with pytest.raises(ValueError, match=r"am.model_comparison: tests \['kn'\]: each one of z, knha"):
+    with pytest.raises(ValueError, match=r"am.model_comparison: tests \['kn'\] \(did you mean 'knha'\?\): each one of z, knha"):
         am.model_comparison(fit, ["grp"], tests=("kn",))
     one = am.model_comparison(fit, ["grp"], tests="knha").predictions
     assert set(one["test"]) == {"knha"}
@@ -108,7 +108,7 @@ def test_summary_of_findings_takes_a_fit_as_the_pipeline_rule_takes_its_tables(f
         am.summary_of_findings(fit)
     with pytest.raises(TypeError, match="am.summary_of_findings takes a fitted model"):
         am.summary_of_findings(simulated())
-    with pytest.raises(TypeError, match="options is a dict of the config's grade keys, not str"):
+    with pytest.raises(TypeError, match="settings is a dict of the config's grade keys, not str"):
         am.summary_of_findings(fit, "high", family="outcome")
 
 

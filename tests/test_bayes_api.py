@@ -55,18 +55,18 @@ def test_bayes_signature_is_the_functions():
     """inspect.signature(am.bayes) was (fit, *args, **kwargs), the package's __call__."""
     signature = inspect.signature(am.bayes)
     assert signature == inspect.signature(bayes_api.bayes)
-    assert list(signature.parameters)[:2] == ["fit", "config"]
+    assert list(signature.parameters)[:2] == ["fit", "settings"]
     assert {"moderators", "continuous", "reference_levels", "centre", "cores"} <= set(signature.parameters)
 
 
 def test_help_on_bayes_shows_the_functions_usage_and_docstring():
     """help(am.bayes) was the package page of alliance_meta.bayes, without the function's parameters."""
     page = pydoc.render_doc(am.bayes, renderer=pydoc.plaintext)
-    assert "am.bayes(fit, config=None, *, moderators=()" in page
+    assert "am.bayes(fit, settings=None, *, moderators=()" in page
     assert inspect.getdoc(bayes_api.bayes) in inspect.getdoc(am.bayes)
-    assert "config : the ``bayes`` section of the config" in page
+    assert "settings : the ``bayes`` section of the config" in page
     assert "Bayesian normal-normal hierarchical meta-analysis" in page  # the package's description follows
-    assert inspect.getdoc(am.bayes).startswith("am.bayes(fit, config=None")
+    assert inspect.getdoc(am.bayes).startswith("am.bayes(fit, settings=None")
 
 
 def test_bayes_is_still_the_package():

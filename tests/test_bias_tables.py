@@ -354,3 +354,27 @@ def test_the_funnel_of_a_three_level_fit_says_its_points_and_line_are_the_study_
         assert points in legend and "Random-effects estimate" in legend
         assert ("three-level estimate of the Results is not drawn" in notes) == (dependence == "multilevel")
         plt.close(figure)
+
+
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_cumulative_position_counts_the_rows_from_1_and_the_plot_names_the_study_added(dependence):
+    """cumulative.csv's position (the added study's row of the analysed rows) counted from 0, beside k from 1;
+    it counts from 1 now, as metafor's cumul ``order`` and a reader of analysis.csv, and the cumulative plot
+    still names, on each row, the study that step adds."""
+    import matplotlib.pyplot as plt
+
+    import alliance_meta as am
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    rows = pd.DataFrame({"study_id": ["A", "B", "B", "C", "D"], "es_id": ["1", "1", "2", "1", "1"],
+                         "yi": [0.2, 0.4, 0.35, 0.1, 0.3], "vi": [0.01, 0.02, 0.03, 0.015, 0.02],
+                         "year": [2004, 2001, 2001, 2003, 2002]})
+    result = am.sensitivity(am.fit(rows, dependence=dependence))
+    table = result.cumulative
+    assert table["study_id"].tolist() == ["B", "D", "C", "A"]
+    first_rows = [2, 5, 4, 1] if dependence == "multilevel" else [2, 4, 3, 1]  # effect sizes, or study composites
+    assert table["position"].tolist() == first_rows
+    figure = sensitivity_figures(result, "study_id")["cumulative"]
+    ticks = sorted(figure.axes[0].get_yticklabels(), key=lambda label: -label.get_position()[1])
+    assert [label.get_text() for label in ticks] == ["+ B", "+ D", "+ C", "+ A"]
+    plt.close(figure)

@@ -29,7 +29,7 @@ def test_ensemble_prior_probabilities_match_robma_defaults():
         by_bias[model.bias.label] = by_bias.get(model.bias.label, 0.0) + p
     assert by_bias["none"] == pytest.approx(0.5)
     assert by_bias["PET"] == pytest.approx(0.125) and by_bias["PEESE"] == pytest.approx(0.125)
-    assert by_bias["one-sided (0.025, 0.05, 0.5)"] == pytest.approx(1 / 24)
+    assert by_bias["one-sided (.025, .05, .50)"] == pytest.approx(1 / 24)
     assert [m.bias.kind for m, _ in B.ensemble(False)] == ["none"] * 4
 
 

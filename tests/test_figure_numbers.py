@@ -158,11 +158,15 @@ def test_influence_hat_axis_has_no_leading_zero(fit):
 
 
 def test_model_averaging_bias_models_name_their_steps_as_apa_writes_them():
-    from alliance_meta.bayes.bma import BIAS_SPECS
+    """bma.csv's bias column read "one-sided (0.025, 0.05, 0.5)" while the figure wrote "(.025, .05, .50)": both
+    write the cut-offs as APA does (as RoBMA prints them, "omega[one-sided: .05, .025]"), from one label."""
+    from alliance_meta.bayes.bma import BIAS_SPECS, robma
 
-    texts = [spec.text for spec in BIAS_SPECS]
-    assert "one-sided (.025, .05, .50)" in texts and "two-sided (.05, .10)" in texts and "PET" in texts
-    assert "one-sided (0.025, 0.05, 0.5)" in [spec.label for spec in BIAS_SPECS]  # bma.csv's names stay
+    labels = [spec.label for spec in BIAS_SPECS]
+    assert "one-sided (.025, .05, .50)" in labels and "two-sided (.05, .10)" in labels and "PET" in labels
+    y, v = np.array([0.1, 0.3, 0.25, 0.5, 0.2]), np.array([0.02, 0.03, 0.01, 0.04, 0.02])
+    table = robma(y, v, metric="z").table
+    assert set(table["bias"]) == set(labels)
 
 
 def test_bayesian_figures_write_r_without_leading_zero():

@@ -112,6 +112,26 @@ def test_risk_of_bias_subsets_and_refit_keep_the_control(name):
     assert fit.refit(control=None).control is None
 
 
+@pytest.mark.parametrize("name", CASES)
+def test_the_multiverse_fits_its_specifications_with_the_fits_control(name):
+    """am.multiverse fitted its specifications with metafor's default control, under which these fits fail (a
+    note said so): they take the fit's control now, as rma(subset =, control =) does."""
+    case = CASES[name]
+    settings = {"methods": [case["method"]], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none"],
+                "publication": ["all"], "risk_of_bias": ["all", "exclude_high", "low_only"], "priors": []}
+    result = am.multiverse(fitted(case), settings)
+    table = result.table.set_index("risk_of_bias")
+    for subset, expected in (("all", case["fit"]), ("exclude_high", case["exclude_high"]),
+                             ("low_only", case["low_only"])):
+        close(table.loc[subset, ["estimate", "se", "ci_lower", "ci_upper", "tau2"]],
+              [expected[name] for name in EXPECTED_SUMMARY], f"multiverse {subset}")
+    assert result.notes == ()
+    rows = rows_of(case).assign(study_id=lambda frame: frame["study_id"].replace({"s2": "s1"}))  # two rows of s1
+    three_level = am.multiverse(am.fit(rows, method=case["method"], control=case["control"]),
+                                {**settings, "aggregate_methods": ["gls", "multilevel"], "methods": ["REML"]})
+    assert any("control sets the univariate specifications only" in note for note in three_level.notes)
+
+
 def test_subgroups_of_the_moderator_analyses_keep_the_control():
     case = CASES["reml_maxiter"]
     subgroups = am.moderators(fitted(case), "group", permutations=0).subgroups.set_index("level")

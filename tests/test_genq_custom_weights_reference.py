@@ -1,6 +1,6 @@
 """A GENQ fit with weights of one's own keeps them, and the analyses that refit it use them, as metafor 3.8-1's
 ``leave1out``, ``influence``, ``cumul``, ``regtest``, ``trimfill``, ``tes`` and ``gosh`` on
-``rma(yi, vi, weights = a, method = "GENQ")``.
+``rma(yi, vi, weights = a, method = "GENQ")``, and ``am.multiverse``'s GENQ specifications as ``rma(subset =)`` of it.
 
 Reference values: tests/reference/genq_custom_weights.R (metadat's dat.bcg with a = total n, dat.molloy2014 with
 a = ni and a = 1/vi^0.25, and its first two studies), committed as genq_custom_weights.json. Tolerance: 1e-6
@@ -118,14 +118,25 @@ def test_risk_of_bias_subsets_and_the_unadjusted_model_keep_the_weights():
     close(am.selection_models(fit, types=("stepfun",)).unadjusted.estimate, fit.estimate, "unadjusted")
 
 
-def test_the_multiverse_says_it_does_not_carry_the_weights():
-    """The multiverse's specifications aggregate and subset the rows their own ways: GENQ with its default weights,
-    and a note says so."""
-    from alliance_meta.analyses.multiverse import OWN_WEIGHTS_NOTE
-
+def test_the_multiverse_weighs_its_genq_specifications_and_outlier_rules_by_the_fits_weights():
+    """am.multiverse fitted its GENQ specifications with 1/sqrt(vi) (a note said so): they weigh each study by the
+    fit's weight now, as rma(subset =) of rma(weights = a) does, and so does the outlier rule's influence()."""
     case = REFERENCE["cases"][1]
-    rows = pd.DataFrame({"study_id": [f"s{i + 1}" for i in range(len(case["yi"]))], "yi": case["yi"], "vi": case["vi"]})
-    settings = {"methods": ["GENQ"], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none"],
-                "publication": ["all"]}
-    assert OWN_WEIGHTS_NOTE in am.multiverse(am.fit(rows, method="GENQ", weights=case["weights"]), settings).notes
-    assert OWN_WEIGHTS_NOTE not in am.multiverse(am.fit(rows, method="GENQ"), settings).notes
+    k = len(case["yi"])
+    rows = pd.DataFrame({"study_id": [f"s{i + 1}" for i in range(k)], "yi": case["yi"], "vi": case["vi"],
+                         "rob_overall": ["high"] * 4 + ["low"] * (k - 4)})
+    weights = np.array(case["weights"], float)
+    fit = am.fit(rows, method="GENQ", weights=weights)
+    settings = {"methods": ["GENQ"], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none", "rstudent"],
+                "publication": ["all"], "risk_of_bias": ["all", "exclude_high"], "priors": [],
+                "outlier_threshold": 1.5}
+    result = am.multiverse(fit, settings)
+    table = result.table.set_index(["risk_of_bias", "outliers"])
+    close(table.loc[("all", "none"), ["estimate", "tau2"]], [case["estimate"], case["tau2"]], "all rows: the fit")
+    subset = am.fit(rows.iloc[4:], method="GENQ", weights=weights[4:])
+    close(table.loc[("exclude_high", "none"), ["estimate", "tau2"]], [subset.estimate, subset.tau2], "exclude_high")
+    outlying = np.abs(np.array(case["z"]["influence"]["rstudent"])) > 1.5  # metafor's rstudent of the fit
+    assert 0 < outlying.sum() < k
+    kept = am.fit(rows[~outlying], method="GENQ", weights=weights[~outlying])
+    close(table.loc[("all", "rstudent"), ["k", "estimate", "tau2"]], [kept.k, kept.estimate, kept.tau2], "rstudent")
+    assert result.notes == ()

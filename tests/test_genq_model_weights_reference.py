@@ -1,7 +1,8 @@
 """A GENQ fit is weighted by its own weights where metafor weighs it so: the CR2 row of ``am.rve`` (clubSandwich 0.5.8's
 ``coef_test(x, vcov = "CR2")`` and metafor 3.8-1's ``robust(x, cluster, clubSandwich = TRUE)`` of
 ``rma(yi, vi, weights = a, method = "GENQ")``) and the forest plot's weights (``weights(x)``, which ``forest(x)``
-shows); and ``am.multiverse`` says that it carries neither the weights nor the fit's iteration control.
+shows). (``am.multiverse`` carries the weights and the iteration control: test_genq_custom_weights_reference.py
+and test_fit_control_reference.py.)
 
 Reference values: tests/reference/genq_model_weights.R (dat.molloy2014 with a = ni and a = 1/sqrt(vi), the
 pipeline's GENQ; dat.bcg with a = total n, also with moderators), committed as genq_model_weights.json.
@@ -83,15 +84,3 @@ def test_forest_plot_shows_the_models_weights(case):
                     if text.get_text().endswith("%") and text.get_text() != "100%"),  # the diamond's: 100%
                    key=lambda text: -text.get_transform().transform(text.get_position())[1])  # top down
     assert [text.get_text() for text in shown] == [f"{value:.1f}%" for value in expected]
-
-
-def test_the_multiverse_says_it_does_not_carry_the_control():
-    from alliance_meta.analyses.multiverse import OWN_CONTROL_NOTE
-
-    case = REFERENCE["cases"][0]
-    rows = pd.DataFrame({"study_id": [f"s{i + 1}" for i in range(len(case["yi"]))], "yi": case["yi"],
-                         "vi": case["vi"]})
-    settings = {"methods": ["REML"], "tests": ["z"], "aggregate_methods": ["gls"], "outliers": ["none"],
-                "publication": ["all"]}
-    assert OWN_CONTROL_NOTE in am.multiverse(am.fit(rows, control={"max_iterations": 1000}), settings).notes
-    assert OWN_CONTROL_NOTE not in am.multiverse(am.fit(rows), settings).notes

@@ -61,7 +61,7 @@ def test_influence_matches_metafor(name, method):
 def test_cumulative_matches_cumul(name, method):
     expected = DATASETS[name]["methods"][method]["cumulative"]
     result = influence.cumulative(*data(name), order=DATASETS[name]["year"], method=method)
-    assert (result.position + 1).tolist() == expected["order"]
+    assert result.position.tolist() == expected["order"]  # counted from 1, as cumul's order
     for ours, theirs in [("estimate", "estimate"), ("se", "se"), ("ci_lower", "ci.lb"), ("ci_upper", "ci.ub"),
                          ("q", "Q"), ("tau2", "tau2"), ("i2", "I2"), ("h2", "H2")]:
         close(result[ours], expected[theirs], atol=1e-10 if ours in ("tau2", "i2") else 1e-12)
@@ -145,7 +145,7 @@ def test_two_studies_cumulative_matches_cumul(name, method, test):
     expected = every_fit(name, method, test)["cumulative"]
     result = influence.cumulative(*every_data(name), order=EVERY["datasets"][name]["year"],
                                   method=METHOD_NAMES.get(method, method), test=test)
-    assert (result.position + 1).tolist() == expected["order"]
+    assert result.position.tolist() == expected["order"]  # counted from 1, as cumul's order
     statistic = result.estimate / result.se
     fields = [("estimate", "estimate"), ("se", "se"), ("p", "pvals"), ("ci_lower", "ci.lb"), ("ci_upper", "ci.ub"),
               ("q", "Q"), ("q_p", "Qp"), ("i2", "I2"), ("h2", "H2")]
@@ -230,7 +230,7 @@ def test_cumulative_matches_cumul_for_every_estimator(name, expected):
     method, test = METHOD_NAMES.get(expected["method"], expected["method"]), expected["test"]
     result = influence.cumulative(np.array(dataset["yi"], float), np.array(dataset["vi"], float),
                                   order=dataset["year"], method=method, test=test)
-    assert (result.position + 1).tolist() == dataset["order"]
+    assert result.position.tolist() == dataset["order"]  # counted from 1, as cumul's order
     fields = [("estimate", "estimate"), ("se", "se"), ("p", "pvals"), ("ci_lower", "ci.lb"), ("ci_upper", "ci.ub"),
               ("q", "Q"), ("q_p", "Qp"), ("i2", "I2"), ("h2", "H2")]
     if method == "common":  # metafor's cumul() of an EE model has no tau2 column

@@ -581,3 +581,15 @@ def test_results_and_word_table_say_why_the_individual_row_has_fewer_studies():
         "psychometric", table, "z").note
     complete = pm.psychometric_table(sheet.assign(rxx=0.85))
     assert "left out" not in psychometric_sentence(complete) + manuscript_table("psychometric", complete, "z").note
+
+
+def test_a_constant_reliability_has_an_sd_of_exactly_0():
+    """psychometric_artifacts.csv gave sd_reliability 1.36e-16 for rxx .83 in every row (n 127, 132, 273): the
+    n-weighted mean of equal values differs from them in the last bit. Other values' variances are unchanged."""
+    n = np.array([127.0, 132.0, 273.0])
+    constant = pm.artifact_distribution(np.full(3, 0.83), n, "rxx")
+    assert constant.sd_reliability == 0.0 and constant.var_q == 0.0
+    assert pm.weighted_variance([0.83], [127.0]) == 0.0
+    values = np.array([0.83, 0.9, 0.75])
+    mean = np.sum(n * values) / n.sum()
+    assert pm.weighted_variance(values, n) == np.sum(n * (values - mean) ** 2) / n.sum() * 3 / 2

@@ -27,3 +27,6 @@ def test_probabilities_and_p_values_never_round_to_an_impossible_0_or_1():
         ["< .001", ".001", ".042", ".999", "> .999", "> .999"]
     assert [apa_p_clause(v) for v in (0.0004, 0.0424, 1.0)] == ["p < .001", "p = .042", "p > .999"]
     assert apa_p_clause(float("nan"), "$p$", "n/a") == "$p$ = n/a"
+    # the p of a statistic of 0 (a selection model at the null) is 1: the caller says so, it is not p formatted exactly
+    assert apa_p(1.0, null_statistic=True) == "1.000" and apa_p(float("nan"), null_statistic=True) == "\u2013"
+    assert apa_p_clause(0.99999999, "$p$", null_statistic=True) == "$p$ = 1.000"

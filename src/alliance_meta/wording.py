@@ -3,6 +3,7 @@
 cannot exceed 1)."""
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Sequence
@@ -58,6 +59,19 @@ def rows_phrase(rows: Sequence, shown: int | None = None, *, rest: str = "count"
         else:
             text += f", ... ({len(rows)} {plural(len(rows), word)})"
     return f"{plural(len(rows), word)} {text}"
+
+
+def did_you_mean(value, choices) -> str:
+    """``" (did you mean 'knha'?)"``: the clause that an error message of an unknown name adds when ``value`` is one
+    of ``choices`` but for case or surrounding spaces (``"reml"``, ``"DL "``) or a near spelling of one (``"khna"``,
+    ``"RMEL"``: difflib's ratio of the lower-case names at least 0.6, the cutoff of the config check's
+    did-you-mean); else ``""``."""
+    text = str(value).strip().lower()
+    by_key: dict[str, object] = {}
+    for choice in choices:
+        by_key.setdefault(str(choice).lower(), choice)
+    close = [text] if text in by_key else difflib.get_close_matches(text, list(by_key), n=1, cutoff=0.6)
+    return f" (did you mean {by_key[close[0]]!r}?)" if close else ""
 
 
 def family_name(family: str, capital: bool = False) -> str:
@@ -131,21 +145,22 @@ def at_null(statistic) -> bool:
         return False
 
 
-def apa_p(p: float, exact: bool = False) -> str:
+def apa_p(p: float, null_statistic: bool = False) -> str:
     """An APA p value without ``p =``: three decimals without the leading zero, ``< .001`` and ``> .999`` at the ends
-    (:func:`apa_probability`); a missing p as a dash. ``exact``: the p of a statistic of 0 (:func:`at_null`; a
-    likelihood-ratio test whose fit stayed at the null), which is 1, written ``1.000``."""
-    if exact and p is not None and math.isfinite(float(p)):
+    (:func:`apa_probability`); a missing p as a dash. ``null_statistic``: the p is that of a statistic of 0
+    (:func:`at_null`; a likelihood-ratio test whose fit stayed at the null), which is exactly 1: ``1.000`` (the
+    caller says so; ``p`` itself is then only checked to be there)."""
+    if null_statistic and p is not None and math.isfinite(float(p)):
         return apa_number(1.0, 3, leading_zero=False)
     return apa_probability(p, 3)
 
 
-def apa_p_clause(p: float, symbol: str = "p", missing: str = "\u2013", exact: bool = False) -> str:
-    """``p = .042``, ``p < .001`` or ``p > .999`` (:func:`apa_p`; ``exact`` as there), ``symbol`` as the text sets it
-    (a figure's ``$p$``); ``missing`` after ``p =`` where there is no p value."""
+def apa_p_clause(p: float, symbol: str = "p", missing: str = "\u2013", null_statistic: bool = False) -> str:
+    """``p = .042``, ``p < .001`` or ``p > .999`` (:func:`apa_p`; ``null_statistic`` as there), ``symbol`` as the
+    text sets it (a figure's ``$p$``); ``missing`` after ``p =`` where there is no p value."""
     if p is None or not math.isfinite(float(p)):
         return f"{symbol} = {missing}"
-    text = apa_p(p, exact)
+    text = apa_p(p, null_statistic)
     return f"{symbol} {text}" if text[0] in "<>" else f"{symbol} = {text}"
 
 

@@ -42,6 +42,7 @@ from alliance_meta.engines.transforms import back_transform
 from alliance_meta.models import metareg
 from alliance_meta.models.location_scale import fit_statistics, log_likelihood
 from alliance_meta.models.univariate import ADHOC_NOTE
+from alliance_meta.wording import did_you_mean
 
 INTERCEPT_ONLY = "1"
 
@@ -424,7 +425,9 @@ def model_comparison_analysis(fit, formulas, *, continuous=None, reference_level
     formulas = [formulas] if isinstance(formulas, str) else list(formulas)
     tests = (tests,) if isinstance(tests, str) else tuple(tests)
     if not tests or any(test not in PREDICTION_TESTS for test in tests):
-        raise ValueError(f"am.model_comparison: tests {list(tests)!r}: each one of {', '.join(PREDICTION_TESTS)}")
+        spelt = "".join(did_you_mean(test, PREDICTION_TESTS) for test in tests if test not in PREDICTION_TESTS)
+        raise ValueError(f"am.model_comparison: tests {list(tests)!r}{spelt}: each one of "
+                         f"{', '.join(PREDICTION_TESTS)}")
     variables = list(dict.fromkeys(name for formula in formulas for name in _variables(formula)))
     fit.moderator_columns(variables, "am.model_comparison: the formula's variable")
     continuous = slope_variables(fit, continuous, variables, "am.model_comparison")

@@ -54,8 +54,10 @@ from alliance_meta.analyses import psychometric
 from alliance_meta.analyses.psychometric import PSYCHOMETRIC_KEYS
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines import distributions as dist
+from alliance_meta.engines.heterogeneity import Control
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import composite_effects
+from alliance_meta.inputs.options import settings_alias
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.inputs.sheet import worded
 from alliance_meta.models import univariate as pooling
@@ -88,16 +90,10 @@ CORRECTION_COLUMNS = ("artifact_defaults", "artifact_missing")
 """Result columns of a multiverse with the ``correction`` choice: effect sizes of the specification
 whose reliability came from the config's defaults, and effect sizes without a reliability that
 other rows give (left out, or imputed, as ``psychometric.missing_artifacts`` says); empty under ``none``."""
-#: a GENQ fit's own weights (am.fit(..., weights=)) are one per study composite of that fit; the specifications
-#: aggregate, subset and exclude rows their own ways, so theirs are the default GENQ weights
-OWN_WEIGHTS_NOTE = ("the fit's own GENQ weights are not carried into the specifications: their GENQ fits (and the "
-                    "outlier rules) weigh by 1/sqrt(vi), so the specification the plot marks is the fit with those "
-                    "weights")
-#: a fit's iteration control (am.fit(..., control=)) is not carried either: the specifications are fitted in batches
-#: by the engines with metafor's default control
-OWN_CONTROL_NOTE = ("the fit's iteration control is not carried into the specifications: they are fitted with "
-                    "metafor's default control, so a specification may fail to converge where the fit did, or stop "
-                    "at another tau^2")
+#: a fit's iteration control (am.fit(..., control=)) goes into its univariate specifications and outlier rules
+#: (run_batch's ``control``); the three-level (CHE) model has its own optimiser, which it does not set
+OWN_CONTROL_NOTE = ("the fit's iteration control sets the univariate specifications only: the three-level ones are "
+                    "fitted by rma.mv's own optimiser, as am.fit(dependence='multilevel') is")
 DEFAULTS = {
     "methods": ["common", "DL", "REML", "PM"], "tests": ["z", "knha"], "aggregate_methods": ["gls", "mean"],
     "aggregate_rhos": [0.5], "outliers": list(OUTLIER_RULES), "subsets": None, "publication": [ALL, "published"],
@@ -406,9 +402,10 @@ def data_columns(specs: pd.DataFrame) -> list[str]:
 
 def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = None, rob_tool=None):
     """Aggregated (yi, vi, number of effect sizes) of one data choice, before outlier removal, the
-    artifact columns and note of an ``individual`` correction (empty otherwise) and, for the
-    ``multilevel`` choice, the rows themselves (study number, yi, vi; None otherwise): the three-level
-    model is fitted to them, and outliers are detected, and studies counted, on their GLS composites."""
+    artifact columns and note of an ``individual`` correction (empty otherwise), for the
+    ``multilevel`` choice the rows themselves (study number, yi, vi; None otherwise): the three-level
+    model is fitted to them, and outliers are detected, and studies counted, on their GLS composites;
+    and the study_id of each composite (as text)."""
     mask = row_mask(effect_sizes, choices, rob_tool)
     extra = {}
     if choices.get("correction", NO_CORRECTION) == INDIVIDUAL:
@@ -420,19 +417,22 @@ def _data_set(effect_sizes, choices: dict, corrections: Corrections | None = Non
         study_id, yi, vi = (effect_sizes[column].to_numpy()[mask] for column in ("study_id", "yi", "vi"))
     three_level = choices["aggregate_method"] == MULTILEVEL
     rows = (pd.factorize(study_id, sort=False)[0], yi, vi) if three_level else None  # studies numbered as composites
+    studies = pd.unique(np.asarray(study_id)[~(np.isnan(yi) | np.isnan(vi))]).astype(str)  # as composite_effects
     yi, vi, counts = composite_effects(study_id, yi, vi, "gls" if three_level else choices["aggregate_method"],
                                        float(choices["aggregate_rho"]))
-    return yi, vi, counts, extra, rows
+    return yi, vi, counts, extra, rows, studies
 
 
-def _outliers(yi, vi, rule: str, threshold: float, method: str, level: float, cache: dict) -> np.ndarray:
-    """Boolean mask of the studies that ``rule`` removes (influence computed once per data set)."""
+def _outliers(yi, vi, rule: str, threshold: float, method: str, level: float, cache: dict, weights=None,
+              control: Control | None = None) -> np.ndarray:
+    """Boolean mask of the studies that ``rule`` removes (influence computed once per data set; ``weights``: a GENQ
+    ``method``'s, ``control``: the fit's)."""
     if rule == "none":
         return np.zeros(yi.size, dtype=bool)
     if rule not in OUTLIER_RULES:
         raise ValueError(f"unknown outlier rule {rule!r}; expected one of {OUTLIER_RULES}")
     if "influence" not in cache:
-        cache["influence"] = influence(yi, vi, method, test="z", level=level)
+        cache["influence"] = influence(yi, vi, method, test="z", level=level, weights=weights, control=control)
     result = cache["influence"]
     return np.abs(result.rstudent) > threshold if rule == "rstudent" else np.asarray(result.influential, bool)
 
@@ -460,16 +460,18 @@ def fit_three_level(study, yi, vi, method: str, test: str, rho: float, level: fl
 
 
 def fit_specification(yi, vi, method: str, test: str, prior: str, level: float = 95, mu_sd: float = 1.0,
-                      metric: str | None = None) -> dict:
+                      metric: str | None = None, weights=None, control: Control | None = None) -> dict:
     """estimate, ci_lower, ci_upper, p, tau2, se and note of one model on one data set.
 
-    Frequentist: :func:`pooling.fit` (no tau^2 interval). Bayesian: the exact posterior of
+    Frequentist: :func:`pooling.fit` (no tau^2 interval; ``weights``: GENQ's, ``control``: the iteration
+    control, None for metafor's defaults). Bayesian: the exact posterior of
     mu (Röver 2020): its mean, equal-tailed credible interval and SD, the posterior mean of
     tau^2, ``p`` missing (a posterior has no p-value) and, with a ``metric``, the centres of the
     back-transformed scales as bayes.csv gives them (:data:`CENTRES`; r: the posterior mean of r).
     """
     if method != BAYES:
-        fit = pooling.fit(yi, vi, method, test, level, tau2_interval=False, validate=False)
+        fit = pooling.fit(yi, vi, method, test, level, weights=weights, control=control, tau2_interval=False,
+                          validate=False)
         return {"estimate": fit.estimate, "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper, "p": fit.p,
                 "tau2": fit.tau2, "se": fit.se, "note": fit.note}
     posterior = exact_posterior(yi, vi, parse_prior(prior, metric), mu_sd)
@@ -495,7 +497,8 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
               mu_sd: float = 1.0, outlier_threshold: float = 2.0, detection_method: str = "REML",
               progress: Callable[[int, int], None] | None = None, progress_every: int = 500,
               psychometric_settings: dict | None = None, knha_adhoc: bool = False,
-              rob_tool: dict | None = None) -> pd.DataFrame:
+              rob_tool: dict | None = None, weights: pd.Series | None = None,
+              control: Control | None = None) -> pd.DataFrame:
     """Fit every specification of ``specs`` (rows of :func:`specifications`) on ``effect_sizes``.
 
     Returns the specifications with ``RESULT_COLUMNS`` and back-transformed estimate and
@@ -514,7 +517,10 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
     ``knha_adhoc``: the ``knha`` specifications of aggregated studies are metafor's ``adhoc`` (as pooled.csv's
     ``knha`` rows under ``pooling.knha_adhoc``, so that the marked specification is the headline's fit); a
     three-level specification's ``knha`` is rma.mv's t either way. ``rob_tool``: the config's ``risk_of_bias``
-    block, whose custom levels the ``risk_of_bias`` choice reads (:func:`row_mask`).
+    block, whose custom levels the ``risk_of_bias`` choice reads (:func:`row_mask`). ``weights``: GENQ weights of
+    one's own by study_id (a fit's, :attr:`~alliance_meta.models.fits.UnivariateFit.study_weights`; None: 1/sqrt(vi)),
+    which GENQ specifications and a GENQ ``detection_method`` give their studies, as ``fit.refit`` to a subset;
+    ``control``: the iteration control of the univariate specifications and the outlier rules (None: metafor's).
     """
     choice_columns = data_columns(specs)
     base_columns = [c for c in choice_columns if c != "outliers"]
@@ -529,8 +535,10 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
         base_key = tuple(choices[c] for c in base_columns)
         if base_key != cache_key:  # the table is sorted: one data set in memory at a time
             cache, cache_key = {"data": _data_set(effect_sizes, choices, corrections, rob_tool)}, base_key
-        yi, vi, counts, extra, three_level = cache["data"]
-        removed = _outliers(yi, vi, choices["outliers"], outlier_threshold, detection_method, level, cache)
+        yi, vi, counts, extra, three_level, studies = cache["data"]
+        own = None if weights is None else weights.reindex(studies).to_numpy(float)  # GENQ's, of these studies
+        removed = _outliers(yi, vi, choices["outliers"], outlier_threshold, detection_method, level, cache,
+                            own if detection_method == "GENQ" else None, control)
         y, v = yi[~removed], vi[~removed]
         if three_level is not None:  # the rows of the studies kept
             kept_rows = ~removed[three_level[0]]
@@ -544,7 +552,9 @@ def run_batch(specs: pd.DataFrame, effect_sizes: pd.DataFrame, metric: str | Non
                                            float(spec["aggregate_rho"]), level))
             elif y.size >= 2:
                 test = "adhoc" if knha_adhoc and spec["test"] == "knha" else spec["test"]
-                row.update(fit_specification(y, v, spec["method"], test, spec["prior"], level, mu_sd, metric))
+                genq = own[~removed] if own is not None and spec["method"] == "GENQ" else None
+                row.update(fit_specification(y, v, spec["method"], test, spec["prior"], level, mu_sd, metric, genq,
+                                             control))
             else:
                 row.update(estimate=math.nan, ci_lower=math.nan, ci_upper=math.nan, p=math.nan, tau2=math.nan,
                            se=math.nan, note=f"k = {y.size} after outlier removal: not fitted")
@@ -682,6 +692,7 @@ class MultiverseAnalysis:
                 f"{int(self.table['estimate'].notna().sum())} fitted{notes}>")
 
 
+@settings_alias
 def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0, psychometric: dict | None = None,
                         risk_of_bias: dict | None = None,
                         progress: Callable[[int, int], None] | None = None) -> MultiverseAnalysis:
@@ -717,7 +728,8 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     specs = specifications({**settings, "moderators": [], "psychometric": psychometric, **tool}, fit.effect_sizes)
     table = run_batch(specs, fit.effect_sizes, fit.metric, fit.level, mu_sd, settings.get("outlier_threshold", 2.0),
                       fit.method, progress, settings.get("progress_every", 500), psychometric,
-                      knha_adhoc=knha_adhoc(fit), rob_tool=risk_of_bias)
+                      knha_adhoc=knha_adhoc(fit), rob_tool=risk_of_bias, weights=getattr(fit, "study_weights", None),
+                      control=fit.control)
     main = {"aggregate_method": fit.aggregate_method, "aggregate_rho": fit.rho, "method": fit.method}
     if fit.test in MAIN_TESTS:  # the fit's test (a cr2 fit's: no specification has it, the Wald z one is marked)
         main["test"] = MAIN_TESTS[fit.test]
@@ -727,12 +739,12 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
         three_level = tuple(f"{note}; the specification the plot marks is its aggregated model with the same "
                             "estimator (aggregate_methods: [..., multilevel] adds three-level specifications)"
                             for note in univariate_model_note(fit, "am.multiverse"))
-    own_weights = (OWN_WEIGHTS_NOTE,) if getattr(fit, "weights", None) is not None else ()
-    own_weights += (OWN_CONTROL_NOTE,) if fit.control is not None else ()
+    own_control = (OWN_CONTROL_NOTE,) if fit.control is not None and MULTILEVEL in specs["aggregate_method"].values \
+        else ()
     minimum = int(settings.get("minimum_k", DEFAULTS["minimum_k"]))
     empty = (f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
     uncorrected = (f"correction: individual is not a choice of these effect sizes: "
                    f"{worded(no_correction_reason(fit.effect_sizes), API_WORDING)}",
                    ) if INDIVIDUAL in (settings.get("correction") or []) and "correction" not in specs else ()
     return MultiverseAnalysis(table, summarise(table, fit.metric), fit.metric, fit.level, main,
-                              three_level + own_weights + uncorrected + empty, is_simulated(fit.effect_sizes))
+                              three_level + own_control + uncorrected + empty, is_simulated(fit.effect_sizes))

@@ -30,6 +30,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.inputs.codebook import VOCABULARIES
+from alliance_meta.inputs.options import settings_alias
 from alliance_meta.wording import rows_phrase
 
 METHODS = ("bare_bones", "individual", "artifact_distribution")
@@ -118,8 +119,11 @@ def weighted_mean(x, weights) -> float:
 
 def weighted_variance(x, weights, unbiased: bool = True) -> float:
     """sum(w (x - mean)^2) / sum(w), times k/(k - 1) when ``unbiased`` (0 for k = 1)
-    (psychmeta ``wt_var`` with ``df_type = "count"``)."""
+    (psychmeta ``wt_var`` with ``df_type = "count"``); exactly 0 for values that are all equal (the rounded
+    weighted mean of equal values can differ from them in the last bit, which left a variance of 1e-32)."""
     x, weights = np.asarray(x, float), np.asarray(weights, float)
+    if x.size and np.all(x == x[0]):
+        return 0.0
     variance = float(np.sum(weights * (x - weighted_mean(x, weights)) ** 2) / np.sum(weights))
     if unbiased:
         return 0.0 if len(x) == 1 else variance * len(x) / (len(x) - 1)
@@ -1034,16 +1038,17 @@ class PsychometricFitAnalysis:
         """``psychometric_artifacts.csv``: the artifact distributions used."""
         return self.analysis.artifact_table()
 
-    def plot_forest(self, path=None, options=None, note: str | None = None):
+    @settings_alias
+    def plot_forest(self, path=None, settings=None, note: str | None = None):
         """The forest plot of the corrected correlations with the three pooled rows, written to ``path``
         (one path or a list; the format from the suffix; None: none) and returned as ``fit.plot_forest`` returns
-        it. ``options``: a ForestOptions or the config's ``plots``. ``note`` ends the footnote (default: that the
+        it. ``settings`` (or ``options``, its old name): a ForestOptions or the config's ``plots``. ``note`` ends the footnote (default: that the
         rows are simulated, when they are, as the pipeline's plot says; ``""`` leaves it out)."""
         from alliance_meta.plots.forest_options import ForestOptions
         from alliance_meta.plots.provenance import figure_note
         from alliance_meta.plots.psychometric import save_psychometric_forest
 
-        options = options if isinstance(options, ForestOptions) else ForestOptions.from_config(options or {})
+        options = settings if isinstance(settings, ForestOptions) else ForestOptions.from_config(settings or {})
         paths = ([] if path is None else [path] if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__")
                  else list(path))
         figures = save_psychometric_forest(self.analysis.studies, self.to_frame(), paths,
@@ -1061,6 +1066,7 @@ class PsychometricFitAnalysis:
                 f"{'study' if studies == 1 else 'studies'}; {methods}>")
 
 
+@settings_alias
 def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=(),
                        risk_of_bias=None) -> PsychometricFitAnalysis:
     """Hunter-Schmidt psychometric meta-analysis (psychmeta's ``ma_r``) of the correlations a fit was made of

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from alliance_meta.bayes.analysis import ModeratorOptions, StageResult, run_stage
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
-from alliance_meta.inputs.options import check_options
+from alliance_meta.inputs.options import check_options, settings_alias
 
 log = logging.getLogger("alliance_meta")
 
@@ -16,7 +16,7 @@ log = logging.getLogger("alliance_meta")
 BAYES_EXTRA = "pip install 'alliance-meta[bayes]' (PyMC, nutpie, ArviZ)"
 
 #: The keys of the config's ``bayes`` block (nested mappings with theirs), as BayesConfig.from_config
-#: reads them: the check of ``config`` when the config schema is not installed (``prior.tau`` is
+#: reads them: the check of ``settings`` when the config schema is not installed (``prior.tau`` is
 #: checked by alliance_meta.bayes.priors.TauPrior).
 BAYES_KEYS = {
     "prior": {"mu_sd": None, "tau": None},
@@ -31,7 +31,8 @@ BAYES_KEYS = {
 SAMPLERS = ("auto", "nutpie", "pymc")
 
 
-def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
+@settings_alias
+def bayes(fit: Fit, settings: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
           centre: bool = True, cores: int = 1) -> StageResult:
     """Bayesian random-effects pooling of ``fit``'s studies and meta-regressions of its moderators.
 
@@ -39,7 +40,8 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     ----------
     fit : a univariate fit; a three-level fit is analysed through its study composites (the
         Bayesian model is the univariate normal-normal model; the log says so).
-    config : the ``bayes`` section of the config (priors, draws, seed...); None for the defaults.
+    settings : the ``bayes`` section of the config (priors, draws, seed...); None for the defaults
+        (``config=``, its old name, is taken too).
         Checked as that section: an unknown key (``draw``) or value raises one ValueError listing
         every problem (``bayes.draw: unknown key; did you mean bayes.draws?``).
     moderators, continuous, reference_levels, centre : the moderator models, coded as the
@@ -54,10 +56,10 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
     """
     require_sampler()
     require_fit(fit, "am.bayes")
-    if config is not None and not isinstance(config, Mapping):
-        raise TypeError(f"am.bayes: config is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
-                        f"not {type(config).__name__}")
-    check_options("bayes", config, BAYES_KEYS, "am.bayes", enums={"sampler": SAMPLERS})
+    if settings is not None and not isinstance(settings, Mapping):
+        raise TypeError(f"am.bayes: settings is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
+                        f"not {type(settings).__name__}")
+    check_options("bayes", settings, BAYES_KEYS, "am.bayes", enums={"sampler": SAMPLERS})
     moderators = (moderators,) if isinstance(moderators, str) else tuple(moderators)
     continuous = (continuous,) if isinstance(continuous, str) else tuple(continuous)
     if "study_id" in moderators or "study_id" in continuous:  # as am.moderators; else a pandas error after sampling
@@ -74,7 +76,7 @@ def bayes(fit: Fit, config: dict | None = None, *, moderators=(), continuous=(),
         log.info("three-level fit: the Bayesian normal-normal model uses %d study composites", len(studies))
     options = ModeratorOptions(continuous=tuple(continuous), aggregate_method=fit.aggregate_method, rho=fit.rho,
                                reference_levels=dict(reference_levels or {}), centre=centre)
-    return run_stage(studies, fit.metric, config, moderators, cores, effect_sizes=fit.effect_sizes, options=options)
+    return run_stage(studies, fit.metric, settings, moderators, cores, effect_sizes=fit.effect_sizes, options=options)
 
 
 def _installed(name: str) -> bool:

@@ -96,14 +96,8 @@ class BiasSpec:
 
     @property
     def label(self) -> str:
-        if self.kind != "weightfunction":
-            return self.kind
-        return f"{self.sides} ({', '.join(f'{s:g}' for s in self.steps)})"
-
-    @property
-    def text(self) -> str:
-        """The label as the figure writes it: the p-value cut-offs as APA writes them (``apa_setting``, as the
-        selection models' steps): ``one-sided (.025, .05, .50)``, ``PET``."""
+        """The component's name in bma.csv's ``bias`` column and in the figure: the p-value cut-offs as APA writes
+        them (``apa_setting``, as the selection models' steps): ``one-sided (.025, .05, .50)``, ``PET``."""
         if self.kind != "weightfunction":
             return self.kind
         return f"{self.sides} ({', '.join(apa_setting(s) for s in self.steps)})"

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from alliance_meta.bayes.bma import BIAS_SPECS
 from alliance_meta.plots.forest_draw import spread_odds_ticks
 from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, metric_axis
 from alliance_meta.wording import apa_probability, without_leading_zero
-
-#: the bias models of bma.csv (its ``bias`` column) as the figure names them: cut-offs as APA writes them
-BIAS_TEXTS = {spec.label: spec.text for spec in BIAS_SPECS}
-
 
 def bma_figure(result):
     import matplotlib.pyplot as plt
@@ -24,8 +19,8 @@ def bma_figure(result):
         rows = [("Effect", table["effect"] == 1), ("Heterogeneity", table["heterogeneity"] == 1)]
         biases = list(dict.fromkeys(table["bias"]))
         if len(biases) > 1:  # with bma.bias false every model is "none": bars of 1 and 1 that say nothing
-            rows += [(f"Bias: {BIAS_TEXTS.get(label, without_leading_zero(label))}", table["bias"] == label)
-                     for label in biases]
+            # bma.csv's labels (BiasSpec.label) as they are; one written before they were APA's ("0.05") without its 0
+            rows += [(f"Bias: {without_leading_zero(label)}", table["bias"] == label) for label in biases]
         labels = [label for label, _ in rows]
         prior = [float(table.loc[mask, "prior_prob"].sum()) for _, mask in rows]
         post = [float(table.loc[mask, "posterior_prob"].sum()) for _, mask in rows]

@@ -31,6 +31,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special
 
+from alliance_meta.wording import did_you_mean
+
 METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
 GENQ_NEEDS_WEIGHTS = "GENQ needs weights (e.g. 1/sqrt(vi), Jackson 2013)"
 DOUBLE_EPSILON = float(np.finfo(float).eps)
@@ -233,7 +235,8 @@ def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control |
     vi = np.asarray(vi, dtype=float)
     k = y.size
     if method not in METHODS:
-        raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {', '.join(METHODS)}")
+        raise ValueError(f"unknown tau^2 estimator {method!r}{did_you_mean(method, METHODS)}; expected one of "
+                         f"{', '.join(METHODS)}")
     if k == 1:
         return Tau2Estimate(method, 0.0, message="k = 1: tau^2 set to 0")
     y = y - y.mean()  # metafor centres yi first (Ymc); Q is unchanged, rounding smaller

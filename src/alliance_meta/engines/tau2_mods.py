@@ -23,6 +23,7 @@ import numpy as np
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import GENQ_NEEDS_WEIGHTS, zeroin
+from alliance_meta.wording import did_you_mean
 
 THRESHOLD = 1e-5
 MAX_ITERATIONS = 100
@@ -193,7 +194,8 @@ def closed_form(X, y, v, method):
         return (rss - k) / np.sum(w, axis=-1)
     if method == "HSk":
         return (k / (k - p) * rss - k) / np.sum(w, axis=-1)
-    raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
+    raise ValueError(f"unknown tau^2 estimator {method!r}{did_you_mean(method, METHODS)}; expected one of "
+                     f"{METHODS}")
 
 
 def generalised_q(X, y, v, a):
@@ -238,5 +240,6 @@ def estimate_tau2(X, y, v, method="REML", control=None, weights=None):
             raise ValueError(GENQ_NEEDS_WEIGHTS)
         tau2 = generalised_q(X, centred, v, np.broadcast_to(np.asarray(weights, float), v.shape))
     else:
-        raise ValueError(f"unknown tau^2 estimator {method!r}; expected one of {METHODS}")
+        raise ValueError(f"unknown tau^2 estimator {method!r}{did_you_mean(method, METHODS)}; expected one of "
+                         f"{METHODS}")
     return np.maximum(TAU2_MIN, tau2), iterations

@@ -6,7 +6,11 @@ Meta-Analysis*, ch. 6-7; metafor's ``transf.ztor``, ``transf.rtoz``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from alliance_meta.wording import did_you_mean
 
 LOGIT_SCALE = np.pi / np.sqrt(3.0)
 
@@ -114,3 +118,34 @@ def back_transform(values, metric: str) -> dict[str, np.ndarray]:
         if metric == "log_or":
             return {"or": np.exp(values), "r": d_to_r(log_odds_ratio_to_d(values))}
     raise ValueError(f"unknown analysis metric {metric!r}; expected z, smd or log_or")
+
+
+#: metafor's names of the back-transformations (``predict(x, transf = exp)``), per analysis metric, and the scale of
+#: :func:`back_transform` each gives: tanh (``transf.ztor``) of Fisher's z is r; ``transf.dtorpb`` of an SMD without
+#: group sizes is r with equal groups; exp of a log odds ratio is the odds ratio
+METAFOR_TRANSFORMS = {"z": {"transf.ztor": "r", "ztor": "r", "tanh": "r"},
+                      "smd": {"transf.dtorpb": "r"},
+                      "log_or": {"exp": "or"}}
+#: the functions themselves, as ``transform=np.exp`` writes R's ``transf = exp``
+_FUNCTIONS = {np.exp: "exp", math.exp: "exp", np.tanh: "tanh", math.tanh: "tanh"}
+
+
+def transform_scale(transform, metric: str) -> str | None:
+    """The scale of :func:`back_transform` of ``metric`` that ``transform`` names: a prefix of its columns (``r``,
+    ``or``) or metafor's name of the function (:data:`METAFOR_TRANSFORMS`: ``exp`` of ``log_or``, ``transf.ztor``,
+    ``ztor`` or ``tanh`` of ``z``; ``np.exp``, ``np.tanh`` too); None for ``metric`` itself (nothing to transform).
+    ValueError naming the choices otherwise, with a did-you-mean."""
+    if isinstance(transform, str) and transform == metric:
+        return None
+    name = _FUNCTIONS.get(transform, transform) if callable(transform) else transform
+    scales = list(back_transform([0.0], metric))
+    aliases = METAFOR_TRANSFORMS.get(str(metric), {})
+    if isinstance(name, str) and (name in scales or name in aliases):
+        return aliases.get(name, name)
+    others = [other for other, names in METAFOR_TRANSFORMS.items()
+              if isinstance(name, str) and (name in names or name in back_transform([0.0], other))]
+    expected = ", ".join(scales) + (f" (or metafor's {', '.join(aliases)})" if aliases else "")
+    hint = (f" (it back-transforms {' and '.join(others)})" if others else
+            did_you_mean(name, [*scales, *aliases]) if isinstance(name, str) else "")
+    raise ValueError(f"transform={transform!r} is not a scale of metric {str(metric)!r}{hint}; expected one of "
+                     f"{expected}")

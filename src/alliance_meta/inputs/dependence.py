@@ -26,7 +26,7 @@ import pandas as pd
 
 from alliance_meta.inputs.codebook import ARTIFACT_COLUMNS, IDENTIFIER_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS
 from alliance_meta.inputs.effect_sizes import default_labels
-from alliance_meta.wording import plural, rows_phrase
+from alliance_meta.wording import did_you_mean, plural, rows_phrase
 
 METHODS = ("gls", "mean")
 MIXED = "mixed"
@@ -49,7 +49,8 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
     the order of their first row.
     """
     if method not in METHODS:
-        raise ValueError(f"unknown aggregation method {method!r}; expected one of {METHODS}")
+        raise ValueError(f"unknown aggregation method {method!r}{did_you_mean(method, METHODS)}; expected one of "
+                         f"{METHODS}")
     by = list(by)
     missing = [c for c in by + ["yi", "vi"] if c not in frame.columns]
     if missing:
@@ -82,7 +83,8 @@ def composite_effects(study_id, yi, vi, method: str = "gls", rho: float = 0.5):
     row: the numbers of :func:`aggregate` without its table (for the many data sets of a multiverse).
     Rows with a missing yi or vi are left out, as there."""
     if method not in METHODS:
-        raise ValueError(f"unknown aggregation method {method!r}; expected one of {METHODS}")
+        raise ValueError(f"unknown aggregation method {method!r}{did_you_mean(method, METHODS)}; expected one of "
+                         f"{METHODS}")
     yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
     complete = ~(np.isnan(yi) | np.isnan(vi))
     codes, uniques = pd.factorize(np.asarray(study_id)[complete], sort=False)  # in order of first appearance
@@ -197,7 +199,8 @@ def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "a
     are left out with a note; a family without rows gives empty tables with headers.
     """
     if dependence not in DEPENDENCE:
-        raise ValueError(f"unknown dependence {dependence!r}; expected one of {DEPENDENCE}")
+        raise ValueError(f"unknown dependence {dependence!r}{did_you_mean(dependence, DEPENDENCE)}; expected one of "
+                         f"{DEPENDENCE}")
     notes = []
     family_column = effect_sizes["family"] if "family" in effect_sizes.columns else pd.Series("outcome", index=effect_sizes.index)
     rows = effect_sizes.loc[family_column == family]

@@ -108,6 +108,25 @@ def _enum_problems(path: str, options: dict, enums: dict) -> list[str]:
     return problems
 
 
+#: The names the API took a config block's dict under before ``settings`` (am.bayes's ``config``, the forest plots'
+#: and am.summary_of_findings's ``options``): still taken, as :func:`settings_alias` maps them.
+OLD_SETTINGS_NAMES = ("config", "options")
+
+
+def settings_alias(function):
+    """``function`` (whose dict of a config block's keys is its ``settings`` argument) taking that dict by its old name,
+    ``config=`` or ``options=`` (:data:`OLD_SETTINGS_NAMES`), too: every analysis names it ``settings``."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        for old in OLD_SETTINGS_NAMES:
+            if old in kwargs:
+                if "settings" in kwargs:
+                    raise TypeError(f"{function.__name__}: {old}= is the old name of settings=; give one of them")
+                kwargs["settings"] = kwargs.pop(old)
+        return function(*args, **kwargs)
+    return wrapper
+
+
 def check_options(section: str, options: Mapping | None, known: dict, caller: str,
                   enums: dict | None = None) -> None:
     """Raise one ValueError listing every problem of ``options`` (:func:`option_problems`); nothing

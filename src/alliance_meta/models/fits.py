@@ -26,10 +26,12 @@ from scipy import special
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import robust
 from alliance_meta.engines.heterogeneity import Control, level_alpha
-from alliance_meta.engines.transforms import back_transform, family_metric
+from alliance_meta.engines.transforms import back_transform, family_metric, transform_scale
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
 from alliance_meta.inputs.effect_sizes import METRICS
+from alliance_meta.inputs.options import settings_alias
 from alliance_meta.models import multilevel, univariate
+from alliance_meta.wording import did_you_mean
 
 DEFAULT_RHO = 0.5  # the config's aggregate_rho default: assumed correlation within a study
 MULTILEVEL_METHODS = ("REML", "ML")
@@ -184,7 +186,9 @@ class Fit:
         """Estimate, confidence and prediction interval (metafor's ``predict.rma``).
 
         ``transform``: ``None`` (analysis metric), or a back-transformed scale of the fit's
-        metric (``"r"`` for Fisher z or SMD, ``"or"`` for log odds ratios or SMD).
+        metric (``"r"`` for Fisher z or SMD, ``"or"`` for log odds ratios or SMD), also by metafor's name of the
+        function (``"exp"`` for log odds ratios; ``"transf.ztor"``, ``"ztor"``, ``"tanh"`` for Fisher z;
+        ``"transf.dtorpb"`` for SMD: :data:`~alliance_meta.engines.transforms.METAFOR_TRANSFORMS`).
         """
         level = self.level if level is None else _percent(level)
         critical = self.critical(level)
@@ -193,29 +197,27 @@ class Fit:
         values = np.array([self.estimate, self.estimate - half, self.estimate + half,
                            self.estimate - half_pi, self.estimate + half_pi])
         se = self.se
-        if transform is not None and transform == self.metric:  # the analysis metric itself: nothing to do
-            transform = None
         if transform is not None:
             if self.metric is None:
                 raise ValueError(f"transform={transform!r} needs the analysis metric: "
                                  "fit(..., metric='z') (or 'smd', 'log_or', as its yi are)")
-            scales = back_transform(values, self.metric)
-            if transform not in scales:
-                raise ValueError(f"transform={transform!r} is not a scale of metric {self.metric!r}; "
-                                 f"expected one of {', '.join(scales)}")
-            values, se = scales[transform], math.nan
+            transform = transform_scale(transform, self.metric)  # metafor's "exp", "tanh", ... too; None: the metric
+        if transform is not None:
+            values, se = back_transform(values, self.metric)[transform], math.nan
         return Prediction(float(values[0]), se, *(float(v) for v in values[1:]), level=level, transform=transform)
 
     def composites(self) -> pd.DataFrame:
         """One composite effect size per study (the rows univariate analyses use)."""
         return aggregate(self.effect_sizes, method=self.aggregate_method, rho=self.rho)
 
-    def plot_forest(self, path=None, options=None, note: str | None = None):
+    @settings_alias
+    def plot_forest(self, path=None, settings=None, note: str | None = None):
         """The publication forest plot, written to ``path`` (one path or a list; format from the suffix; None:
         none) and returned: the figure, closed in pyplot as the library's other figures (a notebook shows it as
         the cell's value); the list of the PDF's pages where ``path`` names only PDFs and they have several.
 
-        ``options``: a :class:`alliance_meta.plots.forest.ForestOptions` or the config's ``plots`` dict.
+        ``settings`` (or ``options``, its old name): a :class:`alliance_meta.plots.forest.ForestOptions` or the
+        config's ``plots`` dict.
         ``note`` ends the footnote; by default rows marked ``simulated = yes`` get the pipeline's line saying
         the data are simulated (``note=""`` leaves it out).
         """
@@ -225,11 +227,10 @@ class Fit:
         if self.metric is None:  # its axis, labels and numbers are those of the metric (it said Hedges' g)
             raise ValueError("plot_forest needs the analysis metric for its axis and labels: fit(..., metric='z') "
                              "(or 'smd', 'log_or')")
-        if not isinstance(options, (ForestOptions, Mapping)) and options is not None:
-            raise TypeError(f"plot_forest: options is a dict of the config's plots keys (e.g. {{'sort': 'year'}}) "
-                            f"or a ForestOptions, not {type(options).__name__}")
-        if not isinstance(options, ForestOptions):
-            options = ForestOptions.from_config(options)
+        if not isinstance(settings, (ForestOptions, Mapping)) and settings is not None:
+            raise TypeError(f"plot_forest: settings is a dict of the config's plots keys (e.g. {{'sort': 'year'}}) "
+                            f"or a ForestOptions, not {type(settings).__name__}")
+        options = settings if isinstance(settings, ForestOptions) else ForestOptions.from_config(settings)
         paths = [] if path is None else [str(p) for p in path] if isinstance(path, (list, tuple)) else [str(path)]
         formats = (".png", ".pdf", ".svg", ".tif", ".tiff", ".jpg", ".jpeg", ".eps", ".ps")
         for name in paths:  # matplotlib would write "forest" as forest.png without a word
@@ -327,13 +328,17 @@ class UnivariateFit(Fit):
     def df(self) -> float:
         return float(self.k - 1) if self.test in ("knha", "adhoc") and self.k > 1 else math.inf
 
+    @property
+    def study_weights(self) -> pd.Series | None:
+        """The fit's GENQ :attr:`weights` by study_id (as text); None with the default weights."""
+        return None if self.weights is None else pd.Series(self.weights, index=self.study_id)
+
     def weights_of(self, rows: pd.DataFrame) -> np.ndarray | None:
         """The fit's GENQ :attr:`weights` of the studies of ``rows`` (some of its effect sizes), one per study in
         the order of their first rows (as :func:`fit` aggregates them); None with the default weights."""
         if self.weights is None:
             return None
-        by_study = pd.Series(self.weights, index=self.study_id)
-        return by_study.reindex(pd.unique(rows["study_id"].astype(str).to_numpy())).to_numpy(float)
+        return self.study_weights.reindex(pd.unique(rows["study_id"].astype(str).to_numpy())).to_numpy(float)
 
     def tau2_conf_int(self) -> tuple[float, float]:
         """Q-profile (or generalised-Q for GENQ) confidence interval of tau^2."""
@@ -525,7 +530,7 @@ def _multilevel_test(test: str) -> str:
     """rma.mv has no Knapp-Hartung adjustment: ``knha``/``adhoc`` mean its t test (k - p df)."""
     test = {"knha": "t", "adhoc": "t"}.get(test, test)
     if test not in MULTILEVEL_TESTS:
-        spelt = univariate.did_you_mean(test, (*MULTILEVEL_TESTS, "knha", "adhoc"))
+        spelt = did_you_mean(test, (*MULTILEVEL_TESTS, "knha", "adhoc"))
         raise ValueError(f"unknown test {test!r} for a three-level model{spelt}; expected one of z, t (knha), cr2")
     return test
 
@@ -676,7 +681,8 @@ def _percent(level) -> float:
 
 def _check_dependence(dependence) -> None:
     if dependence not in DEPENDENCE:
-        raise ValueError(f"unknown dependence {dependence!r}; expected one of {', '.join(DEPENDENCE)}")
+        raise ValueError(f"unknown dependence {dependence!r}{did_you_mean(dependence, DEPENDENCE)}; expected one of "
+                         f"{', '.join(DEPENDENCE)}")
 
 
 def _rho(rho) -> float:
@@ -742,7 +748,7 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     if dependence == "multilevel":
         if method not in MULTILEVEL_METHODS:
             raise ValueError(f"the three-level model is fitted by REML or ML (rma.mv), not {method!r}"
-                             f"{univariate.did_you_mean(method, MULTILEVEL_METHODS)}")
+                             f"{did_you_mean(method, MULTILEVEL_METHODS)}")
         prepared = multilevel.prepare(rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
                                       rows["study_id"].to_numpy(), rho=float(rho))
         result = multilevel.fit_prepared(prepared, method=method, level=float(level), profile=profile,
@@ -768,7 +774,8 @@ def _metric(metric: str | None, rows: pd.DataFrame) -> str | None:
                          f"{stated!r}; drop metric= or convert the rows")
     metric = stated if metric is None else metric
     if metric is not None and metric not in METRICS:
-        raise ValueError(f"unknown analysis metric {metric!r}; expected one of {METRICS}")
+        raise ValueError(f"unknown analysis metric {metric!r}{did_you_mean(metric, METRICS)}; expected one of "
+                         f"{METRICS}")
     return None if metric is None else family_metric(metric, rows)  # Cohen's d for smd rows all from odds ratios
 
 
@@ -819,7 +826,7 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
                                                                     else ())))):
         unknown = [name for name in given if name not in known]
         if unknown or not given:
-            named = ", ".join(repr(name) + univariate.did_you_mean(name, known) for name in unknown)
+            named = ", ".join(repr(name) + did_you_mean(name, known) for name in unknown)
             problem = f"unknown {what}{'s' if len(unknown) > 1 else ''} {named}" if unknown else f"no {what} given"
             counts = any(str(name).upper() in ("MH", "PETO", "GLMM") for name in unknown)
             raise ValueError(f"pooled_table: {problem}; expected one or more of {', '.join(dict.fromkeys(known))}"

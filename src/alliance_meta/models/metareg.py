@@ -40,6 +40,7 @@ from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.design import Design, build_design
 from alliance_meta.engines.heterogeneity import common_effect_i2_h2, i2_h2
 from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale, genq_weights
+from alliance_meta.wording import did_you_mean
 
 
 def fixed_effects(X, y, v, tau2, knha_adhoc: bool = False, weights=None):
@@ -128,7 +129,7 @@ class MetaRegression:
             critical = dist.t.isf(alpha / 2, df) if df > 0 else np.nan
             p = 2 * dist.t.sf(np.abs(statistic), df) if df > 0 else np.full(self.p, np.nan)
         else:
-            raise ValueError(f"unknown test {test!r}; expected z or knha")
+            raise ValueError(f"unknown test {test!r}{did_you_mean(test, ('z', 'knha'))}; expected z or knha")
         return pd.DataFrame({"term": self.columns, "estimate": self.estimate, "se": se,
                              "statistic": statistic, "p": p, "ci_lower": self.estimate - critical * se,
                              "ci_upper": self.estimate + critical * se})

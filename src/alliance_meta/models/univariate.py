@@ -40,7 +40,7 @@ from alliance_meta.engines.heterogeneity import (
     q_profile_interval,
 )
 from alliance_meta.engines.transforms import back_transform
-from alliance_meta.wording import plural
+from alliance_meta.wording import did_you_mean, plural
 
 COMMON = "common"
 TESTS = ("z", "knha", "adhoc")
@@ -181,14 +181,6 @@ def _where(values: np.ndarray, bad: np.ndarray, shown: int = 5) -> str:
     listed = ", ".join(f"{i} ({values[i]:g})" for i in positions[:shown])
     more = f", ... ({positions.size} in all)" if positions.size > shown else ""
     return f": index{'es' if positions.size > 1 else ''} {listed}{more} (counted from 0)"
-
-
-def did_you_mean(value, choices) -> str:
-    """``" (did you mean 'REML'?)"`` when ``value`` is one of ``choices`` but for case or surrounding spaces
-    (``"reml"``, ``"DL "``), else ``""``: the clause that error messages of unknown names add."""
-    text = str(value).strip().lower()
-    same = [choice for choice in choices if choice.lower() == text]
-    return f" (did you mean {same[0]!r}?)" if same else ""
 
 
 COUNT_METHODS_HINT = (" (MH, Peto and GLMM pool 2x2 counts, not yi and vi: am.pooled_table(rows, metric='log_or') "

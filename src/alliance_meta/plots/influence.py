@@ -14,6 +14,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from alliance_meta.analyses.sensitivity.univariate import added_rows  # noqa: E402
 from alliance_meta.plots.forest_options import wrap  # noqa: E402
 from alliance_meta.plots.style import (STYLE, bounded_axis, display_scale, message_figure, metric_axis,  # noqa: E402
                                       plain_text)
@@ -140,7 +141,7 @@ def cumulative_forest(table: pd.DataFrame, labels, metric: str, level: float = 9
     label, transform, null = display_scale(metric)
     # long labels wrap (rows as tall as the longest needs): unwrapped, a 90-character label left the panel an inch
     labels = ["\n".join(wrap(f"+ {plain_text(text)}", LABEL_CHARS))
-              for text in np.asarray(labels, dtype=str)[table["position"].to_numpy()]]
+              for text in np.asarray(labels, dtype=str)[added_rows(table)]]
     k = len(table)
     y = np.arange(k)[::-1]
     row = max(0.22, 0.16 * max((label.count("\n") + 1 for label in labels), default=1) + 0.06)

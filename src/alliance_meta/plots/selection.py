@@ -75,7 +75,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
              unadjusted["ci_upper"], "", "", UNADJUSTED)]
     for row in table.itertuples():  # a model that did not converge in grey, with its reason in the footnote
         # a fit at the bound where it is the unadjusted model: p = 1 (as the text and the table write it)
-        lrt = (apa_p_clause(row.lrt_p, "$p$", exact=at_null(getattr(row, "lrt", math.nan)))
+        lrt = (apa_p_clause(row.lrt_p, "$p$", null_statistic=at_null(getattr(row, "lrt", math.nan)))
                if math.isfinite(row.lrt_p) else "")
         rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, lrt, str(row.note),
                      NOT_CONVERGED if _not_converged(row) else ADJUSTED))

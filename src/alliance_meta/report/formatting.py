@@ -201,7 +201,7 @@ def exact_cells(frame: pd.DataFrame) -> dict[str, list]:
             degrees = _numbers(frame, df) if df in frame.columns else _numbers(frame, "k") - 1
             cells[p] = [apa_p(math.nan) if d == 0 else None for d in degrees]
     if {"lrt", "lrt_p"} <= set(frame.columns):
-        cells["lrt_p"] = [apa_p(p, exact=True) if at_null(statistic) else None
+        cells["lrt_p"] = [apa_p(p, null_statistic=True) if at_null(statistic) else None
                           for statistic, p in zip(_numbers(frame, "lrt"), _numbers(frame, "lrt_p"))]
     return cells
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines.robust import SMALL_DF
+from alliance_meta.inputs.options import settings_alias
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE, model_weights
 from alliance_meta.report.effects import display
@@ -288,13 +289,15 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
     return pd.DataFrame([row]).astype({"k": "Int64", "n": "Int64"})
 
 
-def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias: dict | None = None,
+@settings_alias
+def summary_of_findings_of_fit(fit, settings: dict | None = None, *, risk_of_bias: dict | None = None,
                                family: str | None = None) -> pd.DataFrame:
     """``am.summary_of_findings``: :func:`summary_of_findings` of a fit (its ``pooled.csv`` row, its rows, and the
     publication bias tests and selection models of :func:`alliance_meta.publication_bias` and
     :func:`alliance_meta.selection_models` of it), the pipeline's ``summary_of_findings.csv`` of its model.
 
-    ``options``: the config's ``grade`` keys (``imprecision_width``, ``optimal_information_size``, ``overrides``);
+    ``settings`` (or ``options``, its old name): the config's ``grade`` keys (``imprecision_width``,
+    ``optimal_information_size``, ``overrides``);
     ``risk_of_bias``: the config's block (a custom tool's high-risk level); ``family``: ``outcome`` or ``dropout``
     (default: the rows' ``family`` column). GRADE: Guyatt et al. (2011), J Clin Epidemiol 64(4), 383-394.
     """
@@ -308,10 +311,10 @@ def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias
     if fit.metric is None:
         raise ValueError("am.summary_of_findings needs the analysis metric: am.fit(..., metric='z') "
                          "(or 'smd', 'log_or')")
-    if options is not None and not isinstance(options, dict):
-        raise TypeError(f"am.summary_of_findings: options is a dict of the config's grade keys, not "
-                        f"{type(options).__name__}")
-    check_options("grade", options, GRADE_KEYS, "am.summary_of_findings", enums={"start": STARTS})
+    if settings is not None and not isinstance(settings, dict):
+        raise TypeError(f"am.summary_of_findings: settings is a dict of the config's grade keys, not "
+                        f"{type(settings).__name__}")
+    check_options("grade", settings, GRADE_KEYS, "am.summary_of_findings", enums={"start": STARTS})
     if risk_of_bias is not None:
         tool_from_config(risk_of_bias)  # a misspelt key or tool is an error here, not a rating without it
     if family is None:
@@ -321,4 +324,4 @@ def summary_of_findings_of_fit(fit, options: dict | None = None, *, risk_of_bias
         family = str(families[0])
     row = fit.to_frame().iloc[0].to_dict()
     return summary_of_findings(family, fit.metric, row, fit.data, fit.effect_sizes, publication_bias(fit).to_frame(),
-                               selection_models(fit).to_frame(), options, risk_of_bias, fit_weights(fit))
+                               selection_models(fit).to_frame(), settings, risk_of_bias, fit_weights(fit))

@@ -369,7 +369,7 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
         def at_bound(value) -> bool:  # every model of that p sits at the null
             return "lrt" in fitted and bool(fitted.loc[p == value, "lrt"].map(at_null).all())
 
-        low_p, high_p = (apa_p_clause(value, exact=at_bound(value)) for value in (p.min(), p.max()))
+        low_p, high_p = (apa_p_clause(value, null_statistic=at_bound(value)) for value in (p.min(), p.max()))
         sentence += f"; likelihood-ratio tests of selection {low_p}" + (f" to {high_p}" if high_p != low_p else "")
     if len(failed):
         sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed)})"

@@ -31,6 +31,7 @@ from alliance_meta.analyses.bias.svalue import SValue, s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill, trimfill_side
 from alliance_meta.models import univariate
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
+from alliance_meta.wording import did_you_mean
 
 __all__ = ["BiasResult", "BiasTest", "ExcessSignificance", "HenmiCopas", "SValue", "SelectionModel",
            "TrimFillResult", "bias_frame", "bias_tests", "egger_lm_test", "egger_test", "excess_significance",
@@ -92,10 +93,13 @@ def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side:
         raise ValueError(f"unknown trimfill_side {trimfill_side!r}; expected None (metafor's default side), "
                          "'left' or 'right' (metafor's side)")
     if trimfill_estimator not in TRIMFILL_ESTIMATORS:  # else a not-estimable row
-        raise ValueError(f"unknown trimfill_estimator {trimfill_estimator!r}; expected one of "
+        raise ValueError(f"unknown trimfill_estimator {trimfill_estimator!r}"
+                         f"{did_you_mean(trimfill_estimator, TRIMFILL_ESTIMATORS)}; expected one of "
                          f"{', '.join(TRIMFILL_ESTIMATORS)} (metafor's estimator)")
     if pet_peese_sided not in PET_PEESE_SIDES:  # else pet and peese left out and a not-estimable pet_peese row
-        raise ValueError(f"unknown pet_peese_sided {pet_peese_sided!r}; expected one of {', '.join(PET_PEESE_SIDES)}")
+        raise ValueError(f"unknown pet_peese_sided {pet_peese_sided!r}"
+                         f"{did_you_mean(pet_peese_sided, PET_PEESE_SIDES)}; expected one of "
+                         f"{', '.join(PET_PEESE_SIDES)}")
     for name, alpha in (("pet_peese_alpha", pet_peese_alpha), ("fail_safe_alpha", fail_safe_alpha),
                         ("tes_alpha", tes_alpha), ("svalue_alpha", svalue_alpha)):
         if not (isinstance(alpha, (int, float, np.number)) and 0 < alpha < 1):

@@ -73,7 +73,7 @@ from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
 from alliance_meta.models import univariate as pooling
-from alliance_meta.wording import plural
+from alliance_meta.wording import did_you_mean, plural
 
 TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "negexppow", "stepfun")
 DEFAULT_STEPS = (0.025, 0.10, 0.50, 1.0)
@@ -557,7 +557,8 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
     other deltas grow together, so its estimate is wherever the optimiser meets delta's bound of 100.
     """
     if type not in TYPES:
-        raise ValueError(f"unknown selection model type {type!r}; expected one of {', '.join(TYPES)}")
+        raise ValueError(f"unknown selection model type {type!r}{did_you_mean(type, TYPES)}; expected one of "
+                         f"{', '.join(TYPES)}")
     if alternative not in ALTERNATIVES:
         raise ValueError(f"unknown alternative {alternative!r}; expected one of {', '.join(ALTERNATIVES)}")
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
@@ -784,7 +785,7 @@ def _poorly_identified(note: str, estimate: float, unadjusted: float, yi: np.nda
 def _alternative(sided) -> str:
     """metafor's ``alternative`` of ``sided`` (``one``/``two`` or metafor's own spellings)."""
     if not isinstance(sided, str) or sided not in SIDES:
-        raise ValueError(f"unknown sided {sided!r}; expected one of {', '.join(SIDES)}")
+        raise ValueError(f"unknown sided {sided!r}{did_you_mean(sided, SIDES)}; expected one of {', '.join(SIDES)}")
     return SIDES[sided]
 
 
@@ -796,7 +797,8 @@ def _types(types) -> tuple[str, ...]:
     unknown = [t for t in chosen if t not in TYPES]
     if unknown or not chosen:
         raise ValueError(f"unknown selection model type{'s' if len(unknown) > 1 else ''} "
-                         f"{', '.join(map(repr, unknown)) or '(none given)'}; expected one or more of {', '.join(TYPES)}")
+                         f"{', '.join(repr(t) + did_you_mean(t, TYPES) for t in unknown) or '(none given)'}; "
+                         f"expected one or more of {', '.join(TYPES)}")
     return chosen
 
 

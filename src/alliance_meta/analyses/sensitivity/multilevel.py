@@ -168,7 +168,8 @@ def cumulative(yi, vi, study_id, year=None, *, method: str = "REML", rho: float 
     """Cumulative three-level meta-analysis: add studies (all their rows) by earliest year; intervals and tests
     under ``test`` (z, t or cr2).
 
-    ``position`` is the data row where the added study first appears (for labels).
+    ``position`` is the data row where the added study first appears, counted from 1 (for labels:
+    :func:`~alliance_meta.analyses.sensitivity.univariate.added_rows`).
     """
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     labels = np.asarray(study_id).astype(str)
@@ -185,7 +186,7 @@ def cumulative(yi, vi, study_id, year=None, *, method: str = "REML", rho: float 
     for step, position in enumerate(order, start=1):
         keep[index[ids[position]]] = True
         row = refit(keep_studies(data, keep), method, level, start, test)
-        rows.append({"study_id": ids[position], "position": int(first[position]), "step": step,
+        rows.append({"study_id": ids[position], "position": int(first[position]) + 1, "step": step,
                      "year": years[position]} | row)
     return with_back_transform(_order_columns(pd.DataFrame(rows)), metric)
 

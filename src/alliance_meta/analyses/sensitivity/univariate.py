@@ -40,6 +40,7 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
 from alliance_meta.engines.heterogeneity import Control, estimate_tau2, refit_control
 from alliance_meta.analyses.results import with_back_transform
+from alliance_meta.wording import did_you_mean
 
 MAX_BLOCK_ELEMENTS = 1 << 20  # 8 MB per block array
 CLOSED_FORM = ("common", "DL", "HE", "HS", "HSk", "SJ")
@@ -208,7 +209,8 @@ def _one_study_deletions(yi, vi, method, test, level, weights=None, control: Con
     sandwich ``sum a^2 v / (sum a)^2``.
     """
     if test not in pooling.TESTS:
-        raise ValueError(f"unknown test {test!r}; expected one of {', '.join(pooling.TESTS)}")
+        raise ValueError(f"unknown test {test!r}{did_you_mean(test, pooling.TESTS)}; expected one of "
+                         f"{', '.join(pooling.TESTS)}")
     fits = [pooling.fit(yi[[1 - i]], vi[[1 - i]], method, test=test, level=level, control=refit_control(control),
                         tau2_interval=False) for i in (0, 1)]
     column = {name: np.array([getattr(fit, name) for fit in fits], float)
@@ -258,7 +260,8 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
     elif test == "z":
         critical = dist.norm.isf(alpha / 2)
     else:
-        raise ValueError(f"unknown test {test!r}; expected one of {', '.join(pooling.TESTS)}")
+        raise ValueError(f"unknown test {test!r}{did_you_mean(test, pooling.TESTS)}; expected one of "
+                         f"{', '.join(pooling.TESTS)}")
     se = np.sqrt(variance)
     statistic = estimate / se
     p = 2 * (dist.t.sf(np.abs(statistic), k - 1) if test != "z" else dist.norm.sf(np.abs(statistic)))
@@ -350,7 +353,8 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
     ``weights``, by default 1/sqrt(vi); ``control``: the fit's, iterated to the converged root).
 
     ``order`` is a sort key (e.g. year); ties keep the data order and missing keys
-    come last, as R's ``order``. Returns one row per step with the study added.
+    come last, as R's ``order``. Returns one row per step with the study added: its ``position``, the row of
+    ``yi`` counted from 1 (metafor's ``order``; :func:`added_rows` gives the index).
     """
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     weights = None if weights is None else pooling.genq_weights(vi, method, weights)
@@ -362,10 +366,16 @@ def cumulative(yi, vi, order, method: str = "REML", test: str = "z", level: floa
         chosen = positions[:step]
         fit = pooling.fit(yi[chosen], vi[chosen], method, test=test, level=level, control=control,
                           tau2_interval=False, weights=None if weights is None else weights[chosen])
-        rows.append({"position": int(positions[step - 1]), "k": step, "estimate": fit.estimate, "se": fit.se,
+        rows.append({"position": int(positions[step - 1]) + 1, "k": step, "estimate": fit.estimate, "se": fit.se,
                      "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper, "p": fit.p, "q": fit.q,
                      "q_p": fit.q_p, "tau2": fit.tau2, "i2": fit.i2, "h2": fit.h2})
     return pd.DataFrame(rows)
+
+
+def added_rows(cumulative: pd.DataFrame) -> np.ndarray:
+    """The index (from 0) in the analysed rows of the study each step of a cumulative table adds: its ``position``
+    counts them from 1, as metafor's ``order`` and a reader of ``analysis.csv``."""
+    return cumulative["position"].to_numpy(int) - 1
 
 
 def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | None = None, level: float = 95,
@@ -387,7 +397,7 @@ def sensitivity_tables(data: pd.DataFrame, method: str = "REML", metric: str | N
     result = influence(yi, vi, method, test, level=level, weights=weights, control=control) if len(data) > 1 else None
     year = data["year"] if "year" in data else np.arange(len(data))
     table = cumulative(yi, vi, year, method, test, level=level, weights=weights, control=control)
-    table.insert(0, "study_id", ids[table["position"].to_numpy()])
+    table.insert(0, "study_id", ids[added_rows(table)])
     if result is None:
         return empty, no_influence, with_back_transform(table, metric), None
     return (result.deletions.to_frame(ids, metric), result.to_frame(ids),
