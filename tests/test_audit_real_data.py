@@ -47,6 +47,32 @@ def test_a_selection_model_carried_away_by_a_flat_likelihood_is_flagged_and_left
     assert "the beta model is poorly identified" in sentence
 
 
+def test_a_selection_model_whose_standard_error_exceeds_the_spread_is_flagged_and_left_out_of_the_range():
+    """The demo's 16 outcome studies with measure "other" (SIMULATED, rounded to 4 decimals): the beta model puts
+    Fisher z at -0.39 with SE 1.15 (metafor: -0.401, 1.159 unrounded), a 95% CI from r = -.99 to .95, beside an
+    unadjusted 0.26. It moved less than the effects spread (0.66), so the check let it widen the Results' range to
+    r = -.37 ... .34; a standard error above the spread is the same flat likelihood, and is flagged alike."""
+    from alliance_meta.analyses.bias.selection_models import _poorly_identified
+    from alliance_meta.report.text import selection_sentence
+
+    yi = np.array([0.2613, 0.4634, -0.0085, 0.5604, 0.05, 0.2749, 0.3523, 0.1086, 0.3654, 0.1327, 0.5602, 0.248,
+                   0.1893, 0.4609, -0.0992, 0.109])
+    vi = np.array([0.0312, 0.0062, 0.0125, 0.0053, 0.0125, 0.0037, 0.0106, 0.0109, 0.0078, 0.011, 0.0438, 0.0132,
+                   0.0065, 0.0083, 0.0182, 0.0217])
+    table = am.selection_models(am.fit(yi, vi, metric="z")).to_frame().set_index("type")
+    assert table.loc["beta", "estimate"] == pytest.approx(-0.393, abs=1e-3)
+    assert table.loc["beta", "se"] == pytest.approx(1.151, abs=1e-3)
+    assert table.loc["beta", "note"] == ("poorly identified: its standard error 1.15 is larger than the observed "
+                                         "effects spread (0.66); not a bias-corrected effect")
+    flagged = table.index[table["note"].fillna("").str.contains("poorly identified")]
+    assert list(flagged) == ["beta"]  # the others' SEs (0.05 to 0.14) are far below the spread
+    sentence = selection_sentence(table.reset_index(), "z")
+    assert "ranged from r = .22 (negative exponential power) to .34 (step function)" in sentence
+    assert "\u2212.37" not in sentence and "the beta model is poorly identified" in sentence
+    assert _poorly_identified("", 0.25, 0.26, yi, se=0.5) == ""  # below the spread: as it was
+    assert _poorly_identified("", 0.25, 0.26, yi) == ""  # no standard error (Hessian not invertible)
+
+
 def test_selection_models_of_a_fit_keep_well_identified_rows_unflagged():
     table = am.selection_models(am.fit(*molloy(), metric="z")).to_frame()
     assert not table["note"].str.contains("poorly identified").any()

@@ -287,7 +287,7 @@ def test_log_odds_ratio_forest_text_and_table_give_the_odds_ratio_s_median_and_e
     pooled, new = (patch.get_xy()[:3, 0] for patch in axis.patches)
     assert np.allclose([pooled, new], central, rtol=1e-12)
     assert [line.get_xdata()[0] for line in axis.lines if line.get_linestyle() == "--"] == [central[0, 1]]
-    assert axis.get_xscale() == "log" and axis.get_xlabel() == "Odds ratio (log scale)"
+    assert axis.get_xscale() == "log" and axis.get_xlabel() == "Odds ratio"  # as every log-OR axis
     shrunken = next(line for line in axis.lines if line.get_marker() == "o")
     assert np.allclose(sorted(shrunken.get_xdata()), np.exp(np.sort(y) - 0.01)) and "median" in shrunken.get_label()
     shown = lambda value: f"{value:.2f}"  # noqa: E731

@@ -420,3 +420,25 @@ def test_a_column_no_study_of_the_family_fills_is_left_out():
     for figure in figures:
         texts = text_boxes(figure)[0]
         assert "Rater" in texts and "Design" not in texts
+
+
+@pytest.mark.parametrize("metric", ["z", "smd", "log_or"])
+def test_forest_axis_labels_write_the_statistic_in_italics_as_the_other_figures(metric, tmp_path):
+    """The forest plots' axes read "Correlation r" with an upright r, where the subgroup and bubble plots (and APA)
+    set the statistic's symbol in italics: their label now comes from the same helper (style.display_scale), the
+    symbol in the forest's configured font (plots.font_family), also on the moderator forest plots."""
+    from alliance_meta.analyses.moderators import subgroup_fits
+    from alliance_meta.plots.style import display_scale
+
+    data = simulated_family(12)
+    label = display_scale(metric)[0]
+    assert label == {"z": "Correlation $r$", "smd": "Hedges' $g$", "log_or": "Odds ratio"}[metric]
+    options = ForestOptions(font_family="DejaVu Serif")
+    figures = [forest_plot(data, pooled_row(data, metric), metric, options=options),
+               *moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", metric),
+                                      pooled_row(data, metric), metric, options=options)]
+    assert all(figure.axes[0].get_xlabel() == label for figure in figures)
+    if metric == "z":
+        save_forest_plot(data, pooled_row(data), "z", [tmp_path / "forest.svg"], options=options)
+        svg = (tmp_path / "forest.svg").read_text(encoding="utf-8")
+        assert "font-style: italic; font-size: 8px; font-family: 'DejaVu Serif'" in svg

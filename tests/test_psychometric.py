@@ -13,7 +13,7 @@ from alliance_meta.analyses import psychometric as pm
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "psychometric.json").read_text())
 RTOL = 1e-6
-NUMBERS = [c for c in pm.TABLE_COLUMNS if c not in ("method", "note")]
+NUMBERS = [c for c in pm.TABLE_COLUMNS if c not in ("method", "note", "k_left_out", "left_out_lacking")]  # psychmeta's
 
 
 def dataset(name: str) -> pd.DataFrame:
@@ -593,3 +593,31 @@ def test_a_constant_reliability_has_an_sd_of_exactly_0():
     values = np.array([0.83, 0.9, 0.75])
     mean = np.sum(n * values) / n.sum()
     assert pm.weighted_variance(values, n) == np.sum(n * (values - mean) ** 2) / n.sum() * 3 / 2
+
+
+def test_the_studies_left_out_are_columns_the_report_reads_not_a_note_it_parses(tmp_path):
+    """The report found the studies the individual corrections left out by the note's "left out" wording: the
+    table carries them as data (k_left_out, left_out_lacking), read back from the CSV, and the Results and the
+    Word table's note say what those columns say, whatever the note's wording."""
+    from alliance_meta.io import read_table, write_table
+    from alliance_meta.report.psychometric import psychometric_sentence
+    from alliance_meta.report.tables import manuscript_table
+
+    sheet = pd.DataFrame({"study_id": list("abcdef"), "r": [0.2, 0.3, 0.1, 0.25, 0.15, 0.05],  # SIMULATED
+                          "n": [100, 80, 120, 60, 90, 150], "rxx": [0.8, 0.9, np.nan, 0.85, 0.9, np.nan],
+                          "ryy": [0.8, 0.8, 0.8, np.nan, 0.8, 0.8]})
+    write_table(pm.psychometric_table(sheet), tmp_path / "psychometric.csv")
+    table = read_table(tmp_path / "psychometric.csv")
+    rows = table.set_index("method")
+    assert rows.loc["individual", "k_left_out"] == 3 and rows.loc["individual", "left_out_lacking"] == "rxx ryy"
+    assert rows.loc["bare_bones", "k_left_out"] == rows.loc["artifact_distribution", "k_left_out"] == 0
+    assert "3 of 6 studies without rxx or ryy left out" in rows.loc["individual", "note"]  # the same words
+    reworded = table.assign(note=table["note"].str.replace("left out", "not corrected"))
+    assert "(3 of 6 studies without rxx or ryy left out)" in psychometric_sentence(reworded)
+    assert "Individual corrections: 3 of 6 studies without rxx or ryy left out." in manuscript_table(
+        "psychometric", reworded, "z").note
+    none = table.assign(k_left_out=0)  # the note's wording alone says nothing
+    assert "left out)" not in psychometric_sentence(none)
+    assert "Individual corrections" not in manuscript_table("psychometric", none, "z").note
+    earlier = table.drop(columns=["k_left_out", "left_out_lacking"])  # an earlier run's table
+    assert "left out)" not in psychometric_sentence(earlier)

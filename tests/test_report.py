@@ -334,6 +334,27 @@ def test_methods_name_the_metric_of_the_families_analysed_only():
         "The dropout family was analysed as the log odds ratio. ")
 
 
+def test_methods_name_range_restriction_only_where_a_row_codes_ux():
+    """The Methods said the psychometric corrections included range restriction "(where ux was coded)" when no row
+    coded ux (the demo): they name it only where a row of a family with a psychometric analysis codes ux, and not
+    under psychometric.correction_method: meas, which corrects for unreliability only."""
+    from alliance_meta.report.methods import run_facts
+
+    rows = pd.DataFrame({"study_id": ["a", "b", "c"], "family": ["outcome", "outcome", "dropout"],
+                         "yi": [0.3, 0.2, 0.4], "vi": [0.01, 0.02, 0.03], "ux": [np.nan, np.nan, 0.8]})
+    families = {"outcome": {"tables": {"psychometric": pd.DataFrame()}}, "dropout": {"tables": {}}}
+    facts = run_facts(families, rows)
+    assert facts["ux_coded"] is False  # the dropout row's ux is of no psychometric analysis
+    without = methods_paragraph({}, {"psychometric"}, {}, **facts)
+    assert "corrected for unreliability study by study" in without and "range restriction" not in without
+    facts = run_facts(families, rows.assign(ux=[0.8, np.nan, np.nan]))
+    assert facts["ux_coded"] is True
+    coded = methods_paragraph({}, {"psychometric"}, {}, **facts)
+    assert "corrected for unreliability (and range restriction, where ux was coded) study by study" in coded
+    meas = methods_paragraph({"psychometric": {"correction_method": "meas"}}, {"psychometric"}, {}, **facts)
+    assert "range restriction" not in meas
+
+
 def test_methods_say_when_no_moderator_was_analysed():
     analysed = methods_paragraph({"moderators": ["rater"]}, {"moderators"}, {})
     assert "Moderators were tested in mixed-effects meta-regressions" in analysed

@@ -62,7 +62,8 @@ def test_selection_models_that_fail_alike_are_named_together_with_the_reason_onc
                  "Hessian not invertible: standard errors not computed", "not computed"]})
     text = selection_sentence(selection, "smd")
     assert text == ("No selection model gave a usable estimate: the beta, half-normal and power models are poorly "
-                    "identified (their estimates moved further than the observed effects spread) and the negative "
+                    "identified (their estimates moved further, or their standard errors are larger, than the "
+                    "observed effects spread) and the negative "
                     "exponential power model's Hessian was not invertible.")
     assert text.count("moved further") == 1
 

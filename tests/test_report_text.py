@@ -146,6 +146,28 @@ def test_pooled_table_shows_sigma2_between_and_within_of_a_three_level_fit():
     assert "\u03c3\u00b2" not in univariate.note
 
 
+def test_pooled_table_dashes_the_sigma2_one_study_cannot_identify():
+    """One study under dependence: multilevel (.test/one_study): sigma^2 between, which metafor's rma.mv fixes at 0
+    for a factor with one level, read 0.000 beside sigma^2 within, and one effect size read 0.000 for both, with no
+    word: a dash and the reason in the note, as for one effect size per study."""
+    import alliance_meta as am
+    from alliance_meta.report.tables import pooled_table
+
+    rows = pd.DataFrame({"study_id": ["S01"] * 3, "es_id": ["a", "b", "c"], "yi": [0.47, 0.11, 0.14],  # SIMULATED
+                         "vi": [0.008, 0.0137, 0.0116]})
+    one_study = am.fit(rows, dependence="multilevel", rho=0.5, metric="z").to_frame()
+    assert one_study.loc[0, "n_studies"] == 1 and one_study.loc[0, "sigma2_between"] == 0
+    table = pooled_table(one_study, "z")
+    between, within = table.header.index("\u03c3\u00b2 between"), table.header.index("\u03c3\u00b2 within")
+    assert table.rows[0][between] == "\u2013" and table.rows[0][within].startswith("0.")
+    assert table.rows[0][within] != "\u2013"
+    assert "one study: \u03c3\u00b2 between is not identified (set to 0" in table.note
+    one = pooled_table(am.fit(rows.iloc[:1], dependence="multilevel", rho=0.5, metric="z").to_frame(), "z")
+    assert one.rows[0][between] == one.rows[0][within] == "\u2013"
+    assert "one effect size: neither \u03c3\u00b2 is identified (both set to 0)" in one.note
+    assert "one study:" not in one.note and "one effect size per study" not in one.note
+
+
 def test_pooled_table_note_says_what_k_of_the_count_rows_counts():
     """Under metric.dropout log_or the MH, Peto and GLMM rows pool only the 2x2 tables (k 4 beside the other rows'
     7: rows with an odds ratio only, a double-zero table), or have no estimate (separation); the table's note said

@@ -23,7 +23,7 @@ the range-restriction corrections reduce to the correction for unreliability).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,8 @@ from alliance_meta.wording import rows_phrase
 
 METHODS = ("bare_bones", "individual", "artifact_distribution")
 TABLE_COLUMNS = ("method", "k", "n", "r_bar", "var_r", "var_e", "var_res", "sd_res", "rho", "var_rho", "sd_rho",
-                 "se", "ci_lower", "ci_upper", "cr_lower", "cr_upper", "percent_artifact_variance", "note")
+                 "se", "ci_lower", "ci_upper", "cr_lower", "cr_upper", "percent_artifact_variance", "note",
+                 "k_left_out", "left_out_lacking")
 """Columns of ``psychometric.csv``; ``psychometric_moderators.csv`` puts ``moderator`` and ``level`` first."""
 RELIABILITIES = ("rxx", "ryy")
 ARTIFACTS = ("rxx", "ryy", "ux")
@@ -270,7 +271,9 @@ class PsychometricResult:
     with its standard error, confidence and credibility intervals.
     ``percent_artifact_variance``: the predicted artifactual variance in percent of the
     observed (psychmeta ``heterogeneity``: var_e / var_r; individual: var_e_c / var_r_c;
-    artifact distributions: (var_e + var_art) / var_r).
+    artifact distributions: (var_e + var_art) / var_r). ``k_left_out``: the studies the individual
+    corrections left out for want of a reliability (``missing_artifacts: drop``), ``left_out_lacking`` the
+    reliabilities they lack (``rxx``, ``ryy`` or ``rxx ryy``): :func:`left_out_phrase` says it.
     """
 
     method: str
@@ -291,6 +294,8 @@ class PsychometricResult:
     cr_upper: float = np.nan
     percent_artifact_variance: float = np.nan
     note: str = ""
+    k_left_out: int = 0
+    left_out_lacking: str = ""
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in TABLE_COLUMNS}
@@ -843,11 +848,11 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     imputed = impute_missing(studies, options.missing_artifacts, setting.corrected, setting.fill)
     complete = imputed[list(setting.corrected)].notna().all(axis=1).to_numpy()
     left_out = int((~complete).sum())
-    missing = [c for c in setting.corrected if imputed.loc[~complete, c].isna().any()]  # name only what is missing
-    note = f"{left_out} of {len(imputed)} studies without {' or '.join(missing)} left out" if left_out else ""
+    lacking = " ".join(c for c in setting.corrected if imputed.loc[~complete, c].isna().any())  # only what is missing
     used = imputed[complete]
     rxx, ryy = (used[c] if c in setting.corrected else None for c in RELIABILITIES)
-    individual = individual_correction(used["r"], used["n"], rxx, ryy, used.get("ux"), options, note)
+    individual = individual_correction(used["r"], used["n"], rxx, ryy, used.get("ux"), options,
+                                       left_out_phrase(left_out, len(imputed), lacking))
     studies_table = pd.concat([used.drop(columns=[c for c in STUDY_COLUMNS if c in used]).reset_index(drop=True),
                                individual.studies.reset_index(drop=True)], axis=1)
     x, y, u = (setting.distributions.get(c) for c in (*RELIABILITIES, "ut"))
@@ -868,7 +873,7 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     distribution = artifact_distribution_meta_analysis(base, x_used, y, options, ad_note, u, method)
     if u is not None and not np.isfinite(u.mean_q) and method == "uvirr":  # NaN without a word: say why
         distribution = _with_note(distribution, setting.ut_note)
-    result = individual.result
+    result = replace(individual.result, k_left_out=left_out, left_out_lacking=lacking)
     outside = outside_note(studies_table, setting.study)
     if outside:
         result = _with_note(result, outside)
@@ -879,6 +884,13 @@ def _analyse(frame: pd.DataFrame, setting: _Setting) -> PsychometricAnalysis:
     shown = (x, y, setting.distributions.get("qxa") if method == "uvdrr" else None, u)
     return PsychometricAnalysis(base.result, result, distribution, studies_table,
                                 tuple(d for d in shown if d is not None))
+
+
+def left_out_phrase(left_out: int, studies: int, lacking: str) -> str:
+    """``2 of 16 studies without rxx left out``: the studies the individual corrections left out (``k_left_out`` of
+    ``studies``) for want of the reliabilities ``lacking`` (``left_out_lacking``, e.g. ``rxx ryy``); "" for none.
+    The individual row's note, the Results and the manuscript table's note say it alike."""
+    return f"{left_out} of {studies} studies without {' or '.join(lacking.split())} left out" if left_out else ""
 
 
 def outside_note(studies: pd.DataFrame, study: str, consequence: str | None = None) -> str:

@@ -141,7 +141,7 @@ def forest_scale(metric: str):
     if metric == "log_or":
         from alliance_meta.plots.style import SCALES
 
-        return np.exp, SCALES["log_or"].plain_label, 1.0, ("median", "CrI, equal-tailed")
+        return np.exp, SCALES["log_or"].label, 1.0, ("median", "CrI, equal-tailed")
     to_display, label = display_scale(metric)
     return to_display, label[:1].upper() + label[1:], 0.0, ("mean", "HDI")
 

@@ -25,10 +25,11 @@ from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noq
 from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, narrow_odds_ticks, plain_text  # noqa: E402
 from alliance_meta.wording import apa_p_clause, without_leading_zero  # noqa: E402
 
-#: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric)
+#: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric); the label as
+#: the subgroup and bubble plots write it (style.display_scale: the statistic's symbol in italics, APA 2020, 6.46)
 
 def _drawn(scale):
-    return scale.plain_label, scale.to_display, scale.from_display, scale.null
+    return scale.label, scale.to_display, scale.from_display, scale.null
 
 
 SCALES = ByMetric({metric: _drawn(scale) for metric, scale in STYLE_SCALES.items()}, _drawn(STYLE_SCALES.odds_ratio_d))
@@ -47,9 +48,13 @@ KEEP_PANEL = 2.5  # inches of the plot panel that a whole (uncut) plots.columns 
 
 
 def style(options) -> dict:
-    """rcParams: fonts embedded as text (SVG text, PDF TrueType), the configured font and size."""
-    return {"font.size": options.font_size, "font.family": options.font_family, "svg.fonttype": "none",
-            "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False}
+    """rcParams: fonts embedded as text (SVG text, PDF TrueType), the configured font and size, also of the axis
+    label's italic symbol (mathtext: ``Correlation $r$``)."""
+    family = options.font_family  # every face of matplotlib's custom math fonts, none looked up in vain (cursive)
+    faces = {"rm": "", "sf": "", "cal": "", "it": ":italic", "bf": ":bold", "bfit": ":italic:bold"}
+    return {"font.size": options.font_size, "font.family": family, "svg.fonttype": "none",
+            "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
+            "mathtext.fontset": "custom", **{f"mathtext.{face}": family + style for face, style in faces.items()}}
 
 
 def rob_legend(tool, not_rated: bool = False) -> str:

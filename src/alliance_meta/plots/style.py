@@ -53,10 +53,10 @@ SVG_HASH_SALT = "alliance-meta"
 
 @dataclass(frozen=True)
 class Scale:
-    """How a metric is shown: axis label (mathtext), plain label, symbol, transform, inverse, null."""
+    """How a metric is shown: axis label (mathtext: the statistic's symbol in italics, APA 2020, 6.46; every
+    figure's axis of the metric), symbol, transform, inverse, null."""
 
     label: str
-    plain_label: str
     symbol: str
     to_display: Callable
     from_display: Callable
@@ -119,17 +119,16 @@ def _identity(x):
 #: keyed by metric code; an ``smd`` family whose every row comes from an odds ratio (transforms.family_metric) is
 #: labelled Cohen's d
 SCALES = ByMetric({
-    "z": Scale("Correlation $r$", "Correlation r", "r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0,
-               bounded=True),
-    "smd": Scale("Hedges' $g$", "Hedges' g", "g", _identity, _identity, 0.0),
-    "log_or": Scale("Odds ratio", "Odds ratio (log scale)", "OR", np.exp, np.log, 0.0, log_axis=True),
+    "z": Scale("Correlation $r$", "r", np.tanh, lambda r: np.arctanh(np.clip(r, -0.999, 0.999)), 0.0, bounded=True),
+    "smd": Scale("Hedges' $g$", "g", _identity, _identity, 0.0),
+    "log_or": Scale("Odds ratio", "OR", np.exp, np.log, 0.0, log_axis=True),
     # correlations on their own scale (psychometric meta-analysis works on r, not Fisher z)
-    "r": Scale("Correlation", "Correlation", "Corrected r", _identity, _identity, 0.0, bounded=True),
-}, Scale("Cohen's $d$", "Cohen's d", "d", _identity, _identity, 0.0))
+    "r": Scale("Correlation", "Corrected r", _identity, _identity, 0.0, bounded=True),
+}, Scale("Cohen's $d$", "d", _identity, _identity, 0.0))
 
 
 #: a fit without a metric (am.fit(yi, vi) with no metric=): its estimates as they are
-UNNAMED_SCALE = Scale("Estimate", "Estimate", "estimate", _identity, _identity, 0.0)
+UNNAMED_SCALE = Scale("Estimate", "estimate", _identity, _identity, 0.0)
 
 
 def display_scale(metric: str | None):

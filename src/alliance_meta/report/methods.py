@@ -247,7 +247,10 @@ def run_facts(families: dict, effect_sizes) -> dict:
     """The facts of a run the Methods depend on besides the config, as :func:`methods_paragraph`'s keywords:
     ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
     ``several_per_study``, whether some study of those families has more than one effect size, and
-    ``input_kinds``, family -> the input kinds of its rows (:func:`conversion_sentence`)."""
+    ``input_kinds``, family -> the input kinds of its rows (:func:`conversion_sentence`), and ``ux_coded``, whether
+    a row of a family with a psychometric analysis codes the range-restriction ratio ux."""
+    import pandas as pd
+
     from alliance_meta.inputs.dependence import usable_effects
     from alliance_meta.report.summary import family_counts
 
@@ -257,19 +260,23 @@ def run_facts(families: dict, effect_sizes) -> dict:
     usable = effect_sizes[usable_effects(effect_sizes)]
     kinds = ({family: set(usable.loc[usable["family"] == family, "input_kind"].dropna().astype(str))
               for family in families} if {"family", "input_kind"} <= set(effect_sizes) else {})
+    psychometric = [family for family, part in families.items() if "psychometric" in part["tables"]]
+    ux = (pd.to_numeric(effect_sizes.loc[effect_sizes["family"].isin(psychometric), "ux"], errors="coerce")
+          if {"family", "ux"} <= set(effect_sizes) else pd.Series(dtype=float))
     return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any()),
-            "input_kinds": kinds}
+            "input_kinds": kinds, "ux_coded": bool(ux.notna().any())}
 
 
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                       families=("outcome", "dropout"), pooled_methods=(), several_per_study: bool | None = None,
-                      input_kinds: dict[str, set[str]] | None = None) -> str:
+                      input_kinds: dict[str, set[str]] | None = None, ux_coded: bool = False) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
     (``families``: those analysed, i.e. with rows in the sheet; ``pooled_methods``: the methods of the
     pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present;
     ``several_per_study``: whether some study has more than one effect size, :func:`dependence_sentence`;
     ``input_kinds``: family -> the input kinds of its rows, :func:`conversion_sentence`, which also name the
-    metric of an smd family (Cohen's d when every row comes from an odds ratio, transforms.family_metric))."""
+    metric of an smd family (Cohen's d when every row comes from an odds ratio, transforms.family_metric));
+    ``ux_coded``: whether a row codes ux, so that the psychometric corrections include range restriction."""
     if input_kinds and config.get("metric"):
         config = {**config, "metric": {family: family_metric(metric, input_kinds.get(family, ()))
                                        for family, metric in config["metric"].items()}}
@@ -371,12 +378,16 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
             sentences[-1] += (" Its specifications pool study composites, not the three-level model of the main "
                               f"analysis: {kinds}.")
     if "psychometric" in stages:  # the Results report it: the Methods say what it is
-        credibility = (config.get("psychometric") or {}).get("credibility_level", 80)
+        psychometric = config.get("psychometric") or {}
+        credibility = psychometric.get("credibility_level", 80)
+        # psychometric.correction_method meas corrects for unreliability only, whatever ux the sheet codes
+        restriction = (" (and range restriction, where ux was coded)"
+                       if ux_coded and psychometric.get("correction_method", "auto") != "meas" else "")
         sentences.append("The correlations were also pooled in a psychometric (Hunter\u2013Schmidt) meta-analysis "
                          "(Schmidt & Hunter, 2015; as psychmeta's ma_r, Dahlke & Wiernik, 2019): bare-bones and, "
-                         "where reliabilities were coded, corrected for unreliability (and range restriction, where "
-                         f"ux was coded) study by study and with artifact distributions, with {credibility:g}% "
-                         "credibility intervals." + assumed_reliabilities(config.get("psychometric") or {}))
+                         f"where reliabilities were coded, corrected for unreliability{restriction} study by study "
+                         f"and with artifact distributions, with {credibility:g}% credibility intervals."
+                         + assumed_reliabilities(psychometric))
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
     if "risk_of_bias" in stages:

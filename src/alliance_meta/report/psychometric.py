@@ -12,6 +12,7 @@ import math
 
 import pandas as pd
 
+from alliance_meta.analyses.psychometric import left_out_phrase
 from alliance_meta.report.formatting import MINUS, apa_integer, apa_number, counted, is_finite
 
 RELIABILITY_NAMES = {"rxx": "the alliance measure", "ryy": "the outcome measure"}
@@ -77,10 +78,15 @@ def _beyond_limits(bare, individual, distribution) -> list[str]:
     return sentences
 
 
-def left_out_studies(individual) -> list[str]:
-    """The individual row's note on the studies it left out (``2 of 16 studies without rxx left out``): why its k
-    is below the bare-bones k."""
-    return [part for part in str(individual.get("note", "")).split("; ") if part.endswith("left out")]
+def left_out_studies(individual) -> str:
+    """The studies the individual row left out (``2 of 16 studies without rxx left out``, from its columns
+    ``k_left_out`` and ``left_out_lacking``): why its k is below the bare-bones k; "" when none, or in a table
+    without the columns (an earlier run's)."""
+    left_out, lacking = individual.get("k_left_out"), individual.get("left_out_lacking")
+    if not is_finite(left_out) or not is_finite(individual.get("k")):
+        return ""
+    lacking = lacking if isinstance(lacking, str) else ""  # an empty cell reads as NaN
+    return left_out_phrase(int(left_out), int(individual["k"]) + int(left_out), lacking)
 
 
 def _study_warnings(individual) -> list[str]:
@@ -127,7 +133,7 @@ def psychometric_sentence(table: pd.DataFrame, level: float = 95, cred_level: fl
         left_out = left_out_studies(individual)
         sentences.append(
             f"Correcting the correlations of each of k = {apa_integer(individual['k'])} studies individually for "
-            f"{corrected}{' (' + '; '.join(left_out) + ')' if left_out else ''}, "
+            f"{corrected}{f' ({left_out})' if left_out else ''}, "
             f"the mean true correlation was \u03c1\u0304 = {_r(individual['rho'])}, {level:g}% CI "
             f"{_interval(individual['ci_lower'], individual['ci_upper'])}, SD_\u03c1 = {_r(individual['sd_rho'])}, "
             f"{cred_level:g}% credibility interval {_interval(individual['cr_lower'], individual['cr_upper'])}.")

@@ -156,8 +156,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
                + (f"; \u03c3\u00b2 in brackets: {level:g}% profile-likelihood CI" if any(
                    is_finite(row.get(f"sigma2_{part}_ci_lower")) for row in three_level for part in SIGMA2_LEVELS)
                   else "")
-               + ("; one effect size per study: \u03c3\u00b2 between and within are not identified separately "
-                  "(only their sum)" if any(_one_per_study(row) for row in three_level) else "")
+               + "".join(f"; {UNIDENTIFIED_SIGMA2[case]}" for case in dict.fromkeys(
+                   _unidentified(row)[0] for row in three_level) if case)
                + "." if studies and is_finite(studies[0]) else "")
             + (f" cr2 with df below {SMALL_DF} ({', '.join(small_cr2)}): the robust test is not to be trusted "
                "(Tipton, 2015)." if small_cr2 else "")
@@ -175,19 +175,38 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
 SIGMA2_LEVELS = ("between", "within")
 
 
-def _one_per_study(row: dict) -> bool:
-    """A three-level row of pooled.csv with one effect size per study (k = studies > 1): its split of tau^2 into
-    sigma^2 between and within is not identified (pooled.csv's note says so)."""
-    return is_finite(row.get("n_studies")) and row["n_studies"] == row["k"] > 1
+#: Why a three-level row's sigma^2 are not identified (:func:`_unidentified`), as the pooled table's note says it.
+UNIDENTIFIED_SIGMA2 = {
+    "one_per_study": "one effect size per study: \u03c3\u00b2 between and within are not identified separately "
+                     "(only their sum)",
+    "one_study": "one study: \u03c3\u00b2 between is not identified (set to 0, as metafor's rma.mv sets the variance "
+                 "of a factor with one level; all heterogeneity is within the study)",
+    "one_effect_size": "one effect size: neither \u03c3\u00b2 is identified (both set to 0)"}
+
+
+def _unidentified(row: dict) -> tuple[str, tuple[str, ...]]:
+    """Which sigma^2 of a three-level row of pooled.csv its data cannot identify, and why (a key of
+    :data:`UNIDENTIFIED_SIGMA2`): both with one effect size per study (k = studies > 1: only their sum; pooled.csv's
+    note says so) or with one effect size (k = 1), ``between`` with one study of several effect sizes (metafor
+    fixes it at 0); ``("", ())`` when both are identified."""
+    k, studies = row.get("k"), row.get("n_studies")
+    if not (is_finite(k) and is_finite(studies)):
+        return "", ()
+    if k == 1:
+        return "one_effect_size", SIGMA2_LEVELS
+    if studies == k:
+        return "one_per_study", SIGMA2_LEVELS
+    return ("one_study", ("between",)) if studies == 1 else ("", ())
 
 
 def _sigma2_cell(row: dict, part: str) -> str:
     """``0.094 [0.022, 0.302]``: a three-level row's sigma^2 ``part`` (between, within) with its profile-likelihood
-    CI where pooled.csv has one; a dash where the split is not identified, empty for a univariate row."""
+    CI where pooled.csv has one; a dash where it is not identified (:func:`_unidentified`), empty for a univariate
+    row."""
     value = row.get(f"sigma2_{part}")
     if not is_finite(value):
         return ""
-    if _one_per_study(row):
+    if part in _unidentified(row)[1]:
         return "\u2013"
     lower, upper = row.get(f"sigma2_{part}_ci_lower"), row.get(f"sigma2_{part}_ci_upper")
     interval = (f" [{apa_number(lower, 3)}, {apa_number(upper, 3)}]" if is_finite(lower) and is_finite(upper)
@@ -674,10 +693,9 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
             "correlation; SD_ρ = its standard deviation; CI = confidence interval; CR = credibility interval of the "
             "true correlations; % artifact variance = share of the observed variance of r due to sampling error and "
             "the artifacts corrected.")
-    left_out = [part for row in frame.to_dict("records") if row["method"] == "individual"
-                for part in left_out_studies(row)]
-    if left_out:  # why its k is below the bare-bones k, as the Results say
-        note += f" Individual corrections: {'; '.join(left_out)}."
+    left_out = [left_out_studies(row) for row in frame.to_dict("records") if row["method"] == "individual"]
+    if any(left_out):  # why its k is below the bare-bones k, as the Results say
+        note += f" Individual corrections: {'; '.join(filter(None, left_out))}."
     over = [str(row["method"]).replace("_", " ") for row in frame.to_dict("records")
             if is_finite(row["percent_artifact_variance"]) and float(row["percent_artifact_variance"]) > 100]
     if over:  # 1,356.5% (two studies) read as an error

@@ -397,9 +397,10 @@ def _failed_fits(failed: pd.DataFrame) -> str:
                   else "converged" if _not_converged(getattr(row, "converged", "")) else "se")
         reasons.setdefault(reason, []).append(SELECTION_NAMES.get(row.type, row.type))
     wording = {"hessian": ("model's Hessian was not invertible", "models' Hessians were not invertible"),
-               "poorly": ("model is poorly identified (its estimate moved further than the observed effects spread)",
-                          "models are poorly identified (their estimates moved further than the observed effects "
-                          "spread)"),
+               "poorly": ("model is poorly identified (its estimate moved further, or its standard error is larger, "
+                          "than the observed effects spread)",
+                          "models are poorly identified (their estimates moved further, or their standard errors are "
+                          "larger, than the observed effects spread)"),
                "converged": ("model did not converge", "models did not converge"),
                "se": ("model has no standard error", "models have no standard errors")}
     parts = [f"the {listed(names)} {wording[reason][len(names) > 1]}" for reason, names in reasons.items()]

@@ -764,21 +764,31 @@ def selection_models(fit, *, types=TYPES, steps=DEFAULT_STEPS, sided: str = "one
         table["note"] = [f"{note}; study composites (dependence: multilevel)".lstrip("; ") for note in table["note"]]
     unadjusted = pooling.fit(yi, vi, fit.method, level=fit.level, tau2_interval=False,
                              weights=None if isinstance(fit, MultilevelFit) else fit.weights, control=fit.control)
-    table["note"] = [_poorly_identified(note, estimate, unadjusted.estimate, yi)
-                     for note, estimate in zip(table["note"], table["estimate"])]
+    table["note"] = [_poorly_identified(note, estimate, unadjusted.estimate, yi, se)
+                     for note, estimate, se in zip(table["note"], table["estimate"], table["se"])]
     return SelectionModelsResult(table, studies, unadjusted, fit.metric, fit.level, alternative, notes)
 
 
-def _poorly_identified(note: str, estimate: float, unadjusted: float, yi: np.ndarray) -> str:
+def _poorly_identified(note: str, estimate: float, unadjusted: float, yi: np.ndarray, se: float = math.nan) -> str:
     """``note`` with a warning when the adjusted estimate moved further from the unadjusted one than the
-    observed effects spread (max - min): the likelihood is then nearly flat in the weight function's
-    parameters (e.g. beta or power selection on dat.bakdash2021: Fisher z -7.7 beside 0.27), and the
-    estimate is not a bias-corrected effect. metafor reports such fits as they are; the warning is ours."""
+    observed effects spread (max - min), or its standard error ``se`` is larger than that spread: the likelihood
+    is then nearly flat in the weight function's parameters (e.g. beta or power selection on dat.bakdash2021:
+    Fisher z -7.7 beside 0.27; the demo's 16 outcome studies with measure "other": beta at z = -0.39 with SE 1.15
+    beside a spread of 0.66, a 95% CI from r = -.99 to .95, as metafor), and the estimate is not a bias-corrected
+    effect: within one standard error it could lie anywhere among the observed effects and beyond. metafor reports
+    such fits as they are; the warning is ours."""
     spread = float(np.max(yi) - np.min(yi)) if len(yi) else math.nan
-    if not (math.isfinite(estimate) and abs(estimate - unadjusted) > spread > 0):
+    if not (math.isfinite(estimate) and spread > 0):
         return note
-    warning = (f"{POORLY_IDENTIFIED}: the estimate moved {abs(estimate - unadjusted):.3g} from the unadjusted "
-               f"{unadjusted:.3g}, more than the observed effects spread ({spread:.3g}); not a bias-corrected effect")
+    if abs(estimate - unadjusted) > spread:
+        warning = (f"{POORLY_IDENTIFIED}: the estimate moved {abs(estimate - unadjusted):.3g} from the unadjusted "
+                   f"{unadjusted:.3g}, more than the observed effects spread ({spread:.3g}); not a bias-corrected "
+                   "effect")
+    elif se > spread:
+        warning = (f"{POORLY_IDENTIFIED}: its standard error {se:.3g} is larger than the observed effects spread "
+                   f"({spread:.3g}); not a bias-corrected effect")
+    else:
+        return note
     return f"{note}; {warning}" if note else warning
 
 
