@@ -76,6 +76,30 @@ def test_an_empty_subset_list_means_no_subsets(effect_sizes):
     assert "rater" in multiverse.specifications({**CONFIG, "subsets": None}, effect_sizes).columns
 
 
+def test_subset_levels_are_listed_as_the_subgroup_tables_list_them():
+    """The codebook's order (rater: patient, therapist, observer; modality: CBT, psychodynamic, humanistic;
+    judgements best first), that of subgroups.csv and the subgroup forest plots, not the alphabet's (observer,
+    patient, therapist), in the specifications and so in multiverse.csv, its summary and the specification curve."""
+    from alliance_meta.analyses.moderators.univariate import analyse_moderator
+
+    rng = np.random.default_rng(3)
+    raters, modalities = ["therapist", "observer", "patient"], ["psychodynamic", "CBT", "humanistic"]
+    rows = pd.DataFrame([{"study_id": f"s{i:02d}", "yi": rng.normal(0.3, 0.1), "vi": 0.01, "n": 100,
+                          "rater": raters[i % 3], "modality": modalities[i // 3 % 3],
+                          "rob_overall": ["high", "low", "moderate"][i // 9 + i % 2]} for i in range(18)])
+    settings = {"methods": ["REML"], "tests": ["z"], "outliers": ["none"], "publication": ["all"], "priors": [],
+                "aggregate_methods": ["gls"], "subsets": ["rater", "modality", "rob_overall"]}
+    specs = multiverse.specifications(settings, rows)
+    summary = multiverse.summarise(multiverse.run_batch(specs, rows, metric="z"), "z")
+    for moderator, expected in (("rater", ["patient", "therapist", "observer"]),
+                                ("modality", ["CBT", "psychodynamic", "humanistic"]),
+                                ("rob_overall", ["low", "moderate", "high"])):
+        subgroups = analyse_moderator(rows, moderator, "z", permutations=0).subgroups
+        assert list(subgroups["level"]) == expected
+        assert list(pd.unique(specs[moderator])) == ["all", *expected]
+        assert list(summary.loc[summary["choice"] == moderator, "option"]) == ["all", *expected]
+
+
 def test_the_product_has_the_expected_size(specs):
     model = 2 * 2 + 2  # (DL, REML) x (z, knha), plus two priors
     per_filter = specs.groupby(["rater", "publication", "minimum_n"])["outliers"].nunique()

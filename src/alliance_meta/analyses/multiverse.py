@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.analyses import psychometric
+from alliance_meta.analyses.moderators.univariate import display_order
 from alliance_meta.analyses.psychometric import PSYCHOMETRIC_KEYS
 from alliance_meta.analyses.sensitivity.univariate import influence
 from alliance_meta.engines import distributions as dist
@@ -126,11 +127,15 @@ def parse_prior(label: str, metric: str | None = None):
     return TauPrior(family, None, *values)
 
 
-def subset_levels(effect_sizes: pd.DataFrame, moderator: str) -> list[str]:
-    """``all`` and the moderator's levels in the rows (sorted); only ``all`` when the column is absent."""
+def subset_levels(effect_sizes: pd.DataFrame, moderator: str, rob_tool=None) -> list[str]:
+    """``all`` and the moderator's levels in the rows, in the order subgroups.csv and the subgroup forest plots
+    list them (:func:`~alliance_meta.analyses.moderators.univariate.display_order`: a coded column's vocabulary,
+    a ``rob_*`` column's judgements best first, ``rob_tool`` as :func:`row_mask`); only ``all`` when the column
+    is absent."""
     if moderator not in effect_sizes.columns:
         return [ALL]
-    return [ALL] + sorted(effect_sizes[moderator].dropna().astype(str).unique())
+    levels = sorted(effect_sizes[moderator].dropna().astype(str).unique())
+    return [ALL] + [levels[i] for i in display_order(moderator, levels, rob_tool)]
 
 
 def has_beta_rows(effect_sizes: pd.DataFrame) -> bool:
@@ -262,7 +267,7 @@ def _row_filters(effect_sizes: pd.DataFrame, moderators: list[str], publication,
                  beta_rows=None, risk_of_bias=None, rob_tool=None) -> pd.DataFrame:
     """Every combination of the row filters (subsets, publication, minimum n and, when given, the
     beta rows and the risk-of-bias choice) with its number of studies."""
-    options = [subset_levels(effect_sizes, m) for m in moderators] + [list(publication), list(minimum_n)]
+    options = [subset_levels(effect_sizes, m, rob_tool) for m in moderators] + [list(publication), list(minimum_n)]
     names = moderators + ["publication", "minimum_n"]
     if beta_rows is not None:
         options.append(list(beta_rows))

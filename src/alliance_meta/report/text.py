@@ -415,7 +415,7 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
     ``composites``: the model of a three-level review's study composites (:data:`OF_COMPOSITES`)."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
-    from alliance_meta.bayes.summaries import CENTRAL_ROWS
+    from alliance_meta.bayes.summaries import is_central
 
     rows = {row.parameter: row for row in bayes.itertuples()}
     show = display(metric)
@@ -428,7 +428,7 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
         # says whose mean it is ("mu = 0.297 (r = .27)" read as a wrong tanh(0.297) = .29)
         scale = rows.get(show.symbol.lower())
         number = lambda value: apa_number(float(value), 2, show.leading_zero)  # noqa: E731
-        if scale is not None and scale.parameter in CENTRAL_ROWS and is_finite(getattr(scale, "median", None)):
+        if scale is not None and is_central(scale.parameter, metric) and is_finite(getattr(scale, "median", None)):
             # the odds ratio by its median and equal-tailed interval, as the table and the forest plot (docs/bayes.md)
             parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior median of {show.symbol} = "
                          f"{number(scale.median)}, {probability_percent(hdi_prob)}% equal-tailed CrI "
