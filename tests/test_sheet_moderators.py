@@ -59,6 +59,14 @@ def test_formula_variables_and_subsets_must_be_columns_named_once(tmp_path):
            "multiverse.subsets" in timing
 
 
+def test_psychometric_moderators_must_be_columns(tmp_path):
+    """psychometric.moderators naming no column of the sheet gave an empty psychometric_moderators.csv without a word."""
+    problems = problems_of(tmp_path, moderators=["modality"], psychometric_moderators=["setting", "settng"])
+    assert summary(problems) == [(1, "settng", "", "moderator_column_missing")]
+    assert problems[0].rule == ('is named by the config (psychometric.moderators) but is not a column of the sheet; '
+                                'did you mean "setting"?')
+
+
 def test_a_formula_that_cannot_be_read_is_reported(tmp_path):
     problems = problems_of(tmp_path, meta_regression=["modality + ", "modality + year"])
     assert summary(problems) == [(1, "", "modality + ", "moderator_formula")]

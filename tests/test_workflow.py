@@ -286,6 +286,16 @@ def test_malformed_sheet_fails_with_a_readable_list_of_problems(review_folder: P
     assert sheet_path.read_bytes() == before
 
 
+def test_a_psychometric_moderator_not_in_the_sheet_stops_validation(review_folder: Path):
+    """Its psychometric_moderators.csv was written empty without a word (the rule passes the key only when set)."""
+    result = snakemake(review_folder, "data/processed/sheet.csv", "--config", "psychometric={moderators: [ratr]}",
+                       check=False)
+    log = (review_folder / "logs" / "validate_sheet.log").read_text()
+    assert result.returncode != 0 and "Traceback" not in log + result.stderr
+    assert ('ratr: is named by the config (psychometric.moderators) but is not a column of the sheet; did you mean '
+            '"rater"?') in log
+
+
 def test_multilevel_run_writes_variance_components_and_study_level_bias_tests(review_folder: Path):
     targets = ["results/outcome/pooled.csv", "results/outcome/bias.csv", "results/outcome/leave_one_out.csv"]
     snakemake(review_folder, *targets, "--config", "dependence=multilevel")

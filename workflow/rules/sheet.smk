@@ -21,6 +21,9 @@ rule validate_sheet:
         risk_of_bias=RISK_OF_BIAS_TOOL,
         figure_columns=config["plots"]["columns"],
         reference_levels=config["reference_levels"],
+        # only when set (null: the moderators above), so that other runs keep their params and rerun nothing
+        **({"psychometric_moderators": config["psychometric"]["moderators"]}
+           if config["psychometric"]["moderators"] is not None else {}),
     conda:
         CONDA_ENV
     log:

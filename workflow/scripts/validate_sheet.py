@@ -1,6 +1,6 @@
 """Rule validate_sheet: read the raw sheet (params: sheet_name, decimal) and check it against
 the codebook and the config's moderator columns (params: moderators, continuous_moderators,
-meta_regression, subsets) and the risk-of-bias tool (params: risk_of_bias); write the typed sheet
+meta_regression, subsets, psychometric_moderators) and the risk-of-bias tool (params: risk_of_bias); write the typed sheet
 and the notes of reading and validation (one per line; the report's Data section lists them).
 
 On problems the report goes to the log and stderr and the rule fails (exit 1, no
@@ -38,7 +38,8 @@ clean, problems = validate_sheet(raw, moderators=params.moderators, continuous_m
                                  risk_of_bias=getattr(params, "risk_of_bias", None),
                                  figure_columns=getattr(params, "figure_columns", ()),
                                  reference_levels=getattr(params, "reference_levels", None),
-                                 location_scale=getattr(params, "location_scale", ()))
+                                 location_scale=getattr(params, "location_scale", ()),
+                                 psychometric_moderators=getattr(params, "psychometric_moderators", ()))
 if problems:
     logger.error("the data sheet needs fixing before the analysis can run\n%s",
                  format_problems(problems, sheet_path))

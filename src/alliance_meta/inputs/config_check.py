@@ -8,7 +8,8 @@ rules JSON Schema cannot express (``pooling.main_method`` one of ``pooling.metho
 risk-of-bias tool with its ``domains``; ``plots.xlim`` on the display scale of every family's
 metric, :func:`xlim_problem`;
 the formulas of ``meta_regression`` and ``location_scale`` readable; the keys of ``reference_levels``
-categorical moderators). :func:`load_config_file`
+categorical moderators, those of ``prediction_values`` continuous ones; the ``plots`` colours and font
+usable, :func:`colour_problem`, :func:`font_problem`). :func:`load_config_file`
 reads the YAML file, an empty or comment-only file being "all defaults", and
 :func:`merge_overrides` lays ``--config key=value`` overrides on top, as Snakemake's
 ``configfile:`` does. The workflow (workflow/rules/common.smk) stops with
@@ -227,11 +228,12 @@ def typed_overrides(value, schema: dict, root: dict | None = None, *, texts: boo
         return YAML_BOOLEANS[text.lower()]
     if ("integer" in types or "number" in types) and re.fullmatch(r"[+-]?\d+", text):
         return int(text)  # as YAML reads 90 in config.yaml
-    if "number" in types:
+    if types & {"integer", "number"}:
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
             return value
+        return int(number) if "number" not in types and number.is_integer() else number  # 500.0, 1e3; 500.5
     return value
 
 
@@ -305,8 +307,10 @@ def check_config(config: dict, schema: dict, source: str | Path = "the config sc
         if broken is None:
             raise
         raise broken from None
-    for error in errors:
-        problems.extend(_describe(error, schema))
+    mistyped = {tuple(error.absolute_path) for error in errors if error.validator == "type"}
+    for error in errors:  # a value of the wrong type is one problem, not also one of each rule it then breaks
+        if error.validator == "type" or tuple(error.absolute_path) not in mistyped:
+            problems.extend(_describe(error, schema))
     flagged = {_path_key(problem)[0] for problem in problems}
     problems += [problem for problem in _cross_problems(fill_defaults(config, schema))
                  if _path_key(problem)[0] not in flagged]
@@ -341,6 +345,12 @@ COUNT_METHODS = ("mh", "peto", "glmm")
 #: The count models are no choice of pooling.methods: metric.dropout log_or adds their rows (models/counts.py).
 COUNT_METHODS_HINT = ("; MH, Peto and GLMM are not set here: under metric.dropout: log_or pooled.csv gets their rows "
                       "from the dropout rows with 2x2 counts (n11, n12, n21, n22)")
+
+
+#: metafor's test = "t" is no choice of the tests keys.
+T_TEST_HINT = ("; knha gives the t tests: Knapp-Hartung under dependence: aggregate, rma.mv's t with k - 1 df in "
+               "three-level models (metafor's test = \"t\" of univariate models, without the Knapp-Hartung factor, is "
+               "not offered)")
 
 
 def _describe(error, root: dict) -> list[str]:
@@ -381,6 +391,8 @@ def _describe(error, root: dict) -> list[str]:
         hint = f"; did you mean {by_key[close[0]]}?" if close else ""
         if str(error.instance).lower() in COUNT_METHODS and "method" in path:  # pooling.methods: [MH]
             hint = COUNT_METHODS_HINT
+        if str(error.instance).lower() == "t" and "tests" in path:  # metafor's test = "t"
+            hint = T_TEST_HINT
         return [f"{path}: {error.instance!r} is not one of {', '.join(allowed)}{hint}"]
     if kind == "required":
         missing = [name for name in error.validator_value if name not in error.instance]
@@ -392,9 +404,28 @@ def _describe(error, root: dict) -> list[str]:
             return [f"{path}: is empty; write [] for none, or the values as a list: [a, b]"]
         hint = (f"; write it as a list: [{error.instance}]" if "array" in wanted  # `families: outcome`
                 and isinstance(error.instance, (str, int, float)) and not isinstance(error.instance, bool) else "")
+        if "array" not in wanted and isinstance(error.instance, list) and len(error.instance) == 1:
+            hint = f"; write it without brackets: {error.instance[0]}"  # dependence: [multilevel]
         return [f"{path}: {error.instance!r} is not {' or '.join(_article(t) for t in wanted)}"
-                f"{hint or _type_hint(error.instance, wanted, error.schema)}"]
+                f"{_unreadable_hint(error.instance, wanted) or hint or _type_hint(error.instance, wanted, error.schema)}"]
+    if (kind in ("maximum", "exclusiveMaximum") and error.validator_value == 1 and not path.endswith("]")
+            and isinstance(error.instance, (int, float)) and error.instance in range(2, 101)):  # hdi_prob: 95
+        return [f"{path}: {error.message}; write {error.instance / 100:g} (a proportion, not a percentage)"]
     return [f"{path}: {error.message}"]
+
+
+def _unreadable_hint(instance, wanted) -> str:
+    """Why a text in brackets where a list or mapping is wanted was not read as one (``--config 'moderators=[rater'``,
+    which Snakemake passes on as text), or ``""``."""
+    if not (isinstance(instance, str) and instance.strip()[:1] in ("[", "{") and {"array", "object"} & set(wanted)):
+        return ""
+    import yaml
+
+    try:
+        yaml.safe_load(instance)
+    except yaml.YAMLError as error:
+        return f"; it cannot be read ({getattr(error, 'problem', None) or error}): check that every [ and {{ is closed"
+    return ""
 
 
 def _type_hint(instance, wanted, schema=None) -> str:
@@ -544,6 +575,50 @@ def xlim_problem(xlim, metric: str, family: str | None = None) -> str | None:
     return None
 
 
+#: The ``plots`` keys that name a colour.
+COLOUR_KEYS = ("study_colour", "subgroup_colour", "summary_colour")
+
+
+def colour_problem(key: str, value) -> str | None:
+    """Why ``plots.<key>`` is no colour matplotlib can draw (``blu``), with the closest colour name; None for a colour
+    or a value of another type (left to the schema). Else every forest plot job stopped with matplotlib's traceback."""
+    if not isinstance(value, str) or HEX_COLOUR.fullmatch(value):  # the defaults: no matplotlib in the main process
+        return None
+    from matplotlib.colors import CSS4_COLORS, is_color_like
+
+    if is_color_like(value):
+        return None
+    close = difflib.get_close_matches(value.strip().lower().replace(" ", ""), list(CSS4_COLORS), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return (f"plots.{key}: {value!r} is not a colour; {hint}write a colour name (blue, darkorange) or a hex code in "
+            f'quotes ("#0072B2")')
+
+
+#: A colour as a hex code (#0072B2, #0072B280, #fff): drawable without asking matplotlib, whose import took about 1 s of
+#: every Snakemake start (the main process imports no matplotlib otherwise).
+HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+#: Font families matplotlib resolves itself (rcParams font.<family> lists), and the font it ships (the default).
+GENERIC_FONTS = ("serif", "sans-serif", "sans", "monospace", "cursive", "fantasy")
+BUNDLED_FONT = "DejaVu Sans"
+
+
+def font_problem(family) -> str | None:
+    """Why ``plots.font_family`` is no font of this computer (``Arail``), with the closest installed one; None for an
+    installed font or a generic family. Else matplotlib drew every figure in its default font and printed
+    "findfont: Font family 'Arail' not found." for each text, hundreds of lines of the run's output."""
+    if not isinstance(family, str) or family.strip().lower() in (*GENERIC_FONTS, BUNDLED_FONT.lower()):
+        return None
+    from matplotlib import font_manager
+
+    installed = sorted({font.name for font in font_manager.fontManager.ttflist})
+    if family.strip().lower() in {name.lower() for name in installed}:
+        return None
+    close = difflib.get_close_matches(family.strip(), installed, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return (f"plots.font_family: {family!r} is not a font installed on this computer (every figure would fall back to "
+            f"matplotlib's default font); {hint}write an installed font or a generic family ({', '.join(GENERIC_FONTS[:2])})")
+
+
 def _cross_problems(config: dict) -> list[str]:
     """The rules between keys, on the config with its defaults (values of the wrong
     type are left to the schema's problems)."""
@@ -592,6 +667,8 @@ def _cross_problems(config: dict) -> list[str]:
         if close:
             problems.append(f"plots.column_labels.{key}: not a column of plots.columns ({', '.join(shown)}), so its "
                             f"header would not be used; did you mean plots.column_labels.{close[0]}?")
+    problems += [problem for key in COLOUR_KEYS if (problem := colour_problem(key, plots.get(key)))]
+    problems += [problem] if (problem := font_problem(plots.get("font_family"))) else []
     bias = config.get("bias") if isinstance(config.get("bias"), dict) else {}
     selection = bias.get("selection") if isinstance(bias.get("selection"), dict) else {}
     steps = selection.get("steps")
@@ -621,6 +698,15 @@ def _cross_problems(config: dict) -> list[str]:
             problems.append(f"{key}: {str(error).rstrip('.')}; a formula joins sheet columns with + (main effects), "
                             ': (interaction) or * (both), e.g. "modality + rater"')
     categorical = list(dict.fromkeys(categorical))
+    values = config.get("prediction_values")
+    for key in values if isinstance(values, dict) else {}:  # else ignored, or a level 3 of a categorical moderator
+        if key in continuous:
+            continue
+        close = difflib.get_close_matches(str(key), continuous, n=1, cutoff=0.6)
+        hint = (f"did you mean prediction_values.{close[0]}?" if close else
+                f"continuous moderators: {', '.join(continuous) or 'none'}")
+        kind = " (its levels are each predicted)" if key in categorical else ""
+        problems.append(f"prediction_values.{key}: not a continuous moderator{kind}; {hint}")
     levels = config.get("reference_levels")
     for key in levels if isinstance(levels, dict) else {}:
         vocabulary = VOCABULARIES.get(key)

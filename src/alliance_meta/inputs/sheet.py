@@ -1683,7 +1683,7 @@ def _header_hint(column: str, header) -> str:
 
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
                    subsets=None, risk_of_bias=None, figure_columns=(),
-                   reference_levels=None, location_scale=(),
+                   reference_levels=None, location_scale=(), psychometric_moderators=(),
                    from_command_line: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
     """Check a sheet read by :func:`read_sheet` (or any frame of cells).
 
@@ -1695,8 +1695,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     (:mod:`alliance_meta.inputs.risk_of_bias`; ``rob_overall`` is derived where empty and the
     clean frame's ``attrs["notes"]`` say how). ``figure_columns`` (``plots.columns``) must be
     in the header too, and each of the config's ``reference_levels`` a value of its column. The variables
-    of the ``location_scale`` models must be in the header as well (or be ``yi``, ``vi``, ``n``, ``k_effect_sizes``).
-    ``from_command_line``: the moderator settings came from the command line's options, which the
+    of the ``location_scale`` models must be in the header as well (or be ``yi``, ``vi``, ``n``, ``k_effect_sizes``),
+    and the ``psychometric.moderators`` columns. ``from_command_line``: the moderator settings came from the command line's options, which the
     problems then name instead of the config's keys.
 
     Returns the clean frame (``sheet_row`` first; numeric columns as float, coded
@@ -1723,7 +1723,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
         options = dict(moderators=moderators, continuous_moderators=continuous_moderators,
                        meta_regression=meta_regression, subsets=subsets, risk_of_bias=risk_of_bias,
                        figure_columns=figure_columns, reference_levels=reference_levels, location_scale=location_scale,
-                       from_command_line=from_command_line)
+                       psychometric_moderators=psychometric_moderators, from_command_line=from_command_line)
         if not len(duplicated):  # only study_id is missing: every other problem too, so that one round fixes all
             stand_in = text.assign(study_id=[_stand_in_study_id(row) for row in text[SHEET_ROW]])  # one study per row
             stand_in.attrs = {}
@@ -1733,6 +1733,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                                               continuous_moderators=continuous_moderators,
                                               meta_regression=meta_regression, subsets=subsets,
                                               figure_columns=figure_columns, location_scale=location_scale,
+                                              psychometric_moderators=psychometric_moderators,
                                               from_command_line=from_command_line)
         return text, reading + problems
     text = text.set_index(SHEET_ROW, drop=False)
@@ -1748,6 +1749,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                                          continuous_moderators=continuous_moderators,
                                          meta_regression=meta_regression, subsets=subsets,
                                          figure_columns=figure_columns, location_scale=location_scale,
+                                         psychometric_moderators=psychometric_moderators,
                                          empty_rob_columns=empty, from_command_line=from_command_line)
     try:
         text_schema(continuous_moderators).validate(text, lazy=True, inplace=True)
@@ -2243,8 +2245,8 @@ COMMAND_LINE_OPTIONS = {"moderators": "--moderators", "continuous_moderators": "
 
 
 def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(), meta_regression=(),
-                              subsets=None, figure_columns=(), location_scale=(), empty_rob_columns=(),
-                              from_command_line: bool = False) -> list[Problem]:
+                              subsets=None, figure_columns=(), location_scale=(), psychometric_moderators=(),
+                              empty_rob_columns=(), from_command_line: bool = False) -> list[Problem]:
     """Header problems of the config's moderator settings: a formula that cannot be read,
     and every named column missing from the sheet (once, with the config keys that name
     it and the closest sheet column). ``location_scale``: the config's models (a formula, or
@@ -2278,6 +2280,8 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             wanted.setdefault(name, []).append(f'location_scale "{formula}"')
     for name in subsets or ():
         wanted.setdefault(name, []).append("multiverse.subsets")
+    for name in psychometric_moderators or ():
+        wanted.setdefault(name, []).append("psychometric.moderators")
     for name in figure_columns or ():
         if name not in DERIVED_FIGURE_COLUMNS:
             wanted.setdefault(name, []).append("plots.columns")
