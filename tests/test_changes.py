@@ -808,3 +808,48 @@ def test_report_section_names_the_sheet_versions_compared():
                                 f"results/history/{'b' * 64}.json). Since the previous run: 1 study added")
     first = changes_section(compare(None, chain(before, None)), {"outcome": "z"}, chain(before, None)).paragraph
     assert first.startswith("There is no run of another sheet to compare with")
+
+
+def test_a_study_id_reused_for_another_study_is_that_study_removed_and_another_added():
+    """A living review removed S07 (ineligible on re-screening) and gave its id to a newly coded study: changes.csv
+    said "1 effect size edited" (authors, year, r and n of S07-1), and neither the removal nor the new study was
+    reported. A study_id whose authors and year both differ in every row names another study: the previous one is
+    removed and this one added. A citation corrected in one of the two stays an edit."""
+    s06 = es("S06", "S06-1", 12, 0.4, r="0.38", authors="Simulated study 06", year="2006")
+    before = record("a", [s06, es("S07", "S07-1", 13, 0.19, r="0.19", n="87", authors="Simulated study 07",
+                                  year="2007")], POOLED_A)
+    after = record("b", [s06, es("S07", "S07-1", 13, 0.32, r="0.31", n="142", authors="Simulated study 11",
+                                 year="2023"), es("S07", "S07-2", 14, 0.18, r="0.18", n="142",
+                                                  authors="Simulated study 11", year="2023")], POOLED_A)
+    changes = compare(before, after)
+    shown = changes[["change", "study_id", "es_id", "sheet_row", "sheet_row_previous"]].fillna(0)
+    assert shown.values.tolist() == [
+        ["study_added", "S07", "", 13, 0], ["study_removed", "S07", "", 0, 13],
+        ["effect_size_added", "S07", "S07-1", 13, 0], ["effect_size_added", "S07", "S07-2", 14, 0],
+        ["effect_size_removed", "S07", "S07-1", 0, 13]]
+    reused = ('S07 names another study than in the previous run (authors "Simulated study 07" -> "Simulated study '
+              '11", year 2007 -> 2023): give each study a study_id of its own')
+    assert changes["note"].iloc[0] == f"2 effect sizes on sheet rows 13, 14; {reused}"
+    assert changes["note"].iloc[1] == f"1 effect size, previously on sheet row 13; {reused}"
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith(
+        "Since the previous run: 1 study added, 1 study removed, 2 effect sizes added, 1 effect size removed.")
+    # a corrected year (or authors) of the same study is an edit of that cell
+    corrected = record("c", [s06, es("S07", "S07-1", 13, 0.19, r="0.19", n="87", authors="Simulated  Study 07",
+                                     year="2008")], POOLED_A)
+    assert compare(before, corrected)[["change", "quantity"]].values.tolist() == [
+        ["effect_size_edited", "authors"], ["effect_size_edited", "year"]]
+
+
+def test_report_section_shows_a_small_edit_with_the_decimals_that_show_it():
+    """A corrected n (165 -> 156) moved vi from 0.00617 to 0.00654: the changes table showed 0.006, 0.007 and a
+    difference of 0.000, which reads as no change. Where the table's rounding shows two equal values or a zero
+    difference, they have the fewest decimals that tell them apart and show the difference as not zero."""
+    from alliance_meta.report.html import changes_section
+
+    before = record("a", [{**es("S04", "S04-2", 9, 0.06, r="0.06", n="165"), "vi": 1 / 162}], POOLED_A)
+    after = record("b", [{**es("S04", "S04-2", 9, 0.06, r="0.06", n="156"), "vi": 1 / 153}],
+                   {**POOLED_A, "i2": 41.2345})
+    table = changes_section(compare(before, after), {"outcome": "z"}).tables[0]
+    rows = {row[table.columns.index("quantity")]: row[7:10] for row in table.rows}
+    assert rows["vi"] == ["0.0062", "0.0065", "0.0004"]
+    assert rows["i2"][:2] == ["40.00", "41.23"]  # told apart as the table formats them: no further decimals

@@ -755,3 +755,21 @@ def test_two_hidden_worksheets_with_study_id_are_not_called_it(tmp_path):
         data.sheet_state = "hidden"
     with pytest.raises(SheetError, match=r"but the hidden worksheets Data1, Data2; unhide the one to read, or set "):
         read_sheet(save(workbook, tmp_path))
+
+
+def test_a_csv_row_with_a_cell_left_out_is_named_with_the_shift_it_causes(tmp_path):
+    """A living review's new row pasted without its family cell (one comma fewer) moved d, n1, n2 and rater one column
+    left: the problems named n = 0.41 and n2 = observer, and nothing said the row was a cell short. A row with fewer
+    cells than the header line (while other rows have them all) is a note naming it; rows as long as the header, or
+    a sheet whose every row ends early, are not."""
+    header = "study_id,authors,year,family,r,n,d,n1,n2,rater\n"
+    full = "S1,A,2001,outcome,0.3,80,,,,patient\nD1,B,2002,dropout,,,0.3,40,40,patient\n"
+    raw, _, problems = read(write_bytes(tmp_path, (header + full + "D2,C,2024,,,0.41,70,30,observer\n").encode()))
+    assert ("row 4 has 9 cells where the header line has 10: if a cell was left out (a delimiter deleted, a row pasted "
+            "from a sheet with a column fewer), every cell after it is in the column to its left; check the row's "
+            "values against the header") in raw.attrs["notes"]
+    assert {p.row for p in problems} == {4}
+    raw, _, _ = read(write_bytes(tmp_path, (header + full).encode(), "full.csv"))
+    assert not [note for note in raw.attrs["notes"] if "cells where the header" in note]
+    raw, _, _ = read(write_bytes(tmp_path, b"study_id,r,n,rater\nS1,0.3,80\nS2,0.2,90\n", "trimmed.csv"))
+    assert not [note for note in raw.attrs["notes"] if "cells where the header" in note]

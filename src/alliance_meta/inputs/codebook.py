@@ -105,6 +105,11 @@ MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
 """Cell texts read as empty (case-insensitive), besides a truly empty cell."""
 
 
+def citation_key(value: object) -> str:
+    """An ``authors`` or ``year`` cell as two citations of one study are compared: case and spacing do not count."""
+    return " ".join(str(value).casefold().split())
+
+
 def vocabulary_key(text: str) -> str:
     """Comparison key of a vocabulary entry: lower case, and hyphens, underscores and
     runs of white space between words made one space (``Cognitive-Behavioral`` ->

@@ -70,7 +70,7 @@ from alliance_meta.inputs.codebook import (
 from alliance_meta.inputs.planning import levels_present, missing_file_hint
 from alliance_meta.inputs.risk_of_bias import (BUILT_IN, OVERALL, TOOL_SETTING, check_risk_of_bias, has_risk_of_bias,
                                                rob_columns)
-from alliance_meta.wording import rows_phrase
+from alliance_meta.wording import plural, rows_phrase
 
 SHEET_ROW = "sheet_row"
 HEADER_ROW = 1
@@ -194,6 +194,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                  if path.suffix.lower() in TEXT_SUFFIXES else set())
     frame = rows.iloc[1:].copy()  # index i = spreadsheet row i + 1
     frame.columns = range(len(header))
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        notes += _short_line_notes(frame, len(header) - len(past_line))
     for position in (i for i, name in enumerate(header) if name == "year"):
         frame[position] = _years(frame[position], epoch, notes)
     written_as_text = frame.map(lambda cell: isinstance(cell, str))
@@ -308,6 +310,21 @@ def _not_a_workbook(path: Path) -> str:
     if text:
         return "it is a text file (a CSV?) with an .xlsx name; name it .csv (and the config's sheet)"
     return "it is not an Excel workbook (.xlsx files are zip archives); open it in the spreadsheet and save it as .xlsx"
+
+
+def _short_line_notes(frame: pd.DataFrame, width: int, shown: int = 5) -> list[str]:
+    """CSV rows whose line has fewer cells than the header line's ``width`` while another row has them all: a cell
+    left out moves every cell after it one column left (None marks a cell past the end of its line)."""
+    cells = frame.notna().sum(axis=1)
+    short = cells[(cells > 0) & (cells < width)]
+    if short.empty or not (cells >= width).any():
+        return []
+    more = f" (and {len(short) - shown} more rows)" if len(short) > shown else ""
+    rows = "; ".join(f"row {index + 1} has {count} {plural(count, 'cell')}"
+                     for index, count in short.iloc[:shown].items())
+    return [f"{rows}{more} where the header line has {width}: if a cell was left out (a delimiter deleted, a row "
+            "pasted from a sheet with a column fewer), every cell after it is in the column to its left; check the "
+            "row's values against the header"]
 
 
 def _unnamed_columns(frame: pd.DataFrame, header: list[str], explained: set, past_line: set = frozenset()
@@ -2104,8 +2121,7 @@ def _study_citation_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
     if "study_id" not in text or not columns:
         return []
     rows = text.dropna(subset=["study_id"])
-    keys = rows[columns].apply(lambda cells: cells.map(lambda value: " ".join(str(value).casefold().split()),
-                                                       na_action="ignore"))
+    keys = rows[columns].apply(lambda cells: cells.map(codebook.citation_key, na_action="ignore"))
     counts = keys.groupby(rows["study_id"].to_numpy(), sort=False).nunique()
     studies = counts.index[(counts > 1).any(axis=1)]
     if not len(studies):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_meta.inputs.codebook import INPUT_COLUMNS, SIGN_COLUMNS
+from alliance_meta.inputs.codebook import INPUT_COLUMNS, SIGN_COLUMNS, citation_key
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number, apa_p_clause, apa_setting, counted, is_finite
 from alliance_meta.wording import plural, rows_phrase
@@ -327,7 +327,54 @@ def _renamed_studies(previous: list[dict], current: list[dict], removed, added) 
             if len(new) == 1 and len(old.get(content, ())) == 1}
 
 
+#: The cells that name a study's publication (:func:`_reused_study_ids`).
+CITATION = ("authors", "year")
+#: Put before a reused study_id in the previous run's rows while they are compared: another study than the current one.
+_PREVIOUS_STUDY = "\x00previous\x00"
+
+
+def _reused_study_ids(previous: list[dict], current: list[dict]) -> dict[str, str]:
+    """``{study_id: note}`` of the ids that name another study than in the previous run (one removed and its id given
+    to a new one): both runs fill in ``authors`` and ``year`` in the study's rows, and neither has a value in common
+    (case and spacing aside, as the sheet's check of one study's citations). A citation corrected in one of the two
+    is an edit of that cell."""
+    def citations(rows: list[dict]) -> dict[str, dict[str, dict[str, str]]]:
+        found: dict = {}
+        for row in rows:
+            for column in CITATION:
+                value = row["cells"].get(column, "")
+                if value != "":
+                    found.setdefault(row["study_id"], {}).setdefault(column, {}).setdefault(citation_key(value), value)
+        return found
+
+    old, new = citations(previous), citations(current)
+    reused = {}
+    for study in sorted(old.keys() & new.keys()):
+        if all(column in old[study] and column in new[study]
+               and not old[study][column].keys() & new[study][column].keys() for column in CITATION):
+            (old_authors, *_), (new_authors, *_) = old[study]["authors"].values(), new[study]["authors"].values()
+            (old_year, *_), (new_year, *_) = old[study]["year"].values(), new[study]["year"].values()
+            reused[study] = (f'{study} names another study than in the previous run (authors "{old_authors}" -> '
+                             f'"{new_authors}", year {old_year} -> {new_year}): give each study a study_id of its own')
+    return reused
+
+
 def _data_changes(previous: dict, current: dict) -> list[dict]:
+    """The rows about studies, effect sizes and columns; a study_id given to another study (:func:`_reused_study_ids`)
+    is the previous study removed and the new one added, each row saying so."""
+    reused = _reused_study_ids(previous["effect_sizes"], current["effect_sizes"])
+    apart = [{**row, "study_id": _PREVIOUS_STUDY + row["study_id"], "key": _PREVIOUS_STUDY + row["key"]}
+             if row["study_id"] in reused else row for row in previous["effect_sizes"]]
+    rows = _matched_data_changes({**previous, "effect_sizes": apart}, current)
+    for row in rows:
+        row["study_id"] = row["study_id"].removeprefix(_PREVIOUS_STUDY)
+        row["note"] = row["note"].replace(_PREVIOUS_STUDY, "")
+        if row["change"] in ("study_added", "study_removed") and row["study_id"] in reused:
+            row["note"] += f"; {reused[row['study_id']]}"
+    return rows
+
+
+def _matched_data_changes(previous: dict, current: dict) -> list[dict]:
     studies_before = {row["study_id"] for row in previous["effect_sizes"]}
     studies_after = {row["study_id"] for row in current["effect_sizes"]}
     renamed = _renamed_studies(previous["effect_sizes"], current["effect_sizes"], studies_before - studies_after,

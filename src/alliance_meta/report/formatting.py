@@ -154,12 +154,19 @@ def format_cell(column: str, value: object) -> str:
     return apa_number(number, decimals)
 
 
-def told_apart(first: object, second: object, least: int = 3) -> tuple[str, str]:
+def told_apart(first: object, second: object, least: int = 3, difference: object = None) -> tuple[str, ...]:
     """Two numbers (:func:`apa_number`) with the fewest decimals, at least ``least``, that tell them apart
-    (0.590258 and 0.590145 as ``0.5903`` and ``0.5901``); a missing one blank."""
-    values = [float(value) if is_finite(value) else math.nan for value in (first, second)]
-    decimals = next((d for d in range(least, 18) if apa_number(values[0], d) != apa_number(values[1], d)), least)
-    return tuple(apa_number(value, decimals) if math.isfinite(value) else "" for value in values)
+    (0.590258 and 0.590145 as ``0.5903`` and ``0.5901``); a missing one blank. With their ``difference``, it too,
+    with decimals that also show it as not zero (0.00617 -> 0.00654: ``0.0062``, ``0.0065``, ``0.0004``)."""
+    values = [float(value) if is_finite(value) else math.nan for value in (first, second, difference)]
+
+    def apart(decimals: int) -> bool:
+        return apa_number(values[0], decimals) != apa_number(values[1], decimals) and (
+            not math.isfinite(values[2]) or apa_number(abs(values[2]), decimals) != apa_number(0.0, decimals))
+
+    decimals = next((d for d in range(least, 18) if apart(d)), least)
+    shown = tuple(apa_number(value, decimals) if math.isfinite(value) else "" for value in values)
+    return shown if difference is not None else shown[:2]
 
 
 def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:

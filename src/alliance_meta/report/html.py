@@ -14,8 +14,8 @@ import pandas as pd
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
-from alliance_meta.report.formatting import (apa_integer, counted, is_finite, probability_percent, readable_frame,
-                                             told_apart)
+from alliance_meta.report.formatting import (apa_integer, counted, format_cell, is_finite, probability_percent,
+                                             readable_frame, told_apart)
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
@@ -447,6 +447,13 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
         for column in ("previous", "current", "difference"):
             shown.loc[counts, column] = [apa_integer(value) if value == value else ""
                                          for value in changes.loc[counts, column]]
+        compared = ["previous", "current", "difference"]
+        numbers = changes[compared].apply(pd.to_numeric, errors="coerce")
+        for index in shown.index[~counts & numbers.notna().all(axis=1)]:
+            values = numbers.loc[index].tolist()
+            usual = [format_cell(column, value) for column, value in zip(compared, values)]
+            if usual[0] == usual[1] or usual[2] == format_cell("difference", 0.0):  # not 0.006, 0.007, 0.000
+                shown.loc[index, compared] = told_apart(values[0], values[1], difference=values[2])
         for column in ("sheet_row", "sheet_row_previous"):  # spreadsheet rows, whole (a column with blanks is float)
             shown[column] = [f"{value:.0f}" if pd.notna(value) else "" for value in changes[column]]
         tables.append(html_table("changes", shown, "What changed since the previous run (results/changes.csv)",
