@@ -853,3 +853,18 @@ def test_report_section_shows_a_small_edit_with_the_decimals_that_show_it():
     rows = {row[table.columns.index("quantity")]: row[7:10] for row in table.rows}
     assert rows["vi"] == ["0.0062", "0.0065", "0.0004"]
     assert rows["i2"][:2] == ["40.00", "41.23"]  # told apart as the table formats them: no further decimals
+
+
+def test_an_effect_size_moved_from_a_reused_study_id_names_that_id_as_written():
+    """S07's first effect size moved to S12 while S07 was given to a new study: the effect_size_id_corrected row's
+    `previous` cell carried the comparison's internal marker ("\\x00previous\\x00S07") into changes.csv."""
+    cited = dict(authors="Simulated study 07", year="2007")
+    before = record("a", [es("S07", "S07-1", 13, 0.19, r="0.19", n="87", **cited),
+                          es("S07", "S07-2", 14, 0.25, r="0.25", n="87", **cited)], POOLED_A)
+    after = record("b", [es("S12", "S07-1", 13, 0.19, r="0.19", n="87", **cited),
+                         es("S07", "S07-1", 15, 0.32, r="0.31", n="142", authors="Simulated study 11", year="2023")],
+                   POOLED_A)
+    changes = compare(before, after)
+    moved = changes.loc[changes["change"] == "effect_size_id_corrected"].iloc[0]
+    assert [moved["quantity"], moved["previous"], moved["current"]] == ["study_id", "S07", "S12"]
+    assert not changes.astype(str).apply(lambda column: column.str.contains("\x00")).any().any()

@@ -442,3 +442,14 @@ def test_forest_axis_labels_write_the_statistic_in_italics_as_the_other_figures(
         save_forest_plot(data, pooled_row(data), "z", [tmp_path / "forest.svg"], options=options)
         svg = (tmp_path / "forest.svg").read_text(encoding="utf-8")
         assert "font-style: italic; font-size: 8px; font-family: 'DejaVu Serif'" in svg
+
+
+@pytest.mark.parametrize("family", ["sans-serif", "serif"])
+def test_a_generic_font_family_draws_the_italic_axis_label(family, tmp_path):
+    """plots.font_family: sans-serif (the config's documented generic family) stopped every forest plot with a
+    ParseException: the math fonts are fontconfig patterns, which read "sans-serif:italic" as family "sans", size
+    "serif". The family is escaped there."""
+    data = simulated_family(12)
+    save_forest_plot(data, pooled_row(data), "z", [tmp_path / "forest.svg"], options=ForestOptions(font_family=family))
+    svg = (tmp_path / "forest.svg").read_text(encoding="utf-8")
+    assert "font-style: italic" in svg or "font-style: oblique" in svg  # DejaVu Sans's italic is its Oblique

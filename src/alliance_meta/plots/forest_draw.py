@@ -52,9 +52,11 @@ def style(options) -> dict:
     label's italic symbol (mathtext: ``Correlation $r$``)."""
     family = options.font_family  # every face of matplotlib's custom math fonts, none looked up in vain (cursive)
     faces = {"rm": "", "sf": "", "cal": "", "it": ":italic", "bf": ":bold", "bfit": ":italic:bold"}
+    # a fontconfig pattern, which read "sans-serif:italic" as family sans, size serif (ParseException): escaped
+    pattern = re.sub(r"([-\\,:])", r"\\\1", family)
     return {"font.size": options.font_size, "font.family": family, "svg.fonttype": "none",
             "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
-            "mathtext.fontset": "custom", **{f"mathtext.{face}": family + style for face, style in faces.items()}}
+            "mathtext.fontset": "custom", **{f"mathtext.{face}": pattern + style for face, style in faces.items()}}
 
 
 def rob_legend(tool, not_rated: bool = False) -> str:

@@ -366,9 +366,10 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
     apart = [{**row, "study_id": _PREVIOUS_STUDY + row["study_id"], "key": _PREVIOUS_STUDY + row["key"]}
              if row["study_id"] in reused else row for row in previous["effect_sizes"]]
     rows = _matched_data_changes({**previous, "effect_sizes": apart}, current)
-    for row in rows:
-        row["study_id"] = row["study_id"].removeprefix(_PREVIOUS_STUDY)
-        row["note"] = row["note"].replace(_PREVIOUS_STUDY, "")
+    for row in rows:  # the old id also in previous (an effect size moved from it: effect_size_id_corrected)
+        for column in ("study_id", "previous", "note"):
+            if isinstance(row.get(column), str):
+                row[column] = row[column].replace(_PREVIOUS_STUDY, "")
         if row["change"] in ("study_added", "study_removed") and row["study_id"] in reused:
             row["note"] += f"; {reused[row['study_id']]}"
     return rows
