@@ -341,7 +341,7 @@ def test_both_sheets_are_checked_with_the_config_s_risk_of_bias_tool():
             "rob_measurement": "high", "rob_selection": "low"}
     one = sheet([{**row, **rob2} for row in CODER1])
     two = sheet([{**row, **rob2, "rob_measurement": "low"} for row in CODER1])
-    with pytest.raises(ValueError, match="is not a domain of QUIPS"):
+    with pytest.raises(ValueError, match="are not domains of QUIPS"):
         compare_coders(one, two)
     table = compare_coders(one, two, risk_of_bias={"tool": "rob2"}).agreement.set_index("column")
     assert table.loc["rob_measurement", "percent_agreement"] == 0 and table.loc["rob_deviations", "percent_agreement"] == 100

@@ -63,9 +63,11 @@ def test_headline_test_is_the_test_of_the_row_main_row_quotes():
     assert headline_test(config(("knha", "z"))) == "knha"
     assert headline_test(config(("knha",), adhoc=True)) == "adhoc"  # pooled.csv's knha row is metafor's adhoc
     assert headline_test(config(("z", "knha"), adhoc=True)) == "z"
-    # three-level: pooled.csv has z and t rows, and main_row, finding no knha row, quotes z whenever it is there
-    assert headline_test(config(("knha", "z"), dependence="multilevel")) == "z"
-    assert headline_test(config(("knha",), dependence="multilevel")) == "knha"
+    # three-level: the first too, knha as rma.mv's t (pooled.csv's t row, which main_row finds for knha); before,
+    # z whenever listed, the row main_row found when it looked for a knha row only
+    assert headline_test(config(("knha", "z"), dependence="multilevel")) == "knha"
+    assert headline_test(config(("knha",), adhoc=True, dependence="multilevel")) == "knha"
+    assert headline_test(config(("z", "knha"), dependence="multilevel")) == "z"
     rows = frame("molloy2014")
     for tests, adhoc, dependence in [(("z", "knha"), False, "aggregate"), (("knha", "z"), False, "aggregate"),
                                      (("knha",), True, "aggregate"), (("knha", "z"), False, "multilevel"),
@@ -189,6 +191,53 @@ def test_three_level_leave_one_study_out_has_t(three_level):
 
 def test_three_level_cumulative_has_t(three_level):
     _compare_three_level(three_level[1].cumulative, THREE_LEVEL["cumulative"])
+
+
+def test_three_level_headline_follows_the_order_of_pooling_tests():
+    """dependence multilevel, pooling.tests [knha, z]: the headline is rma.mv(test = "t") (konstantopoulos2011,
+    REML, to 1e-6) in the row quoted, the Results paragraph and the Methods' order, as the first test is the headline
+    under aggregate. Before, z was quoted whenever listed (main_row looked for a knha row the three-level table lacks)."""
+    from alliance_meta.report.methods import methods_paragraph
+    from alliance_meta.report.text import results_paragraph
+
+    data, expected = THREE_LEVEL["data"], THREE_LEVEL["full"]
+    rows = pd.DataFrame({"study_id": data["study"], "yi": np.array(data["yi"], float),
+                         "vi": np.array(data["vi"], float)})
+    settings = config(("knha", "z"), dependence="multilevel", rho=0.0)
+    table, _ = am.pooled_table(rows, ["REML"], ["knha", "z"], dependence="multilevel", rho=0.0, metric="z",
+                               cluster_robust=False, profile=False)
+    headline = main_row(table, "REML", ["knha", "z"])
+    assert headline["test"] == "t" == expected["test"]
+    close([headline[key] for key in ("estimate", "se", "ci_lower", "ci_upper")],
+          [expected[key] for key in ("estimate", "se", "ci_lower", "ci_upper")])
+    fit = am.fit(rows, **fit_options(settings, "outcome"))  # the refits' model: the same test
+    close(fit.conf_int(), [expected["ci_lower"], expected["ci_upper"]])
+    # the z and t intervals agree to two decimals here: a z row made wider shows which one the Results quote
+    wide = table.copy()
+    wide.loc[wide["test"] == "z", ["ci_lower", "ci_upper", "r_ci_lower", "r_ci_upper"]] = [-0.5, 0.9, -0.46, 0.72]
+    paragraph = results_paragraph("outcome", "z", {"pooled": wide}, {}, "REML", ["knha", "z"], config=settings)
+    assert "95% CI [.02, .34]" in paragraph and "[\u2212.46, .72]" not in paragraph
+    methods = methods_paragraph({**settings, "multilevel": {"robust": False}}, set(), {})
+    assert "intervals used t tests with k \u2212 1 degrees of freedom (k effect sizes) and Wald-type z tests" in methods
+
+
+def test_three_level_knha_first_is_the_headline_of_the_forest_plot_and_summary_of_findings(tmp_path):
+    """The workflow's quotes of the headline under dependence multilevel and pooling.tests [knha, z]: the summary of
+    findings and the forest plot have rma.mv's t row (konstantopoulos2011 as log odds ratios with their SE)."""
+    data, expected = THREE_LEVEL["data"], THREE_LEVEL["full"]
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    pd.DataFrame({"study_id": [f"s{study}" for study in data["study"]], "family": "dropout",
+                  "log_or": np.array(data["yi"], float), "log_or_se": np.sqrt(np.array(data["vi"], float))}).to_csv(
+        tmp_path / "data" / "raw" / "studies.csv", index=False, float_format="%.17g")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(
+        {"dependence": "multilevel", "aggregate_rho": 0.0, "metric": {"dropout": "log_or"}, "moderators": [],
+         "continuous_moderators": [], "meta_regression": [], "pooling": {"methods": ["REML"], "tests": ["knha", "z"]}}))
+    snakemake(tmp_path, "results/dropout/summary_of_findings.csv", "results/dropout/forest.png")
+    summary = pd.read_csv(tmp_path / "results" / "dropout" / "summary_of_findings.csv").iloc[0]
+    assert summary["test"] == "t"
+    close([summary["ci_lower"], summary["ci_upper"]], [expected["ci_lower"], expected["ci_upper"]])
+    assert "REML (t test)" in (tmp_path / "logs" / "forest_plot_dropout.log").read_text()
 
 
 def test_knha_config_gives_knha_refits_in_the_workflow_outputs(tmp_path):

@@ -459,6 +459,25 @@ def test_a_main_analysis_that_is_no_specification_is_named_not_marked(table):
     assert "Main analysis" not in legend and axis.endswith("; no specification is the main analysis)")
 
 
+def test_the_warning_under_multilevel_names_the_three_level_main_analysis(table):
+    """dependence multilevel, multiverse.aggregate_methods without multilevel and pooling.main_method PM (not in
+    multiverse.methods): the log said "no specification is the main analysis, which has method PM", but the main
+    analysis is the three-level REML model; PM is the aggregated model's, marked in its place."""
+    from alliance_meta.plots.multiverse import unmarked_warning
+
+    main = {"aggregate_method": "gls", "aggregate_rho": 0.5, "method": "PM", "test": "z"}
+    warning = unmarked_warning(table, main, "multilevel", "ML")
+    assert warning.startswith("the main analysis is the three-level ML model, which is no specification (add "
+                              "multilevel to multiverse.aggregate_methods for one); the aggregated model marked in "
+                              "its place has method PM (multiverse.methods)")
+    assert "no specification is the main analysis" not in warning
+    assert unmarked_warning(table, main) == ("no specification is the main analysis, which has method PM "
+                                             "(multiverse.methods): not marked")
+    assert unmarked_warning(table, {**main, "method": "REML"}, "multilevel") == ""
+    three_level = {**main, "aggregate_method": "multilevel"}  # a three-level specification is the main analysis
+    assert unmarked_warning(table, three_level, "multilevel").startswith("no specification is the main analysis")
+
+
 def test_a_choice_of_one_option_is_not_a_missing_main_choice(table):
     """A family whose studies each have one effect size keeps only the first of aggregate_rhos [0.5, 0.8] (they give
     the same data): with aggregate_rho 0.8 the log said no specification is the main analysis, which the plot marked."""
@@ -485,3 +504,20 @@ def test_the_prior_options_are_named_as_the_methods_name_them():
     assert [_option_name("prior", option) for option in ("half_normal(0.5)", "half_cauchy(1)", "none")] == [
         "half-normal(0.5)", "half-Cauchy(1)", "none (frequentist)"]
     assert _option_name("prior", "turner2015_mental_health") == "turner2015_mental_health"  # a named prior as written
+
+
+def test_a_multiverse_without_methods_and_priors_says_why_it_has_no_specification():
+    """multiverse {methods: [], priors: []} gave 0 specifications without a word (and a figure blaming too few
+    studies); empty lists are how a review leaves the multiverse out (there is no switch), so the log says so."""
+    from alliance_meta.analyses.multiverse import no_specification_note
+
+    assert no_specification_note({"methods": [], "priors": []}) == (
+        "multiverse.methods and multiverse.priors are empty: the multiverse has no specification (frequentist ones "
+        "need methods and tests, Bayesian ones priors), so multiverse.csv is empty")
+    assert no_specification_note({"tests": [], "priors": []}).startswith("multiverse.tests and multiverse.priors")
+    assert no_specification_note({}) == no_specification_note({"methods": []}) == ""  # priors: Bayesian ones
+    assert no_specification_note({"priors": []}) == ""
+    from alliance_meta.report.methods import methods_paragraph
+
+    assert "A multiverse analysis" in methods_paragraph({}, {"multiverse"}, {})
+    assert "multiverse" not in methods_paragraph({"multiverse": {"methods": [], "priors": []}}, {"multiverse"}, {})

@@ -76,13 +76,17 @@ def test_unknown_domain_column_and_misspelt_judgement_are_problems():
 
 
 def test_columns_of_another_tool_name_the_tool_to_set():
-    """A RoB 2 sheet checked under the default QUIPS: each column's problem says to set risk_of_bias.tool: rob2
-    (the did-you-mean pointed rob_randomisation at rob_attrition); columns of no one tool keep the did-you-mean."""
+    """A RoB 2 sheet checked under the default QUIPS: one problem lists the columns and says to set
+    risk_of_bias.tool: rob2 (the did-you-mean pointed rob_randomisation at rob_attrition; then the advice came once
+    per column); columns of no one tool keep the did-you-mean."""
     sheet = _sheet(**{f"rob_{d}": ["low"] for d in rob.ROB2.domains}, rob_overall=["low"])
     _, problems = validate_sheet(sheet)
-    assert [p.column for p in problems] == [f"rob_{d}" for d in rob.ROB2.domains if f"rob_{d}" not in rob.QUIPS.columns]
-    assert all(p.rule.endswith("the sheet's rob_* columns are those of RoB 2 (Sterne et al., 2019): set "
-                                  "risk_of_bias.tool: rob2") for p in problems)
+    assert len(problems) == 1 and problems[0].row == 1 and problems[0].check == "rob_column"
+    foreign = ", ".join(f"rob_{d}" for d in rob.ROB2.domains)
+    assert problems[0].rule.startswith(f"the risk-of-bias columns {foreign} are not domains of QUIPS")
+    assert problems[0].rule.endswith("the sheet's rob_* columns are those of RoB 2 (Sterne et al., 2019): set "
+                                     "risk_of_bias.tool: rob2")
+    assert format_problems(problems).count("risk_of_bias.tool") == 1
     assert not validate_sheet(sheet, risk_of_bias={"tool": "rob2"})[1]
     sheet["rob_partcipation"] = ["low"]
     assert 'did you mean "rob_participation"?' in format_problems(validate_sheet(sheet)[1])

@@ -216,7 +216,7 @@ def test_command_line_reads_and_checks_with_the_review_s_settings(tmp_path):
     assert refused.returncode == 1 and "2 worksheets" in refused.stderr
     quips = subprocess.run(command + ["--sheet-name", "Coding", "--decimal", ","], capture_output=True, text=True,
                            check=False)
-    assert quips.returncode == 1 and "is not a domain of QUIPS" in quips.stdout  # a problem: exit 1
+    assert quips.returncode == 1 and "are not domains of QUIPS" in quips.stdout  # a problem: exit 1
     rob2 = subprocess.run(command + ["--sheet-name", "Coding", "--decimal", ",", "--rob-tool", "rob2", "--force"],
                           capture_output=True, text=True, check=False)
     assert rob2.returncode == 0 and "no problems" in rob2.stdout, rob2.stdout + rob2.stderr

@@ -108,6 +108,7 @@ rule multiverse_plot:
         main=multiverse_main(),
         labels=config["plots"].get("column_labels") or {},
         dependence=config["dependence"],
+        headline_method=HEADLINE_METHOD,  # the three-level model's estimator, named when it is no specification
     conda:
         CONDA_ENV
     log:

@@ -40,6 +40,7 @@ rule forest_plot:
         **({"tiff": "results/{family}/forest.tiff"} if config["plots"]["tiff"] else {}),
     params:
         main_method=HEADLINE_METHOD,
+        tests=config["pooling"]["tests"],  # the headline row's test, the first (models.fits.main_row)
         metric=lambda wildcards: config["metric"][wildcards.family],
         level=config["pooling"]["level"],
         plots=FOREST_PLOTS,

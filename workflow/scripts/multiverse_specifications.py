@@ -11,6 +11,9 @@ logger = setup_logging(snakemake.log[0], f"multiverse_specifications_{snakemake.
 settings = snakemake.params.settings
 rows = read_table(snakemake.input[0])
 specifications = multiverse.specifications(settings, rows)
+empty = multiverse.no_specification_note(settings)  # lists of no specification: how a review leaves it out
+if empty:
+    logger.warning("%s", empty)
 if settings.get("priors") and multiverse.exact_posterior is None:
     logger.warning("alliance_meta.bayes is not installed: Bayesian specifications skipped")
 if multiverse.INDIVIDUAL in settings.get("correction", []) and "correction" not in specifications:

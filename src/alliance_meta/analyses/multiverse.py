@@ -307,6 +307,18 @@ def row_mask(effect_sizes: pd.DataFrame, choices: dict, rob_tool=None) -> np.nda
     return mask
 
 
+def no_specification_note(config: dict) -> str:
+    """Why the ``multiverse`` section lists no specification at all (``""`` when it lists some): a frequentist one
+    needs ``methods`` and ``tests``, a Bayesian one ``priors``; empty lists are how a review leaves the multiverse
+    out (multiverse.csv is then empty and its figure says so), which the log says instead of 0 silently."""
+    settings = {**DEFAULTS, **{key: value for key, value in config.items() if value is not None}}
+    if (settings["methods"] and settings["tests"]) or settings["priors"]:
+        return ""
+    empty = [f"multiverse.{key}" for key in ("methods", "tests", "priors") if not settings[key]]
+    return (f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: the multiverse has no specification "
+            "(frequentist ones need methods and tests, Bayesian ones priors), so multiverse.csv is empty")
+
+
 def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     """All possible specifications: one column per choice, one row per specification.
 

@@ -327,12 +327,17 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
     # the sheet's rob_* columns are all another built-in tool's (RoB 2 columns under the default QUIPS)
     other = next((t for t in BUILT_IN.values() if t.name != tool.name and foreign
                   and set(present) <= set(t.columns)), None)
+    if other is not None:  # one problem with the columns listed, not the same advice once per column
+        one = len(foreign) == 1
+        problems.append((header_row, "", "",
+                         f"the risk-of-bias column{'' if one else 's'} {', '.join(foreign)} "
+                         f"{'is not a domain' if one else 'are not domains'} of {tool.title} (columns: "
+                         f"{', '.join(tool.columns)}); the sheet's rob_* columns are those of {other.title}: "
+                         f"{TOOL_SETTING.format(other.name)}", "rob_column"))
+        foreign = []
     for column in foreign:
-        if other is not None:
-            hint = f"; the sheet's rob_* columns are those of {other.title}: {TOOL_SETTING.format(other.name)}"
-        else:
-            close = difflib.get_close_matches(column, list(tool.columns), n=1, cutoff=0.6)
-            hint = f'; did you mean "{close[0]}"?' if close else ""
+        close = difflib.get_close_matches(column, list(tool.columns), n=1, cutoff=0.6)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
         problems.append((header_row, column, "",
                          f"is not a domain of {tool.title} (columns: {', '.join(tool.columns)}){hint}",
                          "rob_column"))

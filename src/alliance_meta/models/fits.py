@@ -905,9 +905,14 @@ def empty_pooled_frame(metric: str | None, dependence: str = "aggregate") -> pd.
     return pd.DataFrame(columns=base + list(MULTILEVEL_COLUMNS) + extra)
 
 
+#: the pooled.csv rows of each test of ``pooling.tests``: a three-level model's ``knha`` is rma.mv's ``t``
+POOLED_TESTS = {"knha": ("knha", "t")}
+
+
 def main_row(pooled: pd.DataFrame, main_method: str, test=None) -> dict:
     """The pooled row the report, forest plots and captions quote: the main method with the first
-    of ``test`` (a test or a list in order of preference) that it has, else its first row, else the
+    of ``test`` (a test or a list in order of preference, e.g. ``pooling.tests``; ``knha`` finds a
+    three-level model's ``t`` row, :data:`POOLED_TESTS`) that it has, else its first row, else the
     table's first row (e.g. a three-level model when the main method is not REML or ML); ``{}``
     for an empty table."""
     if pooled is None or len(pooled) == 0:
@@ -915,7 +920,7 @@ def main_row(pooled: pd.DataFrame, main_method: str, test=None) -> dict:
     rows = pooled[pooled["method"] == main_method] if "method" in pooled else pooled.iloc[:0]
     preferences = [test] if isinstance(test, str) else list(test or [])
     for choice in preferences:
-        chosen = rows[rows["test"] == choice] if "test" in rows else rows.iloc[:0]
+        chosen = rows[rows["test"].isin(POOLED_TESTS.get(choice, (choice,)))] if "test" in rows else rows.iloc[:0]
         if len(chosen):
             return chosen.iloc[0].to_dict()
     return (rows if len(rows) else pooled).iloc[0].to_dict()
@@ -943,16 +948,13 @@ def headline_test(config: dict) -> str:
     influence, cumulative, risk-of-bias subsets) have the headline's test and intervals, as metafor's
     ``leave1out``, ``influence`` and ``cumul`` refit an ``rma(..., test = "knha")`` model with ``test = x$test``.
 
-    Aggregated studies: the first of ``pooling.tests``, ``adhoc`` for ``knha`` under ``pooling.knha_adhoc``
-    (pooled.csv's ``knha`` rows are then metafor's ``adhoc``). Three-level model: pooled.csv has rows ``z`` and
-    ``t`` (rma.mv's test in place of Knapp-Hartung) and main_row finds no ``knha`` row, so ``z`` when
-    ``pooling.tests`` lists it, else ``knha`` (:func:`fit` makes it rma.mv's ``t``)."""
+    The first of ``pooling.tests``: ``adhoc`` for ``knha`` under ``pooling.knha_adhoc`` with aggregated studies
+    (pooled.csv's ``knha`` rows are then metafor's ``adhoc``); a three-level model's ``knha`` is rma.mv's ``t``
+    (:func:`fit` makes it so; pooled.csv's ``t`` row, which main_row finds for ``knha``)."""
     pooling = config.get("pooling", {})
-    tests = list(pooling.get("tests") or ("z", "knha"))
-    if config.get("dependence", "aggregate") == "multilevel":
-        return "z" if "z" in tests else "knha"
-    first = tests[0]
-    return "adhoc" if first == "knha" and pooling.get("knha_adhoc", False) else first
+    first = list(pooling.get("tests") or ("z", "knha"))[0]
+    three_level = config.get("dependence", "aggregate") == "multilevel"
+    return "adhoc" if first == "knha" and pooling.get("knha_adhoc", False) and not three_level else first
 
 
 def fit_options(config: dict, family: str) -> dict:

@@ -100,6 +100,22 @@ def missing_main_choices(table: pd.DataFrame, main: dict) -> list[str]:
     return missing
 
 
+def unmarked_warning(table: pd.DataFrame, main: dict, dependence: str = "aggregate",
+                     three_level_method: str = "REML") -> str:
+    """The log's warning when no specification of ``table`` has ``main``'s choices (:func:`missing_main_choices`),
+    ``""`` otherwise. Under ``dependence: multilevel`` without three-level specifications ``main`` is the aggregated
+    model, marked in place of the main analysis, the three-level model (``three_level_method``: multilevel.method),
+    and the warning says so (it called the aggregated model the main analysis)."""
+    missing = "; ".join(missing_main_choices(table, main))
+    if not missing:
+        return ""
+    if dependence == "multilevel" and main.get("aggregate_method") != "multilevel":
+        return (f"the main analysis is the three-level {three_level_method} model, which is no specification (add "
+                f"multilevel to multiverse.aggregate_methods for one); the aggregated model marked in its place has "
+                f"{missing}, which no specification has: not marked")
+    return f"no specification is the main analysis, which has {missing}: not marked"
+
+
 def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, main: dict | None = None,
                         labels: dict | None = None, dependence: str = "aggregate"):
     """The figure: sorted estimates with intervals over a panel of the choices (one row per option); a subset

@@ -293,9 +293,11 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     if config.get("dependence") == "multilevel":
         multilevel = config.get("multilevel", {})
         estimator = multilevel.get("method", "REML")
-        # pooled.csv's rows: z if asked for, rma.mv's t in place of Knapp-Hartung, CR2 with multilevel.robust
-        named = (["Wald-type z tests"] if "z" in tests else []) + (
-            ["t tests with k \u2212 1 degrees of freedom (k effect sizes)"] if {"knha", "t"} & set(tests) else [])
+        # pooled.csv's rows in the order of pooling.tests (the first is the headline's): z, rma.mv's t in place of
+        # Knapp-Hartung; CR2 with multilevel.robust
+        t_tests = "t tests with k \u2212 1 degrees of freedom (k effect sizes)"
+        names = {"z": "Wald-type z tests", "knha": t_tests, "t": t_tests}
+        named = list(dict.fromkeys(names[test] for test in tests if test in names))
         tests_text = " and ".join(named)
         if multilevel.get("robust", True):
             tests_text += ((", and " if named else "") + "cluster-robust (CR2) standard errors with Satterthwaite "
@@ -369,7 +371,10 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                       else "an effect and heterogeneity")
         sentences.append(f"Robust Bayesian model averaging ({'RoBMA-PSMA; ' if bias else ''}Barto\u0161 et al., 2023) "
                          f"averaged models with and without {components}, weighted by their posterior probabilities.")
-    if "multiverse" in stages:
+    from alliance_meta.analyses.multiverse import no_specification_note
+
+    # multiverse lists of no specification (methods and priors empty) leave the multiverse out: no sentence
+    if "multiverse" in stages and not no_specification_note(config.get("multiverse") or {}):
         sentences.append("A multiverse analysis (Voracek et al., 2019) refitted the pooled model under every "
                          "combination of the specification choices.")
         composites = config.get("multiverse", {}).get("aggregate_methods", ["gls", "mean"])
