@@ -312,3 +312,16 @@ def test_risk_of_bias_of_a_custom_tool_with_capitalised_levels():
     tool = {"tool": "custom", "domains": ["selection"], "levels": ["Good", "Fair", "Poor"]}
     row = summary_of_findings("outcome", "z", ROW, ANALYSIS, rated, BIAS, None, {"start": "high"}, tool).iloc[0]
     assert row["risk_of_bias_downgrade"] == -1 and "53% of the weight" in row["risk_of_bias_reason"]
+
+
+def test_a_poorly_identified_step_function_model_does_not_downgrade_for_publication_bias():
+    """A step-function model the Results leave out as poorly identified (selection_models.csv's note) downgraded
+    publication bias all the same when its LRT p < .05 and its CI included the null."""
+    from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
+
+    selection = pd.DataFrame({"type": ["stepfun"], "lrt_p": [0.01], "ci_lower": [-0.05], "ci_upper": [0.3],
+                              "note": [f"{POORLY_IDENTIFIED}: its standard error 1.2 is larger than the spread"]})
+    row = sof(selection=selection)
+    assert row["publication_bias_downgrade"] == 0
+    assert "step-function selection model not used (poorly identified)" in row["publication_bias_reason"]
+    assert sof(selection=selection.assign(note=""))["publication_bias_downgrade"] == -1

@@ -23,7 +23,7 @@ Rules:
   ``grade.optimal_information_events`` (300) instead, where every study has a table.
 - publication bias (k >= 10 studies, of a three-level fit too; fewer: not assessed): Egger's test p < .10, or the step-function
   selection model's likelihood-ratio test p < .05 with its adjusted CI including the null while the
-  unadjusted does not, -> -1.
+  unadjusted does not (a step-function model noted poorly identified, which the Results leave out, is not used), -> -1.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.inputs.options import settings_alias
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
@@ -225,7 +226,9 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             break
     if selection is not None and (selection["type"] == "stepfun").any():
         step = selection[selection["type"] == "stepfun"].iloc[0]
-        if is_finite(step.get("lrt_p")) and is_finite(step.get("ci_lower")):
+        if POORLY_IDENTIFIED in str(step.get("note") or ""):  # left out of the Results' range as well (report.text)
+            reasons.append("step-function selection model not used (poorly identified)")
+        elif is_finite(step.get("lrt_p")) and is_finite(step.get("ci_lower")):
             flips = (_includes(step["ci_lower"], step["ci_upper"])
                      and not _includes(row["ci_lower"], row["ci_upper"]))
             found |= bool(step["lrt_p"] < 0.05 and flips)
