@@ -586,3 +586,12 @@ def test_checking_the_default_plot_colours_and_font_imports_no_matplotlib():
             "print('matplotlib' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_hints_fit_the_key_a_correlation_a_mapping_a_spelling_of_a_generic_font():
+    """aggregate_rho: 50 (a correlation, -1..1) was told to write 0.5 "a proportion"; prediction_values: [year] (a
+    mapping) to write it without brackets; font_family: sans serif (matplotlib's spelling too) was not installed."""
+    assert check_config({"aggregate_rho": 50}, SCHEMA) == ["aggregate_rho: 50 is greater than the maximum of 1"]
+    problems = check_config({"prediction_values": ["year"]}, SCHEMA)
+    assert len(problems) == 1 and "without brackets" not in problems[0]
+    assert check_config({"plots": {"font_family": "sans serif"}}, SCHEMA) == []

@@ -404,11 +404,12 @@ def _describe(error, root: dict) -> list[str]:
             return [f"{path}: is empty; write [] for none, or the values as a list: [a, b]"]
         hint = (f"; write it as a list: [{error.instance}]" if "array" in wanted  # `families: outcome`
                 and isinstance(error.instance, (str, int, float)) and not isinstance(error.instance, bool) else "")
-        if "array" not in wanted and isinstance(error.instance, list) and len(error.instance) == 1:
+        if not {"array", "object"} & set(wanted) and isinstance(error.instance, list) and len(error.instance) == 1:
             hint = f"; write it without brackets: {error.instance[0]}"  # dependence: [multilevel]
         return [f"{path}: {error.instance!r} is not {' or '.join(_article(t) for t in wanted)}"
                 f"{_unreadable_hint(error.instance, wanted) or hint or _type_hint(error.instance, wanted, error.schema)}"]
     if (kind in ("maximum", "exclusiveMaximum") and error.validator_value == 1 and not path.endswith("]")
+            and 0 in (error.schema.get("minimum"), error.schema.get("exclusiveMinimum"))  # not a correlation's -1..1
             and isinstance(error.instance, (int, float)) and error.instance in range(2, 101)):  # hdi_prob: 95
         return [f"{path}: {error.message}; write {error.instance / 100:g} (a proportion, not a percentage)"]
     return [f"{path}: {error.message}"]
@@ -598,7 +599,7 @@ def colour_problem(key: str, value) -> str | None:
 #: every Snakemake start (the main process imports no matplotlib otherwise).
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 #: Font families matplotlib resolves itself (rcParams font.<family> lists), and the font it ships (the default).
-GENERIC_FONTS = ("serif", "sans-serif", "sans", "monospace", "cursive", "fantasy")
+GENERIC_FONTS = ("serif", "sans-serif", "sans", "sans serif", "monospace", "cursive", "fantasy")
 BUNDLED_FONT = "DejaVu Sans"
 
 
