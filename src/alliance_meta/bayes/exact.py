@@ -238,7 +238,7 @@ class NormalMixture:
     def hdi(self, prob: float = 0.95, transform=None) -> tuple[float, float]:
         """Highest-density interval of X (or of an increasing transform f(X)), on the X scale: the shortest
         interval of mass ``prob`` (:func:`shortest_interval`), also where it ends at a bound of f (r_new of one
-        study: up to .999997, tests/test_bayes_exact.py).
+        study: up to within 1e-5 of r = 1, tests/test_bayes_exact.py).
 
         The shortest of 1,001 candidate intervals (on interpolated quantiles) is refined by
         solving density(lower) = density(upper) for the lower tail probability (Brent)."""

@@ -131,7 +131,7 @@ def derived_draws(beta0, tau, eta_new, metric: str, s2: float, thresholds) -> di
     return out
 
 
-def scale_transform(metric: str, key: str):
+def back_transformation(metric: str, key: str):
     """The map from the analysis metric to the back-transformed row ``key`` (``r``; ``or``) of the pooled table."""
     return lambda x: back_transform(x, metric)[key]
 
@@ -143,8 +143,8 @@ def reported_centres(mixture: NormalMixture, metric: str, quantile=None) -> dict
     (:func:`is_central`) the median (``exact_median``: the transform of mu's, from ``quantile``, default the
     mixture's)."""
     quantile = mixture.quantile if quantile is None else quantile
-    return {key: float(scale_transform(metric, key)(quantile(0.5))) if is_central(key, metric)
-            else mixture.expect(scale_transform(metric, key)) for key in back_transform(0.0, metric)}
+    return {key: float(back_transformation(metric, key)(quantile(0.5))) if is_central(key, metric)
+            else mixture.expect(back_transformation(metric, key)) for key in back_transform(0.0, metric)}
 
 
 def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: float = 0.95) -> pd.DataFrame:
@@ -155,10 +155,10 @@ def exact_rows(post: ExactPosterior, metric: str, s2: float, thresholds, prob: f
         rows["i2"] = post.tau_summary(lambda t: 100 * t**2 / (t**2 + s2), prob)
     keys = list(back_transform(0.0, metric))
     for key in keys:
-        rows[key] = mu.summary(scale_transform(metric, key), prob)
+        rows[key] = mu.summary(back_transformation(metric, key), prob)
     rows["theta_new"] = new.summary(prob=prob)
     for key in keys:
-        rows[f"{key}_new"] = new.summary(scale_transform(metric, key), prob)
+        rows[f"{key}_new"] = new.summary(back_transformation(metric, key), prob)
     for name, orders in POWER_MOMENTS.items():
         rows[name].update(_power_moments(post, name, orders))
     if "or" in keys:
