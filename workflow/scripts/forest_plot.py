@@ -12,7 +12,8 @@ from alliance_meta.plots.provenance import figure_note
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "forest_plot")
 data = read_table(snakemake.input.data)
-row = main_row(read_table(snakemake.input.pooled), snakemake.params.main_method, list(snakemake.params.tests))
+row = main_row(read_table(snakemake.input.pooled), snakemake.params.main_method,
+               getattr(snakemake.params, "tests", None))  # the first of pooling.tests that the table has
 logger.info("forest plot: k = %d, %s (%s test)", len(data), row.get("method"), row.get("test"))
 options = ForestOptions.from_config(getattr(snakemake.params, "plots", None),
                                     getattr(snakemake.params, "risk_of_bias", None))
