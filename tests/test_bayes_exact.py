@@ -238,8 +238,8 @@ def test_moments_of_tau_that_do_not_exist_are_infinite_not_a_truncated_number(pr
     assert rows.loc["tau2", "exact_mean"] == rows.loc["tau2", "exact_sd"] == math.inf
     assert rows.loc["tau2", "exact_note"] == (
         f"the mean and SD of tau2 do not exist: under the {prior.describe()} prior on tau with k = 1 the tail of its "
-        "posterior falls too slowly; its median and intervals (median, eti_lower, eti_upper; hdi_lower, hdi_upper) "
-        "describe it")
+        "posterior falls too slowly; its median and equal-tailed interval (median, eti_lower, eti_upper) describe it, "
+        "as the Bayes table gives them")
     assert math.isfinite(rows.loc["theta_new", "exact_mean"]) and rows.loc["theta_new", "exact_sd"] == math.inf
     assert np.isfinite(rows.loc["tau2", ["exact_hdi_lower", "exact_hdi_upper"]].astype(float)).all()
     # with six studies every moment of tau^2 up to the fourth exists: the numbers stay
@@ -247,6 +247,50 @@ def test_moments_of_tau_that_do_not_exist_are_infinite_not_a_truncated_number(pr
     assert np.isfinite(six.loc[["tau", "tau2", "theta_new"], ["exact_mean", "exact_sd"]].astype(float)).all().all()
     assert all(prior.tau_moment_finite(m, Y.size) for m in (1, 2, 4))
     assert TauPrior("half_normal", 0.5).tau_moment_finite(4, 1)
+
+
+@pytest.mark.parametrize("prior", [TauPrior("half_cauchy", 0.5), TauPrior.from_config("rhodes2015_mental_health")])
+def test_a_power_of_tau_without_an_sd_is_reported_by_its_median_and_equal_tailed_interval(prior):
+    """One study under a half-Cauchy or log-t prior: tau has a mean but no SD (tau_moment_finite), so the mean of
+    its draws has no CLT (one run of .test/one_study: 0.581, exact 0.641). The Results and the Bayes table quoted
+    that mean while the warning said the median and intervals describe it: they give tau's median and equal-tailed
+    interval as is_central says (tau2, theta_new too); with six studies, and for mu, the means as before."""
+    import pandas as pd
+
+    from alliance_meta.bayes.summaries import combine, exact_rows, is_central
+    from alliance_meta.report.tables import CENTRAL_MARK, manuscript_table
+    from alliance_meta.report.text import bayes_sentence
+
+    def frame(y, v):  # bayes.csv with the exact summaries as the draws' (their mean off by 10% for tau)
+        exact = exact_rows(exact_posterior(y, v, prior), "z", typical_within_variance(v), ())
+        exact = exact[exact["parameter"].isin(["mu", "tau", "tau2", "theta_new"])]
+        mcmc = pd.DataFrame({"parameter": exact["parameter"], "mean": 0.9 * exact["exact_mean"].clip(upper=5.0),
+                             "sd": 1.0, "mcse_mean": 0.05, "r_hat": 1.0, "ess_bulk": 1000.0, "ess_tail": 1000.0})
+        for stat in ("hdi_lower", "hdi_upper", "median", "eti_lower", "eti_upper"):
+            mcmc[stat] = exact[f"exact_{stat}"].to_numpy()
+        return combine(mcmc, exact, 0, 1000, 1.01, 400)
+
+    one = frame(Y[:1], V[:1])
+    tau = one.set_index("parameter").loc["tau"]
+    assert math.isfinite(tau["exact_mean"]) and tau["exact_sd"] == math.inf
+    assert tau["warning"].endswith("its median and equal-tailed interval (median, eti_lower, eti_upper) describe "
+                                   "it, as the Results and the Bayes table give them")
+    text = bayes_sentence(one, "z", studies=1)
+    assert text.startswith("Bayesian random-effects model (posterior means; for \u03c4 the median): ")
+    assert (f"posterior median of \u03c4 = {tau['median']:.3f}, 95% equal-tailed CrI [{tau['eti_lower']:.3f}, "
+            f"{tau['eti_upper']:.3f}] (one study") in text
+    assert f"{tau['mean']:.3f}" not in text
+    table = manuscript_table("bayes", one, "z")
+    rows = {row[0]: row for row in table.rows}
+    assert rows["\u03c4" + CENTRAL_MARK][1:4] == [f"{tau['median']:.3f}", "\u221e",
+                                                   f"[{tau['eti_lower']:.3f}, {tau['eti_upper']:.3f}]"]
+    assert {"\u03c4\u00b2" + CENTRAL_MARK, "\u03b8 (new study)" + CENTRAL_MARK, "\u03bc"} <= set(rows)
+    assert "equal-tailed interval (in the HDI column): the SD of the posterior does not exist" in table.note
+    # six studies: every moment exists, the means and HDIs as before
+    six = frame(Y, V)
+    assert not any(is_central(p, "z", sd) for p, sd in zip(six["parameter"], six["exact_sd"]))
+    assert "\u03c4 = " in bayes_sentence(six, "z") and "median" not in bayes_sentence(six, "z")
+    assert CENTRAL_MARK not in str(manuscript_table("bayes", six, "z").rows)
 
 
 @pytest.mark.parametrize(("metric", "name"), [("z", "Fisher's z"), ("smd", "Hedges' g"), ("log_or", "log odds ratio")])

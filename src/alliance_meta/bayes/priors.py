@@ -115,7 +115,10 @@ class TauPrior:
         normal-normal model falling as tau^-k (its covariance diag(v + tau^2) + X S X' under proper normal
         priors on the coefficients). A half-Cauchy tail ~ tau^-2 leaves tau^-(k+2): finite iff m < k + 1; a
         log-t prior on log(tau^2) has the tail tau^-1 (log tau)^-(df+1): finite iff m <= k; half-normal and
-        log-normal tails outweigh every power. With one study and a half-Cauchy prior, tau^2 has no mean."""
+        log-normal tails outweigh every power. So with one study (k = 1) under a half-Cauchy prior (tail tau^-3)
+        or a log-t prior (tau^-2 (log tau)^-(df+1)) tau has a mean (m = 1) but no SD (m = 2), tau^2 no mean, and
+        theta_new = mu + tau eta a mean but no SD; under a half-normal or log-normal prior every moment exists
+        (tests/test_bayes_exact.py checks the rule against integrals of the posterior truncated ever further out)."""
         if self.family == "half_cauchy":
             return m < k + 1
         if self.family == "log_t":

@@ -40,17 +40,28 @@ CENTRAL_ROWS = ("or", "or_new")
 AGREEMENT_MCSE = 4.0
 
 
-def is_central(parameter: str, metric: str) -> bool:
-    """Whether the outputs summarise row ``parameter`` by its median and equal-tailed interval
-    (:data:`CENTRAL_ROWS` of a log-OR family), not by its mean and HDI."""
-    return metric == "log_or" and parameter in CENTRAL_ROWS
+def is_central(parameter: str, metric: str | None, exact_sd: float = math.nan) -> bool:
+    """Whether the outputs summarise row ``parameter`` by its median and equal-tailed interval, not by its mean and
+    HDI: the odds ratios of a log-OR family (:data:`CENTRAL_ROWS`), and a power of tau (:data:`POWER_MOMENTS`:
+    ``tau``, ``tau2``, ``theta_new``) whose posterior SD does not exist (``exact_sd`` inf; one study under a
+    half-Cauchy or log-t prior, :meth:`TauPrior.tau_moment_finite`): the mean of its draws then has no CLT and no
+    MCSE (one run of .test/one_study under half-Cauchy(0.5): tau 0.581, exact 0.641), its median always exists."""
+    return ((metric == "log_or" and parameter in CENTRAL_ROWS)
+            or (parameter in POWER_MOMENTS and exact_sd == math.inf))
+
+
+#: where the outputs give a central row (:func:`is_central`; the others: the Bayes table only)
+CENTRAL_OUTPUTS = {"or": "as the Bayes table and the forest plot give them",
+                   "or_new": "as the Bayes table and the forest plot give them",
+                   "tau": "as the Results and the Bayes table give them"}
 
 
 def missing_moment_note(missing: str, parameter: str, cause: str, metric: str | None = None) -> str:
     """The ``warning`` of a row whose mean and SD (``missing``: "the mean and SD", "the SD") do not exist, and what
     describes it instead: the summaries the outputs give it (:func:`is_central`), which always exist."""
-    instead = ("its median and equal-tailed interval (median, eti_lower, eti_upper) describe it, as the Bayes table "
-               "and the forest plot give them" if metric is not None and is_central(parameter, metric) else
+    where = CENTRAL_OUTPUTS.get(parameter, "as the Bayes table gives them")
+    instead = (f"its median and equal-tailed interval (median, eti_lower, eti_upper) describe it, {where}"
+               if is_central(parameter, metric, math.inf) else
                "its median and intervals (median, eti_lower, eti_upper; hdi_lower, hdi_upper) describe it")
     verb = "does" if missing == "the SD" else "do"
     return f"{missing} of {parameter} {verb} not exist: {cause}; {instead}"

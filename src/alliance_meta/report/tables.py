@@ -621,9 +621,9 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     HDI, R-hat and effective sample sizes. The Bayes factors (``bf_*``, computed exactly only: ``exact_mean``)
     stand in the Mean column; a mean or SD the exact posterior finds infinite (``exact_mean``/``exact_sd`` inf,
     e.g. the SD of or_new under a half-normal prior) is shown as ∞, not as the MCMC draws' finite sample value."""
-    from alliance_meta.bayes.summaries import is_central
+    from alliance_meta.bayes.summaries import CENTRAL_ROWS, is_central
 
-    rows, bayes_factors, infinite, central = [], [], [], []
+    rows, bayes_factors, infinite, central, heavy = [], [], [], [], []
     for row in frame.to_dict("records"):
         name = str(row["parameter"])
         if name.startswith("bf_"):
@@ -634,9 +634,9 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
         mean, sd = (row.get("exact_" + key) if _infinite(row.get("exact_" + key)) else row.get(key)
                     for key in ("mean", "sd"))
         label, keys = bayes_parameter_name(name), ("hdi_lower", "hdi_upper")
-        if is_central(name, metric) and is_finite(row.get("median")):
-            # the odds ratio as the Results and the forest plot give it: median and equal-tailed interval
-            central.append(label)
+        if is_central(name, metric, row.get("exact_sd", math.nan)) and is_finite(row.get("median")):
+            # as the Results (and the forest plot) give it: median and equal-tailed interval
+            (central if name in CENTRAL_ROWS else heavy).append(label)
             label, mean, keys = label + CENTRAL_MARK, row["median"], ("eti_lower", "eti_upper")
         lower, upper = (_posterior_number(name, row.get(key)) for key in keys)
         if _infinite(mean) or _infinite(sd):
@@ -659,9 +659,14 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
                  f"{probability_percent(settings.hdi_prob)}% equal-tailed interval (in the HDI column), the exponentials "
                  "of those of \u03bc (\u03b8): unlike an HDI they are invariant under exp, and they exist where the "
                  "mean of a new study's odds ratio does not; the Results and the forest plot give the same.")
+    if heavy:
+        note += (f" {CENTRAL_MARK} {listed(heavy)}: the posterior median (in the Mean column) and the "
+                 f"{probability_percent(settings.hdi_prob)}% equal-tailed interval (in the HDI column): the SD of "
+                 "the posterior does not exist (its tail falls too slowly with so few studies), so the mean of the "
+                 "draws has no reliable error.")
     if infinite:
         note += (f" \u221e: the exact posterior moment of {', '.join(infinite)} is infinite (heavy tail); the "
-                 f"{'interval' if central else 'HDI'} describes it.")
+                 f"{'interval' if central or heavy else 'HDI'} describes it.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note)
 
 

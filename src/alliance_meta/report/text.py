@@ -409,9 +409,11 @@ def _failed_fits(failed: pd.DataFrame) -> str:
 
 def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95,
                    studies: float | None = None, composites: bool = False) -> str:
-    """Posterior mean and HDI of mu (also back-transformed) and of tau; ``hdi_prob`` (bayes.hdi_prob) is
-    printed as the HDI's level when it is not the default 0.95. With one study (``studies`` = 1) the sentence
-    says that tau's posterior comes from its prior: one study holds no information on heterogeneity.
+    """Posterior mean and HDI of mu (also back-transformed) and of tau (the median and equal-tailed interval of a
+    row :func:`alliance_meta.bayes.summaries.is_central` names: a log-OR family's OR, tau without an SD);
+    ``hdi_prob`` (bayes.hdi_prob) is printed as the HDI's level when it is not the default 0.95. With one study
+    (``studies`` = 1) the sentence says that tau's posterior comes from its prior: one study holds no information
+    on heterogeneity.
     ``composites``: the model of a three-level review's study composites (:data:`OF_COMPOSITES`)."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
@@ -420,7 +422,7 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
     rows = {row.parameter: row for row in bayes.itertuples()}
     show = display(metric)
     hdi = "HDI" if math.isclose(hdi_prob, 0.95) else f"{probability_percent(hdi_prob)}% HDI"
-    parts, what = [], "posterior means"
+    parts, medians = [], []  # the symbols given by their median (is_central)
     if "mu" in rows:
         mu = rows["mu"]
         # bayes.csv's back-transformed row (r, or): the posterior mean and HDI of the draws of tanh(mu) or
@@ -433,7 +435,7 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
             parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior median of {show.symbol} = "
                          f"{number(scale.median)}, {probability_percent(hdi_prob)}% equal-tailed CrI "
                          f"[{number(scale.eti_lower)}, {number(scale.eti_upper)}]")
-            what = f"posterior means; for {show.symbol} the median"
+            medians.append(show.symbol)
         elif scale is not None:
             parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior mean of {show.symbol} = "
                          f"{number(scale.mean)}, {hdi} [{number(scale.hdi_lower)}, {number(scale.hdi_upper)}]")
@@ -445,12 +447,20 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
                          f"{show.interval(mu.hdi_lower, mu.hdi_upper)} on the {show.symbol} scale")
     if "tau" in rows:
         tau = rows["tau"]
-        parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, {hdi} [{apa_number(tau.hdi_lower, 3)}, "
-                     f"{apa_number(tau.hdi_upper, 3)}]")
+        if is_central("tau", metric, getattr(tau, "exact_sd", math.nan)) and is_finite(getattr(tau, "median", None)):
+            # no posterior SD (one study under a heavy-tailed prior): the median, as the table gives it
+            parts.append(f"posterior median of \u03c4 = {apa_number(tau.median, 3)}, "
+                         f"{probability_percent(hdi_prob)}% equal-tailed CrI [{apa_number(tau.eti_lower, 3)}, "
+                         f"{apa_number(tau.eti_upper, 3)}]")
+            medians.append("\u03c4")
+        else:
+            parts.append(f"\u03c4 = {apa_number(tau.mean, 3)}, {hdi} [{apa_number(tau.hdi_lower, 3)}, "
+                         f"{apa_number(tau.hdi_upper, 3)}]")
         if is_finite(studies) and float(studies) == 1:
             parts[-1] += (" (one study: the data hold no information on heterogeneity, so the posterior of "
                           "\u03c4 comes from its prior alone)")
     model = f"Bayesian random-effects model{OF_COMPOSITES if composites else ''}"
+    what = "posterior means" + (f"; for {listed(medians)} the median" if medians else "")
     return (f"{model} ({what}): " + "; ".join(parts) + ".") if parts else ""
 
 
