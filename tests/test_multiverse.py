@@ -168,6 +168,24 @@ def test_the_curve_draws_the_r_column(table):
     plt.close(figure)
 
 
+def test_the_curve_takes_its_columns_from_the_display_scale_and_the_back_transforms(table):
+    """The curve's columns came from a table of its own ({"z": "r", "log_or": "or"}) beside SCALES' symbol and
+    back_transform's keys; an SMD family looked for "None", "None_ci_lower" and "None_ci_upper" and drew g only as
+    no such column exists. displayed_prefix says there is none: g is drawn though the table has r and or."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.engines.transforms import OddsRatioD
+    from alliance_meta.plots.multiverse import specification_curve
+    from alliance_meta.plots.style import displayed_prefix
+
+    assert [displayed_prefix(metric) for metric in ("z", "log_or", "smd", OddsRatioD(), None, "r")] == [
+        "r", "or", None, None, None, None]
+    figure = specification_curve(table.assign(**{"or": 1.0, "or_ci_lower": 0.5, "or_ci_upper": 2.0}), "smd", 95, {})
+    dots = figure.axes[0].collections[1].get_offsets()[:, 1]
+    np.testing.assert_array_equal(dots, np.sort(table["estimate"].dropna().to_numpy(float), kind="stable"))
+    plt.close(figure)
+
+
 @pytest.mark.parametrize("metric", ["smd", "log_or"])
 def test_a_bayesian_specification_s_odds_ratio_is_the_one_bayes_csv_reports(effect_sizes, specs, metric):
     """The OR of a Bayesian specification: a log-OR family's posterior median (bayes.csv's exact_median, what the
@@ -521,3 +539,25 @@ def test_a_multiverse_without_methods_and_priors_says_why_it_has_no_specificatio
 
     assert "A multiverse analysis" in methods_paragraph({}, {"multiverse"}, {})
     assert "multiverse" not in methods_paragraph({"multiverse": {"methods": [], "priors": []}}, {"multiverse"}, {})
+
+
+def test_a_three_level_only_multiverse_says_why_it_has_no_specification(effect_sizes):
+    """aggregate_methods [multilevel] alone takes REML or ML and no prior (no Bayesian three-level model): with
+    methods [] and priors, 0 specifications without a warning and a Methods sentence of a multiverse analysis, as
+    no_specification_note counted the priors; its note now agrees with specifications() in every such case."""
+    from alliance_meta.analyses.multiverse import no_specification_note, specifications
+    from alliance_meta.report.methods import methods_paragraph
+
+    base = {"aggregate_methods": ["multilevel"], "aggregate_rhos": [0.5], "subsets": [], "outliers": ["none"],
+            "publication": ["all"], "minimum_n": [0]}
+    settings = {**base, "methods": []}
+    assert no_specification_note(settings) == (
+        "multiverse.methods is empty; multiverse.aggregate_methods is [multilevel] alone, whose three-level "
+        "specifications take no prior (there is no Bayesian three-level model): the multiverse has no specification "
+        "(frequentist ones need methods and tests, three-level ones REML or ML, Bayesian ones priors and a study "
+        "composite (gls, mean) in aggregate_methods), so multiverse.csv is empty")
+    assert "multiverse" not in methods_paragraph({"multiverse": settings}, {"multiverse"}, {})
+    for change in ({}, {"methods": ["DL"]}, {"methods": ["DL"], "priors": []}, {"methods": ["ML"]},
+                   {"aggregate_methods": ["multilevel", "gls"]}, {"methods": ["DL"], "aggregate_methods": ["mean"]}):
+        config = {**settings, **change}
+        assert specifications(config, effect_sizes).empty == bool(no_specification_note(config)), change

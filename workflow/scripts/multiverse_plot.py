@@ -16,8 +16,9 @@ logger = setup_logging(snakemake.log[0], f"multiverse_plot_{snakemake.wildcards.
 table = read_specifications(snakemake.input.table)
 effect_sizes = read_table(snakemake.input.effect_sizes)
 if table.empty:  # e.g. the config lists none (analyses.multiverse.no_specification_note, in the checkpoint's log)
-    logger.warning("no specification (multiverse.methods, tests, priors; minimum_k): placeholder figure")
-    figure = message_figure("No specification (see multiverse.methods, tests, priors and minimum_k)")
+    logger.warning("no specification (multiverse.methods, tests, priors, aggregate_methods; minimum_k): "
+                   "placeholder figure")
+    figure = message_figure("No specification (see multiverse.methods, tests, priors, aggregate_methods and minimum_k)")
 elif table["estimate"].notna().sum() == 0:
     logger.warning("no fitted specification: placeholder figure")
     figure = message_figure("No specification could be fitted (too few studies)")

@@ -310,13 +310,26 @@ def row_mask(effect_sizes: pd.DataFrame, choices: dict, rob_tool=None) -> np.nda
 def no_specification_note(config: dict) -> str:
     """Why the ``multiverse`` section lists no specification at all (``""`` when it lists some): a frequentist one
     needs ``methods`` and ``tests``, a Bayesian one ``priors``; empty lists are how a review leaves the multiverse
-    out (multiverse.csv is then empty and its figure says so), which the log says instead of 0 silently."""
+    out (multiverse.csv is then empty and its figure says so), which the log says instead of 0 silently. With
+    ``aggregate_methods`` [multilevel] alone the pairings of :func:`specifications` leave only REML and ML of
+    ``methods`` and no prior (no exact posterior of a three-level model), so non-empty lists can give none too."""
     settings = {**DEFAULTS, **{key: value for key, value in config.items() if value is not None}}
-    if (settings["methods"] and settings["tests"]) or settings["priors"]:
+    composites = [method for method in settings["aggregate_methods"] if method != MULTILEVEL]
+    methods = [method for method in settings["methods"] if composites or method in MULTILEVEL_METHODS]
+    if (methods and settings["tests"]) or (settings["priors"] and composites):
         return ""
     empty = [f"multiverse.{key}" for key in ("methods", "tests", "priors") if not settings[key]]
-    return (f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: the multiverse has no specification "
-            "(frequentist ones need methods and tests, Bayesian ones priors), so multiverse.csv is empty")
+    reasons = [f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty"] * bool(empty)
+    three_level = [text for applies, text in (
+        (settings["methods"] and settings["tests"], "need REML or ML in multiverse.methods (it has neither)"),
+        (settings["priors"], "take no prior (there is no Bayesian three-level model)")) if applies and not composites]
+    if three_level:
+        reasons.append(f"multiverse.aggregate_methods is [{MULTILEVEL}] alone, whose three-level specifications "
+                       + " and ".join(three_level))
+    needs = ("Bayesian ones priors" if composites else
+             "three-level ones REML or ML, Bayesian ones priors and a study composite (gls, mean) in aggregate_methods")
+    return (f"{'; '.join(reasons)}: the multiverse has no specification (frequentist ones need methods and tests, "
+            f"{needs}), so multiverse.csv is empty")
 
 
 def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:

@@ -19,13 +19,10 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from alliance_meta.plots.style import (STYLE, column_name, display_scale, format_number, keep_inside,  # noqa: E402
-                                     metric_axis)
+from alliance_meta.plots.style import (STYLE, column_name, display_scale, displayed_prefix, format_number,  # noqa: E402
+                                     keep_inside, metric_axis)
 from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
 
-#: multiverse.csv's columns on the scale the figure shows (:func:`display_scale`): a Bayesian specification's centre
-#: there is bayes.csv's (the posterior mean of r), not the transform of its estimate (tanh of mu's mean)
-DISPLAYED = {"z": "r", "log_or": "or"}
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
 #: the legend of the marked specification: the main analysis, except under ``dependence: multilevel``, whose main
@@ -128,9 +125,12 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
     if (main or {}).get("aggregate_method") == "multilevel":  # the three-level main analysis is a specification
         dependence = "aggregate"
     label, transform, null = display_scale(metric)
-    shown = [f"{DISPLAYED.get(metric)}{suffix}" for suffix in ("", "_ci_lower", "_ci_upper")]
-    if not all(column in table for column in shown):  # g of an SMD family, or a table without them: transformed
-        shown = ["estimate", "ci_lower", "ci_upper"]
+    # multiverse.csv's columns on the scale shown: a Bayesian specification's centre there is bayes.csv's (the
+    # posterior mean of r), not the transform of its estimate (tanh of mu's mean)
+    prefix = displayed_prefix(metric)
+    shown = [f"{prefix}{suffix}" for suffix in ("", "_ci_lower", "_ci_upper")] if prefix is not None else []
+    if not shown or not all(column in table for column in shown):  # g of an SMD family, or a table without them
+        shown = ["estimate", "ci_lower", "ci_upper"]  # the analysis metric, transformed below
     fitted = table.loc[table["estimate"].notna()].sort_values(shown[0], kind="stable").reset_index(drop=True)
     choices = [c for c in table.columns[: list(table.columns).index("k")] if fitted[c].nunique() > 1]
     options = [(c, o) for c in choices for o in pd.unique(table[c]) if (c, o) not in IMPLIED]

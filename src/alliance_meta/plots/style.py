@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alliance_meta.engines.transforms import ByMetric  # noqa: E402
+from alliance_meta.engines.transforms import ByMetric, back_transform  # noqa: E402
 from alliance_meta.plots import previews, text_cache  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
@@ -136,6 +136,19 @@ def display_scale(metric: str | None):
     estimates as they are, of a fit without a metric)."""
     scale = UNNAMED_SCALE if metric is None else SCALES[metric]
     return scale.label, scale.to_display, scale.null_display
+
+
+def displayed_prefix(metric: str | None) -> str | None:
+    """The prefix of a table's back-transformed columns (:func:`back_transform`'s key, e.g. multiverse.csv's ``r``,
+    ``r_ci_lower``) that holds the scale the figures show (:data:`SCALES`' symbol): ``r`` of Fisher z, ``or`` of a
+    log odds ratio; None where they show the analysis metric itself (g, d of an SMD family) or have no metric."""
+    if metric is None:
+        return None
+    symbol = SCALES[metric].symbol.lower()
+    try:
+        return symbol if symbol in back_transform(0.0, metric) else None
+    except ValueError:  # a metric without back-transformations (psychometric r)
+        return None
 
 
 class _PlainLogFormatter(matplotlib.ticker.LogFormatter):
