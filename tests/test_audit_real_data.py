@@ -166,3 +166,22 @@ def test_the_main_specification_is_found_when_its_composite_choice_was_left_out(
                           "prior": ["none", "none"], "k": [10, 10]})
     marked = main_specification(table, {"aggregate_method": "mean", "aggregate_rho": 0.8, "method": "REML"})
     assert marked.tolist() == [True, False]
+
+
+def test_one_effect_size_per_study_keeps_a_composite_not_the_three_level_model():
+    """With one effect size per study every aggregate method gives the same data and one is kept. The first was
+    kept, so aggregate_methods [multilevel, gls] kept multilevel, which pairs with REML and ML only and with no
+    prior: the DL, PM and Bayesian specifications vanished without a word. A composite is kept instead."""
+    from alliance_meta.analyses import multiverse
+
+    rng = np.random.default_rng(5)
+    k = 8
+    rows = pd.DataFrame({"study_id": [f"S{i}" for i in range(k)], "yi": rng.normal(0.2, 0.1, k),
+                         "vi": rng.uniform(0.005, 0.03, k), "n": rng.integers(55, 400, k)})
+    settings = {"aggregate_methods": ["multilevel", "gls"], "aggregate_rhos": [0.5], "minimum_n": [0],
+                "publication": ["all"], "priors": [], "methods": ["DL", "REML"], "tests": ["z"],
+                "outliers": ["none"]}
+    specs = multiverse.specifications(settings, rows)
+    assert list(specs["aggregate_method"].unique()) == ["gls"] and sorted(specs["method"]) == ["DL", "REML"]
+    assert any("so only gls with rho 0.5 is specified (multilevel would take REML and ML alone" in note
+               for note in specs.attrs["notes"])

@@ -390,7 +390,7 @@ def _distinct_choices(effect_sizes: pd.DataFrame, settings: dict) -> tuple[list,
     """The ``minimum_n``, ``aggregate_methods`` and ``aggregate_rhos`` options that give different data, with a
     note for each option left out: a minimum n that every row with an n reaches keeps the same rows as the
     smaller one before it (rows without n aside), and when no study has two effect sizes every way of
-    combining them gives the same composites. (Counting such options made specifications that cannot
+    combining them gives the same composites (the first composite is kept, as multilevel pairs with fewer methods). (Counting such options made specifications that cannot
     differ: 8,856 for dat.molloy2014, of which 1,107 distinct.)"""
     notes: list[str] = []
     n = pd.to_numeric(effect_sizes["n"], errors="coerce") if "n" in effect_sizes else pd.Series(np.nan, effect_sizes.index)
@@ -405,9 +405,13 @@ def _distinct_choices(effect_sizes: pd.DataFrame, settings: dict) -> tuple[list,
             notes.append(f"minimum_n {value} left out: it keeps the same rows as minimum_n {same}")
     methods, rhos = list(settings["aggregate_methods"]), list(settings["aggregate_rhos"])
     if len(effect_sizes) and not effect_sizes["study_id"].duplicated().any() and len(methods) * len(rhos) > 1:
+        # a composite rather than multilevel, which pairs with REML and ML only and with no prior
+        kept_method = next((method for method in methods if method != MULTILEVEL), methods[0])
         notes.append(f"every study has one effect size: aggregate_methods and aggregate_rhos give the same data, "
-                     f"so only {methods[0]} with rho {rhos[0]} is specified")
-        methods, rhos = methods[:1], rhos[:1]
+                     f"so only {kept_method} with rho {rhos[0]} is specified"
+                     + (f" ({MULTILEVEL} would take REML and ML alone and no prior)"
+                        if kept_method != methods[0] else ""))
+        methods, rhos = [kept_method], rhos[:1]
     return kept, methods, rhos, notes
 
 
