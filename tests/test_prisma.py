@@ -282,3 +282,21 @@ def test_fewer_reports_than_studies_in_a_new_review_is_a_problem():
     assert arithmetic_problems(prisma_counts(block)) == [
         "prisma.included_reports (140) is fewer than prisma.included_studies (150): every included study has at "
         "least one report"]
+
+
+def test_simulated_counts_are_labelled_without_claiming_to_be_the_demo():
+    """prisma.simulated labelled the diagram 'SIMULATED counts (demo configuration)' and the report 'SIMULATED
+    counts from the demo configuration' on any config: a reviewer's placeholder counts, before the search is done,
+    were told they were the demo's. Both now say the counts are simulated, not whose."""
+    from alliance_meta.report.html import prisma_section
+
+    block = copy.deepcopy(DEMO)
+    figure = prisma_figure(prisma_counts(block))
+    drawn = [text.get_text() for text in figure.texts]
+    plt.close(figure)
+    section = prisma_section(prisma_counts(block), "data:image/png;base64,")
+    assert SIMULATED_LABEL in drawn and section.paragraph.startswith(SIMULATED_LABEL)
+    assert not any("demo" in text.lower() for text in [*drawn, section.paragraph])
+    assert section.figures and section.id == "prisma"
+    real = prisma_section(prisma_counts({**block, "simulated": False}), "data:image/png;base64,")
+    assert "SIMULATED" not in real.paragraph and real.paragraph.startswith("Databases and registers: 5,443 records")

@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 from alliance_meta.engines.transforms import family_metric
-from alliance_meta.inputs.prisma import flow_sentences, included_sentence, prisma_counts
+from alliance_meta.inputs.prisma import prisma_counts
 from alliance_meta.io import read_table, restore_formulas, setup_logging
 import pandas as pd
 
 from alliance_meta.report import methods_paragraph, render_report
 from alliance_meta.report.changes import read_snapshot
-from alliance_meta.report.html import ExtraSection, Figure, changes_section, coding_section, inline_image
+from alliance_meta.report.html import changes_section, coding_section, inline_image, prisma_section
 from alliance_meta.report.methods import run_facts, stages_run
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
 
@@ -44,13 +44,7 @@ results_tables = {Path(path).stem: path for path in inputs.tables if Path(path).
 extra_sections = []
 prisma = [path for path in inputs.images if Path(path).parent.name == "results" and Path(path).stem == "prisma"]
 if prisma:
-    counts = prisma_counts(config["prisma"])
-    extra_sections.append(ExtraSection(
-        "prisma", "Study selection (PRISMA 2020)",
-        ("SIMULATED counts from the demo configuration, showing the layout only. " if counts.simulated else "")
-        + f"{flow_sentences(counts)} Flow diagram of the config's prisma: counts (Page et al. 2021): "
-        f"{included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
-        figures=[Figure("PRISMA 2020 flow diagram", inline_image(prisma[0]))]))
+    extra_sections.append(prisma_section(prisma_counts(config["prisma"]), inline_image(prisma[0])))
 if "changes" in results_tables:
     # es_id as written (as the double-coding tables read it), not a number read back from a column with blanks
     extra_sections.append(changes_section(read_table(results_tables["changes"], text=["es_id"]),

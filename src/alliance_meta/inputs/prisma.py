@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+SIMULATED_LABEL = "SIMULATED counts: not the result of a real search"
+"""What the diagram and the report say of counts marked ``prisma.simulated``: the demo's, or a reviewer's
+placeholders before the search is done (the config cannot tell which, so neither is named)."""
+
 
 @dataclass(frozen=True)
 class OtherMethods:

@@ -21,12 +21,11 @@ import textwrap
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
-from alliance_meta.inputs.prisma import PrismaCounts
+from alliance_meta.inputs.prisma import SIMULATED_LABEL, PrismaCounts
 
 HEADER, PHASE, BOX, EDGE = "#fde9a9", "#a9c8e8", "#ffffff", "#000000"
 #: the optional columns (other methods, previous studies): grey, as in the template (PRISMA2020's 'Gainsboro')
 GREY_HEADER, GREY_BOX = "#dcdcdc", "#f0f0f0"
-SIMULATED_LABEL = "SIMULATED counts (demo configuration): not the result of a real search"
 FONT = 7.0
 BOX_WIDTH = 2.05  # inches: WRAP characters of FONT-point text (capitals, wide digits) and the padding
 WRAP = 36

@@ -464,6 +464,19 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
     return ExtraSection("changes", "Changes since the previous run", paragraph, tables)
 
 
+def prisma_section(counts, image: str) -> ExtraSection:
+    """"Study selection (PRISMA 2020)": the flow of the config's ``prisma:`` counts
+    (:class:`~alliance_meta.inputs.prisma.PrismaCounts`) and the diagram (``image``: the inlined PNG), simulated
+    counts labelled as the diagram labels them."""
+    from alliance_meta.inputs.prisma import SIMULATED_LABEL, flow_sentences, included_sentence
+
+    simulated = f"{SIMULATED_LABEL} (prisma: simulated: true in the config). " if counts.simulated else ""
+    return ExtraSection("prisma", "Study selection (PRISMA 2020)",
+                        f"{simulated}{flow_sentences(counts)} Flow diagram of the config's prisma: counts (Page et "
+                        f"al. 2021): {included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
+                        figures=[Figure("PRISMA 2020 flow diagram", image)])
+
+
 def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: dict[str, dict],
                   config: dict, provenance: dict, methods: str, absent_families=(),
                   families_left_out=(), earlier_outputs=(), sheet_notes=(), coding: CodingSection | None = None,
