@@ -162,6 +162,32 @@ def test_rows_are_matched_on_keys_and_every_disagreement_listed():
     assert list(table.index[-3:]) == ["setting", "yi", "vi"]
 
 
+def test_a_blank_icc_or_kappa_says_why():
+    """Both coders giving every study the same n (or leaving a column at 0) left the ICC blank in agreement.csv
+    without a word: it is 0/0 there (no variance between studies), not a missing computation."""
+    first = [{**row, "n": "50", "setting": "outpatient"} for row in CODER1[:3]]
+    second = [{**row, "n": "50", "setting": "outpatient"} for row in CODER2[1:3] + CODER2[:1]]
+    table = compare_coders(sheet(first), sheet(second)).agreement.set_index("column")
+    assert list(table.columns[-2:]) == ["n_one_coder", "note"]
+    assert math.isnan(table.loc["n", "icc"]) and table.loc["n", "note"] == (
+        "constant across studies (50 in every cell both coders filled): ICC undefined; the coders agree on every value")
+    assert math.isnan(table.loc["setting", "kappa"]) and table.loc["setting", "note"].startswith(
+        "constant across studies (outpatient in every cell both coders filled): kappa undefined")
+    assert table.loc["r", "note"] == "" and np.isfinite(table.loc["r", "icc"])  # a coefficient needs no note
+    assert table.loc["rater", "note"] == "" and np.isfinite(table.loc["rater", "kappa"])
+    one = compare_coders(sheet(first[:1]), sheet(second[:1])).agreement.set_index("column")
+    assert one.loc["n", "note"] == "one cell filled by both coders: the ICC needs two or more"
+    crossed = compare_coders(sheet([{**first[0], "n": "40"}, {**first[2], "n": "60"}]),
+                             sheet([{**second[0], "n": "60"}, {**second[2], "n": "40"}])).agreement.set_index("column")
+    assert math.isnan(crossed.loc["n", "icc"]) and crossed.loc["n", "note"] == (
+        "no variance between studies: ICC undefined; the coders disagree on 2 of 2 cells")
+    from alliance_meta.report.html import coding_section
+
+    written = table.reset_index().assign(note=lambda frame: frame["note"].replace("", np.nan))  # as read back
+    assert "; the note says why a coefficient is blank." in coding_section(
+        written, compare_coders(sheet(first), sheet(second)).disagreements, "coder2.csv").paragraph
+
+
 def test_only_the_cells_the_coders_typed_are_compared():
     """A column the pipeline adds (family, filled with outcome) is no row of the agreement table, and cells the
     pipeline derives in both sheets (an empty rob_overall, from the domains) are not compared; a column of the

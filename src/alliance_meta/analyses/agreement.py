@@ -48,7 +48,7 @@ from alliance_meta.wording import plural
 
 KEYS = ("study_id", "es_id")
 CODERS = ("coder1", "coder2")
-AGREEMENT_COLUMNS = ("column", "kind", "n_compared", "percent_agreement", "kappa", "ac1", "icc", "n_one_coder")
+AGREEMENT_COLUMNS = ("column", "kind", "n_compared", "percent_agreement", "kappa", "ac1", "icc", "n_one_coder", "note")
 DISAGREEMENT_COLUMNS = ("study_id", "es_id", "column", "coder1", "coder2", "sheet_row_coder1", "sheet_row_coder2",
                         "yi_coder1", "yi_coder2")
 CONVERTED = ("yi", "vi")
@@ -159,7 +159,8 @@ class CoderAgreement:
 
     ``agreement``: ``column``, ``kind`` (categorical / numeric), ``n_compared`` (cells both
     coders filled), ``percent_agreement`` (0-100), ``kappa``, ``ac1`` (categorical), ``icc``
-    (numeric), ``n_one_coder`` (cells only one coder filled). ``disagreements``: ``study_id``,
+    (numeric), ``n_one_coder`` (cells only one coder filled), ``note`` (why ``kappa`` or ``icc`` is blank:
+    :func:`undefined_note`). ``disagreements``: ``study_id``,
     ``es_id``, ``column``, ``coder1``, ``coder2`` (the cells; empty when not filled),
     ``sheet_row_coder1``, ``sheet_row_coder2`` (spreadsheet rows, header = 1), ``yi_coder1``,
     ``yi_coder2`` (for effect-size inputs); rows that only one coder has in a study both coded come
@@ -418,6 +419,8 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
             categories = None if vocabulary is None else list(dict.fromkeys([*vocabulary.values, *pair.ravel()]))
             row["kappa"] = cohen_kappa(pair[:, 0], pair[:, 1])
             row["ac1"] = gwet_ac1(pair, categories)  # over the vocabulary and any level outside it a coder wrote
+        blank = np.isnan(row["icc" if numeric else "kappa"])
+        row["note"] = undefined_note(pair, numeric, int(same.sum())) if blank else ""
         rows.append(row)
         differ = (both & ~same) | only_one
         if differ.any() and column not in single["first"] + single["second"]:
@@ -473,6 +476,25 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
                                 position_note, single_note, near_key]))
     return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
                           len(matched), notes, one_coder_studies, len(double_coded))
+
+
+def undefined_note(pair: np.ndarray, numeric: bool, n_agreeing: int) -> str:
+    """Why the ICC (``numeric``) or kappa of a column is blank, for ``agreement.csv``'s ``note``: ``pair`` holds the
+    cells both coders filled (one row per cell, one column per coder), ``n_agreeing`` of them alike. Both
+    coefficients are 0/0 when the cells do not vary between studies (:func:`icc_agreement`, :func:`cohen_kappa`),
+    as when both coders wrote one value in every cell (a column left at 0, the same n everywhere); the ICC also
+    needs two cells."""
+    name = "ICC" if numeric else "kappa"
+    if len(pair) == 0:
+        return f"no cell filled by both coders: {name} not computed"
+    if numeric and len(pair) == 1:
+        return "one cell filled by both coders: the ICC needs two or more"
+    values = _display(pd.Series(pair.ravel()), numeric).unique()
+    if len(values) == 1:
+        return (f"constant across studies ({values[0]} in every cell both coders filled): {name} undefined; the "
+                "coders agree on every value")
+    return (f"no variance between studies: {name} undefined; the coders disagree on {len(pair) - n_agreeing} of "
+            f"{len(pair)} {plural(len(pair), 'cell')}")
 
 
 def one_coder_note(one_coder_studies: pd.DataFrame, n_double_coded: int) -> str:

@@ -394,6 +394,7 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     consequence = (f" (changing the converted effect size or its variance in {counted(counts.converted, 'row')})"
                    if counts.converted else "")
     compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
+    explained = "note" in agreement and agreement["note"].fillna("").astype(str).str.strip().ne("").any()
     one_sheet_only = (" (a study in one sheet only was not double-coded and is not compared)"
                       if any(ONE_CODER_NOTE_END in note for note in notes) else "")
     paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet in the studies both "
@@ -403,7 +404,8 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                  f"{counted(counts.rows, 'effect size of those studies was', 'effect sizes of those studies were')} "
                  "coded by one coder only. Agreement per column: percent agreement of the cells both coders filled, "
                  "Cohen's kappa and Gwet's AC1 for categorical columns, ICC(2,1) (absolute agreement, single rater) for numeric "
-                 "columns and for the converted effect sizes (yi) and variances (vi). The analysis uses the data "
+                 "columns and for the converted effect sizes (yi) and variances (vi)"
+                 f"{'; the note says why a coefficient is blank' if explained else ''}. The analysis uses the data "
                  "sheet alone.")
 
     shown = disagreements.astype(object)  # the converted numbers rounded for reading; the CSV keeps every digit
