@@ -165,7 +165,26 @@ def test_other_metrics(metric):
     data = simulated_family(10)
     figure = forest_plot(data, pooled_row(data, metric), metric, options=ForestOptions(preset="plain"))
     texts, _ = text_boxes(figure)
-    assert any(text.startswith(("g [", "OR [")) for text in texts)
+    assert any(text.startswith((r"$\mathbfit{g}$ [", r"$\mathbfit{OR}$ [")) for text in texts)
+
+
+@pytest.mark.parametrize("metric", ["z", "smd", "log_or"])
+def test_the_estimate_header_writes_the_statistic_in_italics_as_the_axis_does(metric):
+    """The axis label wrote Correlation r with r in italics (APA), the column header above it "r [95% CI]" upright.
+    The header takes its symbol from the same scale, bold italic in the bold header, and its column is measured as
+    drawn (mathtext), so that the header stays within it."""
+    from alliance_meta.plots.forest_layout import text_width
+    from alliance_meta.plots.style import SCALES
+
+    data, options = simulated_family(10), ForestOptions(preset="plain")
+    figure = forest_plot(data, pooled_row(data, metric), metric, options=options)
+    header = next(t for t in figure.axes[0].texts if t.get_text().endswith(" [95% CI]"))
+    symbol = {"z": "r", "smd": "g", "log_or": "OR"}[metric]
+    assert header.get_text() == rf"$\mathbfit{{{symbol}}}$ [95% CI]" == f"{SCALES[metric].header_symbol} [95% CI]"
+    figure.canvas.draw()
+    drawn = header.get_window_extent(figure.canvas.get_renderer()).width / figure.dpi
+    assert text_width([header.get_text()], options.font_size, options.font_family, bold=True) == pytest.approx(
+        drawn, rel=0.02)
 
 
 def test_moderator_forest_has_a_diamond_per_level(tmp_path):
@@ -203,7 +222,8 @@ def test_dollar_signs_from_the_sheet_are_drawn_as_written():
     for figure in figures:
         figure.canvas.draw()
         texts = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if "$" in t.get_text()
-                 and ("Author" in t.get_text() or "to" in t.get_text() or "b" in t.get_text())]
+                 and ("Author" in t.get_text() or "to" in t.get_text() or "b" in t.get_text())
+                 and not t.get_text().endswith("% CI]")]  # the header's italic r is mathtext of the plot's own
         assert texts
         for text in texts:
             shown, is_math = text._preprocess_math(text.get_text())

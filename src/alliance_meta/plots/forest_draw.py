@@ -22,7 +22,8 @@ from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions, text_width  # noqa: E402
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
-from alliance_meta.plots.style import SCALES as STYLE_SCALES, column_name, narrow_odds_ticks, plain_text  # noqa: E402
+from alliance_meta.plots.style import (SCALES as STYLE_SCALES, column_name, math_fonts, narrow_odds_ticks,  # noqa: E402
+                                       plain_text)
 from alliance_meta.wording import apa_p_clause, without_leading_zero  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric); the label as
@@ -33,7 +34,9 @@ def _drawn(scale):
 
 
 SCALES = ByMetric({metric: _drawn(scale) for metric, scale in STYLE_SCALES.items()}, _drawn(STYLE_SCALES.odds_ratio_d))
-SYMBOLS = ByMetric({metric: scale.symbol for metric, scale in STYLE_SCALES.items()}, STYLE_SCALES.odds_ratio_d.symbol)
+#: the estimate column's header symbol, bold italic in the bold header (style.Scale.header_symbol)
+SYMBOLS = ByMetric({metric: scale.header_symbol for metric, scale in STYLE_SCALES.items()},
+                   STYLE_SCALES.odds_ratio_d.header_symbol)
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 #: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).
 SPARSE_ODDS_TICKS = ((0.01, 0.1, 1, 10, 100), (0.001, 0.01, 0.1, 1, 10, 100, 1000), (0.001, 1, 1000))
@@ -49,14 +52,10 @@ KEEP_PANEL = 2.5  # inches of the plot panel that a whole (uncut) plots.columns 
 
 def style(options) -> dict:
     """rcParams: fonts embedded as text (SVG text, PDF TrueType), the configured font and size, also of the axis
-    label's italic symbol (mathtext: ``Correlation $r$``)."""
-    family = options.font_family  # every face of matplotlib's custom math fonts, none looked up in vain (cursive)
-    faces = {"rm": "", "sf": "", "cal": "", "it": ":italic", "bf": ":bold", "bfit": ":italic:bold"}
-    # a fontconfig pattern, which read "sans-serif:italic" as family sans, size serif (ParseException): escaped
-    pattern = re.sub(r"([-\\,:])", r"\\\1", family)
-    return {"font.size": options.font_size, "font.family": family, "svg.fonttype": "none",
+    label's italic symbol (mathtext: ``Correlation $r$``) and the header's bold italic one."""
+    return {"font.size": options.font_size, "font.family": options.font_family, "svg.fonttype": "none",
             "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
-            "mathtext.fontset": "custom", **{f"mathtext.{face}": pattern + style for face, style in faces.items()}}
+            **math_fonts(options.font_family)}
 
 
 def rob_legend(tool, not_rated: bool = False) -> str:

@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.cbook import is_math_text
 from matplotlib.font_manager import FontProperties
+
+from alliance_meta.plots.style import math_fonts
 
 GAP, MARGIN, MIN_PANEL = 0.14, 0.08, 1.8  # inches
 #: rows whose label may run on over the n and plots.columns cells (theirs are empty): the summaries
@@ -71,7 +75,10 @@ def _width_points(text: str, font_size: float, family: str, bold: bool) -> float
     plot measures its columns for every page layout, and most cells repeat)."""
     prop = FontProperties(family=family if isinstance(family, str) else list(family), size=font_size,
                           weight="bold" if bold else "normal")
-    return _renderer().get_text_width_height_descent(text, prop, ismath=False)[0]
+    if not is_math_text(text):
+        return _renderer().get_text_width_height_descent(text, prop, ismath=False)[0]
+    with rc_context(math_fonts(family)):  # a header's italic symbol, in the math fonts the figure draws it with
+        return _renderer().get_text_width_height_descent(text, prop, ismath=True)[0]
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ every path (format from the suffix) with the provenance note beneath it.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,22 @@ class Scale:
     @property
     def null_display(self) -> float:
         return float(self.to_display(self.null))
+
+    @property
+    def header_symbol(self) -> str:
+        """The symbol as the figures' bold column headers write it ("r [95% CI]"): mathtext, the statistic in
+        bold italics as :attr:`label` writes it in italics (APA 2020, 6.46): ``$\\mathbfit{r}$``,
+        ``$\\mathbfit{OR}$``, ``Corrected $\\mathbfit{r}$``; a word (``estimate``) as it is."""
+        return re.sub(r"\b([A-Za-z]|[A-Z]{2,})\b", lambda match: rf"$\mathbfit{{{match[1]}}}$", self.symbol)
+
+
+def math_fonts(family: str) -> dict:
+    """rcParams of matplotlib's custom math fonts in ``family``, so that mathtext (an axis label's or a header's
+    italic symbol) is set in the text's font: every face, none looked up in vain (cursive)."""
+    faces = {"rm": "", "sf": "", "cal": "", "it": ":italic", "bf": ":bold", "bfit": ":italic:bold"}
+    # a fontconfig pattern, which read "sans-serif:italic" as family sans, size serif (ParseException): escaped
+    pattern = re.sub(r"([-\\,:])", r"\\\1", family)
+    return {"mathtext.fontset": "custom", **{f"mathtext.{face}": pattern + style for face, style in faces.items()}}
 
 
 def plain_text(text: object) -> str:

@@ -25,11 +25,9 @@ from alliance_meta.wording import plural  # noqa: E402
 MIN_PANEL = 3.0  # inches of the panel at the least
 
 
-def _symbol(scale):
-    return f"${scale.symbol}$" if len(scale.symbol) == 1 else scale.symbol
-
-
-SYMBOLS = ByMetric({metric: _symbol(scale) for metric, scale in SCALES.items()}, _symbol(SCALES.odds_ratio_d))
+#: the interval column's header symbol, bold italic in the bold header (style.Scale.header_symbol)
+SYMBOLS = ByMetric({metric: scale.header_symbol for metric, scale in SCALES.items()},
+                   SCALES.odds_ratio_d.header_symbol)
 
 
 def _diamond(axis, centre, lower, upper, y, colour, height=0.32):
