@@ -232,3 +232,83 @@ def test_bias_table_marks_tests_that_could_not_run_and_says_why():
     assert cells["Rosenthal's fail-safe N"] == "11" and cells["Henmi\u2013Copas interval"] == ""  # no statistic
     assert table.note.endswith("\u2013 = not estimable: k = 2 studies, each test needs at least 3 "
                                "(Selection model: 4).")
+
+
+def test_methods_describe_every_analysis_the_results_report():
+    # the Results showed robust variance estimation, location-scale models, model comparisons, a prior
+    # sensitivity analysis under the priors of Turner et al. and Rhodes et al., and a GRADE rating; the Methods
+    # named none of them (a reviewer asks where each comes from)
+    config = {"location_scale": ["rater"], "aggregate_rho": 0.5, "grade": {"start": "low"}}
+    stages = stages_run(["pooled", "rve", "location_scale", "model_comparison", "bayes", "bayes_prior_sensitivity",
+                         "summary_of_findings"])
+    text = methods_paragraph(config, stages, {})
+    assert ("Robust variance estimation (Hedges, Tipton & Johnson, 2010; small-sample corrections, Tipton, 2015; "
+            "as robumeta) pooled the effect sizes themselves in a correlated-effects model (a correlation of .50 "
+            "assumed between the effect sizes of a study; 0 to 1 as a sensitivity analysis)") in text
+    assert "Location-scale models (Viechtbauer & L\u00f3pez-L\u00f3pez, 2022;" in text and "depend on rater," in text
+    assert "Nested meta-regressions were compared by likelihood-ratio tests and by AIC, BIC and AICc" in text
+    assert ("under other priors on heterogeneity: half-normal(0.2) on \u03c4, half-Cauchy(0.1) on \u03c4, the prior on "
+            "\u03c4\u00b2 of Turner et al. (2015) for mental-health outcomes and the prior on \u03c4\u00b2 of Rhodes "
+            "et al. (2015) for mental-health outcomes (rescaled to the analysis metric).") in text
+    assert "rated with GRADE (Guyatt et al., 2011), starting at low certainty" in text
+    # analyses that did not run are not described
+    plain = methods_paragraph(config, stages_run(["pooled", "bayes"]), {})
+    assert not any(word in plain for word in ("Robust variance", "Location-scale", "Nested", "sensitivity analysis,",
+                                              "GRADE"))
+
+
+def test_agreement_coefficients_are_written_without_a_leading_zero():
+    # the double-coding table printed kappa 0.977 and ICC 0.993 beside r .29: Cohen's kappa, Gwet's AC1 and the
+    # ICC cannot exceed 1, so APA writes them as correlations are written
+    from alliance_meta.report.formatting import readable_frame
+
+    agreement = pd.DataFrame({"column": ["rater", "yi"], "kind": ["categorical", "numeric"], "n_compared": [394, 394],
+                              "percent_agreement": [98.48, 98.73], "kappa": [0.9743, NAN], "ac1": [-0.0512, NAN],
+                              "icc": [NAN, 0.9625]})
+    rows = readable_frame(agreement).values.tolist()
+    assert rows[0][4:6] == [".97", "\u2212.05"] and rows[1][6] == ".96"
+    assert rows[0][3] == "98.48" and rows[0][2] == "394"
+
+
+def test_cumulative_table_note_says_what_position_and_k_are():
+    # the cumulative table opened with "S119, position 119, k 1": a reader took position for the study's rank
+    from alliance_meta.report.html import refit_notes
+
+    note = refit_notes({})["cumulative"]
+    assert note.endswith("position = the added study's row in the analysed data; k = studies pooled so far.")
+    three_level = refit_notes({"dependence": "multilevel"})["cumulative"]
+    assert "position = the row of the analysed data where the added study first appears; step = studies" in three_level
+
+
+def test_data_section_tables_are_headed_in_words_not_by_variable_names():
+    # the first tables of the report were headed "effect_sizes", "studies_without_n", "sign_reversed": names of
+    # variables, in tables that have no CSV behind them
+    import re
+
+    from alliance_meta.report.html import render_report
+
+    sheet = pd.DataFrame({"study_id": ["a", "a", "b", "c"], "family": "outcome", "yi": [0.2, 0.3, 0.25, 0.4],
+                          "vi": [0.01, 0.02, 0.015, 0.03], "n": [100, 100, 70, math.nan], "input_kind": "r",
+                          "conversion": "r -> Fisher z", "rater": ["patient", "therapist", "patient", "observer"]})
+    html = render_report(sheet=sheet, effect_sizes=sheet, families={"outcome": {"metric": "z", "tables": {},
+                                                                              "images": []}},
+                         config={"moderators": ["rater"]}, methods="",
+                         provenance={"sheet": "s", "sheet_sha256": "0", "run_date": "d",
+                                     "versions": {"alliance-meta": "0"}, "config_yaml": ""})
+    data = html[html.index('<section id="data">'):html.index("</section>", html.index('<section id="data">'))]
+    headers = re.findall(r'<th scope="col">(.*?)</th>', data)
+    assert headers[:5] == ["Family", "Studies", "Effect sizes", "N", "Studies without n"], headers
+    assert "Statistic reported" in headers and "Sign reversed" in headers and "Level" in headers
+    assert not [header for header in headers if "_" in header]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", data)
+    assert cells[:5] == ["outcome", "3", "4", "170", "1"], cells  # formatted as before, by the columns' names
+
+
+def test_the_bayes_factor_is_spelled_out_where_the_results_first_use_it():
+    # "evidence for an effect (inclusion BF > 10⁶, ...)": BF was defined nowhere in the Results or the Methods
+    summary = pd.DataFrame({"quantity": ["component"] * 3, "name": ["effect", "heterogeneity", "bias"],
+                            "prior_prob": [0.5] * 3, "posterior_prob": [0.9999999998, 0.34, 0.138],
+                            "inclusion_bf": [4.4e9, 0.51, 0.16], "type": NAN, "scale": NAN})
+    text = bma_sentence(summary, "z")
+    assert "evidence for an effect (inclusion Bayes factor BF > 10\u2076, posterior probability > .99)" in text
+    assert text.count("Bayes factor") == 1 and "(inclusion BF = 0.51," in text and "(inclusion BF = 0.16," in text

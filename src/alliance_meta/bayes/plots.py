@@ -265,9 +265,10 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     styles = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1))]
     upper = max(post.tau_summary()["hdi_upper"] for _, post in posteriors.values()) * 1.4
     taus = np.linspace(0, upper, 500)
-    for i, (name, (prior, post)) in enumerate(posteriors.items()):
+    for i, (prior, post) in enumerate(posteriors.values()):
         style = dict(color=f"{0.0 + 0.12 * (i % 5):.2f}", ls=styles[i % len(styles)], lw=1.2)
-        left.plot(*effect_density(post, metric), label=name.replace("tau^2", "\u03c4\u00b2"), **style)  # as in the text
+        # in words (half-normal, the source of an empirical prior), not the CSV's key (half_normal, turner2015_...)
+        left.plot(*effect_density(post, metric), label=prior.legend(), **style)
         right.plot(taus, tau_density(post, taus), **style)
     left.set_xlabel(f"Pooled effect, {label}")
     left.set_ylabel("Exact posterior density")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from alliance_meta.engines import distributions as dist
+from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_number
 
 TAU_FAMILIES = ("half_normal", "half_cauchy", "log_normal", "log_t")
 
@@ -54,6 +55,11 @@ EMPIRICAL_PRIORS = {
     # Rhodes et al. 2015, general (any outcome, any comparison): log(tau^2) ~ t_5(-3.44, 2.59).
     "rhodes2015_general": {"family": "log_t", "mu": -3.44, "sigma": 2.59, "df": 5, "source_metric": "smd"},
 }
+#: where each empirical prior comes from and for what outcomes, as the Methods and the prior-sensitivity figure cite it
+EMPIRICAL_SOURCES = {"turner2015_mental_health": ("Turner et al. (2015)", "mental-health outcomes"),
+                     "turner2015_dropout": ("Turner et al. (2015)", "withdrawals and dropouts"),
+                     "rhodes2015_mental_health": ("Rhodes et al. (2015)", "mental-health outcomes"),
+                     "rhodes2015_general": ("Rhodes et al. (2015)", "any outcome")}
 
 
 def rescale_factor(source_metric: str, metric: str) -> float:
@@ -140,6 +146,24 @@ class TauPrior:
         else:
             text = f"log_t(tau^2; {self.mu:.3g}, {self.sigma:.3g}, df={self.df:g})"
         return f"{self.label}: {text}" if self.label else text
+
+    def distribution(self) -> str:
+        """``half-normal(0.5)`` of tau, ``N(−4.92, 1.72²)`` or ``t5(−3.85, 1.93)`` of log tau² (APA numbers,
+        a typographic minus)."""
+        if self.family in ("half_normal", "half_cauchy"):
+            return f"{PRIOR_FAMILY_NAMES[self.family]}({self.scale:g})"
+        if self.family == "log_normal":
+            return f"N({apa_number(self.mu, 2)}, {apa_number(self.sigma, 2)}²)"
+        return f"t{self.df:g}({apa_number(self.mu, 2)}, {apa_number(self.sigma, 2)})"
+
+    def legend(self) -> str:
+        """The prior as a figure names it (``describe`` is the CSV's code-like key): ``main: half-normal(0.5) on
+        τ``, ``Turner et al. (2015): log τ² ~ N(−4.92, 1.72²)``; the source of an empirical prior,
+        else its label, before it."""
+        text = (f"{self.distribution()} on τ" if self.family in ("half_normal", "half_cauchy")
+                else f"log τ² ~ {self.distribution()}")
+        source = EMPIRICAL_SOURCES[self.label][0] if self.label in EMPIRICAL_SOURCES else self.label
+        return f"{source}: {text}" if source else text
 
     def logpdf(self, tau) -> np.ndarray:
         """Log density of tau (tau^2 priors transformed: log tau = log(tau^2)/2)."""

@@ -103,7 +103,10 @@ def influence_plot(result, k_parameters: int = 1, labels=None):
         ("hat", result.hat, [3 * k_parameters / k]),
         ("weight", result.weight, [100 / k]),
     ]
-    return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study", labels)
+    lines = ("Dashed lines: \u00b11.96 (residual); 3\u221a(p/(k \u2212 p)) (DFFITS) and 3p/k (hat), metafor's "
+             f"cut-offs, p = {k_parameters}; 1 (covariance ratio); \u03c4\u00b2 and Q with every study; 100/k, equal "
+             "weights (weight).")
+    return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study", labels, lines=lines)
 
 
 def cumulative_order_note(years) -> str:
@@ -186,13 +189,15 @@ def multilevel_influence_plot(result, labels=None):
         ("sigma2.within.del", deletions["sigma2_within"].to_numpy(float), [result.full.sigma2[1]]),
     ]
     return _panel_figure(panels, index, colours, (2, 2), (7.0, 4.6), "Study", labels,
-                         "deleted with all its effect sizes")
+                         "deleted with all its effect sizes",
+                         "Dashed lines: \u00b11 (DFBETAS); \u03c3\u00b2 with every study.")
 
 
-def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, detail=""):
+def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, detail="", lines=""):
     """One small panel per diagnostic (title, values, reference lines) against the study: its name along the
     x axis (rotated) where every name fits, else its number with a key below the panels; ``detail`` (what a
-    study's deletion removes) is added to the axis label, or to the key's head."""
+    study's deletion removes) is added to the axis label, or to the key's head; ``lines``: what the dashed
+    reference lines are, said below the panels with the red points."""
     import textwrap
 
     names = [plain_text(label) for label in labels] if labels is not None else []
@@ -204,7 +209,7 @@ def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, deta
     # the red points were not explained anywhere in the figure (the docstrings said "influential in red")
     flagged = "Red: influential (metafor's rules; influence.csv)." if (np.asarray(colours) == FLAGGED).any() else ""
     studies = f"{head}: " + "; ".join(f"{i} {name}" for i, name in zip(index, names)) + "." if keyed else ""
-    key = textwrap.wrap(f"{flagged} {studies}".strip(), 120)
+    key = textwrap.wrap(f"{flagged} {lines}".strip(), 120) + textwrap.wrap(studies, 120)
     extra = (max(len(name) for name in names) * 0.55 * TICK_FONT / 72 if named else 0.0) + 0.13 * len(key)
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axes = plt.subplots(*shape, figsize=(size[0], size[1] + extra), sharex=True)

@@ -32,9 +32,11 @@ CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed
                 "minimum_n": "Minimum n", "beta_rows": "Rows from \u03b2", "correction": "Artifact correction",
                 "outliers": "Outliers",
                 "method": "Estimator", "test": "Inference", "prior": "Prior on \u03c4"}
-OPTION_NAMES = {"gls": "GLS", "mean": "Mean (Borenstein)", "multilevel": "none, three-level model", "z": "Wald z", "knha": "Knapp\u2013Hartung",
-                "posterior": "Posterior", "bayes": "Bayes (exact)", "common": "Common effect",
-                "rstudent": "Large residual", "influential": "Influential", "published": "Published only",
+#: lower case after the choice's name ("Outliers: large residual", as "Outliers: none" and "Modality: all"), names and
+#: abbreviations as written
+OPTION_NAMES = {"gls": "GLS", "mean": "mean (Borenstein)", "multilevel": "none, three-level model", "z": "Wald z", "knha": "Knapp\u2013Hartung",
+                "posterior": "posterior", "bayes": "Bayes (exact)", "common": "common effect",
+                "rstudent": "large residual", "influential": "influential", "published": "published only",
                 "include": "included", "exclude": "left out", "individual": "individual (\u03c1)",
                 "exclude_high": "high risk left out", "low_only": "low risk only"}
 

@@ -21,7 +21,8 @@ from alliance_meta.wording import (MINUS, apa_integer, apa_number, apa_p, apa_p_
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
                    "model_qm_p", "model_f_p", "model_qe_p", "model_qm_p_permutation", "model_f_p_permutation",
-                   "q_between_separate_p", "kendall_tau", "median_r", "min_r", "max_r"}
+                   "q_between_separate_p", "kendall_tau", "median_r", "min_r", "max_r",
+                   "kappa", "ac1", "icc"}  # agreement coefficients (agreement.csv): at most 1
 INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_studies", "n_levels", "k_dropped",
                    "permutations", "iterations", "position", "k_effect_sizes", "model_qm_df", "model_f_df1",
                    "model_qe_df", "q_between_separate_df", "df_knha", "year", "ess_bulk", "ess_tail", "studies",

@@ -81,6 +81,10 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
                "multiverse": "Multiverse: specification curve",
                "psychometric_forest": "Psychometric meta-analysis: corrected correlations"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
+#: Headers of the Data section's tables (no CSV behind them: they are read as a manuscript's, not as a file's columns).
+DATA_HEADERS = {"family": "Family", "studies": "Studies", "effect_sizes": "Effect sizes", "n": "N",
+                "studies_without_n": "Studies without n", "input": "Statistic reported", "conversion": "Conversion",
+                "sign_reversed": "Sign reversed", "moderator": "Moderator", "level": "Level"}
 COLLAPSE_ROWS = 25
 MAX_SHOWN_ROWS = 100  # longer tables (a multiverse of thousands of specifications) stay in their CSV
 
@@ -296,8 +300,12 @@ def refit_notes(config: dict, level: float = 95) -> dict[str, str]:
     single = ("" if multilevel or refit_test(test, 1) == test else
               f"; a fit of one study has a {CI_TEST_NAMES[refit_test(test, 1)]} CI (as metafor)")
     what = "each study (all its effect sizes)" if multilevel else "each study"
+    # the cumulative table's first rows read "S119, position 119, k 1": position is no rank, k no study count there
+    position = ("position = the row of the analysed data where the added study first appears; step = studies "
+                "pooled so far" if multilevel else
+                "position = the added study's row in the analysed data; k = studies pooled so far")
     return {"leave_one_out": f"The main model refitted without {what} in turn; {interval}{single}.",
-            "cumulative": f"The main model refitted as studies are added; {interval}{single}."}
+            "cumulative": f"The main model refitted as studies are added; {interval}{single}. {position}."}
 
 
 def bma_summary_note(hdi_prob: float) -> str:
@@ -507,13 +515,15 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     if len(conversions):
         summary_tables.append(html_table(
             "conversions", conversions, "How the effect sizes were computed",
-            note="Each statistic as the sheet reports it, converted to the family's analysis metric; sign_reversed: "
+            note="Each statistic as the sheet reports it, converted to the family's analysis metric; sign reversed: "
                  "rows with reverse = yes. Every row's conversion is in data/processed/effect_sizes.csv."))
     analysed = effect_sizes[effect_sizes["family"].isin(list(families))] if "family" in effect_sizes else effect_sizes
     # not of a family the config leaves out; a rob_* moderator's levels in the tool's order, as subgroups.csv
     levels = moderator_counts(analysed, config.get("moderators", []), config.get("risk_of_bias"))
     if len(levels):  # no categorical moderator coded: no empty table
         summary_tables.append(html_table("moderator_levels", levels, "Studies and effect sizes per moderator level"))
+    for table in summary_tables:  # formatted by their column names, then headed in words
+        table.columns = [DATA_HEADERS.get(column, column) for column in table.columns]
     return environment().get_template("report.html.j2").render(
         simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
         provenance=provenance, coding=coding, title="Therapeutic alliance meta-analysis",

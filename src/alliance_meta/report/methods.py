@@ -53,27 +53,14 @@ def dependence_sentence(config: dict, several_per_study: bool | None = None) -> 
             f"{composite_text(settings.aggregate_method, settings.aggregate_rho)}.")
 
 
-EMPIRICAL_SOURCES = {"turner2015_mental_health": "Turner et al. (2015) for mental-health outcomes",
-                     "turner2015_dropout": "Turner et al. (2015) for withdrawals and dropouts",
-                     "rhodes2015_mental_health": "Rhodes et al. (2015) for mental-health outcomes",
-                     "rhodes2015_general": "Rhodes et al. (2015) for any outcome"}
 SOURCE_METRIC_NAMES = {"smd": "standardised mean differences", "log_or": "log odds ratios", "z": "Fisher's z"}
-
-
-def _distribution(prior) -> str:
-    """``half-normal(0.5)`` of tau, ``N(−4.92, 1.72²)`` or ``t₅(−3.85, 1.93)`` of log tau² (Unicode minus)."""
-    if prior.family in ("half_normal", "half_cauchy"):
-        return f"{PRIOR_FAMILY_NAMES[prior.family]}({prior.scale:g})"
-    if prior.family == "log_normal":
-        return f"N({apa_number(prior.mu, 2)}, {apa_number(prior.sigma, 2)}\u00b2)"
-    return f"t{prior.df:g}({apa_number(prior.mu, 2)}, {apa_number(prior.sigma, 2)})"
 
 
 def tau_prior_text(tau: dict | str, metrics: dict[str, str]) -> str:
     """What the prior on tau (bayes.prior.tau) is, as used: an empirical prior (EMPIRICAL_PRIORS) or a
     log-normal/log-t prior on log tau² with its parameters, rescaled from its ``source_metric`` to each
     family's metric (``metrics``: family -> metric of the families analysed)."""
-    from alliance_meta.bayes.priors import EMPIRICAL_PRIORS, TauPrior
+    from alliance_meta.bayes.priors import EMPIRICAL_PRIORS, EMPIRICAL_SOURCES, TauPrior
 
     spec = {"family": tau} if isinstance(tau, str) else dict(tau or {"family": "half_normal", "scale": 0.5})
     name = spec.get("family", "half_normal")
@@ -85,21 +72,21 @@ def tau_prior_text(tau: dict | str, metrics: dict[str, str]) -> str:
     on = "\u03c4" if published.family in ("half_normal", "half_cauchy") else "\u03c4\u00b2"
     if name in EMPIRICAL_SOURCES:
         kind = "log-normal" if published.family == "log_normal" else "log-t"
-        text = f"the {kind} prior on \u03c4\u00b2 of {EMPIRICAL_SOURCES[name]}"
+        text = f"the {kind} prior on \u03c4\u00b2 of {' for '.join(EMPIRICAL_SOURCES[name])}"
     else:
         text = f"a {PRIOR_FAMILY_NAMES[published.family]} prior on {on}"
     log = "" if published.family in ("half_normal", "half_cauchy") else "log \u03c4\u00b2 ~ "
     if published.family in ("half_normal", "half_cauchy") and not source:
-        return f"a {_distribution(published)} prior on \u03c4"  # "a half-normal(0.5) prior on τ"
+        return f"a {published.distribution()} prior on \u03c4"  # "a half-normal(0.5) prior on τ"
     if published.family == "log_t":
         text += f" (location and scale of log \u03c4\u00b2, {published.df:g} df)"
     if not source:
-        return f"{text}, {log}{_distribution(published)}"
+        return f"{text}, {log}{published.distribution()}"
     rescaled = {family: TauPrior.from_config(spec, metric) for family, metric in metrics.items()}
-    published_text = f"{log}{_distribution(published)} for {SOURCE_METRIC_NAMES.get(source, source)}"
+    published_text = f"{log}{published.distribution()} for {SOURCE_METRIC_NAMES.get(source, source)}"
     if all(metric == source for metric in metrics.values()):
         return f"{text}, {published_text}"
-    parts = "; ".join(f"{family}, {metric_in_prose(metrics[family])}: {_distribution(prior)}"
+    parts = "; ".join(f"{family}, {metric_in_prose(metrics[family])}: {prior.distribution()}"
                       for family, prior in rescaled.items())
     return f"{text}, {published_text}, rescaled to the analysis metric ({parts})"
 
@@ -120,6 +107,30 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
             + (f"; the odds ratios of a log-odds-ratio family by their posterior medians and {hdi}% equal-tailed "
                "intervals, which are the exponentials of the log odds ratio's (an HDI is not; and the mean of a new "
                "study's odds ratio may not exist)." if "log_or" in metrics.values() else "."))
+
+
+def prior_sensitivity_sentence(config: dict) -> str:
+    """The other priors on tau under which the posterior was recomputed (bayes.sensitivity_priors, the main one
+    left out), as :func:`tau_prior_text` names them; "" when there is none."""
+    from alliance_meta.bayes.analysis import DEFAULT_SENSITIVITY_PRIORS
+    from alliance_meta.bayes.priors import EMPIRICAL_SOURCES, TauPrior
+
+    bayes = config.get("bayes", {})
+    main = TauPrior.from_config(bayes.get("prior", {}).get("tau", {"family": "half_normal", "scale": 0.5}))
+    named = []
+    for spec in bayes.get("sensitivity_priors", DEFAULT_SENSITIVITY_PRIORS):
+        name = spec if isinstance(spec, str) else spec.get("family")
+        prior = TauPrior.from_config(spec)
+        if name in EMPIRICAL_SOURCES:
+            named.append(f"the prior on \u03c4\u00b2 of {' for '.join(EMPIRICAL_SOURCES[name])}")
+        elif prior.distribution() != main.distribution():
+            named.append(prior.distribution() + (" on \u03c4" if prior.family in ("half_normal", "half_cauchy")
+                                                 else " on log \u03c4\u00b2"))
+    if not named:
+        return ""
+    rescaled = any(text.startswith("the prior") for text in named)
+    return ("As a sensitivity analysis, the posterior was computed exactly (by quadrature) under other priors on "
+            f"heterogeneity: {join_words(named)}" + (" (rescaled to the analysis metric)." if rescaled else "."))
 
 
 def risk_of_bias_methods(config: dict) -> str:
@@ -211,7 +222,9 @@ def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> 
 #: the stage the Methods describe -> the results table (``results/{family}/<table>.csv``) that shows it ran
 STAGE_TABLES = {"moderators": "moderators", "bias": "bias", "bayes": "bayes", "risk_of_bias": "rob_sensitivity",
                 "selection_models": "selection_models", "bma": "bma", "gosh": "gosh_studies",
-                "multiverse": "multiverse", "psychometric": "psychometric"}
+                "multiverse": "multiverse", "psychometric": "psychometric", "rve": "rve",
+                "location_scale": "location_scale", "model_comparison": "model_comparison",
+                "prior_sensitivity": "bayes_prior_sensitivity", "grade": "summary_of_findings"}
 
 
 def stages_run(table_names) -> set[str]:
@@ -350,6 +363,21 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         else:
             sentence = f"Moderators were tested in {univariate}"
         sentences.append(sentence + ".")
+    if "model_comparison" in stages:
+        sentences.append("Nested meta-regressions were compared by likelihood-ratio tests and by AIC, BIC and AICc, "
+                         "both models fitted by maximum likelihood.")
+    if "location_scale" in stages and config.get("location_scale"):
+        scales = [entry["scale"] if isinstance(entry, dict) else str(entry) for entry in config["location_scale"]]
+        sentences.append("Location-scale models (Viechtbauer & L\u00f3pez-L\u00f3pez, 2022; as metafor's rma with a "
+                         f"scale formula) let log \u03c4\u00b2 depend on {join_words(scales)}, tested against one "
+                         "\u03c4\u00b2 by a likelihood-ratio test.")
+    if "rve" in stages:
+        sentences.append("Robust variance estimation (Hedges, Tipton & Johnson, 2010; small-sample corrections, "
+                         "Tipton, 2015; as robumeta) pooled the effect sizes themselves in a correlated-effects model "
+                         f"(a correlation of {apa_setting(config.get('aggregate_rho', 0.5))} assumed between the "
+                         "effect sizes of a study; 0 to 1 as a sensitivity analysis) and a hierarchical-effects "
+                         "model; the model of the study composites was refitted with cluster-robust (CR2) standard "
+                         "errors (Pustejovsky & Tipton, 2018).")
     if "bias" in stages:
         selection = ("selection models with a step function and six continuous weight functions (Vevea & Hedges, "
                      "1995; Citkowicz & Vevea, 2017; as metafor's selmodel)" if "selection_models" in stages
@@ -395,8 +423,15 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          + assumed_reliabilities(psychometric))
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
+    if "prior_sensitivity" in stages and prior_sensitivity_sentence(config):
+        sentences.append(prior_sensitivity_sentence(config))
     if "risk_of_bias" in stages:
         sentences.append(risk_of_bias_methods(config))
+    if "grade" in stages:
+        start = (config.get("grade") or {}).get("start", "low")
+        sentences.append("The certainty of the evidence was rated with GRADE (Guyatt et al., 2011), starting at "
+                         f"{start} certainty; each domain's rating was suggested from the results by a rule of thumb, "
+                         "for the reviewers to confirm, and indirectness was left to them.")
     # alliance-meta is named once, before the list of the software it ran on (not again inside the list)
     software = ", ".join(f"{name} {version}" for name, version in versions.items()
                          if version != "not installed" and name != "alliance-meta")

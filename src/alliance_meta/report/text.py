@@ -503,8 +503,9 @@ def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95, composi
         strength = "evidence for" if bf >= 3 else ("evidence against" if bf <= 1 / 3 else "inconclusive evidence on")
         noun = {"effect": "an effect", "bias": "publication bias"}.get(row.name, row.name)
         # "posterior probability > .99", not the impossible 1.00 (APA 2020, sec. 6.36, as every p of the Results)
-        parts.append(f"{strength} {noun} (inclusion {_bf_text(bf)}, posterior probability "
-                     f"{apa_probability(row.posterior_prob, 2)})")
+        # the abbreviation spelled out where the Results first use it (APA 2020, sec. 6.25)
+        parts.append(f"{strength} {noun} (inclusion {'' if parts else 'Bayes factor '}{_bf_text(bf)}, posterior "
+                     f"probability {apa_probability(row.posterior_prob, 2)})")
     mu = summary[(summary["quantity"] == "estimate") & (summary["name"] == "mu") & (summary["type"] == "averaged")
                  & (summary["scale"] == "analysis")]
     sentence = ""

@@ -1,0 +1,69 @@
+"""A journal editor's reading of the demo's figures: legends and labels in words, not the config's keys; every
+line of a figure explained in the figure. Each test fails without its fix."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from alliance_meta.bayes.priors import TauPrior  # noqa: E402
+
+
+def texts_of(figure) -> list[str]:
+    figure.canvas.draw()
+    return [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")) if t.get_text().strip()]
+
+
+def test_prior_sensitivity_legend_names_priors_in_words_with_their_sources():
+    # the legend read "main: half_normal(0.5)" and "turner2015_mental_health: log_normal(τ²; -4.92, 1.72)": the
+    # config's keys and a hyphen for a minus, where the Methods write "half-normal(0.5)" and cite Turner et al.
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.exact import exact_posterior
+
+    yi, vi = np.array([0.1, 0.3, 0.45, 0.2, 0.6]), np.array([0.02, 0.03, 0.01, 0.04, 0.02])
+    priors = [TauPrior("half_normal", 0.5, label="main"), TauPrior.from_config({"family": "half_cauchy", "scale": 0.1}),
+              TauPrior.from_config("turner2015_mental_health", "z"),
+              TauPrior.from_config("rhodes2015_mental_health", "z")]
+    figure = plots.sensitivity_figure({prior.describe(): (prior, exact_posterior(yi, vi, prior)) for prior in priors},
+                                      "z")
+    legend = [text.get_text() for axis in figure.axes if axis.get_legend() for text in axis.get_legend().get_texts()]
+    assert legend[:2] == ["main: half-normal(0.5) on \u03c4", "half-Cauchy(0.1) on \u03c4"]
+    assert legend[2] == "Turner et al. (2015): log \u03c4\u00b2 ~ N(\u22124.92, 1.72\u00b2)"
+    assert legend[3].startswith("Rhodes et al. (2015): log \u03c4\u00b2 ~ t5(\u2212")
+    assert not any("_" in text or re.search(r"-\d", text) for text in legend)
+    plt.close("all")
+
+
+def test_specification_curve_options_are_lower_case_after_their_choice():
+    # "Outliers: none" but "Outliers: Large residual", "Publication: all" but "Publication: Published only",
+    # "Estimator: DL" but "Estimator: Common effect": one capitalisation for the options of every choice
+    from alliance_meta.plots.multiverse import _option_name
+
+    names = {option: _option_name(choice, option) for choice, option in
+             (("aggregate_method", "mean"), ("outliers", "rstudent"), ("outliers", "influential"),
+              ("publication", "published"), ("method", "common"), ("test", "posterior"))}
+    assert names == {"mean": "mean (Borenstein)", "rstudent": "large residual", "influential": "influential",
+                     "published": "published only", "common": "common effect", "posterior": "posterior"}
+    assert [_option_name("test", "z"), _option_name("method", "bayes"), _option_name("aggregate_method", "gls")] == [
+        "Wald z", "Bayes (exact)", "GLS"]  # names and abbreviations as written
+
+
+def test_influence_panels_say_what_their_dashed_lines_are():
+    # eight panels with dashed reference lines (±1.96, metafor's cut-offs, 1, the full model's τ² and Q, 100/k) and
+    # not a word on them in the figure: a reader took the weight panel's line for a cut-off
+    import alliance_meta as am
+    from alliance_meta.plots.influence import sensitivity_figures
+
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.05, 12)
+    fit = am.fit(rng.normal(0.3, 0.15, 12), v, method="REML")
+    text = " ".join(texts_of(sensitivity_figures(am.sensitivity(fit))["influence"])).replace("\n", " ")
+    assert ("Dashed lines: \u00b11.96 (residual); 3\u221a(p/(k \u2212 p)) (DFFITS) and 3p/k (hat), metafor's cut-offs, "
+            "p = 1;") in text
+    assert "100/k, equal weights (weight)." in text
+    plt.close("all")
