@@ -95,6 +95,29 @@ def test_a_three_level_fit_is_named_as_one_with_its_test_and_variances():
     assert model_name(univariate) == "Random-effects model (REML)" and "(Knapp\u2013Hartung)" in footnote(univariate, 95)
 
 
+
+def test_a_three_level_footnote_gives_only_the_variances_the_data_identify():
+    """With one effect size per study under dependence: multilevel, the footnote read "sigma^2 between studies =
+    0.002, within studies = 0.002" (REML's arbitrary even split) where the Results and the pooled table say the two
+    are not separately identified; with one study of several effect sizes, sigma^2 between fixed at 0 read as an
+    estimate."""
+    import alliance_meta as am
+    from alliance_meta.plots.forest import footnote
+
+    one_each = pd.DataFrame({"study_id": list("abcde"), "yi": [0.2, 0.45, 0.1, 0.4, 0.25],
+                             "vi": [0.01, 0.012, 0.02, 0.015, 0.01]})  # SIMULATED
+    row = am.fit(one_each, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
+    note = footnote(row, 95, metric="z").replace("\u00a0", " ")
+    assert f"\u03c4\u00b2 = {row['tau2']:.3f} (Fisher's z), the sum of \u03c3\u00b2 between and within studies (one " \
+           "effect size per study: not separately identified)" in note
+    assert "\u03c3\u00b2 between studies =" not in note
+    one_study = pd.DataFrame({"study_id": ["a"] * 4, "yi": [0.2, 0.45, 0.1, 0.4], "vi": [0.01, 0.012, 0.02, 0.015]})
+    row = am.fit(one_study, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
+    note = footnote(row, 95, metric="z").replace("\u00a0", " ")
+    assert (f"\u03c3\u00b2 between studies fixed at 0 (one study), within the study = {row['sigma2_within']:.3f} "
+            "(Fisher's z)") in note
+    assert "(rows of the three-level model, 1 study;" in note  # not "1 studies"
+
 def test_the_pooled_row_says_what_k_counts_as_the_results_do():
     """A three-level forest plot's diamond read "Three-level model (REML), k = 6" (effect sizes) beside the Results'
     "k = 4 studies (6 effect sizes)"; an aggregated one "k = 4" where the moderator plots say "k = 4 studies"."""

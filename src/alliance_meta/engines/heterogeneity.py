@@ -222,6 +222,28 @@ def one_effect_size(row) -> bool:
         return False
 
 
+#: The two variances of a three-level fit, as pooled.csv's columns sigma2_between and sigma2_within name them.
+SIGMA2_LEVELS = ("between", "within")
+
+
+def unidentified_sigma2(row) -> tuple[str, tuple[str, ...]]:
+    """Which sigma^2 of a three-level row of pooled.csv (a dict or Series with ``k`` and ``n_studies``) its data
+    cannot identify, and why: ``one_effect_size`` (k = 1: both set to 0), ``one_per_study`` (k = studies > 1: only
+    their sum; pooled.csv's note says so), ``one_study`` (one study of several effect sizes: ``between`` fixed at
+    0, as metafor's rma.mv fixes the variance of a one-level factor); ``("", ())`` when both are identified."""
+    try:
+        k, studies = float(row.get("k", math.nan)), float(row.get("n_studies", math.nan))
+    except (TypeError, ValueError):
+        return "", ()
+    if not (math.isfinite(k) and math.isfinite(studies)):
+        return "", ()
+    if k == 1:
+        return "one_effect_size", SIGMA2_LEVELS
+    if studies == k:
+        return "one_per_study", SIGMA2_LEVELS
+    return ("one_study", ("between",)) if studies == 1 else ("", ())
+
+
 def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control | None = None,
                   design: np.ndarray | None = None) -> Tau2Estimate:
     """tau^2 by one of metafor's estimators (see the module docstring), truncated at 0.

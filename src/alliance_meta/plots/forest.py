@@ -27,8 +27,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import special  # noqa: E402
 
-from alliance_meta.engines.heterogeneity import one_effect_size  # noqa: E402
+from alliance_meta.engines.heterogeneity import one_effect_size, unidentified_sigma2  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
+from alliance_meta.wording import counted  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
@@ -192,8 +193,9 @@ def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = N
     heterogeneity statistics, rounded as the report's tables round them (tau^2 and sigma^2 to three decimals,
     in the analysis ``metric``; I^2 to one)."""
     test = interval_test(pooled)
-    marks = "effect sizes (rows of the three-level model" + (f", {int(pooled['n_studies'])} studies"
-             if np.isfinite(float(pooled.get("n_studies", np.nan))) else "") + "; " \
+    studies = float(pooled.get("n_studies", np.nan))
+    marks = "effect sizes (rows of the three-level model" + (f", {counted(studies, 'study', 'studies')}"
+             if np.isfinite(studies) else "") + "; " \
         if _three_level(pooled) else "study estimates ("
     text = (f"Squares: {marks}area proportional to weight) with {level:g}% CIs"
             + ("; arrows: CI beyond the axis" if arrows else "")
@@ -202,13 +204,28 @@ def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = N
         text += " Heterogeneity: not estimable from one study."
     elif np.isfinite(pooled.get("q", np.nan)):
         unit = f" ({METRIC_NAMES[metric]})" if metric in METRIC_NAMES else ""
-        variance = (f"\u03c3\u00b2 between studies = {pooled['sigma2_between']:.3f}, within studies = "
-                    f"{pooled['sigma2_within']:.3f}{unit}" if _three_level(pooled)
-                    else f"\u03c4\u00b2 = {pooled['tau2']:.3f}{unit}")
+        variance = _variance_text(pooled, unit)
         statistics = (f"Q({int(pooled['q_df'])}) = {pooled['q']:.2f}, {forest_draw.p_text(pooled['q_p'])};"
                       f" {variance}; I\u00b2 = {pooled['i2']:.1f}%")
         text += f" Heterogeneity: {statistics.replace(' = ', NBSP + '=' + NBSP)}."
     return text + (" " + extra if extra else "")
+
+
+def _variance_text(pooled: dict, unit: str) -> str:
+    """The heterogeneity variance(s) of the footnote: tau^2, or a three-level fit's sigma^2 between and within
+    studies, each only where the data identify it (:func:`unidentified_sigma2`: with one effect size per study
+    only their sum, tau^2; with one study sigma^2 between is fixed at 0)."""
+    if not _three_level(pooled):
+        return f"\u03c4\u00b2 = {pooled['tau2']:.3f}{unit}"
+    case = unidentified_sigma2(pooled)[0]
+    if case == "one_per_study":
+        return (f"\u03c4\u00b2 = {pooled['tau2']:.3f}{unit}, the sum of \u03c3\u00b2 between and within studies "
+                "(one effect size per study: not separately identified)")
+    if case == "one_study":
+        return (f"\u03c3\u00b2 between studies fixed at 0 (one study), within the study = "
+                f"{pooled['sigma2_within']:.3f}{unit}")
+    return (f"\u03c3\u00b2 between studies = {pooled['sigma2_between']:.3f}, within studies = "
+            f"{pooled['sigma2_within']:.3f}{unit}")
 
 
 def forest_plot(data: pd.DataFrame, pooled: dict, metric: str, level: float = 95.0,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from alliance_meta.engines.heterogeneity import one_effect_size
+from alliance_meta.engines.heterogeneity import SIGMA2_LEVELS, one_effect_size, unidentified_sigma2
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.models.metareg import r2_not_meaningful
@@ -157,7 +157,7 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
                    is_finite(row.get(f"sigma2_{part}_ci_lower")) for row in three_level for part in SIGMA2_LEVELS)
                   else "")
                + "".join(f"; {UNIDENTIFIED_SIGMA2[case]}" for case in dict.fromkeys(
-                   _unidentified(row)[0] for row in three_level) if case)
+                   unidentified_sigma2(row)[0] for row in three_level) if case)
                + "." if studies and is_finite(studies[0]) else "")
             + (f" cr2 with df below {SMALL_DF} ({', '.join(small_cr2)}): the robust test is not to be trusted "
                "(Tipton, 2015)." if small_cr2 else "")
@@ -171,11 +171,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
     return ManuscriptTable("Pooled estimates", header, rows, note, ["l", "l"] + ["r"] * (len(header) - 2))
 
 
-#: The two variances of a three-level fit, as pooled.csv's columns sigma2_between and sigma2_within name them.
-SIGMA2_LEVELS = ("between", "within")
-
-
-#: Why a three-level row's sigma^2 are not identified (:func:`_unidentified`), as the pooled table's note says it.
+#: Why a three-level row's sigma^2 are not identified, as the pooled table's note says it (a case of
+#: :func:`~alliance_meta.engines.heterogeneity.unidentified_sigma2`).
 UNIDENTIFIED_SIGMA2 = {
     "one_per_study": "one effect size per study: \u03c3\u00b2 between and within are not identified separately "
                      "(only their sum)",
@@ -184,29 +181,14 @@ UNIDENTIFIED_SIGMA2 = {
     "one_effect_size": "one effect size: neither \u03c3\u00b2 is identified (both set to 0)"}
 
 
-def _unidentified(row: dict) -> tuple[str, tuple[str, ...]]:
-    """Which sigma^2 of a three-level row of pooled.csv its data cannot identify, and why (a key of
-    :data:`UNIDENTIFIED_SIGMA2`): both with one effect size per study (k = studies > 1: only their sum; pooled.csv's
-    note says so) or with one effect size (k = 1), ``between`` with one study of several effect sizes (metafor
-    fixes it at 0); ``("", ())`` when both are identified."""
-    k, studies = row.get("k"), row.get("n_studies")
-    if not (is_finite(k) and is_finite(studies)):
-        return "", ()
-    if k == 1:
-        return "one_effect_size", SIGMA2_LEVELS
-    if studies == k:
-        return "one_per_study", SIGMA2_LEVELS
-    return ("one_study", ("between",)) if studies == 1 else ("", ())
-
-
 def _sigma2_cell(row: dict, part: str) -> str:
     """``0.094 [0.022, 0.302]``: a three-level row's sigma^2 ``part`` (between, within) with its profile-likelihood
-    CI where pooled.csv has one; a dash where it is not identified (:func:`_unidentified`), empty for a univariate
-    row."""
+    CI where pooled.csv has one; a dash where it is not identified
+    (:func:`~alliance_meta.engines.heterogeneity.unidentified_sigma2`), empty for a univariate row."""
     value = row.get(f"sigma2_{part}")
     if not is_finite(value):
         return ""
-    if part in _unidentified(row)[1]:
+    if part in unidentified_sigma2(row)[1]:
         return "\u2013"
     lower, upper = row.get(f"sigma2_{part}_ci_lower"), row.get(f"sigma2_{part}_ci_upper")
     interval = (f" [{apa_number(lower, 3)}, {apa_number(upper, 3)}]" if is_finite(lower) and is_finite(upper)
