@@ -69,9 +69,14 @@ def test_configured_reference_level_is_used():
 
 
 def test_missing_column_and_single_level_are_reported_not_fitted():
+    """Each with the frequentist model's reason (moderators.csv's note): a moderator coded in no row said "fewer
+    than 3 rows" beside a family of many rows, one with one level "fewer than two levels or too few rows"."""
     assert moderator_data(DATA, "format", OPTIONS).note == "not a column of the effect sizes"
     one_level = moderator_data(DATA.assign(format="individual"), "format", OPTIONS)
-    assert one_level.note.startswith("fewer than two levels") and one_level.k == DATA["study_id"].nunique()
+    assert one_level.note == "format has one value (individual) in every row: nothing to compare"
+    assert one_level.k == DATA["study_id"].nunique()
+    uncoded = moderator_data(DATA.assign(format=None), "format", OPTIONS)
+    assert uncoded.note == "format has no value in any row" and uncoded.k == 0
     table = fit_moderators(None, [moderator_data(DATA, "format", OPTIONS)], CONFIG)
     assert table.loc[0, "warning"] == "not a column of the effect sizes"
 

@@ -158,6 +158,25 @@ def test_tables_have_the_contract_columns():
     assert table.converged.all() and (table.note == "").all()
 
 
+
+def test_a_moderator_with_one_value_and_uncoded_rows_does_not_say_every_row():
+    """modality coded CBT in some rows and empty in the others: the note read "modality has one value (CBT) in every
+    row" beside the subgroup plot's "Not in any level: 3 effect sizes without a value of Modality"; it names the rows
+    left out (moderators.csv, meta_regression.csv, the three-level model and the Bayesian moderator's)."""
+    import alliance_meta as am
+    from alliance_meta.bayes.analysis import moderator_data
+
+    data = effect_sizes()
+    data = data.assign(modality=np.where(data["study_id"].isin(data["study_id"].unique()[::2]), "CBT", None))
+    left_out = int(data["modality"].isna().sum())
+    reason = (f"modality has one value (CBT) in every row analysed ({left_out} effect sizes without a value left "
+              "out): nothing to compare")
+    assert moderators.analyse_moderator(data, "modality", "z", permutations=0).summary()["note"] == \
+        f"no mixed-effects model: {reason}"
+    assert am.meta_regression(am.fit(data), "modality", permutations=0).notes == (f"modality: not estimable ({reason})",)
+    assert am.moderators(am.fit(data, dependence="multilevel"), "modality").to_frame()["note"].iloc[0].endswith(reason)
+    assert moderator_data(data, "modality").note == reason
+
 def test_a_moderator_without_variation_and_a_redundant_term_are_explained():
     import alliance_meta as am
 

@@ -484,6 +484,46 @@ def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
                                                                           ("subgroups", NO_MODERATORS)}
 
 
+
+def test_empty_tables_of_moderators_no_row_codes_or_too_few_rows_say_why():
+    """A reviewer who has not coded the moderators yet (modality, rater empty in every row), with year too few rows
+    for a meta-regression and location_scale: [rater]: the subgroup, meta-regression prediction, model comparison,
+    psychometric per-level and location-scale tau^2 tables said a bare "No rows."."""
+    from alliance_meta.report.html import empty_table_reasons
+
+    empty = pd.DataFrame()
+    moderators = pd.DataFrame({"moderator": ["modality", "rater", "year"], "qm": [float("nan")] * 3,
+                               "note": ["no mixed-effects model: modality has no value in any row",
+                                        "no mixed-effects model: rater has no value in any row",
+                                        "no mixed-effects model: too few rows for its coefficients"]})
+    formulas = pd.DataFrame({"model": ["modality + rater"], "term": [None], "note": [
+        "not estimable (no row has a value for all of modality, rater)"]})
+    location_scale = pd.DataFrame({"model": ["rater"], "estimate": [float("nan")],
+                                   "note": ["not fitted: rater has no value in any row"]})
+    tables = {"moderators": moderators, "meta_regression": formulas, "subgroups": empty,
+              "meta_regression_predictions": empty, "model_comparison": empty, "psychometric_moderators": empty,
+              "location_scale": location_scale, "location_scale_tau2": empty}
+    config = {"moderators": ["modality", "rater"], "continuous_moderators": ["year"],
+              "meta_regression": ["modality + rater"], "location_scale": ["rater"]}
+    reasons = empty_table_reasons(tables, None, config)
+    subgroups = "No subgroup estimates: modality has no value in any row; rater has no value in any row."
+    regression = ("No meta-regression could be fitted: modality has no value in any row; rater has no value in any "
+                  "row; year: too few rows for its coefficients; modality + rater: not estimable (no row has a value "
+                  "for all of modality, rater).")
+    assert reasons == {"subgroups": subgroups, "psychometric_moderators": subgroups,
+                       "meta_regression_predictions": regression, "model_comparison": regression,
+                       "location_scale_tau2": "No location-scale model could be fitted: rater has no value in any row."}
+    # year fitted (the outcome family of that sheet): the categorical moderators still have no subgroups
+    year = moderators.assign(qm=[float("nan"), float("nan"), 0.7], note=[*moderators["note"][:2], None])
+    reasons = empty_table_reasons({**tables, "moderators": year}, None, config)
+    assert reasons["subgroups"] == subgroups and "meta_regression_predictions" not in reasons
+    # a categorical moderator with a model, or a fitted location-scale model: the empty tables' reasons are not known
+    rater = moderators.assign(qm=[float("nan"), 3.2, float("nan")], note=[moderators["note"][0], None,
+                                                                           moderators["note"][2]])
+    reasons = empty_table_reasons({**tables, "moderators": rater, "location_scale": location_scale.assign(
+        estimate=0.1, note=None)}, None, config)
+    assert reasons == {}
+
 def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run():
     """Moderators are REML whatever the main estimator (it said '(SJ)'); under dependence: multilevel the
     text names the three-level model's estimator and tests (not Knapp-Hartung, which rma.mv lacks), the

@@ -63,7 +63,7 @@ def location_scale_tables(effect_sizes: pd.DataFrame, models, *, method: str = "
             if variables and not len(data):  # no row codes them all (a moderator coded only in the other family)
                 raise ValueError(not_estimable_reason(data, variables))
             if scale_variables and all(data[name].nunique() <= 1 for name in scale_variables):
-                raise ValueError(not_estimable_reason(data, scale_variables))  # no moderator of tau^2 is left
+                raise ValueError(not_estimable_reason(data, scale_variables, dropped))  # no moderator of tau^2 left
             fit = location_scale.fit_formula(data, location, scale, method, level, numeric, reference_levels, centre)
         except (ValueError, KeyError, np.linalg.LinAlgError) as error:
             tables.append(pd.DataFrame([{"model": name, "location_formula": location, "scale_formula": scale,

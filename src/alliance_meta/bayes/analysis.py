@@ -248,19 +248,20 @@ def moderator_data(effect_sizes: pd.DataFrame, moderator: str, options: Moderato
     the model left out under the conditions of :func:`alliance_meta.analyses.moderators.fit_model`."""
     from alliance_meta.engines.design import build_design, column_term
     from alliance_meta.analyses.moderators import aggregate_within
-    from alliance_meta.analyses.moderators.univariate import estimable
+    from alliance_meta.analyses.moderators.univariate import estimable, not_estimable_reason
 
     if moderator not in effect_sizes:
         return ModeratorData(moderator, note="not a column of the effect sizes")
     numeric = (moderator,) if moderator in options.continuous else ()
     data, dropped = aggregate_within(effect_sizes, (moderator,), options.aggregate_method, options.rho, numeric)
-    if len(data) < 3:
-        return ModeratorData(moderator, data, None, dropped, "fewer than 3 rows")
+    if len(data) < 3:  # no row coded: the frequentist model's reason, not "fewer than 3 rows" beside k rows
+        return ModeratorData(moderator, data, None, dropped,
+                             not_estimable_reason(data, [moderator]) if data.empty else "fewer than 3 rows")
     reference = options.reference_levels.get(moderator)
     design = build_design(data, column_term(moderator), numeric, {moderator: reference} if reference is not None else None,
                           options.centre)
     if not estimable(design, len(data)):
-        return ModeratorData(moderator, data, design, dropped, "fewer than two levels or too few rows for the coefficients")
+        return ModeratorData(moderator, data, design, dropped, not_estimable_reason(data, [moderator], dropped))
     return ModeratorData(moderator, data, design, dropped)
 
 

@@ -34,7 +34,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
     if model is None:
         # three rows or more and no model: the moderator has one value in every row
         why = (f"{len(data)} rows with a value (at least 3 needed)" if len(data) < 3
-               else not_estimable_reason(data, (name,)))
+               else not_estimable_reason(data, (name,), analysis.k_dropped))
         return message_figure(f"No meta-regression on {column_name(name, labels)}: {why}.")
     x = data[name].to_numpy(float)
     three_level = three_level_mathtext(summary)

@@ -154,25 +154,31 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
     other tables, said instead of a bare "No rows.": an analysis the config does not ask for (no moderators, no
     location_scale models), no artifacts for the psychometric distributions (psychometric.csv has no
     ``artifact_distribution`` row), fewer studies than an analysis needs (leave-one-out, influence, robust variance
-    estimation and model averaging 2, GOSH 3, the multiverse ``multiverse.minimum_k``), and meta-regressions of
-    categorical moderators none of which could be fitted (the reasons of moderators.csv's ``note``, when no
-    continuous moderator or formula is configured). Any other empty table keeps "No rows."."""
+    estimation and model averaging 2, GOSH 3, the multiverse ``multiverse.minimum_k``), meta-regressions none of
+    which could be fitted (the notes of moderators.csv and meta_regression.csv), subgroups of categorical moderators
+    none of which is coded, and location-scale models none of which could be fitted (location_scale.csv's notes).
+    Any other empty table keeps "No rows."."""
     empty = {name for name, frame in tables.items() if frame is not None and frame.empty}
     out = {}
     categorical = list(config.get("moderators") or [])
     others = list(config.get("continuous_moderators") or []) + list(config.get("meta_regression") or [])
+    unfitted = _unfitted(tables.get("moderators"), "moderator", "qm", "no mixed-effects model: ")
+    formulas = _unfitted(tables.get("meta_regression"), "model", "estimate", "")
     if not categorical and not others:
         out.update(dict.fromkeys(set(MODERATOR_TABLES) & empty, NO_MODERATORS))
-    elif not others and {"meta_regression", "meta_regression_predictions", "model_comparison"} & empty:
-        moderators = tables.get("moderators")
-        if moderators is not None and len(moderators) and "note" in moderators and "qm" in moderators \
-                and moderators["qm"].isna().all() and moderators["note"].notna().all():
-            why = "; ".join(str(note).removeprefix("no mixed-effects model: ") for note in moderators["note"])
-            reason = f"No meta-regression could be fitted: {why}."
-            out.update(dict.fromkeys({"meta_regression", "meta_regression_predictions", "model_comparison"} & empty,
-                                     reason))
+    elif set(categorical + list(config.get("continuous_moderators") or [])) <= set(unfitted) and (
+            not _fitted(tables.get("meta_regression"), "estimate")) and (formulas or not config.get("meta_regression")):
+        why = "; ".join(dict.fromkeys([*unfitted.values(), *formulas.values()]))
+        out.update(dict.fromkeys({"meta_regression", "meta_regression_predictions", "model_comparison"} & empty,
+                                 f"No meta-regression could be fitted: {why}."))
+    if categorical and set(categorical) <= set(unfitted):  # no categorical moderator has a value: no level to pool
+        why = "; ".join(unfitted[name] for name in categorical)
+        out.update(dict.fromkeys({"subgroups", "psychometric_moderators"} & empty, f"No subgroup estimates: {why}."))
     if not config.get("location_scale"):
         out.update(dict.fromkeys({"location_scale", "location_scale_tau2"} & empty, NO_LOCATION_SCALE))
+    elif "location_scale_tau2" in empty and not _fitted(tables.get("location_scale"), "estimate") and (
+            models := _unfitted(tables.get("location_scale"), "model", "estimate", "not fitted: ")):
+        out["location_scale_tau2"] = f"No location-scale model could be fitted: {'; '.join(models.values())}."
     psychometric = tables.get("psychometric")
     if "psychometric_artifacts" in empty and psychometric is not None and "method" in psychometric \
             and not psychometric["method"].eq("artifact_distribution").any():
@@ -196,6 +202,24 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
                    for name in names if studies < least}
         out.update({name: reason for name, reason in too_few.items() if name in empty})
     return out
+
+
+def _unfitted(frame: pd.DataFrame | None, name: str, value: str, prefix: str) -> dict[str, str]:
+    """``{name: reason}`` of a table's rows without a model (``value`` empty or not a column, the reason in ``note``),
+    the reason without ``prefix`` and led by the name where it does not name it."""
+    if frame is None or frame.empty or not {name, "note"} <= set(frame):
+        return {}
+    rows = frame[frame["note"].notna() & (frame[value].isna() if value in frame else True)]
+    reasons = {}
+    for key, note in zip(rows[name].astype(str), rows["note"].astype(str)):
+        note = note.removeprefix(prefix)
+        reasons[key] = note if note.startswith(key) else f"{key}: {note}"
+    return reasons
+
+
+def _fitted(frame: pd.DataFrame | None, value: str) -> bool:
+    """Whether a row of the table has a model (a value in column ``value``)."""
+    return frame is not None and value in frame and bool(frame[value].notna().any())
 
 
 def cumulative_order(analysis: pd.DataFrame | None) -> str:

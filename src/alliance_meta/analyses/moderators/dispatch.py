@@ -217,7 +217,7 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     three_level = univariate_model_note(fit, "am.meta_regression")
     if model is None:
         return AnalysisResult("meta_regression", not_estimable_row(formula, data, dropped, variables),
-                              (not_estimable_note(formula, data, variables), *three_level))
+                              (not_estimable_note(formula, data, variables, dropped), *three_level))
     return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), three_level, model)
 
 

@@ -78,7 +78,8 @@ def moderator_row(data: pd.DataFrame, moderator: str, *, continuous: bool = Fals
     row = {"moderator": moderator, "model": "multilevel"}
     if fits is None:
         usable = usable_rows(data, (moderator,), (moderator,) if continuous else ())
-        reason = (not_estimable_reason(usable, [moderator]) if len(usable) == 0 or usable[moderator].nunique() <= 1
+        reason = (not_estimable_reason(usable, [moderator], len(data) - len(usable))
+                  if len(usable) == 0 or usable[moderator].nunique() <= 1
                   else CONFOUNDED if _confounded_rows(data, moderator, continuous, reference_level, centre)
                   else "too few studies or levels")
         return row | {"k": int(data[moderator].notna().sum()), "note": reason}

@@ -44,6 +44,7 @@ from alliance_meta.engines.design import build_design, column_term, dropped_note
 from alliance_meta.analyses.model_comparison import vif_column
 from alliance_meta.analyses.permutation import PermutationTest, permutation_test
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.wording import counted
 
 # The columns of moderators.csv, in the order ModeratorAnalysis.summary() gives them (also when no
 # moderator is analysed: the table still has its header).
@@ -180,7 +181,7 @@ class ModeratorAnalysis:
 
     def _note(self) -> str:
         notes = [self.model.note] if self.model else [
-            f"no mixed-effects model: {not_estimable_reason(self.data, (self.moderator,))}"]
+            f"no mixed-effects model: {not_estimable_reason(self.data, (self.moderator,), self.k_dropped)}"]
         if not self.continuous:
             notes.append(numbers_as_levels(self.data, [self.moderator]))
         if self.model is not None:  # said of a test that was made
@@ -329,9 +330,10 @@ def uncoded_reason(moderator: str) -> str:
     return f"{moderator} has no value in any row"
 
 
-def not_estimable_reason(data: pd.DataFrame, variables) -> str:
+def not_estimable_reason(data: pd.DataFrame, variables, dropped: int = 0) -> str:
     """Why :func:`fit_model` gave no model: no usable row, a variable with one value in every usable
-    row, else too few rows for the coefficients."""
+    row, else too few rows for the coefficients. ``dropped``: effect sizes left out for a missing value (named
+    beside "in every row", which are then the rows analysed)."""
     variables = list(variables)
     if not variables:
         return "no moderator in the formula: the intercept-only model is the pooled model itself"
@@ -342,14 +344,16 @@ def not_estimable_reason(data: pd.DataFrame, variables) -> str:
     if constant:
         value = data[constant[0]].dropna().iloc[0] if data[constant[0]].notna().any() else ""
         value = f"{value:g}" if isinstance(value, float) else value
-        return (f"{constant[0]} has one value ({value}) in every row: nothing to compare" if len(constant) == 1 else
-                f"{', '.join(constant)} each have one value in every row: nothing to compare")
+        rows = (f"in every row analysed ({counted(dropped, 'effect size')} without a value left out)" if dropped
+                else "in every row")
+        return (f"{constant[0]} has one value ({value}) {rows}: nothing to compare" if len(constant) == 1 else
+                f"{', '.join(constant)} each have one value {rows}: nothing to compare")
     return "too few rows for its coefficients"
 
 
-def not_estimable_note(formula: str, data: pd.DataFrame, variables) -> str:
+def not_estimable_note(formula: str, data: pd.DataFrame, variables, dropped: int = 0) -> str:
     """The note of a meta-regression formula without a model: ``<formula>: not estimable (<reason>)``."""
-    return f"{formula}: not estimable ({not_estimable_reason(data, variables)})"
+    return f"{formula}: not estimable ({not_estimable_reason(data, variables, dropped)})"
 
 
 def not_estimable_row(formula: str, data: pd.DataFrame, dropped: int, variables) -> pd.DataFrame:
@@ -357,7 +361,7 @@ def not_estimable_row(formula: str, data: pd.DataFrame, dropped: int, variables)
     had (``k``, ``n_studies``, ``k_dropped``) and ``note`` = ``not estimable (<reason>)``."""
     return pd.DataFrame({"model": [formula], "term": [""], "k": [len(data)], "n_studies": [data["study_id"].nunique()],
                          "k_dropped": [dropped], "permutations": [0],
-                         "note": [f"not estimable ({not_estimable_reason(data, variables)})"]})
+                         "note": [f"not estimable ({not_estimable_reason(data, variables, dropped)})"]})
 
 
 def _permutation_note(test: PermutationTest) -> str:
@@ -402,7 +406,7 @@ def meta_regression_table(effect_sizes: pd.DataFrame, formulas, *, continuous=()
         if fit is not None:
             tables.append(model_table(formula, data, dropped, fit, test))
         else:
-            notes.append(not_estimable_note(formula, data, variables))
+            notes.append(not_estimable_note(formula, data, variables, dropped))
             tables.append(not_estimable_row(formula, data, dropped, variables))
     table = pd.concat(tables, ignore_index=True) if tables else no_coefficients()
     table.attrs["notes"] = notes
