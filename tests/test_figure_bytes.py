@@ -129,3 +129,40 @@ def test_saved_pdfs_embed_truetype_fonts_and_svgs_keep_their_text(tmp_path):
     pdf = (tmp_path / "figure.pdf").read_bytes()
     assert b"/Type3" not in pdf and b"/FontFile2" in pdf
     assert "Funnel plot" in (tmp_path / "figure.svg").read_text()
+
+
+# --------------------------------------------------------------------------------------
+# What journals' artwork checks read from a figure file
+# --------------------------------------------------------------------------------------
+
+def test_tiff_is_rgb_lzw_at_its_resolution_with_the_pngs_pixels(tmp_path):
+    """plots.tiff wrote forest.tiff as matplotlib does, RGBA: an alpha channel, which journals' artwork checks
+    (PLOS's PACE) flag; the TIFF is RGB, LZW-compressed, with its dpi, and shows what the PNG shows."""
+    import numpy as np
+    from PIL import Image
+
+    data = pd.DataFrame({"study_id": ["A", "B", "C"], "yi": [0.2, 0.3, 0.25], "vi": [0.01, 0.02, 0.015]})
+    pooled = {"estimate": 0.25, "ci_lower": 0.15, "ci_upper": 0.35, "pi_lower": 0.15, "pi_upper": 0.35,
+              "tau2": 0.0, "i2": 0.0, "q": 0.5, "q_df": 2, "q_p": 0.78, "k": 3, "method": "REML", "test": "z"}
+    from alliance_meta.plots.forest_options import ForestOptions
+
+    paths = [tmp_path / "forest.tiff", tmp_path / "forest.png"]
+    save_forest_plot(data, pooled, "z", paths, options=ForestOptions(dpi=150))
+    with Image.open(paths[0]) as tiff, Image.open(paths[1]) as png:
+        assert tiff.mode == "RGB"
+        assert tiff.info["compression"] == "tiff_lzw"
+        assert tuple(round(value) for value in tiff.info["dpi"]) == (150, 150)
+        assert tiff.size == png.size
+        assert np.array_equal(np.asarray(tiff), np.asarray(png.convert("RGB")))
+
+
+def test_bayes_figures_are_written_at_the_resolution_of_the_others(tmp_path):
+    """The Bayes figures' PNGs were 200 dpi, every other figure's 300 (plots.style.DPI), below what journals ask."""
+    from PIL import Image
+
+    from alliance_meta.bayes.plots import save
+    from alliance_meta.plots.style import DPI
+
+    save(_figure(), tmp_path / "bayes_posterior.png", note="SIMULATED data.")
+    with Image.open(tmp_path / "bayes_posterior.png") as image:
+        assert tuple(round(value) for value in image.info["dpi"]) == (DPI, DPI)

@@ -473,3 +473,21 @@ def test_a_generic_font_family_draws_the_italic_axis_label(family, tmp_path):
     save_forest_plot(data, pooled_row(data), "z", [tmp_path / "forest.svg"], options=ForestOptions(font_family=family))
     svg = (tmp_path / "forest.svg").read_text(encoding="utf-8")
     assert "font-style: italic" in svg or "font-style: oblique" in svg  # DejaVu Sans's italic is its Oblique
+
+
+def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log():
+    """plots.width 7 in (a journal's two columns) gave the demo's forest plots 9.8 in, widened for the text columns
+    (plots.columns, rob symbols), with no word in the job's log: scaled back to 7 in their 8-pt text is 5.7 pt."""
+    from alliance_meta.plots.forest import widened_note
+
+    data = simulated_family(8)
+    data = data.assign(measure="Working Alliance Inventory", timing="averaged over sessions")
+    narrow = ForestOptions(width=7.0)
+    wide = ForestOptions(width=7.0, columns=["measure", "timing"])
+    assert widened_note(save_forest_plot(data, pooled_row(data), "z", [], options=narrow), narrow) == ""
+    figures = save_forest_plot(data, pooled_row(data), "z", [], options=wide)
+    width = figures[0].get_figwidth()
+    assert width > 7.0
+    note = widened_note(figures, wide)
+    assert f"{width:.2f} in wide, wider than plots.width (7 in)" in note
+    assert f"8-pt text is {8 * 7 / width:.1f} pt" in note

@@ -291,9 +291,9 @@ def save(fig, *paths, note: str | None = None) -> None:
     import matplotlib.pyplot as plt
 
     from alliance_meta.plots.provenance import add_note
-    from alliance_meta.plots.style import save_file
+    from alliance_meta.plots.style import DPI, save_file
 
     add_note(fig, note)
-    for path in paths:
-        save_file(fig, path, dpi=200, bbox_inches="tight" if note else None)
+    for path in paths:  # at the resolution of every other figure (200 dpi was below journals' 300)
+        save_file(fig, path, dpi=DPI, bbox_inches="tight" if note else None)
     plt.close(fig)

@@ -294,13 +294,25 @@ def save_pages(figures_of, paths, options: ForestOptions) -> list:
                 save_pdf_pages(pages, path)
                 continue
             single = single or figures_of(False)[0]
-            extra = {"pil_kwargs": {"compression": "tiff_lzw"}} if path.suffix in (".tif", ".tiff") else {}
-            save_file(single, path, dpi=options.dpi, **extra)
+            save_file(single, path, dpi=options.dpi)  # a TIFF as journals want it (style.save_file)
         if not paths:
             single = figures_of(False)[0]
     if single is not None:
         plt.close(single)
     return [single] if single is not None else pages
+
+
+def widened_note(figures, options: ForestOptions) -> str:
+    """For the job's log: that a forest plot is wider than ``plots.width`` (a journal's column) because its text
+    columns need the room (:func:`~alliance_meta.plots.forest_layout.column_layout` widens the figure rather than
+    cut them), and how small its text is when scaled back to that width; "" when it is as wide as asked."""
+    width = max((figure.get_figwidth() for figure in figures), default=0.0)
+    if width <= options.width + 0.005:
+        return ""
+    scaled = options.font_size * options.width / width
+    return (f"{width:.2f} in wide, wider than plots.width ({options.width:g} in) to fit its text columns; scaled to "
+            f"{options.width:g} in its {options.font_size:g}-pt text is {scaled:.1f} pt (fewer plots.columns, "
+            "plots.rob false or a smaller plots.label_width narrow it)")
 
 
 def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,

@@ -8,6 +8,7 @@ every path (format from the suffix) with the provenance note beneath it.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from contextlib import contextmanager, nullcontext
@@ -44,6 +45,9 @@ DPI = 300
 #: zlib level of the PNGs: level 3 writes the figures in about 60% of the time of Pillow's default (6), and the
 #: files are within 1% of the same size (docs/performance.md).
 PNG_COMPRESS_LEVEL = 3
+#: TIFF as journals' artwork checks (PLOS's PACE, Elsevier's) want it: RGB flattened on white, without the alpha
+#: channel that matplotlib writes (an RGBA TIFF is flagged), LZW-compressed, with its resolution in the file.
+TIFF_SUFFIXES = (".tif", ".tiff")
 #: OpenType layout tables that a PDF never reads (its text is placed glyph by glyph): left out of the fonts
 #: embedded in the PDFs, which spares fontTools decompiling them for every font of every PDF (docs/performance.md).
 UNUSED_PDF_FONT_TABLES = ("GDEF", "GPOS", "GSUB", "kern", "MATH")
@@ -297,15 +301,32 @@ def file_metadata(path) -> dict | None:
 
 def save_file(figure, path, **kwargs) -> None:
     """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content; PNG at
-    :data:`PNG_COMPRESS_LEVEL`, PDF fonts without :data:`UNUSED_PDF_FONT_TABLES`; texts measured and shaped
-    once per process (:func:`alliance_meta.plots.text_cache.reused_text`). A PNG's report preview is stored
-    from its pixels where the pipeline asks for previews (:mod:`alliance_meta.plots.previews`)."""
+    :data:`PNG_COMPRESS_LEVEL`, a TIFF in RGB and LZW-compressed (:data:`TIFF_SUFFIXES`), PDF fonts without
+    :data:`UNUSED_PDF_FONT_TABLES`; texts measured and shaped once per process
+    (:func:`alliance_meta.plots.text_cache.reused_text`). A PNG's report preview is stored from its pixels where
+    the pipeline asks for previews (:mod:`alliance_meta.plots.previews`)."""
+    if Path(path).suffix.lower() in TIFF_SUFFIXES:
+        _save_tiff(figure, path, **kwargs)
+        return
     png = Path(path).suffix.lower() == ".png"
     if png:
         kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **(kwargs.get("pil_kwargs") or {})}
     with (plt.rc_context({"svg.hashsalt": SVG_HASH_SALT, **EMBEDDED_TEXT}), lean_pdf_fonts(), reused_text(),
           stored_previews() if png and previews.wanted(path) else nullcontext()):
         figure.savefig(path, metadata=file_metadata(path), **kwargs)
+
+
+def _save_tiff(figure, path, dpi=DPI, pil_kwargs=None, **kwargs) -> None:
+    """``figure`` as a TIFF (:data:`TIFF_SUFFIXES`): drawn as a PNG in memory, flattened on white to RGB and
+    written LZW-compressed at ``dpi``."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    with reused_text():
+        figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 0}, **kwargs)
+    with Image.open(buffer) as image:
+        flat = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA")).convert("RGB")
+    flat.save(path, format="TIFF", **{"compression": "tiff_lzw", "dpi": (dpi, dpi), **(pil_kwargs or {})})
 
 
 @contextmanager
