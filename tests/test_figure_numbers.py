@@ -96,7 +96,7 @@ def test_a_slope_that_rounds_to_zero_is_never_minus_zero():
     """One function (apa_number) rounds for reading: the bubble plot's title read "Slope −0.0000 ... [−0.0000, ...]"
     for a moderator on a large scale, then "0.0000 [0.0000, 0.0000]": its decimals now show the CI's width to two
     significant digits (:func:`alliance_meta.wording.interval_decimals`); the report's tables show a true-zero ICC
-    of −8.7e-17 as 0.000."""
+    of −8.7e-17 as .00 (no leading zero: an ICC is at most 1), never −.00."""
     from alliance_meta.analyses import moderators
     from alliance_meta.analyses.agreement import icc_agreement
     from alliance_meta.plots.bubble import bubble_plot
@@ -112,7 +112,7 @@ def test_a_slope_that_rounds_to_zero_is_never_minus_zero():
     icc = icc_agreement([[0.1, 0.1], [0.1, 0.5]])
     assert -1e-15 < icc < 0
     shown = readable_frame(pd.DataFrame({"icc": [icc], "kappa": [-1e-9], "estimate": [-4e-4], "r": [-0.001]}))
-    assert shown.iloc[0].tolist() == ["0.000", "0.000", "0.000", ".00"]
+    assert shown.iloc[0].tolist() == [".00", ".00", "0.000", ".00"]  # ICC and kappa at most 1: no leading zero
     plt.close("all")
 
 
@@ -138,13 +138,12 @@ def test_model_averaging_figure_writes_a_probability_below_01_as_the_text_does()
 
 def test_figures_write_p_values_as_the_text():
     """The selection-model figure's "p = 1.000" (demo, LRT of the half-normal model), as the text's p clause."""
-    from alliance_meta.plots.forest_draw import p_text
     from alliance_meta.plots.style import format_p
     from alliance_meta.wording import apa_p_clause
 
     for p in (0.0004, 0.0424, 0.9996, 1.0):
-        assert format_p(p) == apa_p_clause(p).replace("p", "$p$", 1) and p_text(p) == apa_p_clause(p)
-    assert format_p(1.0) == "$p$ > .999" and p_text(float("nan")) == "p = n/a"
+        assert format_p(p) == apa_p_clause(p).replace("p", "$p$", 1)
+    assert format_p(1.0) == "$p$ > .999" and format_p(float("nan")) == "$p$ = n/a"
 
 
 def test_influence_hat_axis_has_no_leading_zero(fit):
