@@ -146,7 +146,7 @@ def test_footnote_rounds_heterogeneity_as_the_report_and_keeps_each_statistic_on
     row = {"method": "REML", "test": "z", "k": 125, "estimate": 0.3, "se": 0.01, "ci_lower": 0.28, "ci_upper": 0.32,
            "pi_lower": 0.1, "pi_upper": 0.5, "tau2": 0.011349, "i2": 56.2189, "q": 273.36, "q_df": 124, "q_p": 1e-9}
     note = footnote(row, 95, metric="z")
-    assert "\u03c4\u00b2\u00a0=\u00a00.011 (Fisher's z)" in note and "I\u00b2\u00a0=\u00a056.2%" in note
+    assert "\u03c4\u00b2\u00a0=\u00a00.011 (Fisher's z)" in note and "$I^2$\u00a0=\u00a056.2%" in note
     table = manuscript_table("pooled", pd.DataFrame([{**row, "h2": 2.3, "tau2_ci_lower": 0.0, "tau2_ci_upper": 0.1}]), "z")
     cells = " ".join(cell for row in table.rows for cell in row)
     assert "0.011" in cells and "56.2" in cells
@@ -163,7 +163,7 @@ def test_one_study_has_no_prediction_interval_or_heterogeneity_test():
     assert "Heterogeneity: not estimable from one study." in note and "Q(" not in note and "\u03c4" not in note
     two = {**row, "k": 2, "q_df": 1, "q": 1.5, "q_p": 0.22, "pi_lower": -0.2, "pi_upper": 0.8}
     assert [r.kind for r in summary_rows("x", two, "z", ForestOptions())] == ["overall", "interval"]
-    assert "Q(1)" in footnote(two, 95, metric="z").replace("\u00a0", " ")
+    assert "$Q$(1)" in footnote(two, 95, metric="z").replace("\u00a0", " ")
 
 
 def test_the_footnote_names_the_test_the_diamond_really_has():
@@ -242,3 +242,27 @@ def test_labels_have_one_space_between_words():
     table = study_characteristics_table(data.assign(k_effect_sizes=1, estimate=0.3, ci_lower=0.1, ci_upper=0.5),
                                         "z")
     assert [row[0] for row in table.rows] == ["Simulated study Jones", "Simulated Lee"]
+
+
+def test_the_footnote_is_wrapped_by_its_width_as_drawn_with_its_italic_statistics():
+    """The footnote was wrapped at a count of characters, in which "$Q$" counts three and "$I^2$" five though each
+    is drawn as one italic letter: now each line is as wide as it is drawn, no wider than the figure's text."""
+    from alliance_meta.plots.forest import forest_plot
+    from alliance_meta.plots.forest_layout import MARGIN, text_width, wrap_drawn
+
+    statistic = "$Q$(9)\u00a0=\u00a01.00, $p$\u00a0=\u00a0.500; $I^2$\u00a0=\u00a010.0%."  # SIMULATED values
+    text = " ".join([statistic, "and"] * 12)
+    lines = wrap_drawn(text, 4.0, 7.65, "sans-serif")
+    assert " ".join(lines) == text and len(lines) > 1
+    for line, after in zip(lines, lines[1:]):  # each line full: its next word would not fit
+        assert text_width([line], 7.65, "sans-serif") <= 4.0 < text_width([f"{line} {after.split(' ')[0]}"], 7.65,
+                                                                              "sans-serif")
+    data = simulated_family(8)
+    figure = forest_plot(data, fit(data.yi, data.vi, "REML", "z", metric="z").as_row(), "z",
+                         data_note="Simulated data: " + "these are not real studies. " * 6)
+    note = next(text for text in figure.texts if text.get_text().startswith("Squares:"))
+    assert "$Q$(7)\u00a0=" in note.get_text() and "$I^2$\u00a0=" in note.get_text()
+    figure.canvas.draw()
+    drawn = note.get_window_extent().width / figure.dpi
+    assert figure.get_figwidth() - 2 * MARGIN - 0.5 < drawn <= figure.get_figwidth() - 2 * MARGIN + 1e-6
+    plt.close(figure)

@@ -196,14 +196,15 @@ def test_moderator_forest_has_a_diamond_per_level(tmp_path):
     figures = moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", summary=summary)
     texts, _ = text_boxes(figures[0])
     assert sum(text.startswith("Subtotal") for text in texts) == 3
-    assert any("QM(2) = 1.50" in text for text in texts)
+    assert r"$Q_\mathrm{M}$(2) = 1.50" in " ".join(" ".join(texts).split())  # the footnote's lines joined
     # a three-level fit's moderator row: the figure gives the three-level test, as the report does
     three = {"multilevel_qm": 0.27, "multilevel_qm_df": 2, "multilevel_qm_p": 0.872, "multilevel_cr2_f": 0.23,
              "multilevel_cr2_df1": 2, "multilevel_cr2_df2": 10.7, "multilevel_cr2_p": 0.802}
     texts, _ = text_boxes(moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z",
                                                 summary={**summary, **three})[0])
-    assert any("Test between levels, three-level model: QM(2) = 0.27, p = .872; CR2 F(2, 10.7) = 0.23, p = .802."
-               in text for text in texts) and not any("QM(2) = 1.50" in text for text in texts)
+    note = " ".join(" ".join(texts).split())  # the footnote's lines joined
+    assert (r"Test between levels, three-level model: $Q_\mathrm{M}$(2) = 0.27, $p$ = .872; CR2 $F$(2, 10.7) = 0.23, "
+            "$p$ = .802." in note) and "(2) = 1.50" not in note
     paths = [tmp_path / "forest_modality.png", tmp_path / "forest_modality.pdf"]
     save_moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", paths)
     assert all(path.stat().st_size > 1000 for path in paths)
@@ -221,9 +222,8 @@ def test_dollar_signs_from_the_sheet_are_drawn_as_written():
                cumulative_forest(univariate.cumulative(data.yi, data.vi, data.year), ["$a$ b"] * 6, "z")]
     for figure in figures:
         figure.canvas.draw()
-        texts = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if "$" in t.get_text()
-                 and ("Author" in t.get_text() or "to" in t.get_text() or "b" in t.get_text())
-                 and not t.get_text().endswith("% CI]")]  # the header's italic r is mathtext of the plot's own
+        texts = [t for t in figure.findobj(lambda a: hasattr(a, "get_text"))  # the sheet's, not the plot's mathtext
+                 if any(sheet in t.get_text() for sheet in ("Author \\$x\\$", "\\$5 to \\$10", "\\$a\\$ b"))]
         assert texts
         for text in texts:
             shown, is_math = text._preprocess_math(text.get_text())

@@ -53,7 +53,19 @@ def test_column_name_is_the_configured_label_else_the_name_readable():
     assert column_name("alloc", labels) == "Allocation"
     assert column_name("sa_measure", labels) == "SA measure"
     assert column_name("study_design", labels) == "Study design"
-    assert column_name("n", labels, title=False) == "n"  # a plots.columns header without a label: as before
+    assert column_name("year", labels, title=False) == "year"  # a plots.columns header without a label: as before
+
+
+def test_a_column_named_by_a_statistical_symbol_is_headed_by_the_symbol_in_italics():
+    """APA 2020, 6.46: the forest plots' sample-size header was an upright "n" (its own column and the demo's
+    plots.columns); a column named by a symbol is headed by the symbol, italic (bold italic in a bold header),
+    unless plots.column_labels names it."""
+    assert column_name("n", title=False) == "$n$" and column_name("n", title=False, bold=True) == r"$\mathbfit{n}$"
+    assert column_name("f", title=False) == "$F$" and column_name("n1") == "$n_1$"
+    assert column_name("n", {"n": "Patients"}, title=False, bold=True) == "Patients"
+    data = studies(6).assign(rater="patient")
+    for options in (ForestOptions(), ForestOptions(columns=["n", "rater"])):  # its own column, among plots.columns
+        assert r"$\mathbfit{n}$" in _forest_texts(data, options)[1]
 
 
 def test_subgroup_plot_title_is_the_configured_label():
@@ -142,13 +154,13 @@ def test_subgroup_plot_overall_of_a_three_level_fit_counts_effect_sizes_and_stud
     """craft (multilevel): "Overall (k = 29 studies)" where 29 counted effect sizes in 10 studies."""
     figure = subgroup_forest(subgroup_levels(), {"moderator": "sport", **SUMMARY}, THREE_LEVEL, "z")
     texts = texts_of(figure)
-    assert "Overall (k = 29 effect sizes in 10 studies)" in texts
+    assert "Overall ($k$ = 29 effect sizes in 10 studies)" in texts
     assert not any("29 studies" in text for text in texts)
-    assert any("k of a level: studies" in text for text in texts)
+    assert any("$k$ of a level: studies" in text for text in texts)
     plt.close(figure)
     aggregated = {key: THREE_LEVEL[key] for key in ("estimate", "ci_lower", "ci_upper")} | {"k": 10}
     figure = subgroup_forest(subgroup_levels(), {"moderator": "sport", **SUMMARY}, aggregated, "z")
-    assert "Overall (k = 10 studies)" in texts_of(figure)  # one composite per study: as before
+    assert "Overall ($k$ = 10 studies)" in texts_of(figure)  # one composite per study: as before
     plt.close(figure)
 
 
@@ -166,7 +178,7 @@ def test_moderator_forest_subtotals_count_studies_and_the_three_level_overall_ef
     subtotals = [text for text in texts if text.startswith("Subtotal")]
     assert subtotals == [f"Subtotal, k = {k} studies" for k in subgroups["k"]]
     assert f"Three-level model (REML), k = {len(data)} effect sizes in 12 studies" in " ".join(texts)  # wrapped
-    assert any("subtotal's k counts studies" in text for text in texts)
+    assert "subtotal's $k$ counts studies" in " ".join(" ".join(texts).split())
     plt.close(figure)
 
 
@@ -414,15 +426,15 @@ def test_a_blank_n_is_explained_in_the_footnote():
     """A study coded as an odds ratio with its CI has no n: its n cell was blank, and nothing said why."""
     data = studies(6)
     options = ForestOptions()
-    assert not any("Blank n" in text for text in _forest_texts(data, options)[1])
+    assert not any("Blank $n$" in text for text in _forest_texts(data, options)[1])
     texts = _forest_texts(data.assign(n=[np.nan] + list(data["n"][1:])), options)[1]
-    assert "Blank n: the sheet gives no sample size." in " ".join(" ".join(texts).split())
+    assert "Blank $n$: the sheet gives no sample size." in " ".join(" ".join(texts).split())
 
 
 def test_a_blank_n_among_the_configured_columns_is_explained_too():
     """The demo's config shows n among plots.columns: a blank n cell there was left unexplained."""
     data = studies(6).assign(rater="patient")
     options = ForestOptions(columns=["n", "rater"])
-    assert not any("Blank n" in text for text in _forest_texts(data, options)[1])
+    assert not any("Blank $n$" in text for text in _forest_texts(data, options)[1])
     texts = _forest_texts(data.assign(n=[np.nan] + list(data["n"][1:])), options)[1]
-    assert "Blank n: the sheet gives no sample size." in " ".join(" ".join(texts).split())
+    assert "Blank $n$: the sheet gives no sample size." in " ".join(" ".join(texts).split())

@@ -300,6 +300,22 @@ def test_no_letter_of_an_abbreviation_with_periods_is_italic(tmp_path):
     assert ("e.g. no dropout" in "".join(text for text, _ in runs)) and runs[-2:] == [("k", True), (".", False)]
 
 
+def test_every_statistical_symbol_of_the_tables_is_italic_the_odds_ratio_too(tmp_path):
+    """The figures set OR in italics (APA 2020, 6.46); Word left it upright in "OR [95% CI]" of an odds-ratio
+    family's tables and in the Bayesian table's note ("OR = \u03bc as an odds ratio"), and the bias table's k0 too."""
+    rows = pd.DataFrame({"study_id": ["s0", "s1", "s2"], "yi": [0.4, 0.2, 0.6], "vi": [0.05, 0.08, 0.04],
+                         "metric": "log_or"})  # SIMULATED
+    pooled, _ = am.pooled_table(rows, metric="log_or")
+    note = "OR = \u03bc as an odds ratio; OR (new study); trim and fill, k0 = studies estimated missing; or, for OR."
+    table = dataclasses.replace(manuscript_table("pooled", pooled, "log_or"), note=note)
+    write_docx([table], tmp_path / "pooled.docx")
+    document = Document(str(tmp_path / "pooled.docx"))
+    heading = {cell.text: [run.text for run in cell.paragraphs[0].runs if run.italic]
+               for cell in document.tables[0].rows[0].cells}
+    assert heading["OR [95% CI]"] == ["OR"]
+    assert [text for text, italic in note_runs(tmp_path / "pooled.docx") if italic] == ["Note.", "OR", "OR", "k0", "OR"]
+
+
 def note_runs(path) -> list[tuple[str, bool]]:
     note = next(p for p in Document(str(path)).paragraphs if p.text.startswith("Note."))
     return [(run.text, bool(run.italic)) for run in note.runs]

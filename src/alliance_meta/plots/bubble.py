@@ -17,7 +17,7 @@ from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, format_p, message_figure,  # noqa: E402
-                                       metric_axis, three_level_mathtext)
+                                       metric_axis, symbol, three_level_test)
 from alliance_meta.wording import apa_number, interval_decimals  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
@@ -37,7 +37,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
                else not_estimable_reason(data, (name,), analysis.k_dropped))
         return message_figure(f"No meta-regression on {column_name(name, labels)}: {why}.")
     x = data[name].to_numpy(float)
-    three_level = three_level_mathtext(summary)
+    three_level = three_level_test(summary)
     centre = model.design.centres.get(name, 0.0) if model.design else 0.0
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure, axis = plt.subplots(figsize=(5.5, 4.0))
@@ -62,12 +62,12 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
         numbers = [apa_number(value, decimals) for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]
         unit = SLOPE_UNITS[metric]
         # as the reports: where tau^2 without the moderator is 0, metafor's R^2 is 0 by rule and measures nothing
-        r2 = ("$R^2$ not given ($\\tau^2$ = 0 without the moderator)" if r2_not_meaningful(model.tau2_null)
+        r2 = ("$R^2$ not given (\u03c4\u00b2 = 0 without the moderator)" if r2_not_meaningful(model.tau2_null)
               else f"$R^2$ = {model.r2:.1f}%")  # one decimal, as the Results and moderator table
         # two lines: one would run past the axes (and the figure) once the numbers are wide
         per = "per year" if name == "year" else f"per unit of {column_name(name, labels)}"
         axis.set_title(f"Slope {numbers[0]} {unit} {per}, {level:g}% CI [{numbers[1]}, {numbers[2]}]\n"
-                       f"{format_p(slope.p)}; $k$ = {model.k}{' composites' if three_level else ''}; {r2}",
+                       f"{format_p(slope.p)}; {symbol('k')} = {model.k}{' composites' if three_level else ''}; {r2}",
                        fontsize=8, loc="left")
         # below the axis, so that no study hides under it
         axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8)

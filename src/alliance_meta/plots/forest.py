@@ -16,6 +16,7 @@ Fisher z, OR for log OR), so CIs keep their symmetric shape. PDF and SVG keep te
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,8 +34,9 @@ from alliance_meta.wording import counted  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import Row  # noqa: E402
-from alliance_meta.plots.style import (column_name, counts_effect_sizes, no_test_between_levels,  # noqa: E402
-                                       plain_text, pooled_count, save_file, save_pdf_pages, three_level_test)
+from alliance_meta.plots.style import (column_name, counts_effect_sizes, format_p,  # noqa: E402
+                                       no_test_between_levels, plain_text, pooled_count, save_file, save_pdf_pages,
+                                       symbol, three_level_test)
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -185,13 +187,13 @@ def interval_test(pooled: dict) -> str:
 
 
 UNCUT = 10**9  # characters: plots.columns cells are cut when drawn, where there is no room (forest_draw.fit_cells)
-NBSP = "\u00a0"  # between a statistic, its "=" and its value: a wrapped footnote never splits "tau^2 = 0.011"
+NBSP = "\u00a0"  # between a statistic, its "=" (or "<") and its value: a wrapped footnote never splits "tau^2 = 0.011"
 
 
 def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None, arrows: bool = False) -> str:
     """What the marks mean (the arrows where the page draws one: :func:`forest_draw.draws_arrows`) and the
-    heterogeneity statistics, rounded as the report's tables round them (tau^2 and sigma^2 to three decimals,
-    in the analysis ``metric``; I^2 to one)."""
+    heterogeneity statistics in mathtext, Q, p and I^2 italic (:func:`~alliance_meta.plots.style.symbol`), rounded
+    as the report's tables round them (tau^2 and sigma^2 to three decimals, in the analysis ``metric``; I^2 to one)."""
     test = interval_test(pooled)
     studies = float(pooled.get("n_studies", np.nan))
     marks = "effect sizes (rows of the three-level model" + (f", {counted(studies, 'study', 'studies')}"
@@ -205,9 +207,9 @@ def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = N
     elif np.isfinite(pooled.get("q", np.nan)):
         unit = f" ({METRIC_NAMES[metric]})" if metric in METRIC_NAMES else ""
         variance = _variance_text(pooled, unit)
-        statistics = (f"Q({int(pooled['q_df'])}) = {pooled['q']:.2f}, {forest_draw.p_text(pooled['q_p'])};"
-                      f" {variance}; I\u00b2 = {pooled['i2']:.1f}%")
-        text += f" Heterogeneity: {statistics.replace(' = ', NBSP + '=' + NBSP)}."
+        statistics = (f"{symbol('Q')}({int(pooled['q_df'])}) = {pooled['q']:.2f}, {format_p(pooled['q_p'])};"
+                      f" {variance}; {symbol('I2')} = {pooled['i2']:.1f}%")
+        text += " Heterogeneity: " + re.sub(" ([=<>]) ", NBSP + r"\1" + NBSP, statistics) + "."
     return text + (" " + extra if extra else "")
 
 
@@ -268,14 +270,15 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     if interval_test(overall) != test_name("z"):  # pooling.tests without z: the overall diamond is e.g. knha
         extra += f" Subtotal diamonds: Wald {level:g}% CIs (subgroups.csv)."
     if counts_effect_sizes(overall):
-        extra += " Rows of a level: a study's effect sizes at that level combined, so a subtotal's k counts studies."
+        extra += (" Rows of a level: a study's effect sizes at that level combined, so a subtotal's "
+                  f"{symbol('k')} counts studies.")
     if summary and (untested := no_test_between_levels(summary)):
         extra += f" {untested}"
-    elif summary and (three_level := three_level_test(summary, forest_draw.p_text)):  # the model the report gives
+    elif summary and (three_level := three_level_test(summary)):  # the model the report gives
         extra += f" Test between levels, three-level model: {three_level}."
     elif summary:
-        extra += (f" Test between levels: QM({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
-                  f"{forest_draw.p_text(summary['qm_p'])}.")
+        extra += (f" Test between levels: {symbol('QM')}({summary['qm_df']:.0f}) = {summary['qm']:.2f}, "
+                  f"{format_p(summary['qm_p'])}.")
     if data_note:
         extra += " " + data_note
     return forest_draw.draw_pages(rows, metric, level, options,

@@ -19,12 +19,13 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
-from alliance_meta.plots.forest_layout import Row, column_layout, pages, row_positions, text_width  # noqa: E402
+from alliance_meta.plots.forest_layout import (MARGIN, Row, column_layout, pages, row_positions,  # noqa: E402
+                                               text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import (SCALES as STYLE_SCALES, column_name, math_fonts, narrow_odds_ticks,  # noqa: E402
-                                       plain_text)
-from alliance_meta.wording import apa_p_clause, without_leading_zero  # noqa: E402
+                                       plain_text, symbol)
+from alliance_meta.wording import without_leading_zero  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric); the label as
 #: the subgroup and bubble plots write it (style.display_scale: the statistic's symbol in italics, APA 2020, 6.46)
@@ -41,6 +42,7 @@ ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 #: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).
 SPARSE_ODDS_TICKS = ((0.01, 0.1, 1, 10, 100), (0.001, 0.01, 0.1, 1, 10, 100, 1000), (0.001, 1, 1000))
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
+NOTE_SIZE = 0.85  # the footnote's font size, in font sizes
 #: the largest magnitude (display scale) of an axis of correlations: Fisher z shown as r, and r itself (the
 #: psychometric plot), whose t intervals can reach beyond +/-1
 AXIS_BOUNDS = {"z": 0.99, "r": 1.0}
@@ -66,12 +68,6 @@ def rob_legend(tool, not_rated: bool = False) -> str:
     symbols = ", ".join(f"{styles[j].glyph} {j}" for j in tool.judgements)
     blank = "; blank: not rated" if not_rated else ""
     return f"Risk of bias, {tool.title}: {domains}; symbols: {symbols}{blank}."
-
-
-def p_text(p: float) -> str:
-    """``p = .042``, ``p < .001`` or ``p > .999`` (APA: :func:`alliance_meta.wording.apa_p_clause`); ``p = n/a``
-    without one."""
-    return apa_p_clause(p, missing="n/a")
 
 
 def message(text: str, note: str | None = None):
@@ -465,8 +461,8 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):
     """One figure: header, rows, axis and footnote; its height follows the rows."""
     tops, total = row_positions(rows)
-    chars = int(layout.width / (0.52 * options.font_size / 72))
-    note_lines = textwrap.wrap(note + (" Continued on the next page." if continued else ""), chars)
+    note_lines = wrap_drawn(note + (" Continued on the next page." if continued else ""), layout.width - 2 * MARGIN,
+                            options.font_size * NOTE_SIZE, options.font_family)
     line = layout.line
     top_space, axis_space = 1.6 * line, AXIS_LINES * line
     height = top_space + total * line + axis_space + (len(note_lines) + 0.6) * line * 0.85 + 0.1
@@ -488,7 +484,7 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
     draw_rows(axis, rows, tops, low, high, options)
     draw_text(figure, axis, rows, tops, layout, header, options)
     figure.text(layout.label_left / layout.width, 0.05 / height, "\n".join(note_lines), ha="left", va="bottom",
-                fontsize=options.font_size * 0.85, linespacing=1.3)
+                fontsize=options.font_size * NOTE_SIZE, linespacing=1.3)
     return figure
 
 
@@ -498,8 +494,10 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
     ``note(arrows)`` is the footnote of a page that draws an arrow (:func:`draws_arrows`) or none; each page's
     footnote explains the marks that page draws (arrows, blank risk-of-bias or n cells, cut text), not another's."""
     limits = x_limits(rows, metric, options)
-    header = ["Study", "n" if any(row.n for row in rows) else "", f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
-    extra_header = [column_name(c, options.column_labels, title=False) for c in options.columns] if any(row.extra for row in rows) else []
+    n_header = symbol("n", bold=True) if any(row.n for row in rows) else ""  # the sample size, bold italic n
+    header = ["Study", n_header, f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
+    extra_header = ([column_name(c, options.column_labels, title=False, bold=True) for c in options.columns]
+                    if any(row.extra for row in rows) else [])
     rob_header, styles, tool = [], {}, None
     if any(row.rob for row in rows):
         tool = tool_from_config(options.risk_of_bias)
@@ -525,7 +523,7 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         return " ".join(filter(None, [
             note(draws_arrows(page, limits)), rob_legend(tool, not_rated) if tool else "",
             f"\u2026 text cut at {options.column_width} characters (plots.column_width)." if cut else "",
-            "Blank n: the sheet gives no sample size." if no_n else ""]))
+            f"Blank {symbol('n')}: the sheet gives no sample size." if no_n else ""]))
 
     layout = column_layout(rows, header[:4], options.width, options.font_size, options.font_family,
                            extra_header, rob_header)

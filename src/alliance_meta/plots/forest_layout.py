@@ -81,6 +81,25 @@ def _width_points(text: str, font_size: float, family: str, bold: bool) -> float
         return _renderer().get_text_width_height_descent(text, prop, ismath=True)[0]
 
 
+def wrap_drawn(text: str, width: float, font_size: float, family: str) -> list[str]:
+    """``text`` broken at its spaces into lines each at most ``width`` inches wide as drawn (:func:`text_width`, a
+    line's mathtext as it is drawn: ``$Q$`` is one letter wide, not three characters); a word wider than a line
+    on a line of its own. A no-break space (between a statistic, its "=" and its value) never breaks."""
+    words = [word for word in text.split(" ") if word]
+    lines = []
+    while words:
+        fits, wider = 1, len(words) + 1  # the most words that fit on the line (at least one), the fewest that do not
+        while wider - fits > 1:  # a bisection: a few lines measured, not one per word
+            middle = (fits + wider) // 2
+            if text_width([" ".join(words[:middle])], font_size, family) <= width:
+                fits = middle
+            else:
+                wider = middle
+        lines.append(" ".join(words[:fits]))
+        words = words[fits:]
+    return lines
+
+
 @lru_cache(maxsize=1)
 def _renderer() -> RendererAgg:
     return RendererAgg(10, 10, 72)

@@ -81,12 +81,14 @@ class Scale:
         return re.sub(r"\b([A-Za-z]|[A-Z]{2,})\b", lambda match: rf"$\mathbfit{{{match[1]}}}$", self.symbol)
 
 
-def math_fonts(family: str) -> dict:
-    """rcParams of matplotlib's custom math fonts in ``family``, so that mathtext (an axis label's or a header's
-    italic symbol) is set in the text's font: every face, none looked up in vain (cursive)."""
+def math_fonts(family) -> dict:
+    """rcParams of matplotlib's custom math fonts in ``family`` (a name, or a list as ``font.family``), so that
+    mathtext (an axis label's or a header's italic symbol) is set in the text's font: every face, none looked up in
+    vain (cursive)."""
     faces = {"rm": "", "sf": "", "cal": "", "it": ":italic", "bf": ":bold", "bfit": ":italic:bold"}
     # a fontconfig pattern, which read "sans-serif:italic" as family sans, size serif (ParseException): escaped
-    pattern = re.sub(r"([-\\,:])", r"\\\1", family)
+    names = [family] if isinstance(family, str) else list(family)
+    pattern = ",".join(re.sub(r"([-\\,:])", r"\\\1", name) for name in names)
     return {"mathtext.fontset": "custom", **{f"mathtext.{face}": pattern + style for face, style in faces.items()}}
 
 
@@ -96,13 +98,33 @@ def plain_text(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
-def column_name(column: object, labels: dict | None = None, title: bool = True) -> str:
+#: Statistical symbols as the figures write them, in mathtext (:func:`symbol`): Latin letters italic, their
+#: subscripts upright (APA 2020, 6.46); Greek letters (\u03c4\u00b2, \u03c3\u00b2) are upright and written as text.
+STATISTICS = {"k": "k", "n": "n", "n1": "n_1", "n2": "n_2", "N": "N", "p": "p", "Q": "Q", "QM": r"Q_\mathrm{M}",
+              "Q_between": r"Q_\mathrm{between}", "F": "F", "I2": "I^2", "r": "r", "g": "g", "d": "d", "t": "t",
+              "z": "z", "df": "df"}
+#: sheet columns whose name is a statistical symbol (a key of :data:`STATISTICS`): a figure's header of the
+#: column writes the symbol (:func:`column_name`), "n" as an italic *n*
+SYMBOL_COLUMNS = {"n": "n", "n1": "n1", "n2": "n2", "r": "r", "g": "g", "d": "d", "t": "t", "df": "df", "f": "F",
+                  "p": "p"}
+
+
+def symbol(name: str, bold: bool = False) -> str:
+    """A statistic of :data:`STATISTICS` in mathtext, italic (``$Q$``, ``$I^2$``, ``$Q_\\mathrm{M}$``), or bold
+    italic for a bold header (``$\\mathbfit{n}$``)."""
+    return rf"$\mathbfit{{{STATISTICS[name]}}}$" if bold else f"${STATISTICS[name]}$"
+
+
+def column_name(column: object, labels: dict | None = None, title: bool = True, bold: bool = False) -> str:
     """How a sheet column (a moderator, a ``plots.columns`` column) is named in a figure: its label in the
-    config's ``plots.column_labels``; else the column's name, with ``title`` its underscores as spaces and
-    its first letter upper-cased (``sa_measure`` -> "Sa measure"). Escaped for matplotlib (:func:`plain_text`)."""
+    config's ``plots.column_labels``; else a statistical symbol's column (:data:`SYMBOL_COLUMNS`) its symbol
+    (:func:`symbol`; ``bold`` for a bold header); else the column's name, with ``title`` its underscores as spaces
+    and its first letter upper-cased (``sa_measure`` -> "Sa measure"). Escaped for matplotlib (:func:`plain_text`)."""
     label = (labels or {}).get(column) if isinstance(labels, dict) else None
     if label is not None and str(label).strip():
         return plain_text(str(label).strip())
+    if column in SYMBOL_COLUMNS:
+        return symbol(SYMBOL_COLUMNS[column], bold)
     text = str(column)
     if title:
         text = text.replace("_", " ")
@@ -408,27 +430,23 @@ def format_number(value: float, metric: str) -> str:
 def format_p(p: float) -> str:
     """An APA p clause in a figure's mathtext (``$p$ = .042``, ``$p$ < .001``, ``$p$ > .999``: the text's
     :func:`alliance_meta.wording.apa_p_clause`); ``$p$ = n/a`` without one."""
-    return apa_p_clause(p, "$p$", "n/a")
+    return apa_p_clause(p, symbol("p"), "n/a")
 
 
-def three_level_test(summary, p_text=format_p) -> str | None:
+def three_level_test(summary) -> str | None:
     """The test between a moderator's levels in the three-level model (``multilevel_*`` columns of
-    ``moderators.csv``, dependence: multilevel): ``QM(2) = 0.27, p = .872; CR2 F(2, 10.7) = 0.15, p = .863``;
-    None without one. The model the report gives, where the levels' own diamonds are fits to study composites."""
+    ``moderators.csv``, dependence: multilevel) in a figure's mathtext, its statistics italic (:func:`symbol`):
+    ``$Q_\\mathrm{M}$(2) = 0.27, $p$ = .872; CR2 $F$(2, 10.7) = 0.15, $p$ = .863``; None without one. The model
+    the report gives, where the levels' own diamonds are fits to study composites."""
     if summary is None or not np.isfinite(_number(summary, "multilevel_qm")):
         return None
-    text = (f"QM({_number(summary, 'multilevel_qm_df'):.0f}) = {_number(summary, 'multilevel_qm'):.2f}, "
-            f"{p_text(_number(summary, 'multilevel_qm_p'))}")
+    text = (f"{symbol('QM')}({_number(summary, 'multilevel_qm_df'):.0f}) = {_number(summary, 'multilevel_qm'):.2f}, "
+            f"{format_p(_number(summary, 'multilevel_qm_p'))}")
     if np.isfinite(_number(summary, "multilevel_cr2_f")):
-        text += (f"; CR2 F({_number(summary, 'multilevel_cr2_df1'):.0f}, {_number(summary, 'multilevel_cr2_df2'):.1f})"
-                 f" = {_number(summary, 'multilevel_cr2_f'):.2f}, {p_text(_number(summary, 'multilevel_cr2_p'))}")
+        text += (f"; CR2 {symbol('F')}({_number(summary, 'multilevel_cr2_df1'):.0f}, "
+                 f"{_number(summary, 'multilevel_cr2_df2'):.1f}) = {_number(summary, 'multilevel_cr2_f'):.2f}, "
+                 f"{format_p(_number(summary, 'multilevel_cr2_p'))}")
     return text
-
-
-def three_level_mathtext(summary) -> str | None:
-    """:func:`three_level_test` in a figure's mathtext: ``$Q_\\mathrm{M}$(1) = ...; CR2 $F$(1, 7.6) = ...``."""
-    text = three_level_test(summary)
-    return text and text.replace("QM(", r"$Q_\mathrm{M}$(").replace("CR2 F(", "CR2 $F$(")
 
 
 def no_test_between_levels(summary) -> str | None:

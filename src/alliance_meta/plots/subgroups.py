@@ -17,8 +17,8 @@ import pandas as pd  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.style import (COLOURS, SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
-                                       format_number, format_p, message_figure, metric_axis,
-                                       no_test_between_levels, plain_text, pooled_count, three_level_mathtext,
+                                       format_number, format_p, math_fonts, message_figure, metric_axis,
+                                       no_test_between_levels, plain_text, pooled_count, symbol,
                                        three_level_test)
 from alliance_meta.wording import plural  # noqa: E402
 
@@ -65,10 +65,12 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
     n = len(levels)
     if n == 0:
         return message_figure(f"No effect sizes with a value of {column_name(summary['moderator'], labels)}.")
-    with plt.rc_context(STYLE):
-        rows = [(f"{plain_text(row.level)} (k = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2, subgroup_colour)
-                for i, row in enumerate(levels.itertuples(), start=1)]
-        rows.append((f"Overall (k = {pooled_count(overall)})", overall["estimate"], overall["ci_lower"],
+    # mathtext (k, the tests' statistics) in the text's font, as text_width measures it
+    with plt.rc_context({**STYLE, **math_fonts(plt.rcParams["font.family"])}):
+        k = symbol("k")
+        rows = [(f"{plain_text(row.level)} ({k} = {row.k})", row.estimate, row.ci_lower, row.ci_upper, n - i + 1.2,
+                 subgroup_colour) for i, row in enumerate(levels.itertuples(), start=1)]
+        rows.append((f"Overall ({k} = {pooled_count(overall)})", overall["estimate"], overall["ci_lower"],
                      overall["ci_upper"], 0, summary_colour))
         # wider than 6.5 inches where the level names need it: a long name squeezed the panel to a sliver
         names = text_width([row[0] for row in rows], plt.rcParams["font.size"], plt.rcParams["font.family"])
@@ -93,7 +95,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         axis.set_xlabel(label)
         axis.text(1.02, n + 0.9, f"{SYMBOLS[metric]} [{level:g}% CI]", transform=axis.get_yaxis_transform(),
                   ha="left", va="center", fontweight="bold")
-        axis.text(-0.02, n + 0.9, column_name(summary["moderator"], labels),
+        axis.text(-0.02, n + 0.9, column_name(summary["moderator"], labels, bold=True),
                   transform=axis.get_yaxis_transform(), ha="right", va="center", fontweight="bold")
         # k of a level counts studies (composites of a study's effect sizes within the level); that of a
         # three-level overall counts effect sizes: said, so that the two k are not read as the same count
@@ -101,23 +103,23 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
         # the F test's variant under pooling.knha_adhoc, which moderators.csv's note says (metafor's test = "adhoc"),
         # on a line of its own (the line of the tests is long already)
         adhoc = ADHOC_NOTE in str(summary.get("note", "")).split("; ") and not no_test_between_levels(summary)
-        per_level = (("k of a level: studies (a study's effect sizes within the level combined); "
-                      "k overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
+        per_level = ((f"{k} of a level: studies (a study's effect sizes within the level combined); "
+                      f"{k} overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
         # the tests of the CIs, named as the forest plot's footnote names them: subgroups.csv's are Wald; the
         # overall diamond is a row of pooled.csv (Knapp-Hartung where pooling.tests has no z)
         lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
                  (f"{level:g}% CIs: {test_name('z')}." if interval_test(overall) == test_name("z") else
                   f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}."),
                  no_test_between_levels(summary) or
-                 rf"Differences between levels{', study composites' if three_level else ''}, common $\tau^2$: "
-                 rf"$Q_\mathrm{{M}}$({summary['qm_df']:.0f}) = "
-                 rf"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; $F$({summary['f_df1']:.0f}, "
-                 rf"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
-                 rf"$\tau^2$: $Q_\mathrm{{between}}$({summary['q_between_separate_df']:.0f}) = "
-                 rf"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
-        lines += (f"$F$: {CI_TEST_NAMES['adhoc']}.",) if adhoc else ()
+                 f"Differences between levels{', study composites' if three_level else ''}, common \u03c4\u00b2: "
+                 f"{symbol('QM')}({summary['qm_df']:.0f}) = "
+                 f"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; {symbol('F')}({summary['f_df1']:.0f}, "
+                 f"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
+                 f"\u03c4\u00b2: {symbol('Q_between')}({summary['q_between_separate_df']:.0f}) = "
+                 f"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
+        lines += (f"{symbol('F')}: {CI_TEST_NAMES['adhoc']}.",) if adhoc else ()
         if three_level:  # dependence: multilevel: the test the report gives
-            lines += (f"Differences between levels, three-level model: {three_level_mathtext(summary)}.",)
+            lines += (f"Differences between levels, three-level model: {three_level}.",)
         lines += (without_level,) if without_level else ()
         figure.text(0.01, 0.0, "\n".join(lines), ha="left", va="top", fontsize=7, linespacing=1.6)
         figure.tight_layout()

@@ -116,11 +116,16 @@ def _no_table_borders(table):
                                      "w:tblDescription", "w:tblPrChange")
 
 
-#: Statistical symbols, italic in headings and notes (APA 7: Latin letters used as statistical symbols are italic;
-#: Greek letters and abbreviations such as CI are not): a whole word, never a letter inside one or of an
-#: abbreviation with periods (the g of "e.g.", the n of "n.s.").
-STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/.-])(I\u00b2|R\u00b2|QM|SD|df1|df2|df|[kNnprgdztFQ])"
-                                r"(?![\w'/-]|\.\w)")
+#: The statistical symbols the tables write, italic in headings and notes (APA 2020, 6.46: Latin letters and
+#: abbreviations used as statistical symbols, OR, SD and df among them, are italic; Greek letters, \u03c4\u00b2, \u03c1,
+#: \u03c7\u00b2, and abbreviations such as CI are not), as the figures italicise them (plots.style.STATISTICS).
+STATISTICAL_SYMBOLS = ("I\u00b2", "R\u00b2", "QM", "OR", "SD", "df1", "df2", "df", "k0", "k", "N", "n", "p", "r", "g",
+                       "d", "z", "t", "F", "Q")
+#: :data:`STATISTICAL_SYMBOLS` as whole words, never a letter inside one or of an abbreviation with periods (the g
+#: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df".
+STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/.-])("
+                                + "|".join(map(re.escape, sorted(STATISTICAL_SYMBOLS, key=len, reverse=True)))
+                                + r")(?![\w'/-]|\.\w)")
 
 
 #: Initials, never a statistical symbol: a capital with a period before another initial or a name ("J. F. Smith",
