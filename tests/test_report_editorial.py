@@ -312,3 +312,40 @@ def test_the_bayes_factor_is_spelled_out_where_the_results_first_use_it():
     text = bma_sentence(summary, "z")
     assert "evidence for an effect (inclusion Bayes factor BF > 10\u2076, posterior probability > .99)" in text
     assert text.count("Bayes factor") == 1 and "(inclusion BF = 0.51," in text and "(inclusion BF = 0.16," in text
+
+
+def test_methods_leave_out_an_analysis_whose_table_has_no_row():
+    # a review of one study: rve.csv, gosh_studies.csv and model_comparison.csv have a header alone, yet the
+    # Methods said that robust variance estimation pooled the effect sizes and nested meta-regressions were compared
+    names = ["pooled", "moderators", "rve", "model_comparison", "gosh_studies", "bias", "summary_of_findings"]
+    stages = stages_run(names, empty={"moderators", "rve", "model_comparison", "gosh_studies"})
+    assert stages == {"moderators", "bias", "grade"}
+    text = methods_paragraph({"moderators": []}, stages, {})
+    assert "Robust variance" not in text and "Nested meta-regressions" not in text and "GOSH" not in text
+    assert "No moderator was analysed." in text and "GRADE" in text  # moderators.csv counts empty too
+
+
+def test_methods_name_the_prior_sensitivity_priors_the_analysis_ran():
+    # under bayes.prior.tau turner2015_mental_health the analysis leaves that prior out of the default sensitivity
+    # priors (it is the main one), but the Methods named it among the "other priors" and left out half-normal(0.5)
+    from alliance_meta.bayes.analysis import BayesConfig, prior_sensitivity
+    from alliance_meta.report.methods import prior_sensitivity_sentence
+
+    bayes = {"prior": {"tau": {"family": "turner2015_mental_health"}}}
+    text = prior_sensitivity_sentence({"bayes": bayes})
+    assert ("under other priors on heterogeneity: half-normal(0.5) on \u03c4, half-normal(0.2) on \u03c4, "
+            "half-Cauchy(0.1) on \u03c4 and the prior on \u03c4\u00b2 of Rhodes et al. (2015)") in text
+    assert "Turner" not in text
+    data = pd.DataFrame({"yi": [0.2, 0.3, 0.4], "vi": [0.01, 0.02, 0.03]})
+    table, _ = prior_sensitivity(data, "z", BayesConfig.from_config(bayes, "z"))
+    assert len(table) == 5 and table["prior"].str.startswith("turner2015_mental_health").sum() == 1
+    # two priors that differ beyond the two decimals printed are both run, and both named
+    close = {"prior": {"tau": {"family": "log_normal", "mu": -4.921, "sigma": 1.72}},
+             "sensitivity_priors": [{"family": "log_normal", "mu": -4.92, "sigma": 1.72}]}
+    assert "log \u03c4\u00b2" in prior_sensitivity_sentence({"bayes": close})
+
+
+def test_methods_quote_the_correlation_robust_variance_estimation_used():
+    # aggregate_rho -0.2 (allowed for the composites) is outside robumeta's [0, 1]: RVE uses 0, the Methods said -.20
+    text = methods_paragraph({"aggregate_rho": -0.2}, stages_run(["rve"]), {})
+    assert "a correlation of 0 assumed between the effect sizes of a study" in text

@@ -28,7 +28,9 @@ for family, analysis, figures in zip(snakemake.params.families, inputs.analysis,
     families[family] = {"metric": family_metric(config["metric"][family], effect_sizes, family),  # g or d
                         "tables": tables, "analysis": read_table(analysis),
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
-stages = stages_run(name for part in families.values() for name in part["tables"])
+names = {name for part in families.values() for name in part["tables"]}
+filled = {name for part in families.values() for name, table in part["tables"].items() if len(table)}
+stages = stages_run(names, empty=names - filled)
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}

@@ -400,6 +400,12 @@ def too_few_studies(n_studies: int, metric: str | None = None, notes=()) -> RveA
                        pd.DataFrame(columns=list(SENSITIVITY_COLUMNS)), (*notes, note))
 
 
+def correlated_rho(rho: float) -> float:
+    """The ``aggregate_rho`` that the correlated-effects weights of :func:`rve_analysis` take: within robumeta's
+    range for rho, [0, 1] (the Methods quote it)."""
+    return min(max(float(rho), 0.0), 1.0)
+
+
 def rve_analysis(fit) -> RveAnalysis:
     """Robust variance estimation of a fit's effect sizes (``am.rve``): robumeta's ``robu()`` with
     correlated (``rho`` = the fit's ``rho``) and hierarchical effects weights, small-sample corrected, on
@@ -420,7 +426,7 @@ def rve_analysis(fit) -> RveAnalysis:
     if not 0 <= rho <= 1:
         notes.append(f"aggregate_rho = {rho} is outside [0, 1], robumeta's range for rho: 0 used for the "
                      "correlated-effects weights")
-        rho = min(max(rho, 0.0), 1.0)
+        rho = correlated_rho(rho)
     n_studies = rows["study_id"].nunique()
     if n_studies < 2:
         return too_few_studies(n_studies, fit.metric, notes)

@@ -325,6 +325,13 @@ def fit_moderators(sampler, models: list[ModeratorData], cfg: BayesConfig) -> pd
     return table
 
 
+def other_priors(main: TauPrior, specs, metric: str | None = None) -> list[TauPrior]:
+    """The priors of ``specs`` (bayes.sensitivity_priors) that :func:`prior_sensitivity` adds to the ``main`` one:
+    those that differ from it (the Methods name the same)."""
+    priors = [TauPrior.from_config(spec, metric) for spec in specs]
+    return [prior for prior in priors if replace(prior, label=None) != replace(main, label=None)]
+
+
 def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tuple[pd.DataFrame, dict]:
     """Pooled effect, r, tau and the predictive r under the main and every sensitivity
     prior of tau, by the exact quadrature: each row's mean, SD and HDI; the odds ratios
@@ -332,11 +339,8 @@ def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tupl
     interval, a log-OR family's summary of them (docs/bayes.md). Returns the table and the posteriors."""
     y, v = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     s2 = typical_within_variance(v)
-    priors = [replace(cfg.priors.tau, label=cfg.priors.tau.label or "main")]
-    for spec in cfg.sensitivity_priors:
-        prior = TauPrior.from_config(spec, metric)
-        if replace(prior, label=None) != replace(priors[0], label=None):
-            priors.append(prior)
+    priors = [replace(cfg.priors.tau, label=cfg.priors.tau.label or "main"),
+              *other_priors(cfg.priors.tau, cfg.sensitivity_priors, metric)]
     rows, posts = [], {}
     for prior in priors:
         post = exact_posterior(y, v, prior, cfg.priors.mu_sd)

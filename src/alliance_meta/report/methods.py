@@ -110,20 +110,19 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
 
 
 def prior_sensitivity_sentence(config: dict) -> str:
-    """The other priors on tau under which the posterior was recomputed (bayes.sensitivity_priors, the main one
-    left out), as :func:`tau_prior_text` names them; "" when there is none."""
-    from alliance_meta.bayes.analysis import DEFAULT_SENSITIVITY_PRIORS
-    from alliance_meta.bayes.priors import EMPIRICAL_SOURCES, TauPrior
+    """The other priors on tau under which the posterior was recomputed (bayes.sensitivity_priors without the main
+    one, :func:`~alliance_meta.bayes.analysis.other_priors`), as :func:`tau_prior_text` names them; "" when there is
+    none."""
+    from alliance_meta.bayes.analysis import DEFAULT_SENSITIVITY_PRIORS, other_priors
+    from alliance_meta.bayes.priors import EMPIRICAL_SOURCES, Priors
 
     bayes = config.get("bayes", {})
-    main = TauPrior.from_config(bayes.get("prior", {}).get("tau", {"family": "half_normal", "scale": 0.5}))
     named = []
-    for spec in bayes.get("sensitivity_priors", DEFAULT_SENSITIVITY_PRIORS):
-        name = spec if isinstance(spec, str) else spec.get("family")
-        prior = TauPrior.from_config(spec)
-        if name in EMPIRICAL_SOURCES:
-            named.append(f"the prior on \u03c4\u00b2 of {' for '.join(EMPIRICAL_SOURCES[name])}")
-        elif prior.distribution() != main.distribution():
+    for prior in other_priors(Priors.from_config(bayes.get("prior")).tau,
+                              bayes.get("sensitivity_priors", DEFAULT_SENSITIVITY_PRIORS)):
+        if prior.label in EMPIRICAL_SOURCES:
+            named.append(f"the prior on \u03c4\u00b2 of {' for '.join(EMPIRICAL_SOURCES[prior.label])}")
+        else:
             named.append(prior.distribution() + (" on \u03c4" if prior.family in ("half_normal", "half_cauchy")
                                                  else " on log \u03c4\u00b2"))
     if not named:
@@ -227,10 +226,12 @@ STAGE_TABLES = {"moderators": "moderators", "bias": "bias", "bayes": "bayes", "r
                 "prior_sensitivity": "bayes_prior_sensitivity", "grade": "summary_of_findings"}
 
 
-def stages_run(table_names) -> set[str]:
+def stages_run(table_names, empty=()) -> set[str]:
     """The stages of :func:`methods_paragraph` whose tables the run made (``table_names``: the stems of every
-    family's results tables)."""
-    names = set(table_names)
+    family's results tables) with a row in some family (``empty``: the stems without a row in any, e.g. rve.csv,
+    gosh_studies.csv or model_comparison.csv of a review of one study: an analysis that did not run); moderators.csv
+    counts empty too, as its sentence then says that no moderator was analysed."""
+    names = set(table_names) - (set(empty) - {STAGE_TABLES["moderators"]})
     return {stage for stage, table in STAGE_TABLES.items() if table in names}
 
 
@@ -372,9 +373,12 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          f"scale formula) let log \u03c4\u00b2 depend on {join_words(scales)}, tested against one "
                          "\u03c4\u00b2 by a likelihood-ratio test.")
     if "rve" in stages:
+        from alliance_meta.analyses.rve import correlated_rho
+
+        rho = apa_setting(correlated_rho(config.get("aggregate_rho", 0.5)))
         sentences.append("Robust variance estimation (Hedges, Tipton & Johnson, 2010; small-sample corrections, "
                          "Tipton, 2015; as robumeta) pooled the effect sizes themselves in a correlated-effects model "
-                         f"(a correlation of {apa_setting(config.get('aggregate_rho', 0.5))} assumed between the "
+                         f"(a correlation of {rho} assumed between the "
                          "effect sizes of a study; 0 to 1 as a sensitivity analysis) and a hierarchical-effects "
                          "model; the model of the study composites was refitted with cluster-robust (CR2) standard "
                          "errors (Pustejovsky & Tipton, 2018).")
