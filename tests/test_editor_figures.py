@@ -67,3 +67,60 @@ def test_influence_panels_say_what_their_dashed_lines_are():
             "p = 1;") in text
     assert "100/k, equal weights (weight)." in text
     plt.close("all")
+
+
+def test_every_figure_names_its_scale_as_the_forest_plots_do():
+    # the funnel plot read "Standardized mean difference (g)" where the others read "Hedges' g" (and its r axis a bare
+    # "r"), the model-averaging figure "Overall effect (Correlation r)", the psychometric forest plot "Correlation":
+    # each label now comes from plots.style.SCALES
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from alliance_meta.analyses import psychometric as pm
+    from alliance_meta.bayes.bma_plot import bma_figure
+    from alliance_meta.engines.transforms import OddsRatioD
+    from alliance_meta.plots.funnel import funnel_plot
+    from alliance_meta.plots.psychometric import psychometric_forest
+    from alliance_meta.plots.style import SCALES
+
+    def labels(figure):
+        return [axis.get_xlabel() for axis in (*figure.axes, *figure.axes[0].child_axes)]
+
+    yi, vi = [0.1, 0.3, 0.5], [0.04, 0.05, 0.06]
+    assert labels(funnel_plot(yi, vi, "z", 0.3)) == ["Fisher's $z$", "Correlation $r$"]
+    assert labels(funnel_plot(yi, vi, "smd", 0.3)) == ["Hedges' $g$"]
+    assert labels(funnel_plot(yi, vi, OddsRatioD(), 0.3)) == ["Cohen's $d$"]
+    assert labels(funnel_plot(yi, vi, "log_or", 0.3)) == ["Log odds ratio", "Odds ratio"]
+    table = pd.DataFrame({"effect": [0, 1, 0, 1], "heterogeneity": [0, 0, 1, 1], "bias": ["none"] * 4,
+                          "prior_prob": [0.25] * 4, "posterior_prob": [0.1, 0.4, 0.1, 0.4]})
+    values = np.r_[np.zeros(50), np.random.default_rng(1).normal(0.3, 0.05, 150)]  # SIMULATED draws
+    for metric, words in (("z", "correlation $r$"), ("smd", "Hedges' $g$"), ("log_or", "odds ratio")):
+        result = SimpleNamespace(table=table, metric=metric, draws=lambda _: (values, np.full(200, 1 / 200)))
+        assert bma_figure(result).axes[1].get_xlabel() == f"Overall effect ({words})"
+    rows = pd.DataFrame({"sample": ["a", "b", "c"], "r": [0.10, 0.55, 0.3], "n": [40, 60, 80], "rxx": [0.7, 0.8, 0.75],
+                         "ryy": [0.75, 0.85, 0.8]})  # SIMULATED
+    analysis = pm.psychometric_analysis(rows.assign(label=rows["sample"]), study="none")
+    (figure,) = psychometric_forest(analysis.studies, analysis.to_frame())
+    assert figure.axes[0].get_xlabel() == SCALES["z"].label == "Correlation $r$"
+    plt.close("all")
+
+
+def test_specification_curve_names_an_empirical_prior_by_its_source():
+    # the option row read "Prior on τ: turner2015_mental_health", the config's key, where the prior-sensitivity
+    # figure names it "Turner et al. (2015)"; two of one source are told apart by their outcomes
+    import pandas as pd
+
+    from alliance_meta.plots.multiverse import _choice_panel, _option_name
+
+    assert _option_name("prior", "turner2015_mental_health") == "Turner et al. (2015)"
+    assert _option_name("prior", "rhodes2015_general") == "Rhodes et al. (2015)"
+    options = [("prior", "none"), ("prior", "turner2015_mental_health"), ("prior", "turner2015_dropout"),
+               ("prior", "rhodes2015_general")]
+    fitted = pd.DataFrame({"prior": [option for _, option in options]})
+    figure, axis = plt.subplots()
+    _choice_panel(axis, fitted, options, np.arange(4), np.array(["k"] * 4))
+    assert [text.get_text() for text in axis.get_yticklabels()] == [
+        "Prior on \u03c4: none (frequentist)", "Prior on \u03c4: Turner et al. (2015), mental-health outcomes",
+        "Prior on \u03c4: Turner et al. (2015), withdrawals and dropouts", "Prior on \u03c4: Rhodes et al. (2015)"]
+    plt.close(figure)

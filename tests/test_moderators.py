@@ -532,3 +532,35 @@ def test_the_log_says_why_a_moderator_model_was_not_fitted(tmp_path):
     assert "nan" not in text
     assert "modality (k = 6, 0 effect sizes without a value): not fitted: " in text
     assert "rater (k = 6, 0 effect sizes without a value): QM = " in text and "permutation p = n/a" in text
+
+
+def test_the_moderator_forest_log_counts_in_words(tmp_path):
+    """The log read "forest plot of modality: 6 rows in 1 levels"."""
+    import runpy
+    from types import SimpleNamespace
+
+    import alliance_meta as am
+    from alliance_meta.io import write_table
+
+    rows = pd.DataFrame({"study_id": list("abcdef"), "yi": [0.2, 0.3, 0.1, 0.4, 0.35, 0.25],
+                         "vi": [0.01, 0.012, 0.02, 0.015, 0.01, 0.02], "modality": ["CBT"] * 6,
+                         "rater": ["patient", "therapist"] * 3})  # SIMULATED
+    write_table(rows, tmp_path / "effect_sizes.csv")
+    write_table(am.pooled_table(rows, methods=("REML",), tests=("z",), metric="z")[0], tmp_path / "pooled.csv")
+    scripts = Path(__file__).parents[1] / "workflow" / "scripts"
+    tables = SimpleNamespace(**{name: str(tmp_path / f"{name}.csv") for name in ("moderators", "subgroups",
+                                                                                 "meta_regression")})
+    fit = {"metric": "z", "dependence": "aggregate", "rho": 0.5, "aggregate_method": "gls"}
+    runpy.run_path(str(scripts / "moderators.py"), init_globals={"snakemake": SimpleNamespace(
+        input=SimpleNamespace(effect_sizes=str(tmp_path / "effect_sizes.csv")), log=[str(tmp_path / "m.log")],
+        output=tables, params=SimpleNamespace(moderators=["modality", "rater"], continuous=[], meta_regression=[],
+                                              reference_levels={}, permutations=0, seed=1, centre=True, fit=fit))})
+    log = tmp_path / "forest.log"
+    runpy.run_path(str(scripts / "moderator_forest_plot.py"), init_globals={"snakemake": SimpleNamespace(
+        input=SimpleNamespace(effect_sizes=str(tmp_path / "effect_sizes.csv"), subgroups=tables.subgroups,
+                              moderators=tables.moderators, pooled=str(tmp_path / "pooled.csv")), log=[str(log)],
+        output=[str(tmp_path / f"forest_{name}.png") for name in ("modality", "rater")],
+        params=SimpleNamespace(plots={}, metric="z", main_method="REML", moderators=["modality", "rater"],
+                               aggregate_method="gls", rho=0.5, level=95))})
+    text = log.read_text()
+    assert "forest plot of modality: 6 rows in 1 level\n" in text and "forest plot of rater: 6 rows in 2 levels" in text

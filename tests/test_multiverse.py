@@ -521,7 +521,7 @@ def test_the_prior_options_are_named_as_the_methods_name_them():
 
     assert [_option_name("prior", option) for option in ("half_normal(0.5)", "half_cauchy(1)", "none")] == [
         "half-normal(0.5)", "half-Cauchy(1)", "none (frequentist)"]
-    assert _option_name("prior", "turner2015_mental_health") == "turner2015_mental_health"  # a named prior as written
+    assert _option_name("prior", "turner2015_mental_health") == "Turner et al. (2015)"  # a named prior by its source
 
 
 def test_a_multiverse_without_methods_and_priors_says_why_it_has_no_specification():

@@ -159,9 +159,11 @@ def test_the_word_tables_job_writes_the_runs_values(frames, tmp_path):
     (folder / "tables").mkdir()
     config = {"aggregate_method": "mean", "aggregate_rho": 0.3, "psychometric": {"credibility_level": 90},
               "bayes": {"hdi_prob": 0.9}}
+    (tmp_path / "sheet_notes.txt").write_text("risk of bias coded with QUIPS\n", encoding="utf-8")
     snakemake = SimpleNamespace(
         input=SimpleNamespace(tables=[str(folder / f"{name}.csv") for name in names],
-                              effect_sizes=str(tmp_path / "effect_sizes.csv")),
+                              effect_sizes=str(tmp_path / "effect_sizes.csv"),
+                              sheet_notes=str(tmp_path / "sheet_notes.txt")),
         output=SimpleNamespace(docx=str(tmp_path / "tables.docx"), tables=outputs),
         params=SimpleNamespace(metrics={"outcome": "z"}, level=95,
                                settings=TableSettings.from_config(config).as_params()),
@@ -217,3 +219,45 @@ def test_the_settings_default_to_the_schemas_defaults():
         "dependence": schema["dependence"]["default"], "aggregate_method": schema["aggregate_method"]["default"],
         "aggregate_rho": schema["aggregate_rho"]["default"], "correct_bias": psychometric["correct_bias"]["default"],
         "credibility_level": psychometric["credibility_level"]["default"], "hdi_prob": bayes["hdi_prob"]["default"]}
+
+
+def test_the_bias_table_says_why_the_excess_significance_statistic_is_blank():
+    # metafor's exact test of excess significance has no statistic: the cell was blank and the note said only that
+    # the p may come from the exact test
+    def note(statistic, p):
+        frame = pd.DataFrame({"test": ["egger", "tes"], "statistic": [0.77, statistic], "p": [0.44, p],
+                              "estimate": [0.5, np.nan], "k_imputed": [np.nan, np.nan]})
+        table = manuscript_table("bias", frame, "z")
+        assert table.rows[1][1] == ("" if np.isnan(statistic) else "3.10")
+        return table.note
+
+    exact, chi2 = note(np.nan, 0.605), note(3.1, 0.04)
+    assert ("test of excess significance, blank: its p is from the exact test of the observed against the expected "
+            "number of significant studies (metafor's test for these k), which has no statistic") in exact
+    assert "blank" not in chi2 and "\u03c7\u00b2 of the observed against the expected number" in chi2
+    assert "\u03c7\u00b2 of the observed" not in exact
+
+
+def test_the_study_table_says_when_risk_of_bias_was_derived_from_the_domains(tmp_path):
+    # every demo study's overall risk of bias was derived from its domains (rob_overall left empty), and the note
+    # called the column "the overall judgement" as if the sheet gave it
+    from alliance_meta.inputs.risk_of_bias import check_risk_of_bias, overall_derived
+
+    sheet = pd.DataFrame({"sheet_row": [2, 3], "study_id": ["s1", "s2"],
+                          **{f"rob_{domain}": ["low", "moderate"] for domain in
+                             ("participation", "attrition", "prognostic_factor", "outcome", "confounding", "analysis")}})
+    notes = check_risk_of_bias(sheet.astype(object)).notes
+    assert overall_derived(notes) and not overall_derived(notes[:1])
+    rows = effect_sizes().assign(rob_overall="low")
+    frame = study_characteristics(rows, ["rater"], "z")
+    written = manuscript_table("study_characteristics", frame, "z", settings=TableSettings.from_config({})).note
+    derived = manuscript_table("study_characteristics", frame, "z",
+                               settings=TableSettings.from_config({}, notes)).note
+    assert "risk of bias = the overall judgement (mixed: " in written and "derived" not in written
+    assert ("risk of bias = the overall judgement, derived from the domains where the sheet leaves it empty (mixed: "
+            in derived)
+    from alliance_meta.report.html import family_section
+
+    section = family_section("outcome", "z", {"study_characteristics": frame}, None, [], {}, {}, sheet_notes=notes)
+    assert "derived from the domains" in next(table.note for table in section.tables
+                                              if table.name == "study_characteristics")

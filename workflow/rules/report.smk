@@ -54,6 +54,7 @@ rule word_tables:
     input:
         tables=word_table_sources,
         effect_sizes="data/processed/effect_sizes.csv",  # whether the data are simulated (said in every table)
+        sheet_notes="data/processed/sheet_notes.txt",  # whether some overall risk of bias was derived
     output:
         docx=WORD_TABLES,
         tables=manuscript_table_files(),

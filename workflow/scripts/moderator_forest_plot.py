@@ -12,6 +12,7 @@ from alliance_meta.analyses.moderators import aggregate_within
 from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot, widened_note
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.subgroups import without_level_note
+from alliance_meta.wording import counted
 
 snakemake = globals()["snakemake"]
 params = snakemake.params
@@ -31,6 +32,6 @@ for name in params.moderators:
     notes = [without_level_note(effect_sizes, name, options.column_labels), figure_note(effect_sizes)]
     figures = save_moderator_forest_plot(data, name, levels, overall, metric, paths, params.level, options,
                                          summary, " ".join(filter(None, notes)) or None)
-    logger.info("forest plot of %s: %d rows in %d levels", name, len(data), len(levels))
+    logger.info("forest plot of %s: %s in %s", name, counted(len(data), "row"), counted(len(levels), "level"))
     if widened := widened_note(figures, options):
         logger.warning("forest plot of %s: %s", name, widened)

@@ -5,9 +5,11 @@ from alliance_meta.warm_start import run_in_warm_process
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
 
+from dataclasses import replace
 from pathlib import Path
 
 from alliance_meta.engines.transforms import family_metric
+from alliance_meta.inputs.risk_of_bias import overall_derived
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report import family_title, manuscript_table, to_latex, to_markdown
@@ -22,7 +24,10 @@ outputs = [snakemake.output.tables[i:i + 3] for i in range(0, len(snakemake.outp
 tables = []
 effect_sizes = read_table(snakemake.input.effect_sizes)
 simulated = is_simulated(effect_sizes)
-settings = TableSettings(**snakemake.params.settings)  # the run's values the notes say (the composites' rho ...)
+# the run's values the notes say (the composites' rho ...), and whether some overall risk of bias was derived
+settings = replace(TableSettings(**snakemake.params.settings),
+                   rob_overall_derived=overall_derived(Path(snakemake.input.sheet_notes).read_text(encoding="utf-8")
+                                                       .splitlines()))
 for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outputs, strict=True):
     family = path.parent.name
     metric = family_metric(snakemake.params.metrics[family], effect_sizes, family)  # Hedges' g or Cohen's d

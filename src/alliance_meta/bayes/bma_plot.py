@@ -37,7 +37,7 @@ def bma_figure(result):
         ax_models.set_title("Components and bias models" if len(biases) > 1 else "Components", loc="left",
                             fontsize=9, pad=16)  # the legend beneath
 
-        label, to_display, null = display_scale(result.metric)
+        _, to_display, null = display_scale(result.metric)
         scale = SCALES[result.metric]
         values, weights = result.draws("mu")
         spike = float(weights[values == 0.0].sum())
@@ -56,7 +56,7 @@ def bma_figure(result):
             spread_odds_ticks(fig, ax_mu)
         bounded_axis(ax_mu, "y")
         ax_mu.axvline(null, color=COLOURS["muted"], lw=0.8)
-        ax_mu.set_xlabel(f"Overall effect ({label})")
+        ax_mu.set_xlabel(f"Overall effect ({scale.inline_label})")
         ax_mu.set_ylabel("Posterior probability per bin")
         probability = apa_probability(spike, 2)  # "< .01", not the impossible ".00" (APA), as the text writes it
         relation = "" if probability[0] in "<>" else "= "

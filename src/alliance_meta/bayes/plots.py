@@ -14,12 +14,11 @@ from alliance_meta.wording import family_name
 from .exact import ExactPosterior, conditional_posterior
 
 def scale_label(metric: str) -> str:
-    """The plotted scale in the words and italics of the other figures (:data:`plots.style.SCALES`), lower case
-    after "Pooled effect, "; the log odds ratio as analysed (the other figures show odds ratios)."""
+    """The plotted scale in the words and italics of the other figures, lower case after "Pooled effect, "
+    (:attr:`plots.style.Scale.inline_label`); the log odds ratio as analysed (the other figures show odds ratios)."""
     from alliance_meta.plots.style import SCALES
 
-    label = "Log odds ratio" if metric == "log_or" else SCALES[metric].label
-    return label if label.startswith(("Hedges", "Cohen")) else label[:1].lower() + label[1:]
+    return METRIC_NAMES["log_or"] if metric == "log_or" else SCALES[metric].inline_label
 #: the unit of tau on its axis: the metric's name, short for an smd family all from odds ratios (the axis is narrow)
 TAU_UNITS = ByMetric(dict(METRIC_NAMES), "Cohen's d")
 
@@ -138,12 +137,11 @@ def forest_scale(metric: str):
     """(transform to the forest plot's scale, axis label, reference line, the summary's words): a log-OR family's
     odds ratio on a log axis by its posterior median and equal-tailed interval, else :func:`display_scale` by the
     posterior mean and HDI."""
-    if metric == "log_or":
-        from alliance_meta.plots.style import SCALES
+    from alliance_meta.plots.style import SCALES
 
+    if metric == "log_or":
         return np.exp, SCALES["log_or"].label, 1.0, ("median", "CrI, equal-tailed")
-    to_display, label = display_scale(metric)
-    return to_display, label[:1].upper() + label[1:], 0.0, ("mean", "HDI")
+    return display_scale(metric)[0], SCALES[metric].label, 0.0, ("mean", "HDI")
 
 
 def on_display_scale(table, name: str | None, metric: str) -> list:

@@ -37,6 +37,9 @@ from alliance_meta.inputs.codebook import Vocabulary
 
 PREFIX = "rob_"
 OVERALL = "rob_overall"
+#: how the sheet's notes (data/processed/sheet_notes.txt) begin the line on overall judgements derived from the
+#: domains (:func:`check_risk_of_bias`); the tables' notes look for it (:func:`overall_derived`)
+DERIVED_NOTE = "rob_overall derived for"
 TOOLS = ("quips", "rob2", "robins_i", "custom")
 HIGH_JUDGEMENTS = ("high", "serious", "critical")
 """Overall judgements that mean high risk in the built-in tools (ROBINS-I: serious and critical)."""
@@ -376,7 +379,7 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
         frame.loc[empty, OVERALL] = derived[empty]
         if empty.any():
             studies = frame.loc[empty, "study_id"].nunique() if "study_id" in frame else int(empty.sum())
-            notes.append(f"rob_overall derived for {studies} {'study' if studies == 1 else 'studies'} "
+            notes.append(f"{DERIVED_NOTE} {studies} {'study' if studies == 1 else 'studies'} "
                          f"({tool.overall_rule})")
     # a row without study_id is a sheet problem of its own ("is required"), not an unjudged study
     unjudged = (frame.loc[frame[OVERALL].isna(), "study_id"].dropna().drop_duplicates().astype(str).tolist()
@@ -389,6 +392,12 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
                      f"analysis keeps {'it' if one else 'them'} when high-risk studies are left out, and leaves "
                      f"{'it' if one else 'them'} out of the analysis of low-risk studies only")
     return RobCheck(frame, tuple(problems), tuple(notes))
+
+
+def overall_derived(notes) -> bool:
+    """Whether the sheet's notes (:func:`check_risk_of_bias`'s, the lines of sheet_notes.txt) say that some
+    ``rob_overall`` was derived from the domains, the sheet leaving it empty."""
+    return any(str(note).startswith(DERIVED_NOTE) for note in notes)
 
 
 def _milder_than_rule(frame: pd.DataFrame, derived: pd.Series, tool: RobTool) -> str | None:

@@ -16,14 +16,14 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from alliance_meta.engines import distributions as dist  # noqa: E402
-from alliance_meta.engines.transforms import ByMetric  # noqa: E402
-from alliance_meta.plots.style import STYLE, bounded_axis  # noqa: E402
+from alliance_meta.plots.style import STYLE, bounded_axis, display_scale  # noqa: E402
 from alliance_meta.wording import without_leading_zero  # noqa: E402
 
-METRIC_LABELS = ByMetric({"z": "Fisher's z", "smd": "Standardized mean difference (g)", "log_or": "Log odds ratio"},
-                         "Standardized mean difference (Cohen's d from log odds ratios)")
-SECONDARY_AXES = {"z": ("r", np.tanh, lambda r: np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))),
-                  "log_or": ("Odds ratio", np.exp, lambda odds: np.log(np.maximum(odds, 1e-300)))}
+#: the x axis of a metric that the other figures show on another scale (r, the odds ratio), which the secondary axis
+#: shows as they label it (style.SCALES); a metric they show as it is (g, d) is labelled as they label it
+ANALYSIS_LABELS = {"z": "Fisher's $z$", "log_or": "Log odds ratio"}
+SECONDARY_AXES = {"z": (np.tanh, lambda r: np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))),
+                  "log_or": (np.exp, lambda odds: np.log(np.maximum(odds, 1e-300)))}
 CONTOURS = ((0.10, 0.05, "0.62"), (0.05, 0.01, "0.76"), (0.01, 0.0, "0.90"))
 
 
@@ -47,7 +47,7 @@ def _spread_ticks(metric: str, default, extent: float, crowded: bool = False):
     """Ticks of the secondary axis (display scale) at least :data:`MIN_TICK_GAP` of the axis apart, taken from
     :data:`SPREAD_TICKS` roundest first, when the ``default`` ticks (evenly spaced on the display scale) are closer
     than that on the analysis axis (-extent, extent); None when the default ones stand apart."""
-    _, forward, inverse = SECONDARY_AXES[metric]
+    forward, inverse = SECONDARY_AXES[metric]
     where = inverse(np.asarray(default, float))
     where = np.sort(where[np.abs(where) <= extent])
     gap = MIN_TICK_GAP * 2 * extent
@@ -98,12 +98,11 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
                          label=f"Imputed studies ({filled_yi.size})")
         axis.set_xlim(-extent, extent)
         axis.set_ylim(se_max, 0)
-        axis.set_xlabel(METRIC_LABELS.get(metric, metric))
+        axis.set_xlabel(ANALYSIS_LABELS.get(metric) or display_scale(metric)[0])
         axis.set_ylabel("Standard error")
         if metric in SECONDARY_AXES:
-            name, forward, inverse = SECONDARY_AXES[metric]
-            top = axis.secondary_xaxis("top", functions=(forward, inverse))
-            top.set_xlabel(name)
+            top = axis.secondary_xaxis("top", functions=SECONDARY_AXES[metric])
+            top.set_xlabel(display_scale(metric)[0])
             if metric == "z":  # r: APA's ".5", not "0.5"
                 bounded_axis(top)
         handles, labels = axis.get_legend_handles_labels()

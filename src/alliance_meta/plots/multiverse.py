@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from alliance_meta.bayes.priors import EMPIRICAL_SOURCES  # noqa: E402
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, displayed_prefix, format_number,  # noqa: E402
                                      keep_inside, metric_axis)
 from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
@@ -46,6 +47,8 @@ def _option_name(choice: str, option) -> str:
         return "none" if float(option) == 0 else f"\u2265 {int(float(option))}"
     if choice == "prior" and option == "none":
         return "none (frequentist)"
+    if choice == "prior" and option in EMPIRICAL_SOURCES:  # a named prior by its source, as the prior-sensitivity
+        return EMPIRICAL_SOURCES[option][0]  # figure names it (TauPrior.legend)
     if choice == "prior":  # half_normal(0.5), as the prior column holds it: half-normal(0.5), as the Methods
         family, _, rest = str(option).partition("(")
         return f"{PRIOR_FAMILY_NAMES.get(family, family)}({rest}" if rest else str(option)
@@ -219,6 +222,10 @@ def _choice_panel(axis, fitted, options, rank, colours, labels=None, few: float 
         names.append(f"{name}: {_option_name(choice, option)}")
         y_positions.append(y)
         previous = choice
+    # two named priors of one source (Turner et al.'s for mental health and for dropout): their outcomes too
+    shared = {name for name in names if names.count(name) > 1}
+    names = [f"{name}, {EMPIRICAL_SOURCES[option][1]}" if name in shared and option in EMPIRICAL_SOURCES else name
+             for name, (_, option) in zip(names, options)]
     axis.set_yticks(y_positions, names, fontsize=7)
     axis.set_ylim(-0.6, len(options) - 0.4)
     axis.tick_params(axis="y", length=0)

@@ -80,6 +80,12 @@ class Scale:
         ``$\\mathbfit{OR}$``, ``Corrected $\\mathbfit{r}$``; a word (``estimate``) as it is."""
         return re.sub(r"\b([A-Za-z]|[A-Z]{2,})\b", lambda match: rf"$\mathbfit{{{match[1]}}}$", self.symbol)
 
+    @property
+    def inline_label(self) -> str:
+        """:attr:`label` inside a longer label ("Pooled effect, correlation $r$", "Overall effect (odds ratio)"): a
+        common noun in lower case, a name (Hedges' $g$, Cohen's $d$) as it is."""
+        return self.label if self.label.startswith(("Hedges", "Cohen")) else self.label[:1].lower() + self.label[1:]
+
 
 def math_fonts(family) -> dict:
     """rcParams of matplotlib's custom math fonts in ``family`` (a name, or a list as ``font.family``), so that
@@ -166,7 +172,7 @@ SCALES = ByMetric({
     "smd": Scale("Hedges' $g$", "g", _identity, _identity, 0.0),
     "log_or": Scale("Odds ratio", "OR", np.exp, np.log, 0.0, log_axis=True),
     # correlations on their own scale (psychometric meta-analysis works on r, not Fisher z)
-    "r": Scale("Correlation", "Corrected r", _identity, _identity, 0.0, bounded=True),
+    "r": Scale("Correlation $r$", "Corrected r", _identity, _identity, 0.0, bounded=True),
 }, Scale("Cohen's $d$", "d", _identity, _identity, 0.0))
 
 

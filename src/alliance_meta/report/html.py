@@ -347,9 +347,10 @@ def ordered(names) -> list[str]:
 
 def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], analysis: pd.DataFrame | None,
                    images: list[str | Path], counts: dict, config: dict, image_workers: int = 1,
-                   inlined: dict[str, str] | None = None) -> FamilySection:
+                   inlined: dict[str, str] | None = None, sheet_notes=()) -> FamilySection:
     """Paragraph, tables and figures of one family. ``inlined`` maps an image's file name to its data URI
-    (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads."""
+    (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads;
+    ``sheet_notes``: the notes of reading the sheet (:meth:`TableSettings.from_config`)."""
     pooling = config.get("pooling", {})
     method, tests = headline_method(config), pooling.get("tests", ["z", "knha"])
     paragraph = results_paragraph(family, metric, tables, counts, method, tests, pooling.get("level", 95), config)
@@ -364,7 +365,7 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          note=f"yi and vi in the analysis metric ({metric}).",
                                          source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
-    settings = TableSettings.from_config(config)
+    settings = TableSettings.from_config(config, sheet_notes)
     notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
@@ -528,7 +529,7 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     counts = family_counts(effect_sizes, list(families))
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
-                               count_of.get(name, {}), config, image_workers, part.get("inlined"))
+                               count_of.get(name, {}), config, image_workers, part.get("inlined"), sheet_notes)
                 for name, part in families.items()]
     no_n = (counts["n"] == 0) & (counts["studies_without_n"] > 0)  # a sum over no study is no N of 0 patients
     summary_tables = [html_table("families", counts.assign(n=counts["n"].where(~no_n)),

@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass
 class TableSettings:
     """The config values the tables' notes say (the schema's defaults): ``dependence``, ``aggregate_method``,
     ``aggregate_rho``, ``psychometric.correct_bias``, ``psychometric.credibility_level`` and
-    ``bayes.hdi_prob``."""
+    ``bayes.hdi_prob``; and one fact of the sheet, ``rob_overall_derived``: some overall risk-of-bias judgement
+    was derived from the domains (the sheet's notes, :func:`alliance_meta.inputs.risk_of_bias.overall_derived`;
+    known once the sheet is read, so the jobs set it, not the rule's params)."""
 
     dependence: str = "aggregate"
     aggregate_method: str = "gls"
@@ -19,17 +21,25 @@ class TableSettings:
     correct_bias: bool = True
     credibility_level: float = 80
     hdi_prob: float = 0.95
+    rob_overall_derived: bool = False
 
     @classmethod
-    def from_config(cls, config: dict | None) -> TableSettings:
-        """The settings of ``config`` (a run's, defaults filled in; a key it lacks keeps its default)."""
+    def from_config(cls, config: dict | None, sheet_notes=()) -> TableSettings:
+        """The settings of ``config`` (a run's, defaults filled in; a key it lacks keeps its default) and of the
+        ``sheet_notes`` (sheet_notes.txt's lines)."""
         config = config or {}
         psychometric, bayes = config.get("psychometric") or {}, config.get("bayes") or {}
         given = {"dependence": config.get("dependence"), "aggregate_method": config.get("aggregate_method"),
                  "aggregate_rho": config.get("aggregate_rho"), "correct_bias": psychometric.get("correct_bias"),
                  "credibility_level": psychometric.get("credibility_level"), "hdi_prob": bayes.get("hdi_prob")}
-        return cls(**{key: value for key, value in given.items() if value is not None})
+        derived = False
+        if sheet_notes:
+            from alliance_meta.inputs.risk_of_bias import overall_derived
+
+            derived = overall_derived(sheet_notes)
+        return cls(**{key: value for key, value in given.items() if value is not None}, rob_overall_derived=derived)
 
     def as_params(self) -> dict:
-        """The settings as a plain dict (a Snakemake rule's params; ``TableSettings(**params)`` again)."""
-        return asdict(self)
+        """The config's settings as a plain dict (a Snakemake rule's params; ``TableSettings(**params)`` again,
+        without the sheet's fact)."""
+        return {key: value for key, value in asdict(self).items() if key != "rob_overall_derived"}

@@ -441,7 +441,9 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95,
         rows.append([_bias_row_name(row), statistic, apa_p(row.p) if is_finite(row.p) else "",
                      estimate, imputed])
     header = ["Test", "Statistic", "p", f"Adjusted {show.symbol}", "k imputed"]
-    tests = list(dict.fromkeys(str(test) for test in frame["test"])) if "test" in frame else []
+    # the test of excess significance without a statistic: its p is the exact test's (ExcessSignificance.as_test)
+    tests = list(dict.fromkeys("tes_exact" if row.test == "tes" and not is_finite(row.statistic) and is_finite(row.p)
+                               else str(row.test) for row in frame.itertuples())) if "test" in frame else []
     meanings = [STATISTIC_MEANINGS[test] for test in tests if test in STATISTIC_MEANINGS]
     note = ""
     if meanings:
@@ -510,7 +512,10 @@ STATISTIC_MEANINGS = {
     "pet_peese": "PET-PEESE, the PEESE row when PET's intercept is significant, else the PET row",
     "selection_model": "selection model, likelihood-ratio \u03c7\u00b2 against the model without selection",
     "tes": "test of excess significance, \u03c7\u00b2 of the observed against the expected number of "
-           "significant studies (its p from the exact test where that is feasible, as in metafor)",
+           "significant studies (metafor's test where the exact test is not feasible)",
+    # the same row without its statistic: the exact test (ExcessSignificance.as_test) has none
+    "tes_exact": "test of excess significance, blank: its p is from the exact test of the observed against the "
+                 "expected number of significant studies (metafor's test for these k), which has no statistic",
     "svalue": "S-value, how many times more likely an affirmative study must be published than a "
               "nonaffirmative one to explain the estimate away (\u221e: no selection could); its adjusted value "
               "is the worst-case estimate (the nonaffirmative studies alone)",
@@ -785,8 +790,9 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
             f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
                                               f"{METRIC_NAMES[metric]}")
             + ("; mixed = the study's effect sizes differ in this moderator" if moderators else "")
-            + ("; risk of bias = the overall judgement (mixed: it differs between the study's effect sizes)"
-               if rob else "") + ".")
+            + ("; risk of bias = the overall judgement" + (", derived from the domains where the sheet leaves it "
+                                                           "empty" if settings.rob_overall_derived else "")
+               + " (mixed: it differs between the study's effect sizes)" if rob else "") + ".")
     align = ["l", *(["r"] * (year + size)), "r", *(["l"] * (len(moderators) + rob)), "r"]
     return ManuscriptTable("Characteristics of the included studies", header, rows, note, align, tuple(names))
 
