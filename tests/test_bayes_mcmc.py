@@ -196,3 +196,31 @@ def test_the_study_rows_give_the_hdi_of_r_itself():
     np.testing.assert_allclose(studies["r_mean"], np.tanh(theta).mean(axis=(0, 1)), rtol=1e-12)
     np.testing.assert_allclose(studies[["r_hdi_lower", "r_hdi_upper"]], r_hdi, rtol=1e-12)
     assert np.abs(studies["r_hdi_lower"] - np.tanh(studies["hdi_lower"])).max() > 1e-4  # not tanh of theta's
+
+
+def test_the_study_rows_name_every_study_as_the_forest_plots_do(monkeypatch):
+    """bayes_studies.csv's label was the composites' label column: the row's label ("CALPAS, patient, late") for a
+    study of one effect size, "Simulated study 057 (2004)" for one whose effect sizes were combined (the demo's
+    outcome family), while the Bayes and the frequentist forest plots name every study by plots.labels."""
+    import alliance_meta as am
+    from alliance_meta.inputs.dependence import aggregate
+    from alliance_meta.plots.forest_options import study_labels
+
+    rows = pd.DataFrame({"study_id": ["S1", "S2", "S2", "S3"], "authors": ["Ames", "Bell", "Bell", "Cole"],
+                         "year": [2001, 2002, 2002, 2003], "yi": [0.3, 0.1, 0.2, 0.4], "vi": [0.02, 0.03, 0.02, 0.04],
+                         "label": ["CALPAS, patient, late", "WAI, patient", "WAI, therapist", "HAq, patient"]})
+    composites = aggregate(rows)
+    config = BayesConfig.from_config({"draws": 500, "tune": 500, "chains": 2}, "z", cores=1)
+    studies = fit_pooled(ExactSampler(), composites, "z", config).studies
+    assert list(studies["label"]) == ["Ames (2001)", "Bell (2002)", "Cole (2003)"]  # plots.labels' default
+    for mode in ("authors_year", "label", "both"):
+        studies = fit_pooled(ExactSampler(), composites, "z", config, labels=mode).studies
+        assert list(studies["label"]) == study_labels(composites, mode, escape=False), mode
+    # am.bayes passes its labels on, and refuses a mode plots.labels does not have before any sampling
+    passed = {}
+    monkeypatch.setattr("alliance_meta.bayes.api.run_stage", lambda *args, **kwargs: passed.update(kwargs))
+    fit = am.fit(rows, metric="z")
+    am.bayes(fit, labels="both")
+    assert passed["labels"] == "both"
+    with pytest.raises(ValueError, match="am.bayes: labels must be one of authors_year, label, both .*'authors'"):
+        am.bayes(fit, labels="authors")

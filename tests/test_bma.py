@@ -210,5 +210,5 @@ def test_the_report_says_the_level_of_the_model_averaged_interval():
     assert "95% CrI [" in bma_sentence(B.robma(y, v, metric="z", bias=False).summary, "z")
     paragraph = results_paragraph("outcome", "z", {"bma_summary": summary}, {}, "REML", ["z"], 95,
                                   {"bayes": {"hdi_prob": 0.8}})
-    assert "80% CrI [" in paragraph
+    assert "80% credible interval (CrI) [" in paragraph  # spelled out at its first use in the Results
     assert "central 80% credible interval" in bma_summary_note(0.8)

@@ -184,14 +184,16 @@ def test_a_preview_stored_with_another_palette_is_not_used(tmp_path, monkeypatch
 
 
 def test_the_bayesian_mean_of_g_is_given_once_not_as_itself_in_brackets():
+    """and mu says the metric it is on, in the same place for every family: the outcome family's "mu = 0.303;" named
+    none (Fisher's z) where the dropout family's said "(Hedges' g)" after the HDI."""
     from alliance_meta.report.text import bayes_sentence
 
     bayes = pd.DataFrame({"parameter": ["mu", "tau", "r"], "mean": [0.523, 0.103, 0.25],
                           "hdi_lower": [0.411, 0.0, 0.2], "hdi_upper": [0.613, 0.22, 0.3]})
     text = bayes_sentence(bayes, "smd")
-    assert "\u03bc = 0.523, HDI [0.411, 0.613] (Hedges' g); \u03c4 = 0.103" in text
+    assert "\u03bc = 0.523 (Hedges' g), HDI [0.411, 0.613]; \u03c4 = 0.103" in text
     assert "(g = " not in text and "on the g scale" not in text
-    assert "\u03bc = 0.303; posterior mean of r = .29, HDI [.27, .32]; \u03c4" in bayes_sentence(
+    assert "\u03bc = 0.303 (Fisher's z); posterior mean of r = .29, HDI [.27, .32]; \u03c4" in bayes_sentence(
         bayes.assign(mean=[0.303, 0.108, 0.294], hdi_lower=[0.278, 0.08, 0.271], hdi_upper=[0.33, 0.13, 0.32]), "z")
 
 

@@ -401,9 +401,10 @@ def test_bayes_sentence_gives_the_back_transformed_posterior_of_the_table():
     bayes = pd.DataFrame({"parameter": ["mu", "tau", "or"], "mean": [0.737, 0.1, 2.111],
                           "hdi_lower": [0.457, 0.0, 1.523], "hdi_upper": [1.030, 0.2, 2.707]})
     text = bayes_sentence(bayes, "log_or")
-    assert "\u03bc = 0.737; posterior mean of OR = 2.11, HDI [1.52, 2.71]" in text
+    assert "\u03bc = 0.737 (log odds ratio); posterior mean of OR = 2.11, HDI [1.52, 2.71]" in text
     # without the row (a table of an older run), the transform of mu's summaries, as before
-    assert "(OR = 2.09), HDI [1.58, 2.80]" in bayes_sentence(bayes[bayes["parameter"] != "or"], "log_or")
+    assert "\u03bc = 0.737 (log odds ratio; OR = 2.09), HDI [1.58, 2.80]" in bayes_sentence(
+        bayes[bayes["parameter"] != "or"], "log_or")
 
 
 # 15. one remaining study gives its estimate, not a pooled one
@@ -533,6 +534,27 @@ def test_model_averaged_estimate_is_named_the_posterior_median():
                             "ci_upper": [NAN, 0.2123]})
     text = bma_sentence(summary, "z")
     assert text.endswith("; the model-averaged estimate (posterior median) was r = .00, 95% CrI [\u2212.07, .21].")
+
+
+def test_credible_interval_is_spelled_out_at_its_first_use_in_the_results():
+    """"CrI" was never defined in the Results (the model-averaged "95% CrI [.26, .32]"), though "Bayes factor" is
+    spelled out at its first use: the first CrI of a family's paragraph is "credible interval (CrI)", whichever
+    sentence has it (a log-OR family's Bayesian model gives the odds ratio's equal-tailed CrI before the averaging)."""
+    summary = pd.DataFrame({"quantity": ["component", "estimate"], "name": ["effect", "mu"],
+                            "type": ["", "averaged"], "scale": ["", "analysis"], "prior_prob": [0.5, NAN],
+                            "posterior_prob": [0.99, NAN], "inclusion_bf": [99.0, NAN], "mean": [NAN, 0.3],
+                            "median": [NAN, 0.3], "ci_lower": [NAN, 0.27], "ci_upper": [NAN, 0.33]})
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.3, 0.1], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.2]})
+    text = results_paragraph("outcome", "z", {"bayes": bayes, "bma_summary": summary}, {}, "REML", ["z"])
+    assert "(posterior median) was r = .29, 95% credible interval (CrI) [.26, .32]." in text
+    assert text.count("CrI") == 1
+    odds = bayes.assign(median=[0.3, 0.1], eti_lower=[0.2, 0.0], eti_upper=[0.4, 0.2])
+    odds = pd.concat([odds, pd.DataFrame({"parameter": ["or"], "mean": [1.4], "median": [1.35], "eti_lower": [1.2],
+                                          "eti_upper": [1.5], "hdi_lower": [1.2], "hdi_upper": [1.5]})])
+    text = results_paragraph("dropout", "log_or", {"bayes": odds, "bma_summary": summary}, {}, "REML", ["z"])
+    assert "95% equal-tailed credible interval (CrI) [1.20, 1.50]" in text
+    assert "OR = 1.35, 95% CrI [1.31, 1.39]." in text and text.count("credible interval") == 1
 
 
 # two step functions: the one-step model of bias.csv and the step function of selection_models.csv, told apart

@@ -149,14 +149,19 @@ def _check_exact(table: pd.DataFrame, check: list[str], what: str) -> None:
         raise ExactCheckError(f"{what}: MCMC disagrees with the exact posterior by more than 4 MCSE after a retry ({details})")
 
 
-def _study_table(data: pd.DataFrame, draws, post, metric: str, cfg: BayesConfig, divergences: int) -> pd.DataFrame:
+def _study_table(data: pd.DataFrame, draws, post, metric: str, cfg: BayesConfig, divergences: int,
+                 labels: str = "authors_year") -> pd.DataFrame:
+    """bayes_studies.csv: each study named as the forest plots name it (``labels``: a mode of
+    :func:`~alliance_meta.plots.forest_options.study_labels`, authors and year by default)."""
+    from alliance_meta.plots.forest_options import study_labels
+
     y, v = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     theta = {f"theta[{i}]": draws.theta[..., i] for i in range(len(y))}
     summary = summarise_draws(theta, cfg.hdi_prob)
     exact_mean, exact_sd = post.studies()
     out = pd.DataFrame({"study_id": data["study_id"].astype(str).to_numpy()})
-    if "label" in data:
-        out["label"] = data["label"].to_numpy()
+    # not the composites' own label: the rows' label where they all agree (one effect size), else "authors (year)"
+    out["label"] = study_labels(data, labels, escape=False)
     half = 1.959963984540054 * np.sqrt(v)
     out["yi"], out["vi"], out["ci_lower"], out["ci_upper"] = y, v, y - half, y + half
     for column in ["mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail", "mcse_mean", "median",
@@ -184,9 +189,9 @@ def diagnostics_note(row, divergences, cfg: BayesConfig) -> str:
     return note
 
 
-def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> PooledFit:
+def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig, labels: str = "authors_year") -> PooledFit:
     """Random-effects pooling by MCMC, summarised beside the exact posterior, with the
-    retry-once diagnostics policy and the exact check of mu and tau."""
+    retry-once diagnostics policy and the exact check of mu and tau; ``labels`` as :func:`run_stage`."""
     y, v = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     s2 = typical_within_variance(v)
     post = exact_posterior(y, v, cfg.priors.tau, cfg.priors.mu_sd)
@@ -197,7 +202,7 @@ def fit_pooled(sampler, data: pd.DataFrame, metric: str, cfg: BayesConfig) -> Po
         derived = derived_draws(draws.beta[..., 0], draws.tau, draws.eta_new, metric, s2, cfg.thresholds)
         table = combine(summarise_draws(derived, cfg.hdi_prob), exact, draws.divergences,
                         settings.draws * settings.chains, cfg.r_hat_max, cfg.ess_min, settings.chains)
-        studies = _study_table(data, draws, post, metric, cfg, draws.divergences)
+        studies = _study_table(data, draws, post, metric, cfg, draws.divergences, labels)
         passed = not (_needs_retry(table, ["mu", "tau"]) or studies["warning"].str.contains(RETRY_WARNINGS).any())
         if passed:
             break
@@ -380,10 +385,12 @@ class StageResult:
 
 
 def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1, *,
-              effect_sizes: pd.DataFrame, options: ModeratorOptions = ModeratorOptions()) -> StageResult:
+              effect_sizes: pd.DataFrame, options: ModeratorOptions = ModeratorOptions(),
+              labels: str = "authors_year") -> StageResult:
     """The whole MCMC part of the stage for one family: the pooled model (``data``, one row per study) and
     every meta-regression (``effect_sizes`` aggregated within study x moderator level, as the frequentist
-    moderator analysis; one model per moderator and continuous moderator). The pooled model has a compiled
+    moderator analysis; one model per moderator and continuous moderator). ``labels``: how the study table
+    names the studies (a mode of the forest plots' ``plots.labels``; the pipeline keeps the default). The pooled model has a compiled
     model of its own size, so that its draws do not depend on the moderators (padding adds sampled
     dimensions, which change NUTS's random stream); one more, sized for the largest data set and design,
     serves the meta-regressions."""
@@ -399,7 +406,7 @@ def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, modera
     fitted = [model for model in models if not model.note]
     sampler = HierarchicalSampler(cfg.priors, len(data), 1, cfg.sampler)
     log.info("sampler %s; prior mu ~ N(0, %g), tau ~ %s", sampler.backend, cfg.priors.mu_sd, cfg.priors.tau.describe())
-    fit = fit_pooled(sampler, data, metric, cfg)
+    fit = fit_pooled(sampler, data, metric, cfg, labels)
     for row in fit.table.itertuples():
         log.info("%s: MCMC %.5g [%.5g, %.5g], exact %.5g; R-hat %.4f, ESS %.0f", row.parameter, row.mean,
                  row.hdi_lower, row.hdi_upper, row.exact_mean, row.r_hat, row.ess_bulk)

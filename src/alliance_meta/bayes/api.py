@@ -33,7 +33,7 @@ SAMPLERS = ("auto", "nutpie", "pymc")
 
 @settings_alias
 def bayes(fit: Fit, settings: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
-          centre: bool = True, cores: int = 1) -> StageResult:
+          centre: bool = True, cores: int = 1, labels: str = "authors_year") -> StageResult:
     """Bayesian random-effects pooling of ``fit``'s studies and meta-regressions of its moderators.
 
     Parameters
@@ -47,6 +47,8 @@ def bayes(fit: Fit, settings: dict | None = None, *, moderators=(), continuous=(
     moderators, continuous, reference_levels, centre : the moderator models, coded as the
         frequentist ones (effect sizes aggregated within study x level).
     cores : chains sampled in parallel.
+    labels : how ``studies`` names each study, as the forest plot (config ``plots.labels``): ``authors_year``
+        (the default), ``label`` or ``both``.
 
     Returns
     -------
@@ -54,12 +56,16 @@ def bayes(fit: Fit, settings: dict | None = None, *, moderators=(), continuous=(
     gives the table. Needs PyMC (``pip install 'alliance-meta[bayes]'``): without it an ImportError
     says so before any work.
     """
+    from alliance_meta.plots.forest_options import LABEL_MODES
+
     require_sampler()
     require_fit(fit, "am.bayes")
     if settings is not None and not isinstance(settings, Mapping):
         raise TypeError(f"am.bayes: settings is a dict of the config's bayes keys (e.g. {{'draws': 1000}}) or None, "
                         f"not {type(settings).__name__}")
     check_options("bayes", settings, BAYES_KEYS, "am.bayes", enums={"sampler": SAMPLERS})
+    if labels not in LABEL_MODES:
+        raise ValueError(f"am.bayes: labels must be one of {', '.join(LABEL_MODES)} (as plots.labels), not {labels!r}")
     moderators = (moderators,) if isinstance(moderators, str) else tuple(moderators)
     continuous = (continuous,) if isinstance(continuous, str) else tuple(continuous)
     if "study_id" in moderators or "study_id" in continuous:  # as am.moderators; else a pandas error after sampling
@@ -76,7 +82,8 @@ def bayes(fit: Fit, settings: dict | None = None, *, moderators=(), continuous=(
         log.info("three-level fit: the Bayesian normal-normal model uses %d study composites", len(studies))
     options = ModeratorOptions(continuous=tuple(continuous), aggregate_method=fit.aggregate_method, rho=fit.rho,
                                reference_levels=dict(reference_levels or {}), centre=centre)
-    return run_stage(studies, fit.metric, settings, moderators, cores, effect_sizes=fit.effect_sizes, options=options)
+    return run_stage(studies, fit.metric, settings, moderators, cores, effect_sizes=fit.effect_sizes, options=options,
+                     labels=labels)
 
 
 def _installed(name: str) -> bool:

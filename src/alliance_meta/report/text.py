@@ -7,6 +7,7 @@ exact p to three decimals; intervals in brackets with their level.
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -409,11 +410,11 @@ def _failed_fits(failed: pd.DataFrame) -> str:
 
 def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95,
                    studies: float | None = None, composites: bool = False) -> str:
-    """Posterior mean and HDI of mu (also back-transformed) and of tau (the median and equal-tailed interval of a
-    row :func:`alliance_meta.bayes.summaries.is_central` names: a log-OR family's OR, tau without an SD);
-    ``hdi_prob`` (bayes.hdi_prob) is printed as the HDI's level when it is not the default 0.95. With one study
-    (``studies`` = 1) the sentence says that tau's posterior comes from its prior: one study holds no information
-    on heterogeneity.
+    """Posterior mean and HDI of mu (named with its metric, also back-transformed) and of tau (the median and
+    equal-tailed interval of a row :func:`alliance_meta.bayes.summaries.is_central` names: a log-OR family's OR,
+    tau without an SD); ``hdi_prob`` (bayes.hdi_prob) is printed as the HDI's level when it is not the default
+    0.95. With one study (``studies`` = 1) the sentence says that tau's posterior comes from its prior: one study
+    holds no information on heterogeneity.
     ``composites``: the model of a three-level review's study composites (:data:`OF_COMPOSITES`)."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
@@ -430,20 +431,21 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
         # says whose mean it is ("mu = 0.297 (r = .27)" read as a wrong tanh(0.297) = .29)
         scale = rows.get(show.symbol.lower())
         number = lambda value: apa_number(float(value), 2, show.leading_zero)  # noqa: E731
+        # mu named with the metric it is on, in every branch ("mu = 0.303;" named none beside the r that follows)
+        mu_text, unit = f"\u03bc = {apa_number(mu.mean, 3)}", METRIC_NAMES[metric]
         if scale is not None and is_central(scale.parameter, metric) and is_finite(getattr(scale, "median", None)):
             # the odds ratio by its median and equal-tailed interval, as the table and the forest plot (docs/bayes.md)
-            parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior median of {show.symbol} = "
+            parts.append(f"{mu_text} ({unit}); posterior median of {show.symbol} = "
                          f"{number(scale.median)}, {probability_percent(hdi_prob)}% equal-tailed CrI "
                          f"[{number(scale.eti_lower)}, {number(scale.eti_upper)}]")
             medians.append(show.symbol)
         elif scale is not None:
-            parts.append(f"\u03bc = {apa_number(mu.mean, 3)}; posterior mean of {show.symbol} = "
+            parts.append(f"{mu_text} ({unit}); posterior mean of {show.symbol} = "
                          f"{number(scale.mean)}, {hdi} [{number(scale.hdi_lower)}, {number(scale.hdi_upper)}]")
         elif show.symbol in UNTRANSFORMED_SYMBOLS:  # g is analysed as shown: one number, not two
-            parts.append(f"\u03bc = {apa_number(mu.mean, 3)}, {hdi} [{apa_number(mu.hdi_lower, 3)}, "
-                         f"{apa_number(mu.hdi_upper, 3)}] ({show.name})")
+            parts.append(f"{mu_text} ({unit}), {hdi} [{apa_number(mu.hdi_lower, 3)}, {apa_number(mu.hdi_upper, 3)}]")
         else:  # no back-transformed row (a table of an older run): the transform of mu's summaries
-            parts.append(f"\u03bc = {apa_number(mu.mean, 3)} ({show.symbol} = {show.number(mu.mean)}), {hdi} "
+            parts.append(f"{mu_text} ({unit}; {show.symbol} = {show.number(mu.mean)}), {hdi} "
                          f"{show.interval(mu.hdi_lower, mu.hdi_upper)} on the {show.symbol} scale")
     if "tau" in rows:
         tau = rows["tau"]
@@ -618,4 +620,10 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
                  if "psychometric" in tables
                  else ""]
-    return " ".join(sentence for sentence in sentences if sentence)
+    return spelled_out(" ".join(sentence for sentence in sentences if sentence), "CrI", "credible interval")
+
+
+def spelled_out(text: str, abbreviation: str, words: str) -> str:
+    """``text`` with its first ``abbreviation`` spelled out, "credible interval (CrI)": where the Results first use
+    it (APA 2020, sec. 6.25), whichever sentence that is (the Bayesian model's or the model averaging's)."""
+    return re.sub(rf"\b{re.escape(abbreviation)}\b", f"{words} ({abbreviation})", text, count=1)
