@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 FORMULA_STARTS = ("=", "+", "-", "@", "\u2212")
 HOSTILE_LABEL = "<script>alert('label')</script>"
+#: the report shows authors (study tables), not a row's label (the Bayes study table names studies by authors and
+#: year since stop 64): the text a reviewer types that the report must show as text, not run
+HOSTILE_AUTHORS = "<script>alert('authors')</script>"
 ROWS = [  # study_id, authors, label, family, r, n, d, n1, n2, rater, site
     ("s01", "=HYPERLINK(\"http://example.org\")", HOSTILE_LABEL, "outcome", 0.31, 60, None, None, None, "patient", "=A1"),
     ("s02", "+Cmd|' /C calc'!A0", "@SUM(1+1)", "outcome", 0.12, 85, None, None, None, "therapist", "@home"),
@@ -27,7 +30,7 @@ ROWS = [  # study_id, authors, label, family, r, n, d, n1, n2, rater, site
     ("s04", "\u2212Minus", "=1/0", "outcome", 0.05, 120, None, None, None, "patient", "=A1"),
     ("s05", "Plain & Co", "<b>bold</b>", "outcome", 0.35, 75, None, None, None, "observer", "@home"),
     ("s06", "@Author", "plain", "dropout", None, None, 0.61, 40, 18, "patient", "=A1"),
-    ("s07", "Tiny H", "-x", "dropout", None, None, 0.35, 55, 25, "therapist", "@home"),
+    ("s07", HOSTILE_AUTHORS, "-x", "dropout", None, None, 0.35, 55, 25, "therapist", "@home"),
     ("s08", "Tiny I", "+y", "dropout", None, None, 0.72, 30, 12, "patient", "+clinic"),
     ("s09", "Tiny J", "z", "dropout", None, None, 0.48, 70, 30, "patient", "=A1"),
 ]
@@ -82,7 +85,7 @@ def _is_number(text: str) -> bool:
 def test_report_shows_sheet_text_as_text(review):
     html = (review / "results" / "report.html").read_text()
     assert "<script>" not in html and "<b>bold</b>" not in html
-    assert "&lt;script&gt;alert(&#39;label&#39;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#39;authors&#39;)&lt;/script&gt;" in html
     assert 'id="simulated-banner"' in html
     assert (review / "results" / "outcome" / "tables" / "pooled.tex").read_text().count(r"\toprule") == 1
     assert (review / "results" / "outcome" / "forest_site.svg").exists()
