@@ -23,7 +23,7 @@ from alliance_meta.plots.forest_layout import (MARGIN, Row, column_layout, pages
                                                text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
-from alliance_meta.plots.style import (SCALES as STYLE_SCALES, column_name, math_fonts, narrow_odds_ticks,  # noqa: E402
+from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, column_name, math_fonts, narrow_odds_ticks,  # noqa: E402
                                        plain_text, symbol)
 from alliance_meta.wording import without_leading_zero  # noqa: E402
 
@@ -35,9 +35,7 @@ def _drawn(scale):
 
 
 SCALES = ByMetric({metric: _drawn(scale) for metric, scale in STYLE_SCALES.items()}, _drawn(STYLE_SCALES.odds_ratio_d))
-#: the estimate column's header symbol, bold italic in the bold header (style.Scale.header_symbol)
-SYMBOLS = ByMetric({metric: scale.header_symbol for metric, scale in STYLE_SCALES.items()},
-                   STYLE_SCALES.odds_ratio_d.header_symbol)
+SYMBOLS = HEADER_SYMBOLS  # the estimate's header symbol (style.HEADER_SYMBOLS)
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 #: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).
 SPARSE_ODDS_TICKS = ((0.01, 0.1, 1, 10, 100), (0.001, 0.01, 0.1, 1, 10, 100, 1000), (0.001, 1, 1000))

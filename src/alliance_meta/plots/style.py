@@ -180,6 +180,12 @@ SCALES = ByMetric({
 UNNAMED_SCALE = Scale("Estimate", "estimate", _identity, _identity, 0.0)
 
 
+#: the estimate column's header symbol per metric, bold italic in the bold headers (:attr:`Scale.header_symbol`):
+#: the forest, subgroup and selection-model plots' "r [95% CI]"
+HEADER_SYMBOLS = ByMetric({metric: scale.header_symbol for metric, scale in SCALES.items()},
+                          SCALES.odds_ratio_d.header_symbol)
+
+
 def display_scale(metric: str | None):
     """``(axis label, transform from the analysis metric, null on the display scale)`` of a metric (None: the
     estimates as they are, of a fit without a metric)."""

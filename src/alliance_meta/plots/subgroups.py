@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
-from alliance_meta.plots.style import (COLOURS, SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
+from alliance_meta.plots.style import (COLOURS, HEADER_SYMBOLS, SCALES, STYLE, column_name, counts_effect_sizes, display_scale,  # noqa: E402,F401
                                        format_number, format_p, math_fonts, message_figure, metric_axis,
                                        no_test_between_levels, plain_text, pooled_count, symbol,
                                        three_level_test)
@@ -25,9 +25,7 @@ from alliance_meta.wording import plural  # noqa: E402
 MIN_PANEL = 3.0  # inches of the panel at the least
 
 
-#: the interval column's header symbol, bold italic in the bold header (style.Scale.header_symbol)
-SYMBOLS = ByMetric({metric: scale.header_symbol for metric, scale in SCALES.items()},
-                   SCALES.odds_ratio_d.header_symbol)
+SYMBOLS = HEADER_SYMBOLS  # the estimate's header symbol (style.HEADER_SYMBOLS)
 
 
 def _diamond(axis, centre, lower, upper, y, colour, height=0.32):
