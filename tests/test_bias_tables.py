@@ -349,13 +349,26 @@ def test_the_funnel_of_a_three_level_fit_says_its_points_and_line_are_the_study_
     study = np.repeat(np.arange(6), 2)
     data = pd.DataFrame({"study_id": [f"s{i}" for i in study], "es_id": [f"e{i}" for i in range(study.size)],
                          "yi": YI[:12], "vi": VI[:12]})
-    for dependence, points in (("multilevel", "Study composites (k = 6)"), ("aggregate", "Studies (k = 6)")):
+    for dependence, points in (("multilevel", "Study composites ($k$ = 6)"), ("aggregate", "Studies ($k$ = 6)")):
         figure = am.publication_bias(am.fit(data, dependence=dependence, rho=0.5, metric="z")).funnel(note="")
         legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
         notes = " ".join(text.get_text() for text in figure.texts)
         assert points in legend and "Random-effects estimate" in legend
         assert ("three-level estimate of the Results is not drawn" in notes) == (dependence == "multilevel")
         plt.close(figure)
+
+
+def test_the_funnel_legend_sets_k_and_p_in_italics():
+    """APA 2020, 6.46: the legend read "Studies (k = 12)" and ".10 > p > .05" with k and p upright, beside the
+    italic symbols of its axis ("Fisher's z") and of the other figures."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.funnel import funnel_plot
+
+    figure = funnel_plot(YI[:12], VI[:12], "z", estimate=0.3)
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend[-4:] == ["Studies ($k$ = 12)", ".10 > $p$ > .05", ".05 > $p$ > .01", "$p$ < .01"]
+    plt.close(figure)
 
 
 @pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])

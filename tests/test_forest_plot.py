@@ -128,8 +128,9 @@ def test_the_pooled_row_says_what_k_counts_as_the_results_do():
                           "vi": [0.01, 0.012, 0.02, 0.015, 0.01, 0.02]})  # SIMULATED
     three_level = am.fit(frame, dependence="multilevel", metric="z")
     univariate = am.fit(frame, metric="z")
-    for fitted, label in [(three_level, "Three-level model (REML), k = 6 effect sizes in 4 studies"),
-                          (univariate, "Random-effects model (REML), k = 4 studies")]:
+    k = "$\\mathbfit{k}$"  # italic as every statistic, bold as the row
+    for fitted, label in [(three_level, f"Three-level model (REML), {k} = 6 effect sizes in 4 studies"),
+                          (univariate, f"Random-effects model (REML), {k} = 4 studies")]:
         data = frame if fitted is three_level else fitted.composites()
         figure = forest_plot(data, fitted.to_frame().iloc[0].to_dict(), "z")
         texts = " ".join(" ".join(text.get_text().split()) for text in figure.findobj(Text))

@@ -174,10 +174,11 @@ def test_moderator_forest_subtotals_count_studies_and_the_three_level_overall_ef
     subgroups = subgroup_fits(composites, "sa_measure", "z")
     overall = THREE_LEVEL | {"k": len(data), "n_studies": data["study_id"].nunique()}
     figure = moderator_forest_plot(composites, "sa_measure", subgroups, overall, "z")[0]
-    texts = texts_of(figure)
+    texts = [text.replace("\u00a0", " ") for text in texts_of(figure)]
     subtotals = [text for text in texts if text.startswith("Subtotal")]
-    assert subtotals == [f"Subtotal, k = {k} studies" for k in subgroups["k"]]
-    assert f"Three-level model (REML), k = {len(data)} effect sizes in 12 studies" in " ".join(texts)  # wrapped
+    assert subtotals == [f"Subtotal, $k$ = {k} studies" for k in subgroups["k"]]
+    assert (f"Three-level model (REML), $\\mathbfit{{k}}$ = {len(data)} effect sizes in 12 studies"
+            in " ".join(texts))  # wrapped
     assert "subtotal's $k$ counts studies" in " ".join(" ".join(texts).split())
     plt.close(figure)
 
@@ -353,7 +354,8 @@ def test_moderator_figures_name_the_effect_sizes_without_a_level():
 
 def test_moderator_forest_pooled_label_is_one_line_beside_the_panel():
     """The overall row of a moderator's forest plot, "Random-effects model (REML), k = 12 studies", is one line
-    (wrapped at plots.label_width, "studies" was a line of its own) and ends left of the panel."""
+    (wrapped at plots.label_width, "studies" was a line of its own; wrapped by characters, its k in mathtext broke
+    it) and ends left of the panel."""
     from alliance_meta.analyses.moderators import subgroup_fits
     from alliance_meta.models.univariate import fit
 
@@ -362,7 +364,7 @@ def test_moderator_forest_pooled_label_is_one_line_beside_the_panel():
     overall = fit(data.yi, data.vi, "REML", "z", metric="z").as_row()
     figure = moderator_forest_plot(data, "alloc", subgroups, overall, "z")[0]
     texts = texts_of(figure)
-    label = "Random-effects model (REML), k = 12 studies"
+    label = "Random-effects model (REML), $\\mathbfit{k}$\u00a0=\u00a012 studies"  # mathtext: 14 characters for k
     assert label in texts and "studies" not in texts
     renderer = figure.canvas.get_renderer()
     [drawn] = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if t.get_text() == label]
@@ -398,7 +400,7 @@ def test_placeholder_figures_carry_the_simulated_data_note(monkeypatch):
         box, inside = note.get_window_extent(renderer), figure.bbox
         assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
         plt.close(figure)
-    assert SIMULATED_NOTE not in texts_of(forest_draw.message("No effect sizes in this family (k = 0)."))
+    assert SIMULATED_NOTE not in texts_of(forest_draw.message("No effect sizes in this family ($k$ = 0)."))
     plt.close("all")
 
 
@@ -438,3 +440,38 @@ def test_a_blank_n_among_the_configured_columns_is_explained_too():
     assert not any("Blank $n$" in text for text in _forest_texts(data, options)[1])
     texts = _forest_texts(data.assign(n=[np.nan] + list(data["n"][1:])), options)[1]
     assert "Blank $n$: the sheet gives no sample size." in " ".join(" ".join(texts).split())
+
+
+# --------------------------------------------------------------------------------------
+# Statistical symbols in italics (APA 2020, 6.46) in the forest plots' summary rows
+# --------------------------------------------------------------------------------------
+
+def test_a_summary_rows_label_is_wrapped_by_its_drawn_width():
+    """A summary row's label was wrapped at 46 characters, not at its drawn width: 45 characters of wide letters
+    ran on one line far past the 3.1 inches (at 8 pt) that "Random-effects model (REML), k = 1,234 studies"
+    takes; a label that fits stays on one line, its bold italic k drawn as one letter, not 14 characters."""
+    from alliance_meta.plots.forest import summary_label
+    from alliance_meta.plots.forest_layout import text_width
+
+    options = ForestOptions()
+    lines = summary_label("Random-effects model (WWWWWW), WWWW WWWW WWWW", options)
+    assert len(lines) > 1 and all(text_width([line], 8, options.font_family, bold=True) <= 3.12 for line in lines)
+    assert lines[0] == "Random-effects model (WWWWWW),"  # broken after the model's name, as before
+    label = "Random-effects model (REML), $\\mathbfit{k}$\u00a0=\u00a01,234 studies"
+    assert summary_label(label, options) == [label]
+
+
+def test_the_forest_plots_summary_rows_set_k_in_italics():
+    """The summary rows read "Random-effects model (REML), k = 12 studies" and "Subtotal, k = 6 studies" with an
+    upright k, beside the italic k of the footnotes and of the subgroup plot: bold italic on the bold overall row."""
+    from alliance_meta.analyses.moderators import subgroup_fits
+    from alliance_meta.models.univariate import fit
+
+    data = studies().drop_duplicates("study_id")
+    overall = fit(data.yi, data.vi, "REML", "z", metric="z").as_row()
+    figure = moderator_forest_plot(data, "alloc", subgroup_fits(data, "alloc", "z"), overall, "z")[0]
+    texts = [text.replace("\u00a0", " ") for text in texts_of(figure)]
+    assert "Random-effects model (REML), $\\mathbfit{k}$ = 12 studies" in texts
+    assert "Subtotal, $k$ = 6 studies" in texts
+    assert not any(" k = " in text for text in texts)
+    plt.close(figure)

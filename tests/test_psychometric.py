@@ -358,6 +358,25 @@ def test_forest_plot_axis_ends_at_the_limits_of_a_correlation():
     plt.close(figure)
 
 
+def test_forest_plot_sets_its_statistics_in_italics():
+    """APA 2020, 6.46: the summary rows ("Bare-bones, mean observed r, k = 2") and the footnote ("weight
+    n\u00b7A\u00b2", "\u03a3n\u00b2/\u03a3n") had their Latin statistics upright, beside the italic ones of the other
+    forest plots; k bold italic on the bold row, Greek \u03c1 upright as APA writes it."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.psychometric import psychometric_forest
+
+    analysis = pm.psychometric_analysis(two_studies_with_reliabilities().assign(label=lambda d: d["sample"]),
+                                        study="none")
+    (figure,) = psychometric_forest(analysis.studies, analysis.to_frame())
+    texts = " ".join(" ".join(text.get_text() for text in figure.findobj(plt.Text)).split())
+    assert "Individual corrections, mean \u03c1, $\\mathbfit{k}$ = 2" in texts
+    assert "Bare-bones, mean observed $r$, $k$ = 2" in texts
+    assert "weight $n$\u00b7$A$\u00b2)" in texts and "\u03a3$n$\u00b2/\u03a3$n$" in texts
+    assert " k = " not in texts and "n\u00b7A" not in texts
+    plt.close(figure)
+
+
 def test_each_page_of_the_forest_plot_says_arrows_only_where_it_draws_one():
     """A paged PDF: the page of nine studies of r = .30 drew no arrow but its footnote said "Arrows mark intervals
     that reach beyond the axis", because the last page has one (a small study whose corrected r passes 1)."""

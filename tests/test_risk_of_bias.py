@@ -254,6 +254,20 @@ def test_summary_plot_of_a_family_without_any_judgement(tmp_path):
     assert "No study has a judgement in any domain (not rated)" in paths[2].read_text()
 
 
+def test_summary_plot_sets_k_in_italics():
+    """APA 2020, 6.46: the summary plot's domains read "Study participation (k = 12)" with k upright, beside the
+    italic k of the other figures."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.risk_of_bias import summary_plot
+
+    figure = summary_plot(_judgements(12, rob.QUIPS), rob.QUIPS)
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert labels[0].endswith("($k$ = 12)") and labels[-1] == "Overall risk of bias ($k$ = 12)"
+    assert not any("(k = " in label for label in labels)
+    plt.close(figure)
+
+
 def test_summary_table_weighted_shares():
     from alliance_meta.plots.risk_of_bias import summary_table
 

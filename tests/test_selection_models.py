@@ -264,14 +264,15 @@ def test_a_model_not_fitted_says_so_beside_the_axes_and_why_in_the_note():
 
 
 def test_the_unadjusted_row_of_one_study_says_study():
-    """The estimates figure of a family of one study labelled its unadjusted row "(k = 1 studies)"."""
+    """The estimates figure of a family of one study labelled its unadjusted row "(k = 1 studies)"; its k was
+    upright."""
     import matplotlib.pyplot as plt
     import alliance_meta as am
 
     analysis = am.selection_models(am.fit(np.array([0.3]), np.array([0.01]), metric="z"))
     figure = analysis.estimates_plot()
-    labels = [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")) if "(k = " in t.get_text()]
-    assert labels == ["Unadjusted, REML\n(k = 1 study)"]
+    labels = [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")) if "Unadjusted" in t.get_text()]
+    assert labels == ["Unadjusted, REML\n($\\mathbfit{k}$ = 1 study)"]  # k bold italic, as the bold row (APA 2020, 6.46)
     plt.close(figure)
 
 

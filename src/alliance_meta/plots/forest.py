@@ -33,7 +33,7 @@ from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.wording import counted  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
-from alliance_meta.plots.forest_layout import Row  # noqa: E402
+from alliance_meta.plots.forest_layout import BOLD, Row, wrap_drawn  # noqa: E402
 from alliance_meta.plots.style import (column_name, counts_effect_sizes, format_p,  # noqa: E402
                                        no_test_between_levels, plain_text, pooled_count, save_file, save_pdf_pages,
                                        symbol, three_level_test)
@@ -119,22 +119,32 @@ def study_columns(data: pd.DataFrame, options: ForestOptions) -> tuple[list[list
     return extra, judgements
 
 
-#: characters of a summary row's label on one line (about 3.1 in at 8 pt bold; the label runs on over the empty n
-#: cell: forest_layout.SPANNING), "Random-effects model (REML), k = 1,234 studies"
-SUMMARY_CHARS = 46
+#: width of a summary row's label line, in font sizes: "Random-effects model (REML), k = 1,234 studies" in bold (3.1 in
+#: at 8 pt; the label runs on over the empty n cell: forest_layout.SPANNING)
+SUMMARY_WIDTH = 28
+
+
+def pooled_label(name: str, count: str, kind: str = "overall") -> str:
+    """A summary row's label, "Random-effects model (REML), k = 125 studies": ``name``, then ``count`` as k, k italic
+    (bold italic on a bold row, forest_layout.BOLD: :func:`~alliance_meta.plots.style.symbol`) and kept on one line
+    with its "=" and count (:data:`NBSP`)."""
+    return f"{name}, {symbol('k', bold=kind in BOLD)}{NBSP}={NBSP}{count}"
 
 
 def summary_label(label: str, options: ForestOptions) -> list[str]:
-    """The lines of a summary row's label: one up to :data:`SUMMARY_CHARS` (or ``plots.label_width``) characters;
-    a longer one ("Three-level model (REML), k = 29 effect sizes in 10 studies") broken after the model's name.
-    Wrapped at ``plots.label_width`` (40), a moderator's forest plot put "studies" of "Random-effects model (REML),
-    k = 125 studies" on a line of its own."""
-    width = max(options.label_width, SUMMARY_CHARS)
-    if len(label) <= width:
+    """The lines of a summary row's label, each at most :data:`SUMMARY_WIDTH` font sizes wide as drawn
+    (:func:`~alliance_meta.plots.forest_layout.wrap_drawn`, bold): one line, or a longer label ("Three-level model
+    (REML), k = 29 effect sizes in 10 studies") broken after the model's name. A count of characters wrapped
+    "Random-effects model (REML), k = 125 studies" once its k was mathtext, 14 characters for one letter."""
+    width = SUMMARY_WIDTH * options.font_size / 72
+
+    def lines(text):
+        return wrap_drawn(text, width, options.font_size, options.font_family, bold=True)
+
+    if len(lines(label)) == 1:
         return [label]
     head, comma, tail = label.partition(", ")
-    parts = [head + comma.rstrip(), tail] if tail else [label]
-    return [line for part in parts for line in wrap(part, width)]
+    return lines(head + comma.rstrip()) + lines(tail) if tail else lines(label)
 
 
 def summary_rows(label: str, estimate: dict, metric: str, options: ForestOptions, kind: str = "overall",
@@ -244,7 +254,7 @@ def _figures(data, pooled, metric, level, options, paged, data_note=None, weight
     # what k counts, as the Results and the moderator plots say it: "k = 125 studies", "k = 20 effect sizes in
     # 10 studies" (a bare "k = 20" of a three-level fit read as 20 studies beside the Results' "k = 10 studies")
     count = pooled_count({**pooled, "k": len(data)})
-    rows += summary_rows(f"{model_name(pooled)}, k = {count}", pooled, metric, options)
+    rows += summary_rows(pooled_label(model_name(pooled), count), pooled, metric, options)
     return forest_draw.draw_pages(rows, metric, level, options,
                                   lambda arrows: footnote(pooled, level, data_note or "", metric, arrows), paged)
 
@@ -262,10 +272,10 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                                       options.label_width)))
         rows += study_rows(members, level_row.tau2, metric, level, options)
         studies = f"{level_row.k} {'study' if level_row.k == 1 else 'studies'}"  # study x level composites
-        rows += summary_rows(f"Subtotal, k = {studies}", level_row._asdict(), metric, options, "subtotal",
-                             interval=False)
+        rows += summary_rows(pooled_label("Subtotal", studies, "subtotal"), level_row._asdict(), metric, options,
+                             "subtotal", interval=False)
     count = pooled_count({**overall, "k": overall.get("k", len(data))})  # effect sizes in studies, three-level
-    rows += summary_rows(f"{model_name(overall)}, k = {count}", overall, metric, options)
+    rows += summary_rows(pooled_label(model_name(overall), count), overall, metric, options)
     extra = "Weights in percent within each level."
     if interval_test(overall) != test_name("z"):  # pooling.tests without z: the overall diamond is e.g. knha
         extra += f" Subtotal diamonds: Wald {level:g}% CIs (subgroups.csv)."
@@ -325,8 +335,8 @@ def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level
     :func:`forest_plot`. Returns the figures (:func:`save_pages`)."""
     options = options or ForestOptions()
     if len(data) == 0:
-        return save_pages(lambda paged: [forest_draw.message("No effect sizes in this family (k = 0).", data_note)],
-                          paths, options)
+        text = f"No effect sizes in this family ({symbol('k')} = 0)."
+        return save_pages(lambda paged: [forest_draw.message(text, data_note)], paths, options)
     return save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note, weights), paths,
                       options)
 

@@ -19,7 +19,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
-from alliance_meta.plots.forest_layout import (MARGIN, Row, column_layout, pages, row_positions,  # noqa: E402
+from alliance_meta.plots.forest_layout import (BOLD, MARGIN, Row, column_layout, pages, row_positions,  # noqa: E402
                                                text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
@@ -431,7 +431,7 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
                                  color="0.2", lw=0.8))
     symbols: dict[str, list] = {}  # judgement -> (x, y) of its RoB symbols, one collection each
     for row, top in zip(rows, tops):
-        bold = "bold" if row.kind in ("group", "overall") else "normal"
+        bold = "bold" if row.kind in BOLD else "normal"
         for line_index, line in enumerate(row.label):
             axis.text(layout.label_left, top + line_index + 0.5, line, transform=inches, ha="left", va="center",
                       fontweight=bold, clip_on=False)

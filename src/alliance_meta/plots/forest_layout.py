@@ -22,6 +22,8 @@ from alliance_meta.plots.style import math_fonts
 GAP, MARGIN, MIN_PANEL = 0.14, 0.08, 1.8  # inches
 #: rows whose label may run on over the n and plots.columns cells (theirs are empty): the summaries
 SPANNING = ("overall", "subtotal", "interval")
+#: rows whose text is bold: a group heading and the overall summary
+BOLD = ("group", "overall")
 LINE = 1.45  # row line height in font sizes
 
 
@@ -81,17 +83,17 @@ def _width_points(text: str, font_size: float, family: str, bold: bool) -> float
         return _renderer().get_text_width_height_descent(text, prop, ismath=True)[0]
 
 
-def wrap_drawn(text: str, width: float, font_size: float, family: str) -> list[str]:
+def wrap_drawn(text: str, width: float, font_size: float, family: str, bold: bool = False) -> list[str]:
     """``text`` broken at its spaces into lines each at most ``width`` inches wide as drawn (:func:`text_width`, a
-    line's mathtext as it is drawn: ``$Q$`` is one letter wide, not three characters); a word wider than a line
-    on a line of its own. A no-break space (between a statistic, its "=" and its value) never breaks."""
+    line's mathtext as it is drawn: ``$Q$`` is one letter wide, not three characters; ``bold`` text); a word wider
+    than a line on a line of its own. A no-break space (between a statistic, its "=" and its value) never breaks."""
     words = [word for word in text.split(" ") if word]
     lines = []
     while words:
         fits, wider = 1, len(words) + 1  # the most words that fit on the line (at least one), the fewest that do not
         while wider - fits > 1:  # a bisection: a few lines measured, not one per word
             middle = (fits + wider) // 2
-            if text_width([" ".join(words[:middle])], font_size, family) <= width:
+            if text_width([" ".join(words[:middle])], font_size, family, bold) <= width:
                 fits = middle
             else:
                 wider = middle

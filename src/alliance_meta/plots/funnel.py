@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from alliance_meta.engines import distributions as dist  # noqa: E402
-from alliance_meta.plots.style import STYLE, bounded_axis, display_scale  # noqa: E402
+from alliance_meta.plots.style import STYLE, bounded_axis, display_scale, symbol  # noqa: E402
 from alliance_meta.wording import without_leading_zero  # noqa: E402
 
 #: the x axis of a metric that the other figures show on another scale (r, the odds ratio), which the secondary axis
@@ -92,7 +92,8 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
             axis.axvline(adjusted_estimate, color="#b2182b", lw=1.0, ls="--", zorder=2,
                          label="Trim-and-fill estimate")
         points = "Study composites" if composites else "Studies"
-        axis.scatter(yi, se, s=14, color="black", edgecolor="white", lw=0.3, zorder=4, label=f"{points} (k = {yi.size})")
+        axis.scatter(yi, se, s=14, color="black", edgecolor="white", lw=0.3, zorder=4,
+                     label=f"{points} ({symbol('k')} = {yi.size})")
         if filled_yi.size:
             axis.scatter(filled_yi, filled_se, s=16, facecolor="white", edgecolor="black", lw=0.8, zorder=4,
                          label=f"Imputed studies ({filled_yi.size})")
@@ -107,7 +108,8 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
                 bounded_axis(top)
         handles, labels = axis.get_legend_handles_labels()
         handles += [Patch(facecolor=c, edgecolor="0.5", lw=0.4) for *_, c in CONTOURS]
-        labels += [".10 > p > .05", ".05 > p > .01", "p < .01"]
+        p = symbol("p")  # italic, as every figure's statistics (APA 2020, 6.46)
+        labels += [f".10 > {p} > .05", f".05 > {p} > .01", f"{p} < .01"]
         axis.legend(handles, labels, loc="lower left", bbox_to_anchor=(1.02, 0.0), frameon=False, fontsize=8)
         if title:
             axis.set_title(title, loc="left", fontsize=10)

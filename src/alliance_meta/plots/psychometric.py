@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import special
 
 from alliance_meta.plots import forest_draw
-from alliance_meta.plots.forest import save_pages
+from alliance_meta.plots.forest import pooled_label, save_pages, summary_label
 from alliance_meta.plots.forest_layout import Row
 from alliance_meta.plots.forest_options import (
     ForestOptions,
@@ -24,11 +24,12 @@ from alliance_meta.plots.forest_options import (
     study_labels,
     wrap,
 )
+from alliance_meta.plots.style import symbol
 
 SCALE = "r"
 SUMMARIES = (("individual", "Individual corrections, mean \u03c1", "overall"),
              ("artifact_distribution", "Artifact distributions, mean \u03c1", "subtotal"),
-             ("bare_bones", "Bare-bones, mean observed r", "subtotal"))
+             ("bare_bones", f"Bare-bones, mean observed {symbol('r')}", "subtotal"))
 
 
 def _interval(options: ForestOptions, centre: float, lower: float, upper: float) -> str:
@@ -61,7 +62,7 @@ def summary_rows(table: pd.DataFrame, cred_level: float, options: ForestOptions)
         if found.empty or not np.isfinite(found.iloc[0]["rho"]):
             continue
         row = found.iloc[0]
-        rows.append(Row(kind, wrap(f"{label}, k = {int(row['k'])}", options.label_width), "",
+        rows.append(Row(kind, summary_label(pooled_label(label, str(int(row['k'])), kind), options), "",
                         _interval(options, row["rho"], row["ci_lower"], row["ci_upper"]), "",
                         row["rho"], row["ci_lower"], row["ci_upper"]))
         if np.isfinite(row["cr_lower"]) and np.isfinite(row["cr_upper"]):
@@ -77,11 +78,13 @@ def footnote(table: pd.DataFrame, level: float, cred_level: float) -> str:
     whose four effect sizes have n of 22 to 24, where the study-characteristics table says 24)."""
     individual = table[table["method"] == "individual"]
     corrected = individual.iloc[0]["note"].split(";")[0] if len(individual) else "artifacts"
+    n = symbol("n")  # statistics italic (APA 2020, 6.46), as in the other forest plots' footnotes
     return (f"Hunter\u2013Schmidt psychometric meta-analysis. Squares: correlations {corrected} (area "
-            f"proportional to the weight n\u00b7A\u00b2) with {level:g}% CIs from their corrected sampling-error "
-            f"variances. Diamonds: means with {level:g}% CIs; bars: {cred_level:g}% credibility intervals of the "
-            "true correlations (bare-bones: of the observed correlations, not corrected). n: a study's n as "
-            "psychmeta pools the n of its effect sizes, \u03a3n\u00b2/\u03a3n, which can differ from its sample size.")
+            f"proportional to the weight {n}\u00b7{symbol('A')}\u00b2) with {level:g}% CIs from their corrected "
+            f"sampling-error variances. Diamonds: means with {level:g}% CIs; bars: {cred_level:g}% credibility "
+            f"intervals of the true correlations (bare-bones: of the observed correlations, not corrected). {n}: a "
+            f"study's {n} as psychmeta pools the {n} of its effect sizes, \u03a3{n}\u00b2/\u03a3{n}, which can "
+            "differ from its sample size.")
 
 
 def beyond_note(rows: list[Row], options: ForestOptions, arrows: bool) -> str:

@@ -31,7 +31,7 @@ from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.forest_options import study_labels  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
-from alliance_meta.plots.style import STYLE, save_file, save_pdf_pages  # noqa: E402
+from alliance_meta.plots.style import STYLE, save_file, save_pdf_pages, symbol  # noqa: E402
 
 # robvis colours: low, some concerns / moderate, high, critical; no information
 _COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
@@ -264,7 +264,7 @@ def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: st
                               bbox={"boxstyle": "round,pad=0.1", "facecolor": style.colour, "linewidth": 0})
             left += share
         axis.set_yticks(y)
-        axis.set_yticklabels([f"{d} (k = {k})" if c != OVERALL else f"Overall risk of bias (k = {k})"
+        axis.set_yticklabels([f"{d if c != OVERALL else 'Overall risk of bias'} ({symbol('k')} = {k})"
                               for c, d, k in zip(table["column"], table["domain"], table["k"])])
         axis.set_xlim(0, 100)
         axis.set_xlabel("Percent of the main model's weight" if weights is not None else "Percent of studies")

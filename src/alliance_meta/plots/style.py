@@ -108,7 +108,7 @@ def plain_text(text: object) -> str:
 #: subscripts upright (APA 2020, 6.46); Greek letters (\u03c4\u00b2, \u03c3\u00b2) are upright and written as text.
 STATISTICS = {"k": "k", "n": "n", "n1": "n_1", "n2": "n_2", "N": "N", "p": "p", "Q": "Q", "QM": r"Q_\mathrm{M}",
               "Q_between": r"Q_\mathrm{between}", "F": "F", "I2": "I^2", "r": "r", "g": "g", "d": "d", "t": "t",
-              "z": "z", "df": "df"}
+              "z": "z", "df": "df", "A": "A"}
 #: sheet columns whose name is a statistical symbol (a key of :data:`STATISTICS`): a figure's header of the
 #: column writes the symbol (:func:`column_name`), "n" as an italic *n*
 SYMBOL_COLUMNS = {"n": "n", "n1": "n1", "n2": "n2", "r": "r", "g": "g", "d": "d", "t": "t", "df": "df", "f": "F",

@@ -714,6 +714,7 @@ class SelectionModelsResult:
     def estimates_plot(self):
         """The adjusted estimates beside the unadjusted one (:mod:`alliance_meta.plots.selection`)."""
         from alliance_meta.plots.selection import selection_estimates_plot
+        from alliance_meta.plots.style import symbol
 
         if self.metric is None:  # else KeyError: None from the plot's scales
             raise ValueError("estimates_plot needs the analysis metric for its axis and labels: "
@@ -721,7 +722,7 @@ class SelectionModelsResult:
         fit, k = self.unadjusted, len(self.studies)
         unit = plural(k, "study composite") if self.notes else plural(k, "study", "studies")
         unadjusted = {"estimate": fit.estimate, "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper,
-                      "label": f"Unadjusted, {fit.method}\n(k = {k} {unit})"}
+                      "label": f"Unadjusted, {fit.method}\n({symbol('k', bold=True)} = {k} {unit})"}  # a bold row
         return selection_estimates_plot(self.table, unadjusted, self.metric, self.level)
 
     def weight_functions_plot(self):
