@@ -66,6 +66,16 @@ def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-12, err_
                                rtol=rtol, atol=atol, err_msg=err_msg)
 
 
+def stage_tables(*names, empty=()) -> dict:
+    """A one-family run's results tables as workflow/scripts/report.py hands them to report.methods.stages_run:
+    one row with a fitted model in each table of ``names``, a header alone in those of ``empty``."""
+    import pandas as pd
+
+    row = {"estimate": [0.1], "loglik": [1.0], "scale_formula": ["rater"]}
+    return {"outcome": {"tables": {name: pd.DataFrame(row).iloc[:0 if name in empty else 1]
+                                   for name in (*names, *empty)}}}
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Close the pyplot figures a test leaves open (the notebook API returns open figures).

@@ -592,12 +592,14 @@ def test_every_figure_of_a_family_has_a_caption_that_names_it_once():
 
 def test_the_stages_of_the_methods_are_read_from_the_tables_the_run_made():
     """workflow/scripts/report.py derives the stages it describes from the families' results tables."""
+    from conftest import stage_tables
+
     from alliance_meta.report.methods import stages_run
 
-    assert stages_run(["pooled", "moderators", "rob_sensitivity", "gosh_studies"]) == {"moderators", "risk_of_bias",
-                                                                                       "gosh"}
-    assert stages_run(["pooled", "gosh", "rob_summary"]) == set()  # gosh.csv alone is not GOSH's study table
-    assert stages_run(["bias", "bayes", "selection_models", "bma", "multiverse"]) == {
+    assert stages_run(stage_tables("pooled", "moderators", "rob_sensitivity", "gosh_studies")) == {
+        "moderators", "risk_of_bias", "gosh"}
+    assert stages_run(stage_tables("pooled", "gosh", "rob_summary")) == set()  # gosh.csv is not GOSH's study table
+    assert stages_run(stage_tables("bias", "bayes", "selection_models", "bma", "multiverse")) == {
         "bias", "bayes", "selection_models", "bma", "multiverse"}
 
 

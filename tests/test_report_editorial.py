@@ -12,6 +12,7 @@ from alliance_meta.report.html import empty_table_reasons, result_tables
 from alliance_meta.report.methods import methods_paragraph, stages_run
 from alliance_meta.report.tables import manuscript_table
 from alliance_meta.report.text import bias_sentence, bma_sentence, selection_sentence
+from conftest import stage_tables
 
 NAN = math.nan
 TOO_FEW = "not estimable: k = 2 studies, the test needs at least 3"
@@ -106,7 +107,7 @@ def test_methods_name_the_software_once_and_describe_the_psychometric_analysis()
     assert "permutation tests of 1,000 random permutations" in text
     assert "psychometric (Hunter\u2013Schmidt) meta-analysis (Schmidt & Hunter, 2015" in text
     assert "with 90% credibility intervals" in text
-    assert "psychometric" in stages_run(["pooled", "psychometric"])
+    assert "psychometric" in stages_run(stage_tables("pooled", "psychometric"))
     assert "Hunter\u2013Schmidt" not in methods_paragraph({}, {"moderators"}, versions, ["outcome"])
 
 
@@ -241,8 +242,8 @@ def test_methods_describe_every_analysis_the_results_report():
     # sensitivity analysis under the priors of Turner et al. and Rhodes et al., and a GRADE rating; the Methods
     # named none of them (a reviewer asks where each comes from)
     config = {"location_scale": ["rater"], "aggregate_rho": 0.5, "grade": {"start": "low"}}
-    stages = stages_run(["pooled", "rve", "location_scale", "model_comparison", "bayes", "bayes_prior_sensitivity",
-                         "summary_of_findings"])
+    stages = stages_run(stage_tables("pooled", "rve", "location_scale", "model_comparison", "bayes",
+                                     "bayes_prior_sensitivity", "summary_of_findings"))
     text = methods_paragraph(config, stages, {})
     assert ("Robust variance estimation (Hedges, Tipton & Johnson, 2010; small-sample corrections, Tipton, 2015; "
             "as robumeta) pooled the effect sizes themselves in a correlated-effects model (a correlation of .50 "
@@ -254,7 +255,7 @@ def test_methods_describe_every_analysis_the_results_report():
             "et al. (2015) for mental-health outcomes (rescaled to the analysis metric).") in text
     assert "rated with GRADE (Guyatt et al., 2011), starting at low certainty" in text
     # analyses that did not run are not described
-    plain = methods_paragraph(config, stages_run(["pooled", "bayes"]), {})
+    plain = methods_paragraph(config, stages_run(stage_tables("pooled", "bayes")), {})
     assert not any(word in plain for word in ("Robust variance", "Location-scale", "Nested", "sensitivity analysis,",
                                               "GRADE"))
 
@@ -319,12 +320,39 @@ def test_the_bayes_factor_is_spelled_out_where_the_results_first_use_it():
 def test_methods_leave_out_an_analysis_whose_table_has_no_row():
     # a review of one study: rve.csv, gosh_studies.csv and model_comparison.csv have a header alone, yet the
     # Methods said that robust variance estimation pooled the effect sizes and nested meta-regressions were compared
-    names = ["pooled", "moderators", "rve", "model_comparison", "gosh_studies", "bias", "summary_of_findings"]
-    stages = stages_run(names, empty={"moderators", "rve", "model_comparison", "gosh_studies"})
+    stages = stages_run(stage_tables("pooled", "bias", "summary_of_findings",
+                                     empty=("moderators", "rve", "model_comparison", "gosh_studies")))
     assert stages == {"moderators", "bias", "grade"}
     text = methods_paragraph({"moderators": []}, stages, {})
     assert "Robust variance" not in text and "Nested meta-regressions" not in text and "GOSH" not in text
     assert "No moderator was analysed." in text and "GRADE" in text  # moderators.csv counts empty too
+
+
+def test_methods_describe_only_the_location_scale_models_that_were_fitted():
+    # location_scale: [rater, country] on a sheet whose country column is empty: location_scale.csv's country row
+    # says "not fitted: country has no value in any row", yet the Methods said that location-scale models let log
+    # tau^2 depend on rater and country; with [country] alone they described models of which none was fitted. So
+    # did they nested meta-regressions when every row of model_comparison.csv was "not estimable".
+    from alliance_meta.report.methods import run_facts
+
+    country = pd.DataFrame({"model": ["country"], "scale_formula": ["country"], "estimate": [NAN],
+                            "note": ["not fitted: country has no value in any row"]})
+    rater = pd.DataFrame({"model": ["rater"] * 2, "scale_formula": ["rater"] * 2, "estimate": [0.1, -0.5],
+                          "note": [NAN, NAN]})
+    # as model_comparison.csv is written when no model was fitted: no loglik column
+    comparison = pd.DataFrame({"comparison": ["setting vs 1"], "model": ["full"], "note": ["not estimable: ..."]})
+    effect_sizes = pd.DataFrame({"study_id": ["a", "b"], "family": ["outcome"] * 2, "yi": [0.1, 0.2],
+                                 "vi": [0.01, 0.02]})
+
+    def methods(config, **tables):
+        families = {"outcome": {"tables": {"pooled": pd.DataFrame({"method": ["REML"]}), **tables}}}
+        return methods_paragraph(config, stages_run(families), {}, ["outcome"], **run_facts(families, effect_sizes))
+
+    text = methods({"location_scale": ["country"]}, location_scale=country, model_comparison=comparison)
+    assert "Location-scale" not in text and "Nested meta-regressions" not in text
+    text = methods({"location_scale": ["rater", {"location": "1", "scale": "country"}]},
+                   location_scale=pd.concat([rater, country]))
+    assert "let log \u03c4\u00b2 depend on rater, tested against one" in text
 
 
 def test_methods_name_the_prior_sensitivity_priors_the_analysis_ran():
@@ -347,7 +375,29 @@ def test_methods_name_the_prior_sensitivity_priors_the_analysis_ran():
     assert "log \u03c4\u00b2" in prior_sensitivity_sentence({"bayes": close})
 
 
+def test_a_prior_on_tau_is_named_alike_in_the_methods_and_the_prior_sensitivity_figure():
+    # "the prior on tau^2 of Turner et al. (2015) ..." was built in three places (the main prior's sentence, the
+    # sensitivity sentence, the figure's legend); the sensitivity sentence wrote a log-normal prior
+    # "N(-4.92, 1.72^2) on log tau^2" where the main prior's sentence and the figure's legend write
+    # "log tau^2 ~ N(-4.92, 1.72^2)"
+    from alliance_meta.bayes.priors import TauPrior
+    from alliance_meta.report.methods import prior_sensitivity_sentence, tau_prior_text
+
+    custom = {"family": "log_normal", "mu": -4.92, "sigma": 1.72}
+    other = prior_sensitivity_sentence({"bayes": {"sensitivity_priors": [custom, "turner2015_dropout"]}})
+    main = tau_prior_text(custom, {"outcome": "z"})
+    formula = "log \u03c4\u00b2 ~ N(\u22124.92, 1.72\u00b2)"
+    assert formula in other and formula in main and TauPrior.from_config(custom).legend() == formula
+    assert "on log \u03c4\u00b2" not in other
+    turner = TauPrior.from_config("turner2015_dropout")
+    named = "the prior on \u03c4\u00b2 of Turner et al. (2015) for withdrawals and dropouts"
+    assert turner.words() == named and named in other
+    assert turner.words(kind=True) == named.replace("the prior", "the log-normal prior")
+    assert turner.words(kind=True) in tau_prior_text("turner2015_dropout", {"outcome": "z"})
+    assert turner.legend() == "Turner et al. (2015): " + turner.formula()
+
+
 def test_methods_quote_the_correlation_robust_variance_estimation_used():
     # aggregate_rho -0.2 (allowed for the composites) is outside robumeta's [0, 1]: RVE uses 0, the Methods said -.20
-    text = methods_paragraph({"aggregate_rho": -0.2}, stages_run(["rve"]), {})
+    text = methods_paragraph({"aggregate_rho": -0.2}, stages_run(stage_tables("rve")), {})
     assert "a correlation of 0 assumed between the effect sizes of a study" in text

@@ -28,9 +28,6 @@ for family, analysis, figures in zip(snakemake.params.families, inputs.analysis,
     families[family] = {"metric": family_metric(config["metric"][family], effect_sizes, family),  # g or d
                         "tables": tables, "analysis": read_table(analysis),
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
-names = {name for part in families.values() for name in part["tables"]}
-filled = {name for part in families.values() for name, table in part["tables"].items() if len(table)}
-stages = stages_run(names, empty=names - filled)
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),
               "versions": versions, "config_yaml": config_yaml(config)}
@@ -54,7 +51,7 @@ if "changes" in results_tables:
                                           read_snapshot(inputs.snapshot)))
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=effect_sizes,
                      families=families, config=config, provenance=provenance,
-                     methods=methods_paragraph(config, stages, versions, list(families),
+                     methods=methods_paragraph(config, stages_run(families), versions, list(families),
                                                **run_facts(families, effect_sizes)),
                      coding=coding,
                      absent_families=snakemake.params.absent_families,  # noqa: F821

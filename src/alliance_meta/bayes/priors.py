@@ -156,14 +156,27 @@ class TauPrior:
             return f"N({apa_number(self.mu, 2)}, {apa_number(self.sigma, 2)}²)"
         return f"t{self.df:g}({apa_number(self.mu, 2)}, {apa_number(self.sigma, 2)})"
 
+    def formula(self) -> str:
+        """The prior as a formula: ``half-normal(0.5) on τ``, ``log τ² ~ N(−4.92, 1.72²)``."""
+        if self.family in ("half_normal", "half_cauchy"):
+            return f"{self.distribution()} on τ"
+        return f"log τ² ~ {self.distribution()}"
+
+    def words(self, kind: bool = False) -> str:
+        """The prior as the Methods name it: an empirical prior by its source, ``the prior on τ² of Turner et al.
+        (2015) for mental-health outcomes`` (``kind``: ``the log-normal prior on τ² of ...``), another by its
+        :meth:`formula`."""
+        if self.label not in EMPIRICAL_SOURCES:
+            return self.formula()
+        return f"the {PRIOR_FAMILY_NAMES[self.family] + ' ' if kind else ''}prior on τ² of " + " for ".join(
+            EMPIRICAL_SOURCES[self.label])
+
     def legend(self) -> str:
         """The prior as a figure names it (``describe`` is the CSV's code-like key): ``main: half-normal(0.5) on
         τ``, ``Turner et al. (2015): log τ² ~ N(−4.92, 1.72²)``; the source of an empirical prior,
-        else its label, before it."""
-        text = (f"{self.distribution()} on τ" if self.family in ("half_normal", "half_cauchy")
-                else f"log τ² ~ {self.distribution()}")
+        else its label, before its :meth:`formula`."""
         source = EMPIRICAL_SOURCES[self.label][0] if self.label in EMPIRICAL_SOURCES else self.label
-        return f"{source}: {text}" if source else text
+        return f"{source}: {self.formula()}" if source else self.formula()
 
     def logpdf(self, tau) -> np.ndarray:
         """Log density of tau (tau^2 priors transformed: log tau = log(tau^2)/2)."""

@@ -69,21 +69,19 @@ def tau_prior_text(tau: dict | str, metrics: dict[str, str]) -> str:
         spec.setdefault("scale", 0.5)
     published = TauPrior.from_config(spec)  # as given (or published), not rescaled
     source = spec.get("source_metric", EMPIRICAL_PRIORS.get(name, {}).get("source_metric"))
-    on = "\u03c4" if published.family in ("half_normal", "half_cauchy") else "\u03c4\u00b2"
-    if name in EMPIRICAL_SOURCES:
-        kind = "log-normal" if published.family == "log_normal" else "log-t"
-        text = f"the {kind} prior on \u03c4\u00b2 of {' for '.join(EMPIRICAL_SOURCES[name])}"
-    else:
-        text = f"a {PRIOR_FAMILY_NAMES[published.family]} prior on {on}"
-    log = "" if published.family in ("half_normal", "half_cauchy") else "log \u03c4\u00b2 ~ "
-    if published.family in ("half_normal", "half_cauchy") and not source:
+    half = published.family in ("half_normal", "half_cauchy")
+    on = "\u03c4" if half else "\u03c4\u00b2"
+    text = (published.words(kind=True) if name in EMPIRICAL_SOURCES
+            else f"a {PRIOR_FAMILY_NAMES[published.family]} prior on {on}")
+    if half and not source:
         return f"a {published.distribution()} prior on \u03c4"  # "a half-normal(0.5) prior on τ"
     if published.family == "log_t":
         text += f" (location and scale of log \u03c4\u00b2, {published.df:g} df)"
+    shown = published.distribution() if half else published.formula()
     if not source:
-        return f"{text}, {log}{published.distribution()}"
+        return f"{text}, {shown}"
     rescaled = {family: TauPrior.from_config(spec, metric) for family, metric in metrics.items()}
-    published_text = f"{log}{published.distribution()} for {SOURCE_METRIC_NAMES.get(source, source)}"
+    published_text = f"{shown} for {SOURCE_METRIC_NAMES.get(source, source)}"
     if all(metric == source for metric in metrics.values()):
         return f"{text}, {published_text}"
     parts = "; ".join(f"{family}, {metric_in_prose(metrics[family])}: {prior.distribution()}"
@@ -117,17 +115,12 @@ def prior_sensitivity_sentence(config: dict) -> str:
     from alliance_meta.bayes.priors import EMPIRICAL_SOURCES, Priors
 
     bayes = config.get("bayes", {})
-    named = []
-    for prior in other_priors(Priors.from_config(bayes.get("prior")).tau,
-                              bayes.get("sensitivity_priors", DEFAULT_SENSITIVITY_PRIORS)):
-        if prior.label in EMPIRICAL_SOURCES:
-            named.append(f"the prior on \u03c4\u00b2 of {' for '.join(EMPIRICAL_SOURCES[prior.label])}")
-        else:
-            named.append(prior.distribution() + (" on \u03c4" if prior.family in ("half_normal", "half_cauchy")
-                                                 else " on log \u03c4\u00b2"))
+    priors = other_priors(Priors.from_config(bayes.get("prior")).tau,
+                          bayes.get("sensitivity_priors", DEFAULT_SENSITIVITY_PRIORS))
+    named = [prior.words() for prior in priors]
     if not named:
         return ""
-    rescaled = any(text.startswith("the prior") for text in named)
+    rescaled = any(prior.label in EMPIRICAL_SOURCES for prior in priors)
     return ("As a sensitivity analysis, the posterior was computed exactly (by quadrature) under other priors on "
             f"heterogeneity: {join_words(named)}" + (" (rescaled to the analysis metric)." if rescaled else "."))
 
@@ -224,15 +217,30 @@ STAGE_TABLES = {"moderators": "moderators", "bias": "bias", "bayes": "bayes", "r
                 "multiverse": "multiverse", "psychometric": "psychometric", "rve": "rve",
                 "location_scale": "location_scale", "model_comparison": "model_comparison",
                 "prior_sensitivity": "bayes_prior_sensitivity", "grade": "summary_of_findings"}
+#: the column whose value marks a row of a fitted model, for the stages whose table also has a row (with its
+#: ``note``) for a model that could not be fitted
+FITTED_COLUMNS = {"location_scale": "estimate", "model_comparison": "loglik"}
 
 
-def stages_run(table_names, empty=()) -> set[str]:
-    """The stages of :func:`methods_paragraph` whose tables the run made (``table_names``: the stems of every
-    family's results tables) with a row in some family (``empty``: the stems without a row in any, e.g. rve.csv,
-    gosh_studies.csv or model_comparison.csv of a review of one study: an analysis that did not run); moderators.csv
-    counts empty too, as its sentence then says that no moderator was analysed."""
-    names = set(table_names) - (set(empty) - {STAGE_TABLES["moderators"]})
-    return {stage for stage, table in STAGE_TABLES.items() if table in names}
+def result_rows(stage: str, table):
+    """The rows of a stage's table that hold a result: those with a value in its :data:`FITTED_COLUMNS` column
+    (none without that column), every row for the other stages."""
+    column = FITTED_COLUMNS.get(stage)
+    if column is None:
+        return table
+    return table[table[column].notna()] if column in table else table.iloc[:0]
+
+
+def stages_run(families: dict) -> set[str]:
+    """The stages of :func:`methods_paragraph` that produced a result in some family (``families``: family ->
+    ``{"tables": {stem: frame}}`` of its results tables): their table has a :func:`result_rows` row there (not so
+    rve.csv, gosh_studies.csv or model_comparison.csv of a review of one study, nor a location_scale.csv whose
+    every model is "not fitted"); moderators.csv counts as soon as it exists, as its sentence then says that no
+    moderator was analysed."""
+    tables = [part["tables"] for part in families.values()]
+    return {stage for stage, name in STAGE_TABLES.items()
+            if any(name in found and (stage == "moderators" or len(result_rows(stage, found[name])))
+                   for found in tables)}
 
 
 #: The rows of pooled.csv pooled from 2x2 counts (metric log_or), as the Methods name and cite them.
@@ -261,8 +269,9 @@ def run_facts(families: dict, effect_sizes) -> dict:
     """The facts of a run the Methods depend on besides the config, as :func:`methods_paragraph`'s keywords:
     ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
     ``several_per_study``, whether some study of those families has more than one effect size, and
-    ``input_kinds``, family -> the input kinds of its rows (:func:`conversion_sentence`), and ``ux_coded``, whether
-    a row of a family with a psychometric analysis codes the range-restriction ratio ux."""
+    ``input_kinds``, family -> the input kinds of its rows (:func:`conversion_sentence`), ``ux_coded``, whether
+    a row of a family with a psychometric analysis codes the range-restriction ratio ux, and ``fitted_scales``, the
+    scale formulas of the location-scale models fitted in some family (:func:`result_rows`)."""
     import pandas as pd
 
     from alliance_meta.inputs.dependence import usable_effects
@@ -277,20 +286,25 @@ def run_facts(families: dict, effect_sizes) -> dict:
     psychometric = [family for family, part in families.items() if "psychometric" in part["tables"]]
     ux = (pd.to_numeric(effect_sizes.loc[effect_sizes["family"].isin(psychometric), "ux"], errors="coerce")
           if {"family", "ux"} <= set(effect_sizes) else pd.Series(dtype=float))
+    scales = {str(formula) for part in families.values() if "location_scale" in part["tables"]
+              for formula in result_rows("location_scale", part["tables"]["location_scale"]).get("scale_formula", ())}
     return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any()),
-            "input_kinds": kinds, "ux_coded": bool(ux.notna().any())}
+            "input_kinds": kinds, "ux_coded": bool(ux.notna().any()), "fitted_scales": scales}
 
 
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                       families=("outcome", "dropout"), pooled_methods=(), several_per_study: bool | None = None,
-                      input_kinds: dict[str, set[str]] | None = None, ux_coded: bool = False) -> str:
+                      input_kinds: dict[str, set[str]] | None = None, ux_coded: bool = False,
+                      fitted_scales=None) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
     (``families``: those analysed, i.e. with rows in the sheet; ``pooled_methods``: the methods of the
     pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present;
     ``several_per_study``: whether some study has more than one effect size, :func:`dependence_sentence`;
     ``input_kinds``: family -> the input kinds of its rows, :func:`conversion_sentence`, which also name the
     metric of an smd family (Cohen's d when every row comes from an odds ratio, transforms.family_metric));
-    ``ux_coded``: whether a row codes ux, so that the psychometric corrections include range restriction."""
+    ``ux_coded``: whether a row codes ux, so that the psychometric corrections include range restriction;
+    ``fitted_scales``: the scale formulas of the location-scale models that were fitted (None: every one the config
+    names), so that a model that could not be fitted is not described."""
     if input_kinds and config.get("metric"):
         config = {**config, "metric": {family: family_metric(metric, input_kinds.get(family, ()))
                                        for family, metric in config["metric"].items()}}
@@ -367,8 +381,11 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     if "model_comparison" in stages:
         sentences.append("Nested meta-regressions were compared by likelihood-ratio tests and by AIC, BIC and AICc, "
                          "both models fitted by maximum likelihood.")
-    if "location_scale" in stages and config.get("location_scale"):
-        scales = [entry["scale"] if isinstance(entry, dict) else str(entry) for entry in config["location_scale"]]
+    from alliance_meta.analyses.location_scale import model_spec
+
+    scales = [scale for _, _, scale in map(model_spec, config.get("location_scale") or ())
+              if fitted_scales is None or scale in fitted_scales]
+    if "location_scale" in stages and scales:
         sentences.append("Location-scale models (Viechtbauer & L\u00f3pez-L\u00f3pez, 2022; as metafor's rma with a "
                          f"scale formula) let log \u03c4\u00b2 depend on {join_words(scales)}, tested against one "
                          "\u03c4\u00b2 by a likelihood-ratio test.")
