@@ -342,9 +342,41 @@ def test_family_figures_name_the_studies_as_the_forest_plot_and_say_when_there_a
     texts = [tick.get_text() for tick in forest.axes[0].get_yticklabels()]
     texts += [text.get_text() for text in forest.axes[0].get_legend().get_texts()]
     assert {"Pooled effect: posterior mean (90% HDI)", "New study: posterior mean (90% HDI)",
-            "shrunken: posterior mean (90% HDI)", "observed (95% CI)"} <= set(texts)
+            "shrunken: posterior mean, 90% highest-density interval (HDI)", "observed (95% CI)"} <= set(texts)
     assert not any("95% HDI" in text for text in texts)
     plt.close("all")
+
+
+def test_the_shrinkage_forest_plot_spells_out_its_interval_in_the_legend(tmp_path):
+    """A log-OR family's shrinkage forest plot said "95% CrI, equal-tailed" (and a Fisher-z family's "95% HDI")
+    without saying what a CrI (an HDI) is: a figure stands alone (APA 2020, sec. 7.26), so its legend, above the
+    panel, spells the interval out, and the rows use the abbreviation."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.priors import Priors
+
+    k = len(Y)
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "yi": Y, "vi": V})
+    studies = data[["study_id", "yi"]].assign(ci_lower=Y - 0.2, ci_upper=Y + 0.2, mean=Y, hdi_lower=Y - 0.1,
+                                              hdi_upper=Y + 0.1, median=Y, eti_lower=Y - 0.1, eti_upper=Y + 0.1)
+    table = pd.DataFrame({"parameter": ["mu", "theta_new", "or", "or_new"], "mean": [0.3, 0.3, 1.4, 1.4],
+                          "hdi_lower": [0.2, 0.0, 1.2, 1.0], "hdi_upper": [0.4, 0.6, 1.5, 1.8],
+                          "median": [0.3, 0.3, 1.35, 1.35], "eti_lower": [0.2, 0.0, 1.22, 1.0],
+                          "eti_upper": [0.4, 0.6, 1.5, 1.8]})
+    draws = {"mu": np.random.default_rng(1).normal(0.3, 0.05, 400),
+             "tau": np.abs(np.random.default_rng(2).normal(0.1, 0.03, 400))}
+    for metric, legend, row in (
+            ("log_or", "shrunken: posterior median, 95% equal-tailed credible interval (CrI)",
+             "Pooled effect: posterior median (95% CrI, equal-tailed)"),
+            ("z", "shrunken: posterior mean, 95% highest-density interval (HDI)",
+             "Pooled effect: posterior mean (95% HDI)")):
+        _, forest = plots.family_figures(data, studies, table, draws, metric, Priors(), "dropout")
+        texts = [text.get_text() for text in forest.axes[0].get_legend().get_texts()]
+        assert legend in texts and row in [tick.get_text() for tick in forest.axes[0].get_yticklabels()]
+        forest.savefig(tmp_path / f"shrinkage_{metric}.png", dpi=100, bbox_inches="tight")
+        plt.close("all")
 
 
 def test_figures_draw_in_their_style_without_changing_the_session_s(tmp_path):

@@ -299,6 +299,24 @@ def test_subgroup_plot_names_the_test_of_its_cis():
         plt.close(figure)
 
 
+def test_subgroup_plot_names_its_estimator_in_words(tmp_path):
+    """The note said "random-effects (REML) estimate", REML defined nowhere in the figure (APA 2020, sec. 7.26)."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    levels = pd.DataFrame({"level": ["a", "b"], "k": [8, 9], "estimate": [0.27, 0.32], "ci_lower": [0.17, 0.27],
+                           "ci_upper": [0.36, 0.37]})
+    summary = {"moderator": "country", "qm_df": 1, "qm": 1.0, "qm_p": 0.3, "f_df1": 1, "f_df2": 15, "f": 1.0,
+               "f_p": 0.4, "q_between_separate_df": 1, "q_between_separate": 1.1, "q_between_separate_p": 0.3}
+    figure = subgroup_forest(levels, summary, {"method": "REML", "estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34,
+                                               "k": 17, "test": "z"}, "z")
+    texts = " ".join(text.get_text() for text in figure.texts)
+    assert "random-effects estimate (restricted maximum likelihood)" in texts and "REML" not in texts
+    figure.savefig(tmp_path / "subgroups.png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+
+
 def test_subgroup_plot_says_when_its_f_test_is_the_ad_hoc_knapp_hartung(tmp_path):
     """Under pooling.knha_adhoc moderators.csv's F is metafor's test = "adhoc" (its note says so), and the footnote
     gave it as plain F; it names the variant now, and the footnote of a plain F is as it was."""

@@ -276,6 +276,18 @@ def test_the_unadjusted_row_of_one_study_says_study():
     plt.close(figure)
 
 
+def test_the_selection_figure_names_the_estimation_in_words(tmp_path):
+    """The note said "the unadjusted model fitted by ML", ML defined nowhere in the figure (APA 2020, sec. 7.26)."""
+    import matplotlib.pyplot as plt
+
+    table = sm.selection_models_table(YI, VI, metric="z")
+    figure = selection_estimates_plot(table, {"estimate": 0.2, "ci_lower": 0.0, "ci_upper": 0.4}, "z")
+    texts = " ".join(text.get_text() for text in figure.texts)
+    assert "unadjusted model fitted by maximum likelihood." in texts and "by ML" not in texts
+    figure.savefig(tmp_path / "selection.png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+
+
 def test_a_model_that_did_not_converge_is_grey_in_both_figures():
     import matplotlib.colors
     import matplotlib.pyplot

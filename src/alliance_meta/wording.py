@@ -10,6 +10,10 @@ from collections.abc import Sequence
 
 MINUS = "\u2212"
 
+#: the intervals' abbreviations in words, for a text or figure that spells one out at its first use (APA 2020,
+#: sec. 6.25)
+INTERVAL_NAMES = {"CrI": "credible interval", "HDI": "highest-density interval"}
+
 #: the prior families of the config (bayes.priors) as the text writes them
 PRIOR_FAMILY_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "log_normal": "log-normal",
                       "log_t": "log-t"}

@@ -134,14 +134,14 @@ CENTRAL = ("eti_lower", "median", "eti_upper")
 
 
 def forest_scale(metric: str):
-    """(transform to the forest plot's scale, axis label, reference line, the summary's words): a log-OR family's
-    odds ratio on a log axis by its posterior median and equal-tailed interval, else :func:`display_scale` by the
-    posterior mean and HDI."""
+    """(transform to the forest plot's scale, axis label, reference line, the summary: its centre, the interval's
+    abbreviation and kind): a log-OR family's odds ratio on a log axis by its posterior median and equal-tailed
+    credible interval, else :func:`display_scale` by the posterior mean and HDI."""
     from alliance_meta.plots.style import SCALES
 
     if metric == "log_or":
-        return np.exp, SCALES["log_or"].label, 1.0, ("median", "CrI, equal-tailed")
-    return display_scale(metric)[0], SCALES[metric].label, 0.0, ("mean", "HDI")
+        return np.exp, SCALES["log_or"].label, 1.0, ("median", "CrI", "equal-tailed")
+    return display_scale(metric)[0], SCALES[metric].label, 0.0, ("mean", "HDI", "")
 
 
 def on_display_scale(table, name: str | None, metric: str) -> list:
@@ -170,15 +170,18 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     equal-tailed intervals of the odds ratios (:func:`on_display_scale`); ``hdi_prob``: the intervals' mass
     (``bayes.hdi_prob``)."""
     from alliance_meta.plots.style import plain_text
-    from alliance_meta.wording import probability_percent
+    from alliance_meta.wording import INTERVAL_NAMES, probability_percent
 
     plt = _pyplot()
-    to_display, label, null, (centre, interval) = forest_scale(metric)
+    to_display, label, null, (centre, interval, kind) = forest_scale(metric)
     if "median" not in table:  # a bayes.csv of an earlier run: exp of the mean and HDI (on_display_scale)
-        centre, interval = "mean", "HDI"
+        centre, interval, kind = "mean", "HDI", ""
     import textwrap
 
-    hdi = f"{probability_percent(hdi_prob)}% {interval}"
+    percent = f"{probability_percent(hdi_prob)}%"
+    hdi = f"{percent} {interval}" + (f", {kind}" if kind else "")
+    # the legend, above the panel, spells the interval out: the figure's first use of its abbreviation
+    spelled = f"{percent} {kind + ' ' if kind else ''}{INTERVAL_NAMES[interval]} ({interval})"
     data = studies.sort_values("yi").reset_index(drop=True)
     k = len(data)
     # long labels wrap, the rows as tall as the longest needs (unwrapped, they left the panel an inch)
@@ -193,7 +196,7 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     ax.plot(to_display(data["yi"]), rows + offset, "s", ms=3, mfc="white", mec="0.4", mew=0.7, label="observed (95% CI)")
     lower, mean, upper = on_display_scale(data, None, metric)
     ax.hlines(rows - offset, lower, upper, color="black", lw=0.9)
-    ax.plot(mean, rows - offset, "o", ms=2.6, color="black", label=f"shrunken: posterior {centre} ({hdi})")
+    ax.plot(mean, rows - offset, "o", ms=2.6, color="black", label=f"shrunken: posterior {centre}, {spelled}")
     summary = table.set_index("parameter")
     for row, name in ((1.5, "mu"), (0.5, "theta_new")):
         lo, mid, hi = on_display_scale(summary, name, metric)

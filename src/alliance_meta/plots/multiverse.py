@@ -9,6 +9,8 @@ below: which option of each choice the specification used (Simonsohn, Simmons & 
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -165,7 +167,10 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         low, high = _robust_limits(estimate, lower, upper, null, metric)
         top.set_ylim(low, high)
         cut = "; intervals cut at the axis" if (lower < low).any() or (upper > high).any() else ""
-        top.set_ylabel(f"{label} ({level:g}% CI or CrI)")
+        # the intervals in words (a figure stands alone), on lines of their own within the panel's height
+        bayesian = "test" in fitted and bool(fitted["test"].eq("posterior").any())
+        intervals = f"({level:g}% confidence{' or credible' if bayesian else ''} interval)"
+        top.set_ylabel("\n".join([label, *textwrap.wrap(intervals, 20)]))
         metric_axis(top, metric, "y")
         handles = [Line2D([], [], marker="o", ls="", color="black", markersize=3, label="Estimate"),
                    Line2D([], [], lw=3, solid_capstyle="butt", color=SIGNIFICANT,

@@ -88,7 +88,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
                    if colour == NOT_CONVERGED and math.isfinite(float(estimate))]
     footnote = ("Squares: estimate adjusted by each selection model (open: Hessian not invertible, no CI); diamond and "
             "dashed line:\nunadjusted estimate. LRT: likelihood-ratio test of the selection parameters against the "
-            "unadjusted model fitted by ML.")
+            "unadjusted model fitted by maximum likelihood.")
     if unconverged:
         footnote += "\n" + _wrap("Grey: did not converge, not an adjusted estimate: " + "; ".join(unconverged) + ".",
                                  NOTE_CHARS)

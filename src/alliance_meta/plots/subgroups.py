@@ -105,7 +105,8 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                       f"{k} overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
         # the tests of the CIs, named as the forest plot's footnote names them: subgroups.csv's are Wald; the
         # overall diamond is a row of pooled.csv (Knapp-Hartung where pooling.tests has no z)
-        lines = (rf"Diamonds: random-effects (REML) estimate and {level:g}% CI per level; dashed line: overall.",
+        lines = (rf"Diamonds: random-effects estimate (restricted maximum likelihood) and {level:g}% CI per level; "
+                 "dashed line: overall.",
                  (f"{level:g}% CIs: {test_name('z')}." if interval_test(overall) == test_name("z") else
                   f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}."),
                  no_test_between_levels(summary) or

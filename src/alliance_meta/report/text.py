@@ -25,6 +25,7 @@ from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_numb
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
+from alliance_meta.wording import INTERVAL_NAMES
 
 FAMILY_PHRASES = {
     "outcome": "The alliance\u2013outcome association",
@@ -620,7 +621,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
                  if "psychometric" in tables
                  else ""]
-    return spelled_out(" ".join(sentence for sentence in sentences if sentence), "CrI", "credible interval")
+    return spelled_out(" ".join(sentence for sentence in sentences if sentence), "CrI", INTERVAL_NAMES["CrI"])
 
 
 def spelled_out(text: str, abbreviation: str, words: str) -> str:
