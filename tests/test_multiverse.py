@@ -168,6 +168,41 @@ def test_the_curve_draws_the_r_column(table):
     plt.close(figure)
 
 
+def test_the_curve_names_its_intervals_in_words(table, tmp_path):
+    """The y axis said "r (95% CI or CrI)", CrI defined nowhere in the figure (a figure stands alone: APA 2020,
+    sec. 7.26); a multiverse without Bayesian specifications has no credible interval to name."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.multiverse import specification_curve
+
+    figure = specification_curve(table, "z", 95, {})
+    assert figure.axes[0].get_ylabel() == "Correlation $r$\n(95% confidence or\ncredible interval)"
+    figure.savefig(tmp_path / "curve.png", dpi=100, bbox_inches="tight")
+    frequentist = specification_curve(table[table["test"] != "posterior"], "z", 90, {})
+    assert frequentist.axes[0].get_ylabel() == "Correlation $r$\n(90% confidence\ninterval)"
+    plt.close("all")
+
+
+def test_a_curve_without_a_fitted_specification_says_why_as_the_pipeline_s(table):
+    """The placeholder texts of an empty specification curve were the workflow script's; am.multiverse(...).plot()
+    said "No specification could be fitted (too few studies)" of a multiverse whose config lists no specification
+    (six studies, multiverse.methods and priors empty). One definition now: analyses.multiverse.unplotted_reason."""
+    import matplotlib.pyplot as plt
+
+    import alliance_meta as am
+    from alliance_meta.analyses.multiverse import unplotted_reason
+
+    fit = am.fit(np.array([0.2, 0.3, 0.25, 0.4, 0.1, 0.35]), np.full(6, 0.02), metric="z")
+    empty = am.multiverse(fit, {"methods": [], "priors": []})
+    figure = empty.plot(note="")
+    assert [text.get_text() for axis in figure.axes for text in axis.texts] == [unplotted_reason(empty.table)] == [
+        "No specification (see multiverse.methods, tests, priors, aggregate_methods and minimum_k)"]
+    unfitted = table.assign(estimate=np.nan)
+    assert unplotted_reason(unfitted) == "No specification could be fitted (too few studies)"
+    assert unplotted_reason(table) == ""
+    plt.close("all")
+
+
 def test_the_curve_takes_its_columns_from_the_display_scale_and_the_back_transforms(table):
     """The curve's columns came from a table of its own ({"z": "r", "log_or": "or"}) beside SCALES' symbol and
     back_transform's keys; an SMD family looked for "None", "None_ci_lower" and "None_ci_upper" and drew g only as

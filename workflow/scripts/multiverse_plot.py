@@ -5,7 +5,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
-from alliance_meta.analyses.multiverse import read_specifications
+from alliance_meta.analyses.multiverse import read_specifications, unplotted_reason
 from alliance_meta.plots.style import message_figure
 from alliance_meta.plots.multiverse import specification_curve, unmarked_warning
 from alliance_meta.plots.provenance import figure_note
@@ -15,13 +15,10 @@ snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], f"multiverse_plot_{snakemake.wildcards.family}")
 table = read_specifications(snakemake.input.table)
 effect_sizes = read_table(snakemake.input.effect_sizes)
-if table.empty:  # e.g. the config lists none (analyses.multiverse.no_specification_note, in the checkpoint's log)
-    logger.warning("no specification (multiverse.methods, tests, priors, aggregate_methods; minimum_k): "
-                   "placeholder figure")
-    figure = message_figure("No specification (see multiverse.methods, tests, priors, aggregate_methods and minimum_k)")
-elif table["estimate"].notna().sum() == 0:
-    logger.warning("no fitted specification: placeholder figure")
-    figure = message_figure("No specification could be fitted (too few studies)")
+placeholder = unplotted_reason(table)  # no specification (see the checkpoint's log), or none fitted
+if placeholder:
+    logger.warning("%s: placeholder figure", placeholder)
+    figure = message_figure(placeholder)
 else:
     warning = unmarked_warning(table, snakemake.params.main, snakemake.params.dependence,
                                snakemake.params.headline_method)

@@ -332,6 +332,15 @@ def no_specification_note(config: dict) -> str:
             f"{needs}), so multiverse.csv is empty")
 
 
+def unplotted_reason(table: pd.DataFrame) -> str:
+    """What the specification curve's figure says in place of the curve, ``""`` when a specification of ``table``
+    (multiverse.csv) was fitted: it has none (the config lists none, :func:`no_specification_note`, or the family has
+    fewer studies than multiverse.minimum_k), or none could be fitted."""
+    if table.empty:
+        return "No specification (see multiverse.methods, tests, priors, aggregate_methods and minimum_k)"
+    return "" if table["estimate"].notna().any() else "No specification could be fitted (too few studies)"
+
+
 def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     """All possible specifications: one column per choice, one row per specification.
 
@@ -715,9 +724,9 @@ class MultiverseAnalysis:
         if self.metric is None:
             raise ValueError("plot needs the analysis metric for its axis: am.fit(..., metric='z') (or 'smd', "
                              "'log_or', as its yi are)")
-        figure = (specification_curve(self.table, self.metric, self.level, self.main)
-                  if self.table["estimate"].notna().any() else
-                  message_figure("No specification could be fitted (too few studies)"))
+        placeholder = unplotted_reason(self.table)
+        figure = (message_figure(placeholder) if placeholder else
+                  specification_curve(self.table, self.metric, self.level, self.main))
         return returned_figure(figure, (SIMULATED_NOTE if self.simulated else None) if note is None else note)
 
     def __repr__(self) -> str:
