@@ -475,19 +475,33 @@ def test_a_generic_font_family_draws_the_italic_axis_label(family, tmp_path):
     assert "font-style: italic" in svg or "font-style: oblique" in svg  # DejaVu Sans's italic is its Oblique
 
 
-def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log():
+def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log_once_by_the_save_function(caplog):
     """plots.width 7 in (a journal's two columns) gave the demo's forest plots 9.8 in, widened for the text columns
-    (plots.columns, rob symbols), with no word in the job's log: scaled back to 7 in their 8-pt text is 5.7 pt."""
-    from alliance_meta.plots.forest import widened_note
+    (plots.columns, rob symbols): scaled back to 7 in their 8-pt text is 5.7 pt. The save function logs it (each
+    script computed and logged it itself): at INFO when plots.width is not set (the default page, widened by
+    design; the shipped config's six forest plots each WARNed), a WARNING when the reviewer asked for that width."""
+    import logging
 
     data = simulated_family(8)
     data = data.assign(measure="Working Alliance Inventory", timing="averaged over sessions")
-    narrow = ForestOptions(width=7.0)
-    wide = ForestOptions(width=7.0, columns=["measure", "timing"])
-    assert widened_note(save_forest_plot(data, pooled_row(data), "z", [], options=narrow), narrow) == ""
-    figures = save_forest_plot(data, pooled_row(data), "z", [], options=wide)
-    width = figures[0].get_figwidth()
-    assert width > 7.0
-    note = widened_note(figures, wide)
-    assert f"{width:.2f} in wide, wider than plots.width (7 in)" in note
-    assert f"8-pt text is {8 * 7 / width:.1f} pt" in note
+    logger = logging.getLogger("test_forest_width")
+    caplog.set_level(logging.INFO, logger="test_forest_width")
+    save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions(), logger=logger)
+    assert caplog.records == []  # no text columns: it fits
+    for width, level in ((None, logging.INFO), (7.0, logging.WARNING)):
+        caplog.clear()
+        options = ForestOptions(width=width, columns=["measure", "timing"])
+        figures = save_forest_plot(data, pooled_row(data), "z", [], options=options, logger=logger)
+        drawn = figures[0].get_figwidth()
+        assert drawn > 7.0
+        assert [record.levelno for record in caplog.records] == [level]
+        assert caplog.records[0].getMessage() == (
+            f"forest plot: {drawn:.2f} in wide, wider than plots.width (7 in) to fit its text columns; scaled to 7 in "
+            f"its 8-pt text is {8 * 7 / drawn:.1f} pt (fewer plots.columns, plots.rob false or a smaller "
+            "plots.label_width narrow it)")
+    from alliance_meta.analyses.moderators import subgroup_fits
+
+    caplog.clear()
+    save_moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", "z"), pooled_row(data), "z", [],
+                               options=ForestOptions(columns=["measure", "timing"]), logger=logger)
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == ["forest plot of modality"]

@@ -385,8 +385,8 @@ def test_placeholder_figures_carry_the_simulated_data_note(monkeypatch):
     from alliance_meta.plots.provenance import NOTE_STYLE, SIMULATED_NOTE
 
     drawn = []
-    monkeypatch.setattr(forest, "save_pages", lambda figures_of, paths, options: drawn.append(figures_of(False)[0]))
-    monkeypatch.setattr(psychometric, "save_pages", lambda figures_of, paths, options: drawn.append(figures_of(False)[0]))
+    monkeypatch.setattr(forest, "save_pages", lambda figures_of, *_: drawn.append(figures_of(False)[0]))
+    monkeypatch.setattr(psychometric, "save_pages", lambda figures_of, *_: drawn.append(figures_of(False)[0]))
     forest.save_forest_plot(studies().iloc[:0], {}, "z", [], data_note=SIMULATED_NOTE)
     forest.save_moderator_forest_plot(studies().iloc[:0], "alloc", pd.DataFrame(), {}, "z", [],
                                       data_note=SIMULATED_NOTE)

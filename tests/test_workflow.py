@@ -425,8 +425,8 @@ def test_a_key_a_figure_table_or_sampler_does_not_read_does_not_rerun_it(review_
     missing output), the main forest plot draws no subgroup diamond and the psychometric one no text columns nor
     risk-of-bias symbols; a family's GRADE rating reads its own imprecision width and overrides, and the optimal
     information events only for odds ratios; a built-in risk-of-bias tool reads no domains and levels; the sampler
-    reads no sensitivity prior and the Bayesian plots only the priors and hdi_prob (their labels). Each such key
-    reran them all before."""
+    reads no sensitivity prior and the Bayesian plots only the priors, hdi_prob (their labels) and plots.dpi. Each
+    such key reran them all before."""
     sheet = tiny_sheet()
     sheet["rob_overall"] = [("low", "moderate", "high")[int(study[1:]) % 3] for study in sheet["study_id"]]
     sheet.to_csv(review_folder / "data" / "raw" / "studies.csv", index=False)
@@ -439,6 +439,9 @@ def test_a_key_a_figure_table_or_sampler_does_not_read_does_not_rerun_it(review_
     for change, rerun in (
             ("plots={tiff: false, subgroup_colour: '#000001'}", {"moderator_forest_plot", "psychometric"}),
             ("plots={column_width: 5, rob: true}", {"forest_plot", "moderator_forest_plot"}),
+            # every figure job writes its PNGs at plots.dpi (the Bayesian plots were at 300 whatever it said); the
+            # sampler does not read it (the psychometric job draws its forest plot and reads every plots key)
+            ("plots={dpi: 150}", {"forest_plot", "moderator_forest_plot", "psychometric", "bayes_plots"}),
             ("grade={imprecision_width: {outcome: 0.2, dropout: 0.6}, optimal_information_events: 200}", set()),
             ("grade={overrides: {dropout: {indirectness: {downgrade: 1}}}}", set()),
             ("grade={overrides: {outcome: {indirectness: {downgrade: 1}}}}", {"summary_of_findings"}),

@@ -55,6 +55,7 @@ if config["prisma"]:
             expand("results/prisma.{ext}", ext=["pdf", "png", "svg"]),
         params:
             prisma=config["prisma"],
+            figure={key: config["plots"][key] for key in ("width", "dpi")},  # the diagram's width, the PNG's dpi
         conda:
             CONDA_ENV
         log:

@@ -58,6 +58,7 @@ rule moderator_plots:
         metric=lambda wildcards: config["metric"][wildcards.family],
         labels=config["plots"].get("column_labels") or {},  # the moderators' names (a new label reruns the plots)
         colours={key: config["plots"][key] for key in ("subgroup_colour", "summary_colour")},  # the forest plots' diamonds
+        dpi=config["plots"]["dpi"],  # the PNGs'
         **MODERATOR_OPTIONS,
     conda:
         CONDA_ENV

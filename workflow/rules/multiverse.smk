@@ -109,6 +109,7 @@ rule multiverse_plot:
         labels=config["plots"].get("column_labels") or {},
         dependence=config["dependence"],
         headline_method=HEADLINE_METHOD,  # the three-level model's estimator, named when it is no specification
+        dpi=config["plots"]["dpi"],  # the PNG's
     conda:
         CONDA_ENV
     log:

@@ -6,7 +6,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
-from alliance_meta.plots.forest import ForestOptions, save_forest_plot, widened_note
+from alliance_meta.plots.forest import ForestOptions, save_forest_plot
 from alliance_meta.plots.provenance import figure_note
 
 snakemake = globals()["snakemake"]
@@ -18,7 +18,5 @@ logger.info("forest plot: k = %d, %s (%s test)", len(data), row.get("method"), r
 options = ForestOptions.from_config(getattr(snakemake.params, "plots", None),
                                     getattr(snakemake.params, "risk_of_bias", None))
 metric = family_metric(snakemake.params.metric, read_table(snakemake.input.effects))
-figures = save_forest_plot(data, row, metric, list(snakemake.output), level=snakemake.params.level,
-                           options=options, data_note=figure_note(data))
-if widened := widened_note(figures, options):
-    logger.warning("forest plot: %s", widened)
+save_forest_plot(data, row, metric, list(snakemake.output), level=snakemake.params.level, options=options,
+                 data_note=figure_note(data), logger=logger)  # logs a width beyond plots.width

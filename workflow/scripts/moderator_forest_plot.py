@@ -9,7 +9,7 @@ from alliance_meta.engines.transforms import family_metric
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import aggregate_within
-from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot, widened_note
+from alliance_meta.plots.forest import ForestOptions, save_moderator_forest_plot
 from alliance_meta.plots.provenance import figure_note
 from alliance_meta.plots.subgroups import without_level_note
 from alliance_meta.wording import counted
@@ -30,8 +30,6 @@ for name in params.moderators:
     levels = subgroups[subgroups["moderator"] == name]
     summary = summaries.set_index("moderator").loc[name].to_dict() if name in set(summaries["moderator"]) else None
     notes = [without_level_note(effect_sizes, name, options.column_labels), figure_note(effect_sizes)]
-    figures = save_moderator_forest_plot(data, name, levels, overall, metric, paths, params.level, options,
-                                         summary, " ".join(filter(None, notes)) or None)
     logger.info("forest plot of %s: %s in %s", name, counted(len(data), "row"), counted(len(levels), "level"))
-    if widened := widened_note(figures, options):
-        logger.warning("forest plot of %s: %s", name, widened)
+    save_moderator_forest_plot(data, name, levels, overall, metric, paths, params.level, options, summary,
+                               " ".join(filter(None, notes)) or None, logger)  # logs a width beyond plots.width

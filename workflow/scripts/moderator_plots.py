@@ -35,11 +35,12 @@ for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
                              overall, metric, params.level, params.labels,
                              without_level_note(effect_sizes, name, params.labels), **params.colours)
-    save_figure(figure, outputs(f"subgroups_{name}"), note)
+    save_figure(figure, outputs(f"subgroups_{name}"), note, params.dpi)
 for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, metric, continuous=True, permutations=0,
                                  aggregate_method=params.aggregate_method, rho=params.rho,
                                  centre=params.centre, level=params.level)
     summary = summaries.loc[name] if name in summaries.index else None
-    save_figure(bubble_plot(analysis, metric, params.level, params.labels, summary), outputs(f"bubble_{name}"), note)
+    save_figure(bubble_plot(analysis, metric, params.level, params.labels, summary), outputs(f"bubble_{name}"), note,
+                params.dpi)
     logger.info("bubble plot of %s: k = %d", name, len(analysis.data))

@@ -27,4 +27,4 @@ else:
     figure = specification_curve(table, family_metric(snakemake.params.metric, effect_sizes), snakemake.params.level,
                                  snakemake.params.main,
                                  labels=snakemake.params.labels, dependence=snakemake.params.dependence)
-save_figure(figure, [snakemake.output.pdf, snakemake.output.png], figure_note(effect_sizes))
+save_figure(figure, [snakemake.output.pdf, snakemake.output.png], figure_note(effect_sizes), snakemake.params.dpi)

@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 from alliance_meta.inputs.prisma import (arithmetic_problems, format_problems, included_sentence, prisma_counts,
                                          sheet_problems)
 from alliance_meta.io import read_table, setup_logging
-from alliance_meta.plots.prisma import prisma_figure
+from alliance_meta.plots.prisma import prisma_figure, width_note
 from alliance_meta.plots.provenance import add_note, figure_note
-from alliance_meta.plots.style import save_file
+from alliance_meta.plots.style import log_wider, save_file
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
 counts = prisma_counts(snakemake.params.prisma)  # noqa: F821
@@ -25,7 +25,9 @@ if problems:
 figure = prisma_figure(counts)
 if not counts.simulated:
     add_note(figure, figure_note(sheet))
+size = snakemake.params.figure  # noqa: F821
 for path in snakemake.output:  # noqa: F821
-    save_file(figure, path, dpi=300, bbox_inches="tight")
+    save_file(figure, path, dpi=size["dpi"], bbox_inches="tight")
 plt.close(figure)
 log.info("PRISMA flow diagram: %s records identified, %s", f"{counts.identified:,}", included_sentence(counts))
+log_wider(log, "PRISMA flow diagram", width_note(figure, size["width"]), size["width"])

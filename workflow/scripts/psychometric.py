@@ -41,4 +41,4 @@ write_table(psychometric_moderators(data, params.moderators, options,  # a custo
 write_table(analysis.artifact_table(), output.artifacts)
 save_psychometric_forest(analysis.studies, table, [output.pdf, output.png], level=params.level,
                          cred_level=100 * options.cred_level, options=ForestOptions.from_config(params.plots),
-                         data_note=figure_note(data))
+                         data_note=figure_note(data), logger=logger)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 
 from alliance_meta.plots.forest_draw import spread_odds_ticks
-from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, metric_axis
+from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, fit_width, metric_axis
 from alliance_meta.wording import apa_probability, without_leading_zero
 
 def bma_figure(result):
     import matplotlib.pyplot as plt
 
     with plt.rc_context(STYLE):
-        fig, (ax_models, ax_mu) = plt.subplots(1, 2, figsize=(9.0, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
+        fig, (ax_models, ax_mu) = plt.subplots(1, 2, figsize=(7.0, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
         table = result.table
         rows = [("Effect", table["effect"] == 1), ("Heterogeneity", table["heterogeneity"] == 1)]
         biases = list(dict.fromkeys(table["bias"]))
@@ -63,4 +63,5 @@ def bma_figure(result):
         ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) {relation}{probability}", loc="left",
                         fontsize=9, pad=16)  # level with the left title
         fig.tight_layout()
+    fit_width(fig)  # the right panel's title reached beyond the figure: 7.4 in as saved
     return fig

@@ -92,7 +92,7 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     """Two panels: pooled effect and tau; MCMC histogram, exact density, prior (dashed)."""
     plt = _pyplot()
     to_display, label = display_scale(metric)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 2.9), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.9), constrained_layout=True)  # 7 in as saved
     x, density = effect_density(post, metric)
     left.hist(to_display(np.ravel(draws["mu"])), bins=60, density=True, color="0.82", edgecolor="none", label="MCMC draws")
     left.plot(x, density, color="black", lw=1.4, label="exact posterior")
@@ -287,14 +287,15 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
 
 
 @_styled
-def save(fig, *paths, note: str | None = None) -> None:
-    """Save one figure to several files (format from the suffix), ``note`` beneath it, and close it."""
+def save(fig, *paths, note: str | None = None, dpi: int | None = None) -> None:
+    """Save one figure to several files (format from the suffix; PNG at ``dpi``, plots.dpi, default
+    :data:`~alliance_meta.plots.style.DPI`), ``note`` beneath it, and close it."""
     import matplotlib.pyplot as plt
 
     from alliance_meta.plots.provenance import add_note
     from alliance_meta.plots.style import DPI, save_file
 
     add_note(fig, note)
-    for path in paths:  # at the resolution of every other figure (200 dpi was below journals' 300)
-        save_file(fig, path, dpi=DPI, bbox_inches="tight" if note else None)
+    for path in paths:
+        save_file(fig, path, dpi=dpi or DPI, bbox_inches="tight" if note else None)
     plt.close(fig)

@@ -35,8 +35,8 @@ from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import BOLD, Row, wrap_drawn  # noqa: E402
 from alliance_meta.plots.style import (column_name, counts_effect_sizes, format_p,  # noqa: E402
-                                       no_test_between_levels, plain_text, pooled_count, save_file, save_pdf_pages,
-                                       symbol, three_level_test)
+                                       log_wider, no_test_between_levels, plain_text, pooled_count, save_file,
+                                       save_pdf_pages, symbol, three_level_test, wider_note)
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -295,9 +295,10 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                                   lambda arrows: footnote(overall, level, extra, metric, arrows), paged)
 
 
-def save_pages(figures_of, paths, options: ForestOptions) -> list:
-    """Write PNG/SVG/TIFF as one figure, PDF page by page (``figures_of(paged)`` draws them). Returns the figures,
-    closed in pyplot: the one figure (drawn also for no path), or a PDF's pages when only PDFs are written."""
+def save_pages(figures_of, paths, options: ForestOptions, logger=None, what: str = "forest plot") -> list:
+    """Write PNG/SVG/TIFF as one figure, PDF page by page (``figures_of(paged)`` draws them); ``logger`` gets
+    :func:`widened_note` on ``what`` (:func:`~alliance_meta.plots.style.log_wider`). Returns the figures, closed
+    in pyplot: the one figure (drawn also for no path), or a PDF's pages when only PDFs are written."""
     single, pages = None, []
     with plt.rc_context(forest_draw.style(options)):  # font types are read when saving
         for path in map(Path, paths):
@@ -312,7 +313,9 @@ def save_pages(figures_of, paths, options: ForestOptions) -> list:
             single = figures_of(False)[0]
     if single is not None:
         plt.close(single)
-    return [single] if single is not None else pages
+    figures = [single] if single is not None else pages
+    log_wider(logger, what, widened_note(figures, options), options.width)
+    return figures
 
 
 def widened_note(figures, options: ForestOptions) -> str:
@@ -320,34 +323,34 @@ def widened_note(figures, options: ForestOptions) -> str:
     columns need the room (:func:`~alliance_meta.plots.forest_layout.column_layout` widens the figure rather than
     cut them), and how small its text is when scaled back to that width; "" when it is as wide as asked."""
     width = max((figure.get_figwidth() for figure in figures), default=0.0)
-    if width <= options.width + 0.005:
-        return ""
-    scaled = options.font_size * options.width / width
-    return (f"{width:.2f} in wide, wider than plots.width ({options.width:g} in) to fit its text columns; scaled to "
-            f"{options.width:g} in its {options.font_size:g}-pt text is {scaled:.1f} pt (fewer plots.columns, "
-            "plots.rob false or a smaller plots.label_width narrow it)")
+    return wider_note(width, options.width, options.font_size, "to fit its text columns",
+                      "fewer plots.columns, plots.rob false or a smaller plots.label_width narrow it")
 
 
 def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,
-                     options: ForestOptions | None = None, data_note: str | None = None, weights=None) -> list:
+                     options: ForestOptions | None = None, data_note: str | None = None, weights=None,
+                     logger=None) -> list:
     """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies);
     ``data_note`` (e.g. that the data are simulated) ends the footnote of every page; ``weights`` as
-    :func:`forest_plot`. Returns the figures (:func:`save_pages`)."""
+    :func:`forest_plot`; ``logger`` as :func:`save_pages`. Returns the figures (:func:`save_pages`)."""
     options = options or ForestOptions()
     if len(data) == 0:
         text = f"No effect sizes in this family ({symbol('k')} = 0)."
-        return save_pages(lambda paged: [forest_draw.message(text, data_note)], paths, options)
+        return save_pages(lambda paged: [forest_draw.message(text, data_note)], paths, options, logger)
     return save_pages(lambda paged: _figures(data, pooled, metric, level, options, paged, data_note, weights), paths,
-                      options)
+                      options, logger)
 
 
 def save_moderator_forest_plot(data, moderator, subgroups, overall, metric, paths, level=95.0, options=None,
-                               summary=None, data_note=None) -> list:
-    """Draw and write the forest plot of one moderator to every path; returns the figures (:func:`save_pages`)."""
+                               summary=None, data_note=None, logger=None) -> list:
+    """Draw and write the forest plot of one moderator to every path; ``logger`` as :func:`save_pages`; returns
+    the figures (:func:`save_pages`)."""
     options = options or ForestOptions()
+    what = f"forest plot of {moderator}"
     if len(data) == 0 or len(subgroups) == 0:
         return save_pages(lambda paged: [forest_draw.message(
             f"No effect sizes with a value of {column_name(moderator, options.column_labels)}.", data_note)],
-                          paths, options)
+                          paths, options, logger, what)
     return save_pages(lambda paged: moderator_forest_plot(data, moderator, subgroups, overall, metric, level,
-                                                          options, summary, paged, data_note), paths, options)
+                                                          options, summary, paged, data_note), paths, options,
+                      logger, what)

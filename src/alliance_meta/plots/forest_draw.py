@@ -503,7 +503,7 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         rob_header = [f"D{i + 1}" for i in range(len(tool.domains))] + ["Overall"]
     header = header + [(extra_header, rob_header, styles)]
     if extra_header:
-        rows = fit_cells(rows, lambda trial: column_layout(trial, header[:4], options.width, options.font_size,
+        rows = fit_cells(rows, lambda trial: column_layout(trial, header[:4], options.page_width, options.font_size,
                                                            options.font_family, extra_header, rob_header), options)
 
     # n in its own column, or among the plots.columns cells (the demo's config): a blank cell there is explained
@@ -523,7 +523,7 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
             f"\u2026 text cut at {options.column_width} characters (plots.column_width)." if cut else "",
             f"Blank {symbol('n')}: the sheet gives no sample size." if no_n else ""]))
 
-    layout = column_layout(rows, header[:4], options.width, options.font_size, options.font_family,
+    layout = column_layout(rows, header[:4], options.page_width, options.font_size, options.font_family,
                            extra_header, rob_header)
     chunks = pages(rows, options.rows_per_page) if paged else [rows]
     with plt.rc_context(style(options)):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from alliance_meta.inputs.config_check import xlim_problem
 from alliance_meta.inputs.options import check_options
-from alliance_meta.plots.style import SCALES, plain_text
+from alliance_meta.plots.style import PAGE_WIDTH, SCALES, plain_text
 from alliance_meta.wording import apa_number, single_spaced
 
 SORT_ORDERS = ("sheet", "effect", "year", "weight")
@@ -28,7 +28,8 @@ PRESETS = ("apa", "plain")
 class ForestOptions:
     """Size, font, journal preset, sorting, colours and export settings of forest plots."""
 
-    width: float = 7.0
+    width: float | None = None
+    """``plots.width``: the width asked for, in inches; None: :data:`PAGE_WIDTH`, widened as the text columns need."""
     font_size: float = 8.0
     font_family: str = "DejaVu Sans"
     preset: str = "apa"
@@ -70,6 +71,11 @@ class ForestOptions:
         if options.sort not in SORT_ORDERS or options.labels not in LABEL_MODES:
             raise ValueError(f"plots.sort must be one of {SORT_ORDERS}, plots.labels one of {LABEL_MODES}")
         return options
+
+    @property
+    def page_width(self) -> float:
+        """The width the layout starts from: ``width``, or :data:`PAGE_WIDTH` when none was asked for."""
+        return PAGE_WIDTH if self.width is None else self.width
 
     def number(self, value: float, metric: str) -> str:
         """A value on the display scale: APA drops the leading zero of correlations; typographic minus."""

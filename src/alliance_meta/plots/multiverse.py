@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from alliance_meta.bayes.priors import EMPIRICAL_SOURCES  # noqa: E402
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, displayed_prefix, format_number,  # noqa: E402
-                                     keep_inside, metric_axis)
+                                     fit_width, metric_axis)
 from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
@@ -181,7 +181,7 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
                              label=MAIN_LABELS.get(dependence, "Main analysis"))] if marked else []),
                    Line2D([], [], ls=":", color="black", label=f"Median = {format_number(np.median(estimate), metric)}")]
         top.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), frameon=False, fontsize=8,
-                   ncol=5 if dependence not in MAIN_LABELS else 3,  # a long label: two rows within the axes' width
+                   ncol=3,  # two rows within the axes' width (five in a row took the figure to 8 in)
                    handletextpad=0.5, columnspacing=1.2, borderaxespad=0)  # 0.3: the bars touched their text
         _choice_panel(bottom, fitted, options, rank, colours, labels, few)
         bottom.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # ranks: no tick at 1.5
@@ -191,7 +191,8 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
                           f"{unmarked})")
         bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
-    keep_inside(figure)  # the options' names reached half an inch beyond the left edge of figure.savefig(path)
+    # the options' names reached half an inch beyond the left edge of figure.savefig(path), then widened it to 8 in
+    fit_width(figure)
     return figure
 
 

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
 from alliance_meta.inputs.prisma import SIMULATED_LABEL, PrismaCounts
+from alliance_meta.plots.style import wider_note
 
 HEADER, PHASE, BOX, EDGE = "#fde9a9", "#a9c8e8", "#ffffff", "#000000"
 #: the optional columns (other methods, previous studies): grey, as in the template (PRISMA2020's 'Gainsboro')
@@ -77,6 +78,15 @@ def _box(ax, x, y, w, h, text, colour=BOX, align="left", bold=False, rotate=Fals
 def _arrow(ax, start, end):
     ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color=EDGE, lw=0.8, shrinkA=0,
                                                           shrinkB=0, mutation_scale=9))
+
+
+def width_note(figure, width: float | None) -> str:
+    """For the job's log (:func:`~alliance_meta.plots.style.log_wider`): that the diagram is wider than
+    ``plots.width`` (``width``), as the template's columns of :data:`BOX_WIDTH` boxes are; "" when it fits."""
+    figure.draw_without_rendering()
+    saved = figure.get_tightbbox().width + 0.2  # as saved with bbox_inches="tight" (pad_inches 0.1)
+    return wider_note(saved, width, FONT, "as the PRISMA 2020 template's columns of boxes are "
+                      "(both routes: an A4 landscape page)", "")
 
 
 def prisma_figure(counts: PrismaCounts):

@@ -115,13 +115,14 @@ def psychometric_forest(studies: pd.DataFrame, table: pd.DataFrame, level: float
 
 def save_psychometric_forest(studies: pd.DataFrame | None, table: pd.DataFrame, paths, level: float = 95.0,
                              cred_level: float = 80.0, options: ForestOptions | None = None,
-                             data_note: str | None = None) -> list:
+                             data_note: str | None = None, logger=None) -> list:
     """Draw and write the forest plot to every path (PDF in pages of ``rows_per_page`` studies); a short
-    message figure when no correlation could be corrected (no reliabilities). Returns the figures
-    (:func:`~alliance_meta.plots.forest.save_pages`)."""
+    message figure when no correlation could be corrected (no reliabilities). ``logger`` and the figures returned
+    as :func:`~alliance_meta.plots.forest.save_pages`'s."""
     options = options or ForestOptions()
     if studies is None or len(studies) == 0:
         text = "No reliabilities (rxx, ryy) in the sheet or the config: no corrected correlations to plot."
-        return save_pages(lambda paged: [forest_draw.message(text, data_note)], paths, options)
+        return save_pages(lambda paged: [forest_draw.message(text, data_note)], paths, options, logger,
+                          "psychometric forest plot")
     return save_pages(lambda paged: psychometric_forest(studies, table, level, cred_level, options, paged, data_note),
-                      paths, options)
+                      paths, options, logger, "psychometric forest plot")

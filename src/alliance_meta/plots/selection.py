@@ -46,9 +46,9 @@ def model_label(row) -> str:
     return name
 
 
-# layout of the estimates figure, in inches from the left edge
-LABEL_RIGHT, AXIS_LEFT, AXIS_WIDTH, INTERVAL_LEFT, LRT_LEFT, WIDTH = 2.95, 3.1, 2.5, 5.9, 7.3, 8.1
-NOTE_CHARS = 150  # characters to a line of the note beneath (7 pt across the figure's width)
+# layout of the estimates figure, in inches from the left edge: within plots.width's default page (style.PAGE_WIDTH)
+LABEL_RIGHT, AXIS_LEFT, AXIS_WIDTH, INTERVAL_LEFT, LRT_LEFT, WIDTH = 2.6, 2.75, 2.1, 5.05, 6.25, 7.0
+NOTE_CHARS = 128  # characters to a line of the note beneath (7 pt across the figure's width)
 NOTE_LINE = 7 * 1.5 / 72  # inches of a line of the note (7 pt, line spacing 1.5)
 
 
@@ -86,9 +86,9 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
                if not math.isfinite(float(estimate))]
     unconverged = [f"{text}: {note}" for text, estimate, *_, note, colour in rows[1:]
                    if colour == NOT_CONVERGED and math.isfinite(float(estimate))]
-    footnote = ("Squares: estimate adjusted by each selection model (open: Hessian not invertible, no CI); diamond and "
-            "dashed line:\nunadjusted estimate. LRT: likelihood-ratio test of the selection parameters against the "
-            "unadjusted model fitted by maximum likelihood.")
+    footnote = _wrap("Squares: estimate adjusted by each selection model (open: Hessian not invertible, no CI); diamond "
+                     "and dashed line: unadjusted estimate. LRT: likelihood-ratio test of the selection parameters "
+                     "against the unadjusted model fitted by maximum likelihood.", NOTE_CHARS)
     if unconverged:
         footnote += "\n" + _wrap("Grey: did not converge, not an adjusted estimate: " + "; ".join(unconverged) + ".",
                                  NOTE_CHARS)
@@ -185,8 +185,8 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
 
         reasons = [f"{model_label(row)}: {_not_fitted_reason(str(row.note))}" for row in rows]
         return message_figure("No selection model was fitted.\n\n" + "\n".join(reasons),
-                              size=(8.0, 0.6 + 0.2 * (len(reasons) + 2)))
-    columns = min(4, len(rows))
+                              size=(WIDTH, 0.6 + 0.2 * (len(reasons) + 2)))
+    columns = min(3, len(rows))  # 2.1 in each: within plots.width's default page (style.PAGE_WIDTH)
     n_rows = math.ceil(len(rows) / columns)
     grid = np.linspace(0.0, 1.0, 2001)
     observed = p_values(yi, vi, alternative) if yi is not None and len(yi) else np.empty(0)

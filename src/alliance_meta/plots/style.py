@@ -9,6 +9,7 @@ every path (format from the suffix) with the provenance note beneath it.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 from contextlib import contextmanager, nullcontext
@@ -41,7 +42,9 @@ COLOURS = {"study": "#0072B2", "subgroup": "#D55E00", "summary": "#000000", "hig
 EMBEDDED_TEXT = {"pdf.fonttype": 42, "svg.fonttype": "none"}
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
          **EMBEDDED_TEXT}
-DPI = 300
+DPI = 300  # plots.dpi's default
+#: plots.width's default, in inches: a journal's two-column page
+PAGE_WIDTH = 7.0
 #: zlib level of the PNGs: level 3 writes the figures in about 60% of the time of Pillow's default (6), and the
 #: files are within 1% of the same size (docs/performance.md).
 PNG_COMPRESS_LEVEL = 3
@@ -317,6 +320,45 @@ def keep_inside(figure, pad: float = 0.05) -> None:
         if text.get_transform() == figure.transFigure:
             x, y = text.get_position()
             text.set_position(((x * width + left) / wider, (y * height + bottom) / higher))
+
+
+def fit_width(figure, width: float = PAGE_WIDTH, pad: float = 0.1) -> None:
+    """Narrow the axes of ``figure`` (their heights and the room of their labels kept) so that the figure, labels
+    and all, is at most ``width`` inches wide as ``savefig(bbox_inches="tight")`` writes it (``pad``: its
+    ``pad_inches``); then :func:`keep_inside`. Measured as drawn now: call it last. A legend or title that is not
+    narrowed with its axes can stick out further once they are: measured again, at most three times."""
+    for _ in range(3):
+        figure.draw_without_rendering()
+        box, old = figure.get_tightbbox(), figure.get_figwidth()
+        positions = [axis.get_position().bounds for axis in figure.axes]
+        left, right = (min(x0 for x0, *_ in positions) * old, max(x0 + w for x0, _, w, _ in positions) * old)
+        span = width - 2 * pad - (left - box.x0) - (box.x1 - right)  # what the labels leave to the axes
+        if box.width + 2 * pad <= width + 0.005 or span <= 0:
+            break
+        scale, start = span / (right - left), pad + left - box.x0
+        figure.set_size_inches(width, figure.get_figheight())
+        for axis, (x0, y0, w, h) in zip(figure.axes, positions):
+            axis.set_position([(start + (x0 * old - left) * scale) / width, y0, w * old * scale / width, h])
+    keep_inside(figure, pad)
+
+
+def wider_note(figure_width: float, width: float | None, font_size: float, reason: str, remedy: str = "") -> str:
+    """For a job's log: that a figure of ``figure_width`` inches is wider than ``plots.width`` (``width``; None:
+    :data:`PAGE_WIDTH`) and why (``reason``), how small its ``font_size``-pt text is when scaled back to that width,
+    and what narrows it (``remedy``); "" when it fits."""
+    page = PAGE_WIDTH if width is None else width
+    if figure_width <= page + 0.005:
+        return ""
+    scaled = font_size * page / figure_width
+    return (f"{figure_width:.2f} in wide, wider than plots.width ({page:g} in) {reason}; scaled to {page:g} in its "
+            f"{font_size:g}-pt text is {scaled:.1f} pt" + (f" ({remedy})" if remedy else ""))
+
+
+def log_wider(logger, what: str, note: str, width: float | None) -> None:
+    """Log :func:`wider_note`'s ``note`` on ``what`` once: a WARNING when the reviewer set ``plots.width``
+    (``width``) and the figure cannot keep to it, INFO when the figure widens the default page by design."""
+    if note and logger is not None:
+        logger.log(logging.INFO if width is None else logging.WARNING, "%s: %s", what, note)
 
 
 def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:
