@@ -245,6 +245,38 @@ def test_labels_have_one_space_between_words():
     assert [row[0] for row in table.rows] == ["Simulated study Jones", "Simulated Lee"]
 
 
+def test_studies_of_the_same_authors_and_year_are_told_apart():
+    """Two studies (ids "1" and "01") of the same authors and year were both "Smith et al. (2004)" in every forest
+    plot and the study characteristics table: now 2004a and 2004b (APA 2020, 8.19) in the order of their study_id,
+    whatever the order of the rows (the table sorts by year), the same in each level of a moderator forest plot;
+    the rows of one study keep one name."""
+    from alliance_meta.analyses.moderators import subgroup_fits
+    from alliance_meta.inputs.effect_sizes import default_labels
+    from alliance_meta.plots.forest import moderator_forest_plot
+    from alliance_meta.report.tables import study_characteristics_table
+
+    data = pd.DataFrame({"study_id": ["1", "01", "2", "1", "3", "4"],  # SIMULATED
+                         "authors": ["Simulated Smith et al.", "Simulated  Smith et al.", "Simulated Lee",
+                                     "Simulated Smith et al.", "Simulated Lee", "Simulated Lee"],
+                         "year": [2004, 2004, 2010, 2004, np.nan, np.nan],
+                         "yi": [0.3, 0.1, 0.25, 0.2, 0.35, 0.15], "vi": [0.01, 0.012, 0.011, 0.009, 0.01, 0.013],
+                         "modality": ["CBT", "other", "CBT", "CBT", "other", "CBT"]})
+    names = ["Simulated Smith et al. (2004b)", "Simulated Smith et al. (2004a)", "Simulated Lee (2010)",
+             "Simulated Smith et al. (2004b)", "Simulated Lee (n.d.-a)", "Simulated Lee (n.d.-b)"]
+    assert study_labels(data, "authors_year") == study_labels(data) == list(default_labels(data)) == names
+    overall = fit(data.yi, data.vi, "REML", "z").as_row()
+    figure = moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", "z"), overall, "z")[0]
+    drawn = [t.get_text() for t in figure.findobj(Text) if "Smith" in t.get_text()]
+    plt.close(figure)
+    assert sorted(drawn) == sorted(name for name in names if "Smith" in name)  # 2004b in the level "other"
+    assert study_labels(data[::-1], "authors_year") == names[::-1]
+    studies = data.drop_duplicates("study_id").assign(k_effect_sizes=1, estimate=0.3, ci_lower=0.1, ci_upper=0.5)
+    table = study_characteristics_table(studies, "z")
+    assert [row[:2] for row in table.rows] == [["Simulated Smith et al.", "2004b"], ["Simulated Smith et al.", "2004a"],
+                                              ["Simulated Lee", "2010"], ["Simulated Lee", "n.d.-a"],
+                                              ["Simulated Lee", "n.d.-b"]]
+
+
 def test_the_footnote_is_wrapped_by_its_width_as_drawn_with_its_italic_statistics():
     """The footnote was wrapped at a count of characters, in which "$Q$" counts three and "$I^2$" five though each
     is drawn as one italic letter: now each line is as wide as it is drawn, no wider than the figure's text."""

@@ -574,15 +574,55 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
 
 
 def default_labels(frame: pd.DataFrame) -> pd.Series:
-    """``authors (year)`` where both are given, ``authors`` alone, else ``study_id``."""
-    study = frame["study_id"].astype(str)
+    """Each row's :func:`citations` (``authors (year)``), else its ``study_id``."""
+    citation = citations(frame)
+    return citation.where(citation != "", frame["study_id"].astype(str)).astype(object)
+
+
+def citations(frame: pd.DataFrame) -> pd.Series:
+    """Each row's ``authors (year)``, ``authors`` alone without a year, "" without authors; the year as
+    :func:`citation_years` writes it, so that no two studies of ``frame`` share a name."""
+    authors = _authors(frame)
+    return pd.Series([f"{author} ({year})" if author and year else author
+                      for author, year in zip(authors, citation_years(frame))], index=frame.index, dtype=object)
+
+
+def citation_years(frame: pd.DataFrame) -> pd.Series:
+    """Each row's year as a citation gives it: studies (distinct ``study_id``) of the same authors and year get a,
+    b, ... after the year in the order of their study_id as text, as in a reference list (APA 2020, 8.19: "2004a",
+    "n.d.-a"), whatever the order of the rows (a forest plot's and a table's name a study alike); "" without a year
+    (and no namesake)."""
+    year = pd.to_numeric(frame["year"], errors="coerce") if "year" in frame.columns else \
+        pd.Series(np.nan, index=frame.index)
+    year = year.map(lambda value: str(int(value)) if np.isfinite(value) else "")
+    # without a study_id column, each row is a study of its own
+    study = frame["study_id"] if "study_id" in frame.columns else pd.Series(np.arange(len(frame)), index=frame.index)
+    studies = pd.DataFrame({"authors": _authors(frame), "year": year, "study": study.astype(str)})
+    first = studies[studies["authors"] != ""].drop_duplicates().sort_values("study", kind="stable")
+    by = first.groupby(["authors", "year"])
+    letters = [_letters(i) if size > 1 else "" for i, size in zip(by.cumcount(), by["study"].transform("size"))]
+    letter = dict(zip(zip(first["authors"], first["year"], first["study"]), letters))
+    out = []
+    for authors, year, study in studies.itertuples(index=False):
+        suffix = letter.get((authors, year, study), "")
+        out.append(year + suffix if year else f"n.d.-{suffix}" if suffix else "")
+    return pd.Series(out, index=frame.index, dtype=object)
+
+
+def _authors(frame: pd.DataFrame) -> pd.Series:
     if "authors" not in frame.columns:
-        return study
-    authors = frame["authors"].astype("string").map(single_spaced, na_action="ignore")
-    year = pd.to_numeric(frame["year"], errors="coerce") if "year" in frame.columns else pd.Series(np.nan, index=frame.index)
-    year_text = year.astype("Int64").astype("string")
-    label = authors.where(year_text.isna(), authors + " (" + year_text + ")")
-    return label.where(authors.notna() & (authors != ""), study).astype(object)
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame["authors"].map(lambda text: single_spaced(text) if isinstance(text, str) else "")
+
+
+def _letters(position: int) -> str:
+    """a, b, ..., z, aa, ab, ... for 0, 1, ..."""
+    text = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        text = chr(ord("a") + rest) + text
+    return text
 
 
 @dataclass(frozen=True)

@@ -61,11 +61,11 @@ def _interval_text(options, metric, centre, lower, upper) -> str:
 
 
 def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, options: ForestOptions,
-               pooled: dict | None = None, weights=None) -> list[Row]:
-    """One row per study, sorted as configured; weights in percent of the rows given: metafor's ``weights`` of the
-    model of ``pooled`` (its ``method``; none: 1 / (v_i + tau^2)), GENQ's ``weights`` (one per row; None: its
-    default 1/sqrt(v_i)), or, for the rows of a three-level fit (``pooled`` has sigma2_between),
-    ``weights(rma.mv)``."""
+               pooled: dict | None = None, weights=None, labels: list[str] | None = None) -> list[Row]:
+    """One row per study, sorted as configured, named ``labels`` (None: :func:`study_labels` of ``data``); weights
+    in percent of the rows given: metafor's ``weights`` of the model of ``pooled`` (its ``method``; none:
+    1 / (v_i + tau^2)), GENQ's ``weights`` (one per row; None: its default 1/sqrt(v_i)), or, for the rows of a
+    three-level fit (``pooled`` has sigma2_between), ``weights(rma.mv)``."""
     yi, vi = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     critical = special.ndtri(0.5 + level / 200)
     if pooled is not None and _three_level(pooled) and "study_id" in data:
@@ -77,7 +77,7 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
     else:
         weights = model_weights(vi, tau2, (pooled or {}).get("method"), weights)
     percent = 100 * weights / weights.sum()
-    labels = study_labels(data, options.labels)
+    labels = study_labels(data, options.labels) if labels is None else labels
     n = pd.to_numeric(data["n"], errors="coerce").to_numpy(float) if "n" in data else np.full(len(data), np.nan)
     if "n" in options.columns:  # shown among the configured columns instead
         n = np.full(len(data), np.nan)
@@ -266,11 +266,13 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     level's subgroup diamond (``subgroups.csv``) and the overall diamond; list of figures (pages)."""
     options = filled_columns(data, options or ForestOptions())
     rows: list[Row] = []
+    names = np.array(study_labels(data, options.labels), dtype=object)  # one Smith (2004a) in every level
     for level_row in subgroups.itertuples():
-        members = data[data[moderator].astype(str) == str(level_row.level)]
+        member = (data[moderator].astype(str) == str(level_row.level)).to_numpy()
+        members = data[member]
         rows.append(Row("group", wrap(f"{column_name(moderator, options.column_labels)}: {plain_text(level_row.level)}",
                                       options.label_width)))
-        rows += study_rows(members, level_row.tau2, metric, level, options)
+        rows += study_rows(members, level_row.tau2, metric, level, options, labels=list(names[member]))
         studies = f"{level_row.k} {'study' if level_row.k == 1 else 'studies'}"  # study x level composites
         rows += summary_rows(pooled_label("Subtotal", studies, "subtotal"), level_row._asdict(), metric, options,
                              "subtotal", interval=False)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.inputs.config_check import xlim_problem
+from alliance_meta.inputs.effect_sizes import citations
 from alliance_meta.inputs.options import check_options
 from alliance_meta.plots.style import PAGE_WIDTH, SCALES, plain_text
 from alliance_meta.wording import apa_number, single_spaced
@@ -99,18 +100,14 @@ def _plain_list(xlim):
 
 
 def study_labels(data: pd.DataFrame, mode: str = "label", escape: bool = True) -> list[str]:
-    """Row labels: ``label`` (mode ``label``, the default), ``authors (year)`` (``authors_year``)
-    or both; each falls back to the other and finally to ``study_id``. ``escape``: ready for matplotlib
+    """Row labels: ``label`` (mode ``label``, the default), ``authors (year)`` (``authors_year``; studies of the
+    same authors and year told apart by a, b, ...: :func:`~alliance_meta.inputs.effect_sizes.citations`) or both;
+    each falls back to the other and finally to ``study_id``. ``escape``: ready for matplotlib
     (:func:`~alliance_meta.plots.style.plain_text`); else as written, for a plot that escapes them itself."""
     labels = []
-    for row in data.itertuples(index=False):
+    for row, citation in zip(data.itertuples(index=False), citations(data)):
         label = getattr(row, "label", None)
         label = single_spaced(label) if isinstance(label, str) else ""
-        authors, year = getattr(row, "authors", None), getattr(row, "year", None)
-        authors = single_spaced(authors) if isinstance(authors, str) else ""
-        citation = ""
-        if authors:
-            citation = f"{authors} ({int(year)})" if pd.notna(year) else authors
         if mode == "both" and citation and label and not label.startswith(citation):
             labels.append(f"{citation}, {label}")
         elif mode == "authors_year":

@@ -15,6 +15,7 @@ import pandas as pd
 from alliance_meta.engines.heterogeneity import SIGMA2_LEVELS, one_effect_size, unidentified_sigma2
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
+from alliance_meta.inputs.effect_sizes import citation_years
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
@@ -771,14 +772,15 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
     # Year and N only where some study has one
     year = bool("year" in frame and pd.to_numeric(frame["year"], errors="coerce").notna().any())
     size = bool("n" in frame and pd.to_numeric(frame["n"], errors="coerce").notna().any())
+    # the year as the forest plots cite it: Smith (2004a) and Smith (2004b) told apart
     rows = [[single_spaced(text(row["authors"])) if "authors" in frame and text(row["authors"]).strip()
              else text(row["study_id"]),
-             *([str(int(row["year"])) if is_finite(row["year"]) else ""] if year else []),
+             *([cited] if year else []),
              *([apa_integer(row["n"]) if is_finite(row["n"]) else ""] if size else []),
              apa_integer(row["k_effect_sizes"]),
              *(text(row[m]) for m in moderators), *([text(row["rob_overall"])] if rob else []),
              show.with_interval(row["estimate"], row["ci_lower"], row["ci_upper"])]
-            for _, row in frame.iterrows()]
+            for (_, row), cited in zip(frame.iterrows(), citation_years(frame))]
     names = [m.replace("_", " ").capitalize() for m in moderators]  # the sheet's columns: never symbols in Word
     header = ["Study", *(["Year"] if year else []), *(["N"] if size else []), "k", *names,
               *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
