@@ -274,6 +274,20 @@ def test_text_in_numeric_columns(tmp_path, written, column, suggestion):
     assert [p.check for p in problems] == ["number"]  # no second message about the missing input
 
 
+@pytest.mark.parametrize("column, written, suggestion", [
+    ("year", "\u20132004", "2004"), ("year", "\u22122004", "2004"), ("n", "\u201345", "45"),
+    ("year", "\u20131850", None), ("r", "\u2013.3", "-0.3")])
+def test_a_dash_before_a_number_that_cannot_be_negative_is_no_minus_sign(tmp_path, column, written, suggestion):
+    """A year typed "\u20132004" (an en dash) got 'write "-2004"', which its year check refuses in turn: a dash before
+    a year or a count is now left out of the suggestion, and there is none where the number still fails its
+    column's checks (1850: no year of the alliance literature); an r keeps its sign."""
+    cells = {"r": "0.3", "n": "50", "year": "2004", column: f'"{written}"'}
+    sheet = f"study_id,r,n,year\nS1,{cells['r']},{cells['n']},{cells['year']}\n"
+    problem = only(problems_of(tmp_path, sheet), "number")
+    assert (problem.column, problem.value) == (column, written)
+    assert (f'write "{suggestion}"' in problem.rule) if suggestion else ("write" not in problem.rule)
+
+
 @pytest.mark.parametrize("written", ["-", "\u2013", "--", "NR", "n.r.", "not reported"])
 def test_a_dash_or_not_reported_says_how_to_write_a_missing_value(tmp_path, written):
     """A reviewer's "not reported" marker is no missing value (codebook.MISSING_MARKERS): the problem says to

@@ -654,6 +654,22 @@ def test_a_second_header_row_of_notes_is_one_problem(tmp_path):
     assert {p.check for p in read(save(workbook, tmp_path, "study.xlsx"))[2]} != {"second_header"}
 
 
+def test_a_header_repeated_below_is_one_problem_and_its_cells_are_not_checked(tmp_path):
+    """Two blocks of rows pasted one under the other, each with its column names (as Excel writes them: "Study ID",
+    "N"): the repeated header was twelve cell problems, among them 'value "n1": write "1"'. It is one problem of the
+    row now, in a workbook and a CSV; a study row with a cell that happens to be its column's name stays a study."""
+    header = ["Study ID", "r", "N", "n1", "n2", "d", "Rater", "year"]
+    rows = [header, ["S1", 0.3, 40, None, None, None, "patient", 2001], header,
+            ["S2", None, None, 20, 25, 0.4, "therapist", 2003], ["S3", 0.2, 50, None, None, None, "rater", 2005]]
+    csv = tmp_path / "pasted.csv"
+    csv.write_text("\n".join(",".join("" if cell is None else str(cell) for cell in row) for row in rows) + "\n")
+    for path in (save(workbook_with(rows), tmp_path), csv):
+        _, _, problems = read(path)
+        assert where(problems) == [(3, "", "repeated_header"), (5, "rater", "vocabulary")]
+        assert problems[0].rule == ("repeats the header row (a block of rows pasted with its column names, or two "
+                                    "sheets joined): delete the row")
+
+
 def test_many_decimal_commas_in_a_sheet_read_with_points_get_one_hint_to_set_decimal(tmp_path):
     """A tab-separated "Unicode text" export of a German Excel: one problem per cell and no word of decimal."""
     path = write_bytes(tmp_path, "study_id\tr\tn\trxx\nS1\t0,35\t50\t0,8\nS2\t0,2\t60\t0,9\n".encode("utf-16"),

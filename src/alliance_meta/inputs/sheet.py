@@ -232,6 +232,9 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     else:
         issues += _unnamed_columns(frame, header, {issue.column for issue in issues if issue.check == "merged_header"},
                                    past_line)
+    repeated = _repeated_header_rows(frame, header)  # one problem each, not a problem per cell
+    issues += [_Issue(index + 1, None, "", REPEATED_HEADER, "repeated_header") for index in repeated]
+    frame = frame.drop(index=repeated)
     problems = [Problem(issue.row, _column_label(header, issue.column), issue.value or "", issue.rule, issue.check)
                 for issue in issues]
     frame.columns = header
@@ -775,6 +778,21 @@ def column_key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.lower())
 
 
+REPEATED_HEADER = ("repeats the header row (a block of rows pasted with its column names, or two sheets joined): "
+                   "delete the row")
+
+
+def _repeated_header_rows(frame: pd.DataFrame, header: list[str]) -> list:
+    """The rows (``frame``'s index) below the header that repeat it: two or more of their cells, and at least half
+    of their filled cells, name their own column (``Study ID`` under ``study_id``). Each was a problem per cell,
+    some suggesting numbers ("n1": write "1")."""
+    named = pd.DataFrame({position: frame[position].map(
+        lambda cell, position=position: isinstance(cell, str) and _column_name(cell, position) == header[position])
+        for position in frame.columns}, index=frame.index)
+    same, filled = named.sum(axis=1), frame.notna().sum(axis=1)
+    return list(frame.index[(same >= 2) & (2 * same >= filled)])
+
+
 #: how far down a header with study_id is looked for, to say that the rows above it must go
 HEADER_BELOW_ROWS = 20
 
@@ -872,6 +890,12 @@ _add("p", "p_range", lambda v: (v > 0) & (v <= 1))
 _add("year", "year_range", lambda v: (v >= FIRST_YEAR) & (v <= datetime.date.today().year + 1))
 _add(codebook.RELIABILITY_COLUMNS, "reliability_range", lambda v: (v > 0) & (v <= 1))
 _add("ux", "u_ratio_positive", lambda v: v > 0)
+
+
+def _passes_checks(column: str, text: str) -> bool:
+    """Whether the number ``text`` passes the checks of ``column`` (:data:`COLUMN_CHECKS`)."""
+    value = pd.Series([float(text)])
+    return all(bool(check._check_fn(value).iloc[0]) for check in COLUMN_CHECKS.get(column, []))
 
 
 def _rows_with_valid_values(frame: pd.DataFrame) -> pd.Series:
@@ -1276,6 +1300,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p", *CORRELATION_COLUMNS):
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
+    if suggestion and suggestion.startswith("-") and not _passes_checks(column, suggestion):
+        # a dash before a year or a count is no minus sign ("\u20132004"): the number without it, if that passes
+        suggestion = suggestion[1:] if _passes_checks(column, suggestion[1:]) else None
     hint = f'; write "{suggestion}"' if suggestion else ""
     as_decimal = value.strip().replace("\u2212", "-").replace(",", ".")
     if (suggestion and re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value)  # a decimal comma, e.g. a text cell of Excel
@@ -1616,10 +1643,12 @@ RULES: dict[str, Rule] = {
            "header_below": "the column names are below row 1",
            "ambiguous_point": "has a point in a sheet read with decimal commas",
            "second_header": "looks like a second header row",
+           "repeated_header": "repeats the header row",
        }.items()},
 }
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
-                  "hidden_column", "unnamed_column", "header_below", "ambiguous_point", "duplicate_column")
+                  "hidden_column", "unnamed_column", "header_below", "ambiguous_point", "duplicate_column",
+                  "repeated_header")
 """Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
