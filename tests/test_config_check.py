@@ -78,9 +78,10 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
      "reference_levels.rater: 'client' is not a level of rater; write patient (the codebook's spelling"),
     ({"bias": {"selection": {"steps": [1]}}},  # fitted the random-effects model with an LRT p of nan
      "bias.selection.steps [1]: no p-value cut-point below 1, so the step function has one interval"),
-    ({"moderators": ["setting/format"]},  # its figures would be written into a folder forest_setting/
-     "moderators: 'setting/format' cannot name the figure files of the moderator "
-     "(results/<family>/forest_setting/format.png); rename the sheet column, e.g. setting_format"),
+    ({"continuous_moderators": ["mean age", "mean_age"]},  # both drawn to bubble_mean_age.png (planning.file_part)
+     "continuous_moderators: 'mean age' and 'mean_age' name the same figure files "
+     "(results/<family>/bubble_mean_age.png); rename one of the sheet columns"),
+    ({"moderators": ["%"]}, "moderators: '%' cannot name the figure files of the moderator (no letter or digit)"),
     ({"plots": {"columns": ["rater", "measure"], "column_labels": {"ratr": "Rater", "measure": "Measure"}}},
      "plots.column_labels.ratr: not a column of plots.columns (rater, measure), so its header would not be used; "
      "did you mean plots.column_labels.rater?"),

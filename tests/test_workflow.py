@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -79,6 +81,21 @@ def test_dry_run_with_an_empty_or_comment_only_config_file(review_folder: Path, 
     result = snakemake(review_folder, "--dry-run")
     assert "validate_sheet" in result.stdout and "pool" in result.stdout
 
+
+
+def test_a_moderator_named_with_spaces_names_its_plots_without_them(review_folder: Path):
+    """A moderator "dose level" and a continuous "mean age" wrote results/outcome/bubble_mean age.png and
+    forest_dose level.png: a space in a path that shell commands, LaTeX and URLs break at. Each run of characters
+    other than letters, digits, - and _ is now one underscore (planning.file_part)."""
+    sheet = tiny_sheet()
+    sheet["dose level"] = ["low dose", "high dose"] * (len(sheet) // 2) + ["low dose"] * (len(sheet) % 2)
+    sheet["mean age"] = np.linspace(20, 50, len(sheet))
+    sheet.to_csv(review_folder / "data" / "raw" / "studies.csv", index=False)
+    write_config(review_folder, 'moderators: ["dose level"]\ncontinuous_moderators: ["mean age"]\n')
+    planned = snakemake(review_folder, "--dry-run").stdout
+    for name in ("bubble_mean_age.png", "subgroups_dose_level.svg", "forest_dose_level.pdf"):
+        assert f"results/outcome/{name}" in planned, name
+    assert not re.search(r"_(mean|dose) ", planned)
 
 
 def test_rob_columns_left_empty_plan_no_risk_of_bias_rule(review_folder: Path):

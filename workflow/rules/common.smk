@@ -72,7 +72,8 @@ config.update(_ordered)
 
 from alliance_meta.inputs.planning import (aggregate_rho_problem, categorical_columns, coded_moderators,
                                            earlier_outputs, earlier_outputs_lines, earlier_outputs_note,
-                                           families_in_sheet, families_left_out, family_left_out_sentence, home_paths,
+                                           families_in_sheet, families_left_out, family_left_out_sentence, file_part,
+                                           home_paths,
                                            left_out_pattern, left_out_target, moderators_left_out_note,
                                            no_configured_family_problem, output_files, planning_cells,
                                            PREVIEWS_FOLDER, sheet_path, unusable_files)

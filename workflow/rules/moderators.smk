@@ -3,6 +3,9 @@
 
 MODERATORS = config["moderators"]
 CONTINUOUS_MODERATORS = config["continuous_moderators"]
+# the moderators as their plots' file names write them: results/{family}/bubble_dose_level.png for "dose level"
+MODERATOR_FILES = [file_part(name) for name in MODERATORS]
+CONTINUOUS_FILES = [file_part(name) for name in CONTINUOUS_MODERATORS]
 MODERATOR_OPTIONS = dict(
     aggregate_method=config["aggregate_method"],
     rho=config["aggregate_rho"],
@@ -49,8 +52,8 @@ rule moderator_plots:
         subgroups="results/{family}/subgroups.csv",
         pooled="results/{family}/pooled.csv",
     output:
-        expand("results/{{family}}/subgroups_{moderator}.{ext}", moderator=MODERATORS, ext=PLOT_FORMATS),
-        expand("results/{{family}}/bubble_{moderator}.{ext}", moderator=CONTINUOUS_MODERATORS, ext=PLOT_FORMATS),
+        expand("results/{{family}}/subgroups_{moderator}.{ext}", moderator=MODERATOR_FILES, ext=PLOT_FORMATS),
+        expand("results/{{family}}/bubble_{moderator}.{ext}", moderator=CONTINUOUS_FILES, ext=PLOT_FORMATS),
     params:
         moderators=MODERATORS,
         continuous=CONTINUOUS_MODERATORS,
@@ -75,7 +78,7 @@ FINAL_TARGETS.extend(
         "results/{family}/{name}",
         family=FAMILIES,
         name=["moderators.csv", "subgroups.csv", "meta_regression.csv"]
-        + expand("subgroups_{moderator}.{ext}", moderator=MODERATORS, ext=PLOT_FORMATS)
-        + expand("bubble_{moderator}.{ext}", moderator=CONTINUOUS_MODERATORS, ext=PLOT_FORMATS),
+        + expand("subgroups_{moderator}.{ext}", moderator=MODERATOR_FILES, ext=PLOT_FORMATS)
+        + expand("bubble_{moderator}.{ext}", moderator=CONTINUOUS_FILES, ext=PLOT_FORMATS),
     )
 )

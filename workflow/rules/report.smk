@@ -24,7 +24,7 @@ rule moderator_forest_plot:
             if path.endswith(".png")
             else path
             for path in expand(
-                "results/{{family}}/forest_{moderator}.{ext}", moderator=config["moderators"], ext=FOREST_FORMATS
+                "results/{{family}}/forest_{moderator}.{ext}", moderator=MODERATOR_FILES, ext=FOREST_FORMATS
             )
         ],
     params:
@@ -129,7 +129,7 @@ FINAL_TARGETS.extend(
     expand(
         "results/{family}/forest_{moderator}.{ext}",
         family=FAMILIES,
-        moderator=config["moderators"],
+        moderator=MODERATOR_FILES,
         ext=FOREST_FORMATS,
     )
 )

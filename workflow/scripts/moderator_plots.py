@@ -7,6 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 from pathlib import Path
 
 from alliance_meta.engines.transforms import family_metric
+from alliance_meta.inputs.planning import file_part
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import analyse_moderator
@@ -20,8 +21,8 @@ logger = setup_logging(snakemake.log[0], "moderator_plots")
 params = snakemake.params
 
 
-def outputs(stem):
-    return [path for path in snakemake.output if Path(path).stem == stem]
+def outputs(kind, moderator):
+    return [path for path in snakemake.output if Path(path).stem == f"{kind}_{file_part(moderator)}"]
 
 
 subgroups = read_table(snakemake.input.subgroups)
@@ -35,12 +36,12 @@ for name in params.moderators:
     figure = subgroup_forest(subgroups[subgroups["moderator"] == name], {"moderator": name, **summaries.loc[name]},
                              overall, metric, params.level, params.labels,
                              without_level_note(effect_sizes, name, params.labels), **params.colours)
-    save_figure(figure, outputs(f"subgroups_{name}"), note, params.dpi)
+    save_figure(figure, outputs("subgroups", name), note, params.dpi)
 for name in params.continuous:
     analysis = analyse_moderator(effect_sizes, name, metric, continuous=True, permutations=0,
                                  aggregate_method=params.aggregate_method, rho=params.rho,
                                  centre=params.centre, level=params.level)
     summary = summaries.loc[name] if name in summaries.index else None
-    save_figure(bubble_plot(analysis, metric, params.level, params.labels, summary), outputs(f"bubble_{name}"), note,
+    save_figure(bubble_plot(analysis, metric, params.level, params.labels, summary), outputs("bubble", name), note,
                 params.dpi)
     logger.info("bubble plot of %s: k = %d", name, len(analysis.data))

@@ -625,6 +625,7 @@ def _cross_problems(config: dict) -> list[str]:
     type are left to the schema's problems)."""
     from alliance_meta.engines.design import formula_variables
     from alliance_meta.inputs.codebook import VOCABULARIES
+    from alliance_meta.inputs.planning import file_part
 
     def strings(value) -> list[str]:
         return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
@@ -687,11 +688,17 @@ def _cross_problems(config: dict) -> list[str]:
         problems.append(f"moderators and continuous_moderators both list {name}: keep it in one, continuous_moderators "
                         "to enter its values as a slope, moderators to compare them as levels")
     for key, names in (("moderators", categorical), ("continuous_moderators", continuous)):
-        for name in names:  # each names figure files (results/{family}/forest_<name>.png)
-            if re.search(r"[/\\]", name):
-                problems.append(f"{key}: {name!r} cannot name the figure files of the moderator "
-                                f"(results/<family>/forest_{name}.png); rename the sheet column, e.g. "
-                                f"{re.sub(r'[^0-9A-Za-z]+', '_', name).strip('_') or 'moderator'}")
+        named: dict[str, str] = {}  # each names figure files (results/{family}/forest_<file_part(name)>.png)
+        for name in dict.fromkeys(names):
+            part = file_part(name)
+            if not part:
+                problems.append(f"{key}: {name!r} cannot name the figure files of the moderator (no letter or digit); "
+                                "rename the sheet column, e.g. moderator")
+            elif part in named:
+                kind = "forest" if key == "moderators" else "bubble"
+                problems.append(f"{key}: {named[part]!r} and {name!r} name the same figure files "
+                                f"(results/<family>/{kind}_{part}.png); rename one of the sheet columns")
+            named.setdefault(part, name)
     for key, formula in formulas(config):  # read before any job: else the first job, or location_scale's, stops
         try:
             categorical += [name for name in formula_variables(formula) if name not in continuous]

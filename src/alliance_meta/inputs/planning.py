@@ -314,8 +314,17 @@ def moderators_left_out_note(names, reference_levels=(), columns=()) -> str:
 
 # Outputs of an earlier run that the current config no longer makes --------------------------------------
 
-#: Per-moderator plots (results/{family}/<kind>_<moderator>.<ext>) and the config key that lists their moderators.
+#: Per-moderator plots (results/{family}/<kind>_<moderator>.<ext>, the moderator as :func:`file_part` writes it)
+#: and the config key that lists their moderators.
 PER_MODERATOR_PLOTS = {"forest": "moderators", "subgroups": "moderators", "bubble": "continuous_moderators"}
+
+
+def file_part(name: str) -> str:
+    """A moderator's name as its plots' file names write it: each run of characters other than letters, digits,
+    ``-`` and ``_`` one underscore (``dose level`` -> ``bubble_dose_level.png``; no space, slash or quote in a path)."""
+    return re.sub(r"[^\w-]+", "_", str(name)).strip("_")
+
+
 #: Folders whose files the workflow makes, and the folders kept across runs by design (never reported): the
 #: history, and the plots' report previews that the plotting jobs store beside their outputs
 #: (:mod:`alliance_meta.plots.previews`; each is used only for the PNG it was made from).
@@ -407,9 +416,9 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
     if match is None:
         return None
     moderator, key = match["moderator"], PER_MODERATOR_PLOTS[match["kind"]]
-    if moderator in (moderators if key == "moderators" else continuous_moderators):
+    if moderator in map(file_part, moderators if key == "moderators" else continuous_moderators):
         return None
-    if key == "moderators" and moderator in uncoded_moderators:
+    if key == "moderators" and moderator in map(file_part, uncoded_moderators):
         return "moderator", f"the default moderator {moderator} has no values in the sheet"
     return "moderator", f"{moderator} is not in the config's {key}"
 
@@ -427,7 +436,7 @@ def left_out_pattern(families, moderators, continuous_moderators, risk_of_bias=T
         patterns.append(rf"(?:results|data/processed)/(?:{alternatives(not_analysed)})/.+")
     if families:
         for kinds, listed in (("forest|subgroups", moderators), ("bubble", continuous_moderators)):
-            unlisted = rf"(?!(?:{alternatives(listed)})\.[^./]+$)" if listed else ""
+            unlisted = rf"(?!(?:{alternatives(map(file_part, listed))})\.[^./]+$)" if listed else ""
             patterns.append(rf"results/(?:{alternatives(families)})/(?:{kinds})_{unlisted}[^/]+\.[^./]+")
         if not risk_of_bias:
             patterns.append(rf"results/(?:{alternatives(families)})/{_RISK_OF_BIAS.pattern[1:-1]}")
