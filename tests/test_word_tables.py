@@ -262,6 +262,25 @@ def test_numbers_stay_whole_where_the_words_can_wrap_instead():
     assert text_inches("[.27, .32]") <= widths[1] < text_inches(".29 [.27, .32]")
 
 
+def test_numbers_and_intervals_cannot_break_where_the_widths_keep_them_whole(frames, tmp_path):
+    """The widths keep ".29 [.27, .32]" and "125 (11,021)" on one line only by Times's reckoned letters: a renderer
+    with wider ones (another font) broke them at any space ("[.27," / ".32]"). Their spaces are now non-breaking,
+    but the one before the interval, the only place column_widths lets a number break; text cells wrap as before.
+    LibreOffice broke the note's "LRT p = .774" after the p: a relation's spaces are non-breaking there too."""
+    table = manuscript_table("summary_of_findings", frames["summary_of_findings"], "smd")
+    write_docx([table], tmp_path / "sof.docx")
+    grid = Document(str(tmp_path / "sof.docx")).tables[0]
+    written = {heading: cell.text for heading, cell in zip(table.header, grid.rows[1].cells)}
+    assert written["k (N)"] == "13\u00a0(1,300)"
+    assert re.fullmatch(r"\u2212\d\.\d\d \[\u2212\d\.\d\d,\u00a0\u2212\d\.\d\d\]", written["g [95% CI]"])
+    assert written["Certainty"] == "Very low (suggested)"  # words wrap
+    # nor does a line of the note end in "p" and the next begin "= .774"
+    note = next(p.text for p in Document(str(tmp_path / "sof.docx")).paragraphs if p.text.startswith("Note."))
+    assert "\u00a0=\u00a0" in note and not re.search(r" [=<>\u2264\u2265] ", note)
+    read = read_docx_tables(tmp_path / "sof.docx")[0]
+    assert read["rows"] == table.rows and read["note"] == table.note
+
+
 def test_statistical_symbols_are_italic_in_headings_and_notes(frames, tmp_path):
     """APA 7 sets statistical symbols (k, N, p, r, g, Q, I², df ...) in italics, Greek letters and abbreviations
     (CI, PI) upright: in Word the headings and the note say so; the cells of the body stay as they are."""
@@ -329,7 +348,7 @@ def test_initials_of_a_name_are_no_statistical_symbols(tmp_path):
             "Knapp\u2013Hartung test; N = patients; Q = Cochran's test.")
     write_docx([ManuscriptTable("t", ["Study", "N"], [["a", "1"]], note)], tmp_path / "t.docx")
     runs = note_runs(tmp_path / "t.docx")
-    assert "".join(text for text, _ in runs) == f"Note. {note}"
+    assert "".join(text for text, _ in runs).replace("\u00a0", " ") == f"Note. {note}"  # RELATION's spaces
     assert [text for text, italic in runs if italic] == ["Note.", "F", "df1", "df2", "N", "Q"]
 
 
@@ -483,4 +502,4 @@ def test_sd_res_is_sd_with_a_subscript_in_word(frames, tmp_path):
     sd, res = cells["SDres"]
     assert sd.text == "SD" and sd.italic and res.text == "res" and res.font.subscript and not res.italic
     note = next(p for p in document.paragraphs if p.text.startswith("Note."))
-    assert "SD_" not in note.text and "SDres = standard deviation" in note.text
+    assert "SD_" not in note.text and "SDres\u00a0=\u00a0standard deviation" in note.text

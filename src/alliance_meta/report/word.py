@@ -206,6 +206,19 @@ def _unbroken(cell: str, align: str, split_numbers: bool) -> list[str]:
     return cell.replace(" [", "\n[").split("\n") if split_numbers else [cell]
 
 
+def kept_whole(cell: str, align: str) -> str:
+    """A cell as written into Word: in a right-aligned column of numbers, non-breaking spaces inside each part
+    that :func:`column_widths` keeps on one line (``125\u00a0(11,021)``, ``[.27,\u00a0.32]``), so that a renderer
+    whose letters are wider than :func:`text_inches` reckons breaks a number nowhere but before its interval."""
+    return " ".join(part.replace(" ", "\u00a0") for part in _unbroken(cell, align, split_numbers=True)) \
+        if align == "r" else cell
+
+
+#: A relation between a statistic and its value in a note ("p = .774", "N = 11,021 \u2265 400"): its spaces are
+#: non-breaking, so that no line ends in "p" and the next begins "= .774".
+RELATION = re.compile(r"(?<=\S) ([=<>\u2264\u2265\u2248]) (?=\S)")
+
+
 def column_widths(table: ManuscriptTable, text_width: float = 9.0) -> list[float]:
     """Each column's width in inches: as wide as its longest cell; when the table is wider than the page's text
     width, narrower, down to its longest word, the room beyond that shared out in proportion. The cells of a
@@ -275,7 +288,7 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
     for i, row in enumerate(table.rows, start=1):
         for j, text in enumerate(row):
             cell = grid_rows[i][j]
-            _cell_text(cell, text, align[j])
+            _cell_text(cell, kept_whole(text, align[j]), align[j])
             _borders(cell, bottom="single" if i == last else "nil")
     _column_widths(grid, grid_rows, table)
     _table_rows(grid)
@@ -283,7 +296,7 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
         note = document.add_paragraph()
         note.paragraph_format.space_before = Pt(6)
         _font(note.add_run("Note."), italic=True)
-        add_text(note, f" {table.note}", verbatim=table.verbatim)
+        add_text(note, " " + RELATION.sub("\u00a0\\1\u00a0", table.note), verbatim=table.verbatim)
 
 
 def _add_label(document, number: int) -> None:
@@ -361,9 +374,10 @@ def write_docx_each(tables: Sequence[ManuscriptTable], paths: Sequence[str | Pat
 
 def read_docx_tables(path: str | Path) -> list[dict]:
     """Each table of a document written by :func:`write_docx`: ``label`` ("Table 1"), ``title``,
-    ``header``, ``rows`` and ``note`` as text (for checks and tests)."""
+    ``header``, ``rows`` and ``note`` as text (for checks and tests; the non-breaking spaces of :func:`kept_whole`
+    and :data:`RELATION` as spaces)."""
     def text(paragraph) -> str:  # a subscript as the plain text writes it: SD_res
-        return "".join(("_" if run.font.subscript else "") + run.text for run in paragraph.runs)
+        return "".join(("_" if run.font.subscript else "") + run.text for run in paragraph.runs).replace("\u00a0", " ")
 
     document = Document(str(path))
     paragraphs = [text(p) for p in document.paragraphs]
