@@ -277,6 +277,18 @@ def test_studies_of_the_same_authors_and_year_are_told_apart():
                                               ["Simulated Lee", "n.d.-b"]]
 
 
+def test_namesakes_are_found_as_the_sheet_compares_two_citations():
+    """The sheet takes "SMITH et al." and "Smith et al." for one citation (codebook.citation_key: case and spacing
+    do not count), but the letters compared them as written: the study's "SMITH et al." row was "(2004)" beside its
+    "Smith et al. (2004a)" row, and two studies of "Smith" and "smith" (2004) were both "(2004)"."""
+    data = pd.DataFrame({"study_id": ["1", "1", "2", "3", "4"],  # SIMULATED
+                         "authors": ["Simulated Smith et al.", "SIMULATED SMITH et al.", "Simulated Smith et al.",
+                                     "Simulated Lee", "simulated lee"], "year": [2004, 2004, 2004, 2010, 2010]})
+    assert study_labels(data, "authors_year") == [
+        "Simulated Smith et al. (2004a)", "SIMULATED SMITH et al. (2004a)", "Simulated Smith et al. (2004b)",
+        "Simulated Lee (2010a)", "simulated lee (2010b)"]
+
+
 def test_the_footnote_is_wrapped_by_its_width_as_drawn_with_its_italic_statistics():
     """The footnote was wrapped at a count of characters, in which "$Q$" counts three and "$I^2$" five though each
     is drawn as one italic letter: now each line is as wide as it is drawn, no wider than the figure's text."""

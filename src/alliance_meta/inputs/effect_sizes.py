@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import special
 
 from alliance_meta.engines import distributions as dist
-from alliance_meta.inputs.codebook import INPUT_KIND_BY_NAME, INPUT_KINDS, VOCABULARIES, InputKind
+from alliance_meta.inputs.codebook import INPUT_KIND_BY_NAME, INPUT_KINDS, VOCABULARIES, InputKind, citation_key
 from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
 from alliance_meta.wording import single_spaced
 
@@ -588,16 +588,16 @@ def citations(frame: pd.DataFrame) -> pd.Series:
 
 
 def citation_years(frame: pd.DataFrame) -> pd.Series:
-    """Each row's year as a citation gives it: studies (distinct ``study_id``) of the same authors and year get a,
-    b, ... after the year in the order of their study_id as text, as in a reference list (APA 2020, 8.19: "2004a",
-    "n.d.-a"), whatever the order of the rows (a forest plot's and a table's name a study alike); "" without a year
-    (and no namesake)."""
+    """Each row's year as a citation gives it: studies (distinct ``study_id``) of the same authors (case and spacing
+    aside, :func:`~alliance_meta.inputs.codebook.citation_key`) and year get a, b, ... after the year in the order of
+    their study_id as text, as in a reference list (APA 2020, 8.19: "2004a", "n.d.-a"), whatever the order of the
+    rows (a forest plot's and a table's name a study alike); "" without a year (and no namesake)."""
     year = pd.to_numeric(frame["year"], errors="coerce") if "year" in frame.columns else \
         pd.Series(np.nan, index=frame.index)
     year = year.map(lambda value: str(int(value)) if np.isfinite(value) else "")
     # without a study_id column, each row is a study of its own
     study = frame["study_id"] if "study_id" in frame.columns else pd.Series(np.arange(len(frame)), index=frame.index)
-    studies = pd.DataFrame({"authors": _authors(frame), "year": year, "study": study.astype(str)})
+    studies = pd.DataFrame({"authors": _authors(frame).map(citation_key), "year": year, "study": study.astype(str)})
     first = studies[studies["authors"] != ""].drop_duplicates().sort_values("study", kind="stable")
     by = first.groupby(["authors", "year"])
     letters = [_letters(i) if size > 1 else "" for i, size in zip(by.cumcount(), by["study"].transform("size"))]
