@@ -145,3 +145,17 @@ def test_the_report_names_them_in_the_data_section():
     data = html[html.index('<section id="data">'):html.index("</section>", html.index('<section id="data">'))]
     assert 'id="earlier-outputs"' in data and "results/outcome/forest_setting (.pdf, .png): setting" in data
     assert 'id="earlier-outputs"' not in render_report(**common)
+
+
+def test_a_plot_named_as_before_file_part_is_not_said_to_be_of_a_moderator_left_out():
+    # "care setting" drew forest_care setting.png until its plots were named by planning.file_part
+    # (forest_care_setting.png); a rerun of that review listed the old files as "care setting is not in the
+    # config's moderators", of a moderator the config lists
+    plan = dict(PLAN, moderators=["care setting"], continuous_moderators=["mean age"])
+    assert left_out("results/outcome/forest_care_setting.png", **plan) is None
+    assert left_out("results/outcome/forest_care setting.png", **plan) == (
+        "moderator", "an earlier run's name for the plot of care setting, which this run writes as forest_care_setting")
+    assert left_out("results/outcome/bubble_mean age.pdf", **plan) == (
+        "moderator", "an earlier run's name for the plot of mean age, which this run writes as bubble_mean_age")
+    assert left_out("results/outcome/bubble_care setting.pdf", **plan)[1] == (
+        "care setting is not in the config's continuous_moderators")

@@ -393,10 +393,11 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
     """``(kind, reason)`` when ``path`` is a file of a family (``results/{family}/...``,
     ``data/processed/{family}/...``), a per-moderator plot (``results/{family}/forest_{moderator}.*``,
     ``subgroups_*``, ``bubble_*``) or a risk-of-bias file (``results/{family}/rob_*``) that the analysed ``families``,
-    the configured moderators or a sheet that codes no risk of bias (``risk_of_bias`` false) leave out; None for any
-    other path. ``configured_families``: the config's ``families`` (one there without rows in the sheet is not
-    analysed either); ``uncoded_moderators``: default moderators left out for having no values in the sheet;
-    ``steps_off``: the keys of :data:`OPTIONAL_STEP_FILES` not set in the config (their files are left out)."""
+    the configured moderators or a sheet that codes no risk of bias (``risk_of_bias`` false) leave out, or a
+    configured moderator's plot under the name it had before :func:`file_part`; None for any other path.
+    ``configured_families``: the config's ``families`` (one there without rows in the sheet is not analysed either);
+    ``uncoded_moderators``: default moderators left out for having no values in the sheet; ``steps_off``: the keys
+    of :data:`OPTIONAL_STEP_FILES` not set in the config (their files are left out)."""
     for key in steps_off:
         if path in OPTIONAL_STEP_FILES[key]:
             return "other", f"{key} is not set in the config"
@@ -416,8 +417,12 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
     if match is None:
         return None
     moderator, key = match["moderator"], PER_MODERATOR_PLOTS[match["kind"]]
-    if moderator in map(file_part, moderators if key == "moderators" else continuous_moderators):
+    listed = moderators if key == "moderators" else continuous_moderators
+    if moderator in map(file_part, listed):
         return None
+    if moderator in listed:  # "forest_care setting.png" of a run before file_part: not a moderator left out
+        return "moderator", (f"an earlier run's name for the plot of {moderator}, which this run writes as "
+                             f"{match['kind']}_{file_part(moderator)}")
     if key == "moderators" and moderator in map(file_part, uncoded_moderators):
         return "moderator", f"the default moderator {moderator} has no values in the sheet"
     return "moderator", f"{moderator} is not in the config's {key}"
