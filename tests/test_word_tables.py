@@ -378,6 +378,18 @@ def test_text_from_the_data_is_never_a_statistical_symbol(tmp_path):
     assert heading["Q"] == [] and heading["N"] == ["N"] and heading["k"] == ["k"]
 
 
+def test_text_from_the_data_with_a_relation_in_it_is_still_set_as_written(tmp_path):
+    """The note's relations got non-breaking spaces ("k\u00a0=\u00a01") after the data's passages were marked:
+    a passage with a relation in it ("level F has k = 1 study") no longer matched, and its level F was set in
+    italics as the F test."""
+    note = "Mixed-effects meta-regression. dose: level F has k = 1 study"
+    write_docx([ManuscriptTable("t", ["Moderator", "k"], [["dose", "3"]], note,
+                                verbatim=("level F has k = 1 study",))], tmp_path / "t.docx")
+    runs = note_runs(tmp_path / "t.docx")
+    assert [text for text, italic in runs if italic] == ["Note."]
+    assert "".join(text for text, _ in runs) == "Note. " + note.replace(" = ", "\u00a0=\u00a0")
+
+
 @pytest.mark.parametrize("metric, scale", [("z", "Fisher's z"), ("log_or", "log odds ratio"), ("smd", "Hedges' g")])
 def test_every_note_says_what_its_abbreviations_mean_and_on_which_scale(frames, metric, scale):
     """APA: a table's note explains each abbreviation of its own. The moderator table named neither QM, R\u00b2 nor

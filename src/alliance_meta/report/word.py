@@ -296,7 +296,8 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
         note = document.add_paragraph()
         note.paragraph_format.space_before = Pt(6)
         _font(note.add_run("Note."), italic=True)
-        add_text(note, " " + RELATION.sub("\u00a0\\1\u00a0", table.note), verbatim=table.verbatim)
+        joined = functools.partial(RELATION.sub, "\u00a0\\1\u00a0")  # the data's passages alike: still set as written
+        add_text(note, " " + joined(table.note), verbatim=tuple(map(joined, table.verbatim)))
 
 
 def _add_label(document, number: int) -> None:
