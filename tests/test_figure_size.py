@@ -73,8 +73,9 @@ def test_the_prisma_diagram_says_once_why_it_is_wider_than_the_page(caplog):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
     figure = prisma_figure(prisma_counts(config["prisma"]))
     note = width_note(figure, None)
-    assert re.match(r"10\.\d\d in wide, wider than plots\.width \(7 in\) as the PRISMA 2020 template's columns of "
-                    r"boxes are \(both routes: an A4 landscape page\); scaled to 7 in its 7-pt text is 4\.\d pt$", note)
+    assert re.match(r"10\.\d\d in wide, wider than the 7-in page \(plots\.width not set\) as the PRISMA 2020 "
+                    r"template's columns of boxes are \(both routes: an A4 landscape page\); scaled to 7 in its 7-pt text "
+                    r"is 4\.\d pt$", note)
     assert width_note(figure, 12.0) == ""
     logger = logging.getLogger("test_prisma_width")
     caplog.set_level(logging.INFO, logger="test_prisma_width")
@@ -82,7 +83,8 @@ def test_the_prisma_diagram_says_once_why_it_is_wider_than_the_page(caplog):
         caplog.clear()
         log_wider(logger, "PRISMA flow diagram", width_note(figure, width), width)
         assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
-            (level, f"PRISMA flow diagram: {note}")]
+            (level, f"PRISMA flow diagram: {width_note(figure, width)}")]
+    assert "wider than plots.width (7 in) as" in width_note(figure, 7.0)
 
 
 def test_the_bayesian_plots_are_written_at_plots_dpi(tmp_path):

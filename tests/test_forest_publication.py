@@ -488,7 +488,8 @@ def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log_once_by_the_sav
     caplog.set_level(logging.INFO, logger="test_forest_width")
     save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions(), logger=logger)
     assert caplog.records == []  # no text columns: it fits
-    for width, level in ((None, logging.INFO), (7.0, logging.WARNING)):
+    for width, level, than in ((None, logging.INFO, "the 7-in page (plots.width not set)"),
+                               (7.0, logging.WARNING, "plots.width (7 in)")):
         caplog.clear()
         options = ForestOptions(width=width, columns=["measure", "timing"])
         figures = save_forest_plot(data, pooled_row(data), "z", [], options=options, logger=logger)
@@ -496,7 +497,7 @@ def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log_once_by_the_sav
         assert drawn > 7.0
         assert [record.levelno for record in caplog.records] == [level]
         assert caplog.records[0].getMessage() == (
-            f"forest plot: {drawn:.2f} in wide, wider than plots.width (7 in) to fit its text columns; scaled to 7 in "
+            f"forest plot: {drawn:.2f} in wide, wider than {than} to fit its text columns; scaled to 7 in "
             f"its 8-pt text is {8 * 7 / drawn:.1f} pt (fewer plots.columns, plots.rob false or a smaller "
             "plots.label_width narrow it)")
     from alliance_meta.analyses.moderators import subgroup_fits

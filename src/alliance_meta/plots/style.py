@@ -350,7 +350,8 @@ def wider_note(figure_width: float, width: float | None, font_size: float, reaso
     if figure_width <= page + 0.005:
         return ""
     scaled = font_size * page / figure_width
-    return (f"{figure_width:.2f} in wide, wider than plots.width ({page:g} in) {reason}; scaled to {page:g} in its "
+    than = f"the {page:g}-in page (plots.width not set)" if width is None else f"plots.width ({page:g} in)"
+    return (f"{figure_width:.2f} in wide, wider than {than} {reason}; scaled to {page:g} in its "
             f"{font_size:g}-pt text is {scaled:.1f} pt" + (f" ({remedy})" if remedy else ""))
 
 
