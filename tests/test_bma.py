@@ -118,7 +118,8 @@ def test_a_single_study_gives_empty_tables_and_a_message_figure():
     result.plot()
 
 
-@pytest.mark.parametrize("metric, title, log_axis", [("z", "P(r = 0)", False), ("log_or", "P(OR = 1)", True)])
+@pytest.mark.parametrize("metric, title, log_axis", [("z", r"P($\mathit{r}$ = 0)", False),
+                                                     ("log_or", r"P($\mathit{OR}$ = 1)", True)])
 def test_the_effect_panel_names_no_effect_on_the_readers_scale(metric, title, log_axis):
     """The spike at mu = 0 is 'P(r = 0)' or 'P(OR = 1)', and odds ratios are drawn on a log axis (the
     panel said P(mu = 0) and showed odds ratios below 0 on a linear axis)."""

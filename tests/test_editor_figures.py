@@ -50,7 +50,7 @@ def test_specification_curve_options_are_lower_case_after_their_choice():
     assert names == {"mean": "mean (Borenstein)", "rstudent": "large residual", "influential": "influential",
                      "published": "published only", "common": "common effect", "posterior": "posterior"}
     assert [_option_name("test", "z"), _option_name("method", "bayes"), _option_name("aggregate_method", "gls")] == [
-        "Wald z", "Bayes (exact)", "GLS"]  # names and abbreviations as written
+        "Wald $z$", "Bayes (exact)", "GLS"]  # names and abbreviations as written, z italic
 
 
 def test_influence_panels_say_what_their_dashed_lines_are():
@@ -124,3 +124,115 @@ def test_specification_curve_names_an_empirical_prior_by_its_source():
         "Prior on \u03c4: none (frequentist)", "Prior on \u03c4: Turner et al. (2015), mental-health outcomes",
         "Prior on \u03c4: Turner et al. (2015), withdrawals and dropouts", "Prior on \u03c4: Rhodes et al. (2015)"]
     plt.close(figure)
+
+
+def test_funnel_legend_names_the_dotted_funnel_and_counts_imputed_studies_with_k():
+    # the dotted lines (estimate ± 1.96 SE) were drawn and nowhere explained; "Studies (k = 125)" stood beside
+    # "Imputed studies (9)"
+    from alliance_meta.plots.funnel import funnel_plot
+
+    rng = np.random.default_rng(5)
+    vi = rng.uniform(0.01, 0.05, 10)  # SIMULATED
+    figure = funnel_plot(rng.normal(0.3, 0.2, 10), vi, "z", estimate=0.3, filled_yi=[0.1, 0.05],
+                         filled_vi=[0.03, 0.04], adjusted_estimate=0.25)
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert "95% pseudo-confidence region" in legend and "Imputed studies ($k$ = 2)" in legend
+    assert legend.index("Random-effects estimate") < legend.index("95% pseudo-confidence region")
+    plt.close(figure)
+
+
+def test_weight_functions_italicise_p_and_use_no_undefined_symbol():
+    # "One-sided p-value" and "the studies' p-values" set p upright; the clipped beta weight was marked "w → 1.19",
+    # a symbol the figure nowhere defines
+    import pandas as pd
+
+    from alliance_meta.plots.selection import weight_functions_plot
+
+    table = pd.DataFrame({"type": ["beta"], "steps": [""], "estimate": [0.3], "delta": ["0.5;1.0"],
+                          "converged": [True], "note": [""]})  # SIMULATED fit: the weight rises steeply at p = 0
+    rng = np.random.default_rng(2)
+    figure = weight_functions_plot(table, rng.normal(0.3, 0.1, 12), np.full(12, 0.02))
+    texts = texts_of(figure)
+    assert figure.axes[0].get_xlabel() == "One-sided $p$ value"
+    assert any("the studies' $p$ values" in text for text in texts)
+    assert any(text.startswith("up to ") for text in texts) and not any(text.startswith("w ") for text in texts)
+    assert not any("p-value" in text for text in texts)
+    plt.close(figure)
+
+
+def test_model_averaging_title_and_specification_options_set_statistics_in_italics():
+    # "P(r = 0)", "P(OR = 1)", "Minimum n: ≥ 50" and "Inference: Wald z" were upright where the axes write $r$
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from alliance_meta.bayes.bma_plot import bma_figure
+    from alliance_meta.plots.multiverse import _choice_panel, _option_name
+
+    table = pd.DataFrame({"effect": [0, 1], "heterogeneity": [1, 1], "bias": ["none", "none"],
+                          "prior_prob": [0.5, 0.5], "posterior_prob": [0.2, 0.8]})
+    values = np.r_[np.zeros(50), np.random.default_rng(1).normal(0.3, 0.05, 150)]  # SIMULATED draws
+    for metric, symbol in (("z", r"$\mathit{r}$"), ("log_or", r"$\mathit{OR}$")):
+        result = SimpleNamespace(table=table, metric=metric, draws=lambda _: (values, np.full(200, 1 / 200)))
+        figure = bma_figure(result)
+        assert figure.axes[1].get_title(loc="left").startswith(f"Model-averaged effect: P({symbol} = ")
+        plt.close(figure)
+    options = [("minimum_n", 50), ("test", "z"), ("rater", "$5 to $10")]
+    fitted = pd.DataFrame({"minimum_n": [50, 0, 0], "test": ["z", "z", "z"], "rater": ["$5 to $10", "a", "a"]})
+    figure, axis = plt.subplots()
+    _choice_panel(axis, fitted, options, np.arange(3), np.array(["k"] * 3))
+    assert [text.get_text() for text in axis.get_yticklabels()] == [
+        "Minimum $n$: \u2265 50", "Inference: Wald $z$", r"Rater: \$5 to \$10"]  # a level of the sheet as written
+    assert _option_name("test", "z") == "Wald $z$"
+    plt.close(figure)
+
+
+def test_no_text_of_the_gosh_or_bayesian_forest_plot_is_below_7_pt():
+    # the GOSH colour bar's title and ticks were 6 pt, and so were the study labels of a Bayesian forest plot of
+    # more than 40 studies: illegible at print size (both figures print at their drawn size, within 7 in)
+    import pandas as pd
+
+    from alliance_meta.bayes.plots import forest_figure
+
+    rng = np.random.default_rng(4)
+    k = 45
+    yi, vi = rng.normal(0.3, 0.1, k), rng.uniform(0.01, 0.03, k)  # SIMULATED
+    studies = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "yi": yi, "ci_lower": yi - 0.2,
+                            "ci_upper": yi + 0.2, "mean": yi, "hdi_lower": yi - 0.15, "hdi_upper": yi + 0.15})
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.25, 0.1],
+                          "hdi_upper": [0.35, 0.5]})
+    figure = forest_figure(studies, table, "smd")
+    sizes = [label.get_fontsize() for label in figure.axes[0].get_yticklabels()]
+    assert min(sizes) >= 7
+    plt.close(figure)
+    from alliance_meta.analyses.gosh import gosh
+    from alliance_meta.plots.gosh import gosh_plot
+
+    figure = gosh_plot(gosh(yi[:9], vi[:9], method="DL"), highlight=(0,), metric="smd", hexbin_above=10)
+    figure.canvas.draw()
+    texts = [text for text in figure.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+             if text.get_text().strip() and text.get_visible()]
+    assert "share with it" in {text.get_text() for text in texts}  # the colour bar is drawn
+    assert min(text.get_fontsize() for text in texts) >= 7
+    plt.close(figure)
+
+
+def test_model_averaging_figure_spells_out_pet_and_peese():
+    # bars labelled "Bias: PET" and "Bias: PEESE" and not a word on what they are (the bias table's note says it)
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from alliance_meta.bayes.bma_plot import bma_figure
+
+    table = pd.DataFrame({"effect": [1, 1, 1], "heterogeneity": [1, 1, 1], "bias": ["none", "PET", "PEESE"],
+                          "prior_prob": [0.5, 0.25, 0.25], "posterior_prob": [0.6, 0.3, 0.1]})
+    values = np.random.default_rng(1).normal(0.3, 0.05, 200)  # SIMULATED draws
+    result = SimpleNamespace(table=table, metric="z", draws=lambda _: (values, np.full(200, 1 / 200)))
+    figure = bma_figure(result)
+    assert ("PET: precision-effect test; PEESE: precision-effect estimate with standard error."
+            in [text.get_text() for text in figure.texts])
+    plt.close(figure)
+    result = SimpleNamespace(table=table.iloc[:1], metric="z", draws=lambda _: (values, np.full(200, 1 / 200)))
+    assert not bma_figure(result).texts  # no bias models, nothing to spell out
+    plt.close("all")

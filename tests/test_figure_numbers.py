@@ -105,7 +105,7 @@ def test_a_slope_that_rounds_to_zero_is_never_minus_zero():
     data = simulated_rows(12).assign(year=lambda frame: frame["year"] * 1000)
     bubble = bubble_plot(moderators.analyse_moderator(data, "year", "z", continuous=True, permutations=0), "z")
     assert bubble.axes[0].get_title(loc="left").startswith(
-        "Slope \u22120.000001 Fisher $z$ per year, 95% CI [\u22120.000020, 0.000018]")
+        "Slope \u22120.000001 Fisher's $z$ per year, 95% CI [\u22120.000020, 0.000018]")
     from alliance_meta.wording import interval_decimals
 
     assert [interval_decimals(*ci, 4) for ci in [(-0.00009, 0.00001), (-0.0032, 0.0024), (5.1, 19.5)]] == [5, 4, 4]
@@ -120,7 +120,7 @@ def test_model_averaging_figure_writes_probabilities_and_r_without_leading_zero(
     """"P(r = 0) = 0.00" in the title, 0.2 ... 1.0 on the probability axes."""
     figure = am.bma(fit, bias=False).plot(note="")
     models, effect = figure.axes[:2]
-    assert re.search(r"P\(r = 0\) (= \.\d\d|< \.01|> \.99)$", effect.get_title(loc="left"))
+    assert re.search(r"P\(\$\\mathit\{r\}\$ = 0\) (= \.\d\d|< \.01|> \.99)$", effect.get_title(loc="left"))
     assert_bounded(tick_texts(models))
     assert_bounded(tick_texts(effect))
     assert_bounded(tick_texts(effect, "y"))
@@ -132,7 +132,7 @@ def test_model_averaging_figure_writes_a_probability_below_01_as_the_text_does()
     result = am.bma(am.fit(simulated_rows(14), metric="z"), bias=False)
     assert 0 < result.table.loc[result.table["effect"] == 0, "posterior_prob"].sum() < 0.005  # about 5e-7
     figure = result.plot(note="")
-    assert figure.axes[1].get_title(loc="left") == "Model-averaged effect: P(r = 0) < .01"
+    assert figure.axes[1].get_title(loc="left") == r"Model-averaged effect: P($\mathit{r}$ = 0) < .01"
     plt.close("all")
 
 
@@ -235,7 +235,7 @@ def test_psychometric_forest_says_what_its_n_is():
     from alliance_meta.plots.psychometric import footnote
 
     table = pd.DataFrame({"method": ["individual"], "note": ["corrected for unreliability; x"]})
-    assert "\u03a3n\u00b2/\u03a3n" in footnote(table, 95, 80)
+    assert "\u03a3$n$\u00b2/\u03a3$n$" in footnote(table, 95, 80)  # n italic (a299059)
 
 
 def test_a_forest_axis_from_r_of_minus_99_to_99_has_labels_that_stand_apart():

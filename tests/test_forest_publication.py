@@ -370,7 +370,7 @@ def test_the_funnel_plot_names_the_estimate_of_the_fit_s_model(method, label):
     try:
         legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
         assert legend[0] == label
-        assert figure.axes[0].lines[1].get_xdata()[0] == pytest.approx(fit.estimate)  # the line is the fit's estimate
+        assert figure.axes[0].lines[0].get_xdata()[0] == pytest.approx(fit.estimate)  # the line is the fit's estimate
     finally:
         plt.close(figure)
 

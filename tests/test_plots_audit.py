@@ -133,7 +133,7 @@ def test_bubble_plot_axis_is_the_configured_label():
     figure = bubble_plot(analysis, "z", labels={"ablat": "Latitude"})
     assert figure.axes[0].get_xlabel() == "Latitude"
     # the slope's unit is the moderator's ("per unit" alone left the reader to guess)
-    assert " Fisher $z$ per unit of Latitude, 95% CI" in figure.axes[0].get_title(loc="left")
+    assert " Fisher's $z$ per unit of Latitude, 95% CI" in figure.axes[0].get_title(loc="left")
     plt.close(figure)
     year = analyse_moderator(data.assign(year=np.arange(1990, 1990 + len(data))), "year", "z", continuous=True,
                              permutations=0)

@@ -515,3 +515,27 @@ def test_sd_res_is_sd_with_a_subscript_in_word(frames, tmp_path):
     assert sd.text == "SD" and sd.italic and res.text == "res" and res.font.subscript and not res.italic
     note = next(p for p in document.paragraphs if p.text.startswith("Note."))
     assert "SD_" not in note.text and "SDres\u00a0=\u00a0standard deviation" in note.text
+
+
+def test_the_statistics_named_in_the_first_column_are_italic_as_in_the_note(frames, tmp_path):
+    """The bias table's "Rosenthal's fail-safe N" and the Bayesian table's "r", "P(r > .10)", "I² (%)" and "ORᵃ"
+    were upright in Word where their headings and notes set the same symbols in italics; the other cells, numbers
+    and text from the data, stay as written."""
+    bayes = pd.DataFrame({"parameter": ["mu", "i2", "r", "p_r_gt_0.1", "or"], "mean": [0.3, 50.0, 0.29, 0.99, 1.7],
+                          "sd": [0.05, 5.0, 0.05, 0.01, 0.2], "median": [0.3, 50.0, 0.29, 1.0, 1.6],
+                          "hdi_lower": [0.2, 40.0, 0.2, np.nan, 1.2], "hdi_upper": [0.4, 60.0, 0.38, np.nan, 2.1],
+                          "eti_lower": [0.2, 40.0, 0.2, np.nan, 1.2], "eti_upper": [0.4, 60.0, 0.38, np.nan, 2.1],
+                          "r_hat": 1.0, "ess_bulk": 2000.0, "ess_tail": 2000.0})  # SIMULATED summaries
+    tables = [manuscript_table("bias", frames["bias"], "smd"), manuscript_table("bayes", bayes, "z")]
+    write_docx(tables, tmp_path / "t.docx")
+    document = Document(str(tmp_path / "t.docx"))
+    stubs = [{row.cells[0].text: [run.text for run in row.cells[0].paragraphs[0].runs if run.italic]
+              for row in table.rows[1:]} for table in document.tables]
+    assert stubs[0]["Rosenthal's fail-safe N"] == ["N"] and stubs[0]["Rank correlation test"] == []
+    assert stubs[1]["r"] == ["r"] and stubs[1]["P(r > .10)"] == ["r"] and stubs[1]["I\u00b2 (%)"] == ["I\u00b2"]
+    assert stubs[1]["\u03bc"] == []
+    assert all(not run.italic for table in document.tables for row in table.rows[1:] for cell in row.cells[1:]
+               for run in cell.paragraphs[0].runs)
+    from alliance_meta.report.word import STATISTICAL_SYMBOL
+
+    assert STATISTICAL_SYMBOL.split("OR\u1d43") == ["", "OR", "\u1d43"]  # the Bayes table's note mark after it

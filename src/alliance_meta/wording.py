@@ -13,6 +13,8 @@ MINUS = "\u2212"
 #: the intervals' abbreviations in words, for a text or figure that spells one out at its first use (APA 2020,
 #: sec. 6.25)
 INTERVAL_NAMES = {"CrI": "credible interval", "HDI": "highest-density interval"}
+#: the small-study models' abbreviations in words, for the bias table's note and the model-averaging figure
+BIAS_MODEL_NAMES = {"PET": "precision-effect test", "PEESE": "precision-effect estimate with standard error"}
 
 #: the prior families of the config (bayes.priors) as the text writes them
 PRIOR_FAMILY_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "log_normal": "log-normal",

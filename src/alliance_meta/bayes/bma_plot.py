@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from alliance_meta.plots.forest_draw import spread_odds_ticks
-from alliance_meta.plots.style import COLOURS, SCALES, STYLE, bounded_axis, display_scale, fit_width, metric_axis
-from alliance_meta.wording import apa_probability, without_leading_zero
+from alliance_meta.plots.style import (COLOURS, SCALES, STYLE, bounded_axis, display_scale, fit_width, keep_inside,
+                                       metric_axis)
+from alliance_meta.wording import BIAS_MODEL_NAMES, apa_probability, without_leading_zero
 
 def bma_figure(result):
     import matplotlib.pyplot as plt
@@ -60,8 +61,15 @@ def bma_figure(result):
         ax_mu.set_ylabel("Posterior probability per bin")
         probability = apa_probability(spike, 2)  # "< .01", not the impossible ".00" (APA), as the text writes it
         relation = "" if probability[0] in "<>" else "= "
-        ax_mu.set_title(f"Model-averaged effect: P({scale.symbol} = {null:g}) {relation}{probability}", loc="left",
-                        fontsize=9, pad=16)  # level with the left title
+        ax_mu.set_title(f"Model-averaged effect: P({scale.italic_symbol} = {null:g}) {relation}{probability}",
+                        loc="left", fontsize=9, pad=16)  # level with the left title
         fig.tight_layout()
     fit_width(fig)  # the right panel's title reached beyond the figure: 7.4 in as saved
+    # PET and PEESE labelled bars and nowhere said what they are: beneath, from the labels' left edge (not wider)
+    named = [f"{name}: {words}" for name, words in BIAS_MODEL_NAMES.items() if f"Bias: {name}" in labels]
+    if named:
+        fig.draw_without_rendering()
+        fig.text(fig.get_tightbbox().x0 / fig.get_figwidth(), 0.0, "; ".join(named) + ".", ha="left", va="top",
+                 fontsize=7)
+        keep_inside(fig)  # its height: the note beneath
     return fig

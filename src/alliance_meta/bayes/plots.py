@@ -169,7 +169,7 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     Fisher-z family the posterior means and HDIs of r itself, on a log-OR family the posterior medians and
     equal-tailed intervals of the odds ratios (:func:`on_display_scale`); ``hdi_prob``: the intervals' mass
     (``bayes.hdi_prob``)."""
-    from alliance_meta.plots.style import plain_text
+    from alliance_meta.plots.style import SMALLEST_FONT, plain_text
     from alliance_meta.wording import INTERVAL_NAMES, probability_percent
 
     plt = _pyplot()
@@ -203,7 +203,7 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
         ax.fill([lo, mid, hi, mid], [row, row + 0.35, row, row - 0.35], color="black" if name == "mu" else "0.6")
     ax.set_yticks(list(rows) + [1.5, 0.5], labels + [f"Pooled effect: posterior {centre} ({hdi})",
                                                    f"New study: posterior {centre} ({hdi})"],
-                  fontsize=6 if k > 40 else 8)
+                  fontsize=SMALLEST_FONT if k > 40 else 8)  # rows of 0.14 in hold 7-pt labels (6 pt was illegible)
     ax.axvline(null, color="0.3", lw=0.6, ls=":")
     ax.axvline(on_display_scale(summary, "mu", metric)[1], color="0.3", lw=0.6, ls="--")
     ax.set_ylim(-0.2, k + 3.6)

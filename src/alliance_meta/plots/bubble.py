@@ -17,11 +17,11 @@ from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.models.metareg import r2_not_meaningful  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, format_p, message_figure,  # noqa: E402
-                                       metric_axis, symbol, three_level_test)
+                                       metric_axis, metric_name, symbol, three_level_test)
 from alliance_meta.wording import apa_number, interval_decimals  # noqa: E402
 
 #: the unit of a meta-regression slope, by metric code (Cohen's d for an smd family all from odds ratios)
-SLOPE_UNITS = ByMetric({"z": "Fisher $z$", "smd": "$g$", "log_or": "log OR"}, "$d$")
+SLOPE_UNITS = ByMetric({"z": metric_name("z"), "smd": "$g$", "log_or": "log OR"}, "$d$")  # "Fisher's $z$"
 
 
 def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None = None, summary=None):

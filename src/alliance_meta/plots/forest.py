@@ -35,8 +35,8 @@ from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import BOLD, Row, wrap_drawn  # noqa: E402
 from alliance_meta.plots.style import (column_name, counts_effect_sizes, format_p,  # noqa: E402
-                                       log_wider, no_test_between_levels, plain_text, pooled_count, save_file,
-                                       save_pdf_pages, symbol, three_level_test, wider_note)
+                                       log_wider, metric_name, no_test_between_levels, plain_text, pooled_count,
+                                       save_file, save_pdf_pages, symbol, three_level_test, wider_note)
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_options import (  # noqa: E402
     ForestOptions,
@@ -215,7 +215,7 @@ def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = N
     if one_effect_size(pooled):  # pooled.csv's Q(0) = 0, p = 1 and tau^2 = 0 are set, not estimated
         text += " Heterogeneity: not estimable from one study."
     elif np.isfinite(pooled.get("q", np.nan)):
-        unit = f" ({METRIC_NAMES[metric]})" if metric in METRIC_NAMES else ""
+        unit = f" ({metric_name(metric)})" if metric in METRIC_NAMES else ""
         variance = _variance_text(pooled, unit)
         statistics = (f"{symbol('Q')}({int(pooled['q_df'])}) = {pooled['q']:.2f}, {format_p(pooled['q_p'])};"
                       f" {variance}; {symbol('I2')} = {pooled['i2']:.1f}%")

@@ -16,12 +16,12 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from alliance_meta.engines import distributions as dist  # noqa: E402
-from alliance_meta.plots.style import STYLE, bounded_axis, display_scale, symbol  # noqa: E402
+from alliance_meta.plots.style import STYLE, bounded_axis, display_scale, metric_name, symbol  # noqa: E402
 from alliance_meta.wording import without_leading_zero  # noqa: E402
 
 #: the x axis of a metric that the other figures show on another scale (r, the odds ratio), which the secondary axis
 #: shows as they label it (style.SCALES); a metric they show as it is (g, d) is labelled as they label it
-ANALYSIS_LABELS = {"z": "Fisher's $z$", "log_or": "Log odds ratio"}
+ANALYSIS_LABELS = {"z": metric_name("z"), "log_or": "Log odds ratio"}
 SECONDARY_AXES = {"z": (np.tanh, lambda r: np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))),
                   "log_or": (np.exp, lambda odds: np.log(np.maximum(odds, 1e-300)))}
 CONTOURS = ((0.10, 0.05, "0.62"), (0.05, 0.01, "0.76"), (0.01, 0.0, "0.90"))
@@ -84,10 +84,11 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
             for sign in (-1, 1):
                 axis.fill_betweenx(grid, sign * inner, sign * outer, color=colour, lw=0, zorder=1)
         if estimate is not None:
-            axis.plot(estimate + 1.96 * np.array([-1, 0, 1]) * se_max * np.array([1, 0, 1]),
-                      [se_max, 0, se_max], color="0.2", lw=0.7, ls=":", zorder=2)
             axis.axvline(estimate, color="black", lw=1.0, zorder=2,
                          label="Common-effect estimate" if method == "common" else "Random-effects estimate")
+            axis.plot(estimate + 1.96 * np.array([-1, 0, 1]) * se_max * np.array([1, 0, 1]),
+                      [se_max, 0, se_max], color="0.2", lw=0.7, ls=":", zorder=2,
+                      label="95% pseudo-confidence region")  # the dotted lines were in the figure unexplained
         if adjusted_estimate is not None and filled_yi.size:
             axis.axvline(adjusted_estimate, color="#b2182b", lw=1.0, ls="--", zorder=2,
                          label="Trim-and-fill estimate")
@@ -96,7 +97,7 @@ def funnel_plot(yi, vi, metric: str, estimate: float | None = None, filled_yi=()
                      label=f"{points} ({symbol('k')} = {yi.size})")
         if filled_yi.size:
             axis.scatter(filled_yi, filled_se, s=16, facecolor="white", edgecolor="black", lw=0.8, zorder=4,
-                         label=f"Imputed studies ({filled_yi.size})")
+                         label=f"Imputed studies ({symbol('k')} = {filled_yi.size})")  # as the studies' count
         axis.set_xlim(-extent, extent)
         axis.set_ylim(se_max, 0)
         axis.set_xlabel(ANALYSIS_LABELS.get(metric) or display_scale(metric)[0])

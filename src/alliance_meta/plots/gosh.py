@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, keep_inside, metric_axis, plain_text  # noqa: E402
+from alliance_meta.plots.style import (SMALLEST_FONT, STYLE, display_scale, keep_inside, metric_axis,  # noqa: E402
+                                     plain_text)
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
 # as the red, and subsets with and without the study could not be told apart); one panel of all subsets: dark grey.
@@ -54,9 +55,9 @@ def _panel(figure, spec, x, i2, with_study, title, metric, hexbin, x_label, bins
             corner.axis("off")
             bar = figure.colorbar(shares, cax=corner.inset_axes([0.08, 0.45, 0.84, 0.14]),
                                   orientation="horizontal", ticks=[0, 0.5, 1])
-            bar.ax.tick_params(labelsize=6, length=2, pad=1)
+            bar.ax.tick_params(labelsize=SMALLEST_FONT, length=2, pad=1)  # 6 pt: below it
             bar.ax.set_xticklabels(["0", ".5", "1"])
-            bar.ax.set_title("share with it", fontsize=6, pad=2)
+            bar.ax.set_title("share with it", fontsize=SMALLEST_FONT, pad=2)
     else:
         order = np.random.default_rng(0).permutation(x.size)  # neither group drawn on top of the other
         colours = np.where(with_study[order], WITH_COLOUR, WITHOUT_COLOUR if split else ALL_COLOUR)

@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from alliance_meta.bayes.priors import EMPIRICAL_SOURCES  # noqa: E402
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, displayed_prefix, format_number,  # noqa: E402
-                                     fit_width, metric_axis)
+                                     fit_width, metric_axis, plain_text, symbol)
 from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
@@ -32,12 +32,13 @@ SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
 #: analysis (the three-level model) is not among the specifications
 MAIN_LABELS = {"multilevel": "Aggregated model (the main analysis is three-level)"}
 CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed \u03c1", "publication": "Publication",
-                "minimum_n": "Minimum n", "beta_rows": "Rows from \u03b2", "correction": "Artifact correction",
-                "outliers": "Outliers",
+                "minimum_n": f"Minimum {symbol('n')}", "beta_rows": "Rows from \u03b2",
+                "correction": "Artifact correction", "outliers": "Outliers",
                 "method": "Estimator", "test": "Inference", "prior": "Prior on \u03c4"}
 #: lower case after the choice's name ("Outliers: large residual", as "Outliers: none" and "Modality: all"), names and
-#: abbreviations as written
-OPTION_NAMES = {"gls": "GLS", "mean": "mean (Borenstein)", "multilevel": "none, three-level model", "z": "Wald z", "knha": "Knapp\u2013Hartung",
+#: abbreviations as written, statistics in italics (mathtext, :func:`alliance_meta.plots.style.symbol`)
+OPTION_NAMES = {"gls": "GLS", "mean": "mean (Borenstein)", "multilevel": "none, three-level model",
+                "z": f"Wald {symbol('z')}", "knha": "Knapp\u2013Hartung",
                 "posterior": "posterior", "bayes": "Bayes (exact)", "common": "common effect",
                 "rstudent": "large residual", "influential": "influential", "published": "published only",
                 "include": "included", "exclude": "left out", "individual": "individual (\u03c1)",
@@ -56,7 +57,7 @@ def _option_name(choice: str, option) -> str:
         return f"{PRIOR_FAMILY_NAMES.get(family, family)}({rest}" if rest else str(option)
     if choice == "aggregate_rho" and np.isfinite(pd.to_numeric(option, errors="coerce")):
         return apa_setting(float(option))  # a correlation, as the Methods write it: .50, not 0.5
-    return OPTION_NAMES.get(str(option), str(option))
+    return OPTION_NAMES.get(str(option), plain_text(option))  # a level of the sheet as written ("$5 to $10")
 
 
 def _decides(table: pd.DataFrame, column: str) -> bool:
@@ -100,7 +101,8 @@ def missing_main_choices(table: pd.DataFrame, main: dict) -> list[str]:
         found = ((pd.to_numeric(options, errors="coerce") == value).any() if isinstance(value, (int, float))
                  else (options.astype(str) == str(value)).any())
         if not found:
-            missing.append(f"{choice} {_option_name(choice, value) if choice == 'test' else value} ({key})")
+            name = _option_name(choice, value).replace("$", "") if choice == "test" else value  # no mathtext in a log
+            missing.append(f"{choice} {name} ({key})")
     return missing
 
 

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
-from alliance_meta.plots.style import STYLE, display_scale, format_number, metric_axis  # noqa: E402
+from alliance_meta.plots.style import STYLE, display_scale, format_number, metric_axis, symbol  # noqa: E402
 from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
 from alliance_meta.wording import apa_p_clause, apa_setting, at_null  # noqa: E402
 
@@ -218,7 +218,8 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
             peak = float(weights[peak_at])
             if peak > top:  # the beta weight can rise steeply towards p = 0 or 1: clip and say how far
                 end = grid[peak_at]
-                axis.annotate(f"w \u2192 {peak:.3g}", (end, top), xytext=(abs(end - 0.08), 0.93 * top), fontsize=7,
+                # "w \u2192 1.19" named the weight by a symbol the figure nowhere defines (and set it upright)
+                axis.annotate(f"up to {peak:.3g}", (end, top), xytext=(abs(end - 0.08), 0.93 * top), fontsize=7,
                               va="top", ha="left" if end < 0.5 else "right",
                               arrowprops={"arrowstyle": "-|>", "lw": 0.6, "color": "0.3"})
             if observed.size:
@@ -231,10 +232,10 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
         for axis in axes[:, 0]:
             axis.set_ylabel("Relative probability\nof selection", fontsize=8)
         for index in range(max(0, len(rows) - columns), len(rows)):  # the lowest panel of every column
-            axes.ravel()[index].set_xlabel(f"{side} p-value", fontsize=8)
+            axes.ravel()[index].set_xlabel(f"{side} {symbol('p')} value", fontsize=8)  # italic p (APA 2020, 6.46)
         figure.tight_layout()
-        figure.text(0.01, 0.0, "Ticks below each axis: the studies' p-values. Only ratios of weights matter (step "
-                    "function: relative to the first interval).", ha="left", va="top", fontsize=7)
+        figure.text(0.01, 0.0, f"Ticks below each axis: the studies' {symbol('p')} values. Only ratios of weights "
+                    "matter (step function: relative to the first interval).", ha="left", va="top", fontsize=7)
     return figure
 
 

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alliance_meta.engines.transforms import ByMetric, back_transform  # noqa: E402
+from alliance_meta.engines.transforms import METRIC_NAMES, ByMetric, back_transform  # noqa: E402
 from alliance_meta.plots import previews, text_cache  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
@@ -43,6 +43,9 @@ EMBEDDED_TEXT = {"pdf.fonttype": 42, "svg.fonttype": "none"}
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
          **EMBEDDED_TEXT}
 DPI = 300  # plots.dpi's default
+#: the smallest text of a figure, in points at the size it is drawn (journals' artwork rules ask 6-8 pt at print
+#: size; a figure drawn within :data:`PAGE_WIDTH` prints at its size): no label, key or colour bar below it
+SMALLEST_FONT = 7.0
 #: plots.width's default, in inches: a journal's two-column page
 PAGE_WIDTH = 7.0
 #: zlib level of the PNGs: level 3 writes the figures in about 60% of the time of Pillow's default (6), and the
@@ -57,6 +60,12 @@ UNUSED_PDF_FONT_TABLES = ("GDEF", "GPOS", "GSUB", "kern", "MATH")
 #: SVG ids are hashed from their content with this salt instead of drawn at random (matplotlib's
 #: ``svg.hashsalt``), so that the same figure gives the same SVG bytes.
 SVG_HASH_SALT = "alliance-meta"
+
+
+def _in_math(symbol: str, command: str) -> str:
+    """The letters of ``symbol`` that are a statistic (one letter, or capitals such as OR) in mathtext ``command``
+    (``mathit``, ``mathbfit``); a word (``estimate``) as it is."""
+    return re.sub(r"\b([A-Za-z]|[A-Z]{2,})\b", lambda match: rf"$\{command}{{{match[1]}}}$", symbol)
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,13 @@ class Scale:
         """The symbol as the figures' bold column headers write it ("r [95% CI]"): mathtext, the statistic in
         bold italics as :attr:`label` writes it in italics (APA 2020, 6.46): ``$\\mathbfit{r}$``,
         ``$\\mathbfit{OR}$``, ``Corrected $\\mathbfit{r}$``; a word (``estimate``) as it is."""
-        return re.sub(r"\b([A-Za-z]|[A-Z]{2,})\b", lambda match: rf"$\mathbfit{{{match[1]}}}$", self.symbol)
+        return _in_math(self.symbol, "mathbfit")
+
+    @property
+    def italic_symbol(self) -> str:
+        """The symbol in a figure's text, in mathtext italics as :attr:`label` writes it (APA 2020, 6.46):
+        ``$\\mathit{r}$``, ``$\\mathit{OR}$`` (the model-averaging figure's "P(r = 0)" had it upright)."""
+        return _in_math(self.symbol, "mathit")
 
     @property
     def inline_label(self) -> str:
@@ -187,6 +202,13 @@ UNNAMED_SCALE = Scale("Estimate", "estimate", _identity, _identity, 0.0)
 #: the forest, subgroup and selection-model plots' "r [95% CI]"
 HEADER_SYMBOLS = ByMetric({metric: scale.header_symbol for metric, scale in SCALES.items()},
                           SCALES.odds_ratio_d.header_symbol)
+
+
+def metric_name(metric: str) -> str:
+    """The analysis metric in a figure's words (:data:`~alliance_meta.engines.transforms.METRIC_NAMES`), its
+    statistic in mathtext italics as the axes write it: "Fisher's $z$", "Hedges' $g$", "log odds ratio", "Cohen's $d$
+    from log odds ratios" (the footnotes' "(Fisher's z)" stood upright beside the axis's "Correlation $r$")."""
+    return re.sub(r"(?<= )([a-z])\b", r"$\1$", METRIC_NAMES[metric])
 
 
 def display_scale(metric: str | None):

@@ -23,7 +23,7 @@ from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, a
                                              apa_scientific, apa_setting, counted, is_finite, pooled_studies,
                                              readable_frame, probability_percent, step_list, listed, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
-from alliance_meta.wording import single_spaced
+from alliance_meta.wording import BIAS_MODEL_NAMES, single_spaced
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -40,7 +40,9 @@ LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", "\u03c3": r"$
 class ManuscriptTable:
     """A titled table of already formatted cells, with a note below it. ``verbatim``: text of the headings and the
     note that comes from the data (moderator names, the analyses' notes naming levels), which Word sets as written,
-    never as a statistical symbol (a level "F" is no F test)."""
+    never as a statistical symbol (a level "F" is no F test). ``stub_symbols``: the first column names statistics in
+    the table's own words ("Rosenthal's fail-safe N", "P(r > 0)"), whose symbols Word sets in italics as in the
+    headings and the note; other cells come from the data and are set as written."""
 
     title: str
     header: list[str]
@@ -48,6 +50,7 @@ class ManuscriptTable:
     note: str = ""
     align: list[str] = field(default_factory=list)
     verbatim: tuple[str, ...] = ()
+    stub_symbols: bool = False
 
     def alignment(self) -> list[str]:
         return self.align or ["l"] + ["r"] * (len(self.header) - 1)
@@ -457,7 +460,7 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95,
         note = (note + " " if note else "") + "k imputed = studies imputed by trim and fill."
     if skipped:
         note = (note + " " if note else "") + f"\u2013 = not estimable: {_skipped_reasons(skipped)}."
-    return ManuscriptTable("Publication bias and small-study effects", header, rows, note)
+    return ManuscriptTable("Publication bias and small-study effects", header, rows, note, stub_symbols=True)
 
 
 #: The bias tests whose ``estimate`` adjusts nothing, and what it is (the bias table's note says so).
@@ -506,9 +509,9 @@ STATISTIC_MEANINGS = {
     "fail_safe_n_orwin": "Orwin's fail-safe N, null studies that would bring the mean effect down to half",
     "fail_safe_n_rosenberg": "Rosenberg's fail-safe N, null studies that would make the common-effect estimate "
                              "non-significant",
-    "pet": "PET (precision-effect test), t of the intercept of the regression of the effects on their "
+    "pet": f"PET ({BIAS_MODEL_NAMES['PET']}), t of the intercept of the regression of the effects on their "
            "standard errors",
-    "peese": "PEESE (precision-effect estimate with standard error), t of the intercept of the regression on "
+    "peese": f"PEESE ({BIAS_MODEL_NAMES['PEESE']}), t of the intercept of the regression on "
              "the variances",
     "pet_peese": "PET-PEESE, the PEESE row when PET's intercept is significant, else the PET row",
     "selection_model": "selection model, likelihood-ratio \u03c7\u00b2 against the model without selection",
@@ -655,7 +658,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     if infinite:
         note += (f" \u221e: the exact posterior moment of {', '.join(infinite)} is infinite (heavy tail); the "
                  f"{'interval' if central or heavy else 'HDI'} describes it.")
-    return ManuscriptTable("Bayesian random-effects model", header, rows, note)
+    return ManuscriptTable("Bayesian random-effects model", header, rows, note, stub_symbols=True)
 
 
 def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,

@@ -33,7 +33,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
-from alliance_meta.report.tables import ManuscriptTable
+from alliance_meta.report.tables import CENTRAL_MARK, ManuscriptTable
 
 FONT = "Times New Roman"
 TEXT_SIZE, TABLE_SIZE = Pt(12), Pt(10)
@@ -122,10 +122,11 @@ def _no_table_borders(table):
 STATISTICAL_SYMBOLS = ("I\u00b2", "R\u00b2", "QM", "OR", "SD", "df1", "df2", "df", "k0", "k", "N", "n", "p", "r", "g",
                        "d", "z", "t", "F", "Q")
 #: :data:`STATISTICAL_SYMBOLS` as whole words, never a letter inside one or of an abbreviation with periods (the g
-#: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df".
+#: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df". A symbol may carry the Bayes
+#: table's note mark (tables.CENTRAL_MARK: "OR\u1d43").
 STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/.-])("
                                 + "|".join(map(re.escape, sorted(STATISTICAL_SYMBOLS, key=len, reverse=True)))
-                                + r")(?![\w'/-]|\.\w)")
+                                + rf")(?!(?!{CENTRAL_MARK})[\w'/-]|\.\w)")
 
 
 #: Initials, never a statistical symbol: a capital with a period before another initial or a name ("J. F. Smith",
@@ -288,7 +289,8 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
     for i, row in enumerate(table.rows, start=1):
         for j, text in enumerate(row):
             cell = grid_rows[i][j]
-            _cell_text(cell, kept_whole(text, align[j]), align[j])
+            _cell_text(cell, kept_whole(text, align[j]), align[j], symbols=table.stub_symbols and j == 0,
+                       verbatim=table.verbatim)
             _borders(cell, bottom="single" if i == last else "nil")
     _column_widths(grid, grid_rows, table)
     _table_rows(grid)
