@@ -868,3 +868,15 @@ def test_an_effect_size_moved_from_a_reused_study_id_names_that_id_as_written():
     moved = changes.loc[changes["change"] == "effect_size_id_corrected"].iloc[0]
     assert [moved["quantity"], moved["previous"], moved["current"]] == ["study_id", "S07", "S12"]
     assert not changes.astype(str).apply(lambda column: column.str.contains("\x00")).any().any()
+
+
+def test_the_citation_year_is_no_cell_of_the_sheet():
+    """citation_year, which the conversion works out over the whole sheet ("2004a"), was recorded as a cell: the
+    first run with it listed a new column, and a namesake added later an edit of each row of the other study."""
+    from alliance_meta.report.changes import snapshot
+
+    rows = pd.DataFrame({"study_id": ["S1"], "es_id": ["1"], "family": ["outcome"], "sheet_row": ["2"], "yi": ["0.1"],
+                         "vi": ["0.01"], "authors": ["Smith"], "year": ["2004"], "citation_year": ["2004a"]})
+    recorded = snapshot(rows, {}, sheet="s.csv", sheet_sha256="a", main_method="REML", tests=["z"])
+    assert recorded["columns"] == ["authors", "es_id", "family", "study_id", "year"]
+    assert "citation_year" not in recorded["effect_sizes"][0]["cells"]

@@ -120,6 +120,18 @@ def test_study_label_when_row_labels_differ():
     assert list(aggregate(rows.drop(columns="authors"))["label"]) == ["a", "z"]
 
 
+def test_a_composite_keeps_the_citation_year_of_the_sheet():
+    """The composite of a study (or of a study x moderator level) keeps the year as the whole sheet cites it
+    (its first non-missing), and a label it makes cites that year: it worked the letters out over the composites
+    (Ames (2001) for a study the sheet calls 2001b, its namesake being in another family)."""
+    rows = pd.DataFrame({"study_id": ["b", "b", "c"], "authors": ["Ames", "Ames", "Cy"], "year": [2001, 2001, 2009],
+                         "citation_year": [None, "2001b", 2009], "rater": ["patient", "patient", "observer"],
+                         "yi": [0.2, 0.3, 0.1], "vi": [0.01, 0.02, 0.03]})  # SIMULATED
+    assert aggregate(rows)["citation_year"].tolist() == ["2001b", 2009]
+    labels = aggregate(rows, by=("study_id", "rater"))["label"].tolist()
+    assert labels == ["Ames (2001b), patient", "Cy (2009), observer"]
+
+
 def test_prepare_family_splits_drops_unusable_rows_and_handles_empty_families():
     from alliance_meta.inputs.dependence import prepare_family
     effect_sizes = pd.DataFrame({"es_id": ["a-1", "a-2", "b-1", "c-1"], "sheet_row": [2, 3, 4, 5],

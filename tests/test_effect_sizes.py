@@ -117,7 +117,8 @@ def test_convert_layout_and_first_complete_kind():
     })
     out = es.convert(sheet)
     assert list(out.columns[:10]) == list(es.LEADING_COLUMNS)
-    assert list(out.columns[10:13]) == ["authors", "year", "label"]
+    assert list(out.columns[10:14]) == ["authors", "year", "citation_year", "label"]
+    assert list(out["citation_year"]) == ["2001", "2001", "2005", "2010"]
     assert {"r", "t", "df", "f", "modality"} <= set(out.columns)
     assert list(out["es_id"]) == ["s1-1", "s1-2", "s2-1", "s3-1"]
     assert list(out["input_kind"].fillna("none")) == ["r", "t_df", "r", "none"]  # F lacks df and direction

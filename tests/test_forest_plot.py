@@ -289,6 +289,104 @@ def test_namesakes_are_found_as_the_sheet_compares_two_citations():
         "Simulated Lee (2010a)", "simulated lee (2010b)"]
 
 
+def converted_namesakes(tmp_path) -> dict[str, dict[str, pd.DataFrame]]:
+    """The files convert_effect_sizes.py writes for a sheet with three studies of "Simulated Smith et al." (2004):
+    ids 1 and 2 in the outcome family (2 without a modality and a reliability), 3 in the dropout family; and
+    "Simulated Lee" (2010, no namesake). SIMULATED. {family: {"effect_sizes" | "effects" | "analysis": frame}}."""
+    sheet = pd.DataFrame({"study_id": ["1", "1", "2", "3", "4"],
+                          "family": ["outcome", "outcome", "outcome", "dropout", "outcome"],
+                          "authors": ["Simulated Smith et al."] * 4 + ["Simulated Lee"],
+                          "year": [2004, 2004, 2004, 2004, 2010], "r": [0.3, 0.2, 0.25, None, 0.1],
+                          "n": [80, 80, 60, None, 70], "d": [None, None, None, 0.3, None],
+                          "n1": [None, None, None, 25, None], "n2": [None, None, None, 25, None],
+                          "rxx": [0.8, 0.8, None, None, 0.85], "modality": ["CBT", "CBT", None, "CBT", "other"]})
+    write_table(sheet, tmp_path / "sheet.csv")
+    families = ("outcome", "dropout")
+    paths = {family: {name: tmp_path / f"{family}_{name}.csv" for name in ("effect_sizes", "effects", "analysis")}
+             for family in families}
+    run_script("convert_effect_sizes.py", input=[str(tmp_path / "sheet.csv")],
+               output=SimpleNamespace(converted=str(tmp_path / "converted.csv"),
+                                      **{name: [str(paths[family][name]) for family in families]
+                                         for name in ("effect_sizes", "effects", "analysis")}),
+               log=[str(tmp_path / "convert.log")],
+               params=SimpleNamespace(metric={"outcome": "z", "dropout": "smd"}, families=list(families),
+                                      dependence="aggregate", method="gls", rho=0.5))
+    return {family: {name: read_table(path) for name, path in files.items()} for family, files in paths.items()}
+
+
+def test_conversion_writes_each_row_s_citation_year_for_every_family_file(tmp_path):
+    """data/processed/effect_sizes.csv and each family's effect_sizes, effects and analysis files carry the year
+    as the whole sheet cites it; the family files leave out sheet_row, as before."""
+    files = converted_namesakes(tmp_path)
+    assert read_table(tmp_path / "converted.csv")["citation_year"].tolist() == ["2004a", "2004a", "2004b", "2004c",
+                                                                                 "2010"]
+    assert files["outcome"]["analysis"]["citation_year"].tolist() == ["2004a", "2004b", "2010"]
+    assert files["outcome"]["effects"]["citation_year"].tolist() == ["2004a", "2004a", "2004b", "2010"]
+    assert all(frame["citation_year"].tolist() == ["2004c"] and "sheet_row" not in frame
+               for frame in files["dropout"].values())
+
+
+def test_a_moderator_forest_plot_cites_a_study_as_the_sheet_does(tmp_path):
+    """The moderator forest plot leaves out the studies without a value of the moderator, and worked out the
+    letters of those it kept: Smith et al.'s study 1 was "(2004)" there, its namesake 2 having no modality, and
+    "(2004a)" in the main forest plot. The letters are decided once, over the whole sheet, at conversion."""
+    from alliance_meta.analyses.moderators import aggregate_within, subgroup_fits
+    from alliance_meta.plots.forest import ForestOptions, moderator_forest_plot
+
+    outcome = converted_namesakes(tmp_path)["outcome"]
+    assert study_labels(outcome["analysis"], "authors_year") == [
+        "Simulated Smith et al. (2004a)", "Simulated Smith et al. (2004b)", "Simulated Lee (2010)"]
+    data = aggregate_within(outcome["effect_sizes"], ("modality",))[0]
+    assert data["study_id"].tolist() == ["1", "4"]
+    overall = fit(data.yi, data.vi, "REML", "z").as_row()
+    figure = moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", "z"), overall, "z",
+                                   options=ForestOptions(labels="authors_year"))[0]
+    drawn = [t.get_text() for t in figure.findobj(Text) if "Simulated" in t.get_text()]
+    plt.close(figure)
+    assert sorted(drawn) == ["Simulated Lee (2010)", "Simulated Smith et al. (2004a)"]
+
+
+def test_namesakes_of_two_families_are_told_apart_in_each(tmp_path):
+    """Each family's figures and tables worked out the letters of its own studies: Smith et al.'s dropout study 3
+    was "(2004)" in the dropout family's forest plot and study table, where the paper's reference list says 2004c
+    beside the outcome family's 2004a and 2004b. Every consumer now reads the column convert wrote."""
+    from alliance_meta.analyses.psychometric import psychometric_analysis
+    from alliance_meta.inputs.dependence import studies_of
+    from alliance_meta.report.summary import study_characteristics
+    from alliance_meta.report.tables import study_characteristics_table
+
+    files = converted_namesakes(tmp_path)
+    dropout = files["dropout"]
+    for frame in (dropout["analysis"], dropout["effect_sizes"], studies_of(dropout["effects"], {
+            "aggregate_method": "gls", "rho": 0.5})):  # the main forest plot's, the three-level one's, the Bayes'
+        assert study_labels(frame, "authors_year") == ["Simulated Smith et al. (2004c)"]
+    table = study_characteristics_table(study_characteristics(dropout["effect_sizes"], [], "smd"), "smd")
+    assert [row[:2] for row in table.rows] == [["Simulated Smith et al.", "2004c"]]
+    table = study_characteristics_table(study_characteristics(files["outcome"]["effect_sizes"], [], "z"), "z")
+    assert [row[1] for row in table.rows] == ["2004a", "2004b", "2010"]
+    studies = psychometric_analysis(files["outcome"]["effect_sizes"]).studies  # study 2 has no reliability
+    assert study_labels(studies, "authors_year") == ["Simulated Smith et al. (2004a)", "Simulated Lee (2010)"]
+
+
+def test_the_default_label_and_authors_year_cite_a_study_alike(tmp_path):
+    """``plots.labels: label`` shows the default label, made at conversion over the whole sheet ("Smith et al.
+    (2004c)"), and ``authors_year`` a citation worked out over the figure's rows ("Smith et al. (2004)"): one
+    study, two names, as the config's choice went."""
+    for family, files in converted_namesakes(tmp_path).items():
+        for frame in files.values():
+            assert study_labels(frame, "label") == study_labels(frame, "authors_year"), family
+
+
+def test_both_labels_do_not_repeat_the_citation(tmp_path):
+    """``plots.labels: both`` gave "Smith et al. (2004), Smith et al. (2004c)": the default label (whole sheet)
+    did not start with the citation (the figure's rows), so the study was cited twice."""
+    dropout = converted_namesakes(tmp_path)["dropout"]["analysis"]
+    assert study_labels(dropout, "both") == ["Simulated Smith et al. (2004c)"]
+    lee = pd.DataFrame({"study_id": ["4"], "authors": ["Simulated Lee"], "year": [2010],  # SIMULATED
+                        "citation_year": [2010], "label": ["Lee trial"]})
+    assert study_labels(lee, "both") == ["Simulated Lee (2010), Lee trial"]
+
+
 def test_the_footnote_is_wrapped_by_its_width_as_drawn_with_its_italic_statistics():
     """The footnote was wrapped at a count of characters, in which "$Q$" counts three and "$I^2$" five though each
     is drawn as one italic letter: now each line is as wide as it is drawn, no wider than the figure's text."""

@@ -710,3 +710,14 @@ def test_am_moderators_list_a_custom_tools_levels_in_its_order():
     assert one.subgroups["level"].tolist() == ["good", "fair", "poor"]
     with pytest.raises(ValueError, match="risk_of_bias.tool must be one of"):  # checked whatever the moderators
         am.moderator_tables(fit, [], permutations=0, risk_of_bias={"tool": "cochrane"})
+
+
+def test_the_traffic_light_plot_cites_a_study_as_the_sheet_does():
+    """A family's traffic-light plot named its studies by the letters worked out over that family alone: Smith's
+    study b was "Smith (2004)" there and "Smith (2004b)" in the forest plots, its namesake a being of the other
+    family. study_judgements keeps the citation_year the conversion wrote."""
+    from alliance_meta.plots.risk_of_bias import study_names
+
+    rows = pd.DataFrame({"study_id": ["b", "c"], "authors": ["Smith", "Lee"], "year": [2004, 2010],  # SIMULATED
+                         "citation_year": ["2004b", 2010], "rob_overall": ["low", "high"]})
+    assert study_names(rob.study_judgements(rows, rob.QUIPS)) == ["Smith (2004b)", "Lee (2010)"]

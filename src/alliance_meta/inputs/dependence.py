@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.inputs.codebook import ARTIFACT_COLUMNS, IDENTIFIER_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS
-from alliance_meta.inputs.effect_sizes import default_labels
+from alliance_meta.inputs.effect_sizes import CITATION_YEAR, default_labels
 from alliance_meta.wording import did_you_mean, plural, rows_phrase
 
 METHODS = ("gls", "mean")
 MIXED = "mixed"
-STUDY_COLUMNS = ("authors", "year", "label")
+STUDY_COLUMNS = ("authors", "year", CITATION_YEAR, "label")
 ROW_COLUMNS = ("es_id",)
 """Columns that identify single effect sizes and are dropped from the composite."""
 
@@ -41,7 +41,7 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
 
     Columns: the ``by`` columns, ``yi``, ``vi``, ``n`` (the largest n of the group: the
     effect sizes come from one sample, whose size is that of its largest analysis),
-    ``k_effect_sizes``, ``authors``, ``year`` (the group's first non-missing values),
+    ``k_effect_sizes``, ``authors``, ``year``, ``citation_year`` (the group's first non-missing values),
     ``label`` (the rows' label when they all agree, else ``authors (year)`` or the
     study_id, with the other ``by`` values appended), then every other column except ``es_id``: the group's value when all its
     non-missing values agree, ``mixed`` when they differ, missing when all are missing.
@@ -64,7 +64,7 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
     result = first_rows[by].assign(yi=composite_yi, vi=composite_vi)
     result["n"] = groups["n"].max().to_numpy() if "n" in data.columns else np.nan
     result["k_effect_sizes"] = m.astype(int)
-    for column in ("authors", "year"):
+    for column in STUDY_COLUMNS[:-1]:  # before the label, which cites them
         if column in data.columns:
             result[column] = groups[column].first().to_numpy()
     if "label" in data.columns:
@@ -160,17 +160,18 @@ STATISTIC_COLUMNS = INPUT_COLUMNS + SIGN_COLUMNS + ARTIFACT_COLUMNS
 #: GOSH, RVE, model averaging, the prior sensitivity): the rows' ids and labels, the effect and the
 #: statistics it was computed from, and the ``simulated`` flag of the demo. Not the moderators, the
 #: risk of bias or a reviewer's own columns, so that correcting those in the sheet reruns none of them.
-EFFECT_COLUMNS = tuple(dict.fromkeys(IDENTIFIER_COLUMNS + ("family", "yi", "vi", "metric", "input_kind", "conversion")
-                                     + STATISTIC_COLUMNS + ("simulated",)))
+EFFECT_COLUMNS = tuple(dict.fromkeys(IDENTIFIER_COLUMNS + (CITATION_YEAR, "family", "yi", "vi", "metric", "input_kind",
+                                                           "conversion") + STATISTIC_COLUMNS + ("simulated",)))
 
 
 def with_every_input_column(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with the identifier and ``family`` columns it has, then every :data:`STATISTIC_COLUMNS` column in
-    the codebook's order (empty where ``rows`` has none), then its other columns in their own order.
+    """``rows`` with the identifier, ``citation_year`` and ``family`` columns it has, then every
+    :data:`STATISTIC_COLUMNS` column in the codebook's order (empty where ``rows`` has none), then its other
+    columns in their own order.
 
     A family's files are then the same when the sheet gains a column only another family's rows use (the d,
     n1 and n2 of the first dropout rows in a review of correlations), so none of that family's jobs rerun."""
-    first = [column for column in (*IDENTIFIER_COLUMNS, "family") if column in rows.columns]
+    first = [column for column in (*IDENTIFIER_COLUMNS, CITATION_YEAR, "family") if column in rows.columns]
     rest = [column for column in rows.columns if column not in {*first, *STATISTIC_COLUMNS}]
     return rows.reindex(columns=[*first, *STATISTIC_COLUMNS, *rest])
 

@@ -44,6 +44,9 @@ from alliance_meta.wording import single_spaced
 METRICS = ("z", "smd", "log_or")
 DEFAULT_METRIC_BY_FAMILY = {"outcome": "z", "dropout": "smd"}
 REVERSED_SUFFIX = "; sign reversed"  # ends the conversion text of a row with reverse = yes
+CITATION_YEAR = "citation_year"
+"""The year as the study is cited ("2004a", "n.d.-a", "2004", empty): :func:`citation_years` of the whole sheet,
+written by :func:`convert` so that every figure and table of every family cites a study alike."""
 LEADING_COLUMNS = ("es_id", "sheet_row", "study_id", "family", "yi", "vi", "metric",
                    "input_kind", "conversion", "n")
 Z_975 = float(dist.norm.ppf(0.975))  # 1.959964 for 95% Wald intervals
@@ -522,7 +525,8 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
     from the frame, else index + 2), ``study_id``, ``family`` (``outcome`` when missing),
     ``yi``, ``vi``, ``metric``, ``input_kind``, ``conversion``, ``n`` (the total sample
     size used: n, n1 + n2, df + 2 or the sum of the counts; replaces the sheet's n),
-    then ``authors``, ``year``, ``label`` (authors (year), else study_id, when the frame
+    then ``authors``, ``year``, ``citation_year`` (:func:`citation_years` of the whole frame, empty cells missing;
+    it replaces a column of that name), ``label`` (authors (year), else study_id, when the frame
     has none) and every other column of the frame. A row without a complete input, or
     whose numbers give a non-finite effect (|r| >= 1, n <= 3, ...), keeps yi = vi = NaN.
     """
@@ -566,9 +570,12 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
         "study_id": study_id, "family": family, "yi": yi, "vi": vi, "metric": metric,
         "input_kind": pd.Series(chosen, dtype=object), "conversion": conversion, "n": n,
     })
+    # the letters of namesakes decided once, over every row: a figure of some of the rows cites them alike
+    cited = citation_years(data.drop(columns=CITATION_YEAR, errors="ignore"))
+    data = data.assign(**{CITATION_YEAR: cited.where(cited != "", np.nan)})
     if "label" not in data.columns:
         data = data.assign(label=default_labels(data))
-    ordered = [c for c in ("authors", "year", "label") if c in data.columns]
+    ordered = [c for c in ("authors", "year", CITATION_YEAR, "label") if c in data.columns]
     rest = data[ordered + [c for c in data.columns if c not in ordered and c not in LEADING_COLUMNS]]
     return pd.concat([leading, rest], axis=1)
 
@@ -581,20 +588,24 @@ def default_labels(frame: pd.DataFrame) -> pd.Series:
 
 def citations(frame: pd.DataFrame) -> pd.Series:
     """Each row's ``authors (year)``, ``authors`` alone without a year, "" without authors; the year as
-    :func:`citation_years` writes it, so that no two studies of ``frame`` share a name."""
+    :func:`citation_years` gives it, so that no two studies of the sheet share a name."""
     authors = _authors(frame)
     return pd.Series([f"{author} ({year})" if author and year else author
                       for author, year in zip(authors, citation_years(frame))], index=frame.index, dtype=object)
 
 
 def citation_years(frame: pd.DataFrame) -> pd.Series:
-    """Each row's year as a citation gives it: studies (distinct ``study_id``) of the same authors (case and spacing
-    aside, :func:`~alliance_meta.inputs.codebook.citation_key`) and year get a, b, ... after the year in the order of
+    """Each row's year as a citation gives it: its :data:`CITATION_YEAR` where ``frame`` has that column (decided
+    over the whole sheet by :func:`convert`, whichever rows a figure or table shows), else worked out over
+    ``frame``: studies (distinct ``study_id``) of the same authors (case and spacing aside,
+    :func:`~alliance_meta.inputs.codebook.citation_key`) and year get a, b, ... after the year in the order of
     their study_id as text, as in a reference list (APA 2020, 8.19: "2004a", "n.d.-a"), whatever the order of the
-    rows (a forest plot's and a table's name a study alike); "" without a year (and no namesake)."""
+    rows; "" without a year (and no namesake)."""
+    if CITATION_YEAR in frame.columns:  # as read back from a file: 2004 may be a number, an empty cell missing
+        return frame[CITATION_YEAR].map(_year_text).astype(object)
     year = pd.to_numeric(frame["year"], errors="coerce") if "year" in frame.columns else \
         pd.Series(np.nan, index=frame.index)
-    year = year.map(lambda value: str(int(value)) if np.isfinite(value) else "")
+    year = year.map(_year_text)
     # without a study_id column, each row is a study of its own
     study = frame["study_id"] if "study_id" in frame.columns else pd.Series(np.arange(len(frame)), index=frame.index)
     studies = pd.DataFrame({"authors": _authors(frame).map(citation_key), "year": year, "study": study.astype(str)})
@@ -607,6 +618,13 @@ def citation_years(frame: pd.DataFrame) -> pd.Series:
         suffix = letter.get((authors, year, study), "")
         out.append(year + suffix if year else f"n.d.-{suffix}" if suffix else "")
     return pd.Series(out, index=frame.index, dtype=object)
+
+
+def _year_text(value: object) -> str:
+    """A year or citation year as text: 2004.0 -> "2004", missing -> ""."""
+    if isinstance(value, str):
+        return value
+    return "" if pd.isna(value) else str(int(value))
 
 
 def _authors(frame: pd.DataFrame) -> pd.Series:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.inputs.codebook import Vocabulary
+from alliance_meta.inputs.effect_sizes import CITATION_YEAR
 
 PREFIX = "rob_"
 OVERALL = "rob_overall"
@@ -430,7 +431,7 @@ def study_judgements(frame: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
     if not columns:
         raise ValueError(f"the data have no risk-of-bias columns of {tool.title} ({', '.join(tool.columns)})")
     studies = frame.drop_duplicates("study_id") if "study_id" in frame else frame
-    out = studies[[c for c in ("study_id", "authors", "year", "label") if c in studies] + columns].copy()
+    out = studies[[c for c in ("study_id", "authors", "year", CITATION_YEAR, "label") if c in studies] + columns].copy()
     for column in columns:
         vocabulary = tool.vocabulary(column)
         out[column] = out[column].map(lambda v: vocabulary.canonical(v) if isinstance(v, str) else None)

@@ -78,14 +78,15 @@ def conversion_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.Dat
 
 
 #: the columns of ``study_characteristics.csv`` besides the moderators (and the back-transformed estimates)
-STUDY_COLUMNS = ("study_id", "authors", "year", "n", "k_effect_sizes")
+STUDY_COLUMNS = ("study_id", "authors", "year", "citation_year", "n", "k_effect_sizes")
 STUDY_EFFECT_COLUMNS = ("estimate", "se", "ci_lower", "ci_upper")
 
 
 def study_characteristics(effect_sizes: pd.DataFrame, moderators: list[str], metric: str, level: float = 95,
                           method: str = "gls", rho: float = 0.5) -> pd.DataFrame:
     """One row per study of a family, as a manuscript's table of included studies lists them: ``study_id``,
-    ``authors``, ``year``, ``n`` (the study's largest), ``k_effect_sizes``, each moderator (``mixed`` where
+    ``authors``, ``year``, ``citation_year`` (2004a: :func:`alliance_meta.inputs.effect_sizes.citation_years`),
+    ``n`` (the study's largest), ``k_effect_sizes``, each moderator (``mixed`` where
     the study's effect sizes differ), ``rob_overall`` when coded, and the study's effect: the composite of its
     effect sizes (:func:`alliance_meta.inputs.dependence.aggregate` with ``method`` and ``rho``, as the
     pooling's) with its Wald interval at ``level``, in the analysis metric and back-transformed (``r``, ...).
