@@ -201,7 +201,7 @@ def test_run_facts_read_the_pooled_methods_and_whether_any_study_has_several_eff
     one_each = pd.DataFrame({"family": ["dropout", "dropout"], "study_id": ["A", "B"], "yi": [0.1, 0.2]})
     facts = run_facts(families, one_each)
     assert facts == {"pooled_methods": {"REML", "MH", "Peto"}, "several_per_study": False, "input_kinds": {},
-                     "ux_coded": False}
+                     "ux_coded": False, "fitted_scales": set()}  # no location_scale.csv: no scale model fitted
     assert run_facts(families, one_each.assign(study_id=["A", "A"]))["several_per_study"] is True
 
 
