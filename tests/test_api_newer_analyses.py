@@ -124,6 +124,18 @@ def test_results_of_too_few_studies_say_why_in_their_one_line():
         "low_only: undefined (no rob_overall)>")
 
 
+def test_a_multiverse_of_empty_lists_says_so_in_the_api_s_words():
+    """am.multiverse(fit, {"methods": [], "priors": []}) blamed "every subset has fewer than minimum_k = 2 studies"
+    (of 12 studies): the reason is the settings, as the pipeline's log says (analyses.multiverse.
+    no_specification_note), named by the argument's keys rather than the config's."""
+    rng = np.random.default_rng(5)
+    fit = am.fit(rng.normal(0.3, 0.1, 12), rng.uniform(0.01, 0.03, 12), metric="z")  # SIMULATED
+    result = am.multiverse(fit, {"methods": [], "priors": []})
+    assert result.notes[-1] == ('settings["methods"] and settings["priors"] are empty: the multiverse has no '
+                                "specification (frequentist ones need methods and tests, Bayesian ones priors)")
+    assert "minimum_k" not in repr(result) and "multiverse.csv" not in repr(result)
+
+
 def test_risk_of_bias_result_draws_the_fits_summary_and_traffic_light(tmp_path):
     """The robvis figures were reachable only through the pipeline; the result of a fit draws them, with the
     simulated-data note of the demo sheet (docs/python-api.md)."""

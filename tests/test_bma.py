@@ -122,7 +122,7 @@ def test_a_single_study_gives_empty_tables_and_a_message_figure():
                                                      ("log_or", r"P($\mathit{OR}$ = 1)", True)])
 def test_the_effect_panel_names_no_effect_on_the_readers_scale(metric, title, log_axis):
     """The spike at mu = 0 is 'P(r = 0)' or 'P(OR = 1)', and odds ratios are drawn on a log axis (the
-    panel said P(mu = 0) and showed odds ratios below 0 on a linear axis)."""
+    panel said P(mu = 0) and showed odds ratios below 0 on a linear axis); r and OR in italics, as statistics."""
     y, v = np.arctanh(RI), 1.0 / (NI - 3)
     figure = B.robma(y, v, metric=metric, bias=False).plot()
     effect = figure.axes[1]

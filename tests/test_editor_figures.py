@@ -63,9 +63,11 @@ def test_influence_panels_say_what_their_dashed_lines_are():
     v = rng.uniform(0.01, 0.05, 12)
     fit = am.fit(rng.normal(0.3, 0.15, 12), v, method="REML")
     text = " ".join(texts_of(sensitivity_figures(am.sensitivity(fit))["influence"])).replace("\n", " ")
-    assert ("Dashed lines: \u00b11.96 (residual); 3\u221a(p/(k \u2212 p)) (DFFITS) and 3p/k (hat), metafor's cut-offs, "
-            "p = 1;") in text
-    assert "100/k, equal weights (weight)." in text
+    assert ("Dashed lines: \u00b11.96 (residual); $3\\sqrt{p/(k-p)}$ (DFFITS) and $3p/k$ (hat), metafor's cut-offs, "
+            "$p$\u00a0=\u00a01;") in text
+    # the symbols in italics, as mathtext (they were upright: "3\u221a(p/(k \u2212 p)) ... p = 1 ... Q ... 100/k")
+    assert "$Q$ with every study; $100/k$, equal weights (weight)." in text
+    assert "DFFITS: standardised change in the study's fitted value" in text  # the abbreviation defined
     plt.close("all")
 
 
@@ -236,3 +238,59 @@ def test_model_averaging_figure_spells_out_pet_and_peese():
     result = SimpleNamespace(table=table.iloc[:1], metric="z", draws=lambda _: (values, np.full(200, 1 / 200)))
     assert not bma_figure(result).texts  # no bias models, nothing to spell out
     plt.close("all")
+
+
+def test_the_bayesian_and_model_averaging_figures_spell_out_their_abbreviations():
+    # the posterior figure's title and legend read "MCMC", defined nowhere in the figure (APA 2020, 7.26); the
+    # model-averaging figure's message of one study an upright "(k = 1)"; its key of PET and PEESE (above) is drawn
+    # by robma's own figure, and only with bias models
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import alliance_meta as am
+    from alliance_meta.bayes import bma, plots
+    from alliance_meta.bayes.exact import exact_posterior
+
+    yi, vi = np.array([0.1, 0.3, 0.45, 0.2, 0.6, 0.25]), np.array([0.02, 0.03, 0.01, 0.04, 0.02, 0.03])  # SIMULATED
+    rng = np.random.default_rng(4)
+    draws = {"mu": rng.normal(0.3, 0.05, 400), "tau": np.abs(rng.normal(0.1, 0.03, 400))}
+    posterior = plots.posterior_figure(draws, exact_posterior(yi, vi, TauPrior("half_normal", 0.5)), "z", "Title")
+    text = " ".join(texts_of(posterior))
+    assert "MCMC" not in text and "Markov chain Monte Carlo draws" in text
+    data = pd.DataFrame({"study_id": list("abcdef"), "yi": yi, "vi": vi})
+    studies = data.assign(ci_lower=yi - 0.3, ci_upper=yi + 0.3, mean=yi, hdi_lower=yi - 0.2, hdi_upper=yi + 0.2)
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.6]})
+    titles = [figure._suptitle.get_text() if figure._suptitle else figure.axes[0].get_title(loc="left")
+              for figure in plots.family_figures(data, studies, table, draws, "z",
+                                                 SimpleNamespace(tau=TauPrior("half_normal", 0.5), mu_sd=1.0),
+                                                 "outcome")]
+    assert "MCMC" not in " ".join(titles)
+    averaged = " ".join(texts_of(bma.robma(yi, vi, metric="z").plot(note="")))
+    assert ("PET: precision-effect test; PEESE: precision-effect estimate with standard error." in averaged
+            and r"P($\mathit{r}$ = 0)" in averaged)
+    assert "PET:" not in " ".join(texts_of(bma.robma(yi, vi, metric="z", bias=False).plot(note="")))
+    one = am.bma(am.fit(pd.DataFrame({"study_id": ["a"], "yi": [0.2], "vi": [0.01]}), metric="z")).plot(note="")
+    assert texts_of(one) == ["Model averaging needs at least two studies ($k$ = 1)."]
+    plt.close("all")
+
+
+def test_the_specification_curve_spells_out_the_abbreviated_options():
+    # the choice panel read "Estimator: DL", "Estimator: REML" and "Study composite: GLS", defined nowhere in the
+    # figure (APA 2020, 7.26), and "Minimum n" and "Wald z" upright
+    import pandas as pd
+
+    from alliance_meta.plots.multiverse import specification_curve
+
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame({"aggregate_method": ["gls", "mean"] * 6, "minimum_n": [0] * 6 + [50] * 6,
+                          "method": ["REML", "DL", "common"] * 4, "test": ["z", "knha"] * 6, "k": 10,
+                          "estimate": rng.normal(0.3, 0.05, 12), "significant": True})  # SIMULATED
+    table["ci_lower"], table["ci_upper"] = table["estimate"] - 0.1, table["estimate"] + 0.1
+    figure = specification_curve(table, "z", 95, {"aggregate_method": "gls", "method": "REML"})
+    texts = [" ".join(text.split()) for text in texts_of(figure)]  # the key's lines and no-break spaces as spaces
+    key = " ".join(text for text in texts if "=" in text and "Median" not in text)
+    assert key == ("GLS = generalised least squares (inverse-variance composite); REML = restricted maximum "
+                   "likelihood; DL = DerSimonian\u2013Laird.")  # "common effect" is written in words
+    assert {"Minimum $n$: none", "Inference: Wald $z$"} <= set(texts)

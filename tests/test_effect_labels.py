@@ -75,7 +75,7 @@ def test_a_fit_of_odds_ratios_only_draws_and_writes_cohens_d(tmp_path):
     assert display_scale(fit.metric)[0] == "Cohen's $d$"
     figure = funnel_plot([0.1, 0.3, 0.5], [0.04, 0.05, 0.06], fit.metric, 0.3)
     assert figure.axes[0].get_xlabel() == "Cohen's $d$"
-    assert tau_label(fit.metric).endswith("(Cohen's d)") and tau_label("smd").endswith("(Hedges' g)")
+    assert tau_label(fit.metric).endswith("(Cohen's $d$)") and tau_label("smd").endswith("(Hedges' $g$)")
     pooled = manuscript_table("pooled", fit.to_frame(), fit.metric)
     assert "d [95% CI]" in pooled.header and "Cohen's d" in pooled.note and "Hedges" not in pooled.note
 

@@ -99,6 +99,35 @@ def test_the_bayesian_plots_are_written_at_plots_dpi(tmp_path):
         assert round(image.info["dpi"][0]) == 150
 
 
+def test_the_bayesian_forest_plot_s_title_stays_over_its_panel(tmp_path):
+    """A log-OR family's labels ("Pooled effect: posterior median (95% CrI, equal-tailed)") narrow the panel, and its
+    title, on one line from the panel's left edge, ran past the figure: saved without a note (real data:
+    bayes.plots.save writes the figure as it is) its end was cut off. It wraps to the panel's width."""
+    import pandas as pd
+
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.exact import exact_posterior, typical_within_variance
+    from alliance_meta.bayes.priors import TauPrior
+    from alliance_meta.bayes.summaries import exact_rows
+
+    y, v = np.array([0.4, 1.1, 0.9, 1.6]), np.array([0.2, 0.3, 0.1, 0.5])  # SIMULATED
+    table = exact_rows(exact_posterior(y, v, TauPrior("half_normal", 0.5)), "log_or", typical_within_variance(v), [])
+    table = table.assign(**{column: table["exact_" + column] for column in
+                            ("mean", "sd", "hdi_lower", "hdi_upper", "median", "eti_lower", "eti_upper")})
+    studies = pd.DataFrame({"study_id": ["Simulated dropout study 01 (2001)", "b", "c", "d"], "yi": y,
+                            "ci_lower": y - 1, "ci_upper": y + 1, "median": y, "eti_lower": y - 0.4,
+                            "eti_upper": y + 0.6})
+    title = "Dropout family: observed and shrunken study effects"
+    figure = plots.forest_figure(studies, table, "log_or", title)
+    figure.draw_without_rendering()
+    axis = figure.axes[0]
+    drawn = axis.get_title(loc="left")
+    assert " ".join(drawn.split()) == title and "\n" in drawn  # the words kept, on two lines
+    assert axis._left_title.get_window_extent().x1 <= axis.get_window_extent().x1 + 1
+    assert figure.get_tightbbox().x1 <= figure.get_figwidth() + 0.01  # nothing beyond the figure as it is saved
+    plots.save(figure, tmp_path / "forest.png")
+
+
 @pytest.mark.parametrize(("rules", "rule", "script"), [
     ("moderators.smk", "moderator_plots", "moderator_plots.py"),
     ("multiverse.smk", "multiverse_plot", "multiverse_plot.py"),

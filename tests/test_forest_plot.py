@@ -96,6 +96,31 @@ def test_a_three_level_fit_is_named_as_one_with_its_test_and_variances():
 
 
 
+def test_the_summary_rows_estimator_is_defined_in_the_footnote():
+    """"Random-effects model (REML)" had REML defined nowhere in the figure (a figure stands alone, APA 2020, sec.
+    7.26), and another estimator was named in words of the forest plot's own (METHOD_NAMES) beside the report's: the
+    row abbreviates every estimator and the footnote defines it, in the words of the Methods and the pooled table."""
+    import alliance_meta as am
+    from alliance_meta.engines.heterogeneity import METHODS
+    from alliance_meta.plots.forest import footnote, forest_plot, model_name
+    from alliance_meta.report.tables import pooled_table
+    from alliance_meta.wording import ESTIMATOR_NAMES
+
+    frame = pd.DataFrame({"study_id": list("abcd"), "yi": [0.2, 0.3, 0.1, 0.4],
+                          "vi": [0.01, 0.012, 0.02, 0.015]})  # SIMULATED
+    for method in METHODS:
+        row = {"method": method, "test": "z"}
+        assert model_name(row) == f"Random-effects model ({method})"
+        assert f" {method} = {ESTIMATOR_NAMES[method]}." in footnote(row, 95)
+    assert "common" not in footnote({"method": "common", "test": "z"}, 95)  # "Common-effect model": words
+    figure = forest_plot(frame, am.fit(frame, method="DL", metric="z").to_frame().iloc[0].to_dict(), "z")
+    texts = " ".join(" ".join(text.get_text().split()) for text in figure.findobj(Text))
+    plt.close(figure)
+    assert "Random-effects model (DL)," in texts and "DL = DerSimonian\u2013Laird." in texts
+    pooled = am.fit(frame, method="REML", metric="z").to_frame()
+    assert "REML = restricted maximum likelihood (estimator" in pooled_table(pooled, "z").note  # the same words
+
+
 def test_a_three_level_footnote_gives_only_the_variances_the_data_identify():
     """With one effect size per study under dependence: multilevel, the footnote read "sigma^2 between studies =
     0.002, within studies = 0.002" (REML's arbitrary even split) where the Results and the pooled table say the two
@@ -146,7 +171,7 @@ def test_footnote_rounds_heterogeneity_as_the_report_and_keeps_each_statistic_on
 
     row = {"method": "REML", "test": "z", "k": 125, "estimate": 0.3, "se": 0.01, "ci_lower": 0.28, "ci_upper": 0.32,
            "pi_lower": 0.1, "pi_upper": 0.5, "tau2": 0.011349, "i2": 56.2189, "q": 273.36, "q_df": 124, "q_p": 1e-9}
-    note = footnote(row, 95, metric="z")
+    note = footnote(row, 95, metric="z")  # z in italics, as the axis labels write it (it was upright)
     assert "\u03c4\u00b2\u00a0=\u00a00.011 (Fisher's $z$)" in note and "$I^2$\u00a0=\u00a056.2%" in note
     table = manuscript_table("pooled", pd.DataFrame([{**row, "h2": 2.3, "tau2_ci_lower": 0.0, "tau2_ci_upper": 0.1}]), "z")
     cells = " ".join(cell for row in table.rows for cell in row)

@@ -97,3 +97,14 @@ def test_subsets_that_all_have_an_i2_of_zero_are_drawn():
             figure.canvas.draw()
         finally:
             plt.close(figure)
+
+
+def test_the_gosh_plot_names_its_estimator_in_words():
+    """The x axis read "Correlation r (REML)", REML defined nowhere in the figure (APA 2020, 7.26): the estimator in
+    the words of the Methods (wording.ESTIMATOR_NAMES)."""
+    yi, vi = log_odds_ratios(TABLES)
+    for method, words in (("REML", "restricted maximum likelihood"), ("DL", "DerSimonian\u2013Laird")):
+        figure = gosh_plot(gosh(yi[:6], vi[:6], method=method), metric="z")
+        assert [axis.get_xlabel() for axis in figure.axes if axis.get_xlabel()] == [
+            f"Correlation $r$\n({words} estimate)"]
+        plt.close(figure)

@@ -16,6 +16,15 @@ INTERVAL_NAMES = {"CrI": "credible interval", "HDI": "highest-density interval"}
 #: the small-study models' abbreviations in words, for the bias table's note and the model-averaging figure
 BIAS_MODEL_NAMES = {"PET": "precision-effect test", "PEESE": "precision-effect estimate with standard error"}
 
+#: the estimators of tau^2 (``pooling.methods``, metafor's abbreviations) in words: the Methods, the pooled table's
+#: note and the figures that abbreviate one (a forest plot's summary row, the specification curve's choices) define
+#: it from here (APA 2020, sec. 6.25 and 7.26)
+ESTIMATOR_NAMES = {"common": "common-effect", "DL": "DerSimonian\u2013Laird", "HE": "Hedges",
+                   "HS": "Hunter\u2013Schmidt", "HSk": "Hunter\u2013Schmidt (small-sample corrected)",
+                   "SJ": "Sidik\u2013Jonkman", "ML": "maximum likelihood", "REML": "restricted maximum likelihood",
+                   "EB": "empirical Bayes", "PM": "Paule\u2013Mandel", "PMM": "median-unbiased Paule\u2013Mandel",
+                   "GENQ": "generalised Q"}
+
 #: the prior families of the config (bayes.priors) as the text writes them
 PRIOR_FAMILY_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "log_normal": "log-normal",
                       "log_t": "log-t"}

@@ -307,29 +307,34 @@ def row_mask(effect_sizes: pd.DataFrame, choices: dict, rob_tool=None) -> np.nda
     return mask
 
 
-def no_specification_note(config: dict) -> str:
+def no_specification_note(config: dict, api: bool = False) -> str:
     """Why the ``multiverse`` section lists no specification at all (``""`` when it lists some): a frequentist one
     needs ``methods`` and ``tests``, a Bayesian one ``priors``; empty lists are how a review leaves the multiverse
     out (multiverse.csv is then empty and its figure says so), which the log says instead of 0 silently. With
     ``aggregate_methods`` [multilevel] alone the pairings of :func:`specifications` leave only REML and ML of
-    ``methods`` and no prior (no exact posterior of a three-level model), so non-empty lists can give none too."""
+    ``methods`` and no prior (no exact posterior of a three-level model), so non-empty lists can give none too.
+    ``api``: worded for ``am.multiverse(fit, settings)``, the keys as ``settings["methods"]``, no multiverse.csv."""
     settings = {**DEFAULTS, **{key: value for key, value in config.items() if value is not None}}
     composites = [method for method in settings["aggregate_methods"] if method != MULTILEVEL]
     methods = [method for method in settings["methods"] if composites or method in MULTILEVEL_METHODS]
     if (methods and settings["tests"]) or (settings["priors"] and composites):
         return ""
-    empty = [f"multiverse.{key}" for key in ("methods", "tests", "priors") if not settings[key]]
+
+    def named(key: str) -> str:
+        return f'settings["{key}"]' if api else f"multiverse.{key}"
+
+    empty = [named(key) for key in ("methods", "tests", "priors") if not settings[key]]
     reasons = [f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty"] * bool(empty)
     three_level = [text for applies, text in (
-        (settings["methods"] and settings["tests"], "need REML or ML in multiverse.methods (it has neither)"),
+        (settings["methods"] and settings["tests"], f"need REML or ML in {named('methods')} (it has neither)"),
         (settings["priors"], "take no prior (there is no Bayesian three-level model)")) if applies and not composites]
     if three_level:
-        reasons.append(f"multiverse.aggregate_methods is [{MULTILEVEL}] alone, whose three-level specifications "
+        reasons.append(f"{named('aggregate_methods')} is [{MULTILEVEL}] alone, whose three-level specifications "
                        + " and ".join(three_level))
     needs = ("Bayesian ones priors" if composites else
              "three-level ones REML or ML, Bayesian ones priors and a study composite (gls, mean) in aggregate_methods")
     return (f"{'; '.join(reasons)}: the multiverse has no specification (frequentist ones need methods and tests, "
-            f"{needs}), so multiverse.csv is empty")
+            f"{needs})" + ("" if api else ", so multiverse.csv is empty"))
 
 
 def unplotted_reason(table: pd.DataFrame) -> str:
@@ -785,7 +790,8 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
     own_control = (OWN_CONTROL_NOTE,) if fit.control is not None and MULTILEVEL in specs["aggregate_method"].values \
         else ()
     minimum = int(settings.get("minimum_k", DEFAULTS["minimum_k"]))
-    empty = (f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
+    empty = (no_specification_note(settings, api=True)
+             or f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
     uncorrected = (f"correction: individual is not a choice of these effect sizes: "
                    f"{worded(no_correction_reason(fit.effect_sizes), API_WORDING)}",
                    ) if INDIVIDUAL in (settings.get("correction") or []) and "correction" not in specs else ()

@@ -749,12 +749,12 @@ class BmaResult:
         """Prior and posterior model probabilities and the model-averaged posterior of mu. ``note``: beneath it
         (default: that the rows are simulated, when they are; ``""`` leaves it out)."""
         from alliance_meta.plots.provenance import figure_note, returned_figure
-        from alliance_meta.plots.style import message_figure
+        from alliance_meta.plots.style import message_figure, symbol
 
         from .bma_plot import bma_figure
 
-        figure = (bma_figure(self) if self.fits else
-                  message_figure(f"Model averaging needs at least two studies (k = {len(self.studies)})."))
+        figure = (bma_figure(self) if self.fits else message_figure(
+            f"Model averaging needs at least two studies ({symbol('k')} = {len(self.studies)})."))
         return returned_figure(figure, figure_note(self.studies) if note is None else note)
 
 

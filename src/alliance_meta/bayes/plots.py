@@ -25,7 +25,9 @@ TAU_UNITS = ByMetric(dict(METRIC_NAMES), "Cohen's d")
 
 def tau_label(metric: str) -> str:
     """x label of tau: the between-study SD in the analysis metric."""
-    return rf"Between-study SD $\tau$ ({TAU_UNITS.get(metric, metric)})"
+    from alliance_meta.plots.style import metric_name
+
+    return rf"Between-study SD $\tau$ ({metric_name(metric, TAU_UNITS) if metric in TAU_UNITS else metric})"
 
 
 #: rcParams of the Bayesian figures, set while each is drawn and saved (not for the process: a funnel plot drawn
@@ -94,7 +96,8 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     to_display, label = display_scale(metric)
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.9), constrained_layout=True)  # 7 in as saved
     x, density = effect_density(post, metric)
-    left.hist(to_display(np.ravel(draws["mu"])), bins=60, density=True, color="0.82", edgecolor="none", label="MCMC draws")
+    heights = left.hist(to_display(np.ravel(draws["mu"])), bins=60, density=True, color="0.82", edgecolor="none",
+                        label="Markov chain Monte Carlo draws")[0]  # in words: a figure defines its abbreviations
     left.plot(x, density, color="black", lw=1.4, label="exact posterior")
     grid = np.linspace(x.min(), x.max(), 400)
     inverse = {"z": np.arctanh}.get(metric, lambda v: v)
@@ -114,7 +117,7 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     right.set_xlabel(tau_label(metric))
     right.set_xlim(0, upper)
     right.set_ylim(bottom=0)
-    left.set_ylim(bottom=0)
+    left.set_ylim(0, 1.45 * max(heights.max(), density.max()))  # room for the legend above the peak
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -216,8 +219,12 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
     ax.legend(frameon=False, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2)
-    if title:
-        ax.set_title(title, fontsize=10, loc="left", pad=14)
+    if title:  # on the panel's lines (a log-OR family's longer labels narrow it; one line ran past the figure)
+        from alliance_meta.plots.forest_layout import wrap_drawn
+
+        fig.draw_without_rendering()  # the panel as wide as the labels leave it
+        lines = wrap_drawn(title, ax.get_window_extent().width / fig.dpi, 10, plt.rcParams["font.family"])
+        ax.set_title("\n".join(lines), fontsize=10, loc="left", pad=14)
     return fig
 
 
@@ -243,7 +250,7 @@ def family_figures(data, studies, table, draws: dict, metric: str, priors, famil
     names = dict(zip(data["study_id"], study_labels(data, labels, escape=False)))
     studies = studies.assign(label=studies["study_id"].map(names).fillna(studies["study_id"]))
     post = exact_posterior(data["yi"], data["vi"], priors.tau, priors.mu_sd)
-    return (posterior_figure(draws, post, metric, f"{name}: posterior (histogram MCMC, line exact, dashed prior)"),
+    return (posterior_figure(draws, post, metric, f"{name}: posterior of the pooled effect and of \u03c4"),
             forest_figure(studies, table, metric, f"{name}: observed and shrunken study effects", hdi_prob))
 
 

@@ -30,7 +30,7 @@ from scipy import special  # noqa: E402
 
 from alliance_meta.engines.heterogeneity import one_effect_size, unidentified_sigma2  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
-from alliance_meta.wording import counted  # noqa: E402
+from alliance_meta.wording import ESTIMATOR_NAMES, counted  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import BOLD, Row, wrap_drawn  # noqa: E402
@@ -48,10 +48,6 @@ from alliance_meta.plots.forest_options import (  # noqa: E402
 
 __all__ = ["forest_plot", "save_forest_plot", "moderator_forest_plot", "save_moderator_forest_plot",
            "study_labels", "ForestOptions"]
-METHOD_NAMES = {"common": "Common effect", "DL": "DerSimonian\u2013Laird", "REML": "REML", "ML": "ML",
-                "PM": "Paule\u2013Mandel", "PMM": "median-unbiased Paule\u2013Mandel", "HE": "Hedges",
-                "HS": "Hunter\u2013Schmidt", "HSk": "Hunter\u2013Schmidt (k-corrected)", "SJ": "Sidik\u2013Jonkman",
-                "EB": "empirical Bayes", "GENQ": "generalised Q"}
 
 
 def _interval_text(options, metric, centre, lower, upper) -> str:
@@ -173,11 +169,21 @@ def _three_level(pooled: dict) -> bool:
 
 
 def model_name(pooled: dict) -> str:
+    """A summary row's model, its estimator of tau^2 abbreviated ("Random-effects model (REML)"), as the footnote
+    defines it (:func:`estimator_key`)."""
     method = pooled.get("method", "REML")
     if method == "common":
         return "Common-effect model"
     kind = "Three-level model" if _three_level(pooled) else "Random-effects model"
-    return f"{kind} ({METHOD_NAMES.get(method, method)})"
+    return f"{kind} ({method})"
+
+
+def estimator_key(pooled: dict) -> str:
+    """The footnote's definition of the estimator that :func:`model_name` abbreviates, "REML = restricted maximum
+    likelihood." (:data:`~alliance_meta.wording.ESTIMATOR_NAMES`; a figure spells out its abbreviations, APA 2020,
+    sec. 7.26); "" for a common-effect model, named in words."""
+    method = pooled.get("method", "REML")
+    return f"{method} = {ESTIMATOR_NAMES[method]}." if method != "common" and method in ESTIMATOR_NAMES else ""
 
 
 def test_name(test) -> str:
@@ -201,17 +207,19 @@ NBSP = "\u00a0"  # between a statistic, its "=" (or "<") and its value: a wrappe
 
 
 def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None, arrows: bool = False) -> str:
-    """What the marks mean (the arrows where the page draws one: :func:`forest_draw.draws_arrows`) and the
-    heterogeneity statistics in mathtext, Q, p and I^2 italic (:func:`~alliance_meta.plots.style.symbol`), rounded
-    as the report's tables round them (tau^2 and sigma^2 to three decimals, in the analysis ``metric``; I^2 to one)."""
+    """What the marks mean (the arrows where the page draws one: :func:`forest_draw.draws_arrows`), the summary
+    row's estimator (:func:`estimator_key`) and the heterogeneity statistics in mathtext, Q, p and I^2 italic
+    (:func:`~alliance_meta.plots.style.symbol`), rounded as the report's tables round them (tau^2 and sigma^2 to three
+    decimals, in the analysis ``metric``, its letter italic; I^2 to one)."""
     test = interval_test(pooled)
     studies = float(pooled.get("n_studies", np.nan))
     marks = "effect sizes (rows of the three-level model" + (f", {counted(studies, 'study', 'studies')}"
              if np.isfinite(studies) else "") + "; " \
         if _three_level(pooled) else "study estimates ("
+    key = estimator_key(pooled)
     text = (f"Squares: {marks}area proportional to weight) with {level:g}% CIs"
             + ("; arrows: CI beyond the axis" if arrows else "")
-            + f". Diamond: pooled estimate with {level:g}% CI ({test}).")
+            + f". Diamond: pooled estimate with {level:g}% CI ({test})." + (f" {key}" if key else ""))
     if one_effect_size(pooled):  # pooled.csv's Q(0) = 0, p = 1 and tau^2 = 0 are set, not estimated
         text += " Heterogeneity: not estimable from one study."
     elif np.isfinite(pooled.get("q", np.nan)):

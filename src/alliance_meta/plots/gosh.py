@@ -24,6 +24,7 @@ from matplotlib import colors as mcolors  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.style import (SMALLEST_FONT, STYLE, display_scale, keep_inside, metric_axis,  # noqa: E402
                                      plain_text)
+from alliance_meta.wording import ESTIMATOR_NAMES  # noqa: E402
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
 # as the red, and subsets with and without the study could not be told apart); one panel of all subsets: dark grey.
@@ -126,6 +127,8 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
     bins_y = np.linspace(0, 100, 41)
     panels = highlight or [None]
     how = "all" if result.exact else f"{result.n_subsets:,} random"
+    # the estimator in words ("Correlation r (REML)" defined REML nowhere in the figure, APA 2020, 7.26)
+    x_label = f"{label_text}\n({ESTIMATOR_NAMES.get(result.method, result.method)} estimate)"
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure = plt.figure(figsize=(3.4 * len(panels) + 0.4, 3.9))
         outer = figure.add_gridspec(1, len(panels), wspace=0.28)
@@ -137,7 +140,6 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
                 with_study = included[:, study]
                 name = "\n".join(textwrap.wrap(labels[study], 48, break_long_words=False))  # within its panel
                 title = f"{name}\nsubsets with it (red), without (grey)"
-            _panel(figure, outer[0, n], x, i2, with_study, title, metric, hexbin,
-                   f"{label_text} ({result.method})", bins_x, bins_y, n == 0)
+            _panel(figure, outer[0, n], x, i2, with_study, title, metric, hexbin, x_label, bins_x, bins_y, n == 0)
     keep_inside(figure)  # the default margin cut the I^2 axis title off figure.savefig(path)
     return figure

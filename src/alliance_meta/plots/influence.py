@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from alliance_meta.analyses.sensitivity.univariate import added_rows  # noqa: E402
 from alliance_meta.plots.forest_options import wrap  # noqa: E402
 from alliance_meta.plots.style import (STYLE, bounded_axis, display_scale, message_figure, metric_axis,  # noqa: E402
-                                      plain_text)
+                                      plain_text, symbol)
 
 FLAGGED = "#b2182b"
 LABEL_CHARS = 45  # characters per line of a study label beside a plot's rows
@@ -77,7 +77,8 @@ def _number_points(axis, x, y) -> None:
 #: cook.d, cov.r, tau2.del, QE.del, ...)
 PANEL_TITLES = {"rstudent": "Externally standardised residual", "dffits": "DFFITS", "cook.d": "Cook's distance",
                 "cov.r": "Covariance ratio", "tau2.del": "\u03c4\u00b2 without the study",
-                "QE.del": "Q without the study", "hat": "Hat value", "weight": "Weight (%)", "dfbetas": "DFBETAS",
+                "QE.del": f"{symbol('Q')} without the study", "hat": "Hat value", "weight": "Weight (%)",
+                "dfbetas": "DFBETAS",
                 "sigma2.between.del": "\u03c3\u00b2 between studies without the study",
                 "sigma2.within.del": "\u03c3\u00b2 within studies without the study"}
 #: panels whose values cannot exceed 1: ticks without the leading zero (APA), as every bounded axis
@@ -103,9 +104,11 @@ def influence_plot(result, k_parameters: int = 1, labels=None):
         ("hat", result.hat, [3 * k_parameters / k]),
         ("weight", result.weight, [100 / k]),
     ]
-    lines = ("Dashed lines: \u00b11.96 (residual); 3\u221a(p/(k \u2212 p)) (DFFITS) and 3p/k (hat), metafor's "
-             f"cut-offs, p = {k_parameters}; 1 (covariance ratio); \u03c4\u00b2 and Q with every study; 100/k, equal "
-             "weights (weight).")
+    # mathtext without spaces (the key is wrapped at spaces; the no-break space holds "p = 1" together)
+    lines = ("Dashed lines: \u00b11.96 (residual); $3\\sqrt{p/(k-p)}$ (DFFITS) and $3p/k$ (hat), metafor's cut-offs, "
+             f"{symbol('p')}\u00a0=\u00a0{k_parameters}; 1 (covariance ratio); \u03c4\u00b2 and {symbol('Q')} with "
+             "every study; $100/k$, equal weights (weight). DFFITS: standardised change in the study's fitted value "
+             "when it is left out.")
     return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study", labels, lines=lines)
 
 
@@ -190,7 +193,8 @@ def multilevel_influence_plot(result, labels=None):
     ]
     return _panel_figure(panels, index, colours, (2, 2), (7.0, 4.6), "Study", labels,
                          "deleted with all its effect sizes",
-                         "Dashed lines: \u00b11 (DFBETAS); \u03c3\u00b2 with every study.")
+                         "Dashed lines: \u00b11 (DFBETAS); \u03c3\u00b2 with every study. DFBETAS: standardised "
+                         "change in the pooled estimate when the study is left out.")
 
 
 def _panel_figure(panels, index, colours, shape, size, xlabel, labels=None, detail="", lines=""):

@@ -22,9 +22,10 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from alliance_meta.bayes.priors import EMPIRICAL_SOURCES  # noqa: E402
+from alliance_meta.plots.forest_layout import wrap_drawn  # noqa: E402
 from alliance_meta.plots.style import (STYLE, column_name, display_scale, displayed_prefix, format_number,  # noqa: E402
                                      fit_width, metric_axis, plain_text, symbol)
-from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
+from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting  # noqa: E402
 
 IMPLIED = {("test", "posterior"), ("prior", "none")}  # the same rows as "Estimator: Bayes" and its negation
 SIGNIFICANT, NOT_SIGNIFICANT, MAIN = "#1f4e79", "#b0b0b0", "#b2182b"
@@ -43,6 +44,9 @@ OPTION_NAMES = {"gls": "GLS", "mean": "mean (Borenstein)", "multilevel": "none, 
                 "rstudent": "large residual", "influential": "influential", "published": "published only",
                 "include": "included", "exclude": "left out", "individual": "individual (\u03c1)",
                 "exclude_high": "high risk left out", "low_only": "low risk only"}
+#: the options that the panel abbreviates, besides the estimators of tau^2 (wording.ESTIMATOR_NAMES), in words for
+#: the figure's key (:func:`abbreviations_key`)
+OPTION_ABBREVIATIONS = {"gls": "GLS\u00a0=\u00a0generalised least squares (inverse-variance composite)"}
 
 
 def _option_name(choice: str, option) -> str:
@@ -195,7 +199,26 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
     # the options' names reached half an inch beyond the left edge of figure.savefig(path), then widened it to 8 in
     fit_width(figure)
+    key = abbreviations_key(options)
+    if key:  # beneath the x axis's label, from the options' left edge
+        figure.draw_without_rendering()
+        box = figure.get_tightbbox()  # inches
+        lines = wrap_drawn(key, box.width, 7, plt.rcParams["font.family"])
+        figure.text(box.x0 / figure.get_figwidth(), (box.y0 - 0.05) / figure.get_figheight(), "\n".join(lines),
+                    ha="left", va="top", fontsize=7)
     return figure
+
+
+def abbreviations_key(options) -> str:
+    """The figure's key of the abbreviated options among ``options`` ((choice, option) pairs), in the order drawn:
+    "DL = DerSimonian\u2013Laird; REML = restricted maximum likelihood; GLS = generalised least squares
+    (inverse-variance composite)." (a figure spells out its abbreviations, APA 2020, 7.26; a no-break space keeps
+    each abbreviation with its "="); "" without one."""
+    named = [f"{option}\u00a0=\u00a0{ESTIMATOR_NAMES[option]}" if choice == "method" else OPTION_ABBREVIATIONS[option]
+             for choice, option in options
+             if (choice == "method" and option in ESTIMATOR_NAMES and option != "common")
+             or (choice != "method" and option in OPTION_ABBREVIATIONS)]
+    return "; ".join(dict.fromkeys(named)) + "." if named else ""
 
 
 def _fewness(count: int) -> float:

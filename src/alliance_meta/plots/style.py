@@ -204,11 +204,12 @@ HEADER_SYMBOLS = ByMetric({metric: scale.header_symbol for metric, scale in SCAL
                           SCALES.odds_ratio_d.header_symbol)
 
 
-def metric_name(metric: str) -> str:
-    """The analysis metric in a figure's words (:data:`~alliance_meta.engines.transforms.METRIC_NAMES`), its
-    statistic in mathtext italics as the axes write it: "Fisher's $z$", "Hedges' $g$", "log odds ratio", "Cohen's $d$
-    from log odds ratios" (the footnotes' "(Fisher's z)" stood upright beside the axis's "Correlation $r$")."""
-    return re.sub(r"(?<= )([a-z])\b", r"$\1$", METRIC_NAMES[metric])
+def metric_name(metric: str, names: ByMetric = METRIC_NAMES) -> str:
+    """The analysis metric in a figure's words (``names``: :data:`~alliance_meta.engines.transforms.METRIC_NAMES`, or
+    a shorter set such as the Bayesian tau axis's), its statistic in mathtext italics as the axes write it: "Fisher's
+    $z$", "Hedges' $g$", "log odds ratio", "Cohen's $d$ from log odds ratios" (the footnotes' "(Fisher's z)" stood
+    upright beside the axis's "Correlation $r$")."""
+    return re.sub(r"(?<= )([a-z])\b", r"$\1$", names[metric])
 
 
 def display_scale(metric: str | None):
@@ -513,14 +514,17 @@ def format_p(p: float) -> str:
 def three_level_test(summary) -> str | None:
     """The test between a moderator's levels in the three-level model (``multilevel_*`` columns of
     ``moderators.csv``, dependence: multilevel) in a figure's mathtext, its statistics italic (:func:`symbol`):
-    ``$Q_\\mathrm{M}$(2) = 0.27, $p$ = .872; CR2 $F$(2, 10.7) = 0.15, $p$ = .863``; None without one. The model
-    the report gives, where the levels' own diamonds are fits to study composites."""
+    ``$Q_\\mathrm{M}$(2) = 0.27, $p$ = .872; CR2 cluster-robust $F$(2, 10.7) = 0.15, $p$ = .863`` (CR2 named as the
+    forest plots' footnotes name it); None without one. The model the report gives, where the levels' own diamonds
+    are fits to study composites."""
+    from alliance_meta.models.univariate import CI_TEST_SHORT_NAMES
+
     if summary is None or not np.isfinite(_number(summary, "multilevel_qm")):
         return None
     text = (f"{symbol('QM')}({_number(summary, 'multilevel_qm_df'):.0f}) = {_number(summary, 'multilevel_qm'):.2f}, "
             f"{format_p(_number(summary, 'multilevel_qm_p'))}")
     if np.isfinite(_number(summary, "multilevel_cr2_f")):
-        text += (f"; CR2 {symbol('F')}({_number(summary, 'multilevel_cr2_df1'):.0f}, "
+        text += (f"; {CI_TEST_SHORT_NAMES['cr2']} {symbol('F')}({_number(summary, 'multilevel_cr2_df1'):.0f}, "
                  f"{_number(summary, 'multilevel_cr2_df2'):.1f}) = {_number(summary, 'multilevel_cr2_f'):.2f}, "
                  f"{format_p(_number(summary, 'multilevel_cr2_p'))}")
     return text

@@ -20,7 +20,7 @@ from alliance_meta.plots.style import (COLOURS, HEADER_SYMBOLS, SCALES, STYLE, c
                                        format_number, format_p, math_fonts, message_figure, metric_axis,
                                        no_test_between_levels, plain_text, pooled_count, symbol,
                                        three_level_test)
-from alliance_meta.wording import plural  # noqa: E402
+from alliance_meta.wording import ESTIMATOR_NAMES, plural  # noqa: E402
 
 MIN_PANEL = 3.0  # inches of the panel at the least
 
@@ -105,7 +105,7 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                       f"{k} overall: effect sizes of the three-level model.",) if counts_effect_sizes(overall) else ())
         # the tests of the CIs, named as the forest plot's footnote names them: subgroups.csv's are Wald; the
         # overall diamond is a row of pooled.csv (Knapp-Hartung where pooling.tests has no z)
-        lines = (rf"Diamonds: random-effects estimate (restricted maximum likelihood) and {level:g}% CI per level; "
+        lines = (f"Diamonds: random-effects estimate ({ESTIMATOR_NAMES['REML']}) and {level:g}% CI per level; "
                  "dashed line: overall.",
                  (f"{level:g}% CIs: {test_name('z')}." if interval_test(overall) == test_name("z") else
                   f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}."),

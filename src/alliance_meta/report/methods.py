@@ -5,10 +5,17 @@ from __future__ import annotations
 from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.settings import TableSettings
-from alliance_meta.report.tables import ESTIMATORS, assumed_correlation, composite_text
+from alliance_meta.report.tables import assumed_correlation, composite_text
 from alliance_meta.report.formatting import apa_integer, apa_number, listed as join_words, probability_percent
 from alliance_meta.report.text import metric_in_prose, test_names
-from alliance_meta.wording import PRIOR_FAMILY_NAMES, apa_setting
+from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting
+
+
+def estimator_text(method: str) -> str:
+    """An estimator of tau^2 as the Methods name it (:data:`~alliance_meta.wording.ESTIMATOR_NAMES`), REML with its
+    abbreviation, which the moderators' sentence uses: "restricted maximum likelihood (REML)"."""
+    words = ESTIMATOR_NAMES.get(method, method)
+    return f"{words} (REML)" if method == "REML" else words
 
 
 def assumed_reliabilities(psychometric: dict) -> str:
@@ -331,7 +338,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
             tests_text += ((", and " if named else "") + "cluster-robust (CR2) standard errors with Satterthwaite "
                            "t tests (Pustejovsky & Tipton, 2018)")
         sentences.append(
-            f"The three-level model was fitted by {ESTIMATORS.get(estimator, estimator)}; {level:g}% confidence "
+            f"The three-level model was fitted by {estimator_text(estimator)}; {level:g}% confidence "
             f"intervals used {tests_text}"
             + ("; the variance components have profile-likelihood intervals." if multilevel.get("profile", True)
                else "."))
@@ -348,7 +355,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
             "follows Higgins et al. (2009).")
     else:
         sentences.append(
-            f"Random-effects models were fitted with the {ESTIMATORS.get(method, method)} estimator of "
+            f"Random-effects models were fitted with the {estimator_text(method)} estimator of "
             f"\u03c4\u00b2{' (other estimators as sensitivity analyses)' if others else ''}; {level:g}% confidence "
             "intervals used "
             + test_names(tests, pooling.get("knha_adhoc", False))
@@ -371,7 +378,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                       + (f" and permutation tests of {apa_integer(permutations)} random permutations (every "
                          f"permutation, an exact test, where there are fewer)" if permutations else ""))
         if config.get("dependence") == "multilevel":
-            estimator = ESTIMATORS.get(config.get("multilevel", {}).get("method", "REML"), "REML")
+            estimator = estimator_text(config.get("multilevel", {}).get("method", "REML"))
             sentence = ("Moderators were tested in three-level mixed-effects models with Wald QM and cluster-robust "
                         f"(CR2) F tests (Pustejovsky & Tipton, 2018), fitted by {estimator}, the tests the Results "
                         f"report, and on the composites within study and moderator level in {univariate}")

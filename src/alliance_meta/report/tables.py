@@ -23,7 +23,7 @@ from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, a
                                              apa_scientific, apa_setting, counted, is_finite, pooled_studies,
                                              readable_frame, probability_percent, step_list, listed, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
-from alliance_meta.wording import BIAS_MODEL_NAMES, single_spaced
+from alliance_meta.wording import BIAS_MODEL_NAMES, ESTIMATOR_NAMES, single_spaced
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -64,13 +64,6 @@ def _interval(show, lower, upper) -> str:
 def _statistic(value: float) -> str:
     """Two decimals; whole numbers with thousands separators from 1,000 on (fail-safe N)."""
     return apa_integer(value) if abs(float(value)) >= 1000 else apa_number(value, 2)
-
-
-#: The estimators of tau^2 in prose (pooled.csv's ``method``), for the methods paragraph and the pooled table's note.
-ESTIMATORS = {"REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood", "DL": "DerSimonian\u2013Laird",
-              "PM": "Paule\u2013Mandel", "EB": "empirical Bayes", "HE": "Hedges", "HS": "Hunter\u2013Schmidt",
-              "SJ": "Sidik\u2013Jonkman", "HSk": "Hunter\u2013Schmidt (small-sample corrected)",
-              "PMM": "median-unbiased Paule\u2013Mandel", "GENQ": "generalised Q", "common": "common-effect"}
 
 
 def composite_text(method: str, rho: float | None, plural: bool = False) -> str:
@@ -141,8 +134,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
     small_cr2 = list(dict.fromkeys(str(row["method"]) for row in frame.to_dict("records") if row.get("test") == "cr2"
                                    and is_finite(row.get("df")) and 0 < float(row["df"]) < SMALL_DF))
     three_level_methods = ", ".join(dict.fromkeys(str(row["method"]) for row in three_level))
-    estimators = [f"{method} = {ESTIMATORS[method].removesuffix(f' ({method})')}" + (" model" if method == "common" else "")
-                  for method in dict.fromkeys(frame["method"].astype(str)) if method in ESTIMATORS]
+    estimators = [f"{method} = {ESTIMATOR_NAMES[method]}" + (" model" if method == "common" else "")
+                  for method in dict.fromkeys(frame["method"].astype(str)) if method in ESTIMATOR_NAMES]
     note = (f"{effects}. "
             + (f"Method: {'; '.join(estimators)} (estimator of \u03c4\u00b2). " if estimators else "")
             + ("k = effect sizes pooled; " if three_level and len(three_level) == len(frame) else
