@@ -293,9 +293,11 @@ def test_a_power_of_tau_without_an_sd_is_reported_by_its_median_and_equal_tailed
     assert CENTRAL_MARK not in str(manuscript_table("bayes", six, "z").rows)
 
 
-@pytest.mark.parametrize(("metric", "name"), [("z", "Fisher's z"), ("smd", "Hedges' g"), ("log_or", "log odds ratio")])
+@pytest.mark.parametrize(("metric", "name"), [("z", "Fisher's $z$"), ("smd", "Hedges' $g$"),
+                                              ("log_or", "log odds ratio")])
 def test_figures_name_the_metric_of_tau_in_words(metric, name):
-    """The tau axis of the posterior and prior-sensitivity figures read "(smd)" and "(log_or)", the config's codes."""
+    """The tau axis of the posterior and prior-sensitivity figures read "(smd)" and "(log_or)", the config's codes;
+    the statistic in italics (mathtext) as every axis sets it."""
     import matplotlib.pyplot as plt
 
     from alliance_meta.bayes import plots

@@ -69,7 +69,7 @@ def test_a_rho_that_makes_a_study_covariance_indefinite_is_a_clear_error_for_bot
 def test_plots_of_a_fit_without_a_metric_show_the_estimates_as_they_are():
     fit = am.fit([0.1, 0.2, 0.3, 0.4, 0.2, 0.25, 0.5], [0.01, 0.012, 0.02, 0.015, 0.03, 0.01, 0.02])
     figure = am.gosh(fit, subsets=100).plot()
-    assert figure.axes[0].get_xlabel() == "Estimate (REML)"
+    assert figure.axes[0].get_xlabel() == "Estimate\n(restricted maximum likelihood)"  # the estimator in words
 
 
 @pytest.mark.parametrize("method", ["REML", "ML"])

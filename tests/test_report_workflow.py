@@ -116,7 +116,11 @@ def test_risk_of_bias_figures_and_forest_columns(review):
             for suffix in ("pdf", "png", "svg"):
                 assert (results / family / f"{name}.{suffix}").stat().st_size > 1000
         assert (results / family / "rob_sensitivity.csv").exists()
-    svg = " ".join(re.findall(r">([^<>]+)</text>", (results / "outcome" / "forest.svg").read_text()))
+    drawn = (results / "outcome" / "forest.svg").read_text()
+    # a line with mathtext (italic Q, p, z) is one <text> of a <tspan> per glyph, its spaces no-break spaces
+    glyphs = ["".join(re.findall(r">([^<>]*)</tspan>", block))
+              for block in re.findall(r"<text>(.*?)</text>", drawn, re.S)]
+    svg = " ".join(re.findall(r">([^<>]+)</text>", drawn) + glyphs).replace("\u00a0", " ")
     for text in ("Site", "rater", "D1", "Overall", "Risk of bias, QUIPS", "D1 study participation"):
         assert text in svg, text
     html = (results / "report.html").read_text()
