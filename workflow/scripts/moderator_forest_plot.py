@@ -6,7 +6,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 from pathlib import Path
 
 from alliance_meta.engines.transforms import family_metric
-from alliance_meta.inputs.planning import file_part
+from alliance_meta.inputs.planning import moderator_plot_stem
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import aggregate_within
@@ -25,7 +25,7 @@ pooled = read_table(snakemake.input.pooled)
 metric = family_metric(params.metric, effect_sizes)
 overall = main_row(pooled, params.main_method, test="z")
 for name in params.moderators:
-    paths = [path for path in snakemake.output if Path(path).stem == f"forest_{file_part(name)}"]
+    paths = [path for path in snakemake.output if Path(path).stem == moderator_plot_stem("forest", name)]
     data = aggregate_within(effect_sizes, (name,), params.aggregate_method, params.rho)[0] if len(effect_sizes) else \
         effect_sizes.assign(**{name: []})
     levels = subgroups[subgroups["moderator"] == name]

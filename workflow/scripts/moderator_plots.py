@@ -7,7 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 from pathlib import Path
 
 from alliance_meta.engines.transforms import family_metric
-from alliance_meta.inputs.planning import file_part
+from alliance_meta.inputs.planning import moderator_plot_stem
 from alliance_meta.io import read_table, setup_logging
 from alliance_meta.models.fits import main_row
 from alliance_meta.analyses.moderators import analyse_moderator
@@ -22,7 +22,7 @@ params = snakemake.params
 
 
 def outputs(kind, moderator):
-    return [path for path in snakemake.output if Path(path).stem == f"{kind}_{file_part(moderator)}"]
+    return [path for path in snakemake.output if Path(path).stem == moderator_plot_stem(kind, moderator)]
 
 
 subgroups = read_table(snakemake.input.subgroups)

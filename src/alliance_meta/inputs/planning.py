@@ -325,6 +325,12 @@ def file_part(name: str) -> str:
     return re.sub(r"[^\w-]+", "_", str(name)).strip("_")
 
 
+def moderator_plot_stem(kind: str, name: str) -> str:
+    """The file name, without extension, of moderator ``name``'s plot of ``kind`` (a key of
+    :data:`PER_MODERATOR_PLOTS`): ``moderator_plot_stem("bubble", "dose level") == "bubble_dose_level"``."""
+    return f"{kind}_{file_part(name)}"
+
+
 #: Folders whose files the workflow makes, and the folders kept across runs by design (never reported): the
 #: history, and the plots' report previews that the plotting jobs store beside their outputs
 #: (:mod:`alliance_meta.plots.previews`; each is used only for the PNG it was made from).
@@ -422,7 +428,7 @@ def left_out(path: str, *, families, configured_families, moderators, continuous
         return None
     if moderator in listed:  # "forest_care setting.png" of a run before file_part: not a moderator left out
         return "moderator", (f"an earlier run's name for the plot of {moderator}, which this run writes as "
-                             f"{match['kind']}_{file_part(moderator)}")
+                             + moderator_plot_stem(match["kind"], moderator))
     if key == "moderators" and moderator in map(file_part, uncoded_moderators):
         return "moderator", f"the default moderator {moderator} has no values in the sheet"
     return "moderator", f"{moderator} is not in the config's {key}"

@@ -129,7 +129,7 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
     how = "all" if result.exact else f"{result.n_subsets:,} random"
     # the estimator in words ("Correlation r (REML)" defined REML nowhere in the figure, APA 2020, 7.26)
     estimator = ESTIMATOR_NAMES.get(result.method, result.method)
-    x_label = f"{label_text}\n({estimator}{'' if label_text == 'Estimate' else ' estimate'})"  # not "estimate" twice
+    x_label = f"{label_text}\n({estimator}{'' if metric is None else ' estimate'})"  # without a metric: "Estimate"
     with plt.rc_context({**STYLE, "axes.spines.left": True}):
         figure = plt.figure(figsize=(3.4 * len(panels) + 0.4, 3.9))
         outer = figure.add_gridspec(1, len(panels), wspace=0.28)
