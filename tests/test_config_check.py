@@ -81,6 +81,9 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"continuous_moderators": ["mean age", "mean_age"]},  # both drawn to bubble_mean_age.png (planning.file_part)
      "continuous_moderators: 'mean age' and 'mean_age' name the same figure files "
      "(results/<family>/bubble_mean_age.png); rename one of the sheet columns"),
+    ({"moderators": ["Dose", "dose"]},  # forest_Dose.png and forest_dose.png: one file where case is ignored
+     "moderators: 'Dose' and 'dose' name figure files that differ only in case (forest_Dose.png, forest_dose.png), "
+     "the same file on Windows and macOS; rename one of the sheet columns"),
     ({"moderators": ["%"]}, "moderators: '%' cannot name the figure files of the moderator (no letter or digit)"),
     ({"plots": {"columns": ["rater", "measure"], "column_labels": {"ratr": "Rater", "measure": "Measure"}}},
      "plots.column_labels.ratr: not a column of plots.columns (rater, measure), so its header would not be used; "

@@ -689,16 +689,21 @@ def _cross_problems(config: dict) -> list[str]:
                         "to enter its values as a slope, moderators to compare them as levels")
     for key, names in (("moderators", categorical), ("continuous_moderators", continuous)):
         named: dict[str, str] = {}  # each names figure files (results/{family}/forest_<file_part(name)>.png)
+        kind = "forest" if key == "moderators" else "bubble"
         for name in dict.fromkeys(names):
             part = file_part(name)
             if not part:
                 problems.append(f"{key}: {name!r} cannot name the figure files of the moderator (no letter or digit); "
                                 "rename the sheet column, e.g. moderator")
-            elif part in named:
-                kind = "forest" if key == "moderators" else "bubble"
-                problems.append(f"{key}: {named[part]!r} and {name!r} name the same figure files "
+            elif (earlier := named.get(part.casefold())) is None:
+                named[part.casefold()] = name
+            elif file_part(earlier) == part:
+                problems.append(f"{key}: {earlier!r} and {name!r} name the same figure files "
                                 f"(results/<family>/{kind}_{part}.png); rename one of the sheet columns")
-            named.setdefault(part, name)
+            else:  # Windows' and macOS's disks ignore case: one file would overwrite the other
+                problems.append(f"{key}: {earlier!r} and {name!r} name figure files that differ only in case "
+                                f"({kind}_{file_part(earlier)}.png, {kind}_{part}.png), the same file on Windows "
+                                "and macOS; rename one of the sheet columns")
     for key, formula in formulas(config):  # read before any job: else the first job, or location_scale's, stops
         try:
             categorical += [name for name in formula_variables(formula) if name not in continuous]
