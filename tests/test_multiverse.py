@@ -195,8 +195,11 @@ def test_a_curve_without_a_fitted_specification_says_why_as_the_pipeline_s(table
     fit = am.fit(np.array([0.2, 0.3, 0.25, 0.4, 0.1, 0.35]), np.full(6, 0.02), metric="z")
     empty = am.multiverse(fit, {"methods": [], "priors": []})
     figure = empty.plot(note="")
-    assert [text.get_text() for axis in figure.axes for text in axis.texts] == [unplotted_reason(empty.table)] == [
-        "No specification (see multiverse.methods, tests, priors, aggregate_methods and minimum_k)"]
+    assert [text.get_text() for axis in figure.axes for text in axis.texts] == [
+        unplotted_reason(empty.table, api=True)] == [  # the API's words: there is no config for a notebook user
+        "No specification (see the settings' methods, tests, priors, aggregate_methods and minimum_k)"]
+    assert unplotted_reason(empty.table) == (
+        "No specification (see multiverse.methods, tests, priors, aggregate_methods and minimum_k)")
     unfitted = table.assign(estimate=np.nan)
     assert unplotted_reason(unfitted) == "No specification could be fitted (too few studies)"
     assert unplotted_reason(table) == ""

@@ -337,12 +337,14 @@ def no_specification_note(config: dict, api: bool = False) -> str:
             f"{needs})" + ("" if api else ", so multiverse.csv is empty"))
 
 
-def unplotted_reason(table: pd.DataFrame) -> str:
+def unplotted_reason(table: pd.DataFrame, api: bool = False) -> str:
     """What the specification curve's figure says in place of the curve, ``""`` when a specification of ``table``
     (multiverse.csv) was fitted: it has none (the config lists none, :func:`no_specification_note`, or the family has
-    fewer studies than multiverse.minimum_k), or none could be fitted."""
+    fewer studies than multiverse.minimum_k), or none could be fitted. ``api``: the keys as
+    ``am.multiverse(fit, settings)`` names them, not as the config's multiverse section does."""
     if table.empty:
-        return "No specification (see multiverse.methods, tests, priors, aggregate_methods and minimum_k)"
+        where = "the settings' " if api else "multiverse."
+        return f"No specification (see {where}methods, tests, priors, aggregate_methods and minimum_k)"
     return "" if table["estimate"].notna().any() else "No specification could be fitted (too few studies)"
 
 
@@ -729,7 +731,7 @@ class MultiverseAnalysis:
         if self.metric is None:
             raise ValueError("plot needs the analysis metric for its axis: am.fit(..., metric='z') (or 'smd', "
                              "'log_or', as its yi are)")
-        placeholder = unplotted_reason(self.table)
+        placeholder = unplotted_reason(self.table, api=True)
         figure = (message_figure(placeholder) if placeholder else
                   specification_curve(self.table, self.metric, self.level, self.main))
         return returned_figure(figure, (SIMULATED_NOTE if self.simulated else None) if note is None else note)
