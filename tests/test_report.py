@@ -144,6 +144,34 @@ def report_html(tmp_path) -> str:
                          methods=methods_paragraph(config, set(), provenance["versions"]))
 
 
+def test_the_report_typesets_q_m_and_r_hat_as_the_word_tables_do():
+    """The last review: the report wrote "QM (df)", "QM(2) = 3.00" and "R-hat" in plain letters where the Word
+    tables set Q_M (an italic Q, the M a subscript) and R\u0302 (an italic R with a circumflex); sheet text is
+    escaped as ever."""
+    effect_sizes = effect_sizes_frame(HOSTILE)
+    analysis = effect_sizes.groupby("study_id", as_index=False).first()
+    pooled = pool_all(analysis.yi, analysis.vi, ["REML"], ["z"], metric="z")
+    moderators = pd.DataFrame({"moderator": ["modality"], "k": 3, "qm": 1.0, "qm_df": 1, "qm_p": 0.3, "f": 0.9,
+                               "f_df1": 1, "f_df2": 1, "f_p": 0.4, "tau2": 0.01, "r2": 20.0, "tau2_null": 0.02})
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.3, 0.1], "sd": [0.05, 0.04],
+                          "hdi_lower": [0.2, 0.02], "hdi_upper": [0.4, 0.2], "r_hat": 1.0, "ess_bulk": 2000.0,
+                          "ess_tail": 2000.0})  # SIMULATED summaries
+    config = {"moderators": ["modality"], "pooling": {"main_method": "REML", "tests": ["z"], "level": 95}}
+    provenance = {"sheet": "data/raw/studies.csv", "sheet_sha256": "ab" * 32, "run_date": "2026-01-01 00:00 UTC",
+                  "versions": {"alliance-meta": "0.1.0"}, "config_yaml": "sheet: x\n"}
+    html = render_report(sheet=effect_sizes, effect_sizes=effect_sizes, config=config, provenance=provenance,
+                         families={"outcome": {"metric": "z", "analysis": analysis, "images": [], "tables": {
+                             "pooled": pooled, "moderators": moderators, "bayes": bayes}}},
+                         methods=methods_paragraph(config, {"moderators"}, provenance["versions"]))
+    q_m, r_hat = "<i>Q</i><sub>M</sub>", "<i>R\u0302</i>"
+    assert f'<th scope="col">{q_m} (df)</th>' in html and f'<th scope="col">{r_hat}</th>' in html
+    assert f"{q_m} = omnibus Wald test" in html and f"{r_hat} = potential scale reduction factor" in html
+    assert f"modality, {q_m}(1) = 1.00" in html  # the Results
+    assert f"with omnibus {q_m} and" in html  # the Methods
+    assert "R-hat" not in html and not re.search(r"\bQM\b", html)
+    assert "&lt;script&gt;" in html and "<script>" not in html
+
+
 def test_sheet_text_is_escaped(report_html):
     assert "Studies and effect sizes per moderator level" in report_html  # config moderators: [modality]
     assert "<script>" not in report_html
@@ -529,13 +557,33 @@ def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run()
     text names the three-level model's estimator and tests (not Knapp-Hartung, which rma.mv lacks), the
     composites the one-per-study analyses use, and the three-level moderator tests."""
     single = methods_paragraph({"pooling": {"main_method": "SJ"}, "moderators": ["rater"]}, {"moderators"}, {})
-    assert "Sidik\u2013Jonkman estimator" in single and "meta-regressions (REML)" in single and "(SJ)" not in single
+    assert "Sidik\u2013Jonkman estimator" in single and "(SJ)" not in single
+    # REML spelled out at its first use where the main estimator is another (it said "meta-regressions (REML)")
+    assert "meta-regressions fitted by restricted maximum likelihood (REML) with omnibus QM" in single
     three = methods_paragraph({"dependence": "multilevel", "multilevel": {"method": "ML"}, "aggregate_rho": 0.6,
                                "moderators": ["rater"]}, {"moderators"}, {})
     assert "three-level model was fitted by maximum likelihood" in three
     assert "cluster-robust (CR2) standard errors" in three and "Knapp\u2013Hartung adjustment" not in three
     assert "used inverse-variance (GLS) composites" in three and "correlation of .60" in three  # APA: no leading zero
     assert "in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests" in three
+    assert "composites within study and moderator level in mixed-effects meta-regressions fitted by restricted " \
+           "maximum likelihood (REML)" in three  # the three-level model's maximum likelihood defined no REML
+
+
+@pytest.mark.parametrize("config", [{"pooling": {"main_method": "REML"}}, {"pooling": {"main_method": "DL"}},
+                                    {"dependence": "multilevel"}, {"dependence": "multilevel",
+                                                                   "multilevel": {"method": "ML"}}],
+                         ids=["REML", "DL", "three-level REML", "three-level ML"])
+def test_methods_spell_out_reml_once_before_they_abbreviate_it(config):
+    """The Methods wrote "meta-regressions (REML)" with REML defined nowhere when the main estimator was another
+    (pooling.main_method: DL), and under dependence: multilevel spelled it out twice: an abbreviation is defined at
+    its first use and only there (APA 2020, sec. 6.25), in the words of wording.ESTIMATOR_NAMES."""
+    from alliance_meta.wording import ESTIMATOR_NAMES
+
+    text = methods_paragraph({**config, "moderators": ["rater"]}, {"moderators"}, {})
+    defined = f"{ESTIMATOR_NAMES['REML']} (REML)"
+    assert text.count(defined) == 1 and text.count("(REML)") == 1
+    assert text.index("REML") == text.index(defined) + len(defined) - len("REML)")  # its first use
 
 
 def test_methods_say_what_the_three_level_model_is_and_its_sampling_error_correlation():

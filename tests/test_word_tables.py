@@ -67,8 +67,10 @@ def test_word_table_reads_back_as_the_markdown_table(name, frames, tmp_path):
     (word,) = read_docx_tables(tmp_path / "table.docx")
     assert word["label"] == "Table 1"
     assert word["title"] == title_case(title)
+    if table.label_rows:  # each row's label a row of its own above its other cells
+        header, rows = header[1:], [part for row in rows for part in ([row[0]], row[1:])]
     assert word["header"] == header
-    assert word["rows"] == rows and len(rows) == len(frames[name])
+    assert word["rows"] == rows and len(rows) == len(frames[name]) * (1 + table.label_rows)
     assert word["note"] == note
 
 
@@ -160,14 +162,16 @@ def test_column_widths_are_in_the_grid_too(frames, tmp_path):
     write_docx([table], tmp_path / "sof.docx")
     grid = Document(str(tmp_path / "sof.docx")).tables[0]
     columns = [_twips(col, "w:w") for col in grid._tbl.tblGrid.findall(qn("w:gridCol"))]
-    for row in grid.rows:
-        assert [_twips(cell._tc.tcPr.find(qn("w:tcW")), "w:w") for cell in row.cells] == columns
+    for index, row in enumerate(grid.rows):
+        widths = [_twips(cell._tc.tcPr.find(qn("w:tcW")), "w:w") for cell in row.cells]
+        # the outcome's row across the table (label_rows): one cell as wide as the columns it spans
+        assert widths == ([sum(columns)] * len(columns) if index % 2 else columns), index
     assert len(set(columns)) > 1
     assert sum(columns) <= 9 * 1440 + len(columns)  # the landscape page's 9 in of text width
     # no heading word ("Inconsistency", "Publication") narrower than its letters
     from alliance_meta.report.word import text_inches
 
-    for heading, width in zip(table.header, columns):
+    for heading, width in zip(table.header[1:], columns):
         assert width >= max(text_inches(word) for word in heading.split(" ")) * 1440 - 1, heading
 
 
@@ -270,7 +274,7 @@ def test_numbers_and_intervals_cannot_break_where_the_widths_keep_them_whole(fra
     table = manuscript_table("summary_of_findings", frames["summary_of_findings"], "smd")
     write_docx([table], tmp_path / "sof.docx")
     grid = Document(str(tmp_path / "sof.docx")).tables[0]
-    written = {heading: cell.text for heading, cell in zip(table.header, grid.rows[1].cells)}
+    written = {heading: cell.text for heading, cell in zip(table.header[1:], grid.rows[2].cells)}
     assert written["k (N)"] == "13\u00a0(1,300)"
     assert re.fullmatch(r"\u2212\d\.\d\d \[\u2212\d\.\d\d,\u00a0\u2212\d\.\d\d\]", written["g [95% CI]"])
     assert written["Certainty"] == "Very low (suggested)"  # words wrap
@@ -278,7 +282,7 @@ def test_numbers_and_intervals_cannot_break_where_the_widths_keep_them_whole(fra
     note = next(p.text for p in Document(str(tmp_path / "sof.docx")).paragraphs if p.text.startswith("Note."))
     assert "\u00a0=\u00a0" in note and not re.search(r" [=<>\u2264\u2265] ", note)
     read = read_docx_tables(tmp_path / "sof.docx")[0]
-    assert read["rows"] == table.rows and read["note"] == table.note
+    assert read["rows"] == [[table.rows[0][0]], table.rows[0][1:]] and read["note"] == table.note
 
 
 def test_statistical_symbols_are_italic_in_headings_and_notes(frames, tmp_path):
@@ -365,7 +369,7 @@ def test_text_from_the_data_is_never_a_statistical_symbol(tmp_path):
     runs = note_runs(tmp_path / "moderators.docx")
     italic = [text for text, italic in runs if italic]
     assert italic.count("F") == 1 and "(F)" in "".join(text for text, italic in runs if not italic)
-    assert {"k", "QM"} <= set(italic)
+    assert {"k", "Q"} <= set(italic)  # Q_M: an italic Q with an upright subscript M
     characteristics = pd.DataFrame({"study_id": ["s1", "s2"], "authors": ["J. F. Smith", "Q. Wang"],
                                     "year": [2001, 2003], "n": [50, 60], "k_effect_sizes": [1, 2],
                                     "q": ["yes", "no"], "estimate": [0.3, 0.2], "ci_lower": [0.1, 0.0],
@@ -539,3 +543,59 @@ def test_the_statistics_named_in_the_first_column_are_italic_as_in_the_note(fram
     from alliance_meta.report.word import STATISTICAL_SYMBOL
 
     assert STATISTICAL_SYMBOL.split("OR\u1d43") == ["", "OR", "\u1d43"]  # the Bayes table's note mark after it
+
+
+def test_q_m_r_hat_and_the_n_of_the_sample_size_mean_are_typeset_in_word(frames, tmp_path):
+    """The last review: the moderator table's "QM" was one italic word (APA 2020, 6.46: Q italic, the subscript M
+    upright below the line), the Bayes table's "R-hat" upright (ArviZ and Stan's R\u0302: an italic R with a
+    circumflex) and the n of the psychometric note's "\u03a3n\u00b2/\u03a3n" upright beside its italic "mean n". The
+    tables read back in the plain text's words (QM, R-hat)."""
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.3, 0.1], "sd": [0.05, 0.04],
+                          "hdi_lower": [0.2, 0.02], "hdi_upper": [0.4, 0.2], "r_hat": 1.0, "ess_bulk": 2000.0,
+                          "ess_tail": 2000.0})  # SIMULATED summaries
+    tables = [manuscript_table("moderators", frames["moderators"], "smd"), manuscript_table("bayes", bayes, "z"),
+              manuscript_table("psychometric", frames["psychometric"], "z")]
+    write_docx(tables, tmp_path / "t.docx")
+    document = Document(str(tmp_path / "t.docx"))
+
+    def runs(paragraph):
+        return [(run.text, bool(run.italic), bool(run.font.subscript)) for run in paragraph.runs]
+
+    headings = [{cell.text: runs(cell.paragraphs[0]) for cell in table.rows[0].cells} for table in document.tables]
+    notes = [runs(p) for p in document.paragraphs if p.text.startswith("Note.")]
+    assert headings[0]["QM (df)"][:2] == [("Q", True, False), ("M", False, True)]
+    assert ("Q", True, False) in notes[0] and ("M", False, True) in notes[0]
+    assert not any("QM" in text for text, _, _ in notes[0])
+    assert headings[1]["R\u0302"] == [("R\u0302", True, False)]
+    assert ("R\u0302", True, False) in notes[1] and not any("R-hat" in text for text, _, _ in notes[1])
+    note = "".join(f"<{text}>" if italic else text for text, italic, _ in notes[2])
+    assert "<n>, \u03a3<n>\u00b2/\u03a3<n>)" in note
+    read = read_docx_tables(tmp_path / "t.docx")
+    assert [table["header"] for table in read] == [table.header for table in tables]
+    assert [table["note"] for table in read] == [table.note for table in tables]
+
+
+def test_the_summary_of_findings_gives_its_outcome_a_row_across_the_table(frames, tmp_path):
+    """The last review: the ten columns of the summary of findings left its first column an inch, and "Alliance and
+    treatment outcome (correlation)" ran over four lines. As GRADE's evidence profiles (Guyatt et al., 2011), each
+    outcome is a row across the table above its numbers and judgements, which keep their columns; the Markdown
+    table keeps its Outcome column."""
+    frame = frames["summary_of_findings"].assign(outcome="Alliance and treatment outcome (correlation)")
+    table = manuscript_table("summary_of_findings", frame, "z")
+    assert table.header[0] == "Outcome" and "| Alliance and treatment outcome (correlation) |" in to_markdown(table)
+    write_docx([table], tmp_path / "sof.docx")
+    grid = Document(str(tmp_path / "sof.docx")).tables[0]
+    columns = [_twips(col, "w:w") / 1440 for col in grid._tbl.tblGrid.findall(qn("w:gridCol"))]
+    label = grid.rows[1].cells[0]
+    assert [cell.text for cell in grid.rows[0].cells] == table.header[1:] and len(columns) == 9
+    assert label._tc.grid_span == 9 and label.text == "Alliance and treatment outcome (correlation)"
+    assert label.paragraphs[0].paragraph_format.keep_with_next  # on the page of its numbers
+    from alliance_meta.report.word import text_inches
+
+    # the label on one line; the columns within the landscape page's 9 in, no word and no number broken
+    assert sum(columns) <= 9.0 + 1e-3 and text_inches(label.text) < sum(columns)
+    align = table.alignment()
+    for j, width in enumerate(columns, start=1):
+        parts = [*table.header[j].split(" "), *(part for row in table.rows
+                                                for part in (row[j].split(" ") if align[j] == "l" else [row[j]]))]
+        assert width >= max(map(text_inches, parts)) - 1e-3, parts

@@ -8,6 +8,7 @@ CSV files keep full precision; these helpers are for the report and manuscript t
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -101,6 +102,47 @@ def is_finite(value) -> bool:
 #: Why a moderator's R^2 is not given (see :func:`alliance_meta.models.metareg.r2_not_meaningful`).
 R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no heterogeneity for it to "
                 "account for")
+
+
+#: Statistical symbols that the tables' and paragraphs' plain text (and the Markdown tables) writes in letters and
+#: the Word tables and the HTML report typeset, as ``(italic symbol, upright subscript)``: the omnibus test of
+#: moderators Q_M (metafor's QM; Viechtbauer, 2010), the psychometric table's SD_res and SD_ρ (Schmidt & Hunter,
+#: 2015) and the potential scale reduction factor R̂, an italic R with a circumflex (Gelman & Rubin, 1992; Vehtari et
+#: al., 2021). APA 2020, 6.46: the symbol italic, a subscript that is a label upright.
+TYPESET_SYMBOLS = {"QM": ("Q", "M"), "SD_res": ("SD", "res"), "SD_\u03c1": ("SD", "\u03c1"), "R-hat": ("R\u0302", "")}
+#: :data:`TYPESET_SYMBOLS` as whole words ("QM (df)", "QM(2) = 5.78", "R-hat ="), never inside a word or a name.
+TYPESET_SYMBOL = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, TYPESET_SYMBOLS)) + r")(?![\w-])")
+#: Initials, never a statistical symbol: a capital with a period before another initial or a name ("J. F. Smith",
+#: "J.-F. Smith", "F. Smith") or after a surname and comma ("Smith, F.").
+INITIALS = r"(?<![\w.])(?:[A-Z]\.[ \u00a0-]?)+(?=[A-Z])|(?<=[a-z], )[A-Z]\.(?=[\s,;)&]|$)"
+
+
+@functools.lru_cache(maxsize=64)
+def upright_text(verbatim: tuple[str, ...] = ()) -> re.Pattern:
+    """The passages of a heading or note that are set as written, never as statistical symbols: :data:`INITIALS`
+    and the whole-word occurrences of ``verbatim`` (``ManuscriptTable.verbatim``, text from the data)."""
+    words = sorted({text for text in verbatim if text}, key=len, reverse=True)
+    data = [rf"(?<!\w){re.escape(text)}(?!\w)" for text in words]
+    return re.compile("(" + "|".join([*data, INITIALS]) + ")")
+
+
+def typeset_parts(text: str, verbatim=()) -> list[tuple[str, str]]:
+    """``text`` as ``(passage, kind)``: kind ``symbol`` and ``subscript`` for the two parts of a
+    :data:`TYPESET_SYMBOLS` symbol (italic, and upright below the line), ``verbatim`` for the passages set as written
+    (:func:`upright_text`: ``verbatim``, text from the data, and initials) and ``text`` for the rest, whose symbols
+    that are only italic the Word tables find (``word.STATISTICAL_SYMBOL``)."""
+    parts = []
+    for kept, passage in enumerate(upright_text(tuple(verbatim)).split(text)):
+        if kept % 2:
+            parts.append((passage, "verbatim"))
+            continue
+        for index, piece in enumerate(TYPESET_SYMBOL.split(passage)):
+            if index % 2:
+                symbol, subscript = TYPESET_SYMBOLS[piece]
+                parts += [(symbol, "symbol")] + [(subscript, "subscript")] * bool(subscript)
+            elif piece:
+                parts.append((piece, "text"))
+    return [(passage, kind) for passage, kind in parts if passage]
 
 
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")

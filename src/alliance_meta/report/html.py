@@ -11,11 +11,12 @@ from pathlib import Path
 import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
 from alliance_meta.report.formatting import (apa_integer, counted, format_cell, is_finite, probability_percent,
-                                             readable_frame, told_apart)
+                                             readable_frame, told_apart, typeset_parts)
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
@@ -100,6 +101,7 @@ class HtmlTable:
     collapsed: bool = False
     note: str = ""
     empty: str = "No rows."  # what the report says instead of a table without rows (:func:`empty_table_reasons`)
+    verbatim: tuple[str, ...] = ()  # text of the headings and note from the data, as written (ManuscriptTable's)
 
 
 @dataclass
@@ -241,6 +243,11 @@ class FamilySection:
     tables: list[HtmlTable] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
 
+    @property
+    def verbatim(self) -> tuple[str, ...]:
+        """The text from the data its tables' notes name (moderators ...), which the paragraph names too."""
+        return tuple(dict.fromkeys(text for table in self.tables for text in table.verbatim))
+
 
 def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: str = "",
                collapsed: bool | None = None, source: str | None = None) -> HtmlTable:
@@ -267,7 +274,8 @@ def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
         note = note or (TABLE_NOTES.get(name, "") if len(frame) else "")
         return [html_table(name, frame, note=note, source=source)]
     table = manuscript_table(name, frame, metric, level, settings)
-    layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note)
+    layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note,
+                       verbatim=table.verbatim)
     if frame.empty:  # "No rows." once, not again for the CSV's columns
         return [layout]
     return [layout, html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {source}",
@@ -394,12 +402,24 @@ def _figure_order(path) -> tuple[int, str]:
     return (kinds.index(kind) if kind in kinds else len(kinds), Path(path).stem)
 
 
+#: How the report sets the parts of :func:`~alliance_meta.report.formatting.typeset_parts`, as the Word tables do.
+TYPESET_TAGS = {"symbol": "<i>{}</i>", "subscript": "<sub>{}</sub>"}
+
+
+def typeset(text: object, verbatim=()) -> Markup:
+    """``text`` escaped, its Q_M, SD_res, SD_\u03c1 and R\u0302 (formatting.TYPESET_SYMBOLS) typeset as in the Word
+    tables: ``<i>Q</i><sub>M</sub>``, ``<i>R\u0302</i>``; ``verbatim`` (text from the data) as written."""
+    return Markup("".join(TYPESET_TAGS.get(kind, "{}").format(escape(passage))
+                          for passage, kind in typeset_parts(str(text), verbatim)))
+
+
 def environment() -> jinja2.Environment:
     """Jinja2 environment over the package's templates, with HTML autoescaping always on."""
     loader = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["counted"] = counted  # {{ rows | length | counted("row") }}: "1 row", "2 rows"
+    env.filters["typeset"] = typeset  # {{ table.note | typeset(table.verbatim) }}: QM as <i>Q</i><sub>M</sub>
     return env
 
 

@@ -11,11 +11,14 @@ from alliance_meta.report.text import metric_in_prose, test_names
 from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting
 
 
-def estimator_text(method: str) -> str:
-    """An estimator of tau^2 as the Methods name it (:data:`~alliance_meta.wording.ESTIMATOR_NAMES`), REML with its
-    abbreviation, which the moderators' sentence uses: "restricted maximum likelihood (REML)"."""
+def estimator_text(method: str, before: str = "") -> str:
+    """An estimator of tau^2 as the Methods name it (:data:`~alliance_meta.wording.ESTIMATOR_NAMES`); REML, whose
+    abbreviation the moderators' sentence uses, spelled out at its first use, "restricted maximum likelihood (REML)",
+    and abbreviated once ``before`` (the Methods so far) has defined it (APA 2020, sec. 6.25)."""
     words = ESTIMATOR_NAMES.get(method, method)
-    return f"{words} (REML)" if method == "REML" else words
+    if method != "REML":
+        return words
+    return method if f"({method})" in before else f"{words} ({method})"
 
 
 def assumed_reliabilities(psychometric: dict) -> str:
@@ -373,12 +376,14 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         sentences.append("No moderator was analysed.")
     elif "moderators" in stages:
         permutations = config.get("permutations", 1000)
-        univariate = ("mixed-effects meta-regressions (REML) with omnibus QM and Knapp\u2013Hartung F tests"
+        # fitted by REML whatever pooling.main_method is: defined here where the main estimator is another
+        reml = estimator_text("REML", " ".join(sentences))
+        univariate = (f"mixed-effects meta-regressions fitted by {reml} with omnibus QM and Knapp\u2013Hartung F tests"
                       + (" (ad hoc variant: scale factor not below 1)" if pooling.get("knha_adhoc", False) else "")
                       + (f" and permutation tests of {apa_integer(permutations)} random permutations (every "
                          f"permutation, an exact test, where there are fewer)" if permutations else ""))
         if config.get("dependence") == "multilevel":
-            estimator = estimator_text(config.get("multilevel", {}).get("method", "REML"))
+            estimator = estimator_text(config.get("multilevel", {}).get("method", "REML"), " ".join(sentences))
             sentence = ("Moderators were tested in three-level mixed-effects models with Wald QM and cluster-robust "
                         f"(CR2) F tests (Pustejovsky & Tipton, 2018), fitted by {estimator}, the tests the Results "
                         f"report, and on the composites within study and moderator level in {univariate}")

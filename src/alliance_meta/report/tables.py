@@ -42,7 +42,11 @@ class ManuscriptTable:
     note that comes from the data (moderator names, the analyses' notes naming levels), which Word sets as written,
     never as a statistical symbol (a level "F" is no F test). ``stub_symbols``: the first column names statistics in
     the table's own words ("Rosenthal's fail-safe N", "P(r > 0)"), whose symbols Word sets in italics as in the
-    headings and the note; other cells come from the data and are set as written."""
+    headings and the note; other cells come from the data and are set as written. ``label_rows``: Word sets each
+    row's first cell as a row of its own across the table, above the row's other cells, as GRADE's evidence profiles
+    set their outcomes (Guyatt et al., 2011, J Clin Epidemiol 64, 383-394): a table of many columns (the summary of
+    findings' ten) leaves its labels no column wide enough ("Alliance and treatment outcome (correlation)" ran over
+    four lines); the Markdown, LaTeX and HTML tables keep the column."""
 
     title: str
     header: list[str]
@@ -51,6 +55,7 @@ class ManuscriptTable:
     align: list[str] = field(default_factory=list)
     verbatim: tuple[str, ...] = ()
     stub_symbols: bool = False
+    label_rows: bool = False
 
     def alignment(self) -> list[str]:
         return self.align or ["l"] + ["r"] * (len(self.header) - 1)
@@ -745,7 +750,8 @@ def summary_of_findings_table(frame: pd.DataFrame, metric: str, level: float = 9
                                             if any(_no_prediction_interval(row) for row in frame.to_dict("records"))
                                             else "") + ". "
             + "; ".join(reasons) + ".")
-    return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6)
+    return ManuscriptTable("Summary of findings (GRADE)", header, rows, note, ["l"] + ["r"] * 3 + ["l"] * 6,
+                           label_rows=True)
 
 
 def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float = 95,

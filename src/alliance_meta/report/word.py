@@ -5,9 +5,10 @@ APA Publication Manual, 7th ed. (2020), sec. 7.8-7.14 and Table 7.1: the table n
 below the column headings and below the last row; no vertical rules), column headings centred,
 numbers right-aligned (every number of a column has the same decimals, so the decimals line
 up), and the note below the table starting with *Note.* in italics; statistical symbols (k, N, p, r, Q, I²
-...) italic in the headings and the note. A long table repeats its headings on each page and splits no row; its
-columns are as wide as their text (in the grid, which LibreOffice and Google Docs use, and in each cell, which
-Word uses).
+...) italic in the headings and the note, Q_M and SD_res with an upright subscript, R̂ with its circumflex. A long
+table repeats its headings on each page and splits no row; its columns are as wide as their text (in the grid, which
+LibreOffice and Google Docs use, and in each cell, which Word uses); a table of labels too long for a column (the
+summary of findings) gives each a row across the table (``ManuscriptTable.label_rows``).
 
 The table number is a Word ``SEQ Table`` field whose shown value is the number given here: a
 table pasted into a manuscript renumbers itself when Word updates its fields. The documents are
@@ -22,6 +23,7 @@ import functools
 import io
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -33,6 +35,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
+from alliance_meta.report.formatting import TYPESET_SYMBOLS, typeset_parts
 from alliance_meta.report.tables import CENTRAL_MARK, ManuscriptTable
 
 FONT = "Times New Roman"
@@ -118,60 +121,38 @@ def _no_table_borders(table):
 
 #: The statistical symbols the tables write, italic in headings and notes (APA 2020, 6.46: Latin letters and
 #: abbreviations used as statistical symbols, OR, SD and df among them, are italic; Greek letters, \u03c4\u00b2, \u03c1,
-#: \u03c7\u00b2, and abbreviations such as CI are not), as the figures italicise them (plots.style.STATISTICS).
-STATISTICAL_SYMBOLS = ("I\u00b2", "R\u00b2", "QM", "OR", "SD", "df1", "df2", "df", "k0", "k", "N", "n", "p", "r", "g",
-                       "d", "z", "t", "F", "Q")
+#: \u03c7\u00b2, and abbreviations such as CI are not), as the figures italicise them (plots.style.STATISTICS). Q_M,
+#: SD_res and R-hat have a subscript or a mark besides (formatting.TYPESET_SYMBOLS).
+STATISTICAL_SYMBOLS = ("I\u00b2", "R\u00b2", "OR", "SD", "df1", "df2", "df", "k0", "k", "N", "n", "p", "r", "g", "d",
+                       "z", "t", "F", "Q")
 #: :data:`STATISTICAL_SYMBOLS` as whole words, never a letter inside one or of an abbreviation with periods (the g
-#: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df". A symbol may carry the Bayes
-#: table's note mark (tables.CENTRAL_MARK: "OR\u1d43").
-STATISTICAL_SYMBOL = re.compile(r"(?<![\w\u2019'/.-])("
+#: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df". A symbol may follow a sum
+#: sign and carry a square (the psychometric note's "\u03a3n\u00b2/\u03a3n") or the Bayes table's note mark
+#: (tables.CENTRAL_MARK: "OR\u1d43").
+STATISTICAL_SYMBOL = re.compile(r"(?<![^\W\u03a3]|[\u2019'/.-])("
                                 + "|".join(map(re.escape, sorted(STATISTICAL_SYMBOLS, key=len, reverse=True)))
-                                + rf")(?!(?!{CENTRAL_MARK})[\w'/-]|\.\w)")
-
-
-#: Initials, never a statistical symbol: a capital with a period before another initial or a name ("J. F. Smith",
-#: "J.-F. Smith", "F. Smith") or after a surname and comma ("Smith, F.").
-INITIALS = r"(?<![\w.])(?:[A-Z]\.[ \u00a0-]?)+(?=[A-Z])|(?<=[a-z], )[A-Z]\.(?=[\s,;)&]|$)"
-
-
-@functools.lru_cache(maxsize=64)
-def upright_text(verbatim: tuple[str, ...] = ()) -> re.Pattern:
-    """The passages of a heading or note that are set as written, never as statistical symbols: :data:`INITIALS`
-    and the whole-word occurrences of ``verbatim`` (:attr:`ManuscriptTable.verbatim`, text from the data)."""
-    words = sorted({text for text in verbatim if text}, key=len, reverse=True)
-    data = [rf"(?<!\w){re.escape(text)}(?!\w)" for text in words]
-    return re.compile("(" + "|".join([*data, INITIALS]) + ")")
-
-
-#: The psychometric table's SD_res and SD_ρ (plain text's underscore): SD with its subscript.
-SUBSCRIPTED = re.compile(r"(?<![\w])SD_(res|\u03c1)(?![\w])")
+                                + rf")(?!(?![{CENTRAL_MARK}\u00b2])[\w'/-]|\.\w)")
 
 
 def add_text(paragraph, text: str, size=TEXT_SIZE, symbols: bool = True, verbatim=()) -> None:
-    """``text`` as runs of ``paragraph``, its statistical symbols (:data:`STATISTICAL_SYMBOL`) italic and SD_res,
-    SD_ρ as SD with a subscript; initials and the passages ``verbatim`` (text from the data) as written
-    (:func:`upright_text`)."""
+    """``text`` as runs of ``paragraph``, its statistical symbols (:data:`STATISTICAL_SYMBOL`) italic, and Q_M, SD_res,
+    SD_\u03c1 and R\u0302 (:data:`~alliance_meta.report.formatting.TYPESET_SYMBOLS`) as italic symbols with an upright
+    subscript; initials and the passages ``verbatim`` (text from the data) as written
+    (:func:`~alliance_meta.report.formatting.typeset_parts`)."""
     if not symbols:
         _font(paragraph.add_run(text), size)
         return
-    upright = upright_text(tuple(verbatim))
-    pieces = SUBSCRIPTED.split(text)
-    for index, piece in enumerate(pieces):
-        if index % 2 == 1:  # the subscript of an SD
-            _font(paragraph.add_run("SD"), size, italic=True)
-            _font(paragraph.add_run(piece), size).font.subscript = True
-            continue
-        runs = []  # (text, italic), the upright passages joined to the plain text beside them (one run, as before)
-        for kept, passage in enumerate(upright.split(piece)):
-            parts = [passage] if kept % 2 else STATISTICAL_SYMBOL.split(passage)
-            for position, part in enumerate(parts):
-                italic = position % 2 == 1
-                if part and runs and not italic and not runs[-1][1]:
-                    runs[-1] = (runs[-1][0] + part, False)
-                elif part:
-                    runs.append((part, italic))
-        for part, italic in runs:
-            _font(paragraph.add_run(part), size, italic=italic)
+    runs = []  # (text, italic, subscript), the upright passages joined to the plain text beside them (one run)
+    for passage, kind in typeset_parts(text, verbatim):
+        parts = STATISTICAL_SYMBOL.split(passage) if kind == "text" else [passage]
+        for position, part in enumerate(parts):
+            style = (kind == "symbol" or position % 2 == 1, kind == "subscript")
+            if part and runs and style == (False, False) and runs[-1][1:] == style:
+                runs[-1] = (runs[-1][0] + part, *style)
+            elif part:
+                runs.append((part, *style))
+    for part, italic, subscript in runs:
+        _font(paragraph.add_run(part), size, italic=italic).font.subscript = subscript or None
 
 
 def _cell_text(cell, text: str, align: str, symbols: bool = False, verbatim=()):
@@ -275,24 +256,32 @@ def add_table(document, table: ManuscriptTable, number: int) -> None:
     title.paragraph_format.keep_with_next = True
     _font(title.add_run(title_case(table.title)), italic=True)
 
+    labels, label_symbols = [row[0] for row in table.rows] if table.label_rows else [], table.stub_symbols
+    if labels:  # each row's label a row of its own across the table, above the row's other cells
+        table = replace(table, header=table.header[1:], rows=[row[1:] for row in table.rows],
+                        align=table.alignment()[1:], stub_symbols=False)
     align = table.alignment()
-    grid = document.add_table(rows=1 + len(table.rows), cols=len(table.header))
+    grid = document.add_table(rows=1 + (1 + bool(labels)) * len(table.rows), cols=len(table.header))
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     _no_table_borders(grid)
-    last = len(table.rows)
     # each row's cells taken once: python-docx's grid.cell(i, j) re-reads the whole table (quadratic)
     grid_rows = [row.cells for row in grid.rows]
+    label_rows, body = grid_rows[1::2] if labels else [], grid_rows[2::2] if labels else grid_rows[1:]
     for j, heading in enumerate(table.header):
         cell = grid_rows[0][j]
         _cell_text(cell, heading, "l" if align[j] == "l" else "c", symbols=True, verbatim=table.verbatim)
         _borders(cell, top="single", bottom="single")
-    for i, row in enumerate(table.rows, start=1):
+    for i, (row, cells) in enumerate(zip(table.rows, body), start=1):
         for j, text in enumerate(row):
-            cell = grid_rows[i][j]
-            _cell_text(cell, kept_whole(text, align[j]), align[j], symbols=table.stub_symbols and j == 0,
+            _cell_text(cells[j], kept_whole(text, align[j]), align[j], symbols=table.stub_symbols and j == 0,
                        verbatim=table.verbatim)
-            _borders(cell, bottom="single" if i == last else "nil")
+            _borders(cells[j], bottom="single" if i == len(table.rows) else "nil")
     _column_widths(grid, grid_rows, table)
+    for label, cells in zip(labels, label_rows):
+        cell = cells[0].merge(cells[-1])  # as wide as the columns it spans (python-docx sums their widths)
+        _cell_text(cell, label, "l", symbols=label_symbols, verbatim=table.verbatim)
+        cell.paragraphs[0].paragraph_format.keep_with_next = True  # on the page of its row
+        _borders(cell)
     _table_rows(grid)
     if table.note:
         note = document.add_paragraph()
@@ -375,19 +364,33 @@ def write_docx_each(tables: Sequence[ManuscriptTable], paths: Sequence[str | Pat
     save_deterministic(document, path)
 
 
+def _spans_row(row) -> bool:
+    """Whether the row is one cell across the table (a label row of :attr:`ManuscriptTable.label_rows`)."""
+    cells = row.cells
+    return len(cells) > 1 and cells[0]._tc.grid_span == len(cells)
+
+
 def read_docx_tables(path: str | Path) -> list[dict]:
-    """Each table of a document written by :func:`write_docx`: ``label`` ("Table 1"), ``title``,
-    ``header``, ``rows`` and ``note`` as text (for checks and tests; the non-breaking spaces of :func:`kept_whole`
-    and :data:`RELATION` as spaces)."""
-    def text(paragraph) -> str:  # a subscript as the plain text writes it: SD_res
-        return "".join(("_" if run.font.subscript else "") + run.text for run in paragraph.runs).replace("\u00a0", " ")
+    """Each table of a document written by :func:`write_docx`: ``label`` ("Table 1"), ``title``, ``header``,
+    ``rows`` (a label row across the table as one cell) and ``note`` as text (for checks and tests; the non-breaking
+    spaces of :func:`kept_whole` and :data:`RELATION` as spaces, the symbols of
+    :data:`~alliance_meta.report.formatting.TYPESET_SYMBOLS` as the plain text writes them: QM, SD_res, R-hat)."""
+    typeset = {symbol + ("_" + subscript if subscript else ""): plain
+               for plain, (symbol, subscript) in TYPESET_SYMBOLS.items()}
+    written = re.compile("|".join(map(re.escape, typeset)))
+
+    def text(paragraph) -> str:  # a subscript marked as the plain text marks SD_res
+        joined = "".join(("_" if run.font.subscript else "") + run.text for run in paragraph.runs)
+        return written.sub(lambda match: typeset[match.group()], joined).replace("\u00a0", " ")
 
     document = Document(str(path))
     paragraphs = [text(p) for p in document.paragraphs]
     labels = [i for i, label in enumerate(paragraphs) if re.fullmatch(r"Table \d+", label)]
     out = []
     for index, grid in zip(labels, document.tables):
-        cells = [["\n".join(map(text, cell.paragraphs)) for cell in row.cells] for row in grid.rows]
+        # a label row across the table (ManuscriptTable.label_rows) as one cell
+        cells = [["\n".join(map(text, cell.paragraphs)) for cell in row.cells[:1 if _spans_row(row) else None]]
+                 for row in grid.rows]
         following = [text for text in paragraphs[index + 2:] if text.strip()]
         note = following[0] if following and following[0].startswith("Note.") else ""
         out.append({"label": paragraphs[index], "title": paragraphs[index + 1], "header": cells[0],
