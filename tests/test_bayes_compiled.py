@@ -128,3 +128,42 @@ def test_cache_key_follows_the_graph():
         sampler = HierarchicalSampler(Priors.from_config({"tau": {"family": "half_normal", "scale": scale}}, "z"), 5, 1)
         keys.add(compiled.CallbackCache.keys[sampler._compiled.compiled_logp_func._pyfunc])
     assert len(keys) == 2
+
+
+def test_compiled_functions_are_loaded_from_disk_with_the_same_draws(tmp_path, monkeypatch, caplog):
+    """The first model stores its PyTensor functions; a model of the same graph loads them (no gradient graph, no
+    rewrites) and samples the same draws; a damaged or stale entry is compiled and stored again, with a warning;
+    another prior or number of studies is another entry."""
+    monkeypatch.setattr(compiled, "_function_cache_path", lambda: tmp_path)
+    priors = Priors.from_config({"tau": {"family": "half_normal", "scale": 0.4}}, "z")
+    settings = dataclasses.replace(SETTINGS, draws=100, tune=100)
+    make_functions = compiled.nutpie_pymc._make_functions
+
+    def build(compiles: bool, k: int = 6, priors: Priors = priors):
+        calls = []
+        monkeypatch.setattr(compiled.nutpie_pymc, "_make_functions", lambda *a, **kw: calls.append(1) or make_functions(*a, **kw))
+        sampler = HierarchicalSampler(priors, k, 2)
+        assert bool(calls) == compiles
+        draws = sampler.sample(np.linspace(0.1, 0.5, 5), np.full(5, 0.02), np.column_stack([np.ones(5), np.arange(5.0)]),
+                               settings=settings)
+        return [draws.beta, draws.tau, draws.theta, draws.eta_new]
+
+    first = build(compiles=True)
+    entries = list(tmp_path.glob("alliance_meta_functions_*.pkl"))
+    assert len(entries) == 1 and not list(tmp_path.glob("*.tmp"))
+    for ours, theirs in zip(build(compiles=False), first, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+    for damage in (b"damaged", compiled.pickle.dumps({"key": "another model", "functions": None})):
+        entries[0].write_bytes(damage)
+        with caplog.at_level("WARNING", logger="alliance_meta"):
+            repaired = build(compiles=True)
+        assert "could not be used" in caplog.text
+        caplog.clear()
+        for ours, theirs in zip(repaired, first, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+        build(compiles=False)
+
+    build(compiles=True, k=7)
+    build(compiles=True, priors=Priors.from_config({"tau": {"family": "half_normal", "scale": 0.3}}, "z"))
+    assert len(list(tmp_path.glob("alliance_meta_functions_*.pkl"))) == 3

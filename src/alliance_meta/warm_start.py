@@ -56,7 +56,10 @@ LATER = ("scipy.stats", "scipy.ndimage", "jsonschema", "matplotlib.backends.back
          "matplotlib.backends.backend_svg", "pandas.io.formats.csvs", "PIL.WebPImagePlugin")
 #: stacks that only some jobs import, each preloaded by a server of its own (forked from the
 #: first once it has its imports): a job script names its stack
-STACKS = {"bayes": ("pymc", "arviz", "nutpie", "alliance_meta.bayes.compiled")}
+#: (PyTensor's numba dispatch and C-linker errors, which import setuptools, are imported when the first model is
+#: built: about 0.35 s of each bayes job otherwise)
+STACKS = {"bayes": ("pymc", "arviz", "nutpie", "alliance_meta.bayes.compiled", "pytensor.link.numba.dispatch",
+                    "pytensor.link.c.exceptions")}
 NOT_PRELOADED = ("alliance_meta.bayes.compiled",)  # by the first server: it is in the bayes stack
 
 
