@@ -32,9 +32,9 @@ def test_prior_sensitivity_legend_names_priors_in_words_with_their_sources():
     figure = plots.sensitivity_figure({prior.describe(): (prior, exact_posterior(yi, vi, prior)) for prior in priors},
                                       "z")
     legend = [text.get_text() for axis in figure.axes if axis.get_legend() for text in axis.get_legend().get_texts()]
-    assert legend[:2] == ["main: half-normal(0.5) on \u03c4", "half-Cauchy(0.1) on \u03c4"]
-    assert legend[2] == "Turner et al. (2015): log \u03c4\u00b2 ~ N(\u22124.92, 1.72\u00b2)"
-    assert legend[3].startswith("Rhodes et al. (2015): log \u03c4\u00b2 ~ t5(\u2212")
+    assert legend[:2] == ["main: half-normal(0.5) on $\\mathrm{\\tau}$", "half-Cauchy(0.1) on $\\mathrm{\\tau}$"]
+    assert legend[2] == "Turner et al. (2015): log $\\mathrm{\\tau}^2$ ~ N(\u22124.92, 1.72\u00b2)"
+    assert legend[3].startswith("Rhodes et al. (2015): log $\\mathrm{\\tau}^2$ ~ t5(\u2212")
     assert not any("_" in text or re.search(r"-\d", text) for text in legend)
     plt.close("all")
 
@@ -123,8 +123,10 @@ def test_specification_curve_names_an_empirical_prior_by_its_source():
     figure, axis = plt.subplots()
     _choice_panel(axis, fitted, options, np.arange(4), np.array(["k"] * 4))
     assert [text.get_text() for text in axis.get_yticklabels()] == [
-        "Prior on \u03c4: none (frequentist)", "Prior on \u03c4: Turner et al. (2015), mental-health outcomes",
-        "Prior on \u03c4: Turner et al. (2015), withdrawals and dropouts", "Prior on \u03c4: Rhodes et al. (2015)"]
+        "Prior on $\\mathrm{\\tau}$: none (frequentist)",
+        "Prior on $\\mathrm{\\tau}$: Turner et al. (2015), mental-health outcomes",
+        "Prior on $\\mathrm{\\tau}$: Turner et al. (2015), withdrawals and dropouts",
+        "Prior on $\\mathrm{\\tau}$: Rhodes et al. (2015)"]
     plt.close(figure)
 
 
@@ -294,3 +296,165 @@ def test_the_specification_curve_spells_out_the_abbreviated_options():
     assert key == ("GLS = generalised least squares (inverse-variance composite); REML = restricted maximum "
                    "likelihood; DL = DerSimonian\u2013Laird.")  # "common effect" is written in words
     assert {"Minimum $n$: none", "Inference: Wald $z$"} <= set(texts)
+
+
+def test_every_figure_sets_tau_and_sigma_one_way_upright():
+    # APA 2020, 6.46: Greek letters upright. The Bayesian axes wrote an italic $\tau$ (mathtext) while the forest
+    # footnote ("τ² = 0.011" beside its italic $I^2$), the influence panels, the subgroup and bubble notes, the
+    # prior-sensitivity legend, the posterior figure's title and the specification curve's "Prior on τ" set it as
+    # text: one helper (plots.style.symbol) now sets them all, upright in mathtext
+    import pandas as pd
+
+    import alliance_meta as am
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.exact import exact_posterior
+    from alliance_meta.plots.forest import forest_plot
+    from alliance_meta.plots.influence import sensitivity_figures
+    from alliance_meta.plots.multiverse import CHOICE_NAMES
+    from alliance_meta.plots.style import symbol
+
+    yi, vi = np.array([0.1, 0.3, 0.45, 0.2, 0.6, 0.25]), np.array([0.02, 0.03, 0.01, 0.04, 0.02, 0.03])  # SIMULATED
+    frame = pd.DataFrame({"study_id": ["a", "a", "b", "c", "c", "d"], "yi": yi, "vi": vi})
+    rng = np.random.default_rng(4)
+    draws = {"mu": rng.normal(0.3, 0.05, 400), "tau": np.abs(rng.normal(0.1, 0.03, 400))}
+    prior = TauPrior.from_config("turner2015_mental_health", "z")
+    studies = frame.assign(ci_lower=yi - 0.3, ci_upper=yi + 0.3, mean=yi, hdi_lower=yi - 0.2, hdi_upper=yi + 0.2)
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.6]})
+    from types import SimpleNamespace
+
+    posterior, _ = plots.family_figures(frame, studies, table, draws, "z",
+                                        SimpleNamespace(tau=TauPrior("half_normal", 0.5), mu_sd=1.0), "outcome")
+    figures = {
+        "forest": forest_plot(frame, am.fit(yi, vi, metric="z").to_frame().iloc[0].to_dict(), "z"),
+        "three-level forest": forest_plot(frame, am.fit(frame, dependence="multilevel", metric="z").to_frame()
+                                          .iloc[0].to_dict(), "z"),
+        "posterior": posterior,
+        "prior sensitivity": plots.sensitivity_figure({"turner": (prior, exact_posterior(yi, vi, prior))}, "z"),
+        "influence": sensitivity_figures(am.sensitivity(am.fit(yi, vi, method="REML")))["influence"],
+    }
+    for name, figure in figures.items():
+        text = " ".join(texts_of(figure))
+        assert "\u03c4" not in text and "\u03c3" not in text, name
+        assert "$\\mathrm{\\tau}" in text or "$\\mathrm{\\sigma}^2$" in text, name
+    assert CHOICE_NAMES["prior"] == f"Prior on {symbol('tau')}" == "Prior on $\\mathrm{\\tau}$"
+    from alliance_meta.plots.style import math_statistics  # the prior's formula, set as symbol() sets it
+
+    assert math_statistics("log \u03c4\u00b2 ~ N(0, 1) on \u03c4; \u03c3\u00b2, I\u00b2, H\u00b2") == \
+        f"log {symbol('tau2')} ~ N(0, 1) on {symbol('tau')}; {symbol('sigma2')}, {symbol('I2')}, {symbol('H2')}"
+    plt.close("all")
+
+
+def test_the_bayesian_forest_plot_keys_its_dotted_and_dashed_lines():
+    # a dotted line (no effect) and a dashed one (the pooled posterior mean) ran down the panel, in no legend
+    import pandas as pd
+
+    from alliance_meta.bayes.plots import forest_figure
+
+    yi = np.array([0.1, 0.3, 0.45, 0.2])  # SIMULATED
+    studies = pd.DataFrame({"study_id": list("abcd"), "yi": yi, "ci_lower": yi - 0.3, "ci_upper": yi + 0.3,
+                            "mean": yi, "hdi_lower": yi - 0.2, "hdi_upper": yi + 0.2})
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.6]})
+    for metric, null in (("z", "$\\mathit{r}$ = 0"), ("smd", "$\\mathit{g}$ = 0")):
+        axis = forest_figure(studies, table, metric).axes[0]
+        keyed = dict(zip([text.get_text() for text in axis.get_legend().get_texts()],
+                         axis.get_legend().legend_handles))
+        styled = [line for line in axis.get_lines() if line.get_linestyle() in (":", "--")]
+        assert len(styled) == 2 and all(line.get_label() in keyed for line in styled)
+        assert keyed[f"no effect ({null})"].get_linestyle() == ":"
+        assert keyed["pooled effect: posterior mean"].get_linestyle() == "--"
+    plt.close("all")
+
+
+def test_a_three_level_forest_plot_names_each_study_once_above_its_effect_sizes():
+    # .test/multilevel: "Simulated study 01 (2001)" on both of its rows read as two studies of one name; its rows
+    # now follow one another (also when sorted by effect), the name on the first, "· effect 2" beneath
+    import pandas as pd
+
+    import alliance_meta as am
+    from alliance_meta.plots.forest import ForestOptions, study_rows
+
+    frame = pd.DataFrame({"study_id": ["S01", "S01", "S02", "S03", "S03", "S03"],
+                          "authors": ["Smith", "Smith", "Jones", "Lee", "Lee", "Lee"], "year": [2001] * 6,
+                          "yi": [0.5, 0.1, 0.3, 0.2, 0.6, 0.05],
+                          "vi": [0.01, 0.012, 0.02, 0.015, 0.01, 0.02]})  # SIMULATED
+    pooled = am.fit(frame, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
+    for sort in ("sheet", "effect"):
+        rows = study_rows(frame, pooled["tau2"], "z", 95, ForestOptions(sort=sort), pooled)
+        labels = [" ".join(row.label) for row in rows]
+        named = [label for label in labels if not label.startswith("\u2003")]
+        assert sorted(named) == ["Jones (2001)", "Lee (2001)", "Smith (2001)"], sort  # each study once
+        from alliance_meta.plots.forest import EFFECT_ROW
+
+        blocks = {"Smith (2001)": 2, "Jones (2001)": 1, "Lee (2001)": 3}
+        for label in named:  # the study's other effect sizes right beneath it
+            start = labels.index(label)
+            assert labels[start + 1:start + blocks[label]] == [EFFECT_ROW.format(j)
+                                                               for j in range(2, blocks[label] + 1)]
+        assert sorted(row.centre for row in rows) == sorted(frame["yi"])  # every effect size keeps its row
+    univariate = study_rows(frame, 0.01, "z", 95, ForestOptions())  # one row per study elsewhere: as before
+    assert [" ".join(row.label) for row in univariate][:2] == ["Smith (2001)", "Smith (2001)"]
+
+
+def test_fit_width_breaks_a_title_wider_than_the_page_and_logs_what_it_cannot_narrow(caplog):
+    # a title wider than the page kept the figure wide (only the axes were narrowed), and nothing said so
+    import io
+    import logging
+
+    from PIL import Image
+
+    from alliance_meta.plots.style import PAGE_WIDTH, fit_width
+
+    for loc in ("left", "center"):
+        figure, axis = plt.subplots(figsize=(6.0, 3.0))
+        axis.plot([0, 1], [0, 1])
+        axis.set_title("Outcome: a title that runs on " * 6 + "with $\\mathit{r}$ = 0", loc=loc)
+        fit_width(figure)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", pad_inches=0.1)
+        assert Image.open(buffer).size[0] <= PAGE_WIDTH * 100 + 1, loc
+        assert "\n" in axis.get_title(loc=loc) and "$\\mathit{r}$" in axis.get_title(loc=loc)
+        plt.close(figure)
+    # the specification curve: a centred x label wider than its axes took back half of each narrowing, and three
+    # rounds left the figure 7.06 in wide
+    figure, axis = plt.subplots(figsize=(8.0, 3.0))
+    axis.set_yticks([0.5], ["Study composite: mean (Borenstein)"])
+    axis.set_xlabel("Specification, ranked by estimate (10,980 of 11,124 fitted; intervals cut at the axis)")
+    fit_width(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", pad_inches=0.1)
+    assert Image.open(buffer).size[0] <= PAGE_WIDTH * 100 + 1
+    plt.close(figure)
+    figure, axis = plt.subplots(figsize=(6.0, 3.0))
+    axis.set_yticks([0.5], ["a tick label that no narrowing of the axes can shorten " * 3])
+    with caplog.at_level(logging.WARNING, logger="alliance_meta"):
+        fit_width(figure, what="the test's figure")
+    assert any(record.getMessage().startswith("the test's figure: ") and "wider than" in record.getMessage()
+               for record in caplog.records)
+    plt.close(figure)
+
+
+def test_the_tau_axis_ticks_of_the_posterior_figures_stand_apart():
+    # the demo's posterior figure labelled its tau axis 0.000 0.025 0.050 ... 0.150 (8 ticks on a 3-in panel), the
+    # labels nearly touching; the prior-sensitivity figure's tau axis the same
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.exact import exact_posterior
+
+    rng = np.random.default_rng(7)
+    vi = rng.uniform(0.005, 0.02, 120)
+    yi = rng.normal(0.3, 0.1, 120) + rng.normal(0, np.sqrt(vi))  # SIMULATED: tau about 0.1, as the demo's
+    prior = TauPrior("half_normal", 0.5)
+    post = exact_posterior(yi, vi, prior)
+    draws = {"mu": rng.normal(0.3, 0.01, 400), "tau": np.abs(rng.normal(0.1, 0.012, 400))}
+    for figure in (plots.posterior_figure(draws, post, "z", "Title"), plots.sensitivity_figure({"main": (prior, post)},
+                                                                                                 "z")):
+        figure.canvas.draw()
+        axis = next(axis for axis in figure.axes if axis.get_xlabel().startswith("Between-study SD"))
+        boxes = sorted((label.get_window_extent() for label in axis.get_xticklabels()
+                        if label.get_text() and axis.get_xlim()[0] <= label.get_position()[0] <= axis.get_xlim()[1]),
+                       key=lambda box: box.x0)
+        gaps = [(right.x0 - left.x1) * 72 / figure.dpi for left, right in zip(boxes, boxes[1:])]  # points
+        # two ems of the 9-pt labels between them (they were 10 pt apart: 0.000 0.025 0.050 read as one run)
+        assert len(boxes) >= 3 and min(gaps) >= 18, gaps
+    plt.close("all")

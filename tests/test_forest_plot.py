@@ -90,7 +90,7 @@ def test_a_three_level_fit_is_named_as_one_with_its_test_and_variances():
     row = am.fit(frame, dependence="multilevel", test="cr2", metric="z").to_frame().iloc[0].to_dict()
     assert model_name(row) == "Three-level model (REML)"
     note = footnote(row, 95).replace("\u00a0", " ")
-    assert "(CR2 cluster-robust)" in note and "\u03c3\u00b2 between studies = " in note and "\u03c4\u00b2" not in note
+    assert "(CR2 cluster-robust)" in note and "$\\mathrm{\\sigma}^2$ between studies = " in note and "tau" not in note
     univariate = am.fit(frame, test="knha", metric="z").to_frame().iloc[0].to_dict()
     assert model_name(univariate) == "Random-effects model (REML)" and "(Knapp\u2013Hartung)" in footnote(univariate, 95)
 
@@ -133,13 +133,14 @@ def test_a_three_level_footnote_gives_only_the_variances_the_data_identify():
                              "vi": [0.01, 0.012, 0.02, 0.015, 0.01]})  # SIMULATED
     row = am.fit(one_each, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
     note = footnote(row, 95, metric="z").replace("\u00a0", " ")
-    assert f"\u03c4\u00b2 = {row['tau2']:.3f} (Fisher's $z$), the sum of \u03c3\u00b2 between and within studies (one " \
+    assert f"$\\mathrm{{\\tau}}^2$ = {row['tau2']:.3f} (Fisher's $z$), the sum of $\\mathrm{{\\sigma}}^2$ between and within " \
+           "studies (one " \
            "effect size per study: not separately identified)" in note
-    assert "\u03c3\u00b2 between studies =" not in note
+    assert "$\\mathrm{\\sigma}^2$ between studies =" not in note
     one_study = pd.DataFrame({"study_id": ["a"] * 4, "yi": [0.2, 0.45, 0.1, 0.4], "vi": [0.01, 0.012, 0.02, 0.015]})
     row = am.fit(one_study, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
     note = footnote(row, 95, metric="z").replace("\u00a0", " ")
-    assert (f"\u03c3\u00b2 between studies fixed at 0 (one study), within the study = {row['sigma2_within']:.3f} "
+    assert (f"$\\mathrm{{\\sigma}}^2$ between studies fixed at 0 (one study), within the study = {row['sigma2_within']:.3f} "
             "(Fisher's $z$)") in note
     assert "(rows of the three-level model, 1 study;" in note  # not "1 studies"
 
@@ -172,7 +173,7 @@ def test_footnote_rounds_heterogeneity_as_the_report_and_keeps_each_statistic_on
     row = {"method": "REML", "test": "z", "k": 125, "estimate": 0.3, "se": 0.01, "ci_lower": 0.28, "ci_upper": 0.32,
            "pi_lower": 0.1, "pi_upper": 0.5, "tau2": 0.011349, "i2": 56.2189, "q": 273.36, "q_df": 124, "q_p": 1e-9}
     note = footnote(row, 95, metric="z")  # z in italics, as the axis labels write it (it was upright)
-    assert "\u03c4\u00b2\u00a0=\u00a00.011 (Fisher's $z$)" in note and "$I^2$\u00a0=\u00a056.2%" in note
+    assert "$\\mathrm{\\tau}^2$\u00a0=\u00a00.011 (Fisher's $z$)" in note and "$I^2$\u00a0=\u00a056.2%" in note
     table = manuscript_table("pooled", pd.DataFrame([{**row, "h2": 2.3, "tau2_ci_lower": 0.0, "tau2_ci_upper": 0.1}]), "z")
     cells = " ".join(cell for row in table.rows for cell in row)
     assert "0.011" in cells and "56.2" in cells
@@ -186,7 +187,7 @@ def test_one_study_has_no_prediction_interval_or_heterogeneity_test():
            "pi_lower": 0.09, "pi_upper": 0.53, "tau2": 0.0, "i2": 0.0, "q": 0.0, "q_df": 0, "q_p": 1.0}
     assert [r.kind for r in summary_rows("Random-effects model (REML), k = 1", row, "z", ForestOptions())] == ["overall"]
     note = footnote(row, 95, metric="z")
-    assert "Heterogeneity: not estimable from one study." in note and "Q(" not in note and "\u03c4" not in note
+    assert "Heterogeneity: not estimable from one study." in note and "Q(" not in note and "tau" not in note
     two = {**row, "k": 2, "q_df": 1, "q": 1.5, "q_p": 0.22, "pi_lower": -0.2, "pi_upper": 0.8}
     assert [r.kind for r in summary_rows("x", two, "z", ForestOptions())] == ["overall", "interval"]
     assert "$Q$(1)" in footnote(two, 95, metric="z").replace("\u00a0", " ")

@@ -299,7 +299,7 @@ def test_influence_panels_have_readable_titles_and_the_studies_named():
     figure, data = _influence_figure(10)
     titles = [axis.get_title(loc="left") for axis in figure.axes]
     assert titles == ["Externally standardised residual", "DFFITS", "Cook's distance", "Covariance ratio",
-                      "\u03c4\u00b2 without the study", "$Q$ without the study", "Hat value", "Weight (%)"]
+                      "$\\mathrm{\\tau}^2$ without the study", "$Q$ without the study", "Hat value", "Weight (%)"]
     assert not any(axis.get_ylabel() in ("cook.d", "cov.r", "tau2.del", "QE.del") for axis in figure.axes)
     ticks = [tick.get_text() for tick in figure.axes[-1].get_xticklabels()]
     assert ticks == [f"Author{i} ({1990 + i})" for i in range(10)]

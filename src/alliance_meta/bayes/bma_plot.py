@@ -64,7 +64,8 @@ def bma_figure(result):
         ax_mu.set_title(f"Model-averaged effect: P({scale.italic_symbol} = {null:g}) {relation}{probability}",
                         loc="left", fontsize=9, pad=16)  # level with the left title
         fig.tight_layout()
-    fit_width(fig)  # the right panel's title reached beyond the figure: 7.4 in as saved
+    # the right panel's title reached beyond the figure: 7.4 in as saved
+    fit_width(fig, what="model-averaging figure")
     # PET and PEESE labelled bars and nowhere said what they are: beneath, from the labels' left edge (not wider)
     named = [f"{name}: {words}" for name, words in BIAS_MODEL_NAMES.items() if f"Bias: {name}" in labels]
     if named:

@@ -24,10 +24,24 @@ TAU_UNITS = ByMetric(dict(METRIC_NAMES), "Cohen's d")
 
 
 def tau_label(metric: str) -> str:
-    """x label of tau: the between-study SD in the analysis metric."""
-    from alliance_meta.plots.style import metric_name
+    """x label of tau: the between-study SD in the analysis metric, tau as every figure sets it (plots.style.symbol)
+    (:func:`alliance_meta.plots.style.symbol`)."""
+    from alliance_meta.plots.style import metric_name, symbol
 
-    return rf"Between-study SD $\tau$ ({metric_name(metric, TAU_UNITS) if metric in TAU_UNITS else metric})"
+    return f"Between-study SD {symbol('tau')} ({metric_name(metric, TAU_UNITS) if metric in TAU_UNITS else metric})"
+
+
+#: most ticks on a tau axis: matplotlib's default (up to 9) wrote 0.000 0.025 ... 0.150 on the posterior figure's
+#: 3-in panel, its labels nearly touching; four intervals give 0.00 0.05 0.10 0.15
+TAU_BINS = 4
+
+
+def tau_axis(axis) -> None:
+    """The ticks of a tau axis (x): at most :data:`TAU_BINS` intervals between round values (1, 2, 2.5 or 5 times a
+    power of ten: matplotlib's MaxNLocator)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(nbins=TAU_BINS, steps=[1, 2, 2.5, 5, 10]))
 
 
 #: rcParams of the Bayesian figures, set while each is drawn and saved (not for the process: a funnel plot drawn
@@ -116,6 +130,7 @@ def posterior_figure(draws: dict, post: ExactPosterior, metric: str, title: str 
     right.plot(taus, post.tau_prior.pdf(taus), color="black", lw=1.0, ls="--")
     right.set_xlabel(tau_label(metric))
     right.set_xlim(0, upper)
+    tau_axis(right)
     right.set_ylim(bottom=0)
     left.set_ylim(0, 1.45 * max(heights.max(), density.max()))  # room for the legend above the peak
     if title:
@@ -168,11 +183,11 @@ def on_display_scale(table, name: str | None, metric: str) -> list:
 @_styled
 def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float = 0.95):
     """Observed estimates with 95% CIs (open squares) against posterior means with HDIs of the study effects
-    (filled circles), and the pooled and predictive rows (diamonds, the dashed line at the pooled mean); on a
-    Fisher-z family the posterior means and HDIs of r itself, on a log-OR family the posterior medians and
-    equal-tailed intervals of the odds ratios (:func:`on_display_scale`); ``hdi_prob``: the intervals' mass
-    (``bayes.hdi_prob``)."""
-    from alliance_meta.plots.style import SMALLEST_FONT, plain_text
+    (filled circles), and the pooled and predictive rows (diamonds; the dashed line at the pooled centre and the dotted
+    one at no effect, both in the legend); on a Fisher-z family the posterior means and HDIs of r itself, on a log-OR
+    family the posterior medians and equal-tailed intervals of the odds ratios (:func:`on_display_scale`);
+    ``hdi_prob``: the intervals' mass (``bayes.hdi_prob``)."""
+    from alliance_meta.plots.style import SCALES, SMALLEST_FONT, plain_text
     from alliance_meta.wording import INTERVAL_NAMES, probability_percent
 
     plt = _pyplot()
@@ -207,8 +222,10 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     ax.set_yticks(list(rows) + [1.5, 0.5], labels + [f"Pooled effect: posterior {centre} ({hdi})",
                                                    f"New study: posterior {centre} ({hdi})"],
                   fontsize=SMALLEST_FONT if k > 40 else 8)  # rows of 0.14 in hold 7-pt labels (6 pt was illegible)
-    ax.axvline(null, color="0.3", lw=0.6, ls=":")
-    ax.axvline(on_display_scale(summary, "mu", metric)[1], color="0.3", lw=0.6, ls="--")
+    # both lines in the legend: a reader had to guess the dotted one (no effect) and the dashed one (pooled centre)
+    ax.axvline(null, color="0.3", lw=0.6, ls=":", label=f"no effect ({SCALES[metric].italic_symbol} = {null:g})")
+    ax.axvline(on_display_scale(summary, "mu", metric)[1], color="0.3", lw=0.6, ls="--",
+               label=f"pooled effect: posterior {centre}")
     ax.set_ylim(-0.2, k + 3.6)
     ax.set_xlabel(label)
     if metric == "log_or":
@@ -224,7 +241,8 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
 
         fig.draw_without_rendering()  # the panel as wide as the labels leave it
         lines = wrap_drawn(title, ax.get_window_extent().width / fig.dpi, 10, plt.rcParams["font.family"])
-        ax.set_title("\n".join(lines), fontsize=10, loc="left", pad=14)
+        key = ax.get_legend().get_window_extent().height * 72 / fig.dpi  # points: the title above the legend's rows
+        ax.set_title("\n".join(lines), fontsize=10, loc="left", pad=key + 4)
     return fig
 
 
@@ -239,7 +257,7 @@ def family_figures(data, studies, table, draws: dict, metric: str, priors, famil
     (:class:`~alliance_meta.bayes.priors.Priors`). Without studies, each is a figure that says so.
     """
     from alliance_meta.plots.forest_options import study_labels
-    from alliance_meta.plots.style import message_figure
+    from alliance_meta.plots.style import message_figure, symbol
 
     from .exact import exact_posterior
 
@@ -250,7 +268,7 @@ def family_figures(data, studies, table, draws: dict, metric: str, priors, famil
     names = dict(zip(data["study_id"], study_labels(data, labels, escape=False)))
     studies = studies.assign(label=studies["study_id"].map(names).fillna(studies["study_id"]))
     post = exact_posterior(data["yi"], data["vi"], priors.tau, priors.mu_sd)
-    return (posterior_figure(draws, post, metric, f"{name}: posterior of the pooled effect and of \u03c4"),
+    return (posterior_figure(draws, post, metric, f"{name}: posterior of the pooled effect and of {symbol('tau')}"),
             forest_figure(studies, table, metric, f"{name}: observed and shrunken study effects", hdi_prob))
 
 
@@ -261,7 +279,11 @@ def sensitivity_title(family: str) -> str:
 
 @_styled
 def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
-    """Exact posterior densities of the pooled effect and of tau under each tau prior."""
+    """Exact posterior densities of the pooled effect and of tau under each tau prior, each named by its legend
+    (:meth:`~alliance_meta.bayes.priors.TauPrior.legend`), its tau and tau^2 set as every figure sets them
+    (:func:`alliance_meta.plots.style.math_statistics`)."""
+    from alliance_meta.plots.style import math_statistics
+
     plt = _pyplot()
     _, label = display_scale(metric)
     rows = -(-len(posteriors) // 2)  # the legend's rows, two priors to a row
@@ -276,13 +298,14 @@ def sensitivity_figure(posteriors: dict, metric: str, title: str = ""):
     for i, (prior, post) in enumerate(posteriors.values()):
         style = dict(color=f"{0.0 + 0.12 * (i % 5):.2f}", ls=styles[i % len(styles)], lw=1.2)
         # in words (half-normal, the source of an empirical prior), not the CSV's key (half_normal, turner2015_...)
-        left.plot(*effect_density(post, metric), label=prior.legend(), **style)
+        left.plot(*effect_density(post, metric), label=math_statistics(prior.legend()), **style)
         right.plot(taus, tau_density(post, taus), **style)
     left.set_xlabel(f"Pooled effect, {label}")
     left.set_ylabel("Exact posterior density")
     effect_axis(left, metric)
     right.set_xlabel(tau_label(metric))
     right.set_xlim(0, upper)
+    tau_axis(right)
     for ax in (left, right):
         ax.set_ylim(bottom=0)
     key.axis("off")

@@ -62,7 +62,7 @@ def bubble_plot(analysis, metric: str, level: float = 95.0, labels: dict | None 
         numbers = [apa_number(value, decimals) for value in (slope.estimate, slope.ci_lower, slope.ci_upper)]
         unit = SLOPE_UNITS[metric]
         # as the reports: where tau^2 without the moderator is 0, metafor's R^2 is 0 by rule and measures nothing
-        r2 = ("$R^2$ not given (\u03c4\u00b2 = 0 without the moderator)" if r2_not_meaningful(model.tau2_null)
+        r2 = (f"$R^2$ not given ({symbol('tau2')} = 0 without the moderator)" if r2_not_meaningful(model.tau2_null)
               else f"$R^2$ = {model.r2:.1f}%")  # one decimal, as the Results and moderator table
         # two lines: one would run past the axes (and the figure) once the numbers are wide
         per = "per year" if name == "year" else f"per unit of {column_name(name, labels)}"

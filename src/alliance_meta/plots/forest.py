@@ -58,13 +58,15 @@ def _interval_text(options, metric, centre, lower, upper) -> str:
 
 def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, options: ForestOptions,
                pooled: dict | None = None, weights=None, labels: list[str] | None = None) -> list[Row]:
-    """One row per study, sorted as configured, named ``labels`` (None: :func:`study_labels` of ``data``); weights
+    """One row per study (per effect size of a three-level fit, study by study: :func:`study_blocks`), sorted as
+    configured, named ``labels`` (None: :func:`study_labels` of ``data``); weights
     in percent of the rows given: metafor's ``weights`` of the model of ``pooled`` (its ``method``; none:
     1 / (v_i + tau^2)), GENQ's ``weights`` (one per row; None: its default 1/sqrt(v_i)), or, for the rows of a
     three-level fit (``pooled`` has sigma2_between), ``weights(rma.mv)``."""
     yi, vi = data["yi"].to_numpy(float), data["vi"].to_numpy(float)
     critical = special.ndtri(0.5 + level / 200)
-    if pooled is not None and _three_level(pooled) and "study_id" in data:
+    blocks = pooled is not None and _three_level(pooled) and "study_id" in data
+    if blocks:
         from alliance_meta.models.multilevel import row_weights
 
         rho = float(pooled.get("rho", 0.0))
@@ -78,13 +80,41 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
     if "n" in options.columns:  # shown among the configured columns instead
         n = np.full(len(data), np.nan)
     extra, judgements = study_columns(data, options)
+    order = sort_studies(data, weights, options.sort)
+    if blocks:  # a three-level fit's rows: each study's effect sizes together, its name once
+        order, labels = study_blocks(data["study_id"].to_numpy(), order, labels)
     rows = []
-    for i in sort_studies(data, weights, options.sort):
+    for i in order:
         lower, upper = yi[i] - critical * np.sqrt(vi[i]), yi[i] + critical * np.sqrt(vi[i])
         rows.append(Row("study", wrap(labels[i], options.label_width), f"{n[i]:,.0f}" if np.isfinite(n[i]) else "",
                         _interval_text(options, metric, yi[i], lower, upper), f"{percent[i]:.1f}%",
                         yi[i], lower, upper, weights[i] / weights.max(), extra=extra[i], rob=judgements[i]))
     return rows
+
+
+#: the label of a three-level forest plot's second and later rows of a study (:func:`study_blocks`): indented, the
+#: effect size's place in its study's block
+EFFECT_ROW = "\u2003\u00b7 effect {}"
+
+
+def study_blocks(studies, order, labels: list[str]) -> tuple[list[int], list[str]]:
+    """The rows of a three-level forest plot study by study: ``order`` (row indices) regrouped so that each study's
+    effect sizes follow one another, the studies in the order of their first row in ``order`` and each study's rows
+    in it; ``labels`` (one per row) with the study's label on the first row of its block only and "· effect 2",
+    "· effect 3" (:data:`EFFECT_ROW`) on the others, as a nested layout shows effect sizes within their study
+    (the columns beside them, ``plots.columns``, tell the outcome, measure or timing apart). The same label on
+    every row of a study read as several studies of one name."""
+    studies = np.asarray(studies)
+    first: dict = {}
+    for position, i in enumerate(order):
+        first.setdefault(studies[i], position)
+    grouped = sorted(order, key=lambda i: first[studies[i]])  # stable: a study's rows keep their order
+    shown, seen = list(labels), {}
+    for i in grouped:
+        seen[studies[i]] = seen.get(studies[i], 0) + 1
+        if seen[studies[i]] > 1:
+            shown[i] = EFFECT_ROW.format(seen[studies[i]])
+    return grouped, shown
 
 
 def filled_columns(data: pd.DataFrame, options: ForestOptions) -> ForestOptions:
@@ -236,15 +266,15 @@ def _variance_text(pooled: dict, unit: str) -> str:
     studies, each only where the data identify it (:func:`unidentified_sigma2`: with one effect size per study
     only their sum, tau^2; with one study sigma^2 between is fixed at 0)."""
     if not _three_level(pooled):
-        return f"\u03c4\u00b2 = {pooled['tau2']:.3f}{unit}"
+        return f"{symbol('tau2')} = {pooled['tau2']:.3f}{unit}"
     case = unidentified_sigma2(pooled)[0]
     if case == "one_per_study":
-        return (f"\u03c4\u00b2 = {pooled['tau2']:.3f}{unit}, the sum of \u03c3\u00b2 between and within studies "
-                "(one effect size per study: not separately identified)")
+        return (f"{symbol('tau2')} = {pooled['tau2']:.3f}{unit}, the sum of {symbol('sigma2')} between and within "
+                "studies (one effect size per study: not separately identified)")
     if case == "one_study":
-        return (f"\u03c3\u00b2 between studies fixed at 0 (one study), within the study = "
+        return (f"{symbol('sigma2')} between studies fixed at 0 (one study), within the study = "
                 f"{pooled['sigma2_within']:.3f}{unit}")
-    return (f"\u03c3\u00b2 between studies = {pooled['sigma2_between']:.3f}, within studies = "
+    return (f"{symbol('sigma2')} between studies = {pooled['sigma2_between']:.3f}, within studies = "
             f"{pooled['sigma2_within']:.3f}{unit}")
 
 

@@ -76,11 +76,11 @@ def _number_points(axis, x, y) -> None:
 #: panel titles of the influence diagnostics (metafor's plot.infl.rma.uni names them by its variables: rstudent,
 #: cook.d, cov.r, tau2.del, QE.del, ...)
 PANEL_TITLES = {"rstudent": "Externally standardised residual", "dffits": "DFFITS", "cook.d": "Cook's distance",
-                "cov.r": "Covariance ratio", "tau2.del": "\u03c4\u00b2 without the study",
+                "cov.r": "Covariance ratio", "tau2.del": f"{symbol('tau2')} without the study",
                 "QE.del": f"{symbol('Q')} without the study", "hat": "Hat value", "weight": "Weight (%)",
                 "dfbetas": "DFBETAS",
-                "sigma2.between.del": "\u03c3\u00b2 between studies without the study",
-                "sigma2.within.del": "\u03c3\u00b2 within studies without the study"}
+                "sigma2.between.del": f"{symbol('sigma2')} between studies without the study",
+                "sigma2.within.del": f"{symbol('sigma2')} within studies without the study"}
 #: panels whose values cannot exceed 1: ticks without the leading zero (APA), as every bounded axis
 BOUNDED_PANELS = {"hat"}
 STUDY_LABEL_CHARS = 28  # longest study label written along the x axis (rotated); longer: numbers and a key
@@ -106,7 +106,7 @@ def influence_plot(result, k_parameters: int = 1, labels=None):
     ]
     # mathtext without spaces (the key is wrapped at spaces; the no-break space holds "p = 1" together)
     lines = ("Dashed lines: \u00b11.96 (residual); $3\\sqrt{p/(k-p)}$ (DFFITS) and $3p/k$ (hat), metafor's cut-offs, "
-             f"{symbol('p')}\u00a0=\u00a0{k_parameters}; 1 (covariance ratio); \u03c4\u00b2 and {symbol('Q')} with "
+             f"{symbol('p')}\u00a0=\u00a0{k_parameters}; 1 (covariance ratio); {symbol('tau2')} and {symbol('Q')} with "
              "every study; $100/k$, equal weights (weight). DFFITS: standardised change in the study's fitted value "
              "when it is left out.")
     return _panel_figure(panels, index, colours, (4, 2), (7.0, 8.0), "Study", labels, lines=lines)
@@ -193,7 +193,7 @@ def multilevel_influence_plot(result, labels=None):
     ]
     return _panel_figure(panels, index, colours, (2, 2), (7.0, 4.6), "Study", labels,
                          "deleted with all its effect sizes",
-                         "Dashed lines: \u00b11 (DFBETAS); \u03c3\u00b2 with every study. DFBETAS: standardised "
+                         f"Dashed lines: \u00b11 (DFBETAS); {symbol('sigma2')} with every study. DFBETAS: standardised "
                          "change in the pooled estimate when the study is left out.")
 
 

@@ -35,7 +35,7 @@ MAIN_LABELS = {"multilevel": "Aggregated model (the main analysis is three-level
 CHOICE_NAMES = {"aggregate_method": "Study composite", "aggregate_rho": "Assumed \u03c1", "publication": "Publication",
                 "minimum_n": f"Minimum {symbol('n')}", "beta_rows": "Rows from \u03b2",
                 "correction": "Artifact correction", "outliers": "Outliers",
-                "method": "Estimator", "test": "Inference", "prior": "Prior on \u03c4"}
+                "method": "Estimator", "test": "Inference", "prior": f"Prior on {symbol('tau')}"}
 #: lower case after the choice's name ("Outliers: large residual", as "Outliers: none" and "Modality: all"), names and
 #: abbreviations as written, statistics in italics (mathtext, :func:`alliance_meta.plots.style.symbol`)
 OPTION_NAMES = {"gls": "GLS", "mean": "mean (Borenstein)", "multilevel": "none, three-level model",
@@ -198,7 +198,7 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
         bottom.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         bottom.set_xlim(0.5 - 0.005 * len(rank), len(rank) + 0.5 + 0.005 * len(rank))
     # the options' names reached half an inch beyond the left edge of figure.savefig(path), then widened it to 8 in
-    fit_width(figure)
+    fit_width(figure, what="specification curve")
     key = abbreviations_key(options)
     if key:  # beneath the x axis's label, from the options' left edge
         figure.draw_without_rendering()

@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.text  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -60,6 +61,7 @@ UNUSED_PDF_FONT_TABLES = ("GDEF", "GPOS", "GSUB", "kern", "MATH")
 #: SVG ids are hashed from their content with this salt instead of drawn at random (matplotlib's
 #: ``svg.hashsalt``), so that the same figure gives the same SVG bytes.
 SVG_HASH_SALT = "alliance-meta"
+LOGGER = logging.getLogger(__name__)
 
 
 def _in_math(symbol: str, command: str) -> str:
@@ -123,10 +125,17 @@ def plain_text(text: object) -> str:
 
 
 #: Statistical symbols as the figures write them, in mathtext (:func:`symbol`): Latin letters italic, their
-#: subscripts upright (APA 2020, 6.46); Greek letters (\u03c4\u00b2, \u03c3\u00b2) are upright and written as text.
+#: subscripts upright (APA 2020, 6.46); the heterogeneity parameters' Greek letters (\u03c4, \u03c4\u00b2, \u03c3\u00b2)
+#: upright, as APA sets Greek letters, but in mathtext (\mathrm) like $I^2$, so that every figure writes them the
+#: same way (the Bayesian axes had an italic $\tau$ beside the other figures' upright text "\u03c4")
 STATISTICS = {"k": "k", "n": "n", "n1": "n_1", "n2": "n_2", "N": "N", "p": "p", "Q": "Q", "QM": r"Q_\mathrm{M}",
-              "Q_between": r"Q_\mathrm{between}", "F": "F", "I2": "I^2", "r": "r", "g": "g", "d": "d", "t": "t",
-              "z": "z", "df": "df", "A": "A"}
+              "Q_between": r"Q_\mathrm{between}", "F": "F", "I2": "I^2", "H2": "H^2", "r": "r", "g": "g", "d": "d",
+              "t": "t", "z": "z", "df": "df", "A": "A", "tau": r"\mathrm{\tau}", "tau2": r"\mathrm{\tau}^2",
+              "sigma2": r"\mathrm{\sigma}^2"}
+#: the heterogeneity symbols as plain text writes them (the Methods, a prior's formula: TauPrior.legend) and their
+#: :data:`STATISTICS` key, squares first: :func:`math_statistics` sets them in a figure as :func:`symbol` does
+UNICODE_STATISTICS = {"\u03c4\u00b2": "tau2", "\u03c3\u00b2": "sigma2", "I\u00b2": "I2", "H\u00b2": "H2",
+                      "\u03c4": "tau"}
 #: sheet columns whose name is a statistical symbol (a key of :data:`STATISTICS`): a figure's header of the
 #: column writes the symbol (:func:`column_name`), "n" as an italic *n*
 SYMBOL_COLUMNS = {"n": "n", "n1": "n1", "n2": "n2", "r": "r", "g": "g", "d": "d", "t": "t", "df": "df", "f": "F",
@@ -137,6 +146,13 @@ def symbol(name: str, bold: bool = False) -> str:
     """A statistic of :data:`STATISTICS` in mathtext, italic (``$Q$``, ``$I^2$``, ``$Q_\\mathrm{M}$``), or bold
     italic for a bold header (``$\\mathbfit{n}$``)."""
     return rf"$\mathbfit{{{STATISTICS[name]}}}$" if bold else f"${STATISTICS[name]}$"
+
+
+def math_statistics(text: str) -> str:
+    """Plain ``text`` (a prior's formula, "log \u03c4\u00b2 ~ N(\u22124.92, 1.72\u00b2)") with its heterogeneity symbols
+    (:data:`UNICODE_STATISTICS`) in a figure's mathtext, as :func:`symbol` writes them: "log $\\tau^2$ ~ ..."."""
+    pattern = "|".join(re.escape(key) for key in UNICODE_STATISTICS)
+    return re.sub(pattern, lambda match: symbol(UNICODE_STATISTICS[match[0]]), text)
 
 
 def column_name(column: object, labels: dict | None = None, title: bool = True, bold: bool = False) -> str:
@@ -345,12 +361,35 @@ def keep_inside(figure, pad: float = 0.05) -> None:
             text.set_position(((x * width + left) / wider, (y * height + bottom) / higher))
 
 
-def fit_width(figure, width: float = PAGE_WIDTH, pad: float = 0.1) -> None:
+def fit_width(figure, width: float = PAGE_WIDTH, pad: float = 0.1, what: str = "figure") -> None:
     """Narrow the axes of ``figure`` (their heights and the room of their labels kept) so that the figure, labels
     and all, is at most ``width`` inches wide as ``savefig(bbox_inches="tight")`` writes it (``pad``: its
-    ``pad_inches``); then :func:`keep_inside`. Measured as drawn now: call it last. A legend or title that is not
-    narrowed with its axes can stick out further once they are: measured again, at most three times."""
-    for _ in range(3):
+    ``pad_inches``); then :func:`keep_inside`. Measured as drawn now: call it last. A legend, title or label that is
+    not narrowed with its axes can stick out further once they are: measured again (:data:`NARROWING_ROUNDS`). A title
+    wider than the page is broken into lines that fit (:func:`wrap_titles`; narrowing the axes never narrowed it);
+    what still does not fit is logged as a warning on ``what`` (the figure's name; :func:`wider_note`)."""
+    _narrow_axes(figure, width, pad)
+    figure.draw_without_rendering()
+    box = figure.get_tightbbox()
+    if box.width + 2 * pad > width + 0.005 and wrap_titles(figure, box.x0 + width - 2 * pad):
+        _narrow_axes(figure, width, pad)
+    keep_inside(figure, pad)
+    figure.draw_without_rendering()
+    smallest = min((text.get_fontsize() for text in figure.findobj(matplotlib.text.Text) if text.get_text().strip()),
+                   default=plt.rcParams["font.size"])
+    if note := wider_note(figure.get_tightbbox().width + 2 * pad, None if width == PAGE_WIDTH else width, smallest,
+                          "after narrowing its axes and breaking its titles into lines"):
+        LOGGER.warning("%s: %s", what, note)
+
+
+#: rounds of :func:`fit_width`'s narrowing: an axis label wider than its axes (the specification curve's), centred,
+#: takes back half of each narrowing, so the excess only halves each round (three left the figure 7.06 in wide)
+NARROWING_ROUNDS = 8
+
+
+def _narrow_axes(figure, width: float, pad: float) -> None:
+    """:func:`fit_width`'s narrowing of the axes, measured again up to :data:`NARROWING_ROUNDS` times."""
+    for _ in range(NARROWING_ROUNDS):
         figure.draw_without_rendering()
         box, old = figure.get_tightbbox(), figure.get_figwidth()
         positions = [axis.get_position().bounds for axis in figure.axes]
@@ -362,7 +401,39 @@ def fit_width(figure, width: float = PAGE_WIDTH, pad: float = 0.1) -> None:
         figure.set_size_inches(width, figure.get_figheight())
         for axis, (x0, y0, w, h) in zip(figure.axes, positions):
             axis.set_position([(start + (x0 * old - left) * scale) / width, y0, w * old * scale / width, h])
-    keep_inside(figure, pad)
+
+
+def _titles(figure) -> list:
+    """The titles of ``figure``: its suptitle and each axes' left, centre and right titles (matplotlib's Text)."""
+    texts = [figure._suptitle] + [text for axis in figure.axes for text in (axis._left_title, axis.title,
+                                                                             axis._right_title)]
+    return [text for text in texts if text is not None and text.get_visible() and text.get_text().strip()]
+
+
+def wrap_titles(figure, right: float) -> bool:
+    """Break each title of ``figure`` (:func:`_titles`) that reaches beyond ``right`` (inches from the figure's left
+    edge) at its spaces into lines that end before it (:func:`~alliance_meta.plots.forest_layout.wrap_drawn`, as
+    drawn); a centred title to the width it can have centred there. Measured as drawn now; whether any was
+    broken."""
+    from alliance_meta.plots.forest_layout import wrap_drawn
+
+    renderer, changed = figure.canvas.get_renderer(), False
+    for text in _titles(figure):
+        extent = text.get_window_extent(renderer)
+        left, end = extent.x0 / figure.dpi, extent.x1 / figure.dpi
+        if end <= right + 0.005:
+            continue
+        room = 2 * (right - (left + end) / 2) if text.get_horizontalalignment() == "center" else right - left
+        room *= 0.98  # wrap_drawn measures at 72 dpi: a line of the whole room was drawn up to 0.5% wider
+        bold = text.get_fontweight() in ("bold", "heavy", "black", 700, 800, 900)
+        lines = [line for part in text.get_text().split("\n")
+                 for line in wrap_drawn(part, room, text.get_fontsize(), text.get_fontfamily(), bold)]
+        if any(line.replace(r"\$", "").count("$") % 2 for line in lines):  # a break inside mathtext: left whole
+            continue
+        if "\n".join(lines) != text.get_text():
+            text.set_text("\n".join(lines))
+            changed = True
+    return changed
 
 
 def wider_note(figure_width: float, width: float | None, font_size: float, reason: str, remedy: str = "") -> str:

@@ -110,11 +110,11 @@ def subgroup_forest(subgroups: pd.DataFrame, summary: dict, overall: dict, metri
                  (f"{level:g}% CIs: {test_name('z')}." if interval_test(overall) == test_name("z") else
                   f"{level:g}% CIs per level: {test_name('z')}; overall: {interval_test(overall)}."),
                  no_test_between_levels(summary) or
-                 f"Differences between levels{', study composites' if three_level else ''}, common \u03c4\u00b2: "
+                 f"Differences between levels{', study composites' if three_level else ''}, common {symbol('tau2')}: "
                  f"{symbol('QM')}({summary['qm_df']:.0f}) = "
                  f"{summary['qm']:.2f}, {format_p(summary['qm_p'])}; {symbol('F')}({summary['f_df1']:.0f}, "
                  f"{summary['f_df2']:.0f}) = {summary['f']:.2f}, {format_p(summary['f_p'])}; separate "
-                 f"\u03c4\u00b2: {symbol('Q_between')}({summary['q_between_separate_df']:.0f}) = "
+                 f"{symbol('tau2')}: {symbol('Q_between')}({summary['q_between_separate_df']:.0f}) = "
                  f"{summary['q_between_separate']:.2f}, {format_p(summary['q_between_separate_p'])}.") + per_level
         lines += (f"{symbol('F')}: {CI_TEST_NAMES['adhoc']}.",) if adhoc else ()
         if three_level:  # dependence: multilevel: the test the report gives
