@@ -205,3 +205,23 @@ def test_a_fitted_model_logs_its_results_and_its_note_in_brackets():
     assert fit_log_line("REML", 0.25, "estimate = 0.25", "") == "REML: estimate = 0.25"
     assert fit_log_line("REML", 0.0, "estimate = 0", "boundary") == "REML: estimate = 0 (boundary)"
     assert fit_log_line("REML", 0.25, "estimate = 0.25", np.nan) == "REML: estimate = 0.25"
+
+
+def test_what_the_library_logs_is_in_the_job_s_log_whatever_the_job_s_logger_is_named(tmp_path):
+    """fit_width's warning on a figure still wider than the page (plots.style's logger) reached only stderr in the
+    jobs whose logger has the script's name (multiverse_plot_outcome, bma), not their log files."""
+    import logging
+
+    from alliance_meta.io import setup_logging
+
+    log = tmp_path / "job.log"
+    setup_logging(log, "multiverse_plot_outcome").info("the job's own line")
+    logging.getLogger("alliance_meta.plots.style").warning("specification curve: wider than the page")
+    logging.getLogger("alliance_meta").info("the library's line")
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "INFO the job's own line", "WARNING specification curve: wider than the page", "INFO the library's line"]
+    setup_logging(tmp_path / "next.log", "bma")  # a second job in the process: its own file only
+    logging.getLogger("alliance_meta").info("the next job's line")
+    assert len(log.read_text(encoding="utf-8").splitlines()) == 3
+    assert (tmp_path / "next.log").read_text(encoding="utf-8").endswith("INFO the next job's line\n")

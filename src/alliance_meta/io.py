@@ -126,13 +126,11 @@ def fit_log_line(label: str, estimate: object, results: str, note: object = "") 
 
 
 def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> logging.Logger:
-    """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps; matplotlib's warnings
-    about characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`)."""
+    """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps; so does the library's own logger
+    (``alliance_meta`` and its children, e.g. ``plots.style``'s note on a figure wider than the page) when the job's
+    logger has another ``name``, so that what the library logs is in the job's log; matplotlib's warnings about
+    characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`)."""
     logger = logging.getLogger(name)
-    logger.setLevel(logging.INFO)
-    for handler in logger.handlers:  # a second call in one process (tests, notebooks) closes the first's file
-        handler.close()
-    logger.handlers.clear()
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
@@ -140,7 +138,13 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
         handlers.append(logging.FileHandler(log_path, mode="w"))
     for handler in handlers:
         handler.setFormatter(formatter)
-        logger.addHandler(handler)
+    for logged in dict.fromkeys((logger, logging.getLogger("alliance_meta"))):
+        logged.setLevel(logging.INFO)
+        for handler in logged.handlers:  # a second call in one process (tests, notebooks) closes the first's file
+            handler.close()
+        logged.handlers.clear()
+        for handler in handlers:
+            logged.addHandler(handler)
     np.seterr(all="ignore")
     _log_missing_glyphs(logger)
     _log_uncaught_exceptions(logger)
