@@ -303,7 +303,7 @@ class TestDropoutCounts(ReviewFolder):
         assert counts.loc[["MH", "GLMM"], "note"].str.contains("the pooled odds ratio is infinite").all()
         assert pooled.loc["Peto", "estimate"] > 0 and (pooled.loc["REML", "k"] == 7).all()
         report = (folder / "results" / "report.html").read_text()
-        assert "k of MH, Peto and GLMM = the 2x2 tables pooled: 5 of 7 rows had 2x2 counts" in report
+        assert "<i>k</i> of MH, Peto and GLMM = the 2x2 tables pooled: 5 of 7 rows had 2x2 counts" in report
         log = (folder / "logs" / "pool_dropout.log").read_text()  # a warning, not "estimate = nan"
         assert "estimate = nan" not in log and log.count("not estimated: ") >= 2
 

@@ -126,6 +126,21 @@ def test_manuscript_tables_markdown_and_latex():
     assert r"50\% \& \$x\$" in to_latex(hostile) and r"a\_b" in to_latex(hostile)
 
 
+def test_latex_tables_write_q_m_as_the_word_tables_set_it():
+    """The LaTeX tables wrote "QM (df)" and "QM = omnibus Wald test" in plain letters beside their $\\hat{R}$: Q_M is
+    $Q_{\\mathrm{M}}$ (italic Q, upright subscript M; APA 2020, sec. 6.46), by the Word tables' definition
+    (formatting.TYPESET_SYMBOLS)."""
+    moderators = pd.DataFrame({"moderator": ["modality"], "k": 3, "qm": 1.0, "qm_df": 1, "qm_p": 0.3, "f": 0.9,
+                               "f_df1": 1, "f_df2": 1, "f_p": 0.4, "tau2": 0.01, "r2": 20.0, "tau2_null": 0.02})
+    latex = to_latex(manuscript_table("moderators", moderators, "z"))
+    assert r"$Q_{\mathrm{M}}$ (df)" in latex and r"$Q_{\mathrm{M}}$ = omnibus Wald test" in latex
+    assert not re.search(r"\bQM\b", latex)
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.3, 0.1], "sd": [0.05, 0.04],
+                          "hdi_lower": [0.2, 0.02], "hdi_upper": [0.4, 0.2], "r_hat": 1.0, "ess_bulk": 2000.0,
+                          "ess_tail": 2000.0})  # SIMULATED summaries
+    assert r"$\hat{R}$ & ESS bulk" in to_latex(manuscript_table("bayes", bayes, "z"))
+
+
 @pytest.fixture()
 def report_html(tmp_path) -> str:
     effect_sizes = effect_sizes_frame(HOSTILE)
@@ -164,12 +179,46 @@ def test_the_report_typesets_q_m_and_r_hat_as_the_word_tables_do():
                              "pooled": pooled, "moderators": moderators, "bayes": bayes}}},
                          methods=methods_paragraph(config, {"moderators"}, provenance["versions"]))
     q_m, r_hat = "<i>Q</i><sub>M</sub>", "<i>R\u0302</i>"
-    assert f'<th scope="col">{q_m} (df)</th>' in html and f'<th scope="col">{r_hat}</th>' in html
+    assert f'<th scope="col">{q_m} (<i>df</i>)</th>' in html and f'<th scope="col">{r_hat}</th>' in html
     assert f"{q_m} = omnibus Wald test" in html and f"{r_hat} = potential scale reduction factor" in html
     assert f"modality, {q_m}(1) = 1.00" in html  # the Results
     assert f"with omnibus {q_m} and" in html  # the Methods
     assert "R-hat" not in html and not re.search(r"\bQM\b", html)
     assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_the_report_sets_statistical_symbols_in_italics_as_the_word_tables_do():
+    """A copy editor's reading of the HTML report: k, p, r, n, z, F, t, Q and I\u00b2 were upright in its paragraphs and
+    table headings and notes, italic in the Word tables (APA 2020, sec. 6.46). They are italic there now by the Word
+    tables' definition (formatting.STATISTICAL_SYMBOL), never in a word, an abbreviation with periods, initials or a
+    name from the data (a moderator called F), nor in the table cells, which are data."""
+    from alliance_meta.report.html import typeset
+
+    effect_sizes = effect_sizes_frame().rename(columns={"modality": "F"})  # a moderator column called F
+    analysis = effect_sizes.groupby("study_id", as_index=False).first()
+    pooled = pool_all(analysis.yi, analysis.vi, ["REML"], ["z"], metric="z")
+    moderators = pd.DataFrame({"moderator": ["F"], "k": 3, "qm": 1.0, "qm_df": 1, "qm_p": 0.3, "f": 0.9,
+                               "f_df1": 1, "f_df2": 1, "f_p": 0.4, "tau2": 0.01, "r2": 20.0, "tau2_null": 0.02})
+    config = {"moderators": ["F"], "pooling": {"main_method": "REML", "tests": ["z"], "level": 95}}
+    provenance = {"sheet": "data/raw/studies.csv", "sheet_sha256": "ab" * 32, "run_date": "2026-01-01 00:00 UTC",
+                  "versions": {"alliance-meta": "0.1.0"}, "config_yaml": "sheet: x\n"}
+    html = render_report(sheet=effect_sizes, effect_sizes=effect_sizes, config=config, provenance=provenance,
+                         families={"outcome": {"metric": "z", "analysis": analysis, "images": [], "tables": {
+                             "pooled": pooled, "moderators": moderators}}},
+                         methods=methods_paragraph(config, {"moderators"}, provenance["versions"]))
+    results = re.search(r'<section id="family-outcome">.*?<p class="paragraph">(.*?)</p>', html, re.S).group(1)
+    assert re.search(r"<i>r</i> = \.\d\d, 95% CI \[.*, <i>k</i> = 4 studies \(8 effect sizes\), <i>N</i> = ", results)
+    assert "<i>I\u00b2</i> = " in results and "\u03c4\u00b2 = " in results  # a Greek letter upright
+    assert "F, <i>Q</i><sub>M</sub>(1) = 1.00" in results  # the moderator F as written, its test's symbols italic
+    assert '<th scope="col"><i>k</i></th>' in html and '<th scope="col"><i>p</i> (<i>Q</i>)</th>' in html
+    assert "<td>F</td>" in html and "<td><i>" not in html  # cells are data
+    assert "<i>k</i> = studies" in html  # the moderator table's note
+    assert "<i>F</i> tests" in html.split('<section id="methods">')[1]
+    assert str(typeset("J. F. Smith, e.g. n.s. (k = 3, p = .04, t tests)")) == \
+        "J. F. Smith, e.g. n.s. (<i>k</i> = 3, <i>p</i> = .04, <i>t</i> tests)"
+    # the Methods' conversions: each t of "r = t/\u221a(t\u00b2 + df)" italic, not the first upright before its slash
+    assert str(typeset("r = t/\u221a(t\u00b2 + df), \u221a(\u03c7\u00b2/n), 1/n1")) == \
+        "<i>r</i> = <i>t</i>/\u221a(<i>t</i>\u00b2 + <i>df</i>), \u221a(\u03c7\u00b2/<i>n</i>), 1/n1"
 
 
 def test_sheet_text_is_escaped(report_html):
@@ -183,7 +232,7 @@ def test_report_is_self_contained_and_flags_simulated_data(report_html):
     assert 'id="simulated-banner"' in report_html and "Simulated demo data" in report_html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", report_html)
     assert "data:image/webp;base64," in report_html
-    assert "r = ." in report_html and "ab" * 32 in report_html
+    assert "<i>r</i> = ." in report_html and "ab" * 32 in report_html
 
 
 def test_sheet_notes_and_left_out_families_are_in_the_data_section(tmp_path):
@@ -217,7 +266,7 @@ def test_a_family_where_no_study_gave_its_n_has_no_n_of_zero_patients():
     table = html[start:html.index("</table>", start) + 200]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", table)
     assert cells[:5] == ["outcome", "4", "8", "", "4"], cells
-    assert "blank where no study gave its n" in table
+    assert "blank where no study gave its <i>n</i>" in table
 
 
 def test_no_banner_without_simulated_rows(tmp_path):
@@ -398,20 +447,24 @@ def test_methods_name_the_bias_and_sensitivity_analyses_the_run_made():
     left out the test of excess significance, the Henmi-Copas interval, S-values, GOSH, model averaging and the
     multiverse."""
     bias_only = methods_paragraph({}, {"bias"}, {})
-    assert "PET-PEESE, the test of excess significance, the Henmi\u2013Copas interval, S-values and a step-function " \
+    assert "(PET-PEESE; Stanley & Doucouliagos, 2014), the test of excess significance, the Henmi\u2013Copas " \
+           "interval, " \
+           "S-values and a step-function " \
            "selection model; influence with leave-one-out, influence diagnostics and cumulative analysis." in bias_only
     assert "model averaging" not in bias_only and "multiverse" not in bias_only
     everything = methods_paragraph({}, {"bias", "selection_models", "gosh", "bma", "multiverse"}, {})
     assert "S-values and selection models with a step function and six continuous weight functions" in everything
-    assert ("cumulative analysis and GOSH plots (Olkin et al., 2012; every subset of the studies, or 1,000,000 "
+    assert ("cumulative analysis and graphical display of study heterogeneity (GOSH) plots (Olkin et al., 2012; every "
+            "subset of the studies, or 1,000,000 "
             "random subsets (seed 20120901) where there are more).") in everything
     gosh = methods_paragraph({"gosh": {"subsets": 2000, "seed": 1}}, {"bias", "gosh"}, {})  # the reader can tell
-    assert "GOSH plots (Olkin et al., 2012; every subset of the studies, or 2,000 random subsets (seed 1)" in gosh
-    assert "(RoBMA-PSMA; Barto\u0161 et al., 2023) averaged models with and without an effect, heterogeneity and " \
-           "publication bias (six weight functions, PET and PEESE)" in everything
+    assert "(GOSH) plots (Olkin et al., 2012; every subset of the studies, or 2,000 random subsets (seed 1)" in gosh
+    assert "(RoBMA; Barto\u0161 et al., 2023) averaged models with and without an effect, heterogeneity and " \
+           "publication bias, the last by six weight functions and the PET-PEESE regressions" in everything
     assert "A multiverse analysis (Voracek et al., 2019)" in everything
     no_bias = methods_paragraph({"bma": {"bias": False}}, {"bma"}, {})
-    assert "(Barto\u0161 et al., 2023) averaged models with and without an effect and heterogeneity," in no_bias
+    assert "(RoBMA; Barto\u0161 et al., 2023) averaged models with and without an effect and heterogeneity," in no_bias
+    assert "PSMA" not in no_bias
 
 
 def test_a_table_without_rows_says_so(tmp_path):
@@ -564,8 +617,9 @@ def test_methods_name_the_moderator_estimator_and_the_three_level_model_as_run()
                                "moderators": ["rater"]}, {"moderators"}, {})
     assert "three-level model was fitted by maximum likelihood" in three
     assert "cluster-robust (CR2) standard errors" in three and "Knapp\u2013Hartung adjustment" not in three
-    assert "used inverse-variance (GLS) composites" in three and "correlation of .60" in three  # APA: no leading zero
-    assert "in three-level mixed-effects models with Wald QM and cluster-robust (CR2) F tests" in three
+    assert "used inverse-variance generalised least squares (GLS) composites" in three
+    assert "correlation of .60" in three  # APA: no leading zero
+    assert "in three-level mixed-effects models with Wald QM and CR2 F tests" in three  # CR2 defined before
     assert "composites within study and moderator level in mixed-effects meta-regressions fitted by restricted " \
            "maximum likelihood (REML)" in three  # the three-level model's maximum likelihood defined no REML
 
@@ -584,6 +638,59 @@ def test_methods_spell_out_reml_once_before_they_abbreviate_it(config):
     defined = f"{ESTIMATOR_NAMES['REML']} (REML)"
     assert text.count(defined) == 1 and text.count("(REML)") == 1
     assert text.index("REML") == text.index(defined) + len(defined) - len("REML)")  # its first use
+
+
+def demo_config() -> dict:
+    """The demo's config (config/config.yaml), as the report's Methods read it."""
+    import yaml
+    from pathlib import Path
+
+    return yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text(encoding="utf-8"))
+
+
+#: Abbreviations that stand undefined: statistical symbols and abbreviations (APA 2020, sec. 6.44 and Table 6.5: CI,
+#: SD, OR; Q_M written QM).
+UNDEFINED_ABBREVIATIONS = {"CI", "SD", "SDs", "OR", "QM"}
+
+
+def methods_variants():
+    from alliance_meta.report.methods import STAGE_TABLES
+
+    demo, every = demo_config(), set(STAGE_TABLES)
+    no_moderators = {**demo, "moderators": [], "continuous_moderators": [], "meta_regression": [],
+                     "location_scale": []}
+    return {"demo": (demo, every),
+            "three-level": ({**demo, "dependence": "multilevel"}, every),
+            "DL": ({**demo, "pooling": {**demo["pooling"], "main_method": "DL"}}, every),
+            "no Bayes": (demo, every - {"bayes", "prior_sensitivity", "bma"}),
+            "no moderators": (no_moderators, every - {"model_comparison", "location_scale"}),
+            "no bias": (demo, every - {"bias", "selection_models", "gosh"}),
+            "RoB 2": ({**demo, "risk_of_bias": {"tool": "rob2"}}, every)}
+
+
+@pytest.mark.parametrize("name", list(methods_variants()))
+def test_methods_spell_out_every_abbreviation_at_its_first_use(name):
+    """A copy editor's reading of the demo's Methods: AIC, BIC, AICc, GOSH, PET-PEESE, RoBMA-PSMA, GRADE, QUIPS and
+    GLS were used without their words, and CR2 was spelled out three times under dependence: multilevel. APA 2020,
+    sec. 6.25: spelled out at the first use with the abbreviation in parentheses, abbreviated after; the first use
+    moves with the sentences a config switches on and off."""
+    config, stages = methods_variants()[name]
+    text = methods_paragraph(config, stages, {"alliance-meta": "0.1.0"}, several_per_study=True)
+    first = {}
+    # a word with two capitals in a row or a capital and a digit (GLS, AICc, CR2, RoBMA), not a name (L\u00f3pez)
+    for match in re.finditer(r"(?<![\w-])(?=[\w-]*(?:[A-Z]{2}|[A-Z]\d))[\w-]+", text):
+        first.setdefault(match.group(), match.start())
+    assert {"REML", "GLS", "AIC" if "model_comparison" in stages else "REML"} <= set(first)
+    if "(RoB 2" in text:  # "RoB 2" has no two capitals in a row
+        first["RoB 2"] = text.index("RoB 2")
+    for abbreviation, start in first.items():
+        if abbreviation in UNDEFINED_ABBREVIATIONS:
+            continue
+        if abbreviation == "RoBMA-PSMA":  # the ensemble of RoBMA and PET-PEESE, both defined before it
+            assert first["RoBMA"] < start and first["PET-PEESE"] < start
+            continue
+        definitions = re.findall(rf"\w \({re.escape(abbreviation)}[;)]", text)  # "words (ABBR)", "words (ABBR; cite)"
+        assert text[start - 1] == "(" and len(definitions) == 1, (abbreviation, text[max(start - 80, 0):start + 20])
 
 
 def test_methods_say_what_the_three_level_model_is_and_its_sampling_error_correlation():

@@ -135,7 +135,7 @@ def test_the_methods_say_when_the_multiverse_leaves_out_the_three_level_model():
     versions = {"alliance-meta": "x"}
     three = methods_paragraph({"dependence": "multilevel"}, {"multiverse"}, versions, ["outcome"])
     assert ("Its specifications pool study composites, not the three-level model of the main analysis: "
-            "inverse-variance (GLS) composites under compound symmetry and mean composites (Borenstein et al., 2009, "
+            "inverse-variance GLS composites under compound symmetry and mean composites (Borenstein et al., 2009, "
             "ch. 24).") in three
     assert "multiverse.aggregate_methods" not in three  # the config's key, which a manuscript would not say
     assert "Its specifications" not in methods_paragraph(

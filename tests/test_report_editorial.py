@@ -249,11 +249,14 @@ def test_methods_describe_every_analysis_the_results_report():
             "as robumeta) pooled the effect sizes themselves in a correlated-effects model (a correlation of .50 "
             "assumed between the effect sizes of a study; 0 to 1 as a sensitivity analysis)") in text
     assert "Location-scale models (Viechtbauer & L\u00f3pez-L\u00f3pez, 2022;" in text and "depend on rater," in text
-    assert "Nested meta-regressions were compared by likelihood-ratio tests and by AIC, BIC and AICc" in text
+    assert ("Nested meta-regressions were compared by likelihood-ratio tests and by the Akaike information criterion "
+            "(AIC; Akaike, 1974), the Bayesian information criterion (BIC; Schwarz, 1978) and the AIC corrected for "
+            "small samples (AICc; Hurvich & Tsai, 1989)") in text
     assert ("under other priors on heterogeneity: half-normal(0.2) on \u03c4, half-Cauchy(0.1) on \u03c4, the prior on "
             "\u03c4\u00b2 of Turner et al. (2015) for mental-health outcomes and the prior on \u03c4\u00b2 of Rhodes "
             "et al. (2015) for mental-health outcomes (rescaled to the analysis metric).") in text
-    assert "rated with GRADE (Guyatt et al., 2011), starting at low certainty" in text
+    assert ("rated with the Grading of Recommendations Assessment, Development and Evaluation (GRADE; Guyatt et al., "
+            "2011) approach, starting at low certainty") in text
     # analyses that did not run are not described
     plain = methods_paragraph(config, stages_run(stage_tables("pooled", "bayes")), {})
     assert not any(word in plain for word in ("Robust variance", "Location-scale", "Nested", "sensitivity analysis,",
@@ -300,7 +303,7 @@ def test_data_section_tables_are_headed_in_words_not_by_variable_names():
                                      "versions": {"alliance-meta": "0"}, "config_yaml": ""})
     data = html[html.index('<section id="data">'):html.index("</section>", html.index('<section id="data">'))]
     headers = re.findall(r'<th scope="col">(.*?)</th>', data)
-    assert headers[:5] == ["Family", "Studies", "Effect sizes", "N", "Studies without n"], headers
+    assert headers[:5] == ["Family", "Studies", "Effect sizes", "<i>N</i>", "Studies without <i>n</i>"], headers
     assert "Statistic reported" in headers and "Sign reversed" in headers and "Level" in headers
     assert not [header for header in headers if "_" in header]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", data)

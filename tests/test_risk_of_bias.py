@@ -493,7 +493,8 @@ def test_report_sentence_and_figure_titles():
     from alliance_meta.report.methods import methods_paragraph
 
     text = methods_paragraph({"risk_of_bias": {"tool": "rob2"}}, {"risk_of_bias"}, {})
-    assert "rated with RoB 2 (Sterne et al., 2019)" in text and "high if any is high" in text
+    assert "rated with the revised Cochrane risk-of-bias tool for randomized trials (RoB 2; Sterne et al., 2019)" \
+        in text and "high if any is high" in text
     assert "Risk of bias" not in methods_paragraph({}, set(), {})
 
 

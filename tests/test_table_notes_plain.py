@@ -113,8 +113,9 @@ def test_the_notes_say_the_values_this_run_used(frames):
     def table(name, settings=TableSettings()):
         return manuscript_table(name, frames[name], "smd", 95, settings)
 
-    assert ("g = the study's effect sizes combined into one inverse-variance (GLS) composite under compound symmetry, "
-            "assuming a correlation of .50 between sampling errors, with its Wald 95% CI") in table(
+    assert ("g = the study's effect sizes combined into one inverse-variance generalised least squares (GLS) "
+            "composite under compound symmetry, assuming a correlation of .50 between sampling errors, with its Wald "
+            "95% CI") in table(
         "study_characteristics").note
     assert ("combined into one mean composite (Borenstein et al., 2009, ch. 24), assuming a correlation of .30 "
             "between sampling errors") in table("study_characteristics", MULTILEVEL).note
@@ -207,7 +208,8 @@ def test_the_methods_and_the_tables_say_the_composites_in_the_same_words():
     from alliance_meta.report.methods import dependence_sentence
 
     sentence = dependence_sentence({"aggregate_method": "gls", "aggregate_rho": 0.333})
-    assert sentence == ("Dependent effect sizes within a study were combined into one inverse-variance (GLS) composite "
+    assert sentence == ("Dependent effect sizes within a study were combined into one inverse-variance generalised "
+                        "least squares (GLS) composite "
                         "under compound symmetry, assuming a correlation of .333 between sampling errors.")
 
 
@@ -261,3 +263,12 @@ def test_the_study_table_says_when_risk_of_bias_was_derived_from_the_domains(tmp
     section = family_section("outcome", "z", {"study_characteristics": frame}, None, [], {}, {}, sheet_notes=notes)
     assert "derived from the domains" in next(table.note for table in section.tables
                                               if table.name == "study_characteristics")
+
+
+def test_every_latex_table_is_plain_ascii(frames):
+    """The psychometric table's LaTeX wrote the note's "\u03a3n\u00b2/\u03a3n" with a raw \u03a3, and the bias table's
+    a raw \u03c7, which pdfLaTeX's Latin fonts lack: every character of every manuscript table is LaTeX."""
+    for name in BUILDERS:
+        if name in frames:
+            latex = to_latex(manuscript_table(name, frames[name], "smd"))
+            assert latex.isascii(), (name, sorted({character for character in latex if not character.isascii()}))

@@ -540,7 +540,7 @@ def test_the_statistics_named_in_the_first_column_are_italic_as_in_the_note(fram
     assert stubs[1]["\u03bc"] == []
     assert all(not run.italic for table in document.tables for row in table.rows[1:] for cell in row.cells[1:]
                for run in cell.paragraphs[0].runs)
-    from alliance_meta.report.word import STATISTICAL_SYMBOL
+    from alliance_meta.report.formatting import STATISTICAL_SYMBOL
 
     assert STATISTICAL_SYMBOL.split("OR\u1d43") == ["", "OR", "\u1d43"]  # the Bayes table's note mark after it
 

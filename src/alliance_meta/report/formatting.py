@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
-from alliance_meta.wording import (MINUS, apa_integer, apa_number, apa_p, apa_p_clause,  # noqa: F401
+from alliance_meta.wording import (ESTIMATOR_NAMES, MINUS, apa_integer, apa_number, apa_p, apa_p_clause,  # noqa: F401
                                    apa_probability, apa_setting, at_null, counted, probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
@@ -104,6 +104,26 @@ R2_NOT_GIVEN = ("τ² of the model without the moderator is 0, so there is no he
                 "account for")
 
 
+#: marks the Bayes table's rows summarised by their median and equal-tailed interval (a log-OR family's odds ratios)
+CENTRAL_MARK = "\u1d43"
+
+#: The statistical symbols the tables and paragraphs write, italic in the Word tables' headings and notes and in the
+#: HTML report's paragraphs, table headings and notes (APA 2020, 6.46: Latin letters and abbreviations used as
+#: statistical symbols, OR, SD and df among them, are italic; Greek letters, \u03c4\u00b2, \u03c1, \u03c7\u00b2, and
+#: abbreviations such as CI are not), as the figures italicise them (plots.style.STATISTICS). Q_M, SD_res and R-hat
+#: have a subscript or a mark besides (:data:`TYPESET_SYMBOLS`).
+STATISTICAL_SYMBOLS = ("I\u00b2", "R\u00b2", "OR", "SD", "df1", "df2", "df", "k0", "k", "N", "n", "p", "r", "g", "d",
+                       "z", "t", "F", "Q")
+#: :data:`STATISTICAL_SYMBOLS` as whole words, never a letter inside one or of an abbreviation with periods (the g
+#: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df". A symbol may follow a sum
+#: sign and carry a square (the psychometric note's "\u03a3n\u00b2/\u03a3n") or the Bayes table's note mark
+#: (:data:`CENTRAL_MARK`: "OR\u1d43"), and stand beside a division's slash (the Methods' "r = t/\u221a(t\u00b2 + df)",
+#: "\u221a(\u03c7\u00b2/n)").
+STATISTICAL_SYMBOL = re.compile(r"(?<![^\W\u03a3]|[\u2019'.-])("
+                                + "|".join(map(re.escape, sorted(STATISTICAL_SYMBOLS, key=len, reverse=True)))
+                                + rf")(?!(?![{CENTRAL_MARK}\u00b2])[\w'-]|\.\w)")
+
+
 #: Statistical symbols that the tables' and paragraphs' plain text (and the Markdown tables) writes in letters and
 #: the Word tables and the HTML report typeset, as ``(italic symbol, upright subscript)``: the omnibus test of
 #: moderators Q_M (metafor's QM; Viechtbauer, 2010), the psychometric table's SD_res and SD_ρ (Schmidt & Hunter,
@@ -127,10 +147,10 @@ def upright_text(verbatim: tuple[str, ...] = ()) -> re.Pattern:
 
 
 def typeset_parts(text: str, verbatim=()) -> list[tuple[str, str]]:
-    """``text`` as ``(passage, kind)``: kind ``symbol`` and ``subscript`` for the two parts of a
-    :data:`TYPESET_SYMBOLS` symbol (italic, and upright below the line), ``verbatim`` for the passages set as written
-    (:func:`upright_text`: ``verbatim``, text from the data, and initials) and ``text`` for the rest, whose symbols
-    that are only italic the Word tables find (``word.STATISTICAL_SYMBOL``)."""
+    """``text`` as ``(passage, kind)``, as the Word tables and the HTML report set it: kind ``symbol`` and
+    ``subscript`` for the two parts of a :data:`TYPESET_SYMBOLS` symbol (italic, and upright below the line),
+    ``italic`` for a :data:`STATISTICAL_SYMBOL`, ``verbatim`` for the passages set as written (:func:`upright_text`:
+    ``verbatim``, text from the data, and initials) and ``text`` for the rest (upright)."""
     parts = []
     for kept, passage in enumerate(upright_text(tuple(verbatim)).split(text)):
         if kept % 2:
@@ -140,9 +160,36 @@ def typeset_parts(text: str, verbatim=()) -> list[tuple[str, str]]:
             if index % 2:
                 symbol, subscript = TYPESET_SYMBOLS[piece]
                 parts += [(symbol, "symbol")] + [(subscript, "subscript")] * bool(subscript)
-            elif piece:
-                parts.append((piece, "text"))
+            else:
+                parts += [(part, "italic" if italic % 2 else "text")
+                          for italic, part in enumerate(STATISTICAL_SYMBOL.split(piece))]
     return [(passage, kind) for passage, kind in parts if passage]
+
+
+#: The abbreviations the Methods (and the composites of the tables' notes) use, with the words :func:`defined`
+#: spells out at the first use.
+ABBREVIATIONS = {
+    "REML": ESTIMATOR_NAMES["REML"], "GLS": "generalised least squares",
+    "CR2": "cluster-robust",  # the bias-reduced linearization estimator (Pustejovsky & Tipton, 2018)
+    "AIC": "Akaike information criterion", "BIC": "Bayesian information criterion",
+    "AICc": "AIC corrected for small samples",
+    "PET-PEESE": "precision-effect test and precision-effect estimate with standard errors",
+    "GOSH": "graphical display of study heterogeneity",
+    "RoBMA": "robust Bayesian meta-analysis",
+    "GRADE": "Grading of Recommendations Assessment, Development and Evaluation",
+    "QUIPS": "Quality in Prognosis Studies tool",
+    "RoB 2": "revised Cochrane risk-of-bias tool for randomized trials",
+    "ROBINS-I": "Risk of Bias in Non-randomized Studies of Interventions tool",
+}
+
+
+def defined(abbreviation: str, before: str = "", cite: str = "") -> str:
+    """An abbreviation of :data:`ABBREVIATIONS` spelled out at its first use, "restricted maximum likelihood (REML)"
+    (with ``cite``: "... (REML; cite)"), and abbreviated, "REML" ("REML (cite)"), once ``before`` (the Methods so
+    far) has defined it (APA 2020, sec. 6.25)."""
+    if re.search(rf"\({re.escape(abbreviation)}[;)]", before):
+        return abbreviation + (f" ({cite})" if cite else "")
+    return f"{ABBREVIATIONS[abbreviation]} ({abbreviation}{'; ' + cite if cite else ''})"
 
 
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")

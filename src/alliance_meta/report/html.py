@@ -403,12 +403,13 @@ def _figure_order(path) -> tuple[int, str]:
 
 
 #: How the report sets the parts of :func:`~alliance_meta.report.formatting.typeset_parts`, as the Word tables do.
-TYPESET_TAGS = {"symbol": "<i>{}</i>", "subscript": "<sub>{}</sub>"}
+TYPESET_TAGS = {"symbol": "<i>{}</i>", "italic": "<i>{}</i>", "subscript": "<sub>{}</sub>"}
 
 
 def typeset(text: object, verbatim=()) -> Markup:
-    """``text`` escaped, its Q_M, SD_res, SD_\u03c1 and R\u0302 (formatting.TYPESET_SYMBOLS) typeset as in the Word
-    tables: ``<i>Q</i><sub>M</sub>``, ``<i>R\u0302</i>``; ``verbatim`` (text from the data) as written."""
+    """``text`` escaped, its statistical symbols (formatting.STATISTICAL_SYMBOL) italic and its Q_M, SD_res, SD_\u03c1
+    and R\u0302 (formatting.TYPESET_SYMBOLS) typeset as in the Word tables: ``<i>k</i>``, ``<i>Q</i><sub>M</sub>``,
+    ``<i>R\u0302</i>``; initials and ``verbatim`` (text from the data) as written."""
     return Markup("".join(TYPESET_TAGS.get(kind, "{}").format(escape(passage))
                           for passage, kind in typeset_parts(str(text), verbatim)))
 
@@ -419,7 +420,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["counted"] = counted  # {{ rows | length | counted("row") }}: "1 row", "2 rows"
-    env.filters["typeset"] = typeset  # {{ table.note | typeset(table.verbatim) }}: QM as <i>Q</i><sub>M</sub>
+    env.filters["typeset"] = typeset  # {{ table.note | typeset(table.verbatim) }}: <i>k</i>, <i>Q</i><sub>M</sub>
     return env
 
 

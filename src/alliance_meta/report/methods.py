@@ -6,19 +6,16 @@ from alliance_meta.engines.transforms import family_metric
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import assumed_correlation, composite_text
-from alliance_meta.report.formatting import apa_integer, apa_number, listed as join_words, probability_percent
+from alliance_meta.report.formatting import (ABBREVIATIONS, apa_integer, apa_number, defined, listed as join_words,
+                                             probability_percent)
 from alliance_meta.report.text import metric_in_prose, test_names
 from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting
 
 
 def estimator_text(method: str, before: str = "") -> str:
     """An estimator of tau^2 as the Methods name it (:data:`~alliance_meta.wording.ESTIMATOR_NAMES`); REML, whose
-    abbreviation the moderators' sentence uses, spelled out at its first use, "restricted maximum likelihood (REML)",
-    and abbreviated once ``before`` (the Methods so far) has defined it (APA 2020, sec. 6.25)."""
-    words = ESTIMATOR_NAMES.get(method, method)
-    if method != "REML":
-        return words
-    return method if f"({method})" in before else f"{words} ({method})"
+    abbreviation the moderators' sentence uses, :func:`defined` at its first use."""
+    return defined(method, before) if method in ABBREVIATIONS else ESTIMATOR_NAMES.get(method, method)
 
 
 def assumed_reliabilities(psychometric: dict) -> str:
@@ -135,12 +132,15 @@ def prior_sensitivity_sentence(config: dict) -> str:
             f"heterogeneity: {join_words(named)}" + (" (rescaled to the analysis metric)." if rescaled else "."))
 
 
-def risk_of_bias_methods(config: dict) -> str:
-    """Which tool rated risk of bias, how an empty overall judgement was derived, how it was used."""
+def risk_of_bias_methods(config: dict, before: str = "") -> str:
+    """Which tool rated risk of bias (its abbreviation :func:`defined`, ``before``: the Methods so far), how an empty
+    overall judgement was derived, how it was used."""
     from alliance_meta.inputs.risk_of_bias import tool_from_config
 
     tool = tool_from_config(config.get("risk_of_bias"))
-    named = f"a {tool.title}" if tool.name == "custom" else tool.title  # "custom risk-of-bias tool" is no name
+    name, _, cite = tool.title.partition(" (")  # "QUIPS (Hayden et al., 2013)"
+    named = (f"a {tool.title}" if tool.name == "custom" else  # "custom risk-of-bias tool" is no name
+             f"the {defined(name, before, cite.removesuffix(')'))}" if name in ABBREVIATIONS else tool.title)
     return (f"Risk of bias was rated with {named}; an overall judgement left empty is derived from the domains "
             f"({tool.overall_rule}). The main model was refitted without studies at high risk of bias and to "
             "studies at low risk only.")
@@ -325,6 +325,10 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     # the other estimators fitted beside the main one (pooling.methods; without the key: all of them)
     others = [name for name in pooling.get("methods") or ("common", "REML") if name != method]
     sentences = [metric_sentence(config, families)]
+
+    def define(abbreviation: str, cite: str = "") -> str:  # at its first use in the Methods so far
+        return defined(abbreviation, " ".join(sentences), cite)
+
     if input_kinds:
         sentences.append(conversion_sentence(input_kinds, config.get("metric", {})))
     sentences.append(dependence_sentence(config, several_per_study))
@@ -338,11 +342,11 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         named = list(dict.fromkeys(names[test] for test in tests if test in names))
         tests_text = " and ".join(named)
         if multilevel.get("robust", True):
-            tests_text += ((", and " if named else "") + "cluster-robust (CR2) standard errors with Satterthwaite "
+            tests_text += ((", and " if named else "") + f"{define('CR2')} standard errors with Satterthwaite "
                            "t tests (Pustejovsky & Tipton, 2018)")
         sentences.append(
-            f"The three-level model was fitted by {estimator_text(estimator)}; {level:g}% confidence "
-            f"intervals used {tests_text}"
+            f"The three-level model was fitted by {estimator_text(estimator, ' '.join(sentences))}; {level:g}% "
+            f"confidence intervals used {tests_text}"
             + ("; the variance components have profile-likelihood intervals." if multilevel.get("profile", True)
                else "."))
     elif method == "common" and not others:
@@ -384,15 +388,17 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          f"permutation, an exact test, where there are fewer)" if permutations else ""))
         if config.get("dependence") == "multilevel":
             estimator = estimator_text(config.get("multilevel", {}).get("method", "REML"), " ".join(sentences))
-            sentence = ("Moderators were tested in three-level mixed-effects models with Wald QM and cluster-robust "
-                        f"(CR2) F tests (Pustejovsky & Tipton, 2018), fitted by {estimator}, the tests the Results "
+            sentence = (f"Moderators were tested in three-level mixed-effects models with Wald QM and {define('CR2')} "
+                        f"F tests (Pustejovsky & Tipton, 2018), fitted by {estimator}, the tests the Results "
                         f"report, and on the composites within study and moderator level in {univariate}")
         else:
             sentence = f"Moderators were tested in {univariate}"
         sentences.append(sentence + ".")
     if "model_comparison" in stages:
-        sentences.append("Nested meta-regressions were compared by likelihood-ratio tests and by AIC, BIC and AICc, "
-                         "both models fitted by maximum likelihood.")
+        aic = define("AIC", "Akaike, 1974")
+        sentences.append(f"Nested meta-regressions were compared by likelihood-ratio tests and by the {aic}, the "
+                         f"{define('BIC', 'Schwarz, 1978')} and the "
+                         f"{defined('AICc', aic, 'Hurvich & Tsai, 1989')}, both models fitted by maximum likelihood.")
     from alliance_meta.analyses.location_scale import model_spec
 
     scales = [scale for _, _, scale in map(model_spec, config.get("location_scale") or ())
@@ -409,7 +415,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          "Tipton, 2015; as robumeta) pooled the effect sizes themselves in a correlated-effects model "
                          f"(a correlation of {rho} assumed between the "
                          "effect sizes of a study; 0 to 1 as a sensitivity analysis) and a hierarchical-effects "
-                         "model; the model of the study composites was refitted with cluster-robust (CR2) standard "
+                         f"model; the model of the study composites was refitted with {define('CR2')} standard "
                          "errors (Pustejovsky & Tipton, 2018).")
     if "bias" in stages:
         selection = ("selection models with a step function and six continuous weight functions (Vevea & Hedges, "
@@ -420,18 +426,21 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         gosh = config.get("gosh") or {}
         subsets = (f"every subset of the studies, or {apa_integer(int(gosh.get('subsets', DEFAULT_SUBSETS)))} random "
                    f"subsets (seed {gosh.get('seed', DEFAULT_SEED)}) where there are more")
-        influence = (f"leave-one-out, influence diagnostics, cumulative analysis and GOSH plots (Olkin et al., 2012; "
-                     f"{subsets})" if "gosh" in stages
+        influence = (f"leave-one-out, influence diagnostics, cumulative analysis and "
+                     f"{define('GOSH')} plots (Olkin et al., 2012; {subsets})" if "gosh" in stages
                      else "leave-one-out, influence diagnostics and cumulative analysis")
         sentences.append("Small-study effects were examined with the funnel plot, Egger's regression test, the rank "
-                         "correlation test, trim and fill, fail-safe N, PET-PEESE, the test of excess significance, "
+                         f"correlation test, trim and fill, fail-safe N, the "
+                         f"{define('PET-PEESE', 'Stanley & Doucouliagos, 2014')}, the test of excess significance, "
                          f"the Henmi\u2013Copas interval, S-values and {selection}; influence with {influence}.")
     if "bma" in stages:
         bias = config.get("bma", {}).get("bias", True)
-        components = ("an effect, heterogeneity and publication bias (six weight functions, PET and PEESE)" if bias
-                      else "an effect and heterogeneity")
-        sentences.append(f"Robust Bayesian model averaging ({'RoBMA-PSMA; ' if bias else ''}Barto\u0161 et al., 2023) "
-                         f"averaged models with and without {components}, weighted by their posterior probabilities.")
+        robma = define("RoBMA", "Barto\u0161 et al., 2023")
+        components = (f"an effect, heterogeneity and publication bias, the last by six weight functions and the "
+                      f"{define('PET-PEESE')} regressions (the RoBMA-PSMA ensemble)"
+                      if bias else "an effect and heterogeneity")
+        sentences.append(f"{robma[0].upper()}{robma[1:]} averaged models with and without {components}, weighted by "
+                         "their posterior probabilities.")
     from alliance_meta.analyses.multiverse import no_specification_note
 
     # multiverse lists of no specification (methods and priors empty) leave the multiverse out: no sentence
@@ -440,7 +449,8 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          "combination of the specification choices.")
         composites = config.get("multiverse", {}).get("aggregate_methods", ["gls", "mean"])
         if config.get("dependence") == "multilevel" and "multilevel" not in composites:
-            kinds = join_words([composite_text(method, None, plural=True) for method in composites])
+            kinds = join_words([composite_text(method, None, plural=True, before=" ".join(sentences))
+                                for method in composites])
             sentences[-1] += (" Its specifications pool study composites, not the three-level model of the main "
                               f"analysis: {kinds}.")
     if "psychometric" in stages:  # the Results report it: the Methods say what it is
@@ -459,12 +469,12 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     if "prior_sensitivity" in stages and prior_sensitivity_sentence(config):
         sentences.append(prior_sensitivity_sentence(config))
     if "risk_of_bias" in stages:
-        sentences.append(risk_of_bias_methods(config))
+        sentences.append(risk_of_bias_methods(config, " ".join(sentences)))
     if "grade" in stages:
         start = (config.get("grade") or {}).get("start", "low")
-        sentences.append("The certainty of the evidence was rated with GRADE (Guyatt et al., 2011), starting at "
-                         f"{start} certainty; each domain's rating was suggested from the results by a rule of thumb, "
-                         "for the reviewers to confirm, and indirectness was left to them.")
+        sentences.append(f"The certainty of the evidence was rated with the {define('GRADE', 'Guyatt et al., 2011')} "
+                         f"approach, starting at {start} certainty; each domain's rating was suggested from the "
+                         "results by a rule of thumb, for the reviewers to confirm, and indirectness was left to them.")
     # alliance-meta is named once, before the list of the software it ran on (not again inside the list)
     software = ", ".join(f"{name} {version}" for name, version in versions.items()
                          if version != "not installed" and name != "alliance-meta")

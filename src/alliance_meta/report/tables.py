@@ -19,9 +19,10 @@ from alliance_meta.inputs.effect_sizes import citation_years
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import (MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p, apa_probability,
-                                             apa_scientific, apa_setting, counted, is_finite, pooled_studies,
-                                             readable_frame, probability_percent, step_list, listed, R2_NOT_GIVEN)
+from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
+                                             apa_probability, apa_scientific, apa_setting, counted, is_finite,
+                                             pooled_studies, readable_frame, probability_percent, step_list, listed,
+                                             typeset_parts, defined, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import BIAS_MODEL_NAMES, ESTIMATOR_NAMES, single_spaced
 
@@ -33,6 +34,7 @@ INFINITY = "\u221e"
 LATEX_SPECIALS.update({"\u00d7": r"$\times$", "\u2260": r"$\neq$", "\u03c3": r"$\sigma$", "\u03c0": r"$\pi$",
                        "\u2264": r"$\leq$", "\u2265": r"$\geq$", "\u221a": r"$\surd$", **{chr(SUPERSCRIPTS[ord(c)]): rf"\textsuperscript{{{c}}}" for c in "0123456789"},
                        "\u207b": r"\textsuperscript{$-$}", "\u03bc": r"$\mu$", "\u03b8": r"$\theta$",
+                       "\u03a3": r"$\Sigma$", "\u03c7": r"$\chi$",
                        **{chr(0x2080 + int(c)): rf"\textsubscript{{{c}}}" for c in "0123456789"}})
 
 
@@ -71,13 +73,14 @@ def _statistic(value: float) -> str:
     return apa_integer(value) if abs(float(value)) >= 1000 else apa_number(value, 2)
 
 
-def composite_text(method: str, rho: float | None, plural: bool = False) -> str:
+def composite_text(method: str, rho: float | None, plural: bool = False, before: str = "") -> str:
     """How the effect sizes of one study were combined (``aggregate_method``, ``aggregate_rho``), for the Methods
-    and the tables' notes: ``inverse-variance (GLS) composite under compound symmetry, assuming a correlation of
-    .50 between sampling errors`` (``rho`` None: without the correlation, which :func:`assumed_correlation` says)."""
+    and the tables' notes: ``inverse-variance generalised least squares (GLS) composite under compound symmetry,
+    assuming a correlation of .50 between sampling errors`` (``rho`` None: without the correlation, which
+    :func:`assumed_correlation` says; GLS abbreviated once ``before``, the text so far, has defined it)."""
     s = "s" if plural else ""
     kind = (f"mean composite{s} (Borenstein et al., 2009, ch. 24)" if method == "mean"
-            else f"inverse-variance (GLS) composite{s} under compound symmetry")
+            else f"inverse-variance {defined('GLS', before)} composite{s} under compound symmetry")
     return kind if rho is None else f"{kind}, {assumed_correlation(rho)}"
 
 
@@ -600,10 +603,6 @@ def _bayes_note(parameters: set[str], metric: str) -> str:
                     + [f"{'; '.join(scales)}."] * bool(scales) + draws)
 
 
-#: marks the Bayes table's rows summarised by their median and equal-tailed interval (a log-OR family's odds ratios)
-CENTRAL_MARK = "\u1d43"
-
-
 def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
                 settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """One row per posterior parameter (named as a manuscript writes it: :func:`bayes_parameter_name`): mean, SD,
@@ -864,24 +863,41 @@ def to_markdown(table: ManuscriptTable) -> str:
     return "\n".join(lines) + "\n"
 
 
-def latex_escape(text: str) -> str:
-    """Escape LaTeX specials and map typographic characters to LaTeX."""
-    text = text.replace("R-hat", "\x00")
-    escaped = "".join(LATEX_SPECIALS.get(character, character) for character in text)
+#: The symbols of :data:`~alliance_meta.report.formatting.TYPESET_SYMBOLS` in LaTeX's math mode, as Word and the
+#: HTML report set them (an italic symbol, an upright subscript that is a label): $Q_{\mathrm{M}}$, $\hat{R}$,
+#: $\mathit{SD}_{\mathrm{res}}$, $\mathit{SD}_{\rho}$.
+LATEX_SYMBOLS = {"Q": "Q", "SD": r"\mathit{SD}", "R\u0302": r"\hat{R}"}
+LATEX_SUBSCRIPTS = {"\u03c1": r"\rho"}
+
+
+def latex_escape(text: str, verbatim=()) -> str:
+    """Escape LaTeX specials and map typographic characters to LaTeX; the symbols of
+    :data:`~alliance_meta.report.formatting.TYPESET_SYMBOLS` (QM, R-hat, SD_res) as :data:`LATEX_SYMBOLS`, except in
+    initials and ``verbatim`` (text from the data; :func:`~alliance_meta.report.formatting.typeset_parts`)."""
+    pieces = []
+    for passage, kind in typeset_parts(text, verbatim):
+        if kind == "symbol":
+            pieces.append(f"${LATEX_SYMBOLS[passage]}$")
+        elif kind == "subscript":  # after its symbol, inside its math
+            subscript = LATEX_SUBSCRIPTS.get(passage, r"\mathrm{" + passage + "}")
+            pieces[-1] = pieces[-1][:-1] + f"_{{{subscript}}}$"
+        else:
+            pieces.append("".join(LATEX_SPECIALS.get(character, character) for character in passage))
+    escaped = "".join(pieces)
     # the digits of one index in one command: BF\textsubscript{10}, not \textsubscript{1}\textsubscript{0}
     while (merged := re.sub(r"(\\text(sub|super)script\{[^{}]*)\}\\text\2script\{", r"\1", escaped)) != escaped:
         escaped = merged
-    return escaped.replace("\x00", r"$\hat{R}$")
+    return escaped
 
 
 def to_latex(table: ManuscriptTable) -> str:
     """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
     lines = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{latex_escape(table.title)}}}",
              rf"\begin{{tabular}}{{{''.join(table.alignment())}}}", r"\toprule",
-             " & ".join(latex_escape(h) for h in table.header) + r" \\", r"\midrule"]
-    lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.rows]
+             " & ".join(latex_escape(h, table.verbatim) for h in table.header) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(c, table.verbatim) for c in row) + r" \\" for row in table.rows]
     lines += [r"\bottomrule", r"\end{tabular}"]
     if table.note:
-        lines.append(rf"\par\smallskip{{\footnotesize\textit{{Note.}} {latex_escape(table.note)}}}")
+        lines.append(rf"\par\smallskip{{\footnotesize\textit{{Note.}} {latex_escape(table.note, table.verbatim)}}}")
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"

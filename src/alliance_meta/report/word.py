@@ -36,7 +36,7 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
 from alliance_meta.report.formatting import TYPESET_SYMBOLS, typeset_parts
-from alliance_meta.report.tables import CENTRAL_MARK, ManuscriptTable
+from alliance_meta.report.tables import ManuscriptTable
 
 FONT = "Times New Roman"
 TEXT_SIZE, TABLE_SIZE = Pt(12), Pt(10)
@@ -119,38 +119,20 @@ def _no_table_borders(table):
                                      "w:tblDescription", "w:tblPrChange")
 
 
-#: The statistical symbols the tables write, italic in headings and notes (APA 2020, 6.46: Latin letters and
-#: abbreviations used as statistical symbols, OR, SD and df among them, are italic; Greek letters, \u03c4\u00b2, \u03c1,
-#: \u03c7\u00b2, and abbreviations such as CI are not), as the figures italicise them (plots.style.STATISTICS). Q_M,
-#: SD_res and R-hat have a subscript or a mark besides (formatting.TYPESET_SYMBOLS).
-STATISTICAL_SYMBOLS = ("I\u00b2", "R\u00b2", "OR", "SD", "df1", "df2", "df", "k0", "k", "N", "n", "p", "r", "g", "d",
-                       "z", "t", "F", "Q")
-#: :data:`STATISTICAL_SYMBOLS` as whole words, never a letter inside one or of an abbreviation with periods (the g
-#: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df". A symbol may follow a sum
-#: sign and carry a square (the psychometric note's "\u03a3n\u00b2/\u03a3n") or the Bayes table's note mark
-#: (tables.CENTRAL_MARK: "OR\u1d43").
-STATISTICAL_SYMBOL = re.compile(r"(?<![^\W\u03a3]|[\u2019'/.-])("
-                                + "|".join(map(re.escape, sorted(STATISTICAL_SYMBOLS, key=len, reverse=True)))
-                                + rf")(?!(?![{CENTRAL_MARK}\u00b2])[\w'/-]|\.\w)")
-
-
 def add_text(paragraph, text: str, size=TEXT_SIZE, symbols: bool = True, verbatim=()) -> None:
-    """``text`` as runs of ``paragraph``, its statistical symbols (:data:`STATISTICAL_SYMBOL`) italic, and Q_M, SD_res,
-    SD_\u03c1 and R\u0302 (:data:`~alliance_meta.report.formatting.TYPESET_SYMBOLS`) as italic symbols with an upright
-    subscript; initials and the passages ``verbatim`` (text from the data) as written
-    (:func:`~alliance_meta.report.formatting.typeset_parts`)."""
+    """``text`` as runs of ``paragraph``, its statistical symbols italic and Q_M, SD_res, SD_\u03c1 and R\u0302 as
+    italic symbols with an upright subscript; initials and the passages ``verbatim`` (text from the data) as written
+    (:func:`~alliance_meta.report.formatting.typeset_parts`, as the HTML report sets them)."""
     if not symbols:
         _font(paragraph.add_run(text), size)
         return
     runs = []  # (text, italic, subscript), the upright passages joined to the plain text beside them (one run)
-    for passage, kind in typeset_parts(text, verbatim):
-        parts = STATISTICAL_SYMBOL.split(passage) if kind == "text" else [passage]
-        for position, part in enumerate(parts):
-            style = (kind == "symbol" or position % 2 == 1, kind == "subscript")
-            if part and runs and style == (False, False) and runs[-1][1:] == style:
-                runs[-1] = (runs[-1][0] + part, *style)
-            elif part:
-                runs.append((part, *style))
+    for part, kind in typeset_parts(text, verbatim):
+        style = (kind in ("symbol", "italic"), kind == "subscript")
+        if runs and style == (False, False) and runs[-1][1:] == style:
+            runs[-1] = (runs[-1][0] + part, *style)
+        else:
+            runs.append((part, *style))
     for part, italic, subscript in runs:
         _font(paragraph.add_run(part), size, italic=italic).font.subscript = subscript or None
 
