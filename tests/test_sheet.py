@@ -288,6 +288,50 @@ def test_a_dash_before_a_number_that_cannot_be_negative_is_no_minus_sign(tmp_pat
     assert (f'write "{suggestion}"' in problem.rule) if suggestion else ("write" not in problem.rule)
 
 
+@pytest.mark.parametrize("column, written, suggestion", [
+    ("t", "t(48) = 2.10", "2.10"), ("t", "t(48)=-2.1", "-2.1"), ("f", "F(1, 48) = 4.20", "4.20"),
+    ("r", "r(98) = .32, p < .01", "0.32"), ("chi2", "\u03c7\u00b2(1, N = 90) = 4.2", "4.2")])
+def test_a_result_copied_as_printed_suggests_its_value_not_its_degrees_of_freedom(tmp_path, column, written, suggestion):
+    """A result pasted as a paper prints it (APA: "t(48) = 2.10") got 'write "48"', the df in parentheses: a
+    reviewer following it coded t = 48 (r = .99). The suggestion is the value after the "="."""
+    cells = {"t": "", "df": "48", "f": "", "r": "", "chi2": "", "n": "", "direction": "positive", column: f'"{written}"'}
+    if column == "r":
+        cells.update(n="100", df="")
+    if column == "chi2":
+        cells.update(n="90", df="")
+    header = "study_id,t,df,f,r,chi2,n,direction"
+    problem = only(problems_of(tmp_path, f"{header}\nS1,{','.join(cells[c] for c in header.split(',')[1:])}\n"),
+                   "number")
+    assert (problem.column, problem.value) == (column, written)
+    assert f'write "{suggestion}"' in problem.rule
+
+
+@pytest.mark.parametrize("written, rule", [
+    ("1, 48", 'holds both degrees of freedom of F(1, 48): write the second, "48" (df is the error df of F(1, df) '
+              "and of t(df))"),
+    ("(1, 40.5)", 'holds both degrees of freedom of F(1, 40.5): write the second, "40.5"'),
+    ("1/48", 'holds both degrees of freedom of F(1, 48): write the second, "48"'),
+    ("F(3, 120)", "holds the degrees of freedom of F(3, 120): an F with 3 numerator df tests more than one "
+                  "contrast and converts to no single effect size; code the alliance's own t or F(1, df) if the "
+                  "study reports it")])
+def test_a_df_cell_holding_both_degrees_of_freedom_of_f_asks_for_the_error_df(tmp_path, written, rule):
+    """F(1, 48) copied into df as "1, 48" got 'write "1"', its numerator df: the row would have been F(1, 1)."""
+    problem = only(problems_of(tmp_path, f'study_id,f,df,direction\nS1,4.2,"{written}",positive\n'), "number")
+    assert (problem.row, problem.column, problem.value) == (2, "df", written)
+    assert problem.rule.startswith(rule)
+    welch = only(problems_of(tmp_path, 'study_id,t,df\nS1,2.1,"48,5"\n'), "number")  # a decimal comma: no two df
+    assert welch.rule.startswith('is not a number; write "48.5"')
+
+
+@pytest.mark.parametrize("written", ["in press", "n.d.", "unpublished"])
+def test_a_year_in_press_or_without_a_date_says_to_leave_the_cell_empty(tmp_path, written):
+    """"in press" in year was 'is not a number (decimal point, no text or units)', with nothing to do."""
+    problem = only(problems_of(tmp_path, f"study_id,r,n,year\nS1,0.3,50,{written}\nS2,0.2,40,\n"), "number")
+    assert (problem.row, problem.column, problem.value) == (2, "year", written)
+    assert problem.rule == ("is not a year: leave the cell empty for a study without one (in press, no date); "
+                            "year is optional")
+
+
 @pytest.mark.parametrize("written", ["-", "\u2013", "--", "NR", "n.r.", "not reported"])
 def test_a_dash_or_not_reported_says_how_to_write_a_missing_value(tmp_path, written):
     """A reviewer's "not reported" marker is no missing value (codebook.MISSING_MARKERS): the problem says to
@@ -1013,6 +1057,17 @@ def test_effect_size_columns_under_other_names_are_named_where_rows_lack_an_inpu
                                 "Rename it odds_ratio (input kinds: config/README.md)")
     # beside complete inputs the same names are the reviewer's own columns
     assert problems_of(tmp_path, "study_id,r,n,OR,lower\nS1,0.3,120,1.8,1.1\n") == []
+
+
+def test_effect_size_columns_with_a_remark_in_brackets_are_named_where_rows_lack_an_input(tmp_path):
+    """"r (Pearson)" and "Pearson's r" were ignored without a word ("N (total)" was named): each row was told to 'fill
+    e.g. r and n' although the sheet has them, under a name with a remark."""
+    problems = problems_of(tmp_path, "study_id,r (Pearson),Sample size (N),Pearson's r,d [Cohen]\nS1,0.3,120,0.3,\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (1, "r (Pearson)", "input_column_alias"), (1, "Sample size (N)", "input_column_alias"),
+        (1, "Pearson's r", "input_column_alias"), (1, "d [Cohen]", "input_column_alias"), (2, "", "no_complete_input")]
+    assert [p.rule.split("did you mean ")[1][:2] for p in problems[:4]] == ["r?", "n?", "r?", "d?"]
+    assert problems_of(tmp_path, "study_id,r,n,r (Pearson)\nS1,0.3,120,0.3\n") == []  # beside r: the reviewer's own
 
 
 def test_a_folder_is_not_called_missing(tmp_path):

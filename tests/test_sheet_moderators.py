@@ -37,6 +37,18 @@ def test_without_moderator_settings_nothing_changes(tmp_path):
     assert problems_of(tmp_path) == []
 
 
+def test_a_moderator_column_with_a_remark_in_its_header_is_named(tmp_path):
+    """A header "Rater (patient/therapist)" for moderators: [rater] got 'is not a column of the sheet' and no
+    hint: the reviewer saw the column there. It is named, with the name to give it."""
+    sheet = "study_id,r,n,Rater (patient/therapist),Modality [CBT etc.],Year\nS1,0.3,50,patient,CBT,2001\n"
+    problems = problems_of(tmp_path, sheet, moderators=["rater", "modality"])
+    assert [(p.row, p.column, p.rule) for p in problems] == [
+        (1, "rater", 'is named by the config (moderators) but is not a column of the sheet; did you mean '
+                     '"Rater (patient/therapist)"? (rename it rater)'),
+        (1, "modality", 'is named by the config (moderators) but is not a column of the sheet; did you mean '
+                        '"Modality [CBT etc.]"? (rename it modality)')]
+
+
 def test_configured_moderator_missing_from_the_header(tmp_path):
     problems = problems_of(tmp_path, moderators=["modality", "rater", "setting"],
                            continuous_moderators=["mean_age"])

@@ -789,3 +789,23 @@ def test_a_csv_row_with_a_cell_left_out_is_named_with_the_shift_it_causes(tmp_pa
     assert not [note for note in raw.attrs["notes"] if "cells where the header" in note]
     raw, _, _ = read(write_bytes(tmp_path, b"study_id,r,n,rater\nS1,0.3,80\nS2,0.2,90\n", "trimmed.csv"))
     assert not [note for note in raw.attrs["notes"] if "cells where the header" in note]
+
+
+def test_a_column_named_as_one_the_pipeline_computes_is_a_problem_not_a_traceback(tmp_path):
+    """A sheet with a sheet_row column (data/processed/sheet.csv opened, edited and saved as the sheet) stopped with
+    'ValueError: cannot insert sheet_row, already exists'; yi, vi (metafor's escalc) or a moderator called metric were
+    replaced by the computed columns without a word. Each is a problem of the header, with the others of the sheet."""
+    path = write_bytes(tmp_path, b"sheet_row,study_id,r,n,yi,vi,metric\n2,S1,0.3,50,0.31,0.02,BDI\n3,S2,,,0.2,0.01,"
+                                 b"BDI\n")
+    _, clean, problems = read(path)
+    assert where(problems) == [(1, "yi", "computed_column"), (1, "vi", "computed_column"),
+                               (1, "metric", "computed_column"), (1, "sheet_row", "computed_column"),
+                               (3, "", "no_complete_input")]
+    assert problems[0].rule == (
+        'is the name of a column the pipeline computes (data/processed/effect_sizes.csv), which would replace this '
+        'one\'s cells: rename it (e.g. "reported_yi") or delete it; the pipeline computes yi and vi from the statistic '
+        "each row reports (e.g. r and n; a Fisher z: fisher_z and n; input kinds: config/README.md)")
+    result = subprocess.run([sys.executable, "-m", "alliance_meta.inputs.sheet", str(path)], capture_output=True,
+                            text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
+    assert 'row 1, column sheet_row: is the name of a column the pipeline computes' in result.stdout

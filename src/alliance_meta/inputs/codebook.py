@@ -101,6 +101,11 @@ RELIABILITY_COLUMNS: tuple[str, ...] = ("rxx", "ryy")
 NUMERIC_COLUMNS: tuple[str, ...] = INPUT_COLUMNS + ("year",) + ARTIFACT_COLUMNS
 """Every column read as a number; anything else in these cells is a problem."""
 
+COMPUTED_COLUMNS: tuple[str, ...] = ("sheet_row", "yi", "vi", "metric", "input_kind", "conversion", "citation_year",
+                                     "k_effect_sizes")
+"""Columns the pipeline writes beside the sheet's (``data/processed/``): a sheet column of one of these names
+would be replaced by them, so none may have it."""
+
 MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
 """Cell texts read as empty (case-insensitive), besides a truly empty cell."""
 

@@ -190,6 +190,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     header = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[0])]
     below = _header_below(rows, header)
     issues += _duplicate_columns(rows.iloc[0], header)
+    issues += [_Issue(HEADER_ROW, position, "", _computed_column_message(name), "computed_column")
+               for position, name in enumerate(header) if name in codebook.COMPUTED_COLUMNS]
     past_line = ({position for position, cell in enumerate(rows.iloc[0]) if cell is None}  # a CSV's line ended
                  if path.suffix.lower() in TEXT_SUFFIXES else set())
     frame = rows.iloc[1:].copy()  # index i = spreadsheet row i + 1
@@ -239,6 +241,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                 for issue in issues]
     frame.columns = header
     frame = frame.loc[:, ~frame.columns.duplicated()]  # a repeated name: its first column is checked, the rest reported
+    frame = frame.drop(columns=[name for name in codebook.COMPUTED_COLUMNS if name in frame])  # reported above
     frame.insert(0, SHEET_ROW, frame.index.to_numpy() + 1)
     unnamed_empty = [name for name in header if name.startswith("unnamed_") and frame[name].isna().all()]
     frame = frame.drop(columns=unnamed_empty)
@@ -370,6 +373,14 @@ def _duplicate_columns(cells: pd.Series, header: list[str]) -> list[_Issue]:
                                  "rename or delete all but one; only column "
                                  f"{get_column_letter(where[0] + 1)} is read", "duplicate_column"))
     return issues
+
+
+def _computed_column_message(name: str) -> str:
+    """Why a sheet column may not have the name of one the pipeline computes (codebook.COMPUTED_COLUMNS)."""
+    how = ("; the pipeline computes yi and vi from the statistic each row reports (e.g. r and n; a Fisher z: fisher_z "
+           "and n; input kinds: config/README.md)" if name in ("yi", "vi") else "")
+    return (f"is the name of a column the pipeline computes (data/processed/effect_sizes.csv), which would replace "
+            f'this one\'s cells: rename it (e.g. "reported_{name}") or delete it{how}')
 
 
 def _column_label(header: list[str], position: int | None) -> str:
@@ -1290,6 +1301,17 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return "is not a year: write the year of publication (e.g. 2004)"
     if is_placeholder(value):
         return PLACEHOLDER_MESSAGE
+    if column == "year" and not re.search(r"\d", value):  # "in press", "n.d.", "unpublished"
+        return "is not a year: leave the cell empty for a study without one (in press, no date); year is optional"
+    both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(value.strip()) if column == "df" else None
+    if both:  # "1, 48" copied from F(1, 48): its first number is no df of the row
+        numerator, error = (group for group in both.groups() if group is not None)
+        if float(numerator) == 1:
+            return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
+                    "error df of F(1, df) and of t(df))")
+        return (f"holds the degrees of freedom of F({numerator}, {error}): an F with {numerator} numerator df tests "
+                "more than one contrast and converts to no single effect size; code the alliance's own t or "
+                "F(1, df) if the study reports it")
     if math.isinf(_as_float(value)):  # 1e400, or the text inf, -Infinity
         if not re.search(r"\d", value):
             return "is not a finite number: write the value the study reports"
@@ -1312,6 +1334,11 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     return f"is not a number{hint} (decimal point, no text or units)"
 
 
+#: a df cell holding F's two degrees of freedom: "1, 48", "(1,48)", "1/48", "F(1, 48)"; not "48,5" (a decimal comma)
+_BOTH_DEGREES_OF_FREEDOM = re.compile(r"(?:F\s*)?\(\s*(\d+)\s*[,/;]\s*(\d+(?:\.\d+)?)\s*\)"
+                                      r"|(\d+)\s*(?:,\s+|\s*[/;]\s*)(\d+(?:\.\d+)?)")
+
+
 #: What a spreadsheet shows for "not reported" but is no missing-value marker (codebook.MISSING_MARKERS): a dash
 #: could be a minus sign whose number was lost, so it is a problem, with the way to say "missing".
 PLACEHOLDER_MESSAGE = ("is not a number: a dash or \"not reported\" is not read as missing; leave the cell empty "
@@ -1324,12 +1351,18 @@ def is_placeholder(text: str) -> bool:
     return bool(re.fullmatch(r"[-\u2012\u2013\u2014\u2212]+|n\.? ?r\.?|not reported", text))
 
 
+#: the label of a result as APA prints it, up to its "=": "n =", "t(48) =", "r(98)=", "χ²(1, N = 90) ="
+_STATISTIC_LABEL = re.compile(r"\s*[^\W\d]*\s*(?:\([^()]*\))?\s*=")
+
+
 def suggest_number(text: str, whole: bool = False) -> str | None:
     """The number a reviewer probably meant: ``"0,35"`` -> ``"0.35"``, ``"n=45"`` ->
-    ``"45"``, ``"p < .001"`` -> ``"0.001"``, ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"``
-    in a count, ``"2005a"`` -> ``"2005"``; nothing where a letter that looks like a digit (o, O, l, I)
-    touches the digits (``"12o"``: 12, 120 or 12.0?)."""
+    ``"45"``, ``"t(48) = 2.10"`` -> ``"2.10"`` (the value, not its df), ``"p < .001"`` -> ``"0.001"``,
+    ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"`` in a count, ``"2005a"`` -> ``"2005"``; nothing
+    where a letter that looks like a digit (o, O, l, I) touches the digits (``"12o"``: 12, 120 or 12.0?)."""
     text = text.strip().replace("\u2212", "-").replace("\u2013", "-")
+    label = _STATISTIC_LABEL.match(text)
+    text = text[label.end():].strip() if label else text
     if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
         return re.sub(r"\D", "", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
@@ -1645,10 +1678,12 @@ RULES: dict[str, Rule] = {
            "second_header": "looks like a second header row",
            "repeated_header": "repeats the header row",
        }.items()},
+    "computed_column": Rule("column names the pipeline writes", _constant(
+        "is the name of a column the pipeline computes")),
 }
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
                   "hidden_column", "unnamed_column", "header_below", "ambiguous_point", "duplicate_column",
-                  "repeated_header")
+                  "repeated_header", "computed_column")
 """Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
@@ -1711,11 +1746,23 @@ def _squashed(name) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+def _without_remark(name) -> str:
+    """A header cell without the remarks in brackets a reviewer adds to it (``Rater (patient/therapist)`` ->
+    ``Rater``, ``N [analysed]`` -> ``N``); the cell as it is when it is all remark."""
+    bare = re.sub(r"\s*(\([^()]*\)|\[[^\[\]]*\])\s*", " ", str(name)).strip()
+    return bare or str(name)
+
+
 def closest_header(column: str, header) -> str | None:
     """The header cell that is ``column`` written without its underscore or in another word order (``StudyID``,
-    ``ID study``), or close to it (``Study_Nr``, ``ratr``); None when no cell is."""
+    ``ID study``), or close to it (``Study_Nr``, ``ratr``), or ``column`` with a remark in brackets
+    (``Rater (patient/therapist)``); None when no cell is."""
     by_squashed = {_squashed(name): str(name) for name in header if _squashed(name) and str(name) != column}
     target = _squashed(column)
+    remarked = [str(name) for name in header
+                if _without_remark(name) != str(name) and _squashed(_without_remark(name)) == target]
+    if remarked:
+        return remarked[0]
     close = [name for name in by_squashed if sorted(name) == sorted(target)]
     close = close or difflib.get_close_matches(target, list(by_squashed), n=1, cutoff=0.7)
     return by_squashed[close[0]] if close else None
@@ -1854,7 +1901,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
 #: that are too far from the codebook's for a did-you-mean: a header cell with one of them is named when rows lack
 #: an effect-size input (the column is read only under the codebook's name; the cells are never moved silently)
 INPUT_COLUMN_ALIASES = {
-    **dict.fromkeys(("correlation", "corr", "pearson", "pearsonr", "rxy", "rvalue"), "r"),
+    **dict.fromkeys(("correlation", "corr", "pearson", "pearsonr", "pearsonsr", "rxy", "rvalue"), "r"),
     **dict.fromkeys(("samplesize", "ntotal", "totaln", "nobs"), "n"),
     **dict.fromkeys(("spearman", "spearmanrho", "spearmansrho"), "rho"),
     **dict.fromkeys(("kendall", "kendallstau", "taub"), "kendall_tau"),
@@ -1875,6 +1922,16 @@ INPUT_COLUMN_ALIASES = {
 }
 
 
+def _input_alias(name) -> str | None:
+    """The effect-size column a header cell names in other words (``Pearson r``, ``Sample size``), or with a remark in
+    brackets (``r (Pearson)``, ``Correlation (r)``, ``N [analysed]``); None for any other cell."""
+    bare = _without_remark(name)
+    for candidate in (name, bare):
+        if _squashed(candidate) in INPUT_COLUMN_ALIASES:
+            return INPUT_COLUMN_ALIASES[_squashed(candidate)]
+    return column_key(bare) if bare != str(name) and column_key(bare) in codebook.INPUT_COLUMNS else None
+
+
 def _input_alias_problems(text: pd.DataFrame, problems: list[Problem], configured=()) -> list[Problem]:
     """Header cells named as effect-size columns are elsewhere (``OR``, ``CI_lower``, ``Cohen's d``): one problem
     each, on the header row, where some row has no complete input (the cells under them are not read as one).
@@ -1885,7 +1942,7 @@ def _input_alias_problems(text: pd.DataFrame, problems: list[Problem], configure
         return []
     found = []
     for name in text.columns:
-        column = INPUT_COLUMN_ALIASES.get(_squashed(name))
+        column = _input_alias(name)
         cells = text.loc[text.index.isin(lacking), name].dropna().astype(str)
         numeric = cells.str.match(r"\s*[-+\u2212]?(\d|[.,]\d)").any() or text[name].isna().all()
         if column and column not in text and str(name) not in codebook.CODEBOOK_COLUMNS and numeric \
@@ -2335,8 +2392,12 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
     for name, keys in wanted.items():
         if name in present or (name in LOCATION_SCALE_COLUMNS and all(k.startswith("location_scale") for k in keys)):
             continue
-        close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.6)
-        hint = f'; did you mean "{by_key[close[0]]}"?' if close else ""
+        remarked = [column for column in present  # "Rater (patient/therapist)" for rater: the sheet's to rename
+                    if _without_remark(column) != column and column_key(_without_remark(column)) == column_key(name)]
+        close = remarked or [by_key[match] for match in difflib.get_close_matches(name.lower(), list(by_key), n=1,
+                                                                                  cutoff=0.6)]
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        hint += f" (rename it {name})" if remarked else ""
         keys = list(dict.fromkeys(keys))
         if from_command_line:
             named = f"is named by {', '.join(COMMAND_LINE_OPTIONS.get(key, key) for key in keys)}"
