@@ -23,7 +23,7 @@ from matplotlib import colors as mcolors  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.style import (SMALLEST_FONT, STYLE, display_scale, keep_inside, metric_axis,  # noqa: E402
-                                     plain_text)
+                                     plain_text, symbol)
 from alliance_meta.wording import ESTIMATOR_NAMES  # noqa: E402
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
@@ -75,7 +75,7 @@ def _panel(figure, spec, x, i2, with_study, title, metric, hexbin, x_label, bins
         forest_draw.spread_odds_ticks(figure, main)
     main.set_xlabel(x_label)
     if show_y_label:
-        main.set_ylabel(r"$I^2$ (%)")
+        main.set_ylabel(f"{symbol('I2')} (%)")
     main.set_ylim(-2, 102)
     for axis in (top, right):
         axis.tick_params(which="both", labelleft=False, labelbottom=False, left=False, bottom=False)
