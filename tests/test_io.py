@@ -225,3 +225,23 @@ def test_what_the_library_logs_is_in_the_job_s_log_whatever_the_job_s_logger_is_
     logging.getLogger("alliance_meta").info("the next job's line")
     assert len(log.read_text(encoding="utf-8").splitlines()) == 3
     assert (tmp_path / "next.log").read_text(encoding="utf-8").endswith("INFO the next job's line\n")
+
+
+def test_a_second_job_s_logging_leaves_the_first_job_s_logger_writing_to_its_file(tmp_path):
+    """setup_logging gave the library's logger the job's handlers and, at the next call, closed them: the first job's
+    logger (which has them too) then wrote nothing more to its file. A handler is closed once no logger has it."""
+    import logging
+
+    from alliance_meta.io import setup_logging
+
+    first = setup_logging(tmp_path / "first.log", "first_job")
+    handler = next(h for h in first.handlers if isinstance(h, logging.FileHandler))
+    setup_logging(tmp_path / "second.log", "second_job")
+    first.info("the first job's line after the second's set-up")
+    logging.getLogger("alliance_meta").info("the library's line")
+    assert (tmp_path / "first.log").read_text(encoding="utf-8").endswith(
+        "INFO the first job's line after the second's set-up\n")
+    assert "the library's line" in (tmp_path / "second.log").read_text(encoding="utf-8")
+    assert "the library's line" not in (tmp_path / "first.log").read_text(encoding="utf-8")
+    setup_logging(tmp_path / "again.log", "first_job")  # no logger has the first file's handler now: closed
+    assert handler.stream is None

@@ -187,6 +187,19 @@ def test_the_report_typesets_q_m_and_r_hat_as_the_word_tables_do():
     assert "&lt;script&gt;" in html and "<script>" not in html
 
 
+def test_a_letter_joined_by_a_slash_to_a_letter_is_no_statistical_symbol():
+    """Letting a symbol stand beside a division's slash (t/\u221a(t\u00b2 + df)) set the d of a unit "mg/d", the n of
+    "n/a" and the OR of "AND/OR" in italics in the Word tables' notes and the report (the slash had kept them upright
+    before): a slash that joins the letter to another letter makes a unit or an abbreviation, not a division."""
+    from alliance_meta.report.formatting import typeset_parts
+
+    for text in ("Dose (mg/d)", "S-value n/a", "coded y/n", "AND/OR"):
+        assert [part for part, kind in typeset_parts(text) if kind == "italic"] == [], text
+    assert [part for part, kind in typeset_parts("r = t/\u221a(t\u00b2 + df), \u221a(\u03c7\u00b2/n), 100/k, "
+                                                 "\u03a3n\u00b2/\u03a3n")
+            if kind == "italic"] == ["r", "t", "t", "df", "n", "k", "n", "n"]
+
+
 def test_the_report_sets_statistical_symbols_in_italics_as_the_word_tables_do():
     """A copy editor's reading of the HTML report: k, p, r, n, z, F, t, Q and I\u00b2 were upright in its paragraphs and
     table headings and notes, italic in the Word tables (APA 2020, sec. 6.46). They are italic there now by the Word

@@ -323,6 +323,18 @@ def test_a_df_cell_holding_both_degrees_of_freedom_of_f_asks_for_the_error_df(tm
     assert welch.rule.startswith('is not a number; write "48.5"')
 
 
+@pytest.mark.parametrize("written, rule", [
+    ("t(48) = 2.10", 'is not a number; write "48"'),
+    ("F(1, 48) = 4.20", 'holds both degrees of freedom of F(1, 48): write the second, "48"'),
+    ("F(2, 40) = 4.20", "holds the degrees of freedom of F(2, 40): an F with 2 numerator df")])
+def test_a_result_copied_as_printed_into_df_suggests_its_degrees_of_freedom(tmp_path, written, rule):
+    """The suggestion of the value after a result's "=" reached the df column: "t(48) = 2.10" in df got 'write
+    "2.10"', the t, where the df in its brackets, 48, is the cell's value."""
+    problem = only(problems_of(tmp_path, f'study_id,t,df,direction\nS1,2.1,"{written}",positive\n'), "number")
+    assert (problem.row, problem.column, problem.value) == (2, "df", written)
+    assert problem.rule.startswith(rule)
+
+
 @pytest.mark.parametrize("written", ["in press", "n.d.", "unpublished"])
 def test_a_year_in_press_or_without_a_date_says_to_leave_the_cell_empty(tmp_path, written):
     """"in press" in year was 'is not a number (decimal point, no text or units)', with nothing to do."""

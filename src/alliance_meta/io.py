@@ -140,15 +140,24 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
         handler.setFormatter(formatter)
     for logged in dict.fromkeys((logger, logging.getLogger("alliance_meta"))):
         logged.setLevel(logging.INFO)
-        for handler in logged.handlers:  # a second call in one process (tests, notebooks) closes the first's file
-            handler.close()
+        earlier = list(logged.handlers)
         logged.handlers.clear()
+        for handler in earlier:  # a second call in one process (tests, notebooks) closes the first's file, unless
+            if not _held(handler):  # an earlier job's logger still writes to it (alliance_meta's were its too)
+                handler.close()
         for handler in handlers:
             logged.addHandler(handler)
     np.seterr(all="ignore")
     _log_missing_glyphs(logger)
     _log_uncaught_exceptions(logger)
     return logger
+
+
+def _held(handler: logging.Handler) -> bool:
+    """Whether a logger of the process still has ``handler``."""
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(logger, logging.Logger))]
+    return any(handler in logger.handlers for logger in loggers)
 
 
 def _log_uncaught_exceptions(logger: logging.Logger) -> None:

@@ -625,7 +625,7 @@ def _cross_problems(config: dict) -> list[str]:
     type are left to the schema's problems)."""
     from alliance_meta.engines.design import formula_variables
     from alliance_meta.inputs.codebook import VOCABULARIES
-    from alliance_meta.inputs.planning import file_part
+    from alliance_meta.inputs.planning import file_part, moderator_plot_stem
 
     def strings(value) -> list[str]:
         return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
@@ -699,11 +699,12 @@ def _cross_problems(config: dict) -> list[str]:
                 named[part.casefold()] = name
             elif file_part(earlier) == part:
                 problems.append(f"{key}: {earlier!r} and {name!r} name the same figure files "
-                                f"(results/<family>/{kind}_{part}.png); rename one of the sheet columns")
+                                f"(results/<family>/{moderator_plot_stem(kind, name)}.png); rename one of the sheet "
+                                "columns")
             else:  # Windows' and macOS's disks ignore case: one file would overwrite the other
                 problems.append(f"{key}: {earlier!r} and {name!r} name figure files that differ only in case "
-                                f"({kind}_{file_part(earlier)}.png, {kind}_{part}.png), the same file on Windows "
-                                "and macOS; rename one of the sheet columns")
+                                f"({moderator_plot_stem(kind, earlier)}.png, {moderator_plot_stem(kind, name)}.png), "
+                                "the same file on Windows and macOS; rename one of the sheet columns")
     for key, formula in formulas(config):  # read before any job: else the first job, or location_scale's, stops
         try:
             categorical += [name for name in formula_variables(formula) if name not in continuous]

@@ -1303,6 +1303,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return PLACEHOLDER_MESSAGE
     if column == "year" and not re.search(r"\d", value):  # "in press", "n.d.", "unpublished"
         return "is not a year: leave the cell empty for a study without one (in press, no date); year is optional"
+    pasted = _STATISTIC_LABEL.match(value) if column == "df" else None
+    if pasted and re.fullmatch(r"[\d\s.,;/]+", pasted[1] or ""):  # t(48) = 2.10: the df are in the brackets
+        value = f"({pasted[1].strip()})"
     both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(value.strip()) if column == "df" else None
     if both:  # "1, 48" copied from F(1, 48): its first number is no df of the row
         numerator, error = (group for group in both.groups() if group is not None)
@@ -1351,8 +1354,9 @@ def is_placeholder(text: str) -> bool:
     return bool(re.fullmatch(r"[-\u2012\u2013\u2014\u2212]+|n\.? ?r\.?|not reported", text))
 
 
-#: the label of a result as APA prints it, up to its "=": "n =", "t(48) =", "r(98)=", "χ²(1, N = 90) ="
-_STATISTIC_LABEL = re.compile(r"\s*[^\W\d]*\s*(?:\([^()]*\))?\s*=")
+#: the label of a result as APA prints it, up to its "=": "n =", "t(48) =", "r(98)=", "χ²(1, N = 90) =" (group 1:
+#: the text in its brackets, a t's or F's degrees of freedom)
+_STATISTIC_LABEL = re.compile(r"\s*[^\W\d]*\s*(?:\(([^()]*)\))?\s*=")
 
 
 def suggest_number(text: str, whole: bool = False) -> str | None:

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_meta.inputs.codebook import INPUT_COLUMNS, SIGN_COLUMNS, citation_key
-from alliance_meta.inputs.effect_sizes import CITATION_YEAR
+from alliance_meta.inputs.codebook import COMPUTED_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS, citation_key
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import apa_number, apa_p_clause, apa_setting, counted, is_finite
 from alliance_meta.wording import plural, rows_phrase
@@ -43,9 +42,10 @@ DEPENDENCE_MODELS = {"aggregate": "one composite per study (k studies)",
                      "multilevel": "three-level model (k effect sizes)"}
 #: The note of a three-level model's ``k`` row: k counts effect sizes there, not the studies the report names.
 K_EFFECT_SIZES = "effect sizes (three-level model)"
-#: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values). ``n`` is kept:
-#: it is the sheet's n where the row gives one (a corrected n changed vi and went unreported).
-DERIVED = {"sheet_row", "yi", "vi", "metric", "input_kind", "conversion", CITATION_YEAR}
+#: Columns of effect_sizes.csv that are not the reviewer's cells (position and derived values: the columns the
+#: pipeline computes, which no sheet may have, codebook.COMPUTED_COLUMNS). ``n`` is kept: it is the sheet's n where
+#: the row gives one (a corrected n changed vi and went unreported).
+DERIVED = set(COMPUTED_COLUMNS)
 #: Cells that snapshots of earlier versions did not record: absent from the previous snapshot, not "added".
 RECORDED_SINCE = {"n"}
 #: Config keys (dotted; a block stands for every key in it) that decide the results a snapshot records, besides

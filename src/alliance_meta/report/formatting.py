@@ -118,10 +118,11 @@ STATISTICAL_SYMBOLS = ("I\u00b2", "R\u00b2", "OR", "SD", "df1", "df2", "df", "k0
 #: of "e.g.", the n of "n.s."); the longest first, so that "df1" is not read as "df". A symbol may follow a sum
 #: sign and carry a square (the psychometric note's "\u03a3n\u00b2/\u03a3n") or the Bayes table's note mark
 #: (:data:`CENTRAL_MARK`: "OR\u1d43"), and stand beside a division's slash (the Methods' "r = t/\u221a(t\u00b2 + df)",
-#: "\u221a(\u03c7\u00b2/n)").
-STATISTICAL_SYMBOL = re.compile(r"(?<![^\W\u03a3]|[\u2019'.-])("
+#: "\u221a(\u03c7\u00b2/n)", "100/k"), but not a slash that joins it to a letter as in a unit or an abbreviation
+#: ("mg/d", "n/a", "y/n", "AND/OR").
+STATISTICAL_SYMBOL = re.compile(r"(?<![^\W\u03a3]|[\u2019'.-])(?<![^\W\d\u00b2]/)("
                                 + "|".join(map(re.escape, sorted(STATISTICAL_SYMBOLS, key=len, reverse=True)))
-                                + rf")(?!(?![{CENTRAL_MARK}\u00b2])[\w'-]|\.\w)")
+                                + rf")(?!(?![{CENTRAL_MARK}\u00b2])[\w'-]|\.\w|/[^\W\d])")
 
 
 #: Statistical symbols that the tables' and paragraphs' plain text (and the Markdown tables) writes in letters and
