@@ -167,3 +167,21 @@ def test_compiled_functions_are_loaded_from_disk_with_the_same_draws(tmp_path, m
     build(compiles=True, k=7)
     build(compiles=True, priors=Priors.from_config({"tau": {"family": "half_normal", "scale": 0.3}}, "z"))
     assert len(list(tmp_path.glob("alliance_meta_functions_*.pkl"))) == 3
+
+
+def test_the_stored_functions_keep_only_the_most_recently_used_entries(tmp_path):
+    """Each update of a review with another number of studies stores new entries (0.75 MB each); the store kept
+    them all. Beyond MOST_FUNCTION_ENTRIES the least recently used go; other files of the folder stay."""
+    import os
+
+    entries = [tmp_path / f"alliance_meta_functions_{n}.pkl" for n in range(5)]
+    for age, entry in enumerate(entries):
+        entry.write_bytes(b"entry")
+        os.utime(entry, (1_000_000 + age, 1_000_000 + age))  # entries[4] the most recently used
+    other = tmp_path / "callback.nbi"
+    other.write_bytes(b"numba's own")
+    os.utime(other, (1, 1))
+    compiled.prune_functions(tmp_path, keep=2)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "alliance_meta_functions_3.pkl", "alliance_meta_functions_4.pkl", "callback.nbi"]
+    assert compiled.MOST_FUNCTION_ENTRIES >= 50  # a review's priors and families, with room for several updates

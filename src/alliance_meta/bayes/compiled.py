@@ -224,6 +224,8 @@ def cached_functions(model, var_names, initial_point):
         try:
             with open(path, "rb") as file:
                 entry = pickle.load(file)
+            with contextlib.suppress(OSError):  # recently used: kept by prune_functions
+                os.utime(path)
             n_dim, n_expanded, logp_pt, expand_pt, (names, slices, shapes) = entry["functions"]
             if entry["key"] != key or names[:len(free)] != free or not all(
                     isinstance(function, Function) for function in (logp_pt, expand_pt)):
@@ -246,7 +248,25 @@ def cached_functions(model, var_names, initial_point):
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary.name)
+    prune_functions(path.parent)
     return functions
+
+
+#: Most entries :func:`cached_functions` keeps (about 0.75 MB each, 75 MB in all): every update of a review with another number of
+#: studies stores new ones, so the least recently used beyond these are deleted.
+MOST_FUNCTION_ENTRIES = 100
+
+
+def prune_functions(folder: Path, keep: int = MOST_FUNCTION_ENTRIES) -> None:
+    """Delete the least recently used entries of :func:`cached_functions` in ``folder`` beyond ``keep`` (a loaded
+    entry's time is renewed). An entry deleted while another job reads it only makes that job compile again."""
+    entries = []
+    for entry in folder.glob("alliance_meta_functions_*.pkl"):
+        with contextlib.suppress(OSError):  # deleted by a concurrent job meanwhile
+            entries.append((entry.stat().st_mtime, entry))
+    for _, entry in sorted(entries, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            entry.unlink()
 
 
 def _function_cache_path() -> Path:
