@@ -148,10 +148,17 @@ def symbol(name: str, bold: bool = False) -> str:
     return rf"$\mathbfit{{{STATISTICS[name]}}}$" if bold else f"${STATISTICS[name]}$"
 
 
+#: a number squared in plain text ("1.72\u00b2", a prior's SD): set as mathtext by :func:`math_statistics`
+SQUARED_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\u00b2")
+
+
 def math_statistics(text: str) -> str:
     """Plain ``text`` (a prior's formula, "log \u03c4\u00b2 ~ N(\u22124.92, 1.72\u00b2)") with its heterogeneity symbols
-    (:data:`UNICODE_STATISTICS`) in a figure's mathtext, as :func:`symbol` writes them: "log $\\tau^2$ ~ ..."."""
+    (:data:`UNICODE_STATISTICS`) in a figure's mathtext, as :func:`symbol` writes them, and its squared numbers
+    with the same mathtext square: "log $\\mathrm{\\tau}^2$ ~ N(\u22124.92, $1.72^2$)" (a plain "\u00b2" beside
+    a mathtext one was set smaller and lower)."""
     pattern = "|".join(re.escape(key) for key in UNICODE_STATISTICS)
+    text = SQUARED_NUMBER.sub(lambda match: f"${match[1]}^2$", text)
     return re.sub(pattern, lambda match: symbol(UNICODE_STATISTICS[match[0]]), text)
 
 
@@ -367,7 +374,8 @@ def fit_width(figure, width: float = PAGE_WIDTH, pad: float = 0.1, what: str = "
     ``pad_inches``); then :func:`keep_inside`. Measured as drawn now: call it last. A legend, title or label that is
     not narrowed with its axes can stick out further once they are: measured again (:data:`NARROWING_ROUNDS`). A title
     wider than the page is broken into lines that fit (:func:`wrap_titles`; narrowing the axes never narrowed it);
-    what still does not fit is logged as a warning on ``what`` (the figure's name; :func:`wider_note`)."""
+    what still does not fit is logged on ``what`` (the figure's name; :func:`wider_note`), at the level
+    :func:`log_wider` gives it (INFO at the default :data:`PAGE_WIDTH`, WARNING at a reviewer's ``plots.width``)."""
     _narrow_axes(figure, width, pad)
     figure.draw_without_rendering()
     box = figure.get_tightbbox()
@@ -377,9 +385,9 @@ def fit_width(figure, width: float = PAGE_WIDTH, pad: float = 0.1, what: str = "
     figure.draw_without_rendering()
     smallest = min((text.get_fontsize() for text in figure.findobj(matplotlib.text.Text) if text.get_text().strip()),
                    default=plt.rcParams["font.size"])
-    if note := wider_note(figure.get_tightbbox().width + 2 * pad, None if width == PAGE_WIDTH else width, smallest,
-                          "after narrowing its axes and breaking its titles into lines"):
-        LOGGER.warning("%s: %s", what, note)
+    page = None if width == PAGE_WIDTH else width  # plots.width not set: the default page
+    log_wider(LOGGER, what, wider_note(figure.get_tightbbox().width + 2 * pad, page, smallest,
+                                       "after narrowing its axes and breaking its titles into lines"), page)
 
 
 #: rounds of :func:`fit_width`'s narrowing: an axis label wider than its axes (the specification curve's), centred,
