@@ -11,7 +11,7 @@ import pandas as pd
 from alliance_meta.report.html import empty_table_reasons, result_tables
 from alliance_meta.report.methods import methods_paragraph, stages_run
 from alliance_meta.report.tables import manuscript_table
-from alliance_meta.report.text import bias_sentence, bma_sentence, selection_sentence
+from alliance_meta.report.text import bias_sentence, bma_sentence, results_paragraph, selection_sentence
 from conftest import stage_tables
 
 NAN = math.nan
@@ -315,8 +315,9 @@ def test_the_bayes_factor_is_spelled_out_where_the_results_first_use_it():
     summary = pd.DataFrame({"quantity": ["component"] * 3, "name": ["effect", "heterogeneity", "bias"],
                             "prior_prob": [0.5] * 3, "posterior_prob": [0.9999999998, 0.34, 0.138],
                             "inclusion_bf": [4.4e9, 0.51, 0.16], "type": NAN, "scale": NAN})
-    text = bma_sentence(summary, "z")
-    assert "evidence for an effect (inclusion Bayes factor BF > 10\u2076, posterior probability > .99)" in text
+    text = results_paragraph("outcome", "z", {"bma_summary": summary}, {}, "REML", ["z"])
+    # within parentheses, the abbreviation in brackets (APA 2020, sec. 6.54)
+    assert "evidence for an effect (inclusion Bayes factor [BF] > 10\u2076, posterior probability > .99)" in text
     assert text.count("Bayes factor") == 1 and "(inclusion BF = 0.51," in text and "(inclusion BF = 0.16," in text
 
 

@@ -375,7 +375,8 @@ def test_hdi_level_is_printed():
     bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.3, 0.1], "hdi_lower": [0.2, 0.0],
                           "hdi_upper": [0.4, 0.2]})
     text = results_paragraph("outcome", "z", {"bayes": bayes}, {}, "REML", ["z"], config={"bayes": {"hdi_prob": 0.9}})
-    assert "90% HDI [.20, .38]" in text and "\u03c4 = 0.100, 90% HDI [0.000, 0.200]" in text
+    # the first HDI spelled out (APA 2020, sec. 6.25), the next abbreviated
+    assert "90% highest-density interval (HDI) [.20, .38]" in text and "\u03c4 = 0.100, 90% HDI [0.000, 0.200]" in text
     assert "), HDI [.20, .38]" in bayes_sentence(bayes, "z")
 
 

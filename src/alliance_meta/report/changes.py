@@ -750,11 +750,29 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     return " ".join(parts)
 
 
+def _config_passages(changes: pd.DataFrame) -> list[str]:
+    """``pooling.main_method REML → DL``: each config key that changed with its values, as the paragraph writes it."""
+    notes = changes.loc[changes["change"] == "config_changed", "note"]
+    return [note.replace(": ", " ", 1).replace(" -> ", " \u2192 ") for note in notes]
+
+
 def _config_sentence(changes: pd.DataFrame, since: str = "the previous run") -> str:
     """``The config changed since the previous run: pooling.main_method REML → DL; ...`` (empty when it did not)."""
-    notes = changes.loc[changes["change"] == "config_changed", "note"]
-    return (f"The config changed since {since}: " + "; ".join(
-        note.replace(": ", " ", 1).replace(" -> ", " \u2192 ") for note in notes) + ".") if len(notes) else ""
+    passages = _config_passages(changes)
+    return f"The config changed since {since}: " + "; ".join(passages) + "." if passages else ""
+
+
+def changes_verbatim(changes: pd.DataFrame) -> tuple[str, ...]:
+    """The text of :func:`changes_paragraph` from the data and the config, set as written (never a statistical
+    symbol, an abbreviation spelled out): the study and effect-size ids, families, the sheet's columns and
+    moderators it names and the config's keys and values."""
+    changes = numbers_read_back(changes)
+    names = [str(value) for column in ("study_id", "es_id", "family") if column in changes
+             for value in changes[column] if isinstance(value, str) and value.strip()]
+    quantities = changes.loc[~changes["change"].isin(["pooled", "significance_flip", "credible_interval_flip"]),
+                             "quantity"]
+    names += [part for value in quantities if isinstance(value, str) for part in value.split(": ") if part.strip()]
+    return tuple(dict.fromkeys(names + _config_passages(changes)))
 
 
 def _noun(change: str, count: int) -> str:

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
-from alliance_meta.wording import (ESTIMATOR_NAMES, MINUS, apa_integer, apa_number, apa_p, apa_p_clause,  # noqa: F401
-                                   apa_probability, apa_setting, at_null, counted, probability_percent)
+from alliance_meta.wording import (ESTIMATOR_NAMES, INTERVAL_NAMES, MINUS, apa_integer, apa_number,  # noqa: F401
+                                   apa_p, apa_p_clause, apa_probability, apa_setting, at_null, counted,
+                                   probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -167,10 +168,12 @@ def typeset_parts(text: str, verbatim=()) -> list[tuple[str, str]]:
     return [(passage, kind) for passage, kind in parts if passage]
 
 
-#: The abbreviations the Methods (and the composites of the tables' notes) use, with the words :func:`defined`
-#: spells out at the first use.
+#: The abbreviations the report's text (the Results, the Methods) and the tables' notes use, with the words
+#: :func:`defined` spells out at the first use (:func:`spelled_out`, :func:`defined_in_order`, :func:`note_defined`);
+#: statistical symbols and abbreviations that stand undefined (CI, SD, OR, QM; APA 2020, Table 6.5) are not here.
 ABBREVIATIONS = {
     "REML": ESTIMATOR_NAMES["REML"], "GLS": "generalised least squares",
+    "GLMM": "generalised linear mixed model",
     "CR2": "cluster-robust",  # the bias-reduced linearization estimator (Pustejovsky & Tipton, 2018)
     "AIC": "Akaike information criterion", "BIC": "Bayesian information criterion",
     "AICc": "AIC corrected for small samples",
@@ -181,16 +184,110 @@ ABBREVIATIONS = {
     "QUIPS": "Quality in Prognosis Studies tool",
     "RoB 2": "revised Cochrane risk-of-bias tool for randomized trials",
     "ROBINS-I": "Risk of Bias in Non-randomized Studies of Interventions tool",
+    "HDI": INTERVAL_NAMES["HDI"], "CrI": INTERVAL_NAMES["CrI"], "BF": "Bayes factor",
 }
+#: subscript digits, which may follow an abbreviation (the Bayes table's BF\u2081\u2080)
+SUBSCRIPT_DIGITS = "\u2080-\u2089"
+
+
+@functools.lru_cache(maxsize=None)
+def _uses(abbreviation: str) -> re.Pattern:
+    """The uses of ``abbreviation``: a whole word, its plural (HDIs) or with a subscript (BF\u2081\u2080); not a part
+    of a longer word or name (AIC of AICc, RoBMA of RoBMA-PSMA), nor a possessive, which names the software ("as
+    RoBMA's", as "metafor's")."""
+    return re.compile(rf"(?<![\w-]){re.escape(abbreviation)}(s?)(?=[{SUBSCRIPT_DIGITS}]|(?![\w-]|['\u2019]s\b))")
+
+
+#: a note's definition after an abbreviation's use: "ABBR = words" (APA 2020, sec. 7.14)
+NOTE_DEFINITION = re.compile(rf"[{SUBSCRIPT_DIGITS}]* = (?=[^\W\d])")
+
+
+def _definition(text: str, use: re.Match, words: str) -> bool:
+    """Whether ``use`` (:func:`_uses`) in ``text`` is in parentheses or brackets right after the abbreviation's
+    ``words``: "restricted maximum likelihood (REML)", "(... [REML; cite]" (not "meta-regression (REML)")."""
+    head, tail = text[:use.start()], text[use.end():]
+    return (head.endswith(("(", "[")) and tail[:1] in (";", ")", "]")
+            and head[:-1].rstrip().lower().endswith((words + use[1]).lower()))
+
+
+def is_defined(abbreviation: str, text: str) -> bool:
+    """Whether ``text`` defines ``abbreviation``: its words before it in parentheses, "restricted maximum likelihood
+    (REML)", "... (REML; cite)", within parentheses in brackets, "[REML]" (APA 2020, sec. 6.25 and 6.54), or as a
+    note's "ABBR = words" (sec. 7.14)."""
+    words = ABBREVIATIONS[abbreviation]
+    return any(_definition(text, use, words) or NOTE_DEFINITION.match(text, use.end())
+               for use in _uses(abbreviation).finditer(text))
 
 
 def defined(abbreviation: str, before: str = "", cite: str = "") -> str:
     """An abbreviation of :data:`ABBREVIATIONS` spelled out at its first use, "restricted maximum likelihood (REML)"
     (with ``cite``: "... (REML; cite)"), and abbreviated, "REML" ("REML (cite)"), once ``before`` (the Methods so
-    far) has defined it (APA 2020, sec. 6.25)."""
-    if re.search(rf"\({re.escape(abbreviation)}[;)]", before):
+    far) has defined it (:func:`is_defined`; APA 2020, sec. 6.25)."""
+    if is_defined(abbreviation, before):
         return abbreviation + (f" ({cite})" if cite else "")
     return f"{ABBREVIATIONS[abbreviation]} ({abbreviation}{'; ' + cite if cite else ''})"
+
+
+def _within_parentheses(text: str) -> bool:
+    """Whether the end of ``text`` lies inside parentheses."""
+    return text.count("(") > text.count(")")
+
+
+def spelled_out(text: str, before: str = "", verbatim=()) -> str:
+    """``text`` with each abbreviation of :data:`ABBREVIATIONS` that ``before`` (the document so far) has not
+    defined spelled out at its first use, "95% highest-density interval (HDI)", in brackets within parentheses,
+    "(mixed-effects meta-regression, restricted maximum likelihood [REML])" (APA 2020, sec. 6.25 and 6.54), unless
+    that use defines it (:func:`is_defined`); a definition (:func:`defined`'s) once the abbreviation is defined is
+    abbreviated: "the REML estimator", "AIC (Akaike, 1974)". The passages ``verbatim`` (text from the data or the
+    config: "pooling.main_method REML \u2192 DL") are left as written. The Results, built sentence by sentence, and a
+    report's texts in reading order (:func:`defined_in_order`)."""
+    for abbreviation, words in ABBREVIATIONS.items():
+        done = is_defined(abbreviation, before)
+        parts, start = [], 0
+        kept = [match.span() for match in upright_text(tuple(verbatim)).finditer(text)] if verbatim else []
+        for use in _uses(abbreviation).finditer(text):
+            if any(low < use.end() and use.start() < high for low, high in kept):
+                continue
+            head, tail, spelled = text[:use.start()], text[use.end():], words + use[1]
+            if _definition(text, use, words):
+                end = tail.find(")" if head[-1] == "(" else "]")
+                if done and end >= 0:  # defined before: "ABBR", "ABBR (cite)"
+                    cite = tail[1:end].strip() if tail[0] == ";" else ""
+                    parts += [text[start:len(head[:-1].rstrip()) - len(spelled)],
+                              use[0] + (f" ({cite})" if cite else "")]
+                    start = use.end() + end + 1
+            elif not done and not NOTE_DEFINITION.match(tail):
+                capital = not head.strip() or head.rstrip().endswith((".", "!", "?"))  # a sentence's first word
+                brackets = "[]" if _within_parentheses(head) else "()"
+                parts += [text[start:use.start()], spelled[:1].upper() + spelled[1:] if capital else spelled,
+                          f" {brackets[0]}{use[0]}{brackets[1]}"]
+                start = use.end()
+            done = True
+        text = "".join(parts) + text[start:]
+    return text
+
+
+def defined_in_order(texts, verbatim=()) -> list[str]:
+    """A document's running texts in reading order (a report's Results, then its Methods), each abbreviation
+    spelled out at its first use in the document and abbreviated after (:func:`spelled_out`); ``verbatim``: the
+    passages of each text left as written."""
+    out, before = [], ""
+    for text, kept in zip(texts, list(verbatim) or [()] * len(texts)):
+        out.append(spelled_out(text, before, kept))
+        before += " " + out[-1]
+    return out
+
+
+def note_defined(note: str, *table_texts: str) -> str:
+    """A table's ``note`` that defines every abbreviation of :data:`ABBREVIATIONS` it or the table (``table_texts``:
+    its title, headings and cells) uses (APA 2020, sec. 7.14: a table's abbreviations are defined in its note): spelled
+    out at its first use in the note (:func:`spelled_out`), and one of the table's alone as "ABBR = words" after
+    it."""
+    note = spelled_out(note)
+    table = " ".join(table_texts)
+    keys = [f"{name} = {words}" for name, words in ABBREVIATIONS.items()
+            if _uses(name).search(table) and not _uses(name).search(note)]
+    return f"{note} {'; '.join(keys)}.".strip() if keys else note
 
 
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")

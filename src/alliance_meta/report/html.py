@@ -5,7 +5,7 @@ Nothing is loaded from the network: no scripts, fonts or style sheets from elsew
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -15,8 +15,9 @@ from markupsafe import Markup, escape
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
-from alliance_meta.report.formatting import (apa_integer, counted, format_cell, is_finite, probability_percent,
-                                             readable_frame, told_apart, typeset_parts)
+from alliance_meta.report.formatting import (apa_integer, counted, defined_in_order, format_cell, is_finite,
+                                             note_defined, probability_percent, readable_frame, told_apart,
+                                             typeset_parts)
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
@@ -250,36 +251,42 @@ class FamilySection:
 
 
 def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: str = "",
-               collapsed: bool | None = None, source: str | None = None) -> HtmlTable:
+               collapsed: bool | None = None, source: str | None = None, verbatim=()) -> HtmlTable:
     """Format ``frame`` for reading (APA rounding); long tables start collapsed, very long ones are cut
     to their first :data:`MAX_SHOWN_ROWS` rows with a note naming ``source``, the file that holds every
-    row (a path relative to the run's folder; without one the note says only that rows were cut)."""
+    row (a path relative to the run's folder; without one the note says only that rows were cut). ``verbatim``:
+    the names from the data among its headings (a moderator column "d"), set as written; the note defines the
+    abbreviations it and the title use (:func:`~alliance_meta.report.formatting.note_defined`)."""
     if len(frame) > MAX_SHOWN_ROWS:
         where = f"; every row is in {source}" if source else ""
         note = (note + " " if note else "") + f"First {MAX_SHOWN_ROWS} of {len(frame):,} rows{where}."
         frame = frame.head(MAX_SHOWN_ROWS)
     readable = readable_frame(frame.reset_index(drop=True))
-    return HtmlTable(name, title or TABLE_TITLES.get(name, name.replace("_", " ").capitalize()),
-                     [str(c) for c in frame.columns], readable.astype(str).values.tolist(),
-                     collapsed=len(frame) > COLLAPSE_ROWS if collapsed is None else collapsed, note=note)
+    title = title or TABLE_TITLES.get(name, name.replace("_", " ").capitalize())
+    columns, names = [str(c) for c in frame.columns], set(map(str, verbatim))
+    return HtmlTable(name, title, columns, readable.astype(str).values.tolist(),
+                     collapsed=len(frame) > COLLAPSE_ROWS if collapsed is None else collapsed,
+                     note=note_defined(note, title) if note else "",
+                     verbatim=tuple(column for column in columns if column in names))
 
 
 def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
                   family: str | None = None, note: str = "",
-                  settings: TableSettings = TableSettings()) -> list[HtmlTable]:
+                  settings: TableSettings = TableSettings(), names=()) -> list[HtmlTable]:
     """The manuscript layout of a table (when there is one; ``settings``: the run's, as its note says them), then
-    every column of the CSV (``results/{family}/{name}.csv``), collapsed; ``note`` for a table without a layout."""
+    every column of the CSV (``results/{family}/{name}.csv``), collapsed; ``note`` for a table without a layout;
+    ``names``: the data's names (moderators) that a CSV's headings may be, set as written (:func:`html_table`)."""
     source = f"results/{family}/{name}.csv" if family else f"{name}.csv"
     if name not in BUILDERS:
         note = note or (TABLE_NOTES.get(name, "") if len(frame) else "")
-        return [html_table(name, frame, note=note, source=source)]
+        return [html_table(name, frame, note=note, source=source, verbatim=names)]
     table = manuscript_table(name, frame, metric, level, settings)
     layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note,
                        verbatim=table.verbatim)
     if frame.empty:  # "No rows." once, not again for the CSV's columns
         return [layout]
     return [layout, html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {source}",
-                               collapsed=True, source=source)]
+                               collapsed=True, source=source, verbatim=names)]
 
 
 def inline_image(path: str | Path) -> str:
@@ -348,6 +355,13 @@ def bma_summary_note(hdi_prob: float) -> str:
             "models (those without the parameter at 0), conditional = over the models with it.")
 
 
+def data_names(config: dict) -> tuple[str, ...]:
+    """The names of the sheet's columns that the config analyses as moderators: a CSV's heading "d" of a moderator
+    d is no Cohen's d, set as written (:func:`html_table`)."""
+    return tuple(str(name) for key in ("moderators", "continuous_moderators")
+                 if isinstance(config.get(key), (list, tuple)) for name in config[key])
+
+
 def ordered(names) -> list[str]:
     known = [name for name in TABLE_TITLES if name in names]
     return known + sorted(set(names) - set(known))
@@ -377,7 +391,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
-                                                  notes.get(name, "") if len(tables[name]) else "", settings)]
+                                                  notes.get(name, "") if len(tables[name]) else "", settings,
+                                                  data_names(config))]
     reasons = empty_table_reasons(tables, analysis, config)
     order = cumulative_order(analysis)
     for table in section.tables:
@@ -432,6 +447,7 @@ class CodingSection:
     paragraph: str
     tables: list[HtmlTable] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    verbatim: tuple[str, ...] = ()  # the paragraph's text from the data (the second coder's sheet), as written
 
 
 def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_coder: str,
@@ -457,8 +473,9 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                  f"{counted(counts.cells, 'cell was', 'cells were')} coded differently{consequence} and "
                  f"{counted(counts.rows, 'effect size of those studies was', 'effect sizes of those studies were')} "
                  "coded by one coder only. Agreement per column: percent agreement of the cells both coders filled, "
-                 "Cohen's kappa and Gwet's AC1 for categorical columns, ICC(2,1) (absolute agreement, single rater) for numeric "
-                 "columns and for the converted effect sizes (yi) and variances (vi)"
+                 "Cohen's kappa and Gwet's AC1 for categorical columns, the intraclass correlation ICC(2,1) (absolute "
+                 "agreement, single rater) for numeric columns and for the converted effect sizes (yi) and variances "
+                 "(vi)"
                  f"{'; the note says why a coefficient is blank' if explained else ''}. The analysis uses the data "
                  "sheet alone.")
 
@@ -468,7 +485,8 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
         if rows.any():
             shown.loc[rows, pair] = np.array([told_apart(*values) for values in shown.loc[rows, pair].to_numpy()],
                                              dtype=object)
-    return CodingSection(paragraph, notes=[note for note in notes if note.strip()], tables=[
+    notes = [note for note in notes if note.strip()]
+    return CodingSection(paragraph, notes=notes, verbatim=(str(second_coder),), tables=[
         html_table("agreement", agreement, "Agreement of the two coders per column", collapsed=False,
                    source="results/agreement.csv"),
         html_table("disagreements", shown, "Disagreements to resolve (spreadsheet rows of both sheets)",
@@ -488,12 +506,13 @@ class ExtraSection:
     paragraph: str
     tables: list[HtmlTable] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    verbatim: tuple[str, ...] = ()  # the paragraph's text from the data and the config (study ids ...), as written
 
 
 def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: dict | None = None) -> ExtraSection:
     """"Changes since the previous run" from ``results/changes.csv``, naming the sheet versions compared from this
     sheet's ``snapshot`` in results/history/ (:func:`alliance_meta.report.changes.compared_sentence`)."""
-    from alliance_meta.report.changes import changes_paragraph, compared_sentence, numbers_read_back
+    from alliance_meta.report.changes import changes_paragraph, changes_verbatim, compared_sentence, numbers_read_back
 
     changes = numbers_read_back(changes)  # a recoded cell's codes make previous and current text columns
     tables = []
@@ -517,7 +536,8 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                                       "analysis metric; snapshots of every run in results/history/.",
                                  source="results/changes.csv"))
     paragraph = " ".join(filter(None, [compared_sentence(snapshot), changes_paragraph(changes, metrics)]))
-    return ExtraSection("changes", "Changes since the previous run", paragraph, tables)
+    return ExtraSection("changes", "Changes since the previous run", paragraph, tables,
+                        verbatim=changes_verbatim(changes))
 
 
 def prisma_section(counts, image: str) -> ExtraSection:
@@ -570,6 +590,17 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
         summary_tables.append(html_table("moderator_levels", levels, "Studies and effect sizes per moderator level"))
     for table in summary_tables:  # formatted by their column names, then headed in words
         table.columns = [DATA_HEADERS.get(column, column) for column in table.columns]
+    # each abbreviation spelled out at its first use in the report's reading order, as the Methods alone do
+    extra_sections = list(extra_sections)
+    texts = [(section.paragraph, section.verbatim) for section in [*sections, *extra_sections]]
+    texts += ([(coding.paragraph, coding.verbatim)] if coding is not None else []) + [(methods, ())]
+    spelled = defined_in_order([text for text, _ in texts], [kept for _, kept in texts])
+    for section, paragraph in zip(sections, spelled):
+        section.paragraph = paragraph
+    extra_sections = [replace(extra, paragraph=paragraph)
+                      for extra, paragraph in zip(extra_sections, spelled[len(sections):])]
+    coding = replace(coding, paragraph=spelled[-2]) if coding is not None else None
+    methods = spelled[-1]
     return environment().get_template("report.html.j2").render(
         simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
         provenance=provenance, coding=coding, title="Therapeutic alliance meta-analysis",

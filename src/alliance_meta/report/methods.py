@@ -275,6 +275,17 @@ def count_methods_sentence(methods) -> str:
             "odds ratio there and was left out (as metafor's drop00).")
 
 
+def model_comparison_sentence(before: str = "") -> str:
+    """The Methods' sentence on the comparison of nested meta-regressions, each information criterion defined unless
+    ``before`` (the Methods so far) has defined it (:func:`~alliance_meta.report.formatting.defined`); AICc's words
+    name AIC, which the sentence defines first."""
+    aic = defined("AIC", before, "Akaike, 1974")
+    bic = defined("BIC", before, "Schwarz, 1978")
+    aicc = defined("AICc", before, "Hurvich & Tsai, 1989")
+    return (f"Nested meta-regressions were compared by likelihood-ratio tests and by the {aic}, the {bic} and the "
+            f"{aicc}, both models fitted by maximum likelihood.")
+
+
 def run_facts(families: dict, effect_sizes) -> dict:
     """The facts of a run the Methods depend on besides the config, as :func:`methods_paragraph`'s keywords:
     ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
@@ -395,10 +406,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
             sentence = f"Moderators were tested in {univariate}"
         sentences.append(sentence + ".")
     if "model_comparison" in stages:
-        aic = define("AIC", "Akaike, 1974")
-        sentences.append(f"Nested meta-regressions were compared by likelihood-ratio tests and by the {aic}, the "
-                         f"{define('BIC', 'Schwarz, 1978')} and the "
-                         f"{defined('AICc', aic, 'Hurvich & Tsai, 1989')}, both models fitted by maximum likelihood.")
+        sentences.append(model_comparison_sentence(" ".join(sentences)))
     from alliance_meta.analyses.location_scale import model_spec
 
     scales = [scale for _, _, scale in map(model_spec, config.get("location_scale") or ())

@@ -22,7 +22,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
                                              apa_probability, apa_scientific, apa_setting, counted, is_finite,
                                              pooled_studies, readable_frame, probability_percent, step_list, listed,
-                                             typeset_parts, defined, R2_NOT_GIVEN)
+                                             typeset_parts, defined, note_defined, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import BIAS_MODEL_NAMES, ESTIMATOR_NAMES, single_spaced
 
@@ -246,7 +246,9 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
     header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
               "\u03c4\u00b2", "R\u00b2 (%)"]
     adhoc = any(ADHOC_NOTE in _note_parts(note) for note in frame.get("note", []))  # pooling.knha_adhoc
-    note = ("Mixed-effects meta-regression (REML) per moderator; F with Knapp\u2013Hartung adjustment"
+    # the estimator in words: its abbreviation, used once, would be defined in the note (APA 2020, sec. 6.25, 7.14)
+    note = (f"Mixed-effects meta-regression ({ESTIMATOR_NAMES['REML']}) per moderator; F with Knapp\u2013Hartung "
+            "adjustment"
             + (" (ad hoc variant: scale factor not below 1). " if adhoc else ". ") +
             "k = studies (a study at several levels of the moderator: one composite at each); QM = omnibus Wald "
             "test of the moderator; p (permutation) = its permutation test; \u03c4\u00b2 = residual variance of the "
@@ -330,8 +332,9 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
             "cluster-robust (CR2) F test with Satterthwaite degrees of freedom (Pustejovsky & Tipton, 2018); "
             "k = effect sizes; QM = omnibus Wald test of the moderator; \u03c3\u00b2 = variance of the true effects "
             f"between and within studies, in the analysis metric ({METRIC_NAMES[metric]}); R\u00b2 = share of their "
-            "sum accounted for by the moderator. Composites: mixed-effects meta-regression (REML) of the effect sizes "
-            "aggregated within study and moderator level, with its permutation test.")
+            "sum accounted for by the moderator. Composites: mixed-effects meta-regression "
+            f"({ESTIMATOR_NAMES['REML']}) of the effect sizes aggregated within study and moderator level, with its "
+            "permutation test.")
     small = [str(row["moderator"]) for row in frame.to_dict("records")
              if is_finite(row.get("multilevel_cr2_df2")) and float(row["multilevel_cr2_df2"]) < SMALL_DF]
     if small:
@@ -374,9 +377,10 @@ def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95,
     header = ["Moderator", "Level", "k", f"{show.symbol} [{level:g}% CI]", "\u03c4\u00b2"]
     three_level = ("; composites here, although the main model is three-level and its tables count effect sizes"
                    if settings.dependence == "multilevel" else "")
-    note = ("Random-effects (REML) estimate within each level; k = studies at the level, each one composite of its "
-            f"effect sizes there (a study coded at several levels counts at each{three_level}). {scales(metric)}; "
-            "CI = confidence interval; \u03c4\u00b2 = variance of the true effects within the level.")
+    note = (f"Random-effects ({ESTIMATOR_NAMES['REML']}) estimate within each level; k = studies at the level, "
+            f"each one composite of its effect sizes there (a study coded at several levels counts at each"
+            f"{three_level}). {scales(metric)}; CI = confidence interval; \u03c4\u00b2 = variance of the true effects "
+            "within the level.")
     return ManuscriptTable("Subgroup estimates", header, rows, note, ["l", "l", "r", "r", "r"])
 
 
@@ -829,7 +833,11 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
     table = builder(frame, metric, level, settings)
     # no rows, no note on how they were made (moderators: [] read "Mixed-effects meta-regression (REML) per
     # moderator; ...", an analysis that was not run): in the report and the Word, Markdown and LaTeX tables alike
-    return replace(table, note="") if frame.empty else table
+    if frame.empty:
+        return replace(table, note="")
+    # the note defines the abbreviations of the table ("(REML)" was defined nowhere; APA 2020, sec. 7.14)
+    return replace(table, note=note_defined(table.note, table.title, *table.header,
+                                            *(cell for row in table.rows for cell in row)))
 
 
 def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:

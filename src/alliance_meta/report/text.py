@@ -7,7 +7,6 @@ exact p to three decimals; intervals in brackets with their level.
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
@@ -21,11 +20,10 @@ from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, apa_probability,
                                              counted, is_finite, listed, pooled_studies, probability_percent,
-                                             at_null, step_list)
+                                             at_null, spelled_out, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
-from alliance_meta.wording import INTERVAL_NAMES
 
 FAMILY_PHRASES = {
     "outcome": "The alliance\u2013outcome association",
@@ -505,9 +503,9 @@ def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95, composi
             continue
         strength = "evidence for" if bf >= 3 else ("evidence against" if bf <= 1 / 3 else "inconclusive evidence on")
         noun = {"effect": "an effect", "bias": "publication bias"}.get(row.name, row.name)
-        # "posterior probability > .99", not the impossible 1.00 (APA 2020, sec. 6.36, as every p of the Results)
-        # the abbreviation spelled out where the Results first use it (APA 2020, sec. 6.25)
-        parts.append(f"{strength} {noun} (inclusion {'' if parts else 'Bayes factor '}{_bf_text(bf)}, posterior "
+        # "posterior probability > .99", not the impossible 1.00 (APA 2020, sec. 6.36, as every p of the Results);
+        # BF spelled out where the Results first use it (results_paragraph)
+        parts.append(f"{strength} {noun} (inclusion {_bf_text(bf)}, posterior "
                      f"probability {apa_probability(row.posterior_prob, 2)})")
     mu = summary[(summary["quantity"] == "estimate") & (summary["name"] == "mu") & (summary["type"] == "averaged")
                  & (summary["scale"] == "analysis")]
@@ -621,10 +619,6 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
                  if "psychometric" in tables
                  else ""]
-    return spelled_out(" ".join(sentence for sentence in sentences if sentence), "CrI", INTERVAL_NAMES["CrI"])
-
-
-def spelled_out(text: str, abbreviation: str, words: str) -> str:
-    """``text`` with its first ``abbreviation`` spelled out, "credible interval (CrI)": where the Results first use
-    it (APA 2020, sec. 6.25), whichever sentence that is (the Bayesian model's or the model averaging's)."""
-    return re.sub(rf"\b{re.escape(abbreviation)}\b", f"{words} ({abbreviation})", text, count=1)
+    # each abbreviation (REML, HDI, CrI, BF ...) spelled out where the paragraph first uses it, whichever sentence
+    # that is (APA 2020, sec. 6.25); the report spells out each once in its reading order (html.render_report)
+    return spelled_out(" ".join(sentence for sentence in sentences if sentence))
