@@ -108,6 +108,33 @@ def test_repeated_evaluations_equal_fresh_ones_bit_for_bit(type_, alternative):
     assert problem(theta)[1].tobytes() == sm._Problem(YI, VI, type_, alternative, steps)(theta)[1].tobytes()
 
 
+@pytest.mark.parametrize("alternative", sm.ALTERNATIVES)
+@pytest.mark.parametrize("type_", CONTINUOUS)
+def test_weights_at_the_nodes_skip_clamped_p_values_with_the_same_bits(type_, alternative, monkeypatch):
+    """The nodes' log weights and derivatives are bit for bit those of every node's clamped p-value, also
+    within a few ulps of the thresholds beyond which the clamp holds, at infinities and at NaN; where the clamp
+    is not a no-op (beta, power) ndtr is evaluated at fewer p-values than there are nodes."""
+    problem = sm._Problem(YI[:4], VI[:4], type_, alternative)
+    delta = np.array(DELTAS[type_])
+    sei = np.sqrt(VI[:4])[:, None]
+    s_edges = [] if problem.clamp_s is None else [x for x in problem.clamp_s if np.isfinite(x)]
+    s = np.concatenate([np.linspace(-45, 45, 3001), [-np.inf, np.inf, np.nan, 0.0],
+                        *[x + np.arange(-4, 5) * np.spacing(x) for x in s_edges]])
+    z = s if alternative == "less" else -s  # p = Phi(s) (two-sided: the same |z|, mirrored)
+    y = sei * z[None, :]
+    lower, upper = problem.spec.pval_min, 1 - problem.spec.pval_min
+    with np.errstate(all="ignore"):
+        expected = sm._log_weight(type_, np.clip(sm.p_values(y, VI[:4, None], alternative), lower, upper), delta)
+        evaluated = []
+        ndtr = sm.special.ndtr
+        monkeypatch.setattr(sm.special, "ndtr", lambda x: evaluated.append(np.size(x)) or ndtr(x))
+        log_w, d_log_w = problem._node_log_weights(y, delta)
+    assert log_w.tobytes() == expected[0].tobytes()
+    assert d_log_w.tobytes() == expected[1].tobytes()
+    if type_ in ("beta", "power"):
+        assert sum(evaluated) < 0.7 * y.size
+
+
 def test_weight_functions_are_metafors():
     p = np.array([0.0, 1e-6, 0.01, 0.3, 0.99, 1.0])
     clamped = np.clip(p, 1e-5, 1 - 1e-5)  # beta and power: metafor's pval.min = 1e-5
