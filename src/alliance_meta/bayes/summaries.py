@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines.transforms import LOGIT_SCALE, back_transform
+from .diagnostics import hdi_rows, posterior_summary
 from .exact import ExactPosterior, NormalMixture, exp_or_inf
 
 CONTRACT_COLUMNS = ["parameter", "mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail"]
@@ -84,33 +85,20 @@ def threshold_of(parameter: str) -> float | None:
 
 def draws_hdi(values: np.ndarray, prob: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper limits of the HDI of mass ``prob`` of each variable of ``values`` (chain x draw x variable),
-    as :func:`summarise_draws` computes them (ArviZ's ``hdi``): of r's own draws, not tanh of theta's limits, which
-    hold the same mass but are not r's shortest interval."""
-    import arviz as az
-
-    limits = np.asarray(az.hdi(np.asarray(values, dtype=float), hdi_prob=prob))
-    return limits[..., 0], limits[..., 1]
+    as :func:`summarise_draws` computes them (ArviZ's ``hdi``, bit for bit: :func:`~.diagnostics.hdi_rows`): of r's
+    own draws, not tanh of theta's limits, which hold the same mass but are not r's shortest interval."""
+    values = np.asarray(values, dtype=float)
+    lower, upper = hdi_rows(values.reshape(values.shape[0] * values.shape[1], -1).T, prob)
+    return lower.reshape(values.shape[2:]), upper.reshape(values.shape[2:])
 
 
 def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.DataFrame:
-    """ArviZ summary (mean, sd, HDI, MCSE, bulk/tail ESS, rank-normalised R-hat) of
-    (chain, draw) arrays; HDI left empty for probabilities (0/1 indicators)."""
-    import arviz as az
-    import warnings
-
-    dataset = az.convert_to_dataset({name: np.asarray(values, dtype=float) for name, values in draws.items()})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # R-hat of constant indicators is undefined (NaN)
-        table = az.summary(dataset, hdi_prob=prob, round_to="none", kind="all")
-    lower, upper = f"hdi_{(1 - prob) / 2 * 100:g}%", f"hdi_{(1 + prob) / 2 * 100:g}%"
-    table = table.rename(columns={lower: "hdi_lower", upper: "hdi_upper"})
-    # quantiles that are draws (inverted CDF), so that those of exp(mu) are exactly exp of mu's
-    quantiles = {name: np.quantile(np.ravel(values), [(1 - prob) / 2, 0.5, (1 + prob) / 2], method="inverted_cdf")
-                 for name, values in draws.items()}
-    for i, column in enumerate(("eti_lower", "median", "eti_upper")):
-        table[column] = [quantiles[name][i] for name in table.index]
-    table.index.name = "parameter"
-    table = table.reset_index()
+    """ArviZ's summary of (chain, draw) arrays (``az.summary``, kind "all": mean, sd, HDI, MCSE of the mean,
+    bulk/tail ESS, rank-normalised R-hat; Vehtari et al. 2021), bit for bit but computed for all of them at once,
+    then their median and equal-tailed interval (:func:`~.diagnostics.posterior_summary`); HDI, median and interval
+    left empty for probabilities (0/1 indicators)."""
+    values = np.stack([np.atleast_2d(np.asarray(value, dtype=float)) for value in draws.values()])
+    table = pd.DataFrame({"parameter": list(draws), **posterior_summary(values, prob)})
     indicator = table["parameter"].str.startswith("p_")
     table.loc[indicator, ["hdi_lower", "hdi_upper", "median", "eti_lower", "eti_upper"]] = np.nan
     return table
