@@ -324,15 +324,126 @@ def test_a_df_cell_holding_both_degrees_of_freedom_of_f_asks_for_the_error_df(tm
 
 
 @pytest.mark.parametrize("written, rule", [
-    ("t(48) = 2.10", 'is not a number; write "48"'),
+    ("t(48) = 2.10", 'holds a test result, not its df: write its df, "48"'),
+    ("r(98) = .32", 'holds a test result, not its df: write its df, "98"'),
     ("F(1, 48) = 4.20", 'holds both degrees of freedom of F(1, 48): write the second, "48"'),
-    ("F(2, 40) = 4.20", "holds the degrees of freedom of F(2, 40): an F with 2 numerator df")])
+    ("F(2, 40) = 4.20", "holds the degrees of freedom of F(2, 40): an F with 2 numerator df"),
+    ("df = 48", 'is not a number; write "48"')])
 def test_a_result_copied_as_printed_into_df_suggests_its_degrees_of_freedom(tmp_path, written, rule):
     """The suggestion of the value after a result's "=" reached the df column: "t(48) = 2.10" in df got 'write
     "2.10"', the t, where the df in its brackets, 48, is the cell's value."""
     problem = only(problems_of(tmp_path, f'study_id,t,df,direction\nS1,2.1,"{written}",positive\n'), "number")
     assert (problem.row, problem.column, problem.value) == (2, "df", written)
     assert problem.rule.startswith(rule)
+
+
+@pytest.mark.parametrize("written, n, rule", [
+    ("t = 2.1", "", "holds a test result (t = 2.1), not its df, and gives none: write the df the paper reports "
+                    "(t(df) = ..., F(1, df) = ...), or n - 2 for the t or F of a correlation"),
+    ("t = 2.1, p = .04", "50", "holds a test result (t = 2.1), not its df, and gives none: write the df the paper "
+                               "reports (t(df) = ..., F(1, df) = ...), or n - 2 for the t or F of a correlation "
+                               "(n - 2 = 48 here)"),
+    ("\u03c7\u00b2(1, N = 90) = 5.2", "90", "holds a chi-square result, not a df: a chi2 is taken as chi2(1) of a 2x2 "
+                                          "table and needs no df; write its value in chi2 and its N in n, and leave "
+                                          "df empty"),
+    ("chi2 = 5.2", "", "holds a chi-square result, not a df"),
+    ("Chi-square(2, N = 90) = 6.1", "", "holds a chi-square result with 2 df, not a df: only a chi-square with 1 df "
+                                        "(of a 2x2 table) converts to a correlation"),
+    ("N = 50", "", "is a sample size, not a df: write the df the paper reports, or n - 2 for the t or F(1, df) of a "
+                   "correlation (n - 2 = 48 here)")])
+def test_a_df_cell_holding_a_result_without_its_df_says_what_it_holds(tmp_path, written, n, rule):
+    """A df cell of "t = 2.1" or "χ²(1, N = 90) = 5.2" got 'write "2.1"' / 'write "5.2"', the statistic as its df
+    (a t of 2.1 on 2.1 df is r = .83); "N = 50" got 'write "50"'. Each says what the cell holds and what df to
+    write: the paper's (or n - 2), none for a chi-square."""
+    problem = only(problems_of(tmp_path, f'study_id,t,df,n,direction\nS1,2.1,"{written}",{n},positive\n'), "number")
+    assert (problem.row, problem.column, problem.value) == (2, "df", written)
+    assert problem.rule.startswith(rule)
+    assert "2.1\"" not in problem.rule and "5.2\"" not in problem.rule
+
+
+@pytest.mark.parametrize("sheet", ['study_id,t,df,direction\nS1,2.1,"1,48",positive\nS2,2.1,"48,5",positive\n',
+                                   "study_id;t;df;direction\nS1;2,1;1,48;positive\nS2;2,1;48,5;positive\n"])
+def test_a_df_of_1_comma_48_is_f_s_two_df_whatever_the_decimal_mark(tmp_path, sheet):
+    """"1,48" in df was read as a df of 1.48 without a word in a semicolon sheet (decimal commas), and got 'write
+    "1.48"' in a sheet of decimal points: it is F(1, 48)'s two df (a df between 1 and 2 would be a study of fewer
+    than 4 cases). "48,5" stays a decimal comma (a Welch df)."""
+    problems = problems_of(tmp_path, sheet)
+    problem = problems[0]
+    assert (problem.row, problem.column, problem.value, problem.check) == (2, "df", "1,48", "number")
+    assert problem.rule == ('holds both degrees of freedom of F(1, 48): write the second, "48" (df is the error df of '
+                            "F(1, df) and of t(df)); read with a decimal comma, 1.48 would be no df (n = df + 2 must "
+                            "exceed 3)")
+    if ";" in sheet:  # read as 48.5, and the t's decimal comma as ever
+        clean = validate_sheet(read_sheet(tmp_path / "sheet.csv"))[0]
+        assert len(problems) == 1
+        assert clean["df"].tolist()[1] == 48.5 and clean["t"].tolist() == [2.1, 2.1]
+    else:
+        assert [p.row for p in problems] == [2, 3]  # 48,5: the decimal comma's own advice
+        assert problems[1].rule.startswith('is not a number; write "48.5"')
+
+
+@pytest.mark.parametrize("column, written, rule", [
+    ("p", "<.001", 'is a bound, not a p value: write the exact p if the paper reports it; "0.001", the bound, converts '
+                   "to a smaller effect than the study's (a conservative choice)"),
+    ("p", "p \u2264 .05", 'is a bound, not a p value: write the exact p if the paper reports it; "0.05"'),
+    ("p", "<,001", 'is a bound, not a p value: write the exact p if the paper reports it; "0.001"'),  # it was "001"
+    ("p", "ns", "says only that the result was not significant, which gives no value to convert: code the exact "
+                "statistic if the paper reports one (its p, t, F, means and SDs), or, if the study did not report it, "
+                "delete the row and count the study among the PRISMA exclusions"),
+    ("p", "p > .05", "says only that the result was not significant"),
+    ("r", "n.s.", "says only that the result was not significant")])
+def test_a_p_bound_or_not_significant_says_what_the_suggestion_means(tmp_path, column, written, rule):
+    """"p < .001" got 'is not a number; write "0.001"' as if .001 were the study's p, and "ns" 'is not a number' with
+    nothing to do. The bound is named as one (a conservative value), "ns" as no value at all."""
+    quoted = f'"{written}"'
+    problems = problems_of(tmp_path, f"study_id,r,p,n,direction\nS1,{'' if column == 'p' else quoted},"
+                                     f"{quoted if column == 'p' else ''},50,positive\n")
+    problem = only(problems, "number")
+    assert (problem.row, problem.column, problem.value) == (2, column, written)
+    assert problem.rule.startswith(rule)
+
+
+def test_a_p_of_zero_as_spss_prints_it_suggests_its_bound(tmp_path):
+    """SPSS's "p = .000" got 'a p value must lie in (0, 1]' with nothing to write."""
+    problems = problems_of(tmp_path, "study_id,p,n,direction\nS1,.000,50,positive\nS2,1.2,50,positive\n")
+    assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
+        (2, "p", ".000", 'a p value must lie in (0, 1]; SPSS prints a p below .0005 as ".000": write the exact p if '
+                         'the paper reports it, or "0.0005", the bound, which converts to a smaller effect than the '
+                         "study's (a conservative choice)"),
+        (3, "p", "1.2", "a p value must lie in (0, 1]")]
+
+
+def test_a_point_between_thousands_of_an_n_is_one_problem(tmp_path):
+    """n = "1.200" (twelve hundred, a point between thousands) in a sheet of decimal points was also told 'must be at
+    least 4', as if the study had 1.2 patients."""
+    problems = problems_of(tmp_path, "study_id,r,n,d,n1,n2\nS1,0.3,1.200,,,\nS2,,,0.4,1.500,1.100\nS3,0.2,2,,,\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (2, "n", "whole_number"), (3, "n1", "whole_number"), (3, "n2", "whole_number"), (4, "n", "n_minimum")]
+    assert problems[0].rule.startswith('must be a whole number: "1.200" is read with a decimal point; if the point '
+                                       'separates thousands, write "1200"')
+
+
+def test_a_column_of_signs_beside_the_statistics_is_a_problem(tmp_path):
+    """A d whose sign a reviewer kept in a column "sign" (-, +) was read as positive without a word."""
+    problems = problems_of(tmp_path, "study_id,d,n1,n2,sign,flag,rob_custom\nS1,0.4,20,20,-,+,-\nS2,0.5,20,20,+,+,+\n")
+    assert [(p.row, p.column, p.check) for p in problems if not p.check.startswith("rob_")] == [
+        (1, "sign", "sign_column")]  # flag: no minus; rob_custom: judgements (+ is low), the tool's to check
+    assert problems[0].rule.startswith("holds only signs (+, -), which are not read: a statistic carries its sign in "
+                                       "its own cell (write d = -0.40)")
+
+
+@pytest.mark.parametrize("written, rule", [
+    ("98", 'must be a year between 1900 and {next}; read as a two-digit year, write "1998"'),
+    ("05", 'must be a year between 1900 and {next}; read as a two-digit year, write "2005"'),
+    ("5", 'must be a year between 1900 and {next}; read as a two-digit year, write "2005"'),  # 05 typed in Excel
+    ("'98", 'is not a number; read as a two-digit year, write "1998"'),
+    ("45", "must be a year between 1900 and {next}")])  # 1945 or 2045: neither is a year of alliance research
+def test_a_two_digit_year_suggests_its_four_digits_where_only_one_century_fits(tmp_path, written, rule):
+    """"98" and "05" in year got 'must be a year between 1900 and ...' with nothing to write."""
+    import datetime
+    problems = problems_of(tmp_path, f"study_id,r,n,year\nS1,0.3,50,2001\nS2,0.2,40,{written}\n")
+    assert [(p.row, p.column, p.value) for p in problems] == [(3, "year", written)]
+    assert problems[0].rule == rule.format(next=datetime.date.today().year + 1)
 
 
 @pytest.mark.parametrize("written", ["in press", "n.d.", "unpublished"])
@@ -1026,6 +1137,28 @@ def test_a_row_of_totals_below_the_studies_is_a_problem():
     summary = [(p.row, p.column, p.value) for p in problems if p.check == "summary_row"]
     assert summary == [(4, "study_id", "Total"), (5, "authors", "Mean:")]  # a real author's name is not one
     assert "delete the row (it would be analysed as one more study)" in format_problems(problems)
+
+
+def test_a_row_of_totals_without_an_effect_size_is_one_problem(tmp_path):
+    """A 'Total' row summing n (no r) was also told 'has n = 110 but no effect size: fill e.g. r beside it', advice
+    to make it a study."""
+    problems = problems_of(tmp_path, "study_id,r,n\nS1,0.3,50\nS2,0.2,60\nTotal,,110\n")
+    assert [(p.row, p.check) for p in problems] == [(4, "summary_row")]
+
+
+def test_a_line_break_in_a_header_cell_is_a_space(tmp_path):
+    """A header wrapped with Alt+Enter ("Rater\\n(patient/therapist)") was printed across two lines of the problem list,
+    and a moderator named "Rater (patient/therapist)" in the config was not found."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["study_id", "r\n(Pearson)", "n", "Rater\r\n(patient/therapist)"])
+    workbook.active.append(["S1", 0.3, 50, "patient"])
+    workbook.save(tmp_path / "wrapped.xlsx")
+    raw = read_sheet(tmp_path / "wrapped.xlsx")
+    assert list(raw.columns) == ["sheet_row", "study_id", "r (Pearson)", "n", "Rater (patient/therapist)"]
+    problems = validate_sheet(raw, moderators=["Rater (patient/therapist)"])[1]
+    assert [(p.row, p.column, p.check) for p in problems] == [(1, "r (Pearson)", "input_column_alias"),
+                                                             (2, "", "no_complete_input")]
+    assert "row 1, column r (Pearson): is not a codebook column" in format_problems(problems)
 
 
 def test_an_n_that_is_not_n1_plus_n2_gets_a_note(tmp_path):

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from snakemake.utils import validate
 
+from alliance_meta.inputs import sheet
 from alliance_meta.inputs.sheet import format_problems, main, read_sheet, validate_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +49,32 @@ def test_a_moderator_column_with_a_remark_in_its_header_is_named(tmp_path):
                      '"Rater (patient/therapist)"? (rename it rater)'),
         (1, "modality", 'is named by the config (moderators) but is not a column of the sheet; did you mean '
                         '"Modality [CBT etc.]"? (rename it modality)')]
+
+
+def test_a_moderator_with_a_unit_in_its_header_is_never_taken_for_an_input_column(tmp_path):
+    """"t (weeks)" (treatment length) was named as the t statistic's column ('did you mean t? Rename it t') where a row
+    lacked an input, and "N (sessions)" as n; moderators: [t] got 'rename it t', which would read the weeks as t
+    statistics; beside a t column, moderators: [t] analysed the t statistics without a word."""
+    without = "study_id,r,n,t (weeks),N (sessions)\nS1,0.3,50,12,20\nS2,,,4,16\n"
+    assert summary(problems_of(tmp_path, without)) == [(3, "", "", "no_complete_input")]
+    problems = problems_of(tmp_path, "study_id,r,N (sessions)\nS1,0.3,20\n")
+    assert [(p.row, p.column, p.rule) for p in problems] == [
+        (2, "n", "is not a column of the sheet, but r needs it for a complete effect-size input")]
+    problems = problems_of(tmp_path, without.replace("S2,,,", "S2,0.2,40,"), moderators=["t"])
+    assert [(p.row, p.column, p.rule) for p in problems] == [
+        (1, "t", 'is named by the config (moderators) but is not a column of the sheet; did you mean "t (weeks)"? '
+                 '(rename it, e.g. "t_weeks", and name that in the config: a column named t is read as an '
+                 "effect-size input)")]
+    beside = "study_id,r,n,t,df,t (weeks)\nS1,0.3,50,,,12\nS2,,,2.1,48,4\n"
+    assert summary(problems_of(tmp_path, beside)) == []
+    problems = problems_of(tmp_path, beside, continuous_moderators=["t"])
+    assert [(p.row, p.column, p.check, p.rule) for p in problems] == [
+        (1, "t", "moderator_input_column", 'is named by the config (continuous_moderators) and names two columns: t, '
+         'an effect-size input, and "t (weeks)": rename "t (weeks)" (e.g. "t_weeks", and name that in the config to '
+         "analyse it)")]
+    assert summary(problems_of(tmp_path, "study_id,r (Pearson),N (patients)\nS1,0.3,50\n")) == [
+        (1, "r (Pearson)", "", "input_column_alias"), (1, "N (patients)", "", "input_column_alias"),
+        (2, "", "", "no_complete_input")]  # a remark that is no unit: still the input it names
 
 
 def test_configured_moderator_missing_from_the_header(tmp_path):
@@ -582,3 +610,11 @@ def test_the_moderators_job_takes_only_the_reference_levels_of_its_variables(tmp
     snakemake(tmp_path, "results/outcome/meta_regression.csv")
     terms = set(pd.read_csv(tmp_path / "results" / "outcome" / "meta_regression.csv")["term"])
     assert "modality[CBT]" in terms and "modality[humanistic]" not in terms
+
+
+@pytest.mark.parametrize("header, column", [("SMD (d)", "d"), ("Cohen d (d)", "d"), ("d (Cohen)", "d"),
+                                            ("Sample size (N)", "n"), ("r (Pearson)", "r")])
+def test_a_one_letter_remark_naming_the_statistic_is_no_unit(header, column):
+    """A remark of one letter is the statistic's symbol, not a unit of time (d for days would make "SMD (d)" a
+    moderator, whose d values were never read)."""
+    assert sheet._input_alias(header) == column

@@ -81,6 +81,9 @@ MINIMUM_GROUP_SIZE = 2
 """Each group needs two cases for an SD of its own; d's variance needs n1, n2 > 0
 and Hedges' correction needs n1 + n2 > 2 (Borenstein et al. 2009, eq. 4.18-4.23)."""
 FIRST_YEAR = 1900
+ALLIANCE_RESEARCH_BEGAN = 1970
+"""The earliest year a two-digit year is read as (:func:`two_digit_year`): measures of the alliance begin with
+Luborsky (1976) and Bordin (1979), so ``98`` is 1998 and ``05`` 2005 (1905 is no alliance study)."""
 
 
 class SheetError(Exception):
@@ -217,7 +220,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
         for position in (i for i, name in enumerate(header)  # a repeated name's first column, the one checked
                          if header.index(name) == i and _numeric_column(name, text_cells[i])):
             # ids, labels and categories keep their commas (es_id "2,1" is not 2.1)
-            read = frame[position].mask(written_as_text[position], text_cells[position].map(_decimal_point))
+            read = frame[position].mask(written_as_text[position], text_cells[position].map(
+                lambda cell, column=header[position]: _decimal_point(cell, column)))
             changed = written_as_text[position] & frame[position].notna() & (read != frame[position])
             as_written.update({(index + 1, header[position]): frame.at[index, position]
                                for index in frame.index[changed]})
@@ -730,9 +734,11 @@ def _year_answer(moment: datetime.datetime, epoch: datetime.datetime) -> str:
     return str(serial if typed else moment.year)
 
 
-def _decimal_point(cell: object) -> object:
+def _decimal_point(cell: object, column: str = "") -> object:
     """A number written with a decimal comma, and points between groups of thousands (``2.500,5``), with a
-    decimal point."""
+    decimal point; a df of ``1,48`` is F(1, 48)'s two df, left as written (:func:`is_both_degrees_of_freedom`)."""
+    if column == "df" and is_both_degrees_of_freedom(cell):
+        return cell
     if isinstance(cell, str) and _GROUPED_DECIMAL_COMMA.fullmatch(cell):
         cell = cell.replace(".", "")
     return cell.replace(",", ".") if isinstance(cell, str) and _DECIMAL_COMMA.fullmatch(cell) else cell
@@ -776,10 +782,11 @@ def _numeric_column(name: str, cells: pd.Series) -> bool:
 
 def _column_name(cell: object, position: int) -> str:
     """A header cell as a column name: codebook columns in any case, with spaces or hyphens between
-    words (``Study ID`` -> ``study_id``); other names as written."""
+    words (``Study ID`` -> ``study_id``); other names as written, a line break in the cell read as a space."""
     name = _text_cell(cell)
     if name is None:
         return f"unnamed_{position + 1}"
+    name = re.sub(r"\s*[\r\n]+\s*", " ", name)  # a line break typed into the cell (Alt+Enter) wraps it: a space
     return _CODEBOOK_NAMES.get(column_key(name), name)
 
 
@@ -1303,22 +1310,20 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return PLACEHOLDER_MESSAGE
     if column == "year" and not re.search(r"\d", value):  # "in press", "n.d.", "unpublished"
         return "is not a year: leave the cell empty for a study without one (in press, no date); year is optional"
-    pasted = _STATISTIC_LABEL.match(value) if column == "df" else None
-    if pasted and re.fullmatch(r"[\d\s.,;/]+", pasted[1] or ""):  # t(48) = 2.10: the df are in the brackets
-        value = f"({pasted[1].strip()})"
-    both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(value.strip()) if column == "df" else None
-    if both:  # "1, 48" copied from F(1, 48): its first number is no df of the row
-        numerator, error = (group for group in both.groups() if group is not None)
-        if float(numerator) == 1:
-            return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
-                    "error df of F(1, df) and of t(df))")
-        return (f"holds the degrees of freedom of F({numerator}, {error}): an F with {numerator} numerator df tests "
-                "more than one contrast and converts to no single effect size; code the alliance's own t or "
-                "F(1, df) if the study reports it")
+    if column == "df" and (message := _degrees_of_freedom_message(value, row)):
+        return message
     if math.isinf(_as_float(value)):  # 1e400, or the text inf, -Infinity
         if not re.search(r"\d", value):
             return "is not a finite number: write the value the study reports"
         return "is not a number: its magnitude is beyond the largest number a computer stores (1.8e308); check the source"
+    if column in codebook.INPUT_COLUMNS and column not in SIZE_COLUMNS and _NOT_SIGNIFICANT.fullmatch(value):
+        return ("says only that the result was not significant, which gives no value to convert: code the exact "
+                f"statistic if the paper reports one (its p, t, F, means and SDs), {UNREPORTED}")
+    if column == "p" and re.match(r"\s*p?\s*[<\u2264]", value, re.IGNORECASE) and suggest_number(value):  # p < .001
+        return (f'is a bound, not a p value: write the exact p if the paper reports it; "{suggest_number(value)}", the '
+                "bound, converts to a smaller effect than the study's (a conservative choice)")
+    if column == "year" and two_digit_year(value):  # '98 as an abbreviated year
+        return f'is not a number; read as a two-digit year, write "{two_digit_year(value)}"'
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
     if suggestion and "%" in value and column in COUNT_CELLS:  # 85% of a group is no count of 85 patients
         return f"is a percentage, not a count: {_proportion_not_count(row)}"
@@ -1337,9 +1342,77 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     return f"is not a number{hint} (decimal point, no text or units)"
 
 
-#: a df cell holding F's two degrees of freedom: "1, 48", "(1,48)", "1/48", "F(1, 48)"; not "48,5" (a decimal comma)
+#: a df cell holding F's two degrees of freedom: "1, 48", "(1,48)", "1/48", "F(1, 48)", "1,48" (a df of 1.48 would
+#: be no study's: n = df + 2 < 4); not "48,5" (a decimal comma)
 _BOTH_DEGREES_OF_FREEDOM = re.compile(r"(?:F\s*)?\(\s*(\d+)\s*[,/;]\s*(\d+(?:\.\d+)?)\s*\)"
-                                      r"|(\d+)\s*(?:,\s+|\s*[/;]\s*)(\d+(?:\.\d+)?)")
+                                      r"|(\d+)\s*(?:,\s+|\s*[/;]\s*)(\d+(?:\.\d+)?)|(1),([1-9]\d*)")
+
+
+def is_both_degrees_of_freedom(text: object) -> bool:
+    """A df cell written as F's two df with a comma between digits, ``"1,48"``: read with a decimal comma it would be
+    a df between 1 and 2, which no study the analysis takes has (n = df + 2 must exceed 3), so it is F(1, 48)'s two
+    df in any sheet (:func:`read_sheet` leaves it as written for :func:`_degrees_of_freedom_message`)."""
+    return isinstance(text, str) and re.fullmatch(r"\s*1,[1-9]\d*\s*", text) is not None
+
+
+#: how printed results name the chi-square, and the degrees of freedom, before their brackets or "="
+_CHI_SQUARE_SYMBOLS = frozenset({"\u03c72", "\u03c7", "chi2", "chi", "chisquare", "chisquared", "chisq", "x2"})
+_DF_SYMBOLS = frozenset({"df", "dfs", "dferror", "dof"})
+
+
+def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
+    """What a df cell holds instead of one df: a result as printed (``t(48) = 2.10``: its df, 48; ``t = 2.1``: none,
+    so the paper's df or n - 2; ``χ²(1, N = 90) = 5.2``: a chi-square, which needs no df), a sample size (``N =
+    50``), or F's two df (``1, 48``, ``F(1, 48)``: the second); None for a cell to read as a number (``df = 48``)."""
+    text = value.strip().replace("\u2212", "-")
+    pasted = _STATISTIC_LABEL.match(text)
+    if pasted:
+        symbol = re.sub(r"[\s\-\u2019'._]", "", pasted["symbol"].lower().replace("\u00b2", "2"))
+        parts = [part.strip() for part in re.split(r"[,;]", pasted["inside"] or "") if part.strip()]
+        dfs = [part for part in parts if re.fullmatch(r"\d+(?:\.\d+)?", part)]
+        result = text.split(",")[0].strip() if not pasted["inside"] else text
+        if symbol in _DF_SYMBOLS:
+            return None  # "df = 48": the number after the "=" is suggested
+        if symbol in _CHI_SQUARE_SYMBOLS:
+            if dfs and float(dfs[0]) != 1:
+                return (f"holds a chi-square result with {dfs[0]} df, not a df: only a chi-square with 1 df (of a "
+                        "2x2 table) converts to a correlation; leave df empty and code another statistic the study "
+                        "reports")
+            return ("holds a chi-square result, not a df: a chi2 is taken as chi2(1) of a 2x2 table and needs no df; "
+                    "write its value in chi2 and its N in n, and leave df empty")
+        if symbol == "n" and not dfs:
+            return (f"is a sample size, not a df: write the df the paper reports, or n - 2 for the t or F(1, df) "
+                    f"of a correlation{_n_minus_two(pasted, text)}")
+        if len(dfs) == 1:
+            return f'holds a test result, not its df: write its df, "{dfs[0]}"'
+        if not dfs:
+            return (f"holds a test result ({result}), not its df, and gives none: write the df the paper reports "
+                    f"(t(df) = ..., F(1, df) = ...), or n - 2 for the t or F of a correlation"
+                    f"{_n_minus_two(None, str(row.get('n', '')))}")
+        text = f"({dfs[0]}, {dfs[1]})"
+    both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(text)
+    if not both:
+        return None
+    numerator, error = (group for group in both.groups() if group is not None)
+    if float(numerator) == 1:
+        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be no df (n = df + 2 must exceed 3)"
+                         if is_both_degrees_of_freedom(value) else "")
+        return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
+                f"error df of F(1, df) and of t(df)){decimal_comma}")
+    return (f"holds the degrees of freedom of F({numerator}, {error}): an F with {numerator} numerator df tests "
+            "more than one contrast and converts to no single effect size; code the alliance's own t or "
+            "F(1, df) if the study reports it")
+
+
+def _n_minus_two(pasted: re.Match | None, text: str) -> str:
+    """`` (n - 2 = 48 here)`` for the sample size after a label's "=" (or a cell of n), when it is one."""
+    number = _as_float(text[pasted.end():] if pasted else text)
+    return f" (n - 2 = {number - 2:g} here)" if np.isfinite(number) and number >= MINIMUM_N and number % 1 == 0 else ""
+
+
+#: a statistic reported only as not significant: "ns", "n.s.", "not significant", "p > .05"
+_NOT_SIGNIFICANT = re.compile(r"\s*(?:n\.?\s?s\.?|not\s+significant|non-?significant|p?\s*[>\u2265]\s*0?\.\d+)\s*",
+                              re.IGNORECASE)
 
 
 #: What a spreadsheet shows for "not reported" but is no missing-value marker (codebook.MISSING_MARKERS): a dash
@@ -1354,14 +1427,14 @@ def is_placeholder(text: str) -> bool:
     return bool(re.fullmatch(r"[-\u2012\u2013\u2014\u2212]+|n\.? ?r\.?|not reported", text))
 
 
-#: the label of a result as APA prints it, up to its "=": "n =", "t(48) =", "r(98)=", "χ²(1, N = 90) =" (group 1:
-#: the text in its brackets, a t's or F's degrees of freedom)
-_STATISTIC_LABEL = re.compile(r"\s*[^\W\d]*\s*(?:\(([^()]*)\))?\s*=")
+#: the label of a result as APA prints it, up to its "=": "n =", "t(48) =", "r(98)=", "χ²(1, N = 90) =", "chi2 =",
+#: "Chi-square(1) =" (``symbol``: the letters before the brackets; ``inside``: the brackets' text, the df)
+_STATISTIC_LABEL = re.compile(r"\s*(?P<symbol>[^\W\d]*(?:-[^\W\d]+)*2?)\s*(?:\((?P<inside>[^()]*)\))?\s*=")
 
 
 def suggest_number(text: str, whole: bool = False) -> str | None:
     """The number a reviewer probably meant: ``"0,35"`` -> ``"0.35"``, ``"n=45"`` ->
-    ``"45"``, ``"t(48) = 2.10"`` -> ``"2.10"`` (the value, not its df), ``"p < .001"`` -> ``"0.001"``,
+    ``"45"``, ``"t(48) = 2.10"`` -> ``"2.10"`` (the value, not its df), ``"p < .001"`` or ``"<,001"`` -> ``"0.001"``,
     ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"`` in a count, ``"2005a"`` -> ``"2005"``; nothing
     where a letter that looks like a digit (o, O, l, I) touches the digits (``"12o"``: 12, 120 or 12.0?)."""
     text = text.strip().replace("\u2212", "-").replace("\u2013", "-")
@@ -1370,11 +1443,25 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
         return re.sub(r"\D", "", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
+    text = re.sub(r"(?<![\d.]),(?=\d)", "0.", text)  # "<,001", ",35": a decimal comma without its 0
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
     if match is None or re.search(r"[oOlI]$", text[:match.start()]) or re.match(r"[oOlI]", text[match.end():]) \
             or math.isinf(float(match.group(0))):  # 1e400: no number to suggest
         return None
     return re.sub(r"^(-?)\.", r"\g<1>0.", match.group(0))
+
+
+def two_digit_year(text: object) -> str | None:
+    """The year a cell of one or two digits stands for (``98``, ``'98``, ``05``, ``5``: a spreadsheet drops the 0 of a
+    typed 05): 20yy up to next year, else 19yy from :data:`ALLIANCE_RESEARCH_BEGAN`; None for any other cell and
+    where neither is a year of alliance research (``45``: 1945 or 2045)."""
+    found = re.fullmatch(r"\s*['\u2018\u2019]?(\d{1,2})\s*", str(text))
+    if found is None:
+        return None
+    for century in (2000, 1900):
+        if ALLIANCE_RESEARCH_BEGAN <= century + int(found[1]) <= datetime.date.today().year + 1:
+            return str(century + int(found[1]))
+    return None
 
 
 def _correlation_message(column: str, value: str, row: pd.Series) -> str:
@@ -1463,7 +1550,8 @@ API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_
                "is named by the config (": "is named by am.read_sheet(", "(moderators)": "(moderators=)",
                "(moderators, ": "(moderators=, ", "continuous_moderators)": "continuous_moderators=)",
                "continuous_moderators, ": "continuous_moderators=, ", 'meta_regression "': 'meta_regression="',
-               "or take it out of the config": "or leave it out of am.read_sheet's arguments", **READING_API_WORDING,
+               "or take it out of the config": "or leave it out of am.read_sheet's arguments",
+               "and name that in the config": "and name that in am.read_sheet's arguments", **READING_API_WORDING,
                **{TOOL_SETTING.format(name): f'pass risk_of_bias={{"tool": "{name}"}}' for name in BUILT_IN}}
 
 
@@ -1511,8 +1599,10 @@ def _missing_input_cells(row: pd.Series) -> dict[str, str]:
 def _renamed_column(cell: str, header) -> str:
     """A note naming the header cell that is probably ``cell`` under another name: close to it
     (:func:`closest_header`: ``sd_1``, ``dfs``) or, for a short name, the one column outside the codebook that has it
-    as a word (``sample_n``, ``N total``). Codebook columns (``n_covariates``) are never taken for another."""
-    others = [str(name) for name in header if str(name) not in codebook.CODEBOOK_COLUMNS and name != SHEET_ROW]
+    as a word (``sample_n``, ``N total``). Codebook columns (``n_covariates``) are never taken for another, nor
+    a moderator with a unit (``N (sessions)``, ``t (weeks)``: :func:`_has_unit_remark`)."""
+    others = [str(name) for name in header
+              if str(name) not in codebook.CODEBOOK_COLUMNS and name != SHEET_ROW and not _has_unit_remark(name)]
     close = closest_header(cell, others)
     if close is None:
         with_word = [name for name in others if cell.lower() in re.split(r"[^a-z0-9]+", name.lower())]
@@ -1596,6 +1686,9 @@ RULES: dict[str, Rule] = {
     "moderator_column_missing": Rule("missing columns", _constant(
         "moderator column named in the config is missing from the header")),
     "input_column_alias": Rule("effect-size inputs", _constant("is not a codebook column")),
+    "sign_column": Rule("effect-size inputs", _constant("holds only signs, which are not read")),
+    "moderator_input_column": Rule("missing columns", _constant(
+        "moderator named in the config names an effect-size input column and one with a remark")),
     "moderator_formula": Rule("missing columns", _constant("meta_regression formula cannot be read")),
     "moderator_formula_value": Rule("meta-regression formulas", _constant(
         "a term of a meta_regression formula cannot be evaluated on this row")),
@@ -1632,12 +1725,15 @@ RULES: dict[str, Rule] = {
     "correlation_range": Rule("numbers out of range", _correlation_message),
     "beta_range": Rule("numbers out of range", _constant(
         "must lie strictly between -1 and 0.95 (r = beta + .05 for beta >= 0, Peterson & Brown 2005)")),
-    "p_range": Rule("numbers out of range", _constant("a p value must lie in (0, 1]")),
+    "p_range": Rule("numbers out of range", lambda column, value, row: "a p value must lie in (0, 1]" + (
+        '; SPSS prints a p below .0005 as ".000": write the exact p if the paper reports it, or "0.0005", the bound, '
+        "which converts to a smaller effect than the study's (a conservative choice)" if _as_float(value) == 0 else "")),
     "reliability_range": Rule("numbers out of range", _reliability_message),
     "u_ratio_positive": Rule("numbers out of range", _constant(
         "the range-restriction ratio u (sample SD / reference SD) must be positive")),
-    "year_range": Rule("numbers out of range", _constant(
-        f"must be a year between {FIRST_YEAR} and {datetime.date.today().year + 1}")),
+    "year_range": Rule("numbers out of range", lambda column, value, row: (
+        f"must be a year between {FIRST_YEAR} and {datetime.date.today().year + 1}"
+        + (f'; read as a two-digit year, write "{two_digit_year(value)}"' if two_digit_year(value) else ""))),
     "no_complete_input": Rule("effect-size inputs", _no_input_message, cells=_missing_input_cells),
     "direction_missing": Rule("effect-size inputs", _constant(
         "is required for an unsigned statistic (F, chi2, p): write positive or negative"), column="direction"),
@@ -1755,6 +1851,29 @@ def _without_remark(name) -> str:
     ``Rater``, ``N [analysed]`` -> ``N``); the cell as it is when it is all remark."""
     bare = re.sub(r"\s*(\([^()]*\)|\[[^\[\]]*\])\s*", " ", str(name)).strip()
     return bare or str(name)
+
+
+#: a remark giving a unit of time or of treatment ("t (weeks)", "N [sessions]"): the column measures something in it (a
+#: moderator), not the statistic its bare name spells, which has no unit; no one-letter unit ("SMD (d)" is Cohen's d)
+_UNIT_REMARK = re.compile(r"(?:in\s+)?(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|"
+                          r"years?|yrs?|sessions?|visits?|appointments?|meetings?)\.?", re.IGNORECASE)
+
+
+def _has_unit_remark(name) -> bool:
+    """Whether a header cell's remark in brackets is a unit (:data:`_UNIT_REMARK`): ``t (weeks)``, ``N (sessions)``."""
+    remarks = re.findall(r"\(([^()]*)\)|\[([^\[\]]*)\]", str(name))  # (round, square) per remark
+    return any(_UNIT_REMARK.fullmatch((round_ or square).strip()) for round_, square in remarks)
+
+
+def _remarked_twins(column: str, header) -> list[str]:
+    """The header cells that are ``column`` with a remark in brackets (``Rater (patient/therapist)`` for rater)."""
+    return [str(name) for name in header
+            if _without_remark(name) != str(name) and column_key(_without_remark(name)) == column_key(column)]
+
+
+def _plain_name(name) -> str:
+    """A header cell as a column name of letters, digits and underscores (``t (weeks)`` -> ``t_weeks``)."""
+    return re.sub(r"\W+", "_", str(name).lower()).strip("_")
 
 
 def closest_header(column: str, header) -> str | None:
@@ -1878,6 +1997,9 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     # also "must be a whole number" and "at least 4" for a value it was never meant to have
     unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
     problems = [p for p in problems if p.check in READING_CHECKS or (p.row, p.column) not in unread]
+    # 1.200 in n: "must be a whole number ... write 1200 if the point separates thousands", not also "at least 4"
+    thousands = {(p.row, p.column) for p in problems if p.check == "whole_number" and _GROUPED_POINTS.fullmatch(p.value)}
+    problems = [p for p in problems if not (p.check in ("n_minimum", "group_minimum") and (p.row, p.column) in thousands)]
     problems = _second_header_row(text, problems)
     problems += _input_alias_problems(text, problems, {*(moderators or ()), *(continuous_moderators or ()),
                                                        *(figure_columns or ())})
@@ -1886,7 +2008,10 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems += _repeated_es_id_problems(text)
     problems += _reference_level_problems(clean, reference_levels)
     problems += _formula_value_problems(clean, meta_regression, continuous_moderators, problems)
-    problems += _summary_row_problems(text)
+    summaries = _summary_row_problems(text)  # a row of totals: "delete the row", not also "fill e.g. r beside n"
+    problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in {s.row for s in summaries})]
+    problems += summaries
+    problems += _sign_column_problems(text, {*(moderators or ()), *(continuous_moderators or ())})
     as_written = raw.attrs.get("as_written", {})  # a problem shows the cell as the sheet has it, not as read
     problems = [replace(p, value=as_written[(p.row, p.column)]) if (p.row, p.column) in as_written else p
                 for p in problems]
@@ -1930,6 +2055,8 @@ def _input_alias(name) -> str | None:
     """The effect-size column a header cell names in other words (``Pearson r``, ``Sample size``), or with a remark in
     brackets (``r (Pearson)``, ``Correlation (r)``, ``N [analysed]``); None for any other cell."""
     bare = _without_remark(name)
+    if _has_unit_remark(name):  # "t (weeks)", "N (sessions)": a moderator measured in time or sessions, not t or n
+        bare = str(name)
     for candidate in (name, bare):
         if _squashed(candidate) in INPUT_COLUMN_ALIASES:
             return INPUT_COLUMN_ALIASES[_squashed(candidate)]
@@ -1999,6 +2126,23 @@ def _summary_row_problems(text: pd.DataFrame) -> list[Problem]:
                         "(it would be analysed as one more study)")
                 found.append(Problem(int(row), column, value, rule, "summary_row"))
     return list({problem.row: problem for problem in reversed(found)}.values())[::-1]
+
+
+def _sign_column_problems(text: pd.DataFrame, configured=()) -> list[Problem]:
+    """A column outside the codebook whose every filled cell is a sign (``+``, ``-``), one of them a minus: the sign of
+    a d or r kept apart from it, which is never read (the row's statistic stayed positive). One problem on its header
+    cell; a column the config names is the reviewer's own, and a risk-of-bias column's + and - are judgements."""
+    found = []
+    for name in text.columns:
+        if name == SHEET_ROW or name in codebook.CODEBOOK_COLUMNS or name in configured or rob_columns([name]):
+            continue
+        cells = text[name].dropna().astype(str).str.strip()
+        if len(cells) and cells.str.fullmatch(r"[-+\u2212\u2013]").all() and cells.str.fullmatch(r"[-\u2212\u2013]").any():
+            found.append(Problem(HEADER_ROW, str(name), "", (
+                "holds only signs (+, -), which are not read: a statistic carries its sign in its own cell (write "
+                "d = -0.40), and an unsigned one (F, chi2, p) in direction (positive, negative); move the signs "
+                "there and delete the column"), "sign_column"))
+    return found
 
 
 def _reference_level_problems(clean: pd.DataFrame, reference_levels) -> list[Problem]:
@@ -2393,20 +2537,30 @@ def moderator_column_problems(columns, *, moderators=(), continuous_moderators=(
             wanted.setdefault(name, []).append("plots.columns")
     present = [str(c) for c in columns if c != SHEET_ROW]
     by_key = {c.lower(): c for c in present}
+    where = "on the command line" if from_command_line else "in the config"
     for name, keys in wanted.items():
-        if name in present or (name in LOCATION_SCALE_COLUMNS and all(k.startswith("location_scale") for k in keys)):
-            continue
-        remarked = [column for column in present  # "Rater (patient/therapist)" for rater: the sheet's to rename
-                    if _without_remark(column) != column and column_key(_without_remark(column)) == column_key(name)]
-        close = remarked or [by_key[match] for match in difflib.get_close_matches(name.lower(), list(by_key), n=1,
-                                                                                  cutoff=0.6)]
-        hint = f'; did you mean "{close[0]}"?' if close else ""
-        hint += f" (rename it {name})" if remarked else ""
+        remarked = _remarked_twins(name, present)  # "Rater (patient/therapist)" for rater: the sheet's to rename
         keys = list(dict.fromkeys(keys))
         if from_command_line:
             named = f"is named by {', '.join(COMMAND_LINE_OPTIONS.get(key, key) for key in keys)}"
         else:
             named = f"is named by the config ({', '.join(keys)})"
+        if name in present and remarked and name in codebook.INPUT_COLUMNS:  # t beside "t (weeks)": which is meant?
+            problems.append(Problem(HEADER_ROW, name, "", (
+                f'{named} and names two columns: {name}, an effect-size input, and "{remarked[0]}": rename '
+                f'"{remarked[0]}" (e.g. "{_plain_name(remarked[0])}", and name that {where} to analyse it)'),
+                "moderator_input_column"))
+            continue
+        if name in present or (name in LOCATION_SCALE_COLUMNS and all(k.startswith("location_scale") for k in keys)):
+            continue
+        close = remarked or [by_key[match] for match in difflib.get_close_matches(name.lower(), list(by_key), n=1,
+                                                                                  cutoff=0.6)]
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        if remarked and name in codebook.INPUT_COLUMNS:  # renamed t, "t (weeks)" would be read as t statistics
+            hint += (f' (rename it, e.g. "{_plain_name(remarked[0])}", and name that {where}: a column named '
+                     f"{name} is read as an effect-size input)")
+        elif remarked:
+            hint += f" (rename it {name})"
         if name in empty_rob_columns or (name == OVERALL and empty_rob_columns):
             rule = (f"{named} but the sheet's risk-of-bias columns ({', '.join(empty_rob_columns)}) are empty: "
                     f"write the judgements, or take it out of {'the command line' if from_command_line else 'the config'}")
