@@ -249,6 +249,32 @@ def test_batches_give_the_same_table_as_one_batch(specs, effect_sizes, table):
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), table)
 
 
+def test_specifications_with_the_same_inputs_are_fitted_once_each_as_if_alone(effect_sizes, monkeypatch):
+    """A batch fits each distinct input once (issue #21): the patient ratings are one per study, so the aggregations
+    give mostly the same composites (the same bytes), and an outlier rule that removes no study, or the same studies
+    as another, the same data. Every specification's row is still bit for bit the one it gets fitted alone."""
+    config = {**CONFIG, "aggregate_methods": ["gls", "mean", "multilevel"], "minimum_n": [0], "publication": ["all"]}
+    specs = multiverse.specifications(config, effect_sizes)
+    specs = specs.loc[specs["rater"] == "patient"].reset_index(drop=True)
+    alone = pd.concat([multiverse.run_batch(specs.iloc[[i]], effect_sizes, metric="z") for i in range(len(specs))],
+                      ignore_index=True)
+    calls = {"fit_specification": [], "fit_three_level": [], "influence": []}
+    for name, inputs in (("fit_specification", 5), ("fit_three_level", 6), ("influence", 3)):
+        def counted(*args, _function=getattr(multiverse, name), _calls=calls[name], _inputs=inputs, **kwargs):
+            _calls.append(tuple(a.tobytes() if isinstance(a, np.ndarray) else a for a in args[:_inputs]))
+            return _function(*args, **kwargs)
+        monkeypatch.setattr(multiverse, name, counted)
+    table = multiverse.run_batch(specs, effect_sizes, metric="z")
+    pd.testing.assert_frame_equal(table, alone, check_exact=True)
+    for name, made in calls.items():
+        assert made and len(made) == len(set(made)), name  # each distinct input once
+    three_level = specs["aggregate_method"] == "multilevel"
+    assert len(calls["fit_specification"]) <= (~three_level).sum() / 2
+    assert len(calls["fit_three_level"]) < three_level.sum()
+    data_sets = specs[multiverse.data_columns(specs)].drop(columns="outliers").drop_duplicates()
+    assert len(calls["influence"]) < len(data_sets)
+
+
 def test_progress_is_reported(specs, effect_sizes):
     calls = []
     multiverse.run_batch(specs.iloc[:25], effect_sizes, progress=lambda done, total: calls.append(done),
@@ -599,3 +625,10 @@ def test_a_three_level_only_multiverse_says_why_it_has_no_specification(effect_s
                    {"aggregate_methods": ["multilevel", "gls"]}, {"methods": ["DL"], "aggregate_methods": ["mean"]}):
         config = {**settings, **change}
         assert specifications(config, effect_sizes).empty == bool(no_specification_note(config)), change
+
+
+def test_a_memo_key_refuses_object_arrays_whose_bytes_are_addresses():
+    """Two arrays of other study ids could have the same bytes once the first one's strings are freed."""
+    with pytest.raises(TypeError, match="numeric arrays"):
+        multiverse._input_key(np.array(["S1", "S2"], dtype=object))
+    assert multiverse._input_key(np.array([0, 1])) == multiverse._input_key(np.array([0, 1]))
