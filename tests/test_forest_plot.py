@@ -437,3 +437,69 @@ def test_the_footnote_is_wrapped_by_its_width_as_drawn_with_its_italic_statistic
     drawn = note.get_window_extent().width / figure.dpi
     assert figure.get_figwidth() - 2 * MARGIN - 0.5 < drawn <= figure.get_figwidth() - 2 * MARGIN + 1e-6
     plt.close(figure)
+
+
+def _bisected_lines(text, width, font_size, family, bold=False):
+    """The lines of ``wrap_drawn`` found by a bisection over the rest of the words (its earlier algorithm): the most
+    words that fit as drawn, at least one per line."""
+    from alliance_meta.plots.forest_layout import text_width
+
+    words, lines = [word for word in text.split(" ") if word], []
+    while words:
+        fits, wider = 1, len(words) + 1
+        while wider - fits > 1:
+            middle = (fits + wider) // 2
+            if text_width([" ".join(words[:middle])], font_size, family, bold) <= width:
+                fits = middle
+            else:
+                wider = middle
+        lines.append(" ".join(words[:fits]))
+        words = words[fits:]
+    return lines
+
+
+def test_wrap_drawn_measures_about_two_lines_per_line_and_wraps_as_a_bisection(monkeypatch):
+    """The footnotes were wrapped by a bisection over all the words left, so each line measured some six trial
+    lines, each of them new to the next footnote (whose length differs): with mathtext, most of the footnote's
+    wrapping time in the moderator forest plots. Now a line is guessed from its words' widths and the lines at and
+    after the guess measured: the same lines as the bisection, about two measured per line."""
+    from alliance_meta.plots import forest_layout
+
+    statistic = "$Q$(124)\u00a0=\u00a0273.36, $p$\u00a0<\u00a0.001; $I^2$\u00a0=\u00a056.2%."  # SIMULATED values
+    note = ("Squares: study estimates (area proportional to weight) with 95% CIs. Diamond: pooled estimate with 95% "
+            f"CI (Wald). Heterogeneity: {statistic} Weights in percent within each level. SIMULATED data. "
+            "Averyveryverylongwordthatisnarrowernowherethanthewholeline end.")
+    rng = np.random.default_rng(7)
+    for width, size, bold in zip(rng.uniform(0.3, 9.0, 40), rng.choice([6.8, 8.0, 9.0], 40), rng.random(40) < 0.3):
+        assert forest_layout.wrap_drawn(note, width, size, "sans-serif", bold) == \
+            _bisected_lines(note, width, size, "sans-serif", bold)
+    measured = []
+    original = forest_layout.text_width
+    monkeypatch.setattr(forest_layout, "text_width",
+                        lambda texts, *args, **kwargs: measured.extend(texts) or original(texts, *args, **kwargs))
+    lines = forest_layout.wrap_drawn(note, 4.0, 6.8, "sans-serif")
+    trials = [text for text in measured if " " in text and text != "a a"]  # lines of more than one word
+    assert len(lines) >= 4 and len(trials) <= 2 * len(lines) + 1, (len(lines), len(trials))
+
+
+def test_a_one_page_pdf_is_the_figure_of_the_png_and_svg(tmp_path, monkeypatch):
+    """A forest plot of at most rows_per_page studies was drawn twice, as the PDF's one page and as the figure of
+    the PNG and SVG, though both are the same rows and footnote (a third of the moderator forest plots' figures
+    in the demo): now drawn once, and every file has the bytes of the figures drawn apart."""
+    from alliance_meta.plots import forest_draw
+
+    data = simulated_family(12)
+    pooled = fit(data.yi, data.vi, "REML", "z", metric="z").as_row()
+    calls = []
+    original = forest_draw.draw_pages
+    monkeypatch.setattr(forest_draw, "draw_pages", lambda *args: calls.append(args[-1]) or original(*args))
+    together = [tmp_path / f"forest.{suffix}" for suffix in ("png", "pdf", "svg")]
+    save_forest_plot(data, pooled, "z", together)
+    assert calls == [True]  # the PDF's pages, also the PNG's and SVG's figure
+    for path in together:
+        alone = tmp_path / "alone" / path.name
+        save_forest_plot(data, pooled, "z", [alone])
+        assert alone.read_bytes() == path.read_bytes(), path.name
+    calls.clear()
+    save_forest_plot(simulated_family(60), pooled, "z", [tmp_path / "long.pdf", tmp_path / "long.png"])
+    assert calls == [True, False]  # two pages: the PNG's one tall figure is drawn of its own

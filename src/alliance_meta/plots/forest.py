@@ -336,16 +336,19 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
 
 
 def save_pages(figures_of, paths, options: ForestOptions, logger=None, what: str = "forest plot") -> list:
-    """Write PNG/SVG/TIFF as one figure, PDF page by page (``figures_of(paged)`` draws them); ``logger`` gets
+    """Write PNG/SVG/TIFF as one figure, PDF page by page (``figures_of(paged)`` draws them; a PDF of one page is
+    that figure, drawn once); ``logger`` gets
     :func:`widened_note` on ``what`` (:func:`~alliance_meta.plots.style.log_wider`). Returns the figures, closed
     in pyplot: the one figure (drawn also for no path), or a PDF's pages when only PDFs are written."""
     single, pages = None, []
     with plt.rc_context(forest_draw.style(options)):  # font types are read when saving
-        for path in map(Path, paths):
+        # PDFs first: a PDF of one page is the one figure (the same rows and footnote, the same bytes), drawn once
+        for path in sorted(map(Path, paths), key=lambda path: path.suffix != ".pdf"):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".pdf":
                 pages = figures_of(True)
                 save_pdf_pages(pages, path)
+                single = single or (pages[0] if len(pages) == 1 else None)
                 continue
             single = single or figures_of(False)[0]
             save_file(single, path, dpi=options.dpi)  # a TIFF as journals want it (style.save_file)

@@ -88,17 +88,29 @@ def wrap_drawn(text: str, width: float, font_size: float, family: str, bold: boo
     line's mathtext as it is drawn: ``$Q$`` is one letter wide, not three characters; ``bold`` text); a word wider
     than a line on a line of its own. A no-break space (between a statistic, its "=" and its value) never breaks."""
     words = [word for word in text.split(" ") if word]
+    space = text_width(["a a"], font_size, family, bold) - 2 * text_width(["a"], font_size, family, bold)
     lines = []
+
+    def fits(count):
+        return text_width([" ".join(words[:count])], font_size, family, bold) <= width
+
     while words:
-        fits, wider = 1, len(words) + 1  # the most words that fit on the line (at least one), the fewest that do not
-        while wider - fits > 1:  # a bisection: a few lines measured, not one per word
-            middle = (fits + wider) // 2
-            if text_width([" ".join(words[:middle])], font_size, family, bold) <= width:
-                fits = middle
-            else:
-                wider = middle
-        lines.append(" ".join(words[:fits]))
-        words = words[fits:]
+        # the most words that fit on the line (at least one): first guessed from the words' own widths (each
+        # measured once per process: they repeat from note to note), then the lines at and after the guess measured
+        # (mostly two: the same lines a note with the same start measured, unlike a bisection over the whole rest)
+        fit, used = 0, -space
+        for word in words:
+            used += space + text_width([word], font_size, family, bold)
+            if used > width:
+                break
+            fit += 1
+        fit = min(max(fit, 1), len(words))
+        while fit > 1 and not fits(fit):
+            fit -= 1
+        while fit < len(words) and fits(fit + 1):
+            fit += 1
+        lines.append(" ".join(words[:fit]))
+        words = words[fit:]
     return lines
 
 
