@@ -44,6 +44,27 @@ def test_same_seed_same_numbers(sampler):
 
 
 @pytest.mark.slow
+def test_the_draws_are_those_of_nutpies_inference_data(sampler):
+    """The arrays taken from nutpie's raw trace are its InferenceData's posterior and divergences, bit for bit
+    (tuning rows left out, padding removed), for a data set smaller than the compiled model."""
+    import nutpie
+
+    assert sampler.backend == "nutpie"
+    settings = SamplerSettings(draws=150, tune=100, chains=2, seed=5, cores=1)
+    y, v = DATA["yi"].to_numpy()[:6], DATA["vi"].to_numpy()[:6]
+    X = np.column_stack([np.ones(6), np.arange(6.0)])
+    draws = sampler.sample(y, v, X, settings)
+    idata = nutpie.sample(sampler._compiled.with_data(**sampler._padded(y, v, X, None)), draws=150, tune=100,
+                          chains=2, cores=1, seed=5, target_accept=settings.target_accept, progress_bar=False)
+    post = idata.posterior
+    for name, expected in (("beta", np.asarray(post["beta"])[..., :2]), ("tau", np.asarray(post["tau"])),
+                           ("theta", np.asarray(post["theta"])[..., :6]), ("eta_new", np.asarray(post["eta_new"]))):
+        assert getattr(draws, name).shape == expected.shape == (2, 150, *expected.shape[2:]), name
+        np.testing.assert_array_equal(getattr(draws, name), expected, err_msg=name)
+    assert draws.divergences == int(np.asarray(idata.sample_stats["diverging"]).sum())
+
+
+@pytest.mark.slow
 def test_mcmc_means_agree_with_exact_posterior(sampler):
     fit = fit_pooled(sampler, DATA, "z", CONFIG)
     table = fit.table.set_index("parameter")

@@ -119,7 +119,7 @@ class HierarchicalSampler:
         if self.backend == "nutpie":
             import nutpie
 
-            idata = nutpie.sample(
+            trace = nutpie.sample(
                 self._compiled.with_data(**data),
                 draws=settings.draws,
                 tune=settings.tune,
@@ -128,7 +128,9 @@ class HierarchicalSampler:
                 seed=settings.seed,
                 target_accept=settings.target_accept,
                 progress_bar=False,
+                return_raw_trace=True,
             )
+            posterior, divergences = posterior_arrays(trace, ("beta", "tau", "theta", "eta_new"))
         else:
             import pymc as pm
 
@@ -145,13 +147,41 @@ class HierarchicalSampler:
                     compute_convergence_checks=False,
                     var_names=["beta", "tau", "eta_new", "theta"],
                 )
-        post = idata.posterior
+            posterior = {name: np.asarray(idata.posterior[name]) for name in ("beta", "tau", "theta", "eta_new")}
+            divergences = int(np.asarray(idata.sample_stats["diverging"]).sum())
         k, p = X.shape
         return Draws(
-            beta=np.asarray(post["beta"])[..., :p],
-            tau=np.asarray(post["tau"]),
-            theta=np.asarray(post["theta"])[..., :k],
-            eta_new=np.asarray(post["eta_new"]),
-            divergences=int(np.asarray(idata.sample_stats["diverging"]).sum()),
+            beta=posterior["beta"][..., :p],
+            tau=posterior["tau"],
+            theta=posterior["theta"][..., :k],
+            eta_new=posterior["eta_new"],
+            divergences=divergences,
             settings=settings,
         )
+
+
+def posterior_arrays(trace, names) -> tuple[dict, int]:
+    """The draws after tuning of ``names`` as (chain, draw, ...) arrays and the number of divergent transitions
+    after tuning, from nutpie's raw trace (``return_raw_trace=True``: one Arrow record batch of draws and one of
+    sampler statistics per chain). The arrays and count of ``nutpie.sample``'s InferenceData (its
+    ``_arrow_to_arviz``: the rows after the chain's tuning rows, each row's list of values reshaped to the variable's
+    shape), without building the InferenceData (~0.25 s per fit for the 125 study effects of the demo's outcome
+    family: xarray's datasets of every variable and statistic, warm-up included)."""
+    import pyarrow
+
+    draw_batches, stat_batches = trace.get_arrow_trace()
+    columns, divergences = {name: [] for name in names}, 0
+    for draws, stats in zip(draw_batches, stat_batches, strict=True):
+        tuning = int(pyarrow.array(stats.column("tuning")).to_numpy(zero_copy_only=False).sum())
+        divergences += int(pyarrow.array(stats.column("diverging")).to_numpy(zero_copy_only=False)[tuning:].sum())
+        for name in names:
+            column = pyarrow.array(draws.column(name))
+            if column.null_count:
+                raise ValueError(f"nutpie's trace has missing draws of {name}")
+            values = (column.flatten() if hasattr(column, "flatten") else column).to_numpy(zero_copy_only=False)
+            columns[name].append(values.reshape(len(column), -1)[tuning:] if hasattr(column, "flatten")
+                                 else values[tuning:])
+    lengths = {len(chain) for chains in columns.values() for chain in chains}
+    if len(lengths) != 1:
+        raise ValueError(f"nutpie's chains have different numbers of draws ({sorted(lengths)})")
+    return {name: np.stack(chains) for name, chains in columns.items()}, divergences
