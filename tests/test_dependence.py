@@ -162,3 +162,31 @@ def test_composite_effects_are_aggregate_bit_for_bit(name, method):
         order = {study: i for i, study in enumerate(case["study_id"])}
         first_seen = list(dict.fromkeys(rows["study_id"]))
         np.testing.assert_allclose(yi, [case["yi"][order[s]] for s in first_seen], rtol=1e-8, atol=1e-14)
+
+
+def test_composite_columns_are_the_grouped_pandas_definition():
+    """Each other column of a composite, taken in one pass over the rows, is what pandas' grouped ``nunique`` and
+    ``first`` make of it: the first non-missing value where the group's values agree (equal as pandas counts
+    them: 0.0 and -0.0, 1 and 1.0), ``mixed`` where they differ, NaN where all are missing; values as objects."""
+    rows = pd.DataFrame({
+        "study_id": ["a", "a", "a", "b", "b", "c", "c", "d", "d", "d"],
+        "level": ["x", "x", None, "y", "y", None, None, "x", "x", "z"],
+        "yi": np.linspace(0.1, 0.5, 10), "vi": np.full(10, 0.02),
+        "number": [np.nan, 0.0, -0.0, 1.5, 1.5, np.nan, np.nan, 2.0, 3.0, 4.0],
+        "count": pd.array([1, pd.NA, 2, 3, 3, pd.NA, pd.NA, 4, 4, 5], dtype="Int64"),
+        "text": pd.array(["p", np.nan, "p", "q", "r", np.nan, "s", "t", "t", np.nan], dtype="str"),
+        "objects": pd.Series([1, 1.0, None, "1", "1", None, None, True, 1, "u"], dtype=object),
+        "flag": [True, True, False, False, False, True, True, False, True, True],
+        "kind": pd.Categorical(["m", "m", "n", None, None, "m", "n", "n", "n", None]),
+        "empty": pd.array([np.nan] * 10, dtype="str"),
+    })
+    by = ["study_id", "level"]
+    result = aggregate(rows, "gls", 0.5, by=by)
+    groups = rows.groupby(by, sort=False, dropna=False)
+    for column in ("number", "count", "text", "objects", "flag", "kind", "empty"):
+        distinct = groups[column].nunique(dropna=True).to_numpy()
+        expected = groups[column].first().reset_index(drop=True).astype(object).where(distinct <= 1, MIXED)
+        expected = expected.where(distinct > 0, np.nan)
+        assert result[column].dtype == object, column
+        assert [type(value) for value in result[column]] == [type(value) for value in expected], column
+        pd.testing.assert_series_equal(result[column], expected, check_names=False)

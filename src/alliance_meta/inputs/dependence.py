@@ -59,7 +59,8 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
     yi = data["yi"].to_numpy(dtype=float)
     vi = data["vi"].to_numpy(dtype=float)
     groups = data.groupby(by, sort=False, dropna=False)
-    composite_yi, composite_vi, m = _composites(groups.ngroup().to_numpy(), groups.ngroups, yi, vi, method, rho)
+    codes = groups.ngroup().to_numpy()
+    composite_yi, composite_vi, m = _composites(codes, groups.ngroups, yi, vi, method, rho)
     first_rows = groups.head(1).reset_index(drop=True)
     result = first_rows[by].assign(yi=composite_yi, vi=composite_vi)
     result["n"] = groups["n"].max().to_numpy() if "n" in data.columns else np.nan
@@ -68,14 +69,14 @@ def aggregate(frame: pd.DataFrame, method: str = "gls", rho: float = 0.5,
         if column in data.columns:
             result[column] = groups[column].first().to_numpy()
     if "label" in data.columns:
-        common = _common_value(groups["label"])
+        common = pd.Series(_common_value(data["label"], codes, groups.ngroups), dtype=object)
         result["label"] = common.where(~common.isin([MIXED]) & common.notna(), _group_labels(result, by))
     else:
         result["label"] = _group_labels(result, by)
     skip = set(by) | {"yi", "vi", "n", "k_effect_sizes"} | set(STUDY_COLUMNS) | set(ROW_COLUMNS)
-    for column in (c for c in data.columns if c not in skip):
-        result[column] = _common_value(groups[column])
-    return result
+    others = {column: pd.Series(_common_value(data[column], codes, groups.ngroups), index=result.index, dtype=object)
+              for column in data.columns if column not in skip}
+    return pd.concat([result, pd.DataFrame(others, index=result.index)], axis=1) if others else result
 
 
 def composite_effects(study_id, yi, vi, method: str = "gls", rho: float = 0.5):
@@ -142,12 +143,22 @@ def _gls(sums: dict[str, np.ndarray], m: np.ndarray, rho: float) -> tuple[np.nda
             np.where(single, sums["v"], 1 / precision))
 
 
-def _common_value(column: pd.core.groupby.SeriesGroupBy) -> pd.Series:
-    """The group's value when its non-missing values agree, ``mixed`` when not, missing when none."""
-    distinct = column.nunique(dropna=True).to_numpy()
-    first = column.first().reset_index(drop=True)
-    values = first.astype(object).where(distinct <= 1, MIXED)
-    return values.where(distinct > 0, np.nan) if (distinct == 0).any() else values
+def _common_value(column: pd.Series, codes: np.ndarray, size: int) -> np.ndarray:
+    """Each group's value of ``column`` (groups ``codes`` 0..size-1 of its rows), as objects: the group's first
+    non-missing value when its non-missing values agree, ``mixed`` when they differ, NaN when all are missing.
+    Missing and equal as pandas' ``SeriesGroupBy.nunique`` and ``first`` have them (values equal when
+    ``pd.factorize`` gives them one code), in one pass over the rows instead of two grouped calls per column."""
+    value_codes = pd.factorize(column, use_na_sentinel=True)[0]
+    rows = np.flatnonzero(value_codes >= 0)
+    first = np.full(size, len(codes))
+    np.minimum.at(first, codes[rows], rows)  # each group's first row with a value (len(codes): none)
+    present = first < len(codes)
+    differs = np.zeros(size, dtype=bool)
+    differs[codes[rows[value_codes[rows] != value_codes[first[codes[rows]]]]]] = True
+    values = np.full(size, np.nan, dtype=object)
+    values[present] = column.astype(object).to_numpy()[first[present]]
+    values[differs] = MIXED
+    return values
 
 
 DEPENDENCE = ("aggregate", "multilevel")
