@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from alliance_meta.report.formatting import ABBREVIATIONS, is_defined, note_defined, spelled_out
+from alliance_meta.report.formatting import ABBREVIATIONS, defined_in_order, is_defined, note_defined, spelled_out
 
 NAN = math.nan
 PROVENANCE = {"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
@@ -153,3 +153,42 @@ def test_aicc_is_defined_once_by_its_own_definition():
     again = model_comparison_sentence(before)
     assert "the AICc (Hurvich & Tsai, 1989)" in again and "corrected for small samples" not in again
     assert "by the AIC (Akaike, 1974), the Bayesian information criterion (BIC; Schwarz, 1978)" in again
+
+
+def test_a_subscript_stays_with_its_abbreviation_and_its_definition_counts():
+    """"BF\u2081\u2080" at its first use read "Bayes factor (BF)\u2081\u2080", the subscript outside the brackets, and
+    the next text spelled BF out again (its definition "(BF)\u2081\u2080" was none)."""
+    first, second = defined_in_order(["Inclusion BF\u2081\u2080 = 4.2.", "The BF of each model."])
+    assert first == "Inclusion Bayes factor (BF\u2081\u2080) = 4.2."
+    assert second == "The BF of each model." and is_defined("BF", first)
+
+
+def test_an_abbreviation_after_e_g_is_not_a_sentence_s_first_word():
+    """"e.g. REML" read "e.g. Restricted maximum likelihood (REML)": the point of "e.g." ends no sentence."""
+    assert spelled_out("the estimators, e.g. REML, agree") == \
+        "the estimators, e.g. restricted maximum likelihood (REML), agree"
+    assert spelled_out("as Smith et al. GLMM did") == "as Smith et al. generalised linear mixed model (GLMM) did"
+    assert spelled_out("Done. REML was used.") == "Done. Restricted maximum likelihood (REML) was used."
+
+
+def test_a_moderator_named_like_an_abbreviation_is_neither_spelled_out_nor_defined_in_its_table_s_note():
+    """A moderator column "HDI": the moderator table's note read "Highest-density interval (HDI): HDI has one value
+    ...", the data's name spelled out as the interval's."""
+    from alliance_meta.report.tables import manuscript_table
+
+    frame = pd.DataFrame({"moderator": ["HDI"], "k": [12], "qm": [5.21], "qm_df": [2], "qm_p": [0.074], "f": [2.6],
+                          "f_df1": [2], "f_df2": [9], "f_p": [0.1], "tau2": [0.01], "r2": [2.9],
+                          "note": ["HDI has one value in a study"]})
+    note = manuscript_table("moderators", frame, "z", 95).note
+    assert note.endswith(" HDI: HDI has one value in a study.") and "highest-density" not in note.lower()
+
+
+def test_the_results_leave_a_moderator_named_like_an_abbreviation_as_written():
+    """A moderator "HDI" in the Results read "highest-density interval (HDI), QM(2) = 5.21": the data's name
+    spelled out as the interval's."""
+    from alliance_meta.report.text import results_paragraph
+
+    moderators = pd.DataFrame({"moderator": ["HDI"], "k": [12], "qm": [5.21], "qm_df": [2], "qm_p": [0.074],
+                               "f": [2.6], "f_df1": [2], "f_df2": [9], "f_p": [0.01], "tau2": [0.01], "r2": [2.9]})
+    text = results_paragraph("outcome", "z", {"moderators": moderators}, {}, "REML", ["z"], 95, {"moderators": ["HDI"]})
+    assert "restricted maximum likelihood [REML]): HDI, QM(2) = 5.21" in text and "highest" not in text

@@ -371,8 +371,8 @@ def test_a_df_of_1_comma_48_is_f_s_two_df_whatever_the_decimal_mark(tmp_path, sh
     problem = problems[0]
     assert (problem.row, problem.column, problem.value, problem.check) == (2, "df", "1,48", "number")
     assert problem.rule == ('holds both degrees of freedom of F(1, 48): write the second, "48" (df is the error df of '
-                            "F(1, df) and of t(df)); read with a decimal comma, 1.48 would be no df (n = df + 2 must "
-                            "exceed 3)")
+                            "F(1, df) and of t(df)); read with a decimal comma, 1.48 would be the df of fewer than 4 "
+                            "cases (n = df + 2 = 3.48)")
     if ";" in sheet:  # read as 48.5, and the t's decimal comma as ever
         clean = validate_sheet(read_sheet(tmp_path / "sheet.csv"))[0]
         assert len(problems) == 1
@@ -391,7 +391,9 @@ def test_a_df_of_1_comma_48_is_f_s_two_df_whatever_the_decimal_mark(tmp_path, sh
                 "statistic if the paper reports one (its p, t, F, means and SDs), or, if the study did not report it, "
                 "delete the row and count the study among the PRISMA exclusions"),
     ("p", "p > .05", "says only that the result was not significant"),
-    ("r", "n.s.", "says only that the result was not significant")])
+    ("p", "> .05", "says only that the result was not significant"),
+    ("r", "n.s.", "says only that the result was not significant"),
+    ("r", "> .30", 'is not a number; write "0.30"')])  # a bound of r, "r > .30", not "p > .30"
 def test_a_p_bound_or_not_significant_says_what_the_suggestion_means(tmp_path, column, written, rule):
     """"p < .001" got 'is not a number; write "0.001"' as if .001 were the study's p, and "ns" 'is not a number' with
     nothing to do. The bound is named as one (a conservative value), "ns" as no value at all."""

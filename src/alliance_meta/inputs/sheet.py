@@ -1316,7 +1316,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         if not re.search(r"\d", value):
             return "is not a finite number: write the value the study reports"
         return "is not a number: its magnitude is beyond the largest number a computer stores (1.8e308); check the source"
-    if column in codebook.INPUT_COLUMNS and column not in SIZE_COLUMNS and _NOT_SIGNIFICANT.fullmatch(value):
+    if column in codebook.INPUT_COLUMNS and column not in SIZE_COLUMNS and (  # "> .30" in r is a bound of r
+            _NOT_SIGNIFICANT.fullmatch(value) or column == "p" and _ABOVE_A_P.fullmatch(value)):
         return ("says only that the result was not significant, which gives no value to convert: code the exact "
                 f"statistic if the paper reports one (its p, t, F, means and SDs), {UNREPORTED}")
     if column == "p" and re.match(r"\s*p?\s*[<\u2264]", value, re.IGNORECASE) and suggest_number(value):  # p < .001
@@ -1350,7 +1351,7 @@ _BOTH_DEGREES_OF_FREEDOM = re.compile(r"(?:F\s*)?\(\s*(\d+)\s*[,/;]\s*(\d+(?:\.\
 
 def is_both_degrees_of_freedom(text: object) -> bool:
     """A df cell written as F's two df with a comma between digits, ``"1,48"``: read with a decimal comma it would be
-    a df between 1 and 2, which no study the analysis takes has (n = df + 2 must exceed 3), so it is F(1, 48)'s two
+    a df between 1 and 2, that of fewer than :data:`MINIMUM_N` cases (n = df + 2), so it is F(1, 48)'s two
     df in any sheet (:func:`read_sheet` leaves it as written for :func:`_degrees_of_freedom_message`)."""
     return isinstance(text, str) and re.fullmatch(r"\s*1,[1-9]\d*\s*", text) is not None
 
@@ -1395,7 +1396,8 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
         return None
     numerator, error = (group for group in both.groups() if group is not None)
     if float(numerator) == 1:
-        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be no df (n = df + 2 must exceed 3)"
+        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be the df of fewer than {MINIMUM_N} "
+                         f"cases (n = df + 2 = {float(f'{numerator}.{error}') + 2:g})"
                          if is_both_degrees_of_freedom(value) else "")
         return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
                 f"error df of F(1, df) and of t(df)){decimal_comma}")
@@ -1410,9 +1412,10 @@ def _n_minus_two(pasted: re.Match | None, text: str) -> str:
     return f" (n - 2 = {number - 2:g} here)" if np.isfinite(number) and number >= MINIMUM_N and number % 1 == 0 else ""
 
 
-#: a statistic reported only as not significant: "ns", "n.s.", "not significant", "p > .05"
-_NOT_SIGNIFICANT = re.compile(r"\s*(?:n\.?\s?s\.?|not\s+significant|non-?significant|p?\s*[>\u2265]\s*0?\.\d+)\s*",
+#: a statistic reported only as not significant: "ns", "n.s.", "not significant", "p > .05" (in p also "> .05")
+_NOT_SIGNIFICANT = re.compile(r"\s*(?:n\.?\s?s\.?|not\s+significant|non-?significant|p\s*[>\u2265]\s*0?\.\d+)\s*",
                               re.IGNORECASE)
+_ABOVE_A_P = re.compile(r"\s*[>\u2265]\s*0?\.\d+\s*")
 
 
 #: What a spreadsheet shows for "not reported" but is no missing-value marker (codebook.MISSING_MARKERS): a dash

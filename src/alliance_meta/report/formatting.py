@@ -194,8 +194,8 @@ SUBSCRIPT_DIGITS = "\u2080-\u2089"
 def _uses(abbreviation: str) -> re.Pattern:
     """The uses of ``abbreviation``: a whole word, its plural (HDIs) or with a subscript (BF\u2081\u2080); not a part
     of a longer word or name (AIC of AICc, RoBMA of RoBMA-PSMA), nor a possessive, which names the software ("as
-    RoBMA's", as "metafor's")."""
-    return re.compile(rf"(?<![\w-]){re.escape(abbreviation)}(s?)(?=[{SUBSCRIPT_DIGITS}]|(?![\w-]|['\u2019]s\b))")
+    RoBMA's", as "metafor's"); a subscript is the use's: "Bayes factor (BF\u2081\u2080)"."""
+    return re.compile(rf"(?<![\w-]){re.escape(abbreviation)}(s?)[{SUBSCRIPT_DIGITS}]*(?![\w-]|['\u2019]s\b)")
 
 
 #: a note's definition after an abbreviation's use: "ABBR = words" (APA 2020, sec. 7.14)
@@ -228,6 +228,10 @@ def defined(abbreviation: str, before: str = "", cite: str = "") -> str:
     return f"{ABBREVIATIONS[abbreviation]} ({abbreviation}{'; ' + cite if cite else ''})"
 
 
+#: a text's end that is an abbreviation's full stop, no sentence's: "e.g.", "i.e.", "vs.", "cf.", "et al."
+NOT_SENTENCE_END = re.compile(r"(?<![^\W\d])(?:e\.g|i\.e|vs|cf|et al|approx|ca)\.$", re.IGNORECASE)
+
+
 def _within_parentheses(text: str) -> bool:
     """Whether the end of ``text`` lies inside parentheses."""
     return text.count("(") > text.count(")")
@@ -257,7 +261,9 @@ def spelled_out(text: str, before: str = "", verbatim=()) -> str:
                               use[0] + (f" ({cite})" if cite else "")]
                     start = use.end() + end + 1
             elif not done and not NOTE_DEFINITION.match(tail):
-                capital = not head.strip() or head.rstrip().endswith((".", "!", "?"))  # a sentence's first word
+                # a sentence's first word; not after "e.g." or "et al."
+                capital = not head.strip() or (head.rstrip().endswith((".", "!", "?"))
+                                               and not NOT_SENTENCE_END.search(head.rstrip()))
                 brackets = "[]" if _within_parentheses(head) else "()"
                 parts += [text[start:use.start()], spelled[:1].upper() + spelled[1:] if capital else spelled,
                           f" {brackets[0]}{use[0]}{brackets[1]}"]
@@ -265,6 +271,14 @@ def spelled_out(text: str, before: str = "", verbatim=()) -> str:
             done = True
         text = "".join(parts) + text[start:]
     return text
+
+
+def data_names(config: dict | None) -> tuple[str, ...]:
+    """The names of the sheet's columns that the config analyses as moderators, set as written: a CSV's heading "d"
+    of a moderator d is no Cohen's d, a moderator "HDI" no interval (:func:`spelled_out`)."""
+    config = config or {}
+    return tuple(str(name) for key in ("moderators", "continuous_moderators")
+                 if isinstance(config.get(key), (list, tuple)) for name in config[key])
 
 
 def defined_in_order(texts, verbatim=()) -> list[str]:
@@ -278,15 +292,17 @@ def defined_in_order(texts, verbatim=()) -> list[str]:
     return out
 
 
-def note_defined(note: str, *table_texts: str) -> str:
+def note_defined(note: str, *table_texts: str, verbatim=()) -> str:
     """A table's ``note`` that defines every abbreviation of :data:`ABBREVIATIONS` it or the table (``table_texts``:
     its title, headings and cells) uses (APA 2020, sec. 7.14: a table's abbreviations are defined in its note): spelled
     out at its first use in the note (:func:`spelled_out`), and one of the table's alone as "ABBR = words" after
-    it."""
-    note = spelled_out(note)
-    table = " ".join(table_texts)
+    it. ``verbatim``: names from the data (a moderator "HDI"), neither spelled out nor defined."""
+    note = spelled_out(note, verbatim=verbatim)
+    kept = upright_text(tuple(verbatim)) if verbatim else None
+    table, used = (" ".join(table_texts), note) if kept is None else (kept.sub(" ", " ".join(table_texts)),
+                                                                     kept.sub(" ", note))
     keys = [f"{name} = {words}" for name, words in ABBREVIATIONS.items()
-            if _uses(name).search(table) and not _uses(name).search(note)]
+            if _uses(name).search(table) and not _uses(name).search(used)]
     return f"{note} {'; '.join(keys)}.".strip() if keys else note
 
 

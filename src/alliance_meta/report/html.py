@@ -15,8 +15,8 @@ from markupsafe import Markup, escape
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
-from alliance_meta.report.formatting import (apa_integer, counted, defined_in_order, format_cell, is_finite,
-                                             note_defined, probability_percent, readable_frame, told_apart,
+from alliance_meta.report.formatting import (apa_integer, counted, data_names, defined_in_order, format_cell,
+                                             is_finite, note_defined, probability_percent, readable_frame, told_apart,
                                              typeset_parts)
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
@@ -353,13 +353,6 @@ def bma_summary_note(hdi_prob: float) -> str:
     return (f"mean, median, ci_lower, ci_upper: the model-averaged posterior and its central "
             f"{probability_percent(hdi_prob)}% credible interval (equal-tailed, as RoBMA's); averaged = over all "
             "models (those without the parameter at 0), conditional = over the models with it.")
-
-
-def data_names(config: dict) -> tuple[str, ...]:
-    """The names of the sheet's columns that the config analyses as moderators: a CSV's heading "d" of a moderator
-    d is no Cohen's d, set as written (:func:`html_table`)."""
-    return tuple(str(name) for key in ("moderators", "continuous_moderators")
-                 if isinstance(config.get(key), (list, tuple)) for name in config[key])
 
 
 def ordered(names) -> list[str]:

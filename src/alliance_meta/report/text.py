@@ -19,8 +19,8 @@ from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, apa_probability,
-                                             counted, is_finite, listed, pooled_studies, probability_percent,
-                                             at_null, spelled_out, step_list)
+                                             counted, data_names, is_finite, listed, pooled_studies,
+                                             probability_percent, at_null, spelled_out, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
@@ -621,4 +621,4 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
                  else ""]
     # each abbreviation (REML, HDI, CrI, BF ...) spelled out where the paragraph first uses it, whichever sentence
     # that is (APA 2020, sec. 6.25); the report spells out each once in its reading order (html.render_report)
-    return spelled_out(" ".join(sentence for sentence in sentences if sentence))
+    return spelled_out(" ".join(sentence for sentence in sentences if sentence), verbatim=data_names(config))
