@@ -5,9 +5,12 @@ several sizes, rotated and multi-line text, text without antialiasing, math text
 a multiplication sign and a glyph no bundled font has, colours with alpha, two dpi. Each format
 is written without the cache and then twice with it (the second time from the kept layouts and
 bitmaps) under a series of rcParams (hinting, antialiasing, last-resort font, kerning factor,
-families, the PDF core fonts, SVG text as text), the cache kept from one to the next; the bytes
+families, math fonts, the PDF core fonts, SVG text as text), the cache kept from one to the next; the bytes
 must be the same.
 """
+
+import collections
+import functools
 
 import matplotlib
 
@@ -15,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backends import backend_agg, backend_pdf  # noqa: E402
+from matplotlib.mathtext import MathTextParser  # noqa: E402
 
 from alliance_meta.plots import text_cache  # noqa: E402
 from alliance_meta.plots.style import file_metadata  # noqa: E402
@@ -55,6 +59,9 @@ SETTINGS = [
     {"font.enable_last_resort": False},  # the CJK glyph: last-resort box, or missing
     {"text.kerning_factor": 6},
     {"font.family": "serif"},
+    {"mathtext.fontset": "custom"},  # the title's math text in the custom math fonts...
+    {"mathtext.fontset": "custom", "mathtext.it": "serif:italic", "mathtext.rm": "serif"},  # ...and in others
+    {"mathtext.fontset": "stix"},
     {"pdf.use14corefonts": True, "font.family": "serif"},  # PDF core fonts, measured from AFM files
     {"pdf.use14corefonts": True, "font.family": "monospace"},
     {"svg.fonttype": "none"},  # as the pipeline writes SVGs
@@ -101,7 +108,7 @@ def _swapped():
     return (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.get_text_width_height_descent,
             _backend_pdf_ps.RendererPDFPSBase.get_text_width_height_descent,
             textpath.TextToPath.get_text_width_height_descent, backend_pdf.RendererPdf.draw_text,
-            backend_pdf._text_helpers)
+            backend_pdf._text_helpers, vars(MathTextParser)["_parse_cached"])
 
 
 def test_matplotlib_is_restored_after_the_block():
@@ -120,10 +127,56 @@ def test_matplotlib_is_restored_after_the_block():
 
 def test_caches_are_bounded(monkeypatch, tmp_path):
     monkeypatch.setattr(text_cache, "MAX_ENTRIES", 5)
+    monkeypatch.setattr(text_cache, "MATH_ENTRIES", 1)
     text_cache.clear()
     with text_cache.reused_text():
         _write(tmp_path / "a.png", 100)
     assert all(len(cache) <= 5 for cache in (text_cache._LAYOUTS, text_cache._SIZES, text_cache._BITMAPS))
+    assert len(text_cache._PARSES) == 1
+
+
+# more math texts than matplotlib keeps parses (50), as a job's figures have: statistics, headers, axis labels
+MATH_TEXTS = [rf"$\hat\tau^2_{{{i}}}$ = 0.0{i}" if i % 2 else rf"$Q_\mathrm{{M}}({i})$, $I^2$" for i in range(60)]
+
+
+def _math_figure():
+    figure = plt.figure(figsize=(4, 6))
+    for row, text in enumerate(MATH_TEXTS):
+        figure.text(0.05 + 0.5 * (row % 2), row / 62, text, fontsize=7)
+    return figure
+
+
+def test_math_texts_are_parsed_once_per_dpi_with_the_same_bytes(tmp_path, monkeypatch):
+    """The figure written as PNG (measured and drawn by one Agg renderer), PDF and SVG (one renderer each; the SVG
+    draws with the PDF's parses at 72 dpi and measures at 100 points, as ``TextToPath``), then again: each of the 60
+    texts is parsed once per dpi and size (matplotlib, keeping 50 parses per renderer, parses each again for each
+    pass and file), and the files are matplotlib's."""
+    parsed = collections.Counter()
+    parse = vars(MathTextParser)["_parse_cached"].__wrapped__
+
+    def counted(self, s, dpi, prop, *args):
+        parsed[s, dpi, prop.get_size_in_points()] += 1
+        return parse(self, s, dpi, prop, *args)
+
+    monkeypatch.setattr(MathTextParser, "_parse_cached", functools.lru_cache(50)(counted))  # as matplotlib's
+    formats = ["png", "pdf", "svg"]
+    with plt.rc_context({"svg.hashsalt": "test", "svg.fonttype": "none"}):
+        for ext in formats:  # plain matplotlib
+            figure = _math_figure()
+            figure.savefig(tmp_path / f"plain.{ext}", dpi=150, metadata=file_metadata(f"plain.{ext}"))
+            plt.close(figure)
+        assert max(parsed.values()) > 1
+        parsed.clear()
+        text_cache.clear()
+        with text_cache.reused_text():
+            for run in ("first", "second"):
+                for ext in formats:
+                    figure = _math_figure()
+                    figure.savefig(tmp_path / f"{run}.{ext}", dpi=150, metadata=file_metadata(f"{run}.{ext}"))
+                    plt.close(figure)
+                    assert (tmp_path / f"{run}.{ext}").read_bytes() == (tmp_path / f"plain.{ext}").read_bytes(), \
+                        f"{run} {ext.upper()} with the cache differs from matplotlib's"
+    assert parsed == {(text, dpi, size): 1 for text in MATH_TEXTS for dpi, size in [(150, 7), (72, 7), (72, 100)]}
 
 
 _JOB = """

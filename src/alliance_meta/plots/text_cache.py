@@ -13,7 +13,12 @@ While in :func:`reused_text`, matplotlib's own results are kept and reused for t
 * the Agg renderer's glyph layout of a string and each glyph's rasterised bitmap, keyed by the
   font object, size, dpi, glyph, angle and the position's fraction of a pixel (FreeType renders
   an outline moved by whole pixels to the same bitmap, moved), drawn by the same Agg call;
-* the PDF renderer's glyph layout of a string (``_text_helpers.layout``).
+* the PDF renderer's glyph layout of a string (``_text_helpers.layout``);
+* the parse of a math text (``MathTextParser._parse_cached``): matplotlib keeps the last 50 parses and keys them
+  by the parser, which each renderer makes anew, so a PDF, SVG or PNG parsed again what the figure's layout or
+  another file had parsed. Kept here are up to :data:`MATH_ENTRIES` parses of every renderer, keyed by what a
+  parse reads (:func:`_kept_parse`). Its users (the Agg, PDF, PS, SVG and Cairo renderers and ``TextToPath``)
+  only read the namedtuple's glyph and rectangle lists, as they read a parse matplotlib kept.
 
 Where the environment variable :data:`PROCESS_ENV` is set and not ``0`` (the ``Snakefile`` sets it for the pipeline's
 jobs), the block lasts the whole process (:func:`reuse_for_process`, called by :mod:`alliance_meta.plots.style`
@@ -22,10 +27,10 @@ constrained layout) are then kept as well as those of the writers.
 
 Nothing else of the drawing changes, so the files are byte-identical with and without the block
 (``tests/test_text_cache.py`` compares PNG, PDF and SVG bytes of a figure with rotated, bold,
-aliased, multi-line and math text). Math text and TeX go through matplotlib unchanged. The
+aliased, multi-line and math text). Math text is drawn and TeX is set by matplotlib unchanged. The
 methods are swapped only inside the block and restored after it, so a notebook's own figures
 are left alone; with another matplotlib whose internals differ, the block changes nothing.
-Written for matplotlib 3.11's ``backend_agg``, ``backend_pdf`` and ``textpath``.
+Written for matplotlib 3.11's ``backend_agg``, ``backend_pdf``, ``textpath`` and ``mathtext``.
 """
 
 from __future__ import annotations
@@ -42,23 +47,26 @@ import numpy as np
 PROCESS_ENV = "ALLIANCE_META_REUSE_TEXT"
 #: Entries per cache before it is emptied (a process writing many different figures stays small).
 MAX_ENTRIES = 100_000
+#: Math text parses kept before they are forgotten (a job's figures parse a few hundred; each is a list of glyphs).
+MATH_ENTRIES = 2_000
 
 _SIZES: dict = {}
 _LAYOUTS: dict = {}
 _BITMAPS: dict = {}
 _MATRICES: dict = {}
+_PARSES: dict = {}
 _lock = threading.Lock()
 _depth = 0
 
 
 def clear() -> None:
     """Forget every kept measurement, layout and bitmap."""
-    for cache in (_SIZES, _LAYOUTS, _BITMAPS, _MATRICES):
+    for cache in (_SIZES, _LAYOUTS, _BITMAPS, _MATRICES, _PARSES):
         cache.clear()
 
 
-def _remember(cache: dict, key, value):
-    if len(cache) >= MAX_ENTRIES:
+def _remember(cache: dict, key, value, limit: int | None = None):
+    if len(cache) >= (MAX_ENTRIES if limit is None else limit):
         cache.clear()
     cache[key] = value
     return value
@@ -132,6 +140,35 @@ def _agg_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
                                        0, gc)
 
 
+#: rcParams a math text parse reads besides its arguments: the math fonts, default face and fallback (``mathtext.*``,
+#: matplotlib._mathtext), the families ``findfont`` resolves them in, a default ``FontProperties()`` and the
+#: last-resort font (``font.*``), and the kerning factor of ``get_font``
+_MATH_RC = tuple(sorted(key for key in mpl.rcParams if key.startswith(("mathtext.", "font.")))) + ("text.kerning_factor",)
+
+
+def _kept_parse(original):
+    """``MathTextParser._parse_cached`` keeping up to :data:`MATH_ENTRIES` parses for every parser of its output
+    type (``original``'s result depends on the parser only through ``_output_type``), keyed by its arguments,
+    :data:`_MATH_RC` and the thread (a parse holds the thread's font objects, as ``font_manager.get_font``)."""
+    from matplotlib.mathtext import MathTextParser
+
+    parse = original.__wrapped__  # matplotlib's function, without its cache of 50
+
+    def _parse_cached(self, s, dpi, prop, antialiased, load_glyph_flags):
+        if type(self) is not MathTextParser:
+            return original(self, s, dpi, prop, antialiased, load_glyph_flags)
+        rc = tuple(tuple(value) if isinstance(value, list) else value
+                   for value in map(mpl.rcParams.__getitem__, _MATH_RC))
+        key = (self._output_type, s, dpi, prop, antialiased, load_glyph_flags, rc, threading.get_ident())
+        kept = _PARSES.get(key)
+        if kept is None:
+            kept = _remember(_PARSES, key, parse(self, s, dpi, prop, antialiased, load_glyph_flags), MATH_ENTRIES)
+        return kept
+
+    _parse_cached.__wrapped__ = original
+    return _parse_cached
+
+
 class _KeptPdfLayout:
     """``matplotlib._text_helpers`` as the PDF backend uses it, with ``layout`` kept per string.
 
@@ -183,14 +220,17 @@ def _swaps():
     try:
         from matplotlib import _text_helpers, textpath
         from matplotlib.backends import _backend_pdf_ps, backend_agg, backend_pdf
+        from matplotlib.mathtext import MathTextParser
     except ImportError:  # pragma: no cover - matplotlib without these modules
         return []
     agg, pdf_ps = backend_agg.RendererAgg, _backend_pdf_ps.RendererPDFPSBase
     needed = [(agg, "draw_text"), (agg, "_prepare_font"), (agg, "_draw_text_glyphs_and_boxes"),
               (agg, "get_text_width_height_descent"), (pdf_ps, "get_text_width_height_descent"),
               (pdf_ps, "_get_font_ttf"), (backend_pdf.RendererPdf, "draw_text"),
-              (textpath.TextToPath, "get_text_width_height_descent"), (_text_helpers, "layout")]
-    present = all(name in vars(owner) for owner, name in needed) and hasattr(backend_pdf, "_text_helpers")
+              (textpath.TextToPath, "get_text_width_height_descent"), (_text_helpers, "layout"),
+              (MathTextParser, "_parse_cached")]
+    present = (all(name in vars(owner) for owner, name in needed) and hasattr(backend_pdf, "_text_helpers")
+               and hasattr(MathTextParser._parse_cached, "__wrapped__"))
     if mpl.__version__.split(".")[:2] != ["3", "11"] or not present:
         return []
     helpers = _KeptPdfLayout(backend_pdf._text_helpers)
@@ -202,6 +242,7 @@ def _swaps():
         (agg, "draw_text", _agg_draw_text),
         (backend_pdf.RendererPdf, "draw_text", _pdf_draw_text(backend_pdf.RendererPdf.draw_text, helpers)),
         (backend_pdf, "_text_helpers", helpers),
+        (MathTextParser, "_parse_cached", _kept_parse(vars(MathTextParser)["_parse_cached"])),
     ]
 
 
