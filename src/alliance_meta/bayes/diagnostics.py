@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from alliance_meta.engines.distributions import norm
+
 #: Blom's (1958) offset of the rank normalisation (ArviZ's ``_backtransform_ranks``)
 BLOM_OFFSET = 3 / 8
 #: the tail ESS is the smaller of the ESS of the indicators of these quantiles (ArviZ's ``_ess_tail``)
@@ -57,13 +59,11 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     ``norm.ppf((rank - 3/8) / (n + 1/4))``. The average rank of a run of ties among the sorted draws is
     (first + last position + 2) / 2, whatever order the sort left them in, so a half-integer: the scores of the
     2n - 1 possible ranks are computed once."""
-    from scipy import stats
-
     rows = x.reshape(len(x), -1)
     n_row, n = rows.shape
     order = np.argsort(rows, axis=-1)
     ordered = np.take_along_axis(rows, order, axis=-1)
-    scores = stats.norm.ppf(((np.arange(2 * n - 1) + 2) / 2 - BLOM_OFFSET) / (n - 2 * BLOM_OFFSET + 1))
+    scores = norm.ppf(((np.arange(2 * n - 1) + 2) / 2 - BLOM_OFFSET) / (n - 2 * BLOM_OFFSET + 1))
     sorted_scores = np.repeat(scores[None, ::2], n_row, axis=0)  # no ties: rank = position + 1
     starts = np.ones(rows.shape, bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
