@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import csv
 import datetime
 import decimal
 import difflib
+import functools
 import importlib.util
 import io
 import math
@@ -916,6 +918,37 @@ def _passes_checks(column: str, text: str) -> bool:
     return all(bool(check._check_fn(value).iloc[0]) for check in COLUMN_CHECKS.get(column, []))
 
 
+#: the frame the value checks are validating and what they computed from it (:func:`_value_checks_of`)
+_CHECKED_FRAME: contextvars.ContextVar[tuple[pd.DataFrame, dict] | None] = contextvars.ContextVar("checked_frame",
+                                                                                                default=None)
+
+
+@contextlib.contextmanager
+def _value_checks_of(frame: pd.DataFrame):
+    """While the value checks run on ``frame`` (validated in place, unchanged between checks), what several of them
+    start from (:func:`_shared_by_the_value_checks`) is computed once; any other frame gets it computed anew."""
+    token = _CHECKED_FRAME.set((frame, {}))
+    try:
+        yield
+    finally:
+        _CHECKED_FRAME.reset(token)
+
+
+def _shared_by_the_value_checks(function):
+    """``function(frame)``, computed once for the frame the value checks are validating (their input tables and base
+    statistics: seven of twelve checks start from the same complete inputs, which took a third of a validation)."""
+    @functools.wraps(function)
+    def shared(frame):
+        checked = _CHECKED_FRAME.get()
+        if checked is None or checked[0] is not frame:
+            return function(frame)
+        if function.__name__ not in checked[1]:
+            checked[1][function.__name__] = function(frame)
+        return checked[1][function.__name__]
+    return shared
+
+
+@_shared_by_the_value_checks
 def _rows_with_valid_values(frame: pd.DataFrame) -> pd.Series:
     """Rows whose every numeric value passes its column checks."""
     valid = pd.Series(True, index=frame.index)
@@ -944,6 +977,7 @@ def _effect_sizes_module():
     return effect_sizes
 
 
+@_shared_by_the_value_checks
 def complete_input_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One boolean column per input kind: can the row be converted with it?
 
@@ -1001,6 +1035,7 @@ def _odds_ratio_inside_ci(frame: pd.DataFrame) -> pd.Series:
     return ~applies | ((lower <= odds) & (odds <= upper) & (lower < upper))
 
 
+@_shared_by_the_value_checks
 def _first_complete_kind(frame: pd.DataFrame) -> pd.Series:
     """The input kind each row is converted from (NA: none complete), by :func:`complete_input_table`."""
     complete = complete_input_table(frame)
@@ -1039,6 +1074,7 @@ def _chi2_one_degree_of_freedom(frame: pd.DataFrame) -> pd.Series:
     return ~(_chi2_is_the_input(frame) & _chi2_without_t_or_f(frame) & (df > 1))
 
 
+@_shared_by_the_value_checks
 def _base_statistics(frame: pd.DataFrame) -> dict:
     """Each row with a complete input and valid values (index -> the kind it is converted from, its r, d, g or log
     OR, the scale): what the conversion starts from (:func:`alliance_meta.inputs.effect_sizes.base_statistic`)."""
@@ -1977,7 +2013,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
 
     clean = _typed(text)
     try:
-        VALUE_SCHEMA.validate(clean, lazy=True, inplace=True)
+        with _value_checks_of(clean):
+            VALUE_SCHEMA.validate(clean, lazy=True, inplace=True)
     except SchemaErrors as error:
         problems += _problems(error, text, clean)
     rob = check_risk_of_bias(clean, risk_of_bias, row_column=SHEET_ROW, header_row=HEADER_ROW)
