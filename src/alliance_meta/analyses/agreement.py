@@ -378,8 +378,9 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     rows, listed = [], []
     yi = {coder: effects[coder].loc[matched] for coder in CODERS}
     same_metric = (yi["coder1"]["metric"] == yi["coder2"]["metric"]).to_numpy()
-    cells = {column: (one.reindex(matched)[column] if column in one else pd.Series(np.nan, index=matched),
-                      two_as_coded.reindex(matched)[column] if column in two else pd.Series(np.nan, index=matched))
+    one_matched, two_matched = one.reindex(matched), two_as_coded.reindex(matched)  # once, not once per column
+    cells = {column: (one_matched[column] if column in one else pd.Series(np.nan, index=matched),
+                      two_matched[column] if column in two else pd.Series(np.nan, index=matched))
              for column in columns if column not in KEYS}
     # a cell neither coder typed (a family or rob_overall the pipeline filled in both sheets) is not compared
     rows_of = {"coder1": one.loc[matched, SHEET_ROW].to_numpy(), "coder2": two.loc[matched, SHEET_ROW].to_numpy()}
