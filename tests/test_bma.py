@@ -213,3 +213,36 @@ def test_the_report_says_the_level_of_the_model_averaged_interval():
                                   {"bayes": {"hdi_prob": 0.8}})
     assert "80% credible interval (CrI) [" in paragraph  # spelled out at its first use in the Results
     assert "central 80% credible interval" in bma_summary_note(0.8)
+
+
+def test_interval_probabilities_take_two_normal_cdfs_per_cell_with_the_same_values(monkeypatch):
+    """P(lo < Z < hi) took ndtr of both branches (upper tail, lower tail) and kept one: four evaluations per cell
+    of the weight-function models' (nodes x studies x intervals) arrays. The bounds are now chosen first, two
+    evaluations per cell, and every probability has the bits of the two-branch formula (tails, zero, -0.0,
+    infinities, NaN)."""
+    from scipy import special
+
+    rng = np.random.default_rng(8)
+    lo = np.concatenate([rng.normal(0, 3, 500), rng.normal(0, 30, 200)])
+    hi = lo + rng.exponential(1.0, 700)
+    lo = np.concatenate([lo, [0.0, -0.0, 5e-324, -np.inf, 40.0, np.nan, -np.inf, 1.0]])
+    hi = np.concatenate([hi, [0.0, 1.0, 1.0, np.inf, np.inf, 1.0, -1.0, np.nan]])
+    lo, hi = lo.reshape(2, -1), hi.reshape(2, -1)
+    with np.errstate(invalid="ignore"):
+        expected = np.where(lo > 0, special.ndtr(-lo) - special.ndtr(-hi), special.ndtr(hi) - special.ndtr(lo))
+
+    evaluated = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(special, name)
+
+        @staticmethod
+        def ndtr(x):
+            evaluated.append(np.size(x))
+            return special.ndtr(x)
+
+    monkeypatch.setattr(B, "special", Counting())
+    got = B._normal_interval(lo, hi)
+    assert got.tobytes() == expected.tobytes()
+    assert sum(evaluated) == 2 * lo.size

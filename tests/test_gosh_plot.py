@@ -108,3 +108,53 @@ def test_the_gosh_plot_names_its_estimator_in_words():
         assert [axis.get_xlabel() for axis in figure.axes if axis.get_xlabel()] == [
             f"Correlation $r$\n({words} estimate)"]
         plt.close(figure)
+
+
+def test_the_share_of_each_hexagon_is_hexbins_own_without_its_loop_over_every_subset(monkeypatch):
+    """The panel's share layer was ``hexbin(x, i2, C=with_study, reduce_C_function=np.mean)``, whose C path runs a
+    Python loop over every subset (1.5-2 s per panel for the demo's 10^6; docs/performance.md). Hexbin now gets one
+    point per hexagon shown, and the collection is the one it made from all the subsets: the same hexagons,
+    shares, grid and data limits, on linear and log axes, with a degenerate I^2 or estimate range."""
+    from matplotlib.axes import Axes
+
+    from alliance_meta.plots import gosh as plot_module
+
+    rng = np.random.default_rng(11)
+    n = 30_000
+    for log_x, flat in ((False, None), (True, None), (False, "i2"), (True, "i2"), (False, "x")):
+        x = np.exp(rng.normal(0, 0.4, n)) if log_x else rng.normal(0.5, 0.05, n)
+        i2 = np.zeros(n) if flat == "i2" else np.clip(rng.normal(17, 17, n), 0, 100)
+        if flat == "x":
+            x = np.full(n, 0.3)
+        with_study = rng.random(n) < 0.4
+        extent = plot_module._hexbin_extent(x, i2, log_x)
+        style = dict(gridsize=60, cmap=plot_module.SHARE_COLOURS, vmin=0, vmax=1, mincnt=5, linewidths=0)
+        figure, (plain, shared) = plt.subplots(1, 2)
+        try:
+            expected = plain.hexbin(x, i2, C=with_study.astype(float), reduce_C_function=np.mean,
+                                    xscale="log" if log_x else "linear", extent=extent, **style)
+            collection = plot_module._share_hexbin(shared, x, i2, with_study, extent, log_x, **style)
+            assert collection.get_array().tobytes() == expected.get_array().tobytes()
+            np.testing.assert_array_equal(collection.get_offsets(), expected.get_offsets())
+            np.testing.assert_array_equal(collection.get_paths()[0].vertices, expected.get_paths()[0].vertices)
+            np.testing.assert_array_equal(shared.dataLim.get_points(), plain.dataLim.get_points())
+            assert shared.get_xscale() == plain.get_xscale()
+            assert 0 < len(expected.get_array()) < n
+        finally:
+            plt.close(figure)
+
+    calls = []
+    hexbin = Axes.hexbin
+
+    def recording(self, x, y, C=None, **kwargs):
+        calls.append((len(x), C is not None))
+        return hexbin(self, x, y, C=C, **kwargs)
+
+    monkeypatch.setattr(Axes, "hexbin", recording)
+    result = gosh(rng.normal(0.3, 0.2, 16), rng.uniform(0.01, 0.05, 16), method="DL")  # all 65,535 subsets
+    figure = gosh_plot(result, highlight=(0, 3), metric="smd")
+    plt.close(figure)
+    fitted = int(result.fitted.sum())
+    assert [shares for _, shares in calls] == [False, True, False, True]
+    assert all(points == fitted for points, shares in calls if not shares)  # the count layer: every subset
+    assert all(points < 4_000 for points, shares in calls if shares)  # the share layer: one point per hexagon

@@ -12,6 +12,7 @@ distribution and reproducibility are tested instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -298,3 +299,40 @@ def test_a_seed_or_number_of_subsets_that_is_not_one_is_named(subsets, seed, nam
     with pytest.raises(ValueError, match=named):
         am.gosh(fit, subsets=subsets, seed=seed)
     assert am.gosh(fit, subsets=100, seed=np.int64(3)).result.seed == 3  # a numpy integer is a whole number
+
+
+def test_study_shift_counts_the_subsets_from_the_booleans_with_the_same_figures():
+    """The subsets with and without each study are counted from the boolean matrix, not by two column sums of its
+    n x k copy as doubles (two passes over 1 GB in the demo's outcome family; docs/performance.md): the same
+    table, bit for bit, as the float sums gave, failed subsets left out."""
+    class Floats(np.ndarray):
+        sums = 0
+
+        def sum(self, *args, **kwargs):
+            Floats.sums += 1
+            return np.asarray(self).sum(*args, **kwargs)
+
+    class Bools(np.ndarray):
+        def astype(self, dtype, *args, **kwargs):
+            converted = np.asarray(self).astype(dtype, *args, **kwargs)
+            return converted.view(Floats) if converted.dtype == float else converted
+
+    y, v = inputs(reference()["full"])
+    result = gosh(y, v, "REML", subsets=3000, seed=4)
+    failed = ~result.fitted
+    result = dataclasses.replace(result, estimate=np.where(np.arange(result.n_subsets) % 7 == 0, np.nan,
+                                                           result.estimate))  # failed fits: left out
+    shift = dataclasses.replace(result, included=result.included.view(Bools)).study_shift()
+    assert Floats.sums == 0
+    ok = result.fitted
+    assert failed.sum() < (~ok).sum()
+    indicator = result.included[ok].astype(float)
+    n_with, n_without = indicator.sum(axis=0), (1.0 - indicator).sum(axis=0)
+    np.testing.assert_array_equal(shift["n_with"], n_with.astype(int))
+    for name in ("estimate", "i2"):
+        values = getattr(result, name)[ok]
+        with_ = values @ indicator / n_with
+        without = values @ (1.0 - indicator) / n_without
+        for column, expected in ((f"{name}_with", with_), (f"{name}_without", without),
+                                 (f"{name}_shift", with_ - without)):
+            assert shift[column].to_numpy().tobytes() == expected.tobytes(), column

@@ -262,9 +262,12 @@ class _Posterior:
 
 def _normal_interval(lo, hi) -> np.ndarray:
     """P(lo < Z < hi) for standard normal Z, accurate in both tails (upper-tail intervals
-    by survival functions, so that far-tail probabilities do not cancel to 0)."""
+    by survival functions, so that far-tail probabilities do not cancel to 0): ndtr(-lo) - ndtr(-hi)
+    where lo > 0, else ndtr(hi) - ndtr(lo). The bounds are swapped and negated first, so each cell
+    takes two ndtr evaluations, not four (both branches), with the same values."""
+    upper = lo > 0
     with np.errstate(invalid="ignore"):
-        return np.where(lo > 0, special.ndtr(-lo) - special.ndtr(-hi), special.ndtr(hi) - special.ndtr(lo))
+        return special.ndtr(np.where(upper, -lo, hi)) - special.ndtr(np.where(upper, -hi, lo))
 
 
 def _interval_probs(mu, sd, crit, sides: str) -> np.ndarray:
