@@ -272,7 +272,7 @@ def test_the_manuscript_bias_table_says_what_each_statistic_is():
     for test in TESTS:  # Henmi-Copas has no statistic
         key = "tes_exact" if test == "tes" and exact else test
         assert test == "henmi_copas" or STATISTIC_MEANINGS[key] in note, test
-    assert "PET (precision-effect test)" in note and "Adjusted r:" in note
+    assert "precision-effect test (PET)" in note and "Adjusted r:" in note
     fewer = bias_table(table[table["test"].isin(["egger", "rank"])], "z").note
     assert "Kendall's \u03c4" in fewer and "PEESE" not in fewer and "trim and fill" not in fewer
 

@@ -322,7 +322,7 @@ def test_report_section_lists_the_changes():
                       record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], {**POOLED_B, "k": 4}))
     section = changes_section(changes, {"outcome": "z"})
     assert section.paragraph.startswith("Since the previous run: 1 study added, 1 effect size added.")
-    assert "The outcome estimate moved from r = .10 to .29 [.18, .40] (k 3 \u2192 4; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
+    assert "The outcome estimate moved from r = .10 to .29, 95% CI [.18, .40] (k 3 \u2192 4; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
     assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
     k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
     assert k_row[7:10] == ["3", "4", "1"]  # previous, current, difference: whole, not 3.00

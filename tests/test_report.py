@@ -469,9 +469,9 @@ def test_methods_name_the_bias_and_sensitivity_analyses_the_run_made():
     assert "S-values and selection models with a step function and six continuous weight functions" in everything
     assert ("cumulative analysis and graphical display of study heterogeneity (GOSH) plots (Olkin et al., 2012; every "
             "subset of the studies, or 1,000,000 "
-            "random subsets (seed 20120901) where there are more).") in everything
+            "random subsets [seed 20120901] where there are more).") in everything
     gosh = methods_paragraph({"gosh": {"subsets": 2000, "seed": 1}}, {"bias", "gosh"}, {})  # the reader can tell
-    assert "(GOSH) plots (Olkin et al., 2012; every subset of the studies, or 2,000 random subsets (seed 1)" in gosh
+    assert "(GOSH) plots (Olkin et al., 2012; every subset of the studies, or 2,000 random subsets [seed 1]" in gosh
     assert "(RoBMA; Barto\u0161 et al., 2023) averaged models with and without an effect, heterogeneity and " \
            "publication bias, the last by six weight functions and the PET-PEESE regressions" in everything
     assert "A multiverse analysis (Voracek et al., 2019)" in everything

@@ -192,3 +192,40 @@ def test_the_results_leave_a_moderator_named_like_an_abbreviation_as_written():
                                "f": [2.6], "f_df1": [2], "f_df2": [9], "f_p": [0.01], "tau2": [0.01], "r2": [2.9]})
     text = results_paragraph("outcome", "z", {"moderators": moderators}, {}, "REML", ["z"], 95, {"moderators": ["HDI"]})
     assert "restricted maximum likelihood [REML]): HDI, QM(2) = 5.21" in text and "highest" not in text
+
+
+def test_the_bias_table_defines_pet_peese_once_by_its_parts():
+    """The bias table's note defined PET and PEESE, then spelled PET-PEESE out again as "precision-effect test and
+    precision-effect estimate with standard errors (PET-PEESE)" (its words, plural, matched neither definition);
+    one definition of each, and PET-PEESE alone in words that need neither."""
+    from alliance_meta.report.tables import manuscript_table
+
+    tests = ["egger", "pet", "peese", "pet_peese"]
+    bias = pd.DataFrame({"test": tests, "statistic": [1.2, 2.0, 1.5, 1.5], "p": [0.2, 0.05, 0.1, 0.1],
+                         "estimate": [0.3, 0.25, 0.2, 0.2], "ci_lower": NAN, "ci_upper": NAN, "k_imputed": NAN,
+                         "note": ""})
+    note = manuscript_table("bias", bias, "z").note
+    assert note.count("precision-effect test") == 1 and note.count("precision-effect estimate") == 1, note
+    assert ("precision-effect test (PET), t of the intercept" in note
+            and "precision-effect estimate with standard error (PEESE), t of" in note
+            and "; PET-PEESE, the PEESE row when PET's intercept is significant, else the PET row." in note), note
+    assert is_defined("PET-PEESE", note) and ABBREVIATIONS["PET-PEESE"] == (
+        f"{ABBREVIATIONS['PET']} and {ABBREVIATIONS['PEESE']}")  # one definition: the parts' words
+    alone = manuscript_table("bias", bias.iloc[[0, 3]], "z").note
+    assert ("precision-effect test and precision-effect estimate with standard error (PET-PEESE), the intercept of "
+            "the regression on the variances when that of the regression on the standard errors is significant, "
+            "else the latter.") in alone, alone
+    assert "(PET)" not in alone and "(PEESE)" not in alone
+
+
+def test_an_interval_in_parentheses_is_not_set_beside_a_bracketed_definition():
+    """Within parentheses a definition takes brackets, so a first HDI there gave "(posterior mean r = .27, 95%
+    highest-density interval [HDI] [.24, .30])": brackets beside brackets within parentheses. Its words alone there
+    (APA 2020, sec. 6.54), the abbreviation defined at its next use; outside parentheses as before."""
+    text = "A model (posterior mean r = .27, 95% HDI [.24, .30]); the HDI of \u03c4 was wide."
+    assert spelled_out(text) == ("A model (posterior mean r = .27, 95% highest-density interval [.24, .30]); the "
+                                 "highest-density interval (HDI) of \u03c4 was wide.")
+    assert spelled_out("Posterior mean r = .27, 95% HDI [.24, .30].") == (
+        "Posterior mean r = .27, 95% highest-density interval (HDI) [.24, .30].")
+    assert spelled_out("(mixed-effects meta-regression, REML)") == (
+        "(mixed-effects meta-regression, restricted maximum likelihood [REML])")

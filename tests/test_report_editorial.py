@@ -192,9 +192,9 @@ def test_the_bayesian_mean_of_g_is_given_once_not_as_itself_in_brackets():
     bayes = pd.DataFrame({"parameter": ["mu", "tau", "r"], "mean": [0.523, 0.103, 0.25],
                           "hdi_lower": [0.411, 0.0, 0.2], "hdi_upper": [0.613, 0.22, 0.3]})
     text = bayes_sentence(bayes, "smd")
-    assert "\u03bc = 0.523 (Hedges' g), HDI [0.411, 0.613]; \u03c4 = 0.103" in text
+    assert "\u03bc = 0.523 (Hedges' g), 95% HDI [0.411, 0.613]; \u03c4 = 0.103" in text
     assert "(g = " not in text and "on the g scale" not in text
-    assert "\u03bc = 0.303 (Fisher's z); posterior mean of r = .29, HDI [.27, .32]; \u03c4" in bayes_sentence(
+    assert "\u03bc = 0.303 (Fisher's z); posterior mean of r = .29, 95% HDI [.27, .32]; \u03c4" in bayes_sentence(
         bayes.assign(mean=[0.303, 0.108, 0.294], hdi_lower=[0.278, 0.08, 0.271], hdi_upper=[0.33, 0.13, 0.32]), "z")
 
 
@@ -208,7 +208,7 @@ def test_the_bayesian_r_is_called_the_posterior_mean_of_r_not_paired_with_mu():
     bayes = pd.DataFrame({"parameter": ["mu", "tau", "r"], "mean": [0.297, 0.2, 0.27], "sd": [0.1, 0.1, 0.1],
                           "hdi_lower": [0.1, 0.0, 0.1], "hdi_upper": [0.5, 0.4, 0.46]})
     text = bayes_sentence(bayes, "z")
-    assert "posterior mean of r = .27, HDI [.10, .46]" in text and "(r = .27)" not in text
+    assert "posterior mean of r = .27, 95% HDI [.10, .46]" in text and "(r = .27)" not in text
     note = manuscript_table("bayes", bayes, "z").note
     assert "its mean is the posterior mean of r, not the transformed posterior mean of \u03bc" in note
 

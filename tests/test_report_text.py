@@ -344,9 +344,13 @@ def test_the_results_give_the_odds_ratios_of_the_2x2_tables_themselves():
                              "ci_upper": [1.4, mh + 0.3, peto + 0.3, glmm + 0.3]})
 
     every = count_models_sentence(rows(math.log(1.5), math.log(1.6), math.log(1.55)))
-    assert every == ("Pooled from the 2x2 tables themselves (k = 4 tables), the odds ratio [95% CI] was OR = 1.50 "
-                     "[1.11, 2.02] by Mantel\u2013Haenszel, OR = 1.60 [1.19, 2.16] by Peto's one-step method and "
-                     "OR = 1.55 [1.15, 2.09] by a binomial GLMM.")
+    assert every == ("Pooled from the 2x2 tables themselves (k = 4 tables), the odds ratio was OR = 1.50, 95% CI "
+                     "[1.11, 2.02], by Mantel\u2013Haenszel; OR = 1.60, 95% CI [1.19, 2.16], by Peto's one-step "
+                     "method; and OR = 1.55, 95% CI [1.15, 2.09], by a binomial GLMM.")
+    assert count_models_sentence(rows(math.log(1.5), NAN, math.log(1.55))).startswith(
+        "Pooled from the 2x2 tables themselves (k = 4 tables), the odds ratio was OR = 1.50, 95% CI [1.11, 2.02], by "
+        "Mantel\u2013Haenszel and OR = 1.55, 95% CI [1.15, 2.09], by a binomial GLMM; Peto's one-step method gave no "
+        "estimate")
     separated = count_models_sentence(rows(NAN, 2.18, NAN))
     assert "Mantel\u2013Haenszel and a binomial GLMM gave no estimate" in separated
     assert "the only finite one, is biased when the odds ratio is far from 1 (Bradburn et al., 2007)" in separated
@@ -377,7 +381,7 @@ def test_hdi_level_is_printed():
     text = results_paragraph("outcome", "z", {"bayes": bayes}, {}, "REML", ["z"], config={"bayes": {"hdi_prob": 0.9}})
     # the first HDI spelled out (APA 2020, sec. 6.25), the next abbreviated
     assert "90% highest-density interval (HDI) [.20, .38]" in text and "\u03c4 = 0.100, 90% HDI [0.000, 0.200]" in text
-    assert "), HDI [.20, .38]" in bayes_sentence(bayes, "z")
+    assert "), 95% HDI [.20, .38]" in bayes_sentence(bayes, "z")
 
 
 def test_bias_sentence_reports_the_three_level_egger_test_first():
@@ -402,9 +406,9 @@ def test_bayes_sentence_gives_the_back_transformed_posterior_of_the_table():
     bayes = pd.DataFrame({"parameter": ["mu", "tau", "or"], "mean": [0.737, 0.1, 2.111],
                           "hdi_lower": [0.457, 0.0, 1.523], "hdi_upper": [1.030, 0.2, 2.707]})
     text = bayes_sentence(bayes, "log_or")
-    assert "\u03bc = 0.737 (log odds ratio); posterior mean of OR = 2.11, HDI [1.52, 2.71]" in text
+    assert "\u03bc = 0.737 (log odds ratio); posterior mean of OR = 2.11, 95% HDI [1.52, 2.71]" in text
     # without the row (a table of an older run), the transform of mu's summaries, as before
-    assert "\u03bc = 0.737 (log odds ratio; OR = 2.09), HDI [1.58, 2.80]" in bayes_sentence(
+    assert "\u03bc = 0.737 (log odds ratio; OR = 2.09), 95% HDI [1.58, 2.80]" in bayes_sentence(
         bayes[bayes["parameter"] != "or"], "log_or")
 
 
@@ -575,7 +579,7 @@ def test_step_function_not_fitted_is_told_apart_from_the_one_step_model():
     text = selection_sentence(selection, "z", bias)
     assert text.endswith(
         "Not fitted: the step function with steps at one-sided p = .025, .10 and .50 (selection-model table; the "
-        "p-value interval (0.5, 1] has no studies (studies per interval: 5, 2, 1, 0)); the one-step selection model "
+        "p-value interval (0.5, 1] has no studies [studies per interval: 5, 2, 1, 0]); the one-step selection model "
         "at one-sided p = .025 (publication-bias table) gave r = .10, likelihood-ratio test p = .073, a different model.")
     assert "publication-bias table" not in selection_sentence(selection.iloc[:1], "z", bias)  # nothing to tell apart
     paragraph = results_paragraph("outcome", "z", {"selection_models": selection, "bias": bias}, {}, "REML", ["z"])
@@ -673,3 +677,13 @@ def test_moderators_coded_only_in_the_other_family_are_named_once_as_not_coded()
     assert moderators_sentence(moderators) == (
         "Moderator tests (mixed-effects meta-regression, REML): year, QM(1) = 3.49, p = .062, R\u00b2 = 21.8%. "
         "Not coded in any study of this family: design and controls.")
+
+
+def test_the_results_give_the_level_of_every_hdi_as_of_every_ci():
+    """The demo's Results read "95% CI [.27, .32]" and "95% CrI [.26, .32]" but "highest-density interval (HDI)
+    [.27, .32]": an interval without its level (APA 2020, sec. 6.43), at the default 0.95 only."""
+    bayes = pd.DataFrame({"parameter": ["mu", "tau", "r"], "mean": [0.303, 0.108, 0.294],
+                          "hdi_lower": [0.278, 0.08, 0.271], "hdi_upper": [0.33, 0.13, 0.32]})
+    text = results_paragraph("outcome", "z", {"bayes": bayes}, {}, "REML", ["z"])
+    assert ("posterior mean of r = .29, 95% highest-density interval (HDI) [.27, .32]; \u03c4 = 0.108, 95% HDI "
+            "[0.080, 0.130]") in text, text

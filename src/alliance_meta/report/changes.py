@@ -666,8 +666,9 @@ def numbers_read_back(changes: pd.DataFrame) -> pd.DataFrame:
     return changes
 
 
-def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = None) -> str:
-    """Sentences for the report: what was added, removed or edited, and how the estimates moved."""
+def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = None, level: float = 95) -> str:
+    """Sentences for the report: what was added, removed or edited, and how the estimates moved (with the CI of
+    ``level``, pooling.level, named as every CI of the Results)."""
     changes = numbers_read_back(changes)
     config = _config_sentence(changes)
     if (changes["change"] == "no_previous_run").any():
@@ -729,7 +730,8 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
             continue
         interval = ""
         if all(q in rows.index and is_finite(rows.loc[q, "current"]) for q in ("ci_lower", "ci_upper")):
-            interval = " " + show.interval(rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"])
+            limits = rows.loc["ci_lower", "current"], rows.loc["ci_upper", "current"]
+            interval = f", {level:g}% CI {show.interval(*limits)}"
         if show.number(old) == show.number(new):  # e.g. rows reordered: equal as reported
             # equal but for the last bits (rows reordered): unchanged; a real change too small to show: said so
             same = same_number(old, new)

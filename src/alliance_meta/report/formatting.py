@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
-from alliance_meta.wording import (ESTIMATOR_NAMES, INTERVAL_NAMES, MINUS, apa_integer, apa_number,  # noqa: F401
-                                   apa_p, apa_p_clause, apa_probability, apa_setting, at_null, counted,
+from alliance_meta.wording import (BIAS_MODEL_NAMES, ESTIMATOR_NAMES, INTERVAL_NAMES, MINUS, apa_integer,  # noqa: F401
+                                   apa_number, apa_p, apa_p_clause, apa_probability, apa_setting, at_null, counted,
                                    probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
@@ -177,7 +177,9 @@ ABBREVIATIONS = {
     "CR2": "cluster-robust",  # the bias-reduced linearization estimator (Pustejovsky & Tipton, 2018)
     "AIC": "Akaike information criterion", "BIC": "Bayesian information criterion",
     "AICc": "AIC corrected for small samples",
-    "PET-PEESE": "precision-effect test and precision-effect estimate with standard errors",
+    # PET-PEESE (Stanley & Doucouliagos, 2014) is its two parts' names: defined by them (:func:`is_defined`)
+    "PET": BIAS_MODEL_NAMES["PET"], "PEESE": BIAS_MODEL_NAMES["PEESE"],
+    "PET-PEESE": f"{BIAS_MODEL_NAMES['PET']} and {BIAS_MODEL_NAMES['PEESE']}",
     "GOSH": "graphical display of study heterogeneity",
     "RoBMA": "robust Bayesian meta-analysis",
     "GRADE": "Grading of Recommendations Assessment, Development and Evaluation",
@@ -210,13 +212,20 @@ def _definition(text: str, use: re.Match, words: str) -> bool:
             and head[:-1].rstrip().lower().endswith((words + use[1]).lower()))
 
 
+def _parts(abbreviation: str) -> list[str]:
+    """The abbreviations that a compound one joins with a hyphen (PET-PEESE: PET and PEESE); none for another."""
+    parts = abbreviation.split("-")
+    return parts if len(parts) > 1 and all(part in ABBREVIATIONS for part in parts) else []
+
+
 def is_defined(abbreviation: str, text: str) -> bool:
     """Whether ``text`` defines ``abbreviation``: its words before it in parentheses, "restricted maximum likelihood
     (REML)", "... (REML; cite)", within parentheses in brackets, "[REML]" (APA 2020, sec. 6.25 and 6.54), or as a
-    note's "ABBR = words" (sec. 7.14)."""
+    note's "ABBR = words" (sec. 7.14); a compound (PET-PEESE) also by defining each of its parts (:func:`_parts`)."""
     words = ABBREVIATIONS[abbreviation]
     return any(_definition(text, use, words) or NOTE_DEFINITION.match(text, use.end())
-               for use in _uses(abbreviation).finditer(text))
+               for use in _uses(abbreviation).finditer(text)) or (
+        bool(_parts(abbreviation)) and all(is_defined(part, text) for part in _parts(abbreviation)))
 
 
 def defined(abbreviation: str, before: str = "", cite: str = "") -> str:
@@ -233,8 +242,16 @@ NOT_SENTENCE_END = re.compile(r"(?<![^\W\d])(?:e\.g|i\.e|vs|cf|et al|approx|ca)\
 
 
 def _within_parentheses(text: str) -> bool:
-    """Whether the end of ``text`` lies inside parentheses."""
-    return text.count("(") > text.count(")")
+    """Whether the end of ``text`` lies inside parentheses (not brackets): each ")" or "]" closes the last opened, so
+    that a half-open interval, "the p-value intervals (0.025, 0.1], (0.5, 1]" of a selection model's note, is closed
+    (counting "(" and ")" left every later sentence of the paragraph "inside" parentheses)."""
+    opened = []
+    for char in re.findall(r"[()[\]]", text):
+        if char in "([":
+            opened.append(char)
+        elif opened:
+            opened.pop()
+    return bool(opened) and opened[-1] == "("
 
 
 def spelled_out(text: str, before: str = "", verbatim=()) -> str:
@@ -260,14 +277,20 @@ def spelled_out(text: str, before: str = "", verbatim=()) -> str:
                     parts += [text[start:len(head[:-1].rstrip()) - len(spelled)],
                               use[0] + (f" ({cite})" if cite else "")]
                     start = use.end() + end + 1
-            elif not done and not NOTE_DEFINITION.match(tail):
+            elif not done and not NOTE_DEFINITION.match(tail) and not (
+                    _parts(abbreviation) and is_defined(abbreviation, f"{before} {head}")):  # its parts defined
                 # a sentence's first word; not after "e.g." or "et al."
                 capital = not head.strip() or (head.rstrip().endswith((".", "!", "?"))
                                                and not NOT_SENTENCE_END.search(head.rstrip()))
                 brackets = "[]" if _within_parentheses(head) else "()"
-                parts += [text[start:use.start()], spelled[:1].upper() + spelled[1:] if capital else spelled,
-                          f" {brackets[0]}{use[0]}{brackets[1]}"]
+                parts += [text[start:use.start()], spelled[:1].upper() + spelled[1:] if capital else spelled]
                 start = use.end()
+                if brackets == "[]" and tail.lstrip().startswith("["):
+                    # "(95% HDI [.24, .30])": its words alone, "(95% highest-density interval [.24, .30])", not
+                    # "[HDI] [.24, .30]", a definition in brackets beside the interval's (APA 2020, sec. 6.54: rather
+                    # than brackets upon brackets, rephrase); the next use defines it
+                    continue
+                parts.append(f" {brackets[0]}{use[0]}{brackets[1]}")
             done = True
         text = "".join(parts) + text[start:]
     return text

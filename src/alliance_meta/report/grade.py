@@ -232,8 +232,10 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             flips = (_includes(step["ci_lower"], step["ci_upper"])
                      and not _includes(row["ci_lower"], row["ci_upper"]))
             found |= bool(step["lrt_p"] < 0.05 and flips)
-            reasons.append(f"step-function selection model LRT {apa_p_clause(step['lrt_p'])}, adjusted CI "
-                           f"{'includes' if _includes(step['ci_lower'], step['ci_upper']) else 'excludes'} the null")
+            # in words: "LRT" was defined nowhere in the summary-of-findings table's note (APA 2020, sec. 7.14)
+            adjusted = "includes" if _includes(step["ci_lower"], step["ci_upper"]) else "excludes"
+            reasons.append(f"step-function selection model likelihood-ratio test {apa_p_clause(step['lrt_p'])}, "
+                           f"adjusted CI {adjusted} the null")
     if not reasons:
         return 0, "not assessed: no bias tests"
     return (-1 if found else 0), ("suspected: " if found else "not suspected: ") + "; ".join(reasons)

@@ -502,9 +502,11 @@ class ExtraSection:
     verbatim: tuple[str, ...] = ()  # the paragraph's text from the data and the config (study ids ...), as written
 
 
-def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: dict | None = None) -> ExtraSection:
+def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: dict | None = None,
+                    level: float = 95) -> ExtraSection:
     """"Changes since the previous run" from ``results/changes.csv``, naming the sheet versions compared from this
-    sheet's ``snapshot`` in results/history/ (:func:`alliance_meta.report.changes.compared_sentence`)."""
+    sheet's ``snapshot`` in results/history/ (:func:`alliance_meta.report.changes.compared_sentence`); ``level``:
+    pooling.level, of the pooled CI."""
     from alliance_meta.report.changes import changes_paragraph, changes_verbatim, compared_sentence, numbers_read_back
 
     changes = numbers_read_back(changes)  # a recoded cell's codes make previous and current text columns
@@ -528,7 +530,7 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                                  note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
                                       "analysis metric; snapshots of every run in results/history/.",
                                  source="results/changes.csv"))
-    paragraph = " ".join(filter(None, [compared_sentence(snapshot), changes_paragraph(changes, metrics)]))
+    paragraph = " ".join(filter(None, [compared_sentence(snapshot), changes_paragraph(changes, metrics, level)]))
     return ExtraSection("changes", "Changes since the previous run", paragraph, tables,
                         verbatim=changes_verbatim(changes))
 
@@ -542,7 +544,7 @@ def prisma_section(counts, image: str) -> ExtraSection:
     simulated = f"{SIMULATED_LABEL} (prisma: simulated: true in the config). " if counts.simulated else ""
     return ExtraSection("prisma", "Study selection (PRISMA 2020)",
                         f"{simulated}{flow_sentences(counts)} Flow diagram of the config's prisma: counts (Page et "
-                        f"al. 2021): {included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
+                        f"al., 2021): {included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
                         figures=[Figure("PRISMA 2020 flow diagram", image)])
 
 

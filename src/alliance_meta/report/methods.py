@@ -266,10 +266,10 @@ def count_methods_sentence(methods) -> str:
         return ""
     named = [COUNT_METHODS[name] for name in present]
     listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
-    common = [name for name in present if name in ("MH", "Peto")]
-    kind = ("" if not common else
-            f"; {' and '.join(common)} {'is a common-effect model' if len(common) == 1 else 'are common-effect models'}"
-            " (no prediction interval)")
+    # in words: "MH" was defined nowhere in the report
+    common = [{"MH": "Mantel\u2013Haenszel", "Peto": "Peto"}[name] for name in present if name in ("MH", "Peto")]
+    models = "method is a common-effect model" if len(common) == 1 else "methods are common-effect models"
+    kind = f"; the {' and '.join(common)} {models} (no prediction interval)" if common else ""
     return (f"The 2x2 counts were also pooled on the log odds ratio, without a continuity correction, by {listed}"
             f"{kind}; a double-zero table (no event, or no non-event, in either group) holds no information on the "
             "odds ratio there and was left out (as metafor's drop00).")
@@ -340,7 +340,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     def define(abbreviation: str, cite: str = "") -> str:  # at its first use in the Methods so far
         return defined(abbreviation, " ".join(sentences), cite)
 
-    if input_kinds:
+    if input_kinds and conversion_sentence(input_kinds, config.get("metric", {})):  # none: r to z alone
         sentences.append(conversion_sentence(input_kinds, config.get("metric", {})))
     sentences.append(dependence_sentence(config, several_per_study))
     if config.get("dependence") == "multilevel":
@@ -433,7 +433,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
 
         gosh = config.get("gosh") or {}
         subsets = (f"every subset of the studies, or {apa_integer(int(gosh.get('subsets', DEFAULT_SUBSETS)))} random "
-                   f"subsets (seed {gosh.get('seed', DEFAULT_SEED)}) where there are more")
+                   f"subsets [seed {gosh.get('seed', DEFAULT_SEED)}] where there are more")  # within parentheses
         influence = (f"leave-one-out, influence diagnostics, cumulative analysis and "
                      f"{define('GOSH')} plots (Olkin et al., 2012; {subsets})" if "gosh" in stages
                      else "leave-one-out, influence diagnostics and cumulative analysis")

@@ -453,6 +453,8 @@ def bias_table(frame: pd.DataFrame, metric: str, level: float = 95,
     # the test of excess significance without a statistic: its p is the exact test's (ExcessSignificance.as_test)
     tests = list(dict.fromkeys("tes_exact" if row.test == "tes" and not is_finite(row.statistic) and is_finite(row.p)
                                else str(row.test) for row in frame.itertuples())) if "test" in frame else []
+    if "pet_peese" in tests and not {"pet", "peese"} <= set(tests):  # its meaning names rows the table lacks
+        tests[tests.index("pet_peese")] = "pet_peese_alone"
     meanings = [STATISTIC_MEANINGS[test] for test in tests if test in STATISTIC_MEANINGS]
     note = ""
     if meanings:
@@ -514,11 +516,14 @@ STATISTIC_MEANINGS = {
     "fail_safe_n_orwin": "Orwin's fail-safe N, null studies that would bring the mean effect down to half",
     "fail_safe_n_rosenberg": "Rosenberg's fail-safe N, null studies that would make the common-effect estimate "
                              "non-significant",
-    "pet": f"PET ({BIAS_MODEL_NAMES['PET']}), t of the intercept of the regression of the effects on their "
+    "pet": f"{BIAS_MODEL_NAMES['PET']} (PET), t of the intercept of the regression of the effects on their "
            "standard errors",
-    "peese": f"PEESE ({BIAS_MODEL_NAMES['PEESE']}), t of the intercept of the regression on "
+    "peese": f"{BIAS_MODEL_NAMES['PEESE']} (PEESE), t of the intercept of the regression on "
              "the variances",
+    # PET-PEESE after the PET and PEESE rows, which define it (formatting.is_defined); without them, in words
     "pet_peese": "PET-PEESE, the PEESE row when PET's intercept is significant, else the PET row",
+    "pet_peese_alone": "PET-PEESE, the intercept of the regression on the variances when that of the regression on "
+                       "the standard errors is significant, else the latter",
     "selection_model": "selection model, likelihood-ratio \u03c7\u00b2 against the model without selection",
     "tes": "test of excess significance, \u03c7\u00b2 of the observed against the expected number of "
            "significant studies (metafor's test where the exact test is not feasible)",
@@ -790,16 +795,20 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
     header = ["Study", *(["Year"] if year else []), *(["N"] if size else []), "k", *names,
               *(["Risk of bias"] if rob else []), f"{show.symbol} [{level:g}% CI]"]
     unknown_n = size and pd.to_numeric(frame["n"], errors="coerce").isna().any()
+    # every study of one effect size: no composite was made, and no study's effect sizes can differ ("mixed")
+    several = bool((pd.to_numeric(frame["k_effect_sizes"], errors="coerce") > 1).any())
+    effect = (f"the study's effect sizes combined into one "
+              f"{composite_text(settings.aggregate_method, settings.aggregate_rho)}, " if several
+              else "the study's effect size, ")
     note = (("N = the study's sample size (its largest n"
              + ("; blank where the sheet gives none" if unknown_n else "") + "); " if size else "")
-            + f"k = effect sizes of the study; {show.symbol} = the study's effect sizes combined into one "
-            f"{composite_text(settings.aggregate_method, settings.aggregate_rho)}, "
+            + f"k = effect sizes of the study; {show.symbol} = {effect}"
             f"with its Wald {level:g}% CI" + ("" if metric == "smd" else f", back-transformed from "
                                               f"{METRIC_NAMES[metric]}")
-            + ("; mixed = the study's effect sizes differ in this moderator" if moderators else "")
+            + ("; mixed = the study's effect sizes differ in this moderator" if moderators and several else "")
             + ("; risk of bias = the overall judgement" + (", derived from the domains where the sheet leaves it "
                                                            "empty" if settings.rob_overall_derived else "")
-               + " (mixed: it differs between the study's effect sizes)" if rob else "") + ".")
+               + (" (mixed: it differs between the study's effect sizes)" if several else "") if rob else "") + ".")
     align = ["l", *(["r"] * (year + size)), "r", *(["l"] * (len(moderators) + rob)), "r"]
     return ManuscriptTable("Characteristics of the included studies", header, rows, note, align, tuple(names))
 
@@ -845,7 +854,10 @@ def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:
     that no copy of it passes for a table of real studies (as the figures' note and the report's banner)."""
     from alliance_meta.plots.provenance import SIMULATED_NOTE
 
-    return replace(table, title=f"{table.title} (SIMULATED demo data)",
+    # one parenthesis: "Summary of findings (GRADE; SIMULATED demo data)", not "(GRADE) (SIMULATED demo data)"
+    title = (f"{table.title[:-1]}; SIMULATED demo data)" if table.title.endswith(")")
+             else f"{table.title} (SIMULATED demo data)")
+    return replace(table, title=title,
                    note=f"{SIMULATED_NOTE} {table.note}".strip())
 
 

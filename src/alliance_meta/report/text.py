@@ -7,6 +7,7 @@ exact p to three decimals; intervals in brackets with their level.
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -240,9 +241,10 @@ def _not_estimable_reason(notes: list[str]) -> str:
                      for reason in dict.fromkeys(reasons))
 
 
-def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
-    """Egger's test, the rank test, trim and fill and the fail-safe N, when present; tests that could not
-    run (too few studies) are named once with the reason instead of empty numbers."""
+def bias_sentence(bias: pd.DataFrame, metric: str, level: float = 95) -> str:
+    """Egger's test, the rank test, trim and fill (its adjusted estimate with the CI of ``level`` where bias.csv has
+    it) and the fail-safe N, when present; tests that could not run (too few studies) are named once with the
+    reason instead of empty numbers."""
     if bias is None or bias.empty:
         return ""
     show = display(metric)
@@ -274,8 +276,10 @@ def bias_sentence(bias: pd.DataFrame, metric: str) -> str:
         if is_finite(imputed) and imputed == 0:  # nothing imputed: no "adjusted" estimate, it is the pooled one
             clauses.append("trim and fill imputed no studies")
         elif is_finite(imputed) and is_finite(row.estimate):
+            limits = getattr(row, "ci_lower", math.nan), getattr(row, "ci_upper", math.nan)
+            interval = f", {level:g}% CI {show.interval(*limits)}" if all(map(is_finite, limits)) else ""
             clauses.append(f"trim and fill imputed {counted(imputed, 'study', 'studies')} (adjusted {show.symbol} = "
-                           f"{show.number(row.estimate)})")
+                           f"{show.number(row.estimate)}{interval})")
         else:
             skipped.append(("trim_and_fill", _note(row)))
     if "fail_safe_n" in rows:
@@ -308,6 +312,8 @@ def _missing_model(row) -> str:
         return name
     steps = step_list(getattr(row, "steps", ""))
     reason = _note(row).removeprefix("not computed:").strip()
+    # within parentheses, the reason's own parentheses are brackets (APA 2020, sec. 6.54), not a half-open interval's
+    reason = re.sub(r"\(([^()\[\]]*)\)", r"[\1]", reason)
     return (f"the step function{f' with steps at one-sided p = {steps}' if steps else ''} (selection-model table"
             + (f"; {reason}" if reason and reason != "not computed" else "") + ")")
 
@@ -372,7 +378,7 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
         low_p, high_p = (apa_p_clause(value, null_statistic=at_bound(value)) for value in (p.min(), p.max()))
         sentence += f"; likelihood-ratio tests of selection {low_p}" + (f" to {high_p}" if high_p != low_p else "")
     if len(failed):
-        sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed)})"
+        sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed, within_parentheses=True)})"
     sentence += "."
     if missing:
         sentence += f" Not fitted: {', '.join(missing)}"
@@ -386,10 +392,11 @@ def _not_converged(value) -> bool:
     return str(value).strip().lower() in ("false", "0", "0.0")
 
 
-def _failed_fits(failed: pd.DataFrame) -> str:
+def _failed_fits(failed: pd.DataFrame, within_parentheses: bool = False) -> str:
     """``the beta model's Hessian was not invertible`` for the selection fits left out of the range; models that
     share a reason are named together, the reason said once (``the beta and logistic models are poorly identified
-    (their estimates moved ...)``), not repeated for each."""
+    (their estimates moved ...)``), not repeated for each; ``within_parentheses``: its parentheses as brackets
+    (APA 2020, sec. 6.54)."""
     reasons: dict[str, list[str]] = {}
     for row in failed.itertuples():
         note = _note(row).lower()
@@ -404,16 +411,15 @@ def _failed_fits(failed: pd.DataFrame) -> str:
                "converged": ("model did not converge", "models did not converge"),
                "se": ("model has no standard error", "models have no standard errors")}
     parts = [f"the {listed(names)} {wording[reason][len(names) > 1]}" for reason, names in reasons.items()]
-    return listed(parts)
+    return listed(parts).replace("(", "[").replace(")", "]") if within_parentheses else listed(parts)
 
 
 def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob: float = 0.95,
                    studies: float | None = None, composites: bool = False) -> str:
     """Posterior mean and HDI of mu (named with its metric, also back-transformed) and of tau (the median and
     equal-tailed interval of a row :func:`alliance_meta.bayes.summaries.is_central` names: a log-OR family's OR,
-    tau without an SD); ``hdi_prob`` (bayes.hdi_prob) is printed as the HDI's level when it is not the default
-    0.95. With one study (``studies`` = 1) the sentence says that tau's posterior comes from its prior: one study
-    holds no information on heterogeneity.
+    tau without an SD); ``hdi_prob`` (bayes.hdi_prob) is printed as the HDI's level. With one study (``studies`` =
+    1) the sentence says that tau's posterior comes from its prior: one study holds no information on heterogeneity.
     ``composites``: the model of a three-level review's study composites (:data:`OF_COMPOSITES`)."""
     if bayes is None or bayes.empty or "parameter" not in bayes:
         return ""
@@ -421,7 +427,9 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
 
     rows = {row.parameter: row for row in bayes.itertuples()}
     show = display(metric)
-    hdi = "HDI" if math.isclose(hdi_prob, 0.95) else f"{probability_percent(hdi_prob)}% HDI"
+    # its level always, as every CI and CrI of the Results ("HDI [.27, .32]" beside "95% CI [.27, .32]"; APA 2020,
+    # sec. 6.43)
+    hdi = f"{probability_percent(hdi_prob)}% HDI"
     parts, medians = [], []  # the symbols given by their median (is_central)
     if "mu" in rows:
         mu = rows["mu"]
@@ -583,12 +591,16 @@ def count_models_sentence(pooled: pd.DataFrame | None, level: float = 95) -> str
         return ""
     show = display("log_or")
     k = int(rows["k"].max())
-    estimated = [f"{show.symbol} = {show.with_interval(row.estimate, row.ci_lower, row.ci_upper)} by "
-                 f"{COUNT_MODEL_NAMES[row.method]}" for row in rows.itertuples() if is_finite(row.estimate)]
+    # each with its CI named as every CI of the Results ("the odds ratio [95% CI] was OR = 2.85 [1.47, 5.50]" was a
+    # table heading's shorthand in prose); the items hold commas, so semicolons between them (APA 2020, sec. 6.4)
+    estimated = [f"{show.symbol} = {show.number(row.estimate)}, {level:g}% CI "
+                 f"{show.interval(row.ci_lower, row.ci_upper)}, by {COUNT_MODEL_NAMES[row.method]}"
+                 for row in rows.itertuples() if is_finite(row.estimate)]
     missing = [COUNT_MODEL_NAMES[row.method] for row in rows.itertuples() if not is_finite(row.estimate)]
     tables = f"k = {counted(k, 'table')}"
-    sentence = (f"Pooled from the 2x2 tables themselves ({tables}), the odds ratio [{level:g}% CI] was "
-                + listed(estimated)) if estimated else (
+    joined = ("; ".join(estimated[:-1]) + ("; and " if len(estimated) > 2 else " and ") + estimated[-1]
+              if len(estimated) > 1 else "".join(estimated))
+    sentence = (f"Pooled from the 2x2 tables themselves ({tables}), the odds ratio was {joined}") if estimated else (
         f"No odds ratio could be pooled from the 2x2 tables themselves ({tables})")
     if missing:
         sentence += (f"; {listed(missing)} gave no estimate (the pooled table's note says why)" if estimated
@@ -612,7 +624,7 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     composites = row is not None and is_finite(row.get("sigma2_between"))
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  count_models_sentence(pooled, level),
-                 moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric),
+                 moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric, level),
                  selection_sentence(tables.get("selection_models"), metric, tables.get("bias"), composites),
                  bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts), composites),
                  bma_sentence(tables.get("bma_summary"), metric, hdi_prob, composites),
