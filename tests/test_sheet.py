@@ -261,7 +261,7 @@ def test_a_moderator_value_the_codebook_lacks_says_what_to_write(tmp_path):
 
 @pytest.mark.parametrize("written, column, suggestion", [
     ("0,35", "r", "0.35"), ("n=45", "n", "45"), ("1,200", "n", "1200"), ("1 200", "n", "1200"),
-    ("1'200", "n", "1200"), ("−0.2", "r", "-0.2"), ("abc", "r", None)])
+    ("1'200", "n", "1200"), ("abc", "r", None)])
 def test_text_in_numeric_columns(tmp_path, written, column, suggestion):
     row = {"r": f'S1,"{written}",50\n', "n": f'S1,0.3,"{written}"\n'}[column]
     problems = problems_of(tmp_path, "study_id,r,n\n" + row)
@@ -311,9 +311,9 @@ def test_a_result_copied_as_printed_suggests_its_value_not_its_degrees_of_freedo
               "and of t(df))"),
     ("(1, 40.5)", 'holds both degrees of freedom of F(1, 40.5): write the second, "40.5"'),
     ("1/48", 'holds both degrees of freedom of F(1, 48): write the second, "48"'),
-    ("F(3, 120)", "holds the degrees of freedom of F(3, 120): an F with 3 numerator df tests more than one "
-                  "contrast and converts to no single effect size; code the alliance's own t or F(1, df) if the "
-                  "study reports it")])
+    ("F(3, 120)", "holds the degrees of freedom of F(3, 120): an F with 3 numerator df compares more than two "
+                  "groups (or tests several terms at once), so it is no two-group t(120) and converts to no "
+                  "correlation; code the alliance's own t or F(1, df) if the study reports it")])
 def test_a_df_cell_holding_both_degrees_of_freedom_of_f_asks_for_the_error_df(tmp_path, written, rule):
     """F(1, 48) copied into df as "1, 48" got 'write "1"', its numerator df: the row would have been F(1, 1)."""
     problem = only(problems_of(tmp_path, f'study_id,f,df,direction\nS1,4.2,"{written}",positive\n'), "number")

@@ -97,7 +97,14 @@ def summarise_draws(draws: dict[str, np.ndarray], prob: float = 0.95) -> pd.Data
     bulk/tail ESS, rank-normalised R-hat; Vehtari et al. 2021), bit for bit but computed for all of them at once,
     then their median and equal-tailed interval (:func:`~.diagnostics.posterior_summary`); HDI, median and interval
     left empty for probabilities (0/1 indicators)."""
-    values = np.stack([np.atleast_2d(np.asarray(value, dtype=float)) for value in draws.values()])
+    arrays = {name: np.atleast_2d(np.asarray(value, dtype=float)) for name, value in draws.items()}
+    shapes = {name: array.shape for name, array in arrays.items()}
+    if not shapes:
+        raise ValueError("summarise_draws needs the draws of at least one variable; got none")
+    if len(set(shapes.values())) > 1:  # np.stack's "all input arrays must have the same shape" named none
+        raise ValueError("summarise_draws needs draws of one shape (chains, draws) for every variable; got "
+                         + ", ".join(f"{name} {shape}" for name, shape in shapes.items()))
+    values = np.stack(list(arrays.values()))
     table = pd.DataFrame({"parameter": list(draws), **posterior_summary(values, prob)})
     indicator = table["parameter"].str.startswith("p_")
     table.loc[indicator, ["hdi_lower", "hdi_upper", "median", "eti_lower", "eti_upper"]] = np.nan

@@ -106,7 +106,7 @@ COMPUTED_COLUMNS: tuple[str, ...] = ("sheet_row", "yi", "vi", "metric", "input_k
 """Columns the pipeline writes beside the sheet's (``data/processed/``): a sheet column of one of these names
 would be replaced by them, so none may have it."""
 
-MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
+MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "n.a.", "n. a.", "nan", "null", ".")
 """Cell texts read as empty (case-insensitive), besides a truly empty cell."""
 
 

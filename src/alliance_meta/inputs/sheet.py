@@ -216,6 +216,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                      "category that look alike are one")
     frame = frame.map(_text_cell)
     as_written = CellsAsWritten()  # (sheet row, column): a number read with a decimal point, as the cell has it
+    notes += _read_unicode_minus(frame, header, written_as_text, as_written)
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
         issues += _ambiguous_points(text_cells, header, automatic=decimal == "auto")
@@ -225,8 +226,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
             read = frame[position].mask(written_as_text[position], text_cells[position].map(
                 lambda cell, column=header[position]: _decimal_point(cell, column)))
             changed = written_as_text[position] & frame[position].notna() & (read != frame[position])
-            as_written.update({(index + 1, header[position]): frame.at[index, position]
-                               for index in frame.index[changed]})
+            for index in frame.index[changed]:  # "\u22120,2": as written, not as its minus sign was read
+                as_written.setdefault((index + 1, header[position]), frame.at[index, position])
             frame[position] = read
         if as_written and path.suffix.lower() in WORKBOOK_SUFFIXES:  # a CSV's note is written where it is read
             notes.append(f"decimal commas read as decimal points in {len(as_written)} text cell(s) (decimal: ,)")
@@ -257,6 +258,38 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     frame.attrs["notes"] = notes
     frame.attrs["as_written"] = as_written
     return frame
+
+
+#: a number whose minus sign is the Unicode minus (U+2212), as Word and PDFs paste it: "\u22120.2", "\u22120,2"
+_UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+\u2212]?\d+)?")
+
+
+def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text: pd.DataFrame,
+                        as_written: dict) -> list[str]:
+    """Read the Unicode minus of a number in a numeric column (:func:`_numeric_column`) as a minus sign where the
+    negative number passes the column's checks (an r, a d; not "\u22122004" in year, a dash before it: the problem
+    of that cell suggests 2004), in place (``as_written`` keeps each cell as the sheet has it); the note saying
+    where, if any was."""
+    rows, columns = set(), []
+    for position, name in enumerate(header):
+        if header.index(name) != position:  # a repeated name: its first column is checked
+            continue
+        cells = frame[position].where(written_as_text[position])
+        if not _numeric_column(name, cells):
+            continue
+        minus = cells.map(lambda cell, name=name: isinstance(cell, str) and _UNICODE_MINUS_NUMBER.fullmatch(cell)
+                          is not None and _passes_checks(name, cell.replace("\u2212", "-").replace(",", ".")))
+        if not minus.any():
+            continue
+        for index in frame.index[minus]:
+            as_written[(index + 1, name)] = frame.at[index, position]
+            frame.at[index, position] = frame.at[index, position].replace("\u2212", "-")
+            rows.add(index + 1)
+        columns.append(name)
+    if not columns:
+        return []
+    return [f"Unicode minus signs (\u2212, as Word and PDFs paste them) read as minus signs in column(s) "
+            f"{', '.join(columns)} ({rows_phrase(sorted(rows), 10)})"]
 
 
 class CellsAsWritten(dict):
@@ -761,13 +794,20 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: bool = 
         ambiguous = cells[cells.str.fullmatch(_GROUPED_POINTS.pattern)]
         if ambiguous.empty or not _numeric_column(name, frame[position]):
             continue
-        issues += [_Issue(index + 1, position, value,
-                          f'has a point in a sheet read with decimal commas: write "{value.replace(".", "")}" if '
-                          f'the point separates thousands, or "{value.replace(".", ",")}" if it is a decimal point'
-                          f"{because}",
-                          "ambiguous_point")
+        issues += [_Issue(index + 1, position, value, _point_message(name, value, because), "ambiguous_point")
                    for index, value in ambiguous.items()]
     return issues
+
+
+def _point_message(column: str, value: str, because: str) -> str:
+    """``10.000`` in a decimal-comma sheet: ten thousand or ten, both readings offered; ``1.200`` in n: 1200, as an n
+    of 1.2 is none (the decimal reading fails the column's checks), so that one is asked for."""
+    thousands = value.replace(".", "").lstrip("+")
+    if not _passes_checks(column, value.replace("\u2212", "-")) and _passes_checks(column, thousands):
+        return (f'is {thousands} written with a point between thousands ({column} = '
+                f'{float(value.replace(chr(0x2212), "-")):g} is impossible): write "{thousands}"')
+    return (f'has a point in a sheet read with decimal commas: write "{thousands}" if the point separates thousands, '
+            f'or "{value.replace(".", ",")}" if it is a decimal point{because}')
 
 
 def _numeric_column(name: str, cells: pd.Series) -> bool:
@@ -1364,6 +1404,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
     if suggestion and "%" in value and column in COUNT_CELLS:  # 85% of a group is no count of 85 patients
         return f"is a percentage, not a count: {_proportion_not_count(row)}"
+    if suggestion and "%" in value and column in ("n", "n1", "n2"):  # 45% of a sample is no sample of 45
+        return ("is a percentage, not a sample size: write the number of patients"
+                + (" (the share times the study's n, rounded)" if column != "n" else " the effect size is based on"))
     if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p", *CORRELATION_COLUMNS):
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
@@ -1371,18 +1414,31 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         # a dash before a year or a count is no minus sign ("\u20132004"): the number without it, if that passes
         suggestion = suggestion[1:] if _passes_checks(column, suggestion[1:]) else None
     hint = f'; write "{suggestion}"' if suggestion else ""
-    as_decimal = value.strip().replace("\u2212", "-").replace(",", ".")
-    if (suggestion and re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value)  # a decimal comma, e.g. a text cell of Excel
-            and _as_float(suggestion) == _as_float(as_decimal)):  # not "1,200" read as 1200: decimal "," gives 1.2
+    if suggestion and written_with_decimal_comma(column, value):
         return (f"is not a number{hint} (decimal point, no text or units), or {DECIMAL_COMMA_SETTING} to read "
                 "the sheet's decimal commas")
     return f"is not a number{hint} (decimal point, no text or units)"
 
 
+def written_with_decimal_comma(column: str, value: str) -> bool:
+    """Whether a cell that is not a number is one with a decimal comma (``0,35``), which ``decimal: ","`` reads:
+    not ``1,200`` in a count (1200 with a thousands comma) nor ``2,40`` in df (F(2, 40)'s two df)."""
+    if column == "df" and (_BOTH_DEGREES_OF_FREEDOM.fullmatch(value.strip())
+                           or _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(value)):
+        return False
+    if not re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value):  # a decimal comma, e.g. a text cell of Excel
+        return False
+    suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
+    as_decimal = value.strip().replace("\u2212", "-").replace(",", ".")
+    return suggestion is not None and _as_float(suggestion) == _as_float(as_decimal)
+
+
 #: a df cell holding F's two degrees of freedom: "1, 48", "(1,48)", "1/48", "F(1, 48)", "1,48" (a df of 1.48 would
-#: be no study's: n = df + 2 < 4); not "48,5" (a decimal comma)
+#: be no study's: n = df + 2 < 4), and in a sheet of decimal points "2,40" (a df of 2.40, n = 4.4, is no study's
+#: either); not "48,5" or "2,5" (a decimal comma: a Welch df)
 _BOTH_DEGREES_OF_FREEDOM = re.compile(r"(?:F\s*)?\(\s*(\d+)\s*[,/;]\s*(\d+(?:\.\d+)?)\s*\)"
                                       r"|(\d+)\s*(?:,\s+|\s*[/;]\s*)(\d+(?:\.\d+)?)|(1),([1-9]\d*)")
+_F_DEGREES_OF_FREEDOM_WITH_COMMA = re.compile(r"\s*([1-9]),([1-9]\d+)\s*")
 
 
 def is_both_degrees_of_freedom(text: object) -> bool:
@@ -1427,19 +1483,22 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
                     f"(t(df) = ..., F(1, df) = ...), or n - 2 for the t or F of a correlation"
                     f"{_n_minus_two(None, str(row.get('n', '')))}")
         text = f"({dfs[0]}, {dfs[1]})"
-    both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(text)
+    both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(text) or _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(text)
     if not both:
         return None
     numerator, error = (group for group in both.groups() if group is not None)
+    decimal_comma = ""
+    if is_both_degrees_of_freedom(value) or _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(value):  # not a df of 1.48
+        cases = float(f"{numerator}.{error}") + 2
+        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be the df of "
+                         + (f"fewer than {MINIMUM_N} cases (n = df + 2 = {cases:g})" if cases < MINIMUM_N else
+                            f"{cases:g} cases (n = df + 2), no study's"))
     if float(numerator) == 1:
-        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be the df of fewer than {MINIMUM_N} "
-                         f"cases (n = df + 2 = {float(f'{numerator}.{error}') + 2:g})"
-                         if is_both_degrees_of_freedom(value) else "")
         return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
                 f"error df of F(1, df) and of t(df)){decimal_comma}")
-    return (f"holds the degrees of freedom of F({numerator}, {error}): an F with {numerator} numerator df tests "
-            "more than one contrast and converts to no single effect size; code the alliance's own t or "
-            "F(1, df) if the study reports it")
+    return (f"holds the degrees of freedom of F({numerator}, {error}): an F with {numerator} numerator df compares "
+            f"more than two groups (or tests several terms at once), so it is no two-group t({error}) and converts "
+            f"to no correlation; code the alliance's own t or F(1, df) if the study reports it{decimal_comma}")
 
 
 def _n_minus_two(pasted: re.Match | None, text: str) -> str:
@@ -1665,7 +1724,8 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
         statistic = "d" if {"n1", "n2"} & set(sizes) else ("t" if "df" in sizes else "r")
         given = " and ".join(f"{c} = {row.get(c)}" for c in sizes)
         return (f"has {given} but no effect size: fill e.g. {statistic} beside "
-                f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), {UNREPORTED}")
+                f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), {UNREPORTED}"
+                f"{_unnamed_cells_hint(row)}")
     filled = [(str(c), str(v)) for c, v in row.items() if c != "sheet_row" and pd.notna(v) and str(v).strip()
               and not (c == "study_id" and v == _stand_in_study_id(row.get("sheet_row")))]
     if len(filled) == 1 and re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", filled[0][1]):  # words in one cell
@@ -1673,7 +1733,18 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
         shown = words if len(words) <= 60 else words[:57] + "..."
         return (f'holds only the text "{shown}" (column {cell}) and no effect-size input: a note? Move notes to '
                 "another worksheet or a column of their own (e.g. notes), or delete the row")
-    return "has no effect-size input: fill e.g. r and n (input kinds: config/README.md)"
+    return f"has no effect-size input: fill e.g. r and n (input kinds: config/README.md){_unnamed_cells_hint(row)}"
+
+
+def _unnamed_cells_hint(row: pd.Series) -> str:
+    """The row's cells in columns without a name (row 1 reports each column): the input may be there, unread."""
+    from openpyxl.utils import get_column_letter
+
+    cells = [f'"{value}" in column {get_column_letter(int(column.removeprefix("unnamed_")))}'
+             for column, value in row.items() if str(column).startswith("unnamed_")
+             and str(column).removeprefix("unnamed_").isdigit() and pd.notna(value)]
+    return (f"; the row has {', '.join(cells)}, a column without a name in row 1: if it holds an input (r, n, ...), "
+            "name the column") if cells else ""
 
 
 COUNT_CELLS = ("n11", "n12", "n21", "n22")
@@ -2639,10 +2710,11 @@ def format_problems(problems: list[Problem], source: str = "the sheet") -> str:
     noun = "problem" if len(problems) == 1 else "problems"
     lines = [f"{source}: {len(problems)} {noun} in {rows} row{'s' if rows != 1 else ''} "
              "(rows as numbered in a spreadsheet, header = row 1)"]
-    commas = sum(p.check == "number" and bool(_DECIMAL_COMMA.fullmatch(str(p.value))) for p in problems)
+    commas = sum(p.check == "number" and written_with_decimal_comma(p.column, str(p.value)) for p in problems)
     if commas >= 3:  # a sheet saved with decimal commas (a tab-separated or comma CSV from a German Excel)
         lines.append(f'{commas} of them are numbers written with a decimal comma: set decimal: "," in '
                      "config/config.yaml to read every decimal comma of the sheet as a decimal point")
+    lines += _column_format_lines(problems)
     headings = {p.check: (RULES[p.check].heading if p.check in RULES else "other") for p in problems}
     order = list(dict.fromkeys(rule.heading for rule in RULES.values())) + ["other"]
     for heading in sorted(set(headings.values()), key=order.index):
@@ -2651,6 +2723,34 @@ def format_problems(problems: list[Problem], source: str = "the sheet") -> str:
         lines.append(f"{heading} ({len(group)}):")
         lines.extend(f"  {line}" for line in _problem_lines(group))
     return "\n".join(lines)
+
+
+#: how a number of a column is written that is a problem cell by cell, said once for the column (format_problems)
+_COLUMN_FORMATS = {"thousands": "written with thousands separators", "percent": "written as percentages"}
+
+
+def _column_format(problem: Problem) -> str | None:
+    """``thousands`` for a count written ``1,200``, ``1.200``, ``1 200``; ``percent`` for ``45%``; else None."""
+    value = str(problem.value).strip()
+    if problem.check == "number" and "%" in value:
+        return "percent"
+    if problem.column in WHOLE_NUMBER_COLUMNS and (
+            problem.check == "number" and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", value)
+            or problem.check in ("whole_number", "ambiguous_point") and _GROUPED_POINTS.fullmatch(value)):
+        return "thousands"
+    return None
+
+
+def _column_format_lines(problems: list[Problem], least: int = 3) -> list[str]:
+    """One line per column with ``least`` or more cells written alike (thousands separators, percentages):
+    "column n: 37 cells written with thousands separators, e.g. row 12 "1,200" (each listed below)"."""
+    found: dict[tuple[str, str], list[Problem]] = {}
+    for problem in problems:
+        if (written := _column_format(problem)) is not None:
+            found.setdefault((problem.column, written), []).append(problem)
+    return [f'column {column}: {len(cells)} cells {_COLUMN_FORMATS[written]}, e.g. row {cells[0].row} '
+            f'"{cells[0].value}" (each listed below)'
+            for (column, written), cells in found.items() if len(cells) >= least]
 
 
 def _problem_lines(problems: list[Problem]) -> list[str]:

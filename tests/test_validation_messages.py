@@ -1,0 +1,124 @@
+"""Cells as reviewers paste them: what validation says of each (row, column, value, rule), and what it reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alliance_meta.bayes.summaries import summarise_draws
+from alliance_meta.inputs.sheet import format_problems, read_sheet, validate_sheet
+
+
+def checked(folder: Path, data: str | bytes, **options):
+    path = folder / "sheet.csv"
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    raw = read_sheet(path, **options)
+    clean, problems = validate_sheet(raw)
+    return raw, clean, problems
+
+
+def test_a_df_of_f_with_more_than_one_numerator_df_written_with_a_comma_is_not_a_decimal(tmp_path):
+    """"2,40" in df of a sheet of decimal points was told 'write "2.40"': a df of 2.40 is no study's; it is
+    F(2, 40)'s two df, and an F with 2 numerator df converts to no correlation (no error df to suggest)."""
+    _, _, problems = checked(tmp_path, 'study_id,f,df,direction\nS1,4.2,"2,40",positive\nS2,4.2,"1,48",positive\n'
+                                       'S3,0.3,"2,5",positive\n')
+    two = next(p for p in problems if p.row == 2)
+    assert (two.column, two.value, two.check) == ("df", "2,40", "number")
+    assert two.rule.startswith("holds the degrees of freedom of F(2, 40): an F with 2 numerator df compares more "
+                               "than two groups")
+    assert "2.40" not in two.rule.split(";")[0] and 'write "' not in two.rule
+    assert "read with a decimal comma, 2.40 would be the df of 4.4 cases (n = df + 2), no study's" in two.rule
+    one = next(p for p in problems if p.row == 3)
+    assert 'write the second, "48"' in one.rule
+    welch = next(p for p in problems if p.row == 4 and p.column == "df")  # 2,5: a Welch df with a decimal comma
+    assert 'write "2.5"' in welch.rule
+
+
+def test_f_degrees_of_freedom_are_not_counted_as_decimal_commas(tmp_path):
+    """Three F df pairs ("2,40") and a count with a thousands comma were counted as 'numbers written with a decimal
+    comma', with the advice to set decimal: "," (which would read them as 2.4 and 1.2)."""
+    rows = "".join(f'S{i},4.2,"{df}",positive,\n' for i, df in enumerate(("2,40", "3,60", "1,48")))
+    rows += "".join(f'T{i},0.3,,,"1,2{i}0"\n' for i in range(3))
+    _, _, problems = checked(tmp_path, "study_id,f,df,direction,n\n" + rows)
+    assert "written with a decimal comma" not in format_problems(problems)
+
+
+@pytest.mark.parametrize("decimal_comma", [False, True])
+def test_a_unicode_minus_is_read_as_a_minus_in_every_numeric_column(tmp_path, decimal_comma):
+    """"\u22120.2" (U+2212, as Word and PDFs paste it) was rejected with 'write "-0.2"': a number read unambiguously
+    is read, in every numeric column, with a note; a problem shows the cell as written."""
+    r, d = ("\u22120,2", "\u22120,4") if decimal_comma else ("\u22120.2", "\u22120.4")
+    separator = ";" if decimal_comma else ","
+    text = "\n".join(separator.join(row) for row in (
+        ("study_id", "r", "n", "d", "n1", "n2", "age"), ("A", r, "50", "", "", "", "\u22121"),
+        ("B", "", "", d, "20", "20", "30"), ("C", "0.1" if not decimal_comma else "0,1", "\u221250", "", "", "", "40")))
+    raw, clean, problems = checked(tmp_path, text + "\n")
+    assert clean.loc[0, "r"] == -0.2 and clean.loc[1, "d"] == -0.4
+    assert raw["age"].tolist()[0] == "-1"  # a numeric column outside the codebook, alike
+    # no n is negative: a dash before it, which the cell's problem leaves out of its suggestion
+    [problem] = problems
+    assert (problem.row, problem.column, problem.value, problem.check) == (4, "n", "\u221250", "number")
+    assert 'write "50"' in problem.rule
+    note = next(note for note in raw.attrs["notes"] if "Unicode minus" in note)
+    assert "column(s) r, d, age (rows 2, 3)" in note
+
+
+def test_a_unicode_minus_in_a_text_column_is_left_as_written(tmp_path):
+    raw, _, _ = checked(tmp_path, "study_id,r,n\n\u22121,0.3,50\n")
+    assert raw["study_id"].tolist() == ["\u22121"]
+
+
+def test_a_count_with_a_thousands_point_in_a_decimal_comma_sheet_is_asked_for_as_the_count(tmp_path):
+    """n = "1.200" in a sheet of decimal commas offered '"1,200" if it is a decimal point': an n of 1.2 is none, so
+    the cell is 1200; "10.000" (ten thousand, or an n of ten) keeps both readings."""
+    _, _, problems = checked(tmp_path, "study_id;r;n\nA;0,2;1.200\nB;0,3;10.000\nC;0,1;55\n")
+    found = {p.value: p for p in problems}
+    assert [(p.row, p.column, p.check) for p in problems] == [(2, "n", "ambiguous_point"), (3, "n", "ambiguous_point")]
+    assert found["1.200"].rule == 'is 1200 written with a point between thousands (n = 1.2 is impossible): write "1200"'
+    assert 'write "10000" if the point separates thousands, or "10,000" if it is a decimal point' in found["10.000"].rule
+
+
+def test_many_cells_of_a_column_with_thousands_separators_or_percentages_get_a_column_line(tmp_path):
+    """37 counts written "1,2xx" were 37 lines and, wrongly, '37 of them are numbers written with a decimal comma:
+    set decimal: ","'; now one line says it of the column, ahead of the cells. A percentage in n is no n of 40."""
+    rows = [f'S{i},0.{i % 9 + 1},"1,{200 + i}"' for i in range(37)] + [f"T{i},0.2,{40 + i}%" for i in range(3)]
+    _, _, problems = checked(tmp_path, "study_id,r,n\n" + "\n".join(rows) + "\n")
+    report = format_problems(problems, "sheet.csv").splitlines()
+    assert report[1:3] == ['column n: 37 cells written with thousands separators, e.g. row 2 "1,200" (each listed '
+                           'below)', 'column n: 3 cells written as percentages, e.g. row 39 "40%" (each listed below)']
+    assert not any("decimal comma" in line for line in report)
+    percent = next(p for p in problems if p.value == "40%")
+    assert percent.rule == ("is a percentage, not a sample size: write the number of patients the effect size is "
+                            "based on")
+    few = format_problems([p for p in problems if p.row in (2, 3, 39)])  # two alike: no column line
+    assert "column n:" not in few
+
+
+def test_summarise_draws_of_unequal_shapes_names_the_variables():
+    with pytest.raises(ValueError, match=r"one shape .* got mu \(4, 100\), tau \(4, 99\)"):
+        summarise_draws({"mu": np.zeros((4, 100)), "tau": np.zeros((4, 99))})
+    with pytest.raises(ValueError, match="at least one variable"):
+        summarise_draws({})
+
+
+def test_n_a_is_a_missing_value_like_na(tmp_path):
+    """"n.a." (the European spelling of NA) in r was 'is not a number (decimal point, no text or units)', which
+    says nothing of how to write a missing value; it is missing, as NA and N/A are."""
+    raw, clean, problems = checked(tmp_path, "study_id,r,n,d,n1,n2,year\nS1,n.a.,50,0.3,20,20,N.A.\n"
+                                             "S2,0.2,n. a.,,,,2001\n")
+    assert clean["r"].isna().tolist() == [True, False] and clean["year"].isna().tolist() == [True, False]
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(3, "n", "", "no_complete_input")]
+
+
+def test_a_row_whose_input_is_in_a_column_without_a_name_says_so(tmp_path):
+    """r in a column without a header name: each row was told 'has n = 50 but no effect size: fill e.g. r beside it',
+    though its r was there; the row's problem now names the unnamed cell (row 1's problem names the column)."""
+    _, _, problems = checked(tmp_path, "study_id,,n\nS1,0.3,50\nS2,0.2,60\n")
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (1, "B", "unnamed_column"), (2, "", "no_complete_input"), (3, "", "no_complete_input")]
+    assert problems[1].rule.endswith('; the row has "0.3" in column B, a column without a name in row 1: if it holds '
+                                     "an input (r, n, ...), name the column")
+    _, _, named = checked(tmp_path, "study_id,r,n\nS1,,50\n")  # no such column: no such words
+    assert "without a name" not in named[0].rule
