@@ -73,6 +73,7 @@ def test_added_removed_edited_rows_and_result_flips():
     assert pooled.loc["estimate", "difference"] == pytest.approx(0.20)
     assert pooled.loc["tau2", "difference"] == pytest.approx(-0.01)
     assert kinds["significance_flip"] == [""] and kinds["credible_interval_flip"] == [""]
+    assert notes["credible_interval_flip"] == "the posterior HDI of \u03bc now excludes 0"  # its symbol, not "mu"
     flips = changes[changes["change"] == "moderator_test_flip"]
     assert flips["quantity"].tolist() == ["rater: qm_p"]  # f_p stays below .05
     assert kinds["newly_influential"] == ["S2"]

@@ -290,3 +290,11 @@ def test_separation_as_metafor(side):
     rows = counts.count_rows(frame).set_index("method")
     assert (rows["k"] == 5).all() and rows.loc[["MH", "GLMM"], "estimate"].isna().all()
     assert rows.loc["Peto", "estimate"] == pytest.approx(data["peto"]["estimate"], rel=RELATIVE)
+
+
+def test_glmm_note_names_its_model_and_test_in_words():
+    """The pooled table's note read "UM.FS by ML ... (LRT 0.16)": metafor's model name and an abbreviation the
+    report's notes never defined."""
+    note = counts.glmm([5, 8, 3], [20, 25, 30], [10, 12, 9], [15, 18, 22]).note
+    assert "unconditional model with fixed study effects (UM.FS; Stijnen et al. 2010) by ML" in note
+    assert "likelihood-ratio statistic" in note and "LRT" not in note

@@ -119,8 +119,9 @@ def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
     rated = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
                                 {"imprecision_width": {"dropout": 0.5}}).iloc[0]
     d_width = (upper - lower) * math.sqrt(3) / math.pi
-    assert rated["imprecision_downgrade"] == 0 and f"width {d_width:.2f} \u2264 0.5 in units of d" in \
-        rated["imprecision_reason"]
+    # no parentheses within the parentheses (APA 2020, sec. 6.54): "(width ... in units of d (log OR ...))" before
+    assert rated["imprecision_downgrade"] == 0 and (f"(width {d_width:.2f} \u2264 0.5 in units of d, log OR \u00d7 "
+                                                    "\u221a3/\u03c0)") in rated["imprecision_reason"]
     # N >= 400 patients is GRADE's rule of thumb for continuous outcomes: for an OR it says that events count
     assert rated["imprecision_reason"].endswith("for an odds ratio GRADE counts events, about 300, which the studies "
                                                 "without a 2x2 table do not give: the reviewers check the number of "

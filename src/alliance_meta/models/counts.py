@@ -618,9 +618,11 @@ def glmm(ai, bi, ci, di, level: float = 95, nagq: int = 7, max_iterations: int =
     else:
         q_wald = q_lrt = q_p = q_lrt_p = math.nan
         i2, h2 = 0.0, 1.0
-    notes.append(f"UM.FS by ML, adaptive Gauss-Hermite quadrature ({nagq} node{'s' if nagq > 1 else ''})"
-                 + (f"; Q is the Wald test of the saturated model (LRT {q_lrt:.4g})" if k > 1 else
-                    "; one table: tau^2 = 0"))
+    # the model in words, metafor's name beside it: a table note's reader need not know "UM.FS" or "LRT"
+    notes.append(f"unconditional model with fixed study effects (UM.FS; Stijnen et al. 2010) by ML, adaptive "
+                 f"Gauss-Hermite quadrature ({nagq} node{'s' if nagq > 1 else ''})"
+                 + (f"; Q is the Wald test of the saturated model (likelihood-ratio statistic {q_lrt:.4g})" if k > 1
+                    else "; one table: tau^2 = 0"))
     tests = {"q_lrt": q_lrt, "q_lrt_p": q_lrt_p, "loglik": fit.loglik, "nagq": nagq}
     return CountResult("GLMM", k, beta, se, statistic, p, lower, upper, beta - half_width, beta + half_width,
                        tau2, float(i2), float(h2), q_wald, k - 1, q_p, t.double_zero, tests, converged,

@@ -593,7 +593,7 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
                     for part in (old["bayes_mu"], new["bayes_mu"]))
         if None not in (was, now) and was != now:
             rows.append(_row("credible_interval_flip", family, quantity="hdi_excludes_0", previous=float(was),
-                             current=float(now), note="the posterior HDI of mu " + (
+                             current=float(now), note="the posterior HDI of \u03bc " + (
                                  "now excludes 0" if now else "now includes 0")))
     for moderator in sorted(old.get("moderators", {}).keys() & new.get("moderators", {}).keys()):
         for name, label in MODERATOR_TESTS.items():

@@ -146,7 +146,7 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
         return 0, ("not assessable: the confidence interval has no width (identical effect sizes under "
                    "Knapp\u2013Hartung); judge imprecision from the Wald CI")
     if metric == "log_or":
-        shown, unit = (float(upper) - float(lower)) * LOG_OR_TO_D, " in units of d (log OR × √3/π)"
+        shown, unit = (float(upper) - float(lower)) * LOG_OR_TO_D, " in units of d, log OR × √3/π"
     else:
         shown, unit = float(show.transform(upper)) - float(show.transform(lower)), ""
     reasons, downgrade = [], 0
