@@ -102,13 +102,15 @@ def test_each_string_is_laid_out_once_per_font_size_and_dpi(tmp_path):
 
 
 def _swapped():
-    from matplotlib import textpath
+    from matplotlib import font_manager, text, textpath
     from matplotlib.backends import _backend_pdf_ps
 
-    return (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.get_text_width_height_descent,
+    return (backend_agg.RendererAgg.draw_text, backend_agg.RendererAgg.draw_mathtext,
+            backend_agg.RendererAgg.get_text_width_height_descent,
             _backend_pdf_ps.RendererPDFPSBase.get_text_width_height_descent,
             textpath.TextToPath.get_text_width_height_descent, backend_pdf.RendererPdf.draw_text,
-            backend_pdf._text_helpers, vars(MathTextParser)["_parse_cached"])
+            backend_pdf._text_helpers, vars(MathTextParser)["_parse_cached"],
+            font_manager.FontManager._find_fonts_by_props, text.get_font)
 
 
 def test_matplotlib_is_restored_after_the_block():
@@ -223,3 +225,56 @@ def test_a_process_that_keeps_texts_ends_without_a_message(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ, text_cache.PROCESS_ENV: "1"},
                             capture_output=True, text=True, check=True)
     assert result.stderr == ""
+
+
+# math text with rules (a fraction bar, a root) as well as glyphs: drawn by Agg from kept glyph bitmaps
+RULED_MATH = [r"$\frac{1}{k}\sum w_i$", r"$\sqrt{\tau^2}$ = 0.12", r"$\hat\mu \pm 1.96\,SE$"]
+
+
+def _ruled_figure(size):
+    figure = plt.figure(figsize=(3, 2))
+    for row, text in enumerate(RULED_MATH * 2):
+        figure.text(0.05 + 0.013 * row, 0.1 + row / 7, text, fontsize=size, rotation=30 if row == 4 else 0)
+    return figure
+
+
+def test_math_glyph_bitmaps_are_not_shared_across_dpi_or_size(tmp_path):
+    """Agg draws a math text's glyphs from kept bitmaps: written at 100 and 200 dpi and in 7 and 9 points, one after
+    the other with the cache kept, each PNG is matplotlib's; a bitmap kept for another dpi or size would differ."""
+    text_cache.clear()
+    for dpi in (100, 200):
+        for size in (7, 9):
+            figure = _ruled_figure(size)
+            figure.savefig(tmp_path / "plain.png", dpi=dpi)
+            with text_cache.reused_text():
+                figure.savefig(tmp_path / "kept.png", dpi=dpi)
+            plt.close(figure)
+            assert (tmp_path / "kept.png").read_bytes() == (tmp_path / "plain.png").read_bytes(), (dpi, size)
+    math_bitmaps = {key for key in text_cache._BITMAPS if not float(key[1]).is_integer()}  # sub- and superscripts
+    assert math_bitmaps and {key[2] for key in text_cache._BITMAPS} == {100, 200}
+
+
+def test_font_files_and_tables_follow_the_font_settings():
+    """The font files of a ``FontProperties`` are kept per rcParams: another family list (``font.sans-serif``), a
+    family, weight or size gives matplotlib's files, and ``Text``'s line heights come from each font's own tables."""
+    from matplotlib import font_manager, text
+
+    props = [font_manager.FontProperties(**kwargs) for kwargs in
+             ({}, {"weight": "bold"}, {"family": "serif"}, {"family": "monospace", "size": 7})]
+    settings = [{}, {"font.sans-serif": ["DejaVu Serif"]}, {"font.family": "monospace"}]
+    find = font_manager.FontManager._find_fonts_by_props
+    expected = []
+    for setting in settings:
+        with plt.rc_context(setting):
+            expected.append([find(font_manager.fontManager, prop) for prop in props])
+    text_cache.clear()
+    with text_cache.reused_text():
+        for _ in range(2):  # the second time from the cache
+            for setting, paths in zip(settings, expected):
+                with plt.rc_context(setting):
+                    assert [font_manager.fontManager._find_fonts_by_props(prop) for prop in props] == paths
+        assert len({tuple(paths) for group in expected for paths in group}) > 2  # the settings differ
+        for paths in {tuple(paths) for group in expected for paths in group}:
+            font = font_manager.get_font(list(paths))
+            for table in ("OS/2", "hhea", "head"):
+                assert text.get_font(list(paths)).get_sfnt_table(table) == font.get_sfnt_table(table)

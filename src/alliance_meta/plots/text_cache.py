@@ -10,9 +10,11 @@ While in :func:`reused_text`, matplotlib's own results are kept and reused for t
 
 * the size of a string (``get_text_width_height_descent`` of the Agg, PDF/PS and SVG text-to-path
   renderers), keyed by the renderer's method, the font files, size, dpi, string and hinting;
-* the Agg renderer's glyph layout of a string and each glyph's rasterised bitmap, keyed by the
-  font object, size, dpi, glyph, angle and the position's fraction of a pixel (FreeType renders
-  an outline moved by whole pixels to the same bitmap, moved), drawn by the same Agg call;
+* the Agg renderer's glyph layout of a string and each glyph's rasterised bitmap (of plain and math text), keyed
+  by the font object, size, dpi, glyph, angle, slant, extension and the position's fraction of a pixel (FreeType
+  renders an outline moved by whole pixels to the same bitmap, moved), drawn by the same Agg call;
+* the font files of a ``FontProperties`` (``FontManager._find_fonts_by_props``, keyed as ``findfont`` keys its own
+  cache) and the font tables ``Text._get_layout`` reads for a line's height (``matplotlib.text.get_font``);
 * the PDF renderer's glyph layout of a string (``_text_helpers.layout``);
 * the parse of a math text (``MathTextParser._parse_cached``): matplotlib keeps the last 50 parses and keys them
   by the parser, which each renderer makes anew, so a PDF, SVG or PNG parsed again what the figure's layout or
@@ -36,6 +38,7 @@ Written for matplotlib 3.11's ``backend_agg``, ``backend_pdf``, ``textpath`` and
 from __future__ import annotations
 
 import atexit
+import itertools
 import math
 import threading
 from contextlib import contextmanager
@@ -55,13 +58,16 @@ _LAYOUTS: dict = {}
 _BITMAPS: dict = {}
 _MATRICES: dict = {}
 _PARSES: dict = {}
+_FONTS: dict = {}
+#: rcParams ``font_manager.get_font`` makes a font object with besides its files
+_FONT_RC = ("text.kerning_factor", "font.enable_last_resort")
 _lock = threading.Lock()
 _depth = 0
 
 
 def clear() -> None:
     """Forget every kept measurement, layout and bitmap."""
-    for cache in (_SIZES, _LAYOUTS, _BITMAPS, _MATRICES, _PARSES):
+    for cache in (_SIZES, _LAYOUTS, _BITMAPS, _MATRICES, _PARSES, _FONTS):
         cache.clear()
 
 
@@ -72,12 +78,18 @@ def _remember(cache: dict, key, value, limit: int | None = None):
     return value
 
 
+def _rc(keys: tuple) -> tuple:
+    """The values of the rcParams ``keys`` as a key (lists as tuples), read as ``RcParams._get`` reads them (the
+    validated values; none of these keys is deprecated or ``backend``, the only ones ``rcParams[key]`` treats apart)."""
+    return tuple([tuple(value) if type(value) is list else value
+                  for value in map(dict.__getitem__, itertools.repeat(mpl.rcParams), keys)])
+
+
 def _font_key(prop) -> tuple:
     """What ``font_manager.get_font`` makes the font object of ``prop`` from (its ``_get_font`` cache key)."""
     from matplotlib import font_manager
 
-    return (tuple(font_manager.fontManager._find_fonts_by_props(prop)), mpl.rcParams["text.kerning_factor"],
-            mpl.rcParams["font.enable_last_resort"], threading.get_ident())
+    return (tuple(font_manager.fontManager._find_fonts_by_props(prop)), *_rc(_FONT_RC), threading.get_ident())
 
 
 def _kept_size(original):
@@ -102,7 +114,6 @@ def _agg_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
     if ismath:
         return self.draw_mathtext(gc, x, y, s, prop, angle)
     from matplotlib.backends.backend_agg import get_hinting_flag
-    from matplotlib.ft2font import RenderMode
 
     features = mtext.get_fontfeatures() if mtext is not None else None
     language = mtext.get_language() if mtext is not None else None
@@ -113,23 +124,45 @@ def _agg_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
     if items is None:
         font = self._prepare_font(prop)
         items = _remember(_LAYOUTS, key, tuple(
-            (item.ft_object, item.glyph_index, item.x, item.y)
+            (item.ft_object, size, item.glyph_index, 0, 1, item.x, item.y)
             for item in font._layout(s, flags=flags, features=features, language=language)))
-    # as RendererAgg._draw_text_glyphs_and_boxes (plain text: no slant, no extension, no boxes)
+    _draw_kept_glyphs(self, gc, x, y, angle, items)
+
+
+def _agg_draw_mathtext(self, gc, x, y, s, prop, angle):
+    """``RendererAgg.draw_mathtext`` of matplotlib 3.11 with the glyph bitmaps kept (the parse is kept by
+    :func:`_kept_parse`); its rules (fraction bars, roots) are drawn by matplotlib's own code."""
+    parse = self.mathtext_parser.parse(s, self.dpi, prop, antialiased=gc.get_antialiased())
+    _draw_kept_glyphs(self, gc, x, y, angle, [(font, size, glyph_index, 0, 1, dx, dy)
+                                              for font, size, _char, glyph_index, dx, dy in parse.glyphs])
+    if parse.rects:
+        self._draw_text_glyphs_and_boxes(gc, x, y, angle, (), parse.rects)
+
+
+def _draw_kept_glyphs(self, gc, x, y, angle, glyphs):
+    """The glyph part of ``RendererAgg._draw_text_glyphs_and_boxes`` (``glyphs``: its ``(font, size, glyph index,
+    slant, extension, dx, dy)``) with each glyph's bitmap kept, keyed by the font object, size, dpi, glyph, angle,
+    slant, extension, the position's fraction of a pixel, hinting and antialiasing: rendered at that fraction and
+    moved by the whole pixels, as FreeType itself moves an outline's bitmap."""
+    from matplotlib.backends.backend_agg import get_hinting_flag
+    from matplotlib.ft2font import RenderMode
+
+    flags = get_hinting_flag()
     cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    matrix = _MATRICES.get(angle)
-    if matrix is None:
-        matrix = _remember(_MATRICES, angle, (0x10000 * np.array([[cos, -sin], [sin, cos]])
-                                              @ [[1, 0], [0, 1]]).round().astype(int))
     antialiased = gc.get_antialiased()
-    height = self.height
-    for font, glyph_index, dx, dy in items:  # dy is upwards
+    height, dpi = self.height, self.dpi
+    for font, size, glyph_index, slant, extend, dx, dy in glyphs:  # dy is upwards
         x64 = round(0x40 * (x + dx * cos - dy * sin))
         y64 = round(0x40 * (height - y + dx * sin + dy * cos))  # FreeType's y is upwards
-        glyph_key = (font, size, self.dpi, glyph_index, angle, x64 & 63, y64 & 63, flags, antialiased)
+        glyph_key = (font, size, dpi, glyph_index, angle, slant, extend, x64 & 63, y64 & 63, flags, antialiased)
         bitmap = _BITMAPS.get(glyph_key)
         if bitmap is None:  # rendered at the fraction of a pixel; the whole pixels are added below
-            font.set_size(size, self.dpi)
+            matrix = _MATRICES.get((angle, slant, extend))
+            if matrix is None:
+                matrix = _remember(_MATRICES, (angle, slant, extend), (
+                    0x10000 * np.array([[cos, -sin], [sin, cos]]) @ [[extend, extend * slant], [0, 1]]
+                ).round().astype(int))
+            font.set_size(size, dpi)
             font._set_transform(matrix, [x64 & 63, y64 & 63])
             rendered = font._render_glyph(glyph_index, flags, RenderMode.NORMAL if antialiased else RenderMode.MONO)
             buffer = rendered.buffer if antialiased else rendered.buffer * 0xff
@@ -157,8 +190,7 @@ def _kept_parse(original):
     def _parse_cached(self, s, dpi, prop, antialiased, load_glyph_flags):
         if type(self) is not MathTextParser:
             return original(self, s, dpi, prop, antialiased, load_glyph_flags)
-        rc = tuple(tuple(value) if isinstance(value, list) else value
-                   for value in map(mpl.rcParams.__getitem__, _MATH_RC))
+        rc = _rc(_MATH_RC)
         key = (self._output_type, s, dpi, prop, antialiased, load_glyph_flags, rc, threading.get_ident())
         kept = _PARSES.get(key)
         if kept is None:
@@ -167,6 +199,66 @@ def _kept_parse(original):
 
     _parse_cached.__wrapped__ = original
     return _parse_cached
+
+
+#: rcParams ``FontManager.findfont`` reads (its own cache key, with the properties)
+_FINDFONT_RC = tuple(f"font.{key}" for key in ("family", "style", "variant", "weight", "stretch", "size", "serif",
+                                               "sans-serif", "cursive", "fantasy", "monospace"))
+
+
+def _kept_font_paths(original):
+    """``FontManager._find_fonts_by_props`` (the font files of a ``FontProperties``, one ``findfont`` per family)
+    keeping its result, keyed as ``findfont`` keys its own cache (the properties' values, the arguments and
+    :data:`_FINDFONT_RC`), with the font manager, its number of fonts (``addfont`` adds one) and its default
+    family. A family found in no font is logged once, not at every lookup."""
+    import os
+
+    from matplotlib.font_manager import FontProperties
+
+    def _find_fonts_by_props(self, prop, fontext="ttf", directory=None, fallback_to_default=True,
+                             rebuild_if_missing=True):
+        if type(prop) is not FontProperties:  # a pattern or a path: as matplotlib
+            return original(self, prop, fontext, directory, fallback_to_default, rebuild_if_missing)
+        rc = _rc(_FINDFONT_RC)
+        key = ("fonts", self, len(self.ttflist), len(self.afmlist), self.defaultFamily.get(fontext),
+               tuple(prop.__dict__.values()), fontext, directory, fallback_to_default, rebuild_if_missing, rc,
+               os.environ.get("MPL_IGNORE_SYSTEM_FONTS"))
+        paths = _FONTS.get(key)
+        if paths is None:
+            paths = _remember(_FONTS, key, tuple(original(self, prop, fontext, directory, fallback_to_default,
+                                                          rebuild_if_missing)))
+        return list(paths)
+
+    _find_fonts_by_props.__wrapped__ = original
+    return _find_fonts_by_props
+
+
+class _KeptTables:
+    """What ``Text._get_layout`` reads of the font ``matplotlib.text.get_font`` gives it (the line height from the
+    first font's ``OS/2``, ``hhea`` and ``head`` tables): each table read once per process and font files."""
+
+    __slots__ = ("_paths",)
+
+    def __init__(self, paths: tuple):
+        self._paths = paths
+
+    def get_sfnt_table(self, name):
+        from matplotlib.font_manager import get_font
+
+        key = ("table", self._paths, name)
+        table = _FONTS.get(key, _FONTS)  # the cache itself: not yet read (a font may lack a table: None)
+        if table is _FONTS:
+            table = _remember(_FONTS, key, get_font(list(self._paths)).get_sfnt_table(name))
+        return table
+
+
+def _text_get_font(font_filepaths, *args, **kwargs):
+    """``get_font`` as ``matplotlib.text`` calls it (with a list of font files): the font's tables kept."""
+    if args or kwargs or not isinstance(font_filepaths, list):
+        from matplotlib.font_manager import get_font
+
+        return get_font(font_filepaths, *args, **kwargs)
+    return _KeptTables(tuple(font_filepaths))
 
 
 class _KeptPdfLayout:
@@ -218,17 +310,18 @@ def _pdf_draw_text(original, helpers: _KeptPdfLayout):
 def _swaps():
     """``[(owner, name, replacement)]`` for this matplotlib, or ``[]`` when its internals differ."""
     try:
-        from matplotlib import _text_helpers, textpath
+        from matplotlib import _text_helpers, font_manager, text, textpath
         from matplotlib.backends import _backend_pdf_ps, backend_agg, backend_pdf
         from matplotlib.mathtext import MathTextParser
     except ImportError:  # pragma: no cover - matplotlib without these modules
         return []
     agg, pdf_ps = backend_agg.RendererAgg, _backend_pdf_ps.RendererPDFPSBase
-    needed = [(agg, "draw_text"), (agg, "_prepare_font"), (agg, "_draw_text_glyphs_and_boxes"),
+    needed = [(agg, "draw_text"), (agg, "draw_mathtext"), (agg, "_prepare_font"), (agg, "_draw_text_glyphs_and_boxes"),
               (agg, "get_text_width_height_descent"), (pdf_ps, "get_text_width_height_descent"),
               (pdf_ps, "_get_font_ttf"), (backend_pdf.RendererPdf, "draw_text"),
               (textpath.TextToPath, "get_text_width_height_descent"), (_text_helpers, "layout"),
-              (MathTextParser, "_parse_cached")]
+              (MathTextParser, "_parse_cached"), (font_manager.FontManager, "_find_fonts_by_props"),
+              (text, "get_font")]
     present = (all(name in vars(owner) for owner, name in needed) and hasattr(backend_pdf, "_text_helpers")
                and hasattr(MathTextParser._parse_cached, "__wrapped__"))
     if mpl.__version__.split(".")[:2] != ["3", "11"] or not present:
@@ -240,9 +333,13 @@ def _swaps():
         (textpath.TextToPath, "get_text_width_height_descent",
          _kept_size(textpath.TextToPath.get_text_width_height_descent)),
         (agg, "draw_text", _agg_draw_text),
+        (agg, "draw_mathtext", _agg_draw_mathtext),
         (backend_pdf.RendererPdf, "draw_text", _pdf_draw_text(backend_pdf.RendererPdf.draw_text, helpers)),
         (backend_pdf, "_text_helpers", helpers),
         (MathTextParser, "_parse_cached", _kept_parse(vars(MathTextParser)["_parse_cached"])),
+        (font_manager.FontManager, "_find_fonts_by_props",
+         _kept_font_paths(font_manager.FontManager._find_fonts_by_props)),
+        (text, "get_font", _text_get_font),
     ]
 
 
