@@ -49,6 +49,18 @@ POOLED_B = dict(k=3, estimate=0.30, se=0.06, ci_lower=0.18, ci_upper=0.42, pi_lo
                 i2=30.0, p=0.001)
 
 
+
+def test_the_hdi_flip_names_the_level_of_the_run():
+    """"the posterior HDI of mu now excludes 0" named no level, though bayes.hdi_prob may be 0.9 and every HDI of the
+    Results names its level; the flip names this run's (compared_config records bayes.hdi_prob)."""
+    before = record("a", [es("S1", "1", 2, 0.1)], POOLED_A,
+                    bayes={"mean": 0.1, "hdi_lower": -0.01, "hdi_upper": 0.2})
+    after = record("b", [es("S1", "1", 2, 0.3)], POOLED_A, bayes={"mean": 0.3, "hdi_lower": 0.1, "hdi_upper": 0.5})
+    before["config"] = after["config"] = {"bayes.hdi_prob": 0.9}
+    changes = compare(before, after)
+    [note] = changes.loc[changes["change"] == "credible_interval_flip", "note"]
+    assert note == "the posterior 90% HDI of \u03bc now excludes 0"
+
 def test_added_removed_edited_rows_and_result_flips():
     before = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2"), es("S3", "1", 4, 0.3)],
                     POOLED_A, {"rater": {"qm_p": 0.20, "f_p": 0.03}}, ["S1"], {"mean": 0.1, "hdi_lower": -0.01,
@@ -73,7 +85,8 @@ def test_added_removed_edited_rows_and_result_flips():
     assert pooled.loc["estimate", "difference"] == pytest.approx(0.20)
     assert pooled.loc["tau2", "difference"] == pytest.approx(-0.01)
     assert kinds["significance_flip"] == [""] and kinds["credible_interval_flip"] == [""]
-    assert notes["credible_interval_flip"] == "the posterior HDI of \u03bc now excludes 0"  # its symbol, not "mu"
+    # its symbol, not "mu", and its level, as every HDI of the Results (the schema's default without a config)
+    assert notes["credible_interval_flip"] == "the posterior 95% HDI of \u03bc now excludes 0"
     flips = changes[changes["change"] == "moderator_test_flip"]
     assert flips["quantity"].tolist() == ["rater: qm_p"]  # f_p stays below .05
     assert kinds["newly_influential"] == ["S2"]

@@ -296,5 +296,6 @@ def test_glmm_note_names_its_model_and_test_in_words():
     """The pooled table's note read "UM.FS by ML ... (LRT 0.16)": metafor's model name and an abbreviation the
     report's notes never defined."""
     note = counts.glmm([5, 8, 3], [20, 25, 30], [10, 12, 9], [15, 18, 22]).note
-    assert "unconditional model with fixed study effects (UM.FS; Stijnen et al. 2010) by ML" in note
+    assert ("unconditional model with fixed study effects (UM.FS; Stijnen, Hamza & \u00d6zdemir, 2010) by ML"
+            in note)
     assert "likelihood-ratio statistic" in note and "LRT" not in note

@@ -19,21 +19,33 @@ def checked(folder: Path, data: str | bytes, **options):
     return raw, clean, problems
 
 
-def test_a_df_of_f_with_more_than_one_numerator_df_written_with_a_comma_is_not_a_decimal(tmp_path):
-    """"2,40" in df of a sheet of decimal points was told 'write "2.40"': a df of 2.40 is no study's; it is
-    F(2, 40)'s two df, and an F with 2 numerator df converts to no correlation (no error df to suggest)."""
+def test_a_df_of_f_with_more_than_one_numerator_df_written_with_a_comma_offers_both_readings(tmp_path):
+    """"2,40" in df of a sheet of decimal points was told only 'write "2.40"': it may be F(2, 40)'s two df, and an F
+    with 2 numerator df converts to no correlation (no error df to suggest), or a Welch df of 2.40 (n = 4.4)."""
     _, _, problems = checked(tmp_path, 'study_id,f,df,direction\nS1,4.2,"2,40",positive\nS2,4.2,"1,48",positive\n'
                                        'S3,0.3,"2,5",positive\n')
     two = next(p for p in problems if p.row == 2)
     assert (two.column, two.value, two.check) == ("df", "2,40", "number")
-    assert two.rule.startswith("holds the degrees of freedom of F(2, 40): an F with 2 numerator df compares more "
-                               "than two groups")
-    assert "2.40" not in two.rule.split(";")[0] and 'write "' not in two.rule
-    assert "read with a decimal comma, 2.40 would be the df of 4.4 cases (n = df + 2), no study's" in two.rule
+    assert two.rule.startswith("holds F(2, 40)'s two degrees of freedom or, with a decimal comma, a Welch t's df of "
+                               '2.40: if it is t(2.40), write "2.40"; if F(2, 40), an F with 2 numerator df compares '
+                               "more than two groups")
+    assert "no study's" not in two.rule  # n = 4.4 is at least MINIMUM_N: a study's
     one = next(p for p in problems if p.row == 3)
     assert 'write the second, "48"' in one.rule
     welch = next(p for p in problems if p.row == 4 and p.column == "df")  # 2,5: a Welch df with a decimal comma
     assert 'write "2.5"' in welch.rule
+
+
+def test_a_welch_df_written_with_a_comma_is_offered_as_a_df_not_only_as_f(tmp_path):
+    """"9,75" in df of a sheet of decimal points (a Welch t's df, SPSS's 9.753 rounded, with a decimal comma) was told
+    it holds F(9, 75) and that 9.75 'would be the df of 11.75 cases (n = df + 2), no study's': 11.75 cases are a
+    study's (MINIMUM_N is 4), so both readings are offered, the df's first."""
+    _, _, problems = checked(tmp_path, 'study_id,t,df,direction\nS1,2.1,"9,75",positive\nS2,2.1,"4,25",positive\n')
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "df", "9,75", "number"),
+                                                                        (3, "df", "4,25", "number")]
+    for problem, (df, numerator, error) in zip(problems, (("9.75", 9, 75), ("4.25", 4, 25))):
+        assert f'if it is t({df}), write "{df}"; if F({numerator}, {error}), an F with' in problem.rule
+        assert "no study's" not in problem.rule
 
 
 def test_f_degrees_of_freedom_are_not_counted_as_decimal_commas(tmp_path):
@@ -65,6 +77,36 @@ def test_a_unicode_minus_is_read_as_a_minus_in_every_numeric_column(tmp_path, de
     assert "column(s) r, d, age (rows 2, 3)" in note
 
 
+def test_a_unicode_minus_number_out_of_the_column_range_says_so(tmp_path):
+    """"\u22121.5" in r (out of r's range, so not read) was told 'is not a number (decimal point, no text or units)',
+    though it is one: the reviewer is told what it reads as and what the column takes ("-1.5" is told the same)."""
+    _, _, problems = checked(tmp_path, "study_id,r,n,p\nS1,\u22121.5,50,\nS2,-1.5,50,\nS3,0.2,50,\u22120.5\n")
+    unicode, ascii_minus, p_value = problems
+    assert 'write "0.5"' in p_value.rule  # a dash before a number the column takes without it: that number
+    assert (unicode.row, unicode.column, unicode.value, unicode.check) == (2, "r", "\u22121.5", "number")
+    assert unicode.rule == ("reads as -1.5 (its Unicode minus, \u2212, as a minus sign), which the column does not "
+                            "take: must lie strictly between -1 and 1")
+    assert ascii_minus.rule == "must lie strictly between -1 and 1"
+
+
+def test_a_workbook_note_counts_only_the_decimal_commas_it_read(tmp_path):
+    """A workbook read with decimal commas said 'decimal commas read as decimal points in 3 text cell(s)' of one
+    "0,2" and two Unicode minus signs ("\u22121", "\u22120.5"), which have no decimal comma: they have a note of
+    their own."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    for row in (["study_id", "r", "n", "d", "n1", "n2"], ["A", "0,2", "50", None, None, None],
+                ["B", None, None, "\u22121", 20, 20], ["C", None, None, "\u22120.5", 20, 20]):
+        workbook.active.append(row)
+    workbook.save(tmp_path / "sheet.xlsx")
+    raw = read_sheet(tmp_path / "sheet.xlsx", decimal=",")
+    assert raw.attrs["notes"] == [
+        "Unicode minus signs (\u2212, as Word and PDFs paste them) read as minus signs in column(s) d (rows 3, 4)",
+        "decimal commas read as decimal points in 1 text cell(s) (decimal: ,)"]
+    assert raw["r"].tolist()[0] == "0.2" and raw["d"].tolist()[1:] == ["-1", "-0.5"]
+
+
 def test_a_unicode_minus_in_a_text_column_is_left_as_written(tmp_path):
     raw, _, _ = checked(tmp_path, "study_id,r,n\n\u22121,0.3,50\n")
     assert raw["study_id"].tolist() == ["\u22121"]
@@ -78,6 +120,16 @@ def test_a_count_with_a_thousands_point_in_a_decimal_comma_sheet_is_asked_for_as
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "n", "ambiguous_point"), (3, "n", "ambiguous_point")]
     assert found["1.200"].rule == 'is 1200 written with a point between thousands (n = 1.2 is impossible): write "1200"'
     assert 'write "10000" if the point separates thousands, or "10,000" if it is a decimal point' in found["10.000"].rule
+
+
+def test_a_negative_count_with_a_thousands_point_and_a_unicode_minus_is_a_problem_not_a_traceback(tmp_path):
+    """n = "\u22121.200" in a sheet of decimal commas (its minus left as written: no n is negative) stopped reading the
+    sheet with "could not convert string to float: '\u22121200'" while its message was being written."""
+    _, _, problems = checked(tmp_path, "study_id;r;n\nA;0,2;\u22121.200\nB;0,3;55\n")
+    [problem] = [p for p in problems if p.check == "ambiguous_point"]
+    assert (problem.row, problem.column, problem.value) == (2, "n", "\u22121.200")
+    assert problem.rule.startswith('has a point in a sheet read with decimal commas: write "\u22121200" if the point '
+                                   'separates thousands, or "\u22121,200" if it is a decimal point')
 
 
 def test_many_cells_of_a_column_with_thousands_separators_or_percentages_get_a_column_line(tmp_path):

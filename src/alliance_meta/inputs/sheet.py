@@ -215,11 +215,12 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                      f"{', '.join(columns)} ({rows_phrase(rows, 10)}): two spellings of one study_id or "
                      "category that look alike are one")
     frame = frame.map(_text_cell)
-    as_written = CellsAsWritten()  # (sheet row, column): a number read with a decimal point, as the cell has it
+    as_written = CellsAsWritten()  # (sheet row, column): a number read with a decimal point or minus, as written
     notes += _read_unicode_minus(frame, header, written_as_text, as_written)
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
         issues += _ambiguous_points(text_cells, header, automatic=decimal == "auto")
+        read_with_comma = 0  # not len(as_written): that holds the Unicode minus signs read, too
         for position in (i for i, name in enumerate(header)  # a repeated name's first column, the one checked
                          if header.index(name) == i and _numeric_column(name, text_cells[i])):
             # ids, labels and categories keep their commas (es_id "2,1" is not 2.1)
@@ -228,9 +229,10 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
             changed = written_as_text[position] & frame[position].notna() & (read != frame[position])
             for index in frame.index[changed]:  # "\u22120,2": as written, not as its minus sign was read
                 as_written.setdefault((index + 1, header[position]), frame.at[index, position])
+            read_with_comma += int(changed.sum())
             frame[position] = read
-        if as_written and path.suffix.lower() in WORKBOOK_SUFFIXES:  # a CSV's note is written where it is read
-            notes.append(f"decimal commas read as decimal points in {len(as_written)} text cell(s) (decimal: ,)")
+        if read_with_comma and path.suffix.lower() in WORKBOOK_SUFFIXES:  # a CSV's note is written where it is read
+            notes.append(f"decimal commas read as decimal points in {read_with_comma} text cell(s) (decimal: ,)")
     errors = frame.isin(EXCEL_ERRORS)
     issues += [_Issue(index + 1, position, frame.at[index, position], "is an error value of a spreadsheet formula: "
                       "fix the formula, type the value, or leave the cell empty", "excel_error")
@@ -293,10 +295,10 @@ def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text:
 
 
 class CellsAsWritten(dict):
-    """``{(sheet row, column): the cell as the sheet has it}`` for the numbers read with a decimal point
-    (``frame.attrs["as_written"]``). pandas deep-copies a frame's attrs in every operation on it; this mapping,
-    filled once by :func:`read_sheet` and only read after, is shared instead (a copy per operation made the
-    check of a 3,000-row sheet of decimal commas take a minute instead of 0.2 s)."""
+    """``{(sheet row, column): the cell as the sheet has it}`` for the numbers read with a decimal point or with
+    their Unicode minus as a minus sign (``frame.attrs["as_written"]``). pandas deep-copies a frame's attrs in
+    every operation on it; this mapping, filled once by :func:`read_sheet` and only read after, is shared instead
+    (a copy per operation made the check of a 3,000-row sheet of decimal commas take a minute instead of 0.2 s)."""
 
     def __deepcopy__(self, memo):
         return self
@@ -803,9 +805,10 @@ def _point_message(column: str, value: str, because: str) -> str:
     """``10.000`` in a decimal-comma sheet: ten thousand or ten, both readings offered; ``1.200`` in n: 1200, as an n
     of 1.2 is none (the decimal reading fails the column's checks), so that one is asked for."""
     thousands = value.replace(".", "").lstrip("+")
-    if not _passes_checks(column, value.replace("\u2212", "-")) and _passes_checks(column, thousands):
-        return (f'is {thousands} written with a point between thousands ({column} = '
-                f'{float(value.replace(chr(0x2212), "-")):g} is impossible): write "{thousands}"')
+    decimal_reading = float(value.replace("\u2212", "-"))  # "\u22121.200" (a count's dash is left as written)
+    if not _passes_checks(column, str(decimal_reading)) and _passes_checks(column, thousands.replace("\u2212", "-")):
+        return (f'is {thousands} written with a point between thousands ({column} = {decimal_reading:g} is '
+                f'impossible): write "{thousands}"')
     return (f'has a point in a sheet read with decimal commas: write "{thousands}" if the point separates thousands, '
             f'or "{value.replace(".", ",")}" if it is a decimal point{because}')
 
@@ -952,10 +955,11 @@ _add(codebook.RELIABILITY_COLUMNS, "reliability_range", lambda v: (v > 0) & (v <
 _add("ux", "u_ratio_positive", lambda v: v > 0)
 
 
-def _passes_checks(column: str, text: str) -> bool:
-    """Whether the number ``text`` passes the checks of ``column`` (:data:`COLUMN_CHECKS`)."""
+def _passes_checks(column: str, text: str, checks: list[pa.Check] | None = None) -> bool:
+    """Whether the number ``text`` passes the checks of ``column`` (:data:`COLUMN_CHECKS`), or only ``checks``."""
     value = pd.Series([float(text)])
-    return all(bool(check._check_fn(value).iloc[0]) for check in COLUMN_CHECKS.get(column, []))
+    return all(bool(check._check_fn(value).iloc[0])
+               for check in (COLUMN_CHECKS.get(column, []) if checks is None else checks))
 
 
 #: the frame the value checks are validating and what they computed from it (:func:`_value_checks_of`)
@@ -1412,7 +1416,15 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         suggestion = f"{float(suggestion) / 100:g}"
     if suggestion and suggestion.startswith("-") and not _passes_checks(column, suggestion):
         # a dash before a year or a count is no minus sign ("\u20132004"): the number without it, if that passes
-        suggestion = suggestion[1:] if _passes_checks(column, suggestion[1:]) else None
+        if _passes_checks(column, suggestion[1:]):
+            suggestion = suggestion[1:]
+        elif _UNICODE_MINUS_NUMBER.fullmatch(value.strip()):  # "\u22121.5" in r: a number, out of the column's range
+            failed = next(check.name for check in COLUMN_CHECKS[column]
+                          if not _passes_checks(column, suggestion, [check]))
+            return (f"reads as {suggestion} (its Unicode minus, \u2212, as a minus sign), which the column does not "
+                    f"take: {RULES[failed].message(column, suggestion, row)}")
+        else:
+            suggestion = None
     hint = f'; write "{suggestion}"' if suggestion else ""
     if suggestion and written_with_decimal_comma(column, value):
         return (f"is not a number{hint} (decimal point, no text or units), or {DECIMAL_COMMA_SETTING} to read "
@@ -1422,7 +1434,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
 
 def written_with_decimal_comma(column: str, value: str) -> bool:
     """Whether a cell that is not a number is one with a decimal comma (``0,35``), which ``decimal: ","`` reads:
-    not ``1,200`` in a count (1200 with a thousands comma) nor ``2,40`` in df (F(2, 40)'s two df)."""
+    not ``1,200`` in a count (1200 with a thousands comma), ``1,48`` in df (F(1, 48)'s two df) nor ``2,40`` in df
+    (F(2, 40)'s two df, or a Welch df of 2.40: either, so no sign of a sheet of decimal commas)."""
     if column == "df" and (_BOTH_DEGREES_OF_FREEDOM.fullmatch(value.strip())
                            or _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(value)):
         return False
@@ -1434,8 +1447,8 @@ def written_with_decimal_comma(column: str, value: str) -> bool:
 
 
 #: a df cell holding F's two degrees of freedom: "1, 48", "(1,48)", "1/48", "F(1, 48)", "1,48" (a df of 1.48 would
-#: be no study's: n = df + 2 < 4), and in a sheet of decimal points "2,40" (a df of 2.40, n = 4.4, is no study's
-#: either); not "48,5" or "2,5" (a decimal comma: a Welch df)
+#: be no study's: n = df + 2 < 4); not "48,5" or "2,5" (a decimal comma: a Welch df). In a sheet of decimal points,
+#: "2,40" or "9,75" may be F's two df or a Welch df (n = 4.4, 11.75: a study's): _F_DEGREES_OF_FREEDOM_WITH_COMMA
 _BOTH_DEGREES_OF_FREEDOM = re.compile(r"(?:F\s*)?\(\s*(\d+)\s*[,/;]\s*(\d+(?:\.\d+)?)\s*\)"
                                       r"|(\d+)\s*(?:,\s+|\s*[/;]\s*)(\d+(?:\.\d+)?)|(1),([1-9]\d*)")
 _F_DEGREES_OF_FREEDOM_WITH_COMMA = re.compile(r"\s*([1-9]),([1-9]\d+)\s*")
@@ -1456,7 +1469,8 @@ _DF_SYMBOLS = frozenset({"df", "dfs", "dferror", "dof"})
 def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
     """What a df cell holds instead of one df: a result as printed (``t(48) = 2.10``: its df, 48; ``t = 2.1``: none,
     so the paper's df or n - 2; ``χ²(1, N = 90) = 5.2``: a chi-square, which needs no df), a sample size (``N =
-    50``), or F's two df (``1, 48``, ``F(1, 48)``: the second); None for a cell to read as a number (``df = 48``)."""
+    50``), or F's two df (``1, 48``, ``F(1, 48)``: the second; ``9,75``: F(9, 75)'s or a Welch df of 9.75, both
+    readings offered); None for a cell to read as a number (``df = 48``)."""
     text = value.strip().replace("\u2212", "-")
     pasted = _STATISTIC_LABEL.match(text)
     if pasted:
@@ -1487,18 +1501,22 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
     if not both:
         return None
     numerator, error = (group for group in both.groups() if group is not None)
-    decimal_comma = ""
-    if is_both_degrees_of_freedom(value) or _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(value):  # not a df of 1.48
-        cases = float(f"{numerator}.{error}") + 2
-        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be the df of "
-                         + (f"fewer than {MINIMUM_N} cases (n = df + 2 = {cases:g})" if cases < MINIMUM_N else
-                            f"{cases:g} cases (n = df + 2), no study's"))
     if float(numerator) == 1:
+        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be the df of fewer than {MINIMUM_N} "
+                         f"cases (n = df + 2 = {float(f'{numerator}.{error}') + 2:g})"
+                         if is_both_degrees_of_freedom(value) else "")  # "1,48": a df of 1.48 would be no study's
         return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
                 f"error df of F(1, df) and of t(df)){decimal_comma}")
-    return (f"holds the degrees of freedom of F({numerator}, {error}): an F with {numerator} numerator df compares "
-            f"more than two groups (or tests several terms at once), so it is no two-group t({error}) and converts "
-            f"to no correlation; code the alliance's own t or F(1, df) if the study reports it{decimal_comma}")
+    several = (f"an F with {numerator} numerator df compares more than two groups (or tests several terms at once), "
+               f"so it is no two-group t({error}) and converts to no correlation; code the alliance's own t or "
+               "F(1, df) if the study reports it")
+    if _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(value):
+        # "9,75": F(9, 75)'s two df, or a Welch t's df of 9.75 written with a decimal comma (n = df + 2 = 11.75, a
+        # study's as any of at least MINIMUM_N cases): both readings, neither taken for the reviewer
+        decimal = f"{numerator}.{error}"
+        return (f"holds F({numerator}, {error})'s two degrees of freedom or, with a decimal comma, a Welch t's df "
+                f'of {decimal}: if it is t({decimal}), write "{decimal}"; if F({numerator}, {error}), {several}')
+    return f"holds the degrees of freedom of F({numerator}, {error}): {several}"
 
 
 def _n_minus_two(pasted: re.Match | None, text: str) -> str:

@@ -618,9 +618,10 @@ def glmm(ai, bi, ci, di, level: float = 95, nagq: int = 7, max_iterations: int =
     else:
         q_wald = q_lrt = q_p = q_lrt_p = math.nan
         i2, h2 = 0.0, 1.0
-    # the model in words, metafor's name beside it: a table note's reader need not know "UM.FS" or "LRT"
-    notes.append(f"unconditional model with fixed study effects (UM.FS; Stijnen et al. 2010) by ML, adaptive "
-                 f"Gauss-Hermite quadrature ({nagq} node{'s' if nagq > 1 else ''})"
+    # the model in words, metafor's name beside it: a table note's reader need not know "UM.FS" or "LRT"; cited as
+    # the Methods cite it (report/methods.py's COUNT_METHODS)
+    notes.append(f"unconditional model with fixed study effects (UM.FS; Stijnen, Hamza & \u00d6zdemir, 2010) by ML, "
+                 f"adaptive Gauss-Hermite quadrature ({nagq} node{'s' if nagq > 1 else ''})"
                  + (f"; Q is the Wald test of the saturated model (likelihood-ratio statistic {q_lrt:.4g})" if k > 1
                     else "; one table: tau^2 = 0"))
     tests = {"q_lrt": q_lrt, "q_lrt_p": q_lrt_p, "loglik": fit.loglik, "nagq": nagq}

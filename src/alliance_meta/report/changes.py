@@ -26,7 +26,9 @@ import pandas as pd
 
 from alliance_meta.inputs.codebook import COMPUTED_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS, citation_key
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_number, apa_p_clause, apa_setting, counted, is_finite
+from alliance_meta.report.formatting import (apa_number, apa_p_clause, apa_setting, counted, is_finite,
+                                             probability_percent)
+from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import plural, rows_phrase
 
 SNAPSHOT_VERSION = 1
@@ -553,7 +555,9 @@ def _config_value(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
+def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSettings.hdi_prob) -> list[dict]:
+    """The pooled rows and flips of ``family`` between two snapshots; ``hdi_prob``, bayes.hdi_prob of this run, the
+    level named with the posterior HDI of mu (as every HDI of the Results)."""
     rows = []
     changed = False
     if "pooled" in old and "pooled" in new:
@@ -592,9 +596,9 @@ def _result_changes(family: str, old: dict, new: dict) -> list[dict]:
         was, now = (_significant({"ci_lower": part["hdi_lower"], "ci_upper": part["hdi_upper"]})
                     for part in (old["bayes_mu"], new["bayes_mu"]))
         if None not in (was, now) and was != now:
+            hdi = f"the posterior {probability_percent(hdi_prob)}% HDI of \u03bc"
             rows.append(_row("credible_interval_flip", family, quantity="hdi_excludes_0", previous=float(was),
-                             current=float(now), note="the posterior HDI of \u03bc " + (
-                                 "now excludes 0" if now else "now includes 0")))
+                             current=float(now), note=f"{hdi} " + ("now excludes 0" if now else "now includes 0")))
     for moderator in sorted(old.get("moderators", {}).keys() & new.get("moderators", {}).keys()):
         for name, label in MODERATOR_TESTS.items():
             a, b = old["moderators"][moderator].get(name), new["moderators"][moderator].get(name)
@@ -634,13 +638,15 @@ def compare(previous: dict | None, current: dict) -> pd.DataFrame:
         rows = [_row("config_not_recorded", note="the previous run's snapshot has no config (an earlier version "
                                                  "wrote it): config changes since then are not listed")]
     rows += _data_changes(previous, current)
+    recorded = (current.get("config") or {}).get("bayes.hdi_prob")  # this run's (compared_config), where recorded
+    hdi_prob = TableSettings.hdi_prob if recorded is None else float(recorded)
     for family in sorted(previous["families"].keys() | current["families"].keys()):
         if family not in previous["families"]:
             rows.append(_row("family_added", family, note="not analysed in the previous run"))
         elif family not in current["families"]:
             rows.append(_row("family_removed", family, note="not analysed in this run"))
         else:
-            rows += _result_changes(family, previous["families"][family], current["families"][family])
+            rows += _result_changes(family, previous["families"][family], current["families"][family], hdi_prob)
     if not rows:  # pooled rows are listed only for values that differ
         rows.insert(0, _row("no_change", note="the data and the compared results equal those of the previous run"))
     frame = pd.DataFrame(rows, columns=COLUMNS)
