@@ -285,3 +285,25 @@ def test_psychometric_artifacts_are_carried_into_the_family_effect_sizes(tmp_pat
     np.testing.assert_array_equal(rows["rxx"], [0.91, np.nan, 0.85])
     np.testing.assert_array_equal(rows["ryy"], [0.8, 0.75, np.nan])
     np.testing.assert_array_equal(rows["ux"], [np.nan, 0.9, np.nan])
+
+
+def test_reverse_and_direction_read_their_spellings_alike():
+    """parse_reverse and parse_direction share one vocabulary lookup (_canonical): every spelling of the codebook,
+    in any case and with spaces or tabs around it, is read by each as its canonical value; blank cells as none."""
+    from alliance_meta.inputs.codebook import VOCABULARIES
+
+    def cells(column):
+        vocabulary = VOCABULARIES[column]
+        spellings = [*vocabulary.values, *vocabulary.synonyms]
+        assert len(spellings) > len(vocabulary.values)  # synonyms too
+        variants = [variant for spelling in spellings for variant in
+                    (spelling, spelling.upper(), spelling.title(), f"  {spelling}\t", f" {spelling.upper()} ")]
+        return variants, [vocabulary.canonical(variant) for variant in variants]
+
+    written, canonical = cells("reverse")
+    assert set(canonical) == {"yes", "no"}
+    assert es.parse_reverse([*written, " ", None]).tolist() == [value == "yes" for value in canonical] + [False, False]
+    written, canonical = cells("direction")
+    assert set(canonical) == {"positive", "negative"}
+    np.testing.assert_array_equal(es.parse_direction([*written, " ", None]),
+                                  [es.DIRECTION_SIGN[value] for value in canonical] + [np.nan, np.nan])

@@ -278,3 +278,19 @@ def test_font_files_and_tables_follow_the_font_settings():
             font = font_manager.get_font(list(paths))
             for table in ("OS/2", "hhea", "head"):
                 assert text.get_font(list(paths)).get_sfnt_table(table) == font.get_sfnt_table(table)
+
+
+def test_rc_key_holds_the_validated_values_with_lists_as_tuples():
+    """_rc reads each rcParam as rcParams[key] gives it, a list as a tuple (a cache key must be hashable)."""
+    import matplotlib as mpl
+
+    from alliance_meta.plots.text_cache import _rc
+
+    keys = ("font.family", "font.size", "font.sans-serif", "text.kerning_factor")
+    with mpl.rc_context({"font.size": 9.5, "font.sans-serif": ["DejaVu Sans", "Arial"]}):
+        key = _rc(keys)
+        assert key == tuple(tuple(mpl.rcParams[k]) if isinstance(mpl.rcParams[k], list) else mpl.rcParams[k]
+                            for k in keys)
+        assert key[1] == 9.5 and key[2] == ("DejaVu Sans", "Arial")
+        hash(key)
+    assert _rc(()) == ()

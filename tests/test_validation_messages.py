@@ -48,6 +48,42 @@ def test_a_welch_df_written_with_a_comma_is_offered_as_a_df_not_only_as_f(tmp_pa
         assert "no study's" not in problem.rule
 
 
+def test_a_df_of_f_s_two_df_with_a_comma_is_no_silent_decimal_in_a_decimal_comma_sheet(tmp_path):
+    """"2,40" or "9,75" in df of a semicolon sheet (decimal commas) was read as a df of 2.40 or 9.75 without a word,
+    although it may as well be F(2, 40)'s or F(9, 75)'s two df pasted into one cell (a df of 2.40 is a study's: n =
+    df + 2 = 4.4 is at least MINIMUM_N): both readings are offered, as in a sheet of decimal points; "48,5" is a
+    decimal comma (a Welch df) and read."""
+    raw, clean, problems = checked(tmp_path, "study_id;t;df\nS1;2,1;2,40\nS2;2,1;9,75\nS3;2,1;48,5\n")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "df", "2,40", "number"),
+                                                                        (3, "df", "9,75", "number")]
+    for problem, (df, numerator, error) in zip(problems, (("2.40", 2, 40), ("9.75", 9, 75))):
+        assert problem.rule.startswith(f"holds F({numerator}, {error})'s two degrees of freedom or, with a decimal "
+                                       f'comma, a Welch t\'s df of {df}: if it is t({df}), write "{df}"; if '
+                                       f"F({numerator}, {error}), an F with {numerator} numerator df")
+    assert str(problems[0]).startswith('row 2, column df, value "2,40": holds F(2, 40)')
+    assert raw["df"].tolist() == ["2,40", "9,75", "48.5"]
+    clean, _ = validate_sheet(read_sheet(_written(tmp_path, "study_id;t;df\nS1;2,1;2.40\nS3;2,1;48,5\n")))
+    assert clean["df"].tolist() == [2.4, 48.5]  # the df's reading, written as the problem says: read
+
+
+@pytest.mark.parametrize("minus", ["-", "\u2212"])
+def test_a_unicode_minus_before_thousands_points_and_a_decimal_comma_is_read_as_a_hyphen_is(tmp_path, minus):
+    """"\u22121.234,5" (a Unicode minus, points between thousands, a decimal comma) in a decimal-comma sheet was not
+    a number although "-1.234,5" is read as -1234.5: it is read alike, with the note of the Unicode minus signs, and
+    kept as written for the messages."""
+    raw, clean, problems = checked(tmp_path, f"study_id;r;n;age_gap\nA;0,3;50;{minus}1.234,5\nB;0,2;40;2,5\n")
+    assert problems == []
+    assert raw["age_gap"].tolist() == ["-1234.5", "2.5"]
+    assert raw.attrs["as_written"].get((2, "age_gap")) == f"{minus}1.234,5"
+    assert any("Unicode minus" in note and "age_gap" in note for note in raw.attrs["notes"]) == (minus != "-")
+
+
+def _written(folder: Path, text: str) -> Path:
+    path = folder / "written.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_f_degrees_of_freedom_are_not_counted_as_decimal_commas(tmp_path):
     """Three F df pairs ("2,40") and a count with a thousands comma were counted as 'numbers written with a decimal
     comma', with the advice to set decimal: "," (which would read them as 2.4 and 1.2)."""

@@ -212,12 +212,16 @@ def d_to_log_odds_ratio(d, variance):
 # Sheet columns: signs and completeness
 # --------------------------------------------------------------------------------------
 
-def _canonical(values, column: str) -> pd.Series:
-    """The codebook's canonical spelling of each value (None outside the vocabulary, NaN when blank)."""
-    series = pd.Series(values, dtype=object)
-    blank = _blank(series)
-    table = {value: VOCABULARIES[column].canonical(value) for value in pd.unique(series[~blank])}
-    return series.map(table).where(~blank, np.nan)
+def _canonical(values, column: str) -> np.ndarray:
+    """The codebook's canonical spelling of each value of the vocabulary ``column`` (an object array): None when the
+    cell is blank, missing or outside the vocabulary.
+
+    Each distinct value is looked up once (the validation of a sheet asks for the signs of its rows about 50 times,
+    which pandas' per-call overhead made 6 ms each)."""
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
+    vocabulary = VOCABULARIES[column]
+    spellings = [vocabulary.canonical(value) if str(value).strip() else None for value in distinct]
+    return np.array([*spellings, None], dtype=object)[codes]  # code -1 (missing) -> the appended None
 
 
 def parse_reverse(values) -> np.ndarray:
@@ -228,10 +232,10 @@ def parse_reverse(values) -> np.ndarray:
     series = pd.Series(values, dtype=object)
     numbers = series.map(lambda v: int(v) if isinstance(v, (bool, int, float, np.number)) and v in (0, 1) else v)
     canonical = _canonical(numbers, "reverse")
-    unknown = ~_blank(series) & ~canonical.isin(["yes", "no"])
+    unknown = ~_blank(series).to_numpy() & pd.isna(canonical)
     if unknown.any():
         raise ValueError(f"reverse must be yes/no, true/false or 1/0; got {sorted(set(series[unknown].astype(str)))}")
-    return (canonical == "yes").to_numpy()
+    return canonical == "yes"
 
 
 def _blank(values) -> pd.Series:
@@ -245,15 +249,8 @@ DIRECTION_SIGN = {"positive": 1.0, "negative": -1.0}
 
 def parse_direction(values) -> np.ndarray:
     """``direction`` as a sign: ``positive`` (pos, +) -> +1, ``negative`` (neg, the minus sign \u2212) -> -1, anything
-    else -> NaN.
-
-    Each distinct value is looked up once (the validation of a sheet asks for the signs of its rows about 50 times,
-    which pandas' per-call overhead made 6 ms each); blank and missing cells are NaN, as outside the vocabulary."""
-    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
-    vocabulary = VOCABULARIES["direction"]
-    signs = [DIRECTION_SIGN.get(vocabulary.canonical(value), np.nan) if str(value).strip() else np.nan
-             for value in distinct]
-    return np.append(np.asarray(signs, dtype=float), np.nan)[codes]  # code -1 (missing) -> the appended NaN
+    else -> NaN (blank and missing cells too, as outside the vocabulary)."""
+    return np.array([DIRECTION_SIGN.get(value, np.nan) for value in _canonical(values, "direction")], dtype=float)
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -72,7 +72,7 @@ from alliance_meta.inputs.codebook import (
 from alliance_meta.inputs.planning import levels_present, missing_file_hint
 from alliance_meta.inputs.risk_of_bias import (BUILT_IN, OVERALL, TOOL_SETTING, check_risk_of_bias, has_risk_of_bias,
                                                rob_columns)
-from alliance_meta.wording import plural, rows_phrase
+from alliance_meta.wording import MINUS, plural, rows_phrase
 
 SHEET_ROW = "sheet_row"
 HEADER_ROW = 1
@@ -262,8 +262,15 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     return frame
 
 
-#: a number whose minus sign is the Unicode minus (U+2212), as Word and PDFs paste it: "\u22120.2", "\u22120,2"
-_UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+\u2212]?\d+)?")
+#: a number whose minus sign is the Unicode minus (U+2212), as Word and PDFs paste it: "\u22120.2", "\u22120,2",
+#: "\u22121.234,5" (points between thousands and a decimal comma, :data:`_GROUPED_DECIMAL_COMMA`)
+_UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:\d{1,3}(?:\.\d{3})+,\d+|\d+[.,]?\d*|[.,]\d+)(?:[eE][-+\u2212]?\d+)?")
+
+
+def _minus_reading(cell: str) -> str:
+    """The number a cell of :data:`_UNICODE_MINUS_NUMBER` is checked as: its minus a hyphen, a decimal comma a point
+    (:func:`_decimal_point`: ``\u22121.234,5`` -> ``-1234.5``; and ``\u22122,`` -> ``-2.``)."""
+    return _decimal_point(cell.replace(MINUS, "-")).replace(",", ".")
 
 
 def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text: pd.DataFrame,
@@ -280,17 +287,17 @@ def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text:
         if not _numeric_column(name, cells):
             continue
         minus = cells.map(lambda cell, name=name: isinstance(cell, str) and _UNICODE_MINUS_NUMBER.fullmatch(cell)
-                          is not None and _passes_checks(name, cell.replace("\u2212", "-").replace(",", ".")))
+                          is not None and _passes_checks(name, _minus_reading(cell)))
         if not minus.any():
             continue
         for index in frame.index[minus]:
             as_written[(index + 1, name)] = frame.at[index, position]
-            frame.at[index, position] = frame.at[index, position].replace("\u2212", "-")
+            frame.at[index, position] = frame.at[index, position].replace(MINUS, "-")
             rows.add(index + 1)
         columns.append(name)
     if not columns:
         return []
-    return [f"Unicode minus signs (\u2212, as Word and PDFs paste them) read as minus signs in column(s) "
+    return [f"Unicode minus signs ({MINUS}, as Word and PDFs paste them) read as minus signs in column(s) "
             f"{', '.join(columns)} ({rows_phrase(sorted(rows), 10)})"]
 
 
@@ -773,8 +780,9 @@ def _year_answer(moment: datetime.datetime, epoch: datetime.datetime) -> str:
 
 def _decimal_point(cell: object, column: str = "") -> object:
     """A number written with a decimal comma, and points between groups of thousands (``2.500,5``), with a
-    decimal point; a df of ``1,48`` is F(1, 48)'s two df, left as written (:func:`is_both_degrees_of_freedom`)."""
-    if column == "df" and is_both_degrees_of_freedom(cell):
+    decimal point; a df of ``1,48`` (F(1, 48)'s two df) or ``2,40`` (F(2, 40)'s, or a Welch df of 2.40) is left as
+    written, for its problem to name what it holds (:data:`_BOTH_DEGREES_OF_FREEDOM`)."""
+    if column == "df" and isinstance(cell, str) and _BOTH_DEGREES_OF_FREEDOM.fullmatch(cell):
         return cell
     if isinstance(cell, str) and _GROUPED_DECIMAL_COMMA.fullmatch(cell):
         cell = cell.replace(".", "")
@@ -805,8 +813,8 @@ def _point_message(column: str, value: str, because: str) -> str:
     """``10.000`` in a decimal-comma sheet: ten thousand or ten, both readings offered; ``1.200`` in n: 1200, as an n
     of 1.2 is none (the decimal reading fails the column's checks), so that one is asked for."""
     thousands = value.replace(".", "").lstrip("+")
-    decimal_reading = float(value.replace("\u2212", "-"))  # "\u22121.200" (a count's dash is left as written)
-    if not _passes_checks(column, str(decimal_reading)) and _passes_checks(column, thousands.replace("\u2212", "-")):
+    decimal_reading = float(value.replace(MINUS, "-"))  # "\u22121.200" (a count's dash is left as written)
+    if not _passes_checks(column, str(decimal_reading)) and _passes_checks(column, thousands.replace(MINUS, "-")):
         return (f'is {thousands} written with a point between thousands ({column} = {decimal_reading:g} is '
                 f'impossible): write "{thousands}"')
     return (f'has a point in a sheet read with decimal commas: write "{thousands}" if the point separates thousands, '
@@ -1421,7 +1429,7 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         elif _UNICODE_MINUS_NUMBER.fullmatch(value.strip()):  # "\u22121.5" in r: a number, out of the column's range
             failed = next(check.name for check in COLUMN_CHECKS[column]
                           if not _passes_checks(column, suggestion, [check]))
-            return (f"reads as {suggestion} (its Unicode minus, \u2212, as a minus sign), which the column does not "
+            return (f"reads as {suggestion} (its Unicode minus, {MINUS}, as a minus sign), which the column does not "
                     f"take: {RULES[failed].message(column, suggestion, row)}")
         else:
             suggestion = None
@@ -1436,29 +1444,22 @@ def written_with_decimal_comma(column: str, value: str) -> bool:
     """Whether a cell that is not a number is one with a decimal comma (``0,35``), which ``decimal: ","`` reads:
     not ``1,200`` in a count (1200 with a thousands comma), ``1,48`` in df (F(1, 48)'s two df) nor ``2,40`` in df
     (F(2, 40)'s two df, or a Welch df of 2.40: either, so no sign of a sheet of decimal commas)."""
-    if column == "df" and (_BOTH_DEGREES_OF_FREEDOM.fullmatch(value.strip())
-                           or _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(value)):
+    if column == "df" and _BOTH_DEGREES_OF_FREEDOM.fullmatch(value):
         return False
     if not re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value):  # a decimal comma, e.g. a text cell of Excel
         return False
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
-    as_decimal = value.strip().replace("\u2212", "-").replace(",", ".")
+    as_decimal = value.strip().replace(MINUS, "-").replace(",", ".")
     return suggestion is not None and _as_float(suggestion) == _as_float(as_decimal)
 
 
-#: a df cell holding F's two degrees of freedom: "1, 48", "(1,48)", "1/48", "F(1, 48)", "1,48" (a df of 1.48 would
-#: be no study's: n = df + 2 < 4); not "48,5" or "2,5" (a decimal comma: a Welch df). In a sheet of decimal points,
-#: "2,40" or "9,75" may be F's two df or a Welch df (n = 4.4, 11.75: a study's): _F_DEGREES_OF_FREEDOM_WITH_COMMA
-_BOTH_DEGREES_OF_FREEDOM = re.compile(r"(?:F\s*)?\(\s*(\d+)\s*[,/;]\s*(\d+(?:\.\d+)?)\s*\)"
-                                      r"|(\d+)\s*(?:,\s+|\s*[/;]\s*)(\d+(?:\.\d+)?)|(1),([1-9]\d*)")
-_F_DEGREES_OF_FREEDOM_WITH_COMMA = re.compile(r"\s*([1-9]),([1-9]\d+)\s*")
-
-
-def is_both_degrees_of_freedom(text: object) -> bool:
-    """A df cell written as F's two df with a comma between digits, ``"1,48"``: read with a decimal comma it would be
-    a df between 1 and 2, that of fewer than :data:`MINIMUM_N` cases (n = df + 2), so it is F(1, 48)'s two
-    df in any sheet (:func:`read_sheet` leaves it as written for :func:`_degrees_of_freedom_message`)."""
-    return isinstance(text, str) and re.fullmatch(r"\s*1,[1-9]\d*\s*", text) is not None
+#: a df cell holding F's two degrees of freedom: "1, 48", "(1,48)", "1/48", "F(1, 48)"; "1,48" (group ``one``: a
+#: df of 1.48, read with a decimal comma, would be no study's, n = df + 2 < MINIMUM_N); "2,40" or "9,75" (group
+#: ``comma``): F's two df or a Welch df written with a decimal comma (n = 4.4, 11.75: a study's), both readings
+#: offered in any sheet; not "48,5" or "2,5" (a decimal comma: a Welch df)
+_BOTH_DEGREES_OF_FREEDOM = re.compile(r"\s*(?:(?:F\s*)?\(\s*(\d+)\s*[,/;]\s*(\d+(?:\.\d+)?)\s*\)"
+                                      r"|(\d+)\s*(?:,\s+|\s*[/;]\s*)(\d+(?:\.\d+)?)"
+                                      r"|(?P<one>1),([1-9]\d*)|(?P<comma>[1-9]),([1-9]\d+))\s*")
 
 
 #: how printed results name the chi-square, and the degrees of freedom, before their brackets or "="
@@ -1471,7 +1472,7 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
     so the paper's df or n - 2; ``χ²(1, N = 90) = 5.2``: a chi-square, which needs no df), a sample size (``N =
     50``), or F's two df (``1, 48``, ``F(1, 48)``: the second; ``9,75``: F(9, 75)'s or a Welch df of 9.75, both
     readings offered); None for a cell to read as a number (``df = 48``)."""
-    text = value.strip().replace("\u2212", "-")
+    text = value.strip().replace(MINUS, "-")
     pasted = _STATISTIC_LABEL.match(text)
     if pasted:
         symbol = re.sub(r"[\s\-\u2019'._]", "", pasted["symbol"].lower().replace("\u00b2", "2"))
@@ -1497,20 +1498,20 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
                     f"(t(df) = ..., F(1, df) = ...), or n - 2 for the t or F of a correlation"
                     f"{_n_minus_two(None, str(row.get('n', '')))}")
         text = f"({dfs[0]}, {dfs[1]})"
-    both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(text) or _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(text)
+    both = _BOTH_DEGREES_OF_FREEDOM.fullmatch(text)
     if not both:
         return None
     numerator, error = (group for group in both.groups() if group is not None)
     if float(numerator) == 1:
         decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be the df of fewer than {MINIMUM_N} "
                          f"cases (n = df + 2 = {float(f'{numerator}.{error}') + 2:g})"
-                         if is_both_degrees_of_freedom(value) else "")  # "1,48": a df of 1.48 would be no study's
+                         if both["one"] else "")  # "1,48": a df of 1.48 would be no study's
         return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
                 f"error df of F(1, df) and of t(df)){decimal_comma}")
     several = (f"an F with {numerator} numerator df compares more than two groups (or tests several terms at once), "
                f"so it is no two-group t({error}) and converts to no correlation; code the alliance's own t or "
                "F(1, df) if the study reports it")
-    if _F_DEGREES_OF_FREEDOM_WITH_COMMA.fullmatch(value):
+    if both["comma"]:
         # "9,75": F(9, 75)'s two df, or a Welch t's df of 9.75 written with a decimal comma (n = df + 2 = 11.75, a
         # study's as any of at least MINIMUM_N cases): both readings, neither taken for the reviewer
         decimal = f"{numerator}.{error}"
@@ -1553,7 +1554,7 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     ``"45"``, ``"t(48) = 2.10"`` -> ``"2.10"`` (the value, not its df), ``"p < .001"`` or ``"<,001"`` -> ``"0.001"``,
     ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"`` in a count, ``"2005a"`` -> ``"2005"``; nothing
     where a letter that looks like a digit (o, O, l, I) touches the digits (``"12o"``: 12, 120 or 12.0?)."""
-    text = text.strip().replace("\u2212", "-").replace("\u2013", "-")
+    text = text.strip().replace(MINUS, "-").replace("\u2013", "-")
     label = _STATISTIC_LABEL.match(text)
     text = text[label.end():].strip() if label else text
     if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200

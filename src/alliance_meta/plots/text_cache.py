@@ -38,7 +38,6 @@ Written for matplotlib 3.11's ``backend_agg``, ``backend_pdf``, ``textpath`` and
 from __future__ import annotations
 
 import atexit
-import itertools
 import math
 import threading
 from contextlib import contextmanager
@@ -81,8 +80,11 @@ def _remember(cache: dict, key, value, limit: int | None = None):
 def _rc(keys: tuple) -> tuple:
     """The values of the rcParams ``keys`` as a key (lists as tuples), read as ``RcParams._get`` reads them (the
     validated values; none of these keys is deprecated or ``backend``, the only ones ``rcParams[key]`` treats apart)."""
-    return tuple([tuple(value) if type(value) is list else value
-                  for value in map(dict.__getitem__, itertools.repeat(mpl.rcParams), keys)])
+    params, values = mpl.rcParams, []
+    for key in keys:
+        value = dict.__getitem__(params, key)
+        values.append(tuple(value) if type(value) is list else value)
+    return tuple(values)
 
 
 def _font_key(prop) -> tuple:
