@@ -92,8 +92,10 @@ def test_added_removed_edited_rows_and_result_flips():
     assert kinds["newly_influential"] == ["S2"]
     text = changes_paragraph(changes, {"outcome": "z"})
     assert "1 study added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
-    # read "significant at 0.05 (p .200 → .010)"
-    assert "rater now significant at .05 (p = .200 \u2192 p = .010)" in text
+    # read "significant at 0.05 (p .200 → .010)"; then "outcome: the Wald QM test of rater now significant ...", a
+    # sentence in lower case without a verb
+    assert ("In the outcome family, the Wald QM test of rater is now significant at .05 (p = .200 \u2192 p = .010)."
+            in text)
 
 
 def test_studies_added_or_removed_are_listed_in_sheet_order_as_their_effect_sizes():
@@ -335,7 +337,8 @@ def test_report_section_lists_the_changes():
     changes = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),
                       record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], {**POOLED_B, "k": 4}))
     section = changes_section(changes, {"outcome": "z"})
-    assert section.paragraph.startswith("Since the previous run: 1 study added, 1 effect size added.")
+    # the study's effect size said with it, not as a second addition ("1 study added, 1 effect size added")
+    assert section.paragraph.startswith("Since the previous run: 1 study added (1 effect size).")
     assert "The outcome estimate moved from r = .10 to .29, 95% CI [.18, .40] (k 3 \u2192 4; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
     assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
     k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
@@ -846,7 +849,7 @@ def test_a_study_id_reused_for_another_study_is_that_study_removed_and_another_a
     assert changes["note"].iloc[0] == f"2 effect sizes on sheet rows 13, 14; {reused}"
     assert changes["note"].iloc[1] == f"1 effect size, previously on sheet row 13; {reused}"
     assert changes_paragraph(changes, {"outcome": "z"}).startswith(
-        "Since the previous run: 1 study added, 1 study removed, 2 effect sizes added, 1 effect size removed.")
+        "Since the previous run: 1 study added (2 effect sizes), 1 study removed (1 effect size).")
     # a corrected year (or authors) of the same study is an edit of that cell
     corrected = record("c", [s06, es("S07", "S07-1", 13, 0.19, r="0.19", n="87", authors="Simulated  Study 07",
                                      year="2008")], POOLED_A)
@@ -894,3 +897,30 @@ def test_the_citation_year_is_no_cell_of_the_sheet():
     recorded = snapshot(rows, {}, sheet="s.csv", sheet_sha256="a", main_method="REML", tests=["z"])
     assert recorded["columns"] == ["authors", "es_id", "family", "study_id", "year"]
     assert "citation_year" not in recorded["effect_sizes"][0]["cells"]
+
+
+def test_report_table_shows_flipped_p_values_and_intervals_as_the_report_writes_them():
+    """The changes table showed a moderator test's p of 7e-5 as "0.000" (a p the report writes "< .001") and the
+    CI flip (1 = excludes 0) as 0.000 -> 1.000."""
+    from alliance_meta.report.html import changes_section
+
+    changes = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A, {"rater": {"qm_p": 0.20, "f_p": 0.5}}),
+                      record("b", [es("S1", "1", 2, 0.3)], POOLED_B, {"rater": {"qm_p": 7e-5, "f_p": 0.5}}))
+    table = changes_section(changes, {"outcome": "z"}).tables[0]
+    cells = {row[0]: row[7:10] for row in table.rows}
+    assert cells["moderator_test_flip"][:2] == [".200", "< .001"]
+    assert cells["significance_flip"] == ["no", "yes", ""]
+
+
+def test_effect_sizes_of_studies_added_are_said_with_them_and_the_others_apart():
+    """A living update (6 studies added, 1 retracted, 1 value corrected) read "6 studies added, 1 study removed, 6
+    effect sizes added, 1 effect size removed, 1 effect size edited": twelve additions to a reader, where there were
+    six. Effect sizes added to a study already in the sheet stay a count of their own."""
+    before = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2"),
+                          es("S3", "1", 4, 0.3, r="0.3")], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1, r="0.1"), es("S1", "2", 3, 0.15, r="0.15"),
+                         es("S3", "1", 4, 0.35, r="0.35"), es("S4", "1", 5, 0.4, r="0.4"),
+                         es("S5", "1", 6, 0.5, r="0.5"), es("S5", "2", 7, 0.45, r="0.45")], POOLED_A)
+    text = changes_paragraph(compare(before, after), {"outcome": "z"})
+    assert text.startswith("Since the previous run: 2 studies added (3 effect sizes), 1 study removed (1 effect "
+                           "size), 1 effect size added to studies already included, 1 effect size edited.")

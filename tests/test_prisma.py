@@ -300,3 +300,14 @@ def test_simulated_counts_are_labelled_without_claiming_to_be_the_demo():
     assert section.figures and section.id == "prisma"
     real = prisma_section(prisma_counts({**block, "simulated": False}), "data:image/png;base64,")
     assert "SIMULATED" not in real.paragraph and real.paragraph.startswith("Databases and registers: 5,443 records")
+
+
+def test_one_record_and_one_report_of_a_route_are_said_in_the_singular():
+    """An update's other route of one citation read "1 records identified, 1 reports sought"."""
+    block = copy.deepcopy(DEMO)
+    block["other_methods"] = {"sources": {"Citation searching": 1}, "sought": 1, "not_retrieved": 0, "assessed": 1,
+                              "excluded_reasons": {}}
+    text = flow_sentences(prisma_counts(block))
+    assert text.endswith("Other methods: 1 record identified, 1 report sought (0 not retrieved), 1 assessed for "
+                         "eligibility (0 excluded with reasons).")
+    assert "5,443 records identified" in text and "427 reports sought" in text

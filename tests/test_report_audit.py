@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from alliance_meta.report.tables import manuscript_table, to_latex
 
@@ -101,6 +102,42 @@ def test_methods_describe_composites_only_when_a_study_has_several_effect_sizes(
     several = methods_paragraph(config, set(), {}, ["outcome"], several_per_study=True)
     assert "Dependent effect sizes within a study were combined into one" in several
     assert "composite" in methods_paragraph(config, set(), {}, ["outcome"])  # not known: described
+
+
+def test_notes_of_composites_and_rve_s_correlation_only_when_a_study_has_several_effect_sizes():
+    """With one effect size per study, the pooled and subgroup tables' notes said k counted studies "each one
+    composite of its effect sizes", and the Methods' robust variance estimation assumed a correlation "between the
+    effect sizes of a study" of the study composites: none was combined, none correlated. The demo keeps them."""
+    from pathlib import Path
+
+    import alliance_meta as am
+    from alliance_meta.report.methods import methods_paragraph, run_facts
+    from alliance_meta.report.settings import TableSettings
+    from alliance_meta.report.summary import several_per_study
+
+    demo = am.effect_sizes(am.read_sheet(Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"))
+    one_each = demo.drop_duplicates(["family", "study_id"])  # the demo's first effect size of each study
+    pooled = pd.DataFrame([_pooled_row("REML")])
+    subgroups = pd.DataFrame({"moderator": ["rater"], "level": ["patient"], "k": [5], "estimate": [0.3],
+                              "se": [0.05], "ci_lower": [0.2], "ci_upper": [0.4], "tau2": [0.01]})
+    moderators = pd.DataFrame({"moderator": ["rater"], "k": [5], "qm": [1.2], "qm_df": [2], "qm_p": [0.5], "f": [0.6],
+                               "f_df1": [2], "f_df2": [3], "f_p": [0.6], "tau2": [0.01], "r2": [10.0]})
+    families = {"outcome": {"tables": {}}, "dropout": {"tables": {}}}
+    for rows, several in ((demo, True), (one_each, False)):
+        assert several_per_study(rows, ["outcome"]) is several
+        settings = TableSettings(several_per_study=several)
+        for name, frame in (("pooled", pooled), ("subgroups", subgroups)):
+            assert ("one composite of its effect sizes" in manuscript_table(name, frame, "z", 95, settings).note) \
+                is several
+        assert ("one composite at each" in manuscript_table("moderators", moderators, "z", 95, settings).note) \
+            is several
+        methods = methods_paragraph({}, {"rve"}, {}, list(families), **run_facts(families, rows))
+        assert ("assumed between the effect sizes of a study" in methods) is several
+        assert ("composite" in methods) is several
+    assert "k = studies pooled (one effect size each); " in manuscript_table("pooled", pooled, "z", 95, settings).note
+    assert ("k = studies at the level, one effect size each. "
+            in manuscript_table("subgroups", subgroups, "z", 95, settings).note)
+    assert "the random-effects model of the effect sizes was refitted with cluster-robust" in methods
 
 
 def _png(path):
@@ -229,3 +266,44 @@ def test_latex_tables_of_a_three_level_fit_and_of_grade_are_plain_ascii():
     assert manuscript_table("moderators", moderators, "z").note.endswith(
         "CR2 F with df2 below 4 (rater): the robust test is not to be trusted (Tipton, 2015).")
     assert "below 4" not in manuscript_table("moderators", moderators.assign(multilevel_cr2_df2=7.6), "z").note
+
+
+@pytest.mark.parametrize("several", [True, False])
+def test_the_word_tables_job_and_the_report_speak_of_composites_only_where_a_study_has_several(tmp_path, several):
+    """The jobs know the effect sizes: the pooled table's note of a family whose studies have one effect size each
+    (in Markdown, LaTeX, Word and the HTML report alike) does not call k 'one composite of its effect sizes'."""
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from alliance_meta.io import write_table
+    from alliance_meta.report.html import render_report
+    from alliance_meta.report.settings import TableSettings
+    from alliance_meta.report.word import read_docx_tables
+
+    root = Path(__file__).resolve().parents[1]
+    folder = tmp_path / "results" / "outcome"
+    (folder / "tables").mkdir(parents=True)
+    pooled = pd.DataFrame([_pooled_row("REML")])
+    write_table(pooled, folder / "pooled.csv")
+    rows = pd.DataFrame({"family": "outcome", "study_id": ["A", "A" if several else "B", "C"], "yi": [0.1, 0.2, 0.3],
+                         "vi": 0.02, "simulated": "no"})
+    write_table(rows, tmp_path / "effect_sizes.csv")
+    (tmp_path / "sheet_notes.txt").write_text("", encoding="utf-8")
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(tables=[str(folder / "pooled.csv")], effect_sizes=str(tmp_path / "effect_sizes.csv"),
+                              sheet_notes=str(tmp_path / "sheet_notes.txt")),
+        output=SimpleNamespace(docx=str(tmp_path / "tables.docx"),
+                               tables=[str(folder / "tables" / f"pooled.{ext}") for ext in ("md", "tex", "docx")]),
+        params=SimpleNamespace(metrics={"outcome": "z"}, level=95, settings=TableSettings().as_params()),
+        log=[str(tmp_path / "word_tables.log")])
+    runpy.run_path(str(root / "workflow" / "scripts" / "word_tables.py"), init_globals={"snakemake": snakemake})
+    [word] = read_docx_tables(tmp_path / "tables.docx")
+    markdown = (folder / "tables" / "pooled.md").read_text(encoding="utf-8")
+    provenance = {"sheet": "studies.csv", "sheet_sha256": "ab" * 32, "run_date": "2026-01-01 00:00 UTC",
+                  "versions": {"alliance-meta": "0.1.0"}, "config_yaml": "sheet: x\n"}
+    html = render_report(sheet=rows, effect_sizes=rows, config={}, provenance=provenance, methods="",
+                         families={"outcome": {"metric": "z", "tables": {"pooled": pooled}, "images": []}})
+    for text in (word["note"], markdown, html):
+        assert ("one composite of its effect sizes" in text) is several
+        assert "= studies pooled" in text  # the report sets k in italics

@@ -120,3 +120,65 @@ def test_selection_text_and_figure_give_an_lrt_p_of_exactly_one_as_1():
     texts = [text.get_text() for text in figure.texts]
     assert "$p$ = 1.000" in texts and "$p$ = .034" in texts and not any(">" in text for text in texts)
     plt.close("all")
+
+
+def test_a_citation_year_reads_as_a_year():
+    """The report's full table of study_characteristics.csv showed citation_year 1985 as "1,985" beside year 1985
+    (citation_year is text like "2004a" in a sheet that needs a letter, a whole number read back otherwise)."""
+    frame = pd.DataFrame({"year": [1985, 2004], "citation_year": [1985, 2004]})
+    assert readable_frame(frame)["citation_year"].tolist() == ["1985", "2004"]
+    assert format_cell("citation_year", 1985.0) == "1985" and format_cell("citation_year", "2004a") == "2004a"
+
+
+def test_tables_of_one_effect_size_per_study_speak_of_no_composites():
+    """A dropout sheet of one 2x2 table per study: the pooled, moderator and subgroup notes said "k = studies pooled
+    (each one composite of its effect sizes)" while the Methods said "Each study contributed one effect size"."""
+    from dataclasses import replace
+
+    from alliance_meta.report.html import family_section
+    from alliance_meta.report.settings import TableSettings
+    from alliance_meta.report.summary import several_per_study
+    from alliance_meta.report.tables import manuscript_table
+
+    pooled = pd.DataFrame({"method": ["REML"], "test": ["z"], "k": [3], "estimate": [0.5], "se": [0.1],
+                           "ci_lower": [0.3], "ci_upper": [0.7], "pi_lower": [0.2], "pi_upper": [0.8], "tau2": [0.01],
+                           "i2": [20.0], "q": [2.5], "q_df": [2], "q_p": [0.3]})
+    subgroups = pd.DataFrame({"moderator": ["rater"] * 2, "level": ["patient", "observer"], "k": [2, 1],
+                              "estimate": [0.5, 0.4], "se": [0.1, 0.2], "ci_lower": [0.3, 0.0],
+                              "ci_upper": [0.7, 0.8], "tau2": [0.0, 0.0]})
+    moderators = pd.DataFrame({"moderator": ["rater"], "k": [3], "qm": [0.2], "qm_df": [1], "qm_p": [0.6],
+                               "f": [0.2], "f_df1": [1], "f_df2": [1], "f_p": [0.7], "tau2": [0.0], "r2": [0.0]})
+    one_each = pd.DataFrame({"study_id": ["A", "B", "C"], "family": "dropout", "yi": [0.5, 0.4, 0.6],
+                             "vi": [0.04, 0.05, 0.06]})
+    assert not several_per_study(one_each, ["dropout"])
+    assert several_per_study(pd.concat([one_each, one_each.iloc[[0]]]), ["dropout"])
+    single = replace(TableSettings(), several_per_study=several_per_study(one_each, ["dropout"]))
+    notes = {name: manuscript_table(name, frame, "log_or", 95, single).note
+             for name, frame in (("pooled", pooled), ("subgroups", subgroups), ("moderators", moderators))}
+    assert "k = studies pooled (one effect size each)" in notes["pooled"]
+    assert "k = studies at the level, one effect size each." in notes["subgroups"]
+    assert "k = studies (one effect size each);" in notes["moderators"]
+    assert not any("composite" in note for note in notes.values())
+    # the default (and a family with several effect sizes in a study) keeps the composites
+    assert "each one composite of its effect sizes" in manuscript_table("pooled", pooled, "log_or", 95).note
+    # the report takes it from the family's counts
+    section = family_section("dropout", "log_or", {"pooled": pooled}, None, [],
+                             {"studies": 3, "effect_sizes": 3, "n": 0, "studies_without_n": 3}, {})
+    assert not any("composite" in table.note for table in section.tables)
+
+
+def test_every_table_that_abbreviates_an_interval_defines_it():
+    """The summary of findings ("95% CI: Wald."), study characteristics ("its Wald 95% CI") and publication-bias
+    tables used CI without defining it in their notes (APA 2020, sec. 7.14); the pooled table's note defined it."""
+    from alliance_meta.report.tables import manuscript_table
+
+    studies = pd.DataFrame({"study_id": ["A", "B"], "authors": ["Ann", "Bo"], "year": [2001, 2002], "n": [50, 60],
+                            "k_effect_sizes": [1, 1], "estimate": [0.3, 0.2], "se": [0.1, 0.1],
+                            "ci_lower": [0.1, 0.0], "ci_upper": [0.5, 0.4]})
+    note = manuscript_table("study_characteristics", studies, "smd", 95).note
+    assert "95% CI" in note and note.endswith("CI = confidence interval.")
+    pooled = pd.DataFrame({"method": ["REML"], "test": ["z"], "k": [2], "estimate": [0.25], "se": [0.07],
+                           "ci_lower": [0.1], "ci_upper": [0.4], "pi_lower": [0.1], "pi_upper": [0.4], "tau2": [0.0],
+                           "i2": [0.0], "q": [0.5], "q_df": [1], "q_p": [0.48]})
+    note = manuscript_table("pooled", pooled, "smd", 95).note
+    assert note.count("CI = confidence interval") == 1 and note.count("PI = prediction interval") == 1

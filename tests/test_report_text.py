@@ -689,3 +689,13 @@ def test_the_results_give_the_level_of_every_hdi_as_of_every_ci():
     text = results_paragraph("outcome", "z", {"bayes": bayes}, {}, "REML", ["z"])
     assert ("posterior mean of r = .29, 95% highest-density interval (HDI) [.27, .32]; \u03c4 = 0.108, 95% HDI "
             "[0.080, 0.130]") in text, text
+
+
+def test_listed_joins_with_commas_or_with_semicolons_for_items_that_hold_commas():
+    """One helper for both lists: commas without a serial comma; semicolons with one before the last "and" (APA 2020,
+    sec. 6.4), as the count models' sentence joined them by hand."""
+    from alliance_meta.report.formatting import listed
+
+    assert [listed(["a", "b", "c"][:n]) for n in range(4)] == ["", "a", "a and b", "a, b and c"]
+    assert [listed(["a, 1", "b, 2", "c, 3"][:n], "; ") for n in range(4)] == [
+        "", "a, 1", "a, 1 and b, 2", "a, 1; b, 2; and c, 3"]

@@ -12,7 +12,8 @@ MINUS = "\u2212"
 
 #: the intervals' abbreviations in words, for a text or figure that spells one out at its first use (APA 2020,
 #: sec. 6.25)
-INTERVAL_NAMES = {"CrI": "credible interval", "HDI": "highest-density interval"}
+INTERVAL_NAMES = {"CrI": "credible interval", "HDI": "highest-density interval", "CI": "confidence interval",
+                  "PI": "prediction interval"}
 #: the small-study models' abbreviations in words, for the bias table's note and the model-averaging figure
 BIAS_MODEL_NAMES = {"PET": "precision-effect test", "PEESE": "precision-effect estimate with standard error"}
 

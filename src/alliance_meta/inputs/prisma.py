@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from alliance_meta.wording import counted
+
 SIMULATED_LABEL = "SIMULATED counts: not the result of a real search"
 """What the diagram and the report say of counts marked ``prisma.simulated``: the demo's, or a reviewer's
 placeholders before the search is done (the config cannot tell which, so neither is named)."""
@@ -202,15 +204,18 @@ def flow_sentences(counts: PrismaCounts) -> str:
     """The search and selection of each route as the diagram draws them, for the report's text (PRISMA 2020
     item 16a: from the records identified to the reports assessed and excluded)."""
     removed = counts.duplicates_removed + counts.automation_removed + counts.other_removed
-    sentences = [f"Databases and registers: {counts.identified:,} records identified, {removed:,} removed before "
-                 f"screening, {counts.screened:,} screened ({counts.excluded_screening:,} excluded), "
-                 f"{counts.sought:,} reports sought ({counts.not_retrieved:,} not retrieved), {counts.assessed:,} "
-                 f"assessed for eligibility ({sum(counts.excluded_reasons.values()):,} excluded with reasons)."]
+    # "1 record", "1 report": an update's search (or its other route) may find one ("1 records identified")
+    sentences = [f"Databases and registers: {counted(counts.identified, 'record')} identified, {removed:,} removed "
+                 f"before screening, {counts.screened:,} screened ({counts.excluded_screening:,} excluded), "
+                 f"{counted(counts.sought, 'report')} sought ({counts.not_retrieved:,} not retrieved), "
+                 f"{counts.assessed:,} assessed for eligibility ({sum(counts.excluded_reasons.values()):,} excluded "
+                 "with reasons)."]
     other = counts.other_methods
     if other is not None:
-        sentences.append(f"Other methods: {sum(other.sources.values()):,} records identified, {other.sought:,} reports "
-                         f"sought ({other.not_retrieved:,} not retrieved), {other.assessed:,} assessed for "
-                         f"eligibility ({sum(other.excluded_reasons.values()):,} excluded with reasons).")
+        sentences.append(f"Other methods: {counted(sum(other.sources.values()), 'record')} identified, "
+                         f"{counted(other.sought, 'report')} sought ({other.not_retrieved:,} not retrieved), "
+                         f"{other.assessed:,} assessed for eligibility ({sum(other.excluded_reasons.values()):,} "
+                         "excluded with reasons).")
     return " ".join(sentences)
 
 

@@ -686,14 +686,22 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
         return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
     parts = []
     edited = changes[changes["change"] == "effect_size_edited"]
-    counts = [(change, _count(changes, change)) for change in
-              ("study_added", "study_removed", "study_renamed", "effect_size_added", "effect_size_removed",
-               "effect_size_id_corrected")]
+    # a study added or removed with its effect sizes ("6 studies added (6 effect sizes)"), the effect sizes added to
+    # or removed from the other studies apart: "6 studies added, 6 effect sizes added" read as twelve additions
+    of_studies = {change: _effect_sizes_of_studies(changes, change) for change in ("added", "removed")}
+    counts = [(change, _count(changes, change)) for change in ("study_added", "study_removed", "study_renamed")]
+    counts += [(f"effect_size_{change}", _count(changes, f"effect_size_{change}") - of_studies[change])
+               for change in ("added", "removed")]
+    counts.append(("effect_size_id_corrected", _count(changes, "effect_size_id_corrected")))
     # effect sizes whose value or inputs were edited; a recoded moderator (or label) is a cell edited besides them
     moved = edited[edited["quantity"].isin(EFFECT_SIZE_QUANTITIES)]
     counts.append(("effect_size_edited", len(moved.drop_duplicates(["family", "study_id", "es_id", "sheet_row"]))))
     listed = [f"{n} {_noun(change, n)} " + (plural(n, "with a corrected id", "with corrected ids")
                                              if change == "effect_size_id_corrected" else change.rsplit("_", 1)[1])
+              + (f" ({counted(of_studies[change[6:]], 'effect size')})" if change in ("study_added", "study_removed")
+                 else " to studies already included" if change == "effect_size_added" and of_studies["added"]
+                 else " from studies still included" if change == "effect_size_removed" and of_studies["removed"]
+                 else "")
               for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
                  + ".")
@@ -750,7 +758,13 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     for row in changes[changes["change"].isin(["significance_flip", "credible_interval_flip"])].itertuples():
         parts.append(f"In the {row.family} family, {row.note}.")
     for row in changes[changes["change"] == "moderator_test_flip"].itertuples():
-        parts.append(f"{row.family}: the {row.note} ({apa_p_clause(row.previous)} \u2192 {apa_p_clause(row.current)}).")
+        # a sentence of its own, as the flips above ("outcome: the Wald QM test of rater now significant" began in
+        # lower case and had no verb); the test and moderator from quantity, the verdict from the p now
+        moderator, test = str(row.quantity).rsplit(": ", 1)
+        verdict = "significant" if row.current < ALPHA else "not significant"
+        parts.append(f"In the {row.family} family, the {MODERATOR_TESTS.get(test, test)} of {moderator} is now "
+                     f"{verdict} at {apa_setting(ALPHA)} ({apa_p_clause(row.previous)} \u2192 "
+                     f"{apa_p_clause(row.current)}).")
     for change, label in (("newly_influential", "Newly influential"), ("no_longer_influential", "No longer influential")):
         influential = changes[changes["change"] == change]
         if len(influential):
@@ -781,6 +795,13 @@ def changes_verbatim(changes: pd.DataFrame) -> tuple[str, ...]:
                              "quantity"]
     names += [part for value in quantities if isinstance(value, str) for part in value.split(": ") if part.strip()]
     return tuple(dict.fromkeys(names + _config_passages(changes)))
+
+
+def _effect_sizes_of_studies(changes: pd.DataFrame, change: str) -> int:
+    """The ``effect_size_added`` (``change`` ``added``) or ``effect_size_removed`` rows of the studies added or removed
+    (a study_id given to another study is both: its added effect sizes are the new study's, its removed the old's)."""
+    studies = set(changes.loc[changes["change"] == f"study_{change}", "study_id"])
+    return int(((changes["change"] == f"effect_size_{change}") & changes["study_id"].isin(studies)).sum())
 
 
 def _noun(change: str, count: int) -> str:

@@ -39,6 +39,9 @@ DEGREES_OF_FREEDOM = re.compile(r"(^|_)df\d?$")
 #: year at which meta_regression_predictions.csv predicts is 2001, not 2,001): no thousands separator, a whole
 #: number whole, the decimals of any other number.
 MODERATOR_SCALE_COLUMNS = {"centre", "center", "value"}
+#: Calendar years: whole, without a thousands separator (study_characteristics.csv's citation_year of 1985 read
+#: back as a number is 1985, not "1,985").
+YEAR_COLUMNS = {"year", "citation_year"}
 #: Identifier columns: shown as written, never as a statistic (an es_id of 1 read back from a CSV column with
 #: blanks is the float 1.0, not "1.000"; a study_id of 1234 is not "1,234").
 IDENTIFIER_COLUMNS = {"study_id", "es_id", "id", "label", "report_id"}
@@ -329,6 +332,16 @@ def note_defined(note: str, *table_texts: str, verbatim=()) -> str:
     return f"{note} {'; '.join(keys)}.".strip() if keys else note
 
 
+def intervals_defined(note: str, *table_texts: str) -> str:
+    """``note`` with "CI = confidence interval" (and PI's) added where the table's headings or the note use the
+    abbreviation and the note does not define it (APA 2020, sec. 7.14: the summary of findings, study
+    characteristics and publication-bias tables wrote "95% CI" and never said what CI stands for)."""
+    added = [f"{abbreviation} = {INTERVAL_NAMES[abbreviation]}" for abbreviation in ("CI", "PI")
+             if any(_uses(abbreviation).search(text) for text in (note, *table_texts))
+             and f"{abbreviation} = " not in note and f"{INTERVAL_NAMES[abbreviation]} ({abbreviation})" not in note]
+    return f"{note} {'; '.join(added)}.".strip() if added else note
+
+
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 #: From here on a whole number's digits are beyond a double's precision: shown as 2.25 \u00d7 10\u00b2\u2077.
 SCIENTIFIC_FROM = 1e15
@@ -363,7 +376,7 @@ def format_cell(column: str, value: object) -> str:
     number = float(value)
     if not math.isfinite(number):
         return MINUS + "\u221e" if number < 0 else ("\u221e" if number > 0 else "")
-    if (column == "year" or column in MODERATOR_SCALE_COLUMNS) and number.is_integer():
+    if (column in YEAR_COLUMNS or column in MODERATOR_SCALE_COLUMNS) and number.is_integer():
         return str(int(number)).replace("-", MINUS)
     if column in INTEGER_COLUMNS or (DEGREES_OF_FREEDOM.search(column) and number.is_integer()):
         return apa_integer(number)
@@ -404,7 +417,7 @@ def readable_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if is_identifier(str(column)):
             columns[column] = [identifier_text(value) for value in frame[column]]
         elif pd.api.types.is_integer_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]) \
-                and column != "year" and column not in MODERATOR_SCALE_COLUMNS \
+                and column not in YEAR_COLUMNS and column not in MODERATOR_SCALE_COLUMNS \
                 and not is_p_value(str(column)) and not is_probability(str(column)):  # 1 of p_r_gt_0 is no count
             columns[column] = [apa_integer(value) for value in frame[column]]
         else:
@@ -440,10 +453,13 @@ def exact_cells(frame: pd.DataFrame) -> dict[str, list]:
     return cells
 
 
-def listed(items) -> str:
-    """``a``, ``a and b``, ``a, b and c`` (empty for no items)."""
+def listed(items, separator: str = ", ") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (empty for no items); items that hold commas with ``separator="; "``:
+    ``a and b``, ``a; b; and c`` (APA 2020, sec. 6.4: semicolons between them, one before the last "and")."""
     items = list(items)
-    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+    if len(items) < 3:
+        return " and ".join(items)
+    return separator.join(items[:-1]) + (" and " if separator == ", " else f"{separator}and ") + items[-1]
 
 
 def step_list(steps) -> str:

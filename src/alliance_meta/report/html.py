@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
-from alliance_meta.report.formatting import (apa_integer, counted, data_names, defined_in_order, format_cell,
+from alliance_meta.report.formatting import (apa_integer, apa_p, counted, data_names, defined_in_order, format_cell,
                                              is_finite, note_defined, probability_percent, readable_frame, told_apart,
                                              typeset_parts)
 from alliance_meta.plots.previews import preview_of_png
@@ -380,7 +380,10 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          note=f"yi and vi in the analysis metric ({metric}).",
                                          source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
-    settings = TableSettings.from_config(config, sheet_notes)
+    # one effect size per study (the family's counts, as :func:`~alliance_meta.report.summary.several_per_study`):
+    # the notes do not speak of composites
+    several = not counts or counts.get("effect_sizes", 0) > counts.get("studies", 0)
+    settings = replace(TableSettings.from_config(config, sheet_notes), several_per_study=bool(several))
     notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
@@ -519,7 +522,17 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                                          for value in changes.loc[counts, column]]
         compared = ["previous", "current", "difference"]
         numbers = changes[compared].apply(pd.to_numeric, errors="coerce")
-        for index in shown.index[~counts & numbers.notna().all(axis=1)]:
+        # a moderator test's p that crossed .05 as every p of the report (not 0.000 for p < .001); a flip of the
+        # CI or HDI (1 = excludes 0) as no / yes
+        p_values = changes["change"].eq("moderator_test_flip")
+        flips = changes["change"].isin(["significance_flip", "credible_interval_flip"])
+        for column in ("previous", "current"):
+            shown.loc[p_values, column] = [apa_p(value) if is_finite(value) else ""
+                                           for value in numbers.loc[p_values, column]]
+            shown.loc[flips, column] = [("yes" if value else "no") if is_finite(value) else ""
+                                        for value in numbers.loc[flips, column]]
+        shown.loc[flips, "difference"] = ""
+        for index in shown.index[~counts & ~p_values & ~flips & numbers.notna().all(axis=1)]:
             values = numbers.loc[index].tolist()
             usual = [format_cell(column, value) for column, value in zip(compared, values)]
             if usual[0] == usual[1] or usual[2] == format_cell("difference", 0.0):  # not 0.006, 0.007, 0.000

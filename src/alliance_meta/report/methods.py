@@ -296,9 +296,8 @@ def run_facts(families: dict, effect_sizes) -> dict:
     import pandas as pd
 
     from alliance_meta.inputs.dependence import usable_effects
-    from alliance_meta.report.summary import family_counts
+    from alliance_meta.report.summary import several_per_study
 
-    sizes = family_counts(effect_sizes, list(families))
     pooled = {method for part in families.values() if "pooled" in part["tables"]
               and "method" in part["tables"]["pooled"] for method in part["tables"]["pooled"]["method"]}
     usable = effect_sizes[usable_effects(effect_sizes)]
@@ -309,7 +308,7 @@ def run_facts(families: dict, effect_sizes) -> dict:
           if {"family", "ux"} <= set(effect_sizes) else pd.Series(dtype=float))
     scales = {str(formula) for part in families.values() if "location_scale" in part["tables"]
               for formula in result_rows("location_scale", part["tables"]["location_scale"]).get("scale_formula", ())}
-    return {"pooled_methods": pooled, "several_per_study": bool((sizes["effect_sizes"] > sizes["studies"]).any()),
+    return {"pooled_methods": pooled, "several_per_study": several_per_study(effect_sizes, families),
             "input_kinds": kinds, "ux_coded": bool(ux.notna().any()), "fitted_scales": scales}
 
 
@@ -419,12 +418,15 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
         from alliance_meta.analyses.rve import correlated_rho
 
         rho = apa_setting(correlated_rho(config.get("aggregate_rho", 0.5)))
+        # one effect size per study: no composites beside the effect sizes, no correlation between them to assume
+        several = several_per_study is not False
+        assumed = (f" (a correlation of {rho} assumed between the effect sizes of a study; 0 to 1 as a sensitivity "
+                   "analysis)" if several else "")
+        refitted = "the model of the study composites" if several else "the random-effects model of the effect sizes"
         sentences.append("Robust variance estimation (Hedges, Tipton & Johnson, 2010; small-sample corrections, "
-                         "Tipton, 2015; as robumeta) pooled the effect sizes themselves in a correlated-effects model "
-                         f"(a correlation of {rho} assumed between the "
-                         "effect sizes of a study; 0 to 1 as a sensitivity analysis) and a hierarchical-effects "
-                         f"model; the model of the study composites was refitted with {define('CR2')} standard "
-                         "errors (Pustejovsky & Tipton, 2018).")
+                         f"Tipton, 2015; as robumeta) pooled the effect sizes{' themselves' if several else ''} in a "
+                         f"correlated-effects model{assumed} and a hierarchical-effects model; {refitted} was refitted "
+                         f"with {define('CR2')} standard errors (Pustejovsky & Tipton, 2018).")
     if "bias" in stages:
         selection = ("selection models with a step function and six continuous weight functions (Vevea & Hedges, "
                      "1995; Citkowicz & Vevea, 2017; as metafor's selmodel)" if "selection_models" in stages

@@ -13,7 +13,9 @@ class TableSettings:
     ``aggregate_rho``, ``psychometric.correct_bias``, ``psychometric.credibility_level`` and
     ``bayes.hdi_prob``; and one fact of the sheet, ``rob_overall_derived``: some overall risk-of-bias judgement
     was derived from the domains (the sheet's notes, :func:`alliance_meta.inputs.risk_of_bias.overall_derived`;
-    known once the sheet is read, so the jobs set it, not the rule's params)."""
+    known once the sheet is read, so the jobs set it, not the rule's params); and one of the family's effect sizes,
+    ``several_per_study``: some study has more than one (:func:`alliance_meta.report.summary.several_per_study`;
+    False: no note speaks of composites of a study's effect sizes; set by the jobs, too)."""
 
     dependence: str = "aggregate"
     aggregate_method: str = "gls"
@@ -22,6 +24,7 @@ class TableSettings:
     credibility_level: float = 80
     hdi_prob: float = 0.95
     rob_overall_derived: bool = False
+    several_per_study: bool = True
 
     @classmethod
     def from_config(cls, config: dict | None, sheet_notes=()) -> TableSettings:
@@ -41,5 +44,6 @@ class TableSettings:
 
     def as_params(self) -> dict:
         """The config's settings as a plain dict (a Snakemake rule's params; ``TableSettings(**params)`` again,
-        without the sheet's fact)."""
-        return {key: value for key, value in asdict(self).items() if key != "rob_overall_derived"}
+        without the facts of the sheet and its effect sizes)."""
+        return {key: value for key, value in asdict(self).items()
+                if key not in ("rob_overall_derived", "several_per_study")}

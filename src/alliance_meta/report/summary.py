@@ -28,6 +28,13 @@ def family_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFra
     return pd.DataFrame(rows, columns=["family", "studies", "effect_sizes", "n", "studies_without_n"])
 
 
+def several_per_study(effect_sizes: pd.DataFrame, families) -> bool:
+    """Whether some study of ``families`` has more than one usable effect size (:func:`family_counts`): only then
+    were a study's effect sizes combined into a composite, or is there a correlation between them to assume."""
+    counts = family_counts(effect_sizes, list(families))
+    return bool((counts["effect_sizes"] > counts["studies"]).any())
+
+
 def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str], risk_of_bias=None) -> pd.DataFrame:
     """Studies and effect sizes per family, moderator and level (missing values as ``(not coded)``, last), the
     levels in the order subgroups.csv lists them (:func:`~alliance_meta.analyses.moderators.univariate.display_order`;

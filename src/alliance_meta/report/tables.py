@@ -22,7 +22,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
                                              apa_probability, apa_scientific, apa_setting, counted, is_finite,
                                              pooled_studies, readable_frame, probability_percent, step_list, listed,
-                                             typeset_parts, defined, note_defined, R2_NOT_GIVEN)
+                                             typeset_parts, defined, note_defined, intervals_defined, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import BIAS_MODEL_NAMES, ESTIMATOR_NAMES, single_spaced
 
@@ -147,7 +147,8 @@ def pooled_table(frame: pd.DataFrame, metric: str, level: float = 95,
     note = (f"{effects}. "
             + (f"Method: {'; '.join(estimators)} (estimator of \u03c4\u00b2). " if estimators else "")
             + ("k = effect sizes pooled; " if three_level and len(three_level) == len(frame) else
-               "k = studies pooled (each one composite of its effect sizes"
+               "k = studies pooled (" + ("each one composite of its effect sizes" if settings.several_per_study
+                                         else "one effect size each")
                + ("; of a three-level model: effect sizes" if three_level else "") + "); ")
             + "\u03c4\u00b2 = variance of the true effects; I\u00b2 = share of the total "
               "variance due to heterogeneity; Q = Cochran's heterogeneity statistic. "
@@ -249,11 +250,13 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
     # the estimator in words: its abbreviation, used once, would be defined in the note (APA 2020, sec. 6.25, 7.14)
     note = (f"Mixed-effects meta-regression ({ESTIMATOR_NAMES['REML']}) per moderator; F with Knapp\u2013Hartung "
             "adjustment"
-            + (" (ad hoc variant: scale factor not below 1). " if adhoc else ". ") +
-            "k = studies (a study at several levels of the moderator: one composite at each); QM = omnibus Wald "
-            "test of the moderator; p (permutation) = its permutation test; \u03c4\u00b2 = residual variance of the "
-            f"true effects, in the analysis metric ({METRIC_NAMES[metric]}); R\u00b2 = share of \u03c4\u00b2 "
-            "accounted for by the moderator." + _r2_note(frame, "tau2_null") + _moderator_notes(frame))
+            + (" (ad hoc variant: scale factor not below 1). " if adhoc else ". ")
+            + ("k = studies (a study at several levels of the moderator: one composite at each); "
+               if settings.several_per_study else "k = studies (one effect size each); ")
+            + "QM = omnibus Wald test of the moderator; p (permutation) = its permutation test; \u03c4\u00b2 = "
+              f"residual variance of the true effects, in the analysis metric ({METRIC_NAMES[metric]}); "
+              "R\u00b2 = share of \u03c4\u00b2 accounted for by the moderator." + _r2_note(frame, "tau2_null")
+            + _moderator_notes(frame))
     return ManuscriptTable("Moderator tests", header, rows, note, verbatim=_moderator_text(frame))
 
 
@@ -378,9 +381,10 @@ def subgroups_table(frame: pd.DataFrame, metric: str, level: float = 95,
     three_level = ("; composites here, although the main model is three-level and its tables count effect sizes"
                    if settings.dependence == "multilevel" else "")
     note = (f"Random-effects ({ESTIMATOR_NAMES['REML']}) estimate within each level; k = studies at the level, "
-            f"each one composite of its effect sizes there (a study coded at several levels counts at each"
-            f"{three_level}). {scales(metric)}; CI = confidence interval; \u03c4\u00b2 = variance of the true effects "
-            "within the level.")
+            + ("each one composite of its effect sizes there (a study coded at several levels counts at each"
+               f"{three_level})" if settings.several_per_study else "one effect size each")
+            + f". {scales(metric)}; CI = confidence interval; \u03c4\u00b2 = variance of the true effects within the "
+              "level.")
     return ManuscriptTable("Subgroup estimates", header, rows, note, ["l", "l", "r", "r", "r"])
 
 
@@ -845,8 +849,9 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
     if frame.empty:
         return replace(table, note="")
     # the note defines the abbreviations of the table ("(REML)" was defined nowhere; APA 2020, sec. 7.14)
-    return replace(table, note=note_defined(table.note, table.title, *table.header,
-                                            *(cell for row in table.rows for cell in row), verbatim=table.verbatim))
+    note = note_defined(table.note, table.title, *table.header, *(cell for row in table.rows for cell in row),
+                        verbatim=table.verbatim)
+    return replace(table, note=intervals_defined(note, table.title, *table.header))
 
 
 def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:

@@ -598,10 +598,8 @@ def count_models_sentence(pooled: pd.DataFrame | None, level: float = 95) -> str
                  for row in rows.itertuples() if is_finite(row.estimate)]
     missing = [COUNT_MODEL_NAMES[row.method] for row in rows.itertuples() if not is_finite(row.estimate)]
     tables = f"k = {counted(k, 'table')}"
-    joined = ("; ".join(estimated[:-1]) + ("; and " if len(estimated) > 2 else " and ") + estimated[-1]
-              if len(estimated) > 1 else "".join(estimated))
-    sentence = (f"Pooled from the 2x2 tables themselves ({tables}), the odds ratio was {joined}") if estimated else (
-        f"No odds ratio could be pooled from the 2x2 tables themselves ({tables})")
+    sentence = (f"Pooled from the 2x2 tables themselves ({tables}), the odds ratio was {listed(estimated, '; ')}"
+                if estimated else f"No odds ratio could be pooled from the 2x2 tables themselves ({tables})")
     if missing:
         sentence += (f"; {listed(missing)} gave no estimate (the pooled table's note says why)" if estimated
                      else f": {listed(missing)} gave no estimate (the pooled table's note says why)")
