@@ -188,3 +188,24 @@ def test_every_fallback_key_set_is_the_schemas():
     assert blocks["bayes"]["properties"]["sampler"]["enum"] == list(bayes_api.SAMPLERS)
     assert set(blocks["risk_of_bias"]["properties"]["tool"]["enum"]) == set(risk_of_bias.TOOLS)
     assert set(SCHEMA["$defs"]["tau_prior_or_name"]["anyOf"][0]["enum"]) == set(EMPIRICAL_PRIORS)
+
+
+def test_the_config_schema_is_read_once_per_version_of_its_file(tmp_path, monkeypatch):
+    """Loaded once (the warm server's copy serves every plotting job), and again once the file changes."""
+    from alliance_meta.inputs import config_check
+
+    path = tmp_path / "config.schema.yaml"
+    path.write_text(option_checks.CONFIG_SCHEMA.read_text(encoding="utf-8"), encoding="utf-8")
+    loads = []
+    monkeypatch.setattr(option_checks, "CONFIG_SCHEMA", path)
+    monkeypatch.setattr(config_check, "load_schema", lambda where: loads.append(where) or yaml.safe_load(
+        Path(where).read_text(encoding="utf-8")))
+    option_checks._config_schema.cache_clear()
+    try:
+        first = option_checks._config_schema()
+        assert option_checks._config_schema() is first and len(loads) == 1
+        path.write_text(path.read_text(encoding="utf-8").replace("sort:", "sort:  ", 1), encoding="utf-8")
+        assert option_checks._config_schema() is not first and len(loads) == 2  # edited: read again
+        assert option_checks._config_schema() is option_checks._config_schema() and len(loads) == 2
+    finally:
+        option_checks._config_schema.cache_clear()

@@ -336,3 +336,32 @@ def test_study_shift_counts_the_subsets_from_the_booleans_with_the_same_figures(
         for column, expected in ((f"{name}_with", with_), (f"{name}_without", without),
                                  (f"{name}_shift", with_ - without)):
             assert shift[column].to_numpy().tobytes() == expected.tobytes(), column
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_the_estimates_take_the_ll0checks_sums_once_bit_for_bit(monkeypatch, method):
+    """Where the ll0check keeps every subset's tau^2 > 0, it has computed ``_weights(mask, v, tau2) @ moments``,
+    the estimate's sums: taken from it, not computed again (one n x k division and product per batch), the
+    estimates bit for bit those of the product computed anew; a batch with a subset at tau^2 = 0 (one study)
+    computes them anew."""
+    y, v = np.linspace(-2.0, 2.0, 12), np.linspace(0.005, 0.02, 12)  # every two studies apart: tau^2 > 0
+    weights, calls = gosh_module._weights, []
+
+    def counted(mask, v_, tau2):
+        calls.append((mask.shape, np.array(tau2, dtype=float, ndmin=1).copy()))
+        return weights(mask, v_, tau2)
+
+    monkeypatch.setattr(gosh_module, "_weights", counted)
+    result = gosh(y, v, method, subsets=4000, seed=5, batch_size=250)
+    single = result.k == 1
+    batches = [slice(start, start + 250) for start in range(0, result.n_subsets, 250)]
+    assert 0 < sum(single[batch].any() for batch in batches) < len(batches)  # both kinds of batch
+    assert np.all(result.tau2[~single] > 0)
+    repeated = [n for n, (shape, tau2) in enumerate(calls) if tau2.size > 1  # not the common-effect weights (0)
+                and any(shape == other and np.array_equal(tau2, previous) for other, previous in calls[:n])]
+    assert not repeated  # each batch's weights at its final tau^2 once
+    centred = y - y.mean()
+    expected = np.concatenate([
+        (lambda sums: sums[:, 1] / sums[:, 0])(weights(result.included[batch].astype(float), v, result.tau2[batch])
+                                               @ gosh_module._moments(centred)) for batch in batches]) + y.mean()
+    assert np.array_equal(result.estimate, expected)

@@ -33,7 +33,9 @@ snakemake = globals()["snakemake"]
 warm = "pandas" in sys.modules  # this script never imports pandas; the server does, soon after it starts
 json.dump({{"pid": os.getpid(), "ppid": os.getppid(), "warm": warm, "pymc": "pymc" in sys.modules, "cwd": os.getcwd(),
            "mark": os.environ.get("WARM_TEST_MARK"), "value": snakemake["value"],
-           "frozen": gc.get_freeze_count()}},
+           "frozen": gc.get_freeze_count(),
+           "schema": getattr(sys.modules.get("alliance_meta.inputs.options"), "_loaded_schema", None) is not None
+           and sys.modules["alliance_meta.inputs.options"]._loaded_schema.cache_info().currsize == 1}},
           open(snakemake["output"], "w"))
 print("job says hello")
 print("job warns", file=sys.stderr)
@@ -143,6 +145,12 @@ def test_the_servers_objects_are_frozen_for_the_jobs_garbage_collector(server, t
     seen = _until(lambda seen: seen["warm"], tmp_path)
     assert seen["ppid"] == server.pid
     assert seen["frozen"] > 100_000  # numpy, pandas and matplotlib's objects at least
+
+
+def test_jobs_started_later_find_the_config_schema_loaded(server, tmp_path):
+    """The plotting jobs check their options against the config schema: loaded by the server (LATER), not by each."""
+    seen = _until(lambda seen: seen["schema"], tmp_path)
+    assert seen["schema"] and seen["ppid"] == server.pid
 
 
 def test_a_job_naming_the_bayes_stack_runs_where_pymc_is_imported(server, tmp_path):

@@ -51,9 +51,12 @@ _STATUS = struct.Struct("!i")
 PRELOAD = ("snakemake.io", "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas",
            "alliance_meta.inputs.sheet", "formulaic", "matplotlib.pyplot", "pyarrow.pandas_compat")
 #: imported by the server after alliance_meta's modules: what the package imports only where it is used
-#: and several jobs use (scipy.stats, the PDF and SVG backends, the preview's WebP writer, ...)
+#: and several jobs use (scipy.stats, the PDF and SVG backends, the preview's WebP writer, ...); a
+#: ``module:function`` is called once imported: the config schema, which the plotting jobs check their options
+#: against (read from YAML and its defaults checked: 0.1 s of each such job), loaded once for all of them
 LATER = ("scipy.stats", "scipy.ndimage", "jsonschema", "matplotlib.backends.backend_pdf",
-         "matplotlib.backends.backend_svg", "pandas.io.formats.csvs", "PIL.WebPImagePlugin")
+         "matplotlib.backends.backend_svg", "pandas.io.formats.csvs", "PIL.WebPImagePlugin",
+         "alliance_meta.inputs.options:_config_schema")
 #: stacks that only some jobs import, each preloaded by a server of its own (forked from the
 #: first once it has its imports): a job script names its stack
 #: (PyTensor's numba dispatch and C-linker errors, which import setuptools, are imported when the first model is
@@ -250,8 +253,12 @@ def _package_modules() -> list[str]:
 
 
 def _import(name: str) -> None:
+    """Import module ``name``; of a ``module:function`` (:data:`LATER`), call the function too."""
+    module, _, function = name.partition(":")
     try:
-        importlib.import_module(name)
+        imported = importlib.import_module(module)
+        if function:
+            getattr(imported, function)()
     except Exception:  # noqa: BLE001 - the job that needs it reports the error itself
         pass
 

@@ -254,6 +254,8 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
     ll0check sets tau^2 = 0 when the likelihood is higher there. Converged subsets leave the
     active set, so later iterations touch only the slow ones. ``fixed``: the batch's common-effect
     sums (``_weights(mask, v, 0) @ moments``), which are the likelihood's sums at tau^2 = 0.
+    Returns tau^2 and, when the ll0check has computed them for every subset and kept every tau^2, the sums at it
+    (``_weights(mask, v, tau2) @ moments``, the estimate's: the same product, not computed again), else None.
     """
     tau2 = _closed_form_tau2(mask, y, v, size, "HE")
     moments = _moments(y)
@@ -296,9 +298,12 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
         if positive.size:
             rows = mask if positive.size == mask.shape[0] else mask[positive]  # no copy when every subset is
             at_zero = _log_likelihood(mask, y, v, np.zeros(mask.shape[0]), method, sums=fixed)[positive]
-            difference = at_zero - _log_likelihood(rows, y, v, tau2[positive], method)
-            tau2[positive[difference > control.tolerance]] = 0.0
-    return tau2
+            sums = _weights(rows, v, tau2[positive]) @ moments
+            reset = at_zero - _log_likelihood(rows, y, v, tau2[positive], method, sums=sums) > control.tolerance
+            tau2[positive[reset]] = 0.0
+            if rows is mask and not reset.any():  # every subset's tau^2 as the sums were taken at
+                return tau2, sums
+    return tau2, None
 
 
 def _tau2_max(mask: np.ndarray, y: np.ndarray, size: np.ndarray, control: Control) -> np.ndarray:
@@ -426,7 +431,7 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
         if method == "common":
             tau2 = np.zeros(size.shape)
         elif method in ("ML", "REML", "EB"):
-            tau2 = _scoring_tau2(mask, y, v, size, method, control, fixed)
+            tau2, scored = _scoring_tau2(mask, y, v, size, method, control, fixed)
         elif method in ("PM", "PMM"):
             tau2 = _paule_mandel_tau2(mask, y, v, size, method, control, fixed)
         elif method == "GENQ":
@@ -443,6 +448,8 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
             h2 = np.where(size > 1, tau2 / typical + 1, 1.0)
         if method == "common":
             sums = fixed
+        elif method in ("ML", "REML", "EB") and scored is not None:  # the ll0check's, at these tau^2
+            sums = scored
         elif method == "GENQ":  # the estimate weighted by the GENQ weights, as metafor's rma(weights = a)
             sums = genq_sums
         else:

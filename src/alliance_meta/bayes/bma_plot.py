@@ -68,8 +68,7 @@ def bma_figure(result):
     fit_width(fig, what="model-averaging figure")
     # PET and PEESE labelled bars and nowhere said what they are: beneath, from the labels' left edge (not wider)
     named = [f"{name}: {words}" for name, words in BIAS_MODEL_NAMES.items() if f"Bias: {name}" in labels]
-    if named:
-        fig.draw_without_rendering()
+    if named:  # measured as fit_width last drew it: the figure is unchanged since (another draw gives the same box)
         fig.text(fig.get_tightbbox().x0 / fig.get_figwidth(), 0.0, "; ".join(named) + ".", ha="left", va="top",
                  fontsize=7)
         keep_inside(fig)  # its height: the note beneath

@@ -33,19 +33,35 @@ def schema_reference() -> str:
     return str(CONFIG_SCHEMA) if CONFIG_SCHEMA.is_file() else "config/README.md of alliance-meta"
 
 
-@functools.lru_cache(maxsize=1)
 def _config_schema() -> dict | None:
     """The loaded config schema, or None when this install cannot use it (no workflow folder, or no
     pyyaml / jsonschema: the core install needs neither); a broken one raises
-    :class:`~alliance_meta.inputs.config_check.SchemaError` naming its file and key."""
+    :class:`~alliance_meta.inputs.config_check.SchemaError` naming its file and key. Loaded once per file
+    version (its path, modification time and size: an edited schema is read again), and by the pipeline's
+    warm server before it forks the jobs (:data:`alliance_meta.warm_start.LATER`), so that the plotting jobs that
+    check their options do not each read and check it again (0.1 s a job, docs/performance.md)."""
     try:
         import jsonschema  # noqa: F401
         import yaml  # noqa: F401
     except ImportError:
         return None
+    try:
+        status = CONFIG_SCHEMA.stat()
+    except OSError:
+        return None
+    return _loaded_schema(CONFIG_SCHEMA, status.st_mtime_ns, status.st_size) if CONFIG_SCHEMA.is_file() else None
+
+
+@functools.lru_cache(maxsize=1)
+def _loaded_schema(path: Path, mtime_ns: int, size: int) -> dict:
+    """The schema at ``path`` (:func:`~alliance_meta.inputs.config_check.load_schema`), kept for that version of
+    the file (:func:`_config_schema`)."""
     from alliance_meta.inputs.config_check import load_schema
 
-    return load_schema(CONFIG_SCHEMA) if CONFIG_SCHEMA.is_file() else None
+    return load_schema(path)
+
+
+_config_schema.cache_clear = _loaded_schema.cache_clear  # as an lru_cache's: the tests empty it
 
 
 def _plain(value):

@@ -201,8 +201,7 @@ def specification_curve(table: pd.DataFrame, metric: str, level: float = 95.0, m
     fit_width(figure, what="specification curve")
     key = abbreviations_key(options)
     if key:  # beneath the x axis's label, from the options' left edge
-        figure.draw_without_rendering()
-        box = figure.get_tightbbox()  # inches
+        box = figure.get_tightbbox()  # inches, as fit_width last drew the figure (unchanged since: no draw again)
         lines = wrap_drawn(key, box.width, 7, plt.rcParams["font.family"])
         figure.text(box.x0 / figure.get_figwidth(), (box.y0 - 0.05) / figure.get_figheight(), "\n".join(lines),
                     ha="left", va="top", fontsize=7)
