@@ -166,3 +166,89 @@ def test_bayes_figures_are_written_at_the_resolution_of_the_others(tmp_path):
     save(_figure(), tmp_path / "bayes_posterior.png", note="SIMULATED data.")
     with Image.open(tmp_path / "bayes_posterior.png") as image:
         assert tuple(round(value) for value in image.info["dpi"]) == (DPI, DPI)
+
+
+# --------------------------------------------------------------------------------------
+# One layout draw per figure, not one per file (style.drawn_once; docs/performance.md)
+# --------------------------------------------------------------------------------------
+
+def _laid_out_figures():
+    """Figures whose layout a draw could move: a legend placed "best", log and offset ticks, an equal aspect,
+    rotated labels, titles, tight_layout, a figure text; and one under constrained layout."""
+    import numpy as np
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(5, 2.5))
+    left.plot(np.arange(10), 1e5 + np.arange(10) ** 2, label="offset ticks")
+    left.legend(loc="best")
+    left.set_title("A title", loc="left")
+    right.loglog([0.1, 3, 40], [2, 30, 500], marker="o")
+    right.set_aspect("equal", adjustable="box")
+    right.tick_params(axis="x", labelrotation=45)
+    figure.suptitle("Overall $\\mathit{r}$")
+    figure.tight_layout()
+    constrained, axis = plt.subplots(figsize=(3, 2), layout="constrained")
+    axis.bar(["long level name", "another"], [3, 4])
+    axis.set_xlabel("Level")
+    return {"tight": figure, "constrained": constrained}
+
+
+def test_the_layout_draw_is_left_out_with_the_same_bytes(tmp_path):
+    """drawn_once leaves out print_figure's layout draw before each file's tight box: the files are those of
+    matplotlib's savefig, and a figure drawn once is not drawn again before each file."""
+    from matplotlib.figure import Figure
+
+    from alliance_meta.plots.style import drawn_once, save_file
+
+    for name, figure in _laid_out_figures().items():
+        figure.draw_without_rendering()  # as add_note does before the files are written
+        for ext in FORMATS:
+            save_file(figure, tmp_path / f"{name}_matplotlib.{ext}", dpi=150, bbox_inches="tight")
+            with drawn_once(figure):
+                save_file(figure, tmp_path / f"{name}_once.{ext}", dpi=150, bbox_inches="tight")
+            assert (tmp_path / f"{name}_once.{ext}").read_bytes() == \
+                (tmp_path / f"{name}_matplotlib.{ext}").read_bytes(), f"{name} {ext}"
+        plt.close(figure)
+    draws = []
+    original = Figure.draw
+    Figure.draw = lambda self, renderer: draws.append(self) or original(self, renderer)
+    try:
+        figures = _laid_out_figures()
+        save_figure(figures["tight"], [tmp_path / f"counted.{ext}" for ext in FORMATS], note="Simulated data.")
+        assert len(draws) == 1 + len(FORMATS)  # add_note's, then each file's own
+        draws.clear()
+        save_figure(figures["constrained"], [tmp_path / f"constrained.{ext}" for ext in FORMATS])
+        assert len(draws) == 1 + 2 * len(FORMATS)  # constrained layout: matplotlib's layout draw kept
+    finally:
+        Figure.draw = original
+
+
+def test_figures_are_built_and_written_without_the_collectors_passes(tmp_path):
+    """style.collector_paused: no cyclic garbage collection while the forest plots are built and written, nor while
+    save_figure writes a figure; the collector is on again after, and stays off where it was off."""
+    import gc
+
+    from alliance_meta.plots.forest import save_pages
+    from alliance_meta.plots.forest_options import ForestOptions
+    from alliance_meta.plots.style import collector_paused
+
+    enabled = []
+
+    def figures_of(paged):
+        enabled.append(gc.isenabled())
+        figure = _figure()
+        figure.canvas.mpl_connect("draw_event", lambda event: enabled.append(gc.isenabled()))
+        return [figure]
+
+    save_pages(figures_of, [tmp_path / "forest.pdf", tmp_path / "forest.png"], ForestOptions())
+    figure = _figure()
+    figure.canvas.mpl_connect("draw_event", lambda event: enabled.append(gc.isenabled()))
+    save_figure(figure, [tmp_path / "figure.pdf", tmp_path / "figure.png"], note="Simulated data.")
+    assert len(enabled) >= 6 and enabled.count(True) == 1  # only add_note's draw, before the files are written
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

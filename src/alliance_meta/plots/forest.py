@@ -34,7 +34,7 @@ from alliance_meta.wording import ESTIMATOR_NAMES, counted  # noqa: E402
 from alliance_meta.models.univariate import model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import BOLD, Row, wrap_drawn  # noqa: E402
-from alliance_meta.plots.style import (column_name, counts_effect_sizes, format_p,  # noqa: E402
+from alliance_meta.plots.style import (collector_paused, column_name, counts_effect_sizes, format_p,  # noqa: E402
                                        log_wider, metric_name, no_test_between_levels, plain_text, pooled_count,
                                        save_file, save_pdf_pages, symbol, three_level_test, wider_note)
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
@@ -341,7 +341,8 @@ def save_pages(figures_of, paths, options: ForestOptions, logger=None, what: str
     :func:`widened_note` on ``what`` (:func:`~alliance_meta.plots.style.log_wider`). Returns the figures, closed
     in pyplot: the one figure (drawn also for no path), or a PDF's pages when only PDFs are written."""
     single, pages = None, []
-    with plt.rc_context(forest_draw.style(options)):  # font types are read when saving
+    # font types are read when saving; the figures are built and written without the collector's passes
+    with plt.rc_context(forest_draw.style(options)), collector_paused():
         # PDFs first: a PDF of one page is the one figure (the same rows and footnote, the same bytes), drawn once
         for path in sorted(map(Path, paths), key=lambda path: path.suffix != ".pdf"):
             path.parent.mkdir(parents=True, exist_ok=True)

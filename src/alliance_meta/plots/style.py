@@ -465,12 +465,67 @@ def log_wider(logger, what: str, note: str, width: float | None) -> None:
 
 
 def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:
-    """Write one figure to every path (format from the suffix; PNG at ``dpi``), ``note`` beneath it, and close it."""
+    """Write one figure to every path (format from the suffix; PNG at ``dpi``), ``note`` beneath it, and close it.
+    Laid out once (:func:`add_note`'s draw, or a draw here) and not again before each file's tight box
+    (:func:`drawn_once`)."""
     add_note(figure, note)
+    if not note:
+        figure.draw_without_rendering()
     for path in paths:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        save_file(figure, path, dpi=dpi, bbox_inches="tight")
+        with drawn_once(figure):
+            save_file(figure, path, dpi=dpi, bbox_inches="tight")
     plt.close(figure)
+
+
+@contextmanager
+def collector_paused():
+    """While in the block, Python's cyclic garbage collector does not run (``gc.disable``, enabled again after it
+    unless it was off before): drawing a figure allocates many short-lived objects, and the collections they set
+    off (hundreds in a moderator's forest plot) search the figure's thousands of artists for cycles that are not
+    there; what the block leaves is collected after it as before. Nothing drawn depends on it."""
+    import gc
+
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@contextmanager
+def drawn_once(figure):
+    """While in the block, ``savefig(bbox_inches="tight")`` of ``figure``, already drawn and not changed since but
+    for texts added, measures its tight box without the layout draw that ``print_figure`` does first (a draw with
+    the format's renderer whose drawing calls do nothing: an eighth to a tenth of a file's time). Without a layout
+    engine that moves the axes as the figure is drawn (``tight_layout`` leaves a placeholder, which does nothing),
+    that draw changes nothing that ``get_tightbbox`` reads: the ticks, tick labels, offset texts, titles and aspect
+    it sets are set again by ``get_tightbbox`` with the same renderer, a legend's place is found anew
+    (``tests/test_figure_bytes.py`` compares the bytes). A constrained layout is left to matplotlib."""
+
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = figure.get_layout_engine()
+    if (engine is not None and not isinstance(engine, PlaceHolderLayoutEngine)) or "draw" in vars(figure):
+        yield
+        return
+    pending = [True]
+
+    def draw(renderer):
+        # print_figure's first draw after _get_renderer (which swaps draw itself) is the layout draw
+        if pending[0]:
+            pending[0] = False
+            return
+        type(figure).draw(figure, renderer)
+
+    figure.draw = draw
+    try:
+        yield
+    finally:
+        del figure.draw
 
 
 def file_metadata(path) -> dict | None:
@@ -481,7 +536,8 @@ def file_metadata(path) -> dict | None:
 def save_file(figure, path, **kwargs) -> None:
     """``figure.savefig(path, **kwargs)`` with reproducible bytes: no date, SVG ids from content; PNG at
     :data:`PNG_COMPRESS_LEVEL`, a TIFF in RGB and LZW-compressed (:data:`TIFF_SUFFIXES`), PDF fonts without
-    :data:`UNUSED_PDF_FONT_TABLES`; texts measured and shaped once per process
+    :data:`UNUSED_PDF_FONT_TABLES`; without the garbage collector's passes (:func:`collector_paused`); texts
+    measured and shaped once per process
     (:func:`alliance_meta.plots.text_cache.reused_text`). A PNG's report preview is stored from its pixels where
     the pipeline asks for previews (:mod:`alliance_meta.plots.previews`)."""
     if Path(path).suffix.lower() in TIFF_SUFFIXES:
@@ -491,7 +547,7 @@ def save_file(figure, path, **kwargs) -> None:
     if png:
         kwargs["pil_kwargs"] = {"compress_level": PNG_COMPRESS_LEVEL, **(kwargs.get("pil_kwargs") or {})}
     with (plt.rc_context({"svg.hashsalt": SVG_HASH_SALT, **EMBEDDED_TEXT}), lean_pdf_fonts(), reused_text(),
-          stored_previews() if png and previews.wanted(path) else nullcontext()):
+          stored_previews() if png and previews.wanted(path) else nullcontext(), collector_paused()):
         figure.savefig(path, metadata=file_metadata(path), **kwargs)
 
 
@@ -532,11 +588,11 @@ def stored_previews():
 
 def save_pdf_pages(figures, path, **kwargs) -> None:
     """Write ``figures`` as the pages of one PDF (``savefig`` keywords ``kwargs``) and close them: no date,
-    fonts without :data:`UNUSED_PDF_FONT_TABLES`, texts reused as in :func:`save_file`."""
+    fonts without :data:`UNUSED_PDF_FONT_TABLES`, texts reused and no collector's passes as in :func:`save_file`."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     # the fonts are written when PdfPages closes: inside lean_pdf_fonts
-    with plt.rc_context(EMBEDDED_TEXT), lean_pdf_fonts(), reused_text(), \
+    with plt.rc_context(EMBEDDED_TEXT), lean_pdf_fonts(), reused_text(), collector_paused(), \
             PdfPages(path, metadata=file_metadata(path)) as pdf:
         for figure in figures:
             pdf.savefig(figure, **kwargs)
