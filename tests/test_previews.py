@@ -61,7 +61,7 @@ def test_a_preview_of_a_forest_plot_taller_than_webp_allows():
 
 def test_the_report_uses_the_stored_preview(review):
     png = "results/outcome/funnel.png"
-    save_figure(_figure(), [png], note="Simulated demo data: these are not real studies.")
+    save_figure(_figure(), [png], note="Simulated data: these are not real studies.")
     stored = review / "data/processed/previews/results/outcome/funnel.png.json"
     content = json.loads(stored.read_text())
     content["uri"] = "data:image/webp;base64,stored"

@@ -50,7 +50,7 @@ def test_forest_plot_svg_states_simulated_data(tmp_path):
     pooled = pool_all(data["yi"], data["vi"], methods=("REML",), tests=("z",), metric="z").iloc[0].to_dict()
     path = tmp_path / "forest.svg"
     save_forest_plot(data, pooled, "z", [path], data_note=figure_note(data))
-    assert "Simulated demo data" in path.read_text()
+    assert "Simulated data: these are not real studies." in path.read_text()
 
 
 def test_note_sits_below_existing_footnotes():

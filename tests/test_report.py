@@ -242,7 +242,9 @@ def test_sheet_text_is_escaped(report_html):
 
 
 def test_report_is_self_contained_and_flags_simulated_data(report_html):
-    assert 'id="simulated-banner"' in report_html and "Simulated demo data" in report_html
+    assert 'id="simulated-banner"' in report_html and "<strong>Simulated data.</strong>" in report_html
+    # a reviewer's own simulated sheet is no demo: the banner and the title say simulated data, not whose
+    assert "demo data" not in report_html.lower() and "(simulated data)</title>" in report_html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", report_html)
     assert "data:image/webp;base64," in report_html
     assert "<i>r</i> = ." in report_html and "ab" * 32 in report_html
@@ -390,6 +392,35 @@ def test_results_say_the_selection_and_bayesian_models_of_a_three_level_review_p
     assert "composites" not in aggregated and "Bayesian random-effects model (posterior means)" in aggregated
 
 
+def test_results_speak_of_study_composites_only_when_a_study_has_several_effect_sizes():
+    """A dropout-only review of 2x2 tables, one effect size per study, fitted three-level: the Results said
+    "Bayesian random-effects model of the study composites" (and "Egger's regression test on the study
+    composites"), of composites never made. The demo's counts (studies
+    with several effect sizes) keep them; the counts of its first effect size of each study drop them."""
+    from pathlib import Path
+
+    import alliance_meta as am
+    from alliance_meta.report.summary import family_counts
+    from alliance_meta.report.text import results_paragraph
+
+    demo = am.effect_sizes(am.read_sheet(Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"))
+    pooled = pd.DataFrame([{"method": "REML", "test": "z", "k": 20, "n_studies": 20, "estimate": 0.3,
+                            "ci_lower": 0.2, "ci_upper": 0.4, "pi_lower": 0.1, "pi_upper": 0.5, "tau2": 0.01,
+                            "sigma2_between": 0.005,
+                            "sigma2_within": 0.005, "i2": 50.0, "q": 40.0, "q_df": 19, "q_p": 0.003}])
+    bayes = pd.DataFrame({"parameter": ["mu", "tau"], "mean": [0.31, 0.1], "hdi_lower": [0.11, 0.02],
+                          "hdi_upper": [0.48, 0.2]})
+    bias = pd.DataFrame({"test": ["egger_multilevel", "egger"], "statistic": [-1.2, -1.3], "p": [0.25, 0.19],
+                         "df": [12.0, float("nan")], "note": ["", ""]})
+    for rows, several in ((demo, True), (demo.drop_duplicates(["family", "study_id"]), False)):
+        counts = family_counts(rows, ["outcome"]).iloc[0].to_dict()
+        text = results_paragraph("outcome", "z", {"pooled": pooled, "bayes": bayes, "bias": bias}, counts, "REML",
+                                 ["z"])
+        assert ("Bayesian random-effects model of the study composites (posterior means)" in text) is several
+        assert ("Egger's regression test on the study composites z = \u22121.30" in text) is several
+        assert ("composites" in text) is several
+
+
 def test_figures_inlined_beforehand_are_used_as_they_are(tmp_path):
     # rule report_figures writes the data URIs; the report inlines only the images not among them
     from alliance_meta.report.html import family_section, inline_figures
@@ -472,7 +503,7 @@ def test_methods_name_the_bias_and_sensitivity_analyses_the_run_made():
             "random subsets [seed 20120901] where there are more).") in everything
     gosh = methods_paragraph({"gosh": {"subsets": 2000, "seed": 1}}, {"bias", "gosh"}, {})  # the reader can tell
     assert "(GOSH) plots (Olkin et al., 2012; every subset of the studies, or 2,000 random subsets [seed 1]" in gosh
-    assert "(RoBMA; Barto\u0161 et al., 2023) averaged models with and without an effect, heterogeneity and " \
+    assert "(RoBMA-PSMA; Barto\u0161 et al., 2023) averaged models with and without an effect, heterogeneity and " \
            "publication bias, the last by six weight functions and the PET-PEESE regressions" in everything
     assert "A multiverse analysis (Voracek et al., 2019)" in everything
     no_bias = methods_paragraph({"bma": {"bias": False}}, {"bma"}, {})
@@ -698,9 +729,6 @@ def test_methods_spell_out_every_abbreviation_at_its_first_use(name):
         first["RoB 2"] = text.index("RoB 2")
     for abbreviation, start in first.items():
         if abbreviation in UNDEFINED_ABBREVIATIONS:
-            continue
-        if abbreviation == "RoBMA-PSMA":  # the ensemble of RoBMA and PET-PEESE, both defined before it
-            assert first["RoBMA"] < start and first["PET-PEESE"] < start
             continue
         definitions = re.findall(rf"\w \({re.escape(abbreviation)}[;)]", text)  # "words (ABBR)", "words (ABBR; cite)"
         assert text[start - 1] == "(" and len(definitions) == 1, (abbreviation, text[max(start - 80, 0):start + 20])

@@ -65,8 +65,9 @@ def test_spelled_out_abbreviates_a_later_definition_and_leaves_data_as_written()
     assert spelled_out(changed, verbatim=("pooling.main_method REML \u2192 DL",)) == (
         "The config changed: pooling.main_method REML \u2192 DL. Moderators by restricted maximum likelihood (REML).")
     # "RoBMA's" names the software (as "metafor's"); "RoBMA-PSMA" and "AICc" are other names
-    assert spelled_out("as RoBMA's, RoBMA-PSMA and AICc") == "as RoBMA's, RoBMA-PSMA and AIC corrected for small " \
-                                                             "samples (AICc)"
+    assert spelled_out("as RoBMA's, RoBMA-PSMA and AICc") == (
+        "as RoBMA's, robust Bayesian meta-analysis with publication selection model averaging (RoBMA-PSMA) and AIC "
+        "corrected for small samples (AICc)")
 
 
 def test_table_notes_define_the_abbreviations_of_their_table():

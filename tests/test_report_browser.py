@@ -71,7 +71,7 @@ def test_tables_and_images_render_without_console_errors(report):
     probe = dict(item.split("=") for item in result.stdout.split('data-probe="')[1].split('"')[0].split(";"))
     assert probe == {"images": "2", "broken": "0", "rows": probe["rows"]} and int(probe["rows"]) >= 12 + 8
     assert not console_lines(result.stderr), console_lines(result.stderr)
-    assert "Simulated demo data" in result.stdout and "&lt;script&gt;console.error" in result.stdout
+    assert "Simulated data." in result.stdout and "&lt;script&gt;console.error" in result.stdout
 
 
 def console_lines(stderr: str) -> list[str]:

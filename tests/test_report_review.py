@@ -67,15 +67,19 @@ def test_the_study_selection_paragraph_cites_prisma_as_apa_does():
                             "included_reports": 5, "included_effect_sizes": 7})
     paragraph = prisma_section(counts, "").paragraph
     assert "(Page et al., 2021)" in paragraph and "et al. 2021" not in paragraph, paragraph
+    # named as a paper names it, not by the config's key ("Flow diagram of the config's prisma: counts")
+    assert "PRISMA 2020 flow diagram (Page et al., 2021): 5 studies in 5 reports included;" in paragraph, paragraph
+    assert "config" not in paragraph, paragraph
 
 
 def test_a_simulated_table_title_has_one_parenthesis():
-    """The demo's "Summary of findings (GRADE) (SIMULATED demo data)": two parentheses side by side; one."""
+    """The demo's "Summary of findings (GRADE) (SIMULATED demo data)": two parentheses side by side; one (and no
+    "demo", which a reviewer's own simulated sheet is not)."""
     from alliance_meta.report.tables import ManuscriptTable, marked_simulated
 
     table = ManuscriptTable("Summary of findings (GRADE)", ["Outcome"], [["x"]], "GRADE = words.")
-    assert marked_simulated(table).title == "Summary of findings (GRADE; SIMULATED demo data)"
-    assert marked_simulated(replace(table, title="Pooled estimates")).title == "Pooled estimates (SIMULATED demo data)"
+    assert marked_simulated(table).title == "Summary of findings (GRADE; SIMULATED data)"
+    assert marked_simulated(replace(table, title="Pooled estimates")).title == "Pooled estimates (SIMULATED data)"
 
 
 def test_a_half_open_interval_of_a_note_does_not_leave_the_rest_of_the_results_in_parentheses():

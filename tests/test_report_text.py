@@ -253,7 +253,29 @@ def test_bma_without_bias_models_is_not_called_robma_psma():
     plain = bma_sentence(summary(0.0), "z")
     assert "RoBMA" not in plain and plain.startswith(
         "Bayesian model averaging over effect and heterogeneity (no publication-bias models) gave")
-    assert bma_sentence(summary(0.5), "z").startswith("Robust Bayesian model averaging (RoBMA-PSMA) gave")
+    assert bma_sentence(summary(0.5), "z").startswith(
+        "Robust Bayesian meta-analysis with publication selection model averaging (RoBMA-PSMA; Barto\u0161 et al., "
+        "2023) gave")
+
+
+def test_robma_psma_is_spelled_out_at_its_first_use_in_the_report():
+    """The Results wrote "Robust Bayesian model averaging (RoBMA-PSMA)" and never said what PSMA stands for
+    (Barto\u0161 et al., 2023: publication selection model averaging); spelled out at the first use, as RoBMA,
+    abbreviated in the next family's paragraph and in the Methods after it."""
+    from alliance_meta.report.formatting import defined_in_order
+    from alliance_meta.report.methods import methods_paragraph
+
+    summary = pd.DataFrame({"quantity": ["component"] * 3, "name": ["effect", "heterogeneity", "bias"], "type": "",
+                            "scale": "", "prior_prob": 0.5, "posterior_prob": [0.9, 0.4, 0.3],
+                            "inclusion_bf": [9.0, 0.67, 0.43], "mean": NAN, "median": NAN, "ci_lower": NAN,
+                            "ci_upper": NAN})
+    methods = methods_paragraph({}, {"bma"}, {})
+    assert ("Robust Bayesian meta-analysis with publication selection model averaging (RoBMA-PSMA; Barto\u0161 et "
+            "al., 2023) averaged models") in methods
+    outcome, dropout, after = defined_in_order([bma_sentence(summary, "z"), bma_sentence(summary, "log_or"), methods])
+    assert "publication selection model averaging (RoBMA-PSMA; Barto\u0161 et al., 2023) gave" in outcome
+    for text in (dropout, after):
+        assert "publication selection" not in text and "RoBMA-PSMA (Barto\u0161 et al., 2023)" in text
 
 
 # 9. the dropout direction note on the odds-ratio scale

@@ -99,11 +99,11 @@ def test_the_manuscript_tables_of_simulated_data_say_so_and_list_the_included_st
     assert len(tables) >= 8
     for path in tables:
         text = path.read_text(encoding="utf-8")
-        assert re.search(r"[(;] ?SIMULATED demo data\)\*\*$", text.splitlines()[0]), path
-        assert ") (" not in text.splitlines()[0], path  # "Summary of findings (GRADE; SIMULATED demo data)"
-        assert "*Note.* Simulated demo data: these are not real studies." in text, path
+        assert re.search(r"[(;] ?SIMULATED data\)\*\*$", text.splitlines()[0]), path
+        assert ") (" not in text.splitlines()[0], path  # "Summary of findings (GRADE; SIMULATED data)"
+        assert "*Note.* Simulated data: these are not real studies." in text, path
     word = [paragraph.text for paragraph in Document(results / "tables.docx").paragraphs]
-    assert word[1] == "Characteristics of the Included Studies: Outcome Family (SIMULATED Demo Data)"
+    assert word[1] == "Characteristics of the Included Studies: Outcome Family (SIMULATED Data)"
     studies = pd.read_csv(results / "outcome" / "study_characteristics.csv")
     assert studies["study_id"].tolist() == ["s01", "s02", "s03", "s04", "s05"]  # by year
     assert studies.set_index("study_id").loc["s03", ["k_effect_sizes", "rater"]].tolist() == [2, "mixed"]

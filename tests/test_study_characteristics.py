@@ -57,8 +57,10 @@ def test_the_manuscript_table_lists_study_year_n_k_moderators_risk_of_bias_and_e
 def test_tables_of_simulated_data_say_so_in_title_and_note():
     marked = marked_simulated(ManuscriptTable("Pooled estimates", ["a"], [["1"]], "CI = confidence interval."))
     text = to_markdown(marked)
-    assert text.startswith("**Pooled estimates (SIMULATED demo data)**")
-    assert "*Note.* Simulated demo data: these are not real studies. CI = confidence interval." in text
+    # rows marked simulated = yes: the demo's or a reviewer's own simulated sheet, so not called the demo
+    assert text.startswith("**Pooled estimates (SIMULATED data)**")
+    assert "*Note.* Simulated data: these are not real studies. CI = confidence interval." in text
+    assert "demo" not in text.lower()
 
 
 def test_the_api_lists_a_fits_studies_with_its_level_and_checks_the_moderators():
@@ -97,3 +99,42 @@ def test_moderators_and_risk_of_bias_no_study_of_the_family_codes_are_no_columns
                              "z")
     assert table.header == ["Study", "Year", "N", "k", "Modality", "r [95% CI]"] and len(table.align) == 6
     assert all(len(row) == 6 for row in table.rows)
+
+
+def test_the_note_says_that_half_was_added_to_the_cells_of_a_2x2_table_with_a_zero_cell():
+    """A dropout review of 2x2 tables: the Methods said that 1/2 was added to every cell of a table with a zero
+    cell, the table of the studies whose odds ratios it lists did not. Its note says so, in the Methods' words,
+    where the family has such a table (and names the double-zero tables kept where it has one); the demo, with no
+    zero cell, keeps its note."""
+    from pathlib import Path
+
+    import alliance_meta as am
+    from alliance_meta.report.html import render_report
+    from alliance_meta.report.methods import methods_paragraph
+    from alliance_meta.report.settings import TableSettings
+    from alliance_meta.report.summary import zero_cell_tables
+
+    sheet = pd.DataFrame({"study_id": ["a", "b", "c"], "family": "dropout", "n11": [10, 0, 0], "n12": [5, 20, 20],
+                          "n21": [8, 3, 0], "n22": [9, 15, 18], "year": [2001, 2002, 2003]})
+    effect_sizes = am.effect_sizes(sheet)
+    assert zero_cell_tables(effect_sizes, ["dropout"]) == (2, 1)  # b and c; c double-zero (no dropout in either)
+    assert zero_cell_tables(effect_sizes.iloc[:2], ["dropout"]) == (1, 0)
+    assert zero_cell_tables(effect_sizes, ["outcome"]) == (0, 0)
+    frame = study_characteristics(effect_sizes, [], "log_or")
+    rule = "2x2 counts as log odds ratios with 1/2 added to every cell of a table with a zero cell"
+    assert f"{rule}, double-zero tables included (metafor's" in methods_paragraph(
+        {}, set(), {}, ["dropout"], input_kinds={"dropout": {"counts"}})
+    for (zero, double), clause in (((2, 1), f"; {rule}, double-zero tables included."), ((1, 0), f"; {rule}."),
+                                   ((0, 0), None)):
+        settings = TableSettings(zero_cell_tables=zero, double_zero_tables=double)
+        note = manuscript_table("study_characteristics", frame, "log_or", 95, settings).note
+        assert (clause in note) if clause else "1/2" not in note, note
+    # the report counts them from the effect sizes, as the Word tables' job
+    provenance = {"sheet": "studies.csv", "sheet_sha256": "0" * 64, "run_date": "2026-01-01 00:00 UTC",
+                  "versions": {"alliance-meta": "0.1.0"}, "config_yaml": ""}
+    html = render_report(sheet=sheet, effect_sizes=effect_sizes, config={}, provenance=provenance, methods="",
+                         families={"dropout": {"metric": "log_or", "tables": {"study_characteristics": frame},
+                                               "images": []}})
+    assert f"{rule}, double-zero tables included." in html
+    demo = am.effect_sizes(am.read_sheet(Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"))
+    assert "counts" in set(demo["input_kind"]) and zero_cell_tables(demo, ["outcome", "dropout"]) == (0, 0)

@@ -10,6 +10,12 @@ from collections.abc import Sequence
 
 MINUS = "\u2212"
 
+#: What the manuscript tables (``report.tables.marked_simulated``) and the report's banner say of a sheet with rows
+#: marked ``simulated = yes``: the demo's, or a reviewer's own simulated sheet; the data cannot tell which, so
+#: neither is named (as ``inputs.prisma.SIMULATED_LABEL`` of simulated PRISMA counts)
+SIMULATED_DATA = "SIMULATED data"
+SIMULATED_DATA_NOTE = "Simulated data: these are not real studies."
+
 #: the intervals' abbreviations in words, for a text or figure that spells one out at its first use (APA 2020,
 #: sec. 6.25)
 INTERVAL_NAMES = {"CrI": "credible interval", "HDI": "highest-density interval", "CI": "confidence interval",

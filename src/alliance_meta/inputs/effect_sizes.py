@@ -166,6 +166,12 @@ def r_to_d(r, n1=None, n2=None):
     return r * np.sqrt(a) / np.sqrt(1.0 - r**2)
 
 
+#: The rule of :func:`log_odds_ratio_from_counts` in the words of the Methods and of the study characteristics
+#: table's note (of a family with such a table), and of the double-zero tables it keeps (metafor's drop00 = FALSE)
+ZERO_CELL_RULE = "2x2 counts as log odds ratios with 1/2 added to every cell of a table with a zero cell"
+DOUBLE_ZERO_KEPT = "double-zero tables included"
+
+
 def log_odds_ratio_from_counts(n11, n12, n21, n22):
     """log OR = log(n11 n22 / (n12 n21)), v = 1/n11 + 1/n12 + 1/n21 + 1/n22.
 

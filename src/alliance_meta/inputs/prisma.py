@@ -221,18 +221,16 @@ def flow_sentences(counts: PrismaCounts) -> str:
 
 def included_sentence(counts: PrismaCounts) -> str:
     """What the diagram's last boxes say, as the report's sentence."""
-    def counted(number: int, noun: str, new: str = "") -> str:
-        return f"{number:,} {new}{noun if number == 1 else noun.replace('study', 'studie') + 's'}"
-
-    sentence = (f"{counted(counts.included_studies, 'study')} in {counted(counts.included_reports, 'report')} "
-                "included")
+    sentence = (f"{counted(counts.included_studies, 'study', 'studies')} in "
+                f"{counted(counts.included_reports, 'report')} included")
     if counts.previous is not None:
         previous = counts.previous
-        removed = (f", of which {counted(previous.removed_studies, 'study')} in "
+        removed = (f", of which {counted(previous.removed_studies, 'study', 'studies')} in "
                    f"{counted(previous.removed_reports, 'report')} no longer included" if previous.removes else "")
-        sentence += (f" ({counted(previous.studies, 'study')} in {counted(previous.reports, 'report')} "
-                     f"from the previous version of the review{removed}, {counted(counts.new_studies, 'study', 'new ')} "
-                     f"in {counted(counts.new_reports, 'report', 'new ')})")
+        sentence += (f" ({counted(previous.studies, 'study', 'studies')} in {counted(previous.reports, 'report')} "
+                     f"from the previous version of the review{removed}, "
+                     f"{counted(counts.new_studies, 'new study', 'new studies')} in "
+                     f"{counted(counts.new_reports, 'new report')})")
     return sentence
 
 

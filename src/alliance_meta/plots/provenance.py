@@ -1,20 +1,21 @@
-"""A note on every figure drawn from the simulated demo sheet.
+"""A note on every figure drawn from a simulated sheet.
 
-The bundled demo sheet marks each row ``simulated = yes`` (codebook). Figures
-made from such rows carry :data:`SIMULATED_NOTE` beneath them, so that a plot
-copied out of the results folder cannot pass for one of real studies.
+The bundled demo sheet marks each row ``simulated = yes`` (codebook), as may a reviewer's own
+simulated sheet. Figures made from such rows carry :data:`SIMULATED_NOTE` beneath them, so that a
+plot copied out of the results folder cannot pass for one of real studies.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-SIMULATED_NOTE = "Simulated demo data: these are not real studies."
+from alliance_meta.wording import SIMULATED_DATA_NOTE as SIMULATED_NOTE  # the tables' note, beneath the figures
+
 SIMULATED_VALUES = ("yes", "y", "true", "1")
 
 
 def is_simulated(frame: pd.DataFrame) -> bool:
-    """Whether any row is marked ``simulated = yes`` (the bundled demo data)."""
+    """Whether any row is marked ``simulated = yes`` (the bundled demo data, or a reviewer's simulated sheet)."""
     if "simulated" not in frame:
         return False
     values = frame["simulated"].astype("string").str.strip().str.lower()

@@ -185,6 +185,9 @@ ABBREVIATIONS = {
     "PET-PEESE": f"{BIAS_MODEL_NAMES['PET']} and {BIAS_MODEL_NAMES['PEESE']}",
     "GOSH": "graphical display of study heterogeneity",
     "RoBMA": "robust Bayesian meta-analysis",
+    # RoBMA-PSMA (Bartoš et al., 2023): RoBMA with PSMA, defined by its words or by its two parts (as PET-PEESE)
+    "PSMA": "publication selection model averaging",
+    "RoBMA-PSMA": "robust Bayesian meta-analysis with publication selection model averaging",
     "GRADE": "Grading of Recommendations Assessment, Development and Evaluation",
     "QUIPS": "Quality in Prognosis Studies tool",
     "RoB 2": "revised Cochrane risk-of-bias tool for randomized trials",

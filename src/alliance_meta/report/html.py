@@ -21,7 +21,8 @@ from alliance_meta.report.formatting import (apa_integer, apa_p, counted, data_n
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
-from alliance_meta.report.summary import conversion_counts, family_counts, moderator_counts
+from alliance_meta.report.summary import (conversion_counts, family_counts, moderator_counts, several_in_counts,
+                                          zero_cell_tables)
 from alliance_meta.report.tables import BUILDERS, manuscript_table
 from alliance_meta.report.text import results_paragraph, risk_of_bias_sentence
 
@@ -362,10 +363,13 @@ def ordered(names) -> list[str]:
 
 def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], analysis: pd.DataFrame | None,
                    images: list[str | Path], counts: dict, config: dict, image_workers: int = 1,
-                   inlined: dict[str, str] | None = None, sheet_notes=()) -> FamilySection:
+                   inlined: dict[str, str] | None = None, sheet_notes=(), zero_cells: tuple[int, int] = (0, 0)
+                   ) -> FamilySection:
     """Paragraph, tables and figures of one family. ``inlined`` maps an image's file name to its data URI
     (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads;
-    ``sheet_notes``: the notes of reading the sheet (:meth:`TableSettings.from_config`)."""
+    ``sheet_notes``: the notes of reading the sheet (:meth:`TableSettings.from_config`); ``zero_cells``: the
+    family's 2x2 tables with a zero cell and the double-zero ones among them
+    (:func:`~alliance_meta.report.summary.zero_cell_tables`)."""
     pooling = config.get("pooling", {})
     method, tests = headline_method(config), pooling.get("tests", ["z", "knha"])
     paragraph = results_paragraph(family, metric, tables, counts, method, tests, pooling.get("level", 95), config)
@@ -380,10 +384,9 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          note=f"yi and vi in the analysis metric ({metric}).",
                                          source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
-    # one effect size per study (the family's counts, as :func:`~alliance_meta.report.summary.several_per_study`):
-    # the notes do not speak of composites
-    several = not counts or counts.get("effect_sizes", 0) > counts.get("studies", 0)
-    settings = replace(TableSettings.from_config(config, sheet_notes), several_per_study=bool(several))
+    # one effect size per study (the family's counts): the notes do not speak of composites
+    settings = replace(TableSettings.from_config(config, sheet_notes), several_per_study=several_in_counts(counts),
+                       zero_cell_tables=zero_cells[0], double_zero_tables=zero_cells[1])
     notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
@@ -556,8 +559,8 @@ def prisma_section(counts, image: str) -> ExtraSection:
 
     simulated = f"{SIMULATED_LABEL} (prisma: simulated: true in the config). " if counts.simulated else ""
     return ExtraSection("prisma", "Study selection (PRISMA 2020)",
-                        f"{simulated}{flow_sentences(counts)} Flow diagram of the config's prisma: counts (Page et "
-                        f"al., 2021): {included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
+                        f"{simulated}{flow_sentences(counts)} PRISMA 2020 flow diagram (Page et al., 2021): "
+                        f"{included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
                         figures=[Figure("PRISMA 2020 flow diagram", image)])
 
 
@@ -578,7 +581,8 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     counts = family_counts(effect_sizes, list(families))
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
-                               count_of.get(name, {}), config, image_workers, part.get("inlined"), sheet_notes)
+                               count_of.get(name, {}), config, image_workers, part.get("inlined"), sheet_notes,
+                               zero_cell_tables(effect_sizes, [name]))
                 for name, part in families.items()]
     no_n = (counts["n"] == 0) & (counts["studies_without_n"] > 0)  # a sum over no study is no N of 0 patients
     summary_tables = [html_table("families", counts.assign(n=counts["n"].where(~no_n)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alliance_meta.engines.transforms import family_metric
-from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY
+from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, DOUBLE_ZERO_KEPT, ZERO_CELL_RULE
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import assumed_correlation, composite_text
 from alliance_meta.report.formatting import (ABBREVIATIONS, apa_integer, apa_number, defined, listed as join_words,
@@ -200,8 +200,7 @@ def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> 
                                           "(n1 n2), or 4 with group sizes unknown"),
         (occurs("d", ("z",)) or occurs("g", ("z",)) or occurs("log_or", ("z",)),
          "standardized mean differences as r = d/\u221a(d\u00b2 + a)"),
-        ("counts" in present, "2x2 counts as log odds ratios with 1/2 added to every cell of a table with a zero "
-                              "cell, double-zero tables included (metafor's escalc defaults: add = 1/2, to = "
+        ("counts" in present, f"{ZERO_CELL_RULE}, {DOUBLE_ZERO_KEPT} (metafor's escalc defaults: add = 1/2, to = "
                               "\"only0\", drop00 = FALSE)"),
         (occurs("log_or", ("z", "smd")), "odds ratios as d = log OR \u221a3/\u03c0 (Hasselblad & Hedges, 1995)"),
         (occurs("r", ("log_or",)) or occurs("d", ("log_or",)) or occurs("g", ("log_or",)),
@@ -445,10 +444,10 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          f"the Henmi\u2013Copas interval, S-values and {selection}; influence with {influence}.")
     if "bma" in stages:
         bias = config.get("bma", {}).get("bias", True)
-        robma = define("RoBMA", "Barto\u0161 et al., 2023")
+        # with the bias models, the RoBMA-PSMA ensemble, PSMA spelled out as RoBMA is (it was never defined)
+        robma = define("RoBMA-PSMA" if bias else "RoBMA", "Barto\u0161 et al., 2023")
         components = (f"an effect, heterogeneity and publication bias, the last by six weight functions and the "
-                      f"{define('PET-PEESE')} regressions (the RoBMA-PSMA ensemble)"
-                      if bias else "an effect and heterogeneity")
+                      f"{define('PET-PEESE')} regressions" if bias else "an effect and heterogeneity")
         sentences.append(f"{robma[0].upper()}{robma[1:]} averaged models with and without {components}, weighted by "
                          "their posterior probabilities.")
     from alliance_meta.analyses.multiverse import no_specification_note

@@ -7,6 +7,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 
+#: the :class:`TableSettings` that the jobs set from the sheet and its effect sizes, not from the config
+FACTS = ("rob_overall_derived", "several_per_study", "zero_cell_tables", "double_zero_tables")
+
+
 @dataclass(frozen=True)
 class TableSettings:
     """The config values the tables' notes say (the schema's defaults): ``dependence``, ``aggregate_method``,
@@ -15,7 +19,10 @@ class TableSettings:
     was derived from the domains (the sheet's notes, :func:`alliance_meta.inputs.risk_of_bias.overall_derived`;
     known once the sheet is read, so the jobs set it, not the rule's params); and one of the family's effect sizes,
     ``several_per_study``: some study has more than one (:func:`alliance_meta.report.summary.several_per_study`;
-    False: no note speaks of composites of a study's effect sizes; set by the jobs, too)."""
+    False: no note speaks of composites of a study's effect sizes; set by the jobs, too), ``zero_cell_tables`` and
+    ``double_zero_tables``: its 2x2 tables with a zero cell, and the double-zero ones among them
+    (:func:`alliance_meta.report.summary.zero_cell_tables`; the study characteristics table's note says that 1/2
+    was added to their cells)."""
 
     dependence: str = "aggregate"
     aggregate_method: str = "gls"
@@ -25,6 +32,8 @@ class TableSettings:
     hdi_prob: float = 0.95
     rob_overall_derived: bool = False
     several_per_study: bool = True
+    zero_cell_tables: int = 0
+    double_zero_tables: int = 0
 
     @classmethod
     def from_config(cls, config: dict | None, sheet_notes=()) -> TableSettings:
@@ -45,5 +54,4 @@ class TableSettings:
     def as_params(self) -> dict:
         """The config's settings as a plain dict (a Snakemake rule's params; ``TableSettings(**params)`` again,
         without the facts of the sheet and its effect sizes)."""
-        return {key: value for key, value in asdict(self).items()
-                if key not in ("rob_overall_derived", "several_per_study")}
+        return {key: value for key, value in asdict(self).items() if key not in FACTS}

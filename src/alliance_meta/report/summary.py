@@ -35,6 +35,30 @@ def several_per_study(effect_sizes: pd.DataFrame, families) -> bool:
     return bool((counts["effect_sizes"] > counts["studies"]).any())
 
 
+def zero_cell_tables(effect_sizes: pd.DataFrame, families) -> tuple[int, int]:
+    """The usable 2x2 tables (input kind ``counts``) of ``families`` with a zero cell, to which 1/2 was added
+    (:data:`~alliance_meta.inputs.effect_sizes.ZERO_CELL_RULE`), and how many of those are double-zero tables
+    (:func:`~alliance_meta.models.counts.double_zero`, kept for the log odds ratios); (0, 0) without counts."""
+    from alliance_meta.inputs.dependence import usable_effects
+    from alliance_meta.models.counts import double_zero
+
+    columns = ["n11", "n12", "n21", "n22"]
+    if not {"family", "input_kind", *columns} <= set(effect_sizes):
+        return 0, 0
+    rows = effect_sizes[usable_effects(effect_sizes) & effect_sizes["family"].isin(list(families)).to_numpy()
+                        & effect_sizes["input_kind"].eq("counts").to_numpy()]
+    cells = [pd.to_numeric(rows[column], errors="coerce").to_numpy(float) for column in columns]
+    return int((np.column_stack(cells) == 0).any(axis=1).sum()), int(double_zero(*cells).sum())
+
+
+def several_in_counts(counts: dict) -> bool:
+    """:func:`several_per_study` of one family from its row of :func:`family_counts` (``studies``,
+    ``effect_sizes``); True where the counts do not say (not known: the composites are described)."""
+    if "studies" not in counts or "effect_sizes" not in counts:
+        return True
+    return bool(counts["effect_sizes"] > counts["studies"])
+
+
 def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str], risk_of_bias=None) -> pd.DataFrame:
     """Studies and effect sizes per family, moderator and level (missing values as ``(not coded)``, last), the
     levels in the order subgroups.csv lists them (:func:`~alliance_meta.analyses.moderators.univariate.display_order`;

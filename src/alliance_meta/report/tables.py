@@ -15,7 +15,7 @@ import pandas as pd
 from alliance_meta.engines.heterogeneity import SIGMA2_LEVELS, one_effect_size, unidentified_sigma2
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
-from alliance_meta.inputs.effect_sizes import citation_years
+from alliance_meta.inputs.effect_sizes import DOUBLE_ZERO_KEPT, ZERO_CELL_RULE, citation_years
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_test
 from alliance_meta.report.effects import display
@@ -24,7 +24,8 @@ from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, 
                                              pooled_studies, readable_frame, probability_percent, step_list, listed,
                                              typeset_parts, defined, note_defined, intervals_defined, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
-from alliance_meta.wording import BIAS_MODEL_NAMES, ESTIMATOR_NAMES, single_spaced
+from alliance_meta.wording import (BIAS_MODEL_NAMES, ESTIMATOR_NAMES, SIMULATED_DATA, SIMULATED_DATA_NOTE,
+                                single_spaced)
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -812,7 +813,10 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
             + ("; mixed = the study's effect sizes differ in this moderator" if moderators and several else "")
             + ("; risk of bias = the overall judgement" + (", derived from the domains where the sheet leaves it "
                                                            "empty" if settings.rob_overall_derived else "")
-               + (" (mixed: it differs between the study's effect sizes)" if several else "") if rob else "") + ".")
+               + (" (mixed: it differs between the study's effect sizes)" if several else "") if rob else "")
+            # the continuity correction of a 2x2 table with a zero cell, as the Methods state it
+            + (f"; {ZERO_CELL_RULE}" + (f", {DOUBLE_ZERO_KEPT}" if settings.double_zero_tables else "")
+               if settings.zero_cell_tables else "") + ".")
     align = ["l", *(["r"] * (year + size)), "r", *(["l"] * (len(moderators) + rob)), "r"]
     return ManuscriptTable("Characteristics of the included studies", header, rows, note, align, tuple(names))
 
@@ -855,15 +859,13 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
 
 
 def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:
-    """``table`` of simulated data (the demo sheet's ``simulated = yes``), saying so in its title and note, so
-    that no copy of it passes for a table of real studies (as the figures' note and the report's banner)."""
-    from alliance_meta.plots.provenance import SIMULATED_NOTE
-
-    # one parenthesis: "Summary of findings (GRADE; SIMULATED demo data)", not "(GRADE) (SIMULATED demo data)"
-    title = (f"{table.title[:-1]}; SIMULATED demo data)" if table.title.endswith(")")
-             else f"{table.title} (SIMULATED demo data)")
-    return replace(table, title=title,
-                   note=f"{SIMULATED_NOTE} {table.note}".strip())
+    """``table`` of simulated data (rows marked ``simulated = yes``: the demo sheet's or a reviewer's own), saying
+    so in its title and note, so that no copy of it passes for a table of real studies (as the figures' note and
+    the report's banner); not "demo data", which a reviewer's simulated sheet is not (:data:`SIMULATED_DATA`)."""
+    # one parenthesis: "Summary of findings (GRADE; SIMULATED data)", not "(GRADE) (SIMULATED data)"
+    title = (f"{table.title[:-1]}; {SIMULATED_DATA})" if table.title.endswith(")")
+             else f"{table.title} ({SIMULATED_DATA})")
+    return replace(table, title=title, note=f"{SIMULATED_DATA_NOTE} {table.note}".strip())
 
 
 def family_title(table: ManuscriptTable, family: str) -> ManuscriptTable:

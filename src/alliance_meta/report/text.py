@@ -21,9 +21,10 @@ from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, apa_probability,
                                              counted, data_names, is_finite, listed, pooled_studies,
-                                             probability_percent, at_null, spelled_out, step_list)
+                                             probability_percent, at_null, defined, spelled_out, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
+from alliance_meta.report.summary import several_in_counts
 from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
 
 FAMILY_PHRASES = {
@@ -241,10 +242,11 @@ def _not_estimable_reason(notes: list[str]) -> str:
                      for reason in dict.fromkeys(reasons))
 
 
-def bias_sentence(bias: pd.DataFrame, metric: str, level: float = 95) -> str:
+def bias_sentence(bias: pd.DataFrame, metric: str, level: float = 95, several: bool = True) -> str:
     """Egger's test, the rank test, trim and fill (its adjusted estimate with the CI of ``level`` where bias.csv has
     it) and the fail-safe N, when present; tests that could not run (too few studies) are named once with the
-    reason instead of empty numbers."""
+    reason instead of empty numbers. ``several``: some study has several effect sizes (beside a three-level model's
+    test, the univariate one is said to be on the study composites)."""
     if bias is None or bias.empty:
         return ""
     show = display(metric)
@@ -259,7 +261,8 @@ def bias_sentence(bias: pd.DataFrame, metric: str, level: float = 95) -> str:
                        f"{apa_p_clause(three_level.p)}{small}")
     if "egger" in rows:
         if is_finite(rows["egger"].statistic):
-            clauses.append(f"Egger's regression test{' on the study composites' if three_level is not None else ''} "
+            composites = " on the study composites" if three_level is not None and several else ""
+            clauses.append(f"Egger's regression test{composites} "
                            f"z = {apa_number(rows['egger'].statistic, 2)}, {apa_p_clause(rows['egger'].p)}")
         else:
             skipped.append(("egger", _note(rows["egger"])))
@@ -491,9 +494,11 @@ def bma_has_bias_models(summary: pd.DataFrame) -> bool:
 
 
 def bma_name(summary: pd.DataFrame) -> str:
-    """RoBMA-PSMA with the bias models; without them (bma.bias false) plain model averaging."""
+    """RoBMA-PSMA with the bias models, defined (PSMA spelled out, as RoBMA; the Results abbreviate it once the
+    report has defined it); without them (bma.bias false) plain model averaging."""
     if bma_has_bias_models(summary):
-        return "Robust Bayesian model averaging (RoBMA-PSMA)"
+        name = defined("RoBMA-PSMA", cite="Barto\u0161 et al., 2023")
+        return name[:1].upper() + name[1:]
     return "Bayesian model averaging over effect and heterogeneity (no publication-bias models)"
 
 
@@ -618,11 +623,12 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     pooled = tables.get("pooled")
     row = main_row(pooled, method, tests) or None
     # a three-level main model: the selection and Bayesian models beside it pool study composites (its estimate
-    # .38 read beside their .31 as the same data's)
-    composites = row is not None and is_finite(row.get("sigma2_between"))
+    # .38 read beside their .31 as the same data's); with one effect size per study there is none to speak of
+    composites = row is not None and is_finite(row.get("sigma2_between")) and several_in_counts(counts)
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  count_models_sentence(pooled, level),
-                 moderators_sentence(tables.get("moderators")), bias_sentence(tables.get("bias"), metric, level),
+                 moderators_sentence(tables.get("moderators")),
+                 bias_sentence(tables.get("bias"), metric, level, several_in_counts(counts)),
                  selection_sentence(tables.get("selection_models"), metric, tables.get("bias"), composites),
                  bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts), composites),
                  bma_sentence(tables.get("bma_summary"), metric, hdi_prob, composites),
