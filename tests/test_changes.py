@@ -908,7 +908,7 @@ def test_report_table_shows_flipped_p_values_and_intervals_as_the_report_writes_
                       record("b", [es("S1", "1", 2, 0.3)], POOLED_B, {"rater": {"qm_p": 7e-5, "f_p": 0.5}}))
     table = changes_section(changes, {"outcome": "z"}).tables[0]
     cells = {row[0]: row[7:10] for row in table.rows}
-    assert cells["moderator_test_flip"][:2] == [".200", "< .001"]
+    assert cells["moderator_test_flip"] == [".200", "< .001", ""]
     assert cells["significance_flip"] == ["no", "yes", ""]
 
 
@@ -923,4 +923,18 @@ def test_effect_sizes_of_studies_added_are_said_with_them_and_the_others_apart()
                          es("S5", "1", 6, 0.5, r="0.5"), es("S5", "2", 7, 0.45, r="0.45")], POOLED_A)
     text = changes_paragraph(compare(before, after), {"outcome": "z"})
     assert text.startswith("Since the previous run: 2 studies added (3 effect sizes), 1 study removed (1 effect "
-                           "size), 1 effect size added to studies already included, 1 effect size edited.")
+                           "size), 1 effect size added to a study already included, 1 effect size edited.")
+
+
+def test_effect_sizes_added_to_or_removed_from_other_studies_name_one_study_in_the_singular():
+    """"1 effect size added to studies already included" spoke of several studies where one study had gained one;
+    two studies that each lost one are "studies"."""
+    before = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S1", "2", 3, 0.15, r="0.15"),
+                          es("S2", "1", 4, 0.2, r="0.2"), es("S2", "2", 5, 0.25, r="0.25"),
+                          es("S9", "1", 6, 0.3, r="0.3")], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 4, 0.2, r="0.2"),
+                         es("S2", "3", 5, 0.22, r="0.22"), es("S4", "1", 6, 0.4, r="0.4")], POOLED_A)
+    text = changes_paragraph(compare(before, after), {"outcome": "z"})
+    assert text.startswith("Since the previous run: 1 study added (1 effect size), 1 study removed (1 effect size), "
+                           "1 effect size added to a study already included, 2 effect sizes removed from studies "
+                           "still included."), text

@@ -182,3 +182,16 @@ def test_every_table_that_abbreviates_an_interval_defines_it():
                            "i2": [0.0], "q": [0.5], "q_df": [1], "q_p": [0.48]})
     note = manuscript_table("pooled", pooled, "smd", 95).note
     assert note.count("CI = confidence interval") == 1 and note.count("PI = prediction interval") == 1
+
+
+def test_a_moderator_named_like_an_interval_is_not_defined_as_one():
+    """A moderator "PI" (principal investigator) named in the moderator table's note ("R² not given for PI: ...") had
+    "PI = prediction interval" added to the note, a table without any prediction interval: the moderator's name is
+    the data's (the table's verbatim), as note_defined already treats it."""
+    from alliance_meta.report.tables import manuscript_table
+
+    moderators = pd.DataFrame({"moderator": ["PI"], "k": [5], "qm": [1.2], "qm_df": [2], "qm_p": [0.5], "f": [0.6],
+                               "f_df1": [2], "f_df2": [3], "f_p": [0.6], "tau2": [0.01], "r2": [10.0],
+                               "tau2_null": [0.0]})
+    note = manuscript_table("moderators", moderators, "z").note
+    assert "R\u00b2 not given for PI:" in note and "prediction interval" not in note

@@ -210,3 +210,23 @@ def test_a_row_whose_input_is_in_a_column_without_a_name_says_so(tmp_path):
                                      "an input (r, n, ...), name the column")
     _, _, named = checked(tmp_path, "study_id,r,n\nS1,,50\n")  # no such column: no such words
     assert "without a name" not in named[0].rule
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_a_unicode_minus_before_thousands_points_a_decimal_comma_and_an_exponent_is_a_problem_not_a_traceback(
+        tmp_path, separator):
+    """"\u22121.234,5e2" matched the Unicode-minus number (its thousands points and decimal comma, then an exponent)
+    but read as "-1.234.5e2", which float() refused: read_sheet raised ValueError in any sheet. It is a cell's
+    problem, as before the thousands points were read."""
+    quoted = '"\u22121.234,5e2"' if separator == "," else "\u22121.234,5e2"
+    _, _, problems = checked(tmp_path, f"study_id{separator}r{separator}n\nA{separator}{quoted}{separator}50\n")
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "r", "\u22121.234,5e2")]
+
+
+def test_a_unicode_minus_before_thousands_points_and_a_decimal_comma_in_a_decimal_point_sheet_is_no_number(tmp_path):
+    """In a sheet of decimal points "\u22121.234,5" is no number: it was read as a minus sign (with the note saying
+    so) and, in r, told 'reads as -1.234 (its Unicode minus ...)', a reading the cell does not have."""
+    raw, _, problems = checked(tmp_path, 'study_id,r,n,m1\nA,"\u22121.234,5",50,"\u22121.234,5"\n')
+    assert not any("Unicode minus" in note for note in raw.attrs["notes"])
+    r = next(p for p in problems if p.column == "r")
+    assert "reads as -1.234 " not in r.rule and r.rule.startswith("is not a number")

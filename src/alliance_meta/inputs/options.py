@@ -38,8 +38,9 @@ def _config_schema() -> dict | None:
     pyyaml / jsonschema: the core install needs neither); a broken one raises
     :class:`~alliance_meta.inputs.config_check.SchemaError` naming its file and key. Loaded once per file
     version (its path, modification time and size: an edited schema is read again), and by the pipeline's
-    warm server before it forks the jobs (:data:`alliance_meta.warm_start.LATER`), so that the plotting jobs that
-    check their options do not each read and check it again (0.1 s a job, docs/performance.md)."""
+    warm server among the imports it makes between jobs (:data:`alliance_meta.warm_start.LATER`, after alliance_meta's
+    modules), so that the plotting jobs it forks from then on do not each read and check it again (0.1 s a job,
+    docs/performance.md); a job forked before that loads it itself."""
     try:
         import jsonschema  # noqa: F401
         import yaml  # noqa: F401

@@ -216,7 +216,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                      "category that look alike are one")
     frame = frame.map(_text_cell)
     as_written = CellsAsWritten()  # (sheet row, column): a number read with a decimal point or minus, as written
-    notes += _read_unicode_minus(frame, header, written_as_text, as_written)
+    notes += _read_unicode_minus(frame, header, written_as_text, as_written, comma)
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
         issues += _ambiguous_points(text_cells, header, automatic=decimal == "auto")
@@ -262,19 +262,23 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     return frame
 
 
-#: a number whose minus sign is the Unicode minus (U+2212), as Word and PDFs paste it: "\u22120.2", "\u22120,2",
-#: "\u22121.234,5" (points between thousands and a decimal comma, :data:`_GROUPED_DECIMAL_COMMA`)
-_UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:\d{1,3}(?:\.\d{3})+,\d+|\d+[.,]?\d*|[.,]\d+)(?:[eE][-+\u2212]?\d+)?")
+#: a number whose minus sign is the Unicode minus (U+2212), as Word and PDFs paste it: "\u22120.2", "\u22120,2"
+_UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+\u2212]?\d+)?")
+#: in a sheet of decimal commas also "\u22121.234,5" (points between thousands and a decimal comma,
+#: :data:`_GROUPED_DECIMAL_COMMA`; no exponent: "\u22121.234,5e2" is no number :func:`_decimal_point` reads); in a
+#: sheet of decimal points that is no number, and "reads as -1.234" would be false
+_UNICODE_MINUS_GROUPED = re.compile(r"\u2212\d{1,3}(?:\.\d{3})+,\d+")
 
 
 def _minus_reading(cell: str) -> str:
-    """The number a cell of :data:`_UNICODE_MINUS_NUMBER` is checked as: its minus a hyphen, a decimal comma a point
+    """The number a cell of :data:`_UNICODE_MINUS_NUMBER` (or, in a sheet of decimal commas,
+    :data:`_UNICODE_MINUS_GROUPED`) is checked as: its minus a hyphen, a decimal comma a point
     (:func:`_decimal_point`: ``\u22121.234,5`` -> ``-1234.5``; and ``\u22122,`` -> ``-2.``)."""
     return _decimal_point(cell.replace(MINUS, "-")).replace(",", ".")
 
 
 def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text: pd.DataFrame,
-                        as_written: dict) -> list[str]:
+                        as_written: dict, comma: bool = False) -> list[str]:
     """Read the Unicode minus of a number in a numeric column (:func:`_numeric_column`) as a minus sign where the
     negative number passes the column's checks (an r, a d; not "\u22122004" in year, a dash before it: the problem
     of that cell suggests 2004), in place (``as_written`` keeps each cell as the sheet has it); the note saying
@@ -286,8 +290,9 @@ def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text:
         cells = frame[position].where(written_as_text[position])
         if not _numeric_column(name, cells):
             continue
-        minus = cells.map(lambda cell, name=name: isinstance(cell, str) and _UNICODE_MINUS_NUMBER.fullmatch(cell)
-                          is not None and _passes_checks(name, _minus_reading(cell)))
+        minus = cells.map(lambda cell, name=name: isinstance(cell, str) and (
+            _UNICODE_MINUS_NUMBER.fullmatch(cell) is not None or comma and _UNICODE_MINUS_GROUPED.fullmatch(cell)
+            is not None) and _passes_checks(name, _minus_reading(cell)))
         if not minus.any():
             continue
         for index in frame.index[minus]:

@@ -699,8 +699,10 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     listed = [f"{n} {_noun(change, n)} " + (plural(n, "with a corrected id", "with corrected ids")
                                              if change == "effect_size_id_corrected" else change.rsplit("_", 1)[1])
               + (f" ({counted(of_studies[change[6:]], 'effect size')})" if change in ("study_added", "study_removed")
-                 else " to studies already included" if change == "effect_size_added" and of_studies["added"]
-                 else " from studies still included" if change == "effect_size_removed" and of_studies["removed"]
+                 else f" to {_others(changes, 'added')} already included"
+                 if change == "effect_size_added" and of_studies["added"]
+                 else f" from {_others(changes, 'removed')} still included"
+                 if change == "effect_size_removed" and of_studies["removed"]
                  else "")
               for change, n in counts if n]
     parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
@@ -802,6 +804,14 @@ def _effect_sizes_of_studies(changes: pd.DataFrame, change: str) -> int:
     (a study_id given to another study is both: its added effect sizes are the new study's, its removed the old's)."""
     studies = set(changes.loc[changes["change"] == f"study_{change}", "study_id"])
     return int(((changes["change"] == f"effect_size_{change}") & changes["study_id"].isin(studies)).sum())
+
+
+def _others(changes: pd.DataFrame, change: str) -> str:
+    """``a study`` or ``studies``: the studies that the ``effect_size_added`` (``removed``) rows not of a study added
+    (removed) belong to ("1 effect size added to studies already included" said of one study, one effect size)."""
+    studies = set(changes.loc[changes["change"] == f"study_{change}", "study_id"])
+    rows = changes[(changes["change"] == f"effect_size_{change}") & ~changes["study_id"].isin(studies)]
+    return "a study" if rows["study_id"].nunique() == 1 else "studies"
 
 
 def _noun(change: str, count: int) -> str:

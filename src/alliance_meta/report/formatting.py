@@ -194,6 +194,9 @@ ABBREVIATIONS = {
     "ROBINS-I": "Risk of Bias in Non-randomized Studies of Interventions tool",
     "HDI": INTERVAL_NAMES["HDI"], "CrI": INTERVAL_NAMES["CrI"], "BF": "Bayes factor",
 }
+#: abbreviations a note uses as they are and defines after the note's text ("CI = confidence interval"), never
+#: spelled out in it (:func:`note_defined`)
+NOTE_KEYED = {name: INTERVAL_NAMES[name] for name in ("CI", "PI")}
 #: subscript digits, which may follow an abbreviation (the Bayes table's BF\u2081\u2080)
 SUBSCRIPT_DIGITS = "\u2080-\u2089"
 
@@ -325,24 +328,20 @@ def note_defined(note: str, *table_texts: str, verbatim=()) -> str:
     """A table's ``note`` that defines every abbreviation of :data:`ABBREVIATIONS` it or the table (``table_texts``:
     its title, headings and cells) uses (APA 2020, sec. 7.14: a table's abbreviations are defined in its note): spelled
     out at its first use in the note (:func:`spelled_out`), and one of the table's alone as "ABBR = words" after
-    it. ``verbatim``: names from the data (a moderator "HDI"), neither spelled out nor defined."""
+    it; and the intervals of :data:`NOTE_KEYED` the note or the table uses, unless the note defines them. ``verbatim``:
+    names from the data (a moderator "HDI" or "PI"), neither spelled out nor defined."""
     note = spelled_out(note, verbatim=verbatim)
     kept = upright_text(tuple(verbatim)) if verbatim else None
     table, used = (" ".join(table_texts), note) if kept is None else (kept.sub(" ", " ".join(table_texts)),
                                                                      kept.sub(" ", note))
     keys = [f"{name} = {words}" for name, words in ABBREVIATIONS.items()
             if _uses(name).search(table) and not _uses(name).search(used)]
+    # the intervals, which notes use without spelling them out: keyed where the note or the table uses one and the
+    # note does not define it (the summary of findings' "95% CI" was defined nowhere)
+    keys += [f"{name} = {words}" for name, words in NOTE_KEYED.items()
+             if (_uses(name).search(table) or _uses(name).search(used))
+             and f"{name} = " not in note and f"{words} ({name})" not in note]
     return f"{note} {'; '.join(keys)}.".strip() if keys else note
-
-
-def intervals_defined(note: str, *table_texts: str) -> str:
-    """``note`` with "CI = confidence interval" (and PI's) added where the table's headings or the note use the
-    abbreviation and the note does not define it (APA 2020, sec. 7.14: the summary of findings, study
-    characteristics and publication-bias tables wrote "95% CI" and never said what CI stands for)."""
-    added = [f"{abbreviation} = {INTERVAL_NAMES[abbreviation]}" for abbreviation in ("CI", "PI")
-             if any(_uses(abbreviation).search(text) for text in (note, *table_texts))
-             and f"{abbreviation} = " not in note and f"{INTERVAL_NAMES[abbreviation]} ({abbreviation})" not in note]
-    return f"{note} {'; '.join(added)}.".strip() if added else note
 
 
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")

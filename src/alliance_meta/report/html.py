@@ -534,7 +534,7 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                                            for value in numbers.loc[p_values, column]]
             shown.loc[flips, column] = [("yes" if value else "no") if is_finite(value) else ""
                                         for value in numbers.loc[flips, column]]
-        shown.loc[flips, "difference"] = ""
+        shown.loc[flips | p_values, "difference"] = ""  # a difference of p values or of yes/no says nothing
         for index in shown.index[~counts & ~p_values & ~flips & numbers.notna().all(axis=1)]:
             values = numbers.loc[index].tolist()
             usual = [format_cell(column, value) for column, value in zip(compared, values)]

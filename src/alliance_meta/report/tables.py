@@ -22,7 +22,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
                                              apa_probability, apa_scientific, apa_setting, counted, is_finite,
                                              pooled_studies, readable_frame, probability_percent, step_list, listed,
-                                             typeset_parts, defined, note_defined, intervals_defined, R2_NOT_GIVEN)
+                                             typeset_parts, defined, note_defined, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import (BIAS_MODEL_NAMES, ESTIMATOR_NAMES, SIMULATED_DATA, SIMULATED_DATA_NOTE,
                                 single_spaced)
@@ -853,9 +853,8 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
     if frame.empty:
         return replace(table, note="")
     # the note defines the abbreviations of the table ("(REML)" was defined nowhere; APA 2020, sec. 7.14)
-    note = note_defined(table.note, table.title, *table.header, *(cell for row in table.rows for cell in row),
-                        verbatim=table.verbatim)
-    return replace(table, note=intervals_defined(note, table.title, *table.header))
+    return replace(table, note=note_defined(table.note, table.title, *table.header,
+                                            *(cell for row in table.rows for cell in row), verbatim=table.verbatim))
 
 
 def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:
