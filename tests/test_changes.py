@@ -760,8 +760,8 @@ def test_three_level_moderator_tests_are_compared_and_a_dependence_switch_is_a_m
                    {"rater": {**same_composite, "multilevel_qm_p": 0.007, "multilevel_cr2_p": 0.012}})
     flips = compare(before, after).query("change == 'moderator_test_flip'")
     assert flips["quantity"].tolist() == ["rater: multilevel_qm_p", "rater: multilevel_cr2_p"]
-    assert flips["note"].tolist() == ["three-level Wald QM test of rater now significant at .05",
-                                      "three-level CR2 F test of rater now significant at .05"]
+    assert flips["note"].tolist() == ["the three-level Wald QM test of rater is now significant at .05",
+                                      "the three-level CR2 F test of rater is now significant at .05"]
     aggregate, multilevel = ({**record(sha, [es("S1", "1", 2, 0.1)], {**POOLED_A, "k": k})} for sha, k in (("a", 3), ("b", 9)))
     aggregate["families"]["outcome"]["pooled"]["dependence"] = "aggregate"
     multilevel["families"]["outcome"]["pooled"]["dependence"] = "multilevel"

@@ -605,8 +605,9 @@ def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSe
             if None not in (a, b) and (a < ALPHA) != (b < ALPHA):
                 rows.append(_row("moderator_test_flip", family, quantity=f"{moderator}: {name}", previous=a,
                                  current=b, difference=b - a,
-                                 note=f"{label} of {moderator} now {'significant' if b < ALPHA else 'not significant'}"
-                                      f" at {apa_setting(ALPHA)}"))  # ".05", as APA and the report write it
+                                 note=f"the {label} of {moderator} is now "
+                                      f"{'significant' if b < ALPHA else 'not significant'} at {apa_setting(ALPHA)}"))
+                # ".05", as APA and the report write it; the note is the changes paragraph's sentence
     if "influential" in new:
         for study in sorted(set(new["influential"]) - set(old.get("influential", []))):
             rows.append(_row("newly_influential", family, study,
@@ -760,12 +761,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     for row in changes[changes["change"].isin(["significance_flip", "credible_interval_flip"])].itertuples():
         parts.append(f"In the {row.family} family, {row.note}.")
     for row in changes[changes["change"] == "moderator_test_flip"].itertuples():
-        # a sentence of its own, as the flips above ("outcome: the Wald QM test of rater now significant" began in
-        # lower case and had no verb); the test and moderator from quantity, the verdict from the p now
-        moderator, test = str(row.quantity).rsplit(": ", 1)
-        verdict = "significant" if row.current < ALPHA else "not significant"
-        parts.append(f"In the {row.family} family, the {MODERATOR_TESTS.get(test, test)} of {moderator} is now "
-                     f"{verdict} at {apa_setting(ALPHA)} ({apa_p_clause(row.previous)} \u2192 "
+        parts.append(f"In the {row.family} family, {row.note} ({apa_p_clause(row.previous)} \u2192 "
                      f"{apa_p_clause(row.current)}).")
     for change, label in (("newly_influential", "Newly influential"), ("no_longer_influential", "No longer influential")):
         influential = changes[changes["change"] == change]
