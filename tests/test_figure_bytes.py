@@ -252,3 +252,22 @@ def test_figures_are_built_and_written_without_the_collectors_passes(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_drawn_once_never_leaves_out_a_draw_that_paints(tmp_path):
+    """drawn_once left out the first draw in its block, whichever it was: a savefig without a tight box (no layout
+    draw) lost the figure's one real draw and wrote an empty image. Only the layout draw, whose drawing calls do
+    nothing, is left out."""
+    import numpy as np
+    from PIL import Image
+
+    from alliance_meta.plots.style import drawn_once, save_file
+
+    figure = _figure()
+    figure.draw_without_rendering()
+    with drawn_once(figure):
+        save_file(figure, tmp_path / "once.png", dpi=50)
+    save_file(figure, tmp_path / "plain.png", dpi=50)
+    plt.close(figure)
+    with Image.open(tmp_path / "once.png") as once, Image.open(tmp_path / "plain.png") as plain:
+        assert np.array_equal(np.asarray(once), np.asarray(plain))

@@ -230,3 +230,14 @@ def test_an_interval_in_parentheses_is_not_set_beside_a_bracketed_definition():
         "Posterior mean r = .27, 95% highest-density interval (HDI) [.24, .30].")
     assert spelled_out("(mixed-effects meta-regression, REML)") == (
         "(mixed-effects meta-regression, restricted maximum likelihood [REML])")
+
+
+def test_a_note_that_spells_out_an_interval_in_any_case_or_number_is_not_keyed_again():
+    """note_defined's NOTE_KEYED: "Confidence interval (CI)" at a sentence's start, or "confidence intervals (CIs)",
+    define CI; a second "CI = confidence interval" after them defined it twice."""
+    from alliance_meta.report.formatting import note_defined
+
+    for note in ("Confidence interval (CI) bounds are shown.", "Values are 95% confidence intervals (CIs).",
+                 "Values are 95% confidence intervals (CI; Wald)."):
+        assert "CI = " not in note_defined(note, "Estimate [95% CI]"), note
+    assert note_defined("Values are shown.", "Estimate [95% CI]").endswith("CI = confidence interval.")

@@ -195,3 +195,18 @@ def test_a_moderator_named_like_an_interval_is_not_defined_as_one():
                                "tau2_null": [0.0]})
     note = manuscript_table("moderators", moderators, "z").note
     assert "R\u00b2 not given for PI:" in note and "prediction interval" not in note
+
+
+def test_a_cell_named_like_an_interval_is_not_defined_as_one():
+    """The CI/PI keys joined note_defined, which reads the table's cells: a moderator level "PI" (principal
+    investigator) in the study characteristics table had "PI = prediction interval" added to a note of a table with
+    no prediction interval; the intervals are looked for in the title and headings, as before."""
+    import alliance_meta as am
+    from alliance_meta.report.summary import study_characteristics
+    from alliance_meta.report.tables import manuscript_table
+
+    sheet = pd.DataFrame({"study_id": ["a", "b", "c"], "r": [0.2, 0.3, 0.25], "n": [40, 50, 60],
+                          "lead": ["PI", "other", "PI"]})
+    note = manuscript_table("study_characteristics", study_characteristics(am.effect_sizes(sheet), ["lead"], "z"),
+                            "z").note
+    assert "CI = confidence interval" in note and "prediction interval" not in note, note

@@ -515,8 +515,10 @@ def drawn_once(figure):
     pending = [True]
 
     def draw(renderer):
-        # print_figure's first draw after _get_renderer (which swaps draw itself) is the layout draw
-        if pending[0]:
+        # print_figure's first draw after _get_renderer (which swaps draw itself) is the layout draw, with the
+        # renderer's drawing calls disabled; a draw that paints (a savefig without a tight box has no layout draw)
+        # is never left out: it would write an empty file
+        if pending[0] and _drawing_disabled(renderer):
             pending[0] = False
             return
         type(figure).draw(figure, renderer)
@@ -526,6 +528,14 @@ def drawn_once(figure):
         yield
     finally:
         del figure.draw
+
+
+def _drawing_disabled(renderer) -> bool:
+    """Whether ``renderer``'s drawing calls are the no-ops of ``RendererBase._draw_disabled`` (print_figure's layout
+    draw, ``draw_without_rendering``); a PDF's ``MixedModeRenderer`` passes the question to its vector renderer."""
+    from matplotlib.backend_bases import RendererBase
+
+    return getattr(getattr(renderer, "draw_path", None), "__wrapped__", None) is RendererBase.draw_path
 
 
 def file_metadata(path) -> dict | None:

@@ -324,12 +324,20 @@ def defined_in_order(texts, verbatim=()) -> list[str]:
     return out
 
 
-def note_defined(note: str, *table_texts: str, verbatim=()) -> str:
+def _spelled_interval(name: str, words: str) -> re.Pattern:
+    """An interval of :data:`NOTE_KEYED` spelled out in a note, in any case and number: "confidence interval (CI)",
+    "Confidence intervals (CIs; ...)" (a second "CI = confidence interval" after it defined CI twice)."""
+    return re.compile(rf"{re.escape(words)}s?\s*[([]{re.escape(name)}s?[;)\]]", re.IGNORECASE)
+
+
+def note_defined(note: str, *table_texts: str, verbatim=(), headings=None) -> str:
     """A table's ``note`` that defines every abbreviation of :data:`ABBREVIATIONS` it or the table (``table_texts``:
     its title, headings and cells) uses (APA 2020, sec. 7.14: a table's abbreviations are defined in its note): spelled
     out at its first use in the note (:func:`spelled_out`), and one of the table's alone as "ABBR = words" after
     it; and the intervals of :data:`NOTE_KEYED` the note or the table uses, unless the note defines them. ``verbatim``:
-    names from the data (a moderator "HDI" or "PI"), neither spelled out nor defined."""
+    names from the data (a moderator "HDI" or "PI"), neither spelled out nor defined. ``headings``: the table's texts
+    where an interval of :data:`NOTE_KEYED` is looked for (its title and headings; ``table_texts`` when None): a
+    cell's "PI" is the data's (a moderator level, principal investigator), not a prediction interval."""
     note = spelled_out(note, verbatim=verbatim)
     kept = upright_text(tuple(verbatim)) if verbatim else None
     table, used = (" ".join(table_texts), note) if kept is None else (kept.sub(" ", " ".join(table_texts)),
@@ -338,9 +346,10 @@ def note_defined(note: str, *table_texts: str, verbatim=()) -> str:
             if _uses(name).search(table) and not _uses(name).search(used)]
     # the intervals, which notes use without spelling them out: keyed where the note or the table uses one and the
     # note does not define it (the summary of findings' "95% CI" was defined nowhere)
+    named = table if headings is None else (" ".join(headings) if kept is None else kept.sub(" ", " ".join(headings)))
     keys += [f"{name} = {words}" for name, words in NOTE_KEYED.items()
-             if (_uses(name).search(table) or _uses(name).search(used))
-             and f"{name} = " not in note and f"{words} ({name})" not in note]
+             if (_uses(name).search(named) or _uses(name).search(used))
+             and f"{name} = " not in note and not _spelled_interval(name, words).search(note)]
     return f"{note} {'; '.join(keys)}.".strip() if keys else note
 
 

@@ -854,7 +854,8 @@ def manuscript_table(name: str, frame: pd.DataFrame, metric: str, level: float =
         return replace(table, note="")
     # the note defines the abbreviations of the table ("(REML)" was defined nowhere; APA 2020, sec. 7.14)
     return replace(table, note=note_defined(table.note, table.title, *table.header,
-                                            *(cell for row in table.rows for cell in row), verbatim=table.verbatim))
+                                            *(cell for row in table.rows for cell in row), verbatim=table.verbatim,
+                                            headings=(table.title, *table.header)))
 
 
 def marked_simulated(table: ManuscriptTable) -> ManuscriptTable:
