@@ -121,10 +121,10 @@ def test_the_note_says_that_half_was_added_to_the_cells_of_a_2x2_table_with_a_ze
     assert zero_cell_tables(effect_sizes.iloc[:2], ["dropout"]) == (1, 0)
     assert zero_cell_tables(effect_sizes, ["outcome"]) == (0, 0)
     frame = study_characteristics(effect_sizes, [], "log_or")
-    rule = "2x2 counts as log odds ratios with 1/2 added to every cell of a table with a zero cell"
-    assert f"{rule}, double-zero tables included (metafor's" in methods_paragraph(
+    rule = "1/2 added to every cell of a 2x2 table with a zero cell"
+    assert f"2x2 counts as log odds ratios with {rule}, double-zero tables kept (metafor's" in methods_paragraph(
         {}, set(), {}, ["dropout"], input_kinds={"dropout": {"counts"}})
-    for (zero, double), clause in (((2, 1), f"; {rule}, double-zero tables included."), ((1, 0), f"; {rule}."),
+    for (zero, double), clause in (((2, 1), f"; {rule} (double-zero tables kept)."), ((1, 0), f"; {rule}."),
                                    ((0, 0), None)):
         settings = TableSettings(zero_cell_tables=zero, double_zero_tables=double)
         note = manuscript_table("study_characteristics", frame, "log_or", 95, settings).note
@@ -135,6 +135,6 @@ def test_the_note_says_that_half_was_added_to_the_cells_of_a_2x2_table_with_a_ze
     html = render_report(sheet=sheet, effect_sizes=effect_sizes, config={}, provenance=provenance, methods="",
                          families={"dropout": {"metric": "log_or", "tables": {"study_characteristics": frame},
                                                "images": []}})
-    assert f"{rule}, double-zero tables included." in html
+    assert f"{rule} (double-zero tables kept)." in html
     demo = am.effect_sizes(am.read_sheet(Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"))
     assert "counts" in set(demo["input_kind"]) and zero_cell_tables(demo, ["outcome", "dropout"]) == (0, 0)

@@ -815,7 +815,7 @@ def study_characteristics_table(frame: pd.DataFrame, metric: str, level: float =
                                                            "empty" if settings.rob_overall_derived else "")
                + (" (mixed: it differs between the study's effect sizes)" if several else "") if rob else "")
             # the continuity correction of a 2x2 table with a zero cell, as the Methods state it
-            + (f"; {ZERO_CELL_RULE}" + (f", {DOUBLE_ZERO_KEPT}" if settings.double_zero_tables else "")
+            + (f"; {ZERO_CELL_RULE}" + (f" ({DOUBLE_ZERO_KEPT})" if settings.double_zero_tables else "")
                if settings.zero_cell_tables else "") + ".")
     align = ["l", *(["r"] * (year + size)), "r", *(["l"] * (len(moderators) + rob)), "r"]
     return ManuscriptTable("Characteristics of the included studies", header, rows, note, align, tuple(names))
