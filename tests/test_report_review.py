@@ -66,9 +66,11 @@ def test_the_study_selection_paragraph_cites_prisma_as_apa_does():
                             "excluded_reasons": {"No alliance measure": 13}, "included_studies": 5,
                             "included_reports": 5, "included_effect_sizes": 7})
     paragraph = prisma_section(counts, "").paragraph
-    assert "(Page et al., 2021)" in paragraph and "et al. 2021" not in paragraph, paragraph
+    assert "Page et al., 2021)" in paragraph and "et al. 2021" not in paragraph, paragraph
     # named as a paper names it, not by the config's key ("Flow diagram of the config's prisma: counts")
-    assert "PRISMA 2020 flow diagram (Page et al., 2021): 5 studies in 5 reports included;" in paragraph, paragraph
+    # and PRISMA spelled out at its only use in the report's text (APA 2020, sec. 6.25)
+    assert ("Flow diagram of the Preferred Reporting Items for Systematic Reviews and Meta-Analyses (PRISMA 2020; "
+            "Page et al., 2021): 5 studies in 5 reports included;") in paragraph, paragraph
     assert "config" not in paragraph, paragraph
 
 

@@ -559,7 +559,8 @@ def prisma_section(counts, image: str) -> ExtraSection:
 
     simulated = f"{SIMULATED_LABEL} (prisma: simulated: true in the config). " if counts.simulated else ""
     return ExtraSection("prisma", "Study selection (PRISMA 2020)",
-                        f"{simulated}{flow_sentences(counts)} PRISMA 2020 flow diagram (Page et al., 2021): "
+                        f"{simulated}{flow_sentences(counts)} Flow diagram of the Preferred Reporting Items for "
+                        "Systematic Reviews and Meta-Analyses (PRISMA 2020; Page et al., 2021): "
                         f"{included_sentence(counts)}; results/prisma.pdf, .png and .svg.",
                         figures=[Figure("PRISMA 2020 flow diagram", image)])
 
