@@ -121,7 +121,7 @@ def test_the_methods_say_how_zero_cells_and_double_zero_tables_were_handled():
     from alliance_meta.report.methods import count_methods_sentence
 
     sentence = conversion_sentence({"dropout": {"counts"}}, {"dropout": "log_or"})
-    assert "2x2 counts as log odds ratios with 1/2 added to every cell of a 2x2 table with a zero cell, " \
+    assert "2x2 counts as log odds ratios, 1/2 added to every cell of a 2x2 table with a zero cell, " \
            "double-zero tables kept" in sentence
     assert "2x2 counts" not in conversion_sentence({"dropout": {"or_ci"}}, {"dropout": "log_or"})
     assert "double-zero table (no event, or no non-event, in either group)" in count_methods_sentence(["REML", "MH"])

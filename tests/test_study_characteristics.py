@@ -122,7 +122,7 @@ def test_the_note_says_that_half_was_added_to_the_cells_of_a_2x2_table_with_a_ze
     assert zero_cell_tables(effect_sizes, ["outcome"]) == (0, 0)
     frame = study_characteristics(effect_sizes, [], "log_or")
     rule = "1/2 added to every cell of a 2x2 table with a zero cell"
-    assert f"2x2 counts as log odds ratios with {rule}, double-zero tables kept (metafor's" in methods_paragraph(
+    assert f"2x2 counts as log odds ratios, {rule}, double-zero tables kept (metafor's" in methods_paragraph(
         {}, set(), {}, ["dropout"], input_kinds={"dropout": {"counts"}})
     for (zero, double), clause in (((2, 1), f"; {rule} (double-zero tables kept)."), ((1, 0), f"; {rule}."),
                                    ((0, 0), None)):

@@ -166,8 +166,8 @@ def r_to_d(r, n1=None, n2=None):
     return r * np.sqrt(a) / np.sqrt(1.0 - r**2)
 
 
-#: The rule of :func:`log_odds_ratio_from_counts` in the words of the Methods ("2x2 counts as log odds ratios
-#: with ...") and of the study characteristics table's note (of a family with such a table), and of the double-zero
+#: The rule of :func:`log_odds_ratio_from_counts` in the words of the Methods ("2x2 counts as log odds ratios,
+#: ...") and of the study characteristics table's note (of a family with such a table), and of the double-zero
 #: tables it keeps (metafor's drop00 = FALSE)
 ZERO_CELL_RULE = "1/2 added to every cell of a 2x2 table with a zero cell"
 DOUBLE_ZERO_KEPT = "double-zero tables kept"

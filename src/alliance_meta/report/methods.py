@@ -200,7 +200,8 @@ def conversion_sentence(kinds: dict[str, set[str]], metrics: dict[str, str]) -> 
                                           "(n1 n2), or 4 with group sizes unknown"),
         (occurs("d", ("z",)) or occurs("g", ("z",)) or occurs("log_or", ("z",)),
          "standardized mean differences as r = d/\u221a(d\u00b2 + a)"),
-        ("counts" in present, f"2x2 counts as log odds ratios with {ZERO_CELL_RULE}, {DOUBLE_ZERO_KEPT} (metafor's escalc defaults: add = 1/2, to = "
+        ("counts" in present, f"2x2 counts as log odds ratios, {ZERO_CELL_RULE}, {DOUBLE_ZERO_KEPT} (metafor's escalc "
+                              "defaults: add = 1/2, to = "
                               "\"only0\", drop00 = FALSE)"),
         (occurs("log_or", ("z", "smd")), "odds ratios as d = log OR \u221a3/\u03c0 (Hasselblad & Hedges, 1995)"),
         (occurs("r", ("log_or",)) or occurs("d", ("log_or",)) or occurs("g", ("log_or",)),
