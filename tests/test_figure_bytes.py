@@ -271,3 +271,74 @@ def test_drawn_once_never_leaves_out_a_draw_that_paints(tmp_path):
     plt.close(figure)
     with Image.open(tmp_path / "once.png") as once, Image.open(tmp_path / "plain.png") as plain:
         assert np.array_equal(np.asarray(once), np.asarray(plain))
+
+
+def _other_figure_kinds():
+    """Figures whose parts a layout draw could place (colorbar, twin axes and their 'best' legends, inset axes,
+    aligned labels under a suptitle, an equal aspect by data limits, a secondary axis, subfigures, a figure legend
+    and wrapped text, sup-labels and rotated ticks), each with a text and an annotation added after its last draw."""
+    import numpy as np
+    from mpl_toolkits.axes_grid1.inset_locator import inset_axes
+
+    kinds = {}
+    figure, axis = plt.subplots(figsize=(3, 2))
+    figure.colorbar(axis.imshow(np.arange(20).reshape(4, 5)), ax=axis, extend="both", label="scale")
+    kinds["colorbar"] = figure
+    figure, axis = plt.subplots(figsize=(3, 2))
+    axis.plot([0, 1, 2], [1, 2, 0], label="a")
+    twin = axis.twinx()
+    twin.plot([0, 1, 2], [1e4, 3e4, 2e4], "r", label="b")
+    axis.legend(loc="best")
+    twin.legend(loc="best")
+    kinds["twin"] = figure
+    figure, axis = plt.subplots(figsize=(3, 2))
+    axis.inset_axes([0.6, 0.6, 0.5, 0.5]).set_title("inset")
+    inset_axes(axis, width="40%", height="40%", loc="lower right", borderpad=-2).plot([1, 2], [3, 1])
+    kinds["insets"] = figure
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(3, 3))
+    top.plot([0, 1], [0, 1000])
+    top.set_ylabel("long")
+    bottom.set_ylabel("short")
+    figure.align_labels()
+    figure.suptitle("Sup")
+    kinds["aligned"] = figure
+    figure, axis = plt.subplots(figsize=(3, 2))
+    axis.plot(range(4))
+    axis.set_aspect("equal", adjustable="datalim")
+    axis.secondary_xaxis("top").set_xlabel("secondary")
+    kinds["datalim_secondary"] = figure
+    figure = plt.figure(figsize=(4, 2))
+    left, right = figure.subfigures(1, 2)
+    left.subplots().plot([1, 2])
+    right.subplots().bar(["x", "y"], [1, 2])
+    right.suptitle("sub")
+    kinds["subfigures"] = figure
+    figure, axis = plt.subplots(figsize=(3, 2))
+    axis.plot([1, 2, 3], label="line")
+    figure.legend(loc="lower center", bbox_to_anchor=(0.5, -0.2))
+    axis.text(0.1, 0.5, "wrapped long text " * 6, wrap=True)
+    axis.set_xticks([1, 2, 3], ["a very long label", "b", "c"], rotation=30, ha="right")
+    figure.supxlabel("supx")
+    figure.supylabel("supy")
+    kinds["legend_wrap_suplabels"] = figure
+    return kinds
+
+
+@pytest.mark.parametrize("name", ["colorbar", "twin", "insets", "aligned", "datalim_secondary", "subfigures",
+                                  "legend_wrap_suplabels"])
+def test_the_layout_draw_is_left_out_with_the_same_bytes_for_other_figure_kinds(tmp_path, name):
+    """drawn_once on figure kinds the package may draw next: the bytes of matplotlib's own savefig, also with a
+    text and an annotation added after the figure's last draw."""
+    from alliance_meta.plots.style import drawn_once, save_file
+
+    figure = _other_figure_kinds()[name]
+    figure.draw_without_rendering()
+    axis = figure.axes[0]
+    axis.text(1.05, -0.3, "a text added late, far out", transform=axis.transAxes)
+    axis.annotate("annotation", xy=(0.5, 0.5), xytext=(1.3, 1.2), textcoords="axes fraction", arrowprops={})
+    for ext in FORMATS:
+        save_file(figure, tmp_path / f"matplotlib.{ext}", dpi=100, bbox_inches="tight")
+        with drawn_once(figure):
+            save_file(figure, tmp_path / f"once.{ext}", dpi=100, bbox_inches="tight")
+        assert (tmp_path / f"once.{ext}").read_bytes() == (tmp_path / f"matplotlib.{ext}").read_bytes(), ext
+    plt.close("all")
