@@ -14,7 +14,7 @@ from alliance_meta.io import read_table, setup_logging
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report import family_title, manuscript_table, to_latex, to_markdown
 from alliance_meta.report.settings import TableSettings
-from alliance_meta.report.summary import several_per_study, zero_cell_tables
+from alliance_meta.report.summary import family_facts
 from alliance_meta.report.tables import marked_simulated
 from alliance_meta.report.word import write_docx_each
 
@@ -29,14 +29,14 @@ simulated = is_simulated(effect_sizes)
 settings = replace(TableSettings(**snakemake.params.settings),
                    rob_overall_derived=overall_derived(Path(snakemake.input.sheet_notes).read_text(encoding="utf-8")
                                                        .splitlines()))
+# whether each family's notes speak of composites of a study's effect sizes, and of 1/2 added to zero cells
+facts_of = {family: family_facts(effect_sizes, family)
+            for family in dict.fromkeys(Path(path).parent.name for path in snakemake.input.tables)}
 for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outputs, strict=True):
     family = path.parent.name
     metric = family_metric(snakemake.params.metrics[family], effect_sizes, family)  # Hedges' g or Cohen's d
-    # whether the family's notes speak of composites of a study's effect sizes, and of 1/2 added to zero cells
-    zero_cells, double_zero = zero_cell_tables(effect_sizes, [family])
     table = manuscript_table(path.stem, read_table(path), metric, snakemake.params.level,
-                             replace(settings, several_per_study=several_per_study(effect_sizes, [family]),
-                                     zero_cell_tables=zero_cells, double_zero_tables=double_zero))
+                             replace(settings, **facts_of[family]))
     titled = family_title(table, family)
     if simulated:  # said in the title and the note of every table
         table, titled = marked_simulated(table), marked_simulated(titled)

@@ -21,8 +21,8 @@ from alliance_meta.report.formatting import (apa_integer, apa_p, counted, data_n
 from alliance_meta.plots.previews import preview_of_png
 from alliance_meta.plots.provenance import is_simulated
 from alliance_meta.report.settings import TableSettings
-from alliance_meta.report.summary import (conversion_counts, family_counts, moderator_counts, several_in_counts,
-                                          zero_cell_tables)
+from alliance_meta.report.summary import (conversion_counts, family_counts, family_facts, moderator_counts,
+                                          several_in_counts)
 from alliance_meta.report.tables import BUILDERS, manuscript_table
 from alliance_meta.report.text import results_paragraph, risk_of_bias_sentence
 
@@ -363,13 +363,12 @@ def ordered(names) -> list[str]:
 
 def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], analysis: pd.DataFrame | None,
                    images: list[str | Path], counts: dict, config: dict, image_workers: int = 1,
-                   inlined: dict[str, str] | None = None, sheet_notes=(), zero_cells: tuple[int, int] = (0, 0)
-                   ) -> FamilySection:
+                   inlined: dict[str, str] | None = None, sheet_notes=(), facts: dict | None = None) -> FamilySection:
     """Paragraph, tables and figures of one family. ``inlined`` maps an image's file name to its data URI
     (:func:`inline_figures`, made beforehand); the other images are inlined here by ``image_workers`` threads;
-    ``sheet_notes``: the notes of reading the sheet (:meth:`TableSettings.from_config`); ``zero_cells``: the
-    family's 2x2 tables with a zero cell and the double-zero ones among them
-    (:func:`~alliance_meta.report.summary.zero_cell_tables`)."""
+    ``sheet_notes``: the notes of reading the sheet (:meth:`TableSettings.from_config`); ``facts``: those of the
+    family's effect sizes (:func:`~alliance_meta.report.summary.family_facts`; without them, whether a study has
+    several effect sizes from ``counts``)."""
     pooling = config.get("pooling", {})
     method, tests = headline_method(config), pooling.get("tests", ["z", "knha"])
     paragraph = results_paragraph(family, metric, tables, counts, method, tests, pooling.get("level", 95), config)
@@ -385,8 +384,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                          source=f"data/processed/{family}/analysis.csv"))
     level = pooling.get("level", 95)
     # one effect size per study (the family's counts): the notes do not speak of composites
-    settings = replace(TableSettings.from_config(config, sheet_notes), several_per_study=several_in_counts(counts),
-                       zero_cell_tables=zero_cells[0], double_zero_tables=zero_cells[1])
+    settings = replace(TableSettings.from_config(config, sheet_notes),
+                       **{"several_per_study": several_in_counts(counts), **(facts or {})})
     notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
@@ -583,7 +582,7 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     count_of = {row["family"]: row for row in counts.to_dict("records")}
     sections = [family_section(name, part["metric"], part["tables"], part.get("analysis"), part["images"],
                                count_of.get(name, {}), config, image_workers, part.get("inlined"), sheet_notes,
-                               zero_cell_tables(effect_sizes, [name]))
+                               family_facts(effect_sizes, name))
                 for name, part in families.items()]
     no_n = (counts["n"] == 0) & (counts["studies_without_n"] > 0)  # a sum over no study is no N of 0 patients
     summary_tables = [html_table("families", counts.assign(n=counts["n"].where(~no_n)),

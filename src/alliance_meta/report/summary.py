@@ -31,8 +31,7 @@ def family_counts(effect_sizes: pd.DataFrame, families: list[str]) -> pd.DataFra
 def several_per_study(effect_sizes: pd.DataFrame, families) -> bool:
     """Whether some study of ``families`` has more than one usable effect size (:func:`family_counts`): only then
     were a study's effect sizes combined into a composite, or is there a correlation between them to assume."""
-    counts = family_counts(effect_sizes, list(families))
-    return bool((counts["effect_sizes"] > counts["studies"]).any())
+    return any(map(several_in_counts, family_counts(effect_sizes, list(families)).to_dict("records")))
 
 
 def zero_cell_tables(effect_sizes: pd.DataFrame, families) -> tuple[int, int]:
@@ -57,6 +56,15 @@ def several_in_counts(counts: dict) -> bool:
     if "studies" not in counts or "effect_sizes" not in counts:
         return True
     return bool(counts["effect_sizes"] > counts["studies"])
+
+
+def family_facts(effect_sizes: pd.DataFrame, family: str) -> dict:
+    """The :class:`~alliance_meta.report.settings.TableSettings` facts of one family's effect sizes (its tables'
+    notes): ``several_per_study`` (:func:`several_per_study`), ``zero_cell_tables`` and ``double_zero_tables``
+    (:func:`zero_cell_tables`); what the Word tables' job and the report set alike."""
+    zero_cells, double_zero = zero_cell_tables(effect_sizes, [family])
+    return {"several_per_study": several_per_study(effect_sizes, [family]), "zero_cell_tables": zero_cells,
+            "double_zero_tables": double_zero}
 
 
 def moderator_counts(effect_sizes: pd.DataFrame, moderators: list[str], risk_of_bias=None) -> pd.DataFrame:
