@@ -1,4 +1,4 @@
-"""Robust Bayesian model averaging (RoBMA-PSMA, 36 models): alliance_meta's quadrature
+"""Robust Bayesian meta-analysis (RoBMA-PSMA, 36 models): alliance_meta's quadrature
 against RoBMA 3.6.1 (JAGS + bridge sampling) on the same data sets, side by side.
 
 RoBMA's times are those recorded by tests/reference/robma.R (``seconds`` in

@@ -235,7 +235,7 @@ def test_summary_of_findings_has_the_configs_grade_defaults_and_checks_its_optio
     default for dropout is 0.5), and a misspelt grade key was ignored."""
     frame = simulated().assign(family="dropout", metric="smd")
     fit = am.fit(frame, metric="smd")
-    assert "≤ 0.5" in am.summary_of_findings(fit)["imprecision_reason"].iloc[0]
+    assert "not wider than 0.5" in am.summary_of_findings(fit)["imprecision_reason"].iloc[0]
     pd.testing.assert_frame_equal(am.summary_of_findings(fit),
                                   am.summary_of_findings(fit, {"imprecision_width": {"outcome": 0.2, "dropout": 0.5}}))
     with pytest.raises(ValueError, match=r"grade.imprecision_widht: unknown key; did you mean "

@@ -1,4 +1,4 @@
-"""Robust Bayesian model averaging (alliance_meta.bayes.bma): the ensemble, its quadrature,
+"""Robust Bayesian meta-analysis, RoBMA-PSMA (alliance_meta.bayes.bma): the ensemble, its quadrature,
 the normal-model part against the exact Bayes factors of bayes/exact.py, and RoBMA 3.6.1
 itself (tests/reference/robma.R -> robma.json)."""
 
@@ -101,7 +101,8 @@ def test_report_sentence_reads_the_summary():
     y, v = np.arctanh(RI), 1.0 / (NI - 3)
     sentence = bma_sentence(B.robma(y, v, metric="z", bias=False).summary, "z")
     # bias=False: the four normal models, not RoBMA-PSMA
-    assert sentence.startswith("Bayesian model averaging over effect and heterogeneity (no publication-bias models) "
+    assert sentence.startswith("Bayesian model averaging over effect and heterogeneity (Gronau et al., 2021; no "
+                               "publication-bias models) "
                                "gave evidence for an effect")
     assert "model-averaged estimate (posterior median) was r = ." in sentence
 

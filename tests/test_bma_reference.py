@@ -1,4 +1,4 @@
-"""Robust Bayesian model averaging against RoBMA 3.6.1 itself (tests/reference/robma.R ->
+"""Robust Bayesian meta-analysis (RoBMA-PSMA) against RoBMA 3.6.1 itself (tests/reference/robma.R ->
 robma.json; JAGS + bridge sampling, RoBMA's defaults: 3 chains x 5,000 draws per model).
 
 Scales. For ``z =`` input RoBMA puts its priors on Cohen's d (``prior_scale = "cohens_d"``),

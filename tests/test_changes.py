@@ -912,6 +912,25 @@ def test_report_table_shows_flipped_p_values_and_intervals_as_the_report_writes_
     assert cells["significance_flip"] == ["no", "yes", ""]
 
 
+def test_a_moderator_test_flip_has_no_difference_in_the_csv_as_in_the_table(tmp_path):
+    """changes.csv kept current − previous of a moderator test's two p values (−0.19999) where the report's table
+    showed it blank: a difference of p values is no size of a change. Blank in the CSV, as the flips' yes/no."""
+    from alliance_meta.io import read_table, write_table
+    from alliance_meta.report.html import changes_section
+
+    changes = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A, {"rater": {"qm_p": 0.20, "f_p": 0.5}}),
+                      record("b", [es("S1", "1", 2, 0.3)], POOLED_B, {"rater": {"qm_p": 7e-5, "f_p": 0.5}}))
+    write_table(changes, tmp_path / "changes.csv")
+    written = read_table(tmp_path / "changes.csv").set_index("change")
+    assert written.loc["moderator_test_flip", ["previous", "current"]].tolist() == [0.20, 7e-5]
+    assert pd.isna(written.loc["moderator_test_flip", "difference"])
+    assert pd.isna(written.loc["significance_flip", "difference"])
+    pooled = written.loc["pooled"].set_index("quantity")
+    assert pooled.loc["estimate", "difference"] == pytest.approx(0.2)  # a change of size: kept
+    table = changes_section(read_table(tmp_path / "changes.csv"), {"outcome": "z"}).tables[0]
+    assert {row[0]: row[9] for row in table.rows}["moderator_test_flip"] == ""
+
+
 def test_effect_sizes_of_studies_added_are_said_with_them_and_the_others_apart():
     """A living update (6 studies added, 1 retracted, 1 value corrected) read "6 studies added, 1 study removed, 6
     effect sizes added, 1 effect size removed, 1 effect size edited": twelve additions to a reader, where there were

@@ -169,7 +169,7 @@ def test_unknown_sample_sizes_are_not_read_as_n_of_zero():
     assert pd.isna(none["n"]) and none["imprecision_downgrade"] == 0
     frame = summary_of_findings("outcome", "z", ROW, ANALYSIS.assign(n=None), ANALYSIS[["study_id"]], BIAS, None, {})
     assert manuscript_table("summary_of_findings", frame, "z").rows[0][1] == "12 (\u2013)"  # N unknown: <NA> (Int64)
-    assert none["imprecision_reason"].endswith("), N unknown (no study gave its n)")
+    assert none["imprecision_reason"].endswith("not wider than 0.2, N unknown (no study gave its n)")
     some = judged([20] * 6 + [None] * 6)
     assert some["n"] == 120 and some["imprecision_downgrade"] == 0
     assert some["imprecision_reason"].endswith("N = 120 (n unknown for 6 studies): the optimal information size 400 "
@@ -326,3 +326,53 @@ def test_a_poorly_identified_step_function_model_does_not_downgrade_for_publicat
     assert row["publication_bias_downgrade"] == 0
     assert "step-function selection model not used (poorly identified)" in row["publication_bias_reason"]
     assert sof(selection=selection.assign(note=""))["publication_bias_downgrade"] == -1
+
+
+@pytest.mark.parametrize("metric, lower, upper, width", [
+    ("smd", 0.433682, 0.616388, 0.5),  # the demo's dropout CI: "[0.43, 0.62] (width 0.18 ≤ 0.5)"
+    ("smd", 0.4000, 0.6004, 0.2),  # wider than 0.2, which [0.40, 0.60] is not
+    ("smd", 0.4000, 0.5996, 0.2),
+    ("z", math.atanh(0.2700), math.atanh(0.3204), 0.05),  # r [.27, .32] is no wider than 0.05, [.2700, .3204] is
+    ("z", math.atanh(0.2702), math.atanh(0.3183), 0.05),
+])
+def test_imprecision_text_agrees_with_its_rounded_limits(metric, lower, upper, width):
+    """The reason showed a CI width of the unrounded limits beside the rounded ones, "CI [0.43, 0.62] (width 0.18
+    ≤ 0.5)": an arithmetic error to a reader (0.62 − 0.43 = 0.19). The judgement stays on the unrounded limits; the
+    text shows them to the decimals at which their difference is on the same side of the rule, and states no
+    other width."""
+    import re
+
+    from alliance_meta.report.effects import display
+
+    show = display(metric)
+    row = dict(ROW, estimate=(lower + upper) / 2, ci_lower=lower, ci_upper=upper)
+    rated = summary_of_findings("dropout" if metric == "smd" else "outcome", metric, row, ANALYSIS,
+                                ANALYSIS[["study_id"]], BIAS, None, {"imprecision_width": {"dropout": width,
+                                                                                           "outcome": width}}).iloc[0]
+    wide = float(show.transform(upper) - show.transform(lower)) > width
+    assert rated["imprecision_downgrade"] == (-1 if wide else 0)
+    reason = rated["imprecision_reason"]
+    assert "width" not in reason  # the limits say it
+    shown = re.search(r"CI \[([^,]+), ([^\]]+)\] (not )?wider than", reason)
+    assert shown and (shown[3] is None) == wide, reason
+    limits = [float(text.replace("\u2212", "-").replace(".", "0.", 1) if text.lstrip("\u2212").startswith(".")
+                    else text.replace("\u2212", "-")) for text in shown.groups()[:2]]
+    assert (round(limits[1] - limits[0], 12) > width) == wide, reason
+    if not wide:  # the effects as the table shows them, where they tell the judgement (the demo's)
+        table = manuscript_table("summary_of_findings", summary_of_findings(
+            "dropout", metric, row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
+            {"imprecision_width": {"dropout": width}}), metric)
+        assert f"Imprecision: not serious: CI {show.interval(lower, upper)} not wider than {width:g}" in table.note \
+            or metric == "z"
+
+
+def test_an_odds_ratio_width_is_stated_on_its_side_of_the_rule():
+    """The width in units of d (which the OR limits do not show) is stated, rounded so that it does not read wider
+    than a rule it meets: 0.1259 is no wider than 0.126, which "0.13 \u2264 0.126" said."""
+    lower = 0.3
+    upper = lower + 0.1259 / (math.sqrt(3) / math.pi)
+    row = dict(ROW, estimate=(lower + upper) / 2, ci_lower=lower, ci_upper=upper)
+    rated = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
+                                {"imprecision_width": {"dropout": 0.126}}).iloc[0]
+    assert rated["imprecision_downgrade"] == 0
+    assert "(width 0.126 \u2264 0.126 in units of d" in rated["imprecision_reason"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import matplotlib
 
@@ -242,9 +243,15 @@ def test_sheet_text_is_escaped(report_html):
 
 
 def test_report_is_self_contained_and_flags_simulated_data(report_html):
-    assert 'id="simulated-banner"' in report_html and "<strong>Simulated data.</strong>" in report_html
+    from alliance_meta.wording import SIMULATED_DATA
+
+    # the banner and the title say what the manuscript tables' titles say (wording.SIMULATED_DATA), not words of the
+    # template's own ("Simulated data."), which another label would leave behind
+    assert 'id="simulated-banner"' in report_html and f"<strong>{SIMULATED_DATA}.</strong>" in report_html
     # a reviewer's own simulated sheet is no demo: the banner and the title say simulated data, not whose
-    assert "demo data" not in report_html.lower() and "(simulated data)</title>" in report_html
+    assert "demo data" not in report_html.lower() and f"({SIMULATED_DATA})</title>" in report_html
+    template = (Path(render_report.__code__.co_filename).parent / "templates" / "report.html.j2").read_text()
+    assert "simulated data" not in template.lower()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", report_html)
     assert "data:image/webp;base64," in report_html
     assert "<i>r</i> = ." in report_html and "ab" * 32 in report_html
@@ -507,8 +514,11 @@ def test_methods_name_the_bias_and_sensitivity_analyses_the_run_made():
            "publication bias, the last by six weight functions and the PET-PEESE regressions" in everything
     assert "A multiverse analysis (Voracek et al., 2019)" in everything
     no_bias = methods_paragraph({"bma": {"bias": False}}, {"bma"}, {})
-    assert "(RoBMA; Barto\u0161 et al., 2023) averaged models with and without an effect and heterogeneity," in no_bias
-    assert "PSMA" not in no_bias
+    # four normal models are Bayesian model averaging, not robust Bayesian meta-analysis (RoBMA)
+    assert ("Bayesian model averaging over effect and heterogeneity (Gronau et al., 2021; no publication-bias models) "
+            "weighted the models with and without an effect and with and without heterogeneity by their posterior "
+            "probabilities.") in no_bias
+    assert "PSMA" not in no_bias and "RoBMA" not in no_bias and "robust Bayesian" not in no_bias.lower()
 
 
 def test_a_table_without_rows_says_so(tmp_path):

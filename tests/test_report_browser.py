@@ -16,6 +16,7 @@ import pytest
 from alliance_meta.plots.forest import ForestOptions, save_forest_plot
 from alliance_meta.models.univariate import pool_all
 from alliance_meta.report import methods_paragraph, render_report
+from alliance_meta.wording import SIMULATED_DATA
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -71,7 +72,7 @@ def test_tables_and_images_render_without_console_errors(report):
     probe = dict(item.split("=") for item in result.stdout.split('data-probe="')[1].split('"')[0].split(";"))
     assert probe == {"images": "2", "broken": "0", "rows": probe["rows"]} and int(probe["rows"]) >= 12 + 8
     assert not console_lines(result.stderr), console_lines(result.stderr)
-    assert "Simulated data." in result.stdout and "&lt;script&gt;console.error" in result.stdout
+    assert f"{SIMULATED_DATA}." in result.stdout and "&lt;script&gt;console.error" in result.stdout
 
 
 def console_lines(stderr: str) -> list[str]:

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from alliance_meta.report.methods import methods_paragraph, prior_sentence
 from alliance_meta.report.text import (bayes_sentence, bias_sentence, bma_sentence, moderators_sentence,
@@ -252,7 +253,7 @@ def test_bma_without_bias_models_is_not_called_robma_psma():
                              "mean": NAN, "median": NAN, "ci_lower": NAN, "ci_upper": NAN})
     plain = bma_sentence(summary(0.0), "z")
     assert "RoBMA" not in plain and plain.startswith(
-        "Bayesian model averaging over effect and heterogeneity (no publication-bias models) gave")
+        "Bayesian model averaging over effect and heterogeneity (Gronau et al., 2021; no publication-bias models) gave")
     assert bma_sentence(summary(0.5), "z").startswith(
         "Robust Bayesian meta-analysis with publication selection model averaging (RoBMA-PSMA; Barto\u0161 et al., "
         "2023) gave")
@@ -276,6 +277,72 @@ def test_robma_psma_is_spelled_out_at_its_first_use_in_the_report():
     assert "publication selection model averaging (RoBMA-PSMA; Barto\u0161 et al., 2023) gave" in outcome
     for text in (dropout, after):
         assert "publication selection" not in text and "RoBMA-PSMA (Barto\u0161 et al., 2023)" in text
+
+
+def bma_tables(bias: bool) -> dict[str, pd.DataFrame]:
+    """bma.csv and bma_summary.csv of an ensemble with (bma.bias true) or without the publication-bias models."""
+    summary = pd.DataFrame({"quantity": ["component"] * 3 + ["estimate"], "name": ["effect", "heterogeneity", "bias",
+                                                                                  "mu"],
+                            "type": ["", "", "", "averaged"], "scale": ["", "", "", "analysis"],
+                            "prior_prob": [0.5, 0.5, 0.5 if bias else 0.0, NAN],
+                            "posterior_prob": [0.9, 0.4, 0.3 if bias else 0.0, NAN],
+                            "inclusion_bf": [9.0, 0.67, 0.43 if bias else NAN, NAN], "mean": [NAN] * 3 + [0.3],
+                            "median": [NAN] * 3 + [0.3], "ci_lower": [NAN] * 3 + [0.2], "ci_upper": [NAN] * 3 + [0.4]})
+    models = pd.DataFrame({"effect": [0, 1], "heterogeneity": [0, 1], "bias": ["none", "none"],
+                           "prior_prob": [0.25, 0.25], "log_marglik": [-3.0, -1.0], "posterior_prob": [0.1, 0.9],
+                           "log_marglik_error": [0.0, 0.0], "method": ["exact", "exact"]})
+    return {"bma": models, "bma_summary": summary}
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_model_averaging_is_named_by_what_it_fitted_in_headings_results_and_methods(bias):
+    """The headings said "Robust Bayesian model averaging" (RoBMA is robust Bayesian meta-analysis; Maier, Barto\u0161
+    & Wagenmakers, 2023), also of bma.bias false, whose four normal models are plain Bayesian model averaging (the
+    Methods called them "Robust Bayesian meta-analysis (RoBMA ...)"). One name from one definition: RoBMA-PSMA in
+    the words of the report's abbreviations with the bias models, no "robust" without them."""
+    from alliance_meta.report.formatting import ABBREVIATIONS
+    from alliance_meta.report.html import family_section
+
+    section = family_section("outcome", "z", bma_tables(bias), None, ["results/outcome/bma.png"], {},
+                             {"bma": {"bias": bias}}, inlined={"bma.png": "data:image/webp;base64,AA"})
+    titles = [table.title for table in section.tables] + [figure.title for figure in section.figures]
+    methods = methods_paragraph({"bma": {"bias": bias}}, {"bma"}, {})
+    sentence = [part for part in methods.split(". ") if "model averaging" in part][0]
+    texts = [*titles, section.paragraph, sentence]
+    assert not any("Robust Bayesian model averaging" in text for text in texts), texts
+    words = ABBREVIATIONS["RoBMA-PSMA"]
+    if bias:
+        assert titles == [f"{words[0].upper()}{words[1:]}: {part}" for part in ("models", "summary")] + [
+            f"{words[0].upper()}{words[1:]}"]
+        assert section.paragraph.startswith(f"{words[0].upper()}{words[1:]} (RoBMA-PSMA; Barto\u0161 et al., "
+                                            "2023) gave")
+        assert sentence.startswith(f"{words[0].upper()}{words[1:]} (RoBMA-PSMA")
+    else:
+        plain = "Bayesian model averaging over effect and heterogeneity"
+        assert titles == [f"{plain}: models", f"{plain}: summary", plain]
+        assert section.paragraph.startswith(f"{plain} (Gronau et al., 2021; no publication-bias models) gave")
+        assert sentence.startswith(f"{plain} (Gronau et al., 2021; no publication-bias models)")
+        assert not any("robust" in text.lower() or "RoBMA" in text or "PSMA" in text for text in texts), texts
+
+
+def test_the_model_averaging_has_one_name_across_code_config_and_docs():
+    """bayes/bma.py, the config schema, config/README.md and docs/bayes.md called RoBMA-PSMA "robust Bayesian model
+    averaging"; RoBMA is robust Bayesian meta-analysis (Maier, Barto\u0161 & Wagenmakers, 2023), as the report's
+    abbreviations spell it out."""
+    from pathlib import Path
+
+    import alliance_meta
+
+    root = Path(alliance_meta.__file__).parents[2]
+    package = Path(alliance_meta.__file__).parent
+    paths = [*sorted((package / "report").rglob("*.py")), *sorted((package / "report" / "templates").glob("*")),
+             package / "bayes" / "bma.py", package / "bayes" / "bma_plot.py",
+             root / "workflow" / "schemas" / "config.schema.yaml", root / "config" / "README.md",
+             root / "docs" / "bayes.md", root / "docs" / "architecture.md", root / "README.md"]
+    misnamed = [str(path.relative_to(root)) for path in paths
+                if "robust bayesian model averaging" in " ".join(path.read_text(encoding="utf-8").lower().split())
+                or "robust bayesian model-averaging" in path.read_text(encoding="utf-8").lower()]
+    assert misnamed == []
 
 
 # 9. the dropout direction note on the odds-ratio scale

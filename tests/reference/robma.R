@@ -1,4 +1,4 @@
-# Reference values for robust Bayesian model averaging (RoBMA-PSMA, RoBMA 3.6.1,
+# Reference values for robust Bayesian meta-analysis (RoBMA-PSMA, RoBMA 3.6.1,
 # BayesTools 0.2.22, JAGS 4), not packaged by Debian: without RoBMA (or JAGS) this script says so
 # and leaves robma.json as it is.
 # Run from the repository root (Rscript tests/reference/robma.R) or from tests/reference

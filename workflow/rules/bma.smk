@@ -1,5 +1,5 @@
-# Stage: robust Bayesian model averaging (RoBMA-PSMA, alliance_meta.bayes.bma): 36 models
-# (effect x heterogeneity x publication bias) weighed by marginal likelihoods computed by
+# Stage: Bayesian model averaging (alliance_meta.bayes.bma): RoBMA-PSMA, 36 models (effect x
+# heterogeneity x publication bias; the 4 without publication bias under bma.bias false) weighed by marginal likelihoods computed by
 # quadrature. Fitted to the independent studies of the main model (study composites under
 # dependence: multilevel).
 

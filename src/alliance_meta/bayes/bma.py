@@ -1,13 +1,19 @@
-"""Robust Bayesian model averaging (RoBMA-PSMA) by quadrature instead of MCMC.
+"""Robust Bayesian meta-analysis with publication selection model averaging (RoBMA-PSMA) by quadrature
+instead of MCMC.
 
-The ensemble of RoBMA-PSMA (Bartoš, Maier, Wagenmakers, Doucouliagos & Stanley 2023,
-Res Synth Methods 14(1), "Robust Bayesian meta-analysis: model-averaging across
-complementary publication bias adjustment methods"; R package RoBMA 3.6.1, whose
-defaults this mirrors): effect mu = 0 / mu ~ N(0, 1), heterogeneity tau = 0 /
-tau ~ InvGamma(1, 0.15), and publication bias none / six step weight functions /
-PET / PEESE, 2 x 2 x 9 = 36 models. Prior model probabilities are products of the
-component weights of ``RoBMA::set_default_priors``: effect 1/2 : 1/2, heterogeneity
-1/2 : 1/2, bias none 1/2, each weight function 1/24, PET 1/8, PEESE 1/8.
+RoBMA is robust Bayesian meta-analysis (Maier, Bartoš & Wagenmakers 2023, Psychol Methods 28(1),
+"Robust Bayesian meta-analysis: Addressing publication bias with model-averaging"); RoBMA-PSMA its
+ensemble with publication selection model averaging (Bartoš, Maier, Wagenmakers, Doucouliagos &
+Stanley 2023, Res Synth Methods 14(1), "Robust Bayesian meta-analysis: model-averaging across
+complementary publication bias adjustment methods"; R package RoBMA 3.6.1, whose defaults this
+mirrors): effect mu = 0 / mu ~ N(0, 1), heterogeneity tau = 0 / tau ~ InvGamma(1, 0.15), and
+publication bias none / six step weight functions / PET / PEESE, 2 x 2 x 9 = 36 models. Prior
+model probabilities are products of the component weights of ``RoBMA::set_default_priors``:
+effect 1/2 : 1/2, heterogeneity 1/2 : 1/2, bias none 1/2, each weight function 1/24, PET 1/8,
+PEESE 1/8. With ``bias=False`` (config ``bma.bias: false``) only the four normal models are
+averaged: Bayesian model averaging over effect and heterogeneity (Gronau, Heck, Berkhout, Haaf &
+Wagenmakers 2021, Adv Methods Pract Psychol Sci 4(3)), which is neither robust nor RoBMA-PSMA
+(the report names it so: ``report.text.bma_name``).
 
 Models (RoBMA's JAGS syntax, ``.generate_model_syntax``)::
 

@@ -1,6 +1,7 @@
-"""Figure of a robust Bayesian model-averaging ensemble: prior and posterior probabilities
-of the effect, heterogeneity and bias components and of the bias models, and the
-model-averaged posterior of mu (spike at 0 from the models without an effect)."""
+"""Figure of a model-averaging ensemble (RoBMA-PSMA; with bma.bias false the four normal models of plain
+Bayesian model averaging): prior and posterior probabilities of the effect, heterogeneity and bias
+components and of the bias models, and the model-averaged posterior of mu (spike at 0 from the models
+without an effect)."""
 
 from __future__ import annotations
 

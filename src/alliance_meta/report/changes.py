@@ -65,6 +65,9 @@ MODERATORS_FROM_SHEET = "(those the sheet codes)"
 DEFAULT_MODERATORS = ("modality", "rater")
 COMPARED_BAYES_CONFIG = ("bayes.prior", "bayes.seed", "bayes.sampler", "bayes.draws", "bayes.tune", "bayes.chains",
                          "bayes.target_accept", "bayes.hdi_prob", "bayes.diagnostics", "bayes.retry")
+#: changes.csv's columns; ``difference`` is current − previous of the quantities whose difference is a change of
+#: size (a pooled estimate, τ², k, an effect size's yi or vi), blank where it says nothing: the p values of a
+#: moderator test that crossed .05, the yes/no (1/0) of a flip, values in two metrics, text
 COLUMNS = ["change", "family", "study_id", "es_id", "sheet_row", "sheet_row_previous", "quantity", "previous",
            "current", "difference", "note"]
 
@@ -603,8 +606,9 @@ def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSe
         for name, label in MODERATOR_TESTS.items():
             a, b = old["moderators"][moderator].get(name), new["moderators"][moderator].get(name)
             if None not in (a, b) and (a < ALPHA) != (b < ALPHA):
+                # no difference: that of two p values is no size of a change (:data:`COLUMNS`)
                 rows.append(_row("moderator_test_flip", family, quantity=f"{moderator}: {name}", previous=a,
-                                 current=b, difference=b - a,
+                                 current=b,
                                  note=f"the {label} of {moderator} is now "
                                       f"{'significant' if b < ALPHA else 'not significant'} at {apa_setting(ALPHA)}"))
                 # ".05", as APA and the report write it; the note is the changes paragraph's sentence

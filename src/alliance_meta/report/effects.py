@@ -22,19 +22,20 @@ class Display:
     null: float
     leading_zero: bool
 
-    def number(self, value: float) -> str:
-        """A transformed value, APA-rounded (two decimals; no leading zero for r); an odds ratio from 1,000 on with
-        thousands separators, from 10⁶ on as ``1.29 × 10⁸`` (the upper bound of a t CI on 1 df read 128716144.85)."""
+    def number(self, value: float, decimals: int = 2) -> str:
+        """A transformed value, APA-rounded (``decimals``, two by default; no leading zero for r); an odds ratio from
+        1,000 on with thousands separators, from 10⁶ on as ``1.29 × 10⁸`` (the upper bound of a t CI on 1 df read
+        128716144.85)."""
         shown = float(self.transform(value))
         if math.isfinite(shown) and abs(shown) >= 1e6:
             return apa_scientific(shown)
         if math.isfinite(shown) and abs(shown) >= 1000:
-            return f"{shown:,.2f}".replace("-", MINUS)
-        return apa_number(shown, 2, self.leading_zero)
+            return f"{shown:,.{decimals}f}".replace("-", MINUS)
+        return apa_number(shown, decimals, self.leading_zero)
 
-    def interval(self, lower: float, upper: float) -> str:
-        """``[.25, .30]`` of two analysis-metric bounds."""
-        return f"[{self.number(lower)}, {self.number(upper)}]"
+    def interval(self, lower: float, upper: float, decimals: int = 2) -> str:
+        """``[.25, .30]`` of two analysis-metric bounds (``decimals`` as :meth:`number`)."""
+        return f"[{self.number(lower, decimals)}, {self.number(upper, decimals)}]"
 
     def with_interval(self, estimate: float, lower: float, upper: float) -> str:
         """``.28 [.25, .30]``; one dash where there is no estimate (an infinite Mantel-Haenszel odds ratio), not

@@ -20,7 +20,10 @@ Rules:
   scale (r, g or OR), -> -1; total N below the optimal information size ``grade.optimal_information_size``
   -> a further -1 (Guyatt et al. 2011, imprecision: the OIS rule of thumb); for an odds ratio, the total
   events (unfavourable outcomes, n12 + n22 of the 2x2 tables: dropouts in the dropout family) below
-  ``grade.optimal_information_events`` (300) instead, where every study has a table.
+  ``grade.optimal_information_events`` (300) instead, where every study has a table. The width is judged on the
+  unrounded limits; the reason shows the limits to the decimals at which their difference falls on the same side
+  of the rule (:func:`shown_decimals`) and no separate width, which beside rounded limits read as an arithmetic
+  error; an odds ratio's width in units of d, which its limits do not show, is stated.
 - publication bias (k >= 10 studies, of a three-level fit too; fewer: not assessed): Egger's test p < .10, or the step-function
   selection model's likelihood-ratio test p < .05 with its adjusted CI including the null while the
   unadjusted does not (a step-function model noted poorly identified, which the Results leave out, is not used), -> -1.
@@ -29,6 +32,7 @@ Rules:
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -149,11 +153,20 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
         shown, unit = (float(upper) - float(lower)) * LOG_OR_TO_D, " in units of d, log OR × √3/π"
     else:
         shown, unit = float(show.transform(upper)) - float(show.transform(lower)), ""
+    wide = shown > width  # judged on the unrounded limits; the text shows them so that it reads the same
+    if metric == "log_or":  # the width in units of d is stated, to the decimals that keep it on its side of the rule
+        decimals = shown_decimals(width, wide, spread=shown)
+        interval = show.interval(lower, upper)
+        within = f"{interval} (width {shown:.{decimals}f} \u2264 {width:g}{unit})"
+    else:  # the limits tell the width: to the decimals whose difference is on the side of the rule the CI is
+        interval = show.interval(lower, upper, shown_decimals(
+            width, wide, limits=(float(show.transform(lower)), float(show.transform(upper)))))
+        within = f"{interval} not wider than {width:g}"
     reasons, downgrade = [], 0
-    if _includes(lower, upper, 0.0) or shown > width:
+    if _includes(lower, upper, 0.0) or wide:
         downgrade -= 1
-        reasons.append(f"CI {show.interval(lower, upper)} " + ("includes the null" if _includes(lower, upper)
-                                                                else f"wider than {width:g}{unit}"))
+        reasons.append(f"CI {show.interval(lower, upper)} includes the null" if _includes(lower, upper)
+                       else f"CI {interval} wider than {width:g}{unit}")
     incomplete = f" (n unknown for {unknown} {'study' if unknown == 1 else 'studies'})" if unknown else ""
     if is_finite(n) and n < ois and unknown:
         reasons.append(f"N = {int(n):,}{incomplete}: the optimal information size {ois:,} not assessed")
@@ -164,15 +177,32 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
     if downgrade:
         return downgrade, ("very serious: " if downgrade < -1 else "serious: ") + "; ".join(reasons)
     if reasons:  # N incomplete and below the optimal information size: said, not downgraded for
-        return 0, (f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}); "
-                   + "; ".join(reasons))
+        return 0, f"not serious: CI {within}; " + "; ".join(reasons)
     if by_events:
         sample = f"{int(n):,} {EVENTS} \u2265 {ois:,}"
     else:
         sample = f"N = {int(n):,}{incomplete} \u2265 {ois:,}" if is_finite(n) else "N unknown (no study gave its n)"
     if metric == "log_or" and is_finite(n) and not by_events:  # the optimal information size of patients is
         sample += EVENTS_CHECK  # GRADE's for continuous outcomes; a binary one's counts events
-    return 0, f"not serious: CI {show.interval(lower, upper)} (width {shown:.2f} \u2264 {width:g}{unit}), {sample}"
+    return 0, f"not serious: CI {within}, {sample}"
+
+
+def shown_decimals(width: float, wide: bool, limits: tuple[float, float] | None = None,
+                   spread: float | None = None) -> int:
+    """The fewest decimals (at least 2, as every effect of the report) at which a CI's text agrees with its
+    imprecision judgement ``wide`` (wider than ``width``, judged on unrounded values): the rounded ``limits`` (display
+    scale) differ by more than ``width`` exactly when ``wide`` (r from .4000 to .6004 is wider than 0.2, which
+    [.40, .60] is not: [.4000, .6004]), or ``spread`` (a width stated beside them) rounded lies on the side of
+    ``width`` that it does (0.1259 is no wider than 0.126, which 0.13 is: 0.126)."""
+    rule = Decimal(repr(float(width)))
+    for decimals in range(2, 13):
+        if limits is not None:
+            rounded = Decimal(f"{limits[1]:.{decimals}f}") - Decimal(f"{limits[0]:.{decimals}f}")
+        else:
+            rounded = Decimal(f"{spread:.{decimals}f}")
+        if (rounded > rule) == wide:
+            return decimals
+    return 12
 
 
 #: What the events of the imprecision domain are (the sheet's n12 + n22), in the words of the GRADE table's note.

@@ -24,7 +24,8 @@ from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import (conversion_counts, family_counts, family_facts, moderator_counts,
                                           several_in_counts)
 from alliance_meta.report.tables import BUILDERS, manuscript_table
-from alliance_meta.report.text import results_paragraph, risk_of_bias_sentence
+from alliance_meta.report.text import bma_bias, bma_words, results_paragraph, risk_of_bias_sentence
+from alliance_meta.wording import SIMULATED_DATA
 
 #: Order and titles of the tables a family can have; others follow alphabetically.
 TABLE_TITLES = {
@@ -36,7 +37,7 @@ TABLE_TITLES = {
     "bayes": "Bayesian model: posterior summaries", "bayes_studies": "Bayesian model: shrunken study estimates",
     "bayes_moderators": "Bayesian model: moderators", "bayes_prior_sensitivity": "Bayesian model: prior sensitivity",
     "multiverse": "Multiverse of specifications", "selection_models": "Selection models (metafor's selmodel)",
-    "bma": "Robust Bayesian model averaging: models", "bma_summary": "Robust Bayesian model averaging: summary",
+    "bma": f"{bma_words()}: models", "bma_summary": f"{bma_words()}: summary",  # bma.bias false: bma_titles
     "rob_sensitivity": "Risk of bias: pooled estimate of all studies, without high-risk studies, low-risk only",
     # the tables below keep the alphabetical place they had untitled; the title is what a reader is told, not the
     # file's stem ("Rve", "Gosh studies", "Location scale tau2")
@@ -75,7 +76,7 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
                "cumulative": "Cumulative forest plot", "subgroups": "Subgroup forest plot", "bubble": "Bubble plot",
                "selection_models": "Selection models: adjusted estimates",
                "weight_functions": "Selection models: fitted weight functions",
-               "bma": "Robust Bayesian model averaging",
+               "bma": bma_words(),  # bma.bias false: bma_titles
                "rob_traffic_light": "Risk of bias: judgements per study and domain",
                "rob_summary": "Risk of bias: summary per domain",
                "bayes_forest": "Bayesian model: observed and shrunken study estimates",
@@ -84,6 +85,16 @@ PLOT_TITLES = {"forest": "Forest plot", "funnel": "Funnel plot", "baujat": "Bauj
                "multiverse": "Multiverse: specification curve",
                "psychometric_forest": "Psychometric meta-analysis: corrected correlations"}
 STUDY_COLUMNS = ["study_id", "authors", "year", "label", "n", "k_effect_sizes", "yi", "vi"]
+
+
+def bma_titles(bias: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """Titles of the model-averaging tables and figure, ``({table: title}, {plot: title})``, by whether the
+    ensemble had the publication-bias models (:func:`~alliance_meta.report.text.bma_bias`): RoBMA-PSMA in words,
+    or without them plain Bayesian model averaging (:func:`~alliance_meta.report.text.bma_words`)."""
+    words = bma_words(bias)
+    return {"bma": f"{words}: models", "bma_summary": f"{words}: summary"}, {"bma": words}
+
+
 #: Headers of the Data section's tables (no CSV behind them: they are read as a manuscript's, not as a file's columns).
 DATA_HEADERS = {"family": "Family", "studies": "Studies", "effect_sizes": "Effect sizes", "n": "N",
                 "studies_without_n": "Studies without n", "input": "Statistic reported", "conversion": "Conversion",
@@ -273,20 +284,22 @@ def html_table(name: str, frame: pd.DataFrame, title: str | None = None, note: s
 
 def result_tables(name: str, frame: pd.DataFrame, metric: str, level: float,
                   family: str | None = None, note: str = "",
-                  settings: TableSettings = TableSettings(), names=()) -> list[HtmlTable]:
+                  settings: TableSettings = TableSettings(), names=(), title: str | None = None) -> list[HtmlTable]:
     """The manuscript layout of a table (when there is one; ``settings``: the run's, as its note says them), then
     every column of the CSV (``results/{family}/{name}.csv``), collapsed; ``note`` for a table without a layout;
-    ``names``: the data's names (moderators) that a CSV's headings may be, set as written (:func:`html_table`)."""
+    ``names``: the data's names (moderators) that a CSV's headings may be, set as written (:func:`html_table`);
+    ``title``: the table's, of this run (default :data:`TABLE_TITLES`'s)."""
     source = f"results/{family}/{name}.csv" if family else f"{name}.csv"
     if name not in BUILDERS:
         note = note or (TABLE_NOTES.get(name, "") if len(frame) else "")
-        return [html_table(name, frame, note=note, source=source, verbatim=names)]
+        return [html_table(name, frame, title, note=note, source=source, verbatim=names)]
     table = manuscript_table(name, frame, metric, level, settings)
-    layout = HtmlTable(name, TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note,
+    layout = HtmlTable(name, title or TABLE_TITLES.get(name, table.title), table.header, table.rows, note=table.note,
                        verbatim=table.verbatim)
     if frame.empty:  # "No rows." once, not again for the CSV's columns
         return [layout]
-    return [layout, html_table(f"{name}-csv", frame, f"{TABLE_TITLES.get(name, name)}: every column of {source}",
+    return [layout, html_table(f"{name}-csv", frame,
+                               f"{title or TABLE_TITLES.get(name, name)}: every column of {source}",
                                collapsed=True, source=source, verbatim=names)]
 
 
@@ -387,10 +400,12 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     settings = replace(TableSettings.from_config(config, sheet_notes),
                        **{"several_per_study": several_in_counts(counts), **(facts or {})})
     notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
+    # the model averaging named by what it fitted: without the bias models no "robust" (bma.bias false)
+    titles, plot_titles = bma_titles(bma_bias(tables.get("bma_summary"), config))
     section.tables += [table for name in ordered(tables)
                        for table in result_tables(name, tables[name], metric, level, family,
                                                   notes.get(name, "") if len(tables[name]) else "", settings,
-                                                  data_names(config))]
+                                                  data_names(config), titles.get(name))]
     reasons = empty_table_reasons(tables, analysis, config)
     order = cumulative_order(analysis)
     for table in section.tables:
@@ -403,9 +418,9 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     inlined = dict(inlined or {})
     missing = [path for path in paths if Path(path).name not in inlined and Path(path).stem not in placeholders]
     inlined.update(inline_figures(missing, image_workers))
-    section.figures = [Figure(plot_title(path), text=placeholders[Path(path).stem])
-                       if Path(path).stem in placeholders else Figure(plot_title(path), inlined[Path(path).name])
-                       for path in paths]
+    section.figures = [Figure(plot_titles.get(Path(path).stem) or plot_title(path), **(
+        {"text": placeholders[Path(path).stem]} if Path(path).stem in placeholders
+        else {"data_uri": inlined[Path(path).name]})) for path in paths]
     return section
 
 
@@ -525,7 +540,7 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
         compared = ["previous", "current", "difference"]
         numbers = changes[compared].apply(pd.to_numeric, errors="coerce")
         # a moderator test's p that crossed .05 as every p of the report (not 0.000 for p < .001); a flip of the
-        # CI or HDI (1 = excludes 0) as no / yes
+        # CI or HDI (1 = excludes 0) as no / yes; neither has a difference in changes.csv (changes.COLUMNS)
         p_values = changes["change"].eq("moderator_test_flip")
         flips = changes["change"].isin(["significance_flip", "credible_interval_flip"])
         for column in ("previous", "current"):
@@ -533,7 +548,6 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                                            for value in numbers.loc[p_values, column]]
             shown.loc[flips, column] = [("yes" if value else "no") if is_finite(value) else ""
                                         for value in numbers.loc[flips, column]]
-        shown.loc[flips | p_values, "difference"] = ""  # a difference of p values or of yes/no says nothing
         for index in shown.index[~counts & ~p_values & ~flips & numbers.notna().all(axis=1)]:
             values = numbers.loc[index].tolist()
             usual = [format_cell(column, value) for column, value in zip(compared, values)]
@@ -614,8 +628,9 @@ def render_report(*, sheet: pd.DataFrame, effect_sizes: pd.DataFrame, families: 
     coding = replace(coding, paragraph=spelled[-2]) if coding is not None else None
     methods = spelled[-1]
     return environment().get_template("report.html.j2").render(
-        simulated=is_simulated(sheet), sections=sections, summary_tables=summary_tables, methods=methods,
-        provenance=provenance, coding=coding, title="Therapeutic alliance meta-analysis",
+        simulated=is_simulated(sheet), simulated_data=SIMULATED_DATA, sections=sections,
+        summary_tables=summary_tables, methods=methods, provenance=provenance, coding=coding,
+        title="Therapeutic alliance meta-analysis",
         absent_families=list(absent_families), families_left_out=list(families_left_out),
         earlier_outputs=list(earlier_outputs),
         sheet_notes=list(sheet_notes), extra_sections=list(extra_sections))

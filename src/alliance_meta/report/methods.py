@@ -8,7 +8,7 @@ from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import assumed_correlation, composite_text
 from alliance_meta.report.formatting import (ABBREVIATIONS, apa_integer, apa_number, defined, listed as join_words,
                                              probability_percent)
-from alliance_meta.report.text import metric_in_prose, test_names
+from alliance_meta.report.text import bma_name, metric_in_prose, test_names
 from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting
 
 
@@ -444,13 +444,17 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          f"{define('PET-PEESE', 'Stanley & Doucouliagos, 2014')}, the test of excess significance, "
                          f"the Henmi\u2013Copas interval, S-values and {selection}; influence with {influence}.")
     if "bma" in stages:
-        bias = config.get("bma", {}).get("bias", True)
-        # with the bias models, the RoBMA-PSMA ensemble, PSMA spelled out as RoBMA is (it was never defined)
-        robma = define("RoBMA-PSMA" if bias else "RoBMA", "Barto\u0161 et al., 2023")
-        components = (f"an effect, heterogeneity and publication bias, the last by six weight functions and the "
-                      f"{define('PET-PEESE')} regressions" if bias else "an effect and heterogeneity")
-        sentences.append(f"{robma[0].upper()}{robma[1:]} averaged models with and without {components}, weighted by "
-                         "their posterior probabilities.")
+        # with the bias models the RoBMA-PSMA ensemble, PSMA spelled out as RoBMA is; without them plain Bayesian
+        # model averaging, not "robust" (text.bma_name, as the Results and the headings name it)
+        bias = bool((config.get("bma") or {}).get("bias", True))
+        name = bma_name(bias, " ".join(sentences))
+        if bias:
+            sentences.append(f"{name} averaged models with and without an effect, heterogeneity and publication bias, "
+                             f"the last by six weight functions and the {define('PET-PEESE')} regressions, weighted "
+                             "by their posterior probabilities.")
+        else:
+            sentences.append(f"{name} weighted the models with and without an effect and with and without "
+                             "heterogeneity by their posterior probabilities.")
     from alliance_meta.analyses.multiverse import no_specification_note
 
     # multiverse lists of no specification (methods and priors empty) leave the multiverse out: no sentence

@@ -19,8 +19,8 @@ from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
-from alliance_meta.report.formatting import (R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause, apa_probability,
-                                             counted, data_names, is_finite, listed, pooled_studies,
+from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause,
+                                             apa_probability, counted, data_names, is_finite, listed, pooled_studies,
                                              probability_percent, at_null, defined, spelled_out, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
@@ -486,6 +486,22 @@ def _bf_text(bf: float) -> str:
     return f"BF = {bf:,.2f}" if bf >= 0.01 else "BF < 0.01"
 
 
+#: The model averaging of stage bma without its publication-bias models (bma.bias false): Bayesian model averaging
+#: of the four normal models (Gronau et al., 2021), which is not robust Bayesian meta-analysis (RoBMA; Maier, Bartoš
+#: & Wagenmakers, 2023) nor RoBMA-PSMA (Bartoš et al., 2023), the ensemble with them
+BMA_WITHOUT_BIAS = "Bayesian model averaging over effect and heterogeneity"
+#: Whom the Results and the Methods cite for each (:func:`bma_name`), by whether the bias models were in
+BMA_CITATIONS = {True: "Barto\u0161 et al., 2023", False: "Gronau et al., 2021"}
+
+
+def bma_words(bias: bool = True) -> str:
+    """What stage bma fitted, in words, capitalised, for a heading: with the publication-bias models (``bias``,
+    bma.bias) RoBMA-PSMA spelled out (:data:`~alliance_meta.report.formatting.ABBREVIATIONS`), without them
+    :data:`BMA_WITHOUT_BIAS`."""
+    words = ABBREVIATIONS["RoBMA-PSMA"] if bias else BMA_WITHOUT_BIAS
+    return words[:1].upper() + words[1:]
+
+
 def bma_has_bias_models(summary: pd.DataFrame) -> bool:
     """Whether the ensemble of bma_summary.csv held publication-bias models (bma.bias true): a ``bias``
     component with prior probability above 0."""
@@ -493,18 +509,27 @@ def bma_has_bias_models(summary: pd.DataFrame) -> bool:
     return bool(len(bias)) and is_finite(bias["prior_prob"].iloc[0]) and float(bias["prior_prob"].iloc[0]) > 0
 
 
-def bma_name(summary: pd.DataFrame) -> str:
-    """RoBMA-PSMA with the bias models, defined (PSMA spelled out, as RoBMA; the Results abbreviate it once the
-    report has defined it); without them (bma.bias false) plain model averaging."""
-    if bma_has_bias_models(summary):
-        name = defined("RoBMA-PSMA", cite="Barto\u0161 et al., 2023")
-        return name[:1].upper() + name[1:]
-    return "Bayesian model averaging over effect and heterogeneity (no publication-bias models)"
+def bma_bias(summary: pd.DataFrame | None, config: dict) -> bool:
+    """Whether the family's model averaging had the publication-bias models: as its bma_summary.csv says
+    (:func:`bma_has_bias_models`), else as the config's bma.bias asks (default true)."""
+    if summary is not None and not summary.empty and {"quantity", "name", "prior_prob"} <= set(summary):
+        return bma_has_bias_models(summary)
+    return bool((config.get("bma") or {}).get("bias", True))
+
+
+def bma_name(bias: bool, before: str = "") -> str:
+    """The model averaging named in a sentence, capitalised, with its citation (:data:`BMA_CITATIONS`): with the bias
+    models RoBMA-PSMA, defined (PSMA spelled out, as RoBMA) unless ``before`` (the text so far) has defined it,
+    without them :data:`BMA_WITHOUT_BIAS`, never "robust" (the report's texts are abbreviated in reading order,
+    :func:`~alliance_meta.report.formatting.defined_in_order`)."""
+    cite = BMA_CITATIONS[bool(bias)]
+    name = defined("RoBMA-PSMA", before, cite) if bias else f"{BMA_WITHOUT_BIAS} ({cite}; no publication-bias models)"
+    return name[:1].upper() + name[1:]
 
 
 def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95, composites: bool = False) -> str:
-    """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu (robust Bayesian
-    model averaging, bma_summary.csv): its posterior median with the credible interval of mass ``prob``
+    """Inclusion Bayes factors of effect, heterogeneity and bias and the model-averaged mu (stage bma,
+    bma_summary.csv; :func:`bma_name`): its posterior median with the credible interval of mass ``prob``
     (bayes.hdi_prob, the interval's level in bma_summary.csv); ``composites`` as :func:`bayes_sentence`."""
     if summary is None or summary.empty or "quantity" not in summary:
         return ""
@@ -524,7 +549,8 @@ def bma_sentence(summary: pd.DataFrame, metric: str, prob: float = 0.95, composi
                  & (summary["scale"] == "analysis")]
     sentence = ""
     if parts:
-        sentence = f"{bma_name(summary)}{OF_COMPOSITES if composites else ''} gave " + ", ".join(parts)
+        sentence = f"{bma_name(bma_has_bias_models(summary))}{OF_COMPOSITES if composites else ''} gave " + \
+            ", ".join(parts)
     if not mu.empty:
         row = mu.iloc[0]
         # the posterior median, named as such: bma_summary.csv (as RoBMA's summary) leads with the mean, which
