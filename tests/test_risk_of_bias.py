@@ -722,3 +722,43 @@ def test_the_traffic_light_plot_cites_a_study_as_the_sheet_does():
     rows = pd.DataFrame({"study_id": ["b", "c"], "authors": ["Smith", "Lee"], "year": [2004, 2010],  # SIMULATED
                          "citation_year": ["2004b", 2010], "rob_overall": ["low", "high"]})
     assert study_names(rob.study_judgements(rows, rob.QUIPS)) == ["Smith (2004b)", "Lee (2010)"]
+
+
+@pytest.mark.parametrize("note", [None, "SIMULATED data"])
+@pytest.mark.parametrize(("k", "rows_per_page"), [(6, 50), (12, 5)])
+def test_rob_files_written_from_one_layout_are_the_bytes_of_fresh_figures(tmp_path, monkeypatch, note, k,
+                                                                          rows_per_page):
+    """save_rob_figures builds a one-page traffic light (and the summary plot) once for its PDF, PNG and SVG and
+    does not lay a figure out again for each file's tight box (docs/performance.md): the files are byte for byte
+    those of a fresh figure per file saved by matplotlib's own savefig, layout draw included; with one page, one
+    build and one draw per file."""
+    import matplotlib.figure
+
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot, traffic_light
+    from alliance_meta.plots.style import save_file, save_pdf_pages
+
+    judgements = _judgements(k, rob.ROBINS_I)
+    builders = {"tl": lambda paged: traffic_light(judgements, rob.ROBINS_I, note=note,
+                                                  rows_per_page=rows_per_page if paged else None),
+                "s": lambda paged: [summary_plot(judgements, rob.ROBINS_I, note=note)]}
+    for name, figures_of in builders.items():
+        expected = tmp_path / "expected"
+        expected.mkdir(exist_ok=True)
+        save_pdf_pages(figures_of(True), expected / f"{name}.pdf", bbox_inches="tight")
+        for suffix in ("png", "svg"):
+            save_file(figures_of(False)[0], expected / f"{name}.{suffix}", dpi=300, bbox_inches="tight")
+        builds, draws = [], []
+        draw = matplotlib.figure.Figure.draw
+        monkeypatch.setattr(matplotlib.figure.Figure, "draw", lambda self, renderer: draws.append(1) or
+                            draw(self, renderer))
+        save_rob_figures(lambda paged: builds.append(paged) or figures_of(paged),
+                         [tmp_path / f"{name}.{suffix}" for suffix in ("pdf", "png", "svg")])
+        monkeypatch.undo()
+        for suffix in ("pdf", "png", "svg"):
+            assert (tmp_path / f"{name}.{suffix}").read_bytes() == (expected / f"{name}.{suffix}").read_bytes(), \
+                (name, suffix)
+        pages = 1 if name == "s" else -(-k // rows_per_page)
+        assert builds == ([True] if pages == 1 else [True, False])
+        built = pages + (pages > 1)  # the pages, and the figure of every study where they are more than one
+        # the layout of each figure built (the note's draw, or one without a note), then one draw per file's page
+        assert len(draws) == built + pages + 2, (name, len(draws))

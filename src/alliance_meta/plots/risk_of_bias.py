@@ -11,9 +11,11 @@ definition, also used by the forest plot's risk-of-bias columns.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from weakref import WeakSet
 
 import matplotlib
 
@@ -31,7 +33,7 @@ from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
 from alliance_meta.plots.forest_layout import text_width  # noqa: E402
 from alliance_meta.plots.forest_options import study_labels  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
-from alliance_meta.plots.style import STYLE, save_file, save_pdf_pages, symbol  # noqa: E402
+from alliance_meta.plots.style import STYLE, drawn_once, save_file, save_pdf_pages, symbol  # noqa: E402
 
 # robvis colours: low, some concerns / moderate, high, critical; no information
 _COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
@@ -208,7 +210,7 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
         legend._legend_box.align = "left"
         figure.text(0.02, 0.55 / height, _wrap(_domain_key(tool, columns), int(width * 72 / font * 1.6)),
                     fontsize=font, va="top")
-        add_note(figure, note)
+        _laid_out(figure, note)
     return figure
 
 
@@ -276,21 +278,53 @@ def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: st
             axis.text(50, (n - 1) / 2, "No study has a judgement in any domain (not rated)", ha="center",
                       va="center", fontsize=8, color=NOT_RATED_COLOUR)
         figure.tight_layout(rect=(0, 0.35 / height, 1, 1))
-        add_note(figure, note)
+        _laid_out(figure, note)
     return figure
 
 
+#: figures laid out (:func:`_laid_out`: as :func:`traffic_light` and :func:`summary_plot` return them)
+_LAID_OUT: WeakSet = WeakSet()
+
+
+def _laid_out(figure, note: str | None) -> None:
+    """``note`` beneath ``figure`` (:func:`add_note`, which lays the figure out), or the figure laid out without
+    one: :func:`save_rob_figures` writes its files without laying it out again."""
+    add_note(figure, note)
+    if not note:
+        figure.draw_without_rendering()
+    _LAID_OUT.add(figure)
+
+
+def _drawn(figure):
+    """``figure``, laid out unless :func:`_laid_out` did (another ``figures_of``'s), and :func:`drawn_once`
+    while in the block."""
+    if figure not in _LAID_OUT:
+        figure.draw_without_rendering()
+        _LAID_OUT.add(figure)
+    return drawn_once(figure)
+
+
 def save_rob_figures(figures_of, paths) -> None:
-    """Write one figure to PNG/SVG and every page (``figures_of(paged=True)``) to a PDF."""
+    """Write one figure to PNG/SVG and every page (``figures_of(paged=True)``) to a PDF. A PDF of one page is the
+    figure itself (``figures_of`` gives the same figure either way then: :func:`traffic_light` with every study on
+    one page), built once for every file; each figure is laid out once (:func:`_laid_out`), and no file lays it
+    out again for its tight box (:func:`~alliance_meta.plots.style.drawn_once`; the same bytes)."""
     single = None
     with plt.rc_context(STYLE):
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".pdf":
-                save_pdf_pages(figures_of(True), path, bbox_inches="tight")
+                pages = figures_of(True)
+                with ExitStack() as stack:
+                    for page in pages:
+                        stack.enter_context(_drawn(page))
+                    save_pdf_pages(pages, path, bbox_inches="tight")
+                if len(pages) == 1:
+                    single = pages[0]
                 continue
             single = single or figures_of(False)[0]
-            save_file(single, path, dpi=300, bbox_inches="tight")
+            with _drawn(single):
+                save_file(single, path, dpi=300, bbox_inches="tight")
     if single is not None:
         plt.close(single)
 
