@@ -632,3 +632,47 @@ def test_a_memo_key_refuses_object_arrays_whose_bytes_are_addresses():
     with pytest.raises(TypeError, match="numeric arrays"):
         multiverse._input_key(np.array(["S1", "S2"], dtype=object))
     assert multiverse._input_key(np.array([0, 1])) == multiverse._input_key(np.array([0, 1]))
+
+
+def test_the_log_says_why_a_family_of_one_study_has_no_specification(tmp_path, effect_sizes):
+    """A retraction leaves a family one study: the specifications job logged "0 specifications" and each choice
+    with no value ("method: "), not why; its batch "specifications 1 to 0 of 0"."""
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from alliance_meta.io import write_table
+
+    scripts = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+    rows, specifications = tmp_path / "effect_sizes.csv", tmp_path / "specifications.csv"
+    write_table(effect_sizes[effect_sizes["study_id"] == "s01"], rows)
+    settings = {**CONFIG, "priors": [], "batch_size": 100}
+    runpy.run_path(str(scripts / "multiverse_specifications.py"), init_globals={"snakemake": SimpleNamespace(
+        input=[str(rows)], output=[str(specifications)], log=[str(tmp_path / "specifications.log")],
+        params=SimpleNamespace(settings=settings), wildcards=SimpleNamespace(family="dropout"))})
+    log = (tmp_path / "specifications.log").read_text()
+    assert ("no specification: every subset has fewer than multiverse.minimum_k = 2 studies (1 study in this "
+            "family), so multiverse.csv is empty") in log
+    assert "method:" not in log
+    runpy.run_path(str(scripts / "multiverse_batch.py"), init_globals={"snakemake": SimpleNamespace(
+        input=SimpleNamespace(specifications=str(specifications), effect_sizes=str(rows)),
+        output=[str(tmp_path / "batch.csv")], log=[str(tmp_path / "batch.log")],
+        params=SimpleNamespace(batch_size=100, metric="z", level=95, outlier_threshold=2.0, detection_method="REML",
+                               psychometric={}),
+        config={"multiverse": {"progress_every": 500}}, wildcards=SimpleNamespace(family="dropout", batch="0"))})
+    log = (tmp_path / "batch.log").read_text()
+    assert "of 0" not in log and "no specification to fit (logs/multiverse_specifications_dropout.log" in log
+    # the lists of no specification keep their own note; the API's wording is unchanged
+    assert multiverse.empty_note({"methods": [], "priors": []}, effect_sizes) == \
+        multiverse.no_specification_note({"methods": [], "priors": []})
+    assert multiverse.empty_note(settings, effect_sizes.iloc[:1], api=True) == \
+        "no specification: every subset has fewer than minimum_k = 2 studies"
+
+
+def test_the_summary_of_a_multiverse_without_specification_has_no_row(effect_sizes):
+    """With no specification (multiverse.methods and priors empty, or a family of one study after a retraction),
+    multiverse_summary.csv had the row "all, all, 0, 0", so the report showed it instead of saying why (it says so
+    for an empty table); its columns stay those of a summary with specifications."""
+    table = multiverse.run_batch(multiverse.specifications(CONFIG, effect_sizes).iloc[:2], effect_sizes, metric="z")
+    empty = multiverse.summarise(table.iloc[:0], "z")
+    assert empty.empty and list(empty.columns) == list(multiverse.summarise(table, "z").columns)

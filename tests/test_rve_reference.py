@@ -150,3 +150,25 @@ def test_hierarchical_weights_with_one_effect_size_per_study():
     assert result.omega2 == 0 and "not identified" in result.note
     assert result.tau2 == pytest.approx(dl.tau2, rel=1e-12)
     assert result.beta[0] == pytest.approx(dl.estimate, rel=1e-12)
+
+
+def test_the_log_of_a_family_of_one_study(tmp_path):
+    """A retraction leaves a family one study: the rve job logged "1 effect sizes in 1 studies" and pandas'
+    "Empty DataFrame / Columns: [...] / Index: []" in place of its table."""
+    import runpy
+    from types import SimpleNamespace
+
+    from alliance_meta.io import write_table
+
+    rows = tmp_path / "effects.csv"
+    write_table(pd.DataFrame({"study_id": ["D02"], "es_id": ["D02-1"], "yi": [0.54], "vi": [0.09]}), rows)
+    log = tmp_path / "rve.log"
+    runpy.run_path(str(Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "rve.py"), init_globals={
+        "snakemake": SimpleNamespace(
+            input=[str(rows)], output=SimpleNamespace(table=str(tmp_path / "rve.csv"),
+                                                      sensitivity=str(tmp_path / "rve_sensitivity.csv")),
+            log=[str(log)], wildcards=SimpleNamespace(family="dropout"),
+            params=SimpleNamespace(fit={"method": "REML", "dependence": "aggregate", "rho": 0.5,
+                                        "aggregate_method": "gls", "metric": "smd"}))})
+    text = log.read_text()
+    assert "1 effect size in 1 study: no model fitted" in text and "Empty DataFrame" not in text

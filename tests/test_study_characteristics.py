@@ -138,3 +138,21 @@ def test_the_note_says_that_half_was_added_to_the_cells_of_a_2x2_table_with_a_ze
     assert f"{rule} (double-zero tables kept)." in html
     demo = am.effect_sizes(am.read_sheet(Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"))
     assert "counts" in set(demo["input_kind"]) and zero_cell_tables(demo, ["outcome", "dropout"]) == (0, 0)
+
+
+def test_the_job_log_of_a_family_of_one_study(tmp_path):
+    """A retraction leaves a family one study: the job logged "1 studies (1 effect sizes)"."""
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from alliance_meta.io import write_table
+
+    effect_sizes, log = tmp_path / "effect_sizes.csv", tmp_path / "study_characteristics.log"
+    write_table(rows().iloc[:1], effect_sizes)
+    runpy.run_path(str(Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "study_characteristics.py"),
+                   init_globals={"snakemake": SimpleNamespace(
+                       input=SimpleNamespace(effect_sizes=str(effect_sizes)), output=[str(tmp_path / "table.csv")],
+                       log=[str(log)], params=SimpleNamespace(moderators=[], metric="z", level=95,
+                                                              aggregate_method="gls", rho=0.5))})
+    assert "1 study (1 effect size)" in log.read_text()

@@ -13,7 +13,11 @@ params, batch = snakemake.params, int(snakemake.wildcards.batch)
 logger = setup_logging(snakemake.log[0], f"multiverse_batch_{snakemake.wildcards.family}_{batch}")
 specifications = multiverse.read_specifications(snakemake.input.specifications)
 rows = multiverse.batch_slice(len(specifications), params.batch_size, batch)
-logger.info("batch %d: specifications %d to %d of %d", batch, rows.start + 1, rows.stop, len(specifications))
+if len(specifications):
+    logger.info("batch %d: specifications %d to %d of %d", batch, rows.start + 1, rows.stop, len(specifications))
+else:
+    logger.info("batch %d: no specification to fit (logs/multiverse_specifications_%s.log says why)", batch,
+                snakemake.wildcards.family)
 started = time.perf_counter()
 
 

@@ -11,7 +11,8 @@ logger = setup_logging(snakemake.log[0], f"multiverse_specifications_{snakemake.
 settings = snakemake.params.settings
 rows = read_table(snakemake.input[0])
 specifications = multiverse.specifications(settings, rows)
-empty = multiverse.no_specification_note(settings)  # lists of no specification: how a review leaves it out
+# why there is none: lists of no specification (how a review leaves it out) or too few studies (a retraction)
+empty = multiverse.empty_note(settings, rows) if specifications.empty else ""
 if empty:
     logger.warning("%s", empty)
 if settings.get("priors") and multiverse.exact_posterior is None:
@@ -22,6 +23,6 @@ for note in specifications.attrs.get("notes", []):
     logger.info("%s", note)
 batches = multiverse.batch_count(len(specifications), settings["batch_size"])
 logger.info("%d specifications in %d batch(es) of up to %d", len(specifications), batches, settings["batch_size"])
-for column in specifications.columns:
+for column in specifications.columns if len(specifications) else ():  # the choices taken
     logger.info("%s: %s", column, ", ".join(map(str, specifications[column].unique())))
 write_table(specifications, snakemake.output[0])

@@ -12,6 +12,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import alliance_meta as am
 from alliance_meta.analyses.rve import too_few_studies
 from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.wording import counted
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], f"rve_{snakemake.wildcards.family}")
@@ -20,7 +21,8 @@ options = snakemake.params.fit
 result = am.rve(am.fit(rows, **options)) if len(rows) else too_few_studies(0, options["metric"])
 for note in result.notes:
     logger.warning("%s", note)
-logger.info("%d effect sizes in %d studies\n%s", len(rows), rows["study_id"].nunique(),
-            result.table[["model", "estimate", "se", "df", "pval", "tau2", "omega2"]].to_string(index=False))
+table = result.table[["model", "estimate", "se", "df", "pval", "tau2", "omega2"]]
+logger.info("%s in %s%s", counted(len(rows), "effect size"), counted(rows["study_id"].nunique(), "study", "studies"),
+            f"\n{table.to_string(index=False)}" if len(table) else ": no model fitted")
 write_table(result.table, snakemake.output.table)
 write_table(result.sensitivity, snakemake.output.sensitivity)

@@ -63,6 +63,7 @@ from alliance_meta.inputs.options import settings_alias
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.inputs.sheet import worded
 from alliance_meta.models import univariate as pooling
+from alliance_meta.wording import counted
 
 try:  # the Bayesian choices are skipped when the exact posterior is not installed
     from alliance_meta.bayes import EMPIRICAL_PRIORS, TauPrior, exact_posterior
@@ -336,6 +337,21 @@ def no_specification_note(config: dict, api: bool = False) -> str:
              "three-level ones REML or ML, Bayesian ones priors and a study composite (gls, mean) in aggregate_methods")
     return (f"{'; '.join(reasons)}: the multiverse has no specification (frequentist ones need methods and tests, "
             f"{needs})" + ("" if api else ", so multiverse.csv is empty"))
+
+
+def empty_note(config: dict, effect_sizes: pd.DataFrame, api: bool = False) -> str:
+    """Why :func:`specifications` of ``effect_sizes`` gave none: the config's lists leave the multiverse out
+    (:func:`no_specification_note`), or every subset, the whole family too, has fewer than ``minimum_k`` studies.
+    ``""`` when only Bayesian specifications are listed and alliance_meta.bayes is not installed (said apart).
+    ``api``: worded for ``am.multiverse(fit, settings)``."""
+    note = no_specification_note(config, api=api)
+    settings = {**DEFAULTS, **{key: value for key, value in config.items() if value is not None}}
+    if note or (exact_posterior is None and not (settings["methods"] and settings["tests"])):
+        return note
+    text = f"no specification: every subset has fewer than {'' if api else 'multiverse.'}minimum_k = " \
+           f"{int(settings['minimum_k'])} studies"
+    studies = effect_sizes["study_id"].nunique() if "study_id" in effect_sizes else len(effect_sizes)
+    return text if api else f"{text} ({counted(studies, 'study', 'studies')} in this family), so multiverse.csv is empty"
 
 
 def unplotted_reason(table: pd.DataFrame, api: bool = False) -> str:
@@ -707,10 +723,16 @@ def summarise(table: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     the estimate (and of its back-transformed equivalents), median k.
 
     Shares are among fitted specifications; descriptive summaries in the spirit of
-    Voracek, Kossmeier & Tran (2019), not a test across the (dependent) specifications.
+    Voracek, Kossmeier & Tran (2019), not a test across the (dependent) specifications. A multiverse of no
+    specification (left out by the config, or too few studies) has no row: the report then says why.
     """
     choices = [c for c in table.columns[: list(table.columns).index("k")]]
     prefixes = list(back_transform([0.0], metric)) if metric is not None else []
+    if table.empty:
+        return pd.DataFrame(columns=["choice", "option", "specifications", "fitted", "share_significant",
+                                     "share_positive", "median_k",
+                                     *(f"{stat}_{name}" for name in ["estimate", *prefixes]
+                                       for stat in ("median", "min", "max"))])
     scopes = [("all", "all", table)] + [(c, option, part) for c in choices
                                         for option, part in table.groupby(c, sort=False, dropna=False)]
     rows = []
@@ -817,9 +839,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
                             for note in univariate_model_note(fit, "am.multiverse"))
     own_control = (OWN_CONTROL_NOTE,) if fit.control is not None and MULTILEVEL in specs["aggregate_method"].values \
         else ()
-    minimum = int(settings.get("minimum_k", DEFAULTS["minimum_k"]))
-    empty = (no_specification_note(settings, api=True)
-             or f"no specification: every subset has fewer than minimum_k = {minimum} studies",) if specs.empty else ()
+    empty = tuple(filter(None, [empty_note(settings, fit.effect_sizes, api=True)])) if specs.empty else ()
     uncorrected = (f"correction: individual is not a choice of these effect sizes: "
                    f"{worded(no_correction_reason(fit.effect_sizes), API_WORDING)}",
                    ) if INDIVIDUAL in (settings.get("correction") or []) and "correction" not in specs else ()
