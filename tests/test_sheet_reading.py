@@ -107,6 +107,19 @@ def test_utf16_tab_separated_text_as_excel_saves_unicode_text(tmp_path):
     assert problems == [] and clean["authors"].item() == "Łukasz" and clean["r"].item() == 0.3
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_as_utf16(tmp_path, encoding):
+    """UTF-16 without a BOM (PowerShell's and some exports' Unicode) was read as Windows-1252, a 0 byte between the
+    letters: the header was "s\x00t\x00u\x00...", study_id 'missing; did you mean "s t u d y _ i d"?' and every row
+    without an effect size."""
+    text = "study_id;authors;r;n\r\nS1;\u0141ukasz & M\u00fcller;0,3;50\r\nS2;G\u00f6th;\u22120,2;60\r\n"
+    path = write_bytes(tmp_path, text.encode(encoding))
+    _, clean, problems = read(path)
+    assert problems == []
+    assert clean["authors"].tolist() == ["\u0141ukasz & M\u00fcller", "G\u00f6th"]
+    assert clean["r"].tolist() == [0.3, -0.2] and clean["n"].tolist() == [50, 60]
+
+
 def test_decimal_key_reads_commas_in_a_comma_or_tab_separated_sheet(tmp_path):
     quoted = write_bytes(tmp_path, b'study_id,r,n\nS1,"0,35",50\n')
     _, clean, problems = read(quoted, decimal=",")

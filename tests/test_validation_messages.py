@@ -230,3 +230,105 @@ def test_a_unicode_minus_before_thousands_points_and_a_decimal_comma_in_a_decima
     assert not any("Unicode minus" in note for note in raw.attrs["notes"])
     r = next(p for p in problems if p.column == "r")
     assert "reads as -1.234 " not in r.rule and r.rule.startswith("is not a number")
+
+
+@pytest.mark.parametrize("minus", ["-", "\u2212"])
+def test_thousands_points_a_decimal_comma_and_an_exponent_are_told_what_they_are_in_a_decimal_comma_sheet(
+        tmp_path, minus):
+    """"\u22121.234,5e2" (a minus, points between thousands, a decimal comma, an exponent) in a sheet of decimal commas
+    was told 'is not a number (decimal point, no text or units)', which is wrong advice in that sheet and says not what
+    is wrong: it is told that points between thousands and an exponent are not read together, what it reads as
+    without the points, and that to write, or the column's rule where the column does not take it; a continuous
+    moderator outside the codebook alike (it was 'write "-1.234"')."""
+    _, _, problems = checked(tmp_path, f"study_id;r;n;age;m1\nA;{minus}1.234,5e2;50;{minus}1.234,5e2;\n"
+                                       "B;0,2;1.234,5e-1;30;1.234,5e2\n")
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "r", f"{minus}1.234,5e2", "grouped_exponent"), (2, "age", f"{minus}1.234,5e2", "grouped_exponent"),
+        (3, "n", "1.234,5e-1", "grouped_exponent"), (3, "m1", "1.234,5e2", "grouped_exponent")]
+    r, age, n, m1 = (p.rule for p in problems)
+    told = "has both points between thousands and an exponent, which are not read together: without the points it is "
+    assert r == (f'{told}"{minus}1234,5e2" (-123450), which the column does not take: must lie strictly between -1 '
+                 "and 1")
+    assert age == f'{told}"{minus}1234,5e2" (-123450): write "{minus}1234,5e2"'
+    assert n.startswith(f'{told}"1234,5e-1" (123.45), which the column does not take: must be a whole number')
+    assert m1 == f'{told}"1234,5e2" (123450): write "1234,5e2"'
+    _, clean, written = checked(tmp_path, f"study_id;r;n;age;m1\nA;0,2;50;{minus}1234,5e2;1234,5e2\n")
+    assert written == [] and clean.loc[0, "m1"] == 123450.0  # written as told: read
+
+
+def test_a_date_a_csv_export_wrote_in_a_numeric_cell_is_named_a_date_not_given_its_digits(tmp_path):
+    """A CSV writes a date as the spreadsheet shows it ("02.01.2024", "1/2/2024", "2-Jan", "Jan-48": Excel's dates of
+    a typed 1.2 in a German locale, 1/2, 2-1, 1/48). Each was told 'is not a number; write "02.01"' (or "1", "2",
+    "48"): digits of the date, not the value typed. A date is named so, in a continuous moderator too (a workbook's
+    date there was told 'write "2024"')."""
+    rows = [("S1", "02.01.2024", "", "30"), ("S2", "1/2/2024", "", "30"), ("S3", "2-Jan", "", "30"),
+            ("S4", "50", "Jan-48", "30"), ("S5", "50", "2024-01-02 00:00:00", "2024-01-02T00:00:00"),
+            ("S6", "50", "48", "Mar-45")]
+    text = "study_id,r,n,t,df,direction,age\n" + "".join(
+        f"{study},{'0.3' if not df else ''},{n},{'2.1' if df else ''},{df},{'positive' if df else ''},{age}\n"
+        for study, n, df, age in rows)
+    path = tmp_path / "sheet.csv"
+    path.write_text(text, encoding="utf-8")
+    _, problems = validate_sheet(read_sheet(path), continuous_moderators=["age"])
+    assert [(p.row, p.column, p.value) for p in problems] == [
+        (2, "n", "02.01.2024"), (3, "n", "1/2/2024"), (4, "n", "2-Jan"), (5, "df", "Jan-48"),
+        (6, "df", "2024-01-02 00:00:00"), (6, "age", "2024-01-02T00:00:00"), (7, "age", "Mar-45")]
+    date = ("is a date, not a number: the cell is formatted as a date in the spreadsheet (Excel also turns a typed "
+            "1/48 or 3-4 into one); format it as a number and type the value")
+    assert [p.rule for p in problems if p.column != "age"] == [date] * 5
+    assert [p.rule for p in problems if p.column == "age"] == [
+        f"is a continuous moderator (continuous_moderators in the config) but {date}"] * 2
+
+
+def test_question_marks_and_not_reported_are_told_how_to_write_a_missing_value_in_every_kind_of_cell(tmp_path):
+    """"?" in r was 'is not a number (decimal point, no text or units)'; "not reported" in rater 'did you mean
+    "patient"?', and a rater column of "?", "not reported" and "NR" was called a column of the reviewer's own; an age
+    (a continuous moderator) of dashes and "?" a column of categories. Each cell now says how to write a value the study
+    does not report; a study_id of "?" or a dash (rows sharing it were one study) is a problem, and no empty study_id
+    below one is told to copy it."""
+    text = ("study_id,r,n,rater,age\nS1,?,50,?,\u2013\nS2,0.2,?,not reported,?\nS3,0.3,40,NR,not reported\n"
+            "?,0.1,45,patient,30\n,0.1,46,patient,31\n\u2013,0.2,47,patient,32\n")
+    path = tmp_path / "sheet.csv"
+    path.write_text(text, encoding="utf-8")
+    _, problems = validate_sheet(read_sheet(path), moderators=["rater"], continuous_moderators=["age"])
+    assert [(p.row, p.column, p.value, p.check) for p in problems] == [
+        (2, "r", "?", "number"), (2, "rater", "?", "vocabulary"), (2, "age", "\u2013", "moderator_number"),
+        (3, "n", "?", "number"), (3, "rater", "not reported", "vocabulary"), (3, "age", "?", "moderator_number"),
+        (4, "rater", "NR", "vocabulary"), (4, "age", "not reported", "moderator_number"),
+        (5, "study_id", "?", "study_id_placeholder"), (6, "study_id", "", "not_nullable"),
+        (7, "study_id", "\u2013", "study_id_placeholder")]
+    missing = 'a dash, "?" or "not reported" is not read as missing; leave the cell empty (or write NA) when the study'
+    assert all(missing in p.rule for p in problems if p.column in ("r", "n", "rater", "age"))
+    assert not any("did you mean" in p.rule for p in problems)
+    assert problems[-1].rule.startswith('is no study id: a dash, "?" or "not reported" names no study, and the rows '
+                                        "that have it would be analysed as one study")
+    assert problems[-2].rule == "is required on every row (the study the effect size comes from)"
+
+
+@pytest.mark.parametrize("written, suggested", [("1.234,5", "1234.5"), ("1,234.5", "1234.5"),
+                                                ("\u22121.234,5e2", "-1234.5e2"), ("1.234.567,8", "1234567.8"),
+                                                ("12,345,678.9", "12345678.9")])
+def test_a_number_with_thousands_separators_and_a_decimal_mark_is_suggested_whole(tmp_path, written, suggested):
+    """"1.234,5" and "1,234.5" were suggested as "1.234" (the separators read as decimal marks, the number cut at the
+    second): 1234.5 is suggested, in a continuous moderator of a sheet of decimal commas that is read as text (one of
+    its cells "ca. 30") too, where "\u22121.234,5e2" was told 'write "-1.234"'."""
+    from alliance_meta.inputs.sheet import suggest_number
+
+    assert suggest_number(written) == suggested
+    path = tmp_path / "sheet.csv"
+    path.write_text(f"study_id;r;n;age\nA;0,3;50;{written}\nB;0,2;40;ca. 30\nC;0,1;45;30\n", encoding="utf-8")
+    _, problems = validate_sheet(read_sheet(path), continuous_moderators=["age"])
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "age", written), (3, "age", "ca. 30")]
+    assert f'write "{suggested}"' in problems[0].rule
+
+
+def test_a_dash_or_a_date_in_a_moderator_of_a_decimal_comma_sheet_leaves_its_decimal_commas_read(tmp_path):
+    """In a sheet of decimal commas one "?" or "Jan-48" in a column outside the codebook (a continuous moderator) left
+    all its decimal commas unread: "34,5" was told 'write "34.5" (decimal point, ...)' in a sheet whose r of "0,3" was
+    read. The cells that hold no value are problems of their own; the numbers are read."""
+    path = tmp_path / "sheet.csv"
+    path.write_text("study_id;r;n;age\nA;0,3;50;34,5\nB;0,2;40;Jan-48\nC;0,1;45;?\nD;0,2;60;41\n", encoding="utf-8")
+    raw = read_sheet(path)
+    _, problems = validate_sheet(raw, continuous_moderators=["age"])
+    assert raw["age"].tolist() == ["34.5", "Jan-48", "?", "41"]
+    assert [(p.row, p.column, p.value) for p in problems] == [(3, "age", "Jan-48"), (4, "age", "?")]

@@ -128,10 +128,20 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 _DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d*,\d+(?:[eE][-+]?\d+)?")
 _GROUPED_POINTS = re.compile(r"[-+\u2212]?(?!0)\d{1,3}(?:\.\d{3})+")  # 10.000: ten thousand, or ten? (0.971: no thousands)
 _GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+")  # 2.500,5: points between thousands
+#: 1.234,5e2: points between thousands, a decimal comma and an exponent, which no spreadsheet writes together
+_GROUPED_EXPONENT = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+[eE][-+\u2212]?\d+")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?")
 _DAY_FIRST_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]+)?")
 _SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: [\d:.]+)?")
 _EXCEL_EPOCH = datetime.datetime(1899, 12, 30)
+#: a date as a CSV export writes what a spreadsheet shows of it: 02.01.2024, 1/2/24, 2-Jan, Jan-48, 2. Jan. 2024
+#: (month names English, German, French), besides :data:`_ISO_DATE` (:func:`_date_or_time_message`)
+_MONTH = (r"(?:jan(?:uary|v)?|j\u00e4n|feb(?:ruary)?|f\u00e9vr?|fevr?|mar(?:ch|s)?|m\u00e4r|mrz|apr(?:il)?|avr|"
+          r"may|mai|jun[ei]?|juin|jul[yi]?|juil|aug(?:ust)?|ao[u\u00fb]t|sept?(?:ember)?|o[ck]t(?:ober)?|"
+          r"nov(?:ember)?|d[e\u00e9]c(?:ember)?|dez)\.?")
+_SHOWN_DATE = re.compile(rf"(?:\d{{1,2}}([./])\d{{1,2}}\1(?:\d{{4}}|\d{{2}})"
+                         rf"|\d{{1,2}}\.?[- ]?{_MONTH}(?:[- ]?\d{{2,4}})?|{_MONTH}[- ]?\d{{2,4}})(?: [\d:.]+)?",
+                         re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -220,6 +230,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
         issues += _ambiguous_points(text_cells, header, automatic=decimal == "auto")
+        issues += _grouped_exponents(text_cells, header)
         read_with_comma = 0  # not len(as_written): that holds the Unicode minus signs read, too
         for position in (i for i, name in enumerate(header)  # a repeated name's first column, the one checked
                          if header.index(name) == i and _numeric_column(name, text_cells[i])):
@@ -450,10 +461,16 @@ def _column_label(header: list[str], position: int | None) -> str:
 
 
 def decode_text(data: bytes) -> str:
-    """A text file's bytes as Excel and Notepad write them: UTF-16 with a BOM, UTF-8 with or without one, else
-    Windows-1252 (the sheet and the config file)."""
+    """A text file's bytes as Excel and Notepad write them: UTF-16 with a BOM, or without one (PowerShell, some
+    exports: every other byte of Latin text is 0), UTF-8 with or without one, else Windows-1252 (the sheet and the
+    config file)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
         return data.decode("utf-16")
+    sample = data[:4096]
+    if len(sample) >= 4 and len(data) % 2 == 0:  # was read as Latin-1: "s\x00t\x00u\x00d\x00y\x00"
+        for order, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+            if zeros.count(0) > len(zeros) * 3 // 4:
+                return data.decode(order)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -814,6 +831,35 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: bool = 
     return issues
 
 
+def _grouped_exponents(frame: pd.DataFrame, header: list[str]) -> list[_Issue]:
+    """Cells of numeric columns such as ``\u22121.234,5e2`` in a sheet read with decimal commas
+    (:data:`_GROUPED_EXPONENT`): not read, as a number with an exponent has no points between thousands, and
+    told what they read as without the points (:func:`_grouped_exponent_message`)."""
+    issues = []
+    for position, name in enumerate(header):
+        if header.index(name) != position or not _numeric_column(name, frame[position]):
+            continue  # a repeated name: its first column is checked
+        for index, value in frame[position].dropna().items():
+            if isinstance(value, str) and _GROUPED_EXPONENT.fullmatch(value):
+                issues.append(_Issue(index + 1, position, value, _grouped_exponent_message(name, value),
+                                     "grouped_exponent"))
+    return issues
+
+
+def _grouped_exponent_message(column: str, value: str) -> str:
+    """``\u22121.234,5e2`` in a decimal-comma sheet: what it is, what it reads as without its points between thousands
+    (``\u22121234,5e2``, -123450), and that to write, or the rule of the column it breaks."""
+    written = value.replace(".", "")
+    number = f"{float(written.replace(MINUS, '-').replace(',', '.')):g}"
+    what = ("has both points between thousands and an exponent, which are not read together: without the points "
+            f'it is "{written}" ({number})')
+    failed = next((check.name for check in COLUMN_CHECKS.get(column, [])
+                   if not _passes_checks(column, number, [check])), None)
+    if failed is None:
+        return f'{what}: write "{written}"'
+    return f"{what}, which the column does not take: {RULES[failed].message(column, number, pd.Series(dtype=object))}"
+
+
 def _point_message(column: str, value: str, because: str) -> str:
     """``10.000`` in a decimal-comma sheet: ten thousand or ten, both readings offered; ``1.200`` in n: 1200, as an n
     of 1.2 is none (the decimal reading fails the column's checks), so that one is asked for."""
@@ -828,14 +874,16 @@ def _point_message(column: str, value: str, because: str) -> str:
 
 def _numeric_column(name: str, cells: pd.Series) -> bool:
     """Whether a column holds numbers: the codebook's numeric columns, and columns outside the codebook whose
-    every text cell is written as a number (a continuous moderator such as age)."""
+    every text cell is written as a number (a continuous moderator such as age), leaving aside the cells that hold
+    no value (a dash, "?", a date Excel made of a typed 1/48: problems of their own if the column is analysed)."""
     if name in codebook.NUMERIC_COLUMNS:
         return True
     if name in codebook.CODEBOOK_COLUMNS:
         return False
     text = cells.dropna()
-    text = text[text.map(lambda cell: isinstance(cell, str))]
-    return bool(len(text)) and bool(text.str.fullmatch(r"[-+\u2212]?[\d.,]+").all())
+    text = text[text.map(lambda cell: isinstance(cell, str) and not is_placeholder(cell)
+                         and _date_or_time_message(cell) is None)]  # one "Jan-48" left "34,5" unread, told "34.5"
+    return bool(len(text)) and bool(text.str.fullmatch(r"[-+\u2212]?[\d.,]+(?:[eE][-+\u2212]?\d+)?").all())
 
 
 def _column_name(cell: object, position: int) -> str:
@@ -1293,7 +1341,8 @@ def _inputs_agree(frame: pd.DataFrame) -> pd.Series:
 
 TEXT_SCHEMA = pa.DataFrameSchema(
     {
-        "study_id": pa.Column(nullable=False, required=True),
+        "study_id": pa.Column(nullable=False, required=True,
+                              checks=pa.Check(lambda ids: ~ids.map(is_placeholder), name="study_id_placeholder")),
         **{column: pa.Column(nullable=True, required=False, checks=pa.Check(_is_number, name="number"))
            for column in NUMERIC_COLUMNS},
         **{column: pa.Column(nullable=True, required=False,
@@ -1390,15 +1439,24 @@ def _as_float(value) -> float:
         return math.nan
 
 
-def _number_message(column: str, value: str, row: pd.Series) -> str:
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T[\d:.]+)?", value):
-        return ("is a date, not a number: the cell is formatted as a date in the spreadsheet; "
-                "format it as a number and type the value")
-    if re.fullmatch(r"\d{2}:\d{2}:\d{2}(\.\d+)?", value):  # a number below 1 in a date- or time-formatted cell
+def _date_or_time_message(value: str) -> str | None:
+    """What a date or a time of day in a numeric cell is (a workbook's date, or one a CSV export wrote as the
+    spreadsheet shows it: 02.01.2024, 1/2/24, 2-Jan, Jan-48), whose digits are no number to suggest; else None."""
+    text = value.strip()
+    if _ISO_DATE.fullmatch(text) or _SHOWN_DATE.fullmatch(text):
+        return ("is a date, not a number: the cell is formatted as a date in the spreadsheet (Excel also turns a "
+                "typed 1/48 or 3-4 into one); format it as a number and type the value")
+    if re.fullmatch(r"\d{1,2}:\d{2}:\d{2}(\.\d+)?", text):  # a number below 1 in a date- or time-formatted cell
         return ("is a time of day, not a number: the cell is formatted as a date or time in the spreadsheet; "
                 "format it as a number and type the value")
-    if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):
+    return None
+
+
+def _number_message(column: str, value: str, row: pd.Series) -> str:
+    if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):  # 4/5/1905: day or month first?
         return "is not a year: write the year of publication (e.g. 2004)"
+    if (message := _date_or_time_message(value)) is not None:
+        return message
     if is_placeholder(value):
         return PLACEHOLDER_MESSAGE
     if column == "year" and not re.search(r"\d", value):  # "in press", "n.d.", "unpublished"
@@ -1539,14 +1597,16 @@ _ABOVE_A_P = re.compile(r"\s*[>\u2265]\s*0?\.\d+\s*")
 
 #: What a spreadsheet shows for "not reported" but is no missing-value marker (codebook.MISSING_MARKERS): a dash
 #: could be a minus sign whose number was lost, so it is a problem, with the way to say "missing".
-PLACEHOLDER_MESSAGE = ("is not a number: a dash or \"not reported\" is not read as missing; leave the cell empty "
-                       "(or write NA) when the study does not report the value")
+PLACEHOLDER_MESSAGE = ("is not a number: a dash, \"?\" or \"not reported\" is not read as missing; leave the cell "
+                       "empty (or write NA) when the study does not report the value")
 
 
 def is_placeholder(text: str) -> bool:
-    """A dash (-, --, an en or em dash, the minus sign) or "NR", "n.r.", "not reported" alone in a cell."""
+    """A dash (-, --, an en or em dash, the minus sign), a question mark, or "NR", "n.r.", "not reported", "unknown",
+    "not available", "not stated" alone in a cell."""
     text = text.strip().lower()
-    return bool(re.fullmatch(r"[-\u2012\u2013\u2014\u2212]+|n\.? ?r\.?|not reported", text))
+    return bool(re.fullmatch(r"[-\u2012\u2013\u2014\u2212]+|\?+|n\.? ?r\.?|not (?:reported|available|stated)|unknown",
+                             text))
 
 
 #: the label of a result as APA prints it, up to its "=": "n =", "t(48) =", "r(98)=", "χ²(1, N = 90) =", "chi2 =",
@@ -1564,6 +1624,9 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     text = text[label.end():].strip() if label else text
     if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
         return re.sub(r"\D", "", text)
+    # separators of thousands beside a decimal mark, "1.234,5" or "1,234.5": 1234.5 (was "1.234" of "1.234.5")
+    text = re.sub(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?=,\d)", lambda found: found[0].replace(".", ""), text)
+    text = re.sub(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?=\.\d)", lambda found: found[0].replace(",", ""), text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     text = re.sub(r"(?<![\d.]),(?=\d)", "0.", text)  # "<,001", ",35": a decimal comma without its 0
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
@@ -1623,6 +1686,9 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     if column == "direction" and re.fullmatch(r"[-\u2012\u2013\u2014]+", value.strip()):  # the minus sign is read
         hint = (': a hyphen or dash is not read as negative (it may stand for "not reported"): write negative '
                 'or positive')
+    elif is_placeholder(value) and column not in (*codebook.SIGN_COLUMNS, "family"):  # "not reported" is not patient
+        hint = (': a dash, "?" or "not reported" is not read as missing; leave the cell empty (or write NA) when the '
+                "study does not report it")
     elif not suggestion and column in OPEN_MODERATORS:  # a category the codebook lacks (a supervisor's rating)
         write = "code it other" if "other" in vocabulary.values else \
             "code the closest of these or leave the cell empty"
@@ -1680,6 +1746,8 @@ API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
     if is_placeholder(value):
         return f"is a continuous moderator ({CONTINUOUS_KEY}) but {PLACEHOLDER_MESSAGE}"
+    if (message := _date_or_time_message(value)) is not None:  # was: write "2024" for 2024-01-02
+        return f"is a continuous moderator ({CONTINUOUS_KEY}) but {message}"
     suggestion = suggest_number(value)
     hint = f'; write "{suggestion}"' if suggestion else ""
     return f"is a continuous moderator ({CONTINUOUS_KEY}) but not a number{hint} " \
@@ -1815,6 +1883,9 @@ RULES: dict[str, Rule] = {
     "column_in_dataframe": Rule("missing columns", _constant("required column is missing from the header")),
     "duplicate_column": Rule("repeated column names", _constant("column name appears more than once in the header")),
     "not_nullable": Rule("empty identifiers", _constant("is required on every row (the study the effect size comes from)")),
+    "study_id_placeholder": Rule("empty identifiers", _constant(
+        'is no study id: a dash, "?" or "not reported" names no study, and the rows that have it would be analysed as '
+        "one study; write the study's id (e.g. its first author and year)")),
     "es_id_repeated": Rule("repeated identifiers", _constant(
         "is the es_id of another row of the same study: give each effect size of a study its own es_id")),
     "moderator_column_missing": Rule("missing columns", _constant(
@@ -1909,6 +1980,7 @@ RULES: dict[str, Rule] = {
            "unnamed_column": "has no name in the header row but holds data",
            "header_below": "the column names are below row 1",
            "ambiguous_point": "has a point in a sheet read with decimal commas",
+           "grouped_exponent": "has points between thousands and an exponent",
            "second_header": "looks like a second header row",
            "repeated_header": "repeats the header row",
        }.items()},
@@ -1916,8 +1988,8 @@ RULES: dict[str, Rule] = {
         "is the name of a column the pipeline computes")),
 }
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
-                  "hidden_column", "unnamed_column", "header_below", "ambiguous_point", "duplicate_column",
-                  "repeated_header", "computed_column")
+                  "hidden_column", "unnamed_column", "header_below", "ambiguous_point", "grouped_exponent",
+                  "duplicate_column", "repeated_header", "computed_column")
 """Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
@@ -1966,6 +2038,8 @@ def _continuation_hint(text: pd.DataFrame, index) -> str:
     if named.empty:
         return ""
     study = str(named.iloc[-1])
+    if is_placeholder(study):  # "?" above: a problem of its own, and no study to suggest
+        return ""
     return (f'; the rows above belong to study {study}: if this effect size is of that study, write {study} here '
             "(or merge the study_id cells of the study's rows in the spreadsheet)")
 
@@ -2359,9 +2433,10 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
     found = []
     for column, values in outside.items():
         filled = int(text[column].notna().sum()) if column in text else 0
-        distinct = set(values)
+        informative = [value for value in values if not is_placeholder(value)]  # "?", "not reported": no variable
+        distinct = set(informative)
         unlike = sum(VOCABULARIES[column].suggestion(value) is None for value in distinct)
-        if len(values) == filled >= 2 and unlike >= len(distinct) / 2:  # design: cross-sectional (~ naturalistic), prospective
+        if len(values) == filled and len(informative) >= 2 and unlike >= len(distinct) / 2:  # design: prospective
             found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, "", pd.Series()),
                                  "vocabulary_column"))
     return found
@@ -2375,8 +2450,9 @@ def _text_moderator_columns(text: pd.DataFrame, problems: list[Problem], shown: 
     for problem in problems:
         if problem.check == "moderator_number":
             failed.setdefault(problem.column, []).append(problem.value)
-    columns = {column: values for column, values in failed.items()
-               if column in text and len(values) == int(text[column].notna().sum()) >= 2}
+    columns = {column: values for column, values in failed.items()  # a column of dashes and "?" is no categories
+               if column in text and len(values) == int(text[column].notna().sum())
+               and sum(not is_placeholder(value) for value in values) >= 2}
     if not columns:
         return problems
     kept = [problem for problem in problems if not (problem.check == "moderator_number" and problem.column in columns)]
