@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,8 @@ def test_an_odds_ratio_ci_is_measured_in_units_of_d_not_on_the_or_scale():
                                                None).iloc[0]["imprecision_reason"]
     narrow = summary_of_findings("dropout", "log_or", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
                                  {"imprecision_width": {"dropout": 0.1}}).iloc[0]
-    assert narrow["imprecision_downgrade"] == -1 and "wider than 0.1 in units of d" in narrow["imprecision_reason"]
+    assert narrow["imprecision_downgrade"] == -1 and re.search(r"\(width 0\.\d+ > 0\.1 in units of d",
+                                                               narrow["imprecision_reason"])  # stated when wide too
 
 
 def test_risk_of_bias_of_a_family_without_any_judgement_is_not_assessed():
@@ -376,3 +378,13 @@ def test_an_odds_ratio_width_is_stated_on_its_side_of_the_rule():
                                 {"imprecision_width": {"dropout": 0.126}}).iloc[0]
     assert rated["imprecision_downgrade"] == 0
     assert "(width 0.126 \u2264 0.126 in units of d" in rated["imprecision_reason"]
+
+
+def test_a_ci_as_wide_as_the_rule_but_for_the_last_bit_is_not_wider():
+    """0.9 - 0.7 = 0.20000000000000007: such a CI was judged wider than 0.2 and, no rounding of its limits agreeing,
+    shown to 12 decimals ("CI [0.700000000000, 0.900000000000] wider than 0.2")."""
+    row = dict(ROW, estimate=0.8, ci_lower=0.7, ci_upper=0.9)
+    rated = summary_of_findings("dropout", "smd", row, ANALYSIS, ANALYSIS[["study_id"]], BIAS, None,
+                                {"imprecision_width": {"dropout": 0.2}}).iloc[0]
+    assert rated["imprecision_downgrade"] == 0
+    assert "CI [0.70, 0.90] not wider than 0.2" in rated["imprecision_reason"]

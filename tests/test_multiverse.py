@@ -663,10 +663,24 @@ def test_the_log_says_why_a_family_of_one_study_has_no_specification(tmp_path, e
     log = (tmp_path / "batch.log").read_text()
     assert "of 0" not in log and "no specification to fit (logs/multiverse_specifications_dropout.log" in log
     # the lists of no specification keep their own note; the API's wording is unchanged
-    assert multiverse.empty_note({"methods": [], "priors": []}, effect_sizes) == \
-        multiverse.no_specification_note({"methods": [], "priors": []})
-    assert multiverse.empty_note(settings, effect_sizes.iloc[:1], api=True) == \
+    nothing = {"methods": [], "priors": []}
+    assert multiverse.empty_note(nothing, multiverse.specifications(nothing, effect_sizes), effect_sizes) == \
+        multiverse.no_specification_note(nothing)
+    one = effect_sizes.iloc[:1]
+    assert multiverse.empty_note(settings, multiverse.specifications(settings, one), one, api=True) == \
         "no specification: every subset has fewer than minimum_k = 2 studies"
+
+
+def test_a_multiverse_emptied_by_its_outlier_choices_says_so(effect_sizes):
+    """Two studies, minimum_k 2 and outliers without none: every subset reaches minimum_k but an outlier rule needs 3
+    studies. The log said "every subset has fewer than multiverse.minimum_k = 2 studies (2 studies in this family)"."""
+    two = effect_sizes.loc[effect_sizes["study_id"].isin(effect_sizes["study_id"].unique()[:2])]
+    settings = {**CONFIG, "outliers": ["rstudent"], "minimum_k": 2}
+    table = multiverse.specifications(settings, two)
+    assert table.empty
+    assert multiverse.empty_note(settings, table, two) == (
+        "no specification: the outlier choices listed (rstudent) need at least 3 studies, and every subset has fewer "
+        "(2 studies in this family), so multiverse.csv is empty")
 
 
 def test_the_summary_of_a_multiverse_without_specification_has_no_row(effect_sizes):
@@ -676,3 +690,14 @@ def test_the_summary_of_a_multiverse_without_specification_has_no_row(effect_siz
     table = multiverse.run_batch(multiverse.specifications(CONFIG, effect_sizes).iloc[:2], effect_sizes, metric="z")
     empty = multiverse.summarise(table.iloc[:0], "z")
     assert empty.empty and list(empty.columns) == list(multiverse.summarise(table, "z").columns)
+
+
+def test_priors_alone_without_the_bayesian_extra_are_said_in_the_api(effect_sizes, monkeypatch):
+    """am.multiverse with priors alone (methods and tests empty) and alliance_meta.bayes missing returned an empty
+    table without a note; the workflow's log says it apart."""
+    monkeypatch.setattr(multiverse, "exact_posterior", None)
+    settings = {**CONFIG, "methods": [], "tests": []}
+    table = multiverse.specifications(settings, effect_sizes)
+    assert table.empty
+    assert "alliance_meta.bayes is not installed" in multiverse.empty_note(settings, table, effect_sizes, api=True)
+    assert multiverse.empty_note(settings, table, effect_sizes) == ""

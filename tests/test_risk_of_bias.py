@@ -762,3 +762,17 @@ def test_rob_files_written_from_one_layout_are_the_bytes_of_fresh_figures(tmp_pa
         built = pages + (pages > 1)  # the pages, and the figure of every study where they are more than one
         # the layout of each figure built (the note's draw, or one without a note), then one draw per file's page
         assert len(draws) == built + pages + 2, (name, len(draws))
+
+
+def test_rob_files_in_any_order_leave_no_figure_open(tmp_path):
+    """save_rob_figures with the PNG before the PDF (a library caller's order): the figure built for the PNG was
+    replaced by the PDF's one page and never closed."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, summary_plot
+
+    judgements = _judgements(6, rob.ROBINS_I)
+    plt.close("all")
+    save_rob_figures(lambda paged: [summary_plot(judgements, rob.ROBINS_I)],
+                     [tmp_path / f"s.{suffix}" for suffix in ("png", "svg", "pdf")])
+    assert plt.get_fignums() == []

@@ -120,6 +120,17 @@ def test_utf16_without_a_byte_order_mark_is_read_as_utf16(tmp_path, encoding):
     assert clean["r"].tolist() == [0.3, -0.2] and clean["n"].tolist() == [50, 60]
 
 
+def test_a_utf8_sheet_padded_with_zero_bytes_is_not_taken_for_utf16():
+    """A file whose end a crash or a sync left as NUL bytes has zeros at odd positions too; its text is UTF-8, which
+    the UTF-16 detection read as CJK characters ("required column is missing" and nothing else). UTF-16 without a
+    BOM and a stray last byte is still UTF-16."""
+    from alliance_meta.inputs.sheet import decode_text
+
+    text = "study_id,r,n\nS1,0.3,50\nS2,0.2,60\n"
+    assert decode_text(text.encode("utf-8") + b"\x00" * 201).rstrip("\x00") == text
+    assert decode_text(text.encode("utf-16-le") + b"\n") == text
+
+
 def test_decimal_key_reads_commas_in_a_comma_or_tab_separated_sheet(tmp_path):
     quoted = write_bytes(tmp_path, b'study_id,r,n\nS1,"0,35",50\n')
     _, clean, problems = read(quoted, decimal=",")

@@ -252,6 +252,9 @@ def test_thousands_points_a_decimal_comma_and_an_exponent_are_told_what_they_are
     assert age == f'{told}"{minus}1234,5e2" (-123450): write "{minus}1234,5e2"'
     assert n.startswith(f'{told}"1234,5e-1" (123.45), which the column does not take: must be a whole number')
     assert m1 == f'{told}"1234,5e2" (123450): write "1234,5e2"'
+    from alliance_meta.inputs.sheet import _grouped_exponent_message
+
+    assert '"1234,567e0" (1234.567)' in _grouped_exponent_message("m1", "1.234,567e0")  # not rounded to 1234.57
     _, clean, written = checked(tmp_path, f"study_id;r;n;age;m1\nA;0,2;50;{minus}1234,5e2;1234,5e2\n")
     assert written == [] and clean.loc[0, "m1"] == 123450.0  # written as told: read
 
@@ -307,7 +310,10 @@ def test_question_marks_and_not_reported_are_told_how_to_write_a_missing_value_i
 
 @pytest.mark.parametrize("written, suggested", [("1.234,5", "1234.5"), ("1,234.5", "1234.5"),
                                                 ("\u22121.234,5e2", "-1234.5e2"), ("1.234.567,8", "1234567.8"),
-                                                ("12,345,678.9", "12345678.9")])
+                                                ("12,345,678.9", "12345678.9"),
+                                                # two numbers in one cell (a CI), not thousands: the first is offered
+                                                ("0.300,0.600", "0.300"), ("(0.123,0.456)", "0.123"),
+                                                ("0,456.7", "0.456")])
 def test_a_number_with_thousands_separators_and_a_decimal_mark_is_suggested_whole(tmp_path, written, suggested):
     """"1.234,5" and "1,234.5" were suggested as "1.234" (the separators read as decimal marks, the number cut at the
     second): 1234.5 is suggested, in a continuous moderator of a sheet of decimal commas that is read as text (one of

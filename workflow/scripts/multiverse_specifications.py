@@ -12,7 +12,7 @@ settings = snakemake.params.settings
 rows = read_table(snakemake.input[0])
 specifications = multiverse.specifications(settings, rows)
 # why there is none: lists of no specification (how a review leaves it out) or too few studies (a retraction)
-empty = multiverse.empty_note(settings, rows) if specifications.empty else ""
+empty = multiverse.empty_note(settings, specifications, rows) if specifications.empty else ""
 if empty:
     logger.warning("%s", empty)
 if settings.get("priors") and multiverse.exact_posterior is None:

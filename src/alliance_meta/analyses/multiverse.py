@@ -339,17 +339,28 @@ def no_specification_note(config: dict, api: bool = False) -> str:
             f"{needs})" + ("" if api else ", so multiverse.csv is empty"))
 
 
-def empty_note(config: dict, effect_sizes: pd.DataFrame, api: bool = False) -> str:
-    """Why :func:`specifications` of ``effect_sizes`` gave none: the config's lists leave the multiverse out
-    (:func:`no_specification_note`), or every subset, the whole family too, has fewer than ``minimum_k`` studies.
-    ``""`` when only Bayesian specifications are listed and alliance_meta.bayes is not installed (said apart).
+def empty_note(config: dict, table: pd.DataFrame, effect_sizes: pd.DataFrame, api: bool = False) -> str:
+    """Why :func:`specifications` gave no specification (``table``) of ``effect_sizes``: the config's lists leave the
+    multiverse out (:func:`no_specification_note`); every subset has fewer than ``minimum_k`` studies; the outlier
+    choices listed (without ``none``) need 3 studies and every subset has fewer; or only Bayesian specifications are
+    listed and alliance_meta.bayes is not installed (the workflow's log says that apart: ``""`` there).
     ``api``: worded for ``am.multiverse(fit, settings)``."""
     note = no_specification_note(config, api=api)
     settings = {**DEFAULTS, **{key: value for key, value in config.items() if value is not None}}
-    if note or (exact_posterior is None and not (settings["methods"] and settings["tests"])):
+    if note:
         return note
-    text = f"no specification: every subset has fewer than {'' if api else 'multiverse.'}minimum_k = " \
-           f"{int(settings['minimum_k'])} studies"
+    if exact_posterior is None and not (settings["methods"] and settings["tests"]):
+        return ("no specification: only Bayesian specifications are listed, and alliance_meta.bayes is not "
+                "installed (pip install alliance-meta[bayes])") if api else ""
+    why = table.attrs.get("empty")
+    if why == "outliers":
+        text = (f"no specification: the outlier choices listed ({', '.join(map(str, settings['outliers']))}) need at "
+                f"least 3 studies, and every subset has fewer")
+    elif why == "minimum_k":
+        text = f"no specification: every subset has fewer than {'' if api else 'multiverse.'}minimum_k = " \
+               f"{int(settings['minimum_k'])} studies"
+    else:  # a three-level aggregation without REML or ML: its note says so
+        text = "no specification: the choices listed combine to none that can be fitted"
     studies = effect_sizes["study_id"].nunique() if "study_id" in effect_sizes else len(effect_sizes)
     return text if api else f"{text} ({counted(studies, 'study', 'studies')} in this family), so multiverse.csv is empty"
 
@@ -403,6 +414,7 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
     outliers = pd.DataFrame({"outliers": list(settings["outliers"])})
     table = dependence.merge(filters, how="cross").merge(outliers, how="cross")
     table = table.loc[(table["outliers"] == "none") | (table["k_studies"] >= 3)].drop(columns="k_studies")
+    empty = "minimum_k" if filters.empty else "outliers" if table.empty and len(outliers) else ""  # (empty_note)
     table = table.merge(model, how="cross")
     three_level = table["aggregate_method"] == MULTILEVEL
     if three_level.any():  # rma.mv: REML or ML, z or t; no exact posterior of a three-level model here
@@ -416,6 +428,8 @@ def specifications(config: dict, effect_sizes: pd.DataFrame) -> pd.DataFrame:
                "outliers", "method", "test", "prior"]
     table = table[columns].reset_index(drop=True)
     table.attrs["notes"] = notes
+    if table.empty:
+        table.attrs["empty"] = empty
     return table
 
 
@@ -839,7 +853,7 @@ def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0
                             for note in univariate_model_note(fit, "am.multiverse"))
     own_control = (OWN_CONTROL_NOTE,) if fit.control is not None and MULTILEVEL in specs["aggregate_method"].values \
         else ()
-    empty = tuple(filter(None, [empty_note(settings, fit.effect_sizes, api=True)])) if specs.empty else ()
+    empty = tuple(filter(None, [empty_note(settings, specs, fit.effect_sizes, api=True)])) if specs.empty else ()
     uncorrected = (f"correction: individual is not a choice of these effect sizes: "
                    f"{worded(no_correction_reason(fit.effect_sizes), API_WORDING)}",
                    ) if INDIVIDUAL in (settings.get("correction") or []) and "correction" not in specs else ()

@@ -467,10 +467,14 @@ def decode_text(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
         return data.decode("utf-16")
     sample = data[:4096]
-    if len(sample) >= 4 and len(data) % 2 == 0:  # was read as Latin-1: "s\x00t\x00u\x00d\x00y\x00"
-        for order, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
-            if zeros.count(0) > len(zeros) * 3 // 4:
-                return data.decode(order)
+    if len(sample) >= 4:  # was read as Latin-1: "s\x00t\x00u\x00d\x00y\x00"; the other half of the bytes is text, not
+        # zeros too (a UTF-8 file padded with NULs is no UTF-16); a stray last byte is left out
+        for order, zeros, text in (("utf-16-le", sample[1::2], sample[0::2]), ("utf-16-be", sample[0::2], sample[1::2])):
+            if zeros.count(0) > len(zeros) * 3 // 4 and text.count(0) < len(text) // 4:
+                try:
+                    return data[:len(data) - len(data) % 2].decode(order)
+                except UnicodeDecodeError:  # no UTF-16 after all: read as below
+                    break
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -850,7 +854,7 @@ def _grouped_exponent_message(column: str, value: str) -> str:
     """``\u22121.234,5e2`` in a decimal-comma sheet: what it is, what it reads as without its points between thousands
     (``\u22121234,5e2``, -123450), and that to write, or the rule of the column it breaks."""
     written = value.replace(".", "")
-    number = f"{float(written.replace(MINUS, '-').replace(',', '.')):g}"
+    number = f"{float(written.replace(MINUS, '-').replace(',', '.')):.15g}"  # 1234.567, not 1234.57
     what = ("has both points between thousands and an exponent, which are not read together: without the points "
             f'it is "{written}" ({number})')
     failed = next((check.name for check in COLUMN_CHECKS.get(column, [])
@@ -1625,8 +1629,11 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
         return re.sub(r"\D", "", text)
     # separators of thousands beside a decimal mark, "1.234,5" or "1,234.5": 1234.5 (was "1.234" of "1.234.5")
-    text = re.sub(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?=,\d)", lambda found: found[0].replace(".", ""), text)
-    text = re.sub(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?=\.\d)", lambda found: found[0].replace(",", ""), text)
+    # ("0.300,0.600", two numbers, is neither: no group starts with 0, and the decimals end the number)
+    text = re.sub(r"(?<![\d.,])(?!0)\d{1,3}(?:\.\d{3})+(?=,\d+(?![\d.,]))", lambda found: found[0].replace(".", ""),
+                  text)
+    text = re.sub(r"(?<![\d.,])(?!0)\d{1,3}(?:,\d{3})+(?=\.\d+(?![\d.,]))", lambda found: found[0].replace(",", ""),
+                  text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     text = re.sub(r"(?<![\d.]),(?=\d)", "0.", text)  # "<,001", ",35": a decimal comma without its 0
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)

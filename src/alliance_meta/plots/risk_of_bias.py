@@ -319,7 +319,7 @@ def save_rob_figures(figures_of, paths) -> None:
                     for page in pages:
                         stack.enter_context(_drawn(page))
                     save_pdf_pages(pages, path, bbox_inches="tight")
-                if len(pages) == 1:
+                if len(pages) == 1 and single is None:  # (a PNG written first keeps its figure, closed below)
                     single = pages[0]
                 continue
             single = single or figures_of(False)[0]

@@ -153,20 +153,22 @@ def imprecision(row: dict, n: float, metric: str, width: float, ois: int, unknow
         shown, unit = (float(upper) - float(lower)) * LOG_OR_TO_D, " in units of d, log OR × √3/π"
     else:
         shown, unit = float(show.transform(upper)) - float(show.transform(lower)), ""
-    wide = shown > width  # judged on the unrounded limits; the text shows them so that it reads the same
+    # judged on the unrounded limits (a width equal to the rule but for the last bit, 0.9 - 0.7 = 0.20000000000000007,
+    # is not wider); the text shows them so that it reads the same
+    wide = round(shown, 10) > width
     if metric == "log_or":  # the width in units of d is stated, to the decimals that keep it on its side of the rule
         decimals = shown_decimals(width, wide, spread=shown)
         interval = show.interval(lower, upper)
-        within = f"{interval} (width {shown:.{decimals}f} \u2264 {width:g}{unit})"
+        within = beyond = f"{interval} (width {shown:.{decimals}f} {'>' if wide else chr(0x2264)} {width:g}{unit})"
     else:  # the limits tell the width: to the decimals whose difference is on the side of the rule the CI is
         interval = show.interval(lower, upper, shown_decimals(
             width, wide, limits=(float(show.transform(lower)), float(show.transform(upper)))))
-        within = f"{interval} not wider than {width:g}"
+        within, beyond = f"{interval} not wider than {width:g}", f"{interval} wider than {width:g}"
     reasons, downgrade = [], 0
     if _includes(lower, upper, 0.0) or wide:
         downgrade -= 1
         reasons.append(f"CI {show.interval(lower, upper)} includes the null" if _includes(lower, upper)
-                       else f"CI {interval} wider than {width:g}{unit}")
+                       else f"CI {beyond}")
     incomplete = f" (n unknown for {unknown} {'study' if unknown == 1 else 'studies'})" if unknown else ""
     if is_finite(n) and n < ois and unknown:
         reasons.append(f"N = {int(n):,}{incomplete}: the optimal information size {ois:,} not assessed")

@@ -8,7 +8,7 @@ from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import assumed_correlation, composite_text
 from alliance_meta.report.formatting import (ABBREVIATIONS, apa_integer, apa_number, defined, listed as join_words,
                                              probability_percent)
-from alliance_meta.report.text import bma_name, metric_in_prose, test_names
+from alliance_meta.report.text import bma_bias, bma_name, metric_in_prose, test_names
 from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting
 
 
@@ -446,7 +446,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     if "bma" in stages:
         # with the bias models the RoBMA-PSMA ensemble, PSMA spelled out as RoBMA is; without them plain Bayesian
         # model averaging, not "robust" (text.bma_name, as the Results and the headings name it)
-        bias = bool((config.get("bma") or {}).get("bias", True))
+        bias = bma_bias(None, config)
         name = bma_name(bias, " ".join(sentences))
         if bias:
             sentences.append(f"{name} averaged models with and without an effect, heterogeneity and publication bias, "
