@@ -150,7 +150,7 @@ def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
     renamed = changes.iloc[0]
     assert (renamed.study_id, renamed.sheet_row, renamed.sheet_row_previous) == ("Smith 2010", 3, 2)
     assert renamed.note == "previously Smith2010; its 2 effect sizes are unchanged, on sheet rows 3, 4"
-    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the previous run: 1 study renamed.")
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the last run of the previous sheet version: 1 study renamed.")
     # es_id typed in the sheet and kept under the new name (S004-1 under "S004 (corrected)")
     kept = record("k", [es("Lee", "1", 2, 0.2, r="0.2"), es("Smith 2010", "Smith2010-1", 3, 0.30, **cells[0]),
                         es("Smith 2010", "Smith2010-2", 4, 0.10, **cells[1])], POOLED_A)
@@ -186,14 +186,14 @@ def test_an_effect_size_whose_study_id_or_es_id_was_corrected_is_one_row():
                                          ["S012", "2", 7, 7, "study_id", "S12", "S012"]]
     assert changes["note"].iloc[0] == "previously S2 / 2; its effect size and cells are unchanged"
     assert changes_paragraph(changes, {"outcome": "z"}).startswith(
-        "Since the previous run: 2 effect sizes with corrected ids.")
+        "Since the last run of the previous sheet version: 2 effect sizes with corrected ids.")
     # an es_id corrected alone
     relabelled = record("c", [{**row, "es_id": "1a", "key": "S1|1a", "cells": {**row["cells"], "es_id": "1a"}}
                               if row["study_id"] == "S1" else row for row in before["effect_sizes"]], POOLED_A)
     changes = compare(before, relabelled)
     assert changes[["change", "quantity", "previous", "current"]].values.tolist() == [
         ["effect_size_id_corrected", "es_id", "1", "1a"]]
-    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the previous run: 1 effect size with a "
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the last run of the previous sheet version: 1 effect size with a "
                                                                    "corrected id.")
     # a cell edited besides the id, or two candidates with the same content: removed and added, as before
     edited = record("d", [*after["effect_sizes"][:3], es("S3", "2", 5, 0.25, **{**cells, "rater": "observer"}),
@@ -311,7 +311,7 @@ def test_report_section_names_a_family_added_or_removed_and_shows_whole_sheet_ro
     added = compare(before, after)
     assert "The dropout family is analysed for the first time in this run." in changes_section(added, {}).paragraph
     removed = changes_section(compare(after, before), {}).paragraph
-    assert "The dropout family, analysed in the previous run, is not analysed in this one." in removed
+    assert "The dropout family, analysed in the last run of the previous sheet version, is not analysed in this one." in removed
     table = changes_section(pd.read_csv(io.StringIO(added.to_csv(index=False))), {}).tables[0]
     rows = [row[table.columns.index("sheet_row")] for row in table.rows]
     assert "28" in rows and not any("." in value for value in rows)
@@ -338,7 +338,7 @@ def test_report_section_lists_the_changes():
                       record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], {**POOLED_B, "k": 4}))
     section = changes_section(changes, {"outcome": "z"})
     # the study's effect size said with it, not as a second addition ("1 study added, 1 effect size added")
-    assert section.paragraph.startswith("Since the previous run: 1 study added (1 effect size).")
+    assert section.paragraph.startswith("Since the last run of the previous sheet version: 1 study added (1 effect size).")
     assert "The outcome estimate moved from r = .10 to .29, 95% CI [.18, .40] (k 3 \u2192 4; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
     assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
     k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
@@ -430,7 +430,7 @@ def test_a_config_change_is_listed_with_its_keys():
                                        "timing]", "pooling.main_method: REML -> DL", "pooling.tests: [z, knha] -> [knha, z]"]
     assert changes["change"].iloc[0] == "config_changed"  # first: they explain the rows below
     text = changes_paragraph(changes, {"outcome": "z"})
-    assert ("The config changed since the previous run: aggregate_rho 0.5 \u2192 0.8; moderators [modality, rater] "
+    assert ("The config changed since the last run of the previous sheet version: aggregate_rho 0.5 \u2192 0.8; moderators [modality, rater] "
             "\u2192 [modality, rater, timing]; pooling.main_method REML \u2192 DL; pooling.tests [z, knha] \u2192 "
             "[knha, z].") in text
     # the same config: no row; a key only one run has; a snapshot of an earlier version without config
@@ -514,7 +514,7 @@ def test_a_recoded_moderator_is_named_by_its_column(tmp_path):
     assert edited.loc[edited["quantity"] == "yi", "difference"].iloc[0] == pytest.approx(0.05)
     text = changes_paragraph(changes, {"outcome": "z"})
     # S1's recode moved no effect size: one effect size edited, and the codes besides (it said "2 edited")
-    assert "Since the previous run: 1 effect size edited." in text
+    assert "Since the last run of the previous sheet version: 1 effect size edited." in text
     # read back from changes.csv (text in previous and current makes the column text): the same paragraph
     from alliance_meta.io import read_table, write_table
 
@@ -774,13 +774,16 @@ def test_three_level_moderator_tests_are_compared_and_a_dependence_switch_is_a_m
     assert not ((switched["change"] == "pooled") & (switched["quantity"] == "k")).any()
     legacy = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)  # a snapshot of an earlier version: no dependence
     assert not (compare(legacy, multilevel)["change"] == "model_changed").any()
-    # the estimator key the other dependence uses is "not used" there, not "not recorded" (an older version's gap)
+    # the estimator key the other dependence uses is "not used" there, not "not recorded" (an older version's gap);
+    # pooling.main_method is still used under multilevel (GOSH, RVE's CR2 row, the multiverse's outlier detection),
+    # just not by the compared results: it said "(not used under dependence: multilevel)"
     aggregate["config"] = {"dependence": "aggregate", "pooling.main_method": "REML"}
     multilevel["config"] = {"dependence": "multilevel", "multilevel.method": "REML"}
     notes = compare(aggregate, multilevel).query("change == 'config_changed'")["note"].tolist()
     assert notes == ["dependence: aggregate -> multilevel",
                      "multilevel.method: (not used under dependence: aggregate) -> REML",
-                     "pooling.main_method: REML -> (not used under dependence: multilevel)"]
+                     "pooling.main_method: REML -> (not compared under dependence: multilevel, whose main model is "
+                     "fitted by multilevel.method)"]
 
 
 def test_a_three_level_k_says_it_counts_effect_sizes():
@@ -812,6 +815,34 @@ def test_a_snapshot_records_the_dependence_of_its_pooled_model():
         assert {key: part[key] for key in ("dependence",) if key in part} == expected
 
 
+def test_after_a_config_only_rerun_the_report_says_which_run_the_changes_are_relative_to():
+    """A study removed (run 2), then a config change on the same sheet (run 3): the report said "Since the previous
+    run: 1 study removed", a change of run 2, while run 3 is compared with run 1 (the previous sheet version), and
+    did not say that this sheet had been run before."""
+    from alliance_meta.report.html import changes_section
+
+    rows = [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)]
+    first = chain({**record("a" * 64, rows, POOLED_A), "config": CONFIG}, None)
+    second = chain({**record("b" * 64, rows[:1], POOLED_B), "config": CONFIG}, first)
+    third = chain({**record("b" * 64, rows[:1], POOLED_B), "config": {**CONFIG, "pooling.main_method": "DL"}},
+                  first, second)
+    changes = compare(first, third)
+    assert changes["change"].tolist()[:2] == ["config_changed", "study_removed"]  # both relative to run 1
+    paragraph = changes_section(changes, {"outcome": "z"}, third).paragraph
+    assert "since the previous run" not in paragraph.lower()
+    assert ("compared with version 1 (results/history/" + "a" * 64 + ".json; this version's snapshot is results/"
+            "history/" + "b" * 64 + ".json). This sheet was run before with another config (changed since: "
+            "pooling.main_method REML \u2192 DL): every change below, of the data and of the config, is relative to the "
+            "last run of version 1, not to that run. Since the last run of the previous sheet version: 1 study removed "
+            "(1 effect size). The config changed since the last run of the previous sheet version: pooling.main_method "
+            "REML \u2192 DL.") in paragraph
+    # a sheet run again after another one is compared with that one: its config before then is not "run before"
+    other = chain({**record("a" * 64, rows, POOLED_A), "config": {**CONFIG, "pooling.main_method": "DL"}}, third,
+                  first)
+    assert "config_previous" not in other and "run before" not in changes_section(
+        compare(third, other), {"outcome": "z"}, other).paragraph
+
+
 def test_report_section_names_the_sheet_versions_compared():
     """The report said "since the previous run" without saying which; only logs/changes.log named it."""
     from alliance_meta.report.html import changes_section
@@ -822,7 +853,7 @@ def test_report_section_names_the_sheet_versions_compared():
     paragraph = changes_section(compare(chain(before, None), after), {"outcome": "z"}, after).paragraph
     assert paragraph.startswith(f"This is version 2 of the sheet in this folder's history, compared with version 1 "
                                 f"(results/history/{'a' * 64}.json; this version's snapshot is "
-                                f"results/history/{'b' * 64}.json). Since the previous run: 1 study added")
+                                f"results/history/{'b' * 64}.json). Since the last run of the previous sheet version: 1 study added")
     first = changes_section(compare(None, chain(before, None)), {"outcome": "z"}, chain(before, None)).paragraph
     assert first.startswith("There is no run of another sheet to compare with")
 
@@ -849,7 +880,7 @@ def test_a_study_id_reused_for_another_study_is_that_study_removed_and_another_a
     assert changes["note"].iloc[0] == f"2 effect sizes on sheet rows 13, 14; {reused}"
     assert changes["note"].iloc[1] == f"1 effect size, previously on sheet row 13; {reused}"
     assert changes_paragraph(changes, {"outcome": "z"}).startswith(
-        "Since the previous run: 1 study added (2 effect sizes), 1 study removed (1 effect size).")
+        "Since the last run of the previous sheet version: 1 study added (2 effect sizes), 1 study removed (1 effect size).")
     # a corrected year (or authors) of the same study is an edit of that cell
     corrected = record("c", [s06, es("S07", "S07-1", 13, 0.19, r="0.19", n="87", authors="Simulated  Study 07",
                                      year="2008")], POOLED_A)
@@ -941,7 +972,7 @@ def test_effect_sizes_of_studies_added_are_said_with_them_and_the_others_apart()
                          es("S3", "1", 4, 0.35, r="0.35"), es("S4", "1", 5, 0.4, r="0.4"),
                          es("S5", "1", 6, 0.5, r="0.5"), es("S5", "2", 7, 0.45, r="0.45")], POOLED_A)
     text = changes_paragraph(compare(before, after), {"outcome": "z"})
-    assert text.startswith("Since the previous run: 2 studies added (3 effect sizes), 1 study removed (1 effect "
+    assert text.startswith("Since the last run of the previous sheet version: 2 studies added (3 effect sizes), 1 study removed (1 effect "
                            "size), 1 effect size added to a study already included, 1 effect size edited.")
 
 
@@ -954,6 +985,6 @@ def test_effect_sizes_added_to_or_removed_from_other_studies_name_one_study_in_t
     after = record("b", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 4, 0.2, r="0.2"),
                          es("S2", "3", 5, 0.22, r="0.22"), es("S4", "1", 6, 0.4, r="0.4")], POOLED_A)
     text = changes_paragraph(compare(before, after), {"outcome": "z"})
-    assert text.startswith("Since the previous run: 1 study added (1 effect size), 1 study removed (1 effect size), "
+    assert text.startswith("Since the last run of the previous sheet version: 1 study added (1 effect size), 1 study removed (1 effect size), "
                            "1 effect size added to a study already included, 2 effect sizes removed from studies "
                            "still included."), text

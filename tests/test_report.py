@@ -575,6 +575,23 @@ def test_the_cumulative_table_says_its_order_when_years_are_missing(years, title
     assert [table.title for table in section.tables if table.name.startswith("cumulative")] == [title]
 
 
+def test_a_multiverse_the_config_leaves_out_says_so():
+    """Empty multiverse.methods and priors leave the multiverse out: its tables said a bare "No rows." (while the
+    case of too few studies gave its reason), whatever the number of studies."""
+    from alliance_meta.report.html import empty_table_reasons
+
+    tables = {"multiverse": pd.DataFrame(), "multiverse_summary": pd.DataFrame()}
+    for studies in (["S1"], ["S1", "S2", "S3"]):
+        reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": studies}),
+                                      {"multiverse": {"methods": [], "priors": []}})
+        assert reasons == dict.fromkeys(tables, (
+            "Not run: the config leaves the multiverse out; multiverse.methods and multiverse.priors are empty: the "
+            "multiverse has no specification (frequentist ones need methods and tests, Bayesian ones priors), so "
+            "multiverse.csv is empty."))
+    # the schema's lists (or the demo's) keep the multiverse: no reason beside the number of studies
+    assert empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}), {"multiverse": {}}) == {}
+
+
 def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
     """An analysis not configured (location_scale, moderators), no artifacts for the psychometric distributions,
     too few studies for an analysis, and meta-regressions of moderators that all have one level: a

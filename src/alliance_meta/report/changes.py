@@ -1,4 +1,4 @@
-"""What changed since the previous run: a compact snapshot of a run's main results, and the
+"""What changed since the previous sheet version: a compact snapshot of a run's main results, and the
 comparison of two snapshots (``results/changes.csv`` and the report's paragraph).
 
 Semantics (documented in README.md): every run stores ``results/history/<sheet SHA-256>.json``.
@@ -6,7 +6,9 @@ A snapshot remembers the run order (``sequence``) and which snapshot it is compa
 (``previous``: the most recent snapshot of a *different* sheet in ``results/history/``). A rerun
 of the same sheet (e.g. after a config change) overwrites its own snapshot and is compared with
 the same previous sheet again, so the same sheet and config always give the same bytes. The
-first run of a folder has no previous snapshot and says so.
+first run of a folder has no previous snapshot and says so. The report therefore says every change is since "the last
+run of the previous sheet version" (:data:`COMPARED_RUN`), not since the previous run, and a rerun of this sheet with
+another config since then is named (:func:`compared_sentence`).
 
 A snapshot also records the config keys that decide the compared results (:func:`compared_config`),
 and changes.csv lists those whose value differs from the compared run's (``config_changed``), so that
@@ -39,6 +41,8 @@ MODERATOR_TESTS = {"qm_p": "Wald QM test", "f_p": "Knapp\u2013Hartung F test",
                    "multilevel_cr2_p": "three-level CR2 F test"}
 """moderators.csv's tests whose crossing of ALPHA is a change (the three-level ones under dependence: multilevel)."""
 ALPHA = 0.05
+#: The run a changes paragraph compares with (:func:`previous_snapshot`): not a rerun of this sheet (a config change).
+COMPARED_RUN = "the last run of the previous sheet version"
 #: What k counts under each ``dependence``: a switch makes the pooled numbers incomparable (a model change).
 DEPENDENCE_MODELS = {"aggregate": "one composite per study (k studies)",
                      "multilevel": "three-level model (k effect sizes)"}
@@ -98,6 +102,14 @@ def _flat(value, key: str) -> dict:
 EFFECT_SIZE_QUANTITIES = ("yi", "vi", *INPUT_COLUMNS, *SIGN_COLUMNS)
 #: The main model's estimator: one of these is recorded, as the run's dependence uses it.
 MAIN_METHOD_KEYS = ("pooling.main_method", "multilevel.method")
+#: What a config_changed row says of the estimator key a snapshot did not record because of its ``dependence``:
+#: under multilevel pooling.main_method still fits GOSH, RVE's CR2 row and the multiverse's outlier detection
+#: (models.fits.aggregated_options, rule multiverse_batch), just not the compared results; multilevel.method is
+#: read under multilevel only (MULTILEVEL_OPTIONS, models.fits.headline_method).
+UNRECORDED_MAIN_METHOD = {
+    "pooling.main_method":
+        "(not compared under dependence: multilevel, whose main model is fitted by multilevel.method)",
+    "multilevel.method": "(not used under dependence: aggregate)"}
 
 
 def compared_config(config: dict, moderators_from_sheet: bool = False) -> dict:
@@ -200,7 +212,10 @@ def chain(record: dict, previous: dict | None, replaced: dict | None = None) -> 
     out = {**record, "sequence": (previous or {}).get("sequence", 0) + 1,
            "previous": previous["sheet_sha256"] if previous else None}
     out.pop("config_previous", None)
-    if replaced is not None and "config" in replaced and "config" in record:
+    # only a run since the compared one (same sequence): a sheet run again after another sheet is compared with that
+    # one, and its config before then is no change since the previous run (compared_sentence names config_previous)
+    if (replaced is not None and "config" in replaced and "config" in record
+            and replaced.get("sequence", out["sequence"]) == out["sequence"]):
         before = replaced["config"] if replaced["config"] != record["config"] else replaced.get("config_previous")
         if before is not None:
             out["config_previous"] = before
@@ -209,12 +224,22 @@ def chain(record: dict, previous: dict | None, replaced: dict | None = None) -> 
 
 def compared_sentence(snapshot: dict | None) -> str:
     """Which sheet version this run is and which it was compared with, from this sheet's snapshot (``sequence``,
-    ``previous``): the snapshots' file names in results/history/ are the sheets' SHA-256."""
+    ``previous``): the snapshots' file names in results/history/ are the sheets' SHA-256. When this sheet was run
+    since with another config (``config_previous``), the previous run is not the one compared with: said, with the
+    config keys changed since that run."""
     if not snapshot or not snapshot.get("previous"):
         return ""
-    return (f"This is version {snapshot['sequence']} of the sheet in this folder's history, compared with version "
-            f"{snapshot['sequence'] - 1} (results/history/{snapshot['previous']}.json; this version's snapshot is "
+    version = snapshot["sequence"] - 1
+    text = (f"This is version {snapshot['sequence']} of the sheet in this folder's history, compared with version "
+            f"{version} (results/history/{snapshot['previous']}.json; this version's snapshot is "
             f"results/history/{snapshot['sheet_sha256']}.json).")
+    rows = pd.DataFrame(_config_changes(snapshot["config_previous"], snapshot["config"]) if {
+        "config_previous", "config"} <= snapshot.keys() else [], columns=COLUMNS)
+    if passages := _config_passages(rows):
+        text += (f" This sheet was run before with another config (changed since: {'; '.join(passages)}): every "
+                 f"change below, of the data and of the config, is relative to the last run of version {version}, "
+                 "not to that run.")
+    return text
 
 
 def _effect_sizes(members: list) -> str:
@@ -530,7 +555,7 @@ def _config_changes(before: dict, after: dict) -> list[dict]:
         if key in config:
             return _config_value(config[key])
         if key in MAIN_METHOD_KEYS and any(other in config for other in MAIN_METHOD_KEYS):  # the other one is used
-            return f"(not used under dependence: {config.get('dependence', 'aggregate')})"
+            return UNRECORDED_MAIN_METHOD[key]
         return "(not recorded)"
 
     def same(key):
@@ -710,8 +735,9 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
                  if change == "effect_size_removed" and of_studies["removed"]
                  else "")
               for change, n in counts if n]
-    parts.append("Since the previous run: " + (", ".join(listed) if listed else "no studies or effect sizes changed")
-                 + ".")
+    # the compared snapshot is the last run of the previous sheet version, not a rerun of this sheet (compare)
+    parts.append(f"Since {COMPARED_RUN}: "
+                 + (", ".join(listed) if listed else "no studies or effect sizes changed") + ".")
     recoded = edited.loc[~edited["quantity"].isin(EFFECT_SIZE_QUANTITIES), "quantity"].value_counts(sort=False)
     if len(recoded):
         parts.append("Cells edited besides the effect sizes: " + ", ".join(
@@ -719,16 +745,16 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     if config:
         parts.append(config)
     if (changes["change"] == "config_not_recorded").any():
-        parts.append("The previous run's config was not recorded (an earlier version of alliance-meta): config "
+        parts.append(f"The config of {COMPARED_RUN} was not recorded (an earlier version of alliance-meta): config "
                      "changes since then are not listed.")
     for row in changes[changes["change"].isin(["column_added", "column_removed"])].itertuples():
         parts.append(f"Column {row.quantity} {'is new' if row.change == 'column_added' else 'is gone'}: {row.note}.")
     for row in changes[changes["change"].isin(["family_added", "family_removed"])].itertuples():
         parts.append(f"The {row.family} family is analysed for the first time in this run." if row.change == "family_added"
-                     else f"The {row.family} family, analysed in the previous run, is not analysed in this one.")
+                     else f"The {row.family} family, analysed in {COMPARED_RUN}, is not analysed in this one.")
     for row in changes[changes["change"] == "model_changed"].itertuples():
         parts.append(f"The {row.family} family's pooled model changed ({row.note.split(': ')[0]}): its results are not "
-                     "compared with the previous run's.")
+                     f"compared with those of {COMPARED_RUN}.")
     pooled = changes[changes["change"] == "pooled"]
     model_changed = set(changes.loc[changes["change"] == "model_changed", "family"])
     for family in dict.fromkeys(pooled["family"]):
@@ -780,8 +806,8 @@ def _config_passages(changes: pd.DataFrame) -> list[str]:
     return [note.replace(": ", " ", 1).replace(" -> ", " \u2192 ") for note in notes]
 
 
-def _config_sentence(changes: pd.DataFrame, since: str = "the previous run") -> str:
-    """``The config changed since the previous run: pooling.main_method REML → DL; ...`` (empty when it did not)."""
+def _config_sentence(changes: pd.DataFrame, since: str = COMPARED_RUN) -> str:
+    """``The config changed since {since}: pooling.main_method REML → DL; ...`` (empty when it did not)."""
     passages = _config_passages(changes)
     return f"The config changed since {since}: " + "; ".join(passages) + "." if passages else ""
 

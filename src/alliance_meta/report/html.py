@@ -171,7 +171,8 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
     ``artifact_distribution`` row), fewer studies than an analysis needs (leave-one-out, influence, robust variance
     estimation and model averaging 2, GOSH 3, the multiverse ``multiverse.minimum_k``), meta-regressions none of
     which could be fitted (the notes of moderators.csv and meta_regression.csv), subgroups of categorical moderators
-    none of which is coded, and location-scale models none of which could be fitted (location_scale.csv's notes).
+    none of which is coded, location-scale models none of which could be fitted (location_scale.csv's notes), and a
+    multiverse the config's lists leave out (:func:`alliance_meta.analyses.multiverse.no_specification_note`).
     Any other empty table keeps "No rows."."""
     empty = {name for name, frame in tables.items() if frame is not None and frame.empty}
     out = {}
@@ -216,6 +217,11 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
                         ("multiverse", "multiverse_summary")))
                    for name in names if studies < least}
         out.update({name: reason for name, reason in too_few.items() if name in empty})
+    from alliance_meta.analyses.multiverse import no_specification_note
+
+    if left_out := no_specification_note(config.get("multiverse") or {}):  # the config's lists, whatever the studies
+        out.update(dict.fromkeys({"multiverse", "multiverse_summary"} & empty,
+                                 f"Not run: the config leaves the multiverse out; {left_out}."))
     return out
 
 
@@ -524,8 +530,8 @@ class ExtraSection:
 
 def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: dict | None = None,
                     level: float = 95) -> ExtraSection:
-    """"Changes since the previous run" from ``results/changes.csv``, naming the sheet versions compared from this
-    sheet's ``snapshot`` in results/history/ (:func:`alliance_meta.report.changes.compared_sentence`); ``level``:
+    """"Changes since the previous sheet version" from ``results/changes.csv``, naming the sheet versions compared
+    from this sheet's ``snapshot`` in results/history/ (:func:`alliance_meta.report.changes.compared_sentence`); ``level``:
     pooling.level, of the pooled CI."""
     from alliance_meta.report.changes import changes_paragraph, changes_verbatim, compared_sentence, numbers_read_back
 
@@ -548,6 +554,7 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                                            for value in numbers.loc[p_values, column]]
             shown.loc[flips, column] = [("yes" if value else "no") if is_finite(value) else ""
                                         for value in numbers.loc[flips, column]]
+        shown.loc[flips | p_values, "difference"] = ""  # none in changes.csv; a changes.csv of an earlier version had
         for index in shown.index[~counts & ~p_values & ~flips & numbers.notna().all(axis=1)]:
             values = numbers.loc[index].tolist()
             usual = [format_cell(column, value) for column, value in zip(compared, values)]
@@ -555,12 +562,13 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                 shown.loc[index, compared] = told_apart(values[0], values[1], difference=values[2])
         for column in ("sheet_row", "sheet_row_previous"):  # spreadsheet rows, whole (a column with blanks is float)
             shown[column] = [f"{value:.0f}" if pd.notna(value) else "" for value in changes[column]]
-        tables.append(html_table("changes", shown, "What changed since the previous run (results/changes.csv)",
+        tables.append(html_table("changes", shown,
+                                 "What changed since the last run of the previous sheet version (results/changes.csv)",
                                  note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
                                       "analysis metric; snapshots of every run in results/history/.",
                                  source="results/changes.csv"))
     paragraph = " ".join(filter(None, [compared_sentence(snapshot), changes_paragraph(changes, metrics, level)]))
-    return ExtraSection("changes", "Changes since the previous run", paragraph, tables,
+    return ExtraSection("changes", "Changes since the previous sheet version", paragraph, tables,
                         verbatim=changes_verbatim(changes))
 
 
