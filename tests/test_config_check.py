@@ -63,6 +63,8 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"pooling": "REML"}, "pooling: 'REML' is not a mapping of keys"),
     ({"risk_of_bias": {"tool": "custom"}}, "risk_of_bias.domains: the custom tool needs its domains"),
     ({"pooling": {"level": 0.95}}, "pooling.level: 0.95 is read in percent (a 0.95% interval): write 95"),
+    ({"pooling": {"level": 10}},  # as am.fit refuses it: a job of the run would stop on it
+     "pooling.level: 10 would give a 10% interval; write the level in percent (e.g. 95): levels below 50 are refused"),
     ({"psychometric": {"credibility_level": 0.8}},
      "psychometric.credibility_level: 0.8 is read in percent (a 0.8% interval): write 80"),
     ({"psychometric": {"reliability": {"WAI-SR": 0.91, "calpass": 0.85}}},  # WAI-SR is a synonym of WAI

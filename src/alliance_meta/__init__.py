@@ -29,6 +29,7 @@ _API = {
     "UnivariateFit": ("alliance_meta.models.fits", "UnivariateFit"),
     "MultilevelFit": ("alliance_meta.models.fits", "MultilevelFit"),
     "NotApplicable": ("alliance_meta.models.fits", "NotApplicable"),
+    "ConvergenceWarning": ("alliance_meta.models.fits", "ConvergenceWarning"),
     "read_sheet": ("alliance_meta.inputs.reading", "read_sheet"),
     "effect_sizes": ("alliance_meta.inputs.reading", "effect_sizes"),
     "SheetProblems": ("alliance_meta.inputs.reading", "SheetProblems"),

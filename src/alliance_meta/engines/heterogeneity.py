@@ -88,14 +88,22 @@ class Tau2Estimate:
     message: str = ""
 
 
+#: the lowest confidence level (percent) taken: below it a level is far more likely a slip (1 for 100%, 0.95 for 95%)
+#: than an interval one means; metafor's ``.level`` reads 1 as a proportion (a 100% interval), 0.95 as 95%
+MINIMUM_LEVEL = 50.0
+
+
 def level_alpha(level: float) -> float:
     """Two-sided error rate of a confidence level given in percent (metafor's ``.level`` for
-    levels of at least 1). A level below 1 (0.95) is refused, not read as a proportion: it would
-    otherwise give a 0.95% interval without a word."""
+    levels above 1). A level below :data:`MINIMUM_LEVEL` is refused, not read as a proportion or as a
+    narrow interval: 0.95 would otherwise give a 0.95% interval, 1 a 1% interval, without a word."""
     if not 0 < level < 100:
         raise ValueError(f"level must be a percentage strictly between 0 and 100, got {level!r}")
     if level < 1:
         raise ValueError(f"level is a percentage, got {level!r} (a {level:g}% interval): write level={100 * level:g}")
+    if level < MINIMUM_LEVEL:
+        raise ValueError(f"level is a percentage, got {level:g} (a {level:g}% interval): write e.g. level=95; "
+                         f"levels below {MINIMUM_LEVEL:g} are refused as slips")
     return (100.0 - level) / 100.0
 
 

@@ -624,6 +624,7 @@ def _cross_problems(config: dict) -> list[str]:
     """The rules between keys, on the config with its defaults (values of the wrong
     type are left to the schema's problems)."""
     from alliance_meta.engines.design import formula_variables
+    from alliance_meta.engines.heterogeneity import MINIMUM_LEVEL
     from alliance_meta.inputs.codebook import VOCABULARIES
     from alliance_meta.inputs.planning import file_part, moderator_plot_stem
 
@@ -642,6 +643,10 @@ def _cross_problems(config: dict) -> list[str]:
         if isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level < 1:
             problems.append(f"{section}.{key}: {level:g} is read in percent (a {level:g}% interval): "
                             f"write {100 * level:g}")
+        elif section == "pooling" and isinstance(level, (int, float)) and not isinstance(level, bool) \
+                and 1 <= level < MINIMUM_LEVEL:  # as every fit refuses it (engines.heterogeneity.level_alpha)
+            problems.append(f"pooling.level: {level:g} would give a {level:g}% interval; write the level in percent "
+                            f"(e.g. 95): levels below {MINIMUM_LEVEL:g} are refused as slips")
     psychometric = config.get("psychometric") if isinstance(config.get("psychometric"), dict) else {}
     reliability = psychometric.get("reliability")
     measures = VOCABULARIES["measure"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from alliance_meta.inputs.codebook import INPUT_COLUMNS
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert
-from alliance_meta.inputs.sheet import API_WORDING, SheetError, format_problems, reworded, validate_sheet, worded
+from alliance_meta.inputs.sheet import (API_WORDING, FIRST_DATA_ROW, SHEET_ROW, SheetError, format_problems, reworded,
+                                        validate_sheet, worded)
 from alliance_meta.inputs.sheet import read_sheet as read_cells
+from alliance_meta.wording import did_you_mean
 
 
 class SheetProblems(ValueError):
@@ -81,7 +85,10 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
 
     ``metric`` maps families to metrics (default ``{"outcome": "z", "dropout": "smd"}``). Rows
     without a complete input keep ``yi = vi = NaN``; :func:`alliance_meta.fit` needs them dropped
-    (``frame.dropna(subset=["yi", "vi"])``) and one family at a time.
+    (``frame.dropna(subset=["yi", "vi"])``) and one family at a time. A frame :func:`read_sheet` did not check
+    (``pd.read_csv``) may hold rows whose input is complete but whose values give no effect size (r = 1.5,
+    n = 2): they keep ``yi = vi = NaN`` too, with one warning naming each (index, es_id, column, value and
+    the sheet check's rule); a family that is not one (``outcom``) is a ValueError naming its rows.
     """
     if not isinstance(sheet, pd.DataFrame):
         raise TypeError(f"am.effect_sizes takes the sheet as a DataFrame (am.read_sheet(path)), not "
@@ -93,4 +100,61 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
     if unknown:  # else the family's default metric would be used without a word
         raise ValueError(f"am.effect_sizes: metric has unknown famil{'ies' if len(unknown) > 1 else 'y'} "
                          f"{', '.join(map(repr, unknown))}; the families are {', '.join(DEFAULT_METRIC_BY_FAMILY)}")
-    return convert(sheet, {**DEFAULT_METRIC_BY_FAMILY, **(metric or {})})
+    metric_by_family = {**DEFAULT_METRIC_BY_FAMILY, **(metric or {})}
+    _check_families(sheet, metric_by_family)
+    converted = convert(sheet, metric_by_family)
+    unconverted = converted["yi"].isna().to_numpy() & converted["input_kind"].notna().to_numpy()
+    if unconverted.any():  # read_sheet refuses such rows; a frame it never checked kept NaN without a word
+        warnings.warn(_unconverted_message(sheet, converted, unconverted), UserWarning, stacklevel=2)
+    return converted
+
+
+def _row_names(sheet: pd.DataFrame, positions, es_ids=None) -> list[str]:
+    """``index 4 (es_id S003-1)``: the sheet's rows at ``positions`` by index label and es_id."""
+    es_ids = es_ids if es_ids is not None else (sheet["es_id"].to_numpy() if "es_id" in sheet else None)
+    return [f"index {sheet.index[i]}" + (f" (es_id {es_ids[i]})" if es_ids is not None and pd.notna(es_ids[i]) else "")
+            for i in positions]
+
+
+def _check_families(sheet: pd.DataFrame, metric_by_family: Mapping[str, str]) -> None:
+    """ValueError naming the rows of each ``family`` value that is not a family (a did-you-mean for a near
+    spelling), all at once; convert said only ``no analysis metric for family ['outcom']``."""
+    if "family" not in sheet:
+        return
+    family = sheet["family"].to_numpy(dtype=object)
+    unknown = [value for value in dict.fromkeys(family) if pd.notna(value) and value not in metric_by_family]
+    if unknown:
+        named = "; ".join(f"{value!r}{did_you_mean(value, metric_by_family)} on "
+                          f"{', '.join(_row_names(sheet, [i for i, v in enumerate(family) if v == value]))}"
+                          for value in unknown)
+        raise ValueError(f"am.effect_sizes: family is one of {', '.join(metric_by_family)} (empty: outcome), not "
+                         f"{named}")
+
+
+def _unconverted_message(sheet: pd.DataFrame, converted: pd.DataFrame, unconverted) -> str:
+    """The warning of :func:`effect_sizes` for rows whose complete input gives no effect size: each row with the
+    sheet checks' problems of its effect-size cells (row, column, value, rule; :func:`read_sheet`'s wording)."""
+    positions = [i for i, bad in enumerate(unconverted) if bad]
+    rows = (sheet[SHEET_ROW].tolist() if SHEET_ROW in sheet else
+            list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(sheet))))  # the rows validate_sheet names
+    position_of = {row: i for i, row in enumerate(rows)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        problems = reworded(validate_sheet(sheet)[1], API_WORDING)
+    cells = (*INPUT_COLUMNS, "direction", "reverse", "")
+    found: dict[int, list[str]] = {i: [] for i in positions}
+    for problem in problems:
+        i = position_of.get(problem.row)
+        if i in found and problem.column in cells:
+            where = f", column {problem.column}" if problem.column else ""
+            value = f', value "{problem.value}"' if problem.value else ""
+            found[i].append(f"{where}{value}: {problem.rule}")
+    names = _row_names(sheet, positions, converted["es_id"].to_numpy())
+    lines = []
+    for name, i in zip(names, positions):
+        told = found[i] or [f": its {converted['input_kind'].iloc[i]} input gives no finite effect size"]
+        lines += [name + text for text in told]
+    count = len(positions)
+    return (f"am.effect_sizes: {count} {'row has' if count == 1 else 'rows have'} a complete effect-size input but "
+            f"no effect size (yi = vi = NaN; .dropna(subset=['yi', 'vi']) drops {'it' if count == 1 else 'them'}): "
+            + "; ".join(lines) + ". am.read_sheet(path) checks every cell and refuses such rows")

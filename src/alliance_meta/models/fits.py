@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,11 @@ CR2_ONE_STUDY_NOTE = robust.CR2_TOO_FEW + ": se, df, CI and p are NaN"
 ONE_LEVEL_NOTE = ("every study has one effect size: sigma2_between and sigma2_within are not separately identified "
                   "(only their sum, tau2, is; so are not their I2 shares, intervals and tests); dependence: aggregate "
                   "fits the same model with one variance")
+NO_STUDY_ID_NOTE = ("the rows have no study_id column, so each row is taken as its own study: sigma2_between and "
+                    "sigma2_within are not separately identified (only their sum, tau2, is); pass the rows with "
+                    "study_id (rows sharing it are one study's effect sizes), or fit dependence='aggregate'")
+ADHOC_THREE_LEVEL_NOTE = ("test 'adhoc' read as rma.mv's t test (k - p df): the three-level model has no "
+                          "Knapp-Hartung scale factor, so the ad hoc floor (not below 1) is not applied")
 
 
 class NotApplicable(TypeError):
@@ -294,7 +300,7 @@ class Fit:
             options["control"] = self.control
         if univariate_refit and "weights" not in changes and options["method"] == "GENQ":
             options["weights"] = self.weights if rows is None else self.weights_of(rows)
-        return fit(self.effect_sizes if rows is None else rows, **options)
+        return _fit(self.effect_sizes if rows is None else rows, **options)
 
 
 @dataclass(frozen=True, repr=False, kw_only=True, eq=False)
@@ -405,6 +411,10 @@ class MultilevelFit(Fit):
     method: str = "REML"
     test: str = "z"
     level: float = 95.0
+    #: the test as given to :func:`fit` or :meth:`with_test` (``adhoc`` read as ``t`` says so in :attr:`note`)
+    test_given: str | None = field(default=None, repr=False)
+    #: whether the rows had a study_id (else each row is its own study, which :attr:`note` says)
+    studies_given: bool = field(default=True, repr=False)
 
     @property
     def _inference(self) -> tuple[float, float]:
@@ -439,9 +449,16 @@ class MultilevelFit(Fit):
         robust_note = (CR2_NOTE if robust.cr2_defined(self.n_studies) else CR2_ONE_STUDY_NOTE) if self.test == "cr2" else ""
         if robust_note == CR2_NOTE and 0 < self.df < robust.SMALL_DF:  # e.g. two studies: t(1.0)
             robust_note += f"; df < {robust.SMALL_DF}: do not trust the p value (Tipton 2015)"
-        one_level = ONE_LEVEL_NOTE if self.n_studies == self.k > 1 else ""  # sigma2 split not identified
-        notes = [robust_note, self.result.note, "" if self.converged else NOT_CONVERGED, one_level]
+        one_level = self.one_level_note if self.n_studies == self.k > 1 else ""  # sigma2 split not identified
+        adhoc = ADHOC_THREE_LEVEL_NOTE if self.test_given == "adhoc" and self.test == "t" else ""
+        notes = [robust_note, adhoc, self.result.note, "" if self.converged else NOT_CONVERGED, one_level]
         return "; ".join(filter(None, notes))
+
+    @property
+    def one_level_note(self) -> str:
+        """Why sigma2 is not split when every study has one effect size: :data:`ONE_LEVEL_NOTE`, or
+        :data:`NO_STUDY_ID_NOTE` when the rows had no study_id (each row its own study)."""
+        return ONE_LEVEL_NOTE if self.studies_given else NO_STUDY_ID_NOTE
 
     def sigma2_conf_int(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """Profile-likelihood CIs of (sigma2_between, sigma2_within), as ``confint.rma.mv``."""
@@ -454,7 +471,7 @@ class MultilevelFit(Fit):
 
     def with_test(self, test: str) -> MultilevelFit:
         """The same fitted model under another test (z, t or cr2): no refit."""
-        return replace(self, test=_multilevel_test(test))
+        return replace(self, test=_multilevel_test(test), test_given=test)
 
     def to_frame(self) -> pd.DataFrame:
         """One row with the ``pooled.csv`` columns, ``sigma2_between``/``sigma2_within`` and their CIs."""
@@ -527,7 +544,9 @@ def _number(value: float) -> str:
 
 
 def _multilevel_test(test: str) -> str:
-    """rma.mv has no Knapp-Hartung adjustment: ``knha``/``adhoc`` mean its t test (k - p df)."""
+    """rma.mv has no Knapp-Hartung adjustment (its ``test`` is ``"z"`` or ``"t"``): ``knha``/``adhoc`` mean its t
+    test (k - p df), without a scale factor and so without adhoc's floor (the fit's note says so,
+    :data:`ADHOC_THREE_LEVEL_NOTE`)."""
     test = {"knha": "t", "adhoc": "t"}.get(test, test)
     if test not in MULTILEVEL_TESTS:
         spelt = did_you_mean(test, (*MULTILEVEL_TESTS, "knha", "adhoc"))
@@ -625,6 +644,7 @@ def as_frame(data, vi=None) -> pd.DataFrame:
             frame["study_id"] = data.index.astype(str)  # the studies' names (not row numbers), as a plot shows them
     if "study_id" not in frame:
         frame["study_id"] = [str(i + 1) for i in range(len(frame))]
+        frame.attrs[ROW_STUDIES] = True  # numbered here: each row its own study (:func:`_has_study_id`)
     frame["study_id"] = _identifiers(frame["study_id"])
     if "es_id" not in frame:
         frame["es_id"] = frame.groupby("study_id").cumcount() + 1
@@ -638,6 +658,20 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         raise ValueError(f"es_id names each effect size of a study once; used more than once (study_id/es_id): "
                          f"{pairs}")
     return frame
+
+
+#: ``attrs`` key of a frame of :func:`as_frame` whose study_id it numbered 1..k (the rows had none)
+ROW_STUDIES = "alliance_meta_row_studies"
+
+
+def _has_study_id(data) -> bool:
+    """Whether the effect sizes given to :func:`fit` name their studies: a frame (or dict) with study_id that
+    :func:`as_frame` did not number itself, or yi a Series indexed by names; not arrays."""
+    if isinstance(data, pd.DataFrame):
+        return "study_id" in data.columns and not data.attrs.get(ROW_STUDIES, False)
+    if isinstance(data, Mapping):
+        return "study_id" in data
+    return isinstance(data, pd.Series) and not pd.api.types.is_numeric_dtype(data.index)
 
 
 def _identifiers(ids: pd.Series) -> pd.Series:
@@ -711,8 +745,10 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
         ``HS``, ``HSk``, ``SJ``, ``ML``, ``REML``, ``EB``, ``PM``, ``PMM`` or ``GENQ`` (weights ``weights``, by
         default 1/sqrt(vi), Jackson 2013; metafor requires them); three-level models take ``REML`` or ``ML``.
     test : ``z`` (Wald), ``knha`` (Knapp-Hartung) or ``adhoc``; three-level models ``z``, ``t``
-        (``knha`` is read as ``t``) or ``cr2`` (CR2 cluster-robust, Satterthwaite df).
-    level : confidence level in percent.
+        (``knha`` and ``adhoc`` are read as ``t``: rma.mv has neither, and ``adhoc``'s floor is not applied, as the
+        fit's note says) or ``cr2`` (CR2 cluster-robust, Satterthwaite df). Three-level rows without study_id
+        are each their own study (the note says so).
+    level : confidence level in percent, at least 50 (``0.95`` and ``1`` are refused as slips).
     dependence : ``aggregate`` (one composite per study, then ``rma.uni``) or ``multilevel``
         (three-level CHE model, ``rma.mv``).
     rho : assumed correlation between the sampling errors of one study's effect sizes.
@@ -727,8 +763,49 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
 
     Returns
     -------
-    UnivariateFit or MultilevelFit, with the same interface.
+    UnivariateFit or MultilevelFit, with the same interface. A model whose estimation did not converge
+    is returned (``converged`` False, its numbers NaN where metafor has none) with a :class:`ConvergenceWarning`
+    naming the remedies (metafor's ``rma`` stops there); the library's refits and tables do not warn, their
+    ``converged`` column and notes say so.
     """
+    fitted = _fit(data, vi, method=method, test=test, level=level, dependence=dependence, rho=rho,
+                  aggregate_method=aggregate_method, metric=metric, tau2_interval=tau2_interval, profile=profile,
+                  likelihood_ratio=likelihood_ratio, weights=weights, control=control)
+    if not fitted.converged:  # one warning per call: analyses and tables refit with _fit, which does not warn
+        warnings.warn(not_converged_message(fitted), ConvergenceWarning, stacklevel=2)
+    return fitted
+
+
+class ConvergenceWarning(UserWarning):
+    """:func:`fit` returned a model whose estimation did not converge."""
+
+
+def not_converged_message(fitted: Fit) -> str:
+    """What :func:`fit` warns of a model that did not converge, with the remedies (metafor's ``help(rma)``,
+    "Convergence Problems"; in this library's ``control`` names)."""
+    if isinstance(fitted, MultilevelFit):
+        return (f"am.fit: {NOT_CONVERGED} (rma.mv stops: 'Optimizer (nlminb) did not achieve convergence'); the "
+                f"fit's numbers are those where it stopped. Try method={'ML' if fitted.method == 'REML' else 'REML'!r}, "
+                "or dependence='aggregate' (the three-level model takes no control)")
+    note = fitted.note.split("; ")[0] if fitted.note else "tau^2 did not converge"
+    if fitted.method in ("PM", "PMM"):
+        stops = "Value of 'tau2.max' too low. Try increasing 'tau2.max' or switch to another 'method'."
+        remedy = ("a larger bracket and more iterations, control={'tau2_max': 1000, 'max_iterations': 1000} "
+                  "(metafor's tau2.max, maxiter)")
+    else:
+        stops = "Fisher scoring algorithm did not converge. See help(rma) for possible remedies."
+        remedy = ("more iterations or smaller steps, control={'max_iterations': 1000, 'step_adjustment': 0.5} "
+                  "(metafor's maxiter, stepadj)")
+    return (f"am.fit: {note}, so estimate, se, CI and tau2 are NaN (metafor's rma stops: {stops!r}). Remedies: "
+            f"{remedy}, or an estimator that does not iterate (method='DL', 'HE' or 'SJ')")
+
+
+def _fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 95.0,
+         dependence: str = "aggregate", rho: float = DEFAULT_RHO, aggregate_method: str = "gls",
+         metric: str | None = None, tau2_interval: bool = True, profile: bool = True,
+         likelihood_ratio: bool = True, weights=None, control=None) -> Fit:
+    """:func:`fit` without its warning of a model that did not converge: what :meth:`Fit.refit` and
+    :func:`pooled_table` call (their tables and notes report it)."""
     _check_dependence(dependence)
     level = _percent(level)  # a level in percent, or a clear error
     rho = _rho(rho)
@@ -753,7 +830,8 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
                                       rows["study_id"].to_numpy(), rho=float(rho))
         result = multilevel.fit_prepared(prepared, method=method, level=float(level), profile=profile,
                                          likelihood_ratio=likelihood_ratio)
-        return MultilevelFit(data=rows, result=result, method=method, test=_multilevel_test(test), **common)
+        return MultilevelFit(data=rows, result=result, method=method, test=_multilevel_test(test), test_given=test,
+                             studies_given=_has_study_id(data), **common)
     if test in ("t", "cr2"):  # the three-level model's tests: "unknown test" sent one looking for a spelling
         raise ValueError(f"test {test!r} is a test of the three-level model (dependence='multilevel'); a univariate "
                          "fit takes z, knha (Knapp-Hartung, a t test) or adhoc"
@@ -848,7 +926,7 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
     rows = []
     if dependence == "multilevel":
         for method in [m for m in MULTILEVEL_METHODS if m in methods]:
-            fitted = fit(effect_sizes, method=method, profile=profile, **options)
+            fitted = _fit(effect_sizes, method=method, profile=profile, **options)
             chosen = [t for t in ("z", "t") if t in tests or (t == "t" and "knha" in tests)]
             if cluster_robust:
                 if not robust.cr2_defined(fitted.n_studies):
@@ -860,9 +938,10 @@ def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *,
         if rows and fitted.result.note:  # a single-level factor: its sigma2 fixed at 0 (in each row's note too)
             notes.append(f"dependence = multilevel: {fitted.result.note}")
         if rows and fitted.n_studies == len(effect_sizes) > 1:
-            notes.append(f"dependence = multilevel: {ONE_LEVEL_NOTE}")
-            table["note"] = [note if isinstance(note, str) and ONE_LEVEL_NOTE in note  # the fit's note has it
-                             else f"{note}; {ONE_LEVEL_NOTE}" if isinstance(note, str) and note else ONE_LEVEL_NOTE
+            one_level = fitted.one_level_note
+            notes.append(f"dependence = multilevel: {one_level}")
+            table["note"] = [note if isinstance(note, str) and one_level in note  # the fit's note has it
+                             else f"{note}; {one_level}" if isinstance(note, str) and note else one_level
                              for note in table["note"]]
         return _with_count_rows(table, effect_sizes, metric, level, notes), notes
     composites = aggregate(as_frame(effect_sizes), method=aggregate_method, rho=rho)

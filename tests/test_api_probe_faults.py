@@ -1,0 +1,104 @@
+"""Faults a probe of the notebook API found: each call below gave a silent or misleading answer before."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance_meta as am
+from alliance_meta.models import fits, multilevel
+
+DEMO_SHEET = Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"
+
+
+@pytest.fixture(scope="module")
+def outcome():
+    rows = am.effect_sizes(am.read_sheet(DEMO_SHEET))
+    return rows[rows["family"] == "outcome"].dropna(subset=["yi", "vi"])
+
+
+def test_effect_sizes_of_an_unchecked_frame_warns_of_complete_inputs_without_an_effect():
+    """r = 1.5 and n = 2 on rows of pd.read_csv gave yi = vi = NaN without a word; the next step dropped them."""
+    sheet = pd.read_csv(DEMO_SHEET)
+    plain = sheet.index[sheet["r"].notna() & sheet["odds_ratio"].isna() & sheet["d"].isna() & sheet["n11"].isna()]
+    first, second = plain[:2]
+    sheet.loc[first, "r"], sheet.loc[second, "n"] = 1.5, 2
+    with pytest.warns(UserWarning) as caught:
+        rows = am.effect_sizes(sheet)
+    assert len(caught) == 1  # one message for every such row
+    message = str(caught[0].message)
+    assert rows.loc[[first, second], "yi"].isna().all()
+    es_first, es_second = sheet.loc[first, "es_id"], sheet.loc[second, "es_id"]
+    assert "2 rows have a complete effect-size input but no effect size" in message
+    assert f'index {first} (es_id {es_first}), column r, value "1.5": must lie strictly between -1 and 1' in message
+    assert (f'index {second} (es_id {es_second}), column n, value "2": must be at least 4: Fisher\'s z has '
+            "variance 1/(n - 3)") in message  # the sheet check's own rule (inputs/sheet.py)
+    with warnings.catch_warnings():  # a checked sheet, and rows merely without an input, say nothing
+        warnings.simplefilter("error")
+        am.effect_sizes(am.read_sheet(DEMO_SHEET))
+        am.effect_sizes(pd.read_csv(DEMO_SHEET).assign(r=np.nan))
+
+
+def test_effect_sizes_names_the_rows_of_a_misspelt_family():
+    sheet = pd.read_csv(DEMO_SHEET)
+    sheet.loc[[1, 4], "family"] = "outcom"
+    with pytest.raises(ValueError, match=r"family is one of outcome, dropout \(empty: outcome\), not 'outcom' "
+                                         r"\(did you mean 'outcome'\?\) on index 1 \(es_id S001-2\), index 4 "):
+        am.effect_sizes(sheet)
+
+
+def test_a_fit_that_does_not_converge_warns_with_the_remedies():
+    with pytest.warns(fits.ConvergenceWarning, match=r"REML: Fisher scoring did not converge in 100 iterations, "
+                                                     r"so estimate, se, CI and tau2 are NaN .*control=\{'max_"
+                                                     r"iterations': 1000, 'step_adjustment': 0.5\}"):
+        fitted = am.fit([1e8, .5, .1], [.01, .02, .03])
+    assert not fitted.converged and np.isnan(fitted.estimate)  # returned, not raised
+    with pytest.warns(fits.ConvergenceWarning, match=r"tau2_max"):
+        am.fit([1e8, .5, .1], [.01, .02, .03], method="PM")
+    with warnings.catch_warnings():  # refits and tables report it in their rows, without a warning each
+        warnings.simplefilter("error")
+        table, _ = am.pooled_table(pd.DataFrame({"yi": [1e8, .5, .1], "vi": [.01, .02, .03]}), ["REML"], ["z"])
+        assert table["converged"].tolist() == [False]
+        fitted.refit(test="knha")
+        am.fit([.1, .3, .2], [.01, .02, .03])
+
+
+def test_a_three_level_fit_that_does_not_converge_warns(outcome, monkeypatch):
+    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False))
+    with pytest.warns(fits.ConvergenceWarning, match=r"did not converge .* Try method='ML'"):
+        assert not am.fit(outcome, dependence="multilevel", profile=False).converged
+
+
+def test_adhoc_of_a_three_level_fit_says_that_its_floor_is_not_applied(outcome):
+    """rma.mv refuses test = "adhoc" (and "knha"); the fit read it as t without a word."""
+    adhoc = am.fit(outcome, dependence="multilevel", test="adhoc", profile=False)
+    t = am.fit(outcome, dependence="multilevel", test="t", profile=False)
+    assert adhoc.test == "t" and adhoc.se == t.se
+    assert fits.ADHOC_THREE_LEVEL_NOTE in adhoc.note and fits.ADHOC_THREE_LEVEL_NOTE in adhoc.to_frame()["note"][0]
+    assert fits.ADHOC_THREE_LEVEL_NOTE not in t.note and fits.ADHOC_THREE_LEVEL_NOTE not in adhoc.with_test("z").note
+    assert fits.ADHOC_THREE_LEVEL_NOTE in t.with_test("adhoc").note
+
+
+def test_a_three_level_fit_without_study_id_says_so(outcome):
+    """Each row silently became its own study, and the note said 'every study has one effect size'."""
+    fitted = am.fit(outcome.drop(columns="study_id"), dependence="multilevel", profile=False)
+    assert fits.NO_STUDY_ID_NOTE in fitted.note and fits.ONE_LEVEL_NOTE not in fitted.note
+    assert fits.NO_STUDY_ID_NOTE in fitted.refit().note  # a refit of its rows too
+    table, notes = am.pooled_table(outcome.drop(columns="study_id"), ["REML"], ["z"], dependence="multilevel",
+                                   profile=False)
+    assert all(fits.NO_STUDY_ID_NOTE in note and fits.ONE_LEVEL_NOTE not in note for note in table["note"])
+    one_each = outcome.drop_duplicates("study_id")  # studies named, one effect size each: as before
+    assert fits.ONE_LEVEL_NOTE in am.fit(one_each, dependence="multilevel", profile=False).note
+
+
+@pytest.mark.parametrize("level", [1, 20, 49.9])
+def test_a_level_below_50_is_refused_as_a_percentage_slip(level):
+    fitted = am.fit([.1, .3, .2], [.01, .02, .03])
+    message = rf"level is a percentage, got {level:g} \(a {level:g}% interval\): write e.g. level=95"
+    with pytest.raises(ValueError, match=message):
+        fitted.conf_int(level)
+    with pytest.raises(ValueError, match=message):
+        am.fit([.1, .3, .2], [.01, .02, .03], level=level)
+    assert fitted.conf_int(50)[0] < fitted.estimate < fitted.conf_int(50)[1]
