@@ -28,6 +28,7 @@ import pytest
 from conftest import assert_close as close, load_reference
 
 from alliance_meta.analyses.sensitivity import multilevel as mls
+from alliance_meta.models.multilevel import ONE_EFFECT_SIZE_NOTE
 REFERENCE = load_reference("multilevel_sensitivity")
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
 RTOL = 1e-6
@@ -46,10 +47,19 @@ def results():
     return out
 
 
-def _compare(table: pd.DataFrame, reference: list[dict]):
+def _compare(table: pd.DataFrame, reference: list[dict], data: dict | None = None):
+    """``data`` (a cumulative table's case): metafor's loop stops at a first step of one effect size ("k <= 1"),
+    which is fitted as am.fit fits one effect size: the effect size with its sampling variance."""
     assert list(table["study_id"]) == [str(row["study"]) for row in reference]
     np.testing.assert_array_equal(table["k"], [row["k"] for row in reference])
     fitted = np.array([row["fitted"] for row in reference])
+    if data is not None and not fitted[0]:
+        study = np.asarray(data["study"]).astype(str) == table["study_id"].iloc[0]
+        np.testing.assert_allclose(table[["estimate", "se"]].iloc[0],
+                                   [np.asarray(data["yi"])[study][0], np.sqrt(np.asarray(data["vi"])[study][0])],
+                                   rtol=1e-12)
+        assert table["converged"].iloc[0] and table["note"].iloc[0] == ONE_EFFECT_SIZE_NOTE
+        table, reference, fitted = table.iloc[1:], reference[1:], fitted[1:]
     assert (table["converged"].to_numpy(bool) == fitted).all()
     missing = table[~fitted]  # metafor: "Processing terminated since k <= 1."
     assert missing["estimate"].isna().all() and (missing["note"] == mls.NOT_FITTED).all()
@@ -104,10 +114,10 @@ def test_reference_has_two_study_cases():
 
 @pytest.mark.parametrize("name", CASES)
 def test_cumulative_by_study_and_year(results, name):
-    _compare(results[name][1], CASES[name]["cumulative"])
+    _compare(results[name][1], CASES[name]["cumulative"], CASES[name]["data"])
 
 
-def test_deleting_a_study_removes_all_its_rows_and_one_row_cannot_be_fitted():
+def test_deleting_a_study_removes_all_its_rows_and_a_first_step_of_one_row_is_its_own_fit():
     case = CASES["assink_reml"]["data"]
     frame = pd.DataFrame({"study_id": case["study"], "yi": case["yi"], "vi": case["vi"], "year": case["year"]})
     loo, influence, cumulative, result = mls.sensitivity_tables(frame, metric="smd")
@@ -118,12 +128,14 @@ def test_deleting_a_study_removes_all_its_rows_and_one_row_cannot_be_fitted():
     assert cumulative["k"].iloc[-1] == len(frame) and cumulative["n_studies"].is_monotonic_increasing
     np.testing.assert_allclose(cumulative["estimate"].iloc[-1], result.full.beta[0], rtol=1e-10)
     assert {"r", "r_ci_lower", "r_ci_upper", "or"} <= set(loo.columns)
-    # a first study with a single effect size: that step is NaN (metafor: k <= 1), not an error
+    # a first study with a single effect size: that step is the effect size with its sampling variance (both
+    # sigma2 fixed to 0, as am.fit of one effect size; rma.mv stops at k <= 1 and metafor has no cumul for it)
     single = pd.DataFrame({"study_id": ["a", "b", "b", "c", "c"], "yi": [0.1, 0.3, 0.2, 0.5, 0.4],
                            "vi": [0.01, 0.02, 0.02, 0.03, 0.01], "year": [1990, 1995, 1995, 2000, 2000]})
     table = mls.sensitivity_tables(single)[2]
-    assert np.isnan(table["estimate"].iloc[0]) and not table["converged"].iloc[0]
-    assert table["note"].iloc[0] == mls.NOT_FITTED
+    np.testing.assert_allclose(table[["estimate", "se", "sigma2_between", "sigma2_within", "q"]].iloc[0],
+                               [0.1, 0.1, 0, 0, 0], rtol=1e-12, atol=0)
+    assert table["converged"].iloc[0] and table["note"].iloc[0] == ONE_EFFECT_SIZE_NOTE
     assert table["n_studies"].iloc[1] == 2 and table["note"].iloc[1] == ""  # two studies: nothing fixed
     # a first study with two effect sizes: fitted with sigma2_between fixed to 0, and only that step
     # says so (metafor's rma.mv(..., sigma2 = c(0, NA)) on study b: 0.25, se 0.1 = sqrt(0.02 / 2))
@@ -159,9 +171,26 @@ def test_two_studies_through_the_notebook_api(name):
     loo, influence, cumulative = am.leave_one_out(fit), am.influence(fit), am.cumulative(fit)
     assert any(note.startswith("2 studies: each leave-one-out fit is the other study alone") for note in loo.notes)
     _compare(loo.to_frame(), case["leave_one_out"])
-    _compare(cumulative.to_frame(), case["cumulative"])
+    _compare(cumulative.to_frame(), case["cumulative"], data)
     close(influence.to_frame()["cook_d"], case["cook"], rtol=RTOL)
     close(influence.to_frame()["dfbetas"], case["dfbetas"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("test", ["z", "t", "cr2"])
+def test_cumulative_first_step_of_one_effect_size_is_am_fit_of_that_study(test):
+    """The first step of a three-level cumulative table whose first study has one effect size is that study fitted
+    as am.fit fits it (not a row of NaN), as the univariate cumulative table's first step."""
+    import alliance_meta as am
+
+    frame = pd.DataFrame({"study_id": ["C", "A", "A", "A", "B", "B"], "yi": [0.1, 0.2, 0.3, 0.25, 0.5, 0.4],
+                          "vi": [0.01, 0.01, 0.02, 0.015, 0.02, 0.03], "year": [1990, 1995, 1995, 1995, 2000, 2000]})
+    first = am.cumulative(am.fit(frame, dependence="multilevel", test=test)).to_frame().iloc[0]
+    alone = am.fit(frame[frame.study_id == "C"], dependence="multilevel", test=test).to_frame().iloc[0]
+    assert first["study_id"] == "C" and first["k"] == 1
+    columns = ["estimate", "se", "ci_lower", "ci_upper", "tau2", "i2", "q", "q_p", "statistic", "p",
+               "sigma2_between", "sigma2_within", "converged"]
+    pd.testing.assert_series_equal(first[columns], alone[columns], check_names=False, check_dtype=False)
+    assert np.isfinite(first["estimate"]) and alone["note"].endswith(first["note"])
 
 
 def test_a_deletion_leaving_one_effect_size_is_logged_as_not_fitted_not_as_a_failure():

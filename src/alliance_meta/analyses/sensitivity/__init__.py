@@ -169,7 +169,24 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
     leave_one_out, influence_table, cumulative_table, details = tables
     multilevel_fit = isinstance(fit, MultilevelFit)
     notes += small_family_notes(data["study_id"].nunique() if multilevel_fit else len(data), multilevel_fit)
+    if not multilevel_fit:  # a three-level refit without a fit says why in its row's note (deletion_messages)
+        notes += not_fitted_notes(fit, leave_one_out)
     return Sensitivity(fit, leave_one_out, influence_table, cumulative_table, details, notes)
+
+
+def not_fitted_notes(fit: Fit, leave_one_out: pd.DataFrame) -> tuple[str, ...]:
+    """Why rows of the univariate leave-one-out and influence tables are NaN: the full fit's tau^2 or a
+    deletion's did not converge (nothing when every refit has an estimate)."""
+    notes = ()
+    if not np.isfinite(fit.tau2):
+        notes += (f"the fit's tau^2 ({fit.method}) did not converge: the influence diagnostics, which compare "
+                  "each deletion with it, are NaN",)
+    missing = leave_one_out["study_id"].astype(str)[~np.isfinite(leave_one_out["estimate"].to_numpy(float))]
+    if len(missing):
+        notes += (f"leave-one-out without study {', '.join(missing)}: tau^2 ({fit.method}) did not converge, "
+                  f"so {'that refit has' if len(missing) == 1 else 'those refits have'} no estimate (NaN rows "
+                  "in leave_one_out.csv and influence.csv)",)
+    return notes
 
 
 def small_family_notes(n_studies: int, multilevel: bool = False) -> tuple[str, ...]:

@@ -20,8 +20,10 @@ subset is a slice of the prepared arrays (no re-sorting), and each refit is O(k)
   (P(chi^2_1 <= D) > .5 or |DFBETAS| > 1); metafor defines no flag for ``rma.mv``.
 * Cumulative: studies ordered by their earliest ``year`` (ties: order of first appearance,
   missing years last, as R's ``order``), step j fits the first j studies. A step with one
-  study fixes sigma2_between = 0 (metafor: "single-level factor ... fixed to 0"); a step with
-  one effect size cannot be fitted (metafor: "k <= 1") and is a row of NaN.
+  study fixes sigma2_between = 0 (metafor: "single-level factor ... fixed to 0"); a first step of
+  one effect size (where ``rma.mv`` stops: "k <= 1"; metafor has no ``cumul`` for ``rma.mv``) is
+  fitted as ``am.fit`` fits one effect size: both sigma^2 fixed to 0, the effect size with its
+  sampling variance, as the univariate cumulative table's first step.
 
 The Baujat plot is not defined for three-level models (metafor's ``baujat`` refuses
 ``rma.mv``: its x-axis is a per-row contribution to Q under independent errors).
@@ -60,15 +62,20 @@ def _warm_start(sigma2):
     return sigma2.copy() if np.any(sigma2 > 0) else None
 
 
-def refit(data: multilevel.MultilevelData, method: str, level: float, start=None, test: str = "z") -> dict:
+def refit(data: multilevel.MultilevelData, method: str, level: float, start=None, test: str = "z",
+          one_effect_size: bool = False) -> dict:
     """One intercept-only refit on a subset: the row of leave_one_out.csv / cumulative.csv, its interval and test
-    under ``test`` (z, t or cr2, as the fit's: :func:`alliance_meta.models.fits.multilevel_inference`)."""
+    under ``test`` (z, t or cr2, as the fit's: :func:`alliance_meta.models.fits.multilevel_inference`).
+    One effect size: not fitted (:data:`NOT_FITTED`, as ``rma.mv``), or with ``one_effect_size`` fitted as
+    ``am.fit`` fits it (both sigma^2 fixed to 0: the effect size with its sampling variance, and its note)."""
     row = {"k": data.k, "n_studies": data.blocks.n_studies}
-    if data.k <= 1:
+    if data.k <= 1 and not one_effect_size:
         return row | {"converged": False, "note": NOT_FITTED}
-    single = data.blocks.n_studies == 1
+    single = data.blocks.n_studies == 1 and data.k > 1
     fixed = (0.0, None) if single else (None, None)
-    if single and start is not None:
+    if data.k <= 1:  # fit_prepared fixes both single-level components
+        start = None
+    elif single and start is not None:
         start = np.array([0.0, start[1] if start[1] > 0 else max(start[0], 1e-4)])
     fit = multilevel.fit_prepared(data, method=method, level=level, sigma2=fixed, profile=False,
                                   likelihood_ratio=False, start=start)
@@ -91,7 +98,7 @@ def refit(data: multilevel.MultilevelData, method: str, level: float, start=None
         "q": fit.qe, "q_p": fit.qe_p, "statistic": statistic, "p": p,
         "sigma2_between": float(fit.sigma2[0]), "sigma2_within": float(fit.sigma2[1]),
         "i2_between": float(fit.i2[1]), "i2_within": float(fit.i2[2]), "converged": fit.converged,
-        "note": "sigma2_between fixed to 0 (one study)" if single else "",
+        "note": "sigma2_between fixed to 0 (one study)" if single else fit.note if data.k <= 1 else "",
     }
 
 
@@ -185,7 +192,7 @@ def cumulative(yi, vi, study_id, year=None, *, method: str = "REML", rho: float 
     rows = []
     for step, position in enumerate(order, start=1):
         keep[index[ids[position]]] = True
-        row = refit(keep_studies(data, keep), method, level, start, test)
+        row = refit(keep_studies(data, keep), method, level, start, test, one_effect_size=True)
         rows.append({"study_id": ids[position], "position": int(first[position]) + 1, "step": step,
                      "year": years[position]} | row)
     return with_back_transform(_order_columns(pd.DataFrame(rows)), metric)

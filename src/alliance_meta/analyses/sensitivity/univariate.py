@@ -9,11 +9,14 @@ deletions (a ``block x k`` array of weights with the deleted study's weight set 
 0, at most ``MAX_BLOCK_ELEMENTS`` numbers), the closed-form estimators (DL, HE, HS,
 HSk, SJ) from weighted sums, and REML, ML and EB by batched Fisher scoring
 (Viechtbauer 2005, *J Educ Behav Stat* 30, 261-293) warm-started at the full-data
-tau^2 and iterated until tau^2 changes by less than 1e-13 (the converged root), with the rest
+tau^2 (each from its own default start when the full fit did not converge) and iterated until tau^2
+changes by less than 1e-13 or 4 ulps of tau^2 (the converged root), with the rest
 of the fit's control (step adjustment, tau2_max, tolerance, ll0 check), as metafor's refits take
 ``x$control`` (:func:`~alliance_meta.engines.heterogeneity.refit_control`).
 PM, PMM and GENQ fall back to one :func:`alliance_meta.engines.heterogeneity.estimate_tau2`
-per deletion. Hat values are w_i / sum(w) (no k x k hat matrix).
+per deletion. Each deletion's estimate, Q and Knapp-Hartung factor come from the full sums minus the
+study's terms, or, where that cancels (a study holding nearly all of a sum), from sums over the other
+studies (:func:`_deletion_summaries`). Hat values are w_i / sum(w) (no k x k hat matrix).
 
 GENQ fits, as metafor's ``rma(..., weights = a, method = "GENQ")``, estimate the mean with
 the GENQ weights ``a`` (``weights``; by default ``1/sqrt(v)``, Jackson 2013) and the sandwich variance
@@ -38,7 +41,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
-from alliance_meta.engines.heterogeneity import Control, estimate_tau2, refit_control
+from alliance_meta.engines.heterogeneity import Control, dot, estimate_tau2, moment_design, q_from_sums, refit_control
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.wording import did_you_mean
 
@@ -46,6 +49,11 @@ MAX_BLOCK_ELEMENTS = 1 << 20  # 8 MB per block array
 CLOSED_FORM = ("common", "DL", "HE", "HS", "HSk", "SJ")
 SCORING = ("REML", "ML", "EB")
 DOUBLE_EPSILON = float(np.finfo(float).eps)
+#: A deletion's sum taken as the full sum minus the deleted study's term has a rounding error of about
+#: eps * |full sum|, a direct sum over the other studies eps * |their sum|: when the deleted study holds all
+#: but 1/CANCELLATION of a sum (|rest| * CANCELLATION < |whole|), the deletion is summed directly (at most
+#: log10(CANCELLATION) = 3 digits of 16 lost on the fast path)
+CANCELLATION = 1e3
 
 
 @dataclass(frozen=True)
@@ -156,7 +164,9 @@ def _scoring_tau2(yi, vi, rows, method, start, control: Control):
             step = np.where(negative, step / 2, step)
         new = old + step
         tau2[active] = new
-        active = active[np.abs(new - old) > threshold]
+        # converged: a change below the threshold, or within 4 ulps of tau^2 (a 1e-13 threshold is below the
+        # spacing of doubles beyond tau^2 = 450: the iterates then alternate between neighbouring doubles)
+        active = active[np.abs(new - old) > np.maximum(threshold, 4 * DOUBLE_EPSILON * np.abs(new))]
         if active.size == 0:
             break
     else:
@@ -189,9 +199,9 @@ def leave_one_out(yi, vi, method: str = "REML", test: str = "z", level: float = 
         rows = np.arange(first, min(first + block_size, k))
         if method in CLOSED_FORM:
             tau2[rows] = _closed_form_tau2(yi, vi, rows, method)
-        elif method in SCORING:
+        elif method in SCORING and np.isfinite(full.tau2):
             tau2[rows] = _scoring_tau2(yi, vi, rows, method, full.tau2, control)
-        else:
+        else:  # also REML, ML, EB when the full fit did not converge: no warm start, each from its default one
             tau2[rows] = [estimate_tau2(np.delete(yi, i), np.delete(vi, i), method, control=control,
                                         weights=None if weights is None else np.delete(weights, i)).tau2
                           for i in rows]
@@ -223,11 +233,35 @@ def _one_study_deletions(yi, vi, method, test, level, weights=None, control: Con
     return DeletionFits(**column, knha_scale=np.ones(2), variance_all=variance_all)
 
 
+def _dominated(rest, whole):
+    """Whether ``rest`` (a sum without the deleted study's term, or what is left after a subtraction) is so much
+    smaller than ``whole`` that computing it as a difference loses more than 3 digits (:data:`CANCELLATION`)."""
+    return np.abs(rest) * CANCELLATION < np.abs(whole)
+
+
+def _direct_sums(yi, vi, tau2, weights=None):
+    """(estimate, variance, Q, typical variance, sum w (y - estimate)^2) of the studies ``yi``, ``vi`` at ``tau2``,
+    summed as :func:`alliance_meta.models.univariate.fit` does (moments of y centred at its mean)."""
+    design = moment_design(yi - yi.mean())
+    inverse = 1.0 / vi
+    inverse_sums = design @ inverse
+    typical = (yi.size - 1) / (inverse_sums[0] - dot(inverse, inverse) / inverse_sums[0])
+    total = 1.0 / (vi + tau2)
+    total_sums = design @ total
+    if weights is None:
+        estimate, variance = dot(total, yi) / total_sums[0], 1.0 / total_sums[0]
+    else:
+        estimate, variance = dot(weights, yi) / weights.sum(), dot(weights * weights, vi + tau2) / weights.sum() ** 2
+    return estimate, variance, q_from_sums(inverse_sums), typical, q_from_sums(total_sums)
+
+
 def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> DeletionFits:
     """Estimates, tests and heterogeneity of the k deletion fits from their tau^2 (O(k) each).
 
     Sums over the remaining studies are full sums minus the deleted study's term;
-    Cochran's Q uses y centred at the full common-effect mean to limit cancellation.
+    Cochran's Q uses y centred at the full common-effect mean to limit cancellation. A deletion whose
+    differences cancel (the study holds nearly all of a sum, or y lies far from the deletion's mean:
+    :func:`_dominated`) is summed directly over the other studies (:func:`_direct_sums`), as accurate as a refit.
     ``weights`` (GENQ): the estimate is the a-weighted mean with variance
     ``sum a^2 (v + tau^2) / (sum a)^2``; the Knapp-Hartung factor keeps 1/(v + tau^2).
     """
@@ -235,23 +269,45 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
     sum_w = np.empty_like(tau2)
     sum_wy = np.empty_like(tau2)
     sum_wyy = np.empty_like(tau2)
+    all_w, all_wy, all_wyy = (np.empty_like(tau2) for _ in range(3))  # full sums (|y| for the middle one)
+    absolute_y = np.abs(yi)
     for i, t in enumerate(tau2):  # O(k) per deletion, no k x k array
         w = 1.0 / (vi + t)
         w_i = w[i]
-        sum_w[i] = w.sum() - w_i
+        all_w[i], all_wy[i], all_wyy[i] = w.sum(), w @ absolute_y, (w * yi) @ yi
+        sum_w[i] = all_w[i] - w_i
         sum_wy[i] = w @ yi - w_i * yi[i]
-        sum_wyy[i] = (w * yi) @ yi - w_i * yi[i] ** 2
+        sum_wyy[i] = all_wyy[i] - w_i * yi[i] ** 2
+    w_deleted = 1.0 / (vi + tau2)
+    cancelled = (_dominated(sum_w, all_w) | _dominated(all_wy - w_deleted * absolute_y, all_wy)
+                 | _dominated(sum_wyy, all_wyy))
     estimate = sum_wy / sum_w
     variance = 1.0 / sum_w
     variance_all = 1.0 / (sum_w + 1.0 / (vi + tau2))
-    scale = np.maximum(sum_wyy - sum_wy * estimate, 0.0) / (k - 1)
+    rss = sum_wyy - sum_wy * estimate
+    cancelled |= _dominated(rss, sum_wyy)  # y far from its mean: y^2 - mean^2 loses the digits of the spread
+    scale = np.maximum(rss, 0.0) / (k - 1)
     if weights is not None:  # metafor's rma.uni with weights: beta = (X'AX)^-1 X'Ay, vb = sandwich
         a, a2 = weights, weights * weights
         sum_a = a.sum() - a
         estimate = (a @ yi - a * yi) / sum_a
         variance = (a2 @ vi - a2 * vi + tau2 * (a2.sum() - a2)) / sum_a**2
         variance_all = (a2 @ vi + tau2 * a2.sum()) / a.sum() ** 2
+        cancelled |= (_dominated(sum_a, a.sum()) | _dominated(a @ absolute_y - a * absolute_y, a @ absolute_y)
+                      | _dominated(a2.sum() - a2, a2.sum()) | _dominated(a2 @ vi - a2 * vi, a2 @ vi))
     alpha = 1 - level / 100
+    a = 1.0 / vi
+    centred = yi - (a @ yi) / a.sum()
+    a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
+    q = np.maximum(a_yy - a_y**2 / a_sum, 0.0)
+    typical = (k - 1) * a_sum / (a_sum**2 - a_sq)
+    cancelled |= (_dominated(a_sum, a.sum()) | _dominated(a_sq, a @ a) | _dominated(a_yy, a @ centred**2)
+                  | _dominated(a_yy - a_y**2 / a_sum, a_yy))
+    for i in np.flatnonzero(cancelled):  # as a refit of the other k - 1 studies
+        direct = _direct_sums(np.delete(yi, i), np.delete(vi, i), tau2[i],
+                              None if weights is None else np.delete(weights, i))
+        estimate[i], variance[i], q[i], typical[i], scale[i] = direct
+        scale[i] /= k - 1
     if test == "adhoc":  # metafor's s2w[s2w < 1] <- 1 in each refit (its s2w, influence's s2w.del, floored too)
         scale = pooling.adhoc_scale(scale)
     if test in ("knha", "adhoc"):
@@ -265,11 +321,6 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
     se = np.sqrt(variance)
     statistic = estimate / se
     p = 2 * (dist.t.sf(np.abs(statistic), k - 1) if test != "z" else dist.norm.sf(np.abs(statistic)))
-    a = 1.0 / vi
-    centred = yi - (a @ yi) / a.sum()
-    a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
-    q = np.maximum(a_yy - a_y**2 / a_sum, 0.0)
-    typical = (k - 1) * a_sum / (a_sum**2 - a_sq)
     if method == "common":
         i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - (k - 1)) / np.where(q > 0, q, 1)), 0.0)
         h2 = q / (k - 1)
