@@ -44,7 +44,7 @@ def test_effect_sizes_of_an_unchecked_frame_warns_of_complete_inputs_without_an_
 def test_effect_sizes_names_the_rows_of_a_misspelt_family():
     sheet = pd.read_csv(DEMO_SHEET)
     sheet.loc[[1, 4], "family"] = "outcom"
-    with pytest.raises(ValueError, match=r"family is one of outcome, dropout \(empty: outcome\), not 'outcom' "
+    with pytest.raises(ValueError, match=r"family is one of outcome, dropout \(a missing one: outcome\), not 'outcom' "
                                          r"\(did you mean 'outcome'\?\) on index 1 \(es_id S001-2\), index 4 "):
         am.effect_sizes(sheet)
 
@@ -102,3 +102,21 @@ def test_a_level_below_50_is_refused_as_a_percentage_slip(level):
     with pytest.raises(ValueError, match=message):
         am.fit([.1, .3, .2], [.01, .02, .03], level=level)
     assert fitted.conf_int(50)[0] < fitted.estimate < fitted.conf_int(50)[1]
+
+
+def test_a_pipeline_job_does_not_repeat_the_notebook_convergence_warning(tmp_path):
+    """Each of a family's jobs fits the model with am.fit: a model that did not converge printed the notebook's
+    ConvergenceWarning, with control= remedies no config key has, once per job on Snakemake's console; the jobs'
+    tables and logs say it. A notebook, without setup_logging, still gets it."""
+    import warnings
+
+    import alliance_meta as am
+    from alliance_meta.io import setup_logging
+
+    with warnings.catch_warnings(record=True) as caught:  # the filters are restored on leaving
+        warnings.simplefilter("always")
+        am.fit([1e8, 0.5, 0.1], [0.01, 0.02, 0.03])
+        assert [w.category for w in caught] == [am.ConvergenceWarning]
+        setup_logging(tmp_path / "job.log", "job")
+        am.fit([1e8, 0.5, 0.1], [0.01, 0.02, 0.03])
+        assert [w.category for w in caught] == [am.ConvergenceWarning]

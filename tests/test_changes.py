@@ -355,7 +355,7 @@ def test_report_section_lists_the_changes():
                                {**POOLED_A, "estimate": POOLED_A["estimate"] + 5e-17, "tau2": POOLED_A["tau2"] * (1 - 3e-16)}))
     assert reordered["change"].tolist() == ["no_change"]
     assert changes_section(reordered, {"outcome": "z"}).paragraph == (
-        "Nothing changed since the previous run of a different sheet: the data and the main results are equal.")
+        "Nothing changed since the last run of the previous sheet version: the data and the main results are equal.")
     moved = compare(record("a", [es("S1", "1", 2, 0.1)], POOLED_A),  # a real change, however small, is listed
                     record("b", [es("S1", "1", 2, 0.1)], {**POOLED_A, "estimate": POOLED_A["estimate"] * (1 + 1e-7)}))
     assert moved["quantity"].tolist() == ["estimate"]
@@ -398,7 +398,7 @@ def test_a_changed_metric_or_estimator_is_named_and_its_numbers_are_not_compared
     changes = compare(before, after)
     model = changes[changes["change"] == "model_changed"]
     assert model["note"].tolist() == ["REML, test z; z metric \u2192 REML, test z; log_or metric: the results are not "
-                                      "compared with the previous run's"]
+                                      "compared with those of the last run of the previous sheet version"]
     pooled = changes[changes["change"] == "pooled"]
     assert pooled["quantity"].tolist() == ["k"] and pooled["difference"].tolist() == [1]
     assert not changes["change"].isin(["significance_flip", "moderator_test_flip", "newly_influential"]).any()
@@ -768,8 +768,8 @@ def test_three_level_moderator_tests_are_compared_and_a_dependence_switch_is_a_m
     switched = compare(aggregate, multilevel)
     model = switched[switched["change"] == "model_changed"]
     assert model["note"].item() == ("REML, test z; z metric; one composite per study (k studies) \u2192 REML, test z; z "
-                                    "metric; three-level model (k effect sizes): the results are not compared with the "
-                                    "previous run's")
+                                    "metric; three-level model (k effect sizes): the results are not compared with those "
+                                    "of the last run of the previous sheet version")
     # k counts studies, then effect sizes: no "k 3 -> 9" row (there was one, beside the model change)
     assert not ((switched["change"] == "pooled") & (switched["quantity"] == "k")).any()
     legacy = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)  # a snapshot of an earlier version: no dependence
@@ -875,7 +875,7 @@ def test_a_study_id_reused_for_another_study_is_that_study_removed_and_another_a
         ["study_added", "S07", "", 13, 0], ["study_removed", "S07", "", 0, 13],
         ["effect_size_added", "S07", "S07-1", 13, 0], ["effect_size_added", "S07", "S07-2", 14, 0],
         ["effect_size_removed", "S07", "S07-1", 0, 13]]
-    reused = ('S07 names another study than in the previous run (authors "Simulated study 07" -> "Simulated study '
+    reused = ('S07 names another study than in the last run of the previous sheet version (authors "Simulated study 07" -> "Simulated study '
               '11", year 2007 -> 2023): give each study a study_id of its own')
     assert changes["note"].iloc[0] == f"2 effect sizes on sheet rows 13, 14; {reused}"
     assert changes["note"].iloc[1] == f"1 effect size, previously on sheet row 13; {reused}"

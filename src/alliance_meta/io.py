@@ -148,6 +148,9 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
         for handler in handlers:
             logged.addHandler(handler)
     np.seterr(all="ignore")
+    # am.fit's ConvergenceWarning is for a notebook: a job's tables (converged, note) and log lines say it, and its
+    # remedies (control=) are no config key; every job of a family that fits the model would print it again
+    warnings.filterwarnings("ignore", message="am.fit: ", category=UserWarning)
     _log_missing_glyphs(logger)
     _log_uncaught_exceptions(logger)
     return logger

@@ -127,7 +127,7 @@ def _check_families(sheet: pd.DataFrame, metric_by_family: Mapping[str, str]) ->
         named = "; ".join(f"{value!r}{did_you_mean(value, metric_by_family)} on "
                           f"{', '.join(_row_names(sheet, [i for i, v in enumerate(family) if v == value]))}"
                           for value in unknown)
-        raise ValueError(f"am.effect_sizes: family is one of {', '.join(metric_by_family)} (empty: outcome), not "
+        raise ValueError(f"am.effect_sizes: family is one of {', '.join(metric_by_family)} (a missing one: outcome), not "
                          f"{named}")
 
 

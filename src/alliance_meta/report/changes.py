@@ -385,7 +385,7 @@ def _reused_study_ids(previous: list[dict], current: list[dict]) -> dict[str, st
                and not old[study][column].keys() & new[study][column].keys() for column in CITATION):
             (old_authors, *_), (new_authors, *_) = old[study]["authors"].values(), new[study]["authors"].values()
             (old_year, *_), (new_year, *_) = old[study]["year"].values(), new[study]["year"].values()
-            reused[study] = (f'{study} names another study than in the previous run (authors "{old_authors}" -> '
+            reused[study] = (f'{study} names another study than in {COMPARED_RUN} (authors "{old_authors}" -> '
                              f'"{new_authors}", year {old_year} -> {new_year}): give each study a study_id of its own')
     return reused
 
@@ -601,7 +601,8 @@ def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSe
         changed = model(a) != model(b)  # another estimator, test or metric: the numbers are not comparable
         if changed:
             rows.append(_row("model_changed", family, quantity="pooled model",
-                             note=f"{model(a)} \u2192 {model(b)}: the results are not compared with the previous run's"))
+                             note=f"{model(a)} \u2192 {model(b)}: the results are not compared with those of "
+                                  f"{COMPARED_RUN}"))
         # k stays comparable across estimators, but not across a dependence switch (studies vs effect sizes)
         switched = recorded and a["dependence"] != b["dependence"]
         for name in (() if switched else ("k",)) if changed else COMPARED:
@@ -641,11 +642,11 @@ def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSe
         for study in sorted(set(new["influential"]) - set(old.get("influential", []))):
             rows.append(_row("newly_influential", family, study,
                              note="flagged influential (influence.csv)" + (
-                                 "" if "influential" in old else "; no influence diagnostics in the previous run")))
+                                 "" if "influential" in old else f"; no influence diagnostics in {COMPARED_RUN}")))
     if "influential" in old and "influential" in new:  # both runs ran the diagnostics: a flag dropped, not unknown
         for study in sorted(set(old["influential"]) - set(new["influential"])):
             rows.append(_row("no_longer_influential", family, study,
-                             note="flagged influential in the previous run, not in this one (influence.csv)"))
+                             note=f"flagged influential in {COMPARED_RUN}, not in this one (influence.csv)"))
     return rows
 
 
@@ -665,20 +666,20 @@ def compare(previous: dict | None, current: dict) -> pd.DataFrame:
     elif "config" in previous:
         rows = _config_changes(previous["config"], current["config"])
     else:
-        rows = [_row("config_not_recorded", note="the previous run's snapshot has no config (an earlier version "
-                                                 "wrote it): config changes since then are not listed")]
+        rows = [_row("config_not_recorded", note=f"the snapshot of {COMPARED_RUN} has no config (an earlier "
+                                                 "version wrote it): config changes since then are not listed")]
     rows += _data_changes(previous, current)
     recorded = (current.get("config") or {}).get("bayes.hdi_prob")  # this run's (compared_config), where recorded
     hdi_prob = TableSettings.hdi_prob if recorded is None else float(recorded)
     for family in sorted(previous["families"].keys() | current["families"].keys()):
         if family not in previous["families"]:
-            rows.append(_row("family_added", family, note="not analysed in the previous run"))
+            rows.append(_row("family_added", family, note=f"not analysed in {COMPARED_RUN}"))
         elif family not in current["families"]:
             rows.append(_row("family_removed", family, note="not analysed in this run"))
         else:
             rows += _result_changes(family, previous["families"][family], current["families"][family], hdi_prob)
     if not rows:  # pooled rows are listed only for values that differ
-        rows.insert(0, _row("no_change", note="the data and the compared results equal those of the previous run"))
+        rows.insert(0, _row("no_change", note=f"the data and the compared results equal those of {COMPARED_RUN}"))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.attrs["previous"] = previous["sheet_sha256"]
     return frame
@@ -713,7 +714,7 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
                 "next run lists here what changed." + (" " + _config_sentence(changes, "the previous run of this sheet")
                                                        if config else ""))
     if (changes["change"] == "no_change").any():
-        return "Nothing changed since the previous run of a different sheet: the data and the main results are equal."
+        return f"Nothing changed since {COMPARED_RUN}: the data and the main results are equal."
     parts = []
     edited = changes[changes["change"] == "effect_size_edited"]
     # a study added or removed with its effect sizes ("6 studies added (6 effect sizes)"), the effect sizes added to

@@ -15,8 +15,9 @@ of the fit's control (step adjustment, tau2_max, tolerance, ll0 check), as metaf
 ``x$control`` (:func:`~alliance_meta.engines.heterogeneity.refit_control`).
 PM, PMM and GENQ fall back to one :func:`alliance_meta.engines.heterogeneity.estimate_tau2`
 per deletion. Each deletion's estimate, Q and Knapp-Hartung factor come from the full sums minus the
-study's terms, or, where that cancels (a study holding nearly all of a sum), from sums over the other
-studies (:func:`_deletion_summaries`). Hat values are w_i / sum(w) (no k x k hat matrix).
+study's terms, or, where that cancels (a study holding nearly all of a sum, or effect sizes whose spread is small
+beside their mean, as in a homogeneous family: then every deletion, O(k^2) in all), from sums over the other
+studies (:func:`_deletion_summaries`), which may differ from the difference in its last digits. Hat values are w_i / sum(w) (no k x k hat matrix).
 
 GENQ fits, as metafor's ``rma(..., weights = a, method = "GENQ")``, estimate the mean with
 the GENQ weights ``a`` (``weights``; by default ``1/sqrt(v)``, Jackson 2013) and the sandwich variance
