@@ -43,6 +43,24 @@ def load_reference(name: str) -> dict:
     return json.loads((REFERENCE_DIR / f"{name}.json").read_text())
 
 
+def fit_cases(reference: dict) -> list:
+    """``pytest.param(name, method, test)`` of every fit of every data set of a reference whose ``datasets`` each
+    hold ``yi``, ``vi`` and ``fits`` (influence.R, leave_one_out_dominant.R)."""
+    return [pytest.param(name, fit["method"], fit["test"], id=f"{name}-{fit['method']}-{fit['test']}")
+            for name, dataset in reference["datasets"].items() for fit in dataset["fits"]]
+
+
+def dataset_arrays(reference: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(yi, vi)`` of the reference's data set ``name`` at full precision (written as text at 17 digits)."""
+    dataset = reference["datasets"][name]
+    return np.array(dataset["yi"], float), np.array(dataset["vi"], float)
+
+
+def dataset_fit(reference: dict, name: str, method: str, test: str) -> dict:
+    """The reference's fit of data set ``name`` by ``method`` and ``test`` (:func:`fit_cases`)."""
+    return next(fit for fit in reference["datasets"][name]["fits"] if fit["method"] == method and fit["test"] == test)
+
+
 def reference_number(value) -> float:
     """One reference figure as a float: None and R's NA/NaN become NaN, "Inf"/"-Inf" +-inf."""
     if value is None:

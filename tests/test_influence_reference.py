@@ -10,9 +10,11 @@ converged tau^2, so REML/ML deletion fits agree to far below 1e-6.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-from conftest import assert_close as close, load_reference
+from conftest import assert_close as close, dataset_arrays, dataset_fit, fit_cases, load_reference
 
 from alliance_meta.analyses.sensitivity import univariate as influence
 from alliance_meta.engines.heterogeneity import METHODS
@@ -79,18 +81,9 @@ def test_hat_values_sum_to_one_and_no_quadratic_memory():
 # Every tau^2 estimator, z and Knapp-Hartung tests (tests/reference/influence.R -> influence.json)
 EVERY = load_reference("influence")
 METHOD_NAMES = {"EE": "common"}
-EVERY_CASES = [pytest.param(name, fit["method"], fit["test"], id=f"{name}-{fit['method']}-{fit['test']}")
-               for name, dataset in EVERY["datasets"].items() for fit in dataset["fits"]]
-
-
-def every_data(name):
-    """The data set at full precision (written as text at 17 significant digits)."""
-    dataset = EVERY["datasets"][name]
-    return np.array(dataset["yi"], float), np.array(dataset["vi"], float)
-
-
-def every_fit(name, method, test):
-    return next(fit for fit in EVERY["datasets"][name]["fits"] if fit["method"] == method and fit["test"] == test)
+EVERY_CASES = fit_cases(EVERY)
+every_data = functools.partial(dataset_arrays, EVERY)
+every_fit = functools.partial(dataset_fit, EVERY)
 
 
 def test_reference_covers_every_estimator_and_both_tests():

@@ -9,9 +9,11 @@ are now summed directly (``_dominated``), while the others keep the O(k) differe
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-from conftest import assert_close as close, load_reference
+from conftest import assert_close as close, dataset_arrays, dataset_fit, fit_cases, load_reference
 
 import alliance_meta as am
 from alliance_meta.analyses.sensitivity import univariate as influence
@@ -19,17 +21,9 @@ from alliance_meta.models import univariate as pooling
 
 REFERENCE = load_reference("leave_one_out_dominant")
 METHOD_NAMES = {"EE": "common"}
-CASES = [pytest.param(name, fit["method"], fit["test"], id=f"{name}-{fit['method']}-{fit['test']}")
-         for name, dataset in REFERENCE["datasets"].items() for fit in dataset["fits"]]
-
-
-def data(name):
-    dataset = REFERENCE["datasets"][name]
-    return np.array(dataset["yi"], float), np.array(dataset["vi"], float)
-
-
-def reference_fit(name, method, test):
-    return next(fit for fit in REFERENCE["datasets"][name]["fits"] if fit["method"] == method and fit["test"] == test)
+CASES = fit_cases(REFERENCE)
+data = functools.partial(dataset_arrays, REFERENCE)
+reference_fit = functools.partial(dataset_fit, REFERENCE)
 
 
 @pytest.mark.parametrize("name,method,test", CASES)
