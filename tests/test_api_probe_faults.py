@@ -93,6 +93,18 @@ def test_a_three_level_fit_without_study_id_says_so(outcome):
     assert fits.ONE_LEVEL_NOTE in am.fit(one_each, dependence="multilevel", profile=False).note
 
 
+def test_rows_given_study_ids_after_a_fit_numbered_them_are_named(outcome):
+    """The fit's rows keep a mark that their study_id was numbered; names given to those rows later (the mark goes
+    with copies) were still taken for no study_id, and the note said the rows had none."""
+    one_each = outcome.drop_duplicates("study_id")
+    rows = am.fit(one_each.drop(columns="study_id"), dependence="multilevel", profile=False).data.copy()
+    rows["study_id"] = list(one_each["study_id"])
+    named = am.fit(rows, dependence="multilevel", profile=False)
+    assert fits.ONE_LEVEL_NOTE in named.note and fits.NO_STUDY_ID_NOTE not in named.note
+    assert fits.NO_STUDY_ID_NOTE in am.fit(rows.assign(study_id=[str(i + 1) for i in range(len(rows))]),
+                                           dependence="multilevel", profile=False).note  # the numbers kept
+
+
 @pytest.mark.parametrize("level", [1, 20, 49.9])
 def test_a_level_below_50_is_refused_as_a_percentage_slip(level):
     fitted = am.fit([.1, .3, .2], [.01, .02, .03])

@@ -644,7 +644,9 @@ def as_frame(data, vi=None) -> pd.DataFrame:
             frame["study_id"] = data.index.astype(str)  # the studies' names (not row numbers), as a plot shows them
     if "study_id" not in frame:
         frame["study_id"] = [str(i + 1) for i in range(len(frame))]
-        frame.attrs[ROW_STUDIES] = True  # numbered here: each row its own study (:func:`_has_study_id`)
+        # numbered here: each row its own study (:func:`_has_study_id`); the numbers kept, so that a frame given
+        # study_id of its own later (``rows["study_id"] = names``; attrs go with copies) is not taken for unnamed
+        frame.attrs[ROW_STUDIES] = tuple(frame["study_id"])
     frame["study_id"] = _identifiers(frame["study_id"])
     if "es_id" not in frame:
         frame["es_id"] = frame.groupby("study_id").cumcount() + 1
@@ -660,7 +662,7 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     return frame
 
 
-#: ``attrs`` key of a frame of :func:`as_frame` whose study_id it numbered 1..k (the rows had none)
+#: ``attrs`` key of a frame of :func:`as_frame` whose study_id it numbered 1..k (the rows had none): those numbers
 ROW_STUDIES = "alliance_meta_row_studies"
 
 
@@ -668,7 +670,9 @@ def _has_study_id(data) -> bool:
     """Whether the effect sizes given to :func:`fit` name their studies: a frame (or dict) with study_id that
     :func:`as_frame` did not number itself, or yi a Series indexed by names; not arrays."""
     if isinstance(data, pd.DataFrame):
-        return "study_id" in data.columns and not data.attrs.get(ROW_STUDIES, False)
+        numbered = data.attrs.get(ROW_STUDIES)
+        return "study_id" in data.columns and not (
+            isinstance(numbered, tuple) and tuple(_identifiers(data["study_id"])) == numbered)
     if isinstance(data, Mapping):
         return "study_id" in data
     return isinstance(data, pd.Series) and not pd.api.types.is_numeric_dtype(data.index)
