@@ -1,4 +1,4 @@
-"""What changed since the previous run: snapshots in results/history/ and results/changes.csv.
+"""What changed since the previous sheet version: snapshots in results/history/ and results/changes.csv.
 
 The comparison logic is checked on hand-made snapshots; one workflow test runs the demo review
 in a temporary folder up to results/changes.csv (and the PRISMA diagram), adds three studies, and

@@ -1,10 +1,10 @@
 # Stage: from results to the manuscript and the next update: what changed since the previous
-# run (results/history/, results/changes.csv), the PRISMA 2020 flow diagram and the suggested
+# sheet version (results/history/, results/changes.csv), the PRISMA 2020 flow diagram and the suggested
 # GRADE summary of findings. Word tables are written in report.smk.
 include: "manuscript_inputs.smk"
 
 
-# The previous run's snapshot is read from results/history/ inside the job, before this run's
+# The compared snapshot (the last run of the previous sheet version) is read from results/history/ inside the job, before this run's
 # snapshot is written; snapshots of other sheets are never outputs, so Snakemake never deletes them.
 # This sheet's own snapshot is kept until the job replaces it (update) for the config it was run with.
 # params.config holds only the config keys that decide the compared results (compared_config):

@@ -1,4 +1,5 @@
-"""Snapshot this run's main results in results/history/ and compare them with the previous run's."""
+"""Snapshot this run's main results in results/history/ and compare them with the last run of the previous sheet
+version (report.changes.COMPARED_RUN)."""
 from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
@@ -26,4 +27,4 @@ changes = compare(previous, current)
 write_table(changes, snakemake.output.changes)  # noqa: F821
 write_snapshot(current, snakemake.output.snapshot)  # noqa: F821
 log.info("snapshot %s (run %d); compared with %s: %d rows in changes.csv", params.sheet_sha256, current["sequence"],
-         current["previous"] or "no previous run", len(changes))
+         current["previous"] or "no run of another sheet", len(changes))

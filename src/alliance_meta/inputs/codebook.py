@@ -241,7 +241,7 @@ CODEBOOK_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     "study_id": "independent sample, required on every row; rows sharing it are dependent effect sizes",
     "es_id": "identifier of the effect size (unique within its study; double coding and the changes since "
-             "the previous run match rows on study_id and es_id)",
+             "the previous sheet version match rows on study_id and es_id)",
     "authors": "citation label, e.g. Smith & Jones",
     "year": "publication year, a whole number from 1900 to next year; also a moderator",
     "label": "free text shown in plots (e.g. measure, rater, timing)",
