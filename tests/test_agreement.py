@@ -199,7 +199,7 @@ def test_only_the_cells_the_coders_typed_are_compared():
     table = compare_coders(sheet(first), sheet(second)).agreement.set_index("column")
     assert "family" not in table.index
     assert table.loc["rob_overall", ["n_compared", "n_one_coder"]].tolist() == [0, 0]
-    assert table.loc["rob_participation", "n_compared"] == 3
+    assert table.loc["rob_participation", "n_compared"] == 2  # studies A and B: judged once per study
     second[0]["family"] = "outcome"
     table = compare_coders(sheet(first), sheet(second)).agreement.set_index("column")
     assert table.loc["family", ["n_compared", "percent_agreement"]].tolist() == [1, 100]
@@ -334,6 +334,10 @@ def test_the_second_coder_s_cells_that_fail_a_check_are_compared_as_written():
     for where in ("row 2, column r, value \"1.2\"", "row 3, column rater, value \"therapsit\"",
                   "row 4, column r, value \"0,25\"", "row 6, column n"):
         assert where in note, (where, note)
+    # one line, each problem after the other: the report lists the notes as items, and the grouped block of the
+    # sheet check ran into one ("... header = row 1) values outside a vocabulary (1): row 3, ...")
+    assert "\n" not in note and "header = row 1): row 2, column r, value \"1.2\": " in note
+    assert "; row 3, column rater, value \"therapsit\": is not in the vocabulary of rater" in note
 
 
 def test_rows_without_es_id_are_matched_by_their_position_in_the_study():
@@ -517,3 +521,89 @@ def test_the_workflow_lists_every_one_coder_study_and_names_its_file(tmp_path):
             + " and 2 more in results/one_coder_studies.csv)")
     assert note in (tmp_path / "data" / "processed" / "agreement_notes.txt").read_text()
     assert note in (tmp_path / "logs" / "coder_agreement.log").read_text()
+
+
+def test_studies_whose_es_ids_the_coders_numbered_differently_are_matched_by_position():
+    """A second coder numbering the effect sizes 1, 2 (or a, b) where the first wrote A-1, A-2 coded the same
+    rows: each was listed as coded by one coder only and nothing was compared (agreement.csv empty)."""
+    two = sheet([{**row, "es_id": str(i + 1)} for i, row in enumerate(CODER1[:2])]  # A: 1, 2
+                + [{**CODER1[2], "es_id": "B-1"}, {**CODER1[3], "r": "0.31", "n": "62", "t": None, "df": None}])
+    result = compare_coders(sheet(CODER1), two)
+    assert result.n_matched == 4 and result.unmatched[["es_id", "coder"]].values.tolist() == [["B-2", "coder1"]]
+    cells = result.disagreements[result.disagreements["column"] != WHOLE_ROW]
+    assert set(cells["es_id"]) == {"C-1"}  # A's rows agree once matched; B shares B-1 and C C-1, as before
+    assert result.agreement.set_index("column").loc["rater", "n_compared"] == 4
+    assert result.notes == ("1 study coded by both coders with no es_id in common (A): its rows are matched by their "
+                            "position within the study and shown with the first coder's es_id; give both sheets the "
+                            "same es_id to match them by name",)
+    three = sheet([{**CODER1[0], "es_id": "a"}, {**CODER1[1], "es_id": "b"}, {**CODER1[0], "es_id": "c"}])
+    result = compare_coders(sheet(CODER1[:2]), three)  # a third row beyond the first coder's two keeps its es_id
+    assert result.unmatched[["es_id", "coder"]].values.tolist() == [["c", "coder2"]]
+    assert "(A (2 rows vs 3))" in result.notes[0]
+
+
+def test_a_column_one_coder_left_empty_is_not_listed_cell_by_cell():
+    """A column present in both sheets but left empty by one coder throughout (kept from the template) was not
+    double-coded, as a column that sheet lacks: its cells were each listed as a disagreement."""
+    one = sheet([{**row, "measure": "WAI"} for row in CODER1])
+    two = sheet([{**row, "measure": None} for row in CODER2])
+    result = compare_coders(one, two)
+    assert "measure" not in set(result.disagreements["column"])
+    assert result.agreement.set_index("column").loc["measure", ["n_compared", "n_one_coder"]].tolist() == [0, 4]
+    assert result.notes == ("column measure only in the first coder's sheet (empty or absent in the second coder's): "
+                            "not double-coded, so not listed as disagreements (agreement.csv counts the filled cells "
+                            "in n_one_coder)",)
+    half = sheet([{**row, "measure": "WAI" if i == 0 else None} for i, row in enumerate(CODER2)])
+    assert set(compare_coders(one, half).disagreements["column"]) >= {"measure"}  # coded in part: compared
+
+
+ROB2_LOW = {"rob_randomisation": "low", "rob_deviations": "low", "rob_missing_data": "low", "rob_measurement": "low",
+            "rob_selection": "low"}
+
+
+def test_risk_of_bias_is_compared_once_per_study():
+    """Risk of bias is judged once per study, written on one or every row of it (config/README.md): the coders'
+    agreement on it was counted per effect size, so a study with three rows weighed three times and the same
+    judgements gave other kappas when one coder wrote them on the first row only."""
+    judged = {"A": {**ROB2_LOW, "rob_deviations": "some concerns", "rob_overall": "some concerns"}, "B": ROB2_LOW,
+              "C": {**ROB2_LOW, "rob_overall": "high"}}
+    every_row = [{**row, **judged[row["study_id"]]} for row in CODER1[:4]]  # A has two rows
+    first_rows = [{**row, **(judged[row["study_id"]] if row["es_id"].endswith("-1") else {})} for row in CODER1[:4]]
+    second = {"A": {**ROB2_LOW, "rob_overall": "low"}, "B": ROB2_LOW, "C": {**ROB2_LOW, "rob_overall": "low"}}
+    two = sheet([{**row, **second[row["study_id"]]} for row in CODER1[:4]])
+    tables = [compare_coders(sheet(one), two, risk_of_bias={"tool": "rob2"}) for one in (every_row, first_rows)]
+    for result in tables:
+        table = result.agreement.set_index("column")
+        assert table.loc["rob_deviations", ["n_compared", "percent_agreement"]].tolist() == [3, pytest.approx(200 / 3)]
+        assert table.loc["rob_overall", ["n_compared", "percent_agreement"]].tolist() == [2, 0]  # B's derived in both
+        listed = result.disagreements[result.disagreements["column"].str.startswith("rob_")]
+        assert listed[["es_id", "column", "coder1", "coder2"]].values.tolist() == [
+            ["A-1", "rob_deviations", "some concerns", "low"], ["A-1", "rob_overall", "some concerns", "low"],
+            ["C-1", "rob_overall", "high", "low"]]
+    assert tables[0].agreement.equals(tables[1].agreement)
+
+
+def test_ac1_of_a_risk_of_bias_column_counts_every_judgement_of_the_tool():
+    """Gwet's q is the number of categories of the scale (Gwet 2008, eq. 5): RoB 2 has three judgements, also when
+    the coders used two of them (AC1 was computed with q = 2). By hand: four studies, the coders agree on three
+    (p_a = 3/4); pi_low = 7/8, pi_some = 1/8, pi_high = 0; p_e = (7/8 * 1/8 + 1/8 * 7/8 + 0) / (3 - 1) = 7/64."""
+    first = ["low", "low", "low", "some concerns"]
+    studies = [{"study_id": s, "es_id": f"{s}-1", "r": "0.3", "n": "50"} for s in "ABCD"]
+    one = sheet([{**row, **ROB2_LOW, "rob_measurement": j} for row, j in zip(studies, first)])
+    two = sheet([{**row, **ROB2_LOW} for row in studies])
+    table = compare_coders(one, two, risk_of_bias={"tool": "rob2"}).agreement.set_index("column")
+    p_a, p_e = 3 / 4, 7 / 64
+    assert table.loc["rob_measurement", "ac1"] == pytest.approx((p_a - p_e) / (1 - p_e), rel=1e-12)
+    assert table.loc["rob_measurement", "kappa"] == 0  # p_e = 3/4 * 1 + 1/4 * 0: the kappa paradox
+
+
+def test_a_second_coders_study_judged_differently_on_its_rows_is_one_disagreement_showing_each_judgement():
+    """Judgements that differ between a study's rows (a problem of the second coder's sheet, compared as written)
+    were compared row by row, the first row's "Low risk" listed as disagreeing with "low"."""
+    one = sheet([{**row, **ROB2_LOW} for row in CODER1[:3]])
+    two = sheet([{**CODER1[0], **ROB2_LOW, "rob_deviations": "Low risk"},
+                 {**CODER1[1], **ROB2_LOW, "rob_deviations": "High"}, {**CODER1[2], **ROB2_LOW}])
+    result = compare_coders(one, two, risk_of_bias={"tool": "rob2"})
+    listed = result.disagreements[result.disagreements["column"] == "rob_deviations"]
+    assert listed[["study_id", "coder1", "coder2"]].values.tolist() == [["A", "low", "low / high"]]
+    assert result.agreement.set_index("column").loc["rob_deviations", "n_compared"] == 2

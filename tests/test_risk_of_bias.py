@@ -163,11 +163,13 @@ def test_custom_tool_and_incomplete_domains():
 
 
 def test_written_overall_is_kept():
-    sheet = _quips_rows([["low"] * 6])
-    sheet["rob_overall"] = ["high"]  # the reviewer's judgement overrides the rule
+    sheet = _quips_rows([["low"] * 6, ["moderate", "moderate"] + ["low"] * 4])
+    sheet["rob_overall"] = ["high", "high"]  # the reviewer's judgement overrides the rule
     clean, problems = validate_sheet(sheet)
-    assert problems == [] and clean.loc[0, "rob_overall"] == "high"
-    assert clean.attrs["notes"][1:] == []
+    assert problems == [] and clean["rob_overall"].tolist() == ["high", "high"]
+    assert clean.attrs["notes"][1:] == [  # with a note only where no domain gives a reason
+        "rob_overall is worse than its domains for 1 study whose every domain is low (s0 high; "
+        f"{rob.QUIPS.overall_rule}): check it; every analysis uses rob_overall as written"]
 
 
 def test_studies_without_an_overall_judgement_are_named():
@@ -612,6 +614,27 @@ def test_written_overall_better_than_the_domains_allow_is_a_note():
     sheet = _sheet(**{c: ["low"] for c in rob2[1:]}, **{rob2[0]: ["some concerns"]}, rob_overall=["low"])
     clean, _ = validate_sheet(sheet, risk_of_bias={"tool": "rob2"})
     assert any("s0 low, the rule gives some concerns" in note for note in clean.attrs["notes"])
+
+
+def test_written_overall_worse_than_every_low_domain_is_a_note():
+    """RoB 2 and ROBINS-I define a low overall judgement as low in every domain, and their guidance lets reviewers
+    judge a study worse than its worst domain only for a reason in the domains (RoB 2: some concerns in several);
+    an overall high or some concerns beside domains all low (a pasted row) was kept without a word."""
+    rob2 = [f"rob_{d}" for d in rob.ROB2.domains]
+    sheet = _sheet(**{c: ["Low risk", "low", "low", "low"] for c in rob2[2:]},
+                   **{c: ["low", "low", "some concerns", "low"] for c in rob2[:2]},
+                   rob_overall=["High", "Some concerns", "high", "low"])
+    clean, problems = validate_sheet(sheet, risk_of_bias={"tool": "rob2"})
+    assert problems == [] and clean["rob_overall"].tolist() == ["high", "some concerns", "high", "low"]
+    harsher = [note for note in clean.attrs["notes"] if note.startswith("rob_overall is worse")]
+    assert harsher == ["rob_overall is worse than its domains for 2 studies whose every domain is low (s0 high; "
+                       f"s1 some concerns; {rob.ROB2.overall_rule}): check them; every analysis uses rob_overall as "
+                       "written"]
+    robins = [f"rob_{d}" for d in rob.ROBINS_I.domains]
+    clean, _ = validate_sheet(_sheet(**{c: ["low"] for c in robins}, rob_overall=["no information"]),
+                              risk_of_bias={"tool": "robins_i"})
+    assert any(note.startswith("rob_overall is worse than its domains for 1 study whose every domain is low (s0 no "
+                               "information;") for note in clean.attrs["notes"])
 
 
 def test_a_dash_is_not_read_as_a_judgement():

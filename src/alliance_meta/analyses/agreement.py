@@ -13,6 +13,11 @@ cells both coders filled in the studies both coded (not the cells the pipeline f
 - numeric columns and the converted ``yi`` and ``vi``: ICC(2,1), absolute agreement of
   single ratings (:func:`icc_agreement`).
 
+Risk-of-bias columns (``rob_*``) are compared once per study, as they are judged
+(:func:`_per_study`); their AC1 counts every judgement of the config's tool. A column one coder's
+sheet lacks or leaves empty throughout was not double-coded and lists no disagreements. A study both
+coders coded with no ``es_id`` in common (another numbering) is matched by the rows' position in it.
+
 Coded values are compared in their canonical spelling (``client`` and ``patient``
 agree), numbers as numbers (``0.30`` and ``0.3`` agree). A cell filled by one coder
 only is a disagreement too (counted in ``n_one_coder``, listed, left out of the
@@ -33,6 +38,7 @@ import pandas as pd
 
 from alliance_meta.inputs import codebook
 from alliance_meta.inputs.effect_sizes import convert
+from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, tool_from_config
 from alliance_meta.inputs.sheet import (
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -241,8 +247,8 @@ def _validated_as_coded(sheet: pd.DataFrame, risk_of_bias=None) -> tuple[pd.Data
     written = {(problem.row, problem.column): problem.value for problem in problems
                if problem.column in clean.columns and str(problem.value).strip()}
     note = ("the second coder's sheet has cells that fail the codebook's checks; they are compared as written "
-            "(a coding error is a disagreement for the consensus to resolve, not a cell to fix in that sheet):\n"
-            + format_problems(problems, "second coder's sheet")) if problems else ""
+            "(a coding error is a disagreement for the consensus to resolve, not a cell to fix in that sheet; rows "
+            "as numbered in a spreadsheet, header = row 1): " + "; ".join(map(str, problems))) if problems else ""
     return clean, written, note
 
 
@@ -299,6 +305,73 @@ def _keyed(clean: pd.DataFrame, by_position: bool = False) -> pd.DataFrame:
     return frame.set_index(list(KEYS))
 
 
+def _matched_by_position(one: pd.DataFrame, two: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``two`` (the second coder's keyed sheet, :func:`_keyed`) with the rows of each study both coders coded
+    but with no ``es_id`` in common (``1, 2`` beside ``S001-1, S001-2``: another numbering of the same effect
+    sizes) given the first coder's ``es_id`` of the row at the same position within the study; rows beyond the
+    first coder's count keep their own (none is one of the first coder's). And those studies, in the first
+    coder's order."""
+    first = one.index.to_frame(index=False).groupby("study_id", sort=False)["es_id"].agg(list)
+    second = two.index.to_frame(index=False).groupby("study_id", sort=False)["es_id"].agg(list)
+    renumbered = [study for study in first.index if study in second.index
+                  and not set(first[study]) & set(second[study])]
+    if not renumbered:
+        return two, []
+    keys = two.index.to_frame(index=False)
+    position = keys.groupby("study_id", sort=False).cumcount().to_numpy()
+    es_id = keys["es_id"].to_numpy(dtype=object).copy()
+    for i, (study, _) in enumerate(zip(keys["study_id"], es_id)):
+        if study in renumbered and position[i] < len(first[study]):
+            es_id[i] = first[study][position[i]]
+    return two.set_axis(pd.MultiIndex.from_arrays([keys["study_id"], es_id], names=list(KEYS))), renumbered
+
+
+def _renumbered_note(renumbered: Sequence[str], one: pd.DataFrame, two: pd.DataFrame, shown: int = 5) -> str:
+    """The note on studies matched by position (:func:`_matched_by_position`), with the counts of rows that differ."""
+    if not renumbered:
+        return ""
+    counts = {coder: frame.index.get_level_values("study_id").value_counts() for coder, frame in
+              (("first", one), ("second", two))}
+    named = [study + ("" if counts["first"][study] == counts["second"][study] else
+                      f" ({counts['first'][study]} rows vs {counts['second'][study]})") for study in renumbered]
+    listed = ", ".join(named[:shown]) + (f" and {len(named) - shown} more" if len(named) > shown else "")
+    one_study = len(renumbered) == 1
+    return (f"{len(renumbered)} {plural(len(renumbered), 'study', 'studies')} coded by both coders with no es_id in "
+            f"common ({listed}): {'its' if one_study else 'their'} rows are matched by their position within the "
+            "study and shown with the first coder's es_id; give both sheets the same es_id to match them by name")
+
+
+def _per_study(column: str, matched: pd.MultiIndex, keyed: Mapping[str, pd.DataFrame],
+               typed: Mapping[str, pd.DataFrame], tool) -> tuple[pd.Series, pd.Series]:
+    """The two coders' cells of a ``rob_*`` column, judged once per study (config/README.md, "Risk of bias"): the
+    study's judgement (validation copies it to the study's other rows; judgements that differ between its rows,
+    a problem of the second coder's sheet, joined as ``low / high``) on the first matched row of each study that
+    either coder judged in any row, missing on every other row. So a study counts once however many effect sizes
+    it has and whichever of its rows the coders wrote the judgement on."""
+    vocabulary = tool.vocabulary(column) if column in tool.columns else None
+
+    def judgement(cells: pd.Series):
+        spelled = [(vocabulary.canonical(v) if vocabulary else None) or str(v) for v in cells.dropna()]
+        return " / ".join(dict.fromkeys(spelled)) if spelled else np.nan
+
+    study = matched.get_level_values("study_id")
+    first_row = ~study.duplicated()
+    values, judged = {}, np.zeros(len(matched), dtype=bool)
+    for coder in CODERS:
+        frame = keyed[coder]
+        if column not in frame:
+            values[coder] = pd.Series(np.nan, index=matched, dtype=object)
+            continue
+        studies = frame.index.get_level_values("study_id")
+        values[coder] = pd.Series(frame[column].groupby(studies, sort=False).agg(judgement).reindex(study).to_numpy(),
+                                  index=matched, dtype=object)
+        if column in typed[coder]:
+            cells = typed[coder][column].reindex(frame[SHEET_ROW].to_numpy(), fill_value=False).to_numpy(dtype=bool)
+            judged |= pd.Series(cells).groupby(np.asarray(studies)).any().reindex(study, fill_value=False).to_numpy()
+    keep = first_row & judged
+    return values["coder1"].where(keep), values["coder2"].where(keep)
+
+
 def _display(values: pd.Series, numeric: bool) -> pd.Series:
     """Cells as text for the disagreements table: numbers with 15 significant digits, blanks empty."""
     if numeric:
@@ -340,12 +413,14 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
     numeric. Numbers agree when they differ by at most ``tolerance`` relative. ``risk_of_bias``:
     the config's block of that name (the tool whose ``rob_*`` columns both sheets follow).
     """
+    tool = tool_from_config(risk_of_bias)  # its judgements are the categories of the rob_* columns' AC1
     coder2, written, problems_note = _validated_as_coded(second, risk_of_bias)
     clean = {"coder1": _validated(first, "first coder's sheet", risk_of_bias), "coder2": coder2}
     clean["coder2"], renamed_note = _named_as_first(clean["coder1"], clean["coder2"])
     typed = {"coder1": _typed_cells(first), "coder2": _named_as_first(clean["coder1"], _typed_cells(second))[0]}
     by_position = _has_es_id(clean["coder1"]) != _has_es_id(clean["coder2"])
     keyed = {coder: _keyed(frame, by_position) for coder, frame in clean.items()}
+    keyed["coder2"], renumbered = _matched_by_position(keyed["coder1"], keyed["coder2"])
     effects = {}
     for coder, frame in clean.items():
         with np.errstate(all="ignore"):
@@ -390,15 +465,23 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
             if column in typed[coder]:
                 filled |= typed[coder][column].reindex(rows_of[coder], fill_value=False).to_numpy(dtype=bool)
         cells[column] = (a.where(filled), b.where(filled))
+    for column in cells:
+        if column.startswith(PREFIX):  # judged once per study: one cell per study, not one per effect size
+            cells[column] = _per_study(column, matched, {"coder1": one, "coder2": two_as_coded}, typed, tool)
     for name in CONVERTED:
         cells[name] = (yi["coder1"][name].where(same_metric), yi["coder2"][name].where(same_metric))
-    # A column one sheet lacks (a second coder who coded the effect sizes but not the labels or risk of bias)
-    # was not double-coded: its cells are no disagreements to resolve. An effect-size input column is an
-    # exception: a coder without it chose another kind of input, and its cells show which.
-    single = {coder: [column for column in cells if column not in EFFECT_SIZE_COLUMNS
-                      and column in frame and column not in other]
-              for coder, frame, other in (("first", typed["coder1"], typed["coder2"]),
-                                          ("second", typed["coder2"], typed["coder1"]))}
+    # A column one sheet lacks or leaves empty (a second coder who coded the effect sizes but not the labels or
+    # risk of bias) was not double-coded: its cells are no disagreements to resolve. An effect-size input column
+    # is an exception: a coder without it chose another kind of input, and its cells show which. An empty
+    # rob_overall that validation derives from the domains is that coder's overall judgement all the same.
+    coded = {coder: {column for column in cells if column in typed[coder] and typed[coder][column].any()
+                     or column == OVERALL and column in clean[coder] and clean[coder][column].notna().any()}
+             for coder in CODERS}
+    single = {name: [column for column in cells if column not in EFFECT_SIZE_COLUMNS
+                     and column in coded[coder] and column not in coded[other]]
+              for name, coder, other in (("first", "coder1", "coder2"), ("second", "coder2", "coder1"))}
+    absent = {name: {column for column in columns if column not in typed[coder]}
+              for name, coder in (("first", "coder1"), ("second", "coder2"))}
     for column, (a, b) in cells.items():
         numeric = column in codebook.NUMERIC_COLUMNS or column in CONVERTED or _all_numbers(column, a, b)
         as_written = b.copy()  # the second coder's cells, "n = 95" and all, for the disagreements table
@@ -416,8 +499,8 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
         if numeric:
             row["icc"] = icc_agreement(pair.astype(float))
         elif both.any():
-            vocabulary = codebook.VOCABULARIES.get(column)
-            categories = None if vocabulary is None else list(dict.fromkeys([*vocabulary.values, *pair.ravel()]))
+            scale = tool.judgements if column in tool.columns else getattr(codebook.VOCABULARIES.get(column), "values", None)
+            categories = None if scale is None else list(dict.fromkeys([*scale, *pair.ravel()]))
             row["kappa"] = cohen_kappa(pair[:, 0], pair[:, 1])
             row["ac1"] = gwet_ac1(pair, categories)  # over the vocabulary and any level outside it a coder wrote
         blank = np.isnan(row["icc" if numeric else "kappa"])
@@ -469,12 +552,15 @@ def compare_coders(first: pd.DataFrame, second: pd.DataFrame, metric_by_family: 
                              f"{shown}) are matched by their position within the study (study_id-1, -2, ...), so "
                              "rows coded in another order count as disagreements; give both sheets the same es_id "
                              "to match them by name")
+    other_coder = {"first": "second", "second": "first"}
     single_note = "; ".join(
-        f"column{'s' if len(names) > 1 else ''} {', '.join(names)} only in the {coder} coder's sheet: not double-coded, "
-        "so not listed as disagreements (agreement.csv counts the filled cells in n_one_coder)"
+        f"column{'s' if len(names) > 1 else ''} {', '.join(names)} only in the {coder} coder's sheet"
+        + ("" if all(name in absent[other_coder[coder]] for name in names) else
+           f" (empty or absent in the {other_coder[coder]} coder's)")
+        + ": not double-coded, so not listed as disagreements (agreement.csv counts the filled cells in n_one_coder)"
         for coder, names in single.items() if names)
     notes = tuple(filter(None, [one_coder_note(one_coder_studies, len(double_coded)), problems_note, renamed_note,
-                                position_note, single_note, near_key]))
+                                position_note, _renumbered_note(renumbered, one, two), single_note, near_key]))
     return CoderAgreement(pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)), disagreements, unmatched,
                           len(matched), notes, one_coder_studies, len(double_coded))
 

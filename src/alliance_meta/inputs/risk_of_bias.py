@@ -377,6 +377,9 @@ def check_risk_of_bias(text: pd.DataFrame, options: Mapping | None = None, *, ro
         milder = _milder_than_rule(frame, derived, tool)
         if milder:
             notes.append(milder)
+        harsher = _worse_than_every_domain_low(frame, domains, tool)
+        if harsher:
+            notes.append(harsher)
         frame.loc[empty, OVERALL] = derived[empty]
         if empty.any():
             studies = frame.loc[empty, "study_id"].nunique() if "study_id" in frame else int(empty.sum())
@@ -422,6 +425,27 @@ def _milder_than_rule(frame: pd.DataFrame, derived: pd.Series, tool: RobTool) ->
     return (f"rob_overall is better than its domains allow for {len(listed)} {'study' if one else 'studies'} "
             f"({'; '.join(listed[:10])}{'; ...' if len(listed) > 10 else ''}; {tool.overall_rule}): check "
             f"{'it' if one else 'them'}; the risk-of-bias sensitivity analysis and GRADE use rob_overall as written")
+
+
+def _worse_than_every_domain_low(frame: pd.DataFrame, domains: list[str], tool: RobTool) -> str | None:
+    """The note on written ``rob_overall`` judgements other than the best level for studies whose every domain
+    is at the best level (``high`` beside six domains ``low``). A worse overall judgement than the rule gives is
+    the reviewers' call when domains give a reason (RoB 2: some concerns in several domains, Sterne et al. 2019),
+    but none of the tools allows it when every domain is low: RoB 2 (Sterne et al. 2019, Table 3) and ROBINS-I
+    (Sterne et al. 2016, Table 2) define low overall as low in all domains, QUIPS by Grooten et al. (2019) too,
+    and a custom tool's rule is the worst domain. Probably a slip (a row pasted from another study)."""
+    best = tool.levels[0]
+    every_low = (frame[domains] == best).all(axis=1)
+    harsher = every_low & frame[OVERALL].notna() & (frame[OVERALL] != best)
+    if not harsher.any():
+        return None
+    rows = frame.loc[harsher]
+    ids = rows["study_id"].astype(str) if "study_id" in rows else rows.index.astype(str).to_series(index=rows.index)
+    listed = list(dict.fromkeys(f"{i} {rows.at[index, OVERALL]}" for index, i in ids.items()))
+    one = len(listed) == 1
+    return (f"rob_overall is worse than its domains for {len(listed)} {'study' if one else 'studies'} whose every "
+            f"domain is {best} ({'; '.join(listed[:10])}{'; ...' if len(listed) > 10 else ''}; {tool.overall_rule}): "
+            f"check {'it' if one else 'them'}; every analysis uses rob_overall as written")
 
 
 def study_judgements(frame: pd.DataFrame, tool: RobTool) -> pd.DataFrame:

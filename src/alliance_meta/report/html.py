@@ -484,6 +484,8 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                    if counts.converted else "")
     compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
     explained = "note" in agreement and agreement["note"].fillna("").astype(str).str.strip().ne("").any()
+    once_per_study = (" (for the risk-of-bias columns, which hold one judgement per study, of the studies both judged)"
+                      if agreement["column"].astype(str).str.startswith("rob_").any() else "")
     one_sheet_only = (" (a study in one sheet only was not double-coded and is not compared)"
                       if any(ONE_CODER_NOTE_END in note for note in notes) else "")
     paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet in the studies both "
@@ -491,9 +493,9 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                  f"study_id and es_id{f', on {int(compared.iloc[0])} effect sizes coded by both' if len(compared) else ''}: "
                  f"{counted(counts.cells, 'cell was', 'cells were')} coded differently{consequence} and "
                  f"{counted(counts.rows, 'effect size of those studies was', 'effect sizes of those studies were')} "
-                 "coded by one coder only. Agreement per column: percent agreement of the cells both coders filled, "
-                 "Cohen's kappa and Gwet's AC1 for categorical columns, the intraclass correlation ICC(2,1) (absolute "
-                 "agreement, single rater) for numeric columns and for the converted effect sizes (yi) and variances "
+                 "coded by one coder only. Agreement per column: percent agreement of the cells both coders filled"
+                 f"{once_per_study}, Cohen's kappa and Gwet's AC1 for categorical columns, the intraclass correlation "
+                 "ICC(2,1) (absolute agreement, single rater) for numeric columns and for the converted effect sizes (yi) and variances "
                  "(vi)"
                  f"{'; the note says why a coefficient is blank' if explained else ''}. The analysis uses the data "
                  "sheet alone.")
