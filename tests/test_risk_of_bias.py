@@ -270,6 +270,25 @@ def test_summary_plot_sets_k_in_italics():
     plt.close(figure)
 
 
+def test_summary_plot_labels_add_up_to_100():
+    """Each share rounded on its own: a domain of 8 studies at 1 low, 1 moderate and 6 high read 12%, 12% and 75%
+    (99%), as the probe's bars of 8 studies read 99% or 101%."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.risk_of_bias import summary_plot, whole_percentages
+
+    shares = np.array([[12.5, 12.5, 75.0], [100 / 3, 0.0, 200 / 3], [100 / 7, 300 / 7, 300 / 7], [np.nan] * 3])
+    whole = whole_percentages(shares)
+    assert whole.tolist() == [[13, 12, 75], [33, 0, 67], [14, 43, 43], [0, 0, 0]]
+    assert (np.abs(whole - np.nan_to_num(shares)) < 1).all()
+    frame = pd.DataFrame({"study_id": [f"S{i}" for i in range(8)], "rob_participation": ["low", "moderate"] + ["high"] * 6})
+    frame["rob_overall"] = frame["rob_participation"]
+    figure = summary_plot(frame, rob.QUIPS)
+    labels = [text.get_text() for text in figure.axes[0].texts if text.get_text().endswith("%")]
+    assert sorted(labels) == ["12%", "12%", "13%", "13%", "75%", "75%"]  # two bars: the domain and overall
+    plt.close(figure)
+
+
 def test_summary_table_weighted_shares():
     from alliance_meta.plots.risk_of_bias import summary_table
 

@@ -239,6 +239,19 @@ def summary_table(judgements: pd.DataFrame, tool: RobTool, weights=None) -> pd.D
     return pd.DataFrame(rows)
 
 
+def whole_percentages(shares: np.ndarray) -> np.ndarray:
+    """Each row's percentages (summing to 100) as whole numbers that sum to 100 too: floored, and the points left
+    given to the largest remainders (Hamilton's method; a tie to the earlier column). A bar of 8 studies at 1, 1
+    and 6 reads 13, 12 and 75%, not 12, 12 and 75% (99) as each share rounded. A row without shares stays 0."""
+    shares = np.nan_to_num(np.asarray(shares, dtype=float))
+    floors = np.floor(shares)
+    left = np.where(shares.sum(axis=1) > 0, 100 - floors.sum(axis=1), 0).round().astype(int)
+    order = np.argsort(-(shares - floors), axis=1, kind="stable")
+    for row, points in enumerate(left):
+        floors[row, order[row, :points]] += 1
+    return floors
+
+
 def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: str | None = None):
     """Stacked horizontal bars per domain (robvis ``rob_summary``): share of studies at each
     judgement, or share of the main model's weight when ``weights`` are given."""
@@ -251,7 +264,8 @@ def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: st
         y = np.arange(n)[::-1]
         left = np.zeros(n)
         present = []
-        for judgement in tool.judgements:
+        shown = whole_percentages(table[list(tool.judgements)].to_numpy(float))  # labels that add up to 100
+        for column, judgement in enumerate(tool.judgements):
             share = np.nan_to_num(table[judgement].to_numpy(float))
             if not share.any():
                 continue
@@ -259,9 +273,9 @@ def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: st
             style = styles[judgement]
             axis.barh(y, share, left=left, height=0.7, color=style.colour, edgecolor="black", linewidth=0.5,
                       hatch=style.hatch, label=judgement.capitalize())
-            for yi, l, s in zip(y, left, share):
+            for yi, l, s, label in zip(y, left, share, shown[:, column]):
                 if s >= 8:
-                    axis.text(l + s / 2, yi, f"{s:.0f}%", ha="center", va="center", fontsize=7,
+                    axis.text(l + s / 2, yi, f"{label:.0f}%", ha="center", va="center", fontsize=7,
                               color=style.glyph_colour,
                               bbox={"boxstyle": "round,pad=0.1", "facecolor": style.colour, "linewidth": 0})
             left += share
