@@ -53,6 +53,19 @@ def test_the_report_spells_out_each_abbreviation_once_at_its_first_use_in_readin
     assert "fitted with the REML estimator" in text and "means and 95% HDIs" in text
 
 
+def test_a_tool_defined_before_keeps_its_noun():
+    """A definition shortened once defined read "risk of bias was rated with the RoB 2 (Sterne et al., 2019)"."""
+    from alliance_meta.report.methods import risk_of_bias_methods
+
+    before = spelled_out("RoB 2, QUIPS")
+    assert spelled_out("rated with the Quality in Prognosis Studies tool (QUIPS; Hayden et al., 2013)", before) == \
+        "rated with the QUIPS tool (Hayden et al., 2013)"
+    assert risk_of_bias_methods({"risk_of_bias": {"tool": "rob2"}}, before).startswith(
+        "Risk of bias was rated with the RoB 2 tool (Sterne et al., 2019);")
+    assert spelled_out("the Akaike information criterion (AIC; Akaike, 1974)", spelled_out("AIC")) == \
+        "the AIC (Akaike, 1974)"
+
+
 def test_spelled_out_abbreviates_a_later_definition_and_leaves_data_as_written():
     before = "the restricted maximum likelihood (REML) estimator"
     assert spelled_out("the Akaike information criterion (AIC; Akaike, 1974), REML", before) == \

@@ -237,12 +237,19 @@ def is_defined(abbreviation: str, text: str) -> bool:
         bool(_parts(abbreviation)) and all(is_defined(part, text) for part in _parts(abbreviation)))
 
 
+def abbreviated(abbreviation: str) -> str:
+    """An abbreviation of :data:`ABBREVIATIONS` as a definition is shortened once defined, with the noun of a tool's
+    name that the abbreviation leaves out: "the RoB 2 tool (Sterne et al., 2019)", not "the RoB 2 (...)"."""
+    return abbreviation + (" tool" if re.search(r"\btool\b", ABBREVIATIONS[abbreviation])
+                           and not abbreviation.endswith("tool") else "")
+
+
 def defined(abbreviation: str, before: str = "", cite: str = "") -> str:
     """An abbreviation of :data:`ABBREVIATIONS` spelled out at its first use, "restricted maximum likelihood (REML)"
     (with ``cite``: "... (REML; cite)"), and abbreviated, "REML" ("REML (cite)"), once ``before`` (the Methods so
     far) has defined it (:func:`is_defined`; APA 2020, sec. 6.25)."""
     if is_defined(abbreviation, before):
-        return abbreviation + (f" ({cite})" if cite else "")
+        return abbreviated(abbreviation) + (f" ({cite})" if cite else "")
     return f"{ABBREVIATIONS[abbreviation]} ({abbreviation}{'; ' + cite if cite else ''})"
 
 
@@ -284,7 +291,8 @@ def spelled_out(text: str, before: str = "", verbatim=()) -> str:
                 if done and end >= 0:  # defined before: "ABBR", "ABBR (cite)"
                     cite = tail[1:end].strip() if tail[0] == ";" else ""
                     parts += [text[start:len(head[:-1].rstrip()) - len(spelled)],
-                              use[0] + (f" ({cite})" if cite else "")]
+                              use[0] + abbreviated(abbreviation).removeprefix(abbreviation)  # "HDIs" as written
+                              + (f" ({cite})" if cite else "")]
                     start = use.end() + end + 1
             elif not done and not NOTE_DEFINITION.match(tail) and not (
                     _parts(abbreviation) and is_defined(abbreviation, f"{before} {head}")):  # its parts defined
