@@ -61,6 +61,11 @@ def test_the_shipped_config_and_the_empty_config_have_no_problems():
     ({"decimal": ";"}, "decimal: ';' is not one of auto, '.', ','"),
     ({"sheet_name": 2}, "sheet_name: 2 is not a string or null"),
     ({"pooling": "REML"}, "pooling: 'REML' is not a mapping of keys"),
+    # a key of one value per family written as one value: which families take it, in the mapping to write
+    ({"metric": "log_or"}, "metric: 'log_or' is not a mapping of keys; it takes a value per family: write "
+                           "{dropout: log_or}"),
+    ({"grade": {"imprecision_width": 0.3}}, "grade.imprecision_width: 0.3 is not a mapping of keys; it takes a value "
+                                            "per family: write {outcome: 0.3, dropout: 0.3}"),
     ({"risk_of_bias": {"tool": "custom"}}, "risk_of_bias.domains: the custom tool needs its domains"),
     ({"pooling": {"level": 0.95}}, "pooling.level: 0.95 is read in percent (a 0.95% interval): write 95"),
     ({"pooling": {"level": 10}},  # as am.fit refuses it: a job of the run would stop on it

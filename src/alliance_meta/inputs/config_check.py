@@ -465,12 +465,31 @@ def _type_hint(instance, wanted, schema=None) -> str:
         return f"; write {'true' if instance else 'false'}"
     if isinstance(instance, bool) and "null" in wanted:
         return "; for none write null, or delete the line (YAML reads no and false as false)"
+    if (hint := _per_family_hint(instance, wanted, schema)):
+        return hint
     if isinstance(instance, (int, float)) and not isinstance(instance, bool) and "string" in wanted:
         return f"; write it in quotes: \"{instance}\""
     if instance is None and "string" in wanted:
         return ("; it is empty (nothing after the colon, or a value starting with #, which YAML reads as a comment: "
                 "write such a value in quotes, \"#0072B2\")")
     return ""
+
+
+def _per_family_hint(instance, wanted, schema) -> str:
+    """How to write a bare value (``metric: log_or``, ``grade.imprecision_width: 0.3``) where the key takes one value
+    per family: in a mapping, under the families whose key accepts it; ``""`` otherwise."""
+    properties = schema.get("properties") if isinstance(schema, dict) and "object" in wanted else None
+    if (not isinstance(properties, dict) or not properties or set(properties) - {"outcome", "dropout"}
+            or not isinstance(instance, (str, int, float)) or isinstance(instance, bool)):
+        return ""
+    from jsonschema import Draft202012Validator
+
+    families = [family for family, sub in properties.items()  # ($ref: a mapping per family, no bare value)
+                if isinstance(sub, dict) and "$ref" not in sub and Draft202012Validator(sub).is_valid(instance)]
+    if not families:
+        return ""
+    value = _value(instance) if isinstance(instance, str) else f"{instance:g}"
+    return f"; it takes a value per family: write {{{', '.join(f'{family}: {value}' for family in families)}}}"
 
 
 def _percent(text: str) -> str:
