@@ -440,7 +440,8 @@ def test_a_key_a_figure_table_or_sampler_does_not_read_does_not_rerun_it(review_
     """The forest plots, the psychometric forest plot, the summary of findings, the risk-of-bias figures and the
     Bayesian rules take only the keys their jobs read: plots.tiff decides the rules' outputs only (a new TIFF is a
     missing output), the main forest plot draws no subgroup diamond and the psychometric one no text columns nor
-    risk-of-bias symbols; a family's GRADE rating reads its own imprecision width and overrides, and the optimal
+    risk-of-bias symbols; no plots key refits the psychometric analysis or the risk-of-bias sensitivity models
+    (their figures are jobs of their own); a family's GRADE rating reads its own imprecision width and overrides, and the optimal
     information events only for odds ratios; a built-in risk-of-bias tool reads no domains and levels; the sampler
     reads no sensitivity prior and the Bayesian plots only the priors, hdi_prob (their labels) and plots.dpi. Each
     such key reran them all before."""
@@ -448,17 +449,21 @@ def test_a_key_a_figure_table_or_sampler_does_not_read_does_not_rerun_it(review_
     sheet["rob_overall"] = [("low", "moderate", "high")[int(study[1:]) % 3] for study in sheet["study_id"]]
     sheet.to_csv(review_folder / "data" / "raw" / "studies.csv", index=False)
     write_config(review_folder, "bayes: {draws: 100, tune: 100, chains: 2}\nplots: {columns: [n], tiff: true}\n")
-    targets = [f"results/outcome/{name}" for name in ("forest.png", "forest_modality.png", "psychometric.csv",
-                                                      "summary_of_findings.csv", "rob_summary.png", "bayes_forest.png")]
+    targets = [f"results/outcome/{name}" for name in ("forest.png", "forest_modality.png", "psychometric_forest.png",
+                                                      "summary_of_findings.csv", "rob_summary.png",
+                                                      "rob_sensitivity.csv", "bayes_forest.png")]
     snakemake(review_folder, *targets)
-    rules = ("forest_plot", "moderator_forest_plot", "psychometric", "summary_of_findings", "risk_of_bias", "bayes",
-             "bayes_plots")
+    rules = ("forest_plot", "moderator_forest_plot", "psychometric", "psychometric_forest_plot", "summary_of_findings",
+             "risk_of_bias", "risk_of_bias_sensitivity", "bayes", "bayes_plots")
     for change, rerun in (
-            ("plots={tiff: false, subgroup_colour: '#000001'}", {"moderator_forest_plot", "psychometric"}),
+            ("plots={tiff: false, subgroup_colour: '#000001'}", {"moderator_forest_plot", "psychometric_forest_plot"}),
             ("plots={column_width: 5, rob: true}", {"forest_plot", "moderator_forest_plot"}),
             # every figure job writes its PNGs at plots.dpi (the Bayesian plots were at 300 whatever it said); the
-            # sampler does not read it (the psychometric job draws its forest plot and reads every plots key)
-            ("plots={dpi: 150}", {"forest_plot", "moderator_forest_plot", "psychometric", "bayes_plots"}),
+            # sampler does not read it
+            ("plots={dpi: 150}", {"forest_plot", "moderator_forest_plot", "psychometric_forest_plot", "bayes_plots"}),
+            # the psychometric analysis and the risk-of-bias refits reran with every plots key
+            ("plots={rows_per_page: 5, width: 8}", {"forest_plot", "moderator_forest_plot", "psychometric_forest_plot",
+                                                    "risk_of_bias"}),
             ("grade={imprecision_width: {outcome: 0.2, dropout: 0.6}, optimal_information_events: 200}", set()),
             ("grade={overrides: {dropout: {indirectness: {downgrade: 1}}}}", set()),
             ("grade={overrides: {outcome: {indirectness: {downgrade: 1}}}}", {"summary_of_findings"}),

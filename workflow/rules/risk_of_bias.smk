@@ -26,9 +26,8 @@ if HAS_RISK_OF_BIAS:
             summary_pdf="results/{family}/rob_summary.pdf",
             summary_png=report("results/{family}/rob_summary.png", caption="../report/rob_summary.rst", category="Risk of bias", subcategory="{family}"),
             summary_svg="results/{family}/rob_summary.svg",
-            sensitivity="results/{family}/rob_sensitivity.csv",
         params:
-            fit=fit_options,
+            fit=fit_options if RISK_OF_BIAS_FIGURES["weighted"] else {},  # the study weights of weighted summary bars
             risk_of_bias=RISK_OF_BIAS_FIGURES,
             rows_per_page=config["plots"]["rows_per_page"],
         conda:
@@ -39,6 +38,26 @@ if HAS_RISK_OF_BIAS:
             "logs/benchmarks/risk_of_bias_{family}.tsv"
         script:
             "../scripts/risk_of_bias.py"
+
+    rule risk_of_bias_sensitivity:
+        """The main model without high-risk studies and on low-risk studies: its own job, so that the plots
+        options redraw the figures without refitting it."""
+        priority: 1  # a job of a few seconds: before the shortest (see multiverse_specifications)
+        input:
+            family_effect_sizes,
+        output:
+            sensitivity="results/{family}/rob_sensitivity.csv",
+        params:
+            fit=fit_options,
+            risk_of_bias=RISK_OF_BIAS_TOOL,
+        conda:
+            CONDA_ENV
+        log:
+            "logs/risk_of_bias_sensitivity_{family}.log",
+        benchmark:
+            "logs/benchmarks/risk_of_bias_sensitivity_{family}.tsv"
+        script:
+            "../scripts/risk_of_bias_sensitivity.py"
 
     FINAL_TARGETS.extend(
         expand(

@@ -1,8 +1,11 @@
 """Rule psychometric: Hunter-Schmidt psychometric meta-analysis of the outcome family, overall and
-by moderator, with its artifact distributions and forest plot (alliance_meta.analyses.psychometric)."""
+by moderator, with its artifact distributions and the studies of its forest plot (rule
+psychometric_forest_plot draws it; alliance_meta.analyses.psychometric)."""
 from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
+
+import pandas as pd
 
 from alliance_meta.analyses.psychometric import (
     PsychometricOptions,
@@ -13,9 +16,6 @@ from alliance_meta.analyses.psychometric import (
     psychometric_moderators,
 )
 from alliance_meta.io import fit_log_line, log_number, read_table, setup_logging, write_table
-from alliance_meta.plots.forest_options import ForestOptions
-from alliance_meta.plots.provenance import figure_note
-from alliance_meta.plots.psychometric import save_psychometric_forest
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "psychometric")
@@ -39,6 +39,5 @@ write_table(table, output.table)
 write_table(psychometric_moderators(data, params.moderators, options,  # a custom tool's levels in its order
                                    risk_of_bias=getattr(params, "risk_of_bias", None)), output.moderators)
 write_table(analysis.artifact_table(), output.artifacts)
-save_psychometric_forest(analysis.studies, table, [output.pdf, output.png], level=params.level,
-                         cred_level=100 * options.cred_level, options=ForestOptions.from_config(params.plots),
-                         data_note=figure_note(data), logger=logger)
+# no corrected correlation: no rows (the plot says so)
+write_table(pd.DataFrame(columns=["study_id"]) if analysis.studies is None else analysis.studies, output.studies)
