@@ -115,6 +115,18 @@ def test_pooled_sentence_is_apa():
     assert "prediction interval [" in text and "I\u00b2 = " in text
 
 
+def test_pooled_sentence_of_a_common_effect_model_gives_no_tau2_estimate():
+    """pooling.main_method: common read "τ² = 0.000 (Hedges' g), I² = 28.5%": an estimate of what the model
+    assumes to be 0."""
+    yi = np.arctanh([0.2, 0.3, 0.35, 0.25, 0.4])
+    for method in ("common", "REML"):
+        row = pool_all(yi, np.full(5, 0.01), [method], ["z"], metric="z").iloc[0]
+        text = pooled_sentence("outcome", "z", row, {"n": 1234, "effect_sizes": 5})
+        assert ("τ² = " in text) == (method == "REML")
+        assert ("common-effect model (τ² assumed to be 0), I² = " in text) == (method == "common")
+        assert f"I² = {apa_number(row['i2'], 1)}%" in text
+
+
 def test_manuscript_tables_markdown_and_latex():
     pooled = pool_all(np.arctanh([0.2, 0.3, 0.35]), np.full(3, 0.01), ["REML"], ["z", "knha"], metric="z")
     table = manuscript_table("pooled", pooled, "z")

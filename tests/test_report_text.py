@@ -707,6 +707,19 @@ def test_r2_is_not_given_where_tau2_of_the_model_without_the_moderator_is_0():
     assert "not given" not in moderators_table(measured, "z").note
 
 
+def test_the_moderator_table_has_no_permutation_column_without_permutation_tests():
+    """permutations: 0 left an empty "p (permutation)" column, and the note defined it."""
+    from alliance_meta.report.tables import moderators_table
+
+    row = {"moderator": "rater", "k": 10, "qm": 3.0, "qm_df": 1, "qm_p": 0.08, "f": 2.5, "f_df1": 1, "f_df2": 8,
+           "f_p": 0.15, "tau2": 0.01, "r2": 20.0, "tau2_null": 0.02}
+    for permutation, shown in ((0.1, True), (float("nan"), False), (None, False)):
+        frame = pd.DataFrame([row if permutation is None else {**row, "qm_p_permutation": permutation}])
+        table = moderators_table(frame, "z")
+        assert ("p (permutation)" in table.header) == shown and ("p (permutation) =" in table.note) == shown
+        assert all(len(cells) == len(table.header) for cells in table.rows)
+
+
 def test_the_moderator_table_says_what_k_counts_where_studies_have_several_levels():
     """k of a moderator coded within studies (rater) counts study x level composites, more than the studies;
     moderators.csv's note says so, and the manuscript table left it out."""

@@ -238,14 +238,16 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
     if "multilevel_qm" in frame:
         return three_level_moderators_table(frame, metric, level, settings)
     rows = []
+    # permutations: 0 runs no permutation test: no column of blanks, nor its definition in the note
+    permuted = any(is_finite(p) for p in frame.get("qm_p_permutation", []))
     for row in frame.itertuples():
         permutation = getattr(row, "qm_p_permutation", float("nan"))
         rows.append([str(row.moderator), apa_integer(row.k), _with_df(row.qm, row.qm_df),
-                     apa_p(row.qm_p), _with_df(row.f, row.f_df1, row.f_df2),
-                     apa_p(row.f_p), apa_p(permutation) if is_finite(permutation) or not is_finite(row.qm) else "",
-                     apa_number(row.tau2, 3),
-                     _r2_cell(apa_number(row.r2, 1), getattr(row, "tau2_null", float("nan")))])
-    header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", "p (permutation)",
+                     apa_p(row.qm_p), _with_df(row.f, row.f_df1, row.f_df2), apa_p(row.f_p)]
+                    + ([apa_p(permutation) if is_finite(permutation) or not is_finite(row.qm) else ""] if permuted
+                       else [])
+                    + [apa_number(row.tau2, 3), _r2_cell(apa_number(row.r2, 1), getattr(row, "tau2_null", float("nan")))])
+    header = ["Moderator", "k", "QM (df)", "p", "F (df1, df2)", "p", *(["p (permutation)"] if permuted else []),
               "\u03c4\u00b2", "R\u00b2 (%)"]
     adhoc = any(ADHOC_NOTE in _note_parts(note) for note in frame.get("note", []))  # pooling.knha_adhoc
     # the estimator in words: its abbreviation, used once, would be defined in the note (APA 2020, sec. 6.25, 7.14)
@@ -254,7 +256,8 @@ def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
             + (" (ad hoc variant: scale factor not below 1). " if adhoc else ". ")
             + ("k = studies (a study at several levels of the moderator: one composite at each); "
                if settings.several_per_study else "k = studies (one effect size each); ")
-            + "QM = omnibus Wald test of the moderator; p (permutation) = its permutation test; \u03c4\u00b2 = "
+            + "QM = omnibus Wald test of the moderator; " + ("p (permutation) = its permutation test; " if permuted
+                                                              else "") + "\u03c4\u00b2 = "
               f"residual variance of the true effects, in the analysis metric ({METRIC_NAMES[metric]}); "
               "R\u00b2 = share of \u03c4\u00b2 accounted for by the moderator." + _r2_note(frame, "tau2_null")
             + _moderator_notes(frame))
