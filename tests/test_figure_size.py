@@ -62,8 +62,9 @@ def test_the_figures_of_analysis_jobs_are_drawn_within_the_default_page(tmp_path
 
 
 def test_the_prisma_diagram_says_once_why_it_is_wider_than_the_page(caplog):
-    """The PRISMA diagram of both routes is 10.15 in wide (the template's four columns of boxes at 7 pt) and no
-    log said so: its job logs it, at INFO for the default page and a WARNING for a plots.width the reviewer set."""
+    """An update's PRISMA diagram of both routes is 8.35 in wide (the template's five columns of boxes at their
+    narrowest, 7 pt; both routes of a new review now fit the page) and no log said so: its job logs it, at INFO for
+    the default page and a WARNING for a plots.width the reviewer set."""
     import yaml
 
     from alliance_meta.inputs.prisma import prisma_counts
@@ -71,11 +72,13 @@ def test_the_prisma_diagram_says_once_why_it_is_wider_than_the_page(caplog):
     from alliance_meta.plots.style import log_wider
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-    figure = prisma_figure(prisma_counts(config["prisma"]))
+    assert width_note(prisma_figure(prisma_counts(config["prisma"])), None) == ""
+    figure = prisma_figure(prisma_counts({**config["prisma"], "previous": {"studies": 120, "reports": 121},
+                                          "included_reports": 152 + 121}))
     note = width_note(figure, None)
-    assert re.match(r"10\.\d\d in wide, wider than the 7-in page \(plots\.width not set\) as the PRISMA 2020 "
+    assert re.match(r"8\.\d\d in wide, wider than the 7-in page \(plots\.width not set\) as the PRISMA 2020 "
                     r"template's columns of boxes are \(both routes: an A4 landscape page\); scaled to 7 in its 7-pt text "
-                    r"is 4\.\d pt$", note)
+                    r"is 5\.\d pt$", note)
     assert width_note(figure, 12.0) == ""
     logger = logging.getLogger("test_prisma_width")
     caplog.set_level(logging.INFO, logger="test_prisma_width")

@@ -81,6 +81,6 @@ def test_forest_plot_shows_the_models_weights(case):
     assert [row.weight for row in rows] == [f"{value:.1f}%" for value in expected]
     figure = fit.plot_forest()
     shown = sorted((text for text in figure.findobj(matplotlib.text.Text)
-                    if text.get_text().endswith("%") and text.get_text() != "100%"),  # the diamond's: 100%
+                    if text.get_text().endswith("%") and text.get_text() != "100.0%"),  # the diamond's: 100.0%
                    key=lambda text: -text.get_transform().transform(text.get_position())[1])  # top down
     assert [text.get_text() for text in shown] == [f"{value:.1f}%" for value in expected]

@@ -695,9 +695,10 @@ def test_a_header_repeated_below_is_one_problem_and_its_cells_are_not_checked(tm
 
 
 def test_many_decimal_commas_in_a_sheet_read_with_points_get_one_hint_to_set_decimal(tmp_path):
-    """A tab-separated "Unicode text" export of a German Excel: one problem per cell and no word of decimal."""
-    path = write_bytes(tmp_path, "study_id\tr\tn\trxx\nS1\t0,35\t50\t0,8\nS2\t0,2\t60\t0,9\n".encode("utf-16"),
-                       "unicode.txt")
+    """A tab-separated "Text (Tab delimited)" export of a German Excel (Windows-1252; its "Unicode text", UTF-16, is
+    read with decimal commas: tests/test_sheet_odd_cells.py): one problem per cell and no word of decimal."""
+    path = write_bytes(tmp_path, "study_id\tr\tn\trxx\nS1\t0,35\t50\t0,8\nS2\t0,2\t60\t0,9\n".encode("cp1252"),
+                       "tabbed.txt")
     _, _, problems = read(path)
     assert len(problems) == 4
     assert format_problems(problems).splitlines()[1] == (

@@ -121,7 +121,8 @@ class Problem:
 # ---------------------------------------------------------------------------
 
 DECIMALS = ("auto", ".", ",")
-"""``decimal`` settings: ``auto`` = a comma in a semicolon-separated CSV, else a point."""
+"""``decimal`` settings: ``auto`` = a comma in a semicolon-separated CSV (and in Excel's "Unicode text" of decimal
+commas, :data:`UNICODE_TEXT_WITH_COMMAS`), else a point."""
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!",
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
 """Error values a failed spreadsheet formula shows (and CSV exports write)."""
@@ -168,7 +169,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     the delimiter (``,``, ``;`` or tab) is sniffed from the header line, or taken from
     Excel's ``sep=`` first line. ``decimal``: ``auto`` reads decimal commas (``0,35``)
     in a semicolon-separated CSV, as Excel writes it in German, French or Swiss
-    locales; ``","`` reads them in any sheet, ``"."`` never.
+    locales, and in Excel's "Unicode text" (tab-separated UTF-16) whose numbers have decimal
+    commas and no decimal point; ``","`` reads them in any sheet, ``"."`` never.
 
     XLSX: the worksheet ``sheet_name``, or the only one, or the one visible worksheet
     with a ``study_id`` header; the values formulas last computed (cached); a date in
@@ -224,12 +226,17 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
                      f"accents composed (Unicode NFC) in {int(invisible.sum().sum())} cell(s) of column(s) "
                      f"{', '.join(columns)} ({rows_phrase(rows, 10)}): two spellings of one study_id or "
                      "category that look alike are one")
-    frame = frame.map(_text_cell)
     as_written = CellsAsWritten()  # (sheet row, column): a number read with a decimal point or minus, as written
-    notes += _read_unicode_minus(frame, header, written_as_text, as_written, comma)
+    if "study_id" in header:  # "NA" read as an empty study_id: its problem shows what was typed
+        typed = frame[header.index("study_id")]
+        for index in typed.index[typed.map(lambda cell: isinstance(cell, str) and bool(cell.strip())
+                                           and _text_cell(cell) is None)]:
+            as_written[(index + 1, "study_id")] = typed[index].strip()
+    frame = frame.map(_text_cell)
+    notes += _read_unicode_minus(frame, header, written_as_text, as_written, bool(comma))
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
-        issues += _ambiguous_points(text_cells, header, automatic=decimal == "auto")
+        issues += _ambiguous_points(text_cells, header, automatic=comma if decimal == "auto" else "")
         issues += _grouped_exponents(text_cells, header)
         read_with_comma = 0  # not len(as_written): that holds the Unicode minus signs read, too
         for position in (i for i, name in enumerate(header)  # a repeated name's first column, the one checked
@@ -319,9 +326,10 @@ def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text:
 
 class CellsAsWritten(dict):
     """``{(sheet row, column): the cell as the sheet has it}`` for the numbers read with a decimal point or with
-    their Unicode minus as a minus sign (``frame.attrs["as_written"]``). pandas deep-copies a frame's attrs in
-    every operation on it; this mapping, filled once by :func:`read_sheet` and only read after, is shared instead
-    (a copy per operation made the check of a 3,000-row sheet of decimal commas take a minute instead of 0.2 s)."""
+    their Unicode minus as a minus sign, and the study_id cells read as empty (``NA``) (``frame.attrs["as_written"]``).
+    pandas deep-copies a frame's attrs in every operation on it; this mapping, filled once by :func:`read_sheet` and
+    only read after, is shared instead (a copy per operation made the check of a 3,000-row sheet of decimal commas
+    take a minute instead of 0.2 s)."""
 
     def __deepcopy__(self, memo):
         return self
@@ -329,21 +337,55 @@ class CellsAsWritten(dict):
 
 def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
     """The cells of the file (row i = spreadsheet row i + 1), the cells the reader cannot
-    take as they are, the date epoch, and whether decimal commas are read."""
+    take as they are, the date epoch, and why decimal commas are read (empty: they are not; ``decimal: ,``, or
+    what made ``decimal: auto`` read them)."""
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        rows, delimiter = _csv_rows(path)
-        comma = decimal == "," or (decimal == "auto" and delimiter == ";")
+        rows, delimiter, encoding = _csv_rows(path)
+        comma = "decimal: ," if decimal == "," else ""
+        if decimal == "auto" and delimiter == ";":
+            comma = SEMICOLON_SEPARATED
+        elif decimal == "auto" and delimiter == "\t" and encoding.startswith("utf-16") and _decimal_commas_only(rows):
+            comma = UNICODE_TEXT_WITH_COMMAS
         if comma:
             notes.append("decimal commas read as decimal points ("
-                         f"{'semicolon-separated CSV' if decimal == 'auto' else 'decimal: ,'})")
+                         f"{'semicolon-separated CSV' if comma == SEMICOLON_SEPARATED else comma})")
         if sheet_name is not None:
             notes.append(f"sheet_name {sheet_name!r} ignored: a {suffix} file has one sheet")
         return rows, [], _EXCEL_EPOCH, comma
     if suffix in WORKBOOK_SUFFIXES:
         rows, issues, epoch = _xlsx_rows(path, sheet_name, notes)
-        return rows, issues, epoch, decimal == ","
+        return rows, issues, epoch, "decimal: ," if decimal == "," else ""
     raise SheetError(f"cannot read {path}: {unsupported_type(path)}")
+
+
+#: why ``decimal: auto`` reads decimal commas: a semicolon-separated CSV (Excel's "CSV" where the comma is the
+#: decimal mark), or Excel's "Unicode text" (tab-separated UTF-16, the locale's decimal mark) whose numbers have decimal
+#: commas and no decimal point (:func:`_decimal_commas_only`)
+SEMICOLON_SEPARATED = "semicolon-separated"
+UNICODE_TEXT_WITH_COMMAS = "tab-separated Unicode text (UTF-16) whose numbers have decimal commas"
+
+
+def _decimal_commas_only(rows: pd.DataFrame) -> bool:
+    """Whether the numeric columns of a sheet's cells (header in row 0) hold a number with a decimal comma (``0,35``;
+    not ``1,200`` in n, a comma between thousands, nor ``1,48`` in df, F's two df) and none with a decimal point
+    (``0.35``; ``1.200``, a point between thousands, is neither): Excel's "Unicode text" writes numbers with the
+    locale's decimal mark, which its tabs do not tell, as a semicolon does in a CSV."""
+    header = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[0])] if len(rows) else []
+    commas = 0
+    for position, name in enumerate(header):
+        cells = rows[position].iloc[1:].map(_text_cell).dropna()
+        if header.index(name) != position or not _numeric_column(name, cells):
+            continue
+        for cell in cells:
+            if _POINT_DECIMAL.fullmatch(cell) and not _GROUPED_POINTS.fullmatch(cell):
+                return False
+            commas += written_with_decimal_comma(name, cell) and not _GROUPED_COMMAS.fullmatch(cell)
+    return commas > 0
+
+
+_POINT_DECIMAL = re.compile(r"[-+\u2212]?\d*\.\d+(?:[eE][-+\u2212]?\d+)?")
+_GROUPED_COMMAS = re.compile(r"[-+\u2212]?[1-9]\d{0,2}(?:,\d{3})+")  # 1,200 or 12,500: thousands, or 1.2 and 12.5?
 
 
 #: delimited text (comma, semicolon or tab, found from the header line), as spreadsheets save it
@@ -464,31 +506,34 @@ def decode_text(data: bytes) -> str:
     """A text file's bytes as Excel and Notepad write them: UTF-16 with a BOM, or without one (PowerShell, some
     exports: every other byte of Latin text is 0), UTF-8 with or without one, else Windows-1252 (the sheet and the
     config file)."""
+    return _decoded(data)[0]
+
+
+def _decoded(data: bytes) -> tuple[str, str]:
+    """:func:`decode_text`'s text and the encoding it was read with."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
-        return data.decode("utf-16")
+        return data.decode("utf-16"), "utf-16"
     sample = data[:4096]
     if len(sample) >= 4:  # was read as Latin-1: "s\x00t\x00u\x00d\x00y\x00"; the other half of the bytes is text, not
         # zeros too (a UTF-8 file padded with NULs is no UTF-16); a stray last byte is left out
         for order, zeros, text in (("utf-16-le", sample[1::2], sample[0::2]), ("utf-16-be", sample[0::2], sample[1::2])):
             if zeros.count(0) > len(zeros) * 3 // 4 and text.count(0) < len(text) // 4:
                 try:
-                    return data[:len(data) - len(data) % 2].decode(order)
+                    return data[:len(data) - len(data) % 2].decode(order), order
                 except UnicodeDecodeError:  # no UTF-16 after all: read as below
                     break
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")  # Windows' Latin-1
-    except UnicodeDecodeError:
-        return data.decode("latin-1")  # every byte is a character
+    for encoding in ("utf-8-sig", "cp1252"):  # cp1252: Windows' Latin-1
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1"), "latin-1"  # every byte is a character
 
 
-def _csv_rows(path: Path) -> tuple[pd.DataFrame, str]:
-    """The cells of a CSV (row i = spreadsheet row i + 1) and its delimiter."""
+def _csv_rows(path: Path) -> tuple[pd.DataFrame, str, str]:
+    """The cells of a CSV (row i = spreadsheet row i + 1), its delimiter and its encoding."""
     with open(path, "rb") as handle:  # read-only
-        text = decode_text(handle.read())
+        text, encoding = _decoded(handle.read())
     if not text.strip():
         raise SheetError(f"cannot read {path}: the file is empty")
     first_line, *rest = re.split(r"\r\n|\r|\n", text, maxsplit=1)  # "\r" alone: a CSV of Excel for Mac (Macintosh)
@@ -504,7 +549,8 @@ def _csv_rows(path: Path) -> tuple[pd.DataFrame, str]:
         raise SheetError(f"cannot read {path}: {unclosed}")
     width = max((len(record) for record in records), default=0)
     # None, not "": a cell past the end of its line (data past the header line's end: a cell split in two)
-    return pd.DataFrame([record + [None] * (width - len(record)) for record in records], dtype=object), delimiter
+    return (pd.DataFrame([record + [None] * (width - len(record)) for record in records], dtype=object), delimiter,
+            encoding)
 
 
 def _unclosed_quote(text: str, delimiter: str, records: list[list[str]]) -> str | None:
@@ -570,12 +616,48 @@ def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd
             rows.pop()
         width = max((i + 1 for row in rows for i, cell in enumerate(row) if _text_cell(cell) is not None), default=0)
         rows = [row[:width] + [None] * (width - len(row)) for row in rows]
-        issues = _merged_cells(worksheet, rows, notes) + _hidden_cells(worksheet, rows, notes)
+        issues = (_merged_cells(worksheet, rows, notes) + _hidden_cells(worksheet, rows, notes)
+                  + _percent_counts(worksheet, rows))
         title, epoch = worksheet.title, values.epoch
     finally:
         values.close()
     issues += _formulas_without_values(path, title)
     return pd.DataFrame(rows, dtype=object), issues, epoch
+
+
+#: the columns a percentage cannot stand in: sample sizes, counts and degrees of freedom, each with what it holds
+_COUNTED = {**dict.fromkeys(("n", "n1", "n2"), "sample size"), **dict.fromkeys(("n11", "n12", "n21", "n22"), "count"),
+            "n_covariates": "number of covariates", "df": "number of degrees of freedom"}
+
+
+def _percent_counts(worksheet, rows: list[list]) -> list[_Issue]:
+    """Fractions in a percent-formatted cell (``0%``) of a sample-size, count or df column: the cell shows 45% and
+    holds 0.45, which a typed 45 becomes in such a cell (Excel's automatic percent entry). No n is a percentage:
+    the cell is reported as shown, and emptied (0.45 was "a whole number: write 0" and "at least 4")."""
+    if not rows:
+        return []
+    columns = {position: _COUNTED[name] for position, cell in enumerate(rows[0])
+               if (name := _column_name(cell, position)) in _COUNTED}
+    issues = []
+    for position in columns:
+        for (cell,) in worksheet.iter_rows(min_row=HEADER_ROW + 1, max_row=len(rows), min_col=position + 1,
+                                           max_col=position + 1):
+            value = rows[cell.row - 1][position]
+            if ("%" not in str(cell.number_format) or isinstance(value, bool) or not isinstance(value, (int, float))
+                    or float(value).is_integer()):
+                continue  # 45 formatted as 4500% holds the 45 typed: read as it is
+            percent = f"{value * 100:.15g}"
+            what = f"is a percentage (the cell is formatted as one, and holds {value:.15g})"
+            retype = (f"format the cell as a number and type the {columns[position]}"
+                      + (f' ("{percent}" if that is what was typed)' if float(percent).is_integer() else ""))
+            rule = (f"{what}, not a count: a 2x2 cell holds a number of patients (a share times its group's n, "
+                    f"rounded); if a count was typed into a percent-formatted cell, {retype}"
+                    if columns[position] == "count" else
+                    f"{what}: a {columns[position]} is no percentage, so this is a typing error (a number typed into "
+                    f"a percent-formatted cell becomes a percentage); {retype}")
+            issues.append(_Issue(cell.row, position, f"{percent}%", rule, "percent_cell"))
+            rows[cell.row - 1][position] = None  # reported as shown; not read as 0.45 as well
+    return issues
 
 
 def worksheet_names(path: str | Path) -> tuple[str, ...]:
@@ -815,13 +897,13 @@ def _decimal_point(cell: object, column: str = "") -> object:
     return cell.replace(",", ".") if isinstance(cell, str) and _DECIMAL_COMMA.fullmatch(cell) else cell
 
 
-def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: bool = False) -> list[_Issue]:
+def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: str = "") -> list[_Issue]:
     """Cells of numeric columns such as ``10.000`` in a sheet read with decimal commas: Excel writes ten
     thousand so in a German locale (the point separates thousands), but it may be a decimal point (ten).
     Numeric columns: the codebook's, and columns outside the codebook whose every cell is a number.
-    ``automatic``: decimal commas are read because the CSV is semicolon-separated (``decimal: auto``), which a
-    sheet of decimal points (Excel in a Swiss locale) is too."""
-    because = (f" (the sheet is read with decimal commas as it is semicolon-separated: {DECIMAL_POINT_SETTING} if "
+    ``automatic``: why ``decimal: auto`` reads decimal commas (:data:`SEMICOLON_SEPARATED`: a sheet of decimal
+    points, Excel's in a Swiss locale, is one too; or :data:`UNICODE_TEXT_WITH_COMMAS`), else empty."""
+    because = (f" (the sheet is read with decimal commas as it is {automatic}: {DECIMAL_POINT_SETTING} if "
                "it writes decimal points)") if automatic else ""
     issues = []
     for position, name in enumerate(header):
@@ -1750,6 +1832,10 @@ API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_
                **{TOOL_SETTING.format(name): f'pass risk_of_bias={{"tool": "{name}"}}' for name in BUILT_IN}}
 
 
+#: a number with a percent sign, as a percent-formatted cell is saved in a CSV: "45%", "45,5 %"
+_PERCENTAGE = re.compile(r"\s*[-+\u2212]?(?:\d+(?:[.,]\d*)?|[.,]\d+)\s*%\s*")
+
+
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
     if is_placeholder(value):
         return f"is a continuous moderator ({CONTINUOUS_KEY}) but {PLACEHOLDER_MESSAGE}"
@@ -1990,13 +2076,18 @@ RULES: dict[str, Rule] = {
            "grouped_exponent": "has points between thousands and an exponent",
            "second_header": "looks like a second header row",
            "repeated_header": "repeats the header row",
+           "percent_cell": "is a percentage in a column of sample sizes or counts",
        }.items()},
     "computed_column": Rule("column names the pipeline writes", _constant(
         "is the name of a column the pipeline computes")),
 }
+#: Row-wise checks that depend on which input kind a row is converted from (the first complete one), or on its sign:
+#: on a row with an input or sign cell that cannot be read they are knock-ons of that cell, not reported
+INPUT_KIND_CHECKS = ("no_complete_input", "direction_missing", "chi2_exceeds_n", "chi2_degrees_of_freedom",
+                     "no_finite_effect", "reverse_of_unsigned", "direction_contradicts_sign")
 READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merged_header", "hidden_row",
                   "hidden_column", "unnamed_column", "header_below", "ambiguous_point", "grouped_exponent",
-                  "duplicate_column", "repeated_header", "computed_column")
+                  "duplicate_column", "repeated_header", "computed_column", "percent_cell")
 """Problems :func:`read_sheet` finds (in ``frame.attrs["problems"]``); their message is written there."""
 
 
@@ -2209,6 +2300,11 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     misspelt = {p.row for p in problems if p.check == "vocabulary" and p.column == "direction"}
     problems = [p for p in problems if not (p.check == "direction_missing" and p.row in misspelt)]
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
+    # an effect-size or sign cell that cannot be read is its row's one problem of the input: the checks of the kind
+    # the row is converted from saw the row without that cell (r unreadable beside an F: "direction is required")
+    unreadable = {p.row for p in problems if p.column in (*codebook.INPUT_COLUMNS, *codebook.SIGN_COLUMNS)
+                  and p.check in ("number", "vocabulary", *READING_CHECKS)}
+    problems = [p for p in problems if not (p.check in INPUT_KIND_CHECKS and p.row in unreadable)]
     # a cell the reader could not take as written (1.088 in a decimal-comma sheet) gets that one message, not
     # also "must be a whole number" and "at least 4" for a value it was never meant to have
     unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
@@ -2220,26 +2316,39 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     problems += _input_alias_problems(text, problems, {*(moderators or ()), *(continuous_moderators or ()),
                                                        *(figure_columns or ())})
     problems += _foreign_vocabulary_columns(text, problems)
-    problems = _text_moderator_columns(text, problems)
+    problems = _percentage_moderator_problems(text, _text_moderator_columns(text, problems))
     problems += _repeated_es_id_problems(text)
     problems += _reference_level_problems(clean, reference_levels)
     problems += _formula_value_problems(clean, meta_regression, continuous_moderators, problems)
-    summaries = _summary_row_problems(text)  # a row of totals: "delete the row", not also "fill e.g. r beside n"
-    problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in {s.row for s in summaries})]
+    # a row of totals: "delete the row", not also "fill e.g. r beside n" or, under "Total" in authors, "write the
+    # study above in its study_id"
+    summaries = _summary_row_problems(text)
+    problems = [p for p in problems if not (p.check in ("no_complete_input", "not_nullable")
+                                            and p.row in {s.row for s in summaries})]
     problems += summaries
     problems += _sign_column_problems(text, {*(moderators or ()), *(continuous_moderators or ())})
     as_written = raw.attrs.get("as_written", {})  # a problem shows the cell as the sheet has it, not as read
-    problems = [replace(p, value=as_written[(p.row, p.column)]) if (p.row, p.column) in as_written else p
+    problems = [_as_written(p, as_written[(p.row, p.column)]) if (p.row, p.column) in as_written else p
                 for p in problems]
     order = {name: position for position, name in enumerate(text.columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
     clean = clean.reset_index(drop=True)
     clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
                             + _similar_study_id_notes(text) + _similar_level_notes(text, moderators)
+                            + _placeholder_level_notes(text, moderators)
                             + _empty_moderator_notes(text, moderators, continuous_moderators, from_command_line)
                             + _study_citation_notes(text) + _copied_under_another_id_notes(text)
                             + _large_fisher_z_notes(clean) + _group_size_notes(clean))
     return clean, problems
+
+
+def _as_written(problem: Problem, written: str) -> Problem:
+    """``problem`` showing its cell as the sheet has it (``read_sheet``'s ``as_written``); an empty study_id that
+    the sheet has as a missing-value marker (``NA``) says that the marker is read as empty."""
+    if problem.check == "not_nullable" and problem.column == "study_id":
+        return replace(problem, value=written, rule=f'"{written}" is read as an empty cell (a missing value), and a '
+                                                    f"study_id {problem.rule}")
+    return replace(problem, value=written)
 
 
 #: Names reviewers give effect-size columns (as :func:`_squashed`: lower case, letters and digits)
@@ -2309,6 +2418,14 @@ def _second_header_row(text: pd.DataFrame, problems: list[Problem]) -> list[Prob
         return problems
     row = text.loc[FIRST_DATA_ROW].drop(SHEET_ROW)
     filled = row.dropna()
+    names = _sub_header_names(filled)
+    if names:
+        second = Problem(FIRST_DATA_ROW, "", "", f"holds column names below the header row ({', '.join(names)}), as "
+                         "a header of two rows does (a title merged over the columns it groups): the column names "
+                         "must all be in row 1; write them there (unmerge the title) and delete this row",
+                         "second_header")
+        # the rows below: their inputs are in columns named in this row, unread until the names are in row 1
+        return [second] + [p for p in problems if p.row != FIRST_DATA_ROW and p.check != "no_complete_input"]
     failing = {p.column for p in problems if p.row == FIRST_DATA_ROW and p.column}
     inputs = filled[[c for c in filled.index if c in codebook.INPUT_COLUMNS]]
     if (len(failing) < 5 or 2 * len(failing) < len(filled)
@@ -2320,6 +2437,23 @@ def _second_header_row(text: pd.DataFrame, problems: list[Problem]) -> list[Prob
                      "their columns take. Delete the row (keep such notes in the header's cell comments, as the "
                      "template does, or on another worksheet)", "second_header")
     return [second] + [p for p in problems if p.row != FIRST_DATA_ROW]
+
+
+def _sub_header_names(filled: pd.Series) -> list[str]:
+    """A first data row's codebook column names in columns of other names (``r`` and ``n`` under a title "Effect"
+    merged over both, the second of them without a name), two or more and half of its filled cells: each as
+    ``"r" in column Effect``, a column without a name by its letter; [] for a row of another kind."""
+    from openpyxl.utils import get_column_letter
+
+    names = []
+    for column, cell in filled.items():
+        name = _column_name(cell, 0) if isinstance(cell, str) else None
+        if name in codebook.CODEBOOK_COLUMNS and name != column:
+            unnamed = str(column).removeprefix("unnamed_")
+            where = get_column_letter(int(unnamed)) if str(column).startswith("unnamed_") and unnamed.isdigit() \
+                else column
+            names.append(f'"{cell}" in column {where}')
+    return names if len(names) >= 2 and 2 * len(names) >= len(filled) else []
 
 
 #: ``study_id`` or ``authors`` cells of a spreadsheet's row of totals or means (English, German, French, Spanish)
@@ -2345,14 +2479,17 @@ def _summary_row_problems(text: pd.DataFrame) -> list[Problem]:
 
 
 def _sign_column_problems(text: pd.DataFrame, configured=()) -> list[Problem]:
-    """A column outside the codebook whose every filled cell is a sign (``+``, ``-``), one of them a minus: the sign of
-    a d or r kept apart from it, which is never read (the row's statistic stayed positive). One problem on its header
-    cell; a column the config names is the reviewer's own, and a risk-of-bias column's + and - are judgements."""
+    """A column outside the codebook whose every filled cell is a sign (``+``, ``-``) or a placeholder (``?``), one of
+    them a minus: the sign of a d or r kept apart from it, which is never read (the row's statistic stayed positive).
+    One problem on its header cell; a column the config names is the reviewer's own, and a risk-of-bias column's + and
+    - are judgements."""
     found = []
     for name in text.columns:
         if name == SHEET_ROW or name in codebook.CODEBOOK_COLUMNS or name in configured or rob_columns([name]):
             continue
         cells = text[name].dropna().astype(str).str.strip()
+        keep = [bool(re.fullmatch(r"[-+\u2212\u2013]", cell)) or not is_placeholder(cell) for cell in cells]
+        cells = cells[keep]  # "?" or "unknown" beside the signs: a sign not reported
         if len(cells) and cells.str.fullmatch(r"[-+\u2212\u2013]").all() and cells.str.fullmatch(r"[-\u2212\u2013]").any():
             found.append(Problem(HEADER_ROW, str(name), "", (
                 "holds only signs (+, -), which are not read: a statistic carries its sign in its own cell (write "
@@ -2428,9 +2565,10 @@ def _shown(value) -> str:
 
 def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
     """A header problem for a coded column none of whose (two or more) filled cells is in its vocabulary,
-    and at least half of whose values are not even near a value of it: most likely a column of the reviewer's own
-    that happens to share a codebook name (e.g. ``design`` holding cross-sectional/prospective), which
-    the cell problems alone do not say. (Values that are all misspelt, ``atient``, are not flagged.)"""
+    and at least half of whose informative values (not placeholders: "?", "unknown", "-") are not even near a value
+    of it: most likely a column of the reviewer's own that happens to share a codebook name (e.g. ``design`` holding
+    cross-sectional/prospective), which the cell problems alone do not say. (Values that are all misspelt,
+    ``atient``, are not flagged; nor is a column of placeholders only.)"""
     outside: dict[str, list[str]] = {}
     for problem in problems:
         # reverse and direction sign the effect (an x or a tick in reverse is a yes or a no, not another variable):
@@ -2443,7 +2581,7 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
         informative = [value for value in values if not is_placeholder(value)]  # "?", "not reported": no variable
         distinct = set(informative)
         unlike = sum(VOCABULARIES[column].suggestion(value) is None for value in distinct)
-        if len(values) == filled and len(informative) >= 2 and unlike >= len(distinct) / 2:  # design: prospective
+        if len(values) == filled >= 2 and informative and unlike >= len(distinct) / 2:  # design: prospective, ?
             found.append(Problem(HEADER_ROW, column, "", RULES["vocabulary_column"].message(column, "", pd.Series()),
                                  "vocabulary_column"))
     return found
@@ -2452,24 +2590,60 @@ def _foreign_vocabulary_columns(text: pd.DataFrame, problems: list[Problem]) -> 
 def _text_moderator_columns(text: pd.DataFrame, problems: list[Problem], shown: int = 3) -> list[Problem]:
     """``problems`` with the cell problems of a continuous moderator none of whose (two or more) filled cells is
     a number replaced by one header problem: a column of categories (``rater``) named under
-    continuous_moderators gave one line per row of the sheet."""
+    continuous_moderators gave one line per row of the sheet. Its examples are the informative values (not
+    placeholders: "?", "unknown", "-"); a column of placeholders only, or with a percentage (``45%``: a number of
+    its own problem), is no column of categories."""
     failed: dict[str, list[str]] = {}
     for problem in problems:
         if problem.check == "moderator_number":
             failed.setdefault(problem.column, []).append(problem.value)
     columns = {column: values for column, values in failed.items()  # a column of dashes and "?" is no categories
-               if column in text and len(values) == int(text[column].notna().sum())
-               and sum(not is_placeholder(value) for value in values) >= 2}
+               if column in text and len(values) == int(text[column].notna().sum()) >= 2
+               and any(not is_placeholder(value) for value in values)
+               and not any(_PERCENTAGE.fullmatch(value) for value in values)}
     if not columns:
         return problems
     kept = [problem for problem in problems if not (problem.check == "moderator_number" and problem.column in columns)]
     for column, values in columns.items():
-        distinct = list(dict.fromkeys(values))
+        distinct = list(dict.fromkeys(value for value in values if not is_placeholder(value)))
         examples = ", ".join(f'"{value}"' for value in distinct[:shown]) + (", ..." if len(distinct) > shown else "")
+        placeholders = [value for value in values if is_placeholder(value)]
+        examples += (f" and {len(placeholders)} {plural(len(placeholders), 'placeholder')} ("
+                     + ", ".join(f'"{value}"' for value in dict.fromkeys(placeholders)) + ")") if placeholders else ""
         summary = f"{len(values)} cells: {examples}"
         kept.append(Problem(HEADER_ROW, column, "", RULES["moderator_text_column"].message(column, summary, pd.Series()),
                             "moderator_text_column"))
     return kept
+
+
+def _percentage_moderator_problems(text: pd.DataFrame, problems: list[Problem], shown: int = 3) -> list[Problem]:
+    """``problems`` with the rule of a percentage in a continuous moderator (``45%``: a percent-formatted cell saved
+    as CSV) saying what to write in the unit of the column's other numbers: ``0.45`` beside proportions (0.45,
+    0.6), ``45`` beside percentages without the sign (45, 60), either where the column has no other number. It was
+    'not a number; write "45"', a proportion of 45 among proportions."""
+    numbers = {column: pd.to_numeric(text[column], errors="coerce") for column in
+               {p.column for p in problems if p.check == "moderator_number" and p.column in text}}
+    found = []
+    for problem in problems:
+        percent = suggest_number(problem.value) if problem.column in numbers and _PERCENTAGE.fullmatch(
+            problem.value) else None
+        if problem.check != "moderator_number" or percent is None:
+            found.append(problem)
+            continue
+        proportion = f"{decimal.Decimal(percent).scaleb(-2).normalize():f}"
+        values = numbers[problem.column]
+        others = values[np.isfinite(values)]
+        examples = ", ".join(dict.fromkeys(str(text.at[index, problem.column]) for index in others.index[:shown]))
+        if len(others) and others.between(0, 1).all():
+            advice = f"the column's other values are proportions ({examples}): write \"{proportion}\""
+        elif len(others) and others.between(0, 100).all():
+            advice = f"the column's other values are percentages without the sign ({examples}): write \"{percent}\""
+        else:
+            advice = (f'write "{proportion}" as a proportion or "{percent}" as a percentage, in one unit in every row '
+                      "of the column")
+        found.append(replace(problem, rule=f"is a continuous moderator ({CONTINUOUS_KEY}) but a percentage, which is "
+                                           f"not read as a number: {advice}"))
+    return found
 
 
 def _repeated_es_id_problems(text: pd.DataFrame, shown: int = 5) -> list[Problem]:
@@ -2545,6 +2719,23 @@ def _similar_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> list
         more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
         notes.append(f"{column}: values that differ only in case or spaces are different levels (subgroups): "
                      f"{described}{more}; write them alike if they are one level")
+    return notes
+
+
+def _placeholder_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> list[str]:
+    """Placeholders (``?``, ``unknown``, a dash: :func:`is_placeholder`) in a free categorical moderator (one without a
+    vocabulary, whose cells are accepted as written): each is a level of its own in the moderator's analyses. A note per
+    moderator, not a problem: "unknown" may be a subgroup on purpose; an empty cell (or NA) leaves the row out."""
+    notes = []
+    for column in (c for c in dict.fromkeys(moderators) if c in text and c not in VOCABULARIES and not rob_columns([c])):
+        values = text[column].dropna().astype(str)
+        values = values[values.map(is_placeholder)]
+        if values.empty:
+            continue
+        rows = text.loc[values.index].groupby(values.to_numpy(), sort=False)[SHEET_ROW].apply(list)
+        described = ", ".join(f'"{value}" ({rows_phrase(rows[value], shown)})' for value in rows.index)
+        notes.append(f"{column}: placeholders are levels (subgroups) of their own in the moderator analyses: "
+                     f"{described}; leave a cell empty (or write NA) to leave its row out of them")
     return notes
 
 

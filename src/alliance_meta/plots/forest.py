@@ -50,6 +50,17 @@ __all__ = ["forest_plot", "save_forest_plot", "moderator_forest_plot", "save_mod
            "study_labels", "ForestOptions"]
 
 
+#: decimals of the weight column: one, so that the smallest of 150 studies' weights (0.3%) is not 0%, and the total
+#: with as many ("100.0%", as RevMan prints it): a column's numbers share their decimals (APA 2020, sec. 7.21)
+WEIGHT_DECIMALS = 1
+
+
+def weight_text(percent: float) -> str:
+    """A weight in percent as the weight column writes it, a study's and the total alike (:data:`WEIGHT_DECIMALS`):
+    the total's "100%" beside studies' "2.5%" broke the column's alignment on the decimal point."""
+    return f"{percent:.{WEIGHT_DECIMALS}f}%"
+
+
 def _interval_text(options, metric, centre, lower, upper) -> str:
     transform = forest_draw.SCALES[metric][1]
     values = [options.number(float(transform(v)), metric) for v in (centre, lower, upper)]
@@ -87,7 +98,7 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
     for i in order:
         lower, upper = yi[i] - critical * np.sqrt(vi[i]), yi[i] + critical * np.sqrt(vi[i])
         rows.append(Row("study", wrap(labels[i], options.label_width), f"{n[i]:,.0f}" if np.isfinite(n[i]) else "",
-                        _interval_text(options, metric, yi[i], lower, upper), f"{percent[i]:.1f}%",
+                        _interval_text(options, metric, yi[i], lower, upper), weight_text(percent[i]),
                         yi[i], lower, upper, weights[i] / weights.max(), extra=extra[i], rob=judgements[i]))
     return rows
 
@@ -174,12 +185,14 @@ def summary_label(label: str, options: ForestOptions) -> list[str]:
 
 
 def summary_rows(label: str, estimate: dict, metric: str, options: ForestOptions, kind: str = "overall",
-                 interval: bool = True) -> list[Row]:
+                 interval: bool = True, total: bool | None = None) -> list[Row]:
     """A diamond row (``estimate``, ``ci_lower``, ``ci_upper``) and, when finite, the prediction interval row
-    (``label``'s lines: :func:`summary_label`)."""
+    (``label``'s lines: :func:`summary_label`). ``total``: the diamond's weight cell is the total of the study rows
+    above it, 100.0% (:func:`weight_text`); None: for the overall diamond only."""
+    total = kind == "overall" if total is None else total
     rows = [Row(kind, summary_label(label, options), "", _interval_text(
         options, metric, estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"]),
-        "100%" if kind == "overall" else "", estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"])]
+        weight_text(100) if total else "", estimate["estimate"], estimate["ci_lower"], estimate["ci_upper"])]
     lower, upper = estimate.get("pi_lower", np.nan), estimate.get("pi_upper", np.nan)
     # none for a common-effect model, nor for one effect size (tau^2 set to 0: the interval is the CI)
     if interval and estimate.get("method") != "common" and not one_effect_size(estimate) and np.isfinite(lower) \
@@ -312,10 +325,11 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
                                       options.label_width)))
         rows += study_rows(members, level_row.tau2, metric, level, options, labels=list(names[member]))
         studies = f"{level_row.k} {'study' if level_row.k == 1 else 'studies'}"  # study x level composites
+        # the weights are within each level: each subtotal totals its level's, the overall diamond none shown
         rows += summary_rows(pooled_label("Subtotal", studies, "subtotal"), level_row._asdict(), metric, options,
-                             "subtotal", interval=False)
+                             "subtotal", interval=False, total=True)
     count = pooled_count({**overall, "k": overall.get("k", len(data))})  # effect sizes in studies, three-level
-    rows += summary_rows(pooled_label(model_name(overall), count), overall, metric, options)
+    rows += summary_rows(pooled_label(model_name(overall), count), overall, metric, options, total=False)
     extra = "Weights in percent within each level."
     if interval_test(overall) != test_name("z"):  # pooling.tests without z: the overall diamond is e.g. knha
         extra += f" Subtotal diamonds: Wald {level:g}% CIs (subgroups.csv)."

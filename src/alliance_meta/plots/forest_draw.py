@@ -23,8 +23,8 @@ from alliance_meta.plots.forest_layout import (BOLD, MARGIN, Row, column_layout,
                                                text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
-from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, column_name, math_fonts, narrow_odds_ticks,  # noqa: E402
-                                       plain_text, symbol)
+from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, SMALLEST_FONT, column_name,  # noqa: E402
+                                       math_fonts, narrow_odds_ticks, plain_text, symbol)
 from alliance_meta.wording import without_leading_zero  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric); the label as
@@ -39,8 +39,17 @@ SYMBOLS = HEADER_SYMBOLS  # the estimate's header symbol (style.HEADER_SYMBOLS)
 ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 #: Sparser odds-ratio ticks, tried in turn when the ticks of ODDS_TICKS would not fit side by side (a wide axis).
 SPARSE_ODDS_TICKS = ((0.01, 0.1, 1, 10, 100), (0.001, 0.01, 0.1, 1, 10, 100, 1000), (0.001, 1, 1000))
+#: The fewest labelled ticks an axis is given where it can: with two (1 and 2 on an odds-ratio axis from 0.6 to 2.2,
+#: or 0 and .50 left of r ticks thinned) a reader cannot tell the scale, and one end of the axis is unlabelled.
+MIN_TICKS = 3
+#: Odds-ratio ticks tried in turn where those above give fewer than :data:`MIN_TICKS` (:func:`denser_odds_ticks`):
+#: powers of two (0.25 0.5 1 2 4: each as far from 1 as its reciprocal), then 1, 1.5, 2, 3, 5, 7 times a power of ten
+#: (RevMan's narrowest scale, 0.5 0.7 1 1.5 2, continued), each with labels that fit on the panel.
+DENSER_ODDS_TICKS = (tuple(2.0 ** k for k in range(-3, 4)),
+                     tuple(float(np.round(m * 10.0 ** e, 6)) for e in range(-3, 4) for m in (1, 1.5, 2, 3, 5, 7)))
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
-NOTE_SIZE = 0.85  # the footnote's font size, in font sizes
+NOTE_SIZE = 0.85  # the footnote's font size, in font sizes, at least SMALLEST_FONT (note_size)
+NOTE_SCALE = 10  # the footnote is wrapped as measured at this many times its size (unhinted; draw_page)
 #: the largest magnitude (display scale) of an axis of correlations: Fisher z shown as r, and r itself (the
 #: psychometric plot), whose t intervals can reach beyond +/-1
 AXIS_BOUNDS = {"z": 0.99, "r": 1.0}
@@ -56,6 +65,13 @@ def style(options) -> dict:
     return {"font.size": options.font_size, "font.family": options.font_family, "svg.fonttype": "none",
             "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False, "axes.spines.left": False,
             **math_fonts(options.font_family)}
+
+
+def note_size(options) -> float:
+    """The footnote's font size (points): :data:`NOTE_SIZE` of the font size, but not below
+    :data:`~alliance_meta.plots.style.SMALLEST_FONT` (journals' least at print size; 0.85 of the default 8 pt was 6.8
+    pt) unless the figure's own font is smaller."""
+    return max(options.font_size * NOTE_SIZE, min(options.font_size, SMALLEST_FONT))
 
 
 def rob_legend(tool, not_rated: bool = False) -> str:
@@ -221,14 +237,21 @@ def odds_ticks_fit(values, low: float, high: float, panel: float, options) -> bo
 TICK_GAP = 0.3
 
 
-def tick_labels_fit(positions, labels, low: float, high: float, panel: float, options) -> bool:
+#: least gap between the tick labels of a forest plot's own axis, in font sizes: labels :data:`TICK_GAP` apart do not
+#: run together, but ".80 .90 .95" 0.4 font sizes apart (a two-study t interval reaching r = .95 on a 1.8-in panel)
+#: crowded; a font size apart they read as a scale
+READABLE_GAP = 1.0
+
+
+def tick_labels_fit(positions, labels, low: float, high: float, panel: float, options, gap: float = TICK_GAP) -> bool:
     """Whether tick ``labels`` at ``positions`` stand side by side on a panel ``panel`` inches wide, measured as
-    drawn (:func:`alliance_meta.plots.forest_layout.text_width`), at least :data:`TICK_GAP` apart."""
+    drawn (:func:`alliance_meta.plots.forest_layout.text_width`), at least ``gap`` font sizes apart."""
     widths = [text_width([label], options.font_size, options.font_family) for label in labels]
-    return labels_fit(positions, widths, low, high, panel, TICK_GAP * options.font_size / 72)
+    return labels_fit(positions, widths, low, high, panel, gap * options.font_size / 72)
 
 
-def spaced_ticks(positions, labels, null: float, low: float, high: float, panel: float, options) -> list[int]:
+def spaced_ticks(positions, labels, null: float, low: float, high: float, panel: float, options,
+                 gap: float = TICK_GAP) -> list[int]:
     """The ticks kept (indices, in order) where the labels of all would overlap (:func:`tick_labels_fit`): the null's,
     then from the outermost in, the ticks as far from the null (both of \u2212.5 and .5, or neither: an axis stays
     symmetric) whose labels stand clear of those kept. An r axis from \u2212.99 to .99 on a Fisher-z scale drew
@@ -237,12 +260,13 @@ def spaced_ticks(positions, labels, null: float, low: float, high: float, panel:
     kept: list[int] = []
     for distance in sorted(set(distances), key=lambda d: (d > 0, -d)):
         trial = sorted(kept + [int(i) for i in np.flatnonzero(distances == distance)])
-        if tick_labels_fit([positions[j] for j in trial], [labels[j] for j in trial], low, high, panel, options):
+        if tick_labels_fit([positions[j] for j in trial], [labels[j] for j in trial], low, high, panel, options, gap):
             kept = trial
     return kept
 
 
-def regular_ticks(values, labels, null: float, low: float, high: float, panel: float, options) -> list[int]:
+def regular_ticks(values, labels, null: float, low: float, high: float, panel: float, options,
+                  gap: float = TICK_GAP) -> list[int]:
     """The ticks kept (indices, in order) of evenly spaced ``values`` (analysis metric) of a linear axis where the
     labels of all would overlap: every second (third, ...) from the one nearest the null, the fewest left out whose
     labels fit, so that the labels stay evenly spaced (:func:`spaced_ticks` kept the outermost: "−1.0 0 1.0 1.5")."""
@@ -250,7 +274,7 @@ def regular_ticks(values, labels, null: float, low: float, high: float, panel: f
     anchor = int(np.argmin(np.abs(values - null)))
     for every in range(2, len(values) + 1):
         kept = [i for i in range(len(values)) if (i - anchor) % every == 0]
-        if tick_labels_fit(values[kept], [labels[i] for i in kept], low, high, panel, options):
+        if tick_labels_fit(values[kept], [labels[i] for i in kept], low, high, panel, options, gap):
             return kept
     return [anchor]
 
@@ -275,18 +299,37 @@ def ticks(low: float, high: float, metric: str, options, panel: float | None = N
                     break
     else:
         values = axis_ticks(low, high, metric)
+    if metric == "log_or" and len(values) < MIN_TICKS:
+        values = denser_odds_ticks(values, low, high, panel, options)
     labels = tick_labels(values, metric, options)
-    if metric != "log_or" and panel is not None and not tick_labels_fit(inverse(values), labels, low, high, panel,
-                                                                        options):
-        if metric == "z":  # r of the tails too, where the round ones must go (.9 between 0 and .99)
-            tails = np.array([sign * tail for tail in CORRELATION_TAIL_TICKS for sign in (-1.0, 1.0)])
-            values = np.union1d(values, tails[(inverse(tails) >= low - 1e-9) & (inverse(tails) <= high + 1e-9)])
-            labels = tick_labels(values, metric, options)
-            kept = spaced_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
-        else:
-            kept = regular_ticks(inverse(values), labels, SCALES[metric][3], low, high, panel, options)
-        values, labels = values[kept], [labels[i] for i in kept]
+    if metric != "log_or" and panel is not None:
+        # labels a font size apart (READABLE_GAP) where that keeps MIN_TICKS of them, else at least TICK_GAP apart
+        for gap, even in ((READABLE_GAP, True), (TICK_GAP, False)):
+            if tick_labels_fit(inverse(values), labels, low, high, panel, options, gap):
+                break
+            thinned = thinned_ticks(values, low, high, metric, panel, options, gap, even)
+            if len(thinned[0]) >= MIN_TICKS or gap == TICK_GAP:
+                values, labels = thinned
+                break
     return inverse(values), labels
+
+
+def thinned_ticks(values, low: float, high: float, metric: str, panel: float, options, gap: float, even: bool):
+    """The round ``values`` (display scale) of an axis other than odds ratios thinned so that their labels stand
+    ``gap`` font sizes apart on a panel ``panel`` inches wide, with their labels: a Fisher-z axis with the r of its
+    tails (:data:`CORRELATION_TAIL_TICKS`, where it reaches beyond :data:`CORRELATION_TAIL_FROM` or not ``even``) by
+    distance from the null (:func:`spaced_ticks`), others evenly (:func:`regular_ticks`: "\u2212.50 0 .50", not
+    "\u2212.50 0 .50 .75")."""
+    inverse, null = SCALES[metric][2], SCALES[metric][3]
+    if metric == "z" and (not even or max(abs(np.tanh(low)), abs(np.tanh(high))) > CORRELATION_TAIL_FROM):
+        tails = np.array([sign * tail for tail in CORRELATION_TAIL_TICKS for sign in (-1.0, 1.0)])
+        values = np.union1d(values, tails[(inverse(tails) >= low - 1e-9) & (inverse(tails) <= high + 1e-9)])
+        labels = tick_labels(values, metric, options)
+        kept = spaced_ticks(inverse(values), labels, null, low, high, panel, options, gap)
+    else:
+        labels = tick_labels(values, metric, options)
+        kept = regular_ticks(inverse(values), labels, null, low, high, panel, options, gap)
+    return values[kept], [labels[i] for i in kept]
 
 
 def _labelled_ticks(figure, axis) -> list[tuple[float, str]]:
@@ -312,6 +355,17 @@ def spread_odds_ticks(figure, axis) -> None:
     positions, labels = ticks(low, high, "log_or", options, panel)
     axis.set_xticks(np.exp(positions), labels)
     axis.xaxis.set_minor_formatter(NullFormatter())
+
+
+def denser_odds_ticks(values, low: float, high: float, panel: float | None, options):
+    """Odds-ratio ticks for an axis from ``low`` to ``high`` (log odds ratios) where ``values`` (1-2-5 ticks) are
+    fewer than :data:`MIN_TICKS`: the first of :data:`DENSER_ODDS_TICKS` that puts at least that many on the
+    axis with labels that stand apart on a panel ``panel`` inches wide (:func:`odds_ticks_fit`), else ``values``."""
+    for candidates in DENSER_ODDS_TICKS:
+        trial = np.array([t for t in candidates if low <= np.log(t) <= high])
+        if len(trial) >= MIN_TICKS and (panel is None or odds_ticks_fit(trial, low, high, panel, options)):
+            return trial
+    return values
 
 
 def tick_labels(values, metric: str, options) -> list[str]:
@@ -459,11 +513,14 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):
     """One figure: header, rows, axis and footnote; its height follows the rows."""
     tops, total = row_positions(rows)
-    note_lines = wrap_drawn(note + (" Continued on the next page." if continued else ""), layout.width - 2 * MARGIN,
-                            options.font_size * NOTE_SIZE, options.font_family)
+    # measured at ten times the size: at 7 pt the 72-dpi measure's hinted glyphs were 4% narrower than drawn, and
+    # the footnote's lines ran out of the figure
+    note_lines = wrap_drawn(note + (" Continued on the next page." if continued else ""),
+                            NOTE_SCALE * (layout.width - 2 * MARGIN), NOTE_SCALE * note_size(options), options.font_family)
     line = layout.line
     top_space, axis_space = 1.6 * line, AXIS_LINES * line
-    height = top_space + total * line + axis_space + (len(note_lines) + 0.6) * line * 0.85 + 0.1
+    note_line = line * note_size(options) / options.font_size
+    height = top_space + total * line + axis_space + (len(note_lines) + 0.6) * note_line + 0.1
     figure = plt.figure(figsize=(layout.width, height))
     panel_left, panel_right = layout.panel
     axis = figure.add_axes([panel_left / layout.width, (height - top_space - total * line) / height,
@@ -482,7 +539,7 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
     draw_rows(axis, rows, tops, low, high, options)
     draw_text(figure, axis, rows, tops, layout, header, options)
     figure.text(layout.label_left / layout.width, 0.05 / height, "\n".join(note_lines), ha="left", va="bottom",
-                fontsize=options.font_size * NOTE_SIZE, linespacing=1.3)
+                fontsize=note_size(options), linespacing=1.3)
     return figure
 
 

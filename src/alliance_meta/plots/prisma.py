@@ -8,21 +8,24 @@ their right, and both routes ending in the box of included studies and reports. 
 new studies, and the new studies' box followed by the total (previous and new). As in the template, the
 header and boxes of the optional columns (other methods, previous studies) are grey.
 
-Boxes are :data:`BOX_WIDTH` wide with text wrapped at :data:`WRAP` characters, so that the diagram of both
-routes is about 10 inches wide at 7 pt (an A4 landscape page without scaling the text below legibility; one
-route, 5 inches, a portrait page). A wrapped item keeps a hanging indent, so its continuation never reads as
-the next item.
+Boxes are :data:`BOX_WIDTH` wide with text wrapped at :data:`WRAP` characters where the diagram fits the page
+(one route: 5 inches). Where it would not (both routes, or an update's previous studies beside them: 7.5 to 13
+inches), the boxes narrow to fit the page and their text wraps at their width as drawn, the rows growing in height:
+a diagram scaled down to the page had its 7-pt text at 4.8 pt, below the 6-7 pt journals accept at print size. A
+wrapped item keeps a hanging indent, so its continuation never reads as the next item.
 """
 
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
 from alliance_meta.inputs.prisma import SIMULATED_LABEL, PrismaCounts
-from alliance_meta.plots.style import wider_note
+from alliance_meta.plots.forest_layout import text_width
+from alliance_meta.plots.style import PAGE_WIDTH, wider_note
 
 HEADER, PHASE, BOX, EDGE = "#fde9a9", "#a9c8e8", "#ffffff", "#000000"
 #: the optional columns (other methods, previous studies): grey, as in the template (PRISMA2020's 'Gainsboro')
@@ -31,35 +34,113 @@ FONT = 7.0
 BOX_WIDTH = 2.05  # inches: WRAP characters of FONT-point text (capitals, wide digits) and the padding
 WRAP = 36
 INDENT = " " * 4  # an item's indent; its wrapped lines hang one more
+PAD = 0.12  # inches between a box's edge and its text
+LINE = 0.155  # inches a box grows by for each line its text wraps to beyond the template's
+#: Gaps (inches) between a main box and its exclusion box, and between the routes: the template's, and the narrower
+#: ones of a diagram narrowed to the page (:func:`layout`)
+GAPS, NARROW_GAPS = (0.35, 0.4), (0.25, 0.25)
+PHASE_WIDTH = 0.35  # the phase bars on the left
+#: The narrowest box (inches): a database's name of 18 characters ("ClinicalTrials.gov") fits it beside its indent.
+#: The five columns of an update's diagram with both routes do not fit a 7-in page at it (8.35 in; logged, as
+#: :func:`width_note` says).
+MIN_BOX = 1.3
+SAVED_PAD = 0.2  # the saved width beyond the figure's: savefig's tight box (the whole axes) and its 0.1-in pads
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The box width and gaps of a diagram (inches)."""
+
+    box: float = BOX_WIDTH
+    gap: float = GAPS[0]
+    route_gap: float = GAPS[1]
+
+    @property
+    def room(self) -> float:
+        """The width of a box's text."""
+        return self.box - 2 * PAD
+
+
+def layout(columns: int, width: float = PAGE_WIDTH) -> Layout:
+    """The template's boxes where ``columns`` of them (the main and exclusion boxes of each route, and a previous
+    version's) fit ``width`` inches as saved; else the boxes and gaps narrowed so that they do, at :data:`FONT`
+    (their text wrapped at their width and the rows taller: :func:`_fill`), down to :data:`MIN_BOX`."""
+    template = Layout()
+    if _width(columns, template) + SAVED_PAD <= width + 0.005:
+        return template
+    gap, route_gap = NARROW_GAPS
+    fixed = _width(columns, Layout(0.0, gap, route_gap))
+    return Layout(max(MIN_BOX, (width - SAVED_PAD - fixed) / columns), gap, route_gap)
+
+
+def _width(columns: int, shape: Layout) -> float:
+    """The figure width of ``columns`` boxes: phase bars, boxes, a gap within each route (its main and exclusion
+    box), a route gap between routes (and after a previous version's column), the right margin."""
+    routes = columns // 2
+    between = (routes - 1) + columns % 2  # route gaps: between routes, and after the previous studies' column
+    return PHASE_WIDTH + 0.2 + columns * shape.box + routes * shape.gap + between * shape.route_gap + 0.1
 
 
 def _n(value: int) -> str:
     return f"(n\u00a0=\u00a0{value:,})"  # no-break spaces: wrapping never splits "(n = 12)"
 
 
-def _item(text: str, level: int = 1) -> str:
-    """One item of a box, indented ``level`` times and wrapped with a hanging indent."""
-    return textwrap.fill(text, WRAP, initial_indent=INDENT * level, subsequent_indent=INDENT * (level + 1))
+def _fill(text: str, room: float, level: int = 0, bold: bool = False, chars: int = WRAP,
+          balanced: bool = False) -> str:
+    """``text`` indented ``level`` times and wrapped, its wrapped lines hanging one indent more (an item's; a title's,
+    at level 0, do not), at the most characters up to ``chars`` whose lines are at most ``room`` inches wide as
+    drawn at :data:`FONT` (a word wider than that on its own line); ``balanced``: at the fewest characters that keep
+    as few lines (a centred header's lines alike, not "... databases and" over "registers")."""
+    family = plt.rcParams["font.family"]
+    indent, hang = INDENT * level, INDENT * (level + 1) if level else ""
+
+    def wrapped(width):
+        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=hang, break_long_words=False)
+
+    for chars in range(chars, 0, -1):
+        lines = wrapped(chars)
+        if all(text_width([line], FONT, family, bold) <= room for line in lines):
+            break
+    while balanced and chars > 1 and len(wrapped(chars - 1)) == len(lines):
+        chars -= 1
+        lines = wrapped(chars)
+    return "\n".join(lines)
 
 
-def _lines(title: str, items: dict[str, int]) -> str:
-    return "\n".join([title] + [_item(f"{name} {_n(count)}") for name, count in items.items()])
+def _item(text: str, room: float, level: int = 1) -> str:
+    """One item of a box, indented ``level`` times and wrapped with a hanging indent (:func:`_fill`)."""
+    return _fill(text, room, level)
 
 
-def _identified(databases: dict[str, int], registers: dict[str, int]) -> str:
+def _lines(title: str, items: dict[str, int], room: float) -> str:
+    return "\n".join([_fill(title, room)] + [_item(f"{name} {_n(count)}", room) for name, count in items.items()])
+
+
+def _counted(room: float, *parts: tuple[str, int]) -> str:
+    """A box of names each above its count, "Records screened" / "(n = 3,528)", the names wrapped to ``room``."""
+    return "\n".join(f"{_fill(name, room)}\n{_n(count)}" for name, count in parts)
+
+
+def _identified(databases: dict[str, int], registers: dict[str, int], room: float) -> str:
     """The template's "Databases (n = ) / Registers (n = )", each source below its total (the template's
     footnote asks for the records of each database and register where feasible); a kind with no source in the
     config (none searched) is left out."""
-    lines = ["Records identified from:"]
+    lines = [_fill("Records identified from:", room)]
     for kind, sources in (("Databases", databases), ("Registers", registers)):
         if sources:
-            lines.append(_item(f"{kind} {_n(sum(sources.values()))}"))
-            lines += [_item(f"{name} {_n(count)}", 2) for name, count in sources.items()]
-    return "\n".join(lines if len(lines) > 1 else lines + [_item(f"Databases and registers {_n(0)}")])
+            lines.append(_item(f"{kind} {_n(sum(sources.values()))}", room))
+            lines += [_item(f"{name} {_n(count)}", room, 2) for name, count in sources.items()]
+    return "\n".join(lines if len(lines) > 1 else lines + [_item(f"Databases and registers {_n(0)}", room)])
 
 
-def _excluded(reasons: dict[str, int]) -> str:
-    return _lines("Reports excluded:", reasons) if reasons else f"Reports excluded {_n(0)}"
+def _excluded(reasons: dict[str, int], room: float) -> str:
+    return _lines("Reports excluded:", reasons, room) if reasons else _fill(f"Reports excluded {_n(0)}", room)
+
+
+def _grown(height: float, lines: int, *texts: str) -> float:
+    """``height`` (the template's for text of ``lines`` lines) grown by :data:`LINE` for each line of the longest of
+    ``texts`` beyond them."""
+    return height + LINE * max(0, max(text.count("\n") + 1 for text in texts) - lines)
 
 
 def _box(ax, x, y, w, h, text, colour=BOX, align="left", bold=False, rotate=False, rounded=False):
@@ -72,7 +153,7 @@ def _box(ax, x, y, w, h, text, colour=BOX, align="left", bold=False, rotate=Fals
         ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=FONT, fontweight="bold" if bold else None,
                 linespacing=1.3)
     else:
-        ax.text(x + 0.12, y + h / 2, text, ha="left", va="center", fontsize=FONT, linespacing=1.3)
+        ax.text(x + PAD, y + h / 2, text, ha="left", va="center", fontsize=FONT, linespacing=1.3)
 
 
 def _arrow(ax, start, end):
@@ -89,10 +170,12 @@ def width_note(figure, width: float | None) -> str:
                       "(both routes: an A4 landscape page)", "")
 
 
-def prisma_figure(counts: PrismaCounts):
-    """The flow diagram of ``counts`` as a matplotlib figure (inches as data units)."""
+def prisma_figure(counts: PrismaCounts, width: float | None = None):
+    """The flow diagram of ``counts`` as a matplotlib figure (inches as data units), at most ``width`` inches wide
+    as saved (None: :data:`~alliance_meta.plots.style.PAGE_WIDTH`; :func:`layout`)."""
     other, previous = counts.other_methods, counts.previous
-    box_w, gap, route_gap, phase_w = BOX_WIDTH, 0.35, 0.4, 0.35
+    shape = layout(2 * (1 + bool(other)) + bool(previous), PAGE_WIDTH if width is None else width)
+    box_w, gap, route_gap, phase_w, room = shape.box, shape.gap, shape.route_gap, PHASE_WIDTH, shape.room
     x_previous = phase_w + 0.2
     x_main = x_previous + (box_w + route_gap if previous else 0)
     new = "new studies" if previous else "studies"
@@ -102,37 +185,63 @@ def prisma_figure(counts: PrismaCounts):
     width = (x_other_excl + box_w if other else x_excl + box_w) + 0.1
 
     def text_height(text: str) -> float:
-        return 0.35 + 0.155 * text.count("\n")
+        return 0.35 + LINE * text.count("\n")
 
-    identified = _identified(counts.databases, counts.registers)
+    identified = _identified(counts.databases, counts.registers, room)
     removed = _lines("Records removed before screening:", {
         "Duplicate records removed": counts.duplicates_removed,
         "Records marked as ineligible by automation tools": counts.automation_removed,
-        "Records removed for other reasons": counts.other_removed})
-    reasons = _excluded(counts.excluded_reasons)
-    other_identified = _lines("Records identified from:", other.sources) if other else ""
-    other_reasons = _excluded(other.excluded_reasons) if other else ""
+        "Records removed for other reasons": counts.other_removed}, room)
+    reasons = _excluded(counts.excluded_reasons, room)
+    other_identified = _lines("Records identified from:", other.sources, room) if other else ""
+    other_reasons = _excluded(other.excluded_reasons, room) if other else ""
     previous_text = ""
     if previous:
         previous_text = "\n\n".join(
-            [textwrap.fill(f"Studies included in previous version of review {_n(previous.studies)}", WRAP),
-             textwrap.fill(f"Reports of studies included in previous version of review {_n(previous.reports)}", WRAP)]
-            + ([textwrap.fill(f"Of these, no longer included {_n(previous.removed_studies)}, with their reports "
-                              f"{_n(previous.removed_reports)}", WRAP)] if previous.removes else []))
+            [_fill(f"Studies included in previous version of review {_n(previous.studies)}", room),
+             _fill(f"Reports of studies included in previous version of review {_n(previous.reports)}", room)]
+            + ([_fill(f"Of these, no longer included {_n(previous.removed_studies)}, with their reports "
+                      f"{_n(previous.removed_reports)}", room)] if previous.removes else []))
+    screened = _counted(room, ("Records screened", counts.screened))
+    excluded = _counted(room, ("Records excluded", counts.excluded_screening))
+    sought = [_counted(room, ("Reports sought for retrieval", route.sought)) for route in (counts, other) if route]
+    not_retrieved = [_counted(room, ("Reports not retrieved", route.not_retrieved)) for route in (counts, other)
+                     if route]
+    assessed = [_counted(room, ("Reports assessed for eligibility", route.assessed)) for route in (counts, other)
+                if route]
+    effect_sizes = () if counts.included_effect_sizes is None else (("Effect sizes", counts.included_effect_sizes),)
+    if previous:
+        included = _counted(room, ("New studies included in review", counts.new_studies),
+                            ("Reports of new included studies", counts.new_reports))
+        total = _counted(room, ("Total studies included in review", counts.included_studies),
+                         ("Reports of total included studies", counts.included_reports), *effect_sizes)
+    else:
+        included = _counted(room, ("Studies included in review", counts.included_studies),
+                            ("Reports of included studies", counts.included_reports), *effect_sizes)
+        total = included
+    headers = {key: _fill(text, room if key == "previous" else 2 * box_w + gap - 2 * PAD, bold=True, chars=len(text),
+                          balanced=True)
+               for key, text in (("main", f"Identification of {new} via databases and registers"),
+                                 ("other", f"Identification of {new} via other methods"),
+                                 ("previous", "Previous studies"))}
     id_h = max(text_height(text) for text in (identified, removed, other_identified, previous_text))
-    reason_h = max(0.5, text_height(reasons), text_height(other_reasons))
+    reason_h = max(text_height(reasons), text_height(other_reasons), _grown(0.5, 2, *assessed))
     row_h, step = 0.5, 0.35
+    screen_h = _grown(row_h, 2, screened, excluded)
+    sought_h = _grown(row_h, 2, *sought, *not_retrieved)
     # rows from the top (y of each box's bottom edge)
-    header_h = 0.45
+    header_h = _grown(0.45, 1, headers["main"], headers["other"] if other else "", headers["previous"])
     top = 0.0
     y_header = top - header_h
     y_id = y_header - 0.3 - id_h
-    y_screen = y_id - step - row_h
-    y_sought = y_screen - step - row_h
+    y_screen = y_id - step - screen_h
+    y_sought = y_screen - step - sought_h
     y_assessed = y_sought - step - reason_h
-    included_h = 0.65 if counts.included_effect_sizes is None or previous else 0.95
+    included_h = _grown(0.65 if counts.included_effect_sizes is None or previous else 0.95,
+                        4 if counts.included_effect_sizes is None or previous else 6, included)
     y_included = y_assessed - step - included_h
-    total_h = 0.65 if counts.included_effect_sizes is None else 0.95
+    total_h = _grown(0.65 if counts.included_effect_sizes is None else 0.95,
+                     4 if counts.included_effect_sizes is None else 6, total)
     y_total = y_included - step - total_h if previous else y_included
     bottom = y_total - 0.1
     height = top - bottom
@@ -144,13 +253,13 @@ def prisma_figure(counts: PrismaCounts):
     ax.set_ylim(bottom, top)
     ax.axis("off")
 
-    _box(ax, x_main, y_header, x_excl + box_w - x_main, header_h,
-         f"Identification of {new} via databases and registers", HEADER, "center", bold=True, rounded=True)
+    _box(ax, x_main, y_header, x_excl + box_w - x_main, header_h, headers["main"], HEADER, "center", bold=True,
+         rounded=True)
     if other:
-        _box(ax, x_other, y_header, x_other_excl + box_w - x_other, header_h,
-             f"Identification of {new} via other methods", GREY_HEADER, "center", bold=True, rounded=True)
+        _box(ax, x_other, y_header, x_other_excl + box_w - x_other, header_h, headers["other"], GREY_HEADER,
+             "center", bold=True, rounded=True)
     if previous:
-        _box(ax, x_previous, y_header, box_w, header_h, "Previous studies", GREY_HEADER, "center", bold=True,
+        _box(ax, x_previous, y_header, box_w, header_h, headers["previous"], GREY_HEADER, "center", bold=True,
              rounded=True)
     for label, upper, lower in (("Identification", y_header - 0.15, y_id), ("Screening", y_id - 0.2, y_assessed),
                                 ("Included", y_assessed - 0.2, y_total)):
@@ -163,37 +272,29 @@ def prisma_figure(counts: PrismaCounts):
             _arrow(ax, (x_left + box_w, y + h / 2), (x_right, y + h / 2))
 
     pair(y_id, id_h, identified, removed)
-    pair(y_screen, row_h, f"Records screened\n{_n(counts.screened)}",
-         f"Records excluded\n{_n(counts.excluded_screening)}")
-    pair(y_sought, row_h, f"Reports sought for retrieval\n{_n(counts.sought)}",
-         f"Reports not retrieved\n{_n(counts.not_retrieved)}")
-    pair(y_assessed, reason_h, f"Reports assessed for eligibility\n{_n(counts.assessed)}", reasons)
-    effect_sizes = "" if counts.included_effect_sizes is None else f"\nEffect sizes\n{_n(counts.included_effect_sizes)}"
+    pair(y_screen, screen_h, screened, excluded)
+    pair(y_sought, sought_h, sought[0], not_retrieved[0])
+    pair(y_assessed, reason_h, assessed[0], reasons)
     if previous:
-        _box(ax, x_main, y_included, box_w, included_h, f"New studies included in review\n{_n(counts.new_studies)}\n"
-             f"Reports of new included studies\n{_n(counts.new_reports)}")
-        _box(ax, x_main, y_total, box_w, total_h, f"Total studies included in review\n{_n(counts.included_studies)}\n"
-             f"Reports of total included studies\n{_n(counts.included_reports)}" + effect_sizes)
+        _box(ax, x_main, y_included, box_w, included_h, included)
+        _box(ax, x_main, y_total, box_w, total_h, total)
         _box(ax, x_previous, y_id, box_w, id_h, previous_text, GREY_BOX)
         _arrow(ax, (x_main + box_w / 2, y_included), (x_main + box_w / 2, y_total + total_h))
         pcentre = x_previous + box_w / 2
         ax.plot([pcentre, pcentre], [y_id, y_total + total_h / 2], color=EDGE, lw=0.8)
         _arrow(ax, (pcentre, y_total + total_h / 2), (x_main, y_total + total_h / 2))
     else:
-        _box(ax, x_main, y_included, box_w, included_h, f"Studies included in review\n{_n(counts.included_studies)}\n"
-             f"Reports of included studies\n{_n(counts.included_reports)}" + effect_sizes)
+        _box(ax, x_main, y_included, box_w, included_h, included)
     centre = x_main + box_w / 2
-    for upper, lower in ((y_id, y_screen + row_h), (y_screen, y_sought + row_h), (y_sought, y_assessed + reason_h),
+    for upper, lower in ((y_id, y_screen + screen_h), (y_screen, y_sought + sought_h), (y_sought, y_assessed + reason_h),
                          (y_assessed, y_assessed - step)):
         _arrow(ax, (centre, upper), (centre, lower))
     if other:
         pair(y_id, id_h, other_identified, None, x_other, colour=GREY_BOX)
-        pair(y_sought, row_h, f"Reports sought for retrieval\n{_n(other.sought)}",
-             f"Reports not retrieved\n{_n(other.not_retrieved)}", x_other, x_other_excl, GREY_BOX)
-        pair(y_assessed, reason_h, f"Reports assessed for eligibility\n{_n(other.assessed)}", other_reasons,
-             x_other, x_other_excl, GREY_BOX)
+        pair(y_sought, sought_h, sought[1], not_retrieved[1], x_other, x_other_excl, GREY_BOX)
+        pair(y_assessed, reason_h, assessed[1], other_reasons, x_other, x_other_excl, GREY_BOX)
         ocentre = x_other + box_w / 2
-        _arrow(ax, (ocentre, y_id), (ocentre, y_sought + row_h))
+        _arrow(ax, (ocentre, y_id), (ocentre, y_sought + sought_h))
         _arrow(ax, (ocentre, y_sought), (ocentre, y_assessed + reason_h))
         # from the other route's assessed box down and left into the included box
         corner_y = y_assessed - step - 0.25

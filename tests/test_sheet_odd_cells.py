@@ -1,0 +1,263 @@
+"""Odd cells of real sheets, read and checked as the validate job does (read_sheet + validate_sheet): placeholders
+beside one real value, Excel's "Unicode text" with decimal commas, percentages, knock-on problems of an unreadable
+cell, a study_id typed NA, and sheets as LibreOffice and Excel save them. Every sheet is written here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from alliance_meta.inputs.sheet import format_problems, read_sheet, validate_sheet
+
+
+def checked(path: Path, **settings):
+    """The clean sheet, its problems and the reader's notes, as the validate job gets them."""
+    raw = read_sheet(path)
+    clean, problems = validate_sheet(raw, **settings)
+    return clean, problems, raw.attrs["notes"]
+
+
+def csv(folder: Path, text: str, name: str = "sheet.csv", encoding: str = "utf-8") -> Path:
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def where(problems) -> list[tuple[int, str, str, str]]:
+    return [(p.row, p.column, p.value, p.check) for p in problems]
+
+
+# ---------------------------------------------------------------------------
+# 1. Column-level hints look at the informative values
+# ---------------------------------------------------------------------------
+
+def test_a_coded_column_of_one_value_and_placeholders_is_named_in_the_header(tmp_path):
+    """design = prospective, ?, unknown, - (and NA): the reviewer's own design column, named as one with several
+    values is; the placeholders had hidden it (one informative value)."""
+    text = "study_id,r,n,design\nS1,0.3,50,prospective\nS2,0.2,60,NA\nS3,0.1,70,?\nS4,0.2,50,unknown\nS5,0.2,50,-\n"
+    problems = checked(csv(tmp_path, text))[1]
+    assert [(p.row, p.column, p.check) for p in problems if p.row == 1] == [(1, "design", "vocabulary_column")]
+    assert sum(p.check == "vocabulary" for p in problems) == 4  # each cell still named
+    # placeholders alone are no variable, and one filled cell is a typo
+    only_placeholders = checked(csv(tmp_path, "study_id,r,n,design\nS1,0.3,50,?\nS2,0.2,60,unknown\n"))[1]
+    single = checked(csv(tmp_path, "study_id,r,n,design\nS1,0.3,50,prospective\nS2,0.2,60,\n"))[1]
+    assert not [p for p in only_placeholders + single if p.check == "vocabulary_column"]
+
+
+def test_a_column_of_categories_and_placeholders_named_as_continuous_is_one_problem(tmp_path):
+    """continuous_moderators: [setting] holding outpatient, ?, unknown: one header problem saying to list it under
+    moderators (its examples the categories), not three "not a number" lines."""
+    text = "study_id,r,n,setting\nS1,0.3,50,outpatient\nS2,0.2,60,?\nS3,0.1,70,unknown\n"
+    problems = checked(csv(tmp_path, text), continuous_moderators=["setting"])[1]
+    assert where(problems) == [(1, "setting", "", "moderator_text_column")]
+    assert problems[0].rule == ('is a continuous moderator (continuous_moderators in the config) but none of its '
+                                'filled cells is a number (3 cells: "outpatient" and 2 placeholders ("?", '
+                                '"unknown")): if it holds categories, list it under moderators instead')
+    dashes = checked(csv(tmp_path, "study_id,r,n,setting\nS1,0.3,50,?\nS2,0.2,60,-\n"),
+                     continuous_moderators=["setting"])[1]
+    assert [p.check for p in dashes] == ["moderator_number", "moderator_number"]  # no categories to list
+
+
+def test_a_column_of_signs_with_a_question_mark_is_named(tmp_path):
+    text = "study_id,d,n1,n2,sign\nS1,0.4,20,20,-\nS2,0.3,20,20,+\nS3,0.2,20,20,?\n"
+    assert [p.check for p in checked(csv(tmp_path, text))[1]] == ["sign_column"]
+
+
+# ---------------------------------------------------------------------------
+# 2. Excel's "Unicode text" (tab-separated UTF-16) with decimal commas
+# ---------------------------------------------------------------------------
+
+def test_unicode_text_with_decimal_commas_is_read_with_decimal_commas(tmp_path):
+    """A German Excel's "Unicode text" export: tabs, UTF-16 and decimal commas; it said to set decimal: ","."""
+    text = "study_id\tr\tn\trxx\tage\r\nS1\t0,35\t50\t0,8\t34,5\r\nS2\t\u22120,2\t60\t0,9\t40\r\n"
+    clean, problems, notes = checked(csv(tmp_path, text, "unicode.txt", "utf-16"))
+    assert problems == []
+    assert clean["r"].tolist() == [0.35, -0.2] and clean["rxx"].tolist() == [0.8, 0.9]
+    assert clean["age"].tolist() == ["34.5", "40"]
+    assert ("decimal commas read as decimal points (tab-separated Unicode text (UTF-16) whose numbers have decimal "
+            "commas)") in notes
+
+
+@pytest.mark.parametrize("text", [
+    "study_id\tr\tn\r\nS1\t0.35\t1,200\r\nS2\t0.2\t2,500\r\n",  # points: commas between thousands
+    "study_id\tn11\tn12\tn21\tn22\r\nS1\t1,200\t300\t400\t500\r\n",  # a thousands comma alone: no decimal
+    "study_id\tf\tdf\tdirection\tr\tn\r\nS1\t4.2\t1,48\tpositive\t\t\r\nS2\t\t\t\t0.3\t50\r\n",  # F(1, 48) in df
+    "study_id\tr\tn\r\nS1\t0,35\t50\r\nS2\t0.2\t60\r\n",  # both marks: neither is guessed
+])
+def test_unicode_text_with_points_or_list_commas_is_not_read_with_decimal_commas(tmp_path, text):
+    clean, problems, notes = checked(csv(tmp_path, text, "unicode.txt", "utf-16"))
+    assert not any(note.startswith("decimal commas") for note in notes)
+    assert {p.check for p in problems} == {"number"}  # each comma cell told as before, nothing read with a comma
+
+
+def test_unicode_text_with_decimal_commas_and_a_point_between_thousands_asks(tmp_path):
+    """1.200 in n beside decimal commas: 1200 (as an n of 1.2 is none), said with the reason commas are read."""
+    text = "study_id\tr\tn\tm\r\nS1\t0,35\t1.200\t10.000\r\nS2\t0,2\t60\t3,5\r\n"
+    problems = checked(csv(tmp_path, text, "unicode.txt", "utf-16"))[1]
+    assert where(problems) == [(2, "n", "1.200", "ambiguous_point"), (2, "m", "10.000", "ambiguous_point")]
+    assert problems[1].rule.endswith('(the sheet is read with decimal commas as it is tab-separated Unicode text '
+                                     '(UTF-16) whose numbers have decimal commas: set decimal: "." in the config if '
+                                     "it writes decimal points)")
+
+
+# ---------------------------------------------------------------------------
+# 3. Percentages
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("others", "advice"), [
+    ("0.45,0.6", 'the column\'s other values are proportions (0.45, 0.6): write "0.45"'),
+    ("45,60", 'the column\'s other values are percentages without the sign (45, 60): write "45"'),
+    (",", 'write "0.45" as a proportion or "45" as a percentage, in one unit in every row of the column'),
+])
+def test_a_percentage_in_a_continuous_moderator_is_told_in_the_unit_of_its_column(tmp_path, others, advice):
+    first, second = others.split(",")
+    text = f"study_id,r,n,female\nS1,0.3,50,{first}\nS2,0.2,60,45%\nS3,0.1,70,{second}\n"
+    problems = checked(csv(tmp_path, text), continuous_moderators=["female"])[1]
+    assert [str(p) for p in problems] == [
+        'row 3, column female, value "45%": is a continuous moderator (continuous_moderators in the config) but a '
+        f"percentage, which is not read as a number: {advice}"]
+
+
+def test_every_cell_a_percentage_is_no_column_of_categories(tmp_path):
+    text = "study_id,r,n,female\nS1,0.3,50,45%\nS2,0.2,60,60%\n"
+    problems = checked(csv(tmp_path, text), continuous_moderators=["female"])[1]
+    assert where(problems) == [(2, "female", "45%", "moderator_number"), (3, "female", "60%", "moderator_number")]
+    assert problems[0].rule.endswith('write "0.45" as a proportion or "45" as a percentage, in one unit in every '
+                                     "row of the column")
+
+
+def test_a_sample_size_in_a_percent_formatted_cell_is_a_typing_error(tmp_path):
+    """Excel stores a 45 typed into a percent-formatted cell as 0.45 (shown 45%): it was "must be a whole number
+    (...: write "0")" and "must be at least 4"."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in (["study_id", "r", "n", "n11", "n12", "n21", "n22", "female"], ["S1", 0.3, 50, None, None, None, None,
+                                                                               0.45],
+                ["S2", 0.2, 0.45, None, None, None, None, 0.6], ["S3", None, None, 0.85, 5, 6, 9, None],
+                ["S4", 0.1, 40, None, None, None, None, None]):
+        sheet.append(row)
+    for cell in ("C3", "D4", "H2", "H3", "C5"):
+        sheet[cell].number_format = "0%"  # C5 holds 40, shown 4000%: a whole n, read as it is
+    path = tmp_path / "sheet.xlsx"
+    workbook.save(path)
+    clean, problems, _ = checked(path, continuous_moderators=["female"])
+    assert where(problems) == [(3, "n", "45%", "percent_cell"), (4, "n11", "85%", "percent_cell")]
+    assert problems[0].rule == (
+        "is a percentage (the cell is formatted as one, and holds 0.45): a sample size is no percentage, so this is "
+        "a typing error (a number typed into a percent-formatted cell becomes a percentage); format the cell as a "
+        'number and type the sample size ("45" if that is what was typed)')
+    assert problems[1].rule.startswith("is a percentage (the cell is formatted as one, and holds 0.85), not a count: ")
+    assert "spreadsheet cells that cannot be read as they are (2):" in format_problems(problems)
+    assert clean["female"].tolist()[:2] == ["0.45", "0.6"] and clean["n"].tolist()[3] == 40
+
+
+# ---------------------------------------------------------------------------
+# 4. An unreadable cell is its row's one problem of the input
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("cells", "bad"), [
+    ("r=abc,n=50,p=0.04", "r"),  # p_n would need direction
+    ("r=0.3,n=50,f=4.2,df=48", "r"),  # f_df would need direction
+    ("t=2.1x,df=48,chi2=3.9,n=60", "t"),  # chi2's df: "only a chi-square with 1 df"
+    ("r=abc,n=5,chi2=9", "r"),  # chi2 >= n
+    ("d=0.4,n1=20,n2=20,direction=negative,reverse=ja", "reverse"),  # read as no: d contradicts direction
+])
+def test_an_unreadable_effect_size_cell_gets_no_knock_on_problems(tmp_path, cells, bad):
+    row = dict(cell.split("=") for cell in cells.split(","))
+    if bad == "r" and row["r"] != "abc":
+        row["r"] = "0,3x"
+    frame = pd.DataFrame([{"study_id": "S1", **row}, {"study_id": "S2", "r": "0.2", "n": "60"}])
+    path = tmp_path / "sheet.csv"
+    frame.to_csv(path, index=False)
+    problems = checked(path)[1]
+    assert [(p.row, p.column) for p in problems] == [(2, bad)], problems
+    # they were the rules of the row without that cell
+    frame.loc[0, bad] = None
+    frame.to_csv(path, index=False)
+    assert {p.check for p in checked(path)[1]} & {"direction_missing", "chi2_degrees_of_freedom", "chi2_exceeds_n",
+                                                  "direction_contradicts_sign"}
+
+
+# ---------------------------------------------------------------------------
+# 5. A study_id typed as a missing-value marker
+# ---------------------------------------------------------------------------
+
+def test_a_study_id_typed_na_shows_what_was_typed(tmp_path):
+    text = "study_id,r,n\nS1,0.3,50\nNA,0.2,60\nn/a,0.1,40\n,0.2,30\n"
+    problems = checked(csv(tmp_path, text))[1]
+    assert where(problems) == [(3, "study_id", "NA", "not_nullable"), (4, "study_id", "n/a", "not_nullable"),
+                               (5, "study_id", "", "not_nullable")]
+    assert str(problems[0]).startswith('row 3, column study_id, value "NA": "NA" is read as an empty cell (a missing '
+                                       "value), and a study_id is required on every row")
+    assert problems[2].rule.startswith("is required on every row")
+    workbook = openpyxl.Workbook()
+    for row in (["study_id", "r", "n"], ["S1", 0.3, 50], ["N/A ", 0.2, 60]):
+        workbook.active.append(row)
+    workbook.save(tmp_path / "sheet.xlsx")
+    assert where(checked(tmp_path / "sheet.xlsx")[1]) == [(3, "study_id", "N/A", "not_nullable")]
+
+
+# ---------------------------------------------------------------------------
+# Sheets as LibreOffice and Excel save them
+# ---------------------------------------------------------------------------
+
+def test_a_libreoffice_csv_with_semicolons_and_every_cell_quoted(tmp_path):
+    text = ('"study_id";"authors";"year";"family";"r";"n";"d";"n1";"n2"\n'
+            '"S1";"M\u00fcller, A.; Wei\u00df, B.";"2004";"outcome";"0,35";"50";"";"";""\n'
+            '"S2";"Dupont";"2010";"outcome";"-0,12";"80";;;\n'
+            '"S3";"Z\u00fcrcher";2012;"dropout";;;"0,61";"40";"18"\n')
+    clean, problems, _ = checked(csv(tmp_path, text))
+    assert problems == []
+    assert clean["r"].tolist()[:2] == [0.35, -0.12] and clean["d"].tolist()[2] == 0.61
+    assert clean["authors"].tolist()[0] == "M\u00fcller, A.; Wei\u00df, B."
+
+
+def test_a_bom_crlf_csv_with_trailing_spaces_and_empty_columns(tmp_path):
+    text = ("\ufeffstudy_id,family,authors,r,n,d,n1,n2,,\r\nS1 ,outcome ,\u00d6degaard,0.3,50,,,,,\r\n"
+            "S2, Dropout  ,\u00d1\u00fa\u00f1ez,,,0.4,20,20,,\r\n,,,,,,,,,\r\n\r\n")
+    clean, problems, _ = checked(csv(tmp_path, text))
+    assert problems == []
+    assert clean["study_id"].tolist() == ["S1", "S2"] and clean["family"].tolist() == ["outcome", "dropout"]
+    assert "unnamed_9" not in clean
+
+
+def test_a_row_of_totals_without_a_study_id_is_told_to_go_not_to_take_the_study_above(tmp_path):
+    """Total in authors, study_id empty: it said also "the rows above belong to study S2: write S2 here"."""
+    workbook = openpyxl.Workbook()
+    for row in (["study_id", "authors", "r", "n"], ["S1", "A", 0.3, 50], ["S2", "B", 0.2, 60],
+                [None, "Total", None, 110]):
+        workbook.active.append(row)
+    workbook.save(tmp_path / "sheet.xlsx")
+    assert where(checked(tmp_path / "sheet.xlsx")[1]) == [(4, "authors", "Total", "summary_row")]
+
+
+def test_a_header_of_two_rows_under_a_merged_title_is_one_problem(tmp_path):
+    """"Effect" merged over B1:C1 with r and n below it in row 2: row 2 was "study_id is required" and "no
+    effect-size input", and every study row "no effect-size input" as well."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in (["study_id", "Effect", None, "rater"], [None, "r", "n", None], ["S1", 0.3, 50, "patient"],
+                ["S2", 0.2, 60, "therapist"]):
+        sheet.append(row)
+    sheet.merge_cells("B1:C1")
+    workbook.save(tmp_path / "sheet.xlsx")
+    problems = checked(tmp_path / "sheet.xlsx", moderators=["rater"])[1]
+    assert where(problems) == [(1, "C", "", "merged_header"), (2, "", "", "second_header")]
+    assert problems[1].rule.startswith('holds column names below the header row ("r" in column Effect, "n" in '
+                                       "column C), as a header of two rows does")
+
+
+def test_placeholders_in_a_free_moderator_are_named_as_levels_of_their_own(tmp_path):
+    """A free categorical moderator's "?" and "unknown" were accepted silently, and each became a subgroup of the
+    moderator analyses; a note names them (not a problem: "unknown" can be a subgroup on purpose)."""
+    path = csv(tmp_path, "study_id,r,n,setting,rater\nA,.3,50,outpatient,patient\nB,.2,60,?,patient\n"
+                         "C,.1,70,unknown,therapist\nD,.4,80,?,patient\nE,.2,40,inpatient,?\n")
+    clean, problems, _ = checked(path, moderators=["setting", "rater"])
+    notes = [note for note in clean.attrs["notes"] if "placeholders are levels" in note]
+    assert notes == ['setting: placeholders are levels (subgroups) of their own in the moderator analyses: "?" '
+                     '(rows 3, 5), "unknown" (row 4); leave a cell empty (or write NA) to leave its row out of them']
+    assert [(p.row, p.column) for p in problems] == [(6, "rater")]  # a coded column's placeholder is a problem
+    assert not [note for note in checked(path, moderators=["rater"])[0].attrs["notes"] if "placeholders" in note]
