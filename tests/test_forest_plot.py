@@ -179,6 +179,19 @@ def test_footnote_rounds_heterogeneity_as_the_report_and_keeps_each_statistic_on
     assert "0.011" in cells and "56.2" in cells
 
 
+def test_a_common_effect_footnote_gives_no_tau2_estimate():
+    """pooling.main_method: common wrote "tau^2 = 0.000 (Hedges' g)" in the footnote: what the model assumes to be 0."""
+    from alliance_meta.plots.forest import footnote
+
+    row = {"test": "z", "k": 5, "estimate": 0.3, "se": 0.01, "ci_lower": 0.28, "ci_upper": 0.32, "pi_lower": 0.28,
+           "pi_upper": 0.32, "tau2": 0.0, "i2": 28.5, "q": 5.6, "q_df": 4, "q_p": 0.23}
+    for method in ("common", "MH", "Peto"):
+        note = footnote({**row, "method": method}, 95, metric="log_or").replace("\u00a0", " ")
+        assert "$\\mathrm{\\tau}^2$ assumed to be 0 (common-effect model)" in note and "0.000" not in note
+        assert "$I^2$ = 28.5%" in note
+    assert "$\\mathrm{\\tau}^2$ = 0.000" in footnote({**row, "method": "DL"}, 95, metric="log_or").replace("\u00a0", " ")
+
+
 def test_one_study_has_no_prediction_interval_or_heterogeneity_test():
     """With one study the forest plot drew a prediction interval (the CI again) and "Q(0) = 0.00, p = 1.000"."""
     from alliance_meta.plots.forest import footnote, summary_rows, ForestOptions

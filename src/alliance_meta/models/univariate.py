@@ -43,6 +43,9 @@ from alliance_meta.engines.transforms import back_transform
 from alliance_meta.wording import did_you_mean, plural
 
 COMMON = "common"
+#: Methods of pooled.csv that are common-effect models (tau^2 assumed 0, not estimated; no prediction interval:
+#: their row repeats the CI there): the inverse-variance model and those of 2x2 counts (models/counts.py).
+COMMON_EFFECT_METHODS = (COMMON, "MH", "Peto")
 TESTS = ("z", "knha", "adhoc")
 CONTRACT_COLUMNS = (
     "method", "test", "k", "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper",

@@ -31,7 +31,7 @@ from scipy import special  # noqa: E402
 from alliance_meta.engines.heterogeneity import one_effect_size, unidentified_sigma2  # noqa: E402
 from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.wording import ESTIMATOR_NAMES, counted  # noqa: E402
-from alliance_meta.models.univariate import model_weights  # noqa: E402
+from alliance_meta.models.univariate import COMMON_EFFECT_METHODS, model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
 from alliance_meta.plots.forest_layout import BOLD, Row, wrap_drawn  # noqa: E402
 from alliance_meta.plots.style import (collector_paused, column_name, counts_effect_sizes, format_p,  # noqa: E402
@@ -278,6 +278,8 @@ def _variance_text(pooled: dict, unit: str) -> str:
     """The heterogeneity variance(s) of the footnote: tau^2, or a three-level fit's sigma^2 between and within
     studies, each only where the data identify it (:func:`unidentified_sigma2`: with one effect size per study
     only their sum, tau^2; with one study sigma^2 between is fixed at 0)."""
+    if pooled.get("method") in COMMON_EFFECT_METHODS:  # assumed, not estimated: no "tau^2 = 0.000"
+        return f"{symbol('tau2')} assumed to be 0 (common-effect model)"
     if not _three_level(pooled):
         return f"{symbol('tau2')} = {pooled['tau2']:.3f}{unit}"
     case = unidentified_sigma2(pooled)[0]

@@ -17,7 +17,7 @@ from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.inputs.effect_sizes import DOUBLE_ZERO_KEPT, ZERO_CELL_RULE, citation_years
 from alliance_meta.models.metareg import r2_not_meaningful
-from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, interval_test
+from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, COMMON_EFFECT_METHODS, interval_test
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
                                              apa_probability, apa_scientific, apa_setting, counted, is_finite,
@@ -90,8 +90,6 @@ def assumed_correlation(rho: float) -> str:
     return f"assuming a correlation of {apa_setting(rho)} between sampling errors"
 
 
-#: Methods of pooled.csv that are common-effect models: no prediction interval (their row repeats the CI there).
-COMMON_EFFECT_METHODS = ("common", "MH", "Peto")
 #: The rows pooled from 2x2 counts under metric log_or (models/counts.py), for the table's note.
 COUNT_METHOD_NAMES = {"MH": "MH = Mantel\u2013Haenszel", "Peto": "Peto = Peto's one-step odds ratio",
                       "GLMM": "GLMM = binomial\u2013normal generalised linear mixed model"}

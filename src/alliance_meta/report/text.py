@@ -25,7 +25,8 @@ from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_in
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import several_in_counts
-from alliance_meta.report.tables import COMMON_EFFECT_METHODS, bias_test_name, one_step_cuts
+from alliance_meta.models.univariate import COMMON_EFFECT_METHODS
+from alliance_meta.report.tables import bias_test_name, one_step_cuts
 
 FAMILY_PHRASES = {
     "outcome": "The alliance\u2013outcome association",
