@@ -22,10 +22,10 @@ problems = arithmetic_problems(counts) + sheet_problems(counts, sheet)
 if problems:
     log.error(format_problems(problems))
     sys.exit(1)  # the problems are in the log and on stderr; no traceback
-figure = prisma_figure(counts)
+size = snakemake.params.figure  # noqa: F821
+figure = prisma_figure(counts, size["width"])  # boxes narrowed to plots.width where the template is wider
 if not counts.simulated:
     add_note(figure, figure_note(sheet))
-size = snakemake.params.figure  # noqa: F821
 for path in snakemake.output:  # noqa: F821
     save_file(figure, path, dpi=size["dpi"], bbox_inches="tight")
 plt.close(figure)
