@@ -261,3 +261,15 @@ def test_placeholders_in_a_free_moderator_are_named_as_levels_of_their_own(tmp_p
                      '(rows 3, 5), "unknown" (row 4); leave a cell empty (or write NA) to leave its row out of them']
     assert [(p.row, p.column) for p in problems] == [(6, "rater")]  # a coded column's placeholder is a problem
     assert not [note for note in checked(path, moderators=["rater"])[0].attrs["notes"] if "placeholders" in note]
+
+
+def test_an_unreadable_cell_of_a_later_input_kind_hides_no_problem_of_the_rows_kind(tmp_path):
+    """The knock-on rule hid every input-kind check of a row with any unreadable input cell: r = -0.3 with
+    direction positive lost its contradiction because t said "sig", and chi2 = 80 > n = 50 its problem because
+    odds_ratio said "high". Only a cell that may decide the row's kind (r unreadable beside an F) hides them."""
+    path = csv(tmp_path, "study_id,r,n,direction,t,chi2,odds_ratio,f,df\nA,-0.3,50,positive,sig,,,,\n"
+                         "B,,50,positive,,80,high,,\nC,x,50,,,,,4.2,48\n")
+    _, problems, _ = checked(path)
+    assert [(p.row, p.column, p.check) for p in problems] == [
+        (2, "direction", "direction_contradicts_sign"), (2, "t", "number"), (3, "chi2", "chi2_exceeds_n"),
+        (3, "odds_ratio", "number"), (4, "r", "number")]

@@ -2300,11 +2300,17 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     misspelt = {p.row for p in problems if p.check == "vocabulary" and p.column == "direction"}
     problems = [p for p in problems if not (p.check == "direction_missing" and p.row in misspelt)]
     problems = [p for p in problems if not (p.check == "no_complete_input" and p.row in explained)]
-    # an effect-size or sign cell that cannot be read is its row's one problem of the input: the checks of the kind
-    # the row is converted from saw the row without that cell (r unreadable beside an F: "direction is required")
-    unreadable = {p.row for p in problems if p.column in (*codebook.INPUT_COLUMNS, *codebook.SIGN_COLUMNS)
-                  and p.check in ("number", "vocabulary", *READING_CHECKS)}
-    problems = [p for p in problems if not (p.check in INPUT_KIND_CHECKS and p.row in unreadable)]
+    # an effect-size or sign cell that cannot be read is its row's one problem of the input where it decides the kind
+    # the row is converted from: the checks of that kind saw the row without the cell (r unreadable beside an F:
+    # "direction is required"); a cell of a later kind changes nothing ("r = -0.3, direction positive" is wrong
+    # whatever an unreadable t says)
+    unreadable: dict[int, set[str]] = {}
+    for p in problems:
+        if p.column in (*codebook.INPUT_COLUMNS, *codebook.SIGN_COLUMNS) and p.check in (
+                "number", "vocabulary", *READING_CHECKS):
+            unreadable.setdefault(p.row, set()).add(p.column)
+    hidden = _kind_deciding_rows(clean, unreadable)
+    problems = [p for p in problems if not (p.check in INPUT_KIND_CHECKS and p.row in hidden)]
     # a cell the reader could not take as written (1.088 in a decimal-comma sheet) gets that one message, not
     # also "must be a whole number" and "at least 4" for a value it was never meant to have
     unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
@@ -2340,6 +2346,28 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                             + _study_citation_notes(text) + _copied_under_another_id_notes(text)
                             + _large_fisher_z_notes(clean) + _group_size_notes(clean))
     return clean, problems
+
+
+def _kind_deciding_rows(clean: pd.DataFrame, unreadable: dict[int, set[str]]) -> set[int]:
+    """The sheet rows of ``unreadable`` (row -> its input and sign columns whose cell cannot be read) where such a
+    cell may decide the input kind the row is converted from: a sign column; no complete kind; or a kind before the
+    row's first complete one (``INPUT_KINDS`` order) that the cell would complete, its other columns filled."""
+    if not unreadable:
+        return set()
+    kinds = _first_complete_kind(clean.reindex(list(unreadable)))
+    order = [kind.name for kind in codebook.INPUT_KINDS]
+    rows = set()
+    for row, columns in unreadable.items():
+        kind = kinds.get(row)
+        if columns & set(codebook.SIGN_COLUMNS) or not isinstance(kind, str):
+            rows.add(row)
+            continue
+        cells = clean.loc[row]
+        if any(columns & set(earlier.columns) and all(column in columns or pd.notna(cells.get(column))
+                                                        for column in earlier.columns)
+               for earlier in codebook.INPUT_KINDS[:order.index(kind)]):
+            rows.add(row)
+    return rows
 
 
 def _as_written(problem: Problem, written: str) -> Problem:
