@@ -125,6 +125,9 @@ def test_pooled_sentence_of_a_common_effect_model_gives_no_tau2_estimate():
         assert ("τ² = " in text) == (method == "REML")
         assert ("common-effect model (τ² assumed to be 0), I² = " in text) == (method == "common")
         assert f"I² = {apa_number(row['i2'], 1)}%" in text
+    one = pool_all(yi[:1], np.full(1, 0.01), ["common"], ["z"], metric="z").iloc[0]  # one study: no "I² = 0.0%"
+    text = pooled_sentence("outcome", "z", one, {"n": 50, "effect_sizes": 1})
+    assert "heterogeneity cannot be estimated from one study" in text and "I²" not in text
 
 
 def test_manuscript_tables_markdown_and_latex():

@@ -718,6 +718,10 @@ def test_the_moderator_table_has_no_permutation_column_without_permutation_tests
         table = moderators_table(frame, "z")
         assert ("p (permutation)" in table.header) == shown and ("p (permutation) =" in table.note) == shown
         assert all(len(cells) == len(table.header) for cells in table.rows)
+        three_level = moderators_table(frame.assign(multilevel_qm=2.0, multilevel_qm_df=1, multilevel_qm_p=0.16,
+                                                    multilevel_k=14), "z")  # dependence: multilevel's table
+        assert ("p (permutation)" in three_level.header) == shown and ("permutation test" in three_level.note) == shown
+        assert all(len(cells) == len(three_level.header) for cells in three_level.rows)
 
 
 def test_the_moderator_table_says_what_k_counts_where_studies_have_several_levels():

@@ -312,6 +312,7 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
     sizes in studies), then the univariate test of the composites within study x moderator level
     (moderators.csv's ``qm`` ...) beside them."""
     rows = []
+    permuted = any(is_finite(p) for p in frame.get("qm_p_permutation", []))  # permutations: 0 runs none
     for row in frame.to_dict("records"):
         get = row.get
         permutation = get("qm_p_permutation", float("nan"))
@@ -329,17 +330,18 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
                               get("multilevel_tau2_null")),
                      _or_blank(apa_integer(get("k")), get("k")),
                      _or_blank(f"{apa_number(get('qm'), 2)} ({apa_integer(get('qm_df'))})", get("qm")),
-                     _or_blank(apa_p(get("qm_p")), get("qm_p")),
-                     _or_blank(apa_p(permutation), permutation)])
+                     _or_blank(apa_p(get("qm_p")), get("qm_p"))]
+                    + ([_or_blank(apa_p(permutation), permutation)] if permuted else []))
     header = ["Moderator", "k", "Studies", "QM (df)", "p", "CR2 F (df1, df2)", "p", "\u03c3\u00b2 between",
-              "\u03c3\u00b2 within", "R\u00b2 (%)", "Composites k", "Composites QM (df)", "p", "p (permutation)"]
+              "\u03c3\u00b2 within", "R\u00b2 (%)", "Composites k", "Composites QM (df)", "p",
+              *(["p (permutation)"] if permuted else [])]
     note = ("Three-level mixed-effects model per moderator (effect sizes within studies): Wald QM and "
             "cluster-robust (CR2) F test with Satterthwaite degrees of freedom (Pustejovsky & Tipton, 2018); "
             "k = effect sizes; QM = omnibus Wald test of the moderator; \u03c3\u00b2 = variance of the true effects "
             f"between and within studies, in the analysis metric ({METRIC_NAMES[metric]}); R\u00b2 = share of their "
             "sum accounted for by the moderator. Composites: mixed-effects meta-regression "
-            f"({ESTIMATOR_NAMES['REML']}) of the effect sizes aggregated within study and moderator level, with its "
-            "permutation test.")
+            f"({ESTIMATOR_NAMES['REML']}) of the effect sizes aggregated within study and moderator level"
+            + (", with its permutation test." if permuted else "."))
     small = [str(row["moderator"]) for row in frame.to_dict("records")
              if is_finite(row.get("multilevel_cr2_df2")) and float(row["multilevel_cr2_df2"]) < SMALL_DF]
     if small:

@@ -101,12 +101,12 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
         if math.isfinite(float(row.get("i2_between", math.nan))):  # the variance's share at each level (Cheung 2014)
             heterogeneity += (f" ({apa_number(row['i2_between'], 1)}% between and "
                               f"{apa_number(row['i2_within'], 1)}% within studies)")
-    elif row.get("method") in COMMON_EFFECT_METHODS:  # tau^2 is assumed 0, not estimated; I^2 from Q, as metafor
-        heterogeneity = (f"common-effect model (\u03c4\u00b2 assumed to be 0), I\u00b2 = {apa_number(row['i2'], 1)}%"
-                         if math.isfinite(float(row["i2"])) else "common-effect model (\u03c4\u00b2 assumed to be 0)")
     elif one_effect_size(row):  # pooled.csv: "k = 1: tau^2 set to 0, no heterogeneity test"
         heterogeneity = ("heterogeneity cannot be estimated from one study (\u03c4\u00b2 set to 0; no "
                          "heterogeneity test or prediction interval)")
+    elif row.get("method") in COMMON_EFFECT_METHODS:  # tau^2 is assumed 0, not estimated; I^2 from Q, as metafor
+        heterogeneity = (f"common-effect model (\u03c4\u00b2 assumed to be 0), I\u00b2 = {apa_number(row['i2'], 1)}%"
+                         if math.isfinite(float(row["i2"])) else "common-effect model (\u03c4\u00b2 assumed to be 0)")
     else:
         heterogeneity = (f"\u03c4\u00b2 = {apa_number(row['tau2'], 3)} ({metric_in_prose(metric)}), "
                          f"I\u00b2 = {apa_number(row['i2'], 1)}%")
