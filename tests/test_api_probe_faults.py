@@ -103,6 +103,9 @@ def test_rows_given_study_ids_after_a_fit_numbered_them_are_named(outcome):
     assert fits.ONE_LEVEL_NOTE in named.note and fits.NO_STUDY_ID_NOTE not in named.note
     assert fits.NO_STUDY_ID_NOTE in am.fit(rows.assign(study_id=[str(i + 1) for i in range(len(rows))]),
                                            dependence="multilevel", profile=False).note  # the numbers kept
+    unnamed = am.fit(outcome.drop(columns="study_id"), dependence="multilevel", profile=False).data
+    for rows in (unnamed.iloc[:6], unnamed.iloc[::-1]):  # a subset, or re-sorted, of numbered rows: still unnamed
+        assert fits.NO_STUDY_ID_NOTE in am.fit(rows, dependence="multilevel", profile=False).note
 
 
 @pytest.mark.parametrize("level", [1, 20, 49.9])

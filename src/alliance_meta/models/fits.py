@@ -662,7 +662,8 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     return frame
 
 
-#: ``attrs`` key of a frame of :func:`as_frame` whose study_id it numbered 1..k (the rows had none): those numbers
+#: ``attrs`` key of a frame of :func:`as_frame` whose study_id it numbered 1..k (the rows had none): those numbers,
+#: by the frame's index (0..k-1)
 ROW_STUDIES = "alliance_meta_row_studies"
 
 
@@ -671,8 +672,12 @@ def _has_study_id(data) -> bool:
     :func:`as_frame` did not number itself, or yi a Series indexed by names; not arrays."""
     if isinstance(data, pd.DataFrame):
         numbered = data.attrs.get(ROW_STUDIES)
-        return "study_id" in data.columns and not (
-            isinstance(numbered, tuple) and tuple(_identifiers(data["study_id"])) == numbered)
+        if "study_id" not in data.columns or not isinstance(numbered, tuple):
+            return "study_id" in data.columns
+        # rows (a subset, re-sorted: index labels kept) whose ids are still those numbered: no names given
+        ids = _identifiers(data["study_id"])
+        return not all(isinstance(i, (int, np.integer)) and 0 <= i < len(numbered) and numbered[i] == text
+                       for i, text in zip(data.index, ids))
     if isinstance(data, Mapping):
         return "study_id" in data
     return isinstance(data, pd.Series) and not pd.api.types.is_numeric_dtype(data.index)
