@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -337,6 +338,7 @@ def test_the_second_coder_s_cells_that_fail_a_check_are_compared_as_written():
     # one line, each problem after the other: the report lists the notes as items, and the grouped block of the
     # sheet check ran into one ("... header = row 1) values outside a vocabulary (1): row 3, ...")
     assert "\n" not in note and "header = row 1): row 2, column r, value \"1.2\": " in note
+    assert re.search(r"\); \d+ problems in 4 rows \(rows as numbered", note)  # the count, as the sheet check gives it
     assert "; row 3, column rater, value \"therapsit\": is not in the vocabulary of rater" in note
 
 

@@ -168,7 +168,7 @@ def test_written_overall_is_kept():
     clean, problems = validate_sheet(sheet)
     assert problems == [] and clean["rob_overall"].tolist() == ["high", "high"]
     assert clean.attrs["notes"][1:] == [  # with a note only where no domain gives a reason
-        "rob_overall is worse than its domains for 1 study whose every domain is low (s0 high; "
+        "rob_overall is other than low for 1 study whose every domain is low (s0 high; "
         f"{rob.QUIPS.overall_rule}): check it; every analysis uses rob_overall as written"]
 
 
@@ -645,14 +645,14 @@ def test_written_overall_worse_than_every_low_domain_is_a_note():
                    rob_overall=["High", "Some concerns", "high", "low"])
     clean, problems = validate_sheet(sheet, risk_of_bias={"tool": "rob2"})
     assert problems == [] and clean["rob_overall"].tolist() == ["high", "some concerns", "high", "low"]
-    harsher = [note for note in clean.attrs["notes"] if note.startswith("rob_overall is worse")]
-    assert harsher == ["rob_overall is worse than its domains for 2 studies whose every domain is low (s0 high; "
+    harsher = [note for note in clean.attrs["notes"] if note.startswith("rob_overall is other than low")]
+    assert harsher == ["rob_overall is other than low for 2 studies whose every domain is low (s0 high; "
                        f"s1 some concerns; {rob.ROB2.overall_rule}): check them; every analysis uses rob_overall as "
                        "written"]
     robins = [f"rob_{d}" for d in rob.ROBINS_I.domains]
     clean, _ = validate_sheet(_sheet(**{c: ["low"] for c in robins}, rob_overall=["no information"]),
                               risk_of_bias={"tool": "robins_i"})
-    assert any(note.startswith("rob_overall is worse than its domains for 1 study whose every domain is low (s0 no "
+    assert any(note.startswith("rob_overall is other than low for 1 study whose every domain is low (s0 no "
                                "information;") for note in clean.attrs["notes"])
 
 

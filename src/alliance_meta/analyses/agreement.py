@@ -246,9 +246,12 @@ def _validated_as_coded(sheet: pd.DataFrame, risk_of_bias=None) -> tuple[pd.Data
                          + format_problems(blocking, "second coder's sheet"))
     written = {(problem.row, problem.column): problem.value for problem in problems
                if problem.column in clean.columns and str(problem.value).strip()}
+    # format_problems' count and its hints for the whole sheet (decimal commas, a column's thousands or percentages),
+    # then each problem: one line, as the report lists the notes as items
+    counted = format_problems(problems, "").split("\n\n")[0].removeprefix(": ").replace("\n", "; ")
     note = ("the second coder's sheet has cells that fail the codebook's checks; they are compared as written "
-            "(a coding error is a disagreement for the consensus to resolve, not a cell to fix in that sheet; rows "
-            "as numbered in a spreadsheet, header = row 1): " + "; ".join(map(str, problems))) if problems else ""
+            "(a coding error is a disagreement for the consensus to resolve, not a cell to fix in that sheet); "
+            f"{counted}: " + "; ".join(map(str, problems))) if problems else ""
     return clean, written, note
 
 

@@ -443,7 +443,7 @@ def _worse_than_every_domain_low(frame: pd.DataFrame, domains: list[str], tool: 
     ids = rows["study_id"].astype(str) if "study_id" in rows else rows.index.astype(str).to_series(index=rows.index)
     listed = list(dict.fromkeys(f"{i} {rows.at[index, OVERALL]}" for index, i in ids.items()))
     one = len(listed) == 1
-    return (f"rob_overall is worse than its domains for {len(listed)} {'study' if one else 'studies'} whose every "
+    return (f"rob_overall is other than {best} for {len(listed)} {'study' if one else 'studies'} whose every "
             f"domain is {best} ({'; '.join(listed[:10])}{'; ...' if len(listed) > 10 else ''}; {tool.overall_rule}): "
             f"check {'it' if one else 'them'}; every analysis uses rob_overall as written")
 
