@@ -77,7 +77,8 @@ def test_the_prisma_diagram_says_once_why_it_is_wider_than_the_page(caplog):
                                           "included_reports": 152 + 121}))
     note = width_note(figure, None)
     assert re.match(r"8\.\d\d in wide, wider than the 7-in page \(plots\.width not set\) as the PRISMA 2020 "
-                    r"template's columns of boxes are \(both routes: an A4 landscape page\); scaled to 7 in its 7-pt text "
+                    r"template's five columns of boxes of an update with both routes are at their narrowest; scaled to 7 "
+                    r"in its 7-pt text "
                     r"is 5\.\d pt$", note)
     assert width_note(figure, 12.0) == ""
     logger = logging.getLogger("test_prisma_width")

@@ -20,7 +20,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import (BOLD, MARGIN, Row, column_layout, pages, row_positions,  # noqa: E402
-                                               text_width, wrap_drawn)
+                                               UNHINTED_SCALE, text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, SMALLEST_FONT, column_name,  # noqa: E402
@@ -49,7 +49,7 @@ DENSER_ODDS_TICKS = (tuple(2.0 ** k for k in range(-3, 4)),
                      tuple(float(np.round(m * 10.0 ** e, 6)) for e in range(-3, 4) for m in (1, 1.5, 2, 3, 5, 7)))
 FOOTER_LINES, AXIS_LINES = 3.2, 3.0
 NOTE_SIZE = 0.85  # the footnote's font size, in font sizes, at least SMALLEST_FONT (note_size)
-NOTE_SCALE = 10  # the footnote is wrapped as measured at this many times its size (unhinted; draw_page)
+NOTE_SCALE = UNHINTED_SCALE  # the footnote is wrapped as measured at this many times its size (draw_page)
 #: the largest magnitude (display scale) of an axis of correlations: Fisher z shown as r, and r itself (the
 #: psychometric plot), whose t intervals can reach beyond +/-1
 AXIS_BOUNDS = {"z": 0.99, "r": 1.0}

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
 from alliance_meta.inputs.prisma import SIMULATED_LABEL, PrismaCounts
-from alliance_meta.plots.forest_layout import text_width
+from alliance_meta.plots.forest_layout import print_width
 from alliance_meta.plots.style import PAGE_WIDTH, wider_note
 
 HEADER, PHASE, BOX, EDGE = "#fde9a9", "#a9c8e8", "#ffffff", "#000000"
@@ -99,7 +99,7 @@ def _fill(text: str, room: float, level: int = 0, bold: bool = False, chars: int
 
     for chars in range(chars, 0, -1):
         lines = wrapped(chars)
-        if all(text_width([line], FONT, family, bold) <= room for line in lines):
+        if all(print_width([line], FONT, family, bold) <= room for line in lines):
             break
     while balanced and chars > 1 and len(wrapped(chars - 1)) == len(lines):
         chars -= 1
@@ -163,11 +163,12 @@ def _arrow(ax, start, end):
 
 def width_note(figure, width: float | None) -> str:
     """For the job's log (:func:`~alliance_meta.plots.style.log_wider`): that the diagram is wider than
-    ``plots.width`` (``width``), as the template's columns of :data:`BOX_WIDTH` boxes are; "" when it fits."""
+    ``plots.width`` (``width``), as the columns of an update's diagram of both routes are even at :data:`MIN_BOX`;
+    "" when it fits."""
     figure.draw_without_rendering()
     saved = figure.get_tightbbox().width + 0.2  # as saved with bbox_inches="tight" (pad_inches 0.1)
-    return wider_note(saved, width, FONT, "as the PRISMA 2020 template's columns of boxes are "
-                      "(both routes: an A4 landscape page)", "")
+    return wider_note(saved, width, FONT, "as the PRISMA 2020 template's five columns of "
+                      "boxes of an update with both routes are at their narrowest", "")
 
 
 def prisma_figure(counts: PrismaCounts, width: float | None = None):

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import special
 
 from alliance_meta.plots import forest_draw
-from alliance_meta.plots.forest import pooled_label, save_pages, summary_label
+from alliance_meta.plots.forest import pooled_label, save_pages, summary_label, weight_text
 from alliance_meta.plots.forest_layout import Row
 from alliance_meta.plots.forest_options import (
     ForestOptions,
@@ -49,7 +49,7 @@ def study_rows(studies: pd.DataFrame, level: float, options: ForestOptions) -> l
     for i in order:
         lower, upper = rho[i] - critical * np.sqrt(variance[i]), rho[i] + critical * np.sqrt(variance[i])
         rows.append(Row("study", wrap(labels[i], options.label_width), f"{n[i]:,.0f}",
-                        _interval(options, rho[i], lower, upper), f"{100 * weights[i] / weights.sum():.1f}%",
+                        _interval(options, rho[i], lower, upper), weight_text(100 * weights[i] / weights.sum()),
                         rho[i], lower, upper, weights[i] / weights.max()))
     return rows
 
