@@ -219,16 +219,19 @@ def test_an_empty_cell_is_a_line_of_the_table_size(frames, tmp_path):
 
 def test_a_moderator_not_estimable_has_one_dash_per_test():
     """A moderator with one value in every row has no model: its QM and F cells read "–", not "– (–)",
-    and its permutation p a dash like the other tests' (it was blank, as where permutations are not run)."""
+    and its permutation p a dash like the other tests' (it was blank, as where permutations are not run); with
+    permutations: 0 the table has no permutation column."""
     row = {"moderator": "rater", "k": 1, "qm": np.nan, "qm_df": np.nan, "qm_p": np.nan, "f": np.nan,
-           "f_df1": np.nan, "f_df2": np.nan, "f_p": np.nan, "tau2": np.nan, "r2": np.nan,
+           "f_df1": np.nan, "f_df2": np.nan, "f_p": np.nan, "tau2": np.nan, "r2": np.nan, "qm_p_permutation": np.nan,
            "note": "no mixed-effects model: rater has one value (patient) in every row: nothing to compare"}
-    (cells,) = manuscript_table("moderators", pd.DataFrame([row]), "z").rows
-    assert cells[2] == cells[4] == cells[6] == "\u2013"
-    assert "no mixed-effects model" in manuscript_table("moderators", pd.DataFrame([row]), "z").note
-    estimable = {**row, "qm": 9.25, "qm_df": 5, "qm_p": 0.099, "f": 1.875, "f_df1": 5, "f_df2": 119, "f_p": 0.104}
-    (cells,) = manuscript_table("moderators", pd.DataFrame([estimable]), "z").rows
-    assert cells[2:7] == ["9.25 (5)", ".099", "1.88 (5, 119)", ".104", ""]  # permutations not run: blank
+    estimable = {**row, "moderator": "modality", "qm": 9.25, "qm_df": 5, "qm_p": 0.099, "f": 1.875, "f_df1": 5,
+                 "f_df2": 119, "f_p": 0.104, "qm_p_permutation": 0.12, "note": ""}
+    table = manuscript_table("moderators", pd.DataFrame([row, estimable]), "z")
+    assert table.header[6] == "p (permutation)" and "no mixed-effects model" in table.note
+    assert table.rows[0][2] == table.rows[0][4] == table.rows[0][6] == "\u2013"
+    assert table.rows[1][2:7] == ["9.25 (5)", ".099", "1.88 (5, 119)", ".104", ".120"]
+    (cells,) = manuscript_table("moderators", pd.DataFrame([{**estimable, "qm_p_permutation": np.nan}]), "z").rows
+    assert cells[2:6] == ["9.25 (5)", ".099", "1.88 (5, 119)", ".104"] and len(cells) == 8  # permutations: 0
 
 
 def test_kendalls_tau_of_the_rank_test_has_no_leading_zero(frames):
