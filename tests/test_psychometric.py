@@ -640,3 +640,14 @@ def test_the_studies_left_out_are_columns_the_report_reads_not_a_note_it_parses(
     assert "Individual corrections" not in manuscript_table("psychometric", none, "z").note
     earlier = table.drop(columns=["k_left_out", "left_out_lacking"])  # an earlier run's table
     assert "left out)" not in psychometric_sentence(earlier)
+
+
+def test_the_studies_table_is_the_corrected_studies_or_an_empty_table_with_a_study_id():
+    corrected = pm.psychometric_analysis(dataset("gonzalezmule_2014"),
+                                         pm.PsychometricOptions(correction_method="uvirr"), study="none")
+    assert corrected.studies_table() is corrected.studies and len(corrected.studies) > 0
+    bare = pm.psychometric_analysis(dataset("gonzalezmule_2014").drop(columns=["rxx", "ryy", "ux"], errors="ignore"),
+                                    study="none")
+    assert bare.studies is None
+    table = bare.studies_table()
+    assert list(table.columns) == ["study_id"] and table.empty

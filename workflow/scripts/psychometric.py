@@ -5,8 +5,6 @@ from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals())  # runs the job in a process with the imports done (docs/performance.md)
 
-import pandas as pd
-
 from alliance_meta.analyses.psychometric import (
     PsychometricOptions,
     correlations,
@@ -39,5 +37,4 @@ write_table(table, output.table)
 write_table(psychometric_moderators(data, params.moderators, options,  # a custom tool's levels in its order
                                    risk_of_bias=getattr(params, "risk_of_bias", None)), output.moderators)
 write_table(analysis.artifact_table(), output.artifacts)
-# no corrected correlation: no rows (the plot says so)
-write_table(pd.DataFrame(columns=["study_id"]) if analysis.studies is None else analysis.studies, output.studies)
+write_table(analysis.studies_table(), output.studies)  # no corrected correlation: no rows (the plot says so)

@@ -796,6 +796,11 @@ class PsychometricAnalysis:
                    "sd_res_q", "mean_q_used"]
         return pd.DataFrame([d.summary() for d in self.distributions], columns=columns)
 
+    def studies_table(self) -> pd.DataFrame:
+        """``psychometric_studies.csv``: the individually corrected studies of the forest plot,
+        one per study; only a ``study_id`` column when no correlation could be corrected."""
+        return pd.DataFrame(columns=["study_id"]) if self.studies is None else self.studies
+
 
 @dataclass(frozen=True)
 class _Setting:
