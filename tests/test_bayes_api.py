@@ -135,3 +135,5 @@ def test_the_stage_result_prints_as_one_line():
                             "0 moderator models>")
     empty = StageResult(table.iloc[:0], table.iloc[:0], pd.DataFrame(columns=["moderator", "term"]), {})
     assert repr(empty) == "<StageResult: 0 parameters on k = 0 studies; 0 moderator models>"
+    one = StageResult(table, pd.DataFrame({"study_id": ["a"]}), pd.DataFrame(columns=["moderator", "term"]), {})
+    assert repr(one).startswith("<StageResult: 2 parameters on k = 1 study; mu = ")  # was "k = 1 studies"

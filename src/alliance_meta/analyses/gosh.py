@@ -41,6 +41,7 @@ from scipy import special
 
 from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control
 from alliance_meta.models.univariate import genq_weights
+from alliance_meta.wording import counted
 
 ESTIMATORS = ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
 DEFAULT_SUBSETS = 1_000_000
@@ -593,6 +594,19 @@ def too_few_studies(studies: pd.DataFrame, metric: str | None = None) -> GoshAna
                         f"too few for a GOSH plot (it needs at least {MINIMUM_STUDIES})")
 
 
+def _unmeasured_note(shift: pd.DataFrame, ids: pd.Series, n_subsets: int) -> str:
+    """What few random subsets leave undefined: the studies in every or in no fitted subset, whose shift (with
+    minus without) is NaN; "" when each study is in some subsets and not in others."""
+    undefined = ~np.isfinite(shift["estimate_shift"].to_numpy(float))
+    if not undefined.any():
+        return ""
+    named = ", ".join(ids.iloc[np.flatnonzero(undefined)[:5]]) + (", ..." if undefined.sum() > 5 else "")
+    count = int(undefined.sum())
+    return (f"{counted(count, 'study', 'studies')} in every or in no fitted subset of the {n_subsets} ({named}): "
+            f"{'its' if count == 1 else 'their'} shift is undefined (NaN); more subsets (subsets=) give each study "
+            "some subsets with it and some without")
+
+
 def gosh_analysis(fit, *, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED) -> GoshAnalysis:
     """metafor's ``gosh(fit, subsets = subsets)`` of a fit: its model (estimator) fitted to every subset of its
     independent studies (one composite per study for a three-level fit, as metafor's ``gosh`` takes an
@@ -619,6 +633,7 @@ def gosh_analysis(fit, *, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEF
     order = np.argsort(-np.abs(shift["estimate_shift"].to_numpy()))
     highlight = [int(i) for i in order if i in flagged][:HIGHLIGHTED] if flagged else [int(order[0])]
     ids = studies["study_id"].astype(str)
-    note = (f"multilevel: GOSH of {len(studies)} study composites of {len(fit.data)} rows"
-            if isinstance(fit, MultilevelFit) else "")
+    notes = [f"multilevel: GOSH of {len(studies)} study composites of {len(fit.data)} rows"
+             if isinstance(fit, MultilevelFit) else "", _unmeasured_note(shift, ids, result.n_subsets)]
+    note = "; ".join(filter(None, notes))
     return GoshAnalysis(result, studies, shift, tuple(highlight), tuple(ids.iloc[sorted(flagged)]), fit.metric, note)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.wording import counted
 
 
 @dataclass(frozen=True, repr=False, eq=False)  # identity: tables do not compare
@@ -25,7 +26,7 @@ class AnalysisResult:
 
     def __repr__(self) -> str:
         notes = f"; {'; '.join(self.notes)}" if self.notes else ""
-        return f"<{self.name}: {len(self.table)} rows{notes}>"
+        return f"<{self.name}: {counted(len(self.table), 'row')}{notes}>"
 
     def _repr_html_(self) -> str:  # notebooks show the table
         return self.table._repr_html_()

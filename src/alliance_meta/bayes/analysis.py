@@ -380,7 +380,8 @@ class StageResult:
         headline = (f"; mu = {mu['mean'].iloc[0]:.4f}, HDI [{mu['hdi_lower'].iloc[0]:.4f}, "
                     f"{mu['hdi_upper'].iloc[0]:.4f}]" if len(mu) else "")
         models = self.moderators["moderator"].nunique() if "moderator" in self.moderators else 0
-        return (f"<StageResult: {len(self.table)} parameters on k = {len(self.studies)} studies{headline}; "
+        k = len(self.studies)
+        return (f"<StageResult: {len(self.table)} parameters on k = {k} {'study' if k == 1 else 'studies'}{headline}; "
                 f"{models} moderator model{'' if models == 1 else 's'}>")
 
 

@@ -32,7 +32,7 @@ from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
 from alliance_meta.inputs.effect_sizes import METRICS
 from alliance_meta.inputs.options import settings_alias
 from alliance_meta.models import multilevel, univariate
-from alliance_meta.wording import did_you_mean
+from alliance_meta.wording import counted, did_you_mean, plural
 
 DEFAULT_RHO = 0.5  # the config's aggregate_rho default: assumed correlation within a study
 MULTILEVEL_METHODS = ("REML", "ML")
@@ -282,9 +282,19 @@ class Fit:
 
     def __repr__(self) -> str:
         lower, upper = self.conf_int()
-        return (f"<{type(self).__name__} {self.method}/{self.test}: k = {self.k}, estimate = {self.estimate:.4f} "
-                f"[{lower:.4f}, {upper:.4f}], tau2 = {self.tau2:.4g}, I2 = {self.i2:.1f}%"
-                f"{'' if self.converged else ', NOT CONVERGED'}>")
+        return (f"<{type(self).__name__} {self.method}/{self.test}: {self._repr_size()}, estimate = "
+                f"{self.estimate:.4f} [{lower:.4f}, {upper:.4f}], {self._repr_variance()}, I2 = {self.i2:.1f}%"
+                f"{'' if self.converged else ', NOT CONVERGED'}{self._repr_note()}>")
+
+    def _repr_size(self) -> str:
+        return f"k = {self.k}"
+
+    def _repr_variance(self) -> str:
+        return f"tau2 = {self.tau2:.4g}"
+
+    def _repr_note(self) -> str:
+        """Where the one line points to the fit's :attr:`note` (what it could not estimate, how it tested)."""
+        return "; see .note" if self.note else ""
 
     def refit(self, rows: pd.DataFrame | None = None, **changes) -> Fit:
         """The model fitted again, to ``rows`` (some of its :attr:`effect_sizes`, e.g. a risk-of-bias subset; None:
@@ -368,10 +378,15 @@ class UnivariateFit(Fit):
         """One row with the ``pooled.csv`` columns (contract, extras, back-transformed)."""
         return self.result.to_frame()
 
+    def _repr_size(self) -> str:  # the rows aggregated into composites said, as in the summary's title
+        rows = len(self.effect_sizes)
+        return (f"k = {self.k} study {plural(self.k, 'composite')} of {rows} effect sizes" if rows > self.k else
+                f"k = {self.k}")
+
     def _title(self) -> str:  # k counts the study composites: how many effect sizes they combine says the rows
         rows = len(self.effect_sizes)
-        k = (f"k = {self.k} study composites of {rows} effect sizes, {self.aggregate_method} with rho = {self.rho:g}"
-             if rows > self.k else f"k = {self.k}")
+        k = (f"{self._repr_size()}, {self.aggregate_method} with rho = {self.rho:g}" if rows > self.k else
+             f"k = {self.k}")
         if self.method == univariate.COMMON:
             return f"Common-effect model ({k})"
         return f"Random-effects model ({k}; tau^2 estimator: {self.method})"
@@ -459,6 +474,20 @@ class MultilevelFit(Fit):
         """Why sigma2 is not split when every study has one effect size: :data:`ONE_LEVEL_NOTE`, or
         :data:`NO_STUDY_ID_NOTE` when the rows had no study_id (each row its own study)."""
         return ONE_LEVEL_NOTE if self.studies_given else NO_STUDY_ID_NOTE
+
+    def _repr_size(self) -> str:
+        return f"k = {self.k} in {self.n_studies} {plural(self.n_studies, 'study', 'studies')}"
+
+    def _repr_variance(self) -> str:
+        return f"sigma2 = ({self.sigma2[0]:.4g}, {self.sigma2[1]:.4g})"
+
+    def _repr_note(self) -> str:  # the model reduced (its sigma2 split not identified) said in the one line too
+        if self.n_studies == self.k > 1:
+            return (f"; {'one effect size per study' if self.studies_given else 'no study_id: each row a study'}: "
+                    "sigma2 split not identified, see .note")
+        if self.result.single_level:
+            return "; a variance component fixed at 0, see .note"
+        return super()._repr_note()
 
     def sigma2_conf_int(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """Profile-likelihood CIs of (sigma2_between, sigma2_within), as ``confint.rma.mv``."""
@@ -616,6 +645,7 @@ def as_frame(data, vi=None) -> pd.DataFrame:
                     if missing == ["vi"] and "sei" in data.columns else "")
             raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}{hint}")
         _check_frame(data)
+        _warn_text_numbers({name: data[name] for name in ("yi", "vi")}, data.index)
         frame = data.reset_index(drop=True).copy()
         frame["yi"], frame["vi"] = (frame[name].astype(float) for name in ("yi", "vi"))
     else:
@@ -633,7 +663,9 @@ def as_frame(data, vi=None) -> pd.DataFrame:
             raise ValueError(f"yi and vi must be one-dimensional (one value per effect size), got arrays of shapes "
                              f"{np.shape(data)} and {np.shape(vi)}")
         vi = _aligned(data, vi)
+        given = {"yi": data, "vi": vi}
         yi, vi = univariate.validate_inputs(data, vi)[:2]
+        _warn_text_numbers(given)
         frame = pd.DataFrame({"yi": yi, "vi": vi})
         if isinstance(data, pd.Series) and not pd.api.types.is_numeric_dtype(data.index):
             if not data.index.is_unique:  # were renumbered 1..k: independent studies, without a word
@@ -660,6 +692,27 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         raise ValueError(f"es_id names each effect size of a study once; used more than once (study_id/es_id): "
                          f"{pairs}")
     return frame
+
+
+def _warn_text_numbers(columns: Mapping, labels=None, stacklevel: int = 5) -> None:
+    """A UserWarning naming the columns (``yi``, ``vi``, ``weights``) that hold numbers written as text (``'0.3'``,
+    e.g. a spreadsheet's text cells), which are read as numbers: converted, not silently. ``labels``: the rows'
+    index labels (None: positions); ``stacklevel``: that of the caller of :func:`fit`."""
+    said, named = [], []
+    for name, values in columns.items():
+        if values is None or np.asarray(values).dtype.kind not in "OUS":  # numbers (or None): nothing read as text
+            continue
+        cells = np.asarray(values, dtype=object).reshape(-1)
+        text = np.flatnonzero([isinstance(cell, (str, bytes)) for cell in cells])
+        if text.size:
+            row = text[0] if labels is None else labels[text[0]]
+            said.append(f"{name} on {counted(text.size, 'row')} (e.g. row {row}: {cells[text[0]]!r})")
+            named.append(f"frame[{name!r}] = pd.to_numeric(frame[{name!r}])" if labels is not None else
+                         f"{name} = pd.to_numeric({name})")
+    if said:
+        warnings.warn(f"am.fit: numbers written as text are read as numbers: {'; '.join(said)}. Convert them first "
+                      f"to check how they read ({'; '.join(named)}), which also silences this warning",
+                      UserWarning, stacklevel=stacklevel)  # the caller of am.fit
 
 
 #: ``attrs`` key of a frame of :func:`as_frame` whose study_id it numbered 1..k (the rows had none): those numbers,
@@ -749,7 +802,8 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     Parameters
     ----------
     data, vi : arrays of effect sizes and sampling variances, or a DataFrame with ``yi``, ``vi``
-        and optionally ``study_id`` (rows sharing it are dependent), ``es_id``, ``label``, ``year``.
+        and optionally ``study_id`` (rows sharing it are dependent), ``es_id``, ``label``, ``year``. Numbers
+        written as text (``'0.3'``) are read with a UserWarning; text that is no number is a ValueError.
     method : the tau^2 estimator as metafor's ``rma``: ``common`` (metafor's ``EE``/``FE``), ``DL``, ``HE``,
         ``HS``, ``HSk``, ``SJ``, ``ML``, ``REML``, ``EB``, ``PM``, ``PMM`` or ``GENQ`` (weights ``weights``, by
         default 1/sqrt(vi), Jackson 2013; metafor requires them); three-level models take ``REML`` or ``ML``.
@@ -821,6 +875,7 @@ def _fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float =
     if weights is not None and (dependence == "multilevel" or method != "GENQ"):
         raise ValueError(f"weights are used by the GENQ estimator only (method='GENQ', dependence='aggregate'); "
                          f"with method={method!r}, dependence={dependence!r} they would be ignored")
+    _warn_text_numbers({"weights": weights}, stacklevel=4)
     control = _control(control)
     if control is not None and dependence == "multilevel":  # the three-level model has its own optimiser
         raise ValueError("control sets the iterations of the univariate model (dependence='aggregate'); the "

@@ -157,8 +157,8 @@ def _log_weight(type_: str, p: np.ndarray, delta: np.ndarray) -> tuple[np.ndarra
     if type_ == "power":
         log_q = np.log1p(-p)
         return delta[0] * log_q, log_q[None]
-    if type_ == "negexppow":
-        with np.errstate(divide="ignore", invalid="ignore"):
+    if type_ == "negexppow":  # p**(1/delta2) overflows to inf (weight 0) where the optimiser tries delta2 <~ 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             root = p ** (1.0 / delta[1])
             d_root = np.where(p > 0, root * np.log(np.where(p > 0, p, 1.0)) * (-1.0 / delta[1] ** 2), 0.0)
         return -delta[0] * root, np.stack([-root, -delta[0] * d_root])

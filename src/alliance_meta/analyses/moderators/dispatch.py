@@ -20,9 +20,10 @@ import pandas as pd
 
 from alliance_meta.analyses.moderators import multilevel as three_level
 from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, ModeratorAnalysis, aggregate_within,
-                                                          analyse_moderator, fit_model, holds_numbers, level_text,
-                                                          meta_regression_table, model_table, no_coefficients,
-                                                          no_subgroups, not_estimable_note, not_estimable_row)
+                                                          analyse_moderator, fit_model, holds_numbers, left_out_note,
+                                                          level_text, meta_regression_table, model_table,
+                                                          no_coefficients, no_subgroups, not_estimable_note,
+                                                          not_estimable_row)
 from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.inputs.risk_of_bias import as_tool
@@ -54,7 +55,8 @@ class ModeratorResult:
         qm = float(row.get("qm", np.nan))
         test = (f"QM({row['qm_df']:.0f}) = {qm:.3f}, p = {row['qm_p']:.4g}" if np.isfinite(qm) else
                 f"no test ({row.get('note') or 'not estimable'})")
-        return (f"<ModeratorResult {self.moderator}: k = {row['k']}, {test}, "
+        left_out = left_out_note(self.analysis.k_dropped, (self.moderator,))  # else k read as the fit's rows
+        return (f"<ModeratorResult {self.moderator}: k = {row['k']}{f' ({left_out})' if left_out else ''}, {test}, "
                 f"{f'{levels} ' + plural(levels, 'level') if levels else 'a slope'}>")
 
 
@@ -218,7 +220,9 @@ def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels
     if model is None:
         return AnalysisResult("meta_regression", not_estimable_row(formula, data, dropped, variables),
                               (not_estimable_note(formula, data, variables, dropped), *three_level))
-    return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test), three_level, model)
+    left_out = left_out_note(dropped, variables)  # in the table's k_dropped; said, so that k is not read as the fit's
+    return AnalysisResult("meta_regression", model_table(formula, data, dropped, model, test),
+                          (*filter(None, [left_out]), *three_level), model)
 
 
 def empty_moderator_tables(metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

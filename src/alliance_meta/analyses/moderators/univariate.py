@@ -351,6 +351,16 @@ def not_estimable_reason(data: pd.DataFrame, variables, dropped: int = 0) -> str
     return "too few rows for its coefficients"
 
 
+def left_out_note(dropped: int, variables) -> str:
+    """``2 effect sizes without a value of year left out``: the rows a moderator analysis could not use (its
+    ``k_dropped``), so that its k is not read as the fit's; "" when it used every row."""
+    if not dropped:
+        return ""
+    variables = list(variables)
+    named = variables[0] if len(variables) == 1 else f"{', '.join(variables[:-1])} or {variables[-1]}"
+    return f"{counted(dropped, 'effect size')} without a value of {named} left out"
+
+
 def not_estimable_note(formula: str, data: pd.DataFrame, variables, dropped: int = 0) -> str:
     """The note of a meta-regression formula without a model: ``<formula>: not estimable (<reason>)``."""
     return f"{formula}: not estimable ({not_estimable_reason(data, variables, dropped)})"

@@ -171,6 +171,8 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
     notes += small_family_notes(data["study_id"].nunique() if multilevel_fit else len(data), multilevel_fit)
     if not multilevel_fit:  # a three-level refit without a fit says why in its row's note (deletion_messages)
         notes += not_fitted_notes(fit, leave_one_out)
+    elif fit.n_studies == fit.k > 1:  # so are the refits': their sigma2 columns split tau2 arbitrarily
+        notes += (f"in the fit and its refits, {fit.one_level_note}",)
     return Sensitivity(fit, leave_one_out, influence_table, cumulative_table, details, notes)
 
 
