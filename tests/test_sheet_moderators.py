@@ -589,8 +589,8 @@ def test_levels_of_a_free_moderator_that_differ_only_in_case_are_noted():
     clean, problems = validate_sheet(raw, moderators=["setting", "rater"])
     assert problems == [] and clean["setting"].tolist() == ["Inpatient", "INPATIENT", "in patient", "outpatient"]
     assert [note for note in clean.attrs["notes"] if "differ only in case" in note] == [
-        'setting: values that differ only in case or spaces are different levels (subgroups): "Inpatient" (row 2) '
-        'vs "INPATIENT" (row 3) vs "in patient" (row 4); write them alike if they are one level']
+        'setting: values that differ only in case, spaces or dots are different levels (subgroups): "Inpatient" '
+        '(row 2) vs "INPATIENT" (row 3) vs "in patient" (row 4); write them alike if they are one level']
     assert not [note for note in validate_sheet(raw, moderators=["rater"])[0].attrs["notes"]
                 if "differ only in case" in note]
 

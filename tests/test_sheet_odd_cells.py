@@ -1,5 +1,5 @@
 """Odd cells of real sheets, read and checked as the validate job does (read_sheet + validate_sheet): placeholders
-beside one real value, Excel's "Unicode text" with decimal commas, percentages, knock-on problems of an unreadable
+beside one real value, tab-separated text with decimal commas, percentages, knock-on problems of an unreadable
 cell, a study_id typed NA, and sheets as LibreOffice and Excel save them. Every sheet is written here."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_a_column_of_signs_with_a_question_mark_is_named(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# 2. Excel's "Unicode text" (tab-separated UTF-16) with decimal commas
+# 2. Tab-separated text with decimal commas (Excel's "Unicode text" and "Text (Tab delimited)", a Word paste)
 # ---------------------------------------------------------------------------
 
 def test_unicode_text_with_decimal_commas_is_read_with_decimal_commas(tmp_path):
@@ -81,14 +81,33 @@ def test_unicode_text_with_decimal_commas_is_read_with_decimal_commas(tmp_path):
             "commas)") in notes
 
 
+def test_tab_separated_windows_1252_text_with_decimal_commas_is_read_with_decimal_commas(tmp_path):
+    """A German Excel's "Text (Tab delimited)" export (Windows-1252, a Müller and a Dupré among the authors) and a
+    table pasted from Word (UTF-8): only the UTF-16 "Unicode text" was read with decimal commas under decimal: auto;
+    these gave one "is not a number" per cell."""
+    text = ("study_id\tauthors\tr\tn\trxx\tage\r\nS1\tM\u00fcller\t0,35\t1.200\t0,8\t34,5\r\n"
+            "S2\tDupr\u00e9\t\u22120,2\t60\t0,9\t40\r\n")
+    for encoding, name in (("cp1252", "tabbed.txt"), ("utf-8", "pasted.tsv")):
+        path = csv(tmp_path, text.replace("\u2212", "-" if encoding == "cp1252" else "\u2212"), name, encoding)
+        assert path.read_bytes().count(b"M\xfcller") == (encoding == "cp1252")  # the bytes Windows-1252 writes
+        clean, problems, notes = checked(path)
+        assert where(problems) == [(2, "n", "1.200", "ambiguous_point")]
+        assert problems[0].rule.startswith('is 1200 written with a point between thousands')
+        assert clean["r"].tolist() == [0.35, -0.2] and clean["rxx"].tolist() == [0.8, 0.9]
+        assert clean["authors"].tolist() == ["M\u00fcller", "Dupr\u00e9"] and clean["age"].tolist() == ["34.5", "40"]
+        assert ("decimal commas read as decimal points (tab-separated text whose numbers have decimal commas)"
+                in notes)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8"])
 @pytest.mark.parametrize("text", [
     "study_id\tr\tn\r\nS1\t0.35\t1,200\r\nS2\t0.2\t2,500\r\n",  # points: commas between thousands
     "study_id\tn11\tn12\tn21\tn22\r\nS1\t1,200\t300\t400\t500\r\n",  # a thousands comma alone: no decimal
     "study_id\tf\tdf\tdirection\tr\tn\r\nS1\t4.2\t1,48\tpositive\t\t\r\nS2\t\t\t\t0.3\t50\r\n",  # F(1, 48) in df
     "study_id\tr\tn\r\nS1\t0,35\t50\r\nS2\t0.2\t60\r\n",  # both marks: neither is guessed
 ])
-def test_unicode_text_with_points_or_list_commas_is_not_read_with_decimal_commas(tmp_path, text):
-    clean, problems, notes = checked(csv(tmp_path, text, "unicode.txt", "utf-16"))
+def test_unicode_text_with_points_or_list_commas_is_not_read_with_decimal_commas(tmp_path, text, encoding):
+    clean, problems, notes = checked(csv(tmp_path, text, "unicode.txt", encoding))
     assert not any(note.startswith("decimal commas") for note in notes)
     assert {p.check for p in problems} == {"number"}  # each comma cell told as before, nothing read with a comma
 
@@ -103,9 +122,42 @@ def test_unicode_text_with_decimal_commas_and_a_point_between_thousands_asks(tmp
                                      "it writes decimal points)")
 
 
+def test_tab_separated_text_with_a_point_between_thousands_says_why_commas_are_read(tmp_path):
+    text = "study_id\tauthors\tr\tn\tm\r\nS1\tG\u00f6th\t0,35\t60\t10.000\r\nS2\tB\u00fcrgi\t0,2\t60\t3,5\r\n"
+    problems = checked(csv(tmp_path, text, "tabbed.txt", "cp1252"))[1]
+    assert where(problems) == [(2, "m", "10.000", "ambiguous_point")]
+    assert problems[0].rule.endswith('(the sheet is read with decimal commas as it is tab-separated text whose '
+                                     'numbers have decimal commas: set decimal: "." in the config if it writes '
+                                     "decimal points)")
+
+
+def test_points_and_commas_between_thousands_are_read_alike():
+    """One pattern for both separators: the comma's had [1-9] for the first digit where the point's had (?!0)\\d, which
+    differ for a first digit that is no ASCII digit (Arabic-Indic \u0663 = 3)."""
+    from alliance_meta.inputs.sheet import _GROUPED_COMMAS, _GROUPED_POINTS
+
+    for written in ("1.200", "12.500", "\u22121.200.000", "+999.999", "0.971", "0.500", "1.20", "1234.567", "1.2",
+                    "\u0663.\u0665\u0660\u0660", "\u0660.\u0665\u0660\u0660", "10.000"):
+        comma = written.replace(".", ",")
+        assert bool(_GROUPED_POINTS.fullmatch(written)) == bool(_GROUPED_COMMAS.fullmatch(comma)), written
+    cells = ("1,200", "12,500", "0,500", "1,20", "\u0663,\u0665\u0660\u0660")
+    assert [bool(_GROUPED_COMMAS.fullmatch(cell)) for cell in cells] == [True, True, False, False, True]
+
+
 # ---------------------------------------------------------------------------
 # 3. Percentages
 # ---------------------------------------------------------------------------
+
+def test_every_whole_number_column_but_year_is_no_percentage():
+    """The percent-cell check named its columns beside codebook.WHOLE_NUMBER_COLUMNS: a column added there (a count
+    of sessions, say) was forgotten. Built from it now, each with what it holds."""
+    from alliance_meta.inputs import codebook
+    from alliance_meta.inputs.sheet import _COUNTED, _counted_columns
+
+    assert set(_COUNTED) == {*codebook.WHOLE_NUMBER_COLUMNS, "df"} - {"year"}
+    assert _COUNTED["n1"] == "sample size" and _COUNTED["n21"] == "count" and _COUNTED["df"] == (
+        "number of degrees of freedom")
+    assert _counted_columns((*codebook.WHOLE_NUMBER_COLUMNS, "n_sessions"))["n_sessions"] == "whole number"
 
 @pytest.mark.parametrize(("others", "advice"), [
     ("0.45,0.6", 'the column\'s other values are proportions (0.45, 0.6): write "0.45"'),

@@ -135,11 +135,13 @@ def test_decimal_key_reads_commas_in_a_comma_or_tab_separated_sheet(tmp_path):
     quoted = write_bytes(tmp_path, b'study_id,r,n\nS1,"0,35",50\n')
     _, clean, problems = read(quoted, decimal=",")
     assert problems == [] and clean["r"].item() == 0.35
-    tabbed = write_bytes(tmp_path, b"study_id\tr\tn\nS1\t0,35\t50\n", "tabbed.csv")
-    assert read(tabbed, decimal=",")[1]["r"].item() == 0.35
-    _, _, problems = read(tabbed)  # auto: a comma is a decimal comma only in a semicolon CSV
+    tabbed = write_bytes(tmp_path, b"study_id\tr\tn\nS1\t0,35\t50\nS2\t0.2\t60\n", "tabbed.csv")
+    assert read(tabbed, decimal=",")[1]["r"].tolist() == [0.35, 0.2]
+    _, _, problems = read(tabbed)  # auto: a comma beside a decimal point in a tab-separated sheet is not guessed
     assert [(p.row, p.column, p.value) for p in problems] == [(2, "r", "0,35")]
     assert 'write "0.35"' in problems[0].rule
+    _, _, problems = read(quoted)  # nor in a comma-separated one
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "r", "0,35")]
 
 
 def test_decimal_commas_are_read_in_numbers_only_not_in_ids_labels_or_categories(tmp_path):
@@ -695,10 +697,11 @@ def test_a_header_repeated_below_is_one_problem_and_its_cells_are_not_checked(tm
 
 
 def test_many_decimal_commas_in_a_sheet_read_with_points_get_one_hint_to_set_decimal(tmp_path):
-    """A tab-separated "Text (Tab delimited)" export of a German Excel (Windows-1252; its "Unicode text", UTF-16, is
-    read with decimal commas: tests/test_sheet_odd_cells.py): one problem per cell and no word of decimal."""
-    path = write_bytes(tmp_path, "study_id\tr\tn\trxx\nS1\t0,35\t50\t0,8\nS2\t0,2\t60\t0,9\n".encode("cp1252"),
-                       "tabbed.txt")
+    """A tab-separated "Text (Tab delimited)" export of a German Excel (Windows-1252) whose numbers have both marks
+    (one pasted from another sheet with a point; with decimal commas alone it is read with them:
+    tests/test_sheet_odd_cells.py): one problem per cell and no word of decimal."""
+    path = write_bytes(tmp_path, "study_id\tr\tn\trxx\nS1\t0,35\t50\t0,8\nS2\t0,2\t60\t0,9\nS3\t0.1\t70\t\n"
+                       .encode("cp1252"), "tabbed.txt")
     _, _, problems = read(path)
     assert len(problems) == 4
     assert format_problems(problems).splitlines()[1] == (

@@ -115,11 +115,17 @@ def citation_key(value: object) -> str:
     return " ".join(str(value).casefold().split())
 
 
+#: an abbreviation of single letters, each followed by a dot (the last one's may be left out): ``C.B.T.``,
+#: ``c.b.t``, ``I. P. T.``; not ``Dr.``, ``1.5`` nor a lone ``C.``
+_DOTTED_ABBREVIATION = re.compile(r"(?<![\w.])[^\W\d_](?:\.\s?[^\W\d_])+\.?(?![\w.])")
+
+
 def vocabulary_key(text: str) -> str:
-    """Comparison key of a vocabulary entry: lower case, and hyphens, underscores and
-    runs of white space between words made one space (``Cognitive-Behavioral`` ->
-    ``cognitive behavioral``)."""
-    return re.sub(r"(?<=\w)[\s_\-]+(?=\w)", " ", str(text).strip().lower())
+    """Comparison key of a vocabulary entry: lower case, the dots of an abbreviation of single letters left out
+    (``C.B.T.`` -> ``cbt``), and hyphens, underscores and runs of white space between words made one space
+    (``Cognitive-Behavioral`` -> ``cognitive behavioral``)."""
+    key = _DOTTED_ABBREVIATION.sub(lambda match: re.sub(r"[.\s]", "", match[0]), str(text).strip().lower())
+    return re.sub(r"(?<=\w)[\s_\-]+(?=\w)", " ", key)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Reading and validating the reviewer's data sheet (one row per effect size).
 
 ``read_sheet`` reads a CSV (as text; semicolon-separated with decimal commas, as
-Excel writes it in German, French or Swiss locales, or any sheet under ``decimal=","``)
+Excel writes it in German, French or Swiss locales, tab-separated text whose numbers have
+decimal commas and no decimal point, or any sheet under ``decimal=","``)
 or one worksheet of an XLSX file (cached formula results, dates in the year column
 as years, vertically merged cells filled), read-only; the cells it cannot take as they
 are (a formula never computed, an error value, a hidden row, a merged header...) are
@@ -121,13 +122,23 @@ class Problem:
 # ---------------------------------------------------------------------------
 
 DECIMALS = ("auto", ".", ",")
-"""``decimal`` settings: ``auto`` = a comma in a semicolon-separated CSV (and in Excel's "Unicode text" of decimal
-commas, :data:`UNICODE_TEXT_WITH_COMMAS`), else a point."""
+"""``decimal`` settings: ``auto`` = a comma in a semicolon-separated CSV (and in tab-separated text of decimal
+commas, :data:`TAB_SEPARATED_WITH_COMMAS`), else a point."""
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!",
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
 """Error values a failed spreadsheet formula shows (and CSV exports write)."""
 _DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d*,\d+(?:[eE][-+]?\d+)?")
-_GROUPED_POINTS = re.compile(r"[-+\u2212]?(?!0)\d{1,3}(?:\.\d{3})+")  # 10.000: ten thousand, or ten? (0.971: no thousands)
+
+
+def _grouped_thousands(separator: str) -> re.Pattern:
+    """A whole number written with ``separator`` between groups of thousands, which may as well be one decimal mark:
+    ``10.000`` (ten thousand, or ten?), ``1,200`` (1200, or 1.2?); not ``0.971`` nor ``0,500`` (no number begins
+    with a 0 before its thousands). Its first digit is any digit but 0, as the others are any digit (the comma's
+    pattern had ``[1-9]``: a non-ASCII first digit, such as Arabic-Indic, was read unlike the points')."""
+    return re.compile(rf"[-+\u2212]?(?!0)\d{{1,3}}(?:{re.escape(separator)}\d{{3}})+")
+
+
+_GROUPED_POINTS = _grouped_thousands(".")
 _GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+")  # 2.500,5: points between thousands
 #: 1.234,5e2: points between thousands, a decimal comma and an exponent, which no spreadsheet writes together
 _GROUPED_EXPONENT = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+[eE][-+\u2212]?\d+")
@@ -169,8 +180,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     the delimiter (``,``, ``;`` or tab) is sniffed from the header line, or taken from
     Excel's ``sep=`` first line. ``decimal``: ``auto`` reads decimal commas (``0,35``)
     in a semicolon-separated CSV, as Excel writes it in German, French or Swiss
-    locales, and in Excel's "Unicode text" (tab-separated UTF-16) whose numbers have decimal
-    commas and no decimal point; ``","`` reads them in any sheet, ``"."`` never.
+    locales, and in tab-separated text (Excel's "Unicode text" or "Text (Tab delimited)") whose numbers
+    have decimal commas and no decimal point; ``","`` reads them in any sheet, ``"."`` never.
 
     XLSX: the worksheet ``sheet_name``, or the only one, or the one visible worksheet
     with a ``study_id`` header; the values formulas last computed (cached); a date in
@@ -345,8 +356,8 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
         comma = "decimal: ," if decimal == "," else ""
         if decimal == "auto" and delimiter == ";":
             comma = SEMICOLON_SEPARATED
-        elif decimal == "auto" and delimiter == "\t" and encoding.startswith("utf-16") and _decimal_commas_only(rows):
-            comma = UNICODE_TEXT_WITH_COMMAS
+        elif decimal == "auto" and delimiter == "\t" and _decimal_commas_only(rows):
+            comma = UNICODE_TEXT_WITH_COMMAS if encoding.startswith("utf-16") else TAB_SEPARATED_WITH_COMMAS
         if comma:
             notes.append("decimal commas read as decimal points ("
                          f"{'semicolon-separated CSV' if comma == SEMICOLON_SEPARATED else comma})")
@@ -360,17 +371,20 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
 
 
 #: why ``decimal: auto`` reads decimal commas: a semicolon-separated CSV (Excel's "CSV" where the comma is the
-#: decimal mark), or Excel's "Unicode text" (tab-separated UTF-16, the locale's decimal mark) whose numbers have decimal
-#: commas and no decimal point (:func:`_decimal_commas_only`)
+#: decimal mark), or tab-separated text whose numbers have decimal commas and no decimal point
+#: (:func:`_decimal_commas_only`): Excel's "Unicode text" (UTF-16) and "Text (Tab delimited)" (Windows-1252) write the
+#: locale's decimal mark, and so does a table pasted from Word (UTF-8)
 SEMICOLON_SEPARATED = "semicolon-separated"
 UNICODE_TEXT_WITH_COMMAS = "tab-separated Unicode text (UTF-16) whose numbers have decimal commas"
+TAB_SEPARATED_WITH_COMMAS = "tab-separated text whose numbers have decimal commas"
 
 
 def _decimal_commas_only(rows: pd.DataFrame) -> bool:
     """Whether the numeric columns of a sheet's cells (header in row 0) hold a number with a decimal comma (``0,35``;
     not ``1,200`` in n, a comma between thousands, nor ``1,48`` in df, F's two df) and none with a decimal point
-    (``0.35``; ``1.200``, a point between thousands, is neither): Excel's "Unicode text" writes numbers with the
-    locale's decimal mark, which its tabs do not tell, as a semicolon does in a CSV."""
+    (``0.35``; ``1.200``, a point between thousands, is neither): tab-separated text (Excel's "Unicode text" and
+    "Text (Tab delimited)", a table pasted from Word) has numbers with the locale's decimal mark, which its tabs do
+    not tell, as a semicolon does in a CSV."""
     header = [_column_name(cell, position) for position, cell in enumerate(rows.iloc[0])] if len(rows) else []
     commas = 0
     for position, name in enumerate(header):
@@ -385,7 +399,7 @@ def _decimal_commas_only(rows: pd.DataFrame) -> bool:
 
 
 _POINT_DECIMAL = re.compile(r"[-+\u2212]?\d*\.\d+(?:[eE][-+\u2212]?\d+)?")
-_GROUPED_COMMAS = re.compile(r"[-+\u2212]?[1-9]\d{0,2}(?:,\d{3})+")  # 1,200 or 12,500: thousands, or 1.2 and 12.5?
+_GROUPED_COMMAS = _grouped_thousands(",")
 
 
 #: delimited text (comma, semicolon or tab, found from the header line), as spreadsheets save it
@@ -625,9 +639,17 @@ def _xlsx_rows(path: Path, sheet_name: str | None, notes: list[str]) -> tuple[pd
     return pd.DataFrame(rows, dtype=object), issues, epoch
 
 
-#: the columns a percentage cannot stand in: sample sizes, counts and degrees of freedom, each with what it holds
-_COUNTED = {**dict.fromkeys(("n", "n1", "n2"), "sample size"), **dict.fromkeys(("n11", "n12", "n21", "n22"), "count"),
-            "n_covariates": "number of covariates", "df": "number of degrees of freedom"}
+def _counted_columns(whole_number_columns: tuple[str, ...]) -> dict[str, str]:
+    """The columns a percentage cannot stand in, each with what it holds: the whole-number columns but ``year``
+    (sample sizes, the 2x2 counts, ``n_covariates``; one added to the codebook's is "a whole number" until named
+    here), and ``df``."""
+    what = {**dict.fromkeys(("n", "n1", "n2"), "sample size"),
+            **dict.fromkeys(INPUT_KIND_BY_NAME["counts"].columns, "count"), "n_covariates": "number of covariates"}
+    return {**{column: what.get(column, "whole number") for column in whole_number_columns if column != "year"},
+            "df": "number of degrees of freedom"}
+
+
+_COUNTED = _counted_columns(WHOLE_NUMBER_COLUMNS)
 
 
 def _percent_counts(worksheet, rows: list[list]) -> list[_Issue]:
@@ -902,7 +924,7 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: str = "
     thousand so in a German locale (the point separates thousands), but it may be a decimal point (ten).
     Numeric columns: the codebook's, and columns outside the codebook whose every cell is a number.
     ``automatic``: why ``decimal: auto`` reads decimal commas (:data:`SEMICOLON_SEPARATED`: a sheet of decimal
-    points, Excel's in a Swiss locale, is one too; or :data:`UNICODE_TEXT_WITH_COMMAS`), else empty."""
+    points, Excel's in a Swiss locale, is one too; or :data:`TAB_SEPARATED_WITH_COMMAS`), else empty."""
     because = (f" (the sheet is read with decimal commas as it is {automatic}: {DECIMAL_POINT_SETTING} if "
                "it writes decimal points)") if automatic else ""
     issues = []
@@ -2731,13 +2753,14 @@ def _similar_study_id_notes(text: pd.DataFrame, shown: int = 5) -> list[str]:
 
 def _similar_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> list[str]:
     """Levels of a free categorical moderator (one without a codebook vocabulary, which is normalised) that
-    differ only in case or spaces (``Inpatient``, ``INPATIENT``, ``in patient``): each is a subgroup of its
+    differ only in case, spaces or the dots of an abbreviation (``Inpatient``, ``INPATIENT``, ``in patient``;
+    ``T.A.U.``, ``TAU``; :func:`~alliance_meta.inputs.codebook.vocabulary_key`): each is a subgroup of its
     own. A note per moderator, not a problem: the reviewer decides whether they are one level."""
     notes = []
     for column in (c for c in dict.fromkeys(moderators) if c in text and c not in VOCABULARIES):
         values = text[column].dropna().astype(str)
-        spellings = values.groupby(values.str.casefold().str.replace(r"[\s\-_]+", "", regex=True).to_numpy(),
-                                   sort=False).unique()
+        keys = values.map(codebook.vocabulary_key).str.casefold().str.replace(r"[\s\-_]+", "", regex=True)
+        spellings = values.groupby(keys.to_numpy(), sort=False).unique()
         groups = [list(group) for group in spellings if len(group) > 1]
         if not groups:
             continue
@@ -2745,7 +2768,7 @@ def _similar_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> list
         described = "; ".join(" vs ".join(f'"{value}" ({rows_phrase(rows[value], shown)})' for value in group)
                               for group in groups[:shown])
         more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
-        notes.append(f"{column}: values that differ only in case or spaces are different levels (subgroups): "
+        notes.append(f"{column}: values that differ only in case, spaces or dots are different levels (subgroups): "
                      f"{described}{more}; write them alike if they are one level")
     return notes
 
