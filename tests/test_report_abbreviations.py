@@ -22,7 +22,7 @@ def sheet() -> pd.DataFrame:
 def paragraphs(html: str) -> list[str]:
     """The report's running texts in reading order, without tags: the paragraphs, then the Methods."""
     texts = re.findall(r'<p class="paragraph">(.*?)</p>', html, flags=re.S)
-    texts += re.findall(r'<section id="methods">\s*<h2>Methods</h2>\s*<p>(.*?)</p>', html, flags=re.S)
+    texts += re.findall(r'<section id="methods">\s*<h2>Methods[^<]*</h2>\s*<p>(.*?)</p>', html, flags=re.S)
     return [re.sub(r"<[^>]+>", "", text) for text in texts]
 
 

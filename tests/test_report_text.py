@@ -362,7 +362,7 @@ def test_tests_that_could_not_run_have_no_placeholders():
     text = moderators_sentence(moderators)
     assert "\u2013" not in text
     assert text == ("Moderator tests were not estimable: modality, rater (no mixed-effects model: too few rows for "
-                    "its coefficients); year (no mixed-effects model: year has one value (1988) in every row).")
+                    "its coefficients); year (no mixed-effects model: year has one value [1988] in every row).")
     mixed = moderators_sentence(pd.concat([pd.DataFrame({"moderator": ["setting"], "qm": [3.2], "qm_df": [1],
                                                          "qm_p": [0.07], "r2": [5.0], "note": [""]}), moderators]))
     assert mixed.startswith("Moderator tests (mixed-effects meta-regression, REML): setting, QM(1) = 3.20, p = .070")

@@ -257,6 +257,24 @@ def defined(abbreviation: str, before: str = "", cite: str = "") -> str:
 NOT_SENTENCE_END = re.compile(r"(?<![^\W\d])(?:e\.g|i\.e|vs|cf|et al|approx|ca)\.$", re.IGNORECASE)
 
 
+def nested_bracketed(text: str) -> str:
+    """``text`` with each parenthesis opened within parentheses set as brackets (APA 2020, sec. 6.54): "diverges
+    (separation: the odds ratio is infinite (every table ...))" -> "diverges (separation: the odds ratio is infinite
+    [every table ...])"; a statistic's or a function's parentheses, after a letter or digit ("Q(2)"), stay. For
+    text without half-open intervals ("(0.5, 1]"), whose bracket closes a parenthesis."""
+    out, opened = [], []
+    for index, char in enumerate(text):
+        if char == "(":
+            inner = "(" in opened and not (index and text[index - 1].isalnum())
+            opened.append("[" if inner else "(")
+            out.append(opened[-1])
+        elif char == ")" and opened:
+            out.append("]" if opened.pop() == "[" else ")")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def _within_parentheses(text: str) -> bool:
     """Whether the end of ``text`` lies inside parentheses (not brackets): each ")" or "]" closes the last opened, so
     that a half-open interval, "the p-value intervals (0.025, 0.1], (0.5, 1]" of a selection model's note, is closed

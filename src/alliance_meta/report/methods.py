@@ -103,15 +103,38 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
     configured = config.get("metric", {})
     metrics = {family: configured.get(family, DEFAULT_METRIC_BY_FAMILY.get(family, "smd")) for family in families}
     hdi = probability_percent(TableSettings.from_config(config).hdi_prob)
+    # the back-transformed rows of the families' Bayes tables (bayes.summaries.back_transform): r of every metric,
+    # the OR of a standardised mean difference by its mean; a log-odds-ratio family's OR by its median (below)
+    smd = "smd" in metrics.values()
+    effects = ("r" if not smd else "r, and the OR of a standardised mean difference" if "log_or" in metrics.values()
+               else "r, OR")
     # as the Results, the Bayes table and the shrinkage forest plot give them (docs/bayes.md)
     return (f"The Bayesian normal\u2013normal hierarchical model used \u03bc ~ Normal(0, {prior.get('mu_sd', 1.0):g}) "
             f"and {tau_prior_text(tau, metrics)} (seed {config.get('bayes', {}).get('seed', '')}); posteriors were "
             f"summarised by their means and {hdi}% highest-density intervals (HDIs), a back-transformed effect "
-            f"({'r, and the OR of a standardised mean difference' if 'log_or' in metrics.values() else 'r, OR'}) "
-            "by its own posterior, not by back-transforming \u03bc's"
+            f"({effects}) by its own posterior, not by back-transforming \u03bc's"
             + (f"; the odds ratios of a log-odds-ratio family by their posterior medians and {hdi}% equal-tailed "
                "intervals, which are the exponentials of the log odds ratio's (an HDI is not; and the mean of a new "
                "study's odds ratio may not exist)." if "log_or" in metrics.values() else "."))
+
+
+def sampler_sentence(config: dict) -> str:
+    """How the posteriors were sampled (bayes.sampler, chains, draws, tune, target_accept) and the diagnostics policy
+    of :mod:`alliance_meta.bayes.analysis` (bayes.diagnostics, bayes.retry; the check against the exact posterior):
+    a reader cannot judge MCMC summaries without them (Depaoli & van de Schoot, 2017, WAMBS checklist)."""
+    from alliance_meta.bayes.analysis import BayesConfig
+    from alliance_meta.bayes.mcmc import available_backend
+
+    cfg = BayesConfig.from_config(config.get("bayes"), "z")
+    engine = "nutpie" if available_backend(cfg.sampler) == "nutpie" else "PyMC"  # as the stage chooses it
+    return (f"The posteriors were sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; {engine}) in "
+            f"{apa_integer(cfg.chains)} chains of {apa_integer(cfg.draws)} draws after {apa_integer(cfg.tune)} tuning "
+            f"iterations (target acceptance rate {apa_setting(cfg.target_accept)}); a fit with divergent transitions, "
+            f"a potential scale reduction factor above {apa_number(cfg.r_hat_max, 2)} or a bulk or tail effective "
+            f"sample size below {apa_integer(cfg.ess_min)} was repeated once with {apa_integer(cfg.retry_draws_factor)} "
+            f"times the draws and a target acceptance rate of {apa_setting(cfg.retry_target_accept)}, and the sampled "
+            "means of \u03bc and \u03c4 had to agree with the exact posterior (quadrature over \u03c4) within four "
+            "Monte Carlo standard errors.")
 
 
 def prior_sensitivity_sentence(config: dict) -> str:
@@ -480,6 +503,7 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          + assumed_reliabilities(psychometric))
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
+        sentences.append(sampler_sentence(config))
     if "prior_sensitivity" in stages and prior_sensitivity_sentence(config):
         sentences.append(prior_sensitivity_sentence(config))
     if "risk_of_bias" in stages:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import yaml
 
-PACKAGES = ("alliance-meta", "numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "matplotlib", "snakemake",
-            "jinja2")
+#: the packages whose versions the Methods and the Provenance name: nutpie samples the Bayesian models where it is
+#: installed (bayes.sampler auto), so the Methods name its version beside PyMC's ("not installed" ones are left out)
+PACKAGES = ("alliance-meta", "numpy", "scipy", "pandas", "statsmodels", "pymc", "nutpie", "arviz", "matplotlib",
+            "snakemake", "jinja2")
 
 
 def sha256(path: str | Path) -> str:

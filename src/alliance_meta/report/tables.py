@@ -22,7 +22,7 @@ from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
                                              apa_probability, apa_scientific, apa_setting, counted, is_finite,
                                              pooled_studies, readable_frame, probability_percent, step_list, listed,
-                                             typeset_parts, defined, note_defined, R2_NOT_GIVEN)
+                                             typeset_parts, defined, note_defined, nested_bracketed, R2_NOT_GIVEN)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import (BIAS_MODEL_NAMES, ESTIMATOR_NAMES, SIMULATED_DATA, SIMULATED_DATA_NOTE,
                                 single_spaced)
@@ -225,8 +225,9 @@ def _count_rows_note(frame: pd.DataFrame) -> str:
     shared = [part for part in next(iter(notes.values())) if all(part in parts for parts in notes.values())]
     own = [f" {method}: {'; '.join(part for part in parts if part not in shared)}."
            for method, parts in notes.items() if any(part not in shared for part in parts)]
-    return (" k of MH, Peto and GLMM = the 2x2 tables pooled" + (f": {'; '.join(shared)}." if shared else ".")
-            + "".join(own))
+    # the notes' own parentheses within theirs as brackets: "diverges (separation: ... infinite [every table ...])"
+    return nested_bracketed(" k of MH, Peto and GLMM = the 2x2 tables pooled"
+                            + (f": {'; '.join(shared)}." if shared else ".") + "".join(own))
 
 
 def moderators_table(frame: pd.DataFrame, metric: str, level: float = 95,
@@ -620,6 +621,11 @@ def _bayes_note(parameters: set[str], metric: str) -> str:
                     + [f"{'; '.join(scales)}."] * bool(scales) + draws)
 
 
+#: the MCMC diagnostics beyond the criteria in bayes.csv's ``warning`` (bayes.summaries.diagnostics_warning), not
+#: the exact-only notes of the Bayes factors
+SAMPLER_SHORTFALL = re.compile(r"divergent transitions|r_hat \d|ess_(?:bulk|tail) \d")
+
+
 def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
                 settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """One row per posterior parameter (named as a manuscript writes it: :func:`bayes_parameter_name`): mean, SD,
@@ -628,9 +634,11 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     e.g. the SD of or_new under a half-normal prior) is shown as ∞, not as the MCMC draws' finite sample value."""
     from alliance_meta.bayes.summaries import CENTRAL_ROWS, is_central
 
-    rows, bayes_factors, infinite, central, heavy = [], [], [], [], []
+    rows, bayes_factors, infinite, central, heavy, short = [], [], [], [], [], []
     for row in frame.to_dict("records"):
         name = str(row["parameter"])
+        if isinstance(row.get("warning"), str) and SAMPLER_SHORTFALL.search(row["warning"]):
+            short.append(bayes_parameter_name(name))
         if name.startswith("bf_"):
             bf = row.get("exact_mean") if not is_finite(row.get("mean")) else row.get("mean")
             rows.append([bayes_parameter_name(name), bayes_factor_text(bf), "", "", "", "", ""])
@@ -672,6 +680,9 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     if infinite:
         note += (f" \u221e: the exact posterior moment of {', '.join(infinite)} is infinite (heavy tail); the "
                  f"{'interval' if central or heavy else 'HDI'} describes it.")
+    if short:  # the stage's policy repeats such a fit once: these rows still fall short (the Results say so too)
+        note += (f" Short of the convergence criteria even after the sampler's repeat (divergent transitions, R-hat or "
+                 f"ESS; the warning column of bayes.csv): {listed(short)}.")
     return ManuscriptTable("Bayesian random-effects model", header, rows, note, stub_symbols=True)
 
 

@@ -127,12 +127,19 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
 
 
 
+def bracketed(text: str) -> str:
+    """``text`` to stand within parentheses: its own parentheses as brackets (APA 2020, sec. 6.54), "one value
+    (patient)" -> "one value [patient]"; a half-open interval's "(0.025, 0.1]" left as it is."""
+    return re.sub(r"\(([^()\[\]]*)\)", r"[\1]", text)
+
+
 def _grouped_reasons(names_notes: list[tuple[str, str]]) -> str:
-    """``modality, rater (too few rows); year (one value)``: names sharing a reason listed before it once."""
+    """``modality, rater (too few rows); year (one value)``: names sharing a reason listed before it once, the
+    reason's own parentheses as brackets (:func:`bracketed`)."""
     reasons: dict[str, list[str]] = {}
     for name, note in names_notes:
         reasons.setdefault(note, []).append(name)
-    return "; ".join(", ".join(names) + (f" ({note})" if note else "") for note, names in reasons.items())
+    return "; ".join(", ".join(names) + (f" ({bracketed(note)})" if note else "") for note, names in reasons.items())
 
 
 def _note(row) -> str:
@@ -219,11 +226,15 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
             untested.append((str(row.moderator), three_level_note or _note(row)))
             continue
         clause = f"{row.moderator}, {_composite_clause(row)}"
-        clause += _r2_clause(row.r2, getattr(row, "tau2_null", math.nan))
+        r2 = _r2_clause(row.r2, getattr(row, "tau2_null", math.nan))
         k, studies = getattr(row, "k", math.nan), getattr(row, "n_studies", math.nan)
         composites = (f"{apa_integer(k)} study \u00d7 level composites of {apa_integer(studies)} studies, treated as "
                       "independent" if not three_level and is_finite(k) and is_finite(studies) and studies < k else "")
-        clause += _in_brackets([composites, _missing_clause(row)])
+        parts = [composites, _missing_clause(row)]
+        if r2.endswith(")") and any(parts):  # one parenthesis, not "R² not given (why) (composites ...)"
+            r2, _, why = r2.partition(" (")
+            parts.insert(0, why[:-1])
+        clause += r2 + _in_brackets(parts)
         if three_level:
             clause += (" [composites within study and level; the three-level model could not be fitted"
                        + (f": {three_level_note}]" if three_level_note else "]"))
@@ -319,8 +330,7 @@ def _missing_model(row) -> str:
         return name
     steps = step_list(getattr(row, "steps", ""))
     reason = _note(row).removeprefix("not computed:").strip()
-    # within parentheses, the reason's own parentheses are brackets (APA 2020, sec. 6.54), not a half-open interval's
-    reason = re.sub(r"\(([^()\[\]]*)\)", r"[\1]", reason)
+    reason = bracketed(reason)  # within parentheses
     return (f"the step function{f' with steps at one-sided p = {steps}' if steps else ''} (selection-model table"
             + (f"; {reason}" if reason and reason != "not computed" else "") + ")")
 
@@ -477,7 +487,35 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
                           "\u03c4 comes from its prior alone)")
     model = f"Bayesian random-effects model{OF_COMPOSITES if composites else ''}"
     what = "posterior means" + (f"; for {listed(medians)} the median" if medians else "")
-    return (f"{model} ({what}): " + "; ".join(parts) + ".") if parts else ""
+    return (f"{model} ({what}): " + "; ".join(parts) + "." + _sampling_shortfalls(rows)) if parts else ""
+
+
+#: the MCMC diagnostics of bayes.csv's ``warning`` column (bayes.summaries.diagnostics_warning), in words
+SHORTFALL_WORDS = ((re.compile(r"(\d+) divergent transitions"), lambda m: f"{apa_integer(m[1])} divergent transitions"),
+                   (re.compile(r"r_hat ([\d.]+) > ([\d.]+)"),
+                    lambda m: f"potential scale reduction factor {m[1]} > {m[2]}"),
+                   (re.compile(r"ess_(bulk|tail) (\d+) < ([\d.]+)"),
+                    lambda m: f"{m[1]} effective sample size {apa_integer(m[2])} < {apa_integer(m[3])}"))
+
+
+def _sampling_shortfalls(rows: dict) -> str:
+    """`` The sampler fell short of its convergence criteria even after its repeat (\u03bc: bulk effective sample
+    size 224 < 400; ...): ...``: the diagnostics that the pooled model's \u03bc and \u03c4 still miss after the
+    stage's repeat (bayes.csv's ``warning``; the Methods give the criteria), "" when they meet them. Summaries of
+    too few effective draws are not to be read as those of a converged sampler (Vehtari et al., 2021)."""
+    found = []
+    for name, symbol in (("mu", "\u03bc"), ("tau", "\u03c4")):
+        warning = getattr(rows.get(name), "warning", "")
+        if not isinstance(warning, str):
+            continue
+        words = [words(match) for part in warning.split(";") for pattern, words in SHORTFALL_WORDS
+                 if (match := pattern.fullmatch(part.strip()))]
+        if words:
+            found.append(f"{symbol}: {', '.join(words)}")
+    if not found:
+        return ""
+    return (f" The sampler fell short of its convergence criteria even after its repeat ({'; '.join(found)}): these "
+            "posterior summaries are less precise than the criteria require.")
 
 
 def _bf_text(bf: float) -> str:
