@@ -135,3 +135,34 @@ def test_a_pipeline_job_does_not_repeat_the_notebook_convergence_warning(tmp_pat
         setup_logging(tmp_path / "job.log", "job")
         am.fit([1e8, 0.5, 0.1], [0.01, 0.02, 0.03])
         assert [w.category for w in caught] == [am.ConvergenceWarning]
+
+
+def test_effect_sizes_of_an_unchecked_frame_warns_of_cells_that_make_no_complete_input():
+    """r = "0,3" (a decimal comma in a frame of pd.read_csv) gave yi = vi = NaN and no word: unlike r = 1.5, the row
+    has no complete input, which the warning above did not cover. A row merely without an input (r without n)
+    still says nothing, as above."""
+    sheet = pd.DataFrame({"study_id": ["a", "b", "c", "d"], "r": ["0,3", "0.2", "< .05", 0.2],
+                          "n": [50, 60, 70, None]})
+    with pytest.warns(UserWarning) as caught:
+        rows = am.effect_sizes(sheet)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert rows["yi"].isna().tolist() == [True, False, True, True]
+    assert message.startswith("am.effect_sizes: 2 rows have effect-size cells but no complete input")
+    assert 'index 0 (es_id a-1), column r, value "0,3": is not a number; write "0.3"' in message
+    assert 'index 2 (es_id c-1), column r, value "< .05"' in message
+    assert "d-1" not in message
+
+
+def test_effect_sizes_names_columns_written_in_other_case_and_a_missing_study_id():
+    """Columns R and N (as a spreadsheet titles them) were not read, so every row had yi = vi = NaN without a word; a
+    frame without study_id raised a bare KeyError."""
+    sheet = pd.DataFrame({"Study ID": ["a", "b"], "R": [0.3, 0.2], "N": [50, 60]})
+    with pytest.raises(ValueError, match=r"needs a study_id column .*rename 'Study ID'"):
+        am.effect_sizes(sheet)
+    with pytest.warns(UserWarning, match=r"'R', 'N' are not read; rename them: frame.rename\(columns=\{'R': 'r', "
+                                         r"'N': 'n'\}\)"):
+        am.effect_sizes(sheet.rename(columns={"Study ID": "study_id"}))
+    with warnings.catch_warnings():  # the columns as written: no word
+        warnings.simplefilter("error")
+        am.effect_sizes(sheet.rename(columns={"Study ID": "study_id", "R": "r", "N": "n"}))

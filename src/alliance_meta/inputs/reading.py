@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_meta.inputs.codebook import INPUT_COLUMNS
+from alliance_meta.inputs import codebook
+from alliance_meta.inputs.codebook import CODEBOOK_COLUMNS, INPUT_COLUMNS
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert
 from alliance_meta.inputs.sheet import (API_WORDING, FIRST_DATA_ROW, SHEET_ROW, SheetError, format_problems, reworded,
                                         validate_sheet, worded)
@@ -101,12 +102,42 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
         raise ValueError(f"am.effect_sizes: metric has unknown famil{'ies' if len(unknown) > 1 else 'y'} "
                          f"{', '.join(map(repr, unknown))}; the families are {', '.join(DEFAULT_METRIC_BY_FAMILY)}")
     metric_by_family = {**DEFAULT_METRIC_BY_FAMILY, **(metric or {})}
+    _check_columns(sheet)
     _check_families(sheet, metric_by_family)
     converted = convert(sheet, metric_by_family)
     unconverted = converted["yi"].isna().to_numpy() & converted["input_kind"].notna().to_numpy()
     if unconverted.any():  # read_sheet refuses such rows; a frame it never checked kept NaN without a word
         warnings.warn(_unconverted_message(sheet, converted, unconverted), UserWarning, stacklevel=2)
+    unread = converted["input_kind"].isna().to_numpy() & _text_cells(sheet[[c for c in INPUT_COLUMNS if c in sheet]])
+    if unread.any():  # "0,3" in r: no complete input, as if the cell were empty; NaN without a word
+        warnings.warn(_unconverted_message(sheet, converted, unread, complete=False), UserWarning, stacklevel=2)
     return converted
+
+
+def _text_cells(cells: pd.DataFrame):
+    """Per row, whether a cell holds text that is no number (``0,3``, ``< .05``): an input the conversion cannot
+    read. A row merely without an input (r left empty) is none."""
+    numbers = cells.apply(pd.to_numeric, errors="coerce")
+    return (cells.notna() & numbers.isna()).any(axis=1).to_numpy()
+
+
+def _check_columns(sheet: pd.DataFrame) -> None:
+    """ValueError without a ``study_id`` column; a UserWarning for a column written as a sheet column in other case
+    or spacing (``R``, ``N``, ``Study ID``), which is not read: every row would have no effect size without a word."""
+    near = {codebook.vocabulary_key(column): column for column in CODEBOOK_COLUMNS}
+    renamed = {str(name): near[key] for name in sheet.columns
+               if name not in CODEBOOK_COLUMNS and (key := codebook.vocabulary_key(name)) in near
+               and near[key] not in sheet.columns}
+    if "study_id" not in sheet.columns:
+        hint = next((f"; rename {name!r} (frame.rename(columns={{{name!r}: 'study_id'}}))"
+                     for name, column in renamed.items() if column == "study_id"), "")
+        raise ValueError(f"am.effect_sizes: the sheet needs a study_id column (rows sharing it are one study's "
+                         f"effect sizes){hint}")
+    if renamed:
+        warnings.warn(f"am.effect_sizes: column names are read as written (as config/README.md lists them): "
+                      f"{', '.join(map(repr, renamed))} {'is' if len(renamed) == 1 else 'are'} not read; rename "
+                      f"{'it' if len(renamed) == 1 else 'them'}: frame.rename(columns={renamed!r})",
+                      UserWarning, stacklevel=3)
 
 
 def _row_names(sheet: pd.DataFrame, positions, es_ids=None) -> list[str]:
@@ -131,8 +162,9 @@ def _check_families(sheet: pd.DataFrame, metric_by_family: Mapping[str, str]) ->
                          f"{named}")
 
 
-def _unconverted_message(sheet: pd.DataFrame, converted: pd.DataFrame, unconverted) -> str:
-    """The warning of :func:`effect_sizes` for rows whose complete input gives no effect size: each row with the
+def _unconverted_message(sheet: pd.DataFrame, converted: pd.DataFrame, unconverted, complete: bool = True) -> str:
+    """The warning of :func:`effect_sizes` for rows whose complete input gives no effect size (``complete``), or
+    that have no complete input as an effect-size cell holds text that is no number (``0,3`` in r): each row with the
     sheet checks' problems of its effect-size cells (row, column, value, rule; :func:`read_sheet`'s wording)."""
     positions = [i for i, bad in enumerate(unconverted) if bad]
     rows = (sheet[SHEET_ROW].tolist() if SHEET_ROW in sheet else
@@ -152,9 +184,11 @@ def _unconverted_message(sheet: pd.DataFrame, converted: pd.DataFrame, unconvert
     names = _row_names(sheet, positions, converted["es_id"].to_numpy())
     lines = []
     for name, i in zip(names, positions):
-        told = found[i] or [f": its {converted['input_kind'].iloc[i]} input gives no finite effect size"]
+        told = found[i] or [f": its {converted['input_kind'].iloc[i]} input gives no finite effect size" if complete
+                            else ": has no complete effect-size input"]
         lines += [name + text for text in told]
     count = len(positions)
-    return (f"am.effect_sizes: {count} {'row has' if count == 1 else 'rows have'} a complete effect-size input but "
-            f"no effect size (yi = vi = NaN; .dropna(subset=['yi', 'vi']) drops {'it' if count == 1 else 'them'}): "
+    what = "a complete effect-size input but no effect size" if complete else "effect-size cells but no complete input"
+    return (f"am.effect_sizes: {count} {'row has' if count == 1 else 'rows have'} {what} (yi = vi = NaN; "
+            f".dropna(subset=['yi', 'vi']) drops {'it' if count == 1 else 'them'}): "
             + "; ".join(lines) + ". am.read_sheet(path) checks every cell and refuses such rows")
