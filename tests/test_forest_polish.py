@@ -185,3 +185,175 @@ def test_r_ticks_with_room_are_unchanged():
     assert ticks(low, high, "z", options, 1.8)[1] == ["\u2212.2", "0", ".2", ".4"]
     low, high = np.arctanh(-0.5), np.arctanh(0.75)
     assert ticks(low, high, "z", options, 2.2)[1] == ["\u2212.50", "\u2212.25", "0", ".25", ".50", ".75"]
+
+
+def rated(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with the demo's study columns and QUIPS judgements (every domain and the overall)."""
+    from alliance_meta.inputs.risk_of_bias import tool_from_config
+
+    tool = tool_from_config({"tool": "quips"})
+    levels = np.resize(tool.judgements, len(data))
+    return data.assign(rater=np.resize(["patient", "therapist", "observer"], len(data)),
+                       measure=np.resize(["WAI", "CALPAS", "HAq"], len(data)),
+                       timing=np.resize(["early", "mixed", "averaged"], len(data)),
+                       **{column: levels for column in tool.columns})
+
+
+DEMO_COLUMNS = {"columns": ["n", "rater", "measure", "timing"], "rob": True,
+                "column_labels": {"rater": "Rater", "measure": "Measure", "timing": "Timing"}}
+
+
+def test_text_columns_and_risk_of_bias_fit_the_page_at_7_pt():
+    """The demo's forest plots (plots.columns n, rater, measure, timing and seven risk-of-bias columns) were drawn 9.7
+    to 9.9 in wide: placed at plots.width, 7 in, their 8-pt text printed at 5.7 pt and the footnote at 5.0. The
+    columns now go on a line under each study's name, the overall column is headed "O": 7 in, nothing below 7 pt."""
+    data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
+    options = ForestOptions.from_config(DEMO_COLUMNS, {"tool": "quips"})
+    pooled = fit(data.yi, data.vi, "REML", "z").as_row()
+    levels = pd.DataFrame([{"moderator": "modality", "level": level, "k": len(rows),
+                            **{key: value for key, value in fit(rows.yi, rows.vi, "REML", "z").as_row().items()
+                               if key in ("estimate", "se", "ci_lower", "ci_upper", "tau2")}}
+                           for level, rows in data.groupby("modality")])
+    for figure in (forest_plot(data, pooled, "z", options=options),
+                   moderator_forest_plot(data, "modality", levels, pooled, "z", options=options)[0]):
+        texts = [text.get_text() for text in drawn_texts(figure)]
+        assert figure.get_figwidth() <= PAGE_WIDTH + 1e-9
+        assert print_size(figure) >= SMALLEST_FONT
+        # every cell of the first study under its name, in the header's order; the overall column's code defined
+        first = data.iloc[0]
+        assert f"{first.n}\u00a0\u00b7 {first.rater}\u00a0\u00b7 {first.measure}\u00a0\u00b7 {first.timing}" in texts
+        assert "Rater\u00a0\u00b7 Measure\u00a0\u00b7 Timing" in " ".join(texts)
+        assert "O" in texts and "Overall" not in texts and "Risk of bias" in texts
+        assert "; O overall; symbols:" in " ".join(" ".join(texts).split())
+        plt.close(figure)
+
+
+def test_a_study_s_detail_line_sits_closer_to_its_name_than_to_the_next_study():
+    data = rated(family(6))
+    figure = forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                         options=ForestOptions.from_config(DEMO_COLUMNS, {"tool": "quips"}))
+    lines = {text.get_text(): text.get_position()[1] for text in drawn_texts(figure)}
+    plt.close(figure)
+    name, detail, following = (lines["Author0 (2000)"], next(y for text, y in lines.items() if text.startswith(
+        f"{data.n[0]}\u00a0\u00b7")), lines["Author1 (2001)"])
+    assert 0 < detail - name < following - detail
+
+
+def test_columns_that_fit_stay_beside_the_names():
+    """A figure whose columns fit plots.width keeps its layout: the columns beside the names, "Overall"."""
+    data = rated(family(6))
+    options = ForestOptions.from_config({**DEMO_COLUMNS, "width": 11}, {"tool": "quips"})
+    figure = forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z", options=options)
+    texts = [text.get_text() for text in drawn_texts(figure)]
+    plt.close(figure)
+    assert figure.get_figwidth() == 11 and "Overall" in texts and "Risk of bias" not in texts
+    assert {"Rater", "Measure", "Timing", str(data.rater[0]), str(data.timing[0])} <= set(texts)
+
+
+def test_the_subgroup_plot_is_saved_without_looking_up_a_cursive_font(tmp_path, caplog):
+    """The moderator_plots job printed "findfont: Font family ['cursive'] not found": the subgroup plot's texts, made
+    inside the math fonts of its font (custom math fontset), were drawn after them, where the fontset's calligraphic
+    face is the rcParams default, the generic family cursive, which no installed font has."""
+    import logging
+
+    from matplotlib import font_manager
+    from matplotlib.mathtext import MathTextParser
+
+    from alliance_meta.plots.style import save_figure
+    from alliance_meta.plots.subgroups import subgroup_forest
+
+    data = family()
+    levels = pd.DataFrame([{"moderator": "modality", "level": level, "k": len(rows),
+                            **{key: value for key, value in fit(rows.yi, rows.vi, "REML", "z").as_row().items()
+                               if key in ("estimate", "se", "ci_lower", "ci_upper", "tau2")}}
+                           for level, rows in data.groupby("modality")])
+    summary = {"moderator": "modality", "qm": 1.0, "qm_df": 1, "qm_p": 0.3, "f": 1.0, "f_df1": 1, "f_df2": 10,
+               "f_p": 0.3, "q_between_separate": 1.0, "q_between_separate_df": 1, "q_between_separate_p": 0.3}
+    figure = subgroup_forest(levels, summary, fit(data.yi, data.vi, "REML", "z").as_row(), "z")
+    # matplotlib looks a family up once per process: forget the lookups and parses of the tests before
+    font_manager.fontManager._findfont_cached.cache_clear()
+    MathTextParser._parse_cached.cache_clear()
+    caplog.set_level(logging.WARNING, logger="matplotlib.font_manager")
+    save_figure(figure, [tmp_path / "subgroups.png", tmp_path / "subgroups.pdf", tmp_path / "subgroups.svg"])
+    assert not [record for record in caplog.records if "cursive" in record.getMessage()]
+
+
+def test_a_narrow_plots_width_wraps_the_names_and_the_summary_label_to_fit():
+    """.test/two_studies (plots.width 5.5, no text columns): its forest plots were 6.6 and 6.7 in wide, the
+    summary label "Random-effects model (REML), k = 1 study" on one line beside a long name: scaled to 5.5 in, the
+    footnote printed at 5.7 pt. The summary label breaks after the model, the names wrap, the panel narrows."""
+    data = family(2).assign(authors=["Simulated dropout study 01", "Simulated dropout study 02"])
+    options = ForestOptions(width=5.5)
+    figure = forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z", options=options)
+    assert figure.get_figwidth() <= 5.5 + 1e-9
+    assert print_size(figure, page=5.5) >= SMALLEST_FONT
+    plt.close(figure)
+
+
+
+def test_a_compact_pdf_page_is_no_taller_than_a_page_of_rows_per_page_one_line_studies(tmp_path, caplog):
+    """The compact layout (a study's plots.columns on a line under its name) took about two lines a study and its PDF
+    pages still held plots.rows_per_page studies: the demo's outcome pages were 7 x 17.9 in, printed on a 9.5-in
+    journal page at about half size. A compact page now holds the studies that fit the height of rows_per_page
+    one-line studies (here 10: the same rows with the columns beside them, at 11 in), and the job's log says so."""
+    import logging
+
+    from alliance_meta.plots import forest as forest_module
+
+    data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
+    pooled = fit(data.yi, data.vi, "REML", "z").as_row()
+    one_line = forest_module._figures(data, pooled, "z", 95.0, ForestOptions.from_config(
+        {**DEMO_COLUMNS, "rows_per_page": 10, "width": 11}, {"tool": "quips"}), True)
+    logger = logging.getLogger("test_compact_pages")
+    caplog.set_level(logging.INFO, logger="test_compact_pages")
+    compact = forest_module.save_forest_plot(data, pooled, "z", [tmp_path / "forest.pdf"], logger=logger,
+                                             options=ForestOptions.from_config({**DEMO_COLUMNS, "rows_per_page": 10},
+                                                                               {"tool": "quips"}))
+    assert one_line[0].get_figwidth() == 11 and compact[0].get_figwidth() <= PAGE_WIDTH + 1e-9
+    tallest = max(figure.get_figheight() for figure in one_line[:-1])  # a full page of 10 one-line studies
+    assert max(figure.get_figheight() for figure in compact) <= tallest + 1e-9
+    # every study on one of the pages, once, in order
+    studies = [text.get_text().split(" (")[0] for figure in compact for text in drawn_texts(figure)
+               if text.get_text().startswith("Simulated study")]
+    assert studies == [f"Simulated study {i:03d}" for i in range(30)]
+    assert any("a PDF page holds as many studies as fit the height of 10 one-line studies" in record.getMessage()
+               for record in caplog.records)
+    for figure in one_line + compact:
+        plt.close(figure)
+
+
+def test_compact_pages_keep_a_heading_with_its_studies_and_a_subtotal_with_its_last_study():
+    """The moderator forest plot's compact pages: no taller than a page of rows_per_page one-line studies, a level's
+    heading never the last row of a page, its subtotal on the page of its last study."""
+    from alliance_meta.plots.forest_layout import Row, pages_by_height, row_positions
+
+    rows = []
+    for level in range(3):
+        rows.append(Row("group", [f"Level {level}"]))
+        rows += [Row("study", [f"S{level}{i}"], details=["n \u00b7 rater"]) for i in range(4)]
+        rows.append(Row("subtotal", ["Subtotal, k = 4 studies"]))
+    rows += [Row("overall", ["Random-effects model"]), Row("interval", ["Prediction interval"])]
+    assert rows[1].lines == 1.75  # a study and its detail line, 7 pt under the name
+    chunks = pages_by_height(rows, 9.0)
+    assert [row for chunk in chunks for row in chunk] == rows and len(chunks) > 1
+    for chunk in chunks:
+        assert row_positions(chunk)[1] <= 9.0 and chunk[-1].kind != "group"
+    page_of = [number for number, chunk in enumerate(chunks) for _ in chunk]  # the page of each row, in order
+    for index, row in enumerate(rows):
+        if row.kind == "subtotal":  # on the page of the study before it
+            assert page_of[index] == page_of[index - 1]
+    data = rated(family(30))
+    pooled = fit(data.yi, data.vi, "REML", "z").as_row()
+    levels = pd.DataFrame([{"moderator": "modality", "level": level, "k": len(members),
+                            **{key: value for key, value in fit(members.yi, members.vi, "REML", "z").as_row().items()
+                               if key in ("estimate", "se", "ci_lower", "ci_upper", "tau2")}}
+                           for level, members in data.groupby("modality")])
+    heights = {}
+    for width in (None, 11):
+        asked = {**DEMO_COLUMNS, "rows_per_page": 10, **({"width": width} if width else {})}
+        options = ForestOptions.from_config(asked, {"tool": "quips"})
+        figures = moderator_forest_plot(data, "modality", levels, pooled, "z", paged=True, options=options)
+        heights[width] = [figure.get_figheight() for figure in figures]
+        for figure in figures:
+            plt.close(figure)
+    assert max(heights[None]) <= max(heights[11][:-1]) + 1e-9

@@ -130,7 +130,8 @@ def test_each_page_s_footnote_explains_only_the_marks_that_page_draws():
                          "vi": [0.01] * 9 + [4.0],  # S9's CI leaves the axis, on page 2
                          "modality": "CBT", "measure": [long] + ["WAI"] * 9,  # S1 not rated, on page 1
                          **{f"rob_{d}": ["low", None] + ["low"] * 8 for d in ("participation", "attrition", "overall")}})
-    options = ForestOptions.from_config({"columns": ["measure"], "rob": True, "rows_per_page": 5},
+    # 9 in: the column beside the names, its long cell cut (at 7 in the cells go whole under the names)
+    options = ForestOptions.from_config({"columns": ["measure"], "rob": True, "rows_per_page": 5, "width": 9},
                                         {"tool": "custom", "domains": ["participation", "attrition"]})
 
     def marks(figure):
@@ -488,10 +489,15 @@ def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log_once_by_the_sav
     caplog.set_level(logging.INFO, logger="test_forest_width")
     save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions(), logger=logger)
     assert caplog.records == []  # no text columns: it fits
+    figures = save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions(columns=["measure", "timing"]),
+                               logger=logger)
+    assert caplog.records == [] and figures[0].get_figwidth() <= 7.0  # the columns under the names: it fits
+    # a name of one word that no layout fits into 7 in (nor breaks)
+    data = data.assign(authors="The-Collaborative-Study-Group-of-the-Alliance-in-Brief-Psychotherapy-Consortium")
     for width, level, than in ((None, logging.INFO, "the 7-in page (plots.width not set)"),
                                (7.0, logging.WARNING, "plots.width (7 in)")):
         caplog.clear()
-        options = ForestOptions(width=width, columns=["measure", "timing"])
+        options = ForestOptions(width=width, columns=["measure", "timing"], label_width=90)
         figures = save_forest_plot(data, pooled_row(data), "z", [], options=options, logger=logger)
         drawn = figures[0].get_figwidth()
         assert drawn > 7.0
@@ -504,5 +510,5 @@ def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log_once_by_the_sav
 
     caplog.clear()
     save_moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", "z"), pooled_row(data), "z", [],
-                               options=ForestOptions(columns=["measure", "timing"]), logger=logger)
+                               options=ForestOptions(columns=["measure", "timing"], label_width=90), logger=logger)
     assert [record.getMessage().split(":")[0] for record in caplog.records] == ["forest plot of modality"]

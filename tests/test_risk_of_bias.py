@@ -388,7 +388,8 @@ def test_forest_columns_headers_truncation_and_rob_legend(tmp_path):
                                  rater=["patient", "therapist", "observer", "patient", "patient", "patient"],
                                  measure=["Working Alliance Inventory short revised"] + ["WAI"] * 5)
     pooled = {"estimate": 0.25, "ci_lower": 0.17, "ci_upper": 0.33, "tau2": 0.0, "method": "REML"}
-    options = ForestOptions.from_config({"columns": ["n", "rater", "measure"], "rob": True,
+    # 9 in: room for the columns beside the names (at 7 in they go under them: tests/test_forest_polish.py)
+    options = ForestOptions.from_config({"columns": ["n", "rater", "measure"], "rob": True, "width": 9,
                                          "column_labels": {"rater": "Who rated"}}, {"tool": "quips"})
     save_forest_plot(data, pooled, "z", [tmp_path / "f.svg"], options=options)
     svg = _svg_text(tmp_path / "f.svg")

@@ -375,6 +375,8 @@ def save_pages(figures_of, paths, options: ForestOptions, logger=None, what: str
         plt.close(single)
     figures = [single] if single is not None else pages
     log_wider(logger, what, widened_note(figures, options), options.width)
+    if logger is not None and pages and getattr(pages[0], "compact_note", ""):  # the PDF's pages of a compact layout
+        logger.info("%s: %s", what, pages[0].compact_note)
     return figures
 
 
@@ -390,7 +392,8 @@ def widened_note(figures, options: ForestOptions) -> str:
 def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,
                      options: ForestOptions | None = None, data_note: str | None = None, weights=None,
                      logger=None) -> list:
-    """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies);
+    """Draw and write the forest plot to every path (PDF split into pages of ``rows_per_page`` studies, or of the
+    studies that fit their height where the columns go under the names: forest_draw.compact_lines);
     ``data_note`` (e.g. that the data are simulated) ends the footnote of every page; ``weights`` as
     :func:`forest_plot`; ``logger`` as :func:`save_pages`. Returns the figures (:func:`save_pages`)."""
     options = options or ForestOptions()

@@ -19,8 +19,9 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
-from alliance_meta.plots.forest_layout import (BOLD, MARGIN, Row, column_layout, pages, row_positions,  # noqa: E402
-                                               UNHINTED_SCALE, text_width, wrap_drawn)
+from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, SPANNING, Row,  # noqa: E402
+                                               column_layout, pages, pages_by_height, row_positions, UNHINTED_SCALE,
+                                               text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, SMALLEST_FONT, column_name,  # noqa: E402
@@ -74,11 +75,13 @@ def note_size(options) -> float:
     return max(options.font_size * NOTE_SIZE, min(options.font_size, SMALLEST_FONT))
 
 
-def rob_legend(tool, not_rated: bool = False) -> str:
+def rob_legend(tool, not_rated: bool = False, overall: str = "") -> str:
     """Footnote of the risk-of-bias symbols: the domains and what each symbol means (and that a blank
-    cell is not rated, when ``not_rated``)."""
+    cell is not rated, when ``not_rated``); ``overall``: the overall column's abbreviated header
+    (:data:`OVERALL_CODE`), defined after the domains."""
     styles = judgement_style(tool)
-    domains = "; ".join(f"D{i + 1} {tool.label('rob_' + d).lower()}" for i, d in enumerate(tool.domains))
+    domains = "; ".join(f"D{i + 1} {tool.label('rob_' + d).lower()}" for i, d in enumerate(tool.domains)
+                        ) + (f"; {overall} overall" if overall else "")
     symbols = ", ".join(f"{styles[j].glyph} {j}" for j in tool.judgements)
     blank = "; blank: not rated" if not_rated else ""
     return f"Risk of bias, {tool.title}: {domains}; symbols: {symbols}{blank}."
@@ -417,6 +420,95 @@ def fit_cells(rows: list[Row], layout_of, options) -> list[Row]:
     return cells(whole)
 
 
+#: the overall risk-of-bias column's header where the figure has no room for "Overall" (:func:`compact`), as robvis's
+#: ``rob_blobbogram`` heads it ("D1 ... D5 O" under "Risk of Bias"); the footnote defines it (:func:`rob_legend`)
+OVERALL_CODE = "O"
+#: between the plots.columns cells of a detail line (:func:`compact`): the no-break space keeps the dot at the end of
+#: a cell when the line wraps
+DETAIL_SEPARATOR = "\u00a0\u00b7 "
+#: a detail line's cell that the sheet leaves empty (its place kept, so that the cells follow the header's order)
+MISSING_CELL = "\u2013"
+DETAIL_COLOUR = "0.25"  # a detail line's text: dark grey, below its study's name
+#: the narrowest (inches) a compact layout wraps the studies' names to, where the page is still too narrow for them
+NARROWEST_NAMES = 1.2
+#: lines a study's name is moved down and its detail lines up (each :data:`~alliance_meta.plots.forest_layout.
+#: DETAIL_PITCH` high), so that the detail line reads as its study's, not as the next one's: 0.75 lines (8.7 pt at
+#: 8 pt) from the name's centre to the detail line's, 1 line from there to the next study's name
+DETAIL_PULL = 0.05, 0.125
+
+
+def two_header_lines(header: list) -> bool:
+    """Whether the header of a compact layout (:func:`compact`) takes two lines: "Study" over its detail lines'
+    header, or "Risk of bias" over the symbols' codes."""
+    if len(header) <= 4 or header[4][3] is None:
+        return False
+    return bool(header[4][3] or header[4][1])
+
+
+def detail_size(options) -> float:
+    """The font size of the detail lines and their header (:func:`compact`): the footnote's (:func:`note_size`)."""
+    return note_size(options)
+
+
+def compact(rows: list[Row], header: list, options) -> tuple[list[Row], object, list]:
+    """The rows, their layout and header where the columns do not fit ``plots.width`` side by side: each study's
+    ``plots.columns`` cells on a line of their own under its name (at :func:`detail_size`, wrapped at the names'
+    width, an empty cell as :data:`MISSING_CELL`), their column names in that order under the "Study" header; the
+    overall risk-of-bias column headed :data:`OVERALL_CODE` under a "Risk of bias" heading; a summary row's label
+    wrapped to the label and n columns; the panel down to :data:`~alliance_meta.plots.forest_layout.COMPACT_PANEL`;
+    where that is still too wide, the names wrapped (down to :data:`NARROWEST_NAMES`). The figure's text keeps its
+    size at print size, where a figure scaled down to the page printed its 8-pt text at 5.6 pt. Cells whole, as the
+    sheet gives them (nothing is cut: the line wraps)."""
+    extra_header, rob_header, styles, _ = header[4]
+    size, family = options.font_size, options.font_family
+    rob_header = rob_header[:-1] + [OVERALL_CODE] if rob_header else rob_header
+    names = [line for row in rows if row.kind not in SPANNING for line in row.label]
+    widest = max(text_width(names, size, family), text_width([header[0]], size, family, bold=True))
+    # a summary's label runs on over the empty n cells (forest_layout.SPANNING), as in the wider layout
+    n_cells = [row.n for row in rows if row.n]
+    n_room = (max(text_width(n_cells, size, family), text_width([header[1]], size, family, bold=True)) + GAP
+              if n_cells else 0.0)
+    detail_header = DETAIL_SEPARATOR.join(extra_header)
+    header = header[:4] + [([], rob_header, styles, detail_header)]
+
+    def shaped(room: float, rewrap: bool) -> list[Row]:
+        result = []
+        for row in rows:
+            if rewrap and row.kind not in SPANNING:  # the names too, at the room left (a long name on lines)
+                row = replace(row, label=wrap_drawn(" ".join(row.label), room, size, family, row.kind in BOLD))
+            if row.kind == "study" and row.extra:
+                cells = [text if text.strip() else MISSING_CELL for text in row.extra]
+                row = replace(row, details=wrap_drawn(DETAIL_SEPARATOR.join(cells), room, detail_size(options), family))
+            elif row.kind in SPANNING:
+                row = replace(row, label=[line for text in row.label for line in
+                                          _summary_lines(text, room + n_room, size, family, row.kind in BOLD)])
+            result.append(row)
+        return result
+
+    def laid_out(shape: list[Row]):
+        return column_layout(shape, header[:4], options.page_width, size, family, [], rob_header,
+                             detail_size(options), detail_header)
+
+    shape = shaped(widest, False)
+    layout = laid_out(shape)
+    excess = layout.width - options.page_width
+    if excess > 0.005 and widest > NARROWEST_NAMES:  # still too wide: the names wrapped at what the page leaves
+        shape = shaped(max(NARROWEST_NAMES, widest - excess), True)
+        layout = laid_out(shape)
+    return shape, layout, header
+
+
+def _summary_lines(text: str, width: float, size: float, family, bold: bool) -> list[str]:
+    """A summary row's label line within ``width`` inches: whole, else broken after its name ("Subtotal," over
+    "k = 4 studies", not "Subtotal, k = 4" over "studies") where both parts fit, else at the spaces that fit."""
+    if text_width([text], size, family, bold) <= width:
+        return [text]
+    head, comma, tail = text.partition(", ")
+    if tail and all(text_width([part], size, family, bold) <= width for part in (head + ",", tail)):
+        return [head + ",", tail]
+    return wrap_drawn(text, width, size, family, bold)
+
+
 def arrows(row: Row, low: float, high: float) -> list[tuple[float, str]]:
     """The arrows of a row whose interval the axis ``low`` to ``high`` cuts: (edge, marker) per end beyond it
     (studies, summaries and the prediction interval; a heading has none)."""
@@ -468,9 +560,18 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
     inches = blended_transform_factory(figure.dpi_scale_trans, axis.transData)
     columns = [(layout.label_left, "left"), (layout.n_right, "right"), (layout.effect_right, "right"),
                (layout.weight_right, "right")]
-    columns_header, rob_header, styles = header[4] if len(header) > 4 else ([], [], {})
-    for (x, align), text in zip(columns, header[:4]):
-        axis.text(x, -0.75, text, transform=inches, ha=align, va="center", fontweight="bold", clip_on=False)
+    columns_header, rob_header, styles, detail_header = header[4] if len(header) > 4 else ([], [], {}, None)
+    compacted = detail_header is not None  # two header lines (:func:`compact`)
+    for index, ((x, align), text) in enumerate(zip(columns, header[:4])):
+        axis.text(x, -1.75 if detail_header and index == 0 else -0.75, text, transform=inches, ha=align, va="center",
+                  fontweight="bold", clip_on=False)
+    if compacted:  # the plots.columns of the rows' detail lines under the label's header, the symbols' heading
+        if detail_header:
+            axis.text(layout.label_left, -0.75, detail_header, transform=inches, ha="left", va="center",
+                      fontweight="bold", fontsize=detail_size(options), color=DETAIL_COLOUR, clip_on=False)
+        if layout.rob_centres:
+            axis.text((layout.rob_centres[0] + layout.rob_centres[-1]) / 2, -1.75, "Risk of bias", transform=inches,
+                      ha="center", va="center", fontweight="bold", clip_on=False)
     numeric = [all(re.fullmatch(r"[\d,.\u2212-]+", row.extra[j]) for row in rows if len(row.extra) > j and
                    row.extra[j]) for j in range(len(columns_header))]
     extra_x = [(right, "right") if number else (left, "left")
@@ -486,9 +587,14 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
     symbols: dict[str, list] = {}  # judgement -> (x, y) of its RoB symbols, one collection each
     for row, top in zip(rows, tops):
         bold = "bold" if row.kind in BOLD else "normal"
+        down, up = DETAIL_PULL if row.details else (0.0, 0.0)  # a study's name and its detail lines closer
         for line_index, line in enumerate(row.label):
-            axis.text(layout.label_left, top + line_index + 0.5, line, transform=inches, ha="left", va="center",
-                      fontweight=bold, clip_on=False)
+            axis.text(layout.label_left, top + line_index + 0.5 + down, line, transform=inches, ha="left",
+                      va="center", fontweight=bold, clip_on=False)
+        for line_index, line in enumerate(row.details):
+            axis.text(layout.label_left, top + len(row.label) + (line_index + 0.5) * DETAIL_PITCH - up, line,
+                      transform=inches, ha="left", va="center", fontsize=detail_size(options), color=DETAIL_COLOUR,
+                      clip_on=False)
         y = top + row.lines / 2
         for (x, align), text in zip(columns[1:], (row.n, row.effect, row.weight)):
             if text:
@@ -510,15 +616,20 @@ def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
                     clip_on=False, zorder=5)
 
 
+def footnote_lines(note: str, continued: bool, layout, options) -> list[str]:
+    """A page's footnote in lines at the width of its ``layout``."""
+    return wrap_drawn(note + (" Continued on the next page." if continued else ""),
+                      NOTE_SCALE * (layout.width - 2 * MARGIN), NOTE_SCALE * note_size(options), options.font_family)
+
+
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):
     """One figure: header, rows, axis and footnote; its height follows the rows."""
     tops, total = row_positions(rows)
     # measured at ten times the size: at 7 pt the 72-dpi measure's hinted glyphs were 4% narrower than drawn, and
     # the footnote's lines ran out of the figure
-    note_lines = wrap_drawn(note + (" Continued on the next page." if continued else ""),
-                            NOTE_SCALE * (layout.width - 2 * MARGIN), NOTE_SCALE * note_size(options), options.font_family)
+    note_lines = footnote_lines(note, continued, layout, options)
     line = layout.line
-    top_space, axis_space = 1.6 * line, AXIS_LINES * line
+    top_space, axis_space = (1.6 + two_header_lines(header)) * line, AXIS_LINES * line
     note_line = line * note_size(options) / options.font_size
     height = top_space + total * line + axis_space + (len(note_lines) + 0.6) * note_line + 0.1
     figure = plt.figure(figsize=(layout.width, height))
@@ -545,7 +656,9 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
 
 def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callable[[bool], str],
                paged: bool) -> list:
-    """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each).
+    """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each); of a
+    compact layout (:func:`compact`), one per page of the studies that fit the height of ``rows_per_page`` one-line
+    studies (:func:`compact_lines`), which the first figure's ``compact_note`` says for the job's log.
     ``note(arrows)`` is the footnote of a page that draws an arrow (:func:`draws_arrows`) or none; each page's
     footnote explains the marks that page draws (arrows, blank risk-of-bias or n cells, cut text), not another's."""
     limits = x_limits(rows, metric, options)
@@ -558,10 +671,17 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         tool = tool_from_config(options.risk_of_bias)
         styles = judgement_style(tool)
         rob_header = [f"D{i + 1}" for i in range(len(tool.domains))] + ["Overall"]
-    header = header + [(extra_header, rob_header, styles)]
+    whole = rows
+    header = header + [(extra_header, rob_header, styles, None)]
     if extra_header:
         rows = fit_cells(rows, lambda trial: column_layout(trial, header[:4], options.page_width, options.font_size,
                                                            options.font_family, extra_header, rob_header), options)
+    layout = column_layout(rows, header[:4], options.page_width, options.font_size, options.font_family,
+                           extra_header, rob_header)
+    one_line = layout  # the columns beside the names (wider than the page where compacted)
+    if layout.width > options.page_width + 0.005:
+        rows, layout, header = compact(whole, header, options)
+    compacted = header[4][3] is not None
 
     # n in its own column, or among the plots.columns cells (the demo's config): a blank cell there is explained
     n_cell = options.columns.index("n") if "n" in options.columns and extra_header else None
@@ -571,18 +691,45 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
             return not row.n
         return n_cell is not None and n_cell < len(row.extra) and not row.extra[n_cell].strip()
 
-    def page_note(page: list[Row]) -> str:
+    def page_note(page: list[Row], compacted: bool = compacted) -> str:
         not_rated = any(judgement not in styles for row in page if row.rob for judgement in row.rob)
-        cut = any(text.endswith("\u2026") for row in page for text in row.extra)
+        cut = any(text.endswith("\u2026") for row in page for text in row.extra) and not compacted
         no_n = any(blank_n(row) for row in page if row.kind == "study")
+        missing = compacted and any(not cell.strip() for row in page if row.details for cell in row.extra)
         return " ".join(filter(None, [
-            note(draws_arrows(page, limits)), rob_legend(tool, not_rated) if tool else "",
+            note(draws_arrows(page, limits)),
+            rob_legend(tool, not_rated, OVERALL_CODE if compacted else "") if tool else "",
             f"\u2026 text cut at {options.column_width} characters (plots.column_width)." if cut else "",
-            f"Blank {symbol('n')}: the sheet gives no sample size." if no_n else ""]))
+            f"Blank {symbol('n')}: the sheet gives no sample size." if no_n and not compacted else "",
+            f"{MISSING_CELL}: not given in the sheet." if missing else ""]))
 
-    layout = column_layout(rows, header[:4], options.page_width, options.font_size, options.font_family,
-                           extra_header, rob_header)
-    chunks = pages(rows, options.rows_per_page) if paged else [rows]
+    if paged and compacted:  # no taller than a page of rows_per_page one-line studies (:func:`compact_lines`)
+        # the footnote of all the rows (every mark), at 7 in on more lines than beside the one-line layout's columns
+        longer = (len(footnote_lines(page_note(rows), True, layout, options))
+                  - len(footnote_lines(page_note(whole, False), True, one_line, options)))
+        chunks = pages_by_height(rows, compact_lines(options.rows_per_page, max(0, longer) * note_size(options)
+                                                     / options.font_size))
+    else:
+        chunks = pages(rows, options.rows_per_page) if paged else [rows]
     with plt.rc_context(style(options)):
-        return [draw_page(chunk, metric, options, page_note(chunk), limits, index < len(chunks) - 1, layout, header)
-                for index, chunk in enumerate(chunks)]
+        figures = [draw_page(chunk, metric, options, page_note(chunk), limits, index < len(chunks) - 1, layout,
+                             header) for index, chunk in enumerate(chunks)]
+    if paged and compacted:
+        studies = [sum(row.kind == "study" for row in chunk) for chunk in chunks]
+        figures[0].compact_note = (
+            f"plots.columns on a line under each study's name (side by side they do not fit plots.width, "
+            f"{options.page_width:g} in); a PDF page holds as many studies as fit the height of "
+            f"{options.rows_per_page} one-line studies (plots.rows_per_page): {len(chunks)} "
+            f"page{'s' if len(chunks) > 1 else ''} of {', '.join(map(str, studies))} "
+            f"stud{'ies' if sum(studies) > 1 else 'y'}")
+    return figures
+
+
+def compact_lines(rows_per_page: int, footnote: float = 0.0) -> float:
+    """The lines a PDF page of a compact layout (:func:`compact`) gives its rows: those of ``rows_per_page``
+    one-line studies, less the compact header's second line (:func:`two_header_lines`) and ``footnote``, the lines
+    its footnote takes beyond the one-line layout's (wrapped at plots.width, not at the wider figure). A page is then
+    no taller than one of ``rows_per_page`` studies with their columns beside them, and holds a little over half as
+    many (a study and its detail line take 1.75 lines), so that at ``plots.width`` it prints on one journal page at
+    its size."""
+    return rows_per_page - 1.0 - footnote

@@ -20,6 +20,12 @@ from matplotlib.font_manager import FontProperties
 from alliance_meta.plots.style import math_fonts
 
 GAP, MARGIN, MIN_PANEL = 0.14, 0.08, 1.8  # inches
+#: the narrowest panel (inches) of a compact layout (``detail_size``: forest_draw.compact), which keeps the figure
+#: within plots.width where the text beside it leaves less than MIN_PANEL
+COMPACT_PANEL = 1.3
+#: the height (in lines) of each detail line of a compact layout (7 pt under an 8-pt name: forest_draw.compact), so
+#: that a study with its detail line takes 1.75 lines, not 2
+DETAIL_PITCH = 0.75
 #: rows whose label may run on over the n and plots.columns cells (theirs are empty): the summaries
 SPANNING = ("overall", "subtotal", "interval")
 #: rows whose text is bold: a group heading and the overall summary
@@ -42,10 +48,13 @@ class Row:
     size: float = 0.0  # weight relative to the largest (studies)
     extra: list[str] = field(default_factory=list)  # plots.columns cells (studies)
     rob: list = field(default_factory=list)  # risk-of-bias judgements per domain, then overall (studies)
+    #: the plots.columns cells on lines of their own under the label, where they do not fit as columns
+    #: (:func:`alliance_meta.plots.forest_draw.compact`), drawn at the detail size
+    details: list[str] = field(default_factory=list)
 
     @property
-    def lines(self) -> int:
-        return max(1, len(self.label))
+    def lines(self) -> float:
+        return max(1, len(self.label) + (DETAIL_PITCH * len(self.details) if self.details else 0))
 
 
 @dataclass
@@ -130,10 +139,13 @@ def _renderer() -> RendererAgg:
 
 
 def column_layout(rows: list[Row], header: list[str], width: float, font_size: float, family: str,
-                  extra_header: list[str] = (), rob_header: list[str] = ()) -> Layout:
+                  extra_header: list[str] = (), rob_header: list[str] = (), detail_size: float | None = None,
+                  detail_header: str = "") -> Layout:
     """Measure every column; the panel takes what is left of ``width`` (the figure widens if it must).
 
-    Label | n | ``extra_header`` text columns | panel | estimate | weight | ``rob_header`` symbols."""
+    Label | n | ``extra_header`` text columns | panel | estimate | weight | ``rob_header`` symbols; the rows'
+    ``details`` lines and their ``detail_header`` (under the label's header) at ``detail_size`` points in the label
+    column."""
     def measure(values, title):
         return max(text_width(values, font_size, family), text_width([title], font_size, family, bold=True))
 
@@ -142,6 +154,9 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
     bold_labels = text_width([line for row in rows if row.kind == "group" for line in row.label], font_size,
                              family, bold=True)
     label = max(label, bold_labels)
+    if detail_size is not None:
+        label = max(label, text_width([line for row in rows for line in row.details], detail_size, family),
+                    text_width([detail_header], detail_size, family, bold=True))
     n = measure([row.n for row in rows], header[1]) if any(row.n for row in rows) else 0.0
     effect = measure([row.effect for row in rows], header[2])
     weight = measure([row.weight for row in rows], header[3])
@@ -157,14 +172,16 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
     rob_total = sum(rob) + (GAP if rob else 0.0)
     fixed = (2 * MARGIN + label + (n + GAP if n else 0.0) + sum(w + GAP for w in extra) + effect + weight + 4 * GAP
              + rob_total)
-    width = max(width, fixed + MIN_PANEL)
+    compact = detail_size is not None
+    width = max(width, fixed + (COMPACT_PANEL if compact else MIN_PANEL))
     label_left = MARGIN
     n_right = label_left + label + GAP + n
     extra_left, x = [], n_right + GAP
     for w in extra:
         extra_left.append(x)
         x += w + GAP
-    panel_left = x if extra else n_right + GAP
+    # one gap between the label and the panel of a compact layout without n (fixed counts one); two otherwise
+    panel_left = x if extra else n_right + (0.0 if compact and not n else GAP)
     weight_right = width - MARGIN - rob_total
     panel_right = weight_right - weight - GAP - effect - 2 * GAP
     effect_right = panel_right + 2 * GAP + effect
@@ -199,5 +216,29 @@ def pages(rows: list[Row], per_page: int) -> list[list[Row]]:
             current, studies = [], 0
         current.append(row)
         studies += row.kind == "study"
+    result.append(current)
+    return result
+
+
+def pages_by_height(rows: list[Row], lines: float) -> list[list[Row]]:
+    """Split the rows into pages whose rows take at most ``lines`` lines (:func:`row_positions`; at least one study
+    a page): the pages of a compact layout, whose studies take more than a line each. A study goes on the next page
+    where it and the summaries after it (a subtotal; the overall rows) would not fit; the heading of its group goes
+    with it."""
+    result, current = [], []
+    for index, row in enumerate(rows):
+        if row.kind == "study" and any(kept.kind == "study" for kept in current):
+            following = []
+            for after in rows[index + 1:]:
+                if after.kind in ("study", "group"):
+                    break
+                following.append(after)
+            if row_positions(current + [row] + following)[1] > lines + 1e-9:
+                carried = []
+                while current and current[-1].kind == "group":
+                    carried.insert(0, current.pop())
+                result.append(current)
+                current = carried
+        current.append(row)
     result.append(current)
     return result

@@ -467,14 +467,18 @@ def log_wider(logger, what: str, note: str, width: float | None) -> None:
 def save_figure(figure, paths, note: str | None = None, dpi: int = DPI) -> None:
     """Write one figure to every path (format from the suffix; PNG at ``dpi``), ``note`` beneath it, and close it.
     Laid out once (:func:`add_note`'s draw, or a draw here) and not again before each file's tight box
-    (:func:`drawn_once`)."""
-    add_note(figure, note)
-    if not note:
-        figure.draw_without_rendering()
-    for path in paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with drawn_once(figure):
-            save_file(figure, path, dpi=dpi, bbox_inches="tight")
+    (:func:`drawn_once`). Drawn with the math fonts of :func:`math_fonts` in the figure's font: a text made inside
+    them (the subgroup plot's ``$k$``) keeps matplotlib's custom math fontset, whose faces are read when it is
+    drawn, and outside them its calligraphic face, the generic family ``cursive`` that no installed font has, was
+    looked up ("findfont: Font family ['cursive'] not found"); its other faces are the same fonts."""
+    with plt.rc_context(math_fonts(plt.rcParams["font.family"])):
+        add_note(figure, note)
+        if not note:
+            figure.draw_without_rendering()
+        for path in paths:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            with drawn_once(figure):
+                save_file(figure, path, dpi=dpi, bbox_inches="tight")
     plt.close(figure)
 
 
