@@ -40,6 +40,20 @@ def test_numbers_written_as_text_are_read_with_a_warning_naming_the_column():
         am.fit(data["yi"].to_numpy(), data["vi"].tolist())
 
 
+def test_numbers_written_as_text_warn_once_per_fit_and_not_from_pooled_table():
+    """The warning lived in as_frame, which pooled_table calls once for the metric, once for the composites and
+    once per method of a three-level table: one table warned up to three times, each naming am.fit, at a line
+    two frames above the caller."""
+    as_text = rows().assign(yi=lambda frame: frame["yi"].map(repr), study_id=list("AABBCCDD"))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        am.fit(as_text, dependence="multilevel")
+        assert len(said) == 1 and said[0].filename == __file__
+        am.pooled_table(as_text, methods=["REML", "DL"])
+        am.pooled_table(as_text, methods=["REML", "ML"], dependence="multilevel")
+    assert len(said) == 1, [str(warning.message) for warning in said]
+
+
 def test_selection_models_leak_no_numpy_overflow_warning():
     """negexppow's p ** (1 / delta2) overflowed where the optimiser tried delta2 just below 0: numpy's
     'overflow encountered in power' reached the notebook (four times), for a result that is fine."""

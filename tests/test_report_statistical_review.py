@@ -21,16 +21,19 @@ def test_the_methods_say_how_the_posteriors_were_sampled():
     assert ("sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; PyMC) in 2 chains of 300 draws after 300 "
             "tuning iterations (target acceptance rate .90)") in text
     assert "a potential scale reduction factor above 1.01 or a bulk or tail effective sample size below 400" in text
-    assert "repeated once with 2 times the draws and a target acceptance rate of .99" in text
+    assert "repeated once with 2 times the draws and tuning iterations and a target acceptance rate of .99" in text
     assert "No-U-Turn" not in methods_paragraph(config, {"pool"}, {}, ["outcome"])  # no Bayesian stage, no sampler
 
 
 def test_the_software_of_the_methods_names_the_sampler():
     """nutpie samples the Bayesian models where it is installed (bayes.sampler auto), yet the Methods' software list
     named PyMC alone."""
+    from importlib import metadata
+
     from alliance_meta.report.provenance import package_versions
 
-    assert "nutpie" in package_versions()
+    text = methods_paragraph({}, {"bayes"}, package_versions(), ["outcome"])
+    assert f"nutpie {metadata.version('nutpie')}" in text  # the installed version, in the Methods' software list
 
 
 def test_the_methods_of_a_review_without_standardised_mean_differences_name_no_such_odds_ratio():
@@ -124,6 +127,30 @@ def test_nested_bracketed_keeps_a_statistic_and_a_single_level():
 
     assert nested_bracketed("a (b (c) d) e (f)") == "a (b [c] d) e (f)"
     assert nested_bracketed("test (Q(2) = 3.1, p = .21)") == "test (Q(2) = 3.1, p = .21)"
+
+
+def test_nested_bracketed_and_bracketed_keep_half_open_intervals():
+    """The interval's "]" closed nothing: in "(0.025, 0.1], (0.5, 1]" the second interval became "[0.5, 1]" (a closed
+    interval, another statement), and within parentheses the interval's "(" became "[" while the parenthesis after
+    it closed with "]". bracketed (the Results' reasons) was a second rule, which bracketed a statistic's "Q(2)"."""
+    from alliance_meta.report.formatting import nested_bracketed
+    from alliance_meta.report.text import bracketed
+
+    assert nested_bracketed("intervals (0.025, 0.1], (0.5, 1] here") == "intervals (0.025, 0.1], (0.5, 1] here"
+    assert nested_bracketed("note (p in (0.025, 0.1] (one-sided))") == "note (p in (0.025, 0.1] [one-sided])"
+    assert nested_bracketed("a) b (c") == "a) b (c"  # unbalanced: as written
+    assert bracketed("one value (patient), intervals (0.025, 0.1], (0.5, 1]") == (
+        "one value [patient], intervals (0.025, 0.1], (0.5, 1]")
+    assert bracketed("test (Q(2) = 3.1)") == nested_bracketed("(test (Q(2) = 3.1))")[1:-1] == "test [Q(2) = 3.1]"
+
+
+def test_the_sampler_sentence_of_one_chain():
+    """chains: 1 read "in 1 chains", with an R-hat criterion one chain has not (diagnostics_warning: no r_hat)."""
+    from alliance_meta.report.methods import sampler_sentence
+
+    text = sampler_sentence({"bayes": {"chains": 1, "sampler": "pymc"}})
+    assert "in 1 chain of 1,000 draws" in text and "potential scale reduction" not in text
+    assert "a fit with divergent transitions or a bulk or tail effective sample size below 400" in text
 
 
 def test_the_bayes_table_notes_the_rows_short_of_the_convergence_criteria():

@@ -325,3 +325,17 @@ def test_an_unreadable_cell_of_a_later_input_kind_hides_no_problem_of_the_rows_k
     assert [(p.row, p.column, p.check) for p in problems] == [
         (2, "direction", "direction_contradicts_sign"), (2, "t", "number"), (3, "chi2", "chi2_exceeds_n"),
         (3, "odds_ratio", "number"), (4, "r", "number")]
+
+
+@pytest.mark.parametrize("separator, encoding", [("\t", "cp1252"), (";", "utf-8")])
+def test_a_comma_between_thousands_in_a_decimal_comma_sheet_is_told_as_written(tmp_path, separator, encoding):
+    """1,200 in n of a sheet read with decimal commas said: '"1.200" is read with a decimal point; ... (or set
+    decimal: ",")': a value the sheet does not have, and a setting already in effect."""
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(separator.join(["study_id", "r", "n"]).encode(encoding) + b"\n"
+                     + separator.join(["A", "0,35", "1,200"]).encode(encoding) + b"\n"
+                     + separator.join(["B", "0,2", "80"]).encode(encoding) + b"\n")
+    _, problems = validate_sheet(read_sheet(path))
+    assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
+        (2, "n", "1,200", 'must be a whole number: "1,200" is read as 1.2 with decimal commas; if the comma '
+                          'separates thousands, write "1200"')]

@@ -2398,6 +2398,12 @@ def _as_written(problem: Problem, written: str) -> Problem:
     if problem.check == "not_nullable" and problem.column == "study_id":
         return replace(problem, value=written, rule=f'"{written}" is read as an empty cell (a missing value), and a '
                                                     f"study_id {problem.rule}")
+    if problem.check == "whole_number" and _GROUPED_COMMAS.fullmatch(written.strip()) and written != problem.value:
+        # 1,200 in n of a sheet read with decimal commas: the rule spoke of "1.200" and of a decimal point
+        read = pd.to_numeric(problem.value, errors="coerce")
+        return replace(problem, value=written, rule=f'must be a whole number: "{written}" is read as {read:g} with '
+                                                    'decimal commas; if the comma separates thousands, write '
+                                                    f'"{written.strip().replace(",", "")}"')
     return replace(problem, value=written)
 
 

@@ -645,7 +645,6 @@ def as_frame(data, vi=None) -> pd.DataFrame:
                     if missing == ["vi"] and "sei" in data.columns else "")
             raise ValueError(f"the DataFrame needs columns yi and vi; missing: {', '.join(missing)}{hint}")
         _check_frame(data)
-        _warn_text_numbers({name: data[name] for name in ("yi", "vi")}, data.index)
         frame = data.reset_index(drop=True).copy()
         frame["yi"], frame["vi"] = (frame[name].astype(float) for name in ("yi", "vi"))
     else:
@@ -663,9 +662,7 @@ def as_frame(data, vi=None) -> pd.DataFrame:
             raise ValueError(f"yi and vi must be one-dimensional (one value per effect size), got arrays of shapes "
                              f"{np.shape(data)} and {np.shape(vi)}")
         vi = _aligned(data, vi)
-        given = {"yi": data, "vi": vi}
         yi, vi = univariate.validate_inputs(data, vi)[:2]
-        _warn_text_numbers(given)
         frame = pd.DataFrame({"yi": yi, "vi": vi})
         if isinstance(data, pd.Series) and not pd.api.types.is_numeric_dtype(data.index):
             if not data.index.is_unique:  # were renumbered 1..k: independent studies, without a word
@@ -694,25 +691,32 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     return frame
 
 
-def _warn_text_numbers(columns: Mapping, labels=None, stacklevel: int = 5) -> None:
-    """A UserWarning naming the columns (``yi``, ``vi``, ``weights``) that hold numbers written as text (``'0.3'``,
-    e.g. a spreadsheet's text cells), which are read as numbers: converted, not silently. ``labels``: the rows'
-    index labels (None: positions); ``stacklevel``: that of the caller of :func:`fit`."""
+def _text_numbers_warning(data, vi=None, weights=None) -> str:
+    """What :func:`fit` warns of columns (``yi``, ``vi``, ``weights``) that hold numbers written as text (``'0.3'``,
+    e.g. a spreadsheet's text cells), which are read as numbers: converted, not silently; "" when none do. Said by
+    :func:`fit` alone, once per call (not by :func:`as_frame`, which :func:`pooled_table` and refits call again)."""
+    labels = None
+    if isinstance(data, Mapping) and vi is None:
+        data = pd.DataFrame(dict(data))
+    if isinstance(data, pd.DataFrame):
+        columns, labels = {name: data[name] for name in ("yi", "vi") if name in data}, data.index
+    else:
+        columns = {"yi": data, "vi": vi}
     said, named = [], []
-    for name, values in columns.items():
+    for name, values in {**columns, "weights": weights}.items():
         if values is None or np.asarray(values).dtype.kind not in "OUS":  # numbers (or None): nothing read as text
             continue
         cells = np.asarray(values, dtype=object).reshape(-1)
         text = np.flatnonzero([isinstance(cell, (str, bytes)) for cell in cells])
         if text.size:
-            row = text[0] if labels is None else labels[text[0]]
+            row = text[0] if labels is None or name == "weights" else labels[text[0]]
             said.append(f"{name} on {counted(text.size, 'row')} (e.g. row {row}: {cells[text[0]]!r})")
-            named.append(f"frame[{name!r}] = pd.to_numeric(frame[{name!r}])" if labels is not None else
-                         f"{name} = pd.to_numeric({name})")
-    if said:
-        warnings.warn(f"am.fit: numbers written as text are read as numbers: {'; '.join(said)}. Convert them first "
-                      f"to check how they read ({'; '.join(named)}), which also silences this warning",
-                      UserWarning, stacklevel=stacklevel)  # the caller of am.fit
+            named.append(f"frame[{name!r}] = pd.to_numeric(frame[{name!r}])" if labels is not None and
+                         name != "weights" else f"{name} = pd.to_numeric({name})")
+    if not said:
+        return ""
+    return (f"am.fit: numbers written as text are read as numbers: {'; '.join(said)}. Convert them first to check "
+            f"how they read ({'; '.join(named)}), which also silences this warning")
 
 
 #: ``attrs`` key of a frame of :func:`as_frame` whose study_id it numbered 1..k (the rows had none): those numbers,
@@ -834,6 +838,9 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
     fitted = _fit(data, vi, method=method, test=test, level=level, dependence=dependence, rho=rho,
                   aggregate_method=aggregate_method, metric=metric, tau2_interval=tau2_interval, profile=profile,
                   likelihood_ratio=likelihood_ratio, weights=weights, control=control)
+    text_numbers = _text_numbers_warning(data, vi, weights)  # read once the rows are valid: text no number raised
+    if text_numbers:
+        warnings.warn(text_numbers, UserWarning, stacklevel=2)  # the caller of am.fit
     if not fitted.converged:  # one warning per call: analyses and tables refit with _fit, which does not warn
         warnings.warn(not_converged_message(fitted), ConvergenceWarning, stacklevel=2)
     return fitted
@@ -875,7 +882,6 @@ def _fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float =
     if weights is not None and (dependence == "multilevel" or method != "GENQ"):
         raise ValueError(f"weights are used by the GENQ estimator only (method='GENQ', dependence='aggregate'); "
                          f"with method={method!r}, dependence={dependence!r} they would be ignored")
-    _warn_text_numbers({"weights": weights}, stacklevel=4)
     control = _control(control)
     if control is not None and dependence == "multilevel":  # the three-level model has its own optimiser
         raise ValueError("control sets the iterations of the univariate model (dependence='aggregate'); the "

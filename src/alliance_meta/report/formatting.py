@@ -260,16 +260,26 @@ NOT_SENTENCE_END = re.compile(r"(?<![^\W\d])(?:e\.g|i\.e|vs|cf|et al|approx|ca)\
 def nested_bracketed(text: str) -> str:
     """``text`` with each parenthesis opened within parentheses set as brackets (APA 2020, sec. 6.54): "diverges
     (separation: the odds ratio is infinite (every table ...))" -> "diverges (separation: the odds ratio is infinite
-    [every table ...])"; a statistic's or a function's parentheses, after a letter or digit ("Q(2)"), stay. For
-    text without half-open intervals ("(0.5, 1]"), whose bracket closes a parenthesis."""
-    out, opened = [], []
+    [every table ...])"; a statistic's or a function's parentheses, after a letter or digit ("Q(2)"), stay, and so does
+    a half-open interval, "(0.025, 0.1]": each ")" or "]" closes the last opened, as :func:`_within_parentheses`
+    reads them (a bracket made of the interval's "(" would close it; the one after it would turn into a bracket)."""
+    closer, stack = {}, []
+    for index, char in enumerate(text):  # which closes which: a "(" closed by "]" is a half-open interval's
+        if char in "([":
+            stack.append(index)
+        elif char in ")]" and stack:
+            closer[stack.pop()] = char
+    out, opened = [], []  # opened: "(" a parenthesis, "[" one set as a bracket, "" an interval's or a bracket
     for index, char in enumerate(text):
-        if char == "(":
+        if char == "(" and closer.get(index) != "]":
             inner = "(" in opened and not (index and text[index - 1].isalnum())
             opened.append("[" if inner else "(")
             out.append(opened[-1])
-        elif char == ")" and opened:
-            out.append("]" if opened.pop() == "[" else ")")
+        elif char in "([":
+            opened.append("")
+            out.append(char)
+        elif char in ")]" and opened:
+            out.append("]" if opened.pop() == "[" else char)
         else:
             out.append(char)
     return "".join(out)

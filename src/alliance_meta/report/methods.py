@@ -9,7 +9,7 @@ from alliance_meta.report.tables import assumed_correlation, composite_text
 from alliance_meta.report.formatting import (ABBREVIATIONS, apa_integer, apa_number, defined, listed as join_words,
                                              probability_percent)
 from alliance_meta.report.text import bma_bias, bma_name, metric_in_prose, test_names
-from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting
+from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting, counted
 
 
 def estimator_text(method: str, before: str = "") -> str:
@@ -127,12 +127,14 @@ def sampler_sentence(config: dict) -> str:
 
     cfg = BayesConfig.from_config(config.get("bayes"), "z")
     engine = "nutpie" if available_backend(cfg.sampler) == "nutpie" else "PyMC"  # as the stage chooses it
+    # one chain: no R-hat (diagnostics_warning says so); the repeat multiplies tuning as well (BayesConfig.settings)
     return (f"The posteriors were sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; {engine}) in "
-            f"{apa_integer(cfg.chains)} chains of {apa_integer(cfg.draws)} draws after {apa_integer(cfg.tune)} tuning "
-            f"iterations (target acceptance rate {apa_setting(cfg.target_accept)}); a fit with divergent transitions, "
-            f"a potential scale reduction factor above {apa_number(cfg.r_hat_max, 2)} or a bulk or tail effective "
-            f"sample size below {apa_integer(cfg.ess_min)} was repeated once with {apa_integer(cfg.retry_draws_factor)} "
-            f"times the draws and a target acceptance rate of {apa_setting(cfg.retry_target_accept)}, and the sampled "
+            f"{counted(cfg.chains, 'chain')} of {apa_integer(cfg.draws)} draws after {apa_integer(cfg.tune)} tuning "
+            f"iterations (target acceptance rate {apa_setting(cfg.target_accept)}); a fit with divergent transitions"
+            + (f", a potential scale reduction factor above {apa_number(cfg.r_hat_max, 2)}" if cfg.chains > 1 else "")
+            + f" or a bulk or tail effective sample size below {apa_integer(cfg.ess_min)} was repeated once with "
+            f"{apa_integer(cfg.retry_draws_factor)} times the draws and tuning iterations and a target acceptance rate "
+            f"of {apa_setting(cfg.retry_target_accept)}, and the sampled "
             "means of \u03bc and \u03c4 had to agree with the exact posterior (quadrature over \u03c4) within four "
             "Monte Carlo standard errors.")
 

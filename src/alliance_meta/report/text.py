@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
-from alliance_meta.analyses.moderators.univariate import uncoded_reason
+from alliance_meta.analyses.moderators.univariate import left_out_note, uncoded_reason
 from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
@@ -20,8 +20,9 @@ from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause,
-                                             apa_probability, counted, data_names, is_finite, listed, pooled_studies,
-                                             probability_percent, at_null, defined, spelled_out, step_list)
+                                             apa_probability, counted, data_names, is_finite, listed, nested_bracketed,
+                                             pooled_studies, probability_percent, at_null, defined, spelled_out,
+                                             step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import several_in_counts
@@ -129,8 +130,9 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
 
 def bracketed(text: str) -> str:
     """``text`` to stand within parentheses: its own parentheses as brackets (APA 2020, sec. 6.54), "one value
-    (patient)" -> "one value [patient]"; a half-open interval's "(0.025, 0.1]" left as it is."""
-    return re.sub(r"\(([^()\[\]]*)\)", r"[\1]", text)
+    (patient)" -> "one value [patient]"; a half-open interval's "(0.025, 0.1]" and a statistic's "Q(2)" left as they
+    are (:func:`~alliance_meta.report.formatting.nested_bracketed`, the one rule of both)."""
+    return nested_bracketed(f"({text})")[1:-1]
 
 
 def _grouped_reasons(names_notes: list[tuple[str, str]]) -> str:
@@ -183,9 +185,7 @@ def _missing_clause(row) -> str:
     """``2 effect sizes without a value of year left out``: the rows a moderator's test could not use
     (``k_dropped`` of moderators.csv), so that its k is not read as the family's; "" when it used every row."""
     dropped = getattr(row, "k_dropped", math.nan)
-    if not is_finite(dropped) or dropped <= 0:
-        return ""
-    return f"{counted(dropped, 'effect size', 'effect sizes')} without a value of {row.moderator} left out"
+    return left_out_note(int(dropped), (str(row.moderator),)) if is_finite(dropped) and dropped > 0 else ""
 
 
 def _in_brackets(parts) -> str:
