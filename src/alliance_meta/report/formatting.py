@@ -517,3 +517,21 @@ def step_list(steps) -> str:
               if is_finite(value)]
     texts = [apa_setting(value) for value in values if value < 1]
     return listed(texts)
+
+
+#: the MCMC diagnostics of bayes.csv's ``warning`` column (bayes.summaries.diagnostics_warning), in words; not the
+#: exact-only notes of the Bayes factors
+SHORTFALL_WORDS = ((re.compile(r"(\d+) divergent transitions"), lambda m: f"{apa_integer(m[1])} divergent transitions"),
+                   (re.compile(r"r_hat ([\d.]+) > ([\d.]+)"),
+                    lambda m: f"potential scale reduction factor {m[1]} > {m[2]}"),
+                   (re.compile(r"ess_(bulk|tail) (\d+) < ([\d.]+)"),
+                    lambda m: f"{m[1]} effective sample size {apa_integer(m[2])} < {apa_integer(m[3])}"))
+
+
+def sampler_shortfalls(warning) -> list[str]:
+    """The convergence criteria a row of bayes.csv misses, in words, from its ``warning`` (NaN or no shortfall:
+    [])."""
+    if not isinstance(warning, str):
+        return []
+    return [words(match) for part in warning.split(";") for pattern, words in SHORTFALL_WORDS
+            if (match := pattern.fullmatch(part.strip()))]

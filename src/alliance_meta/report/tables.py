@@ -22,7 +22,8 @@ from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
                                              apa_probability, apa_scientific, apa_setting, counted, is_finite,
                                              pooled_studies, readable_frame, probability_percent, step_list, listed,
-                                             typeset_parts, defined, note_defined, nested_bracketed, R2_NOT_GIVEN)
+                                             typeset_parts, defined, note_defined, nested_bracketed, R2_NOT_GIVEN,
+                                             sampler_shortfalls)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import (BIAS_MODEL_NAMES, ESTIMATOR_NAMES, SIMULATED_DATA, SIMULATED_DATA_NOTE,
                                 single_spaced)
@@ -621,11 +622,6 @@ def _bayes_note(parameters: set[str], metric: str) -> str:
                     + [f"{'; '.join(scales)}."] * bool(scales) + draws)
 
 
-#: the MCMC diagnostics beyond the criteria in bayes.csv's ``warning`` (bayes.summaries.diagnostics_warning), not
-#: the exact-only notes of the Bayes factors
-SAMPLER_SHORTFALL = re.compile(r"divergent transitions|r_hat \d|ess_(?:bulk|tail) \d")
-
-
 def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
                 settings: TableSettings = TableSettings()) -> ManuscriptTable:
     """One row per posterior parameter (named as a manuscript writes it: :func:`bayes_parameter_name`): mean, SD,
@@ -637,7 +633,7 @@ def bayes_table(frame: pd.DataFrame, metric: str, level: float = 95,
     rows, bayes_factors, infinite, central, heavy, short = [], [], [], [], [], []
     for row in frame.to_dict("records"):
         name = str(row["parameter"])
-        if isinstance(row.get("warning"), str) and SAMPLER_SHORTFALL.search(row["warning"]):
+        if sampler_shortfalls(row.get("warning")):
             short.append(bayes_parameter_name(name))
         if name.startswith("bf_"):
             bf = row.get("exact_mean") if not is_finite(row.get("mean")) else row.get("mean")

@@ -21,8 +21,8 @@ from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause,
                                              apa_probability, counted, data_names, is_finite, listed, nested_bracketed,
-                                             pooled_studies, probability_percent, at_null, defined, spelled_out,
-                                             step_list)
+                                             pooled_studies, probability_percent, at_null, defined, sampler_shortfalls,
+                                             spelled_out, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import several_in_counts
@@ -490,14 +490,6 @@ def bayes_sentence(bayes: pd.DataFrame, metric: str, level: float = 95, hdi_prob
     return (f"{model} ({what}): " + "; ".join(parts) + "." + _sampling_shortfalls(rows)) if parts else ""
 
 
-#: the MCMC diagnostics of bayes.csv's ``warning`` column (bayes.summaries.diagnostics_warning), in words
-SHORTFALL_WORDS = ((re.compile(r"(\d+) divergent transitions"), lambda m: f"{apa_integer(m[1])} divergent transitions"),
-                   (re.compile(r"r_hat ([\d.]+) > ([\d.]+)"),
-                    lambda m: f"potential scale reduction factor {m[1]} > {m[2]}"),
-                   (re.compile(r"ess_(bulk|tail) (\d+) < ([\d.]+)"),
-                    lambda m: f"{m[1]} effective sample size {apa_integer(m[2])} < {apa_integer(m[3])}"))
-
-
 def _sampling_shortfalls(rows: dict) -> str:
     """`` The sampler fell short of its convergence criteria even after its repeat (\u03bc: bulk effective sample
     size 224 < 400; ...): ...``: the diagnostics that the pooled model's \u03bc and \u03c4 still miss after the
@@ -505,11 +497,7 @@ def _sampling_shortfalls(rows: dict) -> str:
     too few effective draws are not to be read as those of a converged sampler (Vehtari et al., 2021)."""
     found = []
     for name, symbol in (("mu", "\u03bc"), ("tau", "\u03c4")):
-        warning = getattr(rows.get(name), "warning", "")
-        if not isinstance(warning, str):
-            continue
-        words = [words(match) for part in warning.split(";") for pattern, words in SHORTFALL_WORDS
-                 if (match := pattern.fullmatch(part.strip()))]
+        words = sampler_shortfalls(getattr(rows.get(name), "warning", ""))
         if words:
             found.append(f"{symbol}: {', '.join(words)}")
     if not found:
