@@ -7,7 +7,6 @@ exact p to three decimals; intervals in brackets with their level.
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
