@@ -166,3 +166,13 @@ def test_effect_sizes_names_columns_written_in_other_case_and_a_missing_study_id
     with warnings.catch_warnings():  # the columns as written: no word
         warnings.simplefilter("error")
         am.effect_sizes(sheet.rename(columns={"Study ID": "study_id", "R": "r", "N": "n"}))
+
+
+def test_effect_sizes_takes_a_blank_text_cell_for_an_empty_one():
+    """A frame built by hand with "" (or " ") for an empty r and n: the row has no input, not "effect-size cells but
+    no complete input" (the warning of text that is no number, such as "0,3")."""
+    sheet = pd.DataFrame({"study_id": ["a", "b", "c"], "r": [0.3, 0.2, ""], "n": [50, 60, " "]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = am.effect_sizes(sheet)
+    assert rows["yi"].isna().tolist() == [False, False, True]

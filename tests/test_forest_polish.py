@@ -357,3 +357,44 @@ def test_compact_pages_keep_a_heading_with_its_studies_and_a_subtotal_with_its_l
         for figure in figures:
             plt.close(figure)
     assert max(heights[None]) <= max(heights[11][:-1]) + 1e-9
+
+
+def test_a_compact_pdf_page_at_a_small_rows_per_page_holds_more_than_one_study():
+    """plots.rows_per_page 5 with the demo's columns and risk of bias: the page's lines less the header's second
+    line and the footnote's extra line left 3.1 lines, under two studies with their detail lines (3.5): a PDF of 14
+    pages of one study each for 14 studies, where the one-line layout had 3."""
+    from alliance_meta.plots.forest_draw import compact_lines
+    from alliance_meta.plots.forest_layout import DETAIL_PITCH
+
+    assert compact_lines(5, 0.875) >= 2 * (1 + DETAIL_PITCH)
+    assert compact_lines(50, 0.875) == 50 - 1.0 - 0.875  # the default's pages unchanged
+
+
+def test_compact_details_and_summary_wrap_at_the_label_column_not_the_names():
+    """The label column of a compact layout is as wide as its detail header ("n · Rater · Measure · Timing"); the
+    details ("211 · patient ·" over "WAI · early") and the summary label (four lines: "Random-effects", "model",
+    "(REML),", "k = 6 studies") wrapped at the narrower names' width."""
+    data = rated(family(6))
+    figure = forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                         options=ForestOptions.from_config(DEMO_COLUMNS, {"tool": "quips"}))
+    texts = [text.get_text() for text in drawn_texts(figure)]
+    plt.close(figure)
+    first = data.iloc[0]
+    assert f"{first.n}\u00a0\u00b7 {first.rater}\u00a0\u00b7 {first.measure}\u00a0\u00b7 {first.timing}" in texts
+    assert "model" not in texts and "Prediction interval" in texts
+
+
+def test_the_log_of_a_compact_layout_without_plots_columns_names_no_plots_columns(tmp_path, caplog):
+    """plots.rob without plots.columns, too wide side by side at 7 in: the job's log said "plots.columns on a line
+    under each study's name" of a figure that has none."""
+    import logging
+
+    from alliance_meta.plots.forest import save_forest_plot
+
+    data = rated(family(8))
+    logger = logging.getLogger("test_compact_rob_only")
+    caplog.set_level(logging.INFO, logger="test_compact_rob_only")
+    save_forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z", [tmp_path / "forest.pdf"],
+                     options=ForestOptions.from_config({"rob": True}, {"tool": "quips"}), logger=logger)
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert "overall risk-of-bias column headed O" in messages and "plots.columns" not in messages

@@ -118,7 +118,9 @@ def _text_cells(cells: pd.DataFrame):
     """Per row, whether a cell holds text that is no number (``0,3``, ``< .05``): an input the conversion cannot
     read. A row merely without an input (r left empty) is none."""
     numbers = cells.apply(pd.to_numeric, errors="coerce")
-    return (cells.notna() & numbers.isna()).any(axis=1).to_numpy()
+    # an empty or blank text cell ("" from a frame built by hand, " " from a sheet) is an empty cell, not text
+    blank = cells.apply(lambda column: column.map(lambda value: isinstance(value, str) and not value.strip()))
+    return (cells.notna() & ~blank & numbers.isna()).any(axis=1).to_numpy()
 
 
 def _check_columns(sheet: pd.DataFrame) -> None:

@@ -463,12 +463,15 @@ def compact(rows: list[Row], header: list, options) -> tuple[list[Row], object, 
     size, family = options.font_size, options.font_family
     rob_header = rob_header[:-1] + [OVERALL_CODE] if rob_header else rob_header
     names = [line for row in rows if row.kind not in SPANNING for line in row.label]
-    widest = max(text_width(names, size, family), text_width([header[0]], size, family, bold=True))
+    detail_header = DETAIL_SEPARATOR.join(extra_header)
+    # the label column is at least as wide as the detail lines' header (column_layout): the details and the summary
+    # labels wrap at that width, not at the names' (where the header is wider, they took lines the column had room for)
+    widest = max(text_width(names, size, family), text_width([header[0]], size, family, bold=True),
+                 text_width([detail_header], detail_size(options), family, bold=True) if extra_header else 0.0)
     # a summary's label runs on over the empty n cells (forest_layout.SPANNING), as in the wider layout
     n_cells = [row.n for row in rows if row.n]
     n_room = (max(text_width(n_cells, size, family), text_width([header[1]], size, family, bold=True)) + GAP
               if n_cells else 0.0)
-    detail_header = DETAIL_SEPARATOR.join(extra_header)
     header = header[:4] + [([], rob_header, styles, detail_header)]
 
     def shaped(room: float, rewrap: bool) -> list[Row]:
@@ -716,8 +719,11 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
                              header) for index, chunk in enumerate(chunks)]
     if paged and compacted:
         studies = [sum(row.kind == "study" for row in chunk) for chunk in chunks]
+        # risk of bias without plots.columns is compacted too (the overall column's header): no detail lines to name
+        what = ("plots.columns on a line under each study's name" if extra_header else
+                f"the overall risk-of-bias column headed {OVERALL_CODE}")
         figures[0].compact_note = (
-            f"plots.columns on a line under each study's name (side by side they do not fit plots.width, "
+            f"{what} (side by side they do not fit plots.width, "
             f"{options.page_width:g} in); a PDF page holds as many studies as fit the height of "
             f"{options.rows_per_page} one-line studies (plots.rows_per_page): {len(chunks)} "
             f"page{'s' if len(chunks) > 1 else ''} of {', '.join(map(str, studies))} "
@@ -732,4 +738,6 @@ def compact_lines(rows_per_page: int, footnote: float = 0.0) -> float:
     no taller than one of ``rows_per_page`` studies with their columns beside them, and holds a little over half as
     many (a study and its detail line take 1.75 lines), so that at ``plots.width`` it prints on one journal page at
     its size."""
-    return rows_per_page - 1.0 - footnote
+    # at least two studies with their detail lines: at rows_per_page 5 the footnote's extra line left 3.1 lines, a page
+    # of one study each (a PDF of 14 pages for 14 studies, the one-line layout's 3)
+    return max(rows_per_page - 1.0 - footnote, 2 * (1 + DETAIL_PITCH))
