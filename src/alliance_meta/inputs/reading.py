@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_meta.inputs import codebook
 from alliance_meta.inputs.codebook import CODEBOOK_COLUMNS, INPUT_COLUMNS
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert
-from alliance_meta.inputs.sheet import (API_WORDING, FIRST_DATA_ROW, SHEET_ROW, SheetError, format_problems, reworded,
-                                        validate_sheet, worded)
+from alliance_meta.inputs.sheet import (API_WORDING, FIRST_DATA_ROW, SHEET_ROW, SheetError, column_key,
+                                        format_problems, reworded, validate_sheet, worded)
 from alliance_meta.inputs.sheet import read_sheet as read_cells
 from alliance_meta.wording import did_you_mean
 
@@ -125,10 +124,11 @@ def _text_cells(cells: pd.DataFrame):
 
 def _check_columns(sheet: pd.DataFrame) -> None:
     """ValueError without a ``study_id`` column; a UserWarning for a column written as a sheet column in other case
-    or spacing (``R``, ``N``, ``Study ID``), which is not read: every row would have no effect size without a word."""
-    near = {codebook.vocabulary_key(column): column for column in CODEBOOK_COLUMNS}
+    or spacing (``R``, ``N``, ``Study ID``), which is not read: every row would have no effect size without a word.
+    Matched as :func:`read_sheet` matches a header cell (:func:`~alliance_meta.inputs.sheet.column_key`)."""
+    near = {column_key(column): column for column in CODEBOOK_COLUMNS}
     renamed = {str(name): near[key] for name in sheet.columns
-               if name not in CODEBOOK_COLUMNS and (key := codebook.vocabulary_key(name)) in near
+               if name not in CODEBOOK_COLUMNS and (key := column_key(str(name))) in near
                and near[key] not in sheet.columns}
     if "study_id" not in sheet.columns:
         hint = next((f"; rename {name!r} (frame.rename(columns={{{name!r}: 'study_id'}}))"
