@@ -157,12 +157,18 @@ def _composite_clause(row) -> str:
     return clause
 
 
-def _r2_clause(r2, tau2_null) -> str:
-    """``, R² = 18.9%``; where tau^2 of the model without the moderator is 0 (metafor's R^2 is 0 by rule),
-    why R^2 is not given; "" where it was not computed."""
+def _r2_parts(r2, tau2_null) -> tuple[str, str]:
+    """``(", R² = 18.9%", "")``; where tau^2 of the model without the moderator is 0 (metafor's R^2 is 0 by rule),
+    ``(", R² not given", why)``; ``("", "")`` where it was not computed."""
     if r2_not_meaningful(tau2_null):
-        return f", R\u00b2 not given ({R2_NOT_GIVEN})"
-    return f", R\u00b2 = {apa_number(r2, 1)}%" if is_finite(r2) else ""
+        return ", R\u00b2 not given", R2_NOT_GIVEN
+    return (f", R\u00b2 = {apa_number(r2, 1)}%" if is_finite(r2) else ""), ""
+
+
+def _r2_clause(r2, tau2_null) -> str:
+    """``, R² = 18.9%``, or ``, R² not given (why)`` (:func:`_r2_parts`)."""
+    text, why = _r2_parts(r2, tau2_null)
+    return text + (f" ({why})" if why else "")
 
 
 def _three_level_clause(row) -> str:
@@ -225,15 +231,12 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
             untested.append((str(row.moderator), three_level_note or _note(row)))
             continue
         clause = f"{row.moderator}, {_composite_clause(row)}"
-        r2 = _r2_clause(row.r2, getattr(row, "tau2_null", math.nan))
+        r2, why = _r2_parts(row.r2, getattr(row, "tau2_null", math.nan))
         k, studies = getattr(row, "k", math.nan), getattr(row, "n_studies", math.nan)
         composites = (f"{apa_integer(k)} study \u00d7 level composites of {apa_integer(studies)} studies, treated as "
                       "independent" if not three_level and is_finite(k) and is_finite(studies) and studies < k else "")
-        parts = [composites, _missing_clause(row)]
-        if r2.endswith(")") and any(parts):  # one parenthesis, not "R² not given (why) (composites ...)"
-            r2, _, why = r2.partition(" (")
-            parts.insert(0, why[:-1])
-        clause += r2 + _in_brackets(parts)
+        # one parenthesis, not "R² not given (why) (composites ...)"
+        clause += r2 + _in_brackets([why, composites, _missing_clause(row)])
         if three_level:
             clause += (" [composites within study and level; the three-level model could not be fitted"
                        + (f": {three_level_note}]" if three_level_note else "]"))
