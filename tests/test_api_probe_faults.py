@@ -66,7 +66,7 @@ def test_a_fit_that_does_not_converge_warns_with_the_remedies():
 
 
 def test_a_three_level_fit_that_does_not_converge_warns(outcome, monkeypatch):
-    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False))
+    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False, max_steps))
     with pytest.warns(fits.ConvergenceWarning, match=r"did not converge .* Try method='ML'"):
         assert not am.fit(outcome, dependence="multilevel", profile=False).converged
 

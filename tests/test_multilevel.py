@@ -142,12 +142,37 @@ def test_a_maximisation_that_does_not_converge_is_reported_in_the_pooled_table(m
                          "vi": rng.uniform(0.01, 0.05, study.size)})
     table, _ = pooled_table(data, ["REML"], ["z"], dependence="multilevel", rho=0.0, metric="z", profile=False)
     assert table.converged.tolist() == [True, True]
-    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False))
+    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False, max_steps))
     assert not multilevel.fit(data.yi, data.vi, data.study_id, profile=False).converged
     table, _ = pooled_table(data, ["REML"], ["z"], dependence="multilevel", rho=0.0, metric="z", profile=False)
     assert table.converged.tolist() == [False, False]
     assert all("did not converge" in note for note in table.note)
     assert multilevel_moderators.moderator_row(data.assign(x=np.arange(study.size) % 2), "x")["converged"] is False
+
+
+def test_the_pooled_table_counts_the_three_level_maximisation_s_steps():
+    """pooled.csv's `iterations` of a three-level row are the likelihood maximisation's steps (it said 0 for every
+    row, as of a model that does not iterate); 0 only when no variance component is estimated."""
+    rng = np.random.default_rng(3)
+    study = np.repeat([f"s{j}" for j in range(10)], 2)
+    data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
+                         "vi": rng.uniform(0.01, 0.05, study.size)})
+    steps = []
+    newton = multilevel._projected_newton
+
+    def counted(*args, **kwargs):
+        result = newton(*args, **kwargs)
+        steps.append(result[2])
+        return result
+
+    fit = am.fit(data, dependence="multilevel")
+    assert fit.to_frame()["iterations"].iloc[0] > 0
+    import unittest.mock
+    with unittest.mock.patch.object(multilevel, "_projected_newton", counted):
+        refit = multilevel.fit(data.yi, data.vi, data.study_id, profile=False, likelihood_ratio=False)
+    assert refit.iterations >= sum(steps) > 0  # with the L-BFGS-B run's iterations where the first steps failed
+    fixed = multilevel.fit(data.yi, data.vi, data.study_id, sigma2=(0.01, 0.02), profile=False)
+    assert fixed.iterations == 0
 
 
 def test_a_moderator_without_values_or_variation_gives_its_reason_not_a_crash():
@@ -280,7 +305,7 @@ def test_a_three_level_moderator_model_that_does_not_converge_says_so(monkeypatc
     data = pd.DataFrame({"study_id": study, "yi": rng.normal(0.3, 0.2, study.size),
                          "vi": rng.uniform(0.01, 0.05, study.size), "x": np.arange(study.size) % 2})
     assert "note" not in multilevel_moderators.moderator_row(data, "x")
-    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False))
+    monkeypatch.setattr(multilevel, "_projected_newton", lambda objective, x, max_steps=100, descend=False: (x, False, max_steps))
     row = multilevel_moderators.moderator_row(data, "x")
     assert row["converged"] is False and row["note"] == multilevel_moderators.NOT_CONVERGED
     summary = pd.DataFrame([{"moderator": "x", "k": 20, "qm": 1.0, "qm_df": 1, "qm_p": 0.3, "note": "",

@@ -520,7 +520,7 @@ class MultilevelFit(Fit):
             "q": fitted.qe, "q_df": fitted.k - fitted.data.p, "q_p": fitted.qe_p,
             "statistic": statistic, "p": self.pvalue, "tau": math.sqrt(self.tau2),
             "i2_ci_lower": np.nan, "i2_ci_upper": np.nan, "h2_ci_lower": np.nan, "h2_ci_upper": np.nan,
-            "converged": fitted.converged, "iterations": 0, "note": self.note,
+            "converged": fitted.converged, "iterations": fitted.iterations, "note": self.note,
             "sigma2_between": fitted.sigma2[0], "sigma2_within": fitted.sigma2[1],
             "sigma2_between_ci_lower": ci[0, 0], "sigma2_between_ci_upper": ci[0, 1],
             "sigma2_within_ci_lower": ci[1, 0], "sigma2_within_ci_upper": ci[1, 1],

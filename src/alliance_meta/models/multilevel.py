@@ -143,7 +143,9 @@ def maximise(data: MultilevelData, reml: bool, fixed=(None, None), start=None) -
 
 
 def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), start=None):
-    """:func:`maximise` and whether it converged (``(sigma2, converged)``)."""
+    """:func:`maximise`, whether it converged and its iterations: ``(sigma2, converged, iterations)``, the Newton
+    steps taken (with the L-BFGS-B run's iterations and the Newton steps after it where the first steps failed;
+    0 when every component is fixed)."""
     fixed = np.array([np.nan if value is None else float(value) for value in fixed])
     free = np.isnan(fixed)
     if start is None:
@@ -166,22 +168,23 @@ def maximise_with_status(data: MultilevelData, reml: bool, fixed=(None, None), s
         return -result.loglik, -result.gradient[free] * scale
 
     if not free.any():
-        return fixed, True
+        return fixed, True, 0
     x0 = np.asarray(start, float)[free] / scale
-    x, converged = _projected_newton(objective, x0)
+    x, converged, iterations = _projected_newton(objective, x0)
     if not converged:  # rare: a poor start far from the optimum; a quasi-Newton run first
         from scipy import optimize  # here, not at module level: jobs that never need it start faster
 
         fit = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * x0.size,
                                 options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 1000})
-        x, converged = _projected_newton(objective, np.maximum(fit.x, 0.0), descend=True)
+        x, converged, polish = _projected_newton(objective, np.maximum(fit.x, 0.0), descend=True)
+        iterations += int(fit.nit) + polish
     theta = full(x)
     theta[free & (theta <= BOUNDARY)] = 0.0
-    return theta, bool(converged)
+    return theta, bool(converged), iterations
 
 
 def _projected_newton(objective, x, max_steps: int = 100, descend: bool = False):
-    """Newton steps on the free coordinates (x >= 0), backtracking; returns (x, converged).
+    """Newton steps on the free coordinates (x >= 0), backtracking; returns (x, converged, steps taken).
 
     Converged when the projected gradient vanishes relative to the objective, or the step
     no longer changes x; components at 0 with a gradient pointing outwards stay at 0. Where the
@@ -191,12 +194,12 @@ def _projected_newton(objective, x, max_steps: int = 100, descend: bool = False)
     """
     value, gradient = objective(x)
     if not np.isfinite(value):
-        return x, False
+        return x, False, 0
     bound = 1e-12 if descend else 0.0  # L-BFGS-B stops a hair above 0 (5e-17): that is the bound
-    for _ in range(max_steps):
+    for steps in range(max_steps):
         move = ~((x <= bound) & (gradient > 0.0))
         if not move.any() or np.max(np.abs(gradient[move])) < 1e-11 * max(1.0, abs(value)):
-            return x, True
+            return x, True, steps
         hessian = _difference_hessian(objective, x)[np.ix_(move, move)]
         try:
             step = -np.linalg.solve(hessian, gradient[move])
@@ -205,14 +208,14 @@ def _projected_newton(objective, x, max_steps: int = 100, descend: bool = False)
             newton = False
         length = 1.0
         if not newton and not descend:
-            return x, False
+            return x, False, steps
         if not newton:  # steepest descent, from the length that takes every component moving down to 0
             step = -gradient[move]
             towards_bound = step < 0
             if towards_bound.any():
                 length = float(np.max(x[move][towards_bound] / -step[towards_bound]))
             if not length > 0:
-                return x, False
+                return x, False, steps
         floor = 1e-8 * length
         while length > floor:
             trial = x.copy()
@@ -222,12 +225,12 @@ def _projected_newton(objective, x, max_steps: int = 100, descend: bool = False)
                 break
             length /= 2.0
         else:
-            return x, False
+            return x, False, steps
         change = np.max(np.abs(trial - x))
         x, value, gradient = trial, trial_value, trial_gradient
         if change < 1e-14 * max(1.0, np.max(np.abs(x))):
-            return x, True
-    return x, False
+            return x, True, steps + 1
+    return x, False, max_steps
 
 
 def _difference_hessian(objective, x) -> np.ndarray:
@@ -278,6 +281,7 @@ class MultilevelResult:
     sigma2_ci: np.ndarray | None = None  # 2 x 2: rows (between, within), columns (lower, upper)
     lrt: dict | None = None
     converged: bool = True  # the maximisation of the (restricted) likelihood
+    iterations: int = 0  # its steps (maximise_with_status)
     single_level: tuple[str, ...] = ()  # levels ("between", "within") fixed at 0: their factor has one level
     sigma2_fixed: tuple[bool, bool] = (False, False)  # components not estimated (fixed by the caller or single-level)
 
@@ -385,9 +389,9 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
         raise ValueError("test must be 'z' or 't'")
     reml = method == "REML"
     sigma2, single = single_level_fixed(data, sigma2)
-    estimate, converged = maximise_with_status(data, reml, fixed=sigma2, start=start)
+    estimate, converged, iterations = maximise_with_status(data, reml, fixed=sigma2, start=start)
     if not converged and start is not None:  # a warm start that failed: metafor's default start
-        estimate, converged = maximise_with_status(data, reml, fixed=sigma2)
+        estimate, converged, iterations = maximise_with_status(data, reml, fixed=sigma2)
     final = evaluate(data, estimate, reml)
     qe, qe_p, typical = _residual_heterogeneity(data)
     total = float(np.sum(estimate)) + typical
@@ -413,7 +417,7 @@ def fit_prepared(data: MultilevelData, *, method: str = "REML", test: str = "z",
     return MultilevelResult(method=method, test=test, data=data, sigma2=estimate, beta=final.beta, vcov=final.vcov,
                             loglik=final.loglik, level=level, n_studies=data.blocks.n_studies, qe=qe, qe_p=qe_p,
                             qm=qm, qm_df=qm_df, qm_p=qm_p, i2=i2, typical_variance=typical, sigma2_ci=ci, lrt=lrt,
-                            converged=converged, single_level=single,
+                            converged=converged, iterations=iterations, single_level=single,
                             sigma2_fixed=tuple(value is not None for value in sigma2))
 
 
