@@ -64,7 +64,7 @@ def test_counts_and_degrees_of_freedom_in_a_column_with_blanks_stay_whole():
     frame = pd.DataFrame({"parameters": [4.0, float("nan")], "k_studies": [3.0, 0.0], "f_df2": [3.0, 2.5],
                           "df": [12.0, float("inf")], "imprecision_downgrade": [-2.0, 0.0], "aic": [4.0, 5.0]})
     assert readable_frame(frame).values.tolist() == [["4", "3", "3", "12", "\u22122", "4.000"],
-                                                     ["", "0", "2.500", "\u221e", "0", "5.000"]]
+                                                     ["", "0", "2.50", "\u221e", "0", "5.000"]]  # df: wording.apa_df
 
 
 def test_numbers_of_a_column_of_levels_and_numbers_are_written_as_numbers():
@@ -519,7 +519,8 @@ def test_methods_name_the_bias_and_sensitivity_analyses_the_run_made():
            "selection model; influence with leave-one-out, influence diagnostics and cumulative analysis." in bias_only
     assert "model averaging" not in bias_only and "multiverse" not in bias_only
     everything = methods_paragraph({}, {"bias", "selection_models", "gosh", "bma", "multiverse"}, {})
-    assert "S-values and selection models with a step function and six continuous weight functions" in everything
+    assert ("S-values and selection models with a step function (cut points at one-sided p = .025, .10 and .50) and six "
+            "continuous weight functions") in everything
     assert ("cumulative analysis and graphical display of study heterogeneity (GOSH) plots (Olkin et al., 2012; every "
             "subset of the studies, or 1,000,000 "
             "random subsets [seed 20120901] where there are more).") in everything
@@ -802,14 +803,14 @@ def test_moderator_sentence_gives_the_composite_test_beside_the_three_level_one(
                                                "multilevel_cr2_p": 0.12}]))
     # under dependence: multilevel the three-level test (it respects the nesting) leads, the composites' beside it
     assert three.startswith("Moderator tests (three-level mixed-effects models): measure, QM(6) = 13.54, p = .035; "
-                            "CR2 F(6, 14.3) = 2.10, p = .120 [composites within study and level: QM(6) = 7.07, "
+                            "CR2 F(6, 14.30) = 2.10, p = .120 [composites within study and level: QM(6) = 7.07, "
                             "p = .314]")
     # one study with many effect sizes beside single ones: CR2 F(2, 0.3) is no test to read (Tipton, 2015)
     few = moderators_sentence(pd.DataFrame([{**row, "multilevel_qm": 13.54, "multilevel_qm_df": 2,
                                              "multilevel_qm_p": 0.001, "multilevel_cr2_f": 9.1,
                                              "multilevel_cr2_df1": 2, "multilevel_cr2_df2": 0.3,
                                              "multilevel_cr2_p": 0.4}]))
-    assert ("CR2 F(2, 0.3) = 9.10, p = .400 (denominator df below 4: the robust test is not to be trusted; "
+    assert ("CR2 F(2, 0.30) = 9.10, p = .400 (denominator df below 4: the robust test is not to be trusted; "
             "Tipton, 2015)") in few
     assert "below 4" not in three
 

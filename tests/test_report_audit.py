@@ -208,7 +208,7 @@ def test_under_multilevel_the_three_level_moderator_test_is_the_headline():
     assert "[composites within study and level, k = 29: QM(2) = 5.78, p = .056" in text
     table = manuscript_table("moderators", frame, "z")
     assert table.header[:5] == ["Moderator", "k", "Studies", "QM (df)", "p"]
-    assert table.rows[0][:7] == ["subscale", "29", "10", "6.58 (2)", ".037", "2.11 (2, 7.6)", ".187"]
+    assert table.rows[0][:7] == ["subscale", "29", "10", "6.58 (2)", ".037", "2.11 (2, 7.60)", ".187"]
     assert table.rows[0][-3:] == ["5.78 (2)", ".056", ".076"] and "Three-level" in table.note
     config = {"dependence": "multilevel", "moderators": ["subscale"], "pooling": {"tests": ["z"]}}
     methods = methods_paragraph(config, {"moderators"}, {})
@@ -238,7 +238,8 @@ def test_run_facts_read_the_pooled_methods_and_whether_any_study_has_several_eff
     one_each = pd.DataFrame({"family": ["dropout", "dropout"], "study_id": ["A", "B"], "yi": [0.1, 0.2]})
     facts = run_facts(families, one_each)
     assert facts == {"pooled_methods": {"REML", "MH", "Peto"}, "several_per_study": False, "input_kinds": {},
-                     "ux_coded": False, "fitted_scales": set()}  # no location_scale.csv: no scale model fitted
+                     "ux_coded": False, "fitted_scales": set(),  # no location_scale.csv: no scale model fitted
+                     "samplers": {"dropout": ""}, "gosh_studies": {}}  # no bayes_sampler.json, no gosh_studies.csv
     assert run_facts(families, one_each.assign(study_id=["A", "A"]))["several_per_study"] is True
 
 

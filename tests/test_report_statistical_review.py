@@ -17,7 +17,7 @@ def test_the_methods_say_how_the_posteriors_were_sampled():
     summaries without them. As configured, here those of .test/one_study."""
     config = {"bayes": {"draws": 300, "tune": 300, "chains": 2, "sampler": "pymc",
                         "diagnostics": {"r_hat_max": 1.01, "ess_min": 400}}}
-    text = methods_paragraph(config, {"bayes"}, {}, ["outcome"])
+    text = methods_paragraph(config, {"bayes"}, {}, ["outcome"], samplers={"outcome": "pymc"})  # as the job recorded
     assert ("sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; PyMC) in 2 chains of 300 draws after 300 "
             "tuning iterations (target acceptance rate .90)") in text
     assert "a potential scale reduction factor above 1.01 or a bulk or tail effective sample size below 400" in text

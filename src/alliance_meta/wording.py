@@ -129,6 +129,24 @@ def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> st
     return text.replace("-", MINUS)
 
 
+#: Decimals of degrees of freedom that are not whole (Satterthwaite's of CR2 and RVE tests, Tipton's small-sample
+#: corrected df): two, as the test statistics beside them (APA 2020, sec. 6.36), in the report's text and tables alike.
+DF_DECIMALS = 2
+
+
+def apa_df(value) -> str:
+    """Degrees of freedom, one rule for the report's text and tables and the figures: whole numbers whole ("t(124)",
+    "F(2, 119)"), others with :data:`DF_DECIMALS` decimals ("t(4.55)", "F(2, 4.90)"), never one test's df to one
+    decimal beside another's to two; "" for a missing value."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):  # None, pandas' NA
+        return ""
+    if not math.isfinite(number):
+        return ""
+    return apa_integer(number) if number.is_integer() else apa_number(number, DF_DECIMALS)
+
+
 def interval_decimals(lower: float, upper: float, least: int = 2) -> int:
     """Decimals that show an interval's width to two significant digits, at least ``least``: a slope per patient
     of \u22120.00004 [\u22120.00009, 0.00001] read "0.0000 [0.0000, 0.0000]" with four."""

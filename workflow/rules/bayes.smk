@@ -13,6 +13,7 @@ rule bayes:
         studies="results/{family}/bayes_studies.csv",
         moderators="results/{family}/bayes_moderators.csv",
         draws="results/{family}/bayes_draws.npz",
+        sampler="results/{family}/bayes_sampler.json",  # the sampler used (nutpie or pymc), named in the Methods
     params:
         # sensitivity_priors is rule bayes_prior_sensitivity's: a new one does not rerun the sampler
         bayes={key: value for key, value in config["bayes"].items() if key != "sensitivity_priors"},
@@ -92,6 +93,7 @@ FINAL_TARGETS.extend(
             "bayes.csv",
             "bayes_studies.csv",
             "bayes_moderators.csv",
+            "bayes_sampler.json",
             "bayes_prior_sensitivity.csv",
             "bayes_prior_sensitivity.pdf",
             "bayes_prior_sensitivity.png",

@@ -100,6 +100,7 @@ rule report:
         effect_sizes="data/processed/effect_sizes.csv",
         analysis=expand("data/processed/{family}/analysis.csv", family=FAMILIES),
         tables=report_tables,
+        records=report_records,  # results/{family}/*.json: e.g. the sampler the bayes job used
         images=run_report_images,
         figures=expand("results/{family}/report_figures.json", family=FAMILIES),
         manuscript_tables=manuscript_table_files,

@@ -25,6 +25,13 @@ def report_tables(wildcards):
     return [path for path in stage_outputs() if path.endswith(".csv")]
 
 
+def report_records(wildcards):
+    """The JSON records of a family's stages (results/{family}/*.json: bayes_sampler.json, the sampler used), which
+    the report reads beside the tables."""
+    return sorted(path for path in FINAL_TARGETS
+                  if path.endswith(".json") and Path(path).parent in [Path("results", f) for f in FAMILIES])
+
+
 def report_images(wildcards):
     """Every PNG plot of the configured stages."""
     return [path for path in stage_outputs() if path.endswith(".png")]

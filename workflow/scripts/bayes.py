@@ -5,10 +5,13 @@ from alliance_meta.warm_start import run_in_warm_process
 
 run_in_warm_process(globals(), stack="bayes")  # runs the job in a process with PyMC imported (docs/performance.md)
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 import alliance_meta as am
-from alliance_meta.bayes.analysis import run_stage
+from alliance_meta.bayes.analysis import run_stage, sampler_record
 from alliance_meta.inputs.planning import family_reference_levels
 from alliance_meta.io import read_table, setup_logging, write_table
 
@@ -28,5 +31,6 @@ else:  # headers only
 write_table(result.table, snakemake.output.table)
 write_table(result.studies, snakemake.output.studies)
 write_table(result.moderators, snakemake.output.moderators)
+Path(snakemake.output.sampler).write_text(json.dumps(sampler_record(result)), encoding="utf-8")  # the report's Methods
 keep = ("mu", "tau", "theta_new")
 np.savez_compressed(snakemake.output.draws, **{name: result.draws[name] for name in keep if name in result.draws})

@@ -25,8 +25,10 @@ families = {}
 for family, analysis, figures in zip(snakemake.params.families, inputs.analysis, inputs.figures):  # noqa: F821
     tables = {Path(path).stem: read_table(path) for path in inputs.tables if Path(path).parent.name == family}
     inlined = json.loads(Path(figures).read_text(encoding="utf-8"))  # rule report_figures
+    records = {Path(path).stem: json.loads(Path(path).read_text(encoding="utf-8"))
+               for path in inputs.records if Path(path).parent.name == family}  # bayes_sampler.json
     families[family] = {"metric": family_metric(config["metric"][family], effect_sizes, family),  # g or d
-                        "tables": tables, "analysis": read_table(analysis),
+                        "tables": tables, "records": records, "analysis": read_table(analysis),
                         "images": [f"results/{family}/{name}" for name in inlined], "inlined": inlined}
 versions = package_versions()
 provenance = {"sheet": inputs.sheet, "sheet_sha256": sha256(inputs.sheet), "run_date": run_date(),

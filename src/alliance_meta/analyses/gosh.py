@@ -156,6 +156,13 @@ def random_subsets(k: int, n: int, seed: int | None = DEFAULT_SEED) -> np.ndarra
     return included[np.argsort(included.sum(axis=1), kind="stable")]
 
 
+def subset_plan(k: int, subsets: int = DEFAULT_SUBSETS) -> tuple[int, bool]:
+    """How many subsets of ``k`` studies GOSH fits and whether that is every one: ``(2^k - 1, True)`` when
+    2^k - 1 <= ``subsets``, else ``(subsets, False)`` (random ones), as :func:`choose_subsets` chooses them."""
+    subsets = int(subsets)
+    return (2**k - 1, True) if k < 63 and 2**k - 1 <= subsets else (subsets, False)
+
+
 def choose_subsets(k: int, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED) -> tuple[np.ndarray, bool]:
     """All subsets when 2^k - 1 <= ``subsets``, else ``subsets`` random ones; (matrix, exact)."""
     try:
@@ -173,7 +180,7 @@ def choose_subsets(k: int, subsets: int = DEFAULT_SUBSETS, seed: int | None = DE
         raise ValueError("gosh needs subsets >= 2")
     if k < 2:
         raise ValueError("gosh needs at least two studies")
-    if k < 63 and 2**k - 1 <= subsets:
+    if subset_plan(k, subsets)[1]:
         return all_subsets(k), True
     return random_subsets(k, subsets, seed), False
 
@@ -182,7 +189,7 @@ def memory_mb(k: int, subsets: int = DEFAULT_SUBSETS) -> int:
     """Memory (MB) a GOSH job of ``k`` studies needs, for a cluster's scheduler: its subsets x k matrix of
     doubles (the per-study shifts; 4.1 GB resident at k = 375 and 10^6 subsets, docs/performance.md), a third
     more for the other arrays of that size, and 1 GB for Python, numpy and matplotlib."""
-    n = subsets if k >= 63 else min(2**k - 1, subsets)
+    n = subset_plan(k, subsets)[0]
     return 1000 + math.ceil(4 / 3 * 8 * n * k / 2**20)
 
 

@@ -365,12 +365,15 @@ def prior_sensitivity(data: pd.DataFrame, metric: str, cfg: BayesConfig) -> tupl
 
 @dataclass(eq=False)  # identity: its frames do not compare (and it can be a dict key)
 class StageResult:
-    """The Bayesian stage of one family: ``bayes.csv``, study estimates, moderator models, draws."""
+    """The Bayesian stage of one family: ``bayes.csv``, study estimates, moderator models, draws, and the
+    ``sampler`` that drew them (``nutpie`` or ``pymc``, :func:`~alliance_meta.bayes.mcmc.available_backend`; "" when
+    nothing was sampled)."""
 
     table: pd.DataFrame
     studies: pd.DataFrame
     moderators: pd.DataFrame
     draws: dict
+    sampler: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -383,6 +386,15 @@ class StageResult:
         k = len(self.studies)
         return (f"<StageResult: {len(self.table)} parameters on k = {k} {'study' if k == 1 else 'studies'}{headline}; "
                 f"{models} moderator model{'' if models == 1 else 's'}>")
+
+
+def sampler_record(result: StageResult) -> dict:
+    """``results/{family}/bayes_sampler.json``: the sampler the stage used and its version (``{}`` when nothing was
+    sampled), which the report's Methods name (bayes.sampler auto picks nutpie where it is installed: the report's
+    own environment need not be the job's)."""
+    from importlib import metadata
+
+    return {"sampler": result.sampler, "version": metadata.version(result.sampler)} if result.sampler else {}
 
 
 def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, moderators, cores: int = 1, *,
@@ -418,4 +430,4 @@ def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, modera
         rows = max([len(data)] + [model.k for model in fitted])
         sampler = HierarchicalSampler(cfg.priors, rows, max(model.design.matrix.shape[1] for model in fitted),
                                       cfg.sampler)
-    return StageResult(fit.table, fit.studies, fit_moderators(sampler, models, cfg), fit.draws)
+    return StageResult(fit.table, fit.studies, fit_moderators(sampler, models, cfg), fit.draws, sampler.backend)

@@ -2,7 +2,8 @@
 
 Two decimals; no leading zero for values that cannot exceed 1 in magnitude
 (correlations, p, probabilities); p below .001 as ``< .001``, above .999 as ``> .999``
-(:func:`alliance_meta.wording.apa_probability`); a typographic minus sign.
+(:func:`alliance_meta.wording.apa_probability`); a typographic minus sign; degrees of freedom whole where they
+are whole numbers, else with two decimals, in the text and the tables alike (:func:`~alliance_meta.wording.apa_df`).
 CSV files keep full precision; these helpers are for the report and manuscript tables only.
 """
 
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
-from alliance_meta.wording import (BIAS_MODEL_NAMES, ESTIMATOR_NAMES, INTERVAL_NAMES, MINUS, apa_integer,  # noqa: F401
-                                   apa_number, apa_p, apa_p_clause, apa_probability, apa_setting, at_null, counted,
-                                   probability_percent)
+from alliance_meta.wording import (BIAS_MODEL_NAMES, DF_DECIMALS, ESTIMATOR_NAMES, INTERVAL_NAMES,  # noqa: F401
+                                   MINUS, apa_df, apa_integer, apa_number, apa_p, apa_p_clause, apa_probability,
+                                   apa_setting, at_null, counted, probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -33,7 +34,8 @@ INTEGER_COLUMNS = {"k", "n", "q_df", "qm_df", "qe_df", "f_df1", "k_imputed", "n_
                    "specifications", "fitted", "outliers_removed", "minimum_n", "step", "observed",
                    "certainty_points", "risk_of_bias_downgrade", "inconsistency_downgrade", "indirectness_downgrade",
                    "imprecision_downgrade", "publication_bias_downgrade"}
-#: Degrees of freedom (``df``, ``q_df``, ``f_df2``, ``model_f_df2``): whole where they are whole numbers.
+#: Degrees of freedom (``df``, ``q_df``, ``f_df2``, ``model_f_df2``): as :func:`~alliance_meta.wording.apa_df` writes
+#: them (the one rule of the text, the tables and the figures).
 DEGREES_OF_FREEDOM = re.compile(r"(^|_)df\d?$")
 #: Columns whose values are on a moderator's own scale (a centre of year is 2004.81, not 2,004.81; the value of
 #: year at which meta_regression_predictions.csv predicts is 2001, not 2,001): no thousands separator, a whole
@@ -425,8 +427,10 @@ def format_cell(column: str, value: object) -> str:
         return MINUS + "\u221e" if number < 0 else ("\u221e" if number > 0 else "")
     if (column in YEAR_COLUMNS or column in MODERATOR_SCALE_COLUMNS) and number.is_integer():
         return str(int(number)).replace("-", MINUS)
-    if column in INTEGER_COLUMNS or (DEGREES_OF_FREEDOM.search(column) and number.is_integer()):
+    if column in INTEGER_COLUMNS:
         return apa_integer(number)
+    if DEGREES_OF_FREEDOM.search(column):
+        return apa_df(number)
     if is_p_value(column):
         return apa_p(number)
     if is_probability(column):

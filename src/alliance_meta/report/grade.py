@@ -43,8 +43,8 @@ from alliance_meta.inputs.options import settings_alias
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE, model_weights
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import apa_number
-from alliance_meta.report.formatting import apa_p_clause, is_finite, pooled_studies
+from alliance_meta.report.formatting import apa_df, apa_number
+from alliance_meta.report.formatting import apa_p_clause, is_finite, pooled_studies, step_list
 from alliance_meta.report.summary import total_n
 
 LEVELS = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
@@ -250,7 +250,7 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
         df = bias.loc[bias["test"] == test, "df"].iloc[0] if "df" in bias else math.nan
         if test == "egger_multilevel" and is_finite(p) and is_finite(df) and float(df) < SMALL_DF:
             # a CR2 t with df below 4 is not to be trusted (Tipton 2015; the report says so): the composite test
-            reasons.append(f"three-level Egger's test not used (CR2 df {apa_number(df, 2)} below {SMALL_DF})")
+            reasons.append(f"three-level Egger's test not used (CR2 df {apa_df(df)} below {SMALL_DF})")
             continue
         if is_finite(p):
             found |= p < 0.10
@@ -266,7 +266,10 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             found |= bool(step["lrt_p"] < 0.05 and flips)
             # in words: "LRT" was defined nowhere in the summary-of-findings table's note (APA 2020, sec. 7.14)
             adjusted = "includes" if _includes(step["ci_lower"], step["ci_upper"]) else "excludes"
-            reasons.append(f"step-function selection model likelihood-ratio test {apa_p_clause(step['lrt_p'])}, "
+            # its p-value cut points (bias.selection.steps, as fitted; the Methods say whether one- or two-sided)
+            cuts = step_list(step.get("steps", ""))
+            named = f"step-function selection model{f' (p-value cut points {cuts})' if cuts else ''}"
+            reasons.append(f"{named} likelihood-ratio test {apa_p_clause(step['lrt_p'])}, "
                            f"adjusted CI {adjusted} the null")
     if not reasons:
         return 0, "not assessed: no bias tests"

@@ -24,6 +24,7 @@ from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import (conversion_counts, family_counts, family_facts, moderator_counts,
                                           several_in_counts)
 from alliance_meta.report.tables import BUILDERS, manuscript_table
+from alliance_meta.report.robustness import certainty_sentence
 from alliance_meta.report.text import bma_bias, bma_words, results_paragraph, risk_of_bias_sentence
 from alliance_meta.wording import SIMULATED_DATA
 
@@ -394,7 +395,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     headline = main_row(tables.get("pooled"), method, tests)
     rob = risk_of_bias_sentence(analysis, config.get("risk_of_bias"), tables.get("rob_sensitivity"), metric,
                                 pooling.get("level", 95), main_test=headline.get("test"))
-    section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob) if p))
+    certainty = certainty_sentence(tables.get("summary_of_findings"))  # the suggested GRADE rating, last
+    section = FamilySection(family, metric, " ".join(p for p in (paragraph, rob, certainty) if p))
     # study_characteristics lists the studies; a three-level model's analysis.csv lists its effect sizes: kept
     if analysis is not None and ("study_characteristics" not in tables or config.get("dependence") == "multilevel"):
         columns = [c for c in STUDY_COLUMNS if c in analysis]

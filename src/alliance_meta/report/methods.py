@@ -7,7 +7,7 @@ from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, DOUBLE_Z
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.tables import assumed_correlation, composite_text
 from alliance_meta.report.formatting import (ABBREVIATIONS, apa_integer, apa_number, defined, listed as join_words,
-                                             probability_percent)
+                                             probability_percent, step_list)
 from alliance_meta.report.text import bma_bias, bma_name, metric_in_prose, test_names
 from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting, counted
 
@@ -118,17 +118,33 @@ def prior_sentence(config: dict, families=("outcome", "dropout")) -> str:
                "study's odds ratio may not exist)." if "log_or" in metrics.values() else "."))
 
 
-def sampler_sentence(config: dict) -> str:
+#: the samplers as the Methods name them (bayes_sampler.json's ``sampler``)
+SAMPLER_NAMES = {"nutpie": "nutpie", "pymc": "PyMC"}
+
+
+def sampler_names(samplers: dict[str, str] | None) -> str:
+    """``"; nutpie"``: the sampler each family's bayes job recorded (``samplers``: family -> bayes_sampler.json's
+    ``sampler``), one name when they agree, else each family's ("; nutpie for outcome, PyMC for dropout"); "" when
+    none was recorded (a run of an earlier version), rather than guessed from the report's own environment."""
+    used = {family: SAMPLER_NAMES.get(name, name) for family, name in (samplers or {}).items() if name}
+    if not used:
+        return ""
+    if len(set(used.values())) == 1:
+        return f"; {next(iter(used.values()))}"
+    return "; " + join_words([f"{name} for {family}" for family, name in used.items()])
+
+
+def sampler_sentence(config: dict, samplers: dict[str, str] | None = None) -> str:
     """How the posteriors were sampled (bayes.sampler, chains, draws, tune, target_accept) and the diagnostics policy
     of :mod:`alliance_meta.bayes.analysis` (bayes.diagnostics, bayes.retry; the check against the exact posterior):
-    a reader cannot judge MCMC summaries without them (Depaoli & van de Schoot, 2017, WAMBS checklist)."""
+    a reader cannot judge MCMC summaries without them (Depaoli & van de Schoot, 2017, WAMBS checklist). The sampler is
+    the one the bayes jobs recorded (``samplers``, :func:`sampler_names`), not the report's environment's."""
     from alliance_meta.bayes.analysis import BayesConfig
-    from alliance_meta.bayes.mcmc import available_backend
 
     cfg = BayesConfig.from_config(config.get("bayes"), "z")
-    engine = "nutpie" if available_backend(cfg.sampler) == "nutpie" else "PyMC"  # as the stage chooses it
     # one chain: no R-hat (diagnostics_warning says so); the repeat multiplies tuning as well (BayesConfig.settings)
-    return (f"The posteriors were sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; {engine}) in "
+    return ("The posteriors were sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014"
+            f"{sampler_names(samplers)}) in "
             f"{counted(cfg.chains, 'chain')} of {apa_integer(cfg.draws)} draws after {apa_integer(cfg.tune)} tuning "
             f"iterations (target acceptance rate {apa_setting(cfg.target_accept)}); a fit with divergent transitions"
             + (f", a potential scale reduction factor above {apa_number(cfg.r_hat_max, 2)}" if cfg.chains > 1 else "")
@@ -251,10 +267,11 @@ STAGE_TABLES = {"moderators": "moderators", "bias": "bias", "bayes": "bayes", "r
                 "selection_models": "selection_models", "bma": "bma", "gosh": "gosh_studies",
                 "multiverse": "multiverse", "psychometric": "psychometric", "rve": "rve",
                 "location_scale": "location_scale", "model_comparison": "model_comparison",
-                "prior_sensitivity": "bayes_prior_sensitivity", "grade": "summary_of_findings"}
+                "prior_sensitivity": "bayes_prior_sensitivity", "grade": "summary_of_findings",
+                "bayes_moderators": "bayes_moderators"}
 #: the column whose value marks a row of a fitted model, for the stages whose table also has a row (with its
 #: ``note``) for a model that could not be fitted
-FITTED_COLUMNS = {"location_scale": "estimate", "model_comparison": "loglik"}
+FITTED_COLUMNS = {"location_scale": "estimate", "model_comparison": "loglik", "bayes_moderators": "mean"}
 
 
 def result_rows(stage: str, table):
@@ -311,6 +328,54 @@ def model_comparison_sentence(before: str = "") -> str:
             f"{aicc}, both models fitted by maximum likelihood.")
 
 
+def bias_reported(stages: set[str]) -> str:
+    """Where the Methods' small-study and influence analyses that the Results do not quote are reported: the Results
+    give Egger's and the rank test, trim and fill, fail-safe N, the selection models and GOSH (those of ``stages``;
+    text.results_paragraph), the tables and figures the rest."""
+    quoted = ["Egger's and the rank correlation test", "trim and fill", "fail-safe N"] + (
+        ["the selection models"] if "selection_models" in stages else []) + (["GOSH"] if "gosh" in stages else [])
+    return (f" The Results quote {join_words(quoted)}; the other small-study tests are in each family's "
+            "publication-bias table, and the leave-one-out, influence and cumulative analyses in their tables and "
+            "figures.")
+
+
+#: Where the prior sensitivity analysis is reported (the Results quote the main prior's posterior only)
+PRIOR_SENSITIVITY_REPORTED = " Its posteriors are in each family's prior-sensitivity table and figure."
+#: Where the refit to studies at low risk of bias is reported (the Results quote the refit without high-risk ones)
+LOW_RISK_REPORTED = " The Results quote the refit without high-risk studies; the risk-of-bias table gives both."
+
+
+def step_cuts_text(config: dict) -> str:
+    """``cut points at one-sided p = .025, .10 and .50``: the step function's p-value cut points
+    (bias.selection.steps, the upper bound 1 left out; :func:`~alliance_meta.report.formatting.step_list`) and their
+    sidedness (bias.selection.sided), as the selection models were fitted."""
+    from alliance_meta.analyses.bias.selection_models import DEFAULT_STEPS
+
+    selection = (config.get("bias") or {}).get("selection") or {}
+    sided = "two-sided" if selection.get("sided", "one") == "two" else "one-sided"
+    cuts = [step for step in selection.get("steps", DEFAULT_STEPS) if float(step) < 1]
+    return f"{'cut point' if len(cuts) == 1 else 'cut points'} at {sided} p = {step_list(cuts)}"
+
+
+def gosh_subsets_text(studies: dict[str, int], gosh: dict) -> str:
+    """The subsets each family's GOSH plot fitted, to stand within parentheses (``studies``: family -> the studies
+    of its gosh_studies.csv, the independent studies GOSH drew from; ``gosh``: the config's gosh block), by the rule
+    of :func:`~alliance_meta.analyses.gosh.subset_plan`: "all 1,023 subsets of 10 studies" or "1,000,000 random
+    subsets of 125 studies [seed 20120901]"; a family of fewer studies than GOSH needs is said to have none."""
+    from alliance_meta.analyses.gosh import DEFAULT_SEED, DEFAULT_SUBSETS, MINIMUM_STUDIES, subset_plan
+
+    def text(k: int) -> str:
+        if k < MINIMUM_STUDIES:  # gosh_studies.csv without rows
+            return f"none, fewer than {MINIMUM_STUDIES} studies"
+        n, exact = subset_plan(k, gosh.get("subsets", DEFAULT_SUBSETS))
+        return (f"all {apa_integer(n)} subsets of {k} studies" if exact else
+                f"{apa_integer(n)} random subsets of {apa_integer(k)} studies [seed {gosh.get('seed', DEFAULT_SEED)}]")
+
+    if len(studies) == 1:
+        return text(next(iter(studies.values())))
+    return "; ".join(f"{family}: {text(k)}" for family, k in studies.items())
+
+
 def run_facts(families: dict, effect_sizes) -> dict:
     """The facts of a run the Methods depend on besides the config, as :func:`methods_paragraph`'s keywords:
     ``pooled_methods``, the estimators of the families' pooled tables (``families``: family -> {"tables": ...}),
@@ -333,14 +398,20 @@ def run_facts(families: dict, effect_sizes) -> dict:
           if {"family", "ux"} <= set(effect_sizes) else pd.Series(dtype=float))
     scales = {str(formula) for part in families.values() if "location_scale" in part["tables"]
               for formula in result_rows("location_scale", part["tables"]["location_scale"]).get("scale_formula", ())}
+    samplers = {family: part.get("records", {}).get("bayes_sampler", {}).get("sampler", "")
+                for family, part in families.items()}
+    gosh = {family: len(part["tables"]["gosh_studies"]) for family, part in families.items()
+            if "gosh_studies" in part["tables"]}
     return {"pooled_methods": pooled, "several_per_study": several_per_study(effect_sizes, families),
-            "input_kinds": kinds, "ux_coded": bool(ux.notna().any()), "fitted_scales": scales}
+            "input_kinds": kinds, "ux_coded": bool(ux.notna().any()), "fitted_scales": scales,
+            "samplers": samplers, "gosh_studies": gosh}
 
 
 def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                       families=("outcome", "dropout"), pooled_methods=(), several_per_study: bool | None = None,
                       input_kinds: dict[str, set[str]] | None = None, ux_coded: bool = False,
-                      fitted_scales=None) -> str:
+                      fitted_scales=None, samplers: dict[str, str] | None = None,
+                      gosh_studies: dict[str, int] | None = None) -> str:
     """Methods text naming the metrics, estimator, tests, dependence handling, priors and software
     (``families``: those analysed, i.e. with rows in the sheet; ``pooled_methods``: the methods of the
     pooled tables, so that the rows pooled from 2x2 counts, MH, Peto and GLMM, are described when present;
@@ -349,7 +420,9 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     metric of an smd family (Cohen's d when every row comes from an odds ratio, transforms.family_metric));
     ``ux_coded``: whether a row codes ux, so that the psychometric corrections include range restriction;
     ``fitted_scales``: the scale formulas of the location-scale models that were fitted (None: every one the config
-    names), so that a model that could not be fitted is not described."""
+    names), so that a model that could not be fitted is not described; ``samplers``: family -> the sampler its bayes
+    job recorded (:func:`sampler_sentence`); ``gosh_studies``: family -> the studies of its GOSH plot
+    (:func:`gosh_subsets_text`; None: the rule of the config)."""
     if input_kinds and config.get("metric"):
         config = {**config, "metric": {family: family_metric(metric, input_kinds.get(family, ()))
                                        for family, metric in config["metric"].items()}}
@@ -453,21 +526,23 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          f"correlated-effects model{assumed} and a hierarchical-effects model; {refitted} was refitted "
                          f"with {define('CR2')} standard errors (Pustejovsky & Tipton, 2018).")
     if "bias" in stages:
-        selection = ("selection models with a step function and six continuous weight functions (Vevea & Hedges, "
-                     "1995; Citkowicz & Vevea, 2017; as metafor's selmodel)" if "selection_models" in stages
-                     else "a step-function selection model")
+        selection = (f"selection models with a step function ({step_cuts_text(config)}) and six continuous weight "
+                     "functions (Vevea & Hedges, 1995; Citkowicz & Vevea, 2017; as metafor's selmodel)"
+                     if "selection_models" in stages else "a step-function selection model")
         from alliance_meta.analyses.gosh import DEFAULT_SEED, DEFAULT_SUBSETS
 
         gosh = config.get("gosh") or {}
-        subsets = (f"every subset of the studies, or {apa_integer(int(gosh.get('subsets', DEFAULT_SUBSETS)))} random "
-                   f"subsets [seed {gosh.get('seed', DEFAULT_SEED)}] where there are more")  # within parentheses
+        subsets = (gosh_subsets_text(gosh_studies, gosh) if gosh_studies else  # within parentheses
+                   f"every subset of the studies, or {apa_integer(int(gosh.get('subsets', DEFAULT_SUBSETS)))} random "
+                   f"subsets [seed {gosh.get('seed', DEFAULT_SEED)}] where there are more")
         influence = (f"leave-one-out, influence diagnostics, cumulative analysis and "
                      f"{define('GOSH')} plots (Olkin et al., 2012; {subsets})" if "gosh" in stages
                      else "leave-one-out, influence diagnostics and cumulative analysis")
         sentences.append("Small-study effects were examined with the funnel plot, Egger's regression test, the rank "
                          f"correlation test, trim and fill, fail-safe N, the "
                          f"{define('PET-PEESE', 'Stanley & Doucouliagos, 2014')}, the test of excess significance, "
-                         f"the Henmi\u2013Copas interval, S-values and {selection}; influence with {influence}.")
+                         f"the Henmi\u2013Copas interval, S-values and {selection}; influence with {influence}."
+                         + bias_reported(stages))
     if "bma" in stages:
         # with the bias models the RoBMA-PSMA ensemble, PSMA spelled out as RoBMA is; without them plain Bayesian
         # model averaging, not "robust" (text.bma_name, as the Results and the headings name it)
@@ -505,11 +580,16 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
                          + assumed_reliabilities(psychometric))
     if "bayes" in stages:
         sentences.append(prior_sentence(config, families))
-        sentences.append(sampler_sentence(config))
+        sentences.append(sampler_sentence(config, samplers))
+        if "bayes_moderators" in stages:  # the Bayesian moderators table: described, with the priors it used
+            sentences.append("Each moderator was also fitted as a Bayesian meta-regression on the rows of its "
+                             "frequentist model, each coefficient ~ Normal(0, "
+                             f"{(config.get('bayes', {}).get('prior') or {}).get('mu_sd', 1.0):g}) with the same prior "
+                             "on \u03c4; the Bayesian moderator table gives the coefficients.")
     if "prior_sensitivity" in stages and prior_sensitivity_sentence(config):
-        sentences.append(prior_sensitivity_sentence(config))
+        sentences.append(prior_sensitivity_sentence(config) + PRIOR_SENSITIVITY_REPORTED)
     if "risk_of_bias" in stages:
-        sentences.append(risk_of_bias_methods(config, " ".join(sentences)))
+        sentences.append(risk_of_bias_methods(config, " ".join(sentences)) + LOW_RISK_REPORTED)
     if "grade" in stages:
         start = (config.get("grade") or {}).get("start", "low")
         sentences.append(f"The certainty of the evidence was rated with the {define('GRADE', 'Guyatt et al., 2011')} "

@@ -19,7 +19,7 @@ from alliance_meta.inputs.effect_sizes import DOUBLE_ZERO_KEPT, ZERO_CELL_RULE, 
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.models.univariate import ADHOC_NOTE, CI_TEST_NAMES, COMMON_EFFECT_METHODS, interval_test
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_integer, apa_number, apa_p,
+from alliance_meta.report.formatting import (CENTRAL_MARK, MINUS, SUPERSCRIPTS, apa_df, apa_integer, apa_number, apa_p,
                                              apa_probability, apa_scientific, apa_setting, counted, is_finite,
                                              pooled_studies, readable_frame, probability_percent, step_list, listed,
                                              typeset_parts, defined, note_defined, nested_bracketed, R2_NOT_GIVEN,
@@ -278,7 +278,7 @@ def _with_df(statistic, *df) -> str:
     moderator's note saying why."""
     if not is_finite(statistic):
         return "\u2013"
-    return f"{apa_number(statistic, 2)} ({', '.join(apa_integer(value) for value in df)})"
+    return f"{apa_number(statistic, 2)} ({', '.join(apa_df(value) for value in df)})"
 
 
 def _moderator_notes(frame: pd.DataFrame) -> str:
@@ -323,8 +323,8 @@ def three_level_moderators_table(frame: pd.DataFrame, metric: str, level: float 
                      _or_blank(f"{apa_number(get('multilevel_qm'), 2)} ({apa_integer(get('multilevel_qm_df'))})",
                                get("multilevel_qm")),
                      _or_blank(apa_p(get("multilevel_qm_p")), get("multilevel_qm_p")),
-                     _or_blank(f"{apa_number(get('multilevel_cr2_f'), 2)} ({apa_number(get('multilevel_cr2_df1'), 0)}, "
-                               f"{apa_number(get('multilevel_cr2_df2'), 1)})", get("multilevel_cr2_f")),
+                     _or_blank(f"{apa_number(get('multilevel_cr2_f'), 2)} ({apa_df(get('multilevel_cr2_df1'))}, "
+                               f"{apa_df(get('multilevel_cr2_df2'))})", get("multilevel_cr2_f")),
                      _or_blank(apa_p(get("multilevel_cr2_p")), get("multilevel_cr2_p")),
                      _or_blank(apa_number(get("multilevel_sigma2_between"), 3), get("multilevel_sigma2_between")),
                      _or_blank(apa_number(get("multilevel_sigma2_within"), 3), get("multilevel_sigma2_within")),

@@ -18,7 +18,7 @@ from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
-from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_integer, apa_number, apa_p_clause,
+from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_df, apa_integer, apa_number, apa_p_clause,
                                              apa_probability, counted, data_names, is_finite, listed, nested_bracketed,
                                              pooled_studies, probability_percent, at_null, defined, sampler_shortfalls,
                                              spelled_out, step_list)
@@ -177,7 +177,7 @@ def _three_level_clause(row) -> str:
               f"{apa_p_clause(row.multilevel_qm_p)}")
     clause += _r2_clause(getattr(row, "multilevel_r2", math.nan), getattr(row, "multilevel_tau2_null", math.nan))
     if is_finite(getattr(row, "multilevel_cr2_p", math.nan)):
-        clause += (f"; CR2 F({apa_number(row.multilevel_cr2_df1, 0)}, {apa_number(row.multilevel_cr2_df2, 1)})"
+        clause += (f"; CR2 F({apa_df(row.multilevel_cr2_df1)}, {apa_df(row.multilevel_cr2_df2)})"
                    f" = {apa_number(row.multilevel_cr2_f, 2)}, {apa_p_clause(row.multilevel_cr2_p)}")
         if float(row.multilevel_cr2_df2) < SMALL_DF:
             clause += f" (denominator df below {SMALL_DF}: the robust test is not to be trusted; Tipton, 2015)"
@@ -271,7 +271,7 @@ def bias_sentence(bias: pd.DataFrame, metric: str, level: float = 95, several: b
     clauses, skipped = [], []
     three_level = rows.get("egger_multilevel")  # dependence: multilevel: the test of the model reported first
     if three_level is not None and is_finite(three_level.statistic):
-        df = f"({apa_number(three_level.df, 2)})" if is_finite(getattr(three_level, "df", None)) else ""
+        df = f"({apa_df(three_level.df)})" if is_finite(getattr(three_level, "df", None)) else ""
         small = (f" (df below {SMALL_DF}: the robust test is not to be trusted; Tipton, 2015)"
                  if is_finite(getattr(three_level, "df", None)) and float(three_level.df) < SMALL_DF else "")
         clauses.append(f"Egger's test in the three-level model (CR2) t{df} = {apa_number(three_level.statistic, 2)}, "
@@ -683,11 +683,19 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     # a three-level main model: the selection and Bayesian models beside it pool study composites (its estimate
     # .38 read beside their .31 as the same data's); with one effect size per study there is none to speak of
     composites = row is not None and is_finite(row.get("sigma2_between")) and several_in_counts(counts)
+    from alliance_meta.report.robustness import (gosh_sentence, location_scale_sentence, model_comparison_sentence,
+                                                 multiverse_sentence, rve_sentence)
+
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  count_models_sentence(pooled, level),
+                 rve_sentence(tables.get("rve"), metric, level, tables.get("rve_sensitivity")),
                  moderators_sentence(tables.get("moderators")),
+                 model_comparison_sentence(tables.get("model_comparison")),
+                 location_scale_sentence(tables.get("location_scale"), tables.get("location_scale_tau2"), metric),
                  bias_sentence(tables.get("bias"), metric, level, several_in_counts(counts)),
                  selection_sentence(tables.get("selection_models"), metric, tables.get("bias"), composites),
+                 gosh_sentence(tables.get("gosh_studies"), metric),
+                 multiverse_sentence(tables.get("multiverse_summary"), metric),
                  bayes_sentence(tables.get("bayes"), metric, level, hdi_prob, _studies(row, counts), composites),
                  bma_sentence(tables.get("bma_summary"), metric, hdi_prob, composites),
                  psychometric_sentence(tables["psychometric"], level, cred_level, counts)
