@@ -244,10 +244,15 @@ def test_columns_that_fit_stay_beside_the_names():
     data = rated(family(6))
     options = ForestOptions.from_config({**DEMO_COLUMNS, "width": 11}, {"tool": "quips"})
     figure = forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z", options=options)
-    texts = [text.get_text() for text in drawn_texts(figure)]
+    drawn = drawn_texts(figure)
+    texts = [text.get_text() for text in drawn]
     plt.close(figure)
     assert figure.get_figwidth() == 11 and "Overall" in texts and "Risk of bias" not in texts
     assert {"Rater", "Measure", "Timing", str(data.rater[0]), str(data.timing[0])} <= set(texts)
+    name_x, name_y = next(text.get_position() for text in drawn if text.get_text() == "Author0 (2000)")
+    beside = {text.get_text() for text in drawn if text.get_position()[0] > name_x
+              and text.get_position()[1] == pytest.approx(name_y)}  # on the name's line, right of it
+    assert {str(data.n[0]), data.rater[0], data.measure[0], data.timing[0]} <= beside
 
 
 def test_the_subgroup_plot_is_saved_without_looking_up_a_cursive_font(tmp_path, caplog):
@@ -398,3 +403,91 @@ def test_the_log_of_a_compact_layout_without_plots_columns_names_no_plots_column
                      options=ForestOptions.from_config({"rob": True}, {"tool": "quips"}), logger=logger)
     messages = " ".join(record.getMessage() for record in caplog.records)
     assert "overall risk-of-bias column headed O" in messages and "plots.columns" not in messages
+
+
+def test_ten_plots_columns_fit_plots_width_with_their_header_wrapped():
+    """With ten plots.columns the compact forest plot was 7.5 in wide at plots.width 7 (10.2 in with these names):
+    the detail lines' header ("n · Rater · ... · Column 5") stayed on one line and kept the label column as wide.
+    It now wraps between the columns' names, as the details wrap, and the figure keeps plots.width."""
+    from alliance_meta.plots.forest_layout import NBSP
+
+    data = rated(family(12))
+    labels = dict(DEMO_COLUMNS["column_labels"])
+    for i in range(6):
+        data[f"extra{i}"] = np.resize([f"value {i}", "x", "a longer value"], len(data))
+        labels[f"extra{i}"] = f"Column {i}"
+    columns = DEMO_COLUMNS["columns"] + [f"extra{i}" for i in range(6)]
+    assert len(columns) == 10
+    options = ForestOptions.from_config({**DEMO_COLUMNS, "columns": columns, "column_labels": labels, "width": 7},
+                                        {"tool": "quips"})
+    figure = forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z", options=options)
+    texts = [text.get_text() for text in drawn_texts(figure)]
+    assert figure.get_figwidth() <= 7 + 1e-9
+    assert print_size(figure, page=7) >= SMALLEST_FONT
+    header = [text for text in texts if "Rater" in text or "Column" in text]
+    assert len(header) > 1  # on lines, in the columns' order, each name whole
+    assert " ".join(header).replace(NBSP, " ").replace(" \u00b7", "") == (
+        "$\\mathbfit{n}$ Rater Measure Timing " + " ".join(f"Column {i}" for i in range(6)))
+    assert all(any(f"Column{NBSP}{i}" in line for line in header) for i in range(6))
+    plt.close(figure)
+
+
+def _levels(data: pd.DataFrame, moderator: str = "modality") -> pd.DataFrame:
+    return pd.DataFrame([{"moderator": moderator, "level": level, "k": len(members),
+                          **{key: value for key, value in fit(members.yi, members.vi, "REML", "z").as_row().items()
+                             if key in ("estimate", "se", "ci_lower", "ci_upper", "tau2")}}
+                         for level, members in data.groupby(moderator)])
+
+
+@pytest.mark.parametrize("width", [None, 11])  # studies' columns under their names (compact) / beside them
+def test_a_subgroup_split_across_pdf_pages_repeats_its_heading(width):
+    """A level's studies that ran on to the next PDF page stood there under no heading: a reader of that page could
+    not tell their subgroup. The page now starts with "Modality: other (continued)"."""
+    data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
+    asked = {**DEMO_COLUMNS, "rows_per_page": 10, **({"width": width} if width else {})}
+    figures = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                    paged=True, options=ForestOptions.from_config(asked, {"tool": "quips"}))
+    level_of = dict(zip(data.authors, data.modality))
+    previous = None  # the level of the last study of the page before
+    continued = 0
+    for figure in figures:
+        rows = sorted((text.get_position()[1], text.get_text(), text.get_fontweight() == "bold")
+                      for text in drawn_texts(figure) if text.get_position()[1] > 0)  # the rows, top to bottom
+        studies = [(y, text.split(" (")[0]) for y, text, _ in rows if text.startswith("Simulated study")]
+        # the bold lines above the page's first study: a level's heading
+        headings = " ".join(text for y, text, bold in rows if bold and y < studies[0][0])
+        first = level_of[studies[0][1]]
+        if first == previous:  # the page runs on with the level of the page before
+            assert headings.startswith(f"Modality: {first} (continued)"), headings
+            continued += 1
+        else:
+            assert "continued" not in headings, headings
+        previous = level_of[studies[-1][1]]
+        plt.close(figure)
+    assert continued >= 1
+
+
+@pytest.mark.parametrize("rows_per_page", [5, 8])
+def test_a_compact_page_with_a_continued_heading_still_holds_two_studies(rows_per_page):
+    """The "(continued)" heading of a level that runs on took the room of the page's second study: at rows_per_page
+    5 or 8 the moderator forest plot of 30 studies came as a PDF of up to 30 pages of one study each."""
+    data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
+    asked = {**DEMO_COLUMNS, "rows_per_page": rows_per_page}
+    figures = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                    paged=True, options=ForestOptions.from_config(asked, {"tool": "quips"}))
+    studies = [sum(text.get_text().startswith("Simulated study") for text in drawn_texts(figure)) for figure in figures]
+    for figure in figures:
+        plt.close(figure)
+    assert sum(studies) == 30 and min(studies[:-1]) >= 2, studies
+
+
+def test_a_group_heading_at_a_page_break_goes_with_its_studies():
+    """Pages of rows_per_page studies (the columns beside the names): a level's heading after the page's last study
+    ended that page, its studies on the next."""
+    from alliance_meta.plots.forest_layout import Row, pages
+
+    rows = [Row("group", ["A"]), *[Row("study", [f"A{i}"]) for i in range(3)], Row("subtotal", ["Subtotal"]),
+            Row("group", ["B"]), *[Row("study", [f"B{i}"]) for i in range(4)], Row("subtotal", ["Subtotal"])]
+    chunks = pages(rows, 3, lambda heading: Row("group", [heading.label[0] + " (continued)"]))
+    assert [[row.label[0] for row in chunk] for chunk in chunks] == [
+        ["A", "A0", "A1", "A2", "Subtotal"], ["B", "B0", "B1", "B2"], ["B (continued)", "B3", "Subtotal"]]

@@ -122,3 +122,67 @@ def test_a_preview_keeps_the_colours_of_a_few_pixels():
     for name, colour in colours.items():
         target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
         assert np.abs(pixels.astype(int) - target).max(axis=1).min() <= 30, name
+
+
+def _pixels(uri):
+    import base64
+    import io
+
+    import numpy as np
+
+    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as preview:
+        return np.asarray(preview.convert("RGB")).reshape(-1, 3).astype(int)
+
+
+def test_the_preview_of_a_tall_forest_plot_stays_under_its_budget_and_keeps_its_colours(monkeypatch):
+    """Issue #21: the compact forest plots (each study's plots.columns on a line under its name) grew taller and the
+    demo report to 2.96 MB of its 3. A preview beyond the pixel budget (kept 700 pixels wide) now has 16 colours, two
+    pixels a byte in WebP: the 32-colour preview of 100 studies took 117 kB. An octree of 16 colours turned the
+    subgroups' orange diamonds red and the CI whiskers white: every colour of the 32 stays, as many blue pixels."""
+    import numpy as np
+    import pandas as pd
+
+    from alliance_meta.models.univariate import fit
+    from alliance_meta.plots.forest import ForestOptions, moderator_forest_plot
+    from test_forest_polish import DEMO_COLUMNS, family, rated
+
+    data = rated(family(100)).assign(authors=[f"Simulated study {i:03d}" for i in range(100)])
+    levels = pd.DataFrame([{"moderator": "modality", "level": level, "k": len(rows),
+                            **{key: value for key, value in fit(rows.yi, rows.vi, "REML", "z").as_row().items()
+                               if key in ("estimate", "se", "ci_lower", "ci_upper", "tau2")}}
+                           for level, rows in data.groupby("modality")])
+    figure = moderator_forest_plot(data, "modality", levels, fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                   options=ForestOptions.from_config(DEMO_COLUMNS, {"tool": "quips"}))[0]
+    figure.set_dpi(300)  # as the pipeline writes the PNG
+    figure.canvas.draw()
+    image = Image.frombuffer("RGBA", figure.canvas.get_width_height(), figure.canvas.buffer_rgba()).copy()
+    plt.close(figure)
+    assert image.height > 4 * image.width  # beyond the pixel budget at the preview's least width
+    uri = previews.preview_uri(image)
+    budget = 100_000  # characters of the data URI (kB of the report)
+    assert len(uri) <= budget
+    monkeypatch.setattr(previews, "tall_palette", lambda octree: octree)  # the 32 colours of the other previews
+    octree = previews.preview_uri(image)
+    assert len(octree) > budget
+    pixels, full = _pixels(uri), _pixels(octree)
+    assert len(np.unique(pixels, axis=0)) <= previews.TALL_PALETTE_COLOURS
+    for name, colour in {"study": (0, 114, 178), "subgroup": (213, 94, 0), "low": (2, 193, 0),
+                         "moderate": (226, 223, 7), "high": (191, 0, 0)}.items():
+        assert np.abs(pixels - colour).max(axis=1).min() <= 30, name
+
+    def blue(rgb):  # the squares and CI whiskers (#0072B2 and its blends with the white)
+        return int(((rgb[:, 2] - rgb[:, 0] > 40) & (rgb[:, 2] > rgb[:, 1])).sum())
+
+    assert blue(pixels) >= 0.95 * blue(full)
+
+
+def test_a_preview_stored_with_other_settings_is_not_used(review, monkeypatch):
+    """The previews of the forest plots, unchanged PNGs, kept the 32 colours stored with them before the tall ones
+    had 16: a stored preview is used only where it was made with the settings of :func:`previews.preview_uri`."""
+    png = "results/outcome/forest.png"
+    figure = _figure()
+    save_file(figure, png, dpi=100)
+    plt.close(figure)
+    assert previews.stored_preview(png) is not None
+    monkeypatch.setattr(previews, "SETTINGS", {**previews.SETTINGS, "tall_colours": 32})
+    assert previews.stored_preview(png) is None

@@ -33,7 +33,7 @@ from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.wording import ESTIMATOR_NAMES, counted  # noqa: E402
 from alliance_meta.models.univariate import COMMON_EFFECT_METHODS, model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
-from alliance_meta.plots.forest_layout import BOLD, Row, wrap_drawn  # noqa: E402
+from alliance_meta.plots.forest_layout import BOLD, NBSP, Row, wrap_drawn  # noqa: E402
 from alliance_meta.plots.style import (collector_paused, column_name, counts_effect_sizes, format_p,  # noqa: E402
                                        log_wider, metric_name, no_test_between_levels, plain_text, pooled_count,
                                        save_file, save_pdf_pages, symbol, three_level_test, wider_note)
@@ -246,7 +246,6 @@ def interval_test(pooled: dict) -> str:
 
 
 UNCUT = 10**9  # characters: plots.columns cells are cut when drawn, where there is no room (forest_draw.fit_cells)
-NBSP = "\u00a0"  # between a statistic, its "=" (or "<") and its value: a wrapped footnote never splits "tau^2 = 0.011"
 
 
 def footnote(pooled: dict, level: float, extra: str = "", metric: str | None = None, arrows: bool = False) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import matplotlib
 
@@ -19,7 +19,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
-from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, SPANNING, Row,  # noqa: E402
+from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, NBSP, SPANNING, Row,  # noqa: E402
                                                column_layout, pages, pages_by_height, row_positions, UNHINTED_SCALE,
                                                text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
@@ -437,12 +437,37 @@ NARROWEST_NAMES = 1.2
 DETAIL_PULL = 0.05, 0.125
 
 
-def two_header_lines(header: list) -> bool:
-    """Whether the header of a compact layout (:func:`compact`) takes two lines: "Study" over its detail lines'
-    header, or "Risk of bias" over the symbols' codes."""
-    if len(header) <= 4 or header[4][3] is None:
-        return False
-    return bool(header[4][3] or header[4][1])
+#: a group's heading atop a page that its studies run on to (:func:`draw_pages`): "Rater: patient (continued)"
+CONTINUED = " (continued)"
+
+
+@dataclass(frozen=True)
+class Header:
+    """The headings of a forest plot's columns (:func:`draw_pages`): ``titles`` of the label, n, estimate and weight
+    columns; ``columns`` of the plots.columns beside the names; ``rob`` of the risk-of-bias symbols, whose judgements
+    ``styles`` draws; and of a compact layout (:func:`compact`), ``details``: the lines naming the plots.columns of
+    the rows' detail lines under "Study" (none without plots.columns). ``details`` None: the one-line layout."""
+
+    titles: list[str]
+    columns: list[str] = field(default_factory=list)
+    rob: list[str] = field(default_factory=list)
+    styles: dict = field(default_factory=dict)
+    details: list[str] | None = None
+
+    @property
+    def compact(self) -> bool:
+        """Whether the columns go under the names (:func:`compact`)."""
+        return self.details is not None
+
+    @property
+    def extra_lines(self) -> float:
+        """The lines the header takes above its one line (:func:`draw_text`): of a compact layout, "Study" over the
+        lines of the detail lines' header (a line, then :data:`~alliance_meta.plots.forest_layout.DETAIL_PITCH`
+        each), or "Risk of bias" over the symbols' codes (a line); none for the one-line layout."""
+        if not self.compact:
+            return 0.0
+        study = 1.0 + DETAIL_PITCH * (len(self.details) - 1) if self.details else 0.0
+        return max(study, 1.0 if self.rob else 0.0)
 
 
 def detail_size(options) -> float:
@@ -450,31 +475,30 @@ def detail_size(options) -> float:
     return note_size(options)
 
 
-def compact(rows: list[Row], header: list, options) -> tuple[list[Row], object, list]:
+def compact(rows: list[Row], header: Header, options) -> tuple[list[Row], object, Header]:
     """The rows, their layout and header where the columns do not fit ``plots.width`` side by side: each study's
     ``plots.columns`` cells on a line of their own under its name (at :func:`detail_size`, wrapped at the names'
     width, an empty cell as :data:`MISSING_CELL`), their column names in that order under the "Study" header; the
     overall risk-of-bias column headed :data:`OVERALL_CODE` under a "Risk of bias" heading; a summary row's label
     wrapped to the label and n columns; the panel down to :data:`~alliance_meta.plots.forest_layout.COMPACT_PANEL`;
-    where that is still too wide, the names wrapped (down to :data:`NARROWEST_NAMES`). The figure's text keeps its
-    size at print size, where a figure scaled down to the page printed its 8-pt text at 5.6 pt. Cells whole, as the
-    sheet gives them (nothing is cut: the line wraps)."""
-    extra_header, rob_header, styles, _ = header[4]
+    where that is still too wide, the names, the detail lines and their header wrapped at what the page leaves (down
+    to :data:`NARROWEST_NAMES`; the header between the columns' names: :func:`detail_header_lines`). The figure's
+    text keeps its size at print size, where a figure scaled down to the page printed its 8-pt text at 5.6 pt. Cells
+    whole, as the sheet gives them (nothing is cut: the line wraps)."""
     size, family = options.font_size, options.font_family
-    rob_header = rob_header[:-1] + [OVERALL_CODE] if rob_header else rob_header
+    rob_header = header.rob[:-1] + [OVERALL_CODE] if header.rob else header.rob
     names = [line for row in rows if row.kind not in SPANNING for line in row.label]
-    detail_header = DETAIL_SEPARATOR.join(extra_header)
+    detail_header = DETAIL_SEPARATOR.join(header.columns)
     # the label column is at least as wide as the detail lines' header (column_layout): the details and the summary
     # labels wrap at that width, not at the names' (where the header is wider, they took lines the column had room for)
-    widest = max(text_width(names, size, family), text_width([header[0]], size, family, bold=True),
-                 text_width([detail_header], detail_size(options), family, bold=True) if extra_header else 0.0)
+    widest = max(text_width(names, size, family), text_width([header.titles[0]], size, family, bold=True),
+                 text_width([detail_header], detail_size(options), family, bold=True) if header.columns else 0.0)
     # a summary's label runs on over the empty n cells (forest_layout.SPANNING), as in the wider layout
     n_cells = [row.n for row in rows if row.n]
-    n_room = (max(text_width(n_cells, size, family), text_width([header[1]], size, family, bold=True)) + GAP
+    n_room = (max(text_width(n_cells, size, family), text_width([header.titles[1]], size, family, bold=True)) + GAP
               if n_cells else 0.0)
-    header = header[:4] + [([], rob_header, styles, detail_header)]
 
-    def shaped(room: float, rewrap: bool) -> list[Row]:
+    def shaped(room: float, rewrap: bool) -> tuple[list[Row], Header]:
         result = []
         for row in rows:
             if rewrap and row.kind not in SPANNING:  # the names too, at the room left (a long name on lines)
@@ -486,19 +510,32 @@ def compact(rows: list[Row], header: list, options) -> tuple[list[Row], object, 
                 row = replace(row, label=[line for text in row.label for line in
                                           _summary_lines(text, room + n_room, size, family, row.kind in BOLD)])
             result.append(row)
-        return result
+        details = (detail_header_lines(header.columns, room, options) if rewrap else [detail_header]) \
+            if header.columns else []
+        return result, Header(header.titles, [], rob_header, header.styles, details)
 
-    def laid_out(shape: list[Row]):
-        return column_layout(shape, header[:4], options.page_width, size, family, [], rob_header,
-                             detail_size(options), detail_header)
+    def laid_out(shape: list[Row], shape_header: Header):
+        return column_layout(shape, shape_header.titles, options.page_width, size, family, [], rob_header,
+                             detail_size(options), shape_header.details)
 
-    shape = shaped(widest, False)
-    layout = laid_out(shape)
+    shape, compact_header = shaped(widest, False)
+    layout = laid_out(shape, compact_header)
     excess = layout.width - options.page_width
     if excess > 0.005 and widest > NARROWEST_NAMES:  # still too wide: the names wrapped at what the page leaves
-        shape = shaped(max(NARROWEST_NAMES, widest - excess), True)
-        layout = laid_out(shape)
-    return shape, layout, header
+        shape, compact_header = shaped(max(NARROWEST_NAMES, widest - excess), True)
+        layout = laid_out(shape, compact_header)
+    return shape, layout, compact_header
+
+
+def detail_header_lines(columns: list[str], room: float, options) -> list[str]:
+    """The detail lines' header (:func:`compact`), the names of the plots.columns joined by
+    :data:`DETAIL_SEPARATOR`, on lines of at most ``room`` inches (as :func:`compact` wraps the details), broken
+    between the names: a name of words that fits on a line is not broken (no-break spaces; mathtext as it is).
+    Unwrapped, ten plots.columns made a 7-in figure 7.5 in wide."""
+    size, family = detail_size(options), options.font_family
+    whole = [name.replace(" ", NBSP) if "$" not in name and text_width([name], size, family, bold=True) <= room
+             else name for name in columns]
+    return wrap_drawn(DETAIL_SEPARATOR.join(whole), room, size, family, bold=True)
 
 
 def _summary_lines(text: str, width: float, size: float, family, bold: bool) -> list[str]:
@@ -558,20 +595,22 @@ def draw_rows(axis, rows: list[Row], tops: list[float], low: float, high: float,
         axis.scatter(x, y, marker="s", s=area, color=options.study_colour, lw=0, zorder=3)
 
 
-def draw_text(figure, axis, rows, tops, layout, header, options) -> None:
+def draw_text(figure, axis, rows, tops, layout, header: Header, options) -> None:
     """The text columns, in inches from the left, and the rules above and below the rows."""
     inches = blended_transform_factory(figure.dpi_scale_trans, axis.transData)
     columns = [(layout.label_left, "left"), (layout.n_right, "right"), (layout.effect_right, "right"),
                (layout.weight_right, "right")]
-    columns_header, rob_header, styles, detail_header = header[4] if len(header) > 4 else ([], [], {}, None)
-    compacted = detail_header is not None  # two header lines (:func:`compact`)
-    for index, ((x, align), text) in enumerate(zip(columns, header[:4])):
-        axis.text(x, -1.75 if detail_header and index == 0 else -0.75, text, transform=inches, ha=align, va="center",
+    columns_header, rob_header, styles, details = header.columns, header.rob, header.styles, header.details or []
+    # "Study" over the detail lines' header (:func:`compact`), its last line where the other headers are
+    study = -0.75 - (1.0 + DETAIL_PITCH * (len(details) - 1) if details else 0.0)
+    for index, ((x, align), text) in enumerate(zip(columns, header.titles)):
+        axis.text(x, study if index == 0 else -0.75, text, transform=inches, ha=align, va="center",
                   fontweight="bold", clip_on=False)
-    if compacted:  # the plots.columns of the rows' detail lines under the label's header, the symbols' heading
-        if detail_header:
-            axis.text(layout.label_left, -0.75, detail_header, transform=inches, ha="left", va="center",
-                      fontweight="bold", fontsize=detail_size(options), color=DETAIL_COLOUR, clip_on=False)
+    if header.compact:  # the plots.columns of the rows' detail lines under the label's header, the symbols' heading
+        for index, line in enumerate(details):
+            axis.text(layout.label_left, -0.75 - DETAIL_PITCH * (len(details) - 1 - index), line, transform=inches,
+                      ha="left", va="center", fontweight="bold", fontsize=detail_size(options), color=DETAIL_COLOUR,
+                      clip_on=False)
         if layout.rob_centres:
             axis.text((layout.rob_centres[0] + layout.rob_centres[-1]) / 2, -1.75, "Risk of bias", transform=inches,
                       ha="center", va="center", fontweight="bold", clip_on=False)
@@ -625,14 +664,14 @@ def footnote_lines(note: str, continued: bool, layout, options) -> list[str]:
                       NOTE_SCALE * (layout.width - 2 * MARGIN), NOTE_SCALE * note_size(options), options.font_family)
 
 
-def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header):
+def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header: Header):
     """One figure: header, rows, axis and footnote; its height follows the rows."""
     tops, total = row_positions(rows)
     # measured at ten times the size: at 7 pt the 72-dpi measure's hinted glyphs were 4% narrower than drawn, and
     # the footnote's lines ran out of the figure
     note_lines = footnote_lines(note, continued, layout, options)
     line = layout.line
-    top_space, axis_space = (1.6 + two_header_lines(header)) * line, AXIS_LINES * line
+    top_space, axis_space = (1.6 + header.extra_lines) * line, AXIS_LINES * line
     note_line = line * note_size(options) / options.font_size
     height = top_space + total * line + axis_space + (len(note_lines) + 0.6) * note_line + 0.1
     figure = plt.figure(figsize=(layout.width, height))
@@ -666,7 +705,7 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
     footnote explains the marks that page draws (arrows, blank risk-of-bias or n cells, cut text), not another's."""
     limits = x_limits(rows, metric, options)
     n_header = symbol("n", bold=True) if any(row.n for row in rows) else ""  # the sample size, bold italic n
-    header = ["Study", n_header, f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
+    titles = ["Study", n_header, f"{SYMBOLS[metric]} [{level:g}% CI]", "Weight"]
     extra_header = ([column_name(c, options.column_labels, title=False, bold=True) for c in options.columns]
                     if any(row.extra for row in rows) else [])
     rob_header, styles, tool = [], {}, None
@@ -675,24 +714,29 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         styles = judgement_style(tool)
         rob_header = [f"D{i + 1}" for i in range(len(tool.domains))] + ["Overall"]
     whole = rows
-    header = header + [(extra_header, rob_header, styles, None)]
+    header = Header(titles, extra_header, rob_header, styles)
     if extra_header:
-        rows = fit_cells(rows, lambda trial: column_layout(trial, header[:4], options.page_width, options.font_size,
+        rows = fit_cells(rows, lambda trial: column_layout(trial, titles, options.page_width, options.font_size,
                                                            options.font_family, extra_header, rob_header), options)
-    layout = column_layout(rows, header[:4], options.page_width, options.font_size, options.font_family,
+    layout = column_layout(rows, titles, options.page_width, options.font_size, options.font_family,
                            extra_header, rob_header)
     one_line = layout  # the columns beside the names (wider than the page where compacted)
     if layout.width > options.page_width + 0.005:
         rows, layout, header = compact(whole, header, options)
-    compacted = header[4][3] is not None
+    compacted = header.compact
 
     # n in its own column, or among the plots.columns cells (the demo's config): a blank cell there is explained
     n_cell = options.columns.index("n") if "n" in options.columns and extra_header else None
 
     def blank_n(row: Row) -> bool:
-        if header[1]:
+        if header.titles[1]:
             return not row.n
         return n_cell is not None and n_cell < len(row.extra) and not row.extra[n_cell].strip()
+
+    def continued(heading: Row) -> Row:  # a group's heading atop a page its studies run on to
+        text = " ".join(heading.label) + CONTINUED
+        return replace(heading, label=wrap_drawn(text, layout.label_width, options.font_size, options.font_family,
+                                                 bold=True))
 
     def page_note(page: list[Row], compacted: bool = compacted) -> str:
         not_rated = any(judgement not in styles for row in page if row.rob for judgement in row.rob)
@@ -711,9 +755,9 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         longer = (len(footnote_lines(page_note(rows), True, layout, options))
                   - len(footnote_lines(page_note(whole, False), True, one_line, options)))
         chunks = pages_by_height(rows, compact_lines(options.rows_per_page, max(0, longer) * note_size(options)
-                                                     / options.font_size))
+                                                     / options.font_size, header.extra_lines), continued)
     else:
-        chunks = pages(rows, options.rows_per_page) if paged else [rows]
+        chunks = pages(rows, options.rows_per_page, continued) if paged else [rows]
     with plt.rc_context(style(options)):
         figures = [draw_page(chunk, metric, options, page_note(chunk), limits, index < len(chunks) - 1, layout,
                              header) for index, chunk in enumerate(chunks)]
@@ -731,13 +775,14 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
     return figures
 
 
-def compact_lines(rows_per_page: int, footnote: float = 0.0) -> float:
+def compact_lines(rows_per_page: int, footnote: float = 0.0, header: float = 1.0) -> float:
     """The lines a PDF page of a compact layout (:func:`compact`) gives its rows: those of ``rows_per_page``
-    one-line studies, less the compact header's second line (:func:`two_header_lines`) and ``footnote``, the lines
+    one-line studies, less the ``header`` lines the compact header takes beyond one (:attr:`Header.extra_lines`: "Study"
+    over the detail lines' header, "Risk of bias" over the symbols' codes) and ``footnote``, the lines
     its footnote takes beyond the one-line layout's (wrapped at plots.width, not at the wider figure). A page is then
     no taller than one of ``rows_per_page`` studies with their columns beside them, and holds a little over half as
     many (a study and its detail line take 1.75 lines), so that at ``plots.width`` it prints on one journal page at
     its size."""
     # at least two studies with their detail lines: at rows_per_page 5 the footnote's extra line left 3.1 lines, a page
     # of one study each (a PDF of 14 pages for 14 studies, the one-line layout's 3)
-    return max(rows_per_page - 1.0 - footnote, 2 * (1 + DETAIL_PITCH))
+    return max(rows_per_page - header - footnote, 2 * (1 + DETAIL_PITCH))

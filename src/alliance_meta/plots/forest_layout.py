@@ -8,6 +8,7 @@ overlaps or is cut; the figure grows with the number of rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -31,6 +32,9 @@ SPANNING = ("overall", "subtotal", "interval")
 #: rows whose text is bold: a group heading and the overall summary
 BOLD = ("group", "overall")
 LINE = 1.45  # row line height in font sizes
+#: a no-break space: :func:`wrap_drawn` never breaks a line at it (between a statistic, its "=" and its value; the words
+#: of a plots.columns name in the detail lines' header)
+NBSP = "\u00a0"
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Layout:
     extra_left: list[float] = field(default_factory=list)  # left edge of each plots.columns column
     extra_right: list[float] = field(default_factory=list)  # right edge (numbers are right-aligned)
     rob_centres: list[float] = field(default_factory=list)  # centre of each risk-of-bias symbol column
+    label_width: float = 0.0  # of the label column (a group heading's lines stay within it)
 
 
 def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
@@ -140,12 +145,12 @@ def _renderer() -> RendererAgg:
 
 def column_layout(rows: list[Row], header: list[str], width: float, font_size: float, family: str,
                   extra_header: list[str] = (), rob_header: list[str] = (), detail_size: float | None = None,
-                  detail_header: str = "") -> Layout:
+                  detail_header: Sequence[str] = ()) -> Layout:
     """Measure every column; the panel takes what is left of ``width`` (the figure widens if it must).
 
     Label | n | ``extra_header`` text columns | panel | estimate | weight | ``rob_header`` symbols; the rows'
-    ``details`` lines and their ``detail_header`` (under the label's header) at ``detail_size`` points in the label
-    column."""
+    ``details`` lines and the lines of their ``detail_header`` (under the label's header) at ``detail_size`` points
+    in the label column."""
     def measure(values, title):
         return max(text_width(values, font_size, family), text_width([title], font_size, family, bold=True))
 
@@ -156,7 +161,7 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
     label = max(label, bold_labels)
     if detail_size is not None:
         label = max(label, text_width([line for row in rows for line in row.details], detail_size, family),
-                    text_width([detail_header], detail_size, family, bold=True))
+                    text_width(list(detail_header), detail_size, family, bold=True))
     n = measure([row.n for row in rows], header[1]) if any(row.n for row in rows) else 0.0
     effect = measure([row.effect for row in rows], header[2])
     weight = measure([row.weight for row in rows], header[3])
@@ -191,7 +196,7 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
         x += w
     return Layout(width, LINE * font_size / 72.0, label_left, n_right, (panel_left, panel_right), effect_right,
                   weight_right, extra_left=extra_left, extra_right=[x + w for x, w in zip(extra_left, extra)],
-                  rob_centres=centres)
+                  rob_centres=centres, label_width=label)
 
 
 def row_positions(rows: list[Row]) -> tuple[list[float], float]:
@@ -205,40 +210,60 @@ def row_positions(rows: list[Row]) -> tuple[list[float], float]:
     return tops, y
 
 
-def pages(rows: list[Row], per_page: int) -> list[list[Row]]:
-    """Split the rows into pages of at most ``per_page`` studies; summaries stay on the last page."""
+#: a page's first row where a group's studies run on from the page before (:func:`pages`, :func:`pages_by_height`):
+#: its heading, as ``continued`` of those functions words it
+Continued = Callable[[Row], Row]
+
+
+def _page_start(page: list[Row], heading: Row | None, continued: Continued | None) -> list[Row]:
+    """The rows that start the page after ``page``, taken off its end: the group headings that end it (a heading
+    goes with its studies), else where its group runs on, ``continued(heading)`` (none without ``continued``)."""
+    carried = []
+    while page and page[-1].kind == "group":
+        carried.insert(0, page.pop())
+    if not carried and heading is not None and continued is not None:
+        carried = [continued(heading)]
+    return carried
+
+
+def pages(rows: list[Row], per_page: int, continued: Continued | None = None) -> list[list[Row]]:
+    """Split the rows into pages of at most ``per_page`` studies; summaries stay on the last page, a group's heading
+    on the page of its first study; a page whose first study continues the group of the page before starts with
+    ``continued(heading)`` (the heading marked as continued)."""
     if sum(row.kind == "study" for row in rows) <= per_page:
         return [rows]
-    result, current, studies = [], [], 0
+    result, current, studies, heading = [], [], 0, None
     for row in rows:
         if row.kind == "study" and studies == per_page:
+            start = _page_start(current, heading, continued)
             result.append(current)
-            current, studies = [], 0
+            current, studies = start, 0
+        heading = row if row.kind == "group" else heading
         current.append(row)
         studies += row.kind == "study"
     result.append(current)
     return result
 
 
-def pages_by_height(rows: list[Row], lines: float) -> list[list[Row]]:
-    """Split the rows into pages whose rows take at most ``lines`` lines (:func:`row_positions`; at least one study
-    a page): the pages of a compact layout, whose studies take more than a line each. A study goes on the next page
+def pages_by_height(rows: list[Row], lines: float, continued: Continued | None = None) -> list[list[Row]]:
+    """Split the rows into pages whose rows take at most ``lines`` lines (:func:`row_positions`), but at least two
+    studies a page (a heading marked continued can leave room for one alone: at rows_per_page 5 a PDF page of each
+    study): the pages of a compact layout, whose studies take more than a line each. A study goes on the next page
     where it and the summaries after it (a subtotal; the overall rows) would not fit; the heading of its group goes
-    with it."""
-    result, current = [], []
+    with it, or where the group runs on, ``continued(heading)`` as in :func:`pages`."""
+    result, current, heading = [], [], None
     for index, row in enumerate(rows):
-        if row.kind == "study" and any(kept.kind == "study" for kept in current):
+        if row.kind == "study" and sum(kept.kind == "study" for kept in current) >= 2:
             following = []
             for after in rows[index + 1:]:
                 if after.kind in ("study", "group"):
                     break
                 following.append(after)
             if row_positions(current + [row] + following)[1] > lines + 1e-9:
-                carried = []
-                while current and current[-1].kind == "group":
-                    carried.insert(0, current.pop())
+                start = _page_start(current, heading, continued)
                 result.append(current)
-                current = carried
+                current = start
+        heading = row if row.kind == "group" else heading
         current.append(row)
     result.append(current)
     return result

@@ -2,7 +2,8 @@
 
 The HTML report shows each PNG plot right-sized for the screen (:func:`preview_uri`): at most
 :data:`MAX_IMAGE_WIDTH` pixels wide and :data:`MAX_IMAGE_PIXELS` in all (tall forest plots keep at least
-:data:`MIN_IMAGE_WIDTH`), reduced to a :data:`PALETTE_COLOURS`-colour palette (octree: the few pixels of a colour keep it) and stored as lossless WebP
+:data:`MIN_IMAGE_WIDTH`), reduced to a :data:`PALETTE_COLOURS`-colour palette (octree: the few pixels of a colour
+keep it; a tall plot beyond the pixel budget to :data:`TALL_PALETTE_COLOURS`) and stored as lossless WebP
 (a third smaller than PNG); the full-resolution PNG, PDF and SVG stay beside the report. Made from the
 PNG file, a preview first decodes the 300-dpi image (a third of its time), and the pipeline made all of a
 family's previews at the end of the run, when the other core had nothing left to do.
@@ -32,6 +33,21 @@ PREVIEWS_ENV = "ALLIANCE_META_PREVIEWS"
 #: the octree merged the light greys of large areas into the white: the bubble plot's 95% CI band (grey 0.85) and the
 #: funnel plot's contours beyond p = .05 vanished from the report while their legends still named them
 MAX_IMAGE_WIDTH, MIN_IMAGE_WIDTH, MAX_IMAGE_PIXELS, PALETTE_COLOURS = 800, 700, 900_000, 32
+#: the palette of a preview that keeps MIN_IMAGE_WIDTH beyond MAX_IMAGE_PIXELS (the forest plot of 125 studies, 700 x
+#: 3,760 pixels; :func:`tall_palette`): with at most 16 colours lossless WebP packs two pixels a byte, where the demo
+#: report's three outcome forest plots took 610 kB at 32 colours (issue #21: the report must stay under 3 MB)
+TALL_PALETTE_COLOURS = 16
+#: weight of the chroma against the luma where a colour of a tall preview goes to the nearest kept
+#: (:func:`tall_palette`): in plain RGB the light grey of the dashed line at the pooled estimate went to the light blue
+#: of the CI whiskers
+CHROMA_WEIGHT = 2.0
+#: lossless WebP's compression effort (Pillow's ``quality`` of a lossless image: the bytes, not the pixels): at 100,
+#: 3% smaller than Pillow's default 80 in about the same time (``method`` 6 took 20 s a forest plot)
+WEBP_EFFORT = 100
+#: what a stored preview was made with (:func:`store_preview`): one made with other settings is made again
+SETTINGS = {"max_width": MAX_IMAGE_WIDTH, "min_width": MIN_IMAGE_WIDTH, "max_pixels": MAX_IMAGE_PIXELS,
+            "colours": PALETTE_COLOURS, "tall_colours": TALL_PALETTE_COLOURS, "chroma": CHROMA_WEIGHT,
+            "effort": WEBP_EFFORT}
 #: WebP's largest side in pixels: the forest plot of a review of some 400 studies is taller than this at
 #: MIN_IMAGE_WIDTH, so such a preview is narrower
 WEBP_MAX_SIDE = 16383
@@ -52,8 +68,36 @@ def preview_uri(image) -> str:
     # octree, not Pillow's default median cut: median cut spends the colours on the white and the greys of the
     # text, and the few pixels of blue squares and green, yellow and red risk-of-bias symbols became grey-green
     palette = image.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE)
-    palette.convert("RGB").save(buffer, format=webp, lossless=True, method=4)
+    if image.width * image.height > MAX_IMAGE_PIXELS * (1 + 1e-3):  # kept at MIN_IMAGE_WIDTH beyond the budget
+        palette = tall_palette(palette)
+    palette.convert("RGB").save(buffer, format=webp, lossless=True, method=4, quality=WEBP_EFFORT)
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def tall_palette(octree):
+    """The octree-quantized ``octree`` (a "P" image) in :data:`TALL_PALETTE_COLOURS` of its colours: the two closest
+    (RGB) merged until that many are left, the one of more pixels kept as it is, and each colour drawn as the nearest
+    kept in luma and chroma (:data:`CHROMA_WEIGHT`). An octree of 16 colours merged its rare colours into its common
+    ones: a study's CI whisker (light blue at 700 pixels) went white, a subgroup's orange diamond (138 pixels) red."""
+    colours = np.asarray(octree.getpalette(), dtype=float).reshape(-1, 3)
+    counts = np.bincount(np.asarray(octree).ravel(), minlength=len(colours)).astype(float)
+    kept = [int(i) for i in np.flatnonzero(counts)]
+    while len(kept) > TALL_PALETTE_COLOURS:
+        distance = ((colours[kept][:, None] - colours[kept][None]) ** 2).sum(axis=-1)
+        np.fill_diagonal(distance, np.inf)
+        first, second = np.unravel_index(np.argmin(distance), distance.shape)
+        rare, common = sorted((kept[first], kept[second]), key=lambda i: counts[i])
+        counts[common] += counts[rare]
+        kept.remove(rare)
+
+    def luma_chroma(rgb):
+        luma = rgb @ np.array([0.299, 0.587, 0.114])  # ITU-R BT.601
+        return np.column_stack([luma, CHROMA_WEIGHT * (rgb[:, 2] - luma), CHROMA_WEIGHT * (rgb[:, 0] - luma)])
+
+    nearest = ((luma_chroma(colours)[:, None] - luma_chroma(colours[kept])[None]) ** 2).sum(axis=-1).argmin(axis=1)
+    reduced = octree.copy()
+    reduced.putpalette(colours[kept][nearest].astype(np.uint8).ravel().tolist())
+    return reduced
 
 
 def preview_of_png(path: str | Path) -> str:
@@ -101,7 +145,7 @@ def store_preview(png_path: str | Path, rgba) -> None:
     uri = preview_uri(Image.fromarray(np.asarray(rgba), mode="RGBA"))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}")
-    partial.write_text(json.dumps({"png_sha256": _file_hash(png_path), "colours": PALETTE_COLOURS, "uri": uri}),
+    partial.write_text(json.dumps({"png_sha256": _file_hash(png_path), "settings": SETTINGS, "uri": uri}),
                        encoding="utf-8")
     os.replace(partial, target)
 
@@ -116,7 +160,7 @@ def stored_preview(png_path: str | Path) -> str | None:
     except (OSError, ValueError):
         return None
     if not isinstance(stored, dict) or stored.get("png_sha256") != _file_hash(png_path) \
-            or stored.get("colours") != PALETTE_COLOURS:  # made with another palette (an earlier version)
+            or stored.get("settings") != SETTINGS:  # made with other settings (an earlier version)
         return None
     uri = stored.get("uri")
     return uri if isinstance(uri, str) else None
