@@ -24,13 +24,11 @@ SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").r
 @pytest.fixture(params=["schema", "fallback"])
 def checker(request, monkeypatch):
     """Both checks: against the config schema (a source checkout) and against the known keys (an
-    install without the workflow folder)."""
-    option_checks._config_schema.cache_clear()
+    install without the workflow folder). The loaded schema is kept per file (path, time, size): no cache to empty."""
     if request.param == "fallback":
         monkeypatch.setattr(option_checks, "CONFIG_SCHEMA", ROOT / "no-such-folder" / "config.schema.yaml")
     assert (option_checks._config_schema() is None) == (request.param == "fallback")
     yield request.param
-    option_checks._config_schema.cache_clear()
 
 
 @pytest.fixture
@@ -200,12 +198,8 @@ def test_the_config_schema_is_read_once_per_version_of_its_file(tmp_path, monkey
     monkeypatch.setattr(option_checks, "CONFIG_SCHEMA", path)
     monkeypatch.setattr(config_check, "load_schema", lambda where: loads.append(where) or yaml.safe_load(
         Path(where).read_text(encoding="utf-8")))
-    option_checks._config_schema.cache_clear()
-    try:
-        first = option_checks._config_schema()
-        assert option_checks._config_schema() is first and len(loads) == 1
-        path.write_text(path.read_text(encoding="utf-8").replace("sort:", "sort:  ", 1), encoding="utf-8")
-        assert option_checks._config_schema() is not first and len(loads) == 2  # edited: read again
-        assert option_checks._config_schema() is option_checks._config_schema() and len(loads) == 2
-    finally:
-        option_checks._config_schema.cache_clear()
+    first = option_checks._config_schema()  # another file than the one loaded before: read, with no cache emptied
+    assert option_checks._config_schema() is first and len(loads) == 1
+    path.write_text(path.read_text(encoding="utf-8").replace("sort:", "sort:  ", 1), encoding="utf-8")
+    assert option_checks._config_schema() is not first and len(loads) == 2  # edited: read again
+    assert option_checks._config_schema() is option_checks._config_schema() and len(loads) == 2

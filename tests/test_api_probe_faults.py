@@ -176,3 +176,24 @@ def test_effect_sizes_takes_a_blank_text_cell_for_an_empty_one():
         warnings.simplefilter("error")
         rows = am.effect_sizes(sheet)
     assert rows["yi"].isna().tolist() == [False, False, True]
+
+
+def test_effect_sizes_of_an_unchecked_frame_refuses_a_cell_the_sheet_check_refuses_as_it_refuses_r_of_1_5():
+    """n = 50.5 gave an effect size (vi = 1/(n - 3) of a fractional n) without a word, as n1 = 1 and df = 1 did, where
+    read_sheet refuses each row (codebook.WHOLE_NUMBER_COLUMNS and the other rules of a column): now yi = vi = NaN
+    with the warning of r = 1.5, naming the row, column, value and the sheet check's rule."""
+    sheet = pd.DataFrame({"study_id": ["a", "b", "c", "d", "e"], "r": [0.3, None, None, None, 0.2],
+                          "n": [50.5, None, None, None, 51], "d": [None, 0.4, None, 0.4, None],
+                          "n1": [None, 1, None, 20, None], "n2": [None, 30, None, 30, None],
+                          "t": [None, None, 2.5, None, None], "df": [None, None, 1, None, None]})
+    with pytest.warns(UserWarning) as caught:
+        rows = am.effect_sizes(sheet)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert rows["yi"].isna().tolist() == [True, True, True, False, False]
+    assert rows["vi"].isna().tolist() == [True, True, True, False, False]
+    assert message.startswith("am.effect_sizes: 3 rows have a complete effect-size input but no effect size")
+    assert 'index 0 (es_id a-1), column n, value "50.5": must be a whole number' in message
+    assert 'index 1 (es_id b-1), column n1, value "1"' in message
+    assert 'index 2 (es_id c-1), column df, value "1"' in message
+    assert "d-1" not in message and "e-1" not in message

@@ -32,9 +32,52 @@ def test_dotted_abbreviations_are_their_vocabulary_level():
     assert modality.suggestion("C-B-T") == "CBT"
 
 
+def test_french_and_german_abbreviations_of_cbt_are_cbt():
+    """T.C.C. (thérapie cognitivo-comportementale; TCC in Spanish, Italian and Portuguese too) and KVT (kognitive
+    Verhaltenstherapie) were outside the vocabulary, with no did-you-mean; spelled-out non-English levels get one."""
+    modality = codebook.VOCABULARIES["modality"]
+    assert [modality.canonical(value) for value in ("T.C.C.", "tcc", "TCC ", "K.V.T.", "kvt")] == ["CBT"] * 5
+    assert [modality.suggestion(value) for value in ("psychodynamique", "psicodinámica", "interpersonnelle",
+                                                     "humaniste", "intégrative")] == [
+        "psychodynamic", "psychodynamic", "interpersonal", "humanistic", "integrative"]
+    rows = [{**row, "modality": "T.C.C."} if row["study_id"] == "S3" else row for row in ROWS]
+    clean, problems = validate_sheet(sheet(rows), moderators=["modality"])
+    assert problems == [] and clean["modality"].tolist() == ["CBT", "psychodynamic", "CBT"]
+
+
+def written_entries(module) -> list[tuple[int, list[tuple[str, object]]]]:
+    """Every dict display at the top level of ``module``'s source (synonym tables among them) with its entries as
+    written, in order: a key written twice (the last one wins in the dict) and the entries of each ``**table`` merged
+    in (a later table's entry replaces an earlier one's) all kept, as the dicts the modules build do not keep them."""
+    import ast
+    import inspect
+
+    namespace = vars(module)
+    displays = []
+    for statement in ast.parse(inspect.getsource(module)).body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # dicts of local names, built when called
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Dict):
+                entries = []
+                for key, value in zip(node.keys, node.values):
+                    evaluated = eval(compile(ast.Expression(value), module.__file__, "eval"), namespace)  # noqa: S307
+                    if key is None:  # **table
+                        entries += list(evaluated.items())
+                    elif isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        entries.append((key.value, evaluated))
+                displays.append((node.lineno, entries))
+    return displays
+
+
 def test_no_two_spellings_of_different_levels_share_a_key():
     """Unambiguous: no value or synonym of the codebook's vocabularies (and the risk-of-bias tools') is another
-    level's once its dots, case and separators are left out."""
+    level's once its dots, case and separators are left out. Read from the modules' source too: a synonym written
+    twice in one table ("DBT": "CBT", ..., "DBT": "psychodynamic") or given two levels by two tables merged into one
+    ({**_LOW, **_HIGH}) leaves one entry in the dict the module builds, the last, which a check of that dict cannot
+    see."""
+    from alliance_meta.inputs import risk_of_bias
+
     vocabularies = [*codebook.VOCABULARIES.values(),
                     *(tool.vocabulary(tool.columns[0]) for tool in BUILT_IN.values())]
     for vocabulary in vocabularies:
@@ -42,6 +85,13 @@ def test_no_two_spellings_of_different_levels_share_a_key():
         for spelling, value in [*vocabulary.synonyms.items(), *((value, value) for value in vocabulary.values)]:
             levels.setdefault(codebook.vocabulary_key(spelling), set()).add(value)
         assert {key: values for key, values in levels.items() if len(values) > 1} == {}, vocabulary.column
+    tables = [*written_entries(codebook), *written_entries(risk_of_bias)]
+    assert len(tables) > 10 and any(("TCC", "CBT") in entries for _, entries in tables)  # the tables are read
+    for line, entries in tables:
+        meanings: dict[str, set] = {}
+        for spelling, value in entries:
+            meanings.setdefault(codebook.vocabulary_key(spelling), set()).add(repr(value))
+        assert {key: values for key, values in meanings.items() if len(values) > 1} == {}, f"the dict of line {line}"
 
 
 def sheet(rows: list[dict]) -> pd.DataFrame:

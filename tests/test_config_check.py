@@ -503,13 +503,9 @@ def test_the_api_s_option_check_names_a_broken_schema_too(tmp_path, monkeypatch)
     from alliance_meta.inputs.config_check import SchemaError
 
     path = _edited_schema(tmp_path, ROHO, ROHO.replace("maximum: 1", "maximum: 1x"))
-    monkeypatch.setattr(options, "CONFIG_SCHEMA", path)
-    options._config_schema.cache_clear()
-    try:
-        with pytest.raises(SchemaError, match=r"properties.aggregate_rho.maximum: '1x' is not of type 'number'"):
-            options.option_problems("plots", {"sort": "effect"}, {"sort": None})
-    finally:
-        options._config_schema.cache_clear()
+    monkeypatch.setattr(options, "CONFIG_SCHEMA", path)  # another file: read again, with no cache emptied
+    with pytest.raises(SchemaError, match=r"properties.aggregate_rho.maximum: '1x' is not of type 'number'"):
+        options.option_problems("plots", {"sort": "effect"}, {"sort": None})
 
 
 def test_a_colour_matplotlib_cannot_draw_is_a_config_problem():

@@ -136,10 +136,14 @@ def test_points_and_commas_between_thousands_are_read_alike():
     differ for a first digit that is no ASCII digit (Arabic-Indic \u0663 = 3)."""
     from alliance_meta.inputs.sheet import _GROUPED_COMMAS, _GROUPED_POINTS
 
-    for written in ("1.200", "12.500", "\u22121.200.000", "+999.999", "0.971", "0.500", "1.20", "1234.567", "1.2",
-                    "\u0663.\u0665\u0660\u0660", "\u0660.\u0665\u0660\u0660", "10.000"):
+    grouped = {"1.200": True, "12.500": True, "\u22121.200.000": True, "+999.999": True, "10.000": True,
+               "\u0663.\u0665\u0660\u0660": True,  # Arabic-Indic 3.500: its first digit is no 0
+               "0.971": False, "0.500": False,  # a 0 first: a decimal mark
+               "1.20": False, "1234.567": False, "1.2": False, "1.200.00": False}
+    for written, expected in grouped.items():
         comma = written.replace(".", ",")
-        assert bool(_GROUPED_POINTS.fullmatch(written)) == bool(_GROUPED_COMMAS.fullmatch(comma)), written
+        assert bool(_GROUPED_POINTS.fullmatch(written)) is expected, written
+        assert bool(_GROUPED_COMMAS.fullmatch(comma)) is expected, comma
     cells = ("1,200", "12,500", "0,500", "1,20", "\u0663,\u0665\u0660\u0660")
     assert [bool(_GROUPED_COMMAS.fullmatch(cell)) for cell in cells] == [True, True, False, False, True]
 

@@ -189,6 +189,10 @@ VOCABULARY_LIST: tuple[Vocabulary, ...] = (
                 "cognitive": "CBT", "cognitive therapy": "CBT", "behavioral": "CBT",
                 "behavioural": "CBT", "behavior therapy": "CBT", "behaviour therapy": "CBT",
                 "DBT": "CBT", "ACT": "CBT",
+                # French, Spanish, Italian, Portuguese (thérapie cognitivo-comportementale, terapia cognitivo-
+                # conductual, ...) and German (kognitive Verhaltenstherapie) abbreviations: too far from CBT for a
+                # did-you-mean, unlike psychodynamique or interpersonnelle
+                "TCC": "CBT", "KVT": "CBT",
                 "psychoanalytic": "psychodynamic", "dynamic": "psychodynamic", "PDT": "psychodynamic",
                 "psychodynamic therapy": "psychodynamic",
                 "client centered": "humanistic", "client centred": "humanistic",

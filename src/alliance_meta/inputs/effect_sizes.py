@@ -30,6 +30,7 @@ Viechtbauer (2010), metafor's ``escalc``.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 import numpy as np
@@ -593,6 +594,42 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
     ordered = [c for c in ("authors", "year", CITATION_YEAR, "label") if c in data.columns]
     rest = data[ordered + [c for c in data.columns if c not in ordered and c not in LEADING_COLUMNS]]
     return pd.concat([leading, rest], axis=1)
+
+
+def notebook_frame(frame: pd.DataFrame, caller: str, names) -> pd.DataFrame:
+    """A frame of pandas, as ``caller`` (``am.effect_sizes``, ``am.fit``) reads it: a header of several rows
+    (``pd.read_excel(path, header=[0, 1])``: columns such as ``('Effect', 'r')``, none of them ``r``) is a ValueError
+    naming the row that holds ``names``, the columns the caller reads; an index of ``names``
+    (``frame.set_index("study_id")``) is a column again; dates in ``year`` (``pd.read_excel`` of date-formatted
+    cells) are their years as the sheet check reads them (:func:`~alliance_meta.inputs.sheet.year_of_date`), not
+    nanoseconds since 1970 in a citation nor a level per date in a meta-regression."""
+    if isinstance(frame.columns, pd.MultiIndex):
+        levels = [[str(name).strip() for name in frame.columns.get_level_values(i)] for i in
+                  range(frame.columns.nlevels)]
+        found = [len(set(level) & set(names)) for level in levels]
+        row = found.index(max(found))
+        keep = (f"keep its row of column names: frame.columns = frame.columns.get_level_values({row})" if max(found)
+                else "give it one row of column names (frame.columns = [...])")
+        raise ValueError(f"{caller}: the frame's header has {len(levels)} rows (its columns are tuples such as "
+                         f"{frame.columns[0]!r}, as pd.read_excel(path, header=[0, 1]) reads a header with a row "
+                         f"above it); {keep}")
+    indexed = [name for name in frame.index.names if name in names and name not in frame.columns]
+    if indexed:  # frame.set_index("study_id"): the rows' studies, not each row a study of its own
+        frame = frame.reset_index(level=indexed)
+    if "year" not in frame.columns or isinstance(frame["year"], pd.DataFrame) or pd.api.types.is_numeric_dtype(
+            frame["year"]):
+        return frame
+    cells = frame["year"].astype(object)
+    dated = np.array([isinstance(cell, datetime.date) and not pd.isna(cell) for cell in cells], dtype=bool)
+    if not dated.any():
+        return frame
+    from alliance_meta.inputs.sheet import EXCEL_EPOCH, year_of_date  # a date's year (a year typed into its cell)
+
+    years = pd.Series([int(year_of_date(pd.Timestamp(cell).tz_localize(None), EXCEL_EPOCH)) if date
+                       else (np.nan if pd.isna(cell) else cell)
+                       for cell, date in zip(cells, dated)], index=frame.index, dtype=object)
+    numbers = pd.to_numeric(years, errors="coerce")
+    return frame.assign(year=numbers if numbers.notna().sum() == years.notna().sum() else years)
 
 
 def default_labels(frame: pd.DataFrame) -> pd.Series:

@@ -62,9 +62,6 @@ def _loaded_schema(path: Path, mtime_ns: int, size: int) -> dict:
     return load_schema(path)
 
 
-_config_schema.cache_clear = _loaded_schema.cache_clear  # as an lru_cache's: the tests empty it
-
-
 def _plain(value):
     """Options as YAML would give them: tuples and arrays as lists, NumPy scalars as Python numbers
     (the API accepts ``xlim=(-0.5, 1)`` or ``np.int64`` values that JSON Schema types would not)."""

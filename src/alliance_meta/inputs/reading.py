@@ -6,12 +6,14 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from alliance_meta.inputs.codebook import CODEBOOK_COLUMNS, INPUT_COLUMNS
-from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert
+from alliance_meta.inputs.codebook import CODEBOOK_COLUMNS, INPUT_COLUMNS, INPUT_KINDS
+from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert, notebook_frame
 from alliance_meta.inputs.sheet import (API_WORDING, FIRST_DATA_ROW, SHEET_ROW, SheetError, column_key,
-                                        format_problems, reworded, validate_sheet, worded)
+                                        format_problems, passes_column_checks, reworded, validate_sheet,
+                                        worded)
 from alliance_meta.inputs.sheet import read_sheet as read_cells
 from alliance_meta.wording import did_you_mean
 
@@ -87,8 +89,11 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
     without a complete input keep ``yi = vi = NaN``; :func:`alliance_meta.fit` needs them dropped
     (``frame.dropna(subset=["yi", "vi"])``) and one family at a time. A frame :func:`read_sheet` did not check
     (``pd.read_csv``) may hold rows whose input is complete but whose values give no effect size (r = 1.5,
-    n = 2): they keep ``yi = vi = NaN`` too, with one warning naming each (index, es_id, column, value and
-    the sheet check's rule); a family that is not one (``outcom``) is a ValueError naming its rows.
+    n = 2) or break a rule of the sheet check (n = 50.5, no whole number): they keep ``yi = vi = NaN`` too, with
+    one warning naming each (index, es_id, column, value and the sheet check's rule); a family that is not one
+    (``outcom``) is a ValueError naming its rows. A frame of pandas is read as it comes
+    (:func:`~alliance_meta.inputs.effect_sizes.notebook_frame`): ``study_id`` as its index, dates in ``year``; a
+    header of two rows is a ValueError naming the row of column names.
     """
     if not isinstance(sheet, pd.DataFrame):
         raise TypeError(f"am.effect_sizes takes the sheet as a DataFrame (am.read_sheet(path)), not "
@@ -101,9 +106,12 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
         raise ValueError(f"am.effect_sizes: metric has unknown famil{'ies' if len(unknown) > 1 else 'y'} "
                          f"{', '.join(map(repr, unknown))}; the families are {', '.join(DEFAULT_METRIC_BY_FAMILY)}")
     metric_by_family = {**DEFAULT_METRIC_BY_FAMILY, **(metric or {})}
+    sheet = notebook_frame(sheet, "am.effect_sizes", CODEBOOK_COLUMNS)
     _check_columns(sheet)
     _check_families(sheet, metric_by_family)
     converted = convert(sheet, metric_by_family)
+    broken = _breaks_column_rules(sheet, converted["input_kind"].to_numpy(dtype=object))
+    converted.loc[broken, ["yi", "vi"]] = np.nan  # n = 50.5 converted as if whole: read_sheet refuses the row
     unconverted = converted["yi"].isna().to_numpy() & converted["input_kind"].notna().to_numpy()
     if unconverted.any():  # read_sheet refuses such rows; a frame it never checked kept NaN without a word
         warnings.warn(_unconverted_message(sheet, converted, unconverted), UserWarning, stacklevel=2)
@@ -111,6 +119,19 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
     if unread.any():  # "0,3" in r: no complete input, as if the cell were empty; NaN without a word
         warnings.warn(_unconverted_message(sheet, converted, unread, complete=False), UserWarning, stacklevel=2)
     return converted
+
+
+def _breaks_column_rules(sheet: pd.DataFrame, kinds) -> np.ndarray:
+    """Per row, whether a cell of the input kind it is converted from (``kinds``) breaks a rule the sheet check
+    applies to that column alone (:func:`~alliance_meta.inputs.sheet.passes_column_checks`): n = 50.5 (no whole
+    number) or n1 = 1 (too small a group) gives finite numbers that :func:`read_sheet` refuses."""
+    broken = np.zeros(len(sheet), dtype=bool)
+    for kind in INPUT_KINDS:
+        rows = kinds == kind.name
+        for column in kind.columns if rows.any() else ():
+            values = pd.to_numeric(sheet[column].iloc[np.flatnonzero(rows)], errors="coerce")
+            broken[rows] |= ~passes_column_checks(column, values)
+    return broken
 
 
 def _text_cells(cells: pd.DataFrame):

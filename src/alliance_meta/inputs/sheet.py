@@ -145,7 +145,8 @@ _GROUPED_EXPONENT = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+[eE][-+\u2212
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?")
 _DAY_FIRST_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]+)?")
 _SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: [\d:.]+)?")
-_EXCEL_EPOCH = datetime.datetime(1899, 12, 30)
+#: day 0 of a spreadsheet's serial dates (Excel's 1900 date system, LibreOffice's default)
+EXCEL_EPOCH = datetime.datetime(1899, 12, 30)
 #: a date as a CSV export writes what a spreadsheet shows of it: 02.01.2024, 1/2/24, 2-Jan, Jan-48, 2. Jan. 2024
 #: (month names English, German, French), besides :data:`_ISO_DATE` (:func:`_date_or_time_message`)
 _MONTH = (r"(?:jan(?:uary|v)?|j\u00e4n|feb(?:ruary)?|f\u00e9vr?|fevr?|mar(?:ch|s)?|m\u00e4r|mrz|apr(?:il)?|avr|"
@@ -363,7 +364,7 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
                          f"{'semicolon-separated CSV' if comma == SEMICOLON_SEPARATED else comma})")
         if sheet_name is not None:
             notes.append(f"sheet_name {sheet_name!r} ignored: a {suffix} file has one sheet")
-        return rows, [], _EXCEL_EPOCH, comma
+        return rows, [], EXCEL_EPOCH, comma
     if suffix in WORKBOOK_SUFFIXES:
         rows, issues, epoch = _xlsx_rows(path, sheet_name, notes)
         return rows, issues, epoch, "decimal: ," if decimal == "," else ""
@@ -867,7 +868,7 @@ def _years(cells: pd.Series, epoch: datetime.datetime, notes: list[str]) -> pd.S
     """The ``year`` column with every date (a spreadsheet date, or a date written as text)
     replaced by its year; a year typed into a date-formatted cell is taken back."""
     # object dtype: map() would make years and an empty cell a float column (1992.0), which read as all changed
-    converted = pd.Series([_year_of_date(cell, epoch) for cell in cells], index=cells.index, dtype=object)
+    converted = pd.Series([year_of_date(cell, epoch) for cell in cells], index=cells.index, dtype=object)
     changed = [index + 1 for index in cells.index
                if not (converted[index] is cells[index] or str(converted[index]) == str(cells[index]))]
     if changed:
@@ -875,7 +876,7 @@ def _years(cells: pd.Series, epoch: datetime.datetime, notes: list[str]) -> pd.S
     return converted
 
 
-def _year_of_date(cell: object, epoch: datetime.datetime) -> object:
+def year_of_date(cell: object, epoch: datetime.datetime) -> object:
     """A date's year, or the cell unchanged (not a date, or an ambiguous one).
 
     A spreadsheet stores a date as a serial day number from ``epoch``; a year typed
@@ -1006,8 +1007,9 @@ def _column_name(cell: object, position: int) -> str:
 
 def column_key(name: str) -> str:
     """A column name without case, with spaces or hyphens between words read as an underscore (``Study ID``
-    -> ``study_id``): how a header cell is matched to a codebook column, and one coder's column to the other's."""
-    return re.sub(r"[\s\-]+", "_", name.lower())
+    -> ``study_id``; ``" r "`` -> ``r``): how a header cell is matched to a codebook column, and one coder's column to
+    the other's."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
 REPEATED_HEADER = ("repeats the header row (a block of rows pasted with its column names, or two sheets joined): "
@@ -1129,6 +1131,16 @@ def _passes_checks(column: str, text: str, checks: list[pa.Check] | None = None)
     value = pd.Series([float(text)])
     return all(bool(check._check_fn(value).iloc[0])
                for check in (COLUMN_CHECKS.get(column, []) if checks is None else checks))
+
+
+def passes_column_checks(column: str, values) -> np.ndarray:
+    """Per number of ``values``, whether it passes every check of ``column`` (:data:`COLUMN_CHECKS`: n = 50.5 is no
+    whole number, n1 = 1 too small a group); a missing value passes (an empty cell breaks none of them)."""
+    numbers = pd.Series(values, dtype=float).reset_index(drop=True)
+    passed = np.ones(len(numbers), dtype=bool)
+    for check in COLUMN_CHECKS.get(column, []):
+        passed &= check._check_fn(numbers).to_numpy(dtype=bool)
+    return passed | numbers.isna().to_numpy()
 
 
 #: the frame the value checks are validating and what they computed from it (:func:`_value_checks_of`)

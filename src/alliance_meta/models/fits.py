@@ -29,7 +29,7 @@ from alliance_meta.engines import robust
 from alliance_meta.engines.heterogeneity import Control, level_alpha
 from alliance_meta.engines.transforms import back_transform, family_metric, transform_scale
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
-from alliance_meta.inputs.effect_sizes import METRICS
+from alliance_meta.inputs.effect_sizes import METRICS, notebook_frame
 from alliance_meta.inputs.options import settings_alias
 from alliance_meta.models import multilevel, univariate
 from alliance_meta.wording import counted, did_you_mean, plural
@@ -634,6 +634,7 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         if vi is not None:
             raise TypeError("give either a DataFrame with yi and vi columns, or arrays yi and vi")
+        data = notebook_frame(data, "am.fit", ("yi", "vi", "study_id"))
         missing = [name for name in ("yi", "vi") if name not in data.columns]
         twice = sorted({str(name) for name in data.columns[data.columns.duplicated()]} & {"yi", "vi", "study_id"})
         if twice:

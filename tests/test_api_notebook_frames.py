@@ -1,0 +1,106 @@
+"""Frames a reviewer has in a notebook, read by pandas rather than am.read_sheet: dates in year, a header of two rows,
+study_id as the index, column names with spaces, nullable, pyarrow and categorical dtypes. Each gave a traceback, a
+misleading error or other numbers than the same sheet read plainly."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alliance_meta as am
+
+DEMO_SHEET = Path(__file__).resolve().parents[1] / "data" / "raw" / "studies.csv"
+
+
+@pytest.fixture(scope="module")
+def plain():
+    return pd.read_csv(DEMO_SHEET)
+
+
+@pytest.fixture(scope="module")
+def outcome(plain):
+    rows = am.effect_sizes(plain)
+    return rows[rows["family"] == "outcome"].dropna(subset=["yi", "vi"])
+
+
+def test_dates_in_year_are_their_years(plain, outcome):
+    """pd.read_excel gives a date-formatted year cell as a date: citations read "(978307200000000)" (nanoseconds since
+    1970) and year entered a meta-regression as one level per date, not as a slope. A year typed into a date-formatted
+    cell (2004, shown as 1905-06-26 in Excel's 1900 date system) is the year typed, as am.read_sheet reads it."""
+    dated = plain.assign(year=pd.to_datetime(plain["year"].astype(str), format="%Y"))
+    dated.loc[0, "year"] = pd.Timestamp("1905-06-26")  # 2004 typed into a date-formatted cell
+    expected = plain.assign(year=plain["year"].where(plain.index != 0, 2004))
+    rows, plain_rows = am.effect_sizes(dated), am.effect_sizes(expected)
+    assert rows["year"].tolist() == plain_rows["year"].tolist() and rows["year"].iloc[0] == 2004
+    assert rows["citation_year"].tolist() == plain_rows["citation_year"].tolist()
+    no_label = am.effect_sizes(dated.drop(columns="label").assign(year=dated["year"].astype(object)))
+    assert no_label["label"].iloc[0] == "Simulated study 001 (2004)"
+    # am.fit of rows of one's own keeps no date either: year is a slope, as with numbers
+    by_date = outcome.assign(year=pd.to_datetime(outcome["year"].astype(str), format="%Y"))
+    slope = am.meta_regression(am.fit(by_date), "~ year", permutations=0).to_frame()
+    numbers = am.meta_regression(am.fit(outcome), "~ year", permutations=0).to_frame()
+    assert slope["term"].tolist() == ["intercept", "year"]
+    np.testing.assert_allclose(slope["estimate"], numbers["estimate"], rtol=1e-12)
+
+
+def test_a_header_of_two_rows_says_which_row_names_the_columns(plain):
+    """pd.read_excel(path, header=[0, 1]) of a sheet with a row of groups above its header: am.effect_sizes said the
+    sheet had no study_id column, a second level of names raised a bare KeyError, am.fit asked for yi and vi."""
+    small = plain[["study_id", "es_id", "r", "n"]].dropna().head(4)
+    grouped = small.set_axis(pd.MultiIndex.from_arrays([["Study", "Study", "Effect", "Effect"], small.columns]), axis=1)
+    with pytest.raises(ValueError, match=r"^am.effect_sizes: the frame's header has 2 rows \(its columns are tuples "
+                                         r"such as \('Study', 'study_id'\).*frame.columns = frame.columns."
+                                         r"get_level_values\(1\)$"):
+        am.effect_sizes(grouped)
+    under = small.set_axis(pd.MultiIndex.from_arrays([small.columns, [""] * 4]), axis=1)
+    with pytest.raises(ValueError, match=r"get_level_values\(0\)$"):
+        am.effect_sizes(under)
+    rows = am.effect_sizes(small)[["study_id", "yi", "vi"]]
+    two = rows.set_axis(pd.MultiIndex.from_arrays([["Study", "Effect", "Effect"], rows.columns]), axis=1)
+    with pytest.raises(ValueError, match=r"^am.fit: the frame's header has 2 rows .*get_level_values\(1\)$"):
+        am.fit(two)
+
+
+def test_study_id_as_the_index_is_the_rows_studies(plain, outcome):
+    """rows.set_index("study_id"): am.fit took each of 337 effect sizes for a study of its own (k = 337, not the 125
+    studies' composites), without a word; am.effect_sizes said the sheet had no study_id column."""
+    fitted = am.fit(outcome)
+    indexed = am.fit(outcome.set_index("study_id"))
+    assert indexed.k == fitted.k == outcome["study_id"].nunique()
+    assert indexed.estimate == fitted.estimate and indexed.tau2 == fitted.tau2
+    three = am.fit(outcome.set_index(["study_id", "es_id"]), dependence="multilevel", profile=False)
+    assert three.estimate == am.fit(outcome, dependence="multilevel", profile=False).estimate
+    rows = am.effect_sizes(plain.set_index(["study_id", "es_id"]))
+    pd.testing.assert_series_equal(rows["yi"], am.effect_sizes(plain)["yi"])
+
+
+def test_column_names_with_spaces_around_them_are_named():
+    """" r" and "n " (read_excel of header cells typed with a space) were not read, so every row had no effect size,
+    without the warning that names "R" and "N"."""
+    sheet = pd.DataFrame({"study_id": ["a", "b"], " r": [0.3, 0.2], "n ": [50, 60]})
+    with pytest.warns(UserWarning, match=r"' r', 'n ' are not read; rename them: frame.rename\(columns=\{' r': 'r', "
+                                         r"'n ': 'n'\}\)"):
+        am.effect_sizes(sheet)
+
+
+@pytest.mark.parametrize("variant", ["nullable", "pyarrow", "categorical", "booleans"])
+def test_pandas_dtypes_give_the_numbers_of_the_plain_frame(plain, variant):
+    """Int64/Float64/string, pyarrow-backed columns, categorical text and numbers, booleans for yes/no: the same
+    effect sizes, fit and moderator test as the frame of pd.read_csv (a guard: these passed when checked)."""
+    frame = {"nullable": lambda: plain.convert_dtypes(),
+             "pyarrow": lambda: pd.read_csv(DEMO_SHEET, dtype_backend="pyarrow"),
+             "categorical": lambda: plain.astype({column: "category" for column in ("study_id", "family", "rater", "r",
+                                                                                    "n", "reverse")}),
+             "booleans": lambda: plain.assign(reverse=plain["reverse"].map({"yes": True, "no": False}),
+                                              internet=plain["internet"].map({"yes": True, "no": False}))}[variant]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows, reference = am.effect_sizes(frame), am.effect_sizes(plain)
+    np.testing.assert_array_equal(rows["yi"].to_numpy(dtype=float), reference["yi"].to_numpy(dtype=float))
+    np.testing.assert_array_equal(rows["vi"].to_numpy(dtype=float), reference["vi"].to_numpy(dtype=float))
+    fits = [am.fit(r[r["family"] == "outcome"].dropna(subset=["yi", "vi"])) for r in (rows, reference)]
+    assert fits[0].estimate == fits[1].estimate and fits[0].k == fits[1].k
+    tests = [am.moderators(fitted, "internet", permutations=0).to_frame()["qm"].iloc[0] for fitted in fits]
+    assert tests[0] == pytest.approx(tests[1], rel=1e-12)
