@@ -76,6 +76,16 @@ def test_study_id_as_the_index_is_the_rows_studies(plain, outcome):
     pd.testing.assert_series_equal(rows["yi"], am.effect_sizes(plain)["yi"])
 
 
+def test_study_id_as_the_index_is_not_said_to_be_missing():
+    """A three-level fit of one effect size per study with study_id as the index said "the rows have no study_id
+    column, so each row is taken as its own study" and asked for study_id, which the fit had read from the index."""
+    rng = np.random.default_rng(1)
+    rows = pd.DataFrame({"study_id": [f"s{i}" for i in range(8)], "yi": rng.normal(0.3, 0.1, 8), "vi": 0.02})
+    plain = am.fit(rows, dependence="multilevel", profile=False)
+    indexed = am.fit(rows.set_index("study_id"), dependence="multilevel", profile=False)
+    assert indexed.note == plain.note and "no study_id" not in indexed.note and repr(indexed) == repr(plain)
+
+
 def test_column_names_with_spaces_around_them_are_named():
     """" r" and "n " (read_excel of header cells typed with a space) were not read, so every row had no effect size,
     without the warning that names "R" and "N"."""

@@ -731,7 +731,8 @@ def _has_study_id(data) -> bool:
     if isinstance(data, pd.DataFrame):
         numbered = data.attrs.get(ROW_STUDIES)
         if "study_id" not in data.columns or not isinstance(numbered, tuple):
-            return "study_id" in data.columns
+            # study_id as the index (frame.set_index("study_id")) names them too: as_frame reads it as the column
+            return "study_id" in data.columns or "study_id" in data.index.names
         # rows (a subset, re-sorted: index labels kept) whose ids are still those numbered: no names given
         ids = _identifiers(data["study_id"])
         return not all(isinstance(i, (int, np.integer)) and 0 <= i < len(numbered) and numbered[i] == text
