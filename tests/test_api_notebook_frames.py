@@ -114,3 +114,11 @@ def test_pandas_dtypes_give_the_numbers_of_the_plain_frame(plain, variant):
     assert fits[0].estimate == fits[1].estimate and fits[0].k == fits[1].k
     tests = [am.moderators(fitted, "internet", permutations=0).to_frame()["qm"].iloc[0] for fitted in fits]
     assert tests[0] == pytest.approx(tests[1], rel=1e-12)
+
+
+def test_a_column_named_twice_is_a_value_error_naming_it():
+    """Two columns named n (a sheet pasted beside another) stopped am.effect_sizes with pandas' error inside the
+    conversion."""
+    frame = pd.DataFrame([["S1", 0.3, 120, 80], ["S2", 0.2, 90, 60]], columns=["study_id", "r", "n", "n"])
+    with pytest.raises(ValueError, match=r"named twice: 'n'; keep one of each"):
+        am.effect_sizes(frame)

@@ -144,13 +144,18 @@ def _text_cells(cells: pd.DataFrame):
 
 
 def _check_columns(sheet: pd.DataFrame) -> None:
-    """ValueError without a ``study_id`` column; a UserWarning for a column written as a sheet column in other case
+    """ValueError without a ``study_id`` column or with a column named twice; a UserWarning for a column written as a sheet column in other case
     or spacing (``R``, ``N``, ``Study ID``), which is not read: every row would have no effect size without a word.
     Matched as :func:`read_sheet` matches a header cell (:func:`~alliance_meta.inputs.sheet.column_key`)."""
     near = {column_key(column): column for column in CODEBOOK_COLUMNS}
     renamed = {str(name): near[key] for name in sheet.columns
                if name not in CODEBOOK_COLUMNS and (key := column_key(str(name))) in near
                and near[key] not in sheet.columns}
+    twice = sorted({str(name) for name in sheet.columns[sheet.columns.duplicated()]})
+    if twice:  # convert would read one of them, or stop with pandas' error inside it
+        raise ValueError(f"am.effect_sizes: the sheet has {'a column' if len(twice) == 1 else 'columns'} named twice: "
+                         f"{', '.join(map(repr, twice))}; keep one of each (frame.loc[:, ~frame.columns.duplicated()] "
+                         "keeps the first)")
     if "study_id" not in sheet.columns:
         hint = next((f"; rename {name!r} (frame.rename(columns={{{name!r}: 'study_id'}}))"
                      for name, column in renamed.items() if column == "study_id"), "")
