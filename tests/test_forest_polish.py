@@ -491,3 +491,32 @@ def test_a_group_heading_at_a_page_break_goes_with_its_studies():
     chunks = pages(rows, 3, lambda heading: Row("group", [heading.label[0] + " (continued)"]))
     assert [[row.label[0] for row in chunk] for chunk in chunks] == [
         ["A", "A0", "A1", "A2", "Subtotal"], ["B", "B0", "B1", "B2"], ["B (continued)", "B3", "Subtotal"]]
+
+
+@pytest.mark.parametrize("columns", [False, True])  # the one-line layout / the compact one (columns under the names)
+def test_a_three_level_study_split_across_pdf_pages_is_named_where_it_runs_on(columns):
+    """A three-level forest plot names a study on its first effect size's row only, the others "· effect 2", "· effect
+    3": a page break inside a study's block began the next page with "· effect 3", nobody's. That page now names the
+    study atop its rows, "Lee (2003) (continued)"."""
+    import alliance_meta as am
+    from alliance_meta.plots.forest import _figures
+
+    sizes = {"Smith": 3, "Lee": 6, "Jones": 2}
+    frame = pd.DataFrame({"study_id": [name for name, k in sizes.items() for _ in range(k)],
+                          "authors": [name for name, k in sizes.items() for _ in range(k)],
+                          "year": [2003] * 11, "n": [80] * 11, "rater": ["patient"] * 11,
+                          "yi": np.linspace(0.05, 0.6, 11), "vi": np.linspace(0.01, 0.02, 11)})  # SIMULATED
+    pooled = am.fit(frame, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
+    asked = {"rows_per_page": 5, **({"columns": ["n", "rater"], "width": 3.5} if columns else {})}
+    figures = _figures(frame, pooled, "z", 95, ForestOptions.from_config(asked), True)
+    assert len(figures) > 1
+    for figure in figures:
+        rows = sorted((-text.get_position()[1], text.get_text()) for text in drawn_texts(figure)
+                      if text.get_position()[1] > 0)
+        first = next(text for _, text in reversed(rows) if "(2003)" in text or "\u00b7 effect" in text)
+        assert "\u00b7 effect" not in first, [text for _, text in rows]  # the page's first row names its study
+        assert sum(text.endswith("(continued)") for _, text in rows) <= 1, rows  # once, not again at each page
+        plt.close(figure)
+    continued = [text.get_text() for figure in figures for text in drawn_texts(figure)
+                 if "(continued)" in text.get_text()]
+    assert continued and all(text.endswith("(continued)") for text in continued), continued

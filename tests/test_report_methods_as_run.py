@@ -134,7 +134,8 @@ def test_every_analysis_the_methods_describe_is_reported_in_the_results(demo_lik
             "\u03c7\u00b2(2) = 2.29, p = .319.") in text
     assert "\u0394AIC = Akaike information criterion of the fuller minus the reduced model" in text
     assert "modality vs intercept only \u03c7\u00b2(5) = 9.39, p = .094, \u0394AIC = 0.61" in text
-    assert ("shifted the subsets' mean estimate by at most 0.007 (Fisher's z; S117) and their mean I\u00b2 by at most "
+    assert ("the inclusion of a single study shifted the subsets' mean estimate by at most 0.007 (Fisher's z; S117) "
+            "and their mean I\u00b2 by at most "
             "5.5 percentage points (S071)") in text
     assert ("Across the 11,124 specifications of the multiverse (10,980 fitted), the median estimate was r = .30 "
             "(range .02 to .62); of the fitted, 90.9% had a CI excluding no effect and 100.0% a positive estimate."
@@ -267,3 +268,56 @@ def test_the_methods_describe_the_bayesian_meta_regressions_the_report_tabulates
     assert ("Each moderator was also fitted as a Bayesian meta-regression on the rows of its frequentist model, each "
             "coefficient ~ Normal(0, 0.5) with the same prior on \u03c4; the Bayesian moderator table gives the "
             "coefficients.") in text
+
+
+def test_a_location_scale_model_of_a_continuous_moderator_names_its_values_readably():
+    """location_scale_tau2.csv gives a continuous scale moderator's tau^2 at its mean and mean -+ SD, the level as
+    Python writes the number: the Results read "τ² = 0.006 (1997.8793189822966)", unnamed, and a model of rater + year
+    listed the raters' and the years' tau^2 as one moderator's levels."""
+    from alliance_meta.report.robustness import location_scale_sentence
+
+    models = pd.DataFrame({"model": ["year", "rater + year"], "scale_formula": ["year", "rater + year"],
+                           "estimate": [0.3, 0.3], "k": [30, 30], "lrt": [1.62, 6.63], "lrt_df": [1, 2],
+                           "lrt_p": [0.203, 0.036]})
+    tau2 = pd.DataFrame({"model": ["year"] * 3 + ["rater + year"] * 3,
+                         "variable": ["year"] * 3 + ["rater", "rater", "year"],
+                         "level": ["1997.8793189822966", "2007.1333333333334", "2016.3873476843703", "patient",
+                                   "therapist", "2007.1333333333334"],
+                         "tau2": [0.006, 0.013, 0.032, 0.03, 0.0001, 0.0002]})
+    text = location_scale_sentence(models, tau2, "z")
+    assert "gave \u03c4\u00b2 = 0.006 (year = 1997.88), 0.013 (year = 2007.13) and 0.032 (year = 2016.39; " in text
+    assert "1997.879" not in text
+    assert "0.030 (rater: patient), 0.000 (rater: therapist) and 0.000 (year = 2007.13; Fisher's z)" in text
+    # one categorical moderator: its levels as they are
+    assert "0.024 (observer) and 0.012 (patient; Fisher" in location_scale_sentence(
+        models.iloc[:1].assign(model="rater", scale_formula="rater"),
+        pd.DataFrame({"model": ["rater"] * 2, "variable": ["rater"] * 2, "level": ["observer", "patient"],
+                      "tau2": [0.0236, 0.0122]}), "z")
+
+
+def test_the_rve_df_warning_names_the_models_in_words():
+    """A small-sample df below 4 in some of rve.csv's models read "the df of corr and cr2 is below 4": the CSV's
+    codes, in the singular."""
+    from alliance_meta.report.robustness import rve_sentence
+
+    rve = pd.DataFrame({"model": ["corr", "hier", "cr2"], "term": "intercept", "estimate": [0.3] * 3,
+                        "ci_lower": [0.1] * 3, "ci_upper": [0.5] * 3, "df": [3.2, 12.0, 2.5], "k": [20, 20, 8],
+                        "n_studies": [8, 8, 8]})
+    text = rve_sentence(rve, "z")
+    assert "(the df of the correlated-effects and CR2 models are below 4: " in text, text
+    assert "corr and" not in text and "cr2 is" not in text
+    assert "(the df of the hierarchical-effects model is below 4: " in rve_sentence(
+        rve.assign(df=[12.0, 3.0, 12.0]), "z")
+
+
+def test_the_multiverse_sentence_of_odds_ratios_says_above_1_not_positive():
+    """multiverse_summary.csv's share_positive counts log odds ratios above 0: beside "the median estimate was OR =
+    1.40 (range 0.80 to 2.10)" the Results read "100.0% a positive estimate", which every odds ratio is."""
+    from alliance_meta.report.robustness import multiverse_sentence
+
+    summary = pd.DataFrame({"choice": ["all"], "specifications": [8], "fitted": [8], "median_estimate": [0.3365],
+                            "min_estimate": [-0.2231], "max_estimate": [0.7419], "share_significant": [0.5],
+                            "share_positive": [0.875]})
+    text = multiverse_sentence(summary, "log_or")
+    assert "OR = 1.40 (range 0.80 to 2.10)" in text and "87.5% an estimate above 1." in text, text
+    assert "87.5% a positive estimate." in multiverse_sentence(summary, "z")

@@ -33,7 +33,7 @@ from alliance_meta.engines.transforms import METRIC_NAMES  # noqa: E402
 from alliance_meta.wording import ESTIMATOR_NAMES, counted  # noqa: E402
 from alliance_meta.models.univariate import COMMON_EFFECT_METHODS, model_weights  # noqa: E402
 from alliance_meta.plots import forest_draw  # noqa: E402
-from alliance_meta.plots.forest_layout import BOLD, NBSP, Row, wrap_drawn  # noqa: E402
+from alliance_meta.plots.forest_layout import BOLD, EFFECT_ROW, NBSP, Row, wrap_drawn  # noqa: E402
 from alliance_meta.plots.style import (collector_paused, column_name, counts_effect_sizes, format_p,  # noqa: E402
                                        log_wider, metric_name, no_test_between_levels, plain_text, pooled_count,
                                        save_file, save_pdf_pages, symbol, three_level_test, wider_note)
@@ -101,11 +101,6 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
                         _interval_text(options, metric, yi[i], lower, upper), weight_text(percent[i]),
                         yi[i], lower, upper, weights[i] / weights.max(), extra=extra[i], rob=judgements[i]))
     return rows
-
-
-#: the label of a three-level forest plot's second and later rows of a study (:func:`study_blocks`): indented, the
-#: effect size's place in its study's block
-EFFECT_ROW = "\u2003\u00b7 effect {}"
 
 
 def study_blocks(studies, order, labels: list[str]) -> tuple[list[int], list[str]]:

@@ -738,6 +738,11 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         return replace(heading, label=wrap_drawn(text, layout.label_width, options.font_size, options.font_family,
                                                  bold=True))
 
+    def resumed(study: Row, row: Row) -> Row:  # a study's effect sizes run on to a page: its name atop them
+        text = " ".join(study.label) + CONTINUED
+        return replace(row, label=wrap_drawn(text, layout.label_width, options.font_size, options.font_family)
+                       + row.label)
+
     def page_note(page: list[Row], compacted: bool = compacted) -> str:
         not_rated = any(judgement not in styles for row in page if row.rob for judgement in row.rob)
         cut = any(text.endswith("\u2026") for row in page for text in row.extra) and not compacted
@@ -755,9 +760,9 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         longer = (len(footnote_lines(page_note(rows), True, layout, options))
                   - len(footnote_lines(page_note(whole, False), True, one_line, options)))
         chunks = pages_by_height(rows, compact_lines(options.rows_per_page, max(0, longer) * note_size(options)
-                                                     / options.font_size, header.extra_lines), continued)
+                                                     / options.font_size, header.extra_lines), continued, resumed)
     else:
-        chunks = pages(rows, options.rows_per_page, continued) if paged else [rows]
+        chunks = pages(rows, options.rows_per_page, continued, resumed) if paged else [rows]
     with plt.rc_context(style(options)):
         figures = [draw_page(chunk, metric, options, page_note(chunk), limits, index < len(chunks) - 1, layout,
                              header) for index, chunk in enumerate(chunks)]

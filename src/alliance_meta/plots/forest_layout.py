@@ -35,6 +35,9 @@ LINE = 1.45  # row line height in font sizes
 #: a no-break space: :func:`wrap_drawn` never breaks a line at it (between a statistic, its "=" and its value; the words
 #: of a plots.columns name in the detail lines' header)
 NBSP = "\u00a0"
+#: the label of a three-level forest plot's second and later rows of a study (:func:`alliance_meta.plots.forest.
+#: study_blocks`): indented, the effect size's place in its study's block
+EFFECT_ROW = "\u2003\u00b7 effect {}"
 
 
 @dataclass
@@ -215,6 +218,22 @@ def row_positions(rows: list[Row]) -> tuple[list[float], float]:
 Continued = Callable[[Row], Row]
 
 
+#: a page's first row where it continues a study's block of effect sizes (:data:`EFFECT_ROW`) from the page before,
+#: given the block's first row and that row: the study named on it, as ``resumed`` of :func:`pages` words it
+Resumed = Callable[[Row, Row], Row]
+
+
+def _block_row(row: Row) -> bool:
+    """Whether ``row`` is a second or later effect size of a three-level study's block (:data:`EFFECT_ROW`)."""
+    return row.kind == "study" and bool(row.label) and row.label[0].startswith(EFFECT_ROW.split("{")[0])
+
+
+def _resumed(row: Row, block: Row | None, resumed: Resumed | None) -> Row:
+    """``row`` as the first study of a page: ``resumed(block, row)`` where it continues ``block``'s effect sizes
+    (its label "· effect 3" alone did not say whose)."""
+    return resumed(block, row) if resumed is not None and block is not None and _block_row(row) else row
+
+
 def _page_start(page: list[Row], heading: Row | None, continued: Continued | None) -> list[Row]:
     """The rows that start the page after ``page``, taken off its end: the group headings that end it (a heading
     goes with its studies), else where its group runs on, ``continued(heading)`` (none without ``continued``)."""
@@ -226,33 +245,41 @@ def _page_start(page: list[Row], heading: Row | None, continued: Continued | Non
     return carried
 
 
-def pages(rows: list[Row], per_page: int, continued: Continued | None = None) -> list[list[Row]]:
+def pages(rows: list[Row], per_page: int, continued: Continued | None = None,
+          resumed: Resumed | None = None) -> list[list[Row]]:
     """Split the rows into pages of at most ``per_page`` studies; summaries stay on the last page, a group's heading
     on the page of its first study; a page whose first study continues the group of the page before starts with
-    ``continued(heading)`` (the heading marked as continued)."""
+    ``continued(heading)`` (the heading marked as continued), and one whose first row continues a three-level study's
+    effect sizes (:data:`EFFECT_ROW`) has that row as ``resumed(block's first row, row)``."""
     if sum(row.kind == "study" for row in rows) <= per_page:
         return [rows]
-    result, current, studies, heading = [], [], 0, None
-    for row in rows:
+    result, current, studies, heading, block = [], [], 0, None, None
+    for given in rows:
+        row = given
         if row.kind == "study" and studies == per_page:
             start = _page_start(current, heading, continued)
             result.append(current)
             current, studies = start, 0
+            row = _resumed(row, block, resumed)
         heading = row if row.kind == "group" else heading
+        block = given if given.kind == "study" and not _block_row(given) else block
         current.append(row)
         studies += row.kind == "study"
     result.append(current)
     return result
 
 
-def pages_by_height(rows: list[Row], lines: float, continued: Continued | None = None) -> list[list[Row]]:
+def pages_by_height(rows: list[Row], lines: float, continued: Continued | None = None,
+                    resumed: Resumed | None = None) -> list[list[Row]]:
     """Split the rows into pages whose rows take at most ``lines`` lines (:func:`row_positions`), but at least two
     studies a page (a heading marked continued can leave room for one alone: at rows_per_page 5 a PDF page of each
     study): the pages of a compact layout, whose studies take more than a line each. A study goes on the next page
     where it and the summaries after it (a subtotal; the overall rows) would not fit; the heading of its group goes
-    with it, or where the group runs on, ``continued(heading)`` as in :func:`pages`."""
-    result, current, heading = [], [], None
-    for index, row in enumerate(rows):
+    with it, or where the group runs on, ``continued(heading)``, and a study's effect size ``resumed`` as in
+    :func:`pages`."""
+    result, current, heading, block = [], [], None, None
+    for index, given in enumerate(rows):
+        row = given
         if row.kind == "study" and sum(kept.kind == "study" for kept in current) >= 2:
             following = []
             for after in rows[index + 1:]:
@@ -263,7 +290,9 @@ def pages_by_height(rows: list[Row], lines: float, continued: Continued | None =
                 start = _page_start(current, heading, continued)
                 result.append(current)
                 current = start
+                row = _resumed(row, block, resumed)
         heading = row if row.kind == "group" else heading
+        block = given if given.kind == "study" and not _block_row(given) else block
         current.append(row)
     result.append(current)
     return result

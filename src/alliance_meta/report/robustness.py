@@ -13,11 +13,14 @@ from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (apa_df, apa_integer, apa_number, apa_p_clause, apa_setting, counted,
-                                             is_finite, listed)
+                                             format_cell, is_finite, listed)
 
 #: rve.csv's models in the Results' words (Hedges, Tipton & Johnson, 2010; Pustejovsky & Tipton, 2018)
 RVE_MODELS = {"corr": "correlated effects", "hier": "hierarchical effects", "cr2": "the study composites with CR2 "
               "standard errors"}
+
+#: the same models named in a list ("the df of the correlated-effects and CR2 models are below 4")
+RVE_SHORT_NAMES = {"corr": "correlated-effects", "hier": "hierarchical-effects", "cr2": "CR2"}
 
 
 def _empty(frame: pd.DataFrame | None, *columns: str) -> bool:
@@ -59,7 +62,9 @@ def rve_sentence(rve: pd.DataFrame | None, metric: str, level: float = 95,
         sentence += (f"; with an assumed correlation from {_setting(rho.min())} to {_setting(rho.max())} "
                      f"between the effect sizes of a study the correlated-effects estimate was {values}")
     if small:  # a df below 4: the robust test is not to be trusted (Tipton, 2015), as the CR2 tests say; said once
-        which = "every df is" if len(small) == len(parts) else f"the df of {listed(small)} is"
+        named = [RVE_SHORT_NAMES.get(model, model) for model in small]  # not rve.csv's codes ("corr")
+        which = ("every df is" if len(small) == len(parts) else
+                 f"the df of the {listed(named)} model{' is' if len(named) == 1 else 's are'}")
         sentence += (f" ({which} below {SMALL_DF}: these robust intervals are not to be trusted; Tipton, 2015)")
     return sentence + "."
 
@@ -83,8 +88,12 @@ def location_scale_sentence(models: pd.DataFrame | None, tau2: pd.DataFrame | No
         k = f" (k = {apa_integer(row['k'])})" if is_finite(row.get("k")) else ""
         levels = (tau2[tau2["model"].astype(str).eq(str(name)) & tau2["tau2"].map(is_finite)]
                   if not _empty(tau2, "model", "level", "tau2") else pd.DataFrame())
-        values = [f"{apa_number(value, 3)} ({level})" for level, value in zip(levels.get("level", []),
-                                                                              levels.get("tau2", []))]
+        # a continuous moderator's levels are numbers (its mean and mean -+ SD, as Python writes them), and a model
+        # of several moderators lists each one's levels: each named with its moderator there ("year = 1997.88")
+        several = levels.get("variable", pd.Series(dtype=object)).nunique() > 1
+        values = [f"{apa_number(value, 3)} ({_level_text(level, variable, several)})"
+                  for level, value, variable in zip(levels.get("level", []), levels.get("tau2", []),
+                                                    levels.get("variable", [""] * len(levels)))]
         if values:
             values[-1] = values[-1][:-1] + f"; {METRIC_NAMES[metric]})"
         gave = f" gave \u03c4\u00b2 = {listed(values)}" if values else ""
@@ -93,6 +102,15 @@ def location_scale_sentence(models: pd.DataFrame | None, tau2: pd.DataFrame | No
                          f"likelihood-ratio test against one \u03c4\u00b2, \u03c7\u00b2{df} = "
                          f"{apa_number(row['lrt'], 2)}, {apa_p_clause(row['lrt_p'])}.")
     return " ".join(sentences)
+
+
+def _level_text(level, variable, several: bool) -> str:
+    """A level of location_scale_tau2.csv as the Results name it: ``patient``; ``year = 1997.88`` (a number, a
+    continuous moderator's value, written as the tables write a moderator's values); ``rater: patient`` among the
+    levels of several moderators."""
+    if is_finite(level):
+        return f"{variable} = {format_cell('value', float(level))}" if variable else format_cell("value", float(level))
+    return f"{variable}: {level}" if several and variable else str(level)
 
 
 def model_comparison_sentence(comparison: pd.DataFrame | None) -> str:
@@ -121,8 +139,9 @@ def model_comparison_sentence(comparison: pd.DataFrame | None) -> str:
 
 
 def gosh_sentence(studies: pd.DataFrame | None, metric: str) -> str:
-    """``In the GOSH analysis no study shifted the subsets' mean estimate by more than 0.007 (Fisher's z; S012) or
-    their mean I² by more than 5.5 percentage points (S047)``: the largest shift of each (with minus without,
+    """``In the GOSH analysis of 125 studies, the inclusion of a single study shifted the subsets' mean estimate by at
+    most 0.007 (Fisher's z; S117) and their mean I² by at most 5.5 percentage points (S071)``: the largest shift of
+    each (with minus without,
     gosh_studies.csv), the studies a reader would look at in the GOSH plot."""
     if _empty(studies, "study_id", "estimate_shift", "i2_shift"):
         return ""
@@ -138,7 +157,8 @@ def gosh_sentence(studies: pd.DataFrame | None, metric: str) -> str:
              if largest[0] != apa_number(0, 3) else f"the subsets' mean estimate by less than 0.0005 ({unit})")
     moved += (f" and their mean I\u00b2 by at most {largest[1]} percentage points ({i2['study_id']})"
               if largest[1] != apa_number(0, 1) else " and their mean I\u00b2 by less than 0.05 percentage points")
-    return f"In the GOSH analysis of {counted(len(studies), 'study', 'studies')}, including a study shifted {moved}."
+    return (f"In the GOSH analysis of {counted(len(studies), 'study', 'studies')}, the inclusion of a single study "
+            f"shifted {moved}.")
 
 
 def multiverse_sentence(summary: pd.DataFrame | None, metric: str) -> str:
@@ -151,8 +171,10 @@ def multiverse_sentence(summary: pd.DataFrame | None, metric: str) -> str:
     if rows.empty or not is_finite(rows["median_estimate"].iloc[0]):
         return ""
     row, show = rows.iloc[0], display(metric)
+    # share_positive: an estimate above 0 on the analysis metric, an odds ratio above 1 as the sentence shows it
+    positive = "a positive estimate" if show.null == 0 else f"an estimate above {show.null:g}"
     shares = [f"{_percent(row.get(column))} {words}" for column, words in
-              (("share_significant", "had a CI excluding no effect"), ("share_positive", "a positive estimate"))
+              (("share_significant", "had a CI excluding no effect"), ("share_positive", positive))
               if is_finite(row.get(column))]
     low, high = show.number(row["min_estimate"]), show.number(row["max_estimate"])
     spread = f"range {low} to {high}" if low != high else "the same in each when rounded"
