@@ -149,8 +149,8 @@ def test_the_methods_say_where_the_analyses_the_results_do_not_quote_are():
     config = {"risk_of_bias": {"tool": "quips"}}
     text = methods_paragraph(config, {"bias", "gosh", "selection_models", "bayes", "prior_sensitivity",
                                       "risk_of_bias"}, {}, ["outcome"])
-    assert ("The Results quote Egger's and the rank correlation test, trim and fill, fail-safe N, the selection "
-            "models and GOSH; the other small-study tests are in each family's publication-bias table, and the "
+    assert ("The Results report Egger's and the rank correlation test, trim and fill, fail-safe N, the selection "
+            "models and GOSH (each, or why it could not be run); the other small-study tests are in each family's publication-bias table, and the "
             "leave-one-out, influence and cumulative analyses in their tables and figures.") in text
     assert "Its posteriors are in each family's prior-sensitivity table and figure." in text
     assert "The Results quote the refit without high-risk studies; the risk-of-bias table gives both." in text

@@ -334,7 +334,9 @@ def bias_reported(stages: set[str]) -> str:
     text.results_paragraph), the tables and figures the rest."""
     quoted = ["Egger's and the rank correlation test", "trim and fill", "fail-safe N"] + (
         ["the selection models"] if "selection_models" in stages else []) + (["GOSH"] if "gosh" in stages else [])
-    return (f" The Results quote {join_words(quoted)}; the other small-study tests are in each family's "
+    # "or why": a review of one or two studies has the Results say why a test or the selection models could not be run
+    return (f" The Results report {join_words(quoted)} (each, or why it could not be run); the other small-study tests "
+            "are in each family's "
             "publication-bias table, and the leave-one-out, influence and cumulative analyses in their tables and "
             "figures.")
 
