@@ -144,9 +144,10 @@ def _text_cells(cells: pd.DataFrame):
 
 
 def _check_columns(sheet: pd.DataFrame) -> None:
-    """ValueError without a ``study_id`` column or with a column named twice; a UserWarning for a column written as a sheet column in other case
-    or spacing (``R``, ``N``, ``Study ID``), which is not read: every row would have no effect size without a word.
-    Matched as :func:`read_sheet` matches a header cell (:func:`~alliance_meta.inputs.sheet.column_key`)."""
+    """ValueError without a ``study_id`` column or with a column named twice; a UserWarning for a column written as a
+    sheet column in other case or spacing (``R``, ``N``, ``Study ID``), which is not read: every row would have no
+    effect size without a word. Matched as :func:`read_sheet` matches a header cell
+    (:func:`~alliance_meta.inputs.sheet.column_key`)."""
     near = {column_key(column): column for column in CODEBOOK_COLUMNS}
     renamed = {str(name): near[key] for name in sheet.columns
                if name not in CODEBOOK_COLUMNS and (key := column_key(str(name))) in near

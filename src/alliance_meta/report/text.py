@@ -16,6 +16,8 @@ from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
+from alliance_meta.report.robustness import (gosh_sentence, location_scale_sentence, model_comparison_sentence,
+                                             multiverse_sentence, rve_sentence)
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
 from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_df, apa_integer, apa_number, apa_p_clause,
@@ -683,9 +685,6 @@ def results_paragraph(family: str, metric: str, tables: dict[str, pd.DataFrame],
     # a three-level main model: the selection and Bayesian models beside it pool study composites (its estimate
     # .38 read beside their .31 as the same data's); with one effect size per study there is none to speak of
     composites = row is not None and is_finite(row.get("sigma2_between")) and several_in_counts(counts)
-    from alliance_meta.report.robustness import (gosh_sentence, location_scale_sentence, model_comparison_sentence,
-                                                 multiverse_sentence, rve_sentence)
-
     sentences = [pooled_sentence(family, metric, row, counts, level) if pooled is not None else "",
                  count_models_sentence(pooled, level),
                  rve_sentence(tables.get("rve"), metric, level, tables.get("rve_sensitivity")),
