@@ -29,7 +29,7 @@ def _empty(frame: pd.DataFrame | None, *columns: str) -> bool:
 
 def rve_sentence(rve: pd.DataFrame | None, metric: str, level: float = 95,
                  sensitivity: pd.DataFrame | None = None) -> str:
-    """``Robust variance estimation: r = .29, 95% CI [.27, .32], t(111.40) (correlated effects, ...); ...``: each
+    """``Robust variance estimation gave r = .29, 95% CI [.27, .32] (correlated effects, df = 111.40; ...); ...``: each
     model's intercept with its CI and small-sample df, and, with rve_sensitivity.csv, the range of the correlated-
     effects estimate over the assumed correlations."""
     if _empty(rve, "model", "estimate", "ci_lower", "ci_upper"):
@@ -141,8 +141,7 @@ def model_comparison_sentence(comparison: pd.DataFrame | None) -> str:
 def gosh_sentence(studies: pd.DataFrame | None, metric: str) -> str:
     """``In the GOSH analysis of 125 studies, the inclusion of a single study shifted the subsets' mean estimate by at
     most 0.007 (Fisher's z; S117) and their mean I² by at most 5.5 percentage points (S071)``: the largest shift of
-    each (with minus without,
-    gosh_studies.csv), the studies a reader would look at in the GOSH plot."""
+    each (with minus without, gosh_studies.csv), the studies a reader would look at in the GOSH plot."""
     if _empty(studies, "study_id", "estimate_shift", "i2_shift"):
         return ""
     shifts = studies[studies["estimate_shift"].map(is_finite) & studies["i2_shift"].map(is_finite)]
