@@ -205,7 +205,7 @@ def test_moderator_forest_has_a_diamond_per_level(tmp_path):
                                                 summary={**summary, **three})[0])
     note = " ".join(" ".join(texts).split())  # the footnote's lines joined
     assert (r"Test between levels, three-level model: $Q_\mathrm{M}$(2) = 0.27, $p$ = .872; CR2 cluster-robust "
-            "$F$(2, 10.7) = 0.23, $p$ = .802." in note) and "(2) = 1.50" not in note
+            "$F$(2, 10.70) = 0.23, $p$ = .802." in note) and "(2) = 1.50" not in note
     paths = [tmp_path / "forest_modality.png", tmp_path / "forest_modality.pdf"]
     save_moderator_forest_plot(data, "modality", subgroups, pooled_row(data), "z", paths)
     assert all(path.stat().st_size > 1000 for path in paths)

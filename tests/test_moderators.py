@@ -244,7 +244,7 @@ def test_bubble_plot_under_a_three_level_model_says_its_points_are_composites_an
     assert figure.axes[0].get_legend().get_texts()[0].get_text() == "Study composites (area \u221d weight)"
     note = " ".join(text.get_text() for text in figure.texts)
     assert "meta-regression of the study composites" in note
-    assert (r"Three-level model: $Q_\mathrm{M}$(1) = 6.09, $p$ = .014; CR2 cluster-robust $F$(1, 7.6) = 2.78, "
+    assert (r"Three-level model: $Q_\mathrm{M}$(1) = 6.09, $p$ = .014; CR2 cluster-robust $F$(1, 7.61) = 2.78, "
             r"$p$ = .136.") in note  # CR2 named (it was a bare "CR2 F", defined nowhere in the figure)
     plain = bubble_plot(year, "z", summary={"moderator": "year", "multilevel_qm": float("nan")})  # aggregate run
     assert " composites" not in plain.axes[0].get_title(loc="left") and not plain.texts
@@ -359,7 +359,7 @@ def test_a_three_level_fit_s_moderator_plots_give_the_three_level_test():
              "multilevel_cr2_df1": 1, "multilevel_cr2_df2": 10.7, "multilevel_cr2_p": 0.802}
     assert three_level_test(summary) is None
     assert three_level_test({**summary, **three}) == \
-        r"$Q_\mathrm{M}$(1) = 0.27, $p$ = .872; CR2 cluster-robust $F$(1, 10.7) = 0.23, $p$ = .802"
+        r"$Q_\mathrm{M}$(1) = 0.27, $p$ = .872; CR2 cluster-robust $F$(1, 10.70) = 0.23, $p$ = .802"
     overall = {"method": "REML", "estimate": 0.3, "ci_lower": 0.25, "ci_upper": 0.34, "k": 35, "test": "z",
                "sigma2_between": 0.01, "n_studies": 20}
     figure = subgroup_forest(levels, {**summary, **three}, overall, "z")
@@ -367,7 +367,7 @@ def test_a_three_level_fit_s_moderator_plots_give_the_three_level_test():
     plt.close(figure)
     assert "Differences between levels, study composites, common" in texts
     assert ("Differences between levels, three-level model: $Q_\\mathrm{M}$(1) = 0.27, $p$ = .872; CR2 cluster-robust "
-            "$F$(1, 10.7)") in texts, texts
+            "$F$(1, 10.70)") in texts, texts
 
 
 def test_subgroup_plot_keeps_its_panel_beside_a_long_level_name():

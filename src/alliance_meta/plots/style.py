@@ -29,7 +29,7 @@ from alliance_meta.engines.transforms import METRIC_NAMES, ByMetric, back_transf
 from alliance_meta.plots import previews, text_cache  # noqa: E402
 from alliance_meta.plots.provenance import add_note  # noqa: E402
 from alliance_meta.plots.text_cache import reused_text  # noqa: E402
-from alliance_meta.wording import apa_number, apa_p_clause, without_leading_zero  # noqa: E402
+from alliance_meta.wording import apa_df, apa_number, apa_p_clause, without_leading_zero  # noqa: E402
 
 if os.environ.get(text_cache.PROCESS_ENV, "0") != "0":  # a pipeline job (the Snakefile sets it): texts kept while figures are built too
     text_cache.reuse_for_process()
@@ -672,7 +672,7 @@ def format_p(p: float) -> str:
 def three_level_test(summary) -> str | None:
     """The test between a moderator's levels in the three-level model (``multilevel_*`` columns of
     ``moderators.csv``, dependence: multilevel) in a figure's mathtext, its statistics italic (:func:`symbol`):
-    ``$Q_\\mathrm{M}$(2) = 0.27, $p$ = .872; CR2 cluster-robust $F$(2, 10.7) = 0.15, $p$ = .863`` (CR2 named as the
+    ``$Q_\\mathrm{M}$(2) = 0.27, $p$ = .872; CR2 cluster-robust $F$(2, 10.70) = 0.15, $p$ = .863`` (CR2 named as the
     forest plots' footnotes name it); None without one. The model the report gives, where the levels' own diamonds
     are fits to study composites."""
     from alliance_meta.models.univariate import CI_TEST_SHORT_NAMES
@@ -682,8 +682,9 @@ def three_level_test(summary) -> str | None:
     text = (f"{symbol('QM')}({_number(summary, 'multilevel_qm_df'):.0f}) = {_number(summary, 'multilevel_qm'):.2f}, "
             f"{format_p(_number(summary, 'multilevel_qm_p'))}")
     if np.isfinite(_number(summary, "multilevel_cr2_f")):
-        text += (f"; {CI_TEST_SHORT_NAMES['cr2']} {symbol('F')}({_number(summary, 'multilevel_cr2_df1'):.0f}, "
-                 f"{_number(summary, 'multilevel_cr2_df2'):.1f}) = {_number(summary, 'multilevel_cr2_f'):.2f}, "
+        # the df as the report's text and tables write them (wording.apa_df: "10.70", not "10.7")
+        text += (f"; {CI_TEST_SHORT_NAMES['cr2']} {symbol('F')}({apa_df(_number(summary, 'multilevel_cr2_df1'))}, "
+                 f"{apa_df(_number(summary, 'multilevel_cr2_df2'))}) = {_number(summary, 'multilevel_cr2_f'):.2f}, "
                  f"{format_p(_number(summary, 'multilevel_cr2_p'))}")
     return text
 
