@@ -44,16 +44,20 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     return singular if one else (plural_form if plural_form is not None else singular + "s")
 
 
+def is_finite(value) -> bool:
+    """A finite number (also from a CSV cell: text, None, NaN and pandas' ``<NA>`` are not)."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def apa_integer(value: float) -> str:
     """Whole numbers with thousands separators (``12,345``) and a typographic minus (``\u22125,180,125``); a missing
     count (None, NaN, pandas' ``<NA>``) as a dash."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):  # None, pandas' NA
+    if not is_finite(value):
         return "\u2013"
-    if not math.isfinite(number):
-        return "\u2013"
-    return f"{int(round(number)):,}".replace("-", MINUS)
+    return f"{int(round(float(value))):,}".replace("-", MINUS)
 
 
 def counted(count: float, singular: str, plural_form: str | None = None) -> str:
@@ -138,12 +142,9 @@ def apa_df(value) -> str:
     """Degrees of freedom, one rule for the report's text and tables and the figures: whole numbers whole ("t(124)",
     "F(2, 119)"), others with :data:`DF_DECIMALS` decimals ("t(4.55)", "F(2, 4.90)"), never one test's df to one
     decimal beside another's to two; "" for a missing value."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):  # None, pandas' NA
+    if not is_finite(value):
         return ""
-    if not math.isfinite(number):
-        return ""
+    number = float(value)
     return apa_integer(number) if number.is_integer() else apa_number(number, DF_DECIMALS)
 
 

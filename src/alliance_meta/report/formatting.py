@@ -19,7 +19,7 @@ import pandas as pd
 # the report's modules import these from here; the figures share them from alliance_meta.wording
 from alliance_meta.wording import (BIAS_MODEL_NAMES, DF_DECIMALS, ESTIMATOR_NAMES, INTERVAL_NAMES,  # noqa: F401
                                    MINUS, apa_df, apa_integer, apa_number, apa_p, apa_p_clause, apa_probability,
-                                   apa_setting, at_null, counted, probability_percent)
+                                   apa_setting, at_null, counted, is_finite, probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -95,14 +95,6 @@ def pooled_studies(row) -> float:
     multilevel = is_finite(row.get("sigma2_between", math.nan))
     studies = row.get("n_studies", math.nan) if multilevel else row.get("k", math.nan)
     return float(studies) if is_finite(studies) else math.nan
-
-
-def is_finite(value) -> bool:
-    """A finite number (also from a CSV cell: text, None and NaN are not)."""
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 #: Why a moderator's R^2 is not given (see :func:`alliance_meta.models.metareg.r2_not_meaningful`).
