@@ -1175,14 +1175,12 @@ def _shared_by_the_value_checks(function):
 
 @_shared_by_the_value_checks
 def _rows_with_valid_values(frame: pd.DataFrame) -> pd.Series:
-    """Rows whose every numeric value passes its column checks."""
-    valid = pd.Series(True, index=frame.index)
-    for column, checks in COLUMN_CHECKS.items():
+    """Rows whose every numeric value passes its column checks (:func:`passes_column_checks`)."""
+    valid = np.ones(len(frame), dtype=bool)
+    for column in COLUMN_CHECKS:
         if column in frame:
-            values = frame[column]
-            for check in checks:
-                valid &= values.isna() | check._check_fn(values).fillna(False).astype(bool)
-    return valid
+            valid &= passes_column_checks(column, frame[column])
+    return pd.Series(valid, index=frame.index)
 
 
 def filled_input_table(frame: pd.DataFrame) -> pd.DataFrame:
