@@ -200,34 +200,6 @@ def test_the_robustness_sentences_of_two_studies_say_what_their_numbers_cannot_b
                          "by less than 0.05 percentage points."), gosh
 
 
-def test_every_section_of_the_sheets_numbers_marks_simulated_data():
-    """The Results and Methods headings said SIMULATED, but the Data section (studies, effect sizes and patients of
-    the sheet), the double coding and the changes since the previous sheet version, numbers of the same simulated
-    sheet, had no such mark for a reader sent there by the navigation. The PRISMA section says so by its own label
-    (prisma: simulated)."""
-    from alliance_meta.report import render_report
-    from alliance_meta.report.html import CodingSection, ExtraSection
-    from alliance_meta.wording import SIMULATED_DATA
-
-    sheet = pd.DataFrame({"study_id": ["S1", "S2"], "family": "outcome", "yi": [0.3, 0.2], "vi": [0.01, 0.02],
-                          "n": [100, 50], "simulated": "yes"})
-    provenance = {"sheet": "s", "sheet_sha256": "0", "run_date": "d", "versions": {"alliance-meta": "0"},
-                  "config_yaml": ""}
-
-    def render(frame):
-        return render_report(sheet=frame, effect_sizes=frame, families={"outcome": {"metric": "z", "tables": {},
-                                                                                  "images": []}},
-                             config={}, methods="Correlations were analysed as Fisher's z.", provenance=provenance,
-                             coding=CodingSection("Two coders."),
-                             extra_sections=[ExtraSection("changes", "Changes since the previous sheet version", "x")])
-
-    html = render(sheet)
-    for heading in ("Data", "Double coding", "Changes since the previous sheet version"):
-        assert f"<h2>{heading} ({SIMULATED_DATA})</h2>" in html, heading
-    plain = render(sheet.assign(simulated="no"))
-    assert "<h2>Data</h2>" in plain and "<h2>Double coding</h2>" in plain and SIMULATED_DATA not in plain
-
-
 def test_the_results_report_the_certainty_the_methods_say_was_rated():
     """The Methods said that the certainty of the evidence was rated with GRADE, and the Results never said what it
     was: the family's paragraph now ends with the suggested certainty and the domains that downgraded it."""

@@ -78,11 +78,13 @@ def test_the_reason_a_moderator_was_not_tested_nests_no_parentheses():
         "row: nothing to compare).")
 
 
-def test_the_results_and_methods_of_simulated_data_say_so_in_their_headings():
+def test_every_heading_of_simulated_numbers_says_so():
     """The demo's report said SIMULATED in its title and the banner at the top only: a reader sent by the navigation
-    to "Results: outcome" or "Methods", or copying them into a manuscript, met the numbers with no such mark (the
-    Word tables say it in every title)."""
+    to "Results: outcome", "Methods", the Data section, the double coding or the changes since the previous sheet
+    version, or copying them into a manuscript, met the numbers with no such mark (the Word tables say it in every
+    title). The PRISMA section says so by its own label (prisma: simulated)."""
     from alliance_meta.report import render_report
+    from alliance_meta.report.html import CodingSection, ExtraSection
     from alliance_meta.wording import SIMULATED_DATA
 
     sheet = pd.DataFrame({"study_id": ["S1", "S2"], "family": "outcome", "yi": [0.3, 0.2], "vi": [0.01, 0.02],
@@ -93,13 +95,18 @@ def test_the_results_and_methods_of_simulated_data_say_so_in_their_headings():
     def render(frame):
         return render_report(sheet=frame, effect_sizes=frame, families={"outcome": {"metric": "z", "tables": {},
                                                                                   "images": []}},
-                             config={}, methods="Correlations were analysed as Fisher's z.", provenance=provenance)
+                             config={}, methods="Correlations were analysed as Fisher's z.", provenance=provenance,
+                             coding=CodingSection("Two coders."),
+                             extra_sections=[ExtraSection("changes", "Changes since the previous sheet version", "x")])
 
     html = render(sheet)
-    assert f"<h2>Results: outcome family ({SIMULATED_DATA})</h2>" in html
-    assert f"<h2>Methods ({SIMULATED_DATA})</h2>" in html
+    for heading in ("Results: outcome family", "Methods", "Data", "Double coding",
+                    "Changes since the previous sheet version"):
+        assert f"<h2>{heading} ({SIMULATED_DATA})</h2>" in html, heading
     plain = render(sheet.assign(simulated="no"))
-    assert "<h2>Results: outcome family</h2>" in plain and "<h2>Methods</h2>" in plain
+    for heading in ("Results: outcome family", "Methods", "Data", "Double coding"):
+        assert f"<h2>{heading}</h2>" in plain, heading
+    assert SIMULATED_DATA not in plain
 
 
 def test_the_pooled_table_note_of_2x2_tables_nests_no_parentheses():
