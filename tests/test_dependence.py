@@ -140,6 +140,7 @@ def test_prepare_family_splits_drops_unusable_rows_and_handles_empty_families():
     rows, analysis, notes = prepare_family(effect_sizes, "outcome", "aggregate", "mean", 0.5)
     assert list(rows["es_id"]) == ["a-1", "a-2"] and list(analysis["study_id"]) == ["a"]
     assert "1 row of family outcome without a usable effect size left out (sheet row 4)" in notes  # not "rows 4"
+    assert "family outcome: 2 effect sizes aggregated into 1 study composite (mean, rho = 0.5)" in notes  # no "(s)"
     rows, analysis, _ = prepare_family(effect_sizes, "outcome", "multilevel")
     assert list(analysis["es_id"]) == ["a-1", "a-2"] and analysis["yi"].tolist() == [0.2, 0.3]
     rows, analysis, notes = prepare_family(effect_sizes.iloc[:3], "dropout")

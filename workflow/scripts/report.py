@@ -17,6 +17,7 @@ from alliance_meta.report.changes import read_snapshot
 from alliance_meta.report.html import changes_section, coding_section, inline_image, prisma_section
 from alliance_meta.report.methods import run_facts, stages_run
 from alliance_meta.report.provenance import config_yaml, package_versions, run_date, sha256
+from alliance_meta.wording import counted
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
 inputs, config = snakemake.input, json.loads(json.dumps(dict(snakemake.config)))  # noqa: F821
@@ -62,5 +63,6 @@ html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=effe
                      sheet_notes=Path(inputs.sheet_notes).read_text(encoding="utf-8").splitlines(),
                      extra_sections=extra_sections)
 Path(snakemake.output[0]).write_text(html, encoding="utf-8")  # noqa: F821
-log.info("report: %d families, %d tables, %d images, %d bytes", len(families), len(inputs.tables),
-         len(inputs.images) + sum(len(part["inlined"]) for part in families.values()), len(html))
+images = len(inputs.images) + sum(len(part["inlined"]) for part in families.values())
+log.info("report: %s, %s, %s, %d bytes", counted(len(families), "family", "families"),
+         counted(len(inputs.tables), "table"), counted(images, "image"), len(html))

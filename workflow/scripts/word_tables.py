@@ -17,6 +17,7 @@ from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import family_facts
 from alliance_meta.report.tables import marked_simulated
 from alliance_meta.report.word import write_docx_each
+from alliance_meta.wording import counted
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
@@ -43,6 +44,6 @@ for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outp
     Path(markdown).write_text(to_markdown(table), encoding="utf-8")
     Path(latex).write_text(to_latex(table), encoding="utf-8")
     tables.append(titled)
-    log.info("%s/%s: %d rows as Markdown and LaTeX", family, path.stem, len(table.rows))
+    log.info("%s/%s: %s as Markdown and LaTeX", family, path.stem, counted(len(table.rows), "row"))
 write_docx_each(tables, [word for _, _, word in outputs], snakemake.output.docx)
 log.info("tables.docx: %d tables, each also in a Word document of its own", len(tables))

@@ -26,7 +26,7 @@ import pandas as pd
 
 from alliance_meta.inputs.codebook import ARTIFACT_COLUMNS, IDENTIFIER_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS
 from alliance_meta.inputs.effect_sizes import CITATION_YEAR, default_labels
-from alliance_meta.wording import did_you_mean, plural, rows_phrase
+from alliance_meta.wording import counted, did_you_mean, plural, rows_phrase
 
 METHODS = ("gls", "mean")
 MIXED = "mixed"
@@ -229,8 +229,8 @@ def prepare_family(effect_sizes: pd.DataFrame, family: str, dependence: str = "a
         analysis = rows
     else:
         analysis = aggregate(rows, method=method, rho=rho)
-        notes.append(f"family {family}: {len(rows)} effect size(s) aggregated into {len(analysis)} "
-                     f"study composite(s) ({method}, rho = {rho})")
+        notes.append(f"family {family}: {counted(len(rows), 'effect size')} aggregated into "
+                     f"{counted(len(analysis), 'study composite')} ({method}, rho = {rho})")
     return rows, analysis, notes
 
 
