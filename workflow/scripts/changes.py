@@ -11,6 +11,7 @@ import pandas as pd
 
 from alliance_meta.io import read_table, restore_formulas, setup_logging, write_table
 from alliance_meta.report.changes import chain, compare, previous_snapshot, read_snapshot, snapshot, write_snapshot
+from alliance_meta.wording import counted
 
 log = setup_logging(snakemake.log[0])  # noqa: F821
 params = snakemake.params  # noqa: F821
@@ -26,5 +27,5 @@ current = chain(current, previous, read_snapshot(snakemake.output.snapshot))  # 
 changes = compare(previous, current)
 write_table(changes, snakemake.output.changes)  # noqa: F821
 write_snapshot(current, snakemake.output.snapshot)  # noqa: F821
-log.info("snapshot %s (run %d); compared with %s: %d rows in changes.csv", params.sheet_sha256, current["sequence"],
-         current["previous"] or "no run of another sheet", len(changes))
+log.info("snapshot %s (run %d); compared with %s: %s in changes.csv", params.sheet_sha256, current["sequence"],
+         current["previous"] or "no run of another sheet", counted(len(changes), "row"))

@@ -5,6 +5,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 
 from alliance_meta.analyses import multiverse
 from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.wording import counted
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], f"multiverse_specifications_{snakemake.wildcards.family}")
@@ -22,7 +23,8 @@ if multiverse.INDIVIDUAL in settings.get("correction", []) and "correction" not 
 for note in specifications.attrs.get("notes", []):
     logger.info("%s", note)
 batches = multiverse.batch_count(len(specifications), settings["batch_size"])
-logger.info("%d specifications in %d batch(es) of up to %d", len(specifications), batches, settings["batch_size"])
+logger.info("%s in %s of up to %d", counted(len(specifications), "specification"), counted(batches, "batch", "batches"),
+            settings["batch_size"])
 for column in specifications.columns if len(specifications) else ():  # the choices taken
     logger.info("%s: %s", column, ", ".join(map(str, specifications[column].unique())))
 write_table(specifications, snakemake.output[0])

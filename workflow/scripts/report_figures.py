@@ -9,9 +9,10 @@ from pathlib import Path
 
 from alliance_meta.io import setup_logging
 from alliance_meta.report.html import inline_figures
+from alliance_meta.wording import counted
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], "report_figures")
 figures = inline_figures(snakemake.input, workers=snakemake.threads)
 Path(snakemake.output[0]).write_text(json.dumps(figures, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-logger.info("%d plots inlined for the report (%d bytes)", len(figures), sum(map(len, figures.values())))
+logger.info("%s inlined for the report (%d bytes)", counted(len(figures), "plot"), sum(map(len, figures.values())))

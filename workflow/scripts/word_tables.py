@@ -46,4 +46,4 @@ for path, (markdown, latex, word) in zip(map(Path, snakemake.input.tables), outp
     tables.append(titled)
     log.info("%s/%s: %s as Markdown and LaTeX", family, path.stem, counted(len(table.rows), "row"))
 write_docx_each(tables, [word for _, _, word in outputs], snakemake.output.docx)
-log.info("tables.docx: %d tables, each also in a Word document of its own", len(tables))
+log.info("tables.docx: %s, each also in a Word document of its own", counted(len(tables), "table"))
