@@ -90,6 +90,12 @@ def test_publication_bias_and_the_floor():
     three = pd.DataFrame({"test": ["egger", "rank", "egger_multilevel"], "p": [0.3, 0.3, 0.028]})
     assert sof(bias=three)["publication_bias_reason"] == "suspected: three-level Egger's test p = .028"
     assert sof(bias=three.assign(p=[0.05, 0.3, np.nan]))["publication_bias_reason"] == "suspected: Egger's test p = .050"
+    # tests that ran without an estimate (every study with the same variance, no study in an interval) are named
+    unestimable = pd.DataFrame({"type": ["stepfun"], "lrt_p": [np.nan], "ci_lower": [np.nan], "ci_upper": [np.nan]})
+    assert (sof(bias=BIAS.assign(p=np.nan), selection=unestimable)["publication_bias_reason"]
+            == "not assessed: Egger's test and the step-function selection model not estimable")
+    assert sof(bias=BIAS.assign(p=np.nan))["publication_bias_reason"] == "not assessed: Egger's test not estimable"
+    assert sof(bias=None)["publication_bias_reason"] == "not assessed: no bias tests"
 
 
 def test_reviewers_override_a_domain():

@@ -271,8 +271,12 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             named = f"step-function selection model{f' (p-value cut points {cuts})' if cuts else ''}"
             reasons.append(f"{named} likelihood-ratio test {apa_p_clause(step['lrt_p'])}, "
                            f"adjusted CI {adjusted} the null")
-    if not reasons:
-        return 0, "not assessed: no bias tests"
+    if not reasons:  # the tests that ran but gave no estimate (every study with the same variance, an empty interval)
+        tried = [name for name, ran in (
+            ("Egger's test", bias is not None and bias["test"].isin(["egger", "egger_multilevel"]).any()),
+            ("the step-function selection model", selection is not None and (selection["type"] == "stepfun").any()))
+            if ran]
+        return 0, f"not assessed: {' and '.join(tried)} not estimable" if tried else "not assessed: no bias tests"
     return (-1 if found else 0), ("suspected: " if found else "not suspected: ") + "; ".join(reasons)
 
 
