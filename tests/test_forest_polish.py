@@ -520,3 +520,76 @@ def test_a_three_level_study_split_across_pdf_pages_is_named_where_it_runs_on(co
     continued = [text.get_text() for figure in figures for text in drawn_texts(figure)
                  if "(continued)" in text.get_text()]
     assert continued and all(text.endswith("(continued)") for text in continued), continued
+
+
+def _continued_pages(width, modality=None, rows_per_page: int = 10) -> list:
+    """The PDF pages of the moderator forest plot of 30 simulated studies (SIMULATED: ``rated(family(30))``), paged at
+    ``rows_per_page``; ``modality``: the levels' names instead of CBT and other."""
+    data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
+    if modality is not None:
+        data = data.assign(modality=data.modality.map(modality))
+    asked = {**DEMO_COLUMNS, "rows_per_page": rows_per_page, **({"width": width} if width else {})}
+    return moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                 paged=True, options=ForestOptions.from_config(asked, {"tool": "quips"}))
+
+
+def _inches(figure, text: Text):
+    """The drawn box of ``text`` in inches from the figure's bottom left."""
+    return text.get_window_extent(figure.canvas.get_renderer()).transformed(figure.dpi_scale_trans.inverted())
+
+
+def _null_line_top(figure, axis) -> tuple[float, float]:
+    """x and the top (inches from the figure's bottom) of the panel's line at no effect (r = 0)."""
+    line = next(line for line in axis.lines if list(line.get_xdata()) == [0, 0])
+    (x, top), = line.get_transform().transform([(0, max(line.get_ydata()))])
+    return figure.dpi_scale_trans.inverted().transform((x, top))
+
+
+@pytest.mark.parametrize("width", [None, 11])  # studies' columns under their names (compact) / beside them
+def test_a_continued_heading_runs_across_its_empty_row_on_one_line(width):
+    """Wrapped at the label column, "Modality: other (continued)" took two lines (1.79 in bold against the names'
+    1.56-in column), a line of its page's room for studies (the demo's moderator forest plot of rater: PDF pages of
+    26, 25, 25, 25, ... studies). Its row has nothing else on it: the heading runs across it on one line, the study
+    under it one line lower, and the panel's line at no effect starts below it where the heading reaches it."""
+    from alliance_meta.plots.forest_layout import LINE
+
+    line = LINE * 8 / 72  # inches, at the default 8 pt
+    headings = 0
+    for figure in _continued_pages(width):
+        texts = drawn_texts(figure)
+        continued = [text for text in texts if "continued" in text.get_text()]
+        if continued:
+            heading, = continued  # one line
+            assert re.fullmatch(r"Modality: (CBT|other) \(continued\)", heading.get_text())
+            box = _inches(figure, heading)
+            study = max((_inches(figure, text) for text in texts if text.get_text().startswith("Simulated study")),
+                        key=lambda found: found.y1)  # the page's first study
+            assert (box.y0 + box.y1) / 2 - (study.y0 + study.y1) / 2 == pytest.approx(line, abs=0.15 * line)
+            x, top = _null_line_top(figure, figure.axes[0])
+            assert box.x1 < x or top < box.y0  # the heading clear of the line, or the line below it
+            headings += 1
+        plt.close(figure)
+    assert headings >= 1
+
+
+def test_a_continued_heading_wider_than_the_figure_wraps_within_it():
+    """A heading that does not fit even across its whole row wraps, at the figure's width less its margins (its first
+    line wider than the label column, at which it wrapped before); the line at no effect starts below it."""
+    from alliance_meta.plots.forest_layout import MARGIN
+
+    name = " ".join(["a very long level name of a moderator"] * 4)
+    headings = 0
+    for figure in _continued_pages(None, {"CBT": "CBT", "other": name}):
+        texts = drawn_texts(figure)
+        heading = [text for text in texts if text.get_text().startswith(f"Modality: {name[:20]}")
+                   or text.get_text().endswith("moderator (continued)")]
+        if len(heading) > 1:  # the level's heading marked continued: its first and last lines
+            boxes = sorted((_inches(figure, text) for text in heading), key=lambda box: -box.y1)
+            names = max(_inches(figure, text).x1 for text in texts if text.get_text().startswith("Simulated study"))
+            assert len(boxes) >= 2 and boxes[0].x1 > names + 0.5  # wrapped, across more than the label column
+            assert all(box.x1 <= figure.get_figwidth() - MARGIN + 0.02 for box in boxes)
+            x, top = _null_line_top(figure, figure.axes[0])
+            assert top < min(box.y0 for box in boxes)
+            headings += 1
+        plt.close(figure)
+    assert headings >= 1

@@ -502,13 +502,53 @@ def test_a_forest_plot_wider_than_plots_width_is_said_in_the_log_once_by_the_sav
         drawn = figures[0].get_figwidth()
         assert drawn > 7.0
         assert [record.levelno for record in caplog.records] == [level]
-        assert caplog.records[0].getMessage() == (
-            f"forest plot: {drawn:.2f} in wide, wider than {than} to fit its text columns; scaled to 7 in "
-            f"its 8-pt text is {8 * 7 / drawn:.1f} pt (fewer plots.columns, plots.rob false or a smaller "
-            "plots.label_width narrow it)")
+        message = caplog.records[0].getMessage()
+        # the columns at their narrowest (test_the_log_names_the_columns_at_their_narrowest), the one that the name
+        # widens said; fewer plots.columns or a smaller plots.label_width, which the log advised, narrow it no more
+        assert message.startswith(f"forest plot: {drawn:.2f} in wide, wider than {than} to fit its text columns; "
+                                  "its columns at their narrowest: study ")
+        assert "(as wide as a word that does not break)" in message
+        assert message.endswith(f"; scaled to 7 in its 8-pt text is {8 * 7 / drawn:.1f} pt (a shorter study label "
+                                "narrows it; a smaller plots.font_size narrows every column)")
     from alliance_meta.analyses.moderators import subgroup_fits
 
     caplog.clear()
     save_moderator_forest_plot(data, "modality", subgroup_fits(data, "modality", "z"), pooled_row(data), "z", [],
                                options=ForestOptions(columns=["measure", "timing"], label_width=90), logger=logger)
     assert [record.getMessage().split(":")[0] for record in caplog.records] == ["forest plot of modality"]
+
+
+def test_the_log_names_the_columns_at_their_narrowest(caplog):
+    """At plots.width 5.5 with the demo's plots.columns (n, rater, measure, timing) and QUIPS risk of bias, the forest
+    plot came out 6.26 in wide and the log advised fewer plots.columns or a smaller plots.label_width, neither of which
+    narrows it (the columns go under the names, the names wrap at the page). It cannot fit: the study column wraps at
+    1.2 in at the narrowest, the panel is at 1.3 in, the estimate, weight and seven risk-of-bias columns at their
+    text's width. The log now gives each column's width, which add up to the figure's, and what does narrow it."""
+    import logging
+    import re
+
+    from alliance_meta.plots.forest_draw import NARROWEST_NAMES
+    from alliance_meta.plots.forest_layout import COMPACT_PANEL
+    from alliance_meta.inputs.risk_of_bias import tool_from_config
+
+    tool = tool_from_config({"tool": "quips"})
+    data = simulated_family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)],
+                                       rater="therapist", measure="CALPAS", timing="averaged",
+                                       **{column: tool.judgements[0] for column in tool.columns})  # SIMULATED
+    logger = logging.getLogger("test_forest_narrowest")
+    caplog.set_level(logging.INFO, logger="test_forest_narrowest")
+    asked = {"width": 5.5, "columns": ["n", "rater", "measure", "timing"], "rob": True}
+    figure, = save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions.from_config(
+        asked, {"tool": "quips"}), logger=logger)
+    message, = [record.getMessage() for record in caplog.records]
+    widths = dict((name, float(value)) for name, value in re.findall(
+        r"(study|plot panel|estimate \[CI\]|weight|risk of bias|margins and gaps) (\d+\.\d+) in", message))
+    assert set(widths) == {"study", "plot panel", "estimate [CI]", "weight", "risk of bias", "margins and gaps"}
+    assert sum(widths.values()) == pytest.approx(figure.get_figwidth(), abs=0.03)
+    assert f"{figure.get_figwidth():.2f} in wide" in message and figure.get_figwidth() > 5.5
+    assert widths["study"] <= NARROWEST_NAMES and widths["plot panel"] == COMPACT_PANEL
+    assert "7 symbol columns" in message and "plots.rob false makes it fit" in message
+    assert "plots.columns" not in message and "label_width" not in message
+    without = save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions.from_config(
+        {**asked, "rob": False}))[0]
+    assert without.get_figwidth() <= 5.5 + 1e-9  # as the log says

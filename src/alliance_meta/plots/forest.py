@@ -377,10 +377,12 @@ def save_pages(figures_of, paths, options: ForestOptions, logger=None, what: str
 def widened_note(figures, options: ForestOptions) -> str:
     """For the job's log: that a forest plot is wider than ``plots.width`` (a journal's column) because its text
     columns need the room (:func:`~alliance_meta.plots.forest_layout.column_layout` widens the figure rather than
-    cut them), and how small its text is when scaled back to that width; "" when it is as wide as asked."""
+    cut them), and how small its text is when scaled back to that width; which columns are at their narrowest and
+    what narrows it (:func:`~alliance_meta.plots.forest_draw.narrowest_columns`); "" when it is as wide as asked."""
     width = max((figure.get_figwidth() for figure in figures), default=0.0)
-    return wider_note(width, options.width, options.font_size, "to fit its text columns",
-                      "fewer plots.columns, plots.rob false or a smaller plots.label_width narrow it")
+    columns, remedy = getattr(figures[0], "narrowest", ("", "")) if figures else ("", "")
+    return wider_note(width, options.width, options.font_size, "to fit its text columns" + (f"; {columns}" if columns
+                                                                                             else ""), remedy)
 
 
 def save_forest_plot(data: pd.DataFrame, pooled: dict, metric: str, paths, level: float = 95.0,

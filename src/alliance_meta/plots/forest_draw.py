@@ -20,8 +20,8 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, NBSP, SPANNING, Row,  # noqa: E402
-                                               column_layout, pages, pages_by_height, row_positions, UNHINTED_SCALE,
-                                               text_width, wrap_drawn)
+                                               column_layout, pages, pages_by_height, print_width, row_positions,
+                                               UNHINTED_SCALE, text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, SMALLEST_FONT, column_name,  # noqa: E402
@@ -664,6 +664,22 @@ def footnote_lines(note: str, continued: bool, layout, options) -> list[str]:
                       NOTE_SCALE * (layout.width - 2 * MARGIN), NOTE_SCALE * note_size(options), options.font_family)
 
 
+def line_top(rows: list[Row], total: float, x: float, limits: tuple[float, float], layout, options) -> float:
+    """The top (axes fraction) of the panel's vertical line at ``x`` (analysis metric) on a page of ``rows`` (``total``
+    lines): below the page's first row where that is a group heading whose text, drawn (:func:`~alliance_meta.plots.
+    forest_layout.print_width`), runs on to within :data:`~alliance_meta.plots.forest_layout.GAP` of the line (a heading
+    marked continued may take its whole row: :attr:`~alliance_meta.plots.forest_layout.Layout.heading_width`), else the
+    panel's top."""
+    first = rows[0] if rows else None
+    if first is None or first.kind != "group":
+        return 1.0
+    low, high = limits
+    left, right = layout.panel
+    at = left + (x - low) / (high - low) * (right - left)
+    reach = layout.label_left + print_width(first.label, options.font_size, options.font_family, bold=True)
+    return 1.0 - first.lines / total if reach > at - GAP + 1e-9 else 1.0
+
+
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header: Header):
     """One figure: header, rows, axis and footnote; its height follows the rows."""
     tops, total = row_positions(rows)
@@ -685,10 +701,12 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
     positions, labels = ticks(low, high, metric, options, panel_right - panel_left)
     axis.set_xticks(positions, labels)
     axis.set_xlabel(SCALES[metric][0])
-    axis.axvline(SCALES[metric][3], color="0.3", lw=0.8, zorder=1)
+    null = SCALES[metric][3]
+    axis.axvline(null, ymax=line_top(rows, total, null, limits, layout, options), color="0.3", lw=0.8, zorder=1)
     overall = [row for row in rows if row.kind == "overall"]
     if overall and low <= overall[0].centre <= high:
-        axis.axvline(overall[0].centre, color="0.55", lw=0.6, ls=(0, (2, 2)), zorder=1)
+        axis.axvline(overall[0].centre, ymax=line_top(rows, total, overall[0].centre, limits, layout, options),
+                     color="0.55", lw=0.6, ls=(0, (2, 2)), zorder=1)
     draw_rows(axis, rows, tops, low, high, options)
     draw_text(figure, axis, rows, tops, layout, header, options)
     figure.text(layout.label_left / layout.width, 0.05 / height, "\n".join(note_lines), ha="left", va="bottom",
@@ -733,9 +751,9 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
             return not row.n
         return n_cell is not None and n_cell < len(row.extra) and not row.extra[n_cell].strip()
 
-    def continued(heading: Row) -> Row:  # a group's heading atop a page its studies run on to
+    def continued(heading: Row) -> Row:  # a group's heading atop a page its studies run on to, across its row
         text = " ".join(heading.label) + CONTINUED
-        return replace(heading, label=wrap_drawn(text, layout.label_width, options.font_size, options.font_family,
+        return replace(heading, label=wrap_drawn(text, layout.heading_width, options.font_size, options.font_family,
                                                  bold=True))
 
     def resumed(study: Row, row: Row) -> Row:  # a study's effect sizes run on to a page: its name atop them
@@ -777,7 +795,33 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
             f"{options.rows_per_page} one-line studies (plots.rows_per_page): {len(chunks)} "
             f"page{'s' if len(chunks) > 1 else ''} of {', '.join(map(str, studies))} "
             f"stud{'ies' if sum(studies) > 1 else 'y'}")
+    if layout.width > options.page_width + 0.005:  # compact and still too wide: what is at its narrowest, for the log
+        figures[0].narrowest = narrowest_columns(layout, options.page_width)
     return figures
+
+
+def narrowest_columns(layout, page_width: float) -> tuple[str, str]:
+    """Why a compact layout (:func:`compact`) is wider than plots.width (``page_width``), for the job's log
+    (``forest.widened_note``): each of its columns at its narrowest, in inches (the study column at most
+    :data:`NARROWEST_NAMES`, or as wide as a word that does not break; the panel at
+    :data:`~alliance_meta.plots.forest_layout.COMPACT_PANEL`; the estimate, weight and risk-of-bias columns as wide
+    as their text, which does not wrap); and what narrows it."""
+    panel_left, panel_right = layout.panel
+    effect = layout.effect_right - panel_right - 2 * GAP
+    weight = layout.weight_right - GAP - layout.effect_right
+    rob = layout.width - MARGIN - layout.weight_right  # the symbols' columns and the gap before them
+    unbroken = layout.label_width > NARROWEST_NAMES + 0.005
+    study = "as wide as a word that does not break" if unbroken else \
+        f"names and the lines under them at most {NARROWEST_NAMES:g} in wide, the narrowest they wrap to"
+    widths = [layout.label_width, panel_right - panel_left, effect, weight] + ([rob] if layout.rob_centres else [])
+    parts = [f"study {layout.label_width:.2f} in ({study})", f"plot panel {panel_right - panel_left:.2f} in",
+             f"estimate [CI] {effect:.2f} in", f"weight {weight:.2f} in"] + \
+        ([f"risk of bias {rob:.2f} in ({len(layout.rob_centres)} symbol columns)"] if layout.rob_centres else []) + \
+        [f"margins and gaps {layout.width - sum(widths):.2f} in"]
+    without_rob = "makes it fit" if layout.width - rob <= page_width + 0.005 else f"narrows it by {rob:.2f} in"
+    remedies = ([f"plots.rob false {without_rob}"] if layout.rob_centres else []) + \
+        (["a shorter study label narrows it"] if unbroken else []) + ["a smaller plots.font_size narrows every column"]
+    return f"its columns at their narrowest: {', '.join(parts)}", "; ".join(remedies)
 
 
 def compact_lines(rows_per_page: int, footnote: float = 0.0, header: float = 1.0) -> float:

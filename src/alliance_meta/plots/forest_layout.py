@@ -79,7 +79,15 @@ class Layout:
     extra_left: list[float] = field(default_factory=list)  # left edge of each plots.columns column
     extra_right: list[float] = field(default_factory=list)  # right edge (numbers are right-aligned)
     rob_centres: list[float] = field(default_factory=list)  # centre of each risk-of-bias symbol column
-    label_width: float = 0.0  # of the label column (a group heading's lines stay within it)
+    #: of the label column: a group heading's lines stay within it, but one marked continued (:attr:`heading_width`)
+    label_width: float = 0.0
+
+    @property
+    def heading_width(self) -> float:
+        """The width a group heading marked continued may take (``continued`` of :func:`pages`): its whole row, from
+        the label column to the right margin. Its row has no n, plots.columns, estimate, weight or risk-of-bias cell;
+        the panel's vertical lines start below it where it reaches them (forest_draw.line_top)."""
+        return self.width - MARGIN - self.label_left
 
 
 def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
