@@ -2,12 +2,15 @@
 study_id as the index, column names with spaces, nullable, pyarrow and categorical dtypes. Each gave a traceback, a
 misleading error or other numbers than the same sheet read plainly."""
 
+import datetime
 import warnings
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 
 import alliance_meta as am
 
@@ -32,10 +35,14 @@ def test_dates_in_year_are_their_years(plain, outcome):
     dated = plain.assign(year=pd.to_datetime(plain["year"].astype(str), format="%Y"))
     dated.loc[0, "year"] = pd.Timestamp("1905-06-26")  # 2004 typed into a date-formatted cell
     expected = plain.assign(year=plain["year"].where(plain.index != 0, 2004))
-    rows, plain_rows = am.effect_sizes(dated), am.effect_sizes(expected)
+    with pytest.warns(UserWarning, match=r": index 0 \(es_id S001-1\): 1905-06-26 read as 2004 \(in the 1904 date "
+                                         r"system 1905\)\. Check these rows"):
+        rows = am.effect_sizes(dated)
+    plain_rows = am.effect_sizes(expected)
     assert rows["year"].tolist() == plain_rows["year"].tolist() and rows["year"].iloc[0] == 2004
     assert rows["citation_year"].tolist() == plain_rows["citation_year"].tolist()
-    no_label = am.effect_sizes(dated.drop(columns="label").assign(year=dated["year"].astype(object)))
+    with pytest.warns(UserWarning, match="1905-06-26 read as 2004"):
+        no_label = am.effect_sizes(dated.drop(columns="label").assign(year=dated["year"].astype(object)))
     assert no_label["label"].iloc[0] == "Simulated study 001 (2004)"
     # am.fit of rows of one's own keeps no date either: year is a slope, as with numbers
     by_date = outcome.assign(year=pd.to_datetime(outcome["year"].astype(str), format="%Y"))
@@ -61,6 +68,30 @@ def test_a_header_of_two_rows_says_which_row_names_the_columns(plain):
     two = rows.set_axis(pd.MultiIndex.from_arrays([["Study", "Effect", "Effect"], rows.columns]), axis=1)
     with pytest.raises(ValueError, match=r"^am.fit: the frame's header has 2 rows .*get_level_values\(1\)$"):
         am.fit(two)
+
+
+def test_a_year_typed_into_a_date_cell_of_a_1904_workbook_is_named_with_both_readings(tmp_path):
+    """A workbook of the 1904 date system (Excel for Mac before 2011) shows 2004 typed into a date-formatted cell as
+    1909-06-27: am.read_sheet knows the workbook's date system and reads 2004, but pd.read_excel gives only the date,
+    which am.effect_sizes read as 1909 without a word. It cannot know the date system either: the rows whose year
+    depends on it are named with both readings (a date of its own, 2001-03-01, is its year in either)."""
+    workbook = openpyxl.Workbook()
+    workbook.epoch = CALENDAR_MAC_1904
+    workbook.active.append(["study_id", "es_id", "year", "r", "n"])
+    workbook.active.append(["S1", "S1-1", from_excel(2004, epoch=workbook.epoch), 0.3, 50])
+    workbook.active.append(["S2", "S2-1", datetime.datetime(2001, 3, 1), 0.2, 80])
+    for cell in ("C2", "C3"):
+        workbook.active[cell].number_format = "yyyy-mm-dd"
+    workbook.save(path := tmp_path / "mac.xlsx")
+    assert am.read_sheet(path)["year"].tolist() == [2004, 2001]
+    frame = pd.read_excel(path)
+    assert frame["year"].tolist() == [pd.Timestamp("1909-06-27"), pd.Timestamp("2001-03-01")]
+    said = (r"^am.effect_sizes: year holds dates \(pd.read_excel of date-formatted cells\), read as years in Excel's "
+            r"1900 date system.*: index 0 \(es_id S1-1\): 1909-06-27 read as 1909 \(in the 1904 date system 2004\)\. "
+            r"Check these rows, or read the workbook with am.read_sheet\(path\), which knows its date system$")
+    with pytest.warns(UserWarning, match=said):
+        rows = am.effect_sizes(frame)
+    assert rows["year"].tolist() == [1909, 2001]
 
 
 def test_study_id_as_the_index_is_the_rows_studies(plain, outcome):
@@ -93,6 +124,36 @@ def test_column_names_with_spaces_around_them_are_named():
     with pytest.warns(UserWarning, match=r"' r', 'n ' are not read; rename them: frame.rename\(columns=\{' r': 'r', "
                                          r"'n ': 'n'\}\)"):
         am.effect_sizes(sheet)
+
+
+def test_a_header_of_two_rows_matches_names_as_read_sheet_does(plain):
+    """The hint for a header of two rows matched the codebook's names exactly, where am.read_sheet reads a header cell
+    "Study ID" or " R" as study_id or r (sheet.column_key): a second row of such names was told to be no row of
+    column names. Names in the first row below a header of other names (pd.read_excel of a sheet with a title row)
+    said only that the sheet had no study_id column."""
+    small = plain[["study_id", "es_id", "r", "n"]].dropna().head(4)
+    names = ["Study ID", "ES-ID", " R", "N "]
+    grouped = small.set_axis(pd.MultiIndex.from_arrays([["Study", "Study", "Effect", "Effect"], names]), axis=1)
+    with pytest.raises(ValueError, match=r"frame.columns = frame.columns.get_level_values\(1\)$"):
+        am.effect_sizes(grouped)
+    titled = pd.DataFrame([names, *small.to_numpy().tolist()], columns=["Study", "Unnamed: 1", "Effect", "Unnamed: 3"])
+    said = (r"^am.effect_sizes: the frame's first row holds its column names \('Study ID', 'ES-ID', ' R', 'N '\), as "
+            r"pd.read_excel\(path\) reads a header with a row above it: read it with pd.read_excel\(path, header=1\)$")
+    with pytest.raises(ValueError, match=said):
+        am.effect_sizes(titled)
+
+
+def test_digits_other_than_0_to_9_are_named_with_the_number_to_write():
+    """0.500 and 120 in Arabic-Indic digits: no number to pandas, so no effect size, and the warning said "is not a
+    number; write" the same cell again. It names the digits and the value in 0-9, as am.read_sheet does."""
+    sheet = pd.DataFrame({"study_id": ["a", "b"], "r": ["\u0660.\u0665\u0660\u0660", "0.2"],
+                          "n": ["\u0661\u0662\u0660", "60"]})
+    refused = "is written in Arabic-Indic digits, which are not read: write it in the digits 0-9"
+    said = (f'index 0 \\(es_id a-1\\), column r, value "\u0660.\u0665\u0660\u0660": {refused}, "0.500"; '
+            f'index 0 \\(es_id a-1\\), column n, value "\u0661\u0662\u0660": {refused}, "120"\\.')
+    with pytest.warns(UserWarning, match=said):
+        rows = am.effect_sizes(sheet)
+    assert np.isnan(rows["yi"].iloc[0]) and rows["yi"].iloc[1] == pytest.approx(np.arctanh(0.2))
 
 
 @pytest.mark.parametrize("variant", ["nullable", "pyarrow", "categorical", "booleans"])

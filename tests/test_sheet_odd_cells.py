@@ -132,12 +132,13 @@ def test_tab_separated_text_with_a_point_between_thousands_says_why_commas_are_r
 
 
 def test_points_and_commas_between_thousands_are_read_alike():
-    """One pattern for both separators: the comma's had [1-9] for the first digit where the point's had (?!0)\\d, which
-    differ for a first digit that is no ASCII digit (Arabic-Indic \u0663 = 3)."""
+    """One pattern for both separators, of the digits 0-9: the comma's had [1-9] for the first digit where the point's
+    had (?!0)\\d, which differ for a first digit that is no ASCII digit (Arabic-Indic \u0663 = 3); such digits are
+    no grouped number at all (test_digits_other_than_0_to_9_are_refused_with_the_number_to_write)."""
     from alliance_meta.inputs.sheet import _GROUPED_COMMAS, _GROUPED_POINTS
 
     grouped = {"1.200": True, "12.500": True, "\u22121.200.000": True, "+999.999": True, "10.000": True,
-               "\u0663.\u0665\u0660\u0660": True,  # Arabic-Indic 3.500: its first digit is no 0
+               "\u0663.\u0665\u0660\u0660": False,  # Arabic-Indic 3.500: no digits 0-9
                "0.971": False, "0.500": False,  # a 0 first: a decimal mark
                "1.20": False, "1234.567": False, "1.2": False, "1.200.00": False}
     for written, expected in grouped.items():
@@ -145,7 +146,26 @@ def test_points_and_commas_between_thousands_are_read_alike():
         assert bool(_GROUPED_POINTS.fullmatch(written)) is expected, written
         assert bool(_GROUPED_COMMAS.fullmatch(comma)) is expected, comma
     cells = ("1,200", "12,500", "0,500", "1,20", "\u0663,\u0665\u0660\u0660")
-    assert [bool(_GROUPED_COMMAS.fullmatch(cell)) for cell in cells] == [True, True, False, False, True]
+    assert [bool(_GROUPED_COMMAS.fullmatch(cell)) for cell in cells] == [True, True, False, False, False]
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_digits_other_than_0_to_9_are_refused_with_the_number_to_write(tmp_path, separator):
+    """0.500 in Arabic-Indic digits (\u0660.\u0665\u0660\u0660) was taken for 500 with a point between thousands in
+    a sheet of decimal commas (the thousands pattern's "no leading 0" knew the ASCII 0 only), and elsewhere was "not a
+    number; write" the same cell again. pandas reads no number of such digits: each cell is refused, in any sheet,
+    with its value in 0-9."""
+    cells = {"r": "\u0660.\u0665\u0660\u0660", "n": "\u0661\u0662\u0660", "n1": "\u0660.\u0665\u0660\u0660",
+             "year": "\u0968\u0966\u0966\u096a"}  # Devanagari 2004
+    rows = [["study_id", *cells, "n2"], ["S1", *cells.values(), "60"], ["S2", "0.3", "80", "40", "2001", "40"]]
+    path = csv(tmp_path, "".join(separator.join(row) + "\n" for row in rows))
+    problems = checked(path)[1]
+    written = {"r": "0.500", "n": "120", "n1": "0.500", "year": "2004"}
+    assert where(problems) == [(2, column, cells[column], "number") for column in ("r", "n", "n1", "year")]
+    for problem in problems:
+        script = "Devanagari" if problem.column == "year" else "Arabic-Indic"
+        assert problem.rule == (f"is written in {script} digits, which are not read: write it in the digits 0-9, "
+                                f'"{written[problem.column]}"')
 
 
 # ---------------------------------------------------------------------------

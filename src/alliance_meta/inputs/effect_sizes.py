@@ -31,6 +31,7 @@ Viechtbauer (2010), metafor's ``escalc``.
 from __future__ import annotations
 
 import datetime
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -598,38 +599,79 @@ def convert(frame: pd.DataFrame, metric_by_family: dict[str, str] | None = None)
 
 def notebook_frame(frame: pd.DataFrame, caller: str, names) -> pd.DataFrame:
     """A frame of pandas, as ``caller`` (``am.effect_sizes``, ``am.fit``) reads it: a header of several rows
-    (``pd.read_excel(path, header=[0, 1])``: columns such as ``('Effect', 'r')``, none of them ``r``) is a ValueError
-    naming the row that holds ``names``, the columns the caller reads; an index of ``names``
+    (``pd.read_excel(path, header=[0, 1])``: columns such as ``('Effect', 'r')``, none of them ``r``), or column names
+    in the first row below a header of other names (``pd.read_excel(path)`` of a sheet with a row above its header),
+    is a ValueError naming the row that holds ``names``, the columns the caller reads, matched as
+    :func:`~alliance_meta.inputs.sheet.read_sheet` matches a header cell
+    (:func:`~alliance_meta.inputs.sheet.column_key`: ``Study ID`` names study_id); an index of ``names``
     (``frame.set_index("study_id")``) is a column again; dates in ``year`` (``pd.read_excel`` of date-formatted
-    cells) are their years as the sheet check reads them (:func:`~alliance_meta.inputs.sheet.year_of_date`), not
-    nanoseconds since 1970 in a citation nor a level per date in a meta-regression."""
+    cells) are their years (:func:`year_of_dates`)."""
+    from alliance_meta.inputs.sheet import column_key  # sheet imports this module
+
+    keys = {column_key(name) for name in names}
+
+    def named(cells) -> int:
+        return len({column_key(cell) for cell in cells if isinstance(cell, str)} & keys)
+
     if isinstance(frame.columns, pd.MultiIndex):
-        levels = [[str(name).strip() for name in frame.columns.get_level_values(i)] for i in
-                  range(frame.columns.nlevels)]
-        found = [len(set(level) & set(names)) for level in levels]
+        found = [named(frame.columns.get_level_values(i)) for i in range(frame.columns.nlevels)]
         row = found.index(max(found))
         keep = (f"keep its row of column names: frame.columns = frame.columns.get_level_values({row})" if max(found)
                 else "give it one row of column names (frame.columns = [...])")
-        raise ValueError(f"{caller}: the frame's header has {len(levels)} rows (its columns are tuples such as "
+        raise ValueError(f"{caller}: the frame's header has {len(found)} rows (its columns are tuples such as "
                          f"{frame.columns[0]!r}, as pd.read_excel(path, header=[0, 1]) reads a header with a row "
                          f"above it); {keep}")
+    if len(frame) and not named(frame.columns) and named(frame.iloc[0]) >= 2:
+        shown = ", ".join(repr(cell) for cell in frame.iloc[0] if isinstance(cell, str) and column_key(cell) in keys)
+        raise ValueError(f"{caller}: the frame's first row holds its column names ({shown}), as pd.read_excel(path) "
+                         "reads a header with a row above it: read it with pd.read_excel(path, header=1)")
     indexed = [name for name in frame.index.names if name in names and name not in frame.columns]
     if indexed:  # frame.set_index("study_id"): the rows' studies, not each row a study of its own
         frame = frame.reset_index(level=indexed)
     if "year" not in frame.columns or isinstance(frame["year"], pd.DataFrame) or pd.api.types.is_numeric_dtype(
             frame["year"]):
         return frame
+    return year_of_dates(frame, caller)
+
+
+def year_of_dates(frame: pd.DataFrame, caller: str) -> pd.DataFrame:
+    """``frame`` with the dates in ``year`` (``pd.read_excel`` of date-formatted cells) as their years, as the sheet
+    check reads a workbook of Excel's 1900 date system (:func:`~alliance_meta.inputs.sheet.year_of_date`: a year typed
+    into a date-formatted cell, 2004 shown as 1905-06-26, is 2004), not nanoseconds since 1970 in a citation nor a
+    level per date in a meta-regression. A frame does not tell its workbook's date system, as ``am.read_sheet`` knows
+    it: a UserWarning names each row whose year the 1904 date system (Excel for Mac before 2011) reads otherwise
+    (2004 typed there is 1909-06-27), with both readings."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    from alliance_meta.inputs.sheet import EXCEL_EPOCH, year_of_date  # sheet imports this module
+
     cells = frame["year"].astype(object)
     dated = np.array([isinstance(cell, datetime.date) and not pd.isna(cell) for cell in cells], dtype=bool)
     if not dated.any():
         return frame
-    from alliance_meta.inputs.sheet import EXCEL_EPOCH, year_of_date  # a date's year (a year typed into its cell)
-
-    years = pd.Series([int(year_of_date(pd.Timestamp(cell).tz_localize(None), EXCEL_EPOCH)) if date
-                       else (np.nan if pd.isna(cell) else cell)
-                       for cell, date in zip(cells, dated)], index=frame.index, dtype=object)
+    moments = {i: pd.Timestamp(cells.iloc[i]).tz_localize(None) for i in np.flatnonzero(dated)}
+    read = {i: int(year_of_date(moment, EXCEL_EPOCH)) for i, moment in moments.items()}
+    otherwise = {i: int(year_of_date(moment, CALENDAR_MAC_1904)) for i, moment in moments.items()}
+    years = pd.Series([read[i] if i in read else (np.nan if pd.isna(cell) else cell) for i, cell in enumerate(cells)],
+                      index=frame.index, dtype=object)
+    depends = [i for i in read if read[i] != otherwise[i]]
+    if depends:
+        rows = "; ".join(f"{name}: {moments[i]:%Y-%m-%d} read as {read[i]} (in the 1904 date system {otherwise[i]})"
+                         for name, i in zip(row_names(frame, depends), depends))
+        warnings.warn(f"{caller}: year holds dates (pd.read_excel of date-formatted cells), read as years in Excel's "
+                      "1900 date system, where a year typed into a date-formatted cell is the date of that day "
+                      f"number; a workbook of the 1904 date system (Excel for Mac before 2011) gives other years, "
+                      f"and a frame does not tell which: {rows}. Check these rows, or read the workbook with "
+                      "am.read_sheet(path), which knows its date system", UserWarning, stacklevel=4)
     numbers = pd.to_numeric(years, errors="coerce")
     return frame.assign(year=numbers if numbers.notna().sum() == years.notna().sum() else years)
+
+
+def row_names(sheet: pd.DataFrame, positions, es_ids=None) -> list[str]:
+    """``index 4 (es_id S003-1)``: the sheet's rows at ``positions`` by index label and es_id."""
+    es_ids = es_ids if es_ids is not None else (sheet["es_id"].to_numpy() if "es_id" in sheet else None)
+    return [f"index {sheet.index[i]}" + (f" (es_id {es_ids[i]})" if es_ids is not None and pd.notna(es_ids[i]) else "")
+            for i in positions]
 
 
 def default_labels(frame: pd.DataFrame) -> pd.Series:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.inputs.codebook import CODEBOOK_COLUMNS, INPUT_COLUMNS, INPUT_KINDS
-from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert, notebook_frame
+from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert, notebook_frame, row_names
 from alliance_meta.inputs.sheet import (API_WORDING, FIRST_DATA_ROW, SHEET_ROW, SheetError, column_key,
                                         format_problems, passes_column_checks, reworded, validate_sheet,
                                         worded)
@@ -92,8 +92,9 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
     n = 2) or break a rule of the sheet check (n = 50.5, no whole number): they keep ``yi = vi = NaN`` too, with
     one warning naming each (index, es_id, column, value and the sheet check's rule); a family that is not one
     (``outcom``) is a ValueError naming its rows. A frame of pandas is read as it comes
-    (:func:`~alliance_meta.inputs.effect_sizes.notebook_frame`): ``study_id`` as its index, dates in ``year``; a
-    header of two rows is a ValueError naming the row of column names.
+    (:func:`~alliance_meta.inputs.effect_sizes.notebook_frame`): ``study_id`` as its index, dates in ``year`` (a
+    warning names the rows whose year depends on the workbook's date system); a header of two rows, or column names
+    in the first row, is a ValueError naming the row of column names.
     """
     if not isinstance(sheet, pd.DataFrame):
         raise TypeError(f"am.effect_sizes takes the sheet as a DataFrame (am.read_sheet(path)), not "
@@ -169,13 +170,6 @@ def _check_columns(sheet: pd.DataFrame) -> None:
                       UserWarning, stacklevel=3)
 
 
-def _row_names(sheet: pd.DataFrame, positions, es_ids=None) -> list[str]:
-    """``index 4 (es_id S003-1)``: the sheet's rows at ``positions`` by index label and es_id."""
-    es_ids = es_ids if es_ids is not None else (sheet["es_id"].to_numpy() if "es_id" in sheet else None)
-    return [f"index {sheet.index[i]}" + (f" (es_id {es_ids[i]})" if es_ids is not None and pd.notna(es_ids[i]) else "")
-            for i in positions]
-
-
 def _check_families(sheet: pd.DataFrame, metric_by_family: Mapping[str, str]) -> None:
     """ValueError naming the rows of each ``family`` value that is not a family (a did-you-mean for a near
     spelling), all at once; convert said only ``no analysis metric for family ['outcom']``."""
@@ -185,7 +179,7 @@ def _check_families(sheet: pd.DataFrame, metric_by_family: Mapping[str, str]) ->
     unknown = [value for value in dict.fromkeys(family) if pd.notna(value) and value not in metric_by_family]
     if unknown:
         named = "; ".join(f"{value!r}{did_you_mean(value, metric_by_family)} on "
-                          f"{', '.join(_row_names(sheet, [i for i, v in enumerate(family) if v == value]))}"
+                          f"{', '.join(row_names(sheet, [i for i, v in enumerate(family) if v == value]))}"
                           for value in unknown)
         raise ValueError(f"am.effect_sizes: family is one of {', '.join(metric_by_family)} (a missing one: outcome), not "
                          f"{named}")
@@ -210,7 +204,7 @@ def _unconverted_message(sheet: pd.DataFrame, converted: pd.DataFrame, unconvert
             where = f", column {problem.column}" if problem.column else ""
             value = f', value "{problem.value}"' if problem.value else ""
             found[i].append(f"{where}{value}: {problem.rule}")
-    names = _row_names(sheet, positions, converted["es_id"].to_numpy())
+    names = row_names(sheet, positions, converted["es_id"].to_numpy())
     lines = []
     for name, i in zip(names, positions):
         told = found[i] or [f": its {converted['input_kind'].iloc[i]} input gives no finite effect size" if complete

@@ -127,21 +127,21 @@ commas, :data:`TAB_SEPARATED_WITH_COMMAS`), else a point."""
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!",
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
 """Error values a failed spreadsheet formula shows (and CSV exports write)."""
-_DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d*,\d+(?:[eE][-+]?\d+)?")
+_DECIMAL_COMMA = re.compile(r"[-+\u2212]?[0-9]*,[0-9]+(?:[eE][-+]?[0-9]+)?")
 
 
 def _grouped_thousands(separator: str) -> re.Pattern:
     """A whole number written with ``separator`` between groups of thousands, which may as well be one decimal mark:
     ``10.000`` (ten thousand, or ten?), ``1,200`` (1200, or 1.2?); not ``0.971`` nor ``0,500`` (no number begins
-    with a 0 before its thousands). Its first digit is any digit but 0, as the others are any digit (the comma's
-    pattern had ``[1-9]``: a non-ASCII first digit, such as Arabic-Indic, was read unlike the points')."""
-    return re.compile(rf"[-+\u2212]?(?!0)\d{{1,3}}(?:{re.escape(separator)}\d{{3}})+")
+    with a 0 before its thousands). Digits are 0-9, as in every number pattern here: 0.500 written in Arabic-Indic
+    digits is no grouped 500 but a cell of other digits (:func:`_other_digits`)."""
+    return re.compile(rf"[-+\u2212]?(?!0)[0-9]{{1,3}}(?:{re.escape(separator)}[0-9]{{3}})+")
 
 
 _GROUPED_POINTS = _grouped_thousands(".")
-_GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+")  # 2.500,5: points between thousands
+_GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+")  # 2.500,5: points between thousands
 #: 1.234,5e2: points between thousands, a decimal comma and an exponent, which no spreadsheet writes together
-_GROUPED_EXPONENT = re.compile(r"[-+\u2212]?\d{1,3}(?:\.\d{3})+,\d+[eE][-+\u2212]?\d+")
+_GROUPED_EXPONENT = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+[eE][-+\u2212]?[0-9]+")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?")
 _DAY_FIRST_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]+)?")
 _SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: [\d:.]+)?")
@@ -293,11 +293,11 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
 
 
 #: a number whose minus sign is the Unicode minus (U+2212), as Word and PDFs paste it: "\u22120.2", "\u22120,2"
-_UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+\u2212]?\d+)?")
+_UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:[0-9]+[.,]?[0-9]*|[.,][0-9]+)(?:[eE][-+\u2212]?[0-9]+)?")
 #: in a sheet of decimal commas also "\u22121.234,5" (points between thousands and a decimal comma,
 #: :data:`_GROUPED_DECIMAL_COMMA`; no exponent: "\u22121.234,5e2" is no number :func:`_decimal_point` reads); in a
 #: sheet of decimal points that is no number, and "reads as -1.234" would be false
-_UNICODE_MINUS_GROUPED = re.compile(r"\u2212\d{1,3}(?:\.\d{3})+,\d+")
+_UNICODE_MINUS_GROUPED = re.compile(r"\u2212[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+")
 
 
 def _minus_reading(cell: str) -> str:
@@ -399,7 +399,7 @@ def _decimal_commas_only(rows: pd.DataFrame) -> bool:
     return commas > 0
 
 
-_POINT_DECIMAL = re.compile(r"[-+\u2212]?\d*\.\d+(?:[eE][-+\u2212]?\d+)?")
+_POINT_DECIMAL = re.compile(r"[-+\u2212]?[0-9]*\.[0-9]+(?:[eE][-+\u2212]?[0-9]+)?")
 _GROUPED_COMMAS = _grouped_thousands(",")
 
 
@@ -1570,7 +1570,29 @@ def _date_or_time_message(value: str) -> str | None:
     return None
 
 
+#: the Arabic decimal separator (U+066B) and thousands separator (U+066C) as 0-9 numbers write them
+_ARABIC_SEPARATORS = {"\u066b": ".", "\u066c": ","}
+
+
+def _other_digits(text: str) -> str | None:
+    """The script of the decimal digits other than 0-9 in ``text`` (``Arabic-Indic``, ``Devanagari``, ``Fullwidth``),
+    None where it has none. No cell is read with them (pandas reads no number of them): each is refused, with the
+    value in 0-9 to write (:func:`_number_message`)."""
+    other = next((character for character in text if character.isdecimal() and not character.isascii()), None)
+    return None if other is None else unicodedata.name(other, "other").rsplit(" DIGIT ", 1)[0].title()
+
+
+def _in_ascii_digits(text: str) -> str:
+    """``text`` with each Unicode decimal digit as its 0-9 digit (``unicodedata.decimal``) and the Arabic decimal and
+    thousands separators as a point and a comma: ``\u0660\u066b\u0665`` -> ``0.5``."""
+    return "".join(str(unicodedata.decimal(character)) if character.isdecimal()
+                   else _ARABIC_SEPARATORS.get(character, character) for character in text)
+
+
 def _number_message(column: str, value: str, row: pd.Series) -> str:
+    if script := _other_digits(value):  # "\u0660.\u0665\u0660\u0660" (0.500): read by no route, told in 0-9
+        return (f'is written in {script} digits, which are not read: write it in the digits 0-9, '
+                f'"{_in_ascii_digits(value).strip()}"')
     if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):  # 4/5/1905: day or month first?
         return "is not a year: write the year of publication (e.g. 2004)"
     if (message := _date_or_time_message(value)) is not None:
