@@ -406,11 +406,11 @@ def test_report_has_a_double_coding_section():
     section = coding_section(result.agreement, result.disagreements, "data/raw/coder2.csv",
                              notes=["the second coder's sheet has no es_id: rows are matched by position", ""])
     assert "in the studies both coders coded, row by row" in section.paragraph  # every study is in both sheets
-    assert ("on 4 effect sizes coded by both: 6 cells were coded differently (changing the converted effect "
-            "size or its variance in 2 rows) and 2 effect sizes of those studies were coded by one coder only"
+    assert ("on four effect sizes coded by both: six cells were coded differently (changing the converted effect "
+            "size or its variance in two rows) and two effect sizes of those studies were coded by one coder only"
             in section.paragraph)
     one_cell = result.disagreements.iloc[[0, 1, 3]]  # the two rows of one coder and a rater coded differently
-    assert ("1 cell was coded differently and 2 effect sizes of those studies were coded by one coder only" in
+    assert ("one cell was coded differently and two effect sizes of those studies were coded by one coder only" in
             coding_section(result.agreement, one_cell, "data/raw/coder2.csv").paragraph)
     html = render_report(sheet=pd.DataFrame({"study_id": ["A"]}), effect_sizes=pd.DataFrame(
         {"study_id": ["A"], "family": ["outcome"], "yi": [0.1], "vi": [0.01]}), families={}, config={}, methods="",

@@ -91,7 +91,7 @@ def test_added_removed_edited_rows_and_result_flips():
     assert flips["quantity"].tolist() == ["rater: qm_p"]  # f_p stays below .05
     assert kinds["newly_influential"] == ["S2"]
     text = changes_paragraph(changes, {"outcome": "z"})
-    assert "1 study added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
+    assert "one study added" in text and "now excludes 0" in text and "Newly influential: S2 (outcome)" in text
     # read "significant at 0.05 (p .200 → .010)"; then "outcome: the Wald QM test of rater now significant ...", a
     # sentence in lower case without a verb
     assert ("In the outcome family, the Wald QM test of rater is now significant at .05 (p = .200 \u2192 p = .010)."
@@ -150,7 +150,8 @@ def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():
     renamed = changes.iloc[0]
     assert (renamed.study_id, renamed.sheet_row, renamed.sheet_row_previous) == ("Smith 2010", 3, 2)
     assert renamed.note == "previously Smith2010; its 2 effect sizes are unchanged, on sheet rows 3, 4"
-    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the last run of the previous sheet version: 1 study renamed.")
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith(
+        "Since the last run of the previous sheet version: one study renamed.")
     # es_id typed in the sheet and kept under the new name (S004-1 under "S004 (corrected)")
     kept = record("k", [es("Lee", "1", 2, 0.2, r="0.2"), es("Smith 2010", "Smith2010-1", 3, 0.30, **cells[0]),
                         es("Smith 2010", "Smith2010-2", 4, 0.10, **cells[1])], POOLED_A)
@@ -186,15 +187,15 @@ def test_an_effect_size_whose_study_id_or_es_id_was_corrected_is_one_row():
                                          ["S012", "2", 7, 7, "study_id", "S12", "S012"]]
     assert changes["note"].iloc[0] == "previously S2 / 2; its effect size and cells are unchanged"
     assert changes_paragraph(changes, {"outcome": "z"}).startswith(
-        "Since the last run of the previous sheet version: 2 effect sizes with corrected ids.")
+        "Since the last run of the previous sheet version: two effect sizes with corrected ids.")
     # an es_id corrected alone
     relabelled = record("c", [{**row, "es_id": "1a", "key": "S1|1a", "cells": {**row["cells"], "es_id": "1a"}}
                               if row["study_id"] == "S1" else row for row in before["effect_sizes"]], POOLED_A)
     changes = compare(before, relabelled)
     assert changes[["change", "quantity", "previous", "current"]].values.tolist() == [
         ["effect_size_id_corrected", "es_id", "1", "1a"]]
-    assert changes_paragraph(changes, {"outcome": "z"}).startswith("Since the last run of the previous sheet version: 1 effect size with a "
-                                                                   "corrected id.")
+    assert changes_paragraph(changes, {"outcome": "z"}).startswith(
+        "Since the last run of the previous sheet version: one effect size with a corrected id.")
     # a cell edited besides the id, or two candidates with the same content: removed and added, as before
     edited = record("d", [*after["effect_sizes"][:3], es("S3", "2", 5, 0.25, **{**cells, "rater": "observer"}),
                           *after["effect_sizes"][4:]], POOLED_A)
@@ -338,7 +339,8 @@ def test_report_section_lists_the_changes():
                       record("b", [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)], {**POOLED_B, "k": 4}))
     section = changes_section(changes, {"outcome": "z"})
     # the study's effect size said with it, not as a second addition ("1 study added, 1 effect size added")
-    assert section.paragraph.startswith("Since the last run of the previous sheet version: 1 study added (1 effect size).")
+    assert section.paragraph.startswith(
+        "Since the last run of the previous sheet version: one study added (one effect size).")
     assert "The outcome estimate moved from r = .10 to .29, 95% CI [.18, .40] (k 3 \u2192 4; \u03c4\u00b2 0.020 \u2192 0.010)" in section.paragraph
     assert len(section.tables) == 1 and len(section.tables[0].rows) == len(changes)
     k_row = next(row for row in section.tables[0].rows if row[section.tables[0].columns.index("quantity")] == "k")
@@ -378,7 +380,7 @@ def test_a_corrected_n_is_an_edit_and_a_new_column_one_row():
     added = changes[changes["change"] == "column_added"]
     assert added["quantity"].tolist() == ["experience"] and "filled in on 2 rows" in added["note"].iloc[0]
     text = changes_paragraph(changes, {"outcome": "z"})
-    assert "1 effect size edited" in text and "Column experience is new" in text
+    assert "one effect size edited" in text and "Column experience is new" in text
     assert "Cells edited besides" not in text  # n is an input of the effect size: counted once, as edited
     from alliance_meta.report.changes import numbers_read_back
     codes = pd.DataFrame({"change": ["effect_size_edited", "pooled"], "quantity": ["site", "k"],
@@ -404,7 +406,7 @@ def test_a_changed_metric_or_estimator_is_named_and_its_numbers_are_not_compared
     assert not changes["change"].isin(["significance_flip", "moderator_test_flip", "newly_influential"]).any()
     text = changes_paragraph(changes, {"outcome": "log_or"})
     assert "The outcome family's pooled model changed (REML, test z; z metric \u2192 REML, test z; log_or metric)" in text
-    assert "moved from" not in text and "1 study added" in text
+    assert "moved from" not in text and "one study added" in text
     # the same model with an estimate that rounds to the same r: unchanged to two decimals, not unchanged
     nudged = record("c", rows, {**POOLED_A, "estimate": 0.1004})
     assert "is unchanged to two decimals at r = .10" in changes_paragraph(compare(before, nudged), {"outcome": "z"})
@@ -514,7 +516,7 @@ def test_a_recoded_moderator_is_named_by_its_column(tmp_path):
     assert edited.loc[edited["quantity"] == "yi", "difference"].iloc[0] == pytest.approx(0.05)
     text = changes_paragraph(changes, {"outcome": "z"})
     # S1's recode moved no effect size: one effect size edited, and the codes besides (it said "2 edited")
-    assert "Since the last run of the previous sheet version: 1 effect size edited." in text
+    assert "Since the last run of the previous sheet version: one effect size edited." in text
     # read back from changes.csv (text in previous and current makes the column text): the same paragraph
     from alliance_meta.io import read_table, write_table
 
@@ -532,7 +534,7 @@ def test_a_recoded_moderator_is_named_by_its_column(tmp_path):
     write_table(pd.concat([moved, k_row], ignore_index=True), path)
     section = changes_section(read_table(path, text=["es_id"]), {"outcome": "z"})  # "format code 'g' for str"
     assert "(k 3 \u2192 4)" in section.paragraph
-    assert "Cells edited besides the effect sizes: modality (2 rows)." in text
+    assert "Cells edited besides the effect sizes: modality (two rows)." in text
     # a cell that moves neither yi nor vi (the authors' names) is named as well, not called yi
     renamed = {**record("c", [es("S1", "1", 2, 0.1, r="0.1", modality="psychodynamic", authors="Lee J"),
                               es("S2", "1", 3, 0.25, r="0.25", modality="IPT")], POOLED_A), "config": CONFIG}
@@ -833,8 +835,8 @@ def test_after_a_config_only_rerun_the_report_says_which_run_the_changes_are_rel
     assert ("compared with version 1 (results/history/" + "a" * 64 + ".json; this version's snapshot is results/"
             "history/" + "b" * 64 + ".json). This sheet was run before with another config (changed since: "
             "pooling.main_method REML \u2192 DL): every change below, of the data and of the config, is relative to the "
-            "last run of version 1, not to that run. Since the last run of the previous sheet version: 1 study removed "
-            "(1 effect size). The config changed since the last run of the previous sheet version: pooling.main_method "
+            "last run of version 1, not to that run. Since the last run of the previous sheet version: one study "
+            "removed (one effect size). The config changed since the last run of the previous sheet version: pooling.main_method "
             "REML \u2192 DL.") in paragraph
     # a sheet run again after another one is compared with that one: its config before then is not "run before"
     other = chain({**record("a" * 64, rows, POOLED_A), "config": {**CONFIG, "pooling.main_method": "DL"}}, third,
@@ -853,7 +855,7 @@ def test_report_section_names_the_sheet_versions_compared():
     paragraph = changes_section(compare(chain(before, None), after), {"outcome": "z"}, after).paragraph
     assert paragraph.startswith(f"This is version 2 of the sheet in this folder's history, compared with version 1 "
                                 f"(results/history/{'a' * 64}.json; this version's snapshot is "
-                                f"results/history/{'b' * 64}.json). Since the last run of the previous sheet version: 1 study added")
+                                f"results/history/{'b' * 64}.json). Since the last run of the previous sheet version: one study added")
     first = changes_section(compare(None, chain(before, None)), {"outcome": "z"}, chain(before, None)).paragraph
     assert first.startswith("There is no run of another sheet to compare with")
 
@@ -880,7 +882,8 @@ def test_a_study_id_reused_for_another_study_is_that_study_removed_and_another_a
     assert changes["note"].iloc[0] == f"2 effect sizes on sheet rows 13, 14; {reused}"
     assert changes["note"].iloc[1] == f"1 effect size, previously on sheet row 13; {reused}"
     assert changes_paragraph(changes, {"outcome": "z"}).startswith(
-        "Since the last run of the previous sheet version: 1 study added (2 effect sizes), 1 study removed (1 effect size).")
+        "Since the last run of the previous sheet version: one study added (two effect sizes), one study removed (one "
+        "effect size).")
     # a corrected year (or authors) of the same study is an edit of that cell
     corrected = record("c", [s06, es("S07", "S07-1", 13, 0.19, r="0.19", n="87", authors="Simulated  Study 07",
                                      year="2008")], POOLED_A)
@@ -972,8 +975,9 @@ def test_effect_sizes_of_studies_added_are_said_with_them_and_the_others_apart()
                          es("S3", "1", 4, 0.35, r="0.35"), es("S4", "1", 5, 0.4, r="0.4"),
                          es("S5", "1", 6, 0.5, r="0.5"), es("S5", "2", 7, 0.45, r="0.45")], POOLED_A)
     text = changes_paragraph(compare(before, after), {"outcome": "z"})
-    assert text.startswith("Since the last run of the previous sheet version: 2 studies added (3 effect sizes), 1 study removed (1 effect "
-                           "size), 1 effect size added to a study already included, 1 effect size edited.")
+    assert text.startswith("Since the last run of the previous sheet version: two studies added (three effect sizes), one "
+                           "study removed (one effect size), one effect size added to a study already included, one "
+                           "effect size edited.")
 
 
 def test_effect_sizes_added_to_or_removed_from_other_studies_name_one_study_in_the_singular():
@@ -985,6 +989,6 @@ def test_effect_sizes_added_to_or_removed_from_other_studies_name_one_study_in_t
     after = record("b", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 4, 0.2, r="0.2"),
                          es("S2", "3", 5, 0.22, r="0.22"), es("S4", "1", 6, 0.4, r="0.4")], POOLED_A)
     text = changes_paragraph(compare(before, after), {"outcome": "z"})
-    assert text.startswith("Since the last run of the previous sheet version: 1 study added (1 effect size), 1 study removed (1 effect size), "
-                           "1 effect size added to a study already included, 2 effect sizes removed from studies "
-                           "still included."), text
+    assert text.startswith("Since the last run of the previous sheet version: one study added (one effect size), one "
+                           "study removed (one effect size), one effect size added to a study already included, two "
+                           "effect sizes removed from studies still included."), text

@@ -196,10 +196,10 @@ class TestOneStudy(ReviewFolder):
         folder, result, _ = completed(self.case)
         assert result.returncode == 0, result.stderr[-4000:]
         report = (folder / "results" / "report.html").read_text()
-        for name, reason in (("leave_one_out", "Leave-one-out and influence diagnostics need at least 2 studies; "
-                                               "1 study in this family."),
-                             ("bma", "Model averaging needs at least 2 studies; 1 study in this family."),
-                             ("rve", "Robust variance estimation needs at least 2 studies; 1 study in this family.")):
+        for name, reason in (("leave_one_out", "Leave-one-out and influence diagnostics need at least two studies; "
+                                               "one study in this family."),
+                             ("bma", "Model averaging needs at least two studies; one study in this family."),
+                             ("rve", "Robust variance estimation needs at least two studies; one study in this family.")):
             assert re.search(rf'id="table-{name}">\s*<figcaption>[^<]*</figcaption>\s*<p class="muted">'
                              rf"{re.escape(reason)}</p>", report), name
 

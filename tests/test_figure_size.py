@@ -62,9 +62,9 @@ def test_the_figures_of_analysis_jobs_are_drawn_within_the_default_page(tmp_path
 
 
 def test_the_prisma_diagram_says_once_why_it_is_wider_than_the_page(caplog):
-    """An update's PRISMA diagram of both routes is 8.35 in wide (the template's five columns of boxes at their
-    narrowest, 7 pt; both routes of a new review now fit the page) and no log said so: its job logs it, at INFO for
-    the default page and a WARNING for a plots.width the reviewer set."""
+    """An update's PRISMA diagram of both routes was 8.35 in wide and no log said so: its job logs a diagram wider
+    than plots.width, a WARNING for a width the reviewer set. The diagram now fits the 7-in page (test_forest_polish);
+    a 6-in plots.width is narrower than its five columns of boxes can be at 7 pt."""
     import yaml
 
     from alliance_meta.inputs.prisma import prisma_counts
@@ -72,23 +72,20 @@ def test_the_prisma_diagram_says_once_why_it_is_wider_than_the_page(caplog):
     from alliance_meta.plots.style import log_wider
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    update = prisma_counts({**config["prisma"], "previous": {"studies": 120, "reports": 121},
+                            "included_reports": 152 + 121})
     assert width_note(prisma_figure(prisma_counts(config["prisma"])), None) == ""
-    figure = prisma_figure(prisma_counts({**config["prisma"], "previous": {"studies": 120, "reports": 121},
-                                          "included_reports": 152 + 121}))
-    note = width_note(figure, None)
-    assert re.match(r"8\.\d\d in wide, wider than the 7-in page \(plots\.width not set\) as the PRISMA 2020 "
-                    r"template's five columns of boxes of an update with both routes are at their narrowest; scaled to 7 "
-                    r"in its 7-pt text "
-                    r"is 5\.\d pt$", note)
+    assert width_note(prisma_figure(update), None) == ""
+    figure = prisma_figure(update, 6.0)
+    note = width_note(figure, 6.0)
+    assert re.match(r"6\.95 in wide, wider than plots\.width \(6 in\) as the PRISMA 2020 template's columns of boxes "
+                    r"are at their narrowest; scaled to 6 in its 7-pt text is 6\.0 pt$", note)
     assert width_note(figure, 12.0) == ""
     logger = logging.getLogger("test_prisma_width")
     caplog.set_level(logging.INFO, logger="test_prisma_width")
-    for width, level in ((None, logging.INFO), (7.0, logging.WARNING)):
-        caplog.clear()
-        log_wider(logger, "PRISMA flow diagram", width_note(figure, width), width)
-        assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
-            (level, f"PRISMA flow diagram: {width_note(figure, width)}")]
-    assert "wider than plots.width (7 in) as" in width_note(figure, 7.0)
+    log_wider(logger, "PRISMA flow diagram", note, 6.0)
+    assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
+        (logging.WARNING, f"PRISMA flow diagram: {note}")]
 
 
 def test_the_bayesian_plots_are_written_at_plots_dpi(tmp_path):

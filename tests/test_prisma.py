@@ -11,7 +11,7 @@ import yaml
 
 from alliance_meta.inputs.prisma import (arithmetic_problems, flow_sentences, format_problems, included_sentence,
                                          prisma_counts, sheet_problems)
-from alliance_meta.plots.prisma import SIMULATED_LABEL, prisma_figure
+from alliance_meta.plots.prisma import SIMULATED_LABEL, TIGHT, prisma_figure
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,10 +219,12 @@ def test_a_wrapped_item_hangs_below_its_first_line_and_never_reads_as_the_next_i
     read as two reasons, one of them without a count."""
     figure, drawn = _drawn(prisma_counts(LONG))
     plt.close(figure)
-    reasons = next(text.get_text() for text, _, _ in drawn if text.get_text().startswith("Reports excluded:\n    Reason"))
+    indent = TIGHT.indent  # LONG's diagram has five columns: the tightest layout's indent
+    reasons = next(text.get_text() for text, _, _ in drawn
+                   if text.get_text().startswith(f"Reports excluded:\n{indent}Reason"))
     lines = reasons.split("\n")[1:]
-    items = [line for line in lines if line.startswith("    ") and not line.startswith("     ")]
-    assert len(items) == 8 and all(line.startswith("        ") for line in lines if line not in items)
+    items = [line for line in lines if line.startswith(indent) and not line.startswith(indent + " ")]
+    assert len(items) == 8 and all(line.startswith(2 * indent) for line in lines if line not in items)
     assert all(item.lstrip().startswith("Reason") for item in items)
 
 

@@ -408,7 +408,7 @@ def test_results_say_the_selection_and_bayesian_models_of_a_three_level_review_p
     tables = {"pooled": pooled, "bayes": bayes, "selection_models": selection}
     text = results_paragraph("outcome", "z", tables, {"n": 1381}, "REML", ["z"])
     assert "Bayesian random-effects model of the study composites (posterior means): \u03bc = 0.310" in text
-    assert "Adjusted for publication bias by 2 selection models of the study composites (maximum" in text
+    assert "Adjusted for publication bias by two selection models of the study composites (maximum" in text
     aggregated = results_paragraph("outcome", "z", {**tables, "pooled": pooled.drop(
         columns=["n_studies", "sigma2_between", "sigma2_within"])}, {"n": 1381}, "REML", ["z"])
     assert "composites" not in aggregated and "Bayesian random-effects model (posterior means)" in aggregated
@@ -629,17 +629,17 @@ def test_empty_tables_say_why_where_the_config_or_the_other_tables_tell():
                            "to compare.",
         "location_scale": NO_LOCATION_SCALE, "location_scale_tau2": NO_LOCATION_SCALE,
         "psychometric_artifacts": NO_ARTIFACTS,
-        "leave_one_out": "Leave-one-out and influence diagnostics need at least 2 studies; 1 study in this family.",
-        "influence": "Leave-one-out and influence diagnostics need at least 2 studies; 1 study in this family."}
+        "leave_one_out": "Leave-one-out and influence diagnostics need at least two studies; one study in this family.",
+        "influence": "Leave-one-out and influence diagnostics need at least two studies; one study in this family."}
     tables.update(bma=empty, gosh_studies=empty, multiverse=empty, model_comparison=empty)
     reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}), {"moderators": ["rater"]})
-    assert reasons["gosh_studies"] == "A GOSH plot needs at least 3 studies; 2 studies in this family."
+    assert reasons["gosh_studies"] == "A GOSH plot needs at least three studies; two studies in this family."
     assert "leave_one_out" not in reasons and "bma" not in reasons and "multiverse" not in reasons
     # moderators configured but none could be fitted (one level): no meta-regression, so none to compare either
     assert reasons["model_comparison"] == reasons["meta_regression"]
     reasons = empty_table_reasons(tables, pd.DataFrame({"study_id": ["S1", "S2"]}), {"multiverse": {"minimum_k": 3}})
-    assert reasons["multiverse"] == ("Each specification of the multiverse needs at least 3 studies "
-                                     "(multiverse.minimum_k); 2 studies in this family.")
+    assert reasons["multiverse"] == ("Each specification of the multiverse needs at least three studies "
+                                     "(multiverse.minimum_k); two studies in this family.")
     assert reasons["model_comparison"] == NO_MODERATORS
     # configured and possible: no reason given (the tables have their own empty-table logic)
     tables.update(psychometric=pd.DataFrame({"method": ["bare_bones", "artifact_distribution"]}))

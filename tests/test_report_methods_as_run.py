@@ -25,7 +25,7 @@ def test_the_methods_name_the_sampler_the_bayes_job_recorded_not_the_reports_env
     # families that differ are each named; none recorded (an earlier run): no sampler named rather than a guess
     assert "(Hoffman & Gelman, 2014; nutpie for outcome and PyMC for dropout)" in sampler_sentence(
         {}, {"outcome": "nutpie", "dropout": "pymc"})
-    assert "(Hoffman & Gelman, 2014) in 4 chains" in sampler_sentence({}, {})
+    assert "(Hoffman & Gelman, 2014) in four chains" in sampler_sentence({}, {})
 
 
 def test_the_bayes_job_records_its_sampler_and_the_report_reads_it():
@@ -60,7 +60,7 @@ def test_the_gosh_methods_say_the_subsets_each_family_got():
             "subsets of 10 studies)") in text
     assert "every subset of the studies" not in text
     one = methods_paragraph({"gosh": {"subsets": 511}}, {"bias", "gosh"}, {}, ["dropout"], gosh_studies={"dropout": 9})
-    assert "(Olkin et al., 2012; all 511 subsets of 9 studies)" in one
+    assert "(Olkin et al., 2012; all 511 subsets of nine studies)" in one
 
 
 def test_gosh_chooses_its_subsets_by_the_rule_the_methods_state():
@@ -215,7 +215,7 @@ def test_the_results_report_the_certainty_the_methods_say_was_rated():
     section = family_section("outcome", "z", {"summary_of_findings": frame}, None, [], {}, {})
     assert section.paragraph.endswith(
         "The certainty of the evidence suggested by the GRADE rules, for the reviewers to confirm, was very low "
-        "(starting at low; downgraded for inconsistency by 2 levels and imprecision by 2 levels; summary-of-findings "
+        "(starting at low; downgraded for inconsistency by two levels and imprecision by two levels; summary-of-findings "
         "table)."), section.paragraph
     overridden = summary_of_findings("outcome", "z", row, analysis, analysis[["study_id"]], None, None, {
         "overrides": {"outcome": {"indirectness": {"downgrade": 1, "reason": "adolescents only"}}}})

@@ -128,7 +128,7 @@ def test_the_selection_sentence_nests_no_parentheses_in_parentheses():
         "note": ["", "", poorly, "not computed: the p-value interval (0.5, 1] has no studies (studies per interval: "
                                  "3, 3, 1, 0)"]})
     text = selection_sentence(selection, "log_or")
-    assert ("(2 of 4 models; the beta model is poorly identified [its estimate moved further, or its standard error "
+    assert ("(two of four models; the beta model is poorly identified [its estimate moved further, or its standard error "
             "is larger, than the observed effects spread])") in text, text
     assert "(selection-model table; the p-value interval (0.5, 1] has no studies [studies per interval: 3, 3, 1, 0])" \
         in text, text
@@ -172,6 +172,6 @@ def test_the_trim_and_fill_estimate_comes_with_its_ci():
 
     bias = pd.DataFrame({"test": ["trim_and_fill"], "statistic": [9.0], "p": [math.nan], "estimate": [0.3239],
                          "ci_lower": [0.295], "ci_upper": [0.351], "k_imputed": [9.0], "note": [""]})
-    assert "trim and fill imputed 9 studies (adjusted r = .31, 95% CI [.29, .34])" in bias_sentence(bias, "z")
+    assert "trim and fill imputed nine studies (adjusted r = .31, 95% CI [.29, .34])" in bias_sentence(bias, "z")
     assert "(adjusted r = .31, 90% CI [.29, .34])" in bias_sentence(bias, "z", 90)
     assert "(adjusted r = .31)" in bias_sentence(bias.drop(columns=["ci_lower", "ci_upper"]), "z")

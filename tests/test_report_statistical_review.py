@@ -18,7 +18,7 @@ def test_the_methods_say_how_the_posteriors_were_sampled():
     config = {"bayes": {"draws": 300, "tune": 300, "chains": 2, "sampler": "pymc",
                         "diagnostics": {"r_hat_max": 1.01, "ess_min": 400}}}
     text = methods_paragraph(config, {"bayes"}, {}, ["outcome"], samplers={"outcome": "pymc"})  # as the job recorded
-    assert ("sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; PyMC) in 2 chains of 300 draws after 300 "
+    assert ("sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; PyMC) in two chains of 300 draws after 300 "
             "tuning iterations (target acceptance rate .90)") in text
     assert "a potential scale reduction factor above 1.01 or a bulk or tail effective sample size below 400" in text
     assert "repeated once with 2 times the draws and tuning iterations and a target acceptance rate of .99" in text
@@ -156,7 +156,7 @@ def test_the_sampler_sentence_of_one_chain():
     from alliance_meta.report.methods import sampler_sentence
 
     text = sampler_sentence({"bayes": {"chains": 1, "sampler": "pymc"}})
-    assert "in 1 chain of 1,000 draws" in text and "potential scale reduction" not in text
+    assert "in one chain of 1,000 draws" in text and "potential scale reduction" not in text
     assert "a fit with divergent transitions or a bulk or tail effective sample size below 400" in text
 
 
@@ -186,5 +186,5 @@ def test_a_moderator_without_r2_and_with_composites_has_one_parenthesis():
     text = moderators_sentence(moderators)
     assert ") (" not in text
     assert text.endswith("R\u00b2 not given (\u03c4\u00b2 of the model without the moderator is 0, so there is no "
-                         "heterogeneity for it to account for; 3 study \u00d7 level composites of 2 studies, treated as "
+                         "heterogeneity for it to account for; three study \u00d7 level composites of two studies, treated as "
                          "independent).")

@@ -400,8 +400,8 @@ def test_selection_range_leaves_out_failed_fits():
         "note": ["Hessian not invertible: standard errors not computed; tau2 = 0", "", "", "not computed"]})
     text = selection_sentence(selection, "z")
     assert "(beta)" not in text and ".36" not in text and "p = .016" not in text
-    assert "by 2 selection models" in text and "p = .156 to p = .280" in text
-    assert "(2 of 4 models; the beta model's Hessian was not invertible)." in text
+    assert "by two selection models" in text and "p = .156 to p = .280" in text
+    assert "(two of four models; the beta model's Hessian was not invertible)." in text
     assert text.endswith("Not fitted: the step function (selection-model table).")
     selection.loc[1, "converged"] = False
     assert "the half-normal model did not converge" in selection_sentence(selection, "z")
@@ -413,7 +413,7 @@ def test_no_study_with_an_n_is_not_n_of_zero():
     unknown = pooled_sentence("dropout", "log_or", pooled_row(), {"n": 0, "effect_sizes": 5, "studies_without_n": 5})
     assert "(5 effect sizes), N unknown (no study gave its n);" in unknown and "N = 0" not in unknown
     some = pooled_sentence("dropout", "log_or", pooled_row(), {"n": 90, "effect_sizes": 5, "studies_without_n": 3})
-    assert "N = 90 (n unknown for 3 studies)" in some
+    assert "N = 90 (n unknown for three studies)" in some
 
 
 def test_trim_and_fill_that_imputed_nothing_names_no_adjusted_estimate():
@@ -455,11 +455,11 @@ def test_one_is_singular():
     from alliance_meta.report.html import environment
 
     one = pooled_sentence("outcome", "z", pooled_row(k=1), {"n": 80, "effect_sizes": 1, "studies_without_n": 1})
-    assert "k = 1 study (1 effect size)" in one and "(n unknown for 1 study)" in one
+    assert "k = 1 study (1 effect size)" in one and "(n unknown for one study)" in one
     assert "k = 5 studies (7 effect sizes)" in pooled_sentence("outcome", "z", pooled_row(), {"effect_sizes": 7})
     bias = pd.DataFrame({"test": ["trim_and_fill"], "statistic": [1.0], "p": [NAN], "estimate": [0.3],
                          "k_imputed": [1.0], "note": [""]})
-    assert "trim and fill imputed 1 study (adjusted r = .29)" in bias_sentence(bias, "z")
+    assert "trim and fill imputed one study (adjusted r = .29)" in bias_sentence(bias, "z")
     assert counted(1, "row") == "1 row" and counted(2, "row") == "2 rows" and counted(1234, "row") == "1,234 rows"
     template = environment().from_string('{{ rows | length | counted("row") }}')
     assert template.render(rows=[1]) == "1 row" and template.render(rows=[1, 2]) == "2 rows"

@@ -310,17 +310,18 @@ def test_high_risk_sentence():
                           "rob_confounding": ["high", "high", "low", "moderate"],
                           "rob_overall": ["high", "high", "low", "low"]})
     assert high_risk_sentence(frame, rob.QUIPS) == (
-        "Of 4 studies, 2 were at high risk of bias, mostly in study confounding (rated high in 2 of the 2 "
+        "Of four studies, two were at high risk of bias, mostly in study confounding (rated high in two of the two "
         "high-risk studies; QUIPS; Hayden et al., 2013).")
-    assert high_risk_sentence(frame.iloc[:1], rob.QUIPS).startswith("Of 1 study, 1 was at high risk of bias")
+    assert high_risk_sentence(frame.iloc[:1], rob.QUIPS).startswith("Of one study, one was at high risk of bias")
     frame.loc[3, "rob_overall"] = None
     assert high_risk_sentence(frame, rob.QUIPS).startswith(
-        "Of 4 studies (1 without an overall judgement), 2 were at high risk of bias, mostly in study confounding")
+        "Of four studies (one without an overall judgement), two were at high risk of bias, mostly in study "
+        "confounding")
     frame.loc[1, "rob_confounding"] = "low"  # a tie: 1 of the 2 in each domain, no "mostly"
     assert high_risk_sentence(frame, rob.QUIPS) == (
-        "Of 4 studies (1 without an overall judgement), 2 were at high risk of bias, most often in study "
-        "participation and study confounding (rated high in 1 of the 2 high-risk studies each; QUIPS; Hayden et al., "
-        "2013).")
+        "Of four studies (one without an overall judgement), two were at high risk of bias, most often in study "
+        "participation and study confounding (rated high in one of the two high-risk studies each; QUIPS; Hayden et "
+        "al., 2013).")
 
 
 def test_high_risk_sentence_without_overall_judgements_counts_the_studies_rated():
@@ -330,10 +331,10 @@ def test_high_risk_sentence_without_overall_judgements_counts_the_studies_rated(
     frame = pd.DataFrame({"study_id": list("abcd"), "rob_participation": ["low", "high", None, None],
                           "rob_overall": [None] * 4})
     assert high_risk_sentence(frame, rob.QUIPS) == (
-        f"Risk of bias was assessed in 2 of 4 studies with {rob.QUIPS.title}; no overall judgement is available.")
-    assert high_risk_sentence(frame.iloc[:2], rob.QUIPS).startswith("Risk of bias was assessed in 2 studies with")
+        f"Risk of bias was assessed in two of four studies with {rob.QUIPS.title}; no overall judgement is available.")
+    assert high_risk_sentence(frame.iloc[:2], rob.QUIPS).startswith("Risk of bias was assessed in two studies with")
     assert high_risk_sentence(frame.iloc[2:], rob.QUIPS) == (
-        f"None of the 2 studies has a risk-of-bias judgement ({rob.QUIPS.title}).")
+        f"None of the two studies has a risk-of-bias judgement ({rob.QUIPS.title}).")
 
 def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_for_one_study():
     from alliance_meta.analyses.risk_of_bias import high_risk_sentence
@@ -344,7 +345,7 @@ def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_
                           "rob_attrition": ["low", "low", "high", "low"],
                           "rob_overall": ["high", "high", "high", "low"]})
     assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 3: a majority
-        "Of 4 studies, 3 were at high risk of bias, mostly in study confounding (rated high in 2 of the 3 "
+        "Of four studies, three were at high risk of bias, mostly in study confounding (rated high in two of the three "
         "high-risk studies; QUIPS; Hayden et al., 2013).")
     frame["rob_overall"] = ["high", "high", "high", "high"]
     frame.loc[3, "rob_participation"] = "high"
@@ -353,15 +354,16 @@ def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_
     frame.loc[2, "rob_participation"] = "low"
     frame.loc[2, "rob_attrition"] = "high"
     assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 4 (participation a, d): not "mostly"
-        "Of 4 studies, 4 were at high risk of bias, most often in study participation and study attrition (rated "
-        "high in 2 of the 4 high-risk studies each; QUIPS; Hayden et al., 2013).")
+        "Of four studies, four were at high risk of bias, most often in study participation and study attrition "
+        "(rated high in two of the four high-risk studies each; QUIPS; Hayden et al., 2013).")
     frame.loc[1, "rob_attrition"] = "low"
     assert high_risk_sentence(frame, rob.QUIPS) == (
-        "Of 4 studies, 4 were at high risk of bias, most often in study participation (rated high in 2 of the 4 "
+        "Of four studies, four were at high risk of bias, most often in study participation (rated high in two of "
+        "the four "
         "high-risk studies; QUIPS; Hayden et al., 2013).")
     one = pd.DataFrame({"study_id": ["a", "b"], "rob_attrition": ["high", "low"], "rob_overall": ["high", "low"]})
     assert high_risk_sentence(one, rob.QUIPS) == (
-        "Of 2 studies, 1 was at high risk of bias, rated high in study attrition (QUIPS; Hayden et al., 2013).")
+        "Of two studies, one was at high risk of bias, rated high in study attrition (QUIPS; Hayden et al., 2013).")
 
     robins = pd.DataFrame({"study_id": ["a", "b"], "rob_confounding": ["serious", "low"],
                            "rob_overall": ["serious", "low"]})

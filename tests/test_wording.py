@@ -14,6 +14,18 @@ def test_rows_beyond_those_shown_are_counted():
     assert rows_phrase([7], 3) == "row 7"
 
 
+def test_counts_in_prose_below_ten_are_words_unless_set_beside_a_count_of_ten_or_more():
+    """The report's prose wrote "imputed 9 studies", "in 4 chains", "by 2 levels": APA 2020, sec. 6.32-6.33 writes
+    counts below ten in words, but in numerals where a count of ten or more is compared with them ("3 of 12")."""
+    from alliance_meta.wording import apa_count, counted
+
+    assert [apa_count(n) for n in (0, 1, 9, 10, 1234)] == ["zero", "one", "nine", "10", "1,234"]
+    assert apa_count(3, (12,)) == "3" and apa_count(3, (8, 4)) == "three" and apa_count(float("nan")) == "\u2013"
+    assert counted(1, "study", "studies", words=True) == "one study"
+    assert counted(2, "effect size", words=True, compared=(2, 10)) == "2 effect sizes"
+    assert counted(2, "chain") == "2 chains"  # a statistic's count (k = 2 studies) keeps its numerals
+
+
 def test_probabilities_and_p_values_never_round_to_an_impossible_0_or_1():
     """APA 2020, sec. 6.36: "p < .001", and alike "> .99" for a posterior probability of .9999999998 (the demo's
     "posterior probability 1.00") and "< .01" for one of 2e-10 (the BMA figure's "P(r = 0) = .00"); a share that

@@ -60,10 +60,31 @@ def apa_integer(value: float) -> str:
     return f"{int(round(float(value))):,}".replace("-", MINUS)
 
 
-def counted(count: float, singular: str, plural_form: str | None = None) -> str:
+#: the counts below ten as the report's prose writes them (:func:`apa_count`)
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def apa_count(count: float, compared: Sequence = ()) -> str:
+    """A count as the report's prose writes it (APA 2020, sec. 6.32-6.33): below ten in words ("three studies"),
+    from ten in numerals (:func:`apa_integer`), and in numerals too where its sentence compares it with a count of
+    ten or more (``compared``, the counts of the same sentence that it is set beside: "3 of 12 studies", "15 cells
+    in 7 rows"); a missing count as a dash. A statistic and its symbol (k = 3, df = 2, N = 7), a percentage, a value
+    or a setting keeps its numerals (:func:`apa_integer`); no sentence of the report begins with a count."""
+    if not is_finite(count):
+        return apa_integer(count)
+    number = int(round(float(count)))
+    if 0 <= number < len(NUMBER_WORDS) and not any(is_finite(other) and abs(float(other)) >= 10 for other in compared):
+        return NUMBER_WORDS[number]
+    return apa_integer(number)
+
+
+def counted(count: float, singular: str, plural_form: str | None = None, *, words: bool = False,
+            compared: Sequence = ()) -> str:
     """``1 study``, ``2 studies``, ``1,234 rows``: the count (:func:`apa_integer`) and the noun, singular for 1
-    (``plural_form`` defaults to ``singular + "s"``)."""
-    return f"{apa_integer(count)} {plural(count, singular, plural_form)}"
+    (``plural_form`` defaults to ``singular + "s"``); ``words``: the count as the report's prose writes it,
+    ``three studies`` (:func:`apa_count`, with the sentence's ``compared`` counts)."""
+    number = apa_count(count, compared) if words else apa_integer(count)
+    return f"{number} {plural(count, singular, plural_form)}"
 
 
 def probability_percent(prob: float) -> str:

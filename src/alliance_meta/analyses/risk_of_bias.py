@@ -17,6 +17,7 @@ from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, as_tool,
 from alliance_meta.models import multilevel
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 from alliance_meta.models.univariate import model_weights, table_test
+from alliance_meta.wording import apa_count
 
 SUBSETS = ("all", "exclude_high", "low_only")
 
@@ -152,19 +153,26 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
 
 def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
     """"Of k studies, x were at high risk of bias, mostly in <domain> (...)" from
-    :func:`alliance_meta.inputs.risk_of_bias.study_judgements` (one row per study)."""
+    :func:`alliance_meta.inputs.risk_of_bias.study_judgements` (one row per study). Its counts are compared with
+    the k studies (none exceeds k): in words below ten where k is too (:func:`~alliance_meta.wording.apa_count`)."""
     k = len(judgements)
+
+    def count(number: int) -> str:
+        return apa_count(number, (k,))
+
     if OVERALL not in judgements or judgements[OVERALL].isna().all():
         rated = int(judgements[[c for c in judgements.columns if c.startswith(PREFIX)]].notna().any(axis=1).sum())
         if rated == 0:
-            return f"None of the {k} {'study' if k == 1 else 'studies'} has a risk-of-bias judgement ({tool.title})."
-        of = f"{rated} of {k} studies" if rated < k else f"{k} {'study' if k == 1 else 'studies'}"
+            return (f"None of the {count(k)} {'study' if k == 1 else 'studies'} has a risk-of-bias judgement "
+                    f"({tool.title}).")
+        of = f"{count(rated)} of {count(k)} studies" if rated < k else f"{count(k)} {'study' if k == 1 else 'studies'}"
         return f"Risk of bias was assessed in {of} with {tool.title}; no overall judgement is available."
     high = high_risk_mask(judgements, tool).to_numpy()
     x = int(high.sum())
     unjudged = int(judgements[OVERALL].isna().sum())
-    without = f" ({unjudged} without an overall judgement)" if unjudged else ""
-    text = f"Of {k} {'study' if k == 1 else 'studies'}{without}, {x} {'was' if x == 1 else 'were'} at high risk of bias"
+    without = f" ({count(unjudged)} without an overall judgement)" if unjudged else ""
+    text = (f"Of {count(k)} {'study' if k == 1 else 'studies'}{without}, {count(x)} {'was' if x == 1 else 'were'} at "
+            "high risk of bias")
     source = tool.title.replace(" (", "; ").rstrip(")")
     domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
     if x and domains:
@@ -184,7 +192,9 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
             return text + f", {how} in {named} ({source})."
         if most > 0 and len(top) == 1:  # "mostly" only for a majority of the high-risk studies
             often = "mostly" if 2 * most > x else "most often"
-            return text + f", {often} in {top[0]} ({how} in {most} of the {x} high-risk studies; {source})."
+            return text + (f", {often} in {top[0]} ({how} in {count(most)} of the {count(x)} high-risk studies; "
+                           f"{source}).")
         if most > 0:  # a tie: no single domain
-            return text + f", most often in {named} ({how} in {most} of the {x} high-risk studies each; {source})."
+            return text + (f", most often in {named} ({how} in {count(most)} of the {count(x)} high-risk studies "
+                           f"each; {source}).")
     return text + f" ({source})."

@@ -28,7 +28,7 @@ import pandas as pd
 
 from alliance_meta.inputs.codebook import COMPUTED_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS, citation_key
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import (apa_number, apa_p_clause, apa_setting, counted, is_finite,
+from alliance_meta.report.formatting import (apa_count, apa_number, apa_p_clause, apa_setting, counted, is_finite,
                                              probability_percent)
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.wording import plural, rows_phrase
@@ -727,9 +727,13 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     # effect sizes whose value or inputs were edited; a recoded moderator (or label) is a cell edited besides them
     moved = edited[edited["quantity"].isin(EFFECT_SIZE_QUANTITIES)]
     counts.append(("effect_size_edited", len(moved.drop_duplicates(["family", "study_id", "es_id", "sheet_row"]))))
-    listed = [f"{n} {_noun(change, n)} " + (plural(n, "with a corrected id", "with corrected ids")
-                                             if change == "effect_size_id_corrected" else change.rsplit("_", 1)[1])
-              + (f" ({counted(of_studies[change[6:]], 'effect size')})" if change in ("study_added", "study_removed")
+    # the counts of the sentence are set beside one another: numerals for all where one is 10 or more (APA 6.33)
+    beside = [n for _, n in counts if n] + [n for n in of_studies.values() if n]
+    listed = [f"{apa_count(n, beside)} {_noun(change, n)} "
+              + (plural(n, "with a corrected id", "with corrected ids") if change == "effect_size_id_corrected"
+                 else change.rsplit("_", 1)[1])
+              + (f" ({counted(of_studies[change[6:]], 'effect size', words=True, compared=beside)})"
+                 if change in ("study_added", "study_removed")
                  else f" to {_others(changes, 'added')} already included"
                  if change == "effect_size_added" and of_studies["added"]
                  else f" from {_others(changes, 'removed')} still included"
@@ -742,7 +746,8 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
     recoded = edited.loc[~edited["quantity"].isin(EFFECT_SIZE_QUANTITIES), "quantity"].value_counts(sort=False)
     if len(recoded):
         parts.append("Cells edited besides the effect sizes: " + ", ".join(
-            f"{column} ({counted(n, 'row')})" for column, n in recoded.items()) + ".")
+            f"{column} ({counted(n, 'row', words=True, compared=recoded.tolist())})" for column, n in recoded.items())
+            + ".")
     if config:
         parts.append(config)
     if (changes["change"] == "config_not_recorded").any():

@@ -18,8 +18,8 @@ import pandas as pd
 
 # the report's modules import these from here; the figures share them from alliance_meta.wording
 from alliance_meta.wording import (BIAS_MODEL_NAMES, DF_DECIMALS, ESTIMATOR_NAMES, INTERVAL_NAMES,  # noqa: F401
-                                   MINUS, apa_df, apa_integer, apa_number, apa_p, apa_p_clause, apa_probability,
-                                   apa_setting, at_null, counted, is_finite, probability_percent)
+                                   MINUS, apa_count, apa_df, apa_integer, apa_number, apa_p, apa_p_clause,
+                                   apa_probability, apa_setting, at_null, counted, is_finite, probability_percent)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",

@@ -206,8 +206,12 @@ def empty_table_reasons(tables: dict[str, pd.DataFrame], analysis: pd.DataFrame 
         from alliance_meta.analyses.sensitivity import MINIMUM_STUDIES as LEAVE_ONE_OUT_MINIMUM
 
         minimum_k = int((config.get("multiverse") or {}).get("minimum_k", 2))
-        fewer = f"{counted(studies, 'study', 'studies')} in this family"
-        too_few = {name: f"{what} at least {counted(least, 'study', 'studies')}{key}; {fewer}."
+
+        def at_least(least: int, key: str) -> str:  # "at least three studies; two studies in this family": compared
+            return (f"at least {counted(least, 'study', 'studies', words=True, compared=(studies,))}{key}; "
+                    f"{counted(studies, 'study', 'studies', words=True, compared=(least,))} in this family")
+
+        too_few = {name: f"{what} {at_least(least, key)}."
                    for least, what, key, names in (
                        (LEAVE_ONE_OUT_MINIMUM, "Leave-one-out and influence diagnostics need", "",
                         ("leave_one_out", "influence")),
@@ -482,9 +486,16 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
     from alliance_meta.analyses.agreement import CONVERTED, ONE_CODER_NOTE_END, disagreement_counts
 
     counts = disagreement_counts(disagreements)
-    consequence = (f" (changing the converted effect size or its variance in {counted(counts.converted, 'row')})"
-                   if counts.converted else "")
     compared = agreement.loc[agreement["column"] == "yi", "n_compared"]
+    # the counts of the sentence are set beside one another: numerals for all where one is 10 or more (APA 6.33)
+    beside = (*compared.iloc[:1], counts.cells, counts.converted, counts.rows)
+    consequence = (" (changing the converted effect size or its variance in "
+                   f"{counted(counts.converted, 'row', words=True, compared=beside)})" if counts.converted else "")
+    both = (f", on {counted(compared.iloc[0], 'effect size', words=True, compared=beside)} coded by both"
+            if len(compared) else "")
+    cells = counted(counts.cells, "cell was", "cells were", words=True, compared=beside)
+    one_coder = counted(counts.rows, "effect size of those studies was", "effect sizes of those studies were",
+                        words=True, compared=beside)
     explained = "note" in agreement and agreement["note"].fillna("").astype(str).str.strip().ne("").any()
     once_per_study = (" (for the risk-of-bias columns, which hold one judgement per study, of the studies both judged)"
                       if agreement["column"].astype(str).str.startswith("rob_").any() else "")
@@ -492,10 +503,8 @@ def coding_section(agreement: pd.DataFrame, disagreements: pd.DataFrame, second_
                       if any(ONE_CODER_NOTE_END in note for note in notes) else "")
     paragraph = (f"A second coder's sheet ({second_coder}) was compared with the data sheet in the studies both "
                  f"coders coded{one_sheet_only}, row by row on "
-                 f"study_id and es_id{f', on {int(compared.iloc[0])} effect sizes coded by both' if len(compared) else ''}: "
-                 f"{counted(counts.cells, 'cell was', 'cells were')} coded differently{consequence} and "
-                 f"{counted(counts.rows, 'effect size of those studies was', 'effect sizes of those studies were')} "
-                 "coded by one coder only. Agreement per column: percent agreement of the cells both coders filled"
+                 f"study_id and es_id{both}: {cells} coded differently{consequence} and {one_coder} coded by one "
+                 "coder only. Agreement per column: percent agreement of the cells both coders filled"
                  f"{once_per_study}, Cohen's kappa and Gwet's AC1 for categorical columns, the intraclass correlation "
                  "ICC(2,1) (absolute agreement, single rater) for numeric columns and for the converted effect sizes (yi) and variances "
                  "(vi)"

@@ -145,8 +145,9 @@ def sampler_sentence(config: dict, samplers: dict[str, str] | None = None) -> st
     # one chain: no R-hat (diagnostics_warning says so); the repeat multiplies tuning as well (BayesConfig.settings)
     return ("The posteriors were sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014"
             f"{sampler_names(samplers)}) in "
-            f"{counted(cfg.chains, 'chain')} of {apa_integer(cfg.draws)} draws after {apa_integer(cfg.tune)} tuning "
-            f"iterations (target acceptance rate {apa_setting(cfg.target_accept)}); a fit with divergent transitions"
+            f"{counted(cfg.chains, 'chain', words=True)} of {apa_integer(cfg.draws)} draws after "
+            f"{apa_integer(cfg.tune)} tuning iterations (target acceptance rate {apa_setting(cfg.target_accept)}); a "
+            "fit with divergent transitions"
             + (f", a potential scale reduction factor above {apa_number(cfg.r_hat_max, 2)}" if cfg.chains > 1 else "")
             + f" or a bulk or tail effective sample size below {apa_integer(cfg.ess_min)} was repeated once with "
             f"{apa_integer(cfg.retry_draws_factor)} times the draws and tuning iterations and a target acceptance rate "
@@ -368,10 +369,11 @@ def gosh_subsets_text(studies: dict[str, int], gosh: dict) -> str:
 
     def text(k: int) -> str:
         if k < MINIMUM_STUDIES:  # gosh_studies.csv without rows
-            return f"none, fewer than {MINIMUM_STUDIES} studies"
+            return f"none, fewer than {counted(MINIMUM_STUDIES, 'study', 'studies', words=True)}"
         n, exact = subset_plan(k, gosh.get("subsets", DEFAULT_SUBSETS))
-        return (f"all {apa_integer(n)} subsets of {k} studies" if exact else
-                f"{apa_integer(n)} random subsets of {apa_integer(k)} studies [seed {gosh.get('seed', DEFAULT_SEED)}]")
+        studies = counted(k, "study", "studies", words=True)
+        return (f"all {apa_integer(n)} subsets of {studies}" if exact else
+                f"{apa_integer(n)} random subsets of {studies} [seed {gosh.get('seed', DEFAULT_SEED)}]")
 
     if len(studies) == 1:
         return text(next(iter(studies.values())))

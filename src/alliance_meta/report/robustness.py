@@ -12,8 +12,8 @@ import pandas as pd
 from alliance_meta.engines.robust import SMALL_DF
 from alliance_meta.engines.transforms import METRIC_NAMES
 from alliance_meta.report.effects import display
-from alliance_meta.report.formatting import (apa_df, apa_integer, apa_number, apa_p_clause, apa_setting, counted,
-                                             format_cell, is_finite, listed)
+from alliance_meta.report.formatting import (apa_count, apa_df, apa_integer, apa_number, apa_p_clause, apa_setting,
+                                             counted, format_cell, is_finite, listed)
 
 #: rve.csv's models in the Results' words (Hedges, Tipton & Johnson, 2010; Pustejovsky & Tipton, 2018)
 RVE_MODELS = {"corr": "correlated effects", "hier": "hierarchical effects", "cr2": "the study composites with CR2 "
@@ -42,7 +42,8 @@ def rve_sentence(rve: pd.DataFrame | None, metric: str, level: float = 95,
     for row in rows.itertuples():
         k, studies = getattr(row, "k", None), getattr(row, "n_studies", None)
         counts = ([f"k = {apa_integer(k)} {'composites' if row.model == 'cr2' else 'effect sizes'}"] if is_finite(k)
-                  else []) + ([f"{apa_integer(studies)} studies"] if is_finite(studies) and row.model != "cr2" else [])
+                  else []) + ([counted(studies, "study", "studies", words=True, compared=(k,))]
+                              if is_finite(studies) and row.model != "cr2" else [])
         df = getattr(row, "df", None)
         if is_finite(df) and float(df) < SMALL_DF:
             small.append(row.model)
@@ -156,8 +157,8 @@ def gosh_sentence(studies: pd.DataFrame | None, metric: str) -> str:
              if largest[0] != apa_number(0, 3) else f"the subsets' mean estimate by less than 0.0005 ({unit})")
     moved += (f" and their mean I\u00b2 by at most {largest[1]} percentage points ({i2['study_id']})"
               if largest[1] != apa_number(0, 1) else " and their mean I\u00b2 by less than 0.05 percentage points")
-    return (f"In the GOSH analysis of {counted(len(studies), 'study', 'studies')}, the inclusion of a single study "
-            f"shifted {moved}.")
+    return (f"In the GOSH analysis of {counted(len(studies), 'study', 'studies', words=True)}, the inclusion of a "
+            f"single study shifted {moved}.")
 
 
 def multiverse_sentence(summary: pd.DataFrame | None, metric: str) -> str:
@@ -177,8 +178,8 @@ def multiverse_sentence(summary: pd.DataFrame | None, metric: str) -> str:
               if is_finite(row.get(column))]
     low, high = show.number(row["min_estimate"]), show.number(row["max_estimate"])
     spread = f"range {low} to {high}" if low != high else "the same in each when rounded"
-    return (f"Across the {apa_integer(row['specifications'])} specifications of the multiverse "
-            f"({apa_integer(row['fitted'])} fitted), the median estimate was {show.symbol} = "
+    return (f"Across the {apa_count(row['specifications'], (row['fitted'],))} specifications of the multiverse "
+            f"({apa_count(row['fitted'], (row['specifications'],))} fitted), the median estimate was {show.symbol} = "
             f"{show.number(row['median_estimate'])} ({spread})"
             + (f"; of the fitted, {listed(shares)}" if shares else "") + ".")
 
@@ -201,7 +202,7 @@ def certainty_sentence(summary: pd.DataFrame | None) -> str:
     if _empty(summary, "certainty"):
         return ""
     row = summary.iloc[0]
-    downgraded = [f"{GRADE_DOMAINS[domain]} by {counted(-int(row[f'{domain}_downgrade']), 'level')}"
+    downgraded = [f"{GRADE_DOMAINS[domain]} by {counted(-int(row[f'{domain}_downgrade']), 'level', words=True)}"
                   for domain in GRADE_DOMAINS
                   if is_finite(row.get(f"{domain}_downgrade")) and float(row[f"{domain}_downgrade"]) < 0]
     how = [f"starting at {row['start']}"] if isinstance(row.get("start"), str) else []

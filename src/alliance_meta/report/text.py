@@ -20,10 +20,10 @@ from alliance_meta.report.robustness import (gosh_sentence, location_scale_sente
                                              multiverse_sentence, rve_sentence)
 from alliance_meta.models.fits import main_row
 from alliance_meta.models.metareg import r2_not_meaningful
-from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_df, apa_integer, apa_number, apa_p_clause,
-                                             apa_probability, counted, data_names, is_finite, listed, nested_bracketed,
-                                             pooled_studies, probability_percent, at_null, defined, sampler_shortfalls,
-                                             spelled_out, step_list)
+from alliance_meta.report.formatting import (ABBREVIATIONS, R2_NOT_GIVEN, apa_count, apa_df, apa_integer, apa_number,
+                                             apa_p_clause, apa_probability, counted, data_names, is_finite, listed,
+                                             nested_bracketed, pooled_studies, probability_percent, at_null, defined,
+                                             sampler_shortfalls, spelled_out, step_list)
 from alliance_meta.report.psychometric import psychometric_sentence
 from alliance_meta.report.settings import TableSettings
 from alliance_meta.report.summary import several_in_counts
@@ -82,7 +82,9 @@ def pooled_sentence(family: str, metric: str, row: pd.Series | None, counts: dic
     if counts.get("studies_without_n") and not float(counts.get("n") or 0) > 0:  # N = 0 is no sum of patients
         n_text = "N unknown (no study gave its n)"
     elif counts.get("studies_without_n"):
-        n_text += f" (n unknown for {counted(counts['studies_without_n'], 'study', 'studies')})"
+        unknown = counted(counts["studies_without_n"], "study", "studies", words=True,
+                          compared=(counts.get("studies", math.nan),))
+        n_text += f" (n unknown for {unknown})"
     multilevel = math.isfinite(float(row.get("sigma2_between", math.nan)))
     studies = row["n_studies"] if multilevel else row["k"]
     if multilevel and row["k"] == 1:  # one effect size: both sigma2 fixed at 0 (single-level factors)
@@ -235,8 +237,9 @@ def moderators_sentence(moderators: pd.DataFrame) -> str:
         clause = f"{row.moderator}, {_composite_clause(row)}"
         r2, why = _r2_parts(row.r2, getattr(row, "tau2_null", math.nan))
         k, studies = getattr(row, "k", math.nan), getattr(row, "n_studies", math.nan)
-        composites = (f"{apa_integer(k)} study \u00d7 level composites of {apa_integer(studies)} studies, treated as "
-                      "independent" if not three_level and is_finite(k) and is_finite(studies) and studies < k else "")
+        composites = (f"{apa_count(k, (studies,))} study \u00d7 level composites of "
+                      f"{counted(studies, 'study', 'studies', words=True, compared=(k,))}, treated as independent"
+                      if not three_level and is_finite(k) and is_finite(studies) and studies < k else "")
         # one parenthesis, not "R² not given (why) (composites ...)"
         clause += r2 + _in_brackets([why, composites, _missing_clause(row)])
         if three_level:
@@ -300,8 +303,8 @@ def bias_sentence(bias: pd.DataFrame, metric: str, level: float = 95, several: b
         elif is_finite(imputed) and is_finite(row.estimate):
             limits = getattr(row, "ci_lower", math.nan), getattr(row, "ci_upper", math.nan)
             interval = f", {level:g}% CI {show.interval(*limits)}" if all(map(is_finite, limits)) else ""
-            clauses.append(f"trim and fill imputed {counted(imputed, 'study', 'studies')} (adjusted {show.symbol} = "
-                           f"{show.number(row.estimate)}{interval})")
+            clauses.append(f"trim and fill imputed {counted(imputed, 'study', 'studies', words=True)} (adjusted "
+                           f"{show.symbol} = {show.number(row.estimate)}{interval})")
         else:
             skipped.append(("trim_and_fill", _note(row)))
     if "fail_safe_n" in rows:
@@ -381,7 +384,8 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
         return "No selection model could be fitted." if failed.empty else (
             f"No selection model gave a usable estimate: {_failed_fits(failed)}.")
     low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
-    models = f"{len(fitted)} selection model{'s' if len(fitted) != 1 else ''}{OF_COMPOSITES if composites else ''}"
+    models = (counted(len(fitted), "selection model", words=True, compared=(len(selection),))
+              + (OF_COMPOSITES if composites else ""))
     sentence = f"Adjusted for publication bias by {models} (maximum likelihood), the estimate "
     if show.number(low["estimate"]) == show.number(high["estimate"]):  # the same when rounded: no range
         sentence += (f"was {show.symbol} = {show.number(low['estimate'])}" if len(fitted) == 1 else
@@ -399,7 +403,9 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
         low_p, high_p = (apa_p_clause(value, null_statistic=at_bound(value)) for value in (p.min(), p.max()))
         sentence += f"; likelihood-ratio tests of selection {low_p}" + (f" to {high_p}" if high_p != low_p else "")
     if len(failed):
-        sentence += f" ({len(fitted)} of {len(selection)} models; {_failed_fits(failed, within_parentheses=True)})"
+        models_of = counted(len(selection), "model", words=True, compared=(len(fitted),))
+        sentence += (f" ({apa_count(len(fitted), (len(selection),))} of {models_of}; "
+                     f"{_failed_fits(failed, within_parentheses=True)})")
     sentence += "."
     if missing:
         sentence += f" Not fitted: {', '.join(missing)}"
