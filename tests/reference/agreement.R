@@ -14,13 +14,10 @@ if (!requireNamespace("irr", quietly = TRUE) || !requireNamespace("irrCAC", quie
 suppressPackageStartupMessages({
   library(irr)
   library(irrCAC)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 data(diagnoses, package = "irr")
 data(anxiety, package = "irr")
@@ -104,8 +101,7 @@ for (column in c("r", "n", "year")) {
                          icc = icc(cbind(a[keep], b[keep]), model = "twoway", type = "agreement", unit = "single")$value)
 }
 
-write_json(list(irr = as.character(packageVersion("irr")), irrCAC = as.character(packageVersion("irrCAC")),
-                kappa = kappa_cases, ac1 = ac1_cases, icc = icc_cases,
-                demo = list(n_matched = nrow(both), columns = demo)),
-           file.path(script_dir, "agreement.json"),
-           digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE, null = "null")
+write_reference(list(irr = as.character(packageVersion("irr")), irrCAC = as.character(packageVersion("irrCAC")),
+                     kappa = kappa_cases, ac1 = ac1_cases, icc = icc_cases,
+                     demo = list(n_matched = nrow(both), columns = demo)),
+                "agreement.json", na = "null", pretty = FALSE, null = "null")

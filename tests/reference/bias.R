@@ -11,15 +11,12 @@
 # (optim BFGS, reltol 1e-8) and with a tight optimiser tolerance.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 pdf(NULL)  # baujat() draws; keep the plot off disk
 stopifnot(packageVersion("metafor") >= "3.8")
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 control <- list(threshold = 1e-13, maxiter = 1000)
 
@@ -112,5 +109,4 @@ for (name in names(datasets)) {
   reference$datasets[[name]] <- entry
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "bias.json"))
+write_reference(reference, "bias.json", na = "null", pretty = TRUE)

@@ -8,13 +8,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
@@ -54,5 +51,4 @@ for (model in models) {
     qe = z$QE, qe_p = z$QEp, i2 = z$I2, h2 = z$H2, r2 = z$R2, tau2 = z$tau2)
 }
 
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(script_dir, "common_effect_metareg.json"))
-cat("wrote", file.path(script_dir, "common_effect_metareg.json"), "\n")
+write_reference(out, "common_effect_metareg.json", pretty = TRUE)

@@ -7,13 +7,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
 formulas <- c("meanage", "design + meanage")
@@ -29,4 +26,4 @@ out <- list(
   data = list(yi = c(molloy$yi), vi = c(molloy$vi), meanage = molloy$meanage, design = as.character(molloy$design)),
   cases = cases
 )
-write_json(out, file.path(script_dir, "common_effect_r2.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
+write_reference(out, "common_effect_r2.json", pretty = TRUE)

@@ -22,13 +22,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(lme4)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 num <- function(x) unname(as.numeric(x))
 `%||%` <- function(a, b) if (is.null(a)) b else a
@@ -137,5 +134,4 @@ out <- list(
   datasets = datasets,
   separation = separation
 )
-write_json(out, file.path(script_dir, "counts.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
-cat("wrote", file.path(script_dir, "counts.json"), "\n")
+write_reference(out, "counts.json", pretty = TRUE)

@@ -9,13 +9,10 @@
 # (make reference): writes cumulative.json next to the script (committed; the tests need no R).
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 control <- list(threshold = 1e-13, maxiter = 1000)
 methods <- c("EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
@@ -44,6 +41,4 @@ for (name in names(datasets)) {
   }
   reference$datasets[[name]] <- entry
 }
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "cumulative.json"))
-cat("wrote", file.path(script_dir, "cumulative.json"), "\n")
+write_reference(reference, "cumulative.json", na = "null", pretty = TRUE)

@@ -5,13 +5,10 @@
 # (Rscript effect_sizes.R, make reference): writes effect_sizes.json next to the script (committed).
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 cases <- list()
 add_case <- function(name, source, family, metric, input_kind, sheet, yi, vi, extra = list()) {
@@ -218,7 +215,5 @@ add_aggregation("assink2016_mean_0.5", "aggregate.escalc(struct = CS, rho = 0.5,
 add_aggregation("konstantopoulos2011_gls_0.3", "aggregate.escalc(struct = CS, rho = 0.3), clusters = districts",
                 dat.konstantopoulos2011, dat.konstantopoulos2011$district, 0.3, TRUE)
 
-write_json(list(metafor = as.character(packageVersion("metafor")), cases = cases,
-                aggregations = aggregations),
-           file.path(script_dir, "effect_sizes.json"),
-           digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE)
+write_reference(list(metafor = as.character(packageVersion("metafor")), cases = cases, aggregations = aggregations),
+                "effect_sizes.json", na = "null", pretty = FALSE)

@@ -6,13 +6,10 @@
 # (make reference): writes effect_sizes_more.json next to the script (committed; the tests need no R).
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 cases <- list()
 add_case <- function(name, source, family, metric, input_kind, sheet, yi, vi) {
@@ -61,6 +58,5 @@ add_case("smd_from_chi2_by_hand", "chisq.test(correct = FALSE) of dat.bcg; phi -
          data.frame(chi2 = unname(chi), n = n, direction = ifelse(phi >= 0, "positive", "negative")),
          g, 2 / (n / 2) + g^2 / (2 * n))
 
-write_json(list(metafor = as.character(packageVersion("metafor")), cases = cases),
-           file.path(script_dir, "effect_sizes_more.json"), digits = NA, auto_unbox = TRUE, na = "null", pretty = FALSE)
-cat("wrote", file.path(script_dir, "effect_sizes_more.json"), "\n")
+write_reference(list(metafor = as.character(packageVersion("metafor")), cases = cases), "effect_sizes_more.json",
+                na = "null", pretty = FALSE)

@@ -9,13 +9,10 @@
 # (make reference): writes genq_custom_weights.json next to the script (committed; the tests need no R).
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
@@ -78,6 +75,4 @@ g <- gosh(rma(yi, vi, weights = ni, data = few, method = "GENQ"), progbar = FALS
 out$gosh <- list(yi = c(few$yi), vi = c(few$vi), weights = few$ni, incl = unname(g$incl * 1),
                  estimate = g$res$estimate, tau2 = g$res$tau2, i2 = g$res$I2, q = g$res$QE)
 
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
-           file.path(script_dir, "genq_custom_weights.json"))
-cat("wrote", file.path(script_dir, "genq_custom_weights.json"), "\n")
+write_reference(out, "genq_custom_weights.json", na = "null", pretty = TRUE)

@@ -10,13 +10,10 @@
 # (make reference): writes genq_metareg.json next to the script (committed; the tests need no R).
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
@@ -60,6 +57,4 @@ for (test in c("z", "knha")) {
 out$permutation <- c(list(rows = rows, yi = c(bcg$yi[rows]), vi = c(bcg$vi[rows]),
                           X = unname(model.matrix(~ alloc, data = bcg[rows, ]))), perm)
 
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
-           file.path(script_dir, "genq_metareg.json"))
-cat("wrote", file.path(script_dir, "genq_metareg.json"), "\n")
+write_reference(out, "genq_metareg.json", na = "null", pretty = TRUE)

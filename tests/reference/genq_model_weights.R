@@ -15,13 +15,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(clubSandwich)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 bcg$n <- with(bcg, tpos + tneg + cpos + cneg)
@@ -66,6 +63,4 @@ for (case in cases) {
   out$cases[[length(out$cases) + 1]] <- result
 }
 
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
-           file.path(script_dir, "genq_model_weights.json"))
-cat("wrote", file.path(script_dir, "genq_model_weights.json"), "\n")
+write_reference(out, "genq_model_weights.json", na = "null", pretty = TRUE)

@@ -11,13 +11,10 @@
 #   and REML.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 num <- function(x) unname(as.numeric(x))
 figures <- c("k", "QE", "I2", "H2", "tau2", "estimate")
 
@@ -68,8 +65,7 @@ out <- list(
       list(fits = lapply(c("EE", "DL", "REML"), function(m) summary_entry(molloy, m))))
   )
 )
-write_json(out, file.path(script_dir, "gosh.json"), digits = NA, auto_unbox = TRUE, pretty = FALSE)
-cat("wrote", file.path(script_dir, "gosh.json"), "\n")
+write_reference(out, "gosh.json", pretty = FALSE)
 
 # PM, PMM and GENQ (written to gosh_pm.json; GENQ with metafor's weights = 1/sqrt(vi), as the pipeline):
 # - dat.normand1999: every subset, row by row;
@@ -88,5 +84,4 @@ pm <- list(
     c(list(name = "bcg_x10"), as_inputs(bcg_scaled), list(fits = list(summary_entry(bcg_scaled, "PM", count_positive = TRUE))))
   )
 )
-write_json(pm, file.path(script_dir, "gosh_pm.json"), digits = NA, auto_unbox = TRUE, pretty = FALSE)
-cat("wrote", file.path(script_dir, "gosh_pm.json"), "\n")
+write_reference(pm, "gosh_pm.json", pretty = FALSE)

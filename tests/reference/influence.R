@@ -25,15 +25,12 @@
 # jsonlite's digits = NA keeps only 15), results with digits = NA.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 pdf(NULL)  # baujat() draws; keep the plot off disk
 stopifnot(packageVersion("metafor") >= "3.8")
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 control <- list(threshold = 1e-13, maxiter = 1000)
 methods <- c("EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
@@ -111,5 +108,4 @@ for (test in tests) {
                                      "I2", "H2")))
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "influence.json"))
+write_reference(reference, "influence.json", na = "null", pretty = TRUE)

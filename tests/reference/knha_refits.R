@@ -32,14 +32,11 @@
 # digits = NA.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 stopifnot(packageVersion("metafor") >= "3.8")
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 control <- list(threshold = 1e-13, maxiter = 1000)
 unclass_list <- function(x, names) lapply(unclass(x)[intersect(names, names(unclass(x)))], as.vector)
@@ -128,5 +125,4 @@ reference$three_level <- list(
   cumulative = lapply(seq_along(ordered), function(j) c(list(study = ordered[j]),
                                                         fit_subset(konst$study %in% ordered[1:j]))))
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "knha_refits.json"))
+write_reference(reference, "knha_refits.json", na = "null", pretty = TRUE)

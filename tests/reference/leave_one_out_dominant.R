@@ -17,14 +17,11 @@
 # 17 significant digits (exact doubles), results with digits = NA.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 stopifnot(packageVersion("metafor") >= "3.8")
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 controls <- list(dominant_y = list(threshold = 1e-10, maxiter = 1000),
                  dominant_w = list(threshold = 1e-13, maxiter = 1000),
@@ -70,5 +67,4 @@ for (name in names(datasets)) {
   reference$datasets[[name]] <- entry
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "leave_one_out_dominant.json"))
+write_reference(reference, "leave_one_out_dominant.json", na = "null", pretty = TRUE)

@@ -11,13 +11,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 bd <- dat.bangertdrowns2004
 bd$ni100 <- bd$ni / 100
@@ -192,6 +189,4 @@ for (case in cases) {
   }
 }
 
-path <- file.path(script_dir, "location_scale.json")
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE), path)
-cat("wrote", path, "\n")
+write_reference(out, "location_scale.json", null = "null", na = "null", pretty = FALSE)

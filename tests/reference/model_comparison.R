@@ -9,13 +9,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
@@ -133,6 +130,4 @@ out$predictions <- lapply(prediction_cases, function(case) {
        tests = tests)
 })
 
-path <- file.path(script_dir, "model_comparison.json")
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE), path)
-cat("wrote", path, "\n")
+write_reference(out, "model_comparison.json", null = "null", na = "null", pretty = FALSE)

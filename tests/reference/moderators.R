@@ -7,13 +7,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(metadat)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 mcdaniel <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.mcdaniel1994)
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
@@ -171,6 +168,4 @@ out$adhoc_permutation <- list(rows = bcg_rows, formula = "alloc", s2w_knha = knh
                               iterations = nrow(perm$zval.perm), pval = perm$pval, f_p = perm$QMp,
                               pval_knha = perm_knha$pval, f_p_knha = perm_knha$QMp)
 
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
-           file.path(script_dir, "moderators.json"))
-cat("wrote", file.path(script_dir, "moderators.json"), "\n")
+write_reference(out, "moderators.json", na = "null", pretty = TRUE)

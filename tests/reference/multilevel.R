@@ -7,13 +7,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(clubSandwich)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 # The optimiser (optim BFGS; nlminb stops with convergence = 1 at a tight rel.tol) runs to a
 # relative tolerance of 1e-15 and uniroot (profile CIs) to 1e-10, so the reference values are
@@ -188,6 +185,5 @@ single_level_cases <- list(
 meta <- list(metafor = as.character(packageVersion("metafor")),
              clubSandwich = as.character(packageVersion("clubSandwich")),
              R = R.version.string)
-writeLines(toJSON(list(meta = meta, cases = cases, single_level_cases = single_level_cases), digits = NA,
-                  auto_unbox = TRUE, pretty = FALSE),
-           file.path(script_dir, "multilevel.json"))
+write_reference(list(meta = meta, cases = cases, single_level_cases = single_level_cases), "multilevel.json",
+                pretty = FALSE)

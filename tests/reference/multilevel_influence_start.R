@@ -16,13 +16,10 @@
 # tests/reference: writes multilevel_influence_start.json next to the script.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 fit_control <- list(optimizer = "optim", optmethod = "BFGS", reltol = 1e-15, maxit = 10000)
 
 study <- c(rep("S01", 15), rep("S02", 3), rep("S03", 2), rep("S04", 2), sprintf("S%02d", 5:12))
@@ -58,5 +55,4 @@ out <- list(meta = meta, rho = rho, data = list(yi = dat$yi, vi = dat$vi, study 
             metafor_dfbetas = unname(as.vector(dfbetas(full, cluster = dat$study)[, 1])),
             stuck_S01 = list(sigma2 = stuck$sigma2, estimate = as.vector(stuck$beta),
                              loglik = as.numeric(logLik(stuck))))
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = FALSE),
-           file.path(script_dir, "multilevel_influence_start.json"))
+write_reference(out, "multilevel_influence_start.json", pretty = FALSE)

@@ -9,13 +9,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(clubSandwich)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 fit_control <- list(optimizer = "optim", optmethod = "BFGS", reltol = 1e-15, maxit = 10000)
 
@@ -52,6 +49,4 @@ assink <- data.frame(study = assink$study, es = assink$esid, yi = assink$yi, vi 
 cases <- list(run_case("konstantopoulos_reml", konst, "REML", 0), run_case("assink_che_reml", assink, "REML", 0.6))
 meta <- list(metafor = as.character(packageVersion("metafor")),
              clubSandwich = as.character(packageVersion("clubSandwich")), R = R.version.string)
-writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, pretty = FALSE),
-           file.path(script_dir, "multilevel_leave_one_out.json"))
-cat("wrote", file.path(script_dir, "multilevel_leave_one_out.json"), "\n")
+write_reference(list(meta = meta, cases = cases), "multilevel_leave_one_out.json", pretty = FALSE)

@@ -10,13 +10,10 @@
 suppressPackageStartupMessages({
   library(metafor)
   library(clubSandwich)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 fit_control <- list(optimizer = "optim", optmethod = "BFGS", reltol = 1e-15, maxit = 10000)
 
@@ -54,6 +51,4 @@ cases <- list(
 )
 meta <- list(metafor = as.character(packageVersion("metafor")),
              clubSandwich = as.character(packageVersion("clubSandwich")), R = R.version.string)
-writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, pretty = TRUE),
-           file.path(script_dir, "multilevel_pooled.json"))
-cat("wrote", file.path(script_dir, "multilevel_pooled.json"), "\n")
+write_reference(list(meta = meta, cases = cases), "multilevel_pooled.json", pretty = TRUE)

@@ -27,13 +27,10 @@
 # cooks.distance and dfbetas themselves.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 # The same optimiser settings as multilevel.R (optim BFGS to a relative tolerance of 1e-15).
 fit_control <- list(optimizer = "optim", optmethod = "BFGS", reltol = 1e-15, maxit = 10000)
@@ -147,5 +144,4 @@ cases <- list(
 )
 
 meta <- list(metafor = as.character(packageVersion("metafor")), R = R.version.string)
-writeLines(toJSON(list(meta = meta, cases = cases), digits = NA, auto_unbox = TRUE, pretty = FALSE),
-           file.path(script_dir, "multilevel_sensitivity.json"))
+write_reference(list(meta = meta, cases = cases), "multilevel_sensitivity.json", pretty = FALSE)

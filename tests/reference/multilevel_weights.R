@@ -7,13 +7,10 @@
 # (make reference): writes multilevel_weights.json next to the script.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 run_case <- function(name, dat, rho) {
   V <- if (rho == 0) diag(dat$vi) else vcalc(vi, cluster = study, obs = es, rho = rho, data = dat)
@@ -34,4 +31,4 @@ cases <- list(
   run_case("assink2016_rho0.5", assink, 0.5)
 )
 out <- list(metafor = as.character(packageVersion("metafor")), cases = cases)
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(script_dir, "multilevel_weights.json"))
+write_reference(out, "multilevel_weights.json", pretty = TRUE)

@@ -8,13 +8,10 @@
 # (make reference): writes pet_peese.json next to the script (committed; the tests need no R).
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 datasets <- list(
   molloy2014 = escalc("ZCOR", ri = ri, ni = ni, data = dat.molloy2014),
@@ -49,5 +46,4 @@ for (name in names(datasets)) {
   out$datasets[[name]] <- entry
 }
 
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(script_dir, "pet_peese.json"))
-cat("wrote", file.path(script_dir, "pet_peese.json"), "\n")
+write_reference(out, "pet_peese.json", pretty = TRUE)

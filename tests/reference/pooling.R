@@ -21,13 +21,10 @@
 # numbers do not depend on the machine.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 shim_lib <- file.path(tempdir(), "shim-library")
 dir.create(shim_lib, showWarnings = FALSE)
 install.packages(file.path(script_dir, "shims", "CompQuadForm"), repos = NULL, type = "source",
@@ -121,5 +118,4 @@ out <- list(metafor_version = as.character(packageVersion("metafor")),
             compquadform = "shims/CompQuadForm (base-R Imhof stand-in for CompQuadForm::farebrother)",
             r_version = R.version.string, level = 95,
             datasets = unname(datasets))
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "string", pretty = TRUE),
-           file.path(script_dir, "pooling.json"))
+write_reference(out, "pooling.json", na = "string", pretty = TRUE)

@@ -28,13 +28,10 @@ if (!requireNamespace("psychmeta", quietly = TRUE)) {
 }
 suppressPackageStartupMessages({
   library(psychmeta)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 options(psychmeta.show_progress = FALSE)
 stopifnot(packageVersion("psychmeta") >= "2.6.0")

@@ -19,12 +19,10 @@ if (!requireNamespace("RoBMA", quietly = TRUE)) {
   message("RoBMA (with JAGS) is not installed: robma.json left unchanged")
   quit(status = 0)
 }
-suppressPackageStartupMessages({library(RoBMA); library(metafor); library(jsonlite)})
+suppressPackageStartupMessages({library(RoBMA); library(metafor)})
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 run <- function(name, args) {
   t0 <- Sys.time()

@@ -5,12 +5,8 @@
 #   Rscript tests/reference/robma_combine.R /tmp/robma   (reads <dir>/{molloy,molloy6,bcg}.json)
 # A helper, not a reference script: `make reference` does not run it. It stops without writing
 # unless all three per-set files are there (a partial robma.json would drop the other sets).
-suppressPackageStartupMessages(library(jsonlite))
-
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 args <- commandArgs(trailingOnly = TRUE)
 dir <- if (length(args) >= 1) args[1] else "/tmp/robma"

@@ -16,13 +16,10 @@ suppressPackageStartupMessages({
   library(robumeta)
   library(metafor)
   library(clubSandwich)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 num <- function(x) unname(as.numeric(x))
 
 datasets <- list(
@@ -144,5 +141,4 @@ out <- list(generated_by = "tests/reference/rve.R",
             clubSandwich = as.character(packageVersion("clubSandwich")),
             metafor = as.character(packageVersion("metafor")),
             datasets = out_sets, cr2 = cr2)
-write_json(out, file.path(script_dir, "rve.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
-cat("wrote", file.path(script_dir, "rve.json"), "\n")
+write_reference(out, "rve.json", pretty = TRUE)

@@ -16,14 +16,11 @@
 # `likelihood` at fixed parameter values, to compare likelihoods rather than optimisers.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 stopifnot(packageVersion("metafor") >= "3.8")
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 control <- list(threshold = 1e-13, maxiter = 1000)
 tight <- list(reltol = 1e-12, maxit = 1000, intCtrl = list(rel.tol = 1e-10))
@@ -166,5 +163,4 @@ for (name in names(datasets)) {
   reference$datasets[[name]] <- entry
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "selection_models.json"))
+write_reference(reference, "selection_models.json", na = "null", pretty = TRUE)

@@ -15,13 +15,10 @@
 # tests/reference: writes selection_models_bound.json next to the script. A few minutes.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 r <- c(.31, .22, .45, .12, .28, .19, .38, .25)
 n <- c(64, 120, 38, 210, 85, 150, 47, 99)
@@ -80,5 +77,4 @@ models <- lapply(c(beta = "beta", power = "power"), function(type) {
 })
 
 meta <- list(metafor = as.character(packageVersion("metafor")), R = R.version.string)
-writeLines(toJSON(list(meta = meta, yi = yi, vi = vi, models = models), digits = NA, auto_unbox = TRUE,
-                  pretty = TRUE), file.path(script_dir, "selection_models_bound.json"))
+write_reference(list(meta = meta, yi = yi, vi = vi, models = models), "selection_models_bound.json", pretty = TRUE)

@@ -15,13 +15,10 @@
 # (selection_models.R's data; tau^2 about 5e-6), whose whole Hessian is indefinite.
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 if (packageVersion("metafor") < "4.6") {
   message("selection_models_boundary.R needs metafor >= 4.6 (found ", packageVersion("metafor"),
           "; see the comment at its top): selection_models_boundary.json left unchanged")
@@ -68,5 +65,4 @@ for (name in names(datasets)) {
   }
   reference$datasets[[name]] <- entry
 }
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "selection_models_boundary.json"))
+write_reference(reference, "selection_models_boundary.json", na = "null", pretty = TRUE)

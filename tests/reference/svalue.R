@@ -17,14 +17,11 @@ if (!requireNamespace("PublicationBias", quietly = TRUE) ||
 }
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
   library(PublicationBias)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 datasets <- list(
   # the package's example: bias assumed to favour negative log risk ratios
@@ -80,5 +77,4 @@ for (name in names(cases)) {
   )
 }
 
-writeLines(toJSON(reference, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE),
-           file.path(script_dir, "svalue.json"))
+write_reference(reference, "svalue.json", na = "null", pretty = TRUE)
