@@ -49,17 +49,22 @@ def test_effect_sizes_names_the_rows_of_a_misspelt_family():
         am.effect_sizes(sheet)
 
 
+#: fit_control.json's SIMULATED reml_maxiter data: REML needs more than metafor's default 100 Fisher scoring iterations
+SLOW_REML = {"yi": [-0.706005, 0.591975, 0.792609, -0.0649787, -2.40715, 0.0546002, -0.181678],
+             "vi": [0.240235, 0.0634908, 1.37637, 0.00297933, 0.981282, 0.00139767, 0.0382067]}
+
+
 def test_a_fit_that_does_not_converge_warns_with_the_remedies():
     with pytest.warns(fits.ConvergenceWarning, match=r"REML: Fisher scoring did not converge in 100 iterations, "
                                                      r"so estimate, se, CI and tau2 are NaN .*control=\{'max_"
                                                      r"iterations': 1000, 'step_adjustment': 0.5\}"):
-        fitted = am.fit([1e8, .5, .1], [.01, .02, .03])
+        fitted = am.fit(SLOW_REML["yi"], SLOW_REML["vi"])
     assert not fitted.converged and np.isnan(fitted.estimate)  # returned, not raised
     with pytest.warns(fits.ConvergenceWarning, match=r"tau2_max"):
         am.fit([1e8, .5, .1], [.01, .02, .03], method="PM")
     with warnings.catch_warnings():  # refits and tables report it in their rows, without a warning each
         warnings.simplefilter("error")
-        table, _ = am.pooled_table(pd.DataFrame({"yi": [1e8, .5, .1], "vi": [.01, .02, .03]}), ["REML"], ["z"])
+        table, _ = am.pooled_table(pd.DataFrame(SLOW_REML), ["REML"], ["z"])
         assert table["converged"].tolist() == [False]
         fitted.refit(test="knha")
         am.fit([.1, .3, .2], [.01, .02, .03])
@@ -130,10 +135,10 @@ def test_a_pipeline_job_does_not_repeat_the_notebook_convergence_warning(tmp_pat
 
     with warnings.catch_warnings(record=True) as caught:  # the filters are restored on leaving
         warnings.simplefilter("always")
-        am.fit([1e8, 0.5, 0.1], [0.01, 0.02, 0.03])
+        am.fit(SLOW_REML["yi"], SLOW_REML["vi"])
         assert [w.category for w in caught] == [am.ConvergenceWarning]
         setup_logging(tmp_path / "job.log", "job")
-        am.fit([1e8, 0.5, 0.1], [0.01, 0.02, 0.03])
+        am.fit(SLOW_REML["yi"], SLOW_REML["vi"])
         assert [w.category for w in caught] == [am.ConvergenceWarning]
 
 

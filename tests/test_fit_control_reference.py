@@ -1,15 +1,19 @@
 """A fit with an iteration control of its own keeps it (``fit.control``), and the analyses that refit it use it, as
 metafor 3.8-1's ``leave1out``, ``influence``, ``cumul``, ``regtest``, ``gosh`` and ``update`` pass ``x$control`` on
 (``trimfill(x, control = x$control)``); and the study weights of the risk-of-bias summaries are metafor's
-``weights()``.
+``weights()``; and Fisher scoring at extreme data (tau^2 up to 3e23) stops where metafor's does, or where tau^2
+changes by rounding only.
 
 Reference values: tests/reference/fit_control.R, committed as fit_control.json: two SIMULATED data sets where
 metafor's default control fails (PM with its root above the default tau2_max; REML whose Fisher scoring needs more
-than 100 iterations), dat.molloy2014 (GENQ and REML weights), dat.assink2016 and dat.konstantopoulos2011
-(three-level study weights). Tolerance: 1e-6 relative, 1e-8 absolute (for values near zero).
+than 100 iterations), constructed extreme data (ML, REML, EB), dat.molloy2014 (GENQ and REML weights),
+dat.assink2016 and dat.konstantopoulos2011 (three-level study weights). Tolerance: 1e-6 relative, 1e-8 absolute
+(for values near zero).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -199,3 +203,54 @@ def test_the_grade_rating_weighs_studies_as_the_fit(case):
     from_row = row_study_weights(fit.data, fit.to_frame().iloc[0].to_dict())
     close(from_row.reindex(study_weights(fit).index), study_weights(fit), "the grade's weights")
     close(from_row.to_numpy(), case["study_weights"], "metafor's")
+
+
+EXTREMES = {case["name"]: case for case in REFERENCE["fisher_scoring_extremes"]}
+SCORING = ("ML", "REML", "EB")
+
+
+@pytest.mark.parametrize("name", EXTREMES)
+@pytest.mark.parametrize("method", SCORING)
+def test_fisher_scoring_at_extreme_data_converges_to_metafors_tau2(name, method):
+    """Where metafor converges, so do we, to its tau^2 (at 2.2e15 for the probe's ML, which stopped with "did not
+    converge" before: its iterates alternated between neighbouring doubles, and a change of 1e-5 is below their
+    spacing). Where metafor's iterates alternate so, it says "did not converge"; ours stop with a note saying that
+    tau^2 changes by rounding only, at metafor's fit with the threshold raised to that rounding."""
+    case = EXTREMES[name]
+    expected = case[method]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning
+        fit = am.fit(case["yi"], case["vi"], method=method)
+    assert fit.converged
+    if expected["converged"]:
+        close([fit.tau2, fit.estimate, fit.se], [expected[key] for key in ("tau2", "estimate", "se")], "the fit")
+        return
+    assert "Fisher scoring algorithm did not converge" in expected["message"]
+    close([fit.tau2, fit.estimate, fit.se], [expected["at_rounding"][key] for key in ("tau2", "estimate", "se")],
+          "metafor's fit with the threshold at the rounding error")
+
+
+def test_a_fit_stopped_by_rounding_says_so():
+    """The probe's REML: metafor says "did not converge" (its iterates alternate between neighbouring doubles), ours
+    stop there with a note; a fit whose tau^2 changes by less than the threshold, without one."""
+    probe, tiny_vi = EXTREMES["probe"], EXTREMES["tiny_vi"]
+    note = am.fit(probe["yi"], probe["vi"], method="REML").note
+    assert note.startswith("REML: Fisher scoring stopped where tau^2 = 3.33333e+15 changes by rounding only (by ")
+    assert "above the threshold 1e-05); metafor's rma reports no convergence there" in note
+    assert "rounding" not in am.fit(tiny_vi["yi"], tiny_vi["vi"], method="REML").note
+
+
+@pytest.mark.parametrize("method", SCORING)
+def test_refits_at_extreme_data_converge_as_the_fit_does(method):
+    """Leave-one-out and GOSH (batched Fisher scoring) stop as the fit does: each deletion and each subset with one
+    of the four studies in the millions has the tau^2 of a fit to its studies (many were NaN in one or the other)."""
+    case = EXTREMES["spread_1e7"]
+    yi, vi = np.array(case["yi"]), np.array(case["vi"])
+    fit = am.fit(yi, vi, method=method)
+    deletions = am.leave_one_out(fit).to_frame()["tau2"].to_numpy()
+    close(deletions, [am.fit(np.delete(yi, i), np.delete(vi, i), method=method).tau2 for i in range(yi.size)],
+          "leave-one-out tau2")
+    gosh = am.gosh(fit).result
+    huge = gosh.included[:, :4].any(axis=1)
+    direct = [am.fit(yi[rows], vi[rows], method=method).tau2 for rows in gosh.included[huge].astype(bool)]
+    close(gosh.tau2[huge], direct, "GOSH tau2")

@@ -1,5 +1,6 @@
 # Reference values for the analyses that refit a model fitted with an iteration control of one's own
-# (am.fit(rows, control = {...})) and for the study weights of the risk-of-bias summaries (weights(fit)).
+# (am.fit(rows, control = {...})), for Fisher scoring at extreme data and for the study weights of the risk-of-bias
+# summaries (weights(fit)).
 #
 # Control: metafor's leave1out, influence and cumul refit rma.uni with x$control (as do regtest, gosh and
 # update); trimfill 3.8-1 passes its `...` (5.x: x$control to the trimmed fits), so it is called with
@@ -11,6 +12,13 @@
 #   the third study; fitted with maxiter = 1000, threshold = 1e-13.
 # Subsets (the risk-of-bias subsets; reml_maxiter's subgroup of all studies but the third): the model fitted to
 # them with the same control, as update(fit, subset =).
+# Fisher scoring at extreme data (constructed; no published data has them): ML, REML and EB on data with y spread
+# over up to 12 orders of magnitude (tau^2 up to 3e23) or vi down to 1e-13. metafor's rma.uni stops when tau^2
+# changes by at most threshold = 1e-5; beyond tau^2 ~ 1e10 that is below the spacing of doubles, so it converges
+# only where a step rounds to exactly 0, and otherwise reports "Fisher scoring algorithm did not converge" with
+# the iterates alternating between neighbouring doubles (written: `converged`, `tau2`, `message`). Where it does
+# not converge, `at_rounding` is its fit with the threshold raised to the rounding error of a step at the HE
+# tau^2 (4 k eps tau2_HE, alliance_meta's scoring_tolerance), which stops there.
 # Weights: weights(rma.uni) in percent (GENQ with weights = a: the a; REML: 1/(vi + tau2)), and the weight of
 # each study in a three-level (CHE) model, weights(rma.mv, type = "rowsum") summed over the study's rows
 # (dat.assink2016, rho = 0.5; dat.konstantopoulos2011, rho = 0), at metafor's estimates.
@@ -18,13 +26,10 @@
 # (make reference): writes fit_control.json next to the script (committed; the tests need no R).
 suppressPackageStartupMessages({
   library(metafor)
-  library(jsonlite)
 })
 
-script_dir <- local({
-  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
-  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg[1]))) else "tests/reference"
-})
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))), "common.R"),
+       chdir = TRUE)  # script_dir, write_reference
 
 field <- function(x, names) x[[intersect(names, names(x))[1]]]  # zval or tval, pval or pvals by test
 
@@ -94,6 +99,28 @@ case <- list(name = "reml_maxiter", method = "REML", control = list(max_iteratio
              subgroup_a = summary_of(rma(yi, vi, data = reml, subset = group == "a", control = control)))
 out$cases[[2]] <- case
 
+# -- Fisher scoring at extreme data ----------------------------------------------------------------------------
+extremes <- list(
+  probe = list(yi = c(1e8, 0.5, 0.1), vi = c(0.01, 0.02, 0.03)),
+  spread_1e6 = list(yi = c(1e6, -2e6, 0.3, 0.5, 4e5), vi = c(0.01, 0.02, 0.03, 0.04, 0.05)),
+  spread_1e7 = list(yi = c(1e7, 2e7, -1e7, 3e7, 0.5, 0.2, 0.1), vi = c(0.01, 0.02, 0.03, 0.01, 0.02, 0.03, 0.05)),
+  spread_1e10 = list(yi = c(1e10, 0.5, 0.1, -3e9), vi = c(1, 2, 3, 4)),
+  spread_1e12 = list(yi = c(1e12, 0, 1), vi = c(1, 1, 1)),
+  tiny_vi = list(yi = c(0.1, 0.3, 0.25, 0.8, -0.2), vi = c(1e-12, 2e-12, 1e-13, 5e-12, 3e-12)),
+  tiny_vi_spread = list(yi = c(3e5, 0.1, 0.2), vi = c(1e-8, 1e-8, 1e-8)))
+out$fisher_scoring_extremes <- lapply(names(extremes), function(name) {
+  dat <- extremes[[name]]
+  fits <- lapply(c(ML = "ML", REML = "REML", EB = "EB"), function(method) {
+    fit <- tryCatch(rma(dat$yi, dat$vi, method = method), error = function(e) conditionMessage(e))
+    if (!is.character(fit)) return(list(converged = TRUE, tau2 = fit$tau2, estimate = c(fit$beta), se = fit$se))
+    threshold <- 4 * length(dat$yi) * .Machine$double.eps * rma(dat$yi, dat$vi, method = "HE")$tau2
+    relaxed <- rma(dat$yi, dat$vi, method = method, control = list(threshold = threshold))
+    list(converged = FALSE, message = fit,
+         at_rounding = list(threshold = threshold, tau2 = relaxed$tau2, estimate = c(relaxed$beta), se = relaxed$se))
+  })
+  c(list(name = name, yi = dat$yi, vi = dat$vi), fits)
+})
+
 # -- study weights ---------------------------------------------------------------------------------------------
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
 genq <- rma(yi, vi, weights = ni, data = molloy, method = "GENQ")
@@ -118,6 +145,4 @@ assink$es <- assink$esid
 out$three_level_weights <- list(three_level("konstantopoulos2011", konst, 0),
                                 three_level("assink2016_rho0.5", assink, 0.5))
 
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
-           file.path(script_dir, "fit_control.json"))
-cat("wrote", file.path(script_dir, "fit_control.json"), "\n")
+write_reference(out, "fit_control.json", na = "null", pretty = TRUE)

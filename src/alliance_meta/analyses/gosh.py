@@ -39,7 +39,7 @@ from numpy._core import multiarray as np_multiarray
 
 from scipy import special
 
-from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control
+from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control, scoring_tolerance
 from alliance_meta.models.univariate import genq_weights
 from alliance_meta.wording import counted
 
@@ -258,10 +258,11 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
     """ML, REML or EB by Fisher scoring from the HE estimate, all subsets of a batch at once.
 
     Per subset as metafor's rma.uni: the step (score / information) is halved while it would
-    make tau^2 negative, iteration stops when tau^2 changes by at most ``threshold``, and the
-    ll0check sets tau^2 = 0 when the likelihood is higher there. Converged subsets leave the
-    active set, so later iterations touch only the slow ones. ``fixed``: the batch's common-effect
-    sums (``_weights(mask, v, 0) @ moments``), which are the likelihood's sums at tau^2 = 0.
+    make tau^2 negative, iteration stops when tau^2 changes by at most ``threshold`` (or by rounding
+    only: ``scoring_tolerance``), and the ll0check sets tau^2 = 0 when the likelihood is higher
+    there. Converged subsets leave the active set, so later iterations touch only the slow ones.
+    ``fixed``: the batch's common-effect sums (``_weights(mask, v, 0) @ moments``), which are the
+    likelihood's sums at tau^2 = 0.
     Returns tau^2 and, when the ll0check has computed them for every subset and kept every tau^2, the sums at it
     (``_weights(mask, v, tau2) @ moments``, the estimate's: the same product, not computed again), else None.
     """
@@ -297,7 +298,7 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
             step = np.where(negative, step / 2, step)
         new = old + step
         tau2[active] = new
-        moving = np.abs(new - old) > control.threshold
+        moving = np.abs(new - old) > scoring_tolerance(new, control.threshold, k)
         if not moving.all():
             active, rows = active[moving], rows[moving]
     tau2[active] = np.nan  # not converged within max_iterations: metafor's fit fails (NA)

@@ -67,6 +67,18 @@ class Control:
 TIGHT_CONTROL = Control(threshold=1e-13, max_iterations=1000)
 
 
+def scoring_tolerance(tau2, threshold: float, k):
+    """The change of tau^2 at or below which Fisher scoring stops (scalars or arrays): metafor's ``threshold``
+    (rma.uni 3.8-1: ``while (change > con$threshold)``) or, where that is smaller, the rounding error of a step,
+    ``4 k eps tau^2``: the step's numerator is a difference of sums of k terms, each sum good to about k eps
+    (Higham 2002, *Accuracy and Stability of Numerical Algorithms*, sec. 4.2). Beyond tau^2 of about
+    ``threshold / (4 k eps)`` (3.7e9 / k at 1e-5) the threshold is below the spacing of doubles: the iterates
+    then alternate between neighbouring doubles, and metafor converges only where a step rounds to exactly 0
+    (``rma(c(1e8, .5, .1), c(.01, .02, .03), method = "ML")`` does, REML on the same data does not)."""
+    rounding = 4.0 * k * DOUBLE_EPSILON * abs(tau2)
+    return max(threshold, rounding) if isinstance(rounding, float) else np.maximum(threshold, rounding)
+
+
 def refit_control(control: Control | None) -> Control:
     """The control of a refit that iterates to the converged root: a fit's own ``control`` (as metafor's methods
     pass ``x$control`` on: its step adjustment, tau2_max, tolerance, ll0_check) with the threshold and iterations of
@@ -336,15 +348,16 @@ def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float
     """ML, REML (Viechtbauer 2005, eq. 9-10) or EB by Fisher scoring from the HE estimate.
 
     Steps are halved while they would cross 0; iteration stops when tau^2 changes by
-    at most ``threshold`` (metafor's rule), or fails after ``max_iterations``. Each
-    step takes a few passes over the data: weighted sums of 1, y, y^2 with w and w^2.
+    at most ``threshold`` (metafor's rule) or by rounding only (:func:`scoring_tolerance`;
+    then with a note), or fails after ``max_iterations``. Each step takes a few passes
+    over the data: weighted sums of 1, y, y^2 with w and w^2.
     """
     k = vi.size
-    change = control.threshold + 1.0
+    change = math.inf
     iterations = 0
     weights = np.empty_like(vi)
     squared = np.empty_like(vi)
-    while change > control.threshold:
+    while change > scoring_tolerance(tau2, control.threshold, k):
         iterations += 1
         previous = tau2
         np.add(vi, tau2, out=weights)
@@ -376,6 +389,10 @@ def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float
             return Tau2Estimate(method, math.nan, False, iterations,
                                 f"{method}: Fisher scoring did not converge in {control.max_iterations} iterations")
     message = ""
+    if change > control.threshold:
+        message = (f"{method}: Fisher scoring stopped where tau^2 = {tau2:.6g} changes by rounding only "
+                   f"(by {change:.2g}, above the threshold {control.threshold:g}); metafor's rma reports no "
+                   f"convergence there unless a step rounds to exactly 0")
     if method != "EB" and control.ll0_check and tau2 > control.threshold:
         if _log_likelihood(design, vi, 0.0, method) - _log_likelihood(design, vi, tau2, method) > control.tolerance:
             message = f"{method}: likelihood higher at tau^2 = 0 than at the Fisher scoring solution; tau^2 set to 0"

@@ -42,14 +42,14 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
-from alliance_meta.engines.heterogeneity import Control, dot, estimate_tau2, moment_design, q_from_sums, refit_control
+from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, dot, estimate_tau2, moment_design,
+                                                q_from_sums, refit_control, scoring_tolerance)
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.wording import did_you_mean
 
 MAX_BLOCK_ELEMENTS = 1 << 20  # 8 MB per block array
 CLOSED_FORM = ("common", "DL", "HE", "HS", "HSk", "SJ")
 SCORING = ("REML", "ML", "EB")
-DOUBLE_EPSILON = float(np.finfo(float).eps)
 #: A deletion's sum taken as the full sum minus the deleted study's term has a rounding error of about
 #: eps * |full sum|, a direct sum over the other studies eps * |their sum|: when the deleted study holds all
 #: but 1/CANCELLATION of a sum (|rest| * CANCELLATION < |whole|), the deletion is summed directly (at most
@@ -165,9 +165,7 @@ def _scoring_tau2(yi, vi, rows, method, start, control: Control):
             step = np.where(negative, step / 2, step)
         new = old + step
         tau2[active] = new
-        # converged: a change below the threshold, or within 4 ulps of tau^2 (a 1e-13 threshold is below the
-        # spacing of doubles beyond tau^2 = 450: the iterates then alternate between neighbouring doubles)
-        active = active[np.abs(new - old) > np.maximum(threshold, 4 * DOUBLE_EPSILON * np.abs(new))]
+        active = active[np.abs(new - old) > scoring_tolerance(new, threshold, k)]
         if active.size == 0:
             break
     else:
