@@ -409,6 +409,9 @@ def test_report_has_a_double_coding_section():
     assert ("on four effect sizes coded by both: six cells were coded differently (changing the converted effect "
             "size or its variance in two rows) and two effect sizes of those studies were coded by one coder only"
             in section.paragraph)
+    agreed = coding_section(result.agreement, result.disagreements.iloc[:0], "data/raw/coder2.csv").paragraph
+    assert ("on four effect sizes coded by both: no cells were coded differently and no effect sizes of those studies "
+            "were coded by one coder only") in agreed  # not "zero cells were"
     one_cell = result.disagreements.iloc[[0, 1, 3]]  # the two rows of one coder and a rater coded differently
     assert ("one cell was coded differently and two effect sizes of those studies were coded by one coder only" in
             coding_section(result.agreement, one_cell, "data/raw/coder2.csv").paragraph)

@@ -98,6 +98,32 @@ def test_publication_bias_and_the_floor():
     assert sof(bias=None)["publication_bias_reason"] == "not assessed: no bias tests"
 
 
+def test_publication_bias_that_no_test_assessed_is_not_assessed():
+    """A step-function model left out as poorly identified beside an Egger's test without an estimate, or a
+    three-level Egger's test left out for its small df beside a composite one without an estimate, rated the domain
+    "not suspected" (the table's "Not serious"): no test had assessed it."""
+    from alliance_meta.report.tables import _judgement
+
+    poorly = pd.DataFrame({"type": ["stepfun"], "lrt_p": [0.2], "ci_lower": [0.1], "ci_upper": [0.3],
+                           "note": ["poorly identified: its estimate moved further than the effects spread"]})
+    row = sof(bias=BIAS.assign(p=np.nan), selection=poorly)
+    assert row["publication_bias_reason"] == ("not assessed: Egger's test not estimable; step-function selection model "
+                                              "not used (poorly identified)")
+    assert row["publication_bias_downgrade"] == 0 and _judgement(0, row["publication_bias_reason"]) == "Not assessed"
+    assert sof(bias=None, selection=poorly)["publication_bias_reason"] == (
+        "not assessed: step-function selection model not used (poorly identified)")
+    three = pd.DataFrame({"test": ["egger", "rank", "egger_multilevel"], "p": [np.nan, 0.3, 0.2],
+                          "df": [np.nan, np.nan, 2.5]})
+    assert sof(bias=three)["publication_bias_reason"] == (
+        "not assessed: three-level Egger's test not used (CR2 df 2.50 below 4); Egger's test not estimable")
+    # only the three-level test, without an estimate: named as such
+    alone = pd.DataFrame({"test": ["egger_multilevel"], "p": [np.nan]})
+    assert sof(bias=alone)["publication_bias_reason"] == "not assessed: three-level Egger's test not estimable"
+    # a test that assessed it keeps the others' reasons beside it
+    assert sof(bias=BIAS, selection=poorly)["publication_bias_reason"] == (
+        "not suspected: Egger's test p = .500; step-function selection model not used (poorly identified)")
+
+
 def test_reviewers_override_a_domain():
     row = sof(start="high", overrides={"outcome": {"indirectness": {"downgrade": 1, "reason": "student therapists"}}})
     assert (row["indirectness_downgrade"], row["indirectness_reason"]) == (-1, "reviewers: student therapists")

@@ -314,3 +314,25 @@ def test_one_record_and_one_report_of_a_route_are_said_in_the_singular():
     assert text.endswith("Other methods: 1 record identified, 1 report sought (0 not retrieved), 1 assessed for "
                          "eligibility (0 excluded with reasons).")
     assert "5,443 records identified" in text and "427 reports sought" in text
+
+
+@pytest.mark.parametrize("block", [updated_review(), {**updated_review(), "other_methods": None,
+                                                      "included_reports": 136 + 121}, DEMO],
+                         ids=["update_both_routes", "update_one_route", "both_routes"])
+def test_no_box_edge_is_cut_at_the_figure_edge(block):
+    """The tightest layout (an update with both routes) drew its phase bars from the figure's left edge and its
+    exclusion boxes to its right edge (TIGHT.left and .right 0): the axes clipped the outer half of those boxes'
+    0.8-pt edges, drawn 0.4 pt thin beside the others."""
+    from matplotlib.patches import FancyBboxPatch
+
+    figure = prisma_figure(prisma_counts(block))
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    ax = figure.axes[0]
+    axes_box = ax.get_window_extent(renderer)
+    for patch in ax.patches:
+        if isinstance(patch, FancyBboxPatch):
+            half = renderer.points_to_pixels(patch.get_linewidth()) / 2
+            extent = patch.get_window_extent(renderer)
+            assert axes_box.x0 <= extent.x0 - half and extent.x1 + half <= axes_box.x1, (extent, axes_box)
+    plt.close(figure)

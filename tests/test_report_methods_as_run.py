@@ -61,6 +61,18 @@ def test_the_gosh_methods_say_the_subsets_each_family_got():
     assert "every subset of the studies" not in text
     one = methods_paragraph({"gosh": {"subsets": 511}}, {"bias", "gosh"}, {}, ["dropout"], gosh_studies={"dropout": 9})
     assert "(Olkin et al., 2012; all 511 subsets of nine studies)" in one
+    # two families in one parenthesis: their counts of studies are set beside one another (APA 2020, sec. 6.32),
+    # not "all 511 subsets of nine studies" beside "random subsets of 30 studies"
+    both = methods_paragraph({"gosh": {"subsets": 1_000}}, {"bias", "gosh"}, {}, ["outcome", "dropout"],
+                             gosh_studies={"outcome": 30, "dropout": 9})
+    assert "outcome: 1,000 random subsets of 30 studies [seed" in both
+    assert "dropout: all 511 subsets of 9 studies" in both
+    few = methods_paragraph({"gosh": {"subsets": 1_000}}, {"bias", "gosh"}, {}, ["outcome", "dropout"],
+                            gosh_studies={"outcome": 30, "dropout": 2})
+    assert "dropout: none, fewer than 3 studies" in few
+    small = methods_paragraph({}, {"bias", "gosh"}, {}, ["outcome", "dropout"],
+                              gosh_studies={"outcome": 4, "dropout": 2})
+    assert "outcome: all 15 subsets of four studies; dropout: none, fewer than three studies" in small
 
 
 def test_gosh_chooses_its_subsets_by_the_rule_the_methods_state():
@@ -293,3 +305,8 @@ def test_the_multiverse_sentence_of_odds_ratios_says_above_1_not_positive():
     text = multiverse_sentence(summary, "log_or")
     assert "OR = 1.40 (range 0.80 to 2.10)" in text and "87.5% an estimate above 1." in text, text
     assert "87.5% a positive estimate." in multiverse_sentence(summary, "z")
+    # one specification (every choice single): "Across the one specifications" read as a plural
+    one = multiverse_sentence(summary.assign(specifications=[1], fitted=[1]), "z")
+    assert one.startswith("Across the one specification of the multiverse (one fitted),"), one
+    assert multiverse_sentence(summary.assign(specifications=[12], fitted=[3]), "z").startswith(
+        "Across the 12 specifications of the multiverse (3 fitted),")

@@ -335,6 +335,21 @@ def test_high_risk_sentence_without_overall_judgements_counts_the_studies_rated(
     assert high_risk_sentence(frame.iloc[:2], rob.QUIPS).startswith("Risk of bias was assessed in two studies with")
     assert high_risk_sentence(frame.iloc[2:], rob.QUIPS) == (
         f"None of the two studies has a risk-of-bias judgement ({rob.QUIPS.title}).")
+    assert high_risk_sentence(frame.iloc[3:], rob.QUIPS) == (  # not "None of the one study has"
+        f"The one study has no risk-of-bias judgement ({rob.QUIPS.title}).")
+
+
+def test_high_risk_sentence_of_no_high_risk_study_says_none():
+    """Counts in words (APA 2020, sec. 6.32) read "Of four studies, zero were at high risk of bias"."""
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+
+    frame = pd.DataFrame({"study_id": list("abcd"), "rob_participation": ["low"] * 4, "rob_overall": ["low"] * 4})
+    assert high_risk_sentence(frame, rob.QUIPS) == (
+        "Of four studies, none were at high risk of bias (QUIPS; Hayden et al., 2013).")
+    many = pd.DataFrame({"study_id": [f"s{i}" for i in range(12)], "rob_participation": ["low"] * 12,
+                         "rob_overall": [None] * 3 + ["low"] * 9})
+    assert high_risk_sentence(many, rob.QUIPS).startswith(
+        "Of 12 studies (3 without an overall judgement), none were at high risk of bias")
 
 def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_for_one_study():
     from alliance_meta.analyses.risk_of_bias import high_risk_sentence

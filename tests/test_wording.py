@@ -24,6 +24,9 @@ def test_counts_in_prose_below_ten_are_words_unless_set_beside_a_count_of_ten_or
     assert counted(1, "study", "studies", words=True) == "one study"
     assert counted(2, "effect size", words=True, compared=(2, 10)) == "2 effect sizes"
     assert counted(2, "chain") == "2 chains"  # a statistic's count (k = 2 studies) keeps its numerals
+    # none in words is "no": "no cells were coded differently", not "zero cells were"
+    assert counted(0, "cell was", "cells were", words=True) == "no cells were"
+    assert counted(0, "row", words=True, compared=(12,)) == "no rows" and counted(0, "row") == "0 rows"
 
 
 def test_probabilities_and_p_values_never_round_to_an_impossible_0_or_1():
@@ -42,3 +45,16 @@ def test_probabilities_and_p_values_never_round_to_an_impossible_0_or_1():
     # the p of a statistic of 0 (a selection model at the null) is 1: the caller says so, it is not p formatted exactly
     assert apa_p(1.0, null_statistic=True) == "1.000" and apa_p(float("nan"), null_statistic=True) == "\u2013"
     assert apa_p_clause(0.99999999, "$p$", null_statistic=True) == "$p$ = 1.000"
+
+
+def test_no_workflow_log_line_writes_a_count_before_a_fixed_plural_noun():
+    """The jobs' logs said "1 rows", "1 families" and "batch(es)" (now wording.counted); the risk-of-bias sensitivity
+    job still logged "low_only: k = 1 studies". A count formatted straight before a plural noun is one of those."""
+    import re
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+    fixed = re.compile(r"(?<!of )%d (studies|rows|effect sizes|families|tables|images|plots|specifications|batches)\b")
+    found = [f"{path.name}: {match.group(0)}" for path in sorted(scripts.glob("*.py"))
+             for match in fixed.finditer(path.read_text(encoding="utf-8"))]
+    assert found == []

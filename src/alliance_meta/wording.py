@@ -82,7 +82,10 @@ def counted(count: float, singular: str, plural_form: str | None = None, *, word
             compared: Sequence = ()) -> str:
     """``1 study``, ``2 studies``, ``1,234 rows``: the count (:func:`apa_integer`) and the noun, singular for 1
     (``plural_form`` defaults to ``singular + "s"``); ``words``: the count as the report's prose writes it,
-    ``three studies`` (:func:`apa_count`, with the sentence's ``compared`` counts)."""
+    ``three studies`` (:func:`apa_count`, with the sentence's ``compared`` counts), and none as ``no cells were``
+    (not "zero cells were")."""
+    if words and is_finite(count) and round(float(count)) == 0:
+        return f"no {plural(count, singular, plural_form)}"
     number = apa_count(count, compared) if words else apa_integer(count)
     return f"{number} {plural(count, singular, plural_form)}"
 

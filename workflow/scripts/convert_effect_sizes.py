@@ -14,6 +14,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 from alliance_meta.inputs.dependence import effects_only, prepare_family, with_every_input_column
 from alliance_meta.inputs.effect_sizes import convert
 from alliance_meta.io import read_table, setup_logging, write_table
+from alliance_meta.wording import counted
 
 snakemake = globals()["snakemake"]
 params = snakemake.params
@@ -21,8 +22,8 @@ logger = setup_logging(snakemake.log[0], "convert_effect_sizes")
 sheet = read_table(snakemake.input[0])
 converted = convert(sheet, dict(params.metric))
 counts = converted.groupby(["family", "metric", "input_kind"], dropna=False).size()
-logger.info("%d effect sizes converted, by family, metric and input kind:\n%s",
-            len(converted), counts.to_string())
+logger.info("%s converted, by family, metric and input kind:\n%s",
+            counted(len(converted), "effect size"), counts.to_string())
 unusable = converted.loc[converted["yi"].isna() | converted["vi"].isna()]
 if len(unusable):
     logger.warning("no usable effect size on sheet rows %s (left out of the analyses)",

@@ -7,6 +7,7 @@ run_in_warm_process(globals())  # runs the job in a process with the imports don
 import alliance_meta as am
 from alliance_meta.inputs.risk_of_bias import tool_from_config
 from alliance_meta.io import log_number, read_table, setup_logging, write_table
+from alliance_meta.wording import counted
 
 snakemake = globals()["snakemake"]
 logger = setup_logging(snakemake.log[0], f"risk_of_bias_sensitivity_{snakemake.wildcards.family}")
@@ -14,6 +15,6 @@ params = snakemake.params
 sensitivity = am.risk_of_bias_sensitivity(am.fit(read_table(snakemake.input[0]), **params.fit),
                                           tool_from_config(params.risk_of_bias)).to_frame()
 for row in sensitivity.itertuples():
-    logger.info("%s: k = %d studies, estimate %s %s", row.subset, row.k_studies, log_number(row.estimate, ".4f"),
-                row.note)
+    logger.info("%s: k = %s, estimate %s %s", row.subset, counted(row.k_studies, "study", "studies"),
+                log_number(row.estimate, ".4f"), row.note)
 write_table(sensitivity, snakemake.output.sensitivity)

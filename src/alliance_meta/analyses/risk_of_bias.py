@@ -162,17 +162,17 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
 
     if OVERALL not in judgements or judgements[OVERALL].isna().all():
         rated = int(judgements[[c for c in judgements.columns if c.startswith(PREFIX)]].notna().any(axis=1).sum())
-        if rated == 0:
-            return (f"None of the {count(k)} {'study' if k == 1 else 'studies'} has a risk-of-bias judgement "
-                    f"({tool.title}).")
+        if rated == 0:  # of one study: not "None of the one study has"
+            return (f"The one study has no risk-of-bias judgement ({tool.title})." if k == 1 else
+                    f"None of the {count(k)} studies has a risk-of-bias judgement ({tool.title}).")
         of = f"{count(rated)} of {count(k)} studies" if rated < k else f"{count(k)} {'study' if k == 1 else 'studies'}"
         return f"Risk of bias was assessed in {of} with {tool.title}; no overall judgement is available."
     high = high_risk_mask(judgements, tool).to_numpy()
     x = int(high.sum())
     unjudged = int(judgements[OVERALL].isna().sum())
     without = f" ({count(unjudged)} without an overall judgement)" if unjudged else ""
-    text = (f"Of {count(k)} {'study' if k == 1 else 'studies'}{without}, {count(x)} {'was' if x == 1 else 'were'} at "
-            "high risk of bias")
+    text = (f"Of {count(k)} {'study' if k == 1 else 'studies'}{without}, {count(x) if x else 'none'} "
+            f"{'was' if x == 1 else 'were'} at high risk of bias")
     source = tool.title.replace(" (", "; ").rstrip(")")
     domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
     if x and domains:

@@ -67,11 +67,13 @@ class Layout:
 
 
 #: The template's layout; the narrower gaps of a diagram narrowed to the page; the tightest, for the five columns of
-#: an update with both routes (:func:`layout`): no blank figure edges (savefig's pads remain), thinner phase bars and
-#: a three-space indent (with four, the boxes that fit the register's name left other text 0.04 in from their edge).
+#: an update with both routes (:func:`layout`): figure edges only as wide as half a box's 0.8-pt edge line needs
+#: (at 0 the axes cut the outer half of the phase bars' and the last boxes' edges; savefig's pads remain), thinner
+#: phase bars and a three-space indent (with four, the boxes that fit the register's name left other text 0.04 in
+#: from their edge).
 TEMPLATE = Layout()
 NARROW = Layout(gap=0.25, route_gap=0.25)
-TIGHT = Layout(gap=0.15, route_gap=0.1, pad=0.09, phase=0.25, left=0.0, margin=0.1, right=0.0, indent=" " * 3,
+TIGHT = Layout(gap=0.15, route_gap=0.1, pad=0.09, phase=0.25, left=0.01, margin=0.08, right=0.01, indent=" " * 3,
                least_room=1.0)
 
 

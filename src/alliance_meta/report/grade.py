@@ -26,7 +26,9 @@ Rules:
   error; an odds ratio's width in units of d, which its limits do not show, is stated.
 - publication bias (k >= 10 studies, of a three-level fit too; fewer: not assessed): Egger's test p < .10, or the step-function
   selection model's likelihood-ratio test p < .05 with its adjusted CI including the null while the
-  unadjusted does not (a step-function model noted poorly identified, which the Results leave out, is not used), -> -1.
+  unadjusted does not (a step-function model noted poorly identified, which the Results leave out, is not used), -> -1;
+  where neither test gave a result that is used (none ran, none had an estimate, or those with one are not used), the
+  domain is not assessed, the reason naming each test and why.
 """
 
 from __future__ import annotations
@@ -241,8 +243,13 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
     k = pooled_studies(row)  # studies, also of a three-level fit (whose k counts effect sizes)
     if not is_finite(k) or k < 10:
         return 0, "not assessed: fewer than 10 studies (the tests have too little power)"
-    reasons, found = [], False
+    # the reasons in the tests' order: a test's result (``assessed``), one left out ("not used") or the names of the
+    # tests that ran without an estimate (every study with the same variance, an empty p-value interval), said only
+    # where no test assessed the domain
+    reasons: list[str | list[str]] = []
+    found = assessed = False
     # a three-level fit's own Egger test (CR2) where it has one; the composite test otherwise
+    unestimable = []
     for test, name in (("egger_multilevel", "three-level Egger's test"), ("egger", "Egger's test")):
         if bias is None or not (bias["test"] == test).any():
             continue
@@ -254,8 +261,12 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             continue
         if is_finite(p):
             found |= p < 0.10
+            assessed = True
             reasons.append(f"{name} {apa_p_clause(p)}")
             break
+        unestimable.append(name)
+    if unestimable and not assessed:  # both Egger's tests without an estimate: named once
+        reasons.append([unestimable[0] if len(unestimable) == 1 else "Egger's test"])
     if selection is not None and (selection["type"] == "stepfun").any():
         step = selection[selection["type"] == "stepfun"].iloc[0]
         if POORLY_IDENTIFIED in str(step.get("note") or ""):  # left out of the Results' range as well (report.text)
@@ -264,6 +275,7 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             flips = (_includes(step["ci_lower"], step["ci_upper"])
                      and not _includes(row["ci_lower"], row["ci_upper"]))
             found |= bool(step["lrt_p"] < 0.05 and flips)
+            assessed = True
             # in words: "LRT" was defined nowhere in the summary-of-findings table's note (APA 2020, sec. 7.14)
             adjusted = "includes" if _includes(step["ci_lower"], step["ci_upper"]) else "excludes"
             # its p-value cut points (bias.selection.steps, as fitted; the Methods say whether one- or two-sided)
@@ -271,13 +283,23 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             named = f"step-function selection model{f' (p-value cut points {cuts})' if cuts else ''}"
             reasons.append(f"{named} likelihood-ratio test {apa_p_clause(step['lrt_p'])}, "
                            f"adjusted CI {adjusted} the null")
-    if not reasons:  # the tests that ran but gave no estimate (every study with the same variance, an empty interval)
-        tried = [name for name, ran in (
-            ("Egger's test", bias is not None and bias["test"].isin(["egger", "egger_multilevel"]).any()),
-            ("the step-function selection model", selection is not None and (selection["type"] == "stepfun").any()))
-            if ran]
-        return 0, f"not assessed: {' and '.join(tried)} not estimable" if tried else "not assessed: no bias tests"
-    return (-1 if found else 0), ("suspected: " if found else "not suspected: ") + "; ".join(reasons)
+        else:
+            reasons.append(["the step-function selection model"])
+    if assessed:
+        return (-1 if found else 0), ("suspected: " if found else "not suspected: ") + "; ".join(
+            reason for reason in reasons if isinstance(reason, str))
+    if not reasons:
+        return 0, "not assessed: no bias tests"
+    # no test assessed the domain (its table cell "Not assessed", not "Not serious"): what was tried, and why not
+    said: list[str] = []
+    for i, reason in enumerate(reasons):
+        if isinstance(reason, str):
+            said.append(reason)
+        elif i and isinstance(reasons[i - 1], list):  # "Egger's test and the step-function selection model"
+            said[-1] = said[-1].removesuffix(" not estimable") + f" and {reason[0]} not estimable"
+        else:
+            said.append(f"{reason[0]} not estimable")
+    return 0, "not assessed: " + "; ".join(said)
 
 
 def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd.DataFrame,

@@ -367,11 +367,14 @@ def gosh_subsets_text(studies: dict[str, int], gosh: dict) -> str:
     subsets of 125 studies [seed 20120901]"; a family of fewer studies than GOSH needs is said to have none."""
     from alliance_meta.analyses.gosh import DEFAULT_SEED, DEFAULT_SUBSETS, MINIMUM_STUDIES, subset_plan
 
+    # the families' counts of studies are set beside one another: numerals for all where one is 10 or more (APA 6.33)
+    beside = tuple(studies.values())
+
     def text(k: int) -> str:
         if k < MINIMUM_STUDIES:  # gosh_studies.csv without rows
-            return f"none, fewer than {counted(MINIMUM_STUDIES, 'study', 'studies', words=True)}"
+            return f"none, fewer than {counted(MINIMUM_STUDIES, 'study', 'studies', words=True, compared=beside)}"
         n, exact = subset_plan(k, gosh.get("subsets", DEFAULT_SUBSETS))
-        studies = counted(k, "study", "studies", words=True)
+        studies = counted(k, "study", "studies", words=True, compared=beside)
         return (f"all {apa_integer(n)} subsets of {studies}" if exact else
                 f"{apa_integer(n)} random subsets of {studies} [seed {gosh.get('seed', DEFAULT_SEED)}]")
 

@@ -178,7 +178,8 @@ def multiverse_sentence(summary: pd.DataFrame | None, metric: str) -> str:
               if is_finite(row.get(column))]
     low, high = show.number(row["min_estimate"]), show.number(row["max_estimate"])
     spread = f"range {low} to {high}" if low != high else "the same in each when rounded"
-    return (f"Across the {apa_count(row['specifications'], (row['fitted'],))} specifications of the multiverse "
+    specifications = counted(row["specifications"], "specification", words=True, compared=(row["fitted"],))
+    return (f"Across the {specifications} of the multiverse "
             f"({apa_count(row['fitted'], (row['specifications'],))} fitted), the median estimate was {show.symbol} = "
             f"{show.number(row['median_estimate'])} ({spread})"
             + (f"; of the fitted, {listed(shares)}" if shares else "") + ".")
