@@ -183,3 +183,17 @@ def test_a_column_named_twice_is_a_value_error_naming_it():
     frame = pd.DataFrame([["S1", 0.3, 120, 80], ["S2", 0.2, 90, 60]], columns=["study_id", "r", "n", "n"])
     with pytest.raises(ValueError, match=r"named twice: 'n'; keep one of each"):
         am.effect_sizes(frame)
+
+
+def test_names_in_the_first_row_of_numbered_columns_are_not_told_to_skip_a_row(plain):
+    """A frame of rows given with their header row (pd.DataFrame(rows) of csv.reader's, pd.read_csv(path,
+    header=None)) has numbered columns and its names in the first row: pd.read_excel(path, header=1), as the error
+    advised, would have taken the first study's row for the header."""
+    small = plain[["study_id", "es_id", "r", "n"]].dropna().head(4)
+    rows = pd.DataFrame([list(small.columns), *small.to_numpy().tolist()])
+    with pytest.raises(ValueError, match=r"first row holds its column names \('study_id', 'es_id', 'r', 'n'\), its "
+                                         r"columns are numbered .*frame.columns = frame.iloc\[0\]; "
+                                         r"frame = frame.iloc\[1:\]$"):
+        am.effect_sizes(rows)
+    fixed = rows.iloc[1:].set_axis(rows.iloc[0].tolist(), axis=1)
+    assert am.effect_sizes(fixed)["yi"].notna().all()

@@ -596,3 +596,43 @@ def test_a_continued_heading_wider_than_the_figure_wraps_within_it():
             headings += 1
         plt.close(figure)
     assert headings >= 1
+
+
+@pytest.mark.parametrize("font_size", [7, 9])
+def test_a_continued_heading_wrapped_across_its_row_stays_within_the_figure_as_printed(font_size):
+    """Wrapped at the figure's width as measured at 72 dpi, a long continued heading at 9 pt was drawn 4% wider
+    (hinting): "...a very l" ran off the 7-in figure's right edge (7.08 in at 600 dpi), at 7 pt into its margin.
+    It is wrapped as printed (forest_layout.UNHINTED_SCALE)."""
+    from alliance_meta.plots.forest_layout import MARGIN
+
+    name = " ".join(["a very long level name of a moderator"] * 4)
+    data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
+    data = data.assign(modality=data.modality.map({"CBT": "CBT", "other": name}))
+    asked = {**DEMO_COLUMNS, "rows_per_page": 10, "font_size": font_size}
+    figures = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                    paged=True, options=ForestOptions.from_config(asked, {"tool": "quips"}))
+    headings = 0
+    for figure in figures:
+        figure.set_dpi(600)  # as printed, not hinted to the screen's pixels
+        for text in drawn_texts(figure):
+            if text.get_text().startswith(f"Modality: {name[:20]}") or text.get_text().endswith("(continued)"):
+                assert _inches(figure, text).x1 <= figure.get_figwidth() - MARGIN + 0.005, text.get_text()
+                headings += 1
+        plt.close(figure)
+    assert headings >= 2
+
+
+def test_a_heading_not_marked_continued_leaves_the_panels_lines_whole():
+    """A level's own heading stays within the label column; its lines were shortened below it where it ended within
+    GAP of the line at no effect (7 pt, the panel starting at r = 0 by plots.xlim, the heading the widest label):
+    a figure without a continued heading changed. Only a heading marked continued, which runs across its row, shortens
+    them."""
+    data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
+    data = data.assign(modality=data.modality.map({"CBT": "cognitive behavioural", "other": "other"}))
+    asked = {**DEMO_COLUMNS, "font_size": 7, "xlim": [0, 0.8]}
+    figure, = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                    options=ForestOptions.from_config(asked, {"tool": "quips"}))
+    axis = figure.axes[0]
+    null = next(line for line in axis.lines if list(line.get_xdata()) == [0, 0])
+    assert null.get_ydata()[1] == 1  # axvline's ymax: the panel's top
+    plt.close(figure)

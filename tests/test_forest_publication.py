@@ -552,3 +552,29 @@ def test_the_log_names_the_columns_at_their_narrowest(caplog):
     without = save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions.from_config(
         {**asked, "rob": False}))[0]
     assert without.get_figwidth() <= 5.5 + 1e-9  # as the log says
+
+
+def test_the_log_names_the_n_column_at_its_narrowest(caplog):
+    """Risk of bias with n a column of its own (not among plots.columns): the log's widths left the n column out, its
+    0.21 in counted among "margins and gaps"."""
+    import logging
+    import re
+
+    from alliance_meta.inputs.risk_of_bias import tool_from_config
+    from alliance_meta.plots.forest_layout import GAP, MARGIN, text_width
+
+    tool = tool_from_config({"tool": "quips"})
+    data = simulated_family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)],
+                                       **{column: tool.judgements[0] for column in tool.columns})  # SIMULATED
+    logger = logging.getLogger("test_forest_narrowest_n")
+    caplog.set_level(logging.INFO, logger="test_forest_narrowest_n")
+    figure, = save_forest_plot(data, pooled_row(data), "z", [], options=ForestOptions.from_config(
+        {"width": 4.5, "rob": True}, {"tool": "quips"}), logger=logger)
+    message, = [record.getMessage() for record in caplog.records]
+    widths = dict((name, float(value)) for name, value in re.findall(
+        r"(study|n|plot panel|estimate \[CI\]|weight|risk of bias|margins and gaps) (\d+\.\d+) in", message))
+    n_cells = [f"{n:,.0f}" for n in data["n"]]
+    assert widths["n"] == pytest.approx(max(text_width(n_cells, 8, "DejaVu Sans"),
+                                            text_width(["$n$"], 8, "DejaVu Sans", bold=True)), abs=0.06)
+    assert sum(widths.values()) == pytest.approx(figure.get_figwidth(), abs=0.03)
+    assert widths["margins and gaps"] == pytest.approx(2 * MARGIN + 5 * GAP, abs=0.01)

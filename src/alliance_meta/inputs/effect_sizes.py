@@ -623,8 +623,13 @@ def notebook_frame(frame: pd.DataFrame, caller: str, names) -> pd.DataFrame:
                          f"above it); {keep}")
     if len(frame) and not named(frame.columns) and named(frame.iloc[0]) >= 2:
         shown = ", ".join(repr(cell) for cell in frame.iloc[0] if isinstance(cell, str) and column_key(cell) in keys)
-        raise ValueError(f"{caller}: the frame's first row holds its column names ({shown}), as pd.read_excel(path) "
-                         "reads a header with a row above it: read it with pd.read_excel(path, header=1)")
+        if any(isinstance(name, str) for name in frame.columns):  # a title row read as the header
+            how = ("as pd.read_excel(path) reads a header with a row above it: read it with "
+                   "pd.read_excel(path, header=1)")
+        else:  # numbered columns: read with header=None, or rows given with their header (header=1 lost a row)
+            how = ("its columns are numbered (read with header=None, or rows given with their header row): make that "
+                   "row the header, frame.columns = frame.iloc[0]; frame = frame.iloc[1:]")
+        raise ValueError(f"{caller}: the frame's first row holds its column names ({shown}), {how}")
     indexed = [name for name in frame.index.names if name in names and name not in frame.columns]
     if indexed:  # frame.set_index("study_id"): the rows' studies, not each row a study of its own
         frame = frame.reset_index(level=indexed)

@@ -666,12 +666,15 @@ def footnote_lines(note: str, continued: bool, layout, options) -> list[str]:
 
 def line_top(rows: list[Row], total: float, x: float, limits: tuple[float, float], layout, options) -> float:
     """The top (axes fraction) of the panel's vertical line at ``x`` (analysis metric) on a page of ``rows`` (``total``
-    lines): below the page's first row where that is a group heading whose text, drawn (:func:`~alliance_meta.plots.
-    forest_layout.print_width`), runs on to within :data:`~alliance_meta.plots.forest_layout.GAP` of the line (a heading
-    marked continued may take its whole row: :attr:`~alliance_meta.plots.forest_layout.Layout.heading_width`), else the
-    panel's top."""
+    lines): below the page's first row where that is a group heading marked continued (:data:`CONTINUED`, which may
+    take its whole row: :attr:`~alliance_meta.plots.forest_layout.Layout.heading_width`) whose text, drawn
+    (:func:`~alliance_meta.plots.forest_layout.print_width`), runs on to within
+    :data:`~alliance_meta.plots.forest_layout.GAP` of the line, else the panel's top."""
     first = rows[0] if rows else None
-    if first is None or first.kind != "group":
+    # a heading marked continued only: a level's own heading stays in the label column, and the lines of a page
+    # without a continued heading are as they were, byte for byte (one at 7 pt ended within GAP of a line at the
+    # panel's left edge, plots.xlim from 0, and shortened it)
+    if first is None or first.kind != "group" or not first.label or not first.label[-1].endswith(CONTINUED.strip()):
         return 1.0
     low, high = limits
     left, right = layout.panel
@@ -753,8 +756,10 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
 
     def continued(heading: Row) -> Row:  # a group's heading atop a page its studies run on to, across its row
         text = " ".join(heading.label) + CONTINUED
-        return replace(heading, label=wrap_drawn(text, layout.heading_width, options.font_size, options.font_family,
-                                                 bold=True))
+        # measured as printed (UNHINTED_SCALE, as line_top measures it): at 72 dpi a 9-pt bold line is 4% narrower
+        # than drawn, and a heading wrapped at the figure's width ran off its right edge
+        return replace(heading, label=wrap_drawn(text, UNHINTED_SCALE * layout.heading_width,
+                                                 UNHINTED_SCALE * options.font_size, options.font_family, bold=True))
 
     def resumed(study: Row, row: Row) -> Row:  # a study's effect sizes run on to a page: its name atop them
         text = " ".join(study.label) + CONTINUED
@@ -804,18 +809,21 @@ def narrowest_columns(layout, page_width: float) -> tuple[str, str]:
     """Why a compact layout (:func:`compact`) is wider than plots.width (``page_width``), for the job's log
     (``forest.widened_note``): each of its columns at its narrowest, in inches (the study column at most
     :data:`NARROWEST_NAMES`, or as wide as a word that does not break; the panel at
-    :data:`~alliance_meta.plots.forest_layout.COMPACT_PANEL`; the estimate, weight and risk-of-bias columns as wide
-    as their text, which does not wrap); and what narrows it."""
+    :data:`~alliance_meta.plots.forest_layout.COMPACT_PANEL`; the n (where it is a column of its own, not among
+    plots.columns), estimate, weight and risk-of-bias columns as wide as their text, which does not wrap); and what
+    narrows it."""
     panel_left, panel_right = layout.panel
+    n = max(0.0, layout.n_right - layout.label_left - layout.label_width - GAP)  # the n column, where there is one
     effect = layout.effect_right - panel_right - 2 * GAP
     weight = layout.weight_right - GAP - layout.effect_right
     rob = layout.width - MARGIN - layout.weight_right  # the symbols' columns and the gap before them
     unbroken = layout.label_width > NARROWEST_NAMES + 0.005
     study = "as wide as a word that does not break" if unbroken else \
         f"names and the lines under them at most {NARROWEST_NAMES:g} in wide, the narrowest they wrap to"
-    widths = [layout.label_width, panel_right - panel_left, effect, weight] + ([rob] if layout.rob_centres else [])
-    parts = [f"study {layout.label_width:.2f} in ({study})", f"plot panel {panel_right - panel_left:.2f} in",
-             f"estimate [CI] {effect:.2f} in", f"weight {weight:.2f} in"] + \
+    widths = [layout.label_width, n, panel_right - panel_left, effect, weight] + ([rob] if layout.rob_centres else [])
+    parts = [f"study {layout.label_width:.2f} in ({study})"] + ([f"n {n:.2f} in"] if n > 0.005 else []) + \
+        [f"plot panel {panel_right - panel_left:.2f} in", f"estimate [CI] {effect:.2f} in",
+         f"weight {weight:.2f} in"] + \
         ([f"risk of bias {rob:.2f} in ({len(layout.rob_centres)} symbol columns)"] if layout.rob_centres else []) + \
         [f"margins and gaps {layout.width - sum(widths):.2f} in"]
     without_rob = "makes it fit" if layout.width - rob <= page_width + 0.005 else f"narrows it by {rob:.2f} in"
