@@ -13,6 +13,7 @@ dat.assink2016 and dat.konstantopoulos2011 (three-level study weights). Toleranc
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -21,7 +22,8 @@ import pytest
 from conftest import assert_close, load_reference
 
 import alliance_meta as am
-from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, Control
+from alliance_meta.engines.heterogeneity import (TIGHT_CONTROL, Control, _fisher_scoring, estimate_tau2, moment_design,
+                                                scoring_stopped)
 
 REFERENCE = load_reference("fit_control")
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
@@ -254,3 +256,35 @@ def test_refits_at_extreme_data_converge_as_the_fit_does(method):
     huge = gosh.included[:, :4].any(axis=1)
     direct = [am.fit(yi[rows], vi[rows], method=method).tau2 for rows in gosh.included[huge].astype(bool)]
     close(gosh.tau2[huge], direct, "GOSH tau2")
+
+
+@pytest.mark.parametrize("method", SCORING)
+def test_a_converging_fit_at_a_tight_threshold_has_no_rounding_note(method):
+    """k = 400 ordinary effects with tau^2 about 0.86 at the refits' threshold 1e-13: 4 k eps tau^2 (about 3e-13)
+    exceeds the threshold, but the iteration is still converging there (its changes shrink by a factor a step), so
+    it goes on to a change of at most 1e-13, as metafor's rma does (rma(yi, vi, control = list(threshold = 1e-13))
+    converges, ML tau^2 0.86180278577707559), without a note that tau^2 changes by rounding only; before, it
+    stopped a step early with that note (and the refits' numbers moved in their last digits)."""
+    i = np.arange(400)
+    yi, vi = 1.4 * np.sin(1.7 * i) + 0.3 * np.cos(0.3 * i), 0.04 + 0.3 * ((i * 7) % 11) / 11
+    control = Control(threshold=1e-13, max_iterations=1000)
+    estimate = estimate_tau2(yi, vi, method, control=control)
+    assert estimate.converged and "rounding" not in estimate.message
+    assert "rounding" not in am.fit(yi, vi, method=method, control=control).note
+    one_step = Control(threshold=1e300, ll0_check=False)  # one more step from the estimate: within 1e-13 of it
+    assert abs(_fisher_scoring(moment_design(yi - yi.mean()), vi, method, estimate.tau2, one_step).tau2
+               - estimate.tau2) <= 1e-13
+
+
+def test_scoring_stops_by_rounding_only_where_the_changes_stop_shrinking():
+    """Within the rounding band (4 k eps tau^2 above the threshold) a shrinking change goes on; the first change no
+    smaller than the smallest before it stops (alternating or cycling between neighbouring doubles)."""
+    tau2, k, threshold = 1.0, 400, 1e-13  # band up to 3.6e-13
+    assert not scoring_stopped(3e-13, math.inf, tau2, threshold, k)
+    assert not scoring_stopped(2e-13, 3e-13, tau2, threshold, k)  # still converging
+    assert scoring_stopped(2e-13, 2e-13, tau2, threshold, k)  # alternating
+    assert scoring_stopped(3e-13, 2e-13, tau2, threshold, k)  # cycling
+    assert scoring_stopped(5e-14, 2e-13, tau2, threshold, k)  # the threshold
+    assert not scoring_stopped(1e-12, 1e-12, tau2, threshold, k)  # above the band: not rounding
+    np.testing.assert_array_equal(scoring_stopped(np.array([2e-13, 2e-13]), np.array([3e-13, 1e-13]), tau2,
+                                                  threshold, np.array([k, k])), [False, True])

@@ -39,7 +39,7 @@ from numpy._core import multiarray as np_multiarray
 
 from scipy import special
 
-from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control, scoring_tolerance
+from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control, scoring_stopped
 from alliance_meta.models.univariate import genq_weights
 from alliance_meta.wording import counted
 
@@ -259,7 +259,7 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
 
     Per subset as metafor's rma.uni: the step (score / information) is halved while it would
     make tau^2 negative, iteration stops when tau^2 changes by at most ``threshold`` (or by rounding
-    only: ``scoring_tolerance``), and the ll0check sets tau^2 = 0 when the likelihood is higher
+    only: ``scoring_stopped``), and the ll0check sets tau^2 = 0 when the likelihood is higher
     there. Converged subsets leave the active set, so later iterations touch only the slow ones.
     ``fixed``: the batch's common-effect sums (``_weights(mask, v, 0) @ moments``), which are the
     likelihood's sums at tau^2 = 0.
@@ -270,6 +270,7 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
     moments = _moments(y)
     active = np.flatnonzero(size > 1)
     rows = mask[active]
+    smallest_change = np.full(active.size, np.inf)  # each active subset's smallest change of tau^2 so far
     for _ in range(control.max_iterations + 1):
         if active.size == 0:
             break
@@ -298,9 +299,11 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
             step = np.where(negative, step / 2, step)
         new = old + step
         tau2[active] = new
-        moving = np.abs(new - old) > scoring_tolerance(new, control.threshold, k)
+        change = np.abs(new - old)
+        moving = ~scoring_stopped(change, smallest_change, new, control.threshold, k)
+        smallest_change = np.minimum(smallest_change, change)
         if not moving.all():
-            active, rows = active[moving], rows[moving]
+            active, rows, smallest_change = active[moving], rows[moving], smallest_change[moving]
     tau2[active] = np.nan  # not converged within max_iterations: metafor's fit fails (NA)
     if method != "EB" and control.ll0_check:
         positive = np.flatnonzero(tau2 > control.threshold)

@@ -79,6 +79,21 @@ def scoring_tolerance(tau2, threshold: float, k):
     return max(threshold, rounding) if isinstance(rounding, float) else np.maximum(threshold, rounding)
 
 
+def scoring_stopped(change, smallest_change, tau2, threshold: float, k):
+    """Whether Fisher scoring stops after a step that changed tau^2 by ``change`` (``smallest_change``: the
+    smallest change of the steps before, inf before the second step), scalars or arrays: at a change of at most
+    ``threshold`` (metafor's rule), or where tau^2 changes by rounding only: once a change was within
+    :func:`scoring_tolerance`, at the first step that changes tau^2 no less than the smallest change before it.
+    4 k eps tau^2 bounds the rounding of a step (recursive sums) only roughly: numpy's sums round far less as a
+    rule, and more where the effects are large (GOSH's subsets of effects in the millions cycle by twice it); an
+    iteration still converging (its changes shrinking step by step, as at ordinary data in the refits' 1e-13, where
+    4 k eps tau^2 exceeds the threshold from tau^2 of about 113 / k) goes on to the threshold, as metafor's rma, and
+    only iterates that no longer approach a root (alternating or cycling between neighbouring doubles, or wandering
+    in rounding noise) stop so."""
+    stalled = (smallest_change <= scoring_tolerance(tau2, threshold, k)) & (change >= smallest_change)
+    return (change <= threshold) | stalled
+
+
 def refit_control(control: Control | None) -> Control:
     """The control of a refit that iterates to the converged root: a fit's own ``control`` (as metafor's methods
     pass ``x$control`` on: its step adjustment, tau2_max, tolerance, ll0_check) with the threshold and iterations of
@@ -348,18 +363,18 @@ def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float
     """ML, REML (Viechtbauer 2005, eq. 9-10) or EB by Fisher scoring from the HE estimate.
 
     Steps are halved while they would cross 0; iteration stops when tau^2 changes by
-    at most ``threshold`` (metafor's rule) or by rounding only (:func:`scoring_tolerance`;
+    at most ``threshold`` (metafor's rule) or by rounding only (:func:`scoring_stopped`;
     then with a note), or fails after ``max_iterations``. Each step takes a few passes
     over the data: weighted sums of 1, y, y^2 with w and w^2.
     """
     k = vi.size
-    change = math.inf
+    change = smallest_change = math.inf
     iterations = 0
     weights = np.empty_like(vi)
     squared = np.empty_like(vi)
-    while change > scoring_tolerance(tau2, control.threshold, k):
+    while not scoring_stopped(change, smallest_change, tau2, control.threshold, k):
         iterations += 1
-        previous = tau2
+        previous, smallest_change = tau2, min(smallest_change, change)
         np.add(vi, tau2, out=weights)
         np.divide(1.0, weights, out=weights)
         sum_weights, sum_wy, sum_wyy = design @ weights

@@ -43,7 +43,7 @@ import pandas as pd
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
 from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, dot, estimate_tau2, moment_design,
-                                                q_from_sums, refit_control, scoring_tolerance)
+                                                q_from_sums, refit_control, scoring_stopped)
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.wording import did_you_mean
 
@@ -144,6 +144,7 @@ def _scoring_tau2(yi, vi, rows, method, start, control: Control):
     threshold = control.threshold
     tau2 = np.full(rows.size, float(start))
     active = np.arange(rows.size)
+    smallest_change = np.full(rows.size, np.inf)  # each active deletion's smallest change of tau^2 so far
     for _ in range(control.max_iterations):
         weights = _masked_weights(vi, tau2[active], rows[active])
         sum_w = weights.sum(axis=1)
@@ -165,7 +166,9 @@ def _scoring_tau2(yi, vi, rows, method, start, control: Control):
             step = np.where(negative, step / 2, step)
         new = old + step
         tau2[active] = new
-        active = active[np.abs(new - old) > scoring_tolerance(new, threshold, k)]
+        change = np.abs(new - old)
+        moving = ~scoring_stopped(change, smallest_change, new, threshold, k)
+        active, smallest_change = active[moving], np.minimum(smallest_change, change)[moving]
         if active.size == 0:
             break
     else:
