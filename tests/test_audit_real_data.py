@@ -43,7 +43,7 @@ def test_a_selection_model_carried_away_by_a_flat_likelihood_is_flagged_and_left
                           "se": [4.95, 0.32, 0.08], "lrt_p": [0.01, 0.2, 0.3], "converged": [True, True, True],
                           "note": [flagged, "", ""]})
     sentence = selection_sentence(table, "z")
-    assert "r = −1.00" not in sentence and "2 selection models" in sentence
+    assert "r = −1.00" not in sentence and "two selection models" in sentence
     assert "the beta model is poorly identified" in sentence
 
 

@@ -241,7 +241,7 @@ def test_report_sentence_and_titles():
     table.loc[1, ["estimate", "lrt_p"]] = np.nan  # as if the step function had not been fitted
     sentence = selection_sentence(table, "z")
     halfnorm = table.iloc[0]
-    assert sentence.startswith("Adjusted for publication bias by 1 selection model (maximum likelihood)")
+    assert sentence.startswith("Adjusted for publication bias by one selection model (maximum likelihood)")
     assert f"r = {np.tanh(halfnorm.estimate):.2f}".replace("0.", ".") in sentence
     assert sentence.endswith("Not fitted: the step function with steps at one-sided p = .025 and .50 (selection-model table).")
     assert plot_title("results/outcome/weight_functions.png") == "Selection models: fitted weight functions"
