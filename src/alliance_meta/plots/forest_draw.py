@@ -666,7 +666,7 @@ def footnote_lines(note: str, continued: bool, layout, options) -> list[str]:
 
 def line_top(rows: list[Row], total: float, x: float, limits: tuple[float, float], layout, options) -> float:
     """The top (axes fraction) of the panel's vertical line at ``x`` (analysis metric) on a page of ``rows`` (``total``
-    lines): below the page's first row where that is a group heading marked continued (:data:`CONTINUED`, which may
+    lines): below the page's first row where that is a group heading marked continued (:attr:`Row.continued`, which may
     take its whole row: :attr:`~alliance_meta.plots.forest_layout.Layout.heading_width`) whose text, drawn
     (:func:`~alliance_meta.plots.forest_layout.print_width`), runs on to within
     :data:`~alliance_meta.plots.forest_layout.GAP` of the line, else the panel's top."""
@@ -674,7 +674,7 @@ def line_top(rows: list[Row], total: float, x: float, limits: tuple[float, float
     # a heading marked continued only: a level's own heading stays in the label column, and the lines of a page
     # without a continued heading are as they were, byte for byte (one at 7 pt ended within GAP of a line at the
     # panel's left edge, plots.xlim from 0, and shortened it)
-    if first is None or first.kind != "group" or not first.label or not first.label[-1].endswith(CONTINUED.strip()):
+    if first is None or not first.continued:
         return 1.0
     low, high = limits
     left, right = layout.panel
@@ -759,7 +759,8 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         # measured as printed (UNHINTED_SCALE, as line_top measures it): at 72 dpi a 9-pt bold line is 4% narrower
         # than drawn, and a heading wrapped at the figure's width ran off its right edge
         return replace(heading, label=wrap_drawn(text, UNHINTED_SCALE * layout.heading_width,
-                                                 UNHINTED_SCALE * options.font_size, options.font_family, bold=True))
+                                                 UNHINTED_SCALE * options.font_size, options.font_family, bold=True),
+                       continued=True)
 
     def resumed(study: Row, row: Row) -> Row:  # a study's effect sizes run on to a page: its name atop them
         text = " ".join(study.label) + CONTINUED

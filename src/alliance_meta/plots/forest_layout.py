@@ -58,6 +58,9 @@ class Row:
     #: the plots.columns cells on lines of their own under the label, where they do not fit as columns
     #: (:func:`alliance_meta.plots.forest_draw.compact`), drawn at the detail size
     details: list[str] = field(default_factory=list)
+    #: a group heading repeated atop a page its studies run on to (``continued`` of :func:`pages`), which may take its
+    #: whole row (:attr:`Layout.heading_width`)
+    continued: bool = False
 
     @property
     def lines(self) -> float:
