@@ -243,13 +243,13 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
     k = pooled_studies(row)  # studies, also of a three-level fit (whose k counts effect sizes)
     if not is_finite(k) or k < 10:
         return 0, "not assessed: fewer than 10 studies (the tests have too little power)"
-    # the reasons in the tests' order: a test's result (``assessed``), one left out ("not used") or the names of the
-    # tests that ran without an estimate (every study with the same variance, an empty p-value interval), said only
-    # where no test assessed the domain
-    reasons: list[str | list[str]] = []
+    # the reasons in the tests' order, each (text, unestimable): a test's result (``assessed``), one left out ("not
+    # used"), or the name of a test that ran without an estimate (every study with the same variance, an empty p-value
+    # interval), said only where no test assessed the domain
+    reasons: list[tuple[str, bool]] = []
     found = assessed = False
     # a three-level fit's own Egger test (CR2) where it has one; the composite test otherwise
-    unestimable = []
+    without_estimate = []  # the Egger's tests that ran without one
     for test, name in (("egger_multilevel", "three-level Egger's test"), ("egger", "Egger's test")):
         if bias is None or not (bias["test"] == test).any():
             continue
@@ -257,20 +257,20 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
         df = bias.loc[bias["test"] == test, "df"].iloc[0] if "df" in bias else math.nan
         if test == "egger_multilevel" and is_finite(p) and is_finite(df) and float(df) < SMALL_DF:
             # a CR2 t with df below 4 is not to be trusted (Tipton 2015; the report says so): the composite test
-            reasons.append(f"three-level Egger's test not used (CR2 df {apa_df(df)} below {SMALL_DF})")
+            reasons.append((f"three-level Egger's test not used (CR2 df {apa_df(df)} below {SMALL_DF})", False))
             continue
         if is_finite(p):
             found |= p < 0.10
             assessed = True
-            reasons.append(f"{name} {apa_p_clause(p)}")
+            reasons.append((f"{name} {apa_p_clause(p)}", False))
             break
-        unestimable.append(name)
-    if unestimable and not assessed:  # both Egger's tests without an estimate: named once
-        reasons.append([unestimable[0] if len(unestimable) == 1 else "Egger's test"])
+        without_estimate.append(name)
+    if without_estimate and not assessed:  # both Egger's tests without an estimate: named once
+        reasons.append((without_estimate[0] if len(without_estimate) == 1 else "Egger's test", True))
     if selection is not None and (selection["type"] == "stepfun").any():
         step = selection[selection["type"] == "stepfun"].iloc[0]
         if POORLY_IDENTIFIED in str(step.get("note") or ""):  # left out of the Results' range as well (report.text)
-            reasons.append("step-function selection model not used (poorly identified)")
+            reasons.append(("step-function selection model not used (poorly identified)", False))
         elif is_finite(step.get("lrt_p")) and is_finite(step.get("ci_lower")):
             flips = (_includes(step["ci_lower"], step["ci_upper"])
                      and not _includes(row["ci_lower"], row["ci_upper"]))
@@ -281,24 +281,22 @@ def publication_bias(row: dict, bias: pd.DataFrame | None, selection: pd.DataFra
             # its p-value cut points (bias.selection.steps, as fitted; the Methods say whether one- or two-sided)
             cuts = step_list(step.get("steps", ""))
             named = f"step-function selection model{f' (p-value cut points {cuts})' if cuts else ''}"
-            reasons.append(f"{named} likelihood-ratio test {apa_p_clause(step['lrt_p'])}, "
-                           f"adjusted CI {adjusted} the null")
+            reasons.append((f"{named} likelihood-ratio test {apa_p_clause(step['lrt_p'])}, "
+                            f"adjusted CI {adjusted} the null", False))
         else:
-            reasons.append(["the step-function selection model"])
+            reasons.append(("the step-function selection model", True))
     if assessed:
         return (-1 if found else 0), ("suspected: " if found else "not suspected: ") + "; ".join(
-            reason for reason in reasons if isinstance(reason, str))
+            text for text, unestimable in reasons if not unestimable)
     if not reasons:
         return 0, "not assessed: no bias tests"
     # no test assessed the domain (its table cell "Not assessed", not "Not serious"): what was tried, and why not
     said: list[str] = []
-    for i, reason in enumerate(reasons):
-        if isinstance(reason, str):
-            said.append(reason)
-        elif i and isinstance(reasons[i - 1], list):  # "Egger's test and the step-function selection model"
-            said[-1] = said[-1].removesuffix(" not estimable") + f" and {reason[0]} not estimable"
+    for i, (text, unestimable) in enumerate(reasons):
+        if unestimable and i and reasons[i - 1][1]:  # "Egger's test and the step-function selection model"
+            said[-1] = said[-1].removesuffix(" not estimable") + f" and {text} not estimable"
         else:
-            said.append(f"{reason[0]} not estimable")
+            said.append(f"{text} not estimable" if unestimable else text)
     return 0, "not assessed: " + "; ".join(said)
 
 
