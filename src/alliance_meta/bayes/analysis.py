@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.wording import counted
 from .exact import exact_posterior, typical_within_variance
 from .priors import Priors, TauPrior
 from .summaries import CENTRAL_ROWS, combine, derived_draws, draws_hdi, exact_rows, summarise_draws
@@ -424,8 +425,8 @@ def run_stage(data: pd.DataFrame, metric: str, bayes_config: dict | None, modera
         log.info("%s: MCMC %.5g [%.5g, %.5g], exact %.5g; R-hat %.4f, ESS %.0f", row.parameter, row.mean,
                  row.hdi_lower, row.hdi_upper, row.exact_mean, row.r_hat, row.ess_bulk)
     for model in models:
-        log.info("moderator %s: k = %d rows (study x level), %d effect sizes without a value", model.moderator,
-                 model.k, model.k_dropped)
+        log.info("moderator %s: k = %d rows (study x level), %s without a value", model.moderator, model.k,
+                 counted(model.k_dropped, "effect size"))
     if fitted:  # every meta-regression has two coefficients or more: a model of its own size
         rows = max([len(data)] + [model.k for model in fitted])
         sampler = HierarchicalSampler(cfg.priors, rows, max(model.design.matrix.shape[1] for model in fitted),
