@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.text import Text
 
 from alliance_meta.inputs.prisma import prisma_counts
@@ -342,7 +344,7 @@ def test_compact_pages_keep_a_heading_with_its_studies_and_a_subtotal_with_its_l
         rows.append(Row("subtotal", ["Subtotal, k = 4 studies"]))
     rows += [Row("overall", ["Random-effects model"]), Row("interval", ["Prediction interval"])]
     assert rows[1].lines == 1.75  # a study and its detail line, 7 pt under the name
-    chunks = pages_by_height(rows, 9.0)
+    chunks = pages_by_height(rows, 9.0).pages
     assert [row for chunk in chunks for row in chunk] == rows and len(chunks) > 1
     for chunk in chunks:
         assert row_positions(chunk)[1] <= 9.0 and chunk[-1].kind != "group"
@@ -491,9 +493,10 @@ def test_a_group_heading_at_a_page_break_goes_with_its_studies():
 
     rows = [Row("group", ["A"]), *[Row("study", [f"A{i}"]) for i in range(3)], Row("subtotal", ["Subtotal"]),
             Row("group", ["B"]), *[Row("study", [f"B{i}"]) for i in range(4)], Row("subtotal", ["Subtotal"])]
-    chunks = pages(rows, 3, lambda heading: Row("group", [heading.label[0] + " (continued)"]))
+    chunks = pages(rows, 3, lambda heading: Row("group", [heading.label[0] + " (continued)"])).pages
+    # (balanced: pages of three studies as full as they fit left B3 alone on the last; forest_layout._balanced)
     assert [[row.label[0] for row in chunk] for chunk in chunks] == [
-        ["A", "A0", "A1", "A2", "Subtotal"], ["B", "B0", "B1", "B2"], ["B (continued)", "B3", "Subtotal"]]
+        ["A", "A0", "A1", "A2", "Subtotal"], ["B", "B0", "B1"], ["B (continued)", "B2", "B3", "Subtotal"]]
 
 
 @pytest.mark.parametrize("columns", [False, True])  # the one-line layout / the compact one (columns under the names)
@@ -622,17 +625,297 @@ def test_a_continued_heading_wrapped_across_its_row_stays_within_the_figure_as_p
     assert headings >= 2
 
 
-def test_a_heading_not_marked_continued_leaves_the_panels_lines_whole():
-    """A level's own heading stays within the label column; its lines were shortened below it where it ended within
-    GAP of the line at no effect (7 pt, the panel starting at r = 0 by plots.xlim, the heading the widest label):
-    a figure without a continued heading changed. Only a heading marked continued, which runs across its row, shortens
-    them."""
+def _line_stretches(figure, x: float = 0.0) -> list[tuple[float, float]]:
+    """The stretches (bottom, top, inches from the figure's bottom) of the panel's vertical line at ``x``."""
+    axis = figure.axes[0]
+    stretches = []
+    for line in axis.lines:
+        if list(line.get_xdata()) == [x, x]:
+            ends = line.get_transform().transform([(x, y) for y in line.get_ydata()])
+            (_, bottom), (_, top) = figure.dpi_scale_trans.inverted().transform(ends)
+            stretches.append((bottom, top))
+    return sorted(stretches)
+
+
+@pytest.mark.parametrize("other, reaching, stretches", [
+    ("other", 1, 1),  # the first heading reaches the line at the panel's top: the line starts below it
+    ("other: eclectic and integrative", 2, 2),  # and the second, in mid-panel: the line breaks at its row
+])
+def test_a_levels_heading_that_reaches_the_panels_line_breaks_it_at_its_row(other, reaching, stretches):
+    """A level's first heading takes its whole row, as one repeated atop a page does (Layout.heading_width): where it
+    reaches the line at no effect (7 pt, the panel from r = 0 by plots.xlim), the line breaks at its row; a heading
+    short of the line ("Modality: other") does not break it. Before, only a heading marked continued atop a page
+    broke the line, and a level's own heading widened the label column to keep clear of it."""
+    from alliance_meta.plots.forest_layout import GAP, LINE
+
     data = rated(family(30).assign(authors=[f"Simulated study {i:03d}" for i in range(30)]))
-    data = data.assign(modality=data.modality.map({"CBT": "cognitive behavioural", "other": "other"}))
-    asked = {**DEMO_COLUMNS, "font_size": 7, "xlim": [0, 0.8]}
+    data = data.assign(modality=data.modality.map({"CBT": "cognitive behavioural", "other": other}))
+    asked = {**DEMO_COLUMNS, "font_size": 7, "xlim": [0, 0.8]}  # compact: the panel 1.75 in from the left
     figure, = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
                                     options=ForestOptions.from_config(asked, {"tool": "quips"}))
     axis = figure.axes[0]
-    null = next(line for line in axis.lines if list(line.get_xdata()) == [0, 0])
-    assert null.get_ydata()[1] == 1  # axvline's ymax: the panel's top
+    panel = axis.get_position().transformed(figure.transFigure).transformed(figure.dpi_scale_trans.inverted())
+    headings = [_inches(figure, text) for text in drawn_texts(figure) if text.get_text().startswith("Modality")]
+    crossed = [box for box in headings if box.x1 > panel.x0 - GAP]  # the line at r = 0: the panel's left edge
+    found = _line_stretches(figure)
+    assert len(found) == stretches and len(crossed) == reaching, (found, crossed)
+    assert found[0][0] == pytest.approx(panel.y0)
+    for bottom, top in found:  # clear of every heading that reaches the line, and of nothing else
+        assert all(top < box.y0 or bottom > box.y1 for box in crossed)
+    row = LINE * 7 / 72  # a heading's row, inches
+    assert sum(top - bottom for bottom, top in found) == pytest.approx(panel.height - row * reaching, abs=1e-6)
     plt.close(figure)
+
+
+@pytest.mark.parametrize("width, columns, rob", [(None, True, True), (None, True, False), (11, True, True),
+                                                 (11, False, True), (11, False, False)])
+def test_a_levels_first_heading_spans_its_row_and_leaves_the_label_column_to_the_names(width, columns, rob):
+    """A long level's heading ("Modality: ..." of 60 characters) widened the label column of every layout (wrapped at
+    plots.label_width, 40 characters, its bold lines still wider than the names), narrowing the panel, although
+    nothing else is drawn on a heading's row. It takes its whole row, on one line where it fits the figure, as a
+    heading repeated atop a page does, and the label column is as wide as the names make it."""
+    data = rated(family(12).assign(authors=[f"Simulated study {i:03d}" for i in range(12)]))
+    name = "an integrative relational psychotherapy of long duration"
+    asked = {**({"columns": DEMO_COLUMNS["columns"], "column_labels": DEMO_COLUMNS["column_labels"]} if columns
+                else {}), "rob": rob, **({"width": width} if width else {})}
+    options = ForestOptions.from_config(asked, {"tool": "quips"})
+    figures = []
+    for level in ("other", name):
+        shown = data.assign(modality=data.modality.replace("other", level))
+        pooled = fit(shown.yi, shown.vi, "REML", "z").as_row()
+        figures += moderator_forest_plot(shown, "modality", _levels(shown), pooled, "z", options=options)
+    # the same label column, panel and figure width
+    short, long = [(figure.get_figwidth(), figure.axes[0].get_position().x0 * figure.get_figwidth())
+                   for figure in figures]
+    assert long == pytest.approx(short)
+    texts = drawn_texts(figures[1])
+    heading, = [text for text in texts if "integrative" in text.get_text()]  # one line
+    assert heading.get_text() == f"Modality: {name}"
+    names = max(_inches(figures[1], text).x1 for text in texts if text.get_text().startswith("Simulated study"))
+    assert _inches(figures[1], heading).x1 > names + 0.3  # across more than the label column
+    for figure in figures:
+        plt.close(figure)
+
+
+def test_a_last_page_of_one_study_is_balanced_over_as_many_pages():
+    """A page break left the last page of the compact layout with one study above the summaries kept with it (the
+    demo's moderator forest plot of modality: six pages of 26, 25, 25, 24, 24 and 1 studies). The studies now spread
+    over as many pages, each still within the page's lines, its headings and summaries in place."""
+    from alliance_meta.plots.forest_layout import Row, pages, pages_by_height, row_positions, study_count
+
+    def studies(chunks):
+        return [study_count(chunk) for chunk in chunks]
+
+    rows = []
+    for level in range(3):
+        rows.append(Row("group", [f"Level {level}"]))
+        rows += [Row("study", [f"S{level}{i}"], details=["n \u00b7 rater"]) for i in range(4)]
+        rows.append(Row("subtotal", ["Subtotal, k = 4 studies"]))
+    rows += [Row("overall", ["Random-effects model"]), Row("interval", ["Prediction interval"])]
+    continued = lambda heading: Row("group", [heading.label[0] + " (continued)"])  # noqa: E731
+    paging = pages_by_height(rows, 9.0, continued)
+    assert studies(paging.filled) == [4, 4, 3, 1]  # as full as they fit
+    chunks = paging.pages
+    assert studies(chunks) == [4, 4, 2, 2]  # as many pages, none less than half as full as the fullest
+    # three a page, which the lines allow, would repeat every level's heading "(continued)", the full pages one
+    assert studies(pages_by_height(rows, 10.0, continued).pages) == [4, 4, 2, 2]
+    assert [row for chunk in chunks for row in chunk if "continued" not in row.label[0]] == rows
+    for chunk in chunks:
+        assert row_positions(chunk)[1] <= 9.0 and chunk[-1].kind != "group"
+    assert chunks[-1][-3:] == rows[-3:]  # the last study's subtotal and the overall rows with it
+    # pages of rows_per_page studies (the columns beside the names): 51 studies at 50 a page
+    one_line = [Row("study", [f"S{i}"]) for i in range(51)] + [Row("overall", ["Random-effects model"])]
+    assert studies(pages(one_line, 50).pages) == [26, 25]
+    assert studies(pages(one_line + [Row("study", ["S51"])] * 49, 50).pages) == [50, 50]  # no widow: as before
+
+
+def test_a_compact_pdf_without_a_widowed_last_page_says_so_in_the_log(tmp_path, caplog):
+    """The moderator forest plot of 14 simulated studies at plots.rows_per_page 12 (compact): as full as they fit,
+    its pages left one study on the last; the studies now spread over the five pages, and the job's log gives the
+    studies on each page and why."""
+    import logging
+
+    from alliance_meta.plots.forest import save_moderator_forest_plot
+
+    data = rated(family(14).assign(authors=[f"Simulated study {i:03d}" for i in range(14)]))
+    asked = {**DEMO_COLUMNS, "rows_per_page": 12}
+    logger = logging.getLogger("test_widow")
+    caplog.set_level(logging.INFO, logger="test_widow")
+    figures = save_moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(),
+                                         "z", [tmp_path / "forest_modality.pdf"],
+                                         options=ForestOptions.from_config(asked, {"tool": "quips"}), logger=logger)
+    studies = [sum(text.get_text().startswith("Simulated study") for text in drawn_texts(figure))
+               for figure in figures]
+    assert studies == [3, 3, 3, 3, 2]
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert ("5 pages of 3, 3, 3, 3, 2 studies, balanced over the pages (filled in turn, the last page would "
+            "have held 1 study)") in messages, messages
+    for figure in figures:
+        plt.close(figure)
+
+
+def test_one_line_pdf_pages_spread_a_lone_last_study_and_the_log_says_so(tmp_path, caplog):
+    """Pages of plots.rows_per_page studies beside their columns: 11 simulated studies at 10 a page made a PDF of 10
+    studies and a page of one (with the overall rows). They are now pages of 6 and 5, which the job's log gives."""
+    import logging
+
+    from alliance_meta.plots.forest import save_forest_plot
+
+    data = family(11)
+    logger = logging.getLogger("test_one_line_widow")
+    caplog.set_level(logging.INFO, logger="test_one_line_widow")
+    figures = save_forest_plot(data, fit(data.yi, data.vi, "REML", "z").as_row(), "z", [tmp_path / "forest.pdf"],
+                               options=ForestOptions(rows_per_page=10), logger=logger)
+    studies = [sum(text.get_text().startswith("Author") for text in drawn_texts(figure)) for figure in figures]
+    for figure in figures:
+        plt.close(figure)
+    assert studies == [6, 5]
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert ("a PDF page holds at most 10 studies (plots.rows_per_page): 2 pages of 6, 5 studies, balanced over the "
+            "pages (filled in turn, the last page would have held 1 study)") in messages, \
+        messages
+
+
+def _continued(heading):
+    from alliance_meta.plots.forest_layout import Row
+
+    return Row("group", [heading.label[0] + " (continued)"])
+
+
+@st.composite
+def _forest_rows(draw):
+    """Rows of a forest plot: a moderator's levels of 1 to 30 studies each, or studies without levels; a heading or
+    a study's name on one or two lines, a study with its detail line (a compact layout's) or none."""
+    from alliance_meta.plots.forest_layout import Row
+
+    def study(name):
+        return Row("study", [name] * draw(st.integers(1, 2)), details=["n \u00b7 rater"] * draw(st.integers(0, 1)))
+
+    sizes = draw(st.lists(st.one_of(st.integers(1, 8), st.sampled_from([10, 30])), max_size=8))
+    rows = [study(f"S{i}") for i in range(draw(st.integers(1, 60)))] if not sizes else []
+    for level, size in enumerate(sizes):
+        rows += [Row("group", [f"Level {level}"] * draw(st.integers(1, 2))),
+                 *[study(f"S{level}.{i}") for i in range(size)], Row("subtotal", ["Subtotal"])]
+    return rows + [Row("overall", ["Random-effects model"]), Row("interval", ["Prediction interval"])]
+
+
+def _paged(rows, by_height, limit):
+    from alliance_meta.plots.forest_layout import pages, pages_by_height
+
+    return pages_by_height(rows, limit, _continued) if by_height else pages(rows, int(limit), _continued)
+
+
+def _headed_continued(chunks) -> int:
+    return sum(row.label[0].endswith("(continued)") for chunk in chunks for row in chunk)
+
+
+@settings(max_examples=400)
+@given(rows=_forest_rows(), lines=st.sampled_from([3.5, 4, 5, 8, 10, 12, 20, 27, 50]))
+def test_balanced_compact_pages_are_no_taller_than_the_pages_filled_in_turn(rows, lines):
+    """Balancing a widowed last page (forest_layout._balanced) capped a page, which carried a study to the next page;
+    that page, allowed two studies whatever their height, then took the next level's heading, study and every
+    summary: a page of 10.5 lines where 8 were allowed. No balanced page is taller than the page's lines or, where
+    two studies with their summaries do not fit them, the tallest page filled in turn."""
+    from alliance_meta.plots.forest_layout import row_positions
+
+    paging = _paged(rows, True, lines)
+    filled = paging.filled or paging.pages
+    tallest = max(lines, *(row_positions(chunk)[1] for chunk in filled))
+    assert [row for chunk in paging.pages for row in chunk if not row.label[0].endswith("(continued)")] == rows
+    assert len(paging.pages) <= len(filled)
+    assert max(row_positions(chunk)[1] for chunk in paging.pages) <= tallest + 1e-9
+
+
+@settings(max_examples=400)
+@given(rows=_forest_rows(), by_height=st.booleans(), limit=st.sampled_from([2, 3, 4, 5, 8, 10, 12, 27, 50]))
+def test_balancing_splits_no_level_that_pages_filled_in_turn_keep_whole(rows, by_height, limit):
+    """A last page that starts with a level's own heading is not a widow, however few its studies, and balanced
+    pages repeat no more headings marked continued than the pages filled in turn: levels of 10 and 3 studies at 10 a
+    page were balanced to pages of 7 and 6, level A's subtotal away from most of its studies."""
+    paging = _paged(rows, by_height, limit)
+    if paging.filled is None:  # not balanced
+        return
+    last = paging.filled[-1][0]
+    assert not (last.kind == "group" and not last.label[0].endswith("(continued)"))
+    assert _headed_continued(paging.pages) <= _headed_continued(paging.filled)
+
+
+def test_balanced_pages_keep_the_levels_that_pages_filled_in_turn_keep_whole():
+    """Levels of 10 and 3 studies at 10 a page keep a page each, whole (the last starts with its level's heading: no
+    widow). Levels of 1, 3 and 5 at 4 a page, filled in turn 4, 4 and a widow of 1 (level C continued), were balanced
+    to 4, 3 and 2 with level B continued too; they are 4, 3 and 2 with B whole."""
+    from alliance_meta.plots.forest_layout import Row, pages
+
+    def levels(*sizes):
+        rows = []
+        for name, size in zip("ABC", sizes):
+            rows += [Row("group", [name]), *[Row("study", [f"{name}{i}"]) for i in range(size)],
+                     Row("subtotal", [f"Sub {name}"])]
+        return rows + [Row("overall", ["RE"])]
+
+    rows = levels(10, 3)
+    paging = pages(rows, 10, _continued)
+    assert paging.filled is None and paging.pages == [rows[:12], rows[12:]]
+    paging = pages(levels(1, 3, 5), 4, _continued)
+    assert [[row.label[0] for row in chunk] for chunk in paging.pages] == [
+        ["A", "A0", "Sub A", "B", "B0", "B1", "B2", "Sub B"], ["C", "C0", "C1", "C2"],
+        ["C (continued)", "C3", "C4", "Sub C", "RE"]]
+    assert _headed_continued(paging.filled) == 1
+
+
+def test_one_line_pages_balance_a_widow_though_the_last_page_is_taller():
+    """Pages of a number of studies (plots.rows_per_page beside their columns) were held to the height of the pages
+    filled in turn, which the last page, carrying the summaries, exceeds as soon as it takes more studies than the
+    widow: 12 studies at 5 a page stayed 5, 5 and 2, and levels of 10 and 11 ended on a lone study under its heading
+    marked continued. The number of studies is what bounds such a page."""
+    from alliance_meta.plots.forest_layout import Row, pages, study_count
+
+    rows = [Row("study", [f"S{i}"]) for i in range(12)] + [Row("overall", ["RE"]), Row("interval", ["PI"])]
+    assert [study_count(page) for page in pages(rows, 5).pages] == [4, 4, 4]
+    rows = []
+    for name, size in (("A", 10), ("B", 11)):
+        rows += [Row("group", [name]), *[Row("study", [f"{name}{i}"]) for i in range(size)],
+                 Row("subtotal", [f"Sub {name}"])]
+    paging = pages(rows + [Row("overall", ["RE"])], 5, _continued)
+    assert [study_count(page) for page in paging.filled] == [5, 5, 5, 5, 1]
+    assert [study_count(page) for page in paging.pages] == [5, 5, 5, 3, 3]
+
+
+@pytest.mark.parametrize("word", [("therapeutic-alliance-rupture-repair-" * 4)[:124], "supercalifragilistic" * 6])
+def test_a_heading_of_one_word_wider_than_the_figure_breaks_within_it(word):
+    """A level named with one word wider than the figure (no space to wrap at: 124 characters) ran its heading off the
+    page, to 8.44 in of a 7-in figure: the label column is as wide as the studies' names, not the headings. It breaks
+    after a hyphen, or where it has none between characters; no text is drawn beyond the figure."""
+    data = rated(family(12).assign(authors=[f"Simulated study {i:03d}" for i in range(12)]))
+    data = data.assign(modality=data.modality.replace("other", word))
+    figure, = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                    options=ForestOptions.from_config(DEMO_COLUMNS, {"tool": "quips"}))
+    texts = drawn_texts(figure)
+    pieces = [text.get_text() for text in texts if text.get_text() in word]  # the heading's lines after "Modality:"
+    assert len(pieces) > 1 and "".join(pieces) == word, pieces
+    if "-" in word:  # broken after its hyphens
+        assert all(piece.endswith("-") for piece in pieces[:-1]), pieces
+    assert figure.get_figwidth() == pytest.approx(PAGE_WIDTH)
+    for text in texts:
+        box = _inches(figure, text)
+        assert 0 <= box.x0 and box.x1 <= figure.get_figwidth() + 1e-6, (text.get_text()[:40], box.x1)
+    plt.close(figure)
+
+
+def test_the_panels_lines_measure_the_headings_rows_alone(monkeypatch):
+    """forest_draw.line_spans measured every row's text as printed (print_width, at ten times its size) to learn
+    which rows break the panel's lines, though only a heading's does: it measures the headings alone."""
+    import alliance_meta.plots.forest_draw as forest_draw
+    from alliance_meta.plots.forest_layout import Row, column_layout, row_positions
+
+    rows = [Row("group", ["Modality: CBT"]), Row("study", ["Simulated study 000 (2000)"]),
+            Row("subtotal", ["Subtotal, k = 1 study"]), Row("overall", ["Random-effects model"])]
+    options = ForestOptions()
+    layout = column_layout(rows, ["Study", "", "r [95% CI]", "Weight"], 7.0, options.font_size, options.font_family)
+    measured = []
+    real = forest_draw.print_width
+    monkeypatch.setattr(forest_draw, "print_width", lambda texts, *args, **kwargs: measured.append(texts) or
+                        real(texts, *args, **kwargs))
+    tops, total = row_positions(rows)
+    spans = forest_draw.line_spans(rows, tops, total, 0.0, (-0.5, 0.5), layout, options)
+    assert measured == [["Modality: CBT"]] and spans

@@ -317,8 +317,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     for level_row in subgroups.itertuples():
         member = (data[moderator].astype(str) == str(level_row.level)).to_numpy()
         members = data[member]
-        rows.append(Row("group", wrap(f"{column_name(moderator, options.column_labels)}: {plain_text(level_row.level)}",
-                                      options.label_width)))
+        # on lines across its row where the figure is drawn (forest_layout.Layout.heading_lines)
+        rows.append(Row("group", [f"{column_name(moderator, options.column_labels)}: {plain_text(level_row.level)}"]))
         rows += study_rows(members, level_row.tau2, metric, level, options, labels=list(names[member]))
         studies = f"{level_row.k} {'study' if level_row.k == 1 else 'studies'}"  # study x level composites
         # the weights are within each level: each subtotal totals its level's, the overall diamond none shown
@@ -369,8 +369,8 @@ def save_pages(figures_of, paths, options: ForestOptions, logger=None, what: str
         plt.close(single)
     figures = [single] if single is not None else pages
     log_wider(logger, what, widened_note(figures, options), options.width)
-    if logger is not None and pages and getattr(pages[0], "compact_note", ""):  # the PDF's pages of a compact layout
-        logger.info("%s: %s", what, pages[0].compact_note)
+    if logger is not None and pages and getattr(pages[0], "pages_note", ""):  # a compact layout's pages, balanced pages
+        logger.info("%s: %s", what, pages[0].pages_note)
     return figures
 
 

@@ -19,14 +19,14 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
-from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, NBSP, SPANNING, Row,  # noqa: E402
-                                               column_layout, pages, pages_by_height, print_width, row_positions,
-                                               UNHINTED_SCALE, text_width, wrap_drawn)
+from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, NBSP, SPANNING, Paged,  # noqa: E402
+                                               Row, column_layout, pages, pages_by_height, print_width, row_positions,
+                                               study_count, UNHINTED_SCALE, text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, SMALLEST_FONT, column_name,  # noqa: E402
                                        math_fonts, narrow_odds_ticks, plain_text, symbol)
-from alliance_meta.wording import without_leading_zero  # noqa: E402
+from alliance_meta.wording import counted, plural, without_leading_zero  # noqa: E402
 
 #: axis label, analysis metric -> display scale, display -> analysis metric, null (analysis metric); the label as
 #: the subgroup and bubble plots write it (style.display_scale: the statistic's symbol in italics, APA 2020, 6.46)
@@ -487,7 +487,7 @@ def compact(rows: list[Row], header: Header, options) -> tuple[list[Row], object
     whole, as the sheet gives them (nothing is cut: the line wraps)."""
     size, family = options.font_size, options.font_family
     rob_header = header.rob[:-1] + [OVERALL_CODE] if header.rob else header.rob
-    names = [line for row in rows if row.kind not in SPANNING for line in row.label]
+    names = [line for row in rows if row.kind == "study" for line in row.label]  # a heading takes its whole row
     detail_header = DETAIL_SEPARATOR.join(header.columns)
     # the label column is at least as wide as the detail lines' header (column_layout): the details and the summary
     # labels wrap at that width, not at the names' (where the header is wider, they took lines the column had room for)
@@ -501,8 +501,8 @@ def compact(rows: list[Row], header: Header, options) -> tuple[list[Row], object
     def shaped(room: float, rewrap: bool) -> tuple[list[Row], Header]:
         result = []
         for row in rows:
-            if rewrap and row.kind not in SPANNING:  # the names too, at the room left (a long name on lines)
-                row = replace(row, label=wrap_drawn(" ".join(row.label), room, size, family, row.kind in BOLD))
+            if rewrap and row.kind == "study":  # the names too, at the room left (a long name on lines)
+                row = replace(row, label=wrap_drawn(" ".join(row.label), room, size, family))
             if row.kind == "study" and row.extra:
                 cells = [text if text.strip() else MISSING_CELL for text in row.extra]
                 row = replace(row, details=wrap_drawn(DETAIL_SEPARATOR.join(cells), room, detail_size(options), family))
@@ -664,23 +664,29 @@ def footnote_lines(note: str, continued: bool, layout, options) -> list[str]:
                       NOTE_SCALE * (layout.width - 2 * MARGIN), NOTE_SCALE * note_size(options), options.font_family)
 
 
-def line_top(rows: list[Row], total: float, x: float, limits: tuple[float, float], layout, options) -> float:
-    """The top (axes fraction) of the panel's vertical line at ``x`` (analysis metric) on a page of ``rows`` (``total``
-    lines): below the page's first row where that is a group heading marked continued (:attr:`Row.continued`, which may
-    take its whole row: :attr:`~alliance_meta.plots.forest_layout.Layout.heading_width`) whose text, drawn
+def line_spans(rows: list[Row], tops: list[float], total: float, x: float, limits: tuple[float, float], layout,
+               options) -> list[tuple[float, float]]:
+    """The stretches (axes fractions: ymin, ymax) of the panel's vertical line at ``x`` (analysis metric) on a page of
+    ``rows`` (``tops``, ``total`` lines: :func:`~alliance_meta.plots.forest_layout.row_positions`): the panel's height
+    less the rows of the group headings, which take their whole row
+    (:attr:`~alliance_meta.plots.forest_layout.Layout.heading_width`), whose text, drawn
     (:func:`~alliance_meta.plots.forest_layout.print_width`), runs on to within
-    :data:`~alliance_meta.plots.forest_layout.GAP` of the line, else the panel's top."""
-    first = rows[0] if rows else None
-    # a heading marked continued only: a level's own heading stays in the label column, and the lines of a page
-    # without a continued heading are as they were, byte for byte (one at 7 pt ended within GAP of a line at the
-    # panel's left edge, plots.xlim from 0, and shortened it)
-    if first is None or not first.continued:
-        return 1.0
+    :data:`~alliance_meta.plots.forest_layout.GAP` of the line; one stretch, the whole height, where none does."""
     low, high = limits
     left, right = layout.panel
     at = left + (x - low) / (high - low) * (right - left)
-    reach = layout.label_left + print_width(first.label, options.font_size, options.font_family, bold=True)
-    return 1.0 - first.lines / total if reach > at - GAP + 1e-9 else 1.0
+    spans, start = [], 0.0  # in lines from the panel's top
+    for row, top in zip(rows, tops):
+        if row.kind != "group":  # only a heading's row can break the line: no other row's text is measured
+            continue
+        reach = layout.label_left + print_width(row.label, options.font_size, options.font_family, bold=True)
+        if reach > at - GAP + 1e-9:
+            if top > start:
+                spans.append((1.0 - top / total, 1.0 - start / total))
+            start = top + row.lines
+    if start < total:
+        spans.append((0.0, 1.0 - start / total))
+    return spans
 
 
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header: Header):
@@ -705,11 +711,12 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
     axis.set_xticks(positions, labels)
     axis.set_xlabel(SCALES[metric][0])
     null = SCALES[metric][3]
-    axis.axvline(null, ymax=line_top(rows, total, null, limits, layout, options), color="0.3", lw=0.8, zorder=1)
+    for ymin, ymax in line_spans(rows, tops, total, null, limits, layout, options):
+        axis.axvline(null, ymin, ymax, color="0.3", lw=0.8, zorder=1)
     overall = [row for row in rows if row.kind == "overall"]
     if overall and low <= overall[0].centre <= high:
-        axis.axvline(overall[0].centre, ymax=line_top(rows, total, overall[0].centre, limits, layout, options),
-                     color="0.55", lw=0.6, ls=(0, (2, 2)), zorder=1)
+        for ymin, ymax in line_spans(rows, tops, total, overall[0].centre, limits, layout, options):
+            axis.axvline(overall[0].centre, ymin, ymax, color="0.55", lw=0.6, ls=(0, (2, 2)), zorder=1)
     draw_rows(axis, rows, tops, low, high, options)
     draw_text(figure, axis, rows, tops, layout, header, options)
     figure.text(layout.label_left / layout.width, 0.05 / height, "\n".join(note_lines), ha="left", va="bottom",
@@ -721,7 +728,8 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
                paged: bool) -> list:
     """Figures of the rows: one, or one per page of ``options.rows_per_page`` studies (same axis on each); of a
     compact layout (:func:`compact`), one per page of the studies that fit the height of ``rows_per_page`` one-line
-    studies (:func:`compact_lines`), which the first figure's ``compact_note`` says for the job's log.
+    studies (:func:`compact_lines`), which the first figure's ``pages_note`` says for the job's log (as it says
+    where the pages are balanced: :func:`~alliance_meta.plots.forest_layout.pages`).
     ``note(arrows)`` is the footnote of a page that draws an arrow (:func:`draws_arrows`) or none; each page's
     footnote explains the marks that page draws (arrows, blank risk-of-bias or n cells, cut text), not another's."""
     limits = x_limits(rows, metric, options)
@@ -754,13 +762,14 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
             return not row.n
         return n_cell is not None and n_cell < len(row.extra) and not row.extra[n_cell].strip()
 
-    def continued(heading: Row) -> Row:  # a group's heading atop a page its studies run on to, across its row
-        text = " ".join(heading.label) + CONTINUED
-        # measured as printed (UNHINTED_SCALE, as line_top measures it): at 72 dpi a 9-pt bold line is 4% narrower
-        # than drawn, and a heading wrapped at the figure's width ran off its right edge
-        return replace(heading, label=wrap_drawn(text, UNHINTED_SCALE * layout.heading_width,
-                                                 UNHINTED_SCALE * options.font_size, options.font_family, bold=True),
-                       continued=True)
+    def heading(row: Row, suffix: str = "") -> Row:  # a group's heading across its row (Layout.heading_width)
+        return replace(row, label=layout.heading_lines(" ".join(row.label) + suffix, options.font_size,
+                                                       options.font_family))
+
+    def continued(row: Row) -> Row:  # a group's heading atop a page its studies run on to
+        return heading(row, CONTINUED)
+
+    rows = [heading(row) if row.kind == "group" else row for row in rows]
 
     def resumed(study: Row, row: Row) -> Row:  # a study's effect sizes run on to a page: its name atop them
         text = " ".join(study.label) + CONTINUED
@@ -783,24 +792,33 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         # the footnote of all the rows (every mark), at 7 in on more lines than beside the one-line layout's columns
         longer = (len(footnote_lines(page_note(rows), True, layout, options))
                   - len(footnote_lines(page_note(whole, False), True, one_line, options)))
-        chunks = pages_by_height(rows, compact_lines(options.rows_per_page, max(0, longer) * note_size(options)
-                                                     / options.font_size, header.extra_lines), continued, resumed)
+        lines = compact_lines(options.rows_per_page, max(0, longer) * note_size(options) / options.font_size,
+                              header.extra_lines)
+
+        paging = pages_by_height(rows, lines, continued, resumed)
     else:
-        chunks = pages(rows, options.rows_per_page, continued, resumed) if paged else [rows]
+        paging = pages(rows, options.rows_per_page, continued, resumed) if paged else Paged([rows])
+    chunks = paging.pages
     with plt.rc_context(style(options)):
         figures = [draw_page(chunk, metric, options, page_note(chunk), limits, index < len(chunks) - 1, layout,
                              header) for index, chunk in enumerate(chunks)]
+    studies = [study_count(chunk) for chunk in chunks]
+    counts = (f"{counted(len(chunks), 'page')} of {', '.join(map(str, studies))} "
+              f"{plural(sum(studies), 'study', 'studies')}")
+    if paging.filled:  # balanced (forest_layout.pages): filled in turn, the last page held a widow
+        counts += (f", balanced over the pages (filled in turn, the last page would have held "
+                   f"{counted(study_count(paging.filled[-1]), 'study', 'studies')})")
     if paged and compacted:
-        studies = [sum(row.kind == "study" for row in chunk) for chunk in chunks]
         # risk of bias without plots.columns is compacted too (the overall column's header): no detail lines to name
         what = ("plots.columns on a line under each study's name" if extra_header else
                 f"the overall risk-of-bias column headed {OVERALL_CODE}")
-        figures[0].compact_note = (
+        figures[0].pages_note = (
             f"{what} (side by side they do not fit plots.width, "
             f"{options.page_width:g} in); a PDF page holds as many studies as fit the height of "
-            f"{options.rows_per_page} one-line studies (plots.rows_per_page): {len(chunks)} "
-            f"page{'s' if len(chunks) > 1 else ''} of {', '.join(map(str, studies))} "
-            f"stud{'ies' if sum(studies) > 1 else 'y'}")
+            f"{options.rows_per_page} one-line studies (plots.rows_per_page): {counts}")
+    elif paging.filled:
+        figures[0].pages_note = (f"a PDF page holds at most {options.rows_per_page} studies (plots.rows_per_page): "
+                                 f"{counts}")
     if layout.width > options.page_width + 0.005:  # compact and still too wide: what is at its narrowest, for the log
         figures[0].narrowest = narrowest_columns(layout, options.page_width)
     return figures

@@ -8,6 +8,8 @@ overlaps or is cut; the figure grows with the number of rows.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -58,9 +60,6 @@ class Row:
     #: the plots.columns cells on lines of their own under the label, where they do not fit as columns
     #: (:func:`alliance_meta.plots.forest_draw.compact`), drawn at the detail size
     details: list[str] = field(default_factory=list)
-    #: a group heading repeated atop a page its studies run on to (``continued`` of :func:`pages`), which may take its
-    #: whole row (:attr:`Layout.heading_width`)
-    continued: bool = False
 
     @property
     def lines(self) -> float:
@@ -82,15 +81,25 @@ class Layout:
     extra_left: list[float] = field(default_factory=list)  # left edge of each plots.columns column
     extra_right: list[float] = field(default_factory=list)  # right edge (numbers are right-aligned)
     rob_centres: list[float] = field(default_factory=list)  # centre of each risk-of-bias symbol column
-    #: of the label column: a group heading's lines stay within it, but one marked continued (:attr:`heading_width`)
+    #: of the label column, as wide as the studies' names (a group heading takes its whole row: :attr:`heading_width`)
     label_width: float = 0.0
 
     @property
     def heading_width(self) -> float:
-        """The width a group heading marked continued may take (``continued`` of :func:`pages`): its whole row, from
-        the label column to the right margin. Its row has no n, plots.columns, estimate, weight or risk-of-bias cell;
-        the panel's vertical lines start below it where it reaches them (forest_draw.line_top)."""
+        """The width a group heading takes, a level's first and one repeated atop a page (``continued`` of
+        :func:`pages`) alike: its whole row, from the label column to the right margin. Its row has no n,
+        plots.columns, estimate, weight or risk-of-bias cell; the panel's vertical lines break at its row where it
+        reaches them (forest_draw.line_spans)."""
         return self.width - MARGIN - self.label_left
+
+    def heading_lines(self, text: str, font_size: float, family: str) -> list[str]:
+        """A group heading's lines (bold): one, wrapped only where ``text`` is wider than :attr:`heading_width` as
+        printed (:data:`UNHINTED_SCALE`: at 72 dpi a 9-pt bold line is 4% narrower than drawn, and a heading wrapped
+        at the figure's width ran off its right edge); a word wider than that broken (:func:`_broken_word`: the label
+        column is as wide as the studies' names, not the headings, so it ran off the figure)."""
+        width, size = UNHINTED_SCALE * self.heading_width, UNHINTED_SCALE * font_size
+        return [part for line in wrap_drawn(text, width, size, family, bold=True)
+                for part in _broken_word(line, width, size, family, bold=True)]
 
 
 def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
@@ -152,6 +161,23 @@ def wrap_drawn(text: str, width: float, font_size: float, family: str, bold: boo
     return lines
 
 
+def _broken_word(text: str, width: float, font_size: float, family: str, bold: bool = False) -> list[str]:
+    """``text`` (a line of :func:`wrap_drawn`) on lines at most ``width`` inches wide as drawn: as it is where it fits,
+    else (one word wider than a line) broken after its hyphens, a part still too wide between its characters, each
+    line as many of the parts as fit."""
+    if text_width([text], font_size, family, bold) <= width:
+        return [text]
+    parts = []
+    for part in re.findall(r"[^-]*-|[^-]+", text):  # "non-directive-x" -> "non-", "directive-", "x"
+        parts += [part] if text_width([part], font_size, family, bold) <= width else list(part)
+    lines = [""]
+    for part in parts:
+        if lines[-1] and text_width([lines[-1] + part], font_size, family, bold) > width:
+            lines.append("")
+        lines[-1] += part
+    return lines
+
+
 @lru_cache(maxsize=1)
 def _renderer() -> RendererAgg:
     return RendererAgg(10, 10, 72)
@@ -169,10 +195,8 @@ def column_layout(rows: list[Row], header: list[str], width: float, font_size: f
         return max(text_width(values, font_size, family), text_width([title], font_size, family, bold=True))
 
     spanning = [row for row in rows if row.kind in SPANNING]
-    label = measure([line for row in rows if row.kind not in SPANNING for line in row.label], header[0])
-    bold_labels = text_width([line for row in rows if row.kind == "group" for line in row.label], font_size,
-                             family, bold=True)
-    label = max(label, bold_labels)
+    # the studies' names: a group heading takes its whole row (Layout.heading_width), a summary runs on (below)
+    label = measure([line for row in rows if row.kind == "study" for line in row.label], header[0])
     if detail_size is not None:
         label = max(label, text_width([line for row in rows for line in row.details], detail_size, family),
                     text_width(list(detail_header), detail_size, family, bold=True))
@@ -256,54 +280,143 @@ def _page_start(page: list[Row], heading: Row | None, continued: Continued | Non
     return carried
 
 
+def study_count(rows: list[Row]) -> int:
+    """The studies among ``rows`` (a page's, a plot's)."""
+    return sum(row.kind == "study" for row in rows)
+
+
+@dataclass
+class Paged:
+    """Rows on pages (:func:`pages`, :func:`pages_by_height`)."""
+
+    pages: list[list[Row]]
+    #: where ``pages`` are balanced (:func:`_balanced`), the pages filled in turn, each as full as it fits (their last
+    #: a widow); None where they are not
+    filled: list[list[Row]] | None = None
+
+
+#: the most studies a page may take (None: as many as fit), given the studies on the pages before it and how many
+#: pages they take
+Most = Callable[[int, int], int] | None
+
+#: rows on pages, given ``most``: the pages and the index in the rows of the first study of each page after the
+#: first (:func:`_split`)
+Split = Callable[[Most], tuple[list[list[Row]], list[int]]]
+
+
+def _opens_level(rows: list[Row], start: int) -> bool:
+    """Whether the page whose first study is ``rows[start]`` starts with that study's level's own heading."""
+    return start > 0 and rows[start - 1].kind == "group"
+
+
+def _continued_headings(rows: list[Row], breaks: list[int]) -> int:
+    """The pages (after the first; first studies ``rows[start]`` for each start in ``breaks``) that start within a
+    level begun on the page before, under its heading marked continued (:func:`_page_start`)."""
+    return sum(not _opens_level(rows, start) and any(row.kind == "group" for row in rows[:start]) for start in breaks)
+
+
+def _widowed(rows: list[Row], pages: list[list[Row]], breaks: list[int]) -> bool:
+    """Whether the last of ``pages`` is a widow: it holds fewer than half the studies of the fullest, and it does
+    not start a level of its own (a lone study above the summaries kept with it, not a whole level's studies)."""
+    return (len(pages) > 1 and not _opens_level(rows, breaks[-1])
+            and 2 * study_count(pages[-1]) < max(map(study_count, pages)))
+
+
+def _balanced(rows: list[Row], split: Split, lines: float | None = None) -> Paged:
+    """The pages ``split(most)`` makes, filled in turn (``most`` None), unless the last is a widow (:func:`_widowed`);
+    then the first fit of: each page at most its share of the studies left (rounded up); each page as full as it fits
+    but leaving ``least`` studies to each page after it, ``least`` from the even share down (where headings and
+    subtotals leave pages short of their share); else the pages filled in turn. Fit: no more pages, no widow, no more
+    pages under a heading marked continued (:func:`_continued_headings`), and, for pages of ``lines`` lines
+    (:func:`pages_by_height`; None: pages of a number of studies, :func:`pages`), none taller (:func:`row_positions`)
+    than ``lines`` or the tallest page filled in turn (:func:`pages_by_height` gives a page two studies even where
+    they are taller)."""
+    filled, breaks = split(None)
+    if not _widowed(rows, filled, breaks):
+        return Paged(filled)
+    total, count = sum(map(study_count, filled)), len(filled)
+    continued = _continued_headings(rows, breaks)
+    tallest = math.inf if lines is None else max(lines, *(row_positions(page)[1] for page in filled))
+
+    def share(placed: int, done: int) -> int:
+        return -(-(total - placed) // max(1, count - done))
+
+    def leaving(least: int) -> Most:
+        return lambda placed, done: total - placed - least * (count - done - 1)
+
+    for most in [share, *map(leaving, range(total // count, 0, -1))]:
+        balanced, breaks = split(most)
+        if (len(balanced) <= count and not _widowed(rows, balanced, breaks)
+                and _continued_headings(rows, breaks) <= continued
+                and all(row_positions(page)[1] <= tallest + 1e-9 for page in balanced)):
+            return Paged(balanced, filled)
+    return Paged(filled)
+
+
 def pages(rows: list[Row], per_page: int, continued: Continued | None = None,
-          resumed: Resumed | None = None) -> list[list[Row]]:
-    """Split the rows into pages of at most ``per_page`` studies; summaries stay on the last page, a group's heading
-    on the page of its first study; a page whose first study continues the group of the page before starts with
-    ``continued(heading)`` (the heading marked as continued), and one whose first row continues a three-level study's
-    effect sizes (:data:`EFFECT_ROW`) has that row as ``resumed(block's first row, row)``."""
-    if sum(row.kind == "study" for row in rows) <= per_page:
-        return [rows]
-    result, current, studies, heading, block = [], [], 0, None, None
-    for given in rows:
+          resumed: Resumed | None = None) -> Paged:
+    """Split the rows into pages of at most ``per_page`` studies, balanced where the last would hold fewer than half
+    the studies of the fullest and start no level of its own (:func:`_balanced`: 51 studies at 50 a page are pages of
+    26 and 25, not 50 and 1); summaries stay on the last page, a group's heading on the page of its first study; a
+    page whose first study continues the group of the page before starts with ``continued(heading)`` (the heading
+    marked as continued), and one whose first row continues a three-level study's effect sizes (:data:`EFFECT_ROW`)
+    has that row as ``resumed(block's first row, row)``."""
+    if study_count(rows) <= per_page:
+        return Paged([rows])
+
+    def split(most: Most) -> tuple[list[list[Row]], list[int]]:
+        return _split(rows, lambda page, row, index, limit: study_count(page) >= min(limit or per_page, per_page),
+                      most, continued, resumed)
+
+    return _balanced(rows, split)
+
+
+def pages_by_height(rows: list[Row], lines: float, continued: Continued | None = None,
+                    resumed: Resumed | None = None) -> Paged:
+    """Split the rows into pages whose rows take at most ``lines`` lines (:func:`row_positions`), but at least two
+    studies a page (a heading marked continued can leave room for one alone: at rows_per_page 5 a PDF page of each
+    study), balanced as :func:`pages` (:func:`_balanced`: the demo's moderator forest plot of modality had a last
+    page of one study above its subtotal and the overall rows): the pages of a compact layout, whose studies take
+    more than a line each. A study goes on the next page where it and the summaries after it (a subtotal; the
+    overall rows) would not fit; the heading of its group goes with it, or where the group runs on,
+    ``continued(heading)``, and a study's effect size ``resumed`` as in :func:`pages`."""
+    def full(page: list[Row], row: Row, index: int, limit: int | None) -> bool:
+        if study_count(page) < 2:
+            return False
+        if limit is not None and study_count(page) >= limit:
+            return True
+        following = []
+        for after in rows[index + 1:]:
+            if after.kind in ("study", "group"):
+                break
+            following.append(after)
+        return row_positions(page + [row] + following)[1] > lines + 1e-9
+
+    def split(most: Most) -> tuple[list[list[Row]], list[int]]:
+        return _split(rows, full, most, continued, resumed)
+
+    return _balanced(rows, split, lines)
+
+
+def _split(rows: list[Row], full: Callable[[list[Row], Row, int, int | None], bool], most: Most,
+           continued: Continued | None, resumed: Resumed | None) -> tuple[list[list[Row]], list[int]]:
+    """The rows on pages, a new page before each study ``rows[index]`` where ``full(page, study, index, limit)``,
+    ``limit`` the page's ``most`` (None without); the page after starts as :func:`_page_start` says, its first study
+    ``resumed`` (:func:`_resumed`); and the index in ``rows`` of each page's first study but the first page's."""
+    result, breaks, current, heading, block, placed = [], [], [], None, None, 0
+    limit = most(0, 0) if most else None
+    for index, given in enumerate(rows):
         row = given
-        if row.kind == "study" and studies == per_page:
+        if row.kind == "study" and full(current, row, index, limit):
             start = _page_start(current, heading, continued)
             result.append(current)
-            current, studies = start, 0
+            breaks.append(index)
+            placed += study_count(current)
+            limit = most(placed, len(result)) if most else None
+            current = start
             row = _resumed(row, block, resumed)
         heading = row if row.kind == "group" else heading
         block = given if given.kind == "study" and not _block_row(given) else block
         current.append(row)
-        studies += row.kind == "study"
     result.append(current)
-    return result
-
-
-def pages_by_height(rows: list[Row], lines: float, continued: Continued | None = None,
-                    resumed: Resumed | None = None) -> list[list[Row]]:
-    """Split the rows into pages whose rows take at most ``lines`` lines (:func:`row_positions`), but at least two
-    studies a page (a heading marked continued can leave room for one alone: at rows_per_page 5 a PDF page of each
-    study): the pages of a compact layout, whose studies take more than a line each. A study goes on the next page
-    where it and the summaries after it (a subtotal; the overall rows) would not fit; the heading of its group goes
-    with it, or where the group runs on, ``continued(heading)``, and a study's effect size ``resumed`` as in
-    :func:`pages`."""
-    result, current, heading, block = [], [], None, None
-    for index, given in enumerate(rows):
-        row = given
-        if row.kind == "study" and sum(kept.kind == "study" for kept in current) >= 2:
-            following = []
-            for after in rows[index + 1:]:
-                if after.kind in ("study", "group"):
-                    break
-                following.append(after)
-            if row_positions(current + [row] + following)[1] > lines + 1e-9:
-                start = _page_start(current, heading, continued)
-                result.append(current)
-                current = start
-                row = _resumed(row, block, resumed)
-        heading = row if row.kind == "group" else heading
-        block = given if given.kind == "study" and not _block_row(given) else block
-        current.append(row)
-    result.append(current)
-    return result
+    return result, breaks
