@@ -317,22 +317,28 @@ def test_one_record_and_one_report_of_a_route_are_said_in_the_singular():
 
 
 @pytest.mark.parametrize("block", [updated_review(), {**updated_review(), "other_methods": None,
-                                                      "included_reports": 136 + 121}, DEMO],
-                         ids=["update_both_routes", "update_one_route", "both_routes"])
+                                                      "included_reports": 136 + 121}, DEMO,
+                                    {**DEMO, "other_methods": None, "included_reports": 136}],
+                         ids=["update_both_routes", "update_one_route", "both_routes", "one_route"])
 def test_no_box_edge_is_cut_at_the_figure_edge(block):
     """The tightest layout (an update with both routes) drew its phase bars from the figure's left edge and its
     exclusion boxes to its right edge (TIGHT.left and .right 0): the axes clipped the outer half of those boxes'
-    0.8-pt edges, drawn 0.4 pt thin beside the others."""
+    0.8-pt edges, drawn 0.4 pt thin beside the others. The headers, drawn from the axes' top in every layout, had
+    the upper half of their top edge clipped so. Each box's edge line, the whole of its width, is inside the axes
+    (which clip it) and inside the figure as saved with bbox_inches="tight"."""
     from matplotlib.patches import FancyBboxPatch
+    from matplotlib.transforms import Bbox
 
     figure = prisma_figure(prisma_counts(block))
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
     ax = figure.axes[0]
-    axes_box = ax.get_window_extent(renderer)
-    for patch in ax.patches:
-        if isinstance(patch, FancyBboxPatch):
-            half = renderer.points_to_pixels(patch.get_linewidth()) / 2
-            extent = patch.get_window_extent(renderer)
-            assert axes_box.x0 <= extent.x0 - half and extent.x1 + half <= axes_box.x1, (extent, axes_box)
+    saved = figure.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])  # inches
+    for inside in (ax.get_window_extent(renderer), Bbox(saved.get_points() * figure.dpi)):
+        for patch in ax.patches:
+            if isinstance(patch, FancyBboxPatch):
+                half = renderer.points_to_pixels(patch.get_linewidth()) / 2
+                extent = patch.get_window_extent(renderer).padded(half)  # the edge line's outer side
+                assert (inside.x0 <= extent.x0 and extent.x1 <= inside.x1 and inside.y0 <= extent.y0
+                        and extent.y1 <= inside.y1), (extent, inside)
     plt.close(figure)

@@ -294,6 +294,18 @@ def test_the_rve_df_warning_names_the_models_in_words():
         rve.assign(df=[12.0, 3.0, 12.0]), "z")
 
 
+def test_the_rve_counts_agree_with_their_noun():
+    """rve.csv's CR2 row of one study composite read "k = 1 composites" (and one effect size "k = 1 effect sizes")."""
+    from alliance_meta.report.robustness import rve_sentence
+
+    rve = pd.DataFrame({"model": ["corr", "cr2"], "term": "intercept", "estimate": [0.3] * 2, "ci_lower": [0.1] * 2,
+                        "ci_upper": [0.5] * 2, "df": [12.0] * 2, "k": [1, 1], "n_studies": [1, 1]})
+    text = rve_sentence(rve, "z")
+    assert "; k = 1 effect size, one study)" in text and "; k = 1 composite)" in text, text
+    text = rve_sentence(rve.assign(k=[20, 8], n_studies=[8, 8]), "z")
+    assert "; k = 20 effect sizes, 8 studies)" in text and "; k = 8 composites)" in text, text
+
+
 def test_the_multiverse_sentence_of_odds_ratios_says_above_1_not_positive():
     """multiverse_summary.csv's share_positive counts log odds ratios above 0: beside "the median estimate was OR =
     1.40 (range 0.80 to 2.10)" the Results read "100.0% a positive estimate", which every odds ratio is."""

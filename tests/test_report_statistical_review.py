@@ -21,7 +21,12 @@ def test_the_methods_say_how_the_posteriors_were_sampled():
     assert ("sampled with the No-U-Turn sampler (Hoffman & Gelman, 2014; PyMC) in two chains of 300 draws after 300 "
             "tuning iterations (target acceptance rate .90)") in text
     assert "a potential scale reduction factor above 1.01 or a bulk or tail effective sample size below 400" in text
-    assert "repeated once with 2 times the draws and tuning iterations and a target acceptance rate of .99" in text
+    assert "repeated once with twice the draws and tuning iterations and a target acceptance rate of .99" in text
+    thrice = {"bayes": {**config["bayes"], "retry": {"draws_factor": 3}}}  # "2 times the draws" read badly
+    assert "repeated once with 3 times the draws and" in methods_paragraph(thrice, {"bayes"}, {}, ["outcome"])
+    same = {"bayes": {**config["bayes"], "retry": {"draws_factor": 1}}}  # not "1 times the draws"
+    assert ("repeated once with the same numbers of draws and tuning iterations and a target acceptance rate of .99"
+            in methods_paragraph(same, {"bayes"}, {}, ["outcome"]))
     assert "No-U-Turn" not in methods_paragraph(config, {"pool"}, {}, ["outcome"])  # no Bayesian stage, no sampler
 
 

@@ -334,9 +334,27 @@ def test_high_risk_sentence_without_overall_judgements_counts_the_studies_rated(
         f"Risk of bias was assessed in two of four studies with {rob.QUIPS.title}; no overall judgement is available.")
     assert high_risk_sentence(frame.iloc[:2], rob.QUIPS).startswith("Risk of bias was assessed in two studies with")
     assert high_risk_sentence(frame.iloc[2:], rob.QUIPS) == (
-        f"None of the two studies has a risk-of-bias judgement ({rob.QUIPS.title}).")
+        "None of the two studies has a risk-of-bias judgement (QUIPS; Hayden et al., 2013).")
     assert high_risk_sentence(frame.iloc[3:], rob.QUIPS) == (  # not "None of the one study has"
-        f"The one study has no risk-of-bias judgement ({rob.QUIPS.title}).")
+        "The one study has no risk-of-bias judgement (QUIPS; Hayden et al., 2013).")
+
+
+@pytest.mark.parametrize("tool", ["quips", "rob2", "robins_i"])
+def test_a_tools_citation_is_never_in_parentheses_within_parentheses(tool):
+    """"(QUIPS (Hayden et al., 2013))": the sentence of studies without a judgement nested the tool's citation in
+    parentheses. Within parentheses it follows a semicolon (APA 2020, sec. 6.9), in every sentence that names it."""
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+    from alliance_meta.report.methods import risk_of_bias_methods
+
+    chosen = rob.BUILT_IN[tool]
+    name, citation = chosen.title.removesuffix(")").split(" (")
+    domain = rob.PREFIX + chosen.domains[0]
+    unrated = pd.DataFrame({"study_id": ["a", "b"], domain: [None, None], "rob_overall": [None, None]})
+    high = pd.DataFrame({"study_id": ["a", "b"], domain: [chosen.levels[-1], "low"],
+                         "rob_overall": [chosen.levels[-1], "low"]})
+    for text in (high_risk_sentence(unrated, chosen), high_risk_sentence(unrated.iloc[:1], chosen),
+                 high_risk_sentence(high, chosen), risk_of_bias_methods({"risk_of_bias": {"tool": tool}})):
+        assert f"{name}; {citation})" in text and f"({citation})" not in text, text
 
 
 def test_high_risk_sentence_of_no_high_risk_study_says_none():

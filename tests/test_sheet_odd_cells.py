@@ -160,12 +160,116 @@ def test_digits_other_than_0_to_9_are_refused_with_the_number_to_write(tmp_path,
     rows = [["study_id", *cells, "n2"], ["S1", *cells.values(), "60"], ["S2", "0.3", "80", "40", "2001", "40"]]
     path = csv(tmp_path, "".join(separator.join(row) + "\n" for row in rows))
     problems = checked(path)[1]
-    written = {"r": "0.500", "n": "120", "n1": "0.500", "year": "2004"}
+    written = {"r": "0.500", "n": "120", "year": "2004"}
     assert where(problems) == [(2, column, cells[column], "number") for column in ("r", "n", "n1", "year")]
-    for problem in problems:
+    for problem in problems[:2] + problems[3:]:
         script = "Devanagari" if problem.column == "year" else "Arabic-Indic"
         assert problem.rule == (f"is written in {script} digits, which are not read: write it in the digits 0-9, "
                                 f'"{written[problem.column]}"')
+    # an n1 of 0.500 is no group size: written in 0-9 it is refused too, which the same problem says
+    assert problems[2].rule.startswith('is written in Arabic-Indic digits ("0.500" in 0-9), which the column does not '
+                                       "take: must be a whole number")
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + digit) for digit in range(10)))
+
+
+@pytest.mark.parametrize("date", ["2004-01-02", "2004-01-02 10:00:00", "02.01.2004", "13/01/2004"])
+def test_a_date_in_the_year_column_in_digits_other_than_0_to_9_is_refused_as_a_number_is(tmp_path, date):
+    """A date as text in the year column gives its year; written in Arabic-Indic digits it was read so too (the date
+    patterns' \\d took any digit), where a number in them is refused: it is refused alike, with the value in 0-9."""
+    written = date.translate(ARABIC_INDIC)
+    clean, problems, notes = checked(csv(tmp_path, f"study_id,r,n,year\nS1,0.3,50,{written}\nS2,0.2,60,2001\n"))
+    assert [str(problem) for problem in problems] == [
+        f'row 2, column year, value "{written}": is written in Arabic-Indic digits, which are not read: write it in '
+        f'the digits 0-9, "{date}"']
+    assert not any("dates in the year column" in note for note in notes)
+
+
+MODERATOR = "is a continuous moderator (continuous_moderators in the config) but "
+
+
+@pytest.mark.parametrize(("value", "told"), [
+    ("45", 'is written in Arabic-Indic digits, which are not read: write it in the digits 0-9, "45"'),
+    ("45%", 'is written in Arabic-Indic digits ("45%" in 0-9) and a percentage, which is not read as a number: the '
+            'column\'s other values are percentages without the sign (30, 41): write "45"'),
+    ("2004-01-02", 'is written in Arabic-Indic digits ("2004-01-02" in 0-9) and is a date, not a number: the cell is '
+                   "formatted as a date in the spreadsheet (Excel also turns a typed 1/48 or 3-4 into one); format it "
+                   "as a number and type the value")])
+def test_a_continuous_moderator_in_digits_other_than_0_to_9_is_refused_with_the_number_to_write(tmp_path, value,
+                                                                                                 told):
+    """A continuous moderator of Arabic-Indic digits was 'not a number; write' the same cell again (45): it is refused
+    with its value in 0-9, as a number of the codebook's columns is. A percentage or a date of them was told to be
+    written in 0-9 ("45%", "2004-01-02"), which was refused in turn: the problem says what that is at once."""
+    written = value.translate(ARABIC_INDIC)
+    text = f"study_id,r,n,age\nS1,0.3,50,{written}\nS2,0.2,60,30\nS3,0.1,70,41\n"
+    problems = checked(csv(tmp_path, text), continuous_moderators=["age"])[1]
+    assert [str(problem) for problem in problems] == [f'row 2, column age, value "{written}": {MODERATOR}{told}']
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+@pytest.mark.parametrize(("column", "value"), [
+    ("r", "45%"), ("r", "1.5"), ("r", "10:00:00"), ("n", "45%"), ("n", "45.5"), ("n", "2"),
+    ("year", "2-Jan-2004"), ("year", "4/5/1905"), ("year", "1850"), ("year", "98"), ("year", "1850-01-02"),
+    ("age", "2004-01-02"), ("age", "10:00:00"), ("age", "45 years"), ("age", "45%"), ("age", "45.5 %"),
+    ("p", "12"), ("r", "0,5"), ("year", "2004,0"), ("n", "1.200"), ("age", "45,5"), ("n", "1.234,5e2")])
+def test_a_value_in_other_digits_is_told_in_one_problem_what_its_value_in_0_to_9_is_told(tmp_path, separator,
+                                                                                         column, value):
+    """A value in Arabic-Indic digits whose value in 0-9 is refused (a date, a time of day, a percentage, out of the
+    column's range, text beside the number) was told to be written in 0-9, and refused again when it was: one problem
+    now names the digits, the value in 0-9 and what that would be told, as a sheet of it in 0-9 tells it, with the
+    sheet's decimal mark: in a semicolon-separated sheet (read with decimal commas) "0,5" was told it is no number
+    ('write "0.5", or set decimal: ","'), which is read there as written. A refused check's message, a sentence of its
+    own ("a p value must lie in (0, 1]"), follows "which the column does not take:", not "and"."""
+    def told(cell: str):  # the one problem of column, or None
+        cells = {"r": "0.3", "n": "50", "year": "2001", "age": "30", column: cell}
+        quoted = [f'"{written}"' for written in cells.values()]  # "0,5" in a comma-separated sheet is one cell
+        text = "".join(separator.join(row) + "\n" for row in [["study_id", *cells], ["S1", *quoted],
+                                                                ["S2", "0.2", "60", "2002", "41"]])
+        problems = [problem for problem in checked(csv(tmp_path, text), continuous_moderators=["age"])[1]
+                    if problem.column == column]
+        assert len(problems) <= 1, problems
+        return problems[0] if problems else None
+    prefix = MODERATOR if column == "age" else ""
+    in_0_to_9, in_arabic_indic = told(value), told(value.translate(ARABIC_INDIC))
+    if in_0_to_9 is None:  # read as written: that is the value to write
+        expected = f'is written in Arabic-Indic digits, which are not read: write it in the digits 0-9, "{value}"'
+    else:
+        assert in_0_to_9.rule.startswith(prefix)
+        not_read = in_0_to_9.check in ("number", "moderator_number", "ambiguous_point", "grouped_exponent")
+        expected = (f'is written in Arabic-Indic digits ("{value}" in 0-9)'
+                    f'{" and " if not_read else ", which the column does not take: "}'
+                    f"{in_0_to_9.rule.removeprefix(prefix)}")
+    assert in_arabic_indic.rule == prefix + expected
+
+
+@pytest.mark.parametrize(("column", "value", "told"), [
+    ("age", "\u0664\u066c\u0665\u0660\u0660", 'write it in the digits 0-9, "4500"'),  # was "4,500", read as 4.5
+    ("n", "\u0661\u066c\u0662\u0660\u0660", 'write it in the digits 0-9, "1200"'),
+    ("r", "\u0664\u0665\u066a", 'write "0.45"'),  # the Arabic percent sign: 45%, r = 0.45
+    ("age", "\u0664\u0665\u066a", "a percentage, which is not read as a number")])
+def test_the_arabic_thousands_separator_and_percent_sign_are_read_as_0_to_9_numbers_write_them(tmp_path, column,
+                                                                                             value, told):
+    """The Arabic thousands separator (U+066C) was written as a comma, then read as a decimal comma (4\u066c500:
+    'write "4.500"'); it separates thousands, so is left out. The Arabic percent sign (U+066A) was kept as it is, so
+    45\u066a was no percentage: it is "%", with a percentage's advice."""
+    cells = {"r": "0.3", "n": "50", "age": "41", column: value}
+    text = f"study_id,{','.join(cells)}\nS1,{','.join(cells.values())}\nS2,0.2,60,30\n"
+    problems = checked(csv(tmp_path, text), continuous_moderators=["age"])[1]
+    assert [(problem.row, problem.column) for problem in problems] == [(2, column)]
+    assert told in problems[0].rule, problems[0].rule
+
+
+@pytest.mark.parametrize("value", ["45", "45%"])
+def test_a_continuous_moderator_all_in_other_digits_is_no_column_of_categories(tmp_path, value):
+    """A continuous moderator whose every cell is a number or a percentage in Arabic-Indic digits was named a column
+    of categories ('none of its filled cells is a number: if it holds categories, list it under moderators'): its
+    cells are numbers in other digits, each told what to write."""
+    cells = [value.translate(ARABIC_INDIC), value.replace("45", "30").translate(ARABIC_INDIC)]
+    text = f"study_id,r,n,age\nS1,0.3,50,{cells[0]}\nS2,0.2,60,{cells[1]}\n"
+    problems = checked(csv(tmp_path, text), continuous_moderators=["age"])[1]
+    assert where(problems) == [(2, "age", cells[0], "moderator_number"), (3, "age", cells[1], "moderator_number")]
+    assert all(problem.rule.startswith(f"{MODERATOR}is written in Arabic-Indic digits") for problem in problems)
 
 
 # ---------------------------------------------------------------------------

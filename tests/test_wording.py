@@ -29,6 +29,14 @@ def test_counts_in_prose_below_ten_are_words_unless_set_beside_a_count_of_ten_or
     assert counted(0, "row", words=True, compared=(12,)) == "no rows" and counted(0, "row") == "0 rows"
 
 
+def test_a_multiplier_of_two_is_twice_and_others_are_numerals():
+    """The Methods' retry read "repeated once with 2 times the draws": a multiplier in numerals (APA 2020, sec.
+    6.32), but twice for 2."""
+    from alliance_meta.wording import times
+
+    assert [times(factor) for factor in (2, 3, 10, 1000)] == ["twice", "3 times", "10 times", "1,000 times"]
+
+
 def test_probabilities_and_p_values_never_round_to_an_impossible_0_or_1():
     """APA 2020, sec. 6.36: "p < .001", and alike "> .99" for a posterior probability of .9999999998 (the demo's
     "posterior probability 1.00") and "< .01" for one of 2e-10 (the BMA figure's "P(r = 0) = .00"); a share that

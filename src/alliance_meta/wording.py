@@ -90,6 +90,12 @@ def counted(count: float, singular: str, plural_form: str | None = None, *, word
     return f"{number} {plural(count, singular, plural_form)}"
 
 
+def times(factor: int) -> str:
+    """A multiplier as the report's prose writes it: ``twice`` for 2, else in numerals (APA 2020, sec. 6.32),
+    ``3 times`` (:func:`apa_integer`)."""
+    return "twice" if factor == 2 else f"{apa_integer(factor)} times"
+
+
 def probability_percent(prob: float) -> str:
     """The mass of a Bayesian interval as its label's percent: 0.95 -> ``95``, 0.895 -> ``89.5`` (rounded past the
     float's noise: 100 x 0.57 is 56.99999999999999)."""

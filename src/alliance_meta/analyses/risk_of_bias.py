@@ -163,8 +163,8 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
     if OVERALL not in judgements or judgements[OVERALL].isna().all():
         rated = int(judgements[[c for c in judgements.columns if c.startswith(PREFIX)]].notna().any(axis=1).sum())
         if rated == 0:  # of one study: not "None of the one study has"
-            return (f"The one study has no risk-of-bias judgement ({tool.title})." if k == 1 else
-                    f"None of the {count(k)} studies has a risk-of-bias judgement ({tool.title}).")
+            return (f"The one study has no risk-of-bias judgement ({tool.source})." if k == 1 else
+                    f"None of the {count(k)} studies has a risk-of-bias judgement ({tool.source}).")
         of = f"{count(rated)} of {count(k)} studies" if rated < k else f"{count(k)} {'study' if k == 1 else 'studies'}"
         return f"Risk of bias was assessed in {of} with {tool.title}; no overall judgement is available."
     high = high_risk_mask(judgements, tool).to_numpy()
@@ -173,7 +173,6 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
     without = f" ({count(unjudged)} without an overall judgement)" if unjudged else ""
     text = (f"Of {count(k)} {'study' if k == 1 else 'studies'}{without}, {count(x) if x else 'none'} "
             f"{'was' if x == 1 else 'were'} at high risk of bias")
-    source = tool.title.replace(" (", "; ").rstrip(")")
     domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
     if x and domains:
         # the domain judged worst most often among the high-risk studies: rated high (serious or
@@ -189,12 +188,12 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
         top = [tool.label(domain).lower() for domain in domains if counts[domain] == most]
         named = ", ".join(top[:-1]) + f" and {top[-1]}" if len(top) > 1 else top[0]
         if most > 0 and x == 1:  # one high-risk study: its domains, no "1 of the 1"
-            return text + f", {how} in {named} ({source})."
+            return text + f", {how} in {named} ({tool.source})."
         if most > 0 and len(top) == 1:  # "mostly" only for a majority of the high-risk studies
             often = "mostly" if 2 * most > x else "most often"
             return text + (f", {often} in {top[0]} ({how} in {count(most)} of the {count(x)} high-risk studies; "
-                           f"{source}).")
+                           f"{tool.source}).")
         if most > 0:  # a tie: no single domain
             return text + (f", most often in {named} ({how} in {count(most)} of the {count(x)} high-risk studies "
-                           f"each; {source}).")
-    return text + f" ({source})."
+                           f"each; {tool.source}).")
+    return text + f" ({tool.source})."

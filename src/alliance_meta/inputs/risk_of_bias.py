@@ -87,6 +87,12 @@ class RobTool:
     """A judgement outside the order of severity (ROBINS-I's ``no information``)."""
 
     @property
+    def source(self) -> str:
+        """The title as a parenthesis holds it, its citation after a semicolon, not in parentheses of its own (APA
+        2020, sec. 6.9 and 6.54): "QUIPS; Hayden et al., 2013"."""
+        return self.title.replace(" (", "; ").removesuffix(")")
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """The domain columns, then ``rob_overall``."""
         return tuple(PREFIX + domain for domain in self.domains) + (OVERALL,)

@@ -142,9 +142,11 @@ _GROUPED_POINTS = _grouped_thousands(".")
 _GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+")  # 2.500,5: points between thousands
 #: 1.234,5e2: points between thousands, a decimal comma and an exponent, which no spreadsheet writes together
 _GROUPED_EXPONENT = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+[eE][-+\u2212]?[0-9]+")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?")
-_DAY_FIRST_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: [\d:.]+)?")
-_SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: [\d:.]+)?")
+#: dates written as text (:func:`year_of_date`), in the digits 0-9 as the number patterns: a date in other digits is
+#: refused as a number is (:func:`_other_digits`), not read as its year
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T][0-9:.]+)?")
+_DAY_FIRST_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})(?: [0-9:.]+)?")
+_SLASH_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?: [0-9:.]+)?")
 #: day 0 of a spreadsheet's serial dates (Excel's 1900 date system, LibreOffice's default)
 EXCEL_EPOCH = datetime.datetime(1899, 12, 30)
 #: a date as a CSV export writes what a spreadsheet shows of it: 02.01.2024, 1/2/24, 2-Jan, Jan-48, 2. Jan. 2024
@@ -152,8 +154,9 @@ EXCEL_EPOCH = datetime.datetime(1899, 12, 30)
 _MONTH = (r"(?:jan(?:uary|v)?|j\u00e4n|feb(?:ruary)?|f\u00e9vr?|fevr?|mar(?:ch|s)?|m\u00e4r|mrz|apr(?:il)?|avr|"
           r"may|mai|jun[ei]?|juin|jul[yi]?|juil|aug(?:ust)?|ao[u\u00fb]t|sept?(?:ember)?|o[ck]t(?:ober)?|"
           r"nov(?:ember)?|d[e\u00e9]c(?:ember)?|dez)\.?")
-_SHOWN_DATE = re.compile(rf"(?:\d{{1,2}}([./])\d{{1,2}}\1(?:\d{{4}}|\d{{2}})"
-                         rf"|\d{{1,2}}\.?[- ]?{_MONTH}(?:[- ]?\d{{2,4}})?|{_MONTH}[- ]?\d{{2,4}})(?: [\d:.]+)?",
+_SHOWN_DATE = re.compile(rf"(?:[0-9]{{1,2}}([./])[0-9]{{1,2}}\1(?:[0-9]{{4}}|[0-9]{{2}})"
+                         rf"|[0-9]{{1,2}}\.?[- ]?{_MONTH}(?:[- ]?[0-9]{{2,4}})?|{_MONTH}[- ]?[0-9]{{2,4}})"
+                         r"(?: [0-9:.]+)?",
                          re.IGNORECASE)
 
 
@@ -195,7 +198,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     error value, a hidden row or column holding data, a header cell merged over several
     columns or into the data, a cell merged across columns, data in a column without a
     header; or, when the header is a few rows down (a title above it), that alone.
-    ``frame.attrs["notes"]`` says what was converted. Raises
+    ``frame.attrs["notes"]`` says what was converted, ``frame.attrs["decimal_commas"]`` why decimal commas
+    are read (empty: they are not). Raises
     :class:`SheetError` when the file cannot be read at all.
     """
     given, path = str(path), Path(path)
@@ -248,7 +252,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     notes += _read_unicode_minus(frame, header, written_as_text, as_written, bool(comma))
     if comma:  # only cells written as text: a number an .xlsx stores as a number (0.971) has no separator to read
         text_cells = frame.where(written_as_text)
-        issues += _ambiguous_points(text_cells, header, automatic=comma if decimal == "auto" else "")
+        issues += _ambiguous_points(text_cells, header, automatic=_automatic(comma))
         issues += _grouped_exponents(text_cells, header)
         read_with_comma = 0  # not len(as_written): that holds the Unicode minus signs read, too
         for position in (i for i, name in enumerate(header)  # a repeated name's first column, the one checked
@@ -289,6 +293,7 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
     frame.attrs["problems"] = sorted(problems, key=lambda p: (p.row, header.index(p.column) if p.column in header else -1))
     frame.attrs["notes"] = notes
     frame.attrs["as_written"] = as_written
+    frame.attrs["decimal_commas"] = comma
     return frame
 
 
@@ -378,6 +383,12 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
 SEMICOLON_SEPARATED = "semicolon-separated"
 UNICODE_TEXT_WITH_COMMAS = "tab-separated Unicode text (UTF-16) whose numbers have decimal commas"
 TAB_SEPARATED_WITH_COMMAS = "tab-separated text whose numbers have decimal commas"
+
+
+def _automatic(comma: str) -> str:
+    """What made ``decimal: auto`` read decimal commas, from :func:`_rows`'s reason (empty where ``decimal: ,``
+    was set)."""
+    return "" if comma == "decimal: ," else comma
 
 
 def _decimal_commas_only(rows: pd.DataFrame) -> bool:
@@ -926,8 +937,7 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: str = "
     Numeric columns: the codebook's, and columns outside the codebook whose every cell is a number.
     ``automatic``: why ``decimal: auto`` reads decimal commas (:data:`SEMICOLON_SEPARATED`: a sheet of decimal
     points, Excel's in a Swiss locale, is one too; or :data:`TAB_SEPARATED_WITH_COMMAS`), else empty."""
-    because = (f" (the sheet is read with decimal commas as it is {automatic}: {DECIMAL_POINT_SETTING} if "
-               "it writes decimal points)") if automatic else ""
+    because = _because_of_decimal_commas(automatic)
     issues = []
     for position, name in enumerate(header):
         cells = frame[position].dropna()
@@ -938,6 +948,13 @@ def _ambiguous_points(frame: pd.DataFrame, header: list[str], automatic: str = "
         issues += [_Issue(index + 1, position, value, _point_message(name, value, because), "ambiguous_point")
                    for index, value in ambiguous.items()]
     return issues
+
+
+def _because_of_decimal_commas(automatic: str) -> str:
+    """Why a sheet is read with decimal commas, said beside a point it has (:func:`_point_message`): ``automatic``,
+    what made ``decimal: auto`` read them, else empty (``decimal: ,`` was set)."""
+    return (f" (the sheet is read with decimal commas as it is {automatic}: {DECIMAL_POINT_SETTING} if "
+            "it writes decimal points)") if automatic else ""
 
 
 def _grouped_exponents(frame: pd.DataFrame, header: list[str]) -> list[_Issue]:
@@ -962,11 +979,9 @@ def _grouped_exponent_message(column: str, value: str) -> str:
     number = f"{float(written.replace(MINUS, '-').replace(',', '.')):.15g}"  # 1234.567, not 1234.57
     what = ("has both points between thousands and an exponent, which are not read together: without the points "
             f'it is "{written}" ({number})')
-    failed = next((check.name for check in COLUMN_CHECKS.get(column, [])
-                   if not _passes_checks(column, number, [check])), None)
-    if failed is None:
+    if (refusal := _failed_check_message(column, number, pd.Series(dtype=object))) is None:
         return f'{what}: write "{written}"'
-    return f"{what}, which the column does not take: {RULES[failed].message(column, number, pd.Series(dtype=object))}"
+    return f"{what}, which the column does not take: {refusal}"
 
 
 def _point_message(column: str, value: str, because: str) -> str:
@@ -1564,14 +1579,16 @@ def _date_or_time_message(value: str) -> str | None:
     if _ISO_DATE.fullmatch(text) or _SHOWN_DATE.fullmatch(text):
         return ("is a date, not a number: the cell is formatted as a date in the spreadsheet (Excel also turns a "
                 "typed 1/48 or 3-4 into one); format it as a number and type the value")
-    if re.fullmatch(r"\d{1,2}:\d{2}:\d{2}(\.\d+)?", text):  # a number below 1 in a date- or time-formatted cell
+    # a number below 1 in a date- or time-formatted cell
+    if re.fullmatch(r"[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?", text):
         return ("is a time of day, not a number: the cell is formatted as a date or time in the spreadsheet; "
                 "format it as a number and type the value")
     return None
 
 
-#: the Arabic decimal separator (U+066B) and thousands separator (U+066C) as 0-9 numbers write them
-_ARABIC_SEPARATORS = {"\u066b": ".", "\u066c": ","}
+#: the Arabic decimal separator (U+066B), thousands separator (U+066C) and percent sign (U+066A) as 0-9 numbers
+#: write them: a point, nothing (a comma would be read as a decimal comma: 4\u066c500 is 4500, not 4.5) and "%"
+_ARABIC_SEPARATORS = {"\u066b": ".", "\u066c": "", "\u066a": "%"}
 
 
 def _other_digits(text: str) -> str | None:
@@ -1583,16 +1600,59 @@ def _other_digits(text: str) -> str | None:
 
 
 def _in_ascii_digits(text: str) -> str:
-    """``text`` with each Unicode decimal digit as its 0-9 digit (``unicodedata.decimal``) and the Arabic decimal and
-    thousands separators as a point and a comma: ``\u0660\u066b\u0665`` -> ``0.5``."""
+    """``text`` with each Unicode decimal digit as its 0-9 digit (``unicodedata.decimal``) and the Arabic separators
+    and percent sign as :data:`_ARABIC_SEPARATORS` has them: ``\u0660\u066b\u0665`` -> ``0.5``."""
     return "".join(str(unicodedata.decimal(character)) if character.isdecimal()
                    else _ARABIC_SEPARATORS.get(character, character) for character in text)
 
 
+#: why the sheet being validated is read with decimal commas (:func:`read_sheet`'s ``attrs["decimal_commas"]``;
+#: empty: it is not), for a cell in digits other than 0-9 to be told what its value in 0-9 is told there
+_SHEET_DECIMAL_COMMAS: contextvars.ContextVar[str] = contextvars.ContextVar("sheet_decimal_commas", default="")
+
+
+def _other_digits_message(value: str, told: str | None) -> str:
+    """That ``value`` is written in digits other than 0-9 (read by no route): with the value in 0-9 to write where
+    ``told`` is None (that is read), else followed by ``told``, what the value in 0-9 is told, with its connector
+    (``" and is not a number ..."``, ``", which the column does not take: ..."``), in the same problem."""
+    script, written = _other_digits(value), _in_ascii_digits(value).strip()
+    if told is None:
+        return f'is written in {script} digits, which are not read: write it in the digits 0-9, "{written}"'
+    return f'is written in {script} digits ("{written}" in 0-9){told}'
+
+
+def _in_other_digits_message(column: str, value: str, row: pd.Series,
+                             not_a_number: Callable[[str, str, pd.Series], str]) -> str:
+    """What a cell of ``column`` in digits other than 0-9 is told (:func:`_other_digits_message`): its value in 0-9,
+    read as the sheet reads it (:data:`_SHEET_DECIMAL_COMMAS`: ``0,5`` a number, ``1.200`` a point between thousands
+    or a decimal one, :func:`_point_message`), is told ``not_a_number``'s message where it is no number, else that of
+    the first check of the column it fails; where it is read, it is the value to write. A date in ``year`` is read as
+    its year (:func:`year_of_date`, the serial dates of Excel's 1900 date system)."""
+    written, comma = _in_ascii_digits(value).strip(), _SHEET_DECIMAL_COMMAS.get()
+    if comma and _GROUPED_POINTS.fullmatch(written):
+        return _other_digits_message(
+            value, f" and {_point_message(column, written, _because_of_decimal_commas(_automatic(comma)))}")
+    if comma and _GROUPED_EXPONENT.fullmatch(written):
+        return _other_digits_message(value, f" and {_grouped_exponent_message(column, written)}")
+    text = _decimal_point(written, column) if comma else written
+    text = year_of_date(text, EXCEL_EPOCH) if column == "year" else text
+    if not _is_number(pd.Series([text])).iloc[0]:
+        return _other_digits_message(value, f" and {not_a_number(column, text, row)}")
+    refusal = _failed_check_message(column, text, row)
+    return _other_digits_message(value, refusal and f", which the column does not take: {refusal}")
+
+
+def _failed_check_message(column: str, number: str, row: pd.Series) -> str | None:
+    """The message of the first check of ``column`` (:data:`COLUMN_CHECKS`) that the number ``number`` fails; None
+    where it passes them all."""
+    failed = next((check.name for check in COLUMN_CHECKS.get(column, [])
+                   if not _passes_checks(column, number, [check])), None)
+    return None if failed is None else RULES[failed].message(column, number, row)
+
+
 def _number_message(column: str, value: str, row: pd.Series) -> str:
-    if script := _other_digits(value):  # "\u0660.\u0665\u0660\u0660" (0.500): read by no route, told in 0-9
-        return (f'is written in {script} digits, which are not read: write it in the digits 0-9, '
-                f'"{_in_ascii_digits(value).strip()}"')
+    if _other_digits(value):  # "\u0660.\u0665\u0660\u0660" (0.500): its 0-9 to write, or what that is told
+        return _in_other_digits_message(column, value, row, _number_message)
     if column == "year" and re.search(r"\d{4}", value) and re.search(r"[./]", value):  # 4/5/1905: day or month first?
         return "is not a year: write the year of publication (e.g. 2004)"
     if (message := _date_or_time_message(value)) is not None:
@@ -1630,10 +1690,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         if _passes_checks(column, suggestion[1:]):
             suggestion = suggestion[1:]
         elif _UNICODE_MINUS_NUMBER.fullmatch(value.strip()):  # "\u22121.5" in r: a number, out of the column's range
-            failed = next(check.name for check in COLUMN_CHECKS[column]
-                          if not _passes_checks(column, suggestion, [check]))
             return (f"reads as {suggestion} (its Unicode minus, {MINUS}, as a minus sign), which the column does not "
-                    f"take: {RULES[failed].message(column, suggestion, row)}")
+                    f"take: {_failed_check_message(column, suggestion, row)}")
         else:
             suggestion = None
     hint = f'; write "{suggestion}"' if suggestion else ""
@@ -1887,18 +1945,24 @@ API_WORDING = {f"({CONTINUOUS_KEY})": "(continuous_moderators=)", DECIMAL_COMMA_
 
 
 #: a number with a percent sign, as a percent-formatted cell is saved in a CSV: "45%", "45,5 %"
-_PERCENTAGE = re.compile(r"\s*[-+\u2212]?(?:\d+(?:[.,]\d*)?|[.,]\d+)\s*%\s*")
+_PERCENTAGE = re.compile(r"\s*[-+\u2212]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)\s*%\s*")
 
 
 def _moderator_number_message(column: str, value: str, row: pd.Series) -> str:
+    return f"is a continuous moderator ({CONTINUOUS_KEY}) but {_not_a_moderator_number(column, value, row)}"
+
+
+def _not_a_moderator_number(column: str, value: str, row: pd.Series) -> str:
+    """What a continuous moderator's cell that is no number is (:func:`_moderator_number_message`)."""
     if is_placeholder(value):
-        return f"is a continuous moderator ({CONTINUOUS_KEY}) but {PLACEHOLDER_MESSAGE}"
+        return PLACEHOLDER_MESSAGE
+    if _other_digits(value):  # was: write "\u0664\u0665", the cell again; a date in them: write it in 0-9
+        return _in_other_digits_message(column, value, row, _not_a_moderator_number)
     if (message := _date_or_time_message(value)) is not None:  # was: write "2024" for 2024-01-02
-        return f"is a continuous moderator ({CONTINUOUS_KEY}) but {message}"
+        return message
     suggestion = suggest_number(value)
     hint = f'; write "{suggestion}"' if suggestion else ""
-    return f"is a continuous moderator ({CONTINUOUS_KEY}) but not a number{hint} " \
-           "(decimal point, no text or units)"
+    return f"not a number{hint} (decimal point, no text or units)"
 
 
 #: Columns that size a statistic (shared by many input kinds): alone they are not an effect size.
@@ -2011,8 +2075,8 @@ def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
         return f"must be a whole number: {value} looks like a proportion; {_proportion_not_count(row)}"
     if column in COUNT_CELLS:
         return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
-    if re.fullmatch(r"\s*\d{1,3}(\.\d{3})+\s*", str(value)):  # 1.200: a point between groups of thousands?
-        thousands = str(value).strip().replace(".", "")
+    if _GROUPED_POINTS.fullmatch(str(value).strip()):  # 1.200: a point between groups of thousands?
+        thousands = str(value).strip().replace(".", "").lstrip("+")
         return (f'must be a whole number: "{value}" is read with a decimal point; if the point separates thousands, '
                 f'write "{thousands}" (or {DECIMAL_COMMA_SETTING} for a sheet written with decimal commas)')
     if column not in ("n", "n1", "n2") or not np.isfinite(number) or number < 0:
@@ -2257,6 +2321,19 @@ def _header_hint(column: str, header) -> str:
     return f'; did you mean "{close}"? (rename it {column})' if close else ""
 
 
+def _with_the_sheets_decimal_commas(validate):
+    """``validate(raw, ...)`` with :data:`_SHEET_DECIMAL_COMMAS` set from ``raw.attrs["decimal_commas"]``."""
+    @functools.wraps(validate)
+    def validating(raw: pd.DataFrame, **settings):
+        token = _SHEET_DECIMAL_COMMAS.set(raw.attrs.get("decimal_commas", ""))
+        try:
+            return validate(raw, **settings)
+        finally:
+            _SHEET_DECIMAL_COMMAS.reset(token)
+    return validating
+
+
+@_with_the_sheets_decimal_commas
 def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=(), meta_regression=(),
                    subsets=None, risk_of_bias=None, figure_columns=(),
                    reference_levels=None, location_scale=(), psychometric_moderators=(),
@@ -2302,7 +2379,7 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
                        psychometric_moderators=psychometric_moderators, from_command_line=from_command_line)
         if not len(duplicated):  # only study_id is missing: every other problem too, so that one round fixes all
             stand_in = text.assign(study_id=[_stand_in_study_id(row) for row in text[SHEET_ROW]])  # one study per row
-            stand_in.attrs = {}
+            stand_in.attrs = {"decimal_commas": raw.attrs.get("decimal_commas", "")}
             rest = validate_sheet(stand_in, **options)[1]
             return text, reading + problems + [p for p in rest if p.column != "study_id"]
         problems += moderator_column_problems(text.columns, moderators=moderators,
@@ -2679,8 +2756,8 @@ def _text_moderator_columns(text: pd.DataFrame, problems: list[Problem], shown: 
     """``problems`` with the cell problems of a continuous moderator none of whose (two or more) filled cells is
     a number replaced by one header problem: a column of categories (``rater``) named under
     continuous_moderators gave one line per row of the sheet. Its examples are the informative values (not
-    placeholders: "?", "unknown", "-"); a column of placeholders only, or with a percentage (``45%``: a number of
-    its own problem), is no column of categories."""
+    placeholders: "?", "unknown", "-"); a column of placeholders only, or with a percentage (``45%``) or a number in
+    digits other than 0-9 (``\u0664\u0665``), each a number of its own problem, is no column of categories."""
     failed: dict[str, list[str]] = {}
     for problem in problems:
         if problem.check == "moderator_number":
@@ -2688,7 +2765,8 @@ def _text_moderator_columns(text: pd.DataFrame, problems: list[Problem], shown: 
     columns = {column: values for column, values in failed.items()  # a column of dashes and "?" is no categories
                if column in text and len(values) == int(text[column].notna().sum()) >= 2
                and any(not is_placeholder(value) for value in values)
-               and not any(_PERCENTAGE.fullmatch(value) for value in values)}
+               and not any(_PERCENTAGE.fullmatch(written) or _is_number(pd.Series([written])).iloc[0]
+                           for written in map(_in_ascii_digits, values))}
     if not columns:
         return problems
     kept = [problem for problem in problems if not (problem.check == "moderator_number" and problem.column in columns)]
@@ -2713,8 +2791,8 @@ def _percentage_moderator_problems(text: pd.DataFrame, problems: list[Problem], 
                {p.column for p in problems if p.check == "moderator_number" and p.column in text}}
     found = []
     for problem in problems:
-        percent = suggest_number(problem.value) if problem.column in numbers and _PERCENTAGE.fullmatch(
-            problem.value) else None
+        written = _in_ascii_digits(problem.value)  # "\u0664\u0665%": 45% in Arabic-Indic digits, told as 45% is
+        percent = suggest_number(written) if problem.column in numbers and _PERCENTAGE.fullmatch(written) else None
         if problem.check != "moderator_number" or percent is None:
             found.append(problem)
             continue
@@ -2729,8 +2807,9 @@ def _percentage_moderator_problems(text: pd.DataFrame, problems: list[Problem], 
         else:
             advice = (f'write "{proportion}" as a proportion or "{percent}" as a percentage, in one unit in every row '
                       "of the column")
-        found.append(replace(problem, rule=f"is a continuous moderator ({CONTINUOUS_KEY}) but a percentage, which is "
-                                           f"not read as a number: {advice}"))
+        told = f"a percentage, which is not read as a number: {advice}"
+        told = _other_digits_message(problem.value, f" and {told}") if _other_digits(problem.value) else told
+        found.append(replace(problem, rule=f"is a continuous moderator ({CONTINUOUS_KEY}) but {told}"))
     return found
 
 

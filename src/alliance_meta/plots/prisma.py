@@ -39,6 +39,7 @@ INDENT = " " * 4  # an item's indent in the template; its wrapped lines hang one
 LINE = 0.155  # inches a box grows by for each line its text wraps to beyond the template's
 PHASE_WIDTH = 0.35  # the phase bars on the left
 SAVED_PAD = 0.2  # the saved width beyond the figure's: savefig's tight box (the whole axes) and its 0.1-in pads
+TOP_MARGIN = 0.05  # inches above the headers: at 0 the axes clipped the upper half of their edge line
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def width_note(figure, width: float | None) -> str:
     ``plots.width`` (``width``), as its boxes are even at their narrowest (:data:`TIGHT`: five columns, an update's
     of both routes, need 6.95 in); "" when it fits."""
     figure.draw_without_rendering()
-    saved = figure.get_tightbbox().width + 0.2  # as saved with bbox_inches="tight" (pad_inches 0.1)
+    saved = figure.get_tightbbox().width + SAVED_PAD  # as saved with bbox_inches="tight"
     return wider_note(saved, width, FONT, "as the PRISMA 2020 template's columns of boxes "
                       "are at their narrowest", "")
 
@@ -256,7 +257,7 @@ def prisma_figure(counts: PrismaCounts, width: float | None = None):
     # rows from the top (y of each box's bottom edge)
     header_h = _grown(0.45, 1, headers["main"], headers["other"] if other else "", headers["previous"])
     top = 0.0
-    y_header = top - header_h
+    y_header = top - TOP_MARGIN - header_h
     y_id = y_header - 0.3 - id_h
     y_screen = y_id - step - screen_h
     y_sought = y_screen - step - sought_h

@@ -9,7 +9,7 @@ from alliance_meta.report.tables import assumed_correlation, composite_text
 from alliance_meta.report.formatting import (ABBREVIATIONS, apa_integer, apa_number, defined, listed as join_words,
                                              probability_percent, step_list)
 from alliance_meta.report.text import bma_bias, bma_name, metric_in_prose, test_names
-from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting, counted
+from alliance_meta.wording import ESTIMATOR_NAMES, PRIOR_FAMILY_NAMES, apa_setting, counted, times
 
 
 def estimator_text(method: str, before: str = "") -> str:
@@ -150,7 +150,9 @@ def sampler_sentence(config: dict, samplers: dict[str, str] | None = None) -> st
             "fit with divergent transitions"
             + (f", a potential scale reduction factor above {apa_number(cfg.r_hat_max, 2)}" if cfg.chains > 1 else "")
             + f" or a bulk or tail effective sample size below {apa_integer(cfg.ess_min)} was repeated once with "
-            f"{apa_integer(cfg.retry_draws_factor)} times the draws and tuning iterations and a target acceptance rate "
+            + ("the same numbers of draws and tuning iterations" if cfg.retry_draws_factor == 1 else
+               f"{times(cfg.retry_draws_factor)} the draws and tuning iterations")
+            + " and a target acceptance rate "
             f"of {apa_setting(cfg.retry_target_accept)}, and the sampled "
             "means of \u03bc and \u03c4 had to agree with the exact posterior (quadrature over \u03c4) within four "
             "Monte Carlo standard errors.")
@@ -180,9 +182,9 @@ def risk_of_bias_methods(config: dict, before: str = "") -> str:
     from alliance_meta.inputs.risk_of_bias import tool_from_config
 
     tool = tool_from_config(config.get("risk_of_bias"))
-    name, _, cite = tool.title.partition(" (")  # "QUIPS (Hayden et al., 2013)"
+    name, _, cite = tool.source.partition("; ")  # "QUIPS; Hayden et al., 2013"
     named = (f"a {tool.title}" if tool.name == "custom" else  # "custom risk-of-bias tool" is no name
-             f"the {defined(name, before, cite.removesuffix(')'))}" if name in ABBREVIATIONS else tool.title)
+             f"the {defined(name, before, cite)}" if name in ABBREVIATIONS else tool.title)
     return (f"Risk of bias was rated with {named}; an overall judgement left empty is derived from the domains "
             f"({tool.overall_rule}). The main model was refitted without studies at high risk of bias and to "
             "studies at low risk only.")

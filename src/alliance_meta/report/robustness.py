@@ -41,7 +41,7 @@ def rve_sentence(rve: pd.DataFrame | None, metric: str, level: float = 95,
     parts, small = [], []  # the models whose small-sample df is below 4
     for row in rows.itertuples():
         k, studies = getattr(row, "k", None), getattr(row, "n_studies", None)
-        counts = ([f"k = {apa_integer(k)} {'composites' if row.model == 'cr2' else 'effect sizes'}"] if is_finite(k)
+        counts = ([f"k = {counted(k, 'composite' if row.model == 'cr2' else 'effect size')}"] if is_finite(k)
                   else []) + ([counted(studies, "study", "studies", words=True, compared=(k,))]
                               if is_finite(studies) and row.model != "cr2" else [])
         df = getattr(row, "df", None)
