@@ -164,6 +164,18 @@ def test_cumulative_sorts_text_as_r_order(dependence):
         assert "year" not in by_text
 
 
+@pytest.mark.parametrize("dependence", ["aggregate", "multilevel"])
+def test_a_year_of_texts_orders_the_cumulative_fit_as_r_order(dependence):
+    """A notebook frame's year with text ("in press"; am.read_sheet refuses it, am.effect_sizes keeps it for the
+    labels): am.cumulative(fit) stopped with numpy's "could not convert string to float". The default order is the
+    year sorted as order="year" sorts it (R's order: numbers as text, texts in code-point order, missing last)."""
+    years = ["in press", "2004", None, "2001", "2004", "1999", "2010", "2002"]
+    fit = am.fit(simulated(k=8).assign(year=years), dependence=dependence)
+    by_default = am.cumulative(fit).to_frame()
+    assert list(by_default["study_id"]) == ["S05", "S03", "S07", "S01", "S04", "S06", "S00", "S02"]
+    pd.testing.assert_frame_equal(by_default, am.cumulative(fit, "year").to_frame())
+
+
 # 7. argument types --------------------------------------------------------------------------------
 def test_wrong_argument_types_give_one_line_type_errors(tmp_path):
     fit = am.fit(simulated())

@@ -148,6 +148,8 @@ def sensitivity(fit: Fit, order=None) -> Sensitivity:
     influence tables are empty (metafor's ``leave1out`` and ``influence`` stop at k = 1)."""
     require_fit(fit, "am.sensitivity (and am.leave_one_out, am.influence, am.cumulative)")
     data = fit.data
+    if order is None and "year" in data and not pd.api.types.is_numeric_dtype(data["year"]):
+        order = "year"  # a frame's year of texts ("in press", unchecked by am.read_sheet): sorted as R's order does
     if isinstance(fit, MultilevelFit):
         notes = (f"three-level {fit.method} refits (rho = {fit.rho:g}), one study (all its effect sizes) deleted "
                  "or added at a time; influence.csv has Cook's distance and DFBETAS by study "
