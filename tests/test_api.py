@@ -71,9 +71,16 @@ def test_rows_that_cannot_be_pooled_are_named():
                           "study_id": ["a", "b", None, "c", "d"]}, index=[10, 11, 12, 13, 14])
     with pytest.raises(ValueError) as error:
         am.fit(frame)
-    assert str(error.value) == ("cannot pool these rows: yi is missing or infinite on row 12; vi is missing, infinite "
-                                "or not positive on row 13; study_id is missing on row 12 (rows without it would be "
-                                "pooled as one study)")
+    assert str(error.value) == ("cannot pool these rows: yi is missing or infinite on row 12; vi is missing, infinite, "
+                                "not positive or below 5.56e-309 (its weight 1/vi overflows) on row 13; study_id is "
+                                "missing on row 12 (rows without it would be pooled as one study)")
+    # a subnormal vi, whose weight 1/vi is infinite: metafor stops ("Division by zero when computing the inverse
+    # variance weights"); the fit returned nan or 0 without a word
+    with pytest.raises(ValueError, match=r"vi is missing, infinite, not positive or below 5.56e-309 .* on row 1$"):
+        am.fit(pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.01, 1e-309, 0.02]}))
+    with pytest.raises(ValueError, match=r"vi must be at least 5.56e-309 \(its weight 1/vi overflows below it\), but "
+                                         r"1 value is not: index 1 \(1e-309\)"):
+        am.fit([0.1, 0.2, 0.3], [0.01, 1e-309, 0.02])
     with pytest.raises(ValueError, match=r"yi is not a number on row 1 \('x'\)$"):  # the cell shown: a typo
         am.fit(pd.DataFrame({"yi": [0.1, "x"], "vi": [0.01, 0.02]}))
     with pytest.raises(ValueError, match=r"vi is not a number on rows 0 \('0,01'\), 1 \('n/a'\)$"):
@@ -87,6 +94,49 @@ def test_rows_that_cannot_be_pooled_are_named():
     with pytest.warns(UserWarning, match="numbers written as text are read as numbers: yi on 3 rows"):
         as_text = am.fit(pd.DataFrame({"yi": ["0.1", "0.2", "0.3"], "vi": [0.01, 0.02, 0.03]}))
     assert as_text.estimate == am.fit(np.array([0.1, 0.2, 0.3]), np.array([0.01, 0.02, 0.03])).estimate
+
+
+@pytest.mark.parametrize("method", ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ"))
+def test_effects_and_variances_beyond_double_range_are_named(method):
+    """Effects 3e4 apart with vi near 1e-300: Q = sum (yi - mean)^2 / vi overflows doubles (metafor's rma: "singular
+    matrix"). Every estimator, from arrays and from rows, raises a ValueError naming the rule and the effect size;
+    before, DL, HS and HSk raised a bare ZeroDivisionError, the others returned Q = inf (common: I^2 = 0)."""
+    from alliance_meta.models import univariate
+
+    yi, vi = [0.0, 3e4, 6e4], [1e-300, 2e-300, 3e-300]
+    rule = r"Q = inf: the effects and variances are beyond double range \(the squared deviations .* must stay below "
+    with pytest.raises(ValueError, match=rule + r".*yi 0 with vi 1e-300 at index 0, counted from 0\): rescale the "
+                                                r"effect units"):
+        univariate.fit(np.array(yi), np.array(vi), method)
+    with pytest.raises(ValueError, match=rule + r".*yi 0 with vi 1e-300 at study_id a\): rescale the effect units"):
+        am.fit(pd.DataFrame({"study_id": ["a", "b", "c"], "yi": yi, "vi": vi}), method=method)
+
+
+def test_effects_whose_squares_or_tau2_overflow_are_named():
+    """Effects near 1e154: their squared deviations overflow (every estimator: before, REML raised a bare "math
+    domain error", PM an OverflowError, ML and SJ gave tau^2 = 0); near 6e153 PM's tau^2 does (before: inf)."""
+    with pytest.raises(ValueError, match=r"sum \(yi - mean\)\^2 = inf: the effects and variances are beyond double "
+                                         r"range .* at study_id 1\): rescale the effect units"):
+        am.fit([-1.2e154, 0.0, 1.2e154], [1e10] * 3, method="REML")
+    with pytest.raises(ValueError, match=r"tau\^2 = inf: the effects and variances are beyond double range"):
+        am.fit([-6e153, 0.0, 6e153], [1e10] * 3, method="PM")
+
+
+def test_an_infinite_fisher_scoring_step_ends_the_fit_as_not_converged():
+    """A step of -inf halves to -inf for ever: am.fit([0.1, 0.3], [1e-300, 0.1]) (REML) and ML on effects 1e150
+    apart never returned, nor did the DL leave-one-out of such data. Run in a child process with a time limit, so that
+    a hang fails the test instead of the suite."""
+    code = """
+import warnings
+import alliance_meta as am
+warnings.simplefilter("ignore")
+for fit in (am.fit([0.1, 0.3], [1e-300, 0.1]), am.fit([-1e150, 0, 1e150], [1e10] * 3, method="ML")):
+    assert fit.tau2 != fit.tau2 and "took an infinite step" in fit.to_frame()["note"].iloc[0]
+am.leave_one_out(am.fit([0.1, 0.3, 0.2], [1e-300, 0.1, 0.2], method="REML"))
+print("returned")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "returned", done.stderr
 
 
 def test_a_level_written_as_a_proportion_is_refused_with_the_percentage(molloy):

@@ -288,3 +288,61 @@ def test_scoring_stops_by_rounding_only_where_the_changes_stop_shrinking():
     assert not scoring_stopped(1e-12, 1e-12, tau2, threshold, k)  # above the band: not rounding
     np.testing.assert_array_equal(scoring_stopped(np.array([2e-13, 2e-13]), np.array([3e-13, 1e-13]), tau2,
                                                   threshold, np.array([k, k])), [False, True])
+
+
+TINY_VARIANCES = {case["name"]: case for case in REFERENCE["tiny_variances"]}
+TINY_KEYS = ("tau2", "estimate", "se", "q", "i2", "h2", "tau2_ci_lb", "tau2_ci_ub")
+
+
+@pytest.mark.parametrize("name", TINY_VARIANCES)
+@pytest.mark.parametrize("method", ("EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"))
+def test_sampling_variances_near_1e300_fit_as_metafors(name, method):
+    """Weights 1/vi near 1e300, whose squares overflow doubles: every estimator's fit, Q, I^2, H^2 and tau^2 interval
+    are metafor's (relative tolerance alone: se is near 1e-151), without overflow warnings. Before, REML, ML, DL, PM
+    and PMM gave tau^2 = 0, every fit Q = 0 (I^2 = 0 for the common-effect model) and an empty tau^2 interval."""
+    case, expected = TINY_VARIANCES[name], TINY_VARIANCES[name][method]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning: overflow
+        result = am.fit(case["yi"], case["vi"], method="common" if method == "EE" else method).result
+    ours = [result.tau2, result.estimate, result.se, result.q, result.i2, result.h2, result.tau2_ci_lower,
+            result.tau2_ci_upper]
+    assert_close(ours, [expected[key] for key in TINY_KEYS], rtol=RTOL, atol=0, err_msg=f"{name} {method}")
+
+
+TINY_SENSITIVITY = REFERENCE["tiny_sensitivity"]
+#: metafor's names of the leave-one-out, influence and cumulative columns that differ from ours
+METAFOR_COLUMNS = {"ci_lb": "ci_lower", "ci_ub": "ci_upper"}
+
+
+@pytest.mark.parametrize("method", ("EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"))
+def test_sensitivity_at_sampling_variances_near_1e300_is_metafors(method):
+    """Weights 1/vi near 1e300: every deletion's and cumulative step's fit, Q, I^2, H^2 and tau^2 and the influence
+    diagnostics are metafor's leave1out, influence and cumul (relative tolerance alone: se near 1e-151, DFFITS near
+    1e149), without overflow warnings. Before, the deletions had Q = 0 and I^2 NaN, DL's tau^2 = 0."""
+    case, expected = TINY_SENSITIVITY, TINY_SENSITIVITY[method]
+    rows = pd.DataFrame({"study_id": [f"s{i + 1}" for i in range(len(case["yi"]))], "yi": case["yi"],
+                         "vi": case["vi"], "year": case["year"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning: overflow
+        fit = am.fit(rows, method="common" if method == "EE" else method)
+        tables = {"leave1out": am.leave_one_out(fit).to_frame(), "influence": am.influence(fit).to_frame(),
+                  "cumulative": am.cumulative(fit).to_frame()}
+    for name, table in tables.items():
+        for key, values in expected[name].items():
+            values = values if values != {} else np.zeros(len(table))  # EE: metafor has no tau2, ours 0
+            assert_close(table[METAFOR_COLUMNS.get(key, key)], values, rtol=RTOL, atol=0,
+                         err_msg=f"{method} {name} {key}")
+
+
+@pytest.mark.parametrize("method", SCORING)
+def test_fisher_scoring_where_tau2_is_near_1e302_takes_metafors_step(method):
+    """y near 1e-151, vi and tau^2 near 1e-302: the step from HE needs the fourth powers of weights near 1e302.
+    Our fit is metafor's on the data in units 1e151 times larger, scaled back (metafor's own fit overflows there
+    and returns the HE start for ML and REML); before, ours overflowed as metafor's, with RuntimeWarnings."""
+    case = REFERENCE["tiny_tau2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = am.fit(case["yi"], case["vi"], method=method)
+    expected = case[method]["rescaled"]
+    assert_close([fit.tau2, fit.estimate, fit.se], [expected[key] for key in ("tau2", "estimate", "se")], rtol=RTOL,
+                 atol=0, err_msg=method)

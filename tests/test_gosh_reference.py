@@ -7,7 +7,8 @@ estimate with and without each study, for EE, DL and REML. PM, PMM and GENQ (the
 -> gosh_pm.json): dat.normand1999 row by row, dat.molloy2014 and dat.bcg scaled by 10 (so that many
 subsets' root-finding bracket is 10 mad(yi)^2, not 100) by their summaries. All within 1e-6 relative. Random
 subsets (when 2^k - 1 exceeds ``subsets``) cannot be compared with R's generator: their
-distribution and reproducibility are tested instead.
+distribution and reproducibility are tested instead. Effects of very different magnitudes (constructed: two in the
+millions, five below 1; tests/reference/gosh_magnitudes.R -> gosh_magnitudes.json): every subset, row by row.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pytest
+
+import alliance_meta as am
 
 from alliance_meta.analyses import gosh as gosh_module
 from alliance_meta.analyses.gosh import gosh
 
 REFERENCE = Path(__file__).parent / "reference" / "gosh.json"
 REFERENCE_PM = Path(__file__).parent / "reference" / "gosh_pm.json"
+REFERENCE_MAGNITUDES = Path(__file__).parent / "reference" / "gosh_magnitudes.json"
 RELATIVE, ABSOLUTE = 1e-6, 1e-10
 METHODS = {"EE": "common"}
 FIGURES = {"k": "k", "QE": "q", "I2": "i2", "H2": "h2", "tau2": "tau2", "estimate": "estimate"}
@@ -101,6 +107,53 @@ def test_summary_statistics(source, name, method):
     shift = result.study_shift()
     np.testing.assert_allclose(shift["estimate_with"], theirs["estimate_with"], rtol=RELATIVE)
     np.testing.assert_allclose(shift["estimate_without"], theirs["estimate_without"], rtol=RELATIVE)
+
+
+MAGNITUDES = json.loads(REFERENCE_MAGNITUDES.read_text())
+
+
+@pytest.mark.parametrize("theirs", MAGNITUDES["fits"], ids=lambda fit: fit["method"])
+def test_subsets_far_from_the_mean_of_all_keep_their_precision(theirs):
+    """Two effects in the millions, five below 1: centred on the mean of all (about 3e5), the subsets of small
+    effects lost up to 1.6% of Q to cancellation (I^2 by 1.2 points, DL tau^2 10%, REML 22%, ML 69-fold where tau^2
+    is small, the DL estimate by 4e-4); fitted centred on one of their studies, every subset is metafor's. Left out:
+    the subsets whose Fisher scoring metafor does not converge (NA: the effects in the millions, tau^2 near 1e11),
+    where ours stops as a fit does (test_fit_control_reference)."""
+    method = theirs["method"]
+    result = gosh(*inputs(MAGNITUDES), METHODS.get(method, method))
+    np.testing.assert_array_equal(result.included.astype(int), np.column_stack(theirs["included"]))
+    fitted = np.isfinite(np.array(theirs["tau2"], dtype=float))
+    assert result.included[~fitted, :2].any(axis=1).all()
+    for key, attribute in FIGURES.items():
+        np.testing.assert_allclose(getattr(result, attribute)[fitted], np.array(theirs[key], dtype=float)[fitted],
+                                   rtol=RELATIVE, atol=ABSOLUTE, err_msg=f"{method} {key}")
+
+
+TINY_VARIANCES = MAGNITUDES["tiny_variances"]
+
+
+@pytest.mark.parametrize("theirs", TINY_VARIANCES["fits"], ids=lambda fit: fit["method"])
+def test_sampling_variances_near_1e300_give_each_subset_its_fit(theirs):
+    """Weights 1/vi near 1e300, whose squares overflow doubles: every subset's k, Q, I^2, H^2, tau^2 and estimate
+    are metafor's rma() of that subset and am.fit's, and metafor's gosh() rows but where its EE / DL fast path
+    overflows (DL tau^2 0); no overflow warnings. Before, Q was 0 in every subset, DL, HS, ML, REML, PM and PMM
+    gave tau^2 = 0 and I^2 NaN for all studies."""
+    method = METHODS.get(theirs["method"], theirs["method"])
+    y, v = inputs(TINY_VARIANCES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning: overflow
+        result = gosh(y, v, method)
+    np.testing.assert_array_equal(result.included.astype(int), np.column_stack(theirs["included"]))
+    sources = {"rma": theirs["rma"]} if method in ("common", "DL") else {"rma": theirs["rma"], "gosh": theirs["gosh"]}
+    for source, figures in sources.items():
+        for key, attribute in FIGURES.items():
+            np.testing.assert_allclose(getattr(result, attribute), np.array(figures[key], dtype=float),
+                                       rtol=RELATIVE, atol=ABSOLUTE, err_msg=f"{method} {key} ({source})")
+    for row, inside in enumerate(result.included):
+        fit = am.fit(y[inside], v[inside], method=method, tau2_interval=False).result
+        for attribute in FIGURES.values():
+            assert getattr(result, attribute)[row] == pytest.approx(getattr(fit, attribute), rel=1e-12, abs=1e-14), \
+                (row, attribute)
 
 
 def test_random_subsets_are_seeded_and_fair():

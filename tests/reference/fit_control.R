@@ -19,6 +19,9 @@
 # the iterates alternating between neighbouring doubles (written: `converged`, `tau2`, `message`). Where it does
 # not converge, `at_rounding` is its fit with the threshold raised to the rounding error of a step at the HE
 # tau^2 (4 k eps tau2_HE, alliance_meta's scoring_tolerance), which stops there.
+# Sampling variances near 1e-300 (constructed): every estimator's fit, Q, I^2, H^2 and tau^2 interval, its
+# leave-one-out, influence and cumulative fits; and Fisher scoring where tau^2 too is near 1e-302, referenced by
+# metafor's fit in units 1e151 times larger (its own overflows).
 # Weights: weights(rma.uni) in percent (GENQ with weights = a: the a; REML: 1/(vi + tau2)), and the weight of
 # each study in a three-level (CHE) model, weights(rma.mv, type = "rowsum") summed over the study's rows
 # (dat.assink2016, rho = 0.5; dat.konstantopoulos2011, rho = 0), at metafor's estimates.
@@ -120,6 +123,53 @@ out$fisher_scoring_extremes <- lapply(names(extremes), function(name) {
   })
   c(list(name = name, yi = dat$yi, vi = dat$vi), fits)
 })
+
+# -- sampling variances near 1e-300 -----------------------------------------------------------------------------
+# Constructed (no published data has them): weights 1/vi near 1e300, whose squares overflow doubles. Each
+# estimator's fit (EE: the common-effect model), Q, I^2, H^2 and the Q-profile interval of tau^2 (confint).
+tiny <- list(vi_1e300 = list(yi = c(0.1, 0.3, 0.6), vi = c(1, 2, 3) * 1e-300),
+             vi_1e300_k5 = list(yi = c(0.1, 0.3, 0.6, 0.2, -0.1), vi = c(1, 2, 3, 1.5, 2.5) * 1e-300))
+out$tiny_variances <- lapply(names(tiny), function(name) {
+  dat <- tiny[[name]]
+  fits <- lapply(c(EE = "EE", DL = "DL", HE = "HE", HS = "HS", HSk = "HSk", SJ = "SJ", ML = "ML", REML = "REML",
+                   EB = "EB", PM = "PM", PMM = "PMM"), function(method) {
+    fit <- rma(dat$yi, dat$vi, method = method)
+    interval <- if (method == "EE") c(NA, NA) else confint(fit)$random["tau^2", c("ci.lb", "ci.ub")]
+    list(tau2 = fit$tau2, estimate = c(fit$beta), se = fit$se, q = fit$QE, i2 = fit$I2, h2 = fit$H2,
+         tau2_ci_lb = interval[[1]], tau2_ci_ub = interval[[2]])
+  })
+  c(list(name = name, yi = dat$yi, vi = dat$vi), fits)
+})
+# Leave-one-out, influence and cumulative fits of the k = 5 data (cumulative in the order of `year`): each deletion's
+# and each step's fit, Q, I^2, H^2 and tau^2, and the influence diagnostics.
+tiny_year <- c(2005, 2001, 2003, 2002, 2004)
+out$tiny_sensitivity <- c(tiny$vi_1e300_k5, list(year = tiny_year), lapply(
+  c(EE = "EE", DL = "DL", HE = "HE", HS = "HS", HSk = "HSk", SJ = "SJ", ML = "ML", REML = "REML", EB = "EB",
+    PM = "PM", PMM = "PMM"), function(method) {
+  fit <- rma(tiny$vi_1e300_k5$yi, tiny$vi_1e300_k5$vi, method = method)
+  loo <- leave1out(fit)
+  inf <- influence(fit)
+  cum <- cumul(fit, order = tiny_year)
+  list(leave1out = list(estimate = loo$estimate, se = loo$se, ci_lb = loo$ci.lb, ci_ub = loo$ci.ub, q = loo$Q,
+                        tau2 = loo$tau2, i2 = loo$I2, h2 = loo$H2),
+       influence = list(rstudent = inf$inf$rstudent, dffits = inf$inf$dffits, cook_d = inf$inf$cook.d,
+                        cov_r = inf$inf$cov.r, tau2_del = inf$inf$tau2.del, qe_del = inf$inf$QE.del,
+                        hat = inf$inf$hat, weight = inf$inf$weight, dfbetas = inf$dfbs$intrcpt),
+       cumulative = list(estimate = cum$estimate, se = cum$se, ci_lb = cum$ci.lb, ci_ub = cum$ci.ub, q = cum$Q,
+                         tau2 = cum$tau2, i2 = cum$I2, h2 = cum$H2))
+}))
+# Fisher scoring where tau^2 too is near 1e-302 (y near 1e-151): metafor's own P %*% P overflows there, its ML and
+# REML steps are NaN and it returns the HE start (`direct`). The reference is its fit to the same data in units
+# 1e151 times larger (yi * 1e151, vi * 1e302; every estimator is equivariant so), scaled back (`rescaled`), with
+# one Fisher scoring step from HE, where the threshold 1e-5 stops at tau^2 this small: threshold 1e10 (above the
+# scaled first step's change, 2.2; 1e-5 * 1e302 would not do: metafor starts from change = threshold + 1).
+small <- list(yi = c(1, 3, 6) * 1e-151, vi = c(1, 2, 3) * 1e-302)
+out$tiny_tau2 <- c(small, lapply(c(ML = "ML", REML = "REML", EB = "EB"), function(method) {
+  direct <- rma(small$yi, small$vi, method = method)
+  scaled <- rma(small$yi * 1e151, small$vi * 1e302, method = method, control = list(threshold = 1e10))
+  list(direct = list(tau2 = direct$tau2, estimate = c(direct$beta), se = direct$se),
+       rescaled = list(tau2 = scaled$tau2 * 1e-302, estimate = c(scaled$beta) * 1e-151, se = scaled$se * 1e-151))
+}))
 
 # -- study weights ---------------------------------------------------------------------------------------------
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)

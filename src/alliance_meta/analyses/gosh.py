@@ -23,7 +23,11 @@ has NaN for every figure but k, as metafor's NA. With ``common`` and DL, I^2 and
 Q (as metafor's fast path); otherwise I^2 = 100 tau^2 / (s^2 + tau^2) with the typical
 within-study variance s^2 = (k - 1) / tr(P) of the subset (Higgins & Thompson 2002). The
 rows are ordered by subset size (stably; for all subsets the order of metafor's
-``expand.grid``, study 1 varying fastest).
+``expand.grid``, study 1 varying fastest). The effects are centred on their mean, as metafor's rma centres them;
+a subset whose Q that centre leaves less than half its digits (its own mean far from it: small effects beside
+effects in the millions) is fitted again centred on one of its studies (:func:`_fit_centred`). Weights summing to
+more than 2^128 (vi near 1e-300) are divided by a power of two per subset before they are squared, as the single
+fit's (:func:`alliance_meta.engines.heterogeneity.weight_exponents`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from numpy._core import multiarray as np_multiarray
 
 from scipy import special
 
-from alliance_meta.engines.heterogeneity import DOUBLE_EPSILON, Control, scoring_stopped
+from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, scaled_rows, scoring_stopped, trace_p_rows,
+                                                weight_exponent, weight_exponents)
 from alliance_meta.models.univariate import genq_weights
 from alliance_meta.wording import counted
 
@@ -211,8 +216,36 @@ def _weights(mask: np.ndarray, v: np.ndarray, tau2) -> np.ndarray:
 
 
 def _q(sums: np.ndarray) -> np.ndarray:
-    """Q = sum w y^2 - (sum w y)^2 / sum w from the columns of ``w @ moments``."""
-    return np.maximum(sums[:, 2] - sums[:, 1] ** 2 / sums[:, 0], 0.0)
+    """Q = sum w y^2 - (sum w y)^2 / sum w from the columns of ``w @ moments``; linear in w, so the sums of huge
+    weights are scaled per row (:func:`~alliance_meta.engines.heterogeneity.weight_exponents`) and Q scaled back."""
+    exponents = weight_exponents(sums[:, 0])
+    sums = scaled_rows(sums, exponents)
+    return np.ldexp(np.maximum(sums[:, 2] - sums[:, 1] ** 2 / sums[:, 0], 0.0), exponents)
+
+
+def _trace_p(mask: np.ndarray, v: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """tr(P) of each subset's common-effect weights 1/v (``fixed``: their sums, ``_weights(mask, v, 0) @ moments``);
+    weights summing to more than 2^128 (vi near 1e-300) scaled per subset
+    (:func:`~alliance_meta.engines.heterogeneity.trace_p_rows`), as their squares would overflow."""
+    weights = 1.0 / v
+    if weight_exponent(float(weights.sum())):
+        return trace_p_rows(mask * weights, fixed[:, 0])
+    return fixed[:, 0] - (mask @ (1.0 / v**2)) / fixed[:, 0]
+
+
+#: Q = sum w y^2 - (sum w y)^2 / sum w of effects y centred away from the subset's mean loses about
+#: log2((sum w y)^2 / sum w / Q) of its 53 bits to cancellation (Chan, Golub & LeVeque 1983, *Am Stat* 37,
+#: 242-247): a subset losing more than half of them (this ratio) is fitted again centred on one of its studies
+CANCELLATION_LIMIT = 2.0**26
+
+
+def _far_from_centre(fixed: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The subsets of two or more studies whose Q, from their common-effect sums ``fixed`` of effects centred on
+    the mean of all, loses more than half its digits (:data:`CANCELLATION_LIMIT`): their own mean lies far from
+    it, as that of the small effects where others are in the millions."""
+    fixed = scaled_rows(fixed, weight_exponents(fixed[:, 0]))  # the ratio of two terms linear in w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (size > 1) & (fixed[:, 1] ** 2 / fixed[:, 0] > CANCELLATION_LIMIT * _q(fixed))
 
 
 def _closed_form_tau2(mask, y, v, size, method, fixed=None):
@@ -222,8 +255,7 @@ def _closed_form_tau2(mask, y, v, size, method, fixed=None):
         if method in ("DL", "HS", "HSk"):
             q = _q(fixed)
         if method == "DL":
-            sum_w2 = mask @ (1.0 / v**2)
-            tau2 = (q - (size - 1)) / (fixed[:, 0] - sum_w2 / fixed[:, 0])
+            tau2 = (q - (size - 1)) / _trace_p(mask, v, fixed)
         elif method in ("HS", "HSk"):
             factor = size / (size - 1) if method == "HSk" else 1.0
             tau2 = (factor * q - size) / fixed[:, 0]
@@ -277,20 +309,24 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
         k = size[active]
         w = _weights(rows, v, tau2[active])
         sums = w @ moments  # sum w, sum w y, sum w y^2
+        # weights near 1e300: w / 2^e per subset (exact); the terms of degree 1 in w are scaled by 2^-e more below,
+        # to those of degree 2, as heterogeneity's _fisher_scoring
+        exponents = weight_exponents(sums[:, 0])
+        w, sums = scaled_rows(w, exponents), scaled_rows(sums, exponents)
         sum_w = sums[:, 0]
         if method == "EB":
-            step = (_q(sums) * k / (k - 1) - k) / sum_w
+            step = (_q(sums) * k / (k - 1) - np.ldexp(k, -exponents)) / sum_w
         else:
             w2 = w * w
             sums2 = w2 @ moments
             mean = sums[:, 1] / sum_w
             score = sums2[:, 2] - 2 * mean * sums2[:, 1] + mean * mean * sums2[:, 0]  # ||P y||^2
             if method == "ML":
-                step = (score - sum_w) / sums2[:, 0]
+                step = (score - np.ldexp(sum_w, -exponents)) / sums2[:, 0]
             else:
                 sum_w3 = np.einsum("ij,ij->i", w2, w)
                 trace_pp = sums2[:, 0] - 2 * sum_w3 / sum_w + sums2[:, 0] ** 2 / sum_w**2
-                step = (score - (sum_w - sums2[:, 0] / sum_w)) / trace_pp
+                step = (score - np.ldexp(sum_w - sums2[:, 0] / sum_w, -exponents)) / trace_pp
         step = np.nan_to_num(step * control.step_adjustment, nan=0.0)
         old = tau2[active]
         # metafor halves the step until tau^2 >= 0; from tau^2 = 0 a negative step halves to 0
@@ -454,8 +490,7 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
             i2 = np.where(size > 1, np.maximum(0.0, 100 * (q - df) / q), 0.0)
             h2 = np.where(size > 1, q / df, 1.0)
         else:
-            sum_w2 = mask @ (1.0 / v**2)
-            typical = df / (fixed[:, 0] - sum_w2 / fixed[:, 0])
+            typical = df / _trace_p(mask, v, fixed)
             i2 = np.where(size > 1, 100 * tau2 / (typical + tau2), 0.0)
             h2 = np.where(size > 1, tau2 / typical + 1, 1.0)
         if method == "common":
@@ -469,7 +504,27 @@ def _fit_batch(mask: np.ndarray, y: np.ndarray, v: np.ndarray, method: str, cont
         estimate = sums[:, 1] / sums[:, 0]
     failed = np.isnan(tau2)  # metafor's failed fit: every figure NA (the subset's k kept here)
     q, i2, h2, estimate = (np.where(failed, np.nan, value) for value in (q, i2, h2, estimate))
-    return q, i2, h2, tau2, estimate
+    return q, i2, h2, tau2, estimate, _far_from_centre(fixed, size)
+
+
+def _fit_centred(mask, y, v, centre: float, method: str, control: Control, weights=None):
+    """:func:`_fit_batch` of the effects centred on ``centre`` (the mean of all, as metafor's rma centres its
+    fits' effects), the subsets whose Q that centre leaves less than half its digits (:func:`_far_from_centre`)
+    fitted again centred on their study nearest their common-effect mean, as each of metafor's subset fits
+    (rma's P y) is exact there. Returns q, i2, h2, tau2 and the estimates."""
+    *figures, estimate, far = _fit_batch(mask, y - centre, v, method, control, weights)
+    figures.append(estimate + centre)
+    far = np.flatnonzero(far)
+    if far.size:
+        fixed = _weights(mask[far], v, 0.0) @ _moments(y)
+        means = fixed[:, 1] / fixed[:, 0]
+        nearest = np.where(mask[far] > 0, np.abs(y[None, :] - means[:, None]), np.inf).argmin(axis=1)
+        for study in np.unique(nearest):
+            rows = far[nearest == study]
+            *refitted, estimate, _ = _fit_batch(mask[rows], y - y[study], v, method, control, weights)
+            for values, new in zip(figures, (*refitted, estimate + y[study])):
+                values[rows] = new
+    return figures
 
 
 def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED,
@@ -493,16 +548,15 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
     with _small_pages():  # the subsets x studies matrix is written once and read batch by batch
         included, exact = choose_subsets(k, subsets, seed)
     control = control or Control()
-    y_centred = y - y.mean()  # as metafor: sums of centred effects round less
+    centre = y.mean()  # as metafor: sums of centred effects round less
     batch = batch_size or max(1, 4_000_000 // k)
     n = included.shape[0]
     out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}
     for start in range(0, n, batch):
         mask = included[start:start + batch].astype(float)
-        q, i2, h2, tau2, estimate = _fit_batch(mask, y_centred, v, method, control, weights)
-        for name, values in zip(("q", "i2", "h2", "tau2", "estimate"), (q, i2, h2, tau2, estimate)):
+        figures = _fit_centred(mask, y, v, centre, method, control, weights)
+        for name, values in zip(("q", "i2", "h2", "tau2", "estimate"), figures):
             out[name][start:start + batch] = values
-    out["estimate"] += y.mean()
     study_id = tuple(str(s) for s in (study_id if study_id is not None else range(1, k + 1)))
     return GoshResult(method, exact, included, included.sum(axis=1), out["q"], out["i2"], out["h2"],
                       out["tau2"], out["estimate"], study_id, None if exact else seed)

@@ -11,7 +11,8 @@ metafor's k x k matrices reduce to sums: with weights ``a`` and
 * ``tr(P D P E) = sum a^2 d e - 2 sum a^3 d e / sum a + (sum a^2 d)(sum a^2 e) / (sum a)^2``
   for diagonal ``D``, ``E``,
 
-and time and memory are O(k).
+and time and memory are O(k). Weights summing to more than 2^128 (vi near 1e-300) are divided by a power of two
+before products of them are summed (:func:`weight_exponent`), as their squares would overflow.
 
 Estimators (metafor's names): DL (DerSimonian & Laird 1986), HE (Hedges 1983,
 Hedges & Olkin 1985), HS and HSk (Hunter & Schmidt 2004; HSk with the k/(k-1)
@@ -155,8 +156,49 @@ def moment_design(y_centred: np.ndarray) -> np.ndarray:
     return design
 
 
+#: Weights summing to more than this are divided by a power of two before they are squared (:func:`weight_exponent`).
+UNSCALED_WEIGHTS_MAX = 2.0**128
+
+
+def weight_exponent(sum_weights: float) -> int:
+    """The power of two by which weights summing to ``sum_weights`` are divided before products of them are summed:
+    0 up to :data:`UNSCALED_WEIGHTS_MAX` (every ordinary fit: its arithmetic is unchanged), above it the exponent of
+    the sum (the scaled weights sum to [0.5, 1)). Weights 1/vi of vi near 1e-300 are near 1e300: their squares, and
+    REML's fourth powers from 1e77 on, overflow to inf, where metafor's matrix algebra stays finite. Scaling by a
+    power of two is exact in floating point (IEEE 754: only the exponent changes, barring underflow), so the scaled
+    sums, scaled back, are to the last bit those that unbounded doubles would give."""
+    return int(weight_exponents(sum_weights))
+
+
+def weight_exponents(sums_of_weights: np.ndarray) -> np.ndarray:
+    """:func:`weight_exponent` of each of many sums of weights (one per row of weights: a subset, a deletion)."""
+    sums = np.asarray(sums_of_weights, dtype=float)
+    return np.where((sums > UNSCALED_WEIGHTS_MAX) & (sums < math.inf), np.frexp(sums)[1], 0)
+
+
+def scaled_rows(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+    """Each row of ``values`` (each element of a vector) divided by 2 to the power of its :func:`weight_exponents`,
+    exactly: terms of degree d in scaled weights are 2^(-d e) times those in the weights. ``values`` itself where
+    every exponent is 0 (every row of an ordinary fit: its arithmetic is unchanged)."""
+    if not exponents.any():
+        return values
+    return np.ldexp(values, -exponents.reshape(-1, *[1] * (values.ndim - 1)))
+
+
+def trace_p_rows(weights: np.ndarray, sums_of_weights: np.ndarray) -> np.ndarray:
+    """:func:`trace_p` of each row of ``weights`` (0 for the studies a row leaves out; ``sums_of_weights``: the
+    rows' sums), each row scaled by its :func:`weight_exponents` as :func:`trace_p` scales its weights."""
+    exponents = weight_exponents(sums_of_weights)
+    weights, sums = scaled_rows(weights, exponents), scaled_rows(sums_of_weights, exponents)
+    return np.ldexp(sums - np.sum(weights**2, axis=1) / sums, exponents)
+
+
 def q_from_sums(sums: np.ndarray) -> float:
-    """Q from ``(sum a, sum a y, sum a y^2)`` of centred y: ``sum a y^2 - (sum a y)^2 / sum a``."""
+    """Q from ``(sum a, sum a y, sum a y^2)`` of centred y: ``sum a y^2 - (sum a y)^2 / sum a``; every term is
+    linear in a, so huge weights are scaled by :func:`weight_exponent` and Q scaled back."""
+    exponent = weight_exponent(sums[0])
+    if exponent:
+        return math.ldexp(q_from_sums(np.ldexp(sums, -exponent)), exponent)
     return float(max(0.0, sums[2] - sums[1] * sums[1] / sums[0]))
 
 
@@ -165,21 +207,14 @@ def _q_at(design: np.ndarray, vi: np.ndarray, tau2: float) -> float:
     return q_from_sums(design @ (1.0 / (vi + tau2)))
 
 
-def trace_p(weights: np.ndarray) -> float:
-    """``tr(P)`` for ``P = diag(a) - a a'/sum(a)``."""
-    sum_weights = weights.sum()
+def trace_p(weights: np.ndarray, sum_weights: float | None = None) -> float:
+    """``tr(P)`` for ``P = diag(a) - a a'/sum(a)`` (``sum_weights``: sum(a), if known); linear in a, so huge
+    weights are scaled by :func:`weight_exponent` and the trace scaled back."""
+    sum_weights = weights.sum() if sum_weights is None else sum_weights
+    exponent = weight_exponent(sum_weights)
+    if exponent:
+        return math.ldexp(trace_p(np.ldexp(weights, -exponent), math.ldexp(sum_weights, -exponent)), exponent)
     return float(sum_weights - dot(weights, weights) / sum_weights)
-
-
-def trace_pdpe(weights: np.ndarray, d: np.ndarray | float, e: np.ndarray | float) -> float:
-    """``tr(P D P E)`` for diagonal ``D = diag(d)``, ``E = diag(e)`` (``sum(P D * t(P E))``)."""
-    sum_weights = weights.sum()
-    squared = weights * weights
-    return float(
-        np.sum(squared * d * e)
-        - 2.0 * np.sum(squared * weights * d * e) / sum_weights
-        + np.sum(squared * d) * np.sum(squared * e) / sum_weights**2
-    )
 
 
 def typical_sampling_variance(vi: np.ndarray) -> float:
@@ -377,25 +412,35 @@ def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float
         previous, smallest_change = tau2, min(smallest_change, change)
         np.add(vi, tau2, out=weights)
         np.divide(1.0, weights, out=weights)
-        sum_weights, sum_wy, sum_wyy = design @ weights
+        sums = design @ weights
+        exponent = weight_exponent(sums[0])  # weights near 1e300: w / 2^e (exact); the terms of degree 1 in w
+        if exponent:  # (sum_weights, q, trace) are then 2^-e times those of degree 2 (score, trace_pp), as below
+            np.ldexp(weights, -exponent, out=weights)
+            sums = np.ldexp(sums, -exponent)
+        sum_weights, sum_wy, sum_wyy = sums
         if method == "EB":
             q = sum_wyy - sum_wy * sum_wy / sum_weights
-            adjustment = (q * k / (k - 1) - k) / sum_weights
+            adjustment = (q * k / (k - 1) - math.ldexp(k, -exponent)) / sum_weights
         else:
             np.multiply(weights, weights, out=squared)
             sum_squared, sum_squared_y, sum_squared_yy = design @ squared
             mean = sum_wy / sum_weights
             score = sum_squared_yy - 2.0 * mean * sum_squared_y + mean * mean * sum_squared  # ||P y||^2
             if method == "ML":
-                adjustment = (score - sum_weights) / sum_squared
+                adjustment = (score - math.ldexp(sum_weights, -exponent)) / sum_squared
             else:
                 trace = sum_weights - sum_squared / sum_weights
                 trace_pp = (sum_squared - 2.0 * dot(squared, weights) / sum_weights
                             + sum_squared**2 / sum_weights**2)
-                adjustment = (score - trace) / trace_pp
+                adjustment = (score - math.ldexp(trace, -exponent)) / trace_pp
         adjustment = float(adjustment) * control.step_adjustment
         if math.isnan(adjustment):
             adjustment = 0.0
+        if math.isinf(adjustment):  # its halving would never end (metafor's loops for ever)
+            return Tau2Estimate(method, math.nan, False, iterations,
+                                f"{method}: Fisher scoring took an infinite step from tau^2 = {tau2:.6g}: the data span more "
+                                "than double precision holds (effect sizes or sampling variances far apart in "
+                                "size); rescale the effect units")
         while tau2 + adjustment < 0.0:
             adjustment /= 2.0
         tau2 = tau2 + adjustment

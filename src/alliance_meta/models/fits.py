@@ -600,9 +600,11 @@ def _check_frame(data: pd.DataFrame) -> None:
         text = data[name].notna() & values.isna()
         if text.any():
             problems.append(f"{name} is not a number on {listed(text, data[name].to_numpy())}")
-        bad = values.notna() & ~(np.isfinite(values) & ((values > 0) if name == "vi" else True))
+        bad = values.notna() & ~(np.isfinite(values) & ((values >= univariate.SMALLEST_VARIANCE) if name == "vi"
+                                                         else True))
         if (missing := data[name].isna() | bad).any():
-            what = "missing, infinite or not positive" if name == "vi" else "missing or infinite"
+            what = (f"missing, infinite, not positive or below {univariate.SMALLEST_VARIANCE:.3g} (its weight 1/vi "
+                    "overflows)" if name == "vi" else "missing or infinite")
             problems.append(f"{name} is {what} on {listed(missing)}")
     if "study_id" in data and (no_id := data["study_id"].isna()).any():
         problems.append(f"study_id is missing on {listed(no_id)} (rows without it would be pooled as one study)")
@@ -946,8 +948,11 @@ def _control(control) -> Control | None:
 def _univariate(composites: pd.DataFrame, method: str, test: str, weights=None, control=None,
                 tau2_interval: bool = True, **common) -> UnivariateFit:
     """A univariate fit of rows already aggregated into one composite per study."""
-    result = univariate.fit(composites["yi"].to_numpy(float), composites["vi"].to_numpy(float), method, test,
-                            common["level"], weights, control, tau2_interval, common["metric"])
+    try:
+        result = univariate.fit(composites["yi"].to_numpy(float), composites["vi"].to_numpy(float), method, test,
+                                common["level"], weights, control, tau2_interval, common["metric"])
+    except univariate.BeyondDoubleRange as error:  # named by its study, not its position among the composites
+        raise error.at(f"study_id {composites['study_id'].iloc[error.index]}") from None
     weights = None if weights is None else univariate.checked_weights(weights, len(composites))
     return UnivariateFit(data=composites, result=result, method=method, test=test, weights=weights, control=control,
                          **common)

@@ -38,6 +38,7 @@ from alliance_meta.engines.heterogeneity import (
     one_effect_size,
     q_from_sums,
     q_profile_interval,
+    trace_p,
 )
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.wording import did_you_mean, plural
@@ -57,6 +58,9 @@ EXTRA_COLUMNS = (
 )
 BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
 #: pooled.csv notes that change the test a row's CI has (read back by :func:`interval_test`)
+#: the smallest sampling variance whose weight 1 / vi is a finite double (about 5.56e-309; metafor stops below it,
+#: "Division by zero when computing the inverse variance weights")
+SMALLEST_VARIANCE = 1 / np.finfo(float).max
 SINGLE_STUDY_Z_NOTE = "k = 1: Wald (z) test used instead of Knapp-Hartung"
 ADHOC_NOTE = "Knapp-Hartung ad hoc: scale factor not below 1"
 ZERO_SCALE_NOTE = ("Knapp-Hartung: the effect sizes do not vary about the estimate (weighted residual sum of "
@@ -154,7 +158,33 @@ def validate_inputs(yi, vi, weights=None) -> tuple[np.ndarray, np.ndarray, np.nd
         bad = ~(np.isfinite(v) & (v > 0))
         raise ValueError(f"vi must be finite and positive, but {int(bad.sum())} {plural(bad.sum(), 'value')} "
                          f"{plural(bad.sum(), 'is', 'are')} not{_where(v, bad)}")
+    if np.any(tiny := v < SMALLEST_VARIANCE):
+        raise ValueError(f"vi must be at least {SMALLEST_VARIANCE:.3g} (its weight 1/vi overflows below it), but "
+                         f"{int(tiny.sum())} {plural(tiny.sum(), 'value')} {plural(tiny.sum(), 'is', 'are')} "
+                         f"not{_where(v, tiny)}")
     return y, v, None if weights is None else checked_weights(weights, y.size)
+
+
+class BeyondDoubleRange(ValueError):
+    """A fit whose Q or tau^2 (``figure``) is not finite: effects so far apart beside variances so small that
+    (yi - mean)^2 / vi overflows doubles (metafor's rma fails there too: "singular matrix"). Named by the effect
+    size deviating most, in standard errors (``index``; ``where``: how a reader finds it)."""
+
+    def __init__(self, figure: str, value: float, yi: np.ndarray, vi: np.ndarray, where: str | None = None):
+        self.figure, self.value, self.yi, self.vi, self.where = figure, value, yi, vi, where
+        self.index = int(np.argmax(np.abs(yi - yi.mean()) / np.sqrt(vi)))
+        where = where or f"index {self.index}, counted from 0"
+        super().__init__(f"{figure} = {value:g}: the effects and variances are beyond double range (the squared "
+                         f"deviations (yi - mean)^2 and their ratios to vi must stay below {np.finfo(float).max:.3g}; "
+                         f"yi {yi[self.index]:g} with vi {vi[self.index]:g} at {where}): rescale the effect units "
+                         f"(e.g. yi / 1000 with vi / 1e6)")
+
+    def __reduce__(self):  # picklable (to a worker process and back) with its arguments
+        return BeyondDoubleRange, (self.figure, self.value, self.yi, self.vi, self.where)
+
+    def at(self, where: str) -> "BeyondDoubleRange":
+        """The same error naming its effect size by ``where`` (e.g. its study_id)."""
+        return BeyondDoubleRange(self.figure, self.value, self.yi, self.vi, where)
 
 
 def checked_weights(weights, k: int) -> np.ndarray:
@@ -251,14 +281,19 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         if test != "z":  # as metafor: no residual df for Knapp-Hartung
             engine_test = "z"
             notes.append(SINGLE_STUDY_Z_NOTE)
-    design = moment_design(yi - yi.mean())  # one pass; every later sum reuses it
+    with np.errstate(over="ignore"):  # an overflow here is BeyondDoubleRange below, not a RuntimeWarning
+        design = moment_design(yi - yi.mean())  # one pass; every later sum reuses it
     if k > 1:
         inverse = 1.0 / vi
-        inverse_sums = design @ inverse
-        q = q_from_sums(inverse_sums)
+        with np.errstate(over="ignore", invalid="ignore"):
+            inverse_sums = design @ inverse
+            q = q_from_sums(inverse_sums)
+        for figure, value in (("Q", q), ("sum (yi - mean)^2", float(design[2].sum()))):  # that of HE, SJ, tau2_max
+            if not math.isfinite(value):
+                raise BeyondDoubleRange(figure, value, yi, vi)
         q_df = k - 1
         q_p = float(special.chdtrc(q_df, q))
-        typical_variance = q_df / (inverse_sums[0] - dot(inverse, inverse) / inverse_sums[0])
+        typical_variance = q_df / trace_p(inverse, inverse_sums[0])
     if method == COMMON:
         tau2, converged, iterations = 0.0, True, 0
     else:
@@ -268,6 +303,8 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
         iterations = 0 if estimate_ is None else estimate_.iterations
         if estimate_ is not None and estimate_.message:
             notes.append(estimate_.message)
+        if math.isinf(tau2):  # NaN: not converged, reported as such below
+            raise BeyondDoubleRange("tau^2", tau2, yi, vi)
     if engine_test == "adhoc":
         notes.append(ADHOC_NOTE)
     nan = math.nan

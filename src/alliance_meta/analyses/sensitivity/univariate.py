@@ -18,6 +18,8 @@ per deletion. Each deletion's estimate, Q and Knapp-Hartung factor come from the
 study's terms, or, where that cancels (a study holding nearly all of a sum, or effect sizes whose spread is small
 beside their mean, as in a homogeneous family: then every deletion, O(k^2) in all), from sums over the other
 studies (:func:`_deletion_summaries`), which may differ from the difference in its last digits. Hat values are w_i / sum(w) (no k x k hat matrix).
+Weights summing to more than 2^128 (vi near 1e-300) are divided by a power of two per deletion before they are
+squared, as the single fit's (:func:`alliance_meta.engines.heterogeneity.weight_exponents`).
 
 GENQ fits, as metafor's ``rma(..., weights = a, method = "GENQ")``, estimate the mean with
 the GENQ weights ``a`` (``weights``; by default ``1/sqrt(v)``, Jackson 2013) and the sandwich variance
@@ -43,7 +45,8 @@ import pandas as pd
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
 from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, dot, estimate_tau2, moment_design,
-                                                q_from_sums, refit_control, scoring_stopped)
+                                                q_from_sums, refit_control, scaled_rows, scoring_stopped, trace_p,
+                                                trace_p_rows, weight_exponent, weight_exponents)
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.wording import did_you_mean
 
@@ -111,7 +114,7 @@ def _closed_form_tau2(yi, vi, rows, method):
     q = np.sum(fixed * residual**2, axis=1)
     sum_fixed = fixed.sum(axis=1)
     if method == "DL":
-        tau2 = (q - (k - 1)) / (sum_fixed - np.sum(fixed**2, axis=1) / sum_fixed)
+        tau2 = (q - (k - 1)) / trace_p_rows(fixed, sum_fixed)
     elif method in ("HS", "HSk"):
         tau2 = ((k / (k - 1) if method == "HSk" else 1.0) * q - k) / sum_fixed
     else:
@@ -149,17 +152,22 @@ def _scoring_tau2(yi, vi, rows, method, start, control: Control):
         weights = _masked_weights(vi, tau2[active], rows[active])
         sum_w = weights.sum(axis=1)
         residual = yi[None, :] - ((weights @ yi) / sum_w)[:, None]
+        # weights near 1e300: w / 2^e per deletion (exact); the terms of degree 1 in w are scaled by 2^-e more below,
+        # to those of degree 2, as heterogeneity's _fisher_scoring
+        exponents = weight_exponents(sum_w)
+        weights, sum_w = scaled_rows(weights, exponents), scaled_rows(sum_w, exponents)
         if method == "EB":
-            step = (np.sum(weights * residual**2, axis=1) * k / (k - 1) - k) / sum_w
+            step = (np.sum(weights * residual**2, axis=1) * k / (k - 1) - np.ldexp(k, -exponents)) / sum_w
         else:
             score = np.sum((weights * residual) ** 2, axis=1)
             sum_w2 = np.sum(weights**2, axis=1)
             if method == "ML":
-                step = (score - sum_w) / sum_w2
+                step = (score - np.ldexp(sum_w, -exponents)) / sum_w2
             else:
                 trace_pp = sum_w2 - 2 * np.sum(weights**3, axis=1) / sum_w + sum_w2**2 / sum_w**2
-                step = (score - (sum_w - sum_w2 / sum_w)) / trace_pp
+                step = (score - np.ldexp(sum_w - sum_w2 / sum_w, -exponents)) / trace_pp
         step = step * control.step_adjustment
+        step[np.isinf(step)] = np.nan  # its halving would never end: the refit does not converge (NaN)
         old = tau2[active]
         step = np.where((old <= 0) & (step < 0), 0.0, step)
         while np.any(negative := old + step < 0):  # step halving at the boundary, as metafor
@@ -247,7 +255,7 @@ def _direct_sums(yi, vi, tau2, weights=None):
     design = moment_design(yi - yi.mean())
     inverse = 1.0 / vi
     inverse_sums = design @ inverse
-    typical = (yi.size - 1) / (inverse_sums[0] - dot(inverse, inverse) / inverse_sums[0])
+    typical = (yi.size - 1) / trace_p(inverse, inverse_sums[0])
     total = 1.0 / (vi + tau2)
     total_sums = design @ total
     if weights is None:
@@ -298,11 +306,15 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
         cancelled |= (_dominated(sum_a, a.sum()) | _dominated(a @ absolute_y - a * absolute_y, a @ absolute_y)
                       | _dominated(a2.sum() - a2, a2.sum()) | _dominated(a2 @ vi - a2 * vi, a2 @ vi))
     alpha = 1 - level / 100
-    a = 1.0 / vi
+    # weights 1/v summing to more than 2^128 (vi near 1e-300) are divided by 2^e (exact) before they are squared,
+    # as heterogeneity's trace_p: e of all k bounds each deletion's (one whose sums it leaves so small that their
+    # squares underflow has lost nearly all of each sum and is summed directly below)
+    exponent = weight_exponent(float(np.sum(1.0 / vi)))
+    a = np.ldexp(1.0 / vi, -exponent)
     centred = yi - (a @ yi) / a.sum()
     a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
-    q = np.maximum(a_yy - a_y**2 / a_sum, 0.0)
-    typical = (k - 1) * a_sum / (a_sum**2 - a_sq)
+    q = np.ldexp(np.maximum(a_yy - a_y**2 / a_sum, 0.0), exponent)
+    typical = np.ldexp((k - 1) * a_sum / (a_sum**2 - a_sq), -exponent)
     cancelled |= (_dominated(a_sum, a.sum()) | _dominated(a_sq, a @ a) | _dominated(a_yy, a @ centred**2)
                   | _dominated(a_yy - a_y**2 / a_sum, a_yy))
     for i in np.flatnonzero(cancelled):  # as a refit of the other k - 1 studies
