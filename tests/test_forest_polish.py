@@ -332,17 +332,24 @@ def test_a_compact_pdf_page_is_no_taller_than_a_page_of_rows_per_page_one_line_s
         plt.close(figure)
 
 
-def test_compact_pages_keep_a_heading_with_its_studies_and_a_subtotal_with_its_last_study():
-    """The moderator forest plot's compact pages: no taller than a page of rows_per_page one-line studies, a level's
-    heading never the last row of a page, its subtotal on the page of its last study."""
-    from alliance_meta.plots.forest_layout import Row, pages_by_height, row_positions
+def _three_compact_levels():
+    """Three levels of four studies, each with a detail line (1.75 lines), their subtotals and the overall rows."""
+    from alliance_meta.plots.forest_layout import Row
 
     rows = []
     for level in range(3):
         rows.append(Row("group", [f"Level {level}"]))
         rows += [Row("study", [f"S{level}{i}"], details=["n \u00b7 rater"]) for i in range(4)]
         rows.append(Row("subtotal", ["Subtotal, k = 4 studies"]))
-    rows += [Row("overall", ["Random-effects model"]), Row("interval", ["Prediction interval"])]
+    return rows + [Row("overall", ["Random-effects model"]), Row("interval", ["Prediction interval"])]
+
+
+def test_compact_pages_keep_a_heading_with_its_studies_and_a_subtotal_with_its_last_study():
+    """The moderator forest plot's compact pages: no taller than a page of rows_per_page one-line studies, a level's
+    heading never the last row of a page, its subtotal on the page of its last study."""
+    from alliance_meta.plots.forest_layout import pages_by_height, row_positions
+
+    rows = _three_compact_levels()
     assert rows[1].lines == 1.75  # a study and its detail line, 7 pt under the name
     chunks = pages_by_height(rows, 9.0).pages
     assert [row for chunk in chunks for row in chunk] == rows and len(chunks) > 1
@@ -706,12 +713,7 @@ def test_a_last_page_of_one_study_is_balanced_over_as_many_pages():
     def studies(chunks):
         return [study_count(chunk) for chunk in chunks]
 
-    rows = []
-    for level in range(3):
-        rows.append(Row("group", [f"Level {level}"]))
-        rows += [Row("study", [f"S{level}{i}"], details=["n \u00b7 rater"]) for i in range(4)]
-        rows.append(Row("subtotal", ["Subtotal, k = 4 studies"]))
-    rows += [Row("overall", ["Random-effects model"]), Row("interval", ["Prediction interval"])]
+    rows = _three_compact_levels()
     continued = lambda heading: Row("group", [heading.label[0] + " (continued)"])  # noqa: E731
     paging = pages_by_height(rows, 9.0, continued)
     assert studies(paging.filled) == [4, 4, 3, 1]  # as full as they fit

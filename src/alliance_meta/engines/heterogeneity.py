@@ -438,9 +438,9 @@ def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float
             adjustment = 0.0
         if math.isinf(adjustment):  # its halving would never end (metafor's loops for ever)
             return Tau2Estimate(method, math.nan, False, iterations,
-                                f"{method}: Fisher scoring took an infinite step from tau^2 = {tau2:.6g}: the data span more "
-                                "than double precision holds (effect sizes or sampling variances far apart in "
-                                "size); rescale the effect units")
+                                f"{method}: Fisher scoring took an infinite step from tau^2 = {tau2:.6g}: the data "
+                                "span more than double precision holds (effect sizes or sampling variances far apart "
+                                "in size); rescale the effect units")
         while tau2 + adjustment < 0.0:
             adjustment /= 2.0
         tau2 = tau2 + adjustment

@@ -57,10 +57,10 @@ EXTRA_COLUMNS = (
     "converged", "iterations", "note",
 )
 BACK_TRANSFORMED = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
-#: pooled.csv notes that change the test a row's CI has (read back by :func:`interval_test`)
 #: the smallest sampling variance whose weight 1 / vi is a finite double (about 5.56e-309; metafor stops below it,
 #: "Division by zero when computing the inverse variance weights")
 SMALLEST_VARIANCE = 1 / np.finfo(float).max
+#: pooled.csv notes that change the test a row's CI has (read back by :func:`interval_test`)
 SINGLE_STUDY_Z_NOTE = "k = 1: Wald (z) test used instead of Knapp-Hartung"
 ADHOC_NOTE = "Knapp-Hartung ad hoc: scale factor not below 1"
 ZERO_SCALE_NOTE = ("Knapp-Hartung: the effect sizes do not vary about the estimate (weighted residual sum of "
