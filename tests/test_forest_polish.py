@@ -883,6 +883,57 @@ def test_one_line_pages_balance_a_widow_though_the_last_page_is_taller():
     assert [study_count(page) for page in paging.pages] == [5, 5, 5, 3, 3]
 
 
+def _levels_of(*sizes, details: int = 1):
+    """Levels A, B, ... of ``sizes`` studies (each with ``details`` detail lines), their subtotals, the overall row."""
+    from alliance_meta.plots.forest_layout import Row
+
+    rows = []
+    for name, size in zip("ABCDEFGH", sizes):
+        rows += [Row("group", [name]), *[Row("study", [f"{name}{i}"], details=["n"] * details) for i in range(size)],
+                 Row("subtotal", [f"Sub {name}"])]
+    return rows + [Row("overall", ["RE"])]
+
+
+def test_a_widow_that_every_capped_split_leaves_is_balanced_where_another_split_fits():
+    """Levels of 6, 2 and 5 compact studies on pages of 10 lines, filled in turn: 5, 3, 4 and a widow of 1 (level C's
+    last study under its heading marked continued). Every cap of forest_layout._balanced (each page its share; as full
+    as it fits, leaving studies to the pages after it) put more pages under a heading marked continued or left a
+    widow, and the widow stayed. A split whose fullest page holds the fewest studies keeps the rules: 5, 3, 2 and 3,
+    as many pages and headings marked continued, none taller than 10 lines, levels and summaries in order."""
+    from alliance_meta.plots.forest_layout import pages_by_height, row_positions, study_count
+
+    rows = _levels_of(6, 2, 5)
+    paging = pages_by_height(rows, 10.0, _continued)
+    assert [study_count(chunk) for chunk in paging.filled] == [5, 3, 4, 1]
+    assert [study_count(chunk) for chunk in paging.pages] == [5, 3, 2, 3]
+    assert [row for chunk in paging.pages for row in chunk if not row.label[0].endswith("(continued)")] == rows
+    assert _headed_continued(paging.pages) <= _headed_continued(paging.filled)
+    assert all(row_positions(chunk)[1] <= 10.0 and chunk[-1].kind != "group" for chunk in paging.pages)
+
+
+def test_balancing_measures_each_row_a_few_times_a_split(monkeypatch):
+    """Two compact levels of 500 and 501 studies at a page of 880 lines (a very large plots.rows_per_page) took 6.5 s
+    to page, against 0.1 s at other heights: each of the 84 caps tried before one fit (forest_layout._balanced) split
+    the rows measuring every page again for each study it took (its studies and height), a split's cost the studies
+    times a page's. A split now keeps its page's studies and height as it goes: each row measured a few times."""
+    import alliance_meta.plots.forest_layout as forest_layout
+
+    rows = _levels_of(500, 501)
+    measured, splits = [0], [0]
+    for name in ("study_count", "row_positions", "_height"):  # what measures rows (their studies, their height)
+        real = getattr(forest_layout, name, None)
+        if real is not None:
+            monkeypatch.setattr(forest_layout, name, lambda *args, real=real: measured.__setitem__(
+                0, measured[0] + len(next(arg for arg in args if isinstance(arg, list)))) or real(*args))
+    real_split = forest_layout._split
+    monkeypatch.setattr(forest_layout, "_split", lambda *args: splits.__setitem__(0, splits[0] + 1) or
+                        real_split(*args))
+    paging = forest_layout.pages_by_height(rows, 880.0, _continued)
+    assert [len(chunk) for chunk in paging.filled] != [len(chunk) for chunk in paging.pages]  # balanced
+    assert [sum(row.kind == "study" for row in chunk) for chunk in paging.pages] == [500, 251, 250]
+    assert measured[0] <= 5 * len(rows) * splits[0], (measured[0], splits[0])
+
+
 @pytest.mark.parametrize("word", [("therapeutic-alliance-rupture-repair-" * 4)[:124], "supercalifragilistic" * 6])
 def test_a_heading_of_one_word_wider_than_the_figure_breaks_within_it(word):
     """A level named with one word wider than the figure (no space to wrap at: 124 characters) ran its heading off the
@@ -893,14 +944,38 @@ def test_a_heading_of_one_word_wider_than_the_figure_breaks_within_it(word):
     figure, = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
                                     options=ForestOptions.from_config(DEMO_COLUMNS, {"tool": "quips"}))
     texts = drawn_texts(figure)
-    pieces = [text.get_text() for text in texts if text.get_text() in word]  # the heading's lines after "Modality:"
-    assert len(pieces) > 1 and "".join(pieces) == word, pieces
+    pieces = [text.get_text() for text in texts if text.get_text() in f"Modality: {word}"]  # the heading's lines
+    assert len(pieces) > 1 and "".join(pieces) == f"Modality: {word}", pieces
     if "-" in word:  # broken after its hyphens
         assert all(piece.endswith("-") for piece in pieces[:-1]), pieces
     assert figure.get_figwidth() == pytest.approx(PAGE_WIDTH)
     for text in texts:
         box = _inches(figure, text)
         assert 0 <= box.x0 and box.x1 <= figure.get_figwidth() + 1e-6, (text.get_text()[:40], box.x1)
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("level, parts", [("psycho-dynamic-interpersonal-" * 5, r"[^-]*-|[^-]+"),
+                                          ("supercalifragilistic" * 6, ".")])
+def test_a_broken_heading_fills_each_line_before_it_breaks_the_word(level, parts):
+    """A level's one-word name wider than the figure was broken on lines of its own: "Modality:" alone on the first
+    line, the word's parts under it. Each line now takes as much as fits, as a typesetter fills it: "Modality: psycho-
+    dynamic-..." over the rest, the heading's first line as wide as the row allows (the next part would not fit)."""
+    from alliance_meta.plots.forest_layout import MARGIN, UNHINTED_SCALE, text_width
+
+    data = rated(family(12).assign(authors=[f"Simulated study {i:03d}" for i in range(12)]))
+    data = data.assign(modality=data.modality.replace("other", level))
+    options = ForestOptions.from_config(DEMO_COLUMNS, {"tool": "quips"})
+    figure, = moderator_forest_plot(data, "modality", _levels(data), fit(data.yi, data.vi, "REML", "z").as_row(), "z",
+                                    options=options)
+    heading = f"Modality: {level}"
+    lines = [text.get_text() for text in drawn_texts(figure) if text.get_text() in heading and len(text.get_text()) > 2]
+    assert len(lines) > 1 and "".join(lines) == heading and lines[0] != "Modality:", lines
+    room = UNHINTED_SCALE * (figure.get_figwidth() - 2 * MARGIN)  # the heading's row, as printed (10 x the size)
+    for line, after in zip(lines, lines[1:]):  # each line but the last: the next line's first part does not fit
+        part = re.match(parts, after).group()
+        assert text_width([line + part], UNHINTED_SCALE * options.font_size, options.font_family, bold=True) > room, \
+            (line, part)
     plt.close(figure)
 
 

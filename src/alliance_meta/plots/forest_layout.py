@@ -95,11 +95,11 @@ class Layout:
     def heading_lines(self, text: str, font_size: float, family: str) -> list[str]:
         """A group heading's lines (bold): one, wrapped only where ``text`` is wider than :attr:`heading_width` as
         printed (:data:`UNHINTED_SCALE`: at 72 dpi a 9-pt bold line is 4% narrower than drawn, and a heading wrapped
-        at the figure's width ran off its right edge); a word wider than that broken (:func:`_broken_word`: the label
-        column is as wide as the studies' names, not the headings, so it ran off the figure)."""
+        at the figure's width ran off its right edge); a word wider than that broken, each line filled as far as it
+        fits (:func:`_wrap_breaking`: the label column is as wide as the studies' names, not the headings, so it ran
+        off the figure)."""
         width, size = UNHINTED_SCALE * self.heading_width, UNHINTED_SCALE * font_size
-        return [part for line in wrap_drawn(text, width, size, family, bold=True)
-                for part in _broken_word(line, width, size, family, bold=True)]
+        return _wrap_breaking(text, width, size, family, bold=True)
 
 
 def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
@@ -161,20 +161,27 @@ def wrap_drawn(text: str, width: float, font_size: float, family: str, bold: boo
     return lines
 
 
-def _broken_word(text: str, width: float, font_size: float, family: str, bold: bool = False) -> list[str]:
-    """``text`` (a line of :func:`wrap_drawn`) on lines at most ``width`` inches wide as drawn: as it is where it fits,
-    else (one word wider than a line) broken after its hyphens, a part still too wide between its characters, each
-    line as many of the parts as fit."""
-    if text_width([text], font_size, family, bold) <= width:
-        return [text]
-    parts = []
-    for part in re.findall(r"[^-]*-|[^-]+", text):  # "non-directive-x" -> "non-", "directive-", "x"
-        parts += [part] if text_width([part], font_size, family, bold) <= width else list(part)
+def _wrap_breaking(text: str, width: float, font_size: float, family: str, bold: bool = False) -> list[str]:
+    """``text`` as :func:`wrap_drawn` wraps it where each word fits a line; else (a word wider than a line) each line
+    filled in turn, as a typesetter does, with the words and the parts of such a word that fit it: the word broken
+    after its hyphens, a part still too wide between its characters ("Modality: psycho-" over "dynamic-...", not
+    "Modality:" alone above the word)."""
+    def fits(line: str) -> bool:
+        return text_width([line], font_size, family, bold) <= width
+
+    lines = wrap_drawn(text, width, font_size, family, bold)
+    if all(map(fits, lines)):
+        return lines
     lines = [""]
-    for part in parts:
-        if lines[-1] and text_width([lines[-1] + part], font_size, family, bold) > width:
-            lines.append("")
-        lines[-1] += part
+    for word in filter(None, text.split(" ")):
+        parts = [word] if fits(word) else [piece for part in re.findall(r"[^-]*-|[^-]+", word)  # "non-", "directive"
+                                           for piece in ([part] if fits(part) else list(part))]
+        for index, part in enumerate(parts):
+            joined = lines[-1] + (" " if index == 0 and lines[-1] else "") + part  # a space before a word, not a part
+            if fits(joined) or not lines[-1]:
+                lines[-1] = joined
+            else:
+                lines.append(part)
     return lines
 
 
@@ -241,11 +248,25 @@ def row_positions(rows: list[Row]) -> tuple[list[float], float]:
     """Top of each row in line units (0 at the top) and the total height in lines; gaps before summaries."""
     tops, y = [], 0.0
     for index, row in enumerate(rows):
-        if row.kind in ("group", "overall") and index > 0:
-            y += 0.5
+        y = _row_top(y, row, index == 0)
         tops.append(y)
         y += row.lines
     return tops, y
+
+
+def _row_top(y: float, row: Row, first: bool) -> float:
+    """The top (lines) of ``row`` after rows ending at ``y``: half a line lower before a group heading or the overall
+    summary that is not the ``first`` row."""
+    return y + 0.5 if row.kind in ("group", "overall") and not first else y
+
+
+def _height(y: float, rows: list[Row], first: bool) -> float:
+    """The height (lines) of a page of rows ending at ``y`` once ``rows`` are added (``first``: the page had none),
+    summed as :func:`row_positions` sums it."""
+    for row in rows:
+        y = _row_top(y, row, first) + row.lines
+        first = False
+    return y
 
 
 #: a page's first row where a group's studies run on from the page before (:func:`pages`, :func:`pages_by_height`):
@@ -312,7 +333,13 @@ def _opens_level(rows: list[Row], start: int) -> bool:
 def _continued_headings(rows: list[Row], breaks: list[int]) -> int:
     """The pages (after the first; first studies ``rows[start]`` for each start in ``breaks``) that start within a
     level begun on the page before, under its heading marked continued (:func:`_page_start`)."""
-    return sum(not _opens_level(rows, start) and any(row.kind == "group" for row in rows[:start]) for start in breaks)
+    return sum(_runs_on(rows, breaks))
+
+
+def _runs_on(rows: list[Row], breaks: list[int]) -> list[bool]:
+    """For each page of :func:`_continued_headings`, whether it starts under a heading marked continued."""
+    first = next((index for index, row in enumerate(rows) if row.kind == "group"), len(rows))
+    return [not _opens_level(rows, start) and start > first for start in breaks]
 
 
 def _widowed(rows: list[Row], pages: list[list[Row]], breaks: list[int]) -> bool:
@@ -322,20 +349,23 @@ def _widowed(rows: list[Row], pages: list[list[Row]], breaks: list[int]) -> bool
             and 2 * study_count(pages[-1]) < max(map(study_count, pages)))
 
 
-def _balanced(rows: list[Row], split: Split, lines: float | None = None) -> Paged:
+def _balanced(rows: list[Row], split: Split, continued: Continued | None, resumed: Resumed | None,
+              lines: float | None = None, per_page: int | None = None) -> Paged:
     """The pages ``split(most)`` makes, filled in turn (``most`` None), unless the last is a widow (:func:`_widowed`);
     then the first fit of: each page at most its share of the studies left (rounded up); each page as full as it fits
     but leaving ``least`` studies to each page after it, ``least`` from the even share down (where headings and
-    subtotals leave pages short of their share); else the pages filled in turn. Fit: no more pages, no widow, no more
-    pages under a heading marked continued (:func:`_continued_headings`), and, for pages of ``lines`` lines
-    (:func:`pages_by_height`; None: pages of a number of studies, :func:`pages`), none taller (:func:`row_positions`)
-    than ``lines`` or the tallest page filled in turn (:func:`pages_by_height` gives a page two studies even where
-    they are taller)."""
+    subtotals leave pages short of their share); where the rules refuse every such cap, the split that keeps them
+    with the fewest studies on its fullest page (:func:`_fewest`: levels of 6, 2 and 5 compact studies on pages of 10
+    lines are 5, 3, 2 and 3, where every cap left 5, 3, 4 and 1); else (no split keeps them) the pages filled in
+    turn. Fit: no more pages, no widow, no more pages under a heading marked continued (:func:`_continued_headings`),
+    and, for pages of ``lines`` lines (:func:`pages_by_height`; None: pages of at most ``per_page`` studies,
+    :func:`pages`), none taller (:func:`row_positions`) than ``lines`` or the tallest page filled in turn
+    (:func:`pages_by_height` gives a page two studies even where they are taller)."""
     filled, breaks = split(None)
     if not _widowed(rows, filled, breaks):
         return Paged(filled)
     total, count = sum(map(study_count, filled)), len(filled)
-    continued = _continued_headings(rows, breaks)
+    headed = _continued_headings(rows, breaks)
     tallest = math.inf if lines is None else max(lines, *(row_positions(page)[1] for page in filled))
 
     def share(placed: int, done: int) -> int:
@@ -344,13 +374,105 @@ def _balanced(rows: list[Row], split: Split, lines: float | None = None) -> Page
     def leaving(least: int) -> Most:
         return lambda placed, done: total - placed - least * (count - done - 1)
 
+    def fits(pages: list[list[Row]], breaks: list[int]) -> bool:
+        return (len(pages) <= count and not _widowed(rows, pages, breaks)
+                and _continued_headings(rows, breaks) <= headed
+                and all(row_positions(page)[1] <= tallest + 1e-9 for page in pages))
+
     for most in [share, *map(leaving, range(total // count, 0, -1))]:
         balanced, breaks = split(most)
-        if (len(balanced) <= count and not _widowed(rows, balanced, breaks)
-                and _continued_headings(rows, breaks) <= continued
-                and all(row_positions(page)[1] <= tallest + 1e-9 for page in balanced)):
+        if fits(balanced, breaks):
+            return Paged(balanced, filled)
+    sizes = _fewest(rows, count, headed, tallest, lines, per_page, continued, resumed)
+    if sizes:
+        balanced, breaks = split(lambda placed, done: sizes[min(done, len(sizes) - 1)])
+        if fits(balanced, breaks):
             return Paged(balanced, filled)
     return Paged(filled)
+
+
+#: the bound on :func:`_fewest`'s search, in steps of its dynamic programme (the studies times the square of the most
+#: studies a page can hold, for each number of headings marked continued), about a second where no split fits: two
+#: levels of 500 and 501 studies on pages of 500 would take minutes; beyond it the widow stays
+SEARCH_BUDGET = 10 ** 6
+
+
+def _fewest(rows: list[Row], count: int, headed: int, tallest: float, lines: float | None, per_page: int | None,
+            continued: Continued | None, resumed: Resumed | None) -> list[int] | None:
+    """The studies on each page of the split of ``rows`` that fits :func:`_balanced`'s rules (at most ``count`` pages
+    and ``headed`` pages under a heading marked continued; no widow; pages no taller than ``tallest`` lines, and for
+    pages of ``lines`` lines at least two studies on each but the last and no more than fit ``lines`` beyond two; at
+    most ``per_page`` studies) with the fewest studies on its fullest page; None where none fits, or where a page
+    could hold more studies than :data:`SEARCH_BUDGET` searches (the studies times their square). For each cap
+    ``most`` from the even share up, a dynamic programme over the page breaks (before a study) finds the fewest pages
+    that end at each break with each number of continued headings, pages of at most ``most`` studies and a last
+    page of at least half of ``most`` (or one that starts its level): the first cap that fits holds no more studies a
+    page than any split that fits (whose last page holds at least half its fullest). Pages as :func:`_split` makes
+    them: a page opens with the headings before its first study, else the heading of its level marked continued
+    (:func:`_page_start`), its first study ``resumed`` (:func:`_resumed`); the headings that end it go to the next."""
+    starts = [index for index, row in enumerate(rows) if row.kind == "study"]
+    studies = len(starts)
+    limit = min(studies, per_page or studies)
+    budget = math.isqrt(SEARCH_BUDGET // studies)  # the longest page searched within SEARCH_BUDGET
+    heights = []  # heights[a][b - a - 1]: the lines of the page of studies a to b - 1, up to ``limit`` studies
+    heading = block = None
+    for a, start in enumerate(starts):
+        before = starts[a - 1] if a else 0
+        for row in rows[before:start]:
+            heading = row if row.kind == "group" else heading
+            block = row if row.kind == "study" and not _block_row(row) else block
+        if a:
+            trailing = start
+            while rows[trailing - 1].kind == "group":
+                trailing -= 1
+            opening = _page_start(list(rows[trailing:start]), heading, continued)
+        else:
+            opening = list(rows[:start])
+        y = _height(0.0, opening + [_resumed(rows[start], block, resumed)], True)
+        closed, ends = y, []
+        for index in range(start + 1, len(rows)):
+            row = rows[index]
+            if row.kind == "study":
+                ends.append(closed)
+                if len(ends) == limit or closed > tallest + 1e-9:  # no page of more studies fits
+                    break
+            y = _height(y, [row], False)
+            closed = closed if row.kind == "group" else y
+        else:
+            ends.append(y)
+        if len(ends) > budget:
+            return None
+        heights.append(ends)
+    opens = [a > 0 and _opens_level(rows, start) for a, start in enumerate(starts)]
+    runs_on = [False] + _runs_on(rows, starts[1:])
+
+    def page_fits(a: int, b: int) -> bool:
+        height, size = heights[a][b - a - 1], b - a
+        return height <= tallest + 1e-9 and (lines is None or (
+            (size >= 2 or b == studies) and (size <= 2 or height <= lines + 1e-9)))
+
+    for most in range(-(-studies // count), max(map(len, heights)) + 1):
+        fewest: list[dict[int, int]] = [{} for _ in range(studies + 1)]  # continued headings: pages before study a
+        came: list[dict[int, tuple[int, int]]] = [{} for _ in range(studies + 1)]
+        fewest[0][0] = 0
+        for a in range(studies):
+            for c, used in fewest[a].items():
+                after = c + runs_on[a]
+                if used >= count or after > headed:
+                    continue
+                for b in range(a + 1, min(studies, a + most, a + len(heights[a])) + 1):
+                    if not page_fits(a, b) or (b == studies and 2 * (b - a) < most and not opens[a]):
+                        continue
+                    if used + 1 < fewest[b].get(after, math.inf):
+                        fewest[b][after], came[b][after] = used + 1, (a, c)
+        if fewest[studies]:
+            sizes, b, c = [], studies, min(fewest[studies])
+            while b:
+                a, c = came[b][c]
+                sizes.insert(0, b - a)
+                b = a
+            return sizes
+    return None
 
 
 def pages(rows: list[Row], per_page: int, continued: Continued | None = None,
@@ -365,10 +487,10 @@ def pages(rows: list[Row], per_page: int, continued: Continued | None = None,
         return Paged([rows])
 
     def split(most: Most) -> tuple[list[list[Row]], list[int]]:
-        return _split(rows, lambda page, row, index, limit: study_count(page) >= min(limit or per_page, per_page),
+        return _split(rows, lambda studies, height, index, limit: studies >= min(limit or per_page, per_page),
                       most, continued, resumed)
 
-    return _balanced(rows, split)
+    return _balanced(rows, split, continued, resumed, per_page=per_page)
 
 
 def pages_by_height(rows: list[Row], lines: float, continued: Continued | None = None,
@@ -380,43 +502,46 @@ def pages_by_height(rows: list[Row], lines: float, continued: Continued | None =
     more than a line each. A study goes on the next page where it and the summaries after it (a subtotal; the
     overall rows) would not fit; the heading of its group goes with it, or where the group runs on,
     ``continued(heading)``, and a study's effect size ``resumed`` as in :func:`pages`."""
-    def full(page: list[Row], row: Row, index: int, limit: int | None) -> bool:
-        if study_count(page) < 2:
+    def full(studies: int, height: float, index: int, limit: int | None) -> bool:
+        if studies < 2:
             return False
-        if limit is not None and study_count(page) >= limit:
+        if limit is not None and studies >= limit:
             return True
-        following = []
-        for after in rows[index + 1:]:
-            if after.kind in ("study", "group"):
-                break
-            following.append(after)
-        return row_positions(page + [row] + following)[1] > lines + 1e-9
+        end = index + 1
+        while end < len(rows) and rows[end].kind not in ("study", "group"):
+            end += 1
+        return _height(height, rows[index:end], False) > lines + 1e-9
 
     def split(most: Most) -> tuple[list[list[Row]], list[int]]:
         return _split(rows, full, most, continued, resumed)
 
-    return _balanced(rows, split, lines)
+    return _balanced(rows, split, continued, resumed, lines)
 
 
-def _split(rows: list[Row], full: Callable[[list[Row], Row, int, int | None], bool], most: Most,
+def _split(rows: list[Row], full: Callable[[int, float, int, int | None], bool], most: Most,
            continued: Continued | None, resumed: Resumed | None) -> tuple[list[list[Row]], list[int]]:
-    """The rows on pages, a new page before each study ``rows[index]`` where ``full(page, study, index, limit)``,
-    ``limit`` the page's ``most`` (None without); the page after starts as :func:`_page_start` says, its first study
-    ``resumed`` (:func:`_resumed`); and the index in ``rows`` of each page's first study but the first page's."""
+    """The rows on pages, a new page before each study ``rows[index]`` where ``full(studies, height, index, limit)``,
+    given the page's studies and height so far (:func:`row_positions`, kept as the rows are added: one pass over the
+    rows) and ``limit``, the page's ``most`` (None without); the page after starts as :func:`_page_start` says, its
+    first study ``resumed`` (:func:`_resumed`); and the index in ``rows`` of each page's first study but the first
+    page's."""
     result, breaks, current, heading, block, placed = [], [], [], None, None, 0
+    studies, height = 0, 0.0
     limit = most(0, 0) if most else None
     for index, given in enumerate(rows):
         row = given
-        if row.kind == "study" and full(current, row, index, limit):
+        if row.kind == "study" and full(studies, height, index, limit):
             start = _page_start(current, heading, continued)
             result.append(current)
             breaks.append(index)
-            placed += study_count(current)
+            placed += studies
             limit = most(placed, len(result)) if most else None
-            current = start
+            current, studies, height = start, 0, _height(0.0, start, True)
             row = _resumed(row, block, resumed)
         heading = row if row.kind == "group" else heading
         block = given if given.kind == "study" and not _block_row(given) else block
+        height = _height(height, [row], not current)
+        studies += row.kind == "study"
         current.append(row)
     result.append(current)
     return result, breaks
