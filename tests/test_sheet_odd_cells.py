@@ -4,6 +4,7 @@ cell, a study_id typed NA, and sheets as LibreOffice and Excel save them. Every 
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import openpyxl
@@ -241,6 +242,89 @@ def test_a_value_in_other_digits_is_told_in_one_problem_what_its_value_in_0_to_9
                     f'{" and " if not_read else ", which the column does not take: "}'
                     f"{in_0_to_9.rule.removeprefix(prefix)}")
     assert in_arabic_indic.rule == prefix + expected
+
+
+WHOLE_NUMBER = "must be a whole number"
+AT_LEAST_4 = "must be at least 4: Fisher's z has variance 1/(n - 3)"
+
+
+YEARS = f"must be a year between 1900 and {datetime.date.today().year + 1}"
+POINT_SHEET = 'or set decimal: "," in the config for a sheet written with decimal commas'
+
+
+@pytest.mark.parametrize(("separator", "column", "value", "told"), [
+    (",", "n1", "0.5", f"{WHOLE_NUMBER}; and must be at least 2 cases per group"),  # was: write "1", too small itself
+    (",", "n", "2.5", f"{WHOLE_NUMBER}; and {AT_LEAST_4}"),
+    (",", "n", "-1.200", f"{WHOLE_NUMBER}; and {AT_LEAST_4}"),  # was: write "-1200" if the point separates thousands
+    (",", "n11", "-0.5", f"{WHOLE_NUMBER}: enter the raw count (the analysis adds any continuity correction); and "
+                         "cannot be negative"),
+    (",", "n_covariates", "-1.5", f"{WHOLE_NUMBER}; and cannot be negative"),
+    (",", "year", "1850.5", f"{WHOLE_NUMBER}; and {YEARS}"),
+    # in a sheet of decimal commas, 1,850 (1.85) and -1,200 (-1.2): the thousands reading breaks a rule too
+    (";", "year", "1,850", f"{WHOLE_NUMBER}; and {YEARS}"),  # was: write "1850" if the comma separates thousands
+    (";", "n", "-1,200", f"{WHOLE_NUMBER}; and {AT_LEAST_4}"),  # was: write "-1200"
+    # the whole number to write passes every rule: that is the one that matters
+    (",", "n", "3.6", f'{WHOLE_NUMBER} (an n averaged over groups or occasions: write "4")'),
+    (",", "n", "1.200", f'{WHOLE_NUMBER}: "1.200" is read with a decimal point; if the point separates thousands, '
+                        f'write "1200" ({POINT_SHEET})'),
+    # in other digits too ("\u0661,\u0662\u0660\u0660" was told of a decimal point and to set decimal: ",")
+    (";", "n", "1,200", f'{WHOLE_NUMBER}: "1,200" is read as 1.2 with decimal commas; if the comma separates '
+                        'thousands, write "1200"'),
+    # a whole number breaking a rule only as read (n = 2): told, too, what its thousands reading is
+    (",", "n", "2.000", f'{AT_LEAST_4}; "2.000" is read with a decimal point; if the point separates thousands, write '
+                        f'"2000" ({POINT_SHEET})'),
+    (";", "n", "2,000", f'{AT_LEAST_4}; "2,000" is read as 2 with decimal commas; if the comma separates thousands, '
+                        'write "2000"')])
+def test_a_number_breaking_two_rules_of_its_column_is_one_problem_naming_both_in_any_digits(tmp_path, separator,
+                                                                                          column, value, told):
+    """n1 = 0.5 was two problems ("must be a whole number ...: write "1"", a group too small as well, and "must be
+    at least 2 cases per group"); in Arabic-Indic digits it was told only the first rule, and its advice, which the
+    second refuses. A cell breaking two rules of its column is one problem naming both, in 0-9 digits and in others,
+    or, where the whole number it is told to write passes every rule, that one, as the sheet reads it (a point, or
+    in a semicolon-separated sheet a decimal comma)."""
+    def problems_of(cell: str):
+        cells = {"study_id": "S1", "r": "0.3".replace(".", "," if separator == ";" else "."), "n": "50", column: cell}
+        rows = [dict(zip(cells, cells)), cells, {"study_id": "S2", "r": cells["r"], "n": "60"}]
+        text = "".join(separator.join(f'"{row.get(name, "")}"' for name in cells) + "\n" for row in rows)
+        return [problem for problem in checked(csv(tmp_path, text))[1] if problem.column == column]
+
+    assert [(problem.row, problem.value, problem.rule) for problem in problems_of(value)] == [(2, value, told)]
+    written = value.translate(ARABIC_INDIC).replace(".", "\u066b")
+    assert [problem.rule for problem in problems_of(written)] == [
+        f'is written in Arabic-Indic digits ("{value}" in 0-9), which the column does not take: {told}']
+
+
+@pytest.mark.parametrize(("column", "value", "heading"), [("year", "1850.5", "numbers out of range"),
+                                                          ("n_covariates", "-1.5", "numbers out of range"),
+                                                          ("n1", "0.5", "sample sizes and counts")])
+def test_a_number_breaking_two_rules_is_listed_under_its_columns_range(tmp_path, column, value, heading):
+    """year = 1850.5 was listed under "sample sizes and counts", the heading of its first rule (a whole number): a
+    problem naming two rules of its column is listed under the last, the column's range."""
+    text = f"study_id,r,n,{column}\nS1,0.3,50,{value}\nS2,0.2,60,\n"
+    problems = checked(csv(tmp_path, text))[1]
+    assert len(problems) == 1
+    assert f"\n\n{heading} (1):\n  {problems[0]}" in format_problems(problems)
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+@pytest.mark.parametrize(("column", "value"), [("r", "\u22120.3"), ("age", "\u22123"), ("age", "\u22123.5"),
+                                               ("d", "\u22121e\u22122")])
+def test_a_unicode_minus_before_other_digits_is_told_the_whole_value_to_write(tmp_path, separator, column, value):
+    """"\u2212\u0660\u066b\u0663" in r was told 'is not a number; write "-0.3"' after its value in 0-9, "\u22120.3", which the
+    sheet reads as -0.3: it is told that value to write, its minus a hyphen and its digits 0-9, and that is read."""
+    def problems_of(cell: str):
+        cells = {"study_id": "S1", "r": "0.3", "n": "50", "age": "30", "d": "", "n1": "", "n2": "", column: cell}
+        rows = [cells, {"study_id": "S2", "r": "0.2", "n": "60", "age": "40", "d": "0.4", "n1": "20", "n2": "20"}]
+        text = "".join(separator.join(f'"{cell}"' for cell in row.values()) + "\n" for row in [dict(zip(cells, cells)),
+                                                                                               *rows])
+        return checked(csv(tmp_path, text), continuous_moderators=["age"])[1]
+
+    assert problems_of(value) == []  # read as the sheet reads a Unicode minus
+    [problem] = problems_of(value.translate(ARABIC_INDIC).replace(".", "\u066b"))
+    to_write = value.replace("\u2212", "-")
+    assert problem.rule.endswith(f'is written in Arabic-Indic digits, which are not read: write it in the digits 0-9, '
+                                 f'"{to_write}"'), problem.rule
+    assert problems_of(to_write) == []  # one round of fixes
 
 
 @pytest.mark.parametrize(("column", "value", "told"), [

@@ -312,6 +312,14 @@ def _minus_reading(cell: str) -> str:
     return _decimal_point(cell.replace(MINUS, "-")).replace(",", ".")
 
 
+def _read_as_negative(cell: str, column: str, comma: bool) -> bool:
+    """Whether the reader reads ``cell``'s Unicode minus as a minus sign (:func:`_read_unicode_minus`): a number of
+    :data:`_UNICODE_MINUS_NUMBER` (or, in a sheet of decimal commas, ``comma``, :data:`_UNICODE_MINUS_GROUPED`)
+    whose negative (:func:`_minus_reading`) passes the checks of ``column``."""
+    return bool(_UNICODE_MINUS_NUMBER.fullmatch(cell) or comma and _UNICODE_MINUS_GROUPED.fullmatch(cell)) and (
+        _passes_checks(column, _minus_reading(cell)))
+
+
 def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text: pd.DataFrame,
                         as_written: dict, comma: bool = False) -> list[str]:
     """Read the Unicode minus of a number in a numeric column (:func:`_numeric_column`) as a minus sign where the
@@ -325,9 +333,7 @@ def _read_unicode_minus(frame: pd.DataFrame, header: list[str], written_as_text:
         cells = frame[position].where(written_as_text[position])
         if not _numeric_column(name, cells):
             continue
-        minus = cells.map(lambda cell, name=name: isinstance(cell, str) and (
-            _UNICODE_MINUS_NUMBER.fullmatch(cell) is not None or comma and _UNICODE_MINUS_GROUPED.fullmatch(cell)
-            is not None) and _passes_checks(name, _minus_reading(cell)))
+        minus = cells.map(lambda cell, name=name: isinstance(cell, str) and _read_as_negative(cell, name, comma))
         if not minus.any():
             continue
         for index in frame.index[minus]:
@@ -979,7 +985,7 @@ def _grouped_exponent_message(column: str, value: str) -> str:
     number = f"{float(written.replace(MINUS, '-').replace(',', '.')):.15g}"  # 1234.567, not 1234.57
     what = ("has both points between thousands and an exponent, which are not read together: without the points "
             f'it is "{written}" ({number})')
-    if (refusal := _failed_check_message(column, number, pd.Series(dtype=object))) is None:
+    if (refusal := _failed_checks_message(column, number, pd.Series(dtype=object))) is None:
         return f'{what}: write "{written}"'
     return f"{what}, which the column does not take: {refusal}"
 
@@ -1611,11 +1617,12 @@ def _in_ascii_digits(text: str) -> str:
 _SHEET_DECIMAL_COMMAS: contextvars.ContextVar[str] = contextvars.ContextVar("sheet_decimal_commas", default="")
 
 
-def _other_digits_message(value: str, told: str | None) -> str:
+def _other_digits_message(value: str, told: str | None, written: str | None = None) -> str:
     """That ``value`` is written in digits other than 0-9 (read by no route): with the value in 0-9 to write where
-    ``told`` is None (that is read), else followed by ``told``, what the value in 0-9 is told, with its connector
-    (``" and is not a number ..."``, ``", which the column does not take: ..."``), in the same problem."""
-    script, written = _other_digits(value), _in_ascii_digits(value).strip()
+    ``told`` is None (that is read; ``written``, else its digits in 0-9), else followed by ``told``, what the value in
+    0-9 is told, with its connector (``" and is not a number ..."``, ``", which the column does not take: ..."``), in
+    the same problem."""
+    script, written = _other_digits(value), written or _in_ascii_digits(value).strip()
     if told is None:
         return f'is written in {script} digits, which are not read: write it in the digits 0-9, "{written}"'
     return f'is written in {script} digits ("{written}" in 0-9){told}'
@@ -1625,29 +1632,31 @@ def _in_other_digits_message(column: str, value: str, row: pd.Series,
                              not_a_number: Callable[[str, str, pd.Series], str]) -> str:
     """What a cell of ``column`` in digits other than 0-9 is told (:func:`_other_digits_message`): its value in 0-9,
     read as the sheet reads it (:data:`_SHEET_DECIMAL_COMMAS`: ``0,5`` a number, ``1.200`` a point between thousands
-    or a decimal one, :func:`_point_message`), is told ``not_a_number``'s message where it is no number, else that of
-    the first check of the column it fails; where it is read, it is the value to write. A date in ``year`` is read as
-    its year (:func:`year_of_date`, the serial dates of Excel's 1900 date system)."""
+    or a decimal one, :func:`_point_message`; a Unicode minus a minus sign, :func:`_read_as_negative`), is told
+    ``not_a_number``'s message where it is no number, else what a cell of it is told of the column's checks it fails
+    (:func:`_failed_checks_message`); where it is read, it is the value to write (its minus a hyphen). A date in
+    ``year`` is read as its year (:func:`year_of_date`, the serial dates of Excel's 1900 date system)."""
     written, comma = _in_ascii_digits(value).strip(), _SHEET_DECIMAL_COMMAS.get()
     if comma and _GROUPED_POINTS.fullmatch(written):
         return _other_digits_message(
             value, f" and {_point_message(column, written, _because_of_decimal_commas(_automatic(comma)))}")
     if comma and _GROUPED_EXPONENT.fullmatch(written):
         return _other_digits_message(value, f" and {_grouped_exponent_message(column, written)}")
+    if _read_as_negative(written, column, bool(comma)):  # "−٠٫٣": write "-0.3", as "−0.3" is read
+        written = written.replace(MINUS, "-")
     text = _decimal_point(written, column) if comma else written
     text = year_of_date(text, EXCEL_EPOCH) if column == "year" else text
     if not _is_number(pd.Series([text])).iloc[0]:
         return _other_digits_message(value, f" and {not_a_number(column, text, row)}")
-    refusal = _failed_check_message(column, text, row)
-    return _other_digits_message(value, refusal and f", which the column does not take: {refusal}")
+    refusal = _failed_checks_message(column, text, row)
+    return _other_digits_message(value, refusal and f", which the column does not take: {refusal}", written)
 
 
-def _failed_check_message(column: str, number: str, row: pd.Series) -> str | None:
-    """The message of the first check of ``column`` (:data:`COLUMN_CHECKS`) that the number ``number`` fails; None
-    where it passes them all."""
-    failed = next((check.name for check in COLUMN_CHECKS.get(column, [])
-                   if not _passes_checks(column, number, [check])), None)
-    return None if failed is None else RULES[failed].message(column, number, row)
+def _failed_checks_message(column: str, number: str, row: pd.Series) -> str | None:
+    """What the number ``number`` of ``column`` is told of the checks (:data:`COLUMN_CHECKS`) it fails, as a cell of
+    it is (:func:`_broken_rules_message`); None where it passes them all."""
+    failed = [check.name for check in COLUMN_CHECKS.get(column, []) if not _passes_checks(column, number, [check])]
+    return _broken_rules_message(column, number, row, failed) if failed else None
 
 
 def _number_message(column: str, value: str, row: pd.Series) -> str:
@@ -1691,7 +1700,7 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
             suggestion = suggestion[1:]
         elif _UNICODE_MINUS_NUMBER.fullmatch(value.strip()):  # "\u22121.5" in r: a number, out of the column's range
             return (f"reads as {suggestion} (its Unicode minus, {MINUS}, as a minus sign), which the column does not "
-                    f"take: {_failed_check_message(column, suggestion, row)}")
+                    f"take: {_failed_checks_message(column, suggestion, row)}")
         else:
             suggestion = None
     hint = f'; write "{suggestion}"' if suggestion else ""
@@ -2067,21 +2076,70 @@ def _proportion_not_count(row: pd.Series) -> str:
             f"n11 + n12 is the {first}-alliance group{swapped}, n21 + n22 the {second})")
 
 
+def _whole_number_to_write(column: str, value: str) -> str | None:
+    """The whole number a fractional ``value`` of ``column`` probably stands for, where that passes every check of the
+    column (:data:`COLUMN_CHECKS`): ``1.200`` without its point between thousands (1200), an n averaged over groups
+    or occasions rounded (n = 50.5: 51; not n1 = 0.5: a group of 1 is too small); None otherwise, and for a count
+    of a 2x2 table (:func:`_whole_number_message`)."""
+    text, number = str(value).strip(), pd.to_numeric(value, errors="coerce")
+    if column in COUNT_CELLS:
+        return None
+    if _GROUPED_POINTS.fullmatch(text):  # 1.200: a point between groups of thousands?
+        whole = text.replace(".", "").lstrip("+")
+    elif column in ("n", "n1", "n2") and np.isfinite(number) and number >= 0:
+        whole = str(math.floor(number + 0.5))
+    else:
+        return None
+    return whole if _passes_checks(column, whole) else None
+
+
 def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
-    """A fractional n is usually a mean over arms or occasions: say what to write; a fractional 2x2
-    count is usually a count with a continuity correction already added."""
+    """A fractional n is usually a mean over arms or occasions: say what to write (:func:`_whole_number_to_write`); a
+    fractional 2x2 count is usually a count with a continuity correction already added."""
     number = pd.to_numeric(value, errors="coerce")
     if column in COUNT_CELLS and 0 < number < 1 and number != 0.5:  # 0.85: a proportion of the group
         return f"must be a whole number: {value} looks like a proportion; {_proportion_not_count(row)}"
     if column in COUNT_CELLS:
         return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
-    if _GROUPED_POINTS.fullmatch(str(value).strip()):  # 1.200: a point between groups of thousands?
-        thousands = str(value).strip().replace(".", "").lstrip("+")
-        return (f'must be a whole number: "{value}" is read with a decimal point; if the point separates thousands, '
-                f'write "{thousands}" (or {DECIMAL_COMMA_SETTING} for a sheet written with decimal commas)')
-    if column not in ("n", "n1", "n2") or not np.isfinite(number) or number < 0:
+    whole = _whole_number_to_write(column, value)
+    if whole is None:
         return "must be a whole number"
-    return f'must be a whole number (an n averaged over groups or occasions: write "{math.floor(number + 0.5)}")'
+    if _GROUPED_POINTS.fullmatch(str(value).strip()):
+        return f"must be a whole number: {_thousands_advice(value, whole)}"
+    return f'must be a whole number (an n averaged over groups or occasions: write "{whole}")'
+
+
+def _thousands_advice(value: str, whole: str) -> str:
+    """How ``value``, a number of :data:`_GROUPED_POINTS` as read (``1.200``), was read, and that ``whole`` (1200) is
+    to be written if its separator separates thousands: in a sheet read with decimal commas
+    (:data:`_SHEET_DECIMAL_COMMAS`) it was written ``1,200`` (a ``1.200`` there is a reading problem of its own,
+    :func:`_point_message`), else ``1.200``."""
+    if _SHEET_DECIMAL_COMMAS.get():
+        return (f'"{value.replace(".", ",")}" is read as {float(value):g} with decimal commas; if the comma separates '
+                f'thousands, write "{whole}"')
+    return (f'"{value}" is read with a decimal point; if the point separates thousands, write "{whole}" (or '
+            f"{DECIMAL_COMMA_SETTING} for a sheet written with decimal commas)")
+
+
+def _rules_to_tell(column: str, value: str, checks: list[str]) -> list[str]:
+    """Of ``checks`` (names of :data:`COLUMN_CHECKS`, in its order) that a number ``value`` of ``column`` breaks, those
+    its one problem tells: all (n1 = 0.5: a whole number, at least 2), or only the whole-number rule where the whole
+    number it gives to write passes them all (n = 1.200: write "1200", not also "must be at least 4")."""
+    if "whole_number" in checks and _whole_number_to_write(column, value) is not None:
+        return ["whole_number"]
+    return checks
+
+
+def _broken_rules_message(column: str, value: str, row: pd.Series, checks: list[str]) -> str:
+    """What a number ``value`` of ``column`` that breaks ``checks`` (names of :data:`COLUMN_CHECKS`, in its order) is
+    told in its one problem: the rules of :func:`_rules_to_tell` (n1 = 0.5: "must be a whole number; and must be at
+    least 2 cases per group"); a whole number with points between thousands that breaks a rule only as read
+    (n = 2.000) is told, too, what to write if they separate thousands (:func:`_thousands_advice`)."""
+    told = "; and ".join(RULES[check].message(column, value, row) for check in _rules_to_tell(column, value, checks))
+    if "whole_number" not in checks and _GROUPED_POINTS.fullmatch(str(value).strip()) and (
+            whole := _whole_number_to_write(column, value)) is not None:
+        return f"{told}; {_thousands_advice(value, whole)}"
+    return told
 
 
 def _constant(text: str) -> Callable[[str, str, pd.Series], str]:
@@ -2212,16 +2270,36 @@ READING_CHECKS = ("formula_without_value", "excel_error", "merged_cells", "merge
 def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | None = None) -> list[Problem]:
     """Translate pandera's failure cases into problems, with the cell as written.
 
-    A row-wise check comes back once per column of the row: one problem is kept.
+    A row-wise check comes back once per column of the row: one problem is kept. A cell that fails several checks of
+    its column (:data:`COLUMN_CHECKS`; n1 = 0.5: a whole number, at least 2) is one problem naming them
+    (:func:`_broken_rules_message`), filed under the last it tells: the column's range (year = 1850.5 under the
+    numbers out of range, n1 = 0.5 under the sample sizes), whose heading fits the column, not the whole-number rule's.
     """
     cases = error.failure_cases
     row_wise = cases["schema_context"] == "DataFrameSchema"
     cases = pd.concat([cases[~row_wise], cases[row_wise].drop_duplicates(["check", "index"])])
     flagged = cases.loc[cases["check"] == "inputs_disagree", "index"].tolist()
     details = disagreeing_rows(clean.loc[flagged]) if flagged and clean is not None else {}
+    broken: dict[tuple, list[str]] = {}  # (row, column) -> the checks of its column the cell fails, in their order
+    for case in cases.itertuples(index=False):
+        names = [check.name for check in COLUMN_CHECKS.get(case.column, [])] if isinstance(case.column, str) else []
+        if case.schema_context == "Column" and case.check in names:
+            broken.setdefault((case.index, case.column), []).append(case.check)
+    broken = {cell: sorted(checks, key=[check.name for check in COLUMN_CHECKS[cell[1]]].index)
+              for cell, checks in broken.items()}
     problems = []
     for case in cases.itertuples(index=False):
         rule = RULES.get(case.check)
+        if (case.index, case.column) in broken:
+            checks = broken[(case.index, case.column)]
+            if case.check != checks[0]:  # told in the problem of the first
+                continue
+            row = text.loc[case.index]
+            value = _cell_text(row.get(case.column))
+            problems.append(Problem(int(case.index), case.column, value,
+                                    _broken_rules_message(case.column, value, row, checks),
+                                    _rules_to_tell(case.column, value, checks)[-1]))
+            continue
         if case.index is None or pd.isna(case.index):  # a whole-column failure: the header
             column = str(case.failure_case if case.check == "column_in_dataframe" else case.column)
             message = rule.message(column, "", pd.Series()) if rule else str(case.check)
@@ -2446,9 +2524,6 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     # also "must be a whole number" and "at least 4" for a value it was never meant to have
     unread = {(p.row, p.column) for p in problems if p.check in READING_CHECKS}
     problems = [p for p in problems if p.check in READING_CHECKS or (p.row, p.column) not in unread]
-    # 1.200 in n: "must be a whole number ... write 1200 if the point separates thousands", not also "at least 4"
-    thousands = {(p.row, p.column) for p in problems if p.check == "whole_number" and _GROUPED_POINTS.fullmatch(p.value)}
-    problems = [p for p in problems if not (p.check in ("n_minimum", "group_minimum") and (p.row, p.column) in thousands)]
     problems = _second_header_row(text, problems)
     problems += _input_alias_problems(text, problems, {*(moderators or ()), *(continuous_moderators or ()),
                                                        *(figure_columns or ())})
@@ -2507,12 +2582,6 @@ def _as_written(problem: Problem, written: str) -> Problem:
     if problem.check == "not_nullable" and problem.column == "study_id":
         return replace(problem, value=written, rule=f'"{written}" is read as an empty cell (a missing value), and a '
                                                     f"study_id {problem.rule}")
-    if problem.check == "whole_number" and _GROUPED_COMMAS.fullmatch(written.strip()) and written != problem.value:
-        # 1,200 in n of a sheet read with decimal commas: the rule spoke of "1.200" and of a decimal point
-        read = pd.to_numeric(problem.value, errors="coerce")
-        return replace(problem, value=written, rule=f'must be a whole number: "{written}" is read as {read:g} with '
-                                                    'decimal commas; if the comma separates thousands, write '
-                                                    f'"{written.strip().replace(",", "")}"')
     return replace(problem, value=written)
 
 
