@@ -310,18 +310,18 @@ def test_high_risk_sentence():
                           "rob_confounding": ["high", "high", "low", "moderate"],
                           "rob_overall": ["high", "high", "low", "low"]})
     assert high_risk_sentence(frame, rob.QUIPS) == (
-        "Of four studies, two were at high risk of bias, mostly in study confounding (rated high in two of the two "
-        "high-risk studies; QUIPS; Hayden et al., 2013).")
-    assert high_risk_sentence(frame.iloc[:1], rob.QUIPS).startswith("Of one study, one was at high risk of bias")
+        "Of four studies, two were at high risk of bias (QUIPS; Hayden et al., 2013), both rated high in study "
+        "confounding.")
+    assert high_risk_sentence(frame.iloc[:1], rob.QUIPS).startswith("The one study was at high risk of bias")
     frame.loc[3, "rob_overall"] = None
     assert high_risk_sentence(frame, rob.QUIPS).startswith(
-        "Of four studies (one without an overall judgement), two were at high risk of bias, mostly in study "
-        "confounding")
+        "Of four studies (one without an overall judgement), two were at high risk of bias (QUIPS; Hayden et al., "
+        "2013), both rated high in study confounding")
     frame.loc[1, "rob_confounding"] = "low"  # a tie: 1 of the 2 in each domain, no "mostly"
     assert high_risk_sentence(frame, rob.QUIPS) == (
-        "Of four studies (one without an overall judgement), two were at high risk of bias, most often in study "
-        "participation and study confounding (rated high in one of the two high-risk studies each; QUIPS; Hayden et "
-        "al., 2013).")
+        "Of four studies (one without an overall judgement), two were at high risk of bias (QUIPS; Hayden et al., "
+        "2013), most often in study participation and study confounding (rated high in one of the two high-risk "
+        "studies each).")
 
 
 def test_high_risk_sentence_without_overall_judgements_counts_the_studies_rated():
@@ -357,6 +357,76 @@ def test_a_tools_citation_is_never_in_parentheses_within_parentheses(tool):
         assert f"{name}; {citation})" in text and f"({citation})" not in text, text
 
 
+@pytest.mark.parametrize("tool", [*rob.BUILT_IN, "custom"])
+def test_the_high_risk_sentence_names_the_tool_after_high_risk_of_bias_not_after_a_count(tool):
+    """"(rated high in one of the two high-risk studies each; QUIPS; Hayden et al., 2013)": the tool and its citation
+    were stacked after the count with semicolons. They follow "high risk of bias" in a parenthesis of their own, in
+    every sentence of high-risk studies and for every tool the config allows; all the high-risk studies are "both",
+    not "two of the two"."""
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+
+    chosen = rob.tool_from_config({"tool": tool} if tool != "custom" else {
+        "tool": "custom", "domains": ["selection", "blinding"], "levels": ["good", "fair", "poor"]})
+    first, second = (rob.PREFIX + domain for domain in chosen.domains[:2])
+    best, worst = chosen.levels[0], chosen.levels[-1]
+    tie = pd.DataFrame({"study_id": list("abcd"), first: [worst, best, best, best], second: [best, worst, best, best],
+                        "rob_overall": [worst, worst, best, best]})
+    majority = tie.assign(**{first: [worst, worst, best, best]})
+    named = f"at high risk of bias ({chosen.source})"
+    for frame, ending in ((tie, f"{named}, most often in {chosen.label(first).lower()} and "
+                                f"{chosen.label(second).lower()} (rated {{}} in one of the two high-risk studies each)."),
+                          (majority, f"{named}, both rated {{}} in {chosen.label(first).lower()}."),
+                          (tie.iloc[[0, 2]], f"{named}, rated {{}} in {chosen.label(first).lower()}."),
+                          (tie.iloc[[2, 3]], f"{named}.")):
+        rated = " or ".join(level for level in chosen.levels if level in ("high", "serious", "critical", worst))
+        assert high_risk_sentence(frame, chosen).endswith(ending.format(rated)), high_risk_sentence(frame, chosen)
+
+
+@pytest.mark.parametrize("tool", [*rob.BUILT_IN, "custom"])
+def test_the_high_risk_sentence_says_plainly_when_every_high_risk_study_or_every_study_is_meant(tool):
+    """"mostly in study participation (rated high in all 8 high-risk studies)": "mostly" beside "all", and "(rated high
+    in both high-risk studies)" after two domains read as both domains. Where every high-risk study is rated worst in
+    the domain(s) named, that is said plainly; "Of one study, none were", "Of 12 studies, 12 were" and "with custom
+    risk-of-bias tool" read as English."""
+    from alliance_meta.analyses.risk_of_bias import high_risk_sentence
+
+    chosen = rob.tool_from_config({"tool": tool} if tool != "custom" else {
+        "tool": "custom", "domains": ["selection", "blinding"], "levels": ["good", "fair", "poor"]})
+    first, second = (rob.PREFIX + domain for domain in chosen.domains[:2])
+    one, two = chosen.label(first).lower(), chosen.label(second).lower()
+    best, worst = chosen.levels[0], chosen.levels[-1]
+    rated = "rated " + " or ".join(level for level in chosen.levels if level in ("high", "serious", "critical", worst))
+    source = f"({chosen.source})"
+
+    def frame(overall, *domains):
+        return pd.DataFrame({"study_id": [f"s{i}" for i in range(len(overall))], first: domains[0],
+                             second: domains[1], "rob_overall": overall})
+
+    eight = frame([worst] * 8 + [best] * 16, [worst] * 8 + [best] * 16, [best] * 24)
+    assert high_risk_sentence(eight, chosen) == (
+        f"Of 24 studies, 8 were at high risk of bias {source}, all of them {rated} in {one}.")
+    both = frame([worst, worst, best], [worst, worst, best], [worst, worst, best])
+    assert high_risk_sentence(both, chosen) == (
+        f"Of three studies, two were at high risk of bias {source}, both {rated} in {one} and {two}.")
+    three = frame([worst] * 3, [worst] * 3, [worst, best, best])
+    assert high_risk_sentence(three, chosen) == f"All three studies were at high risk of bias {source}, all of them " \
+                                                f"{rated} in {one}."
+    three[first] = [worst, worst, best]  # two of three: "mostly" is kept
+    assert high_risk_sentence(three, chosen) == (f"All three studies were at high risk of bias {source}, mostly in "
+                                                 f"{one} ({rated} in two of the three high-risk studies).")
+    twelve = frame([worst] * 12, [worst] * 12, [worst] * 12)
+    assert high_risk_sentence(twelve, chosen).startswith(f"All 12 studies were at high risk of bias {source}")
+    assert high_risk_sentence(frame([worst] * 2, [worst] * 2, [best] * 2), chosen).startswith("Both studies were")
+    assert high_risk_sentence(frame([best], [best], [best]), chosen) == (
+        f"The one study was not at high risk of bias {source}.")
+    assert high_risk_sentence(frame([worst], [worst], [best]), chosen) == (
+        f"The one study was at high risk of bias {source}, {rated} in {one}.")
+    unjudged = frame([None, None], [worst, best], [None, None])
+    article = "a " if tool == "custom" else ""
+    assert high_risk_sentence(unjudged, chosen) == (
+        f"Risk of bias was assessed in two studies with {article}{chosen.title}; no overall judgement is available.")
+
+
 def test_high_risk_sentence_of_no_high_risk_study_says_none():
     """Counts in words (APA 2020, sec. 6.32) read "Of four studies, zero were at high risk of bias"."""
     from alliance_meta.analyses.risk_of_bias import high_risk_sentence
@@ -378,8 +448,8 @@ def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_
                           "rob_attrition": ["low", "low", "high", "low"],
                           "rob_overall": ["high", "high", "high", "low"]})
     assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 3: a majority
-        "Of four studies, three were at high risk of bias, mostly in study confounding (rated high in two of the three "
-        "high-risk studies; QUIPS; Hayden et al., 2013).")
+        "Of four studies, three were at high risk of bias (QUIPS; Hayden et al., 2013), mostly in study confounding "
+        "(rated high in two of the three high-risk studies).")
     frame["rob_overall"] = ["high", "high", "high", "high"]
     frame.loc[3, "rob_participation"] = "high"
     frame.loc[:, "rob_confounding"] = ["high", "low", "low", "low"]
@@ -387,16 +457,15 @@ def test_high_risk_sentence_says_mostly_only_for_a_majority_and_reads_naturally_
     frame.loc[2, "rob_participation"] = "low"
     frame.loc[2, "rob_attrition"] = "high"
     assert high_risk_sentence(frame, rob.QUIPS) == (  # 2 of 4 (participation a, d): not "mostly"
-        "Of four studies, four were at high risk of bias, most often in study participation and study attrition "
-        "(rated high in two of the four high-risk studies each; QUIPS; Hayden et al., 2013).")
+        "All four studies were at high risk of bias (QUIPS; Hayden et al., 2013), most often in study "
+        "participation and study attrition (rated high in two of the four high-risk studies each).")
     frame.loc[1, "rob_attrition"] = "low"
     assert high_risk_sentence(frame, rob.QUIPS) == (
-        "Of four studies, four were at high risk of bias, most often in study participation (rated high in two of "
-        "the four "
-        "high-risk studies; QUIPS; Hayden et al., 2013).")
+        "All four studies were at high risk of bias (QUIPS; Hayden et al., 2013), most often in study "
+        "participation (rated high in two of the four high-risk studies).")
     one = pd.DataFrame({"study_id": ["a", "b"], "rob_attrition": ["high", "low"], "rob_overall": ["high", "low"]})
     assert high_risk_sentence(one, rob.QUIPS) == (
-        "Of two studies, one was at high risk of bias, rated high in study attrition (QUIPS; Hayden et al., 2013).")
+        "Of two studies, one was at high risk of bias (QUIPS; Hayden et al., 2013), rated high in study attrition.")
 
     robins = pd.DataFrame({"study_id": ["a", "b"], "rob_confounding": ["serious", "low"],
                            "rob_overall": ["serious", "low"]})
@@ -539,8 +608,8 @@ def test_report_sentence_and_figure_titles():
     fit = am.fit(rows, method="REML", metric="z")
     sensitivity = risk_of_bias_sensitivity(fit, rob.QUIPS).to_frame()
     text = risk_of_bias_sentence(rows, {"tool": "quips"}, sensitivity, "z")
-    assert text.startswith("Of 24 studies, 8 were at high risk of bias, mostly in study participation "
-                           "(rated high in 8 of the 8 high-risk studies; QUIPS; Hayden et al., 2013).")
+    assert text.startswith("Of 24 studies, 8 were at high risk of bias (QUIPS; Hayden et al., 2013), all of them "
+                           "rated high in study participation.")
     estimate = np.tanh(sensitivity.loc[1, "estimate"])
     assert f"Without the high-risk studies the pooled estimate was r = {estimate:.2f}".replace("0.", ".") in text
     assert "(k = 16)" in text

@@ -152,9 +152,11 @@ def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
 
 
 def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
-    """"Of k studies, x were at high risk of bias, mostly in <domain> (...)" from
-    :func:`alliance_meta.inputs.risk_of_bias.study_judgements` (one row per study). Its counts are compared with
-    the k studies (none exceeds k): in words below ten where k is too (:func:`~alliance_meta.wording.apa_count`)."""
+    """"Of k studies, x were at high risk of bias (<tool; citation>), mostly in <domain> (...)." from
+    :func:`alliance_meta.inputs.risk_of_bias.study_judgements` (one row per study); "All k studies were ...", "The one
+    study was (not) ...", and ", all of them rated high in <domain>" where every high-risk study is (no "mostly" beside
+    "all"). Its counts are compared with the k studies (none exceeds k): in words below ten where k is too
+    (:func:`~alliance_meta.wording.apa_count`)."""
     k = len(judgements)
 
     def count(number: int) -> str:
@@ -166,13 +168,19 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
             return (f"The one study has no risk-of-bias judgement ({tool.source})." if k == 1 else
                     f"None of the {count(k)} studies has a risk-of-bias judgement ({tool.source}).")
         of = f"{count(rated)} of {count(k)} studies" if rated < k else f"{count(k)} {'study' if k == 1 else 'studies'}"
-        return f"Risk of bias was assessed in {of} with {tool.title}; no overall judgement is available."
+        article = "a " if tool.name == "custom" else ""  # "with a custom risk-of-bias tool", "with QUIPS (...)"
+        return f"Risk of bias was assessed in {of} with {article}{tool.title}; no overall judgement is available."
     high = high_risk_mask(judgements, tool).to_numpy()
     x = int(high.sum())
     unjudged = int(judgements[OVERALL].isna().sum())
     without = f" ({count(unjudged)} without an overall judgement)" if unjudged else ""
-    text = (f"Of {count(k)} {'study' if k == 1 else 'studies'}{without}, {count(x) if x else 'none'} "
-            f"{'was' if x == 1 else 'were'} at high risk of bias")
+    if k == 1:  # not "Of one study, none were"
+        text = f"The one study was {'' if x else 'not '}at high risk of bias ({tool.source})"
+    elif x == k:  # not "Of 12 studies, 12 were"
+        text = f"{'Both' if k == 2 else f'All {count(k)}'} studies were at high risk of bias ({tool.source})"
+    else:
+        text = (f"Of {count(k)} studies{without}, {count(x) if x else 'none'} {'was' if x == 1 else 'were'} at high "
+                f"risk of bias ({tool.source})")
     domains = [c for c in judgements.columns if c.startswith(PREFIX) and c != OVERALL]
     if x and domains:
         # the domain judged worst most often among the high-risk studies: rated high (serious or
@@ -187,13 +195,13 @@ def high_risk_sentence(judgements: pd.DataFrame, tool: RobTool) -> str:
         most = max(counts.values())
         top = [tool.label(domain).lower() for domain in domains if counts[domain] == most]
         named = ", ".join(top[:-1]) + f" and {top[-1]}" if len(top) > 1 else top[0]
-        if most > 0 and x == 1:  # one high-risk study: its domains, no "1 of the 1"
-            return text + f", {how} in {named} ({tool.source})."
+        if most == x:  # every high-risk study in the domain(s): "both rated high in ...", not "1 of the 1", "mostly"
+            every = "" if x == 1 else "both " if x == 2 else "all of them "
+            return text + f", {every}{how} in {named}."
+        studies = f"{count(most)} of the {count(x)} high-risk studies"
         if most > 0 and len(top) == 1:  # "mostly" only for a majority of the high-risk studies
             often = "mostly" if 2 * most > x else "most often"
-            return text + (f", {often} in {top[0]} ({how} in {count(most)} of the {count(x)} high-risk studies; "
-                           f"{tool.source}).")
+            return text + f", {often} in {top[0]} ({how} in {studies})."
         if most > 0:  # a tie: no single domain
-            return text + (f", most often in {named} ({how} in {count(most)} of the {count(x)} high-risk studies "
-                           f"each; {tool.source}).")
-    return text + f" ({tool.source})."
+            return text + f", most often in {named} ({how} in {studies} each)."
+    return text + "."

@@ -608,7 +608,7 @@ CI_TEST_LABELS = {"z": "Wald z CI", "knha": "Knapp\u2013Hartung CI", "t": "t CI"
 def risk_of_bias_sentence(analysis: pd.DataFrame | None, options: dict | None,
                           sensitivity: pd.DataFrame | None, metric: str, level: float = 95,
                           main_test: str | None = None) -> str:
-    """"Of k studies, x were at high risk of bias, mostly in <domain> (...)." and the pooled estimate
+    """"Of k studies, x were at high risk of bias (<tool>), mostly in <domain> (...)." and the pooled estimate
     without them (``rob_sensitivity.csv``); empty without risk-of-bias columns. The pipeline refits the
     main model with the headline's test (``fit_options``); where that table's test is nevertheless not
     ``main_test`` (the headline estimate's, e.g. knha; a table of an earlier version had z refits), its CI is
