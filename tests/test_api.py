@@ -6,6 +6,7 @@ dat.molloy2014; multilevel.json: rma.mv on dat.assink2016), not against the libr
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,29 +115,110 @@ def test_effects_and_variances_beyond_double_range_are_named(method):
 
 def test_effects_whose_squares_or_tau2_overflow_are_named():
     """Effects near 1e154: their squared deviations overflow (every estimator: before, REML raised a bare "math
-    domain error", PM an OverflowError, ML and SJ gave tau^2 = 0); near 6e153 PM's tau^2 does (before: inf)."""
+    domain error", PM an OverflowError, ML and SJ gave tau^2 = 0)."""
     with pytest.raises(ValueError, match=r"sum \(yi - mean\)\^2 = inf: the effects and variances are beyond double "
                                          r"range .* at study_id 1\): rescale the effect units"):
         am.fit([-1.2e154, 0.0, 1.2e154], [1e10] * 3, method="REML")
-    with pytest.raises(ValueError, match=r"tau\^2 = inf: the effects and variances are beyond double range"):
-        am.fit([-6e153, 0.0, 6e153], [1e10] * 3, method="PM")
+
+
+@pytest.mark.parametrize("method", ("PM", "PMM"))
+def test_a_root_bracket_beyond_double_range_is_named(method):
+    """Effects near 5e153: PM's and PMM's root bracket max(100, 10 mad(yi)^2) overflows to inf (before: the root
+    was sought in [0, inf] and tau^2 came out inf, reported as such; ``gosh`` gave its subsets tau^2 inf). Named as
+    the other beyond-range figures, by am.fit and the raw ``gosh``; a finite tau2_max still fits."""
+    from alliance_meta.analyses.gosh import gosh
+
+    yi, vi = [-5e153, 0.0, 5e153], [1e10] * 3
+    rule = (rf"10 mad\(yi\)\^2 \(the end of {method}'s root bracket\) = inf: the effects and variances are beyond "
+            r"double range .*yi -5e\+153 with vi 1e\+10 at ")
+    with pytest.raises(ValueError, match=rule + r"study_id 1\): rescale the effect units"):
+        am.fit(yi, vi, method=method)
+    with pytest.raises(ValueError, match=rule + r"index 0, counted from 0\): rescale the effect units"):
+        gosh(np.array(yi), np.array(vi), method)
+    assert 1e307 < am.fit(yi, vi, method=method, control={"tau2_max": 1.7e308}).tau2 < 1.7e308
+
+
+@pytest.mark.parametrize("method", ("GENQ", "DL", "REML"))
+def test_a_tau2_interval_bracket_beyond_double_range_is_named(method):
+    """tau^2 near 3.6e307 (effects near 6e153): the tau^2 interval's bracket max(100, 10 tau^2) overflows. GENQ raised
+    a bare ZeroDivisionError, the Q-profile interval was [inf, inf] without a word; now a ValueError naming it, as
+    the other beyond-range figures; without the interval, or with a finite tau2_max, the fit is computed."""
+    yi, vi = [-6e153, 0.0, 6e153], [1e10] * 3
+    with pytest.raises(ValueError, match=r"10 tau\^2 \(the end of the tau\^2 interval's bracket\) = inf: the effects "
+                                         r"and variances are beyond double range .* at study_id 1\): rescale"):
+        am.fit(yi, vi, method=method)
+    assert am.fit(yi, vi, method=method, tau2_interval=False).tau2 == pytest.approx(3.6e307)
+    fit = am.fit(yi, vi, method=method, control={"tau2_max": 1.7e308}).result
+    assert fit.tau2_ci_lower == pytest.approx(9.759061104545407e306) and fit.tau2_ci_upper == 1.7e308
+
+
+def test_raw_gosh_of_effects_beyond_double_range_is_named():
+    """The notebook's ``gosh(yi, vi)`` of data am.fit refuses (Q = sum (yi - mean)^2 / vi overflows): the same
+    ValueError, naming the study by its study_id when given; before, subsets of it had Q = inf, I^2 NaN."""
+    from alliance_meta.analyses.gosh import gosh
+
+    with pytest.raises(ValueError, match=r"Q = inf: the effects and variances are beyond double range .*yi 0 with vi "
+                                         r"1e-300 at study_id a\): rescale the effect units"):
+        gosh(np.array([0.0, 3e4, 6e4]), np.array([1e-300, 2e-300, 3e-300]), "DL", study_id=["a", "b", "c"])
+
+
+def test_raw_gosh_beside_a_dominant_weight_is_refused_as_am_fit_refuses():
+    """Effects centred on the heaviest study's (vi = 1e-10 beside 1e10) overflow (yi - centre)^2 where the mean's
+    would not: gosh checks the sums am.fit checks and raises the same error (before: subsets with Q up to 1e298)."""
+    from alliance_meta.analyses.gosh import gosh
+
+    yi, vi = np.array([1e154, 0.0, 0.0]), np.array([1e-10, 1e10, 1e10])
+    with pytest.raises(ValueError) as refused:
+        am.fit(yi, vi, method="DL")
+    assert "sum (yi - y_h, the effect of the smallest vi)^2 = inf" in str(refused.value)
+    with pytest.raises(ValueError, match=re.escape(str(refused.value).split(" at ")[0])):
+        gosh(yi, vi, "DL")
+
+
+def test_ordinary_weights_look_for_no_dominant_one(monkeypatch):
+    """tr(P) of weights within 2^26 of each other (every ordinary fit, deletion and subset) looks for no dominant
+    weight, a pass over every batch of deletions (before: an ordinary leave-one-out at k = 8000 took 3.6 s, not 2.5 s)."""
+    from alliance_meta.engines import heterogeneity
+
+    def refused(weights):
+        raise AssertionError("dominant_weights called")
+
+    monkeypatch.setattr(heterogeneity, "dominant_weights", refused)
+    weights = np.array([[1.0, 2.0, 0.0, 30.0], [0.0, 2.0, 5.0, 30.0]])
+    expected = weights.sum(axis=1) - np.sum(weights**2, axis=1) / weights.sum(axis=1)
+    assert heterogeneity.trace_p_rows(weights, weights.sum(axis=1)).tolist() == expected.tolist()
+    assert heterogeneity.trace_p(weights[0]) == expected[0]
+    am.leave_one_out(am.fit([0.1, 0.3, 0.2, 0.5], [0.01, 0.02, 0.03, 0.04], method="DL"))
 
 
 def test_an_infinite_fisher_scoring_step_ends_the_fit_as_not_converged():
-    """A step of -inf halves to -inf for ever: am.fit([0.1, 0.3], [1e-300, 0.1]) (REML) and ML on effects 1e150
-    apart never returned, nor did the DL leave-one-out of such data. Run in a child process with a time limit, so that
-    a hang fails the test instead of the suite."""
+    """A step of -inf halves to -inf for ever: ML on effects 1e150 apart never returned, nor did the REML leave-one-out
+    of data with vi = 1e-300 beside 0.1. Run in a child process with a time limit, so that a hang fails the test
+    instead of the suite. (REML's step beside vi = 1e-300, infinite until its tr(P P) was summed without cancellation,
+    is finite: am.fit([0.1, 0.3], [1e-300, 0.1]) converges to REML's tau^2 = max(0, ((y1 - y2)^2 - v1 - v2) / 2) = 0.)"""
     code = """
 import warnings
 import alliance_meta as am
 warnings.simplefilter("ignore")
-for fit in (am.fit([0.1, 0.3], [1e-300, 0.1]), am.fit([-1e150, 0, 1e150], [1e10] * 3, method="ML")):
-    assert fit.tau2 != fit.tau2 and "took an infinite step" in fit.to_frame()["note"].iloc[0]
+fit = am.fit([-1e150, 0, 1e150], [1e10] * 3, method="ML")
+assert fit.tau2 != fit.tau2 and "took an infinite step" in fit.to_frame()["note"].iloc[0]
+fit = am.fit([0.1, 0.3], [1e-300, 0.1])
+assert fit.converged and fit.tau2 == 0
 am.leave_one_out(am.fit([0.1, 0.3, 0.2], [1e-300, 0.1, 0.2], method="REML"))
 print("returned")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "returned", done.stderr
+
+
+def test_an_infinite_step_blames_a_dominant_weight_only_where_one_dominates_at_that_step():
+    """vi = 1e2 beside 1e10 (weights 1/vi 1e8 apart) but tau^2 = 1e300 at the infinite step: the weights 1/(vi +
+    tau^2) are equal there, so the note names the span of the data, not one study's weight (before: "holds all but
+    less than 2^-26 of their sum", from 1/vi)."""
+    with np.errstate(all="ignore"):
+        note = am.fit([-1e150, 0, 1e150], [1e2, 1e10, 1e10], method="ML").result.note
+    assert "took an infinite step from tau^2 = 1e+300" in note and "rescale the effect units" in note
+    assert "2^-26" not in note
 
 
 def test_a_level_written_as_a_proportion_is_refused_with_the_percentage(molloy):

@@ -346,3 +346,131 @@ def test_fisher_scoring_where_tau2_is_near_1e302_takes_metafors_step(method):
     expected = case[method]["rescaled"]
     assert_close([fit.tau2, fit.estimate, fit.se], [expected[key] for key in ("tau2", "estimate", "se")], rtol=RTOL,
                  atol=0, err_msg=method)
+
+
+MIXED = REFERENCE["mixed_variances"]
+MIXED_KEYS = ("tau2", "estimate", "se", "q", "i2", "h2")
+
+
+@pytest.mark.parametrize("method", ("EE", "DL", "HE", "HS", "HSk", "SJ"))
+def test_one_variance_near_1e300_beside_ordinary_ones_fits_without_cancellation(method):
+    """vi = 1e-300 beside 0.05-0.2: one weight holds all but 1e-298 of the sum, and tr(P) = sum w - sum w^2 / sum w
+    and Q cancel completely. metafor's own answer there is rounding noise (its Q 2e283 where Q is 34.07, tr(P)
+    1.5e284 where it is 83.3; so DL tau^2 0.13 where it is 0.36, HS 2e-17, every I^2 100 and H^2 near 1e283): the
+    reference is the same formulas summed over positive terms only (fit_control.R, `exact`), and only HE's and SJ's
+    tau^2, which need neither, are metafor's. Before, ours cancelled too: Q 0, DL tau^2 0 (the refits 1e-18, H^2
+    1e266)."""
+    expected = MIXED[method]
+    assert expected["metafor"]["q"] > 1e280  # metafor's rounding noise, documented
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = am.fit(MIXED["yi"], MIXED["vi"], method="common" if method == "EE" else method).result
+    assert_close([getattr(result, key) for key in MIXED_KEYS], [expected["exact"][key] for key in MIXED_KEYS],
+                 rtol=RTOL, atol=0, err_msg=method)
+
+
+def test_leave_one_out_beside_a_variance_near_1e300_fits_without_cancellation():
+    """Each DL deletion of the same data that keeps the study of vi = 1e-300: its Q, tr(P), tau^2, I^2 and H^2 summed
+    without cancellation (fit_control.R `leave1out_DL`, metafor's formulas over positive terms; metafor's own
+    leave1out is rounding noise there: Q near 1e282, H^2 near 1e281). Before, tau^2 was 1e-18 and H^2 1e266."""
+    fit = am.fit(MIXED["yi"], MIXED["vi"], method="DL")
+    table = am.leave_one_out(fit).to_frame()
+    for key in MIXED_KEYS:
+        assert_close(table[key], [row[key] for row in MIXED["leave1out_DL"]], rtol=RTOL, atol=0, err_msg=key)
+
+
+@pytest.mark.parametrize("dominant_variance", (1e-300, 1e-30))
+@pytest.mark.parametrize("method", ("common", "DL", "HS", "SJ", "GENQ", "PM", "PMM", "REML", "ML", "EB"))
+def test_gosh_and_deletions_beside_a_dominant_weight_are_each_a_fit_of_their_studies(method, dominant_variance):
+    """The data of `mixed_variances` with vi_1 = 1e-300 (weights scaled by a power of two) and 1e-30 (not scaled):
+    every GOSH subset's and every deletion's Q, I^2, tau^2 and estimate are am.fit's of its studies (whose own
+    figures are checked against the cancellation-free reference above; the deletions' with the refits' tight
+    control), to 1e-9. Before, the subsets and deletions keeping the dominant study had tr(P) of rounding noise (DL's
+    tau^2 and every I^2, GENQ's tau^2 inf), and PM's, PMM's, REML's and ML's Q(tau^2) or REML's tr(P P) cancelled
+    (PM's deletion tau^2 0 beside Q 5 on 3 df, REML's NaN)."""
+    from alliance_meta.analyses.gosh import gosh
+
+    y, v = np.array(MIXED["yi"]), np.array([dominant_variance, *MIXED["vi"][1:]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        subsets = gosh(y, v, method)
+        deletions = am.leave_one_out(am.fit(y, v, method=method)).to_frame()
+    for row, inside in enumerate(subsets.included):
+        fit = am.fit(y[inside], v[inside], method=method, tau2_interval=False).result
+        for key in ("q", "i2", "tau2", "estimate"):
+            assert getattr(subsets, key)[row] == pytest.approx(getattr(fit, key), rel=1e-9, abs=0), (row, key)
+    for row in range(y.size):
+        fit = am.fit(np.delete(y, row), np.delete(v, row), method=method, tau2_interval=False,
+                     control=TIGHT_CONTROL).result
+        for key in ("q", "i2", "h2", "tau2", "estimate", "se"):
+            assert deletions[key].iloc[row] == pytest.approx(getattr(fit, key), rel=1e-9, abs=0), (row, key)
+
+
+SOLVED = MIXED["solved"]
+
+
+@pytest.mark.parametrize("method", ("PM", "PMM", "REML", "ML"))
+@pytest.mark.parametrize("data", SOLVED)
+def test_estimators_solved_in_tau2_beside_a_variance_near_1e300(data, method):
+    """PM and PMM (roots of Q(tau^2)), REML and ML (Fisher scoring, to the converged root; ML's ll0check) beside
+    vi = 1e-300 agree with the same solutions of the cancellation-free Q(tau^2) and log likelihood (fit_control.R,
+    `solved`; metafor's PM, 0.006329 where the root is 0.006339, has the rounding noise of Q near tau^2 = 0). Before,
+    Q(tau^2) cancelled (PM 0 on the data `beside`) and so did REML's tr(P) and tr(P P): REML not converged, its note
+    "rescale the effect units"."""
+    case = SOLVED[data]
+    fit = am.fit(case["yi"], case["vi"], method=method, control=TIGHT_CONTROL if method in ("REML", "ML") else None)
+    assert fit.converged, fit.note
+    close(fit.tau2, case["exact"][method], f"{data} {method}")
+
+
+@pytest.mark.parametrize("data", SOLVED)
+def test_q_profile_interval_beside_a_variance_near_1e300(data):
+    """The DL fit's Q-profile tau^2 interval is the exact Q(tau^2)'s (fit_control.R, `dl_interval`). Before, Q(0)
+    cancelled to 0: the interval [0, 0] with a false note "the null set" where it is [0, 0.2495]."""
+    case = SOLVED[data]
+    result = am.fit(case["yi"], case["vi"], method="DL").result
+    close([result.tau2_ci_lower, result.tau2_ci_upper], case["dl_interval"], data)
+    assert "null set" not in result.note
+
+
+TIED_KEYS = ("tau2", "estimate", "se", "q", "i2", "h2")
+
+
+@pytest.mark.parametrize("tiny", MIXED["tied"])
+def test_two_studies_tied_at_the_smallest_variance_fit_without_cancellation(tiny):
+    """Two studies sharing vi = 1e-300 (or 1e-20): no single weight dominates, Q cancelled all the same (Q, I^2 and
+    H^2 0 where Q is 34.07; the DL deletions' Q 0, H^2 9.6e265). Now the effects are centred on the heaviest study's
+    wherever a weight may dominate: the common-effect and DL fits and each DL deletion are fit_control.R's `tied`."""
+    case = MIXED["tied"][tiny]
+    for method, expected in (("common", case["EE"]), ("DL", case["DL"])):
+        result = am.fit(case["yi"], case["vi"], method=method).result
+        assert_close([getattr(result, key) for key in TIED_KEYS], [expected[key] for key in TIED_KEYS], rtol=RTOL,
+                     atol=0, err_msg=method)
+    table = am.leave_one_out(am.fit(case["yi"], case["vi"], method="DL")).to_frame()
+    for key in TIED_KEYS:
+        assert_close(table[key], [row[key] for row in case["leave1out_DL"]], rtol=RTOL, atol=0, err_msg=key)
+
+
+def test_deletions_beside_a_dominant_weight_are_found_in_linear_memory():
+    """Which deletions leave one weight holding nearly all the sum is decided per deletion from the two largest
+    weights and the others' sum: the same deletions as dominant_weights of each deletion's weights (one weight
+    dominating, two tied, one dominating only once its rival is deleted), and without the (k+1) x (k+1) matrix of
+    every deletion's weights that was built whenever a weight might dominate (k = 3000, vi_1 = 1e-12: 72 MB)."""
+    import tracemalloc
+
+    from alliance_meta.analyses.sensitivity.univariate import _deletion_summaries, _dominant_without_each
+    from alliance_meta.engines.heterogeneity import dominant_weights
+
+    ordinary = np.linspace(5.0, 20.0, 8)
+    for weights in (np.r_[1e300, ordinary], np.r_[1e300, 1e300, ordinary], np.r_[1e300, 1e290, ordinary],
+                    np.r_[ordinary, 1e12], np.r_[ordinary, 1e9]):
+        every = np.where(np.eye(weights.size, dtype=bool), 0.0, weights)  # row i: weights without study i
+        assert list(_dominant_without_each(weights)) == list(dominant_weights(every) >= 0), weights
+    k = 3000
+    vi = np.r_[1e-12, np.linspace(0.05, 0.2, k - 1)]
+    yi = np.sin(np.arange(k))
+    tracemalloc.start()
+    _deletion_summaries(yi, vi, np.zeros(k), "DL", "z", 95)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20e6, peak

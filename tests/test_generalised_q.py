@@ -116,3 +116,29 @@ def test_homogeneous_data_give_the_null_interval():
     yi = np.array([0.3, 0.3, 0.3, 0.3])
     lower, upper, note = genq_interval(yi, vi, 1.0 / np.sqrt(vi), 0.0)
     assert (lower, upper) == (0.0, 0.0) and "null set" in note
+
+
+def test_interval_beside_a_dominant_weight_is_its_limit():
+    """A variance of 1e-300 beside 0.05 to 0.3 gives the interval of 1e-14 (weights 1/sqrt(vi)
+    within 2^26 of each other: the secular equation, within 1e-8 of the limit): there the secular equation's pole
+    a (vi + tau^2) of the dominant weight cancelled (before: [0, 9.3e-05], not containing tau^2 = 0.246)."""
+    import alliance_meta as am
+
+    yi = [0.1, 0.9, -0.5, 0.6, 1.2, 0.3]
+    limit, tiny = (am.fit(yi, [smallest, 0.1, 0.2, 0.15, 0.05, 0.3], method="GENQ").result
+                   for smallest in (1e-14, 1e-300))
+    assert limit.tau2_ci_lower < limit.tau2 < limit.tau2_ci_upper
+    for bound in ("tau2", "tau2_ci_lower", "tau2_ci_upper"):
+        assert getattr(tiny, bound) == pytest.approx(getattr(limit, bound), rel=1e-6), bound
+
+
+@pytest.mark.parametrize("tau2", [0.0, 0.04, 3.0])
+def test_contrast_eigenvalues_match_a_dense_eigendecomposition(tau2):
+    """The contrasts to the heaviest study (used where a weight dominates) give the same eigenvalues as S P S where
+    no weight dominates (the dense eigendecomposition then accurate), ties included."""
+    from alliance_meta.engines.generalised_q import _contrast_eigenvalues
+
+    vi = np.array([0.01, 0.01, 0.02, 0.05, 0.05, 0.3, 0.12])
+    weights = 1.0 / np.sqrt(vi)
+    expected = dense_eigenvalues(weights, vi, tau2)
+    assert _contrast_eigenvalues(weights, vi, tau2) == pytest.approx(expected, rel=1e-12)

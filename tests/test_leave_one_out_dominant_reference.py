@@ -4,7 +4,7 @@ fits of the remaining studies.
 
 Each deletion was the full sums minus the deleted study's terms: with a study of y = 50 and vi = 1e-8
 that cancels (Q without it wrong in the 5th digit; with y = 1e8, Q = 96 instead of 3.2). Such deletions
-are now summed directly (``_dominated``), while the others keep the O(k) differences.
+are now summed directly (``_cancels``), while the others keep the O(k) differences.
 """
 
 from __future__ import annotations

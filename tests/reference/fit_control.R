@@ -22,6 +22,8 @@
 # Sampling variances near 1e-300 (constructed): every estimator's fit, Q, I^2, H^2 and tau^2 interval, its
 # leave-one-out, influence and cumulative fits; and Fisher scoring where tau^2 too is near 1e-302, referenced by
 # metafor's fit in units 1e151 times larger (its own overflows).
+# One sampling variance near 1e-300 beside ordinary ones: metafor's Q, tr(P) cancel to rounding noise; the
+# reference is their cancellation-free sums (see the section).
 # Weights: weights(rma.uni) in percent (GENQ with weights = a: the a; REML: 1/(vi + tau2)), and the weight of
 # each study in a three-level (CHE) model, weights(rma.mv, type = "rowsum") summed over the study's rows
 # (dat.assink2016, rho = 0.5; dat.konstantopoulos2011, rho = 0), at metafor's estimates.
@@ -170,6 +172,91 @@ out$tiny_tau2 <- c(small, lapply(c(ML = "ML", REML = "REML", EB = "EB"), functio
   list(direct = list(tau2 = direct$tau2, estimate = c(direct$beta), se = direct$se),
        rescaled = list(tau2 = scaled$tau2 * 1e-302, estimate = c(scaled$beta) * 1e-151, se = scaled$se * 1e-151))
 }))
+
+# -- one sampling variance near 1e-300 beside ordinary ones -----------------------------------------------------
+# Constructed: vi = 1e-300 beside 0.05-0.2, one weight holding all but 1e-298 of the sum. tr(P) = sum w - sum w^2 /
+# sum w and Q = sum w (y - ybar)^2 then cancel completely in metafor's matrix algebra: its QE (2e283) is w_1 times
+# the squared rounding error of ybar, its tr(P) (1.5e284) an ulp of w_1, and so DL (their ratio), HS, HSk and every
+# I^2, H^2 from them are rounding noise (`metafor`). The reference (`exact`) is the same formulas summed over
+# positive terms only, without cancellation: Q = sum_{i<j} w_i w_j (y_i - y_j)^2 / S, tr(P) = sum_i w_i (S - w_i) / S
+# with S - w_i the sum of the other weights; tau^2 from them by metafor's formulas (HE and SJ need neither: metafor's),
+# the estimate and se by rma() at that tau^2. Also every leave-one-out fit of DL so.
+exact_q_trace <- function(yi, vi) {
+  w <- 1 / vi
+  S <- sum(w)
+  pairs <- outer(w / S, w) * outer(yi, yi, "-")^2
+  list(q = sum(pairs[upper.tri(pairs)]), trace_p = sum(w / S * sapply(seq_along(w), function(i) sum(w[-i]))))
+}
+exact_fit <- function(yi, vi, method) {
+  k <- length(yi)
+  e <- exact_q_trace(yi, vi)
+  tau2 <- switch(method, EE = 0, DL = max(0, (e$q - (k - 1)) / e$trace_p), HS = max(0, (e$q - k) / sum(1 / vi)),
+                 HSk = max(0, (k / (k - 1) * e$q - k) / sum(1 / vi)), rma(yi, vi, method = method)$tau2)
+  s2 <- (k - 1) / e$trace_p
+  fixed <- rma(yi, vi, tau2 = tau2)
+  list(tau2 = tau2, estimate = c(fixed$beta), se = fixed$se, q = e$q, trace_p = e$trace_p,
+       i2 = if (method == "EE") max(0, 100 * (e$q - (k - 1)) / e$q) else 100 * tau2 / (s2 + tau2),
+       h2 = if (method == "EE") e$q / (k - 1) else tau2 / s2 + 1)
+}
+mixed <- list(yi = c(0.1, 0.9, -0.5, 0.6, 1.2), vi = c(1e-300, 0.1, 0.2, 0.15, 0.05))
+out$mixed_variances <- c(mixed, lapply(c(EE = "EE", DL = "DL", HE = "HE", HS = "HS", HSk = "HSk", SJ = "SJ"),
+                                       function(method) {
+  fit <- suppressWarnings(rma(mixed$yi, mixed$vi, method = method))
+  list(metafor = list(tau2 = fit$tau2, q = fit$QE, i2 = fit$I2, h2 = fit$H2), exact = exact_fit(mixed$yi, mixed$vi,
+                                                                                                 method))
+}), list(leave1out_DL = lapply(seq_along(mixed$yi), function(i) exact_fit(mixed$yi[-i], mixed$vi[-i], "DL"))))
+
+# The same exact sums at tau^2 > 0 (w = 1 / (vi + tau^2)) for the estimators and the interval that solve or maximise
+# in tau^2: PM and PMM (uniroot of the exact Q(tau^2) = k - 1 or the chi^2 median in [0, max(100, 10 mad(yi)^2)],
+# metafor's bracket and tolerance), REML and ML (optimize of the exact (restricted) log likelihood, tolerance 1e-12;
+# their Fisher scoring solutions, with metafor's ll0check) and the Q-profile interval of the DL fit (uniroot of the exact Q(tau^2) = chi^2
+# quantiles in [0, max(100, 10 tau^2)], as metafor's confint). metafor's own PM is beside them (its Q(tau^2) is
+# rounding noise only near tau^2 = 0); its confint and REML fail there.
+exact_q_at <- function(yi, vi, tau2) exact_q_trace(yi, vi + tau2)$q
+exact_log_likelihood <- function(yi, vi, tau2, method) {
+  w <- 1 / (vi + tau2)
+  value <- -0.5 * sum(log(vi + tau2)) - 0.5 * exact_q_at(yi, vi, tau2)
+  if (method == "REML") value - 0.5 * log(sum(w)) else value
+}
+exact_root <- function(f, upper) {
+  if (f(0) < 0) return(0)
+  uniroot(f, c(0, upper), tol = .Machine$double.eps^0.25, maxiter = 100)$root
+}
+exact_tau2 <- function(yi, vi, method) {
+  k <- length(yi)
+  target <- if (method == "PMM") qchisq(0.5, k - 1) else k - 1
+  switch(method,
+         PM = , PMM = exact_root(function(t) exact_q_at(yi, vi, t) - target, max(100, 10 * mad(yi)^2)),
+         {
+           best <- optimize(function(t) exact_log_likelihood(yi, vi, t, method), c(0, 10), maximum = TRUE,
+                            tol = 1e-12)
+           # metafor's ll0check: 0 where the likelihood is higher there (ML beside vi = 1e-300: -log(vi_1) / 2)
+           if (exact_log_likelihood(yi, vi, 0, method) > best$objective) 0 else best$maximum
+         })
+}
+exact_interval <- function(yi, vi, tau2, level = 95) {
+  k <- length(yi)
+  upper_end <- max(100, 10 * tau2)
+  q_at <- function(t) exact_q_at(yi, vi, t)
+  lower_target <- qchisq(1 - (1 - level / 100) / 2, k - 1)
+  upper_target <- qchisq((1 - level / 100) / 2, k - 1)
+  bound <- function(target) if (q_at(0) < target) 0 else
+    uniroot(function(t) q_at(t) - target, c(0, upper_end), tol = .Machine$double.eps^0.25, maxiter = 1000)$root
+  c(bound(lower_target), bound(upper_target))
+}
+beside <- list(yi = c(0.1, 0.5, 0.3, 0.6, 0.4), vi = c(1e-300, 0.1, 0.2, 0.15, 0.05))
+out$mixed_variances$solved <- lapply(list(mixed = mixed, beside = beside), function(data) c(data, list(
+  metafor_pm = suppressWarnings(rma(data$yi, data$vi, method = "PM")$tau2),
+  exact = lapply(c(PM = "PM", PMM = "PMM", REML = "REML", ML = "ML"), function(method) exact_tau2(data$yi, data$vi,
+                                                                                                    method)),
+  dl_interval = exact_interval(data$yi, data$vi, exact_fit(data$yi, data$vi, "DL")$tau2))))
+# Two studies sharing vi = 1e-300 (or 1e-20): a tie, which no single weight dominates; Q cancels as before.
+tied <- list(yi = c(0.1, 0.1, 0.9, -0.5, 0.6, 1.2), vi = c(1e-300, 1e-300, 0.1, 0.2, 0.15, 0.05))
+out$mixed_variances$tied <- lapply(c(v300 = 1e-300, v20 = 1e-20), function(tiny) {
+  vi <- c(tiny, tiny, tied$vi[-(1:2)])
+  list(yi = tied$yi, vi = vi, EE = exact_fit(tied$yi, vi, "EE"), DL = exact_fit(tied$yi, vi, "DL"),
+       leave1out_DL = lapply(seq_along(tied$yi), function(i) exact_fit(tied$yi[-i], vi[-i], "DL")))
+})
 
 # -- study weights ---------------------------------------------------------------------------------------------
 molloy <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)

@@ -43,9 +43,11 @@ from numpy._core import multiarray as np_multiarray
 
 from scipy import special
 
-from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, scaled_rows, scoring_stopped, trace_p_rows,
-                                                weight_exponent, weight_exponents)
-from alliance_meta.models.univariate import genq_weights
+from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, effects_centre, may_dominate, q_from_sums,
+                                                scaled_rows, scoring_step, scoring_stopped, shared_design,
+                                                trace_p_rows, weight_exponent, weight_exponents,
+                                                with_dominated_reml_steps, without_cancellation)
+from alliance_meta.models.univariate import BeyondDoubleRange, check_double_range, genq_weights
 from alliance_meta.wording import counted
 
 ESTIMATORS = ("common", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ")
@@ -230,7 +232,7 @@ def _trace_p(mask: np.ndarray, v: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     weights = 1.0 / v
     if weight_exponent(float(weights.sum())):
         return trace_p_rows(mask * weights, fixed[:, 0])
-    return fixed[:, 0] - (mask @ (1.0 / v**2)) / fixed[:, 0]
+    return without_cancellation(fixed[:, 0] - (mask @ (1.0 / v**2)) / fixed[:, 0], fixed[:, 0], mask, weights)
 
 
 #: Q = sum w y^2 - (sum w y)^2 / sum w of effects y centred away from the subset's mean loses about
@@ -303,6 +305,7 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
     active = np.flatnonzero(size > 1)
     rows = mask[active]
     smallest_change = np.full(active.size, np.inf)  # each active subset's smallest change of tau^2 so far
+    dominated = may_dominate(1.0 / v)  # weights 1/(v + tau^2) dominate at most as 1/v do
     for _ in range(control.max_iterations + 1):
         if active.size == 0:
             break
@@ -312,21 +315,19 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
         # weights near 1e300: w / 2^e per subset (exact); the terms of degree 1 in w are scaled by 2^-e more below,
         # to those of degree 2, as heterogeneity's _fisher_scoring
         exponents = weight_exponents(sums[:, 0])
-        w, sums = scaled_rows(w, exponents), scaled_rows(sums, exponents)
+        unscaled, (w, sums) = w, (scaled_rows(w, exponents), scaled_rows(sums, exponents))
         sum_w = sums[:, 0]
         if method == "EB":
-            step = (_q(sums) * k / (k - 1) - np.ldexp(k, -exponents)) / sum_w
+            step = scoring_step(method, k, exponents, sum_w, _q(sums))
         else:
             w2 = w * w
             sums2 = w2 @ moments
             mean = sums[:, 1] / sum_w
             score = sums2[:, 2] - 2 * mean * sums2[:, 1] + mean * mean * sums2[:, 0]  # ||P y||^2
-            if method == "ML":
-                step = (score - np.ldexp(sum_w, -exponents)) / sums2[:, 0]
-            else:
-                sum_w3 = np.einsum("ij,ij->i", w2, w)
-                trace_pp = sums2[:, 0] - 2 * sum_w3 / sum_w + sums2[:, 0] ** 2 / sum_w**2
-                step = (score - np.ldexp(sum_w - sums2[:, 0] / sum_w, -exponents)) / trace_pp
+            step = scoring_step(method, k, exponents, sum_w, score, sums2[:, 0],
+                                np.einsum("ij,ij->i", w2, w) if method == "REML" else None)
+            if method == "REML" and dominated:
+                step = with_dominated_reml_steps(step, unscaled, y)
         step = np.nan_to_num(step * control.step_adjustment, nan=0.0)
         old = tau2[active]
         # metafor halves the step until tau^2 >= 0; from tau^2 = 0 a negative step halves to 0
@@ -465,7 +466,7 @@ def _genq_tau2(mask, y, v, size, weights):
     sums = (mask * weights[None, :]) @ _moments(y)
     sum_a2 = mask @ (weights**2)
     trace_pv = mask @ (weights * v) - (mask @ (weights**2 * v)) / sums[:, 0]
-    trace = sums[:, 0] - sum_a2 / sums[:, 0]
+    trace = without_cancellation(sums[:, 0] - sum_a2 / sums[:, 0], sums[:, 0], mask, weights)
     tau2 = (_q(sums) - trace_pv) / trace
     return np.maximum(np.where(size > 1, tau2, 0.0), 0.0), sums
 
@@ -534,7 +535,9 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
     ``yi``, ``vi``: one effect per study (e.g. the study composites). ``batch_size``: subsets
     per batch (default about 4 million matrix cells per batch). ``control``: the iteration
     settings of ML, REML, EB, PM and PMM (default metafor's). Subsets whose iterations do not
-    converge get NaN, as metafor's failed fits get NA. GENQ uses ``weights`` (one per study), by default
+    converge get NaN, as metafor's failed fits get NA. Effects and variances beyond double range raise
+    :class:`~alliance_meta.models.univariate.BeyondDoubleRange` (naming the study by ``study_id``, if given), as
+    ``am.fit`` of them does. GENQ uses ``weights`` (one per study), by default
     1/sqrt(vi) as the pipeline's GENQ fits (:func:`alliance_meta.models.univariate.genq_weights`).
     """
     if method not in ESTIMATORS:
@@ -544,11 +547,17 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
     if y.size != v.size or not (np.all(np.isfinite(y)) and np.all(np.isfinite(v) & (v > 0))):
         raise ValueError("yi and vi must be finite, of equal length, with vi > 0")
     k = y.size
+    control = control or Control()
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is BeyondDoubleRange here, as am.fit raises it
+        design = shared_design(y, v)  # as am.fit: the same check of the same sums
+        try:
+            check_double_range(y, v, method, design, q_from_sums(design @ (1.0 / v)), control)
+        except BeyondDoubleRange as error:
+            raise error if study_id is None else error.at(f"study_id {study_id[error.index]}") from None
     weights = genq_weights(v, method, weights)
     with _small_pages():  # the subsets x studies matrix is written once and read batch by batch
         included, exact = choose_subsets(k, subsets, seed)
-    control = control or Control()
-    centre = y.mean()  # as metafor: sums of centred effects round less
+    centre = effects_centre(y, 1.0 / v)  # as metafor: sums of centred effects round less
     batch = batch_size or max(1, 4_000_000 // k)
     n = included.shape[0]
     out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}

@@ -44,7 +44,8 @@ import math
 
 import numpy as np
 
-from alliance_meta.engines.heterogeneity import Control, level_alpha, weighted_q, zeroin
+from alliance_meta.engines.heterogeneity import (Control, interval_bracket, level_alpha, may_dominate, weighted_q,
+                                                zeroin)
 
 MAX_ROTATION = math.pi / 4  # angle of the integration ray below the real axis, at most
 MAX_AMPLIFICATION = 10.0  # bound on |G| along the ray, (1/cos(angle))^(n/2)
@@ -127,10 +128,31 @@ def _secular_block(poles, merged, origin_index, ends, max_iterations):
 
 
 def genq_eigenvalues(weights, vi, tau2: float) -> np.ndarray:
-    """The ``k - 1`` positive eigenvalues of ``S P S`` (see the module docstring), descending."""
+    """The ``k - 1`` positive eigenvalues of ``S P S`` (see the module docstring), descending; where a weight may
+    dominate (:func:`~alliance_meta.engines.heterogeneity.may_dominate`) by :func:`_contrast_eigenvalues`."""
     a = np.asarray(weights, dtype=float)
-    d = a * (np.asarray(vi, dtype=float) + tau2)
+    vi = np.asarray(vi, dtype=float)
+    if may_dominate(a):
+        return _contrast_eigenvalues(a, vi, tau2)
+    d = a * (vi + tau2)
     return secular_eigenvalues(d, a * d / a.sum())[::-1]
+
+
+def _contrast_eigenvalues(a: np.ndarray, vi: np.ndarray, tau2: float) -> np.ndarray:
+    """:func:`genq_eigenvalues` from the contrasts z = y_o - y_h of the other studies to the heaviest one h:
+    Q_a = z' M z with M = diag(a_o) - a_o a_o' / sum a and Cov z = C = diag(vi_o + tau2) + (vi_h + tau2) 1 1', so the
+    eigenvalues are those of L' M L, C = L L' (Cholesky; C is positive definite as vi > 0). Neither M nor C subtracts
+    a dominant weight's huge terms, which cancel in the secular equation's poles a (vi + tau2) (vi = 1e-300 beside
+    0.1). O(k^3); the weights are divided by the largest, and the eigenvalues multiplied back, as they scale with
+    the weights."""
+    heaviest = int(np.argmax(a))
+    scale = float(a[heaviest])
+    others = np.arange(a.size) != heaviest
+    a_o = a[others] / scale
+    m = np.diag(a_o) - np.outer(a_o, a_o) / (a.sum() / scale)
+    c = np.diag(vi[others] + tau2) + (vi[heaviest] + tau2)
+    lower = np.linalg.cholesky(c)
+    return np.linalg.eigvalsh(lower.T @ m @ lower)[::-1] * scale
 
 
 def rotation(n: int) -> float:
@@ -234,7 +256,7 @@ def genq_interval(yi, vi, weights, tau2: float, level: float = 95,
     alpha = level_alpha(level)
     q = weighted_q(y - y.mean(), a)
     tau2_min = min(0.0, tau2)
-    tau2_max = max(100.0, 10.0 * tau2, 10.0 * tau2_min) if control.tau2_max is None else float(control.tau2_max)
+    tau2_max = interval_bracket(tau2, control)  # metafor's max(100, 10 tau2, 10 tau2_min): tau2_min <= 0
 
     def tail(value: float) -> float:
         return genq_tail_probability(value, q, a, vi)

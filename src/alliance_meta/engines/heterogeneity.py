@@ -12,7 +12,12 @@ metafor's k x k matrices reduce to sums: with weights ``a`` and
   for diagonal ``D``, ``E``,
 
 and time and memory are O(k). Weights summing to more than 2^128 (vi near 1e-300) are divided by a power of two
-before products of them are summed (:func:`weight_exponent`), as their squares would overflow.
+before products of them are summed (:func:`weight_exponent`), as their squares would overflow. Where one weight
+holds nearly all the sum (vi = 1e-300 beside 0.1: :func:`dominant_weights`), tr(P) is summed as
+``sum a (sum a - a) / sum a`` with ``sum a - a`` of that weight the sum of the others, and REML's tr(P P) over
+positive terms too (:func:`dominated_reml_steps`); wherever a weight may dominate (:func:`may_dominate`, ties
+included) every sum of y is taken of effects centred on the heaviest study's (:func:`effects_centre`,
+:func:`shared_design`): the differences above would cancel to rounding noise.
 
 Estimators (metafor's names): DL (DerSimonian & Laird 1986), HE (Hedges 1983,
 Hedges & Olkin 1985), HS and HSk (Hunter & Schmidt 2004; HSk with the k/(k-1)
@@ -141,7 +146,10 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def weighted_q(y: np.ndarray, weights: np.ndarray) -> float:
-    """Generalised Q: ``sum a (y - ybar_a)^2`` with ``ybar_a`` the a-weighted mean."""
+    """Generalised Q: ``sum a (y - ybar_a)^2`` with ``ybar_a`` the a-weighted mean (y centred on the heaviest
+    study's effect first where a weight may dominate: :func:`effects_centre`)."""
+    if may_dominate(weights):
+        y = y - effects_centre(y, weights)
     sum_weights = weights.sum()
     residuals = y - dot(weights, y) / sum_weights
     return dot(weights * residuals, residuals)
@@ -185,12 +193,111 @@ def scaled_rows(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     return np.ldexp(values, -exponents.reshape(-1, *[1] * (values.ndim - 1)))
 
 
+#: A weight holding all but less than 1/DOMINANCE_LIMIT of its sum S (vi = 1e-300 beside vi = 0.1): tr(P) =
+#: S - sum w^2 / S, and Q from effects centred away from that study's, then lose more than half their 53 bits
+DOMINANCE_LIMIT = 2.0**26
+
+
+def dominant_weights(weights: np.ndarray) -> np.ndarray:
+    """For each row of ``weights`` (0 for the studies a row leaves out), the index of the weight holding all but
+    less than 1/:data:`DOMINANCE_LIMIT` of the row's sum, or -1 where none does (every row of weights within a
+    factor DOMINANCE_LIMIT of each other: every ordinary fit, checked first in one pass)."""
+    if not may_dominate(weights):
+        return np.full(weights.shape[0], -1)
+    largest = weights.argmax(axis=1)
+    return np.where(_other_weights(weights, largest) < weights.max(axis=1) / DOMINANCE_LIMIT, largest, -1)
+
+
+def may_dominate(weights: np.ndarray) -> bool:
+    """Whether one of ``weights`` (0: left out) could dominate a sum of some of them (:func:`dominant_weights`):
+    the largest more than :data:`DOMINANCE_LIMIT` times the smallest."""
+    if weights.size == 0:
+        return False
+    smallest = np.min(weights, where=weights > 0, initial=np.inf)  # no copy of the positive weights
+    return bool(weights.max() / DOMINANCE_LIMIT > smallest)  # exact; L * min overflows
+
+
+def dominant_weight(weights: np.ndarray) -> int:
+    """:func:`dominant_weights` of one vector of weights: the index of the dominant one, or -1."""
+    return int(dominant_weights(weights[None, :])[0])
+
+
+def _other_weights(weights: np.ndarray, largest: np.ndarray) -> np.ndarray:
+    """Each row's sum of the weights other than its ``largest``, summed directly (not the sum minus it: cancels)."""
+    return np.sum(np.where(np.arange(weights.shape[1]) == largest[:, None], 0.0, weights), axis=1)
+
+
+def _dominated_diagonal(weights: np.ndarray, dominant: np.ndarray) -> np.ndarray:
+    """The diagonal of P = diag(w) - w w'/S of rows of weights in which the weight ``dominant`` holds nearly all the
+    sum S: P_ii = (w_i / S)(S - w_i), positive terms, with S - w_i of the dominant weight the sum of the others
+    (:func:`_other_weights`; S - w_max would cancel)."""
+    sums = weights.sum(axis=1)
+    rest = sums[:, None] - weights
+    rest[np.arange(weights.shape[0]), dominant] = _other_weights(weights, dominant)
+    return weights / sums[:, None] * rest
+
+
+def _dominated_trace_p(weights: np.ndarray, dominant: np.ndarray) -> np.ndarray:
+    """tr(P) of rows of weights in which the weight ``dominant`` holds nearly all the sum, without cancellation:
+    the sum of :func:`_dominated_diagonal`; S - sum w^2 / S would lose all digits (tr(P) ~ 2 (S - w_max))."""
+    return _dominated_diagonal(weights, dominant).sum(axis=1)
+
+
+def dominated_reml_steps(weights: np.ndarray, y: np.ndarray, dominant: np.ndarray) -> np.ndarray:
+    """REML's Fisher scoring step (||P y||^2 - tr(P)) / tr(P P) (Viechtbauer 2005, eq. 10) of rows of unscaled
+    weights w = 1/(vi + tau^2) (0: left out) in which the weight ``dominant`` holds nearly all the sum S
+    (:func:`dominant_weights`), ``y`` the effects (one vector for all rows); as sums of positive terms. With
+    p = w / S, P = diag(w) - w w'/S and d the dominant study:
+
+    * tr(P) = sum_i P_ii, P_ii = p_i (S - w_i), S - w_d the others' sum (as :func:`_dominated_trace_p`);
+    * tr(P P) = sum_i P_ii^2 + sum_{i != j} (p_i w_j)^2, the second sum 2 p_d^2 R (the pairs with d) plus
+      sum_{i != d} p_i^2 (R - w_i^2) (the pairs of others), R the sum of the others' w^2;
+    * ||P y||^2 = sum (w_i (y_i - ybar_w))^2 of y centred on y_d (:func:`effects_centre`).
+
+    The general sums S - sum w^2 / S and sum w^2 - 2 sum w^3 / S + (sum w^2)^2 / S^2 cancel to 0 there, as would
+    ((sum w^2)^2 - sum w^4) / S^2 for the second sum (both terms ~ w_d^4). Squared here are the others' weights and
+    sums, not w_d: the weights are scaled by the :func:`weight_exponents` of the others' sum (as scoring_step's)."""
+    exponents = weight_exponents(_other_weights(weights, dominant))
+    weights = scaled_rows(weights, exponents)
+    share = weights / weights.sum(axis=1)[:, None]
+    diagonal = _dominated_diagonal(weights, dominant)
+    is_dominant = np.arange(weights.shape[1]) == dominant[:, None]
+    others = np.where(is_dominant, 0.0, weights)  # w_d itself is never squared: it may overflow
+    others_squared = others * others
+    rest_squares = others_squared.sum(axis=1)
+    trace_pp = (np.sum(diagonal * diagonal, axis=1) + 2.0 * np.sum(share * is_dominant, axis=1) ** 2 * rest_squares
+                + np.sum(np.where(is_dominant, 0.0, share * share) * (rest_squares[:, None] - others_squared), axis=1))
+    centred = y[None, :] - y[dominant][:, None]
+    residual = centred - np.sum(share * centred, axis=1)[:, None]
+    return (np.sum((weights * residual) ** 2, axis=1) - np.ldexp(diagonal.sum(axis=1), -exponents)) / trace_pp
+
+
 def trace_p_rows(weights: np.ndarray, sums_of_weights: np.ndarray) -> np.ndarray:
     """:func:`trace_p` of each row of ``weights`` (0 for the studies a row leaves out; ``sums_of_weights``: the
-    rows' sums), each row scaled by its :func:`weight_exponents` as :func:`trace_p` scales its weights."""
+    rows' sums), each row scaled by its :func:`weight_exponents` as :func:`trace_p` scales its weights; the rows
+    with a dominant weight (:func:`dominant_weights`) without cancellation, as :func:`trace_p`."""
     exponents = weight_exponents(sums_of_weights)
     weights, sums = scaled_rows(weights, exponents), scaled_rows(sums_of_weights, exponents)
-    return np.ldexp(sums - np.sum(weights**2, axis=1) / sums, exponents)
+    return np.ldexp(without_cancellation(sums - np.sum(weights**2, axis=1) / sums, sums, weights), exponents)
+
+
+#: tr(P) below this share of sum w may have cancelled: a dominant weight leaves tr(P) < 2 sum w / DOMINANCE_LIMIT
+#: (twice the others' sum), so a larger tr(P), as every ordinary fit's, has no dominant weight to look for
+CANCELLED_SHARE = 4.0 / DOMINANCE_LIMIT
+
+
+def without_cancellation(trace: np.ndarray, sums: np.ndarray, mask: np.ndarray, weights=1.0) -> np.ndarray:
+    """``trace``: tr(P) = S - sum w^2 / S of each row of weights ``mask * weights`` (0: left out; ``sums``: their
+    S), with the rows in which one weight holds nearly all the sum (:func:`dominant_weights`), where that difference
+    cancels, recomputed without cancellation (:func:`_dominated_trace_p`); only the rows whose tr(P) is below
+    :data:`CANCELLED_SHARE` of S are looked at (a comparison per row, no pass over the weights)."""
+    rows = np.flatnonzero(trace < sums * CANCELLED_SHARE)
+    if rows.size:
+        row_weights = mask[rows] * weights
+        dominant = dominant_weights(row_weights)
+        found = dominant >= 0
+        trace[rows[found]] = _dominated_trace_p(row_weights[found], dominant[found])
+    return trace
 
 
 def q_from_sums(sums: np.ndarray) -> float:
@@ -209,12 +316,52 @@ def _q_at(design: np.ndarray, vi: np.ndarray, tau2: float) -> float:
 
 def trace_p(weights: np.ndarray, sum_weights: float | None = None) -> float:
     """``tr(P)`` for ``P = diag(a) - a a'/sum(a)`` (``sum_weights``: sum(a), if known); linear in a, so huge
-    weights are scaled by :func:`weight_exponent` and the trace scaled back."""
+    weights are scaled by :func:`weight_exponent` and the trace scaled back; one weight holding nearly all the sum
+    without cancellation (:func:`without_cancellation`)."""
     sum_weights = weights.sum() if sum_weights is None else sum_weights
     exponent = weight_exponent(sum_weights)
     if exponent:
         return math.ldexp(trace_p(np.ldexp(weights, -exponent), math.ldexp(sum_weights, -exponent)), exponent)
-    return float(sum_weights - dot(weights, weights) / sum_weights)
+    trace = np.array([sum_weights - dot(weights, weights) / sum_weights])  # cancels at vi = 1e-300 beside 0.1
+    return float(without_cancellation(trace, np.array([sum_weights]), weights[None, :])[0])
+
+
+def effects_centre(y: np.ndarray, weights: np.ndarray) -> float:
+    """The value effects ``y`` are centred on before weighted sums of them are taken: their mean (metafor's), or
+    where a weight may dominate (:func:`may_dominate`: one dominant weight, or several tied ones, vi = 1e-300 twice
+    beside 0.1) the heaviest study's effect. Q is unchanged by a shift of y; centred elsewhere, a heavy study's
+    residual y - ybar_w (mathematically ~1e-299 at vi = 1e-300 beside 0.1) is the rounding error of ybar_w, and w
+    times its square (~1e266) swamps Q (metafor's QE has it: 2e283 where Q is 34, fit_control.R's
+    mixed_variances); centred on it, the residual is the others' weighted deviation over S, exact to rounding
+    (Chan, Golub & LeVeque 1983, *Am Stat* 37, 242-247)."""
+    return float(y[np.argmax(weights)]) if may_dominate(weights) else float(y.mean())
+
+
+def weighted_residuals(y: np.ndarray, weights: np.ndarray, dominated: bool) -> np.ndarray:
+    """y - ybar_w for each row of ``weights`` (0: left out); where ``dominated`` (:func:`may_dominate` of the
+    weights) y centred first on each row's heaviest study, as :func:`effects_centre` centres one fit's."""
+    if not dominated:
+        return y[None, :] - ((weights @ y) / weights.sum(axis=1))[:, None]
+    centred = y[None, :] - y[weights.argmax(axis=1)][:, None]
+    return centred - (np.sum(weights * centred, axis=1) / weights.sum(axis=1))[:, None]
+
+
+def with_dominated_reml_steps(steps: np.ndarray, weights: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """REML's Fisher scoring ``steps`` (one per row of unscaled ``weights``, 0: left out) with those of the rows in
+    which one weight dominates (:func:`dominant_weights`) recomputed without cancellation
+    (:func:`dominated_reml_steps`)."""
+    dominant = dominant_weights(weights)
+    rows = np.flatnonzero(dominant >= 0)
+    if rows.size:
+        steps[rows] = dominated_reml_steps(weights[rows], y, dominant[rows])
+    return steps
+
+
+def shared_design(y: np.ndarray, vi: np.ndarray) -> np.ndarray:
+    """:func:`moment_design` of the effects ``y`` centred on their mean (as metafor's rma centres them), or where a
+    weight 1/vi may dominate on the heaviest study's effect (:func:`effects_centre`): the design from which a
+    fit's Q(tau^2), its Fisher scoring sums and log likelihood, PM's root and the Q-profile interval are summed."""
+    return moment_design(y - effects_centre(y, 1.0 / vi))
 
 
 def typical_sampling_variance(vi: np.ndarray) -> float:
@@ -320,10 +467,10 @@ def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control |
 
     ``yi`` and ``vi`` are validated float arrays with ``vi > 0``. ``weights`` are the
     GENQ weights (required for GENQ). ``k = 1`` gives tau^2 = 0 (metafor's "k1").
-    ``design`` (optional) is :func:`moment_design` of the centred yi, to share between calls.
+    ``design`` (optional) is :func:`shared_design` of yi and vi, to share between calls.
     """
     control = control or Control()
-    y = np.asarray(yi, dtype=float)
+    y = effects = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     k = y.size
     if method not in METHODS:
@@ -352,7 +499,7 @@ def estimate_tau2(yi, vi, method: str = "REML", weights=None, control: Control |
     hedges = (dot(y, y) - float(vi.sum()) * (k - 1) / k) / (k - 1)
     if method == "HE":
         return _truncated(method, hedges)
-    design = moment_design(y) if design is None else design
+    design = shared_design(effects, vi) if design is None else design
     if method in ("PM", "PMM"):
         return _paule_mandel(y, vi, method, control, design)
     return _fisher_scoring(design, vi, method, max(0.0, hedges), control)
@@ -362,7 +509,8 @@ def _truncated(method: str, tau2: float) -> Tau2Estimate:
     return Tau2Estimate(method, max(0.0, float(tau2)))
 
 
-def _tau2_max(y: np.ndarray, control: Control) -> float:
+def root_bracket(y: np.ndarray, control: Control) -> float:
+    """The upper end of PM's and PMM's root bracket: ``control.tau2_max``, or metafor's max(100, 10 mad(yi)^2)."""
     if control.tau2_max is not None:
         return float(control.tau2_max)
     return max(100.0, 10.0 * median_absolute_deviation(y) ** 2)
@@ -380,7 +528,7 @@ def _paule_mandel(y: np.ndarray, vi: np.ndarray, method: str, control: Control,
     f_lower = objective(0.0)
     if f_lower < 0:
         return Tau2Estimate(method, 0.0)
-    upper = _tau2_max(y, control)
+    upper = root_bracket(y, control)
     f_upper = objective(upper)
     if f_upper > 0:
         return Tau2Estimate(method, math.nan, False, 0,
@@ -407,40 +555,26 @@ def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float
     iterations = 0
     weights = np.empty_like(vi)
     squared = np.empty_like(vi)
+    dominated = method == "REML" and may_dominate(1.0 / vi)  # weights 1/(vi + tau^2) dominate at most as 1/vi do
     while not scoring_stopped(change, smallest_change, tau2, control.threshold, k):
         iterations += 1
         previous, smallest_change = tau2, min(smallest_change, change)
         np.add(vi, tau2, out=weights)
         np.divide(1.0, weights, out=weights)
-        sums = design @ weights
-        exponent = weight_exponent(sums[0])  # weights near 1e300: w / 2^e (exact); the terms of degree 1 in w
-        if exponent:  # (sum_weights, q, trace) are then 2^-e times those of degree 2 (score, trace_pp), as below
-            np.ldexp(weights, -exponent, out=weights)
-            sums = np.ldexp(sums, -exponent)
-        sum_weights, sum_wy, sum_wyy = sums
-        if method == "EB":
-            q = sum_wyy - sum_wy * sum_wy / sum_weights
-            adjustment = (q * k / (k - 1) - math.ldexp(k, -exponent)) / sum_weights
+        if dominated and (dominant := dominant_weight(weights)) >= 0:
+            adjustment = dominated_reml_steps(weights[None, :], design[1], np.array([dominant]))[0]
         else:
-            np.multiply(weights, weights, out=squared)
-            sum_squared, sum_squared_y, sum_squared_yy = design @ squared
-            mean = sum_wy / sum_weights
-            score = sum_squared_yy - 2.0 * mean * sum_squared_y + mean * mean * sum_squared  # ||P y||^2
-            if method == "ML":
-                adjustment = (score - math.ldexp(sum_weights, -exponent)) / sum_squared
-            else:
-                trace = sum_weights - sum_squared / sum_weights
-                trace_pp = (sum_squared - 2.0 * dot(squared, weights) / sum_weights
-                            + sum_squared**2 / sum_weights**2)
-                adjustment = (score - math.ldexp(trace, -exponent)) / trace_pp
+            adjustment = _scoring_adjustment(design, weights, squared, method, k)
         adjustment = float(adjustment) * control.step_adjustment
         if math.isnan(adjustment):
             adjustment = 0.0
         if math.isinf(adjustment):  # its halving would never end (metafor's loops for ever)
+            cause = ("one study's weight 1/(vi + tau^2) holds all but less than 2^-26 of their sum (a sampling "
+                     "variance far smaller than the others')" if dominant_weight(weights) >= 0 else
+                     "the data span more than double precision holds (effect sizes or sampling variances far apart in "
+                     "size); rescale the effect units")
             return Tau2Estimate(method, math.nan, False, iterations,
-                                f"{method}: Fisher scoring took an infinite step from tau^2 = {tau2:.6g}: the data "
-                                "span more than double precision holds (effect sizes or sampling variances far apart "
-                                "in size); rescale the effect units")
+                                f"{method}: Fisher scoring took an infinite step from tau^2 = {tau2:.6g}: {cause}")
         while tau2 + adjustment < 0.0:
             adjustment /= 2.0
         tau2 = tau2 + adjustment
@@ -458,6 +592,38 @@ def _fisher_scoring(design: np.ndarray, vi: np.ndarray, method: str, tau2: float
             message = f"{method}: likelihood higher at tau^2 = 0 than at the Fisher scoring solution; tau^2 set to 0"
             tau2 = 0.0
     return Tau2Estimate(method, max(0.0, tau2), True, iterations, message)
+
+
+def _scoring_adjustment(design: np.ndarray, weights: np.ndarray, squared: np.ndarray, method: str, k: int) -> float:
+    """One Fisher scoring step of :func:`_fisher_scoring` from the weighted sums of ``design`` (``weights``,
+    ``squared``: work arrays, overwritten)."""
+    sums = design @ weights
+    exponent = weight_exponent(sums[0])  # weights near 1e300: w / 2^e (exact); the terms of degree 1 in w
+    if exponent:  # (sum_weights, q, trace) are then 2^-e times those of degree 2 (score, trace_pp), as below
+        np.ldexp(weights, -exponent, out=weights)
+        sums = np.ldexp(sums, -exponent)
+    sum_weights, sum_wy, sum_wyy = sums
+    if method == "EB":
+        return scoring_step(method, k, exponent, sum_weights, sum_wyy - sum_wy * sum_wy / sum_weights)
+    np.multiply(weights, weights, out=squared)
+    sum_squared, sum_squared_y, sum_squared_yy = design @ squared
+    mean = sum_wy / sum_weights
+    score = sum_squared_yy - 2.0 * mean * sum_squared_y + mean * mean * sum_squared  # ||P y||^2
+    return scoring_step(method, k, exponent, sum_weights, score, sum_squared,
+                        dot(squared, weights) if method == "REML" else None)
+
+
+def scoring_step(method: str, k, exponent, sum_weights, statistic, sum_squared=None, sum_cubed=None):
+    """The Fisher scoring step of ML, REML (Viechtbauer 2005, eq. 9-10) or EB (metafor's rma.uni), scalars or one
+    per row: from the sums of the weights w = 1/(vi + tau^2), of w^2 and w^3 (REML), each divided by 2^``exponent``
+    per power of w (:func:`weight_exponents`; 0: unscaled), and ``statistic``: ||P y||^2 (ML, REML) or Q (EB), k
+    the number of studies."""
+    if method == "EB":
+        return (statistic * k / (k - 1) - np.ldexp(k, -exponent)) / sum_weights
+    if method == "ML":
+        return (statistic - np.ldexp(sum_weights, -exponent)) / sum_squared
+    trace_pp = sum_squared - 2.0 * sum_cubed / sum_weights + sum_squared**2 / sum_weights**2  # tr(P P)
+    return (statistic - np.ldexp(sum_weights - sum_squared / sum_weights, -exponent)) / trace_pp
 
 
 def _log_likelihood(design: np.ndarray, vi: np.ndarray, tau2: float, method: str) -> float:
@@ -489,9 +655,9 @@ def q_profile_interval(yi, vi, tau2: float, level: float = 95, control: Control 
     alpha = level_alpha(level)
     critical_upper = float(special.chdtri(k - 1, alpha / 2))
     critical_lower = float(special.chdtri(k - 1, 1 - alpha / 2))
-    upper_bracket = max(100.0, 10.0 * tau2) if control.tau2_max is None else float(control.tau2_max)
+    upper_bracket = interval_bracket(tau2, control)
 
-    design = moment_design(y - y.mean()) if design is None else design
+    design = shared_design(y, vi) if design is None else design
 
     def q_at(value: float) -> float:
         return _q_at(design, vi, value)
@@ -515,6 +681,14 @@ def q_profile_interval(yi, vi, tau2: float, level: float = 95, control: Control 
     else:
         lower = _bound(q_at, critical_upper, upper_bracket, q_min, q_max, control)
     return lower, upper, "; ".join(notes)
+
+
+def interval_bracket(tau2: float, control: Control | None = None) -> float:
+    """The upper end of the bracket in which a tau^2 interval's bounds are sought (Q-profile and generalised Q):
+    ``control.tau2_max``, or metafor's max(100, 10 tau^2)."""
+    if control is not None and control.tau2_max is not None:
+        return float(control.tau2_max)
+    return max(100.0, 10.0 * tau2)
 
 
 def _bound(q_at, target: float, upper_bracket: float, q_min: float, q_max: float, control: Control) -> float:

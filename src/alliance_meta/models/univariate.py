@@ -32,12 +32,15 @@ from alliance_meta.engines.heterogeneity import (
     estimate_tau2,
     common_effect_i2_h2,
     i2_h2,
+    interval_bracket,
     level_alpha,
+    may_dominate,
     dot,
-    moment_design,
     one_effect_size,
     q_from_sums,
     q_profile_interval,
+    root_bracket,
+    shared_design,
     trace_p,
 )
 from alliance_meta.engines.transforms import back_transform
@@ -187,6 +190,23 @@ class BeyondDoubleRange(ValueError):
         return BeyondDoubleRange(self.figure, self.value, self.yi, self.vi, where)
 
 
+def check_double_range(yi: np.ndarray, vi: np.ndarray, method: str, design: np.ndarray, q: float,
+                       control: Control | None = None) -> None:
+    """Raise :class:`BeyondDoubleRange` where a fit of ``yi``, ``vi`` (``design``: the moments of the centred yi,
+    :func:`~alliance_meta.engines.heterogeneity.shared_design`; ``q``: Q) would overflow doubles: Q, sum (yi -
+    centre)^2 (the centre their mean, that of HE and SJ, or where a weight may dominate the heaviest study's effect:
+    :func:`~alliance_meta.engines.heterogeneity.effects_centre`), or PM's and PMM's root bracket
+    max(100, 10 mad(yi)^2) (:func:`~alliance_meta.engines.heterogeneity.root_bracket`). am.fit and gosh both check
+    their data here."""
+    figures = [("Q", q), ("sum (yi - centre)^2", float(design[2].sum()))]
+    if method in ("PM", "PMM"):
+        figures.append((f"10 mad(yi)^2 (the end of {method}'s root bracket)", root_bracket(yi, control or Control())))
+    for figure, value in figures:
+        if not math.isfinite(value):  # the centre named as effects_centre takes it
+            centre = "y_h, the effect of the smallest vi" if may_dominate(1.0 / vi) else "mean"
+            raise BeyondDoubleRange(figure.replace("centre", centre), value, yi, vi)
+
+
 def checked_weights(weights, k: int) -> np.ndarray:
     """GENQ weights as a float array: finite, positive and one per effect size (``k``); else ValueError."""
     weights = np.asarray(weights, dtype=float).reshape(-1)
@@ -282,15 +302,13 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
             engine_test = "z"
             notes.append(SINGLE_STUDY_Z_NOTE)
     with np.errstate(over="ignore"):  # an overflow here is BeyondDoubleRange below, not a RuntimeWarning
-        design = moment_design(yi - yi.mean())  # one pass; every later sum reuses it
+        design = shared_design(yi, vi)  # one pass; every later sum reuses it
     if k > 1:
         inverse = 1.0 / vi
         with np.errstate(over="ignore", invalid="ignore"):
             inverse_sums = design @ inverse
             q = q_from_sums(inverse_sums)
-        for figure, value in (("Q", q), ("sum (yi - mean)^2", float(design[2].sum()))):  # that of HE, SJ, tau2_max
-            if not math.isfinite(value):
-                raise BeyondDoubleRange(figure, value, yi, vi)
+        check_double_range(yi, vi, method, design, q, control)
         q_df = k - 1
         q_p = float(special.chdtrc(q_df, q))
         typical_variance = q_df / trace_p(inverse, inverse_sums[0])
@@ -347,6 +365,8 @@ def fit(yi, vi, method: str = "REML", test: str = "z", level: float = 95, weight
     prediction_half_width = critical * math.sqrt(variance + tau2)
 
     tau2_lower = tau2_upper = nan
+    if method != COMMON and k > 1 and tau2_interval and not math.isfinite(bracket := interval_bracket(tau2, control)):
+        raise BeyondDoubleRange("10 tau^2 (the end of the tau^2 interval's bracket)", bracket, yi, vi)
     if method not in (COMMON, "GENQ") and k > 1 and tau2_interval:
         tau2_lower, tau2_upper, interval_note = q_profile_interval(yi, vi, tau2, level, control, design)
         if interval_note:

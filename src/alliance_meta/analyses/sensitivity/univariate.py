@@ -44,9 +44,11 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.models import univariate as pooling
-from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, dot, estimate_tau2, moment_design,
-                                                q_from_sums, refit_control, scaled_rows, scoring_stopped, trace_p,
-                                                trace_p_rows, weight_exponent, weight_exponents)
+from alliance_meta.engines.heterogeneity import (DOMINANCE_LIMIT, DOUBLE_EPSILON, Control, dot, estimate_tau2,
+                                                may_dominate, q_from_sums, refit_control, scaled_rows,
+                                                scoring_step, scoring_stopped, shared_design, trace_p,
+                                                trace_p_rows, weight_exponent, weight_exponents,
+                                                weighted_residuals, with_dominated_reml_steps)
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.wording import did_you_mean
 
@@ -110,7 +112,7 @@ def _closed_form_tau2(yi, vi, rows, method):
     if method == "common":
         return np.zeros(rows.size)
     fixed = _masked_weights(vi, np.zeros(rows.size), rows)
-    residual = yi[None, :] - _weighted_mean(fixed, yi)[:, None]
+    residual = weighted_residuals(yi, fixed, may_dominate(1.0 / vi))
     q = np.sum(fixed * residual**2, axis=1)
     sum_fixed = fixed.sum(axis=1)
     if method == "DL":
@@ -131,10 +133,11 @@ def _closed_form_tau2(yi, vi, rows, method):
     return np.maximum(tau2, 0.0)
 
 
-def _log_likelihood(weights, yi, method):
-    """(Restricted) log likelihood up to constants for rows of weights (0 = deleted)."""
+def _log_likelihood(weights, yi, method, dominated: bool):
+    """(Restricted) log likelihood up to constants for rows of weights (0 = deleted); ``dominated``: whether a
+    weight may dominate (:func:`~alliance_meta.engines.heterogeneity.weighted_residuals`)."""
     present = weights > 0
-    residual = yi[None, :] - _weighted_mean(weights, yi)[:, None]
+    residual = weighted_residuals(yi, weights, dominated)
     value = 0.5 * np.sum(np.log(weights, where=present, out=np.zeros_like(weights)), axis=1)
     value -= 0.5 * np.sum(weights * residual**2, axis=1)
     return value - 0.5 * np.log(weights.sum(axis=1)) if method == "REML" else value
@@ -148,24 +151,23 @@ def _scoring_tau2(yi, vi, rows, method, start, control: Control):
     tau2 = np.full(rows.size, float(start))
     active = np.arange(rows.size)
     smallest_change = np.full(rows.size, np.inf)  # each active deletion's smallest change of tau^2 so far
+    dominated = may_dominate(1.0 / vi)  # weights 1/(v + tau^2) dominate at most as 1/v do
     for _ in range(control.max_iterations):
-        weights = _masked_weights(vi, tau2[active], rows[active])
+        weights = unscaled = _masked_weights(vi, tau2[active], rows[active])
         sum_w = weights.sum(axis=1)
-        residual = yi[None, :] - ((weights @ yi) / sum_w)[:, None]
+        residual = weighted_residuals(yi, weights, dominated)
         # weights near 1e300: w / 2^e per deletion (exact); the terms of degree 1 in w are scaled by 2^-e more below,
         # to those of degree 2, as heterogeneity's _fisher_scoring
         exponents = weight_exponents(sum_w)
         weights, sum_w = scaled_rows(weights, exponents), scaled_rows(sum_w, exponents)
         if method == "EB":
-            step = (np.sum(weights * residual**2, axis=1) * k / (k - 1) - np.ldexp(k, -exponents)) / sum_w
+            step = scoring_step(method, k, exponents, sum_w, np.sum(weights * residual**2, axis=1))
         else:
-            score = np.sum((weights * residual) ** 2, axis=1)
-            sum_w2 = np.sum(weights**2, axis=1)
-            if method == "ML":
-                step = (score - np.ldexp(sum_w, -exponents)) / sum_w2
-            else:
-                trace_pp = sum_w2 - 2 * np.sum(weights**3, axis=1) / sum_w + sum_w2**2 / sum_w**2
-                step = (score - np.ldexp(sum_w - sum_w2 / sum_w, -exponents)) / trace_pp
+            step = scoring_step(method, k, exponents, sum_w, np.sum((weights * residual) ** 2, axis=1),
+                                np.sum(weights**2, axis=1),
+                                np.sum(weights**3, axis=1) if method == "REML" else None)
+            if method == "REML" and dominated:
+                step = with_dominated_reml_steps(step, unscaled, yi)
         step = step * control.step_adjustment
         step[np.isinf(step)] = np.nan  # its halving would never end: the refit does not converge (NaN)
         old = tau2[active]
@@ -184,8 +186,9 @@ def _scoring_tau2(yi, vi, rows, method, start, control: Control):
     if method != "EB" and control.ll0_check:  # metafor's ll0check: tau2 = 0 when its likelihood is higher
         positive = np.flatnonzero(tau2 > threshold)
         if positive.size:
-            at_zero = _log_likelihood(_masked_weights(vi, np.zeros(positive.size), rows[positive]), yi, method)
-            at_tau2 = _log_likelihood(_masked_weights(vi, tau2[positive], rows[positive]), yi, method)
+            at_zero = _log_likelihood(_masked_weights(vi, np.zeros(positive.size), rows[positive]), yi, method,
+                                      dominated)
+            at_tau2 = _log_likelihood(_masked_weights(vi, tau2[positive], rows[positive]), yi, method, dominated)
             tau2[positive[at_zero - at_tau2 > control.tolerance]] = 0.0
     return tau2
 
@@ -243,7 +246,25 @@ def _one_study_deletions(yi, vi, method, test, level, weights=None, control: Con
     return DeletionFits(**column, knha_scale=np.ones(2), variance_all=variance_all)
 
 
-def _dominated(rest, whole):
+def _dominant_without_each(weights):
+    """For each deletion, whether one of its remaining ``weights`` holds all but less than 1/DOMINANCE_LIMIT of
+    their sum (:func:`~alliance_meta.engines.heterogeneity.dominant_weights` of each deletion, where tr(P) cancels),
+    in O(k) from the two largest weights and the others' sum, summed directly. All False where no weight may
+    dominate (every ordinary fit)."""
+    if not may_dominate(weights):
+        return np.zeros(weights.size, bool)
+    second, first = np.argpartition(weights, -2)[-2:]
+    if weights[second] > weights[first]:
+        first, second = second, first
+    study = np.arange(weights.size)
+    rest = np.sum(np.where((study == first) | (study == second), 0.0, weights))  # all but the two largest
+    largest = np.where(study == first, weights[second], weights[first])
+    others = np.where((study == first) | (study == second), rest,
+                      np.maximum(rest - weights, 0.0) + weights[second])  # the remaining sum without its largest
+    return others < largest / DOMINANCE_LIMIT
+
+
+def _cancels(rest, whole):
     """Whether ``rest`` (a sum without the deleted study's term, or what is left after a subtraction) is so much
     smaller than ``whole`` that computing it as a difference loses more than 3 digits (:data:`CANCELLATION`)."""
     return np.abs(rest) * CANCELLATION < np.abs(whole)
@@ -251,8 +272,8 @@ def _dominated(rest, whole):
 
 def _direct_sums(yi, vi, tau2, weights=None):
     """(estimate, variance, Q, typical variance, sum w (y - estimate)^2) of the studies ``yi``, ``vi`` at ``tau2``,
-    summed as :func:`alliance_meta.models.univariate.fit` does (moments of y centred at its mean)."""
-    design = moment_design(yi - yi.mean())
+    summed as :func:`alliance_meta.models.univariate.fit` does (:func:`shared_design`)."""
+    design = shared_design(yi, vi)
     inverse = 1.0 / vi
     inverse_sums = design @ inverse
     typical = (yi.size - 1) / trace_p(inverse, inverse_sums[0])
@@ -271,7 +292,7 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
     Sums over the remaining studies are full sums minus the deleted study's term;
     Cochran's Q uses y centred at the full common-effect mean to limit cancellation. A deletion whose
     differences cancel (the study holds nearly all of a sum, or y lies far from the deletion's mean:
-    :func:`_dominated`) is summed directly over the other studies (:func:`_direct_sums`), as accurate as a refit.
+    :func:`_cancels`) is summed directly over the other studies (:func:`_direct_sums`), as accurate as a refit.
     ``weights`` (GENQ): the estimate is the a-weighted mean with variance
     ``sum a^2 (v + tau^2) / (sum a)^2``; the Knapp-Hartung factor keeps 1/(v + tau^2).
     """
@@ -289,34 +310,40 @@ def _deletion_summaries(yi, vi, tau2, method, test, level, weights=None) -> Dele
         sum_wy[i] = w @ yi - w_i * yi[i]
         sum_wyy[i] = all_wyy[i] - w_i * yi[i] ** 2
     w_deleted = 1.0 / (vi + tau2)
-    cancelled = (_dominated(sum_w, all_w) | _dominated(all_wy - w_deleted * absolute_y, all_wy)
-                 | _dominated(sum_wyy, all_wyy))
-    estimate = sum_wy / sum_w
-    variance = 1.0 / sum_w
-    variance_all = 1.0 / (sum_w + 1.0 / (vi + tau2))
-    rss = sum_wyy - sum_wy * estimate
-    cancelled |= _dominated(rss, sum_wyy)  # y far from its mean: y^2 - mean^2 loses the digits of the spread
-    scale = np.maximum(rss, 0.0) / (k - 1)
-    if weights is not None:  # metafor's rma.uni with weights: beta = (X'AX)^-1 X'Ay, vb = sandwich
-        a, a2 = weights, weights * weights
-        sum_a = a.sum() - a
-        estimate = (a @ yi - a * yi) / sum_a
-        variance = (a2 @ vi - a2 * vi + tau2 * (a2.sum() - a2)) / sum_a**2
-        variance_all = (a2 @ vi + tau2 * a2.sum()) / a.sum() ** 2
-        cancelled |= (_dominated(sum_a, a.sum()) | _dominated(a @ absolute_y - a * absolute_y, a @ absolute_y)
-                      | _dominated(a2.sum() - a2, a2.sum()) | _dominated(a2 @ vi - a2 * vi, a2 @ vi))
-    alpha = 1 - level / 100
-    # weights 1/v summing to more than 2^128 (vi near 1e-300) are divided by 2^e (exact) before they are squared,
-    # as heterogeneity's trace_p: e of all k bounds each deletion's (one whose sums it leaves so small that their
-    # squares underflow has lost nearly all of each sum and is summed directly below)
-    exponent = weight_exponent(float(np.sum(1.0 / vi)))
-    a = np.ldexp(1.0 / vi, -exponent)
-    centred = yi - (a @ yi) / a.sum()
-    a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
-    q = np.ldexp(np.maximum(a_yy - a_y**2 / a_sum, 0.0), exponent)
-    typical = np.ldexp((k - 1) * a_sum / (a_sum**2 - a_sq), -exponent)
-    cancelled |= (_dominated(a_sum, a.sum()) | _dominated(a_sq, a @ a) | _dominated(a_yy, a @ centred**2)
-                  | _dominated(a_yy - a_y**2 / a_sum, a_yy))
+    cancelled = (_cancels(sum_w, all_w) | _cancels(all_wy - w_deleted * absolute_y, all_wy)
+                 | _cancels(sum_wyy, all_wyy))
+    # differences that cancel to 0 (a deletion of a study holding nearly all the weight) divide by 0 here: those
+    # deletions are flagged and summed directly below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = sum_wy / sum_w
+        variance = 1.0 / sum_w
+        variance_all = 1.0 / (sum_w + 1.0 / (vi + tau2))
+        rss = sum_wyy - sum_wy * estimate
+        cancelled |= _cancels(rss, sum_wyy)  # y far from its mean: y^2 - mean^2 loses the digits of the spread
+        scale = np.maximum(rss, 0.0) / (k - 1)
+        if weights is not None:  # metafor's rma.uni with weights: beta = (X'AX)^-1 X'Ay, vb = sandwich
+            a, a2 = weights, weights * weights
+            sum_a = a.sum() - a
+            estimate = (a @ yi - a * yi) / sum_a
+            variance = (a2 @ vi - a2 * vi + tau2 * (a2.sum() - a2)) / sum_a**2
+            variance_all = (a2 @ vi + tau2 * a2.sum()) / a.sum() ** 2
+            cancelled |= (_cancels(sum_a, a.sum()) | _cancels(a @ absolute_y - a * absolute_y, a @ absolute_y)
+                          | _cancels(a2.sum() - a2, a2.sum()) | _cancels(a2 @ vi - a2 * vi, a2 @ vi))
+        alpha = 1 - level / 100
+        # weights 1/v summing to more than 2^128 (vi near 1e-300) are divided by 2^e (exact) before they are squared,
+        # as heterogeneity's trace_p: e of all k bounds each deletion's (one whose sums it leaves so small that their
+        # squares underflow has lost nearly all of each sum and is summed directly below)
+        exponent = weight_exponent(float(np.sum(1.0 / vi)))
+        a = np.ldexp(1.0 / vi, -exponent)
+        # effects less their a-weighted mean, centred first on the heaviest study's where a weight may dominate
+        # (weighted_residuals: the sums below then subtract no rounding noise of the heaviest studies)
+        centred = weighted_residuals(yi, a[None, :], may_dominate(a))[0]
+        a_sum, a_y, a_yy, a_sq = a.sum() - a, a @ centred - a * centred, a @ centred**2 - a * centred**2, a @ a - a * a
+        q = np.ldexp(np.maximum(a_yy - a_y**2 / a_sum, 0.0), exponent)
+        typical = np.ldexp((k - 1) * a_sum / (a_sum**2 - a_sq), -exponent)
+        cancelled |= (_cancels(a_sum, a.sum()) | _cancels(a_sq, a @ a) | _cancels(a_yy, a @ centred**2)
+                      | _cancels(a_yy - a_y**2 / a_sum, a_yy))
+        cancelled |= _dominant_without_each(a)  # one study holding nearly all the weight: tr(P) cancels
     for i in np.flatnonzero(cancelled):  # as a refit of the other k - 1 studies
         direct = _direct_sums(np.delete(yi, i), np.delete(vi, i), tau2[i],
                               None if weights is None else np.delete(weights, i))
