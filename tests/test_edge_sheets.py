@@ -308,9 +308,37 @@ class TestDropoutCounts(ReviewFolder):
         assert "estimate = nan" not in log and log.count("not estimated: ") >= 2
 
 
+class TestHomogeneous(ReviewFolder):
+    case = "homogeneous"  # every study the same effect and n: tau^2 = 0 under every estimator, equal variances
+
+    def test_no_selection_model_stands_as_an_adjusted_estimate(self, completed):
+        """One p-value for every study: the continuous models still gave estimates (beta at r = .76, power at
+        r = -.20, as metafor) that the Results quoted as a range of bias-adjusted effects."""
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        for family in ("outcome", "dropout"):
+            pooled = pd.read_csv(folder / "results" / family / "pooled.csv")
+            assert (pooled["tau2"] == 0).all()
+            models = pd.read_csv(folder / "results" / family / "selection_models.csv")
+            fitted = models[models["estimate"].notna()]
+            assert len(fitted) and fitted["note"].str.contains("poorly identified: every study has the same").all()
+        assert "No selection model gave a usable estimate" in (folder / "results" / "report.html").read_text()
+
+
+class TestManyLevels(ReviewFolder):
+    case = "many_levels"  # 11 measures named with numbers, several with one study; year as a slope
+
+    def test_levels_named_with_numbers_are_listed_as_a_reader_counts(self, completed):
+        folder, result, _ = completed(self.case)
+        assert result.returncode == 0, result.stderr[-4000:]
+        subgroups = pd.read_csv(folder / "results" / "outcome" / "subgroups.csv")
+        assert subgroups["level"].tolist() == [f"Measure {i}" for i in range(1, 12)]
+
+
 # every other folder of .test/: a class of its own
 for _case in sorted(set(CASES) - {"outcome_only", "defaults_only", "two_studies", "one_study", "aggregate",
-                                  "xlsx_quirks", "dropout_counts"}):
+                                  "xlsx_quirks", "dropout_counts", "homogeneous",
+                                  "many_levels"}):
     _name = "Test" + "".join(part.title() for part in _case.split("_"))
     globals()[_name] = type(_name, (ReviewFolder,), {"case": _case})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 
 from alliance_meta.analyses.gosh import gosh
 from alliance_meta.plots.gosh import gosh_plot
@@ -158,3 +159,23 @@ def test_the_share_of_each_hexagon_is_hexbins_own_without_its_loop_over_every_su
     assert [shares for _, shares in calls] == [False, True, False, True]
     assert all(points == fitted for points, shares in calls if not shares)  # the count layer: every subset
     assert all(points < 4_000 for points, shares in calls if shares)  # the share layer: one point per hexagon
+
+
+def test_the_histogram_of_identical_estimates_is_centred_on_them():
+    """Eight studies of r = .25, n = 80: every subset's estimate is r = .25, and numpy's 40 bins over +-0.5 drew its
+    bar from .25 to .275, beside the points it counts."""
+    for metric, yi in (("z", np.arctanh(0.25)), ("log_or", np.log(2.0))):
+        result = gosh(np.full(8, yi), np.full(8, 1 / 77), method="REML")
+        figure = gosh_plot(result, highlight=(0,), metric=metric)
+        try:
+            estimate = result.estimate[result.fitted][0]
+            shown = np.tanh(estimate) if metric == "z" else np.exp(estimate)
+            bars = [bar for bar in figure.axes[1].patches if bar.get_height() > 0]
+            assert bars
+            for bar in bars:
+                left, right = bar.get_x(), bar.get_x() + bar.get_width()
+                centre = np.sqrt(left * right) if metric == "log_or" else (left + right) / 2
+                assert centre == pytest.approx(shown, rel=1e-9)
+                assert right - left < 0.05 * shown  # one bin among 40 over the panel, not a block beside it
+        finally:
+            plt.close(figure)

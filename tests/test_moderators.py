@@ -583,3 +583,22 @@ def test_the_moderator_forest_log_counts_in_words(tmp_path):
                                aggregate_method="gls", rho=0.5, level=95))})
     text = log.read_text()
     assert "forest plot of modality: 6 rows in 1 level\n" in text and "forest plot of rater: 6 rows in 2 levels" in text
+
+
+def test_levels_with_numbers_in_them_are_listed_as_a_reader_counts():
+    """25 measures named "Measure 1" ... "Measure 25" (SIMULATED): subgroups.csv and the subgroup plots listed
+    Measure 1, 10, 11, ..., 19, 2, 20, ...; numbers in a level's text now count by value."""
+    from alliance_meta.analyses.moderators.univariate import display_order
+
+    names = [f"Measure {i}" for i in range(1, 26)]
+    levels = sorted(names)  # as the subgroup fits, the multiverse's subsets and the report give them
+    assert levels[:3] == ["Measure 1", "Measure 10", "Measure 11"]
+    assert [levels[i] for i in display_order("measure_name", levels)] == names
+    levels = ["WAI-12", "WAI-36", "WAI-S", "site 10b", "site 2", "site 2a"]
+    assert [levels[i] for i in display_order("measure_name", levels)] == [
+        "WAI-12", "WAI-36", "WAI-S", "site 2", "site 2a", "site 10b"]
+    doses = ["Dose 0.75", "Dose 1.25", "Dose 1.5", "Dose 2", "Wave -3", "Wave -1", "Wave 0", "Wave 2"]
+    assert [sorted(doses)[i] for i in display_order("dose", sorted(doses))] == doses  # decimals, a minus after a space
+    levels = ["A1", "A1x", "A1x2", "Measure 05", "Measure 5", "Measure-10", "Measure-2"]  # a hyphen is no minus
+    assert [levels[::-1][i] for i in display_order("dose", levels[::-1])] == [
+        "A1", "A1x", "A1x2", "Measure 05", "Measure 5", "Measure-2", "Measure-10"]  # no text compared with a number

@@ -315,6 +315,32 @@ def test_the_selection_figure_names_the_estimation_in_words(tmp_path):
     plt.close(figure)
 
 
+def test_a_poorly_identified_model_is_grey_in_both_figures_with_its_reason():
+    """Identical effects flag every fit poorly identified (the report and GRADE leave them out), but the figures
+    drew them as adjusted estimates: beta at r = .76 [.50, .89] in the colour of the others, untitled in its panel."""
+    import matplotlib.collections
+    import matplotlib.colors
+    import matplotlib.pyplot
+
+    table = sm.selection_models_table(YI, VI, metric="z")
+    note = f"{sm.POORLY_IDENTIFIED}: every study has the same effect size"
+    table.loc[0, "note"], table.loc[5, ["converged", "note"]] = note, [False, "not at a maximum"]
+    figure = selection_estimates_plot(table, {"estimate": 0.15, "ci_lower": 0.09, "ci_upper": 0.21}, "z")
+    footnote = " ".join(text.get_text() for text in figure.texts).replace("\n", " ")
+    assert (f"Grey: not an adjusted estimate: Beta: {note}; Negative exponential power: not at a maximum."
+            in footnote)
+    squares = [c for c in figure.axes[0].collections if isinstance(c, matplotlib.collections.PathCollection)]
+    grey = {round(float(c.get_offsets()[0][1]), 6) for c in squares
+            if matplotlib.colors.to_hex(c.get_facecolor()[0]) == "#9e9e9e"}
+    assert grey == {len(table) - 1.0, len(table) - 6.0}  # beta (the first model) and the negexppow rows
+    weights = weight_functions_plot(table, YI, VI)
+    assert weights.axes[0].get_title(loc="left") == "Beta (poorly identified)"
+    assert weights.axes[5].get_title(loc="left") == "Negative exponential power\n(not converged)"  # within its panel
+    assert matplotlib.colors.to_hex(weights.axes[0].lines[0].get_color()) == "#9e9e9e"
+    for figure in (figure, weights):
+        matplotlib.pyplot.close(figure)
+
+
 def test_a_model_that_did_not_converge_is_grey_in_both_figures():
     import matplotlib.colors
     import matplotlib.pyplot
@@ -393,3 +419,17 @@ def test_a_weight_at_its_bound_gives_no_overflow_warning():
         warnings.simplefilter("error", RuntimeWarning)
         table = am.selection_models(am.fit(np.arctanh(r), 1 / (n - 3), metric="z"), types=["beta"]).to_frame()
     assert table["converged"].iloc[0] and "delta at its bound" in table["note"].iloc[0]
+
+
+def test_every_selection_model_of_identical_effects_is_flagged_poorly_identified():
+    """Eight studies of r = .25, n = 80 (a spread of 0): beta moves Fisher z from 0.26 to 0.99, power to -0.21 (as
+    metafor); no fit may stand in the report as a bias-corrected effect."""
+    from alliance_meta import fit
+    from alliance_meta.report.text import selection_sentence
+
+    yi, vi = np.full(8, np.arctanh(0.25)), np.full(8, 1 / 77)
+    table = sm.selection_models(fit(yi, vi, metric="z")).to_frame().set_index("type")
+    fitted = table[table["estimate"].notna()]
+    assert list(fitted.index) == CONTINUOUS  # the step function: its empty p-value intervals say why not
+    assert fitted["note"].str.contains("poorly identified: every study has the same effect size").all()
+    assert selection_sentence(table.reset_index(), "z").startswith("No selection model gave a usable estimate")

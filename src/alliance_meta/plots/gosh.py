@@ -168,8 +168,10 @@ def gosh_plot(result, highlight=(), labels=None, metric: str = "smd", hexbin_abo
     log_x = metric == "log_or"
     hexbin = x.size > hexbin_above
     span = np.log(x) if log_x else x
-    edges = np.linspace(span.min(), span.max(), 41) if span.max() > span.min() else 40
-    bins_x = np.exp(edges) if log_x and not isinstance(edges, int) else edges
+    # 40 bins over the estimates' range; estimates that do not vary (identical effects): one bin, a 40th of the
+    # panel's 0.1 (_panel), centred on them (numpy's 40 bins over +-0.5 drew it beside them)
+    edges = np.linspace(span.min(), span.max(), 41) if span.max() > span.min() else span.min() + np.array([-1, 1]) / 800
+    bins_x = np.exp(edges) if log_x else edges
     bins_y = np.linspace(0, 100, 41)
     panels = highlight or [None]
     how = "all" if result.exact else f"{result.n_subsets:,} random"

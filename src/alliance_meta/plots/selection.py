@@ -18,6 +18,7 @@ from matplotlib import transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED  # noqa: E402
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
 from alliance_meta.plots.style import STYLE, display_scale, format_number, metric_axis, symbol  # noqa: E402
 from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
@@ -52,10 +53,15 @@ NOTE_CHARS = 128  # characters to a line of the note beneath (7 pt across the fi
 NOTE_LINE = 7 * 1.5 / 72  # inches of a line of the note (7 pt, line spacing 1.5)
 
 
-def _not_converged(row) -> bool:
-    """A fitted model that did not converge (``converged`` False in ``selection_models.csv``)."""
-    converged = getattr(row, "converged", True)
-    return math.isfinite(float(row.estimate)) and str(converged).lower() in ("false", "0")
+def _not_adjusted(row) -> str:
+    """Why a fitted model's estimate is not an adjusted one, drawn in grey: "not converged" (``converged`` False in
+    ``selection_models.csv``) or "poorly identified" (its note says so; the report and GRADE leave it out too);
+    "" for an adjusted estimate or a model not fitted."""
+    if not math.isfinite(float(row.estimate)):
+        return ""
+    if str(getattr(row, "converged", True)).lower() in ("false", "0"):
+        return "not converged"
+    return POORLY_IDENTIFIED if POORLY_IDENTIFIED in str(getattr(row, "note", "")) else ""
 
 
 def _not_fitted_reason(note: str) -> str:
@@ -73,24 +79,30 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
     label, transform, null = display_scale(metric)
     rows = [(unadjusted.get("label", "Random effects, unadjusted"), unadjusted["estimate"], unadjusted["ci_lower"],
              unadjusted["ci_upper"], "", "", UNADJUSTED)]
-    for row in table.itertuples():  # a model that did not converge in grey, with its reason in the footnote
+    grey, whys = {}, set()  # why each grey model is not an adjusted estimate -> the models, named once for several
+    for row in table.itertuples():  # a model that did not converge or is poorly identified in grey, why in the note
         # a fit at the bound where it is the unadjusted model: p = 1 (as the text and the table write it)
         lrt = (apa_p_clause(row.lrt_p, "$p$", null_statistic=at_null(getattr(row, "lrt", math.nan)))
                if math.isfinite(row.lrt_p) else "")
-        rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, lrt, str(row.note),
-                     NOT_CONVERGED if _not_converged(row) else ADJUSTED))
+        why, note = _not_adjusted(row), str(row.note)
+        if why:  # a poorly identified fit's warning alone (its other notes, delta at a bound, are not why)
+            whys.add(why)
+            grey.setdefault(note[note.index(POORLY_IDENTIFIED):] if why == POORLY_IDENTIFIED else note,
+                            []).append(model_label(row))
+        rows.append((model_label(row), row.estimate, row.ci_lower, row.ci_upper, lrt, note,
+                     NOT_CONVERGED if why else ADJUSTED))
     n = len(rows)
     # why a model was not fitted goes in the note beneath (written on its row, it ran across the axes, its lines
     # and the null line); the row says "not fitted" in the estimate column, where its numbers would be
     reasons = [f"{text}: {_not_fitted_reason(note)}" for text, estimate, *_, note, _colour in rows[1:]
                if not math.isfinite(float(estimate))]
-    unconverged = [f"{text}: {note}" for text, estimate, *_, note, colour in rows[1:]
-                   if colour == NOT_CONVERGED and math.isfinite(float(estimate))]
     footnote = _wrap("Squares: estimate adjusted by each selection model (open: Hessian not invertible, no CI); diamond "
                      "and dashed line: unadjusted estimate. LRT: likelihood-ratio test of the selection parameters "
                      "against the unadjusted model fitted by maximum likelihood.", NOTE_CHARS)
-    if unconverged:
-        footnote += "\n" + _wrap("Grey: did not converge, not an adjusted estimate: " + "; ".join(unconverged) + ".",
+    if grey:
+        heading = "did not converge, not" if whys == {"not converged"} else "not"  # else each reason says why
+        footnote += "\n" + _wrap(f"Grey: {heading} an adjusted estimate: " +
+                                 "; ".join(f"{', '.join(names)}: {reason}" for reason, names in grey.items()) + ".",
                                  NOTE_CHARS)
     if reasons:
         footnote += "\n" + _wrap("Not fitted: " + "; ".join(reasons) + ".", NOTE_CHARS)
@@ -195,8 +207,10 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
         figure, axes = plt.subplots(n_rows, columns, figsize=(2.1 * columns + 0.4, 2.0 * n_rows + 0.5),
                                     squeeze=False)
         for axis, row in zip(axes.ravel(), rows):
-            axis.set_title(model_label(row) + (" (not converged)" if _not_converged(row) else ""), fontsize=8.5,
-                           loc="left", color="0.45" if _not_converged(row) else "black")
+            label, why = model_label(row), _not_adjusted(row)
+            # "Negative exponential power (poorly identified)" ran beyond its 2.1 in panel: the reason beneath
+            title = label + ("" if not why else f" ({why})" if len(label) + len(why) <= 30 else f"\n({why})")
+            axis.set_title(title, fontsize=8.5, loc="left", color="0.45" if why else "black")
             axis.tick_params(labelsize=7.5)
             axis.set_xlim(0, 1)
             axis.set_xticks([0, 0.5, 1], ["0", ".5", "1"])
@@ -208,10 +222,11 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
                 continue
             delta, steps = _values(row.delta), _values(row.steps)
             weights = weight_function(row.type, delta, grid, steps, alternative)
+            colour = NOT_CONVERGED if _not_adjusted(row) else ADJUSTED
             if row.type == "stepfun":
-                axis.stairs(delta, np.concatenate([[0.0], steps]), color=ADJUSTED, lw=1.3, baseline=None)
+                axis.stairs(delta, np.concatenate([[0.0], steps]), color=colour, lw=1.3, baseline=None)
             else:
-                axis.plot(grid, weights, color=NOT_CONVERGED if _not_converged(row) else ADJUSTED, lw=1.3)
+                axis.plot(grid, weights, color=colour, lw=1.3)
             shown = weights[(grid >= 0.01) & (grid <= 0.99)]
             top = max(1.0, float(np.nanmax(shown))) * 1.1
             peak_at = int(np.nanargmax(weights))

@@ -818,12 +818,17 @@ def _poorly_identified(note: str, estimate: float, unadjusted: float, yi: np.nda
     is then nearly flat in the weight function's parameters (e.g. beta or power selection on dat.bakdash2021:
     Fisher z -7.7 beside 0.27; the demo's 16 outcome studies with measure "other": beta at z = -0.39 with SE 1.15
     beside a spread of 0.66, a 95% CI from r = -.99 to .95, as metafor), and the estimate is not a bias-corrected
-    effect: within one standard error it could lie anywhere among the observed effects and beyond. metafor reports
-    such fits as they are; the warning is ours."""
+    effect: within one standard error it could lie anywhere among the observed effects and beyond. Every study
+    with the same effect (a spread of 0) leaves nothing to adjust: any fit is flagged (eight studies of r = .25,
+    n = 80: beta at r = .76, power at r = -.20, as metafor). metafor reports such fits as they are; the warning is
+    ours."""
     spread = float(np.max(yi) - np.min(yi)) if len(yi) else math.nan
-    if not (math.isfinite(estimate) and spread > 0):
+    if not (math.isfinite(estimate) and math.isfinite(spread)):
         return note
-    if abs(estimate - unadjusted) > spread:
+    if spread == 0:
+        warning = (f"{POORLY_IDENTIFIED}: every study has the same effect size, so the weight function rests on no "
+                   "spread of effects; not a bias-corrected effect")
+    elif abs(estimate - unadjusted) > spread:
         warning = (f"{POORLY_IDENTIFIED}: the estimate moved {abs(estimate - unadjusted):.3g} from the unadjusted "
                    f"{unadjusted:.3g}, more than the observed effects spread ({spread:.3g}); not a bias-corrected "
                    "effect")

@@ -33,6 +33,7 @@ carry ``converged`` and ``note`` after the contract's columns.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,7 +235,8 @@ def display_order(moderator: str, levels, risk_of_bias=None) -> list[int]:
     order (``timing``: early, mid, late, averaged), a ``rob_*`` column's judgements best first
     (:func:`~alliance_meta.inputs.risk_of_bias.judgement_order` of ``risk_of_bias``, the tool or the config's
     block: a custom tool's levels as listed; None: the built-in tools' low, some concerns, high); levels
-    outside them, and other columns' levels, after them as given, or by value when all are numbers (2, 10)."""
+    outside them, and other columns' levels, after them by value when all are numbers (2, 10), else by their text
+    with the numbers in it by value (``Measure 2`` before ``Measure 10``, where sorted text put 10 first)."""
     from alliance_meta.inputs.codebook import VOCABULARIES
     from alliance_meta.inputs.risk_of_bias import PREFIX, judgement_order
 
@@ -242,8 +244,18 @@ def display_order(moderator: str, levels, risk_of_bias=None) -> list[int]:
              else judgement_order(risk_of_bias) if moderator.startswith(PREFIX) else ())
     rank = {value: position for position, value in enumerate(order)}
     numbers = pd.to_numeric(pd.Series([str(level) for level in levels], dtype=object), errors="coerce")
-    value = numbers if numbers.notna().all() else pd.Series(0.0, index=numbers.index)
-    return sorted(range(len(levels)), key=lambda i: (rank.get(str(levels[i]), len(rank)), value[i], i))
+    value = list(numbers) if numbers.notna().all() else [_numbers_by_value(str(level)) for level in levels]
+    return sorted(range(len(levels)), key=lambda i: (rank.get(str(levels[i]), len(rank)), value[i], str(levels[i]), i))
+
+
+NUMBER_IN_TEXT = re.compile(r"((?:(?<!\S)-)?\d+(?:\.\d+)?)")  # a minus only after a space or at the start
+
+
+def _numbers_by_value(text: str) -> tuple:
+    """A level's sort key with the numbers in it by value: "Dose 1.5" -> ("Dose ", 1.5, ""), so "Measure 2" comes
+    before "Measure 10", "Dose 1.25" before "Dose 1.5" and "Wave -3" before "Wave 0"; "Measure-2" is "Measure-" and 2.
+    Texts are compared with texts and numbers with numbers: they alternate, a text first."""
+    return tuple(float(part) if index % 2 else part for index, part in enumerate(NUMBER_IN_TEXT.split(text)))
 
 
 def no_subgroups(metric: str) -> pd.DataFrame:
