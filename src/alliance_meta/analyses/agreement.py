@@ -353,9 +353,13 @@ def _per_study(column: str, matched: pd.MultiIndex, keyed: Mapping[str, pd.DataF
     it has and whichever of its rows the coders wrote the judgement on."""
     vocabulary = tool.vocabulary(column) if column in tool.columns else None
 
-    def judgement(cells: pd.Series):
-        spelled = [(vocabulary.canonical(v) if vocabulary else None) or str(v) for v in cells.dropna()]
-        return " / ".join(dict.fromkeys(spelled)) if spelled else np.nan
+    def judgements(cells: pd.Series, studies: pd.Index) -> pd.Series:
+        """Each study's judgements as spelled in the codebook, in order of first appearance, joined."""
+        filled = cells.notna().to_numpy()
+        spelled = pd.Series([(vocabulary.canonical(v) if vocabulary else None) or str(v)
+                             for v in cells.to_numpy()[filled]], dtype=object)
+        written = pd.DataFrame({"study": np.asarray(studies)[filled], "spelled": spelled}).drop_duplicates()
+        return written.groupby("study", sort=False)["spelled"].agg(" / ".join)
 
     study = matched.get_level_values("study_id")
     first_row = ~study.duplicated()
@@ -366,8 +370,8 @@ def _per_study(column: str, matched: pd.MultiIndex, keyed: Mapping[str, pd.DataF
             values[coder] = pd.Series(np.nan, index=matched, dtype=object)
             continue
         studies = frame.index.get_level_values("study_id")
-        values[coder] = pd.Series(frame[column].groupby(studies, sort=False).agg(judgement).reindex(study).to_numpy(),
-                                  index=matched, dtype=object)
+        values[coder] = pd.Series(judgements(frame[column], studies).reindex(study).to_numpy(), index=matched,
+                                  dtype=object)
         if column in typed[coder]:
             cells = typed[coder][column].reindex(frame[SHEET_ROW].to_numpy(), fill_value=False).to_numpy(dtype=bool)
             judged |= pd.Series(cells).groupby(np.asarray(studies)).any().reindex(study, fill_value=False).to_numpy()
