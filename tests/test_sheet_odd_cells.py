@@ -253,7 +253,7 @@ POINT_SHEET = 'or set decimal: "," in the config for a sheet written with decima
 
 
 @pytest.mark.parametrize(("separator", "column", "value", "told"), [
-    (",", "n1", "0.5", f"{WHOLE_NUMBER}; and must be at least 2 cases per group"),  # was: write "1", too small itself
+    (",", "n1", "1.4", f"{WHOLE_NUMBER}; and must be at least 2 cases per group"),  # was: write "1", too small itself
     (",", "n", "2.5", f"{WHOLE_NUMBER}; and {AT_LEAST_4}"),
     (",", "n", "-1.200", f"{WHOLE_NUMBER}; and {AT_LEAST_4}"),  # was: write "-1200" if the point separates thousands
     (",", "n11", "-0.5", f"{WHOLE_NUMBER}: enter the raw count (the analysis adds any continuity correction); and "
@@ -277,7 +277,7 @@ POINT_SHEET = 'or set decimal: "," in the config for a sheet written with decima
                         'write "2000"')])
 def test_a_number_breaking_two_rules_of_its_column_is_one_problem_naming_both_in_any_digits(tmp_path, separator,
                                                                                           column, value, told):
-    """n1 = 0.5 was two problems ("must be a whole number ...: write "1"", a group too small as well, and "must be
+    """n1 = 1.4 was two problems ("must be a whole number ...: write "1"", a group too small as well, and "must be
     at least 2 cases per group"); in Arabic-Indic digits it was told only the first rule, and its advice, which the
     second refuses. A cell breaking two rules of its column is one problem naming both, in 0-9 digits and in others,
     or, where the whole number it is told to write passes every rule, that one, as the sheet reads it (a point, or
@@ -294,9 +294,59 @@ def test_a_number_breaking_two_rules_of_its_column_is_one_problem_naming_both_in
         f'is written in Arabic-Indic digits ("{value}" in 0-9), which the column does not take: {told}']
 
 
+@pytest.mark.parametrize(("sheet", "value"), [
+    ('study_id;r;n\n{rows}', "1,200"),  # decimal commas: "1,200" is read as 1.2, not a whole number
+    ("study_id,r,n\n{rows}", "2.000"),  # decimal points: "2.000" is read as 2, too few (n_minimum)
+    ("study_id,d,n1,n2\n{rows}", "1.000")])  # a group of 1 (group_minimum)
+def test_every_cell_told_of_thousands_separators_counts_towards_the_column_line(tmp_path, sheet, value):
+    """The column line counted only whole-number problems written "1.200": a decimal-comma sheet's "1,200" (shown as
+    written) and "2.000" filed under n_minimum or group_minimum, told the same thousands advice, were left out."""
+    separator = ";" if ";" in sheet else ","
+    column = "n" if sheet.endswith("n\n{rows}") else "n1"
+    cells = ["0,2", value] if separator == ";" else (["0.2", value] if column == "n" else ["0.2", value, "30"])
+    rows = "".join(separator.join([f"S{i}", *cells]) + "\n" for i in range(3))
+    problems = checked(csv(tmp_path, sheet.format(rows=rows)))[1]
+    assert [(p.row, p.column, p.value) for p in problems] == [(row, column, value) for row in (2, 3, 4)]
+    assert all("separates thousands, write" in p.rule for p in problems)
+    assert format_problems(problems).splitlines()[1] == (
+        f'column {column}: 3 cells written with thousands separators, e.g. row 2 "{value}" (each listed below)')
+
+
+@pytest.mark.parametrize(("column", "value"), [("n1", "0.45"), ("n2", "0.5"), ("n", "0.3")])
+def test_a_sample_size_between_0_and_1_is_told_it_looks_like_a_proportion(tmp_path, column, value):
+    """n1 = 0.45 (a share of the sample) was told "must be a whole number; and must be at least 2 cases per group",
+    which does not say what to write: it is told, in one problem, to enter the number of patients."""
+    cells = {"study_id": "S1", "d": "0.3", "n1": "20", "n2": "20", "n": "", column: value}
+    if column == "n":
+        cells.update(d="", n1="", n2="", r="0.2")
+    problems = checked(csv(tmp_path, ",".join(cells) + "\n" + ",".join(cells.values()) + "\n"))[1]
+    [problem] = problems
+    assert (problem.row, problem.column, problem.value, problem.check) == (2, column, value, "whole_number")
+    assert problem.rule == (f"must be a whole number: {value} looks like a proportion of the sample; write the number "
+                            "of patients " + ("the effect size is based on" if column == "n"
+                                              else "(the share times the study's n, rounded)"))
+
+
+@pytest.mark.parametrize(("column", "value", "refused", "to_write"), [
+    ("sd1", "\u22122", "standard deviations must be positive", "2"),
+    ("n", "\u221245", "must be at least 4: Fisher's z has variance 1/(n - 3)", "45")])
+def test_a_unicode_minus_where_the_column_cannot_be_negative_is_not_silently_a_dash(tmp_path, column, value, refused,
+                                                                                   to_write):
+    """sd1 = "\u22122" (U+2212, a minus sign) was told 'is not a number; write "2"', taking the minus for a dash
+    without a word: a sign error would pass unseen. It is told how it reads, that the column refuses that, and what
+    to write if the minus is a dash."""
+    cells = {"study_id": "S1", "m1": "3", "m2": "4", "sd1": "2", "sd2": "2", "n1": "20", "n2": "20", "n": "",
+             column: value}
+    problems = checked(csv(tmp_path, ",".join(cells) + "\n" + ",".join(cells.values()) + "\n"))[1]
+    [problem] = problems
+    assert (problem.row, problem.column, problem.value, problem.check) == (2, column, value, "number")
+    assert problem.rule == (f"reads as -{to_write} (its Unicode minus, \u2212, as a minus sign), which the column "
+                            f'does not take: {refused}; if the \u2212 is a dash, not a minus sign, write "{to_write}"')
+
+
 @pytest.mark.parametrize(("column", "value", "heading"), [("year", "1850.5", "numbers out of range"),
                                                           ("n_covariates", "-1.5", "numbers out of range"),
-                                                          ("n1", "0.5", "sample sizes and counts")])
+                                                          ("n1", "1.4", "sample sizes and counts")])
 def test_a_number_breaking_two_rules_is_listed_under_its_columns_range(tmp_path, column, value, heading):
     """year = 1850.5 was listed under "sample sizes and counts", the heading of its first rule (a whole number): a
     problem naming two rules of its column is listed under the last, the column's range."""

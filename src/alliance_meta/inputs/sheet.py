@@ -99,7 +99,9 @@ class Problem:
 
     ``row`` is the spreadsheet row (header = 1, first data row = 2), ``column`` the
     sheet column (empty for a whole-row rule), ``value`` the cell as written,
-    ``rule`` the reviewer-facing explanation and ``check`` the rule's short name.
+    ``rule`` the reviewer-facing explanation and ``check`` the rule's short name; ``written`` a way of writing
+    the cell that a whole column may share (``thousands``: :func:`_thousands_to_write`), which
+    :func:`format_problems` says once per column, else empty.
     """
 
     row: int
@@ -107,6 +109,7 @@ class Problem:
     value: str
     rule: str
     check: str = ""
+    written: str = ""
 
     def __str__(self) -> str:
         where = f"row {self.row}"
@@ -1689,20 +1692,19 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     if suggestion and "%" in value and column in COUNT_CELLS:  # 85% of a group is no count of 85 patients
         return f"is a percentage, not a count: {_proportion_not_count(row)}"
     if suggestion and "%" in value and column in ("n", "n1", "n2"):  # 45% of a sample is no sample of 45
-        return ("is a percentage, not a sample size: write the number of patients"
-                + (" (the share times the study's n, rounded)" if column != "n" else " the effect size is based on"))
+        return f"is a percentage, not a sample size: {_sample_size_to_write(column)}"
     if suggestion and "%" in value and column in (*codebook.RELIABILITY_COLUMNS, "p", *CORRELATION_COLUMNS):
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
     if suggestion and suggestion.startswith("-") and not _passes_checks(column, suggestion):
+        if _UNICODE_MINUS_NUMBER.fullmatch(value.strip()):  # "\u22121.5" in r, "\u22122" in sd1: a minus sign
+            refused = (f"reads as {suggestion} (its Unicode minus, {MINUS}, as a minus sign), which the column does "
+                       f"not take: {_failed_checks_message(column, suggestion, row)}")
+            if _passes_checks(column, suggestion[1:]):  # a sign error, or a dash typed as a minus ("\u22122004")
+                return f'{refused}; if the {MINUS} is a dash, not a minus sign, write "{suggestion[1:]}"'
+            return refused
         # a dash before a year or a count is no minus sign ("\u20132004"): the number without it, if that passes
-        if _passes_checks(column, suggestion[1:]):
-            suggestion = suggestion[1:]
-        elif _UNICODE_MINUS_NUMBER.fullmatch(value.strip()):  # "\u22121.5" in r: a number, out of the column's range
-            return (f"reads as {suggestion} (its Unicode minus, {MINUS}, as a minus sign), which the column does not "
-                    f"take: {_failed_checks_message(column, suggestion, row)}")
-        else:
-            suggestion = None
+        suggestion = suggestion[1:] if _passes_checks(column, suggestion[1:]) else None
     hint = f'; write "{suggestion}"' if suggestion else ""
     if suggestion and written_with_decimal_comma(column, value):
         return (f"is not a number{hint} (decimal point, no text or units), or {DECIMAL_COMMA_SETTING} to read "
@@ -2094,19 +2096,42 @@ def _whole_number_to_write(column: str, value: str) -> str | None:
 
 
 def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
-    """A fractional n is usually a mean over arms or occasions: say what to write (:func:`_whole_number_to_write`); a
-    fractional 2x2 count is usually a count with a continuity correction already added."""
+    """A fractional n is usually a mean over arms or occasions: say what to write (:func:`_whole_number_to_write`),
+    unless it lies between 0 and 1, a proportion of the sample (:func:`_proportion_of_the_sample`); a fractional 2x2
+    count is usually a count with a continuity correction already added, or a proportion of its group."""
     number = pd.to_numeric(value, errors="coerce")
     if column in COUNT_CELLS and 0 < number < 1 and number != 0.5:  # 0.85: a proportion of the group
         return f"must be a whole number: {value} looks like a proportion; {_proportion_not_count(row)}"
     if column in COUNT_CELLS:
         return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
+    if _proportion_of_the_sample(column, value):
+        return (f"must be a whole number: {value} looks like a proportion of the sample; "
+                f"{_sample_size_to_write(column)}")
+    if (whole := _thousands_to_write(column, value)) is not None:
+        return f"must be a whole number: {_thousands_advice(value, whole)}"
     whole = _whole_number_to_write(column, value)
     if whole is None:
         return "must be a whole number"
-    if _GROUPED_POINTS.fullmatch(str(value).strip()):
-        return f"must be a whole number: {_thousands_advice(value, whole)}"
     return f'must be a whole number (an n averaged over groups or occasions: write "{whole}")'
+
+
+def _proportion_of_the_sample(column: str, value: str) -> bool:
+    """Whether ``value`` of a sample size (n, n1, n2) lies strictly between 0 and 1: a share of the sample (0.45 of
+    it in a group), not a number of patients."""
+    return column in ("n", "n1", "n2") and 0 < pd.to_numeric(value, errors="coerce") < 1
+
+
+def _sample_size_to_write(column: str) -> str:
+    """What a sample size given as a share of the sample (0.45, 45%) is to be instead."""
+    return "write the number of patients" + (" (the share times the study's n, rounded)" if column != "n"
+                                             else " the effect size is based on")
+
+
+def _thousands_to_write(column: str, value: str) -> str | None:
+    """The whole number ``value`` as read with a point between groups of thousands (``1.200``: 1200) stands for,
+    where that passes every check of ``column`` (:func:`_whole_number_to_write`): its problem is given
+    :func:`_thousands_advice` and counted as written with thousands separators (:func:`_column_format`)."""
+    return _whole_number_to_write(column, value) if _GROUPED_POINTS.fullmatch(str(value).strip()) else None
 
 
 def _thousands_advice(value: str, whole: str) -> str:
@@ -2123,21 +2148,22 @@ def _thousands_advice(value: str, whole: str) -> str:
 
 def _rules_to_tell(column: str, value: str, checks: list[str]) -> list[str]:
     """Of ``checks`` (names of :data:`COLUMN_CHECKS`, in its order) that a number ``value`` of ``column`` breaks, those
-    its one problem tells: all (n1 = 0.5: a whole number, at least 2), or only the whole-number rule where the whole
-    number it gives to write passes them all (n = 1.200: write "1200", not also "must be at least 4")."""
-    if "whole_number" in checks and _whole_number_to_write(column, value) is not None:
+    its one problem tells: all (n = 2.5: a whole number, at least 4), or only the whole-number rule where the whole
+    number it gives to write passes them all (n = 1.200: write "1200", not also "must be at least 4") or where it
+    tells what to write instead of a proportion (n1 = 0.45: :func:`_proportion_of_the_sample`)."""
+    if "whole_number" in checks and (_whole_number_to_write(column, value) is not None
+                                     or _proportion_of_the_sample(column, value)):
         return ["whole_number"]
     return checks
 
 
 def _broken_rules_message(column: str, value: str, row: pd.Series, checks: list[str]) -> str:
     """What a number ``value`` of ``column`` that breaks ``checks`` (names of :data:`COLUMN_CHECKS`, in its order) is
-    told in its one problem: the rules of :func:`_rules_to_tell` (n1 = 0.5: "must be a whole number; and must be at
-    least 2 cases per group"); a whole number with points between thousands that breaks a rule only as read
+    told in its one problem: the rules of :func:`_rules_to_tell` (n = 2.5: "must be a whole number; and must be at
+    least 4 ..."); a whole number with points between thousands that breaks a rule only as read
     (n = 2.000) is told, too, what to write if they separate thousands (:func:`_thousands_advice`)."""
     told = "; and ".join(RULES[check].message(column, value, row) for check in _rules_to_tell(column, value, checks))
-    if "whole_number" not in checks and _GROUPED_POINTS.fullmatch(str(value).strip()) and (
-            whole := _whole_number_to_write(column, value)) is not None:
+    if "whole_number" not in checks and (whole := _thousands_to_write(column, value)) is not None:
         return f"{told}; {_thousands_advice(value, whole)}"
     return told
 
@@ -2271,9 +2297,9 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
     """Translate pandera's failure cases into problems, with the cell as written.
 
     A row-wise check comes back once per column of the row: one problem is kept. A cell that fails several checks of
-    its column (:data:`COLUMN_CHECKS`; n1 = 0.5: a whole number, at least 2) is one problem naming them
+    its column (:data:`COLUMN_CHECKS`; n1 = 1.4: a whole number, at least 2) is one problem naming them
     (:func:`_broken_rules_message`), filed under the last it tells: the column's range (year = 1850.5 under the
-    numbers out of range, n1 = 0.5 under the sample sizes), whose heading fits the column, not the whole-number rule's.
+    numbers out of range, n1 = 1.4 under the sample sizes), whose heading fits the column, not the whole-number rule's.
     """
     cases = error.failure_cases
     row_wise = cases["schema_context"] == "DataFrameSchema"
@@ -2298,7 +2324,8 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
             value = _cell_text(row.get(case.column))
             problems.append(Problem(int(case.index), case.column, value,
                                     _broken_rules_message(case.column, value, row, checks),
-                                    _rules_to_tell(case.column, value, checks)[-1]))
+                                    _rules_to_tell(case.column, value, checks)[-1],
+                                    "thousands" if _thousands_to_write(case.column, value) is not None else ""))
             continue
         if case.index is None or pd.isna(case.index):  # a whole-column failure: the header
             column = str(case.failure_case if case.check == "column_in_dataframe" else case.column)
@@ -3265,13 +3292,16 @@ _COLUMN_FORMATS = {"thousands": "written with thousands separators", "percent": 
 
 
 def _column_format(problem: Problem) -> str | None:
-    """``thousands`` for a count written ``1,200``, ``1.200``, ``1 200``; ``percent`` for ``45%``; else None."""
+    """``thousands`` for a count written ``1,200``, ``1.200``, ``1 200`` (and a problem given the thousands advice,
+    ``written`` by :func:`_problems`); ``percent`` for ``45%``; else None."""
     value = str(problem.value).strip()
+    if problem.written:
+        return problem.written
     if problem.check == "number" and "%" in value:
         return "percent"
     if problem.column in WHOLE_NUMBER_COLUMNS and (
             problem.check == "number" and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", value)
-            or problem.check in ("whole_number", "ambiguous_point") and _GROUPED_POINTS.fullmatch(value)):
+            or problem.check == "ambiguous_point" and _GROUPED_POINTS.fullmatch(value)):
         return "thousands"
     return None
 
