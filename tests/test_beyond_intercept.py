@@ -116,6 +116,17 @@ def test_a_comparison_of_two_forms_of_one_model_says_why():
         f"not estimable: year + year2 and year are the same model in these rows, nothing to test; {redundant}: year2")
 
 
+def test_a_comparison_whose_models_lose_a_redundant_term_says_which():
+    """``rater + setting vs setting`` with one setting in every row is rater against the intercept: the test
+    is run, and both rows name the term left out (without it the row read as a test against setting)."""
+    data = effect_sizes().assign(setting="clinic")
+    table = model_comparison.model_comparison_table(data, ["rater + setting", "setting"])
+    pair = table[table.comparison == "rater + setting vs setting"]
+    redundant = "left out as redundant (no variation, or a combination of the other terms; as metafor): setting"
+    assert pair.lrt.iloc[0] >= 0 and list(pair.note) == [redundant, redundant]
+    assert table.loc[(table.comparison == "rater + setting vs 1") & (table.model == "reduced"), "note"].eq("").all()
+
+
 def test_predictions_have_the_moderator_tables_k():
     data = effect_sizes()
     table = model_comparison.prediction_table(data, ["rater", "year"], "z", continuous=("year",), centre=True,

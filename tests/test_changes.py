@@ -544,6 +544,20 @@ def test_a_recoded_moderator_is_named_by_its_column(tmp_path):
 
 
 @pytest.mark.slow
+def test_another_risk_of_bias_tool_is_a_config_change():
+    """risk_of_bias.tool decides the rob_overall derived from the domains: switched from quips to custom (the worst
+    domain), changes.csv listed every derived rob_overall as an edited cell and named no config change."""
+    from alliance_meta.report.changes import compared_config
+
+    rows = [es("S1", "1", 2, 0.1), es("S2", "1", 3, 0.2)]
+    quips = compared_config({"risk_of_bias": {"tool": "quips", "domains": [], "levels": ["low", "moderate", "high"]}})
+    custom = compared_config({"risk_of_bias": {"tool": "custom", "domains": ["attrition"],
+                                               "levels": ["low", "moderate", "high"]}})
+    changes = compare({**record("a", rows, POOLED_A), "config": quips}, {**record("b", rows, POOLED_A), "config": custom})
+    assert changes.loc[changes["change"] == "config_changed", "note"].tolist() == [
+        "risk_of_bias.domains: [] -> [attrition]", "risk_of_bias.tool: quips -> custom"]
+
+
 def test_a_config_change_in_the_workflow_is_listed_and_other_keys_rerun_nothing(tmp_path):
     """The rule keeps this sheet's snapshot until it replaces it (for the config it was run with) and has only the
     compared config keys as params: a plots setting reruns nothing up to changes.csv."""

@@ -29,7 +29,7 @@ one per study x combination of the model's variables, so ``k`` of a prediction m
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -162,7 +162,11 @@ def compare_formulas(data: pd.DataFrame, full: str, reduced: str, continuous=(),
     if designs[0].matrix.shape[1] <= designs[1].matrix.shape[1]:  # metafor's anova: "LRT not meaningful"
         raise ValueError(f"{full} and {reduced} are the same model in these rows, nothing to test; "
                          f"{dropped_note(designs[0]) or 'the further terms of ' + full + ' are redundant'}")
-    return compare(data["yi"], data["vi"], designs[0].matrix, designs[1].matrix, full, reduced, control=control)
+    comparison = compare(data["yi"], data["vi"], designs[0].matrix, designs[1].matrix, full, reduced, control=control)
+    # a redundant term left out of either model (in ``a + b vs b`` with b constant, the reduced model is ``1``)
+    full_model, reduced_model = (replace(model, note="; ".join(filter(None, (model.note, dropped_note(design)))))
+                                 for model, design in zip((comparison.full, comparison.reduced), designs))
+    return replace(comparison, full=full_model, reduced=reduced_model)
 
 
 def nested_pairs(formulas, null: bool = True) -> list[tuple[str, str]]:

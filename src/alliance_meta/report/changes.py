@@ -55,12 +55,13 @@ DERIVED = set(COMPUTED_COLUMNS)
 #: Cells that snapshots of earlier versions did not record: absent from the previous snapshot, not "added".
 RECORDED_SINCE = {"n"}
 #: Config keys (dotted; a block stands for every key in it) that decide the results a snapshot records, besides
-#: the main model's estimator (:func:`compared_config`); ``bayes`` only when ``changes.analyses`` compares it.
+#: the main model's estimator (:func:`compared_config`); ``bayes`` only when ``changes.analyses`` compares it. The
+#: risk-of-bias tool decides the ``rob_overall`` it derives from the domains (a recorded cell of every effect size).
 #: The rule ``changes`` has just these as params, so that another key (plots, prisma, multiverse, ...) does
 #: not rerun it, and a change of one of them is a ``config_changed`` row.
 COMPARED_CONFIG = ("sheet_name", "decimal", "families", "metric", "dependence", "aggregate_method", "aggregate_rho",
                    "pooling.tests", "pooling.knha_adhoc", "pooling.level", "moderators", "continuous_moderators",
-                   "changes.analyses")
+                   "risk_of_bias.tool", "risk_of_bias.domains", "risk_of_bias.levels", "changes.analyses")
 #: The value recorded for ``moderators`` when the config does not set it and the run takes the moderators the
 #: sheet codes: a newly coded moderator column is then a data change (``column_added``), not a config change.
 MODERATORS_FROM_SHEET = "(those the sheet codes)"
