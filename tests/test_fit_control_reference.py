@@ -361,7 +361,6 @@ def test_one_variance_near_1e300_beside_ordinary_ones_fits_without_cancellation(
     tau^2, which need neither, are metafor's. Before, ours cancelled too: Q 0, DL tau^2 0 (the refits 1e-18, H^2
     1e266)."""
     expected = MIXED[method]
-    assert expected["metafor"]["q"] > 1e280  # metafor's rounding noise, documented
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = am.fit(MIXED["yi"], MIXED["vi"], method="common" if method == "EE" else method).result

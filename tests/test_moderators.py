@@ -591,8 +591,7 @@ def test_levels_with_numbers_in_them_are_listed_as_a_reader_counts():
     from alliance_meta.analyses.moderators.univariate import display_order
 
     names = [f"Measure {i}" for i in range(1, 26)]
-    levels = sorted(names)  # as the subgroup fits, the multiverse's subsets and the report give them
-    assert levels[:3] == ["Measure 1", "Measure 10", "Measure 11"]
+    levels = sorted(names)  # as the subgroup fits, the multiverse's subsets and the report give them: 1, 10, 11, ...
     assert [levels[i] for i in display_order("measure_name", levels)] == names
     levels = ["WAI-12", "WAI-36", "WAI-S", "site 10b", "site 2", "site 2a"]
     assert [levels[i] for i in display_order("measure_name", levels)] == [

@@ -43,8 +43,8 @@ from numpy._core import multiarray as np_multiarray
 
 from scipy import special
 
-from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, effects_centre, may_dominate, q_from_sums,
-                                                scaled_rows, scoring_step, scoring_stopped, shared_design,
+from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, effects_centre, may_dominate, moment_design,
+                                                q_from_sums, scaled_rows, scoring_step, scoring_stopped,
                                                 trace_p_rows, weight_exponent, weight_exponents,
                                                 with_dominated_reml_steps, without_cancellation)
 from alliance_meta.models.univariate import BeyondDoubleRange, check_double_range, genq_weights
@@ -315,7 +315,8 @@ def _scoring_tau2(mask, y, v, size, method, control: Control, fixed):
         # weights near 1e300: w / 2^e per subset (exact); the terms of degree 1 in w are scaled by 2^-e more below,
         # to those of degree 2, as heterogeneity's _fisher_scoring
         exponents = weight_exponents(sums[:, 0])
-        unscaled, (w, sums) = w, (scaled_rows(w, exponents), scaled_rows(sums, exponents))
+        unscaled = w
+        w, sums = scaled_rows(w, exponents), scaled_rows(sums, exponents)
         sum_w = sums[:, 0]
         if method == "EB":
             step = scoring_step(method, k, exponents, sum_w, _q(sums))
@@ -548,8 +549,9 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
         raise ValueError("yi and vi must be finite, of equal length, with vi > 0")
     k = y.size
     control = control or Control()
+    centre = effects_centre(y, 1.0 / v)  # as metafor: sums of centred effects round less
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is BeyondDoubleRange here, as am.fit raises it
-        design = shared_design(y, v)  # as am.fit: the same check of the same sums
+        design = moment_design(y - centre)  # shared_design, as am.fit: the same check of the same sums
         try:
             check_double_range(y, v, method, design, q_from_sums(design @ (1.0 / v)), control)
         except BeyondDoubleRange as error:
@@ -557,7 +559,6 @@ def gosh(yi, vi, method: str = "common", subsets: int = DEFAULT_SUBSETS, seed: i
     weights = genq_weights(v, method, weights)
     with _small_pages():  # the subsets x studies matrix is written once and read batch by batch
         included, exact = choose_subsets(k, subsets, seed)
-    centre = effects_centre(y, 1.0 / v)  # as metafor: sums of centred effects round less
     batch = batch_size or max(1, 4_000_000 // k)
     n = included.shape[0]
     out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}

@@ -148,8 +148,8 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 def weighted_q(y: np.ndarray, weights: np.ndarray) -> float:
     """Generalised Q: ``sum a (y - ybar_a)^2`` with ``ybar_a`` the a-weighted mean (y centred on the heaviest
     study's effect first where a weight may dominate: :func:`effects_centre`)."""
-    if may_dominate(weights):
-        y = y - effects_centre(y, weights)
+    if may_dominate(weights):  # as effects_centre
+        y = y - y[np.argmax(weights)]
     sum_weights = weights.sum()
     residuals = y - dot(weights, y) / sum_weights
     return dot(weights * residuals, residuals)

@@ -2107,11 +2107,11 @@ def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
     if _proportion_of_the_sample(column, value):
         return (f"must be a whole number: {value} looks like a proportion of the sample; "
                 f"{_sample_size_to_write(column)}")
-    if (whole := _thousands_to_write(column, value)) is not None:
-        return f"must be a whole number: {_thousands_advice(value, whole)}"
     whole = _whole_number_to_write(column, value)
     if whole is None:
         return "must be a whole number"
+    if _GROUPED_POINTS.fullmatch(str(value).strip()):  # as _thousands_to_write
+        return f"must be a whole number: {_thousands_advice(value, whole)}"
     return f'must be a whole number (an n averaged over groups or occasions: write "{whole}")'
 
 

@@ -222,7 +222,7 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
                 continue
             delta, steps = _values(row.delta), _values(row.steps)
             weights = weight_function(row.type, delta, grid, steps, alternative)
-            colour = NOT_CONVERGED if _not_adjusted(row) else ADJUSTED
+            colour = NOT_CONVERGED if why else ADJUSTED
             if row.type == "stepfun":
                 axis.stairs(delta, np.concatenate([[0.0], steps]), color=colour, lw=1.3, baseline=None)
             else:
