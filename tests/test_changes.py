@@ -543,7 +543,6 @@ def test_a_recoded_moderator_is_named_by_its_column(tmp_path):
         ["authors", "authors: Lee -> Lee J"]]
 
 
-@pytest.mark.slow
 def test_another_risk_of_bias_tool_is_a_config_change():
     """risk_of_bias.tool decides the rob_overall derived from the domains: switched from quips to custom (the worst
     domain), changes.csv listed every derived rob_overall as an edited cell and named no config change."""
@@ -555,9 +554,218 @@ def test_another_risk_of_bias_tool_is_a_config_change():
                                                "levels": ["low", "moderate", "high"]}})
     changes = compare({**record("a", rows, POOLED_A), "config": quips}, {**record("b", rows, POOLED_A), "config": custom})
     assert changes.loc[changes["change"] == "config_changed", "note"].tolist() == [
-        "risk_of_bias.domains: [] -> [attrition]", "risk_of_bias.tool: quips -> custom"]
+        "risk_of_bias.domains: (not used by quips) -> [attrition]",
+        "risk_of_bias.levels: (not used by quips) -> [low, moderate, high]", "risk_of_bias.tool: quips -> custom"]
 
 
+QUIPS_DOMAINS = ("participation", "attrition", "prognostic_factor", "outcome", "confounding", "analysis")
+
+
+def rob_es(study, row, domains, overall=""):
+    """An effect size with the six QUIPS domain judgements ``domains`` and ``rob_overall`` as effect_sizes.csv has
+    it (the sheet's, or derived from the domains where the sheet left it empty)."""
+    cells = {f"rob_{domain}": judgement for domain, judgement in zip(QUIPS_DOMAINS, domains)}
+    return es(study, "1", row, 0.1, **cells, **({"rob_overall": overall} if overall else {}))
+
+
+def test_rob_overall_moved_by_another_tool_is_one_row_of_the_config_change():
+    """Switched from QUIPS to a custom tool of the same domains (overall: the worst domain), every derived rob_overall
+    whose rule gives another judgement was an effect_size_edited row (141 in the demo), as if the reviewer had
+    recoded it; now one rob_overall_rederived row names the config change. A domain edited in the same rerun, and a
+    written rob_overall edited, are still listed cell by cell."""
+    from alliance_meta.report.changes import compared_config
+
+    quips = compared_config({"risk_of_bias": {"tool": "quips"}})
+    custom = compared_config({"risk_of_bias": {"tool": "custom", "domains": list(QUIPS_DOMAINS),
+                                               "levels": ["low", "moderate", "high"]}})
+    one_moderate = ["low", "moderate", "low", "low", "low", "low"]  # QUIPS: low; the worst domain: moderate
+    before = [rob_es("S1", 2, one_moderate, "low"), rob_es("S2", 3, one_moderate, "low"),
+              rob_es("S3", 4, ["low"] * 6, "low"), rob_es("S4", 5, one_moderate, "low")]
+    after = [rob_es("S1", 2, one_moderate, "moderate"), rob_es("S2", 3, one_moderate, "moderate"),
+             rob_es("S3", 4, ["high"] + ["low"] * 5, "high"),  # a domain edited: both cells listed
+             rob_es("S4", 5, one_moderate, "high")]  # the written overall edited (the rule gives moderate)
+    changes = compare({**record("a", before, POOLED_A), "config": quips},
+                      {**record("b", after, POOLED_A), "config": custom})
+    assert changes["change"].tolist() == ["config_changed"] * 3 + ["rob_overall_rederived"] + [
+        "effect_size_edited"] * 3
+    rederived = changes[changes["change"] == "rob_overall_rederived"].iloc[0]
+    assert rederived["note"].startswith("rob_overall of 2 studies (2 effect sizes, sheet rows 2, 3) changed with the "
+                                        "risk-of-bias config (risk_of_bias.domains, risk_of_bias.levels, "
+                                        "risk_of_bias.tool) alone")
+    edited = changes[changes["change"] == "effect_size_edited"]
+    assert edited[["study_id", "quantity", "previous", "current"]].values.tolist() == [
+        ["S3", "rob_overall", "low", "high"], ["S3", "rob_participation", "low", "high"],
+        ["S4", "rob_overall", "low", "high"]]
+    text = changes_paragraph(changes)
+    assert "The rob_overall of two studies changed with the risk-of-bias config alone" in text
+    assert "rob_overall (two rows)" in text  # the two edits named beside the effect sizes, not the four
+    # the same tool in both runs: every rob_overall that moved is an edit, as before
+    same = compare({**record("a", before, POOLED_A), "config": custom},
+                   {**record("b", after, POOLED_A), "config": custom})
+    assert "rob_overall_rederived" not in set(same["change"])
+    assert (same["quantity"] == "rob_overall").sum() == 4
+
+
+def test_a_domain_column_added_or_replaced_with_the_tool_is_no_rederived_overall():
+    """A domain column that appeared or disappeared as a whole (a column_added row) was left out of the "domains
+    unchanged" check: a custom tool of the QUIPS domains plus blinding, with S1 rated high on blinding, made S1's
+    rob_overall low -> high a rederived one, and quips -> rob2 with every domain column replaced the same; the
+    recoding was not listed. Only a row whose every domain cell is the same in both runs is rederived."""
+    from alliance_meta.report.changes import compared_config
+
+    quips = compared_config({"risk_of_bias": {"tool": "quips"}})
+    custom = compared_config({"risk_of_bias": {"tool": "custom", "domains": [*QUIPS_DOMAINS, "blinding"],
+                                               "levels": ["low", "moderate", "high"]}})
+    before = [rob_es("S1", 2, ["low"] * 6, "low"), rob_es("S2", 3, ["low"] * 6, "low")]
+    after = [rob_es("S1", 2, ["low"] * 6, "high"), rob_es("S2", 3, ["low"] * 6, "low")]
+    after[0]["cells"]["rob_blinding"], after[1]["cells"]["rob_blinding"] = "high", "low"
+    changes = compare({**record("a", before, POOLED_A), "config": quips},
+                      {**record("b", after, POOLED_A), "config": custom})
+    assert "rob_overall_rederived" not in set(changes["change"])
+    assert changes.loc[changes["change"] != "config_changed", ["change", "study_id", "quantity"]].values.tolist() == [
+        ["column_added", "", "rob_blinding"], ["effect_size_edited", "S1", "rob_overall"]]
+    assert changes.loc[changes["change"] == "effect_size_edited", ["previous", "current"]].values.tolist() == [
+        ["low", "high"]]
+    rob2_domains = ("randomisation", "deviations", "missing_data", "measurement", "selection")
+
+    def rob2_es(study, row, domains, overall):
+        return es(study, "1", row, 0.1, **{f"rob_{d}": j for d, j in zip(rob2_domains, domains)}, rob_overall=overall)
+
+    rob2 = compared_config({"risk_of_bias": {"tool": "rob2"}})
+    before = [rob_es("S1", 2, ["low", "moderate"] + ["low"] * 4, "low")]
+    after = [rob2_es("S1", 2, ["low", "some concerns", "low", "low", "low"], "some concerns")]
+    changes = compare({**record("a", before, POOLED_A), "config": quips},
+                      {**record("b", after, POOLED_A), "config": rob2})
+    assert "rob_overall_rederived" not in set(changes["change"])
+    assert changes.loc[changes["change"] == "effect_size_edited", ["study_id", "quantity", "previous",
+                                                                   "current"]].values.tolist() == [
+        ["S1", "rob_overall", "low", "some concerns"]]
+
+
+def test_the_paragraph_counts_rederived_studies_from_the_data_not_the_note():
+    """changes_paragraph read the number of studies back from the row's note with a regex (an AttributeError once
+    the note is worded otherwise); the row carries it in current."""
+    from alliance_meta.report.changes import compared_config
+
+    quips = compared_config({"risk_of_bias": {"tool": "quips"}})
+    custom = compared_config({"risk_of_bias": {"tool": "custom", "domains": list(QUIPS_DOMAINS)}})
+    one_moderate = ["low", "moderate", "low", "low", "low", "low"]
+    before = [rob_es(f"S{i}", i + 1, one_moderate, "low") for i in (1, 2, 3)] + [rob_es("S3", 5, one_moderate, "low")]
+    after = [rob_es(f"S{i}", i + 1, one_moderate, "moderate") for i in (1, 2, 3)] + [
+        rob_es("S3", 5, one_moderate, "moderate")]
+    before[-1]["key"] = after[-1]["key"] = "S3|2"
+    changes = compare({**record("a", before, POOLED_A), "config": quips},
+                      {**record("b", after, POOLED_A), "config": custom})
+    rederived = changes["change"] == "rob_overall_rederived"
+    assert changes.loc[rederived, "current"].tolist() == [3]  # studies, not the four effect sizes
+    changes.loc[rederived, "note"] = "worded otherwise"
+    read_back = read_table(io.StringIO(changes.to_csv(index=False)))
+    assert "The rob_overall of three studies changed with the risk-of-bias config alone" in changes_paragraph(read_back)
+    from alliance_meta.report.html import changes_section
+
+    table = changes_section(read_back, {"outcome": "z"}).tables[0]  # a count, shown whole
+    assert [row[table.columns.index("current")] for row in table.rows
+            if row[table.columns.index("change")] == "rob_overall_rederived"] == ["3"]
+
+
+def test_the_tool_settings_are_one_rule_for_the_workflow_and_the_snapshot():
+    """Domains and levels only for a custom tool was written twice (changes.CUSTOM_TOOL_KEYS and a filter in
+    common.smk); both now take inputs.risk_of_bias.tool_settings, so the keys the snapshot compares are the
+    tool keys the workflow's rules get."""
+    from alliance_meta.inputs.risk_of_bias import tool_settings
+    from alliance_meta.report.changes import compared_config
+
+    assert "tool_settings(config[\"risk_of_bias\"])" in (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    for block in ({"tool": "quips", "domains": ["a"], "levels": ["low", "high"], "weighted": True},
+                  {"tool": "custom", "domains": ["a"], "levels": ["low", "high"], "weighted": True},
+                  {"tool": "rob2", "weighted": False}):
+        compared = {key.split(".", 1)[1] for key in compared_config({"risk_of_bias": block})
+                    if key.startswith("risk_of_bias.")}
+        assert compared == set(tool_settings(block))
+    assert set(tool_settings({"tool": "quips", "domains": ["a"], "weighted": True})) == {"tool"}
+
+
+def test_levels_or_domains_a_built_in_tool_ignores_are_no_config_change():
+    """risk_of_bias.levels (or domains) edited under QUIPS, which does not read them, was a config_changed row; they
+    are recorded only under a custom tool, and a snapshot that recorded them beside a built-in tool is compared as
+    if it had not."""
+    from alliance_meta.report.changes import compared_config
+
+    rows = [es("S1", "1", 2, 0.1)]
+    levels = compared_config({"risk_of_bias": {"tool": "quips", "levels": ["good", "fair", "poor"]}})
+    assert "risk_of_bias.levels" not in levels and "risk_of_bias.domains" not in levels
+    assert levels == compared_config({"risk_of_bias": {"tool": "quips"}})  # the rule's params: no rerun either
+    earlier = {**levels, "risk_of_bias.domains": [], "risk_of_bias.levels": ["low", "high"]}  # recorded at c616e56
+    changes = compare({**record("a", rows, POOLED_A), "config": earlier}, {**record("b", rows, POOLED_A),
+                                                                          "config": levels})
+    assert changes["change"].tolist() == ["no_change"]
+    custom = {"risk_of_bias": {"tool": "custom", "domains": ["attrition"], "levels": ["low", "moderate", "high"]}}
+    other_levels = compared_config({"risk_of_bias": {**custom["risk_of_bias"], "levels": ["good", "poor"]}})
+    changes = compare({**record("a", rows, POOLED_A), "config": compared_config(custom)},
+                      {**record("b", rows, POOLED_A), "config": other_levels})
+    assert changes.loc[changes["change"] == "config_changed", "note"].tolist() == [
+        "risk_of_bias.levels: [low, moderate, high] -> [good, poor]"]
+
+
+def schema_defaults() -> dict:
+    """The compared config at the defaults of this checkout's workflow/schemas/config.schema.yaml."""
+    from alliance_meta.inputs.config_check import load_schema
+    from alliance_meta.report.changes import config_defaults
+
+    return config_defaults(load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+def test_keys_an_earlier_snapshot_lacks_at_their_default_are_one_row():
+    """The first rerun after an upgrade compared with a snapshot that did not record some keys showed a "(not
+    recorded)" row for each though the reviewer changed nothing; then they were no row at all, so that decimal set
+    to "," in the earlier run and back at its default auto now was silent. The keys at their defaults are one row
+    naming them; a key at another value keeps its own row."""
+    defaults = schema_defaults()
+    assert (defaults["risk_of_bias.tool"], defaults["decimal"], defaults["sheet_name"]) == ("quips", "auto", None)
+    rows = [es("S1", "1", 2, 0.1)]
+    now, earlier = {**CONFIG, "risk_of_bias.tool": "quips", "decimal": "auto", "sheet_name": None}, CONFIG
+    changes = compare({**record("a", rows, POOLED_A), "config": earlier}, {**record("b", rows, POOLED_A),
+                                                                           "config": now}, defaults)
+    assert changes[["change", "quantity", "note"]].values.tolist() == [
+        ["config_changed", "decimal, risk_of_bias.tool, sheet_name",
+         "not recorded by the earlier snapshot, now at their defaults: decimal, risk_of_bias.tool, sheet_name"]]
+    assert ("The config changed since the last run of the previous sheet version: decimal, risk_of_bias.tool, "
+            "sheet_name (not recorded by the earlier snapshot, now at their defaults).") in changes_paragraph(changes)
+    rob2 = {**now, "risk_of_bias.tool": "rob2"}
+    changes = compare({**record("a", rows, POOLED_A), "config": earlier}, {**record("b", rows, POOLED_A),
+                                                                           "config": rob2}, defaults)
+    assert changes.loc[changes["change"] == "config_changed", "note"].tolist() == [
+        "risk_of_bias.tool: (not recorded) -> rob2",
+        "not recorded by the earlier snapshot, now at their defaults: decimal, sheet_name"]
+    # the same for a rerun of this sheet with another config, as the report's opening sentence says it
+    from alliance_meta.report.changes import compared_sentence
+
+    rerun = {**record("b", rows, POOLED_A), "sequence": 2, "previous": "a", "config": rob2, "config_previous": earlier}
+    assert "(changed since: risk_of_bias.tool (not recorded) \u2192 rob2; decimal, sheet_name (not recorded by the " \
+           "earlier snapshot, now at their defaults))" in compared_sentence(rerun, defaults)
+
+
+def test_the_defaults_are_the_callers_not_read_from_where_the_package_is(monkeypatch):
+    """The defaults came from the schema beside the package's own files: after `pip install .` (no workflow folder
+    there) none, so every key was "(not recorded)"; from another checkout's editable install, its schema. The rule
+    passes its workflow's defaults; the package reads no schema for them."""
+    import alliance_meta.inputs.options as options
+
+    monkeypatch.setattr(options, "CONFIG_SCHEMA", Path("/nonexistent/workflow/schemas/config.schema.yaml"))
+    rows = [es("S1", "1", 2, 0.1)]
+    now = {**CONFIG, "risk_of_bias.tool": "quips"}
+    changes = compare({**record("a", rows, POOLED_A), "config": CONFIG}, {**record("b", rows, POOLED_A),
+                                                                          "config": now}, schema_defaults())
+    assert changes["note"].tolist() == ["not recorded by the earlier snapshot, now at their defaults: "
+                                        "risk_of_bias.tool"]
+    # another checkout's schema with another default: the caller's defaults decide
+    changes = compare({**record("a", rows, POOLED_A), "config": CONFIG}, {**record("b", rows, POOLED_A),
+                                                                          "config": now},
+                      {**schema_defaults(), "risk_of_bias.tool": "rob2"})
+    assert changes["note"].tolist() == ["risk_of_bias.tool: (not recorded) -> quips"]
+
+
+@pytest.mark.slow
 def test_a_config_change_in_the_workflow_is_listed_and_other_keys_rerun_nothing(tmp_path):
     """The rule keeps this sheet's snapshot until it replaces it (for the config it was run with) and has only the
     compared config keys as params: a plots setting reruns nothing up to changes.csv."""
@@ -592,6 +800,17 @@ def test_a_config_change_in_the_workflow_is_listed_and_other_keys_rerun_nothing(
                                            *(folder / "results" / "history").glob("*"))] == saved
     assert "Nothing to be done" in run("--dry-run", **changed)
     assert "Nothing to be done" in run("--dry-run", **changed, plots={**config["plots"], "font_size": 12})
+    # the config this sheet was run with first, as an earlier version recorded it (without decimal, sheet_name and
+    # risk_of_bias.tool): at the defaults of the workflow's own schema, which the rule passes, they are one row
+    snapshot = next((folder / "results" / "history").glob("*.json"))
+    recorded = json.loads(snapshot.read_text())
+    for key in ("decimal", "sheet_name", "risk_of_bias.tool"):
+        del recorded["config_previous"][key]
+    snapshot.write_text(json.dumps(recorded))
+    run("--forcerun", "changes", **changed)
+    assert read_table(folder / "results" / "changes.csv")["note"].tolist()[2:] == [
+        "pooling.main_method: REML -> DL",
+        "not recorded by the earlier snapshot, now at their defaults: decimal, risk_of_bias.tool, sheet_name"]
 
 
 def test_moderators_the_sheet_codes_are_no_config_change_and_the_worksheet_is_compared():

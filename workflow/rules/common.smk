@@ -78,6 +78,7 @@ from alliance_meta.inputs.planning import (aggregate_rho_problem, categorical_co
                                            no_configured_family_problem, output_files, planning_cells,
                                            PREVIEWS_FOLDER, sheet_path, unusable_files)
 from alliance_meta.inputs.options import prior_sensitivity_settings
+from alliance_meta.inputs.risk_of_bias import tool_settings
 from alliance_meta.io import TEXT_COLUMNS_ENV
 
 # The report's previews of the PNG figures are made by the jobs that write them, from their pixels, and kept
@@ -208,8 +209,7 @@ CUSTOM_RISK_OF_BIAS = ({"risk_of_bias": config["risk_of_bias"]} if config["risk_
 # The risk-of-bias tool (alliance_meta.inputs.risk_of_bias.tool_from_config: the tool, and its domains and levels
 # only for a custom tool), for the rules that read the tool and not `weighted` (the summary plot's): validation, the
 # coder agreement and the forest plots, so that a new `weighted` reruns the risk_of_bias rule (and its readers) alone
-RISK_OF_BIAS_TOOL = {key: value for key, value in config["risk_of_bias"].items()
-                     if key == "tool" or (key in ("domains", "levels") and CUSTOM_RISK_OF_BIAS)}
+RISK_OF_BIAS_TOOL = tool_settings(config["risk_of_bias"])
 
 # The risk-of-bias figures' block: the tool (RISK_OF_BIAS_TOOL: no domains and levels of a built-in tool, which they do
 # not read) and `weighted` (the summary plot's bars)

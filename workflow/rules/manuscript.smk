@@ -26,6 +26,7 @@ rule changes:
         main_method=HEADLINE_METHOD,
         tests=config["pooling"]["tests"],
         config=compared_config(config, moderators_from_sheet=MODERATORS_FROM_SHEET),
+        defaults=CONFIG_DEFAULTS,
     conda:
         CONDA_ENV
     log:

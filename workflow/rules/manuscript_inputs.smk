@@ -1,7 +1,7 @@
 # Input functions and constants of the manuscript stage (manuscript.smk).
 import hashlib
 
-from alliance_meta.report.changes import compared_config
+from alliance_meta.report.changes import compared_config, config_defaults
 
 
 def _sheet_sha256(path):
@@ -13,6 +13,9 @@ def _sheet_sha256(path):
 
 
 SHEET_SHA256 = _sheet_sha256(config["sheet"])
+# The compared config keys at this workflow's schema defaults (common.smk loads workflow/schemas/config.schema.yaml):
+# the keys an earlier snapshot did not record and this run has at them are one row of changes.csv
+CONFIG_DEFAULTS = config_defaults(_schema)
 CHANGES_ANALYSES = {"moderators": "moderators.csv", "influence": "influence.csv", "bayes": "bayes.csv"}
 
 

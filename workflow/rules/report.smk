@@ -113,6 +113,7 @@ rule report:
         absent_families=ABSENT_FAMILIES,
         families_left_out=FAMILIES_LEFT_OUT,
         earlier_outputs=earlier_results,  # common.smk: results/ files this config no longer makes
+        config_defaults=CONFIG_DEFAULTS,  # manuscript_inputs.smk: for the config rows of the changes section
         # every key: the report shows the whole config (provenance) and its methods read it, so a key that reruns no
         # other job (multiverse.progress_every) reruns the report alone, not leaving it to show the old value
         config=dict(config),

@@ -24,7 +24,7 @@ current = snapshot(effect_sizes, families, sheet=params.sheet, sheet_sha256=para
 previous = previous_snapshot(params.history, params.sheet_sha256)  # read before this run's snapshot is written
 # this sheet's own snapshot (kept by the update flag) tells with which config it was last run
 current = chain(current, previous, read_snapshot(snakemake.output.snapshot))  # noqa: F821
-changes = compare(previous, current)
+changes = compare(previous, current, params.defaults)
 write_table(changes, snakemake.output.changes)  # noqa: F821
 write_snapshot(current, snakemake.output.snapshot)  # noqa: F821
 log.info("snapshot %s (run %d); compared with %s: %s in changes.csv", params.sheet_sha256, current["sequence"],

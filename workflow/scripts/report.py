@@ -51,7 +51,8 @@ if "changes" in results_tables:
     # es_id as written (as the double-coding tables read it), not a number read back from a column with blanks
     extra_sections.append(changes_section(read_table(results_tables["changes"], text=["es_id"]),
                                           {**config["metric"], **{f: part["metric"] for f, part in families.items()}},
-                                          read_snapshot(inputs.snapshot), config["pooling"].get("level", 95)))
+                                          read_snapshot(inputs.snapshot), config["pooling"].get("level", 95),
+                                          snakemake.params.config_defaults))  # noqa: F821
 html = render_report(sheet=read_table(inputs.validated_sheet), effect_sizes=effect_sizes,
                      families=families, config=config, provenance=provenance,
                      methods=methods_paragraph(config, stages_run(families), versions, list(families),

@@ -230,6 +230,21 @@ TOOL_SETTING = "set risk_of_bias.tool: {}"
 
 CONFIG_KEYS = ("tool", "domains", "levels", "weighted")
 """The keys of the config's ``risk_of_bias`` block (workflow/schemas/config.schema.yaml)."""
+#: The keys of the block that only a ``custom`` tool reads (a built-in tool has its own domains and levels).
+CUSTOM_TOOL_KEYS = ("domains", "levels")
+
+
+def unread_keys(tool: str | None) -> tuple[str, ...]:
+    """The keys of the ``risk_of_bias`` block that the tool named ``tool`` does not read: :data:`CUSTOM_TOOL_KEYS`
+    beside a built-in tool (None: QUIPS, as :func:`tool_from_config`), none for ``custom``."""
+    return () if tool == "custom" else CUSTOM_TOOL_KEYS
+
+
+def tool_settings(options: Mapping) -> dict:
+    """The keys of a ``risk_of_bias`` block that decide its tool (:func:`tool_from_config`): ``tool``, and
+    ``domains`` and ``levels`` only for a custom tool (not ``weighted``, the summary plot's)."""
+    unread = unread_keys(options.get("tool"))
+    return {key: value for key, value in options.items() if key in ("tool", *CUSTOM_TOOL_KEYS) and key not in unread}
 
 
 def tool_from_config(options: Mapping | None) -> RobTool:

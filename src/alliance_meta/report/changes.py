@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_meta.inputs.codebook import COMPUTED_COLUMNS, INPUT_COLUMNS, SIGN_COLUMNS, citation_key
+from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, tool_from_config, unread_keys
 from alliance_meta.report.effects import display
 from alliance_meta.report.formatting import (apa_count, apa_number, apa_p_clause, apa_setting, counted, is_finite,
                                              probability_percent)
@@ -56,12 +57,16 @@ DERIVED = set(COMPUTED_COLUMNS)
 RECORDED_SINCE = {"n"}
 #: Config keys (dotted; a block stands for every key in it) that decide the results a snapshot records, besides
 #: the main model's estimator (:func:`compared_config`); ``bayes`` only when ``changes.analyses`` compares it. The
-#: risk-of-bias tool decides the ``rob_overall`` it derives from the domains (a recorded cell of every effect size).
+#: risk-of-bias tool decides the ``rob_overall`` it derives from the domains (a recorded cell of every effect size;
+#: changed by the tool alone: one ``rob_overall_rederived`` row, :func:`_matched_data_changes`).
 #: The rule ``changes`` has just these as params, so that another key (plots, prisma, multiverse, ...) does
 #: not rerun it, and a change of one of them is a ``config_changed`` row.
 COMPARED_CONFIG = ("sheet_name", "decimal", "families", "metric", "dependence", "aggregate_method", "aggregate_rho",
                    "pooling.tests", "pooling.knha_adhoc", "pooling.level", "moderators", "continuous_moderators",
                    "risk_of_bias.tool", "risk_of_bias.domains", "risk_of_bias.levels", "changes.analyses")
+#: The one config_changed row of the keys the earlier snapshot did not record (an earlier version) and this run has at
+#: the config schema's defaults: whether they were changed back to them cannot be told (:func:`_config_changes`).
+NOT_RECORDED_DEFAULTS = "not recorded by the earlier snapshot, now at their defaults"
 #: The value recorded for ``moderators`` when the config does not set it and the run takes the moderators the
 #: sheet codes: a newly coded moderator column is then a data change (``column_added``), not a config change.
 MODERATORS_FROM_SHEET = "(those the sheet codes)"
@@ -119,9 +124,11 @@ def compared_config(config: dict, moderators_from_sheet: bool = False) -> dict:
     ``dependence: multilevel``, as :func:`alliance_meta.models.fits.headline_method`) and, when
     ``changes.analyses`` compares the posterior of mu, :data:`COMPARED_BAYES_CONFIG`. ``moderators_from_sheet``:
     the config does not set ``moderators`` and the run filled them in from the sheet's columns; recorded as
-    :data:`MODERATORS_FROM_SHEET`, so that a sheet coding one more moderator is no ``config_changed`` row."""
+    :data:`MODERATORS_FROM_SHEET`, so that a sheet coding one more moderator is no ``config_changed`` row.
+    ``risk_of_bias.domains`` and ``levels`` only under a custom tool (:func:`_unread_keys`)."""
     main_method = MAIN_METHOD_KEYS[config.get("dependence") == "multilevel"]
-    keys = [*COMPARED_CONFIG, main_method]
+    unread = _unread_keys((config.get("risk_of_bias") or {}).get("tool"))  # a built-in tool ignores them
+    keys = [key for key in (*COMPARED_CONFIG, main_method) if key not in unread]
     if "bayes" in (config.get("changes") or {}).get("analyses", ()):
         keys += COMPARED_BAYES_CONFIG
     flat = {}
@@ -131,6 +138,12 @@ def compared_config(config: dict, moderators_from_sheet: bool = False) -> dict:
             value = value.get(part) if isinstance(value, dict) else None
         flat.update(_flat(MODERATORS_FROM_SHEET if key == "moderators" and moderators_from_sheet else value, key))
     return dict(sorted(flat.items()))
+
+
+def _unread_keys(tool: str | None) -> set[str]:
+    """The compared ``risk_of_bias`` keys (dotted) that the risk-of-bias tool named ``tool`` does not read
+    (:func:`alliance_meta.inputs.risk_of_bias.unread_keys`)."""
+    return {f"risk_of_bias.{key}" for key in unread_keys(tool)}
 
 
 def _effect_size_keys(frame: pd.DataFrame) -> list[str]:
@@ -223,18 +236,18 @@ def chain(record: dict, previous: dict | None, replaced: dict | None = None) -> 
     return out
 
 
-def compared_sentence(snapshot: dict | None) -> str:
+def compared_sentence(snapshot: dict | None, defaults: dict | None = None) -> str:
     """Which sheet version this run is and which it was compared with, from this sheet's snapshot (``sequence``,
     ``previous``): the snapshots' file names in results/history/ are the sheets' SHA-256. When this sheet was run
     since with another config (``config_previous``), the previous run is not the one compared with: said, with the
-    config keys changed since that run."""
+    config keys changed since that run (``defaults``: as :func:`compare`)."""
     if not snapshot or not snapshot.get("previous"):
         return ""
     version = snapshot["sequence"] - 1
     text = (f"This is version {snapshot['sequence']} of the sheet in this folder's history, compared with version "
             f"{version} (results/history/{snapshot['previous']}.json; this version's snapshot is "
             f"results/history/{snapshot['sheet_sha256']}.json).")
-    rows = pd.DataFrame(_config_changes(snapshot["config_previous"], snapshot["config"]) if {
+    rows = pd.DataFrame(_config_changes(snapshot["config_previous"], snapshot["config"], defaults) if {
         "config_previous", "config"} <= snapshot.keys() else [], columns=COLUMNS)
     if passages := _config_passages(rows):
         text += (f" This sheet was run before with another config (changed since: {'; '.join(passages)}): every "
@@ -491,12 +504,23 @@ def _matched_data_changes(previous: dict, current: dict) -> list[dict]:
                 "not listed row by row")))
     whole_columns = added_columns | removed_columns  # added or removed as a whole: one row above, not one per cell
     moderators = _moderator_columns(previous, current)
+    tools = _risk_of_bias_tools(previous, current)
+    if tools:  # the overall judgement each run's rule derives from the row's domains
+        rule_before, rule_after = _overall_by_rule(before, tools[0]), _overall_by_rule(after, tools[1])
+    rederived, edits_start = [], len(rows)
     for key in sorted(after.keys() & before.keys(), key=lambda k: after[k]["sheet_row"]):
         old, new = before[key], after[key]
         renumbered = {"es_id"} if _numbered_by_position([old, new]) else set()  # moved up, not edited
         edited = sorted(c for c in old["cells"].keys() | new["cells"].keys()
                         if old["cells"].get(c, "") != new["cells"].get(c, "") and c not in renumbered
                         and c not in whole_columns)
+        # rob_overall moved by the risk-of-bias config alone: every domain cell of the row unchanged (of both tools'
+        # columns, one that appeared or disappeared as a whole too), each value the overall its run's rule derives
+        if (tools and OVERALL in edited and _same_domains(old, new)
+                and (old["cells"].get(OVERALL, ""), new["cells"].get(OVERALL, "")) == (rule_before[key],
+                                                                                      rule_after[key])):
+            edited.remove(OVERALL)
+            rederived.append(new)
         if not edited:
             continue
 
@@ -524,7 +548,54 @@ def _matched_data_changes(previous: dict, current: dict) -> list[dict]:
             edit(moved, note, old[moved], new[moved], comparable=not switched)
         for column in (c for c in edited if c not in inputs):  # the cells as written in previous and current
             edit(column, detail([column]), old["cells"].get(column, ""), new["cells"].get(column, ""))
+    if rederived:
+        configs = [_used_config(record["config"]) for record in (previous, current)]
+        keys = sorted(key for key in configs[0].keys() | configs[1].keys() if key.startswith("risk_of_bias.")
+                      and (key not in configs[0].keys() & configs[1].keys()
+                           or json.dumps(configs[0][key]) != json.dumps(configs[1][key])))
+        studies = len({row["study_id"] for row in rederived})
+        rows.insert(edits_start, _row(  # current: the number of studies (changes_paragraph)
+            "rob_overall_rederived", quantity=OVERALL, current=studies,
+            note=f"{OVERALL} of {counted(studies, 'study', 'studies')} ({_effect_sizes(rederived)}, sheet "
+                 f"{rows_phrase([row['sheet_row'] for row in rederived], 10)}) changed with the risk-of-bias config "
+                 f"({', '.join(keys)}) alone: their domains are unchanged and each value is the overall judgement "
+                 "that run's rule derives from them; not listed row by row"))
     return rows
+
+
+def _same_domains(old: dict, new: dict) -> bool:
+    """Are the ``rob_*`` domain cells (all but ``rob_overall``) of an effect size's two records the same, a cell
+    only one record has included (a domain column added or removed as a whole)?"""
+    return all(old["cells"].get(column, "") == new["cells"].get(column, "")
+               for column in old["cells"].keys() | new["cells"].keys()
+               if column.startswith(PREFIX) and column != OVERALL)
+
+
+def _risk_of_bias_tools(previous: dict, current: dict) -> tuple | None:
+    """The risk-of-bias tools (:class:`~alliance_meta.inputs.risk_of_bias.RobTool`) of the two runs when their
+    recorded configs give different ones (another rule derives an empty ``rob_overall``); None when they are the
+    same or a run did not record its tool."""
+    tools = []
+    for record in (previous, current):
+        config = _used_config(record.get("config") or {})
+        if "risk_of_bias.tool" not in config:
+            return None
+        try:
+            tools.append(tool_from_config({key.split(".", 1)[1]: value for key, value in config.items()
+                                           if key.startswith("risk_of_bias.")}))
+        except ValueError:
+            return None
+    return None if tools[0] == tools[1] else tuple(tools)
+
+
+def _overall_by_rule(rows: dict[str, dict], tool) -> dict[str, str]:
+    """``{key: the rob_overall that tool's rule derives from the row's domain cells}`` ("" where it derives none),
+    as the sheet check derives an empty one (:meth:`~alliance_meta.inputs.risk_of_bias.RobTool.derive_overall`)."""
+    columns = [PREFIX + domain for domain in tool.domains]
+    domains = pd.DataFrame([[row["cells"].get(c) for c in columns] for row in rows.values()], columns=columns,
+                           dtype=object)
+    derived = tool.derive_overall(domains) if len(domains) else pd.Series([], dtype=object)
+    return {key: value if isinstance(value, str) else "" for key, value in zip(rows, derived)}
 
 
 def _effect_size_origin(row: dict) -> str:
@@ -547,28 +618,66 @@ def _moderator_columns(*records: dict) -> set[str]:
             for column in columns(record.get("config") or {}, key)}
 
 
-def _config_changes(before: dict, after: dict) -> list[dict]:
+def _used_config(config: dict) -> dict:
+    """A recorded config without the keys its risk-of-bias tool does not read (:func:`_unread_keys` beside a
+    built-in tool: snapshots from before :func:`compared_config` left them out recorded them all the same)."""
+    if "risk_of_bias.tool" not in config:  # a snapshot without the tool: nothing to leave out
+        return config
+    unread = _unread_keys(config["risk_of_bias.tool"])
+    return {key: value for key, value in config.items() if key not in unread}
+
+
+def config_defaults(schema: dict) -> dict:
+    """:func:`compared_config` of the config schema's defaults, ``moderators`` left to the sheet: the ``defaults`` of
+    :func:`compare`. ``schema``: the loaded workflow/schemas/config.schema.yaml of the workflow run (rule changes)."""
+    from alliance_meta.inputs.config_check import fill_defaults
+
+    return compared_config(fill_defaults({}, schema), moderators_from_sheet=True)
+
+
+def _config_changes(before: dict, after: dict, defaults: dict | None = None) -> list[dict]:
     """A ``config_changed`` row per compared config key whose value differs (its values in the note). A key one
-    snapshot lacks was not recorded by it (an earlier version); the ``bayes`` keys are compared only between runs
-    that both compared the posterior (:data:`COMPARED_BAYES_CONFIG`): turning it on is the ``changes.analyses`` row,
-    not a dozen rows of settings that were set all along."""
+    snapshot lacks was not recorded by it (an earlier version): ``(not recorded)``; the keys the compared (earlier)
+    snapshot lacks and this run has at their ``defaults`` (:func:`config_defaults`; None: no key taken for a default)
+    are one row, :data:`NOT_RECORDED_DEFAULTS` with their names (the first rerun after an upgrade lists no key
+    nobody changed, nor hides one changed back to its default). A custom risk-of-bias tool's ``domains`` and
+    ``levels`` are compared only where a run used them (:func:`_used_config`), ``(not used by quips)`` beside a
+    built-in tool. The ``bayes`` keys are compared only between runs that both compared the posterior
+    (:data:`COMPARED_BAYES_CONFIG`): turning it on is the ``changes.analyses`` row, not a dozen rows of settings
+    that were set all along."""
+    before, after = _used_config(before), _used_config(after)
+    defaults = defaults or {}
+
     def shown(key, config):
         if key in config:
             return _config_value(config[key])
         if key in MAIN_METHOD_KEYS and any(other in config for other in MAIN_METHOD_KEYS):  # the other one is used
             return UNRECORDED_MAIN_METHOD[key]
+        if "risk_of_bias.tool" in config and key in _unread_keys(config["risk_of_bias.tool"]):
+            return f"(not used by {config['risk_of_bias.tool']})"
         return "(not recorded)"
 
     def same(key):
         return key in before and key in after and json.dumps(before[key]) == json.dumps(after[key])
 
+    def not_recorded_default(key):
+        """Absent from the earlier snapshot for no reason but its version, and the default now."""
+        return (key not in before and shown(key, before) == "(not recorded)" and key in defaults
+                and json.dumps(after[key]) == json.dumps(defaults[key]))
+
     def bayes_recorded(config):
         return any(key.startswith("bayes.") for key in config)
 
     both_bayes = bayes_recorded(before) and bayes_recorded(after)
-    return [_row("config_changed", quantity=key, note=f"{key}: {shown(key, before)} -> {shown(key, after)}")
-            for key in sorted(before.keys() | after.keys())
+    keys = [key for key in sorted(before.keys() | after.keys())
             if not same(key) and (both_bayes or not key.startswith("bayes."))]
+    at_default = [key for key in keys if not_recorded_default(key)]
+    rows = [_row("config_changed", quantity=key, note=f"{key}: {shown(key, before)} -> {shown(key, after)}")
+            for key in keys if key not in at_default]
+    if at_default:
+        names = ", ".join(at_default)
+        rows.append(_row("config_changed", quantity=names, note=f"{NOT_RECORDED_DEFAULTS}: {names}"))
+    return rows
 
 
 def _config_value(value) -> str:
@@ -651,12 +760,15 @@ def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSe
     return rows
 
 
-def compare(previous: dict | None, current: dict) -> pd.DataFrame:
-    """``results/changes.csv``: one row per change from ``previous`` to ``current`` (snapshots)."""
+def compare(previous: dict | None, current: dict, defaults: dict | None = None) -> pd.DataFrame:
+    """``results/changes.csv``: one row per change from ``previous`` to ``current`` (snapshots); ``defaults``: the
+    compared config of the schema's defaults (:func:`config_defaults`), for the keys an earlier snapshot did not
+    record (:func:`_config_changes`)."""
     if previous is None:
         # also after a rerun of the same sheet (a config change): its snapshot is replaced, not compared with; its
         # config is, when it differed (config_previous)
-        config = _config_changes(current["config_previous"], current["config"]) if "config_previous" in current else []
+        config = (_config_changes(current["config_previous"], current["config"], defaults)
+                  if "config_previous" in current else [])
         rows = [_row("no_previous_run", note="no run of another sheet in results/history/ to compare with (a "
                                             "rerun of the same sheet is not compared" + (
                                                 "; the config_changed rows compare the config with the one this "
@@ -665,7 +777,7 @@ def compare(previous: dict | None, current: dict) -> pd.DataFrame:
     if "config" not in current:
         rows = []
     elif "config" in previous:
-        rows = _config_changes(previous["config"], current["config"])
+        rows = _config_changes(previous["config"], current["config"], defaults)
     else:
         rows = [_row("config_not_recorded", note=f"the snapshot of {COMPARED_RUN} has no config (an earlier "
                                                  "version wrote it): config changes since then are not listed")]
@@ -751,6 +863,10 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
             + ".")
     if config:
         parts.append(config)
+    for row in changes[changes["change"] == "rob_overall_rederived"].itertuples():
+        studies = int(row.current)  # the number of studies
+        parts.append(f"The {OVERALL} of {counted(studies, 'study', 'studies', words=True)} changed with the "
+                     "risk-of-bias config alone (the overall judgement its rule derives from unchanged domains).")
     if (changes["change"] == "config_not_recorded").any():
         parts.append(f"The config of {COMPARED_RUN} was not recorded (an earlier version of alliance-meta): config "
                      "changes since then are not listed.")
@@ -809,8 +925,9 @@ def changes_paragraph(changes: pd.DataFrame, metrics: dict[str, str] | None = No
 
 def _config_passages(changes: pd.DataFrame) -> list[str]:
     """``pooling.main_method REML → DL``: each config key that changed with its values, as the paragraph writes it."""
-    notes = changes.loc[changes["change"] == "config_changed", "note"]
-    return [note.replace(": ", " ", 1).replace(" -> ", " \u2192 ") for note in notes]
+    rows = changes[changes["change"] == "config_changed"]
+    return [f"{row.quantity} ({NOT_RECORDED_DEFAULTS})" if row.note.startswith(NOT_RECORDED_DEFAULTS)
+            else row.note.replace(": ", " ", 1).replace(" -> ", " \u2192 ") for row in rows.itertuples()]
 
 
 def _config_sentence(changes: pd.DataFrame, since: str = COMPARED_RUN) -> str:

@@ -542,17 +542,18 @@ class ExtraSection:
 
 
 def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: dict | None = None,
-                    level: float = 95) -> ExtraSection:
+                    level: float = 95, defaults: dict | None = None) -> ExtraSection:
     """"Changes since the previous sheet version" from ``results/changes.csv``, naming the sheet versions compared
     from this sheet's ``snapshot`` in results/history/ (:func:`alliance_meta.report.changes.compared_sentence`); ``level``:
-    pooling.level, of the pooled CI."""
+    pooling.level, of the pooled CI; ``defaults``: the compared config's defaults (changes.config_defaults)."""
     from alliance_meta.report.changes import changes_paragraph, changes_verbatim, compared_sentence, numbers_read_back
 
     changes = numbers_read_back(changes)  # a recoded cell's codes make previous and current text columns
     tables = []
     if not changes["change"].isin(["no_previous_run", "no_change"]).all():
         shown = changes.astype({column: object for column in ("previous", "current", "difference")})
-        counts = shown["quantity"].eq("k")  # k whole as in the paragraph, a k that fell with a typographic minus
+        # k whole as in the paragraph, a k that fell with a typographic minus; the studies of rob_overall_rederived
+        counts = shown["quantity"].eq("k") | shown["change"].eq("rob_overall_rederived")
         for column in ("previous", "current", "difference"):
             shown.loc[counts, column] = [apa_integer(value) if value == value else ""
                                          for value in changes.loc[counts, column]]
@@ -580,7 +581,8 @@ def changes_section(changes: pd.DataFrame, metrics: dict[str, str], snapshot: di
                                  note="Sheet rows as a spreadsheet shows them (header = row 1); pooled rows in the "
                                       "analysis metric; snapshots of every run in results/history/.",
                                  source="results/changes.csv"))
-    paragraph = " ".join(filter(None, [compared_sentence(snapshot), changes_paragraph(changes, metrics, level)]))
+    paragraph = " ".join(filter(None, [compared_sentence(snapshot, defaults),
+                                       changes_paragraph(changes, metrics, level)]))
     return ExtraSection("changes", "Changes since the previous sheet version", paragraph, tables,
                         verbatim=changes_verbatim(changes))
 
