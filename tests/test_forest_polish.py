@@ -995,3 +995,69 @@ def test_the_panels_lines_measure_the_headings_rows_alone(monkeypatch):
     tops, total = row_positions(rows)
     spans = forest_draw.line_spans(rows, tops, total, 0.0, (-0.5, 0.5), layout, options)
     assert measured == [["Modality: CBT"]] and spans
+
+
+@pytest.mark.parametrize("columns", [False, True])
+def test_a_huge_rows_per_page_is_capped_at_the_tallest_pdf_page(monkeypatch, tmp_path, caplog, columns):
+    """plots.rows_per_page 2000 put every study on one PDF page, beyond 200 in (14,400 pt) for a long family: Acrobat
+    and journals refuse such a page. Pages stop at style.MAX_PAGE_HEIGHT (here lowered to 20 in, so that 150
+    SIMULATED studies reach it), one-line and compact pages alike, every study once and in order, and the job's log
+    says why there are more pages than asked."""
+    import logging
+
+    from alliance_meta.plots import forest as forest_module
+    from alliance_meta.plots import style
+
+    monkeypatch.setattr(style, "MAX_PAGE_HEIGHT", 20.0, raising=False)  # fails on the pages, not here
+    data = family(150).assign(authors=[f"Simulated study {i:03d}" for i in range(150)])
+    data = rated(data) if columns else data
+    pooled = fit(data.yi, data.vi, "REML", "z").as_row()
+    asked = {**(DEMO_COLUMNS if columns else {"rob": False}), "rows_per_page": 2000}
+    logger = logging.getLogger("test_capped_pages")
+    caplog.set_level(logging.INFO, logger="test_capped_pages")
+    figures = forest_module.save_forest_plot(data, pooled, "z", [tmp_path / "forest.pdf"], logger=logger,
+                                             options=ForestOptions.from_config(asked, {"tool": "quips"}))
+    assert len(figures) > 1 and max(figure.get_figheight() for figure in figures) <= 20.0 + 1e-9
+    studies = [text.get_text().split(" (")[0] for figure in figures for text in drawn_texts(figure)
+               if text.get_text().startswith("Simulated study")]
+    assert studies == [f"Simulated study {i:03d}" for i in range(150)]
+    assert any("more pages than plots.rows_per_page (2000) asks, as its pages would be taller than 20 in"
+               in record.getMessage() for record in caplog.records)
+    for figure in figures:
+        plt.close(figure)
+
+
+@pytest.mark.slow
+def test_a_pdf_page_of_900_compact_studies_at_rows_per_page_2000_is_at_most_14400_pt(tmp_path):
+    """The real cap: 900 SIMULATED studies with the demo's columns under their names at plots.rows_per_page 2000 took
+    one page of about 255 in; the PDF's pages (MediaBox, points) are now at most 14,400 pt tall."""
+    from alliance_meta.plots import forest as forest_module
+
+    data = rated(family(900))
+    pooled = fit(data.yi, data.vi, "REML", "z").as_row()
+    path = tmp_path / "forest.pdf"
+    forest_module.save_forest_plot(data, pooled, "z", [path], options=ForestOptions.from_config(
+        {**DEMO_COLUMNS, "rows_per_page": 2000}, {"tool": "quips"}))
+    boxes = [float(height) for height in re.findall(rb"/MediaBox \[ 0 0 [\d.]+ ([\d.]+) \]", path.read_bytes())]
+    assert len(boxes) > 1 and max(boxes) <= 14400
+
+
+def test_a_compact_plot_that_fits_one_page_says_nothing_of_the_page_cap(tmp_path, caplog):
+    """30 SIMULATED studies with the demo's columns under their names at plots.rows_per_page 2000 take one page of
+    about 11 in, yet the log said "more pages than plots.rows_per_page (2000) asks": the cap was taken as applied
+    wherever a page of 2000 one-line studies would be taller than 200 in, not where a page of these rows would be."""
+    import logging
+
+    from alliance_meta.plots import forest as forest_module
+
+    data = rated(family(30))
+    pooled = fit(data.yi, data.vi, "REML", "z").as_row()
+    logger = logging.getLogger("test_uncapped_pages")
+    caplog.set_level(logging.INFO, logger="test_uncapped_pages")
+    figures = forest_module.save_forest_plot(data, pooled, "z", [tmp_path / "forest.pdf"], logger=logger,
+                                             options=ForestOptions.from_config({**DEMO_COLUMNS, "rows_per_page": 2000},
+                                                                               {"tool": "quips"}))
+    assert len(figures) == 1 and figures[0].get_figheight() < 20
+    assert any("1 page of 30 studies" in record.getMessage() for record in caplog.records)  # the log was written
+    assert not any("more pages than" in record.getMessage() for record in caplog.records)
+    plt.close(figures[0])

@@ -923,3 +923,205 @@ def test_rob_files_in_any_order_leave_no_figure_open(tmp_path):
     save_rob_figures(lambda paged: [summary_plot(judgements, rob.ROBINS_I)],
                      [tmp_path / f"s.{suffix}" for suffix in ("png", "svg", "pdf")])
     assert plt.get_fignums() == []
+
+
+def test_summary_plot_of_a_partly_rated_sheet_has_a_not_rated_band():
+    """Some studies rated, some not (blank rob_* cells): each bar was the share of the rated studies only, and a
+    domain no study rated was an empty bar. As robvis's bars count every study, every bar is now of all the
+    studies, a grey "Not rated" band (and legend entry) for those without a judgement, and each bar reaches 100%.
+    A fully rated sheet has no such band."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from alliance_meta.plots.risk_of_bias import summary_plot
+
+    def bars(figure):  # each bar's right end, by its y
+        ends = {}
+        for patch in figure.axes[0].patches:
+            if isinstance(patch, Rectangle):
+                y = round(patch.get_y(), 6)
+                ends[y] = max(ends.get(y, 0), patch.get_x() + patch.get_width())
+        return ends
+
+    judgements = _judgements(12, rob.QUIPS)
+    full = summary_plot(judgements, rob.QUIPS)
+    assert "Not rated" not in [text.get_text() for text in full.legends[0].get_texts()]
+    plt.close(full)
+    judgements.loc[[0, 1, 2], [*rob.QUIPS.columns]] = None  # three studies not rated at all
+    judgements.loc[3, "rob_attrition"] = None
+    judgements["rob_analysis"] = None  # a domain no study rated
+    figure = summary_plot(judgements, rob.QUIPS)
+    assert [text.get_text() for text in figure.legends[0].get_texts()][-1] == "Not rated"
+    assert all(end == pytest.approx(100) for end in bars(figure).values()) and len(bars(figure)) == 7
+    grey = [patch for patch in figure.axes[0].patches  # a grey fill: red, green and blue alike, neither black nor white
+            if len(set(patch.get_facecolor()[:3])) == 1 and 0 < patch.get_facecolor()[0] < 1 and patch.get_width() > 0]
+    widths = sorted(round(patch.get_width(), 6) for patch in grey)
+    assert widths == [25.0] * 5 + [round(400 / 12, 6), 100.0]  # 3 of 12, attrition 4 of 12, analysis all
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert all(label.endswith("($k$ = 12)") for label in labels)
+    percents = [text.get_text() for text in figure.axes[0].texts]
+    assert "100%" in percents and "25%" in percents  # the band's labels, as the judgements'
+    plt.close(figure)
+
+
+def test_traffic_light_pages_are_capped_at_the_tallest_pdf_page(monkeypatch):
+    """plots.rows_per_page 2000 put 1,700 studies on one traffic-light page over 200 in tall (14,400 pt), which
+    Acrobat and journals refuse: a page holds at most the studies that fit style.MAX_PAGE_HEIGHT (here lowered
+    to 20 in, so that 200 studies reach it), and the first page's note says why there are more pages than asked."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots import style
+    from alliance_meta.plots.risk_of_bias import traffic_light
+
+    monkeypatch.setattr(style, "MAX_PAGE_HEIGHT", 20.0, raising=False)  # fails on the pages, not here
+    figures = traffic_light(_judgements(200, rob.QUIPS), rob.QUIPS, rows_per_page=2000)
+    assert len(figures) > 1 and max(figure.get_figheight() for figure in figures) <= 20.0
+    assert sum(len(figure.axes[0].get_yticklabels()) for figure in figures) == 200
+    assert "more pages than plots.rows_per_page (2000) asks" in figures[0].pages_note
+    # an equal share on each page, in one layout: not 144 and 56 studies, the last in the larger, uncompact rows
+    # (as 1,700 studies were 1,644 and 56 at 200 in)
+    counts = [len(figure.axes[0].get_yticklabels()) for figure in figures]
+    assert max(counts) - min(counts) <= 1
+    assert len({figure.axes[0].get_yticklabels()[0].get_fontsize() for figure in figures}) == 1
+    for figure in figures:
+        plt.close(figure)
+
+
+def test_capped_traffic_light_pages_share_one_layout(monkeypatch):
+    """Capped pages are in one layout, but each page had worked out its names' column and rows from its own names:
+    where only the first SIMULATED studies' names are wider than the column, the first page had the 3.2-in
+    column and two-line rows and the others narrow columns and compact rows (2,000 studies: 150.4 in by 5.08 in,
+    then 81.7 in by 4.0 in). Every page now has the column and rows of all the names."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots import style
+    from alliance_meta.plots.risk_of_bias import traffic_light
+
+    monkeypatch.setattr(style, "MAX_PAGE_HEIGHT", 20.0, raising=False)
+    judgements = _judgements(200, rob.QUIPS)
+    judgements["authors"] = [f"Simulated study {i} with a very long author list Anderson-Whitfield "
+                             "Bartholomew-Kingsley" if i < 10 else f"A{i}" for i in range(200)]
+    figures = traffic_light(judgements, rob.QUIPS, rows_per_page=2000)
+    assert len(figures) > 2 and max(figure.get_figheight() for figure in figures) <= 20.0
+
+    def layout(figure):  # the names' column and the rows' pitch, in inches
+        left, _, _, height = figure.axes[0].get_position().bounds
+        return (round(left * figure.get_figwidth(), 6),
+                round(height * figure.get_figheight() / len(figure.axes[0].get_yticklabels()), 6))
+
+    assert len({layout(figure) for figure in figures}) == 1
+    assert len({round(figure.get_figwidth(), 6) for figure in figures}) == 1
+    for figure in figures:
+        plt.close(figure)
+
+
+def test_traffic_light_page_cap_reserves_only_the_note_drawn(monkeypatch, tmp_path):
+    """The cap reserved 1 in for a note beneath every page, note or not: 1,645 studies, one page of 199.05 in,
+    went on two pages, and the log said its page would be taller than 200 in. Only the note drawn is reserved
+    (here at 20 in, style.MAX_PAGE_HEIGHT lowered: 152 studies, 19.89 in); the PDF's page (MediaBox, points) of
+    148 studies with a note of three lines beneath, which fit, is within it."""
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots import style
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, traffic_light
+
+    monkeypatch.setattr(style, "MAX_PAGE_HEIGHT", 20.0, raising=False)
+    judgements = _judgements(152, rob.QUIPS)
+    figures = traffic_light(judgements, rob.QUIPS, rows_per_page=2000)
+    assert len(figures) == 1 and 19.5 < figures[0].get_figheight() <= 20.0
+    assert not getattr(figures[0], "pages_note", "")
+    plt.close(figures[0])
+    note = "SIMULATED data: a note\nof three\nlines"
+    figures = traffic_light(judgements, rob.QUIPS, rows_per_page=2000, note=note)
+    assert len(figures) == 2 and "taller than 20 in (1,440 pt)" in figures[0].pages_note
+    for figure in figures:
+        plt.close(figure)
+    path = tmp_path / "tl.pdf"
+    fewer = judgements.iloc[:148]
+    save_rob_figures(lambda paged: traffic_light(fewer, rob.QUIPS, rows_per_page=2000 if paged else None, note=note),
+                     [path])
+    boxes = [float(height) for height in re.findall(rb"/MediaBox \[ 0 0 [\d.]+ ([\d.]+) \]", path.read_bytes())]
+    assert len(boxes) == 1 and 19.0 * 72 < boxes[0] <= 20.0 * 72
+
+
+def test_traffic_light_pages_of_wrapped_names_are_capped_too(monkeypatch):
+    """Names broken over two lines make the rows about 0.22 in, not the compact 0.12 the cap had counted: at 20 in
+    (style.MAX_PAGE_HEIGHT lowered) 200 such SIMULATED studies had pages of 144 rows, 33 in tall. The rows' pitch
+    is now worked out from the wrapped names before the studies are split into pages."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots import style
+    from alliance_meta.plots.risk_of_bias import traffic_light
+
+    monkeypatch.setattr(style, "MAX_PAGE_HEIGHT", 20.0, raising=False)
+    judgements = _judgements(200, rob.QUIPS)
+    judgements["authors"] = [f"Simulated study {i} with a very long author list Anderson-Whitfield "
+                             "Bartholomew-Kingsley" for i in range(200)]
+    figures = traffic_light(judgements, rob.QUIPS, rows_per_page=2000)
+    labels = [label.get_text() for figure in figures for label in figure.axes[0].get_yticklabels()]
+    assert len(labels) == 200 and all("\n" in label for label in labels)  # wrapped, every study once
+    assert len(figures) > 1 and max(figure.get_figheight() for figure in figures) <= 20.0
+    for figure in figures:
+        plt.close(figure)
+
+
+def test_traffic_light_names_that_fit_its_names_column_are_not_wrapped():
+    """Wrapping followed the names' column estimated from their length, not the 3.2-in column: "WOLLSTONECRAFT
+    MONTGOMERY MAXWELL (2000)", about 2.6 in as drawn, broke over two lines and the figure grew from 3.09 to 3.49 in.
+    Only a name wider than the column as drawn is broken; this one is on one line and the rows keep their 0.24 in."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.forest_layout import text_width
+    from alliance_meta.plots.risk_of_bias import LABEL_INCHES, ROW_INCHES, traffic_light
+
+    judgements = _judgements(6, rob.QUIPS)
+    judgements["authors"] = ["WOLLSTONECRAFT MONTGOMERY MAXWELL", "A", "B", "C", "D", "E"]
+    figure = traffic_light(judgements, rob.QUIPS)[0]
+    name = figure.axes[0].get_yticklabels()[0].get_text()
+    assert name == "WOLLSTONECRAFT MONTGOMERY MAXWELL (2000)"
+    assert 2 < text_width([name], 8, plt.rcParams["font.family"]) < LABEL_INCHES - 0.1  # wide, but within
+    assert figure.get_figheight() == pytest.approx(0.75 + 6 * ROW_INCHES + 0.9)
+    plt.close(figure)
+
+
+def test_traffic_light_breaks_long_study_names_within_its_names_column(tmp_path):
+    """Names of 110 characters ran out of the 3.2-in names' column to the left and the saved (tight) figure grew to
+    10.5 in, its 8-pt text printed at 5.3 pt at 7 in: a name wider than the column is broken over lines at its
+    spaces and the rows grow to hold them, so the figure keeps within the page."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from alliance_meta.plots.risk_of_bias import save_rob_figures, traffic_light
+
+    judgements = _judgements(6, rob.QUIPS)
+    judgements["authors"] = [f"Simulated study {i} with a very long author list Anderson-Whitfield, "
+                             "Bartholomew-Kingsley, Constantinopoulos et al." for i in range(6)]
+    path = tmp_path / "tl.png"
+    save_rob_figures(lambda paged: traffic_light(judgements, rob.QUIPS), [path])
+    with Image.open(path) as image:
+        assert image.size[0] / 300 <= 7.0  # save_rob_figures writes PNGs at 300 dpi
+    figure = traffic_light(judgements, rob.QUIPS)[0]
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    labels = figure.axes[0].get_yticklabels()
+    assert all("\n" in label.get_text() for label in labels)
+    assert min(label.get_window_extent(renderer).x0 for label in labels) >= 0  # within the figure
+    boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda box: box.y0)
+    assert all(lower.y1 <= upper.y0 for lower, upper in zip(boxes, boxes[1:]))  # no two names overlap
+    plt.close(figure)
+
+
+def test_figure_text_of_right_to_left_script_is_drawn_as_written():
+    """A left-to-right mark put before Arabic and Hebrew names changed nothing matplotlib draws (the same pixels)
+    but was written into the SVG's text: the names are drawn as the sheet gives them."""
+    from alliance_meta.plots.forest_layout import wrap_drawn
+    from alliance_meta.plots.risk_of_bias import study_names
+    from alliance_meta.plots.style import plain_text
+
+    frame = pd.DataFrame({"study_id": ["S1", "S2"], "authors": ["محمد العلي", "כהן"], "year": [2004, 2006]})
+    assert study_names(frame) == ["محمد العلي (2004)", "כהן (2006)"]
+    assert plain_text("محمد العلي") == "محمد العلي"
+    lines = wrap_drawn("Simulated study with a long name محمد العلي و فاطمة الزهراء (2004)", 1.0, 8, "DejaVu Sans")
+    assert len(lines) > 2 and not any("\u200e" in line for line in lines)

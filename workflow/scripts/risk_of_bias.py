@@ -26,6 +26,6 @@ if params.risk_of_bias.get("weighted"):
 logger.info("%s", high_risk_sentence(judgements, tool))
 save_rob_figures(lambda paged: traffic_light(judgements, tool, rows_per_page=params.rows_per_page if paged else None,
                                              note=note),
-                 [output.traffic_pdf, output.traffic_png, output.traffic_svg])
+                 [output.traffic_pdf, output.traffic_png, output.traffic_svg], logger)
 save_rob_figures(lambda paged: [summary_plot(judgements, tool, weights, note=note)],
                  [output.summary_pdf, output.summary_png, output.summary_svg])

@@ -24,6 +24,7 @@ from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, 
                                                study_count, UNHINTED_SCALE, text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
+from alliance_meta.plots import style as style_module  # noqa: E402
 from alliance_meta.plots.style import (HEADER_SYMBOLS, SCALES as STYLE_SCALES, SMALLEST_FONT, column_name,  # noqa: E402
                                        math_fonts, narrow_odds_ticks, plain_text, symbol)
 from alliance_meta.wording import counted, plural, without_leading_zero  # noqa: E402
@@ -689,6 +690,20 @@ def line_spans(rows: list[Row], tops: list[float], total: float, x: float, limit
     return spans
 
 
+def page_height(total: float, note_lines: int, layout, header: Header, options) -> float:
+    """The height (inches) of a page (:func:`draw_page`) of rows taking ``total`` lines (:func:`row_positions`)
+    and a footnote of ``note_lines`` lines: header, rows, axis and footnote."""
+    line = layout.line
+    note_line = line * note_size(options) / options.font_size
+    return (1.6 + header.extra_lines) * line + total * line + AXIS_LINES * line + (note_lines + 0.6) * note_line + 0.1
+
+
+def page_room(note_lines: int, layout, header: Header, options) -> float:
+    """The lines of rows that fit a page of :data:`~alliance_meta.plots.style.MAX_PAGE_HEIGHT` with a footnote of
+    ``note_lines`` lines (the inverse of :func:`page_height`)."""
+    return (style_module.MAX_PAGE_HEIGHT - page_height(0.0, note_lines, layout, header, options)) / layout.line
+
+
 def draw_page(rows: list[Row], metric: str, options, note: str, limits, continued: bool, layout, header: Header):
     """One figure: header, rows, axis and footnote; its height follows the rows."""
     tops, total = row_positions(rows)
@@ -696,9 +711,8 @@ def draw_page(rows: list[Row], metric: str, options, note: str, limits, continue
     # the footnote's lines ran out of the figure
     note_lines = footnote_lines(note, continued, layout, options)
     line = layout.line
-    top_space, axis_space = (1.6 + header.extra_lines) * line, AXIS_LINES * line
-    note_line = line * note_size(options) / options.font_size
-    height = top_space + total * line + axis_space + (len(note_lines) + 0.6) * note_line + 0.1
+    top_space = (1.6 + header.extra_lines) * line
+    height = page_height(total, len(note_lines), layout, header, options)
     figure = plt.figure(figsize=(layout.width, height))
     panel_left, panel_right = layout.panel
     axis = figure.add_axes([panel_left / layout.width, (height - top_space - total * line) / height,
@@ -794,10 +808,18 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
                   - len(footnote_lines(page_note(whole, False), True, one_line, options)))
         lines = compact_lines(options.rows_per_page, max(0, longer) * note_size(options) / options.font_size,
                               header.extra_lines)
-
-        paging = pages_by_height(rows, lines, continued, resumed)
+    capped = False
+    if not paged:
+        paging = Paged([rows])
     else:
-        paging = pages(rows, options.rows_per_page, continued, resumed) if paged else Paged([rows])
+        paging = (pages_by_height(rows, lines, continued, resumed) if compacted
+                  else pages(rows, options.rows_per_page, continued, resumed))
+        # no page taller than style.MAX_PAGE_HEIGHT: where one is, the rows that fit it under the footnote of all the
+        # rows (every mark) and "Continued on the next page."
+        room = page_room(len(footnote_lines(page_note(rows), True, layout, options)), layout, header, options)
+        if any(row_positions(chunk)[1] > room for chunk in paging.pages):
+            capped = True
+            paging = pages_by_height(rows, room, continued, resumed, None if compacted else options.rows_per_page)
     chunks = paging.pages
     with plt.rc_context(style(options)):
         figures = [draw_page(chunk, metric, options, page_note(chunk), limits, index < len(chunks) - 1, layout,
@@ -816,9 +838,11 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
             f"{what} (side by side they do not fit plots.width, "
             f"{options.page_width:g} in); a PDF page holds as many studies as fit the height of "
             f"{options.rows_per_page} one-line studies (plots.rows_per_page): {counts}")
-    elif paging.filled:
+    elif paging.filled or capped:
         figures[0].pages_note = (f"a PDF page holds at most {options.rows_per_page} studies (plots.rows_per_page): "
                                  f"{counts}")
+    if capped:
+        figures[0].pages_note = f"{figures[0].pages_note}; {style_module.taller_pages_note(options.rows_per_page)}"
     if layout.width > options.page_width + 0.005:  # compact and still too wide: what is at its narrowest, for the log
         figures[0].narrowest = narrowest_columns(layout, options.page_width)
     return figures

@@ -494,18 +494,21 @@ def pages(rows: list[Row], per_page: int, continued: Continued | None = None,
 
 
 def pages_by_height(rows: list[Row], lines: float, continued: Continued | None = None,
-                    resumed: Resumed | None = None) -> Paged:
+                    resumed: Resumed | None = None, per_page: int | None = None) -> Paged:
     """Split the rows into pages whose rows take at most ``lines`` lines (:func:`row_positions`), but at least two
     studies a page (a heading marked continued can leave room for one alone: at rows_per_page 5 a PDF page of each
     study), balanced as :func:`pages` (:func:`_balanced`: the demo's moderator forest plot of modality had a last
     page of one study above its subtotal and the overall rows): the pages of a compact layout, whose studies take
     more than a line each. A study goes on the next page where it and the summaries after it (a subtotal; the
     overall rows) would not fit; the heading of its group goes with it, or where the group runs on,
-    ``continued(heading)``, and a study's effect size ``resumed`` as in :func:`pages`."""
+    ``continued(heading)``, and a study's effect size ``resumed`` as in :func:`pages`; with ``per_page``, at most
+    that many studies a page too (one-line pages capped in height: style.MAX_PAGE_HEIGHT)."""
     def full(studies: int, height: float, index: int, limit: int | None) -> bool:
         if studies < 2:
             return False
         if limit is not None and studies >= limit:
+            return True
+        if per_page is not None and studies >= per_page:
             return True
         end = index + 1
         while end < len(rows) and rows[end].kind not in ("study", "group"):
@@ -515,7 +518,7 @@ def pages_by_height(rows: list[Row], lines: float, continued: Continued | None =
     def split(most: Most) -> tuple[list[list[Row]], list[int]]:
         return _split(rows, full, most, continued, resumed)
 
-    return _balanced(rows, split, continued, resumed, lines)
+    return _balanced(rows, split, continued, resumed, lines, per_page)
 
 
 def _split(rows: list[Row], full: Callable[[int, float, int, int | None], bool], most: Most,

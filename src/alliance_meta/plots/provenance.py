@@ -29,6 +29,20 @@ def figure_note(frame: pd.DataFrame) -> str | None:
 
 #: how the note looks wherever it is written (:func:`add_note`; the message figures that stand for a plot)
 NOTE_STYLE = {"fontsize": 8, "style": "italic", "color": "#7f0000"}
+NOTE_GAP = 0.08  # inches between a figure and the note beneath it (:func:`add_note`)
+
+
+def note_height(note: str | None) -> float:
+    """The inches :func:`add_note` writes beneath a figure: the gap and ``note`` as drawn (0 without a note)."""
+    if not note:
+        return 0.0
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(dpi=72)
+    canvas = FigureCanvasAgg(figure)
+    text = figure.text(0, 0, note, va="top", **NOTE_STYLE)
+    return NOTE_GAP + text.get_window_extent(canvas.get_renderer()).height / 72
 
 
 def add_note(figure, note: str | None) -> None:
@@ -39,7 +53,7 @@ def add_note(figure, note: str | None) -> None:
     # the undrawn layout landed on the data once the axes grew to fill the figure (the Bayesian forest plot)
     figure.draw_without_rendering()
     bottom_inches = figure.get_tightbbox().y0  # also of a figure closed in pyplot (returned_figure)
-    figure.text(0.5, (bottom_inches - 0.08) / figure.get_figheight(), note, ha="center", va="top", **NOTE_STYLE)
+    figure.text(0.5, (bottom_inches - NOTE_GAP) / figure.get_figheight(), note, ha="center", va="top", **NOTE_STYLE)
 
 
 def returned_figure(figure, note: str | None):

@@ -30,10 +30,12 @@ from matplotlib.textpath import TextPath  # noqa: E402
 from matplotlib.transforms import Affine2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
-from alliance_meta.plots.forest_layout import text_width  # noqa: E402
+from alliance_meta.plots.forest_layout import text_width, wrap_drawn  # noqa: E402
 from alliance_meta.plots.forest_options import study_labels  # noqa: E402
-from alliance_meta.plots.provenance import add_note  # noqa: E402
+from alliance_meta.plots import style as plot_style  # noqa: E402
+from alliance_meta.plots.provenance import add_note, note_height  # noqa: E402
 from alliance_meta.plots.style import STYLE, drawn_once, save_file, save_pdf_pages, symbol  # noqa: E402
+from alliance_meta.wording import counted  # noqa: E402
 
 # robvis colours: low, some concerns / moderate, high, critical; no information
 _COLOURS = ("#02C100", "#E2DF07", "#BF0000", "#820000")
@@ -42,8 +44,16 @@ _GLYPHS = ("+", "\u2212", "\u00d7", "!")
 _HATCHES = ("", "///", "xxx", "...")
 _UNRATED = ("#4EA1F7", "h", "?", "ooo")
 ROW_INCHES = 0.24
-"""Height of a study row of the traffic light; compact layouts shrink it to 0.12."""
+"""Height of a study row of the traffic light; compact layouts shrink it to :data:`COMPACT_ROW_INCHES`."""
+COMPACT_ROW_INCHES = 0.12
+LABEL_INCHES = 3.2  # the widest column of study names of the traffic light
+LABEL_PAD = 0.1  # inches between the names and the symbols' axis (the tick labels' pad and a margin)
+LINE_SPACING = 1.2  # matplotlib's line spacing of a name broken over lines, in font sizes
+TRAFFIC_LIGHT_TOP = 0.75  # inches of a traffic-light page above its rows: the title and the domains' headers
+TRAFFIC_LIGHT_BOTTOM = 0.9  # inches of a traffic-light page beneath its rows: the domain key
 NOT_RATED_COLOUR = "#555555"  # the dash of a cell without a judgement
+NOT_RATED_FILL = "#BDBDBD"  # the summary's band of the studies without a judgement (a blank cell)
+NOT_RATED = "Not rated"  # a cell without a judgement, in both figures' legends
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ def _legend_handles(tool: RobTool, styles, present, not_rated: bool = False, siz
                for j in tool.judgements if j in present]
     if not_rated:
         handles.append(Line2D([], [], linestyle="", marker="_", markersize=5, markeredgecolor=NOT_RATED_COLOUR,
-                              markeredgewidth=0.9, label="Not rated"))
+                              markeredgewidth=0.9, label=NOT_RATED))
     return handles
 
 
@@ -131,31 +141,54 @@ def study_names(studies: pd.DataFrame) -> list[str]:
 def traffic_light(judgements: pd.DataFrame, tool: RobTool, *, rows_per_page: int | None = None,
                   note: str | None = None) -> list:
     """Traffic-light plot(s) of :func:`alliance_meta.inputs.risk_of_bias.study_judgements`: one
-    figure, or one per page of ``rows_per_page`` studies. Beyond 60 studies on one figure the
-    rows shrink and the glyphs are left out (shape and colour still tell the judgements apart)."""
+    figure, or one per page of ``rows_per_page`` studies; where such a page would be taller than
+    :data:`~alliance_meta.plots.style.MAX_PAGE_HEIGHT`, an equal share of the studies on each of the fewest pages
+    that are not with ``note`` beneath, all in one layout (the names' column and rows of all the studies; the first
+    figure's ``pages_note`` says so, for the job's log). Beyond 60 studies on one figure the rows shrink and the
+    glyphs are left out (shape and colour still tell the judgements apart)."""
     columns = [c for c in tool.columns if c in judgements]
     if not columns:
         raise ValueError("no risk-of-bias columns to plot")
     names = study_names(judgements)
     k = len(judgements)
     size = rows_per_page or max(k, 1)
-    starts = range(0, max(k, 1), size)
+    bounds = list(range(0, max(k, 1), size)) + [k]
+    layout = None  # each page's own (:func:`_traffic_light_page`)
+    beneath = note_height(note) if rows_per_page is not None else 0.0
+    if rows_per_page is not None and any(_page_inches(names[start:end], end - start > 60) + beneath
+                                         > plot_style.MAX_PAGE_HEIGHT for start, end in zip(bounds, bounds[1:])):
+        # pages of an equal share of the studies in one layout, the names' column and rows' pitch of all the names
+        # (wrapped: :func:`_names_column`), each within MAX_PAGE_HEIGHT with the note beneath
+        compact = min(size, k) > 60
+        names, label_inches, pitch = _names_column(names, compact)
+        layout = (compact, label_inches, pitch)
+        room = plot_style.MAX_PAGE_HEIGHT - TRAFFIC_LIGHT_TOP - TRAFFIC_LIGHT_BOTTOM - beneath
+        count = -(-k // min(size, max(1, int(room / pitch))))
+        bounds = [k * page // count for page in range(count + 1)]
     figures = []
-    for page, start in enumerate(starts):
-        block = judgements.iloc[start:start + size]
-        page_text = f" (page {page + 1} of {len(starts)})" if len(starts) > 1 else ""
-        figures.append(_traffic_light_page(block, names[start:start + size], tool, columns, note, page_text))
+    for page, (start, end) in enumerate(zip(bounds, bounds[1:])):
+        page_text = f" (page {page + 1} of {len(bounds) - 1})" if len(bounds) > 2 else ""
+        figures.append(_traffic_light_page(judgements.iloc[start:end], names[start:end], tool, columns, note,
+                                           page_text, layout))
+    if layout is not None:
+        figures[0].pages_note = (f"{counted(len(figures), 'page')} of "
+                                 f"{', '.join(str(end - start) for start, end in zip(bounds, bounds[1:]))} studies, "
+                                 f"{plot_style.taller_pages_note(rows_per_page)}")
     return figures
 
 
-def _traffic_light_page(block, names, tool, columns, note, page_text):
+def _traffic_light_page(block, names, tool, columns, note, page_text, layout=None):
+    """One page of :func:`traffic_light`: compact (small rows, no glyphs) beyond 60 studies, its names' column of
+    its own names (:func:`_names_column`); or ``layout`` (compact, the column's width, the rows' pitch) of all
+    the pages, ``names`` as :func:`_names_column` gave them."""
     styles = judgement_style(tool)
     k = len(block)
-    compact = k > 60
-    row = 0.12 if compact else ROW_INCHES
-    font = 5.5 if compact else 8
-    label_chars = max((len(n) for n in names), default=10)
-    label_inches = min(3.2, 0.4 + label_chars * font / 72 * 0.55)
+    if layout is None:
+        compact = k > 60
+        names, label_inches, pitch = _names_column(names, compact)
+    else:
+        compact, label_inches, pitch = layout
+    row, font = _row_and_font(compact)
     col_inches = 0.34 if not compact else 0.2
     codes = [domain_code(tool, c) for c in columns]
     xs = np.arange(len(columns), dtype=float)  # column centres; the overall column moved right if its header
@@ -165,11 +198,11 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
         xs[-1] += max(0.0, needed / col_inches - 1)
     span = xs[-1] + 1  # axis width in columns
     width = max(4.0, label_inches + col_inches * span + 0.4)
-    height = 0.75 + row * k + 0.9
+    height = TRAFFIC_LIGHT_TOP + pitch * k + TRAFFIC_LIGHT_BOTTOM
     with plt.rc_context({**STYLE, "font.size": font}):
         figure = plt.figure(figsize=(width, height))
         left = label_inches / width
-        axis = figure.add_axes((left, 0.9 / height, col_inches * span / width, row * k / height))
+        axis = figure.add_axes((left, TRAFFIC_LIGHT_BOTTOM / height, col_inches * span / width, pitch * k / height))
         axis.set_xlim(-0.5, span - 0.5)
         axis.set_ylim(k - 0.5, -0.5)
         marker_size = (row * 72 * (0.68 if compact else 0.72)) ** 2
@@ -214,6 +247,38 @@ def _traffic_light_page(block, names, tool, columns, note, page_text):
     return figure
 
 
+def _row_and_font(compact: bool) -> tuple[float, float]:
+    """The row height (inches) and font size (points) of a traffic-light page, compact or not."""
+    return (COMPACT_ROW_INCHES, 5.5) if compact else (ROW_INCHES, 8)
+
+
+def _page_inches(names: list[str], compact: bool) -> float:
+    """The height (inches) of a traffic-light page of these studies' names (:func:`_traffic_light_page`), without
+    a note beneath."""
+    return TRAFFIC_LIGHT_TOP + _names_column(names, compact)[2] * len(names) + TRAFFIC_LIGHT_BOTTOM
+
+
+def _names_column(names: list[str], compact: bool) -> tuple[list[str], float, float]:
+    """The study names of a traffic-light page, the width (inches) of their column and the rows' pitch (inches).
+    The column is estimated from the names' length, at most :data:`LABEL_INCHES`; a name wider as drawn than that
+    (less the tick labels' pad) is broken over lines at its spaces
+    (:func:`~alliance_meta.plots.forest_layout.wrap_drawn`), the column is then the widest and the rows as tall as
+    the most lines need. The names had run out of the column to the left and widened the figure (the saved box is
+    tight): a 10.5-in figure of names of 110 characters, its 8-pt text printed at 5.3 pt at 7 in. Where every name
+    fits, the names, column and rows are as before."""
+    row, font = _row_and_font(compact)
+    label_chars = max((len(n) for n in names), default=10)
+    label_inches = min(LABEL_INCHES, 0.4 + label_chars * font / 72 * 0.55)
+    family = plt.rcParams["font.family"]
+    room = LABEL_INCHES - LABEL_PAD
+    if all(text_width([name], font, family) <= room for name in names):
+        return names, label_inches, row
+    wrapped = [name if text_width([name], font, family) <= room else "\n".join(wrap_drawn(name, room, font, family))
+               for name in names]
+    lines = max(name.count("\n") + 1 for name in wrapped)
+    return wrapped, LABEL_INCHES, max(row, lines * font * LINE_SPACING / 72 + 0.04)
+
+
 def _wrap(text: str, width: int) -> str:
     import textwrap
 
@@ -222,8 +287,9 @@ def _wrap(text: str, width: int) -> str:
 
 def summary_table(judgements: pd.DataFrame, tool: RobTool, weights=None) -> pd.DataFrame:
     """Percent of studies (or of ``weights``, one per row of ``judgements``) at each judgement,
-    one row per domain (rows: ``column``, ``domain``, one column per judgement); studies
-    without a judgement of a domain are left out of that domain's bar."""
+    one row per domain (rows: ``column``, ``domain``, ``k`` rated, one column per judgement); studies
+    without a judgement of a domain are left out of those shares, and ``not_rated`` is their percent of all
+    the studies (or of all the weight)."""
     columns = [c for c in tool.columns if c in judgements]
     w = np.ones(len(judgements)) if weights is None else np.asarray(weights, dtype=float)
     if w.shape != (len(judgements),) or not np.all(np.isfinite(w) & (w >= 0)):
@@ -235,7 +301,10 @@ def summary_table(judgements: pd.DataFrame, tool: RobTool, weights=None) -> pd.D
         total = w[rated].sum()
         shares = {j: (100 * w[(values == j).to_numpy()].sum() / total if total > 0 else np.nan)
                   for j in tool.judgements}
-        rows.append({"column": column, "domain": tool.label(column), "k": int(rated.sum()), **shares})
+        everything = w.sum()
+        not_rated = 100 * w[~rated].sum() / everything if everything > 0 else np.nan
+        rows.append({"column": column, "domain": tool.label(column), "k": int(rated.sum()), **shares,
+                     "not_rated": not_rated})
     return pd.DataFrame(rows)
 
 
@@ -254,9 +323,21 @@ def whole_percentages(shares: np.ndarray) -> np.ndarray:
 
 def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: str | None = None):
     """Stacked horizontal bars per domain (robvis ``rob_summary``): share of studies at each
-    judgement, or share of the main model's weight when ``weights`` are given."""
+    judgement, or share of the main model's weight when ``weights`` are given. Where some studies have
+    judgements and some lack one of a domain, every bar is of all the studies, as robvis's bars count every
+    study (McGuinness & Higgins 2021), and reaches 100%: those without a judgement (a blank cell) in a grey band
+    of their own (:data:`NOT_RATED`), apart from a tool's "no information" judgement (ROBINS-I's blue band, which
+    can be beside it); otherwise of the studies rated."""
     table = summary_table(judgements, tool, weights)
     styles = judgement_style(tool)
+    judged = table[list(tool.judgements)].to_numpy(float)
+    not_rated = np.nan_to_num(table["not_rated"].to_numpy(float))
+    banded = bool(not_rated.any()) and bool(np.nan_to_num(judged).any())
+    bands = list(tool.judgements)
+    if banded:  # the shares of all the studies, and the band of those without a judgement
+        judged = np.column_stack([np.nan_to_num(judged) * (100 - not_rated[:, None]) / 100, not_rated])
+        styles = {**styles, NOT_RATED: JudgementStyle(NOT_RATED_FILL, "", "", "black", "")}
+        bands.append(NOT_RATED)
     n = len(table)
     height = 1.3 + 0.36 * n
     with plt.rc_context({**STYLE, "font.size": 8, "hatch.linewidth": 0.6}):
@@ -264,15 +345,15 @@ def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: st
         y = np.arange(n)[::-1]
         left = np.zeros(n)
         present = []
-        shown = whole_percentages(table[list(tool.judgements)].to_numpy(float))  # labels that add up to 100
-        for column, judgement in enumerate(tool.judgements):
-            share = np.nan_to_num(table[judgement].to_numpy(float))
+        shown = whole_percentages(judged)  # labels that add up to 100
+        for column, judgement in enumerate(bands):
+            share = np.nan_to_num(judged[:, column])
             if not share.any():
                 continue
             present.append(judgement)
             style = styles[judgement]
             axis.barh(y, share, left=left, height=0.7, color=style.colour, edgecolor="black", linewidth=0.5,
-                      hatch=style.hatch, label=judgement.capitalize())
+                      hatch=style.hatch, label=judgement if judgement == NOT_RATED else judgement.capitalize())
             for yi, l, s, label in zip(y, left, share, shown[:, column]):
                 if s >= 8:
                     axis.text(l + s / 2, yi, f"{label:.0f}%", ha="center", va="center", fontsize=7,
@@ -280,8 +361,9 @@ def summary_plot(judgements: pd.DataFrame, tool: RobTool, weights=None, note: st
                               bbox={"boxstyle": "round,pad=0.1", "facecolor": style.colour, "linewidth": 0})
             left += share
         axis.set_yticks(y)
+        counts = [len(judgements)] * n if banded else table["k"]  # the studies in each bar
         axis.set_yticklabels([f"{d if c != OVERALL else 'Overall risk of bias'} ({symbol('k')} = {k})"
-                              for c, d, k in zip(table["column"], table["domain"], table["k"])])
+                              for c, d, k in zip(table["column"], table["domain"], counts)])
         axis.set_xlim(0, 100)
         axis.set_xlabel("Percent of the main model's weight" if weights is not None else "Percent of studies")
         axis.tick_params(axis="y", length=0)
@@ -318,11 +400,12 @@ def _drawn(figure):
     return drawn_once(figure)
 
 
-def save_rob_figures(figures_of, paths) -> None:
+def save_rob_figures(figures_of, paths, logger=None) -> None:
     """Write one figure to PNG/SVG and every page (``figures_of(paged=True)``) to a PDF. A PDF of one page is the
     figure itself (``figures_of`` gives the same figure either way then: :func:`traffic_light` with every study on
     one page), built once for every file; each figure is laid out once (:func:`_laid_out`), and no file lays it
-    out again for its tight box (:func:`~alliance_meta.plots.style.drawn_once`; the same bytes)."""
+    out again for its tight box (:func:`~alliance_meta.plots.style.drawn_once`; the same bytes). ``logger`` gets the
+    PDF's ``pages_note`` (:func:`traffic_light`), where it has one."""
     single = None
     with plt.rc_context(STYLE):
         for path in map(Path, paths):
@@ -333,6 +416,8 @@ def save_rob_figures(figures_of, paths) -> None:
                     for page in pages:
                         stack.enter_context(_drawn(page))
                     save_pdf_pages(pages, path, bbox_inches="tight")
+                if logger is not None and getattr(pages[0], "pages_note", ""):
+                    logger.info("%s: %s", path.name, pages[0].pages_note)
                 if len(pages) == 1 and single is None:  # (a PNG written first keeps its figure, closed below)
                     single = pages[0]
                 continue

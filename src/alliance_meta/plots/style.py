@@ -49,6 +49,20 @@ DPI = 300  # plots.dpi's default
 SMALLEST_FONT = 7.0
 #: plots.width's default, in inches: a journal's two-column page
 PAGE_WIDTH = 7.0
+#: the tallest PDF page (inches): 14,400 pt, the largest page size of Adobe's implementation limits (PDF Reference
+#: 1.7, Appendix C; ISO 32000-1:2008, Annex C), beyond which Acrobat and journals' submission systems refuse a page
+MAX_PAGE_HEIGHT = 200.0
+
+
+def taller_pages_note(rows_per_page: int) -> str:
+    """Why a PDF has more pages than ``plots.rows_per_page`` asks (for the job's log): its pages would be taller
+    than :data:`MAX_PAGE_HEIGHT`. The forest plots' (:func:`~alliance_meta.plots.forest_draw.draw_pages`) and the
+    traffic light's (:func:`~alliance_meta.plots.risk_of_bias.traffic_light`)."""
+    return (f"more pages than plots.rows_per_page ({rows_per_page}) asks, as its pages would be taller than "
+            f"{MAX_PAGE_HEIGHT:g} in ({MAX_PAGE_HEIGHT * 72:,.0f} pt), the largest PDF page Acrobat and journals "
+            "accept")
+
+
 #: zlib level of the PNGs: level 3 writes the figures in about 60% of the time of Pillow's default (6), and the
 #: files are within 1% of the same size (docs/performance.md).
 PNG_COMPRESS_LEVEL = 3
