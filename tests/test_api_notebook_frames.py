@@ -3,6 +3,7 @@ study_id as the index, column names with spaces, nullable, pyarrow and categoric
 misleading error or other numbers than the same sheet read plainly."""
 
 import datetime
+import io
 import warnings
 from pathlib import Path
 
@@ -197,3 +198,187 @@ def test_names_in_the_first_row_of_numbered_columns_are_not_told_to_skip_a_row(p
         am.effect_sizes(rows)
     fixed = rows.iloc[1:].set_axis(rows.iloc[0].tolist(), axis=1)
     assert am.effect_sizes(fixed)["yi"].notna().all()
+
+
+def test_a_sample_size_written_as_text_is_read_as_a_number(outcome):
+    """n held as text (pd.read_excel of cells typed as text, '120 ') stopped am.fit with pandas' "agg function failed
+    [how->max,dtype->object]" from aggregating the study composites; it is read as yi and vi are, with a warning."""
+    texts = outcome.astype({"n": object})
+    shown = texts.index[texts["n"].notna()][:3]
+    texts.loc[shown, "n"] = [f" {value:.0f} " for value in outcome.loc[shown, "n"]]
+    with pytest.warns(UserWarning, match=r"numbers written as text are read as numbers: n on 3 rows"):
+        fitted = am.fit(texts, metric="z")
+    plain = am.fit(outcome, metric="z")
+    assert fitted.data["n"].dtype == float
+    pd.testing.assert_series_equal(fitted.data["n"], plain.data["n"])
+    pd.testing.assert_frame_equal(am.psychometric(fitted, {}).to_frame(), am.psychometric(plain, {}).to_frame())
+
+
+def test_a_sample_size_that_is_no_number_is_named_with_its_row(outcome):
+    """'1,200' or 'n/a' in n gave the same pandas TypeError; now one line naming the row and the cell."""
+    texts = outcome.astype({"n": object})
+    row = texts.index[texts["n"].notna()][1]
+    texts.loc[row, "n"] = "1,200"
+    with pytest.raises(ValueError, match=rf"n \(the sample size\) is not a number on row {row} \('1,200'\)"):
+        am.fit(texts)
+
+
+@pytest.mark.parametrize("written, name", [("YI", "yi"), ("Vi", "vi"), ("Study ID", "study_id")])
+def test_yi_vi_and_study_id_in_other_case_are_named(outcome, written, name):
+    """'YI' was "missing: yi, vi" without naming the column there; 'Study ID' was not read, and each effect size
+    pooled as a study of its own (337 'studies' of the demo's 125) without a word."""
+    with pytest.raises(ValueError, match=rf"rename '{written}', frame.rename\(columns=\{{'{written}': '{name}'\}}\)"):
+        am.fit(outcome.rename(columns={name: written}))
+
+
+def test_the_levels_of_a_groupby_index_are_the_rows_variables(outcome):
+    """After rows.groupby(["study_id", "rater"]).agg(...), study_id was read from the index but rater was dropped:
+    am.moderators(fit, "rater") said rater is no column of the fit's rows."""
+    grouped = outcome.groupby(["study_id", "rater"]).agg(yi=("yi", "mean"), vi=("vi", "mean"))
+    fitted, flat = am.fit(grouped), am.fit(grouped.reset_index())
+    assert repr(fitted) == repr(flat)
+    pd.testing.assert_frame_equal(am.moderators(fitted, "rater", permutations=0).subgroups,
+                                  am.moderators(flat, "rater", permutations=0).subgroups)
+
+
+def test_genq_weights_as_a_series_are_paired_by_label(outcome):
+    """GENQ weights given as a Series were paired by position: sorted (w.sort_values()) or indexed by study_id in
+    another order, each study got another study's weight without a word (yi and vi Series are paired by label)."""
+    one = outcome.groupby("study_id").head(1)
+    weights = 1 / np.sqrt(one["vi"]) * np.linspace(0.5, 2, len(one))
+    plain = am.fit(one, method="GENQ", weights=weights.to_numpy())
+    by_study = pd.Series(weights.to_numpy(), index=one["study_id"]).iloc[::-1]
+    for given in (weights.sort_values(), by_study):
+        fitted = am.fit(one, method="GENQ", weights=given)
+        assert fitted.estimate == plain.estimate and np.array_equal(fitted.weights, plain.weights)
+    studies = pd.unique(outcome["study_id"])  # several effect sizes per study: one weight per study composite
+    per_study = pd.Series(np.linspace(1, 3, studies.size), index=studies)
+    assert (am.fit(outcome, method="GENQ", weights=per_study.iloc[::-1]).estimate
+            == am.fit(outcome, method="GENQ", weights=per_study.to_numpy()).estimate)
+
+
+def test_2x2_counts_written_as_text_that_is_no_number_are_named():
+    """'three' in n11 (a frame of the notebook) left that study's table out of the MH, Peto and GLMM rows of
+    am.pooled_table, whose note only counted the rows with counts; text numbers still read as numbers."""
+    counts = pd.DataFrame({"n11": [20, 12, 9, 30], "n12": [5, 3, 4, 6], "n21": [15, 10, 6, 25], "n22": [9, 4, 7, 8]})
+    log_or = np.log(counts["n11"] * counts["n22"] / (counts["n12"] * counts["n21"]))
+    rows = counts.assign(study_id=["C1", "C2", "C3", "C4"], yi=log_or, vi=(1 / counts).sum(axis=1))
+    plain = am.pooled_table(rows, metric="log_or")[0]
+    texts = rows.astype({"n11": object, "n22": object})
+    texts.loc[1, "n11"], texts.loc[2, "n22"] = "three", " 7 "
+    with pytest.raises(ValueError, match=r"2x2 counts that are no number: n11 of study C2 \('three'\); write each"):
+        am.pooled_table(texts, metric="log_or")
+    texts.loc[1, "n11"] = "12"
+    pd.testing.assert_frame_equal(am.pooled_table(texts, metric="log_or")[0], plain)
+
+
+def _studies(ids) -> pd.DataFrame:
+    """Six studies of one effect size each (simulated), GENQ weights 1..6 in the rows' order in ``w``."""
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"study_id": ids, "yi": rng.normal(0.3, 0.2, 6), "vi": rng.uniform(0.01, 0.05, 6),
+                         "w": [1.0, 2, 3, 4, 5, 6]})
+
+
+def test_genq_weights_indexed_by_numeric_study_ids_are_paired_by_label():
+    """Numeric study ids: rows.groupby("study_id")["w"].first() (its index the ids, sorted) was paired by position,
+    each study given another's weight without a word (estimate 0.3224 for the rows' 0.3474)."""
+    rows = _studies([13, 11, 16, 12, 15, 14])
+    by_position = am.fit(rows, method="GENQ", weights=rows["w"].to_numpy())
+    for given in (rows.groupby("study_id")["w"].first(), rows.set_index(rows["study_id"] * 1.0)["w"].sort_index()):
+        fitted = am.fit(rows, method="GENQ", weights=given)
+        assert np.array_equal(fitted.weights, by_position.weights) and fitted.estimate == by_position.estimate
+
+
+def test_genq_weights_that_name_some_other_study_are_refused():
+    """A Series indexed by the study ids with one label wrong (S7 for S6) was paired by position, silently."""
+    rows = _studies(["S3", "S1", "S6", "S2", "S5", "S4"])
+    typo = rows.set_index("study_id")["w"].rename(index={"S6": "S7"}).sort_index()
+    with pytest.raises(ValueError, match=r"weights is a pandas Series with labels that name only some of the studies "
+                                         r"\(not a study: S7; studies without a weight: S6\)"):
+        am.fit(rows, method="GENQ", weights=typo)
+
+
+def test_genq_weights_of_a_default_index_pair_by_position():
+    """pd.Series(w) (index 0..k-1) pairs by position, as documented, also with the rows sorted (their index labels
+    then a permutation of 0..k-1, by which the weights were reordered)."""
+    rows = _studies(["S3", "S1", "S6", "S2", "S5", "S4"]).sort_values("yi")
+    weights = np.linspace(1, 3, 6)
+    assert (am.fit(rows, method="GENQ", weights=pd.Series(weights)).estimate
+            == am.fit(rows, method="GENQ", weights=weights).estimate)
+
+
+def test_genq_weights_without_study_ids_are_not_paired_with_the_numbers_given_to_the_studies():
+    """Without study ids the studies are numbered 1..k by position; weights whose index labels are those numbers in
+    another order (a re-sorted subset of a frame) were paired with them, each study given another's weight."""
+    rng = np.random.default_rng(5)
+    rows = pd.DataFrame({"yi": rng.normal(.3, .2, 4), "vi": rng.uniform(.01, .05, 4), "w": [1., 5., 2., 9.]})
+    rows = rows.iloc[[0, 3, 1, 2]]
+    rows = rows[rows.index != 0]  # index labels 3, 1, 2
+    expected = am.fit(rows, method="GENQ", weights=rows["w"].to_numpy())
+    for fitted in (am.fit(rows, method="GENQ", weights=rows["w"]),
+                   am.fit(rows["yi"].to_numpy(), rows["vi"].to_numpy(), method="GENQ", weights=rows["w"])):
+        assert np.array_equal(fitted.weights, [9., 5., 2.]) and fitted.estimate == expected.estimate
+    shifted = rows.set_axis([1, 2, 4])  # labels that are partly "study numbers": by position, not an error
+    assert am.fit(shifted["yi"].to_numpy(), shifted["vi"].to_numpy(), method="GENQ",
+                  weights=shifted["w"]).estimate == expected.estimate
+
+
+@pytest.mark.parametrize("marker", ["n/a", "NA", " . "])
+def test_the_sheets_missing_markers_in_year_are_empty(marker):
+    """year = 'n/a' in a notebook frame was "a column of numbers but holds 'n/a'", though am.read_sheet reads it as
+    empty; it is left out of the slope as an empty cell is."""
+    rows = _studies([f"S{i}" for i in range(6)]).assign(year=["2001", "2003", "2002", "2006", "2004", "2005"])
+    marked, empty = rows.copy(), rows.copy()
+    marked.loc[3, "year"], empty.loc[3, "year"] = marker, None
+    expected = am.moderators(am.fit(empty), "year", permutations=0)
+    result = am.moderators(am.fit(marked), "year", permutations=0)
+    assert result.row["k_dropped"] == 1 and result.analysis.continuous
+    pd.testing.assert_frame_equal(result.coefficients, expected.coefficients)
+
+
+def _arrow(column: str, value) -> pd.DataFrame:
+    """A simulated frame with ``value`` in ``column`` of its third row, read by pd.read_csv(dtype_backend="pyarrow")."""
+    rng = np.random.default_rng(3)
+    rows = pd.DataFrame({"study_id": [f"S{i}" for i in range(8)], "yi": np.tanh(rng.normal(0.25, 0.1, 8)).round(3),
+                         "vi": rng.uniform(0.01, 0.03, 8).round(4), "n": rng.integers(40, 200, 8),
+                         "year": 2000 + np.arange(8), "rxx": 0.8, "n11": 10, "n12": 20, "n21": 12, "n22": 18})
+    rows = rows.astype(object)
+    rows.loc[2, column] = value
+    return pd.read_csv(io.StringIO(rows.to_csv(index=False)), dtype_backend="pyarrow")
+
+
+@pytest.mark.parametrize("column, value, call, message", [
+    ("n", "x", lambda rows: am.fit(rows), r"n \(the sample size\) is not a number on row 2 \('x'\)"),
+    ("rxx", "85%", lambda rows: am.psychometric(am.fit(rows, metric="z")), r"rxx on S2 \('85%'\)"),
+    ("year", "in press", lambda rows: am.moderators(am.fit(rows), "year", permutations=0),
+     r"year is a column of numbers .* holds 'in press' \(study S2\)"),
+    ("n11", "three", lambda rows: am.pooled_table(rows, metric="log_or"), r"n11 of study S2 \('three'\)")])
+def test_text_that_is_no_number_is_named_in_a_pyarrow_frame(column, value, call, message):
+    """pyarrow's to_numeric makes text that is no number NaN, not missing: 'x' in n, '85%' in rxx, 'in press' in
+    year and 'three' in n11 passed these checks, each read as not reported (or year as levels) without a word."""
+    rows = _arrow(column, value)
+    assert str(rows[column].dtype) == "string[pyarrow]"
+    with pytest.raises(ValueError, match=message):
+        call(rows)
+
+
+def test_two_n_columns_and_a_mis_cased_index_are_named(outcome):
+    """pd.concat([rows, rows[["n"]]], axis=1) gave a pandas error; an index named 'Study ID' was told
+    frame.rename(columns=...), which does not rename an index; the advice given works."""
+    with pytest.raises(ValueError, match="more than one column named n: keep one of each"):
+        am.fit(pd.concat([outcome, outcome[["n"]]], axis=1))
+    indexed = outcome.rename(columns={"study_id": "Study ID"}).set_index("Study ID")
+    with pytest.raises(ValueError, match=r"rename the index 'Study ID', "
+                                         r"frame.rename_axis\(index=\{'Study ID': 'study_id'\}\)"):
+        am.fit(indexed)
+    assert repr(am.fit(indexed.rename_axis(index={"Study ID": "study_id"}))) == repr(am.fit(outcome))
+
+
+def test_2x2_counts_of_a_frame_without_study_id_are_named_by_row():
+    """Without study_id, 'three' at index label 1 was named "study 1", which the fit calls study 2: "row 1", as
+    am.fit names rows."""
+    rows = pd.DataFrame({"n11": [20, 12, 9, 30], "n12": [5, 3, 4, 6], "n21": [15, 10, 6, 25], "n22": [9, 4, 7, 8],
+                         "yi": [0.1, 0.2, 0.3, 0.4], "vi": 0.05}).astype({"n11": object})
+    rows.loc[1, "n11"] = "three"
+    with pytest.raises(ValueError, match=r"n11 of row 1 \('three'\)"):
+        am.pooled_table(rows, metric="log_or")

@@ -202,3 +202,29 @@ def test_effect_sizes_of_an_unchecked_frame_refuses_a_cell_the_sheet_check_refus
     assert 'index 1 (es_id b-1), column n1, value "1"' in message
     assert 'index 2 (es_id c-1), column df, value "1"' in message
     assert "d-1" not in message and "e-1" not in message
+
+
+def test_a_risk_of_bias_judgement_that_is_none_names_its_studies(outcome):
+    """'lw' in rob_overall (a typo in a frame edited in the notebook) was named without the study holding it."""
+    rows = outcome.copy()
+    first = rows["study_id"].iloc[0]
+    rows.loc[rows["study_id"] == first, "rob_overall"] = "lw"
+    with pytest.raises(ValueError, match=rf"rob_overall holds 'lw' \(study {first}\) \(did you mean 'low'\?\): not a "
+                                         r"QUIPS"):
+        am.risk_of_bias_sensitivity(am.fit(rows), "quips")
+
+
+def test_a_year_holding_text_is_not_silently_a_model_of_one_dummy_per_year(outcome):
+    """One 'in press' in year (a frame typed in the notebook) made year a factor: am.meta_regression(fit, '~ year')
+    fitted one dummy per year instead of the slope, without a word; continuous=() still asks for levels."""
+    rows = outcome.astype({"year": object})
+    first = rows["study_id"].iloc[0]
+    rows.loc[rows["study_id"] == first, "year"] = "in press"
+    fitted = am.fit(rows)
+    with pytest.raises(ValueError, match=rf"year is a column of numbers \(as am.read_sheet reads it\) but holds "
+                                         rf"'in press' \(study {first}\): write a number"):
+        am.meta_regression(fitted, "~ year", permutations=0)
+    with pytest.raises(ValueError, match="but holds 'in press'"):
+        am.moderators(fitted, "year", permutations=0)
+    levels = am.meta_regression(fitted, "~ year", permutations=0, continuous=()).to_frame()
+    assert "year[in press]" in set(levels["term"])

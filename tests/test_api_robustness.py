@@ -314,6 +314,18 @@ def test_psychometric_names_the_rows_whose_artifacts_are_out_of_range():
                                metric="z"))
 
 
+def test_psychometric_names_artifacts_written_as_text_that_is_no_number():
+    """'85%' in rxx (a frame typed or pasted in the notebook) was read as not reported, without a word, and the
+    correlation corrected with the other rows' mean; text numbers and the sheet's 'n/a' read as the sheet reads them."""
+    frame = gonzalezmule().astype({"rxx": object})
+    plain = am.psychometric(am.fit(frame, metric="z")).to_frame()
+    frame.loc[2, "rxx"] = "85%"
+    with pytest.raises(ValueError, match=r"artifacts that are no number: rxx on 3 \('85%'\); write each as a number"):
+        am.psychometric(am.fit(frame, metric="z"))
+    frame["rxx"] = [f" {value} " for value in gonzalezmule()["rxx"]]
+    pd.testing.assert_frame_equal(am.psychometric(am.fit(frame, metric="z")).to_frame(), plain)
+
+
 def test_psychometric_forest_plot_is_written(tmp_path):
     result = am.psychometric(am.fit(gonzalezmule(), metric="z"))
     result.plot_forest(tmp_path / "psychometric.png")

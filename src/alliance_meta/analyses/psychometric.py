@@ -30,6 +30,7 @@ import pandas as pd
 
 from alliance_meta.engines import distributions as dist
 from alliance_meta.inputs.codebook import VOCABULARIES
+from alliance_meta.inputs.effect_sizes import notebook_numbers
 from alliance_meta.inputs.options import settings_alias
 from alliance_meta.wording import rows_phrase
 
@@ -1015,6 +1016,22 @@ def _check(frame: pd.DataFrame) -> None:
         raise ValueError(f"ux must be positive: {_listed(frame, 'ux', ux)}")
 
 
+def _check_artifact_text(frame: pd.DataFrame) -> None:
+    """ValueError naming the rows whose ``rxx``, ``ryy`` or ``ux`` is text that is no number (``'85%'``, ``'.85*'``),
+    which the corrections read as not reported without a word; text numbers (``' 0.85'``) and the sheet's missing
+    markers (``n/a``) are read as the sheet reader reads them
+    (:func:`~alliance_meta.inputs.effect_sizes.notebook_numbers`)."""
+    problems = []
+    for column in ARTIFACTS:
+        if column not in frame:
+            continue
+        if (bad := notebook_numbers(frame[column])[1]).any():
+            problems.append(_listed(frame, column, bad))
+    if problems:
+        raise ValueError(f"am.psychometric: artifacts that are no number: {'; '.join(problems)}; write each as a "
+                         "number (a reliability of 80% is 0.8) or leave the cell empty where none is reported")
+
+
 def _listed(frame: pd.DataFrame, column: str, mask: pd.Series) -> str:
     """The rows of ``mask`` with their ``column`` value, named by study_id (else by index), the first five ("" for
     none)."""
@@ -1111,6 +1128,7 @@ def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=(),
                          "(the corrections weight by n)")
     settings = dict(settings or {})
     moderators = fit.moderator_columns(moderators or settings.get("moderators") or (), "am.psychometric: moderator")
+    _check_artifact_text(fit.effect_sizes)
     notes = tuple(note for note in (left_out_note(fit.effect_sizes),) if note)
     rows = fill_reliabilities(correlations(fit.effect_sizes), settings.get("reliability"),
                               settings.get("outcome_reliability"))

@@ -17,7 +17,7 @@ from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, as_tool,
 from alliance_meta.models import multilevel
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 from alliance_meta.models.univariate import model_weights, table_test
-from alliance_meta.wording import apa_count
+from alliance_meta.wording import apa_count, did_you_mean
 
 SUBSETS = ("all", "exclude_high", "low_only")
 
@@ -106,10 +106,15 @@ def normalised_overall(rows: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
     cells = rows[OVERALL]
     canonical = cells.map(lambda v: vocabulary.canonical(v) if isinstance(v, str) else None)
     given = cells.notna() & cells.map(lambda v: not (isinstance(v, str) and not v.strip()))
-    unknown = list(dict.fromkeys(str(v) for v in cells[given & canonical.isna()]))
-    if unknown:
-        raise ValueError(f"rob_overall holds {', '.join(map(repr, unknown))}: not a {tool.title} judgement "
-                         f"({', '.join(tool.judgements)})")
+    bad = given & canonical.isna()
+    studies = rows["study_id"].astype(str) if "study_id" in rows else pd.Series(rows.index.astype(str), rows.index)
+    unknown: dict[str, list[str]] = {}
+    for value, study in zip(cells[bad].astype(str), studies[bad]):
+        unknown.setdefault(value, []).append(study)
+    if unknown:  # each value with its studies (the rows of a fit, one per study composite) and a near judgement
+        listed = "; ".join(f"{value!r} (study {', '.join(dict.fromkeys(named))}){did_you_mean(value, tool.judgements)}"
+                           for value, named in unknown.items())
+        raise ValueError(f"rob_overall holds {listed}: not a {tool.title} judgement ({', '.join(tool.judgements)})")
     return rows.assign(**{OVERALL: canonical.where(canonical.notna(), None).astype(object)})
 
 

@@ -39,7 +39,8 @@ import pandas as pd
 from scipy import special
 
 from alliance_meta.engines import distributions as dist
-from alliance_meta.inputs.codebook import INPUT_KIND_BY_NAME, INPUT_KINDS, VOCABULARIES, InputKind, citation_key
+from alliance_meta.inputs.codebook import (INPUT_KIND_BY_NAME, INPUT_KINDS, MISSING_MARKERS, VOCABULARIES, InputKind,
+                                           citation_key)
 from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
 from alliance_meta.wording import single_spaced
 
@@ -637,6 +638,22 @@ def notebook_frame(frame: pd.DataFrame, caller: str, names) -> pd.DataFrame:
             frame["year"]):
         return frame
     return year_of_dates(frame, caller)
+
+
+def notebook_numbers(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A notebook frame's column read as a column of numbers of the sheet: (its numbers as floats, the mask of the
+    rows whose cell is text that is no number, ``'85%'``, ``'in press'``). Numbers and text numbers (``' 0.85'``) are
+    numbers; missing, blank and the sheet's missing markers (``n/a``, ``NA``:
+    :data:`~alliance_meta.inputs.codebook.MISSING_MARKERS`, as :func:`~alliance_meta.inputs.sheet.read_sheet` reads
+    them) are empty; True and False are no numbers. Read cell by cell as Python values, so that any dtype reads
+    alike: pyarrow's (``pd.read_csv(..., dtype_backend="pyarrow")``) makes text that is no number NaN, which ``isna``
+    does not see."""
+    objects = pd.Series(np.asarray(cells, dtype=object), index=cells.index)
+    empty = objects.map(lambda cell: pd.isna(cell) or (isinstance(cell, str) and cell.strip().lower() in
+                                                          MISSING_MARKERS)).astype(bool)
+    yes_no = objects.map(lambda cell: isinstance(cell, (bool, np.bool_))).astype(bool)  # True is no number of these
+    numbers = pd.to_numeric(objects.mask(empty | yes_no), errors="coerce").astype(float)
+    return numbers, ~empty & numbers.isna()
 
 
 def year_of_dates(frame: pd.DataFrame, caller: str) -> pd.DataFrame:

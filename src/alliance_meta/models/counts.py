@@ -650,6 +650,28 @@ def _newton_step(gradient: np.ndarray, hessian: np.ndarray, k: int) -> np.ndarra
 FITTERS = {"MH": mantel_haenszel, "Peto": peto, "GLMM": glmm}
 
 
+def _count_cells(effect_sizes: pd.DataFrame) -> pd.DataFrame:
+    """The 2x2 counts as numbers (blank and the sheet's missing markers, ``n/a``, empty:
+    :func:`~alliance_meta.inputs.effect_sizes.notebook_numbers`); a ValueError naming each cell written as text that
+    is no number (``'three'``, ``'12*'``: a frame of the notebook, not the checked sheet), which would leave its table
+    out of MH, Peto and GLMM without a word; by study_id, else by row (the frame's index label, as am.fit names
+    rows)."""
+    from alliance_meta.inputs.effect_sizes import notebook_numbers
+
+    cells, problems = {}, []
+    named = ([f"study {study}" for study in effect_sizes["study_id"].astype(str)] if "study_id" in effect_sizes
+             else [f"row {label}" for label in effect_sizes.index])
+    for column in COUNT_COLUMNS:
+        cells[column], bad = notebook_numbers(effect_sizes[column])
+        problems += [f"{column} of {name} ({value!r})" for name, value, no in zip(named, effect_sizes[column], bad)
+                     if no]
+    if problems:
+        raise ValueError(f"2x2 counts that are no number: {'; '.join(problems[:10])}"
+                         f"{f' ... ({len(problems)} cells)' if len(problems) > 10 else ''}; write each count as a "
+                         "whole number, or leave the cell empty")
+    return pd.DataFrame(cells, index=effect_sizes.index)
+
+
 def table_rows(effect_sizes: pd.DataFrame, duplicates: str = "first") -> tuple[pd.DataFrame, list[str]]:
     """The rows of ``effect_sizes`` that carry 2x2 counts, as ``study_id, ai, bi, ci, di``.
 
@@ -664,7 +686,7 @@ def table_rows(effect_sizes: pd.DataFrame, duplicates: str = "first") -> tuple[p
     missing = [c for c in COUNT_COLUMNS if c not in effect_sizes.columns]
     if missing or effect_sizes.empty:
         return pd.DataFrame(columns=["study_id", "ai", "bi", "ci", "di"]), []
-    cells = effect_sizes[list(COUNT_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    cells = _count_cells(effect_sizes)
     has = cells.notna().all(axis=1).to_numpy()
     rows = effect_sizes.loc[has]
     cells = cells.loc[has].to_numpy(dtype=float, copy=True)

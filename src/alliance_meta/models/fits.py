@@ -29,7 +29,7 @@ from alliance_meta.engines import robust
 from alliance_meta.engines.heterogeneity import Control, level_alpha
 from alliance_meta.engines.transforms import back_transform, family_metric, transform_scale
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
-from alliance_meta.inputs.effect_sizes import METRICS, notebook_frame
+from alliance_meta.inputs.effect_sizes import METRICS, notebook_frame, notebook_numbers
 from alliance_meta.inputs.options import settings_alias
 from alliance_meta.models import multilevel, univariate
 from alliance_meta.wording import counted, did_you_mean, plural
@@ -613,8 +613,26 @@ def _check_frame(data: pd.DataFrame) -> None:
             values = ", ".join(map(str, data[column].dropna().unique()))
             problems.append(f"the rows hold more than one {column} ({values}): fit each on its own, e.g. "
                             f"rows[rows[{column!r}] == {data[column].dropna().iloc[0]!r}]")
+    if "n" in data and (text := notebook_numbers(data["n"])[1]).any():
+        problems.append(f"n (the sample size) is not a number on {listed(text, data['n'].to_numpy())}: write it as a "
+                        "number, or leave the cell empty")
     if problems:
         raise ValueError("cannot pool these rows: " + "; ".join(problems))
+
+
+#: the columns :func:`as_frame` reads from a frame, as written
+READ = ("yi", "vi", "study_id")
+
+
+def _other_case(labels, names) -> dict:
+    """{label: name} of the ``labels`` (a frame's columns or index names) that write one of ``names`` they lack in
+    other case or spacing (``YI``, ``Study ID``), matched as :func:`~alliance_meta.inputs.sheet.read_sheet` matches a
+    header cell."""
+    from alliance_meta.inputs.sheet import column_key
+
+    labels = [label for label in labels if isinstance(label, str)]
+    wanted = {column_key(name): name for name in names if name not in labels}
+    return {label: wanted[key] for label in labels if (key := column_key(label)) in wanted}
 
 
 def _coded_inputs(data: pd.DataFrame) -> bool:
@@ -636,11 +654,22 @@ def as_frame(data, vi=None) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         if vi is not None:
             raise TypeError("give either a DataFrame with yi and vi columns, or arrays yi and vi")
-        data = notebook_frame(data, "am.fit", ("yi", "vi", "study_id"))
+        data = notebook_frame(data, "am.fit", READ)
+        levels = [name for name in data.index.names if isinstance(name, str) and name not in data.columns]
+        if renamed := {level: name for level, name in _other_case([*data.columns, *levels], READ).items()
+                       if level in levels}:  # frame.set_index("Study ID"): rename_columns would not rename it
+            raise ValueError(f"am.fit reads the columns yi, vi and study_id as written: rename the index "
+                             f"{', '.join(map(repr, renamed))}, frame.rename_axis(index={renamed!r})")
+        if levels:  # groupby(["study_id", "rater"]).agg(...): the other levels are the rows' variables too
+            data = data.reset_index(level=levels)
         missing = [name for name in ("yi", "vi") if name not in data.columns]
-        twice = sorted({str(name) for name in data.columns[data.columns.duplicated()]} & {"yi", "vi", "study_id"})
+        twice = sorted({str(name) for name in data.columns[data.columns.duplicated()]} & {"yi", "vi", "study_id", "n"})
         if twice:
             raise ValueError(f"the DataFrame has more than one column named {', '.join(twice)}: keep one of each")
+        renamed = _other_case(data.columns, READ)
+        if renamed:  # not read: yi and vi missing, or each row its own study without a word
+            raise ValueError(f"am.fit reads the columns yi, vi and study_id as written: rename "
+                             f"{', '.join(map(repr, renamed))}, frame.rename(columns={renamed!r})")
         if missing:
             hint = ("; these rows look like a coded sheet: am.effect_sizes(rows) computes yi and vi from its "
                     "columns (r and n, d with n1 and n2, 2x2 counts, ...)" if _coded_inputs(data) else
@@ -650,6 +679,8 @@ def as_frame(data, vi=None) -> pd.DataFrame:
         _check_frame(data)
         frame = data.reset_index(drop=True).copy()
         frame["yi"], frame["vi"] = (frame[name].astype(float) for name in ("yi", "vi"))
+        if "n" in frame and not pd.api.types.is_numeric_dtype(frame["n"]):  # text read as numbers, as yi and vi
+            frame["n"] = notebook_numbers(frame["n"])[0]  # n/a: empty (text that is no number checked above)
     else:
         if isinstance(data, Fit):  # "the sampling variances vi are missing" sent one looking for vi
             raise TypeError(f"am.fit takes effect sizes (a DataFrame with yi and vi, or arrays yi and vi), not a "
@@ -695,14 +726,15 @@ def as_frame(data, vi=None) -> pd.DataFrame:
 
 
 def _text_numbers_warning(data, vi=None, weights=None) -> str:
-    """What :func:`fit` warns of columns (``yi``, ``vi``, ``weights``) that hold numbers written as text (``'0.3'``,
-    e.g. a spreadsheet's text cells), which are read as numbers: converted, not silently; "" when none do. Said by
-    :func:`fit` alone, once per call (not by :func:`as_frame`, which :func:`pooled_table` and refits call again)."""
+    """What :func:`fit` warns of columns (``yi``, ``vi``, a frame's ``n``, ``weights``) that hold numbers written as
+    text (``'0.3'``, e.g. a spreadsheet's text cells), which are read as numbers: converted, not silently; "" when
+    none do (``n/a`` in ``n`` is empty, not a number). Said by :func:`fit` alone, once per call (not by
+    :func:`as_frame`, which :func:`pooled_table` and refits call again)."""
     labels = None
     if isinstance(data, Mapping) and vi is None:
         data = pd.DataFrame(dict(data))
     if isinstance(data, pd.DataFrame):
-        columns, labels = {name: data[name] for name in ("yi", "vi") if name in data}, data.index
+        columns, labels = {name: data[name] for name in ("yi", "vi", "n") if name in data}, data.index
     else:
         columns = {"yi": data, "vi": vi}
     said, named = [], []
@@ -710,7 +742,9 @@ def _text_numbers_warning(data, vi=None, weights=None) -> str:
         if values is None or np.asarray(values).dtype.kind not in "OUS":  # numbers (or None): nothing read as text
             continue
         cells = np.asarray(values, dtype=object).reshape(-1)
-        text = np.flatnonzero([isinstance(cell, (str, bytes)) for cell in cells])
+        numbers, bad = notebook_numbers(pd.Series(cells))  # text read as a number, or that is none (n/a: empty)
+        text = np.flatnonzero(np.array([isinstance(cell, (str, bytes)) for cell in cells], dtype=bool)
+                              & (numbers.notna() | bad).to_numpy())
         if text.size:
             row = text[0] if labels is None or name == "weights" else labels[text[0]]
             said.append(f"{name} on {counted(text.size, 'row')} (e.g. row {row}: {cells[text[0]]!r})")
@@ -911,10 +945,44 @@ def _fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float =
                          "fit takes z, knha (Knapp-Hartung, a t test) or adhoc"
                          + ("; am.rve(fit) gives the CR2 test of its study composites" if test == "cr2" else ""))
     composites = aggregate(rows, method=aggregate_method, rho=rho)
+    weights = _paired_weights(weights, data, composites)
     if weights is not None and np.size(weights) != len(composites):
         raise ValueError(f"weights: one per study composite in the order of the studies' first rows "
                          f"({len(composites)} from {len(rows)} rows), got {np.size(weights)}")
     return _univariate(composites, method, test, weights, control, tau2_interval, **common)
+
+
+def _paired_weights(weights, data, composites: pd.DataFrame):
+    """GENQ ``weights`` given as a pandas Series paired with the study composites by label, as yi and vi are paired
+    (:func:`_aligned`): labels that, read as text, are the ids of studies the data name (:func:`_has_study_id`;
+    any dtype: ``13`` names study 13), or, one
+    row per study, the rows' own index labels, in any order, are put in the composites' order; labels that name
+    only some of the studies are a ValueError; a default index (``pd.Series(w)``: 0..k-1), other labels and arrays
+    pair by position (metafor's vector)."""
+    if not isinstance(weights, pd.Series) or len(weights) != len(composites):
+        return weights
+    index = weights.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:  # pd.Series(w): documented so
+        return weights
+    named_studies = _has_study_id(data)  # without ids the studies are numbered by position: no labels to match
+    ids = composites["study_id"].astype(str)
+    labels = _identifiers(pd.Series(index, index=index))
+    if named_studies and index.is_unique and set(labels) == set(ids):
+        return weights.set_axis(labels.to_numpy()).reindex(ids.to_numpy())
+    rows = data.index if isinstance(data, (pd.DataFrame, pd.Series)) else None
+    if rows is not None and len(rows) == len(weights) and rows.is_unique and index.is_unique and \
+            set(index) == set(rows):
+        return weights.reindex(rows)
+    if named_studies and (named := set(labels) & set(ids)):  # by position some studies would take another's weight without a word
+        only_weights = sorted(set(labels) - set(ids))[:5]
+        unweighted = [study for study in ids if study not in set(labels)][:5]
+        how = (f"labels that name only some of the studies (not a study: {', '.join(only_weights) or '-'}; studies "
+               f"without a weight: {', '.join(unweighted) or '-'})" if only_weights or unweighted else
+               "repeated labels")
+        raise ValueError(f"weights is a pandas Series with {how}, so which weight belongs to which study is unclear "
+                         f"({len(named)} of {len(ids)} studies named): index it by the study ids (one weight each), "
+                         "or pass an array (.to_numpy()) in the order of the studies' first rows")
+    return weights
 
 
 def _metric(metric: str | None, rows: pd.DataFrame) -> str | None:

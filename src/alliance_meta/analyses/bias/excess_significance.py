@@ -34,6 +34,8 @@ from alliance_meta.models import univariate as pooling
 NODES, NODE_WEIGHTS = np.polynomial.legendre.leggauss(20)
 PANELS = np.linspace(-5.0, 5.0, 41)  # panels of 1/4 SD over metafor's theta +- 5 tau
 STEEP = np.linspace(-8.0, 8.0, 33)  # and of 1/2 sei where the power rises
+#: studies whose panels are integrated at once: each takes ~140 kB of temporaries (k = 5000 at once: ~0.7 GB)
+BLOCK = 256
 
 
 #: metafor's tes() uses the exact test while its tail sum has at most this many terms.
@@ -92,7 +94,11 @@ def _power(theta, sei, critical, alternative):
 
 def _mixture_power(theta, tau, sei, critical, alternative):
     """Power averaged over true effects N(theta, tau^2) truncated to theta +- 5 tau (metafor's
-    integration limits), by Gauss-Legendre on panels refined where the power changes."""
+    integration limits), by Gauss-Legendre on panels refined where the power changes; :data:`BLOCK` studies at a
+    time (each study's numbers are its own: the same in any block)."""
+    if sei.size > BLOCK:
+        return np.concatenate([_mixture_power(theta, tau, sei[start:start + BLOCK], critical, alternative)
+                               for start in range(0, sei.size, BLOCK)])
     centres = np.stack([critical * sei, -critical * sei], axis=1)  # true effects where the power rises
     steep = ((centres[:, :, None] + sei[:, None, None] * STEEP) - theta) / tau
     edges = np.sort(np.clip(np.hstack([np.broadcast_to(PANELS, (sei.size, PANELS.size)),

@@ -26,6 +26,8 @@ from alliance_meta.analyses.moderators.univariate import (SUMMARY_COLUMNS, Moder
                                                           not_estimable_row)
 from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
 from alliance_meta.engines.design import formula_variables
+from alliance_meta.inputs.codebook import NUMERIC_COLUMNS
+from alliance_meta.inputs.effect_sizes import notebook_numbers
 from alliance_meta.inputs.risk_of_bias import as_tool
 from alliance_meta.models.fits import Fit, MultilevelFit, knha_adhoc as adhoc_of, require_fit
 from alliance_meta.wording import plural
@@ -144,7 +146,21 @@ def checked_values(values, variables, continuous, what: str) -> dict | None:
 
 def numeric_columns(effect_sizes: pd.DataFrame, names) -> tuple[str, ...]:
     """The ``names`` whose column holds numbers, also as text (as in metafor's ``mods =``, where a numeric
-    variable is a slope unless made a factor): the default of the analyses' ``continuous``."""
+    variable is a slope unless made a factor): the default of the analyses' ``continuous``; the sheet's missing
+    markers (``n/a``) are empty (:func:`~alliance_meta.inputs.effect_sizes.notebook_numbers`). A column the sheet
+    reads as numbers (``year``, ``n``: the codebook's) holding text that is no number (``'in press'``) is a ValueError
+    naming it: entered as levels, it was a model of one dummy per year, without a word."""
+    for name in (name for name in names if name in NUMERIC_COLUMNS and name in effect_sizes):
+        cells = effect_sizes[name]
+        if (bad := notebook_numbers(cells)[1]).any():
+            named = {}
+            for value, study in zip(cells[bad], effect_sizes.loc[bad, "study_id"].astype(str)):
+                named.setdefault(repr(value), []).append(study)
+            listed = "; ".join(f"{value} (study {', '.join(dict.fromkeys(studies))})"
+                               for value, studies in list(named.items())[:5])
+            raise ValueError(f"{name} is a column of numbers (as am.read_sheet reads it) but holds {listed}: write "
+                             "a number or leave the cell empty for a slope, or give continuous=() "
+                             "(am.moderators: continuous=False) to analyse its values as levels")
     return tuple(name for name in names if name in effect_sizes and holds_numbers(effect_sizes[name]))
 
 

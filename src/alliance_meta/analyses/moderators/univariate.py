@@ -45,6 +45,7 @@ from alliance_meta.engines.design import build_design, column_term, dropped_note
 from alliance_meta.analyses.model_comparison import vif_column
 from alliance_meta.analyses.permutation import PermutationTest, permutation_test
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.inputs.effect_sizes import notebook_numbers
 from alliance_meta.wording import counted
 
 # The columns of moderators.csv, in the order ModeratorAnalysis.summary() gives them (also when no
@@ -60,14 +61,12 @@ MANY_NUMERIC_LEVELS = 5
 
 
 def holds_numbers(column: pd.Series) -> bool:
-    """Numbers, or text that is numbers in every filled cell (``am.read_sheet`` reads free columns as text)."""
+    """Numbers, or text that is numbers in every filled cell (``am.read_sheet`` reads free columns as text; the sheet's
+    missing markers, ``n/a``, are empty: :func:`~alliance_meta.inputs.effect_sizes.notebook_numbers`)."""
     if pd.api.types.is_bool_dtype(column):
         return False
-    if pd.api.types.is_numeric_dtype(column):
-        return True
-    text = column.dropna().astype(str).str.strip()
-    text = text[text != ""]
-    return bool(len(text)) and pd.to_numeric(text, errors="coerce").notna().all()
+    numbers, text = notebook_numbers(column)
+    return not text.any() and (pd.api.types.is_numeric_dtype(column) or bool(numbers.notna().any()))
 
 
 def numbers_as_levels(data: pd.DataFrame, variables) -> str:
@@ -106,12 +105,13 @@ def level_text(column: pd.Series) -> pd.Series:
 
 
 def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A continuous moderator as numbers; ValueError naming each sheet row, value and the rule."""
-    text = frame[name].astype("string").str.strip().replace("", pd.NA)
-    numbers = pd.to_numeric(text, errors="coerce")
-    bad = text.notna() & numbers.isna()
+    """A continuous moderator as numbers (the sheet's missing markers, ``n/a``, empty:
+    :func:`~alliance_meta.inputs.effect_sizes.notebook_numbers`); ValueError naming each sheet row, value and the
+    rule."""
+    numbers, bad = notebook_numbers(frame[name])
     if not bad.any():
-        return numbers.astype(float)
+        return numbers
+    text = frame[name].astype("string").str.strip()
     if numbers.notna().sum() == 0:  # a column of categories entered as a slope: one line, not one per row
         distinct = list(dict.fromkeys(text[bad]))
         examples = ", ".join(f'"{value}"' for value in distinct[:SHOWN_CELLS]) + (", ..." if len(distinct) > SHOWN_CELLS else "")
