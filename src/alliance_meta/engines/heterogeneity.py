@@ -222,6 +222,19 @@ def dominant_weight(weights: np.ndarray) -> int:
     return int(dominant_weights(weights[None, :])[0])
 
 
+def dominant_group(weights: np.ndarray) -> int:
+    """The fewest m of the largest ``weights`` whose m-th holds more than :data:`DOMINANCE_LIMIT` times the sum of
+    all lighter ones (summed from the smallest, positive terms), or 0 where no m < k does (every ordinary fit).
+    m = 1 is :func:`dominant_weight`; m >= 2 are tied or nearly tied heavy weights (vi = 1e-300 twice, or 1e-300
+    and 4e-300, beside 0.1), which a sum with a dominant weight, or an iteration at such weights, can lose too."""
+    if not may_dominate(weights):
+        return 0
+    ordered = np.sort(weights)[::-1]
+    lighter = np.cumsum(ordered[::-1])[::-1]  # lighter[m]: the sum of ordered[m:]
+    found = np.flatnonzero(lighter[1:] < ordered[:-1] / DOMINANCE_LIMIT)
+    return int(found[0]) + 1 if found.size else 0
+
+
 def _other_weights(weights: np.ndarray, largest: np.ndarray) -> np.ndarray:
     """Each row's sum of the weights other than its ``largest``, summed directly (not the sum minus it: cancels)."""
     return np.sum(np.where(np.arange(weights.shape[1]) == largest[:, None], 0.0, weights), axis=1)

@@ -28,6 +28,7 @@ from scipy import integrate, optimize, special
 
 from alliance_meta.analyses.bias.results import BiasTest
 from alliance_meta.engines import distributions as dist
+from alliance_meta.engines.heterogeneity import DOMINANCE_LIMIT, dominant_weight
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,12 @@ class HenmiCopas:
 
 
 def henmi_copas(yi, vi, level: float = 95) -> HenmiCopas:
-    """metafor's ``hc(rma(yi, vi, method = "DL"))``."""
+    """metafor's ``hc(rma(yi, vi, method = "DL"))``.
+
+    Not computed (a ValueError says why) where one weight 1/vi holds all but less than 1/DOMINANCE_LIMIT of
+    their sum (:func:`~alliance_meta.engines.heterogeneity.dominant_weight`: vi = 1e-300 or 1e-20 beside 0.1),
+    where W1 - W2, W3 - W2^2 and Q cancel to rounding noise (metafor's hc: "Error in uniroot()"), where the sums
+    of w^4 overflow (vi below about 1e-77), or where the equation for t0 has no root in [0, 2]."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
     if k < 2:
@@ -58,8 +64,16 @@ def henmi_copas(yi, vi, level: float = 95) -> HenmiCopas:
         raise ValueError("the Henmi-Copas interval needs positive sampling variances")
     alpha = 1 - level / 100
     w = 1 / vi
+    if dominant_weight(w) >= 0:
+        raise ValueError(f"the weight 1/vi of one study (vi = {np.min(vi):.3g}) holds all but less than "
+                         f"1/{DOMINANCE_LIMIT:.0f} (2^-26) of their sum: the Henmi-Copas interval's Q and "
+                         "differences of the weights' moments (W1 - W2, W3 - W2^2) cancel to rounding noise there "
+                         "(metafor's hc fails)")
     w1 = w.sum()
     w2, w3, w4 = (w**2).sum() / w1, (w**3).sum() / w1, (w**4).sum() / w1
+    if not math.isfinite(w4):
+        raise ValueError(f"the sampling variances go down to {np.min(vi):.3g}, where the Henmi-Copas interval's sums "
+                         "of the weights' powers (1/vi)^4 overflow")
     beta = (w * yi).sum() / w1
     q = (w * (yi - beta) ** 2).sum()
     tau2 = max(0.0, (q - (k - 1)) / (w1 - w2))
@@ -89,6 +103,10 @@ def henmi_copas(yi, vi, level: float = 95) -> HenmiCopas:
         value = integrate.quad(integrand, x, np.inf, args=(x,), epsabs=1e-14, epsrel=1e-12, limit=200)[0]
         return value - alpha / 2
 
-    t0 = optimize.brentq(equation, 0.0, 2.0, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=1000)
+    try:
+        t0 = optimize.brentq(equation, 0.0, 2.0, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=1000)
+    except (ValueError, RuntimeError) as error:  # no sign change, NaN, no convergence: not the solver's words
+        raise ValueError(f"the Henmi-Copas equation for t0 has no finite root in [0, 2] (DL tau^2 {tau2:.3g}, "
+                         f"W1 {w1:.3g}, W2 {w2:.3g})") from error
     u0 = sdr * t0
     return HenmiCopas(float(beta), se, float(beta - u0 * se), float(beta + u0 * se), float(tau2), float(t0), level)

@@ -10,8 +10,10 @@ import math
 
 import numpy as np
 
-from alliance_meta.analyses.bias.results import BiasTest, _arrays, all_equal
+from alliance_meta.analyses.bias.results import BiasTest, all_equal
+from alliance_meta.models.univariate import validate_inputs
 from alliance_meta.engines import distributions as dist
+from alliance_meta.engines.heterogeneity import _dominated_diagonal, dominant_weight, weighted_residuals
 
 #: Largest n for the pairwise count (n^2 / 2 pairs of int8: 2 MB at 2,000).
 PAIRWISE_MAX_N = 2000
@@ -93,13 +95,29 @@ def rank_test(yi, vi) -> BiasTest:
 
     ``theta`` is the common-effect (inverse-variance) estimate (Begg & Mazumdar 1994).
     """
-    yi, vi = _arrays(yi, vi)
+    yi, vi, _ = validate_inputs(yi, vi)  # vi below 1/DBL_MAX: 1/vi = inf (a bare ZeroDivisionError or NaN tau)
     weights = 1.0 / vi
-    theta = float(weights @ yi) / weights.sum()
-    standardised = (yi - theta) / np.sqrt(vi - 1.0 / weights.sum())
+    dominant = dominant_weight(weights)
+    if dominant >= 0:
+        standardised = _dominated_deviates(yi, weights, dominant)
+    else:
+        theta = float(weights @ yi) / weights.sum()
+        standardised = (yi - theta) / np.sqrt(vi - 1.0 / weights.sum())
     # identical effects: yi - theta is rounding error of theta, which would rank the studies by vi alone
     if all_equal(yi) or np.ptp(standardised) == 0:
         raise ValueError("every study has the same effect size or standardized effect, so there are no ranks to "
                          "correlate")
     tau, p, note = kendall_test(standardised, vi)
     return BiasTest(test="rank", statistic=tau, p=p, note=f"Kendall's tau; p {note}")
+
+
+def _dominated_deviates(yi: np.ndarray, weights: np.ndarray, dominant: int) -> np.ndarray:
+    """Begg & Mazumdar's deviates (y_i - theta) / sqrt(v_i - 1/S) where the weight ``dominant`` holds all but less
+    than 2^-26 of their sum S (:func:`~alliance_meta.engines.heterogeneity.dominant_weight`: vi = 1e-300 or 1e-20
+    beside 0.1), without cancellation: v_i - 1/S = P_ii / w_i^2 (P_ii of
+    :func:`~alliance_meta.engines.heterogeneity._dominated_diagonal`, the dominant study's from the others' sum), so
+    the deviate is r_i w_i / sqrt(P_ii), r = y - theta of effects centred on the dominant study's
+    (``weighted_residuals``). As metafor computes them, theta's rounding error over sqrt(v_i - 1/S), itself
+    rounding noise (0, negative or 1e-300 - 1/S), makes that study's deviate any number or NaN, and Kendall's tau."""
+    diagonal = _dominated_diagonal(weights[None, :], np.array([dominant]))[0]
+    return weighted_residuals(yi, weights[None, :], True)[0] * weights / np.sqrt(diagonal)

@@ -20,8 +20,9 @@ import pandas as pd
 from alliance_meta.analyses.bias.results import BiasTest, _arrays, all_equal
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
-from alliance_meta.engines.heterogeneity import refit_control
+from alliance_meta.engines.heterogeneity import dominant_group, effects_centre, refit_control
 from alliance_meta.models import metareg
+from alliance_meta.models.univariate import genq_weights, validate_inputs
 
 
 def sei_regression(yi, vi, method: str = "REML", level: float = 95, weights=None, control=None) -> pd.DataFrame:
@@ -35,6 +36,11 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95, weights=None
     not converge raises RuntimeError (``strict``), which :func:`publication_bias` writes as
     the test's ``not estimable`` note.
     """
+    return _sei_fit(yi, vi, method, level, weights, control).coefficients("z")
+
+
+def _sei_fit(yi, vi, method: str, level: float, weights, control):
+    """The fit of :func:`sei_regression`."""
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
     fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True, weights=weights,
@@ -48,39 +54,119 @@ def sei_regression(yi, vi, method: str = "REML", level: float = 95, weights=None
                 break
         beta, covariance, _ = metareg.fixed_effects(X, yi[None], vi[None], tau2)
         fit = dataclasses.replace(fit, estimate=beta[0], covariance=covariance[0], tau2=float(tau2[0]))
-    return fit.coefficients("z")
+    return fit
 
 
 def egger_test(yi, vi, method: str = "REML", level: float = 95, weights=None, control=None) -> BiasTest:
     """metafor's ``regtest(rma(yi, vi, method))``: z test of the slope on sqrt(vi) (GENQ: with ``weights``; the
     model's ``control``).
 
-    The estimate is the intercept with its Wald CI (the limit estimate).
+    The estimate is the intercept with its Wald CI (the limit estimate). The meta-regression's sums are not taken
+    without cancellation (only the intercept-only model's are: :func:`alliance_meta.fit`), so a ValueError says the
+    test is not computed wherever they, or its tau^2, may be rounding noise (:func:`heavy_regression`: vi = 1e-300
+    or 1e-20 beside 0.1, 1e-300 twice or 1e-300 and 4e-300 beside 0.1, where REML gave z = 0 and 2.4e148):
+    at the weights its tau^2 takes sums at (1/vi for DL's and HS's moments, PM's Q(0) and ML's and REML's
+    likelihood at tau^2 = 0 of metafor's ll0check, GENQ's ``weights``; none for HE, SJ and EB), at the fitted
+    weights 1/(vi + tau^2), or where the fit fails there (metafor's regtest: z 1.3e133 at vi = 1e-300; PM gives
+    tau^2 9.5e-5 and z 3.20 where, at vi = 1e-20, it gives 0 and 3.24). Elsewhere, spread or not, it is computed.
     """
-    table = sei_regression(yi, vi, method, level, weights, control)
+    yi_, vi_ = _arrays(yi, vi)
+    at = _estimator_weights(vi_, method, weights, control)
+    if at is not None and heavy_regression(at):
+        raise ValueError(cancelled_regression(vi_, method))
+    try:
+        fit = _sei_fit(yi, vi, method, level, weights, control)
+    except (ValueError, RuntimeError, np.linalg.LinAlgError, ZeroDivisionError) as error:
+        if heavy_regression(1.0 / vi_):
+            raise ValueError(cancelled_regression(vi_, method)) from error
+        raise
+    if heavy_regression(1.0 / (vi_ + fit.tau2)):
+        raise ValueError(cancelled_regression(vi_, method, fit.tau2))
+    table = fit.coefficients("z")
     return BiasTest(test="egger", statistic=table.statistic[1], p=table.p[1], estimate=table.estimate[0], se=table.se[0],
                     ci_lower=table.ci_lower[0], ci_upper=table.ci_upper[0], note=f"tau2 {method}")
+
+
+#: tau^2 estimators of the meta-regression none of whose sums is taken at the weights 1/vi (HE: unweighted; SJ: at
+#: 1/(vi + its start); EB: Fisher scoring without ll0check)
+AWAY_FROM_ZERO = ("HE", "SJ", "EB")
+
+
+def _estimator_weights(vi: np.ndarray, method: str, weights, control) -> np.ndarray | None:
+    """The weights at which ``method``'s tau^2 of the meta-regression takes sums besides the fitted ones: GENQ's
+    ``weights`` (default 1/sqrt(vi)), 1/vi (ML and REML: for metafor's ll0check, unless ``control`` turns it
+    off), or None."""
+    if method == "GENQ":  # by default 1/sqrt(vi), as the fit's
+        return genq_weights(vi, method, weights)
+    if method in AWAY_FROM_ZERO or (method in ("ML", "REML") and not refit_control(control).ll0_check):
+        return None
+    return 1.0 / vi
+
+
+def heavy_regression(weights: np.ndarray) -> bool:
+    """Whether the meta-regression's sums or its tau^2 iteration at ``weights`` may lose their digits: one weight, or
+    a few together, hold all but less than 2^-26 of their sum (:func:`~alliance_meta.engines.heterogeneity.dominant_group`:
+    vi = 1e-300 or 1e-20 beside 0.1, 1e-300 twice, or 1e-300 and 4e-300, where REML's iteration ended at z = 0 and
+    metafor's regtest gives z 6.2e133). A heavy study short of that (vi = 1e-9 beside 0.1: its weight 2e7 times the
+    others' sum) leaves the regression about 28 bits, and metafor's regtest is computed as is (`one_heavy`)."""
+    return dominant_group(weights) >= 1
+
+
+def cancelled_regression(vi: np.ndarray, method: str, tau2: float | None = None) -> str:
+    """Why Egger's random-effects regression on the standard error is not computed (:func:`heavy_regression`)."""
+    where = (f"at its {method} tau^2 of {tau2:.3g} the regression's weights 1/(vi + tau^2)" if tau2 is not None
+             else f"the weights its {method} tau^2 takes sums at")
+    return (f"the sampling variances range from {np.min(vi):.3g} to {np.max(vi):.3g}, and {where} are so unequal "
+            "that one study, or a few (tied or nearly), hold all but less than 2^-26 of "
+            "them: the regression's sums, and its tau^2 iteration with them, cancel to rounding noise there "
+            "(metafor's regtest too); egger_lm, the rank test and the selection model are computed without cancellation")
 
 
 def weighted_regression(yi, vi, predictor, level: float = 95) -> dict:
     """``lm(yi ~ predictor, weights = 1/vi)``: coefficients, SEs, t tests on k - 2 df.
 
-    The residual variance is estimated (multiplicative dispersion), as in R's ``lm``.
-    """
-    yi, vi = _arrays(yi, vi)
-    X = np.column_stack([np.ones_like(yi), np.asarray(predictor, dtype=float)])
+    The residual variance is estimated (multiplicative dispersion), as in R's ``lm``. Where the regression
+    may cancel, one weight or a few holding nearly all the sum (:func:`heavy_regression`: vi = 1e-300 beside 0.1, or 1e-300
+    and 4e-300, where lstsq gave t 9.8e-300 for R's 0.447) y and the predictor are centred on the
+    heaviest study's (:func:`~alliance_meta.engines.heterogeneity.effects_centre`) and the normal equations
+    solved: lstsq's rcond drops the slope's singular value (1e150 times smaller: t of 1.9e-151 where it is 3.57;
+    R's ``lm`` keeps it); centred, that study's row is (w, 0) and its residual the intercept's, without
+    cancellation (Chan, Golub & LeVeque 1983). Elsewhere (weights spread 1e12 too) lstsq, as before, to the bit."""
+    yi, vi, _ = validate_inputs(yi, vi)  # vi below 1/DBL_MAX: 1/vi = inf, every coefficient NaN without a word
+    predictor = np.asarray(predictor, dtype=float)
     sqrt_w = 1.0 / np.sqrt(vi)
-    coefficients, *_ = np.linalg.lstsq(X * sqrt_w[:, None], yi * sqrt_w, rcond=None)
-    residuals = (yi - X @ coefficients) * sqrt_w
     df = yi.size - 2
-    dispersion = float(residuals @ residuals) / df
-    covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
+    X = np.column_stack([np.ones_like(yi), predictor])
+    if heavy_regression(1.0 / vi):
+        coefficients, residuals, inverse = _centred_regression(yi, predictor, 1.0 / vi)
+        dispersion = float(residuals @ residuals) / df
+        covariance = dispersion * inverse
+    else:
+        coefficients, *_ = np.linalg.lstsq(X * sqrt_w[:, None], yi * sqrt_w, rcond=None)
+        residuals = (yi - X @ coefficients) * sqrt_w
+        dispersion = float(residuals @ residuals) / df
+        covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
     se = np.sqrt(np.diag(covariance))
     with np.errstate(divide="ignore", invalid="ignore"):  # identical effects: se = 0, t undefined (NaN), as R
         t = coefficients / se
     critical = dist.t.isf((1 - level / 100) / 2, df)
     return {"estimate": coefficients, "se": se, "t": t, "p": 2 * dist.t.sf(np.abs(t), df), "df": df,
             "ci_lower": coefficients - critical * se, "ci_upper": coefficients + critical * se}
+
+
+def _centred_regression(yi: np.ndarray, predictor: np.ndarray, weights: np.ndarray):
+    """The weighted least-squares line of ``yi`` on ``predictor`` with y and x centred on the heaviest study's
+    (:func:`~alliance_meta.engines.heterogeneity.effects_centre`): (intercept, slope) in the original units,
+    the residuals times sqrt(w), and (X' W X)^-1 of the original design."""
+    y_centre, x_centre = effects_centre(yi, weights), effects_centre(predictor, weights)
+    X = np.column_stack([np.ones_like(yi), predictor - x_centre])
+    y = yi - y_centre
+    gram = (X * weights[:, None]).T @ X
+    coefficients = np.linalg.solve(gram, X.T @ (weights * y))
+    residuals = (y - X @ coefficients) * np.sqrt(weights)
+    back = np.array([[1.0, -x_centre], [0.0, 1.0]])  # intercept = a' - b x_centre (+ y_centre)
+    return (back @ coefficients + np.array([y_centre, 0.0]), residuals,
+            back @ np.linalg.inv(gram) @ back.T)
 
 
 def egger_lm_test(yi, vi, level: float = 95) -> BiasTest:

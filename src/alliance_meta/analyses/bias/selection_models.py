@@ -71,7 +71,7 @@ from scipy import optimize, special
 from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, BiasTest, independent_studies
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.engines import distributions as dist
-from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
+from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, dominant_weight, weighted_q
 from alliance_meta.models import univariate as pooling
 from alliance_meta.wording import did_you_mean, plural
 
@@ -570,12 +570,37 @@ def _stationary(problem: _Problem, theta: np.ndarray) -> bool:
     return bool(solved @ solved < 1e-9)
 
 
+def _pinned_route(problem: _Problem, start: np.ndarray) -> np.ndarray:
+    """Where a weight 1/vi dominates (:func:`~alliance_meta.engines.heterogeneity.dominant_weight`): delta by
+    metafor's BFGS on delta mapped to its bounds (as :func:`_metafor_route`) with mu at the heaviest study's effect
+    and tau^2 = 0. There the likelihood peaks with height -log(vi)/2 of that study (345 at vi = 1e-300) in a width
+    sqrt(vi) about it, which the other routes step over: they end at tau^2 = 2e-33 with a stale delta (LRT 0 where
+    it is 0.95, tests/reference/bias_dominant.R)."""
+    low, high = problem.delta_min, problem.delta_max
+    pinned = np.array([problem.yi[dominant_weight(1.0 / problem.vi)], 0.0])
+
+    def objective(x):
+        share = special.expit(x)
+        value, gradient = problem(np.concatenate([pinned, low + (high - low) * share]))
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(x)
+        return value, gradient[2:] * (high - low) * share * (1 - share)
+
+    share = np.clip((start[2:] - low) / (high - low), 1e-12, 1 - 1e-12)
+    result = optimize.minimize(objective, special.logit(share), jac=True, method="BFGS",
+                               options={"gtol": 1e-9, "maxiter": 3000})
+    return np.concatenate([pinned, low + (high - low) * special.expit(result.x)])
+
+
 def _maximise(problem: _Problem, ml) -> np.ndarray:
     """The highest optimum from metafor's start (ML estimate, tau^2 + 0.001, delta.init) by
-    metafor's route and by the bounded route, each polished."""
+    metafor's route and by the bounded route, each polished; where one weight 1/vi dominates
+    (:func:`~alliance_meta.engines.heterogeneity.dominant_weight`), also by :func:`_pinned_route` (elsewhere, with
+    weights spread as they may be, the same two routes as ever, to the bit)."""
     start = np.concatenate([[ml.estimate, ml.tau2 + 0.001], problem.delta_init])
     candidates = []
-    for route in (_metafor_route, _bounded_route):
+    routes = (_metafor_route, _bounded_route) + ((_pinned_route,) if dominant_weight(1.0 / problem.vi) >= 0 else ())
+    for route in routes:
         try:
             theta = _bounded_route(problem, route(problem, start)) if route is _metafor_route else route(problem, start)
         except (ValueError, FloatingPointError, OverflowError):
@@ -664,8 +689,7 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
         notes.append("tau2 = 0")
     elif not estimated[1]:
         notes.append(f"tau2 = {theta[1]:.3g}, below metafor's tau2tol: held at its estimate for the standard errors")
-    total = vi + ml.tau2
-    unadjusted = -0.5 * float(np.sum(np.log(2 * np.pi * total) + (yi - ml.estimate) ** 2 / total))
+    unadjusted = _unadjusted_log_likelihood(yi, vi, ml)
     log_likelihood = -float(value)
     lrt = max(0.0, 2 * (log_likelihood - unadjusted))
     df = free.size
@@ -676,6 +700,19 @@ def fit_selection_model(yi, vi, type: str = "stepfun", steps=DEFAULT_STEPS, alte
                           float(standard_errors[0]), float(theta[1]), float(standard_errors[1]), delta, se_delta,
                           log_likelihood, unadjusted, lrt, df, float(dist.chi2.sf(lrt, df)), counts, converged,
                           level, "; ".join(notes))
+
+
+def _unadjusted_log_likelihood(yi: np.ndarray, vi: np.ndarray, ml) -> float:
+    """The log likelihood of the random-effects model ``ml`` fitted by ML, with which the likelihood-ratio test
+    compares: -1/2 sum (log(2 pi (v_i + tau^2)) + (y_i - mu)^2 / (v_i + tau^2)). Where a weight 1/(v_i + tau^2)
+    dominates (:func:`~alliance_meta.engines.heterogeneity.dominant_weight`: vi = 1e-300 beside 0.1 at tau^2 = 0)
+    the squares sum to Q(tau^2) about the weighted mean mu, taken without cancellation
+    (:func:`~alliance_meta.engines.heterogeneity.weighted_q`): the rounding error of mu, squared over vi = 1e-300,
+    would otherwise be -1e266 (metafor's LRT 1.9e266, p = 0)."""
+    total = vi + ml.tau2
+    if dominant_weight(1.0 / total) >= 0:
+        return -0.5 * float(np.sum(np.log(2 * np.pi * total))) - 0.5 * weighted_q(yi, 1.0 / total)
+    return -0.5 * float(np.sum(np.log(2 * np.pi * total) + (yi - ml.estimate) ** 2 / total))
 
 
 #: metafor's ``selmodel`` control ``deltatol``: a step-function weight below it is held fixed in the Hessian.
