@@ -288,6 +288,20 @@ class TestXlsxQuirks(ReviewFolder):
         assert "not estimated: " in (folder / "logs" / "pool_dropout.log").read_text()
 
 
+    def test_a_worksheet_the_workbook_lacks_is_not_said_to_code_no_risk_of_bias(self, tmp_path):
+        """sheet_name naming no worksheet: the workflow said "The sheet has no risk-of-bias judgements", and named an
+        earlier run's risk-of-bias files as no longer made for that reason, before validate_sheet stopped at the
+        worksheet; it cannot know what the sheet codes."""
+        folder = review_folder(self.case, tmp_path)
+        (folder / "results" / "outcome").mkdir(parents=True)
+        (folder / "results" / "outcome" / "rob_summary.png").write_bytes(b"an earlier run's")
+        result = run(folder, "-n", "--config", "sheet_name=Coded studies")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "risk-of-bias" not in result.stdout + result.stderr
+        readable = run(folder, "-n")  # the workbook's worksheet, without risk-of-bias columns: said as before
+        assert "The sheet has no risk-of-bias judgements" in readable.stdout + readable.stderr
+
+
 class TestDropoutCounts(ReviewFolder):
     case = "dropout_counts"  # 2x2 tables with no dropout in the stronger-alliance row, a double-zero one, ORs
 

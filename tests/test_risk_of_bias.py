@@ -512,6 +512,20 @@ def test_forest_columns_headers_truncation_and_rob_legend(tmp_path):
     assert "Who rated" not in svg and "Risk of bias" not in svg and "Overall" not in svg
 
 
+def test_a_year_among_plots_columns_is_written_without_a_thousands_separator(tmp_path):
+    """plots.columns: [setting, year] drew "2,016" beside each study (the year as a whole number with a separator)."""
+    from alliance_meta.plots.forest import ForestOptions, save_forest_plot
+    from alliance_meta.plots.forest_options import cell_text
+
+    assert cell_text(2016.0, 10, "year") == ("2016", False) and cell_text(2016.0, 10, "n") == ("2,016", False)
+    data = _judgements(3).assign(yi=[0.1, 0.2, 0.3], vi=0.01, n=[40, 1200, 60], year=[1999.0, 2016.0, 2021.0])
+    pooled = {"estimate": 0.2, "ci_lower": 0.1, "ci_upper": 0.3, "tau2": 0.0, "method": "REML"}
+    options = ForestOptions.from_config({"columns": ["n", "year"], "width": 9}, {"tool": "quips"})
+    save_forest_plot(data, pooled, "z", [tmp_path / "f.svg"], options=options)
+    svg = _svg_text(tmp_path / "f.svg")
+    assert all(year in svg for year in ("1999", "2016", "2021")) and "2,016" not in svg and "1,200" in svg
+
+
 def test_plots_columns_are_checked_against_the_header():
     _, problems = validate_sheet(_sheet(rater=["patient"]), figure_columns=["rater", "raters", "timing"])
     assert [(p.column, p.check) for p in problems] == [("raters", "moderator_column_missing"),
@@ -637,6 +651,10 @@ def test_without_overall_judgements_and_without_rob_columns(tmp_path):
     assert not rob.sheet_has_risk_of_bias(path)
     _quips_rows([["low"] * 6]).to_csv(path, index=False)
     assert rob.sheet_has_risk_of_bias(path)
+    # a worksheet the sheet does not have (sheet_name): unknown, not "no risk-of-bias judgements"
+    _quips_rows([["low"] * 6]).to_excel(tmp_path / "s.xlsx", sheet_name="Studies", index=False)
+    assert rob.sheet_has_risk_of_bias(tmp_path / "s.xlsx", sheet_name="Studies")
+    assert rob.sheet_has_risk_of_bias(tmp_path / "s.xlsx", sheet_name="Coded") is None
 
 
 

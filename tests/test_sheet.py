@@ -1056,6 +1056,20 @@ def test_a_configured_moderator_left_empty_is_noted(tmp_path):
                      "and figures have nothing to compare; code it, or take it out of continuous_moderators"]
 
 
+def test_a_rob_overall_moderator_derived_from_the_domains_is_not_noted_as_empty(tmp_path):
+    # rob_overall empty in the sheet but derived from the RoB 2 domains of both studies: analysed, so no "empty" note;
+    # with no domain rated either it is empty, and noted
+    path = write_csv(tmp_path, "study_id,r,n,rob_randomisation,rob_deviations,rob_missing_data,rob_measurement,"
+                               "rob_selection,rob_overall\nS1,0.3,50,low,low,low,low,low,\n"
+                               "S2,0.2,40,low,high,low,low,low,\n")
+    clean, problems = validate_sheet(read_sheet(path), moderators=["rob_overall"], risk_of_bias={"tool": "rob2"})
+    assert problems == [] and clean["rob_overall"].tolist() == ["low", "high"]
+    assert not [note for note in clean.attrs["notes"] if "empty in every row" in note]
+    unrated = write_csv(tmp_path, "study_id,r,n,rob_randomisation,rob_overall\nS1,0.3,50,,\nS2,0.2,40,,\n", "u.csv")
+    notes = validate_sheet(read_sheet(unrated), moderators=["rob_overall"], risk_of_bias={"tool": "rob2"})[0].attrs
+    assert [n for n in notes["notes"] if n.startswith("rob_overall (in the config's moderators) is empty in every")]
+
+
 def test_a_study_copied_under_another_id_is_noted(tmp_path):
     # S9 copies S2 (citation, r, n); S3 and S4 share r and n only, without a citation: not noted
     path = write_csv(tmp_path, "study_id,authors,year,r,n\nS1,Ng,2001,0.3,50\nS2,Park,2010,0.2,40\n"

@@ -167,6 +167,10 @@ def apa_number(value: float, decimals: int = 2, leading_zero: bool = True) -> st
 #: corrected df): two, as the test statistics beside them (APA 2020, sec. 6.36), in the report's text and tables alike.
 DF_DECIMALS = 2
 
+#: Calendar years: whole, without a thousands separator (study_characteristics.csv's citation_year of 1985 read
+#: back as a number is 1985, not "1,985"; a year among the forest plots' plots.columns is 2016, not "2,016").
+YEAR_COLUMNS = {"year", "citation_year"}
+
 
 def apa_df(value) -> str:
     """Degrees of freedom, one rule for the report's text and tables and the figures: whole numbers whole ("t(124)",

@@ -19,5 +19,8 @@ rule config_leaves_out:
     localrule: True
 
 
-if workflow.is_main_process and (_lines := earlier_outputs_lines(earlier_run_outputs())):
+# not for a sheet that cannot be read (HAS_RISK_OF_BIAS None: e.g. no worksheet sheet_name), which validate_sheet
+# stops at: what it holds is unknown, and "the sheet has no risk-of-bias judgements" would be said of it
+if workflow.is_main_process and HAS_RISK_OF_BIAS is not None and (
+        _lines := earlier_outputs_lines(earlier_run_outputs())):
     logger.warning(earlier_outputs_note(_lines))

@@ -8,7 +8,7 @@ from alliance_meta.inputs.planning import NO_RISK_OF_BIAS
 from alliance_meta.inputs.risk_of_bias import sheet_has_risk_of_bias
 
 HAS_RISK_OF_BIAS = sheet_has_risk_of_bias(config["sheet"], sheet_name=config["sheet_name"], decimal=config["decimal"])
-if not HAS_RISK_OF_BIAS:
+if HAS_RISK_OF_BIAS is False:  # None: the sheet cannot be read, which validate_sheet says
     logger.info(f"The sheet {NO_RISK_OF_BIAS.removeprefix('the sheet ')}: no risk-of-bias figures.")
 LEFT_OUT_PLAN["risk_of_bias"] = HAS_RISK_OF_BIAS
 

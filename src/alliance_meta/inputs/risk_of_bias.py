@@ -298,15 +298,16 @@ def has_risk_of_bias(frame: pd.DataFrame) -> bool:
     return bool(judged_rob_columns(frame))
 
 
-def sheet_has_risk_of_bias(path, **reading) -> bool:
-    """Does the raw sheet at ``path`` code risk of bias (:func:`has_risk_of_bias`; False when it cannot
-    be read: validation then says why)? Read when the workflow is parsed, as the families are."""
+def sheet_has_risk_of_bias(path, **reading) -> bool | None:
+    """Does the raw sheet at ``path`` code risk of bias (:func:`has_risk_of_bias`; None when it cannot
+    be read, e.g. no worksheet ``sheet_name``: validation then says why, and nothing is said of its rob_* columns)?
+    Read when the workflow is parsed, as the families are."""
     from alliance_meta.inputs.sheet import read_sheet
 
     try:
         return has_risk_of_bias(read_sheet(path, **reading))
     except Exception:  # noqa: BLE001 - validation reports an unreadable sheet with its reason
-        return False
+        return None
 
 
 def empty_columns_note(columns) -> str:

@@ -2575,7 +2575,8 @@ def validate_sheet(raw: pd.DataFrame, *, moderators=(), continuous_moderators=()
     clean.attrs["notes"] = (list(rob.notes) + _family_notes(text, clean) + _repeated_row_notes(text)
                             + _similar_study_id_notes(text) + _similar_level_notes(text, moderators)
                             + _placeholder_level_notes(text, moderators)
-                            + _empty_moderator_notes(text, moderators, continuous_moderators, from_command_line)
+                            + _empty_moderator_notes(text, moderators, continuous_moderators, from_command_line,
+                                                     analysed=clean)
                             + _study_citation_notes(text) + _copied_under_another_id_notes(text)
                             + _large_fisher_z_notes(clean) + _group_size_notes(clean))
     return clean, problems
@@ -3004,15 +3005,18 @@ def _placeholder_level_notes(text: pd.DataFrame, moderators, shown: int = 5) -> 
 
 
 def _empty_moderator_notes(text: pd.DataFrame, moderators=(), continuous_moderators=(),
-                           from_command_line: bool = False) -> list[str]:
+                           from_command_line: bool = False, analysed: pd.DataFrame | None = None) -> list[str]:
     """The config's moderator columns that are in the header but empty in every row (a column not coded yet):
-    a note each, not a problem, as their analyses run and say there is nothing to compare."""
+    a note each, not a problem, as their analyses run and say there is nothing to compare. ``analysed``: the
+    checked sheet, whose ``rob_overall`` may be derived from the domains where the sheet leaves it empty (then it is
+    analysed, and no note)."""
     keys = dict.fromkeys(moderators or (), "moderators")
     for column in continuous_moderators or ():
         keys.setdefault(column, "continuous_moderators")
     notes = []
     for column, key in keys.items():
-        if column in text and text[column].isna().all():  # cells as _text_cell reads them: None when empty
+        filled = analysed is not None and column in analysed and analysed[column].notna().any()
+        if column in text and text[column].isna().all() and not filled:  # cells as _text_cell reads them: None when empty
             named = f"given with {COMMAND_LINE_OPTIONS[key]}" if from_command_line else f"in the config's {key}"
             where = COMMAND_LINE_OPTIONS[key] if from_command_line else key
             notes.append(f"{column} ({named}) is empty in every row: its moderator analysis and figures have "

@@ -137,7 +137,7 @@ def study_columns(data: pd.DataFrame, options: ForestOptions) -> tuple[list[list
     and, with ``plots.rob``, the risk-of-bias judgements of every domain and the overall."""
     # validate_sheet checks that the sheet has every plots.columns column; rows without one
     # (e.g. composites within a moderator's levels) show it empty
-    extra = [[cell_text(value, UNCUT)[0] for value in values]
+    extra = [[cell_text(value, UNCUT, column)[0] for value, column in zip(values, options.columns)]
              for values in zip(*(data[c].tolist() if c in data else [None] * len(data) for c in options.columns))] \
         if options.columns else []
     extra = extra or [[] for _ in range(len(data))]

@@ -18,7 +18,7 @@ from alliance_meta.inputs.config_check import xlim_problem
 from alliance_meta.inputs.effect_sizes import citations
 from alliance_meta.inputs.options import check_options
 from alliance_meta.plots.style import PAGE_WIDTH, SCALES, plain_text
-from alliance_meta.wording import apa_number, single_spaced
+from alliance_meta.wording import YEAR_COLUMNS, apa_number, single_spaced
 
 SORT_ORDERS = ("sheet", "effect", "year", "weight")
 LABEL_MODES = ("authors_year", "label", "both")
@@ -134,14 +134,17 @@ def sort_studies(data: pd.DataFrame, weights: np.ndarray, order: str) -> np.ndar
     return np.arange(len(data))
 
 
-def cell_text(value, width: int) -> tuple[str, bool]:
-    """A ``plots.columns`` cell: whole numbers with thousands separators, other numbers with up to
-    two decimals, text cut to ``width`` characters with an ellipsis; ``(text, was_cut)``."""
+def cell_text(value, width: int, column: str = "") -> tuple[str, bool]:
+    """A ``plots.columns`` cell of ``column``: whole numbers with thousands separators (a year without:
+    ``wording.YEAR_COLUMNS``), other numbers with up to two decimals, text cut to ``width`` characters with an
+    ellipsis; ``(text, was_cut)``."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)) or value is pd.NA:
         return "", False
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
-        return (f"{number:,.0f}" if number.is_integer() else f"{number:.2f}".rstrip("0")), False
+        if number.is_integer():
+            return (f"{number:.0f}" if column in YEAR_COLUMNS else f"{number:,.0f}"), False
+        return f"{number:.2f}".rstrip("0"), False
     text = str(value).strip()
     if len(text) > width:
         return plain_text(text[: width - 1].rstrip()) + "\u2026", True

@@ -19,7 +19,8 @@ import pandas as pd
 # the report's modules import these from here; the figures share them from alliance_meta.wording
 from alliance_meta.wording import (BIAS_MODEL_NAMES, DF_DECIMALS, ESTIMATOR_NAMES, INTERVAL_NAMES,  # noqa: F401
                                    MINUS, apa_count, apa_df, apa_integer, apa_number, apa_p, apa_p_clause,
-                                   apa_probability, apa_setting, at_null, counted, is_finite, probability_percent)
+                                   apa_probability, apa_setting, at_null, counted, is_finite, probability_percent,
+                                   YEAR_COLUMNS)
 #: Columns bounded by 1 in magnitude (APA: no leading zero).
 BOUNDED_COLUMNS = {"r", "rho", "p", "q_p", "qm_p", "f_p", "qe_p", "p_knha", "p_permutation", "p_knha_permutation",
                    "qm_p_permutation", "f_p_permutation", "r_ci_lower", "r_ci_upper", "r_pi_lower", "r_pi_upper",
@@ -41,9 +42,6 @@ DEGREES_OF_FREEDOM = re.compile(r"(^|_)df\d?$")
 #: year at which meta_regression_predictions.csv predicts is 2001, not 2,001): no thousands separator, a whole
 #: number whole, the decimals of any other number.
 MODERATOR_SCALE_COLUMNS = {"centre", "center", "value"}
-#: Calendar years: whole, without a thousands separator (study_characteristics.csv's citation_year of 1985 read
-#: back as a number is 1985, not "1,985").
-YEAR_COLUMNS = {"year", "citation_year"}
 #: Identifier columns: shown as written, never as a statistic (an es_id of 1 read back from a CSV column with
 #: blanks is the float 1.0, not "1.000"; a study_id of 1234 is not "1,234").
 IDENTIFIER_COLUMNS = {"study_id", "es_id", "id", "label", "report_id"}
