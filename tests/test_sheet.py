@@ -725,7 +725,11 @@ def test_suggest_number():
     assert suggest_number("35 %") == "35"
     assert suggest_number("none") is None
     assert suggest_number("12 000 000", whole=True) == "12000000"
-    assert suggest_number("1 200") == "1"  # not a count: no thousands separator is assumed
+    # a space separates no decimals: 1200 in any column (was "1", its 200 dropped, outside counts); a comma may be
+    # a decimal comma outside counts
+    assert suggest_number("1 200") == "1200" and suggest_number("1,200") == "1.200"
+    assert suggest_number("- 2,5") == "-2.5"  # the sign kept (was "2.5")
+    assert suggest_number("0..3") is None  # was "0.", the 3 dropped
 
 
 def test_fractional_sample_size_names_the_rounded_value(tmp_path):
@@ -1343,3 +1347,240 @@ def test_2x2_messages_name_the_groups_of_a_reversed_row():
     assert "no patients in the stronger-alliance group (n11 + n12 = 0)" in " ".join(empty.values())
     sizes = rules("study_id,family,n11,n12,n21,n22,n1,reverse\nS1,dropout,8,2,6,4,12,yes\n")
     assert "the first pair the weaker-alliance group (reverse = yes)" in " ".join(sizes.values())
+
+
+# ---------------------------------------------------------------------------
+# Odd numeric cells: ranges, signs beside decimal commas, other digits' thousands, numeric codes
+# ---------------------------------------------------------------------------
+
+NUMERIC_CELLS = {"r": "", "n": "", "n1": "20", "n2": "20", "m1": "1", "sd1": "2", "m2": "2", "sd2": "3",
+                 "year": "2001"}
+
+
+def number_problem(folder: Path, column: str, written: str, separator: str = ",") -> Problem:
+    """The one problem of ``written`` in ``column`` of a one-row sheet whose other cells are a complete input (means
+    and SDs; r and n for r), in a comma-separated sheet (decimal points) or a semicolon-separated one (commas)."""
+    cells = dict(NUMERIC_CELLS, **({"r": "0.3", "n": "50", "m1": "", "sd1": "", "m2": "", "sd2": ""}
+                                   if column in ("r", "n") else {}))
+    cells[column] = written
+    if separator == ";":
+        cells = {name: value if name == column else value.replace(".", ",") for name, value in cells.items()}
+    text = separator.join(["study_id", *cells]) + "\n" + separator.join(["S1", *(f'"{v}"' for v in cells.values())])
+    problems = [p for p in problems_of(folder, text + "\n") if p.column == column]
+    assert len(problems) == 1 and problems[0].value == written, problems
+    return problems[0]
+
+
+@pytest.mark.parametrize("column, written", [("sd1", "2-4"), ("sd1", "2\u20134"), ("n1", "40-45"), ("r", ".2-.3"),
+                                             ("year", "2001-2002"), ("m1", "1 to 2")])
+def test_a_range_in_a_numeric_cell_asks_for_one_value_and_offers_none(tmp_path, column, written):
+    """sd1 = "2-4" was told 'is not a number; write "2"', the range's first end taken for the value (n1 = "40-45":
+    40, year 2001-2002: 2001): a range is told it is one, and that a single value is needed, with none offered."""
+    problem = number_problem(tmp_path, column, written)
+    assert "looks like a range" in problem.rule
+    assert "single value" in problem.rule or "not one year" in problem.rule
+    assert '"' not in problem.rule  # no value to write
+
+
+@pytest.mark.parametrize("separator, column, written, told, not_told", [
+    # decimal commas (a semicolon-separated sheet): the advice writes commas, as its other advice does
+    (";", "m1", "- 2,5", 'write "-2,5" (decimal comma, no text or units)', '"2.5"'),  # was: write "2.5"
+    (";", "m1", "\u22122,5x", 'write "-2,5" (decimal comma, no text or units)', "decimal point"),
+    (";", "r", "2,5", 'the decimal comma left out or misplaced? write "0,25"', '"0.25"'),
+    (";", "sd1", "\u22122,5", 'if the \u2212 is a dash, not a minus sign, write "2,5"', '"2.5"'),
+    (";", "sd1", "-2,5x", '"-2,5", is one the column does not take: standard deviations must be positive', 'write "'),
+    # decimal points: "-2,5" in sd1 was told to write "2.5", its sign dropped; "\u22122,5" that it reads as -2.5
+    (",", "sd1", "-2,5", '"-2.5", is one the column does not take: standard deviations must be positive', 'write "'),
+    (",", "sd1", "\u22122,5", '"-2.5", is one the column does not take: standard deviations must be positive',
+     "reads as"),
+    (",", "m1", "- 2.5", 'write "-2.5" (decimal point, no text or units)', '"2.5"'),
+    # was told the number in it, "-1", is refused
+    (",", "sd1", "-1 234 567", '"-1234567", is one the column does not take', '"-1"')])
+def test_a_negative_number_keeps_its_sign_and_the_sheets_decimal_mark(tmp_path, separator, column, written, told,
+                                                                      not_told):
+    """In a sheet of decimal commas "\u22122,5" and "-2,5" with text were told to write "-2.5" or "2.5": a decimal
+    point where every other piece of advice writes commas, or the sign lost; the advice keeps both."""
+    problem = number_problem(tmp_path, column, written, separator)
+    assert told in problem.rule
+    assert not_told not in problem.rule
+
+
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "".join(chr(0x0660 + digit) for digit in range(10)))
+
+
+def test_thousands_in_other_digits_count_towards_the_columns_thousands_line(tmp_path):
+    """n = 2.500 in Arabic-Indic digits is given the thousands advice (write "2500" if the point separates
+    thousands), but was left out of the column's one-line count of such cells: it is counted as its 0-9 twin is."""
+    text = "study_id,r,n\nS1,0.3,1.200\nS2,0.3,{}\nS3,0.3,{}\nS4,0.2,50\n".format(
+        "2.500".translate(ARABIC_INDIC_DIGITS), "3.400".translate(ARABIC_INDIC_DIGITS))
+    problems = problems_of(tmp_path, text)
+    assert [(p.row, p.written) for p in problems] == [(2, "thousands"), (3, "thousands"), (4, "thousands")]
+    assert 'if the point separates thousands, write "2500"' in problems[1].rule
+    assert 'column n: 3 cells written with thousands separators, e.g. row 2 "1.200"' in format_problems(problems)
+
+
+def test_numeric_codes_in_a_vocabulary_column_are_one_line_per_column_and_value(tmp_path):
+    """modality = 1, 2, 3 (a coding manual's codes) gave one line per row: the rows of one code are one line naming
+    them all, as hidden rows are; each row is still a problem of its own."""
+    text = ("study_id,r,n,modality,rater\nS1,0.3,50,1,patient\nS2,0.3,60,2,patient\nS3,0.2,70,1,1\n"
+            "S4,0.1,80,1,patient\nS5,0.1,80,CBT,patient\n")
+    problems = problems_of(tmp_path, text)
+    assert [(p.row, p.column, p.value) for p in problems] == [
+        (2, "modality", "1"), (3, "modality", "2"), (4, "modality", "1"), (4, "rater", "1"), (5, "modality", "1")]
+    lines = format_problems(problems).splitlines()
+    grouped = [line for line in lines if 'column modality, value "1"' in line]
+    assert len(grouped) == 1 and grouped[0].startswith("  rows 2, 4, 5, column modality, value \"1\": is not in the "
+                                                       "vocabulary of modality")
+    assert any(line.startswith('  row 3, column modality, value "2": ') for line in lines)
+    assert any(line.startswith('  row 4, column rater, value "1": ') for line in lines)
+    assert "a numeric code? write the value of modality it stands for" in grouped[0]
+
+
+@pytest.mark.parametrize("column, written, told", [
+    ("r", "n=45", None),  # was: write "45", an r the column refuses
+    ("sd1", "1\u00a0200", "1200"),  # a space between thousands: was "1", the 200 dropped
+    ("sd1", "0.3 (0.1)", None),  # a mean and its SD: was "0.3", the mean, for an SD
+    ("m1", "0.3 \u00b1 0.1", None),
+    ("m1", "1 200,5", "1200.5"), ("m1", "1 200.5", "1200.5"),  # groups of a space and a decimal tail: were "1"
+    ("m1", "1 234 567 kg", None),  # its first group alone: was "1"
+    ("m1", "\uff0d2,5", "-2.5"), ("m1", "\u066b5", "0.5"),  # a fullwidth minus, the Arabic decimal mark: were "2.5", "5"
+    ("year", "45%", None)])
+def test_an_odd_cell_is_offered_no_value_its_column_refuses_or_that_is_half_of_it(tmp_path, column, written, told):
+    problem = number_problem(tmp_path, column, written)
+    if told:
+        assert f'write "{told}"' in problem.rule
+    else:
+        assert 'write "' not in problem.rule
+
+
+@pytest.mark.parametrize("column", ["n", "sd1"])
+@pytest.mark.parametrize("kind", ["points", "commas", "xlsx"])
+def test_a_unicode_minus_before_thousands_in_other_digits_is_told_not_a_traceback(tmp_path, column, kind):
+    """n = "\u2212\u0663.\u0664\u0660\u0660" (-3.400 in Arabic-Indic digits, a negative the column refuses) raised
+    ValueError (float("\u22123400")) while its cell was counted for the thousands line: it is told as its 0-9 twin
+    is."""
+    written = "\u22123.400".translate(ARABIC_INDIC_DIGITS)
+    if kind == "xlsx":
+        workbook = openpyxl.Workbook()
+        workbook.active.append(["study_id", *NUMERIC_CELLS])
+        cells = dict(NUMERIC_CELLS, **({"r": 0.3, "n": written, "m1": None, "sd1": None, "m2": None, "sd2": None}
+                                       if column == "n" else {column: written}))
+        workbook.active.append(["S1", *(float(v) if isinstance(v, str) and v.isascii() and v else v or None
+                                        for v in cells.values())])
+        path = tmp_path / "sheet.xlsx"
+        workbook.save(path)
+        [problem] = [p for p in validate_sheet(read_sheet(path))[1] if p.column == column]
+    else:
+        problem = number_problem(tmp_path, column, written, "," if kind != "commas" else ";")
+    assert problem.written == ("thousands" if column == "n" and kind == "commas" else "")  # as its 0-9 twin
+    told = "has a point in a sheet read with decimal commas" if kind == "commas" else "reads as -3.400"
+    assert told in problem.rule
+
+
+def test_other_digits_count_as_thousands_only_where_their_message_says_so(tmp_path):
+    """sd1 = 2.500, 1.250, 3.125 in Arabic-Indic digits (each told to write "2.500": it passes as 2.5) and
+    1.234.567 (no number as read) were counted in "column sd1: 3 cells written with thousands separators"."""
+    cells = [v.translate(ARABIC_INDIC_DIGITS) for v in ("2.500", "1.250", "3.125", "1.234.567")]
+    text = "study_id,m1,sd1,n1,m2,sd2,n2\n" + "".join(f"S{i},1,{v},20,1,2,20\n" for i, v in enumerate(cells))
+    problems = problems_of(tmp_path, text)
+    assert [(p.column, p.written) for p in problems] == [("sd1", "")] * 4
+    assert 'write it in the digits 0-9, "2.500"' in problems[0].rule
+    assert "thousands" not in format_problems(problems)
+
+
+@pytest.mark.parametrize("column, written, told", [
+    ("n", "0,45", "must be a whole number: 0.45 looks like a proportion of the sample"),
+    ("p", "0,000", 'SPSS prints a p below .0005 as ".000"'),
+    ("rxx", "8,5", "a reliability must lie in (0, 1]"),
+    ("r", "4,5", 'the decimal point left out or misplaced? write "0.45"'),
+    ("r", "-2,5", 'the decimal point left out or misplaced? write "-0.25"')])  # was told only "is not a number"
+def test_a_decimal_comma_the_column_refuses_is_still_pointed_out(tmp_path, column, written, told):
+    """n = "0,45" in a sheet of decimal points was told 'write "0.45" ..., or set decimal: ","'; with 0.45 no longer
+    offered (the column refuses it) it was told only "is not a number": the decimal comma and the refusal are told."""
+    problem = number_problem(tmp_path, column, written)
+    assert 'or set decimal: "," in the config to read the sheet\'s decimal commas' in problem.rule
+    assert f'"{written.replace(",", ".")}", is one the column does not take' in problem.rule
+    assert told in problem.rule
+
+
+@pytest.mark.parametrize("written, offered", [("<0", None), ("p < 1.5", None), ("p < .001", "0.001")])
+def test_a_p_bound_is_offered_only_where_it_is_a_p(tmp_path, written, offered):
+    """p = "<0" was offered "0", "p < 1.5" "1.5": bounds the column refuses."""
+    problem = number_problem(tmp_path, "p", written)
+    assert problem.rule.startswith("is a bound, not a p value")
+    assert (f'"{offered}", the bound' in problem.rule) if offered else ('"' not in problem.rule)
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+@pytest.mark.parametrize("written, offered", [
+    ("1,234,567", "1234567"), ("12,5,3", None), ("1.2.3", None), ("1 234 567", "1234567"),
+    # signed: "-1 234 567" was offered "-1", "-1,234,567", "+1.234.567" and "\u22121.234.567" nothing (or, in a sheet
+    # of decimal commas, "\u22121234567" with its Unicode minus)
+    ("-1 234 567", "-1234567"), ("-1,234,567", "-1234567"), ("+1.234.567", "1234567"), ("\u22121.234.567", "-1234567"),
+    ("1.2,3", None), ("1,2.3", None)])  # marks mixed, no thousands: were offered "1.2" ("1,2") and "1,2" ("1.2")
+def test_repeated_or_mixed_decimal_marks_are_not_cut_off(tmp_path, separator, written, offered):
+    """m1 = "1,234,567" was offered "1.234" ("1,234" in a sheet of decimal commas) and "12,5,3" "12.5": the number
+    cut at its second mark. Groups of three are one whole number; other repeated marks offer none."""
+    assert suggest_number(written) == offered
+    problem = number_problem(tmp_path, "m1", written, separator)
+    assert (f'write "{offered}"' in problem.rule) if offered else ('"' not in problem.rule)
+
+
+@pytest.mark.parametrize("column, written, told", [
+    ("m1", "1.234.567", 'is 1234567 written with points between thousands: write "1234567"'),
+    ("m1", "\u22121.234.567", 'is -1234567 written with points between thousands: write "-1234567"'),  # was "\u2212..."
+    ("r", "1.234.567", "is 1234567 written with points between thousands, which the column does not take: must lie "
+                       "strictly between -1 and 1")])
+def test_two_points_in_a_sheet_of_decimal_commas_are_read_not_a_traceback(tmp_path, column, written, told):
+    """A semicolon-separated sheet with "1.234.567" in a numeric column raised ValueError in read_sheet (its decimal
+    reading, float("1.234.567")): two points have no decimal reading, and the cell is told what it is."""
+    problem = number_problem(tmp_path, column, written, ";")
+    assert problem.check == "ambiguous_point" and problem.rule == told
+
+
+@pytest.mark.parametrize("column, written, told", [
+    ("n1", "20/25", "holds two numbers, not one: write the one value of n1"),
+    ("t", "2.1 (48)", "holds two numbers, not one: write the one value of t"),
+    ("r", "3e-1-4e-1", "looks like a range, not a single value"),  # was offered "3e-1"
+    ("year", "2001-02", "looks like a range of years or a date (a year and month), not one year")])
+def test_two_numbers_ranges_with_exponents_and_year_ranges_are_told_what_they_may_be(tmp_path, column, written, told):
+    """n1 = "20/25" and t = "2.1 (48)" were told they hold "a mean and its SD"; "3e-1-4e-1" was offered "3e-1";
+    year "2001-02" (2001 to 2002, or February 2001) was told only it is a range of years."""
+    problem = number_problem(tmp_path, column, written)
+    assert told in problem.rule
+    assert "mean" not in problem.rule and 'write "' not in problem.rule
+
+
+@pytest.mark.parametrize("column, written, told", [
+    ("n", "-3.400", "and the column takes neither reading: -3400 (the point between thousands) or -3,400"),
+    ("n", "\u22123.400", "and the column takes neither reading: -3400 (the point between thousands) or -3,400"),
+    ("rxx", "1.000", 'write "1,000" if it is a decimal point, as rxx = 1000 (the point between thousands) is impossible'),
+    ("m1", "\u22123.400", 'write "-3400" if the point separates thousands, or "-3,400" if it is a decimal point')])
+def test_one_point_in_a_sheet_of_decimal_commas_offers_only_readings_the_column_takes(tmp_path, column, written, told):
+    """n = "-3.400" in a sheet of decimal commas was told to write "-3,400" (or "\u22123400"), which n refuses, and
+    m1 = "\u22123.400" kept its Unicode minus in the advice: a refused reading is not offered, a minus is a hyphen."""
+    cells = {"n": "50", "r": "0,3", "rxx": "0,8"} if column in ("n", "rxx") else {
+        "m1": "1", "sd1": "2", "n1": "20", "m2": "2", "sd2": "3", "n2": "20"}
+    cells[column] = written
+    text = "study_id;" + ";".join(cells) + "\nS1;" + ";".join(cells.values()) + "\n"
+    [problem] = [p for p in problems_of(tmp_path, text) if p.column == column]
+    assert problem.check == "ambiguous_point" and told in problem.rule
+    assert "\u2212" not in problem.rule
+    if column != "m1":
+        assert not re.search(r'write "-?3,?400"|write "1000"', problem.rule)
+
+
+@pytest.mark.parametrize("written, years", [("2001-02", True), ("2001 - 2002", True), (".2-.3", False),
+                                            ("3e-1-4e-1", False), ("2-4", False), ("200-300", False)])
+def test_only_a_year_and_two_or_four_digits_is_told_it_may_be_a_range_of_years(tmp_path, written, years):
+    """year = ".2-.3", "3e-1-4e-1" and "2-4" were told they look like a range of years or a date."""
+    rule = number_problem(tmp_path, "year", written).rule
+    assert ("a range of years or a date" in rule) is years
+    assert ("looks like a range, not a single value" in rule) is not years
+
+
+@pytest.mark.parametrize("column, written, told", [
+    ("m1", "\uff0d\uff12", 'write it in the digits 0-9, "-2"'),  # was told to write "2", its sign dropped
+    ("sd1", "\uff0d\uff12", '("-2" in 0-9), which the column does not take: standard deviations must be positive')])
+def test_a_fullwidth_minus_is_a_minus_sign(tmp_path, column, written, told):
+    assert told in number_problem(tmp_path, column, written).rule

@@ -142,6 +142,9 @@ def _grouped_thousands(separator: str) -> re.Pattern:
 
 
 _GROUPED_POINTS = _grouped_thousands(".")
+#: a whole number with commas, apostrophes or spaces between thousands (1,200  1'200  1 200  12 000 000), as a count
+#: is written: what :func:`suggest_number` offers as one, and :func:`_column_format` counts as thousands separators
+_THOUSANDS_SEPARATED = re.compile(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+")
 _GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+")  # 2.500,5: points between thousands
 #: 1.234,5e2: points between thousands, a decimal comma and an exponent, which no spreadsheet writes together
 _GROUPED_EXPONENT = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+[eE][-+\u2212]?[0-9]+")
@@ -995,14 +998,27 @@ def _grouped_exponent_message(column: str, value: str) -> str:
 
 def _point_message(column: str, value: str, because: str) -> str:
     """``10.000`` in a decimal-comma sheet: ten thousand or ten, both readings offered; ``1.200`` in n: 1200, as an n
-    of 1.2 is none (the decimal reading fails the column's checks), so that one is asked for."""
-    thousands = value.replace(".", "").lstrip("+")
-    decimal_reading = float(value.replace(MINUS, "-"))  # "\u22121.200" (a count's dash is left as written)
-    if not _passes_checks(column, str(decimal_reading)) and _passes_checks(column, thousands.replace(MINUS, "-")):
-        return (f'is {thousands} written with a point between thousands ({column} = {decimal_reading:g} is '
-                f'impossible): write "{thousands}"')
+    of 1.2 is none (the decimal reading fails the column's checks), so that one is asked for; ``1.234.567``, with two
+    points, has no decimal reading (it was a traceback): 1234567. A reading the column refuses is not offered (n =
+    ``-3.400`` was told to write "-3,400"), and its Unicode minus is written a hyphen (``\u22121.234.567``)."""
+    value = value.replace(MINUS, "-")
+    thousands, empty = value.replace(".", "").lstrip("+"), pd.Series(dtype=object)
+    refusal = _failed_checks_message(column, thousands, empty)
+    if value.count(".") > 1:
+        return f"is {thousands} written with points between thousands" + (
+            f': write "{thousands}"' if refusal is None else f", which the column does not take: {refusal}")
+    decimal_reading, written = float(value), value.replace(".", ",")
+    if (decimal_refusal := _failed_checks_message(column, str(decimal_reading), empty)) is not None:
+        if refusal is None:
+            return (f'is {thousands} written with a point between thousands ({column} = {decimal_reading:g} is '
+                    f'impossible): write "{thousands}"')
+        return (f"has a point in a sheet read with decimal commas, and the column takes neither reading: {thousands} "
+                f"(the point between thousands) or {written} (a decimal point): {decimal_refusal}{because}")
+    if refusal is not None:
+        return (f'has a point in a sheet read with decimal commas: write "{written}" if it is a decimal point, as '
+                f"{column} = {thousands} (the point between thousands) is impossible{because}")
     return (f'has a point in a sheet read with decimal commas: write "{thousands}" if the point separates thousands, '
-            f'or "{value.replace(".", ",")}" if it is a decimal point{because}')
+            f'or "{written}" if it is a decimal point{because}')
 
 
 def _numeric_column(name: str, cells: pd.Series) -> bool:
@@ -1598,6 +1614,12 @@ def _date_or_time_message(value: str) -> str | None:
 #: the Arabic decimal separator (U+066B), thousands separator (U+066C) and percent sign (U+066A) as 0-9 numbers
 #: write them: a point, nothing (a comma would be read as a decimal comma: 4\u066c500 is 4500, not 4.5) and "%"
 _ARABIC_SEPARATORS = {"\u066b": ".", "\u066c": "", "\u066a": "%"}
+#: minus signs other than the Unicode minus (a cell's own sign, :func:`_read_as_negative`) that are a hyphen-minus:
+#: the fullwidth (U+FF0D) and small (U+FE63) hyphen-minus, as typed with fullwidth digits ("\uff0d\uff12": -2)
+_OTHER_MINUS_SIGNS = {"\uff0d": "-", "\ufe63": "-"}
+#: the one table of the marks of numbers in other scripts as 0-9 numbers write them (the digits are mapped by
+#: :func:`_in_ascii_digits`; :func:`suggest_number` maps only these, of a cell in 0-9 such as "\u066b5" or "\uff0d2,5")
+_OTHER_MARKS = str.maketrans({**_ARABIC_SEPARATORS, **_OTHER_MINUS_SIGNS})
 
 
 def _other_digits(text: str) -> str | None:
@@ -1609,15 +1631,59 @@ def _other_digits(text: str) -> str | None:
 
 
 def _in_ascii_digits(text: str) -> str:
-    """``text`` with each Unicode decimal digit as its 0-9 digit (``unicodedata.decimal``) and the Arabic separators
-    and percent sign as :data:`_ARABIC_SEPARATORS` has them: ``\u0660\u066b\u0665`` -> ``0.5``."""
-    return "".join(str(unicodedata.decimal(character)) if character.isdecimal()
-                   else _ARABIC_SEPARATORS.get(character, character) for character in text)
+    """``text`` with each Unicode decimal digit as its 0-9 digit (``unicodedata.decimal``) and the Arabic separators,
+    percent sign and other minus signs as :data:`_OTHER_MARKS` has them: ``\u0660\u066b\u0665`` -> ``0.5``,
+    ``\uff0d\uff12`` -> ``-2``."""
+    return "".join(str(unicodedata.decimal(character)) if character.isdecimal() else character
+                   for character in text).translate(_OTHER_MARKS)
 
 
 #: why the sheet being validated is read with decimal commas (:func:`read_sheet`'s ``attrs["decimal_commas"]``;
 #: empty: it is not), for a cell in digits other than 0-9 to be told what its value in 0-9 is told there
 _SHEET_DECIMAL_COMMAS: contextvars.ContextVar[str] = contextvars.ContextVar("sheet_decimal_commas", default="")
+
+
+def _decimal_mark() -> str:
+    """The decimal mark of the sheet being validated (:data:`_SHEET_DECIMAL_COMMAS`), as its advice names it."""
+    return "decimal comma" if _SHEET_DECIMAL_COMMAS.get() else "decimal point"
+
+
+def _as_the_sheet_writes(number: str) -> str:
+    """A number to write (``-2.5``, with a decimal point) with the decimal mark of the sheet being validated: ``-2,5``
+    in a sheet read with decimal commas, where every other number is written so (:func:`_point_message`)."""
+    return number.replace(".", ",") if _SHEET_DECIMAL_COMMAS.get() else number
+
+
+def _one_number() -> str:
+    """How a number is to be written, in the advice to write one: "(decimal point, no text or units)"."""
+    return f"({_decimal_mark()}, no text or units)"
+
+
+_NUMBER_TEXT = r"[-+\u2212]?(?:[0-9]+(?:[.,][0-9]+)*|[.,][0-9]+)(?:[eE][-+\u2212]?[0-9]+)?"
+#: two numbers joined by a dash or "to" (``2-4``, ``2\u20134``, ``.2-.3``, ``40 to 45``, ``2001-2002``,
+#: ``3e-1-4e-1``): a range, of which neither end is the value of the cell (a date, ``2004-01-02``, is told so before)
+_RANGE = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:[-\u2012\u2013\u2014\u2212~]|to|bis)\s*{_NUMBER_TEXT}\s*", re.IGNORECASE)
+#: two numbers as a paper prints a mean and its SD (``0.3 (0.1)``, ``0.3 \u00b1 0.1``), a statistic and its df
+#: (``2.1 (48)``) or a list (``0,3;0,4``, ``20/25``)
+_TWO_NUMBERS = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:\(\s*{_NUMBER_TEXT}\s*\)|(?:[;/\u00b1]|\+/-)\s*{_NUMBER_TEXT})\s*")
+
+#: a year and two or four digits (``2001-02``, ``2001-2002``): years, or a year and its month; not ``.2-.3``, ``2-4``
+_YEARS = re.compile(r"\s*[0-9]{4}\s*(?:[-\u2012\u2013\u2014\u2212~]|to|bis)\s*(?:[0-9]{2}|[0-9]{4})\s*", re.IGNORECASE)
+
+
+def _range_message(column: str, value: str) -> str | None:
+    """What a range (:data:`_RANGE`) or a pair of numbers (:data:`_TWO_NUMBERS`) in a numeric cell is told: that one
+    value is needed, with none offered (its first number, "write 2" of "2-4" or "write 0.3" of "0.3 (0.1)" in sd1,
+    was taken for the value); None for any other cell."""
+    if _RANGE.fullmatch(value):
+        if column == "year" and _YEARS.fullmatch(value):  # "2001-02": 2001 to 2002, or February 2001
+            return ("looks like a range of years or a date (a year and month), not one year: write the one year of "
+                    "publication (e.g. 2004)")
+        return ("looks like a range, not a single value: write the one value the study reports for this cell (no "
+                "value is taken from a range)")
+    if _TWO_NUMBERS.fullmatch(value):
+        return f"holds two numbers, not one: write the one value of {column} the study reports"
+    return None
 
 
 def _other_digits_message(value: str, told: str | None, written: str | None = None) -> str:
@@ -1639,20 +1705,48 @@ def _in_other_digits_message(column: str, value: str, row: pd.Series,
     ``not_a_number``'s message where it is no number, else what a cell of it is told of the column's checks it fails
     (:func:`_failed_checks_message`); where it is read, it is the value to write (its minus a hyphen). A date in
     ``year`` is read as its year (:func:`year_of_date`, the serial dates of Excel's 1900 date system)."""
-    written, comma = _in_ascii_digits(value).strip(), _SHEET_DECIMAL_COMMAS.get()
+    written, comma = _in_0_to_9(column, value), _SHEET_DECIMAL_COMMAS.get()
     if comma and _GROUPED_POINTS.fullmatch(written):
         return _other_digits_message(
             value, f" and {_point_message(column, written, _because_of_decimal_commas(_automatic(comma)))}")
     if comma and _GROUPED_EXPONENT.fullmatch(written):
         return _other_digits_message(value, f" and {_grouped_exponent_message(column, written)}")
-    if _read_as_negative(written, column, bool(comma)):  # "−٠٫٣": write "-0.3", as "−0.3" is read
-        written = written.replace(MINUS, "-")
-    text = _decimal_point(written, column) if comma else written
-    text = year_of_date(text, EXCEL_EPOCH) if column == "year" else text
+    text = _as_read(column, written)
     if not _is_number(pd.Series([text])).iloc[0]:
         return _other_digits_message(value, f" and {not_a_number(column, text, row)}")
     refusal = _failed_checks_message(column, text, row)
     return _other_digits_message(value, refusal and f", which the column does not take: {refusal}", written)
+
+
+def _in_0_to_9(column: str, value: str) -> str:
+    """A cell in digits other than 0-9 in 0-9 (:func:`_in_ascii_digits`), its Unicode minus a hyphen where the sheet
+    reads it as a minus sign (:func:`_read_as_negative`: "\u2212\u0660\u066b\u0663" -> "-0.3"): the value to write."""
+    written = _in_ascii_digits(value).strip()
+    return written.replace(MINUS, "-") if _read_as_negative(written, column, bool(_SHEET_DECIMAL_COMMAS.get())) \
+        else written
+
+
+def _as_read(column: str, written: str) -> str:
+    """A cell's value in 0-9 (:func:`_in_0_to_9`) as the sheet reads it: a decimal comma a point in a sheet of them
+    (:func:`_decimal_point`), a date in year its year (:func:`year_of_date`)."""
+    text = _decimal_point(written, column) if _SHEET_DECIMAL_COMMAS.get() else written
+    return year_of_date(text, EXCEL_EPOCH) if column == "year" else text
+
+
+def _other_digits_thousands(column: str, value: str) -> bool:
+    """Whether the problem of a cell in digits other than 0-9 (:func:`_in_other_digits_message`) gives the advice on
+    thousands separators its value in 0-9 would be given, and so counts towards its column's line on them
+    (:func:`_column_format`) as that value would: in a sheet of decimal commas a number of a whole-number column with
+    points between thousands (:func:`_point_message`); else a number the column refuses as read that passes as
+    thousands (:func:`_thousands_to_write`, told by :func:`_broken_rules_message`). Not sd1 =
+    "\u0662.\u0665\u0660\u0660", which passes as 2.5 (told to write "2.500"), nor a cell that is no number
+    ("\u2212\u0663.\u0664\u0660\u0660" in n)."""
+    written = _in_0_to_9(column, value)
+    if _SHEET_DECIMAL_COMMAS.get() and _GROUPED_POINTS.fullmatch(written):
+        return column in WHOLE_NUMBER_COLUMNS
+    text = _as_read(column, written)
+    return bool(_is_number(pd.Series([text])).iloc[0]) and not _passes_checks(column, text) \
+        and _thousands_to_write(column, text) is not None
 
 
 def _failed_checks_message(column: str, number: str, row: pd.Series) -> str | None:
@@ -1675,6 +1769,8 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return "is not a year: leave the cell empty for a study without one (in press, no date); year is optional"
     if column == "df" and (message := _degrees_of_freedom_message(value, row)):
         return message
+    if (message := _range_message(column, value)) is not None:  # sd1 = 2-4: was told to write "2"
+        return message
     if math.isinf(_as_float(value)):  # 1e400, or the text inf, -Infinity
         if not re.search(r"\d", value):
             return "is not a finite number: write the value the study reports"
@@ -1684,8 +1780,10 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return ("says only that the result was not significant, which gives no value to convert: code the exact "
                 f"statistic if the paper reports one (its p, t, F, means and SDs), {UNREPORTED}")
     if column == "p" and re.match(r"\s*p?\s*[<\u2264]", value, re.IGNORECASE) and suggest_number(value):  # p < .001
-        return (f'is a bound, not a p value: write the exact p if the paper reports it; "{suggest_number(value)}", the '
-                "bound, converts to a smaller effect than the study's (a conservative choice)")
+        bound = suggest_number(value)  # offered where it is a p ("p < 1.5", "<0": was offered 1.5, 0)
+        return "is a bound, not a p value: write the exact p if the paper reports it" + (
+            f'; "{_as_the_sheet_writes(bound)}", the bound, converts to a smaller effect than the study\'s (a '
+            "conservative choice)" if _passes_checks(column, bound) else "")
     if column == "year" and two_digit_year(value):  # '98 as an abbreviated year
         return f'is not a number; read as a two-digit year, write "{two_digit_year(value)}"'
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
@@ -1697,19 +1795,43 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         # 90% of a proportion; 25% of a correlation: a percent-formatted cell saved as CSV
         suggestion = f"{float(suggestion) / 100:g}"
     if suggestion and suggestion.startswith("-") and not _passes_checks(column, suggestion):
-        if _UNICODE_MINUS_NUMBER.fullmatch(value.strip()):  # "\u22121.5" in r, "\u22122" in sd1: a minus sign
-            refused = (f"reads as {suggestion} (its Unicode minus, {MINUS}, as a minus sign), which the column does "
-                       f"not take: {_failed_checks_message(column, suggestion, row)}")
+        # "\u22121.5" in r, "\u22122" in sd1: a minus sign (not "\u22122,5" in a sheet of decimal points: no number)
+        if _UNICODE_MINUS_NUMBER.fullmatch(value.strip()) and ("," not in value or _SHEET_DECIMAL_COMMAS.get()):
+            refused = (f"reads as {_as_the_sheet_writes(suggestion)} (its Unicode minus, {MINUS}, as a minus sign), "
+                       f"which the column does not take: {_failed_checks_message(column, suggestion, row)}")
             if _passes_checks(column, suggestion[1:]):  # a sign error, or a dash typed as a minus ("\u22122004")
-                return f'{refused}; if the {MINUS} is a dash, not a minus sign, write "{suggestion[1:]}"'
+                return (f"{refused}; if the {MINUS} is a dash, not a minus sign, write "
+                        f'"{_as_the_sheet_writes(suggestion[1:])}"')
             return refused
+        if column not in WHOLE_NUMBER_COLUMNS and _passes_checks(column, suggestion[1:]) \
+                or written_with_decimal_comma(column, value):
+            # "-2,5" in sd1: was told to write "2.5", its sign silently dropped; the sign is kept, and refused; in r
+            # it was told only "is not a number", without the decimal comma "2,5" is told of
+            return _refused_number_message(column, value, suggestion, row)
         # a dash before a year or a count is no minus sign ("\u20132004"): the number without it, if that passes
         suggestion = suggestion[1:] if _passes_checks(column, suggestion[1:]) else None
-    hint = f'; write "{suggestion}"' if suggestion else ""
-    if suggestion and written_with_decimal_comma(column, value):
-        return (f"is not a number{hint} (decimal point, no text or units), or {DECIMAL_COMMA_SETTING} to read "
-                "the sheet's decimal commas")
-    return f"is not a number{hint} (decimal point, no text or units)"
+    if suggestion and not _passes_checks(column, suggestion):  # "n=45" in r, "1 200" in r: was told to write "45", "1"
+        if written_with_decimal_comma(column, value):  # "0,45" in n: its decimal comma still pointed out
+            return _refused_number_message(column, value, suggestion, row)
+        suggestion = None
+    hint = f'; write "{_as_the_sheet_writes(suggestion)}"' if suggestion else ""
+    return f"is not a number{hint} {_one_number()}{_decimal_comma_hint(column, value) if suggestion else ''}"
+
+
+def _decimal_comma_hint(column: str, value: str) -> str:
+    """The advice to read the sheet's decimal commas, for a cell written with one (:func:`written_with_decimal_comma`);
+    empty for any other."""
+    return (f", or {DECIMAL_COMMA_SETTING} to read the sheet's decimal commas"
+            if written_with_decimal_comma(column, value) else "")
+
+
+def _refused_number_message(column: str, value: str, number: str, row: pd.Series) -> str:
+    """A cell that is no number (``value``) but holds ``number``, which its column refuses (``-2,5`` in sd1, ``0,45``
+    in n): that it is no number, the advice on a decimal comma it is written with (:func:`_decimal_comma_hint`), and
+    the checks ``number`` fails (:func:`_failed_checks_message`), with no number offered to write."""
+    return (f"is not a number {_one_number()}{_decimal_comma_hint(column, value)}; the number in it, "
+            f'"{_as_the_sheet_writes(number)}", is one the column does not take: '
+            f"{_failed_checks_message(column, number, row)}")
 
 
 def written_with_decimal_comma(column: str, value: str) -> bool:
@@ -1828,22 +1950,35 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     ``"45"``, ``"t(48) = 2.10"`` -> ``"2.10"`` (the value, not its df), ``"p < .001"`` or ``"<,001"`` -> ``"0.001"``,
     ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"`` in a count, ``"2005a"`` -> ``"2005"``; nothing
     where a letter that looks like a digit (o, O, l, I) touches the digits (``"12o"``: 12, 120 or 12.0?)."""
-    text = text.strip().replace(MINUS, "-").replace("\u2013", "-")
+    text = text.strip().replace(MINUS, "-").replace("\u2013", "-").translate(_OTHER_MARKS)  # "\uff0d2": -2
     label = _STATISTIC_LABEL.match(text)
     text = text[label.end():].strip() if label else text
-    if whole and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", text):  # 1,200  1'200  1 200
-        return re.sub(r"\D", "", text)
+    text = re.sub(r"^([-+])\s+(?=[0-9.,])", r"\1", text)  # "- 2,5": its sign (was "2.5")
+    sign, body = re.match(r"(-?)\+?(.*)", text, re.DOTALL).groups()  # "-1 234 567": -1234567 (was "-1")
+    # 1,200  1'200  1 200; but for a count a comma alone: "1 200" in sd1 was "1", its 200 dropped
+    if _THOUSANDS_SEPARATED.fullmatch(body) and (whole or "," not in body):
+        return sign + re.sub(r"\D", "", body)
+    # groups of a space or an apostrophe before a decimal mark, "1 200,5" or "1 200.5": 1200.5 (was "1")
+    if grouped := re.fullmatch(r"(\d{1,3}(?:['\u2019 \u00a0\u202f]\d{3})+)[.,](\d+)", body):
+        return sign + re.sub(r"\D", "", grouped[1]) + "." + grouped[2]
     # separators of thousands beside a decimal mark, "1.234,5" or "1,234.5": 1234.5 (was "1.234" of "1.234.5")
     # ("0.300,0.600", two numbers, is neither: no group starts with 0, and the decimals end the number)
     text = re.sub(r"(?<![\d.,])(?!0)\d{1,3}(?:\.\d{3})+(?=,\d+(?![\d.,]))", lambda found: found[0].replace(".", ""),
                   text)
     text = re.sub(r"(?<![\d.,])(?!0)\d{1,3}(?:,\d{3})+(?=\.\d+(?![\d.,]))", lambda found: found[0].replace(",", ""),
                   text)
+    if re.fullmatch(r"[1-9][0-9]{0,2}([,.'\u2019 \u00a0\u202f])[0-9]{3}(?:\1[0-9]{3})+", body):  # 1,234,567: 1234567
+        return sign + re.sub(r"\D", "", body)
+    # marks repeated ("0..3", "1.2.3", "12,5,3") or mixed but not thousands beside a decimal mark ("1.2,3",
+    # "0.300,0.600", two numbers): no one number (was "0.", "1.2", "12.5", "1.2", "0.300")
+    marks = re.search(r"[.,][0-9]*[.,][0-9]", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     text = re.sub(r"(?<![\d.]),(?=\d)", "0.", text)  # "<,001", ",35": a decimal comma without its 0
     match = re.search(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
     if match is None or re.search(r"[oOlI]$", text[:match.start()]) or re.match(r"[oOlI]", text[match.end():]) \
-            or math.isinf(float(match.group(0))):  # 1e400: no number to suggest
+            or marks or math.isinf(float(match.group(0))):  # 1e400: no number to suggest
+        return None
+    if re.match(r"['\u2019 \u00a0\u202f]\d{3}(?!\d)", text[match.end():]):  # "1 234 567 kg": not its first group, 1
         return None
     return re.sub(r"^(-?)\.", r"\g<1>0.", match.group(0))
 
@@ -1875,7 +2010,8 @@ def _correlation_message(column: str, value: str, row: pd.Series) -> str:
         return f"{message}: |r| = 1 has no Fisher z and no sampling variance (check the source)"
     if 2 <= abs(number) < 100:
         digits = number.adjusted() + 1  # before the decimal point: 1 for 2.2, 2 for 22
-        return f'{message}; the decimal point left out or misplaced? write "{number.scaleb(-digits).normalize():f}"'
+        return (f"{message}; the {_decimal_mark()} left out or misplaced? write "
+                f'"{_as_the_sheet_writes(f"{number.scaleb(-digits).normalize():f}")}"')
     return message
 
 
@@ -1887,8 +2023,12 @@ def _reliability_message(column: str, value: str, row: pd.Series) -> str:
     except decimal.InvalidOperation:
         return message
     if number.is_finite() and 10 <= number <= 100:
-        return f'{message}; a percentage? write "{number.scaleb(-2).normalize():f}"'
+        return f'{message}; a percentage? write "{_as_the_sheet_writes(f"{number.scaleb(-2).normalize():f}")}"'
     return message
+
+
+#: a whole number in a coded column (modality = 1): a coding manual's code of a value, not the value
+_NUMERIC_CODE = re.compile(r"\s*[-+]?[0-9]+\s*")
 
 
 def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
@@ -1901,6 +2041,8 @@ def _vocabulary_message(column: str, value: str, row: pd.Series) -> str:
     elif is_placeholder(value) and column not in (*codebook.SIGN_COLUMNS, "family"):  # "not reported" is not patient
         hint = (': a dash, "?" or "not reported" is not read as missing; leave the cell empty (or write NA) when the '
                 "study does not report it")
+    elif not suggestion and _NUMERIC_CODE.fullmatch(value):  # modality = 1: a coding manual's code
+        hint = f"; a numeric code? write the value of {column} it stands for, as a word of the vocabulary"
     elif not suggestion and column in OPEN_MODERATORS:  # a category the codebook lacks (a supervisor's rating)
         write = "code it other" if "other" in vocabulary.values else \
             "code the closest of these or leave the cell empty"
@@ -1971,9 +2113,11 @@ def _not_a_moderator_number(column: str, value: str, row: pd.Series) -> str:
         return _in_other_digits_message(column, value, row, _not_a_moderator_number)
     if (message := _date_or_time_message(value)) is not None:  # was: write "2024" for 2024-01-02
         return message
+    if (message := _range_message(column, value)) is not None:  # age 20-65: was told to write "20"
+        return message
     suggestion = suggest_number(value)
-    hint = f'; write "{suggestion}"' if suggestion else ""
-    return f"not a number{hint} (decimal point, no text or units)"
+    hint = f'; write "{_as_the_sheet_writes(suggestion)}"' if suggestion else ""
+    return f"not a number{hint} {_one_number()}"
 
 
 #: Columns that size a statistic (shared by many input kinds): alone they are not an effect size.
@@ -2130,7 +2274,8 @@ def _sample_size_to_write(column: str) -> str:
 def _thousands_to_write(column: str, value: str) -> str | None:
     """The whole number ``value`` as read with a point between groups of thousands (``1.200``: 1200) stands for,
     where that passes every check of ``column`` (:func:`_whole_number_to_write`): its problem is given
-    :func:`_thousands_advice` and counted as written with thousands separators (:func:`_column_format`)."""
+    :func:`_thousands_advice` and counted as written with thousands separators (:func:`_column_format`; a cell in
+    other digits: :func:`_other_digits_thousands`)."""
     return _whole_number_to_write(column, value) if _GROUPED_POINTS.fullmatch(str(value).strip()) else None
 
 
@@ -2226,7 +2371,8 @@ RULES: dict[str, Rule] = {
     "beta_range": Rule("numbers out of range", _constant(
         "must lie strictly between -1 and 0.95 (r = beta + .05 for beta >= 0, Peterson & Brown 2005)")),
     "p_range": Rule("numbers out of range", lambda column, value, row: "a p value must lie in (0, 1]" + (
-        '; SPSS prints a p below .0005 as ".000": write the exact p if the paper reports it, or "0.0005", the bound, '
+        '; SPSS prints a p below .0005 as ".000": write the exact p if the paper reports it, or '
+        f'"{_as_the_sheet_writes("0.0005")}", the bound, '
         "which converts to a smaller effect than the study's (a conservative choice)" if _as_float(value) == 0 else "")),
     "reliability_range": Rule("numbers out of range", _reliability_message),
     "u_ratio_positive": Rule("numbers out of range", _constant(
@@ -2347,7 +2493,9 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
             message += f": {details[case.index]}"
         if case.check == "not_nullable" and column == "study_id":
             message += _continuation_hint(text, case.index)
-        problems.append(Problem(int(case.index), column, value, message, case.check))
+        # "\u0661.\u0662\u0660\u0660" in n: its value in 0-9 is given the thousands advice (_in_other_digits_message)
+        thousands = case.check == "number" and bool(_other_digits(value)) and _other_digits_thousands(column, value)
+        problems.append(Problem(int(case.index), column, value, message, case.check, "thousands" if thousands else ""))
     return problems
 
 
@@ -2893,7 +3041,8 @@ def _percentage_moderator_problems(text: pd.DataFrame, problems: list[Problem], 
         if problem.check != "moderator_number" or percent is None:
             found.append(problem)
             continue
-        proportion = f"{decimal.Decimal(percent).scaleb(-2).normalize():f}"
+        proportion = _as_the_sheet_writes(f"{decimal.Decimal(percent).scaleb(-2).normalize():f}")
+        percent = _as_the_sheet_writes(percent)
         values = numbers[problem.column]
         others = values[np.isfinite(values)]
         examples = ", ".join(dict.fromkeys(str(text.at[index, problem.column]) for index in others.index[:shown]))
@@ -3304,7 +3453,7 @@ def _column_format(problem: Problem) -> str | None:
     if problem.check == "number" and "%" in value:
         return "percent"
     if problem.column in WHOLE_NUMBER_COLUMNS and (
-            problem.check == "number" and re.fullmatch(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+", value)
+            problem.check == "number" and _THOUSANDS_SEPARATED.fullmatch(value)
             or problem.check == "ambiguous_point" and _GROUPED_POINTS.fullmatch(value)):
         return "thousands"
     return None
@@ -3324,11 +3473,16 @@ def _column_format_lines(problems: list[Problem], least: int = 3) -> list[str]:
 
 def _problem_lines(problems: list[Problem]) -> list[str]:
     """One line per problem, except that rows hidden alike (by hand, or by the worksheet's filter) are
-    named in one line where the first of them stands: "rows 21-24, 30 are hidden by the worksheet's filter: ..."."""
+    named in one line where the first of them stands: "rows 21-24, 30 are hidden by the worksheet's filter: ...",
+    and so are the rows of one numeric code in a vocabulary column (:func:`_numeric_code`): "rows 2, 4, column
+    modality, value "1": is not in the vocabulary of modality ..."."""
     hidden: dict[str, list[int]] = {}
+    codes: dict[tuple[str, str, str], list[int]] = {}
     for problem in problems:
         if problem.check == "hidden_row" and problem.rule in _HIDDEN_ROWS:
             hidden.setdefault(problem.rule, []).append(problem.row)
+        if _numeric_code(problem):
+            codes.setdefault((problem.column, problem.value, problem.rule), []).append(problem.row)
     lines = []
     for problem in problems:
         rows = hidden.get(problem.rule) if problem.check == "hidden_row" else None
@@ -3336,8 +3490,20 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
             if problem.row == rows[0]:
                 lines.append(f"rows {_row_ranges(rows)} {_HIDDEN_ROWS[problem.rule]}")
             continue
+        rows = codes.get((problem.column, problem.value, problem.rule)) if _numeric_code(problem) else None
+        if rows and len(rows) > 1:
+            if problem.row == rows[0]:
+                lines.append(f'rows {_row_ranges(rows)}, column {problem.column}, value "{problem.value}": '
+                             f"{problem.rule}")
+            continue
         lines.append(str(problem))
     return lines
+
+
+def _numeric_code(problem: Problem) -> bool:
+    """Whether ``problem`` is a whole number outside the vocabulary of its column (modality = 1, 2, 3: the codes of a
+    coding manual, not its words), which a column has in many rows alike."""
+    return problem.check == "vocabulary" and bool(_NUMERIC_CODE.fullmatch(str(problem.value)))
 
 
 def _row_ranges(rows: list[int]) -> str:
