@@ -72,6 +72,19 @@ def test_icc_needs_two_units_and_complete_ratings():
         icc_agreement([1.0, 2.0])
 
 
+def test_icc_agreement_of_a_nullable_frame_says_what_it_needs():
+    """A frame of nullable columns (Float64, Int64) gave the ICC of its numbers, but with a pd.NA it raised numpy's
+    "float() argument must be ... not 'NAType'"; now the message about missing ratings, and one for text."""
+    rows = pd.DataFrame({"a": [3.0, 4.0, 2.0, 5.0], "b": [3.0, 5.0, 2.0, 4.0]})
+    nullable = rows.astype("Float64")
+    assert icc_agreement(nullable) == icc_agreement(rows.to_numpy())
+    nullable.loc[1, "b"] = pd.NA
+    with pytest.raises(ValueError, match="icc_agreement needs complete, finite ratings"):
+        icc_agreement(nullable)
+    with pytest.raises(ValueError, match="icc_agreement needs numeric ratings; some are text"):
+        icc_agreement(rows.astype(object).assign(b=["3", "x", "2", "4"]))
+
+
 def test_demo_coders_agree_with_r_on_the_same_columns():
     result = compare_coders(read_sheet(FIRST), read_sheet(SECOND))
     demo = REFERENCE["demo"]

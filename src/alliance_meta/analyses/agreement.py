@@ -136,7 +136,13 @@ def icc_agreement(ratings) -> float:
     mirrors R irr's ``icc(model = "twoway", type = "agreement", unit = "single")``.
     NaN with fewer than two units or when every rating is the same.
     """
-    table = np.asarray(ratings, dtype=float)
+    try:
+        table = np.asarray(ratings, dtype=float)
+    except (TypeError, ValueError):  # pd.NA of a nullable column (numpy cannot make it a float), or text
+        try:
+            table = pd.DataFrame(ratings).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise ValueError("icc_agreement needs numeric ratings; some are text") from None
     if table.ndim != 2 or table.shape[1] < 2:
         raise ValueError("icc_agreement needs a units x raters table with at least two raters")
     if not np.isfinite(table).all():
