@@ -323,6 +323,18 @@ def test_genq_weights_without_study_ids_are_not_paired_with_the_numbers_given_to
                   weights=shifted["w"]).estimate == expected.estimate
 
 
+def test_genq_weights_of_a_column_of_the_rows_are_theirs_whatever_the_ids_they_would_name():
+    """Integer study ids that are the same set as the rows' labels (a filtered frame): rows["w"] was paired by the
+    ids its labels would name, each study given another's weight (0.3909 for the weighted mean's 0.4818)."""
+    rows = pd.DataFrame({"study_id": [2, 0, 1, 9, 4], "yi": [.1, .5, .3, .2, .7], "vi": [.01, .02, .05, .1, .03],
+                         "w": [1., 5, 2, 7, 3]})
+    rows = rows[rows["study_id"] != 9]
+    fitted = am.fit(rows, method="GENQ", weights=rows["w"])
+    assert np.array_equal(fitted.weights, rows["w"].to_numpy())
+    assert fitted.estimate == am.fit(rows, method="GENQ", weights=rows["w"].to_numpy()).estimate
+    assert np.isclose(fitted.estimate, np.average(rows["yi"], weights=rows["w"]), rtol=1e-12)
+
+
 @pytest.mark.parametrize("marker", ["n/a", "NA", " . "])
 def test_the_sheets_missing_markers_in_year_are_empty(marker):
     """year = 'n/a' in a notebook frame was "a column of numbers but holds 'n/a'", though am.read_sheet reads it as

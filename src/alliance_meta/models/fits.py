@@ -955,25 +955,28 @@ def _fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float =
 def _paired_weights(weights, data, composites: pd.DataFrame):
     """GENQ ``weights`` given as a pandas Series paired with the study composites by label, as yi and vi are paired
     (:func:`_aligned`): labels that, read as text, are the ids of studies the data name (:func:`_has_study_id`;
-    any dtype: ``13`` names study 13), or, one
-    row per study, the rows' own index labels, in any order, are put in the composites' order; labels that name
+    any dtype: ``13`` names study 13), or, one row per study, the rows' own index labels, in any order, are put in
+    the composites' order; labels that name
     only some of the studies are a ValueError; a default index (``pd.Series(w)``: 0..k-1), other labels and arrays
-    pair by position (metafor's vector)."""
+    pair by position (metafor's vector). A column of the rows themselves (``rows["w"]``, its index the rows') is
+    theirs, whatever its labels would name (integer study ids 0..k-1 beside the rows' labels 0..k-1)."""
     if not isinstance(weights, pd.Series) or len(weights) != len(composites):
         return weights
     index = weights.index
     if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:  # pd.Series(w): documented so
+        return weights
+    rows = data.index if isinstance(data, (pd.DataFrame, pd.Series)) else None
+    if rows is not None and index.equals(rows):  # a column of the rows themselves (rows["w"]): theirs, in order
         return weights
     named_studies = _has_study_id(data)  # without ids the studies are numbered by position: no labels to match
     ids = composites["study_id"].astype(str)
     labels = _identifiers(pd.Series(index, index=index))
     if named_studies and index.is_unique and set(labels) == set(ids):
         return weights.set_axis(labels.to_numpy()).reindex(ids.to_numpy())
-    rows = data.index if isinstance(data, (pd.DataFrame, pd.Series)) else None
     if rows is not None and len(rows) == len(weights) and rows.is_unique and index.is_unique and \
             set(index) == set(rows):
         return weights.reindex(rows)
-    if named_studies and (named := set(labels) & set(ids)):  # by position some studies would take another's weight without a word
+    if named_studies and (named := set(labels) & set(ids)):  # by position some would take another's weight, silently
         only_weights = sorted(set(labels) - set(ids))[:5]
         unweighted = [study for study in ids if study not in set(labels)][:5]
         how = (f"labels that name only some of the studies (not a study: {', '.join(only_weights) or '-'}; studies "

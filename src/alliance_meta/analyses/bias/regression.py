@@ -107,8 +107,8 @@ def heavy_regression(weights: np.ndarray) -> bool:
     """Whether the meta-regression's sums or its tau^2 iteration at ``weights`` may lose their digits: one weight, or
     a few together, hold all but less than 2^-26 of their sum (:func:`~alliance_meta.engines.heterogeneity.dominant_group`:
     vi = 1e-300 or 1e-20 beside 0.1, 1e-300 twice, or 1e-300 and 4e-300, where REML's iteration ended at z = 0 and
-    metafor's regtest gives z 6.2e133). A heavy study short of that (vi = 1e-9 beside 0.1: its weight 2e7 times the
-    others' sum) leaves the regression about 28 bits, and metafor's regtest is computed as is (`one_heavy`)."""
+    metafor's regtest gives z 6.2e133). A heavy study short of that (vi = 1e-9 beside five studies at 0.05-0.2: its
+    weight 2e7 times the others' sum) leaves the regression about 28 bits, and metafor's regtest is computed as is (`one_heavy`)."""
     return dominant_group(weights) >= 1
 
 
