@@ -1372,7 +1372,8 @@ def number_problem(folder: Path, column: str, written: str, separator: str = ","
 
 
 @pytest.mark.parametrize("column, written", [("sd1", "2-4"), ("sd1", "2\u20134"), ("n1", "40-45"), ("r", ".2-.3"),
-                                             ("year", "2001-2002"), ("m1", "1 to 2")])
+                                             ("year", "2001-2002"), ("m1", "1 to 2"),
+                                             ("sd1", "2 \u2013 4 (range)"), ("n1", "40-45 (approx.)")])
 def test_a_range_in_a_numeric_cell_asks_for_one_value_and_offers_none(tmp_path, column, written):
     """sd1 = "2-4" was told 'is not a number; write "2"', the range's first end taken for the value (n1 = "40-45":
     40, year 2001-2002: 2001): a range is told it is one, and that a single value is needed, with none offered."""

@@ -1661,8 +1661,10 @@ def _one_number() -> str:
 
 _NUMBER_TEXT = r"[-+\u2212]?(?:[0-9]+(?:[.,][0-9]+)*|[.,][0-9]+)(?:[eE][-+\u2212]?[0-9]+)?"
 #: two numbers joined by a dash or "to" (``2-4``, ``2\u20134``, ``.2-.3``, ``40 to 45``, ``2001-2002``,
-#: ``3e-1-4e-1``): a range, of which neither end is the value of the cell (a date, ``2004-01-02``, is told so before)
-_RANGE = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:[-\u2012\u2013\u2014\u2212~]|to|bis)\s*{_NUMBER_TEXT}\s*", re.IGNORECASE)
+#: ``3e-1-4e-1``), also with a remark in brackets after it (``2 \u2013 4 (range)``): a range, of which neither end is
+#: the value of the cell (a date, ``2004-01-02``, is told so before)
+_RANGE = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:[-\u2012\u2013\u2014\u2212~]|to|bis)\s*{_NUMBER_TEXT}\s*"
+                    r"(?:\([^()0-9]*[^\W\d_][^()0-9]*\)\s*)?", re.IGNORECASE)
 #: two numbers as a paper prints a mean and its SD (``0.3 (0.1)``, ``0.3 \u00b1 0.1``), a statistic and its df
 #: (``2.1 (48)``) or a list (``0,3;0,4``, ``20/25``)
 _TWO_NUMBERS = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:\(\s*{_NUMBER_TEXT}\s*\)|(?:[;/\u00b1]|\+/-)\s*{_NUMBER_TEXT})\s*")
