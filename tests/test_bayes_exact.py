@@ -349,6 +349,35 @@ def test_family_figures_name_the_studies_as_the_forest_plot_and_say_when_there_a
     plt.close("all")
 
 
+def test_the_shrinkage_forest_plot_draws_and_names_the_observed_cis_at_pooling_level(tmp_path):
+    """The shrinkage plot's observed CIs were bayes_studies.csv's 95% ones, labelled "observed (95% CI)", whatever
+    pooling.level: they are yi -+ z sqrt(vi) at the level (z of 90%: 1.6449, scipy's norm.ppf(0.95)) and say it."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from scipy import stats
+
+    from alliance_meta.bayes import plots
+    from alliance_meta.bayes.priors import Priors
+
+    k = len(Y)
+    data = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "yi": Y, "vi": V})
+    studies = data.assign(ci_lower=Y - 0.2, ci_upper=Y + 0.2, mean=Y, hdi_lower=Y - 0.1, hdi_upper=Y + 0.1)
+    table = pd.DataFrame({"parameter": ["mu", "theta_new"], "mean": [0.3, 0.3], "hdi_lower": [0.2, 0.0],
+                          "hdi_upper": [0.4, 0.6]})
+    draws = {"mu": np.random.default_rng(1).normal(0.3, 0.05, 400),
+             "tau": np.abs(np.random.default_rng(2).normal(0.1, 0.03, 400))}
+    _, forest = plots.family_figures(data, studies, table, draws, "smd", Priors(), "dropout", hdi_prob=0.8,
+                                     level=90)
+    forest.savefig(tmp_path / "shrinkage_level90.png", dpi=100, bbox_inches="tight")
+    texts = [text.get_text() for text in forest.axes[0].get_legend().get_texts()]
+    assert "observed (90% CI)" in texts and not any("95%" in text for text in texts), texts
+    observed = forest.axes[0].collections[0].get_segments()  # the first hlines: the observed CIs
+    widths = sorted(segment[1, 0] - segment[0, 0] for segment in observed)
+    expected = sorted(2 * stats.norm.ppf(0.95) * np.sqrt(V))
+    np.testing.assert_allclose(widths, expected, rtol=1e-9)
+    plt.close("all")
+
+
 def test_the_shrinkage_forest_plot_spells_out_its_interval_in_the_legend(tmp_path):
     """A log-OR family's shrinkage forest plot said "95% CrI, equal-tailed" (and a Fisher-z family's "95% HDI")
     without saying what a CrI (an HDI) is: a figure stands alone (APA 2020, sec. 7.26), so its legend, above the

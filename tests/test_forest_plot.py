@@ -516,3 +516,73 @@ def test_a_one_page_pdf_is_the_figure_of_the_png_and_svg(tmp_path, monkeypatch):
     calls.clear()
     save_forest_plot(simulated_family(60), pooled, "z", [tmp_path / "long.pdf", tmp_path / "long.png"])
     assert calls == [True, False]  # two pages: the PNG's one tall figure is drawn of its own
+
+
+def test_study_names_the_font_cannot_draw_are_named_once_in_the_job_s_log(tmp_path, monkeypatch):
+    """Chinese study ids ("王 2019") in DejaVu Sans are drawn as empty boxes; the job's log said only, per character,
+    that a glyph was missing. It now says once which studies' names hold characters the font lacks, which
+    characters, and what to do (a transliterated label, plots.font_family), and no more per character."""
+    import warnings
+
+    import alliance_meta as am
+    from alliance_meta import io as job_io
+    from alliance_meta.io import setup_logging
+    from alliance_meta.plots.forest import save_forest_plot
+
+    monkeypatch.setattr(job_io, "NAMED_GLYPHS", set())
+    monkeypatch.setattr(job_io, "NAMED_STUDIES", set())
+    frame = pd.DataFrame({"study_id": ["王 2019", "李 2020", "Smith 2001", "Jones 2003"],  # SIMULATED
+                          "yi": [0.2, 0.3, 0.25, 0.1], "vi": [0.01, 0.02, 0.015, 0.01]})
+    fit = am.fit(frame, metric="z")
+    log = tmp_path / "job.log"
+    with warnings.catch_warnings():  # restores warnings.showwarning afterwards
+        warnings.simplefilter("always")
+        logger = setup_logging(log, "glyph_job_test")
+        save_forest_plot(fit.data, fit.to_frame().iloc[0].to_dict(), "z",
+                         [str(tmp_path / "forest.png"), str(tmp_path / "forest.pdf")], logger=logger)
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if "figure text" in line]
+    assert len(lines) == 1, lines
+    assert all(part in lines[0] for part in ("王 2019", "李 2020", "(王 李)", "DejaVu Sans", "plots.font_family",
+                                             "label")), lines[0]
+    assert "Smith" not in lines[0]
+    plt.close("all")
+
+
+def _glyph_job(tmp_path, name: str, study_ids) -> list[str]:
+    """The lines of the log of a job drawing the forest plot of SIMULATED studies named ``study_ids`` that
+    say which names hold characters the font lacks."""
+    import warnings
+
+    import alliance_meta as am
+    from alliance_meta.io import setup_logging
+    from alliance_meta.plots.forest import save_forest_plot
+
+    frame = pd.DataFrame({"study_id": study_ids, "yi": np.linspace(0.1, 0.3, len(study_ids)),
+                          "vi": np.full(len(study_ids), 0.01)})  # SIMULATED
+    fit = am.fit(frame, metric="z")
+    log = tmp_path / f"{name}.log"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        logger = setup_logging(log, f"glyph_{name}")
+        save_forest_plot(fit.data, fit.to_frame().iloc[0].to_dict(), "z", [str(tmp_path / f"{name}.png")],
+                         logger=logger)
+    plt.close("all")
+    return [line for line in log.read_text(encoding="utf-8").splitlines() if "figure text" in line]
+
+
+def test_a_second_job_in_one_process_names_the_undrawable_study_names_again(tmp_path, monkeypatch):
+    """The studies and characters already named were kept for the process, so a second job in it (tests, a
+    notebook) said nothing of them in its own log: each job starts afresh (io.setup_logging). One study: "the name
+    of study ... has" (it read "the names of study ... have"); a Devanagari name is pointed to a Devanagari font,
+    not to Noto Sans CJK."""
+    from alliance_meta import io as job_io
+
+    monkeypatch.setattr(job_io, "NAMED_GLYPHS", set())
+    monkeypatch.setattr(job_io, "NAMED_STUDIES", set())
+    ids = ["\u0936\u0930\u094d\u092e\u093e 2019", "Smith 2001", "Jones 2003"]  # Sharma in Devanagari
+    first, second = _glyph_job(tmp_path, "first", ids), _glyph_job(tmp_path, "second", ids)
+    for lines in (first, second):
+        assert len(lines) == 1, lines
+        assert f"the name of study {ids[0]} has characters" in lines[0], lines[0]
+        assert "Noto Sans Devanagari" in lines[0] and "CJK" not in lines[0], lines[0]
+        assert "plots.font_family" in lines[0], lines[0]

@@ -506,7 +506,9 @@ def test_a_group_heading_at_a_page_break_goes_with_its_studies():
         ["A", "A0", "A1", "A2", "Subtotal"], ["B", "B0", "B1"], ["B (continued)", "B2", "B3", "Subtotal"]]
 
 
-@pytest.mark.parametrize("columns", [False, True])  # the one-line layout / the compact one (columns under the names)
+# the compact layout (columns under the names): a study's block taller than its page runs on; the one-line layout's
+# pages count studies and keep each block whole (test_a_three_level_pdf_page_holds_rows_per_page_studies_...)
+@pytest.mark.parametrize("columns", [True])
 def test_a_three_level_study_split_across_pdf_pages_is_named_where_it_runs_on(columns):
     """A three-level forest plot names a study on its first effect size's row only, the others "· effect 2", "· effect
     3": a page break inside a study's block began the next page with "· effect 3", nobody's. That page now names the
@@ -514,11 +516,12 @@ def test_a_three_level_study_split_across_pdf_pages_is_named_where_it_runs_on(co
     import alliance_meta as am
     from alliance_meta.plots.forest import _figures
 
-    sizes = {"Smith": 3, "Lee": 6, "Jones": 2}
+    # Lee's 12 effect sizes (21 compact lines) are taller than a page of 5 one-line studies of 3.2 rows (16 lines)
+    sizes = {"Smith": 1, "Lee": 12, "Jones": 1, "Brown": 1, "Green": 1}
     frame = pd.DataFrame({"study_id": [name for name, k in sizes.items() for _ in range(k)],
                           "authors": [name for name, k in sizes.items() for _ in range(k)],
-                          "year": [2003] * 11, "n": [80] * 11, "rater": ["patient"] * 11,
-                          "yi": np.linspace(0.05, 0.6, 11), "vi": np.linspace(0.01, 0.02, 11)})  # SIMULATED
+                          "year": [2003] * 16, "n": [80] * 16, "rater": ["patient"] * 16,
+                          "yi": np.linspace(0.05, 0.6, 16), "vi": np.linspace(0.01, 0.02, 16)})  # SIMULATED
     pooled = am.fit(frame, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
     asked = {"rows_per_page": 5, **({"columns": ["n", "rater"], "width": 3.5} if columns else {})}
     figures = _figures(frame, pooled, "z", 95, ForestOptions.from_config(asked), True)
@@ -533,6 +536,62 @@ def test_a_three_level_study_split_across_pdf_pages_is_named_where_it_runs_on(co
     continued = [text.get_text() for figure in figures for text in drawn_texts(figure)
                  if "(continued)" in text.get_text()]
     assert continued and all(text.endswith("(continued)") for text in continued), continued
+
+
+@pytest.mark.parametrize("columns", [False, True])  # the one-line layout / the compact one (columns under the names)
+def test_a_three_level_pdf_page_holds_rows_per_page_studies_with_their_effect_sizes(columns):
+    """plots.rows_per_page counts studies: a three-level forest plot of 18 studies of 4 effect sizes each at
+    rows_per_page 8 made 9 pages of 8 effect-size rows (the compact layout 32 pages), studies cut between pages, and
+    the log called the rows "studies". Its pages now hold at most 8 studies (the compact ones those that fit the
+    height of 8 one-line studies: their 32 rows), each with all its effect sizes, and the log counts both."""
+    import alliance_meta as am
+    from alliance_meta.plots.forest import _figures
+
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"study_id": np.repeat([f"S{i:02d}" for i in range(18)], 4),
+                          "authors": np.repeat([f"Author{i}" for i in range(18)], 4), "year": 2003, "n": 80,
+                          "rater": "patient", "yi": rng.normal(0.25, 0.1, 72), "vi": 0.01})  # SIMULATED
+    pooled = am.fit(frame, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
+    asked = {"rows_per_page": 8, **({"columns": ["n", "rater"], "width": 3.5} if columns else {})}
+    figures = _figures(frame, pooled, "z", 95, ForestOptions.from_config(asked), True)
+    named = []  # per page, the studies whose first effect size it shows
+    for figure in figures:
+        texts = [text.get_text() for text in drawn_texts(figure)]
+        named.append([text for text in texts if text.startswith("Author") and "continued" not in text])
+        assert not any("(continued)" in text for text in texts if text.startswith("Author")), texts  # none cut
+    assert all(0 < len(page) <= 8 for page in named), named
+    assert sum(map(len, named)) == 18
+    assert len(figures) == 3 if not columns else len(figures) <= 6, len(figures)  # 6, 6, 6 studies (balanced)
+    note = getattr(figures[0], "pages_note", "")
+    assert re.search(r"of [\d, ]+ studies \([\d, ]+ effect sizes\)", note), note
+    plt.close("all")
+
+
+@pytest.mark.parametrize("sizes", [[1, 80, 1], [2, 30, 3, 1, 2]])
+def test_a_three_level_compact_page_is_no_taller_than_its_one_line_page(sizes):
+    """The compact layout's pages were sized by the mean number of effect sizes per study, so one big study made
+    every page tall: studies of 1, 80 and 1 effect sizes at rows_per_page 8 made one compact page of 26 in against
+    the one-line layout's 15.1 in, and of 2, 30, 3, 1, 2 a page of 10.8 in holding 2 studies against 8.0 in for the
+    whole one-line plot. No compact page is now taller than the one-line layout's tallest page; a study taller
+    than that runs on to the next page."""
+    import alliance_meta as am
+    from alliance_meta.plots.forest import _figures
+
+    ids = [f"S{index}" for index, k in enumerate(sizes) for _ in range(k)]
+    frame = pd.DataFrame({"study_id": ids, "authors": [f"Author{name[1:]}" for name in ids], "year": 2003, "n": 80,
+                          "rater": "patient", "yi": np.linspace(0.05, 0.6, len(ids)),
+                          "vi": np.linspace(0.01, 0.02, len(ids))})  # SIMULATED
+    pooled = am.fit(frame, dependence="multilevel", metric="z").to_frame().iloc[0].to_dict()
+    heights = {}
+    for columns in (False, True):
+        asked = {"rows_per_page": 8, **({"columns": ["n", "rater"], "width": 3.5} if columns else {})}
+        figures = _figures(frame, pooled, "z", 95, ForestOptions.from_config(asked), True)
+        heights[columns] = [figure.get_figheight() for figure in figures]
+        named = [text.get_text() for figure in figures for text in drawn_texts(figure)
+                 if text.get_text().startswith("Author") and "continued" not in text.get_text()]
+        assert set(named) == {f"Author{index} (2003)" for index in range(len(sizes))}, named  # every study drawn
+        plt.close("all")
+    assert max(heights[True]) <= max(heights[False]) + 1e-9, heights
 
 
 def _continued_pages(width, modality=None, rows_per_page: int = 10) -> list:

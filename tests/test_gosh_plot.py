@@ -179,3 +179,49 @@ def test_the_histogram_of_identical_estimates_is_centred_on_them():
                 assert right - left < 0.05 * shown  # one bin among 40 over the panel, not a block beside it
         finally:
             plt.close(figure)
+
+
+@pytest.mark.parametrize("spread", [1e-7, 1e-6, 1e-5, 1e-4, 0.02])
+def test_the_r_axis_writes_its_ticks_in_one_style_as_the_forest_plots(tmp_path, spread):
+    """The r axis (Fisher z back-transformed) was matplotlib's ScalarFormatter without the leading zero: estimates
+    that barely vary (simulated r of .3 +- 1e-5) read "−1.0 −.5 0 .5 1.0" under an offset "1e−5+3e−1", and
+    "−.00010 ... .00005" beside "+5e−1". Its ticks are now written as the forest plots write r ticks
+    (forest_draw.tick_labels): the values themselves, one number of decimals, no offset. Ticks a millionth apart
+    (a spread of 1e-6, 1e-7) had all read ".3" (decimals chosen at numpy's default relative tolerance): they are
+    distinct and true."""
+    import re
+
+    from alliance_meta.plots.forest_draw import tick_labels
+    from alliance_meta.plots.forest_options import ForestOptions
+
+    rng = np.random.default_rng(1)
+    yi = np.arctanh(rng.normal(0.3, spread, 10))  # SIMULATED
+    figure = gosh_plot(gosh(yi, np.full(10, 1e-5), "REML", subsets=300), metric="z")
+    figure.savefig(tmp_path / "gosh_r.png", dpi=80)
+    axis = figure.axes[0]
+    low, high = axis.get_xlim()
+    ticks = [(tick, label.get_text()) for tick, label in zip(axis.get_xticks(), axis.get_xticklabels())
+             if low <= tick <= high]
+    texts = [text for _, text in ticks]
+    assert axis.xaxis.get_offset_text().get_text() == "", axis.xaxis.get_offset_text().get_text()
+    assert all(re.fullmatch(r"\u2212?\.\d+|0|\u2212?1\.\d+", text) for text in texts), texts
+    assert len({len(text.lstrip("\u2212").partition(".")[2]) for text in texts if text != "0"}) == 1, texts
+    assert texts == tick_labels(np.array([tick for tick, _ in ticks]), "z", ForestOptions()), texts
+    assert len(set(texts)) == len(texts) > 1, texts  # no tick's label repeats another's
+    step = np.diff([tick for tick, _ in ticks]).min()
+    assert all(abs(float(text.replace("\u2212", "-")) - tick) < 0.01 * step for tick, text in ticks if text != "0")
+    plt.close(figure)
+
+
+def test_tick_labels_a_millionth_apart_are_distinct_and_true():
+    """np.allclose's default rtol (1e-5) counted ticks millionths apart as round: .2999995, .3, .3000005 read
+    ".3", ".3", ".3". Round ticks keep their fewest decimals."""
+    from alliance_meta.plots.forest_draw import tick_labels
+    from alliance_meta.plots.forest_options import ForestOptions
+
+    options = ForestOptions()
+    assert tick_labels(np.array([0.2999995, 0.3, 0.3000005]), "z", options) == [".2999995", ".3000000", ".3000005"]
+    assert tick_labels(np.array([0.2999999, 0.3, 0.3000001]), "smd", options) == [
+        "0.2999999", "0.3000000", "0.3000001"]
+    assert tick_labels(np.array([-0.5, 0.0, 0.5, 1.0]), "z", options) == ["\u2212.5", "0", ".5", "1.0"]
+    assert tick_labels(np.array([0.1, 0.2, 0.1 + 0.2]), "smd", options) == ["0.1", "0.2", "0.3"]

@@ -1131,6 +1131,65 @@ def test_traffic_light_breaks_long_study_names_within_its_names_column(tmp_path)
     plt.close(figure)
 
 
+def test_traffic_light_breaks_a_one_word_name_wider_than_its_names_column(tmp_path):
+    """A study named by one word wider than the 3.2-in names' column (a registry id or a name run together, simulated
+    here) could not be broken at a space: it ran out of the column to the left and the saved (tight) figure widened.
+    It is broken between its characters as a heading is (forest_layout.wrap_breaking), the figure as wide as with
+    names that wrap at their spaces."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.plots.forest_layout import text_width
+    from alliance_meta.plots.risk_of_bias import LABEL_INCHES, traffic_light
+
+    judgements = _judgements(6, rob.QUIPS)
+    word = "Wollstonecraftmontgomerymaxwellbartholomewkingsleyconstantinopoulos"
+    judgements["authors"] = [word, "A", "B", "C", "D", "E"]
+    family = plt.rcParams["font.family"]
+    assert text_width([word], 8, family) > LABEL_INCHES  # the word alone is wider than the column
+    figure = traffic_light(judgements, rob.QUIPS)[0]
+    figure.savefig(tmp_path / "tl_word.png", dpi=100, bbox_inches="tight")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    labels = figure.axes[0].get_yticklabels()
+    name = labels[0].get_text()
+    assert "\n" in name and name.replace("\n", "").replace(" ", "") == word + "(2000)", name
+    assert all(text_width([line], 8, family) <= LABEL_INCHES for line in name.split("\n")), name
+    assert min(label.get_window_extent(renderer).x0 for label in labels) >= 0  # within the figure
+    judgements["authors"] = ["Wollstonecraft Montgomery Maxwell Bartholomew Kingsley Constantinopoulos", *"ABCDE"]
+    spaced = traffic_light(judgements, rob.QUIPS)[0]  # a long name that wraps at its spaces
+    spaced.canvas.draw()
+    assert "\n" in spaced.axes[0].get_yticklabels()[0].get_text()
+    assert figure.get_tightbbox(renderer).width == pytest.approx(
+        spaced.get_tightbbox(spaced.canvas.get_renderer()).width, abs=0.05)  # as wide as the saved figure
+    assert figure.get_figwidth() == spaced.get_figwidth()
+    plt.close("all")
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # the Chinese name, on purpose
+def test_traffic_light_s_undrawable_names_are_told_the_remedy_that_applies_to_it(monkeypatch, caplog):
+    """The traffic light names studies by authors and year and reads neither plots.labels nor plots.font_family,
+    yet the log told a study named in Chinese to use them: it now says to transliterate the sheet's authors."""
+    import logging
+
+    import matplotlib.pyplot as plt
+
+    from alliance_meta import io as job_io
+    from alliance_meta.plots.risk_of_bias import traffic_light
+
+    monkeypatch.setattr(job_io, "NAMED_GLYPHS", set())
+    monkeypatch.setattr(job_io, "NAMED_STUDIES", set())
+    judgements = _judgements(4, rob.QUIPS)
+    judgements["authors"] = ["\u738b", "A", "B", "C"]  # SIMULATED: Wang in Chinese
+    with caplog.at_level(logging.WARNING, logger="alliance_meta"):
+        traffic_light(judgements, rob.QUIPS)
+    lines = [record.getMessage() for record in caplog.records if "figure text" in record.getMessage()]
+    assert len(lines) == 1, lines
+    assert "the name of study" in lines[0] and "has characters" in lines[0], lines[0]
+    assert "transliterate the sheet's authors" in lines[0], lines[0]
+    assert "plots.font_family" not in lines[0] and "plots.labels" not in lines[0], lines[0]
+    plt.close("all")
+
+
 def test_figure_text_of_right_to_left_script_is_drawn_as_written():
     """A left-to-right mark put before Arabic and Hebrew names changed nothing matplotlib draws (the same pixels)
     but was written into the SVG's text: the names are drawn as the sheet gives them."""

@@ -129,7 +129,8 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
     """Log to ``log_path`` and to stderr (Snakemake shows stderr), with timestamps; so does the library's own logger
     (``alliance_meta`` and its children, e.g. ``plots.style``'s note on a figure wider than the page) when the job's
     logger has another ``name``, so that what the library logs is in the job's log; matplotlib's warnings about
-    characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`)."""
+    characters missing from a figure's font become one line per character (:func:`_log_missing_glyphs`), and what
+    an earlier job in the process said of study names a font cannot draw is forgotten (:data:`NAMED_STUDIES`)."""
     logger = logging.getLogger(name)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -151,6 +152,8 @@ def setup_logging(log_path: str | Path | None, name: str = "alliance_meta") -> l
     # am.fit's ConvergenceWarning is for a notebook: a job's tables (converged, note) and log lines say it, and its
     # remedies (control=) are no config key; every job of a family that fits the model would print it again
     warnings.filterwarnings("ignore", message="am.fit: ", category=UserWarning)
+    NAMED_GLYPHS.clear()  # a new job's log names the studies and characters again
+    NAMED_STUDIES.clear()
     _log_missing_glyphs(logger)
     _log_uncaught_exceptions(logger)
     return logger
@@ -180,6 +183,15 @@ def _log_uncaught_exceptions(logger: logging.Logger) -> None:
     sys.excepthook = hook
 
 
+#: characters a figure job's log has already named with the studies whose names hold them
+#: (:func:`alliance_meta.plots.style.log_undrawable_names`): matplotlib's warning about them says nothing more, for
+#: any text (a moderator's level holding one gets no line of its own); emptied when a job starts (:func:`setup_logging`)
+NAMED_GLYPHS: set[str] = set()
+
+#: the study ids a figure job's log has already named so (a figure drawn in several parts says it once); emptied
+#: when a job starts (:func:`setup_logging`), so that a second job in one process says it again in its own log
+NAMED_STUDIES: set[str] = set()
+
 MISSING_GLYPH = re.compile(r"Glyph \d+ \((?P<glyph>.+)\) missing from font\(s\) (?P<fonts>.+)\.")
 """matplotlib's warning for a character that no font of a figure's text has (drawn as an empty box)."""
 
@@ -203,6 +215,9 @@ def _log_missing_glyphs(logger: logging.Logger) -> None:
             character = glyph.encode("ascii", "backslashreplace").decode("unicode_escape")
         except UnicodeDecodeError:
             character = glyph
+        if character in NAMED_GLYPHS:  # said with the studies whose names hold it
+            seen.discard(glyph)
+            return None
         if len(character) != 1:
             described, control = glyph, False
         else:

@@ -74,6 +74,7 @@ rule bayes_plots:
         metric=lambda wildcards: config["metric"][wildcards.family],
         fit=composite_options,
         labels=config["plots"]["labels"],  # studies named as in the forest plot
+        level=config["pooling"]["level"],  # the observed CIs' level
         dpi=config["plots"]["dpi"],  # the PNGs'
     conda:
         CONDA_ENV

@@ -23,7 +23,7 @@ if len(data) == 0:
 settings = BayesConfig.from_config(snakemake.params.bayes, metric)
 post_fig, forest_fig = plots.family_figures(
     data, read_table(snakemake.input.studies), read_table(snakemake.input.table), dict(np.load(snakemake.input.draws)),
-    metric, settings.priors, family, snakemake.params.labels, settings.hdi_prob)
+    metric, settings.priors, family, snakemake.params.labels, settings.hdi_prob, snakemake.params.level)
 plots.save(post_fig, snakemake.output.posterior_pdf, snakemake.output.posterior_png, note=figure_note(data),
            dpi=snakemake.params.dpi)
 plots.save(forest_fig, snakemake.output.forest_pdf, snakemake.output.forest_png, note=figure_note(data),

@@ -162,7 +162,7 @@ def _study_table(data: pd.DataFrame, draws, post, metric: str, cfg: BayesConfig,
     exact_mean, exact_sd = post.studies()
     out = pd.DataFrame({"study_id": data["study_id"].astype(str).to_numpy()})
     # not the composites' own label: the rows' label where they all agree (one effect size), else "authors (year)"
-    out["label"] = study_labels(data, labels, escape=False)
+    out["label"] = study_labels(data, labels, escape=False, font=False)  # a table's column, not drawn
     half = 1.959963984540054 * np.sqrt(v)
     out["yi"], out["vi"], out["ci_lower"], out["ci_upper"] = y, v, y - half, y + half
     for column in ["mean", "sd", "hdi_lower", "hdi_upper", "r_hat", "ess_bulk", "ess_tail", "mcse_mean", "median",

@@ -180,13 +180,29 @@ def on_display_scale(table, name: str | None, metric: str) -> list:
     return [to_display(table[column] if name is None else table.loc[name, column]) for column in SUMMARIES]
 
 
+def observed_interval(studies, level: float = 95):
+    """((lower, upper), level drawn) of the studies' observed Wald CIs, yi -+ z_(1 - alpha/2) sqrt(vi) at ``level``
+    percent (Borenstein et al. 2009, eq. 8.3); a table without ``vi`` keeps its ``ci_lower``/``ci_upper``, which
+    bayes_studies.csv writes at 95%."""
+    from scipy import special
+
+    from alliance_meta.engines.heterogeneity import level_alpha
+
+    if "vi" not in studies:
+        return (studies["ci_lower"], studies["ci_upper"]), 95.0
+    half = special.ndtri(1 - level_alpha(level) / 2) * np.sqrt(np.asarray(studies["vi"], dtype=float))
+    yi = np.asarray(studies["yi"], dtype=float)
+    return (yi - half, yi + half), float(level)
+
+
 @_styled
-def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float = 0.95):
-    """Observed estimates with 95% CIs (open squares) against posterior means with HDIs of the study effects
-    (filled circles), and the pooled and predictive rows (diamonds; the dashed line at the pooled centre and the dotted
+def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float = 0.95, level: float = 95):
+    """Observed estimates with ``level``% Wald CIs (open squares; ``pooling.level``) against posterior means with
+    HDIs of the study effects (filled circles), and the pooled and predictive rows (diamonds; the dashed line at the pooled centre and the dotted
     one at no effect, both in the legend); on a Fisher-z family the posterior means and HDIs of r itself, on a log-OR
     family the posterior medians and equal-tailed intervals of the odds ratios (:func:`on_display_scale`);
-    ``hdi_prob``: the intervals' mass (``bayes.hdi_prob``)."""
+    ``hdi_prob``: the intervals' mass (``bayes.hdi_prob``). The observed CIs are yi -+ z sqrt(vi) at ``level``
+    (:func:`observed_interval`)."""
     from alliance_meta.plots.style import SCALES, SMALLEST_FONT, plain_text
     from alliance_meta.wording import INTERVAL_NAMES, probability_percent
 
@@ -210,8 +226,10 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
     fig, ax = plt.subplots(figsize=(6.3, height), constrained_layout=True)
     rows = np.arange(k)[::-1] + 3
     offset = 0.18
-    ax.hlines(rows + offset, to_display(data["ci_lower"]), to_display(data["ci_upper"]), color="0.55", lw=0.8)
-    ax.plot(to_display(data["yi"]), rows + offset, "s", ms=3, mfc="white", mec="0.4", mew=0.7, label="observed (95% CI)")
+    (ci_lower, ci_upper), shown = observed_interval(data, level)
+    ax.hlines(rows + offset, to_display(ci_lower), to_display(ci_upper), color="0.55", lw=0.8)
+    ax.plot(to_display(data["yi"]), rows + offset, "s", ms=3, mfc="white", mec="0.4", mew=0.7,
+            label=f"observed ({shown:g}% CI)")
     lower, mean, upper = on_display_scale(data, None, metric)
     ax.hlines(rows - offset, lower, upper, color="black", lw=0.9)
     ax.plot(mean, rows - offset, "o", ms=2.6, color="black", label=f"shrunken: posterior {centre}, {spelled}")
@@ -247,10 +265,11 @@ def forest_figure(studies, table, metric: str, title: str = "", hdi_prob: float 
 
 
 def family_figures(data, studies, table, draws: dict, metric: str, priors, family: str, labels=None,
-                   hdi_prob: float = 0.95):
+                   hdi_prob: float = 0.95, level: float = 95):
     """The two figures of rule ``bayes_plots`` for a family: the posterior densities (MCMC, exact, prior) and
     the forest plot of observed against shrunken effects, with the studies named as in the family's forest
-    plot (``labels``: config ``plots.labels``); ``hdi_prob``: the mass of the HDIs (config ``bayes.hdi_prob``).
+    plot (``labels``: config ``plots.labels``); ``hdi_prob``: the mass of the HDIs (config ``bayes.hdi_prob``);
+    ``level``: the observed CIs' confidence level in percent (config ``pooling.level``).
 
     ``data`` are the family's studies, one row each (``yi``, ``vi``, the label columns); ``studies`` and
     ``table`` are ``bayes_studies.csv`` and ``bayes.csv``; ``priors`` those of the fit
@@ -269,7 +288,8 @@ def family_figures(data, studies, table, draws: dict, metric: str, priors, famil
     studies = studies.assign(label=studies["study_id"].map(names).fillna(studies["study_id"]))
     post = exact_posterior(data["yi"], data["vi"], priors.tau, priors.mu_sd)
     return (posterior_figure(draws, post, metric, f"{name}: posterior of the pooled effect and of {symbol('tau')}"),
-            forest_figure(studies, table, metric, f"{name}: observed and shrunken study effects", hdi_prob))
+            forest_figure(studies, table, metric, f"{name}: observed and shrunken study effects", hdi_prob,
+                          level))
 
 
 def sensitivity_title(family: str) -> str:

@@ -86,7 +86,7 @@ def study_rows(data: pd.DataFrame, tau2: float, metric: str, level: float, optio
     else:
         weights = model_weights(vi, tau2, (pooled or {}).get("method"), weights)
     percent = 100 * weights / weights.sum()
-    labels = study_labels(data, options.labels) if labels is None else labels
+    labels = study_labels(data, options.labels, font=options.font_family) if labels is None else labels
     n = pd.to_numeric(data["n"], errors="coerce").to_numpy(float) if "n" in data else np.full(len(data), np.nan)
     if "n" in options.columns:  # shown among the configured columns instead
         n = np.full(len(data), np.nan)
@@ -313,7 +313,8 @@ def moderator_forest_plot(data: pd.DataFrame, moderator: str, subgroups: pd.Data
     level's subgroup diamond (``subgroups.csv``) and the overall diamond; list of figures (pages)."""
     options = filled_columns(data, options or ForestOptions())
     rows: list[Row] = []
-    names = np.array(study_labels(data, options.labels), dtype=object)  # one Smith (2004a) in every level
+    # one Smith (2004a) in every level
+    names = np.array(study_labels(data, options.labels, font=options.font_family), dtype=object)
     for level_row in subgroups.itertuples():
         member = (data[moderator].astype(str) == str(level_row.level)).to_numpy()
         members = data[member]

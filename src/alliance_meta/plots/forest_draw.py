@@ -14,14 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, MaxNLocator, NullFormatter  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from alliance_meta.engines.transforms import ByMetric  # noqa: E402
 from alliance_meta.inputs.risk_of_bias import tool_from_config  # noqa: E402
 from alliance_meta.plots.forest_layout import (BOLD, DETAIL_PITCH, GAP, MARGIN, NBSP, SPANNING, Paged,  # noqa: E402
                                                Row, column_layout, pages, pages_by_height, print_width, row_positions,
-                                               study_count, UNHINTED_SCALE, text_width, wrap_drawn)
+                                               study_count, effect_count, tallest_studies, UNHINTED_SCALE,
+                                               text_width, wrap_drawn)
 from alliance_meta.plots.forest_options import ForestOptions, check_xlim  # noqa: E402
 from alliance_meta.plots.risk_of_bias import draw_glyphs, judgement_style  # noqa: E402
 from alliance_meta.plots import style as style_module  # noqa: E402
@@ -372,17 +373,59 @@ def denser_odds_ticks(values, low: float, high: float, panel: float | None, opti
     return values
 
 
+#: the most decimals a tick label is written with (:func:`tick_labels`); ticks that need more are matplotlib's
+MOST_DECIMALS = 6
+
+
 def tick_labels(values, metric: str, options) -> list[str]:
     """The labels of ticks at ``values`` (display scale): odds ratios as written (``0.5``, ``2``), others with
-    the decimals the roundest of them need, correlations without the leading zero (APA preset), 0 as ``0``."""
-    decimals = next((d for d in range(4) if np.allclose(np.round(values, d), values, atol=1e-9)), 3)
+    the decimals the roundest of them need (up to :data:`MOST_DECIMALS`; exactly, to 1e-9, at no relative
+    tolerance), correlations without the leading zero (APA preset), 0 as ``0``. Ticks that need more decimals, or
+    whose labels would repeat, are written as matplotlib's ScalarFormatter writes them without an offset
+    (:func:`_scalar_labels`): ticks of r .2999995, .3, .3000005 had all read ".3"."""
+    values = np.asarray(values, dtype=float)
+    if metric == "log_or":
+        texts = [f"{value:g}" for value in values]
+    else:
+        decimals = next((d for d in range(MOST_DECIMALS + 1)
+                         if np.allclose(np.round(values, d), values, rtol=0, atol=1e-9)), None)
+        texts = None if decimals is None else [f"{value:.{decimals}f}" for value in values]
+    if texts is None or len(set(texts)) < len(set(values.tolist())):
+        texts = _scalar_labels(values)
     labels = []
-    for value in values:
-        text = f"{value:g}" if metric == "log_or" else f"{value:.{decimals}f}"
+    for value, text in zip(values, texts):
         if options.preset == "apa" and STYLE_SCALES[metric].bounded:
             text = without_leading_zero(text)
         labels.append("0" if abs(value) < 1e-12 else text.replace("-", "\u2212"))
     return labels
+
+
+def _scalar_labels(values: np.ndarray) -> list[str]:
+    """``values`` as matplotlib's ScalarFormatter writes ticks, without an offset or a power of ten: one number of
+    decimals, as many as the ticks' range needs for them to differ; one value alone in the fewest digits that
+    are the value (``numpy.format_float_positional``)."""
+    from matplotlib.ticker import ScalarFormatter
+
+    if len(values) < 2:
+        return [np.format_float_positional(value, trim="-") for value in values]
+    formatter = ScalarFormatter(useOffset=False, useMathText=False)
+    formatter.set_scientific(False)
+    return [text.replace("\u2212", "-") for text in formatter.format_ticks(values)]
+
+
+class TickLabels(Formatter):
+    """A matplotlib formatter writing an axis's ticks as the forest plots do (:func:`tick_labels`): one number of
+    decimals for all of them, distinct, and no offset (matplotlib's ScalarFormatter wrote a GOSH axis of r near .3 as
+    ``−1.0 ... 1.0`` under ``1e−5+3e−1``)."""
+
+    def __init__(self, metric: str, options=None):
+        self.metric, self.options = metric, options or ForestOptions()
+
+    def format_ticks(self, values):
+        return tick_labels(np.asarray(values, dtype=float), self.metric, self.options) if len(values) else []
+
+    def __call__(self, x, pos=None):  # one value alone (the cursor's readout)
+        return tick_labels(np.array([float(x)]), self.metric, self.options)[0]
 
 
 def cut_cell(text: str, width: int) -> str:
@@ -806,7 +849,10 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
         # the footnote of all the rows (every mark), at 7 in on more lines than beside the one-line layout's columns
         longer = (len(footnote_lines(page_note(rows), True, layout, options))
                   - len(footnote_lines(page_note(whole, False), True, one_line, options)))
-        lines = compact_lines(options.rows_per_page, max(0, longer) * note_size(options) / options.font_size,
+        # a three-level plot's one-line page of rows_per_page studies has their effect sizes' lines: no compact page
+        # is taller than its tallest (not the mean's: one study of 80 effect sizes made a page of 3 studies 26 in)
+        one_line_rows = tallest_studies(rows, options.rows_per_page)
+        lines = compact_lines(one_line_rows, max(0, longer) * note_size(options) / options.font_size,
                               header.extra_lines)
     capped = False
     if not paged:
@@ -827,6 +873,9 @@ def draw_pages(rows: list[Row], metric: str, level: float, options, note: Callab
     studies = [study_count(chunk) for chunk in chunks]
     counts = (f"{counted(len(chunks), 'page')} of {', '.join(map(str, studies))} "
               f"{plural(sum(studies), 'study', 'studies')}")
+    effects = [effect_count(chunk) for chunk in chunks]
+    if effects != studies:  # a three-level plot: its rows are effect sizes, rows_per_page counts their studies
+        counts += f" ({', '.join(map(str, effects))} effect sizes)"
     if paging.filled:  # balanced (forest_layout.pages): filled in turn, the last page held a widow
         counts += (f", balanced over the pages (filled in turn, the last page would have held "
                    f"{counted(study_count(paging.filled[-1]), 'study', 'studies')})")

@@ -96,10 +96,10 @@ class Layout:
         """A group heading's lines (bold): one, wrapped only where ``text`` is wider than :attr:`heading_width` as
         printed (:data:`UNHINTED_SCALE`: at 72 dpi a 9-pt bold line is 4% narrower than drawn, and a heading wrapped
         at the figure's width ran off its right edge); a word wider than that broken, each line filled as far as it
-        fits (:func:`_wrap_breaking`: the label column is as wide as the studies' names, not the headings, so it ran
+        fits (:func:`wrap_breaking`: the label column is as wide as the studies' names, not the headings, so it ran
         off the figure)."""
         width, size = UNHINTED_SCALE * self.heading_width, UNHINTED_SCALE * font_size
-        return _wrap_breaking(text, width, size, family, bold=True)
+        return wrap_breaking(text, width, size, family, bold=True)
 
 
 def text_width(texts, font_size: float, family: str, bold: bool = False) -> float:
@@ -161,7 +161,7 @@ def wrap_drawn(text: str, width: float, font_size: float, family: str, bold: boo
     return lines
 
 
-def _wrap_breaking(text: str, width: float, font_size: float, family: str, bold: bool = False) -> list[str]:
+def wrap_breaking(text: str, width: float, font_size: float, family: str, bold: bool = False) -> list[str]:
     """``text`` as :func:`wrap_drawn` wraps it where each word fits a line; else (a word wider than a line) each line
     filled in turn, as a typesetter does, with the words and the parts of such a word that fit it: the word broken
     after its hyphens, a part still too wide between its characters ("Modality: psycho-" over "dynamic-...", not
@@ -280,8 +280,16 @@ Resumed = Callable[[Row, Row], Row]
 
 
 def _block_row(row: Row) -> bool:
-    """Whether ``row`` is a second or later effect size of a three-level study's block (:data:`EFFECT_ROW`)."""
-    return row.kind == "study" and bool(row.label) and row.label[0].startswith(EFFECT_ROW.split("{")[0])
+    """Whether ``row`` is a second or later effect size of a three-level study's block (:data:`EFFECT_ROW`), also
+    where a page resumes the block with the study's name above it (:data:`Resumed`)."""
+    prefix = EFFECT_ROW.split("{")[0]
+    return row.kind == "study" and any(line.startswith(prefix) for line in row.label)
+
+
+def starts_study(row: Row) -> bool:
+    """Whether ``row`` is a study's first row: a study of its own, or the first effect size of a three-level study's
+    block; the unit that ``plots.rows_per_page`` counts and that a page break keeps whole where it fits."""
+    return row.kind == "study" and not _block_row(row)
 
 
 def _resumed(row: Row, block: Row | None, resumed: Resumed | None) -> Row:
@@ -302,8 +310,29 @@ def _page_start(page: list[Row], heading: Row | None, continued: Continued | Non
 
 
 def study_count(rows: list[Row]) -> int:
-    """The studies among ``rows`` (a page's, a plot's)."""
+    """The studies among ``rows`` (a page's, a plot's): a three-level study's block of effect sizes is one
+    (:func:`starts_study`)."""
+    return sum(map(starts_study, rows))
+
+
+def effect_count(rows: list[Row]) -> int:
+    """The rows of effect sizes (or studies, one row each) among ``rows``."""
     return sum(row.kind == "study" for row in rows)
+
+
+def tallest_studies(rows: list[Row], per_page: int) -> int:
+    """The most rows of effect sizes that ``per_page`` consecutive studies among ``rows`` have (all of them where
+    there are fewer), at least ``per_page``: the rows of the tallest one-line page of ``per_page`` studies, a
+    three-level study with all its effect sizes (:func:`starts_study`); ``per_page`` where each study is a row."""
+    sizes = []
+    for row in rows:
+        if starts_study(row):
+            sizes.append(1)
+        elif row.kind == "study" and sizes:
+            sizes[-1] += 1
+    sums = np.concatenate([[0], np.cumsum(sizes)])
+    window = min(per_page, len(sizes))
+    return max(per_page, int((sums[window:] - sums[:-window]).max()) if window else 0)
 
 
 @dataclass
@@ -410,7 +439,7 @@ def _fewest(rows: list[Row], count: int, headed: int, tallest: float, lines: flo
     page than any split that fits (whose last page holds at least half its fullest). Pages as :func:`_split` makes
     them: a page opens with the headings before its first study, else the heading of its level marked continued
     (:func:`_page_start`), its first study ``resumed`` (:func:`_resumed`); the headings that end it go to the next."""
-    starts = [index for index, row in enumerate(rows) if row.kind == "study"]
+    starts = [index for index, row in enumerate(rows) if starts_study(row)]
     studies = len(starts)
     limit = min(studies, per_page or studies)
     budget = math.isqrt(SEARCH_BUDGET // studies)  # the longest page searched within SEARCH_BUDGET
@@ -432,7 +461,7 @@ def _fewest(rows: list[Row], count: int, headed: int, tallest: float, lines: flo
         closed, ends = y, []
         for index in range(start + 1, len(rows)):
             row = rows[index]
-            if row.kind == "study":
+            if starts_study(row):
                 ends.append(closed)
                 if len(ends) == limit or closed > tallest + 1e-9:  # no page of more studies fits
                     break
@@ -482,7 +511,8 @@ def pages(rows: list[Row], per_page: int, continued: Continued | None = None,
     26 and 25, not 50 and 1); summaries stay on the last page, a group's heading on the page of its first study; a
     page whose first study continues the group of the page before starts with ``continued(heading)`` (the heading
     marked as continued), and one whose first row continues a three-level study's effect sizes (:data:`EFFECT_ROW`)
-    has that row as ``resumed(block's first row, row)``."""
+    has that row as ``resumed(block's first row, row)``. A three-level study counts once, its effect sizes kept on
+    one page (:func:`study_count`)."""
     if study_count(rows) <= per_page:
         return Paged([rows])
 
@@ -510,30 +540,36 @@ def pages_by_height(rows: list[Row], lines: float, continued: Continued | None =
             return True
         if per_page is not None and studies >= per_page:
             return True
-        end = index + 1
-        while end < len(rows) and rows[end].kind not in ("study", "group"):
+        end = index + 1  # the study with its effect sizes and the summaries after it
+        while end < len(rows) and not starts_study(rows[end]) and rows[end].kind != "group":
             end += 1
         return _height(height, rows[index:end], False) > lines + 1e-9
 
+    def overflows(height: float, index: int) -> bool:  # a study's effect sizes taller than a page run on
+        return _height(height, [rows[index]], False) > lines + 1e-9
+
     def split(most: Most) -> tuple[list[list[Row]], list[int]]:
-        return _split(rows, full, most, continued, resumed)
+        return _split(rows, full, most, continued, resumed, overflows)
 
     return _balanced(rows, split, continued, resumed, lines, per_page)
 
 
 def _split(rows: list[Row], full: Callable[[int, float, int, int | None], bool], most: Most,
-           continued: Continued | None, resumed: Resumed | None) -> tuple[list[list[Row]], list[int]]:
+           continued: Continued | None, resumed: Resumed | None,
+           overflows: Callable[[float, int], bool] | None = None) -> tuple[list[list[Row]], list[int]]:
     """The rows on pages, a new page before each study ``rows[index]`` where ``full(studies, height, index, limit)``,
     given the page's studies and height so far (:func:`row_positions`, kept as the rows are added: one pass over the
-    rows) and ``limit``, the page's ``most`` (None without); the page after starts as :func:`_page_start` says, its
-    first study ``resumed`` (:func:`_resumed`); and the index in ``rows`` of each page's first study but the first
-    page's."""
+    rows) and ``limit``, the page's ``most`` (None without); a three-level study's effect sizes stay on its page,
+    unless ``overflows(height, index)`` (the block is taller than a page); the page after starts as
+    :func:`_page_start` says, its first study ``resumed`` (:func:`_resumed`); and the index in ``rows`` of each
+    page's first study but the first page's."""
     result, breaks, current, heading, block, placed = [], [], [], None, None, 0
     studies, height = 0, 0.0
     limit = most(0, 0) if most else None
     for index, given in enumerate(rows):
         row = given
-        if row.kind == "study" and full(studies, height, index, limit):
+        if (full(studies, height, index, limit) if starts_study(row) else
+                _block_row(row) and overflows is not None and studies and overflows(height, index)):
             start = _page_start(current, heading, continued)
             result.append(current)
             breaks.append(index)
@@ -544,7 +580,7 @@ def _split(rows: list[Row], full: Callable[[int, float, int, int | None], bool],
         heading = row if row.kind == "group" else heading
         block = given if given.kind == "study" and not _block_row(given) else block
         height = _height(height, [row], not current)
-        studies += row.kind == "study"
+        studies += starts_study(given)
         current.append(row)
     result.append(current)
     return result, breaks

@@ -17,7 +17,7 @@ import pandas as pd
 from alliance_meta.inputs.config_check import xlim_problem
 from alliance_meta.inputs.effect_sizes import citations
 from alliance_meta.inputs.options import check_options
-from alliance_meta.plots.style import PAGE_WIDTH, SCALES, plain_text
+from alliance_meta.plots.style import LABEL_REMEDY, PAGE_WIDTH, SCALES, log_undrawable_names, plain_text
 from alliance_meta.wording import YEAR_COLUMNS, apa_number, single_spaced
 
 SORT_ORDERS = ("sheet", "effect", "year", "weight")
@@ -99,11 +99,16 @@ def _plain_list(xlim):
         return xlim
 
 
-def study_labels(data: pd.DataFrame, mode: str = "label", escape: bool = True) -> list[str]:
+def study_labels(data: pd.DataFrame, mode: str = "label", escape: bool = True, font=None,
+                 remedy: str = LABEL_REMEDY) -> list[str]:
     """Row labels: ``label`` (mode ``label``, the default), ``authors (year)`` (``authors_year``; studies of the
     same authors and year told apart by a, b, ...: :func:`~alliance_meta.inputs.effect_sizes.citations`) or both;
     each falls back to the other and finally to ``study_id``. ``escape``: ready for matplotlib
-    (:func:`~alliance_meta.plots.style.plain_text`); else as written, for a plot that escapes them itself."""
+    (:func:`~alliance_meta.plots.style.plain_text`); else as written, for a plot that escapes them itself. Studies
+    whose labels have characters the font lacks are named once in the job's log with ``remedy``, what to do
+    (:func:`~alliance_meta.plots.style.log_undrawable_names`; ``font``: the figure's family, ``plots.font_family``,
+    which the log then suggests setting; None matplotlib's ``font.family``; False for labels written to a table,
+    not drawn)."""
     labels = []
     for row, citation in zip(data.itertuples(index=False), citations(data)):
         label = getattr(row, "label", None)
@@ -114,6 +119,9 @@ def study_labels(data: pd.DataFrame, mode: str = "label", escape: bool = True) -
             labels.append(citation or label or str(row.study_id))
         else:
             labels.append(label or citation or str(row.study_id))
+    if font is not False:  # once a job: the studies whose names the font cannot draw
+        log_undrawable_names(data["study_id"] if "study_id" in data else labels, labels, font, remedy=remedy,
+                             font_key=None if font is None else "plots.font_family")
     return [plain_text(label) for label in labels] if escape else labels
 
 

@@ -24,8 +24,8 @@ from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib import transforms as mtransforms  # noqa: E402
 
 from alliance_meta.plots import forest_draw  # noqa: E402
-from alliance_meta.plots.style import (SMALLEST_FONT, STYLE, display_scale, keep_inside, metric_axis,  # noqa: E402
-                                     plain_text, symbol)
+from alliance_meta.plots.style import (SCALES as STYLE_SCALES, SMALLEST_FONT, STYLE, display_scale,  # noqa: E402
+                                     keep_inside, metric_axis, plain_text, symbol)
 from alliance_meta.wording import ESTIMATOR_NAMES  # noqa: E402
 
 # Red and a light grey: in greyscale the red is the darker of the two (a dark grey, #4d4d4d, printed as light
@@ -74,6 +74,8 @@ def _panel(figure, spec, x, i2, with_study, title, metric, hexbin, x_label, bins
     main.set_xlim(*((np.exp(low - pad), np.exp(high + pad)) if log_x else (low - pad, high + pad)))
     if log_x:
         forest_draw.spread_odds_ticks(figure, main)
+    elif metric is not None and STYLE_SCALES[metric].bounded:  # r as the forest plots write it, one style an axis
+        main.xaxis.set_major_formatter(forest_draw.TickLabels(metric))
     main.set_xlabel(x_label)
     if show_y_label:
         main.set_ylabel(f"{symbol('I2')} (%)")

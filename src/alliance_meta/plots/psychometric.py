@@ -42,7 +42,7 @@ def study_rows(studies: pd.DataFrame, level: float, options: ForestOptions) -> l
     rho, variance = studies["r_corrected"].to_numpy(float), studies["var_e_c"].to_numpy(float)
     weights = studies["weight"].to_numpy(float)
     critical = special.ndtri(0.5 + level / 200)
-    labels = study_labels(studies, options.labels)
+    labels = study_labels(studies, options.labels, font=options.font_family)
     n = studies["n"].to_numpy(float)
     order = sort_studies(studies.assign(yi=rho), weights, options.sort)
     rows = []

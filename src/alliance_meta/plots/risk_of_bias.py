@@ -30,7 +30,7 @@ from matplotlib.textpath import TextPath  # noqa: E402
 from matplotlib.transforms import Affine2D  # noqa: E402
 
 from alliance_meta.inputs.risk_of_bias import OVERALL, RobTool  # noqa: E402
-from alliance_meta.plots.forest_layout import text_width, wrap_drawn  # noqa: E402
+from alliance_meta.plots.forest_layout import text_width, wrap_breaking  # noqa: E402
 from alliance_meta.plots.forest_options import study_labels  # noqa: E402
 from alliance_meta.plots import style as plot_style  # noqa: E402
 from alliance_meta.plots.provenance import add_note, note_height  # noqa: E402
@@ -132,10 +132,17 @@ def _domain_key(tool: RobTool, columns) -> str:
     return "; ".join(parts) + "."
 
 
+#: what the log advises for study names the traffic light cannot draw: it names studies by authors and year and
+#: reads neither plots.labels nor plots.font_family (:func:`~alliance_meta.plots.style.log_undrawable_names`)
+NAMES_REMEDY = ("transliterate the sheet's authors (the traffic-light plot names a study by its authors and year, "
+                "else its label, else its study_id)")
+
+
 def study_names(studies: pd.DataFrame) -> list[str]:
     """``authors (year)`` when the sheet has them, else ``label``, else ``study_id``
-    (:func:`alliance_meta.plots.forest_options.study_labels`)."""
-    return study_labels(studies, "authors_year")
+    (:func:`alliance_meta.plots.forest_options.study_labels`); names with characters the font lacks are logged
+    with :data:`NAMES_REMEDY`."""
+    return study_labels(studies, "authors_year", remedy=NAMES_REMEDY)
 
 
 def traffic_light(judgements: pd.DataFrame, tool: RobTool, *, rows_per_page: int | None = None,
@@ -261,8 +268,9 @@ def _page_inches(names: list[str], compact: bool) -> float:
 def _names_column(names: list[str], compact: bool) -> tuple[list[str], float, float]:
     """The study names of a traffic-light page, the width (inches) of their column and the rows' pitch (inches).
     The column is estimated from the names' length, at most :data:`LABEL_INCHES`; a name wider as drawn than that
-    (less the tick labels' pad) is broken over lines at its spaces
-    (:func:`~alliance_meta.plots.forest_layout.wrap_drawn`), the column is then the widest and the rows as tall as
+    (less the tick labels' pad) is broken over lines at its spaces, a word wider than the column after its hyphens
+    or between its characters (:func:`~alliance_meta.plots.forest_layout.wrap_breaking`: a one-word name of 60
+    letters had widened the figure as the long names had), the column is then the widest and the rows as tall as
     the most lines need. The names had run out of the column to the left and widened the figure (the saved box is
     tight): a 10.5-in figure of names of 110 characters, its 8-pt text printed at 5.3 pt at 7 in. Where every name
     fits, the names, column and rows are as before."""
@@ -273,7 +281,7 @@ def _names_column(names: list[str], compact: bool) -> tuple[list[str], float, fl
     room = LABEL_INCHES - LABEL_PAD
     if all(text_width([name], font, family) <= room for name in names):
         return names, label_inches, row
-    wrapped = [name if text_width([name], font, family) <= room else "\n".join(wrap_drawn(name, room, font, family))
+    wrapped = [name if text_width([name], font, family) <= room else "\n".join(wrap_breaking(name, room, font, family))
                for name in names]
     lines = max(name.count("\n") + 1 for name in wrapped)
     return wrapped, LABEL_INCHES, max(row, lines * font * LINE_SPACING / 72 + 0.04)

@@ -723,3 +723,130 @@ def message_figure(text: str, size=(6.0, 1.2)):
     axis.axis("off")
     axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, wrap=True)
     return figure
+
+
+#: families whose fonts often hold the CJK and other characters DejaVu Sans lacks, suggested in the log where one is
+#: installed (matplotlib draws a text in one family; a list in ``font.family`` falls back per character)
+FALLBACK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "Droid Sans Fallback",
+                     "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Arial Unicode MS")
+
+
+def _font_paths(family) -> list[str]:
+    """The font files matplotlib draws ``family`` (a name, a generic family, or a list as ``font.family``) with;
+    none for a name not installed."""
+    from matplotlib.font_manager import FontProperties, findfont
+
+    paths = []
+    for name in [family] if isinstance(family, str) else list(family):
+        try:
+            paths.append(findfont(FontProperties(family=[name]), fallback_to_default=False))
+        except ValueError:
+            continue
+    return paths
+
+
+def missing_characters(text: str, family) -> str:
+    """The characters of ``text`` (spaces and control characters aside: no font draws them) that no font of
+    ``family`` has, in order, each once: matplotlib draws them as empty boxes."""
+    import unicodedata
+
+    maps = [_cached_charmap(path) for path in _font_paths(family)]
+    missing = []
+    for character in dict.fromkeys(str(text)):
+        if character.isspace() or unicodedata.category(character).startswith("C"):
+            continue
+        if not any(ord(character) in charmap for charmap in maps):
+            missing.append(character)
+    return "".join(missing)
+
+
+_CHARMAPS: dict = {}
+
+
+def _cached_charmap(path: str) -> frozenset:
+    """The code points a font file has (read once a process)."""
+    if path not in _CHARMAPS:
+        from matplotlib.ft2font import FT2Font
+
+        _CHARMAPS[path] = frozenset(FT2Font(path).get_charmap())
+    return _CHARMAPS[path]
+
+
+def fonts_with(characters: str) -> list[str]:
+    """The installed families of :data:`FALLBACK_FAMILIES` whose font has every one of ``characters``."""
+    from matplotlib.font_manager import fontManager
+
+    installed = {font.name: font.fname for font in fontManager.ttflist}
+    return [name for name in FALLBACK_FAMILIES if name in installed
+            and all(ord(character) in _cached_charmap(installed[name]) for character in characters)]
+
+
+#: Noto families by script, from the first word of a character's Unicode name (``unicodedata.name``): one family for
+#: Chinese, Japanese and Korean, else "Noto Sans <Script>"; other characters get no name but "a font with them"
+CJK_NAMES = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC")
+NOTO_SCRIPTS = ("ARABIC", "ARMENIAN", "BENGALI", "DEVANAGARI", "ETHIOPIC", "GEORGIAN", "GUJARATI", "GURMUKHI",
+                "HEBREW", "KANNADA", "KHMER", "LAO", "MALAYALAM", "MYANMAR", "ORIYA", "SINHALA", "SYRIAC", "TAMIL",
+                "TELUGU", "THAANA", "THAI")
+
+#: what the log advises for study names a figure cannot draw where its caller does not say
+#: (:func:`~alliance_meta.plots.forest_options.study_labels`)
+LABEL_REMEDY = ("give the studies a label in letters the font has (transliterated: the sheet's label column, "
+                "plots.labels: label)")
+
+
+def script_fonts(characters: str) -> str:
+    """Fonts to suggest for ``characters`` by their script (:data:`CJK_NAMES`, :data:`NOTO_SCRIPTS`): "e.g. Noto Sans
+    CJK", "e.g. Noto Sans Devanagari", or "a font with these characters" where a character is of no script named."""
+    import unicodedata
+
+    fonts = []
+    for character in characters:
+        word = unicodedata.name(character, "").split(" ")[0]
+        if word in CJK_NAMES:
+            fonts.append("Noto Sans CJK")
+        elif word in NOTO_SCRIPTS:
+            fonts.append(f"Noto Sans {word.title()}")
+        else:
+            return "a font with these characters"
+    return "e.g. " + ", ".join(dict.fromkeys(fonts))
+
+
+def log_undrawable_names(study_ids, labels, family=None, logger: logging.Logger | None = None,
+                         remedy: str = LABEL_REMEDY, font_key: str | None = None) -> dict:
+    """Say once in the job's log (WARNING) which studies' names (``labels``, one per id of ``study_ids``) have
+    characters that no font of ``family`` (default: matplotlib's ``font.family`` now) has, drawn as empty boxes, and
+    what to do: ``remedy``, what the figure names studies by (default :data:`LABEL_REMEDY`), and where the figure
+    reads its font from the config key ``font_key`` (forest plots: ``plots.font_family``), a font that has them:
+    one matplotlib finds installed (:func:`fonts_with`), else one of their script (:func:`script_fonts`).
+    matplotlib's own warning named a glyph number, not the study. Returns {study id: its missing characters} of the
+    studies not named before in this job; the characters go to :data:`alliance_meta.io.NAMED_GLYPHS`, which the
+    job's per-character line then leaves out (:data:`alliance_meta.io.NAMED_STUDIES`: the studies named)."""
+    from alliance_meta import io as job_io
+
+    family = plt.rcParams["font.family"] if family is None else family
+    found = {}
+    for study, label in zip(study_ids, labels):
+        missing = missing_characters(label, family)
+        if missing and str(study) not in job_io.NAMED_STUDIES:
+            found[str(study)] = missing
+    if not found:
+        return found
+    job_io.NAMED_STUDIES.update(found)
+    characters = "".join(dict.fromkeys("".join(found.values())))
+    from matplotlib.ft2font import FT2Font
+
+    shown = ", ".join(dict.fromkeys(FT2Font(path).family_name for path in _font_paths(family)))
+    named = ", ".join(list(found)[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+    one = len(found) == 1
+    advice = remedy
+    if font_key:
+        fonts = fonts_with(characters)
+        advice += (f", or set {font_key} to a font that has them ("
+                   + (f"matplotlib finds here: {', '.join(fonts)})" if fonts
+                      else f"matplotlib finds none here; {script_fonts(characters)})"))
+    (logger or LOGGER).warning(
+        "figure text: the %s of %s %s %s characters the font %s lacks (%s), drawn as empty boxes; %s",
+        "name" if one else "names", "study" if one else "studies", named, "has" if one else "have", shown,
+        " ".join(characters), advice)
+    job_io.NAMED_GLYPHS.update(characters)
+    return found
