@@ -7,6 +7,9 @@ spread widely (1e-12 to 0.1) it is computed and is metafor's."""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from conftest import assert_close as close, load_reference
@@ -15,9 +18,9 @@ from alliance_meta.analyses.bias.battery import bias_tests
 from alliance_meta.analyses.bias.fail_safe import fail_safe_n
 from alliance_meta.analyses.bias.henmi_copas import henmi_copas
 from alliance_meta.analyses.bias.rank import rank_test
-from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test
+from alliance_meta.analyses.bias.regression import egger_lm_test, egger_test, pet_peese
 from alliance_meta.analyses.bias.selection import selection_model
-from alliance_meta.engines.heterogeneity import TIGHT_CONTROL
+from alliance_meta.engines.heterogeneity import DOMINANCE_LIMIT, TIGHT_CONTROL, dominant_group, dominant_weight
 
 REFERENCE = load_reference("bias_dominant")["cases"]
 SINGLE = ["low_v300", "low_v20", "high_v300", "high_v20"]
@@ -207,3 +210,141 @@ def test_below_the_smallest_variance_a_weight_can_take_the_tests_say_so():
         for test in (rank_test, egger_lm_test, fail_safe_n):
             with pytest.raises(ValueError, match="vi must be at least 5.56e-309"):
                 test(yi, vi)
+
+
+def test_one_dominant_weight_has_one_definition():
+    """dominant_group's m = 1 is dominant_weight's test (the other weights' exact sum below the largest / 2^26), not
+    a second one. Here the others' exact sum 1 + 2^-52 is not below the limit 1 + 2^-52, so no weight dominates
+    alone; the second holds 2^26 times the 2^-52 after it: m = 2."""
+    boundary = np.array([DOMINANCE_LIMIT * (1 + 2.0**-52), 1.0, 2.0**-53, 2.0**-53])
+    assert dominant_weight(boundary) == -1 and dominant_group(boundary) == 2
+    for vi in ([1e-300, 0.1, 0.2, 0.05], [1e-300, 1e-300, 0.1, 0.2], [1e-300, 4e-300, 0.1], [0.1, 0.2, 0.05]):
+        weights = 1 / np.array(vi)
+        assert (dominant_group(weights) == 1) == (dominant_weight(weights) >= 0), vi
+
+
+def _limits_around(others: np.ndarray) -> list[float]:
+    """The doubles next to the exact sum of ``others``: two below or at it, two above."""
+    exact = sum(map(Fraction, others.tolist()))
+    near = float(exact)  # correctly rounded
+    below = near if Fraction(near) <= exact else np.nextafter(near, 0)
+    above = np.nextafter(below, np.inf)
+    return [np.nextafter(below, 0), below, above, np.nextafter(above, np.inf)]
+
+
+def test_dominance_is_decided_by_the_exact_sum_of_the_lighter_weights():
+    """A weight dominates where the exact sum of the lighter ones lies below it / 2^26 (Fraction here), whatever
+    order numpy sums them in: 60 weights from U(0.5, 1.5) with limits at the doubles around their exact sum, where
+    a sum rounded up or down (about 1 in 3 of such sets) gave the other answer."""
+    rng = np.random.default_rng(2026)
+    for _ in range(20):
+        others = rng.uniform(0.5, 1.5, 60)
+        exact = sum(map(Fraction, others.tolist()))
+        for limit in _limits_around(others):
+            weights = np.concatenate([[limit * DOMINANCE_LIMIT], others])
+            expected = exact < Fraction(limit)
+            assert (dominant_weight(rng.permutation(weights)) >= 0) == expected, limit
+            assert (dominant_group(weights) == 1) == expected
+            # the second of two heavy weights (m = 2: the first is 4 times the second, not dominant alone)
+            pair = np.concatenate([[4 * limit * DOMINANCE_LIMIT, limit * DOMINANCE_LIMIT], others])
+            assert dominant_group(pair) == (2 if expected else 0), limit
+
+
+def _heavy_but_not_dominant():
+    """60 weights from U(0.5, 1.5) and one 0.9 * 2^26 times their sum (SIMULATED effects around 0.3)."""
+    rng = np.random.default_rng(0)
+    others = rng.uniform(0.5, 1.5, 60)
+    weights = np.concatenate([[0.9 * DOMINANCE_LIMIT * math.fsum(others)], others])
+    return rng.normal(0.3, np.sqrt(1 / weights)), 1 / weights
+
+
+def test_egger_beside_a_heavy_weight_short_of_dominance_says_why_in_words():
+    """REML's tr(PP) for the regression cancels to 0 beside a weight 6e7 times the others' sum (below 2^26): its
+    step divides by it, and numpy's "Singular matrix" (and a divide-by-zero warning) came out raw. The refusal
+    names the variances and the ratio; DL's z is computed there."""
+    import warnings
+
+    yi, vi = _heavy_but_not_dominant()
+    assert dominant_group(1 / vi) == 0
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"REML fit met a singular matrix.*6\.04e\+07 times the others' sum"):
+            egger_test(yi, vi, method="REML")
+        assert np.isfinite(egger_test(yi, vi, method="DL").statistic)
+    rows = bias_tests(yi, vi, method="REML")[0].set_index("test")
+    assert rows.loc["egger", "note"].startswith("not estimable: the regression's REML fit met a singular matrix")
+
+
+def test_nearly_equal_variances_make_the_regressions_refuse_in_words():
+    """vi equal to within 2^-52 (not all equal, which bias_tests words itself): sqrt(vi) is constant to rounding,
+    and lstsq's rank 1 and the singular Gram matrix came out as numpy's "Singular matrix" or NaN."""
+    yi = np.array([0.1, 0.5, 0.3, 0.7, -0.2, 0.4])
+    vi = 0.04 * (1 + np.array([0, 1, -1, 2, 0, 1]) * 2.0**-52)
+    with pytest.raises(ValueError, match=r"predictor sqrt\(vi\) are linearly dependent in double precision"):
+        egger_lm_test(yi, vi)
+    with pytest.raises(ValueError, match=r"linearly dependent in double precision"):
+        pet_peese(yi, vi)
+    with pytest.raises(ValueError, match=r"REML fit met a singular matrix.*constant to rounding"):
+        egger_test(yi, vi)
+
+
+def test_variances_beyond_one_scale_of_double_precision_make_the_regressions_refuse_in_words():
+    """vi = 10^(7 i - 300) (1e-300 to 1e295, bias_extremes.R): no weight, nor a few, dominates, but the weights
+    span 1e595; weighted, the intercept's and sqrt(vi)'s columns are dependent in double precision and R's lm gives
+    SE Inf and t 0. Scaling vi by 4^h from the largest weight alone made 1e295 4^h overflow (ldexp's warnings,
+    then numpy's "Singular matrix"); the scale is limited, and the regressions say they are not determined."""
+    import warnings
+
+    case = load_reference("bias_extremes")["cases"]["geometric"]
+    yi, vi = np.array(case["yi"], float), np.array(case["vi"], float)
+    assert case["lm_sei"]["se"][1] == "Inf" and case["lm_vi"]["se"][1] == "Inf"  # R's lm: not a number to match
+    assert dominant_group(1 / vi) == 0
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"from 1e-300 to 1e\+295.*sqrt\(vi\) are linearly dependent"):
+            egger_lm_test(yi, vi)
+        with pytest.raises(ValueError, match=r"from 1e-300 to 1e\+295.*linearly dependent"):
+            pet_peese(yi, vi)
+    rows = bias_tests(yi, vi, method="DL")[0].set_index("test")
+    for test in ("egger_lm", "pet", "peese", "pet_peese"):
+        assert rows.loc[test, "note"].startswith("not estimable: the sampling variances range from 1e-300"), test
+
+
+@pytest.mark.parametrize("method", ["HE", "EB", "SJ"])
+@pytest.mark.parametrize("name", TIED)
+def test_egger_beside_two_heavy_weights_says_only_its_word(name, method):
+    """HE, SJ and EB take no sum at 1/vi before the fit, whose tr(P) for metafor's typical v squared the weights
+    1/vi (1e300: overflow, numpy's RuntimeWarnings before the refusal). The refusal (HE) or the number (SJ, EB:
+    their tau^2 keeps the weights 1/(vi + tau^2) apart) is the only word."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):  # numpy's defaults
+        warnings.simplefilter("error")
+        if method != "HE":
+            assert np.isfinite(egger_test(*data(name), method=method).statistic)
+        else:
+            with pytest.raises(ValueError, match=r"one study, or a few.*cancel"):
+                egger_test(*data(name), method=method)
+
+
+@pytest.mark.parametrize("name", TIED)
+def test_henmi_copas_beside_two_heavy_weights_says_only_its_word(name):
+    """Two variances near 1e-300: the sums of (1/vi)^4 overflow, which is the refusal, not numpy's warnings
+    before it."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):  # numpy's defaults
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"powers \(1/vi\)\^4 overflow"):
+            henmi_copas(*data(name))
+
+
+def test_henmi_copas_where_the_sum_of_the_weights_overflows_says_only_its_word():
+    """Two vi of 6e-309 (above 1/DBL_MAX, so each 1/vi is finite): their sum W1 overflows, and numpy warned of
+    overflow (and 0/0) before the refusal, which blamed (1/vi)^4."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"the sum of the weights 1/vi of the Henmi-Copas interval overflows"):
+            henmi_copas([0.1, 0.2, 0.3, 0.4], [6e-309, 6e-309, 0.1, 0.2])

@@ -155,3 +155,20 @@ def test_egger_and_trim_and_fill_match_metafor_for_every_estimator(name, expecte
               [values[key] for key in ("se_k0", "estimate", "se", "ci_lower", "ci_upper")],
               err_msg=f"trim and fill {estimator} {method}")
         close(result.fit.tau2, values.get("tau2", 0.0), atol=1e-10, err_msg=f"trim and fill {estimator} tau2")
+
+
+#: every vi scaled so that the largest is 1e-300, 1e-200, 1e-20 or 1e300 (no one dominant: they keep their spread)
+SCALES = (1e-300, 1e-200, 1e-20, 1e300)
+
+
+@pytest.mark.parametrize("largest", SCALES)
+@pytest.mark.parametrize("name", DATASETS)
+def test_egger_lm_at_every_vi_tiny_or_huge_is_regtest_lm_at_their_scale(name, largest):
+    """Weighted least squares is invariant to scaling every weight, and the t of the slope on sqrt(vi) and the
+    intercept to scaling every vi by c (the slope scales by 1/sqrt(c)): the answer at vi c is regtest(model = "lm")
+    at vi. Unscaled, lstsq's rcond dropped the slope (molloy2014: t 4.4e-201 where it is 1.35 at vi near 1e-200)."""
+    yi, vi = data(name)
+    expected = DATASETS[name]["methods"]["REML"]["regtest_lm"]
+    result = bias.egger_lm_test(yi, vi * (largest / vi.max()))
+    close([result.statistic, result.p, result.estimate, result.ci_lower, result.ci_upper, result.df],
+          [expected[key] for key in ("statistic", "p", "estimate", "ci_lower", "ci_upper", "df")])

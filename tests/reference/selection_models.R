@@ -2,9 +2,10 @@
 # selmodel), .excess_significance (tes) and .henmi_copas (hc), computed with metafor 3.8 on
 # data sets of metadat with small-study effects.
 # Run from the repository root (Rscript tests/reference/selection_models.R) or from
-# tests/reference (Rscript selection_models.R, make reference): writes selection_models.json next
-# to the script (committed; the tests need no R). Takes 40-60 minutes: the tight selmodel runs
-# integrate slowly.
+# tests/reference (Rscript selection_models.R, make reference): writes selection_models.json and
+# henmi_copas_spread.json next to the script (committed; the tests need no R). Takes 40-60 minutes:
+# the tight selmodel runs integrate slowly; `Rscript selection_models.R hc` writes only
+# henmi_copas_spread.json, in seconds.
 #
 # selmodel() is run twice per type:
 # - `default`: metafor's defaults (optim BFGS with reltol 1e-8; integrate() at rel.tol 1.2e-4);
@@ -121,6 +122,29 @@ hc_exact <- local({
   environment(f) <- asNamespace("metafor")
   f
 })
+
+# hc() on 60 random data sets whose sampling variances spread over eight orders of magnitude (vi log-uniform
+# between 1e-4 and 1e4, k 5-40, every third with tau^2 log-uniform between 1e-3 and 1e3), written to
+# henmi_copas_spread.json (seconds; `Rscript selection_models.R hc` writes only that file). `default` is hc() as it
+# is: uniroot's tolerance .Machine$double.eps^0.25 (1.2e-4 in t0) moves the limits by more than 1e-6 relative in
+# about half of them; `exact` is hc_exact with control = list(tol = 1e-12).
+hc_spread <- function() {
+  set.seed(20260)
+  limits <- function(res) list(estimate = res$beta, se = res$se, ci_lower = res$ci.lb, ci_upper = res$ci.ub,
+                               tau2 = res$tau2)
+  cases <- lapply(1:60, function(i) {
+    k <- sample(5:40, 1)
+    vi <- 10^runif(k, -4, 4)
+    tau2 <- if (i %% 3 == 0) 10^runif(1, -3, 3) else 0
+    yi <- rnorm(k, 0.3, sqrt(vi + tau2))
+    dl <- rma(yi, vi, method = "DL")
+    list(yi = yi, vi = vi, default = limits(hc(dl)), exact = limits(hc_exact(dl, control = list(tol = 1e-12))))
+  })
+  write_reference(list(metafor_version = as.character(packageVersion("metafor")), cases = cases),
+                  "henmi_copas_spread.json", pretty = TRUE)
+}
+hc_spread()
+if ("hc" %in% commandArgs(trailingOnly = TRUE)) quit(save = "no")
 
 reference <- list(metafor_version = as.character(packageVersion("metafor")), steps = steps, datasets = list())
 

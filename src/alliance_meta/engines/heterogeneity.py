@@ -205,7 +205,24 @@ def dominant_weights(weights: np.ndarray) -> np.ndarray:
     if not may_dominate(weights):
         return np.full(weights.shape[0], -1)
     largest = weights.argmax(axis=1)
-    return np.where(_other_weights(weights, largest) < weights.max(axis=1) / DOMINANCE_LIMIT, largest, -1)
+    limits = weights.max(axis=1) / DOMINANCE_LIMIT  # exact: a power of two
+    below = _exactly_below(_other_weights(weights, largest), limits,
+                           lambda row: np.where(np.arange(weights.shape[1]) == largest[row], 0.0, weights[row]),
+                           weights.shape[1])
+    return np.where(below, largest, -1)
+
+
+def _exactly_below(sums: np.ndarray, limits: np.ndarray, terms, count: int) -> np.ndarray:
+    """Whether the exact sum of the ``count`` positive ``terms(i)`` lies below ``limits[i]`` for each i, ``sums``
+    being those sums in floating point: decided by ``sums`` where they lie further from the limit than any order
+    of summation can err ((count - 1) eps/2 times the sum, Higham 2002, eq. 4.4), else by the sign of
+    math.fsum(terms - limit), which is correctly rounded (Shewchuk 1997): the exact sum decides, not the order in
+    which the terms were added (in every ordinary fit no sum is near its limit and none is recomputed)."""
+    below = sums < limits
+    near = np.isfinite(sums) & (np.abs(sums - limits) <= 2.0 * max(count, 2) * np.finfo(float).eps * sums)
+    for row in np.flatnonzero(near):
+        below[row] = math.fsum([-float(limits[row]), *terms(row).tolist()]) < 0
+    return below
 
 
 def may_dominate(weights: np.ndarray) -> bool:
@@ -223,16 +240,21 @@ def dominant_weight(weights: np.ndarray) -> int:
 
 
 def dominant_group(weights: np.ndarray) -> int:
-    """The fewest m of the largest ``weights`` whose m-th holds more than :data:`DOMINANCE_LIMIT` times the sum of
-    all lighter ones (summed from the smallest, positive terms), or 0 where no m < k does (every ordinary fit).
-    m = 1 is :func:`dominant_weight`; m >= 2 are tied or nearly tied heavy weights (vi = 1e-300 twice, or 1e-300
-    and 4e-300, beside 0.1), which a sum with a dominant weight, or an iteration at such weights, can lose too."""
+    """The fewest m of the largest ``weights`` whose m-th holds more than :data:`DOMINANCE_LIMIT` times the exact sum
+    of all lighter ones (:func:`_exactly_below`), or 0 where no m < k does (every ordinary fit). m = 1 is
+    :func:`dominant_weight` (its test, not restated here); m >= 2 are tied or nearly tied heavy weights
+    (vi = 1e-300 twice, or 1e-300 and 4e-300, beside 0.1), which a sum with a dominant weight, or an iteration at
+    such weights, can lose too."""
     if not may_dominate(weights):
         return 0
+    if dominant_weight(weights) >= 0:
+        return 1
     ordered = np.sort(weights)[::-1]
-    lighter = np.cumsum(ordered[::-1])[::-1]  # lighter[m]: the sum of ordered[m:]
-    found = np.flatnonzero(lighter[1:] < ordered[:-1] / DOMINANCE_LIMIT)
-    return int(found[0]) + 1 if found.size else 0
+    lighter = np.cumsum(ordered[::-1])[::-1]  # lighter[m]: the sum of ordered[m:], from the smallest
+    below = _exactly_below(lighter[2:], ordered[1:-1] / DOMINANCE_LIMIT, lambda row: ordered[row + 2:],
+                           weights.size)
+    found = np.flatnonzero(below)
+    return int(found[0]) + 2 if found.size else 0
 
 
 def _other_weights(weights: np.ndarray, largest: np.ndarray) -> np.ndarray:

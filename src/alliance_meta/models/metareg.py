@@ -38,7 +38,7 @@ import pandas as pd
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
 from alliance_meta.engines.design import Design, build_design
-from alliance_meta.engines.heterogeneity import common_effect_i2_h2, i2_h2
+from alliance_meta.engines.heterogeneity import common_effect_i2_h2, i2_h2, scaled_rows, weight_exponent
 from alliance_meta.models.univariate import ADHOC_NOTE, adhoc_scale, genq_weights
 from alliance_meta.wording import did_you_mean
 
@@ -165,7 +165,12 @@ class MetaRegression:
 
 
 def _heterogeneity(X, y, v):
-    """Q_E (fixed-effects weights, centred y as metafor), its p, and metafor's typical v."""
+    """Q_E (fixed-effects weights, centred y as metafor), its p, and metafor's typical v.
+
+    tr(P) = sum w - tr((X'WX)^-1 X'W^2X) is taken at the weights divided by 2^e
+    (:func:`~alliance_meta.engines.heterogeneity.weight_exponent`: e = 0 for every ordinary fit) and scaled back:
+    the squares of weights 1/vi near 1e300 (two variances near 1e-300) overflowed, and numpy's warnings came
+    before Egger's test said it is not estimable there."""
     k, p = X.shape
     if k <= p:
         return 0.0, 1.0, 0.0
@@ -173,7 +178,10 @@ def _heterogeneity(X, y, v):
     centred = (y - y.mean())[None, :]
     _, residual, inverse = tau2_mods.weighted_fit(X, centred, w)
     qe = max(0.0, float(np.sum(w * residual**2)))
-    trace_p = float(np.sum(w) - np.trace(inverse[0] @ tau2_mods.weighted_gram(X, w**2)[0]))
+    exponent = np.array([weight_exponent(float(np.sum(w)))])
+    scaled, scaled_inverse = scaled_rows(w, exponent), scaled_rows(inverse, -exponent)  # w / 2^e, (X'WX)^-1 2^e
+    trace_p = float(np.ldexp(np.sum(scaled) - np.trace(scaled_inverse[0] @ tau2_mods.weighted_gram(X, scaled**2)[0]),
+                             exponent[0]))
     return qe, float(dist.chi2.sf(qe, k - p)), (k - p) / trace_p
 
 

@@ -55,7 +55,8 @@ def henmi_copas(yi, vi, level: float = 95) -> HenmiCopas:
     Not computed (a ValueError says why) where one weight 1/vi holds all but less than 1/DOMINANCE_LIMIT of
     their sum (:func:`~alliance_meta.engines.heterogeneity.dominant_weight`: vi = 1e-300 or 1e-20 beside 0.1),
     where W1 - W2, W3 - W2^2 and Q cancel to rounding noise (metafor's hc: "Error in uniroot()"), where the sums
-    of w^4 overflow (vi below about 1e-77), or where the equation for t0 has no root in [0, 2]."""
+    of w^4 overflow (vi below about 1e-77) or that of w itself (two vi near 6e-309), or where the equation for t0
+    has no root in [0, 2]."""
     yi, vi = np.asarray(yi, float), np.asarray(vi, float)
     k = yi.size
     if k < 2:
@@ -69,8 +70,12 @@ def henmi_copas(yi, vi, level: float = 95) -> HenmiCopas:
                          f"1/{DOMINANCE_LIMIT:.0f} (2^-26) of their sum: the Henmi-Copas interval's Q and "
                          "differences of the weights' moments (W1 - W2, W3 - W2^2) cancel to rounding noise there "
                          "(metafor's hc fails)")
-    w1 = w.sum()
-    w2, w3, w4 = (w**2).sum() / w1, (w**3).sum() / w1, (w**4).sum() / w1
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is the refusal below, not numpy's warning
+        w1 = w.sum()
+        w2, w3, w4 = (w**2).sum() / w1, (w**3).sum() / w1, (w**4).sum() / w1
+    if not math.isfinite(w1):
+        raise ValueError(f"the sampling variances go down to {np.min(vi):.3g}, where the sum of the weights 1/vi "
+                         "of the Henmi-Copas interval overflows")
     if not math.isfinite(w4):
         raise ValueError(f"the sampling variances go down to {np.min(vi):.3g}, where the Henmi-Copas interval's sums "
                          "of the weights' powers (1/vi)^4 overflow")

@@ -20,7 +20,7 @@ import pandas as pd
 from alliance_meta.analyses.bias.results import BiasTest, _arrays, all_equal
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import tau2_mods
-from alliance_meta.engines.heterogeneity import dominant_group, effects_centre, refit_control
+from alliance_meta.engines.heterogeneity import DOMINANCE_LIMIT, dominant_group, effects_centre, refit_control
 from alliance_meta.models import metareg
 from alliance_meta.models.univariate import genq_weights, validate_inputs
 
@@ -43,8 +43,12 @@ def _sei_fit(yi, vi, method: str, level: float, weights, control):
     """The fit of :func:`sei_regression`."""
     yi, vi = _arrays(yi, vi)
     X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
-    fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True, weights=weights,
-                      control=control)
+    try:  # where tr(PP) cancels to 0 a step divides by it, and the refusal, not numpy's warning, says so
+        with np.errstate(divide="ignore"):
+            fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True,
+                              weights=weights, control=control)
+    except np.linalg.LinAlgError as error:  # its reason, not numpy's "Singular matrix"
+        raise ValueError(singular_regression(vi, method)) from error
     if method in tau2_mods.ITERATIVE and fit.tau2 > 0:
         tau2, centred = np.array([fit.tau2]), (yi - yi.mean())[None]
         for _ in range(200):
@@ -122,8 +126,25 @@ def cancelled_regression(vi: np.ndarray, method: str, tau2: float | None = None)
             "(metafor's regtest too); egger_lm, the rank test and the selection model are computed without cancellation")
 
 
-def weighted_regression(yi, vi, predictor, level: float = 95) -> dict:
-    """``lm(yi ~ predictor, weights = 1/vi)``: coefficients, SEs, t tests on k - 2 df.
+def singular_regression(vi: np.ndarray, method: str) -> str:
+    """Why the random-effects regression on the standard error met a singular matrix: nearly equal variances (its
+    predictor sqrt(vi) constant to rounding), or, short of :func:`heavy_regression`, a weight 1/vi 6e7 times the
+    others' sum (below 2^26: REML's information tr(PP) cancels to 0 and its step divides by it; metafor's regtest
+    is computed there)."""
+    weights = np.sort(1.0 / vi)
+    if np.max(vi) - np.min(vi) < np.max(vi) / DOMINANCE_LIMIT:
+        reason = "differ by less than 2^-26 of their size: the predictor sqrt(vi) is constant to rounding"
+    else:
+        reason = (f"hold a weight 1/vi {weights[-1] / weights[:-1].sum():.3g} times the others' sum: the fit's sums "
+                  "at such unequal weights cancel to rounding noise (metafor's regtest may compute it; egger_lm "
+                  "and the rank test are computed)")
+    return (f"the regression's {method} fit met a singular matrix: the sampling variances (from {np.min(vi):.3g} to "
+            f"{np.max(vi):.3g}) {reason}")
+
+
+def weighted_regression(yi, vi, predictor, level: float = 95, name: str = "sqrt(vi)") -> dict:
+    """``lm(yi ~ predictor, weights = 1/vi)``: coefficients, SEs, t tests on k - 2 df (``name``: the predictor's,
+    for the ValueError where they are not determined in double precision, :func:`undetermined_regression`).
 
     The residual variance is estimated (multiplicative dispersion), as in R's ``lm``. Where the regression
     may cancel, one weight or a few holding nearly all the sum (:func:`heavy_regression`: vi = 1e-300 beside 0.1, or 1e-300
@@ -131,27 +152,81 @@ def weighted_regression(yi, vi, predictor, level: float = 95) -> dict:
     heaviest study's (:func:`~alliance_meta.engines.heterogeneity.effects_centre`) and the normal equations
     solved: lstsq's rcond drops the slope's singular value (1e150 times smaller: t of 1.9e-151 where it is 3.57;
     R's ``lm`` keeps it); centred, that study's row is (w, 0) and its residual the intercept's, without
-    cancellation (Chan, Golub & LeVeque 1983). Elsewhere (weights spread 1e12 too) lstsq, as before, to the bit."""
+    cancellation (Chan, Golub & LeVeque 1983). Elsewhere (weights spread 1e12 too) lstsq (:func:`_scaled_lstsq`)."""
     yi, vi, _ = validate_inputs(yi, vi)  # vi below 1/DBL_MAX: 1/vi = inf, every coefficient NaN without a word
     predictor = np.asarray(predictor, dtype=float)
-    sqrt_w = 1.0 / np.sqrt(vi)
     df = yi.size - 2
-    X = np.column_stack([np.ones_like(yi), predictor])
-    if heavy_regression(1.0 / vi):
-        coefficients, residuals, inverse = _centred_regression(yi, predictor, 1.0 / vi)
-        dispersion = float(residuals @ residuals) / df
-        covariance = dispersion * inverse
-    else:
-        coefficients, *_ = np.linalg.lstsq(X * sqrt_w[:, None], yi * sqrt_w, rcond=None)
-        residuals = (yi - X @ coefficients) * sqrt_w
-        dispersion = float(residuals @ residuals) / df
-        covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
-    se = np.sqrt(np.diag(covariance))
+    try:
+        if heavy_regression(1.0 / vi):
+            coefficients, residuals, inverse = _centred_regression(yi, predictor, 1.0 / vi)
+            dispersion = float(residuals @ residuals) / df
+            se = np.sqrt(np.diag(dispersion * inverse))
+        else:
+            coefficients, se = _scaled_lstsq(yi, vi, predictor)
+    except np.linalg.LinAlgError as error:  # a singular Gram matrix: its reason, not numpy's
+        raise ValueError(undetermined_regression(vi, name)) from error
     with np.errstate(divide="ignore", invalid="ignore"):  # identical effects: se = 0, t undefined (NaN), as R
         t = coefficients / se
     critical = dist.t.isf((1 - level / 100) / 2, df)
     return {"estimate": coefficients, "se": se, "t": t, "p": 2 * dist.t.sf(np.abs(t), df), "df": df,
             "ci_lower": coefficients - critical * se, "ci_upper": coefficients + critical * se}
+
+
+#: Weights 1/vi whose largest is within 2^64 of 1, and predictors whose largest magnitude is within 2^32 of 1 (every
+#: ordinary data set, and variances spread from 1e-12 to 0.1), enter lstsq as they are; beyond, they are scaled by a
+#: power of two first.
+UNSCALED_WEIGHTS_EXPONENT, UNSCALED_PREDICTOR_EXPONENT = 64, 32
+
+
+def undetermined_regression(vi: np.ndarray, name: str) -> str:
+    """Why ``lm(yi ~ predictor, weights = 1/vi)`` is not computed: its design has rank 1 in double precision."""
+    return (f"the sampling variances range from {np.min(vi):.3g} to {np.max(vi):.3g}, and weighted by 1/vi the "
+            f"columns of the regression's intercept and its predictor {name} are linearly dependent in double "
+            "precision (the weights span more digits than it holds, or the predictor is nearly constant: the "
+            "design has rank 1, its Gram matrix is singular), so the coefficients and their SEs are not "
+            "determined (R's lm drops the slope or gives SEs of Inf)")
+
+
+def weights_scale(vi: np.ndarray) -> int:
+    """h of :func:`_scaled_lstsq`: the power 4^h by which vi is multiplied so that the largest weight 1/vi is below
+    2, where it lies beyond 2^UNSCALED_WEIGHTS_EXPONENT of 1 (else 0: ordinary data). h is limited so that every vi
+    times 4^h stays finite, and, where that allows, none becomes subnormal (vi from 1e-300 to 1e295: h from the
+    largest weight alone made 1e295 times 4^h overflow, and the Gram matrix singular)."""
+    exponent = int(np.frexp(np.max(1.0 / vi))[1])
+    if abs(exponent) <= UNSCALED_WEIGHTS_EXPONENT:
+        return 0
+    smallest, largest = int(np.frexp(np.min(vi))[1]), int(np.frexp(np.max(vi))[1])  # vi < 2^e
+    normal = -((smallest + 1021) // 2)  # min(vi) 4^h >= 2^-1022 for h at least this
+    return min(max(exponent // 2, normal), (1024 - largest) // 2)  # max(vi) 4^h < 2^1024 for h at most this
+
+
+def _scaled_lstsq(yi: np.ndarray, vi: np.ndarray, predictor: np.ndarray):
+    """(intercept, slope) and their standard errors of ``lm(yi ~ predictor, weights = 1/vi)`` by lstsq, with vi times
+    4^h (:func:`weights_scale`) and the predictor divided by 2^q where they lie far from 1 (h = q = 0 on ordinary
+    data: their bits as before); LinAlgError where lstsq finds the weighted design of rank 1 (its rcond: the slope
+    dropped, the numbers not lm's).
+
+    Weighted least squares is invariant to scaling every weight (the dispersion absorbs it) and scales the slope
+    and its SE by 2^q when the predictor is divided by 2^q; powers of two change only the exponent (IEEE 754), and
+    sqrt(4^h vi) = 2^h sqrt(vi), so the results scaled back are those at the data's own scale. Unscaled, every vi
+    near 1e-200 (or 1e-20 for PEESE's predictor vi) made the predictor's column 1e100 (1e20) times shorter than the
+    intercept's, and lstsq's rcond dropped the slope (dat.molloy2014 scaled: egger_lm's t 4.4e-201 where it is 1.35,
+    PEESE's intercept the common-effect mean 0.125 where it is 0.096; at vi near 1e300 egger_lm's estimate 5e-301)."""
+    vi = np.ldexp(vi, 2 * weights_scale(vi))  # weights 1/vi now below 2 (where the spread of vi allows)
+    shift = int(np.frexp(np.max(np.abs(predictor)))[1])
+    shift = shift if abs(shift) > UNSCALED_PREDICTOR_EXPONENT else 0  # the predictor now below 1 in magnitude
+    sqrt_w = 1.0 / np.sqrt(vi)
+    X = np.column_stack([np.ones_like(yi), np.ldexp(predictor, -shift)])
+    coefficients, _, rank, _ = np.linalg.lstsq(X * sqrt_w[:, None], yi * sqrt_w, rcond=None)
+    if rank < 2:
+        raise np.linalg.LinAlgError("the weighted design has rank 1")
+    residuals = (yi - X @ coefficients) * sqrt_w
+    dispersion = float(residuals @ residuals) / (yi.size - 2)
+    covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
+    se = np.sqrt(np.diag(covariance))
+    if shift:  # the slope's variance, 4^-q times, may overflow where its SE does not
+        coefficients, se = np.ldexp(coefficients, [0, -shift]), np.ldexp(se, [0, -shift])
+    return coefficients, se
 
 
 def _centred_regression(yi: np.ndarray, predictor: np.ndarray, weights: np.ndarray):
@@ -204,8 +279,8 @@ def pet_peese(yi, vi, level: float = 95, alpha: float = 0.05, sided: str = "one"
         raise ValueError("every study has the same effect, so the regressions fit exactly and the t tests of "
                          "their intercepts divide by a standard error of 0")
     rows = []
-    for name, predictor in (("pet", np.sqrt(vi_)), ("peese", vi_)):
-        fit = weighted_regression(yi, vi, predictor, level)
+    for name, predictor, label in (("pet", np.sqrt(vi_), "sqrt(vi)"), ("peese", vi_, "vi")):
+        fit = weighted_regression(yi, vi, predictor, level, label)
         rows.append(BiasTest(test=name, statistic=fit["t"][0], p=fit["p"][0], estimate=fit["estimate"][0], se=fit["se"][0],
                              ci_lower=fit["ci_lower"][0], ci_upper=fit["ci_upper"][0], df=fit["df"],
                              note="t test of the intercept"))
