@@ -61,6 +61,27 @@ def test_the_hdi_flip_names_the_level_of_the_run():
     [note] = changes.loc[changes["change"] == "credible_interval_flip", "note"]
     assert note == "the posterior 90% HDI of \u03bc now excludes 0"
 
+def test_interval_limits_and_a_ci_flip_compared_across_two_confidence_levels_say_so():
+    """pooling.level 95 -> 90 with the data changed: the CI and PI rows compared a 95% limit with a 90% one, and "the
+    pooled estimate's CI now excludes 0" may be the level's doing; each names both levels. The same level, or a
+    snapshot without it (the schema's default, given as defaults), adds nothing."""
+    before = record("a", [es("S1", "1", 2, 0.1)], POOLED_A)
+    after = record("b", [es("S1", "1", 2, 0.3)], POOLED_B)
+    before["config"], after["config"] = {"pooling.level": 95}, {"pooling.level": 90}
+    changes = compare(before, after)
+    notes = changes.set_index(["change", "quantity"])["note"]
+    said = "the level changed 95% \u2192 90% (pooling.level)"
+    for limit in ("ci_lower", "ci_upper", "pi_lower", "pi_upper"):
+        assert notes["pooled", limit] == f"REML, test z; z metric; {said}"
+    assert notes["pooled", "estimate"] == notes["pooled", "tau2"] == "REML, test z; z metric"
+    assert notes["significance_flip", "ci_excludes_0"] == f"the pooled estimate's CI now excludes 0; {said}"
+    assert f"In the outcome family, the pooled estimate's CI now excludes 0; {said}." in changes_paragraph(
+        changes, {"outcome": "z"})
+    for configs in (({"pooling.level": 90}, {"pooling.level": 90}), ({}, {"pooling.level": 95.0})):
+        before["config"], after["config"] = configs
+        assert not compare(before, after, {"pooling.level": 95})["note"].str.contains("level changed").any()
+
+
 def test_added_removed_edited_rows_and_result_flips():
     before = record("a", [es("S1", "1", 2, 0.1, r="0.1"), es("S2", "1", 3, 0.2, r="0.2"), es("S3", "1", 4, 0.3)],
                     POOLED_A, {"rater": {"qm_p": 0.20, "f_p": 0.03}}, ["S1"], {"mean": 0.1, "hdi_lower": -0.01,
@@ -132,6 +153,44 @@ def test_rows_numbered_by_position_are_followed_by_their_cells():
                   POOLED_A)
     edited = compare(after, edit).set_index("change").loc["effect_size_edited"]
     assert edited["note"] == "r: 0.45 -> 0.05"  # shortest form of the numbers, not 0.45000000000000001
+
+
+def test_a_renamed_study_influential_in_both_runs_is_no_influence_change():
+    """Kim2004 renamed Kim2004a, flagged influential before and after: it was listed as newly influential under its
+    new name and no longer influential under its old one, though nothing changed but its name (its rows, authors and
+    year included, unchanged). A study that lost or gained the flag, renamed or not, is still listed (under its
+    current name)."""
+    cells = dict(r="0.42", n="120", rater="observer", authors="Kim, J.", year="2004")
+    before = record("a", [es("Kim2004", "1", 2, 0.45, **cells), es("Lee", "1", 3, 0.2, r="0.2"),
+                          es("Park", "1", 4, 0.1, r="0.1")], POOLED_A, influential=["Kim2004", "Park"])
+    after = record("b", [es("Kim2004a", "1", 2, 0.45, **cells), es("Lee", "1", 3, 0.2, r="0.2"),
+                         es("Park", "1", 4, 0.1, r="0.1")], POOLED_A, influential=["Kim2004a", "Lee"])
+    changes = compare(before, after)
+    listed = changes.groupby("change")["study_id"].apply(list).to_dict()
+    assert listed["study_renamed"] == ["Kim2004a"]
+    assert listed["newly_influential"] == ["Lee"] and listed["no_longer_influential"] == ["Park"]
+    assert ("Newly influential: Lee (outcome). No longer influential: Park (outcome)."
+            in changes_paragraph(changes, {"outcome": "z"}))
+    after["families"]["outcome"]["influential"] = ["Lee"]  # the renamed study lost its flag: said with its new name
+    assert compare(before, after).query("change == 'no_longer_influential'")["study_id"].tolist() == [
+        "Kim2004a", "Park"]
+
+
+def test_a_rename_paired_by_numbers_alone_does_not_hide_influence_changes():
+    """A sheet of study_id, r and n only: S1 (r .3, n 50) deleted and another study S9 with the same r and n added is
+    paired as a rename, though nothing says it is the same study; S1 influential before and S9 now were both hidden.
+    Without authors the influence rows stay, each naming the possible rename."""
+    before = record("a", [es("S1", "1", 2, 0.3, r="0.3", n="50"), es("S2", "1", 3, 0.2, r="0.2", n="80")], POOLED_A,
+                    influential=["S1"])
+    after = record("b", [es("S2", "1", 2, 0.2, r="0.2", n="80"), es("S9", "1", 3, 0.3, r="0.3", n="50")], POOLED_A,
+                   influential=["S9"])
+    changes = compare(before, after).set_index("change")
+    assert changes.loc["study_renamed", "study_id"] == "S9"
+    possible = "; S9 may be S1 renamed (study_renamed), or another study with the same cells"
+    assert changes.loc["newly_influential", "study_id"] == "S9"
+    assert changes.loc["newly_influential", "note"] == "flagged influential (influence.csv)" + possible
+    assert changes.loc["no_longer_influential", "study_id"] == "S1"
+    assert changes.loc["no_longer_influential", "note"].endswith(possible)
 
 
 def test_a_study_renamed_with_its_effect_sizes_unchanged_is_one_rename():

@@ -433,3 +433,82 @@ def test_every_selection_model_of_identical_effects_is_flagged_poorly_identified
     assert list(fitted.index) == CONTINUOUS  # the step function: its empty p-value intervals say why not
     assert fitted["note"].str.contains("poorly identified: every study has the same effect size").all()
     assert selection_sentence(table.reset_index(), "z").startswith("No selection model gave a usable estimate")
+
+
+def test_selection_models_of_a_review_with_every_effect_negative_say_the_p_values_favour_positive_ones():
+    """Seven simulated correlations, all negative (a sheet coding a scale scored the other way round without
+    reverse = yes): one-sided p-values (metafor's alternative = "greater") put every study in the step function's
+    last interval and the continuous models adjust for selection of positive effects; each row and the Results
+    say so, once. Two-sided p-values, or one positive effect among them, need no such note."""
+    import matplotlib.text
+    import matplotlib.pyplot as plt
+
+    from alliance_meta import fit
+    from alliance_meta.analyses.bias.results import NO_POSITIVE_EFFECT
+    from alliance_meta.report.text import selection_sentence
+
+    r = np.array([-0.31, -0.12, -0.25, -0.42, -0.18, -0.29, -0.05])  # simulated, not real studies
+    n = np.array([80, 95, 60, 120, 70, 150, 88])
+    yi, vi = np.arctanh(r), 1 / (n - 3)
+    table = sm.selection_models(fit(yi, vi, metric="z")).to_frame()
+    assert table["note"].str.endswith(NO_POSITIVE_EFFECT).all()
+    step = table.set_index("type").loc["stepfun", "note"]
+    assert step.startswith("not computed: the p-value intervals (0, 0.025], (0.025, 0.1], (0.1, 0.5] have no studies")
+    sentence = selection_sentence(table, "z")
+    assert sentence.count("No effect was positive") == 1 and "config/README.md" not in sentence
+    assert "have no studies [studies per interval: 0, 0, 0, 7])" in sentence  # the reason without the note
+    analysis = sm.selection_models(fit(yi, vi, metric="z"))
+    for figure in (analysis.estimates_plot(), analysis.weight_functions_plot()):  # not in every panel: it overran
+        # wrapped over lines: compared with one space between words
+        texts = " ".join(" ".join(text.get_text().split()) for text in figure.findobj(matplotlib.text.Text))
+        assert "have no studies" in texts and "no effect fitted is positive" not in texts
+        assert "bias.selection.sided: two" not in texts
+        plt.close(figure)
+    for other in (sm.selection_models(fit(yi, vi, metric="z"), sided="two").to_frame(),
+                  sm.selection_models(fit(np.append(yi, 0.1), np.append(vi, 0.01), metric="z")).to_frame(),
+                  sm.selection_models(fit(np.zeros(4), vi[:4], metric="z")).to_frame()):
+        assert not other["note"].fillna("").str.contains(NO_POSITIVE_EFFECT, regex=False).any()
+        assert "was positive" not in selection_sentence(other, "z")
+
+
+def test_an_effect_of_zero_among_negative_ones_keeps_the_note_and_multilevel_names_study_composites():
+    """The note required every effect < 0, though its reason is that none is positive: one imputed r = 0 dropped it
+    while the step function's first intervals stayed empty. Under dependence: multilevel the check is on the study
+    composites (a study with a positive effect size may have a negative composite): the Results say so."""
+    from alliance_meta import fit
+    from alliance_meta.analyses.bias.results import NO_POSITIVE_EFFECT
+    from alliance_meta.report.text import selection_sentence
+
+    r = np.array([-0.31, -0.12, -0.25, -0.42, 0.0, -0.29, -0.05])  # simulated, not real studies
+    n = np.array([80, 95, 60, 120, 70, 150, 88])
+    table = sm.selection_models(fit(np.arctanh(r), 1 / (n - 3), metric="z")).to_frame()
+    assert table["note"].str.endswith(NO_POSITIVE_EFFECT).all()
+    frame = pd.DataFrame({"study_id": ["A", "A", "B", "C", "D", "E", "F"],
+                          "yi": np.arctanh(r) + [0.4, 0, 0, 0, 0, 0, 0], "vi": 1 / (n - 3)})
+    assert frame["yi"].gt(0).any()  # an effect size of study A is positive, its composite not
+    multilevel = sm.selection_models(fit(frame, dependence="multilevel", metric="z")).to_frame()
+    assert multilevel["note"].str.endswith(NO_POSITIVE_EFFECT).all()
+    sentence = selection_sentence(multilevel, "z", composites=True)
+    assert "No study composite was positive, but the selection models acted on one-sided p-values" in sentence
+
+
+def test_the_report_gives_the_sign_advice_once_as_the_selection_table_note_not_in_every_row():
+    """The report's selection-model table repeated the ~330-character advice in every row, beside the rows' own
+    reasons ("not computed: ..."): the rows now show their reasons only and the table's note gives it once; the CSV
+    keeps it in every row's note (docs/outputs.md)."""
+    from alliance_meta import fit
+    from alliance_meta.analyses.bias.results import NO_POSITIVE_EFFECT
+    from alliance_meta.report.html import family_section
+
+    r = np.array([-0.31, -0.12, -0.25, -0.42, -0.18, -0.29, -0.05])  # simulated, not real studies
+    n = np.array([80, 95, 60, 120, 70, 150, 88])
+    table = sm.selection_models(fit(np.arctanh(r), 1 / (n - 3), metric="z")).to_frame()
+    assert table["note"].str.endswith(NO_POSITIVE_EFFECT).all()  # the CSV's rows
+    section = family_section("outcome", "z", {"selection_models": table}, None, [], {}, {})
+    [shown] = [t for t in section.tables if t.name == "selection_models"]
+    cells = " ".join(" ".join(map(str, row)) for row in shown.rows)
+    assert "reverse = yes" not in cells and "have no studies" in cells
+    assert shown.note.count("reverse = yes") == 1 and shown.note.startswith("No effect fitted is positive")
+    plain = family_section("outcome", "z", {"selection_models": sm.selection_models(
+        fit(np.arctanh(-r), 1 / (n - 3), metric="z")).to_frame()}, None, [], {}, {})
+    assert not any("reverse = yes" in t.note for t in plain.tables)

@@ -837,3 +837,42 @@ def test_a_column_named_as_one_the_pipeline_computes_is_a_problem_not_a_tracebac
                             text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
     assert 'row 1, column sheet_row: is the name of a column the pipeline computes' in result.stdout
+
+
+def test_a_sheet_read_as_windows_1252_says_so_with_a_name_to_check(tmp_path):
+    """Bytes do not say their code page: Windows-1250's "Łukasz" reads as Windows-1252's "£ukasz" without an error,
+    so the note names the code page and the first cell beyond ASCII; a UTF-8 sheet (or one of ASCII only) has none."""
+    text = "study_id;authors;r;n\r\nS1;Smith;0,3;50\r\nS2;\u0141ukasz;0,2;60\r\n"
+    raw, clean, _ = read(write_bytes(tmp_path, text.encode("cp1250")))
+    assert clean["authors"].tolist() == ["Smith", "\u00a3ukasz"]  # what the bytes give in Windows-1252
+    assert ('not UTF-8: read as Windows-1252 (Western European), e.g. "\u00a3ukasz" ("\u00a3": U+00A3 POUND SIGN) on '
+            'row 3; if its letters look wrong, save the sheet as "CSV UTF-8" and run again') in raw.attrs["notes"]
+    for data in (text.encode("utf-8"), text.encode("utf-8-sig"), text.replace("\u0141", "L").encode("cp1252")):
+        raw, clean, _ = read(write_bytes(tmp_path, data))
+        assert not any("UTF-8" in note for note in raw.attrs["notes"])
+
+
+def test_the_code_page_note_quotes_a_cell_that_shows_what_to_check(tmp_path):
+    """The note quoted the first cell beyond ASCII as it was: "M\u00fcller" on row 2 (which reads right) in a file whose
+    row 3, pasted from a UTF-8 file, reads "\u00c5\\x81ukasz M\u00c3\u00bcller"; "0.3\u00a0" (a no-break space that
+    shows nothing); an invisible \\x81; a line break into the log; a 300-character cell in full. Now: a cell holding
+    UTF-8 bytes first (the file then mixes two code pages), else a letter before any other character, that
+    character named, escapes for what shows nothing, at most 40 characters of the cell."""
+    def note(data: bytes) -> str:
+        [found] = [note for note in read(write_bytes(tmp_path, data))[0].attrs["notes"] if "UTF-8" in note]
+        return found
+
+    header = "study_id,authors,r,n\r\n"
+    mixed = (header + "S1,M\u00fcller,0.3,50\r\n").encode("cp1252") + "S2,\u0141ukasz M\u00fcller,0.2,60\r\n".encode()
+    assert note(mixed) == ('the file mixes UTF-8 and another code page (rows pasted from another file?): read as '
+                           'Latin-1, "\u00c5\\x81ukasz M\u00c3\u00bcller" ("\u00c5": U+00C5 LATIN CAPITAL LETTER A '
+                           'WITH RING ABOVE) on row 3 holds UTF-8 bytes; correct the cells that read wrong and save '
+                           'the sheet again as "CSV UTF-8"')
+    spaced = note((header + "S1,Smith,0.3\u00a0,50\r\nS2,Sch\u00f6n,0.2,60\r\n").encode("cp1252"))
+    assert '"Sch\u00f6n" ("\u00f6": U+00F6 LATIN SMALL LETTER O WITH DIAERESIS) on row 3' in spaced  # the letter
+    assert '"0.3\\xa0" ("\\xa0": U+00A0 NO-BREAK SPACE) on row 2' in note((header + "S1,Smith,0.3\u00a0,50\r\n").encode(
+        "cp1252"))
+    assert '"Ab\\x81c" ("\\x81": U+0081) on row 2;' in note(header.encode() + b"S1,Ab\x81c,0.3,50\r\n")
+    assert '"Smith\\nJon\u00e9s" (' in note((header + 'S1,"Smith\nJon\u00e9s",0.3,50\r\n').encode("cp1252"))
+    long = note((header + "S1," + "x" * 200 + "\u00e9" + "y" * 100 + ",0.3,50\r\n").encode("cp1252"))
+    assert f'"\u2026{"x" * 20}\u00e9{"y" * 19}\u2026" (' in long

@@ -371,6 +371,7 @@ def _rows(path: Path, sheet_name: str | None, decimal: str, notes: list[str]):
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         rows, delimiter, encoding = _csv_rows(path)
+        notes.extend(filter(None, [_code_page_note(rows, encoding)]))
         comma = "decimal: ," if decimal == "," else ""
         if decimal == "auto" and delimiter == ";":
             comma = SEMICOLON_SEPARATED
@@ -566,6 +567,58 @@ def _decoded(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     return data.decode("latin-1"), "latin-1"  # every byte is a character
+
+
+#: A UTF-8 multi-byte sequence (RFC 3629): in a file that is no UTF-8 as a whole, rows pasted from a UTF-8 file.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+#: The characters of a cell the code-page note quotes (:func:`_code_page_note`).
+QUOTED_CHARACTERS = 40
+
+
+def _code_page_note(rows: pd.DataFrame, encoding: str) -> str | None:
+    """The note of a text file that is no UTF-8 (``encoding`` of :func:`_decoded`) and holds characters beyond ASCII:
+    the code page it was read in and a cell to check (row as a spreadsheet numbers it), with its first such character
+    named. Bytes do not say their code page: a Central European export (Windows-1250: ``Łukasz`` as ``£ukasz``) reads
+    as Windows-1252 without an error. The cell shown is the first holding UTF-8 bytes (rows pasted from a UTF-8 file:
+    ``MÃ¼ller``; the note then says the file mixes the two), else the first whose character is a letter, a symbol,
+    anything else (a no-break space) in this order of preference (:func:`_quoted_cell`)."""
+    if encoding not in ("cp1252", "latin-1"):
+        return None
+    found = []  # (preference, row, cell, position of the character)
+    for number, record in enumerate(rows.itertuples(index=False), start=1):
+        for cell in record:
+            if isinstance(cell, str) and not cell.isascii():
+                utf8 = _UTF8_SEQUENCE.search(cell.encode(encoding))  # one byte a character, as it was decoded
+                position = utf8.start() if utf8 else next(i for i, c in enumerate(cell) if not c.isascii())
+                kind = unicodedata.category(cell[position])[0]
+                found.append((0 if utf8 else {"L": 1, "S": 2}.get(kind, 3), number, cell, position))
+    if not found:
+        return None
+    preference, number, cell, position = min(found, key=lambda item: item[:2])
+    name = "Windows-1252 (Western European)" if encoding == "cp1252" else "Latin-1"
+    shown = f"{_quoted_cell(cell, position)} on row {number}"
+    if preference == 0:
+        return (f"the file mixes UTF-8 and another code page (rows pasted from another file?): read as {name}, "
+                f"{shown} holds UTF-8 bytes; correct the cells that read wrong and save the sheet again as "
+                '"CSV UTF-8"')
+    return (f"not UTF-8: read as {name}, e.g. {shown}; if its letters look wrong, save the sheet as \"CSV UTF-8\" "
+            "and run again")
+
+
+def _quoted_cell(cell: str, position: int) -> str:
+    """``"£ukasz" ("£": U+00A3 POUND SIGN)``: ``cell`` in quotes, at most :data:`QUOTED_CHARACTERS` of it around the
+    character at ``position`` (``…`` where cut), characters that show nothing (a line break, a no-break space, a
+    control character) written as Python escapes, then that character named (its Unicode name)."""
+    def visible(text: str) -> str:
+        return "".join(character if character.isprintable() else character.encode("unicode_escape").decode("ascii")
+                       for character in text)
+
+    first = max(0, min(position - QUOTED_CHARACTERS // 2, len(cell) - QUOTED_CHARACTERS))
+    part = cell[first:first + QUOTED_CHARACTERS]
+    part = ("\u2026" if first else "") + part + ("\u2026" if first + QUOTED_CHARACTERS < len(cell) else "")
+    character = cell[position]
+    named = unicodedata.name(character, "")
+    return f'"{visible(part)}" ("{visible(character)}": U+{ord(character):04X}{" " + named if named else ""})'
 
 
 def _csv_rows(path: Path) -> tuple[pd.DataFrame, str, str]:

@@ -18,7 +18,7 @@ from matplotlib import transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED  # noqa: E402
+from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, without_sign_advice  # noqa: E402
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
 from alliance_meta.plots.style import STYLE, display_scale, format_number, metric_axis, symbol  # noqa: E402
 from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
@@ -77,6 +77,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
     unadjusted random-effects estimate (``unadjusted``: ``estimate``, ``ci_lower``, ``ci_upper``,
     optional ``label``)."""
     label, transform, null = display_scale(metric)
+    table = without_sign_advice(table)  # the report gives it once
     rows = [(unadjusted.get("label", "Random effects, unadjusted"), unadjusted["estimate"], unadjusted["ci_lower"],
              unadjusted["ci_upper"], "", "", UNADJUSTED)]
     grey, whys = {}, set()  # why each grey model is not an adjusted estimate -> the models, named once for several
@@ -188,7 +189,7 @@ def selection_estimates_plot(table: pd.DataFrame, unadjusted: dict, metric: str,
 def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: str = "greater"):
     """The fitted weight function w(p) of every model, one panel each (the reason in the panel when
     the model could not be fitted), with the studies' p-values as ticks (``yi``, ``vi``)."""
-    rows = list(table.itertuples())
+    rows = list(without_sign_advice(table).itertuples())
     if not rows:
         return _message("No selection model was fitted.")
     if not any(isinstance(row.delta, str) and row.delta for row in rows):

@@ -404,6 +404,22 @@ def _reused_study_ids(previous: list[dict], current: list[dict]) -> dict[str, st
     return reused
 
 
+#: The key of a study_renamed row (no column of changes.csv) with the study's previous study_id where its rows name
+#: the same publication (:func:`_same_publication`): the comparisons of results that name studies (influence) follow
+#: the study, not its name (:func:`compare`).
+RENAMED_FROM = "renamed_from"
+#: The key of a study_renamed row whose rows name no publication (no ``authors``): equal cells (r and n alone, say)
+#: may be two studies, so influence is compared by name and its rows name the possible rename.
+MAYBE_RENAMED_FROM = "maybe_renamed_from"
+
+
+def _same_publication(rows: list[dict]) -> bool:
+    """Whether a study paired as renamed by its unchanged rows (:func:`_renamed_studies`) is certainly the same study:
+    its rows fill in ``authors`` (equal before and after, as every cell of the pair), not only numbers that another
+    study may share."""
+    return all(row["cells"].get(CITATION[0], "") != "" for row in rows)
+
+
 def _data_changes(previous: dict, current: dict) -> list[dict]:
     """The rows about studies, effect sizes and columns; a study_id given to another study (:func:`_reused_study_ids`)
     is the previous study removed and the new one added, each row saying so."""
@@ -412,7 +428,7 @@ def _data_changes(previous: dict, current: dict) -> list[dict]:
              if row["study_id"] in reused else row for row in previous["effect_sizes"]]
     rows = _matched_data_changes({**previous, "effect_sizes": apart}, current)
     for row in rows:  # the old id also in previous (an effect size moved from it: effect_size_id_corrected)
-        for column in ("study_id", "previous", "note"):
+        for column in ("study_id", "previous", "note", RENAMED_FROM, MAYBE_RENAMED_FROM):
             if isinstance(row.get(column), str):
                 row[column] = row[column].replace(_PREVIOUS_STUDY, "")
         if row["change"] in ("study_added", "study_removed") and row["study_id"] in reused:
@@ -453,7 +469,8 @@ def _matched_data_changes(previous: dict, current: dict) -> list[dict]:
                          sheet_row_previous=old_rows[0]["sheet_row"],
                          note=f"previously {old_name}; its {_effect_sizes(members)} "
                               f"{plural(len(members), 'is', 'are')} unchanged, on sheet "
-                              + rows_phrase([m["sheet_row"] for m in members])))
+                              + rows_phrase([m["sheet_row"] for m in members]))
+                    | {RENAMED_FROM if _same_publication(members) else MAYBE_RENAMED_FROM: old_name})
     studies_before -= set(renamed.values())
     studies_after -= set(renamed)
     for study in in_sheet_order(studies_after - studies_before - moved_in, current["effect_sizes"]):
@@ -693,10 +710,20 @@ def _config_value(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSettings.hdi_prob) -> list[dict]:
+def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSettings.hdi_prob,
+                    levels: tuple = (None, None), renamed: dict | None = None,
+                    maybe_renamed: dict | None = None) -> list[dict]:
     """The pooled rows and flips of ``family`` between two snapshots; ``hdi_prob``, bayes.hdi_prob of this run, the
-    level named with the posterior HDI of mu (as every HDI of the Results)."""
+    level named with the posterior HDI of mu (as every HDI of the Results); ``levels``, pooling.level of the
+    previous run and of this one: intervals of two levels are named so (:func:`_interval_levels`); ``renamed``,
+    ``{previous study_id: study_id}`` of the studies renamed: a study flagged influential in both runs is no change
+    (it was "newly influential" under its new name and "no longer" under its old one); ``maybe_renamed``, the same
+    of pairs whose rows name no publication (:data:`MAYBE_RENAMED_FROM`): compared by name, each row naming the
+    possible rename."""
     rows = []
+    maybe = {study: f"; {new_id} may be {old_id} renamed (study_renamed), or another study with the same cells"
+             for old_id, new_id in (maybe_renamed or {}).items() for study in (old_id, new_id)}
+    levels_note = _interval_levels(*levels)
     changed = False
     if "pooled" in old and "pooled" in new:
         a, b = old["pooled"], new["pooled"]
@@ -722,13 +749,14 @@ def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSe
             difference = after - before if None not in (before, after) else None
             note = (f"{b['method']}, test {b['test']}; {metric} metric" if name not in ("k", "i2")
                     else K_EFFECT_SIZES if name == "k" and b.get("dependence") == "multilevel" else "")
+            note += levels_note if name in INTERVAL_LIMITS else ""
             rows.append(_row("pooled", family, quantity=name, previous=before, current=after,
                              difference=difference, note=note))
         was, now = _significant(a), _significant(b)
         if not changed and None not in (was, now) and was != now:
             rows.append(_row("significance_flip", family, quantity="ci_excludes_0", previous=float(was),
                              current=float(now), note="the pooled estimate's CI " + (
-                                 "now excludes 0" if now else "now includes 0")))
+                                 "now excludes 0" if now else "now includes 0") + levels_note))
     if changed:  # the flips and influence below depend on the model as well
         return rows
     if "bayes_mu" in old and "bayes_mu" in new:
@@ -748,16 +776,33 @@ def _result_changes(family: str, old: dict, new: dict, hdi_prob: float = TableSe
                                  note=f"the {label} of {moderator} is now "
                                       f"{'significant' if b < ALPHA else 'not significant'} at {apa_setting(ALPHA)}"))
                 # ".05", as APA and the report write it; the note is the changes paragraph's sentence
+    if "influential" in old:
+        old = {**old, "influential": [(renamed or {}).get(study, study) for study in old["influential"]]}
     if "influential" in new:
         for study in sorted(set(new["influential"]) - set(old.get("influential", []))):
             rows.append(_row("newly_influential", family, study,
                              note="flagged influential (influence.csv)" + (
-                                 "" if "influential" in old else f"; no influence diagnostics in {COMPARED_RUN}")))
+                                 "" if "influential" in old else f"; no influence diagnostics in {COMPARED_RUN}")
+                             + maybe.get(study, "")))
     if "influential" in old and "influential" in new:  # both runs ran the diagnostics: a flag dropped, not unknown
         for study in sorted(set(old["influential"]) - set(new["influential"])):
             rows.append(_row("no_longer_influential", family, study,
-                             note=f"flagged influential in {COMPARED_RUN}, not in this one (influence.csv)"))
+                             note=f"flagged influential in {COMPARED_RUN}, not in this one (influence.csv)"
+                                  + maybe.get(study, "")))
     return rows
+
+
+#: The pooled rows whose value depends on pooling.level.
+INTERVAL_LIMITS = ("ci_lower", "ci_upper", "pi_lower", "pi_upper")
+
+
+def _interval_levels(previous, current) -> str:
+    """``; the level changed 95% -> 90% (pooling.level)`` where the compared runs' levels differ: the limits moved
+    with the level as well as with the data (an excluded 0 may be the level's doing); empty where they are equal or
+    one is not recorded."""
+    if previous is None or current is None or same_number(float(previous), float(current)):
+        return ""
+    return f"; the level changed {float(previous):g}% \u2192 {float(current):g}% (pooling.level)"
 
 
 def compare(previous: dict | None, current: dict, defaults: dict | None = None) -> pd.DataFrame:
@@ -782,15 +827,20 @@ def compare(previous: dict | None, current: dict, defaults: dict | None = None) 
         rows = [_row("config_not_recorded", note=f"the snapshot of {COMPARED_RUN} has no config (an earlier "
                                                  "version wrote it): config changes since then are not listed")]
     rows += _data_changes(previous, current)
+    renamed, maybe_renamed = ({row[key]: row["study_id"] for row in rows if key in row}
+                              for key in (RENAMED_FROM, MAYBE_RENAMED_FROM))
     recorded = (current.get("config") or {}).get("bayes.hdi_prob")  # this run's (compared_config), where recorded
     hdi_prob = TableSettings.hdi_prob if recorded is None else float(recorded)
+    levels = tuple((snapshot.get("config") or {}).get("pooling.level", (defaults or {}).get("pooling.level"))
+                   for snapshot in (previous, current))
     for family in sorted(previous["families"].keys() | current["families"].keys()):
         if family not in previous["families"]:
             rows.append(_row("family_added", family, note=f"not analysed in {COMPARED_RUN}"))
         elif family not in current["families"]:
             rows.append(_row("family_removed", family, note="not analysed in this run"))
         else:
-            rows += _result_changes(family, previous["families"][family], current["families"][family], hdi_prob)
+            rows += _result_changes(family, previous["families"][family], current["families"][family], hdi_prob,
+                                    levels, renamed, maybe_renamed)
     if not rows:  # pooled rows are listed only for values that differ
         rows.insert(0, _row("no_change", note=f"the data and the compared results equal those of {COMPARED_RUN}"))
     frame = pd.DataFrame(rows, columns=COLUMNS)

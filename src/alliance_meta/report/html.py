@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
+from alliance_meta.analyses.bias.results import NO_POSITIVE_EFFECT, without_sign_advice
 from alliance_meta.models.fits import headline_method, headline_test, main_row
 from alliance_meta.models.univariate import CI_TEST_NAMES, refit_test
 from alliance_meta.report.formatting import (apa_integer, apa_p, counted, data_names, defined_in_order, format_cell,
@@ -380,6 +381,15 @@ def bma_summary_note(hdi_prob: float) -> str:
             "models (those without the parameter at 0), conditional = over the models with it.")
 
 
+def selection_models_note(selection: pd.DataFrame | None) -> str:
+    """The selection-model table's note: the sign-convention advice (:data:`NO_POSITIVE_EFFECT`) where its rows
+    (selection_models.csv) have it; the table shows them without it (:func:`without_sign_advice`)."""
+    if selection is None or "note" not in selection or not selection["note"].fillna("").astype(str).str.contains(
+            NO_POSITIVE_EFFECT, regex=False).any():
+        return ""
+    return f"{NO_POSITIVE_EFFECT[0].upper()}{NO_POSITIVE_EFFECT[1:]}."
+
+
 def ordered(names) -> list[str]:
     known = [name for name in TABLE_TITLES if name in names]
     return known + sorted(set(names) - set(known))
@@ -411,7 +421,10 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     # one effect size per study (the family's counts): the notes do not speak of composites
     settings = replace(TableSettings.from_config(config, sheet_notes),
                        **{"several_per_study": several_in_counts(counts), **(facts or {})})
-    notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob)}
+    notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob),
+             "selection_models": selection_models_note(tables.get("selection_models"))}
+    if tables.get("selection_models") is not None:  # the advice in the note, once, not beside each row's reasons
+        tables = {**tables, "selection_models": without_sign_advice(tables["selection_models"])}
     # the model averaging named by what it fitted: without the bias models no "robust" (bma.bias false)
     titles, plot_titles = bma_titles(bma_bias(tables.get("bma_summary"), config))
     section.tables += [table for name in ordered(tables)

@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
+from alliance_meta.analyses.bias.results import NO_POSITIVE_EFFECT, POORLY_IDENTIFIED
 from alliance_meta.analyses.moderators.univariate import left_out_note, uncoded_reason
 from alliance_meta.engines.heterogeneity import one_effect_size
 from alliance_meta.engines.robust import SMALL_DF
@@ -336,8 +336,8 @@ def _missing_model(row) -> str:
     if row.type != "stepfun":
         return name
     steps = step_list(getattr(row, "steps", ""))
-    reason = _note(row).removeprefix("not computed:").strip()
-    reason = bracketed(reason)  # within parentheses
+    reason = _note(row).removeprefix("not computed:").replace(NO_POSITIVE_EFFECT, "").strip(" ;")
+    reason = bracketed(reason)  # within parentheses (NO_POSITIVE_EFFECT: a sentence of its own)
     return (f"the step function{f' with steps at one-sided p = {steps}' if steps else ''} (selection-model table"
             + (f"; {reason}" if reason and reason != "not computed" else "") + ")")
 
@@ -370,6 +370,16 @@ def selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame 
     to the study composites of a three-level review (:data:`OF_COMPOSITES`)."""
     if selection is None or selection.empty:
         return ""
+    sentence = _selection_sentence(selection, metric, bias, composites)
+    if "note" in selection and selection["note"].fillna("").astype(str).str.contains(NO_POSITIVE_EFFECT,
+                                                                                      regex=False).any():
+        sentence += (f" No {'study composite' if composites else 'effect'} was positive, but the selection models "
+                     "acted on one-sided p-values, which model selection for positive effects (selection-model "
+                     "table).")
+    return sentence
+
+
+def _selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame | None, composites: bool) -> str:
     show = display(metric)
     estimated = selection[selection["estimate"].map(is_finite)]
     missing = [_missing_model(row) for row in selection.itertuples() if row.type not in set(estimated["type"])]

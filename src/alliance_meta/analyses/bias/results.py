@@ -48,6 +48,33 @@ def bias_frame(rows: list[BiasTest], metric: str | None = None) -> pd.DataFrame:
 POORLY_IDENTIFIED = "poorly identified"
 """The note of a selection model whose estimate its flat likelihood carried away (selection_models.csv)."""
 
+NO_POSITIVE_EFFECT = ("no effect fitted is positive (study composites under dependence: multilevel), but one-sided "
+                      "p-values model selection for positive effects: under the sign convention a positive effect is "
+                      "a stronger alliance with a better outcome or with staying (config/README.md); set reverse = "
+                      "yes on rows reported the other way round, or use two-sided p-values (bias.selection.sided: two)")
+"""The note of every selection model fitted to one-sided p-values (metafor's ``alternative = "greater"``) when no
+study (study composite of a three-level review) has a positive effect and some a negative one
+(:func:`no_positive_effect`): the weights favour significant positive effects, of which there are none, so the step
+function's first interval is empty and the continuous models adjust for a selection of positive effects in a
+review that has none."""
+
+
+def without_sign_advice(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (selection_models.csv) without :data:`NO_POSITIVE_EFFECT` in its ``note``s: the report's Results and
+    its table's note give it once; repeated in every row and every panel of a figure, it hid the rows' own reasons
+    and overran the figure's title."""
+    if "note" not in table:
+        return table
+    return table.assign(note=table["note"].map(lambda note: note.replace(f"; {NO_POSITIVE_EFFECT}", "").replace(
+        NO_POSITIVE_EFFECT, "") if isinstance(note, str) else note))
+
+
+def no_positive_effect(yi) -> bool:
+    """Whether no effect of ``yi`` is positive and at least one is negative (an r of 0 is as far from a significant
+    positive effect as a negative one; every effect 0 is another matter: :data:`POORLY_IDENTIFIED`)."""
+    yi = np.asarray(yi, float)
+    return bool(np.all(yi <= 0) and np.any(yi < 0))
+
 
 def all_equal(values) -> bool:
     """Whether the values are one and the same up to rounding (a spread of at most 1e-12 of the largest):

@@ -68,7 +68,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, BiasTest, independent_studies
+from alliance_meta.analyses.bias.results import (NO_POSITIVE_EFFECT, POORLY_IDENTIFIED, BiasTest,
+                                                independent_studies, no_positive_effect)
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, dominant_weight, weighted_q
@@ -846,6 +847,8 @@ def selection_models(fit, *, types=TYPES, steps=DEFAULT_STEPS, sided: str = "one
                              weights=None if isinstance(fit, MultilevelFit) else fit.weights, control=fit.control)
     table["note"] = [_poorly_identified(note, estimate, unadjusted.estimate, yi, se)
                      for note, estimate, se in zip(table["note"], table["estimate"], table["se"])]
+    if alternative == "greater" and no_positive_effect(yi):
+        table["note"] = [f"{note}; {NO_POSITIVE_EFFECT}".lstrip("; ") for note in table["note"]]
     return SelectionModelsResult(table, studies, unadjusted, fit.metric, fit.level, alternative, notes)
 
 
