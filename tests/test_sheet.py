@@ -366,13 +366,15 @@ def test_a_df_cell_holding_a_result_without_its_df_says_what_it_holds(tmp_path, 
 def test_a_df_of_1_comma_48_is_f_s_two_df_whatever_the_decimal_mark(tmp_path, sheet):
     """"1,48" in df was read as a df of 1.48 without a word in a semicolon sheet (decimal commas), and got 'write
     "1.48"' in a sheet of decimal points: it is F(1, 48)'s two df (a df between 1 and 2 would be a study of fewer
-    than 4 cases). "48,5" stays a decimal comma (a Welch df)."""
+    than 4 cases). "48,5" stays a decimal comma (a Welch df). The numbers it quotes as read are written with the
+    sheet's decimal mark (1,48 in a sheet of decimal commas: was 1.48)."""
     problems = problems_of(tmp_path, sheet)
     problem = problems[0]
     assert (problem.row, problem.column, problem.value, problem.check) == (2, "df", "1,48", "number")
+    df, n = ("1,48", "3,48") if ";" in sheet else ("1.48", "3.48")
     assert problem.rule == ('holds both degrees of freedom of F(1, 48): write the second, "48" (df is the error df of '
-                            "F(1, df) and of t(df)); read with a decimal comma, 1.48 would be the df of fewer than 4 "
-                            "cases (n = df + 2 = 3.48)")
+                            f"F(1, df) and of t(df)); read with a decimal comma, {df} would be the df of fewer than 4 "
+                            f"cases (n = df + 2 = {n})")
     if ";" in sheet:  # read as 48.5, and the t's decimal comma as ever
         clean = validate_sheet(read_sheet(tmp_path / "sheet.csv"))[0]
         assert len(problems) == 1
@@ -962,7 +964,29 @@ def _check_report(path: Path, sheet_rows: list[int], planted: list, problems: li
             assert f'write "{written.replace(",", ".")}"' in problem.rule
     report = format_problems(problems, str(path))
     assert f"{len(problems)} problem" in report.splitlines()[0]
-    assert all(str(p) in report for p in problems)
+    assert all(_reported(p, report) for p in problems)
+
+
+def _reported(problem: Problem, report: str) -> bool:
+    """Whether ``problem`` has its line in ``report``: its own, or one naming its row among those of problems alike
+    (same column, value and rule: ``rows 2-4, 7, column r, value "x": ...``)."""
+    if str(problem) in report:
+        return True
+    tail = str(Problem(0, problem.column, problem.value, problem.rule)).removeprefix("row 0")
+    for line in report.splitlines():
+        found = re.fullmatch(r"\s*rows ((?:\d+(?:-\d+)?(?:, )?)+)" + re.escape(tail), line)
+        if found and problem.row in _expanded(found[1]):
+            return True
+    return False
+
+
+def _expanded(ranges: str) -> set[int]:
+    """``2-4, 7`` as {2, 3, 4, 7}."""
+    rows = set()
+    for part in ranges.rstrip(", ").split(", "):
+        first, _, last = part.partition("-")
+        rows |= set(range(int(first), int(last or first) + 1))
+    return rows
 
 
 def _digest(path: Path) -> str:
@@ -998,8 +1022,10 @@ def test_property_cli_exits_one_with_a_report(tmp_path_factory, sheet, kind):
     assert _digest(path) == before
     report = output.getvalue()
     assert "Traceback" not in report + errors.getvalue()
+    named = set().union(*(_expanded(found) for found in
+                          re.findall(r"^  rows? ((?:\d+(?:-\d+)?(?:, (?=\d))?)+)", report, re.MULTILINE)))
     for index, column, written, check in planted:
-        assert re.search(rf"^  row {sheet_rows[index]}\b", report, re.MULTILINE), report
+        assert sheet_rows[index] in named, report
 
 
 @settings(max_examples=3, **SETTINGS)
@@ -1585,3 +1611,172 @@ def test_only_a_year_and_two_or_four_digits_is_told_it_may_be_a_range_of_years(t
     ("sd1", "\uff0d\uff12", '("-2" in 0-9), which the column does not take: standard deviations must be positive')])
 def test_a_fullwidth_minus_is_a_minus_sign(tmp_path, column, written, told):
     assert told in number_problem(tmp_path, column, written).rule
+
+
+@pytest.mark.parametrize("column, written, separator", [
+    ("r", "0.3, 0.4", ","), ("r", "0,3, 0,4", ";"), ("sd1", "2.1, 3.4", ","), ("year", "2001, 2002", ","),
+    ("sd1", "2, 5", ","), ("n", "20, 25", ",")])  # not a decimal comma where the sheet reads decimal points
+def test_a_comma_and_a_space_between_two_numbers_is_two_numbers(tmp_path, column, written, separator):
+    """r = "0.3, 0.4" in a sheet of decimal points was offered 0.3, its first number: a comma and a space part two
+    numbers, told as "0.3 (0.1)" and "20/25" are, with none offered."""
+    rule = number_problem(tmp_path, column, written, separator).rule
+    assert rule.startswith("holds two numbers, not one") and 'write "' not in rule
+
+
+@pytest.mark.parametrize("column, written, separator", [
+    ("n", "1, 000", ","), ("n", "1, 000", ";"), ("m1", "-12, 345, 678", ","), ("sd1", "2, 5", ";"), ("r", "0, 3", ";")])
+def test_a_space_after_a_comma_of_one_number_is_no_two_numbers(tmp_path, column, written, separator):
+    """n = "1, 000" (1000 with a stray space) and, in a sheet of decimal commas, sd1 = "2, 5" (2,5) were told they
+    hold "two numbers, not one": the space after the comma makes them no number, and none is offered."""
+    rule = number_problem(tmp_path, column, written, separator).rule
+    assert "the space after its comma makes it no number" in rule and "two numbers" not in rule, rule
+    assert 'write "' not in rule
+
+
+@pytest.mark.parametrize("column, written, told", [
+    ("n", "1,200", 'is read as 1,2 with decimal commas; if the comma separates thousands, write "1200"'),
+    ("n1", "0,45", "must be a whole number: 0,45 looks like a proportion of the sample"),
+    ("r", "\u0660\u066b\u0663", 'write it in the digits 0-9, "0,3"'),  # Arabic-Indic 0.3
+    ("n", "1.200", "(n = 1,2 is impossible)")])
+def test_a_sheet_of_decimal_commas_is_told_its_numbers_with_decimal_commas(tmp_path, column, written, told):
+    """In a sheet read with decimal commas "1,200" in n was told it "is read as 1.2", n1 = "0,45" that "0.45 looks
+    like a proportion" and Arabic-Indic 0.3 to write "0.3": a number a message quotes as read or to write has the
+    sheet's own decimal mark (one helper, _as_the_sheet_writes)."""
+    rule = number_problem(tmp_path, column, written, ";").rule
+    assert told in rule
+    assert not re.search(r"\d\.\d", rule), rule
+
+
+def test_a_sheet_of_decimal_commas_is_told_the_numbers_of_a_row_with_decimal_commas(tmp_path):
+    """The row-wise messages quoted the cells as read: "has n1 = 0.45 and n2 = 20", "= 30.85, not 50"."""
+    problems = problems_of(tmp_path, "study_id;n1;n2;n;n11;n12;n21;n22\nS1;0,45;20;;;;;\nS2;;;50;0,85;10;10;10\n")
+    rules = {(p.row, p.column): p.rule for p in problems}
+    assert rules[(2, "")].startswith("has n1 = 0,45 and n2 = 20 but no effect size")
+    assert "n = n11 + n12 + n21 + n22 = 30,85, not 50" in rules[(3, "n")]
+    assert not any(re.search(r"\d\.\d", rule) for rule in rules.values()), rules
+
+
+@pytest.mark.parametrize("written, offered, how", [
+    ("9,75", "9.75", "with a point"), ("9,123", "9.1230", "with a point and a 0 more"),
+    ("2,400", "2,4", "without its trailing zeros"), ("9,750", "9.7500", "with a point and a 0 more")])
+def test_a_welch_df_in_a_sheet_of_decimal_commas_is_offered_as_the_sheet_reads_it(tmp_path, written, offered, how):
+    """df = "9,75" in a sheet of decimal commas (F(9, 75)'s two df, or a Welch df): the df is quoted with its comma,
+    and the value offered to write is one the sheet reads as 9.75 ("9,75" in df is taken for F's two df). "9,123" was
+    offered "9.123", which that sheet refuses as a point between thousands, offering "9,123" back (a loop): the cell
+    offered, and the one offered for a point written so, are validated in the same sheet."""
+    sheet = "study_id;t;df;direction\nS1;2,1;{};positive\n"
+    problem = only(problems_of(tmp_path, sheet.format(written)), "number")
+    assert (f"a Welch t's df of {written}: if it is t({written}), write \"{offered}\" ({how}: \"{written}\" in df is "
+            "taken for F's two df") in problem.rule
+    clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, sheet.format(offered))))
+    assert not problems and clean["df"].tolist() == [float(written.replace(",", "."))]
+    point = written.replace(",", ".")
+    if point != offered:  # "9.123" written with a point, refused as thousands, is offered the same cell to write
+        told = only(problems_of(tmp_path, sheet.format(point)), "ambiguous_point").rule
+        assert f'or "{offered}" if it is a decimal point' in told, told
+
+
+@pytest.mark.parametrize("column, written", [("sd1", "-2,5"), ("sd1", "- 2,5"), ("r", "- 0,5"), ("r", "\u2212 0,5")])
+def test_a_sign_and_a_space_before_a_decimal_comma_gets_the_decimal_comma_advice(tmp_path, column, written):
+    """sd1 = "- 2,5" in a sheet of decimal points had no word of its decimal comma where "-2,5" had: a sign and a
+    space are read as the sign (as suggest_number reads them), and three such cells are the sheet's line too; in a
+    sheet read with decimal commas neither is told to set decimal: ","."""
+    advice = 'set decimal: "," in the config to read the sheet\'s decimal commas'
+    assert advice in number_problem(tmp_path, column, written).rule
+    rows = "".join(f'S{i},"{written}",50,\n' if column == "r" else f'S{i},0.3,50,"{written}"\n' for i in range(3))
+    report = format_problems(problems_of(tmp_path, "study_id,r,n,sd1\n" + rows))
+    assert '3 of them are numbers written with a decimal comma: set decimal: ","' in report
+    rows = "".join(f"S{i};{written};50;\n" if column == "r" else f"S{i};0,3;50;{written}\n" for i in range(3))
+    commas = problems_of(tmp_path, "study_id;r;n;sd1\n" + rows)
+    assert len(commas) == 3 and "decimal: " not in format_problems(commas)
+
+
+@pytest.mark.parametrize("column, written, what", [
+    ("sd1", "1_000", 'an underscore ("_")'), ("n", "1_000", 'an underscore ("_")'), ("m1", "2_5", 'an underscore ("_")'),
+    ("sd1", "2\u00b3", 'a superscript digit ("\u00b3")'), ("m1", "2\u00bd", 'a fraction character ("\u00bd")'),
+    ("r", "0.3\u00b9", 'a superscript digit ("\u00b9")')])
+def test_a_character_no_number_is_read_with_is_named_and_no_prefix_offered(tmp_path, column, written, what):
+    """sd1 = "1_000" was offered 1 and "2\u00b3" 2, a prefix of the cell: the character is named, and no number
+    offered (an underscore is no thousands separator anywhere in the project; a superscript a power or a note)."""
+    rule = number_problem(tmp_path, column, written).rule
+    assert f"it holds {what}, which is not read as part of a number" in rule
+    assert 'write "' not in rule
+    assert suggest_number(written) is None
+    assert suggest_number("\u03c7\u00b2 = 5.2") == "5.2"  # a label's superscript is no digit of the value
+
+
+def test_a_value_alike_in_many_rows_is_one_line_naming_its_rows(tmp_path):
+    """"psychodinamic" in 8 rows of modality was 8 lines: the problems alike (column, value, rule) are one line
+    naming their rows in ranges, as numeric codes and hidden rows were; each row is still a problem of its own."""
+    misspelt = {4, 5, 6, 7, 8, 9, 12, 15}
+    rows = "".join(f"S{row},0.2,50,{'psychodinamic' if row in misspelt else 'CBT'},{'coach' if row == 13 else ''}\n"
+                   for row in range(2, 17))
+    problems = validate_sheet(read_sheet(write_csv(tmp_path, "study_id,r,n,modality,rater\n" + rows)),
+                              moderators=["modality"])[1]
+    assert sorted(p.row for p in problems if p.column == "modality") == sorted(misspelt)
+    report = format_problems(problems)
+    assert report.splitlines()[0].startswith("the sheet: 9 problems in 9 rows")
+    lines = [line for line in report.splitlines() if "psychodinamic" in line]
+    assert lines == ['  rows 4-9, 12, 15, column modality, value "psychodinamic": is not in the vocabulary of modality '
+                     '(CBT, psychodynamic, humanistic, interpersonal, integrative, other); did you mean "psychodynamic"?']
+    assert any(line.startswith('  row 13, column rater, value "coach": ') for line in report.splitlines())
+
+
+def test_a_number_beginning_with_0_before_a_comma_is_no_thousands_grouping(tmp_path):
+    """Three rows of n = "0,500" were told to write "0500" and counted as "3 cells written with thousands separators":
+    no number begins with 0 before its thousands (one definition, _thousands_groups); in a sheet of decimal points it
+    is a decimal comma (0.5, which n refuses). What a sheet reads is unchanged: "0.500,5" of a sheet of decimal commas
+    is 500.5 as before."""
+    problems = problems_of(tmp_path, "study_id,r,n\n" + "".join(f'S{i},0.3,"0,500"\n' for i in range(3)))
+    report = format_problems(problems)
+    assert len(problems) == 3 and "thousands" not in report and '"0500"' not in report, report
+    assert '3 of them are numbers written with a decimal comma: set decimal: ","' in report
+    assert "0.500 looks like a proportion of the sample" in problems[0].rule
+    assert suggest_number("0,500", whole=True) == "0.500" and suggest_number("1,500", whole=True) == "1500"
+    assert suggest_number("0 500,5") is None and suggest_number("1 500,5") == "1500.5"
+    clean, problems = validate_sheet(read_sheet(write_csv(tmp_path, "study_id;r;n;m1\nS1;0,3;50;0.500,5\n")))
+    assert not problems and clean["m1"].tolist() == [500.5]
+
+
+def test_a_line_of_problems_alike_names_twenty_ranges_and_counts_the_other_rows():
+    """A code misspelt in every other row of 5,000 was one line of 14,630 characters: the line names its first 20
+    ranges of rows and counts the others; a row twice among problems alike is named once, in one line."""
+    rule = "is not in the vocabulary of modality"
+    problems = [Problem(row, "modality", "psychodinamic", rule, "vocabulary") for row in range(2, 5002, 2)]
+    [line] = [line for line in format_problems(problems).splitlines() if "psychodinamic" in line]
+    named = ", ".join(str(row) for row in range(2, 42, 2))
+    assert line == f'  rows {named} and {2500 - 20} more rows, column modality, value "psychodinamic": {rule}'
+    runs = [Problem(row, "modality", "x", rule, "vocabulary") for row in [*range(2, 7), 9, 10, 10, *range(12, 100, 2)]]
+    [line] = [line for line in format_problems(runs).splitlines() if '"x"' in line]
+    evens = ", ".join(str(row) for row in range(12, 46, 2))  # 20 named: 2-6, 9, 10 and 17 rows; 46-98 counted
+    assert line.startswith(f"  rows 2-6, 9, 10, {evens} and 27 more rows, column modality"), line
+    twice = [Problem(3, "r", "x", "is not a number", "number")] * 2 + [Problem(5, "r", "x", "is not a number", "number")]
+    assert [line for line in format_problems(twice).splitlines() if '"x"' in line] == [
+        '  rows 3, 5, column r, value "x": is not a number']
+
+
+def test_a_sheet_of_decimal_commas_quotes_a_cell_as_written_and_a_number_read_with_its_comma(tmp_path):
+    """n1 written "20.5" in a sheet of decimal commas was quoted "has n1 = 20,5", a cell it does not have: a cell is
+    quoted as written ("0,45", "0.85" as typed), a number read or offered with the sheet's comma (30,85)."""
+    problems = problems_of(tmp_path, "study_id;n1;n2;n;n11;n12;n21;n22\nS1;20.5;20;;;;;\nS2;0,45;20;;;;;\n"
+                                     "S3;;;50.5;0.85;10;10;10\n")
+    rules = {(p.row, p.column): p.rule for p in problems}
+    assert rules[(2, "")].startswith("has n1 = 20.5 and n2 = 20 but no effect size")
+    assert rules[(3, "")].startswith("has n1 = 0,45 and n2 = 20 but no effect size")
+    assert rules[(4, "n11")].startswith("must be a whole number: 0.85 looks like a proportion")
+    assert [rule for (row, column), rule in rules.items() if row == 4 and "2x2" in rule] == [
+        "the 2x2 counts give n = n11 + n12 + n21 + n22 = 30,85, not 50.5: check the counts (n11, n21: favourable "
+        "outcome, n12, n22: unfavourable; the first pair the stronger-alliance group) or n, or leave n empty (the "
+        "counts give it)"]
+
+
+@pytest.mark.parametrize("written, separator, told", [
+    ("R\u00b2 = .09", ",", "holds R\u00b2, the share of variance explained, not r: r would be \u00b10.3, its sign from"),
+    ("r\u00b2 = 0.25", ",", "holds r\u00b2, the share of variance explained, not r: r would be \u00b10.5, its sign"),
+    ("R\u00b2 = 0,09", ";", "not r: r would be \u00b10,3, its sign from the direction of the effect"),
+    ("R\u00b2 = 4", ",", "holds R\u00b2, the share of variance explained, not r; code the r the study reports")])
+def test_an_r_squared_in_r_is_told_it_is_no_r_and_offered_nothing(tmp_path, written, separator, told):
+    """r = "R\u00b2 = .09" was offered to write "0.09": R\u00b2 is not r (r would be \u00b10.3, its sign from the
+    direction), and no value is offered."""
+    rule = number_problem(tmp_path, "r", written, separator).rule
+    assert told in rule and 'write "' not in rule, rule

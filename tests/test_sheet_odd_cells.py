@@ -161,7 +161,7 @@ def test_digits_other_than_0_to_9_are_refused_with_the_number_to_write(tmp_path,
     rows = [["study_id", *cells, "n2"], ["S1", *cells.values(), "60"], ["S2", "0.3", "80", "40", "2001", "40"]]
     path = csv(tmp_path, "".join(separator.join(row) + "\n" for row in rows))
     problems = checked(path)[1]
-    written = {"r": "0.500", "n": "120", "year": "2004"}
+    written = {"r": "0.500" if separator == "," else "0,500", "n": "120", "year": "2004"}  # the sheet's decimal mark
     assert where(problems) == [(2, column, cells[column], "number") for column in ("r", "n", "n1", "year")]
     for problem in problems[:2] + problems[3:]:
         script = "Devanagari" if problem.column == "year" else "Arabic-Indic"
@@ -268,7 +268,7 @@ POINT_SHEET = 'or set decimal: "," in the config for a sheet written with decima
     (",", "n", "1.200", f'{WHOLE_NUMBER}: "1.200" is read with a decimal point; if the point separates thousands, '
                         f'write "1200" ({POINT_SHEET})'),
     # in other digits too ("\u0661,\u0662\u0660\u0660" was told of a decimal point and to set decimal: ",")
-    (";", "n", "1,200", f'{WHOLE_NUMBER}: "1,200" is read as 1.2 with decimal commas; if the comma separates '
+    (";", "n", "1,200", f'{WHOLE_NUMBER}: "1,200" is read as 1,2 with decimal commas; if the comma separates '
                         'thousands, write "1200"'),
     # a whole number breaking a rule only as read (n = 2): told, too, what its thousands reading is
     (",", "n", "2.000", f'{AT_LEAST_4}; "2.000" is read with a decimal point; if the point separates thousands, write '
@@ -372,6 +372,8 @@ def test_a_unicode_minus_before_other_digits_is_told_the_whole_value_to_write(tm
     assert problems_of(value) == []  # read as the sheet reads a Unicode minus
     [problem] = problems_of(value.translate(ARABIC_INDIC).replace(".", "\u066b"))
     to_write = value.replace("\u2212", "-")
+    if separator == ";":  # offered with the sheet's decimal comma, which it reads
+        to_write = to_write.replace(".", ",")
     assert problem.rule.endswith(f'is written in Arabic-Indic digits, which are not read: write it in the digits 0-9, '
                                  f'"{to_write}"'), problem.rule
     assert problems_of(to_write) == []  # one round of fixes
@@ -599,5 +601,5 @@ def test_a_comma_between_thousands_in_a_decimal_comma_sheet_is_told_as_written(t
                      + separator.join(["B", "0,2", "80"]).encode(encoding) + b"\n")
     _, problems = validate_sheet(read_sheet(path))
     assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
-        (2, "n", "1,200", 'must be a whole number: "1,200" is read as 1.2 with decimal commas; if the comma '
+        (2, "n", "1,200", 'must be a whole number: "1,200" is read as 1,2 with decimal commas; if the comma '
                           'separates thousands, write "1200"')]

@@ -56,9 +56,11 @@ def test_a_df_of_f_s_two_df_with_a_comma_is_no_silent_decimal_in_a_decimal_comma
     raw, clean, problems = checked(tmp_path, "study_id;t;df\nS1;2,1;2,40\nS2;2,1;9,75\nS3;2,1;48,5\n")
     assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "df", "2,40", "number"),
                                                                         (3, "df", "9,75", "number")]
-    for problem, (df, numerator, error) in zip(problems, (("2.40", 2, 40), ("9.75", 9, 75))):
+    for problem, (df, numerator, error) in zip(problems, (("2,40", 2, 40), ("9,75", 9, 75))):
+        # the df quoted with the sheet's decimal comma; the one to write with a point, which df reads
         assert problem.rule.startswith(f"holds F({numerator}, {error})'s two degrees of freedom or, with a decimal "
-                                       f'comma, a Welch t\'s df of {df}: if it is t({df}), write "{df}"; if '
+                                       f'comma, a Welch t\'s df of {df}: if it is t({df}), write "{df.replace(",", ".")}" '
+                                       f'(with a point: "{df}" in df is taken for F\'s two df); if '
                                        f"F({numerator}, {error}), an F with {numerator} numerator df")
     assert str(problems[0]).startswith('row 2, column df, value "2,40": holds F(2, 40)')
     assert raw["df"].tolist() == ["2,40", "9,75", "48.5"]
@@ -154,7 +156,7 @@ def test_a_count_with_a_thousands_point_in_a_decimal_comma_sheet_is_asked_for_as
     _, _, problems = checked(tmp_path, "study_id;r;n\nA;0,2;1.200\nB;0,3;10.000\nC;0,1;55\n")
     found = {p.value: p for p in problems}
     assert [(p.row, p.column, p.check) for p in problems] == [(2, "n", "ambiguous_point"), (3, "n", "ambiguous_point")]
-    assert found["1.200"].rule == 'is 1200 written with a point between thousands (n = 1.2 is impossible): write "1200"'
+    assert found["1.200"].rule == 'is 1200 written with a point between thousands (n = 1,2 is impossible): write "1200"'
     assert 'write "10000" if the point separates thousands, or "10,000" if it is a decimal point' in found["10.000"].rule
 
 
@@ -252,11 +254,11 @@ def test_thousands_points_a_decimal_comma_and_an_exponent_are_told_what_they_are
     assert r == (f'{told}"{minus}1234,5e2" (-123450), which the column does not take: must lie strictly between -1 '
                  "and 1")
     assert age == f'{told}"{minus}1234,5e2" (-123450): write "{minus}1234,5e2"'
-    assert n.startswith(f'{told}"1234,5e-1" (123.45), which the column does not take: must be a whole number')
+    assert n.startswith(f'{told}"1234,5e-1" (123,45), which the column does not take: must be a whole number')
     assert m1 == f'{told}"1234,5e2" (123450): write "1234,5e2"'
     from alliance_meta.inputs.sheet import _grouped_exponent_message
 
-    assert '"1234,567e0" (1234.567)' in _grouped_exponent_message("m1", "1.234,567e0")  # not rounded to 1234.57
+    assert '"1234,567e0" (1234,567)' in _grouped_exponent_message("m1", "1.234,567e0")  # not rounded to 1234,57
     _, clean, written = checked(tmp_path, f"study_id;r;n;age;m1\nA;0,2;50;{minus}1234,5e2;1234,5e2\n")
     assert written == [] and clean.loc[0, "m1"] == 123450.0  # written as told: read
 

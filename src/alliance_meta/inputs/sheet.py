@@ -101,7 +101,8 @@ class Problem:
     sheet column (empty for a whole-row rule), ``value`` the cell as written,
     ``rule`` the reviewer-facing explanation and ``check`` the rule's short name; ``written`` a way of writing
     the cell that a whole column may share (``thousands``: :func:`_thousands_to_write`), which
-    :func:`format_problems` says once per column, else empty.
+    :func:`format_problems` says once per column, or the whole sheet (:data:`DECIMAL_COMMA_WRITTEN`), which it
+    says once, else empty.
     """
 
     row: int
@@ -112,17 +113,26 @@ class Problem:
     written: str = ""
 
     def __str__(self) -> str:
-        where = f"row {self.row}"
-        if self.column:
-            where += f", column {self.column}"
-        if self.value:
-            where += f', value "{self.value}"'
-        return f"{where}: {self.rule}"
+        return _where(f"row {self.row}", self.column, self.value, self.rule)
+
+
+def _where(rows: str, column: str, value: str, rule: str) -> str:
+    """A problem as a line of the report: ``row 4, column modality, value "psychodinamic": rule``, the column and
+    value where it has them (``rows`` names one row, or several alike: :func:`_problem_lines`)."""
+    if column:
+        rows += f", column {column}"
+    if value:
+        rows += f', value "{value}"'
+    return f"{rows}: {rule}"
 
 
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
+
+#: :attr:`Problem.written` of a number written with a decimal comma in a sheet read with decimal points
+#: (:func:`written_with_decimal_comma`), which :func:`format_problems` counts for the sheet
+DECIMAL_COMMA_WRITTEN = "decimal_comma"
 
 DECIMALS = ("auto", ".", ",")
 """``decimal`` settings: ``auto`` = a comma in a semicolon-separated CSV (and in tab-separated text of decimal
@@ -133,21 +143,34 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 _DECIMAL_COMMA = re.compile(r"[-+\u2212]?[0-9]*,[0-9]+(?:[eE][-+]?[0-9]+)?")
 
 
+def _thousands_groups(separator: str, least: int = 1) -> str:
+    """The pattern (text) of digits grouped in thousands: one to three digits, not beginning with 0 (``0,500`` is no
+    500), then ``least`` or more groups of three, each after ``separator``; the one definition of it
+    (:func:`_grouped_thousands`, :data:`_THOUSANDS_SEPARATED`, :data:`_GROUPED_EXPONENT`, :func:`suggest_number`,
+    :func:`_space_after_comma`; not the patterns of numbers a sheet reads with a 0 before its points,
+    :data:`_GROUPED_DECIMAL_COMMA`, :data:`_UNICODE_MINUS_GROUPED`). Digits are 0-9, as in every number pattern here: 0.500
+    written in Arabic-Indic digits is no grouped 500 but a cell of other digits (:func:`_other_digits`)."""
+    return rf"(?!0)[0-9]{{1,3}}(?:{re.escape(separator)}[0-9]{{3}}){{{least},}}"
+
+
 def _grouped_thousands(separator: str) -> re.Pattern:
-    """A whole number written with ``separator`` between groups of thousands, which may as well be one decimal mark:
-    ``10.000`` (ten thousand, or ten?), ``1,200`` (1200, or 1.2?); not ``0.971`` nor ``0,500`` (no number begins
-    with a 0 before its thousands). Digits are 0-9, as in every number pattern here: 0.500 written in Arabic-Indic
-    digits is no grouped 500 but a cell of other digits (:func:`_other_digits`)."""
-    return re.compile(rf"[-+\u2212]?(?!0)[0-9]{{1,3}}(?:{re.escape(separator)}[0-9]{{3}})+")
+    """A whole number written with ``separator`` between groups of thousands (:func:`_thousands_groups`), which may
+    as well be one decimal mark: ``10.000`` (ten thousand, or ten?), ``1,200`` (1200, or 1.2?); not ``0.971``."""
+    return re.compile(rf"[-+\u2212]?{_thousands_groups(separator)}")
 
 
 _GROUPED_POINTS = _grouped_thousands(".")
 #: a whole number with commas, apostrophes or spaces between thousands (1,200  1'200  1 200  12 000 000), as a count
 #: is written: what :func:`suggest_number` offers as one, and :func:`_column_format` counts as thousands separators
-_THOUSANDS_SEPARATED = re.compile(r"\d{1,3}([,'\u2019 \u00a0\u202f]\d{3})+")
-_GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+")  # 2.500,5: points between thousands
-#: 1.234,5e2: points between thousands, a decimal comma and an exponent, which no spreadsheet writes together
-_GROUPED_EXPONENT = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+[eE][-+\u2212]?[0-9]+")
+#: (only messages: a cell of it is no number read; not ``0,500``, no grouped 500)
+_THOUSANDS_SEPARATED = re.compile("|".join(_thousands_groups(separator) for separator in ",'\u2019 \u00a0\u202f"))
+#: 2.500,5: points between thousands and a decimal comma, read so in a sheet of decimal commas (:func:`_decimal_point`);
+#: not of :func:`_thousands_groups`, as ``0.500,5`` is read as 500.5 too, and refusing its 0 would change what a
+#: sheet reads (as :data:`_UNICODE_MINUS_GROUPED`)
+_GROUPED_DECIMAL_COMMA = re.compile(r"[-+\u2212]?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+")
+#: 1.234,5e2: points between thousands, a decimal comma and an exponent, which no spreadsheet writes together (a
+#: problem, never read: ``0.123,5e2`` is not of it, and is told what other cells are)
+_GROUPED_EXPONENT = re.compile(rf"[-+\u2212]?{_thousands_groups('.')},[0-9]+[eE][-+\u2212]?[0-9]+")
 #: dates written as text (:func:`year_of_date`), in the digits 0-9 as the number patterns: a date in other digits is
 #: refused as a number is (:func:`_other_digits`), not read as its year
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T][0-9:.]+)?")
@@ -307,7 +330,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | None = None, decimal: str 
 _UNICODE_MINUS_NUMBER = re.compile(r"\u2212(?:[0-9]+[.,]?[0-9]*|[.,][0-9]+)(?:[eE][-+\u2212]?[0-9]+)?")
 #: in a sheet of decimal commas also "\u22121.234,5" (points between thousands and a decimal comma,
 #: :data:`_GROUPED_DECIMAL_COMMA`; no exponent: "\u22121.234,5e2" is no number :func:`_decimal_point` reads); in a
-#: sheet of decimal points that is no number, and "reads as -1.234" would be false
+#: sheet of decimal points that is no number, and "reads as -1.234" would be false. Not of :func:`_thousands_groups`:
+#: "\u22120.500,5" is read as -500.5 as "0.500,5" is as 500.5 (:data:`_GROUPED_DECIMAL_COMMA`), which that would change
 _UNICODE_MINUS_GROUPED = re.compile(r"\u2212[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+")
 
 
@@ -1043,7 +1067,7 @@ def _grouped_exponent_message(column: str, value: str) -> str:
     written = value.replace(".", "")
     number = f"{float(written.replace(MINUS, '-').replace(',', '.')):.15g}"  # 1234.567, not 1234.57
     what = ("has both points between thousands and an exponent, which are not read together: without the points "
-            f'it is "{written}" ({number})')
+            f'it is "{written}" ({_as_the_sheet_writes(number, comma=True)})')
     if (refusal := _failed_checks_message(column, number, pd.Series(dtype=object))) is None:
         return f'{what}: write "{written}"'
     return f"{what}, which the column does not take: {refusal}"
@@ -1060,11 +1084,11 @@ def _point_message(column: str, value: str, because: str) -> str:
     if value.count(".") > 1:
         return f"is {thousands} written with points between thousands" + (
             f': write "{thousands}"' if refusal is None else f", which the column does not take: {refusal}")
-    decimal_reading, written = float(value), value.replace(".", ",")
+    decimal_reading, written = float(value), _as_the_sheet_writes(value, column, comma=True)  # df "9.123": "9.1230"
     if (decimal_refusal := _failed_checks_message(column, str(decimal_reading), empty)) is not None:
         if refusal is None:
-            return (f'is {thousands} written with a point between thousands ({column} = {decimal_reading:g} is '
-                    f'impossible): write "{thousands}"')
+            return (f"is {thousands} written with a point between thousands ({column} = "
+                    f'{_as_the_sheet_writes(f"{decimal_reading:g}", comma=True)} is impossible): write "{thousands}"')
         return (f"has a point in a sheet read with decimal commas, and the column takes neither reading: {thousands} "
                 f"(the point between thousands) or {written} (a decimal point): {decimal_refusal}{because}")
     if refusal is not None:
@@ -1426,7 +1450,8 @@ def _no_effect_cells(row: pd.Series) -> dict[str, str]:
     kind, value, scale = next(iter(found.values()))
     column = INPUT_KIND_BY_NAME[kind].columns[0]
     hint = " (a z test statistic typed as a Fisher z?)" if kind == "fisher_z" else ""
-    reached = f"r = {value:g}, a correlation of \u00b11 (infinite Fisher z)" if scale == "r" else f"{scale} = {value:g}"
+    shown = _as_the_sheet_writes(f"{value:g}")
+    reached = f"r = {shown}, a correlation of \u00b11 (infinite Fisher z)" if scale == "r" else f"{scale} = {shown}"
     return {column: f"converts to {reached}: no effect size; check the value{hint}"}
 
 
@@ -1437,7 +1462,7 @@ def _input_cell_text(row: pd.Series) -> str:
     if not isinstance(kind, str):
         return "the statistic"
     column = INPUT_KIND_BY_NAME[kind].columns[0]
-    return f"{column} = {row.get(column)}"
+    return f"{column} = {_cell_as_written(row, column)}"
 
 
 def _numeric_row(row: pd.Series) -> pd.DataFrame:
@@ -1517,7 +1542,8 @@ def _count_size_cells(row: pd.Series) -> dict[str, str]:
         typed, values = _as_float(row.get(size)), [_as_float(row.get(c)) for c in counts]
         if math.isnan(typed) or typed == sum(values):
             continue
-        cells[size] = (f"the 2x2 counts give {size} = {' + '.join(counts)} = {sum(values):g}, not {typed:g}: check "
+        total, typed = _as_the_sheet_writes(f"{sum(values):g}"), _cell_as_written(row, size)  # read; as written
+        cells[size] = (f"the 2x2 counts give {size} = {' + '.join(counts)} = {total}, not {typed}: check "
                        "the counts (n11, n21: favourable outcome, n12, n22: unfavourable; the first pair the "
                        f"{first}) or {size}, or leave {size} empty (the counts give it)")
     return cells
@@ -1643,7 +1669,9 @@ def _cell_text(value) -> str:
 
 
 def _as_float(value) -> float:
-    """A cell of a row-wise message as a number (NaN when it is none)."""
+    """A cell of a row-wise message as a number (NaN when it is none, as ``1_000`` is, which Python's float reads)."""
+    if isinstance(value, str) and "_" in value:
+        return math.nan
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -1694,6 +1722,18 @@ def _in_ascii_digits(text: str) -> str:
 #: why the sheet being validated is read with decimal commas (:func:`read_sheet`'s ``attrs["decimal_commas"]``;
 #: empty: it is not), for a cell in digits other than 0-9 to be told what its value in 0-9 is told there
 _SHEET_DECIMAL_COMMAS: contextvars.ContextVar[str] = contextvars.ContextVar("sheet_decimal_commas", default="")
+#: the cells of the sheet being validated that were read other than as written (:func:`read_sheet`'s
+#: ``attrs["as_written"]``: ``0,45`` read as 0.45), for a message to quote a cell as the sheet has it
+_SHEET_AS_WRITTEN: contextvars.ContextVar[dict] = contextvars.ContextVar("sheet_as_written", default={})
+
+
+def _cell_as_written(row: pd.Series, column: str, value: object = None) -> str:
+    """A cell of ``row`` (its name the sheet row, as :func:`_problems` passes it) that a message quotes, as the sheet
+    has it (:data:`_SHEET_AS_WRITTEN`): ``0,45`` read as 0.45 is ``0,45``, and ``20.5`` in a sheet of decimal
+    commas, read as it is, ``20.5`` (not ``20,5``: a number read or offered has the sheet's mark,
+    :func:`_as_the_sheet_writes`, a cell is as written); ``value``: the cell as read, where it is not ``row``'s."""
+    written = _SHEET_AS_WRITTEN.get().get((row.name, column))
+    return str(written) if written is not None else _cell_text(row.get(column) if value is None else value)
 
 
 def _decimal_mark() -> str:
@@ -1701,10 +1741,25 @@ def _decimal_mark() -> str:
     return "decimal comma" if _SHEET_DECIMAL_COMMAS.get() else "decimal point"
 
 
-def _as_the_sheet_writes(number: str) -> str:
-    """A number to write (``-2.5``, with a decimal point) with the decimal mark of the sheet being validated: ``-2,5``
-    in a sheet read with decimal commas, where every other number is written so (:func:`_point_message`)."""
-    return number.replace(".", ",") if _SHEET_DECIMAL_COMMAS.get() else number
+def _as_the_sheet_writes(number: str, column: str = "", comma: bool | None = None) -> str:
+    """A number a message quotes, as read or to write (``-2.5``, with a decimal point), with the decimal mark of the
+    sheet being validated: ``-2,5`` in a sheet read with decimal commas, where every other number is written so
+    (:func:`_point_message`); the one place a message gives a number its decimal mark. Only a number with one
+    decimal point is rewritten (``1200``, ``1.234,5`` are not). A df (``column``) that the sheet would take for F's
+    two df with a comma (``9,75``: :func:`_decimal_point`) is written as the sheet reads it as meant: with its point
+    (``9.75``), unless that is read as a point between thousands (``2.400``, ``9.123``: :data:`_GROUPED_POINTS`),
+    then with its comma and no trailing zeros (``2,4``) or, where that is F's two df still, with a point and a 0 more
+    (``9.1230``). ``comma``: whether the sheet is read with decimal commas, for a message made while it is read
+    (:func:`_point_message`)."""
+    if not (_SHEET_DECIMAL_COMMAS.get() if comma is None else comma) or not _POINT_DECIMAL.fullmatch(number):
+        return number
+    written = number.replace(".", ",")
+    if column != "df" or not _BOTH_DEGREES_OF_FREEDOM.fullmatch(written):
+        return written
+    if not _GROUPED_POINTS.fullmatch(number):
+        return number
+    shorter = written.rstrip("0")
+    return shorter if not _BOTH_DEGREES_OF_FREEDOM.fullmatch(shorter) else number + "0"
 
 
 def _one_number() -> str:
@@ -1719,8 +1774,10 @@ _NUMBER_TEXT = r"[-+\u2212]?(?:[0-9]+(?:[.,][0-9]+)*|[.,][0-9]+)(?:[eE][-+\u2212
 _RANGE = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:[-\u2012\u2013\u2014\u2212~]|to|bis)\s*{_NUMBER_TEXT}\s*"
                     r"(?:\([^()0-9]*[^\W\d_][^()0-9]*\)\s*)?", re.IGNORECASE)
 #: two numbers as a paper prints a mean and its SD (``0.3 (0.1)``, ``0.3 \u00b1 0.1``), a statistic and its df
-#: (``2.1 (48)``) or a list (``0,3;0,4``, ``20/25``)
-_TWO_NUMBERS = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:\(\s*{_NUMBER_TEXT}\s*\)|(?:[;/\u00b1]|\+/-)\s*{_NUMBER_TEXT})\s*")
+#: (``2.1 (48)``) or a list (``0,3;0,4``, ``20/25``, ``0.3, 0.4``: a comma and a space part two numbers, in a sheet
+#: of either decimal mark; ``0.3,0.4`` has mixed marks, no number either)
+_TWO_NUMBERS = re.compile(rf"\s*{_NUMBER_TEXT}\s*(?:\(\s*{_NUMBER_TEXT}\s*\)"
+                          rf"|(?:[;/\u00b1]|\+/-|,(?=\s))\s*{_NUMBER_TEXT})\s*")
 
 #: a year and two or four digits (``2001-02``, ``2001-2002``): years, or a year and its month; not ``.2-.3``, ``2-4``
 _YEARS = re.compile(r"\s*[0-9]{4}\s*(?:[-\u2012\u2013\u2014\u2212~]|to|bis)\s*(?:[0-9]{2}|[0-9]{4})\s*", re.IGNORECASE)
@@ -1736,9 +1793,23 @@ def _range_message(column: str, value: str) -> str | None:
                     "publication (e.g. 2004)")
         return ("looks like a range, not a single value: write the one value the study reports for this cell (no "
                 "value is taken from a range)")
+    if _space_after_comma(value):  # "1, 000": 1000 with a stray space, not two numbers
+        return (f"is not a number {_one_number()}: the space after its comma makes it no number; write the one value "
+                f"of {column} the study reports")
     if _TWO_NUMBERS.fullmatch(value):
         return f"holds two numbers, not one: write the one value of {column} the study reports"
     return None
+
+
+def _space_after_comma(value: str) -> bool:
+    """Whether ``value`` is digits with a space after a comma that is no list of two numbers (:data:`_TWO_NUMBERS`):
+    ``1, 000``, groups of thousands (:func:`_thousands_groups`) with a stray space after a comma, or, in a sheet
+    read with decimal commas, ``2, 5``, whose parts would form the sheet's decimal (2,5 and a stray space)."""
+    if not re.fullmatch(r"\s*[-+\u2212]?[0-9]+(?:,\s+[0-9]+)+\s*", value):
+        return False
+    joined = re.sub(r"\s", "", value)
+    return bool(re.fullmatch(rf"[-+\u2212]?{_thousands_groups(',')}", joined)
+                or _SHEET_DECIMAL_COMMAS.get() and _DECIMAL_COMMA.fullmatch(joined))
 
 
 def _other_digits_message(value: str, told: str | None, written: str | None = None) -> str:
@@ -1770,7 +1841,9 @@ def _in_other_digits_message(column: str, value: str, row: pd.Series,
     if not _is_number(pd.Series([text])).iloc[0]:
         return _other_digits_message(value, f" and {not_a_number(column, text, row)}")
     refusal = _failed_checks_message(column, text, row)
-    return _other_digits_message(value, refusal and f", which the column does not take: {refusal}", written)
+    if refusal is None:  # the value to write, with the sheet's decimal mark (٠٫٣: "0,3" in a sheet of them)
+        return _other_digits_message(value, None, _as_the_sheet_writes(written, column))
+    return _other_digits_message(value, f", which the column does not take: {refusal}", written)
 
 
 def _in_0_to_9(column: str, value: str) -> str:
@@ -1825,6 +1898,10 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
     if column == "df" and (message := _degrees_of_freedom_message(value, row)):
         return message
     if (message := _range_message(column, value)) is not None:  # sd1 = 2-4: was told to write "2"
+        return message
+    if (message := _unread_character_message(value)) is not None:  # "1_000", "2\u00b3": were told to write 1, 2
+        return message
+    if column == "r" and (message := _r_squared_message(value)) is not None:  # "R\u00b2 = .09": was told "0.09"
         return message
     if math.isinf(_as_float(value)):  # 1e400, or the text inf, -Infinity
         if not re.search(r"\d", value):
@@ -1890,15 +1967,17 @@ def _refused_number_message(column: str, value: str, number: str, row: pd.Series
 
 
 def written_with_decimal_comma(column: str, value: str) -> bool:
-    """Whether a cell that is not a number is one with a decimal comma (``0,35``), which ``decimal: ","`` reads:
-    not ``1,200`` in a count (1200 with a thousands comma), ``1,48`` in df (F(1, 48)'s two df) nor ``2,40`` in df
-    (F(2, 40)'s two df, or a Welch df of 2.40: either, so no sign of a sheet of decimal commas)."""
-    if column == "df" and _BOTH_DEGREES_OF_FREEDOM.fullmatch(value):
+    """Whether a cell that is not a number is one with a decimal comma (``0,35``, ``-2,5``, ``- 2,5``: a sign and a
+    space, as :func:`suggest_number` reads it), which ``decimal: ","`` reads: not ``1,200`` in a count (1200 with a
+    thousands comma), ``1,48`` in df (F(1, 48)'s two df) nor ``2,40`` in df (F(2, 40)'s two df, or a Welch df of
+    2.40: either, so no sign of a sheet of decimal commas), nor any cell of a sheet already read with decimal commas
+    (:data:`_SHEET_DECIMAL_COMMAS`: "- 2,5" is no number there for its space)."""
+    if column == "df" and _BOTH_DEGREES_OF_FREEDOM.fullmatch(value) or _SHEET_DECIMAL_COMMAS.get():
         return False
-    if not re.fullmatch(r"\s*[-\u2212]?\d*,\d+\s*", value):  # a decimal comma, e.g. a text cell of Excel
+    if not re.fullmatch(r"\s*(?:[-\u2212]\s*)?\d*,\d+\s*", value):  # a decimal comma, e.g. a text cell of Excel
         return False
     suggestion = suggest_number(value, whole=column in WHOLE_NUMBER_COLUMNS)
-    as_decimal = value.strip().replace(MINUS, "-").replace(",", ".")
+    as_decimal = re.sub(r"\s", "", value).replace(MINUS, "-").replace(",", ".")
     return suggestion is not None and _as_float(suggestion) == _as_float(as_decimal)
 
 
@@ -1952,9 +2031,11 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
         return None
     numerator, error = (group for group in both.groups() if group is not None)
     if float(numerator) == 1:
-        decimal_comma = (f"; read with a decimal comma, {numerator}.{error} would be the df of fewer than {MINIMUM_N} "
-                         f"cases (n = df + 2 = {float(f'{numerator}.{error}') + 2:g})"
-                         if both["one"] else "")  # "1,48": a df of 1.48 would be no study's
+        decimal_comma = ""
+        if both["one"]:  # "1,48": a df of 1.48 would be no study's
+            df = f"{numerator}.{error}"
+            decimal_comma = (f"; read with a decimal comma, {_as_the_sheet_writes(df)} would be the df of fewer than "
+                             f"{MINIMUM_N} cases (n = df + 2 = {_as_the_sheet_writes(f'{float(df) + 2:g}')})")
         return (f'holds both degrees of freedom of F(1, {error}): write the second, "{error}" (df is the '
                 f"error df of F(1, df) and of t(df)){decimal_comma}")
     several = (f"an F with {numerator} numerator df compares more than two groups (or tests several terms at once), "
@@ -1963,10 +2044,22 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
     if both["comma"]:
         # "9,75": F(9, 75)'s two df, or a Welch t's df of 9.75 written with a decimal comma (n = df + 2 = 11.75, a
         # study's as any of at least MINIMUM_N cases): both readings, neither taken for the reviewer
-        decimal = f"{numerator}.{error}"
+        decimal, write = (_as_the_sheet_writes(f"{numerator}.{error}", column) for column in ("", "df"))
+        point = ""
+        if write != decimal:  # "9,75" in df is F's two df: "9.75"; "2,400", "9,123": "2.400", "9.123" are thousands
+            also = "" if write == f"{numerator}.{error}" else f', and "{numerator}.{error}" for a point between thousands'
+            point = f' ({_how_the_df_is_written(write)}: "{decimal}" in df is taken for F\'s two df{also})'
         return (f"holds F({numerator}, {error})'s two degrees of freedom or, with a decimal comma, a Welch t's df "
-                f'of {decimal}: if it is t({decimal}), write "{decimal}"; if F({numerator}, {error}), {several}')
+                f'of {decimal}: if it is t({decimal}), write "{write}"{point}; if F({numerator}, {error}), {several}')
     return f"holds the degrees of freedom of F({numerator}, {error}): {several}"
+
+
+def _how_the_df_is_written(write: str) -> str:
+    """How a Welch df offered by :func:`_as_the_sheet_writes` is written, where its decimal comma would be F's two df:
+    ``with a point`` (``9.75``), ``without its trailing zeros`` (``2,4``), ``with a point and a 0 more`` (``9.1230``)."""
+    if "," in write:
+        return "without its trailing zeros"
+    return "with a point and a 0 more" if _GROUPED_POINTS.fullmatch(write[:-1]) else "with a point"
 
 
 def _n_minus_two(pasted: re.Match | None, text: str) -> str:
@@ -2004,26 +2097,30 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     """The number a reviewer probably meant: ``"0,35"`` -> ``"0.35"``, ``"n=45"`` ->
     ``"45"``, ``"t(48) = 2.10"`` -> ``"2.10"`` (the value, not its df), ``"p < .001"`` or ``"<,001"`` -> ``"0.001"``,
     ``"1,200"``, ``"1 200"`` or ``"1'200"`` -> ``"1200"`` in a count, ``"2005a"`` -> ``"2005"``; nothing
-    where a letter that looks like a digit (o, O, l, I) touches the digits (``"12o"``: 12, 120 or 12.0?)."""
+    where a letter that looks like a digit (o, O, l, I) touches the digits (``"12o"``: 12, 120 or 12.0?), nor where a
+    character the digits are not read with is among them (:func:`_unread_character`: ``"1_000"``, ``"2\u00b3"`` were
+    offered 1 and 2, a part of the cell)."""
     text = text.strip().replace(MINUS, "-").replace("\u2013", "-").translate(_OTHER_MARKS)  # "\uff0d2": -2
     label = _STATISTIC_LABEL.match(text)
-    text = text[label.end():].strip() if label else text
+    text = text[label.end():].strip() if label else text  # "\u03c7\u00b2 = 5.2": its label's 2 is no digit of it
+    if _unread_character(text):
+        return None
     text = re.sub(r"^([-+])\s+(?=[0-9.,])", r"\1", text)  # "- 2,5": its sign (was "2.5")
     sign, body = re.match(r"(-?)\+?(.*)", text, re.DOTALL).groups()  # "-1 234 567": -1234567 (was "-1")
     # 1,200  1'200  1 200; but for a count a comma alone: "1 200" in sd1 was "1", its 200 dropped
     if _THOUSANDS_SEPARATED.fullmatch(body) and (whole or "," not in body):
         return sign + re.sub(r"\D", "", body)
     # groups of a space or an apostrophe before a decimal mark, "1 200,5" or "1 200.5": 1200.5 (was "1")
-    if grouped := re.fullmatch(r"(\d{1,3}(?:['\u2019 \u00a0\u202f]\d{3})+)[.,](\d+)", body):
+    spaced = "|".join(_thousands_groups(separator) for separator in "'\u2019 \u00a0\u202f")
+    if grouped := re.fullmatch(rf"({spaced})[.,]([0-9]+)", body):
         return sign + re.sub(r"\D", "", grouped[1]) + "." + grouped[2]
     # separators of thousands beside a decimal mark, "1.234,5" or "1,234.5": 1234.5 (was "1.234" of "1.234.5")
     # ("0.300,0.600", two numbers, is neither: no group starts with 0, and the decimals end the number)
-    text = re.sub(r"(?<![\d.,])(?!0)\d{1,3}(?:\.\d{3})+(?=,\d+(?![\d.,]))", lambda found: found[0].replace(".", ""),
-                  text)
-    text = re.sub(r"(?<![\d.,])(?!0)\d{1,3}(?:,\d{3})+(?=\.\d+(?![\d.,]))", lambda found: found[0].replace(",", ""),
-                  text)
-    if re.fullmatch(r"[1-9][0-9]{0,2}([,.'\u2019 \u00a0\u202f])[0-9]{3}(?:\1[0-9]{3})+", body):  # 1,234,567: 1234567
-        return sign + re.sub(r"\D", "", body)
+    for separator, mark in ((".", ","), (",", ".")):
+        text = re.sub(rf"(?<![\d.,]){_thousands_groups(separator)}(?={re.escape(mark)}\d+(?![\d.,]))",
+                      lambda found: found[0].replace(separator, ""), text)
+    if any(re.fullmatch(_thousands_groups(separator, least=2), body) for separator in ",.'\u2019 \u00a0\u202f"):
+        return sign + re.sub(r"\D", "", body)  # 1,234,567: 1234567
     # marks repeated ("0..3", "1.2.3", "12,5,3") or mixed but not thousands beside a decimal mark ("1.2,3",
     # "0.300,0.600", two numbers): no one number (was "0.", "1.2", "12.5", "1.2", "0.300")
     marks = re.search(r"[.,][0-9]*[.,][0-9]", text)
@@ -2036,6 +2133,50 @@ def suggest_number(text: str, whole: bool = False) -> str | None:
     if re.match(r"['\u2019 \u00a0\u202f]\d{3}(?!\d)", text[match.end():]):  # "1 234 567 kg": not its first group, 1
         return None
     return re.sub(r"^(-?)\.", r"\g<1>0.", match.group(0))
+
+
+def _unread_character(text: str) -> str | None:
+    """What a character in ``text`` (after a result's label, ``\u03c7\u00b2 =``) that the digits of a number are not
+    read with is: ``an underscore ("_")`` of ``1_000`` (no thousands separator in a spreadsheet, whatever Python
+    reads), ``a superscript digit ("\u00b3")`` of ``2\u00b3`` (a power or a footnote mark), ``a fraction character
+    ("\u00bd")`` of ``2\u00bd``, else its Unicode name, for any numeric character not a decimal digit; None where it
+    has none. Such a cell is offered no number (:func:`suggest_number`): neither the digits before it nor a reading
+    of it is certain."""
+    label = _STATISTIC_LABEL.match(text)
+    text = text[label.end():] if label else text
+    if re.search(r"[0-9]_+[0-9]", text):
+        return 'an underscore ("_")'
+    other = next((character for character in text if character.isnumeric() and not character.isdecimal()), None)
+    if other is None:
+        return None
+    name = unicodedata.name(other, "")
+    kind = next((kind for word, kind in (("SUPERSCRIPT", "a superscript digit"), ("SUBSCRIPT", "a subscript digit"),
+                                         ("FRACTION", "a fraction character")) if word in name),
+                f"the character {name.lower() or 'U+%04X' % ord(other)}")
+    return f'{kind} ("{other}")'
+
+
+def _r_squared_message(value: str) -> str | None:
+    """What r = ``R\u00b2 = .09`` or ``r\u00b2 = .09`` is told: it holds R\u00b2, a share of variance, not r (r would be
+    \u00b10.3, the root, its sign from the direction of the effect), with no value offered (it offered 0.09, the
+    R\u00b2 as r); None for any other cell."""
+    label = _STATISTIC_LABEL.match(value)
+    if not label or label["symbol"] not in ("R\u00b2", "r\u00b2") or label["inside"]:
+        return None
+    squared = _as_float(suggest_number(value))
+    root = (f": r would be \u00b1{_as_the_sheet_writes(f'{math.sqrt(squared):.3g}')}, its sign from the direction of "
+            "the effect" if 0 <= squared <= 1 else "")
+    return (f"holds {label['symbol']}, the share of variance explained, not r{root}; code the r the study reports, "
+            "with its sign")
+
+
+def _unread_character_message(value: str) -> str | None:
+    """What a numeric cell with a character its digits are not read with (:func:`_unread_character`) is told, with
+    no number offered; None for any other cell."""
+    if (what := _unread_character(value)) is None:
+        return None
+    return (f"is not a number {_one_number()}: it holds {what}, which is not read as part of a number; write the "
+            "value the study reports in the digits 0-9 alone")
 
 
 def two_digit_year(text: object) -> str | None:
@@ -2170,6 +2311,8 @@ def _not_a_moderator_number(column: str, value: str, row: pd.Series) -> str:
         return message
     if (message := _range_message(column, value)) is not None:  # age 20-65: was told to write "20"
         return message
+    if (what := _unread_character(value)) is not None:  # age 4\u00bd: was told to write "4"
+        return f"not a number {_one_number()}: it holds {what}, which is not read as part of a number"
     suggestion = suggest_number(value)
     hint = f'; write "{_as_the_sheet_writes(suggestion)}"' if suggestion else ""
     return f"not a number{hint} {_one_number()}"
@@ -2235,7 +2378,7 @@ def _no_input_message(column: str, value: str, row: pd.Series) -> str:
     sizes = [c for c in SIZE_COLUMNS if pd.notna(row.get(c))]
     if sizes:
         statistic = "d" if {"n1", "n2"} & set(sizes) else ("t" if "df" in sizes else "r")
-        given = " and ".join(f"{c} = {row.get(c)}" for c in sizes)
+        given = " and ".join(f"{c} = {_cell_as_written(row, c)}" for c in sizes)
         return (f"has {given} but no effect size: fill e.g. {statistic} beside "
                 f"{'it' if len(sizes) == 1 else 'them'} (input kinds: config/README.md), {UNREPORTED}"
                 f"{_unnamed_cells_hint(row)}")
@@ -2300,11 +2443,13 @@ def _whole_number_message(column: str, value: str, row: pd.Series) -> str:
     count is usually a count with a continuity correction already added, or a proportion of its group."""
     number = pd.to_numeric(value, errors="coerce")
     if column in COUNT_CELLS and 0 < number < 1 and number != 0.5:  # 0.85: a proportion of the group
-        return f"must be a whole number: {value} looks like a proportion; {_proportion_not_count(row)}"
+        return (f"must be a whole number: {_cell_as_written(row, column, value)} looks like a proportion; "
+                f"{_proportion_not_count(row)}")
     if column in COUNT_CELLS:
         return "must be a whole number: enter the raw count (the analysis adds any continuity correction)"
     if _proportion_of_the_sample(column, value):
-        return (f"must be a whole number: {value} looks like a proportion of the sample; "
+        return (f"must be a whole number: {_cell_as_written(row, column, value)} looks like a proportion of the "
+                "sample; "
                 f"{_sample_size_to_write(column)}")
     whole = _whole_number_to_write(column, value)
     if whole is None:
@@ -2340,8 +2485,8 @@ def _thousands_advice(value: str, whole: str) -> str:
     (:data:`_SHEET_DECIMAL_COMMAS`) it was written ``1,200`` (a ``1.200`` there is a reading problem of its own,
     :func:`_point_message`), else ``1.200``."""
     if _SHEET_DECIMAL_COMMAS.get():
-        return (f'"{value.replace(".", ",")}" is read as {float(value):g} with decimal commas; if the comma separates '
-                f'thousands, write "{whole}"')
+        return (f'"{value.replace(".", ",")}" is read as {_as_the_sheet_writes(f"{float(value):g}")} with decimal '
+                f'commas; if the comma separates thousands, write "{whole}"')
     return (f'"{value}" is read with a decimal point; if the point separates thousands, write "{whole}" (or '
             f"{DECIMAL_COMMA_SETTING} for a sheet written with decimal commas)")
 
@@ -2550,7 +2695,9 @@ def _problems(error: SchemaErrors, text: pd.DataFrame, clean: pd.DataFrame | Non
             message += _continuation_hint(text, case.index)
         # "\u0661.\u0662\u0660\u0660" in n: its value in 0-9 is given the thousands advice (_in_other_digits_message)
         thousands = case.check == "number" and bool(_other_digits(value)) and _other_digits_thousands(column, value)
-        problems.append(Problem(int(case.index), column, value, message, case.check, "thousands" if thousands else ""))
+        comma = case.check == "number" and written_with_decimal_comma(column, value)
+        problems.append(Problem(int(case.index), column, value, message, case.check,
+                                "thousands" if thousands else DECIMAL_COMMA_WRITTEN if comma else ""))
     return problems
 
 
@@ -2630,13 +2777,16 @@ def _header_hint(column: str, header) -> str:
 
 
 def _with_the_sheets_decimal_commas(validate):
-    """``validate(raw, ...)`` with :data:`_SHEET_DECIMAL_COMMAS` set from ``raw.attrs["decimal_commas"]``."""
+    """``validate(raw, ...)`` with :data:`_SHEET_DECIMAL_COMMAS` and :data:`_SHEET_AS_WRITTEN` set from
+    ``raw.attrs``."""
     @functools.wraps(validate)
     def validating(raw: pd.DataFrame, **settings):
         token = _SHEET_DECIMAL_COMMAS.set(raw.attrs.get("decimal_commas", ""))
+        written = _SHEET_AS_WRITTEN.set(raw.attrs.get("as_written", {}))
         try:
             return validate(raw, **settings)
         finally:
+            _SHEET_AS_WRITTEN.reset(written)
             _SHEET_DECIMAL_COMMAS.reset(token)
     return validating
 
@@ -3100,7 +3250,8 @@ def _percentage_moderator_problems(text: pd.DataFrame, problems: list[Problem], 
         percent = _as_the_sheet_writes(percent)
         values = numbers[problem.column]
         others = values[np.isfinite(values)]
-        examples = ", ".join(dict.fromkeys(str(text.at[index, problem.column]) for index in others.index[:shown]))
+        examples = ", ".join(dict.fromkeys(_cell_as_written(text.loc[index], problem.column)
+                                           for index in others.index[:shown]))  # as typed
         if len(others) and others.between(0, 1).all():
             advice = f"the column's other values are proportions ({examples}): write \"{proportion}\""
         elif len(others) and others.between(0, 100).all():
@@ -3480,7 +3631,7 @@ def format_problems(problems: list[Problem], source: str = "the sheet") -> str:
     noun = "problem" if len(problems) == 1 else "problems"
     lines = [f"{source}: {len(problems)} {noun} in {rows} row{'s' if rows != 1 else ''} "
              "(rows as numbered in a spreadsheet, header = row 1)"]
-    commas = sum(p.check == "number" and written_with_decimal_comma(p.column, str(p.value)) for p in problems)
+    commas = sum(p.written == DECIMAL_COMMA_WRITTEN for p in problems)
     if commas >= 3:  # a sheet saved with decimal commas (a tab-separated or comma CSV from a German Excel)
         lines.append(f'{commas} of them are numbers written with a decimal comma: set decimal: "," in '
                      "config/config.yaml to read every decimal comma of the sheet as a decimal point")
@@ -3504,7 +3655,7 @@ def _column_format(problem: Problem) -> str | None:
     ``written`` by :func:`_problems`); ``percent`` for ``45%``; else None."""
     value = str(problem.value).strip()
     if problem.written:
-        return problem.written
+        return problem.written if problem.written in _COLUMN_FORMATS else None
     if problem.check == "number" and "%" in value:
         return "percent"
     if problem.column in WHOLE_NUMBER_COLUMNS and (
@@ -3527,49 +3678,56 @@ def _column_format_lines(problems: list[Problem], least: int = 3) -> list[str]:
 
 
 def _problem_lines(problems: list[Problem]) -> list[str]:
-    """One line per problem, except that rows hidden alike (by hand, or by the worksheet's filter) are
-    named in one line where the first of them stands: "rows 21-24, 30 are hidden by the worksheet's filter: ...",
-    and so are the rows of one numeric code in a vocabulary column (:func:`_numeric_code`): "rows 2, 4, column
-    modality, value "1": is not in the vocabulary of modality ..."."""
-    hidden: dict[str, list[int]] = {}
-    codes: dict[tuple[str, str, str], list[int]] = {}
+    """One line per problem, except that the problems alike in several rows (one column, value and rule: a misspelt
+    code, "psychodinamic" in 40 rows of modality, or a numeric code, modality = 1; rows hidden alike, by hand or by
+    the worksheet's filter) are one line where the first of them stands, naming all their rows: "rows 4-9, 12, 15,
+    column modality, value "psychodinamic": is not in the vocabulary ...", "rows 21-24, 30 are hidden by the
+    worksheet's filter: ...". Each row stays a :class:`Problem` of its own (the API's list, the counts)."""
+    alike: dict[tuple[str, str, str], list[int]] = {}
     for problem in problems:
-        if problem.check == "hidden_row" and problem.rule in _HIDDEN_ROWS:
-            hidden.setdefault(problem.rule, []).append(problem.row)
-        if _numeric_code(problem):
-            codes.setdefault((problem.column, problem.value, problem.rule), []).append(problem.row)
+        alike.setdefault(_alike(problem), []).append(problem.row)
     lines = []
     for problem in problems:
-        rows = hidden.get(problem.rule) if problem.check == "hidden_row" else None
-        if rows and len(rows) > 1:
-            if problem.row == rows[0]:
-                lines.append(f"rows {_row_ranges(rows)} {_HIDDEN_ROWS[problem.rule]}")
+        rows = alike.pop(_alike(problem), None)
+        if rows is None:  # told in the line of the first of them (a row twice in it: once)
             continue
-        rows = codes.get((problem.column, problem.value, problem.rule)) if _numeric_code(problem) else None
-        if rows and len(rows) > 1:
-            if problem.row == rows[0]:
-                lines.append(f'rows {_row_ranges(rows)}, column {problem.column}, value "{problem.value}": '
-                             f"{problem.rule}")
-            continue
-        lines.append(str(problem))
+        if len(set(rows)) == 1:
+            lines.append(str(problem))
+        else:
+            lines.append(f"rows {_row_ranges(rows)} {_HIDDEN_ROWS[problem.rule]}" if _alike(problem)[0] is None
+                         else _where(f"rows {_row_ranges(rows)}", problem.column, problem.value, problem.rule))
     return lines
 
 
-def _numeric_code(problem: Problem) -> bool:
-    """Whether ``problem`` is a whole number outside the vocabulary of its column (modality = 1, 2, 3: the codes of a
-    coding manual, not its words), which a column has in many rows alike."""
-    return problem.check == "vocabulary" and bool(_NUMERIC_CODE.fullmatch(str(problem.value)))
+def _alike(problem: Problem) -> tuple:
+    """What makes problems of several rows one line of the report (:func:`_problem_lines`): their column, value and
+    rule; of rows hidden alike, the rule alone (None first)."""
+    if problem.check == "hidden_row" and problem.rule in _HIDDEN_ROWS:
+        return (None, "", problem.rule)
+    return (problem.column, str(problem.value), problem.rule)
+
+
+#: how many ranges of rows a line of the report names (:func:`_row_ranges`) before it counts the others: a code
+#: misspelt in every other row of 5,000 was one line of 14,630 characters
+ROW_RANGES_NAMED = 20
 
 
 def _row_ranges(rows: list[int]) -> str:
-    """``21, 22, 23, 24, 30, 31`` as ``21-24, 30, 31``: runs of three or more rows as ranges."""
+    """``21, 22, 23, 24, 30, 31`` as ``21-24, 30, 31``: runs of three or more rows as ranges, each row once; beyond
+    :data:`ROW_RANGES_NAMED` ranges (a row alone, or a run) the other rows counted: ``2, 4, ..., 40 and 2480 more
+    rows``."""
     runs: list[list[int]] = []
     for row in sorted(set(rows)):
         if runs and row == runs[-1][-1] + 1:
             runs[-1].append(row)
         else:
             runs.append([row])
-    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)) for run in runs)
+    ranges = [[run] if len(run) >= 3 else [[row] for row in run] for run in runs]
+    ranges = [part for parts in ranges for part in parts]
+    named, rest = ranges[:ROW_RANGES_NAMED], ranges[ROW_RANGES_NAMED:]
+    text = ", ".join(f"{run[0]}-{run[-1]}" if len(run) >= 3 else str(run[0]) for run in named)
+    more = sum(len(run) for run in rest)
+    return f"{text} and {more} more {'row' if more == 1 else 'rows'}" if more else text
 
 
 def summarise(clean: pd.DataFrame, source: str = "the sheet") -> str:
