@@ -89,7 +89,7 @@ def stage_tables(*names, empty=()) -> dict:
     one row with a fitted model in each table of ``names``, a header alone in those of ``empty``."""
     import pandas as pd
 
-    row = {"estimate": [0.1], "loglik": [1.0], "scale_formula": ["rater"]}
+    row = {"estimate": [0.1], "loglik": [1.0], "scale_formula": ["rater"], "qm": [1.0]}
     return {"outcome": {"tables": {name: pd.DataFrame(row).iloc[:0 if name in empty else 1]
                                    for name in (*names, *empty)}}}
 

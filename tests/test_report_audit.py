@@ -174,9 +174,12 @@ def test_placeholder_plots_are_shown_as_their_sentence_not_as_an_image(tmp_path)
                              {"dependence": "aggregate"})
     assert all(figure.data_uri and not figure.text for figure in section.figures)
     # one study: influence.csv has no rows, the Baujat and influence plots are messages
-    one = family_section("outcome", "z", {"influence": influence.iloc[:0]}, None,
-                         [_png(tmp_path / "influence.png"), paths[1]], {}, {})
-    assert all(figure.text.startswith("Leave-one-out and influence diagnostics need") for figure in one.figures)
+    one = family_section("outcome", "z", {"influence": influence.iloc[:0], "leave_one_out": influence.iloc[:0]},
+                         pd.DataFrame({"study_id": ["a"]}), [_png(tmp_path / "influence.png"), paths[1]], {}, {})
+    # one wording beside the tables' ("at least two studies; one study in this family"), not "at least 2 studies"
+    reason = "Leave-one-out and influence diagnostics need at least two studies; one study in this family."
+    assert [figure.text for figure in one.figures] == [reason, reason]
+    assert [table.empty for table in one.tables if table.name in ("influence", "leave_one_out")] == [reason, reason]
     html = render_report(sheet=pd.DataFrame({"study_id": ["a"]}), effect_sizes=pd.DataFrame(
         {"study_id": ["a"], "family": ["outcome"], "n": [10]}), families={"outcome": {
             "metric": "z", "tables": {"influence": influence}, "images": paths}}, config={"dependence": "multilevel"},
@@ -308,3 +311,140 @@ def test_the_word_tables_job_and_the_report_speak_of_composites_only_where_a_stu
     for text in (word["note"], markdown, html):
         assert ("one composite of its effect sizes" in text) is several
         assert "= studies pooled" in text  # the report sets k in italics
+
+
+def test_plots_of_analyses_not_run_are_their_sentence_not_an_image_of_it(tmp_path):
+    """one_study and two_studies: the GOSH, model-averaging, multiverse and weight-function plots were images of a
+    sentence ("1 study: too few for a GOSH plot"), shown as figures beside the tables that said why in text. The
+    selection models' estimates are a plot even when no model was fitted (the unadjusted estimate, each model's
+    reason): two_studies showed it as "No selection model could be fitted"."""
+    from alliance_meta.analyses.multiverse import unplotted_reason
+    from alliance_meta.report.html import NO_SELECTION_MODEL, family_section
+
+    paths = [_png(tmp_path / f"{name}.png")
+             for name in ("funnel", "gosh", "bma", "multiverse", "selection_models", "weight_functions")]
+    empty = pd.DataFrame()
+    columns = ("steps", "estimate", "se", "ci_lower", "ci_upper", "pval", "tau2", "delta", "loglik", "lrt", "lrt_p")
+    unfitted = pd.DataFrame({"type": ["beta", "halfnorm"], **{column: [np.nan] * 2 for column in columns},
+                             "converged": [False] * 2, "note": ["not computed: k = 1 is too small"] * 2})
+    tables = {"gosh_studies": empty, "bma": empty, "multiverse": empty, "selection_models": unfitted}
+    section = family_section("outcome", "z", tables, pd.DataFrame({"study_id": ["S01"]}), paths, {}, {})
+    figures = {figure.title: figure for figure in section.figures}
+    assert figures["GOSH plot"].text == "A GOSH plot needs at least three studies; one study in this family."
+    assert figures["GOSH plot"].data_uri == ""
+    assert figures["Selection models: fitted weight functions"].text == NO_SELECTION_MODEL
+    assert figures["Selection models: adjusted estimates"].data_uri and not figures[
+        "Selection models: adjusted estimates"].text
+    assert [title for title, figure in figures.items() if figure.data_uri] == [
+        "Funnel plot", "Selection models: adjusted estimates"]
+    assert all(figure.text.endswith(".") for figure in section.figures if figure.text)
+    # enough studies and a fitted model: every one is a plot
+    # a weight function read back from selection_models.csv as a number (one parameter): a panel, so a plot
+    fitted = unfitted.assign(estimate=[0.2, np.nan], delta=[0.83, np.nan])
+    many = pd.DataFrame({"study_id": [f"S{i}" for i in range(5)]})
+    filled = {"gosh_studies": pd.DataFrame({"study_id": ["S0"]}), "bma": pd.DataFrame({"effect": [1]}),
+              "multiverse": pd.DataFrame({"k": [5], "estimate": [0.2]}), "selection_models": fitted}
+    section = family_section("outcome", "z", filled, many, paths, {}, {})
+    assert all(figure.data_uri and not figure.text for figure in section.figures)
+    # specifications none of which could be fitted: the specification curve is its message, as the plot's own rule
+    unfitted_multiverse = {**filled, "multiverse": pd.DataFrame({"k": [5], "estimate": [np.nan]})}
+    section = family_section("outcome", "z", unfitted_multiverse, many, paths, {}, {})
+    figures = {figure.title: figure for figure in section.figures}
+    assert figures["Multiverse: specification curve"].text == f"{unplotted_reason(unfitted_multiverse['multiverse'])}."
+    assert [title for title, figure in figures.items() if figure.text] == ["Multiverse: specification curve"]
+
+
+def test_the_report_reads_the_weight_function_figure_s_own_rule(tmp_path):
+    """The report gives the weight functions as a sentence exactly where weight_functions_plot draws only a message
+    (no model with a fitted weight function), by one rule: two_studies' seven "not fitted" rows."""
+    import matplotlib.pyplot as plt
+
+    from alliance_meta.analyses.bias.results import no_weight_function
+    from alliance_meta.plots.selection import weight_functions_plot
+
+    columns = ("steps", "estimate", "se", "ci_lower", "ci_upper", "pval", "tau2", "loglik", "lrt", "lrt_p")
+    unfitted = pd.DataFrame({"type": ["beta", "stepfun"], **{column: [np.nan] * 2 for column in columns},
+                             "delta": [np.nan, ""], "converged": [False] * 2,
+                             "note": ["not computed: k = 2 is too small"] * 2})
+    fitted = unfitted.assign(estimate=[0.2, np.nan], delta=["0.5;1.2", ""], steps=[np.nan, "0.025;1"])
+    assert no_weight_function(unfitted) and not no_weight_function(fitted)
+    for table in (unfitted, fitted):  # a message figure has no axes drawn
+        figure = weight_functions_plot(table)
+        assert any(axis.axison for axis in figure.axes) is not no_weight_function(table)
+        plt.close(figure)
+
+
+def test_leave_one_out_of_two_has_no_heterogeneity_p():
+    """two_studies: each leave-one-out refit is one study, whose Q has 0 df, but the table gave its p (metafor's QEp
+    of 1 in leave_one_out.csv) as "> .999" while the cumulative table's row of one study had a dash."""
+    from alliance_meta.report.html import family_section
+
+    loo = pd.DataFrame({"study_id": ["S01", "S02"], "estimate": [0.22, 0.24], "se": [0.09, 0.08],
+                        "ci_lower": [0.05, 0.10], "ci_upper": [0.40, 0.39], "tau2": [0.0, 0.0], "i2": [0.0, 0.0],
+                        "h2": [1.0, 1.0], "q": [0.0, 0.0], "q_p": [1.0, 1.0], "statistic": [2.5, 3.3],
+                        "p": [0.014, 0.001]})
+
+    def q_p_cells(analysis):
+        section = family_section("outcome", "z", {"leave_one_out": loo}, analysis, [], {}, {})
+        table = next(table for table in section.tables if table.name == "leave_one_out")
+        return [row[table.columns.index("q_p")] for row in table.rows]
+
+    assert q_p_cells(pd.DataFrame({"study_id": ["S01", "S02"]})) == ["\u2013", "\u2013"]
+    # three-level: without S01, S02's two effect sizes are left (Q on 1 df); without S02, one
+    assert q_p_cells(pd.DataFrame({"study_id": ["S01", "S02", "S02"]})) == ["> .999", "\u2013"]
+    assert q_p_cells(pd.DataFrame({"study_id": ["S01", "S02", "S03"]})) == ["> .999", "> .999"]
+
+
+def test_infinite_moments_of_the_prior_sensitivity_table_are_explained():
+    """one_study: the prior-sensitivity table showed \u221e for the SD of \u03c4 under the half-Cauchy prior (one
+    study: the posterior's tail falls as \u03c4^-3, so its variance is infinite) with no note saying what it is; the
+    posterior summaries' table had one."""
+    from alliance_meta.report.html import family_section
+
+    sensitivity = pd.DataFrame({"prior": ["main: half_normal(0.5)", "half_cauchy(0.1)"], "k": [1, 1],
+                                "mu_mean": [0.28, 0.31], "tau_mean": [0.37, 0.21], "tau_sd": [0.28, np.inf],
+                                "tau_hdi_lower": [0.0, 0.0], "tau_hdi_upper": [0.92, 0.71]})
+
+    def table(frame):
+        section = family_section("outcome", "z", {"bayes_prior_sensitivity": frame}, None, [], {}, {})
+        return next(table for table in section.tables if table.name == "bayes_prior_sensitivity")
+
+    shown = table(sensitivity)
+    assert shown.rows[1][shown.columns.index("tau_sd")] == "\u221e"
+    assert shown.note.startswith("\u221e (tau_sd under half_cauchy(0.1)): a moment of \u03c4 that does not exist "
+                                 "under a heavy-tailed prior")
+    assert table(sensitivity.assign(tau_sd=[0.28, 0.3])).note == ""  # finite: no note, as before
+    # the demo's dropout family: the SD of a new study's odds ratio under the half-normal(0.5) prior is infinite
+    # because exp of a normal mixture over tau has moments growing like exp(c tau^2), not because of a slowly
+    # falling tail of the posterior of tau; said of the odds ratio, and each cause of its own columns
+    odds = sensitivity.assign(k=[30, 30], tau_sd=[0.05, 0.06], or_new_sd=[np.inf, 0.9], or_mean=[1.2, 1.3])
+    note = table(odds).note
+    assert note.startswith("\u221e (or_new_sd under main: half_normal(0.5)): the odds ratio is exp of a normal "
+                           "mixture over \u03c4"), note
+    assert "heavy-tailed" not in note and "falls too slowly" not in note and "half_cauchy" not in note
+    both = table(odds.assign(tau_sd=[0.05, np.inf])).note
+    assert "\u221e (or_new_sd under main: half_normal(0.5)): the odds ratio" in both
+    assert "\u221e (tau_sd under half_cauchy(0.1)): a moment of \u03c4" in both
+    assert "(or_new_sd; tau_sd under every prior)" not in both
+    assert "(or_new_sd under every prior)" in table(odds.assign(or_new_sd=[np.inf] * 2)).note
+
+
+def test_plots_of_a_moderator_without_values_are_its_sentence(tmp_path):
+    """single_level_moderator: country, empty in every row, had a forest plot and a subgroup plot that were images
+    of "No effect sizes with a value of Country."; setting, one level, keeps its plots."""
+    from alliance_meta.report.html import family_section
+
+    empty = ("qm", "qm_df", "qm_p", "f", "f_df1", "f_df2", "f_p", "tau2", "r2", "qe", "qe_p")
+    moderators = pd.DataFrame({"moderator": ["setting", "country"], "k": [9, 0], **{c: [np.nan] * 2 for c in empty},
+                               "n_levels": [1, 0],
+                               "note": ["no mixed-effects model: setting has one value (outpatient) in every row: "
+                                        "nothing to compare",
+                                        "no mixed-effects model: country has no value in any row"]})
+    paths = [_png(tmp_path / f"{kind}_{name}.png")
+             for kind in ("forest", "subgroups") for name in ("setting", "country")]
+    section = family_section("outcome", "z", {"moderators": moderators}, None, paths, {},
+                             {"moderators": ["setting", "country"]})
+    figures = {figure.title: figure for figure in section.figures}
+    assert figures["Forest plot: country"].text == "No plot: country has no value in any row."
+    assert figures["Subgroup forest plot: country"].text == figures["Forest plot: country"].text
+    assert figures["Forest plot: setting"].data_uri and figures["Subgroup forest plot: setting"].data_uri

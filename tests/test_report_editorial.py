@@ -65,8 +65,13 @@ def test_selection_models_that_fail_alike_are_named_together_with_the_reason_onc
     assert text == ("No selection model gave a usable estimate: the beta, half-normal and power models are poorly "
                     "identified (their estimates moved further, or their standard errors are larger, than the "
                     "observed effects spread) and the negative "
-                    "exponential power model's Hessian was not invertible.")
+                    "exponential power model's Hessian was not invertible. "
+                    "Not fitted: the step function (selection-model table).")
     assert text.count("moved further") == 1
+    # dropout_only: with no usable estimate the step function not fitted went unmentioned; with one usable, it was
+    # named: now in both
+    usable = selection.assign(note=[""] + list(selection["note"][1:]))
+    assert selection_sentence(usable, "smd").endswith(" Not fitted: the step function (selection-model table).")
 
 
 def test_tables_without_a_layout_have_a_title_and_a_note_not_the_file_name():
@@ -221,6 +226,21 @@ def test_psychometric_sds_of_correlations_have_no_leading_zero_as_in_the_results
            "cr_lower": 0.1854, "cr_upper": 0.3993, "percent_artifact_variance": 58.63}
     table = manuscript_table("psychometric", pd.DataFrame([row]), "z")
     assert table.rows[0][3:7] == [".29", ".083", ".29", ".083"]
+    assert "Blank at k = 1" not in table.note
+
+
+def test_psychometric_blanks_of_one_study_are_explained():
+    """one_study: the bare-bones row had SD_res, SD_rho, the credibility interval and % artifact variance blank
+    (psychometric.csv: no variance of r across one study) with no word on why."""
+    from alliance_meta.analyses.psychometric import TABLE_COLUMNS
+
+    row = {**{column: NAN for column in TABLE_COLUMNS}, "method": "bare_bones", "k": 1, "n": 102.0, "r_bar": 0.264,
+           "rho": 0.264, "ci_lower": 0.083, "ci_upper": 0.446, "var_e": 0.009, "se": 0.093}
+    table = manuscript_table("psychometric", pd.DataFrame([row]), "z")
+    assert table.rows[0][4] == table.rows[0][6] == table.rows[0][8] == table.rows[0][9] == ""
+    assert table.note.endswith(" Blank at k = 1: the variance of the observed correlations across studies, and the "
+                               "SDs, credibility interval and % artifact variance that rest on it, need at least two "
+                               "studies.")
 
 
 def test_bias_table_marks_tests_that_could_not_run_and_says_why():

@@ -322,3 +322,60 @@ def test_the_multiverse_sentence_of_odds_ratios_says_above_1_not_positive():
     assert one.startswith("Across the one specification of the multiverse (one fitted),"), one
     assert multiverse_sentence(summary.assign(specifications=[12], fitted=[3]), "z").startswith(
         "Across the 12 specifications of the multiverse (3 fitted),")
+
+
+def test_a_whole_df_off_by_floating_point_rounding_is_whole():
+    """two_studies: the Results gave robumeta's correlated-effects df as "df = 1" and clubSandwich's CR2 df of two
+    equal clusters, 1.0000000000000002 in rve.csv, as "df = 1.00" beside it."""
+    from alliance_meta.report.formatting import apa_df, format_cell
+    from alliance_meta.report.robustness import rve_sentence
+
+    assert (apa_df(1.0000000000000002), apa_df(4.999999999999999), apa_df(1.0024)) == ("1", "5", "1.00")
+    assert format_cell("df", 1.0000000000000002) == "1"
+    rve = pd.DataFrame({"model": ["corr", "cr2"], "term": ["intercept"] * 2, "estimate": [0.23, 0.24],
+                        "ci_lower": [-0.03, 0.11], "ci_upper": [0.50, 0.36], "df": [1.0, 1.0000000000000002],
+                        "k": [3, 2], "n_studies": [2, 2]})
+    sentence = rve_sentence(rve, "z")
+    assert sentence.count("df = 1;") == 2 and "1.00" not in sentence
+
+
+def test_moderators_none_of_which_could_be_tested_are_not_said_to_be_tested():
+    """one_study: rater has one value, no model was fitted, yet the Methods said "Moderators were tested in
+    mixed-effects meta-regressions ... and permutation tests of 50 random permutations"."""
+    from alliance_meta.report.methods import stages_run
+
+    unfitted = pd.DataFrame({"moderator": ["rater"], "k": [1], "qm": [float("nan")],
+                             "note": ["no mixed-effects model: rater has one value (patient) in every row"]})
+    config = {"moderators": ["rater"], "permutations": 50}
+    stages = stages_run({"outcome": {"tables": {"moderators": unfitted}}})
+    text = methods_paragraph(config, stages, {}, ["outcome"])
+    assert "No moderator could be tested (the Results give each moderator's reason)." in text
+    assert "Moderators were tested" not in text and "permutation" not in text
+    # one family with a fitted model: the methods of the fitted ones, as before
+    fitted = unfitted.assign(qm=[2.1])
+    stages = stages_run({"outcome": {"tables": {"moderators": unfitted}}, "dropout": {"tables": {"moderators": fitted}}})
+    text = methods_paragraph(config, stages, {}, ["outcome", "dropout"])
+    assert "Moderators were tested in mixed-effects meta-regressions" in text and "No moderator could" not in text
+
+
+def test_robust_intervals_of_no_width_say_why():
+    """homogeneous: every effect size the same, so rve.csv has SEs of 1e-17 and the Results gave "95% CI [.25, .25]"
+    three times without a word; the pooled table's note says it of the Knapp-Hartung rows."""
+    from alliance_meta.report.robustness import rve_sentence
+
+    rve = pd.DataFrame({"model": ["corr", "cr2"], "term": ["intercept"] * 2, "estimate": [0.2554] * 2,
+                        "se": [2.48e-17, 0.05], "ci_lower": [0.2554, 0.15], "ci_upper": [0.2554, 0.36],
+                        "df": [5.0, 4.999999999999998], "k": [6, 6], "n_studies": [6, 6]})
+    assert rve_sentence(rve, "z").endswith("(the correlated-effects interval has no width: the effect sizes do not "
+                                           "vary about the estimate, so the robust standard error is 0).")
+    assert "no width" in rve_sentence(rve.assign(se=[2.48e-17] * 2), "z").split("(every interval has")[1]
+    assert "no width" not in rve_sentence(rve.assign(se=[0.01, 0.05]), "z")
+    # with the sensitivity clause and small df: one bracket straight after the models, not two after the sensitivity
+    # estimate, which they read as qualifying
+    sensitivity = pd.DataFrame({"rho": [0.0, 0.8], "estimate": [0.2554, 0.2554]})
+    text = rve_sentence(rve.assign(se=[2.48e-17] * 2, df=[3.0, 2.5]), "z", sensitivity=sensitivity)
+    models, _, rest = text.partition(" (every interval has no width")
+    assert rest.startswith(": the effect sizes do not vary about the estimate, so the robust standard error is 0; "
+                           "every df is below 4: these robust intervals are not to be trusted; Tipton, 2015); "
+                           "with an assumed correlation from 0 to .80"), text
+    assert text.endswith("the correlated-effects estimate was r = .25.") and text.count("(every") == 1

@@ -175,11 +175,16 @@ YEAR_COLUMNS = {"year", "citation_year"}
 def apa_df(value) -> str:
     """Degrees of freedom, one rule for the report's text and tables and the figures: whole numbers whole ("t(124)",
     "F(2, 119)"), others with :data:`DF_DECIMALS` decimals ("t(4.55)", "F(2, 4.90)"), never one test's df to one
-    decimal beside another's to two; "" for a missing value."""
+    decimal beside another's to two; "" for a missing value. A whole number off by floating-point rounding is whole
+    (a Satterthwaite df of 1.0000000000000002, clubSandwich's exact 1 at two equal clusters: "1", as robumeta's
+    df = 1 beside it, not "1.00")."""
     if not is_finite(value):
         return ""
     number = float(value)
-    return apa_integer(number) if number.is_integer() else apa_number(number, DF_DECIMALS)
+    whole = round(number)
+    if abs(number - whole) <= 1e-9 * max(1.0, abs(number)):
+        return apa_integer(whole)
+    return apa_number(number, DF_DECIMALS)
 
 
 def interval_decimals(lower: float, upper: float, least: int = 2) -> int:

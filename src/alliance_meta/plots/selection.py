@@ -18,7 +18,8 @@ from matplotlib import transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED, without_sign_advice  # noqa: E402
+from alliance_meta.analyses.bias.results import (POORLY_IDENTIFIED, fitted_weight_function,  # noqa: E402
+                                               no_weight_function, without_sign_advice)
 from alliance_meta.analyses.bias.selection_models import p_values, weight_function  # noqa: E402
 from alliance_meta.plots.style import STYLE, display_scale, format_number, metric_axis, symbol  # noqa: E402
 from alliance_meta.plots.subgroups import SYMBOLS  # noqa: E402
@@ -192,7 +193,7 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
     rows = list(without_sign_advice(table).itertuples())
     if not rows:
         return _message("No selection model was fitted.")
-    if not any(isinstance(row.delta, str) and row.delta for row in rows):
+    if no_weight_function(table):  # the report gives this figure as its sentence (report.html.placeholder_plots)
         # a grid of empty panels, each with a sentence in small italics, and a footnote on ticks that were not there
         from alliance_meta.plots.style import message_figure
 
@@ -215,7 +216,7 @@ def weight_functions_plot(table: pd.DataFrame, yi=None, vi=None, alternative: st
             axis.tick_params(labelsize=7.5)
             axis.set_xlim(0, 1)
             axis.set_xticks([0, 0.5, 1], ["0", ".5", "1"])
-            if not (isinstance(row.delta, str) and row.delta):
+            if not fitted_weight_function(row.delta):
                 reason = str(row.note).removeprefix("not computed: ")
                 axis.text(0.5, 0.5, "not fitted:\n" + _wrap(reason, 28), transform=axis.transAxes, ha="center",
                           va="center", fontsize=7, style="italic", color="0.35")

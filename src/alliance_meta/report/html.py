@@ -5,6 +5,7 @@ Nothing is loaded from the network: no scripts, fonts or style sheets from elsew
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -133,24 +134,54 @@ class Figure:
 NO_CORRECTED_CORRELATIONS = "No reliabilities (rxx, ryy) in the sheet or the config: no corrected correlations to plot."
 NO_THREE_LEVEL_BAUJAT = ("Not defined for the three-level model (metafor's baujat refuses rma.mv); "
                          "the influence diagnostics are in influence.csv.")
-ONE_STUDY_DIAGNOSTICS = "Leave-one-out and influence diagnostics need at least 2 studies."
+#: Plots drawn as a message exactly when the table that feeds them has no rows (GOSH: fewer than three studies, the
+#: GoshAnalysis without a result; model averaging: no model fitted, fewer than two studies), given as the table's
+#: reason (:func:`empty_table_reasons`): ``{PNG stem: table name}``.
+PLOTS_OF_EMPTY_TABLES = {"gosh": "gosh_studies", "bma": "bma"}
+NO_SELECTION_MODEL = "No selection model could be fitted; the selection-model table gives each model's reason."
 
 
-def placeholder_plots(tables: dict[str, pd.DataFrame], config: dict) -> dict[str, str]:
+def placeholder_plots(tables: dict[str, pd.DataFrame], config: dict,
+                      reasons: dict[str, str] | None = None) -> dict[str, str]:
     """``{PNG stem: sentence}`` of a family's plots that the pipeline draws as a one-line message, known from the
-    tables that feed them rather than from the pixels: the psychometric forest plot when psychometric.csv has no
-    individually corrected correlations (no ``individual`` row with k > 0: no reliabilities); the Baujat and
-    influence plots when influence.csv has no rows (one study, metafor's influence stops at k = 1); the Baujat plot
-    of a three-level model (dependence: multilevel), which metafor does not define."""
-    out = {}
+    tables that feed them by the plotting code's own condition, not from the pixels: the psychometric forest plot
+    when psychometric.csv has no individually corrected correlations (no ``individual`` row with k > 0: no
+    reliabilities); the Baujat and influence plots when influence.csv has no rows (one study, metafor's influence
+    stops at k = 1: the leave-one-out table's reason); the Baujat plot of a three-level model (dependence:
+    multilevel), which metafor does not define; the GOSH and model-averaging plots when their table is empty
+    (:data:`PLOTS_OF_EMPTY_TABLES`; ``reasons``, :func:`empty_table_reasons`: the table's sentence); the multiverse's
+    when :func:`~alliance_meta.analyses.multiverse.unplotted_reason` says so; the weight functions when no model has
+    one (:func:`~alliance_meta.analyses.bias.results.no_weight_function`; the estimates' figure is always a plot);
+    the forest and subgroup plots of a moderator with no value in any row (moderators.csv: ``n_levels`` 0)."""
+    from alliance_meta.analyses.bias.results import no_weight_function
+    from alliance_meta.analyses.multiverse import unplotted_reason
+
+    reasons = reasons or {}
+    out = {stem: reasons[name] for stem, name in PLOTS_OF_EMPTY_TABLES.items()
+           if tables.get(name) is not None and tables[name].empty and name in reasons}
+    multiverse = tables.get("multiverse")
+    if multiverse is not None and (multiverse.empty or "estimate" in multiverse) \
+            and (unplotted := unplotted_reason(multiverse)):
+        out["multiverse"] = reasons.get("multiverse") or f"{unplotted}."
+    moderators = tables.get("moderators")
+    if moderators is not None and {"moderator", "n_levels", "note"} <= set(moderators):
+        from alliance_meta.inputs.planning import moderator_plot_stem
+
+        uncoded = moderators[pd.to_numeric(moderators["n_levels"], errors="coerce").eq(0)]
+        for name, why in _unfitted(uncoded, "moderator", "qm", "no mixed-effects model: ").items():
+            out.update(dict.fromkeys((moderator_plot_stem("forest", name), moderator_plot_stem("subgroups", name)),
+                                     f"No plot: {why}."))
+    selection = tables.get("selection_models")
+    if selection is not None and len(selection) and no_weight_function(selection):
+        out["weight_functions"] = NO_SELECTION_MODEL  # every panel "not fitted": the plot's own condition
     psychometric = tables.get("psychometric")
     if psychometric is not None and "method" in psychometric:
         individual = psychometric.loc[psychometric["method"] == "individual", "k"]
         if not (len(individual) and is_finite(individual.iloc[0]) and float(individual.iloc[0]) > 0):
             out["psychometric_forest"] = NO_CORRECTED_CORRELATIONS
     influence = tables.get("influence")
-    if influence is not None and len(influence) == 0:
-        out["baujat"] = out["influence"] = ONE_STUDY_DIAGNOSTICS
+    if influence is not None and len(influence) == 0:  # one study: the leave-one-out table's reason, one wording
+        out.update(dict.fromkeys(("baujat", "influence"), reasons["influence"]) if "influence" in reasons else {})
     elif config.get("dependence") == "multilevel":
         out["baujat"] = NO_THREE_LEVEL_BAUJAT
     return out
@@ -390,6 +421,40 @@ def selection_models_note(selection: pd.DataFrame | None) -> str:
     return f"{NO_POSITIVE_EFFECT[0].upper()}{NO_POSITIVE_EFFECT[1:]}."
 
 
+def infinite_moments_note(frame: pd.DataFrame | None) -> str:
+    """The note of the prior-sensitivity table (bayes_prior_sensitivity.csv) where a cell is infinite, which it
+    shows as ∞: which columns under which priors, and why, from the column's parameter as the exact posterior
+    set it (:mod:`alliance_meta.bayes.summaries`): an odds ratio (``or``, ``or_new``: exp of a normal mixture over
+    τ, whose moment E[exp(cτ²)] exists only where the prior's tail on τ falls faster, e.g. not
+    the SD under a half-normal(0.5) prior on a log odds ratio) or a power of τ (``tau``, ``tau2``,
+    ``theta_new``: a heavy-tailed prior, half-Cauchy or log-t, with few studies; :meth:`TauPrior.tau_moment_finite`);
+    "" where every cell is finite."""
+    from alliance_meta.bayes.summaries import CENTRAL_ROWS, POWER_MOMENTS
+
+    if frame is None or frame.empty:
+        return ""
+    causes = {"or": ("the odds ratio is exp of a normal mixture over \u03c4, whose moment grows like "
+                     "exp(c\u00b7\u03c4\u00b2), faster than the prior's tail on \u03c4 falls: it does not exist"),
+              "tau": ("a moment of \u03c4 that does not exist under a heavy-tailed prior with so few studies (the "
+                      "posterior's tail falls too slowly)"),
+              "": "a posterior moment that is infinite under the row's prior"}
+    found: dict[str, dict[str, list[str]]] = {}  # cause -> {" under every prior": ["or_new_sd"], ...}
+    priors = frame["prior"].astype(str) if "prior" in frame else None
+    for column in frame.select_dtypes("number"):
+        infinite = np.isinf(frame[column].to_numpy(dtype=float))
+        if not infinite.any():
+            continue
+        parameter = str(column).rpartition("_")[0]
+        cause = "or" if parameter in CENTRAL_ROWS else "tau" if parameter in POWER_MOMENTS else ""
+        under = ("" if priors is None else " under every prior" if infinite.all()
+                 else f" under {', '.join(dict.fromkeys(priors[infinite]))}")
+        found.setdefault(cause, {}).setdefault(under, []).append(str(column))
+    if not found:
+        return ""
+    return " ".join(f"\u221e ({'; '.join(', '.join(columns) + under for under, columns in groups.items())}): "
+                    f"{causes[cause]}." for cause, groups in found.items()) + " The intervals describe these posteriors."
+
+
 def ordered(names) -> list[str]:
     known = [name for name in TABLE_TITLES if name in names]
     return known + sorted(set(names) - set(known))
@@ -422,7 +487,8 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
     settings = replace(TableSettings.from_config(config, sheet_notes),
                        **{"several_per_study": several_in_counts(counts), **(facts or {})})
     notes = {**refit_notes(config, level), "bma_summary": bma_summary_note(settings.hdi_prob),
-             "selection_models": selection_models_note(tables.get("selection_models"))}
+             "selection_models": selection_models_note(tables.get("selection_models")),
+             "bayes_prior_sensitivity": infinite_moments_note(tables.get("bayes_prior_sensitivity"))}
     if tables.get("selection_models") is not None:  # the advice in the note, once, not beside each row's reasons
         tables = {**tables, "selection_models": without_sign_advice(tables["selection_models"])}
     # the model averaging named by what it fitted: without the bias models no "robust" (bma.bias false)
@@ -432,6 +498,7 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
                                                   notes.get(name, "") if len(tables[name]) else "", settings,
                                                   data_names(config), titles.get(name))]
     reasons = empty_table_reasons(tables, analysis, config)
+    undefined_refit_heterogeneity(section.tables, tables.get("leave_one_out"), analysis)
     order = cumulative_order(analysis)
     for table in section.tables:
         if not table.rows and table.name in reasons:
@@ -439,7 +506,7 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
         if order and table.name in ("cumulative", "cumulative-csv"):  # as the cumulative forest plot's axis says
             table.title = table.title.replace(" (by year)", f": {order}")
     paths = sorted(images, key=_figure_order)
-    placeholders = placeholder_plots(tables, config)  # a one-line message: its sentence, not its image
+    placeholders = placeholder_plots(tables, config, reasons)  # a one-line message: its sentence, not its image
     inlined = dict(inlined or {})
     missing = [path for path in paths if Path(path).name not in inlined and Path(path).stem not in placeholders]
     inlined.update(inline_figures(missing, image_workers))
@@ -447,6 +514,25 @@ def family_section(family: str, metric: str, tables: dict[str, pd.DataFrame], an
         {"text": placeholders[Path(path).stem]} if Path(path).stem in placeholders
         else {"data_uri": inlined[Path(path).name]})) for path in paths]
     return section
+
+
+def undefined_refit_heterogeneity(tables: list[HtmlTable], leave_one_out: pd.DataFrame | None,
+                                  analysis: pd.DataFrame | None) -> None:
+    """A dash, not ``> .999``, for the heterogeneity p of a leave-one-out refit of one row of the analysed data (two
+    studies: Q on 0 df is undefined; leave_one_out.csv has metafor's QEp of 1 and no df, so the df is counted from
+    analysis.csv, one row per study composite or, three-level, per effect size), as
+    :func:`~alliance_meta.report.formatting.exact_cells` writes it where a table has its df."""
+    if leave_one_out is None or leave_one_out.empty or analysis is None or "study_id" not in analysis \
+            or "study_id" not in leave_one_out:
+        return
+    rows_of = analysis["study_id"].astype(str).value_counts()
+    left = len(analysis) - leave_one_out["study_id"].astype(str).map(rows_of).fillna(0)
+    for table in tables:
+        if table.name in ("leave_one_out", "leave_one_out-csv") and "q_p" in table.columns:
+            column = table.columns.index("q_p")
+            for row, rows_left in zip(table.rows, left):
+                if rows_left == 1:
+                    row[column] = apa_p(math.nan)
 
 
 def _figure_order(path) -> tuple[int, str]:

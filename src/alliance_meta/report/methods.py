@@ -291,11 +291,22 @@ def stages_run(families: dict) -> set[str]:
     ``{"tables": {stem: frame}}`` of its results tables): their table has a :func:`result_rows` row there (not so
     rve.csv, gosh_studies.csv or model_comparison.csv of a review of one study, nor a location_scale.csv whose
     every model is "not fitted"); moderators.csv counts as soon as it exists, as its sentence then says that no
-    moderator was analysed."""
+    moderator was analysed, and ``moderators_unfitted`` is added where no family has a fitted moderator model."""
     tables = [part["tables"] for part in families.values()]
-    return {stage for stage, name in STAGE_TABLES.items()
-            if any(name in found and (stage == "moderators" or len(result_rows(stage, found[name])))
-                   for found in tables)}
+    stages = {stage for stage, name in STAGE_TABLES.items()
+              if any(name in found and (stage == "moderators" or len(result_rows(stage, found[name])))
+                     for found in tables)}
+    if any(len(found.get("moderators", ())) for found in tables) and not any(map(_moderator_fitted, tables)):
+        stages.add("moderators_unfitted")  # one_study: rater in moderators.csv, no model fitted to test it
+    return stages
+
+
+def _moderator_fitted(tables: dict) -> bool:
+    """Whether a family's moderators.csv (QM, or the three-level QM) or meta_regression.csv (an estimate) has a
+    fitted model."""
+    return any(column in frame and frame[column].notna().any()
+               for name, columns in (("moderators", ("qm", "multilevel_qm")), ("meta_regression", ("estimate",)))
+               if (frame := tables.get(name)) is not None for column in columns)
 
 
 #: The rows of pooled.csv pooled from 2x2 counts (metric log_or), as the Methods name and cite them.
@@ -495,6 +506,8 @@ def methods_paragraph(config: dict, stages: set[str], versions: dict[str, str],
     analysed = config.get("moderators", True) or config.get("continuous_moderators") or config.get("meta_regression")
     if "moderators" in stages and not analysed:
         sentences.append("No moderator was analysed.")
+    elif "moderators_unfitted" in stages:  # not "were tested ... permutation tests" where none was
+        sentences.append("No moderator could be tested (the Results give each moderator's reason).")
     elif "moderators" in stages:
         permutations = config.get("permutations", 1000)
         # fitted by REML whatever pooling.main_method is: defined here where the main estimator is another

@@ -54,6 +54,24 @@ def rve_sentence(rve: pd.DataFrame | None, metric: str, level: float = 95,
     if not parts:
         return ""
     sentence = f"Robust variance estimation gave {listed(parts, '; ')}"
+    # what qualifies the models' intervals, in one bracket straight after them (not after the sensitivity clause,
+    # where it read as a note on that estimate)
+    qualifiers = []
+    flat = [row.model for row in rows.itertuples()  # homogeneous: residuals of 0, an SE of 1e-17, a CI of no width
+            if is_finite(getattr(row, "se", None)) and abs(float(row.se)) <= 1e-12 * max(1.0, abs(float(row.estimate)))]
+    if flat:
+        which = ("every interval has" if len(flat) == len(parts) else
+                 f"the {listed([RVE_SHORT_NAMES.get(model, model) for model in flat])} "
+                 f"interval{' has' if len(flat) == 1 else 's have'}")
+        qualifiers.append(f"{which} no width: the effect sizes do not vary about the estimate, so the robust "
+                          "standard error is 0")
+    if small:  # a df below 4: the robust test is not to be trusted (Tipton, 2015), as the CR2 tests say; said once
+        named = [RVE_SHORT_NAMES.get(model, model) for model in small]  # not rve.csv's codes ("corr")
+        which = ("every df is" if len(small) == len(parts) else
+                 f"the df of the {listed(named)} model{' is' if len(named) == 1 else 's are'}")
+        qualifiers.append(f"{which} below {SMALL_DF}: these robust intervals are not to be trusted; Tipton, 2015")
+    if qualifiers:
+        sentence += f" ({'; '.join(qualifiers)})"
     if not _empty(sensitivity, "rho", "estimate") and sensitivity["estimate"].map(is_finite).any():
         fitted = sensitivity[sensitivity["estimate"].map(is_finite)]
         low, high = fitted["estimate"].min(), fitted["estimate"].max()
@@ -62,11 +80,6 @@ def rve_sentence(rve: pd.DataFrame | None, metric: str, level: float = 95,
                   else f"{show.symbol} = {show.number(low)} to {show.number(high)}")
         sentence += (f"; with an assumed correlation from {_setting(rho.min())} to {_setting(rho.max())} "
                      f"between the effect sizes of a study the correlated-effects estimate was {values}")
-    if small:  # a df below 4: the robust test is not to be trusted (Tipton, 2015), as the CR2 tests say; said once
-        named = [RVE_SHORT_NAMES.get(model, model) for model in small]  # not rve.csv's codes ("corr")
-        which = ("every df is" if len(small) == len(parts) else
-                 f"the df of the {listed(named)} model{' is' if len(named) == 1 else 's are'}")
-        sentence += (f" ({which} below {SMALL_DF}: these robust intervals are not to be trusted; Tipton, 2015)")
     return sentence + "."
 
 

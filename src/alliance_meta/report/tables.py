@@ -718,6 +718,9 @@ def psychometric_table(frame: pd.DataFrame, metric: str, level: float = 95,
     if over:  # 1,356.5% (two studies) read as an error
         note += (f" Over 100% ({', '.join(over)}): {OVER_100_PERCENT} (uncapped, as psychmeta; "
                  "Schmidt & Hunter, 2015).")
+    if any(is_finite(row["k"]) and float(row["k"]) == 1 for row in frame.to_dict("records")):  # one_study: blanks
+        note += (" Blank at k = 1: the variance of the observed correlations across studies, and the SDs, "
+                 "credibility interval and % artifact variance that rest on it, need at least two studies.")
     return ManuscriptTable("Psychometric meta-analysis", header, rows, note)
 
 

@@ -390,9 +390,10 @@ def _selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame
     if "note" in estimated:  # an estimate the weight function's flat likelihood carried away (selection_models)
         usable &= ~estimated["note"].fillna("").astype(str).str.contains(POORLY_IDENTIFIED)
     fitted, failed = estimated[usable], estimated[~usable]
-    if fitted.empty:
+    if fitted.empty:  # none fitted at all: one sentence; some fitted but unusable: those, then the ones not fitted
         return "No selection model could be fitted." if failed.empty else (
-            f"No selection model gave a usable estimate: {_failed_fits(failed)}.")
+            f"No selection model gave a usable estimate: {_failed_fits(failed)}."
+            + _not_fitted(missing, selection, estimated, bias, metric))
     low, high = fitted.loc[fitted["estimate"].idxmin()], fitted.loc[fitted["estimate"].idxmax()]
     models = (counted(len(fitted), "selection model", words=True, compared=(len(selection),))
               + (OF_COMPOSITES if composites else ""))
@@ -416,12 +417,17 @@ def _selection_sentence(selection: pd.DataFrame, metric: str, bias: pd.DataFrame
         models_of = counted(len(selection), "model", words=True, compared=(len(fitted),))
         sentence += (f" ({apa_count(len(fitted), (len(selection),))} of {models_of}; "
                      f"{_failed_fits(failed, within_parentheses=True)})")
-    sentence += "."
-    if missing:
-        sentence += f" Not fitted: {', '.join(missing)}"
-        one_step = one_step_clause(bias, metric) if "stepfun" in set(selection["type"]) - set(estimated["type"]) else ""
-        sentence += (f"; {one_step}, a different model." if one_step else ".")
-    return sentence
+    return sentence + "." + _not_fitted(missing, selection, estimated, bias, metric)
+
+
+def _not_fitted(missing: list[str], selection: pd.DataFrame, estimated: pd.DataFrame, bias: pd.DataFrame | None,
+                metric: str) -> str:
+    """`` Not fitted: the step function with steps at ... (selection-model table; why)``, with the one-step model of
+    bias.csv where the step function is among them (:func:`one_step_clause`); "" when every model has an estimate."""
+    if not missing:
+        return ""
+    one_step = one_step_clause(bias, metric) if "stepfun" in set(selection["type"]) - set(estimated["type"]) else ""
+    return f" Not fitted: {', '.join(missing)}" + (f"; {one_step}, a different model." if one_step else ".")
 
 
 def _not_converged(value) -> bool:

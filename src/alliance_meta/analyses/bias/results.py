@@ -69,6 +69,21 @@ def without_sign_advice(table: pd.DataFrame) -> pd.DataFrame:
         NO_POSITIVE_EFFECT, "") if isinstance(note, str) else note))
 
 
+def fitted_weight_function(delta) -> bool:
+    """Whether a ``delta`` cell of selection_models.csv holds a fitted weight function's parameters: text
+    (``0.52;1``, as the fit writes it) or a number (one parameter, as the file read back gives it)."""
+    if isinstance(delta, str):
+        return bool(delta)
+    return isinstance(delta, (int, float, np.number)) and bool(np.isfinite(delta))
+
+
+def no_weight_function(table: pd.DataFrame) -> bool:
+    """Whether no model of ``table`` (selection_models.csv) has a fitted weight function: the weight functions'
+    figure (:func:`alliance_meta.plots.selection.weight_functions_plot`) is then only a message, which the report
+    gives as its sentence. The estimates' figure always draws the unadjusted estimate: never only a message."""
+    return "delta" not in table or not table["delta"].map(fitted_weight_function).any()
+
+
 def no_positive_effect(yi) -> bool:
     """Whether no effect of ``yi`` is positive and at least one is negative (an r of 0 is as far from a significant
     positive effect as a negative one; every effect 0 is another matter: :data:`POORLY_IDENTIFIED`)."""
