@@ -22,5 +22,5 @@ for row in result.table.itertuples():
                                    row.note))
 write_table(result.table, output.table)
 note = figure_note(result.studies)
-save_figure(result.estimates_plot(), [output.estimates_pdf, output.estimates_png], note)
-save_figure(result.weight_functions_plot(), [output.weights_pdf, output.weights_png], note)
+save_figure(result.estimates_plot(note=""), [output.estimates_pdf, output.estimates_png], note)
+save_figure(result.weight_functions_plot(note=""), [output.weights_pdf, output.weights_png], note)

@@ -47,6 +47,7 @@ from alliance_meta.engines.heterogeneity import (DOUBLE_EPSILON, Control, effect
                                                 q_from_sums, scaled_rows, scoring_step, scoring_stopped,
                                                 trace_p_rows, weight_exponent, weight_exponents,
                                                 with_dominated_reml_steps, without_cancellation)
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.models.univariate import BeyondDoubleRange, check_double_range, genq_weights
 from alliance_meta.wording import counted
 
@@ -623,6 +624,7 @@ class GoshAnalysis:
                      f"most: {highlighted}")
         return lines
 
+    @keywords_checked
     def plot(self, labels: str | list[str] = "label", note: str | None = None):
         """The GOSH plot (:func:`alliance_meta.plots.gosh.gosh_plot`): one panel per highlighted study.
         ``labels``: the studies' names, or how to make them from the rows (``label``, ``authors_year``,
@@ -682,6 +684,7 @@ def _unmeasured_note(shift: pd.DataFrame, ids: pd.Series, n_subsets: int) -> str
             "some subsets with it and some without")
 
 
+@keywords_checked
 def gosh_analysis(fit, *, subsets: int = DEFAULT_SUBSETS, seed: int | None = DEFAULT_SEED) -> GoshAnalysis:
     """metafor's ``gosh(fit, subsets = subsets)`` of a fit: its model (estimator) fitted to every subset of its
     independent studies (one composite per study for a three-level fit, as metafor's ``gosh`` takes an

@@ -19,6 +19,7 @@ import pandas as pd
 from alliance_meta.analyses.moderators import aggregate_within
 from alliance_meta.analyses.moderators.univariate import not_estimable_reason
 from alliance_meta.engines.design import formula_variables
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.models import location_scale
 
 COLUMNS = ["model", "location_formula", "scale_formula", "part", "term", "estimate", "se", "statistic", "pval",
@@ -105,6 +106,7 @@ class LocationScaleAnalysis:
                 f"{' (scale part against constant tau^2: ' + tests + ')' if tests else ''}{notes}>")
 
 
+@keywords_checked
 def location_scale_analysis(fit, models, *, continuous=None, reference_levels=None, centre: bool = True,
                             values=None) -> LocationScaleAnalysis:
     """metafor's ``rma(yi, vi, mods = location, scale = scale)`` of each of ``models`` on a fit's rows

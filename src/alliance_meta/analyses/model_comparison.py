@@ -39,6 +39,7 @@ from alliance_meta.engines.design import (Design, build_design, column_variables
                                           formula_terms, formula_variables, FormulaTermError, marginal_rows)
 from alliance_meta.engines.heterogeneity import level_alpha
 from alliance_meta.engines.transforms import back_transform
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.models import metareg
 from alliance_meta.models.location_scale import fit_statistics, log_likelihood
 from alliance_meta.models.univariate import ADHOC_NOTE
@@ -405,6 +406,7 @@ class ModelComparisonAnalysis:
                 f"{predictions} prediction{'' if predictions == 1 else 's'}{notes}>")
 
 
+@keywords_checked
 def model_comparison_analysis(fit, formulas, *, continuous=None, reference_levels=None, centre: bool = True,
                               values=None, tests=("z", "knha"),
                               knha_adhoc: bool | None = None) -> ModelComparisonAnalysis:

@@ -59,7 +59,7 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import Control
 from alliance_meta.engines.transforms import back_transform
 from alliance_meta.inputs.dependence import composite_effects
-from alliance_meta.inputs.options import settings_alias
+from alliance_meta.inputs.options import keywords_checked, settings_alias
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.inputs.sheet import worded
 from alliance_meta.models import univariate as pooling
@@ -782,6 +782,7 @@ class MultiverseAnalysis:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    @keywords_checked
     def plot(self, note: str | None = None):
         """The specification curve (:func:`alliance_meta.plots.multiverse.specification_curve`); the fit's own
         specification (its aggregation, estimator, Wald test, all rows) is marked. ``note``: beneath it
@@ -805,6 +806,7 @@ class MultiverseAnalysis:
 
 
 @settings_alias
+@keywords_checked
 def multiverse_analysis(fit, settings: dict | None = None, *, mu_sd: float = 1.0, psychometric: dict | None = None,
                         risk_of_bias: dict | None = None,
                         progress: Callable[[int, int], None] | None = None) -> MultiverseAnalysis:

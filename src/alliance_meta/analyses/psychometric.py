@@ -31,7 +31,7 @@ import pandas as pd
 from alliance_meta.engines import distributions as dist
 from alliance_meta.inputs.codebook import VOCABULARIES
 from alliance_meta.inputs.effect_sizes import notebook_numbers
-from alliance_meta.inputs.options import settings_alias
+from alliance_meta.inputs.options import keywords_checked, settings_alias
 from alliance_meta.wording import rows_phrase
 
 METHODS = ("bare_bones", "individual", "artifact_distribution")
@@ -1073,6 +1073,7 @@ class PsychometricFitAnalysis:
         return self.analysis.artifact_table()
 
     @settings_alias
+    @keywords_checked
     def plot_forest(self, path=None, settings=None, note: str | None = None):
         """The forest plot of the corrected correlations with the three pooled rows, written to ``path``
         (one path or a list; the format from the suffix; None: none) and returned as ``fit.plot_forest`` returns
@@ -1101,6 +1102,7 @@ class PsychometricFitAnalysis:
 
 
 @settings_alias
+@keywords_checked
 def psychometric_of_fit(fit, settings: dict | None = None, *, moderators=(),
                        risk_of_bias=None) -> PsychometricFitAnalysis:
     """Hunter-Schmidt psychometric meta-analysis (psychmeta's ``ma_r``) of the correlations a fit was made of

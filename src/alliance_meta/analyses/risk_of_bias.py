@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.inputs.risk_of_bias import OVERALL, PREFIX, RobTool, as_tool, high_risk_mask
 from alliance_meta.models import multilevel
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
@@ -60,6 +61,7 @@ class RiskOfBiasSensitivity:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    @keywords_checked
     def plot(self, kind: str = "summary", *, weighted: bool = False, note: str | None = None):
         """The robvis-style figure of the fit's studies' judgements (as ``rob_summary`` and ``rob_traffic_light``
         of the pipeline): ``summary``, bars per domain of the share of studies at each judgement (of the fit's
@@ -118,6 +120,7 @@ def normalised_overall(rows: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
     return rows.assign(**{OVERALL: canonical.where(canonical.notna(), None).astype(object)})
 
 
+@keywords_checked
 def risk_of_bias_sensitivity(fit: Fit, tool) -> RiskOfBiasSensitivity:
     """Pooled estimate of ``fit``'s model on each risk-of-bias subset (:data:`SUBSETS`).
 

@@ -41,6 +41,7 @@ import pandas as pd
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines import robust
 from alliance_meta.engines.study_blocks import group_by_study
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.models import multilevel
 
 MODEL_WEIGHTS = ("CORR", "HIER")
@@ -406,6 +407,7 @@ def correlated_rho(rho: float) -> float:
     return min(max(float(rho), 0.0), 1.0)
 
 
+@keywords_checked
 def rve_analysis(fit) -> RveAnalysis:
     """Robust variance estimation of a fit's effect sizes (``am.rve``): robumeta's ``robu()`` with
     correlated (``rho`` = the fit's ``rho``) and hierarchical effects weights, small-sample corrected, on

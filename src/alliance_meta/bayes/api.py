@@ -7,8 +7,8 @@ import logging
 from collections.abc import Mapping
 
 from alliance_meta.bayes.analysis import ModeratorOptions, StageResult, run_stage
+from alliance_meta.inputs.options import check_options, keywords_checked, settings_alias
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
-from alliance_meta.inputs.options import check_options, settings_alias
 
 log = logging.getLogger("alliance_meta")
 
@@ -32,6 +32,7 @@ SAMPLERS = ("auto", "nutpie", "pymc")
 
 
 @settings_alias
+@keywords_checked
 def bayes(fit: Fit, settings: dict | None = None, *, moderators=(), continuous=(), reference_levels=None,
           centre: bool = True, cores: int = 1, labels: str = "authors_year") -> StageResult:
     """Bayesian random-effects pooling of ``fit``'s studies and meta-regressions of its moderators.

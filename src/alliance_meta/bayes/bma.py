@@ -71,6 +71,7 @@ import pandas as pd
 from scipy import interpolate, special
 
 from alliance_meta.engines import distributions as dist
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.wording import apa_setting
 
 from .exact import LOG_2PI, T0_FACTOR, conditional_posterior, log_tau_grid
@@ -754,6 +755,7 @@ class BmaResult:
         w = np.concatenate(weights)
         return np.concatenate(values), w / w.sum()
 
+    @keywords_checked
     def plot(self, note: str | None = None):
         """Prior and posterior model probabilities and the model-averaged posterior of mu. ``note``: beneath it
         (default: that the rows are simulated, when they are; ``""`` leaves it out)."""
@@ -836,6 +838,7 @@ def robma(yi, vi, metric: str = "smd", prior_scale: str = "cohens_d", priors: di
     return BmaResult(tuple(fits), metric, pr, studies, table, _summaries(fits, post, log_post, metric, prob), prob)
 
 
+@keywords_checked
 def bma(fit, prior_scale: str = "cohens_d", priors: dict | None = None, bias: bool = True,
         prob: float = DEFAULT_PROB) -> BmaResult:
     """RoBMA-PSMA model averaging of the independent studies of ``fit`` (study composites of a

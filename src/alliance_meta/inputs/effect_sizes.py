@@ -42,6 +42,7 @@ from alliance_meta.engines import distributions as dist
 from alliance_meta.inputs.codebook import (INPUT_KIND_BY_NAME, INPUT_KINDS, MISSING_MARKERS, VOCABULARIES, InputKind,
                                            citation_key)
 from alliance_meta.engines.transforms import LOGIT_SCALE, d_to_r, fisher_z, inverse_fisher_z
+from alliance_meta.inputs.options import caller_stacklevel
 from alliance_meta.wording import single_spaced
 
 METRICS = ("z", "smd", "log_or")
@@ -684,7 +685,7 @@ def year_of_dates(frame: pd.DataFrame, caller: str) -> pd.DataFrame:
                       "1900 date system, where a year typed into a date-formatted cell is the date of that day "
                       f"number; a workbook of the 1904 date system (Excel for Mac before 2011) gives other years, "
                       f"and a frame does not tell which: {rows}. Check these rows, or read the workbook with "
-                      "am.read_sheet(path), which knows its date system", UserWarning, stacklevel=4)
+                      "am.read_sheet(path), which knows its date system", UserWarning, stacklevel=caller_stacklevel())
     numbers = pd.to_numeric(years, errors="coerce")
     return frame.assign(year=numbers if numbers.notna().sum() == years.notna().sum() else years)
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
+import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from alliance_meta.wording import did_you_mean
 
 #: The pipeline's config schema; present in a source checkout (and an editable install), absent when
 #: the package was installed without the workflow folder.
@@ -139,6 +144,68 @@ def settings_alias(function):
                 kwargs["settings"] = kwargs.pop(old)
         return function(*args, **kwargs)
     return wrapper
+
+
+def keywords_checked(function):
+    """``function`` refusing a keyword it does not take with a TypeError that names it and, for a near spelling, the
+    keyword meant (``am.fit() got an unexpected keyword argument 'metod' (did you mean 'method'?)``; Python 3.11's
+    message names no alternative), and lists the keywords it takes. The one check of keyword names of the notebook
+    API (``am.*``, the fit's methods, the results' figure methods); a function taking ``settings`` also takes its
+    old names (:data:`OLD_SETTINGS_NAMES`, mapped by :func:`settings_alias`). The message names ``function`` as the
+    notebook calls it (:func:`public_name`: ``am.gosh()``, not ``gosh_analysis()``). The wrapper is one frame more
+    between the caller and ``function``: a warning of ``function`` meant for its caller takes
+    :func:`caller_stacklevel`."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        return function  # takes any keyword: checked where it reads them
+    names = [parameter.name for parameter in parameters if parameter.name != "self"
+             and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)]
+    allowed = frozenset(names + (list(OLD_SETTINGS_NAMES) if "settings" in names else []))
+    called = public_name(function)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        unknown = [key for key in kwargs if key not in allowed]
+        if unknown:
+            raise TypeError(unknown_keywords(f"{called}()", unknown, names))
+        return function(*args, **kwargs)
+    return wrapper
+
+
+def public_name(function) -> str:
+    """The name a notebook calls ``function`` by: ``am.<name>`` where alliance_meta's map of public names (``_API``)
+    holds it (under its own name, in that module or a submodule of it; ``am.bayes``: the package's function), else
+    its qualified name (a method: ``Fit.conf_int``)."""
+    from alliance_meta import _API  # the package is imported before any of its modules
+
+    module, name = function.__module__, function.__name__
+    if function.__qualname__ == name:
+        for public, (home, attribute) in _API.items():
+            if (attribute or public) == name and (module == home or module.startswith(home + ".")):
+                return f"am.{public}"
+    return function.__qualname__
+
+
+#: The folder of the alliance_meta package, as its modules' frames name their files.
+PACKAGE_FOLDER = os.path.dirname(os.path.dirname(__file__)) + os.sep
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning of the library point at the line that called it (a notebook's cell, a
+    workflow script): the first frame, out from the function that warns, outside the alliance_meta package, at
+    whatever depth the function is reached (``am.fit`` through :func:`keywords_checked`, ``am.effect_sizes``
+    through its frame check). One rule for every such warning, not a count of frames per caller."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(PACKAGE_FOLDER):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def unknown_keywords(caller: str, unknown, names) -> str:
+    """The message of :func:`keywords_checked`: each unknown keyword with its did-you-mean, and the keywords taken."""
+    listed = ", ".join(f"{key!r}{did_you_mean(key, names)}" for key in unknown)
+    noun = "argument" if len(unknown) == 1 else "arguments"
+    return f"{caller} got an unexpected keyword {noun} {listed}; it takes {', '.join(names) or 'no keywords'}"
 
 
 def check_options(section: str, options: Mapping | None, known: dict, caller: str,

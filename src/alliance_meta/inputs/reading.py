@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ import pandas as pd
 
 from alliance_meta.inputs.codebook import CODEBOOK_COLUMNS, INPUT_COLUMNS, INPUT_KINDS
 from alliance_meta.inputs.effect_sizes import DEFAULT_METRIC_BY_FAMILY, convert, notebook_frame, row_names
+from alliance_meta.inputs.options import caller_stacklevel, keywords_checked, unknown_keywords
 from alliance_meta.inputs.sheet import (API_WORDING, FIRST_DATA_ROW, SHEET_ROW, SheetError, column_key,
                                         format_problems, passes_column_checks, reworded, validate_sheet,
                                         worded)
@@ -49,6 +51,12 @@ def read_sheet(path: str | Path, *, moderators=(), continuous_moderators=(), met
     SheetProblems
         listing every problem at once (row, column, value, rule), or why the file cannot be read.
     """
+    reader = [name for name, parameter in inspect.signature(read_cells).parameters.items()
+              if parameter.kind is parameter.KEYWORD_ONLY]  # sheet_name, decimal
+    unknown = [key for key in reading if key not in reader]
+    if unknown:  # not the reader's bare TypeError, which named neither this function nor the keyword meant
+        raise TypeError(unknown_keywords("am.read_sheet()", unknown, ["path", "moderators", "continuous_moderators",
+                                                                   "meta_regression", "risk_of_bias", *reader]))
     if not isinstance(path, (str, Path)):  # pathlib's "expected str, bytes or os.PathLike object, not DataFrame"
         raise TypeError(f"am.read_sheet reads the sheet's file: give its path (.csv or .xlsx), not a "
                         f"{type(path).__name__}" + (" (a frame in hand: write it with frame.to_csv(path, index=False) "
@@ -82,6 +90,7 @@ def _iterable(names) -> tuple:
         return (None,)
 
 
+@keywords_checked
 def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> pd.DataFrame:
     """Every row of a sheet as an effect size in its family's analysis metric (``effect_sizes.csv``).
 
@@ -115,10 +124,11 @@ def effect_sizes(sheet: pd.DataFrame, metric: dict[str, str] | None = None) -> p
     converted.loc[broken, ["yi", "vi"]] = np.nan  # n = 50.5 converted as if whole: read_sheet refuses the row
     unconverted = converted["yi"].isna().to_numpy() & converted["input_kind"].notna().to_numpy()
     if unconverted.any():  # read_sheet refuses such rows; a frame it never checked kept NaN without a word
-        warnings.warn(_unconverted_message(sheet, converted, unconverted), UserWarning, stacklevel=2)
+        warnings.warn(_unconverted_message(sheet, converted, unconverted), UserWarning, stacklevel=caller_stacklevel())
     unread = converted["input_kind"].isna().to_numpy() & _text_cells(sheet[[c for c in INPUT_COLUMNS if c in sheet]])
     if unread.any():  # "0,3" in r: no complete input, as if the cell were empty; NaN without a word
-        warnings.warn(_unconverted_message(sheet, converted, unread, complete=False), UserWarning, stacklevel=2)
+        warnings.warn(_unconverted_message(sheet, converted, unread, complete=False), UserWarning,
+                      stacklevel=caller_stacklevel())
     return converted
 
 
@@ -167,7 +177,7 @@ def _check_columns(sheet: pd.DataFrame) -> None:
         warnings.warn(f"am.effect_sizes: column names are read as written (as config/README.md lists them): "
                       f"{', '.join(map(repr, renamed))} {'is' if len(renamed) == 1 else 'are'} not read; rename "
                       f"{'it' if len(renamed) == 1 else 'them'}: frame.rename(columns={renamed!r})",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=caller_stacklevel())
 
 
 def _check_families(sheet: pd.DataFrame, metric_by_family: Mapping[str, str]) -> None:

@@ -672,24 +672,25 @@ def _count_cells(effect_sizes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cells, index=effect_sizes.index)
 
 
-def table_rows(effect_sizes: pd.DataFrame, duplicates: str = "first") -> tuple[pd.DataFrame, list[str]]:
+def table_rows(effect_sizes: pd.DataFrame, duplicates: str = "first") -> tuple[pd.DataFrame, list[str], str]:
     """The rows of ``effect_sizes`` that carry 2x2 counts, as ``study_id, ai, bi, ci, di``.
 
     Rows with all four of ``n11, n12, n21, n22`` filled count (whatever input kind was
     converted). ``reverse = yes`` swaps the rows of the table (the log OR changes sign, as
     the converted effect does). A pooled table must come from independent samples:
     ``duplicates = "first"`` keeps a study's first table (sheet order), ``"all"`` keeps every
-    table as if independent. Returns the tables and notes.
+    table as if independent. Returns the tables, notes, and what :func:`_invalid_counts` says of their counts.
     """
     if duplicates not in ("first", "all"):
         raise ValueError(f"duplicates must be 'first' or 'all', got {duplicates!r}")
     missing = [c for c in COUNT_COLUMNS if c not in effect_sizes.columns]
     if missing or effect_sizes.empty:
-        return pd.DataFrame(columns=["study_id", "ai", "bi", "ci", "di"]), []
+        return pd.DataFrame(columns=["study_id", "ai", "bi", "ci", "di"]), [], ""
     cells = _count_cells(effect_sizes)
     has = cells.notna().all(axis=1).to_numpy()
     rows = effect_sizes.loc[has]
-    cells = cells.loc[has].to_numpy(dtype=float, copy=True)
+    given = cells.loc[has]
+    cells = given.to_numpy(dtype=float, copy=True)
     if "reverse" in rows.columns:
         from alliance_meta.inputs.effect_sizes import parse_reverse
 
@@ -704,7 +705,26 @@ def table_rows(effect_sizes: pd.DataFrame, duplicates: str = "first") -> tuple[p
             notes.append(f"{counted(len(frame) - len(kept), 'further table')} of studies with several set aside "
                          "(one table per study: the first)")
         frame = kept
-    return frame.reset_index(drop=True), notes
+    return frame.reset_index(drop=True), notes, _invalid_counts(given.iloc[frame.index],
+                                                                  rows["study_id"].iloc[frame.index])
+
+
+def _invalid_counts(cells: pd.DataFrame, study_ids: pd.Series) -> str:
+    """What :func:`tables` refuses in the tables to pool, cell by cell as the sheet's messages name them: the row (the
+    frame's index label and its study_id), the column as written (before ``reverse`` swaps the rows), the value and
+    the rule (not a finite number, negative, not a whole number; finiteness first, as ``round(inf)`` raises); "" when
+    every count is a non-negative whole number."""
+    problems = []
+    for (label, row), study in zip(cells.iterrows(), study_ids):
+        for column, value in row.items():
+            rule = ("not a finite number" if not math.isfinite(value) else "negative" if value < 0
+                    else "not a whole number" if value != round(value) else "")
+            if rule:
+                problems.append(f"row {label} (study {study}), {column} = {value:.15g}: {rule}")
+    if not problems:
+        return ""
+    more = f" ... ({len(problems)} cells)" if len(problems) > 10 else ""
+    return f"2x2 counts must be non-negative whole numbers: {'; '.join(problems[:10])}{more}"
 
 
 def count_rows(effect_sizes: pd.DataFrame, metric: str = "log_or", methods=METHODS, level: float = 95,
@@ -725,7 +745,7 @@ def count_rows(effect_sizes: pd.DataFrame, metric: str = "log_or", methods=METHO
         raise ValueError(f"unknown count method(s) {sorted(unknown)}; expected {', '.join(METHODS)}")
     if metric != "log_or":
         return pd.DataFrame(columns=columns)
-    frame, notes = table_rows(effect_sizes, duplicates)
+    frame, notes, invalid = table_rows(effect_sizes, duplicates)
     if frame.empty:
         return pd.DataFrame(columns=columns)
     n_rows = len(effect_sizes)
@@ -739,6 +759,8 @@ def count_rows(effect_sizes: pd.DataFrame, metric: str = "log_or", methods=METHO
         fitter = FITTERS[method]
         arguments = (frame["ai"], frame["bi"], frame["ci"], frame["di"])
         try:
+            if invalid:  # tables() would refuse them without naming the rows
+                raise ValueError(invalid)
             result = fitter(*arguments, level=level, nagq=nagq) if method == "GLMM" else fitter(*arguments, level=level)
             row = result.as_row(metric)
             row["note"] = _join(lead, *notes, result.note)

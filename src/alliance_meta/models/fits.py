@@ -13,6 +13,7 @@ either and dispatch on its type, as metafor's methods dispatch on ``rma.uni`` / 
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import warnings
 from pathlib import Path
@@ -30,7 +31,7 @@ from alliance_meta.engines.heterogeneity import Control, level_alpha
 from alliance_meta.engines.transforms import back_transform, family_metric, transform_scale
 from alliance_meta.inputs.dependence import DEPENDENCE, aggregate
 from alliance_meta.inputs.effect_sizes import METRICS, notebook_frame, notebook_numbers
-from alliance_meta.inputs.options import settings_alias
+from alliance_meta.inputs.options import caller_stacklevel, keywords_checked, settings_alias, unknown_keywords
 from alliance_meta.models import multilevel, univariate
 from alliance_meta.wording import counted, did_you_mean, plural
 
@@ -150,6 +151,7 @@ class Fit:
     def study_id(self) -> np.ndarray:
         return self.data["study_id"].astype(str).to_numpy()
 
+    @keywords_checked
     def moderator_columns(self, names, what: str = "moderator") -> list[str]:
         """``names`` (one name or a list) checked against the fit's rows: each a column, not study_id
         (the clustering variable); ValueError naming the available columns, with a did-you-mean, otherwise."""
@@ -174,6 +176,7 @@ class Fit:
                 raise ValueError(f"{what} {name!r} is not a column of the fit's rows; {hint}{available}")
         return listed
 
+    @keywords_checked
     def critical(self, level: float | None = None) -> float:
         """Critical value of the test at ``level`` percent (normal, or t with :attr:`df`)."""
         level = self.level if level is None else _percent(level)
@@ -181,6 +184,7 @@ class Fit:
         upper = 1 - (1 - level / 100) / 2
         return float(special.ndtri(upper) if math.isinf(self.df) else special.stdtrit(self.df, upper))
 
+    @keywords_checked
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
         """Confidence interval of the pooled effect (analysis metric) at ``level`` percent."""
         if level is None or _percent(level) == float(self.level):
@@ -188,6 +192,7 @@ class Fit:
         half = self.critical(level) * self.se
         return self.estimate - half, self.estimate + half
 
+    @keywords_checked
     def predict(self, level: float | None = None, transform: str | None = None) -> Prediction:
         """Estimate, confidence and prediction interval (metafor's ``predict.rma``).
 
@@ -217,6 +222,7 @@ class Fit:
         return aggregate(self.effect_sizes, method=self.aggregate_method, rho=self.rho)
 
     @settings_alias
+    @keywords_checked
     def plot_forest(self, path=None, settings=None, note: str | None = None):
         """The publication forest plot, written to ``path`` (one path or a list; format from the suffix; None:
         none) and returned: the figure, closed in pyplot as the library's other figures (a notebook shows it as
@@ -302,6 +308,9 @@ class Fit:
         place that carries a fit's settings to :func:`fit` again (the analyses that refit with the engines take
         ``fit.control`` and ``fit.weights`` themselves). A univariate fit's ``control`` goes with it, and its GENQ
         ``weights`` (those of the studies of ``rows``) while the refit is a GENQ model."""
+        unknown = [key for key in changes if key not in REFIT_OPTIONS]
+        if unknown:
+            raise TypeError(unknown_keywords("Fit.refit()", unknown, ["rows", *REFIT_OPTIONS]))
         options = dict(method=self.method, test=self.test, level=self.level, metric=self.metric,
                        rho=self.rho, aggregate_method=self.aggregate_method, dependence=self.dependence)
         options.update(changes)
@@ -370,6 +379,7 @@ class UnivariateFit(Fit):
         raise NotApplicable("sigma2_conf_int: defined for a three-level fit (dependence='multilevel'); a univariate "
                             "fit has tau2_conf_int()")
 
+    @keywords_checked
     def with_test(self, test: str):
         raise NotApplicable(f"with_test({test!r}): defined for a three-level fit (z, t, cr2 without a refit); a "
                             f"univariate fit is refitted with another test: refit(test=...) with z, knha or adhoc")
@@ -498,6 +508,7 @@ class MultilevelFit(Fit):
         raise NotApplicable("tau2_conf_int: not defined for a three-level fit (rma.mv has one variance per "
                             "level); use sigma2_conf_int()")
 
+    @keywords_checked
     def with_test(self, test: str) -> MultilevelFit:
         """The same fitted model under another test (z, t or cr2): no refit."""
         return replace(self, test=_multilevel_test(test), test_given=test)
@@ -835,6 +846,7 @@ def _rho(rho) -> float:
     return value
 
 
+@keywords_checked
 def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 95.0,
         dependence: str = "aggregate", rho: float = DEFAULT_RHO, aggregate_method: str = "gls",
         metric: str | None = None, tau2_interval: bool = True, profile: bool = True,
@@ -878,10 +890,14 @@ def fit(data, vi=None, *, method: str = "REML", test: str = "z", level: float = 
                   likelihood_ratio=likelihood_ratio, weights=weights, control=control)
     text_numbers = _text_numbers_warning(data, vi, weights)  # read once the rows are valid: text no number raised
     if text_numbers:
-        warnings.warn(text_numbers, UserWarning, stacklevel=2)  # the caller of am.fit
+        warnings.warn(text_numbers, UserWarning, stacklevel=caller_stacklevel())  # the caller of am.fit
     if not fitted.converged:  # one warning per call: analyses and tables refit with _fit, which does not warn
-        warnings.warn(not_converged_message(fitted), ConvergenceWarning, stacklevel=2)
+        warnings.warn(not_converged_message(fitted), ConvergenceWarning, stacklevel=caller_stacklevel())
     return fitted
+
+
+#: The options :meth:`Fit.refit` takes: :func:`fit`'s keywords.
+REFIT_OPTIONS = tuple(inspect.signature(fit).parameters)[2:]
 
 
 class ConvergenceWarning(UserWarning):
@@ -1029,6 +1045,7 @@ def _univariate(composites: pd.DataFrame, method: str, test: str, weights=None, 
                          **common)
 
 
+@keywords_checked
 def pooled_table(effect_sizes: pd.DataFrame, methods=("REML",), tests=("z",), *, dependence: str = "aggregate",
                  rho: float = DEFAULT_RHO, aggregate_method: str = "gls", level: float = 95.0,
                  metric: str | None = None, knha_adhoc: bool = False, cluster_robust: bool = True,

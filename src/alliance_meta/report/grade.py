@@ -41,7 +41,7 @@ import pandas as pd
 
 from alliance_meta.analyses.bias.results import POORLY_IDENTIFIED
 from alliance_meta.engines.robust import SMALL_DF
-from alliance_meta.inputs.options import settings_alias
+from alliance_meta.inputs.options import keywords_checked, settings_alias
 from alliance_meta.inputs.risk_of_bias import HIGH_JUDGEMENTS, high_risk_levels, tool_from_config
 from alliance_meta.models.univariate import ADHOC_NOTE, SINGLE_STUDY_Z_NOTE, model_weights
 from alliance_meta.report.effects import display
@@ -354,6 +354,7 @@ def summary_of_findings(family: str, metric: str, pooled_row: dict, analysis: pd
 
 
 @settings_alias
+@keywords_checked
 def summary_of_findings_of_fit(fit, settings: dict | None = None, *, risk_of_bias: dict | None = None,
                                family: str | None = None) -> pd.DataFrame:
     """``am.summary_of_findings``: :func:`summary_of_findings` of a fit (its ``pooled.csv`` row, its rows, and the

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from alliance_meta.inputs.options import keywords_checked
+
 
 def total_n(effect_sizes: pd.DataFrame) -> tuple[int, int]:
     """Patients summed over studies (largest n of each study's rows) and studies whose n is unknown."""
@@ -149,6 +151,7 @@ def study_characteristics(effect_sizes: pd.DataFrame, moderators: list[str], met
     return table.loc[order].reset_index(drop=True)
 
 
+@keywords_checked
 def study_characteristics_of_fit(fit, moderators=()):
     """``am.study_characteristics``: :func:`study_characteristics` of a fit's effect sizes with its metric, level,
     aggregation and ``rho`` (``moderators``: columns to list, checked against the fit's rows)."""

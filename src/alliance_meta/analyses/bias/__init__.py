@@ -29,6 +29,7 @@ from alliance_meta.analyses.bias.selection_models import (SelectionModel, check_
                                                           fit_selection_models, selection_models_table)
 from alliance_meta.analyses.bias.svalue import SValue, s_values
 from alliance_meta.analyses.bias.trim_and_fill import TrimFillResult, trim_and_fill, trimfill_side
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.models import univariate
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 from alliance_meta.wording import did_you_mean
@@ -60,6 +61,7 @@ class BiasResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    @keywords_checked
     def funnel(self, note: str | None = None):
         """The contour-enhanced funnel plot (:func:`alliance_meta.plots.funnel.funnel_plot`) of these studies.
         ``note``: beneath it (default: that the rows are simulated, when they are; ``""`` leaves it out)."""
@@ -77,6 +79,7 @@ class BiasResult:
         return f"<BiasResult: {len(self.table)} tests on k = {len(self.studies)}>"
 
 
+@keywords_checked
 def publication_bias(fit: Fit, *, trimfill_estimator: str = "L0", trimfill_side: str | None = None,
                      selection_steps=(0.025,), pet_peese_alpha: float = 0.05, pet_peese_sided: str = "one",
                      fail_safe_alpha: float = 0.05, tes_alpha: float = 0.05,

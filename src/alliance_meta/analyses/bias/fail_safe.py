@@ -50,7 +50,8 @@ def fail_safe_n(yi, vi, kind: str = "Rosenthal", alpha: float = 0.05, target: fl
         estimate = float(weights @ yi) / weights.sum()
         p = float(2 * dist.norm.sf(abs(estimate * math.sqrt(weights.sum()))))
         critical = dist.norm.isf(alpha / 2)
-        excess = (float(weights @ yi) / critical) ** 2 - weights.sum()
+        with np.errstate(over="ignore"):  # (sum w y)^2 beyond double range: taken otherwise just below
+            excess = (float(weights @ yi) / critical) ** 2 - weights.sum()
         number = max(0.0, k * excess / weights.sum())
         if math.isinf(number):  # (sum w y)^2 overflows (vi = 1e-300); the same as k (S (ybar / z)^2 - 1)
             number = max(0.0, k * (float(weights.sum()) * (estimate / critical) ** 2 - 1.0))

@@ -74,21 +74,32 @@ def egger_test(yi, vi, method: str = "REML", level: float = 95, weights=None, co
     weights 1/(vi + tau^2), or where the fit fails there (metafor's regtest: z 1.3e133 at vi = 1e-300; PM gives
     tau^2 9.5e-5 and z 3.20 where, at vi = 1e-20, it gives 0 and 3.24). Elsewhere, spread or not, it is computed.
     """
+    table = checked_sei_fit(yi, vi, method, level, weights, control).coefficients("z")
+    return BiasTest(test="egger", statistic=table.statistic[1], p=table.p[1], estimate=table.estimate[0], se=table.se[0],
+                    ci_lower=table.ci_lower[0], ci_upper=table.ci_upper[0], note=f"tau2 {method}")
+
+
+class CancelledRegression(ValueError):
+    """The meta-regression on the standard error is not computed: its sums cancel (:func:`cancelled_regression`)."""
+
+
+def checked_sei_fit(yi, vi, method: str = "REML", level: float = 95, weights=None, control=None):
+    """The fit of :func:`sei_regression` where its sums and its tau^2 are not rounding noise; elsewhere (as
+    :func:`egger_test` says) a :class:`CancelledRegression` saying why, raised before the fit wherever the weights its
+    tau^2 takes sums at already say so (their squares overflow: numpy's warnings)."""
     yi_, vi_ = _arrays(yi, vi)
     at = _estimator_weights(vi_, method, weights, control)
     if at is not None and heavy_regression(at):
-        raise ValueError(cancelled_regression(vi_, method))
+        raise CancelledRegression(cancelled_regression(vi_, method))
     try:
         fit = _sei_fit(yi, vi, method, level, weights, control)
     except (ValueError, RuntimeError, np.linalg.LinAlgError, ZeroDivisionError) as error:
         if heavy_regression(1.0 / vi_):
-            raise ValueError(cancelled_regression(vi_, method)) from error
+            raise CancelledRegression(cancelled_regression(vi_, method)) from error
         raise
     if heavy_regression(1.0 / (vi_ + fit.tau2)):
-        raise ValueError(cancelled_regression(vi_, method, fit.tau2))
-    table = fit.coefficients("z")
-    return BiasTest(test="egger", statistic=table.statistic[1], p=table.p[1], estimate=table.estimate[0], se=table.se[0],
-                    ci_lower=table.ci_lower[0], ci_upper=table.ci_upper[0], note=f"tau2 {method}")
+        raise CancelledRegression(cancelled_regression(vi_, method, fit.tau2))
+    return fit
 
 
 #: tau^2 estimators of the meta-regression none of whose sums is taken at the weights 1/vi (HE: unweighted; SJ: at

@@ -73,6 +73,7 @@ from alliance_meta.analyses.bias.results import (NO_POSITIVE_EFFECT, POORLY_IDEN
 from alliance_meta.analyses.results import with_back_transform
 from alliance_meta.engines import distributions as dist
 from alliance_meta.engines.heterogeneity import TIGHT_CONTROL, dominant_weight, weighted_q
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.models import univariate as pooling
 from alliance_meta.wording import did_you_mean, plural
 
@@ -391,10 +392,13 @@ class _Problem:
                 log_w_obs, d_log_w = _log_weight(self.type, self.p_obs, delta)
                 d_log_w_obs_sum = d_log_w.sum(axis=1)
             value = np.sum(log_w_obs) - 0.5 * np.sum(np.log(2 * np.pi * total) + residual**2 / total) - np.sum(log_a)
-        gradient = np.empty(theta.size)
-        gradient[0] = np.sum(residual / total) - np.sum(a_mu)
-        gradient[1] = np.sum(-0.5 / total + 0.5 * residual**2 / total**2) - np.sum(a_sd / (2 * sd))
-        gradient[2:] = d_log_w_obs_sum - np.sum(a_delta, axis=1)
+            # beside vi = 1e-300 total**2 underflows and the tau^2 slope is beyond double range (inf, or 0/0 at that
+            # study's effect): _maximise keeps the route of the highest likelihood, _polish stops at a step that is
+            # not finite, and _pinned_route (mu at that effect, tau^2 = 0) reads only the delta slopes
+            gradient = np.empty(theta.size)
+            gradient[0] = np.sum(residual / total) - np.sum(a_mu)
+            gradient[1] = np.sum(-0.5 / total + 0.5 * residual**2 / total**2) - np.sum(a_sd / (2 * sd))
+            gradient[2:] = d_log_w_obs_sum - np.sum(a_delta, axis=1)
         if not np.isfinite(value):
             return np.inf, gradient
         return -value, -gradient
@@ -410,7 +414,9 @@ def _hessian(problem, theta, relative_step=1e-5):
         up, down = theta.copy(), theta.copy()
         up[j] += step
         down[j] -= step
-        hessian[:, j] = (problem(up)[1] - problem(down)[1]) / (2 * step)
+        with np.errstate(invalid="ignore"):  # inf - inf of the tau^2 slope beside vi = 1e-300 (_Problem._evaluate):
+            # _polish stops at a step that is not finite, the standard errors leave tau^2 out below tau2tol
+            hessian[:, j] = (problem(up)[1] - problem(down)[1]) / (2 * step)
     return (hessian + hessian.T) / 2
 
 
@@ -791,8 +797,12 @@ class SelectionModelsResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def estimates_plot(self):
-        """The adjusted estimates beside the unadjusted one (:mod:`alliance_meta.plots.selection`)."""
+    @keywords_checked
+    def estimates_plot(self, note: str | None = None):
+        """The adjusted estimates beside the unadjusted one (:mod:`alliance_meta.plots.selection`), closed in pyplot
+        with ``note`` beneath (:func:`~alliance_meta.plots.provenance.returned_figure`; default: that the rows are
+        simulated, when they are), as the funnel of :func:`~alliance_meta.analyses.bias.publication_bias`."""
+        from alliance_meta.plots.provenance import returned_figure
         from alliance_meta.plots.selection import selection_estimates_plot
         from alliance_meta.plots.style import symbol
 
@@ -803,14 +813,23 @@ class SelectionModelsResult:
         unit = plural(k, "study composite") if self.notes else plural(k, "study", "studies")
         unadjusted = {"estimate": fit.estimate, "ci_lower": fit.ci_lower, "ci_upper": fit.ci_upper,
                       "label": f"Unadjusted, {fit.method}\n({symbol('k', bold=True)} = {k} {unit})"}  # a bold row
-        return selection_estimates_plot(self.table, unadjusted, self.metric, self.level)
+        return returned_figure(selection_estimates_plot(self.table, unadjusted, self.metric, self.level),
+                               self._figure_note(note))
 
-    def weight_functions_plot(self):
-        """The fitted weight functions against the one-sided p-value."""
+    @keywords_checked
+    def weight_functions_plot(self, note: str | None = None):
+        """The fitted weight functions against the one-sided p-value; closed and noted as :meth:`estimates_plot`."""
+        from alliance_meta.plots.provenance import returned_figure
         from alliance_meta.plots.selection import weight_functions_plot
 
-        return weight_functions_plot(self.table, self.studies["yi"].to_numpy(float),
-                                     self.studies["vi"].to_numpy(float), self.alternative)
+        return returned_figure(weight_functions_plot(self.table, self.studies["yi"].to_numpy(float),
+                                                     self.studies["vi"].to_numpy(float), self.alternative),
+                               self._figure_note(note))
+
+    def _figure_note(self, note: str | None) -> str | None:
+        from alliance_meta.plots.provenance import figure_note
+
+        return figure_note(self.studies) if note is None else note
 
     def __repr__(self) -> str:
         return f"<SelectionModelsResult: {len(self.table)} models on k = {len(self.studies)}>"
@@ -819,6 +838,7 @@ class SelectionModelsResult:
 SIDES = {"one": "greater", "greater": "greater", "less": "less", "two": "two.sided", "two.sided": "two.sided"}
 
 
+@keywords_checked
 def selection_models(fit, *, types=TYPES, steps=DEFAULT_STEPS, sided: str = "one") -> SelectionModelsResult:
     """Every selection model of metafor's ``selmodel`` fitted to the independent studies of ``fit``
     (one composite per study for a three-level fit), with ``fit``'s level and metric; Wald z tests and CIs

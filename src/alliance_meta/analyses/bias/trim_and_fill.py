@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from alliance_meta.analyses.bias.regression import sei_regression
+from alliance_meta.analyses.bias.regression import CancelledRegression, checked_sei_fit
 from alliance_meta.analyses.bias.results import BiasTest, _arrays
 from alliance_meta.engines.heterogeneity import Control, refit_control
 from alliance_meta.models import univariate as pooling
@@ -57,8 +57,19 @@ def ordinal_ranks(values) -> np.ndarray:
 def trimfill_side(yi, vi, method: str = "REML", weights=None, control=None) -> str:
     """metafor's default side: ``left`` unless the slope of ``rma(yi, vi, mods = sqrt(vi))`` is negative (GENQ:
     with the model's weights, ``weights`` or by default 1/sqrt(vi), and the model's ``control``, as trimfill passes
-    them)."""
-    return "right" if sei_regression(yi, vi, method, weights=weights, control=control).estimate[1] < 0 else "left"
+    them). Where that regression cancels to rounding noise (:func:`~.regression.checked_sei_fit`: vi = 1e-300 beside
+    0.1, where Egger's test is not computed; metafor's side there is rounding noise too), a ValueError asks for the
+    side (before: a side from a slope of 0 or noise, or an unrelated error of its tau^2)."""
+    try:
+        fit = checked_sei_fit(yi, vi, method, weights=weights, control=control)
+    except CancelledRegression as error:
+        vi = np.asarray(vi, float)
+        raise ValueError(f"the side of the missing studies comes from the regression on the standard error (Egger's), "
+                         f"whose sums cancel to rounding noise here (sampling variances from {np.min(vi):.3g} to "
+                         f"{np.max(vi):.3g}: one study, or a few, hold all but less than 2^-26 of its weights; "
+                         "metafor's side is noise there too); set the side (bias.trimfill_side, or trimfill_side= of "
+                         "am.publication_bias)") from error
+    return "right" if fit.coefficients("z").estimate[1] < 0 else "left"
 
 
 def trim_and_fill(yi, vi, method: str = "REML", estimator: str = "L0", side: str | None = None,

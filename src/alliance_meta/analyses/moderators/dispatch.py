@@ -28,6 +28,7 @@ from alliance_meta.analyses.results import AnalysisResult, univariate_model_note
 from alliance_meta.engines.design import formula_variables
 from alliance_meta.inputs.codebook import NUMERIC_COLUMNS
 from alliance_meta.inputs.effect_sizes import notebook_numbers
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.inputs.risk_of_bias import as_tool
 from alliance_meta.models.fits import Fit, MultilevelFit, knha_adhoc as adhoc_of, require_fit
 from alliance_meta.wording import plural
@@ -175,6 +176,7 @@ def slope_variables(fit: Fit, continuous, variables, what: str) -> tuple[str, ..
     return tuple(fit.moderator_columns(continuous, f"{what}: continuous"))
 
 
+@keywords_checked
 def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, reference_level=None,
                centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None,
                knha_adhoc: bool | None = None) -> ModeratorResult:
@@ -212,6 +214,7 @@ def moderators(fit: Fit, moderator: str, *, continuous: bool | None = None, refe
     return ModeratorResult(analysis, row, coefficients)
 
 
+@keywords_checked
 def meta_regression(fit: Fit, formula: str, *, continuous=None, reference_levels=None, centre: bool = True,
                     permutations: int = 1000, seed: int = 1, knha_adhoc: bool | None = None) -> AnalysisResult:
     """A REML meta-regression on ``formula`` (e.g. ``"~ rater + year"``) of the effect sizes
@@ -254,6 +257,7 @@ def table_variables(moderators, continuous, formulas) -> list[str]:
                                                            for name in formula_variables(formula))]))
 
 
+@keywords_checked
 def moderator_tables(fit: Fit, moderators=(), *, continuous=(), formulas=(), reference_levels=None,
                      centre: bool = True, permutations: int = 1000, seed: int = 1, risk_of_bias=None,
                      knha_adhoc: bool | None = None):

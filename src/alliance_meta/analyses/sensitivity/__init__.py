@@ -23,6 +23,7 @@ import pandas as pd
 
 from alliance_meta.analyses.results import AnalysisResult
 from alliance_meta.analyses.sensitivity import multilevel, univariate
+from alliance_meta.inputs.options import keywords_checked
 from alliance_meta.models.fits import Fit, MultilevelFit, require_fit
 
 #: leave-one-out and influence need 2 studies (metafor's leave1out and influence stop at k = 1);
@@ -143,6 +144,7 @@ def sort_key(values) -> tuple[np.ndarray, dict]:
     return key, {rank: text for text, rank in ranks.items()}
 
 
+@keywords_checked
 def sensitivity(fit: Fit, order=None) -> Sensitivity:
     """Leave-one-out, influence and cumulative tables of ``fit``; with one study the leave-one-out and
     influence tables are empty (metafor's ``leave1out`` and ``influence`` stop at k = 1)."""
@@ -210,18 +212,21 @@ def small_family_notes(n_studies: int, multilevel: bool = False) -> tuple[str, .
     return ("0 studies: no sensitivity analyses",)
 
 
+@keywords_checked
 def leave_one_out(fit: Fit) -> AnalysisResult:
     """The model refitted without each study (metafor's ``leave1out``); ``leave_one_out.csv``."""
     result = sensitivity(fit)
     return AnalysisResult("leave_one_out", result.leave_one_out, result.notes, result.details)
 
 
+@keywords_checked
 def influence(fit: Fit) -> AnalysisResult:
     """Case-deletion diagnostics (metafor's ``influence`` / ``cooks.distance.rma.mv``); ``influence.csv``."""
     result = sensitivity(fit)
     return AnalysisResult("influence", result.influence, result.notes, result.details)
 
 
+@keywords_checked
 def cumulative(fit: Fit, order=None) -> AnalysisResult:
     """Cumulative meta-analysis (metafor's ``cumul``) by ``order`` (a column, values, or year by default);
     numbers or texts, ties in data order, missing last (R's ``order``)."""
