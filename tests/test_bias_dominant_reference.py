@@ -258,21 +258,24 @@ def _heavy_but_not_dominant():
     return rng.normal(0.3, np.sqrt(1 / weights)), 1 / weights
 
 
-def test_egger_beside_a_heavy_weight_short_of_dominance_says_why_in_words():
-    """REML's tr(PP) for the regression cancels to 0 beside a weight 6e7 times the others' sum (below 2^26): its
-    step divides by it, and numpy's "Singular matrix" (and a divide-by-zero warning) came out raw. The refusal
-    names the variances and the ratio; DL's z is computed there."""
+def test_egger_beside_a_heavy_weight_short_of_dominance_is_metafors():
+    """REML's tr(PP) for the regression cancelled to 0 beside a weight 6e7 times the others' sum (below 2^26): its
+    step divided by it and the fit refused ("met a singular matrix"). tr(PP) from the QR decomposition of the
+    weighted design does not cancel, and the test is metafor's regtest (bias_extremes.R `heavy`), without a
+    warning; the reference's data are these."""
     import warnings
 
     yi, vi = _heavy_but_not_dominant()
+    case = load_reference("bias_extremes")["cases"]["heavy"]
+    assert np.array_equal(yi, np.array(case["yi"], float)) and np.array_equal(vi, np.array(case["vi"], float))
     assert dominant_group(1 / vi) == 0
+    expected = case["regtest_reml"]
     with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn"):
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match=r"REML fit met a singular matrix.*6\.04e\+07 times the others' sum"):
-            egger_test(yi, vi, method="REML")
-        assert np.isfinite(egger_test(yi, vi, method="DL").statistic)
-    rows = bias_tests(yi, vi, method="REML")[0].set_index("test")
-    assert rows.loc["egger", "note"].startswith("not estimable: the regression's REML fit met a singular matrix")
+        result = egger_test(yi, vi, method="REML")
+    close(result.statistic, expected["statistic"], rtol=1e-6, atol=0)
+    close(result.estimate, expected["estimate"], rtol=1e-6, atol=0)
+    close(result.p, expected["p"], rtol=1e-6, atol=0)
 
 
 def test_nearly_equal_variances_make_the_regressions_refuse_in_words():
@@ -284,7 +287,7 @@ def test_nearly_equal_variances_make_the_regressions_refuse_in_words():
         egger_lm_test(yi, vi)
     with pytest.raises(ValueError, match=r"linearly dependent in double precision"):
         pet_peese(yi, vi)
-    with pytest.raises(ValueError, match=r"REML fit met a singular matrix.*constant to rounding"):
+    with pytest.raises(ValueError, match=r"REML fit met a singular matrix.*equal to within 6\.9e-16 relative"):
         egger_test(yi, vi)
 
 
@@ -308,6 +311,45 @@ def test_variances_beyond_one_scale_of_double_precision_make_the_regressions_ref
     rows = bias_tests(yi, vi, method="DL")[0].set_index("test")
     for test in ("egger_lm", "pet", "peese", "pet_peese"):
         assert rows.loc[test, "note"].startswith("not estimable: the sampling variances range from 1e-300"), test
+
+
+NEARLY_EQUAL = load_reference("bias_extremes")["cases"]["nearly_equal"]
+
+
+@pytest.mark.parametrize("rel", sorted(NEARLY_EQUAL))
+def test_regressions_on_nearly_equal_variances_are_lm(rel):
+    """vi = 0.05 (1 + rel i), rel 1e-8 to 1e-10 (bias_extremes.R): the weighted design's condition number is 1e7 to
+    1e10, and inverting X'WX squared it (the intercept's SE 4.56e6 where it is 3.21e7, egger_lm's t 5.53 where it
+    is 0.0785, PEESE refused at rank 2). The numbers are lm's (with the predictor shifted exactly: lm's own QR is
+    cond * eps off), to 1e-6."""
+    case = NEARLY_EQUAL[rel]
+    yi, vi = np.array(case["yi"], float), np.array(case["vi"], float)
+    sei, on_vi = case["lm_sei"], case["lm_vi"]
+    lm = egger_lm_test(yi, vi)
+    for ours, theirs in ((lm.statistic, sei["t"][1]), (lm.estimate, sei["estimate"][0]), (lm.se, sei["se"][0])):
+        close(ours, theirs, rtol=1e-6, atol=0)
+    pet, peese = pet_peese(yi, vi)[:2]
+    for row, reference in ((pet, sei), (peese, on_vi)):
+        assert row.df == reference["df"]
+        for ours, theirs in ((row.estimate, reference["estimate"][0]), (row.se, reference["se"][0]),
+                             (row.statistic, reference["t"][0])):
+            close(ours, theirs, rtol=1e-6, atol=0, err_msg=row.test)
+
+
+def test_a_nearly_constant_standard_error_is_named_as_such():
+    """Four vi of 0.05 and one 1e-7 larger (SIMULATED effects): REML's fit met a singular matrix, and the refusal
+    blamed a weight 0.25 times the others' sum (no reason) and printed the variances "from 0.05 to 0.05". It names
+    their relative spread; a weight 2^20 times the others' sum is named only where there is one (above)."""
+    vi = np.array([0.05] * 4 + [0.05 * (1 + 1e-7)])
+    yi = np.array([0.33, 0.27, 0.43, 0.32, 0.19])
+    with pytest.raises(ValueError, match=r"equal to within 1e-07 relative, so its predictor sqrt\(vi\) is nearly "
+                                         r"constant") as raised:
+        egger_test(yi, vi, method="REML")
+    assert "others' sum" not in str(raised.value)
+    three = 0.05 * (1 + 1e-8 * np.arange(3))
+    for method in ("REML", "DL"):
+        with pytest.raises(ValueError, match=r"equal to within 2e-08 relative"):
+            egger_test([0.1, 0.4, 0.3], three, method=method)
 
 
 @pytest.mark.parametrize("method", ["HE", "EB", "SJ"])

@@ -51,6 +51,33 @@ def test_fisher_scoring_non_convergence_is_flagged_not_replaced():
     assert result.q > 0  # Q does not depend on tau^2 and is still reported
 
 
+def test_an_infinite_scoring_step_fails_the_fit_instead_of_halving_for_ever(monkeypatch):
+    """tr(PP) cancelled to 0 beside a negative numerator gives a step of -inf, which halving never brings above 0:
+    the meta-regression's REML scoring (engines.tau2_mods.fisher_scoring) fails the fit (NaN, not converged)."""
+    import signal
+
+    from alliance_meta.engines import tau2_mods
+
+    rng = np.random.default_rng(1)
+    yi = rng.normal(0.3, 0.3, 8)
+    vi = rng.uniform(0.02, 0.1, 8)
+    X = np.column_stack([np.ones(8), np.sqrt(vi)])
+    monkeypatch.setattr(tau2_mods, "_without_cancellation", lambda X, w, trace_pp: np.zeros_like(trace_pp))
+
+    def stuck(signum, frame):
+        raise TimeoutError("fisher_scoring kept halving an infinite step")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(20)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau2, _, converged = tau2_mods.fisher_scoring(X, yi[None, :], vi[None, :], "REML", start=[0.5])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not converged[0] and math.isnan(tau2[0])
+
+
 def test_paule_mandel_bracket_too_small_is_flagged():
     yi = np.array([-1.0, 0.0, 1.0, 2.0])
     vi = np.full(4, 0.01)

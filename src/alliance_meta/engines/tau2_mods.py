@@ -69,6 +69,35 @@ def _trace_p(X, w, inverse):
     return np.sum(w, axis=-1) - _trace_product(inverse, weighted_gram(X, w**2))
 
 
+#: tr(PP) below this share of sum w^2 has lost more than half its digits to cancellation (:func:`_trace_pp_qr`).
+CANCELLED_PP_SHARE = 2.0**-26
+
+
+def _without_cancellation(X: np.ndarray, w: np.ndarray, trace_pp: np.ndarray) -> np.ndarray:
+    """``trace_pp`` (tr PP of each row of ``w``), with the rows where it cancels (below :data:`CANCELLED_PP_SHARE`
+    of sum w^2) beside a heavy weight (at least 2^20 times the others' sum: 6e7, whose square the others' cannot
+    be told from) recomputed by :func:`_trace_pp_qr`; every other row, every ordinary fit, as it was (a design
+    nearly of rank 1, sqrt(vi) nearly constant, is left to its refusal)."""
+    largest = np.max(w, axis=-1)
+    heavy = largest >= 2.0**20 * (np.sum(w, axis=-1) - largest)
+    rows = np.flatnonzero(~(trace_pp > CANCELLED_PP_SHARE * np.sum(w**2, axis=-1)) & heavy)
+    if rows.size:
+        trace_pp = trace_pp.copy()
+        trace_pp[rows] = [_trace_pp_qr(X, w[row]) for row in rows]
+    return trace_pp
+
+
+def _trace_pp_qr(X: np.ndarray, w: np.ndarray) -> float:
+    """tr(PP) = ||Q2' W Q2||_F^2 without cancellation, Q2 the last k - p columns of the complete QR decomposition
+    of W^(1/2) X: P = W^(1/2) (I - H) W^(1/2) with I - H = Q2 Q2' (Golub & Van Loan 2013, sec. 5.2). The heavy
+    study's row of W^(1/2) Q2 is sqrt(w) times entries of Q2 near 0, each within eps of its value, where the sum
+    of the squares of the terms of tr(PP) lost every digit."""
+    root = np.sqrt(w)
+    q, _ = np.linalg.qr(X * root[:, None], mode="complete")
+    half = root[:, None] * q[:, X.shape[1]:]  # W^(1/2) Q2
+    return float(np.sum((half.T @ half) ** 2))
+
+
 def hedges_estimate(X, y, v):
     """Hedges (HE) estimator: (RSS_OLS - sum v_i (1 - h_ii)) / (k - p), unconstrained."""
     k, p = X.shape
@@ -121,16 +150,20 @@ def fisher_scoring(X, y, v, method="REML", start=None, threshold=THRESHOLD, max_
                 trace_p = np.sum(w, axis=-1) - np.trace(a_w2, axis1=1, axis2=2)
                 trace_pp = (np.sum(w**2, axis=-1) - 2 * _trace_product(inverse, weighted_gram(X, w**3))
                             + _trace_product(a_w2, a_w2))
+                trace_pp = _without_cancellation(X, w, trace_pp)
                 adjustment = (we2 - trace_p) / trace_pp
         adjustment = np.where(np.isnan(adjustment), 0.0, adjustment * step_adjustment)
+        # an infinite step (tr(PP) of 0 beside a numerator that is not) fails the fit: halving it never ends
+        infinite = np.isinf(adjustment)
+        adjustment = np.where(infinite, 0.0, adjustment)
         while np.any(low := old + adjustment < TAU2_MIN):
             adjustment = np.where(low, adjustment / 2, adjustment)
         new = old + adjustment
         index = np.flatnonzero(active)
         tau2[index] = new
         iterations[index] += 1
-        done = np.abs(old - new) <= threshold
-        failed = iterations[index] > max_iterations
+        done = (np.abs(old - new) <= threshold) & ~infinite
+        failed = (iterations[index] > max_iterations) | infinite
         tau2[index[failed & ~done]] = np.nan
         active[index[done | failed]] = False
     converged = ~np.isnan(tau2)

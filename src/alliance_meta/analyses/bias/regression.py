@@ -47,17 +47,17 @@ def _sei_fit(yi, vi, method: str, level: float, weights, control):
         with np.errstate(divide="ignore"):
             fit = metareg.fit(yi, vi, X, ("intrcpt", "sei"), method=method, level=level, strict=True,
                               weights=weights, control=control)
-    except np.linalg.LinAlgError as error:  # its reason, not numpy's "Singular matrix"
+            if method in tau2_mods.ITERATIVE and fit.tau2 > 0:
+                tau2, centred = np.array([fit.tau2]), (yi - yi.mean())[None]
+                for _ in range(200):
+                    previous = tau2
+                    tau2, _, _ = tau2_mods.fisher_scoring(X, centred, vi[None], method, start=previous)
+                    if not abs(tau2[0] - previous[0]) > refit_control(control).threshold:
+                        break
+                beta, covariance, _ = metareg.fixed_effects(X, yi[None], vi[None], tau2)
+                fit = dataclasses.replace(fit, estimate=beta[0], covariance=covariance[0], tau2=float(tau2[0]))
+    except np.linalg.LinAlgError as error:  # its reason, not numpy's "Singular matrix" (in the fit or its refit)
         raise ValueError(singular_regression(vi, method)) from error
-    if method in tau2_mods.ITERATIVE and fit.tau2 > 0:
-        tau2, centred = np.array([fit.tau2]), (yi - yi.mean())[None]
-        for _ in range(200):
-            previous = tau2
-            tau2, _, _ = tau2_mods.fisher_scoring(X, centred, vi[None], method, start=previous)
-            if not abs(tau2[0] - previous[0]) > refit_control(control).threshold:
-                break
-        beta, covariance, _ = metareg.fixed_effects(X, yi[None], vi[None], tau2)
-        fit = dataclasses.replace(fit, estimate=beta[0], covariance=covariance[0], tau2=float(tau2[0]))
     return fit
 
 
@@ -137,20 +137,28 @@ def cancelled_regression(vi: np.ndarray, method: str, tau2: float | None = None)
             "(metafor's regtest too); egger_lm, the rank test and the selection model are computed without cancellation")
 
 
+#: A weight 1/vi at least this many times the others' sum (2^20) is named as the reason a regression met a singular
+#: matrix; below it, the predictor is nearly constant.
+HEAVY_RATIO = 2.0**20
+
+
 def singular_regression(vi: np.ndarray, method: str) -> str:
-    """Why the random-effects regression on the standard error met a singular matrix: nearly equal variances (its
-    predictor sqrt(vi) constant to rounding), or, short of :func:`heavy_regression`, a weight 1/vi 6e7 times the
-    others' sum (below 2^26: REML's information tr(PP) cancels to 0 and its step divides by it; metafor's regtest
-    is computed there)."""
+    """Why the random-effects regression on the standard error met a singular matrix: short of
+    :func:`heavy_regression`, a weight 1/vi at least :data:`HEAVY_RATIO` times the others' sum (6e7: REML's
+    information tr(PP) cancels to 0 and its step divides by it; metafor's regtest is computed there), or else
+    nearly equal variances, whose relative spread (max - min) / min it names (the predictor sqrt(vi) nearly
+    constant: vi equal to within 1e-7, where the weights' ratio of 0.25 is no reason)."""
     weights = np.sort(1.0 / vi)
-    if np.max(vi) - np.min(vi) < np.max(vi) / DOMINANCE_LIMIT:
-        reason = "differ by less than 2^-26 of their size: the predictor sqrt(vi) is constant to rounding"
-    else:
-        reason = (f"hold a weight 1/vi {weights[-1] / weights[:-1].sum():.3g} times the others' sum: the fit's sums "
-                  "at such unequal weights cancel to rounding noise (metafor's regtest may compute it; egger_lm "
-                  "and the rank test are computed)")
-    return (f"the regression's {method} fit met a singular matrix: the sampling variances (from {np.min(vi):.3g} to "
-            f"{np.max(vi):.3g}) {reason}")
+    ratio = weights[-1] / weights[:-1].sum()
+    if ratio >= HEAVY_RATIO:
+        return (f"the regression's {method} fit met a singular matrix: the sampling variances (from {np.min(vi):.3g} "
+                f"to {np.max(vi):.3g}) hold a weight 1/vi {ratio:.3g} times the others' sum: the fit's sums at such "
+                "unequal weights cancel to rounding noise (metafor's regtest may compute it; egger_lm and the rank "
+                "test are computed)")
+    spread = (np.max(vi) - np.min(vi)) / np.min(vi)
+    return (f"the regression's {method} fit met a singular matrix: the sampling variances (from {np.min(vi):.3g}) are "
+            f"equal to within {spread:.2g} relative, so its predictor sqrt(vi) is nearly constant and its slope on "
+            "it is not determined in double precision")
 
 
 def weighted_regression(yi, vi, predictor, level: float = 95, name: str = "sqrt(vi)") -> dict:
@@ -215,7 +223,8 @@ def _scaled_lstsq(yi: np.ndarray, vi: np.ndarray, predictor: np.ndarray):
     """(intercept, slope) and their standard errors of ``lm(yi ~ predictor, weights = 1/vi)`` by lstsq, with vi times
     4^h (:func:`weights_scale`) and the predictor divided by 2^q where they lie far from 1 (h = q = 0 on ordinary
     data: their bits as before); LinAlgError where lstsq finds the weighted design of rank 1 (its rcond: the slope
-    dropped, the numbers not lm's).
+    dropped, the numbers not lm's). Where the design is ill conditioned (:func:`_svd_regression`), the numbers are
+    taken from its singular value decomposition instead of the normal equations.
 
     Weighted least squares is invariant to scaling every weight (the dispersion absorbs it) and scales the slope
     and its SE by 2^q when the predictor is divided by 2^q; powers of two change only the exponent (IEEE 754), and
@@ -231,12 +240,45 @@ def _scaled_lstsq(yi: np.ndarray, vi: np.ndarray, predictor: np.ndarray):
     coefficients, _, rank, _ = np.linalg.lstsq(X * sqrt_w[:, None], yi * sqrt_w, rcond=None)
     if rank < 2:
         raise np.linalg.LinAlgError("the weighted design has rank 1")
-    residuals = (yi - X @ coefficients) * sqrt_w
-    dispersion = float(residuals @ residuals) / (yi.size - 2)
-    covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
-    se = np.sqrt(np.diag(covariance))
+    svd = _svd_regression(X * sqrt_w[:, None], yi * sqrt_w)
+    if svd is not None:
+        coefficients, se = svd
+    else:
+        residuals = (yi - X @ coefficients) * sqrt_w
+        dispersion = float(residuals @ residuals) / (yi.size - 2)
+        covariance = dispersion * np.linalg.inv((X * (sqrt_w**2)[:, None]).T @ X)
+        se = np.sqrt(np.diag(covariance))
     if shift:  # the slope's variance, 4^-q times, may overflow where its SE does not
         coefficients, se = np.ldexp(coefficients, [0, -shift]), np.ldexp(se, [0, -shift])
+    return coefficients, se
+
+
+#: The condition number of the weighted design (columns scaled to equal length) beyond which the normal equations
+#: X'WX, whose condition is its square, would lose more than half the digits of double precision (2^26 of 2^53).
+CONDITION_LIMIT = 2.0**13
+
+
+def _svd_regression(design: np.ndarray, response: np.ndarray):
+    """(coefficients, SEs) of the least-squares fit of ``response`` on the weighted ``design`` from the singular
+    value decomposition of the design with its columns scaled by powers of two to about unit length (U S V'):
+    coefficients V S^-1 U'y, covariance V S^-2 V' times the dispersion, residuals y - U U'y (Golub & Van Loan
+    2013, sec. 5.3.7; R's lm takes them from a QR decomposition alike, without X'WX). None where the scaled design's
+    condition number S1/S2 is within :data:`CONDITION_LIMIT`: every ordinary data set, whose numbers stay those of
+    the normal equations. Beyond it (variances equal to within 1e-8 relative: sqrt(vi) nearly constant), inverting
+    X'WX squared the condition number: egger_lm's intercept SE 4.56e6 where it is 3.21e7, its t 5.53 where it is
+    0.0785."""
+    exponents = np.frexp(np.sqrt(np.sum(design**2, axis=0)))[1]
+    scaled = np.ldexp(design, -exponents)  # exact: powers of two
+    u, s, vt = np.linalg.svd(scaled, full_matrices=False)
+    if not s[-1] > 0:  # below lstsq's rank tolerance too; kept for safety
+        raise np.linalg.LinAlgError("the weighted design has rank 1")
+    if s[0] / s[-1] <= CONDITION_LIMIT:
+        return None
+    projected = u.T @ response
+    residuals = response - u @ projected
+    dispersion = float(residuals @ residuals) / (design.shape[0] - design.shape[1])
+    coefficients = np.ldexp(vt.T @ (projected / s), -exponents)
+    se = np.ldexp(np.sqrt(dispersion * np.sum((vt / s[:, None]) ** 2, axis=0)), -exponents)
     return coefficients, se
 
 
