@@ -876,3 +876,21 @@ def test_the_code_page_note_quotes_a_cell_that_shows_what_to_check(tmp_path):
     assert '"Smith\\nJon\u00e9s" (' in note((header + 'S1,"Smith\nJon\u00e9s",0.3,50\r\n').encode("cp1252"))
     long = note((header + "S1," + "x" * 200 + "\u00e9" + "y" * 100 + ",0.3,50\r\n").encode("cp1252"))
     assert f'"\u2026{"x" * 20}\u00e9{"y" * 19}\u2026" (' in long
+
+
+def test_a_windows_1252_cell_that_is_valid_utf_8_by_chance_is_no_mixed_file(tmp_path):
+    """"Strau\u00df\\xa0et al." in Windows-1252 holds bytes DF A0, valid UTF-8 (N'Ko U+07E0, between Latin
+    letters): the note said the file mixes UTF-8 and another code page. UTF-8 bytes count only as a letter of the
+    script beside them: a pasted Cyrillic name (each letter two bytes, beside another) still makes a mixed file."""
+    def notes(data: bytes) -> list[str]:
+        return [note for note in read(write_bytes(tmp_path, data))[0].attrs["notes"] if "UTF-8" in note]
+
+    header = "study_id,authors,r,n\r\n"
+    pure = (header + "S1,Strau\u00df\u00a0et al.,0.3,50\r\nS2,M\u00fcller,0.2,40\r\n").encode("cp1252")
+    assert notes(pure) == ['not UTF-8: read as Windows-1252 (Western European), e.g. "Strau\u00df\\xa0et al." '
+                           '("\u00df": U+00DF LATIN SMALL LETTER SHARP S) on row 2; if its letters look wrong, '
+                           'save the sheet as "CSV UTF-8" and run again']
+    cyrillic = ((header + "S1,M\u00fcller,0.3,50\r\n").encode("cp1252")
+                + "S2,\u0418\u0432\u0430\u043d\u043e\u0432,0.2,40\r\n".encode())
+    [mixed] = notes(cyrillic)
+    assert mixed.startswith("the file mixes UTF-8 and another code page") and " on row 3 holds UTF-8 bytes" in mixed

@@ -603,19 +603,20 @@ def _code_page_note(rows: pd.DataFrame, encoding: str) -> str | None:
     """The note of a text file that is no UTF-8 (``encoding`` of :func:`_decoded`) and holds characters beyond ASCII:
     the code page it was read in and a cell to check (row as a spreadsheet numbers it), with its first such character
     named. Bytes do not say their code page: a Central European export (Windows-1250: ``Łukasz`` as ``£ukasz``) reads
-    as Windows-1252 without an error. The cell shown is the first holding UTF-8 bytes (rows pasted from a UTF-8 file:
-    ``MÃ¼ller``; the note then says the file mixes the two), else the first whose character is a letter, a symbol,
-    anything else (a no-break space) in this order of preference (:func:`_quoted_cell`)."""
+    as Windows-1252 without an error. The cell shown is the first holding UTF-8 bytes of a letter (rows pasted from a
+    UTF-8 file: ``MÃ¼ller``, :func:`_utf8_letter`; the note then says the file mixes the two), else the first whose
+    character is a letter, a symbol, anything else (a no-break space) in this order of preference
+    (:func:`_quoted_cell`)."""
     if encoding not in ("cp1252", "latin-1"):
         return None
     found = []  # (preference, row, cell, position of the character)
     for number, record in enumerate(rows.itertuples(index=False), start=1):
         for cell in record:
             if isinstance(cell, str) and not cell.isascii():
-                utf8 = _UTF8_SEQUENCE.search(cell.encode(encoding))  # one byte a character, as it was decoded
-                position = utf8.start() if utf8 else next(i for i, c in enumerate(cell) if not c.isascii())
+                utf8 = _utf8_letter(cell, encoding)
+                position = utf8 if utf8 is not None else next(i for i, c in enumerate(cell) if not c.isascii())
                 kind = unicodedata.category(cell[position])[0]
-                found.append((0 if utf8 else {"L": 1, "S": 2}.get(kind, 3), number, cell, position))
+                found.append((0 if utf8 is not None else {"L": 1, "S": 2}.get(kind, 3), number, cell, position))
     if not found:
         return None
     preference, number, cell, position = min(found, key=lambda item: item[:2])
@@ -627,6 +628,26 @@ def _code_page_note(rows: pd.DataFrame, encoding: str) -> str | None:
                 '"CSV UTF-8"')
     return (f"not UTF-8: read as {name}, e.g. {shown}; if its letters look wrong, save the sheet as \"CSV UTF-8\" "
             "and run again")
+
+
+def _utf8_letter(cell: str, encoding: str) -> int | None:
+    """The position in ``cell`` (one byte a character, as ``encoding`` decoded it) of the first UTF-8 sequence that
+    reads as a letter of the script of a letter beside it (``MÃ¼ller``: ``ü`` between ``M`` and ``l``; a Cyrillic name
+    pasted whole, letter by letter), else None. A capital or ``ß`` before a punctuation byte is most often valid UTF-8
+    too, but of a letter of another script: Windows-1252's ``Strauß\xa0et al.`` (bytes DF A0) would read as N'Ko
+    ``Strau\u07e0et al.``, so it is no sign of a pasted row."""
+    def script(character: str) -> str | None:  # first word of the Unicode name: LATIN, CYRILLIC, GREEK, NKO, …
+        return unicodedata.name(character, "").split(" ")[0] if unicodedata.category(character)[0] == "L" else None
+
+    pieces = []  # (position, bytes, character): a UTF-8 sequence as UTF-8, any other byte as ``encoding``
+    for match in re.finditer(_UTF8_SEQUENCE.pattern + rb"|.", cell.encode(encoding), re.DOTALL):
+        data = match.group()
+        pieces.append((match.start(), data, data.decode("utf-8" if len(data) > 1 else encoding)))
+    for index, (position, data, character) in enumerate(pieces):
+        beside = [pieces[i][2] for i in (index - 1, index + 1) if 0 <= i < len(pieces)]
+        if len(data) > 1 and script(character) and any(script(other) == script(character) for other in beside):
+            return position
+    return None
 
 
 def _quoted_cell(cell: str, position: int) -> str:
