@@ -1634,7 +1634,8 @@ def test_a_space_after_a_comma_of_one_number_is_no_two_numbers(tmp_path, column,
 
 
 @pytest.mark.parametrize("column, written, told", [
-    ("n", "1,200", 'is read as 1,2 with decimal commas; if the comma separates thousands, write "1200"'),
+    ("n", "1,200", 'is read with a decimal comma, the sheet\'s decimal mark, as a number between 1 and 2, not 1200; '
+                   'if the comma separates thousands, write "1200"'),
     ("n1", "0,45", "must be a whole number: 0,45 looks like a proportion of the sample"),
     ("r", "\u0660\u066b\u0663", 'write it in the digits 0-9, "0,3"'),  # Arabic-Indic 0.3
     ("n", "1.200", "(n = 1,2 is impossible)")])
@@ -1658,7 +1659,8 @@ def test_a_sheet_of_decimal_commas_is_told_the_numbers_of_a_row_with_decimal_com
 
 @pytest.mark.parametrize("written, offered, how", [
     ("9,75", "9.75", "with a point"), ("9,123", "9.1230", "with a point and a 0 more"),
-    ("2,400", "2,4", "without its trailing zeros"), ("9,750", "9.7500", "with a point and a 0 more")])
+    ("2,400", "2,4", "without its trailing zeros"), ("9,750", "9.75", "with a point, without its trailing zero"),
+    ("9,120", "9.12", "with a point, without its trailing zero"), ("2,100", "2,1", "without its trailing zeros")])
 def test_a_welch_df_in_a_sheet_of_decimal_commas_is_offered_as_the_sheet_reads_it(tmp_path, written, offered, how):
     """df = "9,75" in a sheet of decimal commas (F(9, 75)'s two df, or a Welch df): the df is quoted with its comma,
     and the value offered to write is one the sheet reads as 9.75 ("9,75" in df is taken for F's two df). "9,123" was
@@ -1774,9 +1776,44 @@ def test_a_sheet_of_decimal_commas_quotes_a_cell_as_written_and_a_number_read_wi
     ("R\u00b2 = .09", ",", "holds R\u00b2, the share of variance explained, not r: r would be \u00b10.3, its sign from"),
     ("r\u00b2 = 0.25", ",", "holds r\u00b2, the share of variance explained, not r: r would be \u00b10.5, its sign"),
     ("R\u00b2 = 0,09", ";", "not r: r would be \u00b10,3, its sign from the direction of the effect"),
-    ("R\u00b2 = 4", ",", "holds R\u00b2, the share of variance explained, not r; code the r the study reports")])
+    ("R\u00b2 = 4", ",", "holds R\u00b2, the share of variance explained, not r; code the r the study reports"),
+    *[(f"{label} = .09", separator, f"holds {label[0]}\u00b2, the share of variance explained, not r: r would be \u00b1"
+       f"{'0.3' if separator == ',' else '0,3'}, its sign from") for separator in ",;"
+      for label in ("R2", "R^2", "r2", "r^2", "R-squared", "r squared", "R SQUARED")],
+    *[(f"{label} = .04", separator, "holds \u0394R\u00b2, a change in R\u00b2 (the share of variance a term adds to a "
+       "regression), not r: its root, for one added term, is a semipartial correlation") for separator in ",;"
+      for label in ("\u0394R\u00b2", "\u0394R2", "\u2206R\u00b2", "delta R\u00b2", "Delta-R2")]])
 def test_an_r_squared_in_r_is_told_it_is_no_r_and_offered_nothing(tmp_path, written, separator, told):
     """r = "R\u00b2 = .09" was offered to write "0.09": R\u00b2 is not r (r would be \u00b10.3, its sign from the
-    direction), and no value is offered."""
+    direction), and no value is offered. "R2 = .09" and "\u0394R\u00b2 = .04" were still offered "0.09" and "0.04",
+    "R^2 = .09" was told only it is no number: R\u00b2 is known as R2, R^2, R-squared, and \u0394R\u00b2, a change in
+    R\u00b2, is told so (its root is a semipartial correlation, not r)."""
     rule = number_problem(tmp_path, "r", written, separator).rule
     assert told in rule and 'write "' not in rule, rule
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+@pytest.mark.parametrize("column, written", [("r", "0.123,5e2"), ("n", "0.123,5e2"), ("t", "\u22120.123,5e2"),
+                                             ("m1", "1.2,3"), ("df", "0.300,0.600")])
+def test_a_cell_mixing_a_point_and_a_comma_is_told_so(tmp_path, separator, column, written):
+    """"0.123,5e2" was told no more than "is not a number" (in a sheet of decimal commas it had been told of points
+    between thousands, "0123,5e2", which 0.123 is not): a cell of a point and a comma, offered no number, is told
+    it mixes them and to write the value with the sheet's one decimal mark. What the sheet reads is unchanged."""
+    rule = number_problem(tmp_path, column, written, separator).rule
+    mark = "decimal point" if separator == "," else "decimal comma"
+    assert rule == (f"is not a number ({mark}, no text or units): it mixes a point and a comma, which are not read as "
+                    f"one number's marks here; write the value the study reports with the {mark} alone"), rule
+
+
+@pytest.mark.parametrize("written, between", [("9,123", "a number between 9 and 10, not 9123"),
+                                              ("2,000", "2, not 2000")])
+def test_a_count_with_a_comma_in_a_sheet_of_decimal_commas_is_told_the_comma_is_its_decimal_mark(tmp_path, written,
+                                                                                                  between):
+    """n = "9,123" in a sheet of decimal commas was told it "is read as 9,123 with decimal commas", which says
+    nothing: it is told, as "9.123" of a sheet of decimal points is, that its comma is the sheet's decimal mark,
+    so it is a number between 9 and 10, not nine thousand."""
+    problems = problems_of(tmp_path, f'study_id;r;n\nS1;0,3;"{written}"\n')
+    [rule] = [p.rule for p in problems if p.column == "n"]
+    whole = written.replace(",", "")
+    assert (f'"{written}" is read with a decimal comma, the sheet\'s decimal mark, as {between}; if the comma '
+            f'separates thousands, write "{whole}"') in rule, rule

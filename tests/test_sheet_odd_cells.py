@@ -268,13 +268,13 @@ POINT_SHEET = 'or set decimal: "," in the config for a sheet written with decima
     (",", "n", "1.200", f'{WHOLE_NUMBER}: "1.200" is read with a decimal point; if the point separates thousands, '
                         f'write "1200" ({POINT_SHEET})'),
     # in other digits too ("\u0661,\u0662\u0660\u0660" was told of a decimal point and to set decimal: ",")
-    (";", "n", "1,200", f'{WHOLE_NUMBER}: "1,200" is read as 1,2 with decimal commas; if the comma separates '
-                        'thousands, write "1200"'),
+    (";", "n", "1,200", f'{WHOLE_NUMBER}: "1,200" is read with a decimal comma, the sheet\'s decimal mark, as a '
+                        'number between 1 and 2, not 1200; if the comma separates thousands, write "1200"'),
     # a whole number breaking a rule only as read (n = 2): told, too, what its thousands reading is
     (",", "n", "2.000", f'{AT_LEAST_4}; "2.000" is read with a decimal point; if the point separates thousands, write '
                         f'"2000" ({POINT_SHEET})'),
-    (";", "n", "2,000", f'{AT_LEAST_4}; "2,000" is read as 2 with decimal commas; if the comma separates thousands, '
-                        'write "2000"')])
+    (";", "n", "2,000", f'{AT_LEAST_4}; "2,000" is read with a decimal comma, the sheet\'s decimal mark, as 2, not '
+                        '2000; if the comma separates thousands, write "2000"')])
 def test_a_number_breaking_two_rules_of_its_column_is_one_problem_naming_both_in_any_digits(tmp_path, separator,
                                                                                           column, value, told):
     """n1 = 1.4 was two problems ("must be a whole number ...: write "1"", a group too small as well, and "must be
@@ -601,5 +601,5 @@ def test_a_comma_between_thousands_in_a_decimal_comma_sheet_is_told_as_written(t
                      + separator.join(["B", "0,2", "80"]).encode(encoding) + b"\n")
     _, problems = validate_sheet(read_sheet(path))
     assert [(p.row, p.column, p.value, p.rule) for p in problems] == [
-        (2, "n", "1,200", 'must be a whole number: "1,200" is read as 1,2 with decimal commas; if the comma '
-                          'separates thousands, write "1200"')]
+        (2, "n", "1,200", 'must be a whole number: "1,200" is read with a decimal comma, the sheet\'s decimal mark, '
+                          'as a number between 1 and 2, not 1200; if the comma separates thousands, write "1200"')]

@@ -56,16 +56,18 @@ def test_a_df_of_f_s_two_df_with_a_comma_is_no_silent_decimal_in_a_decimal_comma
     raw, clean, problems = checked(tmp_path, "study_id;t;df\nS1;2,1;2,40\nS2;2,1;9,75\nS3;2,1;48,5\n")
     assert [(p.row, p.column, p.value, p.check) for p in problems] == [(2, "df", "2,40", "number"),
                                                                         (3, "df", "9,75", "number")]
-    for problem, (df, numerator, error) in zip(problems, (("2,40", 2, 40), ("9,75", 9, 75))):
-        # the df quoted with the sheet's decimal comma; the one to write with a point, which df reads
+    for problem, (df, write, how, numerator, error) in zip(problems, (
+            ("2,40", "2,4", "without its trailing zero", 2, 40), ("9,75", "9.75", "with a point", 9, 75))):
+        # the df quoted with the sheet's decimal comma; the one to write in the shortest form df reads as meant
         assert problem.rule.startswith(f"holds F({numerator}, {error})'s two degrees of freedom or, with a decimal "
-                                       f'comma, a Welch t\'s df of {df}: if it is t({df}), write "{df.replace(",", ".")}" '
-                                       f'(with a point: "{df}" in df is taken for F\'s two df); if '
+                                       f'comma, a Welch t\'s df of {df}: if it is t({df}), write "{write}" '
+                                       f'({how}: "{df}" in df is taken for F\'s two df); if '
                                        f"F({numerator}, {error}), an F with {numerator} numerator df")
     assert str(problems[0]).startswith('row 2, column df, value "2,40": holds F(2, 40)')
     assert raw["df"].tolist() == ["2,40", "9,75", "48.5"]
-    clean, _ = validate_sheet(read_sheet(_written(tmp_path, "study_id;t;df\nS1;2,1;2.40\nS3;2,1;48,5\n")))
-    assert clean["df"].tolist() == [2.4, 48.5]  # the df's reading, written as the problem says: read
+    clean, problems = validate_sheet(read_sheet(_written(tmp_path, "study_id;t;df\nS1;2,1;2,4\nS2;2,1;9.75\n"
+                                                                   "S3;2,1;2.40\nS4;2,1;48,5\n")))
+    assert not problems and clean["df"].tolist() == [2.4, 9.75, 2.4, 48.5]  # written as the problem says: read
 
 
 @pytest.mark.parametrize("minus", ["-", "\u2212"])

@@ -1767,20 +1767,31 @@ def _as_the_sheet_writes(number: str, column: str = "", comma: bool | None = Non
     sheet being validated: ``-2,5`` in a sheet read with decimal commas, where every other number is written so
     (:func:`_point_message`); the one place a message gives a number its decimal mark. Only a number with one
     decimal point is rewritten (``1200``, ``1.234,5`` are not). A df (``column``) that the sheet would take for F's
-    two df with a comma (``9,75``: :func:`_decimal_point`) is written as the sheet reads it as meant: with its point
-    (``9.75``), unless that is read as a point between thousands (``2.400``, ``9.123``: :data:`_GROUPED_POINTS`),
-    then with its comma and no trailing zeros (``2,4``) or, where that is F's two df still, with a point and a 0 more
-    (``9.1230``). ``comma``: whether the sheet is read with decimal commas, for a message made while it is read
+    two df with a comma (``9,75``: :func:`_decimal_point`) is written in the shortest form the sheet reads as meant
+    (:func:`_df_read_as`), its comma preferred: ``2,4`` for 2.400, ``9.75`` for 9.75 and 9.750 (``9,75`` is F's two
+    df, ``9.750`` a point between thousands), ``9.1230`` for 9.123 (``9,123``, ``9.123``, ``9,1230`` are not it).
+    ``comma``: whether the sheet is read with decimal commas, for a message made while it is read
     (:func:`_point_message`)."""
     if not (_SHEET_DECIMAL_COMMAS.get() if comma is None else comma) or not _POINT_DECIMAL.fullmatch(number):
         return number
     written = number.replace(".", ",")
     if column != "df" or not _BOTH_DEGREES_OF_FREEDOM.fullmatch(written):
         return written
-    if not _GROUPED_POINTS.fullmatch(number):
-        return number
-    shorter = written.rstrip("0")
-    return shorter if not _BOTH_DEGREES_OF_FREEDOM.fullmatch(shorter) else number + "0"
+    shortest, meant = number.rstrip("0").rstrip("."), float(number)
+    return next(form for zeros in range(2) for point in (shortest + "0" * zeros,)
+                for form in (point.replace(".", ","), point) if _df_read_as(form) == meant)
+
+
+def _df_read_as(cell: str) -> float | None:
+    """The df a cell of a sheet read with decimal commas is read as (:func:`_decimal_point`), None where it is none:
+    F's two df (``9,75``, :data:`_BOTH_DEGREES_OF_FREEDOM`), a point between thousands (``9.123``, a problem of its
+    own: :func:`_ambiguous_points`) or no number."""
+    if _GROUPED_POINTS.fullmatch(cell):
+        return None
+    try:
+        return float(_decimal_point(cell, "df"))
+    except ValueError:
+        return None
 
 
 def _one_number() -> str:
@@ -1920,9 +1931,9 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
         return message
     if (message := _range_message(column, value)) is not None:  # sd1 = 2-4: was told to write "2"
         return message
-    if (message := _unread_character_message(value)) is not None:  # "1_000", "2\u00b3": were told to write 1, 2
-        return message
     if column == "r" and (message := _r_squared_message(value)) is not None:  # "R\u00b2 = .09": was told "0.09"
+        return message  # before the superscript of "delta R\u00b2 = .04" is told unread
+    if (message := _unread_character_message(value)) is not None:  # "1_000", "2\u00b3": were told to write 1, 2
         return message
     if math.isinf(_as_float(value)):  # 1e400, or the text inf, -Infinity
         if not re.search(r"\d", value):
@@ -1968,7 +1979,15 @@ def _number_message(column: str, value: str, row: pd.Series) -> str:
             return _refused_number_message(column, value, suggestion, row)
         suggestion = None
     hint = f'; write "{_as_the_sheet_writes(suggestion)}"' if suggestion else ""
+    if not suggestion and _MIXED_MARKS.search(value):  # "0.123,5e2", "1.2,3": were told no more than "not a number"
+        return (f"is not a number {_one_number()}: it mixes a point and a comma, which are not read as one number's "
+                f"marks here; write the value the study reports with the {_decimal_mark()} alone")
     return f"is not a number{hint} {_one_number()}{_decimal_comma_hint(column, value) if suggestion else ''}"
+
+
+#: a point and a comma each between digits (``0.123,5e2``, ``1.2,3``, ``0.300,0.600``): a cell of mixed marks, told
+#: so where no number is offered from it (:func:`_number_message`); ``2.500,5`` of a sheet of decimal commas is read
+_MIXED_MARKS = re.compile(r"(?<=[0-9])\.(?=[0-9]).*(?<=[0-9]),(?=[0-9])|(?<=[0-9]),(?=[0-9]).*(?<=[0-9])\.(?=[0-9])")
 
 
 def _decimal_comma_hint(column: str, value: str) -> str:
@@ -2065,22 +2084,30 @@ def _degrees_of_freedom_message(value: str, row: pd.Series) -> str | None:
     if both["comma"]:
         # "9,75": F(9, 75)'s two df, or a Welch t's df of 9.75 written with a decimal comma (n = df + 2 = 11.75, a
         # study's as any of at least MINIMUM_N cases): both readings, neither taken for the reviewer
-        decimal, write = (_as_the_sheet_writes(f"{numerator}.{error}", column) for column in ("", "df"))
+        point_form = f"{numerator}.{error}"
+        decimal, write = (_as_the_sheet_writes(point_form, column) for column in ("", "df"))
         point = ""
         if write != decimal:  # "9,75" in df is F's two df: "9.75"; "2,400", "9,123": "2.400", "9.123" are thousands
-            also = "" if write == f"{numerator}.{error}" else f', and "{numerator}.{error}" for a point between thousands'
-            point = f' ({_how_the_df_is_written(write)}: "{decimal}" in df is taken for F\'s two df{also})'
+            also = (f', and "{point_form}" for a point between thousands' if _GROUPED_POINTS.fullmatch(point_form)
+                    else "")
+            point = f' ({_how_the_df_is_written(write, decimal)}: "{decimal}" in df is taken for F\'s two df{also})'
         return (f"holds F({numerator}, {error})'s two degrees of freedom or, with a decimal comma, a Welch t's df "
                 f'of {decimal}: if it is t({decimal}), write "{write}"{point}; if F({numerator}, {error}), {several}')
     return f"holds the degrees of freedom of F({numerator}, {error}): {several}"
 
 
-def _how_the_df_is_written(write: str) -> str:
-    """How a Welch df offered by :func:`_as_the_sheet_writes` is written, where its decimal comma would be F's two df:
-    ``with a point`` (``9.75``), ``without its trailing zeros`` (``2,4``), ``with a point and a 0 more`` (``9.1230``)."""
-    if "," in write:
-        return "without its trailing zeros"
-    return "with a point and a 0 more" if _GROUPED_POINTS.fullmatch(write[:-1]) else "with a point"
+def _how_the_df_is_written(write: str, written: str) -> str:
+    """How a Welch df offered by :func:`_as_the_sheet_writes` (``write``) differs from the cell ``written``, whose
+    decimal comma would be F's two df: ``with a point`` (``9.75`` of ``9,75``), ``without its trailing zeros``
+    (``2,4`` of ``2,400``), ``with a point, without its trailing zero`` (``9.75`` of ``9,750``), ``with a point and
+    a 0 more`` (``9.1230`` of ``9,123``)."""
+    decimals, given = (len(re.split(r"[.,]", cell)[1]) if re.search(r"[.,]", cell) else 0 for cell in (write, written))
+    how = ["with a point"] if "." in write else []
+    if decimals < given:
+        how.append(f"without its trailing zero{'s' if given - decimals > 1 else ''}")
+    elif decimals > given:
+        how.append(f"and {'a 0' if decimals - given == 1 else f'{decimals - given} zeros'} more")
+    return ", ".join(how).replace(", and", " and")
 
 
 def _n_minus_two(pasted: re.Match | None, text: str) -> str:
@@ -2177,17 +2204,32 @@ def _unread_character(text: str) -> str | None:
     return f'{kind} ("{other}")'
 
 
+#: the label of an R\u00b2, or of its change, up to its "=", as papers and coders write it: "R\u00b2 =", "r\u00b2=",
+#: "R2 =", "r^2 =", "R-squared =", "R squared =" and "\u0394R\u00b2 =", "\u2206R2 =", "delta R\u00b2 =" (``change``:
+#: its delta; ``letter``: r or R, as written)
+_R_SQUARED_LABEL = re.compile(r"\s*(?P<change>[\u0394\u2206]\s*|delta[\s-]*)?(?P<letter>r)\s*"
+                              r"(?:\u00b2|\^?2|[\s-]*squared)\s*=", re.IGNORECASE)
+
+
 def _r_squared_message(value: str) -> str | None:
-    """What r = ``R\u00b2 = .09`` or ``r\u00b2 = .09`` is told: it holds R\u00b2, a share of variance, not r (r would be
-    \u00b10.3, the root, its sign from the direction of the effect), with no value offered (it offered 0.09, the
-    R\u00b2 as r); None for any other cell."""
-    label = _STATISTIC_LABEL.match(value)
-    if not label or label["symbol"] not in ("R\u00b2", "r\u00b2") or label["inside"]:
+    """What r = ``R\u00b2 = .09`` (also ``R2``, ``r^2``, ``R-squared``: :data:`_R_SQUARED_LABEL`) is told: it holds
+    R\u00b2, a share of variance, not r (r would be \u00b10.3, the root, its sign from the direction of the effect),
+    with no value offered (it offered 0.09, the R\u00b2 as r); ``\u0394R\u00b2 = .04``, that it holds a change in
+    R\u00b2, the variance a term adds to a regression, whose root (for one term) is a semipartial correlation, not r
+    (Cohen, Cohen, West & Aiken, 2003, Applied multiple regression/correlation analysis, 3rd ed., ch. 3); None for
+    any other cell."""
+    label = _R_SQUARED_LABEL.match(value)
+    if not label:
         return None
-    squared = _as_float(suggest_number(value))
+    if label["change"]:
+        return ("holds \u0394R\u00b2, a change in R\u00b2 (the share of variance a term adds to a regression), not r: "
+                "its root, for one added term, is a semipartial correlation, not the r of alliance and outcome; "
+                "code the r the study reports, with its sign")
+    symbol = f"{label['letter']}\u00b2"
+    squared = _as_float(suggest_number(value[label.end():]))
     root = (f": r would be \u00b1{_as_the_sheet_writes(f'{math.sqrt(squared):.3g}')}, its sign from the direction of "
             "the effect" if 0 <= squared <= 1 else "")
-    return (f"holds {label['symbol']}, the share of variance explained, not r{root}; code the r the study reports, "
+    return (f"holds {symbol}, the share of variance explained, not r{root}; code the r the study reports, "
             "with its sign")
 
 
@@ -2504,10 +2546,13 @@ def _thousands_advice(value: str, whole: str) -> str:
     """How ``value``, a number of :data:`_GROUPED_POINTS` as read (``1.200``), was read, and that ``whole`` (1200) is
     to be written if its separator separates thousands: in a sheet read with decimal commas
     (:data:`_SHEET_DECIMAL_COMMAS`) it was written ``1,200`` (a ``1.200`` there is a reading problem of its own,
-    :func:`_point_message`), else ``1.200``."""
+    :func:`_point_message`), and is told its comma is the decimal mark (1,200 lies between 1 and 2, 2,000 is 2, not
+    1200, 2000), as ``1.200`` of a sheet of decimal points is told its point is."""
     if _SHEET_DECIMAL_COMMAS.get():
-        return (f'"{value.replace(".", ",")}" is read as {_as_the_sheet_writes(f"{float(value):g}")} with decimal '
-                f'commas; if the comma separates thousands, write "{whole}"')
+        reading, below = float(value), math.floor(float(value))
+        read = str(below) if reading == below else f"a number between {below} and {below + 1}"
+        return (f'"{value.replace(".", ",")}" is read with a decimal comma, the sheet\'s decimal mark, as {read}, '
+                f'not {whole}; if the comma separates thousands, write "{whole}"')
     return (f'"{value}" is read with a decimal point; if the point separates thousands, write "{whole}" (or '
             f"{DECIMAL_COMMA_SETTING} for a sheet written with decimal commas)")
 
